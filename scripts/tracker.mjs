@@ -1,0 +1,83 @@
+// Runs the tracker locally under `wrangler dev` (workerd with local D1, KV and Queues), migrations applied first.
+// Used by `npm start` and by the end-to-end tests, so both run the tracker the same way.
+import { spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+
+export const ROOT = path.resolve(import.meta.dirname, "..");
+const WRANGLER = path.join(ROOT, "node_modules", ".bin", "wrangler");
+
+/** Keeps wrangler from stalling on its version check and telemetry where the network is closed. */
+export const WRANGLER_ENV = {
+  ...process.env,
+  WRANGLER_SEND_METRICS: "false",
+  WRANGLER_HIDE_BANNER: "true",
+  CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  CI: process.env.CI ?? "true",
+};
+
+/** A local SIGNING_SECRET in .dev.vars (git-ignored), made once so local ids stay valid across restarts. */
+export function ensureDevVars() {
+  const file = path.join(ROOT, ".dev.vars");
+  const current = existsSync(file) ? readFileSync(file, "utf8") : "";
+  if (/^SIGNING_SECRET=.{32,}$/m.test(current)) return;
+  const line = `SIGNING_SECRET=${randomBytes(32).toString("base64url")}\n`;
+  writeFileSync(file, current && !current.endsWith("\n") ? `${current}\n${line}` : current + line, { mode: 0o600 });
+}
+
+export function applyLocalMigrations(persistTo) {
+  const result = spawnSync(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo], {
+    cwd: ROOT,
+    env: WRANGLER_ENV,
+    encoding: "utf8",
+  });
+  if (result.status !== 0) throw new Error(`applying migrations failed:\n${result.stdout}\n${result.stderr}`);
+}
+
+async function waitUntilServing(url, child, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited with code ${child.exitCode}`);
+    try {
+      const response = await fetch(url);
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`the tracker did not answer at ${url} within ${timeoutMs} ms`);
+}
+
+/**
+ * Starts the tracker. `vars` become `--var` bindings (tests pass their own SIGNING_SECRET); `log` receives
+ * wrangler's output. Resolves once GET / answers; `stop()` ends wrangler and its workerd.
+ */
+export async function startTracker({ port = 8787, persistTo = path.join(ROOT, ".wrangler", "state"), vars = {}, log = () => {} } = {}) {
+  applyLocalMigrations(persistTo);
+  const args = ["dev", "--local", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persistTo, "--show-interactive-dev-session=false"];
+  for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
+  // Its own process group, so stop() ends workerd with it.
+  const child = spawn(WRANGLER, args, { cwd: ROOT, env: WRANGLER_ENV, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  child.stdout.on("data", (chunk) => log(String(chunk)));
+  child.stderr.on("data", (chunk) => log(String(chunk)));
+  const url = `http://127.0.0.1:${port}`;
+  const stop = () =>
+    new Promise((resolve) => {
+      if (child.exitCode !== null) return resolve(undefined);
+      child.once("exit", () => resolve(undefined));
+      try {
+        process.kill(-child.pid, "SIGTERM");
+      } catch {
+        resolve(undefined);
+      }
+    });
+  try {
+    await waitUntilServing(url, child, 60_000);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { url, stop };
+}

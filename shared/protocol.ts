@@ -1,0 +1,148 @@
+// The tracking-id and click-link formats, exactly as docs/protocol.md specifies them.
+// The extension mints ids and signs links offline at send time; the worker verifies them before touching storage.
+import { base32Encode, base64UrlDecode, base64UrlEncode, constantTimeEqual, randomBytes, utf8 } from "./encoding";
+
+export const ACCOUNT_ID_PATTERN = /^[a-z2-7]{16}$/;
+export const KEY_ID_MAX = 9999;
+/** A tracking id: `<accountId>.<keyId>.<nonce>.<mac>`; see docs/protocol.md §2. */
+export const TRACKING_ID_PATTERN = /^([a-z2-7]{16})\.([1-9][0-9]{0,3})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{22})$/;
+const LINK_SIGNATURE_PATTERN = /^[A-Za-z0-9_-]{22}$/;
+const LINK_INDEX_PATTERN = /^(0|[1-9][0-9]{0,2})$/;
+export const MAX_LINK_INDEX = 999;
+export const MAX_DESTINATION_LENGTH = 4096;
+const MAC_BYTES = 16;
+const NONCE_BYTES = 16;
+const KEY_BYTES = 32;
+
+/** A per-account HMAC-SHA256 key as the tracker hands it out: `secret` is 32 bytes in base64url. */
+export interface SigningKey {
+  accountId: string;
+  keyId: number;
+  secret: string;
+}
+
+export interface TrackingId {
+  value: string;
+  accountId: string;
+  keyId: number;
+  nonce: string;
+  mac: string;
+}
+
+export function newAccountId(): string {
+  return base32Encode(randomBytes(10));
+}
+
+export function newKeySecret(): string {
+  return base64UrlEncode(randomBytes(KEY_BYTES));
+}
+
+/** Parses the shape of a tracking id only; it proves nothing until {@link verifyTrackingId} passes. */
+export function parseTrackingId(value: string): TrackingId | null {
+  const match = TRACKING_ID_PATTERN.exec(value);
+  if (!match) return null;
+  const [, accountId = "", keyId = "", nonce = "", mac = ""] = match;
+  return { value, accountId, keyId: Number(keyId), nonce, mac };
+}
+
+const importedKeys = new Map<string, Promise<CryptoKey>>();
+
+function importHmacKey(secret: string): Promise<CryptoKey> {
+  let key = importedKeys.get(secret);
+  if (!key) {
+    const raw = base64UrlDecode(secret);
+    if (!raw || raw.length !== KEY_BYTES) throw new Error("a signing key secret is 32 bytes of base64url");
+    key = crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    // Bounded so a long-lived worker isolate cannot grow this cache without limit.
+    if (importedKeys.size > 1000) importedKeys.clear();
+    importedKeys.set(secret, key);
+  }
+  return key;
+}
+
+async function truncatedMac(secret: string, message: string): Promise<Uint8Array> {
+  const key = await importHmacKey(secret);
+  const full = new Uint8Array(await crypto.subtle.sign("HMAC", key, utf8(message)));
+  return full.slice(0, MAC_BYTES);
+}
+
+function idMacInput(accountId: string, keyId: number, nonce: string): string {
+  return `mt-id-v1:${accountId}.${keyId}.${nonce}`;
+}
+
+function linkMacInput(trackingId: string, linkIndex: number, destination: string): string {
+  return `mt-link-v1:${trackingId}\n${linkIndex}\n${destination}`;
+}
+
+/** Mints a fresh tracking id with no network round trip (the extension calls this at send time). */
+export async function mintTrackingId(key: SigningKey, nonceBytes: Uint8Array = randomBytes(NONCE_BYTES)): Promise<string> {
+  if (nonceBytes.length !== NONCE_BYTES) throw new Error("a nonce is 16 bytes");
+  const nonce = base64UrlEncode(nonceBytes);
+  const mac = base64UrlEncode(await truncatedMac(key.secret, idMacInput(key.accountId, key.keyId, nonce)));
+  return `${key.accountId}.${key.keyId}.${nonce}.${mac}`;
+}
+
+export async function verifyTrackingId(id: TrackingId, secret: string): Promise<boolean> {
+  const given = base64UrlDecode(id.mac);
+  if (!given) return false;
+  return constantTimeEqual(given, await truncatedMac(secret, idMacInput(id.accountId, id.keyId, id.nonce)));
+}
+
+/**
+ * Whether a destination may appear in a click link: an absolute http(s) URL of printable ASCII.
+ * Printable ASCII keeps the `Location` header byte-exact and rules out CR/LF injection;
+ * clients sign `new URL(href).href`, which always satisfies it for http(s) links.
+ */
+export function isAcceptableDestination(destination: string): boolean {
+  if (destination.length === 0 || destination.length > MAX_DESTINATION_LENGTH) return false;
+  if (!/^[\x21-\x7e]+$/.test(destination) || !/^https?:\/\//i.test(destination)) return false;
+  if (!URL.canParse(destination)) return false;
+  const parsed = new URL(destination);
+  return (parsed.protocol === "http:" || parsed.protocol === "https:") && parsed.hostname !== "";
+}
+
+export async function signLink(key: SigningKey, trackingId: string, linkIndex: number, destination: string): Promise<string> {
+  if (!Number.isInteger(linkIndex) || linkIndex < 0 || linkIndex > MAX_LINK_INDEX) throw new Error("link index out of range");
+  if (!isAcceptableDestination(destination)) throw new Error("only absolute http(s) URLs of printable ASCII can be signed");
+  return base64UrlEncode(await truncatedMac(key.secret, linkMacInput(trackingId, linkIndex, destination)));
+}
+
+export async function verifyLinkSignature(
+  secret: string,
+  trackingId: string,
+  linkIndex: number,
+  destination: string,
+  signature: string,
+): Promise<boolean> {
+  if (!LINK_SIGNATURE_PATTERN.test(signature)) return false;
+  const given = base64UrlDecode(signature);
+  if (!given) return false;
+  return constantTimeEqual(given, await truncatedMac(secret, linkMacInput(trackingId, linkIndex, destination)));
+}
+
+export function parseLinkIndex(text: string): number | null {
+  return LINK_INDEX_PATTERN.test(text) ? Number(text) : null;
+}
+
+/** `trackerUrl` is the tracker's origin (and optional path prefix) without a trailing slash. */
+export function pixelUrl(trackerUrl: string, trackingId: string): string {
+  return `${trimTrailingSlash(trackerUrl)}/o/${trackingId}.gif`;
+}
+
+export function clickUrl(trackerUrl: string, trackingId: string, linkIndex: number, destination: string, signature: string): string {
+  return `${trimTrailingSlash(trackerUrl)}/c/${trackingId}/${linkIndex}?u=${encodeURIComponent(destination)}&s=${signature}`;
+}
+
+export async function signedClickUrl(
+  trackerUrl: string,
+  key: SigningKey,
+  trackingId: string,
+  linkIndex: number,
+  destination: string,
+): Promise<string> {
+  return clickUrl(trackerUrl, trackingId, linkIndex, destination, await signLink(key, trackingId, linkIndex, destination));
+}
+
+function trimTrailingSlash(url: string): string {
+  return url.replace(/\/+$/, "");
+}

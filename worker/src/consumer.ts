@@ -1,0 +1,42 @@
+// The queue consumer: writes hits to D1 at least once and idempotently, then refreshes their labels.
+import { existingAccountIds } from "./db/accounts";
+import { insertHitStatements, relabelMessages } from "./db/events";
+import { trackingStates } from "./db/messages";
+import type { Bindings } from "./env";
+import { errorName, type Hit } from "./hits";
+
+/** Longest pause between redeliveries while D1 is failing (Queues' maximum is 12 hours). */
+const MAX_RETRY_DELAY_SECONDS = 300;
+
+/**
+ * Stores the hits that should be stored: not for unknown accounts, deleted messages, or after a message's
+ * tracking was stopped. Throws if D1 fails, so the caller can have the whole batch redelivered.
+ */
+export async function storeHits(db: D1Database, hits: readonly Hit[]): Promise<number> {
+  if (hits.length === 0) return 0;
+  const messageIds = [...new Set(hits.map((h) => h.messageId))];
+  const [accounts, states] = await Promise.all([existingAccountIds(db, [...new Set(hits.map((h) => h.accountId))]), trackingStates(db, messageIds)]);
+  const storable = hits.filter((hit) => {
+    if (!accounts.has(hit.accountId)) return false;
+    const state = states.get(hit.messageId);
+    if (!state) return true; // not registered yet: the extension's outbox may still be delivering it
+    if (state.deleted_at !== null) return false;
+    return state.stopped_at === null || hit.occurredAt < state.stopped_at;
+  });
+  if (storable.length > 0) await db.batch(insertHitStatements(db, storable));
+  await relabelMessages(db, [...new Set(storable.map((h) => h.messageId))]);
+  return storable.length;
+}
+
+export async function consumeHits(batch: MessageBatch<Hit>, env: Bindings): Promise<void> {
+  try {
+    await storeHits(env.DB, batch.messages.map((m) => m.body));
+    batch.ackAll();
+  } catch (error) {
+    // The inserts are idempotent, so redelivering the whole batch is safe; back off while D1 recovers.
+    const attempts = Math.max(...batch.messages.map((m) => m.attempts));
+    const delaySeconds = Math.min(MAX_RETRY_DELAY_SECONDS, 2 ** Math.min(attempts, 9));
+    console.error(`storing ${batch.messages.length} hits failed (attempt ${attempts}); retrying in ${delaySeconds}s`, errorName(error));
+    batch.retryAll({ delaySeconds });
+  }
+}

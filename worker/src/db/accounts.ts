@@ -1,0 +1,54 @@
+import { chunked, placeholders } from "./sql";
+
+export interface AccountRecord {
+  id: string;
+  name: string | null;
+  tokenHash: string;
+  currentKeyId: number;
+  createdAt: number;
+}
+
+interface AccountRow {
+  id: string;
+  name: string | null;
+  token_hash: string;
+  current_key_id: number;
+  created_at: number;
+}
+
+function toRecord(row: AccountRow): AccountRecord {
+  return { id: row.id, name: row.name, tokenHash: row.token_hash, currentKeyId: row.current_key_id, createdAt: row.created_at };
+}
+
+export async function insertAccount(db: D1Database, account: AccountRecord): Promise<void> {
+  await db
+    .prepare("INSERT INTO accounts (id, name, token_hash, current_key_id, created_at) VALUES (?, ?, ?, ?, ?)")
+    .bind(account.id, account.name, account.tokenHash, account.currentKeyId, account.createdAt)
+    .run();
+}
+
+export async function getAccount(db: D1Database, accountId: string): Promise<AccountRecord | null> {
+  const row = await db.prepare("SELECT * FROM accounts WHERE id = ?").bind(accountId).first<AccountRow>();
+  return row ? toRecord(row) : null;
+}
+
+/** Moves the account to a new signing key; older key ids stay valid so emails already sent keep working. */
+export async function rotateKey(db: D1Database, accountId: string): Promise<AccountRecord | null> {
+  const row = await db
+    .prepare("UPDATE accounts SET current_key_id = current_key_id + 1 WHERE id = ? AND current_key_id < 9999 RETURNING *")
+    .bind(accountId)
+    .first<AccountRow>();
+  return row ? toRecord(row) : null;
+}
+
+export async function existingAccountIds(db: D1Database, accountIds: readonly string[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (const ids of chunked(accountIds)) {
+    const { results } = await db
+      .prepare(`SELECT id FROM accounts WHERE id IN (${placeholders(ids.length)})`)
+      .bind(...ids)
+      .all<{ id: string }>();
+    for (const row of results) found.add(row.id);
+  }
+  return found;
+}

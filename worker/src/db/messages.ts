@@ -1,0 +1,146 @@
+import type { MessageState, RegisterMessageRequest } from "../../../shared/api";
+import { chunked, placeholders } from "./sql";
+
+export interface MessageRow {
+  id: string;
+  account_id: string;
+  thread_id: string | null;
+  gmail_message_id: string | null;
+  subject: string | null;
+  recipients: string;
+  sent_at: number | null;
+  open_tracking: number;
+  click_tracking: number;
+  registered_at: number | null;
+  updated_at: number;
+  stopped_at: number | null;
+  deleted_at: number | null;
+}
+
+export type Registration = Required<Omit<RegisterMessageRequest, "threadId" | "gmailMessageId">> &
+  Pick<RegisterMessageRequest, "threadId" | "gmailMessageId">;
+
+export type UpsertOutcome = "registered" | "deleted";
+
+/**
+ * Registers or updates a sent message and replaces its links, in one transaction. Idempotent: the extension's
+ * outbox may deliver the same registration more than once. A message whose data was deleted stays deleted.
+ */
+export async function upsertMessage(
+  db: D1Database,
+  accountId: string,
+  messageId: string,
+  registration: Registration,
+  now: number,
+): Promise<UpsertOutcome> {
+  const existing = await db.prepare("SELECT deleted_at FROM messages WHERE id = ?").bind(messageId).first<{ deleted_at: number | null }>();
+  if (existing?.deleted_at) return "deleted";
+  const sentAt = Date.parse(registration.sentAt);
+  await db.batch([
+    db
+      .prepare(
+        `INSERT INTO messages (id, account_id, thread_id, gmail_message_id, subject, recipients, sent_at,
+           open_tracking, click_tracking, registered_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET
+           thread_id = coalesce(excluded.thread_id, thread_id),
+           gmail_message_id = coalesce(excluded.gmail_message_id, gmail_message_id),
+           subject = excluded.subject, recipients = excluded.recipients, sent_at = excluded.sent_at,
+           open_tracking = excluded.open_tracking, click_tracking = excluded.click_tracking,
+           registered_at = coalesce(registered_at, excluded.registered_at), updated_at = excluded.updated_at
+         WHERE deleted_at IS NULL`,
+      )
+      .bind(
+        messageId,
+        accountId,
+        registration.threadId ?? null,
+        registration.gmailMessageId ?? null,
+        registration.subject,
+        JSON.stringify(registration.recipients),
+        sentAt,
+        registration.openTracking ? 1 : 0,
+        registration.clickTracking ? 1 : 0,
+        now,
+        now,
+      ),
+    db.prepare("DELETE FROM links WHERE message_id = ?").bind(messageId),
+    ...registration.links.map((link) =>
+      db.prepare("INSERT INTO links (message_id, link_index, url) VALUES (?, ?, ?)").bind(messageId, link.index, link.url),
+    ),
+  ]);
+  return "registered";
+}
+
+/** The caller's message, or null when it does not exist, belongs to another account, or was deleted. */
+export async function getMessage(db: D1Database, accountId: string, messageId: string): Promise<MessageRow | null> {
+  return db
+    .prepare("SELECT * FROM messages WHERE id = ? AND account_id = ? AND deleted_at IS NULL")
+    .bind(messageId, accountId)
+    .first<MessageRow>();
+}
+
+export async function messagesByThread(db: D1Database, accountId: string, threadIds: readonly string[]): Promise<MessageRow[]> {
+  const rows: MessageRow[] = [];
+  for (const ids of chunked(threadIds)) {
+    const { results } = await db
+      .prepare(
+        `SELECT * FROM messages WHERE account_id = ? AND thread_id IN (${placeholders(ids.length)}) AND deleted_at IS NULL
+         ORDER BY sent_at`,
+      )
+      .bind(accountId, ...ids)
+      .all<MessageRow>();
+    rows.push(...results);
+  }
+  return rows;
+}
+
+export async function stopTracking(db: D1Database, accountId: string, messageId: string, now: number): Promise<boolean> {
+  const result = await db
+    .prepare(
+      `UPDATE messages SET stopped_at = coalesce(stopped_at, ?), updated_at = ?
+       WHERE id = ? AND account_id = ? AND deleted_at IS NULL`,
+    )
+    .bind(now, now, messageId, accountId)
+    .run();
+  return result.meta.changes > 0;
+}
+
+/** Deletes a message's events, links and content, leaving a tombstone so later hits store nothing. */
+export async function deleteMessageData(db: D1Database, accountId: string, messageId: string, now: number): Promise<boolean> {
+  const [update] = await db.batch([
+    db
+      .prepare(
+        `UPDATE messages SET subject = NULL, recipients = '[]', thread_id = NULL, gmail_message_id = NULL,
+           stopped_at = coalesce(stopped_at, ?), deleted_at = ?, updated_at = ?
+         WHERE id = ? AND account_id = ? AND deleted_at IS NULL`,
+      )
+      .bind(now, now, now, messageId, accountId),
+    db.prepare("DELETE FROM events WHERE message_id = ? AND account_id = ?").bind(messageId, accountId),
+    db.prepare("DELETE FROM links WHERE message_id = ? AND message_id IN (SELECT id FROM messages WHERE account_id = ?)").bind(messageId, accountId),
+    db.prepare("DELETE FROM sender_views WHERE message_id = ? AND message_id IN (SELECT id FROM messages WHERE account_id = ?)").bind(messageId, accountId),
+  ]);
+  return (update?.meta.changes ?? 0) > 0;
+}
+
+/** Where each message stands for storing new hits: deleted, or stopped since when. */
+export async function trackingStates(
+  db: D1Database,
+  messageIds: readonly string[],
+): Promise<Map<string, Pick<MessageRow, "stopped_at" | "deleted_at">>> {
+  const states = new Map<string, Pick<MessageRow, "stopped_at" | "deleted_at">>();
+  for (const ids of chunked(messageIds)) {
+    const { results } = await db
+      .prepare(`SELECT id, stopped_at, deleted_at FROM messages WHERE id IN (${placeholders(ids.length)})`)
+      .bind(...ids)
+      .all<Pick<MessageRow, "id" | "stopped_at" | "deleted_at">>();
+    for (const row of results) states.set(row.id, row);
+  }
+  return states;
+}
+
+export function messageState(row: Pick<MessageRow, "stopped_at">, openCount: number, clickCount: number): MessageState {
+  if (row.stopped_at !== null) return "stopped";
+  if (clickCount > 0) return "clicked";
+  if (openCount > 0) return "opened";
+  return "delivered";
+}

@@ -1,0 +1,109 @@
+// The one ingest path every hit takes: turn a verified request into a queued Hit. The raw client address is
+// hashed here and goes no further; place is the coarse country/region/city Cloudflare attaches to the request.
+import UAParser from "ua-parser-js";
+import type { EventKind, EventLabel } from "../../shared/api";
+import { GMAIL_PROXY_UA_MARK, requestLabel, YAHOO_PROXY_UA_MARK } from "./classify";
+import { storeHits } from "./consumer";
+import type { Bindings } from "./env";
+import { hashClientAddress } from "./keys";
+
+export interface Hit {
+  eventId: string;
+  accountId: string;
+  messageId: string;
+  kind: EventKind;
+  linkIndex: number | null;
+  occurredAt: number;
+  requestLabel: EventLabel;
+  country: string | null;
+  region: string | null;
+  city: string | null;
+  client: string | null;
+  device: string | null;
+  ipHash: string | null;
+}
+
+const FIELD_MAX = 100;
+
+function capped(value: unknown): string | null {
+  return typeof value === "string" && value !== "" ? value.slice(0, FIELD_MAX) : null;
+}
+
+interface ClientAndDevice {
+  client: string | null;
+  device: string | null;
+}
+
+function describeUserAgent(userAgent: string): ClientAndDevice {
+  if (userAgent.includes(GMAIL_PROXY_UA_MARK)) return { client: "Gmail image proxy", device: null };
+  if (userAgent.includes(YAHOO_PROXY_UA_MARK)) return { client: "Yahoo Mail image proxy", device: null };
+  const { browser, os, device } = new UAParser(userAgent).getResult();
+  const client = [browser.name, browser.major].filter(Boolean).join(" ");
+  const system = [os.name, os.version].filter(Boolean).join(" ");
+  const kind = device.type ?? (system ? "desktop" : "");
+  const deviceText = [device.vendor, device.model].filter(Boolean).join(" ");
+  const described = [system, deviceText, kind ? `(${kind})` : ""].filter(Boolean).join(" ");
+  return { client: capped(client), device: capped(described) };
+}
+
+function purposeHeaders(headers: Headers): string {
+  return ["purpose", "sec-purpose", "x-purpose", "x-moz"]
+    .map((name) => headers.get(name) ?? "")
+    .join(" ")
+    .toLowerCase();
+}
+
+export interface HitTarget {
+  accountId: string;
+  messageId: string;
+  accountKey: string;
+  kind: EventKind;
+  linkIndex: number | null;
+}
+
+export async function hitFromRequest(request: Request, target: HitTarget, now: number): Promise<Hit> {
+  const userAgent = request.headers.get("user-agent") ?? "";
+  const cf = (request as { cf?: IncomingRequestCfProperties }).cf;
+  const label = requestLabel(target.kind, {
+    method: request.method,
+    userAgent,
+    asn: typeof cf?.asn === "number" ? cf.asn : null,
+    purpose: purposeHeaders(request.headers),
+  });
+  // Google's proxy hides the reader: its place and device would be Google's, so none is recorded.
+  const viaGoogle = label === "gmail-proxy";
+  const address = request.headers.get("cf-connecting-ip");
+  const { client, device } = describeUserAgent(userAgent);
+  return {
+    eventId: crypto.randomUUID(),
+    accountId: target.accountId,
+    messageId: target.messageId,
+    kind: target.kind,
+    linkIndex: target.linkIndex,
+    occurredAt: now,
+    requestLabel: label,
+    country: viaGoogle ? null : capped(cf?.country),
+    region: viaGoogle ? null : capped(cf?.region),
+    city: viaGoogle ? null : capped(cf?.city),
+    client,
+    device,
+    ipHash: address ? await hashClientAddress(target.accountKey, address) : null,
+  };
+}
+
+/**
+ * Queues a hit for the consumer. Only if the queue itself refuses does the hit go straight to D1, after the
+ * response: the response never waits on the database.
+ */
+export async function enqueueHit(env: Bindings, ctx: Pick<ExecutionContext, "waitUntil">, hit: Hit): Promise<void> {
+  try {
+    await env.HITS.send(hit, { contentType: "json" });
+  } catch (error) {
+    console.error("queue send failed; writing the hit directly", errorName(error));
+    ctx.waitUntil(storeHits(env.DB, [hit]).catch((e) => console.error("direct hit write failed", errorName(e))));
+  }
+}
+
+export function errorName(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : "unknown error";
+}

@@ -1,0 +1,66 @@
+import { zValidator } from "@hono/zod-validator";
+import type { Context, ValidationTargets } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { z } from "zod";
+import type { ErrorResponse } from "../../shared/api";
+
+/** The same 1x1 transparent GIF for every pixel request (43 bytes). */
+export const PIXEL_GIF = Uint8Array.from(atob("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"), (ch) => ch.charCodeAt(0));
+
+export const NO_STORE = "no-store, no-cache, must-revalidate, max-age=0";
+
+export function pixelResponse(): Response {
+  return new Response(PIXEL_GIF, {
+    status: 200,
+    headers: {
+      "Content-Type": "image/gif",
+      "Content-Length": String(PIXEL_GIF.byteLength),
+      "Cache-Control": NO_STORE,
+      Expires: "0",
+      Pragma: "no-cache",
+      "X-Content-Type-Options": "nosniff",
+    },
+  });
+}
+
+const INVALID_LINK_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex"><title>Link not valid</title></head>
+<body><h1>This link is not valid</h1><p>The tracking link is damaged or was not issued by this server, so it leads nowhere.
+Ask the sender for the original link.</p></body></html>
+`;
+
+/** A plain page that redirects nowhere and echoes nothing from the request. */
+export function invalidLinkResponse(): Response {
+  return new Response(INVALID_LINK_PAGE, {
+    status: 400,
+    headers: {
+      "Content-Type": "text/html; charset=utf-8",
+      "Cache-Control": NO_STORE,
+      "Content-Security-Policy": "default-src 'none'",
+      "Referrer-Policy": "no-referrer",
+      "X-Content-Type-Options": "nosniff",
+    },
+  });
+}
+
+export function redirectResponse(destination: string): Response {
+  return new Response(null, {
+    status: 302,
+    headers: { Location: destination, "Cache-Control": NO_STORE, "Referrer-Policy": "no-referrer" },
+  });
+}
+
+export function jsonError(c: Context, status: ContentfulStatusCode, error: string, issues?: ErrorResponse["issues"]) {
+  const body: ErrorResponse = issues ? { error, issues } : { error };
+  return c.json(body, status);
+}
+
+/** zod validation whose failures answer a plain 400 naming each bad field. */
+export function validated<Target extends keyof ValidationTargets, Schema extends z.ZodType>(target: Target, schema: Schema) {
+  return zValidator(target, schema, (result, c) => {
+    if (!result.success) {
+      const issues = result.error.issues.map((issue) => ({ path: issue.path.join(".") || "(root)", message: issue.message }));
+      return jsonError(c, 400, `invalid ${target === "json" ? "request body" : target}`, issues);
+    }
+  });
+}

@@ -1,0 +1,40 @@
+// Server-side key material. Each account's signing key is derived from the deployment's SIGNING_SECRET, so the
+// pixel and click handlers verify an id with CPU work alone: a forged id never costs a storage read.
+import { base64UrlEncode, utf8 } from "../../shared/encoding";
+
+const MIN_SECRET_LENGTH = 32;
+const derivedKeys = new Map<string, Promise<string>>();
+
+export function hasUsableSigningSecret(secret: string | undefined): secret is string {
+  return typeof secret === "string" && secret.length >= MIN_SECRET_LENGTH;
+}
+
+async function hmacSha256(secret: Uint8Array, message: string): Promise<Uint8Array> {
+  const key = await crypto.subtle.importKey("raw", secret, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  return new Uint8Array(await crypto.subtle.sign("HMAC", key, utf8(message)));
+}
+
+/** The account's key `keyId`, as the base64url secret the extension receives (docs/protocol.md §5). */
+export function deriveSigningKey(signingSecret: string, accountId: string, keyId: number): Promise<string> {
+  const cacheKey = `${accountId}.${keyId}`;
+  let derived = derivedKeys.get(cacheKey);
+  if (!derived) {
+    derived = hmacSha256(utf8(signingSecret), `mt-account-key-v1:${accountId}.${keyId}`).then(base64UrlEncode);
+    if (derivedKeys.size > 10_000) derivedKeys.clear();
+    derivedKeys.set(cacheKey, derived);
+  }
+  return derived;
+}
+
+export async function sha256Base64Url(text: string): Promise<string> {
+  return base64UrlEncode(new Uint8Array(await crypto.subtle.digest("SHA-256", utf8(text))));
+}
+
+/**
+ * A keyed hash of the client address, used only to count unique clicks. Keyed per account, so the same reader
+ * cannot be linked across accounts, and the raw address is never stored or queued.
+ */
+export async function hashClientAddress(accountKey: string, address: string): Promise<string> {
+  const digest = await hmacSha256(utf8(accountKey), `mt-ip-v1:${address}`);
+  return base64UrlEncode(digest.slice(0, 12));
+}

@@ -1,0 +1,121 @@
+import { Hono } from "hono";
+import {
+  COUNTED_LABELS,
+  type LinkDetail,
+  type MessageDetail,
+  type MessageStatus,
+  registerMessageRequest,
+  type StatusResponse,
+  statusRequest,
+} from "../../../shared/api";
+import { requireAccount } from "../auth";
+import { type EventRow, messageEvents, messageLinks, type OpenClickSummary, relabelMessages, summarize } from "../db/events";
+import { deleteMessageData, getMessage, type MessageRow, messageState, messagesByThread, stopTracking, upsertMessage } from "../db/messages";
+import type { AppEnv } from "../env";
+import { jsonError, validated } from "../http";
+import { verifiedTrackingId } from "../verify";
+
+const NOT_FOUND = "no such message in this account";
+
+function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
+
+function toStatus(row: MessageRow, summary: OpenClickSummary | undefined): MessageStatus {
+  const openCount = summary?.openCount ?? 0;
+  const clickCount = summary?.clickCount ?? 0;
+  return {
+    id: row.id,
+    threadId: row.thread_id,
+    state: messageState(row, openCount, clickCount),
+    openCount,
+    firstOpenAt: iso(summary?.firstOpenAt ?? null),
+    lastOpenAt: iso(summary?.lastOpenAt ?? null),
+    clickCount,
+    lastClickAt: iso(summary?.lastClickAt ?? null),
+  };
+}
+
+function linkDetails(links: { link_index: number; url: string }[], events: EventRow[]): LinkDetail[] {
+  return links.map(({ link_index, url }) => {
+    const clicks = events.filter((e) => e.kind === "click" && e.link_index === link_index);
+    const counted = clicks.filter((e) => COUNTED_LABELS.includes(e.label));
+    return {
+      index: link_index,
+      url,
+      clicks: counted.length,
+      // Clicks without an address hash (none was sent) count as distinct readers.
+      uniqueClicks: new Set(counted.map((e) => e.ip_hash ?? `seq:${e.seq}`)).size,
+      clickTimes: counted.map((e) => new Date(e.occurred_at).toISOString()),
+      otherClicks: clicks
+        .filter((e) => !COUNTED_LABELS.includes(e.label))
+        .map((e) => ({ at: new Date(e.occurred_at).toISOString(), label: e.label })),
+    };
+  });
+}
+
+export const messagesRoute = new Hono<AppEnv>()
+  .use(requireAccount)
+  /** One page of the Sent list in one request: per-message counts for every tracked message in these threads. */
+  .post("/status", validated("json", statusRequest), async (c) => {
+    const rows = await messagesByThread(c.env.DB, c.get("account").id, c.req.valid("json").threadIds);
+    const summaries = await summarize(c.env.DB, rows.map((r) => r.id));
+    const body: StatusResponse = { messages: rows.map((row) => toStatus(row, summaries.get(row.id))) };
+    return c.json(body);
+  })
+  /** Registers or updates a sent message. Idempotent; the id must be minted with this account's key. */
+  .put("/:id", validated("json", registerMessageRequest), async (c) => {
+    const account = c.get("account");
+    const verified = await verifiedTrackingId(c.env, c.req.param("id"));
+    if (!verified) return jsonError(c, 400, "the message id is not a tracking id issued with this tracker's keys");
+    if (verified.id.accountId !== account.id) return jsonError(c, 404, NOT_FOUND);
+    const outcome = await upsertMessage(c.env.DB, account.id, verified.id.value, c.req.valid("json"), Date.now());
+    if (outcome === "deleted") return jsonError(c, 410, "this message's data was deleted; it is not tracked any more");
+    // The send time and links are known now: hits that arrived first get their final labels.
+    await relabelMessages(c.env.DB, [verified.id.value]);
+    const row = await getMessage(c.env.DB, account.id, verified.id.value);
+    if (!row) return jsonError(c, 404, NOT_FOUND);
+    return c.json(toStatus(row, (await summarize(c.env.DB, [row.id])).get(row.id)));
+  })
+  .get("/:id", async (c) => {
+    const account = c.get("account");
+    const row = await getMessage(c.env.DB, account.id, c.req.param("id"));
+    if (!row) return jsonError(c, 404, NOT_FOUND);
+    const [events, links, summaries] = await Promise.all([
+      messageEvents(c.env.DB, account.id, row.id),
+      messageLinks(c.env.DB, row.id),
+      summarize(c.env.DB, [row.id]),
+    ]);
+    const body: MessageDetail = {
+      ...toStatus(row, summaries.get(row.id)),
+      subject: row.subject,
+      recipients: JSON.parse(row.recipients),
+      sentAt: iso(row.sent_at),
+      gmailMessageId: row.gmail_message_id,
+      openTracking: row.open_tracking === 1,
+      clickTracking: row.click_tracking === 1,
+      opens: events
+        .filter((e) => e.kind === "open")
+        .map((e) => ({
+          at: new Date(e.occurred_at).toISOString(),
+          label: e.label,
+          place: e.country || e.region || e.city ? { country: e.country, region: e.region, city: e.city } : null,
+          client: e.client,
+          device: e.device,
+        })),
+      links: linkDetails(links, events),
+    };
+    return c.json(body);
+  })
+  /** Stops tracking: later hits store nothing, while the message's links keep redirecting. */
+  .post("/:id/stop", async (c) => {
+    const account = c.get("account");
+    if (!(await stopTracking(c.env.DB, account.id, c.req.param("id"), Date.now()))) return jsonError(c, 404, NOT_FOUND);
+    const row = await getMessage(c.env.DB, account.id, c.req.param("id"));
+    if (!row) return jsonError(c, 404, NOT_FOUND);
+    return c.json(toStatus(row, (await summarize(c.env.DB, [row.id])).get(row.id)));
+  })
+  .delete("/:id", async (c) => {
+    if (!(await deleteMessageData(c.env.DB, c.get("account").id, c.req.param("id"), Date.now()))) return jsonError(c, 404, NOT_FOUND);
+    return c.body(null, 204);
+  });

@@ -1,0 +1,27 @@
+import { Hono } from "hono";
+import { senderViewRequest } from "../../../shared/api";
+import { requireAccount } from "../auth";
+import { recordSenderViews, relabelMessages } from "../db/events";
+import { messagesByThread } from "../db/messages";
+import type { AppEnv } from "../env";
+import { validated } from "../http";
+import { verifiedTrackingId } from "../verify";
+
+/**
+ * `POST /api/views`: "the sender is displaying these messages now". Hits within the sender window around a
+ * report are the sender's own, whichever arrives first: the report is stored and the messages relabelled.
+ */
+export const viewsRoute = new Hono<AppEnv>().use(requireAccount).post("/", validated("json", senderViewRequest), async (c) => {
+  const account = c.get("account");
+  const { messageIds, threadIds } = c.req.valid("json");
+  const ids = new Set<string>();
+  // A message may be viewed before the extension has registered it, so ids are checked by their MAC, not by lookup.
+  for (const text of messageIds) {
+    const verified = await verifiedTrackingId(c.env, text);
+    if (verified?.id.accountId === account.id) ids.add(verified.id.value);
+  }
+  if (threadIds.length > 0) for (const row of await messagesByThread(c.env.DB, account.id, threadIds)) ids.add(row.id);
+  await recordSenderViews(c.env.DB, [...ids], Date.now());
+  await relabelMessages(c.env.DB, [...ids]);
+  return c.json({ recorded: ids.size });
+});

@@ -1,0 +1,90 @@
+// Helpers for worker tests: they drive the real worker through its fetch handler, on the real migrations.
+import { env, exports } from "cloudflare:workers";
+import { vi } from "vitest";
+import type { CreateAccountResponse, RegisterMessageRequest } from "../../shared/api";
+import { mintTrackingId, type SigningKey, signedClickUrl } from "../../shared/protocol";
+
+export const BASE = "https://t.example.test";
+
+export function call(path: string, init: RequestInit = {}): Promise<Response> {
+  return exports.default.fetch(new Request(`${BASE}${path}`, init));
+}
+
+export interface TestAccount extends CreateAccountResponse {
+  key: SigningKey;
+  api(path: string, init?: RequestInit): Promise<Response>;
+  json<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
+}
+
+export async function createAccount(name = "Test rep"): Promise<TestAccount> {
+  const response = await call("/api/accounts", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name }) });
+  if (response.status !== 201) throw new Error(`account creation failed: ${response.status} ${await response.text()}`);
+  const created = (await response.json()) as CreateAccountResponse;
+  const api = (path: string, init: RequestInit = {}) =>
+    call(path, { ...init, headers: { authorization: `Bearer ${created.apiToken}`, "content-type": "application/json", ...init.headers } });
+  return {
+    ...created,
+    key: { accountId: created.accountId, keyId: created.signingKey.keyId, secret: created.signingKey.secret },
+    api,
+    async json<T>(method: string, path: string, body?: unknown) {
+      const res = await api(path, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+      return { status: res.status, body: (res.status === 204 ? null : await res.json()) as T };
+    },
+  };
+}
+
+export function registration(overrides: Partial<RegisterMessageRequest> = {}): RegisterMessageRequest {
+  return {
+    subject: "Proposal for Acme",
+    recipients: [{ email: "buyer@acme.example", name: "Bea Buyer" }],
+    sentAt: new Date(Date.now() - 3_600_000).toISOString(),
+    threadId: `thread-${crypto.randomUUID().slice(0, 8)}`,
+    links: [],
+    ...overrides,
+  };
+}
+
+/** Mints an id and registers the message as sent an hour ago (so hits now are after the send). */
+export async function sentMessage(account: TestAccount, overrides: Partial<RegisterMessageRequest> = {}) {
+  const id = await mintTrackingId(account.key);
+  const body = registration(overrides);
+  const res = await account.json("PUT", `/api/messages/${id}`, body);
+  if (res.status !== 200) throw new Error(`registration failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return { id, ...body };
+}
+
+export function openPixel(id: string, headers: Record<string, string> = {}, cf?: Record<string, unknown>) {
+  const request = new Request(`${BASE}/o/${id}.gif`, { headers: { "user-agent": CHROME_UA, ...headers } });
+  return exports.default.fetch(cf ? new Request(request, { cf } as RequestInit) : request);
+}
+
+export async function clickLink(account: TestAccount, id: string, index: number, url: string, init: RequestInit = {}) {
+  const link = await signedClickUrl(BASE, account.key, id, index, url);
+  return exports.default.fetch(new Request(link, { redirect: "manual", ...init, headers: { "user-agent": CHROME_UA, ...init.headers } }));
+}
+
+export const CHROME_UA =
+  "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+export const GMAIL_PROXY_UA = "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)";
+
+export async function storedEvents(messageId: string) {
+  const { results } = await env.DB.prepare("SELECT * FROM events WHERE message_id = ? ORDER BY seq").bind(messageId).all<Record<string, unknown>>();
+  return results;
+}
+
+/** Waits for the real queue to deliver hits to the consumer and for `count` events of the message to be stored. */
+export async function waitForEvents(messageId: string, count: number) {
+  return vi.waitFor(
+    async () => {
+      const rows = await storedEvents(messageId);
+      if (rows.length < count) throw new Error(`${rows.length} of ${count} events stored so far`);
+      return rows;
+    },
+    { timeout: 10_000, interval: 50 },
+  );
+}
+
+export async function eventCount(): Promise<number> {
+  const row = await env.DB.prepare("SELECT count(*) AS n FROM events").first<{ n: number }>();
+  return row?.n ?? 0;
+}

@@ -1,0 +1,28 @@
+import path from "node:path";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineProject } from "vitest/config";
+
+const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
+
+export default defineProject({
+  plugins: [
+    cloudflareTest({
+      wrangler: { configPath: path.join(import.meta.dirname, "../wrangler.toml") },
+      miniflare: {
+        bindings: {
+          TEST_MIGRATIONS: migrations,
+          SIGNING_SECRET: "test-signing-secret-0123456789abcdef0123456789",
+          FEED_SETTLE_SECONDS: "0",
+        },
+        // Deliver queued hits at once instead of after the deployed 2 s batching window.
+        queueConsumers: { "mailtracker-hits": { maxBatchTimeout: 0 } },
+      },
+    }),
+  ],
+  test: {
+    name: "worker",
+    testTimeout: 20_000,
+    include: ["test/**/*.test.ts"],
+    setupFiles: ["test/apply-migrations.ts"],
+  },
+});
