@@ -82,10 +82,16 @@ export async function mintTrackingId(key: SigningKey, nonceBytes: Uint8Array = r
   return `${key.accountId}.${key.keyId}.${nonce}.${mac}`;
 }
 
+/**
+ * MACs are compared as their base64url text, not as decoded bytes: the last character of 16 bytes in base64url
+ * has 4 unused bits, and accepting a variant spelling would make ids and signatures malleable.
+ */
+function sameMac(expected: Uint8Array, given: string): boolean {
+  return constantTimeEqual(utf8(base64UrlEncode(expected)), utf8(given));
+}
+
 export async function verifyTrackingId(id: TrackingId, secret: string): Promise<boolean> {
-  const given = base64UrlDecode(id.mac);
-  if (!given) return false;
-  return constantTimeEqual(given, await truncatedMac(secret, idMacInput(id.accountId, id.keyId, id.nonce)));
+  return sameMac(await truncatedMac(secret, idMacInput(id.accountId, id.keyId, id.nonce)), id.mac);
 }
 
 /**
@@ -115,9 +121,7 @@ export async function verifyLinkSignature(
   signature: string,
 ): Promise<boolean> {
   if (!LINK_SIGNATURE_PATTERN.test(signature)) return false;
-  const given = base64UrlDecode(signature);
-  if (!given) return false;
-  return constantTimeEqual(given, await truncatedMac(secret, linkMacInput(trackingId, linkIndex, destination)));
+  return sameMac(await truncatedMac(secret, linkMacInput(trackingId, linkIndex, destination)), signature);
 }
 
 export function parseLinkIndex(text: string): number | null {

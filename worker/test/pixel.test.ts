@@ -1,16 +1,129 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { call, createAccount, openPixel, sentMessage, waitForEvents } from "./helpers";
+import worker from "../src/index";
+import { PIXEL_GIF } from "../src/http";
+import { BASE, CHROME_UA, call, createAccount, openPixel, respelled, sentMessage, storedEvents, waitForEvents } from "./helpers";
+import { unreachableD1 } from "./faults";
+
+async function expectPixel(response: Response) {
+  expect(response.status).toBe(200);
+  expect(response.headers.get("content-type")).toBe("image/gif");
+  expect(response.headers.get("cache-control")).toBe("no-store, no-cache, must-revalidate, max-age=0");
+  const body = new Uint8Array(await response.arrayBuffer());
+  expect(body).toEqual(PIXEL_GIF);
+}
 
 describe("GET /o/<id>.gif", () => {
-  it("records one open for a valid id", async () => {
+  it("is a 1x1 transparent GIF under 100 bytes", () => {
+    expect(PIXEL_GIF.byteLength).toBeLessThan(100);
+    expect(new TextDecoder().decode(PIXEL_GIF.slice(0, 6))).toBe("GIF89a");
+    const view = new DataView(PIXEL_GIF.buffer);
+    expect([view.getUint16(6, true), view.getUint16(8, true)]).toEqual([1, 1]);
+  });
+
+  it("records one open for a valid id, with place and client", async () => {
     const account = await createAccount();
     const message = await sentMessage(account);
-    const response = await openPixel(message.id);
+    await expectPixel(await openPixel(message.id, {}, { country: "DE", region: "Bavaria", city: "Munich", asn: 3320 }));
+    const rows = await waitForEvents(message.id, 1);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
+      kind: "open",
+      label: "human",
+      account_id: account.accountId,
+      country: "DE",
+      region: "Bavaria",
+      city: "Munich",
+      client: "Chrome 131",
+      device: "Windows 10 (desktop)",
+    });
+  });
+
+  it("answers the same GIF and writes nothing for forged and malformed ids", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account);
+    const [accountId, keyId, nonce, mac] = message.id.split(".");
+    const flipped = `${mac?.[0] === "A" ? "B" : "A"}${mac?.slice(1)}`;
+    const forged = [
+      `${accountId}.${keyId}.${nonce}.${flipped}`, // wrong MAC
+      `${accountId}.${keyId}.${nonce}.${respelled(mac ?? "")}`, // same MAC bytes, another spelling
+      `${accountId}.${Number(keyId) + 1}.${nonce}.${mac}`, // another key id
+      `aaaaaaaaaaaaaaaa.${keyId}.${nonce}.${mac}`, // another account
+      `${accountId}.${keyId}.${nonce}`, // truncated
+      message.id.toUpperCase(),
+      "x",
+      "",
+      "a".repeat(5000),
+    ];
+    for (const id of forged) await expectPixel(await call(`/o/${encodeURIComponent(id)}.gif`, { headers: { "user-agent": CHROME_UA } }));
+    for (const path of ["/o/", `/o/${message.id}`, `/o/${message.id}.png`, "/o/..%2f..%2fetc.gif", `/o/${message.id}.gif/extra`]) {
+      await expectPixel(await call(path));
+    }
+    // A valid hit sent after the forged ones is stored; none of the forged ones ever is.
+    await openPixel(message.id);
+    await waitForEvents(message.id, 1);
+    const all = await env.DB.prepare("SELECT count(*) AS n FROM events WHERE account_id = ?").bind(account.accountId).first<{ n: number }>();
+    expect(all?.n).toBe(1);
+  });
+
+  it("answers without touching the database: the hit goes to the queue and lands later", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account);
+    const ctx = createExecutionContext();
+    const response = await worker.fetch(
+      new Request(`${BASE}/o/${message.id}.gif`, { headers: { "user-agent": CHROME_UA } }),
+      { ...env, DB: unreachableD1() },
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    await expectPixel(response);
+    expect(await waitForEvents(message.id, 1)).toHaveLength(1);
+  });
+
+  it("writes the hit straight to D1 after the response when the queue refuses it", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account);
+    const brokenQueue = {
+      send: async () => {
+        throw new Error("Queue send failed");
+      },
+    } as unknown as Queue;
+    const ctx = createExecutionContext();
+    const response = await worker.fetch(
+      new Request(`${BASE}/o/${message.id}.gif`, { headers: { "user-agent": CHROME_UA } }),
+      { ...env, HITS: brokenQueue },
+      ctx,
+    );
+    await expectPixel(response);
+    await waitOnExecutionContext(ctx);
+    expect(await storedEvents(message.id)).toHaveLength(1);
+  });
+
+  it("records a hit for a message the extension has not registered yet", async () => {
+    const account = await createAccount();
+    const { mintTrackingId } = await import("../../shared/protocol");
+    const id = await mintTrackingId(account.key);
+    await expectPixel(await openPixel(id));
+    expect(await waitForEvents(id, 1)).toHaveLength(1);
+    // Registration afterwards attaches it.
+    const res = await account.json<{ openCount: number }>("PUT", `/api/messages/${id}`, {
+      subject: "Late registration",
+      recipients: [{ email: "x@example.com" }],
+      sentAt: new Date(Date.now() - 60_000).toISOString(),
+      threadId: "thread-late",
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.openCount).toBe(1);
+  });
+
+  it("is served for HEAD too, labelled scanner", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account);
+    const response = await exports.default.fetch(new Request(`${BASE}/o/${message.id}.gif`, { method: "HEAD", headers: { "user-agent": CHROME_UA } }));
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toBe("image/gif");
     const rows = await waitForEvents(message.id, 1);
-    expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ kind: "open", label: "human" });
-    expect(call).toBeDefined();
+    expect(rows[0]?.label).toBe("scanner");
   });
 });

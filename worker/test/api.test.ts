@@ -1,0 +1,232 @@
+import { createExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { AccountResponse, ErrorResponse, MessageDetail, MessageStatus, StatusResponse } from "../../shared/api";
+import { mintTrackingId } from "../../shared/protocol";
+import worker from "../src/index";
+import { BASE, call, clickLink, createAccount, GMAIL_PROXY_UA, openPixel, registration, sentMessage, waitForEvents } from "./helpers";
+
+describe("accounts", () => {
+  it("creates an account with a token stored only as a hash, and a working signing key", async () => {
+    const account = await createAccount("Dana");
+    expect(account.accountId).toMatch(/^[a-z2-7]{16}$/);
+    expect(account.apiToken).toMatch(/^mt_[a-z2-7]{16}_[A-Za-z0-9_-]{43}$/);
+    const row = await env.DB.prepare("SELECT * FROM accounts WHERE id = ?").bind(account.accountId).first<Record<string, unknown>>();
+    expect(Object.values(row ?? {}).some((v) => typeof v === "string" && v.includes(account.apiToken.slice(20)))).toBe(false);
+    expect(row?.token_hash).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const me = await account.json<AccountResponse>("GET", "/api/account");
+    expect(me.status).toBe(200);
+    expect(me.body).toMatchObject({ accountId: account.accountId, name: "Dana", signingKey: account.signingKey });
+  });
+
+  it("rejects missing, malformed and wrong tokens with 401", async () => {
+    const account = await createAccount();
+    const wrongSecret = `${account.apiToken.slice(0, -4)}AAAA`;
+    for (const authorization of [undefined, "Bearer", `Basic ${account.apiToken}`, `Bearer ${wrongSecret}`, `Bearer mt_${"a".repeat(16)}_${"A".repeat(43)}`]) {
+      const response = await call("/api/account", authorization ? { headers: { authorization } } : {});
+      expect(response.status).toBe(401);
+      const body = (await response.json()) as ErrorResponse;
+      expect(body.error).toMatch(/API token/);
+      expect(JSON.stringify(body)).not.toContain(account.apiToken);
+    }
+  });
+
+  it("requires REGISTRATION_SECRET when the deployment sets one", async () => {
+    const gated = { ...env, REGISTRATION_SECRET: "let-me-in-please" };
+    const create = (headers: Record<string, string>) =>
+      worker.fetch(new Request(`${BASE}/api/accounts`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: "{}" }), gated, createExecutionContext());
+    expect((await create({})).status).toBe(403);
+    expect((await create({ "x-registration-secret": "wrong" })).status).toBe(403);
+    expect((await create({ "x-registration-secret": "let-me-in-please" })).status).toBe(201);
+  });
+
+  it("refuses to create accounts without a usable SIGNING_SECRET, saying what to do", async () => {
+    const response = await worker.fetch(
+      new Request(`${BASE}/api/accounts`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" }),
+      { ...env, SIGNING_SECRET: "short" },
+      createExecutionContext(),
+    );
+    expect(response.status).toBe(503);
+    expect(((await response.json()) as ErrorResponse).error).toContain("SIGNING_SECRET");
+  });
+
+  it("rotates keys without breaking ids minted with the old one", async () => {
+    const account = await createAccount();
+    const old = await sentMessage(account);
+    const rotated = await account.json<{ keyId: number; secret: string }>("POST", "/api/account/keys");
+    expect(rotated.status).toBe(201);
+    expect(rotated.body.keyId).toBe(2);
+    expect(rotated.body.secret).not.toBe(account.signingKey.secret);
+    expect((await account.json<AccountResponse>("GET", "/api/account")).body.signingKey).toEqual(rotated.body);
+    const fresh = await mintTrackingId({ accountId: account.accountId, ...rotated.body });
+    expect((await account.json("PUT", `/api/messages/${fresh}`, registration())).status).toBe(200);
+    await openPixel(old.id);
+    await openPixel(fresh);
+    await waitForEvents(old.id, 1);
+    await waitForEvents(fresh, 1);
+  });
+});
+
+describe("messages", () => {
+  it("registers idempotently and replaces links on update", async () => {
+    const account = await createAccount();
+    const id = await mintTrackingId(account.key);
+    const body = registration({ links: [{ index: 0, url: "https://a.example/" }, { index: 1, url: "https://b.example/" }] });
+    const first = await account.json<MessageStatus>("PUT", `/api/messages/${id}`, body);
+    const second = await account.json<MessageStatus>("PUT", `/api/messages/${id}`, body);
+    expect(first).toEqual(second);
+    expect(first.body).toMatchObject({ id, state: "delivered", openCount: 0, clickCount: 0, threadId: body.threadId });
+    await account.json("PUT", `/api/messages/${id}`, { ...body, links: [{ index: 0, url: "https://c.example/" }] });
+    const count = await env.DB.prepare("SELECT count(*) AS n FROM messages WHERE id = ?").bind(id).first<{ n: number }>();
+    expect(count?.n).toBe(1);
+    const detail = await account.json<MessageDetail>("GET", `/api/messages/${id}`);
+    expect(detail.body.links.map((l) => l.url)).toEqual(["https://c.example/"]);
+  });
+
+  it("answers 400 naming each bad field", async () => {
+    const account = await createAccount();
+    const id = await mintTrackingId(account.key);
+    const cases: [unknown, string][] = [
+      [{ ...registration(), subject: 5 }, "subject"],
+      [{ ...registration(), recipients: [{ email: "not-an-address" }] }, "recipients.0.email"],
+      [{ ...registration(), sentAt: "yesterday" }, "sentAt"],
+      [{ ...registration(), threadId: "bad id with spaces" }, "threadId"],
+      [{ ...registration(), links: [{ index: 0, url: "javascript:alert(1)" }] }, "links.0.url"],
+      [{ ...registration(), links: [{ index: 0, url: "https://a.example/" }, { index: 0, url: "https://b.example/" }] }, "links"],
+      [{ ...registration(), links: [{ index: 1000, url: "https://a.example/" }] }, "links.0.index"],
+    ];
+    for (const [body, path] of cases) {
+      const res = await account.json<ErrorResponse>("PUT", `/api/messages/${id}`, body);
+      expect(res.status).toBe(400);
+      expect(res.body.issues?.map((i) => i.path)).toContain(path);
+    }
+    const malformed = await account.api(`/api/messages/${id}`, { method: "PUT", body: "{not json" });
+    expect(malformed.status).toBe(400);
+    expect(((await malformed.json()) as ErrorResponse).error).toBeTruthy();
+    const forged = await account.json<ErrorResponse>("PUT", `/api/messages/${id.slice(0, -2)}AA`, registration());
+    expect(forged.status).toBe(400);
+    const huge = await account.api(`/api/messages/${id}`, { method: "PUT", body: JSON.stringify({ ...registration(), subject: "x".repeat(300_000) }) });
+    expect(huge.status).toBe(413);
+  });
+
+  it("reports one page of the Sent list in one batch request", async () => {
+    const account = await createAccount();
+    const opened = await sentMessage(account, { threadId: "t-opened" });
+    const clicked = await sentMessage(account, { threadId: "t-clicked", links: [{ index: 0, url: "https://example.com/x" }] });
+    await sentMessage(account, { threadId: "t-quiet" });
+    await openPixel(opened.id);
+    await openPixel(opened.id, { "user-agent": GMAIL_PROXY_UA });
+    await openPixel(opened.id, { "user-agent": "Mozilla/5.0" }); // Apple prefetch: not counted
+    await clickLink(account, clicked.id, 0, "https://example.com/x");
+    await waitForEvents(opened.id, 3);
+    await waitForEvents(clicked.id, 1);
+    const res = await account.json<StatusResponse>("POST", "/api/messages/status", { threadIds: ["t-opened", "t-clicked", "t-quiet", "t-unknown"] });
+    expect(res.status).toBe(200);
+    const byThread = Object.fromEntries(res.body.messages.map((m) => [m.threadId, m]));
+    expect(Object.keys(byThread).sort()).toEqual(["t-clicked", "t-opened", "t-quiet"]);
+    expect(byThread["t-opened"]).toMatchObject({ state: "opened", openCount: 2, clickCount: 0 });
+    expect(byThread["t-opened"]?.firstOpenAt).toBeTruthy();
+    expect(byThread["t-clicked"]).toMatchObject({ state: "clicked", clickCount: 1 });
+    expect(byThread["t-quiet"]).toMatchObject({ state: "delivered", openCount: 0, lastOpenAt: null });
+    expect((await account.json("POST", "/api/messages/status", { threadIds: [] })).status).toBe(400);
+    expect((await account.json("POST", "/api/messages/status", { threadIds: Array(201).fill("t") })).status).toBe(400);
+  });
+
+  it("details every open and every link with clicks, unique clicks and times", async () => {
+    const account = await createAccount();
+    const url = "https://example.com/pricing";
+    const message = await sentMessage(account, { links: [{ index: 0, url }, { index: 1, url: "https://example.com/unused" }] });
+    await openPixel(message.id, {}, { country: "FR", region: "Île-de-France", city: "Paris" });
+    await openPixel(message.id, { "user-agent": GMAIL_PROXY_UA }, { country: "US", city: "Mountain View" });
+    await clickLink(account, message.id, 0, url, { headers: { "cf-connecting-ip": "198.51.100.7" } });
+    await clickLink(account, message.id, 0, url, { headers: { "cf-connecting-ip": "198.51.100.7" } });
+    await clickLink(account, message.id, 0, url, { headers: { "cf-connecting-ip": "203.0.113.9" } });
+    await waitForEvents(message.id, 5);
+    const { body } = await account.json<MessageDetail>("GET", `/api/messages/${message.id}`);
+    expect(body.openCount).toBe(2);
+    expect(body.opens).toHaveLength(2);
+    expect(body.opens.find((o) => o.label === "human")).toMatchObject({ place: { country: "FR", region: "Île-de-France", city: "Paris" }, client: "Chrome 131" });
+    // Through Google's proxy the place and device would be Google's: none is shown.
+    expect(body.opens.find((o) => o.label === "gmail-proxy")).toMatchObject({ place: null, client: "Gmail image proxy", device: null });
+    expect(body.links[0]).toMatchObject({ index: 0, url, clicks: 3, uniqueClicks: 2 });
+    expect(body.links[0]?.clickTimes).toHaveLength(3);
+    expect(body.links[1]).toMatchObject({ index: 1, clicks: 0, uniqueClicks: 0 });
+    expect(body).toMatchObject({ subject: message.subject, recipients: message.recipients, clickTracking: true });
+    // No raw address anywhere in storage.
+    const rows = await env.DB.prepare("SELECT * FROM events WHERE message_id = ?").bind(message.id).all();
+    expect(JSON.stringify(rows.results)).not.toMatch(/198\.51\.100\.7|203\.0\.113\.9/);
+  });
+
+  it("stops tracking: later hits store nothing, links keep redirecting", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account);
+    await openPixel(message.id);
+    await waitForEvents(message.id, 1);
+    const stopped = await account.json<MessageStatus>("POST", `/api/messages/${message.id}/stop`);
+    expect(stopped.body).toMatchObject({ state: "stopped", openCount: 1 });
+    await openPixel(message.id);
+    const control = await sentMessage(account);
+    await openPixel(control.id);
+    await waitForEvents(control.id, 1);
+    const detail = await account.json<MessageDetail>("GET", `/api/messages/${message.id}`);
+    expect(detail.body.opens).toHaveLength(1);
+  });
+
+  it("deletes a message's data and keeps it deleted", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account, { links: [{ index: 0, url: "https://example.com/" }] });
+    await openPixel(message.id);
+    await waitForEvents(message.id, 1);
+    const res = await account.api(`/api/messages/${message.id}`, { method: "DELETE" });
+    expect(res.status).toBe(204);
+    expect((await account.json("GET", `/api/messages/${message.id}`)).status).toBe(404);
+    const events = await env.DB.prepare("SELECT count(*) AS n FROM events WHERE message_id = ?").bind(message.id).first<{ n: number }>();
+    expect(events?.n).toBe(0);
+    const tombstone = await env.DB.prepare("SELECT subject, recipients FROM messages WHERE id = ?").bind(message.id).first();
+    expect(tombstone).toEqual({ subject: null, recipients: "[]" });
+    // A late hit stores nothing; a late outbox retry does not bring the message back.
+    await openPixel(message.id);
+    const control = await sentMessage(account);
+    await openPixel(control.id);
+    await waitForEvents(control.id, 1);
+    const after = await env.DB.prepare("SELECT count(*) AS n FROM events WHERE message_id = ?").bind(message.id).first<{ n: number }>();
+    expect(after?.n).toBe(0);
+    expect((await account.json("PUT", `/api/messages/${message.id}`, registration())).status).toBe(410);
+    expect((await account.api(`/api/messages/${message.id}`, { method: "DELETE" })).status).toBe(404);
+  });
+});
+
+describe("cross-account access", () => {
+  it("gives another account's data as 404 on every route", async () => {
+    const alice = await createAccount("Alice");
+    const bob = await createAccount("Bob");
+    const message = await sentMessage(alice, { threadId: "t-alice" });
+    await openPixel(message.id);
+    await waitForEvents(message.id, 1);
+    expect((await bob.json("GET", `/api/messages/${message.id}`)).status).toBe(404);
+    expect((await bob.json("POST", `/api/messages/${message.id}/stop`)).status).toBe(404);
+    expect((await bob.api(`/api/messages/${message.id}`, { method: "DELETE" })).status).toBe(404);
+    expect((await bob.json("PUT", `/api/messages/${message.id}`, registration())).status).toBe(404);
+    expect((await bob.json<StatusResponse>("POST", "/api/messages/status", { threadIds: ["t-alice"] })).body.messages).toEqual([]);
+    expect((await bob.json<{ recorded: number }>("POST", "/api/views", { messageIds: [message.id], threadIds: ["t-alice"] })).body.recorded).toBe(0);
+    expect((await bob.json<{ events: unknown[] }>("GET", "/api/events?after=0")).body.events).toEqual([]);
+    // Alice's data is untouched.
+    const detail = await alice.json<MessageDetail>("GET", `/api/messages/${message.id}`);
+    expect(detail.body).toMatchObject({ state: "opened", openCount: 1, subject: message.subject });
+  });
+});
+
+describe("no cross-origin access for web pages", () => {
+  it("sends no CORS headers, even to a preflight", async () => {
+    const account = await createAccount();
+    const preflight = await call("/api/messages/status", {
+      method: "OPTIONS",
+      headers: { origin: "https://evil.example", "access-control-request-method": "POST", "access-control-request-headers": "authorization" },
+    });
+    expect(preflight.headers.get("access-control-allow-origin")).toBeNull();
+    const get = await account.api("/api/account", { headers: { origin: "https://evil.example" } });
+    expect(get.status).toBe(200);
+    expect(get.headers.get("access-control-allow-origin")).toBeNull();
+    expect(get.headers.get("access-control-allow-credentials")).toBeNull();
+  });
+});

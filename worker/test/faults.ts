@@ -1,0 +1,65 @@
+// Fault injection for tests only: wraps the REAL D1 binding and makes a chosen number of calls fail the way
+// D1 fails transiently in production. Production code has no switch for this; only tests construct it.
+
+export const TRANSIENT_D1_ERROR = "D1_ERROR: Network connection lost.";
+const REAL = Symbol("real statement");
+
+function bound(target: object, prop: string | symbol): unknown {
+  const value = Reflect.get(target, prop);
+  return typeof value === "function" ? value.bind(target) : value;
+}
+
+export class FlakyD1 {
+  calls = 0;
+
+  constructor(
+    private readonly real: D1Database,
+    public failuresLeft: number,
+  ) {}
+
+  private maybeFail(): void {
+    this.calls++;
+    if (this.failuresLeft > 0) {
+      this.failuresLeft--;
+      throw new Error(TRANSIENT_D1_ERROR);
+    }
+  }
+
+  asD1(): D1Database {
+    const wrapStatement = (statement: D1PreparedStatement): D1PreparedStatement =>
+      new Proxy(statement, {
+        get: (target, prop) => {
+          if (prop === REAL) return target;
+          if (prop === "bind") return (...args: unknown[]) => wrapStatement(target.bind(...args));
+          if (prop === "first" || prop === "all" || prop === "run" || prop === "raw") {
+            return async (...args: unknown[]) => {
+              this.maybeFail();
+              return (bound(target, prop) as (...a: unknown[]) => unknown)(...args);
+            };
+          }
+          return bound(target, prop);
+        },
+      });
+    return new Proxy(this.real, {
+      get: (target, prop) => {
+        if (prop === "prepare") return (query: string) => wrapStatement(target.prepare(query));
+        if (prop === "batch") {
+          return async (statements: D1PreparedStatement[]) => {
+            this.maybeFail();
+            return target.batch(statements.map((s) => (s as unknown as Record<symbol, D1PreparedStatement>)[REAL] ?? s));
+          };
+        }
+        return bound(target, prop);
+      },
+    });
+  }
+}
+
+/** A D1 binding that fails on any use: proves a code path never touches the database. */
+export function unreachableD1(): D1Database {
+  return new Proxy({} as D1Database, {
+    get() {
+      throw new Error("the database was touched");
+    },
+  });
+}
