@@ -13,9 +13,13 @@ ensureDevVars();
 const tracker = await startTracker({ log: (text) => process.stdout.write(text) });
 console.log(`
 The tracker is running at ${tracker.url} (local D1/KV/Queues in ${path.join(".wrangler", "state")}).
-${workerOnly ? "" : `The extension is built: load ${path.join("dist", "chrome")} (chrome://extensions, Developer mode, Load unpacked)
+${
+  workerOnly
+    ? ""
+    : `The extension is built: load ${path.join("dist", "chrome")} (chrome://extensions, Developer mode, Load unpacked)
 or ${path.join("dist", "firefox")} (about:debugging, This Firefox, Load Temporary Add-on), then connect it in its options.
-`}Press Ctrl+C to stop.`);
+`
+}Press Ctrl+C to stop.`);
 for (const signal of ["SIGINT", "SIGTERM"]) {
   process.on(signal, async () => {
     await tracker.stop();

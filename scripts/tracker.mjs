@@ -56,7 +56,17 @@ async function waitUntilServing(url, child, timeoutMs) {
  */
 export async function startTracker({ port = 8787, persistTo = path.join(ROOT, ".wrangler", "state"), vars = {}, log = () => {} } = {}) {
   applyLocalMigrations(persistTo);
-  const args = ["dev", "--local", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", persistTo, "--show-interactive-dev-session=false"];
+  const args = [
+    "dev",
+    "--local",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(port),
+    "--persist-to",
+    persistTo,
+    "--show-interactive-dev-session=false",
+  ];
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
   // Its own process group, so stop() ends workerd with it.
   const child = spawn(WRANGLER, args, { cwd: ROOT, env: WRANGLER_ENV, stdio: ["ignore", "pipe", "pipe"], detached: true });

@@ -36,7 +36,9 @@ export const app = new Hono<AppEnv>()
 app.notFound((c) => c.text("Not found\n", 404));
 app.onError((error, c) => {
   if (error instanceof HTTPException && error.status < 500) {
-    return c.req.path.startsWith("/api/") ? jsonError(c, error.status, error.message || "bad request") : c.text("Bad request\n", error.status);
+    return c.req.path.startsWith("/api/")
+      ? jsonError(c, error.status, error.message || "bad request")
+      : c.text("Bad request\n", error.status);
   }
   // Never a stack trace or a secret in the response; the log gets the error's name and message only.
   console.error(`${c.req.method} ${c.req.path} failed`, errorName(error));

@@ -15,7 +15,10 @@ const MAX_RETRY_DELAY_SECONDS = 300;
 export async function storeHits(db: D1Database, hits: readonly Hit[]): Promise<number> {
   if (hits.length === 0) return 0;
   const messageIds = [...new Set(hits.map((h) => h.messageId))];
-  const [accounts, states] = await Promise.all([existingAccountIds(db, [...new Set(hits.map((h) => h.accountId))]), trackingStates(db, messageIds)]);
+  const [accounts, states] = await Promise.all([
+    existingAccountIds(db, [...new Set(hits.map((h) => h.accountId))]),
+    trackingStates(db, messageIds),
+  ]);
   const storable = hits.filter((hit) => {
     if (!accounts.has(hit.accountId)) return false;
     const state = states.get(hit.messageId);
@@ -28,14 +31,22 @@ export async function storeHits(db: D1Database, hits: readonly Hit[]): Promise<n
   return storable.length;
 }
 
+/** Exponential backoff: 2 s after the first failed attempt, doubling, capped at MAX_RETRY_DELAY_SECONDS. */
+export function retryDelaySeconds(attempts: number): number {
+  return Math.min(MAX_RETRY_DELAY_SECONDS, 2 ** Math.min(Math.max(attempts, 1), 16));
+}
+
 export async function consumeHits(batch: MessageBatch<Hit>, env: Bindings): Promise<void> {
   try {
-    await storeHits(env.DB, batch.messages.map((m) => m.body));
+    await storeHits(
+      env.DB,
+      batch.messages.map((m) => m.body),
+    );
     batch.ackAll();
   } catch (error) {
     // The inserts are idempotent, so redelivering the whole batch is safe; back off while D1 recovers.
     const attempts = Math.max(...batch.messages.map((m) => m.attempts));
-    const delaySeconds = Math.min(MAX_RETRY_DELAY_SECONDS, 2 ** Math.min(attempts, 9));
+    const delaySeconds = retryDelaySeconds(attempts);
     console.error(`storing ${batch.messages.length} hits failed (attempt ${attempts}); retrying in ${delaySeconds}s`, errorName(error));
     batch.retryAll({ delaySeconds });
   }

@@ -22,7 +22,13 @@ describe("accounts", () => {
   it("rejects missing, malformed and wrong tokens with 401", async () => {
     const account = await createAccount();
     const wrongSecret = `${account.apiToken.slice(0, -4)}AAAA`;
-    for (const authorization of [undefined, "Bearer", `Basic ${account.apiToken}`, `Bearer ${wrongSecret}`, `Bearer mt_${"a".repeat(16)}_${"A".repeat(43)}`]) {
+    for (const authorization of [
+      undefined,
+      "Bearer",
+      `Basic ${account.apiToken}`,
+      `Bearer ${wrongSecret}`,
+      `Bearer mt_${"a".repeat(16)}_${"A".repeat(43)}`,
+    ]) {
       const response = await call("/api/account", authorization ? { headers: { authorization } } : {});
       expect(response.status).toBe(401);
       const body = (await response.json()) as ErrorResponse;
@@ -34,7 +40,11 @@ describe("accounts", () => {
   it("requires REGISTRATION_SECRET when the deployment sets one", async () => {
     const gated = { ...env, REGISTRATION_SECRET: "let-me-in-please" };
     const create = (headers: Record<string, string>) =>
-      worker.fetch(new Request(`${BASE}/api/accounts`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: "{}" }), gated, createExecutionContext());
+      worker.fetch(
+        new Request(`${BASE}/api/accounts`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: "{}" }),
+        gated,
+        createExecutionContext(),
+      );
     expect((await create({})).status).toBe(403);
     expect((await create({ "x-registration-secret": "wrong" })).status).toBe(403);
     expect((await create({ "x-registration-secret": "let-me-in-please" })).status).toBe(201);
@@ -71,7 +81,12 @@ describe("messages", () => {
   it("registers idempotently and replaces links on update", async () => {
     const account = await createAccount();
     const id = await mintTrackingId(account.key);
-    const body = registration({ links: [{ index: 0, url: "https://a.example/" }, { index: 1, url: "https://b.example/" }] });
+    const body = registration({
+      links: [
+        { index: 0, url: "https://a.example/" },
+        { index: 1, url: "https://b.example/" },
+      ],
+    });
     const first = await account.json<MessageStatus>("PUT", `/api/messages/${id}`, body);
     const second = await account.json<MessageStatus>("PUT", `/api/messages/${id}`, body);
     expect(first).toEqual(second);
@@ -92,7 +107,16 @@ describe("messages", () => {
       [{ ...registration(), sentAt: "yesterday" }, "sentAt"],
       [{ ...registration(), threadId: "bad id with spaces" }, "threadId"],
       [{ ...registration(), links: [{ index: 0, url: "javascript:alert(1)" }] }, "links.0.url"],
-      [{ ...registration(), links: [{ index: 0, url: "https://a.example/" }, { index: 0, url: "https://b.example/" }] }, "links"],
+      [
+        {
+          ...registration(),
+          links: [
+            { index: 0, url: "https://a.example/" },
+            { index: 0, url: "https://b.example/" },
+          ],
+        },
+        "links",
+      ],
       [{ ...registration(), links: [{ index: 1000, url: "https://a.example/" }] }, "links.0.index"],
     ];
     for (const [body, path] of cases) {
@@ -105,7 +129,10 @@ describe("messages", () => {
     expect(((await malformed.json()) as ErrorResponse).error).toBeTruthy();
     const forged = await account.json<ErrorResponse>("PUT", `/api/messages/${id.slice(0, -2)}AA`, registration());
     expect(forged.status).toBe(400);
-    const huge = await account.api(`/api/messages/${id}`, { method: "PUT", body: JSON.stringify({ ...registration(), subject: "x".repeat(300_000) }) });
+    const huge = await account.api(`/api/messages/${id}`, {
+      method: "PUT",
+      body: JSON.stringify({ ...registration(), subject: "x".repeat(300_000) }),
+    });
     expect(huge.status).toBe(413);
   });
 
@@ -120,7 +147,9 @@ describe("messages", () => {
     await clickLink(account, clicked.id, 0, "https://example.com/x");
     await waitForEvents(opened.id, 3);
     await waitForEvents(clicked.id, 1);
-    const res = await account.json<StatusResponse>("POST", "/api/messages/status", { threadIds: ["t-opened", "t-clicked", "t-quiet", "t-unknown"] });
+    const res = await account.json<StatusResponse>("POST", "/api/messages/status", {
+      threadIds: ["t-opened", "t-clicked", "t-quiet", "t-unknown"],
+    });
     expect(res.status).toBe(200);
     const byThread = Object.fromEntries(res.body.messages.map((m) => [m.threadId, m]));
     expect(Object.keys(byThread).sort()).toEqual(["t-clicked", "t-opened", "t-quiet"]);
@@ -135,7 +164,12 @@ describe("messages", () => {
   it("details every open and every link with clicks, unique clicks and times", async () => {
     const account = await createAccount();
     const url = "https://example.com/pricing";
-    const message = await sentMessage(account, { links: [{ index: 0, url }, { index: 1, url: "https://example.com/unused" }] });
+    const message = await sentMessage(account, {
+      links: [
+        { index: 0, url },
+        { index: 1, url: "https://example.com/unused" },
+      ],
+    });
     await openPixel(message.id, {}, { country: "FR", region: "Île-de-France", city: "Paris" });
     await openPixel(message.id, { "user-agent": GMAIL_PROXY_UA }, { country: "US", city: "Mountain View" });
     await clickLink(account, message.id, 0, url, { headers: { "cf-connecting-ip": "198.51.100.7" } });
@@ -145,7 +179,10 @@ describe("messages", () => {
     const { body } = await account.json<MessageDetail>("GET", `/api/messages/${message.id}`);
     expect(body.openCount).toBe(2);
     expect(body.opens).toHaveLength(2);
-    expect(body.opens.find((o) => o.label === "human")).toMatchObject({ place: { country: "FR", region: "Île-de-France", city: "Paris" }, client: "Chrome 131" });
+    expect(body.opens.find((o) => o.label === "human")).toMatchObject({
+      place: { country: "FR", region: "Île-de-France", city: "Paris" },
+      client: "Chrome 131",
+    });
     // Through Google's proxy the place and device would be Google's: none is shown.
     expect(body.opens.find((o) => o.label === "gmail-proxy")).toMatchObject({ place: null, client: "Gmail image proxy", device: null });
     expect(body.links[0]).toMatchObject({ index: 0, url, clicks: 3, uniqueClicks: 2 });
@@ -208,7 +245,9 @@ describe("cross-account access", () => {
     expect((await bob.api(`/api/messages/${message.id}`, { method: "DELETE" })).status).toBe(404);
     expect((await bob.json("PUT", `/api/messages/${message.id}`, registration())).status).toBe(404);
     expect((await bob.json<StatusResponse>("POST", "/api/messages/status", { threadIds: ["t-alice"] })).body.messages).toEqual([]);
-    expect((await bob.json<{ recorded: number }>("POST", "/api/views", { messageIds: [message.id], threadIds: ["t-alice"] })).body.recorded).toBe(0);
+    expect(
+      (await bob.json<{ recorded: number }>("POST", "/api/views", { messageIds: [message.id], threadIds: ["t-alice"] })).body.recorded,
+    ).toBe(0);
     expect((await bob.json<{ events: unknown[] }>("GET", "/api/events?after=0")).body.events).toEqual([]);
     // Alice's data is untouched.
     const detail = await alice.json<MessageDetail>("GET", `/api/messages/${message.id}`);
@@ -221,7 +260,11 @@ describe("no cross-origin access for web pages", () => {
     const account = await createAccount();
     const preflight = await call("/api/messages/status", {
       method: "OPTIONS",
-      headers: { origin: "https://evil.example", "access-control-request-method": "POST", "access-control-request-headers": "authorization" },
+      headers: {
+        origin: "https://evil.example",
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "authorization",
+      },
     });
     expect(preflight.headers.get("access-control-allow-origin")).toBeNull();
     const get = await account.api("/api/account", { headers: { origin: "https://evil.example" } });

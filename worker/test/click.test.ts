@@ -2,7 +2,18 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { base64UrlEncode, utf8 } from "../../shared/encoding";
 import { clickUrl, signedClickUrl } from "../../shared/protocol";
-import { BASE, CHROME_UA, call, clickLink, createAccount, respelled, sentMessage, storedEvents, type TestAccount, waitForEvents } from "./helpers";
+import {
+  BASE,
+  CHROME_UA,
+  call,
+  clickLink,
+  createAccount,
+  respelled,
+  sentMessage,
+  storedEvents,
+  type TestAccount,
+  waitForEvents,
+} from "./helpers";
 
 /** Signs any destination the way docs/protocol.md says, bypassing the client-side scheme check. */
 async function rawSignature(account: TestAccount, id: string, index: number, destination: string): Promise<string> {
@@ -55,7 +66,12 @@ describe("GET /c/<id>/<n>", () => {
   it("answers a plain 400 page for a bad signature, echoing no URL and recording nothing", async () => {
     const account = await createAccount();
     const url = "https://example.com/offer";
-    const message = await sentMessage(account, { links: [{ index: 0, url }, { index: 1, url: "https://example.com/other" }] });
+    const message = await sentMessage(account, {
+      links: [
+        { index: 0, url },
+        { index: 1, url: "https://example.com/other" },
+      ],
+    });
     const good = await signedClickUrl(BASE, account.key, message.id, 0, url);
     const goodSignature = new URL(good).searchParams.get("s") ?? "";
     const other = await createAccount();
@@ -121,7 +137,11 @@ describe("GET /c/<id>/<n>", () => {
     const head = await get(link, { method: "HEAD" });
     expect(head.status).toBe(302);
     expect(head.headers.get("location")).toBe(url);
-    await expectInvalidPage(await get(link.replace(/s=.*/, "s=AAAAAAAAAAAAAAAAAAAAAA"), { method: "HEAD" }).then((r) => new Response("This link is not valid", r)));
+    await expectInvalidPage(
+      await get(link.replace(/s=.*/, "s=AAAAAAAAAAAAAAAAAAAAAA"), { method: "HEAD" }).then(
+        (r) => new Response("This link is not valid", r),
+      ),
+    );
     // A GET afterwards is stored; the HEAD never is.
     await get(link);
     await waitForEvents(message.id, 1);

@@ -10,19 +10,17 @@ function bound(target: object, prop: string | symbol): unknown {
 }
 
 export class FlakyD1 {
+  /** Database calls (statement executions and batches) made so far, failed ones included. */
   calls = 0;
 
+  /** `shouldFail(n)` decides whether the n-th call (from 0) fails; calls that fail never reach D1. */
   constructor(
     private readonly real: D1Database,
-    public failuresLeft: number,
+    public shouldFail: (call: number) => boolean,
   ) {}
 
   private maybeFail(): void {
-    this.calls++;
-    if (this.failuresLeft > 0) {
-      this.failuresLeft--;
-      throw new Error(TRANSIENT_D1_ERROR);
-    }
+    if (this.shouldFail(this.calls++)) throw new Error(TRANSIENT_D1_ERROR);
   }
 
   asD1(): D1Database {

@@ -17,7 +17,11 @@ export interface TestAccount extends CreateAccountResponse {
 }
 
 export async function createAccount(name = "Test rep"): Promise<TestAccount> {
-  const response = await call("/api/accounts", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ name }) });
+  const response = await call("/api/accounts", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ name }),
+  });
   if (response.status !== 201) throw new Error(`account creation failed: ${response.status} ${await response.text()}`);
   const created = (await response.json()) as CreateAccountResponse;
   const api = (path: string, init: RequestInit = {}) =>
@@ -63,12 +67,13 @@ export async function clickLink(account: TestAccount, id: string, index: number,
   return exports.default.fetch(new Request(link, { redirect: "manual", ...init, headers: { "user-agent": CHROME_UA, ...init.headers } }));
 }
 
-export const CHROME_UA =
-  "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+export const CHROME_UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 export const GMAIL_PROXY_UA = "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)";
 
 export async function storedEvents(messageId: string) {
-  const { results } = await env.DB.prepare("SELECT * FROM events WHERE message_id = ? ORDER BY seq").bind(messageId).all<Record<string, unknown>>();
+  const { results } = await env.DB.prepare("SELECT * FROM events WHERE message_id = ? ORDER BY seq")
+    .bind(messageId)
+    .all<Record<string, unknown>>();
   return results;
 }
 

@@ -1,10 +1,10 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import worker from "../src/index";
 import { PIXEL_GIF } from "../src/http";
-import { BASE, CHROME_UA, call, createAccount, openPixel, respelled, sentMessage, storedEvents, waitForEvents } from "./helpers";
+import worker from "../src/index";
 import { unreachableD1 } from "./faults";
+import { BASE, CHROME_UA, call, createAccount, openPixel, respelled, sentMessage, storedEvents, waitForEvents } from "./helpers";
 
 async function expectPixel(response: Response) {
   expect(response.status).toBe(200);
@@ -63,7 +63,9 @@ describe("GET /o/<id>.gif", () => {
     // A valid hit sent after the forged ones is stored; none of the forged ones ever is.
     await openPixel(message.id);
     await waitForEvents(message.id, 1);
-    const all = await env.DB.prepare("SELECT count(*) AS n FROM events WHERE account_id = ?").bind(account.accountId).first<{ n: number }>();
+    const all = await env.DB.prepare("SELECT count(*) AS n FROM events WHERE account_id = ?")
+      .bind(account.accountId)
+      .first<{ n: number }>();
     expect(all?.n).toBe(1);
   });
 
@@ -120,7 +122,9 @@ describe("GET /o/<id>.gif", () => {
   it("is served for HEAD too, labelled scanner", async () => {
     const account = await createAccount();
     const message = await sentMessage(account);
-    const response = await exports.default.fetch(new Request(`${BASE}/o/${message.id}.gif`, { method: "HEAD", headers: { "user-agent": CHROME_UA } }));
+    const response = await exports.default.fetch(
+      new Request(`${BASE}/o/${message.id}.gif`, { method: "HEAD", headers: { "user-agent": CHROME_UA } }),
+    );
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toBe("image/gif");
     const rows = await waitForEvents(message.id, 1);

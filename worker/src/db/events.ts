@@ -52,13 +52,15 @@ export async function relabelMessages(db: D1Database, messageIds: readonly strin
   for (const ids of chunked([...new Set(messageIds)])) {
     const list = placeholders(ids.length);
     const [events, messages, views] = await db.batch([
-      db.prepare(
-        `SELECT seq, message_id, kind, link_index, occurred_at, request_label, label FROM events WHERE message_id IN (${list})`,
-      ).bind(...ids),
-      db.prepare(
-        `SELECT m.id, m.sent_at, (SELECT count(*) FROM links l WHERE l.message_id = m.id) AS link_count
+      db
+        .prepare(`SELECT seq, message_id, kind, link_index, occurred_at, request_label, label FROM events WHERE message_id IN (${list})`)
+        .bind(...ids),
+      db
+        .prepare(
+          `SELECT m.id, m.sent_at, (SELECT count(*) FROM links l WHERE l.message_id = m.id) AS link_count
          FROM messages m WHERE m.id IN (${list})`,
-      ).bind(...ids),
+        )
+        .bind(...ids),
       db.prepare(`SELECT message_id, viewed_at FROM sender_views WHERE message_id IN (${list})`).bind(...ids),
     ]);
     const rows = (events?.results ?? []) as LabelRow[];

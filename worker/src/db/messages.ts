@@ -116,8 +116,12 @@ export async function deleteMessageData(db: D1Database, accountId: string, messa
       )
       .bind(now, now, now, messageId, accountId),
     db.prepare("DELETE FROM events WHERE message_id = ? AND account_id = ?").bind(messageId, accountId),
-    db.prepare("DELETE FROM links WHERE message_id = ? AND message_id IN (SELECT id FROM messages WHERE account_id = ?)").bind(messageId, accountId),
-    db.prepare("DELETE FROM sender_views WHERE message_id = ? AND message_id IN (SELECT id FROM messages WHERE account_id = ?)").bind(messageId, accountId),
+    db
+      .prepare("DELETE FROM links WHERE message_id = ? AND message_id IN (SELECT id FROM messages WHERE account_id = ?)")
+      .bind(messageId, accountId),
+    db
+      .prepare("DELETE FROM sender_views WHERE message_id = ? AND message_id IN (SELECT id FROM messages WHERE account_id = ?)")
+      .bind(messageId, accountId),
   ]);
   return (update?.meta.changes ?? 0) > 0;
 }

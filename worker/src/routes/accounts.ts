@@ -23,7 +23,13 @@ export const accountsRoute = new Hono<AppEnv>().post("/", validated("json", crea
   if (!hasUsableSigningSecret(c.env.SIGNING_SECRET)) return jsonError(c, 503, MISSING_SECRET);
   const accountId = newAccountId();
   const apiToken = newApiToken(accountId);
-  const account = { id: accountId, name: c.req.valid("json").name ?? null, tokenHash: await sha256Base64Url(apiToken), currentKeyId: 1, createdAt: Date.now() };
+  const account = {
+    id: accountId,
+    name: c.req.valid("json").name ?? null,
+    tokenHash: await sha256Base64Url(apiToken),
+    currentKeyId: 1,
+    createdAt: Date.now(),
+  };
   await insertAccount(c.env.DB, account);
   const body: CreateAccountResponse = {
     accountId,
@@ -52,5 +58,8 @@ export const accountRoute = new Hono<AppEnv>()
     const rotated = await rotateKey(c.env.DB, c.get("account").id);
     if (!rotated) return jsonError(c, 409, "this account has used every key id");
     await cacheAccount(c.env, rotated);
-    return c.json({ keyId: rotated.currentKeyId, secret: await deriveSigningKey(c.env.SIGNING_SECRET, rotated.id, rotated.currentKeyId) }, 201);
+    return c.json(
+      { keyId: rotated.currentKeyId, secret: await deriveSigningKey(c.env.SIGNING_SECRET, rotated.id, rotated.currentKeyId) },
+      201,
+    );
   });

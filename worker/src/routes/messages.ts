@@ -10,7 +10,15 @@ import {
 } from "../../../shared/api";
 import { requireAccount } from "../auth";
 import { type EventRow, messageEvents, messageLinks, type OpenClickSummary, relabelMessages, summarize } from "../db/events";
-import { deleteMessageData, getMessage, type MessageRow, messageState, messagesByThread, stopTracking, upsertMessage } from "../db/messages";
+import {
+  deleteMessageData,
+  getMessage,
+  type MessageRow,
+  messageState,
+  messagesByThread,
+  stopTracking,
+  upsertMessage,
+} from "../db/messages";
 import type { AppEnv } from "../env";
 import { jsonError, validated } from "../http";
 import { verifiedTrackingId } from "../verify";
@@ -59,7 +67,10 @@ export const messagesRoute = new Hono<AppEnv>()
   /** One page of the Sent list in one request: per-message counts for every tracked message in these threads. */
   .post("/status", validated("json", statusRequest), async (c) => {
     const rows = await messagesByThread(c.env.DB, c.get("account").id, c.req.valid("json").threadIds);
-    const summaries = await summarize(c.env.DB, rows.map((r) => r.id));
+    const summaries = await summarize(
+      c.env.DB,
+      rows.map((r) => r.id),
+    );
     const body: StatusResponse = { messages: rows.map((row) => toStatus(row, summaries.get(row.id))) };
     return c.json(body);
   })

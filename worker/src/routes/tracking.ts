@@ -46,7 +46,11 @@ export const clickRoute = new Hono<AppEnv>()
     if (c.req.method !== "HEAD") {
       try {
         const { id, accountKey } = verified;
-        const hit = await hitFromRequest(c.req.raw, { accountId: id.accountId, messageId: id.value, accountKey, kind: "click", linkIndex }, Date.now());
+        const hit = await hitFromRequest(
+          c.req.raw,
+          { accountId: id.accountId, messageId: id.value, accountKey, kind: "click", linkIndex },
+          Date.now(),
+        );
         await enqueueHit(c.env, c.executionCtx, hit);
       } catch (error) {
         console.error("click not recorded", errorName(error));

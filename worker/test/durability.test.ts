@@ -1,0 +1,91 @@
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { retryDelaySeconds } from "../src/consumer";
+import { type Hit, hitFromRequest } from "../src/hits";
+import worker from "../src/index";
+import { deriveSigningKey } from "../src/keys";
+import { FlakyD1 } from "./faults";
+import { BASE, CHROME_UA, createAccount, sentMessage, storedEvents, type TestAccount } from "./helpers";
+
+async function makeHits(account: TestAccount, messageId: string, count: number): Promise<Hit[]> {
+  const accountKey = await deriveSigningKey(env.SIGNING_SECRET ?? "", account.accountId, account.key.keyId);
+  const hits: Hit[] = [];
+  for (let i = 0; i < count; i++) {
+    const request = new Request(`${BASE}/o/${messageId}.gif`, { headers: { "user-agent": CHROME_UA, "cf-connecting-ip": `192.0.2.${i}` } });
+    hits.push(
+      await hitFromRequest(request, { accountId: account.accountId, messageId, accountKey, kind: "open", linkIndex: null }, Date.now() - i),
+    );
+  }
+  return hits;
+}
+
+/** Delivers hits to the real queue handler, the way Queues would, with whatever D1 binding is given. */
+async function deliver(hits: Hit[], db: D1Database, attempts = 1) {
+  const batch = createMessageBatch<Hit>(
+    "mailtracker-hits",
+    hits.map((body, i) => ({ id: `m${i}`, timestamp: new Date(), attempts, body })),
+  );
+  const ctx = createExecutionContext();
+  await worker.queue(batch, { ...env, DB: db });
+  return getQueueResult(batch, ctx);
+}
+
+describe("at-least-once storage of hits", () => {
+  it("asks for redelivery while D1 fails and stores every hit once it recovers", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account);
+    const hits = await makeHits(account, message.id, 25);
+    // Fail at every possible point of the consumer's work, one delivery at a time, until D1 recovers.
+    let down = true;
+    const flaky = new FlakyD1(env.DB, () => down);
+    let attempts = 0;
+    for (; attempts < 3; attempts++) {
+      const result = await deliver(hits, flaky.asD1(), attempts + 1);
+      expect(result.retryBatch.retry).toBe(true);
+      expect(result.ackAll).toBe(false);
+    }
+    expect(await storedEvents(message.id)).toHaveLength(0);
+    down = false;
+    const recovered = await deliver(hits, flaky.asD1(), attempts + 1);
+    expect(recovered.ackAll).toBe(true);
+    expect(recovered.retryBatch.retry).toBe(false);
+    expect(await storedEvents(message.id)).toHaveLength(25);
+  });
+
+  it("loses nothing and duplicates nothing when D1 fails part-way through the work", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account);
+    const hits = await makeHits(account, message.id, 10);
+    // Count the D1 calls one clean delivery makes, then redeliver failing at each of those calls in turn:
+    // whatever was written before the failure must not be written twice, and nothing may be missing at the end.
+    const probe = new FlakyD1(env.DB, () => false);
+    const probeAccount = await createAccount();
+    const probeMessage = await sentMessage(probeAccount);
+    await deliver(await makeHits(probeAccount, probeMessage.id, 10), probe.asD1());
+    expect(probe.calls).toBeGreaterThan(3);
+    for (let failAt = 0; failAt < probe.calls; failAt++) {
+      const result = await deliver(hits, new FlakyD1(env.DB, (call) => call === failAt).asD1());
+      expect(result.retryBatch.retry).toBe(true);
+    }
+    expect((await deliver(hits, env.DB)).ackAll).toBe(true);
+    expect(await storedEvents(message.id)).toHaveLength(10);
+  });
+
+  it("stores a redelivered batch once (idempotent event ids)", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account);
+    const hits = await makeHits(account, message.id, 20);
+    for (let i = 0; i < 3; i++) expect((await deliver(hits, env.DB, i + 1)).ackAll).toBe(true);
+    const rows = await storedEvents(message.id);
+    expect(rows).toHaveLength(20);
+    expect(new Set(rows.map((r) => r.event_id)).size).toBe(20);
+  });
+
+  it("backs off longer with each attempt, within Queues' limits", () => {
+    const delays = [1, 2, 3, 6, 9, 50, 1000].map(retryDelaySeconds);
+    expect(delays.slice(0, 4)).toEqual([2, 4, 8, 64]);
+    expect(delays).toEqual([...delays].sort((a, b) => a - b));
+    expect(Math.max(...delays)).toBeLessThanOrEqual(43_200);
+  });
+});

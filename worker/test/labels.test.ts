@@ -1,0 +1,212 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { EventsResponse, MessageDetail } from "../../shared/api";
+import { mintTrackingId } from "../../shared/protocol";
+import { CLICK_AFTER_SEND_SCANNER_MS, LINK_BURST_MS, SENDER_WINDOW_MS } from "../src/classify";
+import { storeHits } from "../src/consumer";
+import { hitFromRequest } from "../src/hits";
+import { deriveSigningKey } from "../src/keys";
+import {
+  BASE,
+  CHROME_UA,
+  clickLink,
+  createAccount,
+  GMAIL_PROXY_UA,
+  openPixel,
+  registration,
+  sentMessage,
+  storedEvents,
+  type TestAccount,
+  waitForEvents,
+} from "./helpers";
+
+async function labelsOf(messageId: string): Promise<string[]> {
+  return (await storedEvents(messageId)).map((r) => r.label as string);
+}
+
+/** Stores a hit that happened at `occurredAt`, through the real hit builder and consumer (the queue only adds delay). */
+async function hitAt(
+  account: TestAccount,
+  messageId: string,
+  occurredAt: number,
+  kind: "open" | "click" = "open",
+  linkIndex: number | null = null,
+) {
+  const accountKey = await deriveSigningKey(env.SIGNING_SECRET ?? "", account.accountId, account.key.keyId);
+  const request = new Request(`${BASE}/o/${messageId}.gif`, { headers: { "user-agent": CHROME_UA } });
+  const hit = await hitFromRequest(request, { accountId: account.accountId, messageId, accountKey, kind, linkIndex }, occurredAt);
+  await storeHits(env.DB, [hit]);
+}
+
+describe("labels from the request", () => {
+  it.each([
+    ["a person's browser", { "user-agent": CHROME_UA }, undefined, "human"],
+    ["Google's image proxy", { "user-agent": GMAIL_PROXY_UA }, undefined, "gmail-proxy"],
+    [
+      "Yahoo's image proxy",
+      { "user-agent": "YahooMailProxy; https://help.yahoo.com/kb/yahoo-mail-proxy-SLN28749.html" },
+      undefined,
+      "human",
+    ],
+    ["Apple Mail Privacy Protection", { "user-agent": "Mozilla/5.0" }, undefined, "apple-mpp"],
+    [
+      "a headless browser",
+      { "user-agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0.0.0 Safari/537.36" },
+      undefined,
+      "scanner",
+    ],
+    ["no user agent", { "user-agent": "" }, undefined, "scanner"],
+    ["a datacenter network", { "user-agent": CHROME_UA }, { asn: 8075 }, "scanner"],
+    ["a speculative prefetch", { "user-agent": CHROME_UA, "sec-purpose": "prefetch;prerender" }, undefined, "prefetch"],
+  ])("labels an open from %s", async (_what, headers, cf, label) => {
+    const account = await createAccount();
+    const message = await sentMessage(account);
+    await openPixel(message.id, headers, cf);
+    await waitForEvents(message.id, 1);
+    expect(await labelsOf(message.id)).toEqual([label]);
+  });
+
+  it("counts human and Gmail-proxy opens only", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account);
+    for (const ua of [CHROME_UA, GMAIL_PROXY_UA, "Mozilla/5.0", "curl/8.5.0"]) await openPixel(message.id, { "user-agent": ua });
+    await waitForEvents(message.id, 4);
+    const { body } = await account.json<MessageDetail>("GET", `/api/messages/${message.id}`);
+    expect(body.openCount).toBe(2);
+    expect(body.opens.map((o) => o.label).sort()).toEqual(["apple-mpp", "gmail-proxy", "human", "scanner"]);
+  });
+});
+
+describe("labels from the message's context", () => {
+  it("labels hits before the send time as the sender's, even when registration comes later", async () => {
+    const account = await createAccount();
+    const id = await mintTrackingId(account.key);
+    const sentAt = Date.now();
+    await hitAt(account, id, sentAt - 5_000);
+    await hitAt(account, id, sentAt + 60_000);
+    expect(await labelsOf(id)).toEqual(["human", "human"]);
+    await account.json("PUT", `/api/messages/${id}`, registration({ sentAt: new Date(sentAt).toISOString() }));
+    expect(await labelsOf(id)).toEqual(["sender", "human"]);
+  });
+
+  it("labels clicks seconds after sending as a scanner's", async () => {
+    const account = await createAccount();
+    const sentAt = Date.now() - 3_600_000;
+    const message = await sentMessage(account, {
+      sentAt: new Date(sentAt).toISOString(),
+      links: [{ index: 0, url: "https://example.com/" }],
+    });
+    await hitAt(account, message.id, sentAt + CLICK_AFTER_SEND_SCANNER_MS - 1_000, "click", 0);
+    await hitAt(account, message.id, sentAt + CLICK_AFTER_SEND_SCANNER_MS + 60_000, "click", 0);
+    expect(await labelsOf(message.id)).toEqual(["scanner", "human"]);
+  });
+
+  it("labels every link of a message clicked within seconds as a scanner walking it", async () => {
+    const account = await createAccount();
+    const links = [0, 1, 2].map((index) => ({ index, url: `https://example.com/${index}` }));
+    const message = await sentMessage(account, { links });
+    const start = Date.now() - 600_000;
+    for (const link of links) await hitAt(account, message.id, start + link.index * 1_000, "click", link.index);
+    // A person clicking two of the three links, far apart, later on.
+    await hitAt(account, message.id, start + 120_000, "click", 0);
+    await hitAt(account, message.id, start + 120_000 + LINK_BURST_MS + 1_000, "click", 1);
+    expect(await labelsOf(message.id)).toEqual(["scanner", "scanner", "scanner", "human", "human"]);
+    const { body } = await account.json<MessageDetail>("GET", `/api/messages/${message.id}`);
+    expect(body.clickCount).toBe(2);
+    expect(body.links[2]).toMatchObject({ clicks: 0, otherClicks: [{ label: "scanner" }] });
+  });
+
+  it("labels a hit after a sender-view report as the sender's", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account);
+    expect((await account.json<{ recorded: number }>("POST", "/api/views", { messageIds: [message.id] })).body.recorded).toBe(1);
+    await openPixel(message.id, { "user-agent": GMAIL_PROXY_UA });
+    await waitForEvents(message.id, 1);
+    expect(await labelsOf(message.id)).toEqual(["sender"]);
+    const { body } = await account.json<MessageDetail>("GET", `/api/messages/${message.id}`);
+    expect(body.openCount).toBe(0);
+  });
+
+  it("relabels a hit that arrived before the sender-view report, found by thread id", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account, { threadId: "t-sender-late" });
+    await openPixel(message.id, { "user-agent": GMAIL_PROXY_UA });
+    await waitForEvents(message.id, 1);
+    expect(await labelsOf(message.id)).toEqual(["gmail-proxy"]);
+    expect((await account.json<{ recorded: number }>("POST", "/api/views", { threadIds: ["t-sender-late"] })).body.recorded).toBe(1);
+    expect(await labelsOf(message.id)).toEqual(["sender"]);
+  });
+
+  it("accepts a view report for a message not registered yet", async () => {
+    const account = await createAccount();
+    const id = await mintTrackingId(account.key);
+    await account.json("POST", "/api/views", { messageIds: [id] });
+    await openPixel(id, { "user-agent": GMAIL_PROXY_UA });
+    await waitForEvents(id, 1);
+    expect(await labelsOf(id)).toEqual(["sender"]);
+  });
+
+  it("leaves hits outside the sender window alone", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account);
+    const now = Date.now();
+    await hitAt(account, message.id, now - SENDER_WINDOW_MS - 5_000);
+    await hitAt(account, message.id, now - SENDER_WINDOW_MS + 5_000);
+    await account.json("POST", "/api/views", { messageIds: [message.id] });
+    expect(await labelsOf(message.id)).toEqual(["human", "sender"]);
+  });
+
+  it("rejects malformed view reports", async () => {
+    const account = await createAccount();
+    expect((await account.json("POST", "/api/views", {})).status).toBe(400);
+    expect((await account.json("POST", "/api/views", { messageIds: ["nope"] })).status).toBe(400);
+  });
+});
+
+describe("GET /api/events", () => {
+  it("returns each new event exactly once, in order, across pages", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account, { links: [{ index: 0, url: "https://example.com/" }] });
+    for (let i = 0; i < 5; i++) await openPixel(message.id);
+    await clickLink(account, message.id, 0, "https://example.com/");
+    await openPixel(message.id, { "user-agent": "Mozilla/5.0" });
+    await waitForEvents(message.id, 7);
+    const seen: EventsResponse["events"] = [];
+    let cursor = "0";
+    for (let page = 0; page < 10; page++) {
+      const { body } = await account.json<EventsResponse>("GET", `/api/events?after=${cursor}&limit=3`);
+      if (body.events.length === 0) {
+        expect(body.cursor).toBe(cursor);
+        break;
+      }
+      seen.push(...body.events);
+      cursor = body.cursor;
+    }
+    expect(seen).toHaveLength(7);
+    expect(new Set(seen.map((e) => e.cursor)).size).toBe(7);
+    const cursors = seen.map((e) => Number(e.cursor));
+    expect(cursors).toEqual([...cursors].sort((a, b) => a - b));
+    expect(seen[0]).toMatchObject({
+      messageId: message.id,
+      threadId: message.threadId,
+      subject: message.subject,
+      kind: "open",
+      counted: true,
+    });
+    expect(seen.filter((e) => e.kind === "click")).toHaveLength(1);
+    expect(seen.find((e) => e.label === "apple-mpp")?.counted).toBe(false);
+    // More events later continue from the cursor without repeating.
+    await openPixel(message.id);
+    await waitForEvents(message.id, 8);
+    const next = await account.json<EventsResponse>("GET", `/api/events?after=${cursor}`);
+    expect(next.body.events).toHaveLength(1);
+    expect(Number(next.body.events[0]?.cursor)).toBeGreaterThan(Number(cursor));
+  });
+
+  it("rejects bad cursors and limits", async () => {
+    const account = await createAccount();
+    for (const query of ["after=-1", "after=abc", "after=01", "limit=0", "limit=501", "limit=x"]) {
+      expect((await account.json("GET", `/api/events?${query}`)).status).toBe(400);
+    }
+  });
+});
