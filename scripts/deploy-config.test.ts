@@ -1,0 +1,35 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+// @ts-expect-error: plain JavaScript module without type declarations
+import { findId, renderDeployConfig } from "./deploy-config.mjs";
+
+const template = readFileSync(path.join(import.meta.dirname, "..", "wrangler.toml"), "utf8");
+const ids = { d1DatabaseId: "3f1c2b9e-1a2b-4c3d-8e9f-0a1b2c3d4e5f", kvNamespaceId: "0123456789abcdef0123456789abcdef" };
+
+describe("deploy config", () => {
+  it("fills in this deployment's resource ids", () => {
+    const config = renderDeployConfig(template, ids);
+    expect(config).toContain(`database_id = "${ids.d1DatabaseId}"`);
+    expect(config).toContain(`id = "${ids.kvNamespaceId}"`);
+    expect(config).not.toContain("00000000");
+    expect(config).not.toContain("routes");
+  });
+
+  it("serves the worker on the rep's own domain, as a top-level key", () => {
+    const config = renderDeployConfig(template, { ...ids, domain: "t.acme-sales.com" });
+    const route = config.indexOf('routes = [{ pattern = "t.acme-sales.com", custom_domain = true }]');
+    expect(route).toBeGreaterThan(0);
+    expect(route).toBeLessThan(config.indexOf("[["));
+  });
+
+  it("refuses malformed ids and domains", () => {
+    expect(() => renderDeployConfig(template, { ...ids, d1DatabaseId: "x" })).toThrow();
+    expect(() => renderDeployConfig(template, { ...ids, domain: 'evil" ]\n[vars' })).toThrow();
+  });
+
+  it("finds resources in wrangler's JSON listings", () => {
+    expect(findId([{ name: "other", uuid: "1" }, { name: "mailtracker", uuid: "2" }], "name", "mailtracker", "uuid")).toBe("2");
+    expect(findId([], "name", "mailtracker", "uuid")).toBeNull();
+  });
+});
