@@ -10,7 +10,7 @@ export function base64UrlEncode(bytes: Uint8Array): string {
 }
 
 /** Decodes unpadded base64url; returns null for anything else (never throws on bad input). */
-export function base64UrlDecode(text: string): Uint8Array | null {
+export function base64UrlDecode(text: string): Uint8Array<ArrayBuffer> | null {
   if (!/^[A-Za-z0-9_-]*$/.test(text) || text.length % 4 === 1) return null;
   const padded = text.replaceAll("-", "+").replaceAll("_", "/") + "=".repeat((4 - (text.length % 4)) % 4);
   const binary = atob(padded);
@@ -36,12 +36,13 @@ export function base32Encode(bytes: Uint8Array): string {
   return out;
 }
 
-export function randomBytes(length: number): Uint8Array {
+export function randomBytes(length: number): Uint8Array<ArrayBuffer> {
   return crypto.getRandomValues(new Uint8Array(length));
 }
 
-export function utf8(text: string): Uint8Array {
-  return new TextEncoder().encode(text);
+export function utf8(text: string): Uint8Array<ArrayBuffer> {
+  // Copied into a plain ArrayBuffer: some lib typings return an ArrayBufferLike, which WebCrypto's types refuse.
+  return new Uint8Array(new TextEncoder().encode(text));
 }
 
 /** Compares two byte arrays without an early exit, so timing does not reveal how many leading bytes matched. */

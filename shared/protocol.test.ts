@@ -66,10 +66,14 @@ describe("docs/protocol.md test vectors", () => {
       expect(parsed === null || !(await verifyTrackingId(parsed, vectors.signingKey.secret)), text).toBe(true);
     }
     for (const link of vectors.links) {
-      expect(await verifyLinkSignature(vectors.signingKey.secret, vectors.trackingId, link.linkIndex, link.destination, link.signature)).toBe(true);
+      expect(
+        await verifyLinkSignature(vectors.signingKey.secret, vectors.trackingId, link.linkIndex, link.destination, link.signature),
+      ).toBe(true);
     }
     for (const bad of vectors.invalid.linkSignatures) {
-      expect(await verifyLinkSignature(vectors.signingKey.secret, vectors.trackingId, bad.linkIndex, bad.destination, bad.signature)).toBe(false);
+      expect(await verifyLinkSignature(vectors.signingKey.secret, vectors.trackingId, bad.linkIndex, bad.destination, bad.signature)).toBe(
+        false,
+      );
     }
   });
 

@@ -60,7 +60,7 @@ function importHmacKey(secret: string): Promise<CryptoKey> {
   return key;
 }
 
-async function truncatedMac(secret: string, message: string): Promise<Uint8Array> {
+async function truncatedMac(secret: string, message: string): Promise<Uint8Array<ArrayBuffer>> {
   const key = await importHmacKey(secret);
   const full = new Uint8Array(await crypto.subtle.sign("HMAC", key, utf8(message)));
   return full.slice(0, MAC_BYTES);

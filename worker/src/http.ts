@@ -50,7 +50,13 @@ export function redirectResponse(destination: string): Response {
   });
 }
 
-export function jsonError(c: Context, status: ContentfulStatusCode, error: string, issues?: ErrorResponse["issues"]) {
+/** Generic in the status so the typed client can tell error responses from successes by their status code. */
+export function jsonError<Status extends ContentfulStatusCode>(
+  c: Context,
+  status: Status,
+  error: string,
+  issues?: ErrorResponse["issues"],
+) {
   const body: ErrorResponse = issues ? { error, issues } : { error };
   return c.json(body, status);
 }

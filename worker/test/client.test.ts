@@ -1,0 +1,23 @@
+import { exports } from "cloudflare:workers";
+import { hc } from "hono/client";
+import { describe, expect, it } from "vitest";
+import type { AppType } from "../src/app";
+import { BASE, createAccount, sentMessage } from "./helpers";
+
+describe("typed client", () => {
+  it("calls the API with types taken from the server's routes", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account, { threadId: "t-typed" });
+    const client = hc<AppType>(`${BASE}/api`, {
+      fetch: (input: RequestInfo | URL, init?: RequestInit) => exports.default.fetch(new Request(input, init)),
+      headers: { authorization: `Bearer ${account.apiToken}` },
+    });
+    const response = await client.messages.status.$post({ json: { threadIds: ["t-typed"] } });
+    expect(response.status).toBe(200);
+    if (response.status !== 200) return;
+    const body = await response.json();
+    expect(body.messages.map((m) => m.id)).toEqual([message.id]);
+    const detail = await client.messages[":id"].$get({ param: { id: message.id } });
+    expect(detail.status).toBe(200);
+  });
+});
