@@ -1,0 +1,49 @@
+// One manifest source for both builds. Chrome gets a background service worker, Firefox background scripts
+// (an event page; Firefox MV3 has no service_worker) and its gecko settings. See vite.config.ts.
+import { defineManifest } from "@crxjs/vite-plugin";
+import pkg from "../package.json" with { type: "json" };
+
+export type Target = "chrome" | "firefox";
+
+const GMAIL = "https://mail.google.com/*";
+
+export function manifestFor(target: Target) {
+  return defineManifest({
+    manifest_version: 3,
+    name: "Mailtracker",
+    version: pkg.version,
+    description: "Self-hosted open and click tracking for the emails you send from Gmail, reported to your own tracker.",
+    icons: { 48: "extension/public/icon-48.png", 128: "extension/public/icon-128.png" },
+    permissions: ["storage", "alarms"],
+    // The local tracker `npm start` runs is granted up front; any other tracker is asked for at connect time.
+    host_permissions: [GMAIL, "http://127.0.0.1/*", "http://localhost/*"],
+    optional_host_permissions: ["http://*/*", "https://*/*"],
+    background:
+      target === "firefox"
+        ? { scripts: ["extension/src/background/index.ts"], type: "module" }
+        : { service_worker: "extension/src/background/index.ts", type: "module" },
+    content_scripts: [
+      {
+        // Page world: sees Gmail's XMLHttpRequests (Chrome 111+, Firefox 128+). Self-contained IIFE, no imports.
+        matches: [GMAIL],
+        js: ["extension/src/page-world/sync-hook.iife.ts"],
+        run_at: "document_start",
+        world: "MAIN",
+      },
+      {
+        matches: [GMAIL],
+        js: ["extension/src/content/index.iife.ts"],
+        run_at: "document_start",
+      },
+    ],
+    options_ui: { page: "extension/src/options/index.html", open_in_tab: true },
+    action: { default_popup: "extension/src/popup/index.html", default_title: "Mailtracker" },
+    ...(target === "firefox"
+      ? {
+          browser_specific_settings: {
+            gecko: { id: "mailtracker@mailtracker.dev", strict_min_version: "128.0" },
+          },
+        }
+      : { minimum_chrome_version: "111" }),
+  });
+}

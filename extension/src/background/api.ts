@@ -1,0 +1,99 @@
+// Typed calls to the tracker's API (shared/api.ts). Every failure becomes a TrackerError that says what is wrong
+// in words a user can act on; the outbox uses `retryable` to decide between retrying and keeping an entry as failed.
+import type {
+  AccountResponse,
+  CreateAccountRequest,
+  CreateAccountResponse,
+  ErrorResponse,
+  MessageStatus,
+  RegisterMessageRequest,
+  SenderViewRequest,
+} from "../../../shared/api";
+
+export class TrackerError extends Error {
+  constructor(
+    message: string,
+    /** HTTP status, or null when the tracker could not be reached at all. */
+    readonly status: number | null,
+  ) {
+    super(message);
+    this.name = "TrackerError";
+  }
+
+  /** Network failures, throttling and server errors pass; a refused request (4xx) will be refused again. */
+  get retryable(): boolean {
+    return this.status === null || this.status === 401 || this.status === 408 || this.status === 429 || this.status >= 500;
+  }
+}
+
+interface CallOptions {
+  method?: string;
+  token?: string;
+  body?: unknown;
+  headers?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+async function call<T>(trackerUrl: string, path: string, options: CallOptions = {}): Promise<T> {
+  const headers: Record<string, string> = { Accept: "application/json", ...options.headers };
+  if (options.token) headers.Authorization = `Bearer ${options.token}`;
+  if (options.body !== undefined) headers["Content-Type"] = "application/json";
+  let response: Response;
+  try {
+    response = await fetch(`${trackerUrl}${path}`, {
+      method: options.method ?? "GET",
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      signal: AbortSignal.timeout(options.timeoutMs ?? 15_000),
+      credentials: "omit",
+      cache: "no-store",
+    });
+  } catch (error) {
+    throw new TrackerError(`cannot reach the tracker at ${trackerUrl} (${error instanceof Error ? error.message : String(error)})`, null);
+  }
+  const text = await response.text().catch(() => "");
+  if (!response.ok) {
+    let detail = text.slice(0, 300);
+    try {
+      const parsed = JSON.parse(text) as ErrorResponse;
+      detail = parsed.error + (parsed.issues?.length ? `: ${parsed.issues.map((i) => `${i.path} ${i.message}`).join("; ")}` : "");
+    } catch {
+      // not JSON: keep the start of the text
+    }
+    throw new TrackerError(`the tracker answered ${response.status}${detail ? `: ${detail}` : ""}`, response.status);
+  }
+  if (response.status === 204 || text === "") return undefined as T;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new TrackerError(`the server at ${trackerUrl} answered something that is not the tracker's JSON`, response.status);
+  }
+}
+
+/** GET / answers a fixed line on every tracker; used to tell "unreachable" from "wrong token". */
+export async function probeTracker(trackerUrl: string): Promise<void> {
+  let response: Response;
+  try {
+    response = await fetch(`${trackerUrl}/`, { signal: AbortSignal.timeout(10_000), credentials: "omit", cache: "no-store" });
+  } catch (error) {
+    throw new TrackerError(`cannot reach ${trackerUrl}: is the tracker running, and is the address right? (${error instanceof Error ? error.message : String(error)})`, null);
+  }
+  const text = await response.text().catch(() => "");
+  if (!response.ok || !text.startsWith("mailtracker")) {
+    throw new TrackerError(`${trackerUrl} answered, but it is not a mailtracker server (HTTP ${response.status})`, response.status);
+  }
+}
+
+export const api = {
+  createAccount: (trackerUrl: string, body: CreateAccountRequest, registrationSecret?: string) =>
+    call<CreateAccountResponse>(trackerUrl, "/api/accounts", {
+      method: "POST",
+      body,
+      headers: registrationSecret ? { "X-Registration-Secret": registrationSecret } : {},
+    }),
+  account: (trackerUrl: string, token: string) => call<AccountResponse>(trackerUrl, "/api/account", { token }),
+  registerMessage: (trackerUrl: string, token: string, trackingId: string, body: RegisterMessageRequest) =>
+    call<MessageStatus>(trackerUrl, `/api/messages/${encodeURIComponent(trackingId)}`, { method: "PUT", token, body }),
+  senderViews: (trackerUrl: string, token: string, body: SenderViewRequest) =>
+    call<{ recorded: number }>(trackerUrl, "/api/views", { method: "POST", token, body }),
+};

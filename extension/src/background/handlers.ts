@@ -1,0 +1,183 @@
+// Every message the background answers, one function each. messaging.ts derives the callers' types from these
+// tables, and background/index.ts only routes a message here after checking who sent it: GmailHandlers only
+// from a content script on https://mail.google.com, PageHandlers only from this extension's own pages.
+import type browser from "webextension-polyfill";
+import { type RegisterMessageRequest, registerMessageRequest } from "../../../shared/api";
+import { isAcceptableDestination, MAX_LINK_INDEX, mintTrackingId, parseTrackingId, signedClickUrl } from "../../../shared/protocol";
+import { loadOptions, normalizeTrackerUrl, saveOptions } from "../options-store";
+import { api, probeTracker, TrackerError } from "./api";
+import { type Credentials, loadCredentials, saveCredentials } from "./credentials";
+import type { Outbox, OutboxEntry } from "./outbox";
+
+type Sender = browser.Runtime.MessageSender;
+
+export interface ConnectionState {
+  connected: boolean;
+  trackerUrl: string;
+  accountId: string | null;
+  /** Set when options name a different tracker than the one the stored account belongs to. */
+  problem: string | null;
+}
+
+async function connection(): Promise<{ state: ConnectionState; credentials: Credentials | null }> {
+  const [options, credentials] = await Promise.all([loadOptions(), loadCredentials()]);
+  if (!credentials) return { state: { connected: false, trackerUrl: options.trackerUrl, accountId: null, problem: "not connected to a tracker yet" }, credentials };
+  if (credentials.trackerUrl !== options.trackerUrl) {
+    return {
+      state: { connected: false, trackerUrl: options.trackerUrl, accountId: null, problem: `connected to ${credentials.trackerUrl}, not to ${options.trackerUrl}: connect again` },
+      credentials: null,
+    };
+  }
+  return { state: { connected: true, trackerUrl: credentials.trackerUrl, accountId: credentials.accountId, problem: null }, credentials };
+}
+
+async function requireCredentials(): Promise<Credentials> {
+  const { state, credentials } = await connection();
+  if (!credentials) throw new Error(state.problem ?? "not connected");
+  return credentials;
+}
+
+/** The tracking id must be one this account minted: a content script cannot make the background sign for others. */
+function requireOwnId(credentials: Credentials, trackingId: string): void {
+  const parsed = parseTrackingId(trackingId);
+  if (!parsed || parsed.accountId !== credentials.accountId) throw new Error("not a tracking id of this account");
+}
+
+export interface SignLinksInput {
+  trackingId: string;
+  links: { index: number; url: string }[];
+}
+
+export interface SentMessageInput {
+  trackingId: string;
+  request: RegisterMessageRequest;
+  /** When the send is not confirmed by Gmail's own traffic yet, hold the registration back until then. */
+  notBefore?: number;
+}
+
+export function gmailHandlers(outbox: Outbox) {
+  return {
+    /** A fresh id for a compose window, minted ahead of the send so the send itself needs no round trip. */
+    async mintId(_input: null, _sender: Sender): Promise<{ trackingId: string; trackerUrl: string }> {
+      const credentials = await requireCredentials();
+      const trackingId = await mintTrackingId({ ...credentials.signingKey, accountId: credentials.accountId });
+      return { trackingId, trackerUrl: credentials.trackerUrl };
+    },
+
+    /** Click links for the links a compose holds now; the content script swaps them in synchronously at send. */
+    async signLinks(input: SignLinksInput, _sender: Sender): Promise<{ index: number; url: string; clickUrl: string }[]> {
+      const credentials = await requireCredentials();
+      requireOwnId(credentials, input.trackingId);
+      const key = { ...credentials.signingKey, accountId: credentials.accountId };
+      const out = [];
+      for (const { index, url } of input.links.slice(0, MAX_LINK_INDEX + 1)) {
+        if (!Number.isInteger(index) || index < 0 || index > MAX_LINK_INDEX || !isAcceptableDestination(url)) continue;
+        out.push({ index, url, clickUrl: await signedClickUrl(credentials.trackerUrl, key, input.trackingId, index, url) });
+      }
+      return out;
+    },
+
+    /** Queues the registration of a sent message (or replaces it with better Gmail ids), then tries to deliver. */
+    async messageSent(input: SentMessageInput, _sender: Sender): Promise<{ queued: true }> {
+      const credentials = await requireCredentials();
+      requireOwnId(credentials, input.trackingId);
+      const parsed = registerMessageRequest.safeParse(input.request);
+      if (!parsed.success) {
+        // Still queued: the entry shows as failed with the tracker's own words once it refuses it; never dropped.
+        console.warn("registration does not validate locally", parsed.error.issues);
+      }
+      await outbox.put(input.trackingId, input.request, input.notBefore);
+      void outbox.flush();
+      return { queued: true };
+    },
+
+    /** "The sender is displaying these messages now": hits around now are the sender's own. Best effort. */
+    async senderViews(input: { messageIds: string[]; threadIds: string[] }, _sender: Sender): Promise<{ recorded: number }> {
+      const credentials = await requireCredentials();
+      const messageIds = input.messageIds.filter((id) => parseTrackingId(id)?.accountId === credentials.accountId).slice(0, 100);
+      const threadIds = input.threadIds.filter((id) => /^#?[A-Za-z0-9:_-]{1,100}$/.test(id)).slice(0, 100);
+      if (messageIds.length + threadIds.length === 0) return { recorded: 0 };
+      void outbox.flush();
+      return api.senderViews(credentials.trackerUrl, credentials.apiToken, { messageIds, threadIds });
+    },
+  };
+}
+
+export interface ConnectInput {
+  trackerUrl: string;
+  /** An existing account's token (another browser, or a reinstall); without it a new account is created. */
+  apiToken?: string;
+  registrationSecret?: string;
+  name?: string;
+}
+
+export interface ExtensionState {
+  connection: ConnectionState;
+  outbox: OutboxEntry[];
+}
+
+export function pageHandlers(outbox: Outbox) {
+  return {
+    async getState(_input: null, _sender: Sender): Promise<ExtensionState> {
+      return { connection: (await connection()).state, outbox: await outbox.entries() };
+    },
+
+    async connect(input: ConnectInput, _sender: Sender): Promise<{ accountId: string; apiToken: string; created: boolean }> {
+      const trackerUrl = normalizeTrackerUrl(input.trackerUrl);
+      if (!trackerUrl) throw new Error("the tracker URL must be an http(s) address such as https://track.example.com");
+      await probeTracker(trackerUrl);
+      let credentials: Credentials;
+      let created = false;
+      const token = input.apiToken?.trim();
+      if (token) {
+        const account = await api.account(trackerUrl, token).catch((error: unknown) => {
+          if (error instanceof TrackerError && error.status === 401) throw new Error("this tracker does not accept that API token");
+          throw error;
+        });
+        credentials = { trackerUrl, accountId: account.accountId, apiToken: token, signingKey: { accountId: account.accountId, ...account.signingKey } };
+      } else {
+        const account = await api.createAccount(trackerUrl, input.name ? { name: input.name } : {}, input.registrationSecret).catch((error: unknown) => {
+          if (error instanceof TrackerError && error.status === 403) throw new Error("this tracker requires a registration secret: ask its owner for it");
+          throw error;
+        });
+        credentials = { trackerUrl, accountId: account.accountId, apiToken: account.apiToken, signingKey: { accountId: account.accountId, ...account.signingKey } };
+        created = true;
+      }
+      await saveCredentials(credentials);
+      await saveOptions({ trackerUrl });
+      void outbox.retry();
+      void outbox.flush();
+      return { accountId: credentials.accountId, apiToken: credentials.apiToken, created };
+    },
+
+    /** Checks every step a registration takes and says which one fails. */
+    async testConnection(_input: null, _sender: Sender): Promise<{ ok: true; message: string }> {
+      const { state, credentials } = await connection();
+      await probeTracker(state.trackerUrl);
+      if (!credentials) throw new Error(`the tracker at ${state.trackerUrl} answers, but ${state.problem ?? "this browser is not connected"}`);
+      const account = await api.account(credentials.trackerUrl, credentials.apiToken).catch((error: unknown) => {
+        if (error instanceof TrackerError && error.status === 401) throw new Error("the tracker does not accept the stored API token any more: connect again with a valid token");
+        throw error;
+      });
+      if (account.accountId !== credentials.accountId) throw new Error("the stored token belongs to another account: connect again");
+      if (account.signingKey.keyId !== credentials.signingKey.keyId) {
+        await saveCredentials({ ...credentials, signingKey: { accountId: account.accountId, ...account.signingKey } });
+      }
+      return { ok: true, message: `connected to ${credentials.trackerUrl} as account ${account.accountId}` };
+    },
+
+    async disconnect(_input: null, _sender: Sender): Promise<{ ok: true }> {
+      await saveCredentials(null);
+      return { ok: true };
+    },
+
+    async retryOutbox(_input: null, _sender: Sender): Promise<{ ok: true }> {
+      await outbox.retry();
+      await outbox.flush();
+      return { ok: true };
+    },
+  };
+}
+
+export type GmailHandlers = ReturnType<typeof gmailHandlers>;
+export type PageHandlers = ReturnType<typeof pageHandlers>;

@@ -1,0 +1,133 @@
+// Sent messages waiting to be registered with the tracker. The outbox lives in extension storage, so a killed
+// service worker or a browser restart loses nothing; it retries with exponential backoff and never drops an entry:
+// an entry leaves the outbox only when the tracker has it (200) or says its owner deleted it (410). A request the
+// tracker refuses (other 4xx) stays as "failed", visible in the popup and options page, until the user retries it.
+import type { RegisterMessageRequest } from "../../../shared/api";
+
+export interface OutboxEntry {
+  trackingId: string;
+  request: RegisterMessageRequest;
+  state: "pending" | "failed";
+  attempts: number;
+  createdAt: number;
+  nextAttemptAt: number;
+  lastError: string | null;
+}
+
+/** The slice of browser.storage.local the outbox uses (an in-memory one in unit tests). */
+export interface KeyValueArea {
+  get(key: string): Promise<Record<string, unknown>>;
+  set(items: Record<string, unknown>): Promise<void>;
+}
+
+export type DeliveryResult = "delivered" | { retry: boolean; error: string };
+
+const KEY = "outbox";
+export const FIRST_RETRY_MS = 2_000;
+export const MAX_RETRY_MS = 15 * 60_000;
+
+export function backoffMs(attempts: number): number {
+  return Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.max(0, attempts - 1));
+}
+
+export class Outbox {
+  /** Every read-modify-write runs in turn, so concurrent messages cannot lose each other's entries. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly area: KeyValueArea,
+    private readonly deliver: (entry: OutboxEntry) => Promise<DeliveryResult>,
+    /** Called with the time of the next due attempt (or null when nothing is pending). */
+    private readonly schedule: (at: number | null) => void,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private serial<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task, task);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async read(): Promise<Record<string, OutboxEntry>> {
+    const stored = (await this.area.get(KEY))[KEY];
+    return stored && typeof stored === "object" ? (stored as Record<string, OutboxEntry>) : {};
+  }
+
+  private async write(entries: Record<string, OutboxEntry>): Promise<void> {
+    await this.area.set({ [KEY]: entries });
+  }
+
+  entries(): Promise<OutboxEntry[]> {
+    return this.serial(async () => Object.values(await this.read()).sort((a, b) => a.createdAt - b.createdAt));
+  }
+
+  /** Adds or replaces the registration of one message; `notBefore` holds it back (e.g. while Gmail may undo the send). */
+  put(trackingId: string, request: RegisterMessageRequest, notBefore?: number): Promise<void> {
+    return this.serial(async () => {
+      const entries = await this.read();
+      const now = this.now();
+      entries[trackingId] = {
+        trackingId,
+        request,
+        state: "pending",
+        attempts: 0,
+        createdAt: entries[trackingId]?.createdAt ?? now,
+        nextAttemptAt: Math.max(now, notBefore ?? now),
+        lastError: null,
+      };
+      await this.write(entries);
+      this.reschedule(entries);
+    });
+  }
+
+  /** Makes failed entries (or one of them) pending and due now. */
+  retry(trackingId?: string): Promise<void> {
+    return this.serial(async () => {
+      const entries = await this.read();
+      for (const entry of Object.values(entries)) {
+        if (trackingId && entry.trackingId !== trackingId) continue;
+        entry.state = "pending";
+        entry.nextAttemptAt = this.now();
+      }
+      await this.write(entries);
+      this.reschedule(entries);
+    });
+  }
+
+  /** Attempts every due entry once. Safe to call at any time, from any trigger. */
+  flush(): Promise<void> {
+    return this.serial(async () => {
+      const due = Object.values(await this.read())
+        .filter((e) => e.state === "pending" && e.nextAttemptAt <= this.now())
+        .sort((a, b) => a.createdAt - b.createdAt);
+      for (const entry of due) {
+        let result: DeliveryResult;
+        try {
+          result = await this.deliver(entry);
+        } catch (error) {
+          result = { retry: true, error: error instanceof Error ? error.message : String(error) };
+        }
+        // Re-read: the entry may have been replaced while we were delivering it (it was not: calls are serial,
+        // but storage may be shared with another context, so never write back a stale whole map).
+        const entries = await this.read();
+        const current = entries[entry.trackingId];
+        if (!current || current.createdAt !== entry.createdAt) continue;
+        if (result === "delivered") {
+          delete entries[entry.trackingId];
+        } else {
+          current.attempts += 1;
+          current.lastError = result.error;
+          if (result.retry) current.nextAttemptAt = this.now() + backoffMs(current.attempts);
+          else current.state = "failed";
+        }
+        await this.write(entries);
+      }
+      this.reschedule(await this.read());
+    });
+  }
+
+  private reschedule(entries: Record<string, OutboxEntry>): void {
+    const pending = Object.values(entries).filter((e) => e.state === "pending");
+    this.schedule(pending.length ? Math.min(...pending.map((e) => e.nextAttemptAt)) : null);
+  }
+}

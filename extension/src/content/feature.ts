@@ -1,0 +1,29 @@
+// One file per feature (refined-github style): each exports a Feature whose init(signal, context) wires itself
+// into Gmail and undoes everything when the signal aborts (options changed, extension reloaded).
+import type { Options } from "../options-store";
+
+export interface FeatureContext {
+  options: Options;
+}
+
+export interface Feature {
+  id: string;
+  init(signal: AbortSignal, context: FeatureContext): void;
+}
+
+/**
+ * Wraps anything that runs inside Gmail's event flow: whatever goes wrong stays here, logged, and never reaches
+ * Gmail's own handlers.
+ */
+export function guarded<A extends unknown[]>(label: string, fn: (...args: A) => void): (...args: A) => void {
+  return (...args: A) => {
+    try {
+      fn(...args);
+    } catch (error) {
+      console.warn(`[mailtracker] ${label} failed`, error);
+    }
+  };
+}
+
+/** Pixels this extension itself put into a compose: sender-pixels must leave them alone. */
+export const ownPixels = new WeakSet<Element>();

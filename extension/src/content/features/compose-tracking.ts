@@ -1,0 +1,417 @@
+// Tracked sending from every kind of compose (new, reply, forward, pop-out, full screen, several at once).
+// - Each compose gets two toggles (opens, clicks) that start from the options and the recipients.
+// - Ahead of the send, the background mints this compose's tracking id and signs its links (it holds the key).
+// - At the send (click, Enter/Space on the send button, Ctrl/Cmd+Enter), synchronously, before Gmail reads the
+//   body: earlier emails' tracking is stripped, the pixel appended and links swapped for their signed versions.
+// - The registration waits for proof of the send: Gmail's /sync answer (page-world hook), or the compose
+//   closing without an alert dialog (then Gmail's draft/rt ids are the fallback). An alert dialog cancels it.
+import type { RegisterMessageRequest } from "../../../../shared/api";
+import { pixelUrl } from "../../../../shared/protocol";
+import { callFromGmail } from "../../messaging";
+import { hostMatchesDomains, type Options } from "../../options-store";
+import { SENT_EVENT, type SentMessageIds } from "../../page-world/sync-parser";
+import { type Feature, guarded, ownPixels } from "../feature";
+import { closest, composeRecipients, isPlainTextMode, query, queryAll } from "../gmail-selectors";
+import { debug, debugOnce } from "../log";
+import { applyTracking, linksToSign, stripEarlierTracking } from "../rewrite";
+import { ensureStyle, toast } from "../ui";
+
+/** How long a registration learned only from a closed compose waits for Gmail's own confirmation (undo send). */
+const UNCONFIRMED_HOLD_MS = 45_000;
+
+interface PendingSend {
+  trackingId: string;
+  request: RegisterMessageRequest;
+  /** Registered with Gmail's final ids; nothing more to do. */
+  confirmed: boolean;
+  /** Registered (held back) from the compose closing, waiting for Gmail's ids. */
+  fallbackQueued: boolean;
+}
+
+/** Sends between the send click and their registration. Outlives compose sessions and feature restarts. */
+const pendingSends = new Map<string, PendingSend>();
+
+function register(pending: PendingSend, notBefore?: number): void {
+  callFromGmail("messageSent", { trackingId: pending.trackingId, request: pending.request, notBefore }).catch((error: unknown) => {
+    console.warn("[mailtracker] could not queue the registration", error);
+    toast(document, `Mailtracker: this email was sent but could not be queued for tracking (${String(error)})`);
+  });
+}
+
+/** Gmail's /sync answer for a send: the page-world hook tells us which thread and message it became. */
+function onGmailSent(event: Event): void {
+  const detail = (event as CustomEvent<unknown>).detail;
+  if (typeof detail !== "string") return;
+  const sent = JSON.parse(detail) as SentMessageIds[];
+  if (!Array.isArray(sent)) return;
+  for (const item of sent) {
+    for (const trackingId of Array.isArray(item.trackingIds) ? item.trackingIds : []) {
+      const pending = pendingSends.get(trackingId);
+      if (!pending || pending.confirmed) continue;
+      const threadId = item.legacyThreadId ?? item.threadId;
+      const messageId = item.legacyMessageId ?? item.messageId;
+      pending.request = {
+        ...pending.request,
+        ...(typeof threadId === "string" ? { threadId } : {}),
+        ...(typeof messageId === "string" ? { gmailMessageId: messageId } : {}),
+      };
+      pending.confirmed = true;
+      debug("send confirmed by Gmail", trackingId, threadId, messageId);
+      register(pending);
+      pendingSends.delete(trackingId);
+    }
+  }
+}
+
+function recipientDomain(email: string): string {
+  return email.slice(email.lastIndexOf("@") + 1);
+}
+
+class ComposeSession {
+  private trackingId: string | null = null;
+  private trackerUrl: string;
+  private problem: string | null = null;
+  private readonly clickUrls = new Map<string, string>();
+  private nextIndex = 0;
+  private userOpen: boolean | null = null;
+  private userClick: boolean | null = null;
+  private readonly toolbar: HTMLElement;
+  private readonly openButton: HTMLButtonElement;
+  private readonly clickButton: HTMLButtonElement;
+  private readonly status: HTMLElement;
+  private readonly controller = new AbortController();
+  /** The tracking id of a send in progress (between the send click and the compose closing or an alert). */
+  private sending: string | null = null;
+  private signing = false;
+  private presignTimer: ReturnType<typeof setTimeout> | undefined;
+  private refreshTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    readonly root: Element,
+    readonly body: HTMLElement,
+    private readonly options: Options,
+  ) {
+    this.trackerUrl = options.trackerUrl;
+    const doc = root.ownerDocument;
+    ensureStyle(doc);
+    this.toolbar = doc.createElement("div");
+    this.toolbar.className = "mt-toolbar";
+    this.toolbar.dataset.mtReady = "false";
+    this.openButton = this.makeToggle("mt-toggle-open", "Opens", () => {
+      this.userOpen = !this.effective().open;
+      this.refresh();
+    });
+    this.clickButton = this.makeToggle("mt-toggle-click", "Clicks", () => {
+      this.userClick = !this.effective().click;
+      this.refresh();
+    });
+    this.status = doc.createElement("span");
+    this.status.className = "mt-status";
+    this.status.setAttribute("role", "status");
+    this.toolbar.append(this.openButton, this.clickButton, this.status);
+    this.placeToolbar();
+
+    const signal = this.controller.signal;
+    // Keystrokes, pastes and Gmail's own edits: sign new links ahead of the send, re-read recipients.
+    const observer = new MutationObserver(guarded("compose change", () => this.changed()));
+    signal.addEventListener("abort", () => observer.disconnect(), { once: true });
+    observer.observe(root, {
+      childList: true,
+      subtree: true,
+      characterData: true,
+      attributes: true,
+      attributeFilter: ["href", "email", "aria-checked", "value"],
+    });
+    root.addEventListener("input", guarded("compose input", () => this.changed()), { signal });
+    root.addEventListener("change", guarded("compose change", () => this.changed()), { signal });
+    this.refresh();
+    void this.mint();
+  }
+
+  private makeToggle(className: string, label: string, onToggle: () => void): HTMLButtonElement {
+    const button = this.root.ownerDocument.createElement("button");
+    button.type = "button";
+    button.className = `mt-toggle ${className}`;
+    button.textContent = label;
+    button.setAttribute("aria-pressed", "false");
+    // Ours alone: Gmail must not treat a toggle click as a click in its compose (e.g. a send-button neighbour).
+    for (const type of ["mousedown", "mouseup", "keydown"]) button.addEventListener(type, (e) => e.stopPropagation());
+    button.addEventListener(
+      "click",
+      guarded("toggle", (event: Event) => {
+        event.stopPropagation();
+        event.preventDefault();
+        onToggle();
+      }),
+    );
+    return button;
+  }
+
+  private placeToolbar(): void {
+    const send = query(this.root, "sendButton");
+    if (!send) {
+      // The email can still go out (Ctrl+Enter is caught on the compose); show where we are anyway.
+      this.body.before(this.toolbar);
+      return;
+    }
+    const cell = send.closest("td");
+    if (cell?.parentElement) {
+      const td = this.root.ownerDocument.createElement("td");
+      td.className = "mt-cell";
+      td.append(this.toolbar);
+      cell.after(td);
+    } else send.parentElement?.after(this.toolbar);
+  }
+
+  private async mint(): Promise<void> {
+    try {
+      const minted = await callFromGmail("mintId", null);
+      this.trackingId = minted.trackingId;
+      this.trackerUrl = minted.trackerUrl;
+      this.problem = null;
+      debug("compose ready", minted.trackingId);
+      this.schedulePresign(0);
+    } catch (error) {
+      this.problem = `not connected to a tracker (${error instanceof Error ? error.message : String(error)})`;
+    }
+    this.refresh();
+  }
+
+  private changed(): void {
+    if (!this.root.isConnected) return this.closed();
+    this.toolbar.dataset.mtReady = "false";
+    this.schedulePresign(150);
+    clearTimeout(this.refreshTimer);
+    this.refreshTimer = setTimeout(() => this.refresh(), 50);
+  }
+
+  private excludedRecipients(): string[] {
+    return composeRecipients(this.root)
+      .map((r) => r.email)
+      .filter((email) => hostMatchesDomains(recipientDomain(email), this.options.excludedRecipientDomains));
+  }
+
+  /** What would be tracked if the email went out now, and why not if not. */
+  private effective(): { open: boolean; click: boolean; reason: string | null } {
+    if (isPlainTextMode(this.root)) return { open: false, click: false, reason: "Plain text mode: this email is not tracked" };
+    if (!this.trackingId) return { open: false, click: false, reason: `Not tracked: ${this.problem ?? "connecting…"}` };
+    const excluded = this.excludedRecipients();
+    if (excluded.length > 0) return { open: false, click: false, reason: `Not tracked: ${excluded[0]} is at an excluded domain` };
+    return { open: this.userOpen ?? this.options.openTrackingByDefault, click: this.userClick ?? this.options.clickTrackingByDefault, reason: null };
+  }
+
+  private refresh(): void {
+    const state = this.effective();
+    const locked = state.reason !== null;
+    this.openButton.setAttribute("aria-pressed", String(state.open));
+    this.clickButton.setAttribute("aria-pressed", String(state.click));
+    this.openButton.disabled = locked;
+    this.clickButton.disabled = locked;
+    this.openButton.title = state.open ? "Opens of this email are tracked" : "Opens of this email are not tracked";
+    this.clickButton.title = state.click ? "Links in this email are tracked" : "Links in this email are not tracked";
+    if (state.reason) this.setStatus(state.reason);
+    else if (this.status.dataset.kind === "state") this.setStatus("");
+  }
+
+  private setStatus(text: string, kind: "state" | "event" = "state"): void {
+    this.status.textContent = text;
+    this.status.title = text;
+    this.status.dataset.kind = kind;
+    this.toolbar.dataset.mtStatus = text;
+  }
+
+  private schedulePresign(delay: number): void {
+    clearTimeout(this.presignTimer);
+    this.presignTimer = setTimeout(() => void this.presign(), delay);
+  }
+
+  /** Asks the background to sign links the body holds that are not signed yet; marks the toolbar ready when all are. */
+  private async presign(): Promise<void> {
+    if (!this.trackingId || this.signing) return;
+    const policy = { trackerUrl: this.trackerUrl, excludedLinkDomains: this.options.excludedLinkDomains };
+    const missing = linksToSign(this.body, policy, this.trackingId).filter((url) => !this.clickUrls.has(url));
+    if (missing.length > 0) {
+      this.signing = true;
+      try {
+        const links = missing.map((url) => ({ index: this.nextIndex++, url }));
+        for (const signed of await callFromGmail("signLinks", { trackingId: this.trackingId, links })) this.clickUrls.set(signed.url, signed.clickUrl);
+      } catch (error) {
+        debug("signing links failed", error);
+      } finally {
+        this.signing = false;
+      }
+      // Links may have been added while we waited.
+      if (linksToSign(this.body, policy, this.trackingId).some((url) => !this.clickUrls.has(url))) return this.schedulePresign(150);
+    }
+    this.toolbar.dataset.mtReady = "true";
+  }
+
+  /** Runs synchronously inside the send event, before Gmail reads the body. */
+  prepareSend(): void {
+    const state = this.effective();
+    // Earlier emails' pixels must not fire again from this one, tracked or not.
+    stripEarlierTracking(this.body, this.trackerUrl, this.trackingId);
+    if (!this.trackingId || (!state.open && !state.click)) {
+      const reason = state.reason ?? "Not tracked: tracking is off for this email";
+      this.setStatus(reason, "event");
+      if (this.trackingId) applyTracking(this.body, this.plan(false, false));
+      this.sending = null;
+      debug("send untracked:", reason);
+      return;
+    }
+    const result = applyTracking(this.body, this.plan(state.open, state.click));
+    if (result.pixel) ownPixels.add(result.pixel);
+    if (result.unsigned.length > 0) debug("links not signed in time, sent unchanged:", result.unsigned);
+    const subject = (query(this.root, "subject") as HTMLInputElement | null)?.value ?? "";
+    const draft = (query(this.root, "draftInput", false) as HTMLInputElement | null)?.value || undefined;
+    const thread = (query(this.root, "threadInput", false) as HTMLInputElement | null)?.value || undefined;
+    const request: RegisterMessageRequest = {
+      subject: subject.slice(0, 998),
+      recipients: composeRecipients(this.root).slice(0, 500),
+      sentAt: new Date().toISOString(),
+      openTracking: state.open,
+      clickTracking: state.click,
+      links: result.links,
+      // Fallbacks until Gmail's /sync answer names the real thread and message.
+      ...(thread && /^#?[A-Za-z0-9:_-]{1,100}$/.test(thread) ? { threadId: thread } : {}),
+      ...(draft && /^#?[A-Za-z0-9:_-]{1,100}$/.test(draft) ? { gmailMessageId: draft } : {}),
+    };
+    const previous = pendingSends.get(this.trackingId);
+    pendingSends.set(this.trackingId, { trackingId: this.trackingId, request, confirmed: false, fallbackQueued: previous?.fallbackQueued ?? false });
+    this.sending = this.trackingId;
+    this.setStatus(result.unsigned.length > 0 ? `${result.unsigned.length} link(s) not tracked (still being prepared)` : "", "event");
+    debug("send prepared", this.trackingId, request);
+    this.watchForCancel();
+  }
+
+  private plan(open: boolean, click: boolean) {
+    return {
+      trackerUrl: this.trackerUrl,
+      excludedLinkDomains: this.options.excludedLinkDomains,
+      trackingId: this.trackingId ?? "",
+      pixelUrl: pixelUrl(this.trackerUrl, this.trackingId ?? ""),
+      openTracking: open,
+      clickTracking: click,
+      clickUrls: this.clickUrls,
+    };
+  }
+
+  /** An alert dialog while the compose is still open means Gmail refused the send: nothing is registered. */
+  private watchForCancel(): void {
+    const doc = this.root.ownerDocument;
+    const check = guarded("cancel check", () => {
+      if (!this.sending || !this.root.isConnected) return observer.disconnect();
+      if (query(doc, "alertDialog", false)) {
+        debug("Gmail cancelled the send", this.sending);
+        pendingSends.delete(this.sending);
+        this.sending = null;
+        this.setStatus("Gmail did not send this email: nothing was registered", "event");
+        observer.disconnect();
+      }
+    });
+    const observer = new MutationObserver(check);
+    observer.observe(doc.body, { childList: true, subtree: true, attributes: true, attributeFilter: ["role"] });
+    this.controller.signal.addEventListener("abort", () => observer.disconnect(), { once: true });
+    queueMicrotask(check);
+  }
+
+  /** The compose left the page: after a send (no alert), that is the send going out. */
+  closed(): void {
+    if (this.controller.signal.aborted) return;
+    const sending = this.sending ? pendingSends.get(this.sending) : undefined;
+    if (sending && !sending.confirmed && !sending.fallbackQueued) {
+      sending.fallbackQueued = true;
+      // Held back, so Gmail's /sync answer (or its undo) can come first; registered with draft/rt ids otherwise.
+      register(sending, Date.now() + UNCONFIRMED_HOLD_MS);
+    } else if (!sending && this.status.dataset.kind === "event" && this.status.textContent) {
+      toast(this.root.ownerDocument, `Mailtracker: ${this.status.textContent}`);
+    }
+    this.dispose();
+  }
+
+  dispose(): void {
+    this.controller.abort();
+    clearTimeout(this.presignTimer);
+    clearTimeout(this.refreshTimer);
+    this.toolbar.closest(".mt-cell")?.remove();
+    this.toolbar.remove();
+  }
+
+  contains(element: Element): boolean {
+    return this.root.contains(element);
+  }
+}
+
+function isSendEvent(event: Event, session: ComposeSession): boolean {
+  const target = event.target;
+  if (!(target instanceof Element)) return false;
+  if (event.type === "keydown") {
+    const key = event as KeyboardEvent;
+    // Ctrl/Cmd+Enter sends from anywhere in the compose (the caller checked the target is inside it).
+    if (key.key === "Enter" && (key.ctrlKey || key.metaKey)) return true;
+    if (key.key !== "Enter" && key.key !== " ") return false;
+  } else if ((event as MouseEvent).button !== 0) return false;
+  const button = closest(target, "sendButton");
+  return !!button && session.contains(button);
+}
+
+export const composeTracking: Feature = {
+  id: "compose-tracking",
+  init(signal, { options }) {
+    const sessions = new Map<Element, ComposeSession>();
+
+    const scan = guarded("compose scan", () => {
+      for (const [root, session] of sessions) {
+        if (!root.isConnected || !session.body.isConnected) {
+          session.closed();
+          sessions.delete(root);
+        }
+      }
+      for (const body of queryAll(document, "composeBody")) {
+        const root = closest(body, "composeRoot");
+        if (!root) {
+          debugOnce("compose-root", "found a compose body outside any known compose container");
+          continue;
+        }
+        if (sessions.has(root) || !(body instanceof HTMLElement)) continue;
+        sessions.set(root, new ComposeSession(root, body, options));
+      }
+    });
+
+    let scheduled = false;
+    const observer = new MutationObserver(() => {
+      if (scheduled) return;
+      scheduled = true;
+      queueMicrotask(() => {
+        scheduled = false;
+        scan();
+      });
+    });
+    const start = () => {
+      observer.observe(document.documentElement, { childList: true, subtree: true });
+      scan();
+    };
+    if (document.body) start();
+    else document.addEventListener("DOMContentLoaded", start, { once: true, signal });
+
+    // Capture phase on window, registered at document_start: we run before any Gmail listener sees the send.
+    const onSend = guarded("send", (event: Event) => {
+      if (event.type === "keydown" && (event as KeyboardEvent).isComposing) return;
+      for (const session of sessions.values()) {
+        if (session.contains(event.target as Element) && isSendEvent(event, session)) {
+          session.prepareSend();
+          return;
+        }
+      }
+    });
+    for (const type of ["mousedown", "click", "keydown"]) window.addEventListener(type, onSend, { capture: true, signal });
+    const onSent = guarded("gmail sent", onGmailSent);
+    document.addEventListener(SENT_EVENT, onSent, { signal });
+
+    signal.addEventListener("abort", () => {
+      observer.disconnect();
+      for (const session of sessions.values()) session.dispose();
+      sessions.clear();
+    });
+  },
+};

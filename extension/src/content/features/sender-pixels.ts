@@ -1,0 +1,70 @@
+// The sender's own opens, part 1: in the sender's Gmail, tracking pixels of this tracker are neutralised before
+// they load, whether their src names the tracker directly or Google's image proxy with the tracker URL in the
+// fragment (the network layer never sees fragments, so only DOM code can tell; see gmail.md). The ids found are
+// what sent-views-report tells the tracker the sender is looking at.
+import { type Feature, guarded, ownPixels } from "../feature";
+import { trackerPixelId } from "../rewrite";
+
+/** A transparent 1x1 GIF: the element keeps its size and Gmail's layout does not move. */
+const BLANK_GIF = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7";
+
+type Listener = (ids: string[]) => void;
+const listeners = new Set<Listener>();
+
+/** Called with the tracking ids of pixels neutralised in the page (sent-views-report listens). */
+export function onPixelsNeutralised(listener: Listener, signal: AbortSignal): void {
+  listeners.add(listener);
+  signal.addEventListener("abort", () => listeners.delete(listener), { once: true });
+}
+
+/** Ids of the neutralised pixels still in the page. */
+export function neutralisedIdsInPage(doc: Document): string[] {
+  return [...new Set([...doc.querySelectorAll("img[data-mt-pixel-id]")].map((img) => img.getAttribute("data-mt-pixel-id") ?? ""))].filter(Boolean);
+}
+
+/** Neutralises one image if it is a pixel of this tracker; returns its tracking id if so. */
+export function neutralise(img: HTMLImageElement, trackerUrl: string): string | null {
+  if (ownPixels.has(img)) return null;
+  const src = img.getAttribute("src");
+  if (!src || src === BLANK_GIF) return null;
+  const id = trackerPixelId(src, trackerUrl);
+  if (!id) return null;
+  img.setAttribute("data-mt-src", src);
+  img.setAttribute("data-mt-pixel-id", id);
+  img.setAttribute("src", BLANK_GIF);
+  img.removeAttribute("srcset");
+  return id;
+}
+
+export const senderPixels: Feature = {
+  id: "sender-pixels",
+  init(signal, { options }) {
+    const handle = guarded("sender pixels", (nodes: Iterable<Node>) => {
+      const found: string[] = [];
+      const visit = (img: HTMLImageElement) => {
+        const id = neutralise(img, options.trackerUrl);
+        if (id) found.push(id);
+      };
+      for (const node of nodes) {
+        if (node instanceof HTMLImageElement) visit(node);
+        else if (node instanceof Element) for (const img of node.getElementsByTagName("img")) visit(img);
+      }
+      if (found.length > 0) for (const listener of listeners) listener(found);
+    });
+    // Mutation records are delivered as a microtask right after Gmail inserts a message body, before the image
+    // fetch starts; the e2e tests check that the proxied request never leaves the browser.
+    const observer = new MutationObserver(
+      guarded("sender pixels observer", (records: MutationRecord[]) => {
+        const nodes: Node[] = [];
+        for (const record of records) {
+          if (record.type === "attributes") nodes.push(record.target);
+          else nodes.push(...record.addedNodes);
+        }
+        handle(nodes);
+      }),
+    );
+    observer.observe(document, { childList: true, subtree: true, attributes: true, attributeFilter: ["src"] });
+    handle([document.documentElement]);
+    signal.addEventListener("abort", () => observer.disconnect(), { once: true });
+  },
+};

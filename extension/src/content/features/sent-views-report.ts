@@ -1,0 +1,55 @@
+// The sender's own opens, part 2: tells the tracker which tracked messages the sender is displaying, so hits that
+// still happen (the pixel loaded on another device of the sender's, a race with the neutraliser) are labelled
+// "sender" by the tracker (it labels hits within 60 s of a report). Reports go through the background.
+import { callFromGmail } from "../../messaging";
+import { type Feature, guarded } from "../feature";
+import { queryAll } from "../gmail-selectors";
+import { debug } from "../log";
+import { neutralisedIdsInPage, onPixelsNeutralised } from "./sender-pixels";
+
+/** Re-report while a conversation stays on screen, within the tracker's 60 s sender window. */
+const REPEAT_MS = 45_000;
+
+export const sentViewsReport: Feature = {
+  id: "sent-views-report",
+  init(signal) {
+    let lastKey = "";
+    let lastAt = 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+
+    const report = guarded("views report", () => {
+      if (document.visibilityState === "hidden") return;
+      const messageIds = neutralisedIdsInPage(document);
+      const threadIds = queryAll(document, "conversationSubject")
+        .map((h) => h.getAttribute("data-legacy-thread-id") ?? h.getAttribute("data-thread-perm-id") ?? "")
+        .filter(Boolean);
+      if (messageIds.length + threadIds.length === 0) return;
+      const key = [...messageIds, ...threadIds].sort().join(",");
+      if (key === lastKey && Date.now() - lastAt < REPEAT_MS) return;
+      lastKey = key;
+      lastAt = Date.now();
+      callFromGmail("senderViews", { messageIds, threadIds }).then(
+        (result) => {
+          debug("sender views reported", messageIds, threadIds, result);
+          document.documentElement.dataset.mtViewsReported = String(Number(document.documentElement.dataset.mtViewsReported ?? 0) + 1);
+        },
+        (error: unknown) => debug("sender views not reported", error),
+      );
+    });
+    const soon = () => {
+      clearTimeout(timer);
+      timer = setTimeout(report, 250);
+    };
+
+    onPixelsNeutralised(soon, signal);
+    // Opening a conversation swaps the view without a reload; so does Gmail's hash navigation.
+    window.addEventListener("hashchange", soon, { signal });
+    document.addEventListener("visibilitychange", soon, { signal });
+    const interval = setInterval(report, REPEAT_MS);
+    signal.addEventListener("abort", () => {
+      clearInterval(interval);
+      clearTimeout(timer);
+    });
+    soon();
+  },
+};

@@ -1,0 +1,124 @@
+// Every Gmail selector the extension uses, in this one module. Gmail's markup is obfuscated and changes, so each
+// entry is a dated observation with the fixture it was checked against, a precise selector and broader fallbacks.
+// When the precise one stops matching but a fallback still does, or nothing matches, debug mode logs it
+// (see ../shared/notes/gmail.md). Real captures: ../shared/fixtures/gmail/; test pages built from the attributes
+// the notes name for today's Gmail: test/e2e/gmail-sim/ (kept apart from the captures).
+import { debugOnce } from "./log";
+
+export interface SelectorSpec {
+  name: string;
+  /** Tried first; what Gmail has today. */
+  precise: string;
+  /** Tried in order when the precise selector finds nothing. */
+  fallbacks: string[];
+}
+
+export const SELECTORS = {
+  /** compose-dialog-2020-10.html: `div.Am.Al.editable[g_editable=true][role=textbox][contenteditable=true]`; gmail-sim adds `aiL`. */
+  composeBody: {
+    name: "compose body",
+    precise: 'div[contenteditable="true"][g_editable="true"][role="textbox"]',
+    fallbacks: ['div.Am.editable[contenteditable="true"]', '[g_editable="true"][contenteditable="true"]'],
+  },
+  /**
+   * The element holding one whole compose (recipients, body, toolbar). compose-dialog-2020-10.html: `div.M9` inside
+   * `div[role=dialog]`; inline replies have no dialog (gmail.md); pop-outs live under `div.dw`.
+   */
+  composeRoot: { name: "compose root", precise: "div.M9", fallbacks: ['[role="dialog"]', "div.dw", "form"] },
+  /** compose-dialog-2020-10.html: `input[name=subjectbox]`. */
+  subject: { name: "subject", precise: 'input[name="subjectbox"]', fallbacks: ['input[aria-label="Subject"]'] },
+  /** compose-dialog-2020-10.html: `input[type=hidden][name=draft]` = `#msg-a:r-…` (empty until the first save). */
+  draftInput: { name: "draft id input", precise: 'input[name="draft"]', fallbacks: [] },
+  /** compose-dialog-2020-10.html: `input[type=hidden][name=rt]` = `#thread-a:r-…`. */
+  threadInput: { name: "thread id input", precise: 'input[name="rt"]', fallbacks: [] },
+  /**
+   * compose-dialog-2020-10.html: `table.IZ td.gU.Up div.dC > div[role=button].T-I.aoO[data-tooltip^="Send"]`; the
+   * sibling with `aria-haspopup` is "more send options", not a send.
+   */
+  sendButton: {
+    name: "send button",
+    precise: 'table.IZ td.gU.Up div[role="button"][data-tooltip^="Send"]:not([aria-haspopup])',
+    fallbacks: ['div[role="button"][data-tooltip^="Send"]:not([aria-haspopup])', 'div[role="button"].aoO:not([aria-haspopup])'],
+  },
+  /** 2021+ recipient chips (gmail-sim): `div[name=to] [email]`; compose-dialog-2020-10.html: `textarea[name=to|cc|bcc]`. */
+  recipientChips: {
+    name: "recipient chips",
+    precise: 'div[name="to"] [email], div[name="cc"] [email], div[name="bcc"] [email]',
+    fallbacks: [".aoD [email]", ".GS [email]"],
+  },
+  recipientFields: {
+    name: "recipient fields",
+    precise: 'textarea[name="to"], textarea[name="cc"], textarea[name="bcc"]',
+    fallbacks: ['input[name="to"], input[name="cc"], input[name="bcc"]'],
+  },
+  /** An invalid address (and similar) makes Gmail show an alert dialog and not send. */
+  alertDialog: { name: "alert dialog", precise: '[role="alertdialog"]', fallbacks: [] },
+  /** The "Plain text mode" entry of the compose's "more options" menu, checked (gmail-sim; unverified on live Gmail 2026-11). */
+  plainTextMode: { name: "plain text mode", precise: '[role="menuitemcheckbox"][aria-checked="true"]', fallbacks: [] },
+  /** Opened conversation: `h2.hP[data-legacy-thread-id]` (gmail.md); older builds only `[data-thread-perm-id]`. */
+  conversationSubject: { name: "conversation subject", precise: "h2.hP[data-legacy-thread-id]", fallbacks: ["h2[data-legacy-thread-id]", "h2.hP[data-thread-perm-id]"] },
+} satisfies Record<string, SelectorSpec>;
+
+export type SelectorName = keyof typeof SELECTORS;
+
+function tryAll(root: ParentNode, spec: SelectorSpec, all: boolean): Element[] {
+  const candidates = [spec.precise, ...spec.fallbacks];
+  for (let i = 0; i < candidates.length; i++) {
+    const selector = candidates[i] as string;
+    const found = all ? [...root.querySelectorAll(selector)] : [root.querySelector(selector)].filter((e): e is Element => e !== null);
+    if (found.length > 0) {
+      if (i > 0) debugOnce(`fallback:${spec.name}`, `selector for ${spec.name} stopped matching; fallback ${selector} matched instead of ${spec.precise}`);
+      return found;
+    }
+  }
+  return [];
+}
+
+/** The first match, trying fallbacks. `expected`: log in debug mode when nothing matches (a selector broke). */
+export function query(root: ParentNode, name: SelectorName, expected = true): Element | null {
+  const spec = SELECTORS[name];
+  const [found] = tryAll(root, spec, false);
+  if (!found && expected) debugOnce(`missing:${spec.name}`, `no match for ${spec.name} (${[spec.precise, ...spec.fallbacks].join(" | ")})`);
+  return found ?? null;
+}
+
+export function queryAll(root: ParentNode, name: SelectorName): Element[] {
+  return tryAll(root, SELECTORS[name], true);
+}
+
+/** The nearest ancestor (or self) matching a spec, precise first. */
+export function closest(element: Element, name: SelectorName): Element | null {
+  const spec = SELECTORS[name];
+  for (const selector of [spec.precise, ...spec.fallbacks]) {
+    const found = element.closest(selector);
+    if (found) return found;
+  }
+  return null;
+}
+
+/** Whether an element is (inside) something a selector names, e.g. the send button. */
+export function matchesOrInside(element: Element, name: SelectorName): Element | null {
+  return closest(element, name);
+}
+
+const EMAIL = /[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
+
+/** Recipients of a compose: chip `[email]` attributes (current UI) plus addresses typed in the fields (older UI). */
+export function composeRecipients(root: ParentNode): { email: string; name?: string }[] {
+  const out = new Map<string, { email: string; name?: string }>();
+  for (const chip of queryAll(root, "recipientChips")) {
+    const email = chip.getAttribute("email")?.trim().toLowerCase();
+    const name = chip.getAttribute("name") ?? undefined;
+    if (email && /^[^@\s]+@[^@\s]+$/.test(email)) out.set(email, name ? { email, name } : { email });
+  }
+  for (const field of queryAll(root, "recipientFields")) {
+    const value = (field as HTMLTextAreaElement | HTMLInputElement).value ?? "";
+    for (const email of value.match(EMAIL) ?? []) if (!out.has(email.toLowerCase())) out.set(email.toLowerCase(), { email: email.toLowerCase() });
+  }
+  return [...out.values()];
+}
+
+/** Whether the compose is in plain-text mode (no HTML is sent, so no pixel is possible). */
+export function isPlainTextMode(root: ParentNode): boolean {
+  return queryAll(root, "plainTextMode").some((item) => /plain text/i.test(item.textContent ?? ""));
+}

@@ -1,0 +1,22 @@
+// The Gmail content script (isolated world, document_start). Small by design: plain DOM, no UI framework.
+// It holds no secrets; everything that needs the account's key or the network goes through the background.
+import { loadOptions, onOptionsChanged, type Options } from "../options-store";
+import { type Feature, guarded } from "./feature";
+import { composeTracking } from "./features/compose-tracking";
+import { senderPixels } from "./features/sender-pixels";
+import { sentViewsReport } from "./features/sent-views-report";
+import { setDebug } from "./log";
+
+const FEATURES: Feature[] = [senderPixels, composeTracking, sentViewsReport];
+
+let controller: AbortController | null = null;
+
+function start(options: Options): void {
+  controller?.abort();
+  controller = new AbortController();
+  setDebug(options.debug);
+  for (const feature of FEATURES) guarded(`feature ${feature.id}`, () => feature.init((controller as AbortController).signal, { options }))();
+}
+
+loadOptions().then(start, (error: unknown) => console.warn("[mailtracker] cannot read options; tracking is off", error));
+onOptionsChanged(start);

@@ -1,0 +1,174 @@
+// The changes made to an email's HTML at send time, as pure functions on a DOM element (the compose body), so
+// they run synchronously inside the send event and are unit-tested on their own. Nothing here talks to the
+// network: click links are signed ahead of time by the background and handed in as a map.
+import { isAcceptableDestination, TRACKING_ID_PATTERN } from "../../../shared/protocol";
+import { hostMatchesDomains } from "../options-store";
+
+/** Google's image proxy hosts: `https://ciN.googleusercontent.com/meips/…#<original>` (older: `/proxy/…#<original>`). */
+const GOOGLE_PROXY_HOST = /(^|\.)googleusercontent\.com$/;
+
+function trimSlash(url: string): string {
+  return url.replace(/\/+$/, "");
+}
+
+/** The original URL of an image, looking through Google's proxy (which keeps it in the fragment, see gmail.md). */
+export function unproxiedImageUrl(src: string): string {
+  if (!URL.canParse(src)) return src;
+  const url = new URL(src);
+  if (GOOGLE_PROXY_HOST.test(url.hostname) && url.hash.length > 1) {
+    const original = url.hash.slice(1);
+    if (/^https?:\/\//i.test(original)) return original;
+    try {
+      const decoded = decodeURIComponent(original);
+      if (/^https?:\/\//i.test(decoded)) return decoded;
+    } catch {
+      // not percent-encoded
+    }
+  }
+  return src;
+}
+
+/** The tracking id of a pixel of this tracker (directly or through Google's proxy), else null. */
+export function trackerPixelId(src: string, trackerUrl: string): string | null {
+  const original = unproxiedImageUrl(src);
+  const prefix = `${trimSlash(trackerUrl)}/o/`;
+  if (!original.startsWith(prefix)) return null;
+  const rest = original.slice(prefix.length).replace(/[?#].*$/, "");
+  if (!rest.endsWith(".gif")) return null;
+  const id = rest.slice(0, -".gif".length);
+  return TRACKING_ID_PATTERN.test(id) ? id : null;
+}
+
+/** A click link of this tracker: its tracking id, index and destination, else null. */
+export function trackerLink(href: string, trackerUrl: string): { id: string; index: number; url: string } | null {
+  const prefix = `${trimSlash(trackerUrl)}/c/`;
+  if (!href.startsWith(prefix) || !URL.canParse(href)) return null;
+  const parsed = new URL(href);
+  const match = /\/c\/([^/]+)\/(\d{1,3})$/.exec(parsed.pathname);
+  const destination = parsed.searchParams.get("u");
+  if (!match?.[1] || !TRACKING_ID_PATTERN.test(match[1]) || !destination) return null;
+  return { id: match[1], index: Number(match[2]), url: destination };
+}
+
+export interface LinkPolicy {
+  trackerUrl: string;
+  excludedLinkDomains: readonly string[];
+}
+
+/** The destination a link would be signed as, or null if it must stay as it is (mailto:, tel:, excluded, …). */
+export function rewritableUrl(href: string, policy: LinkPolicy): string | null {
+  if (!/^https?:\/\//i.test(href.trim()) || !URL.canParse(href.trim())) return null;
+  const url = new URL(href.trim());
+  if (trackerLink(url.href, policy.trackerUrl)) return null;
+  if (url.href.startsWith(`${trimSlash(policy.trackerUrl)}/`)) return null;
+  if (hostMatchesDomains(url.hostname, policy.excludedLinkDomains)) return null;
+  return isAcceptableDestination(url.href) ? url.href : null;
+}
+
+/**
+ * Removes what earlier emails left in this one (quoted replies and forwards): their tracking pixels, and their
+ * click links turned back into plain links. `keepId` is this email's own id, whose marks stay.
+ */
+export function stripEarlierTracking(root: Element, trackerUrl: string, keepId: string | null): { pixels: number; links: number } {
+  let pixels = 0;
+  let links = 0;
+  for (const img of [...root.querySelectorAll("img")]) {
+    const neutralised = img.getAttribute("data-mt-src");
+    const id = trackerPixelId(neutralised ?? img.getAttribute("src") ?? "", trackerUrl);
+    if ((id && id !== keepId) || (neutralised !== null && id === null)) {
+      img.remove();
+      pixels++;
+    } else if (id && neutralised !== null) {
+      // Our own pixel, neutralised by a view of this draft: it goes out as the real pixel or not at all.
+      img.remove();
+      pixels++;
+    }
+  }
+  for (const anchor of [...root.querySelectorAll("a[href]")]) {
+    const link = trackerLink(anchor.getAttribute("href") ?? "", trackerUrl);
+    if (link && link.id !== keepId) {
+      anchor.setAttribute("href", link.url);
+      links++;
+    }
+  }
+  return { pixels, links };
+}
+
+/** Distinct destinations of the links a send would rewrite, in document order. */
+export function linksToSign(root: Element, policy: LinkPolicy, keepId: string | null): string[] {
+  const clone = root.cloneNode(true) as Element;
+  stripEarlierTracking(clone, policy.trackerUrl, keepId);
+  const urls = new Set<string>();
+  for (const anchor of clone.querySelectorAll("a[href]")) {
+    const url = rewritableUrl(anchor.getAttribute("href") ?? "", policy);
+    if (url) urls.add(url);
+  }
+  return [...urls];
+}
+
+export interface TrackingPlan extends LinkPolicy {
+  trackingId: string;
+  pixelUrl: string;
+  openTracking: boolean;
+  clickTracking: boolean;
+  /** Signed click links by destination, made ahead of the send. */
+  clickUrls: ReadonlyMap<string, string>;
+}
+
+export interface TrackingResult {
+  pixel: HTMLImageElement | null;
+  /** The links this email carries, as the tracker must register them. */
+  links: { index: number; url: string }[];
+  /** Links that should have been tracked but had no signed link yet: they go out unchanged. */
+  unsigned: string[];
+}
+
+/**
+ * Prepares a compose body for sending: strips earlier emails' tracking, appends this email's pixel and rewrites
+ * each http(s) link to its signed click link, keeping the visible text. Idempotent: a second call (after Gmail
+ * cancelled a send) changes nothing, and turning a kind of tracking off removes its marks again.
+ */
+export function applyTracking(root: HTMLElement, plan: TrackingPlan): TrackingResult {
+  stripEarlierTracking(root, plan.trackerUrl, plan.trackingId);
+  let pixel: HTMLImageElement | null = null;
+  for (const img of root.querySelectorAll("img")) {
+    if (trackerPixelId(img.getAttribute("src") ?? "", plan.trackerUrl) === plan.trackingId) {
+      if (plan.openTracking && !pixel) pixel = img;
+      else img.remove();
+    }
+  }
+  if (plan.openTracking && !pixel) {
+    pixel = root.ownerDocument.createElement("img");
+    pixel.setAttribute("src", plan.pixelUrl);
+    pixel.setAttribute("alt", "");
+    pixel.setAttribute("width", "1");
+    pixel.setAttribute("height", "1");
+    pixel.setAttribute("style", "width:1px;height:1px;border:0;margin:0;padding:0");
+    root.appendChild(pixel);
+  }
+  const links = new Map<number, string>();
+  const unsigned = new Set<string>();
+  for (const anchor of root.querySelectorAll("a[href]")) {
+    const href = anchor.getAttribute("href") ?? "";
+    const own = trackerLink(href, plan.trackerUrl);
+    if (own) {
+      // Already this email's link (a cancelled send ran before): keep it, or restore it when clicks are off.
+      if (plan.clickTracking) links.set(own.index, own.url);
+      else anchor.setAttribute("href", own.url);
+      continue;
+    }
+    if (!plan.clickTracking) continue;
+    const url = rewritableUrl(href, plan);
+    if (!url) continue;
+    const clickUrl = plan.clickUrls.get(url);
+    const parsed = clickUrl ? trackerLink(clickUrl, plan.trackerUrl) : null;
+    if (!clickUrl || !parsed || parsed.id !== plan.trackingId) {
+      unsigned.add(url);
+      continue;
+    }
+    // Only the href changes: the text the reader sees (often the URL itself) stays exactly as written.
+    anchor.setAttribute("href", clickUrl);
+    links.set(parsed.index, url);
+  }
+  return { pixel, links: [...links].map(([index, url]) => ({ index, url })).sort((a, b) => a.index - b.index), unsigned: [...unsigned] };
+}

@@ -1,0 +1,40 @@
+// Typed messages between the extension's contexts and the background. The types come from the handler functions
+// themselves (background/handlers.ts), so a caller cannot send a message the background does not handle or
+// misread its answer. Errors cross the boundary as plain strings, never as thrown objects.
+import browser from "webextension-polyfill";
+import type { GmailHandlers, PageHandlers } from "./background/handlers";
+
+export interface Envelope {
+  mt: 1;
+  type: string;
+  input: unknown;
+}
+
+export type Reply<T> = { ok: true; value: T } | { ok: false; error: string };
+
+// biome-ignore lint/suspicious/noExplicitAny: a handler table maps names to functions of any input; callers get exact types below.
+export type HandlerTable = Record<string, (input: any, sender: browser.Runtime.MessageSender) => Promise<unknown>>;
+type Input<H> = H extends (input: infer I, sender: browser.Runtime.MessageSender) => Promise<unknown> ? I : never;
+type Output<H> = H extends (...args: never[]) => Promise<infer O> ? O : never;
+
+export function isEnvelope(value: unknown): value is Envelope {
+  return !!value && typeof value === "object" && (value as Envelope).mt === 1 && typeof (value as Envelope).type === "string";
+}
+
+async function send<T>(type: string, input: unknown): Promise<T> {
+  const envelope: Envelope = { mt: 1, type, input };
+  const reply = (await browser.runtime.sendMessage(envelope)) as Reply<T> | undefined;
+  if (!reply) throw new Error(`the background did not answer ${type}`);
+  if (!reply.ok) throw new Error(reply.error);
+  return reply.value;
+}
+
+/** From the Gmail content script. */
+export function callFromGmail<K extends keyof GmailHandlers>(type: K, input: Input<GmailHandlers[K]>): Promise<Output<GmailHandlers[K]>> {
+  return send(type, input);
+}
+
+/** From the extension's own pages (options, popup). */
+export function callFromPage<K extends keyof PageHandlers>(type: K, input: Input<PageHandlers[K]>): Promise<Output<PageHandlers[K]>> {
+  return send(type, input);
+}

@@ -1,0 +1,107 @@
+// The one place that knows the extension's settings: defaults, the derived type, storage and migrations.
+// Every context (background, content script, options page, popup) reads settings through here, so a default
+// is never duplicated. Credentials are NOT settings: only the background reads or writes them (background/credentials.ts).
+import browser from "webextension-polyfill";
+
+/** The tracker `npm start` runs; a fresh install points here until the user changes it. */
+export const DEFAULT_TRACKER_URL = "http://127.0.0.1:8787";
+
+export const DEFAULT_OPTIONS = {
+  trackerUrl: DEFAULT_TRACKER_URL,
+  openTrackingByDefault: true,
+  clickTrackingByDefault: true,
+  /** Recipients at these domains (and their subdomains) are never tracked, e.g. one's own company. */
+  excludedRecipientDomains: [] as string[],
+  /** Links to these domains (and their subdomains) are never rewritten. */
+  excludedLinkDomains: [] as string[],
+  notifications: true,
+  /** Logs every Gmail selector that stops matching, and each tracking decision, to the console. */
+  debug: false,
+};
+
+export type Options = typeof DEFAULT_OPTIONS;
+
+const OPTIONS_KEY = "options";
+/** Bumped with every change to the stored shape; `migrate` brings older shapes forward. */
+export const OPTIONS_VERSION = 2;
+
+interface StoredOptions extends Partial<Options> {
+  version?: number;
+  /** v1 had a single switch for both kinds of tracking. */
+  trackByDefault?: boolean;
+  /** v1 kept excluded domains as one comma-separated string. */
+  excludedDomains?: string;
+}
+
+/** Brings any stored shape up to the current one; unknown or invalid fields fall back to defaults. */
+export function migrate(stored: unknown): Options {
+  const raw: StoredOptions = stored && typeof stored === "object" ? { ...(stored as StoredOptions) } : {};
+  if ((raw.version ?? 1) < 2) {
+    if (typeof raw.trackByDefault === "boolean") {
+      raw.openTrackingByDefault ??= raw.trackByDefault;
+      raw.clickTrackingByDefault ??= raw.trackByDefault;
+    }
+    if (typeof raw.excludedDomains === "string") raw.excludedRecipientDomains ??= parseDomainList(raw.excludedDomains);
+  }
+  const pickBool = (value: unknown, fallback: boolean) => (typeof value === "boolean" ? value : fallback);
+  const pickDomains = (value: unknown) => (Array.isArray(value) ? normalizeDomains(value.filter((v): v is string => typeof v === "string")) : []);
+  return {
+    trackerUrl: typeof raw.trackerUrl === "string" && normalizeTrackerUrl(raw.trackerUrl) ? (normalizeTrackerUrl(raw.trackerUrl) ?? DEFAULT_TRACKER_URL) : DEFAULT_TRACKER_URL,
+    openTrackingByDefault: pickBool(raw.openTrackingByDefault, DEFAULT_OPTIONS.openTrackingByDefault),
+    clickTrackingByDefault: pickBool(raw.clickTrackingByDefault, DEFAULT_OPTIONS.clickTrackingByDefault),
+    excludedRecipientDomains: pickDomains(raw.excludedRecipientDomains),
+    excludedLinkDomains: pickDomains(raw.excludedLinkDomains),
+    notifications: pickBool(raw.notifications, DEFAULT_OPTIONS.notifications),
+    debug: pickBool(raw.debug, DEFAULT_OPTIONS.debug),
+  };
+}
+
+/** "acme.com, @Sales.Acme.com\nfoo.org" -> ["acme.com", "sales.acme.com", "foo.org"] */
+export function parseDomainList(text: string): string[] {
+  return normalizeDomains(text.split(/[\s,;]+/));
+}
+
+function normalizeDomains(list: string[]): string[] {
+  const out = new Set<string>();
+  for (const item of list) {
+    const domain = item.trim().toLowerCase().replace(/^@/, "").replace(/^\*\./, "").replace(/\.$/, "");
+    if (/^[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(domain)) out.add(domain);
+  }
+  return [...out];
+}
+
+/** An http(s) origin with an optional path prefix and no trailing slash, or null. */
+export function normalizeTrackerUrl(text: string): string | null {
+  const trimmed = text.trim();
+  if (!URL.canParse(trimmed)) return null;
+  const url = new URL(trimmed);
+  if (url.protocol !== "http:" && url.protocol !== "https:") return null;
+  if (url.search || url.hash || url.username || url.password) return null;
+  return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
+}
+
+/** Whether `host` is one of `domains` or a subdomain of one. */
+export function hostMatchesDomains(host: string, domains: readonly string[]): boolean {
+  const h = host.toLowerCase().replace(/\.$/, "");
+  return domains.some((d) => h === d || h.endsWith(`.${d}`));
+}
+
+export async function loadOptions(): Promise<Options> {
+  const stored = await browser.storage.local.get(OPTIONS_KEY);
+  return migrate(stored[OPTIONS_KEY]);
+}
+
+export async function saveOptions(changes: Partial<Options>): Promise<Options> {
+  const next = migrate({ ...(await loadOptions()), ...changes, version: OPTIONS_VERSION });
+  await browser.storage.local.set({ [OPTIONS_KEY]: { ...next, version: OPTIONS_VERSION } });
+  return next;
+}
+
+/** Calls `listener` with fresh options whenever they change in any context. */
+export function onOptionsChanged(listener: (options: Options) => void, signal?: AbortSignal): void {
+  const handler = (changes: Record<string, browser.Storage.StorageChange>, area: string) => {
+    if (area === "local" && OPTIONS_KEY in changes) listener(migrate(changes[OPTIONS_KEY]?.newValue));
+  };
+  browser.storage.onChanged.addListener(handler);
+  signal?.addEventListener("abort", () => browser.storage.onChanged.removeListener(handler), { once: true });
+}

@@ -1,0 +1,185 @@
+// The options page: tracker connection (create an account or use an existing token), test connection, defaults,
+// exclusions and notifications. Settings go through options-store.ts; credentials only through the background.
+import { render } from "preact";
+import { useCallback, useEffect, useState } from "preact/hooks";
+import browser from "webextension-polyfill";
+import type { ExtensionState } from "../background/handlers";
+import { callFromPage } from "../messaging";
+import { loadOptions, normalizeTrackerUrl, type Options, parseDomainList, saveOptions } from "../options-store";
+import { OutboxList } from "../pages/outbox-list";
+
+type Notice = { kind: "ok" | "error"; text: string } | null;
+
+/** Host access for a tracker other than the local ones granted in the manifest; asked for within the click. */
+async function ensureHostPermission(trackerUrl: string): Promise<void> {
+  const origins = [`${new URL(trackerUrl).origin}/*`];
+  if (await browser.permissions.contains({ origins })) return;
+  if (!(await browser.permissions.request({ origins }))) {
+    throw new Error(`without access to ${new URL(trackerUrl).origin} the extension cannot reach the tracker (permission declined)`);
+  }
+}
+
+function OptionsPage() {
+  const [options, setOptions] = useState<Options | null>(null);
+  const [state, setState] = useState<ExtensionState | null>(null);
+  const [trackerUrl, setTrackerUrl] = useState("");
+  const [token, setToken] = useState("");
+  const [registrationSecret, setRegistrationSecret] = useState("");
+  const [notice, setNotice] = useState<Notice>(null);
+  const [newToken, setNewToken] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const reload = useCallback(async () => {
+    const [loaded, current] = await Promise.all([loadOptions(), callFromPage("getState", null)]);
+    setOptions(loaded);
+    setState(current);
+    setTrackerUrl((url) => url || loaded.trackerUrl);
+  }, []);
+
+  useEffect(() => {
+    void reload();
+    const timer = setInterval(() => void callFromPage("getState", null).then(setState), 3000);
+    return () => clearInterval(timer);
+  }, [reload]);
+
+  const run = async (task: () => Promise<string>) => {
+    setBusy(true);
+    setNotice(null);
+    try {
+      setNotice({ kind: "ok", text: await task() });
+    } catch (error) {
+      setNotice({ kind: "error", text: error instanceof Error ? error.message : String(error) });
+    } finally {
+      setBusy(false);
+      await reload();
+    }
+  };
+
+  const connect = () =>
+    run(async () => {
+      const url = normalizeTrackerUrl(trackerUrl);
+      if (!url) throw new Error("the tracker URL must be an http(s) address, e.g. https://track.example.com");
+      await ensureHostPermission(url);
+      const result = await callFromPage("connect", {
+        trackerUrl: url,
+        apiToken: token.trim() || undefined,
+        registrationSecret: registrationSecret.trim() || undefined,
+      });
+      setNewToken(result.created ? result.apiToken : null);
+      setToken("");
+      return result.created ? `Created account ${result.accountId} on ${url}.` : `Connected to account ${result.accountId} on ${url}.`;
+    });
+
+  const testConnection = () => run(async () => (await callFromPage("testConnection", null)).message);
+  const disconnect = () =>
+    run(async () => {
+      await callFromPage("disconnect", null);
+      return "Disconnected.";
+    });
+  const save = (changes: Partial<Options>) => void saveOptions(changes).then(setOptions);
+
+  if (!options || !state) return <p class="muted">Loading…</p>;
+  const { connection } = state;
+  return (
+    <div>
+      <h1>Mailtracker</h1>
+      <h2>Tracker</h2>
+      <p data-testid="connection" class={connection.connected ? "ok" : "error"}>
+        {connection.connected ? `Connected to ${connection.trackerUrl} (account ${connection.accountId})` : `Not connected: ${connection.problem}`}
+      </p>
+      <label>
+        Tracker URL
+        <input type="url" name="trackerUrl" value={trackerUrl} onInput={(e) => setTrackerUrl(e.currentTarget.value)} />
+      </label>
+      <label>
+        API token of an existing account (leave empty to create a new account)
+        <input type="password" name="apiToken" value={token} autoComplete="off" onInput={(e) => setToken(e.currentTarget.value)} />
+      </label>
+      <label>
+        Registration secret (only if your tracker requires one)
+        <input
+          type="password"
+          name="registrationSecret"
+          value={registrationSecret}
+          autoComplete="off"
+          onInput={(e) => setRegistrationSecret(e.currentTarget.value)}
+        />
+      </label>
+      <button type="button" name="connect" disabled={busy} onClick={() => void connect()}>
+        Connect
+      </button>
+      <button type="button" name="test" disabled={busy} onClick={() => void testConnection()}>
+        Test connection
+      </button>
+      {connection.connected ? (
+        <button type="button" name="disconnect" disabled={busy} onClick={() => void disconnect()}>
+          Disconnect
+        </button>
+      ) : null}
+      {notice ? (
+        <p data-testid="notice" class={notice.kind}>
+          {notice.text}
+        </p>
+      ) : null}
+      {newToken ? (
+        <p>
+          Your API token (shown once; use it to connect your other browsers): <code data-testid="new-token">{newToken}</code>
+        </p>
+      ) : null}
+
+      <h2>Defaults for each new email</h2>
+      <label>
+        <input
+          type="checkbox"
+          name="openTrackingByDefault"
+          checked={options.openTrackingByDefault}
+          onChange={(e) => save({ openTrackingByDefault: e.currentTarget.checked })}
+        />{" "}
+        Track opens
+      </label>
+      <label>
+        <input
+          type="checkbox"
+          name="clickTrackingByDefault"
+          checked={options.clickTrackingByDefault}
+          onChange={(e) => save({ clickTrackingByDefault: e.currentTarget.checked })}
+        />{" "}
+        Track link clicks
+      </label>
+
+      <h2>Never track</h2>
+      <label>
+        Recipient domains (e.g. your own company), comma or newline separated
+        <textarea
+          name="excludedRecipientDomains"
+          value={options.excludedRecipientDomains.join("\n")}
+          onChange={(e) => save({ excludedRecipientDomains: parseDomainList(e.currentTarget.value) })}
+        />
+      </label>
+      <label>
+        Link domains never rewritten
+        <textarea
+          name="excludedLinkDomains"
+          value={options.excludedLinkDomains.join("\n")}
+          onChange={(e) => save({ excludedLinkDomains: parseDomainList(e.currentTarget.value) })}
+        />
+      </label>
+
+      <h2>Other</h2>
+      <label>
+        <input type="checkbox" name="notifications" checked={options.notifications} onChange={(e) => save({ notifications: e.currentTarget.checked })} />{" "}
+        Notify me of opens and clicks
+      </label>
+      <label>
+        <input type="checkbox" name="debug" checked={options.debug} onChange={(e) => save({ debug: e.currentTarget.checked })} /> Debug mode (log
+        Gmail selectors that stop matching to the console)
+      </label>
+
+      <h2>Outbox</h2>
+      <OutboxList entries={state.outbox} onRetry={() => void callFromPage("retryOutbox", null).then(reload)} />
+    </div>
+  );
+}
+
+const root = document.getElementById("app");
+if (root) render(<OptionsPage />, root);
