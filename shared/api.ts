@@ -32,6 +32,11 @@ export const createAccountRequest = z.object({
   name: z.string().trim().min(1).max(100).optional(),
 });
 
+export const updateAccountRequest = z.object({
+  /** Events older than this are deleted by the tracker's daily purge. */
+  retentionDays: z.number().int().min(1).max(3650),
+});
+
 export const registerMessageRequest = z.object({
   subject: z.string().max(998),
   recipients: z
@@ -99,6 +104,7 @@ export interface AccountResponse {
   accountId: string;
   name: string | null;
   createdAt: string;
+  retentionDays: number;
   signingKey: SigningKeyResponse;
 }
 

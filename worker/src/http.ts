@@ -29,10 +29,25 @@ const INVALID_LINK_PAGE = `<!doctype html>
 Ask the sender for the original link.</p></body></html>
 `;
 
+const THROTTLED_LINK_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex"><title>Too many requests</title></head>
+<body><h1>Too many invalid links</h1><p>Your network sent too many invalid tracking links. Try again in a minute.</p></body></html>
+`;
+
 /** A plain page that redirects nowhere and echoes nothing from the request. */
 export function invalidLinkResponse(): Response {
-  return new Response(INVALID_LINK_PAGE, {
-    status: 400,
+  return plainPage(INVALID_LINK_PAGE, 400);
+}
+
+export function throttledLinkResponse(): Response {
+  const response = plainPage(THROTTLED_LINK_PAGE, 429);
+  response.headers.set("Retry-After", "60");
+  return response;
+}
+
+function plainPage(html: string, status: number): Response {
+  return new Response(html, {
+    status,
     headers: {
       "Content-Type": "text/html; charset=utf-8",
       "Cache-Control": NO_STORE,

@@ -1,9 +1,15 @@
 import { app } from "./app";
 import { consumeHits } from "./consumer";
+import { purgeExpiredEvents } from "./db/retention";
 import type { Bindings } from "./env";
 import type { Hit } from "./hits";
 
 export default {
   fetch: app.fetch,
   queue: (batch, env) => consumeHits(batch, env),
+  /** Daily: delete events past each account's retention. The scheduled time is the clock, so tests can move it. */
+  scheduled: async (controller, env) => {
+    const deleted = await purgeExpiredEvents(env.DB, controller.scheduledTime);
+    console.log(`retention purge deleted ${deleted} events`);
+  },
 } satisfies ExportedHandler<Bindings, Hit>;

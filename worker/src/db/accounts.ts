@@ -6,6 +6,7 @@ export interface AccountRecord {
   tokenHash: string;
   currentKeyId: number;
   createdAt: number;
+  retentionDays: number;
 }
 
 interface AccountRow {
@@ -14,17 +15,33 @@ interface AccountRow {
   token_hash: string;
   current_key_id: number;
   created_at: number;
+  retention_days: number;
 }
 
 function toRecord(row: AccountRow): AccountRecord {
-  return { id: row.id, name: row.name, tokenHash: row.token_hash, currentKeyId: row.current_key_id, createdAt: row.created_at };
+  return {
+    id: row.id,
+    name: row.name,
+    tokenHash: row.token_hash,
+    currentKeyId: row.current_key_id,
+    createdAt: row.created_at,
+    retentionDays: row.retention_days,
+  };
 }
 
 export async function insertAccount(db: D1Database, account: AccountRecord): Promise<void> {
   await db
-    .prepare("INSERT INTO accounts (id, name, token_hash, current_key_id, created_at) VALUES (?, ?, ?, ?, ?)")
-    .bind(account.id, account.name, account.tokenHash, account.currentKeyId, account.createdAt)
+    .prepare("INSERT INTO accounts (id, name, token_hash, current_key_id, created_at, retention_days) VALUES (?, ?, ?, ?, ?, ?)")
+    .bind(account.id, account.name, account.tokenHash, account.currentKeyId, account.createdAt, account.retentionDays)
     .run();
+}
+
+export async function setRetention(db: D1Database, accountId: string, retentionDays: number): Promise<AccountRecord | null> {
+  const row = await db
+    .prepare("UPDATE accounts SET retention_days = ? WHERE id = ? RETURNING *")
+    .bind(retentionDays, accountId)
+    .first<AccountRow>();
+  return row ? toRecord(row) : null;
 }
 
 export async function getAccount(db: D1Database, accountId: string): Promise<AccountRecord | null> {

@@ -1,18 +1,26 @@
 import { Hono } from "hono";
-import { type AccountResponse, type CreateAccountResponse, createAccountRequest } from "../../../shared/api";
+import { type AccountResponse, type CreateAccountResponse, createAccountRequest, updateAccountRequest } from "../../../shared/api";
 import { constantTimeEqual, utf8 } from "../../../shared/encoding";
 import { newAccountId } from "../../../shared/protocol";
 import { cacheAccount, newApiToken, requireAccount } from "../auth";
-import { insertAccount, rotateKey } from "../db/accounts";
+import { insertAccount, rotateKey, setRetention } from "../db/accounts";
 import type { AppEnv } from "../env";
 import { jsonError, validated } from "../http";
 import { deriveSigningKey, hasUsableSigningSecret, sha256Base64Url } from "../keys";
+import { clientAddress } from "../throttle";
+
+const DEFAULT_RETENTION_DAYS = 90;
 
 const MISSING_SECRET =
   "this tracker has no SIGNING_SECRET (32+ characters) yet: set it with `wrangler secret put SIGNING_SECRET` (README, Deploy)";
 
 /** `POST /api/accounts`: open on a single-user install, gated by REGISTRATION_SECRET when the deployment sets one. */
 export const accountsRoute = new Hono<AppEnv>().post("/", validated("json", createAccountRequest), async (c) => {
+  const address = clientAddress(c.req.raw);
+  if (address !== null && !(await c.env.ACCOUNT_CREATION.limit({ key: address })).success) {
+    c.header("Retry-After", "60");
+    return jsonError(c, 429, "too many accounts created from this address; try again in a minute");
+  }
   const required = c.env.REGISTRATION_SECRET;
   if (required) {
     const given = c.req.header("x-registration-secret") ?? "";
@@ -29,6 +37,7 @@ export const accountsRoute = new Hono<AppEnv>().post("/", validated("json", crea
     tokenHash: await sha256Base64Url(apiToken),
     currentKeyId: 1,
     createdAt: Date.now(),
+    retentionDays: DEFAULT_RETENTION_DAYS,
   };
   await insertAccount(c.env.DB, account);
   const body: CreateAccountResponse = {
@@ -49,9 +58,17 @@ export const accountRoute = new Hono<AppEnv>()
       accountId: account.id,
       name: account.name,
       createdAt: new Date(account.createdAt).toISOString(),
+      retentionDays: account.retentionDays,
       signingKey: { keyId: account.currentKeyId, secret: await deriveSigningKey(c.env.SIGNING_SECRET, account.id, account.currentKeyId) },
     };
     return c.json(body);
+  })
+  /** Settings: how many days events are kept (the daily purge deletes older ones). */
+  .patch("/", validated("json", updateAccountRequest), async (c) => {
+    const updated = await setRetention(c.env.DB, c.get("account").id, c.req.valid("json").retentionDays);
+    if (!updated) return jsonError(c, 404, "no such account");
+    await cacheAccount(c.env, updated);
+    return c.json({ retentionDays: updated.retentionDays });
   })
   .post("/keys", async (c) => {
     if (!hasUsableSigningSecret(c.env.SIGNING_SECRET)) return jsonError(c, 503, MISSING_SECRET);

@@ -1,61 +1,80 @@
 // The two public endpoints recipients' mail clients hit: the open pixel and click redirects.
 import { Hono } from "hono";
 import { isAcceptableDestination, parseLinkIndex, verifyLinkSignature } from "../../../shared/protocol";
-import type { AppEnv } from "../env";
+import type { AppEnv, Bindings } from "../env";
 import { enqueueHit, errorName, hitFromRequest } from "../hits";
-import { invalidLinkResponse, pixelResponse, redirectResponse } from "../http";
-import { verifiedTrackingId } from "../verify";
+import { invalidLinkResponse, pixelResponse, redirectResponse, throttledLinkResponse } from "../http";
+import { clientAddress, isThrottled, noteInvalidRequest } from "../throttle";
+import { type VerifiedId, verifiedTrackingId } from "../verify";
 
 export const pixelRoute = new Hono<AppEnv>().get("/*", async (c) => {
   // Whatever happens, the reader's client gets the GIF: a tracker must never show a broken image.
   try {
+    const now = Date.now();
+    const address = clientAddress(c.req.raw);
+    if (isThrottled(address, now)) return pixelResponse();
     const file = c.req.path.slice(c.req.path.lastIndexOf("/") + 1);
-    if (file.endsWith(".gif")) {
-      const verified = await verifiedTrackingId(c.env, file.slice(0, -".gif".length));
-      if (verified) {
-        const { id, accountKey } = verified;
-        const hit = await hitFromRequest(
-          c.req.raw,
-          { accountId: id.accountId, messageId: id.value, accountKey, kind: "open", linkIndex: null },
-          Date.now(),
-        );
-        await enqueueHit(c.env, c.executionCtx, hit);
-      }
+    const verified = file.endsWith(".gif") ? await verifiedTrackingId(c.env, file.slice(0, -".gif".length)) : null;
+    if (!verified) {
+      await noteInvalidRequest(c.env, address, now);
+      return pixelResponse();
     }
+    const { id, accountKey } = verified;
+    const target = { accountId: id.accountId, messageId: id.value, accountKey, kind: "open", linkIndex: null } as const;
+    await enqueueHit(c.env, c.executionCtx, await hitFromRequest(c.req.raw, target, now));
   } catch (error) {
     console.error("pixel hit not recorded", errorName(error));
   }
   return pixelResponse();
 });
 
+interface VerifiedClick extends VerifiedId {
+  linkIndex: number;
+  destination: string;
+}
+
+/** The click's id, index and destination if the signature covers exactly them; null for anything else. */
+async function verifiedClick(env: Bindings, url: string, idText: string, indexText: string): Promise<VerifiedClick | null> {
+  // Form-decoding, exactly as docs/protocol.md specifies; a repeated parameter is ambiguous, so it is refused.
+  const params = new URL(url).searchParams;
+  const [destination, ...extraDestinations] = params.getAll("u");
+  const [signature, ...extraSignatures] = params.getAll("s");
+  const linkIndex = parseLinkIndex(indexText);
+  if (destination === undefined || signature === undefined || linkIndex === null) return null;
+  if (extraDestinations.length > 0 || extraSignatures.length > 0 || !isAcceptableDestination(destination)) return null;
+  const verified = await verifiedTrackingId(env, idText);
+  if (!verified || !(await verifyLinkSignature(verified.accountKey, verified.id.value, linkIndex, destination, signature))) return null;
+  return { ...verified, linkIndex, destination };
+}
+
 export const clickRoute = new Hono<AppEnv>()
   .get("/:id/:index", async (c) => {
-    // Form-decoding, exactly as docs/protocol.md specifies; a repeated parameter is ambiguous, so it is refused.
-    const params = new URL(c.req.url).searchParams;
-    const [destination, ...extraDestinations] = params.getAll("u");
-    const [signature, ...extraSignatures] = params.getAll("s");
-    const linkIndex = parseLinkIndex(c.req.param("index"));
-    if (destination === undefined || signature === undefined || linkIndex === null) return invalidLinkResponse();
-    if (extraDestinations.length > 0 || extraSignatures.length > 0) return invalidLinkResponse();
-    if (!isAcceptableDestination(destination)) return invalidLinkResponse();
-    const verified = await verifiedTrackingId(c.env, c.req.param("id"));
-    if (!verified || !(await verifyLinkSignature(verified.accountKey, verified.id.value, linkIndex, destination, signature))) {
+    const now = Date.now();
+    const address = clientAddress(c.req.raw);
+    if (isThrottled(address, now)) return throttledLinkResponse();
+    const click = await verifiedClick(c.env, c.req.url, c.req.param("id"), c.req.param("index"));
+    if (!click) {
+      await noteInvalidRequest(c.env, address, now);
       return invalidLinkResponse();
     }
     // HEAD is how link checkers look without following: same answer, nothing recorded.
     if (c.req.method !== "HEAD") {
       try {
-        const { id, accountKey } = verified;
-        const hit = await hitFromRequest(
-          c.req.raw,
-          { accountId: id.accountId, messageId: id.value, accountKey, kind: "click", linkIndex },
-          Date.now(),
-        );
-        await enqueueHit(c.env, c.executionCtx, hit);
+        const target = {
+          accountId: click.id.accountId,
+          messageId: click.id.value,
+          accountKey: click.accountKey,
+          kind: "click",
+          linkIndex: click.linkIndex,
+        } as const;
+        await enqueueHit(c.env, c.executionCtx, await hitFromRequest(c.req.raw, target, now));
       } catch (error) {
         console.error("click not recorded", errorName(error));
       }
     }
-    return redirectResponse(destination);
+    return redirectResponse(click.destination);
   })
-  .all("*", () => invalidLinkResponse());
+  .all("*", async (c) => {
+    await noteInvalidRequest(c.env, clientAddress(c.req.raw), Date.now());
+    return invalidLinkResponse();
+  });

@@ -1,0 +1,31 @@
+// Throttling of clients that send invalid tracking ids or links. Verification is CPU only, but a flood still
+// costs CPU and log noise: once an address exceeds the INVALID_HITS rate, its requests are answered at once,
+// without verifying anything, until the period ends. Real readers never send invalid ids, so they are not affected.
+import type { Bindings } from "./env";
+
+const THROTTLE_MS = 60_000;
+const MAX_TRACKED_ADDRESSES = 10_000;
+const throttledUntil = new Map<string, number>();
+
+/** Cloudflare sets CF-Connecting-IP on every request it forwards; without it (local dev, tests) nothing is throttled. */
+export function clientAddress(request: Request): string | null {
+  return request.headers.get("cf-connecting-ip");
+}
+
+export function isThrottled(address: string | null, now: number): boolean {
+  if (address === null) return false;
+  const until = throttledUntil.get(address);
+  if (until === undefined) return false;
+  if (until > now) return true;
+  throttledUntil.delete(address);
+  return false;
+}
+
+/** Counts an invalid request against the address; throttles it in this isolate once the shared limiter says no. */
+export async function noteInvalidRequest(env: Bindings, address: string | null, now: number): Promise<void> {
+  if (address === null) return;
+  const { success } = await env.INVALID_HITS.limit({ key: address });
+  if (success) return;
+  if (throttledUntil.size >= MAX_TRACKED_ADDRESSES) throttledUntil.clear();
+  throttledUntil.set(address, now + THROTTLE_MS);
+}

@@ -1,0 +1,160 @@
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { clickUrl, mintTrackingId, signedClickUrl } from "../../shared/protocol";
+import type { Hit } from "../src/hits";
+import worker from "../src/index";
+import { unreachableD1 } from "./faults";
+import { BASE, CHROME_UA, call, createAccount, sentMessage } from "./helpers";
+
+let nextAddress = 1;
+/** A fresh client address per test: throttling state is per address. */
+function newAddress(): string {
+  return `198.51.100.${nextAddress++}`;
+}
+
+/** The real bindings, except storage that must not be touched and a queue that records what it is sent. */
+function isolatedEnv() {
+  const sent: Hit[] = [];
+  const queue = { send: async (hit: Hit) => void sent.push(hit) } as unknown as Queue<Hit>;
+  const untouchable = new Proxy({} as KVNamespace, {
+    get() {
+      throw new Error("KV was touched");
+    },
+  });
+  return { sent, env: { ...env, DB: unreachableD1(), CACHE: untouchable, HITS: queue } };
+}
+
+async function fetchWith(testEnv: typeof env, url: string, address: string, init: RequestInit = {}) {
+  const ctx = createExecutionContext();
+  const response = await worker.fetch(
+    new Request(url, { redirect: "manual", ...init, headers: { "user-agent": CHROME_UA, "cf-connecting-ip": address, ...init.headers } }),
+    testEnv,
+    ctx,
+  );
+  await waitOnExecutionContext(ctx);
+  return response;
+}
+
+describe("a flood of forged ids", () => {
+  it("touches no storage and gets throttled, pixel and click alike", async () => {
+    const account = await createAccount();
+    const valid = await mintTrackingId(account.key);
+    const { env: isolated, sent } = isolatedEnv();
+    const flooder = newAddress();
+    const forgedId = (i: number) => `${valid.slice(0, -6)}${String(i).padStart(6, "0")}`.replace(/[^A-Za-z0-9_.-]/g, "A");
+    for (let i = 0; i < 150; i++) {
+      const pixel = await fetchWith(isolated, `${BASE}/o/${forgedId(i)}.gif`, flooder);
+      expect(pixel.status).toBe(200);
+      expect(pixel.headers.get("content-type")).toBe("image/gif");
+    }
+    expect(sent).toHaveLength(0);
+    // Throttled now: even a valid hit from the flooding address is answered without being verified or queued,
+    const fromFlooder = await fetchWith(isolated, `${BASE}/o/${valid}.gif`, flooder);
+    expect(fromFlooder.status).toBe(200);
+    expect(sent).toHaveLength(0);
+    // and its clicks get a plain 429 page.
+    const link = await signedClickUrl(BASE, account.key, valid, 0, "https://example.com/");
+    const throttledClick = await fetchWith(isolated, link, flooder);
+    expect(throttledClick.status).toBe(429);
+    expect(throttledClick.headers.get("location")).toBeNull();
+    // Other readers are not affected.
+    await fetchWith(isolated, `${BASE}/o/${valid}.gif`, newAddress());
+    expect(sent).toHaveLength(1);
+    const click = await fetchWith(isolated, link, newAddress());
+    expect(click.status).toBe(302);
+    expect(sent).toHaveLength(2);
+  });
+
+  it("throttles forged click links the same way", async () => {
+    const account = await createAccount();
+    const id = await mintTrackingId(account.key);
+    const { env: isolated } = isolatedEnv();
+    const flooder = newAddress();
+    const statuses = new Set<number>();
+    for (let i = 0; i < 150; i++) {
+      const response = await fetchWith(
+        isolated,
+        clickUrl(BASE, id, 0, "https://example.com/", `forged${String(i).padStart(16, "0")}`),
+        flooder,
+      );
+      statuses.add(response.status);
+      expect(response.headers.get("location")).toBeNull();
+    }
+    expect([...statuses].sort()).toEqual([400, 429]);
+  });
+});
+
+describe("account creation", () => {
+  it("is throttled per address", async () => {
+    const address = newAddress();
+    const statuses = [];
+    for (let i = 0; i < 8; i++) {
+      const response = await call("/api/accounts", {
+        method: "POST",
+        headers: { "content-type": "application/json", "cf-connecting-ip": address },
+        body: "{}",
+      });
+      statuses.push(response.status);
+    }
+    expect(statuses.slice(0, 5)).toEqual([201, 201, 201, 201, 201]);
+    expect(statuses.at(-1)).toBe(429);
+    const other = await call("/api/accounts", {
+      method: "POST",
+      headers: { "content-type": "application/json", "cf-connecting-ip": newAddress() },
+      body: "{}",
+    });
+    expect(other.status).toBe(201);
+  });
+});
+
+describe("retention", () => {
+  it("lets an account set how long events are kept", async () => {
+    const account = await createAccount();
+    expect((await account.json<{ retentionDays: number }>("GET", "/api/account")).body.retentionDays).toBe(90);
+    expect((await account.json("PATCH", "/api/account", { retentionDays: 7 })).body).toEqual({ retentionDays: 7 });
+    expect((await account.json<{ retentionDays: number }>("GET", "/api/account")).body.retentionDays).toBe(7);
+    for (const retentionDays of [0, -1, 3651, 1.5, "30"]) {
+      expect((await account.json("PATCH", "/api/account", { retentionDays })).status).toBe(400);
+    }
+  });
+
+  it("purges events older than each account's retention on the daily schedule", async () => {
+    const keeper = await createAccount();
+    const brief = await createAccount();
+    await brief.json("PATCH", "/api/account", { retentionDays: 7 });
+    const day = 86_400_000;
+    const now = Date.UTC(2027, 0, 31, 3, 23);
+    const insert = (accountId: string, messageId: string, ageDays: number) =>
+      env.DB.prepare(
+        `INSERT INTO events (event_id, account_id, message_id, kind, occurred_at, inserted_at, request_label, label)
+         VALUES (?, ?, ?, 'open', ?, ?, 'human', 'human')`,
+      )
+        .bind(crypto.randomUUID(), accountId, messageId, now - ageDays * day, now - ageDays * day)
+        .run();
+    const keptMessage = await sentMessage(keeper);
+    const briefMessage = await sentMessage(brief);
+    for (const age of [1, 6, 8, 89, 91, 400]) {
+      await insert(keeper.accountId, keptMessage.id, age);
+      await insert(brief.accountId, briefMessage.id, age);
+    }
+    await env.DB.prepare("INSERT INTO sender_views (message_id, viewed_at) VALUES (?, ?), (?, ?)")
+      .bind(keptMessage.id, now - 30 * day, keptMessage.id, now - day)
+      .run();
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ scheduledTime: now, cron: "23 3 * * *" }), env, ctx);
+    await waitOnExecutionContext(ctx);
+    const ages = async (messageId: string) =>
+      (
+        await env.DB.prepare("SELECT occurred_at FROM events WHERE message_id = ? ORDER BY occurred_at DESC")
+          .bind(messageId)
+          .all<{ occurred_at: number }>()
+      ).results.map((r) => Math.round((now - r.occurred_at) / day));
+    expect(await ages(keptMessage.id)).toEqual([1, 6, 8, 89]);
+    expect(await ages(briefMessage.id)).toEqual([1, 6]);
+    const views = await env.DB.prepare("SELECT count(*) AS n FROM sender_views WHERE message_id = ?")
+      .bind(keptMessage.id)
+      .first<{ n: number }>();
+    expect(views?.n).toBe(1);
+  });
+});

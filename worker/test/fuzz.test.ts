@@ -1,0 +1,163 @@
+// Fuzzing every endpoint with malformed, truncated, oversized and mutated input. Seeded, so a failure replays.
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it, vi } from "vitest";
+import { mintTrackingId, signedClickUrl } from "../../shared/protocol";
+import { BASE, CHROME_UA, createAccount, sentMessage } from "./helpers";
+
+/** mulberry32: a small deterministic PRNG. */
+function prng(seed: number) {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const NASTY = [
+  "javascript:alert(1)",
+  "JaVaScRiPt:alert(1)",
+  "data:text/html,<script>alert(1)</script>",
+  "//evil.example/",
+  "\\\\evil.example\\",
+  "https:\\\\evil.example",
+  "/\\evil.example",
+  "https://evil.example/\r\nLocation: https://evil.example/",
+  "%0d%0aSet-Cookie:x=1",
+  "\u0000",
+  "../../../../etc/passwd",
+  "%2e%2e%2f",
+  "<script>alert(1)</script>",
+  "'\"`;--",
+  "a".repeat(9000),
+  "😀",
+  "%",
+  "%zz",
+  "",
+];
+
+describe("fuzzing every endpoint", () => {
+  it("never answers 5xx, never redirects anywhere unsigned, never leaks a stack trace or secret", async () => {
+    const random = prng(20261122);
+    const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+    const account = await createAccount();
+    const url = "https://example.com/offer?x=1";
+    const message = await sentMessage(account, { links: [{ index: 0, url }] });
+    const signedLink = await signedClickUrl(BASE, account.key, message.id, 0, url);
+    const otherId = await mintTrackingId(account.key);
+    const mutate = (text: string): string => {
+      const chars = [...text];
+      switch (Math.floor(random() * 6)) {
+        case 0: // flip a character
+          chars[Math.floor(random() * chars.length)] = pick([..."Aa0_-.%/\\?&=#"]);
+          return chars.join("");
+        case 1: // truncate
+          return text.slice(0, Math.floor(random() * text.length));
+        case 2: // insert something nasty
+          return text.slice(0, Math.floor(random() * text.length)) + pick(NASTY) + text.slice(Math.floor(random() * text.length));
+        case 3: // duplicate a part
+          return text + text.slice(Math.floor(random() * text.length));
+        case 4:
+          return pick(NASTY);
+        default:
+          return encodeURIComponent(text);
+      }
+    };
+    const signatureOf = new URL(signedLink).searchParams.get("s") ?? "";
+    const paths = [
+      () => `/o/${mutate(message.id)}.gif`,
+      () => `/o/${mutate(`${message.id}.gif`)}`,
+      () => `/c/${mutate(message.id)}/0?u=${encodeURIComponent(url)}&s=${signatureOf}`,
+      () => `/c/${message.id}/${mutate("0")}?u=${encodeURIComponent(url)}&s=${signatureOf}`,
+      () => `/c/${message.id}/0?u=${mutate(encodeURIComponent(url))}&s=${signatureOf}`,
+      () => `/c/${message.id}/0?u=${encodeURIComponent(pick(NASTY))}&s=${signatureOf}`,
+      () => `/c/${message.id}/0?u=${encodeURIComponent(url)}&s=${mutate(signatureOf)}`,
+      () => `/c/${otherId}/0?u=${encodeURIComponent(url)}&s=${signatureOf}`,
+      () => mutate(signedLink.slice(BASE.length)),
+      () => `/api/messages/${mutate(message.id)}`,
+      () => `/api/events?after=${mutate("12")}&limit=${mutate("50")}`,
+      () => `/api/${mutate("messages/status")}`,
+      () => `/${mutate("api/account")}`,
+    ];
+    const bodies = [
+      () =>
+        mutate(
+          JSON.stringify({
+            subject: "s",
+            recipients: [{ email: "a@b.co" }],
+            sentAt: new Date().toISOString(),
+            threadId: "t1",
+            links: [{ index: 0, url }],
+          }),
+        ),
+      () => mutate(JSON.stringify({ threadIds: ["t1", "t2"] })),
+      () => mutate(JSON.stringify({ messageIds: [message.id] })),
+      () =>
+        JSON.stringify({
+          subject: pick(NASTY),
+          recipients: [{ email: pick(NASTY) }],
+          sentAt: pick(NASTY),
+          links: [{ index: 0, url: pick(NASTY) }],
+        }),
+      () => "x".repeat(300_000),
+      () => "",
+    ];
+    const headerValues = [
+      () => `Bearer ${mutate(account.apiToken)}`,
+      () => `Bearer ${account.apiToken}`,
+      () => mutate("Bearer"),
+      () => "x".repeat(8000),
+    ];
+    const logged: string[] = [];
+    for (const method of ["log", "info", "warn", "error", "debug"] as const) {
+      vi.spyOn(console, method).mockImplementation((...args: unknown[]) => void logged.push(args.map(String).join(" ")));
+    }
+    try {
+      for (let i = 0; i < 1500; i++) {
+        const method = pick(["GET", "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
+        const path = pick(paths)();
+        let request: Request;
+        try {
+          request = new Request(`${BASE}${path.startsWith("/") ? path : `/${path}`}`, {
+            method,
+            redirect: "manual",
+            headers: {
+              "user-agent": random() < 0.2 ? pick(NASTY).replace(/[^\x20-\x7e]/g, "") : CHROME_UA,
+              authorization: pick(headerValues)().replace(/[^\x20-\x7e]/g, ""),
+              "content-type": "application/json",
+            },
+            ...(method === "GET" || method === "HEAD" ? {} : { body: pick(bodies)() }),
+          });
+        } catch {
+          continue; // not even a valid HTTP request: nothing to send
+        }
+        const response = await exports.default.fetch(request);
+        const text = method === "HEAD" ? "" : await response.text();
+        const context = `${method} ${path.slice(0, 200)} -> ${response.status}`;
+        expect(response.status, context).toBeLessThan(500);
+        const location = response.headers.get("location");
+        if (location !== null) {
+          // The only redirect this server may ever give is to the one destination that was signed.
+          expect(location, context).toBe(url);
+          expect(response.status, context).toBe(302);
+        }
+        if (path.startsWith("/o/") && (method === "GET" || method === "HEAD")) {
+          expect(response.status, context).toBe(200);
+          expect(response.headers.get("content-type"), context).toBe("image/gif");
+        }
+        expect(text, context).not.toMatch(/\bat .+\.(ts|js):\d+|Error:|stack/);
+        expect(text, context).not.toContain(account.apiToken);
+        expect(text, context).not.toContain(env.SIGNING_SECRET ?? "never");
+        expect(text, context).not.toContain("evil.example");
+      }
+    } finally {
+      vi.restoreAllMocks();
+    }
+    for (const line of logged) {
+      expect(line).not.toContain(account.apiToken.slice(20));
+      expect(line).not.toContain(account.signingKey.secret);
+      expect(line).not.toContain(env.SIGNING_SECRET ?? "never");
+    }
+  }, 120_000);
+});
