@@ -26,7 +26,7 @@ export function manifestFor(target: Target) {
       {
         // Page world: sees Gmail's XMLHttpRequests (Chrome 111+, Firefox 128+). Self-contained IIFE, no imports.
         matches: [GMAIL],
-        js: ["extension/src/page-world/sync-hook.iife.ts"],
+        js: ["extension/src/page-world/page-world.iife.ts"],
         run_at: "document_start",
         world: "MAIN",
       },

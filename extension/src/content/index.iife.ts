@@ -15,6 +15,8 @@ function start(options: Options): void {
   controller?.abort();
   controller = new AbortController();
   setDebug(options.debug);
+  // The page-world pixel guard (page-world/pixel-guard.ts) needs to know which tracker's pixels to neutralise.
+  document.documentElement.setAttribute("data-mt-tracker", options.trackerUrl);
   for (const feature of FEATURES) guarded(`feature ${feature.id}`, () => feature.init((controller as AbortController).signal, { options }))();
 }
 

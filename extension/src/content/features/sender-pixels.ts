@@ -1,5 +1,6 @@
 // The sender's own opens, part 1: in the sender's Gmail, tracking pixels of this tracker are neutralised before
-// they load, whether their src names the tracker directly or Google's image proxy with the tracker URL in the
+// they load (first in the page world as Gmail's HTML goes in, page-world/pixel-guard.ts; here as a second net for
+// images that reach the document another way), whether their src names the tracker directly or Google's image proxy with the tracker URL in the
 // fragment (the network layer never sees fragments, so only DOM code can tell; see gmail.md). The ids found are
 // what sent-views-report tells the tracker the sender is looking at.
 import { type Feature, guarded, ownPixels } from "../feature";
@@ -23,8 +24,16 @@ export function neutralisedIdsInPage(doc: Document): string[] {
 }
 
 /** Neutralises one image if it is a pixel of this tracker; returns its tracking id if so. */
+const reported = new WeakSet<Element>();
+
 export function neutralise(img: HTMLImageElement, trackerUrl: string): string | null {
-  if (ownPixels.has(img)) return null;
+  if (ownPixels.has(img) || reported.has(img)) return null;
+  // Already neutralised in the page world, as Gmail's HTML string went in (page-world/pixel-guard.ts).
+  const guarded = img.getAttribute("data-mt-pixel-id");
+  if (guarded) {
+    reported.add(img);
+    return guarded;
+  }
   const src = img.getAttribute("src");
   if (!src || src === BLANK_GIF) return null;
   const id = trackerPixelId(src, trackerUrl);
@@ -33,6 +42,7 @@ export function neutralise(img: HTMLImageElement, trackerUrl: string): string | 
   img.setAttribute("data-mt-pixel-id", id);
   img.setAttribute("src", BLANK_GIF);
   img.removeAttribute("srcset");
+  reported.add(img);
   return id;
 }
 

@@ -1,0 +1,17 @@
+// Gmail's own JavaScript world (content script with world: "MAIN", document_start): the two things only possible
+// here. Kept apart from the isolated content script; no extension APIs, no secrets.
+// 1. pixel-guard.ts: the sender's own view never loads this tracker's pixels.
+// 2. sync-xhr.ts: which thread and message a tracked send became, from Gmail's /sync traffic.
+import { installPixelGuard } from "./pixel-guard";
+import { installSyncHook } from "./sync-xhr";
+
+try {
+  installPixelGuard(window);
+} catch {
+  // never break Gmail
+}
+try {
+  installSyncHook(window);
+} catch {
+  // never break Gmail
+}

@@ -1,0 +1,4 @@
+import { launchChromium } from "./chromium";
+import { defineScenarios } from "./scenarios";
+
+defineScenarios("Chromium", launchChromium);

@@ -1,0 +1,72 @@
+// Chromium (Debian's /usr/bin/chromium) driven by playwright-core, with the built dist/chrome loaded unpacked.
+// Flags from ../../shared/notes/toolchain.md; headless=new runs extensions. No browser is downloaded.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { chromium, type Page } from "playwright-core";
+import { SimulatedGoogle } from "./gmail-sim/google";
+import { type BrowserHarness, type Tab, WAIT_MS } from "./harness";
+
+const DIST = path.resolve(import.meta.dirname, "../../dist/chrome");
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+function tab(page: Page): Tab {
+  return {
+    goto: async (url) => void (await page.goto(url)),
+    click: (selector) => page.click(selector, { timeout: WAIT_MS }),
+    type: (selector, text) => page.locator(selector).pressSequentially(text, { timeout: WAIT_MS }),
+    press: (selector, key) => page.press(selector, key, { timeout: WAIT_MS }),
+    evaluate: (fn, arg) => page.evaluate(fn as never, arg),
+    waitFor: async (fn, arg, timeoutMs = WAIT_MS) => void (await page.waitForFunction(fn as never, arg, { timeout: timeoutMs, polling: 100 })),
+    close: () => page.close(),
+  };
+}
+
+export async function launchChromium(): Promise<BrowserHarness> {
+  const profile = mkdtempSync(path.join(tmpdir(), "mt-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: false,
+    args: [
+      "--headless=new",
+      `--disable-extensions-except=${DIST}`,
+      `--load-extension=${DIST}`,
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      "--no-first-run",
+    ],
+  });
+  const google = new SimulatedGoogle();
+  // Only Google's hosts are simulated; the tracker (127.0.0.1) is the real worker under wrangler dev.
+  const answer = async (route: import("playwright-core").Route) => {
+    const request = route.request();
+    const response = await google.handle(request.url(), request.method(), request.postData());
+    if (!response) return route.continue();
+    return route.fulfill({ status: response.status, contentType: response.contentType, body: response.body });
+  };
+  await context.route("https://mail.google.com/**", answer);
+  await context.route(/^https:\/\/ci\d+\.googleusercontent\.com\//, answer);
+  const worker = context.serviceWorkers()[0] ?? (await context.waitForEvent("serviceworker", { timeout: WAIT_MS }));
+  // Node parses chrome-extension: URLs as opaque (origin "null"): take scheme and host by hand.
+  const extensionOrigin = worker.url().split("/").slice(0, 3).join("/");
+  return {
+    name: "chromium",
+    google,
+    extensionUrl: (file) => `${extensionOrigin}/${file}`,
+    newTab: async (url) => {
+      const page = await context.newPage();
+      page.on("console", (message) => {
+        if (process.env.E2E_DEBUG) console.log(`[chromium console] ${message.text()}`);
+      });
+      await page.goto(url);
+      return tab(page);
+    },
+    close: async () => {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,212 @@
+// SIMULATED Gmail behaviour for the end-to-end tests (not Gmail's code). What it mimics, and why:
+// - Send like Gmail: on the send button's click, Enter/Space on it, or Ctrl/Cmd+Enter in the compose, it reads the
+//   body's innerHTML, posts it in a `/sync/u/0/i/s` XHR shaped like the real captures in
+//   shared/fixtures/gmail/sync-api/ (message at request[1][0][1][1][13][0], body HTML at msg[8][1][0][1], labels
+//   at msg[10] with "^pfg"), then removes the compose. The answer (built by google.ts in the same shape as the
+//   captured responses) names the thread's legacy id, which the "Sent" view then uses.
+// - Cancel like Gmail: an invalid recipient shows a [role=alertdialog] and nothing is sent.
+// - Show images like Gmail: every image of a displayed message goes through the image proxy,
+//   `https://ci3.googleusercontent.com/meips/<opaque>=s0-d-e1-ft#<original>` (the opaque part here is simply the
+//   base64url original, so the simulated proxy in google.ts can fetch it).
+// - Views are swapped without reloading (hash navigation), like Gmail.
+(() => {
+  const composes = document.getElementById("composes");
+  const main = document.getElementById("main");
+  /** legacy thread id -> what was sent, as Gmail's answer described it */
+  const sentThreads = new Map();
+  let seq = 10;
+  const randomDigits = () => String(Math.floor(Math.random() * 9e17) + 1e17);
+
+  function base64url(text) {
+    return btoa(unescape(encodeURIComponent(text))).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  }
+
+  function proxied(url) {
+    return `https://ci3.googleusercontent.com/meips/${base64url(url)}=s0-d-e1-ft#${url}`;
+  }
+
+  /** Builds a compose: a dialog in the bottom bar, or inline (replies) inside `container`. */
+  function openCompose({ container = null, threadId = null, subject = "", quotedHtml = "" } = {}) {
+    const id = ++seq;
+    const shell = document.createElement("div");
+    if (!container) {
+      shell.className = "nH Hd";
+      shell.setAttribute("role", "dialog");
+    } else shell.className = "ip iq";
+    shell.innerHTML = `
+      <div class="M9">
+        <input type="hidden" name="composeid" value="${id}">
+        <input type="hidden" name="draft" value="#msg-a:r-${randomDigits()}">
+        <input type="hidden" name="rt" value="${threadId ? `#${threadId}` : ""}">
+        <input type="hidden" name="lts" value="">
+        <div class="aoD hl"><div name="to" class="GS"><input class="agP aFw" aria-label="To recipients" data-sim="to"></div></div>
+        <input name="subjectbox" class="aoT" placeholder="Subject" aria-label="Subject">
+        <div class="Am aiL Al editable LW-avf tS-tW" contenteditable="true" g_editable="true" role="textbox" aria-label="Message Body" aria-multiline="true"></div>
+        <table class="IZ"><tbody><tr>
+          <td class="gU Up"><div><div class="dC">
+            <div class="T-I J-J5-Ji aoO v7 T-I-atl L3" role="button" tabindex="1" data-tooltip="Send \u202a(Ctrl-Enter)\u202c" aria-label="Send \u202a(Ctrl-Enter)\u202c">Send</div>
+            <div class="T-I J-J5-Ji hG T-I-atl L3" role="button" tabindex="1" aria-haspopup="true" data-tooltip="More send options" aria-label="More send options">▾</div>
+          </div></div></td>
+          <td class="gU az5"><div role="button" tabindex="1" data-tooltip="More options" aria-label="More options" data-sim="more">⋮</div>
+            <div role="menu" hidden><div role="menuitemcheckbox" aria-checked="false" data-sim="plain">Plain text mode</div></div></td>
+          <td class="gU a0z"><div role="button" tabindex="1" data-tooltip="Discard draft \u202a(Ctrl-Shift-D)\u202c" data-sim="discard">🗑</div></td>
+        </tr></tbody></table>
+      </div>`;
+    const root = shell.querySelector(".M9");
+    const body = shell.querySelector("[g_editable]");
+    shell.querySelector("input[name=subjectbox]").value = subject;
+    body.innerHTML = quotedHtml ? `<div dir="ltr"><br></div><br><div class="gmail_quote">${quotedHtml}</div>` : "";
+    const state = { shell, root, body, threadId };
+
+    // Typing an address then Enter or comma makes a chip carrying the address in [email], like Gmail's chips.
+    const to = shell.querySelector("[data-sim=to]");
+    to.addEventListener("keydown", (event) => {
+      if ((event.key === "Enter" || event.key === ",") && !event.ctrlKey && !event.metaKey && to.value.trim()) {
+        event.preventDefault();
+        const chip = document.createElement("div");
+        chip.className = "afV";
+        chip.setAttribute("email", to.value.trim().replace(/,$/, ""));
+        chip.setAttribute("data-hovercard-id", chip.getAttribute("email"));
+        chip.innerHTML = `<span class="afX">${chip.getAttribute("email")}</span><div role="button" class="afW" data-sim="remove-chip">×</div>`;
+        to.before(chip);
+        to.value = "";
+      }
+    });
+    shell.addEventListener("click", (event) => {
+      const remove = event.target.closest("[data-sim=remove-chip]");
+      if (remove) remove.parentElement.remove();
+    });
+
+    const send = shell.querySelector('[data-tooltip^="Send"]');
+    send.addEventListener("click", () => trySend(state));
+    send.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" || event.key === " ") trySend(state);
+    });
+    shell.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) trySend(state);
+    });
+    const menu = shell.querySelector("[role=menu]");
+    shell.querySelector("[data-sim=more]").addEventListener("click", () => {
+      menu.hidden = !menu.hidden;
+    });
+    const plain = shell.querySelector("[data-sim=plain]");
+    plain.addEventListener("click", () => {
+      plain.setAttribute("aria-checked", String(plain.getAttribute("aria-checked") !== "true"));
+      menu.hidden = true;
+    });
+    shell.querySelector("[data-sim=discard]").addEventListener("click", () => shell.remove());
+
+    (container ?? composes).appendChild(shell);
+    return state;
+  }
+
+  function showAlert(text) {
+    const alert = document.createElement("div");
+    alert.className = "Kj-JD";
+    alert.setAttribute("role", "alertdialog");
+    alert.innerHTML = `<div class="Kj-JD-K7">Error</div><div class="Kj-JD-Jz"></div><button name="ok" data-sim="alert-ok">OK</button>`;
+    alert.querySelector(".Kj-JD-Jz").textContent = text;
+    alert.querySelector("button").addEventListener("click", () => alert.remove());
+    document.body.appendChild(alert);
+  }
+
+  function trySend(state) {
+    if (!state.shell.isConnected) return;
+    const chips = [...state.root.querySelectorAll("div[name=to] [email]")];
+    const bad = chips.find((chip) => !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(chip.getAttribute("email")));
+    if (chips.length === 0 || bad) {
+      showAlert(bad ? `The address "${bad.getAttribute("email")}" in the "To" field was not recognized. Please make sure that all addresses are properly formed.` : "Please specify at least one recipient.");
+      return;
+    }
+    const plainText = state.root.querySelector("[data-sim=plain]").getAttribute("aria-checked") === "true";
+    // Read synchronously, like Gmail, at the moment of the send.
+    const content = plainText ? state.body.innerText : state.body.innerHTML;
+    const subject = state.root.querySelector("input[name=subjectbox]").value;
+    const threadId = state.threadId ?? `thread-a:r${randomDigits()}`;
+    const messageId = `msg-a:r${randomDigits()}`;
+    const now = Date.now();
+    const message = [
+      messageId,
+      [1, "me@example.com", "Me", null, null, null, null, null, null, "me@example.com"],
+      chips.map((chip) => [1, chip.getAttribute("email"), null]),
+      null,
+      null,
+      null,
+      now,
+      subject,
+      [null, [[plainText ? 1 : 0, content]], null, null, null, null, 1],
+      null,
+      ["^all", "^pfg", "^f_bt", "^f_btns", "^f_cl", "^i", "^u"],
+    ];
+    const threadData = [null, null, null, null, null, null, null, null, null, null, null, null, null, [[message, null, 1]]];
+    const request = [[null, null, 2], [[seq++, [threadId, threadData]]], null, [now, 1, now, 1, 205], 2];
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", `/sync/u/0/i/s?hl=en&c=${seq}&rt=r&pt=ji`);
+    xhr.setRequestHeader("Content-Type", "application/json");
+    xhr.addEventListener("load", () => {
+      if (xhr.status !== 200) return;
+      const response = JSON.parse(xhr.responseText);
+      for (const wrapper of response[1][5]) {
+        const thread = wrapper[0];
+        const inner = thread[2][6][0];
+        const sentMessage = inner[4].find((m) => m[0] === messageId);
+        if (!sentMessage) continue;
+        const existing = sentThreads.get(inner[19]);
+        const entry = { html: content, plainText, legacyMessageId: sentMessage[55], messageId };
+        sentThreads.set(inner[19], { threadId: thread[0], subject, messages: [...(existing?.messages ?? []), entry] });
+        document.documentElement.dataset.simLastSentThread = inner[19];
+        document.documentElement.dataset.simSentCount = String(Number(document.documentElement.dataset.simSentCount ?? 0) + 1);
+      }
+    });
+    xhr.send(JSON.stringify(request));
+    // Gmail closes the compose as soon as the send starts.
+    state.shell.remove();
+  }
+
+  /** A message as Gmail displays it: every image rewritten through Google's image proxy. */
+  function displayedHtml(message) {
+    // Google does this on its servers; an inert DOMParser document is the nearest stand-in (it loads nothing).
+    const doc = new DOMParser().parseFromString(message.plainText ? message.html.replaceAll("<", "&lt;") : message.html, "text/html");
+    for (const img of doc.querySelectorAll("img[src]")) img.setAttribute("src", proxied(img.getAttribute("src")));
+    return doc.body.innerHTML;
+  }
+
+  /** The conversation view of a sent thread: `#sent/<legacy thread id>`. */
+  function showConversation(legacyThreadId) {
+    const thread = sentThreads.get(legacyThreadId);
+    main.innerHTML = "";
+    if (!thread) {
+      main.textContent = "Conversation not found";
+      return;
+    }
+    const view = document.createElement("div");
+    view.className = "nH";
+    const messagesHtml = thread.messages
+      .map(
+        (m) =>
+          `<div class="adn ads" data-message-id="#${m.messageId}" data-legacy-message-id="${m.legacyMessageId}"><div class="ii gt"><div class="a3s aiL">${displayedHtml(m)}</div></div></div>`,
+      )
+      .join("");
+    view.innerHTML = `<h2 class="hP" data-thread-perm-id="${thread.threadId}" data-legacy-thread-id="${legacyThreadId}"></h2>${messagesHtml}
+      <div class="amn"><span role="link" class="ams bkH" data-sim="reply">Reply</span></div>`;
+    view.querySelector("h2").textContent = thread.subject;
+    view.querySelector("[data-sim=reply]").addEventListener("click", () => {
+      // Gmail quotes from its own copy of the message (proxied image URLs), not from what is on screen.
+      const last = thread.messages[thread.messages.length - 1];
+      const quoted = `<div class="gmail_attr">On Mon, Me &lt;me@example.com&gt; wrote:</div><blockquote class="gmail_quote">${displayedHtml(last)}</blockquote>`;
+      openCompose({ container: view, threadId: thread.threadId, subject: `Re: ${thread.subject}`, quotedHtml: quoted });
+    });
+    // One insertion, like Gmail rendering a conversation.
+    main.appendChild(view);
+  }
+
+  function route() {
+    const match = /^#sent\/([0-9a-f]+)$/.exec(location.hash);
+    if (match) showConversation(match[1]);
+    else main.innerHTML = "";
+  }
+
+  document.querySelector("[data-sim=compose]").addEventListener("click", () => openCompose());
+  window.addEventListener("hashchange", route);
+  route();
+})();

@@ -1,0 +1,115 @@
+// The SIMULATED Google servers behind the simulated Gmail page: the only simulated part of the end-to-end tests.
+// - https://mail.google.com/...           -> gmail.html and gmail-sim.js (this folder)
+// - POST https://mail.google.com/sync/u/0/i/s -> records the send, answers in the shape of the real captured
+//   responses (shared/fixtures/gmail/sync-api/*_response.json): threads at response[1][5], thread[0] the
+//   "thread-a:r…" id, legacy hex thread id at thread[2][6][0][19], each message's legacy hex id at [55].
+// - https://ciN.googleusercontent.com/meips/<b64url original>=s0-d-e1-ft -> the image proxy: fetches the original
+//   from Node with Google's proxy user agent, as Google's servers would (the reader's browser never contacts the
+//   tracker), and records that it did.
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+
+export const GOOGLE_PROXY_USER_AGENT = "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)";
+
+const HERE = import.meta.dirname;
+const PAGE = readFileSync(path.join(HERE, "gmail.html"), "utf8");
+const SCRIPT = readFileSync(path.join(HERE, "gmail-sim.js"), "utf8");
+
+export interface SimResponse {
+  status: number;
+  contentType: string;
+  body: string | Buffer;
+}
+
+export interface SentRecord {
+  threadId: string;
+  messageId: string;
+  legacyThreadId: string;
+  legacyMessageId: string;
+  subject: string;
+  recipients: string[];
+  /** The body exactly as the page posted it: msg[8][1][0][1]. */
+  html: string;
+  labels: string[];
+}
+
+const BLANK_GIF = Buffer.from("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7", "base64");
+const hex16 = () => randomBytes(8).toString("hex").replace(/^0/, "1");
+
+export class SimulatedGoogle {
+  readonly sent: SentRecord[] = [];
+  /** Original URLs the image proxy was asked for, in order. */
+  readonly proxied: string[] = [];
+  private readonly legacyThreads = new Map<string, string>();
+
+  /** Answers a request the browser made to a Google host; null means "not ours, let it through". */
+  async handle(url: string, method: string, postData: string | null): Promise<SimResponse | null> {
+    const parsed = new URL(url);
+    if (parsed.hostname === "mail.google.com") {
+      if (parsed.pathname === "/_sim/gmail-sim.js") return { status: 200, contentType: "text/javascript", body: SCRIPT };
+      if (/^\/sync\/u\/\d+\/i\/s$/.test(parsed.pathname) && method === "POST") return this.sync(postData ?? "");
+      if (parsed.pathname === "/favicon.ico") return { status: 404, contentType: "text/plain", body: "" };
+      return { status: 200, contentType: "text/html; charset=utf-8", body: PAGE };
+    }
+    if (/^ci\d+\.googleusercontent\.com$/.test(parsed.hostname)) return this.imageProxy(parsed);
+    return null;
+  }
+
+  private sync(body: string): SimResponse {
+    const request = JSON.parse(body);
+    const [, thread] = request[1][0];
+    const [threadId, threadData] = thread;
+    const [message] = threadData[13][0];
+    const legacyThreadId = this.legacyThreads.get(threadId) ?? hex16();
+    this.legacyThreads.set(threadId, legacyThreadId);
+    const legacyMessageId = hex16();
+    this.sent.push({
+      threadId,
+      messageId: message[0],
+      legacyThreadId,
+      legacyMessageId,
+      subject: message[7],
+      recipients: message[2].map((r: unknown[]) => r[1]),
+      html: message[8][1][0][1],
+      labels: message[10],
+    });
+    const responseMessage: unknown[] = new Array(56).fill(null);
+    responseMessage[0] = message[0];
+    responseMessage[1] = message[1].slice(0, 3);
+    responseMessage[2] = message[2];
+    responseMessage[6] = message[6];
+    responseMessage[10] = ["^all", "^f", "^f_bt", "^f_cl", "^i", "^pfg", "^sq_ig_i_personal", "^u"];
+    responseMessage[55] = legacyMessageId;
+    const inner: unknown[] = new Array(20).fill(null);
+    inner[0] = "";
+    inner[2] = message[6];
+    inner[3] = threadId;
+    inner[4] = [responseMessage];
+    inner[19] = legacyThreadId;
+    const response = [[[[request[1][0][0], 0, null, 527537]]], [0, null, null, null, null, [[[threadId, null, [null, null, null, null, null, null, [inner, 527510]]]]]], null, 2];
+    return { status: 200, contentType: "application/json; charset=utf-8", body: JSON.stringify(response) };
+  }
+
+  private async imageProxy(url: URL): Promise<SimResponse> {
+    const match = /^\/meips\/([A-Za-z0-9_-]+)=s0-d-e1-ft$/.exec(url.pathname);
+    if (!match?.[1]) return { status: 404, contentType: "text/plain", body: "" };
+    const original = Buffer.from(match[1], "base64url").toString("utf8");
+    this.proxied.push(original);
+    // Only the local tracker is really fetched; other images (a logo in a test email) get a stand-in GIF.
+    if (!/^http:\/\/(127\.0\.0\.1|localhost)[:/]/.test(original)) return { status: 200, contentType: "image/gif", body: BLANK_GIF };
+    try {
+      const response = await fetch(original, { headers: { "User-Agent": GOOGLE_PROXY_USER_AGENT } });
+      return { status: response.status, contentType: response.headers.get("content-type") ?? "application/octet-stream", body: Buffer.from(await response.arrayBuffer()) };
+    } catch {
+      return { status: 502, contentType: "text/plain", body: "" };
+    }
+  }
+
+  /** A recipient (or the sender's other device) opening the email in Gmail: Google's proxy fetches the pixel. */
+  static async fetchThroughProxy(pixel: string): Promise<number> {
+    const response = await fetch(pixel, { headers: { "User-Agent": GOOGLE_PROXY_USER_AGENT } });
+    await response.arrayBuffer();
+    return response.status;
+  }
+}

@@ -1,0 +1,26 @@
+// What the scenarios need from a browser, implemented once for Chromium (playwright-core) and once for Firefox
+// (puppeteer-core). Both load the built extension unpacked and answer Google's hosts from SimulatedGoogle.
+import type { SimulatedGoogle } from "./gmail-sim/google";
+
+export interface Tab {
+  goto(url: string): Promise<void>;
+  click(selector: string): Promise<void>;
+  type(selector: string, text: string): Promise<void>;
+  /** Focuses `selector` and presses a key, e.g. "Enter", " ", or "Control+Enter". */
+  press(selector: string, key: string): Promise<void>;
+  evaluate<R, A>(fn: (arg: A) => R | Promise<R>, arg: A): Promise<R>;
+  /** Resolves once `fn` returns something truthy in the page; rejects after `timeoutMs`. */
+  waitFor<A>(fn: (arg: A) => unknown, arg: A, timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface BrowserHarness {
+  name: string;
+  google: SimulatedGoogle;
+  /** The URL of a file of the built extension, e.g. "extension/src/options/index.html". */
+  extensionUrl(file: string): string;
+  newTab(url: string): Promise<Tab>;
+  close(): Promise<void>;
+}
+
+export const WAIT_MS = 20_000;

@@ -1,0 +1,374 @@
+// The end-to-end behaviours of the Gmail extension, run in each real browser (chromium.e2e.test.ts,
+// firefox.e2e.test.ts) against the built extension and the real tracker under `wrangler dev`. Only Google is
+// simulated (gmail-sim/): the Gmail page, its /sync endpoint and the image proxy.
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+// @ts-expect-error: plain JavaScript module shared with `npm start`; its shape is documented there.
+import { startTracker } from "../../scripts/tracker.mjs";
+import type { MessageDetail } from "../../shared/api";
+import { type SentRecord, SimulatedGoogle } from "./gmail-sim/google";
+import type { BrowserHarness, Tab } from "./harness";
+
+const GMAIL = "https://mail.google.com/mail/u/0/#inbox";
+const EXCLUDED_RECIPIENT_DOMAIN = "mycompany.example";
+const EXCLUDED_LINK_DOMAIN = "intranet.example";
+
+interface Tracker {
+  url: string;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+/** Polls `probe` until it returns a value (not undefined); fails with the last state after `timeoutMs`. */
+async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+}
+
+const PIXEL = (tracker: string) => new RegExp(`<img[^>]*src="(${tracker.replaceAll(".", "\\.")}/o/([^"]+)\\.gif)"`);
+
+export function defineScenarios(browserName: string, launch: () => Promise<BrowserHarness>): void {
+  describe(`${browserName}: tracked sending from Gmail`, () => {
+    let harness: BrowserHarness;
+    let google: SimulatedGoogle;
+    let tracker: Tracker;
+    let port: number;
+    let persistTo: string;
+    let apiToken = "";
+    let gmail: Tab;
+    const vars = { SIGNING_SECRET: randomBytes(32).toString("base64url").slice(0, 43), FEED_SETTLE_SECONDS: "0" };
+
+    const startOurTracker = async () => {
+      tracker = await startTracker({ port, persistTo, vars });
+    };
+
+    const api = async <T>(pathname: string, init: RequestInit = {}): Promise<{ status: number; body: T }> => {
+      const response = await fetch(`${tracker.url}${pathname}`, {
+        ...init,
+        headers: { Authorization: `Bearer ${apiToken}`, "Content-Type": "application/json", ...init.headers },
+      });
+      const text = await response.text();
+      return { status: response.status, body: (text ? JSON.parse(text) : null) as T };
+    };
+
+    const registered = (trackingId: string) =>
+      eventually(`registration of ${trackingId}`, async () => {
+        const { status, body } = await api<MessageDetail>(`/api/messages/${trackingId}`);
+        return status === 200 ? body : undefined;
+      });
+
+    /** Opens a new compose in the simulated Gmail and fills it like a user would (chips, subject, pasted body). */
+    const compose = async (tab: Tab, { to, subject, html }: { to: string[]; subject: string; html: string }) => {
+      const before = await tab.evaluate(() => document.querySelectorAll("#composes [role=dialog]").length, null);
+      await tab.click("[data-sim=compose]");
+      await tab.waitFor((n) => document.querySelectorAll("#composes [role=dialog]").length > n, before);
+      const dialog = `#composes [role=dialog]:nth-child(${before + 1})`;
+      await fill(tab, dialog, { to, subject, html });
+      return dialog;
+    };
+
+    const fill = async (tab: Tab, scope: string, { to, subject, html }: { to: string[]; subject?: string; html: string }) => {
+      await tab.waitFor((s) => document.querySelector(`${s} .mt-toolbar`), scope);
+      for (const address of to) {
+        await tab.type(`${scope} [data-sim=to]`, address);
+        await tab.press(`${scope} [data-sim=to]`, "Enter");
+      }
+      if (subject !== undefined) await tab.type(`${scope} input[name=subjectbox]`, subject);
+      // A paste into the body: a real editing command, so the page sees the same input events as from a user.
+      await tab.evaluate(
+        ({ s, h }) => {
+          const body = document.querySelector(`${s} [g_editable]`) as HTMLElement;
+          body.focus();
+          const selection = getSelection();
+          selection?.selectAllChildren(body);
+          selection?.collapseToStart();
+          document.execCommand("insertHTML", false, h);
+        },
+        { s: scope, h: html },
+      );
+    };
+
+    /** Waits until the extension has signed every link of the compose (what a user's pause before sending gives). */
+    const ready = (tab: Tab, scope: string) => tab.waitFor((s) => document.querySelector(`${s} .mt-toolbar[data-mt-ready=true]`), scope);
+
+    const nextSend = async (count: number): Promise<SentRecord> => eventually("Gmail's /sync send", async () => google.sent[count]);
+
+    beforeAll(async () => {
+      port = await freePort();
+      persistTo = mkdtempSync(path.join(tmpdir(), "mt-e2e-tracker-"));
+      await startOurTracker();
+      harness = await launch();
+      google = harness.google;
+    }, 120_000);
+
+    afterAll(async () => {
+      await harness?.close();
+      await tracker?.stop();
+      rmSync(persistTo, { recursive: true, force: true });
+    }, 60_000);
+
+    it("connects from the options page: creates an account on the tracker, tests the connection, saves exclusions", async () => {
+      const options = await harness.newTab(harness.extensionUrl("extension/src/options/index.html"));
+      await options.waitFor(() => document.querySelector("input[name=trackerUrl]"), null);
+      await options.evaluate((url) => {
+        const input = document.querySelector("input[name=trackerUrl]") as HTMLInputElement;
+        input.value = url;
+        input.dispatchEvent(new Event("input", { bubbles: true }));
+      }, tracker.url);
+      await options.click("button[name=connect]");
+      await options.waitFor(() => document.querySelector("[data-testid=new-token]"), null);
+      apiToken = await options.evaluate(() => document.querySelector("[data-testid=new-token]")?.textContent ?? "", null);
+      const account = await api<{ accountId: string }>("/api/account");
+      expect(account.status).toBe(200);
+      await options.waitFor(
+        (id) => document.querySelector("[data-testid=connection]")?.textContent?.includes(`account ${id}`),
+        account.body.accountId,
+      );
+
+      await options.click("button[name=test]");
+      await options.waitFor(() => document.querySelector("[data-testid=notice].ok"), null);
+      expect(await options.evaluate(() => document.querySelector("[data-testid=notice]")?.textContent, null)).toBe(
+        `connected to ${tracker.url} as account ${account.body.accountId}`,
+      );
+
+      for (const [name, value] of [
+        ["excludedRecipientDomains", EXCLUDED_RECIPIENT_DOMAIN],
+        ["excludedLinkDomains", EXCLUDED_LINK_DOMAIN],
+      ]) {
+        await options.evaluate(
+          ({ n, v }) => {
+            const area = document.querySelector(`textarea[name=${n}]`) as HTMLTextAreaElement;
+            area.value = v;
+            area.dispatchEvent(new Event("change", { bubbles: true }));
+          },
+          { n: name, v: value },
+        );
+        await options.waitFor(({ n, v }) => (document.querySelector(`textarea[name=${n}]`) as HTMLTextAreaElement).value === v, { n: name, v: value });
+      }
+      await options.close();
+      gmail = await harness.newTab(GMAIL);
+    });
+
+    let first: { id: string; pixel: string; sent: SentRecord };
+
+    it("compose -> send puts the pixel and signed links in the HTML Gmail sends, and registers it with its thread id", async () => {
+      const dialog = await compose(gmail, {
+        to: ["carol@prospect.example"],
+        subject: "Pricing for Q3",
+        html: `<div>Hi Carol, see <a href="https://shop.example/pricing?plan=pro&amp;x=1">our pricing</a>,
+          <a href="mailto:sales@vendor.example">write to us</a>, <a href="tel:+15550100">call</a>,
+          <a href="https://wiki.${EXCLUDED_LINK_DOMAIN}/page">the wiki</a> and <img src="https://images.vendor.example/logo.png" alt="logo"></div>`,
+      });
+      await ready(gmail, dialog);
+      expect(await gmail.evaluate((d) => document.querySelector(`${d} .mt-toggle-open`)?.getAttribute("aria-pressed"), dialog)).toBe("true");
+      const count = google.sent.length;
+      await gmail.click(`${dialog} div[role=button][data-tooltip^="Send"]`);
+      const sent = await nextSend(count);
+
+      const pixel = PIXEL(tracker.url).exec(sent.html);
+      expect(pixel, sent.html).not.toBeNull();
+      const [, pixelUrl = "", id = ""] = pixel ?? [];
+      // The tracked link keeps its text; its href is the signed click link the real worker redirects.
+      const link = /<a href="([^"]+)">our pricing<\/a>/.exec(sent.html)?.[1]?.replaceAll("&amp;", "&") ?? "";
+      expect(link.startsWith(`${tracker.url}/c/${id}/0?u=`)).toBe(true);
+      const redirect = await fetch(link, { redirect: "manual", headers: { "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0" } });
+      expect(redirect.status).toBe(302);
+      expect(redirect.headers.get("location")).toBe("https://shop.example/pricing?plan=pro&x=1");
+      expect(sent.html).toContain('href="mailto:sales@vendor.example"');
+      expect(sent.html).toContain('href="tel:+15550100"');
+      expect(sent.html).toContain(`href="https://wiki.${EXCLUDED_LINK_DOMAIN}/page"`);
+
+      const message = await registered(id);
+      expect(message.threadId).toBe(sent.legacyThreadId);
+      expect(message.gmailMessageId).toBe(sent.legacyMessageId);
+      expect(message.subject).toBe("Pricing for Q3");
+      expect(message.recipients).toEqual([{ email: "carol@prospect.example" }]);
+      expect(message.links.map((l) => [l.index, l.url])).toEqual([[0, "https://shop.example/pricing?plan=pro&x=1"]]);
+      expect(message.openTracking && message.clickTracking).toBe(true);
+      first = { id, pixel: pixelUrl, sent };
+    });
+
+    it("a recipient's open through Google's image proxy records one counted open", async () => {
+      // The recipient's Gmail: Google's proxy (simulated from Node, with its user agent) fetches the pixel.
+      expect(await SimulatedGoogle.fetchThroughProxy(first.pixel)).toBe(200);
+      const message = await eventually("the open", async () => {
+        const { body } = await api<MessageDetail>(`/api/messages/${first.id}`);
+        return body.opens.length > 0 ? body : undefined;
+      });
+      expect(message.openCount).toBe(1);
+      expect(message.opens.map((o) => o.label)).toEqual(["gmail-proxy"]);
+    });
+
+    it("the sender opening the sent message: the pixel is neutralised before it loads, and hits from elsewhere are labelled sender", async () => {
+      const dialog = await compose(gmail, { to: ["dave@prospect.example"], subject: "Follow-up", html: "<div>Just checking in.</div>" });
+      await ready(gmail, dialog);
+      const count = google.sent.length;
+      await gmail.press(`${dialog} [g_editable]`, "Control+Enter");
+      const sent = await nextSend(count);
+      const [, pixel = "", id = ""] = PIXEL(tracker.url).exec(sent.html) ?? [];
+      await registered(id);
+
+      await gmail.evaluate((thread) => {
+        location.hash = `#sent/${thread}`;
+      }, sent.legacyThreadId);
+      await gmail.waitFor(() => {
+        const images = [...document.querySelectorAll(".a3s img")] as HTMLImageElement[];
+        return images.length > 0 && images.every((img) => img.complete);
+      }, null);
+      const shown = await gmail.evaluate(() => [...document.querySelectorAll(".a3s img")].map((img) => [img.getAttribute("src"), img.getAttribute("data-mt-pixel-id")]), null);
+      expect(shown).toEqual([[expect.stringMatching(/^data:image\/gif/), id]]);
+      // Every image of the view has finished: had the pixel loaded, the proxy would have been asked for it.
+      expect(google.proxied).not.toContain(pixel);
+
+      await gmail.waitFor(() => Number(document.documentElement.dataset.mtViewsReported ?? 0) > 0, null);
+      // The sender's other device (or a race) loads the pixel now: the tracker labels it the sender's own.
+      await SimulatedGoogle.fetchThroughProxy(pixel);
+      const message = await eventually("the sender's hit", async () => {
+        const { body } = await api<MessageDetail>(`/api/messages/${id}`);
+        return body.opens.length > 0 ? body : undefined;
+      });
+      expect(message.opens.map((o) => o.label)).toEqual(["sender"]);
+      expect(message.openCount).toBe(0);
+    });
+
+    it("an inline reply strips the quoted email's pixel and tracked link, and carries its own", async () => {
+      await gmail.evaluate((thread) => {
+        location.hash = `#sent/${thread}`;
+      }, first.sent.legacyThreadId);
+      await gmail.waitFor(() => document.querySelector("[data-sim=reply]"), null);
+      await gmail.click("[data-sim=reply]");
+      const scope = "#main .ip";
+      await gmail.waitFor((s) => document.querySelector(`${s} [g_editable] blockquote`), scope);
+      expect(await gmail.evaluate((s) => document.querySelector(`${s} [role=dialog]`) === null, scope)).toBe(true);
+      await fill(gmail, scope, { to: ["carol@prospect.example"], html: "<div>Any questions?</div>" });
+      await ready(gmail, scope);
+      const count = google.sent.length;
+      await gmail.click(`${scope} div[role=button][data-tooltip^="Send"]`);
+      const sent = await nextSend(count);
+      expect(sent.html).toContain("blockquote");
+      expect(sent.html).not.toContain(first.id);
+      const [, , id = ""] = PIXEL(tracker.url).exec(sent.html) ?? [];
+      expect(id).not.toBe("");
+      expect(id).not.toBe(first.id);
+      const message = await registered(id);
+      expect(message.threadId).toBe(first.sent.legacyThreadId);
+      // The quoted link was unwrapped from the first email's click link and now counts for the reply.
+      expect(message.links.map((l) => l.url)).toEqual(["https://shop.example/pricing?plan=pro&x=1"]);
+      await gmail.evaluate(() => {
+        location.hash = "#inbox";
+      }, null);
+    });
+
+    it("an excluded recipient domain turns tracking off visibly, and the email goes out untracked", async () => {
+      const dialog = await compose(gmail, { to: [`erin@${EXCLUDED_RECIPIENT_DOMAIN}`], subject: "Lunch", html: '<div>See <a href="https://food.example/">this</a></div>' });
+      await gmail.waitFor((d) => document.querySelector(`${d} .mt-toolbar`)?.getAttribute("data-mt-status")?.includes("excluded domain"), dialog);
+      const toggles = await gmail.evaluate(
+        (d) => [...document.querySelectorAll(`${d} .mt-toggle`)].map((b) => [b.getAttribute("aria-pressed"), (b as HTMLButtonElement).disabled]),
+        dialog,
+      );
+      expect(toggles).toEqual([
+        ["false", true],
+        ["false", true],
+      ]);
+      const count = google.sent.length;
+      await gmail.press(`${dialog} [g_editable]`, "Control+Enter");
+      const sent = await nextSend(count);
+      expect(sent.html).toContain('href="https://food.example/"');
+      expect(sent.html).not.toContain(tracker.url);
+    });
+
+    it("plain-text mode says the email is not tracked and sends no tracking", async () => {
+      const dialog = await compose(gmail, { to: ["frank@prospect.example"], subject: "Plain", html: '<div>Plain <a href="https://shop.example/">shop</a></div>' });
+      await ready(gmail, dialog);
+      await gmail.click(`${dialog} [data-sim=more]`);
+      await gmail.click(`${dialog} [data-sim=plain]`);
+      await gmail.waitFor((d) => document.querySelector(`${d} .mt-status`)?.textContent === "Plain text mode: this email is not tracked", dialog);
+      const count = google.sent.length;
+      // Keyboard send: Enter on the focused send button.
+      await gmail.press(`${dialog} div[role=button][data-tooltip^="Send"]`, "Enter");
+      const sent = await nextSend(count);
+      expect(sent.html).toContain("Plain shop");
+      expect(sent.html).not.toContain(tracker.url);
+    });
+
+    it("a send Gmail cancels with an alert dialog registers nothing", async () => {
+      const dialog = await compose(gmail, { to: ["not-an-address"], subject: "Cancelled", html: "<div>Never sent</div>" });
+      await ready(gmail, dialog);
+      const count = google.sent.length;
+      await gmail.click(`${dialog} div[role=button][data-tooltip^="Send"]`);
+      await gmail.waitFor(() => document.querySelector("[role=alertdialog]"), null);
+      await gmail.waitFor((d) => document.querySelector(`${d} .mt-status`)?.textContent?.includes("nothing was registered"), dialog);
+      // The compose had been prepared (its pixel is in the body); remember its id, then give up on this email.
+      const html = await gmail.evaluate((d) => document.querySelector(`${d} [g_editable]`)?.innerHTML ?? "", dialog);
+      const [, , cancelledId = ""] = PIXEL(tracker.url).exec(html) ?? [];
+      expect(cancelledId).not.toBe("");
+      await gmail.click("[data-sim=alert-ok]");
+      await gmail.click(`${dialog} [data-sim=discard]`);
+      expect(google.sent.length).toBe(count);
+
+      // A later email goes through the same outbox; once it is registered, nothing else is waiting or registered.
+      const next = await compose(gmail, { to: ["gina@prospect.example"], subject: "Real one", html: "<div>Hello</div>" });
+      await ready(gmail, next);
+      await gmail.click(`${next} div[role=button][data-tooltip^="Send"]`);
+      const sent = await nextSend(count);
+      const [, , id = ""] = PIXEL(tracker.url).exec(sent.html) ?? [];
+      await registered(id);
+      expect((await api(`/api/messages/${cancelledId}`)).status).toBe(404);
+      const popup = await harness.newTab(harness.extensionUrl("extension/src/popup/index.html"));
+      await popup.waitFor(() => document.querySelector("[data-testid=outbox-empty]"), null);
+      await popup.close();
+    });
+
+    it("with the tracker down the email still sends, stays pending in the outbox, and is registered once the tracker is back", async () => {
+      await tracker.stop();
+      const options = await harness.newTab(harness.extensionUrl("extension/src/options/index.html"));
+      await options.waitFor(() => document.querySelector("button[name=test]"), null);
+      await options.click("button[name=test]");
+      await options.waitFor(() => document.querySelector("[data-testid=notice].error")?.textContent?.startsWith("cannot reach"), null);
+      await options.close();
+
+      const dialog = await compose(gmail, { to: ["hank@prospect.example"], subject: "While down", html: '<div><a href="https://shop.example/down">offer</a></div>' });
+      await ready(gmail, dialog);
+      const count = google.sent.length;
+      await gmail.click(`${dialog} div[role=button][data-tooltip^="Send"]`);
+      const sent = await nextSend(count);
+      const [, , id = ""] = PIXEL(tracker.url).exec(sent.html) ?? [];
+      expect(sent.html).toContain(`${tracker.url}/c/${id}/0?u=`);
+
+      const popup = await harness.newTab(harness.extensionUrl("extension/src/popup/index.html"));
+      await popup.waitFor(() => document.querySelector("[data-testid=outbox-count]")?.textContent?.startsWith("1 sent email"), null);
+      await popup.waitFor(() => document.querySelector(".outbox li .muted")?.textContent?.includes("cannot reach"), null);
+
+      await startOurTracker();
+      const message = await registered(id);
+      expect(message.threadId).toBe(sent.legacyThreadId);
+      expect(message.links.map((l) => l.url)).toEqual(["https://shop.example/down"]);
+      await popup.waitFor(() => document.querySelector("[data-testid=outbox-empty]"), null, 30_000);
+      await popup.close();
+    });
+  });
+}
