@@ -11,6 +11,15 @@ export default defineConfig({
           environment: "node",
         },
       },
+      {
+        test: {
+          name: "load",
+          include: ["test/load/**/*.test.ts"],
+          environment: "node",
+          // Each file starts its own wrangler dev; two at once on two cores only slow each other down.
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

@@ -17,7 +17,10 @@ export function renderDeployConfig(template, { d1DatabaseId, kvNamespaceId, doma
   if (domain) {
     if (!/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i.test(domain)) throw new Error(`not a domain name: ${domain}`);
     // Top-level keys must come before the first [table], so the route goes right after compatibility_date.
-    config = config.replace(/^(compatibility_date = .*)$/m, `$1\nroutes = [{ pattern = "${domain}", custom_domain = true }]\nworkers_dev = false`);
+    config = config.replace(
+      /^(compatibility_date = .*)$/m,
+      `$1\nroutes = [{ pattern = "${domain}", custom_domain = true }]\nworkers_dev = false`,
+    );
   }
   return config;
 }

@@ -29,7 +29,17 @@ describe("deploy config", () => {
   });
 
   it("finds resources in wrangler's JSON listings", () => {
-    expect(findId([{ name: "other", uuid: "1" }, { name: "mailtracker", uuid: "2" }], "name", "mailtracker", "uuid")).toBe("2");
+    expect(
+      findId(
+        [
+          { name: "other", uuid: "1" },
+          { name: "mailtracker", uuid: "2" },
+        ],
+        "name",
+        "mailtracker",
+        "uuid",
+      ),
+    ).toBe("2");
     expect(findId([], "name", "mailtracker", "uuid")).toBeNull();
   });
 });

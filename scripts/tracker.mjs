@@ -26,8 +26,8 @@ export function ensureDevVars() {
   writeFileSync(file, current && !current.endsWith("\n") ? `${current}\n${line}` : current + line, { mode: 0o600 });
 }
 
-export function applyLocalMigrations(persistTo) {
-  const result = spawnSync(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo], {
+export function applyLocalMigrations(persistTo, config = path.join(ROOT, "wrangler.toml")) {
+  const result = spawnSync(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo, "--config", config], {
     cwd: ROOT,
     env: WRANGLER_ENV,
     encoding: "utf8",
@@ -52,12 +52,21 @@ async function waitUntilServing(url, child, timeoutMs) {
 
 /**
  * Starts the tracker. `vars` become `--var` bindings (tests pass their own SIGNING_SECRET); `log` receives
- * wrangler's output. Resolves once GET / answers; `stop()` ends wrangler and its workerd.
+ * wrangler's output; `config` is another wrangler config (tests use one with a test-only entry point).
+ * Resolves once GET / answers; `stop()` ends wrangler and its workerd.
  */
-export async function startTracker({ port = 8787, persistTo = path.join(ROOT, ".wrangler", "state"), vars = {}, log = () => {} } = {}) {
-  applyLocalMigrations(persistTo);
+export async function startTracker({
+  port = 8787,
+  persistTo = path.join(ROOT, ".wrangler", "state"),
+  vars = {},
+  log = () => {},
+  config = path.join(ROOT, "wrangler.toml"),
+} = {}) {
+  applyLocalMigrations(persistTo, config);
   const args = [
     "dev",
+    "--config",
+    config,
     "--local",
     "--ip",
     "127.0.0.1",
