@@ -2,7 +2,7 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "./env";
-import { errorName } from "./hits";
+import { errorName } from "./errors";
 import { jsonError } from "./http";
 import { accountRoute, accountsRoute } from "./routes/accounts";
 import { eventsRoute } from "./routes/events";

@@ -1,10 +1,8 @@
-// The one ingest path every hit takes: turn a verified request into a queued Hit. The raw client address is
+// The one ingest path every hit takes: turn a verified request into a Hit for the queue. The raw client address is
 // hashed here and goes no further; place is the coarse country/region/city Cloudflare attaches to the request.
 import UAParser from "ua-parser-js";
 import type { EventKind, EventLabel } from "../../shared/api";
 import { GMAIL_PROXY_UA_MARK, requestLabel, YAHOO_PROXY_UA_MARK } from "./classify";
-import { storeHits } from "./consumer";
-import type { Bindings } from "./env";
 import { hashClientAddress } from "./keys";
 
 export interface Hit {
@@ -89,21 +87,4 @@ export async function hitFromRequest(request: Request, target: HitTarget, now: n
     device,
     ipHash: address ? await hashClientAddress(target.accountKey, address) : null,
   };
-}
-
-/**
- * Queues a hit for the consumer. Only if the queue itself refuses does the hit go straight to D1, after the
- * response: the response never waits on the database.
- */
-export async function enqueueHit(env: Bindings, ctx: Pick<ExecutionContext, "waitUntil">, hit: Hit): Promise<void> {
-  try {
-    await env.HITS.send(hit, { contentType: "json" });
-  } catch (error) {
-    console.error("queue send failed; writing the hit directly", errorName(error));
-    ctx.waitUntil(storeHits(env.DB, [hit]).catch((e) => console.error("direct hit write failed", errorName(e))));
-  }
-}
-
-export function errorName(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : "unknown error";
 }

@@ -1,8 +1,8 @@
 import { app } from "./app";
-import { consumeHits } from "./consumer";
 import { purgeExpiredEvents } from "./db/retention";
 import type { Bindings } from "./env";
 import type { Hit } from "./hits";
+import { consumeHits } from "./queue";
 
 export default {
   fetch: app.fetch,

@@ -1,10 +1,10 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { retryDelaySeconds } from "../src/consumer";
 import { type Hit, hitFromRequest } from "../src/hits";
 import worker from "../src/index";
 import { deriveSigningKey } from "../src/keys";
+import { retryDelaySeconds } from "../src/queue";
 import { FlakyD1 } from "./faults";
 import { BASE, CHROME_UA, createAccount, sentMessage, storedEvents, type TestAccount } from "./helpers";
 

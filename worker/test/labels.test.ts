@@ -3,9 +3,9 @@ import { describe, expect, it } from "vitest";
 import type { EventsResponse, MessageDetail } from "../../shared/api";
 import { mintTrackingId } from "../../shared/protocol";
 import { CLICK_AFTER_SEND_SCANNER_MS, LINK_BURST_MS, SENDER_WINDOW_MS } from "../src/classify";
-import { storeHits } from "../src/consumer";
 import { hitFromRequest } from "../src/hits";
 import { deriveSigningKey } from "../src/keys";
+import { storeHits } from "../src/queue";
 import {
   BASE,
   CHROME_UA,

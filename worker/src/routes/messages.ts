@@ -44,6 +44,10 @@ function toStatus(row: MessageRow, summary: OpenClickSummary | undefined): Messa
   };
 }
 
+async function currentStatus(db: D1Database, row: MessageRow): Promise<MessageStatus> {
+  return toStatus(row, (await summarize(db, [row.id])).get(row.id));
+}
+
 function linkDetails(links: { link_index: number; url: string }[], events: EventRow[]): LinkDetail[] {
   return links.map(({ link_index, url }) => {
     const clicks = events.filter((e) => e.kind === "click" && e.link_index === link_index);
@@ -86,7 +90,7 @@ export const messagesRoute = new Hono<AppEnv>()
     await relabelMessages(c.env.DB, [verified.id.value]);
     const row = await getMessage(c.env.DB, account.id, verified.id.value);
     if (!row) return jsonError(c, 404, NOT_FOUND);
-    return c.json(toStatus(row, (await summarize(c.env.DB, [row.id])).get(row.id)));
+    return c.json(await currentStatus(c.env.DB, row));
   })
   .get("/:id", async (c) => {
     const account = c.get("account");
@@ -124,7 +128,7 @@ export const messagesRoute = new Hono<AppEnv>()
     if (!(await stopTracking(c.env.DB, account.id, c.req.param("id"), Date.now()))) return jsonError(c, 404, NOT_FOUND);
     const row = await getMessage(c.env.DB, account.id, c.req.param("id"));
     if (!row) return jsonError(c, 404, NOT_FOUND);
-    return c.json(toStatus(row, (await summarize(c.env.DB, [row.id])).get(row.id)));
+    return c.json(await currentStatus(c.env.DB, row));
   })
   .delete("/:id", async (c) => {
     if (!(await deleteMessageData(c.env.DB, c.get("account").id, c.req.param("id"), Date.now()))) return jsonError(c, 404, NOT_FOUND);

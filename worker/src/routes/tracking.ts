@@ -2,8 +2,10 @@
 import { Hono } from "hono";
 import { isAcceptableDestination, parseLinkIndex, verifyLinkSignature } from "../../../shared/protocol";
 import type { AppEnv, Bindings } from "../env";
-import { enqueueHit, errorName, hitFromRequest } from "../hits";
+import { errorName } from "../errors";
+import { hitFromRequest } from "../hits";
 import { invalidLinkResponse, pixelResponse, redirectResponse, throttledLinkResponse } from "../http";
+import { enqueueHit } from "../queue";
 import { clientAddress, isThrottled, noteInvalidRequest } from "../throttle";
 import { type VerifiedId, verifiedTrackingId } from "../verify";
 

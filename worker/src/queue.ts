@@ -1,9 +1,24 @@
-// The queue consumer: writes hits to D1 at least once and idempotently, then refreshes their labels.
+// Every hit travels through a Cloudflare Queue: the producer side answers the request without waiting on D1,
+// and the consumer writes hits at least once and idempotently, then refreshes their labels.
 import { existingAccountIds } from "./db/accounts";
 import { insertHitStatements, relabelMessages } from "./db/events";
 import { trackingStates } from "./db/messages";
 import type { Bindings } from "./env";
-import { errorName, type Hit } from "./hits";
+import { errorName } from "./errors";
+import type { Hit } from "./hits";
+
+/**
+ * Queues a hit for the consumer. Only if the queue itself refuses does the hit go straight to D1, after the
+ * response: the response never waits on the database.
+ */
+export async function enqueueHit(env: Bindings, ctx: Pick<ExecutionContext, "waitUntil">, hit: Hit): Promise<void> {
+  try {
+    await env.HITS.send(hit, { contentType: "json" });
+  } catch (error) {
+    console.error("queue send failed; writing the hit directly", errorName(error));
+    ctx.waitUntil(storeHits(env.DB, [hit]).catch((e) => console.error("direct hit write failed", errorName(e))));
+  }
+}
 
 /** Longest pause between redeliveries while D1 is failing (Queues' maximum is 12 hours). */
 const MAX_RETRY_DELAY_SECONDS = 300;
