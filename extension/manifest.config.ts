@@ -14,7 +14,8 @@ export function manifestFor(target: Target) {
     version: pkg.version,
     description: "Self-hosted open and click tracking for the emails you send from Gmail, reported to your own tracker.",
     icons: { 48: "extension/public/icon-48.png", 128: "extension/public/icon-128.png" },
-    permissions: ["storage", "alarms"],
+    // declarativeNetRequestWithHostAccess: blocks the tracker's pixels in the sender's own Gmail (background/pixel-block.ts).
+    permissions: ["storage", "alarms", "declarativeNetRequestWithHostAccess"],
     // The local tracker `npm start` runs is granted up front; any other tracker is asked for at connect time.
     host_permissions: [GMAIL, "http://127.0.0.1/*", "http://localhost/*"],
     optional_host_permissions: ["http://*/*", "https://*/*"],

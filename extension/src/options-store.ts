@@ -44,9 +44,13 @@ export function migrate(stored: unknown): Options {
     if (typeof raw.excludedDomains === "string") raw.excludedRecipientDomains ??= parseDomainList(raw.excludedDomains);
   }
   const pickBool = (value: unknown, fallback: boolean) => (typeof value === "boolean" ? value : fallback);
-  const pickDomains = (value: unknown) => (Array.isArray(value) ? normalizeDomains(value.filter((v): v is string => typeof v === "string")) : []);
+  const pickDomains = (value: unknown) =>
+    Array.isArray(value) ? normalizeDomains(value.filter((v): v is string => typeof v === "string")) : [];
   return {
-    trackerUrl: typeof raw.trackerUrl === "string" && normalizeTrackerUrl(raw.trackerUrl) ? (normalizeTrackerUrl(raw.trackerUrl) ?? DEFAULT_TRACKER_URL) : DEFAULT_TRACKER_URL,
+    trackerUrl:
+      typeof raw.trackerUrl === "string" && normalizeTrackerUrl(raw.trackerUrl)
+        ? (normalizeTrackerUrl(raw.trackerUrl) ?? DEFAULT_TRACKER_URL)
+        : DEFAULT_TRACKER_URL,
     openTrackingByDefault: pickBool(raw.openTrackingByDefault, DEFAULT_OPTIONS.openTrackingByDefault),
     clickTrackingByDefault: pickBool(raw.clickTrackingByDefault, DEFAULT_OPTIONS.clickTrackingByDefault),
     excludedRecipientDomains: pickDomains(raw.excludedRecipientDomains),

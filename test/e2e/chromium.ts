@@ -17,7 +17,8 @@ function tab(page: Page): Tab {
     type: (selector, text) => page.locator(selector).pressSequentially(text, { timeout: WAIT_MS }),
     press: (selector, key) => page.press(selector, key, { timeout: WAIT_MS }),
     evaluate: (fn, arg) => page.evaluate(fn as never, arg),
-    waitFor: async (fn, arg, timeoutMs = WAIT_MS) => void (await page.waitForFunction(fn as never, arg, { timeout: timeoutMs, polling: 100 })),
+    waitFor: async (fn, arg, timeoutMs = WAIT_MS) =>
+      void (await page.waitForFunction(fn as never, arg, { timeout: timeoutMs, polling: 100 })),
     close: () => page.close(),
   };
 }

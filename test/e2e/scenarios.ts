@@ -140,7 +140,8 @@ export function defineScenarios(browserName: string, launch: () => Promise<Brows
         input.dispatchEvent(new Event("input", { bubbles: true }));
       }, tracker.url);
       await options.click("button[name=connect]");
-      await options.waitFor(() => document.querySelector("[data-testid=new-token]"), null);
+      await options.waitFor(() => document.querySelector("[data-testid=new-token], [data-testid=notice].error"), null);
+      expect(await options.evaluate(() => document.querySelector("[data-testid=notice].error")?.textContent ?? null, null)).toBeNull();
       apiToken = await options.evaluate(() => document.querySelector("[data-testid=new-token]")?.textContent ?? "", null);
       const account = await api<{ accountId: string }>("/api/account");
       expect(account.status).toBe(200);
@@ -167,7 +168,10 @@ export function defineScenarios(browserName: string, launch: () => Promise<Brows
           },
           { n: name, v: value },
         );
-        await options.waitFor(({ n, v }) => (document.querySelector(`textarea[name=${n}]`) as HTMLTextAreaElement).value === v, { n: name, v: value });
+        await options.waitFor(({ n, v }) => (document.querySelector(`textarea[name=${n}]`) as HTMLTextAreaElement).value === v, {
+          n: name,
+          v: value,
+        });
       }
       await options.close();
       gmail = await harness.newTab(GMAIL);
@@ -184,7 +188,9 @@ export function defineScenarios(browserName: string, launch: () => Promise<Brows
           <a href="https://wiki.${EXCLUDED_LINK_DOMAIN}/page">the wiki</a> and <img src="https://images.vendor.example/logo.png" alt="logo"></div>`,
       });
       await ready(gmail, dialog);
-      expect(await gmail.evaluate((d) => document.querySelector(`${d} .mt-toggle-open`)?.getAttribute("aria-pressed"), dialog)).toBe("true");
+      expect(await gmail.evaluate((d) => document.querySelector(`${d} .mt-toggle-open`)?.getAttribute("aria-pressed"), dialog)).toBe(
+        "true",
+      );
       const count = google.sent.length;
       await gmail.click(`${dialog} div[role=button][data-tooltip^="Send"]`);
       const sent = await nextSend(count);
@@ -195,7 +201,10 @@ export function defineScenarios(browserName: string, launch: () => Promise<Brows
       // The tracked link keeps its text; its href is the signed click link the real worker redirects.
       const link = /<a href="([^"]+)">our pricing<\/a>/.exec(sent.html)?.[1]?.replaceAll("&amp;", "&") ?? "";
       expect(link.startsWith(`${tracker.url}/c/${id}/0?u=`)).toBe(true);
-      const redirect = await fetch(link, { redirect: "manual", headers: { "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0" } });
+      const redirect = await fetch(link, {
+        redirect: "manual",
+        headers: { "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0" },
+      });
       expect(redirect.status).toBe(302);
       expect(redirect.headers.get("location")).toBe("https://shop.example/pricing?plan=pro&x=1");
       expect(sent.html).toContain('href="mailto:sales@vendor.example"');
@@ -239,7 +248,10 @@ export function defineScenarios(browserName: string, launch: () => Promise<Brows
         const images = [...document.querySelectorAll(".a3s img")] as HTMLImageElement[];
         return images.length > 0 && images.every((img) => img.complete);
       }, null);
-      const shown = await gmail.evaluate(() => [...document.querySelectorAll(".a3s img")].map((img) => [img.getAttribute("src"), img.getAttribute("data-mt-pixel-id")]), null);
+      const shown = await gmail.evaluate(
+        () => [...document.querySelectorAll(".a3s img")].map((img) => [img.getAttribute("src"), img.getAttribute("data-mt-pixel-id")]),
+        null,
+      );
       expect(shown).toEqual([[expect.stringMatching(/^data:image\/gif/), id]]);
       // Every image of the view has finished: had the pixel loaded, the proxy would have been asked for it.
       expect(google.proxied).not.toContain(pixel);
@@ -284,10 +296,18 @@ export function defineScenarios(browserName: string, launch: () => Promise<Brows
     });
 
     it("an excluded recipient domain turns tracking off visibly, and the email goes out untracked", async () => {
-      const dialog = await compose(gmail, { to: [`erin@${EXCLUDED_RECIPIENT_DOMAIN}`], subject: "Lunch", html: '<div>See <a href="https://food.example/">this</a></div>' });
-      await gmail.waitFor((d) => document.querySelector(`${d} .mt-toolbar`)?.getAttribute("data-mt-status")?.includes("excluded domain"), dialog);
+      const dialog = await compose(gmail, {
+        to: [`erin@${EXCLUDED_RECIPIENT_DOMAIN}`],
+        subject: "Lunch",
+        html: '<div>See <a href="https://food.example/">this</a></div>',
+      });
+      await gmail.waitFor(
+        (d) => document.querySelector(`${d} .mt-toolbar`)?.getAttribute("data-mt-status")?.includes("excluded domain"),
+        dialog,
+      );
       const toggles = await gmail.evaluate(
-        (d) => [...document.querySelectorAll(`${d} .mt-toggle`)].map((b) => [b.getAttribute("aria-pressed"), (b as HTMLButtonElement).disabled]),
+        (d) =>
+          [...document.querySelectorAll(`${d} .mt-toggle`)].map((b) => [b.getAttribute("aria-pressed"), (b as HTMLButtonElement).disabled]),
         dialog,
       );
       expect(toggles).toEqual([
@@ -302,11 +322,18 @@ export function defineScenarios(browserName: string, launch: () => Promise<Brows
     });
 
     it("plain-text mode says the email is not tracked and sends no tracking", async () => {
-      const dialog = await compose(gmail, { to: ["frank@prospect.example"], subject: "Plain", html: '<div>Plain <a href="https://shop.example/">shop</a></div>' });
+      const dialog = await compose(gmail, {
+        to: ["frank@prospect.example"],
+        subject: "Plain",
+        html: '<div>Plain <a href="https://shop.example/">shop</a></div>',
+      });
       await ready(gmail, dialog);
       await gmail.click(`${dialog} [data-sim=more]`);
       await gmail.click(`${dialog} [data-sim=plain]`);
-      await gmail.waitFor((d) => document.querySelector(`${d} .mt-status`)?.textContent === "Plain text mode: this email is not tracked", dialog);
+      await gmail.waitFor(
+        (d) => document.querySelector(`${d} .mt-status`)?.textContent === "Plain text mode: this email is not tracked",
+        dialog,
+      );
       const count = google.sent.length;
       // Keyboard send: Enter on the focused send button.
       await gmail.press(`${dialog} div[role=button][data-tooltip^="Send"]`, "Enter");
@@ -351,7 +378,11 @@ export function defineScenarios(browserName: string, launch: () => Promise<Brows
       await options.waitFor(() => document.querySelector("[data-testid=notice].error")?.textContent?.startsWith("cannot reach"), null);
       await options.close();
 
-      const dialog = await compose(gmail, { to: ["hank@prospect.example"], subject: "While down", html: '<div><a href="https://shop.example/down">offer</a></div>' });
+      const dialog = await compose(gmail, {
+        to: ["hank@prospect.example"],
+        subject: "While down",
+        html: '<div><a href="https://shop.example/down">offer</a></div>',
+      });
       await ready(gmail, dialog);
       const count = google.sent.length;
       await gmail.click(`${dialog} div[role=button][data-tooltip^="Send"]`);

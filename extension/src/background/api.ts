@@ -76,7 +76,10 @@ export async function probeTracker(trackerUrl: string): Promise<void> {
   try {
     response = await fetch(`${trackerUrl}/`, { signal: AbortSignal.timeout(10_000), credentials: "omit", cache: "no-store" });
   } catch (error) {
-    throw new TrackerError(`cannot reach ${trackerUrl}: is the tracker running, and is the address right? (${error instanceof Error ? error.message : String(error)})`, null);
+    throw new TrackerError(
+      `cannot reach ${trackerUrl}: is the tracker running, and is the address right? (${error instanceof Error ? error.message : String(error)})`,
+      null,
+    );
   }
   const text = await response.text().catch(() => "");
   if (!response.ok || !text.startsWith("mailtracker")) {

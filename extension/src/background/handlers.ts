@@ -21,10 +21,19 @@ export interface ConnectionState {
 
 async function connection(): Promise<{ state: ConnectionState; credentials: Credentials | null }> {
   const [options, credentials] = await Promise.all([loadOptions(), loadCredentials()]);
-  if (!credentials) return { state: { connected: false, trackerUrl: options.trackerUrl, accountId: null, problem: "not connected to a tracker yet" }, credentials };
+  if (!credentials)
+    return {
+      state: { connected: false, trackerUrl: options.trackerUrl, accountId: null, problem: "not connected to a tracker yet" },
+      credentials,
+    };
   if (credentials.trackerUrl !== options.trackerUrl) {
     return {
-      state: { connected: false, trackerUrl: options.trackerUrl, accountId: null, problem: `connected to ${credentials.trackerUrl}, not to ${options.trackerUrl}: connect again` },
+      state: {
+        connected: false,
+        trackerUrl: options.trackerUrl,
+        accountId: null,
+        problem: `connected to ${credentials.trackerUrl}, not to ${options.trackerUrl}: connect again`,
+      },
       credentials: null,
     };
   }
@@ -134,13 +143,26 @@ export function pageHandlers(outbox: Outbox) {
           if (error instanceof TrackerError && error.status === 401) throw new Error("this tracker does not accept that API token");
           throw error;
         });
-        credentials = { trackerUrl, accountId: account.accountId, apiToken: token, signingKey: { accountId: account.accountId, ...account.signingKey } };
+        credentials = {
+          trackerUrl,
+          accountId: account.accountId,
+          apiToken: token,
+          signingKey: { accountId: account.accountId, ...account.signingKey },
+        };
       } else {
-        const account = await api.createAccount(trackerUrl, input.name ? { name: input.name } : {}, input.registrationSecret).catch((error: unknown) => {
-          if (error instanceof TrackerError && error.status === 403) throw new Error("this tracker requires a registration secret: ask its owner for it");
-          throw error;
-        });
-        credentials = { trackerUrl, accountId: account.accountId, apiToken: account.apiToken, signingKey: { accountId: account.accountId, ...account.signingKey } };
+        const account = await api
+          .createAccount(trackerUrl, input.name ? { name: input.name } : {}, input.registrationSecret)
+          .catch((error: unknown) => {
+            if (error instanceof TrackerError && error.status === 403)
+              throw new Error("this tracker requires a registration secret: ask its owner for it");
+            throw error;
+          });
+        credentials = {
+          trackerUrl,
+          accountId: account.accountId,
+          apiToken: account.apiToken,
+          signingKey: { accountId: account.accountId, ...account.signingKey },
+        };
         created = true;
       }
       await saveCredentials(credentials);
@@ -154,9 +176,11 @@ export function pageHandlers(outbox: Outbox) {
     async testConnection(_input: null, _sender: Sender): Promise<{ ok: true; message: string }> {
       const { state, credentials } = await connection();
       await probeTracker(state.trackerUrl);
-      if (!credentials) throw new Error(`the tracker at ${state.trackerUrl} answers, but ${state.problem ?? "this browser is not connected"}`);
+      if (!credentials)
+        throw new Error(`the tracker at ${state.trackerUrl} answers, but ${state.problem ?? "this browser is not connected"}`);
       const account = await api.account(credentials.trackerUrl, credentials.apiToken).catch((error: unknown) => {
-        if (error instanceof TrackerError && error.status === 401) throw new Error("the tracker does not accept the stored API token any more: connect again with a valid token");
+        if (error instanceof TrackerError && error.status === 401)
+          throw new Error("the tracker does not accept the stored API token any more: connect again with a valid token");
         throw error;
       });
       if (account.accountId !== credentials.accountId) throw new Error("the stored token belongs to another account: connect again");

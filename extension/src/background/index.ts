@@ -2,11 +2,13 @@
 // worker that may be stopped at any moment, in Firefox an event page: nothing lives only in memory, the outbox is
 // in browser.storage.local and a browser.alarms alarm brings the background back for the next retry.
 import browser from "webextension-polyfill";
-import { isEnvelope, type HandlerTable, type Reply } from "../messaging";
+import { type HandlerTable, isEnvelope, type Reply } from "../messaging";
+import { onOptionsChanged } from "../options-store";
 import { api, TrackerError } from "./api";
 import { loadCredentials } from "./credentials";
 import { gmailHandlers, pageHandlers } from "./handlers";
 import { type DeliveryResult, Outbox, type OutboxEntry } from "./outbox";
+import { syncPixelBlockRule } from "./pixel-block";
 
 const GMAIL_ORIGIN = "https://mail.google.com";
 const OUTBOX_ALARM = "outbox-retry";
@@ -73,3 +75,6 @@ browser.runtime.onStartup.addListener(() => void outbox.flush());
 browser.runtime.onInstalled.addListener(() => void outbox.flush());
 // Every start of the background (after a restart, or woken by a message) looks at what is due.
 void outbox.flush();
+const blockPixels = () => syncPixelBlockRule().catch((error: unknown) => console.warn("pixel block rule not set", error));
+void blockPixels();
+onOptionsChanged(() => void blockPixels());

@@ -56,7 +56,11 @@ export const SELECTORS = {
   /** The "Plain text mode" entry of the compose's "more options" menu, checked (gmail-sim; unverified on live Gmail 2026-11). */
   plainTextMode: { name: "plain text mode", precise: '[role="menuitemcheckbox"][aria-checked="true"]', fallbacks: [] },
   /** Opened conversation: `h2.hP[data-legacy-thread-id]` (gmail.md); older builds only `[data-thread-perm-id]`. */
-  conversationSubject: { name: "conversation subject", precise: "h2.hP[data-legacy-thread-id]", fallbacks: ["h2[data-legacy-thread-id]", "h2.hP[data-thread-perm-id]"] },
+  conversationSubject: {
+    name: "conversation subject",
+    precise: "h2.hP[data-legacy-thread-id]",
+    fallbacks: ["h2[data-legacy-thread-id]", "h2.hP[data-thread-perm-id]"],
+  },
 } satisfies Record<string, SelectorSpec>;
 
 export type SelectorName = keyof typeof SELECTORS;
@@ -67,7 +71,11 @@ function tryAll(root: ParentNode, spec: SelectorSpec, all: boolean): Element[] {
     const selector = candidates[i] as string;
     const found = all ? [...root.querySelectorAll(selector)] : [root.querySelector(selector)].filter((e): e is Element => e !== null);
     if (found.length > 0) {
-      if (i > 0) debugOnce(`fallback:${spec.name}`, `selector for ${spec.name} stopped matching; fallback ${selector} matched instead of ${spec.precise}`);
+      if (i > 0)
+        debugOnce(
+          `fallback:${spec.name}`,
+          `selector for ${spec.name} stopped matching; fallback ${selector} matched instead of ${spec.precise}`,
+        );
       return found;
     }
   }
@@ -113,7 +121,8 @@ export function composeRecipients(root: ParentNode): { email: string; name?: str
   }
   for (const field of queryAll(root, "recipientFields")) {
     const value = (field as HTMLTextAreaElement | HTMLInputElement).value ?? "";
-    for (const email of value.match(EMAIL) ?? []) if (!out.has(email.toLowerCase())) out.set(email.toLowerCase(), { email: email.toLowerCase() });
+    for (const email of value.match(EMAIL) ?? [])
+      if (!out.has(email.toLowerCase())) out.set(email.toLowerCase(), { email: email.toLowerCase() });
   }
   return [...out.values()];
 }

@@ -1,6 +1,6 @@
 // The Gmail content script (isolated world, document_start). Small by design: plain DOM, no UI framework.
 // It holds no secrets; everything that needs the account's key or the network goes through the background.
-import { loadOptions, onOptionsChanged, type Options } from "../options-store";
+import { loadOptions, type Options, onOptionsChanged } from "../options-store";
 import { type Feature, guarded } from "./feature";
 import { composeTracking } from "./features/compose-tracking";
 import { senderPixels } from "./features/sender-pixels";
@@ -17,7 +17,8 @@ function start(options: Options): void {
   setDebug(options.debug);
   // The page-world pixel guard (page-world/pixel-guard.ts) needs to know which tracker's pixels to neutralise.
   document.documentElement.setAttribute("data-mt-tracker", options.trackerUrl);
-  for (const feature of FEATURES) guarded(`feature ${feature.id}`, () => feature.init((controller as AbortController).signal, { options }))();
+  for (const feature of FEATURES)
+    guarded(`feature ${feature.id}`, () => feature.init((controller as AbortController).signal, { options }))();
 }
 
 loadOptions().then(start, (error: unknown) => console.warn("[mailtracker] cannot read options; tracking is off", error));

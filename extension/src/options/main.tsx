@@ -10,13 +10,18 @@ import { OutboxList } from "../pages/outbox-list";
 
 type Notice = { kind: "ok" | "error"; text: string } | null;
 
-/** Host access for a tracker other than the local ones granted in the manifest; asked for within the click. */
-async function ensureHostPermission(trackerUrl: string): Promise<void> {
-  const origins = [`${new URL(trackerUrl).origin}/*`];
-  if (await browser.permissions.contains({ origins })) return;
-  if (!(await browser.permissions.request({ origins }))) {
-    throw new Error(`without access to ${new URL(trackerUrl).origin} the extension cannot reach the tracker (permission declined)`);
-  }
+/**
+ * Host access to the tracker (and Gmail, which Firefox MV3 treats as optional too). Must be called first thing in
+ * the click handler, before any await: Firefox only shows the prompt within the user's gesture. Already granted
+ * origins (the local tracker is granted in the manifest) resolve at once without a prompt.
+ */
+function requestHostAccess(trackerUrl: string): Promise<void> {
+  const url = new URL(trackerUrl);
+  // Match patterns carry no port: one grant covers the host on any port.
+  const origins = [`${url.protocol}//${url.hostname}/*`, "https://mail.google.com/*"];
+  return browser.permissions.request({ origins }).then((granted) => {
+    if (!granted) throw new Error(`without access to ${url.origin} and Gmail the extension cannot track (permission declined)`);
+  });
 }
 
 function OptionsPage() {
@@ -55,11 +60,12 @@ function OptionsPage() {
     }
   };
 
-  const connect = () =>
-    run(async () => {
-      const url = normalizeTrackerUrl(trackerUrl);
-      if (!url) throw new Error("the tracker URL must be an http(s) address, e.g. https://track.example.com");
-      await ensureHostPermission(url);
+  const connect = () => {
+    const url = normalizeTrackerUrl(trackerUrl);
+    const access = url ? requestHostAccess(url) : null;
+    return run(async () => {
+      if (!url || !access) throw new Error("the tracker URL must be an http(s) address, e.g. https://track.example.com");
+      await access;
       const result = await callFromPage("connect", {
         trackerUrl: url,
         apiToken: token.trim() || undefined,
@@ -69,6 +75,7 @@ function OptionsPage() {
       setToken("");
       return result.created ? `Created account ${result.accountId} on ${url}.` : `Connected to account ${result.accountId} on ${url}.`;
     });
+  };
 
   const testConnection = () => run(async () => (await callFromPage("testConnection", null)).message);
   const disconnect = () =>
@@ -85,7 +92,9 @@ function OptionsPage() {
       <h1>Mailtracker</h1>
       <h2>Tracker</h2>
       <p data-testid="connection" class={connection.connected ? "ok" : "error"}>
-        {connection.connected ? `Connected to ${connection.trackerUrl} (account ${connection.accountId})` : `Not connected: ${connection.problem}`}
+        {connection.connected
+          ? `Connected to ${connection.trackerUrl} (account ${connection.accountId})`
+          : `Not connected: ${connection.problem}`}
       </p>
       <label>
         Tracker URL
@@ -167,12 +176,17 @@ function OptionsPage() {
 
       <h2>Other</h2>
       <label>
-        <input type="checkbox" name="notifications" checked={options.notifications} onChange={(e) => save({ notifications: e.currentTarget.checked })} />{" "}
+        <input
+          type="checkbox"
+          name="notifications"
+          checked={options.notifications}
+          onChange={(e) => save({ notifications: e.currentTarget.checked })}
+        />{" "}
         Notify me of opens and clicks
       </label>
       <label>
-        <input type="checkbox" name="debug" checked={options.debug} onChange={(e) => save({ debug: e.currentTarget.checked })} /> Debug mode (log
-        Gmail selectors that stop matching to the console)
+        <input type="checkbox" name="debug" checked={options.debug} onChange={(e) => save({ debug: e.currentTarget.checked })} /> Debug mode
+        (log Gmail selectors that stop matching to the console)
       </label>
 
       <h2>Outbox</h2>

@@ -62,7 +62,11 @@ export function parseSyncRequest(body: unknown): SyncSend[] {
     if (isMessageArray(value)) {
       const labels = value[10] as unknown[];
       if (labels.includes(SEND_LABEL)) {
-        sends.push({ threadId, messageId: value[0] as string, trackingIds: [...new Set(htmlParts(value).match(TRACKING_ID_IN_TEXT) ?? [])] });
+        sends.push({
+          threadId,
+          messageId: value[0] as string,
+          trackingIds: [...new Set(htmlParts(value).match(TRACKING_ID_IN_TEXT) ?? [])],
+        });
       }
       return;
     }
@@ -81,7 +85,8 @@ export function parseSyncResponse(response: unknown): SyncThread[] {
   for (const wrapper of list) {
     const thread = Array.isArray(wrapper) ? wrapper[0] : null;
     if (!Array.isArray(thread) || typeof thread[0] !== "string") continue;
-    const inner = Array.isArray(thread[2]) && Array.isArray(thread[2][6]) && Array.isArray(thread[2][6][0]) ? (thread[2][6][0] as unknown[]) : [];
+    const inner =
+      Array.isArray(thread[2]) && Array.isArray(thread[2][6]) && Array.isArray(thread[2][6][0]) ? (thread[2][6][0] as unknown[]) : [];
     const legacy = (v: unknown) => (typeof v === "string" && /^[0-9a-f]{1,32}$/.test(v) ? v : null);
     const messages = Array.isArray(inner[4])
       ? inner[4]
@@ -100,7 +105,9 @@ export function sentMessageIds(requestBody: unknown, response: unknown): SentMes
     .filter((send) => send.trackingIds.length > 0)
     .map((send) => {
       const thread =
-        threads.find((t) => t.messages.some((m) => m.messageId === send.messageId)) ?? threads.find((t) => t.threadId === send.threadId) ?? null;
+        threads.find((t) => t.messages.some((m) => m.messageId === send.messageId)) ??
+        threads.find((t) => t.threadId === send.threadId) ??
+        null;
       const message = thread?.messages.find((m) => m.messageId === send.messageId) ?? null;
       return {
         trackingIds: send.trackingIds,

@@ -2,7 +2,12 @@
 import type { OutboxEntry } from "../background/outbox";
 
 export function OutboxList({ entries, onRetry }: { entries: OutboxEntry[]; onRetry: () => void }) {
-  if (entries.length === 0) return <p class="muted" data-testid="outbox-empty">Every sent email is registered with the tracker.</p>;
+  if (entries.length === 0)
+    return (
+      <p class="muted" data-testid="outbox-empty">
+        Every sent email is registered with the tracker.
+      </p>
+    );
   return (
     <div>
       <p data-testid="outbox-count">

@@ -18,7 +18,10 @@
   const randomDigits = () => String(Math.floor(Math.random() * 9e17) + 1e17);
 
   function base64url(text) {
-    return btoa(unescape(encodeURIComponent(text))).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+    return btoa(unescape(encodeURIComponent(text)))
+      .replaceAll("+", "-")
+      .replaceAll("/", "_")
+      .replace(/=+$/, "");
   }
 
   function proxied(url) {
@@ -115,7 +118,11 @@
     const chips = [...state.root.querySelectorAll("div[name=to] [email]")];
     const bad = chips.find((chip) => !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(chip.getAttribute("email")));
     if (chips.length === 0 || bad) {
-      showAlert(bad ? `The address "${bad.getAttribute("email")}" in the "To" field was not recognized. Please make sure that all addresses are properly formed.` : "Please specify at least one recipient.");
+      showAlert(
+        bad
+          ? `The address "${bad.getAttribute("email")}" in the "To" field was not recognized. Please make sure that all addresses are properly formed.`
+          : "Please specify at least one recipient.",
+      );
       return;
     }
     const plainText = state.root.querySelector("[data-sim=plain]").getAttribute("aria-checked") === "true";

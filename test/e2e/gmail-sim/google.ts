@@ -87,7 +87,12 @@ export class SimulatedGoogle {
     inner[3] = threadId;
     inner[4] = [responseMessage];
     inner[19] = legacyThreadId;
-    const response = [[[[request[1][0][0], 0, null, 527537]]], [0, null, null, null, null, [[[threadId, null, [null, null, null, null, null, null, [inner, 527510]]]]]], null, 2];
+    const response = [
+      [[[request[1][0][0], 0, null, 527537]]],
+      [0, null, null, null, null, [[[threadId, null, [null, null, null, null, null, null, [inner, 527510]]]]]],
+      null,
+      2,
+    ];
     return { status: 200, contentType: "application/json; charset=utf-8", body: JSON.stringify(response) };
   }
 
@@ -100,7 +105,11 @@ export class SimulatedGoogle {
     if (!/^http:\/\/(127\.0\.0\.1|localhost)[:/]/.test(original)) return { status: 200, contentType: "image/gif", body: BLANK_GIF };
     try {
       const response = await fetch(original, { headers: { "User-Agent": GOOGLE_PROXY_USER_AGENT } });
-      return { status: response.status, contentType: response.headers.get("content-type") ?? "application/octet-stream", body: Buffer.from(await response.arrayBuffer()) };
+      return {
+        status: response.status,
+        contentType: response.headers.get("content-type") ?? "application/octet-stream",
+        body: Buffer.from(await response.arrayBuffer()),
+      };
     } catch {
       return { status: 502, contentType: "text/plain", body: "" };
     }

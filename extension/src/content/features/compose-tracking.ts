@@ -122,8 +122,16 @@ class ComposeSession {
       attributes: true,
       attributeFilter: ["href", "email", "aria-checked", "value"],
     });
-    root.addEventListener("input", guarded("compose input", () => this.changed()), { signal });
-    root.addEventListener("change", guarded("compose change", () => this.changed()), { signal });
+    root.addEventListener(
+      "input",
+      guarded("compose input", () => this.changed()),
+      { signal },
+    );
+    root.addEventListener(
+      "change",
+      guarded("compose change", () => this.changed()),
+      { signal },
+    );
     this.refresh();
     void this.mint();
   }
@@ -197,7 +205,11 @@ class ComposeSession {
     if (!this.trackingId) return { open: false, click: false, reason: `Not tracked: ${this.problem ?? "connecting…"}` };
     const excluded = this.excludedRecipients();
     if (excluded.length > 0) return { open: false, click: false, reason: `Not tracked: ${excluded[0]} is at an excluded domain` };
-    return { open: this.userOpen ?? this.options.openTrackingByDefault, click: this.userClick ?? this.options.clickTrackingByDefault, reason: null };
+    return {
+      open: this.userOpen ?? this.options.openTrackingByDefault,
+      click: this.userClick ?? this.options.clickTrackingByDefault,
+      reason: null,
+    };
   }
 
   private refresh(): void {
@@ -234,7 +246,8 @@ class ComposeSession {
       this.signing = true;
       try {
         const links = missing.map((url) => ({ index: this.nextIndex++, url }));
-        for (const signed of await callFromGmail("signLinks", { trackingId: this.trackingId, links })) this.clickUrls.set(signed.url, signed.clickUrl);
+        for (const signed of await callFromGmail("signLinks", { trackingId: this.trackingId, links }))
+          this.clickUrls.set(signed.url, signed.clickUrl);
       } catch (error) {
         debug("signing links failed", error);
       } finally {
@@ -277,7 +290,12 @@ class ComposeSession {
       ...(draft && /^#?[A-Za-z0-9:_-]{1,100}$/.test(draft) ? { gmailMessageId: draft } : {}),
     };
     const previous = pendingSends.get(this.trackingId);
-    pendingSends.set(this.trackingId, { trackingId: this.trackingId, request, confirmed: false, fallbackQueued: previous?.fallbackQueued ?? false });
+    pendingSends.set(this.trackingId, {
+      trackingId: this.trackingId,
+      request,
+      confirmed: false,
+      fallbackQueued: previous?.fallbackQueued ?? false,
+    });
     this.sending = this.trackingId;
     this.setStatus(result.unsigned.length > 0 ? `${result.unsigned.length} link(s) not tracked (still being prepared)` : "", "event");
     debug("send prepared", this.trackingId, request);

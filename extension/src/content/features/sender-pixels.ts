@@ -20,7 +20,9 @@ export function onPixelsNeutralised(listener: Listener, signal: AbortSignal): vo
 
 /** Ids of the neutralised pixels still in the page. */
 export function neutralisedIdsInPage(doc: Document): string[] {
-  return [...new Set([...doc.querySelectorAll("img[data-mt-pixel-id]")].map((img) => img.getAttribute("data-mt-pixel-id") ?? ""))].filter(Boolean);
+  return [...new Set([...doc.querySelectorAll("img[data-mt-pixel-id]")].map((img) => img.getAttribute("data-mt-pixel-id") ?? ""))].filter(
+    Boolean,
+  );
 }
 
 /** Neutralises one image if it is a pixel of this tracker; returns its tracking id if so. */

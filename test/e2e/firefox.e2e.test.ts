@@ -1,0 +1,4 @@
+import { launchFirefox } from "./firefox";
+import { defineScenarios } from "./scenarios";
+
+defineScenarios("Firefox", launchFirefox);
