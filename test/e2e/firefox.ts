@@ -53,6 +53,8 @@ export async function launchFirefox(): Promise<BrowserHarness> {
     browser: "firefox",
     executablePath: FIREFOX,
     headless: true,
+    // The same viewport as Chromium's default in playwright, so the fixed compose bar is fully on screen.
+    defaultViewport: { width: 1280, height: 720 },
     // WebDriver BiDi refuses to navigate a tab to moz-extension:// pages (our options page and popup) unless the
     // driver is allowed system access; this flag only widens what the test driver may do, not the extension.
     args: ["--remote-allow-system-access"],
