@@ -42,7 +42,12 @@ export function manifestFor(target: Target) {
     ...(target === "firefox"
       ? {
           browser_specific_settings: {
-            gecko: { id: "mailtracker@mailtracker.dev", strict_min_version: "128.0" },
+            gecko: {
+              id: "mailtracker@mailtracker.dev",
+              strict_min_version: "128.0",
+              // Nothing is collected by the add-on's authors: data goes only to the user's own tracker.
+              data_collection_permissions: { required: ["none"] },
+            },
           },
         }
       : { minimum_chrome_version: "111" }),

@@ -156,10 +156,11 @@ export function defineScenarios(browserName: string, launch: () => Promise<Brows
         `connected to ${tracker.url} as account ${account.body.accountId}`,
       );
 
-      for (const [name, value] of [
+      const exclusions: [string, string][] = [
         ["excludedRecipientDomains", EXCLUDED_RECIPIENT_DOMAIN],
         ["excludedLinkDomains", EXCLUDED_LINK_DOMAIN],
-      ]) {
+      ];
+      for (const [name, value] of exclusions) {
         await options.evaluate(
           ({ n, v }) => {
             const area = document.querySelector(`textarea[name=${n}]`) as HTMLTextAreaElement;

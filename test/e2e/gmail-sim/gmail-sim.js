@@ -1,7 +1,7 @@
 // SIMULATED Gmail behaviour for the end-to-end tests (not Gmail's code). What it mimics, and why:
 // - Send like Gmail: on the send button's click, Enter/Space on it, or Ctrl/Cmd+Enter in the compose, it reads the
 //   body's innerHTML, posts it in a `/sync/u/0/i/s` XHR shaped like the real captures in
-//   shared/fixtures/gmail/sync-api/ (message at request[1][0][1][1][13][0], body HTML at msg[8][1][0][1], labels
+//   shared/fixtures/gmail/sync-api/ (message at request[1][0][0][1][1][13][0], body HTML at msg[8][1][0][1], labels
 //   at msg[10] with "^pfg"), then removes the compose. The answer (built by google.ts in the same shape as the
 //   captured responses) names the thread's legacy id, which the "Sent" view then uses.
 // - Cancel like Gmail: an invalid recipient shows a [role=alertdialog] and nothing is sent.
@@ -127,6 +127,7 @@
     }
     const plainText = state.root.querySelector("[data-sim=plain]").getAttribute("aria-checked") === "true";
     // Read synchronously, like Gmail, at the moment of the send.
+    // biome-ignore lint/performance/useDomNodeTextContent: plain-text mode sends the text as rendered (line breaks included), as innerText gives it.
     const content = plainText ? state.body.innerText : state.body.innerHTML;
     const subject = state.root.querySelector("input[name=subjectbox]").value;
     const threadId = state.threadId ?? `thread-a:r${randomDigits()}`;
@@ -146,7 +147,7 @@
       ["^all", "^pfg", "^f_bt", "^f_btns", "^f_cl", "^i", "^u"],
     ];
     const threadData = [null, null, null, null, null, null, null, null, null, null, null, null, null, [[message, null, 1]]];
-    const request = [[null, null, 2], [[seq++, [threadId, threadData]]], null, [now, 1, now, 1, 205], 2];
+    const request = [[null, null, 2], [[[seq++, [threadId, threadData]]]], null, [now, 1, now, 1, 205], 2];
     const xhr = new XMLHttpRequest();
     xhr.open("POST", `/sync/u/0/i/s?hl=en&c=${seq}&rt=r&pt=ji`);
     xhr.setRequestHeader("Content-Type", "application/json");

@@ -58,7 +58,8 @@ export class SimulatedGoogle {
 
   private sync(body: string): SimResponse {
     const request = JSON.parse(body);
-    const [, thread] = request[1][0];
+    // As in 2022-09-09-cvOnSend_request.json: request[1][0][0] = [n, [threadId, threadData]].
+    const [, thread] = request[1][0][0];
     const [threadId, threadData] = thread;
     const [message] = threadData[13][0];
     const legacyThreadId = this.legacyThreads.get(threadId) ?? hex16();

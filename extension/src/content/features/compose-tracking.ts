@@ -186,7 +186,10 @@ class ComposeSession {
   }
 
   private changed(): void {
-    if (!this.root.isConnected) return this.closed();
+    if (!this.root.isConnected) {
+      this.closed();
+      return;
+    }
     this.toolbar.dataset.mtReady = "false";
     this.schedulePresign(150);
     clearTimeout(this.refreshTimer);

@@ -1,0 +1,95 @@
+// The outbox's rules with an in-memory storage area standing in for browser.storage.local (same two calls).
+import { describe, expect, it } from "vitest";
+import { type DeliveryResult, FIRST_RETRY_MS, type KeyValueArea, Outbox, type OutboxEntry } from "./outbox";
+
+function memoryArea(): KeyValueArea & { data: Record<string, unknown> } {
+  const data: Record<string, unknown> = {};
+  return {
+    data,
+    get: async (key) => (key in data ? { [key]: structuredClone(data[key]) } : {}),
+    set: async (items) => void Object.assign(data, structuredClone(items)),
+  };
+}
+
+const request = { subject: "s", recipients: [], sentAt: new Date(0).toISOString(), openTracking: true, clickTracking: true, links: [] };
+
+describe("outbox", () => {
+  it("retries with backoff until delivered, survives a new Outbox on the same storage (a restart), never drops", async () => {
+    let now = 1_000;
+    const results: DeliveryResult[] = [{ retry: true, error: "down" }, { retry: true, error: "down" }, "delivered"];
+    const delivered: OutboxEntry[] = [];
+    const area = memoryArea();
+    const deliver = async (entry: OutboxEntry) => {
+      delivered.push(entry);
+      return results.shift() ?? "delivered";
+    };
+    const scheduled: (number | null)[] = [];
+    let outbox = new Outbox(
+      area,
+      deliver,
+      (at) => scheduled.push(at),
+      () => now,
+    );
+    await outbox.put("id1", request);
+    await outbox.flush();
+    expect((await outbox.entries())[0]).toMatchObject({ attempts: 1, lastError: "down", nextAttemptAt: now + FIRST_RETRY_MS });
+    await outbox.flush(); // not due yet
+    expect(delivered).toHaveLength(1);
+    now += FIRST_RETRY_MS;
+    outbox = new Outbox(
+      area,
+      deliver,
+      (at) => scheduled.push(at),
+      () => now,
+    ); // the background restarted
+    await outbox.flush();
+    expect((await outbox.entries())[0]).toMatchObject({ attempts: 2, nextAttemptAt: now + 2 * FIRST_RETRY_MS });
+    now += 2 * FIRST_RETRY_MS;
+    await outbox.flush();
+    expect(await outbox.entries()).toEqual([]);
+    expect(scheduled.at(-1)).toBeNull();
+  });
+
+  it("keeps a refused entry as failed (no endless retry) until the user retries it", async () => {
+    const area = memoryArea();
+    let answer: DeliveryResult = { retry: false, error: "the tracker answered 400" };
+    const outbox = new Outbox(
+      area,
+      async () => answer,
+      () => undefined,
+      () => 5,
+    );
+    await outbox.put("id1", request);
+    await outbox.flush();
+    expect((await outbox.entries())[0]).toMatchObject({ state: "failed", lastError: "the tracker answered 400" });
+    await outbox.flush();
+    expect((await outbox.entries())[0]?.attempts).toBe(1);
+    answer = "delivered";
+    await outbox.retry();
+    await outbox.flush();
+    expect(await outbox.entries()).toEqual([]);
+  });
+
+  it("holds an entry back until notBefore, and a later put with better ids replaces it", async () => {
+    let now = 0;
+    const seen: string[] = [];
+    const outbox = new Outbox(
+      memoryArea(),
+      async (e) => {
+        seen.push(String(e.request.threadId));
+        return "delivered" as const;
+      },
+      () => undefined,
+      () => now,
+    );
+    await outbox.put("id1", { ...request, threadId: "#thread-a:r-1" }, 45_000);
+    await outbox.flush();
+    expect(seen).toEqual([]);
+    await outbox.put("id1", { ...request, threadId: "183234ce86ffa010" });
+    await outbox.flush();
+    expect(seen).toEqual(["183234ce86ffa010"]);
+    now = 50_000;
+    await outbox.flush();
+    expect(seen).toEqual(["183234ce86ffa010"]);
+  });
+});

@@ -1,0 +1,42 @@
+// @vitest-environment happy-dom
+// Selectors against the real compose dialog capture (shared/fixtures/gmail/compose-dialog-2020-10.html) and the
+// simulated current Gmail (test/e2e/gmail-sim/, built from gmail.md; kept apart from the captures).
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { closest, composeRecipients, isPlainTextMode, query } from "./gmail-selectors";
+
+const FIXTURE = path.resolve(import.meta.dirname, "../../../../shared/fixtures/gmail/compose-dialog-2020-10.html");
+
+describe("Gmail selectors on the real compose dialog (2020-10)", () => {
+  document.body.innerHTML = readFileSync(FIXTURE, "utf8");
+
+  it("finds the body, its compose root, subject, draft/rt inputs and the send button (not 'more send options')", () => {
+    const body = query(document, "composeBody");
+    expect(body?.getAttribute("aria-label")).toBe("Message Body");
+    const root = body ? closest(body, "composeRoot") : null;
+    expect(root?.className).toBe("M9");
+    expect(root && query(root, "subject")?.getAttribute("name")).toBe("subjectbox");
+    expect((root && (query(root, "draftInput") as HTMLInputElement))?.value).toBe("#msg-a:r-7673660351152959857");
+    expect((root && (query(root, "threadInput") as HTMLInputElement))?.value).toBe("#thread-a:r-7681922771531347793");
+    const send = root && query(root, "sendButton");
+    expect(send?.getAttribute("data-tooltip")?.startsWith("Send")).toBe(true);
+    expect(send?.hasAttribute("aria-haspopup")).toBe(false);
+  });
+
+  it("reads recipients typed into the old textarea fields", () => {
+    const to = document.querySelector("textarea[name=to]") as HTMLTextAreaElement;
+    to.value = "Ann <ann@a.example>, bob@b.example";
+    expect(composeRecipients(document)).toEqual([{ email: "ann@a.example" }, { email: "bob@b.example" }]);
+    expect(isPlainTextMode(document)).toBe(false);
+  });
+});
+
+describe("Gmail selectors on the simulated current compose (chips)", () => {
+  it("reads chip recipients and plain-text mode", () => {
+    document.body.innerHTML = `<div role="dialog"><div class="M9"><div name="to"><div class="afV" email="Carol@X.example" name="Carol"></div></div>
+      <div role="menu"><div role="menuitemcheckbox" aria-checked="true">Plain text mode</div></div></div></div>`;
+    expect(composeRecipients(document)).toEqual([{ email: "carol@x.example", name: "Carol" }]);
+    expect(isPlainTextMode(document)).toBe(true);
+  });
+});

@@ -1,0 +1,87 @@
+// @vitest-environment happy-dom
+// The send-time rewrite as pure DOM functions, with real signed links from shared/protocol.ts.
+import { describe, expect, it } from "vitest";
+import { mintTrackingId, pixelUrl, signedClickUrl } from "../../../shared/protocol";
+import { applyTracking, linksToSign, stripEarlierTracking, trackerLink, trackerPixelId } from "./rewrite";
+
+const TRACKER = "https://t.example";
+const KEY = { accountId: "abcdefghijklmnop", keyId: 1, secret: "A".repeat(43) };
+
+async function plan(body: HTMLElement, options: { open?: boolean; click?: boolean; excluded?: string[] } = {}) {
+  const trackingId = await mintTrackingId(KEY);
+  const policy = { trackerUrl: TRACKER, excludedLinkDomains: options.excluded ?? [] };
+  const urls = linksToSign(body, policy, trackingId);
+  const clickUrls = new Map<string, string>();
+  for (const [index, url] of urls.entries()) clickUrls.set(url, await signedClickUrl(TRACKER, KEY, trackingId, index, url));
+  return {
+    ...policy,
+    trackingId,
+    pixelUrl: pixelUrl(TRACKER, trackingId),
+    openTracking: options.open ?? true,
+    clickTracking: options.click ?? true,
+    clickUrls,
+  };
+}
+
+function body(html: string): HTMLElement {
+  const element = document.createElement("div");
+  element.innerHTML = html;
+  return element;
+}
+
+describe("send-time rewrite", () => {
+  it("appends the pixel and swaps http(s) links for signed click links, keeping the text; leaves mailto/tel/excluded alone", async () => {
+    const root = body(
+      '<a href="https://shop.example/p?a=1&amp;b=2">Pricing</a> <a href="mailto:x@y.example">mail</a> <a href="tel:+1555">call</a> <a href="https://wiki.corp.example/x">wiki</a> <a href="https://shop.example/p?a=1&amp;b=2">again</a>',
+    );
+    const p = await plan(root, { excluded: ["corp.example"] });
+    const result = applyTracking(root, p);
+    const anchors = [...root.querySelectorAll("a")];
+    expect(anchors.map((a) => a.textContent)).toEqual(["Pricing", "mail", "call", "wiki", "again"]);
+    expect(trackerLink(anchors[0]?.getAttribute("href") ?? "", TRACKER)).toEqual({
+      id: p.trackingId,
+      index: 0,
+      url: "https://shop.example/p?a=1&b=2",
+    });
+    expect(anchors[4]?.getAttribute("href")).toBe(anchors[0]?.getAttribute("href"));
+    expect(anchors.slice(1, 4).map((a) => a.getAttribute("href"))).toEqual([
+      "mailto:x@y.example",
+      "tel:+1555",
+      "https://wiki.corp.example/x",
+    ]);
+    expect(result.links).toEqual([{ index: 0, url: "https://shop.example/p?a=1&b=2" }]);
+    expect(root.lastElementChild?.getAttribute("src")).toBe(p.pixelUrl);
+    expect(trackerPixelId(p.pixelUrl, TRACKER)).toBe(p.trackingId);
+  });
+
+  it("is idempotent (a send Gmail cancelled, then sent again) and removes its marks when tracking is turned off", async () => {
+    const root = body('<a href="https://a.example/">a</a>');
+    const p = await plan(root);
+    applyTracking(root, p);
+    const once = root.innerHTML;
+    applyTracking(root, p);
+    expect(root.innerHTML).toBe(once);
+    applyTracking(root, { ...p, openTracking: false, clickTracking: false });
+    expect(root.innerHTML).toBe('<a href="https://a.example/">a</a>');
+  });
+
+  it("strips earlier emails' pixels (direct or proxied) and unwraps their click links from quoted text", async () => {
+    const old = await mintTrackingId(KEY);
+    const oldLink = await signedClickUrl(TRACKER, KEY, old, 0, "https://shop.example/");
+    const root = body(
+      `<div>new</div><div class="gmail_quote"><img src="https://ci3.googleusercontent.com/meips/x=s0-d-e1-ft#${pixelUrl(TRACKER, old)}"><img src="${pixelUrl(TRACKER, old)}"><a href="${oldLink}">shop</a><img src="https://images.example/logo.png"></div>`,
+    );
+    expect(stripEarlierTracking(root, TRACKER, null)).toEqual({ pixels: 2, links: 1 });
+    expect(root.innerHTML).toBe(
+      '<div>new</div><div class="gmail_quote"><a href="https://shop.example/">shop</a><img src="https://images.example/logo.png"></div>',
+    );
+  });
+
+  it("leaves links it has no signature for unchanged and reports them", async () => {
+    const root = body('<a href="https://late.example/">late</a>');
+    const p = await plan(body(""));
+    const result = applyTracking(root, p);
+    expect(result.unsigned).toEqual(["https://late.example/"]);
+    expect(root.querySelector("a")?.getAttribute("href")).toBe("https://late.example/");
+  });
+});

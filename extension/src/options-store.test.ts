@@ -1,0 +1,25 @@
+import { describe, expect, it } from "vitest";
+import { DEFAULT_OPTIONS, hostMatchesDomains, migrate, normalizeTrackerUrl, parseDomainList } from "./options-store";
+
+describe("options store", () => {
+  it("gives defaults for nothing stored, and migrates v1 (one switch, comma-separated domains)", () => {
+    expect(migrate(undefined)).toEqual(DEFAULT_OPTIONS);
+    expect(migrate({ trackByDefault: false, excludedDomains: "Acme.com, @sales.acme.com" })).toMatchObject({
+      openTrackingByDefault: false,
+      clickTrackingByDefault: false,
+      excludedRecipientDomains: ["acme.com", "sales.acme.com"],
+    });
+    expect(migrate({ version: 2, trackerUrl: "javascript:alert(1)", debug: "yes" })).toMatchObject({
+      trackerUrl: DEFAULT_OPTIONS.trackerUrl,
+      debug: false,
+    });
+  });
+
+  it("normalises tracker URLs and domain lists, and matches subdomains", () => {
+    expect(normalizeTrackerUrl(" https://t.example/base/ ")).toBe("https://t.example/base");
+    expect(normalizeTrackerUrl("ftp://t.example")).toBeNull();
+    expect(parseDomainList("a.example\n*.b.example; bad_domain")).toEqual(["a.example", "b.example"]);
+    expect(hostMatchesDomains("mail.a.example", ["a.example"])).toBe(true);
+    expect(hostMatchesDomains("nota.example", ["a.example"])).toBe(false);
+  });
+});

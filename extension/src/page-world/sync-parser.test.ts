@@ -1,0 +1,71 @@
+// Parser tests on the real captured /sync payloads (shared/fixtures/gmail/sync-api/, unchanged copies).
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseGmailJson, parseSyncRequest, parseSyncResponse, sentMessageIds } from "./sync-parser";
+
+const FIXTURES = path.resolve(import.meta.dirname, "../../../../shared/fixtures/gmail/sync-api");
+const load = (name: string) => JSON.parse(readFileSync(path.join(FIXTURES, name), "utf8"));
+const ID = "abcdefghijklmnop.1.AAAAAAAAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBB";
+
+/** The captured request with our pixel put into its body HTML (msg[8][1][0][1]), as a tracked send carries it. */
+// biome-ignore lint/suspicious/noExplicitAny: the path into a captured Gmail array is written out by each test.
+function withPixel(request: unknown[], at: (r: any) => unknown[]): unknown[] {
+  const copy = structuredClone(request);
+  const message = at(copy) as unknown[];
+  const parts = (message[8] as unknown[])[1] as [number, string][];
+  (parts[0] as [number, string])[1] += `<img src="https://t.example/o/${ID}.gif">`;
+  return copy;
+}
+
+describe("Gmail /sync parsing (real captures, 2022-09)", () => {
+  it("finds the sent message of a new email and the ids Gmail gave it (cvOnSend)", () => {
+    const request = withPixel(load("2022-09-09-cvOnSend_request.json"), (r) => r[1][0][0][1][1][13][0]);
+    expect(parseSyncRequest(request)).toEqual([
+      { threadId: "thread-a:r263523620390330024", messageId: "msg-a:r8190137112111191537", trackingIds: [ID] },
+    ]);
+    expect(sentMessageIds(request, load("2022-09-09-cvOnSend_response.json"))).toEqual([
+      {
+        trackingIds: [ID],
+        threadId: "thread-a:r263523620390330024",
+        messageId: "msg-a:r8190137112111191537",
+        legacyThreadId: "183234ce86ffa010",
+        legacyMessageId: "183234eaadcf41e5",
+      },
+    ]);
+  });
+
+  it("finds a reply's message although the request nests it elsewhere (cvOnReplySend_5), and its legacy ids", () => {
+    const request = withPixel(load("2022-09-09-cvOnReplySend_5_request.json"), (r) => r[1][0][1][1][1][1][0]);
+    const [sent] = sentMessageIds(request, load("2022-09-09-cvOnReplySend_5_response.json"));
+    expect(sent).toEqual({
+      trackingIds: [ID],
+      threadId: "thread-a:r-7504980498209780070",
+      messageId: "msg-a:r5645180764593433440",
+      legacyThreadId: "185c1536996a61dc",
+      legacyMessageId: "185c153a4f028cb5",
+    });
+  });
+
+  it("ignores draft saves (label ^r) and sends without a tracking id", () => {
+    // cvOnSend_4 saves one draft and sends another in the same request.
+    const request = load("2022-09-09-cvOnSend_4_request.json");
+    expect(parseSyncRequest(request).map((s) => s.messageId)).toEqual(["msg-a:r-329565169840451245"]);
+    expect(sentMessageIds(request, load("2022-09-09-cvOnSend_4_response.json"))).toEqual([]);
+  });
+
+  it("reads every thread of a response, with each message's legacy id at [55]", () => {
+    const threads = parseSyncResponse(load("2022-09-09-cvOnReplySend_2_response.json"));
+    expect(threads).toHaveLength(1);
+    expect(threads[0]?.threadId).toBe("thread-f:1743802434391390786");
+    expect(threads[0]?.legacyThreadId).toBe("18333b13345c3a42");
+    expect(threads[0]?.messages.map((m) => m.legacyMessageId)).toEqual(["18333b13345c3a42", "18333b1721425d97", "18333b1f5712f659"]);
+  });
+
+  it("strips Gmail's )]}' prefix and survives garbage", () => {
+    expect(parseGmailJson(")]}'\n[1,2]")).toEqual([1, 2]);
+    expect(parseGmailJson("not json")).toBeNull();
+    expect(parseSyncRequest(null)).toEqual([]);
+    expect(parseSyncResponse({})).toEqual([]);
+  });
+});
