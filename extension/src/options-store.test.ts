@@ -1,4 +1,11 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+
+// webextension-polyfill refuses to load outside an extension; these tests use only pure functions of modules that
+// import it, so an extension id is enough to let the import through (no extension API is called).
+vi.hoisted(() => {
+  (globalThis as { chrome?: unknown }).chrome = { runtime: { id: "unit-test" } };
+});
+
 import { DEFAULT_OPTIONS, hostMatchesDomains, migrate, normalizeTrackerUrl, parseDomainList } from "./options-store";
 
 describe("options store", () => {

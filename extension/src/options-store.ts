@@ -1,10 +1,7 @@
 // The one place that knows the extension's settings: defaults, the derived type, storage and migrations.
 // Every context (background, content script, options page, popup) reads settings through here, so a default
 // is never duplicated. Credentials are NOT settings: only the background reads or writes them (background/credentials.ts).
-import type Browser from "webextension-polyfill";
-
-/** Loaded on first use, so the pure parts of this module (defaults, migrate) also run outside an extension (unit tests). */
-const extensionApi = async (): Promise<typeof Browser> => (await import("webextension-polyfill")).default;
+import browser from "webextension-polyfill";
 
 /** The tracker `npm start` runs; a fresh install points here until the user changes it. */
 export const DEFAULT_TRACKER_URL = "http://127.0.0.1:8787";
@@ -94,26 +91,21 @@ export function hostMatchesDomains(host: string, domains: readonly string[]): bo
 }
 
 export async function loadOptions(): Promise<Options> {
-  const browser = await extensionApi();
   const stored = await browser.storage.local.get(OPTIONS_KEY);
   return migrate(stored[OPTIONS_KEY]);
 }
 
 export async function saveOptions(changes: Partial<Options>): Promise<Options> {
   const next = migrate({ ...(await loadOptions()), ...changes, version: OPTIONS_VERSION });
-  const browser = await extensionApi();
   await browser.storage.local.set({ [OPTIONS_KEY]: { ...next, version: OPTIONS_VERSION } });
   return next;
 }
 
 /** Calls `listener` with fresh options whenever they change in any context. */
 export function onOptionsChanged(listener: (options: Options) => void, signal?: AbortSignal): void {
-  const handler = (changes: Record<string, Browser.Storage.StorageChange>, area: string) => {
+  const handler = (changes: Record<string, browser.Storage.StorageChange>, area: string) => {
     if (area === "local" && OPTIONS_KEY in changes) listener(migrate(changes[OPTIONS_KEY]?.newValue));
   };
-  void extensionApi().then((browser) => {
-    if (signal?.aborted) return;
-    browser.storage.onChanged.addListener(handler);
-    signal?.addEventListener("abort", () => browser.storage.onChanged.removeListener(handler), { once: true });
-  });
+  browser.storage.onChanged.addListener(handler);
+  signal?.addEventListener("abort", () => browser.storage.onChanged.removeListener(handler), { once: true });
 }

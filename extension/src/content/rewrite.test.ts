@@ -1,6 +1,13 @@
 // @vitest-environment happy-dom
 // The send-time rewrite as pure DOM functions, with real signed links from shared/protocol.ts.
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+
+// webextension-polyfill refuses to load outside an extension; these tests use only pure functions of modules that
+// import it, so an extension id is enough to let the import through (no extension API is called).
+vi.hoisted(() => {
+  (globalThis as { chrome?: unknown }).chrome = { runtime: { id: "unit-test" } };
+});
+
 import { mintTrackingId, pixelUrl, signedClickUrl } from "../../../shared/protocol";
 import { applyTracking, linksToSign, stripEarlierTracking, trackerLink, trackerPixelId } from "./rewrite";
 
