@@ -1,0 +1,196 @@
+// Pixel and click throughput: the tracker against a bare worker that answers the same bytes, both under the same
+// `wrangler dev`, loaded by wrk in interleaved rounds, then every answered hit checked stored in D1.
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { runWrk } from "./load.mjs";
+import { d1Execute, directUrl, freePort, newSigningSecret, removeDir, startBaseline, startRealTracker, tempDir } from "./servers.mjs";
+import { api, CACHE, createAccount, eachLimit, fmt, importTs, median, sleep, threadIdFor } from "./util.mjs";
+
+/** What a Gmail recipient's open looks like: Google's image proxy fetches the pixel. */
+const GMAIL_PROXY_UA = "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)";
+/** A person clicking in a desktop browser (the tracker parses it into client and device). */
+const DESKTOP_UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+const DRAIN_TIMEOUT_MS = 180_000;
+
+/** Compares what the two servers answer to the same request: status, headers (but Date) and body. */
+async function sameAnswer(realUrl, baseUrl, pathname) {
+  const describe = async (url) => {
+    const response = await fetch(url + pathname, { redirect: "manual", signal: AbortSignal.timeout(10_000) });
+    const headers = [...response.headers].filter(([name]) => name !== "date").sort();
+    const body = Buffer.from(await response.arrayBuffer()).toString("base64");
+    return JSON.stringify({ status: response.status, headers, body });
+  };
+  const [real, base] = await Promise.all([describe(realUrl), describe(baseUrl)]);
+  if (real !== base)
+    throw new Error(`the baseline does not answer ${pathname} as the tracker does:\n  tracker:  ${real}\n  baseline: ${base}`);
+  return JSON.parse(real);
+}
+
+async function storedByKind(persistTo) {
+  const rows = d1Execute(persistTo, { command: "SELECT kind, count(*) AS n FROM events GROUP BY kind" });
+  const counts = { open: 0, click: 0 };
+  for (const row of rows) counts[row.kind] = row.n;
+  return counts;
+}
+
+/**
+ * @param {{report: (name: string, text: string) => void, log: (text: string) => void, fail: (text: string) => void,
+ *          seconds: number, rounds: number, connections: number}} options
+ */
+export async function benchHits({ report, log, fail, seconds, rounds, connections }) {
+  const { mintTrackingId, pixelUrl, signedClickUrl } = await importTs("shared/protocol.ts", "protocol");
+  const trackerDir = tempDir("hits");
+  const baselineDir = tempDir("baseline");
+  const started = [];
+  try {
+    log("starting the tracker and the bare baseline worker (wrangler dev)…");
+    const tracker = await startRealTracker({ port: await freePort(), persistTo: trackerDir, signingSecret: newSigningSecret() });
+    started.push(tracker);
+    const baseline = await startBaseline({ port: await freePort(), persistTo: baselineDir });
+    started.push(baseline);
+
+    // 300 registered messages sent an hour ago, 3 links each: wrk rotates over 300 pixels and 900 click links.
+    const account = await createAccount(tracker.url);
+    const messageCount = 300;
+    const linksPerMessage = 3;
+    const ids = await Promise.all(Array.from({ length: messageCount }, () => mintTrackingId(account.key)));
+    const destination = (i, n) => `https://www.example.com/pricing/${i}?utm_source=email&ref=${n}`;
+    const sentAt = new Date(Date.now() - 3_600_000).toISOString();
+    log(`registering ${messageCount} messages…`);
+    await eachLimit(ids, 4, (id, i) =>
+      api(tracker.url, "PUT", `/api/messages/${id}`, {
+        token: account.token,
+        body: {
+          subject: `Proposal ${i}`,
+          recipients: [{ email: `reader${i}@example.org` }],
+          sentAt,
+          threadId: threadIdFor(i),
+          links: Array.from({ length: linksPerMessage }, (_, n) => ({ index: n, url: destination(i, n) })),
+        },
+      }),
+    );
+    const pixelPaths = ids.map((id) => pixelUrl("", id));
+    const clickPaths = [];
+    for (const [i, id] of ids.entries()) {
+      for (let n = 0; n < linksPerMessage; n++) clickPaths.push(await signedClickUrl("", account.key, id, n, destination(i, n)));
+    }
+    const files = { pixel: path.join(CACHE, "pixel-paths.txt"), click: path.join(CACHE, "click-paths.txt") };
+    writeFileSync(files.pixel, `${pixelPaths.join("\n")}\n`);
+    writeFileSync(files.click, `${clickPaths.join("\n")}\n`);
+
+    // Straight to the workerd that runs each worker, past wrangler dev's proxy (see servers.mjs).
+    const [trackerDirect, baselineDirect] = await Promise.all([directUrl(tracker.url), directUrl(baseline.url)]);
+    const direct = trackerDirect !== null && baselineDirect !== null;
+    const targets = { tracker: direct ? trackerDirect : tracker.url, baseline: direct ? baselineDirect : baseline.url };
+    log(
+      direct
+        ? `loading each worker's own workerd directly (tracker ${targets.tracker}, baseline ${targets.baseline})`
+        : "could not find the inner workerd ports: loading through wrangler dev's proxy",
+    );
+
+    // The baseline must answer exactly what the tracker answers (this also stores one open and one click).
+    const pixelAnswer = await sameAnswer(targets.tracker, targets.baseline, pixelPaths[0]);
+    const clickAnswer = await sameAnswer(targets.tracker, targets.baseline, clickPaths[0]);
+    const gifBytes = Buffer.from(pixelAnswer.body, "base64").length;
+    const sent = { open: 1, click: 1 };
+    const answered = { open: 1, click: 1 };
+    let socketErrors = 0;
+    let statusErrors = 0;
+    const tally = (kind, result) => {
+      sent[kind] += result.sent;
+      answered[kind] += result.ok;
+      socketErrors += result.socketErrors;
+      statusErrors += result.statusErrors;
+    };
+
+    const kinds = [
+      { name: "pixel", kind: "open", file: files.pixel, userAgent: GMAIL_PROXY_UA, what: `GET /o/<id>.gif, ${gifBytes}-byte GIF` },
+      { name: "click", kind: "click", file: files.click, userAgent: DESKTOP_UA, what: `GET /c/<id>/<n>?u=…&s=…, ${clickAnswer.status}` },
+    ];
+    // wrangler dev reloads a worker whose sources change (someone editing while the benchmark runs), on a new
+    // inner port: a run that saw a reload is measured again.
+    const servers = { tracker, baseline };
+    const reloads = (server) => (servers[server].output().match(/Reloading local server/g) ?? []).length;
+    const measure = async (server, kind, run) => {
+      for (let attempt = 1; ; attempt++) {
+        const before = reloads(server);
+        let result = null;
+        try {
+          result = await run();
+        } catch (error) {
+          if (!/unable to connect/.test(error.message) || attempt >= 3) throw error;
+        }
+        if (result && server === "tracker") tally(kind, result);
+        if (result && reloads(server) === before) return result;
+        if (attempt >= 3) throw new Error(`the ${server} kept reloading (its sources are being edited); run the benchmark again`);
+        log(`the ${server} reloaded during a run (its sources changed); measuring again`);
+        await sleep(3_000);
+        targets[server] = (direct ? await directUrl(servers[server].url) : null) ?? servers[server].url;
+      }
+    };
+    for (const { name, kind, file, userAgent, what } of kinds) {
+      const load = (server, secs) =>
+        measure(server, kind, () => runWrk({ url: targets[server], pathsFile: file, seconds: secs, connections, userAgent }));
+      log(`${name}: warming up both workers…`);
+      await load("tracker", 2);
+      await load("baseline", 2);
+      const results = { tracker: [], baseline: [] };
+      for (let round = 0; round < rounds; round++) {
+        // Alternate who goes first, so a drift in background load hits both alike.
+        const order = round % 2 === 0 ? ["baseline", "tracker"] : ["tracker", "baseline"];
+        for (const server of order) {
+          const result = await load(server, seconds);
+          if (server === "baseline" && result.statusErrors > 0) throw new Error(`the baseline answered ${result.statusErrors} errors`);
+          results[server].push(result);
+          log(
+            `  ${name} round ${round + 1} ${server.padEnd(8)} ${fmt(result.rps)} req/s  p50 ${fmt(result.p50Ms)} ms  p99 ${fmt(result.p99Ms)} ms`,
+          );
+        }
+      }
+      const paired = (metric) => median(results.tracker.map((r, i) => r[metric] / results.baseline[i][metric]));
+      const both = (metric) => [median(results.tracker.map((r) => r[metric])), median(results.baseline.map((r) => r[metric]))];
+      const [rps, baseRps] = both("rps");
+      const [p50, baseP50] = both("p50Ms");
+      const [p99, baseP99] = both("p99Ms");
+      const note = `${what}; ${rounds} rounds of ${seconds} s, ${connections} connections`;
+      report(`${name}-rps`, `${fmt(rps)} req/s (${fmt(paired("rps"))}x baseline, which did ${fmt(baseRps)} req/s; ${note})`);
+      report(`${name}-p50`, `${fmt(p50)} ms (${fmt(paired("p50Ms"))}x baseline, which took ${fmt(baseP50)} ms)`);
+      report(`${name}-p99`, `${fmt(p99)} ms (${fmt(paired("p99Ms"))}x baseline, which took ${fmt(baseP99)} ms)`);
+    }
+
+    // Every answered hit must reach D1 through the queue. Requests wrk abandoned in flight when a run ended may
+    // or may not have been served, so stored must lie between answered and sent.
+    log("waiting for the queue to drain into D1…");
+    const deadline = Date.now() + DRAIN_TIMEOUT_MS;
+    let stored = await storedByKind(trackerDir);
+    for (;;) {
+      const inRange = stored.open >= answered.open && stored.click >= answered.click;
+      if (inRange || Date.now() > deadline) {
+        // One more look a few seconds on: the consumer may still be writing the abandoned ones.
+        await sleep(3_000);
+        const again = await storedByKind(trackerDir);
+        const settled = again.open === stored.open && again.click === stored.click;
+        stored = again;
+        if ((inRange && settled) || Date.now() > deadline) break;
+        continue;
+      }
+      await sleep(2_000);
+      stored = await storedByKind(trackerDir);
+    }
+    const totalAnswered = answered.open + answered.click;
+    const totalSent = sent.open + sent.click;
+    const totalStored = stored.open + stored.click;
+    const ok = stored.open >= answered.open && stored.open <= sent.open && stored.click >= answered.click && stored.click <= sent.click;
+    const abandoned = totalSent - totalAnswered;
+    const detail =
+      `opens ${stored.open} stored / ${answered.open} answered, clicks ${stored.click} / ${answered.click}; ` +
+      `wrk also abandoned ${abandoned} requests in flight when its runs ended, ${totalStored - totalAnswered} of which were stored` +
+      (statusErrors + socketErrors > 0 ? `; ${statusErrors} error statuses and ${socketErrors} socket errors from the tracker` : "");
+    if (ok) report("hits-stored", `${totalAnswered} of ${totalAnswered} answered hits (${detail})`);
+    else fail(`hits-stored: FAILED, ${totalStored} stored for ${totalAnswered} answered and ${totalSent} sent (${detail})`);
+  } finally {
+    for (const server of started.reverse()) await server.stop();
+    removeDir(trackerDir);
+    removeDir(baselineDir);
+  }
+}

@@ -1,0 +1,126 @@
+// The tracker, unchanged, with its D1 binding wrapped so `npm run bench` can see how many rows each request and
+// each queue batch reads and writes (D1's own `meta.rows_read` / `meta.rows_written`, the figures D1 bills by).
+// - Every response gets `X-Bench-Rows-Read`, `X-Bench-Rows-Written` and `X-Bench-Queries` headers, and
+//   `X-Bench-Statements`: the same per kind of statement, as JSON.
+// - `GET /__bench/consumer` answers the queue consumer's totals since the last `POST /__bench/consumer/reset`.
+// Used for the database figures only; the throughput figures run the tracker's own entry point.
+import type { Bindings } from "../worker/src/env";
+import type { Hit } from "../worker/src/hits";
+import tracker from "../worker/src/index";
+
+interface Counts {
+  queries: number;
+  rowsRead: number;
+  rowsWritten: number;
+}
+
+/** Totals, and the same per kind of statement ("INSERT events", "SELECT messages", …). */
+interface Tally extends Counts {
+  byStatement: Record<string, Counts>;
+}
+
+interface Meta {
+  rows_read?: number;
+  rows_written?: number;
+}
+
+const newTally = (): Tally => ({ queries: 0, rowsRead: 0, rowsWritten: 0, byStatement: {} });
+
+function add(counts: Counts, meta: Meta | undefined): void {
+  counts.queries++;
+  counts.rowsRead += meta?.rows_read ?? 0;
+  counts.rowsWritten += meta?.rows_written ?? 0;
+}
+
+/** "INSERT events" for `INSERT OR IGNORE INTO events (…)`: the verb and the first table named. */
+function statementKind(sql: string): string {
+  const verb = /^\s*(\w+)/.exec(sql)?.[1]?.toUpperCase() ?? "?";
+  const table = /\b(?:INTO|UPDATE|FROM)\s+(\w+)/i.exec(sql)?.[1] ?? "?";
+  return `${verb} ${table}`;
+}
+
+function count(tally: Tally, sql: string, meta: Meta | undefined): void {
+  add(tally, meta);
+  const kind = statementKind(sql);
+  tally.byStatement[kind] ??= { queries: 0, rowsRead: 0, rowsWritten: 0 };
+  add(tally.byStatement[kind], meta);
+}
+
+const realStatements = new WeakMap<object, { statement: D1PreparedStatement; sql: string }>();
+
+function countingStatement(statement: D1PreparedStatement, sql: string, tally: Tally): D1PreparedStatement {
+  const wrapper = {
+    bind: (...values: unknown[]) => countingStatement(statement.bind(...values), sql, tally),
+    run: async () => {
+      const result = await statement.run();
+      count(tally, sql, result.meta);
+      return result;
+    },
+    all: async () => {
+      const result = await statement.all();
+      count(tally, sql, result.meta);
+      return result;
+    },
+    // D1 runs the whole statement for first() too (it adds no LIMIT), so reading it through all() costs the same.
+    first: async (column?: string) => {
+      const result = await statement.all<Record<string, unknown>>();
+      count(tally, sql, result.meta);
+      const row = result.results[0];
+      if (row === undefined) return null;
+      return column === undefined ? row : (row[column] ?? null);
+    },
+    raw: async (options?: { columnNames?: boolean }) => {
+      count(tally, sql, undefined); // raw() carries no meta
+      return options?.columnNames ? statement.raw({ columnNames: true }) : statement.raw();
+    },
+  };
+  realStatements.set(wrapper, { statement, sql });
+  return wrapper as unknown as D1PreparedStatement;
+}
+
+function countingDatabase(db: D1Database, tally: Tally): D1Database {
+  return new Proxy(db, {
+    get(target, property) {
+      if (property === "prepare") return (query: string) => countingStatement(target.prepare(query), query, tally);
+      if (property === "batch") {
+        return async (statements: D1PreparedStatement[]) => {
+          const real = statements.map((s) => realStatements.get(s) ?? { statement: s, sql: "?" });
+          const results = await target.batch(real.map((r) => r.statement));
+          for (const [i, result] of results.entries()) count(tally, real[i]?.sql ?? "?", result.meta);
+          return results;
+        };
+      }
+      const value = Reflect.get(target, property);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+let consumer = { batches: 0, messages: 0, ...newTally() };
+
+export default {
+  async fetch(request: Request, env: Bindings, ctx: ExecutionContext): Promise<Response> {
+    const { pathname } = new URL(request.url);
+    if (pathname === "/__bench/consumer") return Response.json(consumer);
+    if (pathname === "/__bench/consumer/reset" && request.method === "POST") {
+      consumer = { batches: 0, messages: 0, ...newTally() };
+      return Response.json(consumer);
+    }
+    const tally = newTally();
+    const response = await tracker.fetch(request, { ...env, DB: countingDatabase(env.DB, tally) }, ctx);
+    const counted = new Response(response.body, response);
+    counted.headers.set("X-Bench-Queries", String(tally.queries));
+    counted.headers.set("X-Bench-Rows-Read", String(tally.rowsRead));
+    counted.headers.set("X-Bench-Rows-Written", String(tally.rowsWritten));
+    counted.headers.set("X-Bench-Statements", JSON.stringify(tally.byStatement));
+    return counted;
+  },
+  async queue(batch: MessageBatch<Hit>, env: Bindings, ctx: ExecutionContext): Promise<void> {
+    const totals = consumer; // a reset while this batch runs starts counting afresh with the next batch
+    const queue: ExportedHandlerQueueHandler<Bindings, Hit> = tracker.queue;
+    await queue(batch, { ...env, DB: countingDatabase(env.DB, totals) }, ctx);
+    totals.batches++;
+    totals.messages += batch.messages.length;
+  },
+  scheduled: tracker.scheduled,
+} satisfies ExportedHandler<Bindings, Hit>;

@@ -1,0 +1,238 @@
+// Servers for `npm run bench`, all under the project's own `wrangler dev` (so one workerd build for everything):
+// the tracker (scripts/tracker.mjs, exactly as `npm start` and the e2e tests run it), the bare baseline worker,
+// and the tracker wrapped by bench/probe-worker.ts, which reports D1's rows read and written.
+import { spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { applyLocalMigrations, ROOT, startTracker, WRANGLER_ENV } from "../scripts/tracker.mjs";
+
+export { ROOT };
+export const WRANGLER = path.join(ROOT, "node_modules", ".bin", "wrangler");
+const START_TIMEOUT_MS = 90_000;
+
+/** A fresh signing secret per run (43 characters of base64url, like the one `npm start` writes). */
+export function newSigningSecret() {
+  return randomBytes(32).toString("base64url");
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function tempDir(label) {
+  return mkdtempSync(path.join(tmpdir(), `mailtracker-bench-${label}-`));
+}
+
+export function removeDir(dir) {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+async function waitUntilServing(url, child, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited with code ${child.exitCode}`);
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+      await response.arrayBuffer();
+      if (response.status < 500) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`wrangler dev did not answer at ${url} within ${timeoutMs} ms`);
+}
+
+/**
+ * `wrangler dev` on `script` with `config` (default: the project's wrangler.toml), in its own process group so
+ * stop() ends workerd with it. Resolves to {url, stop, output()}.
+ */
+export async function startWrangler({ script, config, port, persistTo, vars = {} }) {
+  // Its own inspector port: two wranglers starting at once would otherwise both take the default one.
+  const inspectorPort = await freePort();
+  const args = ["dev", script, "--local", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort)];
+  args.push("--show-interactive-dev-session=false");
+  if (config) args.push("--config", config);
+  if (persistTo) args.push("--persist-to", persistTo);
+  for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
+  const child = spawn(WRANGLER, args, { cwd: ROOT, env: WRANGLER_ENV, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  let output = "";
+  const keep = (chunk) => {
+    output = (output + String(chunk)).slice(-20_000);
+  };
+  child.stdout.on("data", keep);
+  child.stderr.on("data", keep);
+  const url = `http://127.0.0.1:${port}`;
+  const stop = () => stopGroup(child);
+  try {
+    await waitUntilServing(url, child, START_TIMEOUT_MS);
+  } catch (error) {
+    await stop();
+    throw new Error(`${error.message}\n${output}`);
+  }
+  return { url, stop, output: () => output };
+}
+
+function stopGroup(child) {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve(undefined);
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }, 10_000);
+    child.once("exit", () => {
+      clearTimeout(timer);
+      resolve(undefined);
+    });
+    try {
+      process.kill(-child.pid, "SIGTERM");
+    } catch {
+      clearTimeout(timer);
+      resolve(undefined);
+    }
+  });
+}
+
+/** The tracker itself, started the way `npm start` starts it, with its own state and secret. */
+export async function startRealTracker({ port, persistTo, signingSecret }) {
+  let output = "";
+  const tracker = await startTracker({
+    port,
+    persistTo,
+    vars: { SIGNING_SECRET: signingSecret, FEED_SETTLE_SECONDS: "0" },
+    log: (text) => {
+      output = (output + text).slice(-20_000);
+    },
+  });
+  return { ...tracker, output: () => output };
+}
+
+export function startBaseline({ port, persistTo }) {
+  return startWrangler({ script: "bench/baseline-worker.ts", config: "bench/wrangler.baseline.toml", port, persistTo });
+}
+
+/** The tracker behind bench/probe-worker.ts (the project's wrangler.toml, another entry point), migrations applied. */
+export function startProbe({ port, persistTo, signingSecret }) {
+  applyLocalMigrations(persistTo);
+  return startWrangler({
+    script: "bench/probe-worker.ts",
+    port,
+    persistTo,
+    vars: { SIGNING_SECRET: signingSecret, FEED_SETTLE_SECONDS: "0" },
+  });
+}
+
+/** Runs SQL on a local D1 with `wrangler d1 execute` (a file or one command); returns the first result's rows. */
+export function d1Execute(persistTo, { command, file }) {
+  const args = ["d1", "execute", "DB", "--local", "--persist-to", persistTo, "--json", "--yes"];
+  if (command) args.push("--command", command);
+  if (file) args.push("--file", file);
+  const result = spawnSync(WRANGLER, args, { cwd: ROOT, env: WRANGLER_ENV, encoding: "utf8", timeout: 120_000 });
+  if (result.status !== 0) throw new Error(`wrangler d1 execute failed:\n${result.stdout}\n${result.stderr}`);
+  const parsed = JSON.parse(result.stdout);
+  return parsed[0]?.results ?? [];
+}
+
+// `wrangler dev` answers on its port through a proxy worker in a second workerd, which forwards every request
+// to the workerd that runs the worker (in production nothing sits in between). The load figures go straight to
+// that inner workerd: the one in the same process group listening on a port of its own that answers GET / as
+// the public URL does. Linux only (reads /proc); elsewhere null, and the figures go through the proxy.
+
+function listeningSockets() {
+  const byInode = new Map();
+  for (const file of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let text = "";
+    try {
+      text = readFileSync(file, "utf8");
+    } catch {
+      continue;
+    }
+    for (const line of text.split("\n").slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields.length < 10 || fields[3] !== "0A") continue; // 0A: LISTEN
+      byInode.set(fields[9], Number.parseInt(fields[1].split(":")[1], 16));
+    }
+  }
+  return byInode;
+}
+
+function socketInodes(pid) {
+  const inodes = [];
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (match) inodes.push(match[1]);
+      } catch {
+        // closed meanwhile
+      }
+    }
+  } catch {
+    // gone or not ours
+  }
+  return inodes;
+}
+
+function processGroup(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
+  } catch {
+    return null;
+  }
+}
+
+function commandLine(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+  } catch {
+    return [];
+  }
+}
+
+async function answer(url) {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(3_000) });
+    return `${response.status} ${await response.text()}`;
+  } catch {
+    return null;
+  }
+}
+
+/** The inner workerd's own URL for a `wrangler dev` URL, or null if it cannot be found. */
+export async function directUrl(publicUrl) {
+  if (process.platform !== "linux") return null;
+  const publicPort = Number(new URL(publicUrl).port);
+  const listening = listeningSockets();
+  const pids = readdirSync("/proc").filter((name) => /^\d+$/.test(name));
+  const proxyPid = pids.find((pid) => socketInodes(pid).some((inode) => listening.get(inode) === publicPort));
+  const group = proxyPid ? processGroup(proxyPid) : null;
+  if (!group) return null;
+  const expected = await answer(publicUrl);
+  for (const pid of pids) {
+    if (pid === proxyPid || processGroup(pid) !== group) continue;
+    const args = commandLine(pid);
+    if (!args[0]?.endsWith("workerd") || !args.includes("--socket-addr=entry=127.0.0.1:0")) continue;
+    for (const inode of socketInodes(pid)) {
+      const port = listening.get(inode);
+      if (port === undefined) continue;
+      const url = `http://127.0.0.1:${port}`;
+      if (expected !== null && (await answer(url)) === expected) return url;
+    }
+  }
+  return null;
+}
