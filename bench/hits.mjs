@@ -152,7 +152,7 @@ export async function benchHits({ report, log, fail, seconds, rounds, connection
       const [rps, baseRps] = both("rps");
       const [p50, baseP50] = both("p50Ms");
       const [p99, baseP99] = both("p99Ms");
-      const note = `${what}; ${rounds} rounds of ${seconds} s, ${connections} connections`;
+      const note = `${what}; ${rounds} round${rounds === 1 ? "" : "s"} of ${seconds} s, ${connections} connections`;
       report(`${name}-rps`, `${fmt(rps)} req/s (${fmt(paired("rps"))}x baseline, which did ${fmt(baseRps)} req/s; ${note})`);
       report(`${name}-p50`, `${fmt(p50)} ms (${fmt(paired("p50Ms"))}x baseline, which took ${fmt(baseP50)} ms)`);
       report(`${name}-p99`, `${fmt(p99)} ms (${fmt(paired("p99Ms"))}x baseline, which took ${fmt(baseP99)} ms)`);

@@ -127,7 +127,6 @@
     }
     const plainText = state.root.querySelector("[data-sim=plain]").getAttribute("aria-checked") === "true";
     // Read synchronously, like Gmail, at the moment of the send.
-    // biome-ignore lint/performance/useDomNodeTextContent: plain-text mode sends the text as rendered (line breaks included), as innerText gives it.
     const content = plainText ? state.body.innerText : state.body.innerHTML;
     const subject = state.root.querySelector("input[name=subjectbox]").value;
     const threadId = state.threadId ?? `thread-a:r${randomDigits()}`;
