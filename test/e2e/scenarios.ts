@@ -296,6 +296,93 @@ export function defineScenarios(browserName: string, launch: () => Promise<Brows
       }, null);
     });
 
+    it("an inline forward strips the quoted email's pixel and carries its own, for the new recipient", async () => {
+      await gmail.evaluate((thread) => {
+        location.hash = `#sent/${thread}`;
+      }, first.sent.legacyThreadId);
+      await gmail.waitFor(() => document.querySelector("[data-sim=forward]"), null);
+      await gmail.click("[data-sim=forward]");
+      const scope = "#main .ip";
+      await gmail.waitFor(
+        (s) => document.querySelector(`${s} [g_editable] .gmail_quote`)?.textContent?.includes("Forwarded message"),
+        scope,
+      );
+      await fill(gmail, scope, { to: ["erin@partner.example"], html: "<div>Erin, see below.</div>" });
+      await ready(gmail, scope);
+      const count = google.sent.length;
+      await gmail.press(`${scope} [g_editable]`, "Control+Enter");
+      const sent = await nextSend(count);
+      expect(sent.html).toContain("Forwarded message");
+      expect(sent.html).not.toContain(first.id);
+      const [, , id = ""] = PIXEL(tracker.url).exec(sent.html) ?? [];
+      expect(id).not.toBe("");
+      expect(id).not.toBe(first.id);
+      const message = await registered(id);
+      expect(message.subject).toBe("Fwd: Pricing for Q3");
+      expect(message.recipients).toEqual([{ email: "erin@partner.example" }]);
+      await gmail.evaluate(() => {
+        location.hash = "#inbox";
+      }, null);
+    });
+
+    it("several composes open at once, one full screen: each send carries and registers its own id", async () => {
+      const dialog = await compose(gmail, { to: ["frank@prospect.example"], subject: "First of two", html: "<div>One.</div>" });
+      // Shift+click on Compose opens a full-screen compose ([role=dialog] div.aaZ) beside the first one.
+      await gmail.evaluate(() => {
+        document.querySelector("[data-sim=compose]")?.dispatchEvent(new MouseEvent("click", { bubbles: true, shiftKey: true }));
+      }, null);
+      const fullScreen = "#composes [role=dialog]:has(.aaZ)";
+      await fill(gmail, fullScreen, {
+        to: ["grace@prospect.example"],
+        subject: "Second of two",
+        html: '<div>Two, with <a href="https://shop.example/demo">a demo</a>.</div>',
+      });
+      await ready(gmail, dialog);
+      await ready(gmail, fullScreen);
+      const count = google.sent.length;
+      // The one opened last goes first: nothing may depend on the order the composes were opened in.
+      await gmail.click(`${fullScreen} div[role=button][data-tooltip^="Send"]`);
+      const second = await nextSend(count);
+      await gmail.click(`${dialog} div[role=button][data-tooltip^="Send"]`);
+      const firstOfTwo = await nextSend(count + 1);
+      const [, , secondId = ""] = PIXEL(tracker.url).exec(second.html) ?? [];
+      const [, , firstId = ""] = PIXEL(tracker.url).exec(firstOfTwo.html) ?? [];
+      expect(secondId).not.toBe("");
+      expect(firstId).not.toBe("");
+      expect(secondId).not.toBe(firstId);
+      expect(second.html).toContain(`${tracker.url}/c/${secondId}/0?u=`);
+      const [secondMessage, firstMessage] = await Promise.all([registered(secondId), registered(firstId)]);
+      expect([secondMessage.subject, secondMessage.recipients]).toEqual(["Second of two", [{ email: "grace@prospect.example" }]]);
+      expect(secondMessage.links.map((l) => l.url)).toEqual(["https://shop.example/demo"]);
+      expect([firstMessage.subject, firstMessage.recipients]).toEqual(["First of two", [{ email: "frank@prospect.example" }]]);
+      expect(secondMessage.threadId).toBe(second.legacyThreadId);
+      expect(firstMessage.threadId).toBe(firstOfTwo.legacyThreadId);
+    });
+
+    it("a pop-out compose window sends tracked and registers the message", async () => {
+      const popout = await harness.newTab("https://mail.google.com/mail/u/0/?view=cm&fs=1&tf=1");
+      try {
+        const scope = "#composes .aDh";
+        await popout.waitFor((s) => document.querySelector(s), scope);
+        await fill(popout, scope, {
+          to: ["heidi@prospect.example"],
+          subject: "From a pop-out",
+          html: "<div>Sent from its own window.</div>",
+        });
+        await ready(popout, scope);
+        const count = google.sent.length;
+        await popout.press(`${scope} [g_editable]`, "Control+Enter");
+        const sent = await nextSend(count);
+        const [, , id = ""] = PIXEL(tracker.url).exec(sent.html) ?? [];
+        expect(id).not.toBe("");
+        const message = await registered(id);
+        expect(message.subject).toBe("From a pop-out");
+        expect(message.threadId).toBe(sent.legacyThreadId);
+      } finally {
+        await popout.close();
+      }
+    });
+
     it("an excluded recipient domain turns tracking off visibly, and the email goes out untracked", async () => {
       const dialog = await compose(gmail, {
         to: [`erin@${EXCLUDED_RECIPIENT_DOMAIN}`],

@@ -28,15 +28,19 @@
     return `https://ci3.googleusercontent.com/meips/${base64url(url)}=s0-d-e1-ft#${url}`;
   }
 
-  /** Builds a compose: a dialog in the bottom bar, or inline (replies) inside `container`. */
-  function openCompose({ container = null, threadId = null, subject = "", quotedHtml = "" } = {}) {
+  /**
+   * Builds a compose: a dialog in the bottom bar, a full-screen dialog (`[role=dialog] div.aaZ`), the only compose of
+   * a pop-out window (under `div.dw`, no dialog), or inline (replies and forwards) inside `container`.
+   */
+  function openCompose({ container = null, threadId = null, subject = "", quotedHtml = "", mode = container ? "inline" : "dialog" } = {}) {
     const id = ++seq;
     const shell = document.createElement("div");
-    if (!container) {
-      shell.className = "nH Hd";
+    if (mode === "dialog" || mode === "fullscreen") {
+      shell.className = mode === "fullscreen" ? "nH Hd aSt" : "nH Hd";
       shell.setAttribute("role", "dialog");
-    } else shell.className = "ip iq";
-    shell.innerHTML = `
+    } else shell.className = mode === "popout" ? "aDh" : "ip iq";
+    const wrap = (html) => (mode === "fullscreen" ? `<div class="aaZ">${html}</div>` : html);
+    shell.innerHTML = wrap(`
       <div class="M9">
         <input type="hidden" name="composeid" value="${id}">
         <input type="hidden" name="draft" value="#msg-a:r-${randomDigits()}">
@@ -54,7 +58,7 @@
             <div role="menu" hidden><div role="menuitemcheckbox" aria-checked="false" data-sim="plain">Plain text mode</div></div></td>
           <td class="gU a0z"><div role="button" tabindex="1" data-tooltip="Discard draft \u202a(Ctrl-Shift-D)\u202c" data-sim="discard">🗑</div></td>
         </tr></tbody></table>
-      </div>`;
+      </div>`);
     const root = shell.querySelector(".M9");
     const body = shell.querySelector("[g_editable]");
     shell.querySelector("input[name=subjectbox]").value = subject;
@@ -160,7 +164,12 @@
         if (!sentMessage) continue;
         const existing = sentThreads.get(inner[19]);
         const entry = { html: content, plainText, legacyMessageId: sentMessage[55], messageId };
-        sentThreads.set(inner[19], { threadId: thread[0], subject, messages: [...(existing?.messages ?? []), entry] });
+        // A conversation keeps the subject of its first message, as Gmail shows it.
+        sentThreads.set(inner[19], {
+          threadId: thread[0],
+          subject: existing?.subject ?? subject,
+          messages: [...(existing?.messages ?? []), entry],
+        });
         document.documentElement.dataset.simLastSentThread = inner[19];
         document.documentElement.dataset.simSentCount = String(Number(document.documentElement.dataset.simSentCount ?? 0) + 1);
       }
@@ -195,13 +204,18 @@
       )
       .join("");
     view.innerHTML = `<h2 class="hP" data-thread-perm-id="${thread.threadId}" data-legacy-thread-id="${legacyThreadId}"></h2>${messagesHtml}
-      <div class="amn"><span role="link" class="ams bkH" data-sim="reply">Reply</span></div>`;
+      <div class="amn"><span role="link" class="ams bkH" data-sim="reply">Reply</span><span role="link" class="ams bkG" data-sim="forward">Forward</span></div>`;
     view.querySelector("h2").textContent = thread.subject;
     view.querySelector("[data-sim=reply]").addEventListener("click", () => {
       // Gmail quotes from its own copy of the message (proxied image URLs), not from what is on screen.
       const last = thread.messages[thread.messages.length - 1];
       const quoted = `<div class="gmail_attr">On Mon, Me &lt;me@example.com&gt; wrote:</div><blockquote class="gmail_quote">${displayedHtml(last)}</blockquote>`;
       openCompose({ container: view, threadId: thread.threadId, subject: `Re: ${thread.subject}`, quotedHtml: quoted });
+    });
+    view.querySelector("[data-sim=forward]").addEventListener("click", () => {
+      const last = thread.messages[thread.messages.length - 1];
+      const quoted = `<div class="gmail_attr">---------- Forwarded message ---------<br>From: Me &lt;me@example.com&gt;<br>Subject: ${escapeHtml(thread.subject)}</div><br>${displayedHtml(last)}`;
+      openCompose({ container: view, threadId: thread.threadId, subject: `Fwd: ${thread.subject}`, quotedHtml: quoted });
     });
     // One insertion, like Gmail rendering a conversation.
     main.appendChild(view);
@@ -213,7 +227,16 @@
     else main.innerHTML = "";
   }
 
-  document.querySelector("[data-sim=compose]").addEventListener("click", () => openCompose());
+  function escapeHtml(text) {
+    return text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
+  }
+
+  // Shift+click on Compose opens it full screen.
+  document
+    .querySelector("[data-sim=compose]")
+    .addEventListener("click", (event) => openCompose({ mode: event.shiftKey ? "fullscreen" : "dialog" }));
   window.addEventListener("hashchange", route);
-  route();
+  // A pop-out window (`?view=cm`) holds one compose and nothing else; it closes itself once the send starts.
+  if (new URLSearchParams(location.search).get("view") === "cm") openCompose({ mode: "popout" });
+  else route();
 })();
