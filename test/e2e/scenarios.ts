@@ -383,6 +383,30 @@ export function defineScenarios(browserName: string, launch: () => Promise<Brows
       }
     });
 
+    it("when Gmail's send button stops matching every selector, the email still goes out, untracked, and the extension says so", async () => {
+      const changed = await harness.newTab("https://mail.google.com/mail/u/0/?sim=renamed-send#inbox");
+      try {
+        const dialog = await compose(changed, {
+          to: ["ivan@prospect.example"],
+          subject: "After a Gmail update",
+          html: "<div>Hello.</div>",
+        });
+        await ready(changed, dialog);
+        const count = google.sent.length;
+        await changed.click(`${dialog} [data-sim=send]`);
+        const sent = await nextSend(count);
+        expect(sent.html).toContain("Hello.");
+        expect(sent.html).not.toContain(`${tracker.url}/o/`);
+        await changed.waitFor(
+          () =>
+            [...document.querySelectorAll(".mt-toast")].some((t) => /After a Gmail update.*went out untracked/.test(t.textContent ?? "")),
+          null,
+        );
+      } finally {
+        await changed.close();
+      }
+    });
+
     it("an excluded recipient domain turns tracking off visibly, and the email goes out untracked", async () => {
       const dialog = await compose(gmail, {
         to: [`erin@${EXCLUDED_RECIPIENT_DOMAIN}`],

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseGmailJson, parseSyncRequest, parseSyncResponse, sentMessageIds } from "./sync-parser";
+import { parseGmailJson, parseSyncRequest, parseSyncResponse, sentMessageIds, untrackedSends } from "./sync-parser";
 
 const FIXTURES = path.resolve(import.meta.dirname, "../../../../shared/fixtures/gmail/sync-api");
 const load = (name: string) => JSON.parse(readFileSync(path.join(FIXTURES, name), "utf8"));
@@ -22,8 +22,9 @@ describe("Gmail /sync parsing (real captures, 2022-09)", () => {
   it("finds the sent message of a new email and the ids Gmail gave it (cvOnSend)", () => {
     const request = withPixel(load("2022-09-09-cvOnSend_request.json"), (r) => r[1][0][0][1][1][13][0]);
     expect(parseSyncRequest(request)).toEqual([
-      { threadId: "thread-a:r263523620390330024", messageId: "msg-a:r8190137112111191537", trackingIds: [ID] },
+      { threadId: "thread-a:r263523620390330024", messageId: "msg-a:r8190137112111191537", subject: "subject_111", trackingIds: [ID] },
     ]);
+    expect(untrackedSends(request)).toEqual([]);
     expect(sentMessageIds(request, load("2022-09-09-cvOnSend_response.json"))).toEqual([
       {
         trackingIds: [ID],
@@ -32,6 +33,15 @@ describe("Gmail /sync parsing (real captures, 2022-09)", () => {
         legacyThreadId: "183234ce86ffa010",
         legacyMessageId: "183234eaadcf41e5",
       },
+    ]);
+  });
+
+  it("names the sends that carry no tracking id, with their subjects, so a missed send can be reported", () => {
+    expect(untrackedSends(load("2022-09-09-cvOnSend_request.json"))).toEqual([
+      { messageId: "msg-a:r8190137112111191537", subject: "subject_111" },
+    ]);
+    expect(untrackedSends(load("2022-09-09-cvOnReplySend_request.json"))).toEqual([
+      { messageId: "msg-a:r-414184523264894368", subject: "Re: tracking test" },
     ]);
   });
 

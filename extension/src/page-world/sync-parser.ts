@@ -15,6 +15,8 @@ export interface SyncSend {
   threadId: string | null;
   /** "msg-a:r…" */
   messageId: string;
+  /** The message's subject, at [7]. */
+  subject: string | null;
   /** Tracking ids found anywhere in the message's HTML parts. */
   trackingIds: string[];
 }
@@ -65,6 +67,7 @@ export function parseSyncRequest(body: unknown): SyncSend[] {
         sends.push({
           threadId,
           messageId: value[0] as string,
+          subject: typeof value[7] === "string" ? value[7] : null,
           trackingIds: [...new Set(htmlParts(value).match(TRACKING_ID_IN_TEXT) ?? [])],
         });
       }
@@ -119,5 +122,14 @@ export function sentMessageIds(requestBody: unknown, response: unknown): SentMes
     });
 }
 
+/** Sent messages with no tracking id of ours: the content script checks none of them was meant to be tracked. */
+export function untrackedSends(requestBody: unknown): { messageId: string; subject: string | null }[] {
+  return parseSyncRequest(requestBody)
+    .filter((send) => send.trackingIds.length === 0)
+    .map(({ messageId, subject }) => ({ messageId, subject }));
+}
+
 /** The DOM event the page-world hook fires on `document`; detail is a JSON string of SentMessageIds[]. */
 export const SENT_EVENT = "mt:gmail-sent";
+/** Fired for sends that carry no tracking id; detail is a JSON string of untrackedSends()'s answer. */
+export const UNTRACKED_SENT_EVENT = "mt:gmail-sent-untracked";

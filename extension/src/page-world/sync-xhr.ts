@@ -1,7 +1,8 @@
 // Wraps XMLHttpRequest to watch Gmail's `POST /sync/u/N/i/s`. When a send that carries one of our tracking ids
 // gets its answer, the isolated content script is told the Gmail ids by a DOM event (detail: a JSON string, which
-// crosses the page/extension boundary in both Chrome and Firefox). The original methods are always called.
-import { parseGmailJson, SENT_EVENT, sentMessageIds } from "./sync-parser";
+// crosses the page/extension boundary in both Chrome and Firefox). Sends without one are told too, so a send the
+// extension failed to see (Gmail changed its markup) does not go unnoticed. The original methods are always called.
+import { parseGmailJson, SENT_EVENT, sentMessageIds, UNTRACKED_SENT_EVENT, untrackedSends } from "./sync-parser";
 
 const SYNC_PATH = /^\/sync\/u\/\d+\/i\/s$/;
 
@@ -32,6 +33,9 @@ export function installSyncHook(win: Window & typeof globalThis): void {
             const text = this.responseType === "" || this.responseType === "text" ? this.responseText : JSON.stringify(this.response);
             const sent = sentMessageIds(requestBody, parseGmailJson(text));
             if (sent.length > 0) win.document.dispatchEvent(new CustomEvent(SENT_EVENT, { detail: JSON.stringify(sent) }));
+            const untracked = untrackedSends(requestBody);
+            if (untracked.length > 0)
+              win.document.dispatchEvent(new CustomEvent(UNTRACKED_SENT_EVENT, { detail: JSON.stringify(untracked) }));
           } catch {
             // never break Gmail
           }

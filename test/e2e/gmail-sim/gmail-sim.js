@@ -28,6 +28,13 @@
     return `https://ci3.googleusercontent.com/meips/${base64url(url)}=s0-d-e1-ft#${url}`;
   }
 
+  // `?sim=renamed-send`: a Gmail that changed its send button (no tooltip, new classes), so the extension's
+  // selectors miss it while Gmail still sends on its click.
+  const sendButtonHtml =
+    new URLSearchParams(location.search).get("sim") === "renamed-send"
+      ? `<div class="T-I J-J5-Ji zQ2 v7 T-I-atl L3" role="button" tabindex="1" aria-label="Dispatch" data-sim="send">Send</div>`
+      : `<div class="T-I J-J5-Ji aoO v7 T-I-atl L3" role="button" tabindex="1" data-tooltip="Send \u202a(Ctrl-Enter)\u202c" aria-label="Send \u202a(Ctrl-Enter)\u202c" data-sim="send">Send</div>`;
+
   /**
    * Builds a compose: a dialog in the bottom bar, a full-screen dialog (`[role=dialog] div.aaZ`), the only compose of
    * a pop-out window (under `div.dw`, no dialog), or inline (replies and forwards) inside `container`.
@@ -51,7 +58,7 @@
         <div class="Am aiL Al editable LW-avf tS-tW" contenteditable="true" g_editable="true" role="textbox" aria-label="Message Body" aria-multiline="true"></div>
         <table class="IZ"><tbody><tr>
           <td class="gU Up"><div><div class="dC">
-            <div class="T-I J-J5-Ji aoO v7 T-I-atl L3" role="button" tabindex="1" data-tooltip="Send \u202a(Ctrl-Enter)\u202c" aria-label="Send \u202a(Ctrl-Enter)\u202c">Send</div>
+            ${sendButtonHtml}
             <div class="T-I J-J5-Ji hG T-I-atl L3" role="button" tabindex="1" aria-haspopup="true" data-tooltip="More send options" aria-label="More send options">▾</div>
           </div></div></td>
           <td class="gU az5"><div role="button" tabindex="1" data-tooltip="More options" aria-label="More options" data-sim="more">⋮</div>
@@ -84,7 +91,7 @@
       if (remove) remove.parentElement.remove();
     });
 
-    const send = shell.querySelector('[data-tooltip^="Send"]');
+    const send = shell.querySelector("[data-sim=send]");
     send.addEventListener("click", () => trySend(state));
     send.addEventListener("keydown", (event) => {
       if (event.key === "Enter" || event.key === " ") trySend(state);

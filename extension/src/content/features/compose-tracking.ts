@@ -5,11 +5,13 @@
 //   body: earlier emails' tracking is stripped, the pixel appended and links swapped for their signed versions.
 // - The registration waits for proof of the send: Gmail's /sync answer (page-world hook), or the compose
 //   closing without an alert dialog (then Gmail's draft/rt ids are the fallback). An alert dialog cancels it.
+// - A send the extension did not see (Gmail changed its send button) still goes out, untracked; when Gmail's /sync
+//   traffic shows it, the user is told.
 import type { RegisterMessageRequest } from "../../../../shared/api";
 import { pixelUrl } from "../../../../shared/protocol";
 import { callFromGmail } from "../../messaging";
 import { hostMatchesDomains, type Options } from "../../options-store";
-import { SENT_EVENT, type SentMessageIds } from "../../page-world/sync-parser";
+import { SENT_EVENT, type SentMessageIds, UNTRACKED_SENT_EVENT } from "../../page-world/sync-parser";
 import { type Feature, guarded, ownPixels } from "../feature";
 import { closest, composeRecipients, isPlainTextMode, query, queryAll } from "../gmail-selectors";
 import { debug, debugOnce } from "../log";
@@ -30,6 +32,13 @@ interface PendingSend {
 
 /** Sends between the send click and their registration. Outlives compose sessions and feature restarts. */
 const pendingSends = new Map<string, PendingSend>();
+
+/**
+ * Composes that were to be tracked and closed without the extension seeing a send, by subject. If Gmail then
+ * sends an email with that subject and no tracking id, the extension missed the send (a selector broke): say so.
+ */
+const closedUnsent: { subject: string; at: number }[] = [];
+const MISSED_SEND_WINDOW_MS = 120_000;
 
 function register(pending: PendingSend, notBefore?: number): void {
   callFromGmail("messageSent", { trackingId: pending.trackingId, request: pending.request, notBefore }).catch((error: unknown) => {
@@ -60,6 +69,27 @@ function onGmailSent(event: Event): void {
       register(pending);
       pendingSends.delete(trackingId);
     }
+  }
+}
+
+/** Gmail sent emails without our tracking id: tell the user about any that should have carried one. */
+function onUntrackedSent(event: Event, openSessions: Iterable<ComposeSession>): void {
+  const detail = (event as CustomEvent<unknown>).detail;
+  if (typeof detail !== "string") return;
+  const sends = JSON.parse(detail) as { subject: string | null }[];
+  if (!Array.isArray(sends)) return;
+  const now = Date.now();
+  while (closedUnsent.length > 0 && now - (closedUnsent[0]?.at ?? now) > MISSED_SEND_WINDOW_MS) closedUnsent.shift();
+  for (const { subject } of sends) {
+    const closedIndex = closedUnsent.findIndex((c) => c.subject === (subject ?? ""));
+    const missed = closedIndex >= 0 || [...openSessions].some((session) => session.meantToTrack() && session.subject() === (subject ?? ""));
+    if (!missed) continue;
+    if (closedIndex >= 0) closedUnsent.splice(closedIndex, 1);
+    debugOnce("missed-send", "Gmail sent a compose that was to be tracked, but the send was not recognised (send button selector?)");
+    toast(
+      document,
+      `Mailtracker: "${subject || "(no subject)"}" went out untracked: the extension did not recognise the send (Gmail may have changed). Debug mode in the options shows which part failed.`,
+    );
   }
 }
 
@@ -215,6 +245,16 @@ class ComposeSession {
     };
   }
 
+  subject(): string {
+    return (query(this.root, "subject") as HTMLInputElement | null)?.value ?? "";
+  }
+
+  /** Tracking is on for this compose and no send of it has been prepared. */
+  meantToTrack(): boolean {
+    const state = this.effective();
+    return !this.sending && (state.open || state.click);
+  }
+
   private refresh(): void {
     const state = this.effective();
     const locked = state.reason !== null;
@@ -278,7 +318,7 @@ class ComposeSession {
     const result = applyTracking(this.body, this.plan(state.open, state.click));
     if (result.pixel) ownPixels.add(result.pixel);
     if (result.unsigned.length > 0) debug("links not signed in time, sent unchanged:", result.unsigned);
-    const subject = (query(this.root, "subject") as HTMLInputElement | null)?.value ?? "";
+    const subject = this.subject();
     const draft = (query(this.root, "draftInput", false) as HTMLInputElement | null)?.value || undefined;
     const thread = (query(this.root, "threadInput", false) as HTMLInputElement | null)?.value || undefined;
     const request: RegisterMessageRequest = {
@@ -346,6 +386,9 @@ class ComposeSession {
       register(sending, Date.now() + UNCONFIRMED_HOLD_MS);
     } else if (!sending && this.status.dataset.kind === "event" && this.status.textContent) {
       toast(this.root.ownerDocument, `Mailtracker: ${this.status.textContent}`);
+    } else if (this.meantToTrack()) {
+      // Sent (unseen by us) or discarded: Gmail's /sync traffic tells which (onUntrackedSent).
+      closedUnsent.push({ subject: this.subject(), at: Date.now() });
     }
     this.dispose();
   }
@@ -428,6 +471,8 @@ export const composeTracking: Feature = {
     for (const type of ["mousedown", "click", "keydown"]) window.addEventListener(type, onSend, { capture: true, signal });
     const onSent = guarded("gmail sent", onGmailSent);
     document.addEventListener(SENT_EVENT, onSent, { signal });
+    const onUntracked = guarded("gmail sent untracked", (event: Event) => onUntrackedSent(event, sessions.values()));
+    document.addEventListener(UNTRACKED_SENT_EVENT, onUntracked, { signal });
 
     signal.addEventListener("abort", () => {
       observer.disconnect();
