@@ -9,8 +9,8 @@ import { loadCredentials } from "./credentials";
 import { gmailHandlers, pageHandlers } from "./handlers";
 import { type DeliveryResult, Outbox, type OutboxEntry } from "./outbox";
 import { syncPixelBlockRule } from "./pixel-block";
+import { senderKind } from "./sender";
 
-const GMAIL_ORIGIN = "https://mail.google.com";
 const OUTBOX_ALARM = "outbox-retry";
 
 async function deliver(entry: OutboxEntry): Promise<DeliveryResult> {
@@ -45,19 +45,9 @@ const outbox = new Outbox(browser.storage.local, deliver, schedule);
 const fromGmail: HandlerTable = gmailHandlers(outbox);
 const fromPages: HandlerTable = pageHandlers(outbox);
 
-type SenderKind = "gmail" | "page" | null;
-
-/** Who sent a message: our content script on Gmail, one of our own pages, or someone we do not answer. */
-function senderKind(sender: browser.Runtime.MessageSender): SenderKind {
-  if (sender.id !== browser.runtime.id || !sender.url) return null;
-  if (sender.url.startsWith(browser.runtime.getURL("/"))) return "page";
-  if (sender.tab && URL.canParse(sender.url) && new URL(sender.url).origin === GMAIL_ORIGIN) return "gmail";
-  return null;
-}
-
 browser.runtime.onMessage.addListener((message: unknown, sender: browser.Runtime.MessageSender): Promise<Reply<unknown>> | undefined => {
   if (!isEnvelope(message)) return undefined;
-  const kind = senderKind(sender);
+  const kind = senderKind(sender, browser.runtime.id, browser.runtime.getURL("/"));
   const table = kind === "gmail" ? fromGmail : kind === "page" ? fromPages : null;
   const handler = table && Object.hasOwn(table, message.type) ? table[message.type] : undefined;
   if (!handler) return Promise.resolve({ ok: false, error: `${message.type} is not answered for this sender` });

@@ -3,8 +3,9 @@
 // simulated current Gmail (test/e2e/gmail-sim/, built from gmail.md; kept apart from the captures).
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { closest, composeRecipients, isPlainTextMode, query } from "./gmail-selectors";
+import { setDebug } from "./log";
 
 const FIXTURE = path.resolve(import.meta.dirname, "../../../../shared/fixtures/gmail/compose-dialog-2020-10.html");
 
@@ -38,5 +39,33 @@ describe("Gmail selectors on the simulated current compose (chips)", () => {
       <div role="menu"><div role="menuitemcheckbox" aria-checked="true">Plain text mode</div></div></div></div>`;
     expect(composeRecipients(document)).toEqual([{ email: "carol@x.example", name: "Carol" }]);
     expect(isPlainTextMode(document)).toBe(true);
+  });
+});
+
+describe("selectors that stop matching are logged in debug mode", () => {
+  it("says when a fallback stands in for the precise selector and when nothing matches, once each, and only in debug mode", () => {
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    try {
+      // Gmail renamed the tooltip: only the class fallback still finds the send button.
+      document.body.innerHTML = `<div class="M9"><table class="IZ"><tr><td class="gU Up"><div role="button" class="T-I aoO">Send</div></td></tr></table></div>`;
+      setDebug(false);
+      expect(query(document, "sendButton")?.textContent).toBe("Send");
+      expect(warn).not.toHaveBeenCalled();
+
+      setDebug(true);
+      expect(query(document, "sendButton")?.textContent).toBe("Send");
+      query(document, "sendButton");
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(String(warn.mock.calls[0]?.[1])).toMatch(/send button stopped matching; fallback div\[role="button"\]\.aoO/);
+
+      document.body.innerHTML = `<div class="M9"><div role="button" class="zQ2">Send</div></div>`;
+      expect(query(document, "sendButton")).toBeNull();
+      expect(query(document, "sendButton")).toBeNull();
+      expect(warn).toHaveBeenCalledTimes(2);
+      expect(String(warn.mock.calls[1]?.[1])).toMatch(/^no match for send button/);
+    } finally {
+      setDebug(false);
+      warn.mockRestore();
+    }
   });
 });
