@@ -20,13 +20,22 @@ export type EventLabel = (typeof EVENT_LABELS)[number];
 /** Labels that count as a person reading or clicking: counts and notifications use only these. */
 export const COUNTED_LABELS: readonly EventLabel[] = ["human", "gmail-proxy"];
 
-export const MESSAGE_STATES = ["delivered", "opened", "clicked", "stopped"] as const;
+/**
+ * A message's state for the Sent list, first match wins: `bounced` (a hard bounce, or a soft bounce not cleared by a
+ * later success: docs/protocol.md §10), `stopped`, `clicked`, `opened`, `delivered`. Opens and clicks are counted
+ * ones only (COUNTED_LABELS).
+ */
+export const MESSAGE_STATES = ["delivered", "opened", "clicked", "stopped", "bounced"] as const;
 export type MessageState = (typeof MESSAGE_STATES)[number];
 
 const trackingId = z.string().regex(TRACKING_ID_PATTERN, "must be a tracking id (docs/protocol.md)");
 /** Gmail's thread and message ids: legacy hex ("16f4…") or "thread-f:…"/"msg-f:…" forms, with an optional '#'. */
 const gmailId = z.string().regex(/^#?[A-Za-z0-9:_-]{1,100}$/, "must be a Gmail thread or message id");
 const isoTime = z.iso.datetime({ offset: true });
+/** An email address as given; the tracker compares addresses lower-cased and trimmed. */
+const emailAddress = z.email().max(320);
+/** A campaign name: emails registered with the same (trimmed, case-sensitive) name form a campaign. */
+export const campaignName = z.string().trim().min(1).max(100);
 
 export const createAccountRequest = z.object({
   name: z.string().trim().min(1).max(100).optional(),
@@ -50,6 +59,10 @@ export const registerMessageRequest = z.object({
   sentAt: isoTime,
   threadId: gmailId.optional(),
   gmailMessageId: gmailId.optional(),
+  /** Optional campaign name (compose window). */
+  campaign: campaignName.optional(),
+  /** The email carries the opt-out link `<trackerUrl>/u/<trackingId>` (docs/protocol.md §11). Informational. */
+  optOutLink: z.boolean().default(false),
   openTracking: z.boolean().default(true),
   clickTracking: z.boolean().default(true),
   links: z
@@ -83,7 +96,94 @@ export const eventsQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 
+export const SIGNAL_KINDS = ["reply", "bounce", "unsubscribe"] as const;
+/** What the extension reports (`unsubscribe` is recorded only by the tracker's opt-out page). */
+export type SignalKind = (typeof SIGNAL_KINDS)[number];
+export const BOUNCE_KINDS = ["hard", "soft"] as const;
+export type BounceKind = (typeof BOUNCE_KINDS)[number];
+
+const signalBase = {
+  /** The Gmail thread the reply or notice appeared in. */
+  threadId: gmailId,
+  /** The reply's or the bounce notice's own Gmail message id: the dedupe key (each is recorded once per account). */
+  gmailMessageId: gmailId,
+  /** When the reply or notice arrived (Gmail's date for it). */
+  at: isoTime,
+};
+
+export const replySignal = z.object({
+  kind: z.literal("reply"),
+  ...signalBase,
+  /** The replier's address. A reply from one of the `self` addresses of the request is the sender's own: ignored. */
+  from: emailAddress,
+});
+
+export const bounceSignal = z.object({
+  kind: z.literal("bounce"),
+  ...signalBase,
+  bounce: z.object({
+    kind: z.enum(BOUNCE_KINDS),
+    /** The addresses the notice names as failed (may be empty when the notice names none). */
+    recipients: z.array(emailAddress).max(100).default([]),
+    reason: z.string().max(500).optional(),
+  }),
+});
+
+export const signalsRequest = z.object({
+  /** The account's own Gmail addresses (the signed-in address and its send-as aliases): replies from them are ignored. */
+  self: z.array(emailAddress).max(20).default([]),
+  signals: z
+    .array(z.discriminatedUnion("kind", [replySignal, bounceSignal]))
+    .min(1)
+    .max(100),
+});
+
+export const contactsCheckRequest = z.object({
+  emails: z.array(emailAddress).min(1).max(100),
+});
+
+const cursorParam = z.string().regex(/^[A-Za-z0-9_-]{1,400}$/, "must be a cursor returned by this endpoint");
+const pageLimit = z.coerce.number().int().min(1).max(200).default(50);
+
+export const campaignsQuery = z.object({
+  cursor: cursorParam.optional(),
+  limit: pageLimit,
+});
+
+export const CONTACT_SORTS = ["score", "lastActivity"] as const;
+export const contactsQuery = z.object({
+  sort: z.enum(CONTACT_SORTS).default("score"),
+  /** Only contacts that received at least one email of this campaign. */
+  campaign: campaignName.optional(),
+  minScore: z.coerce.number().min(0).max(1e9).optional(),
+  cursor: cursorParam.optional(),
+  limit: pageLimit,
+});
+
+export const contactTimelineQuery = z.object({
+  /** Items strictly older than this cursor (returned as `nextCursor`). */
+  cursor: cursorParam.optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+
+export const messagesQuery = z.object({
+  campaign: campaignName.optional(),
+  state: z.enum(MESSAGE_STATES).optional(),
+  /** Case-insensitive substring of the subject or of a recipient address. */
+  q: z.string().trim().min(1).max(200).optional(),
+  cursor: cursorParam.optional(),
+  limit: pageLimit,
+});
+
 export type CreateAccountRequest = z.input<typeof createAccountRequest>;
+export type SignalsRequest = z.input<typeof signalsRequest>;
+export type ReplySignal = z.input<typeof replySignal>;
+export type BounceSignal = z.input<typeof bounceSignal>;
+export type ContactsCheckRequest = z.input<typeof contactsCheckRequest>;
+export type CampaignsQuery = z.input<typeof campaignsQuery>;
+export type ContactsQuery = z.input<typeof contactsQuery>;
+export type ContactTimelineQuery = z.input<typeof contactTimelineQuery>;
+export type MessagesQuery = z.input<typeof messagesQuery>;
 export type RegisterMessageRequest = z.input<typeof registerMessageRequest>;
 export type StatusRequest = z.input<typeof statusRequest>;
 export type SenderViewRequest = z.input<typeof senderViewRequest>;
@@ -117,6 +217,20 @@ export interface MessageStatus {
   lastOpenAt: string | null;
   clickCount: number;
   lastClickAt: string | null;
+  /** Replies recorded for this message (each reply once, from POST /api/signals). */
+  replyCount: number;
+  lastReplyAt: string | null;
+  /** The message's effective bounce (hard, or soft not cleared), null when none. */
+  bounce: MessageBounce | null;
+  /** A recipient opted out through this message's opt-out page. */
+  unsubscribed: boolean;
+}
+
+export interface MessageBounce {
+  kind: BounceKind;
+  /** Lower-cased addresses the notices named; empty when they named none. */
+  recipients: string[];
+  at: string;
 }
 
 export interface StatusResponse {
@@ -149,6 +263,7 @@ export interface LinkDetail {
 
 export interface MessageDetail extends MessageStatus {
   subject: string | null;
+  campaign: string | null;
   recipients: { email: string; name?: string }[];
   sentAt: string | null;
   gmailMessageId: string | null;
@@ -175,6 +290,138 @@ export interface EventsResponse {
   events: FeedEvent[];
   /** Pass as `after` next time; unchanged when there is nothing new. */
   cursor: string;
+}
+
+export interface SignalResult {
+  gmailMessageId: string;
+  /**
+   * recorded: stored now. duplicate: this gmailMessageId was recorded before (nothing changed).
+   * unmatched: no tracked message of the caller's in that thread was sent before `at`. ignored: a reply from a
+   * `self` address (the sender's own).
+   */
+  outcome: "recorded" | "duplicate" | "unmatched" | "ignored";
+  /** The tracked message it was attributed to (recorded or duplicate). */
+  messageId: string | null;
+}
+
+export interface SignalsResponse {
+  results: SignalResult[];
+}
+
+export interface ContactCheck {
+  /** Lower-cased. */
+  email: string;
+  /** On the suppression list (a hard bounce, or repeated soft bounces): do not send. */
+  suppressed: boolean;
+  /** hard: suppressed; soft: one soft bounce not cleared yet (a warning); null: none. */
+  bounceKind: BounceKind | null;
+  /** The recipient opted out: emails to it are not tracked. */
+  optedOut: boolean;
+}
+
+export interface ContactsCheckResponse {
+  contacts: ContactCheck[];
+}
+
+/** Message counts and rates (over `sent`, 0 when nothing was sent) from counted events only. */
+export interface CampaignMetrics {
+  sent: number;
+  /** Messages with at least one counted open / click, with a reply, an effective bounce, an unsubscribe. */
+  opened: number;
+  clicked: number;
+  replied: number;
+  bounced: number;
+  unsubscribed: number;
+  openRate: number;
+  clickRate: number;
+  replyRate: number;
+  bounceRate: number;
+  unsubscribeRate: number;
+}
+
+export interface CampaignSummary extends CampaignMetrics {
+  name: string;
+  firstSentAt: string | null;
+  lastSentAt: string | null;
+}
+
+export interface CampaignsResponse {
+  campaigns: CampaignSummary[];
+  /** Pass as `cursor` for the next page; null on the last page. */
+  nextCursor: string | null;
+}
+
+export interface CampaignLink {
+  url: string;
+  /** Counted clicks on this URL across the campaign's messages. */
+  clicks: number;
+  uniqueClicks: number;
+}
+
+export interface CampaignDetail extends CampaignSummary {
+  /** At most 10, most counted clicks first. */
+  topLinks: CampaignLink[];
+}
+
+export interface ContactSummary {
+  /** Lower-cased. */
+  email: string;
+  /** The latest display name the rep's emails used for it. */
+  name: string | null;
+  /** Engagement score now (docs/engagement.md), rounded to 2 decimals. */
+  score: number;
+  /** Latest counted open, click or reply attributed to it (shared emails included), or null. */
+  lastActivityAt: string | null;
+  lastSentAt: string | null;
+  sent: number;
+  suppressed: boolean;
+  bounceKind: BounceKind | null;
+  optedOut: boolean;
+}
+
+export interface ContactsResponse {
+  contacts: ContactSummary[];
+  nextCursor: string | null;
+}
+
+export const TIMELINE_KINDS = ["sent", "open", "click", "reply", "bounce", "unsubscribe"] as const;
+export type TimelineKind = (typeof TIMELINE_KINDS)[number];
+
+export interface TimelineItem {
+  at: string;
+  kind: TimelineKind;
+  messageId: string;
+  subject: string | null;
+  campaign: string | null;
+  /**
+   * The email went to several recipients and this activity cannot be attributed to one of them: show it as
+   * "someone on this email". False for a sent item of a one-recipient email, a reply from this contact, a bounce
+   * or an unsubscribe naming it, and every activity of an email sent to it alone.
+   */
+  shared: boolean;
+  /** click: the link's URL (when the link is known). */
+  url: string | null;
+  /** bounce: its kind. */
+  bounceKind: BounceKind | null;
+}
+
+export interface ContactDetail {
+  contact: ContactSummary;
+  /** Newest first; counted events only. */
+  timeline: TimelineItem[];
+  nextCursor: string | null;
+}
+
+export interface MessageListItem extends MessageStatus {
+  subject: string | null;
+  recipients: { email: string; name?: string }[];
+  sentAt: string | null;
+  campaign: string | null;
+}
+
+export interface MessagesResponse {
+  messages: MessageListItem[];
+  nextCursor: string | null;
 }
 
 export interface ErrorResponse {

@@ -17,8 +17,8 @@ export interface MessageRow {
   deleted_at: number | null;
 }
 
-export type Registration = Required<Omit<RegisterMessageRequest, "threadId" | "gmailMessageId">> &
-  Pick<RegisterMessageRequest, "threadId" | "gmailMessageId">;
+export type Registration = Required<Omit<RegisterMessageRequest, "threadId" | "gmailMessageId" | "campaign">> &
+  Pick<RegisterMessageRequest, "threadId" | "gmailMessageId" | "campaign">;
 
 export type UpsertOutcome = "registered" | "deleted";
 

@@ -41,6 +41,10 @@ function toStatus(row: MessageRow, summary: OpenClickSummary | undefined): Messa
     lastOpenAt: iso(summary?.lastOpenAt ?? null),
     clickCount,
     lastClickAt: iso(summary?.lastClickAt ?? null),
+    replyCount: 0,
+    lastReplyAt: null,
+    bounce: null,
+    unsubscribed: false,
   };
 }
 
@@ -104,6 +108,7 @@ export const messagesRoute = new Hono<AppEnv>()
     const body: MessageDetail = {
       ...toStatus(row, summaries.get(row.id)),
       subject: row.subject,
+      campaign: null,
       recipients: JSON.parse(row.recipients),
       sentAt: iso(row.sent_at),
       gmailMessageId: row.gmail_message_id,
