@@ -7,7 +7,9 @@
 // message too large, delayed). Mailbox-full and too-large notices carry 5.x.x codes (552 5.2.2, 552 5.3.4) but are
 // soft by convention, so the specific wording is read before the generic status code.
 
-export type BounceKind = "hard" | "soft";
+import type { BounceKind } from "./api";
+
+export type { BounceKind };
 
 /** Display names mail systems use for their delivery-failure notices. */
 const DAEMON_NAMES = /^(mail delivery (subsystem|system|service)|mail ?delivery ?daemon|postmaster|mailer-daemon)$/i;
