@@ -22,6 +22,15 @@ describe("options store", () => {
     });
   });
 
+  it("keeps the opt-out link off by default with a default wording; a blank wording falls back to it", () => {
+    expect(DEFAULT_OPTIONS.optOutLinkByDefault).toBe(false);
+    expect(migrate({ version: 2, optOutLinkByDefault: true, optOutText: "  Stop these  " })).toMatchObject({
+      optOutLinkByDefault: true,
+      optOutText: "Stop these",
+    });
+    expect(migrate({ version: 2, optOutText: "   " }).optOutText).toBe(DEFAULT_OPTIONS.optOutText);
+  });
+
   it("normalises tracker URLs and domain lists, and matches subdomains", () => {
     expect(normalizeTrackerUrl(" https://t.example/base/ ")).toBe("https://t.example/base");
     expect(normalizeTrackerUrl("ftp://t.example")).toBeNull();

@@ -15,6 +15,10 @@ export const DEFAULT_OPTIONS = {
   /** Links to these domains (and their subdomains) are never rewritten. */
   excludedLinkDomains: [] as string[],
   notifications: true,
+  /** Each new email starts with the recipient opt-out link on (issue 5; off by default, the rep turns it on per email). */
+  optOutLinkByDefault: false,
+  /** The opt-out link's text, the rep's own words. */
+  optOutText: "Unsubscribe from these emails",
   /** Logs every Gmail selector that stops matching, and each tracking decision, to the console. */
   debug: false,
 };
@@ -56,6 +60,9 @@ export function migrate(stored: unknown): Options {
     excludedRecipientDomains: pickDomains(raw.excludedRecipientDomains),
     excludedLinkDomains: pickDomains(raw.excludedLinkDomains),
     notifications: pickBool(raw.notifications, DEFAULT_OPTIONS.notifications),
+    optOutLinkByDefault: pickBool(raw.optOutLinkByDefault, DEFAULT_OPTIONS.optOutLinkByDefault),
+    optOutText:
+      typeof raw.optOutText === "string" && raw.optOutText.trim() ? raw.optOutText.trim().slice(0, 200) : DEFAULT_OPTIONS.optOutText,
     debug: pickBool(raw.debug, DEFAULT_OPTIONS.debug),
   };
 }

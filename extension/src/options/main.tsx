@@ -90,6 +90,11 @@ function OptionsPage() {
   return (
     <div>
       <h1>Mailtracker</h1>
+      <p>
+        <a href="../dashboard/index.html" data-testid="dashboard-link">
+          Dashboard: campaigns, people, messages and CSV export
+        </a>
+      </p>
       <h2>Tracker</h2>
       <p data-testid="connection" class={connection.connected ? "ok" : "error"}>
         {connection.connected
@@ -172,6 +177,21 @@ function OptionsPage() {
           value={options.excludedLinkDomains.join("\n")}
           onChange={(e) => save({ excludedLinkDomains: parseDomainList(e.currentTarget.value) })}
         />
+      </label>
+
+      <h2>Recipient opt-out link</h2>
+      <label>
+        <input
+          type="checkbox"
+          name="optOutLinkByDefault"
+          checked={options.optOutLinkByDefault}
+          onChange={(e) => save({ optOutLinkByDefault: e.currentTarget.checked })}
+        />{" "}
+        Add an opt-out link to each new email (each compose can still turn it off or on)
+      </label>
+      <label>
+        Its wording
+        <input type="text" name="optOutText" value={options.optOutText} onChange={(e) => save({ optOutText: e.currentTarget.value })} />
       </label>
 
       <h2>Other</h2>
