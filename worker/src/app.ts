@@ -5,8 +5,11 @@ import type { AppEnv } from "./env";
 import { errorName } from "./errors";
 import { jsonError } from "./http";
 import { accountRoute, accountsRoute } from "./routes/accounts";
+import { contactsRoute } from "./routes/contacts";
 import { eventsRoute } from "./routes/events";
 import { messagesRoute } from "./routes/messages";
+import { optOutRoute } from "./routes/optout";
+import { signalsRoute } from "./routes/signals";
 import { clickRoute, pixelRoute } from "./routes/tracking";
 import { viewsRoute } from "./routes/views";
 
@@ -25,11 +28,14 @@ const api = new Hono<AppEnv>()
   .route("/messages", messagesRoute)
   .route("/events", eventsRoute)
   .route("/views", viewsRoute)
+  .route("/signals", signalsRoute)
+  .route("/contacts", contactsRoute)
   .notFound((c) => jsonError(c, 404, "no such API endpoint"));
 
 export const app = new Hono<AppEnv>()
   .route("/o", pixelRoute)
   .route("/c", clickRoute)
+  .route("/u", optOutRoute)
   .route("/api", api)
   .get("/", (c) => c.text("mailtracker: this server records email opens and clicks for its owner.\n"));
 

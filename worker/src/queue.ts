@@ -3,6 +3,7 @@
 import { existingAccountIds } from "./db/accounts";
 import { insertHitStatements, relabelMessages } from "./db/events";
 import { trackingStates } from "./db/messages";
+import { optOutTimes } from "./db/signals";
 import type { Bindings } from "./env";
 import { errorName } from "./errors";
 import type { Hit } from "./hits";
@@ -24,18 +25,22 @@ export async function enqueueHit(env: Bindings, ctx: Pick<ExecutionContext, "wai
 const MAX_RETRY_DELAY_SECONDS = 300;
 
 /**
- * Stores the hits that should be stored: not for unknown accounts, deleted messages, or after a message's
- * tracking was stopped. Throws if D1 fails, so the caller can have the whole batch redelivered.
+ * Stores the hits that should be stored: not for unknown accounts, deleted messages, after a message's tracking
+ * was stopped, or after one of its recipients opted out (docs/protocol.md §11). Throws if D1 fails, so the caller can have the whole batch redelivered.
  */
 export async function storeHits(db: D1Database, hits: readonly Hit[]): Promise<number> {
   if (hits.length === 0) return 0;
   const messageIds = [...new Set(hits.map((h) => h.messageId))];
-  const [accounts, states] = await Promise.all([
+  const [accounts, states, optOuts] = await Promise.all([
     existingAccountIds(db, [...new Set(hits.map((h) => h.accountId))]),
     trackingStates(db, messageIds),
+    optOutTimes(db, messageIds),
   ]);
   const storable = hits.filter((hit) => {
     if (!accounts.has(hit.accountId)) return false;
+    // A recipient of this message opted out (through any of the account's emails): nothing from then on.
+    const optedOutAt = optOuts.get(hit.messageId);
+    if (optedOutAt !== undefined && hit.occurredAt >= optedOutAt) return false;
     const state = states.get(hit.messageId);
     if (!state) return true; // not registered yet: the extension's outbox may still be delivering it
     if (state.deleted_at !== null) return false;

@@ -1,4 +1,5 @@
 import type { MessageState, RegisterMessageRequest } from "../../../shared/api";
+import { normalizeEmail } from "./signals";
 import { chunked, placeholders } from "./sql";
 
 export interface MessageRow {
@@ -15,6 +16,8 @@ export interface MessageRow {
   updated_at: number;
   stopped_at: number | null;
   deleted_at: number | null;
+  campaign: string | null;
+  opt_out_link: number;
 }
 
 export type Registration = Required<Omit<RegisterMessageRequest, "threadId" | "gmailMessageId" | "campaign">> &
@@ -36,13 +39,17 @@ export async function upsertMessage(
   const existing = await db.prepare("SELECT deleted_at FROM messages WHERE id = ?").bind(messageId).first<{ deleted_at: number | null }>();
   if (existing?.deleted_at) return "deleted";
   const sentAt = Date.parse(registration.sentAt);
+  const recipients = new Map<string, string | null>();
+  for (const r of registration.recipients)
+    if (!recipients.has(normalizeEmail(r.email))) recipients.set(normalizeEmail(r.email), r.name ?? null);
   await db.batch([
     db
       .prepare(
         `INSERT INTO messages (id, account_id, thread_id, gmail_message_id, subject, recipients, sent_at,
-           open_tracking, click_tracking, registered_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           open_tracking, click_tracking, registered_at, updated_at, campaign, opt_out_link)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET
+           campaign = excluded.campaign, opt_out_link = excluded.opt_out_link,
            thread_id = coalesce(excluded.thread_id, thread_id),
            gmail_message_id = coalesce(excluded.gmail_message_id, gmail_message_id),
            subject = excluded.subject, recipients = excluded.recipients, sent_at = excluded.sent_at,
@@ -62,7 +69,23 @@ export async function upsertMessage(
         registration.clickTracking ? 1 : 0,
         now,
         now,
+        registration.campaign ?? null,
+        registration.optOutLink ? 1 : 0,
       ),
+    db.prepare("DELETE FROM message_recipients WHERE message_id = ?").bind(messageId),
+    ...[...recipients].map(([email, name]) =>
+      db
+        .prepare("INSERT INTO message_recipients (message_id, account_id, email, name) VALUES (?, ?, ?, ?)")
+        .bind(messageId, accountId, email, name),
+    ),
+    // Hits that arrived before the registration, after one of its recipients opted out, are not kept.
+    db
+      .prepare(
+        `DELETE FROM events WHERE message_id = ?1 AND occurred_at >= (
+           SELECT min(o.created_at) FROM message_recipients r JOIN opt_outs o ON o.account_id = r.account_id AND o.email = r.email
+           WHERE r.message_id = ?1)`,
+      )
+      .bind(messageId),
     db.prepare("DELETE FROM links WHERE message_id = ?").bind(messageId),
     ...registration.links.map((link) =>
       db.prepare("INSERT INTO links (message_id, link_index, url) VALUES (?, ?, ?)").bind(messageId, link.index, link.url),
@@ -122,6 +145,8 @@ export async function deleteMessageData(db: D1Database, accountId: string, messa
     db
       .prepare("DELETE FROM sender_views WHERE message_id = ? AND message_id IN (SELECT id FROM messages WHERE account_id = ?)")
       .bind(messageId, accountId),
+    db.prepare("DELETE FROM signals WHERE message_id = ? AND account_id = ?").bind(messageId, accountId),
+    db.prepare("DELETE FROM message_recipients WHERE message_id = ? AND account_id = ?").bind(messageId, accountId),
   ]);
   return (update?.meta.changes ?? 0) > 0;
 }
@@ -142,7 +167,8 @@ export async function trackingStates(
   return states;
 }
 
-export function messageState(row: Pick<MessageRow, "stopped_at">, openCount: number, clickCount: number): MessageState {
+export function messageState(row: Pick<MessageRow, "stopped_at">, openCount: number, clickCount: number, bounced = false): MessageState {
+  if (bounced) return "bounced";
   if (row.stopped_at !== null) return "stopped";
   if (clickCount > 0) return "clicked";
   if (openCount > 0) return "opened";

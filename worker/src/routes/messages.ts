@@ -9,47 +9,17 @@ import {
   statusRequest,
 } from "../../../shared/api";
 import { requireAccount } from "../auth";
-import { type EventRow, messageEvents, messageLinks, type OpenClickSummary, relabelMessages, summarize } from "../db/events";
-import {
-  deleteMessageData,
-  getMessage,
-  type MessageRow,
-  messageState,
-  messagesByThread,
-  stopTracking,
-  upsertMessage,
-} from "../db/messages";
+import { type EventRow, messageEvents, messageLinks, relabelMessages } from "../db/events";
+import { deleteMessageData, getMessage, type MessageRow, messagesByThread, stopTracking, upsertMessage } from "../db/messages";
 import type { AppEnv } from "../env";
 import { jsonError, validated } from "../http";
+import { iso, statuses } from "../status";
 import { verifiedTrackingId } from "../verify";
 
 const NOT_FOUND = "no such message in this account";
 
-function iso(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString();
-}
-
-function toStatus(row: MessageRow, summary: OpenClickSummary | undefined): MessageStatus {
-  const openCount = summary?.openCount ?? 0;
-  const clickCount = summary?.clickCount ?? 0;
-  return {
-    id: row.id,
-    threadId: row.thread_id,
-    state: messageState(row, openCount, clickCount),
-    openCount,
-    firstOpenAt: iso(summary?.firstOpenAt ?? null),
-    lastOpenAt: iso(summary?.lastOpenAt ?? null),
-    clickCount,
-    lastClickAt: iso(summary?.lastClickAt ?? null),
-    replyCount: 0,
-    lastReplyAt: null,
-    bounce: null,
-    unsubscribed: false,
-  };
-}
-
 async function currentStatus(db: D1Database, row: MessageRow): Promise<MessageStatus> {
-  return toStatus(row, (await summarize(db, [row.id])).get(row.id));
+  return (await statuses(db, [row]))[0] as MessageStatus;
 }
 
 function linkDetails(links: { link_index: number; url: string }[], events: EventRow[]): LinkDetail[] {
@@ -75,11 +45,7 @@ export const messagesRoute = new Hono<AppEnv>()
   /** One page of the Sent list in one request: per-message counts for every tracked message in these threads. */
   .post("/status", validated("json", statusRequest), async (c) => {
     const rows = await messagesByThread(c.env.DB, c.get("account").id, c.req.valid("json").threadIds);
-    const summaries = await summarize(
-      c.env.DB,
-      rows.map((r) => r.id),
-    );
-    const body: StatusResponse = { messages: rows.map((row) => toStatus(row, summaries.get(row.id))) };
+    const body: StatusResponse = { messages: await statuses(c.env.DB, rows) };
     return c.json(body);
   })
   /** Registers or updates a sent message. Idempotent; the id must be minted with this account's key. */
@@ -100,15 +66,15 @@ export const messagesRoute = new Hono<AppEnv>()
     const account = c.get("account");
     const row = await getMessage(c.env.DB, account.id, c.req.param("id"));
     if (!row) return jsonError(c, 404, NOT_FOUND);
-    const [events, links, summaries] = await Promise.all([
+    const [events, links, status] = await Promise.all([
       messageEvents(c.env.DB, account.id, row.id),
       messageLinks(c.env.DB, row.id),
-      summarize(c.env.DB, [row.id]),
+      currentStatus(c.env.DB, row),
     ]);
     const body: MessageDetail = {
-      ...toStatus(row, summaries.get(row.id)),
+      ...status,
       subject: row.subject,
-      campaign: null,
+      campaign: row.campaign,
       recipients: JSON.parse(row.recipients),
       sentAt: iso(row.sent_at),
       gmailMessageId: row.gmail_message_id,

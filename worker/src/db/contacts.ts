@@ -1,0 +1,251 @@
+// Contacts (recipient addresses), their engagement score and timeline, and deleting one (docs/protocol.md §13).
+import { COUNTED_LABELS, type EventKind, type TimelineItem } from "../../../shared/api";
+import { type EngagementActivity, engagementScore } from "../../../shared/engagement";
+import { deleteMessageData } from "./messages";
+import { chunked } from "./sql";
+
+const COUNTED_SQL = COUNTED_LABELS.map((label) => `'${label}'`).join(", ");
+/** Repeats beyond this per email and kind add under 0.1% to a score: they are not read. */
+const MAX_RANK = 10;
+
+export interface ContactAggregate {
+  email: string;
+  name: string | null;
+  sent: number;
+  lastSentAt: number | null;
+  lastActivityAt: number | null;
+  campaigns: Set<string>;
+  score: number;
+}
+
+interface RecipientRow {
+  email: string;
+  name: string | null;
+  message_id: string;
+  sent_at: number | null;
+  campaign: string | null;
+}
+
+/**
+ * Every contact of the account with its score at `now`, computed from counted events and replies (docs/engagement.md).
+ * Reads the account's recipients and counted activity once; fine for tens of thousands of contacts.
+ */
+export async function accountContacts(db: D1Database, accountId: string, now: number): Promise<ContactAggregate[]> {
+  const [recipients, ranked, latest, replies] = await db.batch([
+    db
+      .prepare(
+        `SELECT r.email, r.name, r.message_id, m.sent_at, m.campaign FROM message_recipients r JOIN messages m ON m.id = r.message_id
+         WHERE r.account_id = ? AND m.deleted_at IS NULL ORDER BY m.sent_at, m.id`,
+      )
+      .bind(accountId),
+    db
+      .prepare(
+        `SELECT message_id, kind, occurred_at FROM (
+           SELECT message_id, kind, occurred_at,
+                  row_number() OVER (PARTITION BY message_id, kind ORDER BY occurred_at, seq) AS rank
+           FROM events WHERE account_id = ? AND label IN (${COUNTED_SQL}))
+         WHERE rank <= ${MAX_RANK}`,
+      )
+      .bind(accountId),
+    db
+      .prepare(
+        `SELECT message_id, max(occurred_at) AS at FROM events WHERE account_id = ? AND label IN (${COUNTED_SQL}) GROUP BY message_id`,
+      )
+      .bind(accountId),
+    db.prepare("SELECT message_id, email, occurred_at FROM signals WHERE account_id = ? AND kind = 'reply'").bind(accountId),
+  ]);
+  const byMessage = new Map<string, string[]>();
+  const contacts = new Map<string, ContactAggregate & { activities: EngagementActivity[] }>();
+  for (const row of (recipients?.results ?? []) as RecipientRow[]) {
+    byMessage.set(row.message_id, [...(byMessage.get(row.message_id) ?? []), row.email]);
+    let contact = contacts.get(row.email);
+    if (!contact) {
+      contact = {
+        email: row.email,
+        name: null,
+        sent: 0,
+        lastSentAt: null,
+        lastActivityAt: null,
+        campaigns: new Set(),
+        score: 0,
+        activities: [],
+      };
+      contacts.set(row.email, contact);
+    }
+    contact.sent++;
+    if (row.name) contact.name = row.name; // rows come oldest first: the latest name wins
+    contact.lastSentAt = Math.max(contact.lastSentAt ?? 0, row.sent_at ?? 0) || null;
+    if (row.campaign !== null) contact.campaigns.add(row.campaign);
+  }
+  const touch = (contact: ContactAggregate, at: number) => {
+    contact.lastActivityAt = Math.max(contact.lastActivityAt ?? at, at);
+  };
+  for (const row of (ranked?.results ?? []) as { message_id: string; kind: EventKind; occurred_at: number }[]) {
+    const emails = byMessage.get(row.message_id) ?? [];
+    for (const email of emails) {
+      contacts.get(email)?.activities.push({ emailId: row.message_id, kind: row.kind, at: row.occurred_at, share: 1 / emails.length });
+    }
+  }
+  for (const row of (latest?.results ?? []) as { message_id: string; at: number }[]) {
+    for (const email of byMessage.get(row.message_id) ?? []) {
+      const contact = contacts.get(email);
+      if (contact) touch(contact, row.at);
+    }
+  }
+  for (const row of (replies?.results ?? []) as { message_id: string; email: string; occurred_at: number }[]) {
+    const emails = byMessage.get(row.message_id) ?? [];
+    // A reply from a recipient is that recipient's; from anyone else, it is shared among the recipients.
+    const owners = emails.includes(row.email) ? [row.email] : emails;
+    for (const email of owners) {
+      const contact = contacts.get(email);
+      if (!contact) continue;
+      contact.activities.push({ emailId: row.message_id, kind: "reply", at: row.occurred_at, share: 1 / owners.length });
+      touch(contact, row.occurred_at);
+    }
+  }
+  return [...contacts.values()].map(({ activities, ...contact }) => ({ ...contact, score: engagementScore(activities, now) }));
+}
+
+interface TimelineSource {
+  message_id: string;
+  subject: string | null;
+  campaign: string | null;
+  sent_at: number | null;
+  n: number;
+}
+
+export interface TimelineEntry extends TimelineItem {
+  /** Orders entries with the same time: newest first is (atMs desc, key desc). */
+  key: string;
+  atMs: number;
+}
+
+/** Every item of the contact's timeline (unsorted), or null when the account never sent to it. */
+export async function contactTimeline(db: D1Database, accountId: string, email: string): Promise<TimelineEntry[] | null> {
+  const { results: messages } = await db
+    .prepare(
+      `SELECT r.message_id, m.subject, m.campaign, m.sent_at,
+              (SELECT count(*) FROM message_recipients x WHERE x.message_id = r.message_id) AS n
+       FROM message_recipients r JOIN messages m ON m.id = r.message_id
+       WHERE r.account_id = ? AND r.email = ? AND m.deleted_at IS NULL`,
+    )
+    .bind(accountId, email)
+    .all<TimelineSource>();
+  if (messages.length === 0) return null;
+  const info = new Map(messages.map((m) => [m.message_id, m]));
+  const entries: TimelineEntry[] = [];
+  const add = (
+    message: TimelineSource,
+    kind: TimelineItem["kind"],
+    at: number,
+    key: string,
+    shared: boolean,
+    extra: Partial<TimelineItem> = {},
+  ) => {
+    entries.push({
+      at: new Date(at).toISOString(),
+      atMs: at,
+      key,
+      kind,
+      messageId: message.message_id,
+      subject: message.subject,
+      campaign: message.campaign,
+      shared,
+      url: null,
+      bounceKind: null,
+      ...extra,
+    });
+  };
+  for (const message of messages)
+    if (message.sent_at !== null) add(message, "sent", message.sent_at, `0:${message.message_id}`, message.n > 1);
+  for (const ids of chunked([...info.keys()], 45)) {
+    const list = ids.map(() => "?").join(", ");
+    const [events, signals] = await db.batch([
+      db
+        .prepare(
+          `SELECT e.seq, e.message_id, e.kind, e.occurred_at, l.url FROM events e
+           LEFT JOIN links l ON l.message_id = e.message_id AND l.link_index = e.link_index
+           WHERE e.message_id IN (${list}) AND e.account_id = ? AND e.label IN (${COUNTED_SQL})`,
+        )
+        .bind(...ids, accountId),
+      db
+        .prepare(
+          `SELECT seq, message_id, kind, email, bounce_kind, occurred_at FROM signals WHERE message_id IN (${list}) AND account_id = ?`,
+        )
+        .bind(...ids, accountId),
+    ]);
+    for (const row of (events?.results ?? []) as {
+      seq: number;
+      message_id: string;
+      kind: EventKind;
+      occurred_at: number;
+      url: string | null;
+    }[]) {
+      const message = info.get(row.message_id);
+      if (message) add(message, row.kind, row.occurred_at, `1:${row.seq}`, message.n > 1, { url: row.kind === "click" ? row.url : null });
+    }
+    const recipientsOf = new Map<string, Set<string>>();
+    const rows = (signals?.results ?? []) as {
+      seq: number;
+      message_id: string;
+      kind: "reply" | "bounce" | "unsubscribe";
+      email: string;
+      bounce_kind: "hard" | "soft" | null;
+      occurred_at: number;
+    }[];
+    if (rows.some((r) => r.kind === "reply" && r.email !== email)) {
+      const { results } = await db
+        .prepare(`SELECT message_id, email FROM message_recipients WHERE message_id IN (${list})`)
+        .bind(...ids)
+        .all<{ message_id: string; email: string }>();
+      for (const r of results) recipientsOf.set(r.message_id, (recipientsOf.get(r.message_id) ?? new Set()).add(r.email));
+    }
+    for (const row of rows) {
+      const message = info.get(row.message_id);
+      if (!message) continue;
+      const key = `2:${row.seq}`;
+      if (row.email === email) add(message, row.kind, row.occurred_at, key, false, { bounceKind: row.bounce_kind });
+      else if (row.kind === "reply" && !recipientsOf.get(row.message_id)?.has(row.email)) add(message, "reply", row.occurred_at, key, true);
+      else if (row.kind === "bounce" && row.email === "")
+        add(message, "bounce", row.occurred_at, key, true, { bounceKind: row.bounce_kind });
+    }
+  }
+  return entries;
+}
+
+/**
+ * Deletes a contact: emails sent only to it are deleted like DELETE /api/messages/<id>; from emails to several
+ * recipients the address is removed (their events stay: "someone on this email"); its replies, bounces and
+ * unsubscribes are deleted. Suppression and opt-out entries stay. False when the account never sent to it.
+ */
+export async function deleteContact(db: D1Database, accountId: string, email: string, now: number): Promise<boolean> {
+  const { results } = await db
+    .prepare(
+      `SELECT r.message_id, m.recipients, (SELECT count(*) FROM message_recipients x WHERE x.message_id = r.message_id) AS n
+       FROM message_recipients r JOIN messages m ON m.id = r.message_id WHERE r.account_id = ? AND r.email = ?`,
+    )
+    .bind(accountId, email)
+    .all<{ message_id: string; recipients: string; n: number }>();
+  if (results.length === 0) return false;
+  for (const row of results) {
+    if (row.n <= 1) {
+      await deleteMessageData(db, accountId, row.message_id, now);
+      continue;
+    }
+    let recipients: { email: string; name?: string }[] = [];
+    try {
+      recipients = JSON.parse(row.recipients);
+    } catch {
+      recipients = [];
+    }
+    const kept = recipients.filter((r) => typeof r?.email === "string" && r.email.trim().toLowerCase() !== email);
+    await db.batch([
+      db
+        .prepare("UPDATE messages SET recipients = ?, updated_at = ? WHERE id = ? AND account_id = ?")
+        .bind(JSON.stringify(kept), now, row.message_id, accountId),
+      db.prepare("DELETE FROM message_recipients WHERE message_id = ? AND email = ?").bind(row.message_id, email),
+    ]);
+  }
+  await db.prepare("DELETE FROM signals WHERE account_id = ? AND email = ?").bind(accountId, email).run();
+  return true;
+}

@@ -1,0 +1,311 @@
+// Replies, bounces and unsubscribes (docs/protocol.md §10-11), the suppression list and recipient opt-outs.
+import { type BounceKind, COUNTED_LABELS, type SignalResult, type SignalsRequest } from "../../../shared/api";
+import { chunked, placeholders, SQL_NOW_MS } from "./sql";
+
+const COUNTED_SQL = COUNTED_LABELS.map((label) => `'${label}'`).join(", ");
+/** IN lists that appear twice in one statement stay under D1's 100 bound parameters. */
+const HALF_IN_LIST = 45;
+
+export function normalizeEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+type Signal = Exclude<SignalsRequest["signals"], undefined>[number];
+
+/**
+ * When each address last showed it receives mail: a reply from it, or a counted open or click of a message sent
+ * to it alone. Clears soft bounces before that time.
+ */
+export async function latestSuccess(db: D1Database, accountId: string, emails: readonly string[]): Promise<Map<string, number>> {
+  const latest = new Map<string, number>();
+  for (const ids of chunked([...new Set(emails.filter((e) => e !== ""))], HALF_IN_LIST)) {
+    const list = placeholders(ids.length);
+    const { results } = await db
+      .prepare(
+        `SELECT email, max(at) AS at FROM (
+           SELECT r.email AS email, e.occurred_at AS at
+           FROM message_recipients r JOIN events e ON e.message_id = r.message_id
+           WHERE r.account_id = ? AND r.email IN (${list}) AND e.label IN (${COUNTED_SQL})
+             AND NOT EXISTS (SELECT 1 FROM message_recipients o WHERE o.message_id = r.message_id AND o.email <> r.email)
+           UNION ALL
+           SELECT email, occurred_at AS at FROM signals WHERE account_id = ? AND kind = 'reply' AND email IN (${list})
+         ) GROUP BY email`,
+      )
+      .bind(accountId, ...ids, accountId, ...ids)
+      .all<{ email: string; at: number }>();
+    for (const row of results) latest.set(row.email, row.at);
+  }
+  return latest;
+}
+
+interface TargetMessage {
+  id: string;
+  recipients: string[];
+}
+
+async function targetMessage(db: D1Database, accountId: string, threadId: string, at: number): Promise<TargetMessage | null> {
+  const row = await db
+    .prepare(
+      `SELECT id FROM messages WHERE account_id = ? AND thread_id = ? AND deleted_at IS NULL AND registered_at IS NOT NULL
+         AND sent_at < ? ORDER BY sent_at DESC, id LIMIT 1`,
+    )
+    .bind(accountId, threadId, at)
+    .first<{ id: string }>();
+  if (!row) return null;
+  const { results } = await db.prepare("SELECT email FROM message_recipients WHERE message_id = ?").bind(row.id).all<{ email: string }>();
+  return { id: row.id, recipients: results.map((r) => r.email) };
+}
+
+const INSERT_SIGNAL = `INSERT OR IGNORE INTO signals (account_id, message_id, kind, source_id, email, bounce_kind, reason, occurred_at, inserted_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ${SQL_NOW_MS})`;
+
+/** Records replies and bounce notices once each (by Gmail message id), and applies the bounce rules. */
+export async function recordSignals(
+  db: D1Database,
+  accountId: string,
+  self: readonly string[],
+  signals: readonly Signal[],
+): Promise<SignalResult[]> {
+  const own = new Set(self.map(normalizeEmail));
+  const results: SignalResult[] = [];
+  for (const signal of signals) {
+    const base = { gmailMessageId: signal.gmailMessageId };
+    if (signal.kind === "reply" && own.has(normalizeEmail(signal.from))) {
+      results.push({ ...base, outcome: "ignored", messageId: null });
+      continue;
+    }
+    const seen = await db
+      .prepare("SELECT message_id FROM signals WHERE account_id = ? AND source_id = ? LIMIT 1")
+      .bind(accountId, signal.gmailMessageId)
+      .first<{ message_id: string }>();
+    if (seen) {
+      results.push({ ...base, outcome: "duplicate", messageId: seen.message_id });
+      continue;
+    }
+    const at = Date.parse(signal.at);
+    const message = await targetMessage(db, accountId, signal.threadId, at);
+    if (!message) {
+      results.push({ ...base, outcome: "unmatched", messageId: null });
+      continue;
+    }
+    if (signal.kind === "reply") {
+      await db
+        .prepare(INSERT_SIGNAL)
+        .bind(accountId, message.id, "reply", signal.gmailMessageId, normalizeEmail(signal.from), null, null, at)
+        .run();
+    } else {
+      await recordBounce(db, accountId, message, signal, at);
+    }
+    results.push({ ...base, outcome: "recorded", messageId: message.id });
+  }
+  return results;
+}
+
+async function recordBounce(
+  db: D1Database,
+  accountId: string,
+  message: TargetMessage,
+  signal: Extract<Signal, { kind: "bounce" }>,
+  at: number,
+): Promise<void> {
+  const named = [...new Set((signal.bounce.recipients ?? []).map(normalizeEmail))];
+  // A notice naming nobody applies to the only recipient of a one-recipient message, and to no address otherwise.
+  const emails = named.length > 0 ? named : message.recipients.length === 1 ? message.recipients : [""];
+  const kind = signal.bounce.kind;
+  const reason = signal.bounce.reason ?? null;
+  const statements = emails.map((email) =>
+    db.prepare(INSERT_SIGNAL).bind(accountId, message.id, "bounce", signal.gmailMessageId, email, kind, reason, at),
+  );
+  const addresses = emails.filter((e) => e !== "");
+  if (kind === "hard") statements.push(...suppressStatements(db, accountId, addresses, "hard"));
+  await db.batch(statements);
+  if (kind === "soft" && addresses.length > 0) {
+    // Two soft bounces (different notices) with no success since the first of them: treated as hard.
+    const success = await latestSuccess(db, accountId, addresses);
+    const repeated: string[] = [];
+    for (const email of addresses) {
+      const row = await db
+        .prepare(
+          `SELECT count(DISTINCT source_id) AS n FROM signals
+           WHERE account_id = ? AND email = ? AND kind = 'bounce' AND bounce_kind = 'soft' AND occurred_at > ?`,
+        )
+        .bind(accountId, email, success.get(email) ?? -1)
+        .first<{ n: number }>();
+      if ((row?.n ?? 0) >= 2) repeated.push(email);
+    }
+    if (repeated.length > 0) await db.batch(suppressStatements(db, accountId, repeated, "repeated-soft"));
+  }
+}
+
+function suppressStatements(db: D1Database, accountId: string, emails: readonly string[], reason: "hard" | "repeated-soft") {
+  return emails.map((email) =>
+    db
+      .prepare(`INSERT OR IGNORE INTO suppressions (account_id, email, reason, created_at) VALUES (?, ?, ?, ${SQL_NOW_MS})`)
+      .bind(accountId, email, reason),
+  );
+}
+
+export interface SignalSummary {
+  replyCount: number;
+  lastReplyAt: number | null;
+  unsubscribed: boolean;
+  bounce: { kind: BounceKind; recipients: string[]; at: number } | null;
+}
+
+interface BounceRow {
+  message_id: string;
+  account_id: string;
+  email: string;
+  bounce_kind: BounceKind;
+  occurred_at: number;
+}
+
+/**
+ * Replies, unsubscribe and the effective bounce of each message. A hard bounce is always effective; a soft one
+ * unless a later success cleared it (for an address: latestSuccess; for a notice naming nobody: a counted open,
+ * click or reply of the message itself after it).
+ */
+export async function signalSummaries(db: D1Database, messageIds: readonly string[]): Promise<Map<string, SignalSummary>> {
+  const summaries = new Map<string, SignalSummary>();
+  for (const id of messageIds) summaries.set(id, { replyCount: 0, lastReplyAt: null, unsubscribed: false, bounce: null });
+  const bounces: BounceRow[] = [];
+  for (const ids of chunked(messageIds)) {
+    const list = placeholders(ids.length);
+    const [counts, bounceRows] = await db.batch([
+      db
+        .prepare(
+          `SELECT message_id, kind, count(DISTINCT source_id) AS n, max(occurred_at) AS last_at FROM signals
+           WHERE message_id IN (${list}) AND kind IN ('reply', 'unsubscribe') GROUP BY message_id, kind`,
+        )
+        .bind(...ids),
+      db
+        .prepare(
+          `SELECT message_id, account_id, email, bounce_kind, occurred_at FROM signals WHERE message_id IN (${list}) AND kind = 'bounce'`,
+        )
+        .bind(...ids),
+    ]);
+    for (const row of (counts?.results ?? []) as { message_id: string; kind: string; n: number; last_at: number }[]) {
+      const summary = summaries.get(row.message_id);
+      if (!summary) continue;
+      if (row.kind === "reply") {
+        summary.replyCount = row.n;
+        summary.lastReplyAt = row.last_at;
+      } else summary.unsubscribed = true;
+    }
+    bounces.push(...((bounceRows?.results ?? []) as BounceRow[]));
+  }
+  if (bounces.length === 0) return summaries;
+  const effective = await effectiveBounces(db, bounces);
+  for (const row of effective) {
+    const summary = summaries.get(row.message_id);
+    if (!summary) continue;
+    const bounce = summary.bounce ?? { kind: row.bounce_kind, recipients: [], at: row.occurred_at };
+    if (row.bounce_kind === "hard") bounce.kind = "hard";
+    if (row.email !== "" && !bounce.recipients.includes(row.email)) bounce.recipients.push(row.email);
+    bounce.at = Math.min(bounce.at, row.occurred_at);
+    summary.bounce = bounce;
+  }
+  for (const summary of summaries.values()) summary.bounce?.recipients.sort();
+  return summaries;
+}
+
+async function effectiveBounces(db: D1Database, rows: readonly BounceRow[]): Promise<BounceRow[]> {
+  const soft = rows.filter((r) => r.bounce_kind === "soft");
+  const successByAccount = new Map<string, Map<string, number>>();
+  for (const accountId of new Set(soft.filter((r) => r.email !== "").map((r) => r.account_id))) {
+    const emails = soft.filter((r) => r.account_id === accountId).map((r) => r.email);
+    successByAccount.set(accountId, await latestSuccess(db, accountId, emails));
+  }
+  const messageSuccess = new Map<string, number>();
+  const unnamed = [...new Set(soft.filter((r) => r.email === "").map((r) => r.message_id))];
+  for (const ids of chunked(unnamed, HALF_IN_LIST)) {
+    const list = placeholders(ids.length);
+    const { results } = await db
+      .prepare(
+        `SELECT message_id, max(at) AS at FROM (
+           SELECT message_id, occurred_at AS at FROM events WHERE message_id IN (${list}) AND label IN (${COUNTED_SQL})
+           UNION ALL
+           SELECT message_id, occurred_at AS at FROM signals WHERE message_id IN (${list}) AND kind = 'reply'
+         ) GROUP BY message_id`,
+      )
+      .bind(...ids, ...ids)
+      .all<{ message_id: string; at: number }>();
+    for (const row of results) messageSuccess.set(row.message_id, row.at);
+  }
+  return rows.filter((row) => {
+    if (row.bounce_kind === "hard") return true;
+    const success = row.email === "" ? messageSuccess.get(row.message_id) : successByAccount.get(row.account_id)?.get(row.email);
+    return success === undefined || success <= row.occurred_at;
+  });
+}
+
+export interface AddressState {
+  suppressed: boolean;
+  bounceKind: BounceKind | null;
+  optedOut: boolean;
+}
+
+/** Suppression, uncleared soft bounces and opt-outs of these (normalised) addresses in one account. */
+export async function addressStates(db: D1Database, accountId: string, emails: readonly string[]): Promise<Map<string, AddressState>> {
+  const states = new Map<string, AddressState>();
+  const unique = [...new Set(emails)];
+  for (const email of unique) states.set(email, { suppressed: false, bounceKind: null, optedOut: false });
+  const softAt = new Map<string, number>();
+  for (const ids of chunked(unique)) {
+    const list = placeholders(ids.length);
+    const [suppressed, optedOut, soft] = await db.batch([
+      db.prepare(`SELECT email FROM suppressions WHERE account_id = ? AND email IN (${list})`).bind(accountId, ...ids),
+      db.prepare(`SELECT email FROM opt_outs WHERE account_id = ? AND email IN (${list})`).bind(accountId, ...ids),
+      db
+        .prepare(
+          `SELECT email, max(occurred_at) AS at FROM signals
+           WHERE account_id = ? AND email IN (${list}) AND kind = 'bounce' AND bounce_kind = 'soft' GROUP BY email`,
+        )
+        .bind(accountId, ...ids),
+    ]);
+    for (const row of (suppressed?.results ?? []) as { email: string }[]) {
+      const state = states.get(row.email);
+      if (state) Object.assign(state, { suppressed: true, bounceKind: "hard" });
+    }
+    for (const row of (optedOut?.results ?? []) as { email: string }[]) {
+      const state = states.get(row.email);
+      if (state) state.optedOut = true;
+    }
+    for (const row of (soft?.results ?? []) as { email: string; at: number }[]) softAt.set(row.email, row.at);
+  }
+  if (softAt.size > 0) {
+    const success = await latestSuccess(db, accountId, [...softAt.keys()]);
+    for (const [email, at] of softAt) {
+      const state = states.get(email);
+      if (state && !state.suppressed && (success.get(email) ?? -1) <= at) state.bounceKind = "soft";
+    }
+  }
+  return states;
+}
+
+/** Records a recipient's opt-out and the message's unsubscribe, once. */
+export async function recordOptOut(db: D1Database, accountId: string, messageId: string, email: string, now: number): Promise<void> {
+  await db.batch([
+    db
+      .prepare("INSERT OR IGNORE INTO opt_outs (account_id, email, message_id, created_at) VALUES (?, ?, ?, ?)")
+      .bind(accountId, email, messageId, now),
+    db.prepare(INSERT_SIGNAL).bind(accountId, messageId, "unsubscribe", `u:${messageId}`, email, null, null, now),
+  ]);
+}
+
+/** For messages with an opted-out recipient: since when their hits store nothing (the earliest such opt-out). */
+export async function optOutTimes(db: D1Database, messageIds: readonly string[]): Promise<Map<string, number>> {
+  const times = new Map<string, number>();
+  for (const ids of chunked(messageIds)) {
+    const { results } = await db
+      .prepare(
+        `SELECT r.message_id, min(o.created_at) AS since FROM message_recipients r
+         JOIN opt_outs o ON o.account_id = r.account_id AND o.email = r.email
+         WHERE r.message_id IN (${placeholders(ids.length)}) GROUP BY r.message_id`,
+      )
+      .bind(...ids)
+      .all<{ message_id: string; since: number }>();
+    for (const row of results) times.set(row.message_id, row.since);
+  }
+  return times;
+}

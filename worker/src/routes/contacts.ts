@@ -1,0 +1,108 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import {
+  type ContactDetail,
+  type ContactSummary,
+  type ContactsCheckResponse,
+  type ContactsResponse,
+  contactsCheckRequest,
+  contactsQuery,
+  contactTimelineQuery,
+} from "../../../shared/api";
+import { requireAccount } from "../auth";
+import { decodeCursor, encodeCursor } from "../cursor";
+import { accountContacts, type ContactAggregate, contactTimeline, deleteContact } from "../db/contacts";
+import { addressStates, normalizeEmail } from "../db/signals";
+import type { AppEnv } from "../env";
+import { jsonError, validated } from "../http";
+import { iso } from "../status";
+
+const NOT_FOUND = "no such contact in this account";
+const emailParam = z.object({ email: z.email().max(320) });
+
+async function summaries(db: D1Database, accountId: string, contacts: readonly ContactAggregate[]): Promise<ContactSummary[]> {
+  const states = await addressStates(
+    db,
+    accountId,
+    contacts.map((c) => c.email),
+  );
+  return contacts.map((contact) => {
+    const state = states.get(contact.email);
+    return {
+      email: contact.email,
+      name: contact.name,
+      score: contact.score,
+      lastActivityAt: iso(contact.lastActivityAt),
+      lastSentAt: iso(contact.lastSentAt),
+      sent: contact.sent,
+      suppressed: state?.suppressed ?? false,
+      bounceKind: state?.bounceKind ?? null,
+      optedOut: state?.optedOut ?? false,
+    };
+  });
+}
+
+/** `/api/contacts`: the compose check, the people list, a contact's timeline, and deleting a contact (docs/protocol.md §11, §13). */
+export const contactsRoute = new Hono<AppEnv>()
+  .use(requireAccount)
+  .post("/check", validated("json", contactsCheckRequest), async (c) => {
+    const emails = c.req.valid("json").emails.map(normalizeEmail);
+    const states = await addressStates(c.env.DB, c.get("account").id, emails);
+    const body: ContactsCheckResponse = {
+      contacts: emails.map((email) => ({ email, suppressed: false, bounceKind: null, optedOut: false, ...states.get(email) })),
+    };
+    return c.json(body);
+  })
+  .get("/", validated("query", contactsQuery), async (c) => {
+    const { sort, campaign, minScore, cursor, limit } = c.req.valid("query");
+    const after = cursor === undefined ? null : decodeCursor(cursor, ["n", "s"]);
+    if (cursor !== undefined && after === null)
+      return jsonError(c, 400, "invalid query", [{ path: "cursor", message: "must be a cursor returned by this endpoint" }]);
+    const key = (contact: ContactAggregate) => (sort === "score" ? contact.score : (contact.lastActivityAt ?? -1));
+    const sorted = (await accountContacts(c.env.DB, c.get("account").id, Date.now()))
+      .filter(
+        (contact) => (campaign === undefined || contact.campaigns.has(campaign)) && (minScore === undefined || contact.score >= minScore),
+      )
+      .sort((a, b) => key(b) - key(a) || (a.email < b.email ? -1 : a.email > b.email ? 1 : 0));
+    const start = after
+      ? sorted.findIndex(
+          (contact) => key(contact) < (after[0] as number) || (key(contact) === after[0] && contact.email > (after[1] as string)),
+        )
+      : 0;
+    const page = start === -1 ? [] : sorted.slice(start, start + limit);
+    const last = page[page.length - 1];
+    const more = start !== -1 && start + limit < sorted.length;
+    const body: ContactsResponse = {
+      contacts: await summaries(c.env.DB, c.get("account").id, page),
+      nextCursor: more && last ? encodeCursor([key(last), last.email]) : null,
+    };
+    return c.json(body);
+  })
+  .get("/:email", validated("param", emailParam), validated("query", contactTimelineQuery), async (c) => {
+    const accountId = c.get("account").id;
+    const email = normalizeEmail(c.req.valid("param").email);
+    const { cursor, limit } = c.req.valid("query");
+    const before = cursor === undefined ? null : decodeCursor(cursor, ["n", "s"]);
+    if (cursor !== undefined && before === null)
+      return jsonError(c, 400, "invalid query", [{ path: "cursor", message: "must be a cursor returned by this endpoint" }]);
+    const entries = await contactTimeline(c.env.DB, accountId, email);
+    const contact = entries ? (await accountContacts(c.env.DB, accountId, Date.now())).find((x) => x.email === email) : undefined;
+    if (!entries || !contact) return jsonError(c, 404, NOT_FOUND);
+    entries.sort((a, b) => b.atMs - a.atMs || (a.key < b.key ? 1 : a.key > b.key ? -1 : 0));
+    const older = before
+      ? entries.filter((e) => e.atMs < (before[0] as number) || (e.atMs === before[0] && e.key < (before[1] as string)))
+      : entries;
+    const page = older.slice(0, limit);
+    const last = page[page.length - 1];
+    const body: ContactDetail = {
+      contact: (await summaries(c.env.DB, accountId, [contact]))[0] as ContactSummary,
+      timeline: page.map(({ key: _key, atMs: _atMs, ...item }) => item),
+      nextCursor: older.length > limit && last ? encodeCursor([last.atMs, last.key]) : null,
+    };
+    return c.json(body);
+  })
+  .delete("/:email", validated("param", emailParam), async (c) => {
+    const email = normalizeEmail(c.req.valid("param").email);
+    if (!(await deleteContact(c.env.DB, c.get("account").id, email, Date.now()))) return jsonError(c, 404, NOT_FOUND);
+    return c.body(null, 204);
+  });

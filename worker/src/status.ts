@@ -1,0 +1,46 @@
+// A message's status (counts, replies, bounce, state) for the Sent list, the dashboard and exports: one helper.
+import type { MessageListItem, MessageStatus } from "../../shared/api";
+import { type OpenClickSummary, summarize } from "./db/events";
+import { type MessageRow, messageState } from "./db/messages";
+import { type SignalSummary, signalSummaries } from "./db/signals";
+
+export function iso(ms: number | null | undefined): string | null {
+  return ms === null || ms === undefined ? null : new Date(ms).toISOString();
+}
+
+export function toStatus(row: MessageRow, summary: OpenClickSummary | undefined, signals: SignalSummary | undefined): MessageStatus {
+  const openCount = summary?.openCount ?? 0;
+  const clickCount = summary?.clickCount ?? 0;
+  const bounce = signals?.bounce ?? null;
+  return {
+    id: row.id,
+    threadId: row.thread_id,
+    state: messageState(row, openCount, clickCount, bounce !== null),
+    openCount,
+    firstOpenAt: iso(summary?.firstOpenAt),
+    lastOpenAt: iso(summary?.lastOpenAt),
+    clickCount,
+    lastClickAt: iso(summary?.lastClickAt),
+    replyCount: signals?.replyCount ?? 0,
+    lastReplyAt: iso(signals?.lastReplyAt),
+    bounce: bounce ? { kind: bounce.kind, recipients: bounce.recipients, at: new Date(bounce.at).toISOString() } : null,
+    unsubscribed: signals?.unsubscribed ?? false,
+  };
+}
+
+export async function statuses(db: D1Database, rows: readonly MessageRow[]): Promise<MessageStatus[]> {
+  const ids = rows.map((r) => r.id);
+  const [summaries, signals] = await Promise.all([summarize(db, ids), signalSummaries(db, ids)]);
+  return rows.map((row) => toStatus(row, summaries.get(row.id), signals.get(row.id)));
+}
+
+export async function listItems(db: D1Database, rows: readonly MessageRow[]): Promise<MessageListItem[]> {
+  const list = await statuses(db, rows);
+  return rows.map((row, i) => ({
+    ...(list[i] as MessageStatus),
+    subject: row.subject,
+    recipients: JSON.parse(row.recipients),
+    sentAt: iso(row.sent_at),
+    campaign: row.campaign,
+  }));
+}

@@ -1,0 +1,290 @@
+// Replies, bounces, the suppression list, compose checks and recipient opt-outs (docs/protocol.md §10-11).
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { ContactsCheckResponse, ErrorResponse, MessageStatus, SignalsResponse, StatusResponse } from "../../shared/api";
+import { hitFromRequest } from "../src/hits";
+import { deriveSigningKey } from "../src/keys";
+import { storeHits } from "../src/queue";
+import {
+  BASE,
+  CHROME_UA,
+  call,
+  clickLink,
+  createAccount,
+  openPixel,
+  sentMessage,
+  storedEvents,
+  type TestAccount,
+  waitForEvents,
+} from "./helpers";
+
+const HOUR = 3_600_000;
+const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
+
+async function statusOf(account: TestAccount, threadId: string): Promise<MessageStatus> {
+  const res = await account.json<StatusResponse>("POST", "/api/messages/status", { threadIds: [threadId] });
+  const status = res.body.messages[0];
+  if (!status) throw new Error(`no status for ${threadId}`);
+  return status;
+}
+
+function signals(account: TestAccount, body: unknown) {
+  return account.json<SignalsResponse>("POST", "/api/signals", body);
+}
+
+function check(account: TestAccount, emails: string[]) {
+  return account.json<ContactsCheckResponse>("POST", "/api/contacts/check", { emails });
+}
+
+/** Stores a hit that happened at `occurredAt` through the real hit builder and consumer. */
+async function hitAt(account: TestAccount, messageId: string, occurredAt: number, kind: "open" | "click" = "open") {
+  const accountKey = await deriveSigningKey(env.SIGNING_SECRET ?? "", account.accountId, account.key.keyId);
+  const request = new Request(`${BASE}/o/${messageId}.gif`, { headers: { "user-agent": CHROME_UA } });
+  const target = { accountId: account.accountId, messageId, accountKey, kind, linkIndex: kind === "click" ? 0 : null };
+  return storeHits(env.DB, [await hitFromRequest(request, target, occurredAt)]);
+}
+
+const bounce = (threadId: string, gmailMessageId: string, kind: "hard" | "soft", recipients: string[], at = ago(HOUR / 2)) => ({
+  kind: "bounce",
+  threadId,
+  gmailMessageId,
+  at,
+  bounce: { kind, recipients, reason: kind === "hard" ? "550 5.1.1 user unknown" : "452 4.2.2 mailbox full" },
+});
+
+describe("replies", () => {
+  it("records a reply once however often it is reported, and ignores the sender's own", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account, { threadId: "t-reply" });
+    const reply = { kind: "reply", threadId: "t-reply", gmailMessageId: "msg-f:100", at: ago(HOUR / 2), from: "Buyer@Acme.example" };
+    const first = await signals(account, { self: ["rep@example.com"], signals: [reply] });
+    expect(first.status).toBe(200);
+    expect(first.body.results).toEqual([{ gmailMessageId: "msg-f:100", outcome: "recorded", messageId: message.id }]);
+    for (let i = 0; i < 3; i++) {
+      const again = await signals(account, { self: ["rep@example.com"], signals: [reply, reply] });
+      expect(again.body.results.map((r) => r.outcome)).toEqual(["duplicate", "duplicate"]);
+    }
+    const own = { ...reply, gmailMessageId: "msg-f:101", from: "REP@example.com" };
+    expect((await signals(account, { self: ["rep@example.com"], signals: [own] })).body.results[0]?.outcome).toBe("ignored");
+    const status = await statusOf(account, "t-reply");
+    expect(status).toMatchObject({ replyCount: 1, state: "delivered", bounce: null });
+    expect(status.lastReplyAt).toBeTruthy();
+  });
+
+  it("does not count messages of the thread from before the tracked email, nor unknown threads", async () => {
+    const account = await createAccount();
+    await sentMessage(account, { threadId: "t-earlier", sentAt: ago(HOUR) });
+    const before = { kind: "reply", threadId: "t-earlier", gmailMessageId: "msg-f:1", at: ago(2 * HOUR), from: "buyer@acme.example" };
+    const unknown = { ...before, threadId: "t-nowhere", gmailMessageId: "msg-f:2", at: ago(0) };
+    const res = await signals(account, { signals: [before, unknown] });
+    expect(res.body.results.map((r) => r.outcome)).toEqual(["unmatched", "unmatched"]);
+    expect((await statusOf(account, "t-earlier")).replyCount).toBe(0);
+  });
+
+  it("attributes a reply to the latest tracked email sent before it", async () => {
+    const account = await createAccount();
+    const first = await sentMessage(account, { threadId: "t-follow", sentAt: ago(3 * HOUR) });
+    const followUp = await sentMessage(account, { threadId: "t-follow", sentAt: ago(HOUR) });
+    const res = await signals(account, {
+      signals: [
+        { kind: "reply", threadId: "t-follow", gmailMessageId: "msg-f:a", at: ago(2 * HOUR), from: "buyer@acme.example" },
+        { kind: "reply", threadId: "t-follow", gmailMessageId: "msg-f:b", at: ago(HOUR / 2), from: "buyer@acme.example" },
+      ],
+    });
+    expect(res.body.results.map((r) => r.messageId)).toEqual([first.id, followUp.id]);
+  });
+
+  it("keeps each account's threads apart and validates the body", async () => {
+    const account = await createAccount();
+    const other = await createAccount();
+    await sentMessage(account, { threadId: "t-mine" });
+    const reply = { kind: "reply", threadId: "t-mine", gmailMessageId: "msg-f:x", at: ago(0), from: "buyer@acme.example" };
+    expect((await signals(other, { signals: [reply] })).body.results[0]?.outcome).toBe("unmatched");
+    const cases: [unknown, string][] = [
+      [{ signals: [] }, "signals"],
+      [{ signals: [{ ...reply, kind: "forward" }] }, "signals.0.kind"],
+      [{ signals: [{ ...reply, from: "nobody" }] }, "signals.0.from"],
+      [{ signals: [{ ...reply, at: "yesterday" }] }, "signals.0.at"],
+      [{ signals: [{ ...reply, gmailMessageId: "has spaces" }] }, "signals.0.gmailMessageId"],
+      [
+        { signals: [bounce("t", "g", "hard", ["x@y.example"]), { ...bounce("t", "g", "hard", []), bounce: { kind: "maybe" } }] },
+        "signals.1.bounce.kind",
+      ],
+      [{ signals: Array(101).fill(reply) }, "signals"],
+    ];
+    for (const [body, path] of cases) {
+      const res = await account.json<ErrorResponse>("POST", "/api/signals", body);
+      expect(res.status, path).toBe(400);
+      expect(res.body.issues?.map((i) => i.path)).toContain(path);
+    }
+    expect((await call("/api/signals", { method: "POST", body: JSON.stringify({ signals: [reply] }) })).status).toBe(401);
+  });
+});
+
+describe("bounces", () => {
+  it("a hard bounce suppresses the address and turns the message red", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account, { threadId: "t-hard", recipients: [{ email: "Gone@Acme.example" }] });
+    await openPixel(message.id);
+    await waitForEvents(message.id, 1);
+    const res = await signals(account, { signals: [bounce("t-hard", "msg-f:b1", "hard", ["gone@acme.example"])] });
+    expect(res.body.results[0]?.outcome).toBe("recorded");
+    const status = await statusOf(account, "t-hard");
+    expect(status.state).toBe("bounced");
+    expect(status.bounce).toMatchObject({ kind: "hard", recipients: ["gone@acme.example"] });
+    const checked = await check(account, ["GONE@acme.example", "fine@acme.example"]);
+    expect(checked.body.contacts).toEqual([
+      { email: "gone@acme.example", suppressed: true, bounceKind: "hard", optedOut: false },
+      { email: "fine@acme.example", suppressed: false, bounceKind: null, optedOut: false },
+    ]);
+    // Another account knows nothing of it.
+    const other = await createAccount();
+    expect((await check(other, ["gone@acme.example"])).body.contacts[0]?.suppressed).toBe(false);
+  });
+
+  it("a notice naming nobody applies to the only recipient", async () => {
+    const account = await createAccount();
+    await sentMessage(account, { threadId: "t-unnamed", recipients: [{ email: "only@acme.example" }] });
+    await signals(account, { signals: [bounce("t-unnamed", "msg-f:u1", "hard", [])] });
+    expect((await check(account, ["only@acme.example"])).body.contacts[0]?.suppressed).toBe(true);
+  });
+
+  it("a soft bounce followed by a later success is not a bounce", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account, { threadId: "t-soft", recipients: [{ email: "full@acme.example" }], sentAt: ago(3 * HOUR) });
+    await signals(account, { signals: [bounce("t-soft", "msg-f:s1", "soft", ["full@acme.example"], ago(2 * HOUR))] });
+    expect((await statusOf(account, "t-soft")).state).toBe("bounced");
+    expect((await check(account, ["full@acme.example"])).body.contacts[0]).toMatchObject({ suppressed: false, bounceKind: "soft" });
+    // An open before the notice clears nothing; one after it does.
+    await hitAt(account, message.id, Date.now() - 2.5 * HOUR);
+    expect((await statusOf(account, "t-soft")).state).toBe("bounced");
+    await hitAt(account, message.id, Date.now() - HOUR);
+    const status = await statusOf(account, "t-soft");
+    expect(status).toMatchObject({ state: "opened", bounce: null });
+    expect((await check(account, ["full@acme.example"])).body.contacts[0]).toMatchObject({ suppressed: false, bounceKind: null });
+  });
+
+  it("a reply from the address after a soft bounce clears it too", async () => {
+    const account = await createAccount();
+    await sentMessage(account, { threadId: "t-soft2", recipients: [{ email: "a@acme.example" }, { email: "b@acme.example" }] });
+    await signals(account, {
+      signals: [
+        bounce("t-soft2", "msg-f:s2", "soft", ["a@acme.example"], ago(HOUR / 2)),
+        { kind: "reply", threadId: "t-soft2", gmailMessageId: "msg-f:r2", at: ago(HOUR / 4), from: "a@acme.example" },
+      ],
+    });
+    expect((await statusOf(account, "t-soft2")).bounce).toBeNull();
+  });
+
+  it("two soft bounces of the same address, across messages, count as hard", async () => {
+    const account = await createAccount();
+    await sentMessage(account, { threadId: "t-s1", recipients: [{ email: "flaky@acme.example" }], sentAt: ago(5 * HOUR) });
+    await sentMessage(account, { threadId: "t-s2", recipients: [{ email: "flaky@acme.example" }], sentAt: ago(3 * HOUR) });
+    await signals(account, { signals: [bounce("t-s1", "msg-f:f1", "soft", ["flaky@acme.example"], ago(4 * HOUR))] });
+    expect((await check(account, ["flaky@acme.example"])).body.contacts[0]).toMatchObject({ suppressed: false, bounceKind: "soft" });
+    // The same notice reported again is not a second bounce.
+    await signals(account, { signals: [bounce("t-s1", "msg-f:f1", "soft", ["flaky@acme.example"], ago(4 * HOUR))] });
+    expect((await check(account, ["flaky@acme.example"])).body.contacts[0]?.suppressed).toBe(false);
+    await signals(account, { signals: [bounce("t-s2", "msg-f:f2", "soft", ["flaky@acme.example"], ago(2 * HOUR))] });
+    expect((await check(account, ["flaky@acme.example"])).body.contacts[0]).toMatchObject({ suppressed: true, bounceKind: "hard" });
+  });
+
+  it("validates the compose check", async () => {
+    const account = await createAccount();
+    expect((await account.json("POST", "/api/contacts/check", { emails: [] })).status).toBe(400);
+    expect((await account.json("POST", "/api/contacts/check", { emails: ["nope"] })).status).toBe(400);
+    expect((await account.json("POST", "/api/contacts/check", { emails: Array(101).fill("a@b.example") })).status).toBe(400);
+  });
+});
+
+describe("opt-out", () => {
+  it("GET shows a page and records nothing; POST records the opt-out once", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account, { threadId: "t-out", optOutLink: true });
+    const page = await call(`/u/${message.id}`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toContain("text/html");
+    const html = await page.text();
+    expect(html).toContain("Unsubscribe");
+    expect(html).not.toContain("buyer@acme.example");
+    expect(html).not.toContain('name="email"');
+    expect((await check(account, ["buyer@acme.example"])).body.contacts[0]?.optedOut).toBe(false);
+    const done = await call(`/u/${message.id}`, { method: "POST" });
+    expect(done.status).toBe(200);
+    expect(await done.text()).toContain("unsubscribed");
+    await call(`/u/${message.id}`, { method: "POST" });
+    expect((await check(account, ["buyer@acme.example"])).body.contacts[0]?.optedOut).toBe(true);
+    expect((await statusOf(account, "t-out")).unsubscribed).toBe(true);
+    const rows = await env.DB.prepare("SELECT count(*) AS n FROM signals WHERE message_id = ? AND kind = 'unsubscribe'")
+      .bind(message.id)
+      .first<{ n: number }>();
+    expect(rows?.n).toBe(1);
+  });
+
+  it("asks for the address when there are several recipients, and never reveals them", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account, { recipients: [{ email: "one@acme.example" }, { email: "Two@acme.example" }] });
+    const html = await (await call(`/u/${message.id}`)).text();
+    expect(html).toContain('name="email"');
+    expect(html).not.toMatch(/one@|two@/i);
+    const post = (email: string) =>
+      call(`/u/${message.id}`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: `email=${encodeURIComponent(email)}`,
+      });
+    const stranger = await post("stranger@acme.example");
+    const real = await post(" TWO@acme.example ");
+    expect(stranger.status).toBe(200);
+    expect(await stranger.text()).toBe(await real.text());
+    const checked = await check(account, ["one@acme.example", "two@acme.example", "stranger@acme.example"]);
+    expect(checked.body.contacts.map((c) => c.optedOut)).toEqual([false, true, false]);
+    expect((await call(`/u/${message.id}`, { method: "POST" })).status).toBe(400);
+  });
+
+  it("answers 400 for ids that do not verify and 404 for unknown messages", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account);
+    expect((await call(`/u/${message.id.slice(0, -2)}AA`)).status).toBe(400);
+    expect((await call(`/u/${message.id.slice(0, -2)}AA`, { method: "POST" })).status).toBe(400);
+    expect((await call("/u/nonsense")).status).toBe(400);
+    await account.json("DELETE", `/api/messages/${message.id}`);
+    expect((await call(`/u/${message.id}`, { method: "POST" })).status).toBe(404);
+  });
+
+  it("after an opt-out, hits of every email to that recipient store nothing, earlier ones included; links still redirect", async () => {
+    const account = await createAccount();
+    const url = "https://example.com/offer";
+    const to = (email: string, threadId: string) => sentMessage(account, { threadId, recipients: [{ email }], links: [{ index: 0, url }] });
+    const earlier = await to("leaver@acme.example", "t-l1");
+    const shared = await sentMessage(account, { recipients: [{ email: "leaver@acme.example" }, { email: "stayer@acme.example" }] });
+    const optOutVia = await to("Leaver@acme.example", "t-l2");
+    const control = await to("stayer@acme.example", "t-l3");
+    await openPixel(earlier.id);
+    await waitForEvents(earlier.id, 1);
+    expect((await call(`/u/${optOutVia.id}`, { method: "POST" })).status).toBe(200);
+    for (const message of [earlier, shared, optOutVia]) {
+      await openPixel(message.id);
+      const click = await clickLink(account, message.id, 0, url);
+      expect(click.status).toBe(302);
+      expect(click.headers.get("location")).toBe(url);
+    }
+    await openPixel(control.id);
+    await waitForEvents(control.id, 1);
+    // The direct-write fallback applies the same rule.
+    expect(await hitAt(account, earlier.id, Date.now())).toBe(0);
+    expect(await hitAt(account, control.id, Date.now())).toBe(1);
+    // Give the queue time to deliver anything it still holds, then check.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await storedEvents(earlier.id)).toHaveLength(1); // only the open from before the opt-out
+    expect(await storedEvents(shared.id)).toHaveLength(0);
+    expect(await storedEvents(optOutVia.id)).toHaveLength(0);
+    // An email registered later to the same address is not tracked either.
+    const later = await to("leaver@acme.example", "t-l4");
+    await openPixel(later.id);
+    await openPixel(control.id);
+    await waitForEvents(control.id, 3);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await storedEvents(later.id)).toHaveLength(0);
+  });
+});
