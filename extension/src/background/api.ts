@@ -5,9 +5,12 @@ import type {
   CreateAccountRequest,
   CreateAccountResponse,
   ErrorResponse,
+  EventsResponse,
+  MessageDetail,
   MessageStatus,
   RegisterMessageRequest,
   SenderViewRequest,
+  StatusResponse,
 } from "../../../shared/api";
 
 export class TrackerError extends Error {
@@ -99,4 +102,14 @@ export const api = {
     call<MessageStatus>(trackerUrl, `/api/messages/${encodeURIComponent(trackingId)}`, { method: "PUT", token, body }),
   senderViews: (trackerUrl: string, token: string, body: SenderViewRequest) =>
     call<{ recorded: number }>(trackerUrl, "/api/views", { method: "POST", token, body }),
+  status: (trackerUrl: string, token: string, threadIds: string[]) =>
+    call<StatusResponse>(trackerUrl, "/api/messages/status", { method: "POST", token, body: { threadIds } }),
+  detail: (trackerUrl: string, token: string, trackingId: string) =>
+    call<MessageDetail>(trackerUrl, `/api/messages/${encodeURIComponent(trackingId)}`, { token }),
+  stop: (trackerUrl: string, token: string, trackingId: string) =>
+    call<unknown>(trackerUrl, `/api/messages/${encodeURIComponent(trackingId)}/stop`, { method: "POST", token }),
+  remove: (trackerUrl: string, token: string, trackingId: string) =>
+    call<void>(trackerUrl, `/api/messages/${encodeURIComponent(trackingId)}`, { method: "DELETE", token }),
+  events: (trackerUrl: string, token: string, after: string, limit = 100) =>
+    call<EventsResponse>(trackerUrl, `/api/events?after=${encodeURIComponent(after)}&limit=${limit}`, { token }),
 };

@@ -2,12 +2,13 @@
 // tables, and background/index.ts only routes a message here after checking who sent it: GmailHandlers only
 // from a content script on https://mail.google.com, PageHandlers only from this extension's own pages.
 import type browser from "webextension-polyfill";
-import { type RegisterMessageRequest, registerMessageRequest } from "../../../shared/api";
+import { type MessageDetail, type MessageStatus, type RegisterMessageRequest, registerMessageRequest } from "../../../shared/api";
 import { isAcceptableDestination, MAX_LINK_INDEX, mintTrackingId, parseTrackingId, signedClickUrl } from "../../../shared/protocol";
 import { loadOptions, normalizeTrackerUrl, saveOptions } from "../options-store";
 import { api, probeTracker, TrackerError } from "./api";
 import { type Credentials, loadCredentials, saveCredentials } from "./credentials";
 import type { Outbox, OutboxEntry } from "./outbox";
+import { type ActivitySummary, type FeedPoller, type FeedState, type StatusCache, summarize } from "./receipts";
 
 type Sender = browser.Runtime.MessageSender;
 
@@ -64,7 +65,16 @@ export interface SentMessageInput {
   notBefore?: number;
 }
 
-export function gmailHandlers(outbox: Outbox) {
+/** Read receipts (background/receipts.ts): the status cache, the feed poller and how the Gmail tabs hear of news. */
+export interface Receipts {
+  statusCache: StatusCache;
+  poller: FeedPoller;
+  news(threadIds: string[]): void;
+  /** The stored feed state of the connected account, if any. */
+  feedState(): Promise<FeedState | null>;
+}
+
+export function gmailHandlers(outbox: Outbox, receipts: Receipts) {
   return {
     /** A fresh id for a compose window, minted ahead of the send so the send itself needs no round trip. */
     async mintId(_input: null, _sender: Sender): Promise<{ trackingId: string; trackerUrl: string }> {
@@ -109,6 +119,46 @@ export function gmailHandlers(outbox: Outbox) {
       void outbox.flush();
       return api.senderViews(credentials.trackerUrl, credentials.apiToken, { messageIds, threadIds });
     },
+
+    /** Tracked messages of these threads (one page of a thread list), from the background's short-lived cache. */
+    async threadStatus(input: { threadIds: string[] }, _sender: Sender): Promise<{ messages: MessageStatus[] }> {
+      const credentials = await requireCredentials();
+      const ids = Array.isArray(input?.threadIds) ? input.threadIds.filter((id) => typeof id === "string") : [];
+      const messages = await receipts.statusCache.get(ids.slice(0, 400), (chunk) =>
+        api.status(credentials.trackerUrl, credentials.apiToken, chunk).then((r) => r.messages),
+      );
+      return { messages };
+    },
+
+    /** Everything the conversation panel shows for one of this account's messages. */
+    async messageDetail(input: { trackingId: string }, _sender: Sender): Promise<MessageDetail> {
+      const credentials = await requireCredentials();
+      requireOwnId(credentials, input.trackingId);
+      return api.detail(credentials.trackerUrl, credentials.apiToken, input.trackingId);
+    },
+
+    async stopTracking(input: { trackingId: string }, _sender: Sender): Promise<{ ok: true }> {
+      const credentials = await requireCredentials();
+      requireOwnId(credentials, input.trackingId);
+      await api.stop(credentials.trackerUrl, credentials.apiToken, input.trackingId);
+      receipts.statusCache.invalidate();
+      receipts.news([]);
+      return { ok: true };
+    },
+
+    async deleteMessageData(input: { trackingId: string }, _sender: Sender): Promise<{ ok: true }> {
+      const credentials = await requireCredentials();
+      requireOwnId(credentials, input.trackingId);
+      await api.remove(credentials.trackerUrl, credentials.apiToken, input.trackingId);
+      receipts.statusCache.invalidate();
+      receipts.news([]);
+      return { ok: true };
+    },
+
+    /** A Gmail tab gained focus: look at the events feed now rather than at the next alarm. */
+    async gmailFocused(_input: null, _sender: Sender): Promise<{ events: number }> {
+      return { events: await receipts.poller.poll() };
+    },
   };
 }
 
@@ -125,8 +175,29 @@ export interface ExtensionState {
   outbox: OutboxEntry[];
 }
 
-export function pageHandlers(outbox: Outbox) {
+export interface ActivityState extends ActivitySummary {
+  /** Whether the tracker answered just now, and if not, why. */
+  reachable: boolean;
+  problem: string | null;
+  outbox: OutboxEntry[];
+}
+
+export function pageHandlers(outbox: Outbox, receipts: Receipts) {
   return {
+    /** The popup: recent activity, totals, the outbox and whether the tracker answers. */
+    async getActivity(_input: null, _sender: Sender): Promise<ActivityState> {
+      const { state, credentials } = await connection();
+      void receipts.poller.poll().catch(() => undefined);
+      const feed = credentials ? await receipts.feedState() : null;
+      let problem: string | null = state.problem;
+      if (!problem)
+        problem = await probeTracker(state.trackerUrl).then(
+          () => null,
+          (error: unknown) => (error instanceof Error ? error.message : String(error)),
+        );
+      return { ...summarize(feed, Date.now()), reachable: problem === null, problem, outbox: await outbox.entries() };
+    },
+
     async getState(_input: null, _sender: Sender): Promise<ExtensionState> {
       return { connection: (await connection()).state, outbox: await outbox.entries() };
     },

@@ -2,13 +2,15 @@
 // worker that may be stopped at any moment, in Firefox an event page: nothing lives only in memory, the outbox is
 // in browser.storage.local and a browser.alarms alarm brings the background back for the next retry.
 import browser from "webextension-polyfill";
+import { gmailThreadUrl } from "../gmail-ids";
 import { type HandlerTable, isEnvelope, type Reply } from "../messaging";
-import { onOptionsChanged } from "../options-store";
+import { loadOptions, onOptionsChanged } from "../options-store";
 import { api, TrackerError } from "./api";
 import { loadCredentials } from "./credentials";
 import { gmailHandlers, pageHandlers } from "./handlers";
 import { type DeliveryResult, Outbox, type OutboxEntry } from "./outbox";
 import { syncPixelBlockRule } from "./pixel-block";
+import { FeedPoller, NEWS_KEY, type Note, readFeedState, StatusCache } from "./receipts";
 import { senderKind } from "./sender";
 
 const OUTBOX_ALARM = "outbox-retry";
@@ -42,8 +44,73 @@ function schedule(at: number | null): void {
 }
 
 const outbox = new Outbox(browser.storage.local, deliver, schedule);
-const fromGmail: HandlerTable = gmailHandlers(outbox);
-const fromPages: HandlerTable = pageHandlers(outbox);
+
+// Read receipts: the feed is polled every minute (an alarm outlives a stopped service worker) and right away when a
+// Gmail tab gains focus; news for threads reaches the Gmail tabs through this storage key (content script listens).
+const FEED_ALARM = "feed-poll";
+/** The last notifications shown, newest last: what the e2e tests (and anyone debugging) can read back. */
+const SHOWN_KEY = "notificationsShown";
+const statusCache = new StatusCache();
+
+async function feedAccount(): Promise<string | null> {
+  const credentials = await loadCredentials();
+  return credentials ? `${credentials.trackerUrl} ${credentials.accountId}` : null;
+}
+
+function news(threadIds: string[]): void {
+  statusCache.invalidate(threadIds.length > 0 ? threadIds : undefined);
+  void browser.storage.local.set({ [NEWS_KEY]: { at: Date.now(), threadIds } });
+}
+
+async function showNote(note: Note): Promise<void> {
+  // The thread id rides in the notification id, so a click still opens it after the background restarted.
+  const id = `mt|${note.threadId ?? ""}|${note.key}`;
+  await browser.notifications.create(id, {
+    type: "basic",
+    iconUrl: browser.runtime.getURL("extension/public/icon-128.png"),
+    title: note.title,
+    message: note.message,
+  });
+  const shown = ((await browser.storage.local.get(SHOWN_KEY))[SHOWN_KEY] as unknown[] | undefined) ?? [];
+  await browser.storage.local.set({
+    [SHOWN_KEY]: [...shown, { id, key: note.key, title: note.title, message: note.message, at: Date.now() }].slice(-50),
+  });
+}
+
+const poller = new FeedPoller({
+  area: browser.storage.local,
+  account: feedAccount,
+  fetchEvents: async (after, limit) => {
+    const credentials = await loadCredentials();
+    if (!credentials) return { events: [], cursor: after };
+    return api.events(credentials.trackerUrl, credentials.apiToken, after, limit);
+  },
+  muted: async () => !(await loadOptions()).notifications,
+  show: showNote,
+  news,
+});
+const pollFeed = () => void poller.poll().catch((error: unknown) => console.warn("events feed not polled", error));
+const receipts = { statusCache, poller, news, feedState: async () => readFeedState(browser.storage.local, await feedAccount()) };
+
+async function openThread(threadId: string | null): Promise<void> {
+  const url = gmailThreadUrl(threadId);
+  const [tab] = await browser.tabs.query({ url: "https://mail.google.com/*" });
+  if (tab?.id === undefined) {
+    await browser.tabs.create({ url });
+    return;
+  }
+  await browser.tabs.update(tab.id, { url, active: true });
+  if (tab.windowId !== undefined) await browser.windows.update(tab.windowId, { focused: true });
+}
+
+browser.notifications.onClicked.addListener((id) => {
+  if (!id.startsWith("mt|")) return;
+  void openThread(id.split("|")[1] || null).catch((error: unknown) => console.warn("thread not opened", error));
+  void browser.notifications.clear(id);
+});
+
+const fromGmail: HandlerTable = gmailHandlers(outbox, receipts);
+const fromPages: HandlerTable = pageHandlers(outbox, receipts);
 
 browser.runtime.onMessage.addListener((message: unknown, sender: browser.Runtime.MessageSender): Promise<Reply<unknown>> | undefined => {
   if (!isEnvelope(message)) return undefined;
@@ -59,7 +126,12 @@ browser.runtime.onMessage.addListener((message: unknown, sender: browser.Runtime
 
 browser.alarms.onAlarm.addListener((alarm) => {
   if (alarm.name === OUTBOX_ALARM) void outbox.flush();
+  if (alarm.name === FEED_ALARM) pollFeed();
 });
+void browser.alarms.get(FEED_ALARM).then((alarm) => {
+  if (!alarm) void browser.alarms.create(FEED_ALARM, { periodInMinutes: 1 });
+});
+pollFeed();
 
 browser.runtime.onStartup.addListener(() => void outbox.flush());
 browser.runtime.onInstalled.addListener(() => void outbox.flush());

@@ -4,7 +4,8 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it, vi } from "vitest";
-import { closest, composeRecipients, isPlainTextMode, query } from "./gmail-selectors";
+import { gmailThreadUrl, legacyThreadId } from "../gmail-ids";
+import { closest, composeRecipients, isPlainTextMode, query, queryAll, rowThreadIds } from "./gmail-selectors";
 import { setDebug } from "./log";
 
 const FIXTURE = path.resolve(import.meta.dirname, "../../../../shared/fixtures/gmail/compose-dialog-2020-10.html");
@@ -67,5 +68,35 @@ describe("selectors that stop matching are logged in debug mode", () => {
       setDebug(false);
       warn.mockRestore();
     }
+  });
+});
+
+describe("thread list selectors", () => {
+  it("on the real classic thread list (2014-12): rows and subjects by fallback, no thread ids", () => {
+    document.body.innerHTML = readFileSync(
+      path.resolve(import.meta.dirname, "../../../../shared/fixtures/gmail/thread-list-classic-2014-12.html"),
+      "utf8",
+    ).replace(/<script[\s\S]*?<\/script>/g, ""); // the capture's scripts are not ours to load
+    const rows = queryAll(document, "threadRow");
+    expect(rows).toHaveLength(16);
+    expect(rows.every((row) => row.matches("tr.zA"))).toBe(true);
+    expect(query(rows[0] as Element, "rowSubject")?.textContent?.trim()).toBe("aaa");
+    expect(rows.map(rowThreadIds)).toEqual(rows.map(() => null));
+  });
+
+  it("on current rows (gmail.md attributes): both ids, legacy first", () => {
+    document.body.innerHTML = `<table><tbody><tr class="zA" role="row"><td class="a4W"><div class="y6"><span class="bog">
+      <span data-thread-id="#thread-f:1654000000000000001" data-legacy-thread-id="16f4d7c2a0b00001">Hi</span></span></div></td></tr></tbody></table>`;
+    const [row] = queryAll(document, "threadRow");
+    expect(row && rowThreadIds(row)).toEqual({ key: "16f4d7c2a0b00001", ids: ["16f4d7c2a0b00001", "thread-f:1654000000000000001"] });
+    expect(row && query(row, "rowSubject")?.className).toBe("bog");
+  });
+
+  it("converts thread-f ids to the legacy hex Gmail uses in its URLs", () => {
+    expect(legacyThreadId(`thread-f:${BigInt("0x16f4d7c2a0b00001")}`)).toBe("16f4d7c2a0b00001");
+    expect(legacyThreadId("#16f4d7c2a0b00001")).toBe("16f4d7c2a0b00001");
+    expect(legacyThreadId("thread-a:r-123")).toBeNull();
+    expect(gmailThreadUrl("16f4")).toBe("https://mail.google.com/mail/u/0/#all/16f4");
+    expect(gmailThreadUrl(null)).toBe("https://mail.google.com/mail/u/0/#sent");
   });
 });

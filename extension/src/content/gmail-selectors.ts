@@ -61,6 +61,27 @@ export const SELECTORS = {
     precise: "h2.hP[data-legacy-thread-id]",
     fallbacks: ["h2[data-legacy-thread-id]", "h2.hP[data-thread-perm-id]"],
   },
+  /**
+   * Thread list rows (Inbox, Sent, any list). gmail.md: `tr.zA[role=row]`; thread-list-classic-2014-12.html has
+   * `tr.zA` without the role (and in vertical split a thread spans three rows: only the one with ids is marked).
+   */
+  threadRow: { name: "thread row", precise: 'tr.zA[role="row"]', fallbacks: ["tr.zA"] },
+  /**
+   * The element of a row that carries its thread ids (gmail.md, 2026-11): the subject span,
+   * `.bog span[data-thread-id="#thread-f:…"][data-legacy-thread-id="16f4…"]`. The classic fixture has neither: its
+   * rows are untracked as far as we can tell, and get no mark.
+   */
+  rowThreadIds: {
+    name: "row thread ids",
+    precise: "span[data-thread-id][data-legacy-thread-id]",
+    fallbacks: ["[data-legacy-thread-id]", "[data-thread-id]"],
+  },
+  /** Where a row's subject sits, the mark goes first inside it: `.bog` (gmail.md); classic fixture `td.a4W .y6`. */
+  rowSubject: { name: "row subject", precise: ".bog", fallbacks: ["td.a4W .y6", ".y6", "td.a4W"] },
+  /** Messages of an opened conversation: `div.adn[data-message-id]` (gmail.md; gmail-sim). */
+  conversationMessage: { name: "conversation message", precise: "div.adn[data-message-id]", fallbacks: ["[data-message-id]"] },
+  /** A message's body: `div.ii.gt` > `div.a3s` (gmail.md); the panel goes right after `div.ii.gt`. */
+  messageBody: { name: "message body", precise: "div.ii.gt", fallbacks: ["div.a3s"] },
 } satisfies Record<string, SelectorSpec>;
 
 export type SelectorName = keyof typeof SELECTORS;
@@ -130,4 +151,15 @@ export function composeRecipients(root: ParentNode): { email: string; name?: str
 /** Whether the compose is in plain-text mode (no HTML is sent, so no pixel is possible). */
 export function isPlainTextMode(root: ParentNode): boolean {
   return queryAll(root, "plainTextMode").some((item) => /plain text/i.test(item.textContent ?? ""));
+}
+
+/** A thread list row's ids, as the tracker may have them registered (legacy hex first), or null if the row has none. */
+export function rowThreadIds(row: Element): { key: string; ids: string[] } | null {
+  const [carrier] = queryAll(row, "rowThreadIds");
+  if (!carrier) return null;
+  const legacy = carrier.getAttribute("data-legacy-thread-id")?.trim() ?? "";
+  const full = (carrier.getAttribute("data-thread-id") ?? "").trim().replace(/^#/, "");
+  const ids = [legacy, full].filter((id) => /^[A-Za-z0-9:_-]{1,100}$/.test(id));
+  const [key] = ids;
+  return key ? { key, ids } : null;
 }

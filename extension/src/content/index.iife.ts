@@ -3,11 +3,14 @@
 import { loadOptions, type Options, onOptionsChanged } from "../options-store";
 import { type Feature, guarded } from "./feature";
 import { composeTracking } from "./features/compose-tracking";
+import { conversationPanel } from "./features/conversation-panel";
+import { focusPoll } from "./features/focus-poll";
 import { senderPixels } from "./features/sender-pixels";
+import { sentListMarks } from "./features/sent-list-marks";
 import { sentViewsReport } from "./features/sent-views-report";
 import { setDebug } from "./log";
 
-const FEATURES: Feature[] = [senderPixels, composeTracking, sentViewsReport];
+const FEATURES: Feature[] = [senderPixels, composeTracking, sentViewsReport, sentListMarks, conversationPanel, focusPoll];
 
 let controller: AbortController | null = null;
 

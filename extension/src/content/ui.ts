@@ -7,6 +7,20 @@ const CSS = `
 .mt-toggle[aria-pressed="true"]{background:#0b57d0;border-color:#0b57d0;color:#fff}
 .mt-toggle:disabled{opacity:.55;cursor:not-allowed}
 .mt-status{color:#b3261e;max-width:260px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap}
+.mt-campaign{width:120px;border:1px solid #c4c7c5;border-radius:12px;padding:2px 8px;font:inherit}
+.mt-warning{color:#b3261e;font-weight:bold;max-width:340px;white-space:normal}
+.mt-mark{display:inline-block;min-width:8px;height:14px;line-height:14px;margin-right:6px;padding:0 4px;border-radius:7px;font:bold 11px Arial,sans-serif;color:#fff;vertical-align:middle;text-align:center;box-sizing:border-box}
+.mt-mark-delivered,.mt-mark-stopped{background:#9aa0a6;width:10px;height:10px;padding:0;min-width:0}
+.mt-mark-stopped{background:transparent;border:2px solid #9aa0a6}
+.mt-mark-opened{background:#188038}
+.mt-mark-clicked{background:#1a73e8}
+.mt-mark-bounced{background:#d93025}
+.mt-panel{margin:8px 0;padding:8px 10px;border:1px solid #dadce0;border-radius:8px;background:#f8f9fa;font:12px/1.5 Arial,sans-serif;color:#202124}
+.mt-panel-head{display:flex;flex-wrap:wrap;align-items:center;gap:8px}
+.mt-panel button{border:1px solid #c4c7c5;border-radius:12px;background:#fff;padding:2px 8px;cursor:pointer;font:inherit}
+.mt-panel ol,.mt-panel ul{margin:4px 0;padding-left:18px}
+.mt-dim{color:#80868b}
+.mt-panel .mt-why{font-style:italic}
 .mt-toast{position:fixed;left:16px;bottom:16px;z-index:2147483647;background:#323232;color:#fff;padding:10px 14px;border-radius:6px;font:13px Arial,sans-serif;max-width:420px}
 `;
 

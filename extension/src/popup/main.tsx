@@ -1,16 +1,68 @@
-// The toolbar popup: connection state and the outbox (the full activity view is a later issue).
+// The toolbar popup: whether the tracker answers, today's and this week's opens and clicks, the recent activity
+// (newest first; machine and sender events dimmed, with why), and the outbox of registrations not delivered yet.
+// The activity is what the background read from the events feed (background/receipts.ts), kept in storage.
 import { render } from "preact";
 import { useCallback, useEffect, useState } from "preact/hooks";
 import browser from "webextension-polyfill";
-import type { ExtensionState } from "../background/handlers";
+import type { EventLabel } from "../../../shared/api";
+import type { ActivityState, ExtensionState } from "../background/handlers";
+import type { ActivityItem } from "../background/receipts";
 import { callFromPage } from "../messaging";
 import { OutboxList } from "../pages/outbox-list";
 
+const WHY: Record<EventLabel, string> = {
+  human: "",
+  "gmail-proxy": "through Gmail's image proxy",
+  sender: "your own view, not counted",
+  "apple-mpp": "Apple Mail prefetch, not counted",
+  scanner: "a scanner or bot, not counted",
+  prefetch: "a prefetch, not counted",
+};
+
+function ago(iso: string): string {
+  const seconds = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
+  if (seconds < 60) return "just now";
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
+  if (seconds < 86_400) return `${Math.round(seconds / 3600)} h ago`;
+  return new Date(iso).toLocaleDateString();
+}
+
+function Activity({ items }: { items: ActivityItem[] }) {
+  if (items.length === 0)
+    return (
+      <p class="muted" data-testid="activity-empty">
+        No opens or clicks yet.
+      </p>
+    );
+  return (
+    <ul class="activity" data-testid="activity">
+      {items.slice(0, 30).map((item) => (
+        <li
+          key={item.cursor}
+          class={item.counted ? "" : "muted"}
+          data-kind={item.kind}
+          data-label={item.label}
+          data-counted={String(item.counted)}
+          data-message-id={item.messageId}
+        >
+          <strong>{item.kind === "open" ? "Opened" : `Clicked link ${(item.linkIndex ?? 0) + 1}`}</strong> {item.subject || "(no subject)"}
+          <div class="muted">
+            {item.recipients.join(", ") || "unknown recipient"} · {ago(item.at)}
+            {WHY[item.label] ? ` · ${WHY[item.label]}` : ""}
+          </div>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 function Popup() {
   const [state, setState] = useState<ExtensionState | null>(null);
+  const [activity, setActivity] = useState<ActivityState | null>(null);
   const [error, setError] = useState<string | null>(null);
   const load = useCallback(() => {
     callFromPage("getState", null).then(setState, (e: unknown) => setError(String(e)));
+    callFromPage("getActivity", null).then(setActivity, (e: unknown) => setError(String(e)));
   }, []);
   useEffect(() => {
     load();
@@ -31,7 +83,31 @@ function Popup() {
           Not tracking: {state.connection.problem}
         </p>
       )}
+      {activity && state.connection.connected ? (
+        <p class={activity.reachable ? "muted" : "error"} data-testid="reachable" data-reachable={String(activity.reachable)}>
+          {activity.reachable ? "The tracker answers." : `The tracker does not answer: ${activity.problem}`}
+        </p>
+      ) : null}
+      {activity ? (
+        <>
+          <p data-testid="totals">
+            Today: {activity.today.opens} open{activity.today.opens === 1 ? "" : "s"}, {activity.today.clicks} click
+            {activity.today.clicks === 1 ? "" : "s"} · This week: {activity.week.opens} open{activity.week.opens === 1 ? "" : "s"},{" "}
+            {activity.week.clicks} click{activity.week.clicks === 1 ? "" : "s"}
+          </p>
+          <h2>Recent activity</h2>
+          <Activity items={activity.activity} />
+        </>
+      ) : null}
+      <h2>Outbox</h2>
       <OutboxList entries={state.outbox} onRetry={() => void callFromPage("retryOutbox", null).then(load)} />
+      <button
+        type="button"
+        name="dashboard"
+        onClick={() => void browser.tabs.create({ url: browser.runtime.getURL("extension/src/dashboard/index.html") })}
+      >
+        Dashboard
+      </button>
       <button type="button" onClick={() => void browser.runtime.openOptionsPage()}>
         Options
       </button>

@@ -1,0 +1,204 @@
+// The background's read-receipt rules with an in-memory storage area standing in for browser.storage.local:
+// the feed cursor survives restarts, only the first counted open (and first counted click of each link) notifies,
+// machine and sender events never do, a mute records without notifying, and the status cache batches.
+import { describe, expect, it } from "vitest";
+import type { FeedEvent, MessageStatus } from "../../../shared/api";
+import type { KeyValueArea } from "./outbox";
+import {
+  applyEvents,
+  emptyFeedState,
+  FEED_KEY,
+  FeedPoller,
+  type FeedState,
+  MAX_ACTIVITY,
+  type Note,
+  StatusCache,
+  summarize,
+} from "./receipts";
+
+function memoryArea(): KeyValueArea & { data: Record<string, unknown> } {
+  const data: Record<string, unknown> = {};
+  return {
+    data,
+    get: async (key) => (key in data ? { [key]: structuredClone(data[key]) } : {}),
+    set: async (items) => void Object.assign(data, structuredClone(items)),
+  };
+}
+
+const NOW = Date.parse("2026-11-22T12:00:00Z");
+let seq = 0;
+function event(partial: Partial<FeedEvent>): FeedEvent {
+  seq += 1;
+  return {
+    cursor: String(seq),
+    messageId: "m1",
+    threadId: "16f4aa",
+    subject: "Pricing",
+    recipients: [{ email: "carol@prospect.example", name: "Carol" }],
+    kind: "open",
+    linkIndex: null,
+    label: "gmail-proxy",
+    counted: true,
+    at: new Date(NOW - 1000).toISOString(),
+    ...partial,
+  };
+}
+
+/** A tracker feed: events after a cursor, in order, each once. */
+function feed(events: FeedEvent[]) {
+  const calls: string[] = [];
+  return {
+    calls,
+    fetchEvents: async (after: string, limit: number) => {
+      calls.push(after);
+      const next = events.filter((e) => Number(e.cursor) > Number(after)).slice(0, limit);
+      return { events: next, cursor: next.at(-1)?.cursor ?? after };
+    },
+  };
+}
+
+function poller(area: KeyValueArea, events: FeedEvent[], options: { muted?: boolean; account?: string } = {}) {
+  const shown: Note[] = [];
+  const news: string[][] = [];
+  const source = feed(events);
+  const instance = new FeedPoller({
+    area,
+    account: async () => options.account ?? "http://t acct1",
+    fetchEvents: source.fetchEvents,
+    muted: async () => options.muted ?? false,
+    show: async (note) => void shown.push(note),
+    news: (ids) => void news.push(ids),
+    now: () => NOW,
+  });
+  return { instance, shown, news, calls: source.calls };
+}
+
+describe("notifications from the events feed", () => {
+  it("notifies the first counted open of a message and the first counted click of each link, never machines, senders or re-opens", () => {
+    const events = [
+      event({ label: "apple-mpp", counted: false }),
+      event({ label: "sender", counted: false }),
+      event({}),
+      event({ label: "human" }),
+      event({ kind: "click", linkIndex: 0, label: "scanner", counted: false }),
+      event({ kind: "click", linkIndex: 0, label: "human" }),
+      event({ kind: "click", linkIndex: 0, label: "human" }),
+      event({ kind: "click", linkIndex: 1, label: "human" }),
+      event({ messageId: "m2", subject: null, recipients: [{ email: "a@x.example" }, { email: "b@x.example" }, { email: "c@x.example" }] }),
+    ];
+    const { state, notes } = applyEvents(emptyFeedState("acct"), events, { muted: false, firstPoll: false, now: NOW });
+    expect(notes.map((n) => n.key)).toEqual(["open:m1", "click:m1:0", "click:m1:1", "open:m2"]);
+    expect(notes[0]).toMatchObject({ title: "Opened: Pricing", message: "Carol opened “Pricing”.", threadId: "16f4aa" });
+    expect(notes[3]?.message).toBe("a@x.example, b@x.example and 1 more opened “(no subject)”.");
+    expect(state.cursor).toBe(events.at(-1)?.cursor);
+    expect(state.activity[0]?.messageId).toBe("m2");
+    expect(state.activity).toHaveLength(events.length);
+    expect(summarize(state, NOW)).toMatchObject({ today: { opens: 3, clicks: 3 }, week: { opens: 3, clicks: 3 } });
+  });
+
+  it("keeps the activity bounded, newest first", () => {
+    const events = Array.from({ length: MAX_ACTIVITY + 20 }, () => event({ label: "apple-mpp", counted: false }));
+    const { state } = applyEvents(emptyFeedState("acct"), events, { muted: false, firstPoll: false, now: NOW });
+    expect(state.activity).toHaveLength(MAX_ACTIVITY);
+    expect(state.activity[0]?.cursor).toBe(events.at(-1)?.cursor);
+  });
+
+  it("persists the cursor: a restarted background (a new poller on the same storage) neither repeats nor skips", async () => {
+    const area = memoryArea();
+    const events = [event({ messageId: "a" }), event({ messageId: "b" })];
+    const first = poller(area, events);
+    expect(await first.instance.poll()).toBe(2);
+    expect(first.shown.map((n) => n.key)).toEqual(["open:a", "open:b"]);
+    expect(first.news).toEqual([["16f4aa"]]);
+
+    events.push(event({ messageId: "a" }), event({ messageId: "c" }));
+    const restarted = poller(area, events);
+    expect(await restarted.instance.poll()).toBe(2);
+    expect(restarted.calls[0]).toBe(events[1]?.cursor);
+    // "a" opened again: no second notification; "c" is new.
+    expect(restarted.shown.map((n) => n.key)).toEqual(["open:c"]);
+    expect(await restarted.instance.poll()).toBe(0);
+    expect(restarted.shown).toHaveLength(1);
+    expect((area.data[FEED_KEY] as FeedState).cursor).toBe(events.at(-1)?.cursor);
+  });
+
+  it("the notifications switch mutes: events are recorded (and not notified later when unmuted)", async () => {
+    const area = memoryArea();
+    const events = [event({ messageId: "muted" })];
+    const muted = poller(area, events, { muted: true });
+    await muted.instance.poll();
+    expect(muted.shown).toEqual([]);
+    expect((area.data[FEED_KEY] as FeedState).activity).toHaveLength(1);
+    events.push(event({ messageId: "muted", label: "human" }), event({ messageId: "loud" }));
+    const unmuted = poller(area, events);
+    await unmuted.instance.poll();
+    expect(unmuted.shown.map((n) => n.key)).toEqual(["open:loud"]);
+  });
+
+  it("the first poll of an account does not notify old history; another account starts its own cursor", async () => {
+    const area = memoryArea();
+    const events = [event({ messageId: "old", at: new Date(NOW - 3 * 3600_000).toISOString() }), event({ messageId: "fresh" })];
+    const first = poller(area, events);
+    await first.instance.poll();
+    expect(first.shown.map((n) => n.key)).toEqual(["open:fresh"]);
+    const other = poller(area, events, { account: "http://t acct2" });
+    await other.instance.poll();
+    expect(other.calls[0]).toBe("0");
+  });
+
+  it("a failed notification does not stop the poll, and concurrent polls share one run", async () => {
+    const area = memoryArea();
+    const source = feed([event({ messageId: "x" }), event({ messageId: "y" })]);
+    const shown: string[] = [];
+    const instance = new FeedPoller({
+      area,
+      account: async () => "acct",
+      fetchEvents: source.fetchEvents,
+      muted: async () => false,
+      show: async (note) => {
+        if (note.messageId === "x") throw new Error("no permission");
+        shown.push(note.key);
+      },
+      news: () => undefined,
+      now: () => NOW,
+    });
+    const [a, b] = await Promise.all([instance.poll(), instance.poll()]);
+    expect([a, b]).toEqual([2, 2]);
+    expect(source.calls).toEqual(["0"]);
+    expect(shown).toEqual(["open:y"]);
+  });
+});
+
+describe("status cache", () => {
+  const status = (threadId: string, openCount = 0): MessageStatus => ({
+    id: `id-${threadId}`,
+    threadId,
+    state: openCount > 0 ? "opened" : "delivered",
+    openCount,
+    firstOpenAt: null,
+    lastOpenAt: null,
+    clickCount: 0,
+    lastClickAt: null,
+  });
+
+  it("asks once per page, answers again from memory, asks again after invalidation or expiry, in chunks of 200", async () => {
+    let now = 0;
+    const asked: string[][] = [];
+    const fetchStatus = async (ids: string[]) => {
+      asked.push(ids);
+      return ids.filter((id) => id.startsWith("t")).map((id) => status(id, 1));
+    };
+    const cache = new StatusCache(() => now, 1000);
+    const ids = Array.from({ length: 250 }, (_, i) => (i % 2 ? `t${i}` : `u${i}`));
+    expect(await cache.get(ids, fetchStatus)).toHaveLength(125);
+    expect(asked.map((a) => a.length)).toEqual([200, 50]);
+    await cache.get(ids, fetchStatus);
+    expect(asked).toHaveLength(2);
+    cache.invalidate(["t1"]);
+    await cache.get(ids, fetchStatus);
+    expect(asked.at(-1)).toEqual(["t1"]);
+    now = 2000;
+    await cache.get(["t3"], fetchStatus);
+    expect(asked.at(-1)).toEqual(["t3"]);
+  });
+});

@@ -1,0 +1,270 @@
+// Read receipts in the background: the Sent list's status cache, and the events feed poller behind notifications
+// and the popup's activity. The poller keeps its cursor, what it already notified, the recent activity and the daily
+// totals in ONE storage key written in one set, before any notification is shown: a restart (or a killed service
+// worker) resumes from the stored cursor, so no event is skipped, and nothing is ever notified twice.
+import type { FeedEvent, MessageStatus } from "../../../shared/api";
+import type { KeyValueArea } from "./outbox";
+
+// ---------------------------------------------------------------------------------------------------------------
+// Status cache: one batched request per page of the thread list, answered from memory for a short while.
+
+export const STATUS_TTL_MS = 20_000;
+/** The tracker takes at most 200 thread ids per status request. */
+const STATUS_BATCH = 200;
+const GMAIL_ID = /^#?[A-Za-z0-9:_-]{1,100}$/;
+
+export class StatusCache {
+  private readonly entries = new Map<string, { at: number; messages: MessageStatus[] }>();
+
+  constructor(
+    private readonly now: () => number = Date.now,
+    private readonly ttlMs = STATUS_TTL_MS,
+  ) {}
+
+  /** Every tracked message of these threads; only ids not cached (or expired) are asked for, in as few requests as possible. */
+  async get(threadIds: string[], fetchStatus: (threadIds: string[]) => Promise<MessageStatus[]>): Promise<MessageStatus[]> {
+    const ids = [...new Set(threadIds.filter((id) => GMAIL_ID.test(id)))].slice(0, 1000);
+    const now = this.now();
+    const missing = ids.filter((id) => {
+      const entry = this.entries.get(id);
+      return !entry || now - entry.at > this.ttlMs;
+    });
+    for (let i = 0; i < missing.length; i += STATUS_BATCH) {
+      const chunk = missing.slice(i, i + STATUS_BATCH);
+      const messages = await fetchStatus(chunk);
+      const at = this.now();
+      for (const id of chunk) this.entries.set(id, { at, messages: [] });
+      for (const message of messages) {
+        if (message.threadId && chunk.includes(message.threadId)) this.entries.get(message.threadId)?.messages.push(message);
+      }
+    }
+    if (this.entries.size > 5000) this.entries.clear();
+    return ids.flatMap((id) => this.entries.get(id)?.messages ?? []);
+  }
+
+  invalidate(threadIds?: Iterable<string>): void {
+    if (!threadIds) this.entries.clear();
+    else for (const id of threadIds) this.entries.delete(id);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Feed poller: notifications, activity, totals.
+
+export interface ActivityItem {
+  cursor: string;
+  messageId: string;
+  threadId: string | null;
+  subject: string | null;
+  recipients: string[];
+  kind: FeedEvent["kind"];
+  linkIndex: number | null;
+  label: FeedEvent["label"];
+  counted: boolean;
+  at: string;
+}
+
+export interface FeedState {
+  /** The account (and tracker) the cursor belongs to: another account starts over. */
+  account: string;
+  cursor: string;
+  /** Keys of what was notified (or deliberately not: muted, too old), oldest first, bounded. */
+  notified: string[];
+  /** Newest first, bounded. */
+  activity: ActivityItem[];
+  /** Counted opens and clicks per local day ("2026-11-22"), the last few weeks. */
+  days: Record<string, { opens: number; clicks: number }>;
+}
+
+export interface Note {
+  key: string;
+  threadId: string | null;
+  messageId: string;
+  title: string;
+  message: string;
+}
+
+export const FEED_KEY = "feed";
+/** Written by the background after a poll that brought events: `{at, threadIds}`; Gmail tabs refresh those threads. */
+export const NEWS_KEY = "feedNews";
+export const MAX_ACTIVITY = 200;
+export const MAX_NOTIFIED = 2000;
+const MAX_DAYS = 35;
+const FEED_PAGE = 100;
+/** At most this many pages per poll; the next poll goes on from the stored cursor. */
+const MAX_PAGES = 10;
+/** On the very first poll of an account, older events are history, not news: recorded, never notified. */
+export const FIRST_POLL_NEWS_MS = 60 * 60_000;
+
+export function dayKey(at: number): string {
+  const d = new Date(at);
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+}
+
+export function notificationKey(event: Pick<FeedEvent, "kind" | "messageId" | "linkIndex">): string {
+  return event.kind === "open" ? `open:${event.messageId}` : `click:${event.messageId}:${event.linkIndex ?? 0}`;
+}
+
+function who(recipients: FeedEvent["recipients"]): string {
+  const names = recipients.map((r) => r.name || r.email);
+  if (names.length === 0) return "Someone";
+  return names.length <= 2 ? names.join(" and ") : `${names.slice(0, 2).join(", ")} and ${names.length - 2} more`;
+}
+
+export function noteFor(event: FeedEvent): Note {
+  const subject = event.subject?.trim() || "(no subject)";
+  return {
+    key: notificationKey(event),
+    threadId: event.threadId,
+    messageId: event.messageId,
+    title: event.kind === "open" ? `Opened: ${subject}` : `Link clicked: ${subject}`,
+    message:
+      event.kind === "open"
+        ? `${who(event.recipients)} opened “${subject}”.`
+        : `${who(event.recipients)} clicked link ${(event.linkIndex ?? 0) + 1} in “${subject}”.`,
+  };
+}
+
+/**
+ * Folds a page of the feed into the state: which events deserve a notification (the first counted open of a
+ * message, the first counted click of each link; never sender or machine events, never a re-open), the activity
+ * and the daily totals. Pure: the caller persists and shows.
+ */
+export function applyEvents(
+  state: FeedState,
+  events: FeedEvent[],
+  options: { muted: boolean; firstPoll: boolean; now: number },
+): { state: FeedState; notes: Note[] } {
+  const notified = new Set(state.notified);
+  const order = [...state.notified];
+  const activity = [...state.activity];
+  const days = { ...state.days };
+  const notes: Note[] = [];
+  for (const event of events) {
+    activity.unshift({
+      cursor: event.cursor,
+      messageId: event.messageId,
+      threadId: event.threadId,
+      subject: event.subject,
+      recipients: event.recipients.slice(0, 5).map((r) => r.name || r.email),
+      kind: event.kind,
+      linkIndex: event.linkIndex,
+      label: event.label,
+      counted: event.counted,
+      at: event.at,
+    });
+    if (!event.counted) continue;
+    const at = Date.parse(event.at);
+    const day = dayKey(Number.isFinite(at) ? at : options.now);
+    const totals = { opens: 0, clicks: 0, ...days[day] };
+    if (event.kind === "open") totals.opens += 1;
+    else totals.clicks += 1;
+    days[day] = totals;
+    const key = notificationKey(event);
+    if (notified.has(key)) continue;
+    notified.add(key);
+    order.push(key);
+    const old = options.firstPoll && Number.isFinite(at) && options.now - at > FIRST_POLL_NEWS_MS;
+    if (!options.muted && !old) notes.push(noteFor(event));
+  }
+  const keptDays = Object.keys(days).sort().slice(-MAX_DAYS);
+  return {
+    state: {
+      account: state.account,
+      cursor: events.length > 0 ? (events[events.length - 1]?.cursor ?? state.cursor) : state.cursor,
+      notified: order.slice(-MAX_NOTIFIED),
+      activity: activity.slice(0, MAX_ACTIVITY),
+      days: Object.fromEntries(keptDays.map((d) => [d, days[d] as { opens: number; clicks: number }])),
+    },
+    notes,
+  };
+}
+
+export function emptyFeedState(account: string): FeedState {
+  return { account, cursor: "0", notified: [], activity: [], days: {} };
+}
+
+export async function readFeedState(area: KeyValueArea, account: string | null): Promise<FeedState | null> {
+  const stored = (await area.get(FEED_KEY))[FEED_KEY] as FeedState | undefined;
+  if (!stored || typeof stored !== "object" || typeof stored.cursor !== "string") return null;
+  return account === null || stored.account === account ? stored : null;
+}
+
+export interface PollerDeps {
+  area: KeyValueArea;
+  /** The connected account ("<trackerUrl> <accountId>"), or null when not connected. */
+  account: () => Promise<string | null>;
+  fetchEvents: (after: string, limit: number) => Promise<{ events: FeedEvent[]; cursor: string }>;
+  muted: () => Promise<boolean>;
+  show: (note: Note) => Promise<void>;
+  /** Threads the feed brought news for (the Sent list marks refresh for these). */
+  news: (threadIds: string[]) => void;
+  now?: () => number;
+}
+
+export class FeedPoller {
+  private queue: Promise<unknown> = Promise.resolve();
+  private running: Promise<number> | null = null;
+
+  constructor(private readonly deps: PollerDeps) {}
+
+  /** Polls once; a call while a poll runs joins it. Resolves with the number of events read. */
+  poll(): Promise<number> {
+    if (this.running) return this.running;
+    const run: Promise<number> = this.queue
+      .then(() => this.pollOnce())
+      .finally(() => {
+        if (this.running === run) this.running = null;
+      });
+    this.running = run;
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async pollOnce(): Promise<number> {
+    const { area, deps } = { area: this.deps.area, deps: this.deps };
+    const now = deps.now ?? Date.now;
+    const account = await deps.account();
+    if (!account) return 0;
+    const stored = await readFeedState(area, account);
+    const firstPoll = stored === null;
+    let state = stored ?? emptyFeedState(account);
+    let read = 0;
+    const threads = new Set<string>();
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const { events } = await deps.fetchEvents(state.cursor, FEED_PAGE);
+      if (events.length === 0) {
+        if (firstPoll && page === 0) await area.set({ [FEED_KEY]: state });
+        break;
+      }
+      const applied = applyEvents(state, events, { muted: await deps.muted(), firstPoll, now: now() });
+      state = applied.state;
+      // Persist first: a notification shown and then lost to a crash before the write would show again.
+      await area.set({ [FEED_KEY]: state });
+      for (const note of applied.notes) await deps.show(note).catch((error: unknown) => console.warn("notification not shown", error));
+      read += events.length;
+      for (const event of events) if (event.threadId) threads.add(event.threadId);
+      if (events.length < FEED_PAGE) break;
+    }
+    if (threads.size > 0) deps.news([...threads]);
+    return read;
+  }
+}
+
+export interface ActivitySummary {
+  activity: ActivityItem[];
+  today: { opens: number; clicks: number };
+  week: { opens: number; clicks: number };
+}
+
+export function summarize(state: FeedState | null, now: number): ActivitySummary {
+  const days = state?.days ?? {};
+  const today = { opens: 0, clicks: 0, ...days[dayKey(now)] };
+  const week = { opens: 0, clicks: 0 };
+  for (let i = 0; i < 7; i++) {
+    const d = days[dayKey(now - i * 86_400_000)];
+    week.opens += d?.opens ?? 0;
+    week.clicks += d?.clicks ?? 0;
+  }
+  return { activity: state?.activity ?? [], today, week };
+}

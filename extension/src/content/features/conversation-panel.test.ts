@@ -1,0 +1,166 @@
+// @vitest-environment happy-dom
+// The tracking panel on a conversation test page built from gmail.md's attributes (`div.adn[data-message-id]` >
+// `div.ii.gt` > `div.a3s`; simulated, not a capture), with the sender's own pixel already neutralised
+// (`img[data-mt-pixel-id]`, as sender-pixels leaves it).
+import { describe, expect, it, vi } from "vitest";
+
+vi.hoisted(() => {
+  (globalThis as { chrome?: unknown }).chrome = { runtime: { id: "unit-test" } };
+});
+
+import type { MessageDetail } from "../../../../shared/api";
+import { ConversationPanels, messageTrackingId, renderPanel } from "./conversation-panel";
+
+const ID = "a2b3c4d5e6f7g2h3.1.8PHy8_T19vf4-fr7_P3-_w.b_Skov_Og8O7NQ0CbR7t4Q";
+const QUOTED = "a2b3c4d5e6f7g2h3.1.AAAAAAAAAAAAAAAAAAAAAA.b_Skov_Og8O7NQ0CbR7t4Q";
+
+const DETAIL: MessageDetail = {
+  id: ID,
+  threadId: "16f4aa",
+  state: "clicked",
+  openCount: 2,
+  firstOpenAt: "2026-11-22T10:00:00Z",
+  lastOpenAt: "2026-11-22T11:00:00Z",
+  clickCount: 1,
+  lastClickAt: "2026-11-22T11:05:00Z",
+  subject: "Pricing",
+  recipients: [{ email: "carol@prospect.example" }],
+  sentAt: "2026-11-22T09:00:00Z",
+  gmailMessageId: "16f4ab",
+  openTracking: true,
+  clickTracking: true,
+  opens: [
+    {
+      at: "2026-11-22T09:00:05Z",
+      label: "apple-mpp",
+      place: { country: "US", region: "CA", city: "Cupertino" },
+      client: null,
+      device: null,
+    },
+    { at: "2026-11-22T10:00:00Z", label: "gmail-proxy", place: null, client: null, device: null },
+    { at: "2026-11-22T10:30:00Z", label: "sender", place: null, client: "Chrome", device: "Linux" },
+    {
+      at: "2026-11-22T11:00:00Z",
+      label: "human",
+      place: { country: "DE", region: "BE", city: "Berlin" },
+      client: "Thunderbird",
+      device: "Windows",
+    },
+  ],
+  links: [
+    {
+      index: 0,
+      url: "https://shop.example/pricing",
+      clicks: 1,
+      uniqueClicks: 1,
+      clickTimes: ["2026-11-22T11:05:00Z"],
+      otherClicks: [{ at: "2026-11-22T09:00:03Z", label: "scanner" }],
+    },
+  ],
+};
+
+function conversation(): void {
+  document.body.innerHTML = `<div role="main"><h2 class="hP" data-legacy-thread-id="16f4aa">Pricing</h2>
+    <div class="adn ads" data-message-id="#msg-a:r1" data-legacy-message-id="16f4ab"><div class="ii gt"><div class="a3s aiL">
+      Hello <img src="data:image/gif;base64,R0lGOD" data-mt-pixel-id="${ID}" width="1" height="1"></div></div></div>
+    <div class="adn ads" data-message-id="#msg-f:2"><div class="ii gt"><div class="a3s aiL">A reply quoting us:
+      <blockquote class="gmail_quote"><img src="data:image/gif;base64,R0lGOD" data-mt-pixel-id="${QUOTED}"></blockquote></div></div></div></div>`;
+}
+
+const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+describe("conversation panel", () => {
+  it("renders the open count, the timeline with machine and sender opens dimmed and explained, and each link's clicks", () => {
+    const panel = renderPanel(document, ID, DETAIL, { stop: () => {}, remove: () => {} });
+    expect(panel.querySelector(".mt-panel-count")?.textContent).toBe("Opened 2 times");
+    const opens = [...panel.querySelectorAll(".mt-open")];
+    expect(opens.map((o) => [o.getAttribute("data-label"), o.classList.contains("mt-dim")])).toEqual([
+      ["human", false],
+      ["sender", true],
+      ["gmail-proxy", false],
+      ["apple-mpp", true],
+    ]);
+    expect(opens[0]?.textContent).toMatch(/Berlin, BE, DE · Thunderbird on Windows — Opened$/);
+    expect(opens[1]?.textContent).toMatch(/Your own view: not counted/);
+    expect(opens[2]?.textContent).toMatch(/Opened through Gmail's image proxy/);
+    expect(opens[3]?.textContent).toMatch(/Apple Mail Privacy Protection .*not counted/);
+    const link = panel.querySelector(".mt-link");
+    expect(link?.querySelector(".mt-link-url")?.textContent).toBe("https://shop.example/pricing");
+    expect(link?.querySelector(".mt-link-count")?.textContent).toBe(" — 1 click, 1 unique");
+    expect(link?.querySelector(".mt-link-times")?.textContent).not.toBe("");
+    expect(link?.querySelector(".mt-dim")?.textContent).toMatch(/security scanner/);
+  });
+
+  it("finds each message's own id (never one quoted from an earlier email), shows the panel after the body, and survives re-render", async () => {
+    conversation();
+    const messages = document.querySelectorAll("div.adn");
+    expect(messageTrackingId(messages[0] as Element)).toBe(ID);
+    expect(messageTrackingId(messages[1] as Element)).toBeNull();
+    const asked: string[] = [];
+    const panels = new ConversationPanels(document, {
+      detail: async (id) => {
+        asked.push(id);
+        return DETAIL;
+      },
+      stop: async () => ({ ok: true }),
+      remove: async () => ({ ok: true }),
+    });
+    panels.scan();
+    await flush();
+    expect(asked).toEqual([ID]);
+    const panel = document.querySelector(".mt-panel");
+    expect(panel?.previousElementSibling?.className).toBe("ii gt");
+    expect(panel?.getAttribute("data-mt-for")).toBe(ID);
+    expect(document.querySelectorAll(".mt-panel")).toHaveLength(1);
+
+    // Gmail renders the conversation again: the panel is put back from memory, without asking again.
+    conversation();
+    panels.scan();
+    expect(document.querySelectorAll(".mt-panel")).toHaveLength(1);
+    panels.scan();
+    expect(document.querySelectorAll(".mt-panel")).toHaveLength(1);
+    expect(asked).toHaveLength(1);
+  });
+
+  it("stop and delete ask for confirmation first, then act and show the new state", async () => {
+    conversation();
+    let detail: MessageDetail | null = DETAIL;
+    const acted: string[] = [];
+    const panels = new ConversationPanels(document, {
+      detail: async () => {
+        if (!detail) throw new Error("the tracker answered 404: not found");
+        return detail;
+      },
+      stop: async (id) => {
+        acted.push(`stop ${id}`);
+        detail = { ...DETAIL, state: "stopped" };
+      },
+      remove: async (id) => {
+        acted.push(`delete ${id}`);
+        detail = null;
+      },
+    });
+    panels.scan();
+    await flush();
+    (document.querySelector(".mt-stop") as HTMLElement).click();
+    expect(acted).toEqual([]);
+    const confirm = document.querySelector(".mt-confirm") as HTMLElement;
+    expect(confirm.hidden).toBe(false);
+    (confirm.querySelector(".mt-confirm-no") as HTMLElement).click();
+    expect(confirm.hidden).toBe(true);
+    (document.querySelector(".mt-stop") as HTMLElement).click();
+    (document.querySelector(".mt-confirm-yes") as HTMLElement).click();
+    await flush();
+    await flush();
+    expect(acted).toEqual([`stop ${ID}`]);
+    expect(document.querySelector(".mt-panel-head")?.textContent).toContain("Tracking stopped");
+    expect(document.querySelector(".mt-stop")).toBeNull();
+
+    (document.querySelector(".mt-delete") as HTMLElement).click();
+    (document.querySelector(".mt-confirm-yes") as HTMLElement).click();
+    await flush();
+    await flush();
+    expect(acted).toEqual([`stop ${ID}`, `delete ${ID}`]);
+    expect(document.querySelector(".mt-panel")?.textContent).toBe("No tracking data for this email (deleted).");
+  });
+});

@@ -1,0 +1,270 @@
+// Read receipts in an opened conversation: under each tracked message (the one whose own tracking pixel the
+// sender-pixels feature neutralised, so its id is on the image), a panel with the open count, the timeline of opens
+// (machine and sender events dimmed and explained), each link's clicks, and buttons to stop tracking or delete the
+// message's data, each confirmed first. Plain DOM; the data comes from the background.
+import browser from "webextension-polyfill";
+import type { EventLabel, MessageDetail, OpenDetail } from "../../../../shared/api";
+import { NEWS_KEY } from "../../background/receipts";
+import { callFromGmail } from "../../messaging";
+import { type Feature, guarded } from "../feature";
+import { query, queryAll } from "../gmail-selectors";
+import { debug } from "../log";
+import { ensureStyle } from "../ui";
+import { onPixelsNeutralised } from "./sender-pixels";
+
+export const LABEL_TEXT: Record<EventLabel, string> = {
+  human: "Opened",
+  "gmail-proxy": "Opened through Gmail's image proxy (place and device are Google's, so none is shown)",
+  sender: "Your own view: not counted",
+  "apple-mpp": "Apple Mail Privacy Protection loaded it on delivery, read or not: not counted",
+  scanner: "A security scanner or bot: not counted",
+  prefetch: "A browser or mail client prefetching: not counted",
+};
+
+const COUNTED: readonly EventLabel[] = ["human", "gmail-proxy"];
+
+function when(iso: string): string {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+function el<K extends keyof HTMLElementTagNameMap>(doc: Document, tag: K, className: string, text?: string): HTMLElementTagNameMap[K] {
+  const element = doc.createElement(tag);
+  if (className) element.className = className;
+  if (text !== undefined) element.textContent = text;
+  return element;
+}
+
+function place(open: OpenDetail): string | null {
+  if (!open.place) return null;
+  return [open.place.city, open.place.region, open.place.country].filter(Boolean).join(", ") || null;
+}
+
+export interface PanelActions {
+  stop(): void;
+  remove(): void;
+}
+
+/** The panel for one message's detail (or a short line when there is none). */
+export function renderPanel(
+  doc: Document,
+  trackingId: string,
+  detail: MessageDetail | { gone: string },
+  actions: PanelActions,
+): HTMLElement {
+  const panel = el(doc, "div", "mt-panel");
+  panel.setAttribute("data-mt-for", trackingId);
+  if ("gone" in detail) {
+    panel.append(el(doc, "span", "mt-dim", detail.gone));
+    return panel;
+  }
+  panel.setAttribute("data-mt-open-count", String(detail.openCount));
+  const head = el(doc, "div", "mt-panel-head");
+  const opens = detail.openCount;
+  head.append(
+    el(doc, "strong", "", "Tracking"),
+    el(
+      doc,
+      "span",
+      "mt-panel-count",
+      detail.openTracking ? (opens === 0 ? "Not opened yet" : `Opened ${opens} time${opens === 1 ? "" : "s"}`) : "Open tracking off",
+    ),
+  );
+  if (detail.state === "stopped") head.append(el(doc, "span", "mt-dim", "Tracking stopped"));
+  const confirm = el(doc, "div", "mt-confirm");
+  confirm.hidden = true;
+  const ask = (question: string, yesText: string, yes: () => void) => {
+    confirm.replaceChildren();
+    const ok = el(doc, "button", "mt-confirm-yes", yesText);
+    ok.type = "button";
+    const cancel = el(doc, "button", "mt-confirm-no", "Cancel");
+    cancel.type = "button";
+    ok.addEventListener("click", () => {
+      confirm.hidden = true;
+      yes();
+    });
+    cancel.addEventListener("click", () => {
+      confirm.hidden = true;
+    });
+    confirm.append(el(doc, "span", "", `${question} `), ok, cancel);
+    confirm.hidden = false;
+  };
+  if (detail.state !== "stopped") {
+    const stop = el(doc, "button", "mt-stop", "Stop tracking");
+    stop.type = "button";
+    stop.addEventListener("click", () =>
+      ask("Stop tracking this email? Later opens and clicks are not recorded; links keep working.", "Stop tracking", actions.stop),
+    );
+    head.append(stop);
+  }
+  const remove = el(doc, "button", "mt-delete", "Delete tracking data");
+  remove.type = "button";
+  remove.addEventListener("click", () =>
+    ask("Delete every open and click recorded for this email, and stop tracking it?", "Delete", actions.remove),
+  );
+  head.append(remove);
+  panel.append(head, confirm);
+
+  if (detail.opens.length > 0) {
+    const list = el(doc, "ol", "mt-opens");
+    for (const open of [...detail.opens].sort((a, b) => (a.at < b.at ? 1 : -1))) {
+      const counted = COUNTED.includes(open.label);
+      const item = el(doc, "li", counted ? "mt-open" : "mt-open mt-dim");
+      item.setAttribute("data-label", open.label);
+      const parts = [when(open.at)];
+      if (open.label !== "gmail-proxy") {
+        const where = place(open);
+        if (where) parts.push(where);
+        const device = [open.client, open.device].filter(Boolean).join(" on ");
+        if (device) parts.push(device);
+      }
+      item.append(
+        el(doc, "span", "", `${parts.join(" · ")} — `),
+        el(doc, "span", counted ? "" : "mt-why", LABEL_TEXT[open.label] ?? open.label),
+      );
+      list.append(item);
+    }
+    panel.append(list);
+  }
+
+  if (detail.links.length > 0) {
+    const list = el(doc, "ul", "mt-links");
+    for (const link of detail.links) {
+      const item = el(doc, "li", "mt-link");
+      item.setAttribute("data-index", String(link.index));
+      item.setAttribute("data-clicks", String(link.clicks));
+      const summary = `${link.clicks} click${link.clicks === 1 ? "" : "s"}, ${link.uniqueClicks} unique`;
+      item.append(el(doc, "span", "mt-link-url", link.url), el(doc, "span", "mt-link-count", ` — ${summary}`));
+      if (link.clickTimes.length > 0) item.append(el(doc, "div", "mt-link-times", link.clickTimes.map(when).join(", ")));
+      for (const other of link.otherClicks)
+        item.append(el(doc, "div", "mt-dim", `${when(other.at)} — ${LABEL_TEXT[other.label] ?? other.label}`));
+      list.append(item);
+    }
+    panel.append(list);
+  }
+  return panel;
+}
+
+/** A message's own tracking id: a neutralised pixel of ours in it, not one quoted from an earlier email. */
+export function messageTrackingId(message: Element): string | null {
+  for (const img of message.querySelectorAll("img[data-mt-pixel-id]")) {
+    if (img.closest("blockquote, .gmail_quote")) continue;
+    const id = img.getAttribute("data-mt-pixel-id");
+    if (id) return id;
+  }
+  return null;
+}
+
+export const DETAIL_TTL_MS = 30_000;
+
+export class ConversationPanels {
+  private readonly details = new Map<string, { at: number; detail: MessageDetail | { gone: string } }>();
+  private readonly inFlight = new Set<string>();
+  requests = 0;
+
+  constructor(
+    private readonly doc: Document,
+    private readonly call: {
+      detail(trackingId: string): Promise<MessageDetail>;
+      stop(trackingId: string): Promise<unknown>;
+      remove(trackingId: string): Promise<unknown>;
+    },
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  scan(): void {
+    for (const message of queryAll(this.doc, "conversationMessage")) {
+      const id = messageTrackingId(message);
+      if (!id) continue;
+      const cached = this.details.get(id);
+      const existing = message.querySelector(`.mt-panel[data-mt-for="${CSS.escape(id)}"]`);
+      if (cached && existing?.getAttribute("data-mt-version") !== String(cached.at)) {
+        const panel = renderPanel(this.doc, id, cached.detail, {
+          stop: () => void this.act(id, () => this.call.stop(id)),
+          remove: () => void this.act(id, () => this.call.remove(id)),
+        });
+        panel.setAttribute("data-mt-version", String(cached.at));
+        if (existing) existing.replaceWith(panel);
+        else {
+          const body = query(message, "messageBody", false);
+          if (body) body.after(panel);
+          else message.append(panel);
+        }
+      }
+      if ((!cached || this.now() - cached.at > DETAIL_TTL_MS) && !this.inFlight.has(id)) void this.load(id);
+    }
+  }
+
+  private async load(id: string): Promise<void> {
+    this.inFlight.add(id);
+    this.requests += 1;
+    try {
+      const detail = await this.call.detail(id);
+      this.details.set(id, { at: this.now(), detail });
+    } catch (error) {
+      const text = String(error instanceof Error ? error.message : error);
+      debug("message detail not read", id, text);
+      if (/\b(404|410)\b/.test(text))
+        this.details.set(id, { at: this.now(), detail: { gone: "No tracking data for this email (deleted)." } });
+    } finally {
+      this.inFlight.delete(id);
+    }
+    this.scan();
+  }
+
+  private async act(id: string, action: () => Promise<unknown>): Promise<void> {
+    try {
+      await action();
+    } catch (error) {
+      debug("panel action failed", id, error);
+    }
+    this.expire();
+    this.scan();
+  }
+
+  expire(): void {
+    for (const entry of this.details.values()) entry.at = Math.min(entry.at, this.now() - DETAIL_TTL_MS - 1);
+  }
+}
+
+export const conversationPanel: Feature = {
+  id: "conversation-panel",
+  init(signal) {
+    ensureStyle(document);
+    const panels = new ConversationPanels(document, {
+      detail: (trackingId) => callFromGmail("messageDetail", { trackingId }),
+      stop: (trackingId) => callFromGmail("stopTracking", { trackingId }),
+      remove: (trackingId) => callFromGmail("deleteMessageData", { trackingId }),
+    });
+    const scan = guarded("conversation panel", () => panels.scan());
+    const observer = new MutationObserver(
+      guarded("conversation observer", (records: MutationRecord[]) => {
+        const relevant = records.some((r) =>
+          [...r.addedNodes, ...r.removedNodes].some(
+            (n) => n instanceof Element && !n.closest(".mt-panel") && !n.classList.contains("mt-panel"),
+          ),
+        );
+        if (relevant) panels.scan();
+      }),
+    );
+    observer.observe(document, { childList: true, subtree: true });
+    onPixelsNeutralised(scan, signal);
+    window.addEventListener("hashchange", scan, { signal });
+    const onNews = guarded("feed news", (changes: Record<string, browser.Storage.StorageChange>, area: string) => {
+      if (area !== "local" || !(NEWS_KEY in changes)) return;
+      panels.expire();
+      panels.scan();
+    });
+    browser.storage.onChanged.addListener(onNews);
+    signal.addEventListener(
+      "abort",
+      () => {
+        observer.disconnect();
+        browser.storage.onChanged.removeListener(onNews);
+        for (const panel of document.querySelectorAll(".mt-panel")) panel.remove();
+      },
+      { once: true },
+    );
+    scan();
+  },
+};

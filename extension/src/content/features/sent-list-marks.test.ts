@@ -1,0 +1,175 @@
+// @vitest-environment happy-dom
+// Sent list marks on a thread list test page built from the attributes gmail.md names for today's rows
+// (`tr.zA[role=row]`, `.bog span[data-thread-id][data-legacy-thread-id]`; simulated, not a capture), and on the real
+// classic capture (no ids: nothing marked). Re-render: Gmail replaces a row node, the mark comes back at once, the
+// same, with no new request. Navigation asks again, once for the page.
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it, vi } from "vitest";
+
+vi.hoisted(() => {
+  (globalThis as { chrome?: unknown }).chrome = { runtime: { id: "unit-test" } };
+});
+
+import type { MessageStatus } from "../../../../shared/api";
+import { aggregate, ThreadListMarks, tooltip } from "./sent-list-marks";
+
+const FIXTURE = path.resolve(import.meta.dirname, "../../../../../shared/fixtures/gmail/thread-list-classic-2014-12.html");
+
+function row(legacy: string | null, subject: string): string {
+  const ids = legacy ? ` data-thread-id="#thread-f:${BigInt(`0x${legacy}`)}" data-legacy-thread-id="${legacy}"` : "";
+  return `<tr class="zA yO" role="row"><td class="xY a4W"><div class="xS" role="link"><div class="xT"><div class="y6">
+    <span class="bog"><span${ids}>${subject}</span></span></div></div></div></td><td class="xW xY"><span title="Nov 22">12:00</span></td></tr>`;
+}
+
+function page(rows: string[]): void {
+  document.body.innerHTML = `<div role="main"><table class="F cf zt"><tbody>${rows.join("")}</tbody></table></div>`;
+}
+
+const status = (threadId: string, s: Partial<MessageStatus>): MessageStatus => ({
+  id: `id-${threadId}-${Math.random()}`,
+  threadId,
+  state: "delivered",
+  openCount: 0,
+  firstOpenAt: null,
+  lastOpenAt: null,
+  clickCount: 0,
+  lastClickAt: null,
+  ...s,
+});
+
+function tracker(answers: Record<string, Partial<MessageStatus>[]>) {
+  const requests: string[][] = [];
+  const fetchStatus = async (ids: string[]) => {
+    requests.push(ids);
+    return ids.flatMap((id) => (answers[id] ?? []).map((s) => status(id, s)));
+  };
+  return { requests, fetchStatus };
+}
+
+const marks = () =>
+  [...document.querySelectorAll(".mt-mark")].map((m) => [m.getAttribute("data-mt-thread"), m.getAttribute("data-mt-state"), m.textContent]);
+
+describe("sent list marks", () => {
+  it("marks tracked rows by state with one request for the page, and leaves untracked rows alone", async () => {
+    page([
+      row("a1", "Delivered"),
+      row("b2", "Opened"),
+      row("c3", "Clicked"),
+      row("d4", "Untracked"),
+      row(null, "No ids"),
+      row("e5", "Bounced"),
+    ]);
+    const { requests, fetchStatus } = tracker({
+      a1: [{}],
+      // The tracker may know a thread by its thread-f form: the row carries both.
+      [`thread-f:${BigInt("0xb2")}`]: [{ state: "opened", openCount: 2, lastOpenAt: "2026-11-22T10:00:00Z" }],
+      c3: [{ state: "clicked", openCount: 1, clickCount: 1 }, { state: "delivered" }],
+      e5: [{ state: "bounced" as MessageStatus["state"] }],
+    });
+    const list = new ThreadListMarks(document, fetchStatus, Date.now, 0);
+    list.scan();
+    expect(marks()).toEqual([]);
+    await list.flush();
+    expect(requests).toHaveLength(1);
+    expect(requests[0]).toContain("a1");
+    expect(requests[0]).toContain(`thread-f:${BigInt("0xb2")}`);
+    expect(marks()).toEqual([
+      ["a1", "delivered", ""],
+      ["b2", "opened", "2"],
+      ["c3", "clicked", "1"],
+      ["e5", "bounced", ""],
+    ]);
+    const opened = document.querySelector('.mt-mark[data-mt-thread="b2"]');
+    expect(opened?.getAttribute("title")).toMatch(/^Opened 2 times, last .+; 0 clicks$/);
+    expect(opened?.className).toBe("mt-mark mt-mark-opened");
+    // The mark sits first inside the subject, the subject text untouched.
+    expect(opened?.parentElement?.className).toBe("bog");
+    expect(document.querySelector('[data-legacy-thread-id="d4"]')?.closest("tr")?.querySelector(".mt-mark")).toBeNull();
+  });
+
+  it("when Gmail re-renders rows, the same marks come back synchronously, once each, with no new request", async () => {
+    page([row("a1", "One"), row("b2", "Two")]);
+    const { requests, fetchStatus } = tracker({ a1: [{ state: "opened", openCount: 1 }], b2: [{}] });
+    const list = new ThreadListMarks(document, fetchStatus, Date.now, 0);
+    const observer = new MutationObserver(() => list.scan());
+    observer.observe(document, { childList: true, subtree: true });
+    list.scan();
+    await list.flush();
+    const before = marks();
+    expect(before).toHaveLength(2);
+
+    for (let round = 0; round < 5; round++) {
+      // Gmail replaces the row node with a fresh one (no mark in it), as it does on refresh or hover.
+      const old = document.querySelector("tr.zA") as HTMLElement;
+      const fresh = document.createElement("tbody");
+      fresh.innerHTML = row("a1", "One");
+      old.replaceWith(fresh.firstElementChild as Element);
+      await Promise.resolve(); // mutation records are delivered as a microtask: before the next paint
+      await Promise.resolve();
+      expect(marks().sort()).toEqual([...before].sort());
+      // Gmail rewrites a subject's contents: our mark goes with it and is put back.
+      const subject = document.querySelector('.bog span[data-legacy-thread-id="b2"]')?.parentElement as HTMLElement;
+      subject.innerHTML = '<span data-thread-id="#thread-f:178" data-legacy-thread-id="b2">Two</span>';
+      await Promise.resolve();
+      await Promise.resolve();
+      expect(document.querySelectorAll(".mt-mark")).toHaveLength(2);
+    }
+    list.scan();
+    list.scan();
+    await list.flush();
+    expect(requests).toHaveLength(1);
+    observer.disconnect();
+  });
+
+  it("navigation and feed news ask again (once for the page) and update the marks in place", async () => {
+    page([row("a1", "One"), row("b2", "Two")]);
+    const answers: Record<string, Partial<MessageStatus>[]> = { a1: [{}], b2: [{}] };
+    const { requests, fetchStatus } = tracker(answers);
+    const list = new ThreadListMarks(document, fetchStatus, Date.now, 0);
+    list.scan();
+    await list.flush();
+    expect(marks().map((m) => m[1])).toEqual(["delivered", "delivered"]);
+    answers.a1 = [{ state: "opened", openCount: 1 }];
+    list.expire(["a1"]);
+    list.scan();
+    expect(marks().map((m) => m[1])).toEqual(["delivered", "delivered"]); // kept meanwhile: no flicker
+    await list.flush();
+    expect(requests.at(-1)).toEqual(["a1", `thread-f:${BigInt("0xa1")}`]);
+    expect(marks().map((m) => m.slice(1))).toEqual([
+      ["opened", "1"],
+      ["delivered", ""],
+    ]);
+    // A new view (hash navigation): other rows, one request for them.
+    page([row("c3", "Three"), row("d4", "Four"), row("a1", "One")]);
+    list.expire();
+    list.scan();
+    expect(marks()).toEqual([["a1", "opened", "1"]]);
+    await list.flush();
+    expect(requests).toHaveLength(3);
+    expect(requests.at(-1)?.filter((id) => !id.startsWith("thread-f"))).toEqual(["c3", "d4", "a1"]);
+  });
+
+  it("aggregates several tracked messages of one thread, and says it in the tooltip", () => {
+    const state = aggregate([
+      status("t", { state: "opened", openCount: 1, lastOpenAt: "2026-11-20T10:00:00Z" }),
+      status("t", { state: "clicked", openCount: 2, clickCount: 1, lastOpenAt: "2026-11-21T10:00:00Z" }),
+    ]);
+    expect(state).toMatchObject({ mark: "clicked", openCount: 3, clickCount: 1, lastOpenAt: "2026-11-21T10:00:00Z" });
+    expect(tooltip({ mark: "delivered", openCount: 0, clickCount: 0, lastOpenAt: null, lastClickAt: null })).toBe(
+      "Delivered, not opened yet; 0 clicks",
+    );
+    expect(aggregate([])).toBeNull();
+    expect(aggregate([status("t", { state: "stopped" })])?.mark).toBe("stopped");
+  });
+
+  it("on the real classic thread list (no thread ids on rows) finds the rows by fallback and marks nothing", async () => {
+    document.body.innerHTML = readFileSync(FIXTURE, "utf8").replace(/<script[\s\S]*?<\/script>/g, ""); // the capture's scripts are not ours to load
+    const { requests, fetchStatus } = tracker({});
+    const list = new ThreadListMarks(document, fetchStatus, Date.now, 0);
+    list.scan();
+    await list.flush();
+    expect(requests).toEqual([]);
+    expect(document.querySelectorAll(".mt-mark")).toHaveLength(0);
+  });
+});

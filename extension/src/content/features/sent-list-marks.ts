@@ -1,0 +1,234 @@
+// Read receipts in the thread list (Sent, and any list showing tracked threads): a mark before the subject of each
+// tracked row. Grey: delivered, not opened; green with the count: opened; blue: a link clicked; red: bounced. Counts
+// are the tracker's (human and Gmail-proxy opens only). One batched status request per page of rows, through the
+// background; states are kept per thread id, so when Gmail re-renders a row the same mark is put back synchronously
+// (in the MutationObserver callback, before the next paint: no flicker, no new request).
+import browser from "webextension-polyfill";
+import type { MessageStatus } from "../../../../shared/api";
+import { NEWS_KEY } from "../../background/receipts";
+import { callFromGmail } from "../../messaging";
+import { type Feature, guarded } from "../feature";
+import { closest, query, queryAll, rowThreadIds } from "../gmail-selectors";
+import { debug } from "../log";
+import { ensureStyle } from "../ui";
+
+export type MarkState = "delivered" | "opened" | "clicked" | "bounced" | "stopped";
+
+export interface RowState {
+  mark: MarkState;
+  openCount: number;
+  lastOpenAt: string | null;
+  clickCount: number;
+  lastClickAt: string | null;
+}
+
+/** How long a thread's state is trusted before the next scan asks again (news from the feed expires it at once). */
+export const ROW_TTL_MS = 60_000;
+/** Rows found within this window go in the same request. */
+const BATCH_DELAY_MS = 30;
+
+const later = (a: string | null, b: string | null) => (!a ? b : !b ? a : a > b ? a : b);
+
+/** One thread's mark from the tracked messages in it (a thread may hold several tracked sends). Null: untracked. */
+export function aggregate(messages: MessageStatus[]): RowState | null {
+  if (messages.length === 0) return null;
+  let openCount = 0;
+  let clickCount = 0;
+  let lastOpenAt: string | null = null;
+  let lastClickAt: string | null = null;
+  for (const m of messages) {
+    openCount += m.openCount;
+    clickCount += m.clickCount;
+    lastOpenAt = later(lastOpenAt, m.lastOpenAt);
+    lastClickAt = later(lastClickAt, m.lastClickAt);
+  }
+  // `bounced` arrives with the bounce signal (issue 5); compared as a string so this works before and after.
+  const states = messages.map((m) => m.state as string);
+  const mark: MarkState = states.includes("bounced")
+    ? "bounced"
+    : clickCount > 0
+      ? "clicked"
+      : openCount > 0
+        ? "opened"
+        : states.every((s) => s === "stopped")
+          ? "stopped"
+          : "delivered";
+  return { mark, openCount, lastOpenAt, clickCount, lastClickAt };
+}
+
+function when(iso: string): string {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
+export function tooltip(state: RowState): string {
+  const clicks = `${state.clickCount} click${state.clickCount === 1 ? "" : "s"}`;
+  const opened =
+    state.openCount > 0 && state.lastOpenAt
+      ? `Opened ${state.openCount} time${state.openCount === 1 ? "" : "s"}, last ${when(state.lastOpenAt)}`
+      : "Not opened yet";
+  if (state.mark === "bounced") return `Bounced: not delivered. ${opened}; ${clicks}`;
+  if (state.mark === "stopped") return `Tracking stopped. ${opened}; ${clicks}`;
+  if (state.mark === "delivered") return `Delivered, not opened yet; ${clicks}`;
+  return `${opened}; ${clicks}`;
+}
+
+/** Puts the row's mark in place, or removes it (untracked); touches nothing when it is already right. */
+export function applyMark(row: Element, key: string, state: RowState | null): void {
+  const existing = [...row.querySelectorAll(".mt-mark")];
+  if (!state) {
+    for (const mark of existing) mark.remove();
+    return;
+  }
+  const text = (state.mark === "opened" || state.mark === "clicked") && state.openCount > 0 ? String(state.openCount) : "";
+  const title = tooltip(state);
+  const signature = `${key}|${state.mark}|${text}|${title}`;
+  const [first, ...extra] = existing;
+  for (const mark of extra) mark.remove();
+  if (first && first.getAttribute("data-mt-signature") === signature) return;
+  const subject = query(row, "rowSubject");
+  if (!subject) return;
+  const mark = (first as HTMLElement | undefined) ?? row.ownerDocument.createElement("span");
+  mark.className = `mt-mark mt-mark-${state.mark}`;
+  mark.setAttribute("data-mt-thread", key);
+  mark.setAttribute("data-mt-state", state.mark);
+  mark.setAttribute("data-mt-count", String(state.openCount));
+  mark.setAttribute("data-mt-signature", signature);
+  mark.setAttribute("title", title);
+  mark.setAttribute("aria-label", title);
+  mark.setAttribute("role", "img");
+  mark.textContent = text;
+  if (mark.parentElement !== subject || subject.firstChild !== mark) subject.prepend(mark);
+}
+
+interface Entry {
+  ids: string[];
+  state: RowState | null;
+  at: number;
+}
+
+/** The marks of one document: the cache by thread, the pending batch, and the rows. */
+export class ThreadListMarks {
+  readonly entries = new Map<string, Entry>();
+  private readonly pending = new Map<string, string[]>();
+  private readonly inFlight = new Set<string>();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  /** Status requests made (for tests and debug). */
+  requests = 0;
+
+  constructor(
+    private readonly doc: Document,
+    private readonly fetchStatus: (threadIds: string[]) => Promise<MessageStatus[]>,
+    private readonly now: () => number = Date.now,
+    private readonly batchDelayMs = BATCH_DELAY_MS,
+  ) {}
+
+  /** Marks every row whose state is known, synchronously; queues one request for the rest. */
+  scan(): void {
+    const now = this.now();
+    for (const row of queryAll(this.doc, "threadRow")) {
+      const ids = rowThreadIds(row);
+      if (!ids) {
+        applyMark(row, "", null);
+        continue;
+      }
+      const entry = this.entries.get(ids.key);
+      if (entry) applyMark(row, ids.key, entry.state);
+      if ((!entry || now - entry.at > ROW_TTL_MS) && !this.inFlight.has(ids.key)) this.pending.set(ids.key, ids.ids);
+    }
+    if (this.pending.size > 0 && this.timer === undefined) this.timer = setTimeout(() => void this.flush(), this.batchDelayMs);
+  }
+
+  /** Sends the one request for every row waiting; rows that come meanwhile wait for the next. */
+  async flush(): Promise<void> {
+    this.timer = undefined;
+    const batch = [...this.pending.entries()];
+    this.pending.clear();
+    if (batch.length === 0) return;
+    for (const [key] of batch) this.inFlight.add(key);
+    this.requests += 1;
+    try {
+      const messages = await this.fetchStatus(batch.flatMap(([, ids]) => ids));
+      const at = this.now();
+      for (const [key, ids] of batch) {
+        const mine = messages.filter((m) => m.threadId !== null && ids.includes(m.threadId));
+        this.entries.set(key, { ids, state: aggregate(mine), at });
+      }
+    } catch (error) {
+      debug("thread status not read", error);
+    } finally {
+      for (const [key] of batch) this.inFlight.delete(key);
+    }
+    this.scan();
+    this.doc.documentElement.dataset.mtMarksRefreshed = String(Number(this.doc.documentElement.dataset.mtMarksRefreshed ?? 0) + 1);
+  }
+
+  /** Threads the feed brought news for (all when none is named): asked again at the next scan, marks kept meanwhile. */
+  expire(threadIds?: string[]): void {
+    for (const entry of this.entries.values()) {
+      if (!threadIds || threadIds.length === 0 || entry.ids.some((id) => threadIds.includes(id))) entry.at = 0;
+    }
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
+
+/** Whether a mutation may have brought thread list rows (Gmail re-rendering or swapping the list). */
+function touchesRows(records: MutationRecord[]): boolean {
+  for (const record of records) {
+    for (const node of record.addedNodes) {
+      if (!(node instanceof Element) || node.classList.contains("mt-mark")) continue;
+      if (closest(node, "threadRow") || query(node, "threadRow", false)) return true;
+    }
+    for (const node of record.removedNodes) if (node instanceof Element && node.classList.contains("mt-mark")) return true;
+  }
+  return false;
+}
+
+export const sentListMarks: Feature = {
+  id: "sent-list-marks",
+  init(signal) {
+    ensureStyle(document);
+    const marks = new ThreadListMarks(document, (threadIds) =>
+      callFromGmail("threadStatus", { threadIds }).then((answer) => answer.messages),
+    );
+    const scan = guarded("sent list marks", () => marks.scan());
+    const observer = new MutationObserver(
+      guarded("sent list observer", (records: MutationRecord[]) => {
+        if (touchesRows(records)) marks.scan();
+      }),
+    );
+    observer.observe(document, { childList: true, subtree: true });
+    // Gmail swaps views without reloading: a navigation asks again for what is on screen.
+    window.addEventListener(
+      "hashchange",
+      () => {
+        marks.expire();
+        scan();
+      },
+      { signal },
+    );
+    const onNews = guarded("feed news", (changes: Record<string, browser.Storage.StorageChange>, area: string) => {
+      if (area !== "local" || !(NEWS_KEY in changes)) return;
+      const value = changes[NEWS_KEY]?.newValue as { at?: number; threadIds?: string[] } | undefined;
+      marks.expire(Array.isArray(value?.threadIds) ? value.threadIds : undefined);
+      marks.scan();
+      document.documentElement.dataset.mtFeedNews = String(value?.at ?? Date.now());
+    });
+    browser.storage.onChanged.addListener(onNews);
+    signal.addEventListener(
+      "abort",
+      () => {
+        observer.disconnect();
+        marks.stop();
+        browser.storage.onChanged.removeListener(onNews);
+        for (const mark of document.querySelectorAll(".mt-mark")) mark.remove();
+      },
+      { once: true },
+    );
+    scan();
+  },
+};
