@@ -37,7 +37,7 @@ interface CallOptions {
   timeoutMs?: number;
 }
 
-async function call<T>(trackerUrl: string, path: string, options: CallOptions = {}): Promise<T> {
+export async function call<T>(trackerUrl: string, path: string, options: CallOptions = {}): Promise<T> {
   const headers: Record<string, string> = { Accept: "application/json", ...options.headers };
   if (options.token) headers.Authorization = `Bearer ${options.token}`;
   if (options.body !== undefined) headers["Content-Type"] = "application/json";

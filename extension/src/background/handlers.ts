@@ -7,6 +7,7 @@ import { isAcceptableDestination, MAX_LINK_INDEX, mintTrackingId, parseTrackingI
 import { loadOptions, normalizeTrackerUrl, saveOptions } from "../options-store";
 import { api, probeTracker, TrackerError } from "./api";
 import { type Credentials, loadCredentials, saveCredentials } from "./credentials";
+import { engagementGmailHandlers, engagementPageHandlers } from "./engagement";
 import type { Outbox, OutboxEntry } from "./outbox";
 import { type ActivitySummary, type FeedPoller, type FeedState, type StatusCache, summarize } from "./receipts";
 
@@ -76,6 +77,19 @@ export interface Receipts {
 
 export function gmailHandlers(outbox: Outbox, receipts: Receipts) {
   return {
+    // Replies, bounces and the compose window's recipient checks (issue 5): background/engagement.ts.
+    ...engagementGmailHandlers({
+      requireCredentials,
+      trackedThreads: async (threadIds) => {
+        const credentials = await requireCredentials();
+        const messages = await receipts.statusCache.get(threadIds, (chunk) =>
+          api.status(credentials.trackerUrl, credentials.apiToken, chunk).then((r) => r.messages),
+        );
+        return new Set(messages.flatMap((m) => (m.threadId ? [m.threadId] : [])));
+      },
+      news: receipts.news,
+    }),
+
     /** A fresh id for a compose window, minted ahead of the send so the send itself needs no round trip. */
     async mintId(_input: null, _sender: Sender): Promise<{ trackingId: string; trackerUrl: string }> {
       const credentials = await requireCredentials();
@@ -184,6 +198,9 @@ export interface ActivityState extends ActivitySummary {
 
 export function pageHandlers(outbox: Outbox, receipts: Receipts) {
   return {
+    // The dashboard's campaigns, people, messages and CSV exports (issue 5): background/engagement.ts.
+    ...engagementPageHandlers({ requireCredentials }),
+
     /** The popup: recent activity, totals, the outbox and whether the tracker answers. */
     async getActivity(_input: null, _sender: Sender): Promise<ActivityState> {
       const { state, credentials } = await connection();

@@ -82,6 +82,33 @@ export const SELECTORS = {
   conversationMessage: { name: "conversation message", precise: "div.adn[data-message-id]", fallbacks: ["[data-message-id]"] },
   /** A message's body: `div.ii.gt` > `div.a3s` (gmail.md); the panel goes right after `div.ii.gt`. */
   messageBody: { name: "message body", precise: "div.ii.gt", fallbacks: ["div.a3s"] },
+  /**
+   * Senders shown in a thread list row, oldest first, the latest last (thread-list-classic-2014-12.html:
+   * `td.yX div.yW > span.zF[email][name]`, the sender's own as `name="me"`; `span.yP` when read).
+   */
+  rowParticipants: { name: "row participants", precise: "td div.yW [email]", fallbacks: [".yW [email]", ".afn ~ div [email]"] },
+  /** A row's latest message id: on the subject span, `data-legacy-last-message-id="18c2…"` (gmail.md, 2026-11). */
+  rowLastMessageId: {
+    name: "row last message id",
+    precise: "span[data-legacy-last-message-id]",
+    fallbacks: ["[data-legacy-last-message-id]"],
+  },
+  /** A row's message count "(3)" after its participants (thread-list-classic-2014-12.html: `span.bx0`). */
+  rowCount: { name: "row message count", precise: ".yW span.bx0", fallbacks: ["span.bx0"] },
+  /** A row's date, its full form in `title` (thread-list-classic-2014-12.html: `td.xW > span[title]`). */
+  rowDate: { name: "row date", precise: "td.xW span[title]", fallbacks: ["td.xW [title]"] },
+  /** The start of the latest message's text in a row (current Gmail: `span.y2`, after the subject in `.bog`'s cell). */
+  rowSnippet: { name: "row snippet", precise: "span.y2", fallbacks: [".y2"] },
+  /** A conversation message's sender: `h3.iw span.gD[email][name]` (gmail-sim; unverified on live Gmail 2026-11). */
+  messageSender: { name: "message sender", precise: "h3.iw span.gD[email]", fallbacks: ["span.gD[email]", "h3 [email]"] },
+  /** A conversation message's date, its full form in `title`: `span.g3[title]` (gmail-sim; unverified 2026-11). */
+  messageDate: { name: "message date", precise: "span.g3[title]", fallbacks: ["[title][alt]", "td.gH span[title]"] },
+  /** The account switcher, `aria-label="Google Account: Name\n(me@example.com)"` (gmail-sim; unverified 2026-11). */
+  accountSwitcher: {
+    name: "account switcher",
+    precise: 'a[aria-label^="Google Account:"]',
+    fallbacks: ['a[href*="SignOutOptions"][aria-label*="@"]', "[data-email]"],
+  },
 } satisfies Record<string, SelectorSpec>;
 
 export type SelectorName = keyof typeof SELECTORS;

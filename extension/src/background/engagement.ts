@@ -1,0 +1,196 @@
+// Issue 5 in the background: replies and bounces seen in Gmail, the compose window's recipient checks, and
+// everything the dashboard shows (campaigns, people, messages, a contact's timeline, CSV export). Spread into the
+// handler tables of handlers.ts, so messaging.ts types these calls like every other; only this context holds the
+// token and talks to the tracker.
+import type browser from "webextension-polyfill";
+import {
+  type CampaignDetail,
+  type CampaignsResponse,
+  type ContactCheck,
+  type ContactDetail,
+  type ContactsQuery,
+  type ContactsResponse,
+  campaignName,
+  MESSAGE_STATES,
+  type MessageState,
+  type MessagesQuery,
+  type MessagesResponse,
+  type SignalResult,
+  type SignalsRequest,
+  signalsRequest,
+} from "../../../shared/api";
+import { call, TrackerError } from "./api";
+import type { Credentials } from "./credentials";
+
+type Sender = browser.Runtime.MessageSender;
+
+export interface EngagementDeps {
+  requireCredentials(): Promise<Credentials>;
+  /** Tracked messages of these threads (the Sent list's status cache). */
+  trackedThreads(threadIds: string[]): Promise<Set<string>>;
+  /** The tracker has news for these threads: drop their cached status and tell the Gmail tabs. */
+  news(threadIds: string[]): void;
+}
+
+export const engagementApi = {
+  signals: (c: Credentials, body: SignalsRequest) =>
+    call<{ results: SignalResult[] }>(c.trackerUrl, "/api/signals", { method: "POST", token: c.apiToken, body }),
+  checkContacts: (c: Credentials, emails: string[]) =>
+    call<{ contacts: ContactCheck[] }>(c.trackerUrl, "/api/contacts/check", { method: "POST", token: c.apiToken, body: { emails } }),
+  campaigns: (c: Credentials, cursor?: string) =>
+    call<CampaignsResponse>(c.trackerUrl, `/api/campaigns${query({ cursor, limit: 50 })}`, { token: c.apiToken }),
+  campaign: (c: Credentials, name: string) =>
+    call<CampaignDetail>(c.trackerUrl, `/api/campaigns/${encodeURIComponent(name)}`, { token: c.apiToken }),
+  contacts: (c: Credentials, q: ContactsQuery) => call<ContactsResponse>(c.trackerUrl, `/api/contacts${query(q)}`, { token: c.apiToken }),
+  contact: (c: Credentials, email: string, cursor?: string) =>
+    call<ContactDetail>(c.trackerUrl, `/api/contacts/${encodeURIComponent(email)}${query({ cursor })}`, { token: c.apiToken }),
+  messages: (c: Credentials, q: MessagesQuery) => call<MessagesResponse>(c.trackerUrl, `/api/messages${query(q)}`, { token: c.apiToken }),
+};
+
+/** `?a=1&b=x` from the defined values, or "" when there are none. */
+export function query(params: Record<string, unknown>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params))
+    if ((typeof value === "string" && value !== "") || (typeof value === "number" && Number.isFinite(value)))
+      search.set(key, String(value));
+  const text = search.toString();
+  return text ? `?${text}` : "";
+}
+
+export const EXPORTS = ["messages", "events", "contacts"] as const;
+export type ExportName = (typeof EXPORTS)[number];
+
+/** A CSV export as text: the page turns it into a download (the token never leaves the background). */
+async function fetchCsv(c: Credentials, name: ExportName): Promise<string> {
+  let response: Response;
+  try {
+    response = await fetch(`${c.trackerUrl}/api/export/${name}.csv`, {
+      headers: { Authorization: `Bearer ${c.apiToken}`, Accept: "text/csv" },
+      credentials: "omit",
+      cache: "no-store",
+      signal: AbortSignal.timeout(120_000),
+    });
+  } catch (error) {
+    throw new TrackerError(`cannot reach the tracker at ${c.trackerUrl} (${error instanceof Error ? error.message : String(error)})`, null);
+  }
+  const text = await response.text();
+  if (!response.ok) throw new TrackerError(`the tracker answered ${response.status}: ${text.slice(0, 200)}`, response.status);
+  return text;
+}
+
+/** Per-address answers of POST /api/contacts/check, kept a short while: a compose re-checks on every recipient change. */
+export class ContactCheckCache {
+  private readonly entries = new Map<string, { at: number; check: ContactCheck }>();
+
+  constructor(
+    private readonly ttlMs = 5 * 60_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async get(emails: string[], fetchChecks: (emails: string[]) => Promise<ContactCheck[]>): Promise<ContactCheck[]> {
+    const wanted = [...new Set(emails.map((e) => e.trim().toLowerCase()).filter((e) => /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(e)))].slice(
+      0,
+      100,
+    );
+    const missing = wanted.filter((e) => {
+      const entry = this.entries.get(e);
+      return !entry || this.now() - entry.at > this.ttlMs;
+    });
+    if (missing.length > 0) {
+      const at = this.now();
+      for (const check of await fetchChecks(missing)) this.entries.set(check.email.toLowerCase(), { at, check });
+    }
+    if (this.entries.size > 2000) this.entries.clear();
+    return wanted.map((e) => this.entries.get(e)?.check).filter((c): c is ContactCheck => c !== undefined);
+  }
+}
+
+export function engagementGmailHandlers(deps: EngagementDeps) {
+  const checks = new ContactCheckCache();
+  return {
+    /**
+     * Replies and notices seen in Gmail. Only those in threads holding a tracked message go to the tracker (the
+     * rest of the user's mail is none of its business). `answered`: the keys settled for good (any outcome, or
+     * not tracked), which the content script never sends again.
+     */
+    async reportSignals(input: SignalsRequest, _sender: Sender): Promise<{ answered: string[]; recorded: number }> {
+      const credentials = await deps.requireCredentials();
+      const parsed = signalsRequest.safeParse(input);
+      if (!parsed.success) throw new Error(`signals do not validate: ${parsed.error.issues[0]?.message ?? "invalid"}`);
+      const { self, signals } = parsed.data;
+      const tracked = await deps.trackedThreads([...new Set(signals.map((s) => s.threadId))]);
+      const wanted = signals.filter((s) => tracked.has(s.threadId));
+      const answered = signals.filter((s) => !tracked.has(s.threadId)).map((s) => s.gmailMessageId);
+      if (wanted.length === 0) return { answered, recorded: 0 };
+      const { results } = await engagementApi.signals(credentials, { self, signals: wanted });
+      const recorded = results.filter((r) => r.outcome === "recorded");
+      if (recorded.length > 0) {
+        const ids = new Set(recorded.map((r) => r.gmailMessageId));
+        deps.news([...new Set(wanted.filter((s) => ids.has(s.gmailMessageId)).map((s) => s.threadId))]);
+      }
+      return { answered: [...answered, ...results.map((r) => r.gmailMessageId)], recorded: recorded.length };
+    },
+
+    /** The compose window's warnings: which recipients bounced hard or opted out (cached per address). */
+    async checkRecipients(input: { emails: string[] }, _sender: Sender): Promise<{ contacts: ContactCheck[] }> {
+      const credentials = await deps.requireCredentials();
+      const emails = Array.isArray(input?.emails) ? input.emails.filter((e): e is string => typeof e === "string") : [];
+      if (emails.length === 0) return { contacts: [] };
+      return { contacts: await checks.get(emails, async (missing) => (await engagementApi.checkContacts(credentials, missing)).contacts) };
+    },
+  };
+}
+
+const CURSOR = /^[A-Za-z0-9_-]{1,400}$/;
+const cursorOf = (value: unknown) => (typeof value === "string" && CURSOR.test(value) ? value : undefined);
+const campaignOf = (value: unknown) => {
+  const parsed = campaignName.safeParse(value);
+  return parsed.success ? parsed.data : undefined;
+};
+
+export function engagementPageHandlers(deps: Pick<EngagementDeps, "requireCredentials">) {
+  return {
+    async listCampaigns(input: { cursor?: string }, _sender: Sender): Promise<CampaignsResponse> {
+      return engagementApi.campaigns(await deps.requireCredentials(), cursorOf(input?.cursor));
+    },
+
+    async campaignDetail(input: { name: string }, _sender: Sender): Promise<CampaignDetail> {
+      const name = campaignOf(input?.name);
+      if (!name) throw new Error("no such campaign");
+      return engagementApi.campaign(await deps.requireCredentials(), name);
+    },
+
+    async listContacts(input: ContactsQuery, _sender: Sender): Promise<ContactsResponse> {
+      return engagementApi.contacts(await deps.requireCredentials(), {
+        sort: input?.sort === "lastActivity" ? "lastActivity" : "score",
+        campaign: campaignOf(input?.campaign),
+        minScore: typeof input?.minScore === "number" && input.minScore > 0 ? input.minScore : undefined,
+        cursor: cursorOf(input?.cursor),
+        limit: 50,
+      });
+    },
+
+    async contactDetail(input: { email: string; cursor?: string }, _sender: Sender): Promise<ContactDetail> {
+      if (typeof input?.email !== "string" || !input.email.includes("@")) throw new Error("not an address");
+      return engagementApi.contact(await deps.requireCredentials(), input.email.trim().toLowerCase(), cursorOf(input.cursor));
+    },
+
+    async listMessages(input: MessagesQuery, _sender: Sender): Promise<MessagesResponse> {
+      const q = typeof input?.q === "string" ? input.q.trim().slice(0, 200) : "";
+      return engagementApi.messages(await deps.requireCredentials(), {
+        campaign: campaignOf(input?.campaign),
+        state: MESSAGE_STATES.includes(input?.state as MessageState) ? input.state : undefined,
+        q: q || undefined,
+        cursor: cursorOf(input?.cursor),
+        limit: 50,
+      });
+    },
+
+    /** One CSV export as text (the page saves it through a Blob). */
+    async exportCsv(input: { name: ExportName }, _sender: Sender): Promise<{ filename: string; csv: string }> {
+      if (!EXPORTS.includes(input?.name)) throw new Error("unknown export");
+      const csv = await fetchCsv(await deps.requireCredentials(), input.name);
+      return { filename: `mailtracker-${input.name}-${new Date().toISOString().slice(0, 10)}.csv`, csv };
+    },
+  };
+}

@@ -1,0 +1,100 @@
+// @vitest-environment happy-dom
+// The replies-and-bounces feature on a simulated Gmail conversation: it reports each reply and notice once, however
+// often Gmail re-renders the view, and tries again after a failure.
+import { afterEach, describe, expect, it, vi } from "vitest";
+
+const calls: { type: string; input: { self: string[]; signals: { gmailMessageId: string; kind: string }[] } }[] = [];
+let answer: () => Promise<unknown> = async () => ({ answered: [], recorded: 0 });
+vi.mock("../../messaging", () => ({
+  callFromGmail: (type: string, input: never) => {
+    calls.push({ type, input });
+    return answer();
+  },
+}));
+vi.hoisted(() => {
+  (globalThis as { chrome?: unknown }).chrome = { runtime: { id: "unit-test" } };
+});
+
+import { DEFAULT_OPTIONS } from "../../options-store";
+import { repliesBounces } from "./replies-bounces";
+
+const NOTICE = `Address not found. Your message wasn't delivered to carol@nowhere.example because the address couldn't be found.
+550 5.1.1 The email account that you tried to reach does not exist.`;
+
+function render(extra = ""): void {
+  document.title = "Pricing - me@example.com - Gmail";
+  document.body.innerHTML = `<div role="main"><h2 class="hP" data-legacy-thread-id="18f7a1b2c3d4e5f6">Pricing</h2>
+    <div class="adn" data-message-id="#msg-f:1" data-legacy-message-id="18f7a1b2c3d4e5f6"><h3 class="iw"><span class="gD" email="me@example.com" name="Me">Me</span></h3><div class="ii gt"><div class="a3s">Hi</div></div></div>
+    <div class="adn" data-message-id="#msg-f:2" data-legacy-message-id="18f7a1b2c3d4e601"><h3 class="iw"><span class="gD" email="carol@prospect.example" name="Carol">Carol</span></h3><div class="ii gt"><div class="a3s">Yes please</div></div></div>
+    <div class="adn" data-message-id="#msg-f:3" data-legacy-message-id="18f7a1b2c3d4e602"><h3 class="iw"><span class="gD" email="mailer-daemon@googlemail.com" name="Mail Delivery Subsystem">Mail Delivery Subsystem</span></h3><div class="ii gt"><div class="a3s">${NOTICE}</div></div></div>
+    ${extra}</div>`;
+}
+
+describe("replies-bounces", () => {
+  afterEach(() => {
+    calls.length = 0;
+    vi.useRealTimers();
+  });
+
+  it("reports the reply and the notice once; re-renders and new views of the same messages send nothing more", async () => {
+    vi.useFakeTimers();
+    answer = async () => ({ answered: ["18f7a1b2c3d4e601", "18f7a1b2c3d4e602"], recorded: 2 });
+    render();
+    const controller = new AbortController();
+    repliesBounces.init(controller.signal, { options: DEFAULT_OPTIONS });
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.type).toBe("reportSignals");
+    expect(calls[0]?.input.self).toEqual(["me@example.com"]);
+    expect(calls[0]?.input.signals.map((s) => [s.kind, s.gmailMessageId])).toEqual([
+      ["reply", "18f7a1b2c3d4e601"],
+      ["bounce", "18f7a1b2c3d4e602"],
+    ]);
+
+    // Gmail re-renders the conversation (same messages, new elements), twice.
+    render();
+    await vi.advanceTimersByTimeAsync(1000);
+    render();
+    window.dispatchEvent(new HashChangeEvent("hashchange"));
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(calls).toHaveLength(1);
+
+    // A new reply arrives: only it is reported.
+    render(
+      `<div class="adn" data-message-id="#msg-f:4" data-legacy-message-id="18f7a1b2c3d4e603"><h3 class="iw"><span class="gD" email="dan@prospect.example" name="Dan">Dan</span></h3><div class="ii gt"><div class="a3s">Me too</div></div></div>`,
+    );
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(calls.map((c) => c.input.signals.map((s) => s.gmailMessageId))).toEqual([
+      ["18f7a1b2c3d4e601", "18f7a1b2c3d4e602"],
+      ["18f7a1b2c3d4e603"],
+    ]);
+    controller.abort();
+  });
+
+  it("after a failed report (tracker down), tries again later, not on every re-render", async () => {
+    vi.useFakeTimers();
+    answer = async () => {
+      throw new Error("cannot reach the tracker");
+    };
+    // Keys from the previous test are settled in this page; a new thread's messages are not.
+    render(
+      `<div class="adn" data-message-id="#msg-f:5" data-legacy-message-id="18f7a1b2c3d4e604"><h3 class="iw"><span class="gD" email="erin@prospect.example" name="Erin">Erin</span></h3><div class="ii gt"><div class="a3s">Hello</div></div></div>`,
+    );
+    const controller = new AbortController();
+    repliesBounces.init(controller.signal, { options: DEFAULT_OPTIONS });
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(calls).toHaveLength(1);
+    render(
+      `<div class="adn" data-message-id="#msg-f:5" data-legacy-message-id="18f7a1b2c3d4e604"><h3 class="iw"><span class="gD" email="erin@prospect.example" name="Erin">Erin</span></h3><div class="ii gt"><div class="a3s">Hello</div></div></div>`,
+    );
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(calls).toHaveLength(1);
+    answer = async () => ({ answered: ["18f7a1b2c3d4e604"], recorded: 1 });
+    await vi.advanceTimersByTimeAsync(31_000);
+    window.dispatchEvent(new HashChangeEvent("hashchange"));
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(calls).toHaveLength(2);
+    expect(calls[1]?.input.signals.map((s) => s.gmailMessageId)).toEqual(["18f7a1b2c3d4e604"]);
+    controller.abort();
+  });
+});

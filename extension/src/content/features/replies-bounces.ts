@@ -1,0 +1,76 @@
+// Replies and bounces, seen in Gmail's own views (a thread list's rows, an opened conversation; the parsing is in
+// ../thread-signals.ts), reported through the background to the tracker's POST /api/signals. The background sends
+// only signals of threads that hold a tracked message. Each reply or notice is keyed by its own Gmail message id:
+// this script reports a key once per page (a re-render finds it again and sends nothing), and the tracker dedupes
+// the same key across pages, browsers and reloads.
+import { callFromGmail } from "../../messaging";
+import { type Feature, guarded } from "../feature";
+import { debug } from "../log";
+import { ownAddresses, readConversation, readThreadRows, type Signal } from "../thread-signals";
+
+/** Keys the tracker has answered for (any outcome): never sent again from this page. */
+const done = new Set<string>();
+/** Keys in flight: a re-render during the request must not send them again. */
+const inFlight = new Set<string>();
+
+const SCAN_DELAY_MS = 400;
+/** After a failure (tracker down), the next scan may try again, but not sooner than this. */
+const RETRY_MS = 30_000;
+
+export const repliesBounces: Feature = {
+  id: "replies-bounces",
+  init(signal) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let failedAt = 0;
+
+    const scan = guarded("replies and bounces", () => {
+      if (Date.now() - failedAt < RETRY_MS) return;
+      const own = ownAddresses(document);
+      const found = [...readThreadRows(document, own), ...[readConversation(document, own)].filter((t) => t !== null)];
+      const fresh = new Map<string, Signal>();
+      for (const thread of found)
+        for (const s of thread.signals)
+          if (!done.has(s.gmailMessageId) && !inFlight.has(s.gmailMessageId) && !fresh.has(s.gmailMessageId))
+            fresh.set(s.gmailMessageId, s);
+      if (fresh.size === 0) return;
+      const signals = [...fresh.values()].slice(0, 100);
+      for (const s of signals) inFlight.add(s.gmailMessageId);
+      callFromGmail("reportSignals", { self: [...own].slice(0, 20), signals })
+        .then(
+          (result) => {
+            for (const key of result.answered) done.add(key);
+            debug("signals reported", result);
+            const root = document.documentElement;
+            root.dataset.mtSignalsReported = String(Number(root.dataset.mtSignalsReported ?? 0) + result.recorded);
+            // More than one request's worth on the page: the next batch.
+            if (fresh.size > signals.length) soon();
+          },
+          (error: unknown) => {
+            failedAt = Date.now();
+            debug("signals not reported", error);
+          },
+        )
+        .finally(() => {
+          for (const s of signals) inFlight.delete(s.gmailMessageId);
+        });
+    });
+
+    const soon = () => {
+      clearTimeout(timer);
+      timer = setTimeout(scan, SCAN_DELAY_MS);
+    };
+    // Gmail swaps views in place and re-renders rows as mail arrives: watch the whole page, debounced.
+    const observer = new MutationObserver(soon);
+    const start = () => {
+      observer.observe(document.body, { childList: true, subtree: true });
+      soon();
+    };
+    if (document.body) start();
+    else document.addEventListener("DOMContentLoaded", start, { once: true, signal });
+    window.addEventListener("hashchange", soon, { signal });
+    signal.addEventListener("abort", () => {
+      observer.disconnect();
+      clearTimeout(timer);
+    });
+  },
+};

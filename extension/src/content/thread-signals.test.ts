@@ -1,0 +1,200 @@
+// @vitest-environment happy-dom
+// Reply and bounce detection on Gmail test pages. The pages are SIMULATED (built from the attributes
+// ../../../../shared/notes/gmail.md and the classic thread-list capture name), not captures of Gmail; the
+// notices' texts are Gmail's real wording.
+import { describe, expect, it } from "vitest";
+import { gmailDate, ownAddresses, readConversation, readThreadRows, stableMessageId } from "./thread-signals";
+
+const NOW = new Date("2026-11-22T12:00:00Z");
+const OWN = new Set(["me@example.com"]);
+
+const HARD_NOTICE = `Address not found
+Your message wasn't delivered to carol@nowhere.example because the address couldn't be found, or is unable to receive mail.
+The response from the remote server was:
+550 5.1.1 The email account that you tried to reach does not exist. Please try double-checking the recipient's email address for typos or unnecessary spaces.`;
+const SOFT_NOTICE = `Message not delivered
+Your message couldn't be delivered to carol@nowhere.example because the recipient's mailbox is full.
+552-5.2.2 The email account that you tried to reach is over quota.`;
+
+function message(options: { id: string; legacy?: string; email: string; name: string; date?: string; body: string }): string {
+  return `<div class="adn ads" data-message-id="#${options.id}"${options.legacy ? ` data-legacy-message-id="${options.legacy}"` : ""}>
+    <div class="gs"><div class="gE iv gt"><table><tr><td class="gF gK"><h3 class="iw"><span class="qu"><span email="${options.email}" name="${options.name}" class="gD">${options.name}</span></span></h3></td>
+    <td class="gH"><span class="g3" title="${options.date ?? "Sat, Nov 22, 2026, 10:15 AM"}" alt="${options.date ?? ""}">10:15 AM</span></td></tr></table></div>
+    <div class="ii gt"><div class="a3s aiL">${options.body}</div></div></div></div>`;
+}
+
+function conversation(...messages: string[]): void {
+  document.title = "Pricing for Q3 - me@example.com - Gmail";
+  document.body.innerHTML = `<div role="main"><h2 class="hP" data-thread-perm-id="thread-f:1799000000000000001" data-legacy-thread-id="18f7a1b2c3d4e5f6">Pricing for Q3</h2>${messages.join("")}</div>`;
+}
+
+const MINE = message({
+  id: "msg-f:1799000000000000001",
+  legacy: "18f7a1b2c3d4e5f6",
+  email: "me@example.com",
+  name: "Me",
+  body: '<div>Hi Carol</div><img src="data:image/gif;base64,R0lGODlhAQABAAAAACw=" data-mt-pixel-id="x">',
+});
+
+describe("an opened conversation", () => {
+  it("a message from the recipient after the sender's is a reply, keyed by its own message id", () => {
+    conversation(MINE, message({ id: "msg-f:1799000000000000777", email: "carol@prospect.example", name: "Carol", body: "Sounds good!" }));
+    const found = readConversation(document, ownAddresses(document), NOW);
+    expect(found).toEqual({
+      threadId: "18f7a1b2c3d4e5f6",
+      signals: [
+        {
+          kind: "reply",
+          threadId: "18f7a1b2c3d4e5f6",
+          gmailMessageId: BigInt("1799000000000000777").toString(16),
+          at: new Date(2026, 10, 22, 10, 15).toISOString(),
+          from: "carol@prospect.example",
+        },
+      ],
+    });
+  });
+
+  it("a Mail Delivery Subsystem notice is a hard bounce naming the failed address; the sender's later message is not a reply", () => {
+    conversation(
+      MINE,
+      message({
+        id: "n1",
+        legacy: "18f7a1b2c3d4e600",
+        email: "mailer-daemon@googlemail.com",
+        name: "Mail Delivery Subsystem",
+        body: HARD_NOTICE,
+      }),
+      message({ id: "m2", legacy: "18f7a1b2c3d4e601", email: "me@example.com", name: "Me", body: "Resending" }),
+    );
+    const found = readConversation(document, OWN, NOW);
+    expect(found?.signals).toHaveLength(1);
+    expect(found?.signals[0]).toMatchObject({
+      kind: "bounce",
+      gmailMessageId: "18f7a1b2c3d4e600",
+      bounce: { kind: "hard", recipients: ["carol@nowhere.example"] },
+    });
+    expect(found?.signals[0]?.kind === "bounce" && found.signals[0].bounce.reason?.startsWith("Address not found Your message")).toBe(true);
+  });
+
+  it("a mailbox-full notice is a soft bounce", () => {
+    conversation(
+      MINE,
+      message({
+        id: "n1",
+        legacy: "18f7a1b2c3d4e600",
+        email: "mailer-daemon@googlemail.com",
+        name: "Mail Delivery Subsystem",
+        body: SOFT_NOTICE,
+      }),
+    );
+    expect(readConversation(document, OWN, NOW)?.signals[0]).toMatchObject({ kind: "bounce", bounce: { kind: "soft" } });
+  });
+
+  it("in a thread someone else started, their first message is not a reply to the sender's tracked answer", () => {
+    conversation(
+      message({ id: "a", legacy: "18f7a1b2c3d4e500", email: "carol@prospect.example", name: "Carol", body: "Question?" }),
+      MINE,
+      message({ id: "b", legacy: "18f7a1b2c3d4e700", email: "carol@prospect.example", name: "Carol", body: "Thanks" }),
+    );
+    expect(readConversation(document, OWN, NOW)?.signals.map((s) => s.gmailMessageId)).toEqual(["18f7a1b2c3d4e700"]);
+  });
+
+  it("without any own address in the page, the senders of messages carrying our pixel are the sender", () => {
+    conversation(MINE, message({ id: "b", legacy: "18f7a1b2c3d4e700", email: "carol@prospect.example", name: "Carol", body: "Hi" }));
+    document.title = "Gmail";
+    expect(ownAddresses(document).size).toBe(0);
+    expect(readConversation(document, new Set(), NOW)?.signals.map((s) => s.kind)).toEqual(["reply"]);
+  });
+
+  it("re-rendering the same conversation gives the same keys (the content script and the tracker dedupe on them)", () => {
+    const reply = message({ id: "msg-f:1799000000000000777", email: "carol@prospect.example", name: "Carol", body: "Yes" });
+    conversation(MINE, reply);
+    const first = readConversation(document, OWN, NOW)?.signals.map((s) => s.gmailMessageId);
+    // Gmail syncs the message and adds its legacy id: the key must not change.
+    conversation(
+      MINE,
+      reply.replace(
+        'data-message-id="#msg-f:1799000000000000777"',
+        `$& data-legacy-message-id="${BigInt("1799000000000000777").toString(16)}"`,
+      ),
+    );
+    expect(readConversation(document, OWN, NOW)?.signals.map((s) => s.gmailMessageId)).toEqual(first);
+  });
+});
+
+function row(options: {
+  thread: string;
+  last: string;
+  participants: [string, string][];
+  count?: number;
+  snippet?: string;
+  toPrefix?: boolean;
+}): string {
+  const spans = options.participants.map(([email, name]) => `<span class="zF" email="${email}" name="${name}">${name}</span>`).join(", ");
+  return `<tr class="zA zE" role="row"><td class="yX xY"><div class="yW">${options.toPrefix ? "To: " : ""}${spans}${options.count ? ` <span class="bx0">(${options.count})</span>` : ""}</div></td>
+    <td class="xY a4W"><div class="xS" role="link"><div class="xT"><div class="y6"><span class="bog"><span data-thread-id="#thread-f:${BigInt(`0x${options.thread}`)}" data-legacy-thread-id="${options.thread}" data-legacy-last-message-id="${options.last}">Subject</span></span></div>
+    <span class="y2"> - ${options.snippet ?? ""}</span></div></div></td>
+    <td class="xW xY"><span title="Sat, Nov 22, 2026, 9:00 AM">9:00 AM</span></td></tr>`;
+}
+
+describe("the thread list", () => {
+  it("a row whose latest message is someone else's is a reply or a bounce; the sender's own rows and single messages are not", () => {
+    document.title = "Sent Mail - me@example.com - Gmail";
+    document.body.innerHTML = `<table><tbody>
+      ${row({
+        thread: "18f7000000000001",
+        last: "18f7000000000101",
+        participants: [
+          ["me@example.com", "me"],
+          ["carol@prospect.example", "Carol"],
+        ],
+        count: 2,
+      })}
+      ${row({
+        thread: "18f7000000000002",
+        last: "18f7000000000102",
+        participants: [
+          ["me@example.com", "me"],
+          ["mailer-daemon@googlemail.com", "Mail Delivery Subsystem"],
+        ],
+        count: 2,
+        snippet: HARD_NOTICE.replaceAll("\n", " "),
+      })}
+      ${row({ thread: "18f7000000000003", last: "18f7000000000103", participants: [["dave@prospect.example", "Dave"]], toPrefix: true })}
+      ${row({
+        thread: "18f7000000000004",
+        last: "18f7000000000104",
+        participants: [
+          ["carol@prospect.example", "Carol"],
+          ["me@example.com", "me"],
+        ],
+        count: 3,
+      })}
+      ${row({ thread: "18f7000000000005", last: "18f7000000000105", participants: [["erin@prospect.example", "Erin"]] })}
+    </tbody></table>`;
+    const own = ownAddresses(document);
+    expect(own).toEqual(new Set(["me@example.com"]));
+    const found = readThreadRows(document, own, NOW);
+    expect(found.map((t) => [t.threadId, t.signals[0]?.kind, t.signals[0]?.gmailMessageId])).toEqual([
+      ["18f7000000000001", "reply", "18f7000000000101"],
+      ["18f7000000000002", "bounce", "18f7000000000102"],
+    ]);
+    expect(found[1]?.signals[0]).toMatchObject({ bounce: { kind: "hard", recipients: ["carol@nowhere.example"] } });
+    expect(found[0]?.signals[0]?.at).toBe(new Date(2026, 10, 22, 9, 0).toISOString());
+  });
+});
+
+describe("ids and dates", () => {
+  it("keys a message by its legacy hex id in every view; drafts' client ids are not keys", () => {
+    expect(stableMessageId("#msg-f:1799000000000000777")).toBe(BigInt("1799000000000000777").toString(16));
+    expect(stableMessageId("18f7a1b2c3d4e5f6")).toBe("18f7a1b2c3d4e5f6");
+    expect(stableMessageId("#msg-a:r-123456")).toBeNull();
+  });
+
+  it("reads Gmail's date titles, and never a date after now", () => {
+    expect(gmailDate("Thu, Dec 18, 2014 at 12:35 PM", NOW)).toBe(new Date(2014, 11, 18, 12, 35).toISOString());
+    expect(gmailDate("Sat, Nov 22, 2026, 10:15\u202fAM (2 hours ago)", NOW)).toBe(new Date(2026, 10, 22, 10, 15).toISOString());
+    expect(gmailDate("Dec 31, 2030, 9:00 AM", NOW)).toBe(NOW.toISOString());
+    expect(gmailDate("gestern", NOW)).toBe(NOW.toISOString());
+  });
+});

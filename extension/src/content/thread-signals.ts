@@ -1,0 +1,151 @@
+// Replies and delivery-failure notices, read from what Gmail shows: pure functions from the page (a thread list, an
+// opened conversation) to the signals the tracker records (shared/api.ts `signalsRequest`). The feature
+// (features/replies-bounces.ts) runs them on every re-render and reports through the background; the tracker
+// dedupes by each reply's or notice's own Gmail message id, so a re-render never counts twice.
+//
+// Who is "the sender": the account's own addresses (`ownAddresses`), read from the page in this order:
+// 1. the window title, "Inbox (3) - me@example.com - Gmail" (present on every Gmail view and locale);
+// 2. the account switcher's aria-label "Google Account: Name (me@example.com)";
+// 3. in a list, participants Gmail itself names "me" (English UI only);
+// 4. in a conversation, the senders of messages that carry one of our (neutralised) pixels: we sent those.
+// The tracker also gets these addresses (`self`) and ignores replies from them, for send-as aliases.
+// A conversation message counts only after the first message of the sender's in the thread: in a thread someone
+// else started, their first message is not a reply to our tracked email.
+
+import type { BounceSignal, ReplySignal } from "../../../shared/api";
+import { bouncedAddresses, classifyBounce, isBounceSender } from "../../../shared/bounce";
+import { legacyThreadId } from "../gmail-ids";
+import { query, queryAll, rowThreadIds } from "./gmail-selectors";
+
+export type Signal = ReplySignal | BounceSignal;
+
+export interface ThreadSignals {
+  threadId: string;
+  signals: Signal[];
+}
+
+const EMAIL = /[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/;
+
+/** The signed-in account's own addresses, lower-cased (see the header for the sources). */
+export function ownAddresses(doc: Document): Set<string> {
+  const own = new Set<string>();
+  const fromTitle = /\s-\s([^\s]+@[^\s]+)\s-\s/.exec(doc.title)?.[1];
+  if (fromTitle && EMAIL.test(fromTitle)) own.add(fromTitle.toLowerCase());
+  const switcher = query(doc, "accountSwitcher", false);
+  const label = switcher?.getAttribute("aria-label") ?? switcher?.getAttribute("data-email") ?? "";
+  const fromSwitcher = EMAIL.exec(label)?.[0];
+  if (fromSwitcher) own.add(fromSwitcher.toLowerCase());
+  for (const span of queryAll(doc, "rowParticipants"))
+    if (span.getAttribute("name") === "me") own.add((span.getAttribute("email") ?? "").toLowerCase());
+  own.delete("");
+  return own;
+}
+
+/**
+ * A Gmail message id as the tracker should key it, the same in every view: the legacy hex id; "msg-f:<decimal>" is
+ * the same number in decimal. Client-side ids ("msg-a:r…", the sender's own unsynced drafts) are not stable: null.
+ */
+export function stableMessageId(raw: string | null | undefined): string | null {
+  const id = (raw ?? "").trim().replace(/^#/, "");
+  if (/^[0-9a-f]{6,32}$/.test(id)) return id;
+  const decimal = /^msg-f:([0-9]{1,30})$/.exec(id)?.[1];
+  return decimal ? BigInt(decimal).toString(16) : null;
+}
+
+/**
+ * Gmail's date for a message ("Thu, Nov 20, 2026, 3:04 PM", older "Thu, Dec 18, 2014 at 12:35 PM", local time) as
+ * ISO; `now` when it cannot be read or lies in the future (a reply is seen after it arrived, never before).
+ */
+export function gmailDate(title: string | null | undefined, now: Date): string {
+  const cleaned = (title ?? "")
+    .replace(/[\u202f\u00a0]/g, " ")
+    .replace(/\s+at\s+/, " ")
+    .replace(/\s*\(.*\)\s*$/, "")
+    .trim();
+  const parsed = cleaned ? Date.parse(cleaned.replace(/,(\s*\d{1,2}:\d{2})/, "$1")) : Number.NaN;
+  if (Number.isNaN(parsed) || parsed > now.getTime() || parsed < Date.UTC(2004, 0, 1)) return now.toISOString();
+  return new Date(parsed).toISOString();
+}
+
+function bounceOf(gmailMessageId: string, threadId: string, at: string, text: string, own: Set<string>): BounceSignal {
+  const flat = text.replace(/\s+/g, " ").trim();
+  return {
+    kind: "bounce",
+    threadId,
+    gmailMessageId,
+    at,
+    bounce: {
+      kind: classifyBounce(flat),
+      recipients: bouncedAddresses(flat, { exclude: [...own] }).slice(0, 100),
+      ...(flat ? { reason: flat.slice(0, 500) } : {}),
+    },
+  };
+}
+
+/** An opened conversation: every reply and notice after the sender's first message in it. */
+export function readConversation(doc: Document, own: Set<string>, now = new Date()): ThreadSignals | null {
+  const heading = query(doc, "conversationSubject", false);
+  const rawThread = heading?.getAttribute("data-legacy-thread-id") ?? heading?.getAttribute("data-thread-perm-id") ?? "";
+  const threadId = legacyThreadId(rawThread) ?? (/^#?[A-Za-z0-9:_-]{1,100}$/.test(rawThread) ? rawThread : null);
+  if (!threadId) return null;
+  const messages = queryAll(doc, "conversationMessage").map((element) => {
+    const sender = query(element, "messageSender", false);
+    return {
+      element,
+      email: (sender?.getAttribute("email") ?? "").trim().toLowerCase(),
+      name: sender?.getAttribute("name") ?? sender?.textContent ?? "",
+      ours: element.querySelector("img[data-mt-pixel-id]") !== null,
+      id: stableMessageId(element.getAttribute("data-legacy-message-id")) ?? stableMessageId(element.getAttribute("data-message-id")),
+    };
+  });
+  const self = new Set(own);
+  for (const m of messages) if (m.ours && m.email) self.add(m.email);
+  // Last resort (no address anywhere): whoever wrote first in a tracked thread is taken to be the sender.
+  if (self.size === 0 && messages[0]?.email) self.add(messages[0].email);
+  const signals: Signal[] = [];
+  let afterOwn = false;
+  for (const m of messages) {
+    if (m.ours || self.has(m.email)) {
+      afterOwn = true;
+      continue;
+    }
+    if (!afterOwn || !m.id || !m.email) continue;
+    const at = gmailDate(query(m.element, "messageDate", false)?.getAttribute("title"), now);
+    if (isBounceSender(m.email, m.name)) {
+      const body = query(m.element, "messageBody", false) ?? m.element;
+      signals.push(bounceOf(m.id, threadId, at, body.textContent ?? "", self));
+    } else signals.push({ kind: "reply", threadId, gmailMessageId: m.id, at, from: m.email });
+  }
+  return { threadId, signals };
+}
+
+/**
+ * Thread list rows whose latest message is someone else's: a reply, or a notice (classified from the row's
+ * snippet). Keyed by the row's last message id, the same id the conversation view uses, so opening the
+ * conversation later dedupes with it. Earlier replies in the thread are found when the conversation is opened.
+ * Rows with a single message (in Sent, "To: Carol" names the recipient, not a sender) are skipped.
+ */
+export function readThreadRows(doc: Document, own: Set<string>, now = new Date()): ThreadSignals[] {
+  const out: ThreadSignals[] = [];
+  for (const row of queryAll(doc, "threadRow")) {
+    const ids = rowThreadIds(row);
+    const carrier = query(row, "rowLastMessageId", false);
+    const lastId = stableMessageId(carrier?.getAttribute("data-legacy-last-message-id"));
+    if (!ids || !lastId) continue;
+    const threadId = legacyThreadId(ids.key) ?? ids.key;
+    const participants = queryAll(row, "rowParticipants");
+    const countText = /\((\d+)\)/.exec(query(row, "rowCount", false)?.textContent ?? "")?.[1];
+    const multi = participants.length >= 2 || Number(countText ?? 1) >= 2;
+    const last = participants[participants.length - 1];
+    const lastEmail = (last?.getAttribute("email") ?? "").trim().toLowerCase();
+    const senderCell = last?.closest("div")?.textContent?.trim() ?? "";
+    if (!multi || !last || !lastEmail || /^to:/i.test(senderCell)) continue;
+    if (own.has(lastEmail) || last.getAttribute("name") === "me") continue;
+    const at = gmailDate(query(row, "rowDate", false)?.getAttribute("title"), now);
+    const signal: Signal = isBounceSender(lastEmail, last.getAttribute("name"))
+      ? bounceOf(lastId, threadId, at, query(row, "rowSnippet", false)?.textContent ?? "", own)
+      : { kind: "reply", threadId, gmailMessageId: lastId, at, from: lastEmail };
+    out.push({ threadId, signals: [signal] });
+  }
+  return out;
+}
