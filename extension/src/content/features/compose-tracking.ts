@@ -12,6 +12,7 @@ import { pixelUrl } from "../../../../shared/protocol";
 import { callFromGmail } from "../../messaging";
 import { hostMatchesDomains, type Options } from "../../options-store";
 import { SENT_EVENT, type SentMessageIds, UNTRACKED_SENT_EVENT } from "../../page-world/sync-parser";
+import { ComposeExtras } from "../compose-extras";
 import { type Feature, guarded, ownPixels } from "../feature";
 import { closest, composeRecipients, isPlainTextMode, query, queryAll } from "../gmail-selectors";
 import { debug, debugOnce } from "../log";
@@ -109,6 +110,8 @@ class ComposeSession {
   private readonly openButton: HTMLButtonElement;
   private readonly clickButton: HTMLButtonElement;
   private readonly status: HTMLElement;
+  /** Campaign name, opt-out link and recipient warnings (issue 5). */
+  private readonly extras: ComposeExtras;
   private readonly controller = new AbortController();
   /** The tracking id of a send in progress (between the send click and the compose closing or an alert). */
   private sending: string | null = null;
@@ -138,7 +141,8 @@ class ComposeSession {
     this.status = doc.createElement("span");
     this.status.className = "mt-status";
     this.status.setAttribute("role", "status");
-    this.toolbar.append(this.openButton, this.clickButton, this.status);
+    this.extras = new ComposeExtras(doc, options, (className, label, onToggle) => this.makeToggle(className, label, onToggle));
+    this.toolbar.append(this.openButton, this.clickButton, ...this.extras.elements(), this.status);
     this.placeToolbar();
 
     const signal = this.controller.signal;
@@ -266,6 +270,8 @@ class ComposeSession {
     this.clickButton.title = state.click ? "Links in this email are tracked" : "Links in this email are not tracked";
     if (state.reason) this.setStatus(state.reason);
     else if (this.status.dataset.kind === "state") this.setStatus("");
+    this.extras.setEnabled(!locked);
+    this.extras.recipientsChanged(composeRecipients(this.root).map((r) => r.email));
   }
 
   private setStatus(text: string, kind: "state" | "event" = "state"): void {
@@ -307,6 +313,11 @@ class ComposeSession {
     const state = this.effective();
     // Earlier emails' pixels must not fire again from this one, tracked or not.
     stripEarlierTracking(this.body, this.trackerUrl, this.trackingId);
+    const optOutLink = this.extras.prepareSend(this.body, {
+      trackerUrl: this.trackerUrl,
+      trackingId: this.trackingId,
+      tracked: state.open || state.click,
+    });
     if (!this.trackingId || (!state.open && !state.click)) {
       const reason = state.reason ?? "Not tracked: tracking is off for this email";
       this.setStatus(reason, "event");
@@ -328,6 +339,8 @@ class ComposeSession {
       openTracking: state.open,
       clickTracking: state.click,
       links: result.links,
+      optOutLink,
+      ...(this.extras.campaign() ? { campaign: this.extras.campaign() } : {}),
       // Fallbacks until Gmail's /sync answer names the real thread and message.
       ...(thread && /^#?[A-Za-z0-9:_-]{1,100}$/.test(thread) ? { threadId: thread } : {}),
       ...(draft && /^#?[A-Za-z0-9:_-]{1,100}$/.test(draft) ? { gmailMessageId: draft } : {}),
@@ -395,6 +408,7 @@ class ComposeSession {
 
   dispose(): void {
     this.controller.abort();
+    this.extras.dispose();
     clearTimeout(this.presignTimer);
     clearTimeout(this.refreshTimer);
     this.toolbar.closest(".mt-cell")?.remove();
