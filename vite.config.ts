@@ -19,6 +19,8 @@ export default defineConfig(({ mode }) => {
       minify: false,
       sourcemap: false,
       target: target === "firefox" ? "firefox128" : "chrome111",
+      // Pages the manifest does not name (opened from the popup and options) are built as extra inputs.
+      rollupOptions: { input: { dashboard: "extension/src/dashboard/index.html" } },
     },
   };
 });

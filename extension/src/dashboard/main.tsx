@@ -1,0 +1,555 @@
+// The dashboard (an extension page): campaigns with their metrics, people by engagement score, the message list with
+// filters, one contact's timeline, and CSV export. Everything comes through the background's page handlers
+// (background/engagement.ts), which hold the token; lists are paginated with the tracker's cursors ("Load more").
+// Views live in the URL hash (#campaigns, #people, #messages?campaign=…, #contact/<email>), so links and reloads work.
+import { render } from "preact";
+import { useCallback, useEffect, useState } from "preact/hooks";
+import type {
+  CampaignDetail,
+  CampaignSummary,
+  ContactDetail,
+  ContactSummary,
+  MessageListItem,
+  MessageState,
+  TimelineItem,
+} from "../../../shared/api";
+import { MESSAGE_STATES } from "../../../shared/api";
+import type { ExportName } from "../background/engagement";
+import { callFromPage } from "../messaging";
+
+type View =
+  | { name: "campaigns" }
+  | { name: "campaign"; campaign: string }
+  | { name: "people" }
+  | { name: "messages" }
+  | { name: "contact"; email: string };
+
+interface Route {
+  view: View;
+  params: URLSearchParams;
+}
+
+export function parseHash(hash: string): Route {
+  const [path = "", search = ""] = hash.replace(/^#/, "").split("?");
+  const params = new URLSearchParams(search);
+  const [head, ...rest] = path.split("/");
+  const tail = decodeURIComponent(rest.join("/"));
+  if (head === "campaign" && tail) return { view: { name: "campaign", campaign: tail }, params };
+  if (head === "contact" && tail) return { view: { name: "contact", email: tail }, params };
+  if (head === "people" || head === "messages") return { view: { name: head }, params };
+  return { view: { name: "campaigns" }, params };
+}
+
+function go(path: string, params: Record<string, string | undefined> = {}): void {
+  const search = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v) search.set(k, v);
+  const text = search.toString();
+  location.hash = `#${path}${text ? `?${text}` : ""}`;
+}
+
+const pct = (rate: number) => `${Math.round(rate * 1000) / 10}%`;
+const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString() : "—");
+const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/** A cursor-paginated list: the first page on mount (and whenever `key` changes), then "Load more". */
+function usePages<T>(key: string, load: (cursor?: string) => Promise<{ items: T[]; nextCursor: string | null }>) {
+  const [items, setItems] = useState<T[] | null>(null);
+  const [next, setNext] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  // `key` names everything `load` depends on: a new key loads the first page again.
+  useEffect(() => {
+    let live = true;
+    setItems(null);
+    setError(null);
+    load().then(
+      (page) => {
+        if (!live) return;
+        setItems(page.items);
+        setNext(page.nextCursor);
+      },
+      (e: unknown) => live && setError(errorText(e)),
+    );
+    return () => {
+      live = false;
+    };
+  }, [key]);
+  const more = useCallback(() => {
+    if (!next) return;
+    load(next).then(
+      (page) => {
+        setItems((old) => [...(old ?? []), ...page.items]);
+        setNext(page.nextCursor);
+      },
+      (e: unknown) => setError(errorText(e)),
+    );
+  }, [next, load]);
+  return { items, error, more: next ? more : null };
+}
+
+function Status({ items, error, empty }: { items: unknown[] | null; error: string | null; empty: string }) {
+  if (error)
+    return (
+      <p class="error" data-testid="error">
+        {error}
+      </p>
+    );
+  if (!items) return <p class="muted">Loading…</p>;
+  if (items.length === 0)
+    return (
+      <p class="muted" data-testid="empty">
+        {empty}
+      </p>
+    );
+  return null;
+}
+
+function More({ more }: { more: (() => void) | null }) {
+  return more ? (
+    <button type="button" name="more" onClick={more}>
+      Load more
+    </button>
+  ) : null;
+}
+
+function MetricCells({ c }: { c: CampaignSummary }) {
+  return (
+    <>
+      <td class="num" data-col="sent">
+        {c.sent}
+      </td>
+      <td class="num" data-col="open">
+        {pct(c.openRate)} <span class="muted">({c.opened})</span>
+      </td>
+      <td class="num" data-col="click">
+        {pct(c.clickRate)} <span class="muted">({c.clicked})</span>
+      </td>
+      <td class="num" data-col="reply">
+        {pct(c.replyRate)} <span class="muted">({c.replied})</span>
+      </td>
+      <td class="num" data-col="bounce">
+        {pct(c.bounceRate)} <span class="muted">({c.bounced})</span>
+      </td>
+      <td class="num" data-col="unsubscribe">
+        {pct(c.unsubscribeRate)} <span class="muted">({c.unsubscribed})</span>
+      </td>
+    </>
+  );
+}
+
+const METRIC_HEADS = ["Sent", "Opened", "Clicked", "Replied", "Bounced", "Unsubscribed"];
+
+function Campaigns() {
+  const load = useCallback(
+    (cursor?: string) => callFromPage("listCampaigns", { cursor }).then((r) => ({ items: r.campaigns, nextCursor: r.nextCursor })),
+    [],
+  );
+  const { items, error, more } = usePages<CampaignSummary>("campaigns", load);
+  return (
+    <section>
+      <p class="muted">Rates are over emails sent, from real readers only (machines and your own views never count).</p>
+      <Status items={items} error={error} empty="No campaign yet: name one in the compose window (Campaign)." />
+      {items && items.length > 0 ? (
+        <table class="data" data-testid="campaigns">
+          <thead>
+            <tr>
+              <th>Campaign</th>
+              {METRIC_HEADS.map((h) => (
+                <th class="num" key={h}>
+                  {h}
+                </th>
+              ))}
+              <th>Last sent</th>
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((c) => (
+              <tr key={c.name} data-campaign={c.name}>
+                <td>
+                  <button type="button" class="link" onClick={() => go(`campaign/${encodeURIComponent(c.name)}`)}>
+                    {c.name}
+                  </button>
+                </td>
+                <MetricCells c={c} />
+                <td>{when(c.lastSentAt)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+      <More more={more} />
+    </section>
+  );
+}
+
+function Campaign({ name }: { name: string }) {
+  const [detail, setDetail] = useState<CampaignDetail | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    callFromPage("campaignDetail", { name }).then(setDetail, (e: unknown) => setError(errorText(e)));
+  }, [name]);
+  return (
+    <section>
+      <h2 data-testid="campaign-name">{name}</h2>
+      <Status items={detail ? [detail] : null} error={error} empty="" />
+      {detail ? (
+        <>
+          <table class="data" data-testid="campaign-metrics">
+            <thead>
+              <tr>
+                {METRIC_HEADS.map((h) => (
+                  <th class="num" key={h}>
+                    {h}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              <tr>
+                <MetricCells c={detail} />
+              </tr>
+            </tbody>
+          </table>
+          <h2>Top links</h2>
+          {detail.topLinks.length === 0 ? (
+            <p class="muted">No counted click yet.</p>
+          ) : (
+            <ol data-testid="top-links">
+              {detail.topLinks.map((l) => (
+                <li key={l.url}>
+                  <code>{l.url}</code> — {l.clicks} click{l.clicks === 1 ? "" : "s"} ({l.uniqueClicks} unique)
+                </li>
+              ))}
+            </ol>
+          )}
+          <p>
+            <button type="button" class="link" onClick={() => go("messages", { campaign: name })}>
+              Its messages
+            </button>{" "}
+            ·{" "}
+            <button type="button" class="link" onClick={() => go("people", { campaign: name })}>
+              Its people
+            </button>
+          </p>
+        </>
+      ) : null}
+    </section>
+  );
+}
+
+function People({ params }: { params: URLSearchParams }) {
+  const sort = params.get("sort") === "lastActivity" ? "lastActivity" : "score";
+  const campaign = params.get("campaign") ?? "";
+  const minScore = Number(params.get("minScore") ?? "") || 0;
+  const set = (changes: Record<string, string>) => go("people", { sort, campaign, minScore: minScore ? String(minScore) : "", ...changes });
+  const load = useCallback(
+    (cursor?: string) =>
+      callFromPage("listContacts", { sort, campaign: campaign || undefined, minScore: minScore || undefined, cursor }).then((r) => ({
+        items: r.contacts,
+        nextCursor: r.nextCursor,
+      })),
+    [sort, campaign, minScore],
+  );
+  const { items, error, more } = usePages<ContactSummary>(`${sort}|${campaign}|${minScore}`, load);
+  return (
+    <section>
+      <div class="filters">
+        <label>
+          Sort by{" "}
+          <select name="sort" value={sort} onChange={(e) => set({ sort: e.currentTarget.value })}>
+            <option value="score">Engagement score</option>
+            <option value="lastActivity">Last activity</option>
+          </select>
+        </label>
+        <label>
+          Campaign <input type="text" name="campaign" value={campaign} onChange={(e) => set({ campaign: e.currentTarget.value.trim() })} />
+        </label>
+        <label>
+          Minimum score{" "}
+          <input
+            type="number"
+            name="minScore"
+            min="0"
+            step="0.5"
+            value={minScore || ""}
+            onChange={(e) => set({ minScore: e.currentTarget.value })}
+          />
+        </label>
+      </div>
+      <p class="muted">
+        Score: opens (less for each repeat of the same email), clicks ×3, replies ×10, halved every 14 days; shared emails split among their
+        recipients.
+      </p>
+      <Status items={items} error={error} empty="Nobody matches." />
+      {items && items.length > 0 ? (
+        <table class="data" data-testid="people">
+          <thead>
+            <tr>
+              <th>Contact</th>
+              <th class="num">Score</th>
+              <th>Last activity</th>
+              <th class="num">Emails</th>
+              <th>Status</th>
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((c) => (
+              <tr key={c.email} data-email={c.email}>
+                <td>
+                  <button type="button" class="link" onClick={() => go(`contact/${encodeURIComponent(c.email)}`)}>
+                    {c.name ? `${c.name} <${c.email}>` : c.email}
+                  </button>
+                </td>
+                <td class="num" data-col="score">
+                  {c.score.toFixed(2)}
+                </td>
+                <td>{when(c.lastActivityAt)}</td>
+                <td class="num">{c.sent}</td>
+                <td>{contactStatus(c)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+      <More more={more} />
+    </section>
+  );
+}
+
+function contactStatus(c: ContactSummary): string {
+  const parts: string[] = [];
+  if (c.suppressed) parts.push("suppressed (bounced)");
+  else if (c.bounceKind === "soft") parts.push("soft bounce");
+  if (c.optedOut) parts.push("opted out");
+  return parts.join(", ");
+}
+
+function Messages({ params }: { params: URLSearchParams }) {
+  const campaign = params.get("campaign") ?? "";
+  const stateParam = params.get("state") ?? "";
+  const state = (MESSAGE_STATES as readonly string[]).includes(stateParam) ? (stateParam as MessageState) : undefined;
+  const q = params.get("q") ?? "";
+  const set = (changes: Record<string, string>) => go("messages", { campaign, state: state ?? "", q, ...changes });
+  const load = useCallback(
+    (cursor?: string) =>
+      callFromPage("listMessages", { campaign: campaign || undefined, state, q: q || undefined, cursor }).then((r) => ({
+        items: r.messages,
+        nextCursor: r.nextCursor,
+      })),
+    [campaign, state, q],
+  );
+  const { items, error, more } = usePages<MessageListItem>(`${campaign}|${state}|${q}`, load);
+  return (
+    <section>
+      <div class="filters">
+        <label>
+          Campaign <input type="text" name="campaign" value={campaign} onChange={(e) => set({ campaign: e.currentTarget.value.trim() })} />
+        </label>
+        <label>
+          State{" "}
+          <select name="state" value={state ?? ""} onChange={(e) => set({ state: e.currentTarget.value })}>
+            <option value="">any</option>
+            {MESSAGE_STATES.map((s) => (
+              <option key={s} value={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Search{" "}
+          <input
+            type="text"
+            name="q"
+            placeholder="subject or address"
+            value={q}
+            onChange={(e) => set({ q: e.currentTarget.value.trim() })}
+          />
+        </label>
+      </div>
+      <Status items={items} error={error} empty="No message matches." />
+      {items && items.length > 0 ? (
+        <table class="data" data-testid="messages">
+          <thead>
+            <tr>
+              <th>Subject</th>
+              <th>To</th>
+              <th>Sent</th>
+              <th>Campaign</th>
+              <th>State</th>
+              <th class="num">Opens</th>
+              <th class="num">Clicks</th>
+              <th class="num">Replies</th>
+              <th>Bounce</th>
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((m) => (
+              <tr key={m.id} data-id={m.id} data-state={m.state}>
+                <td>{m.subject || "(no subject)"}</td>
+                <td>
+                  {m.recipients.map((r, i) => (
+                    <span key={r.email}>
+                      {i > 0 ? ", " : ""}
+                      <button type="button" class="link" onClick={() => go(`contact/${encodeURIComponent(r.email)}`)}>
+                        {r.email}
+                      </button>
+                    </span>
+                  ))}
+                </td>
+                <td>{when(m.sentAt)}</td>
+                <td>{m.campaign ?? ""}</td>
+                <td class={`state-${m.state}`} data-col="state">
+                  {m.state}
+                  {m.unsubscribed ? " (unsubscribed)" : ""}
+                </td>
+                <td class="num" data-col="opens">
+                  {m.openCount}
+                </td>
+                <td class="num" data-col="clicks">
+                  {m.clickCount}
+                </td>
+                <td class="num" data-col="replies">
+                  {m.replyCount}
+                </td>
+                <td data-col="bounce">
+                  {m.bounce ? `${m.bounce.kind}${m.bounce.recipients.length ? `: ${m.bounce.recipients.join(", ")}` : ""}` : ""}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+      <More more={more} />
+    </section>
+  );
+}
+
+const KIND_WORDS: Record<TimelineItem["kind"], string> = {
+  sent: "sent",
+  open: "opened",
+  click: "clicked",
+  reply: "replied to",
+  bounce: "bounced",
+  unsubscribe: "unsubscribed from",
+};
+
+function Contact({ email }: { email: string }) {
+  const [detail, setDetail] = useState<ContactDetail | null>(null);
+  const load = useCallback(
+    (cursor?: string) =>
+      callFromPage("contactDetail", { email, cursor }).then((r) => {
+        if (!cursor) setDetail(r);
+        return { items: r.timeline, nextCursor: r.nextCursor };
+      }),
+    [email],
+  );
+  const { items, error, more } = usePages<TimelineItem>(email, load);
+  const c = detail?.contact;
+  return (
+    <section>
+      <h2 data-testid="contact-email">{c?.name ? `${c.name} <${email}>` : email}</h2>
+      {c ? (
+        <p>
+          Score <strong data-testid="contact-score">{c.score.toFixed(2)}</strong> · {c.sent} email{c.sent === 1 ? "" : "s"} · last activity{" "}
+          {when(c.lastActivityAt)} {contactStatus(c) ? `· ${contactStatus(c)}` : ""}
+        </p>
+      ) : null}
+      <Status items={items} error={error} empty="No activity." />
+      {items && items.length > 0 ? (
+        <ol class="timeline" data-testid="timeline">
+          {items.map((item, i) => (
+            <li key={`${item.at}|${item.kind}|${item.messageId}|${i}`} data-kind={item.kind}>
+              <span class="muted">{when(item.at)}</span> {item.kind === "sent" ? "You sent" : item.shared ? "Someone on this email" : email}{" "}
+              {item.kind === "sent" ? "" : KIND_WORDS[item.kind]} <strong>{item.subject || "(no subject)"}</strong>
+              {item.campaign ? <span class="muted"> ({item.campaign})</span> : null}
+              {item.url ? (
+                <>
+                  {" "}
+                  → <code>{item.url}</code>
+                </>
+              ) : null}
+              {item.bounceKind ? ` (${item.bounceKind})` : ""}
+            </li>
+          ))}
+        </ol>
+      ) : null}
+      <More more={more} />
+    </section>
+  );
+}
+
+/** Saves text as a file through a Blob URL: the CSV never needs the token in the page. */
+function download(filename: string, text: string): void {
+  const url = URL.createObjectURL(new Blob([text], { type: "text/csv;charset=utf-8" }));
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = filename;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+function Exports() {
+  const [notice, setNotice] = useState<{ kind: "ok" | "error"; text: string } | null>(null);
+  const run = (name: ExportName) => {
+    setNotice(null);
+    callFromPage("exportCsv", { name }).then(
+      ({ filename, csv }) => {
+        download(filename, csv);
+        const rows = Math.max(0, csv.split("\r\n").filter(Boolean).length - 1);
+        document.documentElement.dataset.lastExport = `${name}:${rows}`;
+        setNotice({ kind: "ok", text: `${filename}: ${rows} row${rows === 1 ? "" : "s"}` });
+      },
+      (e: unknown) => setNotice({ kind: "error", text: errorText(e) }),
+    );
+  };
+  return (
+    <div class="exports">
+      Export CSV:{" "}
+      {(["messages", "events", "contacts"] as const).map((name) => (
+        <button type="button" key={name} name={`export-${name}`} onClick={() => run(name)}>
+          {name}
+        </button>
+      ))}
+      {notice ? (
+        <span class={notice.kind} data-testid="export-notice">
+          {notice.text}
+        </span>
+      ) : null}
+    </div>
+  );
+}
+
+function Dashboard() {
+  const [route, setRoute] = useState(() => parseHash(location.hash));
+  useEffect(() => {
+    const onHash = () => setRoute(parseHash(location.hash));
+    window.addEventListener("hashchange", onHash);
+    return () => window.removeEventListener("hashchange", onHash);
+  }, []);
+  const { view, params } = route;
+  const tab = view.name === "campaign" ? "campaigns" : view.name === "contact" ? "people" : view.name;
+  return (
+    <div>
+      <h1>Mailtracker dashboard</h1>
+      <nav class="tabs">
+        {(["campaigns", "people", "messages"] as const).map((name) => (
+          <a key={name} href={`#${name}`} aria-current={tab === name ? "page" : undefined} data-tab={name}>
+            {name[0]?.toUpperCase()}
+            {name.slice(1)}
+          </a>
+        ))}
+      </nav>
+      <Exports />
+      {view.name === "campaigns" ? <Campaigns /> : null}
+      {view.name === "campaign" ? <Campaign name={view.campaign} /> : null}
+      {view.name === "people" ? <People params={params} /> : null}
+      {view.name === "messages" ? <Messages params={params} /> : null}
+      {view.name === "contact" ? <Contact email={view.email} /> : null}
+    </div>
+  );
+}
+
+const root = document.getElementById("app");
+if (root) render(<Dashboard />, root);
