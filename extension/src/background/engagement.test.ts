@@ -100,6 +100,10 @@ describe("ContactCheckCache", () => {
     now = 2000;
     await cache.get(["ok@a.example"], fetchChecks);
     expect(fetchChecks).toHaveBeenCalledTimes(3);
+    // A bounce recorded for an address: its answer is asked for again at once.
+    cache.invalidate(["OK@a.example"]);
+    await cache.get(["ok@a.example"], fetchChecks);
+    expect(fetchChecks).toHaveBeenCalledTimes(4);
   });
 });
 

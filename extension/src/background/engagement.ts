@@ -83,7 +83,7 @@ export class ContactCheckCache {
   private readonly entries = new Map<string, { at: number; check: ContactCheck }>();
 
   constructor(
-    private readonly ttlMs = 5 * 60_000,
+    private readonly ttlMs = 2 * 60_000,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -102,6 +102,11 @@ export class ContactCheckCache {
     }
     if (this.entries.size > 2000) this.entries.clear();
     return wanted.map((e) => this.entries.get(e)?.check).filter((c): c is ContactCheck => c !== undefined);
+  }
+
+  /** A bounce was just recorded: these addresses' answers are stale. */
+  invalidate(emails: Iterable<string>): void {
+    for (const email of emails) this.entries.delete(email.trim().toLowerCase());
   }
 }
 
@@ -126,7 +131,9 @@ export function engagementGmailHandlers(deps: EngagementDeps) {
       const recorded = results.filter((r) => r.outcome === "recorded");
       if (recorded.length > 0) {
         const ids = new Set(recorded.map((r) => r.gmailMessageId));
-        deps.news([...new Set(wanted.filter((s) => ids.has(s.gmailMessageId)).map((s) => s.threadId))]);
+        const fresh = wanted.filter((s) => ids.has(s.gmailMessageId));
+        deps.news([...new Set(fresh.map((s) => s.threadId))]);
+        checks.invalidate(fresh.flatMap((s) => (s.kind === "bounce" ? s.bounce.recipients : [])));
       }
       return { answered: [...answered, ...results.map((r) => r.gmailMessageId)], recorded: recorded.length };
     },
