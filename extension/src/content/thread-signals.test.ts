@@ -47,7 +47,7 @@ describe("an opened conversation", () => {
           kind: "reply",
           threadId: "18f7a1b2c3d4e5f6",
           gmailMessageId: BigInt("1799000000000000777").toString(16),
-          at: new Date(2026, 10, 22, 10, 15).toISOString(),
+          at: new Date(2026, 10, 22, 10, 15, 59, 999).toISOString(),
           from: "carol@prospect.example",
         },
       ],
@@ -180,7 +180,7 @@ describe("the thread list", () => {
       ["18f7000000000002", "bounce", "18f7000000000102"],
     ]);
     expect(found[1]?.signals[0]).toMatchObject({ bounce: { kind: "hard", recipients: ["carol@nowhere.example"] } });
-    expect(found[0]?.signals[0]?.at).toBe(new Date(2026, 10, 22, 9, 0).toISOString());
+    expect(found[0]?.signals[0]?.at).toBe(new Date(2026, 10, 22, 9, 0, 59, 999).toISOString());
   });
 });
 
@@ -191,9 +191,12 @@ describe("ids and dates", () => {
     expect(stableMessageId("#msg-a:r-123456")).toBeNull();
   });
 
-  it("reads Gmail's date titles, and never a date after now", () => {
-    expect(gmailDate("Thu, Dec 18, 2014 at 12:35 PM", NOW)).toBe(new Date(2014, 11, 18, 12, 35).toISOString());
-    expect(gmailDate("Sat, Nov 22, 2026, 10:15\u202fAM (2 hours ago)", NOW)).toBe(new Date(2026, 10, 22, 10, 15).toISOString());
+  it("reads Gmail's date titles as the end of their minute, and never a date after now", () => {
+    expect(gmailDate("Thu, Dec 18, 2014 at 12:35 PM", NOW)).toBe(new Date(2014, 11, 18, 12, 35, 59, 999).toISOString());
+    expect(gmailDate("Sat, Nov 22, 2026, 10:15\u202fAM (2 hours ago)", NOW)).toBe(new Date(2026, 10, 22, 10, 15, 59, 999).toISOString());
+    expect(gmailDate("Sun Nov 22 2026 11:30:05 GMT+0000 (Coordinated Universal Time)", NOW)).toBe("2026-11-22T11:30:05.000Z");
+    // A notice in the minute of now: at most now.
+    expect(gmailDate("Sun Nov 22 2026 12:00 GMT+0000", NOW)).toBe(NOW.toISOString());
     expect(gmailDate("Dec 31, 2030, 9:00 AM", NOW)).toBe(NOW.toISOString());
     expect(gmailDate("gestern", NOW)).toBe(NOW.toISOString());
   });
