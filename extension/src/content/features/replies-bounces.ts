@@ -55,11 +55,15 @@ export const repliesBounces: Feature = {
         });
     });
 
+    // Throttled, not debounced: Gmail's page never stays still for long, and a scan must still happen.
     const soon = () => {
-      clearTimeout(timer);
-      timer = setTimeout(scan, SCAN_DELAY_MS);
+      if (timer !== undefined) return;
+      timer = setTimeout(() => {
+        timer = undefined;
+        scan();
+      }, SCAN_DELAY_MS);
     };
-    // Gmail swaps views in place and re-renders rows as mail arrives: watch the whole page, debounced.
+    // Gmail swaps views in place and re-renders rows as mail arrives: watch the whole page.
     const observer = new MutationObserver(soon);
     const start = () => {
       observer.observe(document.body, { childList: true, subtree: true });
