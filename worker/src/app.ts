@@ -5,8 +5,10 @@ import type { AppEnv } from "./env";
 import { errorName } from "./errors";
 import { jsonError } from "./http";
 import { accountRoute, accountsRoute } from "./routes/accounts";
+import { campaignsRoute } from "./routes/campaigns";
 import { contactsRoute } from "./routes/contacts";
 import { eventsRoute } from "./routes/events";
+import { exportRoute } from "./routes/export";
 import { messagesRoute } from "./routes/messages";
 import { optOutRoute } from "./routes/optout";
 import { signalsRoute } from "./routes/signals";
@@ -30,6 +32,8 @@ const api = new Hono<AppEnv>()
   .route("/views", viewsRoute)
   .route("/signals", signalsRoute)
   .route("/contacts", contactsRoute)
+  .route("/campaigns", campaignsRoute)
+  .route("/export", exportRoute)
   .notFound((c) => jsonError(c, 404, "no such API endpoint"));
 
 export const app = new Hono<AppEnv>()

@@ -43,7 +43,7 @@ describe("fuzzing every endpoint", () => {
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
     const account = await createAccount();
     const url = "https://example.com/offer?x=1";
-    const message = await sentMessage(account, { links: [{ index: 0, url }] });
+    const message = await sentMessage(account, { links: [{ index: 0, url }], campaign: "Q4 launch", threadId: "t1" });
     const signedLink = await signedClickUrl(BASE, account.key, message.id, 0, url);
     const otherId = await mintTrackingId(account.key);
     const mutate = (text: string): string => {
@@ -79,6 +79,18 @@ describe("fuzzing every endpoint", () => {
       () => `/api/events?after=${mutate("12")}&limit=${mutate("50")}`,
       () => `/api/${mutate("messages/status")}`,
       () => `/${mutate("api/account")}`,
+      () => `/u/${mutate(message.id)}`,
+      () => `/u/${message.id}`,
+      () => `/api/${mutate("signals")}`,
+      () => `/api/contacts/${mutate("check")}`,
+      () => `/api/contacts?sort=${mutate("score")}&campaign=${mutate("Q4")}&minScore=${mutate("1.5")}&limit=${mutate("20")}`,
+      () => `/api/contacts?cursor=${mutate("WzEsImFAYi5jbyJd")}`,
+      () => `/api/contacts/${mutate("buyer@acme.example")}?cursor=${mutate("WzEsIjA6eCJd")}`,
+      () => `/api/campaigns/${mutate("Q4%20launch")}`,
+      () => `/api/campaigns?cursor=${mutate("WzEsIngiXQ")}&limit=${mutate("5")}`,
+      () => `/api/messages?campaign=${mutate("Q4")}&state=${mutate("opened")}&q=${mutate("50%25")}&cursor=${mutate("WzEsIngiXQ")}`,
+      () => `/api/export/${mutate("messages.csv")}`,
+      () => `/api/export/${pick(["messages", "events", "contacts"])}.csv`,
     ];
     const bodies = [
       () =>
@@ -100,6 +112,24 @@ describe("fuzzing every endpoint", () => {
           sentAt: pick(NASTY),
           links: [{ index: 0, url: pick(NASTY) }],
         }),
+      () =>
+        mutate(
+          JSON.stringify({
+            self: ["rep@example.com"],
+            signals: [
+              { kind: "reply", threadId: "t1", gmailMessageId: "m1", at: new Date().toISOString(), from: "a@b.co" },
+              {
+                kind: "bounce",
+                threadId: "t1",
+                gmailMessageId: "m2",
+                at: new Date().toISOString(),
+                bounce: { kind: "soft", recipients: ["a@b.co"] },
+              },
+            ],
+          }),
+        ),
+      () => mutate(JSON.stringify({ emails: ["a@b.co", "C@D.example"] })),
+      () => `email=${encodeURIComponent(mutate("buyer@acme.example"))}`,
       () => "x".repeat(300_000),
       () => "",
     ];

@@ -174,3 +174,41 @@ export function messageState(row: Pick<MessageRow, "stopped_at">, openCount: num
   if (openCount > 0) return "opened";
   return "delivered";
 }
+
+export interface MessageFilter {
+  campaign?: string;
+  /** Case-insensitive substring of the subject or of a recipient address. */
+  q?: string;
+}
+
+/** Registered, non-deleted messages newest first (sent_at, id descending), strictly after the keyset position. */
+export async function messagePage(
+  db: D1Database,
+  accountId: string,
+  filter: MessageFilter,
+  after: { sentAt: number; id: string } | null,
+  limit: number,
+): Promise<MessageRow[]> {
+  const where = ["account_id = ?", "deleted_at IS NULL", "registered_at IS NOT NULL"];
+  const binds: (string | number)[] = [accountId];
+  if (filter.campaign !== undefined) {
+    where.push("campaign = ?");
+    binds.push(filter.campaign);
+  }
+  if (filter.q !== undefined) {
+    const pattern = `%${filter.q.toLowerCase().replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+    where.push(
+      `(lower(coalesce(subject, '')) LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM message_recipients r WHERE r.message_id = messages.id AND r.email LIKE ? ESCAPE '\\'))`,
+    );
+    binds.push(pattern, pattern);
+  }
+  if (after) {
+    where.push("(coalesce(sent_at, 0) < ? OR (coalesce(sent_at, 0) = ? AND id < ?))");
+    binds.push(after.sentAt, after.sentAt, after.id);
+  }
+  const { results } = await db
+    .prepare(`SELECT * FROM messages WHERE ${where.join(" AND ")} ORDER BY coalesce(sent_at, 0) DESC, id DESC LIMIT ?`)
+    .bind(...binds, limit)
+    .all<MessageRow>();
+  return results;
+}

@@ -3,17 +3,21 @@ import {
   COUNTED_LABELS,
   type LinkDetail,
   type MessageDetail,
+  type MessageListItem,
   type MessageStatus,
+  type MessagesResponse,
+  messagesQuery,
   registerMessageRequest,
   type StatusResponse,
   statusRequest,
 } from "../../../shared/api";
 import { requireAccount } from "../auth";
+import { decodeCursor, encodeCursor } from "../cursor";
 import { type EventRow, messageEvents, messageLinks, relabelMessages } from "../db/events";
-import { deleteMessageData, getMessage, type MessageRow, messagesByThread, stopTracking, upsertMessage } from "../db/messages";
+import { deleteMessageData, getMessage, type MessageRow, messagePage, messagesByThread, stopTracking, upsertMessage } from "../db/messages";
 import type { AppEnv } from "../env";
 import { jsonError, validated } from "../http";
-import { iso, statuses } from "../status";
+import { iso, listItems, statuses } from "../status";
 import { verifiedTrackingId } from "../verify";
 
 const NOT_FOUND = "no such message in this account";
@@ -40,8 +44,46 @@ function linkDetails(links: { link_index: number; url: string }[], events: Event
   });
 }
 
+/** Rows read at most per list request when filtering by state; the cursor lets the client continue past them. */
+const MAX_SCANNED_ROWS = 2_000;
+
 export const messagesRoute = new Hono<AppEnv>()
   .use(requireAccount)
+  /** The dashboard's message list, newest first, filtered by campaign, state and text (docs/protocol.md §13). */
+  .get("/", validated("query", messagesQuery), async (c) => {
+    const { campaign, state, q, cursor, limit } = c.req.valid("query");
+    const start = cursor === undefined ? null : decodeCursor(cursor, ["n", "s"]);
+    if (cursor !== undefined && start === null)
+      return jsonError(c, 400, "invalid query", [{ path: "cursor", message: "must be a cursor returned by this endpoint" }]);
+    let after = start ? { sentAt: start[0] as number, id: start[1] as string } : null;
+    const batchSize = state === undefined ? limit : 200;
+    const items: MessageListItem[] = [];
+    let scanned = 0;
+    let more = false;
+    for (;;) {
+      const rows = await messagePage(c.env.DB, c.get("account").id, { campaign, q }, after, batchSize);
+      scanned += rows.length;
+      const listed = await listItems(c.env.DB, rows);
+      for (const [i, row] of rows.entries()) {
+        after = { sentAt: row.sent_at ?? 0, id: row.id };
+        const item = listed[i];
+        if (item && (state === undefined || item.state === state)) items.push(item);
+        if (items.length === limit) break;
+      }
+      const lastRead = after?.id === rows[rows.length - 1]?.id;
+      if (items.length === limit) {
+        more = !(lastRead && rows.length < batchSize);
+        break;
+      }
+      if (rows.length < batchSize) break;
+      if (scanned >= MAX_SCANNED_ROWS) {
+        more = true;
+        break;
+      }
+    }
+    const body: MessagesResponse = { messages: items, nextCursor: more && after ? encodeCursor([after.sentAt, after.id]) : null };
+    return c.json(body);
+  })
   /** One page of the Sent list in one request: per-message counts for every tracked message in these threads. */
   .post("/status", validated("json", statusRequest), async (c) => {
     const rows = await messagesByThread(c.env.DB, c.get("account").id, c.req.valid("json").threadIds);

