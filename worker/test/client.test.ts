@@ -19,5 +19,20 @@ describe("typed client", () => {
     expect(body.messages.map((m) => m.id)).toEqual([message.id]);
     const detail = await client.messages[":id"].$get({ param: { id: message.id } });
     expect(detail.status).toBe(200);
+    // The issue-5 routes are in AppType too.
+    const list = await client.messages.$get({ query: { state: "delivered", limit: "10" } });
+    expect(list.status).toBe(200);
+    const signals = await client.signals.$post({
+      json: {
+        signals: [
+          { kind: "reply", threadId: "t-typed", gmailMessageId: "msg-f:typed", at: new Date().toISOString(), from: "x@acme.example" },
+        ],
+      },
+    });
+    expect(signals.status).toBe(200);
+    const checked = await client.contacts.check.$post({ json: { emails: ["x@acme.example"] } });
+    expect(checked.status).toBe(200);
+    expect((await client.campaigns.$get({ query: {} })).status).toBe(200);
+    expect((await client.contacts.$get({ query: { sort: "lastActivity" } })).status).toBe(200);
   });
 });

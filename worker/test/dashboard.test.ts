@@ -25,6 +25,13 @@ describe("campaigns", () => {
     const b = await sentMessage(account, { campaign: "Q4 launch", threadId: "t-b", links, recipients: [{ email: "b@acme.example" }] });
     const c = await sentMessage(account, { campaign: "Q4 launch", threadId: "t-c", links, recipients: [{ email: "c@acme.example" }] });
     const d = await sentMessage(account, { campaign: "Q4 launch", threadId: "t-d", links, recipients: [{ email: "d@acme.example" }] });
+    // Registered as sent in an hour: hits now are the sender's own view (label sender), never counted.
+    const e = await sentMessage(account, {
+      campaign: "Q4 launch",
+      threadId: "t-own",
+      links,
+      sentAt: new Date(Date.now() + HOUR).toISOString(),
+    });
     await sentMessage(account, { campaign: "Other", threadId: "t-e" });
     await openPixel(a.id); // human
     await openPixel(b.id, { "user-agent": GMAIL_PROXY_UA }); // counted
@@ -33,6 +40,11 @@ describe("campaigns", () => {
     await clickLink(account, a.id, 0, url);
     await clickLink(account, b.id, 0, url);
     await clickLink(account, a.id, 1, other, { method: "GET", headers: { "user-agent": "python-requests/2.0" } }); // scanner
+    await openPixel(e.id);
+    await clickLink(account, e.id, 1, other);
+    await clickLink(account, e.id, 1, other);
+    await clickLink(account, e.id, 1, other);
+    await waitForEvents(e.id, 4);
     await waitForEvents(a.id, 3);
     await waitForEvents(b.id, 2);
     await waitForEvents(c.id, 1);
@@ -55,19 +67,21 @@ describe("campaigns", () => {
     expect(detail.status).toBe(200);
     expect(detail.body).toMatchObject({
       name: "Q4 launch",
-      sent: 4,
+      sent: 5,
       opened: 2,
       clicked: 2,
       replied: 1,
       bounced: 1,
       unsubscribed: 1,
-      openRate: 0.5,
-      clickRate: 0.5,
-      replyRate: 0.25,
-      bounceRate: 0.25,
-      unsubscribeRate: 0.25,
+      openRate: 0.4,
+      clickRate: 0.4,
+      replyRate: 0.2,
+      bounceRate: 0.2,
+      unsubscribeRate: 0.2,
     });
     expect(detail.body.topLinks).toEqual([{ url, clicks: 2, uniqueClicks: 2 }]);
+    const labels = await env.DB.prepare("SELECT DISTINCT label FROM events WHERE message_id = ?").bind(e.id).all<{ label: string }>();
+    expect(labels.results.map((r) => r.label)).toEqual(["sender"]);
     const list = await account.json<CampaignsResponse>("GET", "/api/campaigns?limit=1");
     expect(list.body.campaigns).toHaveLength(1);
     expect(list.body.nextCursor).toBeTruthy();
