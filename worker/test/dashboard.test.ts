@@ -160,7 +160,8 @@ describe("contacts", () => {
     await reply(account, "t-shared", "warm@acme.example", "msg-f:w1");
     const res = await account.json<ContactDetail>("GET", `/api/contacts/${encodeURIComponent("HOT@acme.example")}`);
     expect(res.status).toBe(200);
-    expect(res.body.contact.email).toBe("hot@acme.example");
+    expect(res.body.contact).toMatchObject({ email: "hot@acme.example", sent: 2, name: "Hot" });
+    expect(res.body.contact.score).toBeCloseTo(4.5, 1); // the same score as in the list: warm's reply is warm's
     const kinds = res.body.timeline.map((t) => `${t.kind}:${t.messageId === hot.id ? "own" : "shared"}:${t.shared}`).sort();
     // warm's reply on the shared email is warm's, not hot's.
     expect(kinds).toEqual(["click:own:false", "open:own:false", "open:shared:true", "sent:own:false", "sent:shared:true"]);

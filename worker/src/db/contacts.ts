@@ -30,29 +30,33 @@ interface RecipientRow {
  * Every contact of the account with its score at `now`, computed from counted events and replies (docs/engagement.md).
  * Reads the account's recipients and counted activity once; fine for tens of thousands of contacts.
  */
-export async function accountContacts(db: D1Database, accountId: string, now: number): Promise<ContactAggregate[]> {
+export async function accountContacts(db: D1Database, accountId: string, now: number, only?: string): Promise<ContactAggregate[]> {
+  // With `only`, just the emails sent to that address are read (their other recipients come out partial: ignore them).
+  const scope =
+    only === undefined ? "" : "AND message_id IN (SELECT message_id FROM message_recipients WHERE account_id = ?1 AND email = ?2)";
+  const binds = only === undefined ? [accountId] : [accountId, only];
   const [recipients, ranked, latest, replies] = await db.batch([
     db
       .prepare(
         `SELECT r.email, r.name, r.message_id, m.sent_at, m.campaign FROM message_recipients r JOIN messages m ON m.id = r.message_id
-         WHERE r.account_id = ? AND m.deleted_at IS NULL ORDER BY m.sent_at, m.id`,
+         WHERE r.account_id = ?1 AND m.deleted_at IS NULL ${scope.replace("message_id IN", "r.message_id IN")} ORDER BY m.sent_at, m.id`,
       )
-      .bind(accountId),
+      .bind(...binds),
     db
       .prepare(
         `SELECT message_id, kind, occurred_at FROM (
            SELECT message_id, kind, occurred_at,
                   row_number() OVER (PARTITION BY message_id, kind ORDER BY occurred_at, seq) AS rank
-           FROM events WHERE account_id = ? AND label IN (${COUNTED_SQL}))
+           FROM events WHERE account_id = ?1 AND label IN (${COUNTED_SQL}) ${scope})
          WHERE rank <= ${MAX_RANK}`,
       )
-      .bind(accountId),
+      .bind(...binds),
     db
       .prepare(
-        `SELECT message_id, max(occurred_at) AS at FROM events WHERE account_id = ? AND label IN (${COUNTED_SQL}) GROUP BY message_id`,
+        `SELECT message_id, max(occurred_at) AS at FROM events WHERE account_id = ?1 AND label IN (${COUNTED_SQL}) ${scope} GROUP BY message_id`,
       )
-      .bind(accountId),
-    db.prepare("SELECT message_id, email, occurred_at FROM signals WHERE account_id = ? AND kind = 'reply'").bind(accountId),
+      .bind(...binds),
+    db.prepare(`SELECT message_id, email, occurred_at FROM signals WHERE account_id = ?1 AND kind = 'reply' ${scope}`).bind(...binds),
   ]);
   const byMessage = new Map<string, string[]>();
   const contacts = new Map<string, ContactAggregate & { activities: EngagementActivity[] }>();

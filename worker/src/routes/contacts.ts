@@ -86,7 +86,7 @@ export const contactsRoute = new Hono<AppEnv>()
     if (cursor !== undefined && before === null)
       return jsonError(c, 400, "invalid query", [{ path: "cursor", message: "must be a cursor returned by this endpoint" }]);
     const entries = await contactTimeline(c.env.DB, accountId, email);
-    const contact = entries ? (await accountContacts(c.env.DB, accountId, Date.now())).find((x) => x.email === email) : undefined;
+    const contact = entries ? (await accountContacts(c.env.DB, accountId, Date.now(), email)).find((x) => x.email === email) : undefined;
     if (!entries || !contact) return jsonError(c, 404, NOT_FOUND);
     entries.sort((a, b) => b.atMs - a.atMs || (a.key < b.key ? 1 : a.key > b.key ? -1 : 0));
     const older = before
