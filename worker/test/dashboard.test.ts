@@ -90,6 +90,12 @@ describe("campaigns", () => {
     expect(rest.body.nextCursor).toBeNull();
     expect([...list.body.campaigns, ...rest.body.campaigns].find((x) => x.name === "Other")).toMatchObject({ sent: 1, openRate: 0 });
 
+    for (const name of ["A/B test", "50% off", "Ünïcode ✓"]) {
+      await sentMessage(account, { campaign: name });
+      const found = await account.json<CampaignDetail>("GET", `/api/campaigns/${encodeURIComponent(name)}`);
+      expect(found.status, name).toBe(200);
+      expect(found.body).toMatchObject({ name, sent: 1 });
+    }
     const stranger = await createAccount();
     expect((await stranger.json("GET", `/api/campaigns/${encodeURIComponent("Q4 launch")}`)).status).toBe(404);
     expect((await stranger.json<CampaignsResponse>("GET", "/api/campaigns")).body.campaigns).toEqual([]);
