@@ -26,7 +26,12 @@ describe("engagement score", () => {
     expect(engagementScore([act("open"), act("open"), act("open")], NOW)).toBe(1.75);
     const fiveOpens = Array.from({ length: 5 }, () => act("open"));
     expect(engagementScore(fiveOpens, NOW)).toBe(1.94); // never more than 2, however many times
-    expect(engagementScore(Array.from({ length: 50 }, () => act("open")), NOW)).toBeLessThanOrEqual(2);
+    expect(
+      engagementScore(
+        Array.from({ length: 50 }, () => act("open")),
+        NOW,
+      ),
+    ).toBeLessThanOrEqual(2);
     expect(engagementScore([act("open", 0, "m1"), act("open", 0, "m2"), act("open", 0, "m3")], NOW)).toBe(3);
   });
 
