@@ -513,5 +513,168 @@ export function defineScenarios(browserName: string, launch: () => Promise<Brows
       await popup.waitFor(() => document.querySelector("[data-testid=outbox-empty]"), null, 30_000);
       await popup.close();
     });
+
+    it("read receipts: the Sent row goes grey, green 1, green 2, blue; one notification for the first open, one for the first click; Apple's prefetch and the sender's own view change nothing", async () => {
+      const before = await compose(gmail, { to: [`sam@${EXCLUDED_RECIPIENT_DOMAIN}`], subject: "Untracked", html: "<div>Internal.</div>" });
+      await gmail.waitFor(
+        (d) => document.querySelector(`${d} .mt-toolbar`)?.getAttribute("data-mt-status")?.includes("excluded domain"),
+        before,
+      );
+      const sentBefore = google.sent.length;
+      await gmail.press(`${before} [g_editable]`, "Control+Enter");
+      await nextSend(sentBefore);
+      const dialog = await compose(gmail, {
+        to: ["rita@prospect.example"],
+        subject: "Quarterly review",
+        html: '<div>Rita, the <a href="https://shop.example/review">review deck</a>.</div>',
+      });
+      await ready(gmail, dialog);
+      const count = google.sent.length;
+      await gmail.click(`${dialog} div[role=button][data-tooltip^="Send"]`);
+      const sentAt = Date.now();
+      const sent = await nextSend(count);
+      const [, pixel = "", id = ""] = PIXEL(tracker.url).exec(sent.html) ?? [];
+      const link = /<a href="([^"]+)">review deck<\/a>/.exec(sent.html)?.[1]?.replaceAll("&amp;", "&") ?? "";
+      expect(link.startsWith(`${tracker.url}/c/${id}/0?u=`)).toBe(true);
+      await registered(id);
+      const legacy = sent.legacyThreadId;
+
+      // What the background stored: read from one of the extension's own pages (the popup).
+      const popup = await harness.newTab(harness.extensionUrl("extension/src/popup/index.html"));
+      const stored = (messageId: string) =>
+        popup.evaluate(async (m) => {
+          type Ext = { storage: { local: { get(keys: string[]): Promise<Record<string, unknown>> } } };
+          const g = globalThis as unknown as { browser?: Ext; chrome?: Ext };
+          const ext = (g.browser ?? g.chrome) as Ext;
+          const { notificationsShown = [], feed } = (await ext.storage.local.get(["notificationsShown", "feed"])) as {
+            notificationsShown?: { key: string }[];
+            feed?: { activity: { messageId: string; label: string }[] };
+          };
+          return {
+            notified: notificationsShown.filter((n) => n.key.includes(m)).map((n) => n.key),
+            labels: (feed?.activity ?? []).filter((a) => a.messageId === m).map((a) => a.label),
+          };
+        }, messageId);
+      /** The Gmail tab gains focus (the background polls the feed) until the extension has read `n` events of the message. */
+      const feedRead = (n: number) =>
+        eventually(`${n} events of ${id} read from the feed`, async () => {
+          await gmail.evaluate(() => window.dispatchEvent(new Event("focus")), null);
+          const now = await stored(id);
+          return now.labels.length >= n ? now : undefined;
+        });
+      const mark = () =>
+        gmail.evaluate((l) => {
+          const row = document.querySelector(`tr.zA [data-legacy-thread-id="${l}"]`)?.closest("tr");
+          return [...(row?.querySelectorAll(".mt-mark") ?? [])].map((m) => `${m.getAttribute("data-mt-state")} ${m.textContent}`);
+        }, legacy);
+      const markBecomes = (expected: string) =>
+        eventually(`the Sent row marked "${expected}"`, async () => {
+          await gmail.evaluate(() => window.dispatchEvent(new Event("focus")), null);
+          const now = await mark();
+          return now.length === 1 && now[0] === expected ? now : undefined;
+        });
+
+      await gmail.evaluate(() => {
+        location.hash = "#sent";
+      }, null);
+      await markBecomes("delivered ");
+      const untracked = await gmail.evaluate(
+        () =>
+          [...document.querySelectorAll("tr.zA")]
+            .filter((row) => !row.querySelector(".mt-mark"))
+            .map((row) => row.textContent)
+            .join()
+            .includes("Untracked"),
+        null,
+      );
+      // An email to an excluded domain (sent first) went out untracked: its row has no mark.
+      expect(untracked).toBe(true);
+
+      // Gmail re-renders the rows: the mark is back before the next task, once, and no request is made for it.
+      const refreshes = await gmail.evaluate(() => document.documentElement.dataset.mtMarksRefreshed, null);
+      const afterRerender = await gmail.evaluate(async (l) => {
+        document.dispatchEvent(new Event("sim:rerender-sent"));
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        const row = document.querySelector(`tr.zA [data-legacy-thread-id="${l}"]`)?.closest("tr");
+        return [...(row?.querySelectorAll(".mt-mark") ?? [])].map((m) => m.getAttribute("data-mt-state"));
+      }, legacy);
+      expect(afterRerender).toEqual(["delivered"]);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(await gmail.evaluate(() => document.documentElement.dataset.mtMarksRefreshed, null)).toBe(refreshes);
+
+      // Apple Mail Privacy Protection prefetches the pixel on delivery: stored, never counted or notified.
+      await fetch(pixel, { headers: { "User-Agent": "Mozilla/5.0" } }).then((r) => r.arrayBuffer());
+      expect((await feedRead(1)).labels).toEqual(["apple-mpp"]);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(await mark()).toEqual(["delivered "]);
+      expect((await stored(id)).notified).toEqual([]);
+
+      // The recipient opens it in Gmail (through Google's image proxy): green, 1, one notification.
+      await SimulatedGoogle.fetchThroughProxy(pixel);
+      await markBecomes("opened 1");
+      expect((await feedRead(2)).notified).toEqual([`open:${id}`]);
+
+      // A second open: 2, no new notification.
+      await SimulatedGoogle.fetchThroughProxy(pixel);
+      await markBecomes("opened 2");
+      expect((await feedRead(3)).notified).toEqual([`open:${id}`]);
+
+      // A click (later than the tracker's 10 s scanner window after sending): blue, and its own first notification.
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, sentAt + 11_000 - Date.now())));
+      const redirect = await fetch(link, {
+        redirect: "manual",
+        headers: { "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0" },
+      });
+      expect(redirect.status).toBe(302);
+      await markBecomes("clicked 2");
+      expect((await feedRead(4)).notified).toEqual([`open:${id}`, `click:${id}:0`]);
+
+      // The popup: recent activity newest first (the prefetch dimmed) and today's totals.
+      await popup.waitFor((m) => {
+        const items = [...document.querySelectorAll(`[data-testid=activity] li[data-message-id="${m}"]`)];
+        return (
+          items.map((i) => `${i.getAttribute("data-kind")} ${i.getAttribute("data-counted")}`).join(",") ===
+            "click true,open true,open true,open false" && items[3]?.classList.contains("muted")
+        );
+      }, id);
+      expect(await popup.evaluate(() => document.querySelector("[data-testid=reachable]")?.getAttribute("data-reachable"), null)).toBe(
+        "true",
+      );
+      expect(await popup.evaluate(() => document.querySelector("[data-testid=totals]")?.textContent, null)).toMatch(
+        /^Today: [2-9]\d* opens, [1-9]\d* clicks?/,
+      );
+
+      // The conversation: the panel shows the opens and the click. Opening it is the sender's own view.
+      await gmail.evaluate((l) => {
+        location.hash = `#sent/${l}`;
+      }, legacy);
+      await gmail.waitFor((m) => document.querySelector(`.mt-panel[data-mt-for="${m}"]`)?.getAttribute("data-mt-open-count") === "2", id);
+      const panel = await gmail.evaluate((m) => {
+        const p = document.querySelector(`.mt-panel[data-mt-for="${m}"]`);
+        return {
+          count: p?.querySelector(".mt-panel-count")?.textContent,
+          opens: [...(p?.querySelectorAll(".mt-open") ?? [])].map(
+            (o) => `${o.getAttribute("data-label")}${o.classList.contains("mt-dim") ? " dim" : ""}`,
+          ),
+          link: p?.querySelector(".mt-link .mt-link-count")?.textContent,
+          proxy: p?.querySelector('.mt-open[data-label="gmail-proxy"]')?.textContent,
+        };
+      }, id);
+      expect(panel).toMatchObject({ count: "Opened 2 times", link: " — 1 click, 1 unique" });
+      expect(panel.opens).toEqual(["gmail-proxy", "gmail-proxy", "apple-mpp dim"]);
+      expect(panel.proxy).toContain("Opened through Gmail's image proxy");
+
+      // The sender's other device loads the pixel while they look at it: labelled sender, no notification.
+      await gmail.waitFor(() => Number(document.documentElement.dataset.mtViewsReported ?? 0) > 0, null);
+      await SimulatedGoogle.fetchThroughProxy(pixel);
+      expect((await feedRead(5)).labels[0]).toBe("sender");
+      // (The tracker then relabels every hit of this message within 60 s of the view as the sender's, the recipient's
+      // opens and click above included: the row's counts follow the tracker. Not the extension's to change.)
+      expect((await stored(id)).notified).toEqual([`open:${id}`, `click:${id}:0`]);
+      await popup.close();
+      await gmail.evaluate(() => {
+        location.hash = "#inbox";
+      }, null);
+    });
   });
 }

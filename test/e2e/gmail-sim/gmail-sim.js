@@ -8,7 +8,8 @@
 // - Show images like Gmail: every image of a displayed message goes through the image proxy,
 //   `https://ci3.googleusercontent.com/meips/<opaque>=s0-d-e1-ft#<original>` (the opaque part here is simply the
 //   base64url original, so the simulated proxy in google.ts can fetch it).
-// - Views are swapped without reloading (hash navigation), like Gmail.
+// - Views are swapped without reloading (hash navigation), like Gmail: `#sent` lists the sent threads,
+//   `#sent/<legacy thread id>` opens one.
 (() => {
   const composes = document.getElementById("composes");
   const main = document.getElementById("main");
@@ -175,6 +176,7 @@
         sentThreads.set(inner[19], {
           threadId: thread[0],
           subject: existing?.subject ?? subject,
+          recipients: chips.map((chip) => chip.getAttribute("email")),
           messages: [...(existing?.messages ?? []), entry],
         });
         document.documentElement.dataset.simLastSentThread = inner[19];
@@ -194,7 +196,7 @@
     return doc.body.innerHTML;
   }
 
-  /** The conversation view of a sent thread: `#sent/<legacy thread id>`. */
+  /** The conversation view of a sent thread: `#sent/<legacy thread id>` (or `#all/…`). */
   function showConversation(legacyThreadId) {
     const thread = sentThreads.get(legacyThreadId);
     main.innerHTML = "";
@@ -228,11 +230,40 @@
     main.appendChild(view);
   }
 
+  /**
+   * The Sent list, `#sent`: one row per sent thread, newest first, as gmail.md describes today's rows
+   * (`tr.zA[role=row]`, the subject in `.bog` on a span carrying `data-thread-id="#thread-f:<decimal>"`,
+   * `data-legacy-thread-id` (the same number in hex) and `data-legacy-last-message-id`; recipients `div.yW [email]`,
+   * date `td.xW > span[title]`). Gmail re-renders rows in place now and then; the event `sim:rerender-sent` does the
+   * same here (fresh row nodes, same content).
+   */
+  function showSentList() {
+    const rows = [...sentThreads.entries()].reverse().map(([legacy, thread]) => {
+      const last = thread.messages[thread.messages.length - 1];
+      const to = thread.recipients
+        .map(
+          (email) =>
+            `<span class="yP" email="${escapeHtml(email)}" name="${escapeHtml(email.split("@")[0])}">${escapeHtml(email.split("@")[0])}</span>`,
+        )
+        .join(", ");
+      return `<tr class="zA yO" role="row" data-sim-thread="${legacy}">
+        <td class="yX xY"><div class="afn">To: ${escapeHtml(thread.recipients.join(", "))}</div><div class="yW">To: ${to}</div></td>
+        <td class="xY a4W"><div class="xS" role="link"><div class="xT"><div class="y6"><span class="bog"><span data-thread-id="#thread-f:${BigInt(`0x${legacy}`)}" data-legacy-thread-id="${legacy}" data-legacy-last-message-id="${last.legacyMessageId}">${escapeHtml(thread.subject)}</span></span></div></div></div></td>
+        <td class="xW xY"><span title="${new Date().toString()}">now</span></td></tr>`;
+    });
+    main.innerHTML = `<div class="ae4 UI" data-sim="sent-list"><table class="F cf zt"><tbody>${rows.join("")}</tbody></table></div>`;
+  }
+
   function route() {
-    const match = /^#sent\/([0-9a-f]+)$/.exec(location.hash);
+    // `#all/<id>` is where the extension's notifications open a thread.
+    const match = /^#(?:sent|all)\/([0-9a-f]+)$/.exec(location.hash);
     if (match) showConversation(match[1]);
+    else if (location.hash === "#sent") showSentList();
     else main.innerHTML = "";
   }
+  document.addEventListener("sim:rerender-sent", () => {
+    if (location.hash === "#sent") showSentList();
+  });
 
   function escapeHtml(text) {
     return text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
