@@ -5,39 +5,34 @@ const MAX_CHUNKS_PER_RUN = 200;
 export const SENDER_VIEW_RETENTION_DAYS = 7;
 
 /**
- * Deletes events and signals (replies, bounces, unsubscribes) older than their account's retention, in chunks so one run never holds D1 for long.
+ * Deletes events and signals (replies, bounces, unsubscribes) older than their account's retention, in chunks so
+ * one run never holds D1 for long.
  * Returns how many events were deleted; a backlog larger than one run's cap is finished by the next run.
  */
 export async function purgeExpiredEvents(db: D1Database, now: number): Promise<number> {
-  let deleted = 0;
-  for (let chunk = 0; chunk < MAX_CHUNKS_PER_RUN; chunk++) {
-    const result = await db
-      .prepare(
-        `DELETE FROM events WHERE seq IN (
-           SELECT e.seq FROM events e JOIN accounts a ON a.id = e.account_id
-           WHERE e.occurred_at < ?1 - a.retention_days * ${DAY_MS} LIMIT ${PURGE_CHUNK})`,
-      )
-      .bind(now)
-      .run();
-    deleted += result.meta.changes;
-    if (result.meta.changes < PURGE_CHUNK) break;
-  }
-  // Replies, bounces and unsubscribes are events too (the suppression list and opt-outs are kept).
-  for (let chunk = 0; chunk < MAX_CHUNKS_PER_RUN; chunk++) {
-    const result = await db
-      .prepare(
-        `DELETE FROM signals WHERE seq IN (
-           SELECT s.seq FROM signals s JOIN accounts a ON a.id = s.account_id
-           WHERE s.occurred_at < ?1 - a.retention_days * ${DAY_MS} LIMIT ${PURGE_CHUNK})`,
-      )
-      .bind(now)
-      .run();
-    deleted += result.meta.changes;
-    if (result.meta.changes < PURGE_CHUNK) break;
-  }
+  // Replies, bounces and unsubscribes (signals) are events too; the suppression list and opt-outs are kept.
+  const deleted = (await purgeExpired(db, "events", now)) + (await purgeExpired(db, "signals", now));
   await db
     .prepare("DELETE FROM sender_views WHERE viewed_at < ?")
     .bind(now - SENDER_VIEW_RETENTION_DAYS * DAY_MS)
     .run();
+  return deleted;
+}
+
+/** Deletes one table's rows (keyed by seq, with account_id and occurred_at) that are past their account's retention. */
+async function purgeExpired(db: D1Database, table: "events" | "signals", now: number): Promise<number> {
+  let deleted = 0;
+  for (let chunk = 0; chunk < MAX_CHUNKS_PER_RUN; chunk++) {
+    const result = await db
+      .prepare(
+        `DELETE FROM ${table} WHERE seq IN (
+           SELECT t.seq FROM ${table} t JOIN accounts a ON a.id = t.account_id
+           WHERE t.occurred_at < ?1 - a.retention_days * ${DAY_MS} LIMIT ${PURGE_CHUNK})`,
+      )
+      .bind(now)
+      .run();
+    deleted += result.meta.changes;
+    if (result.meta.changes < PURGE_CHUNK) break;
+  }
   return deleted;
 }
