@@ -144,37 +144,31 @@ const toEventCsv = (r: EventExportRow): CsvValue[] => [
   r.device,
 ];
 
+const OPENS_AND_CLICKS_SQL = `SELECT e.seq, e.occurred_at, e.message_id, m.subject, m.campaign, e.kind, e.label, e.link_index, l.url,
+    NULL AS email, NULL AS bounce_kind, e.country, e.region, e.city, e.client, e.device
+  FROM events e LEFT JOIN messages m ON m.id = e.message_id
+  LEFT JOIN links l ON l.message_id = e.message_id AND l.link_index = e.link_index
+  WHERE e.account_id = ? AND e.seq > ? ORDER BY e.seq LIMIT ?`;
+
+const SIGNALS_SQL = `SELECT s.seq, s.occurred_at, s.message_id, m.subject, m.campaign, s.kind, NULL AS label, NULL AS link_index,
+    NULL AS url, s.email, s.bounce_kind, NULL AS country, NULL AS region, NULL AS city, NULL AS client, NULL AS device
+  FROM signals s LEFT JOIN messages m ON m.id = s.message_id
+  WHERE s.account_id = ? AND s.seq > ? ORDER BY s.seq LIMIT ?`;
+
+/** Pages through one query's rows in seq order (its binds: account, seq after, limit). */
+async function* rowsBySeq(db: D1Database, sql: string, accountId: string): AsyncGenerator<CsvValue[][]> {
+  for (let seq = 0; ; ) {
+    const { results } = await db.prepare(sql).bind(accountId, seq, PAGE).all<EventExportRow>();
+    if (results.length > 0) yield results.map(toEventCsv);
+    if (results.length < PAGE) break;
+    seq = results[results.length - 1]?.seq ?? seq;
+  }
+}
+
 /** Opens and clicks in the order they were written, then replies, bounces and unsubscribes in theirs. */
 async function* eventRows(db: D1Database, accountId: string): AsyncGenerator<CsvValue[][]> {
-  for (let seq = 0; ; ) {
-    const { results } = await db
-      .prepare(
-        `SELECT e.seq, e.occurred_at, e.message_id, m.subject, m.campaign, e.kind, e.label, e.link_index, l.url, NULL AS email,
-                NULL AS bounce_kind, e.country, e.region, e.city, e.client, e.device
-         FROM events e LEFT JOIN messages m ON m.id = e.message_id
-         LEFT JOIN links l ON l.message_id = e.message_id AND l.link_index = e.link_index
-         WHERE e.account_id = ? AND e.seq > ? ORDER BY e.seq LIMIT ?`,
-      )
-      .bind(accountId, seq, PAGE)
-      .all<EventExportRow>();
-    if (results.length > 0) yield results.map(toEventCsv);
-    if (results.length < PAGE) break;
-    seq = results[results.length - 1]?.seq ?? seq;
-  }
-  for (let seq = 0; ; ) {
-    const { results } = await db
-      .prepare(
-        `SELECT s.seq, s.occurred_at, s.message_id, m.subject, m.campaign, s.kind, NULL AS label, NULL AS link_index, NULL AS url,
-                s.email, s.bounce_kind, NULL AS country, NULL AS region, NULL AS city, NULL AS client, NULL AS device
-         FROM signals s LEFT JOIN messages m ON m.id = s.message_id
-         WHERE s.account_id = ? AND s.seq > ? ORDER BY s.seq LIMIT ?`,
-      )
-      .bind(accountId, seq, PAGE)
-      .all<EventExportRow>();
-    if (results.length > 0) yield results.map(toEventCsv);
-    if (results.length < PAGE) break;
-    seq = results[results.length - 1]?.seq ?? seq;
-  }
+  yield* rowsBySeq(db, OPENS_AND_CLICKS_SQL, accountId);
+  yield* rowsBySeq(db, SIGNALS_SQL, accountId);
 }
 
 async function* contactRows(db: D1Database, accountId: string): AsyncGenerator<CsvValue[][]> {
