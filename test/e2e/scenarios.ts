@@ -540,7 +540,8 @@ export function defineScenarios(browserName: string, launch: () => Promise<Brows
       const legacy = sent.legacyThreadId;
 
       // What the background stored: read from one of the extension's own pages (the popup).
-      const popup = await harness.newTab(harness.extensionUrl("extension/src/popup/index.html"));
+      const popupUrl = harness.extensionUrl("extension/src/popup/index.html");
+      let popup = await harness.newTab(popupUrl);
       const stored = (messageId: string) =>
         popup.evaluate(async (m) => {
           type Ext = { storage: { local: { get(keys: string[]): Promise<Record<string, unknown>> } } };
@@ -644,7 +645,9 @@ export function defineScenarios(browserName: string, launch: () => Promise<Brows
         /^Today: [2-9]\d* opens, [1-9]\d* clicks?/,
       );
 
-      // The conversation: the panel shows the opens and the click. Opening it is the sender's own view.
+      // The conversation: the panel shows the opens and the click. Opening it is the sender's own view (reported only
+      // while the Gmail tab is visible: the popup's tab goes first).
+      await popup.close();
       await gmail.evaluate((l) => {
         location.hash = `#sent/${l}`;
       }, legacy);
@@ -667,6 +670,7 @@ export function defineScenarios(browserName: string, launch: () => Promise<Brows
       // The sender's other device loads the pixel while they look at it: labelled sender, no notification.
       await gmail.waitFor(() => Number(document.documentElement.dataset.mtViewsReported ?? 0) > 0, null);
       await SimulatedGoogle.fetchThroughProxy(pixel);
+      popup = await harness.newTab(popupUrl);
       expect((await feedRead(5)).labels[0]).toBe("sender");
       // (The tracker then relabels every hit of this message within 60 s of the view as the sender's, the recipient's
       // opens and click above included: the row's counts follow the tracker. Not the extension's to change.)
