@@ -56,8 +56,8 @@ export function stableMessageId(raw: string | null | undefined): string | null {
  * Gmail's date for a message ("Thu, Nov 20, 2026, 3:04 PM", older "Thu, Dec 18, 2014 at 12:35 PM", local time) as
  * ISO; `now` when it cannot be read or lies in the future (a reply is seen after it arrived, never before). Gmail
  * shows minutes, not seconds, and a bounce notice often arrives within seconds of the send: the tracker attributes a
- * signal to the tracked message sent before it, so a time without seconds is read as the END of its minute (still
- * never after now), or a notice in the send's own minute would seem to predate the email it reports on.
+ * signal to the tracked message sent before it, so a time is read as the END of its minute (of its second when
+ * seconds are shown), never after now, or a notice in the send's own minute would seem to predate its email.
  */
 export function gmailDate(title: string | null | undefined, now: Date): string {
   const cleaned = (title ?? "")
@@ -67,8 +67,9 @@ export function gmailDate(title: string | null | undefined, now: Date): string {
     .trim();
   const parsed = cleaned ? Date.parse(cleaned.replace(/,(\s*\d{1,2}:\d{2})/, "$1")) : Number.NaN;
   if (Number.isNaN(parsed) || parsed > now.getTime() || parsed < Date.UTC(2004, 0, 1)) return now.toISOString();
-  const endOfMinute = /\d:\d{2}:\d{2}/.test(cleaned) ? parsed : parsed + 59_999;
-  return new Date(Math.min(endOfMinute, now.getTime())).toISOString();
+  // The end of the precision shown: of the minute, or of the second when seconds are shown.
+  const end = parsed + (/\d:\d{2}:\d{2}/.test(cleaned) ? 999 : 59_999);
+  return new Date(Math.min(end, now.getTime())).toISOString();
 }
 
 function bounceOf(gmailMessageId: string, threadId: string, at: string, text: string, own: Set<string>): BounceSignal {
