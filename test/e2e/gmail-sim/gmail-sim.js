@@ -171,7 +171,7 @@
         const sentMessage = inner[4].find((m) => m[0] === messageId);
         if (!sentMessage) continue;
         const existing = sentThreads.get(inner[19]);
-        const entry = { html: content, plainText, legacyMessageId: sentMessage[55], messageId };
+        const entry = { html: content, plainText, legacyMessageId: sentMessage[55], messageId, at: now };
         // A conversation keeps the subject of its first message, as Gmail shows it.
         sentThreads.set(inner[19], {
           threadId: thread[0],
@@ -206,10 +206,14 @@
     }
     const view = document.createElement("div");
     view.className = "nH";
+    // Each message's header names its sender (`h3.iw span.gD[email][name]`) and its date to the minute (`span.g3[title]`).
     const messagesHtml = thread.messages
       .map(
         (m) =>
-          `<div class="adn ads" data-message-id="#${m.messageId}" data-legacy-message-id="${m.legacyMessageId}"><div class="ii gt"><div class="a3s aiL">${displayedHtml(m)}</div></div></div>`,
+          `<div class="adn ads" data-message-id="#${m.messageId}" data-legacy-message-id="${m.legacyMessageId}"><div class="gs"><div class="gE iv gt"><table><tbody><tr>
+            <td class="gF gK"><h3 class="iw"><span class="qu"><span email="${escapeHtml(m.from ?? "me@example.com")}" name="${escapeHtml(m.name ?? "Me")}" class="gD">${escapeHtml(m.name ?? "Me")}</span></span></h3></td>
+            <td class="gH"><span class="g3" title="${gmailDate(m.at)}" alt="${gmailDate(m.at)}">${new Date(m.at).toLocaleTimeString("en-US", { hour: "numeric", minute: "2-digit" })}</span></td>
+          </tr></tbody></table></div><div class="ii gt"><div class="a3s aiL">${displayedHtml(m)}</div></div></div></div>`,
       )
       .join("");
     view.innerHTML = `<h2 class="hP" data-thread-perm-id="${thread.threadId}" data-legacy-thread-id="${legacyThreadId}"></h2>${messagesHtml}
@@ -246,9 +250,21 @@
             `<span class="yP" email="${escapeHtml(email)}" name="${escapeHtml(email.split("@")[0])}">${escapeHtml(email.split("@")[0])}</span>`,
         )
         .join(", ");
+      // Once someone else wrote in the thread, Gmail lists its senders instead ("me, Carol (2)"), latest last, and
+      // the snippet is the start of the latest message.
+      const senders = [];
+      for (const m of thread.messages) {
+        const sender = m.from ? [m.from, m.name] : ["me@example.com", "me"];
+        if (senders.at(-1)?.[0] !== sender[0]) senders.push(sender);
+      }
+      const received = thread.messages.some((m) => m.from);
+      const people = received
+        ? `${senders.map(([email, name]) => `<span class="yP" email="${escapeHtml(email)}" name="${escapeHtml(name)}">${escapeHtml(name)}</span>`).join(", ")} <span class="bx0">(${thread.messages.length})</span>`
+        : `To: ${to}`;
+      const snippet = last.from ? `<span class="y2"> - ${escapeHtml(last.text)}</span>` : "";
       return `<tr class="zA yO" role="row" data-sim-thread="${legacy}">
-        <td class="yX xY"><div class="afn">To: ${escapeHtml(thread.recipients.join(", "))}</div><div class="yW">To: ${to}</div></td>
-        <td class="xY a4W"><div class="xS" role="link"><div class="xT"><div class="y6"><span class="bog"><span data-thread-id="#thread-f:${BigInt(`0x${legacy}`)}" data-legacy-thread-id="${legacy}" data-legacy-last-message-id="${last.legacyMessageId}">${escapeHtml(thread.subject)}</span></span></div></div></div></td>
+        <td class="yX xY"><div class="afn">${received ? "" : `To: ${escapeHtml(thread.recipients.join(", "))}`}</div><div class="yW">${people}</div></td>
+        <td class="xY a4W"><div class="xS" role="link"><div class="xT"><div class="y6"><span class="bog"><span data-thread-id="#thread-f:${BigInt(`0x${legacy}`)}" data-legacy-thread-id="${legacy}" data-legacy-last-message-id="${last.legacyMessageId}">${escapeHtml(thread.subject)}</span></span>${snippet}</div></div></div></td>
         <td class="xW xY"><span title="${new Date().toString()}">now</span></td></tr>`;
     });
     main.innerHTML = `<div class="ae4 UI" data-sim="sent-list"><table class="F cf zt"><tbody>${rows.join("")}</tbody></table></div>`;
@@ -263,6 +279,34 @@
   }
   document.addEventListener("sim:rerender-sent", () => {
     if (location.hash === "#sent") showSentList();
+  });
+
+  /** Gmail's full date in a message header's title, to the minute: "Sun, Nov 22, 2026, 7:56 PM". */
+  function gmailDate(at) {
+    const options = { weekday: "short", month: "short", day: "numeric", year: "numeric", hour: "numeric", minute: "2-digit" };
+    return new Date(at ?? Date.now()).toLocaleString("en-US", options);
+  }
+
+  // A message arriving from someone else in a sent thread (a reply, or a "Mail Delivery Subsystem" notice):
+  // `sim:receive` with detail JSON {thread: <legacy thread id>, from, name, text}. Its ids are Gmail's server ids,
+  // "msg-f:<decimal>" and the same number in hex as the legacy id. The view on screen re-renders, like Gmail.
+  document.addEventListener("sim:receive", (event) => {
+    const { thread, from, name, text } = JSON.parse(event.detail);
+    const entry = sentThreads.get(thread);
+    if (!entry) return;
+    const decimal = BigInt(`0x${randomDigits().slice(0, 15)}`) + 1n;
+    const html = escapeHtml(text).replaceAll("\n", "<br>");
+    entry.messages.push({
+      html,
+      plainText: false,
+      text,
+      from,
+      name,
+      at: Date.now(),
+      messageId: `msg-f:${decimal}`,
+      legacyMessageId: decimal.toString(16),
+    });
+    route();
   });
 
   function escapeHtml(text) {

@@ -1,0 +1,290 @@
+// End to end in Chromium (issue 5): tracked emails sent from the simulated Gmail with a campaign name and an opt-out
+// link; then a reply from the recipient and a "Mail Delivery Subsystem" notice arrive in their threads. The extension
+// finds both in the Sent list (the bounced row turns red) and in the opened conversation (nothing counted twice),
+// the dashboard counts them in the campaign and the message list, exports CSV, and the compose window warns before
+// writing to the bounced address again. Real tracker under wrangler dev; only Google is simulated (gmail-sim/).
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+// @ts-expect-error: plain JavaScript module shared with `npm start`; its shape is documented there.
+import { startTracker } from "../../scripts/tracker.mjs";
+import type { MessageDetail } from "../../shared/api";
+import { launchChromium } from "./chromium";
+import type { SentRecord, SimulatedGoogle } from "./gmail-sim/google";
+import type { BrowserHarness, Tab } from "./harness";
+
+const GMAIL = "https://mail.google.com/mail/u/0/#inbox";
+const CAMPAIGN = "Q4 launch";
+const PIXEL = (tracker: string) => new RegExp(`<img[^>]*src="${tracker.replaceAll(".", "\\.")}/o/([^"]+)\\.gif"`);
+const HARD_NOTICE = `Address not found
+Your message wasn't delivered to nobody@nowhere.example because the address couldn't be found, or is unable to receive mail.
+The response from the remote server was:
+550 5.1.1 The email account that you tried to reach does not exist. Please try double-checking the recipient's email address for typos or unnecessary spaces.`;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+}
+
+describe("Chromium: replies, bounces, campaigns and the dashboard", () => {
+  let harness: BrowserHarness;
+  let google: SimulatedGoogle;
+  let tracker: { url: string; stop(): Promise<void> };
+  let persistTo: string;
+  let apiToken = "";
+  let gmail: Tab;
+
+  const api = async <T>(pathname: string, init: RequestInit = {}): Promise<{ status: number; body: T }> => {
+    const response = await fetch(`${tracker.url}${pathname}`, {
+      ...init,
+      headers: { Authorization: `Bearer ${apiToken}`, "Content-Type": "application/json", ...init.headers },
+    });
+    const text = await response.text();
+    return { status: response.status, body: (text.startsWith("{") ? JSON.parse(text) : text) as T };
+  };
+  const detail = async (id: string) => (await api<MessageDetail>(`/api/messages/${id}`)).body;
+
+  /** A new compose, filled like a user would; `extras` runs before the body is pasted (campaign, opt-out link). */
+  const compose = async (to: string, subject: string, html: string, extras?: (scope: string) => Promise<void>) => {
+    const before = await gmail.evaluate(() => document.querySelectorAll("#composes [role=dialog]").length, null);
+    await gmail.click("[data-sim=compose]");
+    await gmail.waitFor((n) => document.querySelectorAll("#composes [role=dialog]").length > n, before);
+    const scope = `#composes [role=dialog]:nth-child(${before + 1})`;
+    await gmail.waitFor((s) => document.querySelector(`${s} .mt-toolbar`), scope);
+    await gmail.type(`${scope} [data-sim=to]`, to);
+    await gmail.press(`${scope} [data-sim=to]`, "Enter");
+    await gmail.type(`${scope} input[name=subjectbox]`, subject);
+    if (extras) await extras(scope);
+    await gmail.evaluate(
+      ({ s, h }) => {
+        const body = document.querySelector(`${s} [g_editable]`) as HTMLElement;
+        body.focus();
+        document.execCommand("insertHTML", false, h);
+      },
+      { s: scope, h: html },
+    );
+    await gmail.waitFor((s) => document.querySelector(`${s} .mt-toolbar[data-mt-ready=true]`), scope);
+    return scope;
+  };
+
+  const send = async (scope: string): Promise<{ sent: SentRecord; id: string; message: MessageDetail }> => {
+    const count = google.sent.length;
+    await gmail.click(`${scope} div[role=button][data-tooltip^="Send"]`);
+    const sent = await eventually("Gmail's /sync send", async () => google.sent[count]);
+    const id = PIXEL(tracker.url).exec(sent.html)?.[1] ?? "";
+    expect(id).not.toBe("");
+    const message = await eventually(`registration of ${id}`, async () => {
+      const { status, body } = await api<MessageDetail>(`/api/messages/${id}`);
+      return status === 200 ? body : undefined;
+    });
+    return { sent, id, message };
+  };
+
+  /** A message arriving in a thread from someone else (simulated Gmail: `sim:receive`). */
+  const receive = (thread: string, from: string, name: string, text: string) =>
+    gmail.evaluate(
+      (detail) => document.dispatchEvent(new CustomEvent("sim:receive", { detail })),
+      JSON.stringify({ thread, from, name, text }),
+    );
+
+  beforeAll(async () => {
+    const port = await freePort();
+    persistTo = mkdtempSync(path.join(tmpdir(), "mt-e2e-engagement-"));
+    const vars = { SIGNING_SECRET: randomBytes(32).toString("base64url").slice(0, 43), FEED_SETTLE_SECONDS: "0" };
+    tracker = await startTracker({ port, persistTo, vars });
+    harness = await launchChromium();
+    google = harness.google;
+
+    const options = await harness.newTab(harness.extensionUrl("extension/src/options/index.html"));
+    await options.waitFor(() => document.querySelector("input[name=trackerUrl]"), null);
+    await options.evaluate((url) => {
+      const input = document.querySelector("input[name=trackerUrl]") as HTMLInputElement;
+      input.value = url;
+      input.dispatchEvent(new Event("input", { bubbles: true }));
+    }, tracker.url);
+    await options.click("button[name=connect]");
+    await options.waitFor(() => document.querySelector("[data-testid=new-token]"), null);
+    apiToken = await options.evaluate(() => document.querySelector("[data-testid=new-token]")?.textContent ?? "", null);
+    await options.close();
+    gmail = await harness.newTab(GMAIL);
+  }, 180_000);
+
+  afterAll(async () => {
+    await harness?.close();
+    await tracker?.stop();
+    rmSync(persistTo, { recursive: true, force: true });
+  }, 60_000);
+
+  let toCarol: { sent: SentRecord; id: string };
+  let toNobody: { sent: SentRecord; id: string };
+
+  it("sends with a campaign name and an opt-out link that stays the tracker's own page, not a click link", async () => {
+    const scope = await compose(
+      "carol@prospect.example",
+      "Launch news",
+      '<div>Hi Carol, <a href="https://shop.example/launch">see the launch</a></div>',
+      async (s) => {
+        await gmail.click(`${s} .mt-toggle-campaign`);
+        await gmail.type(`${s} .mt-campaign`, CAMPAIGN);
+        await gmail.click(`${s} .mt-toggle-optout`);
+        expect(await gmail.evaluate((x) => document.querySelector(`${x} .mt-toggle-optout`)?.getAttribute("aria-pressed"), s)).toBe("true");
+      },
+    );
+    const { sent, id, message } = await send(scope);
+    expect(message.campaign).toBe(CAMPAIGN);
+    expect(sent.html).toContain(`<a href="${tracker.url}/u/${id}" style="color:#777">Unsubscribe from these emails</a>`);
+    expect(sent.html).toContain(`${tracker.url}/c/${id}/0?u=`);
+    expect(message.links.map((l) => l.url)).toEqual(["https://shop.example/launch"]);
+    // The opt-out page answers a GET with a confirmation form and records nothing.
+    const page = await fetch(`${tracker.url}/u/${id}`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain("Unsubscribe");
+    toCarol = { sent, id };
+
+    const second = await compose("nobody@nowhere.example", "Launch news", "<div>Hello there</div>", async (s) => {
+      await gmail.click(`${s} .mt-toggle-campaign`);
+      await gmail.type(`${s} .mt-campaign`, CAMPAIGN);
+    });
+    const sentSecond = await send(second);
+    expect(sentSecond.message.campaign).toBe(CAMPAIGN);
+    expect(sentSecond.sent.html).not.toContain("/u/");
+    toNobody = sentSecond;
+  });
+
+  it("a reply and a bounce notice in the tracked threads show in the Sent list: the bounced row turns red, each is recorded once", async () => {
+    await receive(toCarol.sent.legacyThreadId, "carol@prospect.example", "Carol", "Sounds great, let's talk on Monday.");
+    await receive(toNobody.sent.legacyThreadId, "mailer-daemon@googlemail.com", "Mail Delivery Subsystem", HARD_NOTICE);
+    await gmail.evaluate(() => {
+      location.hash = "#sent";
+    }, null);
+    await gmail.waitFor(
+      (thread) => document.querySelector(`tr[data-sim-thread="${thread}"] .mt-mark-bounced`),
+      toNobody.sent.legacyThreadId,
+      30_000,
+    );
+    const carol = await eventually("the reply", async () => {
+      const body = await detail(toCarol.id);
+      return body.replyCount > 0 ? body : undefined;
+    });
+    expect(carol.replyCount).toBe(1);
+    const nobody = await detail(toNobody.id);
+    expect(nobody.state).toBe("bounced");
+    expect(nobody.bounce).toMatchObject({ kind: "hard", recipients: ["nobody@nowhere.example"] });
+    expect(
+      await gmail.evaluate(
+        (thread) => document.querySelector(`tr[data-sim-thread="${thread}"] .mt-mark-bounced`) === null,
+        toCarol.sent.legacyThreadId,
+      ),
+    ).toBe(true);
+
+    // Carol writes again and the sender answers: the list's latest message is the sender's own, so only the opened
+    // conversation can find Carol's second reply. Re-rendering the list and reopening count nothing twice.
+    await receive(toCarol.sent.legacyThreadId, "carol@prospect.example", "Carol", "One more question: is there a trial?");
+    await receive(toCarol.sent.legacyThreadId, "me@example.com", "Me", "Yes, 30 days.");
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect((await detail(toCarol.id)).replyCount).toBe(1);
+    await gmail.evaluate((thread) => {
+      location.hash = `#sent/${thread}`;
+    }, toCarol.sent.legacyThreadId);
+    await gmail.waitFor(() => document.querySelectorAll("h3.iw span.gD[email='carol@prospect.example']").length === 2, null);
+    await eventually("the second reply", async () => ((await detail(toCarol.id)).replyCount === 2 ? true : undefined));
+    await gmail.evaluate(() => {
+      location.hash = "#sent";
+      document.dispatchEvent(new Event("sim:rerender-sent"));
+    }, null);
+    await gmail.evaluate((thread) => {
+      location.hash = `#sent/${thread}`;
+    }, toCarol.sent.legacyThreadId);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect((await detail(toCarol.id)).replyCount).toBe(2);
+    const events = await api<string>("/api/export/events.csv");
+    expect(events.body.split("\r\n").filter((line) => /,reply,/.test(line))).toHaveLength(2);
+  });
+
+  it("the dashboard counts the reply and the bounce in the campaign and the message list, and exports CSV", async () => {
+    const dashboard = await harness.newTab(
+      harness.extensionUrl(`extension/src/dashboard/index.html#campaign/${encodeURIComponent(CAMPAIGN)}`),
+    );
+    try {
+      await dashboard.waitFor(() => document.querySelector("[data-testid=campaign-metrics] td[data-col=sent]"), null);
+      const metrics = await dashboard.evaluate(
+        () =>
+          Object.fromEntries(
+            [...document.querySelectorAll("[data-testid=campaign-metrics] td[data-col]")].map((td) => [
+              td.getAttribute("data-col"),
+              td.textContent,
+            ]),
+          ),
+        null,
+      );
+      // Two replies on one email: one replied message of two.
+      expect(metrics).toMatchObject({ sent: "2", reply: "50% (1)", bounce: "50% (1)" });
+
+      await dashboard.evaluate((name) => {
+        location.hash = `#messages?campaign=${encodeURIComponent(name)}`;
+      }, CAMPAIGN);
+      await dashboard.waitFor(() => document.querySelectorAll("[data-testid=messages] tbody tr").length === 2, null);
+      const rows = await dashboard.evaluate(
+        () =>
+          [...document.querySelectorAll("[data-testid=messages] tbody tr")].map((tr) => [
+            tr.getAttribute("data-id"),
+            tr.getAttribute("data-state"),
+            tr.querySelector("[data-col=replies]")?.textContent,
+            tr.querySelector("[data-col=bounce]")?.textContent,
+          ]),
+        null,
+      );
+      expect(rows).toContainEqual([toNobody.id, "bounced", "0", "hard: nobody@nowhere.example"]);
+      expect(rows).toContainEqual([toCarol.id, expect.not.stringMatching(/bounced/), "2", ""]);
+
+      // Filter by state: only the bounced one.
+      await dashboard.evaluate(() => {
+        location.hash = "#messages?state=bounced";
+      }, null);
+      await dashboard.waitFor((id) => {
+        const trs = [...document.querySelectorAll("[data-testid=messages] tbody tr")];
+        return trs.length === 1 && trs[0]?.getAttribute("data-id") === id;
+      }, toNobody.id);
+
+      await dashboard.click("button[name=export-messages]");
+      await dashboard.waitFor(() => document.documentElement.dataset.lastExport === "messages:2", null);
+    } finally {
+      await dashboard.close();
+    }
+  });
+
+  it("the compose window warns before writing to the bounced address again, without blocking the send", async () => {
+    const scope = await compose("nobody@nowhere.example", "Trying again", "<div>Hello?</div>");
+    await gmail.waitFor(
+      (s) => document.querySelector(`${s} .mt-warning:not([hidden])`)?.textContent?.includes("nobody@nowhere.example bounced"),
+      scope,
+    );
+    const count = google.sent.length;
+    await gmail.click(`${scope} div[role=button][data-tooltip^="Send"]`);
+    await eventually("the send", async () => google.sent[count]);
+  });
+});
