@@ -270,6 +270,24 @@ describe("Chromium: replies, bounces, campaigns and the dashboard", () => {
         return trs.length === 1 && trs[0]?.getAttribute("data-id") === id;
       }, toNobody.id);
 
+      // People: Carol (two replies) first by score; her timeline shows the email and both replies, the bounced
+      // address is marked suppressed.
+      await dashboard.evaluate(() => {
+        location.hash = "#people";
+      }, null);
+      await dashboard.waitFor(() => document.querySelectorAll("[data-testid=people] tbody tr").length === 2, null);
+      const people = await dashboard.evaluate(
+        () => [...document.querySelectorAll("[data-testid=people] tbody tr")].map((tr) => [tr.getAttribute("data-email"), tr.textContent]),
+        null,
+      );
+      expect(people[0]?.[0]).toBe("carol@prospect.example");
+      expect(people[1]).toEqual(["nobody@nowhere.example", expect.stringContaining("suppressed")]);
+      await dashboard.click("[data-testid=people] tbody tr[data-email='carol@prospect.example'] button.link");
+      await dashboard.waitFor(() => document.querySelectorAll("[data-testid=timeline] li[data-kind=reply]").length === 2, null);
+      expect(
+        await dashboard.evaluate(() => document.querySelector("[data-testid=timeline] li[data-kind=sent]")?.textContent, null),
+      ).toContain("Launch news");
+
       await dashboard.click("button[name=export-messages]");
       await dashboard.waitFor(() => document.documentElement.dataset.lastExport === "messages:2", null);
     } finally {
