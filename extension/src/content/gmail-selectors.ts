@@ -107,7 +107,8 @@ export const SELECTORS = {
   accountSwitcher: {
     name: "account switcher",
     precise: 'a[aria-label^="Google Account:"]',
-    fallbacks: ['a[href*="SignOutOptions"][aria-label*="@"]', "[data-email]"],
+    // Only inside Google's own bar: elsewhere `data-email` may name a correspondent, who must never pass for the sender.
+    fallbacks: ['a[href*="SignOutOptions"][aria-label*="@"]', "#gb [data-email]", "header [data-email]"],
   },
 } satisfies Record<string, SelectorSpec>;
 

@@ -11,6 +11,8 @@
 // The tracker also gets these addresses (`self`) and ignores replies from them, for send-as aliases.
 // A conversation message counts only after the first message of the sender's in the thread: in a thread someone
 // else started, their first message is not a reply to our tracked email.
+// Limits (2026-11): messages Gmail folds away in a long conversation ("3 older messages") are not in the page until
+// expanded, and a list row shows only its latest sender; both are found when they are displayed.
 
 import type { BounceSignal, ReplySignal } from "../../../shared/api";
 import { bouncedAddresses, classifyBounce, isBounceSender } from "../../../shared/bounce";
