@@ -2,6 +2,8 @@
 // Reply and bounce detection on Gmail test pages. The pages are SIMULATED (built from the attributes
 // ../../../../shared/notes/gmail.md and the classic thread-list capture name), not captures of Gmail; the
 // notices' texts are Gmail's real wording.
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { gmailDate, ownAddresses, readConversation, readThreadRows, stableMessageId } from "./thread-signals";
 
@@ -181,6 +183,18 @@ describe("the thread list", () => {
     ]);
     expect(found[1]?.signals[0]).toMatchObject({ bounce: { kind: "hard", recipients: ["carol@nowhere.example"] } });
     expect(found[0]?.signals[0]?.at).toBe(new Date(2026, 10, 22, 9, 0, 59, 999).toISOString());
+  });
+});
+
+describe("the real classic thread list (thread-list-classic-2014-12.html)", () => {
+  it("finds the sender's own address from the participants Gmail names \"me\"; its rows carry no ids, so nothing is reported", () => {
+    const fixture = path.resolve(import.meta.dirname, "../../../../shared/fixtures/gmail/thread-list-classic-2014-12.html");
+    document.title = "Inbox - Gmail";
+    // Its inline scripts are Gmail's own: not run here.
+    document.body.innerHTML = readFileSync(fixture, "utf8").replace(/<script[\s\S]*?<\/script>/g, "");
+    const own = ownAddresses(document);
+    expect(own).toEqual(new Set(["streak.web.test.1@gmail.com"]));
+    expect(readThreadRows(document, own, NOW)).toEqual([]);
   });
 });
 
