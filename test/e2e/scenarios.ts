@@ -422,7 +422,10 @@ export function defineScenarios(browserName: string, launch: () => Promise<Brows
           [...document.querySelectorAll(`${d} .mt-toggle`)].map((b) => [b.getAttribute("aria-pressed"), (b as HTMLButtonElement).disabled]),
         dialog,
       );
+      // Opens, clicks, campaign, opt-out link: all off and locked.
       expect(toggles).toEqual([
+        ["false", true],
+        ["false", true],
         ["false", true],
         ["false", true],
       ]);
