@@ -651,6 +651,7 @@ export function defineScenarios(browserName: string, launch: () => Promise<Brows
       // The conversation: the panel shows the opens and the click. Opening it is the sender's own view (reported only
       // while the Gmail tab is visible: the popup's tab goes first).
       await popup.close();
+      const viewsBefore = await gmail.evaluate(() => Number(document.documentElement.dataset.mtViewsReported ?? 0), null);
       await gmail.evaluate((l) => {
         location.hash = `#sent/${l}`;
       }, legacy);
@@ -671,7 +672,7 @@ export function defineScenarios(browserName: string, launch: () => Promise<Brows
       expect(panel.proxy).toContain("Opened through Gmail's image proxy");
 
       // The sender's other device loads the pixel while they look at it: labelled sender, no notification.
-      await gmail.waitFor(() => Number(document.documentElement.dataset.mtViewsReported ?? 0) > 0, null);
+      await gmail.waitFor((n) => Number(document.documentElement.dataset.mtViewsReported ?? 0) > n, viewsBefore);
       await SimulatedGoogle.fetchThroughProxy(pixel);
       popup = await harness.newTab(popupUrl);
       expect((await feedRead(5)).labels[0]).toBe("sender");

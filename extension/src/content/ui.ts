@@ -2,7 +2,7 @@
 // sheet, so nothing of ours restyles Gmail and nothing of Gmail's restyles ours by accident.
 const STYLE_ID = "mt-style";
 const CSS = `
-.mt-toolbar{display:inline-flex;align-items:center;gap:4px;margin:0 6px;font:12px/1.2 Arial,sans-serif;vertical-align:middle}
+.mt-toolbar{display:inline-flex;flex-wrap:wrap;align-items:center;gap:4px;margin:0 6px;font:12px/1.2 Arial,sans-serif;vertical-align:middle}
 .mt-toggle{border:1px solid #c4c7c5;border-radius:12px;background:#fff;color:#444;padding:3px 8px;cursor:pointer;font:inherit}
 .mt-toggle[aria-pressed="true"]{background:#0b57d0;border-color:#0b57d0;color:#fff}
 .mt-toggle:disabled{opacity:.55;cursor:not-allowed}
