@@ -100,7 +100,7 @@ export class ComposeExtras {
       if (!this.campaignInput.hidden) this.campaignInput.focus();
     });
     this.campaignButton.title = "Name a campaign for this email";
-    this.optOutButton = makeToggle("mt-toggle-optout", "Opt-out link", () => {
+    this.optOutButton = makeToggle("mt-toggle-optout", "Opt-out", () => {
       this.optOut = !this.optOut;
       this.render();
     });
