@@ -19,6 +19,10 @@ import type { BrowserHarness, Tab } from "./harness";
 const GMAIL = "https://mail.google.com/mail/u/0/#inbox";
 const CAMPAIGN = "Q4 launch";
 const PIXEL = (tracker: string) => new RegExp(`<img[^>]*src="${tracker.replaceAll(".", "\\.")}/o/([^"]+)\\.gif"`);
+const SOFT_NOTICE = `Message not delivered
+Your message couldn't be delivered to full@busy.example because the recipient's mailbox is full.
+The response from the remote server was:
+552-5.2.2 The email account that you tried to reach is over quota. Please direct the recipient to https://support.google.com/mail/?p=OverQuotaTemp`;
 const HARD_NOTICE = `Address not found
 Your message wasn't delivered to nobody@nowhere.example because the address couldn't be found, or is unable to receive mail.
 The response from the remote server was:
@@ -304,5 +308,29 @@ describe("Chromium: replies, bounces, campaigns and the dashboard", () => {
     const count = google.sent.length;
     await gmail.click(`${scope} div[role=button][data-tooltip^="Send"]`);
     await eventually("the send", async () => google.sent[count]);
+  });
+
+  it("a soft bounce notice found in the opened conversation is recorded as soft, and the compose warns of a temporary failure", async () => {
+    const scope = await compose("full@busy.example", "Catalogue", "<div>Our catalogue</div>");
+    const { sent, id } = await send(scope);
+    await receive(sent.legacyThreadId, "mailer-daemon@googlemail.com", "Mail Delivery Subsystem", SOFT_NOTICE);
+    // Straight to the conversation: only the message headers there show the notice.
+    await gmail.evaluate((thread) => {
+      location.hash = `#sent/${thread}`;
+    }, sent.legacyThreadId);
+    const message = await eventually("the soft bounce", async () => {
+      const body = await detail(id);
+      return body.bounce ? body : undefined;
+    });
+    expect(message.bounce).toMatchObject({ kind: "soft", recipients: ["full@busy.example"] });
+    const again = await compose("full@busy.example", "Catalogue, again", "<div>Our catalogue</div>");
+    await gmail.waitFor(
+      (s) =>
+        document
+          .querySelector(`${s} .mt-warning:not([hidden])`)
+          ?.textContent?.includes("full@busy.example bounced recently (temporary failure)"),
+      again,
+    );
+    await gmail.click(`${again} [data-sim=discard]`);
   });
 });
