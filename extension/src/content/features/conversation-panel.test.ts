@@ -164,3 +164,32 @@ describe("conversation panel", () => {
     expect(document.querySelector(".mt-panel")?.textContent).toBe("No tracking data for this email (deleted).");
   });
 });
+
+describe("conversation panel across navigation", () => {
+  it("another conversation gets its own panel; coming back shows the first again from memory", async () => {
+    const OTHER = "a2b3c4d5e6f7g2h3.1.BBBBBBBBBBBBBBBBBBBBBB.b_Skov_Og8O7NQ0CbR7t4Q";
+    const asked: string[] = [];
+    const panels = new ConversationPanels(document, {
+      detail: async (id) => {
+        asked.push(id);
+        return { ...DETAIL, id, openCount: id === OTHER ? 0 : 2, opens: id === OTHER ? [] : DETAIL.opens };
+      },
+      stop: async () => ({}),
+      remove: async () => ({}),
+    });
+    conversation();
+    panels.scan();
+    await flush();
+    document.body.innerHTML = `<h2 class="hP" data-legacy-thread-id="17aa">Other</h2><div class="adn" data-message-id="#msg-f:9">
+      <div class="ii gt"><div class="a3s"><img data-mt-pixel-id="${OTHER}"></div></div></div>`;
+    panels.scan();
+    expect(document.querySelector(".mt-panel")).toBeNull(); // not known yet: nothing stale is shown
+    await flush();
+    expect(document.querySelector(".mt-panel")?.getAttribute("data-mt-for")).toBe(OTHER);
+    expect(document.querySelector(".mt-panel-count")?.textContent).toBe("Not opened yet");
+    conversation();
+    panels.scan();
+    expect(document.querySelector(".mt-panel")?.getAttribute("data-mt-open-count")).toBe("2");
+    expect(asked).toEqual([ID, OTHER]);
+  });
+});

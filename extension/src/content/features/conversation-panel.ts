@@ -7,7 +7,7 @@ import type { EventLabel, MessageDetail, OpenDetail } from "../../../../shared/a
 import { NEWS_KEY } from "../../background/receipts";
 import { callFromGmail } from "../../messaging";
 import { type Feature, guarded } from "../feature";
-import { query, queryAll } from "../gmail-selectors";
+import { closest, query, queryAll } from "../gmail-selectors";
 import { debug } from "../log";
 import { ensureStyle } from "../ui";
 import { onPixelsNeutralised } from "./sender-pixels";
@@ -227,6 +227,18 @@ export class ConversationPanels {
   }
 }
 
+/** Whether a mutation may have brought (or re-rendered) a conversation message, or taken one of our panels away. */
+function touchesMessages(records: MutationRecord[]): boolean {
+  for (const record of records) {
+    for (const node of record.addedNodes) {
+      if (!(node instanceof Element) || node.classList.contains("mt-panel") || node.closest(".mt-panel")) continue;
+      if (closest(node, "conversationMessage") || query(node, "conversationMessage", false)) return true;
+    }
+    for (const node of record.removedNodes) if (node instanceof Element && node.classList.contains("mt-panel")) return true;
+  }
+  return false;
+}
+
 export const conversationPanel: Feature = {
   id: "conversation-panel",
   init(signal) {
@@ -239,12 +251,7 @@ export const conversationPanel: Feature = {
     const scan = guarded("conversation panel", () => panels.scan());
     const observer = new MutationObserver(
       guarded("conversation observer", (records: MutationRecord[]) => {
-        const relevant = records.some((r) =>
-          [...r.addedNodes, ...r.removedNodes].some(
-            (n) => n instanceof Element && !n.closest(".mt-panel") && !n.classList.contains("mt-panel"),
-          ),
-        );
-        if (relevant) panels.scan();
+        if (touchesMessages(records)) panels.scan();
       }),
     );
     observer.observe(document, { childList: true, subtree: true });
