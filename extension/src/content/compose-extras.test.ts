@@ -131,5 +131,13 @@ describe("the campaign name", () => {
     extras.campaignInput.dispatchEvent(new Event("input"));
     expect(extras.campaign()).toBe("Q3 outreach");
     expect(extras.campaignButton.getAttribute("aria-pressed")).toBe("true");
+    // Enter in the field stays in the field: no form submission, nothing reaches Gmail's compose.
+    const enter = new KeyboardEvent("keydown", { key: "Enter", bubbles: true, cancelable: true });
+    const outer = vi.fn();
+    document.body.append(extras.campaignInput);
+    document.body.addEventListener("keydown", outer);
+    extras.campaignInput.dispatchEvent(enter);
+    expect(enter.defaultPrevented).toBe(true);
+    expect(outer).not.toHaveBeenCalled();
   });
 });

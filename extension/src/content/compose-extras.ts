@@ -89,6 +89,8 @@ export class ComposeExtras {
           ((event as KeyboardEvent).ctrlKey || (event as KeyboardEvent).metaKey)
         )
           return;
+        // A plain Enter must not submit Gmail's compose form (implicit submission) or insert anything.
+        if (type === "keydown" && (event as KeyboardEvent).key === "Enter") event.preventDefault();
         event.stopPropagation();
       });
     this.campaignInput.addEventListener("input", () => {
