@@ -229,7 +229,7 @@ describe("Chromium: replies, bounces, campaigns and the dashboard", () => {
     expect(events.body.split("\r\n").filter((line) => /,reply,/.test(line))).toHaveLength(2);
   });
 
-  it("the dashboard counts the reply and the bounce in the campaign and the message list, and exports CSV", async () => {
+  it("the dashboard counts the reply and the bounce in the campaign and the message list, exports CSV, deletes a contact", async () => {
     const dashboard = await harness.newTab(
       harness.extensionUrl(`extension/src/dashboard/index.html#campaign/${encodeURIComponent(CAMPAIGN)}`),
     );
@@ -294,6 +294,20 @@ describe("Chromium: replies, bounces, campaigns and the dashboard", () => {
 
       await dashboard.click("button[name=export-messages]");
       await dashboard.waitFor(() => document.documentElement.dataset.lastExport === "messages:2", null);
+
+      // Deleting a contact's data from its page (two steps): back on the people list, it is gone.
+      await dashboard.evaluate(() => {
+        location.hash = `#contact/${encodeURIComponent("carol@prospect.example")}`;
+      }, null);
+      await dashboard.click("button[name=delete-contact]");
+      await dashboard.click("button[name=delete-contact-confirm]");
+      await dashboard.waitFor(
+        () =>
+          location.hash === "#people" &&
+          [...document.querySelectorAll("[data-testid=people] tbody tr")].map((tr) => tr.getAttribute("data-email")).join() ===
+            "nobody@nowhere.example",
+        null,
+      );
     } finally {
       await dashboard.close();
     }

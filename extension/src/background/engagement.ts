@@ -44,6 +44,8 @@ export const engagementApi = {
   contacts: (c: Credentials, q: ContactsQuery) => call<ContactsResponse>(c.trackerUrl, `/api/contacts${query(q)}`, { token: c.apiToken }),
   contact: (c: Credentials, email: string, cursor?: string) =>
     call<ContactDetail>(c.trackerUrl, `/api/contacts/${encodeURIComponent(email)}${query({ cursor })}`, { token: c.apiToken }),
+  deleteContact: (c: Credentials, email: string) =>
+    call<void>(c.trackerUrl, `/api/contacts/${encodeURIComponent(email)}`, { method: "DELETE", token: c.apiToken }),
   messages: (c: Credentials, q: MessagesQuery) => call<MessagesResponse>(c.trackerUrl, `/api/messages${query(q)}`, { token: c.apiToken }),
 };
 
@@ -180,6 +182,16 @@ export function engagementPageHandlers(deps: Pick<EngagementDeps, "requireCreden
     async contactDetail(input: { email: string; cursor?: string }, _sender: Sender): Promise<ContactDetail> {
       if (typeof input?.email !== "string" || !input.email.includes("@")) throw new Error("not an address");
       return engagementApi.contact(await deps.requireCredentials(), input.email.trim().toLowerCase(), cursorOf(input.cursor));
+    },
+
+    /**
+     * Deletes a contact on the tracker (docs/protocol.md §13): emails sent only to it, its replies and bounces. The
+     * suppression list and opt-outs keep the address.
+     */
+    async deleteContact(input: { email: string }, _sender: Sender): Promise<{ ok: true }> {
+      if (typeof input?.email !== "string" || !input.email.includes("@")) throw new Error("not an address");
+      await engagementApi.deleteContact(await deps.requireCredentials(), input.email.trim().toLowerCase());
+      return { ok: true };
     },
 
     async listMessages(input: MessagesQuery, _sender: Sender): Promise<MessagesResponse> {

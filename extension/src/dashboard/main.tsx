@@ -433,6 +433,37 @@ const KIND_WORDS: Record<TimelineItem["kind"], string> = {
   unsubscribe: "unsubscribed from",
 };
 
+/** Two steps, no window.confirm: the first click asks, the second deletes. */
+function DeleteContact({ email }: { email: string }) {
+  const [asking, setAsking] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const remove = () =>
+    callFromPage("deleteContact", { email }).then(
+      () => go("people"),
+      (e: unknown) => setError(errorText(e)),
+    );
+  return (
+    <p>
+      {asking ? (
+        <>
+          Delete every email sent only to {email}, its replies and bounces? (Opt-outs and the suppression list keep the address.){" "}
+          <button type="button" name="delete-contact-confirm" onClick={() => void remove()}>
+            Delete
+          </button>
+          <button type="button" onClick={() => setAsking(false)}>
+            Cancel
+          </button>
+        </>
+      ) : (
+        <button type="button" name="delete-contact" onClick={() => setAsking(true)}>
+          Delete this contact's data
+        </button>
+      )}
+      {error ? <span class="error">{error}</span> : null}
+    </p>
+  );
+}
+
 function Contact({ email }: { email: string }) {
   const [detail, setDetail] = useState<ContactDetail | null>(null);
   const load = useCallback(
@@ -454,6 +485,7 @@ function Contact({ email }: { email: string }) {
           {when(c.lastActivityAt)} {contactStatus(c) ? `· ${contactStatus(c)}` : ""}
         </p>
       ) : null}
+      {c ? <DeleteContact email={email} /> : null}
       <Status items={items} error={error} empty="No activity." />
       {items && items.length > 0 ? (
         <ol class="timeline" data-testid="timeline">
