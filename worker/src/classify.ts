@@ -63,12 +63,20 @@ export interface ContextEvent {
   linkIndex: number | null;
   occurredAt: number;
   requestLabel: EventLabel;
+  /** Keyed hash of the client address; null when none was known. */
+  ipHash: string | null;
+}
+
+export interface SenderView {
+  viewedAt: number;
+  /** Keyed hash of the address the report came from (the sender's browser); null when none was known. */
+  ipHash: string | null;
 }
 
 export interface MessageContext {
   sentAt: number | null;
   linkCount: number;
-  senderViews: readonly number[];
+  senderViews: readonly SenderView[];
 }
 
 /** Final labels for all of one message's events, by seq. Deterministic: re-running it changes nothing. */
@@ -82,12 +90,23 @@ export function contextLabels(events: readonly ContextEvent[], message: MessageC
 function contextLabel(event: ContextEvent, message: MessageContext, burstClicks: ReadonlySet<number>): EventLabel {
   if (!COUNTED_LABELS.includes(event.requestLabel)) return event.requestLabel;
   if (message.sentAt !== null && event.occurredAt < message.sentAt) return "sender";
-  if (message.senderViews.some((viewedAt) => Math.abs(viewedAt - event.occurredAt) <= SENDER_WINDOW_MS)) return "sender";
+  if (message.senderViews.some((view) => Math.abs(view.viewedAt - event.occurredAt) <= SENDER_WINDOW_MS && couldBeFrom(event, view)))
+    return "sender";
   if (event.kind === "click") {
     if (message.sentAt !== null && event.occurredAt - message.sentAt < CLICK_AFTER_SEND_SCANNER_MS) return "scanner";
     if (burstClicks.has(event.seq)) return "scanner";
   }
   return event.requestLabel;
+}
+
+/**
+ * Whether a hit near a sender view could be that view. Google's proxy fetches for sender and recipients alike, so
+ * a proxied open can always be the sender's. A direct hit (a click, an open in another client) comes from the
+ * reader's own address: when both addresses are known and differ, it is not the sender's browser.
+ */
+function couldBeFrom(event: ContextEvent, view: SenderView): boolean {
+  if (event.requestLabel === "gmail-proxy") return true;
+  return event.ipHash === null || view.ipHash === null || event.ipHash === view.ipHash;
 }
 
 /** Clicks that belong to a span of at most LINK_BURST_MS in which every link of a multi-link message was clicked. */

@@ -146,6 +146,31 @@ describe("labels from the message's context", () => {
     expect(await labelsOf(id)).toEqual(["sender"]);
   });
 
+  it("in the sender window, takes proxied opens and hits from the sender's own address for the sender's, not a recipient's direct click", async () => {
+    const account = await createAccount();
+    const url = "https://example.com/pricing";
+    const message = await sentMessage(account, { links: [{ index: 0, url }], sentAt: new Date(Date.now() - 600_000).toISOString() });
+    const senderAddress = "198.51.100.20";
+    const report = await account.api("/api/views", {
+      method: "POST",
+      headers: { "cf-connecting-ip": senderAddress },
+      body: JSON.stringify({ messageIds: [message.id] }),
+    });
+    expect(report.status).toBe(200);
+    // A recipient clicks from their own network while the sender happens to have the thread open.
+    await clickLink(account, message.id, 0, url, { headers: { "user-agent": CHROME_UA, "cf-connecting-ip": "203.0.113.50" } });
+    await waitForEvents(message.id, 1);
+    // The sender clicks their own link, from the browser that sent the report.
+    await clickLink(account, message.id, 0, url, { headers: { "user-agent": CHROME_UA, "cf-connecting-ip": senderAddress } });
+    await waitForEvents(message.id, 2);
+    // Google's proxy fetches for sender and recipient alike: a proxied open in the window stays the sender's.
+    await openPixel(message.id, { "user-agent": GMAIL_PROXY_UA, "cf-connecting-ip": "66.249.84.1" });
+    await waitForEvents(message.id, 3);
+    expect(await labelsOf(message.id)).toEqual(["human", "sender", "sender"]);
+    const { body } = await account.json<MessageDetail>("GET", `/api/messages/${message.id}`);
+    expect([body.clickCount, body.openCount]).toEqual([1, 0]);
+  });
+
   it("leaves hits outside the sender window alone", async () => {
     const account = await createAccount();
     const message = await sentMessage(account);

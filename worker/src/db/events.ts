@@ -1,5 +1,5 @@
 import { COUNTED_LABELS, type EventKind, type EventLabel } from "../../../shared/api";
-import { type ContextEvent, contextLabels } from "../classify";
+import { type ContextEvent, contextLabels, type SenderView } from "../classify";
 import type { Hit } from "../hits";
 import { chunked, placeholders, SQL_NOW_MS } from "./sql";
 
@@ -41,6 +41,7 @@ interface LabelRow {
   occurred_at: number;
   request_label: EventLabel;
   label: EventLabel;
+  ip_hash: string | null;
 }
 
 /**
@@ -53,7 +54,9 @@ export async function relabelMessages(db: D1Database, messageIds: readonly strin
     const list = placeholders(ids.length);
     const [events, messages, views] = await db.batch([
       db
-        .prepare(`SELECT seq, message_id, kind, link_index, occurred_at, request_label, label FROM events WHERE message_id IN (${list})`)
+        .prepare(
+          `SELECT seq, message_id, kind, link_index, occurred_at, request_label, label, ip_hash FROM events WHERE message_id IN (${list})`,
+        )
         .bind(...ids),
       db
         .prepare(
@@ -61,15 +64,18 @@ export async function relabelMessages(db: D1Database, messageIds: readonly strin
          FROM messages m WHERE m.id IN (${list})`,
         )
         .bind(...ids),
-      db.prepare(`SELECT message_id, viewed_at FROM sender_views WHERE message_id IN (${list})`).bind(...ids),
+      db.prepare(`SELECT message_id, viewed_at, ip_hash FROM sender_views WHERE message_id IN (${list})`).bind(...ids),
     ]);
     const rows = (events?.results ?? []) as LabelRow[];
     const messageInfo = new Map(
       ((messages?.results ?? []) as { id: string; sent_at: number | null; link_count: number }[]).map((m) => [m.id, m]),
     );
-    const viewsByMessage = new Map<string, number[]>();
-    for (const view of (views?.results ?? []) as { message_id: string; viewed_at: number }[]) {
-      viewsByMessage.set(view.message_id, [...(viewsByMessage.get(view.message_id) ?? []), view.viewed_at]);
+    const viewsByMessage = new Map<string, SenderView[]>();
+    for (const view of (views?.results ?? []) as { message_id: string; viewed_at: number; ip_hash: string | null }[]) {
+      viewsByMessage.set(view.message_id, [
+        ...(viewsByMessage.get(view.message_id) ?? []),
+        { viewedAt: view.viewed_at, ipHash: view.ip_hash },
+      ]);
     }
     const byMessage = new Map<string, LabelRow[]>();
     for (const row of rows) byMessage.set(row.message_id, [...(byMessage.get(row.message_id) ?? []), row]);
@@ -97,6 +103,7 @@ function toContextEvent(row: LabelRow): ContextEvent {
     linkIndex: row.link_index,
     occurredAt: row.occurred_at,
     requestLabel: row.request_label,
+    ipHash: row.ip_hash,
   };
 }
 
@@ -210,9 +217,15 @@ export async function eventsAfter(
   return firstUnsettled === -1 ? results : results.slice(0, firstUnsettled);
 }
 
-export async function recordSenderViews(db: D1Database, messageIds: readonly string[], viewedAt: number): Promise<void> {
-  if (messageIds.length === 0) return;
+export async function recordSenderViews(
+  db: D1Database,
+  views: readonly { messageId: string; ipHash: string | null }[],
+  viewedAt: number,
+): Promise<void> {
+  if (views.length === 0) return;
   await db.batch(
-    messageIds.map((id) => db.prepare("INSERT OR IGNORE INTO sender_views (message_id, viewed_at) VALUES (?, ?)").bind(id, viewedAt)),
+    views.map(({ messageId, ipHash }) =>
+      db.prepare("INSERT OR IGNORE INTO sender_views (message_id, viewed_at, ip_hash) VALUES (?, ?, ?)").bind(messageId, viewedAt, ipHash),
+    ),
   );
 }
