@@ -5,7 +5,6 @@
 // writing to the bounced address again. Real tracker under wrangler dev; only Google is simulated (gmail-sim/).
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -15,6 +14,7 @@ import type { MessageDetail } from "../../shared/api";
 import { launchChromium } from "./chromium";
 import type { SentRecord, SimulatedGoogle } from "./gmail-sim/google";
 import type { BrowserHarness, Tab } from "./harness";
+import { eventually, freePort } from "./wait";
 
 const GMAIL = "https://mail.google.com/mail/u/0/#inbox";
 const CAMPAIGN = "Q4 launch";
@@ -27,32 +27,6 @@ const HARD_NOTICE = `Address not found
 Your message wasn't delivered to nobody@nowhere.example because the address couldn't be found, or is unable to receive mail.
 The response from the remote server was:
 550 5.1.1 The email account that you tried to reach does not exist. Please try double-checking the recipient's email address for typos or unnecessary spaces.`;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
-}
 
 describe("Chromium: replies, bounces, campaigns and the dashboard", () => {
   let harness: BrowserHarness;

@@ -3,7 +3,6 @@
 // simulated (gmail-sim/): the Gmail page, its /sync endpoint and the image proxy.
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,6 +11,7 @@ import { startTracker } from "../../scripts/tracker.mjs";
 import type { MessageDetail } from "../../shared/api";
 import { type SentRecord, SimulatedGoogle } from "./gmail-sim/google";
 import type { BrowserHarness, Tab } from "./harness";
+import { eventually, freePort } from "./wait";
 
 const GMAIL = "https://mail.google.com/mail/u/0/#inbox";
 const EXCLUDED_RECIPIENT_DOMAIN = "mycompany.example";
@@ -20,33 +20,6 @@ const EXCLUDED_LINK_DOMAIN = "intranet.example";
 interface Tracker {
   url: string;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
-
-/** Polls `probe` until it returns a value (not undefined); fails with the last state after `timeoutMs`. */
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined) return value;
-    } catch (error) {
-      last = error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
 }
 
 const PIXEL = (tracker: string) => new RegExp(`<img[^>]*src="(${tracker.replaceAll(".", "\\.")}/o/([^"]+)\\.gif)"`);

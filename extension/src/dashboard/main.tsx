@@ -111,27 +111,26 @@ function More({ more }: { more: (() => void) | null }) {
   ) : null;
 }
 
+/** Each rate over sent, with the count it comes from. */
+const RATES = [
+  ["open", "openRate", "opened"],
+  ["click", "clickRate", "clicked"],
+  ["reply", "replyRate", "replied"],
+  ["bounce", "bounceRate", "bounced"],
+  ["unsubscribe", "unsubscribeRate", "unsubscribed"],
+] as const satisfies readonly (readonly [string, keyof CampaignSummary, keyof CampaignSummary])[];
+
 function MetricCells({ c }: { c: CampaignSummary }) {
   return (
     <>
       <td class="num" data-col="sent">
         {c.sent}
       </td>
-      <td class="num" data-col="open">
-        {pct(c.openRate)} <span class="muted">({c.opened})</span>
-      </td>
-      <td class="num" data-col="click">
-        {pct(c.clickRate)} <span class="muted">({c.clicked})</span>
-      </td>
-      <td class="num" data-col="reply">
-        {pct(c.replyRate)} <span class="muted">({c.replied})</span>
-      </td>
-      <td class="num" data-col="bounce">
-        {pct(c.bounceRate)} <span class="muted">({c.bounced})</span>
-      </td>
-      <td class="num" data-col="unsubscribe">
-        {pct(c.unsubscribeRate)} <span class="muted">({c.unsubscribed})</span>
-      </td>
+      {RATES.map(([col, rate, count]) => (
+        <td class="num" data-col={col} key={col}>
+          {pct(c[rate])} <span class="muted">({c[count]})</span>
+        </td>
+      ))}
     </>
   );
 }
