@@ -32,6 +32,12 @@ export function ensureStyle(doc: Document): void {
   (doc.head ?? doc.documentElement).appendChild(style);
 }
 
+/** A time for people: "Nov 22, 2026, 3:04 PM" in the browser's locale (the raw text if it does not parse). */
+export function formatTime(iso: string): string {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+}
+
 /** A short notice at the bottom of the page, for what happens after the compose is gone (e.g. "sent untracked"). */
 export function toast(doc: Document, text: string): void {
   const element = doc.createElement("div");

@@ -2,14 +2,14 @@
 // sender-pixels feature neutralised, so its id is on the image), a panel with the open count, the timeline of opens
 // (machine and sender events dimmed and explained), each link's clicks, and buttons to stop tracking or delete the
 // message's data, each confirmed first. Plain DOM; the data comes from the background.
-import browser from "webextension-polyfill";
-import type { EventLabel, MessageDetail, OpenDetail } from "../../../../shared/api";
-import { NEWS_KEY } from "../../background/receipts";
+import type { MessageDetail, OpenDetail } from "../../../../shared/api";
+import { COUNTED_LABELS, type EventLabel } from "../../../../shared/labels";
 import { callFromGmail } from "../../messaging";
 import { type Feature, guarded } from "../feature";
-import { closest, query, queryAll } from "../gmail-selectors";
+import { query, queryAll } from "../gmail-selectors";
 import { debug } from "../log";
-import { ensureStyle } from "../ui";
+import { onFeedNews, watchElements } from "../page-watch";
+import { ensureStyle, formatTime } from "../ui";
 import { onPixelsNeutralised } from "./sender-pixels";
 
 export const LABEL_TEXT: Record<EventLabel, string> = {
@@ -20,13 +20,6 @@ export const LABEL_TEXT: Record<EventLabel, string> = {
   scanner: "A security scanner or bot: not counted",
   prefetch: "A browser or mail client prefetching: not counted",
 };
-
-const COUNTED: readonly EventLabel[] = ["human", "gmail-proxy"];
-
-function when(iso: string): string {
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
-}
 
 function el<K extends keyof HTMLElementTagNameMap>(doc: Document, tag: K, className: string, text?: string): HTMLElementTagNameMap[K] {
   const element = doc.createElement(tag);
@@ -108,10 +101,10 @@ export function renderPanel(
   if (detail.opens.length > 0) {
     const list = el(doc, "ol", "mt-opens");
     for (const open of [...detail.opens].sort((a, b) => (a.at < b.at ? 1 : -1))) {
-      const counted = COUNTED.includes(open.label);
+      const counted = COUNTED_LABELS.includes(open.label);
       const item = el(doc, "li", counted ? "mt-open" : "mt-open mt-dim");
       item.setAttribute("data-label", open.label);
-      const parts = [when(open.at)];
+      const parts = [formatTime(open.at)];
       if (open.label !== "gmail-proxy") {
         const where = place(open);
         if (where) parts.push(where);
@@ -135,9 +128,9 @@ export function renderPanel(
       item.setAttribute("data-clicks", String(link.clicks));
       const summary = `${link.clicks} click${link.clicks === 1 ? "" : "s"}, ${link.uniqueClicks} unique`;
       item.append(el(doc, "span", "mt-link-url", link.url), el(doc, "span", "mt-link-count", ` — ${summary}`));
-      if (link.clickTimes.length > 0) item.append(el(doc, "div", "mt-link-times", link.clickTimes.map(when).join(", ")));
+      if (link.clickTimes.length > 0) item.append(el(doc, "div", "mt-link-times", link.clickTimes.map(formatTime).join(", ")));
       for (const other of link.otherClicks)
-        item.append(el(doc, "div", "mt-dim", `${when(other.at)} — ${LABEL_TEXT[other.label] ?? other.label}`));
+        item.append(el(doc, "div", "mt-dim", `${formatTime(other.at)} — ${LABEL_TEXT[other.label] ?? other.label}`));
       list.append(item);
     }
     panel.append(list);
@@ -227,18 +220,6 @@ export class ConversationPanels {
   }
 }
 
-/** Whether a mutation may have brought (or re-rendered) a conversation message, or taken one of our panels away. */
-function touchesMessages(records: MutationRecord[]): boolean {
-  for (const record of records) {
-    for (const node of record.addedNodes) {
-      if (!(node instanceof Element) || node.classList.contains("mt-panel") || node.closest(".mt-panel")) continue;
-      if (closest(node, "conversationMessage") || query(node, "conversationMessage", false)) return true;
-    }
-    for (const node of record.removedNodes) if (node instanceof Element && node.classList.contains("mt-panel")) return true;
-  }
-  return false;
-}
-
 export const conversationPanel: Feature = {
   id: "conversation-panel",
   init(signal) {
@@ -249,25 +230,16 @@ export const conversationPanel: Feature = {
       remove: (trackingId) => callFromGmail("deleteMessageData", { trackingId }),
     });
     const scan = guarded("conversation panel", () => panels.scan());
-    const observer = new MutationObserver(
-      guarded("conversation observer", (records: MutationRecord[]) => {
-        if (touchesMessages(records)) panels.scan();
-      }),
-    );
-    observer.observe(document, { childList: true, subtree: true });
+    watchElements(["conversationMessage"], "mt-panel", scan, signal);
     onPixelsNeutralised(scan, signal);
     window.addEventListener("hashchange", scan, { signal });
-    const onNews = guarded("feed news", (changes: Record<string, browser.Storage.StorageChange>, area: string) => {
-      if (area !== "local" || !(NEWS_KEY in changes)) return;
+    onFeedNews(() => {
       panels.expire();
-      panels.scan();
-    });
-    browser.storage.onChanged.addListener(onNews);
+      scan();
+    }, signal);
     signal.addEventListener(
       "abort",
       () => {
-        observer.disconnect();
-        browser.storage.onChanged.removeListener(onNews);
         for (const panel of document.querySelectorAll(".mt-panel")) panel.remove();
       },
       { once: true },

@@ -6,6 +6,7 @@
 import { callFromGmail } from "../../messaging";
 import { type Feature, guarded } from "../feature";
 import { debug } from "../log";
+import { watchElements } from "../page-watch";
 import { ownAddresses, readConversation, readThreadRows, type Signal } from "../thread-signals";
 
 /** Keys the tracker has answered for (any outcome): never sent again from this page. */
@@ -63,18 +64,11 @@ export const repliesBounces: Feature = {
         scan();
       }, SCAN_DELAY_MS);
     };
-    // Gmail swaps views in place and re-renders rows as mail arrives: watch the whole page.
-    const observer = new MutationObserver(soon);
-    const start = () => {
-      observer.observe(document.body, { childList: true, subtree: true });
-      soon();
-    };
-    if (document.body) start();
-    else document.addEventListener("DOMContentLoaded", start, { once: true, signal });
+    // Gmail swaps views in place and re-renders rows and messages as mail arrives: only those mutations matter.
+    watchElements(["threadRow", "conversationMessage"], null, soon, signal);
     window.addEventListener("hashchange", soon, { signal });
-    signal.addEventListener("abort", () => {
-      observer.disconnect();
-      clearTimeout(timer);
-    });
+    if (document.body) soon();
+    else document.addEventListener("DOMContentLoaded", soon, { once: true, signal });
+    signal.addEventListener("abort", () => clearTimeout(timer));
   },
 };

@@ -3,14 +3,13 @@
 // are the tracker's (human and Gmail-proxy opens only). One batched status request per page of rows, through the
 // background; states are kept per thread id, so when Gmail re-renders a row the same mark is put back synchronously
 // (in the MutationObserver callback, before the next paint: no flicker, no new request).
-import browser from "webextension-polyfill";
 import type { MessageStatus } from "../../../../shared/api";
-import { NEWS_KEY } from "../../background/receipts";
 import { callFromGmail } from "../../messaging";
 import { type Feature, guarded } from "../feature";
-import { closest, query, queryAll, rowThreadIds } from "../gmail-selectors";
+import { query, queryAll, rowThreadIds } from "../gmail-selectors";
 import { debug } from "../log";
-import { ensureStyle } from "../ui";
+import { onFeedNews, watchElements } from "../page-watch";
+import { ensureStyle, formatTime } from "../ui";
 
 export type MarkState = "delivered" | "opened" | "clicked" | "bounced" | "stopped";
 
@@ -56,16 +55,11 @@ export function aggregate(messages: MessageStatus[]): RowState | null {
   return { mark, openCount, lastOpenAt, clickCount, lastClickAt };
 }
 
-function when(iso: string): string {
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
-}
-
 export function tooltip(state: RowState): string {
   const clicks = `${state.clickCount} click${state.clickCount === 1 ? "" : "s"}`;
   const opened =
     state.openCount > 0 && state.lastOpenAt
-      ? `Opened ${state.openCount} time${state.openCount === 1 ? "" : "s"}, last ${when(state.lastOpenAt)}`
+      ? `Opened ${state.openCount} time${state.openCount === 1 ? "" : "s"}, last ${formatTime(state.lastOpenAt)}`
       : "Not opened yet";
   if (state.mark === "bounced") return `Bounced: not delivered. ${opened}; ${clicks}`;
   if (state.mark === "stopped") return `Tracking stopped. ${opened}; ${clicks}`;
@@ -176,18 +170,6 @@ export class ThreadListMarks {
   }
 }
 
-/** Whether a mutation may have brought thread list rows (Gmail re-rendering or swapping the list). */
-function touchesRows(records: MutationRecord[]): boolean {
-  for (const record of records) {
-    for (const node of record.addedNodes) {
-      if (!(node instanceof Element) || node.classList.contains("mt-mark")) continue;
-      if (closest(node, "threadRow") || query(node, "threadRow", false)) return true;
-    }
-    for (const node of record.removedNodes) if (node instanceof Element && node.classList.contains("mt-mark")) return true;
-  }
-  return false;
-}
-
 export const sentListMarks: Feature = {
   id: "sent-list-marks",
   init(signal) {
@@ -196,12 +178,8 @@ export const sentListMarks: Feature = {
       callFromGmail("threadStatus", { threadIds }).then((answer) => answer.messages),
     );
     const scan = guarded("sent list marks", () => marks.scan());
-    const observer = new MutationObserver(
-      guarded("sent list observer", (records: MutationRecord[]) => {
-        if (touchesRows(records)) marks.scan();
-      }),
-    );
-    observer.observe(document, { childList: true, subtree: true });
+    // In the observer callback, before the next paint: a re-rendered row gets its mark back without flicker.
+    watchElements(["threadRow"], "mt-mark", scan, signal);
     // Gmail swaps views without reloading: a navigation asks again for what is on screen.
     window.addEventListener(
       "hashchange",
@@ -211,20 +189,14 @@ export const sentListMarks: Feature = {
       },
       { signal },
     );
-    const onNews = guarded("feed news", (changes: Record<string, browser.Storage.StorageChange>, area: string) => {
-      if (area !== "local" || !(NEWS_KEY in changes)) return;
-      const value = changes[NEWS_KEY]?.newValue as { at?: number; threadIds?: string[] } | undefined;
-      marks.expire(Array.isArray(value?.threadIds) ? value.threadIds : undefined);
-      marks.scan();
-      document.documentElement.dataset.mtFeedNews = String(value?.at ?? Date.now());
-    });
-    browser.storage.onChanged.addListener(onNews);
+    onFeedNews((threadIds) => {
+      marks.expire(threadIds);
+      scan();
+    }, signal);
     signal.addEventListener(
       "abort",
       () => {
-        observer.disconnect();
         marks.stop();
-        browser.storage.onChanged.removeListener(onNews);
         for (const mark of document.querySelectorAll(".mt-mark")) mark.remove();
       },
       { once: true },

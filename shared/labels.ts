@@ -1,0 +1,19 @@
+// Event kinds and labels, without zod: the Gmail content script imports these and must stay small.
+// shared/api.ts re-exports them for everything else.
+
+export const EVENT_KINDS = ["open", "click"] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];
+
+/**
+ * Every stored hit carries one label; nothing is deleted for being a machine.
+ * - human: a person's client fetched the pixel or followed the link.
+ * - gmail-proxy: a real open fetched through Google's image proxy (place and device are Google's).
+ * - sender: the sender's own view (reported by the extension, or before the send time).
+ * - apple-mpp: Apple Mail Privacy Protection prefetch on delivery.
+ * - scanner: a security scanner (HEAD, datacenter network, bot user agent, burst of every link, click right after sending).
+ * - prefetch: a browser or client speculative fetch (Purpose/Sec-Purpose: prefetch).
+ */
+export const EVENT_LABELS = ["human", "gmail-proxy", "sender", "apple-mpp", "scanner", "prefetch"] as const;
+export type EventLabel = (typeof EVENT_LABELS)[number];
+/** Labels that count as a person reading or clicking: counts and notifications use only these. */
+export const COUNTED_LABELS: readonly EventLabel[] = ["human", "gmail-proxy"];
