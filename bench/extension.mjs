@@ -81,14 +81,19 @@ async function rewriteFixture() {
   return { html, trackerUrl: TRACKER, trackingId, pixelUrl: pixelUrl(TRACKER, trackingId), clickUrls };
 }
 
-async function inChromium(fixture, rounds, batch) {
+/** Headless Chromium as both Chromium figures use it: quiet (no background traffic), no GPU. */
+async function launchChromium() {
   const { chromium } = await import("playwright-core");
-  const browser = await chromium.launch({
+  return chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
     args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
     timeout: 60_000,
   });
+}
+
+async function inChromium(fixture, rounds, batch) {
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage();
     await page.setContent("<!doctype html><html><head><meta charset='utf-8'></head><body></body></html>");
@@ -186,13 +191,7 @@ async function sentRowsMark(report, log, rounds) {
   }
   const legacyIds = Array.from({ length: 100 }, (_, i) => (0x18c2a0b000000000n + BigInt(i) * 7919n).toString(16));
   const stub = await statusStub(legacyIds);
-  const { chromium } = await import("playwright-core");
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"],
-    timeout: 60_000,
-  });
+  const browser = await launchChromium();
   const n = Math.max(20, Math.round(rounds / 3));
   log(`timing the Sent list marks in ${CHROMIUM} (${n} rounds of 100 rows)…`);
   try {
