@@ -1,9 +1,8 @@
 // Campaign metrics (docs/protocol.md §12): message counts from counted events and signals, and top links.
-import { type CampaignLink, type CampaignMetrics, COUNTED_LABELS } from "../../../shared/api";
+import type { CampaignLink, CampaignMetrics } from "../../../shared/api";
 import { signalSummaries } from "./signals";
-import { chunked, placeholders } from "./sql";
+import { COUNTED_SQL, chunked, placeholders } from "./sql";
 
-const COUNTED_SQL = COUNTED_LABELS.map((label) => `'${label}'`).join(", ");
 const LIVE = "m.deleted_at IS NULL AND m.registered_at IS NOT NULL";
 
 export interface CampaignRow {

@@ -1,10 +1,9 @@
 // Contacts (recipient addresses), their engagement score and timeline, and deleting one (docs/protocol.md §13).
-import { COUNTED_LABELS, type EventKind, type TimelineItem } from "../../../shared/api";
+import type { EventKind, TimelineItem } from "../../../shared/api";
 import { type EngagementActivity, engagementScore } from "../../../shared/engagement";
 import { deleteMessageData } from "./messages";
-import { chunked } from "./sql";
+import { COUNTED_SQL, chunked } from "./sql";
 
-const COUNTED_SQL = COUNTED_LABELS.map((label) => `'${label}'`).join(", ");
 /** Repeats beyond this per email and kind add under 0.1% to a score: they are not read. */
 const MAX_RANK = 10;
 

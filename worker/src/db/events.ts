@@ -1,9 +1,7 @@
-import { COUNTED_LABELS, type EventKind, type EventLabel } from "../../../shared/api";
+import type { EventKind, EventLabel } from "../../../shared/api";
 import { type ContextEvent, contextLabels, type SenderView } from "../classify";
 import type { Hit } from "../hits";
-import { chunked, placeholders, SQL_NOW_MS } from "./sql";
-
-const COUNTED_SQL = COUNTED_LABELS.map((label) => `'${label}'`).join(", ");
+import { COUNTED_SQL, chunked, placeholders, SQL_NOW_MS } from "./sql";
 
 /** Inserts hits once each: a redelivered hit has the same event id and is ignored. */
 export function insertHitStatements(db: D1Database, hits: readonly Hit[]): D1PreparedStatement[] {

@@ -1,8 +1,7 @@
 // Replies, bounces and unsubscribes (docs/protocol.md §10-11), the suppression list and recipient opt-outs.
-import { type BounceKind, COUNTED_LABELS, type SignalResult, type SignalsRequest } from "../../../shared/api";
-import { chunked, placeholders, SQL_NOW_MS } from "./sql";
+import type { BounceKind, SignalResult, SignalsRequest } from "../../../shared/api";
+import { COUNTED_SQL, chunked, placeholders, SQL_NOW_MS } from "./sql";
 
-const COUNTED_SQL = COUNTED_LABELS.map((label) => `'${label}'`).join(", ");
 /** IN lists that appear twice in one statement stay under D1's 100 bound parameters. */
 const HALF_IN_LIST = 45;
 
