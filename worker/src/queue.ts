@@ -3,7 +3,6 @@
 import { existingAccountIds } from "./db/accounts";
 import { insertHitStatements, relabelMessages } from "./db/events";
 import { trackingStates } from "./db/messages";
-import { optOutTimes } from "./db/signals";
 import type { Bindings } from "./env";
 import { errorName } from "./errors";
 import type { Hit } from "./hits";
@@ -31,20 +30,18 @@ const MAX_RETRY_DELAY_SECONDS = 300;
 export async function storeHits(db: D1Database, hits: readonly Hit[]): Promise<number> {
   if (hits.length === 0) return 0;
   const messageIds = [...new Set(hits.map((h) => h.messageId))];
-  const [accounts, states, optOuts] = await Promise.all([
+  const [accounts, states] = await Promise.all([
     existingAccountIds(db, [...new Set(hits.map((h) => h.accountId))]),
     trackingStates(db, messageIds),
-    optOutTimes(db, messageIds),
   ]);
   const storable = hits.filter((hit) => {
     if (!accounts.has(hit.accountId)) return false;
-    // A recipient of this message opted out (through any of the account's emails): nothing from then on.
-    const optedOutAt = optOuts.get(hit.messageId);
-    if (optedOutAt !== undefined && hit.occurredAt >= optedOutAt) return false;
     const state = states.get(hit.messageId);
     if (!state) return true; // not registered yet: the extension's outbox may still be delivering it
     if (state.deleted_at !== null) return false;
-    return state.stopped_at === null || hit.occurredAt < state.stopped_at;
+    // Stopped, or a recipient opted out (through any of the account's emails): nothing from the earlier of the two on.
+    const since = Math.min(state.stopped_at ?? Number.POSITIVE_INFINITY, state.opted_out_at ?? Number.POSITIVE_INFINITY);
+    return hit.occurredAt < since;
   });
   if (storable.length > 0) await db.batch(insertHitStatements(db, storable));
   await relabelMessages(db, [...new Set(storable.map((h) => h.messageId))]);

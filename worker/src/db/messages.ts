@@ -79,13 +79,7 @@ export async function upsertMessage(
         .bind(messageId, accountId, email, name),
     ),
     // Hits that arrived before the registration, after one of its recipients opted out, are not kept.
-    db
-      .prepare(
-        `DELETE FROM events WHERE message_id = ?1 AND occurred_at >= (
-           SELECT min(o.created_at) FROM message_recipients r JOIN opt_outs o ON o.account_id = r.account_id AND o.email = r.email
-           WHERE r.message_id = ?1)`,
-      )
-      .bind(messageId),
+    db.prepare(`DELETE FROM events WHERE message_id = ?1 AND occurred_at >= ${optedOutSince("?1")}`).bind(messageId),
     db.prepare("DELETE FROM links WHERE message_id = ?").bind(messageId),
     ...registration.links.map((link) =>
       db.prepare("INSERT INTO links (message_id, link_index, url) VALUES (?, ?, ?)").bind(messageId, link.index, link.url),
@@ -151,17 +145,31 @@ export async function deleteMessageData(db: D1Database, accountId: string, messa
   return (update?.meta.changes ?? 0) > 0;
 }
 
-/** Where each message stands for storing new hits: deleted, or stopped since when. */
-export async function trackingStates(
-  db: D1Database,
-  messageIds: readonly string[],
-): Promise<Map<string, Pick<MessageRow, "stopped_at" | "deleted_at">>> {
-  const states = new Map<string, Pick<MessageRow, "stopped_at" | "deleted_at">>();
+/**
+ * SQL for the earliest opt-out among the recipients of message `messageId` (an SQL expression): from then on its
+ * hits store nothing (docs/protocol.md §11). NULL when none opted out.
+ */
+export function optedOutSince(messageId: string): string {
+  return `(SELECT min(o.created_at) FROM message_recipients r JOIN opt_outs o ON o.account_id = r.account_id AND o.email = r.email
+     WHERE r.message_id = ${messageId})`;
+}
+
+export interface TrackingState extends Pick<MessageRow, "stopped_at" | "deleted_at"> {
+  /** The earliest opt-out of one of its recipients, or null. */
+  opted_out_at: number | null;
+}
+
+/** Where each message stands for storing new hits: deleted, or stopped or opted out of since when. */
+export async function trackingStates(db: D1Database, messageIds: readonly string[]): Promise<Map<string, TrackingState>> {
+  const states = new Map<string, TrackingState>();
   for (const ids of chunked(messageIds)) {
     const { results } = await db
-      .prepare(`SELECT id, stopped_at, deleted_at FROM messages WHERE id IN (${placeholders(ids.length)})`)
+      .prepare(
+        `SELECT id, stopped_at, deleted_at, ${optedOutSince("messages.id")} AS opted_out_at
+         FROM messages WHERE id IN (${placeholders(ids.length)})`,
+      )
       .bind(...ids)
-      .all<Pick<MessageRow, "id" | "stopped_at" | "deleted_at">>();
+      .all<TrackingState & { id: string }>();
     for (const row of results) states.set(row.id, row);
   }
   return states;

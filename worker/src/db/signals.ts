@@ -291,20 +291,3 @@ export async function recordOptOut(db: D1Database, accountId: string, messageId:
     db.prepare(INSERT_SIGNAL).bind(accountId, messageId, "unsubscribe", `u:${messageId}`, email, null, null, now),
   ]);
 }
-
-/** For messages with an opted-out recipient: since when their hits store nothing (the earliest such opt-out). */
-export async function optOutTimes(db: D1Database, messageIds: readonly string[]): Promise<Map<string, number>> {
-  const times = new Map<string, number>();
-  for (const ids of chunked(messageIds)) {
-    const { results } = await db
-      .prepare(
-        `SELECT r.message_id, min(o.created_at) AS since FROM message_recipients r
-         JOIN opt_outs o ON o.account_id = r.account_id AND o.email = r.email
-         WHERE r.message_id IN (${placeholders(ids.length)}) GROUP BY r.message_id`,
-      )
-      .bind(...ids)
-      .all<{ message_id: string; since: number }>();
-    for (const row of results) times.set(row.message_id, row.since);
-  }
-  return times;
-}
