@@ -57,7 +57,7 @@ function feed(events: FeedEvent[]) {
   };
 }
 
-function poller(area: KeyValueArea, events: FeedEvent[], options: { muted?: boolean; account?: string } = {}) {
+function poller(area: KeyValueArea, events: FeedEvent[], options: { muted?: boolean; account?: string; now?: () => number } = {}) {
   const shown: Note[] = [];
   const news: string[][] = [];
   const source = feed(events);
@@ -68,7 +68,7 @@ function poller(area: KeyValueArea, events: FeedEvent[], options: { muted?: bool
     muted: async () => options.muted ?? false,
     show: async (note) => void shown.push(note),
     news: (ids) => void news.push(ids),
-    now: () => NOW,
+    now: options.now ?? (() => NOW),
   });
   return { instance, shown, news, calls: source.calls };
 }
@@ -86,7 +86,7 @@ describe("notifications from the events feed", () => {
       event({ kind: "click", linkIndex: 1, label: "human" }),
       event({ messageId: "m2", subject: null, recipients: [{ email: "a@x.example" }, { email: "b@x.example" }, { email: "c@x.example" }] }),
     ];
-    const { state, notes } = applyEvents(emptyFeedState("acct"), events, { muted: false, firstPoll: false, now: NOW });
+    const { state, notes } = applyEvents(emptyFeedState("acct"), events, { muted: false, now: NOW });
     expect(notes.map((n) => n.key)).toEqual(["open:m1", "click:m1:0", "click:m1:1", "open:m2"]);
     expect(notes[0]).toMatchObject({ title: "Opened: Pricing", message: "Carol opened “Pricing”.", threadId: "16f4aa" });
     expect(notes[3]?.message).toBe("a@x.example, b@x.example and 1 more opened “(no subject)”.");
@@ -98,7 +98,7 @@ describe("notifications from the events feed", () => {
 
   it("keeps the activity bounded, newest first", () => {
     const events = Array.from({ length: MAX_ACTIVITY + 20 }, () => event({ label: "apple-mpp", counted: false }));
-    const { state } = applyEvents(emptyFeedState("acct"), events, { muted: false, firstPoll: false, now: NOW });
+    const { state } = applyEvents(emptyFeedState("acct"), events, { muted: false, now: NOW });
     expect(state.activity).toHaveLength(MAX_ACTIVITY);
     expect(state.activity[0]?.cursor).toBe(events.at(-1)?.cursor);
   });
@@ -144,6 +144,27 @@ describe("notifications from the events feed", () => {
     const other = poller(area, events, { account: "http://t acct2" });
     await other.instance.poll();
     expect(other.calls[0]).toBe("0");
+  });
+
+  it("old history longer than one poll can read is not notified on the next polls either", async () => {
+    const area = memoryArea();
+    const old = new Date(NOW - 3 * 3600_000).toISOString();
+    const events = Array.from({ length: 1050 }, (_, i) => event({ messageId: `old${i}`, at: old }));
+    let now = NOW;
+    const first = poller(area, events, { now: () => now });
+    expect(await first.instance.poll()).toBe(1000);
+    expect(first.shown).toEqual([]);
+    now += 60_000;
+    events.push(event({ messageId: "fresh", at: new Date(now).toISOString() }));
+    expect(await first.instance.poll()).toBe(51);
+    expect(first.shown.map((n) => n.key)).toEqual(["open:fresh"]);
+    expect((area.data[FEED_KEY] as FeedState).newsAfter).toBe(NOW);
+    // A state stored before `newsAfter` existed gets it at its next poll: its old history stays quiet too.
+    const legacy = memoryArea();
+    legacy.data[FEED_KEY] = { ...emptyFeedState("http://t acct1"), cursor: events[200]?.cursor };
+    const upgraded = poller(legacy, events, { now: () => now });
+    await upgraded.instance.poll();
+    expect(upgraded.shown.map((n) => n.key)).toEqual(["open:fresh"]);
   });
 
   it("a failed notification does not stop the poll, and concurrent polls share one run", async () => {

@@ -74,6 +74,11 @@ export interface FeedState {
   activity: ActivityItem[];
   /** Counted opens and clicks per local day ("2026-11-22"), the last few weeks. */
   days: Record<string, { opens: number; clicks: number }>;
+  /**
+   * When this state was created (ms): events older than this minus NEWS_WINDOW_MS are history, never notified,
+   * however many polls it takes to read them. Missing in states stored before it existed (set at the next poll).
+   */
+  newsAfter?: number;
 }
 
 export interface Note {
@@ -93,8 +98,8 @@ const MAX_DAYS = 35;
 const FEED_PAGE = 100;
 /** At most this many pages per poll; the next poll goes on from the stored cursor. */
 const MAX_PAGES = 10;
-/** On the very first poll of an account, older events are history, not news: recorded, never notified. */
-export const FIRST_POLL_NEWS_MS = 60 * 60_000;
+/** Events older than this before the account's feed state was created are history, not news: recorded, never notified. */
+export const NEWS_WINDOW_MS = 60 * 60_000;
 
 export function dayKey(at: number): string {
   const d = new Date(at);
@@ -133,7 +138,7 @@ export function noteFor(event: FeedEvent): Note {
 export function applyEvents(
   state: FeedState,
   events: FeedEvent[],
-  options: { muted: boolean; firstPoll: boolean; now: number },
+  options: { muted: boolean; now: number },
 ): { state: FeedState; notes: Note[] } {
   const notified = new Set(state.notified);
   const order = [...state.notified];
@@ -164,7 +169,7 @@ export function applyEvents(
     if (notified.has(key)) continue;
     notified.add(key);
     order.push(key);
-    const old = options.firstPoll && Number.isFinite(at) && options.now - at > FIRST_POLL_NEWS_MS;
+    const old = state.newsAfter !== undefined && Number.isFinite(at) && at < state.newsAfter - NEWS_WINDOW_MS;
     if (!options.muted && !old) notes.push(noteFor(event));
   }
   const keptDays = Object.keys(days).sort().slice(-MAX_DAYS);
@@ -175,13 +180,15 @@ export function applyEvents(
       notified: order.slice(-MAX_NOTIFIED),
       activity: activity.slice(0, MAX_ACTIVITY),
       days: Object.fromEntries(keptDays.map((d) => [d, days[d] as { opens: number; clicks: number }])),
+      ...(state.newsAfter === undefined ? {} : { newsAfter: state.newsAfter }),
     },
     notes,
   };
 }
 
-export function emptyFeedState(account: string): FeedState {
-  return { account, cursor: "0", notified: [], activity: [], days: {} };
+/** A new account's state; `newsAfter` (now, when polling) keeps its older history from being notified. */
+export function emptyFeedState(account: string, newsAfter?: number): FeedState {
+  return { account, cursor: "0", notified: [], activity: [], days: {}, ...(newsAfter === undefined ? {} : { newsAfter }) };
 }
 
 export async function readFeedState(area: KeyValueArea, account: string | null): Promise<FeedState | null> {
@@ -227,8 +234,8 @@ export class FeedPoller {
     const account = await deps.account();
     if (!account) return 0;
     const stored = await readFeedState(area, account);
-    const firstPoll = stored === null;
-    let state = stored ?? emptyFeedState(account);
+    const firstPoll = stored === null || stored.newsAfter === undefined;
+    let state = stored ? { ...stored, newsAfter: stored.newsAfter ?? now() } : emptyFeedState(account, now());
     let read = 0;
     const threads = new Set<string>();
     for (let page = 0; page < MAX_PAGES; page++) {
@@ -237,7 +244,7 @@ export class FeedPoller {
         if (firstPoll && page === 0) await area.set({ [FEED_KEY]: state });
         break;
       }
-      const applied = applyEvents(state, events, { muted: await deps.muted(), firstPoll, now: now() });
+      const applied = applyEvents(state, events, { muted: await deps.muted(), now: now() });
       state = applied.state;
       // Persist first: a notification shown and then lost to a crash before the write would show again.
       await area.set({ [FEED_KEY]: state });
