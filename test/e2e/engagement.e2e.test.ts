@@ -13,7 +13,7 @@ import { startTracker } from "../../scripts/tracker.mjs";
 import type { MessageDetail } from "../../shared/api";
 import { launchChromium } from "./chromium";
 import type { SentRecord, SimulatedGoogle } from "./gmail-sim/google";
-import type { BrowserHarness, Tab } from "./harness";
+import { type BrowserHarness, connectFromOptions, type Tab } from "./harness";
 import { eventually, freePort } from "./wait";
 
 const GMAIL = "https://mail.google.com/mail/u/0/#inbox";
@@ -97,17 +97,10 @@ describe("Chromium: replies, bounces, campaigns and the dashboard", () => {
     harness = await launchChromium();
     google = harness.google;
 
-    const options = await harness.newTab(harness.extensionUrl("extension/src/options/index.html"));
-    await options.waitFor(() => document.querySelector("input[name=trackerUrl]"), null);
-    await options.evaluate((url) => {
-      const input = document.querySelector("input[name=trackerUrl]") as HTMLInputElement;
-      input.value = url;
-      input.dispatchEvent(new Event("input", { bubbles: true }));
-    }, tracker.url);
-    await options.click("button[name=connect]");
-    await options.waitFor(() => document.querySelector("[data-testid=new-token]"), null);
-    apiToken = await options.evaluate(() => document.querySelector("[data-testid=new-token]")?.textContent ?? "", null);
-    await options.close();
+    const connected = await connectFromOptions(harness, tracker.url);
+    expect(connected.error).toBeNull();
+    apiToken = connected.apiToken;
+    await connected.options.close();
     gmail = await harness.newTab(GMAIL);
   }, 180_000);
 

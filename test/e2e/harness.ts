@@ -24,3 +24,25 @@ export interface BrowserHarness {
 }
 
 export const WAIT_MS = 20_000;
+
+/**
+ * Opens the extension's options page, enters the tracker URL and connects (creating an account there). Returns the
+ * page (still open), the API token it shows once, and the error notice if connecting failed.
+ */
+export async function connectFromOptions(
+  harness: BrowserHarness,
+  trackerUrl: string,
+): Promise<{ options: Tab; apiToken: string; error: string | null }> {
+  const options = await harness.newTab(harness.extensionUrl("extension/src/options/index.html"));
+  await options.waitFor(() => document.querySelector("input[name=trackerUrl]"), null);
+  await options.evaluate((url) => {
+    const input = document.querySelector("input[name=trackerUrl]") as HTMLInputElement;
+    input.value = url;
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+  }, trackerUrl);
+  await options.click("button[name=connect]");
+  await options.waitFor(() => document.querySelector("[data-testid=new-token], [data-testid=notice].error"), null);
+  const error = await options.evaluate(() => document.querySelector("[data-testid=notice].error")?.textContent ?? null, null);
+  const apiToken = await options.evaluate(() => document.querySelector("[data-testid=new-token]")?.textContent ?? "", null);
+  return { options, apiToken, error };
+}

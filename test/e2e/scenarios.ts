@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTracker } from "../../scripts/tracker.mjs";
 import type { MessageDetail } from "../../shared/api";
 import { type SentRecord, SimulatedGoogle } from "./gmail-sim/google";
-import type { BrowserHarness, Tab } from "./harness";
+import { type BrowserHarness, connectFromOptions, type Tab } from "./harness";
 import { eventually, freePort } from "./wait";
 
 const GMAIL = "https://mail.google.com/mail/u/0/#inbox";
@@ -105,17 +105,10 @@ export function defineScenarios(browserName: string, launch: () => Promise<Brows
     }, 60_000);
 
     it("connects from the options page: creates an account on the tracker, tests the connection, saves exclusions", async () => {
-      const options = await harness.newTab(harness.extensionUrl("extension/src/options/index.html"));
-      await options.waitFor(() => document.querySelector("input[name=trackerUrl]"), null);
-      await options.evaluate((url) => {
-        const input = document.querySelector("input[name=trackerUrl]") as HTMLInputElement;
-        input.value = url;
-        input.dispatchEvent(new Event("input", { bubbles: true }));
-      }, tracker.url);
-      await options.click("button[name=connect]");
-      await options.waitFor(() => document.querySelector("[data-testid=new-token], [data-testid=notice].error"), null);
-      expect(await options.evaluate(() => document.querySelector("[data-testid=notice].error")?.textContent ?? null, null)).toBeNull();
-      apiToken = await options.evaluate(() => document.querySelector("[data-testid=new-token]")?.textContent ?? "", null);
+      const connected = await connectFromOptions(harness, tracker.url);
+      const options = connected.options;
+      expect(connected.error).toBeNull();
+      apiToken = connected.apiToken;
       const account = await api<{ accountId: string }>("/api/account");
       expect(account.status).toBe(200);
       await options.waitFor(
