@@ -190,6 +190,25 @@ describe("notifications from the events feed", () => {
   });
 });
 
+describe("totals", () => {
+  it("the week counts seven calendar days, also across a daylight saving change", () => {
+    const tz = process.env.TZ;
+    process.env.TZ = "Europe/Berlin";
+    try {
+      // 2026-03-30 00:30 in Berlin: the day before (the 29th, when clocks went forward) was 23 hours long.
+      const now = new Date(2026, 2, 30, 0, 30).getTime();
+      const state = {
+        ...emptyFeedState("acct"),
+        days: { "2026-03-30": { opens: 1, clicks: 0 }, "2026-03-29": { opens: 2, clicks: 1 }, "2026-03-24": { opens: 4, clicks: 0 } },
+      };
+      expect(summarize(state, now)).toMatchObject({ today: { opens: 1, clicks: 0 }, week: { opens: 7, clicks: 1 } });
+    } finally {
+      if (tz === undefined) delete process.env.TZ;
+      else process.env.TZ = tz;
+    }
+  });
+});
+
 describe("status cache", () => {
   const status = (threadId: string, openCount = 0): MessageStatus => ({
     id: `id-${threadId}`,

@@ -268,8 +268,10 @@ export function summarize(state: FeedState | null, now: number): ActivitySummary
   const days = state?.days ?? {};
   const today = { opens: 0, clicks: 0, ...days[dayKey(now)] };
   const week = { opens: 0, clicks: 0 };
-  for (let i = 0; i < 7; i++) {
-    const d = days[dayKey(now - i * 86_400_000)];
+  // By calendar day: a day is not always 24 h (daylight saving time).
+  const date = new Date(now);
+  for (let i = 0; i < 7; i++, date.setDate(date.getDate() - 1)) {
+    const d = days[dayKey(date.getTime())];
     week.opens += d?.opens ?? 0;
     week.clicks += d?.clicks ?? 0;
   }
