@@ -11,6 +11,7 @@ import {
   FeedPoller,
   type FeedState,
   MAX_ACTIVITY,
+  MIN_POLL_GAP_MS,
   type Note,
   StatusCache,
   summarize,
@@ -187,6 +188,42 @@ describe("notifications from the events feed", () => {
     expect([a, b]).toEqual([2, 2]);
     expect(source.calls).toEqual(["0"]);
     expect(shown).toEqual(["open:y"]);
+  });
+});
+
+describe("poll gap", () => {
+  it("a poll within the gap answers from the last one without a request; after it, asks again; a failure is answered again", async () => {
+    const area = memoryArea();
+    let now = NOW;
+    const events = [event({ messageId: "g1" })];
+    const { instance, calls } = poller(area, events, { now: () => now });
+    expect(await instance.poll()).toBe(1);
+    now += MIN_POLL_GAP_MS - 1;
+    events.push(event({ messageId: "g2" }));
+    expect(await instance.poll()).toBe(0);
+    expect(calls).toHaveLength(1);
+    now += 1;
+    expect(await instance.poll()).toBe(1);
+    expect(calls).toHaveLength(2);
+
+    let fail = true;
+    const failing = new FeedPoller({
+      area: memoryArea(),
+      account: async () => "acct",
+      fetchEvents: async () => {
+        if (fail) throw new Error("cannot reach the tracker");
+        return { events: [], cursor: "0" };
+      },
+      muted: async () => false,
+      show: async () => undefined,
+      news: () => undefined,
+      now: () => now,
+    });
+    await expect(failing.poll()).rejects.toThrow("cannot reach the tracker");
+    fail = false;
+    await expect(failing.poll()).rejects.toThrow("cannot reach the tracker");
+    now += MIN_POLL_GAP_MS;
+    expect(await failing.poll()).toBe(0);
   });
 });
 

@@ -209,22 +209,39 @@ export interface PollerDeps {
   now?: () => number;
 }
 
+/** A poll this soon after the last one answers from it, without asking the tracker (focus, popup and alarm all poll). */
+export const MIN_POLL_GAP_MS = 3_000;
+
 export class FeedPoller {
-  private queue: Promise<unknown> = Promise.resolve();
   private running: Promise<number> | null = null;
+  private last: { at: number; failed: boolean; error?: unknown } | null = null;
 
   constructor(private readonly deps: PollerDeps) {}
 
-  /** Polls once; a call while a poll runs joins it. Resolves with the number of events read. */
+  /**
+   * Polls once; a call while a poll runs joins it, and a call within MIN_POLL_GAP_MS of the last poll's end answers
+   * with its outcome (0 new events, or its error) without a request. Resolves with the number of events read.
+   */
   poll(): Promise<number> {
     if (this.running) return this.running;
-    const run: Promise<number> = this.queue
-      .then(() => this.pollOnce())
+    const now = this.deps.now ?? Date.now;
+    const last = this.last;
+    if (last && now() - last.at < MIN_POLL_GAP_MS) return last.failed ? Promise.reject(last.error) : Promise.resolve(0);
+    const run = this.pollOnce()
+      .then(
+        (read) => {
+          this.last = { at: now(), failed: false };
+          return read;
+        },
+        (error: unknown) => {
+          this.last = { at: now(), failed: true, error };
+          throw error;
+        },
+      )
       .finally(() => {
-        if (this.running === run) this.running = null;
+        this.running = null;
       });
     this.running = run;
-    this.queue = run.catch(() => undefined);
     return run;
   }
 

@@ -1,18 +1,15 @@
 // Tells the background when a Gmail tab gains focus (or becomes visible), so it reads the events feed now instead of
-// at its next alarm: the user looking at Gmail sees fresh read receipts. At most one nudge every few seconds.
+// at its next alarm: the user looking at Gmail sees fresh read receipts. The background's poller keeps its own minimum
+// gap between requests to the tracker (background/receipts.ts MIN_POLL_GAP_MS).
 import { callFromGmail } from "../../messaging";
 import { type Feature, guarded } from "../feature";
 import { debug } from "../log";
 
-const MIN_GAP_MS = 3_000;
-
 export const focusPoll: Feature = {
   id: "focus-poll",
   init(signal) {
-    let last = 0;
     const nudge = guarded("focus poll", () => {
-      if (document.visibilityState === "hidden" || Date.now() - last < MIN_GAP_MS) return;
-      last = Date.now();
+      if (document.visibilityState === "hidden") return;
       callFromGmail("gmailFocused", null).then(
         (answer) => debug("events feed polled on focus", answer),
         (error: unknown) => debug("events feed not polled", error),
