@@ -9,7 +9,7 @@ import {
   campaignsQuery,
 } from "../../../shared/api";
 import { requireAccount } from "../auth";
-import { decodeCursor, encodeCursor } from "../cursor";
+import { encodeCursor, pageCursor } from "../cursor";
 import { type CampaignRow, campaignMetrics, campaignPage, getCampaign, topLinks } from "../db/campaigns";
 import type { AppEnv } from "../env";
 import { jsonError, validated } from "../http";
@@ -27,15 +27,9 @@ export const campaignsRoute = new Hono<AppEnv>()
   .get("/", validated("query", campaignsQuery), async (c) => {
     const accountId = c.get("account").id;
     const { cursor, limit } = c.req.valid("query");
-    const after = cursor === undefined ? null : decodeCursor(cursor, ["n", "s"]);
-    if (cursor !== undefined && after === null)
-      return jsonError(c, 400, "invalid query", [{ path: "cursor", message: "must be a cursor returned by this endpoint" }]);
-    const rows = await campaignPage(
-      c.env.DB,
-      accountId,
-      after ? { lastSentAt: after[0] as number, name: after[1] as string } : null,
-      limit + 1,
-    );
+    const { values: after, error } = pageCursor(c, cursor, ["n", "s"]);
+    if (error) return error;
+    const rows = await campaignPage(c.env.DB, accountId, after ? { lastSentAt: after[0], name: after[1] } : null, limit + 1);
     const page = rows.slice(0, limit);
     const metrics = await campaignMetrics(c.env.DB, accountId, page);
     const last = page[page.length - 1];

@@ -10,7 +10,7 @@ import {
   contactTimelineQuery,
 } from "../../../shared/api";
 import { requireAccount } from "../auth";
-import { decodeCursor, encodeCursor } from "../cursor";
+import { encodeCursor, pageCursor } from "../cursor";
 import { accountContacts, type ContactAggregate, contactTimeline, deleteContact } from "../db/contacts";
 import { addressStates, normalizeEmail } from "../db/signals";
 import type { AppEnv } from "../env";
@@ -55,9 +55,8 @@ export const contactsRoute = new Hono<AppEnv>()
   })
   .get("/", validated("query", contactsQuery), async (c) => {
     const { sort, campaign, minScore, cursor, limit } = c.req.valid("query");
-    const after = cursor === undefined ? null : decodeCursor(cursor, ["n", "s"]);
-    if (cursor !== undefined && after === null)
-      return jsonError(c, 400, "invalid query", [{ path: "cursor", message: "must be a cursor returned by this endpoint" }]);
+    const { values: after, error } = pageCursor(c, cursor, ["n", "s"]);
+    if (error) return error;
     const key = (contact: ContactAggregate) => (sort === "score" ? contact.score : (contact.lastActivityAt ?? -1));
     const sorted = (await accountContacts(c.env.DB, c.get("account").id, Date.now()))
       .filter(
@@ -65,9 +64,7 @@ export const contactsRoute = new Hono<AppEnv>()
       )
       .sort((a, b) => key(b) - key(a) || (a.email < b.email ? -1 : a.email > b.email ? 1 : 0));
     const start = after
-      ? sorted.findIndex(
-          (contact) => key(contact) < (after[0] as number) || (key(contact) === after[0] && contact.email > (after[1] as string)),
-        )
+      ? sorted.findIndex((contact) => key(contact) < after[0] || (key(contact) === after[0] && contact.email > after[1]))
       : 0;
     const page = start === -1 ? [] : sorted.slice(start, start + limit);
     const last = page[page.length - 1];
@@ -82,16 +79,13 @@ export const contactsRoute = new Hono<AppEnv>()
     const accountId = c.get("account").id;
     const email = normalizeEmail(c.req.valid("param").email);
     const { cursor, limit } = c.req.valid("query");
-    const before = cursor === undefined ? null : decodeCursor(cursor, ["n", "s"]);
-    if (cursor !== undefined && before === null)
-      return jsonError(c, 400, "invalid query", [{ path: "cursor", message: "must be a cursor returned by this endpoint" }]);
+    const { values: before, error } = pageCursor(c, cursor, ["n", "s"]);
+    if (error) return error;
     const entries = await contactTimeline(c.env.DB, accountId, email);
     const contact = entries ? (await accountContacts(c.env.DB, accountId, Date.now(), email)).find((x) => x.email === email) : undefined;
     if (!entries || !contact) return jsonError(c, 404, NOT_FOUND);
     entries.sort((a, b) => b.atMs - a.atMs || (a.key < b.key ? 1 : a.key > b.key ? -1 : 0));
-    const older = before
-      ? entries.filter((e) => e.atMs < (before[0] as number) || (e.atMs === before[0] && e.key < (before[1] as string)))
-      : entries;
+    const older = before ? entries.filter((e) => e.atMs < before[0] || (e.atMs === before[0] && e.key < before[1])) : entries;
     const page = older.slice(0, limit);
     const last = page[page.length - 1];
     const body: ContactDetail = {

@@ -12,7 +12,7 @@ import {
   statusRequest,
 } from "../../../shared/api";
 import { requireAccount } from "../auth";
-import { decodeCursor, encodeCursor } from "../cursor";
+import { encodeCursor, pageCursor } from "../cursor";
 import { type EventRow, messageEvents, messageLinks, relabelMessages } from "../db/events";
 import { deleteMessageData, getMessage, type MessageRow, messagePage, messagesByThread, stopTracking, upsertMessage } from "../db/messages";
 import type { AppEnv } from "../env";
@@ -52,10 +52,9 @@ export const messagesRoute = new Hono<AppEnv>()
   /** The dashboard's message list, newest first, filtered by campaign, state and text (docs/protocol.md §13). */
   .get("/", validated("query", messagesQuery), async (c) => {
     const { campaign, state, q, cursor, limit } = c.req.valid("query");
-    const start = cursor === undefined ? null : decodeCursor(cursor, ["n", "s"]);
-    if (cursor !== undefined && start === null)
-      return jsonError(c, 400, "invalid query", [{ path: "cursor", message: "must be a cursor returned by this endpoint" }]);
-    let after = start ? { sentAt: start[0] as number, id: start[1] as string } : null;
+    const start = pageCursor(c, cursor, ["n", "s"]);
+    if (start.error) return start.error;
+    let after = start.values ? { sentAt: start.values[0], id: start.values[1] } : null;
     const batchSize = state === undefined ? limit : 200;
     const items: MessageListItem[] = [];
     let scanned = 0;
