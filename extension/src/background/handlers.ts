@@ -190,10 +190,11 @@ export interface ExtensionState {
 }
 
 export interface ActivityState extends ActivitySummary {
-  /** Whether the tracker answered just now, and if not, why. */
+  /** The connection and the outbox, as getState answers them: the popup needs one call per refresh. */
+  state: ExtensionState;
+  /** Whether the tracker answered the feed poll just now, and if not, why. */
   reachable: boolean;
   problem: string | null;
-  outbox: OutboxEntry[];
 }
 
 export function pageHandlers(outbox: Outbox, receipts: Receipts) {
@@ -201,18 +202,20 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts) {
     // The dashboard's campaigns, people, messages and CSV exports (issue 5): background/engagement.ts.
     ...engagementPageHandlers({ requireCredentials }),
 
-    /** The popup: recent activity, totals, the outbox and whether the tracker answers. */
+    /**
+     * The popup: the connection, the outbox, recent activity, totals and whether the tracker answers. The feed poll
+     * (awaited, so the activity read after it is fresh) is the reachability test: its error is the problem.
+     */
     async getActivity(_input: null, _sender: Sender): Promise<ActivityState> {
       const { state, credentials } = await connection();
-      void receipts.poller.poll().catch(() => undefined);
-      const feed = credentials ? await receipts.feedState() : null;
-      let problem: string | null = state.problem;
-      if (!problem)
-        problem = await probeTracker(state.trackerUrl).then(
-          () => null,
-          (error: unknown) => (error instanceof Error ? error.message : String(error)),
-        );
-      return { ...summarize(feed, Date.now()), reachable: problem === null, problem, outbox: await outbox.entries() };
+      const problem = credentials
+        ? await receipts.poller.poll().then(
+            () => null,
+            (error: unknown) => (error instanceof Error ? error.message : String(error)),
+          )
+        : state.problem;
+      const [feed, entries] = await Promise.all([credentials ? receipts.feedState() : null, outbox.entries()]);
+      return { ...summarize(feed, Date.now()), state: { connection: state, outbox: entries }, reachable: problem === null, problem };
     },
 
     async getState(_input: null, _sender: Sender): Promise<ExtensionState> {

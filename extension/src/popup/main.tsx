@@ -5,7 +5,7 @@ import { render } from "preact";
 import { useCallback, useEffect, useState } from "preact/hooks";
 import browser from "webextension-polyfill";
 import type { EventLabel } from "../../../shared/api";
-import type { ActivityState, ExtensionState } from "../background/handlers";
+import type { ActivityState } from "../background/handlers";
 import type { ActivityItem } from "../background/receipts";
 import { callFromPage } from "../messaging";
 import { OutboxList } from "../pages/outbox-list";
@@ -56,21 +56,39 @@ function Activity({ items }: { items: ActivityItem[] }) {
   );
 }
 
+/** The popup refreshes this long after the previous refresh answered (one call, which also polls the feed). */
+const REFRESH_MS = 3000;
+
 function Popup() {
-  const [state, setState] = useState<ExtensionState | null>(null);
   const [activity, setActivity] = useState<ActivityState | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const load = useCallback(() => {
-    callFromPage("getState", null).then(setState, (e: unknown) => setError(String(e)));
-    callFromPage("getActivity", null).then(setActivity, (e: unknown) => setError(String(e)));
-  }, []);
+  const load = useCallback(
+    () =>
+      callFromPage("getActivity", null).then(
+        (answer) => {
+          setActivity(answer);
+          setError(null);
+        },
+        (e: unknown) => setError(String(e)),
+      ),
+    [],
+  );
   useEffect(() => {
-    load();
-    const timer = setInterval(load, 3000);
-    return () => clearInterval(timer);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let live = true;
+    const tick = () =>
+      void load().finally(() => {
+        if (live) timer = setTimeout(tick, REFRESH_MS);
+      });
+    tick();
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
   }, [load]);
   if (error) return <p class="error">{error}</p>;
-  if (!state) return <p class="muted">Loading…</p>;
+  if (!activity) return <p class="muted">Loading…</p>;
+  const { state } = activity;
   return (
     <div>
       <h1>Mailtracker</h1>
@@ -83,22 +101,18 @@ function Popup() {
           Not tracking: {state.connection.problem}
         </p>
       )}
-      {activity && state.connection.connected ? (
+      {state.connection.connected ? (
         <p class={activity.reachable ? "muted" : "error"} data-testid="reachable" data-reachable={String(activity.reachable)}>
           {activity.reachable ? "The tracker answers." : `The tracker does not answer: ${activity.problem}`}
         </p>
       ) : null}
-      {activity ? (
-        <>
-          <p data-testid="totals">
-            Today: {activity.today.opens} open{activity.today.opens === 1 ? "" : "s"}, {activity.today.clicks} click
-            {activity.today.clicks === 1 ? "" : "s"} · This week: {activity.week.opens} open{activity.week.opens === 1 ? "" : "s"},{" "}
-            {activity.week.clicks} click{activity.week.clicks === 1 ? "" : "s"}
-          </p>
-          <h2>Recent activity</h2>
-          <Activity items={activity.activity} />
-        </>
-      ) : null}
+      <p data-testid="totals">
+        Today: {activity.today.opens} open{activity.today.opens === 1 ? "" : "s"}, {activity.today.clicks} click
+        {activity.today.clicks === 1 ? "" : "s"} · This week: {activity.week.opens} open{activity.week.opens === 1 ? "" : "s"},{" "}
+        {activity.week.clicks} click{activity.week.clicks === 1 ? "" : "s"}
+      </p>
+      <h2>Recent activity</h2>
+      <Activity items={activity.activity} />
       <h2>Outbox</h2>
       <OutboxList entries={state.outbox} onRetry={() => void callFromPage("retryOutbox", null).then(load)} />
       <button
