@@ -105,6 +105,16 @@ describe("ContactCheckCache", () => {
     await cache.get(["ok@a.example"], fetchChecks);
     expect(fetchChecks).toHaveBeenCalledTimes(4);
   });
+
+  it("sends only addresses the tracker accepts (one it refuses would fail the whole batch)", async () => {
+    const cache = new ContactCheckCache();
+    const fetchChecks = vi.fn(
+      async (emails: string[]): Promise<ContactCheck[]> =>
+        emails.map((email) => ({ email, suppressed: false, bounceKind: null, optedOut: false })),
+    );
+    await cache.get(["a@b.c", "a..b@x.com", "not an address", `${"x".repeat(320)}@y.example`, "ok@a.example"], fetchChecks);
+    expect(fetchChecks.mock.calls).toEqual([[["ok@a.example"]]]);
+  });
 });
 
 describe("query", () => {

@@ -3,6 +3,7 @@
 // handler tables of handlers.ts, so messaging.ts types these calls like every other; only this context holds the
 // token and talks to the tracker.
 import type browser from "webextension-polyfill";
+import { z } from "zod";
 import {
   type CampaignDetail,
   type CampaignsResponse,
@@ -80,6 +81,12 @@ async function fetchCsv(c: Credentials, name: ExportName): Promise<string> {
   return text;
 }
 
+/**
+ * An address the tracker accepts in POST /api/contacts/check (shared/api.ts validates with the same check, not
+ * exported there): one address it would refuse turns the whole batch into a 400.
+ */
+const acceptedEmail = z.email().max(320);
+
 /** Per-address answers of POST /api/contacts/check, kept a short while: a compose re-checks on every recipient change. */
 export class ContactCheckCache {
   private readonly entries = new Map<string, { at: number; check: ContactCheck }>();
@@ -90,10 +97,7 @@ export class ContactCheckCache {
   ) {}
 
   async get(emails: string[], fetchChecks: (emails: string[]) => Promise<ContactCheck[]>): Promise<ContactCheck[]> {
-    const wanted = [...new Set(emails.map((e) => e.trim().toLowerCase()).filter((e) => /^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(e)))].slice(
-      0,
-      100,
-    );
+    const wanted = [...new Set(emails.map((e) => e.trim().toLowerCase()).filter((e) => acceptedEmail.safeParse(e).success))].slice(0, 100);
     const missing = wanted.filter((e) => {
       const entry = this.entries.get(e);
       return !entry || this.now() - entry.at > this.ttlMs;
