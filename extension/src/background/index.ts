@@ -87,7 +87,8 @@ const poller = new FeedPoller({
   },
   muted: async () => !(await loadOptions()).notifications,
   show: showNote,
-  news,
+  // The poller writes NEWS_KEY itself, with its feed state.
+  news: (threadIds) => statusCache.invalidate(threadIds),
 });
 const pollFeed = () => void poller.poll().catch((error: unknown) => console.warn("events feed not polled", error));
 const receipts = { statusCache, poller, news, feedState: async () => readFeedState(browser.storage.local, await feedAccount()) };

@@ -12,17 +12,23 @@ import {
   type FeedState,
   MAX_ACTIVITY,
   MIN_POLL_GAP_MS,
+  NEWS_KEY,
   type Note,
   StatusCache,
   summarize,
 } from "./receipts";
 
-function memoryArea(): KeyValueArea & { data: Record<string, unknown> } {
+function memoryArea(): KeyValueArea & { data: Record<string, unknown>; writes: string[][] } {
   const data: Record<string, unknown> = {};
+  const writes: string[][] = [];
   return {
     data,
+    writes,
     get: async (key) => (key in data ? { [key]: structuredClone(data[key]) } : {}),
-    set: async (items) => void Object.assign(data, structuredClone(items)),
+    set: async (items) => {
+      writes.push(Object.keys(items));
+      Object.assign(data, structuredClone(items));
+    },
   };
 }
 
@@ -166,6 +172,45 @@ describe("notifications from the events feed", () => {
     const upgraded = poller(legacy, events, { now: () => now });
     await upgraded.instance.poll();
     expect(upgraded.shown.map((n) => n.key)).toEqual(["open:fresh"]);
+  });
+
+  it("stores a poll of several pages in one write, with the news for the Gmail tabs, before notifying; a failed page keeps the ones read", async () => {
+    const area = memoryArea();
+    const events = Array.from({ length: 250 }, (_, i) => event({ messageId: `p${i}`, threadId: `t${i % 3}` }));
+    let writesAtFirstNote = -1;
+    const instance = new FeedPoller({
+      area,
+      account: async () => "acct",
+      fetchEvents: feed(events).fetchEvents,
+      muted: async () => false,
+      show: async () => {
+        if (writesAtFirstNote < 0) writesAtFirstNote = area.writes.length;
+      },
+      news: () => undefined,
+      now: () => NOW,
+    });
+    expect(await instance.poll()).toBe(250);
+    expect(area.writes).toEqual([[FEED_KEY, NEWS_KEY]]);
+    expect(writesAtFirstNote).toBe(1);
+    expect((area.data[NEWS_KEY] as { threadIds: string[] }).threadIds.sort()).toEqual(["t0", "t1", "t2"]);
+
+    const broken = memoryArea();
+    let pages = 0;
+    const source = feed(events);
+    const failing = new FeedPoller({
+      area: broken,
+      account: async () => "acct",
+      fetchEvents: async (after, limit) => {
+        if (++pages === 2) throw new Error("cannot reach the tracker");
+        return source.fetchEvents(after, limit);
+      },
+      muted: async () => false,
+      show: async () => undefined,
+      news: () => undefined,
+      now: () => NOW,
+    });
+    await expect(failing.poll()).rejects.toThrow("cannot reach the tracker");
+    expect((broken.data[FEED_KEY] as FeedState).cursor).toBe(events[99]?.cursor);
   });
 
   it("a failed notification does not stop the poll, and concurrent polls share one run", async () => {

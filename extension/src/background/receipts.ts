@@ -90,7 +90,7 @@ export interface Note {
 }
 
 export const FEED_KEY = "feed";
-/** Written by the background after a poll that brought events: `{at, threadIds}`; Gmail tabs refresh those threads. */
+/** Written by the poller (in its one write) and by the background after other news: `{at, threadIds}`; Gmail tabs refresh those threads. */
 export const NEWS_KEY = "feedNews";
 export const MAX_ACTIVITY = 200;
 export const MAX_NOTIFIED = 2000;
@@ -204,7 +204,10 @@ export interface PollerDeps {
   fetchEvents: (after: string, limit: number) => Promise<{ events: FeedEvent[]; cursor: string }>;
   muted: () => Promise<boolean>;
   show: (note: Note) => Promise<void>;
-  /** Threads the feed brought news for (the Sent list marks refresh for these). */
+  /**
+   * Threads the feed brought news for, just before the poll stores them (with NEWS_KEY, which the Gmail tabs watch
+   * to refresh their Sent list marks): drop what is cached about them.
+   */
   news: (threadIds: string[]) => void;
   now?: () => number;
 }
@@ -246,31 +249,44 @@ export class FeedPoller {
   }
 
   private async pollOnce(): Promise<number> {
-    const { area, deps } = { area: this.deps.area, deps: this.deps };
+    const deps = this.deps;
     const now = deps.now ?? Date.now;
     const account = await deps.account();
     if (!account) return 0;
-    const stored = await readFeedState(area, account);
-    const firstPoll = stored === null || stored.newsAfter === undefined;
+    const stored = await readFeedState(deps.area, account);
+    const created = stored === null || stored.newsAfter === undefined;
     let state = stored ? { ...stored, newsAfter: stored.newsAfter ?? now() } : emptyFeedState(account, now());
-    let read = 0;
+    const muted = await deps.muted();
+    const notes: Note[] = [];
     const threads = new Set<string>();
-    for (let page = 0; page < MAX_PAGES; page++) {
-      const { events } = await deps.fetchEvents(state.cursor, FEED_PAGE);
-      if (events.length === 0) {
-        if (firstPoll && page === 0) await area.set({ [FEED_KEY]: state });
-        break;
+    let read = 0;
+    let failure: { error: unknown } | null = null;
+    try {
+      for (let page = 0; page < MAX_PAGES; page++) {
+        const { events } = await deps.fetchEvents(state.cursor, FEED_PAGE);
+        if (events.length === 0) break;
+        const applied = applyEvents(state, events, { muted, now: now() });
+        state = applied.state;
+        notes.push(...applied.notes);
+        read += events.length;
+        for (const event of events) if (event.threadId) threads.add(event.threadId);
+        if (events.length < FEED_PAGE) break;
       }
-      const applied = applyEvents(state, events, { muted: await deps.muted(), now: now() });
-      state = applied.state;
-      // Persist first: a notification shown and then lost to a crash before the write would show again.
-      await area.set({ [FEED_KEY]: state });
-      for (const note of applied.notes) await deps.show(note).catch((error: unknown) => console.warn("notification not shown", error));
-      read += events.length;
-      for (const event of events) if (event.threadId) threads.add(event.threadId);
-      if (events.length < FEED_PAGE) break;
+    } catch (error) {
+      // The pages read before the failure are kept (below); the next poll goes on from there.
+      failure = { error };
     }
-    if (threads.size > 0) deps.news([...threads]);
+    if (read > 0 || created) {
+      if (threads.size > 0) deps.news([...threads]);
+      // One write for all pages, before any notification: one shown and then lost to a crash before the write would
+      // show again. The Gmail tabs hear of the threads through NEWS_KEY in the same write.
+      await deps.area.set({
+        [FEED_KEY]: state,
+        ...(threads.size > 0 ? { [NEWS_KEY]: { at: now(), threadIds: [...threads] } } : {}),
+      });
+      for (const note of notes) await deps.show(note).catch((error: unknown) => console.warn("notification not shown", error));
+    }
+    if (failure) throw failure.error;
     return read;
   }
 }
