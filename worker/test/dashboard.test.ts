@@ -222,6 +222,34 @@ describe("contacts", () => {
     expect(checked.body.contacts[0]?.optedOut).toBe(true);
     expect((await account.json("DELETE", "/api/contacts/hot@acme.example")).status).toBe(404);
   });
+
+  it("deleting one recipient of a shared email does not make the others its sole recipients", async () => {
+    const { account, shared } = await setup();
+    const bounce = { kind: "soft", recipients: ["warm@acme.example"] };
+    await account.json("POST", "/api/signals", {
+      signals: [{ kind: "bounce", threadId: "t-shared", gmailMessageId: "msg-f:soft", at: ago(0), bounce }],
+    });
+    await openPixel(shared.id); // an open of a shared email clears nobody's soft bounce: it may be the other recipient's
+    await waitForEvents(shared.id, 2);
+    const warm = async () => {
+      const check = await account.json<{ contacts: { bounceKind: string | null }[] }>("POST", "/api/contacts/check", {
+        emails: ["warm@acme.example"],
+      });
+      const detail = await account.json<ContactDetail>("GET", "/api/contacts/warm@acme.example");
+      return { bounceKind: check.body.contacts[0]?.bounceKind, detail: detail.body };
+    };
+    const before = await warm();
+    expect(before.bounceKind).toBe("soft");
+    expect((await account.json("DELETE", "/api/contacts/hot@acme.example")).status).toBe(204);
+    const after = await warm();
+    expect(after.bounceKind).toBe("soft");
+    expect(after.detail.contact.score).toBeCloseTo(before.detail.contact.score, 2); // still half of each open
+    expect(after.detail.timeline.filter((t) => t.kind === "open").every((t) => t.shared)).toBe(true);
+    const row = await env.DB.prepare("SELECT recipient_count FROM messages WHERE id = ?")
+      .bind(shared.id)
+      .first<{ recipient_count: number }>();
+    expect(row?.recipient_count).toBe(2);
+  });
 });
 
 describe("message list", () => {

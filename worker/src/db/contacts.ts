@@ -23,6 +23,7 @@ interface RecipientRow {
   message_id: string;
   sent_at: number | null;
   campaign: string | null;
+  recipient_count: number;
 }
 
 /**
@@ -37,7 +38,7 @@ export async function accountContacts(db: D1Database, accountId: string, now: nu
   const [recipients, ranked, latest, replies] = await db.batch([
     db
       .prepare(
-        `SELECT r.email, r.name, r.message_id, m.sent_at, m.campaign FROM message_recipients r JOIN messages m ON m.id = r.message_id
+        `SELECT r.email, r.name, r.message_id, m.sent_at, m.campaign, m.recipient_count FROM message_recipients r JOIN messages m ON m.id = r.message_id
          WHERE r.account_id = ?1 AND m.deleted_at IS NULL ${scope.replace("message_id IN", "r.message_id IN")} ORDER BY m.sent_at, m.id`,
       )
       .bind(...binds),
@@ -58,9 +59,12 @@ export async function accountContacts(db: D1Database, accountId: string, now: nu
     db.prepare(`SELECT message_id, email, occurred_at FROM signals WHERE account_id = ?1 AND kind = 'reply' ${scope}`).bind(...binds),
   ]);
   const byMessage = new Map<string, string[]>();
+  // Sent-to counts: a deleted contact's row is gone, but the others keep their share (not the whole email).
+  const sentTo = new Map<string, number>();
   const contacts = new Map<string, ContactAggregate & { activities: EngagementActivity[] }>();
   for (const row of (recipients?.results ?? []) as RecipientRow[]) {
     byMessage.set(row.message_id, [...(byMessage.get(row.message_id) ?? []), row.email]);
+    sentTo.set(row.message_id, row.recipient_count);
     let contact = contacts.get(row.email);
     if (!contact) {
       contact = {
@@ -85,8 +89,9 @@ export async function accountContacts(db: D1Database, accountId: string, now: nu
   };
   for (const row of (ranked?.results ?? []) as { message_id: string; kind: EventKind; occurred_at: number }[]) {
     const emails = byMessage.get(row.message_id) ?? [];
+    const share = 1 / Math.max(emails.length, sentTo.get(row.message_id) ?? 0);
     for (const email of emails) {
-      contacts.get(email)?.activities.push({ emailId: row.message_id, kind: row.kind, at: row.occurred_at, share: 1 / emails.length });
+      contacts.get(email)?.activities.push({ emailId: row.message_id, kind: row.kind, at: row.occurred_at, share });
     }
   }
   for (const row of (latest?.results ?? []) as { message_id: string; at: number }[]) {
@@ -98,11 +103,13 @@ export async function accountContacts(db: D1Database, accountId: string, now: nu
   for (const row of (replies?.results ?? []) as { message_id: string; email: string; occurred_at: number }[]) {
     const emails = byMessage.get(row.message_id) ?? [];
     // A reply from a recipient is that recipient's; from anyone else, it is shared among the recipients.
-    const owners = emails.includes(row.email) ? [row.email] : emails;
+    const own = emails.includes(row.email);
+    const owners = own ? [row.email] : emails;
+    const share = own ? 1 : 1 / Math.max(emails.length, sentTo.get(row.message_id) ?? 0);
     for (const email of owners) {
       const contact = contacts.get(email);
       if (!contact) continue;
-      contact.activities.push({ emailId: row.message_id, kind: "reply", at: row.occurred_at, share: 1 / owners.length });
+      contact.activities.push({ emailId: row.message_id, kind: "reply", at: row.occurred_at, share });
       touch(contact, row.occurred_at);
     }
   }
@@ -127,8 +134,7 @@ export interface TimelineEntry extends TimelineItem {
 export async function contactTimeline(db: D1Database, accountId: string, email: string): Promise<TimelineEntry[] | null> {
   const { results: messages } = await db
     .prepare(
-      `SELECT r.message_id, m.subject, m.campaign, m.sent_at,
-              (SELECT count(*) FROM message_recipients x WHERE x.message_id = r.message_id) AS n
+      `SELECT r.message_id, m.subject, m.campaign, m.sent_at, m.recipient_count AS n
        FROM message_recipients r JOIN messages m ON m.id = r.message_id
        WHERE r.account_id = ? AND r.email = ? AND m.deleted_at IS NULL`,
     )
@@ -224,6 +230,7 @@ export async function contactTimeline(db: D1Database, accountId: string, email: 
 export async function deleteContact(db: D1Database, accountId: string, email: string, now: number): Promise<boolean> {
   const { results } = await db
     .prepare(
+      // n: the recipients left (not recipient_count): once every recipient is deleted, so is the email's data.
       `SELECT r.message_id, m.recipients, (SELECT count(*) FROM message_recipients x WHERE x.message_id = r.message_id) AS n
        FROM message_recipients r JOIN messages m ON m.id = r.message_id WHERE r.account_id = ? AND r.email = ?`,
     )

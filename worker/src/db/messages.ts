@@ -18,6 +18,8 @@ export interface MessageRow {
   deleted_at: number | null;
   campaign: string | null;
   opt_out_link: number;
+  /** Recipients at registration: stays when a contact is deleted (migration 0005). */
+  recipient_count: number;
 }
 
 export type Registration = Required<Omit<RegisterMessageRequest, "threadId" | "gmailMessageId" | "campaign">> &
@@ -46,10 +48,10 @@ export async function upsertMessage(
     db
       .prepare(
         `INSERT INTO messages (id, account_id, thread_id, gmail_message_id, subject, recipients, sent_at,
-           open_tracking, click_tracking, registered_at, updated_at, campaign, opt_out_link)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+           open_tracking, click_tracking, registered_at, updated_at, campaign, opt_out_link, recipient_count)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET
-           campaign = excluded.campaign, opt_out_link = excluded.opt_out_link,
+           campaign = excluded.campaign, opt_out_link = excluded.opt_out_link, recipient_count = excluded.recipient_count,
            thread_id = coalesce(excluded.thread_id, thread_id),
            gmail_message_id = coalesce(excluded.gmail_message_id, gmail_message_id),
            subject = excluded.subject, recipients = excluded.recipients, sent_at = excluded.sent_at,
@@ -71,6 +73,7 @@ export async function upsertMessage(
         now,
         registration.campaign ?? null,
         registration.optOutLink ? 1 : 0,
+        recipients.size,
       ),
     db.prepare("DELETE FROM message_recipients WHERE message_id = ?").bind(messageId),
     ...[...recipients].map(([email, name]) =>

@@ -23,9 +23,8 @@ export async function latestSuccess(db: D1Database, accountId: string, emails: r
       .prepare(
         `SELECT email, max(at) AS at FROM (
            SELECT r.email AS email, e.occurred_at AS at
-           FROM message_recipients r JOIN events e ON e.message_id = r.message_id
-           WHERE r.account_id = ? AND r.email IN (${list}) AND e.label IN (${COUNTED_SQL})
-             AND NOT EXISTS (SELECT 1 FROM message_recipients o WHERE o.message_id = r.message_id AND o.email <> r.email)
+           FROM message_recipients r JOIN messages m ON m.id = r.message_id JOIN events e ON e.message_id = r.message_id
+           WHERE r.account_id = ? AND r.email IN (${list}) AND e.label IN (${COUNTED_SQL}) AND m.recipient_count = 1
            UNION ALL
            SELECT email, occurred_at AS at FROM signals WHERE account_id = ? AND kind = 'reply' AND email IN (${list})
          ) GROUP BY email`,
@@ -39,20 +38,22 @@ export async function latestSuccess(db: D1Database, accountId: string, emails: r
 
 interface TargetMessage {
   id: string;
+  /** Its recipients now (a deleted contact is gone) and how many it was sent to. */
   recipients: string[];
+  recipientCount: number;
 }
 
 async function targetMessage(db: D1Database, accountId: string, threadId: string, at: number): Promise<TargetMessage | null> {
   const row = await db
     .prepare(
-      `SELECT id FROM messages WHERE account_id = ? AND thread_id = ? AND deleted_at IS NULL AND registered_at IS NOT NULL
+      `SELECT id, recipient_count FROM messages WHERE account_id = ? AND thread_id = ? AND deleted_at IS NULL AND registered_at IS NOT NULL
          AND sent_at < ? ORDER BY sent_at DESC, id LIMIT 1`,
     )
     .bind(accountId, threadId, at)
-    .first<{ id: string }>();
+    .first<{ id: string; recipient_count: number }>();
   if (!row) return null;
   const { results } = await db.prepare("SELECT email FROM message_recipients WHERE message_id = ?").bind(row.id).all<{ email: string }>();
-  return { id: row.id, recipients: results.map((r) => r.email) };
+  return { id: row.id, recipients: results.map((r) => r.email), recipientCount: row.recipient_count };
 }
 
 const INSERT_SIGNAL = `INSERT OR IGNORE INTO signals (account_id, message_id, kind, source_id, email, bounce_kind, reason, occurred_at, inserted_at)
@@ -109,7 +110,8 @@ async function recordBounce(
 ): Promise<void> {
   const named = [...new Set((signal.bounce.recipients ?? []).map(normalizeEmail))];
   // A notice naming nobody applies to the only recipient of a one-recipient message, and to no address otherwise.
-  const emails = named.length > 0 ? named : message.recipients.length === 1 ? message.recipients : [""];
+  const sole = message.recipientCount === 1 && message.recipients.length === 1;
+  const emails = named.length > 0 ? named : sole ? message.recipients : [""];
   const kind = signal.bounce.kind;
   const reason = signal.bounce.reason ?? null;
   const statements = emails.map((email) =>

@@ -37,7 +37,9 @@ const DONE = () =>
 
 interface Target {
   verified: VerifiedId;
+  /** Its recipients now (a deleted contact is gone) and how many it was sent to. */
   recipients: string[];
+  recipientCount: number;
 }
 
 async function target(c: Context<AppEnv>): Promise<Target | Response> {
@@ -50,16 +52,16 @@ async function target(c: Context<AppEnv>): Promise<Target | Response> {
     return invalidLinkResponse();
   }
   const message = await c.env.DB.prepare(
-    "SELECT id FROM messages WHERE id = ? AND account_id = ? AND deleted_at IS NULL AND registered_at IS NOT NULL",
+    "SELECT id, recipient_count FROM messages WHERE id = ? AND account_id = ? AND deleted_at IS NULL AND registered_at IS NOT NULL",
   )
     .bind(verified.id.value, verified.id.accountId)
-    .first<{ id: string }>();
+    .first<{ id: string; recipient_count: number }>();
   if (!message) return UNKNOWN();
   const { results } = await c.env.DB.prepare("SELECT email FROM message_recipients WHERE message_id = ? ORDER BY email")
     .bind(message.id)
     .all<{ email: string }>();
   if (results.length === 0) return UNKNOWN();
-  return { verified, recipients: results.map((r) => r.email) };
+  return { verified, recipients: results.map((r) => r.email), recipientCount: message.recipient_count };
 }
 
 export const optOutRoute = new Hono<AppEnv>()
@@ -67,7 +69,7 @@ export const optOutRoute = new Hono<AppEnv>()
     const found = await target(c);
     if (found instanceof Response) return found;
     const form =
-      found.recipients.length === 1
+      found.recipientCount === 1 && found.recipients.length === 1
         ? `<form method="post"><button type="submit">Unsubscribe</button></form>`
         : `<form method="post"><label>Your email address <input type="email" name="email" required maxlength="320" autocomplete="email"></label>
 <button type="submit">Unsubscribe</button></form>`;
@@ -79,7 +81,7 @@ export const optOutRoute = new Hono<AppEnv>()
     async (c) => {
       const found = await target(c);
       if (found instanceof Response) return found;
-      let email = found.recipients.length === 1 ? found.recipients[0] : undefined;
+      let email = found.recipientCount === 1 && found.recipients.length === 1 ? found.recipients[0] : undefined;
       if (email === undefined) {
         const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
         const given = typeof form.email === "string" ? normalizeEmail(form.email) : "";
