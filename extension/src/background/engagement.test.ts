@@ -41,7 +41,7 @@ describe("reportSignals", () => {
     const news = vi.fn();
     const handlers = engagementGmailHandlers({
       requireCredentials: async () => CREDENTIALS,
-      trackedThreads: async (ids) => new Set(ids.filter((id) => id === "tracked")),
+      trackedThreads: async (_credentials, ids) => new Set(ids.filter((id) => id === "tracked")),
       news,
     });
     const at = "2026-11-22T10:00:00.000Z";

@@ -28,7 +28,7 @@ type Sender = browser.Runtime.MessageSender;
 export interface EngagementDeps {
   requireCredentials(): Promise<Credentials>;
   /** Tracked messages of these threads (the Sent list's status cache). */
-  trackedThreads(threadIds: string[]): Promise<Set<string>>;
+  trackedThreads(credentials: Credentials, threadIds: string[]): Promise<Set<string>>;
   /** The tracker has news for these threads: drop their cached status and tell the Gmail tabs. */
   news(threadIds: string[]): void;
 }
@@ -129,7 +129,7 @@ export function engagementGmailHandlers(deps: EngagementDeps) {
       const parsed = signalsRequest.safeParse(input);
       if (!parsed.success) throw new Error(`signals do not validate: ${parsed.error.issues[0]?.message ?? "invalid"}`);
       const { self, signals } = parsed.data;
-      const tracked = await deps.trackedThreads([...new Set(signals.map((s) => s.threadId))]);
+      const tracked = await deps.trackedThreads(credentials, [...new Set(signals.map((s) => s.threadId))]);
       const wanted = signals.filter((s) => tracked.has(s.threadId));
       const answered = signals.filter((s) => !tracked.has(s.threadId)).map((s) => s.gmailMessageId);
       if (wanted.length === 0) return { answered, recorded: 0 };

@@ -54,6 +54,11 @@ function requireOwnId(credentials: Credentials, trackingId: string): void {
   if (!parsed || parsed.accountId !== credentials.accountId) throw new Error("not a tracking id of this account");
 }
 
+/** How the status cache asks the tracker for what it does not hold. */
+function fetchStatus(credentials: Credentials): (threadIds: string[]) => Promise<MessageStatus[]> {
+  return (chunk) => api.status(credentials.trackerUrl, credentials.apiToken, chunk).then((r) => r.messages);
+}
+
 export interface SignLinksInput {
   trackingId: string;
   links: { index: number; url: string }[];
@@ -70,6 +75,7 @@ export interface SentMessageInput {
 export interface Receipts {
   statusCache: StatusCache;
   poller: FeedPoller;
+  /** News for these threads (all when empty): drops their cached status and tells the Gmail tabs. */
   news(threadIds: string[]): void;
   /** The stored feed state of the connected account, if any. */
   feedState(): Promise<FeedState | null>;
@@ -80,11 +86,8 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts) {
     // Replies, bounces and the compose window's recipient checks (issue 5): background/engagement.ts.
     ...engagementGmailHandlers({
       requireCredentials,
-      trackedThreads: async (threadIds) => {
-        const credentials = await requireCredentials();
-        const messages = await receipts.statusCache.get(threadIds, (chunk) =>
-          api.status(credentials.trackerUrl, credentials.apiToken, chunk).then((r) => r.messages),
-        );
+      trackedThreads: async (credentials, threadIds) => {
+        const messages = await receipts.statusCache.get(threadIds, fetchStatus(credentials));
         return new Set(messages.flatMap((m) => (m.threadId ? [m.threadId] : [])));
       },
       news: receipts.news,
@@ -138,9 +141,7 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts) {
     async threadStatus(input: { threadIds: string[] }, _sender: Sender): Promise<{ messages: MessageStatus[] }> {
       const credentials = await requireCredentials();
       const ids = Array.isArray(input?.threadIds) ? input.threadIds.filter((id) => typeof id === "string") : [];
-      const messages = await receipts.statusCache.get(ids.slice(0, 400), (chunk) =>
-        api.status(credentials.trackerUrl, credentials.apiToken, chunk).then((r) => r.messages),
-      );
+      const messages = await receipts.statusCache.get(ids.slice(0, 400), fetchStatus(credentials));
       return { messages };
     },
 
@@ -155,7 +156,6 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts) {
       const credentials = await requireCredentials();
       requireOwnId(credentials, input.trackingId);
       await api.stop(credentials.trackerUrl, credentials.apiToken, input.trackingId);
-      receipts.statusCache.invalidate();
       receipts.news([]);
       return { ok: true };
     },
@@ -164,7 +164,6 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts) {
       const credentials = await requireCredentials();
       requireOwnId(credentials, input.trackingId);
       await api.remove(credentials.trackerUrl, credentials.apiToken, input.trackingId);
-      receipts.statusCache.invalidate();
       receipts.news([]);
       return { ok: true };
     },
