@@ -6,6 +6,7 @@ import path from "node:path";
 import puppeteer, { type HTTPRequest, type Page } from "puppeteer-core";
 import { SimulatedGoogle } from "./gmail-sim/google";
 import { type BrowserHarness, type Tab, WAIT_MS } from "./harness";
+import { eventually } from "./wait";
 
 const DIST = path.resolve(import.meta.dirname, "../../dist/firefox");
 export const FIREFOX = process.env.FIREFOX_PATH ?? "/usr/bin/firefox-esr";
@@ -101,12 +102,13 @@ export async function launchFirefox(): Promise<BrowserHarness> {
       }
       if (url.startsWith("moz-extension:")) {
         // BiDi reports no navigation events for moz-extension:// documents, so page.goto never settles: start it
-        // and wait for the document itself instead.
+        // and wait for the document itself instead. An evaluation that lands while the old document is torn down
+        // fails with a protocol error (seen in CI), so each probe is one evaluate and a failed one is retried.
         page.goto(url, { timeout: WAIT_MS }).catch(() => undefined);
-        await page.waitForFunction(
-          (u) => location.href === u && document.readyState === "complete",
-          { timeout: WAIT_MS, polling: 100 },
-          url,
+        await eventually(
+          `${url} to load`,
+          async () => (await page.evaluate((u) => location.href === u && document.readyState === "complete", url)) || undefined,
+          WAIT_MS,
         );
       } else await page.goto(url);
       return tab(page);
