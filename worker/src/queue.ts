@@ -1,7 +1,7 @@
 // Every hit travels through a Cloudflare Queue: the producer side answers the request without waiting on D1,
 // and the consumer writes hits at least once and idempotently, then refreshes their labels.
 import { existingAccountIds } from "./db/accounts";
-import { insertHitStatements, relabelMessages } from "./db/events";
+import { insertHitStatements, relabelSpans, spansAroundHits } from "./db/events";
 import { trackingStates } from "./db/messages";
 import type { Bindings } from "./env";
 import { errorName } from "./errors";
@@ -44,7 +44,7 @@ export async function storeHits(db: D1Database, hits: readonly Hit[]): Promise<n
     return hit.occurredAt < since;
   });
   if (storable.length > 0) await db.batch(insertHitStatements(db, storable));
-  await relabelMessages(db, [...new Set(storable.map((h) => h.messageId))]);
+  await relabelSpans(db, spansAroundHits(storable));
   return storable.length;
 }
 

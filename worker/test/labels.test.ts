@@ -116,6 +116,19 @@ describe("labels from the message's context", () => {
     expect(body.links[2]).toMatchObject({ clicks: 0, otherClicks: [{ label: "scanner" }] });
   });
 
+  it("keeps a burst labelled scanner when a later click arrives at the edge of its time span", async () => {
+    const account = await createAccount();
+    const links = [0, 1].map((index) => ({ index, url: `https://example.com/${index}` }));
+    const message = await sentMessage(account, { links });
+    const start = Date.now() - 600_000;
+    await hitAt(account, message.id, start, "click", 0);
+    await hitAt(account, message.id, start + LINK_BURST_MS - 1_000, "click", 1);
+    expect(await labelsOf(message.id)).toEqual(["scanner", "scanner"]);
+    // Only the second click of the burst is near the new one: relabelling it must still see the first.
+    await hitAt(account, message.id, start + 2 * LINK_BURST_MS - 1_500, "click", 1);
+    expect(await labelsOf(message.id)).toEqual(["scanner", "scanner", "human"]);
+  });
+
   it("labels a hit after a sender-view report as the sender's", async () => {
     const account = await createAccount();
     const message = await sentMessage(account);

@@ -1,5 +1,5 @@
 import type { EventKind, EventLabel } from "../../../shared/api";
-import { type ContextEvent, contextLabels, type SenderView } from "../classify";
+import { type ContextEvent, contextLabels, LINK_BURST_MS, SENDER_WINDOW_MS } from "../classify";
 import type { Hit } from "../hits";
 import { COUNTED_SQL, chunked, placeholders, SQL_NOW_MS } from "./sql";
 
@@ -33,7 +33,6 @@ export function insertHitStatements(db: D1Database, hits: readonly Hit[]): D1Pre
 
 interface LabelRow {
   seq: number;
-  message_id: string;
   kind: EventKind;
   link_index: number | null;
   occurred_at: number;
@@ -42,53 +41,101 @@ interface LabelRow {
   ip_hash: string | null;
 }
 
+/** A stretch of one message's timeline (ms, inclusive) whose events' labels may have changed. */
+export interface LabelSpan {
+  messageId: string;
+  from: number;
+  to: number;
+}
+
+/** Latest time a JS Date can hold: a span to it, from 0, covers a message's whole timeline. */
+const END_OF_TIME = 8.64e15;
+
+/**
+ * Spans to relabel after these hits are stored: the hits themselves, and the clicks up to LINK_BURST_MS away whose
+ * link burst a new click can make. Nothing else about other events changes. Overlapping spans are merged.
+ */
+export function spansAroundHits(hits: readonly Pick<Hit, "messageId" | "occurredAt">[]): LabelSpan[] {
+  return mergedSpans(hits.map((h) => ({ messageId: h.messageId, from: h.occurredAt - LINK_BURST_MS, to: h.occurredAt + LINK_BURST_MS })));
+}
+
+/** Spans that must be relabelled after a sender view at `viewedAt`: the hits within the sender window of it. */
+export function spansAroundView(messageIds: readonly string[], viewedAt: number): LabelSpan[] {
+  return messageIds.map((messageId) => ({ messageId, from: viewedAt - SENDER_WINDOW_MS, to: viewedAt + SENDER_WINDOW_MS }));
+}
+
+function mergedSpans(spans: readonly LabelSpan[]): LabelSpan[] {
+  const sorted = [...spans].sort((a, b) => a.messageId.localeCompare(b.messageId) || a.from - b.from);
+  const merged: LabelSpan[] = [];
+  for (const span of sorted) {
+    const last = merged.at(-1);
+    if (last && last.messageId === span.messageId && span.from <= last.to) last.to = Math.max(last.to, span.to);
+    else merged.push({ ...span });
+  }
+  return merged;
+}
+
 /**
  * Recomputes the final label of every event of these messages from their context (send time, link count,
- * sender views) and writes the ones that changed. Safe to run any number of times, in any order.
+ * sender views) and writes the ones that changed: after the send time or links change. Safe to run any number of
+ * times, in any order.
  */
-export async function relabelMessages(db: D1Database, messageIds: readonly string[]): Promise<number> {
+export function relabelMessages(db: D1Database, messageIds: readonly string[]): Promise<number> {
+  return relabelSpans(
+    db,
+    [...new Set(messageIds)].map((messageId) => ({ messageId, from: 0, to: END_OF_TIME })),
+  );
+}
+
+/**
+ * Recomputes the final labels of the events inside these spans and writes the ones that changed. An event's label
+ * depends on the message's send time and link count, on the clicks within LINK_BURST_MS of it (a link burst) and
+ * on the sender views within SENDER_WINDOW_MS of it (classify.ts), so only those margins around a span are read
+ * (index events_by_message_time): the cost follows the new hits, not how many events a message already has.
+ * Idempotent, like relabelMessages.
+ */
+export async function relabelSpans(db: D1Database, spans: readonly LabelSpan[]): Promise<number> {
   const updates: D1PreparedStatement[] = [];
-  for (const ids of chunked([...new Set(messageIds)])) {
-    const list = placeholders(ids.length);
-    const [events, messages, views] = await db.batch([
-      db
-        .prepare(
-          `SELECT seq, message_id, kind, link_index, occurred_at, request_label, label, ip_hash FROM events WHERE message_id IN (${list})`,
-        )
-        .bind(...ids),
+  for (const part of chunked(spans)) {
+    const ids = [...new Set(part.map((s) => s.messageId))];
+    const [messages, ...reads] = await db.batch([
       db
         .prepare(
           `SELECT m.id, m.sent_at, (SELECT count(*) FROM links l WHERE l.message_id = m.id) AS link_count
-         FROM messages m WHERE m.id IN (${list})`,
+           FROM messages m WHERE m.id IN (${placeholders(ids.length)})`,
         )
         .bind(...ids),
-      db.prepare(`SELECT message_id, viewed_at, ip_hash FROM sender_views WHERE message_id IN (${list})`).bind(...ids),
+      ...part.flatMap((span) => [
+        db
+          .prepare(
+            `SELECT seq, kind, link_index, occurred_at, request_label, label, ip_hash FROM events
+             WHERE message_id = ? AND occurred_at BETWEEN ? AND ?`,
+          )
+          .bind(span.messageId, span.from - LINK_BURST_MS, span.to + LINK_BURST_MS),
+        db
+          .prepare("SELECT viewed_at, ip_hash FROM sender_views WHERE message_id = ? AND viewed_at BETWEEN ? AND ?")
+          .bind(span.messageId, span.from - SENDER_WINDOW_MS, span.to + SENDER_WINDOW_MS),
+      ]),
     ]);
-    const rows = (events?.results ?? []) as LabelRow[];
     const messageInfo = new Map(
       ((messages?.results ?? []) as { id: string; sent_at: number | null; link_count: number }[]).map((m) => [m.id, m]),
     );
-    const viewsByMessage = new Map<string, SenderView[]>();
-    for (const view of (views?.results ?? []) as { message_id: string; viewed_at: number; ip_hash: string | null }[]) {
-      viewsByMessage.set(view.message_id, [
-        ...(viewsByMessage.get(view.message_id) ?? []),
-        { viewedAt: view.viewed_at, ipHash: view.ip_hash },
-      ]);
-    }
-    const byMessage = new Map<string, LabelRow[]>();
-    for (const row of rows) byMessage.set(row.message_id, [...(byMessage.get(row.message_id) ?? []), row]);
-    for (const [messageId, messageRows] of byMessage) {
-      const info = messageInfo.get(messageId);
-      const labels = contextLabels(messageRows.map(toContextEvent), {
+    part.forEach((span, i) => {
+      const rows = (reads[2 * i]?.results ?? []) as LabelRow[];
+      const views = (reads[2 * i + 1]?.results ?? []) as { viewed_at: number; ip_hash: string | null }[];
+      const info = messageInfo.get(span.messageId);
+      const labels = contextLabels(rows.map(toContextEvent), {
         sentAt: info?.sent_at ?? null,
         linkCount: info?.link_count ?? 0,
-        senderViews: viewsByMessage.get(messageId) ?? [],
+        senderViews: views.map((view) => ({ viewedAt: view.viewed_at, ipHash: view.ip_hash })),
       });
-      for (const row of messageRows) {
+      // Events in the margins were read for context only: their own context may reach past what was read.
+      for (const row of rows) {
+        if (row.occurred_at < span.from || row.occurred_at > span.to) continue;
         const label = labels.get(row.seq);
         if (label && label !== row.label) updates.push(db.prepare("UPDATE events SET label = ? WHERE seq = ?").bind(label, row.seq));
       }
-    }
+    });
   }
   for (const batch of chunked(updates, 100)) await db.batch(batch);
   return updates.length;
