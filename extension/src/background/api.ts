@@ -2,14 +2,24 @@
 // in words a user can act on; the outbox uses `retryable` to decide between retrying and keeping an entry as failed.
 import type {
   AccountResponse,
+  CampaignDetail,
+  CampaignsResponse,
+  ContactCheck,
+  ContactDetail,
+  ContactsQuery,
+  ContactsResponse,
   CreateAccountRequest,
   CreateAccountResponse,
   ErrorResponse,
   EventsResponse,
   MessageDetail,
   MessageStatus,
+  MessagesQuery,
+  MessagesResponse,
   RegisterMessageRequest,
   SenderViewRequest,
+  SignalResult,
+  SignalsRequest,
   StatusResponse,
 } from "../../../shared/api";
 
@@ -37,7 +47,18 @@ interface CallOptions {
   timeoutMs?: number;
 }
 
-export async function call<T>(trackerUrl: string, path: string, options: CallOptions = {}): Promise<T> {
+/** `?a=1&b=x` from the defined values (non-empty strings, finite numbers), or "" when there are none. */
+export function searchString(params: Record<string, unknown>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params))
+    if ((typeof value === "string" && value !== "") || (typeof value === "number" && Number.isFinite(value)))
+      search.set(key, String(value));
+  const text = search.toString();
+  return text ? `?${text}` : "";
+}
+
+/** The one place a request to the tracker is built and sent: the body's text of a 2xx answer, any failure a TrackerError. */
+async function send(trackerUrl: string, path: string, options: CallOptions): Promise<{ status: number; text: string }> {
   const headers: Record<string, string> = { Accept: "application/json", ...options.headers };
   if (options.token) headers.Authorization = `Bearer ${options.token}`;
   if (options.body !== undefined) headers["Content-Type"] = "application/json";
@@ -65,11 +86,16 @@ export async function call<T>(trackerUrl: string, path: string, options: CallOpt
     }
     throw new TrackerError(`the tracker answered ${response.status}${detail ? `: ${detail}` : ""}`, response.status);
   }
-  if (response.status === 204 || text === "") return undefined as T;
+  return { status: response.status, text };
+}
+
+async function call<T>(trackerUrl: string, path: string, options: CallOptions = {}): Promise<T> {
+  const { status, text } = await send(trackerUrl, path, options);
+  if (status === 204 || text === "") return undefined as T;
   try {
     return JSON.parse(text) as T;
   } catch {
-    throw new TrackerError(`the server at ${trackerUrl} answered something that is not the tracker's JSON`, response.status);
+    throw new TrackerError(`the server at ${trackerUrl} answered something that is not the tracker's JSON`, status);
   }
 }
 
@@ -111,5 +137,28 @@ export const api = {
   remove: (trackerUrl: string, token: string, trackingId: string) =>
     call<void>(trackerUrl, `/api/messages/${encodeURIComponent(trackingId)}`, { method: "DELETE", token }),
   events: (trackerUrl: string, token: string, after: string, limit = 100) =>
-    call<EventsResponse>(trackerUrl, `/api/events?after=${encodeURIComponent(after)}&limit=${limit}`, { token }),
+    call<EventsResponse>(trackerUrl, `/api/events${searchString({ after, limit })}`, { token }),
+
+  // Replies, bounces, recipient checks and the dashboard (background/engagement.ts).
+  signals: (trackerUrl: string, token: string, body: SignalsRequest) =>
+    call<{ results: SignalResult[] }>(trackerUrl, "/api/signals", { method: "POST", token, body }),
+  checkContacts: (trackerUrl: string, token: string, emails: string[]) =>
+    call<{ contacts: ContactCheck[] }>(trackerUrl, "/api/contacts/check", { method: "POST", token, body: { emails } }),
+  campaigns: (trackerUrl: string, token: string, cursor?: string) =>
+    call<CampaignsResponse>(trackerUrl, `/api/campaigns${searchString({ cursor, limit: 50 })}`, { token }),
+  campaign: (trackerUrl: string, token: string, name: string) =>
+    call<CampaignDetail>(trackerUrl, `/api/campaigns/${encodeURIComponent(name)}`, { token }),
+  contacts: (trackerUrl: string, token: string, query: ContactsQuery) =>
+    call<ContactsResponse>(trackerUrl, `/api/contacts${searchString(query)}`, { token }),
+  contact: (trackerUrl: string, token: string, email: string, cursor?: string) =>
+    call<ContactDetail>(trackerUrl, `/api/contacts/${encodeURIComponent(email)}${searchString({ cursor })}`, { token }),
+  deleteContact: (trackerUrl: string, token: string, email: string) =>
+    call<void>(trackerUrl, `/api/contacts/${encodeURIComponent(email)}`, { method: "DELETE", token }),
+  messages: (trackerUrl: string, token: string, query: MessagesQuery) =>
+    call<MessagesResponse>(trackerUrl, `/api/messages${searchString(query)}`, { token }),
+  /** A CSV export as text (exports take longer than the other calls). */
+  exportCsv: (trackerUrl: string, token: string, name: string) =>
+    send(trackerUrl, `/api/export/${encodeURIComponent(name)}.csv`, { token, headers: { Accept: "text/csv" }, timeoutMs: 120_000 }).then(
+      (answer) => answer.text,
+    ),
 };

@@ -8,7 +8,7 @@ vi.hoisted(() => {
 
 import type { ContactCheck } from "../../../shared/api";
 import type { Credentials } from "./credentials";
-import { ContactCheckCache, engagementGmailHandlers, query } from "./engagement";
+import { ContactCheckCache, engagementGmailHandlers } from "./engagement";
 
 const CREDENTIALS: Credentials = {
   trackerUrl: "https://t.example",
@@ -114,12 +114,5 @@ describe("ContactCheckCache", () => {
     );
     await cache.get(["a@b.c", "a..b@x.com", "not an address", `${"x".repeat(320)}@y.example`, "ok@a.example"], fetchChecks);
     expect(fetchChecks.mock.calls).toEqual([[["ok@a.example"]]]);
-  });
-});
-
-describe("query", () => {
-  it("keeps defined values only", () => {
-    expect(query({ a: "x y", b: undefined, c: "", d: 3, e: Number.NaN })).toBe("?a=x+y&d=3");
-    expect(query({})).toBe("");
   });
 });

@@ -16,11 +16,10 @@ import {
   type MessageState,
   type MessagesQuery,
   type MessagesResponse,
-  type SignalResult,
   type SignalsRequest,
   signalsRequest,
 } from "../../../shared/api";
-import { call, TrackerError } from "./api";
+import { api } from "./api";
 import type { Credentials } from "./credentials";
 
 type Sender = browser.Runtime.MessageSender;
@@ -33,53 +32,8 @@ export interface EngagementDeps {
   news(threadIds: string[]): void;
 }
 
-export const engagementApi = {
-  signals: (c: Credentials, body: SignalsRequest) =>
-    call<{ results: SignalResult[] }>(c.trackerUrl, "/api/signals", { method: "POST", token: c.apiToken, body }),
-  checkContacts: (c: Credentials, emails: string[]) =>
-    call<{ contacts: ContactCheck[] }>(c.trackerUrl, "/api/contacts/check", { method: "POST", token: c.apiToken, body: { emails } }),
-  campaigns: (c: Credentials, cursor?: string) =>
-    call<CampaignsResponse>(c.trackerUrl, `/api/campaigns${query({ cursor, limit: 50 })}`, { token: c.apiToken }),
-  campaign: (c: Credentials, name: string) =>
-    call<CampaignDetail>(c.trackerUrl, `/api/campaigns/${encodeURIComponent(name)}`, { token: c.apiToken }),
-  contacts: (c: Credentials, q: ContactsQuery) => call<ContactsResponse>(c.trackerUrl, `/api/contacts${query(q)}`, { token: c.apiToken }),
-  contact: (c: Credentials, email: string, cursor?: string) =>
-    call<ContactDetail>(c.trackerUrl, `/api/contacts/${encodeURIComponent(email)}${query({ cursor })}`, { token: c.apiToken }),
-  deleteContact: (c: Credentials, email: string) =>
-    call<void>(c.trackerUrl, `/api/contacts/${encodeURIComponent(email)}`, { method: "DELETE", token: c.apiToken }),
-  messages: (c: Credentials, q: MessagesQuery) => call<MessagesResponse>(c.trackerUrl, `/api/messages${query(q)}`, { token: c.apiToken }),
-};
-
-/** `?a=1&b=x` from the defined values, or "" when there are none. */
-export function query(params: Record<string, unknown>): string {
-  const search = new URLSearchParams();
-  for (const [key, value] of Object.entries(params))
-    if ((typeof value === "string" && value !== "") || (typeof value === "number" && Number.isFinite(value)))
-      search.set(key, String(value));
-  const text = search.toString();
-  return text ? `?${text}` : "";
-}
-
 export const EXPORTS = ["messages", "events", "contacts"] as const;
 export type ExportName = (typeof EXPORTS)[number];
-
-/** A CSV export as text: the page turns it into a download (the token never leaves the background). */
-async function fetchCsv(c: Credentials, name: ExportName): Promise<string> {
-  let response: Response;
-  try {
-    response = await fetch(`${c.trackerUrl}/api/export/${name}.csv`, {
-      headers: { Authorization: `Bearer ${c.apiToken}`, Accept: "text/csv" },
-      credentials: "omit",
-      cache: "no-store",
-      signal: AbortSignal.timeout(120_000),
-    });
-  } catch (error) {
-    throw new TrackerError(`cannot reach the tracker at ${c.trackerUrl} (${error instanceof Error ? error.message : String(error)})`, null);
-  }
-  const text = await response.text();
-  if (!response.ok) throw new TrackerError(`the tracker answered ${response.status}: ${text.slice(0, 200)}`, response.status);
-  return text;
-}
 
 /**
  * An address the tracker accepts in POST /api/contacts/check (shared/api.ts validates with the same check, not
@@ -133,7 +87,7 @@ export function engagementGmailHandlers(deps: EngagementDeps) {
       const wanted = signals.filter((s) => tracked.has(s.threadId));
       const answered = signals.filter((s) => !tracked.has(s.threadId)).map((s) => s.gmailMessageId);
       if (wanted.length === 0) return { answered, recorded: 0 };
-      const { results } = await engagementApi.signals(credentials, { self, signals: wanted });
+      const { results } = await api.signals(credentials.trackerUrl, credentials.apiToken, { self, signals: wanted });
       const recorded = results.filter((r) => r.outcome === "recorded");
       if (recorded.length > 0) {
         const ids = new Set(recorded.map((r) => r.gmailMessageId));
@@ -149,7 +103,12 @@ export function engagementGmailHandlers(deps: EngagementDeps) {
       const credentials = await deps.requireCredentials();
       const emails = Array.isArray(input?.emails) ? input.emails.filter((e): e is string => typeof e === "string") : [];
       if (emails.length === 0) return { contacts: [] };
-      return { contacts: await checks.get(emails, async (missing) => (await engagementApi.checkContacts(credentials, missing)).contacts) };
+      return {
+        contacts: await checks.get(
+          emails,
+          async (missing) => (await api.checkContacts(credentials.trackerUrl, credentials.apiToken, missing)).contacts,
+        ),
+      };
     },
   };
 }
@@ -164,17 +123,20 @@ const campaignOf = (value: unknown) => {
 export function engagementPageHandlers(deps: Pick<EngagementDeps, "requireCredentials">) {
   return {
     async listCampaigns(input: { cursor?: string }, _sender: Sender): Promise<CampaignsResponse> {
-      return engagementApi.campaigns(await deps.requireCredentials(), cursorOf(input?.cursor));
+      const c = await deps.requireCredentials();
+      return api.campaigns(c.trackerUrl, c.apiToken, cursorOf(input?.cursor));
     },
 
     async campaignDetail(input: { name: string }, _sender: Sender): Promise<CampaignDetail> {
       const name = campaignOf(input?.name);
       if (!name) throw new Error("no such campaign");
-      return engagementApi.campaign(await deps.requireCredentials(), name);
+      const c = await deps.requireCredentials();
+      return api.campaign(c.trackerUrl, c.apiToken, name);
     },
 
     async listContacts(input: ContactsQuery, _sender: Sender): Promise<ContactsResponse> {
-      return engagementApi.contacts(await deps.requireCredentials(), {
+      const c = await deps.requireCredentials();
+      return api.contacts(c.trackerUrl, c.apiToken, {
         sort: input?.sort === "lastActivity" ? "lastActivity" : "score",
         campaign: campaignOf(input?.campaign),
         minScore: typeof input?.minScore === "number" && input.minScore > 0 ? input.minScore : undefined,
@@ -185,7 +147,8 @@ export function engagementPageHandlers(deps: Pick<EngagementDeps, "requireCreden
 
     async contactDetail(input: { email: string; cursor?: string }, _sender: Sender): Promise<ContactDetail> {
       if (typeof input?.email !== "string" || !input.email.includes("@")) throw new Error("not an address");
-      return engagementApi.contact(await deps.requireCredentials(), input.email.trim().toLowerCase(), cursorOf(input.cursor));
+      const c = await deps.requireCredentials();
+      return api.contact(c.trackerUrl, c.apiToken, input.email.trim().toLowerCase(), cursorOf(input.cursor));
     },
 
     /**
@@ -194,13 +157,15 @@ export function engagementPageHandlers(deps: Pick<EngagementDeps, "requireCreden
      */
     async deleteContact(input: { email: string }, _sender: Sender): Promise<{ ok: true }> {
       if (typeof input?.email !== "string" || !input.email.includes("@")) throw new Error("not an address");
-      await engagementApi.deleteContact(await deps.requireCredentials(), input.email.trim().toLowerCase());
+      const c = await deps.requireCredentials();
+      await api.deleteContact(c.trackerUrl, c.apiToken, input.email.trim().toLowerCase());
       return { ok: true };
     },
 
     async listMessages(input: MessagesQuery, _sender: Sender): Promise<MessagesResponse> {
       const q = typeof input?.q === "string" ? input.q.trim().slice(0, 200) : "";
-      return engagementApi.messages(await deps.requireCredentials(), {
+      const c = await deps.requireCredentials();
+      return api.messages(c.trackerUrl, c.apiToken, {
         campaign: campaignOf(input?.campaign),
         state: MESSAGE_STATES.includes(input?.state as MessageState) ? input.state : undefined,
         q: q || undefined,
@@ -212,7 +177,8 @@ export function engagementPageHandlers(deps: Pick<EngagementDeps, "requireCreden
     /** One CSV export as text (the page saves it through a Blob). */
     async exportCsv(input: { name: ExportName }, _sender: Sender): Promise<{ filename: string; csv: string }> {
       if (!EXPORTS.includes(input?.name)) throw new Error("unknown export");
-      const csv = await fetchCsv(await deps.requireCredentials(), input.name);
+      const c = await deps.requireCredentials();
+      const csv = await api.exportCsv(c.trackerUrl, c.apiToken, input.name);
       return { filename: `mailtracker-${input.name}-${new Date().toISOString().slice(0, 10)}.csv`, csv };
     },
   };

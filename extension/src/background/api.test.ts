@@ -1,0 +1,31 @@
+// The one place requests to the tracker are built: JSON calls and the CSV export share the token, the errors and
+// the query strings.
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { api, searchString, TrackerError } from "./api";
+
+afterEach(() => vi.unstubAllGlobals());
+
+describe("searchString", () => {
+  it("keeps defined values only", () => {
+    expect(searchString({ a: "x y", b: undefined, c: "", d: 3, e: Number.NaN })).toBe("?a=x+y&d=3");
+    expect(searchString({})).toBe("");
+  });
+});
+
+describe("CSV export", () => {
+  it("sends the token, asks for CSV and answers the text as it is", async () => {
+    const fetch = vi.fn(async (_url: string, _init: RequestInit) => new Response("id,subject\r\n1,Hi\r\n", { status: 200 }));
+    vi.stubGlobal("fetch", fetch);
+    expect(await api.exportCsv("https://t.example", "token", "messages")).toBe("id,subject\r\n1,Hi\r\n");
+    const [url, init] = fetch.mock.calls[0] ?? [];
+    expect(url).toBe("https://t.example/api/export/messages.csv");
+    expect(init?.headers).toMatchObject({ Authorization: "Bearer token", Accept: "text/csv" });
+  });
+
+  it("a refused export is a TrackerError in the tracker's words", async () => {
+    vi.stubGlobal("fetch", async () => new Response(JSON.stringify({ error: "unauthorized" }), { status: 401 }));
+    const error = await api.exportCsv("https://t.example", "bad", "events").catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TrackerError);
+    expect(error).toMatchObject({ status: 401, message: "the tracker answered 401: unauthorized" });
+  });
+});
