@@ -216,8 +216,8 @@ export interface PollerDeps {
 export const MIN_POLL_GAP_MS = 3_000;
 
 export class FeedPoller {
-  private running: Promise<number> | null = null;
-  private last: { at: number; failed: boolean; error?: unknown } | null = null;
+  /** The last poll, and when it settled (null while it runs): all a caller needs to join it or be answered by it. */
+  private last: { run: Promise<number>; settledAt: number | null } | null = null;
 
   constructor(private readonly deps: PollerDeps) {}
 
@@ -226,26 +226,17 @@ export class FeedPoller {
    * with its outcome (0 new events, or its error) without a request. Resolves with the number of events read.
    */
   poll(): Promise<number> {
-    if (this.running) return this.running;
     const now = this.deps.now ?? Date.now;
     const last = this.last;
-    if (last && now() - last.at < MIN_POLL_GAP_MS) return last.failed ? Promise.reject(last.error) : Promise.resolve(0);
-    const run = this.pollOnce()
-      .then(
-        (read) => {
-          this.last = { at: now(), failed: false };
-          return read;
-        },
-        (error: unknown) => {
-          this.last = { at: now(), failed: true, error };
-          throw error;
-        },
-      )
-      .finally(() => {
-        this.running = null;
-      });
-    this.running = run;
-    return run;
+    if (last?.settledAt === null) return last.run;
+    if (last && now() - last.settledAt < MIN_POLL_GAP_MS) return last.run.then(() => 0);
+    const current: { run: Promise<number>; settledAt: number | null } = { run: this.pollOnce(), settledAt: null };
+    const settle = () => {
+      current.settledAt = now();
+    };
+    current.run.then(settle, settle);
+    this.last = current;
+    return current.run;
   }
 
   private async pollOnce(): Promise<number> {
