@@ -3,19 +3,12 @@
 // (background/engagement.ts), which hold the token; lists are paginated with the tracker's cursors ("Load more").
 // Views live in the URL hash (#campaigns, #people, #messages?campaign=…, #contact/<email>), so links and reloads work.
 import { render } from "preact";
-import { useCallback, useEffect, useState } from "preact/hooks";
-import type {
-  CampaignDetail,
-  CampaignSummary,
-  ContactDetail,
-  ContactSummary,
-  MessageListItem,
-  MessageState,
-  TimelineItem,
-} from "../../../shared/api";
+import { useEffect, useState } from "preact/hooks";
+import type { CampaignDetail, CampaignSummary, ContactSummary, MessageState, TimelineItem } from "../../../shared/api";
 import { MESSAGE_STATES } from "../../../shared/api";
 import type { ExportName } from "../background/engagement";
 import { callFromPage } from "../messaging";
+import { usePages } from "./use-pages";
 
 type View =
   | { name: "campaigns" }
@@ -50,41 +43,6 @@ function go(path: string, params: Record<string, string | undefined> = {}): void
 const pct = (rate: number) => `${Math.round(rate * 1000) / 10}%`;
 const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString() : "—");
 const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
-
-/** A cursor-paginated list: the first page on mount (and whenever `key` changes), then "Load more". */
-function usePages<T>(key: string, load: (cursor?: string) => Promise<{ items: T[]; nextCursor: string | null }>) {
-  const [items, setItems] = useState<T[] | null>(null);
-  const [next, setNext] = useState<string | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  // `key` names everything `load` depends on: a new key loads the first page again.
-  useEffect(() => {
-    let live = true;
-    setItems(null);
-    setError(null);
-    load().then(
-      (page) => {
-        if (!live) return;
-        setItems(page.items);
-        setNext(page.nextCursor);
-      },
-      (e: unknown) => live && setError(errorText(e)),
-    );
-    return () => {
-      live = false;
-    };
-  }, [key]);
-  const more = useCallback(() => {
-    if (!next) return;
-    load(next).then(
-      (page) => {
-        setItems((old) => [...(old ?? []), ...page.items]);
-        setNext(page.nextCursor);
-      },
-      (e: unknown) => setError(errorText(e)),
-    );
-  }, [next, load]);
-  return { items, error, more: next ? more : null };
-}
 
 function Status({ items, error, empty }: { items: unknown[] | null; error: string | null; empty: string }) {
   if (error)
@@ -138,11 +96,9 @@ function MetricCells({ c }: { c: CampaignSummary }) {
 const METRIC_HEADS = ["Sent", "Opened", "Clicked", "Replied", "Bounced", "Unsubscribed"];
 
 function Campaigns() {
-  const load = useCallback(
-    (cursor?: string) => callFromPage("listCampaigns", { cursor }).then((r) => ({ items: r.campaigns, nextCursor: r.nextCursor })),
-    [],
+  const { items, error, more } = usePages({}, (_query, cursor) =>
+    callFromPage("listCampaigns", { cursor }).then((r) => ({ items: r.campaigns, nextCursor: r.nextCursor })),
   );
-  const { items, error, more } = usePages<CampaignSummary>("campaigns", load);
   return (
     <section>
       <p class="muted">Rates are over emails sent, from real readers only (machines and your own views never count).</p>
@@ -240,15 +196,9 @@ function People({ params }: { params: URLSearchParams }) {
   const campaign = params.get("campaign") ?? "";
   const minScore = Number(params.get("minScore") ?? "") || 0;
   const set = (changes: Record<string, string>) => go("people", { sort, campaign, minScore: minScore ? String(minScore) : "", ...changes });
-  const load = useCallback(
-    (cursor?: string) =>
-      callFromPage("listContacts", { sort, campaign: campaign || undefined, minScore: minScore || undefined, cursor }).then((r) => ({
-        items: r.contacts,
-        nextCursor: r.nextCursor,
-      })),
-    [sort, campaign, minScore],
+  const { items, error, more } = usePages({ sort, campaign: campaign || undefined, minScore: minScore || undefined }, (query, cursor) =>
+    callFromPage("listContacts", { ...query, cursor }).then((r) => ({ items: r.contacts, nextCursor: r.nextCursor })),
   );
-  const { items, error, more } = usePages<ContactSummary>(`${sort}|${campaign}|${minScore}`, load);
   return (
     <section>
       <div class="filters">
@@ -328,15 +278,9 @@ function Messages({ params }: { params: URLSearchParams }) {
   const state = (MESSAGE_STATES as readonly string[]).includes(stateParam) ? (stateParam as MessageState) : undefined;
   const q = params.get("q") ?? "";
   const set = (changes: Record<string, string>) => go("messages", { campaign, state: state ?? "", q, ...changes });
-  const load = useCallback(
-    (cursor?: string) =>
-      callFromPage("listMessages", { campaign: campaign || undefined, state, q: q || undefined, cursor }).then((r) => ({
-        items: r.messages,
-        nextCursor: r.nextCursor,
-      })),
-    [campaign, state, q],
+  const { items, error, more } = usePages({ campaign: campaign || undefined, state, q: q || undefined }, (query, cursor) =>
+    callFromPage("listMessages", { ...query, cursor }).then((r) => ({ items: r.messages, nextCursor: r.nextCursor })),
   );
-  const { items, error, more } = usePages<MessageListItem>(`${campaign}|${state}|${q}`, load);
   return (
     <section>
       <div class="filters">
@@ -464,17 +408,10 @@ function DeleteContact({ email }: { email: string }) {
 }
 
 function Contact({ email }: { email: string }) {
-  const [detail, setDetail] = useState<ContactDetail | null>(null);
-  const load = useCallback(
-    (cursor?: string) =>
-      callFromPage("contactDetail", { email, cursor }).then((r) => {
-        if (!cursor) setDetail(r);
-        return { items: r.timeline, nextCursor: r.nextCursor };
-      }),
-    [email],
+  const { first, items, error, more } = usePages({ email }, (query, cursor) =>
+    callFromPage("contactDetail", { ...query, cursor }).then((r) => ({ items: r.timeline, nextCursor: r.nextCursor, contact: r.contact })),
   );
-  const { items, error, more } = usePages<TimelineItem>(email, load);
-  const c = detail?.contact;
+  const c = first?.contact;
   return (
     <section>
       <h2 data-testid="contact-email">{c?.name ? `${c.name} <${email}>` : email}</h2>

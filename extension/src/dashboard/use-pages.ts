@@ -1,0 +1,67 @@
+// The dashboard's cursor-paginated lists. A list belongs to one query (its filters): the query's search string is its
+// key, so nothing names the filters twice, and every answer is tagged with the run of the query it was asked for, so
+// a page that comes back after the filters changed (or a "Load more" clicked just before) never lands in the new list.
+import { useEffect, useRef, useState } from "preact/hooks";
+import { searchString } from "../background/api";
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export type PageQuery = Record<string, string | number | undefined>;
+
+type Item<P> = P extends Page<infer T> ? T : never;
+
+interface List<P> {
+  /** Which run of which query this is. */
+  run: number;
+  key: string;
+  /** The first page's whole answer (what a list shows above its items). */
+  first: P | null;
+  items: Item<P>[] | null;
+  next: string | null;
+  loading: boolean;
+  error: string | null;
+}
+
+const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/**
+ * The first page of `query` on mount and whenever the query changes, then "Load more" (`more`, null when there is
+ * no further page or one is loading). Queries are compared by their search string: equal filters, same list.
+ */
+export function usePages<const Q extends PageQuery, P extends Page<unknown>>(query: Q, load: (query: Q, cursor?: string) => Promise<P>) {
+  const key = searchString(query);
+  const [list, setList] = useState<List<P>>({ run: 0, key, first: null, items: null, next: null, loading: true, error: null });
+  const runs = useRef(0);
+  /** Applies an answer only to the run it was asked for. */
+  const update = (run: number, change: (list: List<P>) => Partial<List<P>>) =>
+    setList((old) => (old.run === run ? { ...old, ...change(old), loading: false } : old));
+
+  // `key` stands for `query`, and `load` reads nothing else: a new key is a new run.
+  useEffect(() => {
+    const run = ++runs.current;
+    setList({ run, key, first: null, items: null, next: null, loading: true, error: null });
+    load(query).then(
+      (page) => update(run, () => ({ first: page, items: page.items as Item<P>[], next: page.nextCursor })),
+      (error: unknown) => update(run, () => ({ error: errorText(error) })),
+    );
+  }, [key]);
+
+  // Rendered with a new query before its run started: nothing of the old one shows (or can load more).
+  const current = list.key === key ? list : null;
+  const cursor = current?.next;
+  const more =
+    current && cursor && !current.loading
+      ? () => {
+          const { run } = current;
+          setList((old) => (old.run === run ? { ...old, loading: true } : old));
+          load(query, cursor).then(
+            (page) => update(run, (old) => ({ items: [...(old.items ?? []), ...(page.items as Item<P>[])], next: page.nextCursor })),
+            (error: unknown) => update(run, () => ({ error: errorText(error) })),
+          );
+        }
+      : null;
+  return { first: current?.first ?? null, items: current?.items ?? null, error: current?.error ?? null, more };
+}
