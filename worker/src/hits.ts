@@ -4,6 +4,7 @@ import UAParser from "ua-parser-js";
 import type { EventKind, EventLabel } from "../../shared/api";
 import { GMAIL_PROXY_UA_MARK, requestLabel, YAHOO_PROXY_UA_MARK } from "./classify";
 import { hashClientAddress } from "./keys";
+import { clientAddress } from "./throttle";
 
 export interface Hit {
   eventId: string;
@@ -59,6 +60,15 @@ export interface HitTarget {
   linkIndex: number | null;
 }
 
+/**
+ * The keyed hash of the request's client address, or null without one: what a hit stores, and what a sender-view
+ * report is stored with, so the two compare. `accountKey` is the message id's own key (verifiedTrackingId).
+ */
+export async function clientAddressHash(request: Request, accountKey: string): Promise<string | null> {
+  const address = clientAddress(request);
+  return address ? hashClientAddress(accountKey, address) : null;
+}
+
 export async function hitFromRequest(request: Request, target: HitTarget, now: number): Promise<Hit> {
   const userAgent = request.headers.get("user-agent") ?? "";
   const cf = (request as { cf?: IncomingRequestCfProperties }).cf;
@@ -70,7 +80,6 @@ export async function hitFromRequest(request: Request, target: HitTarget, now: n
   });
   // Google's proxy hides the reader: its place and device would be Google's, so none is recorded.
   const viaGoogle = label === "gmail-proxy";
-  const address = request.headers.get("cf-connecting-ip");
   const { client, device } = describeUserAgent(userAgent);
   return {
     eventId: crypto.randomUUID(),
@@ -85,6 +94,6 @@ export async function hitFromRequest(request: Request, target: HitTarget, now: n
     city: viaGoogle ? null : capped(cf?.city),
     client,
     device,
-    ipHash: address ? await hashClientAddress(target.accountKey, address) : null,
+    ipHash: await clientAddressHash(request, target.accountKey),
   };
 }

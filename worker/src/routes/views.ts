@@ -1,21 +1,12 @@
 import { Hono } from "hono";
 import { senderViewRequest } from "../../../shared/api";
-import { parseTrackingId } from "../../../shared/protocol";
 import { requireAccount } from "../auth";
 import { recordSenderViews, relabelMessages } from "../db/events";
 import { messagesByThread } from "../db/messages";
 import type { AppEnv } from "../env";
+import { clientAddressHash } from "../hits";
 import { validated } from "../http";
-import { deriveSigningKey, hashClientAddress, hasUsableSigningSecret } from "../keys";
 import { verifiedTrackingId } from "../verify";
-
-/** The same keyed hash a hit on this message from `address` gets (hits.ts): keyed by the id's own key. */
-async function addressHashFor(signingSecret: string | undefined, messageId: string, address: string): Promise<string | null> {
-  const id = parseTrackingId(messageId);
-  return id && hasUsableSigningSecret(signingSecret)
-    ? hashClientAddress(await deriveSigningKey(signingSecret, id.accountId, id.keyId), address)
-    : null;
-}
 
 /**
  * `POST /api/views`: "the sender is displaying these messages now". Hits within the sender window around a
@@ -24,22 +15,26 @@ async function addressHashFor(signingSecret: string | undefined, messageId: stri
 export const viewsRoute = new Hono<AppEnv>().use(requireAccount).post("/", validated("json", senderViewRequest), async (c) => {
   const account = c.get("account");
   const { messageIds, threadIds } = c.req.valid("json");
-  const ids = new Set<string>();
+  // Each message with the key its id was minted with, the key its hits' addresses are hashed with.
+  const keys = new Map<string, string | null>();
   // A message may be viewed before the extension has registered it, so ids are checked by their MAC, not by lookup.
   for (const text of messageIds) {
     const verified = await verifiedTrackingId(c.env, text);
-    if (verified?.id.accountId === account.id) ids.add(verified.id.value);
+    if (verified?.id.accountId === account.id) keys.set(verified.id.value, verified.accountKey);
   }
-  if (threadIds.length > 0) for (const row of await messagesByThread(c.env.DB, account.id, threadIds)) ids.add(row.id);
-  // The report comes from the sender's browser: its address (hashed like a hit's) tells its own direct hits apart.
-  const address = c.req.header("cf-connecting-ip");
+  if (threadIds.length > 0) {
+    for (const row of await messagesByThread(c.env.DB, account.id, threadIds)) {
+      if (!keys.has(row.id)) keys.set(row.id, (await verifiedTrackingId(c.env, row.id))?.accountKey ?? null);
+    }
+  }
+  // The report comes from the sender's browser: its address, hashed exactly as a hit's, tells its own direct hits apart.
   const views = await Promise.all(
-    [...ids].map(async (messageId) => ({
+    [...keys].map(async ([messageId, accountKey]) => ({
       messageId,
-      ipHash: address ? await addressHashFor(c.env.SIGNING_SECRET, messageId, address) : null,
+      ipHash: accountKey === null ? null : await clientAddressHash(c.req.raw, accountKey),
     })),
   );
   await recordSenderViews(c.env.DB, views, Date.now());
-  await relabelMessages(c.env.DB, [...ids]);
-  return c.json({ recorded: ids.size });
+  await relabelMessages(c.env.DB, [...keys.keys()]);
+  return c.json({ recorded: keys.size });
 });
