@@ -23,35 +23,41 @@ export function pixelResponse(): Response {
   });
 }
 
-const INVALID_LINK_PAGE = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex"><title>Link not valid</title></head>
-<body><h1>This link is not valid</h1><p>The tracking link is damaged or was not issued by this server, so it leads nowhere.
-Ask the sender for the original link.</p></body></html>
-`;
-
-const THROTTLED_LINK_PAGE = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex"><title>Too many requests</title></head>
-<body><h1>Too many invalid links</h1><p>Your network sent too many invalid tracking links. Try again in a minute.</p></body></html>
-`;
-
 /** A plain page that redirects nowhere and echoes nothing from the request. */
 export function invalidLinkResponse(): Response {
-  return plainPage(INVALID_LINK_PAGE, 400);
+  return htmlPage(
+    "This link is not valid",
+    "<p>The tracking link is damaged or was not issued by this server, so it leads nowhere. Ask the sender for the original link.</p>",
+    400,
+  );
 }
 
 export function throttledLinkResponse(): Response {
-  const response = plainPage(THROTTLED_LINK_PAGE, 429);
+  const response = htmlPage(
+    "Too many invalid links",
+    "<p>Your network sent too many invalid tracking links. Try again in a minute.</p>",
+    429,
+  );
   response.headers.set("Retry-After", "60");
   return response;
 }
 
-function plainPage(html: string, status: number): Response {
+/**
+ * The one plain HTML page the public endpoints answer with: `title` as its title and heading, then `body` (trusted
+ * HTML: never text from the request). No script, style or framing; forms post only to this server; never cached.
+ */
+export function htmlPage(title: string, body: string, status = 200): Response {
+  const html = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex"><meta name="viewport" content="width=device-width">
+<title>${title}</title></head>
+<body><h1>${title}</h1>${body}</body></html>
+`;
   return new Response(html, {
     status,
     headers: {
       "Content-Type": "text/html; charset=utf-8",
       "Cache-Control": NO_STORE,
-      "Content-Security-Policy": "default-src 'none'",
+      "Content-Security-Policy": "default-src 'none'; form-action 'self'; frame-ancestors 'none'",
       "Referrer-Policy": "no-referrer",
       "X-Content-Type-Options": "nosniff",
     },

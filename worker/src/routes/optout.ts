@@ -4,33 +4,15 @@ import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { normalizeEmail, recordOptOut } from "../db/signals";
 import type { AppEnv } from "../env";
-import { invalidLinkResponse, NO_STORE, throttledLinkResponse } from "../http";
+import { htmlPage, invalidLinkResponse, throttledLinkResponse } from "../http";
 import { clientAddress, isThrottled, noteInvalidRequest } from "../throttle";
 import { type VerifiedId, verifiedTrackingId } from "../verify";
 
 const MAX_FORM_BYTES = 4096;
 
-function page(title: string, body: string, status = 200): Response {
-  const html = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex"><meta name="viewport" content="width=device-width">
-<title>${title}</title></head>
-<body><h1>${title}</h1>${body}</body></html>
-`;
-  return new Response(html, {
-    status,
-    headers: {
-      "Content-Type": "text/html; charset=utf-8",
-      "Cache-Control": NO_STORE,
-      "Content-Security-Policy": "default-src 'none'; form-action 'self'; frame-ancestors 'none'",
-      "Referrer-Policy": "no-referrer",
-      "X-Content-Type-Options": "nosniff",
-    },
-  });
-}
-
-const UNKNOWN = () => page("Email not found", "<p>This email is not known to this server any more, so nothing is tracked.</p>", 404);
+const UNKNOWN = () => htmlPage("Email not found", "<p>This email is not known to this server any more, so nothing is tracked.</p>", 404);
 const DONE = () =>
-  page(
+  htmlPage(
     "You are unsubscribed",
     "<p>If that address received this email, the sender will not track its opens or clicks any more, for this email and every other one, and is told that you opted out.</p>",
   );
@@ -73,11 +55,11 @@ export const optOutRoute = new Hono<AppEnv>()
         ? `<form method="post"><button type="submit">Unsubscribe</button></form>`
         : `<form method="post"><label>Your email address <input type="email" name="email" required maxlength="320" autocomplete="email"></label>
 <button type="submit">Unsubscribe</button></form>`;
-    return page("Unsubscribe", `<p>Stop the sender from tracking whether you open their emails or click their links.</p>${form}`);
+    return htmlPage("Unsubscribe", `<p>Stop the sender from tracking whether you open their emails or click their links.</p>${form}`);
   })
   .post(
     "/:id",
-    bodyLimit({ maxSize: MAX_FORM_BYTES, onError: () => page("Request too large", "<p>Nothing was changed.</p>", 413) }),
+    bodyLimit({ maxSize: MAX_FORM_BYTES, onError: () => htmlPage("Request too large", "<p>Nothing was changed.</p>", 413) }),
     async (c) => {
       const found = await target(c);
       if (found instanceof Response) return found;
@@ -85,7 +67,7 @@ export const optOutRoute = new Hono<AppEnv>()
       if (email === undefined) {
         const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
         const given = typeof form.email === "string" ? normalizeEmail(form.email) : "";
-        if (given === "") return page("Address needed", "<p>Go back and enter the address this email was sent to.</p>", 400);
+        if (given === "") return htmlPage("Address needed", "<p>Go back and enter the address this email was sent to.</p>", 400);
         email = found.recipients.includes(given) ? given : undefined;
       }
       // An address that did not receive this email gets the same answer, so the page reveals no recipient.
