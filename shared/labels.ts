@@ -17,3 +17,16 @@ export const EVENT_LABELS = ["human", "gmail-proxy", "sender", "apple-mpp", "sca
 export type EventLabel = (typeof EVENT_LABELS)[number];
 /** Labels that count as a person reading or clicking: counts and notifications use only these. */
 export const COUNTED_LABELS: readonly EventLabel[] = ["human", "gmail-proxy"];
+
+/**
+ * What a label means, in words for the sender, after what happened ("Opened through Gmail's image proxy", "…·
+ * your own view: not counted"): the conversation panel and the popup's activity. Empty for a person's own client.
+ */
+export const LABEL_TEXT: Record<EventLabel, string> = {
+  human: "",
+  "gmail-proxy": "through Gmail's image proxy (place and device are Google's)",
+  sender: "your own view: not counted",
+  "apple-mpp": "Apple Mail Privacy Protection loaded it on delivery, read or not: not counted",
+  scanner: "a security scanner or bot: not counted",
+  prefetch: "a browser or mail client prefetching: not counted",
+};

@@ -4,20 +4,11 @@
 import { render } from "preact";
 import { useCallback, useEffect, useState } from "preact/hooks";
 import browser from "webextension-polyfill";
-import type { EventLabel } from "../../../shared/api";
+import { LABEL_TEXT } from "../../../shared/labels";
 import type { ActivityState } from "../background/handlers";
 import type { ActivityItem } from "../background/receipts";
 import { callFromPage } from "../messaging";
 import { OutboxList } from "../pages/outbox-list";
-
-const WHY: Record<EventLabel, string> = {
-  human: "",
-  "gmail-proxy": "through Gmail's image proxy",
-  sender: "your own view, not counted",
-  "apple-mpp": "Apple Mail prefetch, not counted",
-  scanner: "a scanner or bot, not counted",
-  prefetch: "a prefetch, not counted",
-};
 
 function ago(iso: string): string {
   const seconds = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
@@ -48,7 +39,7 @@ function Activity({ items }: { items: ActivityItem[] }) {
           <strong>{item.kind === "open" ? "Opened" : `Clicked link ${(item.linkIndex ?? 0) + 1}`}</strong> {item.subject || "(no subject)"}
           <div class="muted">
             {item.recipients.join(", ") || "unknown recipient"} · {ago(item.at)}
-            {WHY[item.label] ? ` · ${WHY[item.label]}` : ""}
+            {LABEL_TEXT[item.label] ? ` · ${LABEL_TEXT[item.label]}` : ""}
           </div>
         </li>
       ))}

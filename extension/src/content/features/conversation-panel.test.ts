@@ -81,8 +81,8 @@ describe("conversation panel", () => {
       ["apple-mpp", true],
     ]);
     expect(opens[0]?.textContent).toMatch(/Berlin, BE, DE · Thunderbird on Windows — Opened$/);
-    expect(opens[1]?.textContent).toMatch(/Your own view: not counted/);
-    expect(opens[2]?.textContent).toMatch(/Opened through Gmail's image proxy/);
+    expect(opens[1]?.textContent).toMatch(/ — your own view: not counted$/);
+    expect(opens[2]?.textContent).toMatch(/ — Opened through Gmail's image proxy/);
     expect(opens[3]?.textContent).toMatch(/Apple Mail Privacy Protection .*not counted/);
     const link = panel.querySelector(".mt-link");
     expect(link?.querySelector(".mt-link-url")?.textContent).toBe("https://shop.example/pricing");

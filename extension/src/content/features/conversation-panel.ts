@@ -3,7 +3,7 @@
 // (machine and sender events dimmed and explained), each link's clicks, and buttons to stop tracking or delete the
 // message's data, each confirmed first. Plain DOM; the data comes from the background.
 import type { MessageDetail, OpenDetail } from "../../../../shared/api";
-import { COUNTED_LABELS, type EventLabel } from "../../../../shared/labels";
+import { COUNTED_LABELS, LABEL_TEXT } from "../../../../shared/labels";
 import { callFromGmail } from "../../messaging";
 import { type Feature, guarded } from "../feature";
 import { query, queryAll } from "../gmail-selectors";
@@ -11,15 +11,6 @@ import { debug } from "../log";
 import { onFeedNews, watchElements } from "../page-watch";
 import { ensureStyle, formatTime } from "../ui";
 import { onPixelsNeutralised } from "./sender-pixels";
-
-export const LABEL_TEXT: Record<EventLabel, string> = {
-  human: "Opened",
-  "gmail-proxy": "Opened through Gmail's image proxy (place and device are Google's, so none is shown)",
-  sender: "Your own view: not counted",
-  "apple-mpp": "Apple Mail Privacy Protection loaded it on delivery, read or not: not counted",
-  scanner: "A security scanner or bot: not counted",
-  prefetch: "A browser or mail client prefetching: not counted",
-};
 
 function el<K extends keyof HTMLElementTagNameMap>(doc: Document, tag: K, className: string, text?: string): HTMLElementTagNameMap[K] {
   const element = doc.createElement(tag);
@@ -111,9 +102,10 @@ export function renderPanel(
         const device = [open.client, open.device].filter(Boolean).join(" on ");
         if (device) parts.push(device);
       }
+      const why = LABEL_TEXT[open.label] ?? open.label;
       item.append(
         el(doc, "span", "", `${parts.join(" · ")} — `),
-        el(doc, "span", counted ? "" : "mt-why", LABEL_TEXT[open.label] ?? open.label),
+        el(doc, "span", counted ? "" : "mt-why", counted ? `Opened ${why}`.trim() : why),
       );
       list.append(item);
     }
