@@ -18,8 +18,8 @@ const trackingId = z.string().regex(TRACKING_ID_PATTERN, "must be a tracking id 
 /** Gmail's thread and message ids: legacy hex ("16f4…") or "thread-f:…"/"msg-f:…" forms, with an optional '#'. */
 const gmailId = z.string().regex(/^#?[A-Za-z0-9:_-]{1,100}$/, "must be a Gmail thread or message id");
 const isoTime = z.iso.datetime({ offset: true });
-/** An email address as given; the tracker compares addresses lower-cased and trimmed. */
-const emailAddress = z.email().max(320);
+/** An email address as given; the tracker compares addresses lower-cased and trimmed (normalizeEmail, shared/email.ts). */
+export const emailAddress = z.email().max(320);
 /** A campaign name: emails registered with the same (trimmed, case-sensitive) name form a campaign. */
 export const campaignName = z.string().trim().min(1).max(100);
 
@@ -37,7 +37,7 @@ export const registerMessageRequest = z.object({
   recipients: z
     .array(
       z.object({
-        email: z.email().max(320),
+        email: emailAddress,
         name: z.string().max(200).optional(),
       }),
     )

@@ -8,6 +8,7 @@
 // soft by convention, so the specific wording is read before the generic status code.
 
 import type { BounceKind } from "./api";
+import { normalizeEmail } from "./email";
 
 export type { BounceKind };
 
@@ -18,7 +19,7 @@ const DAEMON_LOCAL_PARTS = /^(mailer-daemon|postmaster|mail-daemon|maildaemon)$/
 
 /** Whether a message from this address and display name is a delivery-failure notice. */
 export function isBounceSender(email: string | null | undefined, name?: string | null): boolean {
-  const address = (email ?? "").trim().toLowerCase();
+  const address = normalizeEmail(email ?? "");
   const local = address.slice(0, address.lastIndexOf("@"));
   if (address.includes("@") && DAEMON_LOCAL_PARTS.test(local)) return true;
   return DAEMON_NAMES.test((name ?? "").trim());
@@ -83,11 +84,11 @@ const NOT_RECIPIENT = /^(mailer-daemon|postmaster|mail-daemon|maildaemon|noreply
  */
 export function bouncedAddresses(text: string, options: { recipients?: readonly string[]; exclude?: readonly string[] } = {}): string[] {
   const found = [...new Set((text.match(EMAIL) ?? []).map((e) => e.toLowerCase().replace(/\.$/, "")))];
-  const recipients = (options.recipients ?? []).map((r) => r.toLowerCase());
+  const recipients = (options.recipients ?? []).map(normalizeEmail);
   if (recipients.length > 0) {
     const named = recipients.filter((r) => found.includes(r));
     if (named.length > 0) return [...new Set(named)];
   }
-  const exclude = new Set((options.exclude ?? []).map((e) => e.toLowerCase()));
+  const exclude = new Set((options.exclude ?? []).map(normalizeEmail));
   return found.filter((e) => !NOT_RECIPIENT.test(e) && !exclude.has(e) && !/@(google|googlemail)\.com$/.test(e));
 }

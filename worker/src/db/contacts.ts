@@ -1,5 +1,6 @@
 // Contacts (recipient addresses), their engagement score and timeline, and deleting one (docs/protocol.md §13).
 import type { EventKind, TimelineItem } from "../../../shared/api";
+import { normalizeEmail } from "../../../shared/email";
 import { type EngagementActivity, engagementScore } from "../../../shared/engagement";
 import { deleteMessageData } from "./messages";
 import { COUNTED_SQL, chunked } from "./sql";
@@ -248,7 +249,7 @@ export async function deleteContact(db: D1Database, accountId: string, email: st
     } catch {
       recipients = [];
     }
-    const kept = recipients.filter((r) => typeof r?.email === "string" && r.email.trim().toLowerCase() !== email);
+    const kept = recipients.filter((r) => typeof r?.email === "string" && normalizeEmail(r.email) !== email);
     await db.batch([
       db
         .prepare("UPDATE messages SET recipients = ?, updated_at = ? WHERE id = ? AND account_id = ?")

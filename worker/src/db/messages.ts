@@ -1,5 +1,5 @@
 import type { MessageState, RegisterMessageRequest } from "../../../shared/api";
-import { normalizeEmail } from "./signals";
+import { normalizeEmail } from "../../../shared/email";
 import { chunked, placeholders } from "./sql";
 
 export interface MessageRow {

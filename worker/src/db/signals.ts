@@ -1,13 +1,10 @@
 // Replies, bounces and unsubscribes (docs/protocol.md §10-11), the suppression list and recipient opt-outs.
 import type { BounceKind, SignalResult, SignalsRequest } from "../../../shared/api";
+import { normalizeEmail } from "../../../shared/email";
 import { COUNTED_SQL, chunked, placeholders, SQL_NOW_MS } from "./sql";
 
 /** IN lists that appear twice in one statement stay under D1's 100 bound parameters. */
 const HALF_IN_LIST = 45;
-
-export function normalizeEmail(email: string): string {
-  return email.trim().toLowerCase();
-}
 
 type Signal = Exclude<SignalsRequest["signals"], undefined>[number];
 

@@ -8,17 +8,19 @@ import {
   contactsCheckRequest,
   contactsQuery,
   contactTimelineQuery,
+  emailAddress,
 } from "../../../shared/api";
+import { normalizeEmail } from "../../../shared/email";
 import { requireAccount } from "../auth";
 import { encodeCursor, pageCursor } from "../cursor";
 import { accountContacts, type ContactAggregate, contactTimeline, deleteContact } from "../db/contacts";
-import { addressStates, normalizeEmail } from "../db/signals";
+import { addressStates } from "../db/signals";
 import type { AppEnv } from "../env";
 import { jsonError, validated } from "../http";
 import { iso } from "../status";
 
 const NOT_FOUND = "no such contact in this account";
-const emailParam = z.object({ email: z.email().max(320) });
+const emailParam = z.object({ email: emailAddress });
 
 async function summaries(db: D1Database, accountId: string, contacts: readonly ContactAggregate[]): Promise<ContactSummary[]> {
   const states = await addressStates(

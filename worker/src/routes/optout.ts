@@ -2,7 +2,8 @@
 // scanners (which only GET) cannot opt anyone out; POST records the opt-out. Nothing here is tracked.
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { normalizeEmail, recordOptOut } from "../db/signals";
+import { normalizeEmail } from "../../../shared/email";
+import { recordOptOut } from "../db/signals";
 import type { AppEnv } from "../env";
 import { htmlPage, invalidLinkResponse, throttledLinkResponse } from "../http";
 import { clientAddress, isThrottled, noteInvalidRequest } from "../throttle";
