@@ -1,6 +1,7 @@
 // Gmail's thread ids in the forms the extension meets: legacy hex ("16f4…", in rows and URLs) and
-// "thread-f:<decimal>" (the same number in decimal, in rows' data-thread-id). Used by the content script and the
-// background (to open a thread from a notification).
+// "thread-f:<decimal>" (the same number in decimal, in rows' data-thread-id), and the account part of Gmail
+// addresses ("/mail/u/1/": which signed-in Google account a tab shows). Used by the content script and the background
+// (to open a thread from a notification in the account that sent the message).
 
 /** The hex legacy id of a thread id the tracker holds: "16f4…" as is, "thread-f:<decimal>" converted; else null. */
 export function legacyThreadId(threadId: string): string | null {
@@ -10,8 +11,27 @@ export function legacyThreadId(threadId: string): string | null {
   return decimal ? BigInt(decimal).toString(16) : null;
 }
 
-/** The Gmail address that opens a thread (any folder), or the Sent list when the id is of no known form. */
-export function gmailThreadUrl(threadId: string | null): string {
+/** The account path of a message whose account is not known (sent before it was recorded): the first account. */
+export const DEFAULT_GMAIL_ACCOUNT = "/mail/u/0/";
+const GMAIL_ORIGIN = "https://mail.google.com";
+
+/** The account path ("/mail/u/1/") of a Gmail address, or null for another address. */
+export function gmailAccountPath(url: string | undefined): string | null {
+  return /^https:\/\/mail\.google\.com(\/mail\/u\/\d{1,2}\/)/.exec(url ?? "")?.[1] ?? null;
+}
+
+/** The Gmail address that opens a thread (any folder) in an account, or its Sent list when the id is of no known form. */
+export function gmailThreadUrl(threadId: string | null, account = DEFAULT_GMAIL_ACCOUNT): string {
   const legacy = threadId ? legacyThreadId(threadId) : null;
-  return legacy ? `https://mail.google.com/mail/u/0/#all/${legacy}` : "https://mail.google.com/mail/u/0/#sent";
+  const base = `${GMAIL_ORIGIN}${gmailAccountPath(GMAIL_ORIGIN + account) === account ? account : DEFAULT_GMAIL_ACCOUNT}`;
+  return legacy ? `${base}#all/${legacy}` : `${base}#sent`;
+}
+
+/**
+ * The Gmail tab to show a thread of `account` in: one already on that account, not a pop-out (a compose window's
+ * `?view=cm`, whose draft a navigation would close). None when no tab shows that account: the caller opens a new
+ * tab rather than take over another account's.
+ */
+export function gmailTabFor<T extends { url?: string }>(tabs: readonly T[], account: string): T | undefined {
+  return tabs.find((tab) => gmailAccountPath(tab.url) === account && !new URL(tab.url ?? GMAIL_ORIGIN).searchParams.has("view"));
 }

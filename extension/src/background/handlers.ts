@@ -4,12 +4,14 @@
 import type browser from "webextension-polyfill";
 import { type MessageDetail, type MessageStatus, type RegisterMessageRequest, registerMessageRequest } from "../../../shared/api";
 import { isAcceptableDestination, MAX_LINK_INDEX, mintTrackingId, parseTrackingId, signedClickUrl } from "../../../shared/protocol";
+import { gmailAccountPath } from "../gmail-ids";
 import { loadOptions, normalizeTrackerUrl, saveOptions } from "../options-store";
 import { api, probeTracker, TrackerError } from "./api";
 import { type Credentials, loadCredentials, saveCredentials } from "./credentials";
 import { engagementGmailHandlers, engagementPageHandlers } from "./engagement";
 import type { Outbox, OutboxEntry } from "./outbox";
 import { type ActivitySummary, type FeedPoller, type FeedState, type StatusCache, summarize } from "./receipts";
+import type { SentAccounts } from "./sent-accounts";
 
 type Sender = browser.Runtime.MessageSender;
 
@@ -79,6 +81,8 @@ export interface Receipts {
   news(threadIds: string[]): void;
   /** The stored feed state of the connected account, if any. */
   feedState(): Promise<FeedState | null>;
+  /** Which Gmail account sent each message: its notifications open there. */
+  sentAccounts: SentAccounts;
 }
 
 export function gmailHandlers(outbox: Outbox, receipts: Receipts) {
@@ -114,9 +118,11 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts) {
     },
 
     /** Queues the registration of a sent message (or replaces it with better Gmail ids), then tries to deliver. */
-    async messageSent(input: SentMessageInput, _sender: Sender): Promise<{ queued: true }> {
+    async messageSent(input: SentMessageInput, sender: Sender): Promise<{ queued: true }> {
       const credentials = await requireCredentials();
       requireOwnId(credentials, input.trackingId);
+      const account = gmailAccountPath(sender.url);
+      if (account) await receipts.sentAccounts.record(input.trackingId, account);
       const parsed = registerMessageRequest.safeParse(input.request);
       if (!parsed.success) {
         // Still queued: the entry shows as failed with the tracker's own words once it refuses it; never dropped.

@@ -2,7 +2,7 @@
 // worker that may be stopped at any moment, in Firefox an event page: nothing lives only in memory, the outbox is
 // in browser.storage.local and a browser.alarms alarm brings the background back for the next retry.
 import browser from "webextension-polyfill";
-import { gmailThreadUrl } from "../gmail-ids";
+import { DEFAULT_GMAIL_ACCOUNT, gmailTabFor, gmailThreadUrl } from "../gmail-ids";
 import { type HandlerTable, isEnvelope, type Reply } from "../messaging";
 import { loadOptions, onOptionsChanged } from "../options-store";
 import { api, TrackerError } from "./api";
@@ -12,6 +12,7 @@ import { type DeliveryResult, Outbox, type OutboxEntry } from "./outbox";
 import { syncPixelBlockRule } from "./pixel-block";
 import { FeedPoller, NEWS_KEY, type Note, readFeedState, StatusCache } from "./receipts";
 import { senderKind } from "./sender";
+import { SentAccounts } from "./sent-accounts";
 
 const OUTBOX_ALARM = "outbox-retry";
 
@@ -51,6 +52,7 @@ const FEED_ALARM = "feed-poll";
 /** The last notifications shown, newest last: what the e2e tests (and anyone debugging) can read back. */
 const SHOWN_KEY = "notificationsShown";
 const statusCache = new StatusCache();
+const sentAccounts = new SentAccounts(browser.storage.local);
 
 async function feedAccount(): Promise<string | null> {
   const credentials = await loadCredentials();
@@ -63,8 +65,10 @@ function news(threadIds: string[]): void {
 }
 
 async function showNote(note: Note): Promise<void> {
-  // The thread id rides in the notification id, so a click still opens it after the background restarted.
-  const id = `mt|${note.threadId ?? ""}|${note.key}`;
+  // The thread id and the Gmail account that sent the message ride in the notification id, so a click still opens
+  // the thread in that account after the background restarted.
+  const account = (await sentAccounts.get(note.messageId)) ?? DEFAULT_GMAIL_ACCOUNT;
+  const id = `mt|${note.threadId ?? ""}|${note.key}|${account}`;
   await browser.notifications.create(id, {
     type: "basic",
     iconUrl: browser.runtime.getURL("extension/public/icon-128.png"),
@@ -91,11 +95,18 @@ const poller = new FeedPoller({
   news: (threadIds) => statusCache.invalidate(threadIds),
 });
 const pollFeed = () => void poller.poll().catch((error: unknown) => console.warn("events feed not polled", error));
-const receipts = { statusCache, poller, news, feedState: async () => readFeedState(browser.storage.local, await feedAccount()) };
+const receipts = {
+  statusCache,
+  poller,
+  news,
+  feedState: async () => readFeedState(browser.storage.local, await feedAccount()),
+  sentAccounts,
+};
 
-async function openThread(threadId: string | null): Promise<void> {
-  const url = gmailThreadUrl(threadId);
-  const [tab] = await browser.tabs.query({ url: "https://mail.google.com/*" });
+/** Shows the thread in a Gmail tab of the account that sent it, or in a new tab: another account's tab is left alone. */
+async function openThread(threadId: string | null, account: string): Promise<void> {
+  const url = gmailThreadUrl(threadId, account);
+  const tab = gmailTabFor(await browser.tabs.query({ url: "https://mail.google.com/*" }), account);
   if (tab?.id === undefined) {
     await browser.tabs.create({ url });
     return;
@@ -106,7 +117,9 @@ async function openThread(threadId: string | null): Promise<void> {
 
 browser.notifications.onClicked.addListener((id) => {
   if (!id.startsWith("mt|")) return;
-  void openThread(id.split("|")[1] || null).catch((error: unknown) => console.warn("thread not opened", error));
+  // "mt|<thread>|<key>|<account>" (no account in ids of notifications shown before it was recorded).
+  const [, threadId, , account] = id.split("|");
+  void openThread(threadId || null, account || DEFAULT_GMAIL_ACCOUNT).catch((error: unknown) => console.warn("thread not opened", error));
   void browser.notifications.clear(id);
 });
 

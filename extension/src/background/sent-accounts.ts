@@ -1,0 +1,37 @@
+// Which Gmail account sent each tracked message: the "/mail/u/N/" path of the tab it was sent from (the browser's
+// own word for the sender, never the content script's), kept in extension storage and never sent to the tracker.
+// A notification about the message opens its thread in that account rather than in whichever Gmail tab comes first.
+import type { KeyValueArea } from "./outbox";
+
+export const SENT_ACCOUNTS_KEY = "sentAccounts";
+/** The newest this many messages are kept; an older one's notification opens in the first account. */
+export const MAX_SENT_ACCOUNTS = 2000;
+
+export class SentAccounts {
+  /** Read-modify-writes run in turn: two messages sent at once both keep their account. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly area: KeyValueArea) {}
+
+  private async read(): Promise<Record<string, string>> {
+    const stored = (await this.area.get(SENT_ACCOUNTS_KEY))[SENT_ACCOUNTS_KEY];
+    return stored && typeof stored === "object" ? (stored as Record<string, string>) : {};
+  }
+
+  record(trackingId: string, account: string): Promise<void> {
+    const run = this.queue.then(async () => {
+      const accounts = await this.read();
+      if (accounts[trackingId] === account) return;
+      accounts[trackingId] = account;
+      const ids = Object.keys(accounts);
+      for (const id of ids.slice(0, Math.max(0, ids.length - MAX_SENT_ACCOUNTS))) delete accounts[id];
+      await this.area.set({ [SENT_ACCOUNTS_KEY]: accounts });
+    });
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  async get(trackingId: string): Promise<string | null> {
+    return (await this.read())[trackingId] ?? null;
+  }
+}

@@ -1,0 +1,34 @@
+// Opening a thread from a notification: in the Gmail account that sent the message, in a tab already on that
+// account, never in another account's tab.
+import { describe, expect, it } from "vitest";
+import { gmailAccountPath, gmailTabFor, gmailThreadUrl } from "./gmail-ids";
+
+describe("Gmail accounts", () => {
+  it("reads the account path of Gmail addresses only", () => {
+    expect(gmailAccountPath("https://mail.google.com/mail/u/1/#inbox")).toBe("/mail/u/1/");
+    expect(gmailAccountPath("https://mail.google.com/mail/u/12/?view=cm&fs=1")).toBe("/mail/u/12/");
+    expect(gmailAccountPath("https://mail.google.com/chat/u/1/")).toBeNull();
+    expect(gmailAccountPath("https://evil.example/mail/u/1/")).toBeNull();
+    expect(gmailAccountPath(undefined)).toBeNull();
+  });
+
+  it("opens the thread in the account that sent it (the first account when not known or not a path)", () => {
+    expect(gmailThreadUrl("16f4", "/mail/u/2/")).toBe("https://mail.google.com/mail/u/2/#all/16f4");
+    expect(gmailThreadUrl(null, "/mail/u/2/")).toBe("https://mail.google.com/mail/u/2/#sent");
+    expect(gmailThreadUrl("thread-f:1", "/mail/u/1/")).toBe("https://mail.google.com/mail/u/1/#all/1");
+    expect(gmailThreadUrl("16f4")).toBe("https://mail.google.com/mail/u/0/#all/16f4");
+    expect(gmailThreadUrl("16f4", "//evil.example/")).toBe("https://mail.google.com/mail/u/0/#all/16f4");
+  });
+
+  it("chooses a tab already on that account, never another account's tab nor a compose pop-out", () => {
+    const tabs = [
+      { id: 1, url: "https://mail.google.com/mail/u/0/#inbox" },
+      { id: 2, url: "https://mail.google.com/mail/u/1/?view=cm&fs=1&tf=1" },
+      { id: 3, url: "https://mail.google.com/mail/u/1/#sent" },
+    ];
+    expect(gmailTabFor(tabs, "/mail/u/1/")?.id).toBe(3);
+    expect(gmailTabFor(tabs, "/mail/u/0/")?.id).toBe(1);
+    expect(gmailTabFor(tabs, "/mail/u/2/")).toBeUndefined();
+    expect(gmailTabFor([tabs[1] as { id: number; url: string }, { id: 4 }], "/mail/u/1/")).toBeUndefined();
+  });
+});
