@@ -1,6 +1,6 @@
 // The options page: tracker connection (create an account or use an existing token), test connection, defaults,
 // exclusions and notifications. Settings go through options-store.ts; credentials only through the background.
-import { render } from "preact";
+import { type ComponentChildren, render } from "preact";
 import { useCallback, useEffect, useState } from "preact/hooks";
 import browser from "webextension-polyfill";
 import type { ExtensionState } from "../background/handlers";
@@ -22,6 +22,28 @@ function requestHostAccess(trackerUrl: string): Promise<void> {
   return browser.permissions.request({ origins }).then((granted) => {
     if (!granted) throw new Error(`without access to ${url.origin} and Gmail the extension cannot track (permission declined)`);
   });
+}
+
+/** The options that are on or off. */
+type Flag = { [K in keyof Options]: Options[K] extends boolean ? K : never }[keyof Options];
+
+/** A checkbox for one on/off option, named after it and saved on change. */
+function Toggle({
+  name,
+  options,
+  save,
+  children,
+}: {
+  name: Flag;
+  options: Options;
+  save: (changes: Partial<Options>) => void;
+  children: ComponentChildren;
+}) {
+  return (
+    <label>
+      <input type="checkbox" name={name} checked={options[name]} onChange={(e) => save({ [name]: e.currentTarget.checked })} /> {children}
+    </label>
+  );
 }
 
 function OptionsPage() {
@@ -142,24 +164,12 @@ function OptionsPage() {
       ) : null}
 
       <h2>Defaults for each new email</h2>
-      <label>
-        <input
-          type="checkbox"
-          name="openTrackingByDefault"
-          checked={options.openTrackingByDefault}
-          onChange={(e) => save({ openTrackingByDefault: e.currentTarget.checked })}
-        />{" "}
+      <Toggle name="openTrackingByDefault" options={options} save={save}>
         Track opens
-      </label>
-      <label>
-        <input
-          type="checkbox"
-          name="clickTrackingByDefault"
-          checked={options.clickTrackingByDefault}
-          onChange={(e) => save({ clickTrackingByDefault: e.currentTarget.checked })}
-        />{" "}
+      </Toggle>
+      <Toggle name="clickTrackingByDefault" options={options} save={save}>
         Track link clicks
-      </label>
+      </Toggle>
 
       <h2>Never track</h2>
       <label>
@@ -180,34 +190,21 @@ function OptionsPage() {
       </label>
 
       <h2>Recipient opt-out link</h2>
-      <label>
-        <input
-          type="checkbox"
-          name="optOutLinkByDefault"
-          checked={options.optOutLinkByDefault}
-          onChange={(e) => save({ optOutLinkByDefault: e.currentTarget.checked })}
-        />{" "}
+      <Toggle name="optOutLinkByDefault" options={options} save={save}>
         Add an opt-out link to each new email (each compose can still turn it off or on)
-      </label>
+      </Toggle>
       <label>
         Its wording
         <input type="text" name="optOutText" value={options.optOutText} onChange={(e) => save({ optOutText: e.currentTarget.value })} />
       </label>
 
       <h2>Other</h2>
-      <label>
-        <input
-          type="checkbox"
-          name="notifications"
-          checked={options.notifications}
-          onChange={(e) => save({ notifications: e.currentTarget.checked })}
-        />{" "}
+      <Toggle name="notifications" options={options} save={save}>
         Notify me of opens and clicks
-      </label>
-      <label>
-        <input type="checkbox" name="debug" checked={options.debug} onChange={(e) => save({ debug: e.currentTarget.checked })} /> Debug mode
-        (log Gmail selectors that stop matching to the console)
-      </label>
+      </Toggle>
+      <Toggle name="debug" options={options} save={save}>
+        Debug mode (log Gmail selectors that stop matching to the console)
+      </Toggle>
 
       <h2>Outbox</h2>
       <OutboxList entries={state.outbox} onRetry={() => void callFromPage("retryOutbox", null).then(reload)} />
