@@ -18,10 +18,7 @@ export type EventLabel = (typeof EVENT_LABELS)[number];
 /** Labels that count as a person reading or clicking: counts and notifications use only these. */
 export const COUNTED_LABELS: readonly EventLabel[] = ["human", "gmail-proxy"];
 
-/**
- * What a label means, in words for the sender, after what happened ("Opened through Gmail's image proxy", "…·
- * your own view: not counted"): the conversation panel and the popup's activity. Empty for a person's own client.
- */
+/** What a label means, in the sender's words (conversation panel, popup activity); empty for a person's own client. */
 export const LABEL_TEXT: Record<EventLabel, string> = {
   human: "",
   "gmail-proxy": "through Gmail's image proxy (place and device are Google's)",
