@@ -1,10 +1,19 @@
 // Replies, bounces, the suppression list, compose checks and recipient opt-outs (docs/protocol.md §10-11).
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { ContactsCheckResponse, ErrorResponse, MessageStatus, SignalsResponse, StatusResponse } from "../../shared/api";
+import type {
+  ContactsCheckResponse,
+  ErrorResponse,
+  MessageStatus,
+  SignalsRequest,
+  SignalsResponse,
+  StatusResponse,
+} from "../../shared/api";
+import { recordSignals } from "../src/db/signals";
 import { hitFromRequest } from "../src/hits";
 import { deriveSigningKey } from "../src/keys";
 import { storeHits } from "../src/queue";
+import { FlakyD1 } from "./faults";
 import {
   BASE,
   CHROME_UA,
@@ -43,6 +52,8 @@ async function hitAt(account: TestAccount, messageId: string, occurredAt: number
   const target = { accountId: account.accountId, messageId, accountKey, kind, linkIndex: kind === "click" ? 0 : null };
   return storeHits(env.DB, [await hitFromRequest(request, target, occurredAt)]);
 }
+
+type Signal = SignalsRequest["signals"][number];
 
 const bounce = (threadId: string, gmailMessageId: string, kind: "hard" | "soft", recipients: string[], at = ago(HOUR / 2)) => ({
   kind: "bounce",
@@ -186,6 +197,48 @@ describe("bounces", () => {
     await signals(account, { signals: [bounce("t-s1", "msg-f:f1", "soft", ["flaky@acme.example"], ago(4 * HOUR))] });
     expect((await check(account, ["flaky@acme.example"])).body.contacts[0]?.suppressed).toBe(false);
     await signals(account, { signals: [bounce("t-s2", "msg-f:f2", "soft", ["flaky@acme.example"], ago(2 * HOUR))] });
+    expect((await check(account, ["flaky@acme.example"])).body.contacts[0]).toMatchObject({ suppressed: true, bounceKind: "hard" });
+  });
+
+  it("takes one request's signals in order with a fixed number of database calls, however many there are", async () => {
+    const account = await createAccount();
+    const threads = Array.from({ length: 30 }, (_, i) => `t-many-${i}`);
+    for (const threadId of threads)
+      await sentMessage(account, { threadId, recipients: [{ email: `${threadId}@acme.example` }], sentAt: ago(5 * HOUR) });
+    await sentMessage(account, { threadId: "t-many-flaky", recipients: [{ email: "flaky@acme.example" }], sentAt: ago(5 * HOUR) });
+    const replies = threads.map((threadId, i) => ({
+      kind: "reply",
+      threadId,
+      gmailMessageId: `msg-f:m${i}`,
+      at: ago(HOUR),
+      from: `${threadId}@acme.example`,
+    }));
+    const flaky = (id: string, at: string) => bounce("t-many-flaky", id, "soft", ["flaky@acme.example"], at);
+    const counting = new FlakyD1(env.DB, () => false); // fails nothing: counts the calls
+    const results = await recordSignals(counting.asD1(), account.accountId, ["rep@example.com"], [
+      ...replies,
+      replies[0] as Signal, // the same Gmail message twice in one request: recorded once
+      { kind: "reply", threadId: "t-many-0", gmailMessageId: "msg-f:own", at: ago(HOUR), from: "Rep@example.com" },
+      { kind: "reply", threadId: "t-nowhere", gmailMessageId: "msg-f:lost", at: ago(HOUR), from: "x@acme.example" },
+      // Two soft notices with a reply from the address between them: the reply clears the first, so no suppression.
+      flaky("msg-f:f1", ago(4 * HOUR)),
+      { kind: "reply", threadId: "t-many-flaky", gmailMessageId: "msg-f:fr", at: ago(3 * HOUR), from: "flaky@acme.example" },
+      flaky("msg-f:f2", ago(2 * HOUR)),
+    ] as Signal[]);
+    expect(counting.calls).toBeLessThanOrEqual(6);
+    expect(results.map((r) => r.outcome)).toEqual([
+      ...replies.map(() => "recorded"),
+      "duplicate",
+      "ignored",
+      "unmatched",
+      "recorded",
+      "recorded",
+      "recorded",
+    ]);
+    expect(results[30]?.messageId).toBe(results[0]?.messageId);
+    expect((await check(account, ["flaky@acme.example"])).body.contacts[0]).toMatchObject({ suppressed: false, bounceKind: "soft" });
+    // A third notice, after the reply, is the second since the last success: now the address is suppressed.
+    await signals(account, { signals: [flaky("msg-f:f3", ago(HOUR))] });
     expect((await check(account, ["flaky@acme.example"])).body.contacts[0]).toMatchObject({ suppressed: true, bounceKind: "hard" });
   });
 

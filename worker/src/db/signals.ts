@@ -1,6 +1,7 @@
 // Replies, bounces and unsubscribes (docs/protocol.md §10-11), the suppression list and recipient opt-outs.
 import type { BounceKind, SignalResult, SignalsRequest } from "../../../shared/api";
 import { normalizeEmail } from "../../../shared/email";
+import { type MessageRow, messagesByThread } from "./messages";
 import { COUNTED_SQL, chunked, placeholders, SQL_NOW_MS } from "./sql";
 
 /** IN lists that appear twice in one statement stay under D1's 100 bound parameters. */
@@ -40,23 +41,74 @@ interface TargetMessage {
   recipientCount: number;
 }
 
-async function targetMessage(db: D1Database, accountId: string, threadId: string, at: number): Promise<TargetMessage | null> {
-  const row = await db
-    .prepare(
-      `SELECT id, recipient_count FROM messages WHERE account_id = ? AND thread_id = ? AND deleted_at IS NULL AND registered_at IS NOT NULL
-         AND sent_at < ? ORDER BY sent_at DESC, id LIMIT 1`,
-    )
-    .bind(accountId, threadId, at)
-    .first<{ id: string; recipient_count: number }>();
-  if (!row) return null;
-  const { results } = await db.prepare("SELECT email FROM message_recipients WHERE message_id = ?").bind(row.id).all<{ email: string }>();
-  return { id: row.id, recipients: results.map((r) => r.email), recipientCount: row.recipient_count };
+/** The message each of these Gmail message ids is already recorded for. */
+async function recordedSources(db: D1Database, accountId: string, sourceIds: readonly string[]): Promise<Map<string, string>> {
+  const recorded = new Map<string, string>();
+  for (const ids of chunked([...new Set(sourceIds)])) {
+    const { results } = await db
+      .prepare(`SELECT source_id, message_id FROM signals WHERE account_id = ? AND source_id IN (${placeholders(ids.length)})`)
+      .bind(accountId, ...ids)
+      .all<{ source_id: string; message_id: string }>();
+    for (const row of results) if (!recorded.has(row.source_id)) recorded.set(row.source_id, row.message_id);
+  }
+  return recorded;
+}
+
+/** The current recipients of each of these messages. */
+async function recipientsOf(db: D1Database, messageIds: readonly string[]): Promise<Map<string, string[]>> {
+  const recipients = new Map<string, string[]>();
+  for (const ids of chunked([...new Set(messageIds)])) {
+    const { results } = await db
+      .prepare(`SELECT message_id, email FROM message_recipients WHERE message_id IN (${placeholders(ids.length)})`)
+      .bind(...ids)
+      .all<{ message_id: string; email: string }>();
+    for (const row of results) recipients.set(row.message_id, [...(recipients.get(row.message_id) ?? []), row.email]);
+  }
+  return recipients;
+}
+
+/** Each signal's message: the latest registered, live one of its thread sent before the signal (ties: the lowest id). */
+async function targetMessages(db: D1Database, accountId: string, signals: readonly Signal[]): Promise<Map<Signal, TargetMessage>> {
+  const threads = new Map<string, MessageRow[]>();
+  for (const row of await messagesByThread(db, accountId, [...new Set(signals.map((s) => s.threadId))])) {
+    if (row.registered_at !== null && row.thread_id !== null) threads.set(row.thread_id, [...(threads.get(row.thread_id) ?? []), row]);
+  }
+  const chosen = new Map<Signal, MessageRow>();
+  for (const signal of signals) {
+    const at = Date.parse(signal.at);
+    let best: MessageRow | undefined;
+    for (const row of threads.get(signal.threadId) ?? []) {
+      if (row.sent_at === null || row.sent_at >= at) continue;
+      if (!best || row.sent_at > (best.sent_at ?? 0) || (row.sent_at === best.sent_at && row.id < best.id)) best = row;
+    }
+    if (best) chosen.set(signal, best);
+  }
+  const bounced = [...chosen].filter(([signal]) => signal.kind === "bounce").map(([, row]) => row.id);
+  const recipients = await recipientsOf(db, bounced);
+  return new Map(
+    [...chosen].map(([signal, row]) => [
+      signal,
+      { id: row.id, recipients: recipients.get(row.id) ?? [], recipientCount: row.recipient_count },
+    ]),
+  );
 }
 
 const INSERT_SIGNAL = `INSERT OR IGNORE INTO signals (account_id, message_id, kind, source_id, email, bounce_kind, reason, occurred_at, inserted_at)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ${SQL_NOW_MS})`;
 
-/** Records replies and bounce notices once each (by Gmail message id), and applies the bounce rules. */
+/** The addresses a bounce notice is recorded for: those it names, else a one-recipient message's recipient, else "" (nobody). */
+function bouncedEmails(message: TargetMessage, signal: Extract<Signal, { kind: "bounce" }>): string[] {
+  const named = [...new Set((signal.bounce.recipients ?? []).map(normalizeEmail))];
+  // A notice naming nobody applies to the only recipient of a one-recipient message, and to no address otherwise.
+  const sole = message.recipientCount === 1 && message.recipients.length === 1;
+  return named.length > 0 ? named : sole ? message.recipients : [""];
+}
+
+/**
+ * Records replies and bounce notices once each (by Gmail message id), and applies the bounce rules. Everything is
+ * read up front (a query per kind of lookup, not per signal), the signals are then taken in order as if each were
+ * written before the next is looked at, and all writes go in one batch.
+ */
 export async function recordSignals(
   db: D1Database,
   accountId: string,
@@ -64,75 +116,92 @@ export async function recordSignals(
   signals: readonly Signal[],
 ): Promise<SignalResult[]> {
   const own = new Set(self.map(normalizeEmail));
+  const isOwn = (signal: Signal) => signal.kind === "reply" && own.has(normalizeEmail(signal.from));
+  const wanted = signals.filter((signal) => !isOwn(signal));
+  const recorded = await recordedSources(
+    db,
+    accountId,
+    wanted.map((s) => s.gmailMessageId),
+  );
+  const targets = await targetMessages(
+    db,
+    accountId,
+    wanted.filter((s) => !recorded.has(s.gmailMessageId)),
+  );
+  // Two soft bounces (different notices) with no success since the first of them: treated as hard. What the
+  // rule reads for the addresses soft bounces name: their soft bounces and latest success, kept up to date below.
+  const softAddresses = [...targets].flatMap(([signal, message]) =>
+    signal.kind === "bounce" && signal.bounce.kind === "soft" ? bouncedEmails(message, signal).filter((e) => e !== "") : [],
+  );
+  const { softBounces, success } = await softBounceHistory(db, accountId, softAddresses);
+  const softNoticesSinceSuccess = (email: string) => {
+    const since = success.get(email) ?? -1;
+    return new Set((softBounces.get(email) ?? []).filter((b) => b.at > since).map((b) => b.source)).size;
+  };
+
+  const statements: D1PreparedStatement[] = [];
   const results: SignalResult[] = [];
   for (const signal of signals) {
     const base = { gmailMessageId: signal.gmailMessageId };
-    if (signal.kind === "reply" && own.has(normalizeEmail(signal.from))) {
+    if (isOwn(signal)) {
       results.push({ ...base, outcome: "ignored", messageId: null });
       continue;
     }
-    const seen = await db
-      .prepare("SELECT message_id FROM signals WHERE account_id = ? AND source_id = ? LIMIT 1")
-      .bind(accountId, signal.gmailMessageId)
-      .first<{ message_id: string }>();
-    if (seen) {
-      results.push({ ...base, outcome: "duplicate", messageId: seen.message_id });
+    const seen = recorded.get(signal.gmailMessageId);
+    if (seen !== undefined) {
+      results.push({ ...base, outcome: "duplicate", messageId: seen });
       continue;
     }
-    const at = Date.parse(signal.at);
-    const message = await targetMessage(db, accountId, signal.threadId, at);
+    const message = targets.get(signal);
     if (!message) {
       results.push({ ...base, outcome: "unmatched", messageId: null });
       continue;
     }
+    const at = Date.parse(signal.at);
+    recorded.set(signal.gmailMessageId, message.id);
     if (signal.kind === "reply") {
-      await db
-        .prepare(INSERT_SIGNAL)
-        .bind(accountId, message.id, "reply", signal.gmailMessageId, normalizeEmail(signal.from), null, null, at)
-        .run();
+      const email = normalizeEmail(signal.from);
+      statements.push(db.prepare(INSERT_SIGNAL).bind(accountId, message.id, "reply", signal.gmailMessageId, email, null, null, at));
+      success.set(email, Math.max(success.get(email) ?? at, at));
     } else {
-      await recordBounce(db, accountId, message, signal, at);
+      const emails = bouncedEmails(message, signal);
+      const kind = signal.bounce.kind;
+      const reason = signal.bounce.reason ?? null;
+      statements.push(
+        ...emails.map((email) =>
+          db.prepare(INSERT_SIGNAL).bind(accountId, message.id, "bounce", signal.gmailMessageId, email, kind, reason, at),
+        ),
+      );
+      const addresses = emails.filter((e) => e !== "");
+      if (kind === "hard") statements.push(...suppressStatements(db, accountId, addresses, "hard"));
+      else {
+        for (const email of addresses) softBounces.set(email, [...(softBounces.get(email) ?? []), { source: signal.gmailMessageId, at }]);
+        const repeated = addresses.filter((email) => softNoticesSinceSuccess(email) >= 2);
+        statements.push(...suppressStatements(db, accountId, repeated, "repeated-soft"));
+      }
     }
     results.push({ ...base, outcome: "recorded", messageId: message.id });
   }
+  if (statements.length > 0) await db.batch(statements);
   return results;
 }
 
-async function recordBounce(
-  db: D1Database,
-  accountId: string,
-  message: TargetMessage,
-  signal: Extract<Signal, { kind: "bounce" }>,
-  at: number,
-): Promise<void> {
-  const named = [...new Set((signal.bounce.recipients ?? []).map(normalizeEmail))];
-  // A notice naming nobody applies to the only recipient of a one-recipient message, and to no address otherwise.
-  const sole = message.recipientCount === 1 && message.recipients.length === 1;
-  const emails = named.length > 0 ? named : sole ? message.recipients : [""];
-  const kind = signal.bounce.kind;
-  const reason = signal.bounce.reason ?? null;
-  const statements = emails.map((email) =>
-    db.prepare(INSERT_SIGNAL).bind(accountId, message.id, "bounce", signal.gmailMessageId, email, kind, reason, at),
-  );
-  const addresses = emails.filter((e) => e !== "");
-  if (kind === "hard") statements.push(...suppressStatements(db, accountId, addresses, "hard"));
-  await db.batch(statements);
-  if (kind === "soft" && addresses.length > 0) {
-    // Two soft bounces (different notices) with no success since the first of them: treated as hard.
-    const success = await latestSuccess(db, accountId, addresses);
-    const repeated: string[] = [];
-    for (const email of addresses) {
-      const row = await db
-        .prepare(
-          `SELECT count(DISTINCT source_id) AS n FROM signals
-           WHERE account_id = ? AND email = ? AND kind = 'bounce' AND bounce_kind = 'soft' AND occurred_at > ?`,
-        )
-        .bind(accountId, email, success.get(email) ?? -1)
-        .first<{ n: number }>();
-      if ((row?.n ?? 0) >= 2) repeated.push(email);
-    }
-    if (repeated.length > 0) await db.batch(suppressStatements(db, accountId, repeated, "repeated-soft"));
+/** The recorded soft bounces (notice and time) of these addresses, and when each last showed it receives mail. */
+async function softBounceHistory(db: D1Database, accountId: string, emails: readonly string[]) {
+  const softBounces = new Map<string, { source: string; at: number }[]>();
+  const unique = [...new Set(emails)];
+  for (const ids of chunked(unique)) {
+    const { results } = await db
+      .prepare(
+        `SELECT email, source_id, occurred_at FROM signals
+         WHERE account_id = ? AND email IN (${placeholders(ids.length)}) AND kind = 'bounce' AND bounce_kind = 'soft'`,
+      )
+      .bind(accountId, ...ids)
+      .all<{ email: string; source_id: string; occurred_at: number }>();
+    for (const row of results)
+      softBounces.set(row.email, [...(softBounces.get(row.email) ?? []), { source: row.source_id, at: row.occurred_at }]);
   }
+  return { softBounces, success: await latestSuccess(db, accountId, unique) };
 }
 
 function suppressStatements(db: D1Database, accountId: string, emails: readonly string[], reason: "hard" | "repeated-soft") {
