@@ -104,6 +104,38 @@ describe("campaigns", () => {
     expect((await account.json<ErrorResponse>("GET", "/api/campaigns?cursor=abc")).status).toBe(400);
     expect((await account.json("GET", `/api/campaigns/${"x".repeat(101)}`)).status).toBe(400);
   });
+
+  it("counts a campaign's messages with a bounce in effect: one per message, soft ones a later success cleared excepted", async () => {
+    const account = await createAccount();
+    const campaign = "Bounces";
+    const notice = (threadId: string, kind: "hard" | "soft", recipients: string[]) => ({
+      kind: "bounce",
+      threadId,
+      gmailMessageId: `msg-f:${threadId}`,
+      at: ago(2 * HOUR),
+      bounce: { kind, recipients },
+    });
+    const pair = [{ email: "x@acme.example" }, { email: "y@acme.example" }];
+    await sentMessage(account, { campaign, threadId: "t-b-hard", recipients: pair, sentAt: ago(3 * HOUR) });
+    await sentMessage(account, { campaign, threadId: "t-b-soft", recipients: [{ email: "s@acme.example" }], sentAt: ago(3 * HOUR) });
+    const cleared = await sentMessage(account, {
+      campaign,
+      threadId: "t-b-clear",
+      recipients: [{ email: "c@acme.example" }],
+      sentAt: ago(3 * HOUR),
+    });
+    await sentMessage(account, { campaign, threadId: "t-b-none", sentAt: ago(3 * HOUR) });
+    const signals = [
+      notice("t-b-hard", "hard", ["x@acme.example", "y@acme.example"]),
+      notice("t-b-soft", "soft", []),
+      notice("t-b-clear", "soft", []),
+    ];
+    expect((await account.json("POST", "/api/signals", { signals })).status).toBe(200);
+    await openPixel(cleared.id);
+    await waitForEvents(cleared.id, 1);
+    const detail = await account.json<CampaignDetail>("GET", `/api/campaigns/${campaign}`);
+    expect(detail.body).toMatchObject({ sent: 4, bounced: 2, bounceRate: 0.5, opened: 1 });
+  });
 });
 
 describe("contacts", () => {

@@ -1,6 +1,6 @@
 // Campaign metrics (docs/protocol.md §12): message counts from counted events and signals, and top links.
 import type { CampaignLink, CampaignMetrics } from "../../../shared/api";
-import { signalSummaries } from "./signals";
+import { type BounceRow, effectiveBounces } from "./signals";
 import { COUNTED_SQL, chunked, placeholders } from "./sql";
 
 const LIVE = "m.deleted_at IS NULL AND m.registered_at IS NOT NULL";
@@ -58,7 +58,7 @@ export async function campaignMetrics(
     80,
   )) {
     const list = placeholders(names.length);
-    const [events, signals, bounceCandidates] = await db.batch([
+    const [events, signals, bounces] = await db.batch([
       db
         .prepare(
           `SELECT m.campaign AS name, e.kind, count(DISTINCT e.message_id) AS n FROM events e JOIN messages m ON m.id = e.message_id
@@ -73,8 +73,8 @@ export async function campaignMetrics(
         .bind(accountId, ...names),
       db
         .prepare(
-          `SELECT DISTINCT m.campaign AS name, s.message_id FROM signals s JOIN messages m ON m.id = s.message_id
-           WHERE m.account_id = ? AND m.campaign IN (${list}) AND ${LIVE} AND s.kind = 'bounce'`,
+          `SELECT m.campaign AS name, s.message_id, s.account_id, s.email, s.bounce_kind, s.occurred_at FROM signals s
+           JOIN messages m ON m.id = s.message_id WHERE m.account_id = ? AND m.campaign IN (${list}) AND ${LIVE} AND s.kind = 'bounce'`,
         )
         .bind(accountId, ...names),
     ]);
@@ -88,14 +88,14 @@ export async function campaignMetrics(
       if (c && row.kind === "reply") c.replied = row.n;
       if (c && row.kind === "unsubscribe") c.unsubscribed = row.n;
     }
-    const candidates = (bounceCandidates?.results ?? []) as { name: string; message_id: string }[];
-    const effective = await signalSummaries(
-      db,
-      candidates.map((r) => r.message_id),
-    );
-    for (const row of candidates) {
-      const c = counts.get(row.name);
-      if (c && effective.get(row.message_id)?.bounce) c.bounced++;
+    // A message counts as bounced when any of its bounce rows is in effect (as in its status).
+    const bounced = new Map<string, Set<string>>();
+    for (const row of await effectiveBounces(db, (bounces?.results ?? []) as (BounceRow & { name: string })[])) {
+      bounced.set(row.name, (bounced.get(row.name) ?? new Set()).add(row.message_id));
+    }
+    for (const [name, messages] of bounced) {
+      const c = counts.get(name);
+      if (c) c.bounced = messages.size;
     }
   }
   const metrics = new Map<string, CampaignMetrics>();

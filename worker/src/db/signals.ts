@@ -219,7 +219,8 @@ export interface SignalSummary {
   bounce: { kind: BounceKind; recipients: string[]; at: number } | null;
 }
 
-interface BounceRow {
+/** A recorded bounce: one row per address a notice names ("" for none). */
+export interface BounceRow {
   message_id: string;
   account_id: string;
   email: string;
@@ -276,7 +277,8 @@ export async function signalSummaries(db: D1Database, messageIds: readonly strin
   return summaries;
 }
 
-async function effectiveBounces(db: D1Database, rows: readonly BounceRow[]): Promise<BounceRow[]> {
+/** The bounce rows that are in effect: hard ones, and soft ones no later success cleared. */
+export async function effectiveBounces<Row extends BounceRow>(db: D1Database, rows: readonly Row[]): Promise<Row[]> {
   const soft = rows.filter((r) => r.bounce_kind === "soft");
   const successByAccount = new Map<string, Map<string, number>>();
   for (const accountId of new Set(soft.filter((r) => r.email !== "").map((r) => r.account_id))) {
