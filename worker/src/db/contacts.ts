@@ -1,8 +1,10 @@
 // Contacts (recipient addresses), their engagement score and timeline, and deleting one (docs/protocol.md §13).
-import type { EventKind, TimelineItem } from "../../../shared/api";
+import type { ContactSummary, EventKind, TimelineItem } from "../../../shared/api";
 import { normalizeEmail } from "../../../shared/email";
 import { type EngagementActivity, engagementScore } from "../../../shared/engagement";
+import { iso } from "../status";
 import { deleteMessageData } from "./messages";
+import { addressStates } from "./signals";
 import { COUNTED_SQL, chunked } from "./sql";
 
 /** Repeats beyond this per email and kind add under 0.1% to a score: they are not read. */
@@ -115,6 +117,33 @@ export async function accountContacts(db: D1Database, accountId: string, now: nu
     }
   }
   return [...contacts.values()].map(({ activities, ...contact }) => ({ ...contact, score: engagementScore(activities, now) }));
+}
+
+/** The contacts as the people list, a contact's page and the CSV export show them: with their suppression, bounce and opt-out state. */
+export async function contactSummaries(
+  db: D1Database,
+  accountId: string,
+  contacts: readonly ContactAggregate[],
+): Promise<ContactSummary[]> {
+  const states = await addressStates(
+    db,
+    accountId,
+    contacts.map((c) => c.email),
+  );
+  return contacts.map((contact) => {
+    const state = states.get(contact.email);
+    return {
+      email: contact.email,
+      name: contact.name,
+      score: contact.score,
+      lastActivityAt: iso(contact.lastActivityAt),
+      lastSentAt: iso(contact.lastSentAt),
+      sent: contact.sent,
+      suppressed: state?.suppressed ?? false,
+      bounceKind: state?.bounceKind ?? null,
+      optedOut: state?.optedOut ?? false,
+    };
+  });
 }
 
 interface TimelineSource {

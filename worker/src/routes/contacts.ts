@@ -13,36 +13,13 @@ import {
 import { normalizeEmail } from "../../../shared/email";
 import { requireAccount } from "../auth";
 import { encodeCursor, pageCursor } from "../cursor";
-import { accountContacts, type ContactAggregate, contactTimeline, deleteContact } from "../db/contacts";
+import { accountContacts, type ContactAggregate, contactSummaries, contactTimeline, deleteContact } from "../db/contacts";
 import { addressStates } from "../db/signals";
 import type { AppEnv } from "../env";
 import { jsonError, validated } from "../http";
-import { iso } from "../status";
 
 const NOT_FOUND = "no such contact in this account";
 const emailParam = z.object({ email: emailAddress });
-
-async function summaries(db: D1Database, accountId: string, contacts: readonly ContactAggregate[]): Promise<ContactSummary[]> {
-  const states = await addressStates(
-    db,
-    accountId,
-    contacts.map((c) => c.email),
-  );
-  return contacts.map((contact) => {
-    const state = states.get(contact.email);
-    return {
-      email: contact.email,
-      name: contact.name,
-      score: contact.score,
-      lastActivityAt: iso(contact.lastActivityAt),
-      lastSentAt: iso(contact.lastSentAt),
-      sent: contact.sent,
-      suppressed: state?.suppressed ?? false,
-      bounceKind: state?.bounceKind ?? null,
-      optedOut: state?.optedOut ?? false,
-    };
-  });
-}
 
 /** `/api/contacts`: the compose check, the people list, a contact's timeline, and deleting a contact (docs/protocol.md §11, §13). */
 export const contactsRoute = new Hono<AppEnv>()
@@ -72,7 +49,7 @@ export const contactsRoute = new Hono<AppEnv>()
     const last = page[page.length - 1];
     const more = start !== -1 && start + limit < sorted.length;
     const body: ContactsResponse = {
-      contacts: await summaries(c.env.DB, c.get("account").id, page),
+      contacts: await contactSummaries(c.env.DB, c.get("account").id, page),
       nextCursor: more && last ? encodeCursor([key(last), last.email]) : null,
     };
     return c.json(body);
@@ -91,7 +68,7 @@ export const contactsRoute = new Hono<AppEnv>()
     const page = older.slice(0, limit);
     const last = page[page.length - 1];
     const body: ContactDetail = {
-      contact: (await summaries(c.env.DB, accountId, [contact]))[0] as ContactSummary,
+      contact: (await contactSummaries(c.env.DB, accountId, [contact]))[0] as ContactSummary,
       timeline: page.map(({ key: _key, atMs: _atMs, ...item }) => item),
       nextCursor: older.length > limit && last ? encodeCursor([last.atMs, last.key]) : null,
     };

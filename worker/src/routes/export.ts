@@ -3,9 +3,8 @@ import { Hono } from "hono";
 import { COUNTED_LABELS, type EventLabel } from "../../../shared/api";
 import { type CsvValue, csvRow } from "../../../shared/csv";
 import { requireAccount } from "../auth";
-import { accountContacts } from "../db/contacts";
+import { accountContacts, contactSummaries } from "../db/contacts";
 import { messagePage } from "../db/messages";
-import { addressStates } from "../db/signals";
 import type { AppEnv } from "../env";
 import { iso, listItems } from "../status";
 
@@ -174,26 +173,17 @@ async function* eventRows(db: D1Database, accountId: string): AsyncGenerator<Csv
 async function* contactRows(db: D1Database, accountId: string): AsyncGenerator<CsvValue[][]> {
   const contacts = (await accountContacts(db, accountId, Date.now())).sort((a, b) => b.score - a.score || (a.email < b.email ? -1 : 1));
   for (let i = 0; i < contacts.length; i += PAGE) {
-    const page = contacts.slice(i, i + PAGE);
-    const states = await addressStates(
-      db,
-      accountId,
-      page.map((c) => c.email),
-    );
-    yield page.map((c) => {
-      const state = states.get(c.email);
-      return [
-        c.email,
-        c.name,
-        c.score,
-        iso(c.lastActivityAt),
-        iso(c.lastSentAt),
-        c.sent,
-        state?.suppressed ?? false,
-        state?.bounceKind,
-        state?.optedOut ?? false,
-      ];
-    });
+    yield (await contactSummaries(db, accountId, contacts.slice(i, i + PAGE))).map((c) => [
+      c.email,
+      c.name,
+      c.score,
+      c.lastActivityAt,
+      c.lastSentAt,
+      c.sent,
+      c.suppressed,
+      c.bounceKind,
+      c.optedOut,
+    ]);
   }
 }
 
