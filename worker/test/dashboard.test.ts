@@ -1,7 +1,15 @@
 // Campaigns, contacts with engagement, the message list, CSV export and their account scoping (docs/protocol.md §12-14).
 import { createScheduledController, env } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
-import type { CampaignDetail, CampaignsResponse, ContactDetail, ContactsResponse, ErrorResponse, MessagesResponse } from "../../shared/api";
+import { describe, expect, it, vi } from "vitest";
+import type {
+  CampaignDetail,
+  CampaignsResponse,
+  ContactDetail,
+  ContactSummary,
+  ContactsResponse,
+  ErrorResponse,
+  MessagesResponse,
+} from "../../shared/api";
 import worker from "../src/index";
 import { call, clickLink, createAccount, GMAIL_PROXY_UA, openPixel, sentMessage, type TestAccount, waitForEvents } from "./helpers";
 
@@ -190,6 +198,30 @@ describe("contacts", () => {
     expect(seen).toEqual(["hot@acme.example", "warm@acme.example", "cold@acme.example"]);
     for (const query of ["sort=name", "limit=500", "minScore=-1", "cursor=%25%25", "cursor=WzFd"]) {
       expect((await account.json("GET", `/api/contacts?${query}`)).status, query).toBe(400);
+    }
+  });
+
+  it("scores every page of one listing at its first page's time, so a later page neither repeats nor skips anyone", async () => {
+    const { account } = await setup();
+    const first = await account.json<ContactsResponse>("GET", "/api/contacts?limit=1");
+    expect(first.body.contacts.map((c) => [c.email, c.score])).toEqual([["hot@acme.example", 4.5]]);
+    // Four weeks later every score is a quarter of what it was: hot's 1.12 would sort after the cursor's 4.5 again.
+    vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + 28 * 86_400_000 });
+    try {
+      const rest: ContactSummary[] = [];
+      for (let cursor = first.body.nextCursor; cursor; ) {
+        const page: { body: ContactsResponse } = await account.json<ContactsResponse>("GET", `/api/contacts?limit=1&cursor=${cursor}`);
+        rest.push(...page.body.contacts);
+        cursor = page.body.nextCursor;
+      }
+      expect(rest.map((c) => [c.email, c.score])).toEqual([
+        ["warm@acme.example", 0.5],
+        ["cold@acme.example", 0],
+      ]);
+      // A new listing scores at its own time.
+      expect((await account.json<ContactsResponse>("GET", "/api/contacts?limit=1")).body.contacts[0]?.score).toBeCloseTo(1.12, 1);
+    } finally {
+      vi.useRealTimers();
     }
   });
 

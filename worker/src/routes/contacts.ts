@@ -34,10 +34,13 @@ export const contactsRoute = new Hono<AppEnv>()
   })
   .get("/", validated("query", contactsQuery), async (c) => {
     const { sort, campaign, minScore, cursor, limit } = c.req.valid("query");
-    const { values: after, error } = pageCursor(c, cursor, ["n", "s"]);
+    // [sort key, email] of the last contact sent, and the time the listing's first page scored contacts at: every
+    // page scores with that clock, so scores cannot move between pages and rows are neither repeated nor skipped.
+    const { values: after, error } = pageCursor(c, cursor, ["n", "s", "n"]);
     if (error) return error;
+    const now = after ? after[2] : Date.now();
     const key = (contact: ContactAggregate) => (sort === "score" ? contact.score : (contact.lastActivityAt ?? -1));
-    const sorted = (await accountContacts(c.env.DB, c.get("account").id, Date.now()))
+    const sorted = (await accountContacts(c.env.DB, c.get("account").id, now))
       .filter(
         (contact) => (campaign === undefined || contact.campaigns.has(campaign)) && (minScore === undefined || contact.score >= minScore),
       )
@@ -50,7 +53,7 @@ export const contactsRoute = new Hono<AppEnv>()
     const more = start !== -1 && start + limit < sorted.length;
     const body: ContactsResponse = {
       contacts: await contactSummaries(c.env.DB, c.get("account").id, page),
-      nextCursor: more && last ? encodeCursor([key(last), last.email]) : null,
+      nextCursor: more && last ? encodeCursor([key(last), last.email, now]) : null,
     };
     return c.json(body);
   })
