@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { senderViewRequest } from "../../../shared/api";
 import { requireAccount } from "../auth";
-import { recordSenderViews, relabelMessages } from "../db/events";
+import { recordSenderViews, relabelSpans, spansAroundView } from "../db/events";
 import { messagesByThread } from "../db/messages";
 import type { AppEnv } from "../env";
 import { clientAddressHash } from "../hits";
@@ -34,7 +34,8 @@ export const viewsRoute = new Hono<AppEnv>().use(requireAccount).post("/", valid
       ipHash: accountKey === null ? null : await clientAddressHash(c.req.raw, accountKey),
     })),
   );
-  await recordSenderViews(c.env.DB, views, Date.now());
-  await relabelMessages(c.env.DB, [...keys.keys()]);
+  const viewedAt = Date.now();
+  await recordSenderViews(c.env.DB, views, viewedAt);
+  await relabelSpans(c.env.DB, spansAroundView([...keys.keys()], viewedAt));
   return c.json({ recorded: keys.size });
 });
