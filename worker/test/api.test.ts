@@ -161,6 +161,17 @@ describe("messages", () => {
     expect((await account.json("POST", "/api/messages/status", { threadIds: Array(201).fill("t") })).status).toBe(400);
   });
 
+  it("answers a full Sent page (more threads than one query takes) oldest first", async () => {
+    const account = await createAccount();
+    const newest = Date.now() - 60_000;
+    const threadIds = Array.from({ length: 100 }, (_, i) => `t-page-${i}`);
+    // Listed newest first, as Gmail's Sent list shows them.
+    for (const [i, threadId] of threadIds.entries())
+      await sentMessage(account, { threadId, sentAt: new Date(newest - i * 1_000).toISOString() });
+    const res = await account.json<StatusResponse>("POST", "/api/messages/status", { threadIds });
+    expect(res.body.messages.map((m) => m.threadId)).toEqual([...threadIds].reverse());
+  });
+
   it("details every open and every link with clicks, unique clicks and times", async () => {
     const account = await createAccount();
     const url = "https://example.com/pricing";
