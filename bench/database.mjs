@@ -238,7 +238,7 @@ export async function benchDatabase({ report, log, rounds }) {
     report(
       "d1-rows-read-per-event",
       `${fmt(per(small, "rowsRead"))} rows with ${SMALL_EVENTS} events stored, ${fmt(per(big, "rowsRead"))} with ${BIG_EVENTS} ` +
-        `(${fmt(per(big, "rowsRead") / per(small, "rowsRead"))}x; the consumer re-reads every stored event of each message it touches to relabel it: ` +
+        `(${fmt(per(big, "rowsRead") / per(small, "rowsRead"))}x; to relabel, the consumer reads only the events near each new hit in time: ` +
         `${fmt((big.consumer.totals.byStatement["SELECT events"]?.rowsRead ?? 0) / CONSUMER_HITS)} rows per event from SELECT … FROM events)`,
     );
   } finally {
