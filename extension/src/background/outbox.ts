@@ -3,6 +3,7 @@
 // an entry leaves the outbox only when the tracker has it (200) or says its owner deleted it (410). A request the
 // tracker refuses (other 4xx) stays as "failed", visible in the popup and options page, until the user retries it.
 import type { RegisterMessageRequest } from "../../../shared/api";
+import { serialRunner } from "./serial";
 
 export interface OutboxEntry {
   trackingId: string;
@@ -32,7 +33,7 @@ export function backoffMs(attempts: number): number {
 
 export class Outbox {
   /** Every read-modify-write runs in turn, so concurrent messages cannot lose each other's entries. */
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly serial = serialRunner();
 
   constructor(
     private readonly area: KeyValueArea,
@@ -41,12 +42,6 @@ export class Outbox {
     private readonly schedule: (at: number | null) => void,
     private readonly now: () => number = Date.now,
   ) {}
-
-  private serial<T>(task: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(task, task);
-    this.queue = run.catch(() => undefined);
-    return run;
-  }
 
   private async read(): Promise<Record<string, OutboxEntry>> {
     const stored = (await this.area.get(KEY))[KEY];

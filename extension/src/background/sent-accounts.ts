@@ -2,6 +2,7 @@
 // own word for the sender, never the content script's), kept in extension storage and never sent to the tracker.
 // A notification about the message opens its thread in that account rather than in whichever Gmail tab comes first.
 import type { KeyValueArea } from "./outbox";
+import { serialRunner } from "./serial";
 
 export const SENT_ACCOUNTS_KEY = "sentAccounts";
 /** The newest this many messages are kept; an older one's notification opens in the first account. */
@@ -9,7 +10,7 @@ export const MAX_SENT_ACCOUNTS = 2000;
 
 export class SentAccounts {
   /** Read-modify-writes run in turn: two messages sent at once both keep their account. */
-  private queue: Promise<unknown> = Promise.resolve();
+  private readonly serial = serialRunner();
 
   constructor(private readonly area: KeyValueArea) {}
 
@@ -19,7 +20,7 @@ export class SentAccounts {
   }
 
   record(trackingId: string, account: string): Promise<void> {
-    const run = this.queue.then(async () => {
+    return this.serial(async () => {
       const accounts = await this.read();
       if (accounts[trackingId] === account) return;
       accounts[trackingId] = account;
@@ -27,8 +28,6 @@ export class SentAccounts {
       for (const id of ids.slice(0, Math.max(0, ids.length - MAX_SENT_ACCOUNTS))) delete accounts[id];
       await this.area.set({ [SENT_ACCOUNTS_KEY]: accounts });
     });
-    this.queue = run.catch(() => undefined);
-    return run;
   }
 
   async get(trackingId: string): Promise<string | null> {
