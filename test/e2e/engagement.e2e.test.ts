@@ -89,11 +89,17 @@ describe("Chromium: replies, bounces, campaigns and the dashboard", () => {
       JSON.stringify({ thread, from, name, text }),
     );
 
+  /** Starts the tracker, or starts it again on the same port and state after `tracker.stop()`. */
+  let startOurTracker: () => Promise<void>;
+
   beforeAll(async () => {
     const port = await freePort();
     persistTo = mkdtempSync(path.join(tmpdir(), "mt-e2e-engagement-"));
     const vars = { SIGNING_SECRET: randomBytes(32).toString("base64url").slice(0, 43), FEED_SETTLE_SECONDS: "0" };
-    tracker = await startTracker({ port, persistTo, vars });
+    startOurTracker = async () => {
+      tracker = await startTracker({ port, persistTo, vars });
+    };
+    await startOurTracker();
     harness = await launchChromium();
     google = harness.google;
 
@@ -314,4 +320,48 @@ describe("Chromium: replies, bounces, campaigns and the dashboard", () => {
     );
     await gmail.click(`${again} [data-sim=discard]`);
   });
+
+  it("a reply seen while the tracker is down, before its email is registered, is kept and recorded once the tracker is back", async () => {
+    await tracker.stop();
+    const scope = await compose("ivy@prospect.example", "While you were away", "<div>Hello Ivy</div>");
+    const count = google.sent.length;
+    await gmail.click(`${scope} div[role=button][data-tooltip^="Send"]`);
+    const sent = await eventually("Gmail's /sync send", async () => google.sent[count]);
+    const id = PIXEL(tracker.url).exec(sent.html)?.[1] ?? "";
+    expect(id).not.toBe("");
+    await receive(sent.legacyThreadId, "ivy@prospect.example", "Ivy", "Thanks, I'll read it tonight.");
+    await gmail.evaluate(() => {
+      location.hash = "#sent";
+      document.dispatchEvent(new Event("sim:rerender-sent"));
+    }, null);
+
+    // The Sent list shows the reply once; the background keeps it in extension storage, since the tracker cannot
+    // take a reply for an email it does not know yet. Then the rep moves on: the page never reports it again.
+    const popup = await harness.newTab(harness.extensionUrl("extension/src/popup/index.html"));
+    const held = () =>
+      popup.evaluate(async () => {
+        type Ext = { storage: { local: { get(key: string): Promise<Record<string, unknown>> } } };
+        const g = globalThis as unknown as { browser?: Ext; chrome?: Ext };
+        const { heldSignals = [] } = (await (g.browser ?? g.chrome)?.storage.local.get("heldSignals")) ?? {};
+        return (heldSignals as { signal: { threadId: string; kind: string } }[]).map((h) => `${h.signal.kind} ${h.signal.threadId}`);
+      }, null);
+    await eventually("the reply held", async () => ((await held()).length > 0 ? true : undefined));
+    expect(await held()).toEqual([`reply ${sent.legacyThreadId}`]);
+    await gmail.evaluate(() => {
+      location.hash = "#inbox";
+    }, null);
+
+    await startOurTracker();
+    const message = await eventually(
+      "the registration and the held reply",
+      async () => {
+        const { status, body } = await api<MessageDetail>(`/api/messages/${id}`);
+        return status === 200 && body.replyCount > 0 ? body : undefined;
+      },
+      90_000,
+    );
+    expect(message.replyCount).toBe(1);
+    await eventually("nothing held", async () => ((await held()).length === 0 ? true : undefined));
+    await popup.close();
+  }, 150_000);
 });

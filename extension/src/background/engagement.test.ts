@@ -8,7 +8,18 @@ vi.hoisted(() => {
 
 import type { ContactCheck } from "../../../shared/api";
 import type { Credentials } from "./credentials";
-import { ContactCheckCache, engagementGmailHandlers } from "./engagement";
+import { ContactCheckCache, engagementGmailHandlers, releaseHeldSignals } from "./engagement";
+import { HELD_SIGNALS_KEY, HeldSignals, MAX_HELD_SIGNALS } from "./held-signals";
+import type { KeyValueArea } from "./outbox";
+
+function memoryArea(): KeyValueArea & { data: Record<string, unknown> } {
+  const data: Record<string, unknown> = {};
+  return {
+    data,
+    get: async (key) => (key in data ? { [key]: structuredClone(data[key]) } : {}),
+    set: async (items) => void Object.assign(data, structuredClone(items)),
+  };
+}
 
 const CREDENTIALS: Credentials = {
   trackerUrl: "https://t.example",
@@ -42,6 +53,8 @@ describe("reportSignals", () => {
     const handlers = engagementGmailHandlers({
       requireCredentials: async () => CREDENTIALS,
       trackedThreads: async (_credentials, ids) => new Set(ids.filter((id) => id === "tracked")),
+      outboxThreads: async () => new Set(),
+      held: new HeldSignals(memoryArea()),
       news,
     });
     const at = "2026-11-22T10:00:00.000Z";
@@ -70,6 +83,8 @@ describe("reportSignals", () => {
     const handlers = engagementGmailHandlers({
       requireCredentials: async () => CREDENTIALS,
       trackedThreads: async () => new Set(),
+      outboxThreads: async () => new Set(),
+      held: new HeldSignals(memoryArea()),
       news: vi.fn(),
     });
     const result = await handlers.reportSignals(
@@ -78,6 +93,111 @@ describe("reportSignals", () => {
     );
     expect(result).toEqual({ answered: ["c1"], recorded: 0 });
     expect(fetch).not.toHaveBeenCalled();
+  });
+});
+
+describe("signals of a thread whose email is still in the outbox", () => {
+  const at = "2026-11-22T10:00:00.000Z";
+  const reply = (gmailMessageId: string, threadId = "waiting") =>
+    ({ kind: "reply", threadId, gmailMessageId, at, from: "carol@prospect.example" }) as const;
+
+  /** A background whose outbox holds the email of thread "waiting" until `deliver()`, and a tracker that may be down. */
+  function setup() {
+    const area = memoryArea();
+    const tracked = new Set<string>();
+    const outbox = new Set(["waiting"]);
+    const requests: { signals: { gmailMessageId: string }[]; self: string[] }[] = [];
+    let trackerUp = true;
+    vi.stubGlobal(
+      "fetch",
+      vi.fn(async (_url: string, init: RequestInit) => {
+        if (!trackerUp) throw new TypeError("Failed to fetch");
+        const body = JSON.parse(String(init.body)) as (typeof requests)[number];
+        requests.push(body);
+        const results = body.signals.map((s) => ({ gmailMessageId: s.gmailMessageId, outcome: "recorded", messageId: "m" }));
+        return new Response(JSON.stringify({ results }), { status: 200 });
+      }),
+    );
+    const news = vi.fn();
+    const deps = {
+      requireCredentials: async () => CREDENTIALS,
+      trackedThreads: async (_credentials: Credentials, ids: string[]) => new Set(ids.filter((id) => tracked.has(id))),
+      outboxThreads: async () => new Set(outbox),
+      held: new HeldSignals(area),
+      news,
+    };
+    const deliver = () => {
+      outbox.delete("waiting");
+      tracked.add("waiting");
+    };
+    const setTrackerUp = (up: boolean) => {
+      trackerUp = up;
+    };
+    return { area, deps, requests, news, deliver, setTrackerUp, tracked };
+  }
+
+  it("are held (not sent, not lost) and reported once the email is registered, even after a restart", async () => {
+    const { area, deps, requests, news, deliver, setTrackerUp, tracked } = setup();
+    const handlers = engagementGmailHandlers(deps);
+    // Seen while the tracker is down: held all the same, and the error tells the content script to try the rest later.
+    setTrackerUp(false);
+    deps.trackedThreads = async () => {
+      throw new TypeError("Failed to fetch");
+    };
+    await expect(
+      handlers.reportSignals({ self: ["me@example.com"], signals: [reply("r1"), reply("p1", "private")] }, SENDER),
+    ).rejects.toThrow();
+    expect((await deps.held.all()).map((h) => h.signal.gmailMessageId)).toEqual(["r1"]);
+    deps.trackedThreads = async (_credentials: Credentials, ids: string[]) => new Set(ids.filter((id) => tracked.has(id)));
+    setTrackerUp(true);
+    const result = await handlers.reportSignals({ self: ["me@example.com"], signals: [reply("r1"), reply("p1", "private")] }, SENDER);
+    // The content script stops sending both: p1's thread holds no tracked email, r1 is the background's to keep.
+    expect(result).toEqual({ answered: ["p1", "r1"], recorded: 0 });
+    expect(requests).toEqual([]);
+    expect((await new HeldSignals(area).all()).map((h) => h.signal.gmailMessageId)).toEqual(["r1"]);
+
+    // Still in the outbox: nothing to send yet.
+    expect(await releaseHeldSignals(deps)).toBe(0);
+    expect(requests).toEqual([]);
+
+    // Registered, but the tracker is down again when the release runs: still held.
+    deliver();
+    setTrackerUp(false);
+    await expect(releaseHeldSignals(deps)).rejects.toThrow();
+    expect(await deps.held.all()).toHaveLength(1);
+
+    // A restarted background (state from storage only) reports it with the addresses it was seen with.
+    setTrackerUp(true);
+    const restarted = { ...deps, held: new HeldSignals(area) };
+    expect(await releaseHeldSignals(restarted)).toBe(1);
+    expect(requests).toEqual([{ self: ["me@example.com"], signals: [reply("r1")] }]);
+    expect(news).toHaveBeenCalledWith(["waiting"]);
+    expect(await restarted.held.all()).toEqual([]);
+    expect(await releaseHeldSignals(restarted)).toBe(0);
+    expect(requests).toHaveLength(1);
+  });
+
+  it("are settled, not sent, when the registered email turns out to be in no tracked thread", async () => {
+    const { deps, requests } = setup();
+    await engagementGmailHandlers(deps).reportSignals({ signals: [reply("r1")] }, SENDER);
+    deps.outboxThreads = async () => new Set(); // delivered, but the tracker has no message in that thread
+    expect(await releaseHeldSignals(deps)).toBe(1);
+    expect(requests).toEqual([]);
+    expect(await deps.held.all()).toEqual([]);
+  });
+
+  it("are kept once each, the newest within a bound", async () => {
+    const area = memoryArea();
+    const held = new HeldSignals(area);
+    await Promise.all([held.hold([], [reply("a"), reply("b")]), held.hold([], [reply("b"), reply("c")])]);
+    expect((await held.all()).map((h) => h.signal.gmailMessageId)).toEqual(["a", "b", "c"]);
+    await held.hold(
+      [],
+      Array.from({ length: MAX_HELD_SIGNALS }, (_, i) => reply(`n${i}`)),
+    );
+    const kept = area.data[HELD_SIGNALS_KEY] as unknown[];
+    expect(kept).toHaveLength(MAX_HELD_SIGNALS);
+    expect((await held.all())[0]?.signal.gmailMessageId).toBe("n0");
   });
 });
 

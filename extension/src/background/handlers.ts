@@ -8,7 +8,8 @@ import { gmailAccountPath } from "../gmail-ids";
 import { loadOptions, normalizeTrackerUrl, saveOptions } from "../options-store";
 import { api, probeTracker, TrackerError } from "./api";
 import { type Credentials, loadCredentials, saveCredentials } from "./credentials";
-import { engagementGmailHandlers, engagementPageHandlers } from "./engagement";
+import { type EngagementDeps, engagementGmailHandlers, engagementPageHandlers } from "./engagement";
+import type { HeldSignals } from "./held-signals";
 import type { Outbox, OutboxEntry } from "./outbox";
 import { type ActivitySummary, type FeedPoller, type FeedState, type StatusCache, summarize } from "./receipts";
 import type { SentAccounts } from "./sent-accounts";
@@ -85,17 +86,24 @@ export interface Receipts {
   sentAccounts: SentAccounts;
 }
 
-export function gmailHandlers(outbox: Outbox, receipts: Receipts) {
+/** What replies and bounces need from the rest of the background (engagement.ts): also its held-signal release. */
+export function engagementDeps(outbox: Outbox, receipts: Receipts, held: HeldSignals): EngagementDeps {
+  return {
+    requireCredentials,
+    trackedThreads: async (credentials, threadIds) => {
+      const messages = await receipts.statusCache.get(threadIds, fetchStatus(credentials));
+      return new Set(messages.flatMap((m) => (m.threadId ? [m.threadId] : [])));
+    },
+    outboxThreads: async () => new Set((await outbox.entries()).flatMap((e) => (e.request.threadId ? [e.request.threadId] : []))),
+    held,
+    news: receipts.news,
+  };
+}
+
+export function gmailHandlers(outbox: Outbox, receipts: Receipts, held: HeldSignals) {
   return {
     // Replies, bounces and the compose window's recipient checks (issue 5): background/engagement.ts.
-    ...engagementGmailHandlers({
-      requireCredentials,
-      trackedThreads: async (credentials, threadIds) => {
-        const messages = await receipts.statusCache.get(threadIds, fetchStatus(credentials));
-        return new Set(messages.flatMap((m) => (m.threadId ? [m.threadId] : [])));
-      },
-      news: receipts.news,
-    }),
+    ...engagementGmailHandlers(engagementDeps(outbox, receipts, held)),
 
     /** A fresh id for a compose window, minted ahead of the send so the send itself needs no round trip. */
     async mintId(_input: null, _sender: Sender): Promise<{ trackingId: string; trackerUrl: string }> {

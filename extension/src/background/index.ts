@@ -7,12 +7,15 @@ import { type HandlerTable, isEnvelope, type Reply } from "../messaging";
 import { loadOptions, onOptionsChanged } from "../options-store";
 import { api, TrackerError } from "./api";
 import { loadCredentials } from "./credentials";
-import { gmailHandlers, pageHandlers } from "./handlers";
+import { releaseHeldSignals } from "./engagement";
+import { engagementDeps, gmailHandlers, pageHandlers } from "./handlers";
+import { HeldSignals } from "./held-signals";
 import { type DeliveryResult, Outbox, type OutboxEntry } from "./outbox";
 import { syncPixelBlockRule } from "./pixel-block";
 import { FeedPoller, NEWS_KEY, type Note, readFeedState, StatusCache } from "./receipts";
 import { senderKind } from "./sender";
 import { SentAccounts } from "./sent-accounts";
+import { serialRunner } from "./serial";
 
 const OUTBOX_ALARM = "outbox-retry";
 
@@ -21,6 +24,9 @@ async function deliver(entry: OutboxEntry): Promise<DeliveryResult> {
   if (!credentials) return { retry: true, error: "not connected to a tracker" };
   try {
     await api.registerMessage(credentials.trackerUrl, credentials.apiToken, entry.trackingId, entry.request);
+    // The tracker knows this thread now: its status is asked for again, and replies seen in it meanwhile go out.
+    if (entry.request.threadId) statusCache.invalidate([entry.request.threadId]);
+    releaseHeld();
     return "delivered";
   } catch (error) {
     // 410: the user deleted this message's data on the tracker; it is as delivered as it will ever be.
@@ -123,7 +129,16 @@ browser.notifications.onClicked.addListener((id) => {
   void browser.notifications.clear(id);
 });
 
-const fromGmail: HandlerTable = gmailHandlers(outbox, receipts);
+// Replies and bounces seen while their thread's email was still in the outbox (background/held-signals.ts).
+const heldSignals = new HeldSignals(browser.storage.local);
+const signalDeps = engagementDeps(outbox, receipts, heldSignals);
+const oneRelease = serialRunner();
+/** Not awaited by its callers. Its outbox read waits for a running flush, so a delivery just made is seen. */
+function releaseHeld(): void {
+  void oneRelease(() => releaseHeldSignals(signalDeps)).catch((error: unknown) => console.warn("held signals not reported yet", error));
+}
+
+const fromGmail: HandlerTable = gmailHandlers(outbox, receipts, heldSignals);
 const fromPages: HandlerTable = pageHandlers(outbox, receipts);
 
 browser.runtime.onMessage.addListener((message: unknown, sender: browser.Runtime.MessageSender): Promise<Reply<unknown>> | undefined => {
@@ -140,7 +155,10 @@ browser.runtime.onMessage.addListener((message: unknown, sender: browser.Runtime
 
 browser.alarms.onAlarm.addListener((alarm) => {
   if (alarm.name === OUTBOX_ALARM) void outbox.flush();
-  if (alarm.name === FEED_ALARM) pollFeed();
+  if (alarm.name === FEED_ALARM) {
+    pollFeed();
+    releaseHeld();
+  }
 });
 void browser.alarms.get(FEED_ALARM).then((alarm) => {
   if (!alarm) void browser.alarms.create(FEED_ALARM, { periodInMinutes: 1 });
