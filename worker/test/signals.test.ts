@@ -242,6 +242,44 @@ describe("bounces", () => {
     expect((await check(account, ["flaky@acme.example"])).body.contacts[0]).toMatchObject({ suppressed: true, bounceKind: "hard" });
   });
 
+  it("the rep lifts a suppression: the compose check clears, the bounce stays, and only a notice dated after the lift suppresses again", async () => {
+    const account = await createAccount();
+    await sentMessage(account, { threadId: "t-lift", recipients: [{ email: "fixed@acme.example" }], sentAt: ago(5 * HOUR) });
+    await signals(account, { signals: [bounce("t-lift", "msg-f:l1", "hard", ["fixed@acme.example"], ago(2 * HOUR))] });
+    expect((await check(account, ["fixed@acme.example"])).body.contacts[0]?.suppressed).toBe(true);
+    const lift = (who: TestAccount, email = "Fixed@acme.example") =>
+      who.api(`/api/contacts/${encodeURIComponent(email)}/suppression`, { method: "DELETE" });
+    expect((await lift(await createAccount())).status).toBe(404); // another account's list is not this one's
+    expect((await lift(account, "not-an-address")).status).toBe(400);
+    expect((await lift(account)).status).toBe(204);
+    expect((await lift(account)).status).toBe(404); // not suppressed any more
+    expect((await check(account, ["fixed@acme.example"])).body.contacts[0]).toMatchObject({ suppressed: false, bounceKind: null });
+    expect((await statusOf(account, "t-lift")).state).toBe("bounced");
+    // An older notice found late does not undo the lift.
+    await signals(account, { signals: [bounce("t-lift", "msg-f:l0", "hard", ["fixed@acme.example"], ago(HOUR))] });
+    expect((await check(account, ["fixed@acme.example"])).body.contacts[0]?.suppressed).toBe(false);
+    // A new one does.
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await signals(account, { signals: [bounce("t-lift", "msg-f:l2", "hard", ["fixed@acme.example"], ago(0))] });
+    expect((await check(account, ["fixed@acme.example"])).body.contacts[0]).toMatchObject({ suppressed: true, bounceKind: "hard" });
+  });
+
+  it("after a lift, soft notices from before it no longer count; two after it suppress the address again", async () => {
+    const account = await createAccount();
+    await sentMessage(account, { threadId: "t-lift-soft", recipients: [{ email: "busy@acme.example" }], sentAt: ago(5 * HOUR) });
+    const soft = (id: string, at: string) => bounce("t-lift-soft", id, "soft", ["busy@acme.example"], at);
+    await signals(account, { signals: [soft("msg-f:b1", ago(4 * HOUR)), soft("msg-f:b2", ago(3 * HOUR))] });
+    expect((await check(account, ["busy@acme.example"])).body.contacts[0]?.suppressed).toBe(true);
+    expect((await account.api("/api/contacts/busy%40acme.example/suppression", { method: "DELETE" })).status).toBe(204);
+    expect((await check(account, ["busy@acme.example"])).body.contacts[0]).toMatchObject({ suppressed: false, bounceKind: null });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await signals(account, { signals: [soft("msg-f:b3", ago(0))] });
+    expect((await check(account, ["busy@acme.example"])).body.contacts[0]).toMatchObject({ suppressed: false, bounceKind: "soft" });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await signals(account, { signals: [soft("msg-f:b4", ago(0))] });
+    expect((await check(account, ["busy@acme.example"])).body.contacts[0]).toMatchObject({ suppressed: true, bounceKind: "hard" });
+  });
+
   it("validates the compose check", async () => {
     const account = await createAccount();
     expect((await account.json("POST", "/api/contacts/check", { emails: [] })).status).toBe(400);

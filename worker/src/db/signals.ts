@@ -173,11 +173,11 @@ export async function recordSignals(
         ),
       );
       const addresses = emails.filter((e) => e !== "");
-      if (kind === "hard") statements.push(...suppressStatements(db, accountId, addresses, "hard"));
+      if (kind === "hard") statements.push(...suppressStatements(db, accountId, addresses, "hard", at));
       else {
         for (const email of addresses) softBounces.set(email, [...(softBounces.get(email) ?? []), { source: signal.gmailMessageId, at }]);
         const repeated = addresses.filter((email) => softNoticesSinceSuccess(email) >= 2);
-        statements.push(...suppressStatements(db, accountId, repeated, "repeated-soft"));
+        statements.push(...suppressStatements(db, accountId, repeated, "repeated-soft", at));
       }
     }
     results.push({ ...base, outcome: "recorded", messageId: message.id });
@@ -186,30 +186,64 @@ export async function recordSignals(
   return results;
 }
 
-/** The recorded soft bounces (notice and time) of these addresses, and when each last showed it receives mail. */
+/**
+ * The recorded soft bounces (notice and time) of these addresses, and since when their notices count: the latest
+ * success (it receives mail) or lift of its suppression (the rep vouched for it), whichever came last.
+ */
 async function softBounceHistory(db: D1Database, accountId: string, emails: readonly string[]) {
   const softBounces = new Map<string, { source: string; at: number }[]>();
   const unique = [...new Set(emails)];
+  const success = await latestSuccess(db, accountId, unique);
   for (const ids of chunked(unique)) {
-    const { results } = await db
-      .prepare(
-        `SELECT email, source_id, occurred_at FROM signals
-         WHERE account_id = ? AND email IN (${placeholders(ids.length)}) AND kind = 'bounce' AND bounce_kind = 'soft'`,
-      )
-      .bind(accountId, ...ids)
-      .all<{ email: string; source_id: string; occurred_at: number }>();
-    for (const row of results)
+    const list = placeholders(ids.length);
+    const [soft, lifted] = await db.batch([
+      db
+        .prepare(
+          `SELECT email, source_id, occurred_at FROM signals
+           WHERE account_id = ? AND email IN (${list}) AND kind = 'bounce' AND bounce_kind = 'soft'`,
+        )
+        .bind(accountId, ...ids),
+      db
+        .prepare(`SELECT email, lifted_at FROM suppressions WHERE account_id = ? AND email IN (${list}) AND lifted_at IS NOT NULL`)
+        .bind(accountId, ...ids),
+    ]);
+    for (const row of (soft?.results ?? []) as { email: string; source_id: string; occurred_at: number }[])
       softBounces.set(row.email, [...(softBounces.get(row.email) ?? []), { source: row.source_id, at: row.occurred_at }]);
+    for (const row of (lifted?.results ?? []) as { email: string; lifted_at: number }[])
+      success.set(row.email, Math.max(success.get(row.email) ?? row.lifted_at, row.lifted_at));
   }
-  return { softBounces, success: await latestSuccess(db, accountId, unique) };
+  return { softBounces, success };
 }
 
-function suppressStatements(db: D1Database, accountId: string, emails: readonly string[], reason: "hard" | "repeated-soft") {
+/**
+ * Puts addresses on the suppression list, with the time of the notice that put them there; a lifted suppression
+ * comes back only for a notice dated after the lift (an old notice found late does not undo the rep's decision).
+ */
+function suppressStatements(
+  db: D1Database,
+  accountId: string,
+  emails: readonly string[],
+  reason: "hard" | "repeated-soft",
+  noticeAt: number,
+) {
   return emails.map((email) =>
     db
-      .prepare(`INSERT OR IGNORE INTO suppressions (account_id, email, reason, created_at) VALUES (?, ?, ?, ${SQL_NOW_MS})`)
-      .bind(accountId, email, reason),
+      .prepare(
+        `INSERT INTO suppressions (account_id, email, reason, created_at) VALUES (?1, ?2, ?3, ${SQL_NOW_MS})
+         ON CONFLICT (account_id, email) DO UPDATE SET reason = excluded.reason, created_at = excluded.created_at, lifted_at = NULL
+         WHERE suppressions.lifted_at IS NOT NULL AND suppressions.lifted_at < ?4`,
+      )
+      .bind(accountId, email, reason, noticeAt),
   );
+}
+
+/** Lifts an address's suppression (docs/protocol.md §11). False when it is not suppressed. */
+export async function liftSuppression(db: D1Database, accountId: string, email: string, now: number): Promise<boolean> {
+  const { meta } = await db
+    .prepare("UPDATE suppressions SET lifted_at = ? WHERE account_id = ? AND email = ? AND lifted_at IS NULL")
+    .bind(now, accountId, email)
+    .run();
+  return meta.changes > 0;
 }
 
 export interface SignalSummary {
@@ -320,10 +354,12 @@ export async function addressStates(db: D1Database, accountId: string, emails: r
   const unique = [...new Set(emails)];
   for (const email of unique) states.set(email, { suppressed: false, bounceKind: null, optedOut: false });
   const softAt = new Map<string, number>();
+  /** A lifted suppression: soft notices before it no longer count. */
+  const liftedAt = new Map<string, number>();
   for (const ids of chunked(unique)) {
     const list = placeholders(ids.length);
     const [suppressed, optedOut, soft] = await db.batch([
-      db.prepare(`SELECT email FROM suppressions WHERE account_id = ? AND email IN (${list})`).bind(accountId, ...ids),
+      db.prepare(`SELECT email, lifted_at FROM suppressions WHERE account_id = ? AND email IN (${list})`).bind(accountId, ...ids),
       db.prepare(`SELECT email FROM opt_outs WHERE account_id = ? AND email IN (${list})`).bind(accountId, ...ids),
       db
         .prepare(
@@ -332,9 +368,10 @@ export async function addressStates(db: D1Database, accountId: string, emails: r
         )
         .bind(accountId, ...ids),
     ]);
-    for (const row of (suppressed?.results ?? []) as { email: string }[]) {
+    for (const row of (suppressed?.results ?? []) as { email: string; lifted_at: number | null }[]) {
       const state = states.get(row.email);
-      if (state) Object.assign(state, { suppressed: true, bounceKind: "hard" });
+      if (row.lifted_at !== null) liftedAt.set(row.email, row.lifted_at);
+      else if (state) Object.assign(state, { suppressed: true, bounceKind: "hard" });
     }
     for (const row of (optedOut?.results ?? []) as { email: string }[]) {
       const state = states.get(row.email);
@@ -346,7 +383,7 @@ export async function addressStates(db: D1Database, accountId: string, emails: r
     const success = await latestSuccess(db, accountId, [...softAt.keys()]);
     for (const [email, at] of softAt) {
       const state = states.get(email);
-      if (state && !state.suppressed && (success.get(email) ?? -1) <= at) state.bounceKind = "soft";
+      if (state && !state.suppressed && Math.max(success.get(email) ?? -1, liftedAt.get(email) ?? -1) <= at) state.bounceKind = "soft";
     }
   }
   return states;

@@ -14,14 +14,17 @@ import { normalizeEmail } from "../../../shared/email";
 import { requireAccount } from "../auth";
 import { encodeCursor, pageCursor } from "../cursor";
 import { accountContacts, type ContactAggregate, contactSummaries, contactTimeline, deleteContact } from "../db/contacts";
-import { addressStates } from "../db/signals";
+import { addressStates, liftSuppression } from "../db/signals";
 import type { AppEnv } from "../env";
 import { jsonError, validated } from "../http";
 
 const NOT_FOUND = "no such contact in this account";
 const emailParam = z.object({ email: emailAddress });
 
-/** `/api/contacts`: the compose check, the people list, a contact's timeline, and deleting a contact (docs/protocol.md §11, §13). */
+/**
+ * `/api/contacts`: the compose check, the people list, a contact's timeline, lifting a suppression, and deleting a
+ * contact (docs/protocol.md §11, §13).
+ */
 export const contactsRoute = new Hono<AppEnv>()
   .use(requireAccount)
   .post("/check", validated("json", contactsCheckRequest), async (c) => {
@@ -76,6 +79,13 @@ export const contactsRoute = new Hono<AppEnv>()
       nextCursor: older.length > limit && last ? encodeCursor([last.atMs, last.key]) : null,
     };
     return c.json(body);
+  })
+  /** Lifts the address's suppression: the rep fixed the address, or the notice was wrong (§11). */
+  .delete("/:email/suppression", validated("param", emailParam), async (c) => {
+    const email = normalizeEmail(c.req.valid("param").email);
+    if (!(await liftSuppression(c.env.DB, c.get("account").id, email, Date.now())))
+      return jsonError(c, 404, "this address is not on the suppression list");
+    return c.body(null, 204);
   })
   .delete("/:email", validated("param", emailParam), async (c) => {
     const email = normalizeEmail(c.req.valid("param").email);
