@@ -321,6 +321,37 @@ describe("Chromium: replies, bounces, campaigns and the dashboard", () => {
     await gmail.click(`${again} [data-sim=discard]`);
   });
 
+  it("lifting a suppression on the contact's dashboard page stops the compose warning at once", async () => {
+    const dashboard = await harness.newTab(
+      harness.extensionUrl(`extension/src/dashboard/index.html#contact/${encodeURIComponent("nobody@nowhere.example")}`),
+    );
+    await dashboard.click("button[name=lift-suppression]");
+    // The page reads the contact again: no longer suppressed, so no button.
+    await dashboard.waitFor(
+      () => document.querySelector("[data-testid=contact-email]") && !document.querySelector("button[name=lift-suppression]"),
+      null,
+    );
+    expect(await dashboard.evaluate(() => document.querySelector("section p")?.textContent ?? "", null)).not.toContain("suppressed");
+    await dashboard.close();
+    expect(
+      (
+        await api<{ contacts: { suppressed: boolean }[] }>("/api/contacts/check", {
+          method: "POST",
+          body: JSON.stringify({ emails: ["nobody@nowhere.example"] }),
+        })
+      ).body.contacts[0]?.suppressed,
+    ).toBe(false);
+
+    // The background had the address's check cached as suppressed (the compose above): the lift cleared it. The
+    // second recipient's check comes after the first: its warning names the soft-bounced address only.
+    const scope = await compose("nobody@nowhere.example", "Fixed address", "<div>Hello again</div>");
+    await gmail.type(`${scope} [data-sim=to]`, "full@busy.example");
+    await gmail.press(`${scope} [data-sim=to]`, "Enter");
+    await gmail.waitFor((s) => document.querySelector(`${s} .mt-warning:not([hidden])`)?.textContent?.includes("full@busy.example"), scope);
+    expect(await gmail.evaluate((s) => document.querySelector(`${s} .mt-warning`)?.textContent ?? "", scope)).not.toContain("nobody@");
+    await gmail.click(`${scope} [data-sim=discard]`);
+  });
+
   it("a reply seen while the tracker is down, before its email is registered, is kept and recorded once the tracker is back", async () => {
     await tracker.stop();
     const scope = await compose("ivy@prospect.example", "While you were away", "<div>Hello Ivy</div>");
@@ -329,6 +360,22 @@ describe("Chromium: replies, bounces, campaigns and the dashboard", () => {
     const sent = await eventually("Gmail's /sync send", async () => google.sent[count]);
     const id = PIXEL(tracker.url).exec(sent.html)?.[1] ?? "";
     expect(id).not.toBe("");
+    const popup = await harness.newTab(harness.extensionUrl("extension/src/popup/index.html"));
+    const stored = (key: string) =>
+      popup.evaluate(async (k) => {
+        type Ext = { storage: { local: { get(key: string): Promise<Record<string, unknown>> } } };
+        const g = globalThis as unknown as { browser?: Ext; chrome?: Ext };
+        return ((await (g.browser ?? g.chrome)?.storage.local.get(k)) ?? {})[k];
+      }, key);
+    const held = async () =>
+      (((await stored("heldSignals")) ?? []) as { signal: { threadId: string; kind: string } }[]).map(
+        (h) => `${h.signal.kind} ${h.signal.threadId}`,
+      );
+    // The outbox entry has its Gmail thread id from Gmail's answer to the send (a reply takes longer than that).
+    await eventually("the thread id in the outbox", async () => {
+      const outbox = ((await stored("outbox")) ?? {}) as Record<string, { request: { threadId?: string } }>;
+      return outbox[id]?.request.threadId === sent.legacyThreadId ? true : undefined;
+    });
     await receive(sent.legacyThreadId, "ivy@prospect.example", "Ivy", "Thanks, I'll read it tonight.");
     await gmail.evaluate(() => {
       location.hash = "#sent";
@@ -337,14 +384,6 @@ describe("Chromium: replies, bounces, campaigns and the dashboard", () => {
 
     // The Sent list shows the reply once; the background keeps it in extension storage, since the tracker cannot
     // take a reply for an email it does not know yet. Then the rep moves on: the page never reports it again.
-    const popup = await harness.newTab(harness.extensionUrl("extension/src/popup/index.html"));
-    const held = () =>
-      popup.evaluate(async () => {
-        type Ext = { storage: { local: { get(key: string): Promise<Record<string, unknown>> } } };
-        const g = globalThis as unknown as { browser?: Ext; chrome?: Ext };
-        const { heldSignals = [] } = (await (g.browser ?? g.chrome)?.storage.local.get("heldSignals")) ?? {};
-        return (heldSignals as { signal: { threadId: string; kind: string } }[]).map((h) => `${h.signal.kind} ${h.signal.threadId}`);
-      }, null);
     await eventually("the reply held", async () => ((await held()).length > 0 ? true : undefined));
     expect(await held()).toEqual([`reply ${sent.legacyThreadId}`]);
     await gmail.evaluate(() => {

@@ -154,6 +154,8 @@ export const api = {
     call<ContactDetail>(trackerUrl, `/api/contacts/${encodeURIComponent(email)}${searchString({ cursor })}`, { token }),
   deleteContact: (trackerUrl: string, token: string, email: string) =>
     call<void>(trackerUrl, `/api/contacts/${encodeURIComponent(email)}`, { method: "DELETE", token }),
+  liftSuppression: (trackerUrl: string, token: string, email: string) =>
+    call<void>(trackerUrl, `/api/contacts/${encodeURIComponent(email)}/suppression`, { method: "DELETE", token }),
   messages: (trackerUrl: string, token: string, query: MessagesQuery) =>
     call<MessagesResponse>(trackerUrl, `/api/messages${searchString(query)}`, { token }),
   /** A CSV export as text (exports take longer than the other calls). */

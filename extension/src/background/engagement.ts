@@ -3,7 +3,6 @@
 // handler tables of handlers.ts, so messaging.ts types these calls like every other; only this context holds the
 // token and talks to the tracker.
 import type browser from "webextension-polyfill";
-import { z } from "zod";
 import {
   type CampaignDetail,
   type CampaignsResponse,
@@ -12,6 +11,7 @@ import {
   type ContactsQuery,
   type ContactsResponse,
   campaignName,
+  emailAddress,
   MESSAGE_STATES,
   type MessageState,
   type MessagesQuery,
@@ -19,6 +19,7 @@ import {
   type SignalsRequest,
   signalsRequest,
 } from "../../../shared/api";
+import { normalizeEmail } from "../../../shared/email";
 import { api } from "./api";
 import type { Credentials } from "./credentials";
 import type { HeldSignal, HeldSignals, Signal } from "./held-signals";
@@ -107,12 +108,6 @@ const MAX_SIGNALS_PER_REQUEST = 100;
 export const EXPORTS = ["messages", "events", "contacts"] as const;
 export type ExportName = (typeof EXPORTS)[number];
 
-/**
- * An address the tracker accepts in POST /api/contacts/check (shared/api.ts validates with the same check, not
- * exported there): one address it would refuse turns the whole batch into a 400.
- */
-const acceptedEmail = z.email().max(320);
-
 /** Per-address answers of POST /api/contacts/check, kept a short while: a compose re-checks on every recipient change. */
 export class ContactCheckCache {
   private readonly entries = new Map<string, { at: number; check: ContactCheck }>();
@@ -123,7 +118,8 @@ export class ContactCheckCache {
   ) {}
 
   async get(emails: string[], fetchChecks: (emails: string[]) => Promise<ContactCheck[]>): Promise<ContactCheck[]> {
-    const wanted = [...new Set(emails.map((e) => e.trim().toLowerCase()).filter((e) => acceptedEmail.safeParse(e).success))].slice(0, 100);
+    // Only addresses the tracker accepts: one it would refuse turns the whole batch into a 400.
+    const wanted = [...new Set(emails.map(normalizeEmail).filter((e) => emailAddress.safeParse(e).success))].slice(0, 100);
     const missing = wanted.filter((e) => {
       const entry = this.entries.get(e);
       return !entry || this.now() - entry.at > this.ttlMs;
@@ -138,12 +134,14 @@ export class ContactCheckCache {
 
   /** A bounce was just recorded: these addresses' answers are stale. */
   invalidate(emails: Iterable<string>): void {
-    for (const email of emails) this.entries.delete(email.trim().toLowerCase());
+    for (const email of emails) this.entries.delete(normalizeEmail(email));
   }
 }
 
+/** One per background: the compose windows' checks read it, and a lift of a suppression in the dashboard clears it. */
+const checks = new ContactCheckCache();
+
 export function engagementGmailHandlers(deps: EngagementDeps) {
-  const checks = new ContactCheckCache();
   return {
     /**
      * Replies and notices seen in Gmail (see report). `answered`: the keys the content script never sends again,
@@ -171,6 +169,13 @@ export function engagementGmailHandlers(deps: EngagementDeps) {
       };
     },
   };
+}
+
+/** An address from a page, as the tracker compares it; throws for anything else. */
+function addressOf(input: { email: string } | undefined): string {
+  const parsed = emailAddress.safeParse(normalizeEmail(String(input?.email ?? "")));
+  if (!parsed.success) throw new Error("not an address");
+  return parsed.data;
 }
 
 const CURSOR = /^[A-Za-z0-9_-]{1,400}$/;
@@ -206,9 +211,9 @@ export function engagementPageHandlers(deps: Pick<EngagementDeps, "requireCreden
     },
 
     async contactDetail(input: { email: string; cursor?: string }, _sender: Sender): Promise<ContactDetail> {
-      if (typeof input?.email !== "string" || !input.email.includes("@")) throw new Error("not an address");
+      const email = addressOf(input);
       const c = await deps.requireCredentials();
-      return api.contact(c.trackerUrl, c.apiToken, input.email.trim().toLowerCase(), cursorOf(input.cursor));
+      return api.contact(c.trackerUrl, c.apiToken, email, cursorOf(input.cursor));
     },
 
     /**
@@ -216,9 +221,18 @@ export function engagementPageHandlers(deps: Pick<EngagementDeps, "requireCreden
      * suppression list and opt-outs keep the address.
      */
     async deleteContact(input: { email: string }, _sender: Sender): Promise<{ ok: true }> {
-      if (typeof input?.email !== "string" || !input.email.includes("@")) throw new Error("not an address");
+      const email = addressOf(input);
       const c = await deps.requireCredentials();
-      await api.deleteContact(c.trackerUrl, c.apiToken, input.email.trim().toLowerCase());
+      await api.deleteContact(c.trackerUrl, c.apiToken, email);
+      return { ok: true };
+    },
+
+    /** Lifts a suppression (docs/protocol.md §10): the compose windows stop warning about the address at once. */
+    async liftSuppression(input: { email: string }, _sender: Sender): Promise<{ ok: true }> {
+      const email = addressOf(input);
+      const c = await deps.requireCredentials();
+      await api.liftSuppression(c.trackerUrl, c.apiToken, email);
+      checks.invalidate([email]);
       return { ok: true };
     },
 

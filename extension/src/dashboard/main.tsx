@@ -407,9 +407,30 @@ function DeleteContact({ email }: { email: string }) {
   );
 }
 
+/** Takes the address off the suppression list: the rep fixed it, or the bounce notice was wrong. */
+function LiftSuppression({ email, onLifted }: { email: string; onLifted: () => void }) {
+  const [error, setError] = useState<string | null>(null);
+  const lift = () => callFromPage("liftSuppression", { email }).then(onLifted, (e: unknown) => setError(errorText(e)));
+  return (
+    <p>
+      The compose window warns before writing to a suppressed address.{" "}
+      <button type="button" name="lift-suppression" onClick={() => void lift()}>
+        Allow sending to {email} again
+      </button>
+      {error ? <span class="error">{error}</span> : null}
+    </p>
+  );
+}
+
 function Contact({ email }: { email: string }) {
-  const { first, items, error, more } = usePages({ email }, (query, cursor) =>
-    callFromPage("contactDetail", { ...query, cursor }).then((r) => ({ items: r.timeline, nextCursor: r.nextCursor, contact: r.contact })),
+  // A new `version` is a new query: the contact is read again after its suppression is lifted.
+  const [version, setVersion] = useState(0);
+  const { first, items, error, more } = usePages({ email, version }, (query, cursor) =>
+    callFromPage("contactDetail", { email: query.email, cursor }).then((r) => ({
+      items: r.timeline,
+      nextCursor: r.nextCursor,
+      contact: r.contact,
+    })),
   );
   const c = first?.contact;
   return (
@@ -421,6 +442,7 @@ function Contact({ email }: { email: string }) {
           {when(c.lastActivityAt)} {contactStatus(c) ? `· ${contactStatus(c)}` : ""}
         </p>
       ) : null}
+      {c?.suppressed ? <LiftSuppression email={email} onLifted={() => setVersion((v) => v + 1)} /> : null}
       {c ? <DeleteContact email={email} /> : null}
       <Status items={items} error={error} empty="No activity." />
       {items && items.length > 0 ? (
