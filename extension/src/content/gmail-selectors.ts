@@ -3,6 +3,7 @@
 // When the precise one stops matching but a fallback still does, or nothing matches, debug mode logs it
 // (see ../shared/notes/gmail.md). Real captures: ../shared/fixtures/gmail/; test pages built from the attributes
 // the notes name for today's Gmail: test/e2e/gmail-sim/ (kept apart from the captures).
+import { normalizeEmail } from "../../../shared/email";
 import { debugOnce } from "./log";
 
 export interface SelectorSpec {
@@ -164,7 +165,7 @@ const EMAIL = /[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
 export function composeRecipients(root: ParentNode): { email: string; name?: string }[] {
   const out = new Map<string, { email: string; name?: string }>();
   for (const chip of queryAll(root, "recipientChips")) {
-    const email = chip.getAttribute("email")?.trim().toLowerCase();
+    const email = normalizeEmail(chip.getAttribute("email") ?? "");
     const name = chip.getAttribute("name") ?? undefined;
     if (email && /^[^@\s]+@[^@\s]+$/.test(email)) out.set(email, name ? { email, name } : { email });
   }

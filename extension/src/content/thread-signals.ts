@@ -16,6 +16,7 @@
 
 import type { BounceSignal, ReplySignal } from "../../../shared/api";
 import { bouncedAddresses, classifyBounce, isBounceSender } from "../../../shared/bounce";
+import { normalizeEmail } from "../../../shared/email";
 import { legacyThreadId } from "../gmail-ids";
 import { query, queryAll, rowThreadIds } from "./gmail-selectors";
 
@@ -99,7 +100,7 @@ export function readConversation(doc: Document, own: Set<string>, now = new Date
     const sender = query(element, "messageSender", false);
     return {
       element,
-      email: (sender?.getAttribute("email") ?? "").trim().toLowerCase(),
+      email: normalizeEmail(sender?.getAttribute("email") ?? ""),
       name: sender?.getAttribute("name") ?? sender?.textContent ?? "",
       ours: element.querySelector("img[data-mt-pixel-id]") !== null,
       id: stableMessageId(element.getAttribute("data-legacy-message-id")) ?? stableMessageId(element.getAttribute("data-message-id")),
@@ -144,7 +145,7 @@ export function readThreadRows(doc: Document, own: Set<string>, now = new Date()
     const countText = /\((\d+)\)/.exec(query(row, "rowCount", false)?.textContent ?? "")?.[1];
     const multi = participants.length >= 2 || Number(countText ?? 1) >= 2;
     const last = participants[participants.length - 1];
-    const lastEmail = (last?.getAttribute("email") ?? "").trim().toLowerCase();
+    const lastEmail = normalizeEmail(last?.getAttribute("email") ?? "");
     const senderCell = last?.closest("div")?.textContent?.trim() ?? "";
     if (!multi || !last || !lastEmail || /^to:/i.test(senderCell)) continue;
     if (own.has(lastEmail) || last.getAttribute("name") === "me") continue;
