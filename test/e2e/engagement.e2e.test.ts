@@ -365,7 +365,7 @@ describe("Chromium: replies, bounces, campaigns and the dashboard", () => {
       popup.evaluate(async (k) => {
         type Ext = { storage: { local: { get(key: string): Promise<Record<string, unknown>> } } };
         const g = globalThis as unknown as { browser?: Ext; chrome?: Ext };
-        return ((await (g.browser ?? g.chrome)?.storage.local.get(k)) ?? {})[k];
+        return (await (g.browser ?? g.chrome)?.storage.local.get(k))?.[k];
       }, key);
     const held = async () =>
       (((await stored("heldSignals")) ?? []) as { signal: { threadId: string; kind: string } }[]).map(
