@@ -10,16 +10,7 @@ import type { ContactCheck } from "../../../shared/api";
 import type { Credentials } from "./credentials";
 import { ContactCheckCache, engagementGmailHandlers, releaseHeldSignals } from "./engagement";
 import { HELD_SIGNALS_KEY, HeldSignals, MAX_HELD_SIGNALS } from "./held-signals";
-import type { KeyValueArea } from "./outbox";
-
-function memoryArea(): KeyValueArea & { data: Record<string, unknown> } {
-  const data: Record<string, unknown> = {};
-  return {
-    data,
-    get: async (key) => (key in data ? { [key]: structuredClone(data[key]) } : {}),
-    set: async (items) => void Object.assign(data, structuredClone(items)),
-  };
-}
+import { memoryArea } from "./memory-area";
 
 const CREDENTIALS: Credentials = {
   trackerUrl: "https://t.example",

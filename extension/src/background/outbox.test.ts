@@ -1,15 +1,7 @@
 // The outbox's rules with an in-memory storage area standing in for browser.storage.local (same two calls).
 import { describe, expect, it } from "vitest";
-import { type DeliveryResult, FIRST_RETRY_MS, type KeyValueArea, Outbox, type OutboxEntry } from "./outbox";
-
-function memoryArea(): KeyValueArea & { data: Record<string, unknown> } {
-  const data: Record<string, unknown> = {};
-  return {
-    data,
-    get: async (key) => (key in data ? { [key]: structuredClone(data[key]) } : {}),
-    set: async (items) => void Object.assign(data, structuredClone(items)),
-  };
-}
+import { memoryArea } from "./memory-area";
+import { type DeliveryResult, FIRST_RETRY_MS, Outbox, type OutboxEntry } from "./outbox";
 
 const request = { subject: "s", recipients: [], sentAt: new Date(0).toISOString(), openTracking: true, clickTracking: true, links: [] };
 

@@ -3,6 +3,7 @@
 // machine and sender events never do, a mute records without notifying, and the status cache batches.
 import { describe, expect, it } from "vitest";
 import type { FeedEvent, MessageStatus } from "../../../shared/api";
+import { memoryArea } from "./memory-area";
 import type { KeyValueArea } from "./outbox";
 import {
   applyEvents,
@@ -17,20 +18,6 @@ import {
   StatusCache,
   summarize,
 } from "./receipts";
-
-function memoryArea(): KeyValueArea & { data: Record<string, unknown>; writes: string[][] } {
-  const data: Record<string, unknown> = {};
-  const writes: string[][] = [];
-  return {
-    data,
-    writes,
-    get: async (key) => (key in data ? { [key]: structuredClone(data[key]) } : {}),
-    set: async (items) => {
-      writes.push(Object.keys(items));
-      Object.assign(data, structuredClone(items));
-    },
-  };
-}
 
 const NOW = Date.parse("2026-11-22T12:00:00Z");
 let seq = 0;

@@ -1,16 +1,7 @@
 // The Gmail account each tracked message was sent from, for its notifications.
 import { describe, expect, it } from "vitest";
-import type { KeyValueArea } from "./outbox";
+import { memoryArea } from "./memory-area";
 import { MAX_SENT_ACCOUNTS, SENT_ACCOUNTS_KEY, SentAccounts } from "./sent-accounts";
-
-function memoryArea(): KeyValueArea & { data: Record<string, unknown> } {
-  const data: Record<string, unknown> = {};
-  return {
-    data,
-    get: async (key) => (key in data ? { [key]: structuredClone(data[key]) } : {}),
-    set: async (items) => void Object.assign(data, structuredClone(items)),
-  };
-}
 
 describe("SentAccounts", () => {
   it("keeps the account of messages sent at once, and survives a restart", async () => {
