@@ -4,7 +4,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
 import type { ErrorResponse } from "../../shared/api";
 
-/** The same 1x1 transparent GIF for every pixel request (43 bytes). */
+/** The same 1x1 transparent GIF for every pixel request (42 bytes). */
 export const PIXEL_GIF = Uint8Array.from(atob("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"), (ch) => ch.charCodeAt(0));
 
 export const NO_STORE = "no-store, no-cache, must-revalidate, max-age=0";
