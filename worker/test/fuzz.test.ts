@@ -86,6 +86,7 @@ describe("fuzzing every endpoint", () => {
       () => `/api/contacts?sort=${mutate("score")}&campaign=${mutate("Q4")}&minScore=${mutate("1.5")}&limit=${mutate("20")}`,
       () => `/api/contacts?cursor=${mutate("WzEsImFAYi5jbyJd")}`,
       () => `/api/contacts/${mutate("buyer@acme.example")}?cursor=${mutate("WzEsIjA6eCJd")}`,
+      () => `/api/contacts/${mutate("buyer@acme.example")}/${mutate("suppression")}`,
       () => `/api/campaigns/${mutate("Q4%20launch")}`,
       () => `/api/campaigns?cursor=${mutate("WzEsIngiXQ")}&limit=${mutate("5")}`,
       () => `/api/messages?campaign=${mutate("Q4")}&state=${mutate("opened")}&q=${mutate("50%25")}&cursor=${mutate("WzEsIngiXQ")}`,
