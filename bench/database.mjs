@@ -11,6 +11,7 @@ const BIG_EVENTS = 100_000;
 const SMALL_EVENTS = 100;
 const STATUS_THREADS = 100;
 const CONSUMER_HITS = 1_000;
+const PEOPLE_PAGE = 50;
 const DRAIN_TIMEOUT_MS = 120_000;
 
 /** How many of `events` seeded events belong to the first `threads` messages (event i is message i % MESSAGES's). */
@@ -35,6 +36,12 @@ function seed(persistTo, accountId, messageIds, events) {
         `${rows.slice(i, i + 100).join(",\n")};\n`,
     );
   }
+  // Each message's one recipient is a contact of the account (the people list reads these).
+  statements.push(
+    `INSERT INTO message_recipients (message_id, account_id, email)
+       SELECT id, account_id, json_extract(recipients, '$[0].email') FROM messages WHERE account_id = ${sqlText(accountId)};\n`,
+    `UPDATE messages SET recipient_count = 1 WHERE account_id = ${sqlText(accountId)};\n`,
+  );
   writeFileSync(file, statements.join(""));
   d1Execute(persistTo, { file });
   // Event i belongs to message i % 1000 (by insertion order); 1 in 5 is a click, labels as real traffic has them,
@@ -210,6 +217,23 @@ export async function benchDatabase({ report, log, rounds }) {
     report(
       "feed-nothing-new-p99",
       `${fmt(feed.big.p99)} ms with ${BIG_EVENTS} events stored (${fmt(feed.big.p99 / feed.small.p99)}x the same with ${SMALL_EVENTS}: ${fmt(feed.small.p99)} ms)`,
+    );
+
+    // The dashboard's people list: its first page by score, every contact scored from its counted events.
+    const peopleRounds = Math.max(10, Math.floor(rounds / 4));
+    const people = await sideBySide(servers, peopleRounds, (s) =>
+      timed(s.url, `/api/contacts?sort=score&limit=${PEOPLE_PAGE}`, { token: s.account.token }),
+    );
+    if (people.last.big.json.contacts.length !== PEOPLE_PAGE) throw new Error("the people list's first page is not full");
+    report(
+      "people-list-p50",
+      `${fmt(people.big.p50)} ms for the first ${PEOPLE_PAGE} of ${MESSAGES} contacts by score with ${BIG_EVENTS} events stored ` +
+        `(${fmt(people.big.p50 / people.small.p50)}x the same request with ${SMALL_EVENTS} events stored: ${fmt(people.small.p50)} ms; ` +
+        `D1 rows read ${people.big.rowsRead} vs ${people.small.rowsRead}; ${peopleRounds} rounds)`,
+    );
+    report(
+      "people-list-p99",
+      `${fmt(people.big.p99)} ms with ${BIG_EVENTS} events stored (${fmt(people.big.p99 / people.small.p99)}x the same with ${SMALL_EVENTS}: ${fmt(people.small.p99)} ms)`,
     );
 
     // Rows written per event: 1,000 hits (half opens, half clicks, on different messages) through the real

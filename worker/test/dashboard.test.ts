@@ -10,10 +10,25 @@ import type {
   ErrorResponse,
   MessagesResponse,
 } from "../../shared/api";
+import { type EngagementActivity, engagementScore } from "../../shared/engagement";
+import { hitFromRequest } from "../src/hits";
 import worker from "../src/index";
-import { call, clickLink, createAccount, GMAIL_PROXY_UA, openPixel, sentMessage, type TestAccount, waitForEvents } from "./helpers";
+import { deriveSigningKey } from "../src/keys";
+import { storeHits } from "../src/queue";
+import {
+  CHROME_UA,
+  call,
+  clickLink,
+  createAccount,
+  GMAIL_PROXY_UA,
+  openPixel,
+  sentMessage,
+  type TestAccount,
+  waitForEvents,
+} from "./helpers";
 
 const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
 const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
 
 function reply(account: TestAccount, threadId: string, from: string, gmailMessageId: string) {
@@ -220,6 +235,46 @@ describe("contacts", () => {
       ]);
       // A new listing scores at its own time.
       expect((await account.json<ContactsResponse>("GET", "/api/contacts?limit=1")).body.contacts[0]?.score).toBeCloseTo(1.12, 1);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("scores repeats in time order across both counting labels (the first ten of each kind per email), and takes the latest counted hit as last activity", async () => {
+    const now = Date.now();
+    vi.useFakeTimers({ toFake: ["Date"], now });
+    try {
+      const account = await createAccount();
+      const url = "https://example.com/fan";
+      const message = await sentMessage(account, {
+        recipients: [{ email: "fan@acme.example" }],
+        links: [{ index: 0, url }],
+        sentAt: new Date(now - 30 * DAY).toISOString(),
+      });
+      const accountKey = await deriveSigningKey(env.SIGNING_SECRET ?? "", account.accountId, account.key.keyId);
+      const hit = async (occurredAt: number, userAgent: string, kind: "open" | "click" = "open") => {
+        const request = new Request(`https://t.example/o/${message.id}.gif`, { headers: { "user-agent": userAgent } });
+        const linkIndex = kind === "click" ? 0 : null;
+        await storeHits(env.DB, [
+          await hitFromRequest(request, { accountId: account.accountId, messageId: message.id, accountKey, kind, linkIndex }, occurredAt),
+        ]);
+      };
+      const activities: EngagementActivity[] = [];
+      // Ten opens through Google's proxy four weeks ago (two half-lives), then ten in a browser today: the old ones
+      // are the email's first ten opens, so the new ones add (next to) nothing.
+      for (let i = 0; i < 10; i++) {
+        await hit(now - 28 * DAY + i * 60_000, GMAIL_PROXY_UA);
+        activities.push({ emailId: message.id, kind: "open", at: now - 28 * DAY + i * 60_000, share: 1 });
+      }
+      for (let i = 0; i < 10; i++) await hit(now - HOUR + i * 60_000, CHROME_UA);
+      await hit(now - 2 * HOUR, CHROME_UA, "click");
+      activities.push({ emailId: message.id, kind: "click", at: now - 2 * HOUR, share: 1 });
+      await hit(now - 60_000, "Mozilla/5.0"); // Apple's prefetch: counts for nothing, not even last activity
+      const { body } = await account.json<ContactsResponse>("GET", "/api/contacts");
+      const fan = body.contacts.find((c) => c.email === "fan@acme.example");
+      expect(fan?.score).toBeCloseTo(engagementScore(activities, now), 1);
+      expect(fan?.score).toBeLessThan(4); // the recent opens ranked first would score about 5
+      expect(fan?.lastActivityAt).toBe(new Date(now - HOUR + 9 * 60_000).toISOString());
     } finally {
       vi.useRealTimers();
     }

@@ -1,5 +1,5 @@
 // Contacts (recipient addresses), their engagement score and timeline, and deleting one (docs/protocol.md §13).
-import type { ContactSummary, EventKind, TimelineItem } from "../../../shared/api";
+import { COUNTED_LABELS, type ContactSummary, EVENT_KINDS, type EventKind, type TimelineItem } from "../../../shared/api";
 import { normalizeEmail } from "../../../shared/email";
 import { type EngagementActivity, engagementScore } from "../../../shared/engagement";
 import { iso } from "../status";
@@ -9,6 +9,28 @@ import { COUNTED_SQL, chunked } from "./sql";
 
 /** Repeats beyond this per email and kind add under 0.1% to a score: they are not read. */
 const MAX_RANK = 10;
+
+/** The (kind, label) pairs that count, as SQL VALUES rows: each is one range of the index events_by_message. */
+const COUNTED_RANGES_SQL = EVENT_KINDS.flatMap((kind) => COUNTED_LABELS.map((label) => `('${kind}', '${label}')`)).join(", ");
+
+interface RankedRow {
+  message_id: string;
+  kind: EventKind;
+  occurred_at: number;
+  seq: number;
+}
+
+/** The first MAX_RANK events of each message and kind, in time order, from the first MAX_RANK of each of its labels. */
+function firstOfEachKind(rows: RankedRow[]): RankedRow[] {
+  const sorted = [...rows].sort((a, b) => a.occurred_at - b.occurred_at || a.seq - b.seq);
+  const taken = new Map<string, number>();
+  return sorted.filter((row) => {
+    const key = `${row.message_id} ${row.kind}`;
+    const count = taken.get(key) ?? 0;
+    taken.set(key, count + 1);
+    return count < MAX_RANK;
+  });
+}
 
 export interface ContactAggregate {
   email: string;
@@ -38,6 +60,7 @@ export async function accountContacts(db: D1Database, accountId: string, now: nu
   const scope =
     only === undefined ? "" : "AND message_id IN (SELECT message_id FROM message_recipients WHERE account_id = ?1 AND email = ?2)";
   const binds = only === undefined ? [accountId] : [accountId, only];
+  const messageScope = scope.replace("message_id IN", "m.id IN");
   const [recipients, ranked, latest, replies] = await db.batch([
     db
       .prepare(
@@ -45,18 +68,25 @@ export async function accountContacts(db: D1Database, accountId: string, now: nu
          WHERE r.account_id = ?1 AND m.deleted_at IS NULL ${scope.replace("message_id IN", "r.message_id IN")} ORDER BY m.sent_at, m.id`,
       )
       .bind(...binds),
+    // Per message, the first MAX_RANK of each counted (kind, label) range of events_by_message and the latest of
+    // each: index seeks, so the rows read follow the number of messages, not how many times each was opened.
     db
       .prepare(
-        `SELECT message_id, kind, occurred_at FROM (
-           SELECT message_id, kind, occurred_at,
-                  row_number() OVER (PARTITION BY message_id, kind ORDER BY occurred_at, seq) AS rank
-           FROM events WHERE account_id = ?1 AND label IN (${COUNTED_SQL}) ${scope})
-         WHERE rank <= ${MAX_RANK}`,
+        `WITH ranges(kind, label) AS (VALUES ${COUNTED_RANGES_SQL})
+         SELECT e.message_id, e.kind, e.occurred_at, e.seq FROM messages m JOIN ranges r JOIN events e
+           ON e.seq IN (SELECT x.seq FROM events x WHERE x.message_id = m.id AND x.kind = r.kind AND x.label = r.label
+                        ORDER BY x.occurred_at, x.seq LIMIT ${MAX_RANK})
+         WHERE m.account_id = ?1 ${messageScope}`,
       )
       .bind(...binds),
     db
       .prepare(
-        `SELECT message_id, max(occurred_at) AS at FROM events WHERE account_id = ?1 AND label IN (${COUNTED_SQL}) ${scope} GROUP BY message_id`,
+        `WITH ranges(kind, label) AS (VALUES ${COUNTED_RANGES_SQL})
+         SELECT message_id, max(at) AS at FROM (
+           SELECT m.id AS message_id,
+                  (SELECT max(x.occurred_at) FROM events x WHERE x.message_id = m.id AND x.kind = r.kind AND x.label = r.label) AS at
+           FROM messages m JOIN ranges r WHERE m.account_id = ?1 ${messageScope})
+         WHERE at IS NOT NULL GROUP BY message_id`,
       )
       .bind(...binds),
     db.prepare(`SELECT message_id, email, occurred_at FROM signals WHERE account_id = ?1 AND kind = 'reply' ${scope}`).bind(...binds),
@@ -90,7 +120,7 @@ export async function accountContacts(db: D1Database, accountId: string, now: nu
   const touch = (contact: ContactAggregate, at: number) => {
     contact.lastActivityAt = Math.max(contact.lastActivityAt ?? at, at);
   };
-  for (const row of (ranked?.results ?? []) as { message_id: string; kind: EventKind; occurred_at: number }[]) {
+  for (const row of firstOfEachKind((ranked?.results ?? []) as RankedRow[])) {
     const emails = byMessage.get(row.message_id) ?? [];
     const share = 1 / Math.max(emails.length, sentTo.get(row.message_id) ?? 0);
     for (const email of emails) {
