@@ -4,7 +4,18 @@ import { describe, expect, it } from "vitest";
 import type { AccountResponse, ErrorResponse, MessageDetail, MessageStatus, StatusResponse } from "../../shared/api";
 import { mintTrackingId } from "../../shared/protocol";
 import worker from "../src/index";
-import { BASE, call, clickLink, createAccount, GMAIL_PROXY_UA, openPixel, registration, sentMessage, waitForEvents } from "./helpers";
+import {
+  BASE,
+  call,
+  clickLink,
+  createAccount,
+  forged,
+  GMAIL_PROXY_UA,
+  openPixel,
+  registration,
+  sentMessage,
+  waitForEvents,
+} from "./helpers";
 
 describe("accounts", () => {
   it("creates an account with a token stored only as a hash, and a working signing key", async () => {
@@ -127,8 +138,8 @@ describe("messages", () => {
     const malformed = await account.api(`/api/messages/${id}`, { method: "PUT", body: "{not json" });
     expect(malformed.status).toBe(400);
     expect(((await malformed.json()) as ErrorResponse).error).toBeTruthy();
-    const forged = await account.json<ErrorResponse>("PUT", `/api/messages/${id.slice(0, -2)}AA`, registration());
-    expect(forged.status).toBe(400);
+    const forgedId = await account.json<ErrorResponse>("PUT", `/api/messages/${forged(id)}`, registration());
+    expect(forgedId.status).toBe(400);
     const huge = await account.api(`/api/messages/${id}`, {
       method: "PUT",
       body: JSON.stringify({ ...registration(), subject: "x".repeat(300_000) }),

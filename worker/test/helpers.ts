@@ -96,6 +96,12 @@ export async function eventCount(): Promise<number> {
 
 const B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
+/** The same text with a different MAC at its end (a significant bit of the second-to-last character flipped). */
+export function forged(b64: string): string {
+  const i = B64URL.indexOf(b64.slice(-2, -1));
+  return b64.slice(0, -2) + B64URL[i ^ 32] + b64.slice(-1);
+}
+
 /** Another spelling of the same 16 bytes: flips one of the 4 unused low bits of the last base64url character. */
 export function respelled(b64: string): string {
   const last = B64URL.indexOf(b64.slice(-1));
