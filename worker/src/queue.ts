@@ -16,8 +16,32 @@ export async function enqueueHit(env: Bindings, ctx: Pick<ExecutionContext, "wai
     await env.HITS.send(hit, { contentType: "json" });
   } catch (error) {
     console.error("queue send failed; writing the hit directly", errorName(error));
-    ctx.waitUntil(storeHits(env.DB, [hit]).catch((e) => console.error("direct hit write failed", errorName(e))));
+    ctx.waitUntil(storeWithoutQueue(env, hit));
   }
+}
+
+/**
+ * Pauses between the direct writes of a hit the queue refused; then the queue is asked once more. All of it
+ * fits in the time a Worker may keep working after its response (30 s).
+ */
+const DIRECT_WRITE_PAUSES_MS = [250, 1_000, 4_000];
+
+/** A hit the queue refused: D1 directly, a few times while it fails, then the queue again. Never throws. */
+async function storeWithoutQueue(env: Bindings, hit: Hit): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await storeHits(env.DB, [hit]);
+      return;
+    } catch (error) {
+      const pause = DIRECT_WRITE_PAUSES_MS[attempt];
+      if (pause === undefined) {
+        console.error("direct hit write failed; queueing it again", errorName(error));
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
+  await env.HITS.send(hit, { contentType: "json" }).catch((error) => console.error("hit lost: queue and D1 both failed", errorName(error)));
 }
 
 /** Longest pause between redeliveries while D1 is failing (Queues' maximum is 12 hours). */

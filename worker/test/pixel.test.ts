@@ -1,9 +1,10 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { Hit } from "../src/hits";
 import { PIXEL_GIF } from "../src/http";
 import worker from "../src/index";
-import { unreachableD1 } from "./faults";
+import { FlakyD1, unreachableD1 } from "./faults";
 import { BASE, CHROME_UA, call, createAccount, openPixel, respelled, sentMessage, storedEvents, waitForEvents } from "./helpers";
 
 async function expectPixel(response: Response) {
@@ -101,6 +102,43 @@ describe("GET /o/<id>.gif", () => {
     await waitOnExecutionContext(ctx);
     expect(await storedEvents(message.id)).toHaveLength(1);
   });
+
+  it("keeps trying when the queue refuses a hit and D1 fails too: D1 again after a pause, then the queue again", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account);
+    const refusals = { left: 1 };
+    const queueRefusingOnce = {
+      send: async (body: Hit, options?: QueueSendOptions) => {
+        if (refusals.left-- > 0) throw new Error("Queue send failed");
+        return env.HITS.send(body, options);
+      },
+    } as unknown as Queue;
+    // D1 fails the first direct write (both of its reads), then recovers: a later attempt stores the hit.
+    const flaky = new FlakyD1(env.DB, (call) => call < 2);
+    const ctx = createExecutionContext();
+    await expectPixel(
+      await worker.fetch(
+        new Request(`${BASE}/o/${message.id}.gif`, { headers: { "user-agent": CHROME_UA } }),
+        { ...env, HITS: queueRefusingOnce, DB: flaky.asD1() },
+        ctx,
+      ),
+    );
+    await waitOnExecutionContext(ctx);
+    expect(await storedEvents(message.id)).toHaveLength(1);
+
+    // D1 down for good: after the last direct write the hit goes to the queue (working again) and is stored from there.
+    refusals.left = 1;
+    const ctx2 = createExecutionContext();
+    await expectPixel(
+      await worker.fetch(
+        new Request(`${BASE}/o/${message.id}.gif`, { headers: { "user-agent": CHROME_UA } }),
+        { ...env, HITS: queueRefusingOnce, DB: new FlakyD1(env.DB, () => true).asD1() },
+        ctx2,
+      ),
+    );
+    await waitOnExecutionContext(ctx2);
+    expect(await waitForEvents(message.id, 2)).toHaveLength(2);
+  }, 30_000);
 
   it("records a hit for a message the extension has not registered yet", async () => {
     const account = await createAccount();
