@@ -1,7 +1,7 @@
 // The background's read-receipt rules with an in-memory storage area standing in for browser.storage.local:
 // the feed cursor survives restarts, only the first counted open (and first counted click of each link) notifies,
 // machine and sender events never do, a mute records without notifying, and the status cache batches.
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { FeedEvent, MessageStatus } from "../../../shared/api";
 import { memoryArea } from "./memory-area";
 import type { KeyValueArea } from "./outbox";
@@ -309,5 +309,24 @@ describe("status cache", () => {
     now = 2000;
     await cache.get(["t3"], fetchStatus);
     expect(asked.at(-1)).toEqual(["t3"]);
+  });
+
+  it("does not keep an answer asked for before the thread was invalidated (a registration delivered meanwhile)", async () => {
+    const cache = new StatusCache();
+    let release = () => {};
+    const slow = async (ids: string[]) => {
+      await new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      return ids.filter((id) => id !== "t1").map((id) => status(id, 0));
+    };
+    const early = cache.get(["t1", "t2"], slow);
+    await Promise.resolve();
+    cache.invalidate(["t1"]); // t1's email was just registered: the answer on its way predates it
+    release();
+    expect((await early).map((m) => m.threadId)).toEqual(["t2"]);
+    const fresh = vi.fn(async (ids: string[]) => ids.map((id) => status(id, 0)));
+    expect((await cache.get(["t1", "t2"], fresh)).map((m) => m.threadId)).toEqual(["t1", "t2"]);
+    expect(fresh).toHaveBeenCalledWith(["t1"]); // t2's answer was kept, t1's was not
   });
 });
