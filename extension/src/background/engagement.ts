@@ -30,8 +30,11 @@ export interface EngagementDeps {
   requireCredentials(): Promise<Credentials>;
   /** Tracked messages of these threads (the Sent list's status cache). */
   trackedThreads(credentials: Credentials, threadIds: string[]): Promise<Set<string>>;
-  /** Threads of the emails still in the outbox: the tracker will know them once they are delivered. */
-  outboxThreads(): Promise<Set<string>>;
+  /**
+   * Threads of the emails still in the outbox: the tracker will know them once they are delivered. With
+   * `afterFlush`, as they are once a running flush is done (a release right after a delivery must see it).
+   */
+  outboxThreads(afterFlush: boolean): Promise<Set<string>>;
   /** Signals of those threads, kept until the tracker knows the thread. */
   held: HeldSignals;
   /** The tracker has news for these threads: drop their cached status and tell the Gmail tabs. */
@@ -52,8 +55,14 @@ interface Reported {
  * loses none of them) and sends the others, of threads the tracker tracks, to it (the rest of the user's mail is
  * none of its business). Throws when the tracker cannot be reached.
  */
-async function report(deps: EngagementDeps, credentials: Credentials, self: string[], signals: Signal[]): Promise<Reported> {
-  const inOutbox = await deps.outboxThreads();
+async function report(
+  deps: EngagementDeps,
+  credentials: Credentials,
+  self: string[],
+  signals: Signal[],
+  afterFlush: boolean,
+): Promise<Reported> {
+  const inOutbox = await deps.outboxThreads(afterFlush);
   const held = signals.filter((s) => inOutbox.has(s.threadId));
   if (held.length > 0) await deps.held.hold(self, held);
   const heldIds = held.map((s) => s.gmailMessageId);
@@ -67,6 +76,8 @@ async function report(deps: EngagementDeps, credentials: Credentials, self: stri
   const recordedIds = new Set(results.filter((r) => r.outcome === "recorded").map((r) => r.gmailMessageId));
   const recorded = wanted.filter((s) => recordedIds.has(s.gmailMessageId));
   if (recorded.length > 0) deps.news([...new Set(recorded.map((s) => s.threadId))]);
+  // A bounce just recorded: the compose windows' cached answers for its addresses are stale.
+  checks.invalidate(recorded.flatMap((s) => (s.kind === "bounce" ? s.bounce.recipients : [])));
   return { settled: [...settled, ...results.map((r) => r.gmailMessageId)], held: heldIds, recorded };
 }
 
@@ -94,6 +105,7 @@ export async function releaseHeldSignals(deps: EngagementDeps): Promise<number> 
         credentials,
         chunk[0]?.self ?? [],
         chunk.map((h) => h.signal),
+        true,
       );
       await deps.held.settle(result.settled);
       settled += result.settled.length;
@@ -151,8 +163,8 @@ export function engagementGmailHandlers(deps: EngagementDeps) {
       const credentials = await deps.requireCredentials();
       const parsed = signalsRequest.safeParse(input);
       if (!parsed.success) throw new Error(`signals do not validate: ${parsed.error.issues[0]?.message ?? "invalid"}`);
-      const { settled, held, recorded } = await report(deps, credentials, parsed.data.self, parsed.data.signals);
-      checks.invalidate(recorded.flatMap((s) => (s.kind === "bounce" ? s.bounce.recipients : [])));
+      // The outbox as stored now: a Gmail tab never waits for a flush (up to the tracker's timeout per entry).
+      const { settled, held, recorded } = await report(deps, credentials, parsed.data.self, parsed.data.signals, false);
       return { answered: [...settled, ...held], recorded: recorded.length };
     },
 

@@ -94,16 +94,19 @@ export function engagementDeps(outbox: Outbox, receipts: Receipts, held: HeldSig
       const messages = await receipts.statusCache.get(threadIds, fetchStatus(credentials));
       return new Set(messages.flatMap((m) => (m.threadId ? [m.threadId] : [])));
     },
-    outboxThreads: async () => new Set((await outbox.entries()).flatMap((e) => (e.request.threadId ? [e.request.threadId] : []))),
+    outboxThreads: async (afterFlush) =>
+      new Set(
+        (afterFlush ? await outbox.entries() : await outbox.snapshot()).flatMap((e) => (e.request.threadId ? [e.request.threadId] : [])),
+      ),
     held,
     news: receipts.news,
   };
 }
 
-export function gmailHandlers(outbox: Outbox, receipts: Receipts, held: HeldSignals) {
+export function gmailHandlers(outbox: Outbox, receipts: Receipts, engagement: EngagementDeps) {
   return {
     // Replies, bounces and the compose window's recipient checks (issue 5): background/engagement.ts.
-    ...engagementGmailHandlers(engagementDeps(outbox, receipts, held)),
+    ...engagementGmailHandlers(engagement),
 
     /** A fresh id for a compose window, minted ahead of the send so the send itself needs no round trip. */
     async mintId(_input: null, _sender: Sender): Promise<{ trackingId: string; trackerUrl: string }> {
@@ -129,8 +132,6 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts, held: HeldSign
     async messageSent(input: SentMessageInput, sender: Sender): Promise<{ queued: true }> {
       const credentials = await requireCredentials();
       requireOwnId(credentials, input.trackingId);
-      const account = gmailAccountPath(sender.url);
-      if (account) await receipts.sentAccounts.record(input.trackingId, account);
       const parsed = registerMessageRequest.safeParse(input.request);
       if (!parsed.success) {
         // Still queued: the entry shows as failed with the tracker's own words once it refuses it; never dropped.
@@ -138,6 +139,12 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts, held: HeldSign
       }
       await outbox.put(input.trackingId, input.request, input.notBefore);
       void outbox.flush();
+      // Only for where its notifications open: never in the way of the registration.
+      const account = gmailAccountPath(sender.url);
+      if (account)
+        void receipts.sentAccounts
+          .record(input.trackingId, account)
+          .catch((error: unknown) => console.warn("sending account not kept", error));
       return { queued: true };
     },
 

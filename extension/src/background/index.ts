@@ -138,7 +138,7 @@ function releaseHeld(): void {
   void oneRelease(() => releaseHeldSignals(signalDeps)).catch((error: unknown) => console.warn("held signals not reported yet", error));
 }
 
-const fromGmail: HandlerTable = gmailHandlers(outbox, receipts, heldSignals);
+const fromGmail: HandlerTable = gmailHandlers(outbox, receipts, signalDeps);
 const fromPages: HandlerTable = pageHandlers(outbox, receipts);
 
 browser.runtime.onMessage.addListener((message: unknown, sender: browser.Runtime.MessageSender): Promise<Reply<unknown>> | undefined => {

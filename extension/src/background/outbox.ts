@@ -52,8 +52,14 @@ export class Outbox {
     await this.area.set({ [KEY]: entries });
   }
 
+  /** Every entry, oldest first, once the writes queued before this call (a running flush included) are done. */
   entries(): Promise<OutboxEntry[]> {
-    return this.serial(async () => Object.values(await this.read()).sort((a, b) => a.createdAt - b.createdAt));
+    return this.serial(() => this.snapshot());
+  }
+
+  /** Every entry, oldest first, as stored right now: never waits, but may be a moment behind a running flush. */
+  async snapshot(): Promise<OutboxEntry[]> {
+    return Object.values(await this.read()).sort((a, b) => a.createdAt - b.createdAt);
   }
 
   /** Adds or replaces the registration of one message; `notBefore` holds it back (e.g. while Gmail may undo the send). */
