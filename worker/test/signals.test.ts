@@ -243,7 +243,7 @@ describe("bounces", () => {
     expect((await check(account, ["flaky@acme.example"])).body.contacts[0]).toMatchObject({ suppressed: true, bounceKind: "hard" });
   });
 
-  it("the rep lifts a suppression: the compose check clears, the bounce stays, and only a notice dated after the lift suppresses again", async () => {
+  it("the rep lifts a suppression: the compose check clears, the bounce stays, and only a notice about an email sent after the lift suppresses again", async () => {
     const account = await createAccount();
     await sentMessage(account, { threadId: "t-lift", recipients: [{ email: "fixed@acme.example" }], sentAt: ago(5 * HOUR) });
     await signals(account, { signals: [bounce("t-lift", "msg-f:l1", "hard", ["fixed@acme.example"], ago(2 * HOUR))] });
@@ -256,12 +256,15 @@ describe("bounces", () => {
     expect((await lift(account)).status).toBe(404); // not suppressed any more
     expect((await check(account, ["fixed@acme.example"])).body.contacts[0]).toMatchObject({ suppressed: false, bounceKind: null });
     expect((await statusOf(account, "t-lift")).state).toBe("bounced");
-    // An older notice found late does not undo the lift.
-    await signals(account, { signals: [bounce("t-lift", "msg-f:l0", "hard", ["fixed@acme.example"], ago(HOUR))] });
+    // A notice about the email sent before the lift, found late, does not undo it, even dated now (Gmail's dates
+    // are read to the minute, or taken as now when unreadable).
+    await signals(account, { signals: [bounce("t-lift", "msg-f:l0", "hard", ["fixed@acme.example"], ago(0))] });
     expect((await check(account, ["fixed@acme.example"])).body.contacts[0]?.suppressed).toBe(false);
-    // A new one does.
+    // One about an email sent after the lift does.
     await new Promise((resolve) => setTimeout(resolve, 5));
-    await signals(account, { signals: [bounce("t-lift", "msg-f:l2", "hard", ["fixed@acme.example"], ago(0))] });
+    await sentMessage(account, { threadId: "t-lift-2", recipients: [{ email: "fixed@acme.example" }], sentAt: ago(0) });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await signals(account, { signals: [bounce("t-lift-2", "msg-f:l2", "hard", ["fixed@acme.example"], ago(0))] });
     expect((await check(account, ["fixed@acme.example"])).body.contacts[0]).toMatchObject({ suppressed: true, bounceKind: "hard" });
   });
 
@@ -274,10 +277,13 @@ describe("bounces", () => {
     expect((await account.api("/api/contacts/busy%40acme.example/suppression", { method: "DELETE" })).status).toBe(204);
     expect((await check(account, ["busy@acme.example"])).body.contacts[0]).toMatchObject({ suppressed: false, bounceKind: null });
     await new Promise((resolve) => setTimeout(resolve, 5));
-    await signals(account, { signals: [soft("msg-f:b3", ago(0))] });
+    await sentMessage(account, { threadId: "t-lift-soft-2", recipients: [{ email: "busy@acme.example" }], sentAt: ago(0) });
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const later = (id: string) => bounce("t-lift-soft-2", id, "soft", ["busy@acme.example"], ago(0));
+    await signals(account, { signals: [later("msg-f:b3")] });
     expect((await check(account, ["busy@acme.example"])).body.contacts[0]).toMatchObject({ suppressed: false, bounceKind: "soft" });
     await new Promise((resolve) => setTimeout(resolve, 5));
-    await signals(account, { signals: [soft("msg-f:b4", ago(0))] });
+    await signals(account, { signals: [later("msg-f:b4")] });
     expect((await check(account, ["busy@acme.example"])).body.contacts[0]).toMatchObject({ suppressed: true, bounceKind: "hard" });
   });
 

@@ -39,6 +39,7 @@ interface TargetMessage {
   /** Its recipients now (a deleted contact is gone) and how many it was sent to. */
   recipients: string[];
   recipientCount: number;
+  sentAt: number;
 }
 
 /** The message each of these Gmail message ids is already recorded for. */
@@ -88,7 +89,8 @@ async function targetMessages(db: D1Database, accountId: string, signals: readon
   return new Map(
     [...chosen].map(([signal, row]) => [
       signal,
-      { id: row.id, recipients: recipients.get(row.id) ?? [], recipientCount: row.recipient_count },
+      // sent_at is set: only messages sent before the signal are chosen.
+      { id: row.id, recipients: recipients.get(row.id) ?? [], recipientCount: row.recipient_count, sentAt: row.sent_at ?? 0 },
     ]),
   );
 }
@@ -173,11 +175,11 @@ export async function recordSignals(
         ),
       );
       const addresses = emails.filter((e) => e !== "");
-      if (kind === "hard") statements.push(...suppressStatements(db, accountId, addresses, "hard", at));
+      if (kind === "hard") statements.push(...suppressStatements(db, accountId, addresses, "hard", message.sentAt));
       else {
         for (const email of addresses) softBounces.set(email, [...(softBounces.get(email) ?? []), { source: signal.gmailMessageId, at }]);
         const repeated = addresses.filter((email) => softNoticesSinceSuccess(email) >= 2);
-        statements.push(...suppressStatements(db, accountId, repeated, "repeated-soft", at));
+        statements.push(...suppressStatements(db, accountId, repeated, "repeated-soft", message.sentAt));
       }
     }
     results.push({ ...base, outcome: "recorded", messageId: message.id });
@@ -216,15 +218,16 @@ async function softBounceHistory(db: D1Database, accountId: string, emails: read
 }
 
 /**
- * Puts addresses on the suppression list, with the time of the notice that put them there; a lifted suppression
- * comes back only for a notice dated after the lift (an old notice found late does not undo the rep's decision).
+ * Puts addresses on the suppression list. A lifted suppression comes back only for a notice about an email sent
+ * after the lift: a notice's own date is Gmail's, read to the minute (or now, when unreadable), so an old notice
+ * found late could pass for a new one and undo the rep's decision.
  */
 function suppressStatements(
   db: D1Database,
   accountId: string,
   emails: readonly string[],
   reason: "hard" | "repeated-soft",
-  noticeAt: number,
+  emailSentAt: number,
 ) {
   return emails.map((email) =>
     db
@@ -233,11 +236,11 @@ function suppressStatements(
          ON CONFLICT (account_id, email) DO UPDATE SET reason = excluded.reason, created_at = excluded.created_at, lifted_at = NULL
          WHERE suppressions.lifted_at IS NOT NULL AND suppressions.lifted_at < ?4`,
       )
-      .bind(accountId, email, reason, noticeAt),
+      .bind(accountId, email, reason, emailSentAt),
   );
 }
 
-/** Lifts an address's suppression (docs/protocol.md §11). False when it is not suppressed. */
+/** Lifts an address's suppression (docs/protocol.md §10). False when it is not suppressed. */
 export async function liftSuppression(db: D1Database, accountId: string, email: string, now: number): Promise<boolean> {
   const { meta } = await db
     .prepare("UPDATE suppressions SET lifted_at = ? WHERE account_id = ? AND email = ? AND lifted_at IS NULL")

@@ -23,7 +23,7 @@ const emailParam = z.object({ email: emailAddress });
 
 /**
  * `/api/contacts`: the compose check, the people list, a contact's timeline, lifting a suppression, and deleting a
- * contact (docs/protocol.md §11, §13).
+ * contact (docs/protocol.md §10, §11, §13).
  */
 export const contactsRoute = new Hono<AppEnv>()
   .use(requireAccount)
@@ -80,7 +80,7 @@ export const contactsRoute = new Hono<AppEnv>()
     };
     return c.json(body);
   })
-  /** Lifts the address's suppression: the rep fixed the address, or the notice was wrong (§11). */
+  /** Lifts the address's suppression: the rep fixed the address, or the notice was wrong (§10). */
   .delete("/:email/suppression", validated("param", emailParam), async (c) => {
     const email = normalizeEmail(c.req.valid("param").email);
     if (!(await liftSuppression(c.env.DB, c.get("account").id, email, Date.now())))
