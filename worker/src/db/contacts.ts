@@ -76,7 +76,7 @@ export async function accountContacts(db: D1Database, accountId: string, now: nu
          SELECT e.message_id, e.kind, e.occurred_at, e.seq FROM messages m JOIN ranges r JOIN events e
            ON e.seq IN (SELECT x.seq FROM events x WHERE x.message_id = m.id AND x.kind = r.kind AND x.label = r.label
                         ORDER BY x.occurred_at, x.seq LIMIT ${MAX_RANK})
-         WHERE m.account_id = ?1 ${messageScope}`,
+         WHERE m.account_id = ?1 AND m.deleted_at IS NULL ${messageScope}`,
       )
       .bind(...binds),
     db
@@ -85,8 +85,8 @@ export async function accountContacts(db: D1Database, accountId: string, now: nu
          SELECT message_id, max(at) AS at FROM (
            SELECT m.id AS message_id,
                   (SELECT max(x.occurred_at) FROM events x WHERE x.message_id = m.id AND x.kind = r.kind AND x.label = r.label) AS at
-           FROM messages m JOIN ranges r WHERE m.account_id = ?1 ${messageScope})
-         WHERE at IS NOT NULL GROUP BY message_id`,
+           FROM messages m JOIN ranges r WHERE m.account_id = ?1 AND m.deleted_at IS NULL ${messageScope})
+         GROUP BY message_id HAVING max(at) IS NOT NULL`,
       )
       .bind(...binds),
     db.prepare(`SELECT message_id, email, occurred_at FROM signals WHERE account_id = ?1 AND kind = 'reply' ${scope}`).bind(...binds),
