@@ -184,6 +184,38 @@ describe("labels from the message's context", () => {
     expect([body.clickCount, body.openCount]).toEqual([1, 0]);
   });
 
+  it("keeps a recipient's link burst labelled scanner when a sender view's window takes in only part of it", async () => {
+    const account = await createAccount();
+    const links = [0, 1].map((index) => ({ index, url: `https://example.com/${index}` }));
+    const message = await sentMessage(account, { links, sentAt: new Date(Date.now() - 600_000).toISOString() });
+    const accountKey = await deriveSigningKey(env.SIGNING_SECRET ?? "", account.accountId, account.key.keyId);
+    const clickFrom = async (address: string, occurredAt: number, linkIndex: number) => {
+      const request = new Request(`${BASE}/c/${message.id}/${linkIndex}`, {
+        headers: { "user-agent": CHROME_UA, "cf-connecting-ip": address },
+      });
+      await storeHits(env.DB, [
+        await hitFromRequest(
+          request,
+          { accountId: account.accountId, messageId: message.id, accountKey, kind: "click", linkIndex },
+          occurredAt,
+        ),
+      ]);
+    };
+    // A scanner at the recipient's address walks both links, 3 s apart, about a minute from now.
+    const now = Date.now();
+    await clickFrom("203.0.113.50", now + SENDER_WINDOW_MS - 1_000, 0);
+    await clickFrom("203.0.113.50", now + SENDER_WINDOW_MS + 2_000, 1);
+    expect(await labelsOf(message.id)).toEqual(["scanner", "scanner"]);
+    // The sender views the message from another address: the window reaches the first click only.
+    const report = await account.api("/api/views", {
+      method: "POST",
+      headers: { "cf-connecting-ip": "198.51.100.20" },
+      body: JSON.stringify({ messageIds: [message.id] }),
+    });
+    expect(report.status).toBe(200);
+    expect(await labelsOf(message.id)).toEqual(["scanner", "scanner"]);
+  });
+
   it("leaves hits outside the sender window alone", async () => {
     const account = await createAccount();
     const message = await sentMessage(account);
