@@ -20,21 +20,24 @@ export async function enqueueHit(env: Bindings, ctx: Pick<ExecutionContext, "wai
   }
 }
 
-/**
- * Pauses between the direct writes of a hit the queue refused; then the queue is asked once more. All of it
- * fits in the time a Worker may keep working after its response (30 s).
- */
+/** Pauses between the direct writes of a hit the queue refused; then the queue is asked once more. */
 const DIRECT_WRITE_PAUSES_MS = [250, 1_000, 4_000];
+/**
+ * A Worker may keep working for 30 s after its response: the last direct write starts early enough to leave
+ * the queue its turn even when D1 is slow to fail.
+ */
+const DIRECT_WRITE_BUDGET_MS = 15_000;
 
 /** A hit the queue refused: D1 directly, a few times while it fails, then the queue again. Never throws. */
 async function storeWithoutQueue(env: Bindings, hit: Hit): Promise<void> {
+  const started = Date.now();
   for (let attempt = 0; ; attempt++) {
     try {
       await storeHits(env.DB, [hit]);
       return;
     } catch (error) {
       const pause = DIRECT_WRITE_PAUSES_MS[attempt];
-      if (pause === undefined) {
+      if (pause === undefined || Date.now() + pause - started > DIRECT_WRITE_BUDGET_MS) {
         console.error("direct hit write failed; queueing it again", errorName(error));
         break;
       }
