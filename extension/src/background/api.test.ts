@@ -1,16 +1,8 @@
-// The one place requests to the tracker are built: JSON calls and the CSV export share the token, the errors and
-// the query strings.
+// The one place requests to the tracker are built: JSON calls and the CSV export share the token and the errors.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { api, searchString, TrackerError } from "./api";
+import { api, TrackerError } from "./api";
 
 afterEach(() => vi.unstubAllGlobals());
-
-describe("searchString", () => {
-  it("keeps defined values only", () => {
-    expect(searchString({ a: "x y", b: undefined, c: "", d: 3, e: Number.NaN })).toBe("?a=x+y&d=3");
-    expect(searchString({})).toBe("");
-  });
-});
 
 describe("CSV export", () => {
   it("sends the token, asks for CSV and answers the text as it is", async () => {

@@ -22,6 +22,7 @@ import type {
   SignalsRequest,
   StatusResponse,
 } from "../../../shared/api";
+import { searchString } from "../../../shared/query";
 
 export class TrackerError extends Error {
   constructor(
@@ -45,16 +46,6 @@ interface CallOptions {
   body?: unknown;
   headers?: Record<string, string>;
   timeoutMs?: number;
-}
-
-/** `?a=1&b=x` from the defined values (non-empty strings, finite numbers), or "" when there are none. */
-export function searchString(params: Record<string, unknown>): string {
-  const search = new URLSearchParams();
-  for (const [key, value] of Object.entries(params))
-    if ((typeof value === "string" && value !== "") || (typeof value === "number" && Number.isFinite(value)))
-      search.set(key, String(value));
-  const text = search.toString();
-  return text ? `?${text}` : "";
 }
 
 /** The one place a request to the tracker is built and sent: the body's text of a 2xx answer, any failure a TrackerError. */

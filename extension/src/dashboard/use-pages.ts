@@ -2,7 +2,7 @@
 // key, so nothing names the filters twice, and every answer is tagged with the run of the query it was asked for, so
 // a page that comes back after the filters changed (or a "Load more" clicked just before) never lands in the new list.
 import { useEffect, useRef, useState } from "preact/hooks";
-import { searchString } from "../background/api";
+import { searchString } from "../../../shared/query";
 
 export interface Page<T> {
   items: T[];
