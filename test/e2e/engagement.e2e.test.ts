@@ -321,6 +321,8 @@ describe("Chromium: replies, bounces, campaigns and the dashboard", () => {
     await gmail.click(`${again} [data-sim=discard]`);
   });
 
+  // Follows the tests above: nobody@nowhere.example bounced hard (suppressed), full@busy.example soft, and the
+  // background has the compose checks of both cached.
   it("lifting a suppression on the contact's dashboard page stops the compose warning at once", async () => {
     const dashboard = await harness.newTab(
       harness.extensionUrl(`extension/src/dashboard/index.html#contact/${encodeURIComponent("nobody@nowhere.example")}`),
