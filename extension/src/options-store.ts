@@ -2,6 +2,7 @@
 // Every context (background, content script, options page, popup) reads settings through here, so a default
 // is never duplicated. Credentials are NOT settings: only the background reads or writes them (background/credentials.ts).
 import browser from "webextension-polyfill";
+import { serialRunner } from "./serial";
 
 /** The tracker `npm start` runs; a fresh install points here until the user changes it. */
 export const DEFAULT_TRACKER_URL = "http://127.0.0.1:8787";
@@ -102,10 +103,15 @@ export async function loadOptions(): Promise<Options> {
   return migrate(stored[OPTIONS_KEY]);
 }
 
-export async function saveOptions(changes: Partial<Options>): Promise<Options> {
-  const next = migrate({ ...(await loadOptions()), ...changes, version: OPTIONS_VERSION });
-  await browser.storage.local.set({ [OPTIONS_KEY]: { ...next, version: OPTIONS_VERSION } });
-  return next;
+/** Saves run in turn: two changes made at once (one field, then the next) both stay. */
+const oneSave = serialRunner();
+
+export function saveOptions(changes: Partial<Options>): Promise<Options> {
+  return oneSave(async () => {
+    const next = migrate({ ...(await loadOptions()), ...changes, version: OPTIONS_VERSION });
+    await browser.storage.local.set({ [OPTIONS_KEY]: { ...next, version: OPTIONS_VERSION } });
+    return next;
+  });
 }
 
 /** Calls `listener` with fresh options whenever they change in any context. */

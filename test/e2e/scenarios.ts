@@ -135,11 +135,18 @@ export function defineScenarios(browserName: string, launch: () => Promise<Brows
           },
           { n: name, v: value },
         );
-        await options.waitFor(({ n, v }) => (document.querySelector(`textarea[name=${n}]`) as HTMLTextAreaElement).value === v, {
-          n: name,
-          v: value,
-        });
       }
+      // Saved (not only typed) before the page closes: the compose reads the stored settings.
+      const storedOptions = () =>
+        options.evaluate(async () => {
+          type Ext = { storage: { local: { get(key: string): Promise<Record<string, unknown>> } } };
+          const g = globalThis as unknown as { browser?: Ext; chrome?: Ext };
+          return ((await (g.browser ?? g.chrome)?.storage.local.get("options"))?.options ?? {}) as Record<string, unknown>;
+        }, null);
+      await eventually("the exclusions saved", async () => {
+        const saved = await storedOptions();
+        return exclusions.every(([name, value]) => JSON.stringify(saved[name]) === JSON.stringify([value])) ? true : undefined;
+      });
       await options.close();
       gmail = await harness.newTab(GMAIL);
     });

@@ -4,8 +4,8 @@
 // lost when the rep moves on to another thread, reloads Gmail or restarts the browser.
 import type { z } from "zod";
 import type { signalsRequest } from "../../../shared/api";
+import { serialRunner } from "../serial";
 import type { KeyValueArea } from "./outbox";
-import { serialRunner } from "./serial";
 
 /** One reply or notice, as validated (defaults filled in). */
 export type Signal = z.output<typeof signalsRequest>["signals"][number];

@@ -5,6 +5,7 @@ import browser from "webextension-polyfill";
 import { DEFAULT_GMAIL_ACCOUNT, gmailTabFor, gmailThreadUrl } from "../gmail-ids";
 import { type HandlerTable, isEnvelope, type Reply } from "../messaging";
 import { loadOptions, onOptionsChanged } from "../options-store";
+import { serialRunner } from "../serial";
 import { api, TrackerError } from "./api";
 import { loadCredentials } from "./credentials";
 import { releaseHeldSignals } from "./engagement";
@@ -15,7 +16,6 @@ import { syncPixelBlockRule } from "./pixel-block";
 import { FeedPoller, NEWS_KEY, type Note, readFeedState, StatusCache } from "./receipts";
 import { senderKind } from "./sender";
 import { SentAccounts } from "./sent-accounts";
-import { serialRunner } from "./serial";
 
 const OUTBOX_ALARM = "outbox-retry";
 

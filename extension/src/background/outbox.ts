@@ -3,7 +3,7 @@
 // an entry leaves the outbox only when the tracker has it (200) or says its owner deleted it (410). A request the
 // tracker refuses (other 4xx) stays as "failed", visible in the popup and options page, until the user retries it.
 import type { RegisterMessageRequest } from "../../../shared/api";
-import { serialRunner } from "./serial";
+import { serialRunner } from "../serial";
 
 export interface OutboxEntry {
   trackingId: string;

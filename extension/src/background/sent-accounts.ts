@@ -1,8 +1,9 @@
 // Which Gmail account sent each tracked message: the "/mail/u/N/" path of the tab it was sent from (the browser's
 // own word for the sender, never the content script's), kept in extension storage and never sent to the tracker.
 // A notification about the message opens its thread in that account rather than in whichever Gmail tab comes first.
+
+import { serialRunner } from "../serial";
 import type { KeyValueArea } from "./outbox";
-import { serialRunner } from "./serial";
 
 export const SENT_ACCOUNTS_KEY = "sentAccounts";
 /** The newest this many messages are kept; an older one's notification opens in the first account. */
