@@ -177,6 +177,22 @@ describe("signals of a thread whose email is still in the outbox", () => {
     expect(await deps.held.all()).toEqual([]);
   });
 
+  it("are released at once when their email was delivered while they were being held", async () => {
+    const { deps, requests, deliver } = setup();
+    // The outbox still holds the email when the report reads it; the flush delivers it before the report ends.
+    deps.outboxThreads = vi.fn(async () => new Set(["waiting"]));
+    deps.held.hold = new Proxy(deps.held.hold, {
+      apply: async (target, self, args) => {
+        await Reflect.apply(target, self, args);
+        deliver();
+        deps.outboxThreads = async () => new Set();
+      },
+    });
+    await engagementGmailHandlers(deps).reportSignals({ signals: [reply("r1")] }, SENDER);
+    await vi.waitFor(() => expect(requests).toEqual([{ self: [], signals: [reply("r1")] }]));
+    await vi.waitFor(async () => expect(await deps.held.all()).toEqual([]));
+  });
+
   it("are kept once each, the newest within a bound", async () => {
     const area = memoryArea();
     const held = new HeldSignals(area);

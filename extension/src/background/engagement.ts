@@ -165,6 +165,13 @@ export function engagementGmailHandlers(deps: EngagementDeps) {
       if (!parsed.success) throw new Error(`signals do not validate: ${parsed.error.issues[0]?.message ?? "invalid"}`);
       // The outbox as stored now: a Gmail tab never waits for a flush (up to the tracker's timeout per entry).
       const { settled, held, recorded } = await report(deps, credentials, parsed.data.self, parsed.data.signals, false);
+      if (held.length > 0) {
+        // A flush may have delivered a held signal's email meanwhile, its release reading the held signals before
+        // this one was: release now rather than at the next minute's alarm.
+        const stillWaiting = await deps.outboxThreads(false);
+        if (parsed.data.signals.some((s) => held.includes(s.gmailMessageId) && !stillWaiting.has(s.threadId)))
+          void releaseHeldSignals(deps).catch((error: unknown) => console.warn("held signals not reported yet", error));
+      }
       return { answered: [...settled, ...held], recorded: recorded.length };
     },
 
