@@ -2,7 +2,7 @@
 // filters, one contact's timeline, and CSV export. Everything comes through the background's page handlers
 // (background/engagement.ts), which hold the token; lists are paginated with the tracker's cursors ("Load more").
 // Views live in the URL hash (#campaigns, #people, #messages?campaign=…, #contact/<email>), so links and reloads work.
-import { render } from "preact";
+import { type ComponentChildren, render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import type { CampaignDetail, CampaignSummary, ContactSummary, MessageState, TimelineItem } from "../../../shared/api";
 import { MESSAGE_STATES } from "../../../shared/api";
@@ -69,6 +69,45 @@ function More({ more }: { more: (() => void) | null }) {
   ) : null;
 }
 
+/** A paged list (usePages): loading, error or `empty`, then its items as `children` renders them, then "Load more". */
+function Paged<T>({
+  list,
+  empty,
+  children,
+}: {
+  list: { items: T[] | null; error: string | null; more: (() => void) | null };
+  empty: string;
+  children: (items: T[]) => ComponentChildren;
+}) {
+  return (
+    <>
+      <Status items={list.items} error={list.error} empty={empty} />
+      {list.items && list.items.length > 0 ? children(list.items) : null}
+      <More more={list.more} />
+    </>
+  );
+}
+
+function DataTable({ testid, head, children }: { testid: string; head: ComponentChildren; children: ComponentChildren }) {
+  return (
+    <table class="data" data-testid={testid}>
+      <thead>
+        <tr>{head}</tr>
+      </thead>
+      <tbody>{children}</tbody>
+    </table>
+  );
+}
+
+/** A link to another view of the dashboard. */
+function ViewLink({ path, children }: { path: string; children: ComponentChildren }) {
+  return (
+    <button type="button" class="link" onClick={() => go(path)}>
+      {children}
+    </button>
+  );
+}
+
 /** Each rate over sent, with the count it comes from. */
 const RATES = [
   ["open", "openRate", "opened"],
@@ -93,45 +132,49 @@ function MetricCells({ c }: { c: CampaignSummary }) {
   );
 }
 
-const METRIC_HEADS = ["Sent", "Opened", "Clicked", "Replied", "Bounced", "Unsubscribed"];
+function MetricHeads() {
+  return (
+    <>
+      {["Sent", "Opened", "Clicked", "Replied", "Bounced", "Unsubscribed"].map((h) => (
+        <th class="num" key={h}>
+          {h}
+        </th>
+      ))}
+    </>
+  );
+}
 
 function Campaigns() {
-  const { items, error, more } = usePages({}, (_query, cursor) =>
+  const list = usePages({}, (_query, cursor) =>
     callFromPage("listCampaigns", { cursor }).then((r) => ({ items: r.campaigns, nextCursor: r.nextCursor })),
   );
   return (
     <section>
       <p class="muted">Rates are over emails sent, from real readers only (machines and your own views never count).</p>
-      <Status items={items} error={error} empty="No campaign yet: name one in the compose window (Campaign)." />
-      {items && items.length > 0 ? (
-        <table class="data" data-testid="campaigns">
-          <thead>
-            <tr>
-              <th>Campaign</th>
-              {METRIC_HEADS.map((h) => (
-                <th class="num" key={h}>
-                  {h}
-                </th>
-              ))}
-              <th>Last sent</th>
-            </tr>
-          </thead>
-          <tbody>
+      <Paged list={list} empty="No campaign yet: name one in the compose window (Campaign).">
+        {(items) => (
+          <DataTable
+            testid="campaigns"
+            head={
+              <>
+                <th>Campaign</th>
+                <MetricHeads />
+                <th>Last sent</th>
+              </>
+            }
+          >
             {items.map((c) => (
               <tr key={c.name} data-campaign={c.name}>
                 <td>
-                  <button type="button" class="link" onClick={() => go(`campaign/${encodeURIComponent(c.name)}`)}>
-                    {c.name}
-                  </button>
+                  <ViewLink path={`campaign/${encodeURIComponent(c.name)}`}>{c.name}</ViewLink>
                 </td>
                 <MetricCells c={c} />
                 <td>{when(c.lastSentAt)}</td>
               </tr>
             ))}
-          </tbody>
-        </table>
-      ) : null}
-      <More more={more} />
+          </DataTable>
+        )}
+      </Paged>
     </section>
   );
 }
@@ -148,22 +191,11 @@ function Campaign({ name }: { name: string }) {
       <Status items={detail ? [detail] : null} error={error} empty="" />
       {detail ? (
         <>
-          <table class="data" data-testid="campaign-metrics">
-            <thead>
-              <tr>
-                {METRIC_HEADS.map((h) => (
-                  <th class="num" key={h}>
-                    {h}
-                  </th>
-                ))}
-              </tr>
-            </thead>
-            <tbody>
-              <tr>
-                <MetricCells c={detail} />
-              </tr>
-            </tbody>
-          </table>
+          <DataTable testid="campaign-metrics" head={<MetricHeads />}>
+            <tr>
+              <MetricCells c={detail} />
+            </tr>
+          </DataTable>
           <h2>Top links</h2>
           {detail.topLinks.length === 0 ? (
             <p class="muted">No counted click yet.</p>
@@ -196,7 +228,7 @@ function People({ params }: { params: URLSearchParams }) {
   const campaign = params.get("campaign") ?? "";
   const minScore = Number(params.get("minScore") ?? "") || 0;
   const set = (changes: Record<string, string>) => go("people", { sort, campaign, minScore: minScore ? String(minScore) : "", ...changes });
-  const { items, error, more } = usePages({ sort, campaign: campaign || undefined, minScore: minScore || undefined }, (query, cursor) =>
+  const list = usePages({ sort, campaign: campaign || undefined, minScore: minScore || undefined }, (query, cursor) =>
     callFromPage("listContacts", { ...query, cursor }).then((r) => ({ items: r.contacts, nextCursor: r.nextCursor })),
   );
   return (
@@ -228,25 +260,24 @@ function People({ params }: { params: URLSearchParams }) {
         Score: opens (less for each repeat of the same email), clicks ×3, replies ×10, halved every 14 days; shared emails split among their
         recipients.
       </p>
-      <Status items={items} error={error} empty="Nobody matches." />
-      {items && items.length > 0 ? (
-        <table class="data" data-testid="people">
-          <thead>
-            <tr>
-              <th>Contact</th>
-              <th class="num">Score</th>
-              <th>Last activity</th>
-              <th class="num">Emails</th>
-              <th>Status</th>
-            </tr>
-          </thead>
-          <tbody>
+      <Paged list={list} empty="Nobody matches.">
+        {(items) => (
+          <DataTable
+            testid="people"
+            head={
+              <>
+                <th>Contact</th>
+                <th class="num">Score</th>
+                <th>Last activity</th>
+                <th class="num">Emails</th>
+                <th>Status</th>
+              </>
+            }
+          >
             {items.map((c) => (
               <tr key={c.email} data-email={c.email}>
                 <td>
-                  <button type="button" class="link" onClick={() => go(`contact/${encodeURIComponent(c.email)}`)}>
-                    {c.name ? `${c.name} <${c.email}>` : c.email}
-                  </button>
+                  <ViewLink path={`contact/${encodeURIComponent(c.email)}`}>{c.name ? `${c.name} <${c.email}>` : c.email}</ViewLink>
                 </td>
                 <td class="num" data-col="score">
                   {c.score.toFixed(2)}
@@ -256,10 +287,9 @@ function People({ params }: { params: URLSearchParams }) {
                 <td>{contactStatus(c)}</td>
               </tr>
             ))}
-          </tbody>
-        </table>
-      ) : null}
-      <More more={more} />
+          </DataTable>
+        )}
+      </Paged>
     </section>
   );
 }
@@ -278,7 +308,7 @@ function Messages({ params }: { params: URLSearchParams }) {
   const state = (MESSAGE_STATES as readonly string[]).includes(stateParam) ? (stateParam as MessageState) : undefined;
   const q = params.get("q") ?? "";
   const set = (changes: Record<string, string>) => go("messages", { campaign, state: state ?? "", q, ...changes });
-  const { items, error, more } = usePages({ campaign: campaign || undefined, state, q: q || undefined }, (query, cursor) =>
+  const list = usePages({ campaign: campaign || undefined, state, q: q || undefined }, (query, cursor) =>
     callFromPage("listMessages", { ...query, cursor }).then((r) => ({ items: r.messages, nextCursor: r.nextCursor })),
   );
   return (
@@ -309,23 +339,24 @@ function Messages({ params }: { params: URLSearchParams }) {
           />
         </label>
       </div>
-      <Status items={items} error={error} empty="No message matches." />
-      {items && items.length > 0 ? (
-        <table class="data" data-testid="messages">
-          <thead>
-            <tr>
-              <th>Subject</th>
-              <th>To</th>
-              <th>Sent</th>
-              <th>Campaign</th>
-              <th>State</th>
-              <th class="num">Opens</th>
-              <th class="num">Clicks</th>
-              <th class="num">Replies</th>
-              <th>Bounce</th>
-            </tr>
-          </thead>
-          <tbody>
+      <Paged list={list} empty="No message matches.">
+        {(items) => (
+          <DataTable
+            testid="messages"
+            head={
+              <>
+                <th>Subject</th>
+                <th>To</th>
+                <th>Sent</th>
+                <th>Campaign</th>
+                <th>State</th>
+                <th class="num">Opens</th>
+                <th class="num">Clicks</th>
+                <th class="num">Replies</th>
+                <th>Bounce</th>
+              </>
+            }
+          >
             {items.map((m) => (
               <tr key={m.id} data-id={m.id} data-state={m.state}>
                 <td>{m.subject || "(no subject)"}</td>
@@ -333,9 +364,7 @@ function Messages({ params }: { params: URLSearchParams }) {
                   {m.recipients.map((r, i) => (
                     <span key={r.email}>
                       {i > 0 ? ", " : ""}
-                      <button type="button" class="link" onClick={() => go(`contact/${encodeURIComponent(r.email)}`)}>
-                        {r.email}
-                      </button>
+                      <ViewLink path={`contact/${encodeURIComponent(r.email)}`}>{r.email}</ViewLink>
                     </span>
                   ))}
                 </td>
@@ -359,10 +388,9 @@ function Messages({ params }: { params: URLSearchParams }) {
                 </td>
               </tr>
             ))}
-          </tbody>
-        </table>
-      ) : null}
-      <More more={more} />
+          </DataTable>
+        )}
+      </Paged>
     </section>
   );
 }
@@ -425,14 +453,14 @@ function LiftSuppression({ email, onLifted }: { email: string; onLifted: () => v
 function Contact({ email }: { email: string }) {
   // A new `version` is a new query: the contact is read again after its suppression is lifted.
   const [version, setVersion] = useState(0);
-  const { first, items, error, more } = usePages({ email, version }, (query, cursor) =>
+  const list = usePages({ email, version }, (query, cursor) =>
     callFromPage("contactDetail", { email: query.email, cursor }).then((r) => ({
       items: r.timeline,
       nextCursor: r.nextCursor,
       contact: r.contact,
     })),
   );
-  const c = first?.contact;
+  const c = list.first?.contact;
   return (
     <section>
       <h2 data-testid="contact-email">{c?.name ? `${c.name} <${email}>` : email}</h2>
@@ -444,26 +472,27 @@ function Contact({ email }: { email: string }) {
       ) : null}
       {c?.suppressed ? <LiftSuppression email={email} onLifted={() => setVersion((v) => v + 1)} /> : null}
       {c ? <DeleteContact email={email} /> : null}
-      <Status items={items} error={error} empty="No activity." />
-      {items && items.length > 0 ? (
-        <ol class="timeline" data-testid="timeline">
-          {items.map((item, i) => (
-            <li key={`${item.at}|${item.kind}|${item.messageId}|${i}`} data-kind={item.kind}>
-              <span class="muted">{when(item.at)}</span> {item.kind === "sent" ? "You sent" : item.shared ? "Someone on this email" : email}{" "}
-              {item.kind === "sent" ? "" : KIND_WORDS[item.kind]} <strong>{item.subject || "(no subject)"}</strong>
-              {item.campaign ? <span class="muted"> ({item.campaign})</span> : null}
-              {item.url ? (
-                <>
-                  {" "}
-                  → <code>{item.url}</code>
-                </>
-              ) : null}
-              {item.bounceKind ? ` (${item.bounceKind})` : ""}
-            </li>
-          ))}
-        </ol>
-      ) : null}
-      <More more={more} />
+      <Paged list={list} empty="No activity.">
+        {(items) => (
+          <ol class="timeline" data-testid="timeline">
+            {items.map((item, i) => (
+              <li key={`${item.at}|${item.kind}|${item.messageId}|${i}`} data-kind={item.kind}>
+                <span class="muted">{when(item.at)}</span>{" "}
+                {item.kind === "sent" ? "You sent" : item.shared ? "Someone on this email" : email}{" "}
+                {item.kind === "sent" ? "" : KIND_WORDS[item.kind]} <strong>{item.subject || "(no subject)"}</strong>
+                {item.campaign ? <span class="muted"> ({item.campaign})</span> : null}
+                {item.url ? (
+                  <>
+                    {" "}
+                    → <code>{item.url}</code>
+                  </>
+                ) : null}
+                {item.bounceKind ? ` (${item.bounceKind})` : ""}
+              </li>
+            ))}
+          </ol>
+        )}
+      </Paged>
     </section>
   );
 }
