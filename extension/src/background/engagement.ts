@@ -20,6 +20,7 @@ import {
   signalsRequest,
 } from "../../../shared/api";
 import { normalizeEmail } from "../../../shared/email";
+import { serialRunner } from "../serial";
 import { api } from "./api";
 import type { Credentials } from "./credentials";
 import type { HeldSignal, HeldSignals, Signal } from "./held-signals";
@@ -86,7 +87,14 @@ async function report(
  * everything when the tracker cannot be reached. Run after an outbox delivery and now and then (it is idempotent:
  * the tracker dedupes by Gmail message id). Returns how many were settled.
  */
-export async function releaseHeldSignals(deps: EngagementDeps): Promise<number> {
+export function releaseHeldSignals(deps: EngagementDeps): Promise<number> {
+  return oneRelease(() => releaseNow(deps));
+}
+
+/** Releases run one at a time, whoever starts them: two at once would send the same signals twice. */
+const oneRelease = serialRunner();
+
+async function releaseNow(deps: EngagementDeps): Promise<number> {
   const held = await deps.held.all();
   if (held.length === 0) return 0;
   const credentials = await deps.requireCredentials();

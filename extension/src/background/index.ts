@@ -5,7 +5,6 @@ import browser from "webextension-polyfill";
 import { DEFAULT_GMAIL_ACCOUNT, gmailTabFor, gmailThreadUrl } from "../gmail-ids";
 import { type HandlerTable, isEnvelope, type Reply } from "../messaging";
 import { loadOptions, onOptionsChanged } from "../options-store";
-import { serialRunner } from "../serial";
 import { api, TrackerError } from "./api";
 import { loadCredentials } from "./credentials";
 import { releaseHeldSignals } from "./engagement";
@@ -132,10 +131,9 @@ browser.notifications.onClicked.addListener((id) => {
 // Replies and bounces seen while their thread's email was still in the outbox (background/held-signals.ts).
 const heldSignals = new HeldSignals(browser.storage.local);
 const signalDeps = engagementDeps(outbox, receipts, heldSignals);
-const oneRelease = serialRunner();
 /** Not awaited by its callers. Its outbox read waits for a running flush, so a delivery just made is seen. */
 function releaseHeld(): void {
-  void oneRelease(() => releaseHeldSignals(signalDeps)).catch((error: unknown) => console.warn("held signals not reported yet", error));
+  void releaseHeldSignals(signalDeps).catch((error: unknown) => console.warn("held signals not reported yet", error));
 }
 
 const fromGmail: HandlerTable = gmailHandlers(outbox, receipts, signalDeps);
