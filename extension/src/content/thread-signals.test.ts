@@ -56,16 +56,14 @@ describe("an opened conversation", () => {
     });
   });
 
+  /** A delivery-failure notice from Gmail's Mail Delivery Subsystem, as the conversation shows it. */
+  const notice = (body: string) =>
+    message({ id: "n1", legacy: "18f7a1b2c3d4e600", email: "mailer-daemon@googlemail.com", name: "Mail Delivery Subsystem", body });
+
   it("a Mail Delivery Subsystem notice is a hard bounce naming the failed address; the sender's later message is not a reply", () => {
     conversation(
       MINE,
-      message({
-        id: "n1",
-        legacy: "18f7a1b2c3d4e600",
-        email: "mailer-daemon@googlemail.com",
-        name: "Mail Delivery Subsystem",
-        body: HARD_NOTICE,
-      }),
+      notice(HARD_NOTICE),
       message({ id: "m2", legacy: "18f7a1b2c3d4e601", email: "me@example.com", name: "Me", body: "Resending" }),
     );
     const found = readConversation(document, OWN, NOW);
@@ -79,16 +77,7 @@ describe("an opened conversation", () => {
   });
 
   it("a mailbox-full notice is a soft bounce", () => {
-    conversation(
-      MINE,
-      message({
-        id: "n1",
-        legacy: "18f7a1b2c3d4e600",
-        email: "mailer-daemon@googlemail.com",
-        name: "Mail Delivery Subsystem",
-        body: SOFT_NOTICE,
-      }),
-    );
+    conversation(MINE, notice(SOFT_NOTICE));
     expect(readConversation(document, OWN, NOW)?.signals[0]).toMatchObject({ kind: "bounce", bounce: { kind: "soft" } });
   });
 
