@@ -130,7 +130,7 @@ export const api = {
   events: (trackerUrl: string, token: string, after: string, limit = 100) =>
     call<EventsResponse>(trackerUrl, `/api/events${searchString({ after, limit })}`, { token }),
 
-  // Replies, bounces, recipient checks and the dashboard (background/engagement.ts).
+  // Replies and bounces (signals.ts), recipient checks (contact-checks.ts) and the dashboard (dashboard.ts).
   signals: (trackerUrl: string, token: string, body: SignalsRequest) =>
     call<{ results: SignalResult[] }>(trackerUrl, "/api/signals", { method: "POST", token, body }),
   checkContacts: (trackerUrl: string, token: string, emails: string[]) =>

@@ -7,12 +7,14 @@ import { isAcceptableDestination, MAX_LINK_INDEX, mintTrackingId, parseTrackingI
 import { gmailAccountPath } from "../gmail-ids";
 import { loadOptions, normalizeTrackerUrl, saveOptions } from "../options-store";
 import { api, probeTracker, TrackerError } from "./api";
+import { contactCheckHandlers } from "./contact-checks";
 import { type Credentials, loadCredentials, saveCredentials } from "./credentials";
-import { type EngagementDeps, engagementGmailHandlers, engagementPageHandlers } from "./engagement";
+import { dashboardHandlers } from "./dashboard";
 import type { HeldSignals } from "./held-signals";
 import type { Outbox, OutboxEntry } from "./outbox";
 import { type ActivitySummary, type FeedPoller, type FeedState, type StatusCache, summarize } from "./receipts";
 import type { SentAccounts } from "./sent-accounts";
+import { type SignalDeps, signalHandlers } from "./signals";
 
 type Sender = browser.Runtime.MessageSender;
 
@@ -86,8 +88,8 @@ export interface Receipts {
   sentAccounts: SentAccounts;
 }
 
-/** What replies and bounces need from the rest of the background (engagement.ts): also its held-signal release. */
-export function engagementDeps(outbox: Outbox, receipts: Receipts, held: HeldSignals): EngagementDeps {
+/** What replies and bounces need from the rest of the background (signals.ts): also its held-signal release. */
+export function signalDeps(outbox: Outbox, receipts: Receipts, held: HeldSignals): SignalDeps {
   return {
     requireCredentials,
     trackedThreads: async (credentials, threadIds) => {
@@ -103,10 +105,10 @@ export function engagementDeps(outbox: Outbox, receipts: Receipts, held: HeldSig
   };
 }
 
-export function gmailHandlers(outbox: Outbox, receipts: Receipts, engagement: EngagementDeps) {
+export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: SignalDeps) {
   return {
-    // Replies, bounces and the compose window's recipient checks (issue 5): background/engagement.ts.
-    ...engagementGmailHandlers(engagement),
+    ...signalHandlers(signals),
+    ...contactCheckHandlers({ requireCredentials }),
 
     /** A fresh id for a compose window, minted ahead of the send so the send itself needs no round trip. */
     async mintId(_input: null, _sender: Sender): Promise<{ trackingId: string; trackerUrl: string }> {
@@ -219,8 +221,7 @@ export interface ActivityState extends ActivitySummary {
 
 export function pageHandlers(outbox: Outbox, receipts: Receipts) {
   return {
-    // The dashboard's campaigns, people, messages and CSV exports (issue 5): background/engagement.ts.
-    ...engagementPageHandlers({ requireCredentials }),
+    ...dashboardHandlers({ requireCredentials }),
 
     /**
      * The popup: the connection, the outbox, recent activity, totals and whether the tracker answers. The feed poll

@@ -1,6 +1,6 @@
 // Replies and bounces seen in a thread whose tracked email is still in the outbox: the tracker does not know that
 // thread yet, so it cannot take them. The background keeps them here, in extension storage, and reports them once
-// the email is registered (engagement.ts releaseHeldSignals). A reply seen while the tracker was down is then not
+// the email is registered (signals.ts releaseHeldSignals). A reply seen while the tracker was down is then not
 // lost when the rep moves on to another thread, reloads Gmail or restarts the browser.
 import type { z } from "zod";
 import type { signalsRequest } from "../../../shared/api";

@@ -7,14 +7,14 @@ import { type HandlerTable, isEnvelope, type Reply } from "../messaging";
 import { loadOptions, onOptionsChanged } from "../options-store";
 import { api, TrackerError } from "./api";
 import { loadCredentials } from "./credentials";
-import { releaseHeldSignals } from "./engagement";
-import { engagementDeps, gmailHandlers, pageHandlers } from "./handlers";
+import { gmailHandlers, pageHandlers, signalDeps } from "./handlers";
 import { HeldSignals } from "./held-signals";
 import { type DeliveryResult, Outbox, type OutboxEntry } from "./outbox";
 import { syncPixelBlockRule } from "./pixel-block";
 import { FeedPoller, NEWS_KEY, type Note, readFeedState, StatusCache } from "./receipts";
 import { senderKind } from "./sender";
 import { SentAccounts } from "./sent-accounts";
+import { releaseHeldSignals } from "./signals";
 
 const OUTBOX_ALARM = "outbox-retry";
 
@@ -130,13 +130,13 @@ browser.notifications.onClicked.addListener((id) => {
 
 // Replies and bounces seen while their thread's email was still in the outbox (background/held-signals.ts).
 const heldSignals = new HeldSignals(browser.storage.local);
-const signalDeps = engagementDeps(outbox, receipts, heldSignals);
+const signals = signalDeps(outbox, receipts, heldSignals);
 /** Not awaited by its callers. Its outbox read waits for a running flush, so a delivery just made is seen. */
 function releaseHeld(): void {
-  void releaseHeldSignals(signalDeps).catch((error: unknown) => console.warn("held signals not reported yet", error));
+  void releaseHeldSignals(signals).catch((error: unknown) => console.warn("held signals not reported yet", error));
 }
 
-const fromGmail: HandlerTable = gmailHandlers(outbox, receipts, signalDeps);
+const fromGmail: HandlerTable = gmailHandlers(outbox, receipts, signals);
 const fromPages: HandlerTable = pageHandlers(outbox, receipts);
 
 browser.runtime.onMessage.addListener((message: unknown, sender: browser.Runtime.MessageSender): Promise<Reply<unknown>> | undefined => {

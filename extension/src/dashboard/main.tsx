@@ -1,12 +1,12 @@
 // The dashboard (an extension page): campaigns with their metrics, people by engagement score, the message list with
 // filters, one contact's timeline, and CSV export. Everything comes through the background's page handlers
-// (background/engagement.ts), which hold the token; lists are paginated with the tracker's cursors ("Load more").
+// (background/dashboard.ts), which hold the token; lists are paginated with the tracker's cursors ("Load more").
 // Views live in the URL hash (#campaigns, #people, #messages?campaign=…, #contact/<email>), so links and reloads work.
 import { type ComponentChildren, render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import type { CampaignDetail, CampaignSummary, ContactSummary, MessageState, TimelineItem } from "../../../shared/api";
 import { MESSAGE_STATES } from "../../../shared/api";
-import type { ExportName } from "../background/engagement";
+import type { ExportName } from "../background/dashboard";
 import { callFromPage } from "../messaging";
 import { usePages } from "./use-pages";
 

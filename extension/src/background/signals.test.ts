@@ -1,16 +1,15 @@
 // The background's side of replies and bounces: only threads holding a tracked message reach the tracker, the
-// Gmail tabs hear of recorded ones, and recipient checks are cached per address.
+// Gmail tabs hear of recorded ones, and signals of a thread whose email is still in the outbox are held.
 import { afterEach, describe, expect, it, vi } from "vitest";
 
 vi.hoisted(() => {
   (globalThis as { chrome?: unknown }).chrome = { runtime: { id: "unit-test" } };
 });
 
-import type { ContactCheck } from "../../../shared/api";
 import type { Credentials } from "./credentials";
-import { ContactCheckCache, engagementGmailHandlers, releaseHeldSignals } from "./engagement";
 import { HELD_SIGNALS_KEY, HeldSignals, MAX_HELD_SIGNALS } from "./held-signals";
 import { memoryArea } from "./memory-area";
+import { releaseHeldSignals, signalHandlers } from "./signals";
 
 const CREDENTIALS: Credentials = {
   trackerUrl: "https://t.example",
@@ -41,7 +40,7 @@ describe("reportSignals", () => {
       }),
     );
     const news = vi.fn();
-    const handlers = engagementGmailHandlers({
+    const handlers = signalHandlers({
       requireCredentials: async () => CREDENTIALS,
       trackedThreads: async (_credentials, ids) => new Set(ids.filter((id) => id === "tracked")),
       outboxThreads: async () => new Set(),
@@ -71,7 +70,7 @@ describe("reportSignals", () => {
   it("asks nothing of the tracker when no thread is tracked", async () => {
     const fetch = vi.fn();
     vi.stubGlobal("fetch", fetch);
-    const handlers = engagementGmailHandlers({
+    const handlers = signalHandlers({
       requireCredentials: async () => CREDENTIALS,
       trackedThreads: async () => new Set(),
       outboxThreads: async () => new Set(),
@@ -129,7 +128,7 @@ describe("signals of a thread whose email is still in the outbox", () => {
 
   it("are held (not sent, not lost) and reported once the email is registered, even after a restart", async () => {
     const { area, deps, requests, news, deliver, setTrackerUp, tracked } = setup();
-    const handlers = engagementGmailHandlers(deps);
+    const handlers = signalHandlers(deps);
     // Seen while the tracker is down: held all the same, and the error tells the content script to try the rest later.
     setTrackerUp(false);
     deps.trackedThreads = async () => {
@@ -170,7 +169,7 @@ describe("signals of a thread whose email is still in the outbox", () => {
 
   it("are settled, not sent, when the registered email turns out to be in no tracked thread", async () => {
     const { deps, requests } = setup();
-    await engagementGmailHandlers(deps).reportSignals({ signals: [reply("r1")] }, SENDER);
+    await signalHandlers(deps).reportSignals({ signals: [reply("r1")] }, SENDER);
     deps.outboxThreads = async () => new Set(); // delivered, but the tracker has no message in that thread
     expect(await releaseHeldSignals(deps)).toBe(1);
     expect(requests).toEqual([]);
@@ -188,7 +187,7 @@ describe("signals of a thread whose email is still in the outbox", () => {
         deps.outboxThreads = async () => new Set();
       },
     });
-    await engagementGmailHandlers(deps).reportSignals({ signals: [reply("r1")] }, SENDER);
+    await signalHandlers(deps).reportSignals({ signals: [reply("r1")] }, SENDER);
     await vi.waitFor(() => expect(requests).toEqual([{ self: [], signals: [reply("r1")] }]));
     await vi.waitFor(async () => expect(await deps.held.all()).toEqual([]));
   });
@@ -205,41 +204,5 @@ describe("signals of a thread whose email is still in the outbox", () => {
     const kept = area.data[HELD_SIGNALS_KEY] as unknown[];
     expect(kept).toHaveLength(MAX_HELD_SIGNALS);
     expect((await held.all())[0]?.signal.gmailMessageId).toBe("n0");
-  });
-});
-
-describe("ContactCheckCache", () => {
-  it("asks once per address within its lifetime, lower-cased, and again after it", async () => {
-    let now = 0;
-    const cache = new ContactCheckCache(1000, () => now);
-    const fetchChecks = vi.fn(
-      async (emails: string[]): Promise<ContactCheck[]> =>
-        emails.map((email) => ({
-          email,
-          suppressed: email.startsWith("gone"),
-          bounceKind: email.startsWith("gone") ? "hard" : null,
-          optedOut: false,
-        })),
-    );
-    expect((await cache.get(["Gone@A.example", "ok@a.example"], fetchChecks)).map((c) => c.suppressed)).toEqual([true, false]);
-    await cache.get(["gone@a.example", "new@a.example"], fetchChecks);
-    expect(fetchChecks.mock.calls).toEqual([[["gone@a.example", "ok@a.example"]], [["new@a.example"]]]);
-    now = 2000;
-    await cache.get(["ok@a.example"], fetchChecks);
-    expect(fetchChecks).toHaveBeenCalledTimes(3);
-    // A bounce recorded for an address: its answer is asked for again at once.
-    cache.invalidate(["OK@a.example"]);
-    await cache.get(["ok@a.example"], fetchChecks);
-    expect(fetchChecks).toHaveBeenCalledTimes(4);
-  });
-
-  it("sends only addresses the tracker accepts (one it refuses would fail the whole batch)", async () => {
-    const cache = new ContactCheckCache();
-    const fetchChecks = vi.fn(
-      async (emails: string[]): Promise<ContactCheck[]> =>
-        emails.map((email) => ({ email, suppressed: false, bounceKind: null, optedOut: false })),
-    );
-    await cache.get(["a@b.c", "a..b@x.com", "not an address", `${"x".repeat(320)}@y.example`, "ok@a.example"], fetchChecks);
-    expect(fetchChecks.mock.calls).toEqual([[["ok@a.example"]]]);
   });
 });

@@ -1,0 +1,41 @@
+// The compose window's recipient checks: asked once per address within a lifetime, lower-cased, and only for
+// addresses the tracker accepts.
+import { describe, expect, it, vi } from "vitest";
+import type { ContactCheck } from "../../../shared/api";
+import { ContactCheckCache } from "./contact-checks";
+
+describe("ContactCheckCache", () => {
+  it("asks once per address within its lifetime, lower-cased, and again after it", async () => {
+    let now = 0;
+    const cache = new ContactCheckCache(1000, () => now);
+    const fetchChecks = vi.fn(
+      async (emails: string[]): Promise<ContactCheck[]> =>
+        emails.map((email) => ({
+          email,
+          suppressed: email.startsWith("gone"),
+          bounceKind: email.startsWith("gone") ? "hard" : null,
+          optedOut: false,
+        })),
+    );
+    expect((await cache.get(["Gone@A.example", "ok@a.example"], fetchChecks)).map((c) => c.suppressed)).toEqual([true, false]);
+    await cache.get(["gone@a.example", "new@a.example"], fetchChecks);
+    expect(fetchChecks.mock.calls).toEqual([[["gone@a.example", "ok@a.example"]], [["new@a.example"]]]);
+    now = 2000;
+    await cache.get(["ok@a.example"], fetchChecks);
+    expect(fetchChecks).toHaveBeenCalledTimes(3);
+    // A bounce recorded for an address: its answer is asked for again at once.
+    cache.invalidate(["OK@a.example"]);
+    await cache.get(["ok@a.example"], fetchChecks);
+    expect(fetchChecks).toHaveBeenCalledTimes(4);
+  });
+
+  it("sends only addresses the tracker accepts (one it refuses would fail the whole batch)", async () => {
+    const cache = new ContactCheckCache();
+    const fetchChecks = vi.fn(
+      async (emails: string[]): Promise<ContactCheck[]> =>
+        emails.map((email) => ({ email, suppressed: false, bounceKind: null, optedOut: false })),
+    );
+    await cache.get(["a@b.c", "a..b@x.com", "not an address", `${"x".repeat(320)}@y.example`, "ok@a.example"], fetchChecks);
+    expect(fetchChecks.mock.calls).toEqual([[["ok@a.example"]]]);
+  });
+});

@@ -1,0 +1,59 @@
+// The compose window's recipient checks: whether an address bounced hard, is suppressed or opted out, asked of
+// the tracker (POST /api/contacts/check) and cached per address for a short while.
+import type browser from "webextension-polyfill";
+import { type ContactCheck, emailAddress } from "../../../shared/api";
+import { normalizeEmail } from "../../../shared/email";
+import { api } from "./api";
+import type { Credentials } from "./credentials";
+
+type Sender = browser.Runtime.MessageSender;
+
+/** Per-address answers of POST /api/contacts/check, kept a short while: a compose re-checks on every recipient change. */
+export class ContactCheckCache {
+  private readonly entries = new Map<string, { at: number; check: ContactCheck }>();
+
+  constructor(
+    private readonly ttlMs = 2 * 60_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async get(emails: string[], fetchChecks: (emails: string[]) => Promise<ContactCheck[]>): Promise<ContactCheck[]> {
+    // Only addresses the tracker accepts: one it would refuse turns the whole batch into a 400.
+    const wanted = [...new Set(emails.map(normalizeEmail).filter((e) => emailAddress.safeParse(e).success))].slice(0, 100);
+    const missing = wanted.filter((e) => {
+      const entry = this.entries.get(e);
+      return !entry || this.now() - entry.at > this.ttlMs;
+    });
+    if (missing.length > 0) {
+      const at = this.now();
+      for (const check of await fetchChecks(missing)) this.entries.set(check.email.toLowerCase(), { at, check });
+    }
+    if (this.entries.size > 2000) this.entries.clear();
+    return wanted.map((e) => this.entries.get(e)?.check).filter((c): c is ContactCheck => c !== undefined);
+  }
+
+  /** A bounce was just recorded: these addresses' answers are stale. */
+  invalidate(emails: Iterable<string>): void {
+    for (const email of emails) this.entries.delete(normalizeEmail(email));
+  }
+}
+
+/** One per background: the compose windows' checks read it, and a lift of a suppression in the dashboard clears it. */
+export const checks = new ContactCheckCache();
+
+export function contactCheckHandlers(deps: { requireCredentials(): Promise<Credentials> }) {
+  return {
+    /** The compose window's warnings: which recipients bounced hard or opted out (cached per address). */
+    async checkRecipients(input: { emails: string[] }, _sender: Sender): Promise<{ contacts: ContactCheck[] }> {
+      const credentials = await deps.requireCredentials();
+      const emails = Array.isArray(input?.emails) ? input.emails.filter((e): e is string => typeof e === "string") : [];
+      if (emails.length === 0) return { contacts: [] };
+      return {
+        contacts: await checks.get(
+          emails,
+          async (missing) => (await api.checkContacts(credentials.trackerUrl, credentials.apiToken, missing)).contacts,
+        ),
+      };
+    },
+  };
+}

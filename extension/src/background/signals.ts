@@ -1,0 +1,134 @@
+// Replies and bounces seen in Gmail, in the background: only signals of threads that hold a tracked email reach
+// the tracker; those of a thread whose email is still in the outbox are held (held-signals.ts) and released once
+// it is registered. Spread into handlers.ts's Gmail table, so messaging.ts types the call like every other.
+import type browser from "webextension-polyfill";
+import { type SignalsRequest, signalsRequest } from "../../../shared/api";
+import { serialRunner } from "../serial";
+import { api } from "./api";
+import { checks } from "./contact-checks";
+import type { Credentials } from "./credentials";
+import type { HeldSignal, HeldSignals, Signal } from "./held-signals";
+
+type Sender = browser.Runtime.MessageSender;
+
+export interface SignalDeps {
+  requireCredentials(): Promise<Credentials>;
+  /** Tracked messages of these threads (the Sent list's status cache). */
+  trackedThreads(credentials: Credentials, threadIds: string[]): Promise<Set<string>>;
+  /**
+   * Threads of the emails still in the outbox: the tracker will know them once they are delivered. With
+   * `afterFlush`, as they are once a running flush is done (a release right after a delivery must see it).
+   */
+  outboxThreads(afterFlush: boolean): Promise<Set<string>>;
+  /** Signals of those threads, kept until the tracker knows the thread. */
+  held: HeldSignals;
+  /** The tracker has news for these threads: drop their cached status and tell the Gmail tabs. */
+  news(threadIds: string[]): void;
+}
+
+interface Reported {
+  /** Answered for good: taken by the tracker (any outcome), or in a thread that holds no tracked email. */
+  settled: string[];
+  /** Kept in `deps.held`: their thread's email is still in the outbox. */
+  held: string[];
+  /** Recorded now, not before. */
+  recorded: Signal[];
+}
+
+/**
+ * Holds the signals of threads whose email is still in the outbox (no network needed: a tracker that is down
+ * loses none of them) and sends the others, of threads the tracker tracks, to it (the rest of the user's mail is
+ * none of its business). Throws when the tracker cannot be reached.
+ */
+async function report(
+  deps: SignalDeps,
+  credentials: Credentials,
+  self: string[],
+  signals: Signal[],
+  afterFlush: boolean,
+): Promise<Reported> {
+  const inOutbox = await deps.outboxThreads(afterFlush);
+  const held = signals.filter((s) => inOutbox.has(s.threadId));
+  if (held.length > 0) await deps.held.hold(self, held);
+  const heldIds = held.map((s) => s.gmailMessageId);
+  const rest = signals.filter((s) => !inOutbox.has(s.threadId));
+  if (rest.length === 0) return { settled: [], held: heldIds, recorded: [] };
+  const tracked = await deps.trackedThreads(credentials, [...new Set(rest.map((s) => s.threadId))]);
+  const settled = rest.filter((s) => !tracked.has(s.threadId)).map((s) => s.gmailMessageId);
+  const wanted = rest.filter((s) => tracked.has(s.threadId));
+  if (wanted.length === 0) return { settled, held: heldIds, recorded: [] };
+  const { results } = await api.signals(credentials.trackerUrl, credentials.apiToken, { self, signals: wanted });
+  const recordedIds = new Set(results.filter((r) => r.outcome === "recorded").map((r) => r.gmailMessageId));
+  const recorded = wanted.filter((s) => recordedIds.has(s.gmailMessageId));
+  if (recorded.length > 0) deps.news([...new Set(recorded.map((s) => s.threadId))]);
+  // A bounce just recorded: the compose windows' cached answers for its addresses are stale.
+  checks.invalidate(recorded.flatMap((s) => (s.kind === "bounce" ? s.bounce.recipients : [])));
+  return { settled: [...settled, ...results.map((r) => r.gmailMessageId)], held: heldIds, recorded };
+}
+
+/**
+ * Reports the held signals whose email the tracker now knows; those still waiting stay held, and so does
+ * everything when the tracker cannot be reached. Run after an outbox delivery and now and then (it is idempotent:
+ * the tracker dedupes by Gmail message id). Returns how many were settled.
+ */
+export function releaseHeldSignals(deps: SignalDeps): Promise<number> {
+  return oneRelease(() => releaseNow(deps));
+}
+
+/** Releases run one at a time, whoever starts them: two at once would send the same signals twice. */
+const oneRelease = serialRunner();
+
+async function releaseNow(deps: SignalDeps): Promise<number> {
+  const held = await deps.held.all();
+  if (held.length === 0) return 0;
+  const credentials = await deps.requireCredentials();
+  // One request per set of own addresses (nearly always one), within the request's limit of signals.
+  const bySelf = new Map<string, HeldSignal[]>();
+  for (const item of held) {
+    const key = JSON.stringify(item.self);
+    bySelf.set(key, [...(bySelf.get(key) ?? []), item]);
+  }
+  let settled = 0;
+  for (const group of bySelf.values()) {
+    for (let i = 0; i < group.length; i += MAX_SIGNALS_PER_REQUEST) {
+      const chunk = group.slice(i, i + MAX_SIGNALS_PER_REQUEST);
+      const result = await report(
+        deps,
+        credentials,
+        chunk[0]?.self ?? [],
+        chunk.map((h) => h.signal),
+        true,
+      );
+      await deps.held.settle(result.settled);
+      settled += result.settled.length;
+    }
+  }
+  return settled;
+}
+
+/** POST /api/signals takes at most this many signals (shared/api.ts signalsRequest). */
+const MAX_SIGNALS_PER_REQUEST = 100;
+
+export function signalHandlers(deps: SignalDeps) {
+  return {
+    /**
+     * Replies and notices seen in Gmail (see report). `answered`: the keys the content script never sends again,
+     * settled for good or held here until their email is registered.
+     */
+    async reportSignals(input: SignalsRequest, _sender: Sender): Promise<{ answered: string[]; recorded: number }> {
+      const credentials = await deps.requireCredentials();
+      const parsed = signalsRequest.safeParse(input);
+      if (!parsed.success) throw new Error(`signals do not validate: ${parsed.error.issues[0]?.message ?? "invalid"}`);
+      // The outbox as stored now: a Gmail tab never waits for a flush (up to the tracker's timeout per entry).
+      const { settled, held, recorded } = await report(deps, credentials, parsed.data.self, parsed.data.signals, false);
+      if (held.length > 0) {
+        // A flush may have delivered a held signal's email meanwhile, its release reading the held signals before
+        // this one was: release now rather than at the next minute's alarm.
+        const stillWaiting = await deps.outboxThreads(false);
+        if (parsed.data.signals.some((s) => held.includes(s.gmailMessageId) && !stillWaiting.has(s.threadId)))
+          void releaseHeldSignals(deps).catch((error: unknown) => console.warn("held signals not reported yet", error));
+      }
+      return { answered: [...settled, ...held], recorded: recorded.length };
+    },
+  };
+}
