@@ -15,7 +15,7 @@ export function manifestFor(target: Target) {
     description: "Self-hosted open and click tracking for the emails you send from Gmail, reported to your own tracker.",
     icons: { 48: "extension/public/icon-48.png", 128: "extension/public/icon-128.png" },
     // declarativeNetRequestWithHostAccess: blocks the tracker's pixels in the sender's own Gmail (background/pixel-block.ts).
-    // notifications: the first open of a message and the first click of each link (background/receipts.ts).
+    // notifications: the first open of a message and the first click of each link (background/notifications.ts).
     permissions: ["storage", "alarms", "notifications", "declarativeNetRequestWithHostAccess"],
     // The local tracker `npm start` runs is granted up front; any other tracker is asked for at connect time.
     host_permissions: [GMAIL, "http://127.0.0.1/*", "http://localhost/*"],

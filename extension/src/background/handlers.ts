@@ -11,10 +11,11 @@ import { contactCheckHandlers } from "./contact-checks";
 import { type Credentials, loadCredentials, saveCredentials } from "./credentials";
 import { dashboardHandlers } from "./dashboard";
 import type { HeldSignals } from "./held-signals";
+import { type ActivitySummary, type FeedPoller, type FeedState, summarize } from "./notifications";
 import type { Outbox, OutboxEntry } from "./outbox";
-import { type ActivitySummary, type FeedPoller, type FeedState, type StatusCache, summarize } from "./receipts";
 import type { SentAccounts } from "./sent-accounts";
 import { type SignalDeps, signalHandlers } from "./signals";
+import type { StatusCache } from "./status-cache";
 
 type Sender = browser.Runtime.MessageSender;
 
@@ -76,7 +77,7 @@ export interface SentMessageInput {
   notBefore?: number;
 }
 
-/** Read receipts (background/receipts.ts): the status cache, the feed poller and how the Gmail tabs hear of news. */
+/** Read receipts: the status cache (status-cache.ts), the feed poller (notifications.ts) and how the Gmail tabs hear of news. */
 export interface Receipts {
   statusCache: StatusCache;
   poller: FeedPoller;

@@ -9,12 +9,13 @@ import { api, TrackerError } from "./api";
 import { loadCredentials } from "./credentials";
 import { gmailHandlers, pageHandlers, signalDeps } from "./handlers";
 import { HeldSignals } from "./held-signals";
+import { FeedPoller, NEWS_KEY, type Note, readFeedState } from "./notifications";
 import { type DeliveryResult, Outbox, type OutboxEntry } from "./outbox";
 import { syncPixelBlockRule } from "./pixel-block";
-import { FeedPoller, NEWS_KEY, type Note, readFeedState, StatusCache } from "./receipts";
 import { senderKind } from "./sender";
 import { SentAccounts } from "./sent-accounts";
 import { releaseHeldSignals } from "./signals";
+import { StatusCache } from "./status-cache";
 
 const OUTBOX_ALARM = "outbox-retry";
 

@@ -1,7 +1,7 @@
 // What the read-receipt features watch in Gmail, written once: the elements a selector names being added or
 // re-rendered (Gmail swaps rows and messages in place), and the background's "the feed has news" signal.
 import browser from "webextension-polyfill";
-import { NEWS_KEY } from "../background/receipts";
+import { NEWS_KEY } from "../background/notifications";
 import { guarded } from "./feature";
 import { closest, query, type SelectorName } from "./gmail-selectors";
 

@@ -1,12 +1,12 @@
 // The toolbar popup: whether the tracker answers, today's and this week's opens and clicks, the recent activity
 // (newest first; machine and sender events dimmed, with why), and the outbox of registrations not delivered yet.
-// The activity is what the background read from the events feed (background/receipts.ts), kept in storage.
+// The activity is what the background read from the events feed (background/notifications.ts), kept in storage.
 import { render } from "preact";
 import { useCallback, useEffect, useState } from "preact/hooks";
 import browser from "webextension-polyfill";
 import { LABEL_TEXT } from "../../../shared/labels";
 import type { ActivityState } from "../background/handlers";
-import type { ActivityItem } from "../background/receipts";
+import type { ActivityItem } from "../background/notifications";
 import { callFromPage } from "../messaging";
 import { OutboxList } from "../pages/outbox-list";
 

@@ -1,6 +1,6 @@
 // Tells the background when a Gmail tab gains focus (or becomes visible), so it reads the events feed now instead of
 // at its next alarm: the user looking at Gmail sees fresh read receipts. The background's poller keeps its own minimum
-// gap between requests to the tracker (background/receipts.ts MIN_POLL_GAP_MS).
+// gap between requests to the tracker (background/notifications.ts MIN_POLL_GAP_MS).
 import { callFromGmail } from "../../messaging";
 import { type Feature, guarded } from "../feature";
 import { debug } from "../log";

@@ -1,82 +1,9 @@
-// Read receipts in the background: the Sent list's status cache, and the events feed poller behind notifications
-// and the popup's activity. The poller keeps its cursor, what it already notified, the recent activity and the daily
-// totals in ONE storage key written in one set, before any notification is shown: a restart (or a killed service
-// worker) resumes from the stored cursor, so no event is skipped, and nothing is ever notified twice.
-import type { FeedEvent, MessageStatus } from "../../../shared/api";
+// The events feed poller behind desktop notifications and the popup's activity. It keeps its cursor, what it already
+// notified, the recent activity and the daily totals in ONE storage key written in one set, before any notification
+// is shown: a restart (or a killed service worker) resumes from the stored cursor, so no event is skipped, and
+// nothing is ever notified twice.
+import type { FeedEvent } from "../../../shared/api";
 import type { KeyValueArea } from "./outbox";
-
-// ---------------------------------------------------------------------------------------------------------------
-// Status cache: one batched request per page of the thread list, answered from memory for a short while.
-
-export const STATUS_TTL_MS = 20_000;
-/** The tracker takes at most 200 thread ids per status request. */
-const STATUS_BATCH = 200;
-const GMAIL_ID = /^#?[A-Za-z0-9:_-]{1,100}$/;
-
-export class StatusCache {
-  private readonly entries = new Map<string, { at: number; messages: MessageStatus[] }>();
-  /** Counts invalidations; `invalidated` holds the count at each thread's latest one (`everything` for all). */
-  private changes = 0;
-  private everything = 0;
-  private readonly invalidated = new Map<string, number>();
-
-  constructor(
-    private readonly now: () => number = Date.now,
-    private readonly ttlMs = STATUS_TTL_MS,
-  ) {}
-
-  /**
-   * Every tracked message of these threads; only ids not cached (or expired) are asked for, in as few requests as
-   * possible. An answer for a thread invalidated while it was asked for is returned but not kept: it may predate
-   * what invalidated it (a registration just delivered).
-   */
-  async get(threadIds: string[], fetchStatus: (threadIds: string[]) => Promise<MessageStatus[]>): Promise<MessageStatus[]> {
-    const ids = [...new Set(threadIds.filter((id) => GMAIL_ID.test(id)))].slice(0, 1000);
-    const now = this.now();
-    const missing = ids.filter((id) => {
-      const entry = this.entries.get(id);
-      return !entry || now - entry.at > this.ttlMs;
-    });
-    const answers = new Map<string, MessageStatus[]>();
-    for (let i = 0; i < missing.length; i += STATUS_BATCH) {
-      const chunk = missing.slice(i, i + STATUS_BATCH);
-      const asked = this.changes;
-      const messages = await fetchStatus(chunk);
-      for (const id of chunk) answers.set(id, []);
-      for (const message of messages) if (message.threadId) answers.get(message.threadId)?.push(message);
-      const at = this.now();
-      for (const id of chunk) {
-        if (Math.max(this.everything, this.invalidated.get(id) ?? 0) <= asked)
-          this.entries.set(id, { at, messages: answers.get(id) ?? [] });
-      }
-    }
-    const result = ids.flatMap((id) => answers.get(id) ?? this.entries.get(id)?.messages ?? []);
-    if (this.entries.size > 5000) this.invalidate();
-    return result;
-  }
-
-  invalidate(threadIds?: Iterable<string>): void {
-    const change = ++this.changes;
-    if (!threadIds) {
-      this.entries.clear();
-      this.invalidated.clear();
-      this.everything = change;
-    } else {
-      for (const id of threadIds) {
-        this.entries.delete(id);
-        this.invalidated.set(id, change);
-      }
-      // Bounded: forgetting which threads were invalidated is safe when it counts as invalidating them all.
-      if (this.invalidated.size > 5000) {
-        this.invalidated.clear();
-        this.everything = change;
-      }
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Feed poller: notifications, activity, totals.
 
 export interface ActivityItem {
   cursor: string;
