@@ -12,10 +12,12 @@ import { pixelUrl } from "../../../../shared/protocol";
 import { callFromGmail } from "../../messaging";
 import { hostMatchesDomains, type Options } from "../../options-store";
 import { SENT_EVENT, type SentMessageIds, UNTRACKED_SENT_EVENT } from "../../page-world/sync-parser";
-import { ComposeExtras } from "../compose-extras";
+import { CampaignField } from "../compose-campaign";
+import { OptOutToggle } from "../compose-optout";
 import { type Feature, guarded, ownPixels } from "../feature";
 import { closest, composeRecipients, isPlainTextMode, query, queryAll } from "../gmail-selectors";
 import { debug, debugOnce } from "../log";
+import { RecipientWarnings } from "../recipient-warnings";
 import { applyTracking, linksToSign, stripEarlierTracking } from "../rewrite";
 import { ensureStyle, toast } from "../ui";
 
@@ -110,8 +112,9 @@ class ComposeSession {
   private readonly openButton: HTMLButtonElement;
   private readonly clickButton: HTMLButtonElement;
   private readonly status: HTMLElement;
-  /** Campaign name, opt-out link and recipient warnings (issue 5). */
-  private readonly extras: ComposeExtras;
+  private readonly campaign: CampaignField;
+  private readonly optOut: OptOutToggle;
+  private readonly warnings: RecipientWarnings;
   private readonly controller = new AbortController();
   /** The tracking id of a send in progress (between the send click and the compose closing or an alert). */
   private sending: string | null = null;
@@ -141,8 +144,19 @@ class ComposeSession {
     this.status = doc.createElement("span");
     this.status.className = "mt-status";
     this.status.setAttribute("role", "status");
-    this.extras = new ComposeExtras(doc, options, (className, label, onToggle) => this.makeToggle(className, label, onToggle));
-    this.toolbar.append(this.openButton, this.clickButton, ...this.extras.elements(), this.status);
+    const makeToggle = (className: string, label: string, onToggle: () => void) => this.makeToggle(className, label, onToggle);
+    this.campaign = new CampaignField(doc, makeToggle);
+    this.optOut = new OptOutToggle(options, makeToggle);
+    this.warnings = new RecipientWarnings(doc);
+    this.toolbar.append(
+      this.openButton,
+      this.clickButton,
+      this.campaign.button,
+      this.campaign.input,
+      this.optOut.button,
+      this.warnings.element,
+      this.status,
+    );
     this.placeToolbar();
 
     const signal = this.controller.signal;
@@ -270,8 +284,9 @@ class ComposeSession {
     this.clickButton.title = state.click ? "Links in this email are tracked" : "Links in this email are not tracked";
     if (state.reason) this.setStatus(state.reason);
     else if (this.status.dataset.kind === "state") this.setStatus("");
-    this.extras.setEnabled(!locked);
-    this.extras.recipientsChanged(composeRecipients(this.root).map((r) => r.email));
+    this.campaign.setEnabled(!locked);
+    this.optOut.setEnabled(!locked);
+    this.warnings.recipientsChanged(composeRecipients(this.root).map((r) => r.email));
   }
 
   private setStatus(text: string, kind: "state" | "event" = "state"): void {
@@ -313,7 +328,7 @@ class ComposeSession {
     const state = this.effective();
     // Earlier emails' pixels must not fire again from this one, tracked or not.
     stripEarlierTracking(this.body, this.trackerUrl, this.trackingId);
-    const optOutLink = this.extras.prepareSend(this.body, {
+    const optOutLink = this.optOut.prepareSend(this.body, {
       trackerUrl: this.trackerUrl,
       trackingId: this.trackingId,
       tracked: state.open || state.click,
@@ -340,7 +355,7 @@ class ComposeSession {
       clickTracking: state.click,
       links: result.links,
       optOutLink,
-      ...(this.extras.campaign() ? { campaign: this.extras.campaign() } : {}),
+      ...(this.campaign.campaign() ? { campaign: this.campaign.campaign() } : {}),
       // Fallbacks until Gmail's /sync answer names the real thread and message.
       ...(thread && /^#?[A-Za-z0-9:_-]{1,100}$/.test(thread) ? { threadId: thread } : {}),
       ...(draft && /^#?[A-Za-z0-9:_-]{1,100}$/.test(draft) ? { gmailMessageId: draft } : {}),
@@ -408,7 +423,7 @@ class ComposeSession {
 
   dispose(): void {
     this.controller.abort();
-    this.extras.dispose();
+    this.warnings.dispose();
     clearTimeout(this.presignTimer);
     clearTimeout(this.refreshTimer);
     this.toolbar.closest(".mt-cell")?.remove();

@@ -1,0 +1,78 @@
+// @vitest-environment happy-dom
+// The compose window's opt-out link at send: once, in the rep's wording, never a click link, on tracked emails only.
+import { describe, expect, it, vi } from "vitest";
+
+vi.hoisted(() => {
+  (globalThis as { chrome?: unknown }).chrome = { runtime: { id: "unit-test" } };
+});
+
+import { mintTrackingId, pixelUrl, signedClickUrl } from "../../../shared/protocol";
+import { DEFAULT_OPTIONS } from "../options-store";
+import { applyOptOutLink, OptOutToggle, optOutUrl } from "./compose-optout";
+import { applyTracking, linksToSign } from "./rewrite";
+
+const TRACKER = "https://t.example";
+const KEY = { accountId: "abcdefghijklmnop", keyId: 1, secret: "A".repeat(43) };
+
+function toggle(className: string, label: string, onToggle: () => void): HTMLButtonElement {
+  const button = document.createElement("button");
+  button.className = className;
+  button.textContent = label;
+  button.addEventListener("click", onToggle);
+  return button;
+}
+
+describe("the opt-out link", () => {
+  it("is appended once at send with the rep's wording, removed when turned off, and never rewritten as a click link", async () => {
+    const id = await mintTrackingId(KEY);
+    const body = document.createElement("div");
+    body.innerHTML = '<div>Hi, see <a href="https://shop.example/">our shop</a></div>';
+    const plan = { trackerUrl: TRACKER, trackingId: id, text: "Stop these emails", on: true };
+    applyOptOutLink(body, plan);
+    applyOptOutLink(body, plan);
+    const links = [...body.querySelectorAll("a")].map((a) => [a.getAttribute("href"), a.textContent]);
+    expect(links).toEqual([
+      ["https://shop.example/", "our shop"],
+      [`${TRACKER}/u/${id}`, "Stop these emails"],
+    ]);
+
+    // The send-time rewrite signs and rewrites the shop link, and leaves the opt-out link as it is.
+    const policy = { trackerUrl: TRACKER, excludedLinkDomains: [] };
+    expect(linksToSign(body, policy, id)).toEqual(["https://shop.example/"]);
+    const clickUrls = new Map([["https://shop.example/", await signedClickUrl(TRACKER, KEY, id, 0, "https://shop.example/")]]);
+    const result = applyTracking(body, {
+      ...policy,
+      trackingId: id,
+      pixelUrl: pixelUrl(TRACKER, id),
+      openTracking: true,
+      clickTracking: true,
+      clickUrls,
+    });
+    expect(result.links).toEqual([{ index: 0, url: "https://shop.example/" }]);
+    expect(body.querySelector(`a[href="${optOutUrl(TRACKER, id)}"]`)?.textContent).toBe("Stop these emails");
+
+    applyOptOutLink(body, { ...plan, on: false });
+    expect(body.innerHTML).not.toContain("/u/");
+  });
+
+  it("keeps an earlier email's opt-out link in quoted text", async () => {
+    const [earlier, id] = [await mintTrackingId(KEY), await mintTrackingId(KEY)];
+    const body = document.createElement("div");
+    body.innerHTML = `<blockquote><a href="${optOutUrl(TRACKER, earlier)}">Unsubscribe</a></blockquote>`;
+    applyOptOutLink(body, { trackerUrl: TRACKER, trackingId: id, text: "Unsubscribe", on: false });
+    expect(body.innerHTML).toContain(optOutUrl(TRACKER, earlier));
+  });
+
+  it("goes out only on a tracked email, whatever the toggle says", async () => {
+    const id = await mintTrackingId(KEY);
+    const optOut = new OptOutToggle({ ...DEFAULT_OPTIONS, optOutLinkByDefault: true }, toggle);
+    const body = document.createElement("div");
+    expect(optOut.prepareSend(body, { trackerUrl: TRACKER, trackingId: id, tracked: false })).toBe(false);
+    expect(body.innerHTML).toBe("");
+    expect(optOut.prepareSend(body, { trackerUrl: TRACKER, trackingId: id, tracked: true })).toBe(true);
+    expect(body.textContent).toBe(DEFAULT_OPTIONS.optOutText);
+    optOut.button.click();
+    expect(optOut.prepareSend(body, { trackerUrl: TRACKER, trackingId: id, tracked: true })).toBe(false);
+    expect(body.innerHTML).toBe("");
+  });
+});

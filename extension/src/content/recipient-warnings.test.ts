@@ -1,0 +1,51 @@
+// @vitest-environment happy-dom
+// The compose window's recipient warnings from the tracker's answers, asked of the background once per set of recipients.
+import { beforeEach, describe, expect, it, vi } from "vitest";
+
+const checkRecipients = vi.fn();
+vi.mock("../messaging", () => ({
+  callFromGmail: (type: string, input: unknown) => (type === "checkRecipients" ? checkRecipients(input) : null),
+}));
+vi.hoisted(() => {
+  (globalThis as { chrome?: unknown }).chrome = { runtime: { id: "unit-test" } };
+});
+
+import { RecipientWarnings, recipientWarning } from "./recipient-warnings";
+
+describe("recipient warnings", () => {
+  beforeEach(() => {
+    checkRecipients.mockReset();
+    vi.useFakeTimers();
+  });
+
+  it("words hard bounces, soft bounces and opt-outs; says nothing for clean addresses", () => {
+    const clean = { suppressed: false, bounceKind: null, optedOut: false };
+    expect(recipientWarning([{ email: "ok@a.example", ...clean }])).toBe("");
+    const text = recipientWarning([
+      { email: "gone@a.example", ...clean, suppressed: true, bounceKind: "hard" },
+      { email: "full@a.example", ...clean, bounceKind: "soft" },
+      { email: "out@a.example", ...clean, optedOut: true },
+    ]);
+    expect(text).toMatch(
+      /^Warning: gone@a\.example bounced .*suppression list; full@a\.example bounced recently .*; out@a\.example opted out/,
+    );
+  });
+
+  it("asks the background once per set of recipients and shows the note (it never blocks the send)", async () => {
+    checkRecipients.mockResolvedValue({
+      contacts: [{ email: "gone@a.example", suppressed: true, bounceKind: "hard", optedOut: false }],
+    });
+    const warnings = new RecipientWarnings(document);
+    expect(warnings.element.hidden).toBe(true);
+    warnings.recipientsChanged(["gone@a.example"]);
+    warnings.recipientsChanged(["gone@a.example"]);
+    await vi.runAllTimersAsync();
+    expect(checkRecipients).toHaveBeenCalledTimes(1);
+    expect(checkRecipients).toHaveBeenCalledWith({ emails: ["gone@a.example"] });
+    expect(warnings.element.hidden).toBe(false);
+    expect(warnings.element.textContent).toContain("gone@a.example bounced");
+    warnings.recipientsChanged([]);
+    expect(warnings.element.hidden).toBe(true);
+    vi.useRealTimers();
+  });
+});
