@@ -3,8 +3,8 @@
 import UAParser from "ua-parser-js";
 import type { EventKind, EventLabel } from "../../shared/api";
 import { GMAIL_PROXY_UA_MARK, requestLabel, YAHOO_PROXY_UA_MARK } from "./classify";
+import { clientAddress } from "./http";
 import { hashClientAddress } from "./keys";
-import { clientAddress } from "./throttle";
 
 export interface Hit {
   eventId: string;

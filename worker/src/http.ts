@@ -4,6 +4,11 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
 import type { ErrorResponse } from "../../shared/api";
 
+/** Cloudflare sets CF-Connecting-IP on every request it forwards; without it (local dev, tests) nothing is throttled. */
+export function clientAddress(request: Request): string | null {
+  return request.headers.get("cf-connecting-ip");
+}
+
 /** The same 1x1 transparent GIF for every pixel request (42 bytes). */
 export const PIXEL_GIF = Uint8Array.from(atob("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"), (ch) => ch.charCodeAt(0));
 

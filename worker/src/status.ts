@@ -3,10 +3,7 @@ import type { MessageListItem, MessageStatus } from "../../shared/api";
 import { type OpenClickSummary, summarize } from "./db/events";
 import { type MessageRow, messageState } from "./db/messages";
 import { type SignalSummary, signalSummaries } from "./db/signals";
-
-export function iso(ms: number | null | undefined): string | null {
-  return ms === null || ms === undefined ? null : new Date(ms).toISOString();
-}
+import { iso } from "./time";
 
 export function toStatus(row: MessageRow, summary: OpenClickSummary | undefined, signals: SignalSummary | undefined): MessageStatus {
   const openCount = summary?.openCount ?? 0;

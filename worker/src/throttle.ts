@@ -7,11 +7,6 @@ const THROTTLE_MS = 60_000;
 const MAX_TRACKED_ADDRESSES = 10_000;
 const throttledUntil = new Map<string, number>();
 
-/** Cloudflare sets CF-Connecting-IP on every request it forwards; without it (local dev, tests) nothing is throttled. */
-export function clientAddress(request: Request): string | null {
-  return request.headers.get("cf-connecting-ip");
-}
-
 export function isThrottled(address: string | null, now: number): boolean {
   if (address === null) return false;
   const until = throttledUntil.get(address);

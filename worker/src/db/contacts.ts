@@ -2,7 +2,7 @@
 import { COUNTED_LABELS, type ContactSummary, EVENT_KINDS, type EventKind, type TimelineItem } from "../../../shared/api";
 import { normalizeEmail } from "../../../shared/email";
 import { type EngagementActivity, engagementScore } from "../../../shared/engagement";
-import { iso } from "../status";
+import { iso } from "../time";
 import { deleteMessageData } from "./messages";
 import { addressStates } from "./signals";
 import { COUNTED_SQL, chunked } from "./sql";

@@ -5,9 +5,8 @@ import { newAccountId } from "../../../shared/protocol";
 import { cacheAccount, newApiToken, requireAccount } from "../auth";
 import { insertAccount, rotateKey, setRetention } from "../db/accounts";
 import type { AppEnv } from "../env";
-import { jsonError, validated } from "../http";
+import { clientAddress, jsonError, validated } from "../http";
 import { deriveSigningKey, hasUsableSigningSecret, sha256Base64Url } from "../keys";
-import { clientAddress } from "../throttle";
 
 const DEFAULT_RETENTION_DAYS = 90;
 

@@ -13,7 +13,7 @@ import { encodeCursor, pageCursor } from "../cursor";
 import { type CampaignRow, campaignMetrics, campaignPage, getCampaign, topLinks } from "../db/campaigns";
 import type { AppEnv } from "../env";
 import { jsonError, validated } from "../http";
-import { iso } from "../status";
+import { iso } from "../time";
 
 function summary(row: CampaignRow, metrics: CampaignMetrics | undefined): CampaignSummary {
   const zero = { sent: row.sent, opened: 0, clicked: 0, replied: 0, bounced: 0, unsubscribed: 0 };

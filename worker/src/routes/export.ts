@@ -6,7 +6,8 @@ import { requireAccount } from "../auth";
 import { accountContacts, contactSummaries } from "../db/contacts";
 import { messagePage } from "../db/messages";
 import type { AppEnv } from "../env";
-import { iso, listItems } from "../status";
+import { listItems } from "../status";
+import { iso } from "../time";
 
 const PAGE = 500;
 

@@ -17,7 +17,8 @@ import { type EventRow, messageEvents, messageLinks, relabelMessages } from "../
 import { deleteMessageData, getMessage, type MessageRow, messagePage, messagesByThread, stopTracking, upsertMessage } from "../db/messages";
 import type { AppEnv } from "../env";
 import { jsonError, validated } from "../http";
-import { iso, listItems, statuses } from "../status";
+import { listItems, statuses } from "../status";
+import { iso } from "../time";
 import { verifiedTrackingId } from "../verify";
 
 const NOT_FOUND = "no such message in this account";

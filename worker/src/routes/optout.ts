@@ -5,8 +5,8 @@ import { bodyLimit } from "hono/body-limit";
 import { normalizeEmail } from "../../../shared/email";
 import { recordOptOut } from "../db/signals";
 import type { AppEnv } from "../env";
-import { htmlPage, invalidLinkResponse, throttledLinkResponse } from "../http";
-import { clientAddress, isThrottled, noteInvalidRequest } from "../throttle";
+import { clientAddress, htmlPage, invalidLinkResponse, throttledLinkResponse } from "../http";
+import { isThrottled, noteInvalidRequest } from "../throttle";
 import { type VerifiedId, verifiedTrackingId } from "../verify";
 
 const MAX_FORM_BYTES = 4096;

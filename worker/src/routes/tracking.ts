@@ -4,9 +4,9 @@ import { isAcceptableDestination, parseLinkIndex, verifyLinkSignature } from "..
 import type { AppEnv, Bindings } from "../env";
 import { errorName } from "../errors";
 import { hitFromRequest } from "../hits";
-import { invalidLinkResponse, pixelResponse, redirectResponse, throttledLinkResponse } from "../http";
+import { clientAddress, invalidLinkResponse, pixelResponse, redirectResponse, throttledLinkResponse } from "../http";
 import { enqueueHit } from "../queue";
-import { clientAddress, isThrottled, noteInvalidRequest } from "../throttle";
+import { isThrottled, noteInvalidRequest } from "../throttle";
 import { type VerifiedId, verifiedTrackingId } from "../verify";
 
 export const pixelRoute = new Hono<AppEnv>().get("/*", async (c) => {
