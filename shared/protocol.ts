@@ -3,7 +3,6 @@
 import { base32Encode, base64UrlDecode, base64UrlEncode, constantTimeEqual, randomBytes, utf8 } from "./encoding";
 
 export const ACCOUNT_ID_PATTERN = /^[a-z2-7]{16}$/;
-export const KEY_ID_MAX = 9999;
 /** A tracking id: `<accountId>.<keyId>.<nonce>.<mac>`; see docs/protocol.md §2. */
 export const TRACKING_ID_PATTERN = /^([a-z2-7]{16})\.([1-9][0-9]{0,3})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{22})$/;
 const LINK_SIGNATURE_PATTERN = /^[A-Za-z0-9_-]{22}$/;

@@ -16,7 +16,7 @@ export const DEFAULT_OPTIONS = {
   /** Links to these domains (and their subdomains) are never rewritten. */
   excludedLinkDomains: [] as string[],
   notifications: true,
-  /** Each new email starts with the recipient opt-out link on (issue 5; off by default, the rep turns it on per email). */
+  /** Each new email starts with the recipient opt-out link on (off by default: the rep turns it on per email). */
   optOutLinkByDefault: false,
   /** The opt-out link's text, the rep's own words. */
   optOutText: "Unsubscribe from these emails",

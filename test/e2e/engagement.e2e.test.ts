@@ -1,4 +1,4 @@
-// End to end in Chromium (issue 5): tracked emails sent from the simulated Gmail with a campaign name and an opt-out
+// End to end in Chromium, replies, bounces, campaigns and opt-outs: tracked emails sent from the simulated Gmail with a campaign name and an opt-out
 // link; then a reply from the recipient and a "Mail Delivery Subsystem" notice arrive in their threads. The extension
 // finds both in the Sent list (the bounced row turns red) and in the opened conversation (nothing counted twice),
 // the dashboard counts them in the campaign and the message list, exports CSV, and the compose window warns before

@@ -19,7 +19,7 @@ describe("typed client", () => {
     expect(body.messages.map((m) => m.id)).toEqual([message.id]);
     const detail = await client.messages[":id"].$get({ param: { id: message.id } });
     expect(detail.status).toBe(200);
-    // The issue-5 routes are in AppType too.
+    // The dashboard's and the signals' routes are in AppType too.
     const list = await client.messages.$get({ query: { state: "delivered", limit: "10" } });
     expect(list.status).toBe(200);
     const signals = await client.signals.$post({

@@ -154,11 +154,6 @@ export function closest(element: Element, name: SelectorName): Element | null {
   return null;
 }
 
-/** Whether an element is (inside) something a selector names, e.g. the send button. */
-export function matchesOrInside(element: Element, name: SelectorName): Element | null {
-  return closest(element, name);
-}
-
 const EMAIL = /[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
 
 /** Recipients of a compose: chip `[email]` attributes (current UI) plus addresses typed in the fields (older UI). */

@@ -41,8 +41,7 @@ export function aggregate(messages: MessageStatus[]): RowState | null {
     lastOpenAt = later(lastOpenAt, m.lastOpenAt);
     lastClickAt = later(lastClickAt, m.lastClickAt);
   }
-  // `bounced` arrives with the bounce signal (issue 5); compared as a string so this works before and after.
-  const states = messages.map((m) => m.state as string);
+  const states = messages.map((m) => m.state);
   const mark: MarkState = states.includes("bounced")
     ? "bounced"
     : clickCount > 0
