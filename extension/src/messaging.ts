@@ -1,7 +1,9 @@
-// Typed messages between the extension's contexts and the background. The types come from the handler functions
-// themselves (background/handlers.ts), so a caller cannot send a message the background does not handle or
-// misread its answer. Errors cross the boundary as plain strings, never as thrown objects.
+// Typed messages between the extension's contexts and the background. The types come from the handlers themselves
+// (background/handlers.ts: each input's schema and each function's answer), so a caller cannot send a message the
+// background does not handle or misread its answer; the background validates every input against the same schema.
+// Errors cross the boundary as plain strings, never as thrown objects.
 import browser from "webextension-polyfill";
+import type { HandlerInput as Input, HandlerOutput as Output } from "./background/handler";
 import type { GmailHandlers, PageHandlers } from "./background/handlers";
 
 export interface Envelope {
@@ -11,11 +13,6 @@ export interface Envelope {
 }
 
 export type Reply<T> = { ok: true; value: T } | { ok: false; error: string };
-
-// biome-ignore lint/suspicious/noExplicitAny: a handler table maps names to functions of any input; callers get exact types below.
-export type HandlerTable = Record<string, (input: any, sender: browser.Runtime.MessageSender) => Promise<unknown>>;
-type Input<H> = H extends (input: infer I, sender: browser.Runtime.MessageSender) => Promise<unknown> ? I : never;
-type Output<H> = H extends (...args: never[]) => Promise<infer O> ? O : never;
 
 export function isEnvelope(value: unknown): value is Envelope {
   return !!value && typeof value === "object" && (value as Envelope).mt === 1 && typeof (value as Envelope).type === "string";

@@ -1,28 +1,10 @@
-// Typed calls to the tracker's API (shared/api.ts). Every failure becomes a TrackerError that says what is wrong
-// in words a user can act on; the outbox uses `retryable` to decide between retrying and keeping an entry as failed.
-import type {
-  AccountResponse,
-  CampaignDetail,
-  CampaignsResponse,
-  ContactCheck,
-  ContactDetail,
-  ContactsQuery,
-  ContactsResponse,
-  CreateAccountRequest,
-  CreateAccountResponse,
-  ErrorResponse,
-  EventsResponse,
-  MessageDetail,
-  MessageStatus,
-  MessagesQuery,
-  MessagesResponse,
-  RegisterMessageRequest,
-  SenderViewRequest,
-  SignalResult,
-  SignalsRequest,
-  StatusResponse,
-} from "../../../shared/api";
-import { searchString } from "../../../shared/query";
+// The background's client of the tracker's API, built on Hono's `hc` from the worker's own routes (a type-only
+// import of AppType): a renamed route, a changed input or a changed answer fails the type check here, not in a
+// user's browser. Every failure becomes a TrackerError that says what is wrong in words a user can act on; the
+// outbox uses `retryable` to decide between retrying and keeping an entry as failed.
+import { type ClientResponse, hc, type parseResponse } from "hono/client";
+import type { CONTACT_SORTS, ErrorResponse, MessageState } from "../../../shared/api";
+import type { AppType } from "../../../worker/src/app";
 
 export class TrackerError extends Error {
   constructor(
@@ -40,29 +22,27 @@ export class TrackerError extends Error {
   }
 }
 
-interface CallOptions {
-  method?: string;
-  token?: string;
-  body?: unknown;
-  headers?: Record<string, string>;
-  timeoutMs?: number;
-}
+type ContactSort = (typeof CONTACT_SORTS)[number];
 
-/** The one place a request to the tracker is built and sent: the body's text of a 2xx answer, any failure a TrackerError. */
-async function send(trackerUrl: string, path: string, options: CallOptions): Promise<{ status: number; text: string }> {
-  const headers: Record<string, string> = { Accept: "application/json", ...options.headers };
-  if (options.token) headers.Authorization = `Bearer ${options.token}`;
-  if (options.body !== undefined) headers["Content-Type"] = "application/json";
-  let response: Response;
+/** How long a call may take; exports take longer than the other calls. */
+const TIMEOUT_MS = 15_000;
+const EXPORT_TIMEOUT_MS = 120_000;
+
+/** The body of a call's successful answer, as the worker's route declares it (Hono's own inference). */
+type Answer<R extends ClientResponse<unknown>> = Awaited<ReturnType<typeof parseResponse<R>>>;
+
+/**
+ * The one place an answer of the tracker is read: the body of a 2xx answer (parsed, unless the route answers text),
+ * any failure a TrackerError.
+ */
+async function answer<R extends ClientResponse<unknown>>(
+  trackerUrl: string,
+  request: () => Promise<R>,
+  format: "json" | "text" = "json",
+): Promise<Answer<R>> {
+  let response: R;
   try {
-    response = await fetch(`${trackerUrl}${path}`, {
-      method: options.method ?? "GET",
-      headers,
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      signal: AbortSignal.timeout(options.timeoutMs ?? 15_000),
-      credentials: "omit",
-      cache: "no-store",
-    });
+    response = await request();
   } catch (error) {
     throw new TrackerError(`cannot reach the tracker at ${trackerUrl} (${error instanceof Error ? error.message : String(error)})`, null);
   }
@@ -77,18 +57,85 @@ async function send(trackerUrl: string, path: string, options: CallOptions): Pro
     }
     throw new TrackerError(`the tracker answered ${response.status}${detail ? `: ${detail}` : ""}`, response.status);
   }
-  return { status: response.status, text };
-}
-
-async function call<T>(trackerUrl: string, path: string, options: CallOptions = {}): Promise<T> {
-  const { status, text } = await send(trackerUrl, path, options);
-  if (status === 204 || text === "") return undefined as T;
+  if (format === "text") return text as Answer<R>;
+  if (response.status === 204 || text === "") return undefined as Answer<R>;
   try {
-    return JSON.parse(text) as T;
+    // The type is the route's own: hc's typed json() reads the same text this way.
+    return JSON.parse(text) as Answer<R>;
   } catch {
-    throw new TrackerError(`the server at ${trackerUrl} answered something that is not the tracker's JSON`, status);
+    throw new TrackerError(`the server at ${trackerUrl} answered something that is not the tracker's JSON`, response.status);
   }
 }
+
+type QueryOf<T> = { [K in keyof T]?: Exclude<T[K], number | undefined> | (T[K] extends number | undefined ? string : never) };
+
+/** Query values as the tracker reads them (strings); empty and missing values left out. */
+function query<T extends object>(values: T): QueryOf<T> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(values))
+    if ((typeof value === "string" && value !== "") || (typeof value === "number" && Number.isFinite(value))) out[key] = String(value);
+  return out as QueryOf<T>;
+}
+
+/**
+ * The tracker's API at `trackerUrl`, called with `token` (none for creating an account). `fetch` is the platform's
+ * unless given (the worker's tests call the worker itself through it).
+ */
+export function trackerApi(trackerUrl: string, token?: string, fetch: typeof globalThis.fetch = globalThis.fetch) {
+  const client = hc<AppType>(`${trackerUrl}/api`, {
+    // Bound when called, not now: a service worker's fetch must be called on its global.
+    fetch: (input: RequestInfo | URL, init?: RequestInit) => fetch(input, init),
+    headers: { Accept: "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+  });
+  /** Per call: its own timeout; no cookies, no HTTP cache. */
+  const init = (timeoutMs = TIMEOUT_MS): { init: RequestInit } => ({
+    init: { signal: AbortSignal.timeout(timeoutMs), credentials: "omit", cache: "no-store" },
+  });
+  const call = <R extends ClientResponse<unknown>>(request: () => Promise<R>) => answer(trackerUrl, request);
+  const id = (trackingId: string) => ({ param: { id: encodeURIComponent(trackingId) } });
+  const email = (address: string) => ({ param: { email: encodeURIComponent(address) } });
+  return {
+    createAccount: (body: Parameters<typeof client.accounts.$post>[0]["json"], registrationSecret?: string) =>
+      call(() =>
+        client.accounts.$post(
+          { json: body },
+          { ...init(), headers: registrationSecret ? { "X-Registration-Secret": registrationSecret } : {} },
+        ),
+      ),
+    account: () => call(() => client.account.$get(undefined, init())),
+    registerMessage: (trackingId: string, body: Parameters<(typeof client.messages)[":id"]["$put"]>[0]["json"]) =>
+      call(() => client.messages[":id"].$put({ ...id(trackingId), json: body }, init())),
+    senderViews: (body: Parameters<typeof client.views.$post>[0]["json"]) => call(() => client.views.$post({ json: body }, init())),
+    status: (threadIds: string[]) => call(() => client.messages.status.$post({ json: { threadIds } }, init())),
+    detail: (trackingId: string) => call(() => client.messages[":id"].$get(id(trackingId), init())),
+    stop: (trackingId: string) => call(() => client.messages[":id"].stop.$post(id(trackingId), init())),
+    remove: (trackingId: string) => call(() => client.messages[":id"].$delete(id(trackingId), init())),
+    events: (after: string, limit = 100) => call(() => client.events.$get({ query: { after, limit: String(limit) } }, init())),
+
+    // Replies and bounces (signals.ts), recipient checks (contact-checks.ts) and the dashboard (dashboard.ts).
+    signals: (body: Parameters<typeof client.signals.$post>[0]["json"]) => call(() => client.signals.$post({ json: body }, init())),
+    checkContacts: (emails: string[]) => call(() => client.contacts.check.$post({ json: { emails } }, init())),
+    campaigns: (cursor?: string) => call(() => client.campaigns.$get({ query: query({ cursor, limit: 50 }) }, init())),
+    campaign: (name: string) => call(() => client.campaigns[":name"].$get({ param: { name: encodeURIComponent(name) } }, init())),
+    contacts: (q: { sort?: ContactSort; campaign?: string; minScore?: number; cursor?: string; limit?: number }) =>
+      call(() => client.contacts.$get({ query: query(q) }, init())),
+    contact: (address: string, cursor?: string) =>
+      call(() => client.contacts[":email"].$get({ ...email(address), query: query({ cursor }) }, init())),
+    deleteContact: (address: string) => call(() => client.contacts[":email"].$delete(email(address), init())),
+    liftSuppression: (address: string) => call(() => client.contacts[":email"].suppression.$delete(email(address), init())),
+    messages: (q: { campaign?: string; state?: MessageState; q?: string; cursor?: string; limit?: number }) =>
+      call(() => client.messages.$get({ query: query(q) }, init())),
+    /** A CSV export as text. */
+    exportCsv: (name: "messages" | "events" | "contacts") =>
+      answer(
+        trackerUrl,
+        () => client.export[`${name}.csv`].$get(undefined, { ...init(EXPORT_TIMEOUT_MS), headers: { Accept: "text/csv" } }),
+        "text",
+      ),
+  };
+}
+
+export type TrackerApi = ReturnType<typeof trackerApi>;
 
 /** GET / answers a fixed line on every tracker; used to tell "unreachable" from "wrong token". */
 export async function probeTracker(trackerUrl: string): Promise<void> {
@@ -106,52 +153,3 @@ export async function probeTracker(trackerUrl: string): Promise<void> {
     throw new TrackerError(`${trackerUrl} answered, but it is not a mailtracker server (HTTP ${response.status})`, response.status);
   }
 }
-
-export const api = {
-  createAccount: (trackerUrl: string, body: CreateAccountRequest, registrationSecret?: string) =>
-    call<CreateAccountResponse>(trackerUrl, "/api/accounts", {
-      method: "POST",
-      body,
-      headers: registrationSecret ? { "X-Registration-Secret": registrationSecret } : {},
-    }),
-  account: (trackerUrl: string, token: string) => call<AccountResponse>(trackerUrl, "/api/account", { token }),
-  registerMessage: (trackerUrl: string, token: string, trackingId: string, body: RegisterMessageRequest) =>
-    call<MessageStatus>(trackerUrl, `/api/messages/${encodeURIComponent(trackingId)}`, { method: "PUT", token, body }),
-  senderViews: (trackerUrl: string, token: string, body: SenderViewRequest) =>
-    call<{ recorded: number }>(trackerUrl, "/api/views", { method: "POST", token, body }),
-  status: (trackerUrl: string, token: string, threadIds: string[]) =>
-    call<StatusResponse>(trackerUrl, "/api/messages/status", { method: "POST", token, body: { threadIds } }),
-  detail: (trackerUrl: string, token: string, trackingId: string) =>
-    call<MessageDetail>(trackerUrl, `/api/messages/${encodeURIComponent(trackingId)}`, { token }),
-  stop: (trackerUrl: string, token: string, trackingId: string) =>
-    call<unknown>(trackerUrl, `/api/messages/${encodeURIComponent(trackingId)}/stop`, { method: "POST", token }),
-  remove: (trackerUrl: string, token: string, trackingId: string) =>
-    call<void>(trackerUrl, `/api/messages/${encodeURIComponent(trackingId)}`, { method: "DELETE", token }),
-  events: (trackerUrl: string, token: string, after: string, limit = 100) =>
-    call<EventsResponse>(trackerUrl, `/api/events${searchString({ after, limit })}`, { token }),
-
-  // Replies and bounces (signals.ts), recipient checks (contact-checks.ts) and the dashboard (dashboard.ts).
-  signals: (trackerUrl: string, token: string, body: SignalsRequest) =>
-    call<{ results: SignalResult[] }>(trackerUrl, "/api/signals", { method: "POST", token, body }),
-  checkContacts: (trackerUrl: string, token: string, emails: string[]) =>
-    call<{ contacts: ContactCheck[] }>(trackerUrl, "/api/contacts/check", { method: "POST", token, body: { emails } }),
-  campaigns: (trackerUrl: string, token: string, cursor?: string) =>
-    call<CampaignsResponse>(trackerUrl, `/api/campaigns${searchString({ cursor, limit: 50 })}`, { token }),
-  campaign: (trackerUrl: string, token: string, name: string) =>
-    call<CampaignDetail>(trackerUrl, `/api/campaigns/${encodeURIComponent(name)}`, { token }),
-  contacts: (trackerUrl: string, token: string, query: ContactsQuery) =>
-    call<ContactsResponse>(trackerUrl, `/api/contacts${searchString(query)}`, { token }),
-  contact: (trackerUrl: string, token: string, email: string, cursor?: string) =>
-    call<ContactDetail>(trackerUrl, `/api/contacts/${encodeURIComponent(email)}${searchString({ cursor })}`, { token }),
-  deleteContact: (trackerUrl: string, token: string, email: string) =>
-    call<void>(trackerUrl, `/api/contacts/${encodeURIComponent(email)}`, { method: "DELETE", token }),
-  liftSuppression: (trackerUrl: string, token: string, email: string) =>
-    call<void>(trackerUrl, `/api/contacts/${encodeURIComponent(email)}/suppression`, { method: "DELETE", token }),
-  messages: (trackerUrl: string, token: string, query: MessagesQuery) =>
-    call<MessagesResponse>(trackerUrl, `/api/messages${searchString(query)}`, { token }),
-  /** A CSV export as text (exports take longer than the other calls). */
-  exportCsv: (trackerUrl: string, token: string, name: string) =>
-    send(trackerUrl, `/api/export/${encodeURIComponent(name)}.csv`, { token, headers: { Accept: "text/csv" }, timeoutMs: 120_000 }).then(
-      (answer) => answer.text,
-    ),
-};

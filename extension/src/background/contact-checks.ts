@@ -1,12 +1,10 @@
 // The compose window's recipient checks: whether an address bounced hard, is suppressed or opted out, asked of
 // the tracker (POST /api/contacts/check) and cached per address for a short while.
-import type browser from "webextension-polyfill";
+import { z } from "zod";
 import { type ContactCheck, emailAddress } from "../../../shared/api";
 import { normalizeEmail } from "../../../shared/email";
-import { api } from "./api";
-import type { Credentials } from "./credentials";
-
-type Sender = browser.Runtime.MessageSender;
+import type { TrackerAccess } from "./credentials";
+import { handler, strings } from "./handler";
 
 /** Per-address answers of POST /api/contacts/check, kept a short while: a compose re-checks on every recipient change. */
 export class ContactCheckCache {
@@ -38,22 +36,19 @@ export class ContactCheckCache {
   }
 }
 
-/** One per background: the compose windows' checks read it, and a lift of a suppression in the dashboard clears it. */
-export const checks = new ContactCheckCache();
-
-export function contactCheckHandlers(deps: { requireCredentials(): Promise<Credentials> }) {
+/**
+ * `checks`: one per background; the compose windows' checks read it, and a recorded bounce or a lift of a
+ * suppression in the dashboard clears the addresses concerned.
+ */
+export function contactCheckHandlers(deps: TrackerAccess & { checks: ContactCheckCache }) {
   return {
     /** The compose window's warnings: which recipients bounced hard or opted out (cached per address). */
-    async checkRecipients(input: { emails: string[] }, _sender: Sender): Promise<{ contacts: ContactCheck[] }> {
+    checkRecipients: handler(z.object({ emails: strings }), async ({ emails }): Promise<{ contacts: ContactCheck[] }> => {
       const credentials = await deps.requireCredentials();
-      const emails = Array.isArray(input?.emails) ? input.emails.filter((e): e is string => typeof e === "string") : [];
       if (emails.length === 0) return { contacts: [] };
       return {
-        contacts: await checks.get(
-          emails,
-          async (missing) => (await api.checkContacts(credentials.trackerUrl, credentials.apiToken, missing)).contacts,
-        ),
+        contacts: await deps.checks.get(emails, async (missing) => (await deps.tracker(credentials).checkContacts(missing)).contacts),
       };
-    },
+    }),
   };
 }

@@ -2,12 +2,20 @@
 // get a tracking id or signed links from the background, never the token or the signing key.
 import browser from "webextension-polyfill";
 import type { SigningKey } from "../../../shared/protocol";
+import type { TrackerApi } from "./api";
 
 export interface Credentials {
   trackerUrl: string;
   accountId: string;
   apiToken: string;
   signingKey: SigningKey;
+}
+
+/** How a handler reaches the tracker: the connected account's credentials, and a client of the tracker for them. */
+export interface TrackerAccess {
+  /** Throws, in words, when this browser is not connected. */
+  requireCredentials(): Promise<Credentials>;
+  tracker(credentials: Credentials): TrackerApi;
 }
 
 const KEY = "credentials";

@@ -1,113 +1,107 @@
 // What the dashboard shows, asked of the tracker by the background (which holds the token): campaigns, people,
 // messages, a contact's timeline, deleting a contact, lifting a suppression and CSV exports. Spread into
 // handlers.ts's page table, so messaging.ts types these calls like every other.
-import type browser from "webextension-polyfill";
+import { z } from "zod";
 import {
   type CampaignDetail,
   type CampaignsResponse,
+  CONTACT_SORTS,
   type ContactDetail,
-  type ContactsQuery,
   type ContactsResponse,
   campaignName,
   emailAddress,
   MESSAGE_STATES,
-  type MessageState,
-  type MessagesQuery,
   type MessagesResponse,
 } from "../../../shared/api";
 import { normalizeEmail } from "../../../shared/email";
-import { api } from "./api";
-import { checks } from "./contact-checks";
-import type { Credentials } from "./credentials";
-
-type Sender = browser.Runtime.MessageSender;
+import type { ContactCheckCache } from "./contact-checks";
+import type { TrackerAccess } from "./credentials";
+import { handler } from "./handler";
 
 export const EXPORTS = ["messages", "events", "contacts"] as const;
 export type ExportName = (typeof EXPORTS)[number];
 
-/** An address from a page, as the tracker compares it; throws for anything else. */
-function addressOf(input: { email: string } | undefined): string {
-  const parsed = emailAddress.safeParse(normalizeEmail(String(input?.email ?? "")));
-  if (!parsed.success) throw new Error("not an address");
-  return parsed.data;
-}
+// A page's inputs as the tracker takes them. A value it would refuse in a list's filters is left out (the list
+// is shown unfiltered) rather than failing the page.
+/** An address as the tracker compares it. */
+const address = z.string().transform(normalizeEmail).pipe(emailAddress);
+const cursor = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]{1,400}$/)
+  .optional()
+  .catch(undefined);
+const campaignFilter = campaignName.optional().catch(undefined);
 
-const CURSOR = /^[A-Za-z0-9_-]{1,400}$/;
-const cursorOf = (value: unknown) => (typeof value === "string" && CURSOR.test(value) ? value : undefined);
-const campaignOf = (value: unknown) => {
-  const parsed = campaignName.safeParse(value);
-  return parsed.success ? parsed.data : undefined;
-};
-
-export function dashboardHandlers(deps: { requireCredentials(): Promise<Credentials> }) {
+export function dashboardHandlers(deps: TrackerAccess & { checks: ContactCheckCache }) {
   return {
-    async listCampaigns(input: { cursor?: string }, _sender: Sender): Promise<CampaignsResponse> {
+    listCampaigns: handler(z.object({ cursor }), async (input): Promise<CampaignsResponse> => {
       const c = await deps.requireCredentials();
-      return api.campaigns(c.trackerUrl, c.apiToken, cursorOf(input?.cursor));
-    },
+      return deps.tracker(c).campaigns(input.cursor);
+    }),
 
-    async campaignDetail(input: { name: string }, _sender: Sender): Promise<CampaignDetail> {
-      const name = campaignOf(input?.name);
-      if (!name) throw new Error("no such campaign");
+    campaignDetail: handler(z.object({ name: campaignName }), async (input): Promise<CampaignDetail> => {
       const c = await deps.requireCredentials();
-      return api.campaign(c.trackerUrl, c.apiToken, name);
-    },
+      return deps.tracker(c).campaign(input.name);
+    }),
 
-    async listContacts(input: ContactsQuery, _sender: Sender): Promise<ContactsResponse> {
-      const c = await deps.requireCredentials();
-      return api.contacts(c.trackerUrl, c.apiToken, {
-        sort: input?.sort === "lastActivity" ? "lastActivity" : "score",
-        campaign: campaignOf(input?.campaign),
-        minScore: typeof input?.minScore === "number" && input.minScore > 0 ? input.minScore : undefined,
-        cursor: cursorOf(input?.cursor),
-        limit: 50,
-      });
-    },
+    listContacts: handler(
+      z.object({
+        sort: z.enum(CONTACT_SORTS).catch("score"),
+        campaign: campaignFilter,
+        minScore: z.number().positive().optional().catch(undefined),
+        cursor,
+      }),
+      async (input): Promise<ContactsResponse> => {
+        const c = await deps.requireCredentials();
+        return deps.tracker(c).contacts({ ...input, limit: 50 });
+      },
+    ),
 
-    async contactDetail(input: { email: string; cursor?: string }, _sender: Sender): Promise<ContactDetail> {
-      const email = addressOf(input);
+    contactDetail: handler(z.object({ email: address, cursor }), async (input): Promise<ContactDetail> => {
       const c = await deps.requireCredentials();
-      return api.contact(c.trackerUrl, c.apiToken, email, cursorOf(input.cursor));
-    },
+      return deps.tracker(c).contact(input.email, input.cursor);
+    }),
 
     /**
      * Deletes a contact on the tracker (docs/protocol.md §13): emails sent only to it, its replies and bounces. The
      * suppression list and opt-outs keep the address.
      */
-    async deleteContact(input: { email: string }, _sender: Sender): Promise<{ ok: true }> {
-      const email = addressOf(input);
+    deleteContact: handler(z.object({ email: address }), async (input): Promise<{ ok: true }> => {
       const c = await deps.requireCredentials();
-      await api.deleteContact(c.trackerUrl, c.apiToken, email);
+      await deps.tracker(c).deleteContact(input.email);
       return { ok: true };
-    },
+    }),
 
     /** Lifts a suppression (docs/protocol.md §10): the compose windows stop warning about the address at once. */
-    async liftSuppression(input: { email: string }, _sender: Sender): Promise<{ ok: true }> {
-      const email = addressOf(input);
+    liftSuppression: handler(z.object({ email: address }), async (input): Promise<{ ok: true }> => {
       const c = await deps.requireCredentials();
-      await api.liftSuppression(c.trackerUrl, c.apiToken, email);
-      checks.invalidate([email]);
+      await deps.tracker(c).liftSuppression(input.email);
+      deps.checks.invalidate([input.email]);
       return { ok: true };
-    },
+    }),
 
-    async listMessages(input: MessagesQuery, _sender: Sender): Promise<MessagesResponse> {
-      const q = typeof input?.q === "string" ? input.q.trim().slice(0, 200) : "";
-      const c = await deps.requireCredentials();
-      return api.messages(c.trackerUrl, c.apiToken, {
-        campaign: campaignOf(input?.campaign),
-        state: MESSAGE_STATES.includes(input?.state as MessageState) ? input.state : undefined,
-        q: q || undefined,
-        cursor: cursorOf(input?.cursor),
-        limit: 50,
-      });
-    },
+    listMessages: handler(
+      z.object({
+        campaign: campaignFilter,
+        state: z.enum(MESSAGE_STATES).optional().catch(undefined),
+        q: z
+          .string()
+          .optional()
+          .catch(undefined)
+          .transform((q) => q?.trim().slice(0, 200) || undefined),
+        cursor,
+      }),
+      async (input): Promise<MessagesResponse> => {
+        const c = await deps.requireCredentials();
+        return deps.tracker(c).messages({ ...input, limit: 50 });
+      },
+    ),
 
     /** One CSV export as text (the page saves it through a Blob). */
-    async exportCsv(input: { name: ExportName }, _sender: Sender): Promise<{ filename: string; csv: string }> {
-      if (!EXPORTS.includes(input?.name)) throw new Error("unknown export");
+    exportCsv: handler(z.object({ name: z.enum(EXPORTS) }), async (input): Promise<{ filename: string; csv: string }> => {
       const c = await deps.requireCredentials();
-      const csv = await api.exportCsv(c.trackerUrl, c.apiToken, input.name);
+      const csv = await deps.tracker(c).exportCsv(input.name);
       return { filename: `mailtracker-${input.name}-${new Date().toISOString().slice(0, 10)}.csv`, csv };
-    },
+    }),
   };
 }

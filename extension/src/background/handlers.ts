@@ -1,23 +1,23 @@
-// Every message the background answers, one function each. messaging.ts derives the callers' types from these
-// tables, and background/index.ts only routes a message here after checking who sent it: GmailHandlers only
-// from a content script on https://mail.google.com, PageHandlers only from this extension's own pages.
-import type browser from "webextension-polyfill";
+// Every message the background answers, one handler each: the schema its input must match and the function that
+// answers it (handler.ts). messaging.ts derives the callers' types from these tables, and background/index.ts only
+// routes a message here after checking who sent it: GmailHandlers only from a content script on
+// https://mail.google.com, PageHandlers only from this extension's own pages.
+import { z } from "zod";
 import { type MessageDetail, type MessageStatus, type RegisterMessageRequest, registerMessageRequest } from "../../../shared/api";
 import { isAcceptableDestination, MAX_LINK_INDEX, mintTrackingId, parseTrackingId, signedClickUrl } from "../../../shared/protocol";
 import { gmailAccountPath } from "../gmail-ids";
 import { loadOptions, normalizeTrackerUrl, saveOptions } from "../options-store";
-import { api, probeTracker, TrackerError } from "./api";
-import { contactCheckHandlers } from "./contact-checks";
-import { type Credentials, loadCredentials, saveCredentials } from "./credentials";
+import { probeTracker, TrackerError, trackerApi } from "./api";
+import { type ContactCheckCache, contactCheckHandlers } from "./contact-checks";
+import { type Credentials, loadCredentials, saveCredentials, type TrackerAccess } from "./credentials";
 import { dashboardHandlers } from "./dashboard";
+import { handler, noInput, strings } from "./handler";
 import type { HeldSignals } from "./held-signals";
 import { type ActivitySummary, type FeedPoller, type FeedState, summarize } from "./notifications";
 import type { Outbox, OutboxEntry } from "./outbox";
 import type { SentAccounts } from "./sent-accounts";
 import { type SignalDeps, signalHandlers } from "./signals";
 import type { StatusCache } from "./status-cache";
-
-type Sender = browser.Runtime.MessageSender;
 
 export interface ConnectionState {
   connected: boolean;
@@ -60,22 +60,40 @@ function requireOwnId(credentials: Credentials, trackingId: string): void {
   if (!parsed || parsed.accountId !== credentials.accountId) throw new Error("not a tracking id of this account");
 }
 
+/** The connected account, and the tracker's client for it. */
+const access: TrackerAccess = {
+  requireCredentials,
+  tracker: (credentials) => trackerApi(credentials.trackerUrl, credentials.apiToken),
+};
+
 /** How the status cache asks the tracker for what it does not hold. */
 function fetchStatus(credentials: Credentials): (threadIds: string[]) => Promise<MessageStatus[]> {
-  return (chunk) => api.status(credentials.trackerUrl, credentials.apiToken, chunk).then((r) => r.messages);
+  return (chunk) =>
+    access
+      .tracker(credentials)
+      .status(chunk)
+      .then((r) => r.messages);
 }
 
-export interface SignLinksInput {
-  trackingId: string;
-  links: { index: number; url: string }[];
-}
+/** A message of this account (checked by requireOwnId in the handler). */
+const ownMessage = z.object({ trackingId: z.string() });
 
-export interface SentMessageInput {
-  trackingId: string;
-  request: RegisterMessageRequest;
+const signLinksInput = z.object({
+  trackingId: z.string(),
+  /** Links the content script holds now; the handler skips any it cannot sign. */
+  links: z.array(z.object({ index: z.number(), url: z.string() })),
+});
+
+const sentMessageInput = z.object({
+  trackingId: z.string(),
+  /**
+   * Any object: a registration that does not validate here is still queued, and shows as failed with the tracker's
+   * own words once it refuses it. A registration is never dropped.
+   */
+  request: z.custom<RegisterMessageRequest>((value) => typeof value === "object" && value !== null),
   /** When the send is not confirmed by Gmail's own traffic yet, hold the registration back until then. */
-  notBefore?: number;
-}
+  notBefore: z.number().optional(),
+});
 
 /** Read receipts: the status cache (status-cache.ts), the feed poller (notifications.ts) and how the Gmail tabs hear of news. */
 export interface Receipts {
@@ -90,9 +108,9 @@ export interface Receipts {
 }
 
 /** What replies and bounces need from the rest of the background (signals.ts): also its held-signal release. */
-export function signalDeps(outbox: Outbox, receipts: Receipts, held: HeldSignals): SignalDeps {
+export function signalDeps(outbox: Outbox, receipts: Receipts, held: HeldSignals, checks: ContactCheckCache): SignalDeps {
   return {
-    requireCredentials,
+    ...access,
     trackedThreads: async (credentials, threadIds) => {
       const messages = await receipts.statusCache.get(threadIds, fetchStatus(credentials));
       return new Set(messages.flatMap((m) => (m.threadId ? [m.threadId] : [])));
@@ -103,23 +121,24 @@ export function signalDeps(outbox: Outbox, receipts: Receipts, held: HeldSignals
       ),
     held,
     news: receipts.news,
+    checks,
   };
 }
 
 export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: SignalDeps) {
   return {
     ...signalHandlers(signals),
-    ...contactCheckHandlers({ requireCredentials }),
+    ...contactCheckHandlers(signals),
 
     /** A fresh id for a compose window, minted ahead of the send so the send itself needs no round trip. */
-    async mintId(_input: null, _sender: Sender): Promise<{ trackingId: string; trackerUrl: string }> {
+    mintId: handler(noInput, async (): Promise<{ trackingId: string; trackerUrl: string }> => {
       const credentials = await requireCredentials();
       const trackingId = await mintTrackingId({ ...credentials.signingKey, accountId: credentials.accountId });
       return { trackingId, trackerUrl: credentials.trackerUrl };
-    },
+    }),
 
     /** Click links for the links a compose holds now; the content script swaps them in synchronously at send. */
-    async signLinks(input: SignLinksInput, _sender: Sender): Promise<{ index: number; url: string; clickUrl: string }[]> {
+    signLinks: handler(signLinksInput, async (input): Promise<{ index: number; url: string; clickUrl: string }[]> => {
       const credentials = await requireCredentials();
       requireOwnId(credentials, input.trackingId);
       const key = { ...credentials.signingKey, accountId: credentials.accountId };
@@ -129,10 +148,10 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: Signa
         out.push({ index, url, clickUrl: await signedClickUrl(credentials.trackerUrl, key, input.trackingId, index, url) });
       }
       return out;
-    },
+    }),
 
     /** Queues the registration of a sent message (or replaces it with better Gmail ids), then tries to deliver. */
-    async messageSent(input: SentMessageInput, sender: Sender): Promise<{ queued: true }> {
+    messageSent: handler(sentMessageInput, async (input, sender): Promise<{ queued: true }> => {
       const credentials = await requireCredentials();
       requireOwnId(credentials, input.trackingId);
       const parsed = registerMessageRequest.safeParse(input.request);
@@ -149,63 +168,62 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: Signa
           .record(input.trackingId, account)
           .catch((error: unknown) => console.warn("sending account not kept", error));
       return { queued: true };
-    },
+    }),
 
     /** "The sender is displaying these messages now": hits around now are the sender's own. Best effort. */
-    async senderViews(input: { messageIds: string[]; threadIds: string[] }, _sender: Sender): Promise<{ recorded: number }> {
+    senderViews: handler(z.object({ messageIds: strings, threadIds: strings }), async (input): Promise<{ recorded: number }> => {
       const credentials = await requireCredentials();
       const messageIds = input.messageIds.filter((id) => parseTrackingId(id)?.accountId === credentials.accountId).slice(0, 100);
       const threadIds = input.threadIds.filter((id) => /^#?[A-Za-z0-9:_-]{1,100}$/.test(id)).slice(0, 100);
       if (messageIds.length + threadIds.length === 0) return { recorded: 0 };
       void outbox.flush();
-      return api.senderViews(credentials.trackerUrl, credentials.apiToken, { messageIds, threadIds });
-    },
+      return access.tracker(credentials).senderViews({ messageIds, threadIds });
+    }),
 
     /** Tracked messages of these threads (one page of a thread list), from the background's short-lived cache. */
-    async threadStatus(input: { threadIds: string[] }, _sender: Sender): Promise<{ messages: MessageStatus[] }> {
+    threadStatus: handler(z.object({ threadIds: strings }), async (input): Promise<{ messages: MessageStatus[] }> => {
       const credentials = await requireCredentials();
-      const ids = Array.isArray(input?.threadIds) ? input.threadIds.filter((id) => typeof id === "string") : [];
-      const messages = await receipts.statusCache.get(ids.slice(0, 400), fetchStatus(credentials));
+      const messages = await receipts.statusCache.get(input.threadIds.slice(0, 400), fetchStatus(credentials));
       return { messages };
-    },
+    }),
 
     /** Everything the conversation panel shows for one of this account's messages. */
-    async messageDetail(input: { trackingId: string }, _sender: Sender): Promise<MessageDetail> {
+    messageDetail: handler(ownMessage, async (input): Promise<MessageDetail> => {
       const credentials = await requireCredentials();
       requireOwnId(credentials, input.trackingId);
-      return api.detail(credentials.trackerUrl, credentials.apiToken, input.trackingId);
-    },
+      return access.tracker(credentials).detail(input.trackingId);
+    }),
 
-    async stopTracking(input: { trackingId: string }, _sender: Sender): Promise<{ ok: true }> {
+    stopTracking: handler(ownMessage, async (input): Promise<{ ok: true }> => {
       const credentials = await requireCredentials();
       requireOwnId(credentials, input.trackingId);
-      await api.stop(credentials.trackerUrl, credentials.apiToken, input.trackingId);
+      await access.tracker(credentials).stop(input.trackingId);
       receipts.news([]);
       return { ok: true };
-    },
+    }),
 
-    async deleteMessageData(input: { trackingId: string }, _sender: Sender): Promise<{ ok: true }> {
+    deleteMessageData: handler(ownMessage, async (input): Promise<{ ok: true }> => {
       const credentials = await requireCredentials();
       requireOwnId(credentials, input.trackingId);
-      await api.remove(credentials.trackerUrl, credentials.apiToken, input.trackingId);
+      await access.tracker(credentials).remove(input.trackingId);
       receipts.news([]);
       return { ok: true };
-    },
+    }),
 
     /** A Gmail tab gained focus: look at the events feed now rather than at the next alarm. */
-    async gmailFocused(_input: null, _sender: Sender): Promise<{ events: number }> {
+    gmailFocused: handler(noInput, async (): Promise<{ events: number }> => {
       return { events: await receipts.poller.poll() };
-    },
+    }),
   };
 }
 
-export interface ConnectInput {
-  trackerUrl: string;
+const connectInput = z.object({
+  trackerUrl: z.string(),
   /** An existing account's token (another browser, or a reinstall); without it a new account is created. */
-  apiToken?: string;
-  registrationSecret?: string;
-  name?: string;
-}
+  apiToken: z.string().optional(),
+  registrationSecret: z.string().optional(),
+  name: z.string().optional(),
+});
 
 export interface ExtensionState {
   connection: ConnectionState;
@@ -220,15 +238,15 @@ export interface ActivityState extends ActivitySummary {
   problem: string | null;
 }
 
-export function pageHandlers(outbox: Outbox, receipts: Receipts) {
+export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: ContactCheckCache) {
   return {
-    ...dashboardHandlers({ requireCredentials }),
+    ...dashboardHandlers({ ...access, checks }),
 
     /**
      * The popup: the connection, the outbox, recent activity, totals and whether the tracker answers. The feed poll
      * (awaited, so the activity read after it is fresh) is the reachability test: its error is the problem.
      */
-    async getActivity(_input: null, _sender: Sender): Promise<ActivityState> {
+    getActivity: handler(noInput, async (): Promise<ActivityState> => {
       const { state, credentials } = await connection();
       const problem = credentials
         ? await receipts.poller.poll().then(
@@ -238,13 +256,13 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts) {
         : state.problem;
       const [feed, entries] = await Promise.all([credentials ? receipts.feedState() : null, outbox.entries()]);
       return { ...summarize(feed, Date.now()), state: { connection: state, outbox: entries }, reachable: problem === null, problem };
-    },
+    }),
 
-    async getState(_input: null, _sender: Sender): Promise<ExtensionState> {
+    getState: handler(noInput, async (): Promise<ExtensionState> => {
       return { connection: (await connection()).state, outbox: await outbox.entries() };
-    },
+    }),
 
-    async connect(input: ConnectInput, _sender: Sender): Promise<{ accountId: string; apiToken: string; created: boolean }> {
+    connect: handler(connectInput, async (input): Promise<{ accountId: string; apiToken: string; created: boolean }> => {
       const trackerUrl = normalizeTrackerUrl(input.trackerUrl);
       if (!trackerUrl) throw new Error("the tracker URL must be an http(s) address such as https://track.example.com");
       await probeTracker(trackerUrl);
@@ -252,10 +270,12 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts) {
       let created = false;
       const token = input.apiToken?.trim();
       if (token) {
-        const account = await api.account(trackerUrl, token).catch((error: unknown) => {
-          if (error instanceof TrackerError && error.status === 401) throw new Error("this tracker does not accept that API token");
-          throw error;
-        });
+        const account = await trackerApi(trackerUrl, token)
+          .account()
+          .catch((error: unknown) => {
+            if (error instanceof TrackerError && error.status === 401) throw new Error("this tracker does not accept that API token");
+            throw error;
+          });
         credentials = {
           trackerUrl,
           accountId: account.accountId,
@@ -263,8 +283,8 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts) {
           signingKey: { accountId: account.accountId, ...account.signingKey },
         };
       } else {
-        const account = await api
-          .createAccount(trackerUrl, input.name ? { name: input.name } : {}, input.registrationSecret)
+        const account = await trackerApi(trackerUrl)
+          .createAccount(input.name ? { name: input.name } : {}, input.registrationSecret)
           .catch((error: unknown) => {
             if (error instanceof TrackerError && error.status === 403)
               throw new Error("this tracker requires a registration secret: ask its owner for it");
@@ -283,36 +303,39 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts) {
       void outbox.retry();
       void outbox.flush();
       return { accountId: credentials.accountId, apiToken: credentials.apiToken, created };
-    },
+    }),
 
     /** Checks every step a registration takes and says which one fails. */
-    async testConnection(_input: null, _sender: Sender): Promise<{ ok: true; message: string }> {
+    testConnection: handler(noInput, async (): Promise<{ ok: true; message: string }> => {
       const { state, credentials } = await connection();
       await probeTracker(state.trackerUrl);
       if (!credentials)
         throw new Error(`the tracker at ${state.trackerUrl} answers, but ${state.problem ?? "this browser is not connected"}`);
-      const account = await api.account(credentials.trackerUrl, credentials.apiToken).catch((error: unknown) => {
-        if (error instanceof TrackerError && error.status === 401)
-          throw new Error("the tracker does not accept the stored API token any more: connect again with a valid token");
-        throw error;
-      });
+      const account = await access
+        .tracker(credentials)
+        .account()
+        .catch((error: unknown) => {
+          if (error instanceof TrackerError && error.status === 401)
+            throw new Error("the tracker does not accept the stored API token any more: connect again with a valid token");
+          throw error;
+        });
       if (account.accountId !== credentials.accountId) throw new Error("the stored token belongs to another account: connect again");
       if (account.signingKey.keyId !== credentials.signingKey.keyId) {
         await saveCredentials({ ...credentials, signingKey: { accountId: account.accountId, ...account.signingKey } });
       }
       return { ok: true, message: `connected to ${credentials.trackerUrl} as account ${account.accountId}` };
-    },
+    }),
 
-    async disconnect(_input: null, _sender: Sender): Promise<{ ok: true }> {
+    disconnect: handler(noInput, async (): Promise<{ ok: true }> => {
       await saveCredentials(null);
       return { ok: true };
-    },
+    }),
 
-    async retryOutbox(_input: null, _sender: Sender): Promise<{ ok: true }> {
+    retryOutbox: handler(noInput, async (): Promise<{ ok: true }> => {
       await outbox.retry();
       await outbox.flush();
       return { ok: true };
-    },
+    }),
   };
 }
 

@@ -3,10 +3,12 @@
 // in browser.storage.local and a browser.alarms alarm brings the background back for the next retry.
 import browser from "webextension-polyfill";
 import { DEFAULT_GMAIL_ACCOUNT, gmailTabFor, gmailThreadUrl } from "../gmail-ids";
-import { type HandlerTable, isEnvelope, type Reply } from "../messaging";
+import { isEnvelope, type Reply } from "../messaging";
 import { loadOptions, onOptionsChanged } from "../options-store";
-import { api, TrackerError } from "./api";
+import { TrackerError, trackerApi } from "./api";
+import { ContactCheckCache } from "./contact-checks";
 import { loadCredentials } from "./credentials";
+import { type HandlerTable, runHandler } from "./handler";
 import { gmailHandlers, pageHandlers, signalDeps } from "./handlers";
 import { HeldSignals } from "./held-signals";
 import { FeedPoller, NEWS_KEY, type Note, readFeedState } from "./notifications";
@@ -23,7 +25,7 @@ async function deliver(entry: OutboxEntry): Promise<DeliveryResult> {
   const credentials = await loadCredentials();
   if (!credentials) return { retry: true, error: "not connected to a tracker" };
   try {
-    await api.registerMessage(credentials.trackerUrl, credentials.apiToken, entry.trackingId, entry.request);
+    await trackerApi(credentials.trackerUrl, credentials.apiToken).registerMessage(entry.trackingId, entry.request);
     // The tracker knows this thread now: its status is asked for again, and replies seen in it meanwhile go out.
     if (entry.request.threadId) statusCache.invalidate([entry.request.threadId]);
     releaseHeld();
@@ -93,7 +95,7 @@ const poller = new FeedPoller({
   fetchEvents: async (after, limit) => {
     const credentials = await loadCredentials();
     if (!credentials) return { events: [], cursor: after };
-    return api.events(credentials.trackerUrl, credentials.apiToken, after, limit);
+    return trackerApi(credentials.trackerUrl, credentials.apiToken).events(after, limit);
   },
   muted: async () => !(await loadOptions()).notifications,
   show: showNote,
@@ -131,14 +133,16 @@ browser.notifications.onClicked.addListener((id) => {
 
 // Replies and bounces seen while their thread's email was still in the outbox (background/held-signals.ts).
 const heldSignals = new HeldSignals(browser.storage.local);
-const signals = signalDeps(outbox, receipts, heldSignals);
+/** The compose windows' recipient checks, cached per address for the whole background. */
+const contactChecks = new ContactCheckCache();
+const signals = signalDeps(outbox, receipts, heldSignals, contactChecks);
 /** Not awaited by its callers. Its outbox read waits for a running flush, so a delivery just made is seen. */
 function releaseHeld(): void {
   void releaseHeldSignals(signals).catch((error: unknown) => console.warn("held signals not reported yet", error));
 }
 
 const fromGmail: HandlerTable = gmailHandlers(outbox, receipts, signals);
-const fromPages: HandlerTable = pageHandlers(outbox, receipts);
+const fromPages: HandlerTable = pageHandlers(outbox, receipts, contactChecks);
 
 browser.runtime.onMessage.addListener((message: unknown, sender: browser.Runtime.MessageSender): Promise<Reply<unknown>> | undefined => {
   if (!isEnvelope(message)) return undefined;
@@ -146,7 +150,7 @@ browser.runtime.onMessage.addListener((message: unknown, sender: browser.Runtime
   const table = kind === "gmail" ? fromGmail : kind === "page" ? fromPages : null;
   const handler = table && Object.hasOwn(table, message.type) ? table[message.type] : undefined;
   if (!handler) return Promise.resolve({ ok: false, error: `${message.type} is not answered for this sender` });
-  return handler(message.input, sender).then(
+  return runHandler(message.type, handler, message.input, sender).then(
     (value) => ({ ok: true, value }),
     (error: unknown) => ({ ok: false, error: error instanceof Error ? error.message : String(error) }),
   );

@@ -1,15 +1,13 @@
 // The background's side of replies and bounces: only threads holding a tracked message reach the tracker, the
 // Gmail tabs hear of recorded ones, and signals of a thread whose email is still in the outbox are held.
-import { afterEach, describe, expect, it, vi } from "vitest";
-
-vi.hoisted(() => {
-  (globalThis as { chrome?: unknown }).chrome = { runtime: { id: "unit-test" } };
-});
-
+import { describe, expect, it, vi } from "vitest";
+import { trackerApi } from "./api";
+import { ContactCheckCache } from "./contact-checks";
 import type { Credentials } from "./credentials";
+import { runHandler } from "./handler";
 import { HELD_SIGNALS_KEY, HeldSignals, MAX_HELD_SIGNALS } from "./held-signals";
 import { memoryArea } from "./memory-area";
-import { releaseHeldSignals, signalHandlers } from "./signals";
+import { releaseHeldSignals, type SignalDeps, signalHandlers } from "./signals";
 
 const CREDENTIALS: Credentials = {
   trackerUrl: "https://t.example",
@@ -19,46 +17,48 @@ const CREDENTIALS: Credentials = {
 };
 const SENDER = {} as never;
 
-afterEach(() => vi.unstubAllGlobals());
+/** The background's client of the tracker, its requests answered by `fetch` (a stand-in for the tracker). */
+function trackerWith(fetch: (url: string, init: RequestInit) => Promise<Response>) {
+  return (credentials: Credentials) =>
+    trackerApi(credentials.trackerUrl, credentials.apiToken, (input, init) => fetch(String(input), init ?? {}));
+}
+
+/** What the background does with a reportSignals message from a Gmail tab: validate it, then run the handler. */
+function reportSignals(deps: SignalDeps, input: unknown) {
+  return runHandler("reportSignals", signalHandlers(deps).reportSignals, input, SENDER);
+}
 
 describe("reportSignals", () => {
   it("sends only signals of tracked threads, settles the others, and tells the Gmail tabs of recorded ones", async () => {
     const requests: { url: string; body: unknown }[] = [];
-    vi.stubGlobal(
-      "fetch",
-      vi.fn(async (url: string, init: RequestInit) => {
-        requests.push({ url, body: JSON.parse(String(init.body)) });
-        return new Response(
-          JSON.stringify({
-            results: [
-              { gmailMessageId: "a1", outcome: "recorded", messageId: "m" },
-              { gmailMessageId: "a2", outcome: "duplicate", messageId: "m" },
-            ],
-          }),
-          { status: 200 },
-        );
-      }),
-    );
+    const tracker = trackerWith(async (url, init) => {
+      requests.push({ url, body: JSON.parse(String(init.body)) });
+      return Response.json({
+        results: [
+          { gmailMessageId: "a1", outcome: "recorded", messageId: "m" },
+          { gmailMessageId: "a2", outcome: "duplicate", messageId: "m" },
+        ],
+      });
+    });
     const news = vi.fn();
-    const handlers = signalHandlers({
+    const deps: SignalDeps = {
       requireCredentials: async () => CREDENTIALS,
+      tracker,
       trackedThreads: async (_credentials, ids) => new Set(ids.filter((id) => id === "tracked")),
       outboxThreads: async () => new Set(),
       held: new HeldSignals(memoryArea()),
       news,
-    });
+      checks: new ContactCheckCache(),
+    };
     const at = "2026-11-22T10:00:00.000Z";
-    const result = await handlers.reportSignals(
-      {
-        self: ["me@example.com"],
-        signals: [
-          { kind: "reply", threadId: "tracked", gmailMessageId: "a1", at, from: "carol@prospect.example" },
-          { kind: "bounce", threadId: "tracked", gmailMessageId: "a2", at, bounce: { kind: "hard", recipients: ["x@y.example"] } },
-          { kind: "reply", threadId: "private", gmailMessageId: "b1", at, from: "friend@else.example" },
-        ],
-      },
-      SENDER,
-    );
+    const result = await reportSignals(deps, {
+      self: ["me@example.com"],
+      signals: [
+        { kind: "reply", threadId: "tracked", gmailMessageId: "a1", at, from: "carol@prospect.example" },
+        { kind: "bounce", threadId: "tracked", gmailMessageId: "a2", at, bounce: { kind: "hard", recipients: ["x@y.example"] } },
+        { kind: "reply", threadId: "private", gmailMessageId: "b1", at, from: "friend@else.example" },
+      ],
+    });
     expect(requests).toHaveLength(1);
     expect(requests[0]?.url).toBe("https://t.example/api/signals");
     const sent = requests[0]?.body as { signals: { gmailMessageId: string }[] } | undefined;
@@ -69,17 +69,17 @@ describe("reportSignals", () => {
 
   it("asks nothing of the tracker when no thread is tracked", async () => {
     const fetch = vi.fn();
-    vi.stubGlobal("fetch", fetch);
-    const handlers = signalHandlers({
-      requireCredentials: async () => CREDENTIALS,
-      trackedThreads: async () => new Set(),
-      outboxThreads: async () => new Set(),
-      held: new HeldSignals(memoryArea()),
-      news: vi.fn(),
-    });
-    const result = await handlers.reportSignals(
+    const result = await reportSignals(
+      {
+        requireCredentials: async () => CREDENTIALS,
+        tracker: trackerWith(fetch),
+        trackedThreads: async () => new Set(),
+        outboxThreads: async () => new Set(),
+        held: new HeldSignals(memoryArea()),
+        news: vi.fn(),
+        checks: new ContactCheckCache(),
+      },
       { signals: [{ kind: "reply", threadId: "t", gmailMessageId: "c1", at: "2026-11-22T10:00:00Z", from: "a@b.example" }] },
-      SENDER,
     );
     expect(result).toEqual({ answered: ["c1"], recorded: 0 });
     expect(fetch).not.toHaveBeenCalled();
@@ -98,23 +98,22 @@ describe("signals of a thread whose email is still in the outbox", () => {
     const outbox = new Set(["waiting"]);
     const requests: { signals: { gmailMessageId: string }[]; self: string[] }[] = [];
     let trackerUp = true;
-    vi.stubGlobal(
-      "fetch",
-      vi.fn(async (_url: string, init: RequestInit) => {
-        if (!trackerUp) throw new TypeError("Failed to fetch");
-        const body = JSON.parse(String(init.body)) as (typeof requests)[number];
-        requests.push(body);
-        const results = body.signals.map((s) => ({ gmailMessageId: s.gmailMessageId, outcome: "recorded", messageId: "m" }));
-        return new Response(JSON.stringify({ results }), { status: 200 });
-      }),
-    );
+    const tracker = trackerWith(async (_url, init) => {
+      if (!trackerUp) throw new TypeError("Failed to fetch");
+      const body = JSON.parse(String(init.body)) as (typeof requests)[number];
+      requests.push(body);
+      const results = body.signals.map((s) => ({ gmailMessageId: s.gmailMessageId, outcome: "recorded", messageId: "m" }));
+      return Response.json({ results });
+    });
     const news = vi.fn();
-    const deps = {
+    const deps: SignalDeps = {
       requireCredentials: async () => CREDENTIALS,
+      tracker,
       trackedThreads: async (_credentials: Credentials, ids: string[]) => new Set(ids.filter((id) => tracked.has(id))),
       outboxThreads: async () => new Set(outbox),
       held: new HeldSignals(area),
       news,
+      checks: new ContactCheckCache(),
     };
     const deliver = () => {
       outbox.delete("waiting");
@@ -128,19 +127,16 @@ describe("signals of a thread whose email is still in the outbox", () => {
 
   it("are held (not sent, not lost) and reported once the email is registered, even after a restart", async () => {
     const { area, deps, requests, news, deliver, setTrackerUp, tracked } = setup();
-    const handlers = signalHandlers(deps);
     // Seen while the tracker is down: held all the same, and the error tells the content script to try the rest later.
     setTrackerUp(false);
     deps.trackedThreads = async () => {
       throw new TypeError("Failed to fetch");
     };
-    await expect(
-      handlers.reportSignals({ self: ["me@example.com"], signals: [reply("r1"), reply("p1", "private")] }, SENDER),
-    ).rejects.toThrow();
+    await expect(reportSignals(deps, { self: ["me@example.com"], signals: [reply("r1"), reply("p1", "private")] })).rejects.toThrow();
     expect((await deps.held.all()).map((h) => h.signal.gmailMessageId)).toEqual(["r1"]);
     deps.trackedThreads = async (_credentials: Credentials, ids: string[]) => new Set(ids.filter((id) => tracked.has(id)));
     setTrackerUp(true);
-    const result = await handlers.reportSignals({ self: ["me@example.com"], signals: [reply("r1"), reply("p1", "private")] }, SENDER);
+    const result = await reportSignals(deps, { self: ["me@example.com"], signals: [reply("r1"), reply("p1", "private")] });
     // The content script stops sending both: p1's thread holds no tracked email, r1 is the background's to keep.
     expect(result).toEqual({ answered: ["p1", "r1"], recorded: 0 });
     expect(requests).toEqual([]);
@@ -169,7 +165,7 @@ describe("signals of a thread whose email is still in the outbox", () => {
 
   it("are settled, not sent, when the registered email turns out to be in no tracked thread", async () => {
     const { deps, requests } = setup();
-    await signalHandlers(deps).reportSignals({ signals: [reply("r1")] }, SENDER);
+    await reportSignals(deps, { signals: [reply("r1")] });
     deps.outboxThreads = async () => new Set(); // delivered, but the tracker has no message in that thread
     expect(await releaseHeldSignals(deps)).toBe(1);
     expect(requests).toEqual([]);
@@ -187,7 +183,7 @@ describe("signals of a thread whose email is still in the outbox", () => {
         deps.outboxThreads = async () => new Set();
       },
     });
-    await signalHandlers(deps).reportSignals({ signals: [reply("r1")] }, SENDER);
+    await reportSignals(deps, { signals: [reply("r1")] });
     await vi.waitFor(() => expect(requests).toEqual([{ self: [], signals: [reply("r1")] }]));
     await vi.waitFor(async () => expect(await deps.held.all()).toEqual([]));
   });

@@ -1,18 +1,14 @@
 // Replies and bounces seen in Gmail, in the background: only signals of threads that hold a tracked email reach
 // the tracker; those of a thread whose email is still in the outbox are held (held-signals.ts) and released once
 // it is registered. Spread into handlers.ts's Gmail table, so messaging.ts types the call like every other.
-import type browser from "webextension-polyfill";
-import { type SignalsRequest, signalsRequest } from "../../../shared/api";
+import { signalsRequest } from "../../../shared/api";
 import { serialRunner } from "../serial";
-import { api } from "./api";
-import { checks } from "./contact-checks";
-import type { Credentials } from "./credentials";
+import type { ContactCheckCache } from "./contact-checks";
+import type { Credentials, TrackerAccess } from "./credentials";
+import { handler } from "./handler";
 import type { HeldSignal, HeldSignals, Signal } from "./held-signals";
 
-type Sender = browser.Runtime.MessageSender;
-
-export interface SignalDeps {
-  requireCredentials(): Promise<Credentials>;
+export interface SignalDeps extends TrackerAccess {
   /** Tracked messages of these threads (the Sent list's status cache). */
   trackedThreads(credentials: Credentials, threadIds: string[]): Promise<Set<string>>;
   /**
@@ -24,6 +20,8 @@ export interface SignalDeps {
   held: HeldSignals;
   /** The tracker has news for these threads: drop their cached status and tell the Gmail tabs. */
   news(threadIds: string[]): void;
+  /** The compose windows' recipient checks: a bounce recorded makes its addresses' answers stale. */
+  checks: ContactCheckCache;
 }
 
 interface Reported {
@@ -57,12 +55,12 @@ async function report(
   const settled = rest.filter((s) => !tracked.has(s.threadId)).map((s) => s.gmailMessageId);
   const wanted = rest.filter((s) => tracked.has(s.threadId));
   if (wanted.length === 0) return { settled, held: heldIds, recorded: [] };
-  const { results } = await api.signals(credentials.trackerUrl, credentials.apiToken, { self, signals: wanted });
+  const { results } = await deps.tracker(credentials).signals({ self, signals: wanted });
   const recordedIds = new Set(results.filter((r) => r.outcome === "recorded").map((r) => r.gmailMessageId));
   const recorded = wanted.filter((s) => recordedIds.has(s.gmailMessageId));
   if (recorded.length > 0) deps.news([...new Set(recorded.map((s) => s.threadId))]);
   // A bounce just recorded: the compose windows' cached answers for its addresses are stale.
-  checks.invalidate(recorded.flatMap((s) => (s.kind === "bounce" ? s.bounce.recipients : [])));
+  deps.checks.invalidate(recorded.flatMap((s) => (s.kind === "bounce" ? s.bounce.recipients : [])));
   return { settled: [...settled, ...results.map((r) => r.gmailMessageId)], held: heldIds, recorded };
 }
 
@@ -115,20 +113,18 @@ export function signalHandlers(deps: SignalDeps) {
      * Replies and notices seen in Gmail (see report). `answered`: the keys the content script never sends again,
      * settled for good or held here until their email is registered.
      */
-    async reportSignals(input: SignalsRequest, _sender: Sender): Promise<{ answered: string[]; recorded: number }> {
+    reportSignals: handler(signalsRequest, async (input): Promise<{ answered: string[]; recorded: number }> => {
       const credentials = await deps.requireCredentials();
-      const parsed = signalsRequest.safeParse(input);
-      if (!parsed.success) throw new Error(`signals do not validate: ${parsed.error.issues[0]?.message ?? "invalid"}`);
       // The outbox as stored now: a Gmail tab never waits for a flush (up to the tracker's timeout per entry).
-      const { settled, held, recorded } = await report(deps, credentials, parsed.data.self, parsed.data.signals, false);
+      const { settled, held, recorded } = await report(deps, credentials, input.self, input.signals, false);
       if (held.length > 0) {
         // A flush may have delivered a held signal's email meanwhile, its release reading the held signals before
         // this one was: release now rather than at the next minute's alarm.
         const stillWaiting = await deps.outboxThreads(false);
-        if (parsed.data.signals.some((s) => held.includes(s.gmailMessageId) && !stillWaiting.has(s.threadId)))
+        if (input.signals.some((s) => held.includes(s.gmailMessageId) && !stillWaiting.has(s.threadId)))
           void releaseHeldSignals(deps).catch((error: unknown) => console.warn("held signals not reported yet", error));
       }
       return { answered: [...settled, ...held], recorded: recorded.length };
-    },
+    }),
   };
 }
