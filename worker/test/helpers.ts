@@ -1,6 +1,7 @@
 // Helpers for worker tests: they drive the real worker through its fetch handler, on the real migrations.
 import { env, exports } from "cloudflare:workers";
 import { vi } from "vitest";
+import { type TrackerApi, trackerApi } from "../../extension/src/background/api";
 import type { CreateAccountResponse, RegisterMessageRequest } from "../../shared/api";
 import { mintTrackingId, type SigningKey, signedClickUrl } from "../../shared/protocol";
 
@@ -10,25 +11,36 @@ export function call(path: string, init: RequestInit = {}): Promise<Response> {
   return exports.default.fetch(new Request(`${BASE}${path}`, init));
 }
 
+/**
+ * The network between the extension's tracker client (extension/src/background/api.ts) and the worker: its fetch
+ * handler. `credentials` is a browser's option that workerd refuses rather than ignores, so it stays behind.
+ */
+export function workerFetch(input: RequestInfo | URL, init: RequestInit = {}): Promise<Response> {
+  const { credentials: _browserOnly, ...rest } = init as RequestInit & { credentials?: unknown };
+  return exports.default.fetch(new Request(input, rest));
+}
+
+/** The extension's own client of the tracker, calling this worker. */
+export function trackerClient(token?: string): TrackerApi {
+  return trackerApi(BASE, token, workerFetch);
+}
+
 export interface TestAccount extends CreateAccountResponse {
   key: SigningKey;
+  /** The extension's client, with this account's token: for calls the extension makes. */
+  tracker: TrackerApi;
   api(path: string, init?: RequestInit): Promise<Response>;
   json<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
 }
 
 export async function createAccount(name = "Test rep"): Promise<TestAccount> {
-  const response = await call("/api/accounts", {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ name }),
-  });
-  if (response.status !== 201) throw new Error(`account creation failed: ${response.status} ${await response.text()}`);
-  const created = (await response.json()) as CreateAccountResponse;
+  const created = await trackerClient().createAccount({ name });
   const api = (path: string, init: RequestInit = {}) =>
     call(path, { ...init, headers: { authorization: `Bearer ${created.apiToken}`, "content-type": "application/json", ...init.headers } });
   return {
     ...created,
     key: { accountId: created.accountId, keyId: created.signingKey.keyId, secret: created.signingKey.secret },
+    tracker: trackerClient(created.apiToken),
     api,
     async json<T>(method: string, path: string, body?: unknown) {
       const res = await api(path, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
@@ -52,8 +64,7 @@ export function registration(overrides: Partial<RegisterMessageRequest> = {}): R
 export async function sentMessage(account: TestAccount, overrides: Partial<RegisterMessageRequest> = {}) {
   const id = await mintTrackingId(account.key);
   const body = registration(overrides);
-  const res = await account.json("PUT", `/api/messages/${id}`, body);
-  if (res.status !== 200) throw new Error(`registration failed: ${res.status} ${JSON.stringify(res.body)}`);
+  await account.tracker.registerMessage(id, body);
   return { id, ...body };
 }
 

@@ -27,6 +27,8 @@ type ContactSort = (typeof CONTACT_SORTS)[number];
 /** How long a call may take; exports take longer than the other calls. */
 const TIMEOUT_MS = 15_000;
 const EXPORT_TIMEOUT_MS = 120_000;
+/** No cookies, no HTTP cache: every request carries its token and wants the tracker's answer of now. */
+const FRESH = { credentials: "omit", cache: "no-store" } as const;
 
 /** The body of a call's successful answer, as the worker's route declares it (Hono's own inference). */
 type Answer<R extends ClientResponse<unknown>> = Awaited<ReturnType<typeof parseResponse<R>>>;
@@ -87,10 +89,8 @@ export function trackerApi(trackerUrl: string, token?: string, fetch: typeof glo
     fetch: (input: RequestInfo | URL, init?: RequestInit) => fetch(input, init),
     headers: { Accept: "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
   });
-  /** Per call: its own timeout; no cookies, no HTTP cache. */
-  const init = (timeoutMs = TIMEOUT_MS): { init: RequestInit } => ({
-    init: { signal: AbortSignal.timeout(timeoutMs), credentials: "omit", cache: "no-store" },
-  });
+  /** Per call: its own timeout. */
+  const init = (timeoutMs = TIMEOUT_MS): { init: RequestInit } => ({ init: { signal: AbortSignal.timeout(timeoutMs), ...FRESH } });
   const call = <R extends ClientResponse<unknown>>(request: () => Promise<R>) => answer(trackerUrl, request);
   const id = (trackingId: string) => ({ param: { id: encodeURIComponent(trackingId) } });
   const email = (address: string) => ({ param: { email: encodeURIComponent(address) } });
@@ -141,7 +141,7 @@ export type TrackerApi = ReturnType<typeof trackerApi>;
 export async function probeTracker(trackerUrl: string): Promise<void> {
   let response: Response;
   try {
-    response = await fetch(`${trackerUrl}/`, { signal: AbortSignal.timeout(10_000), credentials: "omit", cache: "no-store" });
+    response = await fetch(`${trackerUrl}/`, { signal: AbortSignal.timeout(10_000), ...FRESH });
   } catch (error) {
     throw new TrackerError(
       `cannot reach ${trackerUrl}: is the tracker running, and is the address right? (${error instanceof Error ? error.message : String(error)})`,
