@@ -1,18 +1,20 @@
+// The worker's bindings. Their types are generated from wrangler.toml by `wrangler types` into
+// worker-configuration.d.ts (the global `Env`; `npm run types` regenerates it, `npm test` fails when it is stale),
+// and the secrets' names come from worker/secret-names.env. Only what wrangler cannot know is said here.
 import type { AccountRecord } from "./db/accounts";
 import type { Hit } from "./hits";
 
-export interface Bindings {
-  DB: D1Database;
-  CACHE: KVNamespace;
+export type Bindings = Omit<Env, "HITS" | "SIGNING_SECRET" | "REGISTRATION_SECRET"> & {
+  /** Every hit goes through this queue. */
   HITS: Queue<Hit>;
-  INVALID_HITS: RateLimit;
-  ACCOUNT_CREATION: RateLimit;
-  /** Derives every account's signing keys (see keys.ts). A secret: `.dev.vars` locally, `wrangler secret` deployed. */
+  /**
+   * Derives every account's signing keys (see keys.ts). A secret: `.dev.vars` locally, `wrangler secret` deployed;
+   * missing until one is set.
+   */
   SIGNING_SECRET?: string;
   /** When set, creating an account requires it. */
   REGISTRATION_SECRET?: string;
-  FEED_SETTLE_SECONDS?: string;
-}
+};
 
 export interface AppEnv {
   Bindings: Bindings;

@@ -1,13 +1,11 @@
 import type { D1Migration } from "cloudflare:test";
-import type { Bindings } from "../src/env";
 
+// The bindings and the main module are declared by the generated worker/src/worker-configuration.d.ts; the tests
+// add their migrations (worker/vitest.config.ts).
 declare global {
   namespace Cloudflare {
-    interface Env extends Bindings {
+    interface Env {
       TEST_MIGRATIONS: D1Migration[];
-    }
-    interface GlobalProps {
-      mainModule: typeof import("../src/index");
     }
   }
 }
