@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { deriveSigningKey } from "../worker/src/keys";
+import { deriveSigningKey, hashClientAddress } from "../worker/src/keys";
 import {
   clickUrl,
   isAcceptableDestination,
@@ -25,6 +25,7 @@ interface Vectors {
   links: { linkIndex: number; destination: string; signature: string; clickUrl: string }[];
   invalid: { trackingIds: string[]; linkSignatures: { linkIndex: number; destination: string; signature: string }[] };
   derivation: { signingSecret: string; accountId: string; keyId: number; secret: string };
+  clientAddressHash: { secret: string; address: string; hash: string };
 }
 
 function vectorsFromDoc(): Vectors {
@@ -80,6 +81,11 @@ describe("docs/protocol.md test vectors", () => {
   it("derives the documented account key from SIGNING_SECRET", async () => {
     const { signingSecret, accountId, keyId, secret } = vectors.derivation;
     expect(await deriveSigningKey(signingSecret, accountId, keyId)).toBe(secret);
+  });
+
+  it("hashes a client address with the documented key: the UTF-8 text of the account key", async () => {
+    const { secret, address, hash } = vectors.clientAddressHash;
+    expect(await hashClientAddress(secret, address)).toBe(hash);
   });
 });
 
