@@ -2,14 +2,7 @@
 // The compose window's campaign name: revealed by its toggle, trimmed, and its keystrokes kept from Gmail.
 import { describe, expect, it, vi } from "vitest";
 import { CampaignField } from "./compose-campaign";
-
-function toggle(className: string, label: string, onToggle: () => void): HTMLButtonElement {
-  const button = document.createElement("button");
-  button.className = className;
-  button.textContent = label;
-  button.addEventListener("click", onToggle);
-  return button;
-}
+import { plainToggle as toggle } from "./plain-toggle.test-support";
 
 describe("the campaign name", () => {
   it("is revealed by its toggle, trimmed, and undefined when empty", () => {

@@ -9,18 +9,11 @@ vi.hoisted(() => {
 import { mintTrackingId, pixelUrl, signedClickUrl } from "../../../shared/protocol";
 import { DEFAULT_OPTIONS } from "../options-store";
 import { applyOptOutLink, OptOutToggle, optOutUrl } from "./compose-optout";
+import { plainToggle as toggle } from "./plain-toggle.test-support";
 import { applyTracking, linksToSign } from "./rewrite";
 
 const TRACKER = "https://t.example";
 const KEY = { accountId: "abcdefghijklmnop", keyId: 1, secret: "A".repeat(43) };
-
-function toggle(className: string, label: string, onToggle: () => void): HTMLButtonElement {
-  const button = document.createElement("button");
-  button.className = className;
-  button.textContent = label;
-  button.addEventListener("click", onToggle);
-  return button;
-}
 
 describe("the opt-out link", () => {
   it("is appended once at send with the rep's wording, removed when turned off, and never rewritten as a click link", async () => {
