@@ -269,6 +269,11 @@ export interface FeedEvent {
   linkIndex: number | null;
   label: EventLabel;
   counted: boolean;
+  /**
+   * Counted, released once its label was final, and its email registered: the one kind of event that may raise a
+   * notification. Absent from trackers older than it (then `counted` decides).
+   */
+  notify?: boolean;
   at: string;
 }
 

@@ -5,9 +5,40 @@
 import { isbot } from "isbot";
 import { COUNTED_LABELS, type EventKind, type EventLabel } from "../../shared/api";
 
-export const GMAIL_PROXY_UA_MARK = "GoogleImageProxy";
-/** Yahoo's image proxy fetches when the reader opens the email, like Google's: a real open. */
-export const YAHOO_PROXY_UA_MARK = "YahooMailProxy";
+/**
+ * Mail services that fetch an email's images through their own proxy when the reader opens it: a real open, with
+ * the proxy (not the reader) as the client, its network and place the proxy's. Decided per proxy, by the mark each
+ * puts in its user agent, before any bot or network rule: `isbot` flags some of them for the domain in their UA.
+ */
+export const MAIL_PROXIES = [
+  // Gmail, since 2013 (Gmail blog, 2013-12-12): "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)".
+  { id: "gmail", name: "Gmail", mark: "GoogleImageProxy", label: "gmail-proxy" },
+  // Yahoo Mail: "YahooMailProxy; https://help.yahoo.com/kb/yahoo-mail-proxy-SLN28749.html".
+  { id: "yahoo", name: "Yahoo Mail", mark: "YahooMailProxy", label: "human" },
+  // HEY: "hey.com/imageproxy Mozilla/5.0 (X11; Linux x86_64) …", fetching images of emails its users view (hey.com/image-proxy).
+  { id: "hey", name: "HEY", mark: "hey.com/imageproxy", label: "human" },
+] as const satisfies readonly { id: string; name: string; mark: string; label: EventLabel }[];
+
+export type MailProxy = (typeof MAIL_PROXIES)[number];
+
+/** The mail service whose image proxy made this request, or null. Reused to describe the client to the rep. */
+export function mailProxy(userAgent: string): MailProxy | null {
+  return MAIL_PROXIES.find((proxy) => userAgent.includes(proxy.mark)) ?? null;
+}
+
+/**
+ * Gmail prefetches the images of mail delivered while the recipient has Gmail open, from Google's network, with
+ * Edge 12's user agent ("… Chrome/42.0.2311.135 Safari/537.36 Edge/12.246 Mozilla/5.0"): not an open (SparkPost,
+ * "Gmail is Prefetching Images", 2022-01: 1-6 % of Gmail opens). Edge 12 (2015) has no readers left.
+ */
+export const GMAIL_DELIVERY_PREFETCH_UA_MARK = "Edge/12.246";
+/** Google's link sampler on Gmail content: a machine on a link, never a click. */
+export const GMAIL_LINK_SAMPLER_UA_MARK = "Gmail-content-sampling";
+/**
+ * Outlook for Windows and Office: on the pixel, the Word rendering engine showing the email (a real open); on a
+ * link, Office fetching the URL itself before it hands it to the browser, whose own request is the click.
+ */
+const OFFICE_UA = /\bms-office\b|\bMSOffice\b|Microsoft Office|Microsoft Outlook/i;
 /** Apple Mail Privacy Protection fetches with exactly this user agent. */
 export const APPLE_MPP_USER_AGENT = "Mozilla/5.0";
 /** A hit this close to a sender-view report (before or after) is the sender's own. */
@@ -16,13 +47,20 @@ export const SENDER_WINDOW_MS = 60_000;
 export const CLICK_AFTER_SEND_SCANNER_MS = 10_000;
 /** Every link of a message clicked within this span is a scanner walking the message. */
 export const LINK_BURST_MS = 5_000;
+/**
+ * Two different links of a message clicked this close together: a person's click opens a page and takes them
+ * away from the email; a scanner following several links does not wait. Counted as a scan only with one more sign
+ * (SCAN_AFTER_SEND_MS, or no counted open before it).
+ */
+export const LINK_PAIR_MS = 2_000;
+/** Gateways scan links on delivery, which can trail the send time by minutes (greylisting, queues). */
+export const SCAN_AFTER_SEND_MS = 10 * 60_000;
 
 /**
  * Networks of clouds and mail-security vendors, by autonomous system number. A human reader's mail client does
  * not fetch from these; link scanners and sandboxes do. Google's own ASN is absent: its image proxy is a real open.
  */
 const DATACENTER_ASNS = new Set([
-  8075, // Microsoft (Defender Safe Links, Exchange Online Protection)
   16509, // Amazon AWS
   14618, // Amazon AWS
   14061, // DigitalOcean
@@ -37,6 +75,17 @@ const DATACENTER_ASNS = new Set([
   396982, // Google Cloud (GCP customers, not the image proxy)
 ]);
 
+/**
+ * Networks that fetch images for real opens but also run link checkers: a click from them is a machine, an open
+ * is not one by network alone. Microsoft's (Defender Safe Links, Exchange Online Protection; and, by public
+ * reports, Outlook.com's image fetches on a real open) and Google's (its link checks; the image proxy and the
+ * delivery prefetch are told apart by user agent).
+ */
+const LINK_CHECKER_ASNS = new Set([
+  8075, // Microsoft
+  15169, // Google
+]);
+
 export interface RequestFacts {
   method: string;
   userAgent: string;
@@ -49,11 +98,16 @@ export function requestLabel(kind: EventKind, facts: RequestFacts): EventLabel {
   const ua = facts.userAgent.trim();
   if (facts.method === "HEAD") return "scanner";
   if (/\b(prefetch|preview|prerender)\b/.test(facts.purpose)) return "prefetch";
-  if (kind === "open" && ua.includes(GMAIL_PROXY_UA_MARK)) return "gmail-proxy";
-  if (kind === "open" && ua === APPLE_MPP_USER_AGENT) return "apple-mpp";
-  if (kind === "open" && ua.includes(YAHOO_PROXY_UA_MARK)) return "human";
+  if (ua.includes(GMAIL_DELIVERY_PREFETCH_UA_MARK)) return "prefetch";
+  if (ua.includes(GMAIL_LINK_SAMPLER_UA_MARK)) return "scanner";
+  if (OFFICE_UA.test(ua)) return kind === "open" ? "human" : "prefetch";
+  if (kind === "open") {
+    const proxy = mailProxy(ua);
+    if (proxy) return proxy.label;
+    if (ua === APPLE_MPP_USER_AGENT) return "apple-mpp";
+  }
   if (ua === "" || isbot(ua)) return "scanner";
-  if (facts.asn !== null && DATACENTER_ASNS.has(facts.asn)) return "scanner";
+  if (facts.asn !== null && (DATACENTER_ASNS.has(facts.asn) || (kind === "click" && LINK_CHECKER_ASNS.has(facts.asn)))) return "scanner";
   return "human";
 }
 
@@ -77,24 +131,31 @@ export interface MessageContext {
   sentAt: number | null;
   linkCount: number;
   senderViews: readonly SenderView[];
+  /** The message's first open counted as a person's, as stored; null when none is. */
+  firstCountedOpenAt: number | null;
 }
 
 /** Final labels for all of one message's events, by seq. Deterministic: re-running it changes nothing. */
 export function contextLabels(events: readonly ContextEvent[], message: MessageContext): Map<number, EventLabel> {
   const labels = new Map<number, EventLabel>();
-  const burstClicks = clicksInLinkBursts(events, message.linkCount);
-  for (const event of events) labels.set(event.seq, contextLabel(event, message, burstClicks));
+  // Opens first: whether a person opened the email before a click is one of the signs of a scan.
+  for (const event of events) if (event.kind === "open") labels.set(event.seq, contextLabel(event, message, new Set()));
+  const openedBefore = (at: number) =>
+    (message.firstCountedOpenAt !== null && message.firstCountedOpenAt < at) ||
+    events.some((e) => e.kind === "open" && e.occurredAt < at && COUNTED_LABELS.includes(labels.get(e.seq) ?? e.requestLabel));
+  const scanClicks = new Set([...clicksInLinkBursts(events, message.linkCount), ...clicksInLinkPairs(events, message, openedBefore)]);
+  for (const event of events) if (event.kind === "click") labels.set(event.seq, contextLabel(event, message, scanClicks));
   return labels;
 }
 
-function contextLabel(event: ContextEvent, message: MessageContext, burstClicks: ReadonlySet<number>): EventLabel {
+function contextLabel(event: ContextEvent, message: MessageContext, scanClicks: ReadonlySet<number>): EventLabel {
   if (!COUNTED_LABELS.includes(event.requestLabel)) return event.requestLabel;
   if (message.sentAt !== null && event.occurredAt < message.sentAt) return "sender";
   if (message.senderViews.some((view) => Math.abs(view.viewedAt - event.occurredAt) <= SENDER_WINDOW_MS && couldBeFrom(event, view)))
     return "sender";
   if (event.kind === "click") {
     if (message.sentAt !== null && event.occurredAt - message.sentAt < CLICK_AFTER_SEND_SCANNER_MS) return "scanner";
-    if (burstClicks.has(event.seq)) return "scanner";
+    if (scanClicks.has(event.seq)) return "scanner";
   }
   return event.requestLabel;
 }
@@ -109,13 +170,40 @@ function couldBeFrom(event: ContextEvent, view: SenderView): boolean {
   return event.ipHash === null || view.ipHash === null || event.ipHash === view.ipHash;
 }
 
+function countedClicksInTimeOrder(events: readonly ContextEvent[]): ContextEvent[] {
+  return events
+    .filter((e) => e.kind === "click" && e.linkIndex !== null && COUNTED_LABELS.includes(e.requestLabel))
+    .sort((a, b) => a.occurredAt - b.occurredAt || a.seq - b.seq);
+}
+
+/**
+ * Clicks on two different links within LINK_PAIR_MS of each other, when the earlier of the two also comes within
+ * SCAN_AFTER_SEND_MS of sending or before any counted open: a scanner following some of the links, not all.
+ */
+function clicksInLinkPairs(events: readonly ContextEvent[], message: MessageContext, openedBefore: (at: number) => boolean): Set<number> {
+  const paired = new Set<number>();
+  const clicks = countedClicksInTimeOrder(events);
+  for (let i = 0; i < clicks.length; i++) {
+    const first = clicks[i];
+    if (!first) continue;
+    const soonAfterSend = message.sentAt !== null && first.occurredAt - message.sentAt <= SCAN_AFTER_SEND_MS;
+    if (!soonAfterSend && openedBefore(first.occurredAt)) continue;
+    for (let j = i + 1; j < clicks.length; j++) {
+      const second = clicks[j];
+      if (!second || second.occurredAt - first.occurredAt > LINK_PAIR_MS) break;
+      if (second.linkIndex === first.linkIndex) continue;
+      paired.add(first.seq);
+      paired.add(second.seq);
+    }
+  }
+  return paired;
+}
+
 /** Clicks that belong to a span of at most LINK_BURST_MS in which every link of a multi-link message was clicked. */
 function clicksInLinkBursts(events: readonly ContextEvent[], linkCount: number): Set<number> {
   const inBurst = new Set<number>();
   if (linkCount < 2) return inBurst;
-  const clicks = events
-    .filter((e) => e.kind === "click" && e.linkIndex !== null && COUNTED_LABELS.includes(e.requestLabel))
-    .sort((a, b) => a.occurredAt - b.occurredAt || a.seq - b.seq);
+  const clicks = countedClicksInTimeOrder(events);
   for (let start = 0; start < clicks.length; start++) {
     const first = clicks[start];
     if (!first) continue;
@@ -128,4 +216,34 @@ function clicksInLinkBursts(events: readonly ContextEvent[], linkCount: number):
     if (new Set(window.map((c) => c.linkIndex)).size >= linkCount) for (const c of window) inBurst.add(c.seq);
   }
   return inBurst;
+}
+
+/**
+ * The longest after a hit that a later report or hit can still change its label under the rules above: a sender
+ * view reported up to SENDER_WINDOW_MS after it, the rest of a link burst or pair.
+ */
+export const LABEL_FINAL_AFTER_MS = Math.max(SENDER_WINDOW_MS, LINK_BURST_MS, LINK_PAIR_MS);
+/** Room between a write (a hit, a view report, a registration) and the relabel that follows it in another statement. */
+export const RELABEL_MARGIN_MS = 2_000;
+/**
+ * An event of a message not registered yet (its send time and links unknown) waits this long for the registration,
+ * then is released without a notification, so an email that is never registered cannot hold the feed for good.
+ */
+export const UNREGISTERED_HOLD_MS = 5 * 60_000;
+
+export interface FeedTiming {
+  occurredAt: number;
+  /** When the event was written. */
+  insertedAt: number;
+  /** When its message was first registered; null while it is not. */
+  registeredAt: number | null;
+}
+
+/**
+ * When an event's label is final: no report, registration or hit can change it any more under these rules. Null
+ * while its message is not registered. The events feed releases it then, and only then may it notify.
+ */
+export function labelFinalAt(event: FeedTiming): number | null {
+  if (event.registeredAt === null) return null;
+  return Math.max(event.occurredAt + LABEL_FINAL_AFTER_MS, event.insertedAt, event.registeredAt) + RELABEL_MARGIN_MS;
 }

@@ -2,7 +2,7 @@
 // hashed here and goes no further; place is the coarse country/region/city Cloudflare attaches to the request.
 import UAParser from "ua-parser-js";
 import type { EventKind, EventLabel } from "../../shared/api";
-import { GMAIL_PROXY_UA_MARK, requestLabel, YAHOO_PROXY_UA_MARK } from "./classify";
+import { mailProxy, requestLabel } from "./classify";
 import { clientAddress } from "./http";
 import { hashClientAddress } from "./keys";
 
@@ -34,8 +34,8 @@ interface ClientAndDevice {
 }
 
 function describeUserAgent(userAgent: string): ClientAndDevice {
-  if (userAgent.includes(GMAIL_PROXY_UA_MARK)) return { client: "Gmail image proxy", device: null };
-  if (userAgent.includes(YAHOO_PROXY_UA_MARK)) return { client: "Yahoo Mail image proxy", device: null };
+  const proxy = mailProxy(userAgent);
+  if (proxy) return { client: `${proxy.name} image proxy`, device: null };
   const { browser, os, device } = new UAParser(userAgent).getResult();
   const client = [browser.name, browser.major].filter(Boolean).join(" ");
   const system = [os.name, os.version].filter(Boolean).join(" ");
@@ -78,8 +78,8 @@ export async function hitFromRequest(request: Request, target: HitTarget, now: n
     asn: typeof cf?.asn === "number" ? cf.asn : null,
     purpose: purposeHeaders(request.headers),
   });
-  // Google's proxy hides the reader: its place and device would be Google's, so none is recorded.
-  const viaGoogle = label === "gmail-proxy";
+  // A mail service's image proxy hides the reader: its place would be the proxy's, so none is recorded.
+  const viaProxy = target.kind === "open" && mailProxy(userAgent) !== null;
   const { client, device } = describeUserAgent(userAgent);
   return {
     eventId: crypto.randomUUID(),
@@ -89,9 +89,9 @@ export async function hitFromRequest(request: Request, target: HitTarget, now: n
     linkIndex: target.linkIndex,
     occurredAt: now,
     requestLabel: label,
-    country: viaGoogle ? null : capped(cf?.country),
-    region: viaGoogle ? null : capped(cf?.region),
-    city: viaGoogle ? null : capped(cf?.city),
+    country: viaProxy ? null : capped(cf?.country),
+    region: viaProxy ? null : capped(cf?.region),
+    city: viaProxy ? null : capped(cf?.city),
     client,
     device,
     ipHash: await clientAddressHash(request, target.accountKey),

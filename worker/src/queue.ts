@@ -51,8 +51,8 @@ async function storeWithoutQueue(env: Bindings, hit: Hit): Promise<void> {
 const MAX_RETRY_DELAY_SECONDS = 300;
 
 /**
- * Stores the hits that should be stored: not for unknown accounts, deleted messages, after a message's tracking
- * was stopped, or after one of its recipients opted out (docs/protocol.md §11). Throws if D1 fails, so the caller can have the whole batch redelivered.
+ * Stores the hits that should be stored: not for unknown accounts, deleted messages, a kind of tracking the sender
+ * turned off for the message, after its tracking was stopped, or after one of its recipients opted out (docs/protocol.md §11). Throws if D1 fails, so the caller can have the whole batch redelivered.
  */
 export async function storeHits(db: D1Database, hits: readonly Hit[]): Promise<number> {
   if (hits.length === 0) return 0;
@@ -66,6 +66,7 @@ export async function storeHits(db: D1Database, hits: readonly Hit[]): Promise<n
     const state = states.get(hit.messageId);
     if (!state) return true; // not registered yet: the extension's outbox may still be delivering it
     if (state.deleted_at !== null) return false;
+    if ((hit.kind === "open" && state.open_tracking === 0) || (hit.kind === "click" && state.click_tracking === 0)) return false;
     // Stopped, or a recipient opted out (through any of the account's emails): nothing from the earlier of the two on.
     const since = Math.min(state.stopped_at ?? Number.POSITIVE_INFINITY, state.opted_out_at ?? Number.POSITIVE_INFINITY);
     return hit.occurredAt < since;

@@ -1,6 +1,7 @@
-// Throttling of clients that send invalid tracking ids or links. Verification is CPU only, but a flood still
-// costs CPU and log noise: once an address exceeds the INVALID_HITS rate, its requests are answered at once,
-// without verifying anything, until the period ends. Real readers never send invalid ids, so they are not affected.
+// Throttling of clients that send invalid tracking ids or links. Verification is CPU only, but a flood still costs
+// the shared limiter's calls and log noise: once an address exceeds the INVALID_HITS rate, its invalid requests are
+// answered at once (a click with a 429), without counting them, until the period ends. Valid ids and signed links
+// from the same address (an office's readers behind one NAT) are still recorded and redirected.
 import type { Bindings } from "./env";
 
 const THROTTLE_MS = 60_000;

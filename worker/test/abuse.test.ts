@@ -49,21 +49,26 @@ describe("a flood of forged ids", () => {
       expect(pixel.headers.get("content-type")).toBe("image/gif");
     }
     expect(sent).toHaveLength(0);
-    // Throttled now: even a valid hit from the flooding address is answered without being verified or queued,
-    const fromFlooder = await fetchWith(isolated, `${BASE}/o/${valid}.gif`, flooder);
-    expect(fromFlooder.status).toBe(200);
-    expect(sent).toHaveLength(0);
-    // and its clicks get a plain 429 page.
+    // Throttled now: its invalid clicks get a plain 429 page,
     const link = await signedClickUrl(BASE, account.key, valid, 0, "https://example.com/");
-    const throttledClick = await fetchWith(isolated, link, flooder);
+    const throttledClick = await fetchWith(isolated, link.replace("&s=", "&s=A"), flooder);
     expect(throttledClick.status).toBe(429);
     expect(throttledClick.headers.get("location")).toBeNull();
+    expect(sent).toHaveLength(0);
+    // but a real reader behind the same address (one office, one NAT) is recorded, and their signed link redirects.
+    const fromFlooder = await fetchWith(isolated, `${BASE}/o/${valid}.gif`, flooder);
+    expect(fromFlooder.status).toBe(200);
+    expect(sent).toHaveLength(1);
+    const clickFromFlooder = await fetchWith(isolated, link, flooder);
+    expect(clickFromFlooder.status).toBe(302);
+    expect(clickFromFlooder.headers.get("location")).toBe("https://example.com/");
+    expect(sent).toHaveLength(2);
     // Other readers are not affected.
     await fetchWith(isolated, `${BASE}/o/${valid}.gif`, newAddress());
-    expect(sent).toHaveLength(1);
+    expect(sent).toHaveLength(3);
     const click = await fetchWith(isolated, link, newAddress());
     expect(click.status).toBe(302);
-    expect(sent).toHaveLength(2);
+    expect(sent).toHaveLength(4);
   });
 
   it("throttles forged click links the same way", async () => {

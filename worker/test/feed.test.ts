@@ -1,20 +1,103 @@
+import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { eventsAfter } from "../src/db/events";
-import { createAccount, openPixel, sentMessage, waitForEvents } from "./helpers";
+import type { EventsResponse } from "../../shared/api";
+import { mintTrackingId } from "../../shared/protocol";
+import { LABEL_FINAL_AFTER_MS, RELABEL_MARGIN_MS, UNREGISTERED_HOLD_MS } from "../src/classify";
+import { eventsAfter, recordSenderViews, relabelSpans, spansAroundView } from "../src/db/events";
+import { hitFromRequest } from "../src/hits";
+import worker from "../src/index";
+import { deriveSigningKey } from "../src/keys";
+import { storeHits } from "../src/queue";
+import {
+  BASE,
+  CHROME_UA,
+  createAccount,
+  GMAIL_PROXY_UA,
+  openPixel,
+  registration,
+  sentMessage,
+  type TestAccount,
+  waitForEvents,
+} from "./helpers";
 
-describe("eventsAfter (the feed query)", () => {
-  it("holds back events written after settledBefore, and everything behind them", async () => {
+/** Stores an open that happened at `at`, written at `at` + 300 ms, through the real hit builder and consumer. */
+async function openAt(account: TestAccount, messageId: string, at: number, userAgent = GMAIL_PROXY_UA) {
+  const accountKey = await deriveSigningKey(env.SIGNING_SECRET ?? "", account.accountId, account.key.keyId);
+  const request = new Request(`${BASE}/o/${messageId}.gif`, { headers: { "user-agent": userAgent } });
+  const hit = await hitFromRequest(request, { accountId: account.accountId, messageId, accountKey, kind: "open", linkIndex: null }, at);
+  await storeHits(env.DB, [hit]);
+  await env.DB.prepare("UPDATE events SET inserted_at = ? WHERE event_id = ?")
+    .bind(at + 300, hit.eventId)
+    .run();
+}
+
+describe("the events feed's settle rule", () => {
+  it("releases an event once no sender-view report can relabel it, and nothing behind it before", async () => {
     const account = await createAccount();
     const message = await sentMessage(account);
-    for (let i = 0; i < 3; i++) await openPixel(message.id);
-    await waitForEvents(message.id, 3);
-    const all = await eventsAfter(env.DB, account.accountId, 0, Date.now(), 100);
-    expect(all).toHaveLength(3);
-    // Pretend the second row was written late (a clock step): the feed stops before it, not around it.
-    await env.DB.prepare("UPDATE events SET inserted_at = inserted_at + 600000 WHERE seq = ?").bind(all[1]?.seq).run();
-    const settled = await eventsAfter(env.DB, account.accountId, 0, Date.now(), 100);
-    expect(settled.map((r) => r.seq)).toEqual([all[0]?.seq]);
-    expect(await eventsAfter(env.DB, account.accountId, 0, Date.now() - 600_000, 100)).toEqual([]);
+    const at = Date.now();
+    await openAt(account, message.id, at);
+    await openAt(account, message.id, at - 120_000); // stored after, happened before: released at once behind the first
+    const finalAt = at + LABEL_FINAL_AFTER_MS + RELABEL_MARGIN_MS;
+    expect(await eventsAfter(env.DB, account.accountId, 0, finalAt - 1, 100)).toEqual([]);
+    const released = await eventsAfter(env.DB, account.accountId, 0, finalAt, 100);
+    expect(released.map((r) => [r.occurred_at, r.label, r.notify])).toEqual([
+      [at, "gmail-proxy", true],
+      [at - 120_000, "gmail-proxy", true],
+    ]);
+  });
+
+  it("relabels a hit as the sender's from a report 50 s later, before the feed releases it", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account);
+    const at = Date.now();
+    await openAt(account, message.id, at);
+    expect(await eventsAfter(env.DB, account.accountId, 0, at + 50_000, 100)).toEqual([]);
+    // The sender's desktop reports the view 50 s after their phone loaded the pixel (what POST /api/views does).
+    await recordSenderViews(env.DB, [{ messageId: message.id, ipHash: null }], at + 50_000);
+    await relabelSpans(env.DB, spansAroundView([message.id], at + 50_000));
+    const [row] = await eventsAfter(env.DB, account.accountId, 0, at + LABEL_FINAL_AFTER_MS + RELABEL_MARGIN_MS, 100);
+    expect(row?.label).toBe("sender");
+  });
+
+  it("holds a hit of an unregistered email until the registration, which gives it its final label", async () => {
+    const account = await createAccount();
+    const id = await mintTrackingId(account.key);
+    const sentAt = Date.now();
+    await openAt(account, id, sentAt - 5_000, CHROME_UA); // the compose window's own load, before sending
+    expect(await eventsAfter(env.DB, account.accountId, 0, sentAt + 120_000, 100)).toEqual([]);
+    await account.json("PUT", `/api/messages/${id}`, registration({ sentAt: new Date(sentAt).toISOString() }));
+    const [row] = await eventsAfter(env.DB, account.accountId, 0, sentAt + LABEL_FINAL_AFTER_MS + RELABEL_MARGIN_MS + 5_000, 100);
+    expect(row).toMatchObject({ label: "sender", notify: true });
+  });
+
+  it("releases a hit of an email never registered after UNREGISTERED_HOLD_MS, never to be notified", async () => {
+    const account = await createAccount();
+    const id = await mintTrackingId(account.key);
+    const at = Date.now();
+    await openAt(account, id, at, CHROME_UA);
+    expect(await eventsAfter(env.DB, account.accountId, 0, at + UNREGISTERED_HOLD_MS - 1, 100)).toEqual([]);
+    const [row] = await eventsAfter(env.DB, account.accountId, 0, at + UNREGISTERED_HOLD_MS, 100);
+    expect(row).toMatchObject({ label: "human", notify: false });
+  });
+
+  it("GET /api/events holds a fresh open by the rules when FEED_SETTLE_SECONDS is unset, and answers notify", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account);
+    await openPixel(message.id);
+    await waitForEvents(message.id, 1);
+    const feed = async (settle: string | undefined) => {
+      const response = await worker.fetch(
+        new Request(`${BASE}/api/events?after=0`, { headers: { authorization: `Bearer ${account.apiToken}` } }),
+        { ...env, FEED_SETTLE_SECONDS: settle },
+        createExecutionContext(),
+      );
+      return (await response.json()) as EventsResponse;
+    };
+    expect((await feed(undefined)).events).toEqual([]);
+    const { events } = await feed("0");
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ label: "human", counted: true, notify: true });
   });
 });

@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { EventsResponse, MessageDetail } from "../../shared/api";
 import { mintTrackingId } from "../../shared/protocol";
-import { CLICK_AFTER_SEND_SCANNER_MS, LINK_BURST_MS, SENDER_WINDOW_MS } from "../src/classify";
+import { CLICK_AFTER_SEND_SCANNER_MS, LINK_BURST_MS, LINK_PAIR_MS, SENDER_WINDOW_MS } from "../src/classify";
 import { hitFromRequest } from "../src/hits";
 import { deriveSigningKey } from "../src/keys";
 import { storeHits } from "../src/queue";
@@ -56,7 +56,29 @@ describe("labels from the request", () => {
       "scanner",
     ],
     ["no user agent", { "user-agent": "" }, undefined, "scanner"],
-    ["a datacenter network", { "user-agent": CHROME_UA }, { asn: 8075 }, "scanner"],
+    ["a datacenter network", { "user-agent": CHROME_UA }, { asn: 16509 }, "scanner"],
+    // Outlook.com fetches images through Microsoft's network on a real open; Defender's scanners share it.
+    ["Microsoft's network (not a scanner by network alone)", { "user-agent": CHROME_UA }, { asn: 8075 }, "human"],
+    [
+      "Gmail's delivery prefetch",
+      {
+        "user-agent":
+          "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/42.0.2311.135 Safari/537.36 Edge/12.246 Mozilla/5.0",
+      },
+      { asn: 15169 },
+      "prefetch",
+    ],
+    ["Outlook's Word engine", { "user-agent": "Microsoft Office Word 2014" }, undefined, "human"],
+    ["Outlook for Windows", { "user-agent": "Mozilla/4.0 (compatible; ms-office; MSOffice 16)" }, undefined, "human"],
+    [
+      "HEY's image proxy",
+      {
+        "user-agent":
+          "hey.com/imageproxy Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/134.0.0.0 Safari/537.36",
+      },
+      undefined,
+      "human",
+    ],
     ["a speculative prefetch", { "user-agent": CHROME_UA, "sec-purpose": "prefetch;prerender" }, undefined, "prefetch"],
   ])("labels an open from %s", async (_what, headers, cf, label) => {
     const account = await createAccount();
@@ -64,6 +86,37 @@ describe("labels from the request", () => {
     await openPixel(message.id, headers, cf);
     await waitForEvents(message.id, 1);
     expect(await labelsOf(message.id)).toEqual([label]);
+  });
+
+  it.each([
+    [
+      "Office checking the link before the browser opens it",
+      { "user-agent": "Mozilla/4.0 (compatible; ms-office; MSOffice 16)" },
+      undefined,
+      "prefetch",
+    ],
+    ["Google's link sampler", { "user-agent": "Mozilla/5.0 (compatible; Gmail-content-sampling)" }, { asn: 15169 }, "scanner"],
+    ["Microsoft's network (Defender Safe Links)", { "user-agent": CHROME_UA }, { asn: 8075 }, "scanner"],
+    ["a person's browser", { "user-agent": CHROME_UA }, { asn: 7922 }, "human"],
+  ])("labels a click from %s", async (_what, headers, cf, label) => {
+    const account = await createAccount();
+    const url = "https://example.com/";
+    const message = await sentMessage(account, { links: [{ index: 0, url }] });
+    await clickLink(account, message.id, 0, url, { headers, ...(cf ? { cf } : {}) } as RequestInit);
+    await waitForEvents(message.id, 1);
+    expect(await labelsOf(message.id)).toEqual([label]);
+  });
+
+  it("records the proxy, not a place, for an open through a mail service's image proxy", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account);
+    await openPixel(
+      message.id,
+      { "user-agent": "YahooMailProxy; https://help.yahoo.com/kb/yahoo-mail-proxy-SLN28749.html" },
+      { country: "US", city: "Sunnyvale" },
+    );
+    const [row] = await waitForEvents(message.id, 1);
+    expect(row).toMatchObject({ label: "human", client: "Yahoo Mail image proxy", country: null, city: null });
   });
 
   it("counts human and Gmail-proxy opens only", async () => {
@@ -114,6 +167,21 @@ describe("labels from the message's context", () => {
     const { body } = await account.json<MessageDetail>("GET", `/api/messages/${message.id}`);
     expect(body.clickCount).toBe(2);
     expect(body.links[2]).toMatchObject({ clicks: 0, otherClicks: [{ label: "scanner" }] });
+  });
+
+  it("labels two of five links clicked within a second, with no open before, as a scanner's; a reader's two clicks seconds apart as theirs", async () => {
+    const account = await createAccount();
+    const links = [0, 1, 2, 3, 4].map((index) => ({ index, url: `https://example.com/${index}` }));
+    const sentAt = Date.now() - 6 * 3_600_000;
+    const message = await sentMessage(account, { links, sentAt: new Date(sentAt).toISOString() });
+    // A scanner on a network no list names, 40 s after delivery: links 0 and 1, 600 ms apart.
+    await hitAt(account, message.id, sentAt + 40_000, "click", 0);
+    await hitAt(account, message.id, sentAt + 40_600, "click", 1);
+    // Hours later the reader opens the email and clicks two links, LINK_PAIR_MS and more apart.
+    await hitAt(account, message.id, sentAt + 3 * 3_600_000, "open");
+    await hitAt(account, message.id, sentAt + 3 * 3_600_000 + 20_000, "click", 2);
+    await hitAt(account, message.id, sentAt + 3 * 3_600_000 + 20_000 + LINK_PAIR_MS + 500, "click", 3);
+    expect(await labelsOf(message.id)).toEqual(["scanner", "scanner", "human", "human", "human"]);
   });
 
   it("keeps a burst labelled scanner when a later click arrives at the edge of its time span", async () => {

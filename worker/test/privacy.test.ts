@@ -1,9 +1,33 @@
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
+import { mintTrackingId } from "../../shared/protocol";
+import { hitFromRequest } from "../src/hits";
 import worker from "../src/index";
+import { deriveSigningKey } from "../src/keys";
+import { storeHits } from "../src/queue";
 import { FlakyD1 } from "./faults";
-import { BASE, clickLink, createAccount, openPixel, sentMessage, waitForEvents } from "./helpers";
+import {
+  BASE,
+  CHROME_UA,
+  call,
+  clickLink,
+  createAccount,
+  openPixel,
+  registration,
+  sentMessage,
+  storedEvents,
+  type TestAccount,
+  waitForEvents,
+} from "./helpers";
+
+/** Builds a hit on the message through the real request path and hands it to the queue consumer: how many were stored. */
+async function storeHitNow(account: TestAccount, messageId: string, kind: "open" | "click", at = Date.now()): Promise<number> {
+  const accountKey = await deriveSigningKey(env.SIGNING_SECRET ?? "", account.accountId, account.key.keyId);
+  const request = new Request(`${BASE}/o/${messageId}.gif`, { headers: { "user-agent": CHROME_UA } });
+  const target = { accountId: account.accountId, messageId, accountKey, kind, linkIndex: kind === "click" ? 0 : null };
+  return storeHits(env.DB, [await hitFromRequest(request, target, at)]);
+}
 
 /** Every row of every table, as text: what a database dump would reveal. */
 async function dumpDatabase(): Promise<string> {
@@ -65,5 +89,50 @@ describe("privacy", () => {
       expect(line).not.toContain(env.SIGNING_SECRET ?? "never");
       expect(line).not.toMatch(/\n\s+at /);
     }
+  });
+
+  it("keeps honouring an opt-out on a shared email after the opted-out contact is deleted", async () => {
+    const account = await createAccount();
+    const links = [{ index: 0, url: "https://example.com/" }];
+    const recipients = [{ email: "out@acme.example" }, { email: "stays@acme.example" }];
+    const shared = await sentMessage(account, { recipients, links, optOutLink: true });
+    expect(await storeHitNow(account, shared.id, "open")).toBe(1);
+    const optOut = await call(`/u/${shared.id}`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "email=out%40acme.example",
+    });
+    expect(optOut.status).toBe(200);
+    expect(await storeHitNow(account, shared.id, "open")).toBe(0);
+    expect((await account.json("DELETE", "/api/contacts/out%40acme.example")).status).toBe(204);
+    // The recipient row is gone; the promise is not: opens and clicks on the shared email still store nothing.
+    const { results } = await env.DB.prepare("SELECT email FROM message_recipients WHERE message_id = ?").bind(shared.id).all();
+    expect(results).toEqual([{ email: "stays@acme.example" }]);
+    expect(await storeHitNow(account, shared.id, "open")).toBe(0);
+    expect(await storeHitNow(account, shared.id, "click")).toBe(0);
+    // Re-registering the email (the extension's outbox repeating itself) keeps it so too.
+    expect((await account.json("PUT", `/api/messages/${shared.id}`, registration({ ...shared, recipients }))).status).toBe(200);
+    expect(await storeHitNow(account, shared.id, "open")).toBe(0);
+    expect(await storedEvents(shared.id)).toHaveLength(1);
+  });
+
+  it("stores no opens of an email registered with open tracking off, and no clicks with click tracking off", async () => {
+    const account = await createAccount();
+    const noOpens = await sentMessage(account, {
+      openTracking: false,
+      clickTracking: true,
+      links: [{ index: 0, url: "https://example.com/" }],
+    });
+    expect(await storeHitNow(account, noOpens.id, "open")).toBe(0);
+    expect(await storeHitNow(account, noOpens.id, "click")).toBe(1);
+    const noClicks = await sentMessage(account, { openTracking: true, clickTracking: false, links: [] });
+    expect(await storeHitNow(account, noClicks.id, "click")).toBe(0);
+    expect(await storeHitNow(account, noClicks.id, "open")).toBe(1);
+    // Hits that came before the registration are dropped when it says that kind is off.
+    const early = await mintTrackingId(account.key);
+    expect(await storeHitNow(account, early, "open")).toBe(1);
+    expect(await storeHitNow(account, early, "click")).toBe(1);
+    await account.json("PUT", `/api/messages/${early}`, registration({ openTracking: false, clickTracking: true }));
+    expect((await storedEvents(early)).map((e) => e.kind)).toEqual(["click"]);
   });
 });

@@ -89,6 +89,16 @@ describe("notifications from the events feed", () => {
     expect(summarize(state, NOW)).toMatchObject({ today: { opens: 3, clicks: 3 }, week: { opens: 3, clicks: 3 } });
   });
 
+  it("never notifies an event the tracker released with notify false, and still notifies the next one that may", () => {
+    // An open of an email the tracker could not finish labelling (never registered in time): counted, not notified.
+    const events = [event({ notify: false }), event({ notify: true })];
+    const { notes, state } = applyEvents(emptyFeedState("acct"), events, { muted: false, now: NOW });
+    expect(notes).toHaveLength(1);
+    expect(notes[0]?.key).toBe("open:m1");
+    expect(state.activity).toHaveLength(2);
+    expect(applyEvents(emptyFeedState("acct"), [event({ notify: false })], { muted: false, now: NOW }).notes).toEqual([]);
+  });
+
   it("keeps the activity bounded, newest first", () => {
     const events = Array.from({ length: MAX_ACTIVITY + 20 }, () => event({ label: "apple-mpp", counted: false }));
     const { state } = applyEvents(emptyFeedState("acct"), events, { muted: false, now: NOW });

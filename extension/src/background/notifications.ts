@@ -119,6 +119,8 @@ export function applyEvents(
     if (event.kind === "open") totals.opens += 1;
     else totals.clicks += 1;
     days[day] = totals;
+    // Only what the tracker released with its label final may notify (a tracker older than `notify`: `counted`).
+    if (event.notify === false) continue;
     const key = notificationKey(event);
     if (notified.has(key)) continue;
     notified.add(key);

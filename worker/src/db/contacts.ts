@@ -310,6 +310,14 @@ export async function deleteContact(db: D1Database, accountId: string, email: st
     }
     const kept = recipients.filter((r) => typeof r?.email === "string" && normalizeEmail(r.email) !== email);
     await db.batch([
+      // The address's opt-out stays on the email its row leaves: the others' hits on it keep storing nothing.
+      db
+        .prepare(
+          `UPDATE messages SET opted_out_at = (SELECT min(t) FROM (SELECT messages.opted_out_at AS t
+             UNION ALL SELECT created_at FROM opt_outs WHERE account_id = ? AND email = ?))
+           WHERE id = ?`,
+        )
+        .bind(accountId, email, row.message_id),
       db
         .prepare("UPDATE messages SET recipients = ?, updated_at = ? WHERE id = ? AND account_id = ?")
         .bind(JSON.stringify(kept), now, row.message_id, accountId),

@@ -1,5 +1,5 @@
 import type { EventKind, EventLabel } from "../../../shared/api";
-import { type ContextEvent, contextLabels, LINK_BURST_MS, SENDER_WINDOW_MS } from "../classify";
+import { type ContextEvent, contextLabels, LINK_BURST_MS, labelFinalAt, SENDER_WINDOW_MS, UNREGISTERED_HOLD_MS } from "../classify";
 import type { Hit } from "../hits";
 import { COUNTED_SQL, chunked, placeholders, SQL_NOW_MS } from "./sql";
 
@@ -101,7 +101,9 @@ export async function relabelSpans(db: D1Database, spans: readonly LabelSpan[]):
     const [messages, ...reads] = await db.batch([
       db
         .prepare(
-          `SELECT m.id, m.sent_at, (SELECT count(*) FROM links l WHERE l.message_id = m.id) AS link_count
+          `SELECT m.id, m.sent_at, (SELECT count(*) FROM links l WHERE l.message_id = m.id) AS link_count,
+             (SELECT min(e.occurred_at) FROM events e WHERE e.message_id = m.id AND e.kind = 'open' AND e.label IN (${COUNTED_SQL}))
+               AS first_counted_open_at
            FROM messages m WHERE m.id IN (${placeholders(ids.length)})`,
         )
         .bind(...ids),
@@ -118,7 +120,9 @@ export async function relabelSpans(db: D1Database, spans: readonly LabelSpan[]):
       ]),
     ]);
     const messageInfo = new Map(
-      ((messages?.results ?? []) as { id: string; sent_at: number | null; link_count: number }[]).map((m) => [m.id, m]),
+      ((messages?.results ?? []) as { id: string; sent_at: number | null; link_count: number; first_counted_open_at: number | null }[]).map(
+        (m) => [m.id, m],
+      ),
     );
     part.forEach((span, i) => {
       const rows = (reads[2 * i]?.results ?? []) as LabelRow[];
@@ -128,6 +132,7 @@ export async function relabelSpans(db: D1Database, spans: readonly LabelSpan[]):
         sentAt: info?.sent_at ?? null,
         linkCount: info?.link_count ?? 0,
         senderViews: views.map((view) => ({ viewedAt: view.viewed_at, ipHash: view.ip_hash })),
+        firstCountedOpenAt: info?.first_counted_open_at ?? null,
       });
       // Events in the margins were read for context only: their own context may reach past what was read.
       for (const row of rows) {
@@ -233,33 +238,47 @@ export interface FeedRow {
   label: EventLabel;
   occurred_at: number;
   inserted_at: number;
+  registered_at: number | null;
   thread_id: string | null;
   subject: string | null;
   recipients: string | null;
+  /** Released with its label final and its message registered: it may raise a notification (if counted). */
+  notify: boolean;
 }
 
 /**
- * Events after `cursor`, in seq order, that were written at or before `settledBefore`. Stops at the first
- * unsettled row, so what is returned is always a prefix: nothing after the new cursor can be skipped later.
+ * Events after `cursor`, in seq order, whose labels are final at `now` (classify.ts labelFinalAt). An event whose
+ * message is still unregistered after UNREGISTERED_HOLD_MS goes out with `notify` false. Stops at the first event
+ * still held, so what is returned is always a prefix: nothing after the new cursor can be skipped later.
+ * `holdCapMs` (development and tests only) releases every event at most that long after it was written.
  */
 export async function eventsAfter(
   db: D1Database,
   accountId: string,
   cursor: number,
-  settledBefore: number,
+  now: number,
   limit: number,
+  holdCapMs: number | null = null,
 ): Promise<FeedRow[]> {
   const { results } = await db
     .prepare(
       `SELECT e.seq, e.message_id, e.kind, e.link_index, e.label, e.occurred_at, e.inserted_at,
-              m.thread_id, m.subject, m.recipients
+              m.registered_at, m.thread_id, m.subject, m.recipients
        FROM events e LEFT JOIN messages m ON m.id = e.message_id
        WHERE e.account_id = ? AND e.seq > ? ORDER BY e.seq LIMIT ?`,
     )
     .bind(accountId, cursor, limit)
-    .all<FeedRow>();
-  const firstUnsettled = results.findIndex((row) => row.inserted_at > settledBefore);
-  return firstUnsettled === -1 ? results : results.slice(0, firstUnsettled);
+    .all<Omit<FeedRow, "notify">>();
+  const released: FeedRow[] = [];
+  for (const row of results) {
+    const timing = { occurredAt: row.occurred_at, insertedAt: row.inserted_at, registeredAt: row.registered_at };
+    const finalAt = labelFinalAt(timing);
+    let releaseAt = finalAt ?? row.occurred_at + UNREGISTERED_HOLD_MS;
+    if (holdCapMs !== null) releaseAt = Math.min(releaseAt, row.inserted_at + holdCapMs);
+    if (releaseAt > now) break;
+    released.push({ ...row, notify: row.registered_at !== null });
+  }
+  return released;
 }
 
 export async function recordSenderViews(

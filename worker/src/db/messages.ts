@@ -83,6 +83,10 @@ export async function upsertMessage(
     ),
     // Hits that arrived before the registration, after one of its recipients opted out, are not kept.
     db.prepare(`DELETE FROM events WHERE message_id = ?1 AND occurred_at >= ${optedOutSince("?1")}`).bind(messageId),
+    // Nor hits of a kind of tracking the sender turned off for this email.
+    db
+      .prepare("DELETE FROM events WHERE message_id = ? AND ((kind = 'open' AND ? = 0) OR (kind = 'click' AND ? = 0))")
+      .bind(messageId, registration.openTracking ? 1 : 0, registration.clickTracking ? 1 : 0),
     db.prepare("DELETE FROM links WHERE message_id = ?").bind(messageId),
     ...registration.links.map((link) =>
       db.prepare("INSERT INTO links (message_id, link_index, url) VALUES (?, ?, ?)").bind(messageId, link.index, link.url),
@@ -149,26 +153,29 @@ export async function deleteMessageData(db: D1Database, accountId: string, messa
 }
 
 /**
- * SQL for the earliest opt-out among the recipients of message `messageId` (an SQL expression): from then on its
- * hits store nothing (docs/protocol.md §11). NULL when none opted out.
+ * SQL for the earliest opt-out among the recipients of message `messageId` (an SQL expression), including those of
+ * recipients deleted since (kept on the message, migration 0008): from then on its hits store nothing
+ * (docs/protocol.md §11). NULL when none opted out.
  */
 export function optedOutSince(messageId: string): string {
-  return `(SELECT min(o.created_at) FROM message_recipients r JOIN opt_outs o ON o.account_id = r.account_id AND o.email = r.email
-     WHERE r.message_id = ${messageId})`;
+  return `(SELECT min(t) FROM (
+     SELECT o.created_at AS t FROM message_recipients r JOIN opt_outs o ON o.account_id = r.account_id AND o.email = r.email
+       WHERE r.message_id = ${messageId}
+     UNION ALL SELECT kept.opted_out_at FROM messages kept WHERE kept.id = ${messageId}))`;
 }
 
-export interface TrackingState extends Pick<MessageRow, "stopped_at" | "deleted_at"> {
+export interface TrackingState extends Pick<MessageRow, "stopped_at" | "deleted_at" | "open_tracking" | "click_tracking"> {
   /** The earliest opt-out of one of its recipients, or null. */
   opted_out_at: number | null;
 }
 
-/** Where each message stands for storing new hits: deleted, or stopped or opted out of since when. */
+/** Where each message stands for storing new hits: deleted, stopped or opted out of since when, which kinds are tracked. */
 export async function trackingStates(db: D1Database, messageIds: readonly string[]): Promise<Map<string, TrackingState>> {
   const states = new Map<string, TrackingState>();
   for (const ids of chunked(messageIds)) {
     const { results } = await db
       .prepare(
-        `SELECT id, stopped_at, deleted_at, ${optedOutSince("messages.id")} AS opted_out_at
+        `SELECT id, stopped_at, deleted_at, open_tracking, click_tracking, ${optedOutSince("messages.id")} AS opted_out_at
          FROM messages WHERE id IN (${placeholders(ids.length)})`,
       )
       .bind(...ids)

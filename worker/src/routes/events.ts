@@ -5,21 +5,20 @@ import { eventsAfter } from "../db/events";
 import type { AppEnv } from "../env";
 import { validated } from "../http";
 
-const DEFAULT_SETTLE_SECONDS = 20;
-
-function settleMs(configured: string | undefined): number {
-  const seconds = Number(configured ?? DEFAULT_SETTLE_SECONDS);
-  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : DEFAULT_SETTLE_SECONDS * 1000;
+/** FEED_SETTLE_SECONDS, for development and tests only: the longest an event is held; unset, the rules decide. */
+function holdCapMs(configured: string | undefined): number | null {
+  const seconds = Number(configured);
+  return configured !== undefined && configured !== "" && Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : null;
 }
 
 /**
- * `GET /api/events?after=<cursor>`: the account's new events, each exactly once and in order. Events are held
- * back for FEED_SETTLE_SECONDS after they are written, so a sender-view report that arrives just after the hit
- * relabels it before anyone is notified.
+ * `GET /api/events?after=<cursor>`: the account's new events, each exactly once and in order. An event is held
+ * back until its label is final (no sender-view report, registration or later hit can change it any more), so
+ * what the extension notifies is never a machine or the sender (docs/protocol.md, "Notifications").
  */
 export const eventsRoute = new Hono<AppEnv>().use(requireAccount).get("/", validated("query", eventsQuery), async (c) => {
   const { after, limit } = c.req.valid("query");
-  const rows = await eventsAfter(c.env.DB, c.get("account").id, Number(after), Date.now() - settleMs(c.env.FEED_SETTLE_SECONDS), limit);
+  const rows = await eventsAfter(c.env.DB, c.get("account").id, Number(after), Date.now(), limit, holdCapMs(c.env.FEED_SETTLE_SECONDS));
   const body: EventsResponse = {
     events: rows.map((row) => ({
       cursor: String(row.seq),
@@ -31,6 +30,7 @@ export const eventsRoute = new Hono<AppEnv>().use(requireAccount).get("/", valid
       linkIndex: row.link_index,
       label: row.label,
       counted: COUNTED_LABELS.includes(row.label),
+      notify: row.notify && COUNTED_LABELS.includes(row.label),
       at: new Date(row.occurred_at).toISOString(),
     })),
     cursor: rows.length > 0 ? String(rows[rows.length - 1]?.seq) : after,

@@ -14,11 +14,11 @@ export const pixelRoute = new Hono<AppEnv>().get("/*", async (c) => {
   try {
     const now = Date.now();
     const address = clientAddress(c.req.raw);
-    if (isThrottled(address, now)) return pixelResponse();
     const file = c.req.path.slice(c.req.path.lastIndexOf("/") + 1);
     const verified = file.endsWith(".gif") ? await verifiedTrackingId(c.env, file.slice(0, -".gif".length)) : null;
     if (!verified) {
-      await noteInvalidRequest(c.env, address, now);
+      // Throttling saves only the work done for invalid hits: a valid one is recorded whoever shares the address.
+      if (!isThrottled(address, now)) await noteInvalidRequest(c.env, address, now);
       return pixelResponse();
     }
     const { id, accountKey } = verified;
@@ -53,9 +53,11 @@ export const clickRoute = new Hono<AppEnv>()
   .get("/:id/:index", async (c) => {
     const now = Date.now();
     const address = clientAddress(c.req.raw);
-    if (isThrottled(address, now)) return throttledLinkResponse();
     const click = await verifiedClick(c.env, c.req.url, c.req.param("id"), c.req.param("index"));
     if (!click) {
+      // A valid signed link always redirects, even from an address that floods invalid ones (an office's shared
+      // address): only the invalid ones are throttled.
+      if (isThrottled(address, now)) return throttledLinkResponse();
       await noteInvalidRequest(c.env, address, now);
       return invalidLinkResponse();
     }
