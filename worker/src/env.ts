@@ -14,6 +14,8 @@ export type Bindings = Omit<Env, "HITS" | "SIGNING_SECRET" | "REGISTRATION_SECRE
   SIGNING_SECRET?: string;
   /** When set, creating an account requires it. */
   REGISTRATION_SECRET?: string;
+  /** Development and tests only (not in wrangler.toml): caps how long the events feed holds an event back. */
+  FEED_SETTLE_SECONDS?: string;
 };
 
 export interface AppEnv {
