@@ -24,7 +24,7 @@ export type AccountState = {
   zones: Map<string, string>;
   d1: Map<string, { uuid: string; name: string; db: DatabaseSync }>;
   kv: Map<string, { id: string; title: string }>;
-  queues: Map<string, { queue_id: string; queue_name: string; consumers: { consumer_id: string; script: string; dead_letter_queue?: string }[] }>;
+  queues: Map<string, { queue_id: string; queue_name: string; consumers: { consumer_id: string; type: string; script: string; dead_letter_queue?: string; settings?: unknown }[] }>;
   /** Deployed Workers by name: their secrets (name → value), bindings and routes. */
   scripts: Map<string, { secrets: Map<string, string>; bindings: Record<string, unknown>[]; uploads: number; crons: string[]; versionId: string; workersDev: boolean }>;
   customDomains: { hostname: string; service: string; zone_name: string }[];
@@ -257,12 +257,19 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
         if (!queue) return notFound(11000, "Queue does not exist");
         const consumer = JSON.parse(String(body));
         if (consumer.dead_letter_queue && !queueByName(consumer.dead_letter_queue)) return notFound(11000, "Dead letter queue does not exist");
-        // Requests name the Worker script_name, answers script [docs: Queues consumers; wrangler: updateQueueConsumers
-        // matches c.script || c.service].
+        // Requests name the Worker script_name, answers script, with type "worker" [docs: Queues consumers; wrangler:
+        // resolveWorkerConsumerByName matches c.type === "worker" && c.script]; a second consumer for the same Worker
+        // is refused [assumed; wrangler updates existing consumers with PUT instead].
         if (queue.consumers.some((existing) => existing.script === consumer.script_name)) {
           return { status: 400, json: errorEnvelope(11004, "Queue already has a consumer for this Worker") };
         }
-        const added = { consumer_id: randomBytes(16).toString("hex"), script: consumer.script_name, dead_letter_queue: consumer.dead_letter_queue };
+        const added = {
+          consumer_id: randomBytes(16).toString("hex"),
+          type: consumer.type,
+          script: consumer.script_name,
+          dead_letter_queue: consumer.dead_letter_queue,
+          settings: consumer.settings,
+        };
         queue.consumers.push(added);
         return { json: envelope(added) };
       },
@@ -274,7 +281,8 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
         const queue = queueById(match[1]);
         const consumer = queue?.consumers.find((candidate) => candidate.consumer_id === match[2]);
         if (!consumer) return notFound(11000, "Consumer does not exist");
-        Object.assign(consumer, { dead_letter_queue: JSON.parse(String(body)).dead_letter_queue });
+        const { dead_letter_queue, settings } = JSON.parse(String(body));
+        Object.assign(consumer, { dead_letter_queue, settings });
         return { json: envelope(consumer) };
       },
     ],
