@@ -43,7 +43,8 @@ function wranglerFailure(result) {
 
 // 1. Checks. Nothing below creates anything until every check has passed.
 const token = wrangler(["auth", "token", "--json"]);
-if (token.status !== 0) stop("Not logged in to Cloudflare: run `npx wrangler login` (or set CLOUDFLARE_API_TOKEN), then `npm run deploy` again.");
+if (token.status !== 0)
+  stop("Not logged in to Cloudflare: run `npx wrangler login` (or set CLOUDFLARE_API_TOKEN), then `npm run deploy` again.");
 const api = cloudflareApi(JSON.parse(token.stdout.slice(token.stdout.indexOf("{"))));
 
 let accountId = process.env.CLOUDFLARE_ACCOUNT_ID;
@@ -52,7 +53,9 @@ if (!accountId) {
   if (!accounts.ok) stop(`Could not list your Cloudflare accounts: ${describeErrors(accounts)}. Check your login (npx wrangler login).`);
   if (accounts.result.length !== 1) {
     const list = accounts.result.map((account) => `  ${account.id}  ${account.name}`).join("\n");
-    stop(`Your login reaches ${accounts.result.length} Cloudflare accounts; choose one with CLOUDFLARE_ACCOUNT_ID=<id> npm run deploy:\n${list}`);
+    stop(
+      `Your login reaches ${accounts.result.length} Cloudflare accounts; choose one with CLOUDFLARE_ACCOUNT_ID=<id> npm run deploy:\n${list}`,
+    );
   }
   accountId = accounts.result[0].id;
 }
@@ -134,7 +137,11 @@ for (const queue of missingQueues) await create(`the queue ${queue}`, `${account
 
 writeFileSync(
   DEPLOY_CONFIG,
-  renderDeployConfig(readFileSync(path.join(ROOT, "wrangler.toml"), "utf8"), { d1DatabaseId: databaseId, kvNamespaceId: namespaceId, domain }),
+  renderDeployConfig(readFileSync(path.join(ROOT, "wrangler.toml"), "utf8"), {
+    d1DatabaseId: databaseId,
+    kvNamespaceId: namespaceId,
+    domain,
+  }),
 );
 
 // 3. Migrations, then the upload with any new secrets.

@@ -9,7 +9,11 @@ var have = process.versions.node.split(".").map(Number);
 var newEnough = have[0] !== wanted[0] ? have[0] > wanted[0] : have[1] !== wanted[1] ? have[1] > wanted[1] : have[2] >= wanted[2];
 if (!newEnough) {
   console.error(
-    "mailtracker needs Node.js " + wanted.join(".") + " or newer (this is " + process.versions.node + "): install Node.js 22 LTS or 24 from https://nodejs.org and run this again.",
+    "mailtracker needs Node.js " +
+      wanted.join(".") +
+      " or newer (this is " +
+      process.versions.node +
+      "): install Node.js 22 LTS or 24 from https://nodejs.org and run this again.",
   );
   process.exit(1);
 }

@@ -24,9 +24,26 @@ export type AccountState = {
   zones: Map<string, string>;
   d1: Map<string, { uuid: string; name: string; db: DatabaseSync }>;
   kv: Map<string, { id: string; title: string }>;
-  queues: Map<string, { queue_id: string; queue_name: string; consumers: { consumer_id: string; type: string; script: string; dead_letter_queue?: string; settings?: unknown }[] }>;
+  queues: Map<
+    string,
+    {
+      queue_id: string;
+      queue_name: string;
+      consumers: { consumer_id: string; type: string; script: string; dead_letter_queue?: string; settings?: unknown }[];
+    }
+  >;
   /** Deployed Workers by name: their secrets (name → value), bindings and routes. */
-  scripts: Map<string, { secrets: Map<string, string>; bindings: Record<string, unknown>[]; uploads: number; crons: string[]; versionId: string; workersDev: boolean }>;
+  scripts: Map<
+    string,
+    {
+      secrets: Map<string, string>;
+      bindings: Record<string, unknown>[];
+      uploads: number;
+      crons: string[];
+      versionId: string;
+      workersDev: boolean;
+    }
+  >;
   customDomains: { hostname: string; service: string; zone_name: string }[];
   /** Answers forced for a route (method + path pattern), e.g. a failing secrets list. */
   failures: { method: string; path: RegExp; failure: Failure }[];
@@ -56,9 +73,10 @@ const envelope = (result: unknown, resultInfo?: Record<string, number>) => ({
 const errorEnvelope = (code: number, message: string) => ({ success: false, errors: [{ code, message }], messages: [], result: null });
 
 /** List answers carry result_info; wrangler's paged list helpers read it (fetchPagedListResult) [wrangler]. */
-const page = (items: unknown[]) => envelope(items, { page: 1, per_page: Math.max(items.length, 20), count: items.length, total_count: items.length });
+const page = (items: unknown[]) =>
+  envelope(items, { page: 1, per_page: Math.max(items.length, 20), count: items.length, total_count: items.length });
 
-type Handler = (context: { match: RegExpMatchArray; url: URL; body: Buffer; headers: IncomingMessage["headers"] }) => {
+type Handler = (context: { match: [string, string, string]; url: URL; body: Buffer; headers: IncomingMessage["headers"] }) => {
   status?: number;
   json: unknown;
 };
@@ -134,7 +152,9 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
       /^\/zones$/,
       ({ url }) => {
         const name = url.searchParams.get("name");
-        const zones = [...account.zones].filter(([zone]) => !name || zone === name).map(([zone, id]) => ({ id, name: zone, account: { id: a }, status: "active" }));
+        const zones = [...account.zones]
+          .filter(([zone]) => !name || zone === name)
+          .map(([zone, id]) => ({ id, name: zone, account: { id: a }, status: "active" }));
         return { json: page(zones) };
       },
     ],
@@ -146,7 +166,13 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
       accountPath("/d1/database"),
       ({ url }) => {
         const name = url.searchParams.get("name");
-        return { json: page([...account.d1.values()].filter((db) => !name || db.name === name).map(({ uuid, name }) => ({ uuid, name, version: "production" }))) };
+        return {
+          json: page(
+            [...account.d1.values()]
+              .filter((db) => !name || db.name === name)
+              .map(({ uuid, name }) => ({ uuid, name, version: "production" })),
+          ),
+        };
       },
     ],
     [
@@ -166,7 +192,9 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
       // By uuid or by name: wrangler's getDatabaseInfoFromIdOrName passes either [wrangler].
       ({ match }) => {
         const db = [...account.d1.values()].find((candidate) => candidate.uuid === match[1] || candidate.name === match[1]);
-        return db ? { json: envelope({ uuid: db.uuid, name: db.name, version: "production" }) } : notFound(7404, "The database could not be found");
+        return db
+          ? { json: envelope({ uuid: db.uuid, name: db.name, version: "production" }) }
+          : notFound(7404, "The database could not be found");
       },
     ],
     [
@@ -219,7 +247,11 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
       accountPath("/queues"),
       ({ url }) => {
         const names = url.searchParams.getAll("name");
-        return { json: page([...account.queues.values()].filter((queue) => names.length === 0 || names.includes(queue.queue_name)).map(publicQueue)) };
+        return {
+          json: page(
+            [...account.queues.values()].filter((queue) => names.length === 0 || names.includes(queue.queue_name)).map(publicQueue),
+          ),
+        };
       },
     ],
     [
@@ -256,7 +288,8 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
         const queue = queueById(match[1]);
         if (!queue) return notFound(11000, "Queue does not exist");
         const consumer = JSON.parse(String(body));
-        if (consumer.dead_letter_queue && !queueByName(consumer.dead_letter_queue)) return notFound(11000, "Dead letter queue does not exist");
+        if (consumer.dead_letter_queue && !queueByName(consumer.dead_letter_queue))
+          return notFound(11000, "Dead letter queue does not exist");
         // Requests name the Worker script_name, answers script, with type "worker" [docs: Queues consumers; wrangler:
         // resolveWorkerConsumerByName matches c.type === "worker" && c.script]; a second consumer for the same Worker
         // is refused [assumed; wrangler updates existing consumers with PUT instead].
@@ -316,7 +349,15 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
       accountPath("/workers/services/([^/]+)"),
       ({ match }) =>
         script(match[1])
-          ? { json: envelope({ id: match[1], default_environment: { environment: "production", script: { id: match[1], tag: "t", tags: [], last_deployed_from: "wrangler" } } }) }
+          ? {
+              json: envelope({
+                id: match[1],
+                default_environment: {
+                  environment: "production",
+                  script: { id: match[1], tag: "t", tags: [], last_deployed_from: "wrangler" },
+                },
+              }),
+            }
           : notFound(10007, "This Worker does not exist on your account. [code: 10007]"),
     ],
     [
@@ -324,7 +365,9 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
       accountPath("/workers/scripts/([^/]+)/settings"),
       ({ match }) => {
         const found = script(match[1]);
-        return found ? { json: envelope({ bindings: found.bindings }) } : notFound(10007, "This Worker does not exist on your account. [code: 10007]");
+        return found
+          ? { json: envelope({ bindings: found.bindings }) }
+          : notFound(10007, "This Worker does not exist on your account. [code: 10007]");
       },
     ],
 
@@ -341,18 +384,33 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
       ({ match }) => {
         const found = script(match[1]);
         if (!found) return notFound(10007, "This Worker does not exist on your account. [code: 10007]");
-        return { json: envelope({ deployments: [{ id: randomUUID(), source: "wrangler", strategy: "percentage", versions: [{ version_id: found.versionId, percentage: 100 }] }] }) };
+        return {
+          json: envelope({
+            deployments: [
+              {
+                id: randomUUID(),
+                source: "wrangler",
+                strategy: "percentage",
+                versions: [{ version_id: found.versionId, percentage: 100 }],
+              },
+            ],
+          }),
+        };
       },
     ],
     [
       "POST",
       accountPath("/workers/scripts/([^/]+)/deployments"),
-      ({ match }) => (script(match[1]) ? { json: envelope({ id: randomUUID() }) } : notFound(10007, "This Worker does not exist on your account. [code: 10007]")),
+      ({ match }) =>
+        script(match[1])
+          ? { json: envelope({ id: randomUUID() }) }
+          : notFound(10007, "This Worker does not exist on your account. [code: 10007]"),
     ],
     [
       "PATCH",
       accountPath("/workers/scripts/([^/]+)/script-settings"),
-      ({ match }) => (script(match[1]) ? { json: envelope({}) } : notFound(10007, "This Worker does not exist on your account. [code: 10007]")),
+      ({ match }) =>
+        script(match[1]) ? { json: envelope({}) } : notFound(10007, "This Worker does not exist on your account. [code: 10007]"),
     ],
     // The Worker's workers.dev state: read from the Worker record, set through …/subdomain [wrangler: getWorkerSubdomain,
     // then POST {enabled, previews_enabled}].
@@ -361,7 +419,9 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
       accountPath("/workers/workers/([^/]+)"),
       ({ match }) => {
         const found = script(match[1]);
-        return found ? { json: envelope({ id: match[1], name: match[1], subdomain: { enabled: found.workersDev, previews_enabled: false } }) } : notFound(10007, "This Worker does not exist on your account.");
+        return found
+          ? { json: envelope({ id: match[1], name: match[1], subdomain: { enabled: found.workersDev, previews_enabled: false } }) }
+          : notFound(10007, "This Worker does not exist on your account.");
       },
     ],
     [
@@ -371,7 +431,11 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
         const found = script(match[1]);
         if (!found) return notFound(10007, "This Worker does not exist on your account.");
         const { enabled } = JSON.parse(String(body));
-        if (enabled && account.subdomain === null) return { status: 400, json: errorEnvelope(10063, "You need to register a workers.dev subdomain before publishing to workers.dev") };
+        if (enabled && account.subdomain === null)
+          return {
+            status: 400,
+            json: errorEnvelope(10063, "You need to register a workers.dev subdomain before publishing to workers.dev"),
+          };
         found.workersDev = Boolean(enabled);
         return { json: envelope({ enabled: found.workersDev, previews_enabled: false }) };
       },
@@ -396,7 +460,9 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
       ({ body }) => {
         const origins = JSON.parse(String(body)) as { hostname: string }[];
         const known = new Set(account.customDomains.map((domain) => domain.hostname));
-        return { json: envelope({ added: origins.filter((origin) => !known.has(origin.hostname)), removed: [], updated: [], conflicting: [] }) };
+        return {
+          json: envelope({ added: origins.filter((origin) => !known.has(origin.hostname)), removed: [], updated: [], conflicting: [] }),
+        };
       },
     ],
     [
@@ -418,7 +484,14 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
 }
 
 function publicQueue(queue: AccountState["queues"] extends Map<string, infer Q> ? Q : never) {
-  return { queue_id: queue.queue_id, queue_name: queue.queue_name, consumers: queue.consumers, producers: [], created_on: "", modified_on: "" };
+  return {
+    queue_id: queue.queue_id,
+    queue_name: queue.queue_name,
+    consumers: queue.consumers,
+    producers: [],
+    created_on: "",
+    modified_on: "",
+  };
 }
 
 /** One named part of a multipart/form-data body (the upload's metadata JSON). */
@@ -427,7 +500,7 @@ function multipartPart(body: Buffer, contentType: string, name: string): string 
   if (!boundary) return null;
   for (const part of body.toString("utf8").split(`--${boundary[1] ?? boundary[2]}`)) {
     const [head, ...rest] = part.split("\r\n\r\n");
-    if (new RegExp(`name="${name}"`).test(head)) return rest.join("\r\n\r\n").replace(/\r\n$/, "");
+    if (head?.includes(`name="${name}"`)) return rest.join("\r\n\r\n").replace(/\r\n$/, "");
   }
   return null;
 }
@@ -455,8 +528,9 @@ export async function startCloudflareApi(account: AccountState, token: string): 
       const forced = account.failures.find((failure) => failure.method === req.method && failure.path.test(path));
       if (forced) return send(forced.failure.status, errorEnvelope(forced.failure.code, forced.failure.message));
       for (const [method, pattern, handler] of table) {
-        const match = method === req.method ? pattern.exec(path) : null;
-        if (match) {
+        const found = method === req.method ? pattern.exec(path) : null;
+        if (found) {
+          const match: [string, string, string] = [found[0], found[1] ?? "", found[2] ?? ""];
           const answer = handler({ match, url, body, headers: req.headers });
           return send(answer.status ?? 200, answer.json);
         }
