@@ -9,9 +9,9 @@ const SCRIPTS = import.meta.dirname;
 
 type Run = { code: number | null; output: string };
 
-type Until = { output: RegExp; then: () => Promise<void> };
+type Until = { output: RegExp; meanwhile: () => Promise<void> };
 
-/** Runs a script with this Node; with `until`, once the output matches, runs `then` and ends the script (SIGINT). */
+/** Runs a script with this Node; with `until`, once the output matches, runs `meanwhile` and ends the script (SIGINT). */
 function run(args: string[], { nodeOptions = [] as string[], until = undefined as Until | undefined } = {}): Promise<Run> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [...nodeOptions, ...args], { cwd: path.dirname(SCRIPTS), env: { ...process.env, CI: "true" } });
@@ -21,7 +21,7 @@ function run(args: string[], { nodeOptions = [] as string[], until = undefined a
       output += chunk;
       if (until && !matched && until.output.test(output)) {
         matched = true;
-        void until.then().finally(() => child.kill("SIGINT"));
+        void until.meanwhile().finally(() => child.kill("SIGINT"));
       }
     };
     child.stdout.on("data", collect);
@@ -76,7 +76,9 @@ describe("npm start and npm run deploy", { timeout: 120_000 }, () => {
     const result = await run([path.join(SCRIPTS, "start.mjs"), "--worker-only", "--port", String(port)], {
       until: {
         output: /Ctrl\+C stops it\./,
-        then: async () => void (whileRunning = await (await fetch(`http://127.0.0.1:${port}/`)).text()),
+        meanwhile: async () => {
+          whileRunning = await (await fetch(`http://127.0.0.1:${port}/`)).text();
+        },
       },
     });
     expect(whileRunning).toMatch(/^mailtracker: /);
