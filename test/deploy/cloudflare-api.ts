@@ -1,7 +1,8 @@
 // A local stand-in for the parts of Cloudflare's API v4 that `npm run deploy` reaches, directly or through the pinned
 // wrangler (4.155.0, which honours CLOUDFLARE_API_BASE_URL). Cloudflare cannot be reached from here, so this is a
 // model, and each behaviour says where it comes from:
-//   [docs]     Cloudflare's API documentation (developers.cloudflare.com/api, read 2026-11-29)
+//   [docs]     Cloudflare's API reference (developers.cloudflare.com/api, read 2026-11-29) and Cloudflare's own API
+//              client bundled in wrangler (cloudflare@5.2.0, resources/*: the same paths and shapes)
 //   [wrangler] what wrangler 4.155.0's own code expects (node_modules/wrangler/wrangler-dist/cli.js, function named)
 //   [assumed]  our guess where neither says; kept as plain as possible
 // Every answer uses Cloudflare's envelope {success, errors: [{code, message}], messages, result(, result_info)} [docs].
@@ -217,7 +218,8 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
           const rows = db.db.prepare(sql).all(...params);
           return { json: envelope([{ results: rows, success: true, meta }]) };
         } catch (error) {
-          // A failing statement is code 7500 with SQLite's message [docs: D1 error list].
+          // A failing statement is an error with SQLite's message [wrangler: migrations apply shows the notes; the
+          // code, 7500, is assumed].
           return { status: 400, json: errorEnvelope(7500, `${(error as Error).message}: SQLITE_ERROR`) };
         }
       },
