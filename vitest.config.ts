@@ -13,6 +13,13 @@ export default defineConfig({
       },
       {
         test: {
+          name: "deploy",
+          include: ["test/deploy/**/*.test.ts"],
+          environment: "node",
+        },
+      },
+      {
+        test: {
           name: "load",
           include: ["test/load/**/*.test.ts"],
           environment: "node",

@@ -1,13 +1,16 @@
-// One manifest source for both builds. Chrome gets a background service worker, Firefox background scripts
-// (an event page; Firefox MV3 has no service_worker) and its gecko settings. See vite.config.ts.
+// One manifest source for every build. Chrome gets a background service worker, Firefox background scripts
+// (an event page; Firefox MV3 has no service_worker) and its gecko settings. Development builds (`npm start`, the
+// end-to-end tests) are granted the local tracker up front; store builds (`npm run package`) ask for every tracker,
+// the local one included, when the user connects. See vite.config.ts.
 import { defineManifest } from "@crxjs/vite-plugin";
 import pkg from "../package.json" with { type: "json" };
 
 export type Target = "chrome" | "firefox";
+export type Flavour = "development" | "store";
 
 const GMAIL = "https://mail.google.com/*";
 
-export function manifestFor(target: Target) {
+export function manifestFor(target: Target, flavour: Flavour) {
   return defineManifest({
     manifest_version: 3,
     name: "Mailtracker",
@@ -17,8 +20,9 @@ export function manifestFor(target: Target) {
     // declarativeNetRequestWithHostAccess: blocks the tracker's pixels in the sender's own Gmail (background/pixel-block.ts).
     // notifications: the first open of a message and the first click of each link (background/notifications.ts).
     permissions: ["storage", "alarms", "notifications", "declarativeNetRequestWithHostAccess"],
-    // The local tracker `npm start` runs is granted up front; any other tracker is asked for at connect time.
-    host_permissions: [GMAIL, "http://127.0.0.1/*", "http://localhost/*"],
+    // Development: the local tracker `npm start` runs is granted up front. Any other tracker (and in store builds the
+    // local one too) is asked for at connect time (options/main.tsx requestHostAccess), under optional_host_permissions.
+    host_permissions: flavour === "development" ? [GMAIL, "http://127.0.0.1/*", "http://localhost/*"] : [GMAIL],
     optional_host_permissions: ["http://*/*", "https://*/*"],
     background:
       target === "firefox"
@@ -45,10 +49,13 @@ export function manifestFor(target: Target) {
           browser_specific_settings: {
             gecko: {
               id: "mailtracker@mailtracker.dev",
-              strict_min_version: "128.0",
+              // 140 (desktop) and 142 (Android) are the first to read data_collection_permissions (addons-linter,
+              // KEY_FIREFOX_UNSUPPORTED_BY_MIN_VERSION); 140 is an ESR, and MAIN-world scripts need 128 anyway.
+              strict_min_version: "140.0",
               // Nothing is collected by the add-on's authors: data goes only to the user's own tracker.
               data_collection_permissions: { required: ["none"] },
             },
+            gecko_android: { strict_min_version: "142.0" },
           },
         }
       : { minimum_chrome_version: "111" }),

@@ -3,9 +3,13 @@
 const PLACEHOLDER_D1_ID = "00000000-0000-4000-8000-000000000000";
 const PLACEHOLDER_KV_ID = "00000000000000000000000000000000";
 
+/** Secrets every deployed version must have: wrangler uploads them as "inherit" bindings, so a deploy without them fails. */
+export const REQUIRED_SECRETS = ["SIGNING_SECRET", "REGISTRATION_SECRET"];
+
 /**
- * wrangler.toml with this deployment's resource ids filled in and, when a domain is given, the worker served on it
- * as a Custom Domain. The result is written to wrangler.deploy.toml (git-ignored) next to wrangler.toml.
+ * wrangler.toml with this deployment's resource ids filled in, the secrets it must carry (`secrets.required`) and, when
+ * a domain is given, the worker served on it as a Custom Domain instead of workers.dev. The result is written to
+ * wrangler.deploy.toml (git-ignored) next to wrangler.toml.
  */
 export function renderDeployConfig(template, { d1DatabaseId, kvNamespaceId, domain }) {
   if (!template.includes(PLACEHOLDER_D1_ID) || !template.includes(PLACEHOLDER_KV_ID)) {
@@ -22,11 +26,29 @@ export function renderDeployConfig(template, { d1DatabaseId, kvNamespaceId, doma
       `$1\nroutes = [{ pattern = "${domain}", custom_domain = true }]\nworkers_dev = false`,
     );
   }
-  return config;
+  return `${config.trimEnd()}\n\n[secrets]\nrequired = ${JSON.stringify(REQUIRED_SECRETS)}\n`;
 }
 
-/** Finds a resource by name in wrangler's JSON output (d1 list --json, kv namespace list). */
-export function findId(list, nameKey, name, idKey) {
-  const found = list.find((item) => item[nameKey] === name);
-  return found ? found[idKey] : null;
+/** The zone names a hostname could belong to, longest first: t.acme.co.uk → t.acme.co.uk, acme.co.uk, co.uk. */
+export function candidateZones(hostname) {
+  const labels = hostname.split(".");
+  return labels.slice(0, -1).map((_, index) => labels.slice(index).join("."));
+}
+
+/** What the deploy prints last: where the tracker is and how to connect the extension to it. */
+export function nextSteps({ url, registrationSecret }) {
+  const lines = [`Your tracker: ${url}`];
+  if (registrationSecret) {
+    lines.push(
+      `Registration secret (shown once, keep it somewhere safe): ${registrationSecret}`,
+      "Connect: open the extension's options, set Tracker URL to the address above, paste the registration secret",
+      "into Registration secret and press Connect. Only someone with this secret can create accounts on your tracker.",
+    );
+  } else {
+    lines.push(
+      "Connect: open the extension's options, set Tracker URL to the address above, and paste the registration secret",
+      "printed by your first deploy (lost it? npx wrangler secret put REGISTRATION_SECRET --config wrangler.deploy.toml).",
+    );
+  }
+  return lines.join("\n");
 }

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 // @ts-expect-error: plain JavaScript module without type declarations
-import { findId, renderDeployConfig } from "./deploy-config.mjs";
+import { candidateZones, nextSteps, renderDeployConfig } from "./deploy-config.mjs";
 
 const template = readFileSync(path.join(import.meta.dirname, "..", "wrangler.toml"), "utf8");
 const ids = { d1DatabaseId: "3f1c2b9e-1a2b-4c3d-8e9f-0a1b2c3d4e5f", kvNamespaceId: "0123456789abcdef0123456789abcdef" };
@@ -28,18 +28,20 @@ describe("deploy config", () => {
     expect(() => renderDeployConfig(template, { ...ids, domain: 'evil" ]\n[vars' })).toThrow();
   });
 
-  it("finds resources in wrangler's JSON listings", () => {
-    expect(
-      findId(
-        [
-          { name: "other", uuid: "1" },
-          { name: "mailtracker", uuid: "2" },
-        ],
-        "name",
-        "mailtracker",
-        "uuid",
-      ),
-    ).toBe("2");
-    expect(findId([], "name", "mailtracker", "uuid")).toBeNull();
+  it("makes every deployed version carry both secrets (secrets.required)", () => {
+    expect(renderDeployConfig(template, ids)).toMatch(/\n\[secrets\]\nrequired = \["SIGNING_SECRET","REGISTRATION_SECRET"\]\n$/);
+  });
+
+  it("looks for a domain's zone from the longest name down", () => {
+    expect(candidateZones("t.acme.co.uk")).toEqual(["t.acme.co.uk", "acme.co.uk", "co.uk"]);
+  });
+
+  it("ends with the URL and, on the first deploy only, the registration secret and where to paste it", () => {
+    const first = nextSteps({ url: "https://t.acme.com", registrationSecret: "s3cret" });
+    expect(first).toContain("Your tracker: https://t.acme.com");
+    expect(first).toContain("Registration secret (shown once, keep it somewhere safe): s3cret");
+    const later = nextSteps({ url: "https://t.acme.com" });
+    expect(later).not.toContain("shown once");
+    expect(later).toContain("npx wrangler secret put REGISTRATION_SECRET");
   });
 });

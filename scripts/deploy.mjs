@@ -1,86 +1,172 @@
 // `npm run deploy`: puts the tracker on your own Cloudflare account (and, with TRACKER_DOMAIN, your own domain).
-// Creates what is missing (D1 database, KV namespace, queues, SIGNING_SECRET), applies the migrations remotely,
-// then deploys. Safe to re-run: existing resources and the existing secret are kept.
+// 1. Checks, creating nothing: Node, login, the account, where the tracker will be served (a workers.dev subdomain,
+//    or TRACKER_DOMAIN's zone on the account) and which secrets the deployed tracker already has.
+// 2. Creates what is missing, looked up by the names wrangler's own provisioning gives them: the D1 database
+//    `mailtracker` (database_name in wrangler.toml), the KV namespace `mailtracker-cache` (<worker>-<binding>), queues.
+// 3. Applies new migrations remotely (wrangler tracks which ran), then `wrangler deploy` with the new secrets in the
+//    same upload (--secrets-file). A secret is only ever set when the Worker provably lacks it; the deploy config lists
+//    both as `secrets.required`, so wrangler refuses to deploy a version without them.
+// Safe to re-run: a second run finds everything, creates nothing and changes no secret.
+import "./require-node.mjs";
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
-import { findId, renderDeployConfig } from "./deploy-config.mjs";
-import { ROOT } from "./tracker.mjs";
+import { cloudflareApi, describeErrors, hasCode } from "./cloudflare-api.mjs";
+import { candidateZones, nextSteps, REQUIRED_SECRETS, renderDeployConfig } from "./deploy-config.mjs";
+import { ROOT, WRANGLER_ENV } from "./tracker.mjs";
 
 const WRANGLER = path.join(ROOT, "node_modules", ".bin", "wrangler");
 const DEPLOY_CONFIG = path.join(ROOT, "wrangler.deploy.toml");
 const NAME = "mailtracker";
+const KV_TITLE = `${NAME}-cache`;
+const QUEUES = [`${NAME}-hits`, `${NAME}-hits-dead`];
+// Cloudflare's "not found" codes for a Worker and a workers.dev subdomain (wrangler: WORKER_NOT_FOUND_ERR_CODE and
+// getWorkersDevSubdomainInternal).
+const NOT_FOUND = 10007;
 
-function wrangler(args, { input, allowFailure = false } = {}) {
-  const result = spawnSync(WRANGLER, args, {
-    cwd: ROOT,
-    encoding: "utf8",
-    input,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
-  });
-  if (result.status !== 0 && !allowFailure) {
-    throw new Error(`wrangler ${args.join(" ")} failed:\n${result.stdout}\n${result.stderr}`);
-  }
-  return result;
-}
-
-function jsonOut(args) {
-  const out = wrangler(args).stdout;
-  return JSON.parse(out.slice(out.search(/[[{]/)));
-}
-
-function ensureD1() {
-  const existing = findId(jsonOut(["d1", "list", "--json"]), "name", NAME, "uuid");
-  if (existing) return existing;
-  console.log(`Creating D1 database ${NAME}…`);
-  wrangler(["d1", "create", NAME]);
-  return findId(jsonOut(["d1", "list", "--json"]), "name", NAME, "uuid");
-}
-
-function ensureKv() {
-  const title = `${NAME}-CACHE`;
-  const existing = findId(jsonOut(["kv", "namespace", "list"]), "title", title, "id");
-  if (existing) return existing;
-  console.log(`Creating KV namespace ${title}…`);
-  wrangler(["kv", "namespace", "create", "CACHE"]);
-  return findId(jsonOut(["kv", "namespace", "list"]), "title", title, "id");
-}
-
-function ensureQueue(name) {
-  const result = wrangler(["queues", "create", name], { allowFailure: true });
-  if (result.status !== 0 && !/already exists|already taken|11009/i.test(result.stdout + result.stderr)) {
-    throw new Error(`creating queue ${name} failed:\n${result.stdout}\n${result.stderr}`);
-  }
-}
-
-function ensureSigningSecret() {
-  const secrets = wrangler(["secret", "list", "--config", DEPLOY_CONFIG, "--format", "json"], { allowFailure: true });
-  if (secrets.status === 0 && secrets.stdout.includes('"SIGNING_SECRET"')) return;
-  console.log("Setting a random SIGNING_SECRET (keep it: changing it invalidates every email already sent)…");
-  wrangler(["secret", "put", "SIGNING_SECRET", "--config", DEPLOY_CONFIG], { input: randomBytes(32).toString("base64url") });
-}
-
-const whoami = wrangler(["whoami"], { allowFailure: true });
-if (whoami.status !== 0 || /not authenticated/i.test(whoami.stdout)) {
-  console.error("Log in first: npx wrangler login (or set CLOUDFLARE_API_TOKEN).");
+function stop(message) {
+  console.error(`\n${message}`);
   process.exit(1);
 }
-const config = renderDeployConfig(readFileSync(path.join(ROOT, "wrangler.toml"), "utf8"), {
-  d1DatabaseId: ensureD1(),
-  kvNamespaceId: ensureKv(),
-  domain: process.env.TRACKER_DOMAIN,
-});
-ensureQueue(`${NAME}-hits`);
-ensureQueue(`${NAME}-hits-dead`);
-writeFileSync(DEPLOY_CONFIG, config);
-console.log("Applying migrations to the remote database…");
-wrangler(["d1", "migrations", "apply", "DB", "--remote", "--config", DEPLOY_CONFIG], { input: "y\n" });
-ensureSigningSecret();
-const deployed = wrangler(["deploy", "--config", DEPLOY_CONFIG]);
-console.log(deployed.stdout);
-console.log(
-  process.env.TRACKER_DOMAIN
-    ? `Deployed. Your tracker URL: https://${process.env.TRACKER_DOMAIN}`
-    : "Deployed. Your tracker URL is the workers.dev address above (set TRACKER_DOMAIN to serve it from your own domain).",
+
+function wrangler(args, env) {
+  return spawnSync(WRANGLER, args, { cwd: ROOT, encoding: "utf8", env: { ...WRANGLER_ENV, ...env } });
+}
+
+/** The last lines of a failed wrangler command, without its log-file footer. */
+function wranglerFailure(result) {
+  const text = `${result.stdout}\n${result.stderr}`.replace(/🪵.*Logs were written.*$/m, "").trim();
+  return text.split("\n").slice(-15).join("\n");
+}
+
+// 1. Checks. Nothing below creates anything until every check has passed.
+const token = wrangler(["auth", "token", "--json"]);
+if (token.status !== 0)
+  stop("Not logged in to Cloudflare: run `npx wrangler login` (or set CLOUDFLARE_API_TOKEN), then `npm run deploy` again.");
+const api = cloudflareApi(JSON.parse(token.stdout.slice(token.stdout.indexOf("{"))));
+
+let accountId = process.env.CLOUDFLARE_ACCOUNT_ID;
+if (!accountId) {
+  const accounts = await api("GET", "/accounts?per_page=50");
+  if (!accounts.ok) stop(`Could not list your Cloudflare accounts: ${describeErrors(accounts)}. Check your login (npx wrangler login).`);
+  if (accounts.result.length !== 1) {
+    const list = accounts.result.map((account) => `  ${account.id}  ${account.name}`).join("\n");
+    stop(
+      `Your login reaches ${accounts.result.length} Cloudflare accounts; choose one with CLOUDFLARE_ACCOUNT_ID=<id> npm run deploy:\n${list}`,
+    );
+  }
+  accountId = accounts.result[0].id;
+}
+const account = `/accounts/${accountId}`;
+
+const domain = process.env.TRACKER_DOMAIN?.trim().toLowerCase() || undefined;
+let trackerUrl;
+if (domain) {
+  let zone = null;
+  for (const name of candidateZones(domain)) {
+    const zones = await api("GET", `/zones?name=${encodeURIComponent(name)}&account.id=${accountId}`);
+    if (!zones.ok) stop(`Could not look up the zone of ${domain}: ${describeErrors(zones)}. Nothing was created.`);
+    if (zones.result.length > 0) {
+      zone = name;
+      break;
+    }
+  }
+  if (!zone) {
+    stop(
+      `TRACKER_DOMAIN=${domain}: no zone for it on this Cloudflare account (${accountId}). Add the domain to this account\n` +
+        "(dash.cloudflare.com → Add a domain) and run again, or leave TRACKER_DOMAIN unset to use a workers.dev address. Nothing was created.",
+    );
+  }
+  trackerUrl = `https://${domain}`;
+} else {
+  const subdomain = await api("GET", `${account}/workers/subdomain`);
+  if (hasCode(subdomain, NOT_FOUND)) {
+    stop(
+      "This Cloudflare account has no workers.dev subdomain yet, so the tracker has no address to be served on.\n" +
+        `Register one (free) at https://dash.cloudflare.com/${accountId}/workers/onboarding and run \`npm run deploy\` again,\n` +
+        "or serve it from a domain on this account: TRACKER_DOMAIN=t.example.com npm run deploy. Nothing was created.",
+    );
+  }
+  if (!subdomain.ok) stop(`Could not read this account's workers.dev subdomain: ${describeErrors(subdomain)}. Nothing was created.`);
+  trackerUrl = `https://${NAME}.${subdomain.result.subdomain}.workers.dev`;
+}
+
+// Which secrets the deployed Worker has. Only "this Worker does not exist" proves it has none: any other failure (a
+// 500, a 429, a network error) stops here, because setting SIGNING_SECRET over an existing one would invalidate every
+// tracking id and link already sent.
+const secrets = await api("GET", `${account}/workers/scripts/${NAME}/secrets`);
+let existingSecrets;
+if (secrets.ok) existingSecrets = new Set(secrets.result.map((secret) => secret.name));
+else if (hasCode(secrets, NOT_FOUND)) existingSecrets = new Set();
+else {
+  stop(
+    `Could not read the tracker's secrets (${describeErrors(secrets)}).\n` +
+      "Stopped before changing anything, so the signing secret of emails already sent stays as it is. Run `npm run deploy` again in a minute.",
+  );
+}
+
+async function list(what, pathAndQuery) {
+  const answer = await api("GET", pathAndQuery);
+  if (!answer.ok) stop(`Could not list your ${what}: ${describeErrors(answer)}. Nothing was created.`);
+  return answer.result;
+}
+const databases = await list("D1 databases", `${account}/d1/database?name=${NAME}&per_page=100`);
+let databaseId = databases.find((database) => database.name === NAME)?.uuid;
+let namespaces = [];
+for (let page = 1; ; page++) {
+  const batch = await list("KV namespaces", `${account}/storage/kv/namespaces?per_page=100&page=${page}`);
+  namespaces = namespaces.concat(batch);
+  if (batch.length < 100) break;
+}
+let namespaceId = namespaces.find((namespace) => namespace.title === KV_TITLE)?.id;
+const queues = await list("queues", `${account}/queues?${QUEUES.map((queue) => `name=${queue}`).join("&")}`);
+const missingQueues = QUEUES.filter((queue) => !queues.some((existing) => existing.queue_name === queue));
+
+// 2. Create what is missing.
+async function create(what, pathAndQuery, body) {
+  console.log(`Creating ${what}…`);
+  const answer = await api("POST", pathAndQuery, body);
+  if (!answer.ok) stop(`Creating ${what} failed: ${describeErrors(answer)}. Run \`npm run deploy\` again: what exists is kept.`);
+  return answer.result;
+}
+databaseId ??= (await create(`the D1 database ${NAME}`, `${account}/d1/database`, { name: NAME })).uuid;
+namespaceId ??= (await create(`the KV namespace ${KV_TITLE}`, `${account}/storage/kv/namespaces`, { title: KV_TITLE })).id;
+for (const queue of missingQueues) await create(`the queue ${queue}`, `${account}/queues`, { queue_name: queue });
+
+writeFileSync(
+  DEPLOY_CONFIG,
+  renderDeployConfig(readFileSync(path.join(ROOT, "wrangler.toml"), "utf8"), {
+    d1DatabaseId: databaseId,
+    kvNamespaceId: namespaceId,
+    domain,
+  }),
 );
+
+// 3. Migrations, then the upload with any new secrets.
+const wranglerEnv = { CLOUDFLARE_ACCOUNT_ID: accountId };
+console.log("Applying new database migrations…");
+const migrations = wrangler(["d1", "migrations", "apply", "DB", "--remote", "--config", DEPLOY_CONFIG], wranglerEnv);
+if (migrations.status !== 0) stop(`Applying the migrations failed; nothing was deployed:\n${wranglerFailure(migrations)}`);
+
+const newSecrets = Object.fromEntries(
+  REQUIRED_SECRETS.filter((name) => !existingSecrets.has(name)).map((name) => [name, randomBytes(32).toString("base64url")]),
+);
+const secretsDir = mkdtempSync(path.join(tmpdir(), "mailtracker-deploy-"));
+let deployed;
+try {
+  const args = ["deploy", "--config", DEPLOY_CONFIG];
+  if (Object.keys(newSecrets).length > 0) {
+    const file = path.join(secretsDir, "secrets.json");
+    writeFileSync(file, JSON.stringify(newSecrets), { mode: 0o600 });
+    args.push("--secrets-file", file);
+  }
+  console.log(`Deploying${Object.keys(newSecrets).length ? ` (setting ${Object.keys(newSecrets).join(" and ")})` : ""}…`);
+  deployed = wrangler(args, wranglerEnv);
+} finally {
+  rmSync(secretsDir, { recursive: true, force: true });
+}
+if (deployed.status !== 0) stop(`wrangler deploy failed:\n${wranglerFailure(deployed)}`);
+
+console.log(`\nDeployed.\n${nextSteps({ url: trackerUrl, registrationSecret: newSecrets.REGISTRATION_SECRET })}`);

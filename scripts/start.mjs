@@ -1,25 +1,56 @@
-// `npm start`: runs the tracker on http://127.0.0.1:8787 with local state and builds the extension.
+// `npm start [-- --port N]`: builds the extension and runs the tracker on http://127.0.0.1:8787 (or port N) with local
+// D1, KV and Queues. Prints only where the tracker is, what to load and how to connect; wrangler's own output goes to
+// .wrangler/tracker.log. `--worker-only` skips the extension build.
+import "./require-node.mjs";
 import { spawnSync } from "node:child_process";
+import { createWriteStream, mkdirSync } from "node:fs";
 import path from "node:path";
-import { ensureDevVars, ROOT, startTracker } from "./tracker.mjs";
+import { parseArgs } from "node:util";
+import { ensureDevVars, PortInUseError, ROOT, startTracker } from "./tracker.mjs";
 
-const workerOnly = process.argv.includes("--worker-only");
+function stop(message) {
+  console.error(message);
+  process.exit(1);
+}
 
-if (!workerOnly) {
-  const build = spawnSync("npm", ["run", "build:extension"], { cwd: ROOT, stdio: "inherit" });
-  if (build.status !== 0) process.exit(build.status ?? 1);
+let values;
+try {
+  ({ values } = parseArgs({ options: { port: { type: "string", default: "8787" }, "worker-only": { type: "boolean", default: false } } }));
+} catch (error) {
+  stop(`${error.message}\nUsage: npm start [-- --port N] [-- --worker-only]`);
+}
+const port = Number(values.port);
+if (!Number.isInteger(port) || port < 1 || port > 65535) stop(`--port takes a port number (1-65535), not "${values.port}".`);
+
+if (!values["worker-only"]) {
+  const build = spawnSync("npm", ["run", "--silent", "build:extension"], { cwd: ROOT, encoding: "utf8" });
+  if (build.status !== 0) stop(`Building the extension failed:\n${build.stdout}\n${build.stderr}`);
 }
 ensureDevVars();
-const tracker = await startTracker({ log: (text) => process.stdout.write(text) });
-console.log(`
-The tracker is running at ${tracker.url} (local D1/KV/Queues in ${path.join(".wrangler", "state")}).
-${
-  workerOnly
-    ? ""
-    : `The extension is built: load ${path.join("dist", "chrome")} (chrome://extensions, Developer mode, Load unpacked)
-or ${path.join("dist", "firefox")} (about:debugging, This Firefox, Load Temporary Add-on), then connect it in its options.
-`
-}Press Ctrl+C to stop.`);
+const logFile = path.join(".wrangler", "tracker.log");
+mkdirSync(path.join(ROOT, ".wrangler"), { recursive: true });
+const log = createWriteStream(path.join(ROOT, logFile));
+let tracker;
+try {
+  tracker = await startTracker({ port, log: (text) => log.write(text) });
+} catch (error) {
+  if (error instanceof PortInUseError) {
+    stop(
+      `Port ${port} is already in use (another tracker, or another program). Stop it, or pick another port: npm start -- --port ${port + 1}`,
+    );
+  }
+  stop(`The tracker did not start: ${error.message}. See ${logFile}.`);
+}
+const lines = [`Tracker: ${tracker.url} (log: ${logFile})`];
+if (!values["worker-only"]) {
+  lines.push(
+    `Load the extension: ${path.join("dist", "chrome")} in chrome://extensions (Developer mode, Load unpacked),`,
+    `  or ${path.join("dist", "firefox")} in about:debugging (This Firefox, Load Temporary Add-on).`,
+    `Connect: in the extension's options, set Tracker URL to ${tracker.url} and press Connect.`,
+  );
+}
+lines.push("Ctrl+C stops it.");
+console.log(lines.join("\n"));
 for (const signal of ["SIGINT", "SIGTERM"]) {
   process.on(signal, async () => {
     await tracker.stop();

@@ -3,6 +3,7 @@
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import path from "node:path";
 
 export const ROOT = path.resolve(import.meta.dirname, "..");
@@ -35,13 +36,30 @@ export function applyLocalMigrations(persistTo, config = path.join(ROOT, "wrangl
   if (result.status !== 0) throw new Error(`applying migrations failed:\n${result.stdout}\n${result.stderr}`);
 }
 
+export class PortInUseError extends Error {
+  constructor(port) {
+    super(`port ${port} on 127.0.0.1 is already in use`);
+    this.port = port;
+  }
+}
+
+/** Resolves when nothing listens on 127.0.0.1:port, so a tracker started there is ours; else PortInUseError. */
+export function ensurePortFree(port) {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once("error", (error) => reject(error.code === "EADDRINUSE" ? new PortInUseError(port) : error));
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(undefined)));
+  });
+}
+
+/** Waits until the tracker itself answers GET / (its own greeting, from the wrangler dev we started). */
 async function waitUntilServing(url, child, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited with code ${child.exitCode}`);
     try {
       const response = await fetch(url);
-      if (response.ok) return;
+      if (response.ok && (await response.text()).startsWith("mailtracker:") && child.exitCode === null) return;
     } catch {
       // not listening yet
     }
@@ -53,7 +71,8 @@ async function waitUntilServing(url, child, timeoutMs) {
 /**
  * Starts the tracker. `vars` become `--var` bindings (tests pass their own SIGNING_SECRET); `log` receives
  * wrangler's output; `config` is another wrangler config (tests use one with a test-only entry point).
- * Resolves once GET / answers; `stop()` ends wrangler and its workerd.
+ * Rejects with PortInUseError before starting anything when the port is taken. Resolves once the tracker answers
+ * GET /; `stop()` ends wrangler and its workerd.
  */
 export async function startTracker({
   port = 8787,
@@ -62,6 +81,7 @@ export async function startTracker({
   log = () => {},
   config = path.join(ROOT, "wrangler.toml"),
 } = {}) {
+  await ensurePortFree(port);
   applyLocalMigrations(persistTo, config);
   const args = [
     "dev",

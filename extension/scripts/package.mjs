@@ -1,4 +1,4 @@
-// `npm run package`: zips dist/chrome and dist/firefox into the archives the stores take
+// `npm run package`: zips the store builds dist/chrome-store and dist/firefox-store into the archives the stores take
 // (dist/mailtracker-chrome-<version>.zip, dist/mailtracker-firefox-<version>.zip), manifest.json at the root.
 // A plain ZIP writer on node:zlib, so packaging needs no zip tool on the machine.
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -69,7 +69,7 @@ function zip(dir) {
 }
 
 for (const target of ["chrome", "firefox"]) {
-  const dir = path.join(ROOT, "dist", target);
+  const dir = path.join(ROOT, "dist", `${target}-store`);
   const out = path.join(ROOT, "dist", `mailtracker-${target}-${version}.zip`);
   writeFileSync(out, zip(dir));
   console.log(`wrote ${path.relative(ROOT, out)}`);

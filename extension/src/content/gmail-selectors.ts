@@ -1,7 +1,7 @@
 // Every Gmail selector the extension uses, in this one module. Gmail's markup is obfuscated and changes, so each
 // entry is a dated observation with the fixture it was checked against, a precise selector and broader fallbacks.
 // When the precise one stops matching but a fallback still does, or nothing matches, debug mode logs it
-// (see ../shared/notes/gmail.md). Real captures: ../shared/fixtures/gmail/; test pages built from the attributes
+// (see docs/gmail.md). Real captures: test/fixtures/gmail/; test pages built from the attributes
 // the notes name for today's Gmail: test/e2e/gmail-sim/ (kept apart from the captures).
 import { normalizeEmail } from "../../../shared/email";
 import { debugOnce } from "./log";

@@ -1,10 +1,10 @@
-// Parser tests on the real captured /sync payloads (shared/fixtures/gmail/sync-api/, unchanged copies).
+// Parser tests on the real captured /sync payloads (test/fixtures/gmail/sync-api/, unchanged copies).
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseGmailJson, parseSyncRequest, parseSyncResponse, sentMessageIds, untrackedSends } from "./sync-parser";
 
-const FIXTURES = path.resolve(import.meta.dirname, "../../../../shared/fixtures/gmail/sync-api");
+const FIXTURES = path.resolve(import.meta.dirname, "../../../test/fixtures/gmail/sync-api");
 const load = (name: string) => JSON.parse(readFileSync(path.join(FIXTURES, name), "utf8"));
 const ID = "abcdefghijklmnop.1.AAAAAAAAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBB";
 

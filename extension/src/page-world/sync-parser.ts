@@ -1,5 +1,5 @@
 // Reads Gmail's `POST /sync/u/N/i/s` traffic: which messages a request sends, and which thread and message ids
-// Gmail's answer gives them. Pure functions, tested on the real payloads in ../shared/fixtures/gmail/sync-api/.
+// Gmail's answer gives them. Pure functions, tested on the real payloads in test/fixtures/gmail/sync-api/.
 // Shapes (2022-09 .. 2023-01 captures): the request holds message arrays at varying depths, each
 // `[ "msg-a:r…", from, to, …, [8]: [null, [[0, "<html>"], [2, "<quoted html>"]]], …, [10]: labels ]` inside
 // a `[ "thread-a:r…", … ]` array; a send carries the label "^pfg" (draft saves carry "^r"). The response lists

@@ -1,7 +1,7 @@
 // The SIMULATED Google servers behind the simulated Gmail page: the only simulated part of the end-to-end tests.
 // - https://mail.google.com/...           -> gmail.html and gmail-sim.js (this folder)
 // - POST https://mail.google.com/sync/u/0/i/s -> records the send, answers in the shape of the real captured
-//   responses (shared/fixtures/gmail/sync-api/*_response.json): threads at response[1][5], thread[0] the
+//   responses (test/fixtures/gmail/sync-api/*_response.json): threads at response[1][5], thread[0] the
 //   "thread-a:r…" id, legacy hex thread id at thread[2][6][0][19], each message's legacy hex id at [55].
 // - https://ciN.googleusercontent.com/meips/<b64url original>=s0-d-e1-ft -> the image proxy: fetches the original
 //   from Node with Google's proxy user agent, as Google's servers would (the reader's browser never contacts the

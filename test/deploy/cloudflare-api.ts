@@ -1,0 +1,551 @@
+// A local stand-in for the parts of Cloudflare's API v4 that `npm run deploy` reaches, directly or through the pinned
+// wrangler (4.155.0, which honours CLOUDFLARE_API_BASE_URL). Cloudflare cannot be reached from here, so this is a
+// model, and each behaviour says where it comes from:
+//   [docs]     Cloudflare's API reference (developers.cloudflare.com/api, read 2026-11-29) and Cloudflare's own API
+//              client bundled in wrangler (cloudflare@5.2.0, resources/*: the same paths and shapes)
+//   [wrangler] what wrangler 4.155.0's own code expects (node_modules/wrangler/wrangler-dist/cli.js, function named)
+//   [assumed]  our guess where neither says; kept as plain as possible
+// Every answer uses Cloudflare's envelope {success, errors: [{code, message}], messages, result(, result_info)} [docs].
+// Unknown routes answer 404 with code 7000 "No route for that URI", which is what the real API answers [assumed from
+// observed responses; wrangler only needs an error]. Every request is recorded so tests can assert what was (not) done.
+import { randomBytes, randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { DatabaseSync } from "node:sqlite";
+
+export type RecordedRequest = { method: string; path: string; query: string; body: string };
+
+type Failure = { status: number; code: number; message: string };
+
+export type AccountState = {
+  accountId: string;
+  /** The account's workers.dev subdomain; null when never registered (a new account). */
+  subdomain: string | null;
+  /** Zones on the account, by name. */
+  zones: Map<string, string>;
+  d1: Map<string, { uuid: string; name: string; db: DatabaseSync }>;
+  kv: Map<string, { id: string; title: string }>;
+  queues: Map<
+    string,
+    {
+      queue_id: string;
+      queue_name: string;
+      consumers: { consumer_id: string; type: string; script: string; dead_letter_queue?: string; settings?: unknown }[];
+    }
+  >;
+  /** Deployed Workers by name: their secrets (name → value), bindings and routes. */
+  scripts: Map<
+    string,
+    {
+      secrets: Map<string, string>;
+      bindings: Record<string, unknown>[];
+      uploads: number;
+      crons: string[];
+      versionId: string;
+      workersDev: boolean;
+    }
+  >;
+  customDomains: { hostname: string; service: string; zone_name: string }[];
+  /** Answers forced for a route (method + path pattern), e.g. a failing secrets list. */
+  failures: { method: string; path: RegExp; failure: Failure }[];
+};
+
+export function newAccount(options: { subdomain?: string | null; zones?: string[] } = {}): AccountState {
+  return {
+    accountId: randomBytes(16).toString("hex"),
+    subdomain: options.subdomain === undefined ? "rep-acme" : options.subdomain,
+    zones: new Map((options.zones ?? []).map((name) => [name, randomBytes(16).toString("hex")])),
+    d1: new Map(),
+    kv: new Map(),
+    queues: new Map(),
+    scripts: new Map(),
+    customDomains: [],
+    failures: [],
+  };
+}
+
+const envelope = (result: unknown, resultInfo?: Record<string, number>) => ({
+  success: true,
+  errors: [],
+  messages: [],
+  result,
+  ...(resultInfo ? { result_info: resultInfo } : {}),
+});
+const errorEnvelope = (code: number, message: string) => ({ success: false, errors: [{ code, message }], messages: [], result: null });
+
+/** List answers carry result_info; wrangler's paged list helpers read it (fetchPagedListResult) [wrangler]. */
+const page = (items: unknown[]) =>
+  envelope(items, { page: 1, per_page: Math.max(items.length, 20), count: items.length, total_count: items.length });
+
+type Handler = (context: { match: [string, string, string]; url: URL; body: Buffer; headers: IncomingMessage["headers"] }) => {
+  status?: number;
+  json: unknown;
+};
+
+function routes(account: AccountState): [string, RegExp, Handler][] {
+  const a = account.accountId;
+  const accountPath = (rest: string) => new RegExp(`^/accounts/${a}${rest}$`);
+  const notFound = (code: number, message: string) => ({ status: 404, json: errorEnvelope(code, message) });
+  const script = (name: string) => account.scripts.get(name);
+  const queueByName = (name: string) => account.queues.get(name);
+  const queueById = (id: string) => [...account.queues.values()].find((queue) => queue.queue_id === id);
+
+  /**
+   * An upload, as a new Worker (PUT …/scripts/{name}) or a new version of one (POST …/versions) [docs], multipart with
+   * a "metadata" part. Bindings of type "inherit" copy the previous version's secret and fail (code 10021, note
+   * "inherit binding '…' is invalid") when there is none [wrangler: handleMissingSecretsError reads exactly that note];
+   * keep_bindings ["secret_text"] keeps the Worker's other secrets [wrangler: createWorkerUploadForm, keepSecrets].
+   */
+  function upload(name: string, body: Buffer, headers: IncomingMessage["headers"], kind: "script" | "version") {
+    const metadata = multipartPart(body, String(headers["content-type"]), "metadata");
+    if (!metadata) return { status: 400, json: errorEnvelope(10021, "No metadata part in the upload") };
+    const parsed = JSON.parse(metadata) as { bindings: { type: string; name: string; text?: string }[]; keep_bindings?: string[] };
+    const previous = script(name);
+    const secrets = new Map(parsed.keep_bindings?.includes("secret_text") ? previous?.secrets : []);
+    const bindings: Record<string, unknown>[] = [];
+    for (const binding of parsed.bindings) {
+      if (binding.type === "secret_text") secrets.set(binding.name, binding.text ?? "");
+      else if (binding.type !== "inherit") bindings.push(binding);
+      else if (!previous?.secrets.has(binding.name)) {
+        // An inherited non-secret binding (wrangler inherits bindings the last version had [wrangler: canInherit]).
+        const inherited = previous?.bindings.find((candidate) => candidate.name === binding.name);
+        if (!inherited) return { status: 400, json: errorEnvelope(10021, `inherit binding '${binding.name}' is invalid`) };
+        bindings.push(inherited);
+      }
+    }
+    const versionId = randomUUID();
+    account.scripts.set(name, {
+      secrets,
+      bindings,
+      uploads: (previous?.uploads ?? 0) + 1,
+      crons: previous?.crons ?? [],
+      versionId,
+      workersDev: previous?.workersDev ?? false,
+    });
+    const etag = randomBytes(8).toString("hex");
+    return kind === "script"
+      ? { json: envelope({ id: name, etag, handlers: ["fetch", "queue", "scheduled"], deployment_id: versionId }) }
+      : { json: envelope({ id: versionId, resources: { script: { etag } }, startup_time_ms: 5 }) };
+  }
+
+  return [
+    // Token and account discovery: wrangler's requireAuth/getAccountId call GET /accounts when CLOUDFLARE_ACCOUNT_ID is
+    // unset [wrangler: getAccountChoices]; /user/tokens/verify is the documented token check [docs].
+    ["GET", /^\/user\/tokens\/verify$/, () => ({ json: envelope({ id: "token", status: "active" }) })],
+    ["GET", /^\/accounts$/, () => ({ json: page([{ id: a, name: "Rep's account" }]) })],
+    ["GET", /^\/memberships$/, () => ({ json: page([{ id: "m", account: { id: a, name: "Rep's account" } }]) })],
+    ["GET", /^\/user$/, () => ({ json: envelope({ id: "user", email: "rep@example.com" }) })],
+
+    // workers.dev subdomain: unregistered answers code 10007 [wrangler: getWorkersDevSubdomainInternal treats 10007 as
+    // "no subdomain"; docs: GET /accounts/{id}/workers/subdomain].
+    [
+      "GET",
+      accountPath("/workers/subdomain"),
+      () =>
+        account.subdomain === null
+          ? notFound(10007, "workers.api.error.subdomain_not_found")
+          : { json: envelope({ subdomain: account.subdomain }) },
+    ],
+
+    // Zones, filtered by name and account [docs: GET /zones?name=&account.id=].
+    [
+      "GET",
+      /^\/zones$/,
+      ({ url }) => {
+        const name = url.searchParams.get("name");
+        const zones = [...account.zones]
+          .filter(([zone]) => !name || zone === name)
+          .map(([zone, id]) => ({ id, name: zone, account: { id: a }, status: "active" }));
+        return { json: page(zones) };
+      },
+    ],
+
+    // D1 [docs: /accounts/{id}/d1/database]. Create answers the database with its uuid; a taken name is code 7502 and
+    // an unknown database 7404 [wrangler: createD1Database, D1Handler.isConnectedToExistingResource].
+    [
+      "GET",
+      accountPath("/d1/database"),
+      ({ url }) => {
+        const name = url.searchParams.get("name");
+        return {
+          json: page(
+            [...account.d1.values()]
+              .filter((db) => !name || db.name === name)
+              .map(({ uuid, name }) => ({ uuid, name, version: "production" })),
+          ),
+        };
+      },
+    ],
+    [
+      "POST",
+      accountPath("/d1/database"),
+      ({ body }) => {
+        const { name } = JSON.parse(String(body));
+        if (account.d1.has(name)) return { status: 400, json: errorEnvelope(7502, "A database with that name already exists") };
+        const db = { uuid: randomUUID(), name, db: new DatabaseSync(":memory:") };
+        account.d1.set(name, db);
+        return { json: envelope({ uuid: db.uuid, name, created_at: new Date().toISOString() }) };
+      },
+    ],
+    [
+      "GET",
+      accountPath("/d1/database/([^/]+)"),
+      // By uuid or by name: wrangler's getDatabaseInfoFromIdOrName passes either [wrangler].
+      ({ match }) => {
+        const db = [...account.d1.values()].find((candidate) => candidate.uuid === match[1] || candidate.name === match[1]);
+        return db
+          ? { json: envelope({ uuid: db.uuid, name: db.name, version: "production" }) }
+          : notFound(7404, "The database could not be found");
+      },
+    ],
+    [
+      "POST",
+      accountPath("/d1/database/([^/]+)/(query|raw)"),
+      // One result per statement, each {results, success, meta} [docs: D1 query]. Multi-statement SQL (a migration and
+      // its d1_migrations insert, which wrangler sends as one string [wrangler: buildMigrationQuery]) runs as one batch
+      // with one result [assumed: the real API answers one result per statement; wrangler only checks each success].
+      ({ match, body }) => {
+        const db = [...account.d1.values()].find((candidate) => candidate.uuid === match[1]);
+        if (!db) return notFound(7404, "The database could not be found");
+        const { sql, params = [] } = JSON.parse(String(body));
+        const meta = { duration: 0.1, changes: 0, rows_read: 0, rows_written: 0, last_row_id: 0, changed_db: false, size_after: 0 };
+        try {
+          const statements = sql.split(/;\s*(?:\n|$)/).filter((part: string) => part.trim() && !/^\s*(--[^\n]*\s*)+$/.test(part));
+          if (statements.length > 1) {
+            db.db.exec(sql);
+            return { json: envelope([{ results: [], success: true, meta: { ...meta, changed_db: true } }]) };
+          }
+          const rows = db.db.prepare(sql).all(...params);
+          return { json: envelope([{ results: rows, success: true, meta }]) };
+        } catch (error) {
+          // A failing statement is an error with SQLite's message [wrangler: migrations apply shows the notes; the
+          // code, 7500, is assumed].
+          return { status: 400, json: errorEnvelope(7500, `${(error as Error).message}: SQLITE_ERROR`) };
+        }
+      },
+    ],
+
+    // KV namespaces [docs: /accounts/{id}/storage/kv/namespaces]. A duplicate title is code 10014 [wrangler:
+    // kvNamespaceCreateCommand turns 10014 into "A KV namespace with the title … already exists"].
+    ["GET", accountPath("/storage/kv/namespaces"), () => ({ json: page([...account.kv.values()]) })],
+    [
+      "POST",
+      accountPath("/storage/kv/namespaces"),
+      ({ body }) => {
+        const { title } = JSON.parse(String(body));
+        if ([...account.kv.values()].some((ns) => ns.title === title)) {
+          return { status: 400, json: errorEnvelope(10014, "A namespace with this account ID and title already exists.") };
+        }
+        const ns = { id: randomBytes(16).toString("hex"), title };
+        account.kv.set(ns.id, ns);
+        return { json: envelope(ns) };
+      },
+    ],
+
+    // Queues [docs: /accounts/{id}/queues]. The list filters by repeated ?name= [wrangler: ensureQueuesExistByConfig];
+    // a taken name is code 11009 [assumed from the queues docs' error list].
+    [
+      "GET",
+      accountPath("/queues"),
+      ({ url }) => {
+        const names = url.searchParams.getAll("name");
+        return {
+          json: page(
+            [...account.queues.values()].filter((queue) => names.length === 0 || names.includes(queue.queue_name)).map(publicQueue),
+          ),
+        };
+      },
+    ],
+    [
+      "POST",
+      accountPath("/queues"),
+      ({ body }) => {
+        const { queue_name } = JSON.parse(String(body));
+        if (account.queues.has(queue_name)) return { status: 400, json: errorEnvelope(11009, "Queue name is already taken") };
+        const queue = { queue_id: randomBytes(16).toString("hex"), queue_name, consumers: [] };
+        account.queues.set(queue_name, queue);
+        return { json: envelope(publicQueue(queue)) };
+      },
+    ],
+    [
+      "GET",
+      accountPath("/queues/([0-9a-f]{32})"),
+      ({ match }) => {
+        const queue = queueById(match[1]);
+        return queue ? { json: envelope(publicQueue(queue)) } : notFound(11000, "Queue does not exist");
+      },
+    ],
+    [
+      "GET",
+      accountPath("/queues/([0-9a-f]{32})/consumers"),
+      ({ match }) => {
+        const queue = queueById(match[1]);
+        return queue ? { json: page(queue.consumers) } : notFound(11000, "Queue does not exist");
+      },
+    ],
+    [
+      "POST",
+      accountPath("/queues/([0-9a-f]{32})/consumers"),
+      ({ match, body }) => {
+        const queue = queueById(match[1]);
+        if (!queue) return notFound(11000, "Queue does not exist");
+        const consumer = JSON.parse(String(body));
+        if (consumer.dead_letter_queue && !queueByName(consumer.dead_letter_queue))
+          return notFound(11000, "Dead letter queue does not exist");
+        // Requests name the Worker script_name, answers script, with type "worker" [docs: Queues consumers; wrangler:
+        // resolveWorkerConsumerByName matches c.type === "worker" && c.script]; a second consumer for the same Worker
+        // is refused [assumed; wrangler updates existing consumers with PUT instead].
+        if (queue.consumers.some((existing) => existing.script === consumer.script_name)) {
+          return { status: 400, json: errorEnvelope(11004, "Queue already has a consumer for this Worker") };
+        }
+        const added = {
+          consumer_id: randomBytes(16).toString("hex"),
+          type: consumer.type,
+          script: consumer.script_name,
+          dead_letter_queue: consumer.dead_letter_queue,
+          settings: consumer.settings,
+        };
+        queue.consumers.push(added);
+        return { json: envelope(added) };
+      },
+    ],
+    [
+      "PUT",
+      accountPath("/queues/([0-9a-f]{32})/consumers/([0-9a-f]{32})"),
+      ({ match, body }) => {
+        const queue = queueById(match[1]);
+        const consumer = queue?.consumers.find((candidate) => candidate.consumer_id === match[2]);
+        if (!consumer) return notFound(11000, "Consumer does not exist");
+        const { dead_letter_queue, settings } = JSON.parse(String(body));
+        Object.assign(consumer, { dead_letter_queue, settings });
+        return { json: envelope(consumer) };
+      },
+    ],
+
+    // Worker secrets [docs: GET/PUT /accounts/{id}/workers/scripts/{name}/secrets]. An unknown Worker is code 10007
+    // "workers.api.error.script_not_found" [docs; wrangler treats 10007 as "Worker not found" in secret put].
+    [
+      "GET",
+      accountPath("/workers/scripts/([^/]+)/secrets"),
+      ({ match }) => {
+        const found = script(match[1]);
+        if (!found) return notFound(10007, "This Worker does not exist on your account. [code: 10007]");
+        return { json: page([...found.secrets.keys()].map((name) => ({ name, type: "secret_text" }))) };
+      },
+    ],
+    [
+      "PUT",
+      accountPath("/workers/scripts/([^/]+)/secrets"),
+      ({ match, body }) => {
+        const found = script(match[1]);
+        if (!found) return notFound(10007, "This Worker does not exist on your account. [code: 10007]");
+        const { name, text } = JSON.parse(String(body));
+        found.secrets.set(name, text);
+        return { json: envelope({ name, type: "secret_text" }) };
+      },
+    ],
+    // A Worker's service record; unknown is code 10007, which wrangler reads as "first deploy" [wrangler:
+    // isWorkerNotFoundError, WORKER_NOT_FOUND_ERR_CODE = 10007]. last_deployed_from "wrangler" asks no questions.
+    [
+      "GET",
+      accountPath("/workers/services/([^/]+)"),
+      ({ match }) =>
+        script(match[1])
+          ? {
+              json: envelope({
+                id: match[1],
+                default_environment: {
+                  environment: "production",
+                  script: { id: match[1], tag: "t", tags: [], last_deployed_from: "wrangler" },
+                },
+              }),
+            }
+          : notFound(10007, "This Worker does not exist on your account. [code: 10007]"),
+    ],
+    [
+      "GET",
+      accountPath("/workers/scripts/([^/]+)/settings"),
+      ({ match }) => {
+        const found = script(match[1]);
+        return found
+          ? { json: envelope({ bindings: found.bindings }) }
+          : notFound(10007, "This Worker does not exist on your account. [code: 10007]");
+      },
+    ],
+
+    // A new Worker's upload (see upload() above). Without a workers.dev subdomain the upload itself succeeds and
+    // enabling workers.dev (below) fails with code 10063 [assumed from the issue's report of a real account; wrangler
+    // names 10063 "register a workers.dev subdomain" in handleUserFriendlyError].
+    ["PUT", accountPath("/workers/scripts/([^/]+)"), ({ match, body, headers }) => upload(match[1], body, headers, "script")],
+    // An existing Worker gets a new version, then a deployment of it at 100%, then its non-versioned settings
+    // [wrangler: the canUseNewVersionsDeploymentsApi branch of deploy; createDeployment; patchNonVersionedScriptSettings].
+    ["POST", accountPath("/workers/scripts/([^/]+)/versions"), ({ match, body, headers }) => upload(match[1], body, headers, "version")],
+    [
+      "GET",
+      accountPath("/workers/scripts/([^/]+)/deployments"),
+      ({ match }) => {
+        const found = script(match[1]);
+        if (!found) return notFound(10007, "This Worker does not exist on your account. [code: 10007]");
+        return {
+          json: envelope({
+            deployments: [
+              {
+                id: randomUUID(),
+                source: "wrangler",
+                strategy: "percentage",
+                versions: [{ version_id: found.versionId, percentage: 100 }],
+              },
+            ],
+          }),
+        };
+      },
+    ],
+    [
+      "POST",
+      accountPath("/workers/scripts/([^/]+)/deployments"),
+      ({ match }) =>
+        script(match[1])
+          ? { json: envelope({ id: randomUUID() }) }
+          : notFound(10007, "This Worker does not exist on your account. [code: 10007]"),
+    ],
+    [
+      "PATCH",
+      accountPath("/workers/scripts/([^/]+)/script-settings"),
+      ({ match }) =>
+        script(match[1]) ? { json: envelope({}) } : notFound(10007, "This Worker does not exist on your account. [code: 10007]"),
+    ],
+    // The Worker's workers.dev state: read from the Worker record, set through …/subdomain [wrangler: getWorkerSubdomain,
+    // then POST {enabled, previews_enabled}].
+    [
+      "GET",
+      accountPath("/workers/workers/([^/]+)"),
+      ({ match }) => {
+        const found = script(match[1]);
+        return found
+          ? { json: envelope({ id: match[1], name: match[1], subdomain: { enabled: found.workersDev, previews_enabled: false } }) }
+          : notFound(10007, "This Worker does not exist on your account.");
+      },
+    ],
+    [
+      "POST",
+      accountPath("/workers/scripts/([^/]+)/subdomain"),
+      ({ match, body }) => {
+        const found = script(match[1]);
+        if (!found) return notFound(10007, "This Worker does not exist on your account.");
+        const { enabled } = JSON.parse(String(body));
+        if (enabled && account.subdomain === null)
+          return {
+            status: 400,
+            json: errorEnvelope(10063, "You need to register a workers.dev subdomain before publishing to workers.dev"),
+          };
+        found.workersDev = Boolean(enabled);
+        return { json: envelope({ enabled: found.workersDev, previews_enabled: false }) };
+      },
+    ],
+    [
+      "PUT",
+      accountPath("/workers/scripts/([^/]+)/schedules"),
+      ({ match, body }) => {
+        const found = script(match[1]);
+        if (!found) return notFound(10007, "This Worker does not exist on your account.");
+        found.crons = JSON.parse(String(body)).map((schedule: { cron: string }) => schedule.cron);
+        return { json: envelope({ schedules: found.crons.map((cron) => ({ cron })) }) };
+      },
+    ],
+
+    // Custom Domains, per Worker: a changeset preview, then PUT of the records [wrangler: publishCustomDomains; outside a
+    // TTY it ignores a failing changeset and overrides existing origins]. A hostname outside the account's zones is
+    // refused [docs: a Custom Domain's zone must be on the same account; the code, 100117, is assumed].
+    [
+      "POST",
+      accountPath("/workers/scripts/([^/]+)/domains/changeset"),
+      ({ body }) => {
+        const origins = JSON.parse(String(body)) as { hostname: string }[];
+        const known = new Set(account.customDomains.map((domain) => domain.hostname));
+        return {
+          json: envelope({ added: origins.filter((origin) => !known.has(origin.hostname)), removed: [], updated: [], conflicting: [] }),
+        };
+      },
+    ],
+    [
+      "PUT",
+      accountPath("/workers/scripts/([^/]+)/domains/records"),
+      ({ match, body }) => {
+        const { origins } = JSON.parse(String(body)) as { origins: { hostname: string }[] };
+        const added = [];
+        for (const { hostname } of origins) {
+          const zone = [...account.zones.keys()].find((name) => hostname === name || hostname.endsWith(`.${name}`));
+          if (!zone) return { status: 400, json: errorEnvelope(100117, `Hostname '${hostname}' is not in a zone on this account`) };
+          added.push({ hostname, service: match[1], zone_name: zone });
+        }
+        account.customDomains = [...account.customDomains.filter((domain) => domain.service !== match[1]), ...added];
+        return { json: envelope(added.map((domain) => ({ ...domain, id: randomBytes(16).toString("hex"), environment: "production" }))) };
+      },
+    ],
+  ];
+}
+
+function publicQueue(queue: AccountState["queues"] extends Map<string, infer Q> ? Q : never) {
+  return {
+    queue_id: queue.queue_id,
+    queue_name: queue.queue_name,
+    consumers: queue.consumers,
+    producers: [],
+    created_on: "",
+    modified_on: "",
+  };
+}
+
+/** One named part of a multipart/form-data body (the upload's metadata JSON). */
+function multipartPart(body: Buffer, contentType: string, name: string): string | null {
+  const boundary = /boundary=(?:"([^"]+)"|([^;]+))/.exec(contentType);
+  if (!boundary) return null;
+  for (const part of body.toString("utf8").split(`--${boundary[1] ?? boundary[2]}`)) {
+    const [head, ...rest] = part.split("\r\n\r\n");
+    if (head?.includes(`name="${name}"`)) return rest.join("\r\n\r\n").replace(/\r\n$/, "");
+  }
+  return null;
+}
+
+export type StandIn = { url: string; account: AccountState; requests: RecordedRequest[]; close: () => Promise<void> };
+
+/** Serves `account` on 127.0.0.1 at a free port; the URL is what CLOUDFLARE_API_BASE_URL takes. */
+export async function startCloudflareApi(account: AccountState, token: string): Promise<StandIn> {
+  const requests: RecordedRequest[] = [];
+  const table = routes(account);
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      const url = new URL(req.url ?? "/", "http://stand-in");
+      const path = url.pathname.replace(/^\/client\/v4/, "");
+      const body = Buffer.concat(chunks);
+      requests.push({ method: req.method ?? "GET", path, query: url.search, body: body.toString("utf8") });
+      const send = (status: number, json: unknown) => {
+        res.writeHead(status, { "content-type": "application/json" });
+        res.end(JSON.stringify(json));
+      };
+      // A wrong or missing token is code 10000 "Authentication error" [docs; wrangler: getWorkersDevSubdomainInternal].
+      if (req.headers.authorization !== `Bearer ${token}`) return send(403, errorEnvelope(10000, "Authentication error"));
+      const forced = account.failures.find((failure) => failure.method === req.method && failure.path.test(path));
+      if (forced) return send(forced.failure.status, errorEnvelope(forced.failure.code, forced.failure.message));
+      for (const [method, pattern, handler] of table) {
+        const found = method === req.method ? pattern.exec(path) : null;
+        if (found) {
+          const match: [string, string, string] = [found[0], found[1] ?? "", found[2] ?? ""];
+          const answer = handler({ match, url, body, headers: req.headers });
+          return send(answer.status ?? 200, answer.json);
+        }
+      }
+      send(404, errorEnvelope(7000, "No route for that URI"));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}/client/v4`,
+    account,
+    requests,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}

@@ -1,0 +1,197 @@
+// The real `npm run deploy`, with the real pinned wrangler, against the local stand-in for Cloudflare's API
+// (./cloudflare-api.ts says which of its behaviours come from Cloudflare's docs, which from wrangler's source and which
+// are assumed). Each deploy runs in a scratch copy of the project (its own wrangler.deploy.toml and migrations) that
+// links to this checkout's node_modules, worker/src and shared/.
+import { spawn } from "node:child_process";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { type AccountState, newAccount, type RecordedRequest, type StandIn, startCloudflareApi } from "./cloudflare-api";
+
+const ROOT = path.resolve(import.meta.dirname, "../..");
+const TOKEN = "stand-in-api-token";
+const scratch: string[] = [];
+const standIns: StandIn[] = [];
+
+afterAll(async () => {
+  await Promise.all(standIns.map((standIn) => standIn.close()));
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+});
+
+function scratchProject(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), "mailtracker-deploy-test-"));
+  scratch.push(dir);
+  for (const file of ["package.json", "wrangler.toml", "tsconfig.base.json", "tsconfig.json"])
+    cpSync(path.join(ROOT, file), path.join(dir, file));
+  cpSync(path.join(ROOT, "scripts"), path.join(dir, "scripts"), { recursive: true });
+  mkdirSync(path.join(dir, "worker"));
+  cpSync(path.join(ROOT, "worker", "migrations"), path.join(dir, "worker", "migrations"), { recursive: true });
+  for (const link of ["node_modules", "shared", path.join("worker", "src")]) symlinkSync(path.join(ROOT, link), path.join(dir, link));
+  return dir;
+}
+
+async function account(options: Parameters<typeof newAccount>[0] = {}) {
+  const standIn = await startCloudflareApi(newAccount(options), TOKEN);
+  standIns.push(standIn);
+  return { standIn, project: scratchProject() };
+}
+
+type Run = { code: number | null; output: string; requests: RecordedRequest[] };
+
+/** `npm run deploy` in `project` against `standIn`; resolves with its exit code, output and the API requests it made. */
+function deploy(project: string, standIn: StandIn, env: Record<string, string> = {}): Promise<Run> {
+  const before = standIn.requests.length;
+  return new Promise((resolve) => {
+    const child = spawn("npm", ["run", "--silent", "deploy"], {
+      cwd: project,
+      env: {
+        ...process.env,
+        CLOUDFLARE_API_BASE_URL: standIn.url,
+        CLOUDFLARE_API_TOKEN: TOKEN,
+        CLOUDFLARE_ACCOUNT_ID: standIn.account.accountId,
+        XDG_CONFIG_HOME: path.join(project, ".config"),
+        TRACKER_DOMAIN: "",
+        ...env,
+      },
+    });
+    let output = "";
+    child.stdout.on("data", (chunk) => (output += chunk));
+    child.stderr.on("data", (chunk) => (output += chunk));
+    child.on("close", (code) => resolve({ code, output, requests: standIn.requests.slice(before) }));
+  });
+}
+
+const writes = (requests: RecordedRequest[]) => requests.filter((request) => request.method !== "GET");
+const secretsOf = (state: AccountState) => new Map(state.scripts.get("mailtracker")?.secrets);
+const appliedMigrations = (state: AccountState) =>
+  (state.d1.get("mailtracker")?.db.prepare("SELECT name FROM d1_migrations ORDER BY id").all() ?? []).map((row) => row.name);
+
+describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 180_000 }, () => {
+  it("on a fresh account: creates each resource once, applies every migration, deploys with both secrets and says how to connect", async () => {
+    const { standIn, project } = await account();
+    const run = await deploy(project, standIn);
+    expect(run.code, run.output).toBe(0);
+    const state = standIn.account;
+
+    expect([...state.d1.keys()]).toEqual(["mailtracker"]);
+    expect([...state.kv.values()].map((namespace) => namespace.title)).toEqual(["mailtracker-cache"]);
+    expect([...state.queues.keys()].sort()).toEqual(["mailtracker-hits", "mailtracker-hits-dead"]);
+    expect(appliedMigrations(state)).toHaveLength(7);
+    expect(appliedMigrations(state)[0]).toBe("0001_initial.sql");
+
+    const worker = state.scripts.get("mailtracker");
+    expect(worker?.workersDev).toBe(true);
+    expect(worker?.crons).toEqual(["23 3 * * *"]);
+    const secrets = secretsOf(state);
+    expect([...secrets.keys()].sort()).toEqual(["REGISTRATION_SECRET", "SIGNING_SECRET"]);
+    expect(secrets.get("SIGNING_SECRET")).toMatch(/^[\w-]{43}$/);
+    // The deployed binding points at the database and namespace that were created.
+    expect(worker?.bindings).toContainEqual(expect.objectContaining({ type: "d1", name: "DB", id: state.d1.get("mailtracker")?.uuid }));
+    expect(worker?.bindings).toContainEqual(
+      expect.objectContaining({ type: "kv_namespace", name: "CACHE", namespace_id: [...state.kv.keys()][0] }),
+    );
+    // Both consumers are attached, the main queue's with its dead-letter queue.
+    expect(state.queues.get("mailtracker-hits")?.consumers).toEqual([
+      expect.objectContaining({ script: "mailtracker", dead_letter_queue: "mailtracker-hits-dead" }),
+    ]);
+    expect(state.queues.get("mailtracker-hits-dead")?.consumers).toEqual([expect.objectContaining({ script: "mailtracker" })]);
+
+    // The end of the output: the URL, and the registration secret that is really set, with how to use it.
+    expect(run.output).toContain("Your tracker: https://mailtracker.rep-acme.workers.dev");
+    expect(run.output).toContain(`Registration secret (shown once, keep it somewhere safe): ${secrets.get("REGISTRATION_SECRET")}`);
+    expect(run.output).toContain("extension's options");
+    expect(run.output).not.toContain(secrets.get("SIGNING_SECRET"));
+    expect(run.output.trim().split("\n").length).toBeLessThanOrEqual(14);
+  });
+
+  it("re-run: creates nothing, changes no secret, prints no new registration secret", async () => {
+    const { standIn, project } = await account();
+    expect((await deploy(project, standIn)).code).toBe(0);
+    const secretsBefore = secretsOf(standIn.account);
+    const run = await deploy(project, standIn);
+    expect(run.code, run.output).toBe(0);
+
+    const creations = writes(run.requests).filter((request) => /\/(d1\/database|storage\/kv\/namespaces|queues)$/.test(request.path));
+    expect(creations).toEqual([]);
+    expect(standIn.account.d1.size + standIn.account.kv.size + standIn.account.queues.size).toBe(4);
+    expect(secretsOf(standIn.account)).toEqual(secretsBefore);
+    const upload = run.requests.find(
+      (request) => request.method === "POST" && request.path.endsWith("/workers/scripts/mailtracker/versions"),
+    );
+    expect(upload?.body).toContain('"keep_bindings":["secret_text","secret_key"]');
+    expect(upload?.body).not.toContain('"type":"secret_text"');
+    expect(run.output).not.toContain("Registration secret (shown once");
+    expect(run.output).toContain("Your tracker: https://mailtracker.rep-acme.workers.dev");
+  });
+
+  it("serves the tracker on TRACKER_DOMAIN when its zone is on the account", async () => {
+    const { standIn, project } = await account({ zones: ["acme-sales.com"] });
+    const run = await deploy(project, standIn, { TRACKER_DOMAIN: "t.acme-sales.com" });
+    expect(run.code, run.output).toBe(0);
+    expect(standIn.account.customDomains).toEqual([{ hostname: "t.acme-sales.com", service: "mailtracker", zone_name: "acme-sales.com" }]);
+    expect(standIn.account.scripts.get("mailtracker")?.workersDev).toBe(false);
+    expect(run.output).toContain("Your tracker: https://t.acme-sales.com");
+  });
+
+  it("stops before creating anything when TRACKER_DOMAIN's zone is not on the account", async () => {
+    const { standIn, project } = await account({ zones: ["other.com"] });
+    const run = await deploy(project, standIn, { TRACKER_DOMAIN: "t.acme-sales.com" });
+    expect(run.code).not.toBe(0);
+    expect(run.output).toContain("TRACKER_DOMAIN=t.acme-sales.com: no zone for it on this Cloudflare account");
+    expect(run.output).toContain("Nothing was created.");
+    expect(writes(run.requests)).toEqual([]);
+  });
+
+  it("stops before creating anything on an account without a workers.dev subdomain, saying what to do", async () => {
+    const { standIn, project } = await account({ subdomain: null });
+    const run = await deploy(project, standIn);
+    expect(run.code).not.toBe(0);
+    expect(run.output).toContain("has no workers.dev subdomain yet");
+    expect(run.output).toContain(`https://dash.cloudflare.com/${standIn.account.accountId}/workers/onboarding`);
+    expect(run.output).toContain("TRACKER_DOMAIN=");
+    expect(run.output).not.toMatch(/at .*\.(m?js|ts):\d+/); // no stack trace
+    expect(writes(run.requests)).toEqual([]);
+  });
+
+  // A 500 (code 10013, "An unknown error has occurred") and a 429 (code 971, "Please wait and consider throttling your
+  // request speed") are the shapes Cloudflare's API gives for those failures [assumed from Cloudflare's error pages].
+  for (const failure of [
+    { status: 500, code: 10013, message: "An unknown error has occurred" },
+    { status: 429, code: 971, message: "Please wait and consider throttling your request speed" },
+  ]) {
+    it(`stops and changes nothing when listing the secrets fails (${failure.status})`, async () => {
+      const { standIn, project } = await account();
+      expect((await deploy(project, standIn)).code).toBe(0);
+      const secretsBefore = secretsOf(standIn.account);
+      standIn.account.failures.push({ method: "GET", path: /\/workers\/scripts\/mailtracker\/secrets$/, failure });
+
+      const run = await deploy(project, standIn);
+      expect(run.code).not.toBe(0);
+      expect(run.output).toContain(`Could not read the tracker's secrets (${failure.message} [code: ${failure.code}])`);
+      expect(run.output).toContain("signing secret of emails already sent stays as it is");
+      expect(writes(run.requests)).toEqual([]);
+      expect(secretsOf(standIn.account)).toEqual(secretsBefore);
+    });
+  }
+
+  it("after a new migration, applies only that one", async () => {
+    const { standIn, project } = await account();
+    expect((await deploy(project, standIn)).code).toBe(0);
+    writeFileSync(
+      path.join(project, "worker", "migrations", "0099_deploy_test.sql"),
+      "CREATE TABLE deploy_test_marker (id INTEGER PRIMARY KEY);\n",
+    );
+
+    const run = await deploy(project, standIn);
+    expect(run.code, run.output).toBe(0);
+    const statements = run.requests
+      .filter((request) => request.path.endsWith("/query"))
+      .map((request) => JSON.parse(request.body).sql as string);
+    const applied = statements.filter((sql) => /INSERT INTO\s+"?d1_migrations/i.test(sql));
+    expect(applied).toHaveLength(1);
+    expect(applied[0]).toContain("CREATE TABLE deploy_test_marker");
+    expect(appliedMigrations(standIn.account)).toHaveLength(8);
+    expect(appliedMigrations(standIn.account).at(-1)).toBe("0099_deploy_test.sql");
+  });
+});
