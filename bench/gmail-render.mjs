@@ -69,7 +69,10 @@ function installWorkload({ rows, messages }) {
     `<img src="https://ci3.googleusercontent.com/meips/x${i}=s0-d-e1-ft#https://images.example.com/${i}.png" width="1" height="1"><p>Regards</p></div>`;
   const conversationHtml = `<div class="nH"><h2 class="hP" data-thread-perm-id="thread-f:1800000000000000001" data-legacy-thread-id="18fb7e9c00000001">Proposal</h2>${Array.from(
     { length: messages },
-    (_, i) => `<div class="adn ads" data-message-id="#msg-f:${1800000000000000001n + BigInt(i)}" data-legacy-message-id="${(0x18fb7e9c00000001n + BigInt(i)).toString(16)}"><div class="gs"><div class="gE iv gt"><table><tbody><tr>
+    (
+      _,
+      i,
+    ) => `<div class="adn ads" data-message-id="#msg-f:${1800000000000000001n + BigInt(i)}" data-legacy-message-id="${(0x18fb7e9c00000001n + BigInt(i)).toString(16)}"><div class="gs"><div class="gE iv gt"><table><tbody><tr>
       <td class="gF gK"><h3 class="iw"><span class="qu"><span email="${i % 2 ? "carol@example.org" : "me@example.com"}" name="${i % 2 ? "Carol" : "Me"}" class="gD">${i % 2 ? "Carol" : "Me"}</span></span></h3></td>
       <td class="gH"><span class="g3" title="Sun, Nov 22, 2026, 7:56 PM" alt="Sun, Nov 22, 2026, 7:56 PM">7:56 PM</span></td>
     </tr></tbody></table></div><div class="ii gt"><div class="a3s aiL">${body(i)}</div></div></div></div>`,
