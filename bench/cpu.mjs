@@ -42,8 +42,8 @@ async function sqliteD1() {
   const execute = (sql, params) => {
     const start = process.cpuUsage();
     try {
-      let statement = cache.get(sql);
-      if (!statement) cache.set(sql, (statement = sqlite.prepare(sql)));
+      const statement = cache.get(sql) ?? sqlite.prepare(sql);
+      cache.set(sql, statement);
       if (/^\s*(SELECT|WITH)\b/i.test(sql)) return { results: statement.all(...params), meta: { changes: 0 } };
       return { results: [], meta: { changes: Number(statement.run(...params).changes) } };
     } finally {
