@@ -256,7 +256,7 @@ export async function benchDatabase({ report, log, rounds }) {
     report(
       "d1-rows-written-per-event",
       `${fmt(per(small, "rowsWritten"))} rows (${fmt(per(small, "rowsWritten") / insert(small, "rowsWritten"))}x the event's own INSERT, ` +
-        `which writes ${fmt(insert(small, "rowsWritten"))} rows: table, sequence and indexes; ` +
+        `which writes ${fmt(insert(small, "rowsWritten"))} rows: the table row and its index entries; ` +
         `${CONSUMER_HITS} hits through the queue consumer, ${small.consumer.totals.batches} batches; ${fmt(per(big, "rowsWritten"))} with ${BIG_EVENTS} events stored)`,
     );
     report(

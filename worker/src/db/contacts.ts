@@ -232,7 +232,7 @@ export async function contactTimeline(db: D1Database, accountId: string, email: 
     const [events, signals] = await db.batch([
       db
         .prepare(
-          `SELECT e.seq, e.message_id, e.kind, e.occurred_at, l.url FROM events e
+          `SELECT e.seq, e.message_id, e.kind, e.occurred_at, l.url FROM events e INDEXED BY events_by_message
            LEFT JOIN links l ON l.message_id = e.message_id AND l.link_index = e.link_index
            WHERE e.message_id IN (${list}) AND e.account_id = ? AND e.label IN (${COUNTED_SQL})`,
         )

@@ -221,7 +221,7 @@ export async function messageEvents(db: D1Database, accountId: string, messageId
   const { results } = await db
     .prepare(
       `SELECT seq, kind, link_index, occurred_at, label, country, region, city, client, device, ip_hash
-       FROM events WHERE message_id = ? AND account_id = ? ORDER BY occurred_at, seq`,
+       FROM events INDEXED BY events_by_message WHERE message_id = ? AND account_id = ? ORDER BY occurred_at, seq`,
     )
     .bind(messageId, accountId)
     .all<EventRow>();
