@@ -1,7 +1,7 @@
 // Contacts (recipient addresses), their engagement score and timeline, and deleting one (docs/protocol.md §13).
 import { COUNTED_LABELS, type ContactSummary, EVENT_KINDS, type EventKind, type TimelineItem } from "../../../shared/api";
 import { normalizeEmail } from "../../../shared/email";
-import { type EngagementActivity, engagementScore } from "../../../shared/engagement";
+import { type EngagementActivity, engagementSum, roundedScore } from "../../../shared/engagement";
 import { iso } from "../status";
 import { deleteMessageData } from "./messages";
 import { addressStates } from "./signals";
@@ -40,6 +40,8 @@ export interface ContactAggregate {
   lastActivityAt: number | null;
   campaigns: Set<string>;
   score: number;
+  /** The score before rounding to 2 decimals: the stored ranking key is made from it (contact-scores.ts). */
+  exactScore: number;
 }
 
 interface RecipientRow {
@@ -55,11 +57,18 @@ interface RecipientRow {
  * Every contact of the account with its score at `now`, computed from counted events and replies (docs/engagement.md).
  * Reads the account's recipients and counted activity once; fine for tens of thousands of contacts.
  */
-export async function accountContacts(db: D1Database, accountId: string, now: number, only?: string): Promise<ContactAggregate[]> {
-  // With `only`, just the emails sent to that address are read (their other recipients come out partial: ignore them).
+export async function accountContacts(
+  db: D1Database,
+  accountId: string,
+  now: number,
+  only?: readonly string[],
+): Promise<ContactAggregate[]> {
+  // With `only` (at most MAX_IN_LIST addresses), just the emails sent to those addresses are read (their other
+  // recipients come out partial: ignore them).
+  const list = (only ?? []).map((_, i) => `?${i + 2}`).join(", ");
   const scope =
-    only === undefined ? "" : "AND message_id IN (SELECT message_id FROM message_recipients WHERE account_id = ?1 AND email = ?2)";
-  const binds = only === undefined ? [accountId] : [accountId, only];
+    only === undefined ? "" : `AND message_id IN (SELECT message_id FROM message_recipients WHERE account_id = ?1 AND email IN (${list}))`;
+  const binds = only === undefined ? [accountId] : [accountId, ...only];
   const messageScope = scope.replace("message_id IN", "m.id IN");
   const [recipients, ranked, latest, replies] = await db.batch([
     db
@@ -108,6 +117,7 @@ export async function accountContacts(db: D1Database, accountId: string, now: nu
         lastActivityAt: null,
         campaigns: new Set(),
         score: 0,
+        exactScore: 0,
         activities: [],
       };
       contacts.set(row.email, contact);
@@ -146,7 +156,10 @@ export async function accountContacts(db: D1Database, accountId: string, now: nu
       touch(contact, row.occurred_at);
     }
   }
-  return [...contacts.values()].map(({ activities, ...contact }) => ({ ...contact, score: engagementScore(activities, now) }));
+  return [...contacts.values()].map(({ activities, ...contact }) => {
+    const exact = engagementSum(activities, now);
+    return { ...contact, score: roundedScore(exact), exactScore: exact };
+  });
 }
 
 /** The contacts as the people list, a contact's page and the CSV export show them: with their suppression, bounce and opt-out state. */

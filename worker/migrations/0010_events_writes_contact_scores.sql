@@ -51,3 +51,64 @@ CREATE TRIGGER events_keep_seq_floor AFTER DELETE ON events
 BEGIN
   UPDATE event_seq_floor SET seq = max(seq, OLD.seq);
 END;
+
+-- The people list's stored scores (db/contact-scores.ts): one row per contact of an account, so that a page reads
+-- rows in proportion to the page, not to the account. score_key is log2 of the score at a fixed epoch: every
+-- contact's score decays by the same factor over time (docs/engagement.md), so ordering by it is ordering by the
+-- score at any time, and the score is computed at read time. A row is recomputed when it is dirty (these triggers:
+-- recipients added or removed, replies, a change of a label's counting) or when its emails got new events (read by
+-- seq from events_by_account after contact_scores_state.events_seq: a hit writes nothing here).
+CREATE TABLE contact_scores (
+  account_id TEXT NOT NULL,
+  email TEXT NOT NULL,
+  dirty INTEGER NOT NULL DEFAULT 1,    -- bumped by the triggers; 0 once recomputed
+  name TEXT,
+  sent INTEGER NOT NULL DEFAULT 0,
+  last_sent_at INTEGER,
+  activity_key INTEGER NOT NULL DEFAULT -1, -- last counted activity (ms), -1 for none
+  campaigns TEXT NOT NULL DEFAULT '[]', -- JSON array of campaign names
+  score_key REAL NOT NULL DEFAULT -1e300,   -- log2(score × 2^((now − epoch) / half-life)); -1e300 for no score
+  PRIMARY KEY (account_id, email)
+);
+CREATE INDEX contact_scores_by_score ON contact_scores (account_id, score_key DESC, email);
+CREATE INDEX contact_scores_by_activity ON contact_scores (account_id, activity_key DESC, email);
+CREATE INDEX contact_scores_dirty ON contact_scores (account_id) WHERE dirty > 0;
+
+-- Per account: the seq up to which events are reflected in contact_scores (no row: nothing built yet).
+CREATE TABLE contact_scores_state (
+  account_id TEXT PRIMARY KEY,
+  events_seq INTEGER NOT NULL
+);
+
+CREATE TRIGGER contact_scores_recipient_added AFTER INSERT ON message_recipients
+BEGIN
+  INSERT OR IGNORE INTO contact_scores (account_id, email) VALUES (NEW.account_id, NEW.email);
+  UPDATE contact_scores SET dirty = dirty + 1 WHERE account_id = NEW.account_id AND email = NEW.email;
+END;
+
+CREATE TRIGGER contact_scores_recipient_removed AFTER DELETE ON message_recipients
+BEGIN
+  UPDATE contact_scores SET dirty = dirty + 1 WHERE account_id = OLD.account_id AND email = OLD.email;
+END;
+
+CREATE TRIGGER contact_scores_reply_added AFTER INSERT ON signals WHEN NEW.kind = 'reply'
+BEGIN
+  UPDATE contact_scores SET dirty = dirty + 1
+  WHERE account_id = NEW.account_id
+    AND (email = NEW.email OR email IN (SELECT email FROM message_recipients WHERE message_id = NEW.message_id));
+END;
+
+CREATE TRIGGER contact_scores_reply_removed AFTER DELETE ON signals WHEN OLD.kind = 'reply'
+BEGIN
+  UPDATE contact_scores SET dirty = dirty + 1
+  WHERE account_id = OLD.account_id
+    AND (email = OLD.email OR email IN (SELECT email FROM message_recipients WHERE message_id = OLD.message_id));
+END;
+
+-- Only a change between counted (human, gmail-proxy: shared/labels.ts COUNTED_LABELS) and not counted matters.
+CREATE TRIGGER contact_scores_label_changed AFTER UPDATE OF label ON events
+  WHEN (OLD.label IN ('human', 'gmail-proxy')) <> (NEW.label IN ('human', 'gmail-proxy'))
+BEGIN
+  UPDATE contact_scores SET dirty = dirty + 1
+  WHERE account_id = NEW.account_id AND email IN (SELECT email FROM message_recipients WHERE message_id = NEW.message_id);
+END;
