@@ -69,12 +69,15 @@ export async function accountContacts(
   const scope =
     only === undefined ? "" : `AND message_id IN (SELECT message_id FROM message_recipients WHERE account_id = ?1 AND email IN (${list}))`;
   const binds = only === undefined ? [accountId] : [accountId, ...only];
+  // With `only`, the few emails lead (primary-key seeks); the unary + keeps SQLite from walking the account's every
+  // message or recipient by account_id instead.
+  const account = only === undefined ? "" : "+";
   const messageScope = scope.replace("message_id IN", "m.id IN");
   const [recipients, ranked, latest, replies] = await db.batch([
     db
       .prepare(
         `SELECT r.email, r.name, r.message_id, m.sent_at, m.campaign, m.recipient_count FROM message_recipients r JOIN messages m ON m.id = r.message_id
-         WHERE r.account_id = ?1 AND m.deleted_at IS NULL ${scope.replace("message_id IN", "r.message_id IN")} ORDER BY m.sent_at, m.id`,
+         WHERE ${account}r.account_id = ?1 AND m.deleted_at IS NULL ${scope.replace("message_id IN", "r.message_id IN")} ORDER BY m.sent_at, m.id`,
       )
       .bind(...binds),
     // Per message, the first MAX_RANK of each counted (kind, label) range of events_by_message and the latest of
@@ -85,7 +88,7 @@ export async function accountContacts(
          SELECT e.message_id, e.kind, e.occurred_at, e.seq FROM messages m JOIN ranges r JOIN events e
            ON e.seq IN (SELECT x.seq FROM events x WHERE x.message_id = m.id AND x.kind = r.kind AND x.label = r.label
                         ORDER BY x.occurred_at, x.seq LIMIT ${MAX_RANK})
-         WHERE m.account_id = ?1 AND m.deleted_at IS NULL ${messageScope}`,
+         WHERE ${account}m.account_id = ?1 AND m.deleted_at IS NULL ${messageScope}`,
       )
       .bind(...binds),
     db
@@ -94,11 +97,11 @@ export async function accountContacts(
          SELECT message_id, max(at) AS at FROM (
            SELECT m.id AS message_id,
                   (SELECT max(x.occurred_at) FROM events x WHERE x.message_id = m.id AND x.kind = r.kind AND x.label = r.label) AS at
-           FROM messages m JOIN ranges r WHERE m.account_id = ?1 AND m.deleted_at IS NULL ${messageScope})
+           FROM messages m JOIN ranges r WHERE ${account}m.account_id = ?1 AND m.deleted_at IS NULL ${messageScope})
          GROUP BY message_id HAVING max(at) IS NOT NULL`,
       )
       .bind(...binds),
-    db.prepare(`SELECT message_id, email, occurred_at FROM signals WHERE account_id = ?1 AND kind = 'reply' ${scope}`).bind(...binds),
+    db.prepare(`SELECT message_id, email, occurred_at FROM signals WHERE ${account}account_id = ?1 AND kind = 'reply' ${scope}`).bind(...binds),
   ]);
   const byMessage = new Map<string, string[]>();
   // Sent-to counts: a deleted contact's row is gone, but the others keep their share (not the whole email).
