@@ -1,8 +1,10 @@
 // Typed messages between the extension's contexts and the background. The types come from the handler functions
 // themselves (background/handlers.ts), so a caller cannot send a message the background does not handle or
 // misread its answer. Errors cross the boundary as plain strings, never as thrown objects.
-import browser from "webextension-polyfill";
+
+import type Browser from "webextension-polyfill";
 import type { GmailHandlers, PageHandlers } from "./background/handlers";
+import { browser } from "./web-ext";
 
 export interface Envelope {
   mt: 1;
@@ -13,8 +15,8 @@ export interface Envelope {
 export type Reply<T> = { ok: true; value: T } | { ok: false; error: string };
 
 // biome-ignore lint/suspicious/noExplicitAny: a handler table maps names to functions of any input; callers get exact types below.
-export type HandlerTable = Record<string, (input: any, sender: browser.Runtime.MessageSender) => Promise<unknown>>;
-type Input<H> = H extends (input: infer I, sender: browser.Runtime.MessageSender) => Promise<unknown> ? I : never;
+export type HandlerTable = Record<string, (input: any, sender: Browser.Runtime.MessageSender) => Promise<unknown>>;
+type Input<H> = H extends (input: infer I, sender: Browser.Runtime.MessageSender) => Promise<unknown> ? I : never;
 type Output<H> = H extends (...args: never[]) => Promise<infer O> ? O : never;
 
 export function isEnvelope(value: unknown): value is Envelope {
