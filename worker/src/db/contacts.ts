@@ -101,7 +101,9 @@ export async function accountContacts(
          GROUP BY message_id HAVING max(at) IS NOT NULL`,
       )
       .bind(...binds),
-    db.prepare(`SELECT message_id, email, occurred_at FROM signals WHERE ${account}account_id = ?1 AND kind = 'reply' ${scope}`).bind(...binds),
+    db
+      .prepare(`SELECT message_id, email, occurred_at FROM signals WHERE ${account}account_id = ?1 AND kind = 'reply' ${scope}`)
+      .bind(...binds),
   ]);
   const byMessage = new Map<string, string[]>();
   // Sent-to counts: a deleted contact's row is gone, but the others keep their share (not the whole email).
