@@ -2,12 +2,13 @@
 // Prints one line per figure, `name: value unit (ratio to baseline)`, on stdout; progress goes to stderr.
 //   npm run bench                     every figure (about 4 minutes)
 //   npm run bench -- --quick          fewer and shorter rounds, for trying changes to the benchmark itself
-//   npm run bench -- --only=hits,db   some sections: hits, db, extension
+//   npm run bench -- --only=hits,db   some sections: hits, cpu, db, extension
 //   npm run bench -- --record         also writes the output and the machine into docs/benchmarks.md
 import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { benchCpu } from "./cpu.mjs";
 import { benchDatabase } from "./database.mjs";
 import { benchExtension } from "./extension.mjs";
 import { benchHits } from "./hits.mjs";
@@ -21,7 +22,7 @@ const only = args
   .find((a) => a.startsWith("--only="))
   ?.slice("--only=".length)
   .split(",");
-const SECTIONS = ["hits", "db", "extension"];
+const SECTIONS = ["hits", "cpu", "db", "extension"];
 for (const name of only ?? []) {
   if (!SECTIONS.includes(name)) {
     console.error(`unknown section ${name}; the sections are ${SECTIONS.join(", ")}`);
@@ -70,6 +71,10 @@ try {
     ensureWrk(log);
     sectionsRun.push("hits");
     await benchHits({ report, log, fail, seconds: quick ? 2 : 5, rounds: quick ? 1 : 3, connections: 8 });
+  }
+  if (runs("cpu")) {
+    sectionsRun.push("cpu");
+    await benchCpu({ report, log, fail, rounds: quick ? 50 : 200 });
   }
   if (runs("db")) {
     sectionsRun.push("db");

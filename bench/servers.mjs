@@ -137,11 +137,11 @@ export function startProbe({ port, persistTo, signingSecret }) {
 }
 
 /** Runs SQL on a local D1 with `wrangler d1 execute` (a file or one command); returns the first result's rows. */
-export function d1Execute(persistTo, { command, file }) {
+export function d1Execute(persistTo, { command, file, timeoutMs = 120_000 }) {
   const args = ["d1", "execute", "DB", "--local", "--persist-to", persistTo, "--json", "--yes"];
   if (command) args.push("--command", command);
   if (file) args.push("--file", file);
-  const result = spawnSync(WRANGLER, args, { cwd: ROOT, env: WRANGLER_ENV, encoding: "utf8", timeout: 120_000 });
+  const result = spawnSync(WRANGLER, args, { cwd: ROOT, env: WRANGLER_ENV, encoding: "utf8", timeout: timeoutMs });
   if (result.status !== 0) throw new Error(`wrangler d1 execute failed:\n${result.stdout}\n${result.stderr}`);
   const parsed = JSON.parse(result.stdout);
   return parsed[0]?.results ?? [];

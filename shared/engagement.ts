@@ -30,6 +30,16 @@ export function recencyFactor(ageMs: number, halfLifeDays = ENGAGEMENT_HALF_LIFE
  * never count. Rounded to 2 decimals.
  */
 export function engagementScore(activities: readonly EngagementActivity[], now: number): number {
+  return roundedScore(engagementSum(activities, now));
+}
+
+/** A score as shown: rounded to 2 decimals. */
+export function roundedScore(sum: number): number {
+  return Math.round(sum * 100) / 100;
+}
+
+/** The score at `now` before rounding (engagementScore rounds it): what a ranking by score compares. */
+export function engagementSum(activities: readonly EngagementActivity[], now: number): number {
   const groups = new Map<string, EngagementActivity[]>();
   for (const activity of activities) {
     const key = `${activity.kind}\u0000${activity.emailId}`;
@@ -45,5 +55,5 @@ export function engagementScore(activities: readonly EngagementActivity[], now: 
       score += ENGAGEMENT_WEIGHTS[a.kind] * ENGAGEMENT_REPEAT_FACTOR ** rank * share * recencyFactor(now - a.at);
     });
   }
-  return Math.round(score * 100) / 100;
+  return score;
 }

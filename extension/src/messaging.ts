@@ -2,9 +2,9 @@
 // (background/handlers.ts: each input's schema and each function's answer), so a caller cannot send a message the
 // background does not handle or misread its answer; the background validates every input against the same schema.
 // Errors cross the boundary as plain strings, never as thrown objects.
-import browser from "webextension-polyfill";
 import type { HandlerInput as Input, HandlerOutput as Output } from "./background/handler";
 import type { GmailHandlers, PageHandlers } from "./background/handlers";
+import { browser } from "./web-ext";
 
 export interface Envelope {
   mt: 1;

@@ -4,10 +4,10 @@
 import { expect, it, vi } from "vitest";
 
 const stored = vi.hoisted(() => ({}) as Record<string, unknown>);
-vi.mock("webextension-polyfill", () => {
+vi.mock("./web-ext", () => {
   const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
   return {
-    default: {
+    browser: {
       storage: {
         local: {
           get: async (key: string) => {

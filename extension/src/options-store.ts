@@ -1,8 +1,10 @@
 // The one place that knows the extension's settings: defaults, the derived type, storage and migrations.
 // Every context (background, content script, options page, popup) reads settings through here, so a default
 // is never duplicated. Credentials are NOT settings: only the background reads or writes them (background/credentials.ts).
-import browser from "webextension-polyfill";
+
+import type Browser from "webextension-polyfill";
 import { serialRunner } from "./serial";
+import { browser } from "./web-ext";
 
 /** The tracker `npm start` runs; a fresh install points here until the user changes it. */
 export const DEFAULT_TRACKER_URL = "http://127.0.0.1:8787";
@@ -116,7 +118,7 @@ export function saveOptions(changes: Partial<Options>): Promise<Options> {
 
 /** Calls `listener` with fresh options whenever they change in any context. */
 export function onOptionsChanged(listener: (options: Options) => void, signal?: AbortSignal): void {
-  const handler = (changes: Record<string, browser.Storage.StorageChange>, area: string) => {
+  const handler = (changes: Record<string, Browser.Storage.StorageChange>, area: string) => {
     if (area === "local" && OPTIONS_KEY in changes) listener(migrate(changes[OPTIONS_KEY]?.newValue));
   };
   browser.storage.onChanged.addListener(handler);

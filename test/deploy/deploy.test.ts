@@ -3,7 +3,7 @@
 // are assumed). Each deploy runs in a scratch copy of the project (its own wrangler.deploy.toml and migrations) that
 // links to this checkout's node_modules, worker/src and shared/.
 import { spawn } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -11,6 +11,8 @@ import { type AccountState, newAccount, type RecordedRequest, type StandIn, star
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const TOKEN = "stand-in-api-token";
+/** The repository's migrations, each of which a first deploy applies. */
+const MIGRATIONS = readdirSync(path.join(ROOT, "worker", "migrations")).filter((file) => file.endsWith(".sql"));
 const scratch: string[] = [];
 const standIns: StandIn[] = [];
 
@@ -77,7 +79,7 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     expect([...state.d1.keys()]).toEqual(["mailtracker"]);
     expect([...state.kv.values()].map((namespace) => namespace.title)).toEqual(["mailtracker-cache"]);
     expect([...state.queues.keys()].sort()).toEqual(["mailtracker-hits", "mailtracker-hits-dead"]);
-    expect(appliedMigrations(state)).toHaveLength(7);
+    expect(appliedMigrations(state)).toEqual(MIGRATIONS.toSorted());
     expect(appliedMigrations(state)[0]).toBe("0001_initial.sql");
 
     const worker = state.scripts.get("mailtracker");
@@ -191,7 +193,7 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     const applied = statements.filter((sql) => /INSERT INTO\s+"?d1_migrations/i.test(sql));
     expect(applied).toHaveLength(1);
     expect(applied[0]).toContain("CREATE TABLE deploy_test_marker");
-    expect(appliedMigrations(standIn.account)).toHaveLength(8);
+    expect(appliedMigrations(standIn.account)).toHaveLength(MIGRATIONS.length + 1);
     expect(appliedMigrations(standIn.account).at(-1)).toBe("0099_deploy_test.sql");
   });
 });

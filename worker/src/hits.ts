@@ -20,9 +20,16 @@ export interface Hit {
   client: string | null;
   device: string | null;
   ipHash: string | null;
+  /**
+   * The request's user agent, for the consumer to describe as client and device (withClientDescription) and then
+   * drop: it is never stored. Absent on hits queued before descriptions moved off the request path.
+   */
+  userAgent?: string;
 }
 
 const FIELD_MAX = 100;
+/** Longer user agents are padding or abuse; the description needs only the start. */
+const USER_AGENT_MAX = 512;
 
 function capped(value: unknown): string | null {
   return typeof value === "string" && value !== "" ? value.slice(0, FIELD_MAX) : null;
@@ -80,7 +87,6 @@ export async function hitFromRequest(request: Request, target: HitTarget, now: n
   });
   // A mail service's image proxy hides the reader: its place would be the proxy's, so none is recorded.
   const viaProxy = target.kind === "open" && mailProxy(userAgent) !== null;
-  const { client, device } = describeUserAgent(userAgent);
   return {
     eventId: crypto.randomUUID(),
     accountId: target.accountId,
@@ -92,8 +98,15 @@ export async function hitFromRequest(request: Request, target: HitTarget, now: n
     country: viaProxy ? null : capped(cf?.country),
     region: viaProxy ? null : capped(cf?.region),
     city: viaProxy ? null : capped(cf?.city),
-    client,
-    device,
+    client: null,
+    device: null,
     ipHash: await clientAddressHash(request, target.accountKey),
+    userAgent: userAgent.slice(0, USER_AGENT_MAX),
   };
+}
+
+/** The hit as stored: client and device described from the user agent it carried, which goes no further. */
+export function withClientDescription(hit: Hit): Hit {
+  const { userAgent, ...stored } = hit;
+  return userAgent === undefined ? stored : { ...stored, ...describeUserAgent(userAgent) };
 }

@@ -9,9 +9,23 @@ export function hasUsableSigningSecret(secret: string | undefined): secret is st
   return typeof secret === "string" && secret.length >= MIN_SECRET_LENGTH;
 }
 
-async function hmacSha256(secret: Uint8Array<ArrayBuffer>, message: string): Promise<Uint8Array<ArrayBuffer>> {
-  const key = await crypto.subtle.importKey("raw", secret, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  return new Uint8Array(await crypto.subtle.sign("HMAC", key, utf8(message)));
+/** Imported HMAC keys by secret text: importing costs more than signing, and every hit hashes with its account's key. */
+const importedKeys = new Map<string, Promise<CryptoKey>>();
+
+function importedHmacKey(secret: string): Promise<CryptoKey> {
+  let key = importedKeys.get(secret);
+  if (!key) {
+    key = crypto.subtle.importKey("raw", utf8(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+    // Bounded so a long-lived isolate cannot grow it without limit; a failed import is not kept.
+    if (importedKeys.size > 10_000) importedKeys.clear();
+    importedKeys.set(secret, key);
+    key.catch(() => importedKeys.delete(secret));
+  }
+  return key;
+}
+
+async function hmacSha256(secret: string, message: string): Promise<Uint8Array<ArrayBuffer>> {
+  return new Uint8Array(await crypto.subtle.sign("HMAC", await importedHmacKey(secret), utf8(message)));
 }
 
 /** The account's key `keyId`, as the base64url secret the extension receives (docs/protocol.md §5). */
@@ -19,7 +33,7 @@ export function deriveSigningKey(signingSecret: string, accountId: string, keyId
   const cacheKey = `${accountId}.${keyId}`;
   let derived = derivedKeys.get(cacheKey);
   if (!derived) {
-    derived = hmacSha256(utf8(signingSecret), `mt-account-key-v1:${accountId}.${keyId}`).then(base64UrlEncode);
+    derived = hmacSha256(signingSecret, `mt-account-key-v1:${accountId}.${keyId}`).then(base64UrlEncode);
     if (derivedKeys.size > 10_000) derivedKeys.clear();
     derivedKeys.set(cacheKey, derived);
   }
@@ -35,6 +49,6 @@ export async function sha256Base64Url(text: string): Promise<string> {
  * cannot be linked across accounts, and the raw address is never stored or queued.
  */
 export async function hashClientAddress(accountKey: string, address: string): Promise<string> {
-  const digest = await hmacSha256(utf8(accountKey), `mt-ip-v1:${address}`);
+  const digest = await hmacSha256(accountKey, `mt-ip-v1:${address}`);
   return base64UrlEncode(digest.slice(0, 12));
 }

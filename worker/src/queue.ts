@@ -5,18 +5,18 @@ import { insertHitStatements, relabelSpans, spansAroundHits } from "./db/events"
 import { trackingStates } from "./db/messages";
 import type { Bindings } from "./env";
 import { errorName } from "./errors";
-import type { Hit } from "./hits";
+import { type Hit, withClientDescription } from "./hits";
 
 /**
- * Queues a hit for the consumer. Only if the queue itself refuses does the hit go straight to D1, after the
- * response: the response never waits on the database.
+ * Records a hit after its response was sent (the caller passes this to `ctx.waitUntil`, which keeps the invocation
+ * alive until it settles): the queue, or, only if the queue itself refuses, D1 directly. Never throws.
  */
-export async function enqueueHit(env: Bindings, ctx: Pick<ExecutionContext, "waitUntil">, hit: Hit): Promise<void> {
+export async function enqueueHit(env: Bindings, hit: Hit): Promise<void> {
   try {
     await env.HITS.send(hit, { contentType: "json" });
   } catch (error) {
     console.error("queue send failed; writing the hit directly", errorName(error));
-    ctx.waitUntil(storeWithoutQueue(env, hit));
+    await storeWithoutQueue(env, hit);
   }
 }
 
@@ -54,8 +54,10 @@ const MAX_RETRY_DELAY_SECONDS = 300;
  * Stores the hits that should be stored: not for unknown accounts, deleted messages, a kind of tracking the sender
  * turned off for the message, after its tracking was stopped, or after one of its recipients opted out (docs/protocol.md §11). Throws if D1 fails, so the caller can have the whole batch redelivered.
  */
-export async function storeHits(db: D1Database, hits: readonly Hit[]): Promise<number> {
-  if (hits.length === 0) return 0;
+export async function storeHits(db: D1Database, queued: readonly Hit[]): Promise<number> {
+  if (queued.length === 0) return 0;
+  // The client and device are described here, off the request path, from the user agent the hit carries.
+  const hits = queued.map(withClientDescription);
   const messageIds = [...new Set(hits.map((h) => h.messageId))];
   const [accounts, states] = await Promise.all([
     existingAccountIds(db, [...new Set(hits.map((h) => h.accountId))]),

@@ -4,8 +4,8 @@ import { describe, expect, it } from "vitest";
 import type { EventsResponse } from "../../shared/api";
 import { mintTrackingId } from "../../shared/protocol";
 import { LABEL_FINAL_AFTER_MS, RELABEL_MARGIN_MS, UNREGISTERED_HOLD_MS } from "../src/classify";
-import { eventsAfter, recordSenderViews, relabelSpans, spansAroundView } from "../src/db/events";
-import { hitFromRequest } from "../src/hits";
+import { eventsAfter, insertHitStatements, recordSenderViews, relabelSpans, spansAroundView } from "../src/db/events";
+import { type Hit, hitFromRequest } from "../src/hits";
 import worker from "../src/index";
 import { deriveSigningKey } from "../src/keys";
 import { storeHits } from "../src/queue";
@@ -99,5 +99,49 @@ describe("the events feed's settle rule", () => {
     const { events } = await feed("0");
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ label: "human", counted: true, notify: true });
+  });
+});
+
+describe("event seqs (feed cursors)", () => {
+  it("never hands out a deleted event's seq again, even when it was the highest", async () => {
+    const account = await createAccount();
+    const first = await sentMessage(account);
+    const second = await sentMessage(account);
+    await openPixel(first.id);
+    await waitForEvents(first.id, 1);
+    await openPixel(second.id);
+    const [latest] = await waitForEvents(second.id, 1);
+    // The feed has handed out the latest event's seq as a cursor; then that event is deleted with its message.
+    // Read the feed as it stands once every label is final.
+    const final = () => Date.now() + LABEL_FINAL_AFTER_MS + RELABEL_MARGIN_MS;
+    const cursor = (await eventsAfter(env.DB, account.accountId, 0, final(), 100)).at(-1)?.seq ?? 0;
+    expect(cursor).toBe(latest?.seq);
+    expect((await account.json("DELETE", `/api/messages/${second.id}`)).status).toBe(204);
+    await openPixel(first.id);
+    await waitForEvents(first.id, 2);
+    // Without the floor, the new event would take the deleted seq and sit at the cursor, never after it.
+    expect((await eventsAfter(env.DB, account.accountId, cursor, final(), 100)).map((r) => r.message_id)).toEqual([first.id]);
+  });
+
+  it("writes 4 rows per stored event: the row and its three indexes, no sequence row", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account);
+    const hit = (eventId: string): Hit => ({
+      eventId,
+      accountId: account.accountId,
+      messageId: message.id,
+      kind: "open",
+      linkIndex: null,
+      occurredAt: Date.now(),
+      requestLabel: "human",
+      country: null,
+      region: null,
+      city: null,
+      client: null,
+      device: null,
+      ipHash: null,
+    });
+    const [inserted] = await env.DB.batch(insertHitStatements(env.DB, [hit(crypto.randomUUID())]));
+    expect(inserted?.meta.rows_written).toBe(4);
   });
 });

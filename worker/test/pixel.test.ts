@@ -84,6 +84,40 @@ describe("GET /o/<id>.gif", () => {
     expect(await waitForEvents(message.id, 1)).toHaveLength(1);
   });
 
+  it("answers before the queue send settles; waitUntil keeps the invocation until the hit is queued", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account);
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const sent: Hit[] = [];
+    const heldQueue = {
+      send: async (body: Hit, options?: QueueSendOptions) => {
+        await gate;
+        sent.push(body);
+        return env.HITS.send(body, options);
+      },
+    } as unknown as Queue;
+    const ctx = createExecutionContext();
+    const response = await worker.fetch(
+      new Request(`${BASE}/o/${message.id}.gif`, { headers: { "user-agent": CHROME_UA } }),
+      { ...env, HITS: heldQueue },
+      ctx,
+    );
+    // The GIF is complete while the send is still held: the response did not wait on the queue.
+    await expectPixel(response);
+    expect(sent).toHaveLength(0);
+    release();
+    await waitOnExecutionContext(ctx);
+    expect(sent).toHaveLength(1);
+    // The queued hit carries the user agent, not its description: the consumer describes it and stores no user agent.
+    expect(sent[0]).toMatchObject({ client: null, device: null, userAgent: CHROME_UA });
+    const rows = await waitForEvents(message.id, 1);
+    expect(rows[0]).toMatchObject({ client: "Chrome 131", device: "Windows 10 (desktop)" });
+    expect(rows[0]).not.toHaveProperty("userAgent");
+  });
+
   it("writes the hit straight to D1 after the response when the queue refuses it", async () => {
     const account = await createAccount();
     const message = await sentMessage(account);

@@ -1,7 +1,8 @@
 // What the read-receipt features watch in Gmail, written once: the elements a selector names being added or
 // re-rendered (Gmail swaps rows and messages in place), and the background's "the feed has news" signal.
-import browser from "webextension-polyfill";
+import type Browser from "webextension-polyfill";
 import { NEWS_KEY } from "../background/notifications";
+import { browser } from "../web-ext";
 import { guarded } from "./feature";
 import { closest, query, type SelectorName } from "./gmail-selectors";
 
@@ -38,7 +39,7 @@ export function watchElements(names: readonly SelectorName[], ownClass: string |
 
 /** Calls `onNews` when the background's feed poll brought news, with the threads it names (none: all may have). */
 export function onFeedNews(onNews: (threadIds: string[] | undefined) => void, signal: AbortSignal): void {
-  const listener = guarded("feed news", (changes: Record<string, browser.Storage.StorageChange>, area: string) => {
+  const listener = guarded("feed news", (changes: Record<string, Browser.Storage.StorageChange>, area: string) => {
     if (area !== "local" || !(NEWS_KEY in changes)) return;
     const value = changes[NEWS_KEY]?.newValue as { threadIds?: string[] } | undefined;
     onNews(Array.isArray(value?.threadIds) ? value.threadIds : undefined);

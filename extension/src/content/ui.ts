@@ -32,10 +32,15 @@ export function ensureStyle(doc: Document): void {
   (doc.head ?? doc.documentElement).appendChild(style);
 }
 
+/** One formatter for every time shown: toLocaleString would build a new one per call (100 marks, 100 formatters). */
+let timeFormat: Intl.DateTimeFormat | undefined;
+
 /** A time for people: "Nov 22, 2026, 3:04 PM" in the browser's locale (the raw text if it does not parse). */
 export function formatTime(iso: string): string {
   const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+  if (Number.isNaN(date.getTime())) return iso;
+  timeFormat ??= new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+  return timeFormat.format(date);
 }
 
 /** A short notice at the bottom of the page, for what happens after the compose is gone (e.g. "sent untracked"). */

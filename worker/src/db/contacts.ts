@@ -1,7 +1,7 @@
 // Contacts (recipient addresses), their engagement score and timeline, and deleting one (docs/protocol.md §13).
 import { COUNTED_LABELS, type ContactSummary, EVENT_KINDS, type EventKind, type TimelineItem } from "../../../shared/api";
 import { normalizeEmail } from "../../../shared/email";
-import { type EngagementActivity, engagementScore } from "../../../shared/engagement";
+import { type EngagementActivity, engagementSum, roundedScore } from "../../../shared/engagement";
 import { iso } from "../time";
 import { deleteMessageData } from "./messages";
 import { addressStates } from "./signals";
@@ -40,6 +40,8 @@ export interface ContactAggregate {
   lastActivityAt: number | null;
   campaigns: Set<string>;
   score: number;
+  /** The score before rounding to 2 decimals: the stored ranking key is made from it (contact-scores.ts). */
+  exactScore: number;
 }
 
 interface RecipientRow {
@@ -55,17 +57,27 @@ interface RecipientRow {
  * Every contact of the account with its score at `now`, computed from counted events and replies (docs/engagement.md).
  * Reads the account's recipients and counted activity once; fine for tens of thousands of contacts.
  */
-export async function accountContacts(db: D1Database, accountId: string, now: number, only?: string): Promise<ContactAggregate[]> {
-  // With `only`, just the emails sent to that address are read (their other recipients come out partial: ignore them).
+export async function accountContacts(
+  db: D1Database,
+  accountId: string,
+  now: number,
+  only?: readonly string[],
+): Promise<ContactAggregate[]> {
+  // With `only` (at most MAX_IN_LIST addresses), just the emails sent to those addresses are read (their other
+  // recipients come out partial: ignore them).
+  const list = (only ?? []).map((_, i) => `?${i + 2}`).join(", ");
   const scope =
-    only === undefined ? "" : "AND message_id IN (SELECT message_id FROM message_recipients WHERE account_id = ?1 AND email = ?2)";
-  const binds = only === undefined ? [accountId] : [accountId, only];
+    only === undefined ? "" : `AND message_id IN (SELECT message_id FROM message_recipients WHERE account_id = ?1 AND email IN (${list}))`;
+  const binds = only === undefined ? [accountId] : [accountId, ...only];
+  // With `only`, the few emails lead (primary-key seeks); the unary + keeps SQLite from walking the account's every
+  // message or recipient by account_id instead.
+  const account = only === undefined ? "" : "+";
   const messageScope = scope.replace("message_id IN", "m.id IN");
   const [recipients, ranked, latest, replies] = await db.batch([
     db
       .prepare(
         `SELECT r.email, r.name, r.message_id, m.sent_at, m.campaign, m.recipient_count FROM message_recipients r JOIN messages m ON m.id = r.message_id
-         WHERE r.account_id = ?1 AND m.deleted_at IS NULL ${scope.replace("message_id IN", "r.message_id IN")} ORDER BY m.sent_at, m.id`,
+         WHERE ${account}r.account_id = ?1 AND m.deleted_at IS NULL ${scope.replace("message_id IN", "r.message_id IN")} ORDER BY m.sent_at, m.id`,
       )
       .bind(...binds),
     // Per message, the first MAX_RANK of each counted (kind, label) range of events_by_message and the latest of
@@ -76,7 +88,7 @@ export async function accountContacts(db: D1Database, accountId: string, now: nu
          SELECT e.message_id, e.kind, e.occurred_at, e.seq FROM messages m JOIN ranges r JOIN events e
            ON e.seq IN (SELECT x.seq FROM events x WHERE x.message_id = m.id AND x.kind = r.kind AND x.label = r.label
                         ORDER BY x.occurred_at, x.seq LIMIT ${MAX_RANK})
-         WHERE m.account_id = ?1 AND m.deleted_at IS NULL ${messageScope}`,
+         WHERE ${account}m.account_id = ?1 AND m.deleted_at IS NULL ${messageScope}`,
       )
       .bind(...binds),
     db
@@ -85,11 +97,13 @@ export async function accountContacts(db: D1Database, accountId: string, now: nu
          SELECT message_id, max(at) AS at FROM (
            SELECT m.id AS message_id,
                   (SELECT max(x.occurred_at) FROM events x WHERE x.message_id = m.id AND x.kind = r.kind AND x.label = r.label) AS at
-           FROM messages m JOIN ranges r WHERE m.account_id = ?1 AND m.deleted_at IS NULL ${messageScope})
+           FROM messages m JOIN ranges r WHERE ${account}m.account_id = ?1 AND m.deleted_at IS NULL ${messageScope})
          GROUP BY message_id HAVING max(at) IS NOT NULL`,
       )
       .bind(...binds),
-    db.prepare(`SELECT message_id, email, occurred_at FROM signals WHERE account_id = ?1 AND kind = 'reply' ${scope}`).bind(...binds),
+    db
+      .prepare(`SELECT message_id, email, occurred_at FROM signals WHERE ${account}account_id = ?1 AND kind = 'reply' ${scope}`)
+      .bind(...binds),
   ]);
   const byMessage = new Map<string, string[]>();
   // Sent-to counts: a deleted contact's row is gone, but the others keep their share (not the whole email).
@@ -108,6 +122,7 @@ export async function accountContacts(db: D1Database, accountId: string, now: nu
         lastActivityAt: null,
         campaigns: new Set(),
         score: 0,
+        exactScore: 0,
         activities: [],
       };
       contacts.set(row.email, contact);
@@ -146,7 +161,10 @@ export async function accountContacts(db: D1Database, accountId: string, now: nu
       touch(contact, row.occurred_at);
     }
   }
-  return [...contacts.values()].map(({ activities, ...contact }) => ({ ...contact, score: engagementScore(activities, now) }));
+  return [...contacts.values()].map(({ activities, ...contact }) => {
+    const exact = engagementSum(activities, now);
+    return { ...contact, score: roundedScore(exact), exactScore: exact };
+  });
 }
 
 /** The contacts as the people list, a contact's page and the CSV export show them: with their suppression, bounce and opt-out state. */
@@ -232,7 +250,7 @@ export async function contactTimeline(db: D1Database, accountId: string, email: 
     const [events, signals] = await db.batch([
       db
         .prepare(
-          `SELECT e.seq, e.message_id, e.kind, e.occurred_at, l.url FROM events e
+          `SELECT e.seq, e.message_id, e.kind, e.occurred_at, l.url FROM events e INDEXED BY events_by_message
            LEFT JOIN links l ON l.message_id = e.message_id AND l.link_index = e.link_index
            WHERE e.message_id IN (${list}) AND e.account_id = ? AND e.label IN (${COUNTED_SQL})`,
         )

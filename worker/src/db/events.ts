@@ -1,16 +1,22 @@
-import type { EventKind, EventLabel } from "../../../shared/api";
+import { EVENT_KINDS, EVENT_LABELS, type EventKind, type EventLabel } from "../../../shared/api";
 import { type ContextEvent, contextLabels, LINK_BURST_MS, labelFinalAt, SENDER_WINDOW_MS, UNREGISTERED_HOLD_MS } from "../classify";
 import type { Hit } from "../hits";
 import { COUNTED_SQL, chunked, placeholders, SQL_NOW_MS } from "./sql";
 
-/** Inserts hits once each: a redelivered hit has the same event id and is ignored. */
+/**
+ * The next event's seq: above every stored event and every deleted one (event_seq_floor, migration 0010), so a feed
+ * cursor never sees a seq twice. Two index seeks, instead of the AUTOINCREMENT sequence's row written per event.
+ */
+const NEXT_SEQ_SQL = "(SELECT max(coalesce((SELECT max(seq) FROM events), 0), seq) + 1 FROM event_seq_floor)";
+
+/** Inserts hits once each: a redelivered hit has the same event id and time (unique in events_by_time) and is ignored. */
 export function insertHitStatements(db: D1Database, hits: readonly Hit[]): D1PreparedStatement[] {
   return hits.map((hit) =>
     db
       .prepare(
-        `INSERT OR IGNORE INTO events (event_id, account_id, message_id, kind, link_index, occurred_at, inserted_at,
+        `INSERT OR IGNORE INTO events (seq, event_id, account_id, message_id, kind, link_index, occurred_at, inserted_at,
            request_label, label, country, region, city, client, device, ip_hash)
-         VALUES (?, ?, ?, ?, ?, ?, ${SQL_NOW_MS}, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         VALUES (${NEXT_SEQ_SQL}, ?, ?, ?, ?, ?, ?, ${SQL_NOW_MS}, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .bind(
         hit.eventId,
@@ -30,6 +36,10 @@ export function insertHitStatements(db: D1Database, hits: readonly Hit[]): D1Pre
       ),
   );
 }
+
+/** Every kind and label: with them, a time range of one message is a few seeks of events_by_message. */
+const ALL_KINDS_SQL = EVENT_KINDS.map((kind) => `'${kind}'`).join(", ");
+const ALL_LABELS_SQL = EVENT_LABELS.map((label) => `'${label}'`).join(", ");
 
 interface LabelRow {
   seq: number;
@@ -91,7 +101,8 @@ export function relabelMessages(db: D1Database, messageIds: readonly string[]): 
  * Recomputes the final labels of the events inside these spans and writes the ones that changed. An event's label
  * depends on the message's send time and link count, on the clicks within LINK_BURST_MS of it (a link burst) and
  * on the sender views within SENDER_WINDOW_MS of it (classify.ts), so only those margins around a span are read
- * (index events_by_message_time): the cost follows the new hits, not how many events a message already has.
+ * (index events_by_message, one time range per kind and label): the cost follows the new hits, not how many events a
+ * message already has.
  * Idempotent, like relabelMessages.
  */
 export async function relabelSpans(db: D1Database, spans: readonly LabelSpan[]): Promise<number> {
@@ -111,7 +122,7 @@ export async function relabelSpans(db: D1Database, spans: readonly LabelSpan[]):
         db
           .prepare(
             `SELECT seq, kind, link_index, occurred_at, request_label, label, ip_hash FROM events
-             WHERE message_id = ? AND occurred_at BETWEEN ? AND ?`,
+             WHERE message_id = ? AND kind IN (${ALL_KINDS_SQL}) AND label IN (${ALL_LABELS_SQL}) AND occurred_at BETWEEN ? AND ?`,
           )
           .bind(span.messageId, span.from - LINK_BURST_MS, span.to + LINK_BURST_MS),
         db
@@ -215,7 +226,7 @@ export async function messageEvents(db: D1Database, accountId: string, messageId
   const { results } = await db
     .prepare(
       `SELECT seq, kind, link_index, occurred_at, label, country, region, city, client, device, ip_hash
-       FROM events WHERE message_id = ? AND account_id = ? ORDER BY occurred_at, seq`,
+       FROM events INDEXED BY events_by_message WHERE message_id = ? AND account_id = ? ORDER BY occurred_at, seq`,
     )
     .bind(messageId, accountId)
     .all<EventRow>();

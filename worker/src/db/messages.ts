@@ -139,7 +139,7 @@ export async function deleteMessageData(db: D1Database, accountId: string, messa
          WHERE id = ? AND account_id = ? AND deleted_at IS NULL`,
       )
       .bind(now, now, now, messageId, accountId),
-    db.prepare("DELETE FROM events WHERE message_id = ? AND account_id = ?").bind(messageId, accountId),
+    db.prepare("DELETE FROM events INDEXED BY events_by_message WHERE message_id = ? AND account_id = ?").bind(messageId, accountId),
     db
       .prepare("DELETE FROM links WHERE message_id = ? AND message_id IN (SELECT id FROM messages WHERE account_id = ?)")
       .bind(messageId, accountId),

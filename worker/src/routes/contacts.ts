@@ -13,7 +13,8 @@ import {
 import { normalizeEmail } from "../../../shared/email";
 import { requireAccount } from "../auth";
 import { encodeCursor, pageCursor } from "../cursor";
-import { accountContacts, type ContactAggregate, contactSummaries, contactTimeline, deleteContact } from "../db/contacts";
+import { contactPage, refreshContactScores } from "../db/contact-scores";
+import { accountContacts, contactSummaries, contactTimeline, deleteContact } from "../db/contacts";
 import { addressStates, liftSuppression } from "../db/signals";
 import type { AppEnv } from "../env";
 import { jsonError, validated } from "../http";
@@ -37,26 +38,24 @@ export const contactsRoute = new Hono<AppEnv>()
   })
   .get("/", validated("query", contactsQuery), async (c) => {
     const { sort, campaign, minScore, cursor, limit } = c.req.valid("query");
-    // [sort key, email] of the last contact sent, and the time the listing's first page scored contacts at: every
-    // page scores with that clock, so scores cannot move between pages and rows are neither repeated nor skipped.
+    // [stored key, email] of the last contact sent, and the time the listing's first page scored contacts at: every
+    // page scores with that clock, and the stored keys order contacts the same at any time (db/contact-scores.ts).
     const { values: after, error } = pageCursor(c, cursor, ["n", "s", "n"]);
     if (error) return error;
     const now = after ? after[2] : Date.now();
-    const key = (contact: ContactAggregate) => (sort === "score" ? contact.score : (contact.lastActivityAt ?? -1));
-    const sorted = (await accountContacts(c.env.DB, c.get("account").id, now))
-      .filter(
-        (contact) => (campaign === undefined || contact.campaigns.has(campaign)) && (minScore === undefined || contact.score >= minScore),
-      )
-      .sort((a, b) => key(b) - key(a) || (a.email < b.email ? -1 : a.email > b.email ? 1 : 0));
-    const start = after
-      ? sorted.findIndex((contact) => key(contact) < after[0] || (key(contact) === after[0] && contact.email > after[1]))
-      : 0;
-    const page = start === -1 ? [] : sorted.slice(start, start + limit);
-    const last = page[page.length - 1];
-    const more = start !== -1 && start + limit < sorted.length;
+    const accountId = c.get("account").id;
+    await refreshContactScores(c.env.DB, accountId, now);
+    const { contacts, more } = await contactPage(c.env.DB, accountId, now, {
+      sort,
+      campaign,
+      minScore,
+      after: after ? [after[0], after[1]] : undefined,
+      limit,
+    });
+    const last = contacts[contacts.length - 1];
     const body: ContactsResponse = {
-      contacts: await contactSummaries(c.env.DB, c.get("account").id, page),
-      nextCursor: more && last ? encodeCursor([key(last), last.email, now]) : null,
+      contacts: await contactSummaries(c.env.DB, accountId, contacts),
+      nextCursor: more && last ? encodeCursor([last.key, last.email, now]) : null,
     };
     return c.json(body);
   })
@@ -67,7 +66,7 @@ export const contactsRoute = new Hono<AppEnv>()
     const { values: before, error } = pageCursor(c, cursor, ["n", "s"]);
     if (error) return error;
     const entries = await contactTimeline(c.env.DB, accountId, email);
-    const contact = entries ? (await accountContacts(c.env.DB, accountId, Date.now(), email)).find((x) => x.email === email) : undefined;
+    const contact = entries ? (await accountContacts(c.env.DB, accountId, Date.now(), [email])).find((x) => x.email === email) : undefined;
     if (!entries || !contact) return jsonError(c, 404, NOT_FOUND);
     entries.sort((a, b) => b.atMs - a.atMs || (a.key < b.key ? 1 : a.key > b.key ? -1 : 0));
     const older = before ? entries.filter((e) => e.atMs < before[0] || (e.atMs === before[0] && e.key < before[1])) : entries;

@@ -1,13 +1,25 @@
 // The two public endpoints recipients' mail clients hit: the open pixel and click redirects.
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { isAcceptableDestination, parseLinkIndex, verifyLinkSignature } from "../../../shared/protocol";
 import type { AppEnv, Bindings } from "../env";
 import { errorName } from "../errors";
-import { hitFromRequest } from "../hits";
+import { type HitTarget, hitFromRequest } from "../hits";
 import { clientAddress, invalidLinkResponse, pixelResponse, redirectResponse, throttledLinkResponse } from "../http";
 import { enqueueHit } from "../queue";
 import { isThrottled, noteInvalidRequest } from "../throttle";
 import { type VerifiedId, verifiedTrackingId } from "../verify";
+
+/**
+ * Records the hit after the response: `waitUntil` keeps the invocation running until the hit is queued (or, if the
+ * queue refuses it, written to D1), so the reader's client never waits on either and nothing answered is dropped.
+ */
+function recordAfterResponse(c: Context<AppEnv>, target: HitTarget, now: number, what: string): void {
+  c.executionCtx.waitUntil(
+    hitFromRequest(c.req.raw, target, now)
+      .then((hit) => enqueueHit(c.env, hit))
+      .catch((error) => console.error(`${what} not recorded`, errorName(error))),
+  );
+}
 
 export const pixelRoute = new Hono<AppEnv>().get("/*", async (c) => {
   // Whatever happens, the reader's client gets the GIF: a tracker must never show a broken image.
@@ -23,7 +35,7 @@ export const pixelRoute = new Hono<AppEnv>().get("/*", async (c) => {
     }
     const { id, accountKey } = verified;
     const target = { accountId: id.accountId, messageId: id.value, accountKey, kind: "open", linkIndex: null } as const;
-    await enqueueHit(c.env, c.executionCtx, await hitFromRequest(c.req.raw, target, now));
+    recordAfterResponse(c, target, now, "pixel hit");
   } catch (error) {
     console.error("pixel hit not recorded", errorName(error));
   }
@@ -63,18 +75,14 @@ export const clickRoute = new Hono<AppEnv>()
     }
     // HEAD is how link checkers look without following: same answer, nothing recorded.
     if (c.req.method !== "HEAD") {
-      try {
-        const target = {
-          accountId: click.id.accountId,
-          messageId: click.id.value,
-          accountKey: click.accountKey,
-          kind: "click",
-          linkIndex: click.linkIndex,
-        } as const;
-        await enqueueHit(c.env, c.executionCtx, await hitFromRequest(c.req.raw, target, now));
-      } catch (error) {
-        console.error("click not recorded", errorName(error));
-      }
+      const target = {
+        accountId: click.id.accountId,
+        messageId: click.id.value,
+        accountKey: click.accountKey,
+        kind: "click",
+        linkIndex: click.linkIndex,
+      } as const;
+      recordAfterResponse(c, target, now, "click");
     }
     return redirectResponse(click.destination);
   })

@@ -67,7 +67,7 @@ describe("sent list marks", () => {
       c3: [{ state: "clicked", openCount: 1, clickCount: 1 }, { state: "delivered" }],
       e5: [{ state: "bounced" as MessageStatus["state"] }],
     });
-    const list = new ThreadListMarks(document, fetchStatus, Date.now, 0);
+    const list = new ThreadListMarks(document, fetchStatus);
     list.scan();
     expect(marks()).toEqual([]);
     await list.flush();
@@ -91,7 +91,7 @@ describe("sent list marks", () => {
   it("when Gmail re-renders rows, the same marks come back synchronously, once each, with no new request", async () => {
     page([row("a1", "One"), row("b2", "Two")]);
     const { requests, fetchStatus } = tracker({ a1: [{ state: "opened", openCount: 1 }], b2: [{}] });
-    const list = new ThreadListMarks(document, fetchStatus, Date.now, 0);
+    const list = new ThreadListMarks(document, fetchStatus);
     const observer = new MutationObserver(() => list.scan());
     observer.observe(document, { childList: true, subtree: true });
     list.scan();
@@ -126,7 +126,7 @@ describe("sent list marks", () => {
     page([row("a1", "One"), row("b2", "Two")]);
     const answers: Record<string, Partial<MessageStatus>[]> = { a1: [{}], b2: [{}] };
     const { requests, fetchStatus } = tracker(answers);
-    const list = new ThreadListMarks(document, fetchStatus, Date.now, 0);
+    const list = new ThreadListMarks(document, fetchStatus);
     list.scan();
     await list.flush();
     expect(marks().map((m) => m[1])).toEqual(["delivered", "delivered"]);
@@ -150,6 +150,41 @@ describe("sent list marks", () => {
     expect(requests.at(-1)?.filter((id) => !id.startsWith("thread-f"))).toEqual(["c3", "d4", "a1"]);
   });
 
+  it("asks at once, with no timer, and rows that come while a request is out go in one request when it is answered", async () => {
+    page([row("a1", "One")]);
+    const answered: (() => void)[] = [];
+    const { requests, fetchStatus } = tracker({ a1: [{}], b2: [{ state: "opened", openCount: 1 }], c3: [{}] });
+    const held = (ids: string[]) => new Promise<void>((resolve) => answered.push(resolve)).then(() => fetchStatus(ids));
+    const list = new ThreadListMarks(document, held);
+    list.scan();
+    await Promise.resolve(); // only the microtasks of this mutation checkpoint: no time passes
+    expect(answered).toHaveLength(1);
+    // Gmail adds rows in two later tasks while the first request is out: they wait for it, then go together.
+    const add = (html: string) => {
+      const parsed = document.createElement("tbody");
+      parsed.innerHTML = html;
+      document.querySelector("tbody")?.append(parsed.firstElementChild as Element);
+    };
+    add(row("b2", "Two"));
+    list.scan();
+    await Promise.resolve();
+    add(row("c3", "Three"));
+    list.scan();
+    await Promise.resolve();
+    expect(answered).toHaveLength(1);
+    answered[0]?.();
+    await vi.waitFor(() => expect(answered).toHaveLength(2));
+    expect(marks()).toEqual([["a1", "delivered", ""]]);
+    answered[1]?.();
+    await vi.waitFor(() => expect(marks()).toHaveLength(3));
+    expect(requests.map((ids) => ids.filter((id) => !id.startsWith("thread-f")))).toEqual([["a1"], ["b2", "c3"]]);
+    expect(marks()).toEqual([
+      ["a1", "delivered", ""],
+      ["b2", "opened", "1"],
+      ["c3", "delivered", ""],
+    ]);
+  });
+
   it("aggregates several tracked messages of one thread, and says it in the tooltip", () => {
     const state = aggregate([
       status("t", { state: "opened", openCount: 1, lastOpenAt: "2026-11-20T10:00:00Z" }),
@@ -166,7 +201,7 @@ describe("sent list marks", () => {
   it("on the real classic thread list (no thread ids on rows) finds the rows by fallback and marks nothing", async () => {
     document.body.innerHTML = readFileSync(FIXTURE, "utf8").replace(/<script[\s\S]*?<\/script>/g, ""); // the capture's scripts are not ours to load
     const { requests, fetchStatus } = tracker({});
-    const list = new ThreadListMarks(document, fetchStatus, Date.now, 0);
+    const list = new ThreadListMarks(document, fetchStatus);
     list.scan();
     await list.flush();
     expect(requests).toEqual([]);

@@ -23,8 +23,6 @@ export interface RowState {
 
 /** How long a thread's state is trusted before the next scan asks again (news from the feed expires it at once). */
 export const ROW_TTL_MS = 60_000;
-/** Rows found within this window go in the same request. */
-const BATCH_DELAY_MS = 30;
 
 const later = (a: string | null, b: string | null) => (!a ? b : !b ? a : a > b ? a : b);
 
@@ -105,7 +103,9 @@ export class ThreadListMarks {
   readonly entries = new Map<string, Entry>();
   private readonly pending = new Map<string, string[]>();
   private readonly inFlight = new Set<string>();
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  private flushQueued = false;
+  private asking = false;
+  private stopped = false;
   /** Status requests made (for tests and debug). */
   requests = 0;
 
@@ -113,7 +113,6 @@ export class ThreadListMarks {
     private readonly doc: Document,
     private readonly fetchStatus: (threadIds: string[]) => Promise<MessageStatus[]>,
     private readonly now: () => number = Date.now,
-    private readonly batchDelayMs = BATCH_DELAY_MS,
   ) {}
 
   /** Marks every row whose state is known, synchronously; queues one request for the rest. */
@@ -129,17 +128,30 @@ export class ThreadListMarks {
       if (entry) applyMark(row, ids.key, entry.state);
       if ((!entry || now - entry.at > ROW_TTL_MS) && !this.inFlight.has(ids.key)) this.pending.set(ids.key, ids.ids);
     }
-    if (this.pending.size > 0 && this.timer === undefined) this.timer = setTimeout(() => void this.flush(), this.batchDelayMs);
+    if (this.pending.size > 0) this.queueFlush();
+  }
+
+  /**
+   * Asks without a fixed wait. A microtask runs after every scan of this mutation checkpoint, so rows Gmail inserts
+   * in one task share the request; rows that come while a request is out go together as soon as it is answered.
+   */
+  private queueFlush(): void {
+    if (this.flushQueued || this.asking || this.stopped) return;
+    this.flushQueued = true;
+    queueMicrotask(() => {
+      this.flushQueued = false;
+      if (!this.asking && !this.stopped) void this.flush();
+    });
   }
 
   /** Sends the one request for every row waiting; rows that come meanwhile wait for the next. */
   async flush(): Promise<void> {
-    this.timer = undefined;
     const batch = [...this.pending.entries()];
     this.pending.clear();
     if (batch.length === 0) return;
     for (const [key] of batch) this.inFlight.add(key);
     this.requests += 1;
+    this.asking = true;
     try {
       const messages = await this.fetchStatus(batch.flatMap(([, ids]) => ids));
       const at = this.now();
@@ -151,7 +163,9 @@ export class ThreadListMarks {
       debug("thread status not read", error);
     } finally {
       for (const [key] of batch) this.inFlight.delete(key);
+      this.asking = false;
     }
+    // Drawn at once, in this task: the answer's marks and, for rows that came meanwhile, the next request.
     this.scan();
     this.doc.documentElement.dataset.mtMarksRefreshed = String(Number(this.doc.documentElement.dataset.mtMarksRefreshed ?? 0) + 1);
   }
@@ -164,8 +178,7 @@ export class ThreadListMarks {
   }
 
   stop(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.stopped = true;
   }
 }
 

@@ -1,0 +1,193 @@
+// CPU time per hit: the tracker's own handlers called directly in Node (same V8 as workerd), timed with
+// process.cpuUsage(), next to the 10 ms of CPU the Workers free plan allows per invocation.
+// - Request path: the worker's fetch handler on valid pixel and click requests, split into the work before the
+//   response (routing, verifying the id and the link signature) and the work after it (ctx.waitUntil: building the
+//   hit, hashing the client address, the queue send, here to a binding that only collects the message).
+// - Queue consumer: the worker's queue handler on batches of 100 of those hits, its D1 statements run by SQLite in
+//   this process (sqliteD1 below) with SQLite's own time taken out, as production D1 runs the SQL on its own
+//   servers: what is left is the Worker's CPU (building statements, labelling, describing user agents).
+// Node's WebCrypto is slower than workerd's (BoringSSL called synchronously), so the request path is an upper bound.
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { ROOT } from "./servers.mjs";
+import { fmt, importTs, median } from "./util.mjs";
+
+const FREE_PLAN_CPU_MS = 10;
+const GMAIL_PROXY_UA = "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)";
+const DESKTOP_UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
+const MESSAGES = 300;
+const BATCH = 100;
+
+const cpuMicros = (since) => {
+  const used = process.cpuUsage(since);
+  return used.user + used.system;
+};
+
+/**
+ * A D1 stand-in over node:sqlite, in this process, on the project's migrations: the consumer's statements run for
+ * real, and the CPU they spend inside SQLite is counted apart (`sqlMicros`) and taken out, since production D1 runs
+ * them on its own servers. (wrangler's getPlatformProxy would be the real binding, but its calls wait on workerd
+ * by spinning, which is CPU of its own.)
+ */
+async function sqliteD1() {
+  const { DatabaseSync } = await import("node:sqlite");
+  const sqlite = new DatabaseSync(":memory:");
+  const dir = path.join(ROOT, "worker", "migrations");
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith(".sql"))
+    .sort())
+    sqlite.exec(readFileSync(path.join(dir, file), "utf8"));
+  const cache = new Map();
+  const d1 = { sqlMicros: 0 };
+  const execute = (sql, params) => {
+    const start = process.cpuUsage();
+    try {
+      const statement = cache.get(sql) ?? sqlite.prepare(sql);
+      cache.set(sql, statement);
+      if (/^\s*(SELECT|WITH)\b/i.test(sql)) return { results: statement.all(...params), meta: { changes: 0 } };
+      return { results: [], meta: { changes: Number(statement.run(...params).changes) } };
+    } finally {
+      d1.sqlMicros += cpuMicros(start);
+    }
+  };
+  const prepared = (sql, params = []) => ({
+    sql,
+    params,
+    bind: (...values) =>
+      prepared(
+        sql,
+        values.map((v) => (v === undefined ? null : v)),
+      ),
+    all: async () => execute(sql, params),
+    run: async () => execute(sql, params),
+    first: async (column) => {
+      const row = execute(sql, params).results[0] ?? null;
+      return column ? (row?.[column] ?? null) : row;
+    },
+  });
+  d1.prepare = (sql) => prepared(sql);
+  d1.batch = async (statements) => {
+    sqlite.exec("BEGIN");
+    try {
+      const results = statements.map((s) => execute(s.sql, s.params));
+      sqlite.exec("COMMIT");
+      return results;
+    } catch (error) {
+      sqlite.exec("ROLLBACK");
+      throw error;
+    }
+  };
+  return d1;
+}
+
+export async function benchCpu({ report, log, rounds }) {
+  log("timing CPU per hit: the worker's fetch and queue handlers called directly in Node…");
+  const worker = (await importTs("worker/src/index.ts", "cpu-worker")).default;
+  const { mintTrackingId, signedClickUrl } = await importTs("shared/protocol.ts", "protocol");
+  const { deriveSigningKey } = await importTs("worker/src/keys.ts", "cpu-keys");
+  const secret = "bench-signing-secret-".padEnd(48, "x");
+  const accountId = "abcdefghijklmnop";
+  const key = { accountId, keyId: 1, secret: await deriveSigningKey(secret, accountId, 1) };
+  const ids = await Promise.all(Array.from({ length: MESSAGES }, () => mintTrackingId(key)));
+  const clicks = await Promise.all(ids.map((id, i) => signedClickUrl("https://t.example", key, id, 0, `https://www.example.com/p/${i}`)));
+  const queued = [];
+  const env = {
+    SIGNING_SECRET: secret,
+    HITS: { send: async (body) => void queued.push(JSON.parse(JSON.stringify(body))) },
+    INVALID_HITS: { limit: async () => ({ success: true }) },
+  };
+  const pixel = (i) =>
+    new Request(`https://t.example/o/${ids[i % MESSAGES]}.gif`, {
+      headers: { "user-agent": GMAIL_PROXY_UA, "cf-connecting-ip": `192.0.2.${i % 250}` },
+    });
+  const click = (i) =>
+    new Request(clicks[i % MESSAGES], { headers: { "user-agent": DESKTOP_UA, "cf-connecting-ip": `192.0.2.${i % 250}` } });
+
+  /** Per request: [µs until the response, µs of its waitUntil work]. */
+  async function requestPath(make, n) {
+    const answer = [];
+    const after = [];
+    for (let i = 0; i < n; i++) {
+      const request = make(i);
+      const pending = [];
+      const ctx = { waitUntil: (p) => pending.push(p), passThroughOnException() {} };
+      const start = process.cpuUsage();
+      const response = await worker.fetch(request, env, ctx);
+      await response.arrayBuffer();
+      answer.push(cpuMicros(start));
+      const later = process.cpuUsage();
+      await Promise.all(pending);
+      after.push(cpuMicros(later));
+    }
+    return { answer: median(answer) / 1000, after: median(after) / 1000 };
+  }
+  const n = Math.max(500, rounds * 10);
+  await requestPath(pixel, 200); // warm-up: JIT, imported keys
+  await requestPath(click, 200);
+  const pixelCpu = await requestPath(pixel, n);
+  const clickCpu = await requestPath(click, n);
+  for (const [name, cpu, what] of [
+    ["cpu-per-pixel-hit", pixelCpu, "a Gmail proxy open"],
+    ["cpu-per-click", clickCpu, "a desktop click"],
+  ]) {
+    const total = cpu.answer + cpu.after;
+    report(
+      name,
+      `${fmt(total)} ms CPU per request (${fmt(total / FREE_PLAN_CPU_MS)}x the free plan's ${FREE_PLAN_CPU_MS} ms per invocation; ` +
+        `${fmt(cpu.answer)} ms before the response, ${fmt(cpu.after)} ms after it in waitUntil; ${what}, median of ${n}; ` +
+        `fetch handler called directly in Node ${process.version})`,
+    );
+  }
+
+  // The consumer: the hits just queued, in batches of 100, through the queue handler into a real local D1.
+  const db = await sqliteD1();
+  {
+    await db
+      .prepare("INSERT INTO accounts (id, name, token_hash, current_key_id, created_at) VALUES (?, 'bench', 'x', 1, ?)")
+      .bind(accountId, Date.now())
+      .run();
+    const sentAt = Date.now() - 3_600_000;
+    for (const id of ids) {
+      await db
+        .prepare(
+          "INSERT INTO messages (id, account_id, thread_id, subject, recipients, sent_at, registered_at, updated_at) VALUES (?, ?, ?, 'Proposal', '[]', ?, ?, ?)",
+        )
+        .bind(id, accountId, `t-${id.slice(-8)}`, sentAt, sentAt, sentAt)
+        .run();
+    }
+    const opens = queued.filter((hit) => hit.kind === "open").slice(-5 * BATCH);
+    const clicksQueued = queued.filter((hit) => hit.kind === "click").slice(-5 * BATCH);
+    const hits = opens.flatMap((open, i) => [open, clicksQueued[i]]).filter(Boolean);
+    const perEvent = [];
+    const sqlPerEvent = [];
+    for (let i = 0; i + BATCH <= hits.length; i += BATCH) {
+      let acked = false;
+      const batch = {
+        queue: "mailtracker-hits",
+        messages: hits
+          .slice(i, i + BATCH)
+          .map((body, j) => ({ id: `m${i + j}`, timestamp: new Date(), attempts: 1, body, ack() {}, retry() {} })),
+        ackAll: () => {
+          acked = true;
+        },
+        retryAll: () => {},
+      };
+      const start = process.cpuUsage();
+      const sqlBefore = db.sqlMicros;
+      await worker.queue(batch, { ...env, DB: db });
+      perEvent.push((cpuMicros(start) - (db.sqlMicros - sqlBefore)) / BATCH / 1000);
+      sqlPerEvent.push((db.sqlMicros - sqlBefore) / BATCH / 1000);
+      if (!acked) throw new Error("the queue handler did not acknowledge a batch");
+    }
+    const stored = (await db.prepare("SELECT count(*) AS n FROM events").first()).n;
+    if (stored !== perEvent.length * BATCH) throw new Error(`the consumer stored ${stored} of ${perEvent.length * BATCH} hits`);
+    const each = median(perEvent);
+    report(
+      "cpu-per-event-consumer",
+      `${fmt(each)} ms CPU per event in the queue consumer (${fmt((each * BATCH) / FREE_PLAN_CPU_MS)}x the free plan's ${FREE_PLAN_CPU_MS} ms ` +
+        `for a full batch of ${BATCH}: ${fmt(each * BATCH)} ms; half opens, half clicks; queue handler called directly in Node with ` +
+        `its statements run in node:sqlite and their ${fmt(median(sqlPerEvent))} ms per event inside SQLite taken out, as D1 runs ` +
+        `them on its own servers; median of ${perEvent.length} batches)`,
+    );
+  }
+}

@@ -1,0 +1,155 @@
+// What the extension costs Gmail's own rendering: the same render in the simulated Gmail page
+// (test/e2e/gmail-sim/, served as the end-to-end tests serve it) in two Chromium profiles side by side, one with the
+// built extension loaded (page-world script and content script, with their observers) and one without.
+//
+// The render is Gmail's work, not ours: a 100-row thread list and a 20-message conversation inserted into the page's
+// main area in one insertion each, with the markup the simulation uses for its Sent list and conversation view
+// (gmail.md's attributes), here generated at scale. One timing is the insertion, the microtask checkpoint after it
+// (where every MutationObserver callback, the extension's included, runs before the next paint) and the style and
+// layout Chromium then computes for it (forced with offsetHeight, as the next frame would). The extension is not
+// connected to a tracker: its observers scan and its features run, but no status answer arrives during a render.
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { ROOT } from "./servers.mjs";
+import { fmt, median, percentile } from "./util.mjs";
+
+const LIST_ROWS = 100;
+const CONVERSATION_MESSAGES = 20;
+/** Rounds run per turn in one browser before the other takes its turn. */
+const TURN = 10;
+
+async function launch(extensionDir) {
+  const { chromium } = await import("playwright-core");
+  const { SimulatedGoogle } = await import(path.join(ROOT, "test", "e2e", "gmail-sim", "google.ts"));
+  const profile = mkdtempSync(path.join(tmpdir(), "mt-bench-render-"));
+  const args = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"];
+  if (extensionDir) args.push(`--disable-extensions-except=${extensionDir}`, `--load-extension=${extensionDir}`);
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+    headless: false,
+    args,
+  });
+  const google = new SimulatedGoogle();
+  await context.route("https://mail.google.com/**", async (route) => {
+    const request = route.request();
+    const response = await google.handle(request.url(), request.method(), request.postData());
+    if (!response) return route.abort();
+    return route.fulfill({ status: response.status, contentType: response.contentType, body: response.body });
+  });
+  if (extensionDir && context.serviceWorkers().length === 0) await context.waitForEvent("serviceworker", { timeout: 30_000 });
+  const page = await context.newPage();
+  await page.goto("https://mail.google.com/mail/u/0/#inbox");
+  if (extensionDir) {
+    // The content script marks the page once its options are read: the features are running from then on.
+    await page.waitForFunction(() => document.documentElement.hasAttribute("data-mt-tracker"), null, { timeout: 30_000 });
+  }
+  await page.evaluate(installWorkload, { rows: LIST_ROWS, messages: CONVERSATION_MESSAGES });
+  return {
+    page,
+    close: async () => {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Runs in the page: builds the two renders and `globalThis.mtRender(rounds)`, which times them. */
+function installWorkload({ rows, messages }) {
+  const legacy = (i) => (0x18c2a0b000000000n + BigInt(i) * 7919n).toString(16);
+  const listHtml = `<div class="ae4 UI"><table class="F cf zt"><tbody>${Array.from(
+    { length: rows },
+    (_, i) => `<tr class="zA yO" role="row">
+      <td class="yX xY"><div class="afn">To: reader${i}@example.org</div><div class="yW">To: <span class="yP" email="reader${i}@example.org" name="reader${i}">reader${i}</span></div></td>
+      <td class="xY a4W"><div class="xS" role="link"><div class="xT"><div class="y6"><span class="bog"><span data-thread-id="#thread-f:${BigInt(`0x${legacy(i)}`)}" data-legacy-thread-id="${legacy(i)}" data-legacy-last-message-id="${legacy(i)}">Proposal ${i} for the next quarter</span></span><span class="y2"> - Following up on our call about the numbers</span></div></div></div></td>
+      <td class="xW xY"><span title="Sun, Nov 22, 2026, 7:56 PM">Nov 22</span></td></tr>`,
+  ).join("")}</tbody></table></div>`;
+  const body = (i) =>
+    `<div dir="ltr"><p>Hello, message ${i} of the thread.</p><p>Here is <a href="https://www.example.com/page/${i}">a link</a> and a picture:</p>` +
+    `<img src="https://ci3.googleusercontent.com/meips/x${i}=s0-d-e1-ft#https://images.example.com/${i}.png" width="1" height="1"><p>Regards</p></div>`;
+  const conversationHtml = `<div class="nH"><h2 class="hP" data-thread-perm-id="thread-f:1800000000000000001" data-legacy-thread-id="18fb7e9c00000001">Proposal</h2>${Array.from(
+    { length: messages },
+    (
+      _,
+      i,
+    ) => `<div class="adn ads" data-message-id="#msg-f:${1800000000000000001n + BigInt(i)}" data-legacy-message-id="${(0x18fb7e9c00000001n + BigInt(i)).toString(16)}"><div class="gs"><div class="gE iv gt"><table><tbody><tr>
+      <td class="gF gK"><h3 class="iw"><span class="qu"><span email="${i % 2 ? "carol@example.org" : "me@example.com"}" name="${i % 2 ? "Carol" : "Me"}" class="gD">${i % 2 ? "Carol" : "Me"}</span></span></h3></td>
+      <td class="gH"><span class="g3" title="Sun, Nov 22, 2026, 7:56 PM" alt="Sun, Nov 22, 2026, 7:56 PM">7:56 PM</span></td>
+    </tr></tbody></table></div><div class="ii gt"><div class="a3s aiL">${body(i)}</div></div></div></div>`,
+  ).join("")}</div>`;
+  const main = document.getElementById("main");
+  const settle = () => document.body.offsetHeight;
+  globalThis.mtRender = async (rounds) => {
+    const times = { list: [], conversation: [] };
+    for (let round = 0; round < rounds; round++) {
+      for (const [name, html] of [
+        ["list", listHtml],
+        ["conversation", conversationHtml],
+      ]) {
+        main.replaceChildren();
+        settle();
+        // Whatever the extension does about the emptied view happens before the timing starts.
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        const start = performance.now();
+        main.innerHTML = html;
+        await Promise.resolve(); // the checkpoint: mutation observers (the extension's too) run here
+        settle();
+        times[name].push(performance.now() - start);
+      }
+    }
+    return times;
+  };
+}
+
+/**
+ * `gmail-render-list-100`, `gmail-render-conversation-20`: the render time with the extension loaded over the same
+ * render without it (medians of interleaved turns in two browsers, each turn TURN rounds).
+ */
+export async function gmailRenderCost({ report, log, rounds, extensionDir }) {
+  const chromium = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+  if (!existsSync(chromium) || !extensionDir) {
+    report("gmail-render-list-100", `not measured (${extensionDir ? "no Chromium found" : "no extension build"})`);
+    return;
+  }
+  log(`timing Gmail's own rendering in the simulated Gmail with and without the extension (${rounds} rounds each)…`);
+  const without = await launch(null);
+  const withExtension = await launch(extensionDir);
+  try {
+    const times = { without: { list: [], conversation: [] }, with: { list: [], conversation: [] } };
+    const turn = async (name, browser) => {
+      const t = await browser.page.evaluate((n) => globalThis.mtRender(n), TURN);
+      times[name].list.push(...t.list);
+      times[name].conversation.push(...t.conversation);
+    };
+    await turn("without", without); // warm-up turns, not counted
+    await turn("with", withExtension);
+    times.without = { list: [], conversation: [] };
+    times.with = { list: [], conversation: [] };
+    for (let i = 0; i * TURN < rounds; i++) {
+      if (i % 2 === 0) {
+        await turn("without", without);
+        await turn("with", withExtension);
+      } else {
+        await turn("with", withExtension);
+        await turn("without", without);
+      }
+    }
+    const version = withExtension.page.context().browser()?.version() ?? "";
+    for (const [name, what] of [
+      ["list", `a ${LIST_ROWS}-row thread list`],
+      ["conversation", `a ${CONVERSATION_MESSAGES}-message conversation`],
+    ]) {
+      const a = median(times.with[name]);
+      const b = median(times.without[name]);
+      report(
+        name === "list" ? `gmail-render-list-${LIST_ROWS}` : `gmail-render-conversation-${CONVERSATION_MESSAGES}`,
+        `${fmt(a)} ms to render ${what} in the simulated Gmail with the extension loaded (median, p99 ${fmt(percentile(times.with[name], 99))} ms; ` +
+          `${fmt(a / b)}x the same render without the extension: ${fmt(b)} ms, p99 ${fmt(percentile(times.without[name], 99))} ms; ` +
+          `insertion, mutation observers and layout; Chromium${version ? ` ${version}` : ""}; ${times.with[name].length} rounds)`,
+      );
+    }
+  } finally {
+    await withExtension.close();
+    await without.close();
+  }
+}
