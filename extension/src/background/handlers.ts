@@ -202,7 +202,15 @@ export interface ConnectInput {
   apiToken?: string;
   registrationSecret?: string;
   name?: string;
+  /**
+   * Without a token while this browser holds an account, Connect would orphan that account's emails: the
+   * background refuses unless the page asked the rep first and passes this.
+   */
+  newAccount?: boolean;
 }
+
+/** What connect answers when a new account was not confirmed: the options page asks the rep, then calls again. */
+export const NEW_ACCOUNT_NEEDS_CONFIRMATION = "this browser is connected to an account already: confirm creating a new one";
 
 export interface ExtensionState {
   connection: ConnectionState;
@@ -261,6 +269,7 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts) {
           signingKey: { accountId: account.accountId, ...account.signingKey },
         };
       } else {
+        if ((await loadCredentials()) && input.newAccount !== true) throw new Error(NEW_ACCOUNT_NEEDS_CONFIRMATION);
         const account = await api
           .createAccount(trackerUrl, input.name ? { name: input.name } : {}, input.registrationSecret)
           .catch((error: unknown) => {

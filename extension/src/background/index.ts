@@ -164,7 +164,11 @@ void browser.alarms.get(FEED_ALARM).then((alarm) => {
 pollFeed();
 
 browser.runtime.onStartup.addListener(() => void outbox.flush());
-browser.runtime.onInstalled.addListener(() => void outbox.flush());
+browser.runtime.onInstalled.addListener((details) => {
+  void outbox.flush();
+  // First run: the options page, with its short guide, is where a new rep connects.
+  if (details.reason === "install") void browser.runtime.openOptionsPage();
+});
 // Every start of the background (after a restart, or woken by a message) looks at what is due.
 void outbox.flush();
 const blockPixels = () => syncPixelBlockRule().catch((error: unknown) => console.warn("pixel block rule not set", error));
