@@ -12,6 +12,7 @@ import {
   statusRequest,
 } from "../../../shared/api";
 import { requireAccount } from "../auth";
+import { readableClient } from "../client-description";
 import { encodeCursor, pageCursor } from "../cursor";
 import { type EventRow, messageEvents, messageLinks, relabelMessages } from "../db/events";
 import { deleteMessageData, getMessage, type MessageRow, messagePage, messagesByThread, stopTracking, upsertMessage } from "../db/messages";
@@ -127,8 +128,7 @@ export const messagesRoute = new Hono<AppEnv>()
           at: new Date(e.occurred_at).toISOString(),
           label: e.label,
           place: e.country || e.region || e.city ? { country: e.country, region: e.region, city: e.city } : null,
-          client: e.client,
-          device: e.device,
+          ...readableClient(e.client, e.device, e.label),
         })),
       links: linkDetails(links, events),
     };
