@@ -36,8 +36,8 @@ describe("GET /o/<id>.gif", () => {
       country: "DE",
       region: "Bavaria",
       city: "Munich",
-      client: "Chrome 131",
-      device: "Windows 10 (desktop)",
+      client: "Chrome (web browser)",
+      device: "Windows PC",
     });
   });
 
