@@ -36,7 +36,11 @@ const KNOWN: { test: (ua: string) => boolean; client: string; device?: string }[
   { test: (ua) => /Outlook-iOS/i.test(ua), client: "Outlook for iPhone", device: "iPhone" },
   { test: (ua) => /Outlook-Android/i.test(ua), client: "Outlook for Android", device: "Android phone" },
   { test: (ua) => /Microsoft Outlook/i.test(ua) && /Macintosh|Mac OS X/i.test(ua), client: "Outlook for Mac", device: "Mac" },
-  { test: (ua) => /ms-office|MSOffice|Microsoft Office|Microsoft Outlook|Microsoft Word/i.test(ua), client: "Outlook for Windows", device: "Windows PC" },
+  {
+    test: (ua) => /ms-office|MSOffice|Microsoft Office|Microsoft Outlook|Microsoft Word/i.test(ua),
+    client: "Outlook for Windows",
+    device: "Windows PC",
+  },
   { test: (ua) => /Thunderbird\//.test(ua), client: "Thunderbird" },
 ];
 

@@ -67,7 +67,7 @@ export const messagesRoute = new Hono<AppEnv>()
       for (const [i, row] of rows.entries()) {
         after = { sentAt: row.sent_at ?? 0, id: row.id };
         const item = listed[i];
-        if (item && (state === undefined || item.state === state)) items.push(item);
+        if (item && (state === undefined || (state === "replied" ? item.replyCount > 0 : item.state === state))) items.push(item);
         if (items.length === limit) break;
       }
       const lastRead = after?.id === rows[rows.length - 1]?.id;
