@@ -113,7 +113,8 @@ function normalizeDomains(list: string[]): string[] {
 }
 
 /** Hosts a tracker answers on without TLS: the rep's own machine (`npm start`) and private networks. */
-const LOCAL_HOST = /^(localhost|127(\.\d{1,3}){3}|\[::1\]|10(\.\d{1,3}){3}|192\.168(\.\d{1,3}){2}|172\.(1[6-9]|2\d|3[01])(\.\d{1,3}){2})(:\d+)?(\/|$)/i;
+const LOCAL_HOST =
+  /^(localhost|127(\.\d{1,3}){3}|\[::1\]|10(\.\d{1,3}){3}|192\.168(\.\d{1,3}){2}|172\.(1[6-9]|2\d|3[01])(\.\d{1,3}){2})(:\d+)?(\/|$)/i;
 
 /**
  * An http(s) origin with an optional path prefix and no trailing slash, or null. An address typed without a scheme

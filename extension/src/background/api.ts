@@ -10,12 +10,15 @@ import type {
   ContactsResponse,
   CreateAccountRequest,
   CreateAccountResponse,
+  DailyActivityResponse,
   ErrorResponse,
   EventsResponse,
+  FollowUpsResponse,
   MessageDetail,
   MessageStatus,
   MessagesQuery,
   MessagesResponse,
+  RecentActivityResponse,
   RegisterMessageRequest,
   SenderViewRequest,
   SignalResult,
@@ -149,6 +152,13 @@ export const api = {
     call<void>(trackerUrl, `/api/contacts/${encodeURIComponent(email)}/suppression`, { method: "DELETE", token }),
   messages: (trackerUrl: string, token: string, query: MessagesQuery) =>
     call<MessagesResponse>(trackerUrl, `/api/messages${searchString(query)}`, { token }),
+  // The popup's digest, the follow-up list and the dashboard's chart (background/digest.ts, follow-ups.ts).
+  recentActivity: (trackerUrl: string, token: string, days: number) =>
+    call<RecentActivityResponse>(trackerUrl, `/api/activity/recent${searchString({ days, limit: 20 })}`, { token }),
+  followUps: (trackerUrl: string, token: string, days: number) =>
+    call<FollowUpsResponse>(trackerUrl, `/api/activity/follow-ups${searchString({ days, limit: 200 })}`, { token }),
+  dailyActivity: (trackerUrl: string, token: string, days: number, offset: number) =>
+    call<DailyActivityResponse>(trackerUrl, `/api/activity/daily${searchString({ days, offset })}`, { token }),
   /** A CSV export as text (exports take longer than the other calls). */
   exportCsv: (trackerUrl: string, token: string, name: string) =>
     send(trackerUrl, `/api/export/${encodeURIComponent(name)}.csv`, { token, headers: { Accept: "text/csv" }, timeoutMs: 120_000 }).then(

@@ -8,7 +8,9 @@ import { gmailAccountPath } from "../gmail-ids";
 import { loadOptions, normalizeTrackerUrl, saveOptions } from "../options-store";
 import { api, probeTracker, TrackerError } from "./api";
 import { type Credentials, loadCredentials, saveCredentials } from "./credentials";
+import { digestPageHandlers } from "./digest";
 import { type EngagementDeps, engagementGmailHandlers, engagementPageHandlers } from "./engagement";
+import { followUpGmailHandlers, followUpPageHandlers, type Reminders } from "./follow-ups";
 import type { HeldSignals } from "./held-signals";
 import type { Outbox, OutboxEntry } from "./outbox";
 import { type ActivitySummary, type FeedPoller, type FeedState, type StatusCache, summarize } from "./receipts";
@@ -103,10 +105,23 @@ export function engagementDeps(outbox: Outbox, receipts: Receipts, held: HeldSig
   };
 }
 
-export function gmailHandlers(outbox: Outbox, receipts: Receipts, engagement: EngagementDeps) {
+/** News for threads (a reply or bounce recorded): their emails' reminders are settled at once if answered now. */
+export function settleRemindersOnNews(reminders: Reminders, receipts: Receipts) {
+  return (threadIds: string[]): void => {
+    if (threadIds.length === 0) return;
+    void requireCredentials()
+      .then((credentials) => receipts.statusCache.get(threadIds, fetchStatus(credentials)))
+      .then((statuses) => reminders.settleAnswered(statuses))
+      .catch((error: unknown) => console.warn("reminders not settled", error));
+  };
+}
+
+export function gmailHandlers(outbox: Outbox, receipts: Receipts, engagement: EngagementDeps, reminders: Reminders) {
   return {
     // Replies, bounces and the compose window's recipient checks (issue 5): background/engagement.ts.
     ...engagementGmailHandlers(engagement),
+    // The compose window's "remind me if no reply": background/follow-ups.ts.
+    ...followUpGmailHandlers(reminders, async (trackingId) => requireOwnId(await requireCredentials(), trackingId)),
 
     /** A fresh id for a compose window, minted ahead of the send so the send itself needs no round trip. */
     async mintId(_input: null, _sender: Sender): Promise<{ trackingId: string; trackerUrl: string }> {
@@ -225,10 +240,14 @@ export interface ActivityState extends ActivitySummary {
   problem: string | null;
 }
 
-export function pageHandlers(outbox: Outbox, receipts: Receipts) {
+export function pageHandlers(outbox: Outbox, receipts: Receipts, reminders: Reminders) {
+  const sentAccount = (trackingId: string) => receipts.sentAccounts.get(trackingId);
   return {
     // The dashboard's campaigns, people, messages and CSV exports (issue 5): background/engagement.ts.
     ...engagementPageHandlers({ requireCredentials }),
+    // The popup's digest, the message page and the chart (digest.ts); the follow-up list (follow-ups.ts).
+    ...digestPageHandlers({ requireCredentials, sentAccount }),
+    ...followUpPageHandlers({ requireCredentials, reminders, sentAccount }),
 
     /**
      * The popup: the connection, the outbox, recent activity, totals and whether the tracker answers. The feed poll
@@ -323,5 +342,6 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts) {
   };
 }
 
+export { requireCredentials };
 export type GmailHandlers = ReturnType<typeof gmailHandlers>;
 export type PageHandlers = ReturnType<typeof pageHandlers>;

@@ -8,7 +8,8 @@ import { loadOptions, onOptionsChanged } from "../options-store";
 import { api, TrackerError } from "./api";
 import { loadCredentials } from "./credentials";
 import { releaseHeldSignals } from "./engagement";
-import { engagementDeps, gmailHandlers, pageHandlers } from "./handlers";
+import { Reminders, reminderNote } from "./follow-ups";
+import { engagementDeps, gmailHandlers, pageHandlers, requireCredentials, settleRemindersOnNews } from "./handlers";
 import { HeldSignals } from "./held-signals";
 import { type DeliveryResult, Outbox, type OutboxEntry } from "./outbox";
 import { syncPixelBlockRule } from "./pixel-block";
@@ -130,14 +131,51 @@ browser.notifications.onClicked.addListener((id) => {
 
 // Replies and bounces seen while their thread's email was still in the outbox (background/held-signals.ts).
 const heldSignals = new HeldSignals(browser.storage.local);
-const signalDeps = engagementDeps(outbox, receipts, heldSignals);
+// "Remind me if no reply in N days" (background/follow-ups.ts): due reminders are looked at by their own alarm and
+// every minute with the feed; a reply recorded from Gmail settles its email's reminder at once.
+const REMINDER_ALARM = "follow-up-reminder";
+/**
+ * The reminders' clock: now, moved by the milliseconds stored under this key. Nothing in the extension writes it;
+ * the end-to-end tests do, to bring a reminder due days ahead without waiting.
+ */
+export const CLOCK_SKEW_KEY = "clockSkewMs";
+const reminders = new Reminders({
+  area: browser.storage.local,
+  now: async () => {
+    const skew = (await browser.storage.local.get(CLOCK_SKEW_KEY))[CLOCK_SKEW_KEY];
+    return Date.now() + (typeof skew === "number" && Number.isFinite(skew) ? skew : 0);
+  },
+  requireCredentials,
+  detail: (c, trackingId) => api.detail(c.trackerUrl, c.apiToken, trackingId),
+  inOutbox: async (trackingId) => (await outbox.snapshot()).some((e) => e.trackingId === trackingId),
+  notify: (reminder, detail) =>
+    showNote({
+      key: `remind:${reminder.trackingId}`,
+      messageId: reminder.trackingId,
+      threadId: detail.threadId,
+      ...reminderNote(detail, reminder.days),
+    }),
+  schedule: (at) => {
+    if (at === null) void browser.alarms.clear(REMINDER_ALARM);
+    else void browser.alarms.create(REMINDER_ALARM, { when: Math.max(at, Date.now() + 1000) });
+  },
+});
+const checkReminders = () => void reminders.check().catch((error: unknown) => console.warn("reminders not checked", error));
+const settleReminders = settleRemindersOnNews(reminders, receipts);
+const signalDeps = {
+  ...engagementDeps(outbox, receipts, heldSignals),
+  news: (threadIds: string[]) => {
+    news(threadIds);
+    settleReminders(threadIds);
+  },
+};
 /** Not awaited by its callers. Its outbox read waits for a running flush, so a delivery just made is seen. */
 function releaseHeld(): void {
   void releaseHeldSignals(signalDeps).catch((error: unknown) => console.warn("held signals not reported yet", error));
 }
 
-const fromGmail: HandlerTable = gmailHandlers(outbox, receipts, signalDeps);
-const fromPages: HandlerTable = pageHandlers(outbox, receipts);
+const fromGmail: HandlerTable = gmailHandlers(outbox, receipts, signalDeps, reminders);
+const fromPages: HandlerTable = pageHandlers(outbox, receipts, reminders);
 
 browser.runtime.onMessage.addListener((message: unknown, sender: browser.Runtime.MessageSender): Promise<Reply<unknown>> | undefined => {
   if (!isEnvelope(message)) return undefined;
@@ -156,12 +194,15 @@ browser.alarms.onAlarm.addListener((alarm) => {
   if (alarm.name === FEED_ALARM) {
     pollFeed();
     releaseHeld();
+    checkReminders();
   }
+  if (alarm.name === REMINDER_ALARM) checkReminders();
 });
 void browser.alarms.get(FEED_ALARM).then((alarm) => {
   if (!alarm) void browser.alarms.create(FEED_ALARM, { periodInMinutes: 1 });
 });
 pollFeed();
+checkReminders();
 
 browser.runtime.onStartup.addListener(() => void outbox.flush());
 browser.runtime.onInstalled.addListener((details) => {

@@ -286,8 +286,8 @@ function OptionsPage() {
       ) : null}
       {newToken ? (
         <p class="token">
-          Your API token, shown once: keep it (a password manager is a good place) to connect your other browsers or to come back
-          to this account. <code data-testid="new-token">{newToken}</code> <CopyButton text={newToken} name="copy-token" />
+          Your API token, shown once: keep it (a password manager is a good place) to connect your other browsers or to come back to this
+          account. <code data-testid="new-token">{newToken}</code> <CopyButton text={newToken} name="copy-token" />
         </p>
       ) : null}
 
@@ -344,8 +344,8 @@ function OptionsPage() {
 
       <h2>Recipient opt-out link</h2>
       <Toggle name="optOutLinkByDefault" options={options} save={save}>
-        Add a link that lets the recipient turn tracking off to each new email (each compose can still turn it off or on). It stops
-        the tracking; it does not unsubscribe anyone from a list.
+        Add a link that lets the recipient turn tracking off to each new email (each compose can still turn it off or on). It stops the
+        tracking; it does not unsubscribe anyone from a list.
       </Toggle>
       <label>
         Its wording
