@@ -2,16 +2,16 @@ import { describe, expect, it } from "vitest";
 import { relativeTime, shortUrl } from "./time";
 
 const NOW = Date.parse("2026-11-29T15:00:00Z");
-const before = (ms: number) => new Date(NOW - ms).toISOString();
+const earlier = (ms: number) => new Date(NOW - ms).toISOString();
 
 describe("times and links for people", () => {
   it("says how long ago, then the date", () => {
-    expect(relativeTime(before(20_000), NOW)).toBe("just now");
-    expect(relativeTime(before(2 * 60_000), NOW)).toBe("2 min ago");
-    expect(relativeTime(before(3 * 3_600_000), NOW)).toBe("3 h ago");
-    expect(relativeTime(before(30 * 3_600_000), NOW)).toBe("yesterday");
-    expect(relativeTime(before(4 * 86_400_000), NOW)).toBe("4 days ago");
-    expect(relativeTime(before(40 * 86_400_000), NOW)).not.toMatch(/ago/);
+    expect(relativeTime(earlier(20_000), NOW)).toBe("just now");
+    expect(relativeTime(earlier(2 * 60_000), NOW)).toBe("2 min ago");
+    expect(relativeTime(earlier(3 * 3_600_000), NOW)).toBe("3 h ago");
+    expect(relativeTime(earlier(30 * 3_600_000), NOW)).toBe("yesterday");
+    expect(relativeTime(earlier(4 * 86_400_000), NOW)).toBe("4 days ago");
+    expect(relativeTime(earlier(40 * 86_400_000), NOW)).not.toMatch(/ago/);
     expect(relativeTime(new Date(NOW + 2 * 86_400_000).toISOString(), NOW)).toBe("in 2 days");
   });
 

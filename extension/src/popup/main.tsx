@@ -19,7 +19,8 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 export function digestLine(item: DigestItem, now: number): string {
   const parts: string[] = [];
   if (item.replyCount > 0) parts.push(`replied${item.lastReplyAt ? ` ${relativeTime(item.lastReplyAt, now)}` : ""}`);
-  if (item.bounce) parts.push(`bounced${item.bounce.reason ? `: ${item.bounce.reason}` : item.bounce.kind === "soft" ? " (temporary)" : ""}`);
+  if (item.bounce)
+    parts.push(`bounced${item.bounce.reason ? `: ${item.bounce.reason}` : item.bounce.kind === "soft" ? " (temporary)" : ""}`);
   if (item.unsubscribed) parts.push("turned tracking off");
   if (item.openCount > 0) parts.push(`opened ${item.openCount}×${item.lastOpenAt ? `, last ${relativeTime(item.lastOpenAt, now)}` : ""}`);
   if (item.clickedLinks.length > 0)
@@ -62,7 +63,9 @@ function Digest({ items, now }: { items: Entry[]; now: number }) {
               {to.length > 0 ? `To ${to.slice(0, 2).join(", ")}${to.length > 2 ? ` +${to.length - 2}` : ""}` : "No recipient"}
               {" · "}
               <Time iso={item.lastActivityAt} now={now} />
-              {item.machineHits > 0 ? <span data-testid="machine-hits"> · {plural(item.machineHits, "machine hit")} not counted</span> : null}
+              {item.machineHits > 0 ? (
+                <span data-testid="machine-hits"> · {plural(item.machineHits, "machine hit")} not counted</span>
+              ) : null}
             </div>
           </li>
         );
@@ -132,7 +135,12 @@ function Popup() {
                 ? "Not connected yet: connect to your tracker to track the emails you send from Gmail."
                 : `Not tracking: ${connection.problem}`}
             </p>
-            <button type="button" name="connect" class="primary" onClick={() => void browser.runtime.openOptionsPage().then(() => window.close())}>
+            <button
+              type="button"
+              name="connect"
+              class="primary"
+              onClick={() => void browser.runtime.openOptionsPage().then(() => window.close())}
+            >
               Connect
             </button>
           </div>
