@@ -12,8 +12,8 @@ import {
   type ContactsResponse,
   campaignName,
   emailAddress,
-  MESSAGE_STATES,
-  type MessageState,
+  MESSAGE_FILTERS,
+  type MessageFilter,
   type MessagesQuery,
   type MessagesResponse,
   type SignalsRequest,
@@ -268,7 +268,7 @@ export function engagementPageHandlers(deps: Pick<EngagementDeps, "requireCreden
       const c = await deps.requireCredentials();
       return api.messages(c.trackerUrl, c.apiToken, {
         campaign: campaignOf(input?.campaign),
-        state: MESSAGE_STATES.includes(input?.state as MessageState) ? input.state : undefined,
+        state: MESSAGE_FILTERS.includes(input?.state as MessageFilter) ? input.state : undefined,
         q: q || undefined,
         cursor: cursorOf(input?.cursor),
         limit: 50,

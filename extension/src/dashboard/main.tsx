@@ -403,8 +403,8 @@ function MessageTable({ items }: { items: MessageListItem[] }) {
             <td class="num" data-col="replies">
               {m.replyCount}
             </td>
-            <td data-col="bounce" title={m.bounce?.reason ?? undefined}>
-              {bounceText(m)}
+            <td>
+              <span data-col="bounce">{bounceText(m)}</span>
               {m.bounce?.reason ? <div class="muted bounce-reason">{m.bounce.reason}</div> : null}
             </td>
           </tr>
