@@ -2,7 +2,7 @@
 // `wrangler dev`: first run (options open on install with a guide, the popup offers Connect, an address without a
 // scheme, the token's copy button, a visible Saved), Connect while connected asking first, the popup's digest, the
 // dashboard's message page, sorting and filtering, the follow-up list, and a compose reminder coming due (the
-// reminders' clock moved through storage, background/index.ts CLOCK_SKEW_KEY). A few days of activity are seeded
+// reminders' clock moved through storage, background/follow-ups.ts CLOCK_SKEW_KEY). A few days of activity are seeded
 // through the tracker's own API (registrations, pixel and click requests with real mail-client user agents, reply
 // and bounce signals), as the extension and mail clients would make them. Screenshots of each page are saved under
 // .cache/screenshots/ at the end (CI keeps them as artifacts).
@@ -49,6 +49,21 @@ const setStorage = (page: Tab, key: string, value: unknown) =>
     },
     { k: key, v: value },
   );
+
+/**
+ * How many tabs show `url`: the driver's count (Chromium) or the extension's own (Firefox's WebDriver BiDi reports
+ * moz-extension:// tabs as about:blank; tabs.query shows an extension its own pages), whichever sees more.
+ */
+async function tabsShowing(harness: BrowserHarness, from: Tab, url: string): Promise<number> {
+  const own = await from.evaluate(async () => {
+    type Ext = { tabs: { query(q: object): Promise<{ url?: string }[]> } };
+    const g = globalThis as unknown as { browser?: Ext; chrome?: Ext };
+    return ((await (g.browser ?? g.chrome)?.tabs.query({})) ?? []).map((t) => t.url ?? "");
+  }, null);
+  const count = (urls: string[]) => urls.filter((u) => u.startsWith(url)).length;
+  if (process.env.E2E_DEBUG) console.log("tabs", url, await harness.tabUrls(), own);
+  return Math.max(count(await harness.tabUrls()), count(own));
+}
 
 const text = (page: Tab, selector: string) => page.evaluate((s) => document.querySelector(s)?.textContent ?? null, selector);
 
@@ -142,27 +157,34 @@ export function definePageScenarios(browserName: string, launch: () => Promise<B
 
     it("first run: the options page opens by itself with a guide, the popup offers Connect, an address without a scheme connects", async () => {
       const optionsUrl = harness.extensionUrl("extension/src/options/index.html");
-      await eventually("the options page opened on install", async () =>
-        (await harness.tabUrls()).some((u) => u.startsWith(optionsUrl)) ? true : undefined,
-      );
-
+      // An extension page that stays open to look at the tabs from (the popup closes itself after Connect).
+      const observer = await page("extension/src/dashboard/index.html");
+      const optionsTabs = () => tabsShowing(harness, observer, optionsUrl);
+      await eventually("the options page opened on install", async () => ((await optionsTabs()) > 0 ? true : undefined));
       const popup = await page("extension/src/popup/index.html");
+
       await popup.waitFor(() => document.querySelector("button[name=connect]"), null);
       expect(await text(popup, "[data-testid=connection]")).toContain("Not connected yet");
+      await popup.screenshot(path.join(SCREENSHOTS, `${harness.name}-first-run-popup.png`));
       // Nothing was sent yet: the outbox says only what it knows.
       expect(await text(popup, "[data-testid=outbox-empty]")).toBe("No email is waiting to be registered with the tracker.");
-      const before = (await harness.tabUrls()).filter((u) => u.startsWith(optionsUrl)).length;
+      // With the tab opened on install closed, the popup's Connect opens the options page again.
+      await observer.evaluate(async (prefix) => {
+        type Ext = { tabs: { query(q: object): Promise<{ id?: number; url?: string }[]>; remove(ids: number[]): Promise<void> } };
+        const g = globalThis as unknown as { browser?: Ext; chrome?: Ext };
+        const ext = (g.browser ?? g.chrome) as Ext;
+        const tabs = (await ext.tabs.query({})).filter((t) => t.url?.startsWith(prefix) && t.id !== undefined);
+        await ext.tabs.remove(tabs.map((t) => t.id as number));
+      }, optionsUrl);
+      await eventually("the options tab closed", async () => ((await optionsTabs()) === 0 ? true : undefined));
       await popup.click("button[name=connect]");
-      await eventually("Connect opened the options page", async () =>
-        (await harness.tabUrls()).filter((u) => u.startsWith(optionsUrl)).length > before ||
-        (await harness.tabUrls()).some((u) => u.startsWith(optionsUrl))
-          ? true
-          : undefined,
-      );
-      await popup.close().catch(() => undefined);
+      await eventually("Connect opened the options page", async () => ((await optionsTabs()) === 1 ? true : undefined));
+      await popup.close().catch(() => undefined); // closed itself already where the browser lets it
+      await observer.close();
 
       const options = await page("extension/src/options/index.html");
       await options.waitFor(() => document.querySelector("[data-testid=guide]"), null);
+      await options.screenshot(path.join(SCREENSHOTS, `${harness.name}-first-run-options.png`));
       expect(await text(options, "[data-testid=guide]")).toMatch(/Connect to your tracker.*Send an email from Gmail.*See who opened/s);
       expect(await text(options, "[data-testid=connection]")).toBe("Not connected yet: enter your tracker's address and press Connect.");
       // The address as `npm start` prints it, without http://.
@@ -197,6 +219,8 @@ export function definePageScenarios(browserName: string, launch: () => Promise<B
     it("Connect while connected asks first; reconnecting with a token keeps the account, a new account only when confirmed", async () => {
       const options = await page("extension/src/options/index.html");
       await options.waitFor((id) => document.querySelector("[data-testid=connection]")?.textContent?.includes(id), key.accountId);
+      // While connected, the connection form is tucked away behind a summary that says what it is for.
+      await options.click("[data-testid=change-connection] summary");
       await options.click("button[name=connect]");
       await options.waitFor(() => document.querySelector("[data-testid=new-account-question]"), null);
       expect(await text(options, "[data-testid=new-account-question]")).toContain(

@@ -15,6 +15,11 @@ import type { KeyValueArea } from "./outbox";
 type Sender = browser.Runtime.MessageSender;
 
 export const REMINDERS_KEY = "followUpReminders";
+/**
+ * The reminders' clock is now moved by the milliseconds stored under this key (background/index.ts). Nothing in the
+ * extension writes it; the end-to-end tests do, to bring a reminder due days ahead without waiting days.
+ */
+export const CLOCK_SKEW_KEY = "clockSkewMs";
 const DAY_MS = 86_400_000;
 /** At most this many reminders wait at once; the oldest go first (a rep never sets that many). */
 const MAX_REMINDERS = 500;

@@ -8,7 +8,7 @@ import { loadOptions, onOptionsChanged } from "../options-store";
 import { api, TrackerError } from "./api";
 import { loadCredentials } from "./credentials";
 import { releaseHeldSignals } from "./engagement";
-import { Reminders, reminderNote } from "./follow-ups";
+import { CLOCK_SKEW_KEY, Reminders, reminderNote } from "./follow-ups";
 import { engagementDeps, gmailHandlers, pageHandlers, requireCredentials, settleRemindersOnNews } from "./handlers";
 import { HeldSignals } from "./held-signals";
 import { type DeliveryResult, Outbox, type OutboxEntry } from "./outbox";
@@ -134,11 +134,6 @@ const heldSignals = new HeldSignals(browser.storage.local);
 // "Remind me if no reply in N days" (background/follow-ups.ts): due reminders are looked at by their own alarm and
 // every minute with the feed; a reply recorded from Gmail settles its email's reminder at once.
 const REMINDER_ALARM = "follow-up-reminder";
-/**
- * The reminders' clock: now, moved by the milliseconds stored under this key. Nothing in the extension writes it;
- * the end-to-end tests do, to bring a reminder due days ahead without waiting.
- */
-export const CLOCK_SKEW_KEY = "clockSkewMs";
 const reminders = new Reminders({
   area: browser.storage.local,
   now: async () => {

@@ -39,7 +39,7 @@ export function ActivityBars({ days }: { days: DailyActivity[] }) {
         <text x={WIDTH} y={HEIGHT - 4} class="label" text-anchor="end">
           today
         </text>
-        <text x={WIDTH} y="10" class="label" text-anchor="end">
+        <text x="0" y="10" class="label">
           {max} a day
         </text>
       </svg>

@@ -14,7 +14,7 @@ export function go(path: string, params: Record<string, string | undefined> = {}
 
 export const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
-function Status({ items, error, empty }: { items: unknown[] | null; error: string | null; empty: string }) {
+export function Status({ items, error, empty }: { items: unknown[] | null; error: string | null; empty: string }) {
   if (error)
     return (
       <p class="error" data-testid="error">
@@ -30,8 +30,6 @@ function Status({ items, error, empty }: { items: unknown[] | null; error: strin
     );
   return null;
 }
-
-export { Status };
 
 /** A paged list (usePages): loading, error or `empty`, then its items as `children` renders them, then "Load more". */
 export function Paged<T>({

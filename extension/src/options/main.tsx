@@ -216,24 +216,9 @@ function OptionsPage() {
 
   if (!options || !state) return <p class="muted">Loading…</p>;
   const { connection } = state;
-  return (
-    <div>
-      <h1>Mailtracker</h1>
-      {savedNote}
-      {connection.accountId ? null : <Guide />}
-      <p>
-        <a href="../dashboard/index.html" data-testid="dashboard-link">
-          Dashboard: campaigns, people, messages and CSV export
-        </a>
-      </p>
-      <h2>Tracker</h2>
-      <p data-testid="connection" class={connection.connected ? "ok" : "error"}>
-        {connection.connected
-          ? `Connected to ${connection.trackerUrl} (account ${connection.accountId})`
-          : connection.accountId === null && connection.problem === NOT_CONNECTED
-            ? "Not connected yet: enter your tracker's address and press Connect."
-            : `Not connected: ${connection.problem}`}
-      </p>
+  // While connected, tucked away: Connect then means "another account", a question it asks before acting.
+  const connectForm = (
+    <>
       <label>
         Tracker address
         <input
@@ -262,6 +247,34 @@ function OptionsPage() {
       <button type="button" name="connect" disabled={busy} onClick={() => void connect(token.trim())}>
         Connect
       </button>
+    </>
+  );
+  return (
+    <div>
+      <h1>Mailtracker</h1>
+      {savedNote}
+      {connection.accountId ? null : <Guide />}
+      <p>
+        <a href="../dashboard/index.html" data-testid="dashboard-link">
+          Dashboard: messages, whom to follow up with, people, campaigns and CSV export
+        </a>
+      </p>
+      <h2>Tracker</h2>
+      <p data-testid="connection" class={connection.connected ? "ok" : "error"}>
+        {connection.connected
+          ? `Connected to ${connection.trackerUrl} (account ${connection.accountId})`
+          : connection.accountId === null && connection.problem === NOT_CONNECTED
+            ? "Not connected yet: enter your tracker's address and press Connect."
+            : `Not connected: ${connection.problem}`}
+      </p>
+      {connection.connected ? (
+        <details class="change-connection" data-testid="change-connection">
+          <summary>Connect to another account or tracker</summary>
+          {connectForm}
+        </details>
+      ) : (
+        connectForm
+      )}
       <button type="button" name="test" disabled={busy} onClick={() => void testConnection()}>
         Test connection
       </button>
