@@ -37,7 +37,7 @@ const storageOf = (page: Tab, key: string) =>
   page.evaluate(async (k) => {
     type Ext = { storage: { local: { get(keys: string[]): Promise<Record<string, unknown>> } } };
     const g = globalThis as unknown as { browser?: Ext; chrome?: Ext };
-    return ((await (g.browser ?? g.chrome)?.storage.local.get([k])) ?? {})[k];
+    return (await (g.browser ?? g.chrome)?.storage.local.get([k]))?.[k];
   }, key);
 
 const setStorage = (page: Tab, key: string, value: unknown) =>
@@ -284,7 +284,7 @@ export function definePageScenarios(browserName: string, launch: () => Promise<B
         at: new Date().toISOString(),
         from: "raj@contoso.example",
       });
-      const bounced = await register("Intro to Fabrikam", 4, { recipients: [{ email: "nobody@fabrikam.example" }], campaign: "Q4 launch" });
+      await register("Intro to Fabrikam", 4, { recipients: [{ email: "nobody@fabrikam.example" }], campaign: "Q4 launch" });
       await signal({
         kind: "bounce",
         threadId: threads["Intro to Fabrikam"],
@@ -468,7 +468,7 @@ export function definePageScenarios(browserName: string, launch: () => Promise<B
       expect(groups[0]).toEqual(["clicked", [["Webinar recording", true]]]);
       expect(groups[1]).toEqual(["opened", [["Pricing question", true]]]);
       expect(groups[2]?.[0]).toBe("none");
-      const quiet = (groups[2]?.[1] as [string, boolean][]).map(([s]) => s);
+      const quiet = ((groups[2]?.[1] ?? []) as [string, boolean][]).map(([s]) => s);
       expect(quiet).toContain("Checking in");
       // Replied and bounced emails are not chased.
       expect(quiet).not.toContain("Proposal for Contoso");
