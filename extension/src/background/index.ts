@@ -202,8 +202,12 @@ checkReminders();
 browser.runtime.onStartup.addListener(() => void outbox.flush());
 browser.runtime.onInstalled.addListener((details) => {
   void outbox.flush();
-  // First run: the options page, with its short guide, is where a new rep connects.
-  if (details.reason === "install") void browser.runtime.openOptionsPage();
+  // First run: the options page, with its short guide, is where a new rep connects. A tab of its own (openOptionsPage
+  // would take over whatever blank tab the browser is just opening, and lose the race with its first load).
+  if (details.reason === "install")
+    void browser.tabs
+      .create({ url: browser.runtime.getURL("extension/src/options/index.html") })
+      .catch((error: unknown) => console.warn("options page not opened", error));
 });
 // Every start of the background (after a restart, or woken by a message) looks at what is due.
 void outbox.flush();
