@@ -395,8 +395,9 @@ export function defineScenarios(browserName: string, launch: () => Promise<Brows
           [...document.querySelectorAll(`${d} .mt-toggle`)].map((b) => [b.getAttribute("aria-pressed"), (b as HTMLButtonElement).disabled]),
         dialog,
       );
-      // Opens, clicks, campaign, opt-out link: all off and locked.
+      // Opens, clicks, campaign, opt-out link, follow-up reminder: all off and locked.
       expect(toggles).toEqual([
+        ["false", true],
         ["false", true],
         ["false", true],
         ["false", true],

@@ -32,8 +32,8 @@ function addControl(toolbar: HTMLElement, defaultDays: number, signal: AbortSign
   days.min = "1";
   days.max = "365";
   days.value = String(defaultDays);
-  days.className = "mt-campaign mt-remind-days";
-  days.style.width = "4em";
+  days.className = "mt-remind-days";
+  days.setAttribute("style", "width:4em;border:1px solid #c4c7c5;border-radius:12px;padding:2px 6px;font:inherit");
   days.setAttribute("aria-label", "days without a reply before the reminder");
   days.hidden = true;
   const note = doc.createElement("span");
@@ -58,13 +58,15 @@ function addControl(toolbar: HTMLElement, defaultDays: number, signal: AbortSign
       },
     );
   });
-  button.addEventListener("click", (event) => {
-    event.preventDefault();
-    const on = button.getAttribute("aria-pressed") !== "true";
+  const setOn = (on: boolean) => {
     button.setAttribute("aria-pressed", String(on));
     days.hidden = !on;
     note.hidden = !on;
     send();
+  };
+  button.addEventListener("click", (event) => {
+    event.preventDefault();
+    setOn(button.getAttribute("aria-pressed") !== "true");
   });
   days.addEventListener("change", () => send());
   holder.addEventListener("mt-retarget", (event) => {
@@ -74,10 +76,29 @@ function addControl(toolbar: HTMLElement, defaultDays: number, signal: AbortSign
     void callFromGmail("remindIfNoReply", { trackingId: previous, days: null }).catch(() => undefined);
     send();
   });
+  // Locked with the compose's other toggles: an email that goes out untracked is never registered, so no reminder.
+  const syncLock = guarded("reminder lock", () => {
+    const locked = toolbar.querySelector<HTMLButtonElement>(".mt-toggle-open")?.disabled ?? false;
+    if (button.disabled === locked) return;
+    button.disabled = locked;
+    days.disabled = locked;
+    if (locked && button.getAttribute("aria-pressed") === "true") setOn(false);
+  });
+  const lockWatch = new MutationObserver(syncLock);
+  lockWatch.observe(toolbar, { attributes: true, subtree: true, attributeFilter: ["disabled"] });
+  syncLock();
+
   const status = toolbar.querySelector(".mt-status");
   if (status) toolbar.insertBefore(holder, status);
   else toolbar.append(holder);
-  signal.addEventListener("abort", () => holder.remove(), { once: true });
+  signal.addEventListener(
+    "abort",
+    () => {
+      lockWatch.disconnect();
+      holder.remove();
+    },
+    { once: true },
+  );
 }
 
 export const followUpReminder: Feature = {
