@@ -152,16 +152,41 @@ export const contactTimelineQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 
+/** What the message list filters on: a state, or "replied" (at least one reply, whatever the state). */
+export const MESSAGE_FILTERS = [...MESSAGE_STATES, "replied"] as const;
+export type MessageFilter = (typeof MESSAGE_FILTERS)[number];
+
 export const messagesQuery = z.object({
   campaign: campaignName.optional(),
-  state: z.enum(MESSAGE_STATES).optional(),
-  /** Case-insensitive substring of the subject or of a recipient address. */
+  state: z.enum(MESSAGE_FILTERS).optional(),
+  /** Case-insensitive substring of the subject, of a recipient address or of a recipient's name. */
   q: z.string().trim().min(1).max(200).optional(),
   cursor: cursorParam.optional(),
   limit: pageLimit,
 });
 
+/** The popup's digest: the messages with counted activity (opens, clicks, replies, bounces, opt-outs) lately. */
+export const recentActivityQuery = z.object({
+  days: z.coerce.number().int().min(1).max(31).default(7),
+  limit: z.coerce.number().int().min(1).max(50).default(20),
+});
+
+/** The emails that wait for a reply: sent at least `days` ago (and at most LOOKBACK days ago). */
+export const followUpsQuery = z.object({
+  days: z.coerce.number().int().min(1).max(365).default(3),
+  limit: z.coerce.number().int().min(1).max(200).default(100),
+});
+
+/** Counted opens and clicks per day over the last `days`, days starting at local midnight (`offset`: minutes west of UTC, as Date.getTimezoneOffset). */
+export const dailyActivityQuery = z.object({
+  days: z.coerce.number().int().min(1).max(90).default(30),
+  offset: z.coerce.number().int().min(-840).max(840).default(0),
+});
+
 export type CreateAccountRequest = z.input<typeof createAccountRequest>;
+export type RecentActivityQuery = z.input<typeof recentActivityQuery>;
+export type FollowUpsQuery = z.input<typeof followUpsQuery>;
+export type DailyActivityQuery = z.input<typeof dailyActivityQuery>;
 export type SignalsRequest = z.input<typeof signalsRequest>;
 export type ReplySignal = z.input<typeof replySignal>;
 export type BounceSignal = z.input<typeof bounceSignal>;
@@ -214,6 +239,8 @@ export interface MessageStatus {
 
 export interface MessageBounce {
   kind: BounceKind;
+  /** What the notice said went wrong (its first line of explanation), when it said. */
+  reason?: string | null;
   /** Lower-cased addresses the notices named; empty when they named none. */
   recipients: string[];
   at: string;
@@ -413,6 +440,57 @@ export interface MessageListItem extends MessageStatus {
 export interface MessagesResponse {
   messages: MessageListItem[];
   nextCursor: string | null;
+}
+
+/** One message of the popup's digest: everything counted about it, one entry however many hits. */
+export interface DigestItem {
+  id: string;
+  threadId: string | null;
+  subject: string | null;
+  recipients: { email: string; name?: string }[];
+  sentAt: string | null;
+  campaign: string | null;
+  /** The latest counted open, click, reply, bounce or opt-out. */
+  lastActivityAt: string;
+  openCount: number;
+  lastOpenAt: string | null;
+  /** Counted clicks per link clicked, most first. */
+  clickedLinks: { index: number; url: string; clicks: number }[];
+  replyCount: number;
+  lastReplyAt: string | null;
+  bounce: MessageBounce | null;
+  unsubscribed: boolean;
+  /** Hits not counted (machines: Apple's prefetch, scanners, prefetches), summed: never listed one by one. */
+  machineHits: number;
+}
+
+export interface RecentActivityResponse {
+  messages: DigestItem[];
+}
+
+/** How far an email that waits for a reply got: ranks the follow-up list (clicked first, then opened, then nothing). */
+export type FollowUpEngagement = "clicked" | "opened" | "none";
+
+export interface FollowUpItem extends MessageListItem {
+  engagement: FollowUpEngagement;
+  /** Latest counted open or click, or null. */
+  lastActivityAt: string | null;
+}
+
+export interface FollowUpsResponse {
+  /** Ranked: clicked, then opened, then nothing; within each, the latest activity (or send) first. */
+  messages: FollowUpItem[];
+}
+
+export interface DailyActivity {
+  /** The local day, YYYY-MM-DD. */
+  day: string;
+  opens: number;
+  clicks: number;
+}
+
+export interface DailyActivityResponse {
+  days: DailyActivity[];
 }
 
 export interface ErrorResponse {

@@ -29,11 +29,29 @@ describe("options store", () => {
       optOutText: "Stop these",
     });
     expect(migrate({ version: 2, optOutText: "   " }).optOutText).toBe(DEFAULT_OPTIONS.optOutText);
+    // The former default promised an unsubscribe; stored with every save, it gives way to the honest wording.
+    expect(migrate({ version: 2, optOutText: "Unsubscribe from these emails" }).optOutText).toBe("Don't track my opens and clicks");
+  });
+
+  it("keeps follow-up waits of 1 to 365 whole days, per campaign too, and drops the rest", () => {
+    expect(DEFAULT_OPTIONS.followUpDays).toBe(3);
+    expect(migrate({ version: 2, followUpDays: 0 }).followUpDays).toBe(3);
+    expect(migrate({ version: 2, followUpDays: "5" }).followUpDays).toBe(5);
+    expect(migrate({ version: 2, followUpDaysByCampaign: { Webinar: 7, " Q4 ": "2", bad: 1.5, "": 3 } }).followUpDaysByCampaign).toEqual({
+      Webinar: 7,
+      Q4: 2,
+    });
   });
 
   it("normalises tracker URLs and domain lists, and matches subdomains", () => {
     expect(normalizeTrackerUrl(" https://t.example/base/ ")).toBe("https://t.example/base");
     expect(normalizeTrackerUrl("ftp://t.example")).toBeNull();
+    // Typed without a scheme: http for the rep's own machine and private networks, https for anything else.
+    expect(normalizeTrackerUrl("127.0.0.1:8787")).toBe("http://127.0.0.1:8787");
+    expect(normalizeTrackerUrl("localhost:8787/")).toBe("http://localhost:8787");
+    expect(normalizeTrackerUrl("192.168.1.20:8787")).toBe("http://192.168.1.20:8787");
+    expect(normalizeTrackerUrl("track.example.com")).toBe("https://track.example.com");
+    expect(normalizeTrackerUrl("")).toBeNull();
     expect(parseDomainList("a.example\n*.b.example; bad_domain")).toEqual(["a.example", "b.example"]);
     expect(hostMatchesDomains("mail.a.example", ["a.example"])).toBe(true);
     expect(hostMatchesDomains("nota.example", ["a.example"])).toBe(false);

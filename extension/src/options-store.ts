@@ -20,13 +20,23 @@ export const DEFAULT_OPTIONS = {
   notifications: true,
   /** Each new email starts with the recipient opt-out link on (off by default: the rep turns it on per email). */
   optOutLinkByDefault: false,
-  /** The opt-out link's text, the rep's own words. */
-  optOutText: "Unsubscribe from these emails",
+  /**
+   * The opt-out link's text, the rep's own words. It says what the link does: it stops the tracking, it does not
+   * take the recipient off a mailing list (the tracker's page at the link says the same).
+   */
+  optOutText: "Don't track my opens and clicks",
+  /** An email with no reply this many days after it was sent shows in the dashboard's "Needs a follow-up". */
+  followUpDays: 3,
+  /** Per-campaign waits that replace followUpDays for that campaign's emails (campaign name -> days). */
+  followUpDaysByCampaign: {} as Record<string, number>,
   /** Logs every Gmail selector that stops matching, and each tracking decision, to the console. */
   debug: false,
 };
 
 export type Options = typeof DEFAULT_OPTIONS;
+
+/** The opt-out link's former default, saved with every setting: it promised an unsubscribe the link never did. */
+const FORMER_OPT_OUT_TEXT = "Unsubscribe from these emails";
 
 const OPTIONS_KEY = "options";
 /** Bumped with every change to the stored shape; `migrate` brings older shapes forward. */
@@ -65,9 +75,29 @@ export function migrate(stored: unknown): Options {
     notifications: pickBool(raw.notifications, DEFAULT_OPTIONS.notifications),
     optOutLinkByDefault: pickBool(raw.optOutLinkByDefault, DEFAULT_OPTIONS.optOutLinkByDefault),
     optOutText:
-      typeof raw.optOutText === "string" && raw.optOutText.trim() ? raw.optOutText.trim().slice(0, 200) : DEFAULT_OPTIONS.optOutText,
+      typeof raw.optOutText === "string" && raw.optOutText.trim() && raw.optOutText.trim() !== FORMER_OPT_OUT_TEXT
+        ? raw.optOutText.trim().slice(0, 200)
+        : DEFAULT_OPTIONS.optOutText,
+    followUpDays: pickDays(raw.followUpDays) ?? DEFAULT_OPTIONS.followUpDays,
+    followUpDaysByCampaign: pickCampaignDays(raw.followUpDaysByCampaign),
     debug: pickBool(raw.debug, DEFAULT_OPTIONS.debug),
   };
+}
+
+/** A whole number of days from 1 to 365, or undefined. */
+export function pickDays(value: unknown): number | undefined {
+  const n = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
+  return typeof n === "number" && Number.isInteger(n) && n >= 1 && n <= 365 ? n : undefined;
+}
+
+function pickCampaignDays(value: unknown): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (!value || typeof value !== "object") return out;
+  for (const [name, days] of Object.entries(value).slice(0, 200)) {
+    const picked = pickDays(days);
+    if (name.trim() && picked !== undefined) out[name.trim().slice(0, 100)] = picked;
+  }
+  return out;
 }
 
 /** "acme.com, @Sales.Acme.com\nfoo.org" -> ["acme.com", "sales.acme.com", "foo.org"] */
@@ -84,9 +114,17 @@ function normalizeDomains(list: string[]): string[] {
   return [...out];
 }
 
-/** An http(s) origin with an optional path prefix and no trailing slash, or null. */
+/** Hosts a tracker answers on without TLS: the rep's own machine (`npm start`) and private networks. */
+const LOCAL_HOST =
+  /^(localhost|127(\.\d{1,3}){3}|\[::1\]|10(\.\d{1,3}){3}|192\.168(\.\d{1,3}){2}|172\.(1[6-9]|2\d|3[01])(\.\d{1,3}){2})(:\d+)?(\/|$)/i;
+
+/**
+ * An http(s) origin with an optional path prefix and no trailing slash, or null. An address typed without a scheme
+ * ("127.0.0.1:8787", "track.example.com") gets http:// for a local host and https:// for any other.
+ */
 export function normalizeTrackerUrl(text: string): string | null {
-  const trimmed = text.trim();
+  let trimmed = text.trim();
+  if (trimmed && !/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed)) trimmed = `${LOCAL_HOST.test(trimmed) ? "http" : "https"}://${trimmed}`;
   if (!URL.canParse(trimmed)) return null;
   const url = new URL(trimmed);
   if (url.protocol !== "http:" && url.protocol !== "https:") return null;

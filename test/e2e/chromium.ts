@@ -19,6 +19,7 @@ function tab(page: Page): Tab {
     evaluate: (fn, arg) => page.evaluate(fn as never, arg),
     waitFor: async (fn, arg, timeoutMs = WAIT_MS) =>
       void (await page.waitForFunction(fn as never, arg, { timeout: timeoutMs, polling: 100 })),
+    screenshot: async (file) => void (await page.screenshot({ path: file, fullPage: true })),
     close: () => page.close(),
   };
 }
@@ -65,6 +66,7 @@ export async function launchChromium(): Promise<BrowserHarness> {
       await page.goto(url);
       return tab(page);
     },
+    tabUrls: async () => context.pages().map((page) => page.url()),
     close: async () => {
       await context.close();
       rmSync(profile, { recursive: true, force: true });

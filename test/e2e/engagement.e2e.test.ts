@@ -133,13 +133,13 @@ describe("Chromium: replies, bounces, campaigns and the dashboard", () => {
     );
     const { sent, id, message } = await send(scope);
     expect(message.campaign).toBe(CAMPAIGN);
-    expect(sent.html).toContain(`<a href="${tracker.url}/u/${id}" style="color:#777">Unsubscribe from these emails</a>`);
+    expect(sent.html).toContain(`<a href="${tracker.url}/u/${id}" style="color:#777">Don't track my opens and clicks</a>`);
     expect(sent.html).toContain(`${tracker.url}/c/${id}/0?u=`);
     expect(message.links.map((l) => l.url)).toEqual(["https://shop.example/launch"]);
     // The opt-out page answers a GET with a confirmation form and records nothing.
     const page = await fetch(`${tracker.url}/u/${id}`);
     expect(page.status).toBe(200);
-    expect(await page.text()).toContain("Unsubscribe");
+    expect(await page.text()).toContain("Stop tracking my opens and clicks");
     toCarol = { sent, id };
 
     const second = await compose("nobody@nowhere.example", "Launch news", "<div>Hello there</div>", async (s) => {

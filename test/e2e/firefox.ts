@@ -44,6 +44,7 @@ function tab(page: Page): Tab {
     evaluate: (fn, arg) => page.evaluate(fn as never, arg) as never,
     waitFor: async (fn, arg, timeoutMs = WAIT_MS) =>
       void (await page.waitForFunction(fn as never, { timeout: timeoutMs, polling: 100 }, arg)),
+    screenshot: async (file) => void (await page.screenshot({ path: file as `${string}.png`, fullPage: true })),
     close: () => page.close(),
   };
 }
@@ -113,6 +114,7 @@ export async function launchFirefox(): Promise<BrowserHarness> {
       } else await page.goto(url);
       return tab(page);
     },
+    tabUrls: async () => (await browser.pages()).map((page) => page.url()),
     close: () => browser.close(),
   };
 }

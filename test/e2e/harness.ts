@@ -11,6 +11,8 @@ export interface Tab {
   evaluate<R, A>(fn: (arg: A) => R | Promise<R>, arg: A): Promise<R>;
   /** Resolves once `fn` returns something truthy in the page; rejects after `timeoutMs`. */
   waitFor<A>(fn: (arg: A) => unknown, arg: A, timeoutMs?: number): Promise<void>;
+  /** Saves a PNG of the whole page to `file` (the e2e run keeps them under .cache/ for reviewers). */
+  screenshot(file: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -20,6 +22,8 @@ export interface BrowserHarness {
   /** The URL of a file of the built extension, e.g. "extension/src/options/index.html". */
   extensionUrl(file: string): string;
   newTab(url: string): Promise<Tab>;
+  /** The addresses of every open tab, including those the extension opened itself. */
+  tabUrls(): Promise<string[]>;
   close(): Promise<void>;
 }
 

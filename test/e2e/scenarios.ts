@@ -395,8 +395,9 @@ export function defineScenarios(browserName: string, launch: () => Promise<Brows
           [...document.querySelectorAll(`${d} .mt-toggle`)].map((b) => [b.getAttribute("aria-pressed"), (b as HTMLButtonElement).disabled]),
         dialog,
       );
-      // Opens, clicks, campaign, opt-out link: all off and locked.
+      // Opens, clicks, campaign, opt-out link, follow-up reminder: all off and locked.
       expect(toggles).toEqual([
+        ["false", true],
         ["false", true],
         ["false", true],
         ["false", true],
@@ -606,12 +607,15 @@ export function defineScenarios(browserName: string, launch: () => Promise<Brows
       await markBecomes("clicked 2");
       expect((await feedRead(4)).notified).toEqual([`open:${id}`, `click:${id}:0`]);
 
-      // The popup: recent activity newest first (the prefetch dimmed) and today's totals.
+      // The popup's digest: one entry for the message (two counted opens, the click, Apple's prefetch summed as a
+      // machine hit, not listed) and today's totals.
       await popup.waitFor((m) => {
-        const items = [...document.querySelectorAll(`[data-testid=activity] li[data-message-id="${m}"]`)];
+        const items = [...document.querySelectorAll(`[data-testid=digest] li[data-message-id="${m}"]`)];
         return (
-          items.map((i) => `${i.getAttribute("data-kind")} ${i.getAttribute("data-counted")}`).join(",") ===
-            "click true,open true,open true,open false" && items[3]?.classList.contains("muted")
+          items.length === 1 &&
+          items[0]?.getAttribute("data-opens") === "2" &&
+          /clicked /.test(items[0]?.textContent ?? "") &&
+          items[0]?.querySelector("[data-testid=machine-hits]")?.textContent?.includes("1 machine hit")
         );
       }, id);
       expect(await popup.evaluate(() => document.querySelector("[data-testid=reachable]")?.getAttribute("data-reachable"), null)).toBe(

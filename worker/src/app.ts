@@ -5,6 +5,7 @@ import type { AppEnv } from "./env";
 import { errorName } from "./errors";
 import { jsonError } from "./http";
 import { accountRoute, accountsRoute } from "./routes/accounts";
+import { activityRoute } from "./routes/activity";
 import { campaignsRoute } from "./routes/campaigns";
 import { contactsRoute } from "./routes/contacts";
 import { eventsRoute } from "./routes/events";
@@ -34,6 +35,7 @@ const api = new Hono<AppEnv>()
   .route("/contacts", contactsRoute)
   .route("/campaigns", campaignsRoute)
   .route("/export", exportRoute)
+  .route("/activity", activityRoute)
   .notFound((c) => jsonError(c, 404, "no such API endpoint"));
 
 export const app = new Hono<AppEnv>()

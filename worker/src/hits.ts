@@ -1,8 +1,8 @@
 // The one ingest path every hit takes: turn a verified request into a Hit for the queue. The raw client address is
 // hashed here and goes no further; place is the coarse country/region/city Cloudflare attaches to the request.
-import UAParser from "ua-parser-js";
 import type { EventKind, EventLabel } from "../../shared/api";
 import { mailProxy, requestLabel } from "./classify";
+import { describeUserAgent } from "./client-description";
 import { clientAddress } from "./http";
 import { hashClientAddress } from "./keys";
 
@@ -33,23 +33,6 @@ const USER_AGENT_MAX = 512;
 
 function capped(value: unknown): string | null {
   return typeof value === "string" && value !== "" ? value.slice(0, FIELD_MAX) : null;
-}
-
-interface ClientAndDevice {
-  client: string | null;
-  device: string | null;
-}
-
-function describeUserAgent(userAgent: string): ClientAndDevice {
-  const proxy = mailProxy(userAgent);
-  if (proxy) return { client: `${proxy.name} image proxy`, device: null };
-  const { browser, os, device } = new UAParser(userAgent).getResult();
-  const client = [browser.name, browser.major].filter(Boolean).join(" ");
-  const system = [os.name, os.version].filter(Boolean).join(" ");
-  const kind = device.type ?? (system ? "desktop" : "");
-  const deviceText = [device.vendor, device.model].filter(Boolean).join(" ");
-  const described = [system, deviceText, kind ? `(${kind})` : ""].filter(Boolean).join(" ");
-  return { client: capped(client), device: capped(described) };
 }
 
 function purposeHeaders(headers: Headers): string {

@@ -20,7 +20,9 @@ export function toStatus(row: MessageRow, summary: OpenClickSummary | undefined,
     lastClickAt: iso(summary?.lastClickAt),
     replyCount: signals?.replyCount ?? 0,
     lastReplyAt: iso(signals?.lastReplyAt),
-    bounce: bounce ? { kind: bounce.kind, recipients: bounce.recipients, at: new Date(bounce.at).toISOString() } : null,
+    bounce: bounce
+      ? { kind: bounce.kind, recipients: bounce.recipients, at: new Date(bounce.at).toISOString(), reason: bounce.reason }
+      : null,
     unsubscribed: signals?.unsubscribed ?? false,
   };
 }

@@ -203,10 +203,14 @@ describe("messages", () => {
     expect(body.opens).toHaveLength(2);
     expect(body.opens.find((o) => o.label === "human")).toMatchObject({
       place: { country: "FR", region: "Île-de-France", city: "Paris" },
-      client: "Chrome 131",
+      client: "Chrome (web browser)",
     });
     // Through Google's proxy the place and device would be Google's: none is shown.
-    expect(body.opens.find((o) => o.label === "gmail-proxy")).toMatchObject({ place: null, client: "Gmail image proxy", device: null });
+    expect(body.opens.find((o) => o.label === "gmail-proxy")).toMatchObject({
+      place: null,
+      client: "Gmail (through Google's proxy)",
+      device: null,
+    });
     expect(body.links[0]).toMatchObject({ index: 0, url, clicks: 3, uniqueClicks: 2 });
     expect(body.links[0]?.clickTimes).toHaveLength(3);
     expect(body.links[1]).toMatchObject({ index: 1, clicks: 0, uniqueClicks: 0 });

@@ -116,7 +116,7 @@ describe("labels from the request", () => {
       { country: "US", city: "Sunnyvale" },
     );
     const [row] = await waitForEvents(message.id, 1);
-    expect(row).toMatchObject({ label: "human", client: "Yahoo Mail image proxy", country: null, city: null });
+    expect(row).toMatchObject({ label: "human", client: "Yahoo Mail (through its image proxy)", country: null, city: null });
   });
 
   it("counts human and Gmail-proxy opens only", async () => {

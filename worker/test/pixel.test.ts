@@ -36,8 +36,8 @@ describe("GET /o/<id>.gif", () => {
       country: "DE",
       region: "Bavaria",
       city: "Munich",
-      client: "Chrome 131",
-      device: "Windows 10 (desktop)",
+      client: "Chrome (web browser)",
+      device: "Windows PC",
     });
   });
 
@@ -114,7 +114,7 @@ describe("GET /o/<id>.gif", () => {
     // The queued hit carries the user agent, not its description: the consumer describes it and stores no user agent.
     expect(sent[0]).toMatchObject({ client: null, device: null, userAgent: CHROME_UA });
     const rows = await waitForEvents(message.id, 1);
-    expect(rows[0]).toMatchObject({ client: "Chrome 131", device: "Windows 10 (desktop)" });
+    expect(rows[0]).toMatchObject({ client: "Chrome (web browser)", device: "Windows PC" });
     expect(rows[0]).not.toHaveProperty("userAgent");
   });
 

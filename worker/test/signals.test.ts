@@ -303,13 +303,15 @@ describe("opt-out", () => {
     expect(page.status).toBe(200);
     expect(page.headers.get("content-type")).toContain("text/html");
     const html = await page.text();
-    expect(html).toContain("Unsubscribe");
+    // It says what it does: tracking off, not an unsubscribe from mail.
+    expect(html).toContain("Stop tracking my opens and clicks");
+    expect(html).toContain("does not unsubscribe you");
     expect(html).not.toContain("buyer@acme.example");
     expect(html).not.toContain('name="email"');
     expect((await check(account, ["buyer@acme.example"])).body.contacts[0]?.optedOut).toBe(false);
     const done = await call(`/u/${message.id}`, { method: "POST" });
     expect(done.status).toBe(200);
-    expect(await done.text()).toContain("unsubscribed");
+    expect(await done.text()).toContain("Tracking is off");
     await call(`/u/${message.id}`, { method: "POST" });
     expect((await check(account, ["buyer@acme.example"])).body.contacts[0]?.optedOut).toBe(true);
     expect((await statusOf(account, "t-out")).unsubscribed).toBe(true);

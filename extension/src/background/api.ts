@@ -3,7 +3,7 @@
 // user's browser. Every failure becomes a TrackerError that says what is wrong in words a user can act on; the
 // outbox uses `retryable` to decide between retrying and keeping an entry as failed.
 import { type ClientResponse, hc, type parseResponse } from "hono/client";
-import type { CONTACT_SORTS, ErrorResponse, MessageState } from "../../../shared/api";
+import type { CONTACT_SORTS, ErrorResponse, MessageFilter } from "../../../shared/api";
 import type { AppType } from "../../../worker/src/app";
 
 export class TrackerError extends Error {
@@ -123,8 +123,12 @@ export function trackerApi(trackerUrl: string, token?: string, fetch: typeof glo
       call(() => client.contacts[":email"].$get({ ...email(address), query: query({ cursor }) }, init())),
     deleteContact: (address: string) => call(() => client.contacts[":email"].$delete(email(address), init())),
     liftSuppression: (address: string) => call(() => client.contacts[":email"].suppression.$delete(email(address), init())),
-    messages: (q: { campaign?: string; state?: MessageState; q?: string; cursor?: string; limit?: number }) =>
+    messages: (q: { campaign?: string; state?: MessageFilter; q?: string; cursor?: string; limit?: number }) =>
       call(() => client.messages.$get({ query: query(q) }, init())),
+    // The popup's digest, the follow-up list and the dashboard's chart (digest.ts, follow-ups.ts).
+    recentActivity: (days: number) => call(() => client.activity.recent.$get({ query: query({ days, limit: 20 }) }, init())),
+    followUps: (days: number) => call(() => client.activity["follow-ups"].$get({ query: query({ days, limit: 200 }) }, init())),
+    dailyActivity: (days: number, offset: number) => call(() => client.activity.daily.$get({ query: query({ days, offset }) }, init())),
     /** A CSV export as text. */
     exportCsv: (name: "messages" | "events" | "contacts") =>
       answer(

@@ -10,7 +10,7 @@ import {
   type ContactsResponse,
   campaignName,
   emailAddress,
-  MESSAGE_STATES,
+  MESSAGE_FILTERS,
   type MessagesResponse,
 } from "../../../shared/api";
 import { normalizeEmail } from "../../../shared/email";
@@ -83,7 +83,7 @@ export function dashboardHandlers(deps: TrackerAccess & { checks: ContactCheckCa
     listMessages: handler(
       z.object({
         campaign: campaignFilter,
-        state: z.enum(MESSAGE_STATES).optional().catch(undefined),
+        state: z.enum(MESSAGE_FILTERS).optional().catch(undefined),
         q: z
           .string()
           .optional()

@@ -11,6 +11,8 @@ import { probeTracker, TrackerError, trackerApi } from "./api";
 import { type ContactCheckCache, contactCheckHandlers } from "./contact-checks";
 import { type Credentials, loadCredentials, saveCredentials, type TrackerAccess } from "./credentials";
 import { dashboardHandlers } from "./dashboard";
+import { digestPageHandlers } from "./digest";
+import { followUpGmailHandlers, followUpPageHandlers, type Reminders } from "./follow-ups";
 import { handler, noInput, strings } from "./handler";
 import type { HeldSignals } from "./held-signals";
 import { type ActivitySummary, type FeedPoller, type FeedState, summarize } from "./notifications";
@@ -48,7 +50,7 @@ async function connection(): Promise<{ state: ConnectionState; credentials: Cred
   return { state: { connected: true, trackerUrl: credentials.trackerUrl, accountId: credentials.accountId, problem: null }, credentials };
 }
 
-async function requireCredentials(): Promise<Credentials> {
+export async function requireCredentials(): Promise<Credentials> {
   const { state, credentials } = await connection();
   if (!credentials) throw new Error(state.problem ?? "not connected");
   return credentials;
@@ -107,6 +109,17 @@ export interface Receipts {
   sentAccounts: SentAccounts;
 }
 
+/** News for threads (a reply or bounce recorded): their emails' reminders are settled at once if answered now. */
+export function settleRemindersOnNews(reminders: Reminders, receipts: Receipts) {
+  return (threadIds: string[]): void => {
+    if (threadIds.length === 0) return;
+    void requireCredentials()
+      .then((credentials) => receipts.statusCache.get(threadIds, fetchStatus(credentials)))
+      .then((statuses) => reminders.settleAnswered(statuses))
+      .catch((error: unknown) => console.warn("reminders not settled", error));
+  };
+}
+
 /** What replies and bounces need from the rest of the background (signals.ts): also its held-signal release. */
 export function signalDeps(outbox: Outbox, receipts: Receipts, held: HeldSignals, checks: ContactCheckCache): SignalDeps {
   return {
@@ -125,10 +138,12 @@ export function signalDeps(outbox: Outbox, receipts: Receipts, held: HeldSignals
   };
 }
 
-export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: SignalDeps) {
+export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: SignalDeps, reminders: Reminders) {
   return {
     ...signalHandlers(signals),
     ...contactCheckHandlers(signals),
+    // The compose window's "remind me if no reply" (follow-ups.ts).
+    ...followUpGmailHandlers(reminders, async (trackingId) => requireOwnId(await requireCredentials(), trackingId)),
 
     /** A fresh id for a compose window, minted ahead of the send so the send itself needs no round trip. */
     mintId: handler(noInput, async (): Promise<{ trackingId: string; trackerUrl: string }> => {
@@ -223,7 +238,15 @@ const connectInput = z.object({
   apiToken: z.string().optional(),
   registrationSecret: z.string().optional(),
   name: z.string().optional(),
+  /**
+   * Without a token while this browser holds an account, Connect would orphan that account's emails: the
+   * background refuses unless the page asked the rep first and passes this.
+   */
+  newAccount: z.boolean().optional(),
 });
+
+/** What connect answers when a new account was not confirmed: the options page asks the rep, then calls again. */
+export const NEW_ACCOUNT_NEEDS_CONFIRMATION = "this browser is connected to an account already: confirm creating a new one";
 
 export interface ExtensionState {
   connection: ConnectionState;
@@ -238,9 +261,13 @@ export interface ActivityState extends ActivitySummary {
   problem: string | null;
 }
 
-export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: ContactCheckCache) {
+export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: ContactCheckCache, reminders: Reminders) {
+  const sentAccount = (trackingId: string) => receipts.sentAccounts.get(trackingId);
   return {
     ...dashboardHandlers({ ...access, checks }),
+    // The popup's digest, the message page and the chart (digest.ts); the follow-up list (follow-ups.ts).
+    ...digestPageHandlers({ ...access, sentAccount }),
+    ...followUpPageHandlers({ ...access, reminders, sentAccount }),
 
     /**
      * The popup: the connection, the outbox, recent activity, totals and whether the tracker answers. The feed poll
@@ -283,6 +310,7 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
           signingKey: { accountId: account.accountId, ...account.signingKey },
         };
       } else {
+        if ((await loadCredentials()) && input.newAccount !== true) throw new Error(NEW_ACCOUNT_NEEDS_CONFIRMATION);
         const account = await trackerApi(trackerUrl)
           .createAccount(input.name ? { name: input.name } : {}, input.registrationSecret)
           .catch((error: unknown) => {

@@ -8,8 +8,9 @@ import { loadOptions, onOptionsChanged } from "../options-store";
 import { TrackerError, trackerApi } from "./api";
 import { ContactCheckCache } from "./contact-checks";
 import { loadCredentials } from "./credentials";
+import { CLOCK_SKEW_KEY, Reminders, reminderNote } from "./follow-ups";
 import { type HandlerTable, runHandler } from "./handler";
-import { gmailHandlers, pageHandlers, signalDeps } from "./handlers";
+import { gmailHandlers, pageHandlers, requireCredentials, settleRemindersOnNews, signalDeps } from "./handlers";
 import { HeldSignals } from "./held-signals";
 import { FeedPoller, NEWS_KEY, type Note, readFeedState } from "./notifications";
 import { type DeliveryResult, Outbox, type OutboxEntry } from "./outbox";
@@ -135,14 +136,46 @@ browser.notifications.onClicked.addListener((id) => {
 const heldSignals = new HeldSignals(browser.storage.local);
 /** The compose windows' recipient checks, cached per address for the whole background. */
 const contactChecks = new ContactCheckCache();
-const signals = signalDeps(outbox, receipts, heldSignals, contactChecks);
+// "Remind me if no reply in N days" (background/follow-ups.ts): due reminders are looked at by their own alarm and
+// every minute with the feed; a reply recorded from Gmail settles its email's reminder at once.
+const REMINDER_ALARM = "follow-up-reminder";
+const reminders = new Reminders({
+  area: browser.storage.local,
+  now: async () => {
+    const skew = (await browser.storage.local.get(CLOCK_SKEW_KEY))[CLOCK_SKEW_KEY];
+    return Date.now() + (typeof skew === "number" && Number.isFinite(skew) ? skew : 0);
+  },
+  requireCredentials,
+  detail: (c, trackingId) => trackerApi(c.trackerUrl, c.apiToken).detail(trackingId),
+  inOutbox: async (trackingId) => (await outbox.snapshot()).some((e) => e.trackingId === trackingId),
+  notify: (reminder, detail) =>
+    showNote({
+      key: `remind:${reminder.trackingId}`,
+      messageId: reminder.trackingId,
+      threadId: detail.threadId,
+      ...reminderNote(detail, reminder.days),
+    }),
+  schedule: (at) => {
+    if (at === null) void browser.alarms.clear(REMINDER_ALARM);
+    else void browser.alarms.create(REMINDER_ALARM, { when: Math.max(at, Date.now() + 1000) });
+  },
+});
+const checkReminders = () => void reminders.check().catch((error: unknown) => console.warn("reminders not checked", error));
+const settleReminders = settleRemindersOnNews(reminders, receipts);
+const signals = {
+  ...signalDeps(outbox, receipts, heldSignals, contactChecks),
+  news: (threadIds: string[]) => {
+    news(threadIds);
+    settleReminders(threadIds);
+  },
+};
 /** Not awaited by its callers. Its outbox read waits for a running flush, so a delivery just made is seen. */
 function releaseHeld(): void {
   void releaseHeldSignals(signals).catch((error: unknown) => console.warn("held signals not reported yet", error));
 }
 
-const fromGmail: HandlerTable = gmailHandlers(outbox, receipts, signals);
-const fromPages: HandlerTable = pageHandlers(outbox, receipts, contactChecks);
+const fromGmail: HandlerTable = gmailHandlers(outbox, receipts, signals, reminders);
+const fromPages: HandlerTable = pageHandlers(outbox, receipts, contactChecks, reminders);
 
 browser.runtime.onMessage.addListener((message: unknown, sender: browser.Runtime.MessageSender): Promise<Reply<unknown>> | undefined => {
   if (!isEnvelope(message)) return undefined;
@@ -161,15 +194,26 @@ browser.alarms.onAlarm.addListener((alarm) => {
   if (alarm.name === FEED_ALARM) {
     pollFeed();
     releaseHeld();
+    checkReminders();
   }
+  if (alarm.name === REMINDER_ALARM) checkReminders();
 });
 void browser.alarms.get(FEED_ALARM).then((alarm) => {
   if (!alarm) void browser.alarms.create(FEED_ALARM, { periodInMinutes: 1 });
 });
 pollFeed();
+checkReminders();
 
 browser.runtime.onStartup.addListener(() => void outbox.flush());
-browser.runtime.onInstalled.addListener(() => void outbox.flush());
+browser.runtime.onInstalled.addListener((details) => {
+  void outbox.flush();
+  // First run: the options page, with its short guide, is where a new rep connects. A tab of its own (openOptionsPage
+  // would take over whatever blank tab the browser is just opening, and lose the race with its first load).
+  if (details.reason === "install")
+    void browser.tabs
+      .create({ url: browser.runtime.getURL("extension/src/options/index.html") })
+      .catch((error: unknown) => console.warn("options page not opened", error));
+});
 // Every start of the background (after a restart, or woken by a message) looks at what is due.
 void outbox.flush();
 const blockPixels = () => syncPixelBlockRule().catch((error: unknown) => console.warn("pixel block rule not set", error));

@@ -5,13 +5,23 @@ import { type Feature, guarded } from "./feature";
 import { composeTracking } from "./features/compose-tracking";
 import { conversationPanel } from "./features/conversation-panel";
 import { focusPoll } from "./features/focus-poll";
+import { followUpReminder } from "./features/follow-up-reminder";
 import { repliesBounces } from "./features/replies-bounces";
 import { senderPixels } from "./features/sender-pixels";
 import { sentListMarks } from "./features/sent-list-marks";
 import { sentViewsReport } from "./features/sent-views-report";
 import { setDebug } from "./log";
 
-const FEATURES: Feature[] = [senderPixels, composeTracking, sentViewsReport, repliesBounces, sentListMarks, conversationPanel, focusPoll];
+const FEATURES: Feature[] = [
+  senderPixels,
+  composeTracking,
+  followUpReminder,
+  sentViewsReport,
+  repliesBounces,
+  sentListMarks,
+  conversationPanel,
+  focusPoll,
+];
 
 let controller: AbortController | null = null;
 

@@ -2,12 +2,30 @@
 // filters, one contact's timeline, and CSV export. Everything comes through the background's page handlers
 // (background/dashboard.ts), which hold the token; lists are paginated with the tracker's cursors ("Load more").
 // Views live in the URL hash (#campaigns, #people, #messages?campaign=…, #contact/<email>), so links and reloads work.
-import { type ComponentChildren, render } from "preact";
+import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import type { CampaignDetail, CampaignSummary, ContactSummary, MessageState, TimelineItem } from "../../../shared/api";
-import { MESSAGE_STATES } from "../../../shared/api";
+import type { CampaignDetail, CampaignSummary, ContactSummary, MessageFilter, MessageListItem, TimelineItem } from "../../../shared/api";
+import { MESSAGE_FILTERS } from "../../../shared/api";
 import type { ExportName } from "../background/dashboard";
 import { callFromPage } from "../messaging";
+import { shortUrl, Time, useNow } from "../pages/time";
+import { ActivityChart } from "./chart";
+import { FollowUps } from "./follow-ups";
+import { MessagePage } from "./message-page";
+import {
+  DataTable,
+  errorText,
+  go,
+  Paged,
+  SCORE_EXPLAINED,
+  Score,
+  STATE_WORDS,
+  Status,
+  shownState,
+  useSorted,
+  useTyped,
+  ViewLink,
+} from "./ui";
 import { usePages } from "./use-pages";
 
 type View =
@@ -15,6 +33,8 @@ type View =
   | { name: "campaign"; campaign: string }
   | { name: "people" }
   | { name: "messages" }
+  | { name: "follow-ups" }
+  | { name: "message"; id: string }
   | { name: "contact"; email: string };
 
 interface Route {
@@ -29,82 +49,52 @@ export function parseHash(hash: string): Route {
   const tail = decodeURIComponent(rest.join("/"));
   if (head === "campaign" && tail) return { view: { name: "campaign", campaign: tail }, params };
   if (head === "contact" && tail) return { view: { name: "contact", email: tail }, params };
-  if (head === "people" || head === "messages") return { view: { name: head }, params };
-  return { view: { name: "campaigns" }, params };
-}
-
-function go(path: string, params: Record<string, string | undefined> = {}): void {
-  const search = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) if (v) search.set(k, v);
-  const text = search.toString();
-  location.hash = `#${path}${text ? `?${text}` : ""}`;
+  if (head === "message" && tail) return { view: { name: "message", id: tail }, params };
+  if (head === "people" || head === "campaigns" || head === "follow-ups") return { view: { name: head }, params };
+  return { view: { name: "messages" }, params };
 }
 
 const pct = (rate: number) => `${Math.round(rate * 1000) / 10}%`;
-const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString() : "—");
-const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
-function Status({ items, error, empty }: { items: unknown[] | null; error: string | null; empty: string }) {
-  if (error)
-    return (
-      <p class="error" data-testid="error">
-        {error}
-      </p>
-    );
-  if (!items) return <p class="muted">Loading…</p>;
-  if (items.length === 0)
-    return (
-      <p class="muted" data-testid="empty">
-        {empty}
-      </p>
-    );
-  return null;
+/** Every campaign name (the picker's choices), fetched once per page load. */
+let campaignNames: Promise<string[]> | null = null;
+function loadCampaignNames(): Promise<string[]> {
+  campaignNames ??= (async () => {
+    const names: string[] = [];
+    let cursor: string | undefined;
+    for (let page = 0; page < 10; page++) {
+      const r = await callFromPage("listCampaigns", { cursor });
+      names.push(...r.campaigns.map((c) => c.name));
+      if (!r.nextCursor) break;
+      cursor = r.nextCursor;
+    }
+    return names.sort((a, b) => a.localeCompare(b, undefined, { sensitivity: "base" }));
+  })().catch((error: unknown) => {
+    campaignNames = null;
+    throw error;
+  });
+  return campaignNames;
 }
 
-function More({ more }: { more: (() => void) | null }) {
-  return more ? (
-    <button type="button" name="more" onClick={more}>
-      Load more
-    </button>
-  ) : null;
-}
-
-/** A paged list (usePages): loading, error or `empty`, then its items as `children` renders them, then "Load more". */
-function Paged<T>({
-  list,
-  empty,
-  children,
-}: {
-  list: { items: T[] | null; error: string | null; more: (() => void) | null };
-  empty: string;
-  children: (items: T[]) => ComponentChildren;
-}) {
+/** Picks a campaign from the ones that exist (no exact typing needed); "" for all. */
+function CampaignPicker({ value, onPick }: { value: string; onPick: (name: string) => void }) {
+  const [names, setNames] = useState<string[]>([]);
+  useEffect(() => {
+    loadCampaignNames().then(setNames, () => setNames([]));
+  }, []);
+  const choices = value && !names.includes(value) ? [value, ...names] : names;
   return (
-    <>
-      <Status items={list.items} error={list.error} empty={empty} />
-      {list.items && list.items.length > 0 ? children(list.items) : null}
-      <More more={list.more} />
-    </>
-  );
-}
-
-function DataTable({ testid, head, children }: { testid: string; head: ComponentChildren; children: ComponentChildren }) {
-  return (
-    <table class="data" data-testid={testid}>
-      <thead>
-        <tr>{head}</tr>
-      </thead>
-      <tbody>{children}</tbody>
-    </table>
-  );
-}
-
-/** A link to another view of the dashboard. */
-function ViewLink({ path, children }: { path: string; children: ComponentChildren }) {
-  return (
-    <button type="button" class="link" onClick={() => go(path)}>
-      {children}
-    </button>
+    <label>
+      Campaign{" "}
+      <select name="campaign" value={value} onChange={(e) => onPick(e.currentTarget.value)}>
+        <option value="">all</option>
+        {choices.map((n) => (
+          <option key={n} value={n}>
+            {n}
+          </option>
+        ))}
+      </select>
+    </label>
   );
 }
 
@@ -135,12 +125,57 @@ function MetricCells({ c }: { c: CampaignSummary }) {
 function MetricHeads() {
   return (
     <>
-      {["Sent", "Opened", "Clicked", "Replied", "Bounced", "Unsubscribed"].map((h) => (
+      {["Sent", "Opened", "Clicked", "Replied", "Bounced", "Tracking off"].map((h) => (
         <th class="num" key={h}>
           {h}
         </th>
       ))}
     </>
+  );
+}
+
+const CAMPAIGN_COLUMNS: Record<string, (c: CampaignSummary) => string | number | null> = {
+  name: (c) => c.name.toLowerCase(),
+  sent: (c) => c.sent,
+  open: (c) => c.openRate,
+  click: (c) => c.clickRate,
+  reply: (c) => c.replyRate,
+  bounce: (c) => c.bounceRate,
+  unsubscribe: (c) => c.unsubscribeRate,
+  lastSent: (c) => c.lastSentAt,
+};
+
+function CampaignTable({ items }: { items: CampaignSummary[] }) {
+  const now = useNow();
+  const { sorted, head } = useSorted(items, CAMPAIGN_COLUMNS);
+  return (
+    <DataTable
+      testid="campaigns"
+      head={
+        <>
+          {head("name", "Campaign", { text: true })}
+          {head("sent", "Sent", { num: true })}
+          {head("open", "Opened", { num: true })}
+          {head("click", "Clicked", { num: true })}
+          {head("reply", "Replied", { num: true })}
+          {head("bounce", "Bounced", { num: true })}
+          {head("unsubscribe", "Tracking off", { num: true, title: "Recipients who turned tracking off" })}
+          {head("lastSent", "Last sent")}
+        </>
+      }
+    >
+      {sorted.map((c) => (
+        <tr key={c.name} data-campaign={c.name}>
+          <td>
+            <ViewLink path={`campaign/${encodeURIComponent(c.name)}`}>{c.name}</ViewLink>
+          </td>
+          <MetricCells c={c} />
+          <td>
+            <Time iso={c.lastSentAt} now={now} />
+          </td>
+        </tr>
+      ))}
+    </DataTable>
   );
 }
 
@@ -152,28 +187,7 @@ function Campaigns() {
     <section>
       <p class="muted">Rates are over emails sent, from real readers only (machines and your own views never count).</p>
       <Paged list={list} empty="No campaign yet: name one in the compose window (Campaign).">
-        {(items) => (
-          <DataTable
-            testid="campaigns"
-            head={
-              <>
-                <th>Campaign</th>
-                <MetricHeads />
-                <th>Last sent</th>
-              </>
-            }
-          >
-            {items.map((c) => (
-              <tr key={c.name} data-campaign={c.name}>
-                <td>
-                  <ViewLink path={`campaign/${encodeURIComponent(c.name)}`}>{c.name}</ViewLink>
-                </td>
-                <MetricCells c={c} />
-                <td>{when(c.lastSentAt)}</td>
-              </tr>
-            ))}
-          </DataTable>
-        )}
+        {(items) => <CampaignTable items={items} />}
       </Paged>
     </section>
   );
@@ -203,7 +217,10 @@ function Campaign({ name }: { name: string }) {
             <ol data-testid="top-links">
               {detail.topLinks.map((l) => (
                 <li key={l.url}>
-                  <code>{l.url}</code> — {l.clicks} click{l.clicks === 1 ? "" : "s"} ({l.uniqueClicks} unique)
+                  <a href={l.url} target="_blank" rel="noreferrer" title={l.url}>
+                    {shortUrl(l.url, 60)}
+                  </a>{" "}
+                  — {l.clicks} click{l.clicks === 1 ? "" : "s"} ({l.uniqueClicks} unique)
                 </li>
               ))}
             </ol>
@@ -223,11 +240,55 @@ function Campaign({ name }: { name: string }) {
   );
 }
 
+const PEOPLE_COLUMNS: Record<string, (c: ContactSummary) => string | number | null> = {
+  contact: (c) => (c.name ?? c.email).toLowerCase(),
+  score: (c) => c.score,
+  lastActivity: (c) => c.lastActivityAt,
+  emails: (c) => c.sent,
+  status: (c) => contactStatus(c),
+};
+
+function PeopleTable({ items }: { items: ContactSummary[] }) {
+  const now = useNow();
+  const { sorted, head } = useSorted(items, PEOPLE_COLUMNS);
+  return (
+    <DataTable
+      testid="people"
+      head={
+        <>
+          {head("contact", "Contact", { text: true })}
+          {head("score", "Score", { num: true, title: SCORE_EXPLAINED })}
+          {head("lastActivity", "Last activity")}
+          {head("emails", "Emails", { num: true })}
+          {head("status", "Status", { text: true })}
+        </>
+      }
+    >
+      {sorted.map((c) => (
+        <tr key={c.email} data-email={c.email}>
+          <td>
+            <ViewLink path={`contact/${encodeURIComponent(c.email)}`}>{c.name ? `${c.name} <${c.email}>` : c.email}</ViewLink>
+          </td>
+          <td class="num" data-col="score">
+            <Score score={c.score} />
+          </td>
+          <td>
+            <Time iso={c.lastActivityAt} now={now} />
+          </td>
+          <td class="num">{c.sent}</td>
+          <td>{contactStatus(c)}</td>
+        </tr>
+      ))}
+    </DataTable>
+  );
+}
+
 function People({ params }: { params: URLSearchParams }) {
   const sort = params.get("sort") === "lastActivity" ? "lastActivity" : "score";
   const campaign = params.get("campaign") ?? "";
   const minScore = Number(params.get("minScore") ?? "") || 0;
   const set = (changes: Record<string, string>) => go("people", { sort, campaign, minScore: minScore ? String(minScore) : "", ...changes });
+  const [minText, setMinText] = useTyped(minScore ? String(minScore) : "", (text) => set({ minScore: text }));
   const list = usePages({ sort, campaign: campaign || undefined, minScore: minScore || undefined }, (query, cursor) =>
     callFromPage("listContacts", { ...query, cursor }).then((r) => ({ items: r.contacts, nextCursor: r.nextCursor })),
   );
@@ -235,60 +296,24 @@ function People({ params }: { params: URLSearchParams }) {
     <section>
       <div class="filters">
         <label>
-          Sort by{" "}
+          Most{" "}
           <select name="sort" value={sort} onChange={(e) => set({ sort: e.currentTarget.value })}>
-            <option value="score">Engagement score</option>
-            <option value="lastActivity">Last activity</option>
-          </select>
+            <option value="score">engaged</option>
+            <option value="lastActivity">recently active</option>
+          </select>{" "}
+          first
         </label>
-        <label>
-          Campaign <input type="text" name="campaign" value={campaign} onChange={(e) => set({ campaign: e.currentTarget.value.trim() })} />
-        </label>
+        <CampaignPicker value={campaign} onPick={(name) => set({ campaign: name })} />
         <label>
           Minimum score{" "}
-          <input
-            type="number"
-            name="minScore"
-            min="0"
-            step="0.5"
-            value={minScore || ""}
-            onChange={(e) => set({ minScore: e.currentTarget.value })}
-          />
+          <input type="number" name="minScore" min="0" step="0.5" value={minText} onInput={(e) => setMinText(e.currentTarget.value)} />
         </label>
       </div>
-      <p class="muted">
-        Score: opens (less for each repeat of the same email), clicks ×3, replies ×10, halved every 14 days; shared emails split among their
-        recipients.
+      <p class="muted" data-testid="score-explained">
+        {SCORE_EXPLAINED}
       </p>
       <Paged list={list} empty="Nobody matches.">
-        {(items) => (
-          <DataTable
-            testid="people"
-            head={
-              <>
-                <th>Contact</th>
-                <th class="num">Score</th>
-                <th>Last activity</th>
-                <th class="num">Emails</th>
-                <th>Status</th>
-              </>
-            }
-          >
-            {items.map((c) => (
-              <tr key={c.email} data-email={c.email}>
-                <td>
-                  <ViewLink path={`contact/${encodeURIComponent(c.email)}`}>{c.name ? `${c.name} <${c.email}>` : c.email}</ViewLink>
-                </td>
-                <td class="num" data-col="score">
-                  {c.score.toFixed(2)}
-                </td>
-                <td>{when(c.lastActivityAt)}</td>
-                <td class="num">{c.sent}</td>
-                <td>{contactStatus(c)}</td>
-              </tr>
-            ))}
-          </DataTable>
-        )}
+        {(items) => <PeopleTable items={items} />}
       </Paged>
     </section>
   );
@@ -298,98 +323,139 @@ function contactStatus(c: ContactSummary): string {
   const parts: string[] = [];
   if (c.suppressed) parts.push("suppressed (bounced)");
   else if (c.bounceKind === "soft") parts.push("soft bounce");
-  if (c.optedOut) parts.push("opted out");
+  if (c.optedOut) parts.push("turned tracking off");
   return parts.join(", ");
 }
+
+const MESSAGE_COLUMNS: Record<string, (m: MessageListItem) => string | number | null> = {
+  subject: (m) => (m.subject ?? "").toLowerCase(),
+  to: (m) => (m.recipients[0]?.name ?? m.recipients[0]?.email ?? "").toLowerCase(),
+  sent: (m) => m.sentAt,
+  lastOpen: (m) => m.lastOpenAt,
+  state: (m) => STATE_WORDS[shownState(m)],
+  opens: (m) => m.openCount,
+  clicks: (m) => m.clickCount,
+  replies: (m) => m.replyCount,
+};
+
+/** A bounce in a cell: kind, the addresses it names, and what the notice said. */
+function bounceText(m: MessageListItem): string {
+  if (!m.bounce) return "";
+  return `${m.bounce.kind}${m.bounce.recipients.length ? `: ${m.bounce.recipients.join(", ")}` : ""}`;
+}
+
+function MessageTable({ items }: { items: MessageListItem[] }) {
+  const now = useNow();
+  const { sorted, head } = useSorted(items, MESSAGE_COLUMNS);
+  return (
+    <DataTable
+      testid="messages"
+      head={
+        <>
+          {head("subject", "Subject", { text: true })}
+          {head("to", "To", { text: true })}
+          {head("sent", "Sent")}
+          {head("lastOpen", "Last opened")}
+          {head("state", "State", { text: true })}
+          {head("opens", "Opens", { num: true })}
+          {head("clicks", "Clicks", { num: true })}
+          {head("replies", "Replies", { num: true })}
+          <th>Bounce</th>
+        </>
+      }
+    >
+      {sorted.map((m) => {
+        const state = shownState(m);
+        return (
+          <tr key={m.id} data-id={m.id} data-state={m.state}>
+            <td>
+              <ViewLink path={`message/${encodeURIComponent(m.id)}`} title="Opens, devices and clicks of this email">
+                {m.subject || "(no subject)"}
+              </ViewLink>
+              {m.campaign ? <div class="muted">{m.campaign}</div> : null}
+            </td>
+            <td>
+              {m.recipients.map((r, i) => (
+                <span key={r.email}>
+                  {i > 0 ? ", " : ""}
+                  <ViewLink path={`contact/${encodeURIComponent(r.email)}`} title={r.email}>
+                    {r.name || r.email}
+                  </ViewLink>
+                </span>
+              ))}
+            </td>
+            <td>
+              <Time iso={m.sentAt} now={now} />
+            </td>
+            <td data-col="last-open">
+              <Time iso={m.lastOpenAt} now={now} />
+            </td>
+            <td class={`state-${state}`} data-col="state" data-shown={state}>
+              {STATE_WORDS[state]}
+              {m.unsubscribed ? " (tracking turned off)" : ""}
+            </td>
+            <td class="num" data-col="opens">
+              {m.openCount}
+            </td>
+            <td class="num" data-col="clicks">
+              {m.clickCount}
+            </td>
+            <td class="num" data-col="replies">
+              {m.replyCount}
+            </td>
+            <td>
+              <span data-col="bounce">{bounceText(m)}</span>
+              {m.bounce?.reason ? <div class="muted bounce-reason">{m.bounce.reason}</div> : null}
+            </td>
+          </tr>
+        );
+      })}
+    </DataTable>
+  );
+}
+
+/** The state filter's choices, in the order a rep thinks of them. */
+const FILTER_ORDER: MessageFilter[] = ["replied", "clicked", "opened", "delivered", "bounced", "stopped"];
 
 function Messages({ params }: { params: URLSearchParams }) {
   const campaign = params.get("campaign") ?? "";
   const stateParam = params.get("state") ?? "";
-  const state = (MESSAGE_STATES as readonly string[]).includes(stateParam) ? (stateParam as MessageState) : undefined;
+  const state = (MESSAGE_FILTERS as readonly string[]).includes(stateParam) ? (stateParam as MessageFilter) : undefined;
   const q = params.get("q") ?? "";
   const set = (changes: Record<string, string>) => go("messages", { campaign, state: state ?? "", q, ...changes });
+  const [text, setText] = useTyped(q, (typed) => set({ q: typed }));
   const list = usePages({ campaign: campaign || undefined, state, q: q || undefined }, (query, cursor) =>
     callFromPage("listMessages", { ...query, cursor }).then((r) => ({ items: r.messages, nextCursor: r.nextCursor })),
   );
   return (
     <section>
+      <ActivityChart />
       <div class="filters">
         <label>
-          Campaign <input type="text" name="campaign" value={campaign} onChange={(e) => set({ campaign: e.currentTarget.value.trim() })} />
+          Search{" "}
+          <input
+            type="search"
+            name="q"
+            placeholder="subject, name or address"
+            value={text}
+            onInput={(e) => setText(e.currentTarget.value)}
+          />
         </label>
+        <CampaignPicker value={campaign} onPick={(name) => set({ campaign: name })} />
         <label>
           State{" "}
           <select name="state" value={state ?? ""} onChange={(e) => set({ state: e.currentTarget.value })}>
             <option value="">any</option>
-            {MESSAGE_STATES.map((s) => (
+            {FILTER_ORDER.map((s) => (
               <option key={s} value={s}>
-                {s}
+                {STATE_WORDS[s]}
               </option>
             ))}
           </select>
         </label>
-        <label>
-          Search{" "}
-          <input
-            type="text"
-            name="q"
-            placeholder="subject or address"
-            value={q}
-            onChange={(e) => set({ q: e.currentTarget.value.trim() })}
-          />
-        </label>
       </div>
       <Paged list={list} empty="No message matches.">
-        {(items) => (
-          <DataTable
-            testid="messages"
-            head={
-              <>
-                <th>Subject</th>
-                <th>To</th>
-                <th>Sent</th>
-                <th>Campaign</th>
-                <th>State</th>
-                <th class="num">Opens</th>
-                <th class="num">Clicks</th>
-                <th class="num">Replies</th>
-                <th>Bounce</th>
-              </>
-            }
-          >
-            {items.map((m) => (
-              <tr key={m.id} data-id={m.id} data-state={m.state}>
-                <td>{m.subject || "(no subject)"}</td>
-                <td>
-                  {m.recipients.map((r, i) => (
-                    <span key={r.email}>
-                      {i > 0 ? ", " : ""}
-                      <ViewLink path={`contact/${encodeURIComponent(r.email)}`}>{r.email}</ViewLink>
-                    </span>
-                  ))}
-                </td>
-                <td>{when(m.sentAt)}</td>
-                <td>{m.campaign ?? ""}</td>
-                <td class={`state-${m.state}`} data-col="state">
-                  {m.state}
-                  {m.unsubscribed ? " (unsubscribed)" : ""}
-                </td>
-                <td class="num" data-col="opens">
-                  {m.openCount}
-                </td>
-                <td class="num" data-col="clicks">
-                  {m.clickCount}
-                </td>
-                <td class="num" data-col="replies">
-                  {m.replyCount}
-                </td>
-                <td data-col="bounce">
-                  {m.bounce ? `${m.bounce.kind}${m.bounce.recipients.length ? `: ${m.bounce.recipients.join(", ")}` : ""}` : ""}
-                </td>
-              </tr>
-            ))}
-          </DataTable>
-        )}
+        {(items) => <MessageTable items={items} />}
       </Paged>
     </section>
   );
@@ -401,7 +467,7 @@ const KIND_WORDS: Record<TimelineItem["kind"], string> = {
   click: "clicked",
   reply: "replied to",
   bounce: "bounced",
-  unsubscribe: "unsubscribed from",
+  unsubscribe: "turned tracking off for",
 };
 
 /** Two steps, no window.confirm: the first click asks, the second deletes. */
@@ -461,13 +527,18 @@ function Contact({ email }: { email: string }) {
     })),
   );
   const c = list.first?.contact;
+  const now = useNow();
   return (
     <section>
       <h2 data-testid="contact-email">{c?.name ? `${c.name} <${email}>` : email}</h2>
       {c ? (
         <p>
-          Score <strong data-testid="contact-score">{c.score.toFixed(2)}</strong> · {c.sent} email{c.sent === 1 ? "" : "s"} · last activity{" "}
-          {when(c.lastActivityAt)} {contactStatus(c) ? `· ${contactStatus(c)}` : ""}
+          Score{" "}
+          <strong data-testid="contact-score" data-score={c.score}>
+            <Score score={c.score} />
+          </strong>{" "}
+          · {c.sent} email{c.sent === 1 ? "" : "s"} · last activity <Time iso={c.lastActivityAt} now={now} />{" "}
+          {contactStatus(c) ? `· ${contactStatus(c)}` : ""}
         </p>
       ) : null}
       {c?.suppressed ? <LiftSuppression email={email} onLifted={() => setVersion((v) => v + 1)} /> : null}
@@ -477,14 +548,19 @@ function Contact({ email }: { email: string }) {
           <ol class="timeline" data-testid="timeline">
             {items.map((item, i) => (
               <li key={`${item.at}|${item.kind}|${item.messageId}|${i}`} data-kind={item.kind}>
-                <span class="muted">{when(item.at)}</span>{" "}
+                <span class="muted">
+                  <Time iso={item.at} now={now} />
+                </span>{" "}
                 {item.kind === "sent" ? "You sent" : item.shared ? "Someone on this email" : email}{" "}
-                {item.kind === "sent" ? "" : KIND_WORDS[item.kind]} <strong>{item.subject || "(no subject)"}</strong>
+                {item.kind === "sent" ? "" : KIND_WORDS[item.kind]}{" "}
+                <ViewLink path={`message/${encodeURIComponent(item.messageId)}`}>
+                  <strong>{item.subject || "(no subject)"}</strong>
+                </ViewLink>
                 {item.campaign ? <span class="muted"> ({item.campaign})</span> : null}
                 {item.url ? (
                   <>
                     {" "}
-                    → <code>{item.url}</code>
+                    → <code title={item.url}>{shortUrl(item.url, 60)}</code>
                   </>
                 ) : null}
                 {item.bounceKind ? ` (${item.bounceKind})` : ""}
@@ -509,8 +585,16 @@ function download(filename: string, text: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
+/** How long an export's notice stays; it also goes with the view (the page renders a fresh Exports per tab). */
+const NOTICE_MS = 8000;
+
 function Exports() {
   const [notice, setNotice] = useState<{ kind: "ok" | "error"; text: string } | null>(null);
+  useEffect(() => {
+    if (!notice) return;
+    const timer = setTimeout(() => setNotice(null), NOTICE_MS);
+    return () => clearTimeout(timer);
+  }, [notice]);
   const run = (name: ExportName) => {
     setNotice(null);
     callFromPage("exportCsv", { name }).then(
@@ -540,6 +624,13 @@ function Exports() {
   );
 }
 
+const TABS = [
+  ["messages", "Messages"],
+  ["follow-ups", "Follow-ups"],
+  ["people", "People"],
+  ["campaigns", "Campaigns"],
+] as const;
+
 function Dashboard() {
   const [route, setRoute] = useState(() => parseHash(location.hash));
   useEffect(() => {
@@ -548,23 +639,25 @@ function Dashboard() {
     return () => window.removeEventListener("hashchange", onHash);
   }, []);
   const { view, params } = route;
-  const tab = view.name === "campaign" ? "campaigns" : view.name === "contact" ? "people" : view.name;
+  const tab =
+    view.name === "campaign" ? "campaigns" : view.name === "contact" ? "people" : view.name === "message" ? "messages" : view.name;
   return (
     <div>
       <h1>Mailtracker dashboard</h1>
       <nav class="tabs">
-        {(["campaigns", "people", "messages"] as const).map((name) => (
+        {TABS.map(([name, label]) => (
           <a key={name} href={`#${name}`} aria-current={tab === name ? "page" : undefined} data-tab={name}>
-            {name[0]?.toUpperCase()}
-            {name.slice(1)}
+            {label}
           </a>
         ))}
       </nav>
-      <Exports />
+      <Exports key={tab} />
       {view.name === "campaigns" ? <Campaigns /> : null}
       {view.name === "campaign" ? <Campaign name={view.campaign} /> : null}
       {view.name === "people" ? <People params={params} /> : null}
       {view.name === "messages" ? <Messages params={params} /> : null}
+      {view.name === "follow-ups" ? <FollowUps /> : null}
+      {view.name === "message" ? <MessagePage id={view.id} /> : null}
       {view.name === "contact" ? <Contact email={view.email} /> : null}
     </div>
   );

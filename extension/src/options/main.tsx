@@ -3,12 +3,17 @@
 import { type ComponentChildren, render } from "preact";
 import { useCallback, useEffect, useState } from "preact/hooks";
 import browser from "webextension-polyfill";
-import type { ExtensionState } from "../background/handlers";
+import { type ExtensionState, NEW_ACCOUNT_NEEDS_CONFIRMATION } from "../background/handlers";
 import { callFromPage } from "../messaging";
-import { loadOptions, normalizeTrackerUrl, type Options, parseDomainList, saveOptions } from "../options-store";
+import { loadOptions, normalizeTrackerUrl, type Options, parseDomainList, pickDays, saveOptions } from "../options-store";
+import { CopyButton } from "../pages/copy-button";
 import { OutboxList } from "../pages/outbox-list";
+import { useSavedNote } from "../pages/saved-note";
 
 type Notice = { kind: "ok" | "error"; text: string } | null;
+
+/** The background's words for a browser that never connected (handlers.ts connection()). */
+const NOT_CONNECTED = "not connected to a tracker yet";
 
 /**
  * Host access to the tracker (and Gmail, which Firefox MV3 treats as optional too). Must be called first thing in
@@ -46,6 +51,83 @@ function Toggle({
   );
 }
 
+/** The first-run guide: the three steps from installing to seeing who opened. Shown until the rep connects. */
+function Guide() {
+  return (
+    <ol class="guide" data-testid="guide">
+      <li>
+        <strong>Connect to your tracker</strong> below: the address of the server you run (<code>npm start</code> runs one at{" "}
+        <code>127.0.0.1:8787</code>), then Connect. A new account is created for you; keep the API token it shows.
+      </li>
+      <li>
+        <strong>Send an email from Gmail</strong> as usual. The compose window shows whether the email is tracked.
+      </li>
+      <li>
+        <strong>See who opened and clicked</strong> in the Sent list (grey, green, blue marks), in the toolbar button's popup, and in the{" "}
+        <a href="../dashboard/index.html">dashboard</a>, which also lists whom to follow up with.
+      </li>
+    </ol>
+  );
+}
+
+/** "Webinar: 5" lines <-> the per-campaign follow-up waits. */
+function campaignDaysText(days: Record<string, number>): string {
+  return Object.entries(days)
+    .map(([name, n]) => `${name}: ${n}`)
+    .join("\n");
+}
+
+function parseCampaignDays(text: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const line of text.split("\n")) {
+    const at = line.lastIndexOf(":");
+    const days = pickDays(line.slice(at + 1).trim());
+    if (at > 0 && days !== undefined) out[line.slice(0, at).trim()] = days;
+  }
+  return out;
+}
+
+/**
+ * Asked before Connect creates a second account while this browser holds one: the earlier emails stay with the
+ * old account, and only its token brings them back. Offers the way back instead: reconnect with that token.
+ */
+function NewAccountQuestion({
+  accountId,
+  busy,
+  onCreate,
+  onReconnect,
+  onCancel,
+}: {
+  accountId: string | null;
+  busy: boolean;
+  onCreate: () => void;
+  onReconnect: (token: string) => void;
+  onCancel: () => void;
+}) {
+  const [token, setToken] = useState("");
+  return (
+    <div class="question" role="alertdialog" aria-labelledby="new-account-title" data-testid="new-account-question">
+      <p id="new-account-title">
+        <strong>This creates a new account; your current emails stay with the old one</strong>
+        {accountId ? ` (account ${accountId})` : ""}. Their opens, clicks and replies are seen only with the old account's API token.
+      </p>
+      <label>
+        To reconnect to an existing account instead, paste its API token
+        <input type="password" name="reconnectToken" value={token} autoComplete="off" onInput={(e) => setToken(e.currentTarget.value)} />
+      </label>
+      <button type="button" name="reconnect" disabled={busy || !token.trim()} onClick={() => onReconnect(token)}>
+        Reconnect with this token
+      </button>
+      <button type="button" name="create-new-account" disabled={busy} onClick={onCreate}>
+        Create a new account
+      </button>
+      <button type="button" name="cancel-new-account" disabled={busy} onClick={onCancel}>
+        Cancel
+      </button>
+    </div>
+  );
+}
+
 function OptionsPage() {
   const [options, setOptions] = useState<Options | null>(null);
   const [state, setState] = useState<ExtensionState | null>(null);
@@ -55,6 +137,8 @@ function OptionsPage() {
   const [notice, setNotice] = useState<Notice>(null);
   const [newToken, setNewToken] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [asking, setAsking] = useState(false);
+  const [savedNote, noteSaved] = useSavedNote();
 
   const reload = useCallback(async () => {
     const [loaded, current] = await Promise.all([loadOptions(), callFromPage("getState", null)]);
@@ -82,19 +166,38 @@ function OptionsPage() {
     }
   };
 
-  const connect = () => {
+  /**
+   * Connects with `apiToken` (an existing account) or, without one, creates an account: while this browser holds
+   * an account, only after the rep said so (`newAccount`); otherwise the question is asked first.
+   */
+  const connect = (apiToken: string, newAccount = false) => {
     const url = normalizeTrackerUrl(trackerUrl);
+    if (!apiToken && !newAccount && state?.connection.accountId) {
+      setAsking(true);
+      return Promise.resolve();
+    }
     const access = url ? requestHostAccess(url) : null;
     return run(async () => {
-      if (!url || !access) throw new Error("the tracker URL must be an http(s) address, e.g. https://track.example.com");
+      if (!url || !access) throw new Error("the tracker address must be like https://track.example.com or 127.0.0.1:8787");
       await access;
       const result = await callFromPage("connect", {
         trackerUrl: url,
-        apiToken: token.trim() || undefined,
+        apiToken: apiToken || undefined,
         registrationSecret: registrationSecret.trim() || undefined,
+        newAccount,
+      }).catch((error: unknown) => {
+        if (error instanceof Error && error.message === NEW_ACCOUNT_NEEDS_CONFIRMATION) return null;
+        throw error;
       });
+      // This browser holds an account the page did not know of (another tab, another tracker address): ask.
+      if (!result) {
+        setAsking(true);
+        return "Nothing changed yet: answer the question below.";
+      }
+      setAsking(false);
       setNewToken(result.created ? result.apiToken : null);
       setToken("");
+      setTrackerUrl(url);
       return result.created ? `Created account ${result.accountId} on ${url}.` : `Connected to account ${result.accountId} on ${url}.`;
     });
   };
@@ -105,30 +208,30 @@ function OptionsPage() {
       await callFromPage("disconnect", null);
       return "Disconnected.";
     });
-  const save = (changes: Partial<Options>) => void saveOptions(changes).then(setOptions);
+  const save = (changes: Partial<Options>) =>
+    void saveOptions(changes).then((saved) => {
+      setOptions(saved);
+      noteSaved();
+    });
 
   if (!options || !state) return <p class="muted">Loading…</p>;
   const { connection } = state;
-  return (
-    <div>
-      <h1>Mailtracker</h1>
-      <p>
-        <a href="../dashboard/index.html" data-testid="dashboard-link">
-          Dashboard: campaigns, people, messages and CSV export
-        </a>
-      </p>
-      <h2>Tracker</h2>
-      <p data-testid="connection" class={connection.connected ? "ok" : "error"}>
-        {connection.connected
-          ? `Connected to ${connection.trackerUrl} (account ${connection.accountId})`
-          : `Not connected: ${connection.problem}`}
-      </p>
+  // While connected, tucked away: Connect then means "another account", a question it asks before acting.
+  const connectForm = (
+    <>
       <label>
-        Tracker URL
-        <input type="url" name="trackerUrl" value={trackerUrl} onInput={(e) => setTrackerUrl(e.currentTarget.value)} />
+        Tracker address
+        <input
+          type="text"
+          inputMode="url"
+          name="trackerUrl"
+          placeholder="https://track.example.com or 127.0.0.1:8787"
+          value={trackerUrl}
+          onInput={(e) => setTrackerUrl(e.currentTarget.value)}
+        />
       </label>
       <label>
-        API token of an existing account (leave empty to create a new account)
+        API token of an existing account (another browser, a reinstall); leave empty to create a new account
         <input type="password" name="apiToken" value={token} autoComplete="off" onInput={(e) => setToken(e.currentTarget.value)} />
       </label>
       <label>
@@ -141,9 +244,37 @@ function OptionsPage() {
           onInput={(e) => setRegistrationSecret(e.currentTarget.value)}
         />
       </label>
-      <button type="button" name="connect" disabled={busy} onClick={() => void connect()}>
+      <button type="button" name="connect" disabled={busy} onClick={() => void connect(token.trim())}>
         Connect
       </button>
+    </>
+  );
+  return (
+    <div>
+      <h1>Mailtracker</h1>
+      {savedNote}
+      {connection.accountId ? null : <Guide />}
+      <p>
+        <a href="../dashboard/index.html" data-testid="dashboard-link">
+          Dashboard: messages, whom to follow up with, people, campaigns and CSV export
+        </a>
+      </p>
+      <h2>Tracker</h2>
+      <p data-testid="connection" class={connection.connected ? "ok" : "error"}>
+        {connection.connected
+          ? `Connected to ${connection.trackerUrl} (account ${connection.accountId})`
+          : connection.accountId === null && connection.problem === NOT_CONNECTED
+            ? "Not connected yet: enter your tracker's address and press Connect."
+            : `Not connected: ${connection.problem}`}
+      </p>
+      {connection.connected ? (
+        <details class="change-connection" data-testid="change-connection">
+          <summary>Connect to another account or tracker</summary>
+          {connectForm}
+        </details>
+      ) : (
+        connectForm
+      )}
       <button type="button" name="test" disabled={busy} onClick={() => void testConnection()}>
         Test connection
       </button>
@@ -157,9 +288,19 @@ function OptionsPage() {
           {notice.text}
         </p>
       ) : null}
+      {asking ? (
+        <NewAccountQuestion
+          accountId={connection.accountId}
+          busy={busy}
+          onCreate={() => void connect("", true)}
+          onReconnect={(existing) => void connect(existing.trim())}
+          onCancel={() => setAsking(false)}
+        />
+      ) : null}
       {newToken ? (
-        <p>
-          Your API token (shown once; use it to connect your other browsers): <code data-testid="new-token">{newToken}</code>
+        <p class="token">
+          Your API token, shown once: keep it (a password manager is a good place) to connect your other browsers or to come back to this
+          account. <code data-testid="new-token">{newToken}</code> <CopyButton text={newToken} name="copy-token" />
         </p>
       ) : null}
 
@@ -189,9 +330,35 @@ function OptionsPage() {
         />
       </label>
 
+      <h2>Follow-ups</h2>
+      <label>
+        An email needs a follow-up when nobody replied this many days after it was sent{" "}
+        <input
+          type="number"
+          name="followUpDays"
+          min="1"
+          max="365"
+          value={options.followUpDays}
+          onChange={(e) => {
+            const days = pickDays(e.currentTarget.value);
+            if (days !== undefined) save({ followUpDays: days });
+          }}
+        />
+      </label>
+      <label>
+        Other waits per campaign, one per line as "Campaign: days"
+        <textarea
+          name="followUpDaysByCampaign"
+          placeholder="Webinar: 5"
+          value={campaignDaysText(options.followUpDaysByCampaign)}
+          onChange={(e) => save({ followUpDaysByCampaign: parseCampaignDays(e.currentTarget.value) })}
+        />
+      </label>
+
       <h2>Recipient opt-out link</h2>
       <Toggle name="optOutLinkByDefault" options={options} save={save}>
-        Add an opt-out link to each new email (each compose can still turn it off or on)
+        Add a link that lets the recipient turn tracking off to each new email (each compose can still turn it off or on). It stops the
+        tracking; it does not unsubscribe anyone from a list.
       </Toggle>
       <label>
         Its wording

@@ -5,7 +5,7 @@ export function OutboxList({ entries, onRetry }: { entries: OutboxEntry[]; onRet
   if (entries.length === 0)
     return (
       <p class="muted" data-testid="outbox-empty">
-        Every sent email is registered with the tracker.
+        No email is waiting to be registered with the tracker.
       </p>
     );
   return (

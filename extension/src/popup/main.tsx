@@ -1,48 +1,75 @@
-// The toolbar popup: whether the tracker answers, today's and this week's opens and clicks, the recent activity
-// (newest first; machine and sender events dimmed, with why), and the outbox of registrations not delivered yet.
-// The activity is what the background read from the events feed (background/notifications.ts), kept in storage.
+// The toolbar popup, a digest to glance at between calls: whether tracking works, today's and this week's counts,
+// then one entry per email with something new in the last week ("Opened 4×, last 2 min ago · clicked
+// calendly.com/…"), replies, bounces and opt-outs included and machine hits summed, each opening its Gmail thread.
+// It fits the 600 px a browser gives a popup: the list scrolls, the buttons stay in view.
 import { render } from "preact";
 import { useCallback, useEffect, useState } from "preact/hooks";
 import browser from "webextension-polyfill";
-import { LABEL_TEXT } from "../../../shared/labels";
+import type { DigestItem } from "../../../shared/api";
 import type { ActivityState } from "../background/handlers";
-import type { ActivityItem } from "../background/notifications";
 import { callFromPage } from "../messaging";
 import { OutboxList } from "../pages/outbox-list";
+import { relativeTime, shortUrl, Time, useNow } from "../pages/time";
 
-function ago(iso: string): string {
-  const seconds = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
-  if (seconds < 60) return "just now";
-  if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
-  if (seconds < 86_400) return `${Math.round(seconds / 3600)} h ago`;
-  return new Date(iso).toLocaleDateString();
+type Entry = DigestItem & { threadUrl: string };
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
+/** What happened to one email, in one line: opens, clicked links, replies, bounce, opt-out. */
+export function digestLine(item: DigestItem, now: number): string {
+  const parts: string[] = [];
+  if (item.replyCount > 0) parts.push(`replied${item.lastReplyAt ? ` ${relativeTime(item.lastReplyAt, now)}` : ""}`);
+  if (item.bounce)
+    parts.push(`bounced${item.bounce.reason ? `: ${item.bounce.reason}` : item.bounce.kind === "soft" ? " (temporary)" : ""}`);
+  if (item.unsubscribed) parts.push("turned tracking off");
+  if (item.openCount > 0) parts.push(`opened ${item.openCount}×${item.lastOpenAt ? `, last ${relativeTime(item.lastOpenAt, now)}` : ""}`);
+  if (item.clickedLinks.length > 0)
+    parts.push(
+      `clicked ${item.clickedLinks
+        .slice(0, 2)
+        .map((l) => `${shortUrl(l.url, 28)}${l.clicks > 1 ? ` (${l.clicks}×)` : ""}`)
+        .join(", ")}${item.clickedLinks.length > 2 ? ` +${item.clickedLinks.length - 2}` : ""}`,
+    );
+  if (parts.length === 0) parts.push("no counted open yet");
+  const line = parts.join(" · ");
+  return line.charAt(0).toUpperCase() + line.slice(1);
 }
 
-function Activity({ items }: { items: ActivityItem[] }) {
+function Digest({ items, now }: { items: Entry[]; now: number }) {
   if (items.length === 0)
     return (
-      <p class="muted" data-testid="activity-empty">
-        No opens or clicks yet.
+      <p class="muted" data-testid="digest-empty">
+        Nothing in the last 7 days. Send an email from Gmail: who opens it, clicks or replies shows here.
       </p>
     );
   return (
-    <ul class="activity" data-testid="activity">
-      {items.slice(0, 30).map((item) => (
-        <li
-          key={item.cursor}
-          class={item.counted ? "" : "muted"}
-          data-kind={item.kind}
-          data-label={item.label}
-          data-counted={String(item.counted)}
-          data-message-id={item.messageId}
-        >
-          <strong>{item.kind === "open" ? "Opened" : `Clicked link ${(item.linkIndex ?? 0) + 1}`}</strong> {item.subject || "(no subject)"}
-          <div class="muted">
-            {item.recipients.join(", ") || "unknown recipient"} · {ago(item.at)}
-            {LABEL_TEXT[item.label] ? ` · ${LABEL_TEXT[item.label]}` : ""}
-          </div>
-        </li>
-      ))}
+    <ul class="digest" data-testid="digest">
+      {items.map((item) => {
+        const to = item.recipients.map((r) => r.name || r.email);
+        return (
+          <li
+            key={item.id}
+            data-message-id={item.id}
+            data-opens={item.openCount}
+            data-replies={item.replyCount}
+            data-bounced={String(item.bounce !== null)}
+            class={item.bounce ? "bounced" : item.replyCount > 0 ? "replied" : ""}
+          >
+            <a href={item.threadUrl} target="_blank" rel="noreferrer" class="subject" title="Open the thread in Gmail">
+              {item.subject || "(no subject)"}
+            </a>
+            <div class="what">{digestLine(item, now)}</div>
+            <div class="muted">
+              {to.length > 0 ? `To ${to.slice(0, 2).join(", ")}${to.length > 2 ? ` +${to.length - 2}` : ""}` : "No recipient"}
+              {" · "}
+              <Time iso={item.lastActivityAt} now={now} />
+              {item.machineHits > 0 ? (
+                <span data-testid="machine-hits"> · {plural(item.machineHits, "machine hit")} not counted</span>
+              ) : null}
+            </div>
+          </li>
+        );
+      })}
     </ul>
   );
 }
@@ -50,20 +77,32 @@ function Activity({ items }: { items: ActivityItem[] }) {
 /** The popup refreshes this long after the previous refresh answered (one call, which also polls the feed). */
 const REFRESH_MS = 3000;
 
+const openPage = (path: string) => void browser.tabs.create({ url: browser.runtime.getURL(path) }).then(() => window.close());
+
 function Popup() {
   const [activity, setActivity] = useState<ActivityState | null>(null);
+  const [digest, setDigest] = useState<Entry[] | null>(null);
+  const [digestError, setDigestError] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const load = useCallback(
-    () =>
-      callFromPage("getActivity", null).then(
-        (answer) => {
-          setActivity(answer);
-          setError(null);
+  const now = useNow();
+  const load = useCallback(async () => {
+    try {
+      const answer = await callFromPage("getActivity", null);
+      setActivity(answer);
+      setError(null);
+      if (!answer.state.connection.connected) return;
+      // The digest is read after the feed poll above, so it includes what the poll just brought.
+      await callFromPage("recentActivity", null).then(
+        (r) => {
+          setDigest(r.messages);
+          setDigestError(null);
         },
-        (e: unknown) => setError(String(e)),
-      ),
-    [],
-  );
+        (e: unknown) => setDigestError(e instanceof Error ? e.message : String(e)),
+      );
+    } catch (e) {
+      setError(String(e));
+    }
+  }, []);
   useEffect(() => {
     let timer: ReturnType<typeof setTimeout> | undefined;
     let live = true;
@@ -80,42 +119,63 @@ function Popup() {
   if (error) return <p class="error">{error}</p>;
   if (!activity) return <p class="muted">Loading…</p>;
   const { state } = activity;
+  const { connection } = state;
   return (
-    <div>
-      <h1>Mailtracker</h1>
-      {state.connection.connected ? (
-        <p class="ok" data-testid="connection">
-          Connected to <code>{state.connection.trackerUrl}</code>
-        </p>
-      ) : (
-        <p class="error" data-testid="connection">
-          Not tracking: {state.connection.problem}
-        </p>
-      )}
-      {state.connection.connected ? (
-        <p class={activity.reachable ? "muted" : "error"} data-testid="reachable" data-reachable={String(activity.reachable)}>
-          {activity.reachable ? "The tracker answers." : `The tracker does not answer: ${activity.problem}`}
-        </p>
+    <div class="popup-layout">
+      <header>
+        <h1>Mailtracker</h1>
+        {connection.connected ? (
+          <p class={activity.reachable ? "ok" : "error"} data-testid="connection">
+            {activity.reachable ? "Tracking" : "Not tracking"}: <code>{connection.trackerUrl}</code>
+          </p>
+        ) : (
+          <div data-testid="connection" class="connect-offer">
+            <p>
+              {connection.accountId === null && connection.problem === "not connected to a tracker yet"
+                ? "Not connected yet: connect to your tracker to track the emails you send from Gmail."
+                : `Not tracking: ${connection.problem}`}
+            </p>
+            <button
+              type="button"
+              name="connect"
+              class="primary"
+              onClick={() => void browser.runtime.openOptionsPage().then(() => window.close())}
+            >
+              Connect
+            </button>
+          </div>
+        )}
+        {connection.connected ? (
+          <p class="error" hidden={activity.reachable} data-testid="reachable" data-reachable={String(activity.reachable)}>
+            {activity.reachable ? "" : `The tracker does not answer: ${activity.problem}`}
+          </p>
+        ) : null}
+      </header>
+      {connection.connected ? (
+        <>
+          <p data-testid="totals">
+            Today: {plural(activity.today.opens, "open")}, {plural(activity.today.clicks, "click")} · This week:{" "}
+            {plural(activity.week.opens, "open")}, {plural(activity.week.clicks, "click")}
+          </p>
+          {digestError ? <p class="error">{digestError}</p> : null}
+          {digest ? <Digest items={digest} now={now} /> : <p class="muted">Loading…</p>}
+        </>
       ) : null}
-      <p data-testid="totals">
-        Today: {activity.today.opens} open{activity.today.opens === 1 ? "" : "s"}, {activity.today.clicks} click
-        {activity.today.clicks === 1 ? "" : "s"} · This week: {activity.week.opens} open{activity.week.opens === 1 ? "" : "s"},{" "}
-        {activity.week.clicks} click{activity.week.clicks === 1 ? "" : "s"}
-      </p>
-      <h2>Recent activity</h2>
-      <Activity items={activity.activity} />
-      <h2>Outbox</h2>
-      <OutboxList entries={state.outbox} onRetry={() => void callFromPage("retryOutbox", null).then(load)} />
-      <button
-        type="button"
-        name="dashboard"
-        onClick={() => void browser.tabs.create({ url: browser.runtime.getURL("extension/src/dashboard/index.html") })}
-      >
-        Dashboard
-      </button>
-      <button type="button" onClick={() => void browser.runtime.openOptionsPage()}>
-        Options
-      </button>
+      {/* A Gmail-health section (its own component) mounts here, between the digest and the outbox. */}
+      <section class="outbox-section">
+        <OutboxList entries={state.outbox} onRetry={() => void callFromPage("retryOutbox", null).then(load)} />
+      </section>
+      <footer>
+        <button type="button" name="dashboard" onClick={() => openPage("extension/src/dashboard/index.html")}>
+          Dashboard
+        </button>
+        <button type="button" name="follow-ups" onClick={() => openPage("extension/src/dashboard/index.html#follow-ups")}>
+          Follow-ups
+        </button>
+        <button type="button" name="options" onClick={() => void browser.runtime.openOptionsPage().then(() => window.close())}>
+          Options
+        </button>
+      </footer>
     </div>
   );
 }

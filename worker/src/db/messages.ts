@@ -195,7 +195,7 @@ export function messageState(row: Pick<MessageRow, "stopped_at">, openCount: num
 
 export interface MessageFilter {
   campaign?: string;
-  /** Case-insensitive substring of the subject or of a recipient address. */
+  /** Case-insensitive substring of the subject, a recipient address or a recipient's name. */
   q?: string;
 }
 
@@ -216,9 +216,10 @@ export async function messagePage(
   if (filter.q !== undefined) {
     const pattern = `%${filter.q.toLowerCase().replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
     where.push(
-      `(lower(coalesce(subject, '')) LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM message_recipients r WHERE r.message_id = messages.id AND r.email LIKE ? ESCAPE '\\'))`,
+      `(lower(coalesce(subject, '')) LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM message_recipients r WHERE r.message_id = messages.id
+         AND (r.email LIKE ? ESCAPE '\\' OR lower(coalesce(r.name, '')) LIKE ? ESCAPE '\\')))`,
     );
-    binds.push(pattern, pattern);
+    binds.push(pattern, pattern, pattern);
   }
   if (after) {
     where.push("(coalesce(sent_at, 0) < ? OR (coalesce(sent_at, 0) = ? AND id < ?))");

@@ -253,7 +253,7 @@ export interface SignalSummary {
   replyCount: number;
   lastReplyAt: number | null;
   unsubscribed: boolean;
-  bounce: { kind: BounceKind; recipients: string[]; at: number } | null;
+  bounce: { kind: BounceKind; recipients: string[]; at: number; reason: string | null } | null;
 }
 
 /** A recorded bounce: one row per address a notice names ("" for none). */
@@ -263,6 +263,7 @@ export interface BounceRow {
   email: string;
   bounce_kind: BounceKind;
   occurred_at: number;
+  reason?: string | null;
 }
 
 /**
@@ -285,7 +286,7 @@ export async function signalSummaries(db: D1Database, messageIds: readonly strin
         .bind(...ids),
       db
         .prepare(
-          `SELECT message_id, account_id, email, bounce_kind, occurred_at FROM signals WHERE message_id IN (${list}) AND kind = 'bounce'`,
+          `SELECT message_id, account_id, email, bounce_kind, occurred_at, reason FROM signals WHERE message_id IN (${list}) AND kind = 'bounce'`,
         )
         .bind(...ids),
     ]);
@@ -304,8 +305,10 @@ export async function signalSummaries(db: D1Database, messageIds: readonly strin
   for (const row of effective) {
     const summary = summaries.get(row.message_id);
     if (!summary) continue;
-    const bounce = summary.bounce ?? { kind: row.bounce_kind, recipients: [], at: row.occurred_at };
+    const bounce = summary.bounce ?? { kind: row.bounce_kind, recipients: [], at: row.occurred_at, reason: null };
     if (row.bounce_kind === "hard") bounce.kind = "hard";
+    // A hard bounce's reason wins over a soft one's.
+    if (row.reason && (!bounce.reason || row.bounce_kind === "hard")) bounce.reason = row.reason;
     if (row.email !== "" && !bounce.recipients.includes(row.email)) bounce.recipients.push(row.email);
     bounce.at = Math.min(bounce.at, row.occurred_at);
     summary.bounce = bounce;

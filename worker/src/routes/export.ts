@@ -33,6 +33,7 @@ const EVENT_COLUMNS = [
   "message_id",
   "subject",
   "campaign",
+  "recipients",
   "kind",
   "label",
   "counted",
@@ -112,6 +113,7 @@ interface EventExportRow {
   message_id: string;
   subject: string | null;
   campaign: string | null;
+  recipients: string | null;
   kind: string;
   label: EventLabel | null;
   link_index: number | null;
@@ -130,6 +132,7 @@ const toEventCsv = (r: EventExportRow): CsvValue[] => [
   r.message_id,
   r.subject,
   r.campaign,
+  r.recipients,
   r.kind,
   r.label,
   r.label === null ? true : COUNTED_LABELS.includes(r.label),
@@ -144,13 +147,23 @@ const toEventCsv = (r: EventExportRow): CsvValue[] => [
   r.device,
 ];
 
-const OPENS_AND_CLICKS_SQL = `SELECT e.seq, e.occurred_at, e.message_id, m.subject, m.campaign, e.kind, e.label, e.link_index, l.url,
-    NULL AS email, NULL AS bounce_kind, e.country, e.region, e.city, e.client, e.device
+/** Every address the email went to, "; "-separated: who an open or a click can be from. */
+const RECIPIENTS_SQL = (messageId: string) =>
+  `(SELECT group_concat(r.email, '; ') FROM message_recipients r WHERE r.message_id = ${messageId}) AS recipients`;
+
+/**
+ * Opens and clicks: `email` is the recipient when the email went to one address; with several, one pixel cannot
+ * tell who, and `recipients` lists them all.
+ */
+const OPENS_AND_CLICKS_SQL = `SELECT e.seq, e.occurred_at, e.message_id, m.subject, m.campaign, ${RECIPIENTS_SQL("e.message_id")},
+    e.kind, e.label, e.link_index, l.url,
+    CASE WHEN m.recipient_count = 1 THEN (SELECT min(r.email) FROM message_recipients r WHERE r.message_id = e.message_id) END AS email,
+    NULL AS bounce_kind, e.country, e.region, e.city, e.client, e.device
   FROM events e LEFT JOIN messages m ON m.id = e.message_id
   LEFT JOIN links l ON l.message_id = e.message_id AND l.link_index = e.link_index
   WHERE e.account_id = ? AND e.seq > ? ORDER BY e.seq LIMIT ?`;
 
-const SIGNALS_SQL = `SELECT s.seq, s.occurred_at, s.message_id, m.subject, m.campaign, s.kind, NULL AS label, NULL AS link_index,
+const SIGNALS_SQL = `SELECT s.seq, s.occurred_at, s.message_id, m.subject, m.campaign, ${RECIPIENTS_SQL("s.message_id")}, s.kind, NULL AS label, NULL AS link_index,
     NULL AS url, s.email, s.bounce_kind, NULL AS country, NULL AS region, NULL AS city, NULL AS client, NULL AS device
   FROM signals s LEFT JOIN messages m ON m.id = s.message_id
   WHERE s.account_id = ? AND s.seq > ? ORDER BY s.seq LIMIT ?`;

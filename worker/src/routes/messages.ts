@@ -12,6 +12,7 @@ import {
   statusRequest,
 } from "../../../shared/api";
 import { requireAccount } from "../auth";
+import { readableClient } from "../client-description";
 import { encodeCursor, pageCursor } from "../cursor";
 import { type EventRow, messageEvents, messageLinks, relabelMessages } from "../db/events";
 import { deleteMessageData, getMessage, type MessageRow, messagePage, messagesByThread, stopTracking, upsertMessage } from "../db/messages";
@@ -67,7 +68,7 @@ export const messagesRoute = new Hono<AppEnv>()
       for (const [i, row] of rows.entries()) {
         after = { sentAt: row.sent_at ?? 0, id: row.id };
         const item = listed[i];
-        if (item && (state === undefined || item.state === state)) items.push(item);
+        if (item && (state === undefined || (state === "replied" ? item.replyCount > 0 : item.state === state))) items.push(item);
         if (items.length === limit) break;
       }
       const lastRead = after?.id === rows[rows.length - 1]?.id;
@@ -128,8 +129,7 @@ export const messagesRoute = new Hono<AppEnv>()
           at: new Date(e.occurred_at).toISOString(),
           label: e.label,
           place: e.country || e.region || e.city ? { country: e.country, region: e.region, city: e.city } : null,
-          client: e.client,
-          device: e.device,
+          ...readableClient(e.client, e.device, e.label),
         })),
       links: linkDetails(links, events),
     };

@@ -1,4 +1,5 @@
-// The recipient's opt-out page, `/u/<trackingId>` (docs/protocol.md §11). GET only shows a confirmation page, so link
+// The recipient's opt-out page, `/u/<trackingId>` (docs/protocol.md §11). It turns tracking off and says so: it
+// is not an unsubscribe from mail, and neither it nor the link in the email (options-store.ts optOutText) claims to be. GET only shows a confirmation page, so link
 // scanners (which only GET) cannot opt anyone out; POST records the opt-out. Nothing here is tracked.
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -14,8 +15,8 @@ const MAX_FORM_BYTES = 4096;
 const UNKNOWN = () => htmlPage("Email not found", "<p>This email is not known to this server any more, so nothing is tracked.</p>", 404);
 const DONE = () =>
   htmlPage(
-    "You are unsubscribed",
-    "<p>If that address received this email, the sender will not track its opens or clicks any more, for this email and every other one, and is told that you opted out.</p>",
+    "Tracking is off",
+    "<p>If that address received this email, the sender will not see when it opens their emails or clicks their links any more, for this email and every other one, and is told that you turned tracking off.</p><p>You may still receive emails from them: to stop those, reply and ask.</p>",
   );
 
 interface Target {
@@ -53,10 +54,13 @@ export const optOutRoute = new Hono<AppEnv>()
     if (found instanceof Response) return found;
     const form =
       found.recipientCount === 1 && found.recipients.length === 1
-        ? `<form method="post"><button type="submit">Unsubscribe</button></form>`
+        ? `<form method="post"><button type="submit">Turn tracking off</button></form>`
         : `<form method="post"><label>Your email address <input type="email" name="email" required maxlength="320" autocomplete="email"></label>
-<button type="submit">Unsubscribe</button></form>`;
-    return htmlPage("Unsubscribe", `<p>Stop the sender from tracking whether you open their emails or click their links.</p>${form}`);
+<button type="submit">Turn tracking off</button></form>`;
+    return htmlPage(
+      "Stop tracking my opens and clicks",
+      `<p>The sender can see when you open their emails and click their links. Turn this off for every email from them, now and before.</p><p>This does not unsubscribe you from their emails: to stop receiving them, reply and ask.</p>${form}`,
+    );
   })
   .post(
     "/:id",

@@ -224,6 +224,9 @@ class ComposeSession {
       const minted = await callFromGmail("mintId", null);
       this.trackingId = minted.trackingId;
       this.trackerUrl = minted.trackerUrl;
+      // Other compose features (follow-up-reminder.ts) add their controls to the toolbar of a compose with an id.
+      this.toolbar.dataset.mtTrackingId = minted.trackingId;
+      this.toolbar.dispatchEvent(new CustomEvent(COMPOSE_READY_EVENT, { bubbles: true }));
       this.problem = null;
       debug("compose ready", minted.trackingId);
       this.schedulePresign(0);
@@ -447,6 +450,9 @@ function isSendEvent(event: Event, session: ComposeSession): boolean {
   const button = closest(target, "sendButton");
   return !!button && session.contains(button);
 }
+
+/** Dispatched (bubbling) by a compose's toolbar once its email has a tracking id (`data-mt-tracking-id`). */
+export const COMPOSE_READY_EVENT = "mt-compose-ready";
 
 export const composeTracking: Feature = {
   id: "compose-tracking",

@@ -1,0 +1,54 @@
+// What the popup and the dashboard read to glance at the day: the digest of recent activity (one entry per message),
+// one message's whole story for the dashboard's message page, and counted opens and clicks per day for its chart.
+// Each entry carries the Gmail address of its thread, in the account that sent it, so a page opens it in one click.
+import { z } from "zod";
+import type { DailyActivity, DigestItem, MessageDetail } from "../../../shared/api";
+import { parseTrackingId } from "../../../shared/protocol";
+import { DEFAULT_GMAIL_ACCOUNT, gmailThreadUrl } from "../gmail-ids";
+import type { TrackerAccess } from "./credentials";
+import { handler, noInput } from "./handler";
+
+export interface DigestDeps extends TrackerAccess {
+  /** The Gmail account ("/mail/u/N/") that sent an email, when known. */
+  sentAccount(trackingId: string): Promise<string | null>;
+}
+
+/** The popup's digest covers this many days. */
+export const DIGEST_DAYS = 7;
+
+/** A whole number within [min, max]; anything else is the fallback (a page's stray value must not fail it). */
+const wholeWithin = (min: number, max: number, fallback: number) =>
+  z
+    .number()
+    .catch(fallback)
+    .transform((n) => Math.min(max, Math.max(min, Math.trunc(n) || fallback)));
+
+export function digestPageHandlers(deps: DigestDeps) {
+  const threadUrl = async (id: string, threadId: string | null) =>
+    gmailThreadUrl(threadId, (await deps.sentAccount(id)) ?? DEFAULT_GMAIL_ACCOUNT);
+  return {
+    /** The popup: messages with counted activity in the last week, latest first, one entry each. */
+    recentActivity: handler(noInput, async (): Promise<{ messages: (DigestItem & { threadUrl: string })[] }> => {
+      const c = await deps.requireCredentials();
+      const { messages } = await deps.tracker(c).recentActivity(DIGEST_DAYS);
+      return { messages: await Promise.all(messages.map(async (m) => ({ ...m, threadUrl: await threadUrl(m.id, m.threadId) }))) };
+    }),
+
+    /** The dashboard's message page. Only this account's tracking ids are asked for. */
+    messagePage: handler(z.object({ trackingId: z.string() }), async (input): Promise<MessageDetail & { threadUrl: string }> => {
+      const c = await deps.requireCredentials();
+      if (parseTrackingId(input.trackingId)?.accountId !== c.accountId) throw new Error("no such message in this account");
+      const detail = await deps.tracker(c).detail(input.trackingId);
+      return { ...detail, threadUrl: await threadUrl(input.trackingId, detail.threadId) };
+    }),
+
+    /** The dashboard's chart: the last `days` (7 to 90) by the browser's local day, `offset` its UTC offset in minutes. */
+    dailyActivity: handler(
+      z.object({ days: wholeWithin(7, 90, 30), offset: wholeWithin(-840, 840, 0) }),
+      async (input): Promise<{ days: DailyActivity[] }> => {
+        const c = await deps.requireCredentials();
+        return deps.tracker(c).dailyActivity(input.days, input.offset);
+      },
+    ),
+  };
+}

@@ -1,0 +1,141 @@
+// Reminders with an injected clock and an in-memory storage area: due only after N days from the send, one
+// notification naming the email, settled silently by a reply (at once, or found when due), kept while the tracker
+// is down.
+import { describe, expect, it, vi } from "vitest";
+
+vi.hoisted(() => {
+  (globalThis as { chrome?: unknown }).chrome = { runtime: { id: "unit-test" } };
+});
+
+import type { MessageDetail } from "../../../shared/api";
+import { TrackerError } from "./api";
+import type { Credentials } from "./credentials";
+import { followUpDays, REMINDERS_KEY, type Reminder, Reminders, reminderNote } from "./follow-ups";
+import { memoryArea } from "./memory-area";
+
+const DAY = 86_400_000;
+const CREDENTIALS: Credentials = {
+  trackerUrl: "https://t.example",
+  accountId: "abcdefghijklmnop",
+  apiToken: "token",
+  signingKey: { accountId: "abcdefghijklmnop", keyId: 1, secret: "A".repeat(43) },
+};
+
+function detailOf(id: string, changes: Partial<MessageDetail> = {}): MessageDetail {
+  return {
+    id,
+    threadId: `thread-${id}`,
+    state: "delivered",
+    openCount: 0,
+    firstOpenAt: null,
+    lastOpenAt: null,
+    clickCount: 0,
+    lastClickAt: null,
+    replyCount: 0,
+    lastReplyAt: null,
+    bounce: null,
+    unsubscribed: false,
+    subject: `Subject ${id}`,
+    campaign: null,
+    recipients: [{ email: "ann@acme.example", name: "Ann" }],
+    sentAt: new Date(0).toISOString(),
+    gmailMessageId: null,
+    openTracking: true,
+    clickTracking: true,
+    opens: [],
+    links: [],
+    ...changes,
+  };
+}
+
+function setup() {
+  let now = 0;
+  const details = new Map<string, MessageDetail | Error>();
+  const notified: { reminder: Reminder; detail: MessageDetail }[] = [];
+  const scheduled: (number | null)[] = [];
+  const area = memoryArea();
+  const reminders = new Reminders({
+    area,
+    now: async () => now,
+    requireCredentials: async () => CREDENTIALS,
+    detail: async (_c, id) => {
+      const found = details.get(id);
+      if (!found) throw new TrackerError("the tracker answered 404", 404);
+      if (found instanceof Error) throw found;
+      return found;
+    },
+    inOutbox: async () => false,
+    notify: async (reminder, detail) => void notified.push({ reminder, detail }),
+    schedule: (at) => void scheduled.push(at),
+  });
+  return { reminders, details, notified, scheduled, area, advance: (ms: number) => (now += ms) };
+}
+
+describe("follow-up reminders", () => {
+  it("comes due N days after the send, notifies once naming the email, then is gone", async () => {
+    const t = setup();
+    t.details.set("m1", detailOf("m1", { openCount: 2 }));
+    await t.reminders.set("m1", 3);
+    expect(t.scheduled.at(-1)).toBe(3 * DAY + 1000);
+    t.advance(3 * DAY - 1);
+    expect(await t.reminders.check()).toEqual({ notified: [], settled: [] });
+    t.advance(1);
+    expect(await t.reminders.check()).toEqual({ notified: ["m1"], settled: [] });
+    expect(t.notified[0]?.detail.subject).toBe("Subject m1");
+    expect(reminderNote(detailOf("m1", { openCount: 2 }), 3)).toEqual({
+      title: "No reply in 3 days: Subject m1",
+      message: "To Ann: opened it 2×. Click to open the thread and follow up.",
+    });
+    expect(await t.reminders.check()).toEqual({ notified: [], settled: [] });
+    expect(t.notified).toHaveLength(1);
+    expect(t.scheduled.at(-1)).toBeNull();
+  });
+
+  it("counts the wait from the send, not from when the rep ticked the box", async () => {
+    const t = setup();
+    await t.reminders.set("m1", 2);
+    t.details.set("m1", detailOf("m1", { sentAt: new Date(1 * DAY).toISOString() }));
+    t.advance(2 * DAY);
+    expect((await t.reminders.check()).notified).toEqual([]);
+    expect((await t.reminders.all())[0]?.dueAt).toBe(3 * DAY);
+    t.advance(DAY);
+    expect((await t.reminders.check()).notified).toEqual(["m1"]);
+  });
+
+  it("a reply settles it silently: at once from news, or when found at the due time", async () => {
+    const t = setup();
+    await t.reminders.set("m1", 1);
+    await t.reminders.set("m2", 1);
+    expect(await t.reminders.settleAnswered([detailOf("m1", { replyCount: 1 }), detailOf("m2")])).toBe(1);
+    expect((await t.reminders.all()).map((r) => r.trackingId)).toEqual(["m2"]);
+    t.details.set("m2", detailOf("m2", { bounce: { kind: "hard", recipients: [], at: new Date(0).toISOString() } }));
+    t.advance(DAY);
+    expect(await t.reminders.check()).toEqual({ notified: [], settled: ["m2"] });
+    expect(t.notified).toEqual([]);
+  });
+
+  it("keeps due reminders while the tracker does not answer, and drops one whose email was never sent", async () => {
+    const t = setup();
+    await t.reminders.set("down", 1);
+    t.details.set("down", new TrackerError("cannot reach the tracker", null));
+    t.advance(DAY);
+    expect(await t.reminders.check()).toEqual({ notified: [], settled: [] });
+    expect(await t.reminders.all()).toHaveLength(1);
+    await t.reminders.set("unsent", 1);
+    t.details.delete("down");
+    t.details.set("down", detailOf("down"));
+    t.advance(DAY);
+    expect((await t.reminders.check()).notified).toEqual(["down"]);
+    expect((await t.reminders.all()).map((r) => r.trackingId)).toEqual(["unsent"]);
+    t.advance(8 * DAY);
+    expect((await t.reminders.check()).settled).toEqual(["unsent"]);
+    expect(t.area.data[REMINDERS_KEY]).toEqual([]);
+  });
+
+  it("uses a campaign's own wait when the options name one", () => {
+    const options = { followUpDays: 3, followUpDaysByCampaign: { Webinar: 7 } };
+    expect(followUpDays(options, "Webinar")).toBe(7);
+    expect(followUpDays(options, "Other")).toBe(3);
+    expect(followUpDays(options, null)).toBe(3);
+  });
+});

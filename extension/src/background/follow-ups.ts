@@ -1,0 +1,226 @@
+// Follow-ups: the emails that wait for a reply, and "remind me if no reply in N days" reminders set in the compose
+// window. A reminder is kept in extension storage by tracking id; when it comes due the tracker is asked about the
+// email (GET /api/messages/<id>): a reply, a bounce, an opt-out or stopped tracking settles it silently, otherwise
+// one desktop notification names the email and opens its thread. A reply detected in Gmail settles it at once
+// (settleReplied, from the background's news). The clock is injected: unit tests and the end-to-end run move it.
+import { z } from "zod";
+import type { FollowUpItem, MessageDetail, MessageStatus } from "../../../shared/api";
+import { DEFAULT_GMAIL_ACCOUNT, gmailThreadUrl } from "../gmail-ids";
+import { loadOptions, type Options, pickDays } from "../options-store";
+import { serialRunner } from "../serial";
+import { TrackerError } from "./api";
+import type { Credentials, TrackerAccess } from "./credentials";
+import { handler, noInput } from "./handler";
+import type { KeyValueArea } from "./outbox";
+
+export const REMINDERS_KEY = "followUpReminders";
+/**
+ * The reminders' clock is now moved by the milliseconds stored under this key (background/index.ts). Nothing in the
+ * extension writes it; the end-to-end tests do, to bring a reminder due days ahead without waiting days.
+ */
+export const CLOCK_SKEW_KEY = "clockSkewMs";
+const DAY_MS = 86_400_000;
+/** At most this many reminders wait at once; the oldest go first (a rep never sets that many). */
+const MAX_REMINDERS = 500;
+/** A reminder whose email the tracker never heard of this long after it was due was never sent: dropped. */
+const UNSENT_GRACE_MS = 7 * DAY_MS;
+
+export interface Reminder {
+  trackingId: string;
+  days: number;
+  /** When the rep asked; the wait counts from the send once the tracker knows it. */
+  setAt: number;
+  dueAt: number;
+}
+
+export interface ReminderDeps {
+  area: KeyValueArea;
+  /** Milliseconds since the epoch: Date.now in the extension, moved by tests. */
+  now(): Promise<number>;
+  requireCredentials(): Promise<Credentials>;
+  /** The tracker's detail of one of the account's emails. */
+  detail(credentials: Credentials, trackingId: string): Promise<MessageDetail>;
+  /** Whether the email is still in the outbox, not registered yet (a reminder then waits). */
+  inOutbox(trackingId: string): Promise<boolean>;
+  notify(reminder: Reminder, detail: MessageDetail): Promise<void>;
+  /** Brings the background back at `at` (an alarm), or clears it with null. */
+  schedule(at: number | null): void;
+}
+
+/** Why a due reminder says nothing: the email got an answer of some kind, or is not tracked any more. */
+function settledBy(detail: MessageStatus): string | null {
+  if (detail.replyCount > 0) return "replied";
+  if (detail.bounce) return "bounced";
+  if (detail.unsubscribed) return "opted out";
+  if (detail.state === "stopped") return "tracking stopped";
+  return null;
+}
+
+export class Reminders {
+  /** Read-modify-writes in turn: a compose setting one while a check runs loses neither. */
+  private readonly serial = serialRunner();
+
+  constructor(private readonly deps: ReminderDeps) {}
+
+  async all(): Promise<Reminder[]> {
+    const stored = (await this.deps.area.get(REMINDERS_KEY))[REMINDERS_KEY];
+    return Array.isArray(stored) ? (stored as Reminder[]) : [];
+  }
+
+  private async write(reminders: Reminder[]): Promise<void> {
+    await this.deps.area.set({ [REMINDERS_KEY]: reminders.slice(-MAX_REMINDERS) });
+    const next = reminders.reduce<number | null>((at, r) => (at === null || r.dueAt < at ? r.dueAt : at), null);
+    this.deps.schedule(next === null ? null : next + 1000);
+  }
+
+  /** Sets (or replaces) the reminder of one email. */
+  set(trackingId: string, days: number): Promise<Reminder> {
+    return this.serial(async () => {
+      const now = await this.deps.now();
+      const reminder: Reminder = { trackingId, days, setAt: now, dueAt: now + days * DAY_MS };
+      await this.write([...(await this.all()).filter((r) => r.trackingId !== trackingId), reminder]);
+      return reminder;
+    });
+  }
+
+  cancel(trackingIds: readonly string[]): Promise<number> {
+    return this.serial(async () => {
+      const all = await this.all();
+      const left = all.filter((r) => !trackingIds.includes(r.trackingId));
+      if (left.length !== all.length) await this.write(left);
+      return all.length - left.length;
+    });
+  }
+
+  /**
+   * The tracker has news for some threads (a reply or a bounce just recorded): reminders of their emails that are
+   * answered now are settled at once. `statuses` are those threads' messages as the tracker has them now.
+   */
+  async settleAnswered(statuses: readonly MessageStatus[]): Promise<number> {
+    const answered = statuses.filter((s) => settledBy(s) !== null).map((s) => s.id);
+    return answered.length > 0 ? this.cancel(answered) : 0;
+  }
+
+  /**
+   * Looks at every reminder that is due: settles the answered ones, notifies the others once (then drops them),
+   * and leaves the ones it could not check (tracker down, email still in the outbox) for the next look.
+   */
+  check(): Promise<{ notified: string[]; settled: string[] }> {
+    return this.serial(async () => {
+      const now = await this.deps.now();
+      const all = await this.all();
+      const due = all.filter((r) => r.dueAt <= now);
+      const notified: string[] = [];
+      const settled: string[] = [];
+      if (due.length === 0) return { notified, settled };
+      const credentials = await this.deps.requireCredentials();
+      const done = new Set<string>();
+      const moved = new Map<string, number>();
+      for (const reminder of due) {
+        let detail: MessageDetail;
+        try {
+          detail = await this.deps.detail(credentials, reminder.trackingId);
+        } catch (error) {
+          // 404/410: never registered (a compose closed unsent) or deleted. Kept while the outbox still holds it.
+          const gone = error instanceof TrackerError && (error.status === 404 || error.status === 410);
+          if (gone && !(await this.deps.inOutbox(reminder.trackingId)) && now - reminder.dueAt > UNSENT_GRACE_MS) {
+            done.add(reminder.trackingId);
+            settled.push(reminder.trackingId);
+          }
+          if (!gone) break; // the tracker does not answer: every other due reminder waits too
+          continue;
+        }
+        // The wait counts from the send: a reminder set long before sending comes due that much later.
+        const sentAt = detail.sentAt ? Date.parse(detail.sentAt) : reminder.setAt;
+        const dueAt = Math.max(reminder.dueAt, sentAt + reminder.days * DAY_MS);
+        if (dueAt > now) {
+          moved.set(reminder.trackingId, dueAt);
+          continue;
+        }
+        done.add(reminder.trackingId);
+        if (settledBy(detail)) settled.push(reminder.trackingId);
+        else {
+          await this.deps.notify(reminder, detail);
+          notified.push(reminder.trackingId);
+        }
+      }
+      await this.write(
+        all
+          .filter((r) => !done.has(r.trackingId))
+          .map((r) => (moved.has(r.trackingId) ? { ...r, dueAt: moved.get(r.trackingId) ?? r.dueAt } : r)),
+      );
+      return { notified, settled };
+    });
+  }
+}
+
+/** The notification of a due reminder: the email's subject and recipients, and what the recipient did. */
+export function reminderNote(detail: MessageDetail, days: number): { title: string; message: string } {
+  const who = detail.recipients.map((r) => r.name || r.email).join(", ") || "the recipient";
+  const what = detail.clickCount > 0 ? "clicked a link" : detail.openCount > 0 ? `opened it ${detail.openCount}×` : "no open seen";
+  return {
+    title: `No reply in ${days} day${days === 1 ? "" : "s"}: ${detail.subject || "(no subject)"}`,
+    message: `To ${who}: ${what}. Click to open the thread and follow up.`,
+  };
+}
+
+/** The wait that applies to an email: its campaign's, else the rep's default. */
+export function followUpDays(options: Pick<Options, "followUpDays" | "followUpDaysByCampaign">, campaign: string | null): number {
+  return (campaign ? options.followUpDaysByCampaign[campaign] : undefined) ?? options.followUpDays;
+}
+
+export interface FollowUp extends FollowUpItem {
+  /** The Gmail address of its thread, in the account that sent it. */
+  threadUrl: string;
+  /** Days this email waits before it needs a follow-up (its campaign's or the default). */
+  days: number;
+}
+
+export interface FollowUpPageDeps extends TrackerAccess {
+  reminders: Reminders;
+  /** The Gmail account ("/mail/u/N/") that sent an email, when known. */
+  sentAccount(trackingId: string): Promise<string | null>;
+}
+
+export function followUpPageHandlers(deps: FollowUpPageDeps) {
+  return {
+    /**
+     * The "needs a follow-up" view: emails with no reply after their wait (per campaign, else the default), ranked
+     * clicked, opened, nothing. Due reminders are looked at on the way, so opening the view never misses one.
+     */
+    listFollowUps: handler(noInput, async (): Promise<{ followUps: FollowUp[]; days: number; reminders: Reminder[] }> => {
+      const c = await deps.requireCredentials();
+      const options = await loadOptions();
+      void deps.reminders.check().catch((error: unknown) => console.warn("reminders not checked", error));
+      const shortest = Math.min(options.followUpDays, ...Object.values(options.followUpDaysByCampaign));
+      const { messages } = await deps.tracker(c).followUps(shortest);
+      const now = Date.now();
+      const followUps: FollowUp[] = [];
+      for (const m of messages) {
+        const days = followUpDays(options, m.campaign);
+        if (m.sentAt && now - Date.parse(m.sentAt) < days * DAY_MS) continue;
+        followUps.push({ ...m, days, threadUrl: gmailThreadUrl(m.threadId, (await deps.sentAccount(m.id)) ?? DEFAULT_GMAIL_ACCOUNT) });
+      }
+      return { followUps, days: options.followUpDays, reminders: await deps.reminders.all() };
+    }),
+  };
+}
+
+export function followUpGmailHandlers(reminders: Reminders, ownId: (trackingId: string) => Promise<void>) {
+  return {
+    /** The compose window's "remind me if no reply in N days": on (days) or off (null) for its email. */
+    remindIfNoReply: handler(
+      z.object({ trackingId: z.string(), days: z.number().nullable() }),
+      async (input): Promise<{ reminder: Reminder | null }> => {
+        await ownId(input.trackingId);
+        if (input.days === null) {
+          await reminders.cancel([input.trackingId]);
+          return { reminder: null };
+        }
+        const days = pickDays(input.days);
+        if (days === undefined) throw new Error("a reminder waits 1 to 365 days");
+        return { reminder: await reminders.set(input.trackingId, days) };
+      },
+    ),
+  };
+}

@@ -1,0 +1,115 @@
+// The compose window's "Remind me if no reply in N days": a toggle and a day count in the compose's toolbar. Turning
+// it on asks the background to keep a reminder for this email (background/follow-ups.ts); when it comes due with
+// no reply, a desktop notification names the email and opens its thread. The reminder of an email never sent is
+// dropped by the background; a reply settles it.
+import { callFromGmail } from "../../messaging";
+import { type Feature, guarded } from "../feature";
+import { COMPOSE_READY_EVENT } from "./compose-tracking";
+
+const CONTROL_CLASS = "mt-remind";
+
+function addControl(toolbar: HTMLElement, defaultDays: number, signal: AbortSignal): void {
+  const trackingId = toolbar.dataset.mtTrackingId;
+  if (!trackingId || signal.aborted) return;
+  const existing = toolbar.querySelector<HTMLElement>(`.${CONTROL_CLASS}`);
+  // A new id for the same compose (connected again): a reminder set for the old one moves to the new.
+  if (existing) {
+    if (existing.dataset.mtFor !== trackingId) existing.dispatchEvent(new CustomEvent("mt-retarget", { detail: trackingId }));
+    return;
+  }
+  const doc = toolbar.ownerDocument;
+  const holder = doc.createElement("span");
+  holder.className = CONTROL_CLASS;
+  holder.dataset.mtFor = trackingId;
+  const button = doc.createElement("button");
+  button.type = "button";
+  button.className = "mt-toggle mt-toggle-remind";
+  button.setAttribute("aria-pressed", "false");
+  button.textContent = "Remind me";
+  button.title = "Remind me if nobody replies to this email in this many days";
+  const days = doc.createElement("input");
+  days.type = "number";
+  days.min = "1";
+  days.max = "365";
+  days.value = String(defaultDays);
+  days.className = "mt-remind-days";
+  days.setAttribute("style", "width:4em;border:1px solid #c4c7c5;border-radius:12px;padding:2px 6px;font:inherit");
+  days.setAttribute("aria-label", "days without a reply before the reminder");
+  days.hidden = true;
+  const note = doc.createElement("span");
+  note.className = "mt-remind-note";
+  note.hidden = true;
+  note.textContent = "days without reply";
+  holder.append(button, days, note);
+
+  const send = guarded("reminder", () => {
+    const on = button.getAttribute("aria-pressed") === "true";
+    const n = Number(days.value);
+    const id = holder.dataset.mtFor ?? "";
+    holder.dataset.mtState = "saving";
+    callFromGmail("remindIfNoReply", { trackingId: id, days: on && Number.isInteger(n) ? n : null }).then(
+      () => {
+        holder.dataset.mtState = on ? "set" : "off";
+        button.title = on ? `A reminder comes if nobody replies in ${n} day${n === 1 ? "" : "s"}` : "Remind me if nobody replies";
+      },
+      (error: unknown) => {
+        holder.dataset.mtState = "error";
+        button.title = `The reminder was not kept: ${error instanceof Error ? error.message : String(error)}`;
+      },
+    );
+  });
+  const setOn = (on: boolean) => {
+    button.setAttribute("aria-pressed", String(on));
+    days.hidden = !on;
+    note.hidden = !on;
+    send();
+  };
+  button.addEventListener("click", (event) => {
+    event.preventDefault();
+    setOn(button.getAttribute("aria-pressed") !== "true");
+  });
+  days.addEventListener("change", () => send());
+  holder.addEventListener("mt-retarget", (event) => {
+    const previous = holder.dataset.mtFor ?? "";
+    holder.dataset.mtFor = String((event as CustomEvent<string>).detail);
+    if (button.getAttribute("aria-pressed") !== "true") return;
+    void callFromGmail("remindIfNoReply", { trackingId: previous, days: null }).catch(() => undefined);
+    send();
+  });
+  // Locked with the compose's other toggles: an email that goes out untracked is never registered, so no reminder.
+  const syncLock = guarded("reminder lock", () => {
+    const locked = toolbar.querySelector<HTMLButtonElement>(".mt-toggle-open")?.disabled ?? false;
+    if (button.disabled === locked) return;
+    button.disabled = locked;
+    days.disabled = locked;
+    if (locked && button.getAttribute("aria-pressed") === "true") setOn(false);
+  });
+  const lockWatch = new MutationObserver(syncLock);
+  lockWatch.observe(toolbar, { attributes: true, subtree: true, attributeFilter: ["disabled"] });
+  syncLock();
+
+  const status = toolbar.querySelector(".mt-status");
+  if (status) toolbar.insertBefore(holder, status);
+  else toolbar.append(holder);
+  signal.addEventListener(
+    "abort",
+    () => {
+      lockWatch.disconnect();
+      holder.remove();
+    },
+    { once: true },
+  );
+}
+
+export const followUpReminder: Feature = {
+  id: "follow-up-reminder",
+  init(signal, { options }) {
+    const onReady = guarded("reminder control", (event: Event) => {
+      if (event.target instanceof HTMLElement) addControl(event.target, options.followUpDays, signal);
+    });
+    document.addEventListener(COMPOSE_READY_EVENT, onReady, { signal });
+    // Composes that got their id before this feature started (options changed and every feature restarted).
+    for (const toolbar of document.querySelectorAll<HTMLElement>(".mt-toolbar[data-mt-tracking-id]"))
+      addControl(toolbar, options.followUpDays, signal);
+  },
+};

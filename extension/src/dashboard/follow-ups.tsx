@@ -1,0 +1,96 @@
+// "Needs a follow-up": the emails nobody replied to after the rep's wait (per campaign, else the default from the
+// options), ranked clicked, then opened, then nothing; each one click from its Gmail thread. Below, the reminders
+// set from the compose window and when they come due.
+import { useEffect, useState } from "preact/hooks";
+import browser from "webextension-polyfill";
+import type { FollowUpEngagement } from "../../../shared/api";
+import type { FollowUp, Reminder } from "../background/follow-ups";
+import { callFromPage } from "../messaging";
+import { Time, useNow } from "../pages/time";
+import { errorText, ViewLink } from "./ui";
+
+const GROUPS: { engagement: FollowUpEngagement; title: string; hint: string }[] = [
+  { engagement: "clicked", title: "Clicked a link", hint: "interested: follow up first" },
+  { engagement: "opened", title: "Opened", hint: "read it, did not answer" },
+  { engagement: "none", title: "No open seen", hint: "may not have seen it (or reads without images)" },
+];
+
+export function FollowUps() {
+  const [data, setData] = useState<{ followUps: FollowUp[]; days: number; reminders: Reminder[] } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const now = useNow();
+  useEffect(() => {
+    callFromPage("listFollowUps", null).then(setData, (e: unknown) => setError(errorText(e)));
+  }, []);
+  if (error)
+    return (
+      <p class="error" data-testid="error">
+        {error}
+      </p>
+    );
+  if (!data) return <p class="muted">Loading…</p>;
+  return (
+    <section data-testid="follow-ups">
+      <p class="muted">
+        Emails with no reply {data.days} day{data.days === 1 ? "" : "s"} after sending (per campaign where the options say so), most engaged
+        first. Replies and bounces take an email off this list.{" "}
+        <button type="button" class="link" onClick={() => void browser.runtime.openOptionsPage()}>
+          Change the wait
+        </button>
+      </p>
+      {data.followUps.length === 0 ? (
+        <p class="muted" data-testid="empty">
+          Nobody to chase: every email of the last 90 days got a reply or is still within its wait.
+        </p>
+      ) : (
+        GROUPS.map((group) => {
+          const items = data.followUps.filter((f) => f.engagement === group.engagement);
+          if (items.length === 0) return null;
+          return (
+            <div key={group.engagement} class="follow-up-group" data-engagement={group.engagement}>
+              <h3>
+                {group.title}{" "}
+                <span class="muted">
+                  ({items.length}: {group.hint})
+                </span>
+              </h3>
+              <ul class="follow-up-list">
+                {items.map((f) => (
+                  <li key={f.id} data-id={f.id}>
+                    <a href={f.threadUrl} target="_blank" rel="noreferrer" class="thread" title="Open the thread in Gmail to follow up">
+                      {f.subject || "(no subject)"}
+                    </a>{" "}
+                    <span class="muted">
+                      to {f.recipients.map((r) => r.name || r.email).join(", ")} · sent <Time iso={f.sentAt} now={now} />
+                      {f.lastActivityAt ? (
+                        <>
+                          {" "}
+                          · last {f.engagement === "clicked" ? "click or open" : "open"} <Time iso={f.lastActivityAt} now={now} />
+                        </>
+                      ) : null}
+                      {f.campaign ? ` · ${f.campaign}` : ""} ·{" "}
+                    </span>
+                    <ViewLink path={`message/${encodeURIComponent(f.id)}`}>details</ViewLink>
+                  </li>
+                ))}
+              </ul>
+            </div>
+          );
+        })
+      )}
+      <h3>Reminders</h3>
+      {data.reminders.length === 0 ? (
+        <p class="muted">None set. In Gmail's compose window, "Remind me" asks for a notification if nobody replies in a few days.</p>
+      ) : (
+        <ul data-testid="reminders">
+          {data.reminders.map((r) => (
+            <li key={r.trackingId}>
+              <ViewLink path={`message/${encodeURIComponent(r.trackingId)}`}>An email</ViewLink> · if no reply, a notification{" "}
+              <Time iso={new Date(r.dueAt).toISOString()} now={now} />
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}

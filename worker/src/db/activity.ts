@@ -1,0 +1,116 @@
+// Queries behind the extension's glance views: the popup's digest of recent activity per message, the emails that
+// wait for a reply (the follow-up list), and counted opens and clicks per day (the dashboard's chart).
+
+import type { MessageRow } from "./messages";
+import { COUNTED_SQL, chunked, placeholders } from "./sql";
+
+/** Live, registered messages of the account. */
+const LIVE = "m.deleted_at IS NULL AND m.registered_at IS NOT NULL";
+
+/**
+ * Messages with a counted open or click or a signal (reply, bounce, opt-out) since `since`, latest first, with the
+ * time of that latest activity. Reads events and signals through their time indexes.
+ */
+export async function recentlyActive(
+  db: D1Database,
+  accountId: string,
+  since: number,
+  limit: number,
+): Promise<{ row: MessageRow; lastActivityAt: number }[]> {
+  const { results } = await db
+    .prepare(
+      `WITH recent AS (
+         SELECT message_id, max(occurred_at) AS last_at FROM events
+         WHERE occurred_at >= ?2 AND account_id = ?1 AND label IN (${COUNTED_SQL}) GROUP BY message_id
+         UNION ALL
+         SELECT message_id, max(occurred_at) AS last_at FROM signals WHERE occurred_at >= ?2 AND account_id = ?1 GROUP BY message_id
+       )
+       SELECT m.*, max(recent.last_at) AS last_activity_at FROM recent JOIN messages m ON m.id = recent.message_id
+       WHERE m.account_id = ?1 AND ${LIVE}
+       GROUP BY m.id ORDER BY last_activity_at DESC, m.id DESC LIMIT ?3`,
+    )
+    .bind(accountId, since, limit)
+    .all<MessageRow & { last_activity_at: number }>();
+  return results.map(({ last_activity_at, ...row }) => ({ row, lastActivityAt: last_activity_at }));
+}
+
+export interface ClickedLink {
+  index: number;
+  url: string;
+  clicks: number;
+}
+
+/** Counted clicks per link of each message, most clicked first. */
+export async function clickedLinks(db: D1Database, messageIds: readonly string[]): Promise<Map<string, ClickedLink[]>> {
+  const out = new Map<string, ClickedLink[]>();
+  for (const ids of chunked(messageIds)) {
+    const { results } = await db
+      .prepare(
+        `SELECT e.message_id, e.link_index, l.url, count(*) AS clicks FROM events e
+         JOIN links l ON l.message_id = e.message_id AND l.link_index = e.link_index
+         WHERE e.message_id IN (${placeholders(ids.length)}) AND e.kind = 'click' AND e.label IN (${COUNTED_SQL})
+         GROUP BY e.message_id, e.link_index ORDER BY clicks DESC, e.link_index`,
+      )
+      .bind(...ids)
+      .all<{ message_id: string; link_index: number; url: string; clicks: number }>();
+    for (const r of results)
+      out.set(r.message_id, [...(out.get(r.message_id) ?? []), { index: r.link_index, url: r.url, clicks: r.clicks }]);
+  }
+  return out;
+}
+
+/** Hits of each message that machines made (not counted, and not the sender's own views). */
+export async function machineHitCounts(db: D1Database, messageIds: readonly string[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const ids of chunked(messageIds)) {
+    const { results } = await db
+      .prepare(
+        `SELECT message_id, count(*) AS n FROM events WHERE message_id IN (${placeholders(ids.length)})
+         AND label NOT IN (${COUNTED_SQL}) AND label != 'sender' GROUP BY message_id`,
+      )
+      .bind(...ids)
+      .all<{ message_id: string; n: number }>();
+    for (const r of results) out.set(r.message_id, r.n);
+  }
+  return out;
+}
+
+/**
+ * Messages sent between `sentFrom` and `sentUntil` that nobody replied to or opted out of and whose tracking was
+ * not stopped, newest first (bounces are left to the caller, which knows which are in effect).
+ */
+export async function awaitingReply(
+  db: D1Database,
+  accountId: string,
+  sentFrom: number,
+  sentUntil: number,
+  limit: number,
+): Promise<MessageRow[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT m.* FROM messages m
+       WHERE m.account_id = ? AND ${LIVE} AND m.stopped_at IS NULL AND m.sent_at >= ? AND m.sent_at <= ?
+         AND NOT EXISTS (SELECT 1 FROM signals s WHERE s.message_id = m.id AND s.kind IN ('reply', 'unsubscribe'))
+       ORDER BY m.sent_at DESC, m.id DESC LIMIT ?`,
+    )
+    .bind(accountId, sentFrom, sentUntil, limit)
+    .all<MessageRow>();
+  return results;
+}
+
+/** Counted opens and clicks per local day (`offsetMs`: local time minus UTC) since `since`; days with none are absent. */
+export async function dailyCounts(
+  db: D1Database,
+  accountId: string,
+  since: number,
+  offsetMs: number,
+): Promise<{ day: number; opens: number; clicks: number }[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT CAST((occurred_at + ?3) / 86400000 AS INTEGER) AS day, sum(kind = 'open') AS opens, sum(kind = 'click') AS clicks FROM events
+       WHERE occurred_at >= ?2 AND account_id = ?1 AND label IN (${COUNTED_SQL}) GROUP BY day ORDER BY day`,
+    )
+    .bind(accountId, since, Math.trunc(offsetMs) || 0)
+    .all<{ day: number; opens: number; clicks: number }>();
+  return results;
+}

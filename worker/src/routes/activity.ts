@@ -1,0 +1,98 @@
+// `/api/activity`: what a rep glances at between calls. The popup's digest (one entry per message, however many
+// hits), the emails that wait for a reply ranked by engagement (clicked, opened, nothing), and counted opens and
+// clicks per day for the dashboard's chart. Counted events only; machines are summed, never listed.
+import { Hono } from "hono";
+import {
+  type DailyActivityResponse,
+  type DigestItem,
+  dailyActivityQuery,
+  type FollowUpEngagement,
+  type FollowUpItem,
+  type FollowUpsResponse,
+  followUpsQuery,
+  type RecentActivityResponse,
+  recentActivityQuery,
+} from "../../../shared/api";
+import { requireAccount } from "../auth";
+import { awaitingReply, clickedLinks, dailyCounts, machineHitCounts, recentlyActive } from "../db/activity";
+import type { AppEnv } from "../env";
+import { validated } from "../http";
+import { listItems, statuses } from "../status";
+import { iso } from "../time";
+
+const DAY_MS = 86_400_000;
+/** Emails older than this are not chased any more: the follow-up list looks back this far. */
+export const FOLLOW_UP_LOOKBACK_DAYS = 90;
+
+const RANK: Record<FollowUpEngagement, number> = { clicked: 0, opened: 1, none: 2 };
+
+export const activityRoute = new Hono<AppEnv>()
+  .use(requireAccount)
+  .get("/recent", validated("query", recentActivityQuery), async (c) => {
+    const { days, limit } = c.req.valid("query");
+    const db = c.env.DB;
+    const active = await recentlyActive(db, c.get("account").id, Date.now() - days * DAY_MS, limit);
+    const rows = active.map((a) => a.row);
+    const ids = rows.map((r) => r.id);
+    const [status, links, machines] = await Promise.all([statuses(db, rows), clickedLinks(db, ids), machineHitCounts(db, ids)]);
+    const messages: DigestItem[] = active.map(({ row, lastActivityAt }, i) => {
+      const s = status[i];
+      return {
+        id: row.id,
+        threadId: row.thread_id,
+        subject: row.subject,
+        recipients: JSON.parse(row.recipients),
+        sentAt: iso(row.sent_at),
+        campaign: row.campaign,
+        lastActivityAt: new Date(lastActivityAt).toISOString(),
+        openCount: s?.openCount ?? 0,
+        lastOpenAt: s?.lastOpenAt ?? null,
+        clickedLinks: links.get(row.id) ?? [],
+        replyCount: s?.replyCount ?? 0,
+        lastReplyAt: s?.lastReplyAt ?? null,
+        bounce: s?.bounce ?? null,
+        unsubscribed: s?.unsubscribed ?? false,
+        machineHits: machines.get(row.id) ?? 0,
+      };
+    });
+    const body: RecentActivityResponse = { messages };
+    return c.json(body);
+  })
+  .get("/follow-ups", validated("query", followUpsQuery), async (c) => {
+    const { days, limit } = c.req.valid("query");
+    const now = Date.now();
+    const rows = await awaitingReply(c.env.DB, c.get("account").id, now - FOLLOW_UP_LOOKBACK_DAYS * DAY_MS, now - days * DAY_MS, 500);
+    const items = await listItems(c.env.DB, rows);
+    const messages: FollowUpItem[] = items
+      .filter((m) => m.bounce === null && !m.unsubscribed && m.replyCount === 0)
+      .map((m) => {
+        const engagement: FollowUpEngagement = m.clickCount > 0 ? "clicked" : m.openCount > 0 ? "opened" : "none";
+        const times = [m.lastOpenAt, m.lastClickAt].filter((t): t is string => t !== null).sort();
+        return { ...m, engagement, lastActivityAt: times[times.length - 1] ?? null };
+      })
+      .sort(
+        (a, b) =>
+          RANK[a.engagement] - RANK[b.engagement] ||
+          (b.lastActivityAt ?? b.sentAt ?? "").localeCompare(a.lastActivityAt ?? a.sentAt ?? "") ||
+          (a.id < b.id ? -1 : 1),
+      )
+      .slice(0, limit);
+    const body: FollowUpsResponse = { messages };
+    return c.json(body);
+  })
+  .get("/daily", validated("query", dailyActivityQuery), async (c) => {
+    const { days, offset } = c.req.valid("query");
+    // getTimezoneOffset is minutes west of UTC: local time is UTC minus it.
+    const offsetMs = -offset * 60_000;
+    const today = Math.floor((Date.now() + offsetMs) / DAY_MS);
+    const first = today - days + 1;
+    const counts = new Map((await dailyCounts(c.env.DB, c.get("account").id, first * DAY_MS - offsetMs, offsetMs)).map((d) => [d.day, d]));
+    const body: DailyActivityResponse = {
+      days: Array.from({ length: days }, (_, i) => {
+        const day = first + i;
+        const found = counts.get(day);
+        return { day: new Date(day * DAY_MS).toISOString().slice(0, 10), opens: found?.opens ?? 0, clicks: found?.clicks ?? 0 };
+      }),
+    };
+    return c.json(body);
+  });
