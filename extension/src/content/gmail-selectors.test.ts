@@ -1,5 +1,5 @@
 // @vitest-environment happy-dom
-// Selectors against the real compose dialog capture (shared/fixtures/gmail/compose-dialog-2020-10.html) and the
+// Selectors against the real compose dialog capture (test/fixtures/gmail/compose-dialog-2020-10.html) and the
 // simulated current Gmail (test/e2e/gmail-sim/, built from gmail.md; kept apart from the captures).
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -8,7 +8,7 @@ import { gmailThreadUrl, legacyThreadId } from "../gmail-ids";
 import { closest, composeRecipients, isPlainTextMode, query, queryAll, rowThreadIds } from "./gmail-selectors";
 import { setDebug } from "./log";
 
-const FIXTURE = path.resolve(import.meta.dirname, "../../../../shared/fixtures/gmail/compose-dialog-2020-10.html");
+const FIXTURE = path.resolve(import.meta.dirname, "../../../test/fixtures/gmail/compose-dialog-2020-10.html");
 
 describe("Gmail selectors on the real compose dialog (2020-10)", () => {
   document.body.innerHTML = readFileSync(FIXTURE, "utf8");
@@ -74,7 +74,7 @@ describe("selectors that stop matching are logged in debug mode", () => {
 describe("thread list selectors", () => {
   it("on the real classic thread list (2014-12): rows and subjects by fallback, no thread ids", () => {
     document.body.innerHTML = readFileSync(
-      path.resolve(import.meta.dirname, "../../../../shared/fixtures/gmail/thread-list-classic-2014-12.html"),
+      path.resolve(import.meta.dirname, "../../../test/fixtures/gmail/thread-list-classic-2014-12.html"),
       "utf8",
     ).replace(/<script[\s\S]*?<\/script>/g, ""); // the capture's scripts are not ours to load
     const rows = queryAll(document, "threadRow");

@@ -177,7 +177,7 @@ describe("the thread list", () => {
 
 describe("the real classic thread list (thread-list-classic-2014-12.html)", () => {
   it('finds the sender\'s own address from the participants Gmail names "me"; its rows carry no ids, so nothing is reported', () => {
-    const fixture = path.resolve(import.meta.dirname, "../../../../shared/fixtures/gmail/thread-list-classic-2014-12.html");
+    const fixture = path.resolve(import.meta.dirname, "../../../test/fixtures/gmail/thread-list-classic-2014-12.html");
     document.title = "Inbox - Gmail";
     // Its inline scripts are Gmail's own: not run here.
     document.body.innerHTML = readFileSync(fixture, "utf8").replace(/<script[\s\S]*?<\/script>/g, "");

@@ -14,7 +14,7 @@ vi.hoisted(() => {
 import type { MessageStatus } from "../../../../shared/api";
 import { aggregate, ThreadListMarks, tooltip } from "./sent-list-marks";
 
-const FIXTURE = path.resolve(import.meta.dirname, "../../../../../shared/fixtures/gmail/thread-list-classic-2014-12.html");
+const FIXTURE = path.resolve(import.meta.dirname, "../../../../test/fixtures/gmail/thread-list-classic-2014-12.html");
 
 function row(legacy: string | null, subject: string): string {
   const ids = legacy ? ` data-thread-id="#thread-f:${BigInt(`0x${legacy}`)}" data-legacy-thread-id="${legacy}"` : "";
