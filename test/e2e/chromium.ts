@@ -46,7 +46,7 @@ export async function launchChromium(): Promise<BrowserHarness> {
     const request = route.request();
     const response = await google.handle(request.url(), request.method(), request.postData());
     if (!response) return route.continue();
-    return route.fulfill({ status: response.status, contentType: response.contentType, body: response.body });
+    return route.fulfill({ status: response.status, contentType: response.contentType, body: response.body, headers: response.headers });
   };
   await context.route("https://mail.google.com/**", answer);
   await context.route(/^https:\/\/ci\d+\.googleusercontent\.com\//, answer);

@@ -82,7 +82,7 @@ export async function launchFirefox(): Promise<BrowserHarness> {
       const postData = request.hasPostData() ? ((await request.fetchPostData()) ?? null) : null;
       const response = await google.handle(url, request.method(), postData);
       if (!response) return void (await request.continue());
-      await request.respond({ status: response.status, contentType: response.contentType, body: response.body });
+      await request.respond({ status: response.status, contentType: response.contentType, body: response.body, headers: response.headers });
     } catch (error) {
       console.error("interception failed", error);
     }

@@ -9,6 +9,7 @@ import { loadOptions, normalizeTrackerUrl, saveOptions } from "../options-store"
 import { api, probeTracker, TrackerError } from "./api";
 import { type Credentials, loadCredentials, saveCredentials } from "./credentials";
 import { type EngagementDeps, engagementGmailHandlers, engagementPageHandlers } from "./engagement";
+import { gmailHealthGmailHandlers, gmailHealthPageHandlers } from "./gmail-health";
 import type { HeldSignals } from "./held-signals";
 import type { Outbox, OutboxEntry } from "./outbox";
 import { type ActivitySummary, type FeedPoller, type FeedState, type StatusCache, summarize } from "./receipts";
@@ -107,6 +108,7 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts, engagement: En
   return {
     // Replies, bounces and the compose window's recipient checks (issue 5): background/engagement.ts.
     ...engagementGmailHandlers(engagement),
+    ...gmailHealthGmailHandlers,
 
     /** A fresh id for a compose window, minted ahead of the send so the send itself needs no round trip. */
     async mintId(_input: null, _sender: Sender): Promise<{ trackingId: string; trackerUrl: string }> {
@@ -221,6 +223,7 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts) {
   return {
     // The dashboard's campaigns, people, messages and CSV exports (issue 5): background/engagement.ts.
     ...engagementPageHandlers({ requireCredentials }),
+    ...gmailHealthPageHandlers,
 
     /**
      * The popup: the connection, the outbox, recent activity, totals and whether the tracker answers. The feed poll

@@ -49,13 +49,13 @@ describe("Gmail selectors on the real compose dialog (2020-10)", () => {
     marker.style.display = "";
     expect(isPlainTextMode(document)).toBe(true);
     // A German Gmail: other words, the same marker.
-    marker.querySelector("span")!.textContent = "Derzeit im Nur-Text-Modus.";
+    (marker.querySelector("span") as HTMLElement).textContent = "Derzeit im Nur-Text-Modus.";
     expect(isPlainTextMode(document)).toBe(true);
     marker.style.display = "none";
     expect(isPlainTextMode(document)).toBe(false);
   });
 
-  it("finds the send button without its English tooltip (a German Gmail's \"Senden\")", () => {
+  it('finds the send button without its English tooltip (a German Gmail\'s "Senden")', () => {
     const send = query(document, "sendButton") as HTMLElement;
     send.setAttribute("data-tooltip", "Senden (Strg + Eingabetaste)");
     expect(query(document, "sendButton")).toBe(send);

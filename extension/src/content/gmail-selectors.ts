@@ -7,6 +7,7 @@
 // "To:"/"An:"), and an entry whose precise selector needs a class has a fallback that does not (Gmail A/B-tests
 // renamed class tokens, `Ht` becoming `Ht-<hash>`: InboxSDK #1302, 2026-07).
 import { normalizeEmail } from "../../../shared/email";
+import type { GmailHealth } from "../background/gmail-health";
 import { gmailId, legacyThreadId } from "../gmail-ids";
 import { debugOnce } from "./log";
 
@@ -226,7 +227,10 @@ export function composeRecipients(root: ParentNode): { email: string; name?: str
 export function visibleRecipientAddresses(root: ParentNode): string[] {
   const found = new Set<string>();
   for (const area of queryAll(root, "recipientArea")) {
-    const texts = [area.textContent ?? "", ...[...area.querySelectorAll("input, textarea")].map((f) => (f as HTMLInputElement).value ?? "")];
+    const texts = [
+      area.textContent ?? "",
+      ...[...area.querySelectorAll("input, textarea")].map((f) => (f as HTMLInputElement).value ?? ""),
+    ];
     if (area instanceof HTMLTextAreaElement) texts.push(area.value);
     for (const text of texts) for (const email of text.match(EMAIL) ?? []) found.add(email.toLowerCase());
   }
@@ -277,4 +281,37 @@ export function conversationThreadId(root: ParentNode): string | null {
   const heading = query(root, "conversationSubject", false);
   const raw = gmailId(heading?.getAttribute("data-legacy-thread-id")) ?? gmailId(heading?.getAttribute("data-thread-perm-id"));
   return raw ? (legacyThreadId(raw) ?? raw) : null;
+}
+
+/**
+ * Which parts of Gmail the extension recognises on this page now (the popup's health notice). A part is judged
+ * only when something generic shows Gmail has it on screen (an editable area, table rows, messages), so a Gmail
+ * change that renames what the selectors look for reads as "missing", not as "not there".
+ */
+export function recogniseGmail(doc: Document): GmailHealth {
+  const parts: GmailHealth = {
+    compose: "unseen",
+    send: "unseen",
+    recipients: "unseen",
+    sentRows: "unseen",
+    rowIds: "unseen",
+    conversation: "unseen",
+  };
+  const bodies = queryAll(doc, "composeBody");
+  const roots = bodies.map((body) => closest(body, "composeRoot")).filter((root): root is Element => root !== null);
+  if (roots.length > 0) parts.compose = "ok";
+  else if (doc.querySelector('[contenteditable="true"][role="textbox"], input[name="subjectbox"]')) parts.compose = "missing";
+  if (roots.length > 0) {
+    parts.send = roots.every((root) => query(root, "sendButton", false) !== null) ? "ok" : "missing";
+    const shown = roots.filter((root) => visibleRecipientAddresses(root).length > 0);
+    if (shown.length > 0) parts.recipients = shown.every((root) => composeRecipients(root).length > 0) ? "ok" : "missing";
+  }
+  const rows = queryAll(doc, "threadRow");
+  if (rows.length > 0) {
+    parts.sentRows = "ok";
+    parts.rowIds = rows.some((row) => rowThreadIds(row) !== null) ? "ok" : "missing";
+  } else if (doc.querySelector('[role="main"] table tr td')) parts.sentRows = "missing";
+  if (queryAll(doc, "conversationMessage").length > 0)
+    parts.conversation = conversationThreadId(doc) !== null && query(doc, "messageBody", false) !== null ? "ok" : "missing";
+  return parts;
 }

@@ -179,7 +179,7 @@ describe("the thread list", () => {
 });
 
 describe("the thread list in another UI language", () => {
-  it("a German Sent row to two recipients (\"An: Carol, Dave\") is no reply; a reply on a data-thread-id-only row is found", () => {
+  it('a German Sent row to two recipients ("An: Carol, Dave") is no reply; a reply on a data-thread-id-only row is found', () => {
     document.title = "Gesendet - me@example.com - Gmail";
     document.body.innerHTML = `<table><tbody>
       ${row({

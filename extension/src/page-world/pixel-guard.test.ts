@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
 import { Window } from "happy-dom";
+import { describe, expect, it } from "vitest";
 import { BLANK_GIF, installPixelGuard, neutraliseHtml, pixelIdIn } from "./pixel-guard";
 
 const TRACKER = "https://t.example";
@@ -51,7 +51,9 @@ describe("page-world pixel guard", () => {
 
     const rules = { createHTML: (s: string) => s };
     const gmailPolicy = (win as unknown as { trustedTypes: typeof factory }).trustedTypes.createPolicy("gmail#html", rules);
-    const trusted = gmailPolicy.createHTML(`<div>Hi<img src="https://ci3.googleusercontent.com/meips/a=s0-d-e1-ft#${TRACKER}/o/${ID}.gif"></div>`);
+    const trusted = gmailPolicy.createHTML(
+      `<div>Hi<img src="https://ci3.googleusercontent.com/meips/a=s0-d-e1-ft#${TRACKER}/o/${ID}.gif"></div>`,
+    );
     expect(sealed.get(trusted)).toContain(`src="${BLANK_GIF}"`);
     expect(sealed.get(trusted)).toContain(`data-mt-pixel-id="${ID}"`);
     expect(found).toEqual([[ID]]);

@@ -50,7 +50,12 @@ describe("Gmail /sync parsing (real captures, 2022-09)", () => {
 
   it("names the sends that carry no tracking id, with their subjects, so a missed send can be reported", () => {
     expect(untrackedSends(load("2022-09-09-cvOnSend_request.json"))).toEqual([
-      { messageId: "msg-a:r8190137112111191537", subject: "subject_111", recipients: [{ email: "test+1@gmail.com", name: "Test Test" }], scheduled: false },
+      {
+        messageId: "msg-a:r8190137112111191537",
+        subject: "subject_111",
+        recipients: [{ email: "test+1@gmail.com", name: "Test Test" }],
+        scheduled: false,
+      },
     ]);
     expect(untrackedSends(load("2022-09-09-cvOnReplySend_request.json"))).toEqual([
       expect.objectContaining({ messageId: "msg-a:r-414184523264894368", subject: "Re: tracking test", scheduled: false }),
@@ -91,12 +96,16 @@ describe("Gmail /sync parsing (real captures, 2022-09)", () => {
     // The captured send, relabelled as Gmail's "Schedule send" posts it (InboxSDK PR #1244, 2025-02; gmail.js
     // send_scheduled_message); the time at [6] put in the future, and a Cc and a Bcc added at [3] and [4].
     const request = withPixel(load("2022-09-09-cvOnSend_request.json"), (r) => r[1][0][0][1][1][13][0]);
+    // biome-ignore lint/suspicious/noExplicitAny: the path into a captured Gmail array, as in withPixel.
     const message = (request as any)[1][0][0][1][1][13][0];
     const now = 1_800_000_000_000;
     message[10] = ["^all", "^scheduled", "^f_bt", "^f_btns", "^f_cl", "^i", "^u"];
     message[6] = now + 3_600_000;
     message[3] = [[1, "Cc.Person@Example.com", "Cc"]];
-    message[4] = [[1, "bcc@example.com"], [1, "not an address"]];
+    message[4] = [
+      [1, "bcc@example.com"],
+      [1, "not an address"],
+    ];
     const [sent] = sentMessageIds(request, load("2022-09-09-cvOnSend_response.json"), now);
     expect(sent).toMatchObject({ scheduled: true, scheduledAt: now + 3_600_000, legacyThreadId: "183234ce86ffa010" });
     expect(sent?.recipients).toEqual([

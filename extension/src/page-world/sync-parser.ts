@@ -39,7 +39,6 @@ export interface SyncThread {
   messages: { messageId: string; legacyMessageId: string | null }[];
 }
 
-
 /** Gmail prefixes JSON answers with `)]}'` to defeat JSON hijacking. */
 export function parseGmailJson(text: string): unknown {
   const trimmed = text.replace(/^\)\]\}'\s*/, "");

@@ -9,6 +9,7 @@ import type { ActivityState } from "../background/handlers";
 import type { ActivityItem } from "../background/receipts";
 import { callFromPage } from "../messaging";
 import { OutboxList } from "../pages/outbox-list";
+import { GmailHealthNotice } from "./gmail-health";
 
 function ago(iso: string): string {
   const seconds = Math.max(0, Math.round((Date.now() - Date.parse(iso)) / 1000));
@@ -97,6 +98,7 @@ function Popup() {
           {activity.reachable ? "The tracker answers." : `The tracker does not answer: ${activity.problem}`}
         </p>
       ) : null}
+      <GmailHealthNotice />
       <p data-testid="totals">
         Today: {activity.today.opens} open{activity.today.opens === 1 ? "" : "s"}, {activity.today.clicks} click
         {activity.today.clicks === 1 ? "" : "s"} · This week: {activity.week.opens} open{activity.week.opens === 1 ? "" : "s"},{" "}

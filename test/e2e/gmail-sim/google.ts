@@ -1,6 +1,9 @@
 // The SIMULATED Google servers behind the simulated Gmail page: the only simulated part of the end-to-end tests.
-// - https://mail.google.com/...           -> gmail.html and gmail-sim.js (this folder)
-// - POST https://mail.google.com/sync/u/0/i/s -> records the send, answers in the shape of the real captured
+// - https://mail.google.com/...           -> gmail.html and gmail-sim.js (this folder); the page with Gmail's Trusted
+//   Types CSP, `require-trusted-types-for 'script'` (enforced by Gmail since 2024-01: Workspace update; gmail.js
+//   #779/#787; InboxSDK changed its code for it)
+// - POST https://mail.google.com/sync/u/0/i/s (a delegated mailbox: /sync/u/0/d/<id>/i/s) -> records the send or
+//   scheduled send (label ^pfg / ^scheduled), answers in the shape of the real captured
 //   responses (shared/fixtures/gmail/sync-api/*_response.json): threads at response[1][5], thread[0] the
 //   "thread-a:r…" id, legacy hex thread id at thread[2][6][0][19], each message's legacy hex id at [55].
 // - https://ciN.googleusercontent.com/meips/<b64url original>=s0-d-e1-ft -> the image proxy: fetches the original
@@ -20,7 +23,11 @@ export interface SimResponse {
   status: number;
   contentType: string;
   body: string | Buffer;
+  headers?: Record<string, string>;
 }
+
+/** Gmail's Trusted Types enforcement, as its page is served. */
+export const GMAIL_CSP = "require-trusted-types-for 'script'";
 
 export interface SentRecord {
   threadId: string;
@@ -32,6 +39,8 @@ export interface SentRecord {
   /** The body exactly as the page posted it: msg[8][1][0][1]. */
   html: string;
   labels: string[];
+  /** The request's path: which mailbox sent it. */
+  path: string;
 }
 
 const BLANK_GIF = Buffer.from("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7", "base64");
@@ -48,15 +57,16 @@ export class SimulatedGoogle {
     const parsed = new URL(url);
     if (parsed.hostname === "mail.google.com") {
       if (parsed.pathname === "/_sim/gmail-sim.js") return { status: 200, contentType: "text/javascript", body: SCRIPT };
-      if (/^\/sync\/u\/\d+\/i\/s$/.test(parsed.pathname) && method === "POST") return this.sync(postData ?? "");
+      if (/^\/sync\/u\/\d+\/(d\/[A-Za-z0-9_-]+\/)?i\/s$/.test(parsed.pathname) && method === "POST")
+        return this.sync(postData ?? "", parsed.pathname);
       if (parsed.pathname === "/favicon.ico") return { status: 404, contentType: "text/plain", body: "" };
-      return { status: 200, contentType: "text/html; charset=utf-8", body: PAGE };
+      return { status: 200, contentType: "text/html; charset=utf-8", body: PAGE, headers: { "Content-Security-Policy": GMAIL_CSP } };
     }
     if (/^ci\d+\.googleusercontent\.com$/.test(parsed.hostname)) return this.imageProxy(parsed);
     return null;
   }
 
-  private sync(body: string): SimResponse {
+  private sync(body: string, path: string): SimResponse {
     const request = JSON.parse(body);
     // As in 2022-09-09-cvOnSend_request.json: request[1][0][0] = [n, [threadId, threadData]].
     const [, thread] = request[1][0][0];
@@ -74,13 +84,16 @@ export class SimulatedGoogle {
       recipients: message[2].map((r: unknown[]) => r[1]),
       html: message[8][1][0][1],
       labels: message[10],
+      path,
     });
     const responseMessage: unknown[] = new Array(56).fill(null);
     responseMessage[0] = message[0];
     responseMessage[1] = message[1].slice(0, 3);
     responseMessage[2] = message[2];
     responseMessage[6] = message[6];
-    responseMessage[10] = ["^all", "^f", "^f_bt", "^f_cl", "^i", "^pfg", "^sq_ig_i_personal", "^u"];
+    responseMessage[10] = message[10].includes("^scheduled")
+      ? ["^all", "^f_bt", "^f_cl", "^i", "^scheduled", "^u"]
+      : ["^all", "^f", "^f_bt", "^f_cl", "^i", "^pfg", "^sq_ig_i_personal", "^u"];
     responseMessage[55] = legacyMessageId;
     const inner: unknown[] = new Array(20).fill(null);
     inner[0] = "";

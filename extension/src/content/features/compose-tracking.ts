@@ -14,12 +14,12 @@
 //   request names it, so hits before it never count.
 import type { RegisterMessageRequest } from "../../../../shared/api";
 import { pixelUrl } from "../../../../shared/protocol";
+import { gmailId } from "../../gmail-ids";
 import { callFromGmail } from "../../messaging";
 import { hostMatchesDomains, type Options } from "../../options-store";
 import { onPageEvent, type Recipient, type SentMessageIds, type UntrackedSend } from "../../page-world/events";
 import { ComposeExtras } from "../compose-extras";
 import { type Feature, guarded, ownPixels } from "../feature";
-import { gmailId } from "../../gmail-ids";
 import { closest, composeRecipients, isPlainTextMode, query, queryAll, visibleRecipientAddresses } from "../gmail-selectors";
 import { debug, debugOnce } from "../log";
 import { applyTracking, linksToSign, stripEarlierTracking } from "../rewrite";
@@ -96,7 +96,9 @@ function onGmailSent(sent: SentMessageIds[]): void {
       pendingSends.delete(trackingId);
       if (recipients.length === 0) {
         debugOnce("recipients-missed", "a tracked email was registered without recipients (recipient chips and send request both empty)");
-        pending.tell("tracked, but its recipients could not be read (Gmail may have changed): recipient exclusions and warnings did not apply");
+        pending.tell(
+          "tracked, but its recipients could not be read (Gmail may have changed): recipient exclusions and warnings did not apply",
+        );
       } else if (item.scheduled)
         pending.tell(
           scheduledAt
@@ -275,7 +277,11 @@ class ComposeSession {
   /** What would be tracked if the email went out now, and why not if not. */
   private effective(): { open: boolean; click: boolean; reason: string | null } {
     if (isPlainTextMode(this.root))
-      return { open: false, click: false, reason: "Plain text mode: this email is not tracked (a plain-text email cannot carry the pixel)" };
+      return {
+        open: false,
+        click: false,
+        reason: "Plain text mode: this email is not tracked (a plain-text email cannot carry the pixel)",
+      };
     if (!this.trackingId) return { open: false, click: false, reason: `Not tracked: ${this.problem ?? "connecting…"}` };
     const excluded = this.excludedRecipients();
     if (excluded.length > 0) return { open: false, click: false, reason: `Not tracked: ${excluded[0]} is at an excluded domain` };
