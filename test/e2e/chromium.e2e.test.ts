@@ -1,4 +1,4 @@
 import { launchChromium } from "./chromium";
 import { defineScenarios } from "./scenarios";
 
-defineScenarios("Chromium", launchChromium);
+defineScenarios("Chromium", launchChromium, { backgroundTabs: true, trustedTypes: true });

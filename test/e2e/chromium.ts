@@ -20,6 +20,14 @@ function tab(page: Page): Tab {
     waitFor: async (fn, arg, timeoutMs = WAIT_MS) =>
       void (await page.waitForFunction(fn as never, arg, { timeout: timeoutMs, polling: 100 })),
     close: () => page.close(),
+    openInBackground: async (selector) => {
+      const [opened] = await Promise.all([
+        page.context().waitForEvent("page", { timeout: WAIT_MS }),
+        page.click(selector, { modifiers: ["Control"], timeout: WAIT_MS }),
+      ]);
+      await opened.waitForLoadState("domcontentloaded");
+      return tab(opened);
+    },
   };
 }
 

@@ -12,6 +12,12 @@ export interface Tab {
   /** Resolves once `fn` returns something truthy in the page; rejects after `timeoutMs`. */
   waitFor<A>(fn: (arg: A) => unknown, arg: A, timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Ctrl+clicks `selector` (a link) and returns the tab it opened: a real background tab, its document hidden (the
+   * drivers' focus emulation does not apply to it; the scenario checks `document.visibilityState`). Only where the
+   * driver can follow the new tab (Chromium).
+   */
+  openInBackground?(selector: string): Promise<Tab>;
 }
 
 export interface BrowserHarness {
@@ -26,23 +32,37 @@ export interface BrowserHarness {
 export const WAIT_MS = 20_000;
 
 /**
- * Opens the extension's options page, enters the tracker URL and connects (creating an account there). Returns the
- * page (still open), the API token it shows once, and the error notice if connecting failed.
+ * Opens the extension's options page, enters the tracker URL and connects: with `apiToken`, to that existing account
+ * (what a rep does in a second browser), else creating an account there. Returns the page (still open), the API
+ * token (the one shown once for a new account), and the error notice if connecting failed.
  */
 export async function connectFromOptions(
   harness: BrowserHarness,
   trackerUrl: string,
+  apiToken?: string,
 ): Promise<{ options: Tab; apiToken: string; error: string | null }> {
   const options = await harness.newTab(harness.extensionUrl("extension/src/options/index.html"));
   await options.waitFor(() => document.querySelector("input[name=trackerUrl]"), null);
-  await options.evaluate((url) => {
-    const input = document.querySelector("input[name=trackerUrl]") as HTMLInputElement;
-    input.value = url;
-    input.dispatchEvent(new Event("input", { bubbles: true }));
-  }, trackerUrl);
+  await options.evaluate(
+    ({ url, token }) => {
+      const fill = (name: string, value: string) => {
+        const input = document.querySelector(`input[name=${name}]`) as HTMLInputElement;
+        input.value = value;
+        input.dispatchEvent(new Event("input", { bubbles: true }));
+      };
+      fill("trackerUrl", url);
+      if (token) fill("apiToken", token);
+    },
+    { url: trackerUrl, token: apiToken ?? "" },
+  );
   await options.click("button[name=connect]");
-  await options.waitFor(() => document.querySelector("[data-testid=new-token], [data-testid=notice].error"), null);
+  await options.waitFor(
+    () =>
+      document.querySelector("[data-testid=new-token], [data-testid=notice].error") ||
+      document.querySelector("[data-testid=notice]")?.textContent?.startsWith("Connected to account"),
+    null,
+  );
   const error = await options.evaluate(() => document.querySelector("[data-testid=notice].error")?.textContent ?? null, null);
-  const apiToken = await options.evaluate(() => document.querySelector("[data-testid=new-token]")?.textContent ?? "", null);
-  return { options, apiToken, error };
+  const shown = await options.evaluate(() => document.querySelector("[data-testid=new-token]")?.textContent ?? "", null);
+  return { options, apiToken: apiToken ?? shown, error };
 }

@@ -64,6 +64,18 @@ async function all(): Promise<TabHealth[]> {
   return [...byTab.values()];
 }
 
+async function persist(without?: number): Promise<void> {
+  const area = session();
+  const kept = (await all()).filter((r) => r.tabId !== without).slice(-20);
+  if (area) await area.set({ [STORAGE_KEY]: kept }).catch(() => undefined);
+}
+
+// A closed tab's report must not speak for Gmail any more.
+browser.tabs?.onRemoved.addListener((tabId) => {
+  reports.delete(tabId);
+  void persist(tabId);
+});
+
 export const gmailHealthGmailHandlers = {
   /** A Gmail tab says what it recognises now. */
   async reportGmailHealth(input: unknown, sender: browser.Runtime.MessageSender): Promise<{ ok: true }> {
@@ -71,8 +83,7 @@ export const gmailHealthGmailHandlers = {
     const tabId = sender.tab?.id;
     if (!parts || typeof tabId !== "number") throw new Error("not a Gmail health report");
     reports.set(tabId, { tabId, url: sender.url ?? sender.tab?.url ?? "", at: Date.now(), parts });
-    const area = session();
-    if (area) await area.set({ [STORAGE_KEY]: (await all()).slice(-20) }).catch(() => undefined);
+    await persist();
     return { ok: true };
   },
 };

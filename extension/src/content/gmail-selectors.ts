@@ -310,7 +310,9 @@ export function recogniseGmail(doc: Document): GmailHealth {
   if (rows.length > 0) {
     parts.sentRows = "ok";
     parts.rowIds = rows.some((row) => rowThreadIds(row) !== null) ? "ok" : "missing";
-  } else if (doc.querySelector('[role="main"] table tr td')) parts.sentRows = "missing";
+  } else if (!doc.querySelector("[data-message-id]") && doc.querySelector('[role="main"] table tr td'))
+    // A table in the main view that is not a conversation (its header is a table too): a list we cannot read.
+    parts.sentRows = "missing";
   if (queryAll(doc, "conversationMessage").length > 0)
     parts.conversation = conversationThreadId(doc) !== null && query(doc, "messageBody", false) !== null ? "ok" : "missing";
   return parts;

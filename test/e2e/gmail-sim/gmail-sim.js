@@ -25,7 +25,9 @@
 // - Query flags pick a variant (several may be combined, `?sim=de,decimal-rows`):
 //   `de`: a German UI (labels, tooltips, "An:" row prefix, alert text; gmail.md: Gmail is localised);
 //   `decimal-rows`: Sent rows carry only `data-thread-id="#thread-f:<decimal>"` (gmail.md: 2025-11 live dump);
-//   `renamed-send`: a send button with no tooltip and new classes (a Gmail change the extension cannot follow).
+//   `renamed-send`: a send button with no tooltip and new classes (a Gmail change the extension cannot follow);
+//   `opaque-chips`: recipient chips that carry their address in no attribute the extension knows (a future change:
+//   only the chip's text and Gmail's send request still name it).
 // - Delegated mailboxes: a page under `/mail/b/<id>/u/N/` posts to `/sync/u/N/d/<id>/i/s` (gmail.md).
 (() => {
   const composes = document.getElementById("composes");
@@ -157,9 +159,12 @@
         const address = to.value.trim().replace(/,$/, "");
         const chip = document.createElement("div");
         chip.className = "afV";
-        chip.setAttribute("role", "option");
-        chip.setAttribute("data-hovercard-id", address);
-        chip.setAttribute("data-name", address.split("@")[0]);
+        if (flags.has("opaque-chips")) chip.setAttribute("data-sim-address", address);
+        else {
+          chip.setAttribute("role", "option");
+          chip.setAttribute("data-hovercard-id", address);
+          chip.setAttribute("data-name", address.split("@")[0]);
+        }
         setHtml(chip, `<span class="afX">${escapeHtml(address)}</span><div role="button" class="afW" data-sim="remove-chip">×</div>`);
         to.before(chip);
         to.value = "";
@@ -233,9 +238,9 @@
   /** A send, or with `scheduledAt` (epoch ms) a scheduled send. */
   function trySend(state, scheduledAt = null) {
     if (!state.shell.isConnected) return;
-    const chips = [...state.root.querySelectorAll("div[name=to] [data-hovercard-id]")].map((chip) => ({
-      email: chip.getAttribute("data-hovercard-id"),
-      name: chip.getAttribute("data-name"),
+    const chips = [...state.root.querySelectorAll("div[name=to] [data-hovercard-id], div[name=to] [data-sim-address]")].map((chip) => ({
+      email: chip.getAttribute("data-hovercard-id") ?? chip.getAttribute("data-sim-address"),
+      name: chip.getAttribute("data-name") ?? chip.getAttribute("data-sim-address").split("@")[0],
     }));
     const bad = chips.find((chip) => !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(chip.email));
     if (chips.length === 0 || bad) {
@@ -293,15 +298,17 @@
     state.shell.remove();
   }
 
-  /** A message as Gmail displays it: every image rewritten through Google's image proxy. */
+  /**
+   * A message as Gmail's server hands it to the page: every image rewritten through Google's image proxy. Google does
+   * this on its servers, before the page's own code (or the extension) sees the HTML, so it is plain string work here
+   * (attribute values as innerHTML serialises them: double-quoted, `&` as `&amp;`), not a render through the page.
+   */
   function displayedHtml(message) {
-    // Google does this on its servers; an inert DOMParser document is the nearest stand-in (it loads nothing).
-    const doc = new DOMParser().parseFromString(
-      trusted(message.plainText ? message.html.replaceAll("<", "&lt;") : message.html),
-      "text/html",
-    );
-    for (const img of doc.querySelectorAll("img[src]")) img.setAttribute("src", proxied(img.getAttribute("src")));
-    return doc.body.innerHTML;
+    if (message.plainText) return message.html.replaceAll("&", "&amp;").replaceAll("<", "&lt;");
+    return message.html.replace(/(<img\b[^>]*?\ssrc=")([^"]*)(")/gi, (_, before, src, after) => {
+      const url = src.replaceAll("&amp;", "&");
+      return `${before}${proxied(url).replaceAll("&", "&amp;").replaceAll('"', "&quot;")}${after}`;
+    });
   }
 
   /** The conversation view of a sent thread: `#sent/<legacy thread id>` (or `#all/…`). */
@@ -382,6 +389,7 @@
       return `<tr class="zA yO" role="row" data-sim-thread="${legacy}">
         <td class="yX xY"><div class="afn">${received ? "" : `${T.to}: ${escapeHtml(thread.recipients.join(", "))}`}</div><div class="yW">${people}</div></td>
         <td class="xY a4W"><div class="xS" role="link"><div class="xT"><div class="y6"><span class="bog"><span data-thread-id="#thread-f:${BigInt(`0x${legacy}`)}"${decimalRows ? "" : ` data-legacy-thread-id="${legacy}"`} data-legacy-last-message-id="${last.legacyMessageId}">${escapeHtml(thread.subject)}</span></span>${snippet}</div></div></div></td>
+        <td class="sim-open"><a data-sim-open="${legacy}" href="${location.pathname}${location.search}#sent/${legacy}" target="_blank">↗</a></td>
         <td class="xW xY"><span title="${new Date().toString()}">now</span></td></tr>`;
     });
     setHtml(main, `<div class="ae4 UI" data-sim="sent-list"><table class="F cf zt"><tbody>${rows.join("")}</tbody></table></div>`);
@@ -438,5 +446,14 @@
   window.addEventListener("hashchange", route);
   // A pop-out window (`?view=cm`) holds one compose and nothing else; it closes itself once the send starts.
   if (new URLSearchParams(location.search).get("view") === "cm") openCompose({ mode: "popout" });
-  else route();
+  else {
+    // Gmail loads the mailbox from its server: threads sent from another tab are shown here too.
+    fetch("/_sim/threads")
+      .then((response) => response.json())
+      .then((threads) => {
+        for (const { legacyThreadId, ...thread } of threads) if (!sentThreads.has(legacyThreadId)) sentThreads.set(legacyThreadId, thread);
+      })
+      .catch(() => undefined)
+      .finally(route);
+  }
 })();

@@ -41,6 +41,9 @@ export interface SentRecord {
   labels: string[];
   /** The request's path: which mailbox sent it. */
   path: string;
+  /** msg[6]: when it was sent (for a scheduled send, the time chosen; see gmail-sim.js). */
+  at: number;
+  plainText: boolean;
 }
 
 const BLANK_GIF = Buffer.from("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7", "base64");
@@ -57,6 +60,9 @@ export class SimulatedGoogle {
     const parsed = new URL(url);
     if (parsed.hostname === "mail.google.com") {
       if (parsed.pathname === "/_sim/gmail-sim.js") return { status: 200, contentType: "text/javascript", body: SCRIPT };
+      // What Gmail's server knows of the sent threads: a new tab shows them too.
+      if (parsed.pathname === "/_sim/threads")
+        return { status: 200, contentType: "application/json", body: JSON.stringify(this.threads()) };
       if (/^\/sync\/u\/\d+\/(d\/[A-Za-z0-9_-]+\/)?i\/s$/.test(parsed.pathname) && method === "POST")
         return this.sync(postData ?? "", parsed.pathname);
       if (parsed.pathname === "/favicon.ico") return { status: 404, contentType: "text/plain", body: "" };
@@ -85,6 +91,8 @@ export class SimulatedGoogle {
       html: message[8][1][0][1],
       labels: message[10],
       path,
+      at: message[6],
+      plainText: message[8][1][0][0] === 1,
     });
     const responseMessage: unknown[] = new Array(56).fill(null);
     responseMessage[0] = message[0];
@@ -108,6 +116,32 @@ export class SimulatedGoogle {
       2,
     ];
     return { status: 200, contentType: "application/json; charset=utf-8", body: JSON.stringify(response) };
+  }
+
+  /** The sent threads, oldest first, in the shape gmail-sim.js keeps them. */
+  private threads() {
+    const byThread = new Map<
+      string,
+      { legacyThreadId: string; threadId: string; subject: string; recipients: string[]; messages: unknown[] }
+    >();
+    for (const sent of this.sent) {
+      const thread = byThread.get(sent.legacyThreadId) ?? {
+        legacyThreadId: sent.legacyThreadId,
+        threadId: sent.threadId,
+        subject: sent.subject,
+        recipients: sent.recipients,
+        messages: [],
+      };
+      thread.messages.push({
+        html: sent.html,
+        plainText: sent.plainText,
+        legacyMessageId: sent.legacyMessageId,
+        messageId: sent.messageId,
+        at: sent.at,
+      });
+      byThread.set(sent.legacyThreadId, thread);
+    }
+    return [...byThread.values()];
   }
 
   private async imageProxy(url: URL): Promise<SimResponse> {

@@ -322,6 +322,8 @@ class ComposeSession {
   }
 
   private setStatus(text: string, kind: "state" | "event" = "state"): void {
+    // Unchanged: no write, or the compose's own observer would see it and refresh again, without end.
+    if (this.status.textContent === text && this.status.dataset.kind === kind) return;
     this.status.textContent = text;
     this.status.title = text;
     this.status.dataset.kind = kind;
