@@ -53,7 +53,13 @@ export interface BrowserAbilities {
   trustedTypes: boolean;
 }
 
-export function defineScenarios(browserName: string, launch: () => Promise<BrowserHarness>, abilities: BrowserAbilities): void {
+/** `only`: define just the scenarios whose title matches (a file that exists for one ability). */
+export function defineScenarios(
+  browserName: string,
+  launch: () => Promise<BrowserHarness>,
+  abilities: BrowserAbilities,
+  only?: RegExp,
+): void {
   describe(`${browserName}: tracked sending from Gmail`, () => {
     let harness: BrowserHarness;
     let google: SimulatedGoogle;
@@ -193,6 +199,7 @@ export function defineScenarios(browserName: string, launch: () => Promise<Brows
 
     /** A scenario, defined once per variant it applies to; each run connects its own account (setUp). */
     const scenario = (title: string, variants: Variant[], body: (variant: Variant) => Promise<void>) => {
+      if (only && !only.test(title)) return;
       for (const variant of variants)
         it(`${title} [${variant.name}]`, async () => {
           try {
