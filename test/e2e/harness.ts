@@ -66,3 +66,27 @@ export async function connectFromOptions(
   const shown = await options.evaluate(() => document.querySelector("[data-testid=new-token]")?.textContent ?? "", null);
   return { options, apiToken: apiToken ?? shown, error };
 }
+
+/**
+ * Pastes `html` into the body of the compose at `scope`, as a real editing command (the page sees the same input
+ * events as from a user); `atStart`: before what the body holds (a reply's quote). The simulated Gmail enforces
+ * Trusted Types like Gmail, so the HTML goes in as TrustedHTML where the browser has them.
+ */
+export function pasteInto(tab: Tab, scope: string, html: string, atStart = false): Promise<void> {
+  return tab.evaluate(
+    ({ s, h, start }) => {
+      const body = document.querySelector(`${s} [g_editable]`) as HTMLElement;
+      body.focus();
+      if (start) {
+        const selection = getSelection();
+        selection?.selectAllChildren(body);
+        selection?.collapseToStart();
+      }
+      type Policy = { createHTML(html: string): unknown };
+      const w = window as unknown as { trustedTypes?: { createPolicy(n: string, r: object): Policy }; e2ePaste?: Policy };
+      w.e2ePaste ??= w.trustedTypes?.createPolicy("e2e-paste", { createHTML: (text: string) => text });
+      document.execCommand("insertHTML", false, (w.e2ePaste ? w.e2ePaste.createHTML(h) : h) as string);
+    },
+    { s: scope, h: html, start: atStart },
+  );
+}

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTracker } from "../../scripts/tracker.mjs";
 import type { MessageDetail } from "../../shared/api";
 import { type SentRecord, SimulatedGoogle } from "./gmail-sim/google";
-import { type BrowserHarness, connectFromOptions, type Tab } from "./harness";
+import { type BrowserHarness, connectFromOptions, pasteInto, type Tab } from "./harness";
 import { eventually, freePort } from "./wait";
 
 const EXCLUDED_RECIPIENT_DOMAIN = "mycompany.example";
@@ -106,22 +106,7 @@ export function defineScenarios(
         await tab.press(`${scope} [data-sim=to]`, "Enter");
       }
       if (subject !== undefined) await tab.type(`${scope} input[name=subjectbox]`, subject);
-      // A paste into the body: a real editing command, so the page sees the same input events as from a user.
-      await tab.evaluate(
-        ({ s, h }) => {
-          const body = document.querySelector(`${s} [g_editable]`) as HTMLElement;
-          body.focus();
-          const selection = getSelection();
-          selection?.selectAllChildren(body);
-          selection?.collapseToStart();
-          // Under Trusted Types (Gmail's CSP) insertHTML takes TrustedHTML, like every HTML sink.
-          type Policy = { createHTML(html: string): unknown };
-          const w = window as unknown as { trustedTypes?: { createPolicy(n: string, r: object): Policy }; e2ePaste?: Policy };
-          w.e2ePaste ??= w.trustedTypes?.createPolicy("e2e-paste", { createHTML: (html: string) => html });
-          document.execCommand("insertHTML", false, (w.e2ePaste ? w.e2ePaste.createHTML(h) : h) as string);
-        },
-        { s: scope, h: html },
-      );
+      await pasteInto(tab, scope, html, true);
     };
 
     /** Waits until the extension has signed every link of the compose (what a user's pause before sending gives). */

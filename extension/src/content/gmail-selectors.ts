@@ -223,16 +223,15 @@ export function composeRecipients(root: ParentNode): { email: string; name?: str
   return [...out.values()];
 }
 
-/** Addresses the To/Cc/Bcc fields show (chip text, typed text): to tell a compose whose recipients we failed to read. */
+/**
+ * Addresses the To/Cc/Bcc fields show as chips (their text): to tell a compose whose recipients we failed to read.
+ * What is still being typed (an input's value) is not a recipient yet.
+ */
 export function visibleRecipientAddresses(root: ParentNode): string[] {
   const found = new Set<string>();
   for (const area of queryAll(root, "recipientArea")) {
-    const texts = [
-      area.textContent ?? "",
-      ...[...area.querySelectorAll("input, textarea")].map((f) => (f as HTMLInputElement).value ?? ""),
-    ];
-    if (area instanceof HTMLTextAreaElement) texts.push(area.value);
-    for (const text of texts) for (const email of text.match(EMAIL) ?? []) found.add(email.toLowerCase());
+    const text = area instanceof HTMLTextAreaElement ? area.value : (area.textContent ?? "");
+    for (const email of text.match(EMAIL) ?? []) found.add(email.toLowerCase());
   }
   return [...found];
 }
