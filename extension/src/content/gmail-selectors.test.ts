@@ -4,6 +4,13 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it, vi } from "vitest";
+
+vi.hoisted(() => {
+  // The health module's types and sentences live with the background (webextension-polyfill wants an extension).
+  (globalThis as { chrome?: unknown }).chrome = { runtime: { id: "unit-test" } };
+});
+
+import { healthSentences, parseHealth } from "../background/gmail-health";
 import { gmailThreadUrl, legacyThreadId } from "../gmail-ids";
 import {
   closest,
@@ -12,6 +19,7 @@ import {
   isPlainTextMode,
   query,
   queryAll,
+  recogniseGmail,
   rowListsRecipients,
   rowThreadIds,
   visibleRecipientAddresses,
@@ -179,5 +187,47 @@ describe("thread list selectors", () => {
     expect(legacyThreadId("thread-a:r-123")).toBeNull();
     expect(gmailThreadUrl("16f4")).toBe("https://mail.google.com/mail/u/0/#all/16f4");
     expect(gmailThreadUrl(null)).toBe("https://mail.google.com/mail/u/0/#sent");
+  });
+});
+
+describe("Gmail's health: which parts the extension recognises", () => {
+  it("says ok for what it reads, missing for what Gmail shows but it cannot read, unseen for what is not on screen", () => {
+    document.body.innerHTML = `<div role="main"></div>`;
+    expect(recogniseGmail(document)).toEqual({
+      compose: "unseen",
+      send: "unseen",
+      recipients: "unseen",
+      sentRows: "unseen",
+      rowIds: "unseen",
+      conversation: "unseen",
+    });
+    // Today's compose with a chip, a Sent list with ids.
+    document.body.innerHTML = `<div role="dialog"><div class="M9"><div name="to"><div role="option" data-hovercard-id="a@x.example">a@x.example</div></div>
+      <div contenteditable="true" g_editable="true" role="textbox"></div>
+      <table class="IZ"><tr><td class="gU Up"><div class="dC"><div role="button" class="aoO">Senden</div><div role="button" aria-haspopup="true">▾</div></div></td></tr></table></div></div>
+      <div role="main"><table><tr class="zA" role="row"><td><span class="bog"><span data-thread-id="#thread-f:1">S</span></span></td></tr></table></div>`;
+    expect(recogniseGmail(document)).toMatchObject({ compose: "ok", send: "ok", recipients: "ok", sentRows: "ok", rowIds: "ok" });
+    // Gmail changed its send button and chips, and its rows lost their ids.
+    document.body.innerHTML = `<div role="dialog"><div class="M9"><div name="to"><div class="chip2">a@x.example</div></div>
+      <div contenteditable="true" g_editable="true" role="textbox"></div><div role="button" class="zQ2">Send</div></div></div>
+      <div role="main"><table><tr class="zA" role="row"><td><span class="bog">S</span></td></tr></table></div>`;
+    const parts = recogniseGmail(document);
+    expect(parts).toMatchObject({ compose: "ok", send: "missing", recipients: "missing", sentRows: "ok", rowIds: "missing" });
+    expect(healthSentences(parts)).toEqual([
+      "Sending is not tracked: Gmail changed its Send button.",
+      "Recipients are not read while you write: Gmail changed its recipient chips (they are read from the sent email instead).",
+      "Sent marks are off: Gmail's rows no longer say which thread they show.",
+    ]);
+    // A list Gmail renders with rows the selectors no longer know.
+    document.body.innerHTML = `<div role="main"><table><tr class="zA-h4sh"><td>row</td></tr></table></div>`;
+    expect(recogniseGmail(document).sentRows).toBe("missing");
+    expect(healthSentences(recogniseGmail(document))).toEqual(["Sent marks are off: Gmail changed its rows."]);
+  });
+
+  it("the background trusts only well-formed reports", () => {
+    expect(parseHealth({ compose: "ok", send: "ok", recipients: "ok", sentRows: "ok", rowIds: "ok", conversation: "ok" })).not.toBeNull();
+    expect(parseHealth({ compose: "ok" })).toBeNull();
+    expect(parseHealth({ compose: "broken", send: "ok", recipients: "ok", sentRows: "ok", rowIds: "ok", conversation: "ok" })).toBeNull();
+    expect(parseHealth("ok")).toBeNull();
   });
 });
