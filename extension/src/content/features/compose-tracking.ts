@@ -29,6 +29,8 @@ import { ensureStyle, toast } from "../ui";
 const UNCONFIRMED_HOLD_MS = 45_000;
 /** How long after a send an alert dialog still means Gmail refused it (Gmail shows it at once, before closing). */
 const CANCEL_WINDOW_MS = 5_000;
+/** How long after a compose used "Schedule send" closed Gmail's answer may take before the user is told. */
+const SCHEDULE_CONFIRM_MS = 60_000;
 
 interface PendingSend {
   trackingId: string;
@@ -465,7 +467,19 @@ class ComposeSession {
     if (this.controller.signal.aborted) return;
     const sending = this.sending ? pendingSends.get(this.sending) : undefined;
     if (sending?.viaSchedule) {
-      // Only Gmail's answer proves a scheduled send (the compose also closes when the schedule dialog is dismissed).
+      // Only Gmail's answer proves a scheduled send (the compose also closes when it is discarded instead). Without
+      // one, the user is told rather than left to believe a scheduled email is tracked.
+      const { trackingId } = sending;
+      const doc = this.root.ownerDocument;
+      const subject = this.subject();
+      setTimeout(() => {
+        if (pendingSends.get(trackingId) !== sending) return;
+        pendingSends.delete(trackingId);
+        toast(
+          doc,
+          `Mailtracker: "${subject || "(no subject)"}": if you scheduled it, it is not tracked (Gmail's confirmation was not seen).`,
+        );
+      }, SCHEDULE_CONFIRM_MS);
     } else if (sending && !sending.confirmed && !sending.fallbackQueued) {
       sending.fallbackQueued = true;
       // Held back, so Gmail's /sync answer (or its undo) can come first; registered with draft/rt ids otherwise.
