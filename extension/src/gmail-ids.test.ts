@@ -1,7 +1,7 @@
 // Opening a thread from a notification: in the Gmail account that sent the message, in a tab already on that
 // account, never in another account's tab.
 import { describe, expect, it } from "vitest";
-import { gmailAccountPath, gmailTabFor, gmailThreadUrl } from "./gmail-ids";
+import { gmailAccountPath, gmailId, gmailTabFor, gmailThreadUrl, legacyThreadId } from "./gmail-ids";
 
 describe("Gmail accounts", () => {
   it("reads the account path of Gmail addresses only", () => {
@@ -10,6 +10,9 @@ describe("Gmail accounts", () => {
     expect(gmailAccountPath("https://mail.google.com/chat/u/1/")).toBeNull();
     expect(gmailAccountPath("https://evil.example/mail/u/1/")).toBeNull();
     expect(gmailAccountPath(undefined)).toBeNull();
+    // A delegated mailbox is its own account path: its notifications open there.
+    expect(gmailAccountPath("https://mail.google.com/mail/b/ALGkd0x7_Ab/u/0/#sent")).toBe("/mail/b/ALGkd0x7_Ab/u/0/");
+    expect(gmailThreadUrl("16f4", "/mail/b/ALGkd0x7_Ab/u/0/")).toBe("https://mail.google.com/mail/b/ALGkd0x7_Ab/u/0/#all/16f4");
   });
 
   it("opens the thread in the account that sent it (the first account when not known or not a path)", () => {
@@ -30,5 +33,15 @@ describe("Gmail accounts", () => {
     expect(gmailTabFor(tabs, "/mail/u/0/")?.id).toBe(1);
     expect(gmailTabFor(tabs, "/mail/u/2/")).toBeUndefined();
     expect(gmailTabFor([tabs[1] as { id: number; url: string }, { id: 4 }], "/mail/u/1/")).toBeUndefined();
+  });
+});
+
+describe("Gmail ids", () => {
+  it("one shape for ids read from the page; thread-f:<decimal> is the same number as the hex legacy id", () => {
+    expect(gmailId("#thread-f:1654")).toBe("thread-f:1654");
+    expect(gmailId(" 16f4 ")).toBe("16f4");
+    expect(gmailId("a b")).toBeNull();
+    expect(gmailId("")).toBeNull();
+    expect(legacyThreadId("#thread-f:1743802434391390786")).toBe("18333b13345c3a42");
   });
 });

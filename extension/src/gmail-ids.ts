@@ -1,11 +1,21 @@
 // Gmail's thread ids in the forms the extension meets: legacy hex ("16f4…", in rows and URLs) and
 // "thread-f:<decimal>" (the same number in decimal, in rows' data-thread-id), and the account part of Gmail
 // addresses ("/mail/u/1/": which signed-in Google account a tab shows). Used by the content script and the background
-// (to open a thread from a notification in the account that sent the message).
+// (to open a thread from a notification in the account that sent the message). The one pattern for Gmail ids
+// read from the page lives here (shared/api.ts validates the same shape on the way to the tracker).
+
+/** A Gmail thread or message id as the page shows it: "16f4…", "thread-f:…", "msg-a:r-…" (a leading "#" dropped). */
+export const GMAIL_ID = /^[A-Za-z0-9:_-]{1,100}$/;
+
+/** The id without Gmail's leading "#", or null when it is not of the shape Gmail ids have. */
+export function gmailId(raw: string | null | undefined): string | null {
+  const id = (raw ?? "").trim().replace(/^#/, "");
+  return GMAIL_ID.test(id) ? id : null;
+}
 
 /** The hex legacy id of a thread id the tracker holds: "16f4…" as is, "thread-f:<decimal>" converted; else null. */
 export function legacyThreadId(threadId: string): string | null {
-  const id = threadId.replace(/^#/, "");
+  const id = threadId.trim().replace(/^#/, "");
   if (/^[0-9a-f]{1,32}$/.test(id)) return id;
   const decimal = /^thread-f:([0-9]{1,30})$/.exec(id)?.[1];
   return decimal ? BigInt(decimal).toString(16) : null;
@@ -15,9 +25,12 @@ export function legacyThreadId(threadId: string): string | null {
 export const DEFAULT_GMAIL_ACCOUNT = "/mail/u/0/";
 const GMAIL_ORIGIN = "https://mail.google.com";
 
-/** The account path ("/mail/u/1/") of a Gmail address, or null for another address. */
+/**
+ * The account path of a Gmail address, or null for another address: "/mail/u/1/", or a delegated mailbox's
+ * "/mail/b/<id>/u/1/" (gmail.md: pages of a mailbox delegated to the signed-in account live there).
+ */
 export function gmailAccountPath(url: string | undefined): string | null {
-  return /^https:\/\/mail\.google\.com(\/mail\/u\/\d{1,2}\/)/.exec(url ?? "")?.[1] ?? null;
+  return /^https:\/\/mail\.google\.com(\/mail\/(?:b\/[A-Za-z0-9_-]{1,200}\/)?u\/\d{1,2}\/)/.exec(url ?? "")?.[1] ?? null;
 }
 
 /** The Gmail address that opens a thread (any folder) in an account, or its Sent list when the id is of no known form. */

@@ -1,4 +1,6 @@
 import { launchChromium } from "./chromium";
 import { defineScenarios } from "./scenarios";
 
-defineScenarios("Chromium", launchChromium);
+// Playwright's focus emulation keeps every tab "visible": the real background-tab scenario runs in
+// chromium-background.e2e.test.ts (puppeteer).
+defineScenarios("Chromium", launchChromium, { backgroundTabs: false, trustedTypes: true });

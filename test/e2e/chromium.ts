@@ -21,6 +21,14 @@ function tab(page: Page): Tab {
       void (await page.waitForFunction(fn as never, arg, { timeout: timeoutMs, polling: 100 })),
     screenshot: async (file) => void (await page.screenshot({ path: file, fullPage: true })),
     close: () => page.close(),
+    openInBackground: async (selector) => {
+      const [opened] = await Promise.all([
+        page.context().waitForEvent("page", { timeout: WAIT_MS }),
+        page.click(selector, { modifiers: ["Control"], timeout: WAIT_MS }),
+      ]);
+      await opened.waitForLoadState("domcontentloaded");
+      return tab(opened);
+    },
   };
 }
 
@@ -47,7 +55,7 @@ export async function launchChromium(): Promise<BrowserHarness> {
     const request = route.request();
     const response = await google.handle(request.url(), request.method(), request.postData());
     if (!response) return route.continue();
-    return route.fulfill({ status: response.status, contentType: response.contentType, body: response.body });
+    return route.fulfill({ status: response.status, contentType: response.contentType, body: response.body, headers: response.headers });
   };
   await context.route("https://mail.google.com/**", answer);
   await context.route(/^https:\/\/ci\d+\.googleusercontent\.com\//, answer);

@@ -13,7 +13,7 @@ import { startTracker } from "../../scripts/tracker.mjs";
 import type { MessageDetail } from "../../shared/api";
 import { launchChromium } from "./chromium";
 import type { SentRecord, SimulatedGoogle } from "./gmail-sim/google";
-import { type BrowserHarness, connectFromOptions, type Tab } from "./harness";
+import { type BrowserHarness, connectFromOptions, pasteInto, type Tab } from "./harness";
 import { eventually, freePort } from "./wait";
 
 const GMAIL = "https://mail.google.com/mail/u/0/#inbox";
@@ -57,21 +57,14 @@ describe("Chromium: replies, bounces, campaigns and the dashboard", () => {
     await gmail.press(`${scope} [data-sim=to]`, "Enter");
     await gmail.type(`${scope} input[name=subjectbox]`, subject);
     if (extras) await extras(scope);
-    await gmail.evaluate(
-      ({ s, h }) => {
-        const body = document.querySelector(`${s} [g_editable]`) as HTMLElement;
-        body.focus();
-        document.execCommand("insertHTML", false, h);
-      },
-      { s: scope, h: html },
-    );
+    await pasteInto(gmail, scope, html);
     await gmail.waitFor((s) => document.querySelector(`${s} .mt-toolbar[data-mt-ready=true]`), scope);
     return scope;
   };
 
   const send = async (scope: string): Promise<{ sent: SentRecord; id: string; message: MessageDetail }> => {
     const count = google.sent.length;
-    await gmail.click(`${scope} div[role=button][data-tooltip^="Send"]`);
+    await gmail.click(`${scope} [data-sim=send]`);
     const sent = await eventually("Gmail's /sync send", async () => google.sent[count]);
     const id = PIXEL(tracker.url).exec(sent.html)?.[1] ?? "";
     expect(id).not.toBe("");
@@ -293,7 +286,7 @@ describe("Chromium: replies, bounces, campaigns and the dashboard", () => {
       scope,
     );
     const count = google.sent.length;
-    await gmail.click(`${scope} div[role=button][data-tooltip^="Send"]`);
+    await gmail.click(`${scope} [data-sim=send]`);
     await eventually("the send", async () => google.sent[count]);
   });
 
@@ -358,7 +351,7 @@ describe("Chromium: replies, bounces, campaigns and the dashboard", () => {
     await tracker.stop();
     const scope = await compose("ivy@prospect.example", "While you were away", "<div>Hello Ivy</div>");
     const count = google.sent.length;
-    await gmail.click(`${scope} div[role=button][data-tooltip^="Send"]`);
+    await gmail.click(`${scope} [data-sim=send]`);
     const sent = await eventually("Gmail's /sync send", async () => google.sent[count]);
     const id = PIXEL(tracker.url).exec(sent.html)?.[1] ?? "";
     expect(id).not.toBe("");

@@ -3,51 +3,15 @@
 // the options page and popup. No browser is downloaded.
 import { randomUUID } from "node:crypto";
 import path from "node:path";
-import puppeteer, { type HTTPRequest, type Page } from "puppeteer-core";
+import puppeteer from "puppeteer-core";
 import { SimulatedGoogle } from "./gmail-sim/google";
-import { type BrowserHarness, type Tab, WAIT_MS } from "./harness";
+import { type BrowserHarness, WAIT_MS } from "./harness";
+import { answerFromGoogle, puppeteerTab as tab } from "./puppeteer-tab";
 import { eventually } from "./wait";
 
 const DIST = path.resolve(import.meta.dirname, "../../dist/firefox");
 export const FIREFOX = process.env.FIREFOX_PATH ?? "/usr/bin/firefox-esr";
 const ADDON_ID = "mailtracker@mailtracker.dev";
-
-function tab(page: Page): Tab {
-  return {
-    goto: async (url) => void (await page.goto(url)),
-    click: async (selector) => {
-      await page.waitForSelector(selector, { timeout: WAIT_MS });
-      // Composes sit in a fixed bottom bar: bring the element into view as a user would before clicking.
-      await page.$eval(selector, (element) => element.scrollIntoView({ block: "center" }));
-      try {
-        await page.click(selector);
-      } catch (error) {
-        // BiDi sometimes finds no clickable point on elements of the fixed bottom bar; a DOM click is the same event.
-        if (!String(error).includes("not clickable")) throw error;
-        await page.$eval(selector, (element) => (element as HTMLElement).click());
-      }
-    },
-    type: async (selector, text) => {
-      await page.waitForSelector(selector, { timeout: WAIT_MS });
-      await page.type(selector, text);
-    },
-    press: async (selector, key) => {
-      await page.waitForSelector(selector, { timeout: WAIT_MS });
-      await page.focus(selector);
-      const parts = key === "+" ? ["+"] : key.split("+");
-      const main = parts.pop() as Parameters<Page["keyboard"]["press"]>[0];
-      const modifiers = parts as Parameters<Page["keyboard"]["down"]>[0][];
-      for (const modifier of modifiers) await page.keyboard.down(modifier);
-      await page.keyboard.press(main === " " ? "Space" : main);
-      for (const modifier of modifiers.reverse()) await page.keyboard.up(modifier);
-    },
-    evaluate: (fn, arg) => page.evaluate(fn as never, arg) as never,
-    waitFor: async (fn, arg, timeoutMs = WAIT_MS) =>
-      void (await page.waitForFunction(fn as never, { timeout: timeoutMs, polling: 100 }, arg)),
-    screenshot: async (file) => void (await page.screenshot({ path: file as `${string}.png`, fullPage: true })),
-    close: () => page.close(),
-  };
-}
 
 export async function launchFirefox(): Promise<BrowserHarness> {
   const uuid = randomUUID();
@@ -73,21 +37,7 @@ export async function launchFirefox(): Promise<BrowserHarness> {
   });
   await browser.installExtension(DIST);
   const google = new SimulatedGoogle();
-  // Only Google's hosts are simulated; the tracker (127.0.0.1) is the real worker under wrangler dev.
-  const answer = async (request: HTTPRequest) => {
-    if (request.isInterceptResolutionHandled()) return;
-    try {
-      const url = request.url();
-      if (!/^https:\/\/(mail\.google\.com|ci\d+\.googleusercontent\.com)\//.test(url)) return void (await request.continue());
-      // Over BiDi only fetchPostData() works (postData() is CDP-only).
-      const postData = request.hasPostData() ? ((await request.fetchPostData()) ?? null) : null;
-      const response = await google.handle(url, request.method(), postData);
-      if (!response) return void (await request.continue());
-      await request.respond({ status: response.status, contentType: response.contentType, body: response.body });
-    } catch (error) {
-      console.error("interception failed", error);
-    }
-  };
+  const answer = answerFromGoogle(google);
   return {
     name: "firefox",
     google,

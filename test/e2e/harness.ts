@@ -14,6 +14,12 @@ export interface Tab {
   /** Saves a PNG of the whole page to `file` (the e2e run keeps them under .cache/ for reviewers). */
   screenshot(file: string): Promise<void>;
   close(): Promise<void>;
+  /**
+   * Ctrl+clicks `selector` (a link) and returns the tab it opened: a real background tab, its document hidden (the
+   * drivers' focus emulation does not apply to it; the scenario checks `document.visibilityState`). Only where the
+   * driver can follow the new tab (Chromium).
+   */
+  openInBackground?(selector: string): Promise<Tab>;
 }
 
 export interface BrowserHarness {
@@ -30,23 +36,61 @@ export interface BrowserHarness {
 export const WAIT_MS = 20_000;
 
 /**
- * Opens the extension's options page, enters the tracker URL and connects (creating an account there). Returns the
- * page (still open), the API token it shows once, and the error notice if connecting failed.
+ * Opens the extension's options page, enters the tracker URL and connects: with `apiToken`, to that existing account
+ * (what a rep does in a second browser), else creating an account there. Returns the page (still open), the API
+ * token (the one shown once for a new account), and the error notice if connecting failed.
  */
 export async function connectFromOptions(
   harness: BrowserHarness,
   trackerUrl: string,
+  apiToken?: string,
 ): Promise<{ options: Tab; apiToken: string; error: string | null }> {
   const options = await harness.newTab(harness.extensionUrl("extension/src/options/index.html"));
   await options.waitFor(() => document.querySelector("input[name=trackerUrl]"), null);
-  await options.evaluate((url) => {
-    const input = document.querySelector("input[name=trackerUrl]") as HTMLInputElement;
-    input.value = url;
-    input.dispatchEvent(new Event("input", { bubbles: true }));
-  }, trackerUrl);
+  await options.evaluate(
+    ({ url, token }) => {
+      const fill = (name: string, value: string) => {
+        const input = document.querySelector(`input[name=${name}]`) as HTMLInputElement;
+        input.value = value;
+        input.dispatchEvent(new Event("input", { bubbles: true }));
+      };
+      fill("trackerUrl", url);
+      if (token) fill("apiToken", token);
+    },
+    { url: trackerUrl, token: apiToken ?? "" },
+  );
   await options.click("button[name=connect]");
-  await options.waitFor(() => document.querySelector("[data-testid=new-token], [data-testid=notice].error"), null);
+  await options.waitFor(
+    () =>
+      document.querySelector("[data-testid=new-token], [data-testid=notice].error") ||
+      document.querySelector("[data-testid=notice]")?.textContent?.startsWith("Connected to account"),
+    null,
+  );
   const error = await options.evaluate(() => document.querySelector("[data-testid=notice].error")?.textContent ?? null, null);
-  const apiToken = await options.evaluate(() => document.querySelector("[data-testid=new-token]")?.textContent ?? "", null);
-  return { options, apiToken, error };
+  const shown = await options.evaluate(() => document.querySelector("[data-testid=new-token]")?.textContent ?? "", null);
+  return { options, apiToken: apiToken ?? shown, error };
+}
+
+/**
+ * Pastes `html` into the body of the compose at `scope`, as a real editing command (the page sees the same input
+ * events as from a user); `atStart`: before what the body holds (a reply's quote). The simulated Gmail enforces
+ * Trusted Types like Gmail, so the HTML goes in as TrustedHTML where the browser has them.
+ */
+export function pasteInto(tab: Tab, scope: string, html: string, atStart = false): Promise<void> {
+  return tab.evaluate(
+    ({ s, h, start }) => {
+      const body = document.querySelector(`${s} [g_editable]`) as HTMLElement;
+      body.focus();
+      if (start) {
+        const selection = getSelection();
+        selection?.selectAllChildren(body);
+        selection?.collapseToStart();
+      }
+      type Policy = { createHTML(html: string): unknown };
+      const w = window as unknown as { trustedTypes?: { createPolicy(n: string, r: object): Policy }; e2ePaste?: Policy };
+      w.e2ePaste ??= w.trustedTypes?.createPolicy("e2e-paste", { createHTML: (text: string) => text });
+      document.execCommand("insertHTML", false, (w.e2ePaste ? w.e2ePaste.createHTML(h) : h) as string);
+    },
+    { s: scope, h: html, start: atStart },
+  );
 }

@@ -13,6 +13,7 @@ import { type Credentials, loadCredentials, saveCredentials, type TrackerAccess 
 import { dashboardHandlers } from "./dashboard";
 import { digestPageHandlers } from "./digest";
 import { followUpGmailHandlers, followUpPageHandlers, type Reminders } from "./follow-ups";
+import { gmailHealthGmailHandlers, gmailHealthPageHandlers } from "./gmail-health";
 import { handler, noInput, strings } from "./handler";
 import type { HeldSignals } from "./held-signals";
 import { type ActivitySummary, type FeedPoller, type FeedState, summarize } from "./notifications";
@@ -144,6 +145,8 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: Signa
     ...contactCheckHandlers(signals),
     // The compose window's "remind me if no reply" (follow-ups.ts).
     ...followUpGmailHandlers(reminders, async (trackingId) => requireOwnId(await requireCredentials(), trackingId)),
+    // What this Gmail tab recognises of Gmail (gmail-health.ts).
+    ...gmailHealthGmailHandlers,
 
     /** A fresh id for a compose window, minted ahead of the send so the send itself needs no round trip. */
     mintId: handler(noInput, async (): Promise<{ trackingId: string; trackerUrl: string }> => {
@@ -268,6 +271,8 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
     // The popup's digest, the message page and the chart (digest.ts); the follow-up list (follow-ups.ts).
     ...digestPageHandlers({ ...access, sentAccount }),
     ...followUpPageHandlers({ ...access, reminders, sentAccount }),
+    // The popup's Gmail health (gmail-health.ts).
+    ...gmailHealthPageHandlers,
 
     /**
      * The popup: the connection, the outbox, recent activity, totals and whether the tracker answers. The feed poll

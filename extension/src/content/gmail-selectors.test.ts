@@ -4,8 +4,26 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it, vi } from "vitest";
+
+vi.hoisted(() => {
+  // The health module's types and sentences live with the background (webextension-polyfill wants an extension).
+  (globalThis as { chrome?: unknown }).chrome = { runtime: { id: "unit-test" } };
+});
+
+import { healthSentences, parseHealth } from "../background/gmail-health";
 import { gmailThreadUrl, legacyThreadId } from "../gmail-ids";
-import { closest, composeRecipients, isPlainTextMode, query, queryAll, rowThreadIds } from "./gmail-selectors";
+import {
+  closest,
+  composeRecipients,
+  conversationThreadId,
+  isPlainTextMode,
+  query,
+  queryAll,
+  recogniseGmail,
+  rowListsRecipients,
+  rowThreadIds,
+  visibleRecipientAddresses,
+} from "./gmail-selectors";
 import { setDebug } from "./log";
 
 const FIXTURE = path.resolve(import.meta.dirname, "../../../test/fixtures/gmail/compose-dialog-2020-10.html");
@@ -30,16 +48,44 @@ describe("Gmail selectors on the real compose dialog (2020-10)", () => {
     const to = document.querySelector("textarea[name=to]") as HTMLTextAreaElement;
     to.value = "Ann <ann@a.example>, bob@b.example";
     expect(composeRecipients(document)).toEqual([{ email: "ann@a.example" }, { email: "bob@b.example" }]);
+    to.value = "";
+  });
+
+  it("plain-text mode is the capture's hidden div.aA3 being shown, read by visibility, never by its text", () => {
     expect(isPlainTextMode(document)).toBe(false);
+    const marker = document.querySelector("div.aA3") as HTMLElement;
+    marker.style.display = "";
+    expect(isPlainTextMode(document)).toBe(true);
+    // A German Gmail: other words, the same marker.
+    (marker.querySelector("span") as HTMLElement).textContent = "Derzeit im Nur-Text-Modus.";
+    expect(isPlainTextMode(document)).toBe(true);
+    marker.style.display = "none";
+    expect(isPlainTextMode(document)).toBe(false);
+  });
+
+  it('finds the send button without its English tooltip (a German Gmail\'s "Senden")', () => {
+    const send = query(document, "sendButton") as HTMLElement;
+    send.setAttribute("data-tooltip", "Senden (Strg + Eingabetaste)");
+    expect(query(document, "sendButton")).toBe(send);
+    expect(query(document, "sendOptionsButton")?.getAttribute("aria-haspopup")).toBe("true");
   });
 });
 
-describe("Gmail selectors on the simulated current compose (chips)", () => {
-  it("reads chip recipients and plain-text mode", () => {
-    document.body.innerHTML = `<div role="dialog"><div class="M9"><div name="to"><div class="afV" email="Carol@X.example" name="Carol"></div></div>
-      <div role="menu"><div role="menuitemcheckbox" aria-checked="true">Plain text mode</div></div></div></div>`;
+describe("Gmail selectors on today's compose (hovercard chips; simulated from InboxSDK/gmail.js, not a capture)", () => {
+  it("reads recipients from data-hovercard-id chips, names from data-name; older [email] chips still work", () => {
+    document.body.innerHTML = `<div role="dialog"><div class="M9"><div name="to">
+      <div role="option" data-hovercard-id="Carol@X.example" data-name="Carol"><span>Carol</span></div></div>
+      <div name="cc"><div role="option" data-hovercard-id="dave@y.example"></div></div></div></div>`;
+    expect(composeRecipients(document)).toEqual([{ email: "carol@x.example", name: "Carol" }, { email: "dave@y.example" }]);
+    document.body.innerHTML = `<div class="M9"><div name="to"><div class="afV" email="Carol@X.example" name="Carol"></div></div></div>`;
     expect(composeRecipients(document)).toEqual([{ email: "carol@x.example", name: "Carol" }]);
-    expect(isPlainTextMode(document)).toBe(true);
+  });
+
+  it("addresses the To field shows though no chip can be read (Gmail changed its chips): a miss the compose reports", () => {
+    document.body.innerHTML = `<div class="M9"><div name="to"><div class="new-chip" data-x="1">erin@z.example</div><input value="fay@w.example"></div></div>`;
+    expect(composeRecipients(document)).toEqual([]);
+    // The address being typed is no recipient yet (and no miss): only the chip's.
+    expect(visibleRecipientAddresses(document)).toEqual(["erin@z.example"]);
   });
 });
 
@@ -47,8 +93,8 @@ describe("selectors that stop matching are logged in debug mode", () => {
   it("says when a fallback stands in for the precise selector and when nothing matches, once each, and only in debug mode", () => {
     const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
     try {
-      // Gmail renamed the tooltip: only the class fallback still finds the send button.
-      document.body.innerHTML = `<div class="M9"><table class="IZ"><tr><td class="gU Up"><div role="button" class="T-I aoO">Send</div></td></tr></table></div>`;
+      // Gmail renamed the button's class (A/B-tested hashed tokens): only the fallback still finds the send button.
+      document.body.innerHTML = `<div class="M9"><table class="IZ"><tr><td class="gU Up"><div role="button" class="T-I aoO-h4sh">Send</div></td></tr></table></div>`;
       setDebug(false);
       expect(query(document, "sendButton")?.textContent).toBe("Send");
       expect(warn).not.toHaveBeenCalled();
@@ -57,13 +103,18 @@ describe("selectors that stop matching are logged in debug mode", () => {
       expect(query(document, "sendButton")?.textContent).toBe("Send");
       query(document, "sendButton");
       expect(warn).toHaveBeenCalledTimes(1);
-      expect(String(warn.mock.calls[0]?.[1])).toMatch(/send button stopped matching; fallback div\[role="button"\]\.aoO/);
+      expect(String(warn.mock.calls[0]?.[1])).toMatch(/send button stopped matching; fallback td\.gU\.Up div\[role="button"\]/);
 
       document.body.innerHTML = `<div class="M9"><div role="button" class="zQ2">Send</div></div>`;
       expect(query(document, "sendButton")).toBeNull();
       expect(query(document, "sendButton")).toBeNull();
       expect(warn).toHaveBeenCalledTimes(2);
       expect(String(warn.mock.calls[1]?.[1])).toMatch(/^no match for send button/);
+
+      // queryAll says so too when the caller expects matches.
+      expect(queryAll(document, "threadRow", true)).toEqual([]);
+      expect(warn).toHaveBeenCalledTimes(3);
+      expect(String(warn.mock.calls[2]?.[1])).toMatch(/^no match for thread row/);
     } finally {
       setDebug(false);
       warn.mockRestore();
@@ -84,12 +135,50 @@ describe("thread list selectors", () => {
     expect(rows.map(rowThreadIds)).toEqual(rows.map(() => null));
   });
 
+  const DECIMAL = BigInt("0x16f4d7c2a0b00001").toString();
+
   it("on current rows (gmail.md attributes): both ids, legacy first", () => {
     document.body.innerHTML = `<table><tbody><tr class="zA" role="row"><td class="a4W"><div class="y6"><span class="bog">
-      <span data-thread-id="#thread-f:1654000000000000001" data-legacy-thread-id="16f4d7c2a0b00001">Hi</span></span></div></td></tr></tbody></table>`;
+      <span data-thread-id="#thread-f:${DECIMAL}" data-legacy-thread-id="16f4d7c2a0b00001">Hi</span></span></div></td></tr></tbody></table>`;
     const [row] = queryAll(document, "threadRow");
-    expect(row && rowThreadIds(row)).toEqual({ key: "16f4d7c2a0b00001", ids: ["16f4d7c2a0b00001", "thread-f:1654000000000000001"] });
+    expect(row && rowThreadIds(row)).toEqual({ key: "16f4d7c2a0b00001", ids: ["16f4d7c2a0b00001", `thread-f:${DECIMAL}`] });
     expect(row && query(row, "rowSubject")?.className).toBe("bog");
+  });
+
+  it("rows with only data-thread-id (2025-11 live dump): the decimal converted to the legacy hex the tracker stores", () => {
+    document.body.innerHTML = `<table><tbody><tr class="zA" role="row"><td class="a4W"><div class="y6"><span class="bog">
+      <span data-thread-id="#thread-f:${DECIMAL}">Hi</span></span></div></td></tr></tbody></table>`;
+    const [row] = queryAll(document, "threadRow");
+    expect(row && rowThreadIds(row)).toEqual({ key: "16f4d7c2a0b00001", ids: ["16f4d7c2a0b00001", `thread-f:${DECIMAL}`] });
+  });
+
+  it("rows whose class tokens were renamed (Ht becoming Ht-<hash>) are still found by role and attribute", () => {
+    document.body.innerHTML = `<table><tbody><tr class="zA-h4sh" role="row"><td class="a4W-h4sh"><span class="bog-h4sh">
+      <span data-thread-id="#thread-f:${DECIMAL}">Hi</span></span><span> - snippet</span></td></tr></tbody></table>`;
+    const [row] = queryAll(document, "threadRow");
+    expect(row).toBeDefined();
+    expect(row && query(row, "rowSubject")?.className).toBe("bog-h4sh");
+    expect(row && query(row, "rowSnippet")?.textContent).toBe(" - snippet");
+  });
+
+  it("a Sent row's recipients are told by the prefix's shape, in any language; senders lists are not", () => {
+    const row = (cell: string) => {
+      document.body.innerHTML = `<table><tbody><tr class="zA" role="row"><td class="yX"><div class="yW">${cell}</div></td></tr></tbody></table>`;
+      return queryAll(document, "threadRow")[0] as Element;
+    };
+    const people = `<span email="a@x.example" name="a">a</span>, <span email="b@x.example" name="b">b</span>`;
+    expect(rowListsRecipients(row(`To: ${people}`))).toBe(true);
+    expect(rowListsRecipients(row(`An: ${people}`))).toBe(true);
+    expect(rowListsRecipients(row(`À : ${people}`))).toBe(true);
+    expect(rowListsRecipients(row(`宛先： ${people}`))).toBe(true);
+    expect(rowListsRecipients(row(`${people} <span class="bx0">(2)</span>`))).toBe(false);
+  });
+
+  it("the opened conversation's thread id, legacy hex preferred, thread-f converted", () => {
+    document.body.innerHTML = `<h2 class="hP" data-thread-perm-id="thread-f:${DECIMAL}" data-legacy-thread-id="16f4d7c2a0b00001">S</h2>`;
+    expect(conversationThreadId(document)).toBe("16f4d7c2a0b00001");
+    document.body.innerHTML = `<h2 class="hP-h4sh" data-thread-perm-id="#thread-f:${DECIMAL}">S</h2>`;
+    expect(conversationThreadId(document)).toBe("16f4d7c2a0b00001");
   });
 
   it("converts thread-f ids to the legacy hex Gmail uses in its URLs", () => {
@@ -98,5 +187,47 @@ describe("thread list selectors", () => {
     expect(legacyThreadId("thread-a:r-123")).toBeNull();
     expect(gmailThreadUrl("16f4")).toBe("https://mail.google.com/mail/u/0/#all/16f4");
     expect(gmailThreadUrl(null)).toBe("https://mail.google.com/mail/u/0/#sent");
+  });
+});
+
+describe("Gmail's health: which parts the extension recognises", () => {
+  it("says ok for what it reads, missing for what Gmail shows but it cannot read, unseen for what is not on screen", () => {
+    document.body.innerHTML = `<div role="main"></div>`;
+    expect(recogniseGmail(document)).toEqual({
+      compose: "unseen",
+      send: "unseen",
+      recipients: "unseen",
+      sentRows: "unseen",
+      rowIds: "unseen",
+      conversation: "unseen",
+    });
+    // Today's compose with a chip, a Sent list with ids.
+    document.body.innerHTML = `<div role="dialog"><div class="M9"><div name="to"><div role="option" data-hovercard-id="a@x.example">a@x.example</div></div>
+      <div contenteditable="true" g_editable="true" role="textbox"></div>
+      <table class="IZ"><tr><td class="gU Up"><div class="dC"><div role="button" class="aoO">Senden</div><div role="button" aria-haspopup="true">▾</div></div></td></tr></table></div></div>
+      <div role="main"><table><tr class="zA" role="row"><td><span class="bog"><span data-thread-id="#thread-f:1">S</span></span></td></tr></table></div>`;
+    expect(recogniseGmail(document)).toMatchObject({ compose: "ok", send: "ok", recipients: "ok", sentRows: "ok", rowIds: "ok" });
+    // Gmail changed its send button and chips, and its rows lost their ids.
+    document.body.innerHTML = `<div role="dialog"><div class="M9"><div name="to"><div class="chip2">a@x.example</div></div>
+      <div contenteditable="true" g_editable="true" role="textbox"></div><div role="button" class="zQ2">Send</div></div></div>
+      <div role="main"><table><tr class="zA" role="row"><td><span class="bog">S</span></td></tr></table></div>`;
+    const parts = recogniseGmail(document);
+    expect(parts).toMatchObject({ compose: "ok", send: "missing", recipients: "missing", sentRows: "ok", rowIds: "missing" });
+    expect(healthSentences(parts)).toEqual([
+      "Sending is not tracked: Gmail changed its Send button.",
+      "Recipients are not read while you write: Gmail changed its recipient chips (they are read from the sent email instead).",
+      "Sent marks are off: Gmail's rows no longer say which thread they show.",
+    ]);
+    // A list Gmail renders with rows the selectors no longer know.
+    document.body.innerHTML = `<div role="main"><table><tr class="zA-h4sh"><td>row</td></tr></table></div>`;
+    expect(recogniseGmail(document).sentRows).toBe("missing");
+    expect(healthSentences(recogniseGmail(document))).toEqual(["Sent marks are off: Gmail changed its rows."]);
+  });
+
+  it("the background trusts only well-formed reports", () => {
+    expect(parseHealth({ compose: "ok", send: "ok", recipients: "ok", sentRows: "ok", rowIds: "ok", conversation: "ok" })).not.toBeNull();
+    expect(parseHealth({ compose: "ok" })).toBeNull();
+    expect(parseHealth({ compose: "broken", send: "ok", recipients: "ok", sentRows: "ok", rowIds: "ok", conversation: "ok" })).toBeNull();
+    expect(parseHealth("ok")).toBeNull();
   });
 });

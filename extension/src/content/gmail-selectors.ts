@@ -1,9 +1,14 @@
 // Every Gmail selector the extension uses, in this one module. Gmail's markup is obfuscated and changes, so each
 // entry is a dated observation with the fixture it was checked against, a precise selector and broader fallbacks.
 // When the precise one stops matching but a fallback still does, or nothing matches, debug mode logs it
-// (see docs/gmail.md). Real captures: test/fixtures/gmail/; test pages built from the attributes
-// the notes name for today's Gmail: test/e2e/gmail-sim/ (kept apart from the captures).
+// (see docs/gmail.md). Real captures: test/fixtures/gmail/; test pages built from dated public evidence for
+// today's Gmail: test/e2e/gmail-sim/ (kept apart from the captures).
+// Rules every entry follows: nothing here depends on the UI language (Gmail is localised: "Send"/"Senden",
+// "To:"/"An:"), and an entry whose precise selector needs a class has a fallback that does not (Gmail A/B-tests
+// renamed class tokens, `Ht` becoming `Ht-<hash>`: InboxSDK #1302, 2026-07).
 import { normalizeEmail } from "../../../shared/email";
+import type { GmailHealth } from "../background/gmail-health";
+import { gmailId, legacyThreadId } from "../gmail-ids";
 import { debugOnce } from "./log";
 
 export interface SelectorSpec {
@@ -34,18 +39,41 @@ export const SELECTORS = {
   threadInput: { name: "thread id input", precise: 'input[name="rt"]', fallbacks: [] },
   /**
    * compose-dialog-2020-10.html: `table.IZ td.gU.Up div.dC > div[role=button].T-I.aoO[data-tooltip^="Send"]`; the
-   * sibling with `aria-haspopup` is "more send options", not a send.
+   * sibling with `aria-haspopup` is "more send options" (it opens "Schedule send"), not a send. The tooltip is
+   * localised ("Senden"), so it is never required; the last fallback is the button right before that arrow.
    */
   sendButton: {
     name: "send button",
-    precise: 'table.IZ td.gU.Up div[role="button"][data-tooltip^="Send"]:not([aria-haspopup])',
-    fallbacks: ['div[role="button"][data-tooltip^="Send"]:not([aria-haspopup])', 'div[role="button"].aoO:not([aria-haspopup])'],
+    precise: 'table.IZ td.gU.Up div[role="button"].aoO:not([aria-haspopup])',
+    fallbacks: [
+      'td.gU.Up div[role="button"]:not([aria-haspopup])',
+      'div[role="button"]:not([aria-haspopup]):has(+ div[role="button"][aria-haspopup])',
+    ],
   },
-  /** 2021+ recipient chips (gmail-sim): `div[name=to] [email]`; compose-dialog-2020-10.html: `textarea[name=to|cc|bcc]`. */
+  /**
+   * "More send options", the arrow right of Send (`aria-haspopup`): it opens "Schedule send" (gmail.md; InboxSDK
+   * PR #1244, 2025-02).
+   */
+  sendOptionsButton: {
+    name: "send options button",
+    precise: 'table.IZ td.gU.Up div[role="button"][aria-haspopup]',
+    fallbacks: ['div[role="button"]:not([aria-haspopup]) + div[role="button"][aria-haspopup]'],
+  },
+  /**
+   * Recipient chips, 2021+: `div[role=option][data-hovercard-id="x@y"][data-name]` inside `div[name=to|cc|bcc]`
+   * (InboxSDK and gmail.js read `data-hovercard-id`; Mailvelope dropped `span[email]` in 2022-03). `[email]` chips
+   * are the older form, kept as the last fallback.
+   */
   recipientChips: {
     name: "recipient chips",
-    precise: 'div[name="to"] [email], div[name="cc"] [email], div[name="bcc"] [email]',
-    fallbacks: [".aoD [email]", ".GS [email]"],
+    precise: 'div[name="to"] [data-hovercard-id], div[name="cc"] [data-hovercard-id], div[name="bcc"] [data-hovercard-id]',
+    fallbacks: ['[role="option"][data-hovercard-id]', 'div[name="to"] [email], div[name="cc"] [email], div[name="bcc"] [email]'],
+  },
+  /** Where the To/Cc/Bcc fields show their addresses (chips and what is being typed): `div[name=to|cc|bcc]`. */
+  recipientArea: {
+    name: "recipient area",
+    precise: 'div[name="to"], div[name="cc"], div[name="bcc"]',
+    fallbacks: ['textarea[name="to"], textarea[name="cc"], textarea[name="bcc"]'],
   },
   recipientFields: {
     name: "recipient fields",
@@ -54,23 +82,28 @@ export const SELECTORS = {
   },
   /** An invalid address (and similar) makes Gmail show an alert dialog and not send. */
   alertDialog: { name: "alert dialog", precise: '[role="alertdialog"]', fallbacks: [] },
-  /** The "Plain text mode" entry of the compose's "more options" menu, checked (gmail-sim; unverified on live Gmail 2026-11). */
-  plainTextMode: { name: "plain text mode", precise: '[role="menuitemcheckbox"][aria-checked="true"]', fallbacks: [] },
+  /**
+   * compose-dialog-2020-10.html: `div.J-Z.aA3[style="display:none"]` holding "Currently in plain text mode." and a
+   * `span.aA5[role=link]` "Switch to rich text."; shown (no `display:none`) while the compose is in plain-text mode.
+   * Read by its visibility, never by its text.
+   */
+  plainTextMode: { name: "plain text mode", precise: "div.aA3", fallbacks: ['div:has(> span.aA5[role="link"])'] },
   /** Opened conversation: `h2.hP[data-legacy-thread-id]` (gmail.md); older builds only `[data-thread-perm-id]`. */
   conversationSubject: {
     name: "conversation subject",
     precise: "h2.hP[data-legacy-thread-id]",
-    fallbacks: ["h2[data-legacy-thread-id]", "h2.hP[data-thread-perm-id]"],
+    fallbacks: ["h2[data-legacy-thread-id]", "h2.hP[data-thread-perm-id]", "h2[data-thread-perm-id]"],
   },
   /**
    * Thread list rows (Inbox, Sent, any list). gmail.md: `tr.zA[role=row]`; thread-list-classic-2014-12.html has
    * `tr.zA` without the role (and in vertical split a thread spans three rows: only the one with ids is marked).
    */
-  threadRow: { name: "thread row", precise: 'tr.zA[role="row"]', fallbacks: ["tr.zA"] },
+  threadRow: { name: "thread row", precise: 'tr.zA[role="row"]', fallbacks: ["tr.zA", 'tr[role="row"]:has([data-thread-id])'] },
   /**
    * The element of a row that carries its thread ids (gmail.md, 2026-11): the subject span,
-   * `.bog span[data-thread-id="#thread-f:…"][data-legacy-thread-id="16f4…"]`. The classic fixture has neither: its
-   * rows are untracked as far as we can tell, and get no mark.
+   * `.bog span[data-thread-id="#thread-f:…"][data-legacy-thread-id="16f4…"]`; a 2025-11 live dump shows rows with
+   * only `data-thread-id` (its decimal converted by gmail-ids.ts). The classic fixture has neither: its rows are
+   * untracked as far as we can tell, and get no mark.
    */
   rowThreadIds: {
     name: "row thread ids",
@@ -78,16 +111,21 @@ export const SELECTORS = {
     fallbacks: ["[data-legacy-thread-id]", "[data-thread-id]"],
   },
   /** Where a row's subject sits, the mark goes first inside it: `.bog` (gmail.md); classic fixture `td.a4W .y6`. */
-  rowSubject: { name: "row subject", precise: ".bog", fallbacks: ["td.a4W .y6", ".y6", "td.a4W"] },
+  rowSubject: {
+    name: "row subject",
+    precise: ".bog",
+    fallbacks: ["td.a4W .y6", ".y6", "td.a4W", "span:has(> [data-thread-id])"],
+  },
   /** Messages of an opened conversation: `div.adn[data-message-id]` (gmail.md; gmail-sim). */
   conversationMessage: { name: "conversation message", precise: "div.adn[data-message-id]", fallbacks: ["[data-message-id]"] },
-  /** A message's body: `div.ii.gt` > `div.a3s` (gmail.md); the panel goes right after `div.ii.gt`. */
+  /** A message's body: `div.ii.gt` > `div.a3s` (gmail.md); the panel goes right after `div.ii.gt`. Without either
+   * class, callers use the whole message (`conversationMessage`, found by attribute). */
   messageBody: { name: "message body", precise: "div.ii.gt", fallbacks: ["div.a3s"] },
   /**
    * Senders shown in a thread list row, oldest first, the latest last (thread-list-classic-2014-12.html:
    * `td.yX div.yW > span.zF[email][name]`, the sender's own as `name="me"`; `span.yP` when read).
    */
-  rowParticipants: { name: "row participants", precise: "td div.yW [email]", fallbacks: [".yW [email]", ".afn ~ div [email]"] },
+  rowParticipants: { name: "row participants", precise: "td div.yW [email]", fallbacks: [".yW [email]", "td [email]"] },
   /** A row's latest message id: on the subject span, `data-legacy-last-message-id="18c2…"` (gmail.md, 2026-11). */
   rowLastMessageId: {
     name: "row last message id",
@@ -95,11 +133,11 @@ export const SELECTORS = {
     fallbacks: ["[data-legacy-last-message-id]"],
   },
   /** A row's message count "(3)" after its participants (thread-list-classic-2014-12.html: `span.bx0`). */
-  rowCount: { name: "row message count", precise: ".yW span.bx0", fallbacks: ["span.bx0"] },
+  rowCount: { name: "row message count", precise: ".yW span.bx0", fallbacks: ["span.bx0", "td:has([email])"] },
   /** A row's date, its full form in `title` (thread-list-classic-2014-12.html: `td.xW > span[title]`). */
-  rowDate: { name: "row date", precise: "td.xW span[title]", fallbacks: ["td.xW [title]"] },
+  rowDate: { name: "row date", precise: "td.xW span[title]", fallbacks: ["td.xW [title]", "td:last-child span[title]"] },
   /** The start of the latest message's text in a row (current Gmail: `span.y2`, after the subject in `.bog`'s cell). */
-  rowSnippet: { name: "row snippet", precise: "span.y2", fallbacks: [".y2"] },
+  rowSnippet: { name: "row snippet", precise: "span.y2", fallbacks: [".y2", "span:has(> [data-thread-id]) ~ span"] },
   /** A conversation message's sender: `h3.iw span.gD[email][name]` (gmail-sim; unverified on live Gmail 2026-11). */
   messageSender: { name: "message sender", precise: "h3.iw span.gD[email]", fallbacks: ["span.gD[email]", "h3 [email]"] },
   /** A conversation message's date, its full form in `title`: `span.g3[title]` (gmail-sim; unverified 2026-11). */
@@ -140,8 +178,13 @@ export function query(root: ParentNode, name: SelectorName, expected = true): El
   return found ?? null;
 }
 
-export function queryAll(root: ParentNode, name: SelectorName): Element[] {
-  return tryAll(root, SELECTORS[name], true);
+/** Every match, trying fallbacks. `expected`: log in debug mode when nothing matches (a selector broke). */
+export function queryAll(root: ParentNode, name: SelectorName, expected = false): Element[] {
+  const spec = SELECTORS[name];
+  const found = tryAll(root, spec, true);
+  if (found.length === 0 && expected)
+    debugOnce(`missing:${spec.name}`, `no match for ${spec.name} (${[spec.precise, ...spec.fallbacks].join(" | ")})`);
+  return found;
 }
 
 /** The nearest ancestor (or self) matching a spec, precise first. */
@@ -155,35 +198,116 @@ export function closest(element: Element, name: SelectorName): Element | null {
 }
 
 const EMAIL = /[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
+const ADDRESS = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
-/** Recipients of a compose: chip `[email]` attributes (current UI) plus addresses typed in the fields (older UI). */
+/**
+ * Recipients of a compose, from its chips: `data-hovercard-id` (today), `email` (older chips), the name from
+ * `data-name` / `name`; plus addresses typed in the old UI's textareas.
+ */
 export function composeRecipients(root: ParentNode): { email: string; name?: string }[] {
   const out = new Map<string, { email: string; name?: string }>();
   for (const chip of queryAll(root, "recipientChips")) {
-    const email = normalizeEmail(chip.getAttribute("email") ?? "");
-    const name = chip.getAttribute("name") ?? undefined;
-    if (email && /^[^@\s]+@[^@\s]+$/.test(email)) out.set(email, name ? { email, name } : { email });
+    const email = normalizeEmail(chip.getAttribute("data-hovercard-id") ?? chip.getAttribute("email") ?? "");
+    const name = chip.getAttribute("data-name") ?? chip.getAttribute("name") ?? undefined;
+    if (email && ADDRESS.test(email) && !out.has(email)) out.set(email, name ? { email, name } : { email });
   }
   for (const field of queryAll(root, "recipientFields")) {
-    const value = (field as HTMLTextAreaElement | HTMLInputElement).value ?? "";
-    for (const email of value.match(EMAIL) ?? [])
+    for (const email of ((field as HTMLTextAreaElement | HTMLInputElement).value ?? "").match(EMAIL) ?? [])
       if (!out.has(email.toLowerCase())) out.set(email.toLowerCase(), { email: email.toLowerCase() });
   }
   return [...out.values()];
 }
 
-/** Whether the compose is in plain-text mode (no HTML is sent, so no pixel is possible). */
-export function isPlainTextMode(root: ParentNode): boolean {
-  return queryAll(root, "plainTextMode").some((item) => /plain text/i.test(item.textContent ?? ""));
+/**
+ * Addresses the To/Cc/Bcc fields show as chips (their text): to tell a compose whose recipients we failed to read.
+ * What is still being typed (an input's value) is not a recipient yet.
+ */
+export function visibleRecipientAddresses(root: ParentNode): string[] {
+  const found = new Set<string>();
+  for (const area of queryAll(root, "recipientArea")) {
+    const text = area instanceof HTMLTextAreaElement ? area.value : (area.textContent ?? "");
+    for (const email of text.match(EMAIL) ?? []) found.add(email.toLowerCase());
+  }
+  return [...found];
 }
 
-/** A thread list row's ids, as the tracker may have them registered (legacy hex first), or null if the row has none. */
+/** Whether the compose is in plain-text mode (no HTML is sent, so no pixel is possible): its marker is shown. */
+export function isPlainTextMode(root: ParentNode): boolean {
+  return queryAll(root, "plainTextMode").some(
+    (marker) => !(marker as HTMLElement).hidden && (marker as HTMLElement).style?.display !== "none" && marker.closest("[hidden]") === null,
+  );
+}
+
+/**
+ * A thread list row's ids, as the tracker may have them registered, or null if the row has none. The key is the hex
+ * legacy id: `data-legacy-thread-id`, or `data-thread-id="#thread-f:<decimal>"` converted (the same 64-bit number).
+ */
 export function rowThreadIds(row: Element): { key: string; ids: string[] } | null {
   const [carrier] = queryAll(row, "rowThreadIds");
   if (!carrier) return null;
-  const legacy = carrier.getAttribute("data-legacy-thread-id")?.trim() ?? "";
-  const full = (carrier.getAttribute("data-thread-id") ?? "").trim().replace(/^#/, "");
-  const ids = [legacy, full].filter((id) => /^[A-Za-z0-9:_-]{1,100}$/.test(id));
+  const legacy = gmailId(carrier.getAttribute("data-legacy-thread-id"));
+  const full = gmailId(carrier.getAttribute("data-thread-id"));
+  const converted = full ? legacyThreadId(full) : null;
+  const ids = [...new Set([legacy, converted, full].filter((id): id is string => id !== null))];
   const [key] = ids;
   return key ? { key, ids } : null;
+}
+
+/**
+ * Whether a row's participants are the recipients of a message of the sender's (Sent: "To: Carol, Dave"), not the
+ * thread's senders. Gmail puts a localised prefix before them ("To:", "An:", "À :", "Para:", "宛先:"): read by its
+ * shape, text ending in a colon before the first participant, never by its words.
+ */
+export function rowListsRecipients(row: Element): boolean {
+  const [first] = queryAll(row, "rowParticipants");
+  const cell = first?.parentElement;
+  if (!first || !cell) return false;
+  let before = "";
+  for (const node of cell.childNodes) {
+    if (node === first || node.contains(first)) break;
+    before += node.textContent ?? "";
+  }
+  return /[:：]\s*$/.test(before);
+}
+
+/** The thread id of the opened conversation (legacy hex when Gmail gives it), or null when none is open. */
+export function conversationThreadId(root: ParentNode): string | null {
+  const heading = query(root, "conversationSubject", false);
+  const raw = gmailId(heading?.getAttribute("data-legacy-thread-id")) ?? gmailId(heading?.getAttribute("data-thread-perm-id"));
+  return raw ? (legacyThreadId(raw) ?? raw) : null;
+}
+
+/**
+ * Which parts of Gmail the extension recognises on this page now (the popup's health notice). A part is judged
+ * only when something generic shows Gmail has it on screen (an editable area, table rows, messages), so a Gmail
+ * change that renames what the selectors look for reads as "missing", not as "not there".
+ */
+export function recogniseGmail(doc: Document): GmailHealth {
+  const parts: GmailHealth = {
+    compose: "unseen",
+    send: "unseen",
+    recipients: "unseen",
+    sentRows: "unseen",
+    rowIds: "unseen",
+    conversation: "unseen",
+  };
+  const bodies = queryAll(doc, "composeBody");
+  const roots = bodies.map((body) => closest(body, "composeRoot")).filter((root): root is Element => root !== null);
+  if (roots.length > 0) parts.compose = "ok";
+  else if (doc.querySelector('[contenteditable="true"][role="textbox"], input[name="subjectbox"]')) parts.compose = "missing";
+  if (roots.length > 0) {
+    parts.send = roots.every((root) => query(root, "sendButton", false) !== null) ? "ok" : "missing";
+    const shown = roots.filter((root) => visibleRecipientAddresses(root).length > 0);
+    if (shown.length > 0) parts.recipients = shown.every((root) => composeRecipients(root).length > 0) ? "ok" : "missing";
+  }
+  const rows = queryAll(doc, "threadRow");
+  if (rows.length > 0) {
+    parts.sentRows = "ok";
+    parts.rowIds = rows.some((row) => rowThreadIds(row) !== null) ? "ok" : "missing";
+  } else if (!doc.querySelector("[data-message-id]") && doc.querySelector('[role="main"] table tr td'))
+    // A table in the main view that is not a conversation (its header is a table too): a list we cannot read.
+    parts.sentRows = "missing";
+  if (queryAll(doc, "conversationMessage").length > 0)
+    parts.conversation = conversationThreadId(doc) !== null && query(doc, "messageBody", false) !== null ? "ok" : "missing";
+  return parts;
 }

@@ -1,11 +1,13 @@
 // The Gmail content script (isolated world, document_start). Small by design: plain DOM, no UI framework.
 // It holds no secrets; everything that needs the account's key or the network goes through the background.
 import { loadOptions, type Options, onOptionsChanged } from "../options-store";
+import { TRACKER_ATTRIBUTE } from "../page-world/events";
 import { type Feature, guarded } from "./feature";
 import { composeTracking } from "./features/compose-tracking";
 import { conversationPanel } from "./features/conversation-panel";
 import { focusPoll } from "./features/focus-poll";
 import { followUpReminder } from "./features/follow-up-reminder";
+import { gmailHealth } from "./features/gmail-health";
 import { repliesBounces } from "./features/replies-bounces";
 import { senderPixels } from "./features/sender-pixels";
 import { sentListMarks } from "./features/sent-list-marks";
@@ -21,6 +23,7 @@ const FEATURES: Feature[] = [
   sentListMarks,
   conversationPanel,
   focusPoll,
+  gmailHealth,
 ];
 
 let controller: AbortController | null = null;
@@ -30,7 +33,7 @@ function start(options: Options): void {
   controller = new AbortController();
   setDebug(options.debug);
   // The page-world pixel guard (page-world/pixel-guard.ts) needs to know which tracker's pixels to neutralise.
-  document.documentElement.setAttribute("data-mt-tracker", options.trackerUrl);
+  document.documentElement.setAttribute(TRACKER_ATTRIBUTE, options.trackerUrl);
   for (const feature of FEATURES)
     guarded(`feature ${feature.id}`, () => feature.init((controller as AbortController).signal, { options }))();
 }

@@ -119,11 +119,14 @@ function row(options: {
   participants: [string, string][];
   count?: number;
   snippet?: string;
-  toPrefix?: boolean;
+  /** The localised prefix of a Sent row's recipients ("To: ", "An: "). */
+  toPrefix?: string;
+  /** Only `data-thread-id` on the subject span (2025-11 live dump), no legacy id. */
+  decimalOnly?: boolean;
 }): string {
   const spans = options.participants.map(([email, name]) => `<span class="zF" email="${email}" name="${name}">${name}</span>`).join(", ");
-  return `<tr class="zA zE" role="row"><td class="yX xY"><div class="yW">${options.toPrefix ? "To: " : ""}${spans}${options.count ? ` <span class="bx0">(${options.count})</span>` : ""}</div></td>
-    <td class="xY a4W"><div class="xS" role="link"><div class="xT"><div class="y6"><span class="bog"><span data-thread-id="#thread-f:${BigInt(`0x${options.thread}`)}" data-legacy-thread-id="${options.thread}" data-legacy-last-message-id="${options.last}">Subject</span></span></div>
+  return `<tr class="zA zE" role="row"><td class="yX xY"><div class="yW">${options.toPrefix ?? ""}${spans}${options.count ? ` <span class="bx0">(${options.count})</span>` : ""}</div></td>
+    <td class="xY a4W"><div class="xS" role="link"><div class="xT"><div class="y6"><span class="bog"><span data-thread-id="#thread-f:${BigInt(`0x${options.thread}`)}"${options.decimalOnly ? "" : ` data-legacy-thread-id="${options.thread}"`} data-legacy-last-message-id="${options.last}">Subject</span></span></div>
     <span class="y2"> - ${options.snippet ?? ""}</span></div></div></td>
     <td class="xW xY"><span title="Sat, Nov 22, 2026, 9:00 AM">9:00 AM</span></td></tr>`;
 }
@@ -151,7 +154,7 @@ describe("the thread list", () => {
         count: 2,
         snippet: HARD_NOTICE.replaceAll("\n", " "),
       })}
-      ${row({ thread: "18f7000000000003", last: "18f7000000000103", participants: [["dave@prospect.example", "Dave"]], toPrefix: true })}
+      ${row({ thread: "18f7000000000003", last: "18f7000000000103", participants: [["dave@prospect.example", "Dave"]], toPrefix: "To: " })}
       ${row({
         thread: "18f7000000000004",
         last: "18f7000000000104",
@@ -172,6 +175,37 @@ describe("the thread list", () => {
     ]);
     expect(found[1]?.signals[0]).toMatchObject({ bounce: { kind: "hard", recipients: ["carol@nowhere.example"] } });
     expect(found[0]?.signals[0]?.at).toBe(new Date(2026, 10, 22, 9, 0, 59, 999).toISOString());
+  });
+});
+
+describe("the thread list in another UI language", () => {
+  it('a German Sent row to two recipients ("An: Carol, Dave") is no reply; a reply on a data-thread-id-only row is found', () => {
+    document.title = "Gesendet - me@example.com - Gmail";
+    document.body.innerHTML = `<table><tbody>
+      ${row({
+        thread: "18f7000000000006",
+        last: "18f7000000000106",
+        participants: [
+          ["carol@prospect.example", "Carol"],
+          ["dave@prospect.example", "Dave"],
+        ],
+        toPrefix: "An: ",
+      })}
+      ${row({
+        thread: "18f7000000000007",
+        last: "18f7000000000107",
+        participants: [
+          ["me@example.com", "ich"],
+          ["erin@prospect.example", "Erin"],
+        ],
+        count: 2,
+        decimalOnly: true,
+      })}
+    </tbody></table>`;
+    const found = readThreadRows(document, ownAddresses(document), NOW);
+    expect(found.map((t) => [t.threadId, t.signals[0]?.kind, t.signals[0]?.gmailMessageId])).toEqual([
+      ["18f7000000000007", "reply", "18f7000000000107"],
+    ]);
   });
 });
 

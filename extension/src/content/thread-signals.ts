@@ -17,8 +17,7 @@
 import type { BounceSignal, ReplySignal } from "../../../shared/api";
 import { bouncedAddresses, classifyBounce, isBounceSender } from "../../../shared/bounce";
 import { normalizeEmail } from "../../../shared/email";
-import { legacyThreadId } from "../gmail-ids";
-import { query, queryAll, rowThreadIds } from "./gmail-selectors";
+import { conversationThreadId, query, queryAll, rowListsRecipients, rowThreadIds } from "./gmail-selectors";
 
 export type Signal = ReplySignal | BounceSignal;
 
@@ -92,9 +91,7 @@ function bounceOf(gmailMessageId: string, threadId: string, at: string, text: st
 
 /** An opened conversation: every reply and notice after the sender's first message in it. */
 export function readConversation(doc: Document, own: Set<string>, now = new Date()): ThreadSignals | null {
-  const heading = query(doc, "conversationSubject", false);
-  const rawThread = heading?.getAttribute("data-legacy-thread-id") ?? heading?.getAttribute("data-thread-perm-id") ?? "";
-  const threadId = legacyThreadId(rawThread) ?? (/^#?[A-Za-z0-9:_-]{1,100}$/.test(rawThread) ? rawThread : null);
+  const threadId = conversationThreadId(doc);
   if (!threadId) return null;
   const messages = queryAll(doc, "conversationMessage").map((element) => {
     const sender = query(element, "messageSender", false);
@@ -131,7 +128,8 @@ export function readConversation(doc: Document, own: Set<string>, now = new Date
  * Thread list rows whose latest message is someone else's: a reply, or a notice (classified from the row's
  * snippet). Keyed by the row's last message id, the same id the conversation view uses, so opening the
  * conversation later dedupes with it. Earlier replies in the thread are found when the conversation is opened.
- * Rows with a single message (in Sent, "To: Carol" names the recipient, not a sender) are skipped.
+ * Rows with a single message, and rows listing recipients (in Sent, "To: Carol, Dave" / "An: …" names the
+ * recipients, not senders), are skipped: read by the prefix's shape, in any UI language.
  */
 export function readThreadRows(doc: Document, own: Set<string>, now = new Date()): ThreadSignals[] {
   const out: ThreadSignals[] = [];
@@ -140,14 +138,13 @@ export function readThreadRows(doc: Document, own: Set<string>, now = new Date()
     const carrier = query(row, "rowLastMessageId", false);
     const lastId = stableMessageId(carrier?.getAttribute("data-legacy-last-message-id"));
     if (!ids || !lastId) continue;
-    const threadId = legacyThreadId(ids.key) ?? ids.key;
+    const threadId = ids.key;
     const participants = queryAll(row, "rowParticipants");
-    const countText = /\((\d+)\)/.exec(query(row, "rowCount", false)?.textContent ?? "")?.[1];
+    const countText = /\((\d+)\)\s*$/.exec(query(row, "rowCount", false)?.textContent?.trim() ?? "")?.[1];
     const multi = participants.length >= 2 || Number(countText ?? 1) >= 2;
     const last = participants[participants.length - 1];
     const lastEmail = normalizeEmail(last?.getAttribute("email") ?? "");
-    const senderCell = last?.closest("div")?.textContent?.trim() ?? "";
-    if (!multi || !last || !lastEmail || /^to:/i.test(senderCell)) continue;
+    if (!multi || !last || !lastEmail || rowListsRecipients(row)) continue;
     if (own.has(lastEmail) || last.getAttribute("name") === "me") continue;
     const at = gmailDate(query(row, "rowDate", false)?.getAttribute("title"), now);
     const signal: Signal = isBounceSender(lastEmail, last.getAttribute("name"))

@@ -1,5 +1,6 @@
+import { Window } from "happy-dom";
 import { describe, expect, it } from "vitest";
-import { BLANK_GIF, neutraliseHtml, pixelIdIn } from "./pixel-guard";
+import { BLANK_GIF, installPixelGuard, neutraliseHtml, pixelIdIn } from "./pixel-guard";
 
 const TRACKER = "https://t.example";
 const ID = "abcdefghijklmnop.1.AAAAAAAAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBB";
@@ -23,5 +24,57 @@ describe("page-world pixel guard", () => {
     );
     expect(out).toContain('<img src="https://images.example/logo.png">');
     expect(neutraliseHtml("<p>no tracker here</p>", TRACKER)).toBe("<p>no tracker here</p>");
+  });
+
+  it("under Trusted Types, neutralises the pixel in each policy's createHTML output, and says which ids it found", () => {
+    // Gmail's page: a Trusted Types factory whose policies seal createHTML's output (happy-dom has none: a model of
+    // the browser's, which only ever hands the sinks what createHTML returned). Gmail creates its policy after ours.
+    const window = new Window({ url: "https://mail.google.com/mail/u/0/" });
+    const sealed = new WeakMap<object, string>();
+    const factory = {
+      createPolicy(_name: string, rules: { createHTML: (s: string) => string }) {
+        return {
+          createHTML(input: string) {
+            const trusted = {};
+            sealed.set(trusted, String(rules.createHTML(input)));
+            return trusted;
+          },
+        };
+      },
+    };
+    Object.assign(window, { trustedTypes: factory });
+    const win = window as unknown as Window & typeof globalThis;
+    win.document.documentElement.setAttribute("data-mt-tracker", TRACKER);
+    const found: string[][] = [];
+    win.document.addEventListener("mt:pixels-neutralised", (event) => found.push(JSON.parse(String((event as CustomEvent).detail))));
+    installPixelGuard(win);
+
+    const rules = { createHTML: (s: string) => s };
+    const gmailPolicy = (win as unknown as { trustedTypes: typeof factory }).trustedTypes.createPolicy("gmail#html", rules);
+    const trusted = gmailPolicy.createHTML(
+      `<div>Hi<img src="https://ci3.googleusercontent.com/meips/a=s0-d-e1-ft#${TRACKER}/o/${ID}.gif"></div>`,
+    );
+    expect(sealed.get(trusted)).toContain(`src="${BLANK_GIF}"`);
+    expect(sealed.get(trusted)).toContain(`data-mt-pixel-id="${ID}"`);
+    expect(found).toEqual([[ID]]);
+    // Gmail's own rules object is left as it was; other HTML passes unchanged.
+    expect(rules.createHTML("<b>x</b>")).toBe("<b>x</b>");
+    expect(sealed.get(gmailPolicy.createHTML("<p>no tracker</p>"))).toBe("<p>no tracker</p>");
+  });
+
+  it("never throws inside Gmail: a policy whose own createHTML throws behaves exactly as without the guard", () => {
+    const window = new Window({ url: "https://mail.google.com/mail/u/0/" });
+    const factory = {
+      createPolicy: (_name: string, rules: { createHTML: (s: string) => string }) => ({ createHTML: (s: string) => rules.createHTML(s) }),
+    };
+    Object.assign(window, { trustedTypes: factory });
+    const win = window as unknown as Window & typeof globalThis;
+    installPixelGuard(win);
+    const policy = (win as unknown as { trustedTypes: typeof factory }).trustedTypes.createPolicy("strict", {
+      createHTML: () => {
+        throw new TypeError("refused by Gmail's sanitizer");
+      },
+    });
+    expect(() => policy.createHTML("<p>x</p>")).toThrow("refused by Gmail's sanitizer");
   });
 });

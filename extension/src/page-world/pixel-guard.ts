@@ -1,10 +1,19 @@
-// The sender's own opens, in the page's world: Gmail builds a message's HTML as a string and assigns it to
-// innerHTML, often on an element not yet in the document; the browser starts fetching its images right then,
-// before any MutationObserver could see them (the e2e test "the sender opening the sent message" showed it).
-// So the HTML strings themselves are rewritten on their way in: an <img> whose src is a pixel of the configured
-// tracker (directly, or through Google's image proxy with the tracker URL in the fragment) gets a blank src and
-// keeps the original in data-mt-src / data-mt-pixel-id, which the isolated content script reads and reports.
+// The sender's own opens, in the page's world: Gmail builds a message's HTML and assigns it to innerHTML, often on
+// an element not yet in the document; the browser starts fetching its images right then, before any
+// MutationObserver could see them. So the HTML itself is rewritten on its way in: an <img> whose src is a pixel of
+// the configured tracker (directly, or through Google's image proxy with the tracker URL in the fragment) gets a
+// blank src and keeps the original in data-mt-src / data-mt-pixel-id, which the isolated content script reads.
+// Two ways in:
+// - Trusted Types (enforced on Gmail since 2024-01: CSP `require-trusted-types-for 'script'`; gmail.js #779/#787):
+//   Gmail passes TrustedHTML from its own policies to the sinks, never strings, and a TrustedHTML cannot be
+//   rewritten afterwards. This script runs at document_start, before Gmail's, so it wraps
+//   `trustedTypes.createPolicy`: every policy's `createHTML` output passes through the rewrite before it is sealed.
+// - Plain strings (a page or browser without Trusted Types): the innerHTML/outerHTML/insertAdjacentHTML/
+//   createContextualFragment sinks are wrapped.
+// Each rewrite that found a pixel also fires "mt:pixels-neutralised" (events.ts) at once: a body built off-document
+// is a view of the message by the sender even before (or without) being attached.
 // The tracker URL comes from the isolated content script as a <html data-mt-tracker> attribute (not a secret).
+import { emitPageEvent, TRACKER_ATTRIBUTE } from "./events";
 
 const TRACKING_ID = "[a-z2-7]{16}\\.[1-9][0-9]{0,3}\\.[A-Za-z0-9_-]{22}\\.[A-Za-z0-9_-]{22}";
 export const BLANK_GIF = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7";
@@ -38,8 +47,11 @@ export function pixelIdIn(src: string, trackerUrl: string): string | null {
   return direct.exec(candidate)?.[1] ?? null;
 }
 
-/** Rewrites the pixels of `trackerUrl` in an HTML string; returns the string unchanged when there are none. */
-export function neutraliseHtml(html: string, trackerUrl: string): string {
+/**
+ * Rewrites the pixels of `trackerUrl` in an HTML string; returns the string unchanged when there are none.
+ * `found` receives each neutralised pixel's tracking id.
+ */
+export function neutraliseHtml(html: string, trackerUrl: string, found?: (id: string) => void): string {
   const host = trackerUrl.replace(/^https?:\/\//, "").replace(/\/.*$/, "");
   // Cheap test first: this runs on every innerHTML assignment in Gmail.
   if (!host || !html.includes(host)) return html;
@@ -49,6 +61,7 @@ export function neutraliseHtml(html: string, trackerUrl: string): string {
     const src = decodeEntities(match[2] ?? match[3] ?? "");
     const id = pixelIdIn(src, trackerUrl);
     if (!id) return tag;
+    found?.(id);
     const kept = match[1]?.startsWith('"') ? match[1].slice(1, -1) : (match[3] ?? "").replaceAll('"', "&quot;");
     return tag.replace(SRC_ATTR, ` src="${BLANK_GIF}" data-mt-src="${kept}" data-mt-pixel-id="${id}"`);
   });
@@ -56,15 +69,20 @@ export function neutraliseHtml(html: string, trackerUrl: string): string {
 
 /** Wraps the HTML sinks Gmail renders messages with. Every wrapper falls back to the original on any error. */
 export function installPixelGuard(win: Window & typeof globalThis): void {
-  const trackerUrl = () => win.document.documentElement?.getAttribute("data-mt-tracker") ?? "";
+  const trackerUrl = () => win.document.documentElement?.getAttribute(TRACKER_ATTRIBUTE) ?? "";
   const clean = (html: unknown): unknown => {
     try {
       const tracker = trackerUrl();
-      return tracker && typeof html === "string" ? neutraliseHtml(html, tracker) : html;
+      if (!tracker || typeof html !== "string") return html;
+      const ids: string[] = [];
+      const out = neutraliseHtml(html, tracker, (id) => ids.push(id));
+      if (ids.length > 0) emitPageEvent(win.document, "mt:pixels-neutralised", [...new Set(ids)]);
+      return out;
     } catch {
       return html;
     }
   };
+  wrapTrustedTypes(win, clean);
   const wrapSetter = (proto: object, name: string) => {
     const descriptor = Object.getOwnPropertyDescriptor(proto, name);
     if (!descriptor?.set || !descriptor.get) return;
@@ -109,5 +127,42 @@ export function installPixelGuard(win: Window & typeof globalThis): void {
         set.call(this, value);
       },
     });
+  }
+}
+
+type PolicyRules = { createHTML?: (input: string, ...args: unknown[]) => unknown } & Record<string, unknown>;
+type PolicyFactory = { createPolicy: (name: string, rules?: PolicyRules, ...rest: unknown[]) => unknown };
+
+/**
+ * Wraps `trustedTypes.createPolicy` so that each policy created from now on (Gmail's, the "default" policy) hands
+ * its `createHTML` result to `clean` before the browser seals it as TrustedHTML. The rules object Gmail passed is
+ * not modified; a copy with the wrapped function is used. Any failure leaves the original behaviour in place.
+ */
+export function wrapTrustedTypes(win: Window & typeof globalThis, clean: (html: unknown) => unknown): void {
+  const factory = (win as unknown as { trustedTypes?: PolicyFactory }).trustedTypes;
+  if (!factory || typeof factory.createPolicy !== "function") return;
+  const createPolicy = factory.createPolicy;
+  const wrapped = function (this: PolicyFactory, name: string, rules?: PolicyRules, ...rest: unknown[]) {
+    let guardedRules = rules;
+    try {
+      const createHTML = rules?.createHTML;
+      if (rules && typeof createHTML === "function") {
+        guardedRules = {
+          ...rules,
+          createHTML(this: unknown, input: string, ...args: unknown[]) {
+            const html = createHTML.call(this, input, ...args);
+            return clean(html);
+          },
+        };
+      }
+    } catch {
+      guardedRules = rules;
+    }
+    return createPolicy.call(this, name, guardedRules, ...rest);
+  };
+  try {
+    Object.defineProperty(factory, "createPolicy", { value: wrapped, configurable: true, writable: true });
+  } catch {
+    // a frozen factory: nothing to do but leave Gmail alone
   }
 }

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseGmailJson, parseSyncRequest, parseSyncResponse, sentMessageIds, untrackedSends } from "./sync-parser";
+import { SYNC_PATH } from "./sync-xhr";
 
 const FIXTURES = path.resolve(import.meta.dirname, "../../../test/fixtures/gmail/sync-api");
 const load = (name: string) => JSON.parse(readFileSync(path.join(FIXTURES, name), "utf8"));
@@ -22,7 +23,15 @@ describe("Gmail /sync parsing (real captures, 2022-09)", () => {
   it("finds the sent message of a new email and the ids Gmail gave it (cvOnSend)", () => {
     const request = withPixel(load("2022-09-09-cvOnSend_request.json"), (r) => r[1][0][0][1][1][13][0]);
     expect(parseSyncRequest(request)).toEqual([
-      { threadId: "thread-a:r263523620390330024", messageId: "msg-a:r8190137112111191537", subject: "subject_111", trackingIds: [ID] },
+      {
+        threadId: "thread-a:r263523620390330024",
+        messageId: "msg-a:r8190137112111191537",
+        subject: "subject_111",
+        trackingIds: [ID],
+        recipients: [{ email: "test+1@gmail.com", name: "Test Test" }],
+        scheduled: false,
+        scheduledAt: null,
+      },
     ]);
     expect(untrackedSends(request)).toEqual([]);
     expect(sentMessageIds(request, load("2022-09-09-cvOnSend_response.json"))).toEqual([
@@ -32,16 +41,24 @@ describe("Gmail /sync parsing (real captures, 2022-09)", () => {
         messageId: "msg-a:r8190137112111191537",
         legacyThreadId: "183234ce86ffa010",
         legacyMessageId: "183234eaadcf41e5",
+        recipients: [{ email: "test+1@gmail.com", name: "Test Test" }],
+        scheduled: false,
+        scheduledAt: null,
       },
     ]);
   });
 
   it("names the sends that carry no tracking id, with their subjects, so a missed send can be reported", () => {
     expect(untrackedSends(load("2022-09-09-cvOnSend_request.json"))).toEqual([
-      { messageId: "msg-a:r8190137112111191537", subject: "subject_111" },
+      {
+        messageId: "msg-a:r8190137112111191537",
+        subject: "subject_111",
+        recipients: [{ email: "test+1@gmail.com", name: "Test Test" }],
+        scheduled: false,
+      },
     ]);
     expect(untrackedSends(load("2022-09-09-cvOnReplySend_request.json"))).toEqual([
-      { messageId: "msg-a:r-414184523264894368", subject: "Re: tracking test" },
+      expect.objectContaining({ messageId: "msg-a:r-414184523264894368", subject: "Re: tracking test", scheduled: false }),
     ]);
   });
 
@@ -54,6 +71,9 @@ describe("Gmail /sync parsing (real captures, 2022-09)", () => {
       messageId: "msg-a:r5645180764593433440",
       legacyThreadId: "185c1536996a61dc",
       legacyMessageId: "185c153a4f028cb5",
+      recipients: [{ email: "test+to@gmail.com", name: "Test to" }],
+      scheduled: false,
+      scheduledAt: null,
     });
   });
 
@@ -72,10 +92,55 @@ describe("Gmail /sync parsing (real captures, 2022-09)", () => {
     expect(threads[0]?.messages.map((m) => m.legacyMessageId)).toEqual(["18333b13345c3a42", "18333b1721425d97", "18333b1f5712f659"]);
   });
 
+  it("reads a scheduled send (label ^scheduled instead of ^pfg) with its time, and Cc/Bcc next to To", () => {
+    // The captured send, relabelled as Gmail's "Schedule send" posts it (InboxSDK PR #1244, 2025-02; gmail.js
+    // send_scheduled_message); the time at [6] put in the future, and a Cc and a Bcc added at [3] and [4].
+    const request = withPixel(load("2022-09-09-cvOnSend_request.json"), (r) => r[1][0][0][1][1][13][0]);
+    // biome-ignore lint/suspicious/noExplicitAny: the path into a captured Gmail array, as in withPixel.
+    const message = (request as any)[1][0][0][1][1][13][0];
+    const now = 1_800_000_000_000;
+    message[10] = ["^all", "^scheduled", "^f_bt", "^f_btns", "^f_cl", "^i", "^u"];
+    message[6] = now + 3_600_000;
+    message[3] = [[1, "Cc.Person@Example.com", "Cc"]];
+    message[4] = [
+      [1, "bcc@example.com"],
+      [1, "not an address"],
+    ];
+    const [sent] = sentMessageIds(request, load("2022-09-09-cvOnSend_response.json"), now);
+    expect(sent).toMatchObject({ scheduled: true, scheduledAt: now + 3_600_000, legacyThreadId: "183234ce86ffa010" });
+    expect(sent?.recipients).toEqual([
+      { email: "test+1@gmail.com", name: "Test Test" },
+      { email: "cc.person@example.com", name: "Cc" },
+      { email: "bcc@example.com" },
+    ]);
+    // A time that is not after the send is no schedule time.
+    message[6] = now - 1;
+    expect(parseSyncRequest(request, now)[0]?.scheduledAt).toBeNull();
+  });
+
+  it("reads a minimal answer, whose thread data sits at [2][6] itself", () => {
+    const response = load("2022-09-09-cvOnSend_response.json");
+    const full = parseSyncResponse(response);
+    const minimal = structuredClone(response);
+    const thread = minimal[1][5][0][0];
+    thread[2][6] = thread[2][6][0];
+    expect(parseSyncResponse(minimal)).toEqual(full);
+    expect(full[0]?.legacyThreadId).toBe("183234ce86ffa010");
+  });
+
   it("strips Gmail's )]}' prefix and survives garbage", () => {
     expect(parseGmailJson(")]}'\n[1,2]")).toEqual([1, 2]);
     expect(parseGmailJson("not json")).toBeNull();
     expect(parseSyncRequest(null)).toEqual([]);
     expect(parseSyncResponse({})).toEqual([]);
+  });
+});
+
+describe("which requests are Gmail's sends", () => {
+  it("matches /sync/u/N/i/s and a delegated mailbox's /sync/u/N/d/<id>/i/s, nothing else", () => {
+    expect(SYNC_PATH.test("/sync/u/0/i/s")).toBe(true);
+    expect(SYNC_PATH.test("/sync/u/2/d/AbC_12-x/i/s")).toBe(true);
+    expect(SYNC_PATH.test("/sync/u/0/i/fd")).toBe(false);
+    expect(SYNC_PATH.test("/sync/u/0/d//i/s")).toBe(false);
   });
 });

@@ -4,11 +4,19 @@
 // `[ "msg-a:r…", from, to, …, [8]: [null, [[0, "<html>"], [2, "<quoted html>"]]], …, [10]: labels ]` inside
 // a `[ "thread-a:r…", … ]` array; a send carries the label "^pfg" (draft saves carry "^r"). The response lists
 // threads at `response[1][5][k][0]`: `[0]` the thread id, `[2][6][0][19]` the legacy hex thread id, and
-// `[2][6][0][4]` the messages, each with its own id at `[0]` and its legacy hex id at `[55]`.
+// `[2][6][0][4]` the messages, each with its own id at `[0]` and its legacy hex id at `[55]`. A shorter "minimal"
+// answer holds the same inner thread at `thread[2][6]` directly, not wrapped in an array (InboxSDK reads both).
+// Recipients: `msg[2]` To, `[3]` Cc, `[4]` Bcc, each `[[1, address, name], …]` (the captures; gmail.js
+// parse_sent_message_payload_new reads the same three). "Schedule send" posts the message with the label
+// "^scheduled" instead of "^pfg" (InboxSDK PR #1244, 2025-02; gmail.js emits send_scheduled_message for it).
+import type { Recipient, SentMessageIds, UntrackedSend } from "./events";
 
 /** The same shape as shared/protocol.ts TRACKING_ID_PATTERN, unanchored (this file runs in the page, import-free). */
 const TRACKING_ID_IN_TEXT = /[a-z2-7]{16}\.[1-9][0-9]{0,3}\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}/g;
 const SEND_LABEL = "^pfg";
+const SCHEDULED_LABEL = "^scheduled";
+/** What a request body must contain to be worth parsing (a send or a scheduled send). */
+export const SEND_MARKERS = [SEND_LABEL, SCHEDULED_LABEL];
 
 export interface SyncSend {
   /** Gmail's id for the thread in the request ("thread-a:r…" or "thread-f:…"); null if none encloses it. */
@@ -19,21 +27,16 @@ export interface SyncSend {
   subject: string | null;
   /** Tracking ids found anywhere in the message's HTML parts. */
   trackingIds: string[];
+  recipients: Recipient[];
+  scheduled: boolean;
+  /** For a scheduled send: the message's time at [6] when it lies after `now` (unverified on live Gmail, 2026-11). */
+  scheduledAt: number | null;
 }
 
 export interface SyncThread {
   threadId: string;
   legacyThreadId: string | null;
   messages: { messageId: string; legacyMessageId: string | null }[];
-}
-
-/** One sent message with every id Gmail gave it; what the page-world hook reports to the content script. */
-export interface SentMessageIds {
-  trackingIds: string[];
-  threadId: string | null;
-  messageId: string;
-  legacyThreadId: string | null;
-  legacyMessageId: string | null;
 }
 
 /** Gmail prefixes JSON answers with `)]}'` to defeat JSON hijacking. */
@@ -56,19 +59,41 @@ function htmlParts(message: unknown[]): string {
   return parts.map((part) => (Array.isArray(part) && typeof part[1] === "string" ? part[1] : "")).join("");
 }
 
-/** Messages a sync request sends (label ^pfg), with the tracking ids in their HTML. */
-export function parseSyncRequest(body: unknown): SyncSend[] {
+const ADDRESS = /^[^@\s]{1,200}@[^@\s]{1,200}$/;
+
+/** The To, Cc and Bcc lists of a message, deduplicated, addresses lower-cased. */
+function recipientsOf(message: unknown[]): Recipient[] {
+  const out = new Map<string, Recipient>();
+  for (const list of [message[2], message[3], message[4]]) {
+    if (!Array.isArray(list)) continue;
+    for (const entry of list) {
+      if (!Array.isArray(entry) || typeof entry[1] !== "string" || !ADDRESS.test(entry[1].trim())) continue;
+      const email = entry[1].trim().toLowerCase();
+      const name = typeof entry[2] === "string" && entry[2] ? entry[2].slice(0, 200) : undefined;
+      if (!out.has(email)) out.set(email, name ? { email, name } : { email });
+    }
+  }
+  return [...out.values()];
+}
+
+/** Messages a sync request sends (label ^pfg, or ^scheduled), with the tracking ids in their HTML. */
+export function parseSyncRequest(body: unknown, now = Date.now()): SyncSend[] {
   const sends: SyncSend[] = [];
   const walk = (value: unknown, threadId: string | null, depth: number) => {
     if (!Array.isArray(value) || depth > 40) return;
     if (isMessageArray(value)) {
       const labels = value[10] as unknown[];
-      if (labels.includes(SEND_LABEL)) {
+      const scheduled = !labels.includes(SEND_LABEL) && labels.includes(SCHEDULED_LABEL);
+      if (labels.includes(SEND_LABEL) || scheduled) {
+        const at = typeof value[6] === "number" ? value[6] : null;
         sends.push({
           threadId,
           messageId: value[0] as string,
           subject: typeof value[7] === "string" ? value[7] : null,
           trackingIds: [...new Set(htmlParts(value).match(TRACKING_ID_IN_TEXT) ?? [])],
+          recipients: recipientsOf(value),
+          scheduled,
+          scheduledAt: scheduled && at !== null && at > now ? at : null,
         });
       }
       return;
@@ -88,8 +113,9 @@ export function parseSyncResponse(response: unknown): SyncThread[] {
   for (const wrapper of list) {
     const thread = Array.isArray(wrapper) ? wrapper[0] : null;
     if (!Array.isArray(thread) || typeof thread[0] !== "string") continue;
-    const inner =
-      Array.isArray(thread[2]) && Array.isArray(thread[2][6]) && Array.isArray(thread[2][6][0]) ? (thread[2][6][0] as unknown[]) : [];
+    // Full answer: [2][6][0] is the thread's data; minimal answer: [2][6] is it (its [0] is a string, not an array).
+    const holder = Array.isArray(thread[2]) && Array.isArray(thread[2][6]) ? (thread[2][6] as unknown[]) : [];
+    const inner = Array.isArray(holder[0]) ? (holder[0] as unknown[]) : holder;
     const legacy = (v: unknown) => (typeof v === "string" && /^[0-9a-f]{1,32}$/.test(v) ? v : null);
     const messages = Array.isArray(inner[4])
       ? inner[4]
@@ -102,9 +128,9 @@ export function parseSyncResponse(response: unknown): SyncThread[] {
 }
 
 /** Joins a send request with its response: every sent message that carries a tracking id, with its Gmail ids. */
-export function sentMessageIds(requestBody: unknown, response: unknown): SentMessageIds[] {
+export function sentMessageIds(requestBody: unknown, response: unknown, now = Date.now()): SentMessageIds[] {
   const threads = parseSyncResponse(response);
-  return parseSyncRequest(requestBody)
+  return parseSyncRequest(requestBody, now)
     .filter((send) => send.trackingIds.length > 0)
     .map((send) => {
       const thread =
@@ -118,18 +144,16 @@ export function sentMessageIds(requestBody: unknown, response: unknown): SentMes
         messageId: send.messageId,
         legacyThreadId: thread?.legacyThreadId ?? null,
         legacyMessageId: message?.legacyMessageId ?? null,
+        recipients: send.recipients,
+        scheduled: send.scheduled,
+        scheduledAt: send.scheduledAt,
       };
     });
 }
 
 /** Sent messages with no tracking id of ours: the content script checks none of them was meant to be tracked. */
-export function untrackedSends(requestBody: unknown): { messageId: string; subject: string | null }[] {
+export function untrackedSends(requestBody: unknown): UntrackedSend[] {
   return parseSyncRequest(requestBody)
     .filter((send) => send.trackingIds.length === 0)
-    .map(({ messageId, subject }) => ({ messageId, subject }));
+    .map(({ messageId, subject, recipients, scheduled }) => ({ messageId, subject, recipients, scheduled }));
 }
-
-/** The DOM event the page-world hook fires on `document`; detail is a JSON string of SentMessageIds[]. */
-export const SENT_EVENT = "mt:gmail-sent";
-/** Fired for sends that carry no tracking id; detail is a JSON string of untrackedSends()'s answer. */
-export const UNTRACKED_SENT_EVENT = "mt:gmail-sent-untracked";

@@ -1,10 +1,13 @@
-// Wraps XMLHttpRequest to watch Gmail's `POST /sync/u/N/i/s`. When a send that carries one of our tracking ids
-// gets its answer, the isolated content script is told the Gmail ids by a DOM event (detail: a JSON string, which
-// crosses the page/extension boundary in both Chrome and Firefox). Sends without one are told too, so a send the
-// extension failed to see (Gmail changed its markup) does not go unnoticed. The original methods are always called.
-import { parseGmailJson, SENT_EVENT, sentMessageIds, UNTRACKED_SENT_EVENT, untrackedSends } from "./sync-parser";
+// Wraps XMLHttpRequest to watch Gmail's `POST /sync/u/N/i/s` (a delegated mailbox: `/sync/u/N/d/<id>/i/s`, gmail.md).
+// When a send (or a scheduled send) that carries one of our tracking ids gets its answer, the isolated content
+// script is told the Gmail ids and the recipients by a page event (events.ts). Sends without one are told too, so a
+// send the extension failed to see (Gmail changed its markup) does not go unnoticed. The original methods are always
+// called.
+import { emitPageEvent } from "./events";
+import { parseGmailJson, SEND_MARKERS, sentMessageIds, untrackedSends } from "./sync-parser";
 
-const SYNC_PATH = /^\/sync\/u\/\d+\/i\/s$/;
+/** `/sync/u/0/i/s`, and a delegated mailbox's `/sync/u/0/d/<id>/i/s`. */
+export const SYNC_PATH = /^\/sync\/u\/\d+\/(?:d\/[A-Za-z0-9_-]{1,200}\/)?i\/s$/;
 
 export function installSyncHook(win: Window & typeof globalThis): void {
   const watched = new WeakSet<XMLHttpRequest>();
@@ -25,17 +28,16 @@ export function installSyncHook(win: Window & typeof globalThis): void {
 
   proto.send = function (this: XMLHttpRequest, body?: Document | XMLHttpRequestBodyInit | null) {
     try {
-      if (watched.has(this) && typeof body === "string" && body.includes("^pfg")) {
+      if (watched.has(this) && typeof body === "string" && SEND_MARKERS.some((marker) => body.includes(marker))) {
         const requestBody = parseGmailJson(body);
         this.addEventListener("load", () => {
           try {
             if (this.status !== 200) return;
             const text = this.responseType === "" || this.responseType === "text" ? this.responseText : JSON.stringify(this.response);
             const sent = sentMessageIds(requestBody, parseGmailJson(text));
-            if (sent.length > 0) win.document.dispatchEvent(new CustomEvent(SENT_EVENT, { detail: JSON.stringify(sent) }));
+            if (sent.length > 0) emitPageEvent(win.document, "mt:gmail-sent", sent);
             const untracked = untrackedSends(requestBody);
-            if (untracked.length > 0)
-              win.document.dispatchEvent(new CustomEvent(UNTRACKED_SENT_EVENT, { detail: JSON.stringify(untracked) }));
+            if (untracked.length > 0) emitPageEvent(win.document, "mt:gmail-sent-untracked", untracked);
           } catch {
             // never break Gmail
           }

@@ -10,6 +10,7 @@ import type { ActivityState } from "../background/handlers";
 import { callFromPage } from "../messaging";
 import { OutboxList } from "../pages/outbox-list";
 import { relativeTime, shortUrl, Time, useNow } from "../pages/time";
+import { GmailHealthNotice } from "./gmail-health";
 
 type Entry = DigestItem & { threadUrl: string };
 
@@ -161,7 +162,7 @@ function Popup() {
           {digest ? <Digest items={digest} now={now} /> : <p class="muted">Loading…</p>}
         </>
       ) : null}
-      {/* A Gmail-health section (its own component) mounts here, between the digest and the outbox. */}
+      <GmailHealthNotice />
       <section class="outbox-section">
         <OutboxList entries={state.outbox} onRetry={() => void callFromPage("retryOutbox", null).then(load)} />
       </section>

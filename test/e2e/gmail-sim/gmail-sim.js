@@ -10,9 +10,77 @@
 //   base64url original, so the simulated proxy in google.ts can fetch it).
 // - Views are swapped without reloading (hash navigation), like Gmail: `#sent` lists the sent threads,
 //   `#sent/<legacy thread id>` opens one.
+// - Trusted Types, like Gmail since 2024-01 (Workspace update; gmail.js issues #779/#787; InboxSDK changed its own
+//   code for it): google.ts serves the page with CSP `require-trusted-types-for 'script'`, and every HTML this page
+//   renders goes through its own policy's createHTML as TrustedHTML, never a string. A conversation's body is built
+//   off-document and attached a frame later (gmail.md "Trusted Types"): its images start loading before any
+//   MutationObserver could see them. (Firefox ESR has no Trusted Types: there the same code passes strings.)
+// - Recipient chips as today's Gmail draws them: `div[role=option][data-hovercard-id][data-name]`, no `[email]`
+//   (InboxSDK and gmail.js read data-hovercard-id; Mailvelope dropped `[email]` 2022-03). The send request lists
+//   them at msg[2] as `[1, address, name]` (the 2022-09 captures; gmail.js parse_sent_message_payload_new).
+// - Schedule send: the arrow next to Send (`aria-haspopup`) opens a menu whose "Schedule send" item opens a time
+//   picker; the message is posted with the label `^scheduled` instead of `^pfg` (InboxSDK PR #1244, 2025-02;
+//   gmail.js send_scheduled_message). Where Gmail's request carries the chosen time is NOT known from public
+//   evidence: the simulation puts it at msg[6], the message's timestamp (unverified assumption, 2026-11).
+// - Query flags pick a variant (several may be combined, `?sim=de,decimal-rows`):
+//   `de`: a German UI (labels, tooltips, "An:" row prefix, alert text; gmail.md: Gmail is localised);
+//   `decimal-rows`: Sent rows carry only `data-thread-id="#thread-f:<decimal>"` (gmail.md: 2025-11 live dump);
+//   `renamed-send`: a send button with no tooltip and new classes (a Gmail change the extension cannot follow);
+//   `opaque-chips`: recipient chips that carry their address in no attribute the extension knows (a future change:
+//   only the chip's text and Gmail's send request still name it).
+// - Delegated mailboxes: a page under `/mail/b/<id>/u/N/` posts to `/sync/u/N/d/<id>/i/s` (gmail.md).
 (() => {
   const composes = document.getElementById("composes");
   const main = document.getElementById("main");
+  const flags = new Set((new URLSearchParams(location.search).get("sim") ?? "").split(",").filter(Boolean));
+  const german = flags.has("de");
+  const T = german
+    ? {
+        send: "Senden",
+        sendTip: "Senden \u202a(Strg + Eingabetaste)\u202c",
+        more: "Weitere Sendeoptionen",
+        schedule: "Senden planen",
+        tomorrow: "Morgen früh",
+        to: "An",
+        plain: "Nur-Text-Modus",
+        plainOn: "Derzeit im Nur-Text-Modus.",
+        rich: "Zu Rich-Text wechseln.",
+        noRecipient: "Geben Sie mindestens einen Empfänger an.",
+        badRecipient: (a) => `Die Adresse "${a}" im Feld "An" wurde nicht erkannt.`,
+        reply: "Antworten",
+        forward: "Weiterleiten",
+      }
+    : {
+        send: "Send",
+        sendTip: "Send \u202a(Ctrl-Enter)\u202c",
+        more: "More send options",
+        schedule: "Schedule send",
+        tomorrow: "Tomorrow morning",
+        to: "To",
+        plain: "Plain text mode",
+        plainOn: "Currently in plain text mode.",
+        rich: "Switch to rich text.",
+        noRecipient: "Please specify at least one recipient.",
+        badRecipient: (a) =>
+          `The address "${a}" in the "To" field was not recognized. Please make sure that all addresses are properly formed.`,
+        reply: "Reply",
+        forward: "Forward",
+      };
+  // The page's own Trusted Types policy. Created after the extension's document_start script, like Gmail's own.
+  const policy = window.trustedTypes?.createPolicy("gmail-sim#html", { createHTML: (html) => html });
+  const trusted = (html) => (policy ? policy.createHTML(html) : html);
+  /** `element.innerHTML = html`, the Trusted Types way. */
+  const setHtml = (element, html) => {
+    element.innerHTML = trusted(html);
+  };
+  if (german) {
+    document.documentElement.lang = "de";
+    document.title = "Posteingang - me@example.com - Gmail (simuliert)";
+    document.querySelector("[data-sim=compose]").textContent = "Schreiben";
+  }
+  /** Which mailbox: `/mail/u/0/` or a delegated `/mail/b/<id>/u/0/`, and where its sends are posted. */
+  const mailbox = /^\/mail\/(?:b\/([A-Za-z0-9_-]+)\/)?u\/(\d+)\//.exec(location.pathname) ?? [null, null, "0"];
+  const syncPath = mailbox[1] ? `/sync/u/${mailbox[2]}/d/${mailbox[1]}/i/s` : `/sync/u/${mailbox[2]}/i/s`;
   /** legacy thread id -> what was sent, as Gmail's answer described it */
   const sentThreads = new Map();
   let seq = 10;
@@ -29,12 +97,12 @@
     return `https://ci3.googleusercontent.com/meips/${base64url(url)}=s0-d-e1-ft#${url}`;
   }
 
-  // `?sim=renamed-send`: a Gmail that changed its send button (no tooltip, new classes), so the extension's
-  // selectors miss it while Gmail still sends on its click.
-  const sendButtonHtml =
-    new URLSearchParams(location.search).get("sim") === "renamed-send"
-      ? `<div class="T-I J-J5-Ji zQ2 v7 T-I-atl L3" role="button" tabindex="1" aria-label="Dispatch" data-sim="send">Send</div>`
-      : `<div class="T-I J-J5-Ji aoO v7 T-I-atl L3" role="button" tabindex="1" data-tooltip="Send \u202a(Ctrl-Enter)\u202c" aria-label="Send \u202a(Ctrl-Enter)\u202c" data-sim="send">Send</div>`;
+  // `renamed-send`: a Gmail that changed its send button beyond recognition (no tooltip, new classes, outside the
+  // send cell and with no options arrow next to it), so the extension's selectors miss it while Gmail still sends.
+  const renamedSend = flags.has("renamed-send");
+  const sendButtonHtml = renamedSend
+    ? `<div class="T-I J-J5-Ji zQ2 v7 T-I-atl L3" role="button" tabindex="1" aria-label="Dispatch" data-sim="send">${T.send}</div>`
+    : `<div class="T-I J-J5-Ji aoO v7 T-I-atl L3" role="button" tabindex="1" data-tooltip="${T.sendTip}" aria-label="${T.sendTip}" data-sim="send">${T.send}</div>`;
 
   /**
    * Builds a compose: a dialog in the bottom bar, a full-screen dialog (`[role=dialog] div.aaZ`), the only compose of
@@ -48,41 +116,56 @@
       shell.setAttribute("role", "dialog");
     } else shell.className = mode === "popout" ? "aDh" : "ip iq";
     const wrap = (html) => (mode === "fullscreen" ? `<div class="aaZ">${html}</div>` : html);
-    shell.innerHTML = wrap(`
+    setHtml(
+      shell,
+      wrap(`
       <div class="M9">
         <input type="hidden" name="composeid" value="${id}">
         <input type="hidden" name="draft" value="#msg-a:r-${randomDigits()}">
         <input type="hidden" name="rt" value="${threadId ? `#${threadId}` : ""}">
         <input type="hidden" name="lts" value="">
-        <div class="aoD hl"><div name="to" class="GS"><input class="agP aFw" aria-label="To recipients" data-sim="to"></div></div>
+        <div class="aoD hl"><div name="to" class="GS"><input class="agP aFw" aria-label="${T.to}" data-sim="to"></div></div>
         <input name="subjectbox" class="aoT" placeholder="Subject" aria-label="Subject">
         <div class="Am aiL Al editable LW-avf tS-tW" contenteditable="true" g_editable="true" role="textbox" aria-label="Message Body" aria-multiline="true"></div>
+        <div class="J-Z aA3" style="display:none"><span>${T.plainOn}</span> <span class="aA5" role="link">${T.rich}</span></div>
         <table class="IZ"><tbody><tr>
-          <td class="gU Up"><div><div class="dC">
+          ${
+            renamedSend
+              ? `<td class="zQ3">${sendButtonHtml}</td>`
+              : `<td class="gU Up"><div><div class="dC">
             ${sendButtonHtml}
-            <div class="T-I J-J5-Ji hG T-I-atl L3" role="button" tabindex="1" aria-haspopup="true" data-tooltip="More send options" aria-label="More send options">▾</div>
-          </div></div></td>
+            <div class="T-I J-J5-Ji hG T-I-atl L3" role="button" tabindex="1" aria-haspopup="true" data-tooltip="${T.more}" aria-label="${T.more}" data-sim="send-options">▾</div>
+            <div role="menu" hidden data-sim="send-menu"><div role="menuitem" data-sim="schedule">${T.schedule}</div></div>
+          </div></div></td>`
+          }
           <td class="gU az5"><div role="button" tabindex="1" data-tooltip="More options" aria-label="More options" data-sim="more">⋮</div>
-            <div role="menu" hidden><div role="menuitemcheckbox" aria-checked="false" data-sim="plain">Plain text mode</div></div></td>
+            <div role="menu" hidden data-sim="more-menu"><div role="menuitemcheckbox" aria-checked="false" data-sim="plain">${T.plain}</div></div></td>
           <td class="gU a0z"><div role="button" tabindex="1" data-tooltip="Discard draft \u202a(Ctrl-Shift-D)\u202c" data-sim="discard">🗑</div></td>
         </tr></tbody></table>
-      </div>`);
+      </div>`),
+    );
     const root = shell.querySelector(".M9");
     const body = shell.querySelector("[g_editable]");
     shell.querySelector("input[name=subjectbox]").value = subject;
-    body.innerHTML = quotedHtml ? `<div dir="ltr"><br></div><br><div class="gmail_quote">${quotedHtml}</div>` : "";
+    setHtml(body, quotedHtml ? `<div dir="ltr"><br></div><br><div class="gmail_quote">${quotedHtml}</div>` : "");
     const state = { shell, root, body, threadId };
 
-    // Typing an address then Enter or comma makes a chip carrying the address in [email], like Gmail's chips.
+    // Typing an address then Enter or comma makes a chip, like today's Gmail: role=option, the address in
+    // data-hovercard-id, the name in data-name (here the address's local part), no [email] attribute.
     const to = shell.querySelector("[data-sim=to]");
     to.addEventListener("keydown", (event) => {
       if ((event.key === "Enter" || event.key === ",") && !event.ctrlKey && !event.metaKey && to.value.trim()) {
         event.preventDefault();
+        const address = to.value.trim().replace(/,$/, "");
         const chip = document.createElement("div");
         chip.className = "afV";
-        chip.setAttribute("email", to.value.trim().replace(/,$/, ""));
-        chip.setAttribute("data-hovercard-id", chip.getAttribute("email"));
-        chip.innerHTML = `<span class="afX">${chip.getAttribute("email")}</span><div role="button" class="afW" data-sim="remove-chip">×</div>`;
+        if (flags.has("opaque-chips")) chip.setAttribute("data-sim-address", address);
+        else {
+          chip.setAttribute("role", "option");
+          chip.setAttribute("data-hovercard-id", address);
+          chip.setAttribute("data-name", address.split("@")[0]);
+        }
+        setHtml(chip, `<span class="afX">${escapeHtml(address)}</span><div role="button" class="afW" data-sim="remove-chip">×</div>`);
         to.before(chip);
         to.value = "";
       }
@@ -100,14 +183,41 @@
     shell.addEventListener("keydown", (event) => {
       if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) trySend(state);
     });
-    const menu = shell.querySelector("[role=menu]");
+    const menu = shell.querySelector("[data-sim=more-menu]");
     shell.querySelector("[data-sim=more]").addEventListener("click", () => {
       menu.hidden = !menu.hidden;
     });
+    // Plain-text mode: the menu item's check, and the hidden "Currently in plain text mode." line of the 2020
+    // capture (div.aA3) shown.
     const plain = shell.querySelector("[data-sim=plain]");
     plain.addEventListener("click", () => {
-      plain.setAttribute("aria-checked", String(plain.getAttribute("aria-checked") !== "true"));
+      const on = plain.getAttribute("aria-checked") !== "true";
+      plain.setAttribute("aria-checked", String(on));
+      shell.querySelector("div.aA3").style.display = on ? "" : "none";
       menu.hidden = true;
+    });
+    const sendMenu = shell.querySelector("[data-sim=send-menu]");
+    shell.querySelector("[data-sim=send-options]")?.addEventListener("click", () => {
+      sendMenu.hidden = !sendMenu.hidden;
+    });
+    shell.querySelector("[data-sim=schedule]")?.addEventListener("click", () => {
+      sendMenu.hidden = true;
+      // Gmail's time picker: a dialog of its own, outside the compose.
+      const picker = document.createElement("div");
+      picker.setAttribute("role", "dialog");
+      picker.className = "Kj-JD sim-schedule";
+      setHtml(
+        picker,
+        `<div class="Kj-JD-K7">${T.schedule}</div><div role="menuitem" tabindex="0" data-sim="schedule-tomorrow">${T.tomorrow}</div>`,
+      );
+      picker.querySelector("[data-sim=schedule-tomorrow]").addEventListener("click", () => {
+        picker.remove();
+        const tomorrow = new Date();
+        tomorrow.setDate(tomorrow.getDate() + 1);
+        tomorrow.setHours(8, 0, 0, 0);
+        trySend(state, tomorrow.getTime());
+      });
+      document.body.appendChild(picker);
     });
     shell.querySelector("[data-sim=discard]").addEventListener("click", () => shell.remove());
 
@@ -119,22 +229,22 @@
     const alert = document.createElement("div");
     alert.className = "Kj-JD";
     alert.setAttribute("role", "alertdialog");
-    alert.innerHTML = `<div class="Kj-JD-K7">Error</div><div class="Kj-JD-Jz"></div><button name="ok" data-sim="alert-ok">OK</button>`;
+    setHtml(alert, `<div class="Kj-JD-K7">Error</div><div class="Kj-JD-Jz"></div><button name="ok" data-sim="alert-ok">OK</button>`);
     alert.querySelector(".Kj-JD-Jz").textContent = text;
     alert.querySelector("button").addEventListener("click", () => alert.remove());
     document.body.appendChild(alert);
   }
 
-  function trySend(state) {
+  /** A send, or with `scheduledAt` (epoch ms) a scheduled send. */
+  function trySend(state, scheduledAt = null) {
     if (!state.shell.isConnected) return;
-    const chips = [...state.root.querySelectorAll("div[name=to] [email]")];
-    const bad = chips.find((chip) => !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(chip.getAttribute("email")));
+    const chips = [...state.root.querySelectorAll("div[name=to] [data-hovercard-id], div[name=to] [data-sim-address]")].map((chip) => ({
+      email: chip.getAttribute("data-hovercard-id") ?? chip.getAttribute("data-sim-address"),
+      name: chip.getAttribute("data-name") ?? chip.getAttribute("data-sim-address").split("@")[0],
+    }));
+    const bad = chips.find((chip) => !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(chip.email));
     if (chips.length === 0 || bad) {
-      showAlert(
-        bad
-          ? `The address "${bad.getAttribute("email")}" in the "To" field was not recognized. Please make sure that all addresses are properly formed.`
-          : "Please specify at least one recipient.",
-      );
+      showAlert(bad ? T.badRecipient(bad.email) : T.noRecipient);
       return;
     }
     const plainText = state.root.querySelector("[data-sim=plain]").getAttribute("aria-checked") === "true";
@@ -147,20 +257,20 @@
     const message = [
       messageId,
       [1, "me@example.com", "Me", null, null, null, null, null, null, "me@example.com"],
-      chips.map((chip) => [1, chip.getAttribute("email"), null]),
+      chips.map((chip) => [1, chip.email, chip.name]),
       null,
       null,
       null,
-      now,
+      scheduledAt ?? now,
       subject,
       [null, [[plainText ? 1 : 0, content]], null, null, null, null, 1],
       null,
-      ["^all", "^pfg", "^f_bt", "^f_btns", "^f_cl", "^i", "^u"],
+      ["^all", scheduledAt ? "^scheduled" : "^pfg", "^f_bt", "^f_btns", "^f_cl", "^i", "^u"],
     ];
     const threadData = [null, null, null, null, null, null, null, null, null, null, null, null, null, [[message, null, 1]]];
     const request = [[null, null, 2], [[[seq++, [threadId, threadData]]]], null, [now, 1, now, 1, 205], 2];
     const xhr = new XMLHttpRequest();
-    xhr.open("POST", `/sync/u/0/i/s?hl=en&c=${seq}&rt=r&pt=ji`);
+    xhr.open("POST", `${syncPath}?hl=${german ? "de" : "en"}&c=${seq}&rt=r&pt=ji`);
     xhr.setRequestHeader("Content-Type", "application/json");
     xhr.addEventListener("load", () => {
       if (xhr.status !== 200) return;
@@ -176,7 +286,7 @@
         sentThreads.set(inner[19], {
           threadId: thread[0],
           subject: existing?.subject ?? subject,
-          recipients: chips.map((chip) => chip.getAttribute("email")),
+          recipients: chips.map((chip) => chip.email),
           messages: [...(existing?.messages ?? []), entry],
         });
         document.documentElement.dataset.simLastSentThread = inner[19];
@@ -188,18 +298,23 @@
     state.shell.remove();
   }
 
-  /** A message as Gmail displays it: every image rewritten through Google's image proxy. */
+  /**
+   * A message as Gmail's server hands it to the page: every image rewritten through Google's image proxy. Google does
+   * this on its servers, before the page's own code (or the extension) sees the HTML, so it is plain string work here
+   * (attribute values as innerHTML serialises them: double-quoted, `&` as `&amp;`), not a render through the page.
+   */
   function displayedHtml(message) {
-    // Google does this on its servers; an inert DOMParser document is the nearest stand-in (it loads nothing).
-    const doc = new DOMParser().parseFromString(message.plainText ? message.html.replaceAll("<", "&lt;") : message.html, "text/html");
-    for (const img of doc.querySelectorAll("img[src]")) img.setAttribute("src", proxied(img.getAttribute("src")));
-    return doc.body.innerHTML;
+    if (message.plainText) return message.html.replaceAll("&", "&amp;").replaceAll("<", "&lt;");
+    return message.html.replace(/(<img\b[^>]*?\ssrc=")([^"]*)(")/gi, (_, before, src, after) => {
+      const url = src.replaceAll("&amp;", "&");
+      return `${before}${proxied(url).replaceAll("&", "&amp;").replaceAll('"', "&quot;")}${after}`;
+    });
   }
 
   /** The conversation view of a sent thread: `#sent/<legacy thread id>` (or `#all/…`). */
   function showConversation(legacyThreadId) {
     const thread = sentThreads.get(legacyThreadId);
-    main.innerHTML = "";
+    main.replaceChildren();
     if (!thread) {
       main.textContent = "Conversation not found";
       return;
@@ -216,8 +331,12 @@
           </tr></tbody></table></div><div class="ii gt"><div class="a3s aiL">${displayedHtml(m)}</div></div></div></div>`,
       )
       .join("");
-    view.innerHTML = `<h2 class="hP" data-thread-perm-id="${thread.threadId}" data-legacy-thread-id="${legacyThreadId}"></h2>${messagesHtml}
-      <div class="amn"><span role="link" class="ams bkH" data-sim="reply">Reply</span><span role="link" class="ams bkG" data-sim="forward">Forward</span></div>`;
+    // Built off-document: the images of the bodies start loading here, before the view is in the page.
+    setHtml(
+      view,
+      `<h2 class="hP" data-thread-perm-id="${thread.threadId}" data-legacy-thread-id="${legacyThreadId}"></h2>${messagesHtml}
+      <div class="amn"><span role="link" class="ams bkH" data-sim="reply">${T.reply}</span><span role="link" class="ams bkG" data-sim="forward">${T.forward}</span></div>`,
+    );
     view.querySelector("h2").textContent = thread.subject;
     view.querySelector("[data-sim=reply]").addEventListener("click", () => {
       // Gmail quotes from its own copy of the message (proxied image URLs), not from what is on screen.
@@ -230,9 +349,14 @@
       const quoted = `<div class="gmail_attr">---------- Forwarded message ---------<br>From: Me &lt;me@example.com&gt;<br>Subject: ${escapeHtml(thread.subject)}</div><br>${displayedHtml(last)}`;
       openCompose({ container: view, threadId: thread.threadId, subject: `Fwd: ${thread.subject}`, quotedHtml: quoted });
     });
-    // One insertion, like Gmail rendering a conversation.
-    main.appendChild(view);
+    // One insertion, a frame later, like Gmail rendering a conversation (a timer, not requestAnimationFrame, which
+    // never fires in a background tab: Gmail's view does get attached there).
+    const token = ++renderToken;
+    setTimeout(() => {
+      if (token === renderToken) main.appendChild(view);
+    }, 16);
   }
+  let renderToken = 0;
 
   /**
    * The Sent list, `#sent`: one row per sent thread, newest first, as gmail.md describes today's rows
@@ -260,22 +384,24 @@
       const received = thread.messages.some((m) => m.from);
       const people = received
         ? `${senders.map(([email, name]) => `<span class="yP" email="${escapeHtml(email)}" name="${escapeHtml(name)}">${escapeHtml(name)}</span>`).join(", ")} <span class="bx0">(${thread.messages.length})</span>`
-        : `To: ${to}`;
+        : `${T.to}: ${to}`;
       const snippet = last.from ? `<span class="y2"> - ${escapeHtml(last.text)}</span>` : "";
       return `<tr class="zA yO" role="row" data-sim-thread="${legacy}">
-        <td class="yX xY"><div class="afn">${received ? "" : `To: ${escapeHtml(thread.recipients.join(", "))}`}</div><div class="yW">${people}</div></td>
-        <td class="xY a4W"><div class="xS" role="link"><div class="xT"><div class="y6"><span class="bog"><span data-thread-id="#thread-f:${BigInt(`0x${legacy}`)}" data-legacy-thread-id="${legacy}" data-legacy-last-message-id="${last.legacyMessageId}">${escapeHtml(thread.subject)}</span></span>${snippet}</div></div></div></td>
+        <td class="yX xY"><div class="afn">${received ? "" : `${T.to}: ${escapeHtml(thread.recipients.join(", "))}`}</div><div class="yW">${people}</div></td>
+        <td class="xY a4W"><div class="xS" role="link"><div class="xT"><div class="y6"><span class="bog"><span data-thread-id="#thread-f:${BigInt(`0x${legacy}`)}"${decimalRows ? "" : ` data-legacy-thread-id="${legacy}"`} data-legacy-last-message-id="${last.legacyMessageId}">${escapeHtml(thread.subject)}</span></span>${snippet}</div></div></div></td>
+        <td class="sim-open"><a data-sim-open="${legacy}" href="${location.pathname}${location.search}#sent/${legacy}" target="_blank">↗</a></td>
         <td class="xW xY"><span title="${new Date().toString()}">now</span></td></tr>`;
     });
-    main.innerHTML = `<div class="ae4 UI" data-sim="sent-list"><table class="F cf zt"><tbody>${rows.join("")}</tbody></table></div>`;
+    setHtml(main, `<div class="ae4 UI" data-sim="sent-list"><table class="F cf zt"><tbody>${rows.join("")}</tbody></table></div>`);
   }
+  const decimalRows = flags.has("decimal-rows");
 
   function route() {
     // `#all/<id>` is where the extension's notifications open a thread.
     const match = /^#(?:sent|all)\/([0-9a-f]+)$/.exec(location.hash);
     if (match) showConversation(match[1]);
     else if (location.hash === "#sent") showSentList();
-    else main.innerHTML = "";
+    else main.replaceChildren();
   }
   document.addEventListener("sim:rerender-sent", () => {
     if (location.hash === "#sent") showSentList();
@@ -320,5 +446,14 @@
   window.addEventListener("hashchange", route);
   // A pop-out window (`?view=cm`) holds one compose and nothing else; it closes itself once the send starts.
   if (new URLSearchParams(location.search).get("view") === "cm") openCompose({ mode: "popout" });
-  else route();
+  else {
+    // Gmail loads the mailbox from its server: threads sent from another tab are shown here too.
+    fetch("/_sim/threads")
+      .then((response) => response.json())
+      .then((threads) => {
+        for (const { legacyThreadId, ...thread } of threads) if (!sentThreads.has(legacyThreadId)) sentThreads.set(legacyThreadId, thread);
+      })
+      .catch(() => undefined)
+      .finally(route);
+  }
 })();

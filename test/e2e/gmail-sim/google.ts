@@ -1,6 +1,9 @@
 // The SIMULATED Google servers behind the simulated Gmail page: the only simulated part of the end-to-end tests.
-// - https://mail.google.com/...           -> gmail.html and gmail-sim.js (this folder)
-// - POST https://mail.google.com/sync/u/0/i/s -> records the send, answers in the shape of the real captured
+// - https://mail.google.com/...           -> gmail.html and gmail-sim.js (this folder); the page with Gmail's Trusted
+//   Types CSP, `require-trusted-types-for 'script'` (enforced by Gmail since 2024-01: Workspace update; gmail.js
+//   #779/#787; InboxSDK changed its code for it)
+// - POST https://mail.google.com/sync/u/0/i/s (a delegated mailbox: /sync/u/0/d/<id>/i/s) -> records the send or
+//   scheduled send (label ^pfg / ^scheduled), answers in the shape of the real captured
 //   responses (test/fixtures/gmail/sync-api/*_response.json): threads at response[1][5], thread[0] the
 //   "thread-a:r…" id, legacy hex thread id at thread[2][6][0][19], each message's legacy hex id at [55].
 // - https://ciN.googleusercontent.com/meips/<b64url original>=s0-d-e1-ft -> the image proxy: fetches the original
@@ -20,7 +23,11 @@ export interface SimResponse {
   status: number;
   contentType: string;
   body: string | Buffer;
+  headers?: Record<string, string>;
 }
+
+/** Gmail's Trusted Types enforcement, as its page is served. */
+export const GMAIL_CSP = "require-trusted-types-for 'script'";
 
 export interface SentRecord {
   threadId: string;
@@ -32,6 +39,11 @@ export interface SentRecord {
   /** The body exactly as the page posted it: msg[8][1][0][1]. */
   html: string;
   labels: string[];
+  /** The request's path: which mailbox sent it. */
+  path: string;
+  /** msg[6]: when it was sent (for a scheduled send, the time chosen; see gmail-sim.js). */
+  at: number;
+  plainText: boolean;
 }
 
 const BLANK_GIF = Buffer.from("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7", "base64");
@@ -48,15 +60,19 @@ export class SimulatedGoogle {
     const parsed = new URL(url);
     if (parsed.hostname === "mail.google.com") {
       if (parsed.pathname === "/_sim/gmail-sim.js") return { status: 200, contentType: "text/javascript", body: SCRIPT };
-      if (/^\/sync\/u\/\d+\/i\/s$/.test(parsed.pathname) && method === "POST") return this.sync(postData ?? "");
+      // What Gmail's server knows of the sent threads: a new tab shows them too.
+      if (parsed.pathname === "/_sim/threads")
+        return { status: 200, contentType: "application/json", body: JSON.stringify(this.threads()) };
+      if (/^\/sync\/u\/\d+\/(d\/[A-Za-z0-9_-]+\/)?i\/s$/.test(parsed.pathname) && method === "POST")
+        return this.sync(postData ?? "", parsed.pathname);
       if (parsed.pathname === "/favicon.ico") return { status: 404, contentType: "text/plain", body: "" };
-      return { status: 200, contentType: "text/html; charset=utf-8", body: PAGE };
+      return { status: 200, contentType: "text/html; charset=utf-8", body: PAGE, headers: { "Content-Security-Policy": GMAIL_CSP } };
     }
     if (/^ci\d+\.googleusercontent\.com$/.test(parsed.hostname)) return this.imageProxy(parsed);
     return null;
   }
 
-  private sync(body: string): SimResponse {
+  private sync(body: string, path: string): SimResponse {
     const request = JSON.parse(body);
     // As in 2022-09-09-cvOnSend_request.json: request[1][0][0] = [n, [threadId, threadData]].
     const [, thread] = request[1][0][0];
@@ -74,13 +90,18 @@ export class SimulatedGoogle {
       recipients: message[2].map((r: unknown[]) => r[1]),
       html: message[8][1][0][1],
       labels: message[10],
+      path,
+      at: message[6],
+      plainText: message[8][1][0][0] === 1,
     });
     const responseMessage: unknown[] = new Array(56).fill(null);
     responseMessage[0] = message[0];
     responseMessage[1] = message[1].slice(0, 3);
     responseMessage[2] = message[2];
     responseMessage[6] = message[6];
-    responseMessage[10] = ["^all", "^f", "^f_bt", "^f_cl", "^i", "^pfg", "^sq_ig_i_personal", "^u"];
+    responseMessage[10] = message[10].includes("^scheduled")
+      ? ["^all", "^f_bt", "^f_cl", "^i", "^scheduled", "^u"]
+      : ["^all", "^f", "^f_bt", "^f_cl", "^i", "^pfg", "^sq_ig_i_personal", "^u"];
     responseMessage[55] = legacyMessageId;
     const inner: unknown[] = new Array(20).fill(null);
     inner[0] = "";
@@ -95,6 +116,32 @@ export class SimulatedGoogle {
       2,
     ];
     return { status: 200, contentType: "application/json; charset=utf-8", body: JSON.stringify(response) };
+  }
+
+  /** The sent threads, oldest first, in the shape gmail-sim.js keeps them. */
+  private threads() {
+    const byThread = new Map<
+      string,
+      { legacyThreadId: string; threadId: string; subject: string; recipients: string[]; messages: unknown[] }
+    >();
+    for (const sent of this.sent) {
+      const thread = byThread.get(sent.legacyThreadId) ?? {
+        legacyThreadId: sent.legacyThreadId,
+        threadId: sent.threadId,
+        subject: sent.subject,
+        recipients: sent.recipients,
+        messages: [],
+      };
+      thread.messages.push({
+        html: sent.html,
+        plainText: sent.plainText,
+        legacyMessageId: sent.legacyMessageId,
+        messageId: sent.messageId,
+        at: sent.at,
+      });
+      byThread.set(sent.legacyThreadId, thread);
+    }
+    return [...byThread.values()];
   }
 
   private async imageProxy(url: URL): Promise<SimResponse> {

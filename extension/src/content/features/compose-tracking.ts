@@ -7,15 +7,21 @@
 //   closing without an alert dialog (then Gmail's draft/rt ids are the fallback). An alert dialog cancels it.
 // - A send the extension did not see (Gmail changed its send button) still goes out, untracked; when Gmail's /sync
 //   traffic shows it, the user is told.
+// - Recipients come from the compose's chips and, as a second source, from Gmail's send request. A compose whose
+//   To field shows addresses none of which could be read is a miss: logged in debug mode, and the user is told.
+// - "Schedule send" (the arrow next to Send, then a time): the send is prepared when that arrow is used, and
+//   registered only on Gmail's own answer (label ^scheduled), with its sent time the scheduled time when Gmail's
+//   request names it, so hits before it never count.
 import type { RegisterMessageRequest } from "../../../../shared/api";
 import { pixelUrl } from "../../../../shared/protocol";
+import { gmailId } from "../../gmail-ids";
 import { callFromGmail } from "../../messaging";
 import { hostMatchesDomains, type Options } from "../../options-store";
-import { SENT_EVENT, type SentMessageIds, UNTRACKED_SENT_EVENT } from "../../page-world/sync-parser";
+import { onPageEvent, type Recipient, type SentMessageIds, type UntrackedSend } from "../../page-world/events";
 import { CampaignField } from "../compose-campaign";
 import { OptOutToggle } from "../compose-optout";
 import { type Feature, guarded, ownPixels } from "../feature";
-import { closest, composeRecipients, isPlainTextMode, query, queryAll } from "../gmail-selectors";
+import { closest, composeRecipients, isPlainTextMode, query, queryAll, visibleRecipientAddresses } from "../gmail-selectors";
 import { debug, debugOnce } from "../log";
 import { RecipientWarnings } from "../recipient-warnings";
 import { applyTracking, linksToSign, stripEarlierTracking } from "../rewrite";
@@ -23,6 +29,10 @@ import { ensureStyle, toast } from "../ui";
 
 /** How long a registration learned only from a closed compose waits for Gmail's own confirmation (undo send). */
 const UNCONFIRMED_HOLD_MS = 45_000;
+/** How long after a send an alert dialog still means Gmail refused it (Gmail shows it at once, before closing). */
+const CANCEL_WINDOW_MS = 5_000;
+/** How long after a compose used "Schedule send" closed Gmail's answer may take before the user is told. */
+const SCHEDULE_CONFIRM_MS = 60_000;
 
 interface PendingSend {
   trackingId: string;
@@ -31,6 +41,10 @@ interface PendingSend {
   confirmed: boolean;
   /** Registered (held back) from the compose closing, waiting for Gmail's ids. */
   fallbackQueued: boolean;
+  /** Prepared from "Schedule send": registered only on Gmail's own answer (closing the compose proves nothing). */
+  viaSchedule: boolean;
+  /** Tells the compose's user what became of it (the compose may be gone: then a toast). */
+  tell(text: string): void;
 }
 
 /** Sends between the send click and their registration. Outlives compose sessions and feature restarts. */
@@ -50,40 +64,60 @@ function register(pending: PendingSend, notBefore?: number): void {
   });
 }
 
+/** The compose's recipients, completed by the send request's (a second source; the compose's names win). */
+export function mergeRecipients(fromCompose: Recipient[], fromRequest: unknown): Recipient[] {
+  const out = new Map(fromCompose.map((r) => [r.email, r]));
+  for (const r of Array.isArray(fromRequest) ? fromRequest : []) {
+    const email = typeof r?.email === "string" ? r.email.trim().toLowerCase() : "";
+    if (!/^[^@\s]+@[^@\s]+$/.test(email) || email.length > 320 || out.has(email)) continue;
+    out.set(email, typeof r.name === "string" && r.name ? { email, name: r.name.slice(0, 200) } : { email });
+  }
+  return [...out.values()].slice(0, 500);
+}
+
 /** Gmail's /sync answer for a send: the page-world hook tells us which thread and message it became. */
-function onGmailSent(event: Event): void {
-  const detail = (event as CustomEvent<unknown>).detail;
-  if (typeof detail !== "string") return;
-  const sent = JSON.parse(detail) as SentMessageIds[];
-  if (!Array.isArray(sent)) return;
+function onGmailSent(sent: SentMessageIds[]): void {
   for (const item of sent) {
     for (const trackingId of Array.isArray(item.trackingIds) ? item.trackingIds : []) {
       const pending = pendingSends.get(trackingId);
       if (!pending || pending.confirmed) continue;
-      const threadId = item.legacyThreadId ?? item.threadId;
-      const messageId = item.legacyMessageId ?? item.messageId;
+      const threadId = gmailId(item.legacyThreadId) ?? gmailId(item.threadId);
+      const messageId = gmailId(item.legacyMessageId) ?? gmailId(item.messageId);
+      const scheduledAt = item.scheduled && typeof item.scheduledAt === "number" ? new Date(item.scheduledAt) : null;
+      const recipients = mergeRecipients(pending.request.recipients, item.recipients);
+      if (pending.request.recipients.length === 0 && recipients.length > 0)
+        debug("recipients read from Gmail's send request, not the compose", trackingId, recipients);
       pending.request = {
         ...pending.request,
-        ...(typeof threadId === "string" ? { threadId } : {}),
-        ...(typeof messageId === "string" ? { gmailMessageId: messageId } : {}),
+        recipients,
+        ...(threadId ? { threadId } : {}),
+        ...(messageId ? { gmailMessageId: messageId } : {}),
+        ...(scheduledAt && !Number.isNaN(scheduledAt.getTime()) ? { sentAt: scheduledAt.toISOString() } : {}),
       };
       pending.confirmed = true;
-      debug("send confirmed by Gmail", trackingId, threadId, messageId);
+      debug("send confirmed by Gmail", trackingId, threadId, messageId, item.scheduled ? "scheduled" : "");
       register(pending);
       pendingSends.delete(trackingId);
+      if (recipients.length === 0) {
+        debugOnce("recipients-missed", "a tracked email was registered without recipients (recipient chips and send request both empty)");
+        pending.tell(
+          "tracked, but its recipients could not be read (Gmail may have changed): recipient exclusions and warnings did not apply",
+        );
+      } else if (item.scheduled)
+        pending.tell(
+          scheduledAt
+            ? `scheduled send tracked: opens count from ${scheduledAt.toLocaleString()}`
+            : "scheduled send tracked (Gmail did not say when it goes out: opens count from now)",
+        );
     }
   }
 }
 
 /** Gmail sent emails without our tracking id: tell the user about any that should have carried one. */
-function onUntrackedSent(event: Event, openSessions: Iterable<ComposeSession>): void {
-  const detail = (event as CustomEvent<unknown>).detail;
-  if (typeof detail !== "string") return;
-  const sends = JSON.parse(detail) as { subject: string | null }[];
-  if (!Array.isArray(sends)) return;
+function onUntrackedSent(sends: UntrackedSend[], openSessions: Iterable<ComposeSession>): void {
   const now = Date.now();
   while (closedUnsent.length > 0 && now - (closedUnsent[0]?.at ?? now) > MISSED_SEND_WINDOW_MS) closedUnsent.shift();
-  for (const { subject } of sends) {
+  for (const { subject, scheduled } of sends) {
     const closedIndex = closedUnsent.findIndex((c) => c.subject === (subject ?? ""));
     const missed = closedIndex >= 0 || [...openSessions].some((session) => session.meantToTrack() && session.subject() === (subject ?? ""));
     if (!missed) continue;
@@ -91,7 +125,7 @@ function onUntrackedSent(event: Event, openSessions: Iterable<ComposeSession>): 
     debugOnce("missed-send", "Gmail sent a compose that was to be tracked, but the send was not recognised (send button selector?)");
     toast(
       document,
-      `Mailtracker: "${subject || "(no subject)"}" went out untracked: the extension did not recognise the send (Gmail may have changed). Debug mode in the options shows which part failed.`,
+      `Mailtracker: "${subject || "(no subject)"}" ${scheduled ? "was scheduled" : "went out"} untracked: the extension did not recognise the send (Gmail may have changed). Debug mode in the options shows which part failed.`,
     );
   }
 }
@@ -168,7 +202,7 @@ class ComposeSession {
       subtree: true,
       characterData: true,
       attributes: true,
-      attributeFilter: ["href", "email", "aria-checked", "value"],
+      attributeFilter: ["href", "email", "data-hovercard-id", "aria-checked", "value", "style", "hidden"],
     });
     root.addEventListener(
       "input",
@@ -247,15 +281,26 @@ class ComposeSession {
     this.refreshTimer = setTimeout(() => this.refresh(), 50);
   }
 
+  /** The recipients' addresses: the chips, or (when Gmail changed them) whatever addresses the fields show. */
+  private recipientAddresses(): { emails: string[]; fromChips: boolean } {
+    const chips = composeRecipients(this.root).map((r) => r.email);
+    return chips.length > 0 ? { emails: chips, fromChips: true } : { emails: visibleRecipientAddresses(this.root), fromChips: false };
+  }
+
   private excludedRecipients(): string[] {
-    return composeRecipients(this.root)
-      .map((r) => r.email)
-      .filter((email) => hostMatchesDomains(recipientDomain(email), this.options.excludedRecipientDomains));
+    return this.recipientAddresses().emails.filter((email) =>
+      hostMatchesDomains(recipientDomain(email), this.options.excludedRecipientDomains),
+    );
   }
 
   /** What would be tracked if the email went out now, and why not if not. */
   private effective(): { open: boolean; click: boolean; reason: string | null } {
-    if (isPlainTextMode(this.root)) return { open: false, click: false, reason: "Plain text mode: this email is not tracked" };
+    if (isPlainTextMode(this.root))
+      return {
+        open: false,
+        click: false,
+        reason: "Plain text mode: this email is not tracked (a plain-text email cannot carry the pixel)",
+      };
     if (!this.trackingId) return { open: false, click: false, reason: `Not tracked: ${this.problem ?? "connecting…"}` };
     const excluded = this.excludedRecipients();
     if (excluded.length > 0) return { open: false, click: false, reason: `Not tracked: ${excluded[0]} is at an excluded domain` };
@@ -285,14 +330,20 @@ class ComposeSession {
     this.clickButton.disabled = locked;
     this.openButton.title = state.open ? "Opens of this email are tracked" : "Opens of this email are not tracked";
     this.clickButton.title = state.click ? "Links in this email are tracked" : "Links in this email are not tracked";
+    const recipients = this.recipientAddresses();
     if (state.reason) this.setStatus(state.reason);
-    else if (this.status.dataset.kind === "state") this.setStatus("");
+    else if (!recipients.fromChips && recipients.emails.length > 0) {
+      debugOnce("recipient-chips-missed", `the compose shows ${recipients.emails.length} address(es) but no recipient chip was read`);
+      this.setStatus("Recipients not recognised (Gmail may have changed): they are read from the email as it is sent");
+    } else if (this.status.dataset.kind === "state") this.setStatus("");
     this.campaign.setEnabled(!locked);
     this.optOut.setEnabled(!locked);
-    this.warnings.recipientsChanged(composeRecipients(this.root).map((r) => r.email));
+    this.warnings.recipientsChanged(recipients.emails);
   }
 
   private setStatus(text: string, kind: "state" | "event" = "state"): void {
+    // Unchanged: no write, or the compose's own observer would see it and refresh again, without end.
+    if (this.status.textContent === text && this.status.dataset.kind === kind) return;
     this.status.textContent = text;
     this.status.title = text;
     this.status.dataset.kind = kind;
@@ -326,8 +377,11 @@ class ComposeSession {
     this.toolbar.dataset.mtReady = "true";
   }
 
-  /** Runs synchronously inside the send event, before Gmail reads the body. */
-  prepareSend(): void {
+  /**
+   * Runs synchronously inside the send event, before Gmail reads the body. `viaSchedule`: the "Schedule send" arrow
+   * was used; Gmail posts later, once a time is chosen, and only its answer registers the email.
+   */
+  prepareSend(viaSchedule = false): void {
     const state = this.effective();
     // Earlier emails' pixels must not fire again from this one, tracked or not.
     stripEarlierTracking(this.body, this.trackerUrl, this.trackingId);
@@ -348,11 +402,18 @@ class ComposeSession {
     if (result.pixel) ownPixels.add(result.pixel);
     if (result.unsigned.length > 0) debug("links not signed in time, sent unchanged:", result.unsigned);
     const subject = this.subject();
-    const draft = (query(this.root, "draftInput", false) as HTMLInputElement | null)?.value || undefined;
-    const thread = (query(this.root, "threadInput", false) as HTMLInputElement | null)?.value || undefined;
+    const draft = gmailId((query(this.root, "draftInput", false) as HTMLInputElement | null)?.value);
+    const thread = gmailId((query(this.root, "threadInput", false) as HTMLInputElement | null)?.value);
+    const recipients = composeRecipients(this.root).slice(0, 500);
+    const shown = recipients.length === 0 ? visibleRecipientAddresses(this.root) : [];
+    if (shown.length > 0) {
+      // The To field shows addresses the selectors could not read: Gmail's send request is the second source.
+      debugOnce("recipient-chips-missed", `the compose shows ${shown.length} address(es) but no recipient chip was read`);
+      console.warn("[mailtracker] recipients shown in the compose could not be read; using Gmail's send request instead");
+    }
     const request: RegisterMessageRequest = {
       subject: subject.slice(0, 998),
-      recipients: composeRecipients(this.root).slice(0, 500),
+      recipients,
       sentAt: new Date().toISOString(),
       openTracking: state.open,
       clickTracking: state.click,
@@ -360,20 +421,26 @@ class ComposeSession {
       optOutLink,
       ...(this.campaign.campaign() ? { campaign: this.campaign.campaign() } : {}),
       // Fallbacks until Gmail's /sync answer names the real thread and message.
-      ...(thread && /^#?[A-Za-z0-9:_-]{1,100}$/.test(thread) ? { threadId: thread } : {}),
-      ...(draft && /^#?[A-Za-z0-9:_-]{1,100}$/.test(draft) ? { gmailMessageId: draft } : {}),
+      ...(thread ? { threadId: thread } : {}),
+      ...(draft ? { gmailMessageId: draft } : {}),
     };
     const previous = pendingSends.get(this.trackingId);
+    const doc = this.root.ownerDocument;
     pendingSends.set(this.trackingId, {
       trackingId: this.trackingId,
       request,
       confirmed: false,
       fallbackQueued: previous?.fallbackQueued ?? false,
+      viaSchedule,
+      tell: (text) => {
+        if (this.root.isConnected) this.setStatus(text, "event");
+        else toast(doc, `Mailtracker: "${subject || "(no subject)"}" ${text}`);
+      },
     });
     this.sending = this.trackingId;
     this.setStatus(result.unsigned.length > 0 ? `${result.unsigned.length} link(s) not tracked (still being prepared)` : "", "event");
-    debug("send prepared", this.trackingId, request);
-    this.watchForCancel();
+    debug(viaSchedule ? "scheduled send prepared" : "send prepared", this.trackingId, request);
+    if (!viaSchedule) this.watchForCancel();
   }
 
   private plan(open: boolean, click: boolean) {
@@ -388,12 +455,17 @@ class ComposeSession {
     };
   }
 
-  /** An alert dialog while the compose is still open means Gmail refused the send: nothing is registered. */
+  /**
+   * An alert dialog that appears right after the send, while the compose is still open, means Gmail refused it:
+   * nothing is registered. Dialogs already on screen before the send (another compose's, a stale one) do not count.
+   */
   private watchForCancel(): void {
     const doc = this.root.ownerDocument;
+    const before = new Set(queryAll(doc, "alertDialog"));
+    const deadline = Date.now() + CANCEL_WINDOW_MS;
     const check = guarded("cancel check", () => {
-      if (!this.sending || !this.root.isConnected) return observer.disconnect();
-      if (query(doc, "alertDialog", false)) {
+      if (!this.sending || !this.root.isConnected || Date.now() > deadline) return observer.disconnect();
+      if (queryAll(doc, "alertDialog").some((dialog) => !before.has(dialog))) {
         debug("Gmail cancelled the send", this.sending);
         pendingSends.delete(this.sending);
         this.sending = null;
@@ -404,6 +476,7 @@ class ComposeSession {
     const observer = new MutationObserver(check);
     observer.observe(doc.body, { childList: true, subtree: true, attributes: true, attributeFilter: ["role"] });
     this.controller.signal.addEventListener("abort", () => observer.disconnect(), { once: true });
+    setTimeout(() => observer.disconnect(), CANCEL_WINDOW_MS);
     queueMicrotask(check);
   }
 
@@ -411,7 +484,21 @@ class ComposeSession {
   closed(): void {
     if (this.controller.signal.aborted) return;
     const sending = this.sending ? pendingSends.get(this.sending) : undefined;
-    if (sending && !sending.confirmed && !sending.fallbackQueued) {
+    if (sending?.viaSchedule) {
+      // Only Gmail's answer proves a scheduled send (the compose also closes when it is discarded instead). Without
+      // one, the user is told rather than left to believe a scheduled email is tracked.
+      const { trackingId } = sending;
+      const doc = this.root.ownerDocument;
+      const subject = this.subject();
+      setTimeout(() => {
+        if (pendingSends.get(trackingId) !== sending) return;
+        pendingSends.delete(trackingId);
+        toast(
+          doc,
+          `Mailtracker: "${subject || "(no subject)"}": if you scheduled it, it is not tracked (Gmail's confirmation was not seen).`,
+        );
+      }, SCHEDULE_CONFIRM_MS);
+    } else if (sending && !sending.confirmed && !sending.fallbackQueued) {
       sending.fallbackQueued = true;
       // Held back, so Gmail's /sync answer (or its undo) can come first; registered with draft/rt ids otherwise.
       register(sending, Date.now() + UNCONFIRMED_HOLD_MS);
@@ -438,17 +525,20 @@ class ComposeSession {
   }
 }
 
-function isSendEvent(event: Event, session: ComposeSession): boolean {
+/** What a user event in a compose starts: a send, the "Schedule send" menu (prepared alike), or nothing. */
+function sendEventKind(event: Event, session: ComposeSession): "send" | "schedule" | null {
   const target = event.target;
-  if (!(target instanceof Element)) return false;
+  if (!(target instanceof Element)) return null;
   if (event.type === "keydown") {
     const key = event as KeyboardEvent;
     // Ctrl/Cmd+Enter sends from anywhere in the compose (the caller checked the target is inside it).
-    if (key.key === "Enter" && (key.ctrlKey || key.metaKey)) return true;
-    if (key.key !== "Enter" && key.key !== " ") return false;
-  } else if ((event as MouseEvent).button !== 0) return false;
+    if (key.key === "Enter" && (key.ctrlKey || key.metaKey)) return "send";
+    if (key.key !== "Enter" && key.key !== " ") return null;
+  } else if ((event as MouseEvent).button !== 0) return null;
   const button = closest(target, "sendButton");
-  return !!button && session.contains(button);
+  if (button && session.contains(button)) return "send";
+  const options = closest(target, "sendOptionsButton");
+  return options && session.contains(options) ? "schedule" : null;
 }
 
 /** Dispatched (bubbling) by a compose's toolbar once its email has a tracking id (`data-mt-tracking-id`). */
@@ -497,17 +587,21 @@ export const composeTracking: Feature = {
     const onSend = guarded("send", (event: Event) => {
       if (event.type === "keydown" && (event as KeyboardEvent).isComposing) return;
       for (const session of sessions.values()) {
-        if (session.contains(event.target as Element) && isSendEvent(event, session)) {
-          session.prepareSend();
-          return;
-        }
+        if (!session.contains(event.target as Element)) continue;
+        const kind = sendEventKind(event, session);
+        // mousedown and click both arrive for one click: preparing twice changes nothing.
+        if (kind) session.prepareSend(kind === "schedule");
+        return;
       }
     });
     for (const type of ["mousedown", "click", "keydown"]) window.addEventListener(type, onSend, { capture: true, signal });
-    const onSent = guarded("gmail sent", onGmailSent);
-    document.addEventListener(SENT_EVENT, onSent, { signal });
-    const onUntracked = guarded("gmail sent untracked", (event: Event) => onUntrackedSent(event, sessions.values()));
-    document.addEventListener(UNTRACKED_SENT_EVENT, onUntracked, { signal });
+    onPageEvent(document, "mt:gmail-sent", guarded("gmail sent", onGmailSent), signal);
+    onPageEvent(
+      document,
+      "mt:gmail-sent-untracked",
+      guarded("gmail sent untracked", (sends: UntrackedSend[]) => onUntrackedSent(sends, sessions.values())),
+      signal,
+    );
 
     signal.addEventListener("abort", () => {
       observer.disconnect();

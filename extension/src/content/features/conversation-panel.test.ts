@@ -9,7 +9,7 @@ vi.hoisted(() => {
 });
 
 import type { MessageDetail } from "../../../../shared/api";
-import { ConversationPanels, messageTrackingId, renderPanel } from "./conversation-panel";
+import { ConversationPanels, messageTrackingId, RETRY_FIRST_MS, RETRY_MAX_MS, renderPanel } from "./conversation-panel";
 
 const ID = "a2b3c4d5e6f7g2h3.1.8PHy8_T19vf4-fr7_P3-_w.b_Skov_Og8O7NQ0CbR7t4Q";
 const QUOTED = "a2b3c4d5e6f7g2h3.1.AAAAAAAAAAAAAAAAAAAAAA.b_Skov_Og8O7NQ0CbR7t4Q";
@@ -120,6 +120,57 @@ describe("conversation panel", () => {
     panels.scan();
     expect(document.querySelectorAll(".mt-panel")).toHaveLength(1);
     expect(asked).toHaveLength(1);
+  });
+
+  it("a failed read is retried with a growing wait, and not at all while no tracker is connected", async () => {
+    conversation();
+    let now = 1_000_000;
+    let answer = "tracker unreachable (502)";
+    const panels = new ConversationPanels(
+      document,
+      {
+        detail: async () => {
+          throw new Error(answer);
+        },
+        stop: async () => ({ ok: true }),
+        remove: async () => ({ ok: true }),
+      },
+      () => now,
+    );
+    panels.scan();
+    for (let i = 0; i < 20; i++) {
+      await flush();
+      panels.scan();
+    }
+    // Without a wait every failure asked again at once (272 calls in 10 s were seen with the extension disconnected).
+    expect(panels.requests).toBe(1);
+    now += RETRY_FIRST_MS;
+    panels.scan();
+    await flush();
+    expect(panels.requests).toBe(2);
+    now += RETRY_FIRST_MS;
+    panels.scan();
+    await flush();
+    expect(panels.requests).toBe(2);
+    now += RETRY_FIRST_MS;
+    panels.scan();
+    await flush();
+    expect(panels.requests).toBe(3);
+
+    answer = "not connected to a tracker yet";
+    now += RETRY_MAX_MS;
+    panels.scan();
+    await flush();
+    expect(panels.requests).toBe(4);
+    now += RETRY_MAX_MS * 10;
+    for (let i = 0; i < 5; i++) panels.scan();
+    await flush();
+    expect(panels.requests).toBe(4);
+    // The feed's news (or a reconnect, which restarts the features) reads again.
+    panels.expire();
+    panels.scan();
+    await flush();
+    expect(panels.requests).toBe(5);
   });
 
   it("stop and delete ask for confirmation first, then act and show the new state", async () => {

@@ -141,10 +141,19 @@ export function messageTrackingId(message: Element): string | null {
 }
 
 export const DETAIL_TTL_MS = 30_000;
+/** After a failed read: wait 1 s, then twice as long each time, up to a minute. */
+export const RETRY_FIRST_MS = 1_000;
+export const RETRY_MAX_MS = 60_000;
+/** The background's answer when no tracker is connected (background/handlers.ts): retrying cannot help. */
+const DISCONNECTED = /not connected|connect again/i;
 
 export class ConversationPanels {
   private readonly details = new Map<string, { at: number; detail: MessageDetail | { gone: string } }>();
   private readonly inFlight = new Set<string>();
+  /** Failed reads: how many in a row, and not before when to try again. */
+  private readonly failures = new Map<string, { count: number; retryAt: number }>();
+  /** No tracker connected: nothing is read until the feed brings news or the features restart (a reconnect). */
+  private disconnected = false;
   requests = 0;
 
   constructor(
@@ -176,7 +185,10 @@ export class ConversationPanels {
           else message.append(panel);
         }
       }
-      if ((!cached || this.now() - cached.at > DETAIL_TTL_MS) && !this.inFlight.has(id)) void this.load(id);
+      const due = !cached || this.now() - cached.at > DETAIL_TTL_MS;
+      const failed = this.failures.get(id);
+      const waiting = this.disconnected || (failed !== undefined && this.now() < failed.retryAt);
+      if (due && !waiting && !this.inFlight.has(id)) void this.load(id);
     }
   }
 
@@ -186,11 +198,19 @@ export class ConversationPanels {
     try {
       const detail = await this.call.detail(id);
       this.details.set(id, { at: this.now(), detail });
+      this.failures.delete(id);
     } catch (error) {
       const text = String(error instanceof Error ? error.message : error);
       debug("message detail not read", id, text);
       if (/\b(404|410)\b/.test(text))
         this.details.set(id, { at: this.now(), detail: { gone: "No tracking data for this email (deleted)." } });
+      else if (DISCONNECTED.test(text)) this.disconnected = true;
+      else {
+        const count = (this.failures.get(id)?.count ?? 0) + 1;
+        const wait = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** (count - 1));
+        this.failures.set(id, { count, retryAt: this.now() + wait });
+        setTimeout(() => this.scan(), wait);
+      }
     } finally {
       this.inFlight.delete(id);
     }
@@ -207,8 +227,11 @@ export class ConversationPanels {
     this.scan();
   }
 
+  /** News from the feed: every detail is read again, and a failed or disconnected read may be tried at once. */
   expire(): void {
     for (const entry of this.details.values()) entry.at = Math.min(entry.at, this.now() - DETAIL_TTL_MS - 1);
+    this.failures.clear();
+    this.disconnected = false;
   }
 }
 

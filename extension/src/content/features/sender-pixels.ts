@@ -3,6 +3,8 @@
 // images that reach the document another way), whether their src names the tracker directly or Google's image proxy with the tracker URL in the
 // fragment (the network layer never sees fragments, so only DOM code can tell; see gmail.md). The ids found are
 // what sent-views-report tells the tracker the sender is looking at.
+import { TRACKING_ID_PATTERN } from "../../../../shared/protocol";
+import { onPageEvent } from "../../page-world/events";
 import { type Feature, guarded, ownPixels } from "../feature";
 import { trackerPixelId } from "../rewrite";
 
@@ -76,6 +78,16 @@ export const senderPixels: Feature = {
       }),
     );
     observer.observe(document, { childList: true, subtree: true, attributes: true, attributeFilter: ["src"] });
+    // The page-world guard rewrote a body as Gmail built it, possibly off-document: that is a render already.
+    onPageEvent(
+      document,
+      "mt:pixels-neutralised",
+      guarded("page-world pixels", (ids: string[]) => {
+        const valid = ids.filter((id) => typeof id === "string" && TRACKING_ID_PATTERN.test(id));
+        if (valid.length > 0) for (const listener of listeners) listener(valid);
+      }),
+      signal,
+    );
     handle([document.documentElement]);
     signal.addEventListener("abort", () => observer.disconnect(), { once: true });
   },

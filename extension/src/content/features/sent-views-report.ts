@@ -1,9 +1,12 @@
 // The sender's own opens, part 2: tells the tracker which tracked messages the sender is displaying, so hits that
 // still happen (the pixel loaded on another device of the sender's, a race with the neutraliser) are labelled
 // "sender" by the tracker (it labels hits within 60 s of a report). Reports go through the background.
+// A message rendered in a tab the sender is not looking at (a thread opened with Ctrl+click in a background tab)
+// loads its images all the same: every render is reported, visible or not, including bodies the page-world guard
+// saw being built off-document (sender-pixels passes those ids on).
 import { callFromGmail } from "../../messaging";
 import { type Feature, guarded } from "../feature";
-import { queryAll } from "../gmail-selectors";
+import { conversationThreadId } from "../gmail-selectors";
 import { debug } from "../log";
 import { neutralisedIdsInPage, onPixelsNeutralised } from "./sender-pixels";
 
@@ -17,12 +20,13 @@ export const sentViewsReport: Feature = {
     let lastAt = 0;
     let timer: ReturnType<typeof setTimeout> | undefined;
 
+    /** Ids the page-world guard neutralised in bodies not (yet) in the document; reported once each. */
+    const offDocument = new Set<string>();
     const report = guarded("views report", () => {
-      if (document.visibilityState === "hidden") return;
-      const messageIds = neutralisedIdsInPage(document);
-      const threadIds = queryAll(document, "conversationSubject")
-        .map((h) => h.getAttribute("data-legacy-thread-id") ?? h.getAttribute("data-thread-perm-id") ?? "")
-        .filter(Boolean);
+      const messageIds = [...new Set([...neutralisedIdsInPage(document), ...offDocument])];
+      offDocument.clear();
+      const thread = conversationThreadId(document);
+      const threadIds = thread ? [thread] : [];
       if (messageIds.length + threadIds.length === 0) return;
       const key = [...messageIds, ...threadIds].sort().join(",");
       if (key === lastKey && Date.now() - lastAt < REPEAT_MS) return;
@@ -41,10 +45,14 @@ export const sentViewsReport: Feature = {
       timer = setTimeout(report, 250);
     };
 
-    onPixelsNeutralised(soon, signal);
+    onPixelsNeutralised((ids) => {
+      for (const id of ids) offDocument.add(id);
+      // A new render is a new view: report it even when the same ids were reported a moment ago.
+      lastKey = "";
+      soon();
+    }, signal);
     // Opening a conversation swaps the view without a reload; so does Gmail's hash navigation.
     window.addEventListener("hashchange", soon, { signal });
-    document.addEventListener("visibilitychange", soon, { signal });
     const interval = setInterval(report, REPEAT_MS);
     signal.addEventListener("abort", () => {
       clearInterval(interval);

@@ -1,0 +1,107 @@
+// Gmail's health, as each Gmail tab's content script sees it: which parts of Gmail the extension recognises
+// (compose, send, recipients, Sent rows and their ids, conversations). Gmail changes without notice; when a part is
+// missing, the popup says in one sentence what stops working (popup/gmail-health.tsx). Reports are kept per tab,
+// in memory and in storage.session where there is one (a service worker may be stopped between popup openings).
+import browser from "webextension-polyfill";
+import { z } from "zod";
+import { handler } from "./handler";
+
+export const GMAIL_PARTS = ["compose", "send", "recipients", "sentRows", "rowIds", "conversation"] as const;
+export type GmailPart = (typeof GMAIL_PARTS)[number];
+/** ok: recognised; missing: Gmail shows it but the extension cannot read it; unseen: not on screen yet. */
+export type PartState = "ok" | "missing" | "unseen";
+export type GmailHealth = Record<GmailPart, PartState>;
+
+/** What stops working when a part is missing, in one sentence for the user. */
+export const MISSING_PART_SENTENCE: Record<GmailPart, string> = {
+  compose: "New emails are not tracked: Gmail changed its compose window.",
+  send: "Sending is not tracked: Gmail changed its Send button.",
+  recipients: "Recipients are not read while you write: Gmail changed its recipient chips (they are read from the sent email instead).",
+  sentRows: "Sent marks are off: Gmail changed its rows.",
+  rowIds: "Sent marks are off: Gmail's rows no longer say which thread they show.",
+  conversation: "The tracking panel is off: Gmail changed its conversation view.",
+};
+
+export interface TabHealth {
+  tabId: number;
+  url: string;
+  at: number;
+  parts: GmailHealth;
+}
+
+const STORAGE_KEY = "gmailHealth";
+const reports = new Map<number, TabHealth>();
+
+const partState = z.enum(["ok", "missing", "unseen"]);
+/** A report as a content script sends it, checked at run time: a content script's word is not trusted blindly. */
+export const gmailHealthReport = z.object(
+  Object.fromEntries(GMAIL_PARTS.map((part) => [part, partState])) as Record<GmailPart, typeof partState>,
+);
+
+/** The report's parts, or null for anything that is not a report. */
+export function parseHealth(input: unknown): GmailHealth | null {
+  const parsed = gmailHealthReport.safeParse(input);
+  return parsed.success ? parsed.data : null;
+}
+
+/** The sentences for the missing parts, one each (a sentence shared by two parts is said once). */
+export function healthSentences(parts: GmailHealth): string[] {
+  return [...new Set(GMAIL_PARTS.filter((part) => parts[part] === "missing").map((part) => MISSING_PART_SENTENCE[part]))];
+}
+
+type SessionArea = { get(key: string): Promise<Record<string, unknown>>; set(items: Record<string, unknown>): Promise<void> };
+const session = (): SessionArea | undefined => (browser.storage as unknown as { session?: SessionArea }).session;
+
+async function stored(): Promise<TabHealth[]> {
+  const area = session();
+  if (!area) return [];
+  const items: Record<string, unknown> = await area.get(STORAGE_KEY).catch(() => ({}));
+  const value = items[STORAGE_KEY];
+  return Array.isArray(value) ? (value as TabHealth[]) : [];
+}
+
+async function all(): Promise<TabHealth[]> {
+  const byTab = new Map((await stored()).map((r) => [r.tabId, r]));
+  for (const [tabId, report] of reports) byTab.set(tabId, report);
+  return [...byTab.values()];
+}
+
+async function persist(without?: number): Promise<void> {
+  const area = session();
+  const kept = (await all()).filter((r) => r.tabId !== without).slice(-20);
+  if (area) await area.set({ [STORAGE_KEY]: kept }).catch(() => undefined);
+}
+
+// A closed tab's report must not speak for Gmail any more.
+browser.tabs?.onRemoved.addListener((tabId) => {
+  reports.delete(tabId);
+  void persist(tabId);
+});
+
+export const gmailHealthGmailHandlers = {
+  /** A Gmail tab says what it recognises now. */
+  reportGmailHealth: handler(gmailHealthReport, async (parts, sender): Promise<{ ok: true }> => {
+    const tabId = sender.tab?.id;
+    if (typeof tabId !== "number") throw new Error("not a Gmail tab's health report");
+    reports.set(tabId, { tabId, url: sender.url ?? sender.tab?.url ?? "", at: Date.now(), parts });
+    await persist();
+    return { ok: true };
+  }),
+};
+
+export const gmailHealthPageHandlers = {
+  /**
+   * The health of the Gmail tab in front (`tabId`); when that is not a Gmail tab, of the Gmail tab that reported
+   * last (`front: false`). Null when no Gmail tab reported.
+   */
+  gmailHealth: handler(
+    z.object({ tabId: z.number().optional() }).nullable(),
+    async (input): Promise<(TabHealth & { front: boolean }) | null> => {
+      const known = await all();
+      const front = known.find((r) => r.tabId === input?.tabId);
+      if (front) return { ...front, front: true };
+      const latest = known.sort((a, b) => b.at - a.at)[0];
+      return latest ? { ...latest, front: false } : null;
+    },
+  ),
+};

@@ -1,0 +1,58 @@
+// Tells the background which parts of Gmail this tab recognises (gmail-selectors.ts recogniseGmail), so the popup
+// can say in words what stopped working when Gmail changes. A part once recognised stays so until it is seen
+// missing; a report is sent only when the picture changes.
+import type { GmailHealth, GmailPart } from "../../background/gmail-health";
+import { callFromGmail } from "../../messaging";
+import { type Feature, guarded } from "../feature";
+import { recogniseGmail } from "../gmail-selectors";
+import { debug, debugOnce } from "../log";
+
+/** Gmail re-renders constantly: look at most this often. */
+const CHECK_MS = 1000;
+
+export const gmailHealth: Feature = {
+  id: "gmail-health",
+  init(signal) {
+    let known: GmailHealth | null = null;
+    let reported = "";
+    let timer: ReturnType<typeof setTimeout> | undefined;
+
+    const check = guarded("gmail health", () => {
+      timer = undefined;
+      const now = recogniseGmail(document);
+      const next = { ...(known ?? now) };
+      for (const part of Object.keys(now) as GmailPart[]) if (now[part] !== "unseen") next[part] = now[part];
+      known = next;
+      const key = JSON.stringify(next);
+      if (key === reported) return;
+      reported = key;
+      for (const part of Object.keys(next) as GmailPart[])
+        if (next[part] === "missing") debugOnce(`health:${part}`, `Gmail part not recognised: ${part}`);
+      document.documentElement.dataset.mtHealth = key;
+      callFromGmail("reportGmailHealth", next).catch((error: unknown) => debug("health not reported", error));
+    });
+    const soon = () => {
+      timer ??= setTimeout(check, CHECK_MS);
+    };
+    const observer = new MutationObserver(soon);
+    const start = () => {
+      observer.observe(document.documentElement, { childList: true, subtree: true, attributes: true, attributeFilter: ["style"] });
+      soon();
+    };
+    if (document.body) start();
+    else document.addEventListener("DOMContentLoaded", start, { once: true, signal });
+    // A tab coming to the front reports again: the popup asks about the tab in front.
+    document.addEventListener(
+      "visibilitychange",
+      () => {
+        reported = "";
+        soon();
+      },
+      { signal },
+    );
+    signal.addEventListener("abort", () => {
+      observer.disconnect();
+      clearTimeout(timer);
+    });
+  },
+};

@@ -1,0 +1,80 @@
+// The page world (Gmail's own JavaScript world, page-world.iife.ts) and the isolated content script share only the
+// DOM. Everything one tells the other is here, typed once and imported by both: the DOM events on `document`
+// (detail: a JSON string, which crosses the page/extension boundary in Chrome and Firefox alike) and the <html>
+// attribute that names the tracker. Import-free, so the page-world bundle stays self-contained.
+
+/** Set on <html> by the content script: the tracker whose pixels the page-world guard neutralises (not a secret). */
+export const TRACKER_ATTRIBUTE = "data-mt-tracker";
+
+export interface Recipient {
+  email: string;
+  name?: string;
+}
+
+/** One sent message with every id Gmail gave it. */
+export interface SentMessageIds {
+  trackingIds: string[];
+  threadId: string | null;
+  messageId: string;
+  legacyThreadId: string | null;
+  legacyMessageId: string | null;
+  /** The To/Cc/Bcc lists of Gmail's send request: a second source next to the compose's chips. */
+  recipients: Recipient[];
+  /** Posted with Gmail's "Schedule send" (label ^scheduled): it leaves Gmail later, not now. */
+  scheduled: boolean;
+  /** When a scheduled message goes out (epoch ms), when the request names a time after the send; else null. */
+  scheduledAt: number | null;
+}
+
+/** A sent message that carries no tracking id of ours. */
+export interface UntrackedSend {
+  messageId: string;
+  subject: string | null;
+  recipients: Recipient[];
+  scheduled: boolean;
+}
+
+export interface PageEvents {
+  /** Gmail answered a send (or a scheduled send) carrying our tracking ids. */
+  "mt:gmail-sent": SentMessageIds[];
+  /** Gmail sent messages without our tracking id: the content script checks none was meant to be tracked. */
+  "mt:gmail-sent-untracked": UntrackedSend[];
+  /** The page-world guard neutralised pixels of ours in HTML Gmail is about to render (on or off the document). */
+  "mt:pixels-neutralised": string[];
+}
+
+export type PageEventName = keyof PageEvents;
+
+/** Fires a page event; never throws (it runs inside Gmail's own code paths). */
+export function emitPageEvent<K extends PageEventName>(doc: Document, name: K, payload: PageEvents[K]): void {
+  try {
+    const Event = (doc.defaultView?.CustomEvent ?? CustomEvent) as typeof CustomEvent;
+    doc.dispatchEvent(new Event(name, { detail: JSON.stringify(payload) }));
+  } catch {
+    // never break Gmail
+  }
+}
+
+/** Listens for a page event; the payload is parsed and must be an array (anything else is dropped). */
+export function onPageEvent<K extends PageEventName>(
+  doc: Document,
+  name: K,
+  handler: (payload: PageEvents[K]) => void,
+  signal: AbortSignal,
+): void {
+  doc.addEventListener(
+    name,
+    (event) => {
+      const detail = (event as CustomEvent<unknown>).detail;
+      if (typeof detail !== "string") return;
+      let payload: unknown;
+      try {
+        payload = JSON.parse(detail);
+      } catch {
+        return;
+      }
+      if (Array.isArray(payload)) handler(payload as PageEvents[K]);
+    },
+    { signal },
+  );
+}

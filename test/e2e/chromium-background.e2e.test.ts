@@ -1,0 +1,10 @@
+import { launchChromiumWithBackgroundTabs } from "./chromium-background";
+import { defineScenarios } from "./scenarios";
+
+// Only what needs a real background tab (document.visibilityState "hidden"), which playwright cannot give.
+defineScenarios(
+  "Chromium, real background tabs",
+  launchChromiumWithBackgroundTabs,
+  { backgroundTabs: true, trustedTypes: true },
+  /background tab/,
+);
