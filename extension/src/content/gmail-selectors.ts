@@ -270,6 +270,38 @@ export function rowListsRecipients(row: Element): boolean {
   return /[:：]\s*$/.test(before);
 }
 
+/**
+ * A person Gmail shows (a row's participant, a message's sender): `email` and `name` attributes
+ * (thread-list-classic-2014-12.html: `span.zF[email][name]`), the name being the shown text when the attribute is
+ * missing. `isMe` is Gmail's own marker for the signed-in account (`name="me"` in the capture); callers also compare
+ * with the account's addresses, since that marker may be localised.
+ */
+export function personOf(element: Element | null): { email: string; name: string; isMe: boolean } {
+  const name = element?.getAttribute("name") ?? element?.textContent ?? "";
+  return { email: element?.getAttribute("email") ?? "", name, isMe: element?.getAttribute("name") === "me" };
+}
+
+/** A conversation message's Gmail ids, best first: `data-legacy-message-id` once synced, else `data-message-id`. */
+export function messageGmailIds(message: Element): string[] {
+  return [message.getAttribute("data-legacy-message-id"), message.getAttribute("data-message-id")].filter((id): id is string => !!id);
+}
+
+/** A thread row's latest message id, as Gmail writes it (`data-legacy-last-message-id`), or null. */
+export function rowLastMessageId(row: Element): string | null {
+  return query(row, "rowLastMessageId", false)?.getAttribute("data-legacy-last-message-id") ?? null;
+}
+
+/** The account switcher's label, which names the signed-in address ("Google Account: Name (me@example.com)"). */
+export function accountSwitcherLabel(doc: Document): string {
+  const switcher = query(doc, "accountSwitcher", false);
+  return switcher?.getAttribute("aria-label") ?? switcher?.getAttribute("data-email") ?? "";
+}
+
+/** The table cell Gmail puts the send button in (the compose toolbar goes after it), or null. */
+export function sendButtonCell(send: Element): Element | null {
+  return send.closest("td");
+}
+
 /** The thread id of the opened conversation (legacy hex when Gmail gives it), or null when none is open. */
 export function conversationThreadId(root: ParentNode): string | null {
   const heading = query(root, "conversationSubject", false);

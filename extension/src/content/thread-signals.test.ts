@@ -5,7 +5,8 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { gmailDate, ownAddresses, readConversation, readThreadRows, stableMessageId } from "./thread-signals";
+import { stableMessageId } from "../gmail-ids";
+import { gmailDate, ownAddresses, readConversation, readThreadRows } from "./thread-signals";
 
 const NOW = new Date("2026-11-22T12:00:00Z");
 const OWN = new Set(["me@example.com"]);

@@ -17,7 +17,18 @@
 import type { BounceSignal, ReplySignal } from "../../../shared/api";
 import { bouncedAddresses, classifyBounce, isBounceSender } from "../../../shared/bounce";
 import { normalizeEmail } from "../../../shared/email";
-import { conversationThreadId, query, queryAll, rowListsRecipients, rowThreadIds } from "./gmail-selectors";
+import { stableMessageId } from "../gmail-ids";
+import {
+  accountSwitcherLabel,
+  conversationThreadId,
+  messageGmailIds,
+  personOf,
+  query,
+  queryAll,
+  rowLastMessageId,
+  rowListsRecipients,
+  rowThreadIds,
+} from "./gmail-selectors";
 
 export type Signal = ReplySignal | BounceSignal;
 
@@ -33,25 +44,14 @@ export function ownAddresses(doc: Document): Set<string> {
   const own = new Set<string>();
   const fromTitle = /\s-\s([^\s]+@[^\s]+)\s-\s/.exec(doc.title)?.[1];
   if (fromTitle && EMAIL.test(fromTitle)) own.add(fromTitle.toLowerCase());
-  const switcher = query(doc, "accountSwitcher", false);
-  const label = switcher?.getAttribute("aria-label") ?? switcher?.getAttribute("data-email") ?? "";
-  const fromSwitcher = EMAIL.exec(label)?.[0];
+  const fromSwitcher = EMAIL.exec(accountSwitcherLabel(doc))?.[0];
   if (fromSwitcher) own.add(fromSwitcher.toLowerCase());
-  for (const span of queryAll(doc, "rowParticipants"))
-    if (span.getAttribute("name") === "me") own.add((span.getAttribute("email") ?? "").toLowerCase());
+  for (const span of queryAll(doc, "rowParticipants")) {
+    const person = personOf(span);
+    if (person.isMe) own.add(person.email.toLowerCase());
+  }
   own.delete("");
   return own;
-}
-
-/**
- * A Gmail message id as the tracker should key it, the same in every view: the legacy hex id; "msg-f:<decimal>" is
- * the same number in decimal. Client-side ids ("msg-a:r…", the sender's own unsynced drafts) are not stable: null.
- */
-export function stableMessageId(raw: string | null | undefined): string | null {
-  const id = (raw ?? "").trim().replace(/^#/, "");
-  if (/^[0-9a-f]{6,32}$/.test(id)) return id;
-  const decimal = /^msg-f:([0-9]{1,30})$/.exec(id)?.[1];
-  return decimal ? BigInt(decimal).toString(16) : null;
 }
 
 /**
@@ -94,13 +94,16 @@ export function readConversation(doc: Document, own: Set<string>, now = new Date
   const threadId = conversationThreadId(doc);
   if (!threadId) return null;
   const messages = queryAll(doc, "conversationMessage").map((element) => {
-    const sender = query(element, "messageSender", false);
+    const sender = personOf(query(element, "messageSender", false));
     return {
       element,
-      email: normalizeEmail(sender?.getAttribute("email") ?? ""),
-      name: sender?.getAttribute("name") ?? sender?.textContent ?? "",
+      email: normalizeEmail(sender.email),
+      name: sender.name,
       ours: element.querySelector("img[data-mt-pixel-id]") !== null,
-      id: stableMessageId(element.getAttribute("data-legacy-message-id")) ?? stableMessageId(element.getAttribute("data-message-id")),
+      id:
+        messageGmailIds(element)
+          .map(stableMessageId)
+          .find((id) => id !== null) ?? null,
     };
   });
   const self = new Set(own);
@@ -135,19 +138,19 @@ export function readThreadRows(doc: Document, own: Set<string>, now = new Date()
   const out: ThreadSignals[] = [];
   for (const row of queryAll(doc, "threadRow")) {
     const ids = rowThreadIds(row);
-    const carrier = query(row, "rowLastMessageId", false);
-    const lastId = stableMessageId(carrier?.getAttribute("data-legacy-last-message-id"));
+    const lastId = stableMessageId(rowLastMessageId(row));
     if (!ids || !lastId) continue;
     const threadId = ids.key;
     const participants = queryAll(row, "rowParticipants");
     const countText = /\((\d+)\)\s*$/.exec(query(row, "rowCount", false)?.textContent?.trim() ?? "")?.[1];
     const multi = participants.length >= 2 || Number(countText ?? 1) >= 2;
     const last = participants[participants.length - 1];
-    const lastEmail = normalizeEmail(last?.getAttribute("email") ?? "");
+    const lastPerson = personOf(last ?? null);
+    const lastEmail = normalizeEmail(lastPerson.email);
     if (!multi || !last || !lastEmail || rowListsRecipients(row)) continue;
-    if (own.has(lastEmail) || last.getAttribute("name") === "me") continue;
+    if (own.has(lastEmail) || lastPerson.isMe) continue;
     const at = gmailDate(query(row, "rowDate", false)?.getAttribute("title"), now);
-    const signal: Signal = isBounceSender(lastEmail, last.getAttribute("name"))
+    const signal: Signal = isBounceSender(lastEmail, lastPerson.name)
       ? bounceOf(lastId, threadId, at, query(row, "rowSnippet", false)?.textContent ?? "", own)
       : { kind: "reply", threadId, gmailMessageId: lastId, at, from: lastEmail };
     out.push({ threadId, signals: [signal] });

@@ -21,7 +21,15 @@ import { onPageEvent, type Recipient, type SentMessageIds, type UntrackedSend } 
 import { CampaignField } from "../compose-campaign";
 import { OptOutToggle } from "../compose-optout";
 import { type Feature, guarded, ownPixels } from "../feature";
-import { closest, composeRecipients, isPlainTextMode, query, queryAll, visibleRecipientAddresses } from "../gmail-selectors";
+import {
+  closest,
+  composeRecipients,
+  isPlainTextMode,
+  query,
+  queryAll,
+  sendButtonCell,
+  visibleRecipientAddresses,
+} from "../gmail-selectors";
 import { debug, debugOnce } from "../log";
 import { RecipientWarnings } from "../recipient-warnings";
 import { applyTracking, linksToSign, stripEarlierTracking } from "../rewrite";
@@ -244,7 +252,7 @@ class ComposeSession {
       this.body.before(this.toolbar);
       return;
     }
-    const cell = send.closest("td");
+    const cell = sendButtonCell(send);
     if (cell?.parentElement) {
       const td = this.root.ownerDocument.createElement("td");
       td.className = "mt-cell";
