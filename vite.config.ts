@@ -52,6 +52,8 @@ export default defineConfig(({ mode }) => {
     root: ".",
     publicDir: false,
     plugins: [withoutUnusedDynamicCode(), preact(), crx({ manifest: manifestFor(target, flavour), browser: target })],
+    // extension/src/build-flags.d.ts: test seams exist in development builds only.
+    define: { DEVELOPMENT_BUILD: JSON.stringify(flavour === "development") },
     build: {
       outDir: store ? `dist/${target}-store` : `dist/${target}`,
       emptyOutDir: true,

@@ -15,8 +15,9 @@ import type { KeyValueArea } from "./outbox";
 
 export const REMINDERS_KEY = "followUpReminders";
 /**
- * The reminders' clock is now moved by the milliseconds stored under this key (background/index.ts). Nothing in the
- * extension writes it; the end-to-end tests do, to bring a reminder due days ahead without waiting days.
+ * In development builds (npm start, the end-to-end tests) the reminders' clock is moved by the milliseconds stored
+ * under this key (background/index.ts). Nothing in the extension writes it; the end-to-end tests do, to bring a
+ * reminder due days ahead without waiting days. Store builds ignore it.
  */
 export const CLOCK_SKEW_KEY = "clockSkewMs";
 const DAY_MS = 86_400_000;

@@ -142,6 +142,8 @@ const REMINDER_ALARM = "follow-up-reminder";
 const reminders = new Reminders({
   area: browser.storage.local,
   now: async () => {
+    // Store builds keep real time: the skew is a development build's test seam only.
+    if (!DEVELOPMENT_BUILD) return Date.now();
     const skew = (await browser.storage.local.get(CLOCK_SKEW_KEY))[CLOCK_SKEW_KEY];
     return Date.now() + (typeof skew === "number" && Number.isFinite(skew) ? skew : 0);
   },

@@ -1,0 +1,4 @@
+// Constants the build defines (vite.config.ts `define`).
+
+/** True in development builds (dist/chrome, dist/firefox: npm start and the end-to-end tests), false in store builds. */
+declare const DEVELOPMENT_BUILD: boolean;
