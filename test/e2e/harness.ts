@@ -47,6 +47,11 @@ export async function connectFromOptions(
 ): Promise<{ options: Tab; apiToken: string; error: string | null }> {
   const options = await harness.newTab(harness.extensionUrl("extension/src/options/index.html"));
   await options.waitFor(() => document.querySelector("input[name=trackerUrl]"), null);
+  // While connected, the options page tucks the connection form away behind a fold: open it, as a rep would.
+  await options.evaluate(() => {
+    const fold = document.querySelector<HTMLDetailsElement>("[data-testid=change-connection]");
+    if (fold) fold.open = true;
+  }, null);
   await options.evaluate(
     ({ url, token }) => {
       const fill = (name: string, value: string) => {
