@@ -9,7 +9,7 @@ export function hasUsableSigningSecret(secret: string | undefined): secret is st
   return typeof secret === "string" && secret.length >= MIN_SECRET_LENGTH;
 }
 
-async function hmacSha256(secret: Uint8Array<ArrayBuffer>, message: string): Promise<Uint8Array<ArrayBuffer>> {
+export async function hmacSha256(secret: Uint8Array<ArrayBuffer>, message: string): Promise<Uint8Array<ArrayBuffer>> {
   const key = await crypto.subtle.importKey("raw", secret, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   return new Uint8Array(await crypto.subtle.sign("HMAC", key, utf8(message)));
 }
