@@ -23,6 +23,13 @@ describe("deploy config", () => {
     expect(route).toBeLessThan(config.indexOf("[["));
   });
 
+  it("sets no development-only switch on a deployed tracker", () => {
+    const config = renderDeployConfig(template, { ...ids, domain: "t.acme-sales.com" });
+    // DEV_REQUEST_CF (worker/src/dev-request-cf.ts) lives in .dev.vars only; FEED_SETTLE_SECONDS is for tests.
+    expect(config).not.toMatch(/^\s*DEV_REQUEST_CF\s*=/m);
+    expect(config).not.toMatch(/^\s*FEED_SETTLE_SECONDS\s*=/m);
+  });
+
   it("refuses malformed ids and domains", () => {
     expect(() => renderDeployConfig(template, { ...ids, d1DatabaseId: "x" })).toThrow();
     expect(() => renderDeployConfig(template, { ...ids, domain: 'evil" ]\n[vars' })).toThrow();

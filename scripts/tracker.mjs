@@ -18,13 +18,17 @@ export const WRANGLER_ENV = {
   CI: process.env.CI ?? "true",
 };
 
-/** A local SIGNING_SECRET in .dev.vars (git-ignored), made once so local ids stay valid across restarts. */
+/** A local SIGNING_SECRET in .dev.vars (git-ignored), made once so local ids stay valid across restarts, and the development-only DEV_REQUEST_CF. */
 export function ensureDevVars() {
   const file = path.join(ROOT, ".dev.vars");
   const current = existsSync(file) ? readFileSync(file, "utf8") : "";
-  if (/^SIGNING_SECRET=.{32,}$/m.test(current)) return;
-  const line = `SIGNING_SECRET=${randomBytes(32).toString("base64url")}\n`;
-  writeFileSync(file, current && !current.endsWith("\n") ? `${current}\n${line}` : current + line, { mode: 0o600 });
+  const lines = [];
+  if (!/^SIGNING_SECRET=.{32,}$/m.test(current)) lines.push(`SIGNING_SECRET=${randomBytes(32).toString("base64url")}`);
+  // Lets a local request carry request.cf properties (worker/src/dev-request-cf.ts); .dev.vars is never deployed.
+  if (!/^DEV_REQUEST_CF=/m.test(current)) lines.push("DEV_REQUEST_CF=1");
+  if (lines.length === 0) return;
+  const added = `${lines.join("\n")}\n`;
+  writeFileSync(file, current && !current.endsWith("\n") ? `${current}\n${added}` : current + added, { mode: 0o600 });
 }
 
 export function applyLocalMigrations(persistTo, config = path.join(ROOT, "wrangler.toml")) {

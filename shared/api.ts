@@ -308,6 +308,11 @@ export interface EventsResponse {
   events: FeedEvent[];
   /** Pass as `after` next time; unchanged when there is nothing new. */
   cursor: string;
+  /**
+   * When the first event the feed still holds back is released (ISO 8601), or null when it holds none: poll again
+   * then. Absent from trackers older than it.
+   */
+  nextAt?: string | null;
 }
 
 export interface SignalResult {

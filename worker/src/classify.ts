@@ -48,9 +48,10 @@ export const CLICK_AFTER_SEND_SCANNER_MS = 10_000;
 /** Every link of a message clicked within this span is a scanner walking the message. */
 export const LINK_BURST_MS = 5_000;
 /**
- * Two different links of a message clicked this close together: a person's click opens a page and takes them
- * away from the email; a scanner following several links does not wait. Counted as a scan only with one more sign
- * (SCAN_AFTER_SEND_MS, or no counted open before it).
+ * Two different links of a message clicked this close together: a scanner following several links does not wait.
+ * A person can do it too (opening links in new tabs), so it counts as a scan only with both other signs: within
+ * SCAN_AFTER_SEND_MS of sending (scanners follow links on delivery) and no counted open before it (a scanner
+ * fetches no images first).
  */
 export const LINK_PAIR_MS = 2_000;
 /** Gateways scan links on delivery, which can trail the send time by minutes (greylisting, queues). */
@@ -178,7 +179,7 @@ function countedClicksInTimeOrder(events: readonly ContextEvent[]): ContextEvent
 
 /**
  * Clicks on two different links within LINK_PAIR_MS of each other, when the earlier of the two also comes within
- * SCAN_AFTER_SEND_MS of sending or before any counted open: a scanner following some of the links, not all.
+ * SCAN_AFTER_SEND_MS of sending and before any counted open: a scanner following some of the links, not all.
  */
 function clicksInLinkPairs(events: readonly ContextEvent[], message: MessageContext, openedBefore: (at: number) => boolean): Set<number> {
   const paired = new Set<number>();
@@ -187,7 +188,7 @@ function clicksInLinkPairs(events: readonly ContextEvent[], message: MessageCont
     const first = clicks[i];
     if (!first) continue;
     const soonAfterSend = message.sentAt !== null && first.occurredAt - message.sentAt <= SCAN_AFTER_SEND_MS;
-    if (!soonAfterSend && openedBefore(first.occurredAt)) continue;
+    if (!soonAfterSend || openedBefore(first.occurredAt)) continue;
     for (let j = i + 1; j < clicks.length; j++) {
       const second = clicks[j];
       if (!second || second.occurredAt - first.occurredAt > LINK_PAIR_MS) break;

@@ -16,6 +16,8 @@ export type Bindings = Omit<Env, "HITS" | "SIGNING_SECRET" | "REGISTRATION_SECRE
   REGISTRATION_SECRET?: string;
   /** Development and tests only (not in wrangler.toml): caps how long the events feed holds an event back. */
   FEED_SETTLE_SECONDS?: string;
+  /** Development only ("1" in .dev.vars, written by `npm start`): honours X-Dev-Request-Cf (dev-request-cf.ts). */
+  DEV_REQUEST_CF?: string;
 };
 
 export interface AppEnv {

@@ -1,11 +1,12 @@
 import { app } from "./app";
 import { purgeExpiredEvents } from "./db/retention";
+import { withDevRequestCf } from "./dev-request-cf";
 import type { Bindings } from "./env";
 import type { Hit } from "./hits";
 import { consumeHits } from "./queue";
 
 export default {
-  fetch: app.fetch,
+  fetch: (request: Request, env: Bindings, ctx: ExecutionContext) => app.fetch(withDevRequestCf(request, env), env, ctx),
   queue: (batch, env) => consumeHits(batch, env),
   /** Daily: delete events past each account's retention. The scheduled time is the clock, so tests can move it. */
   scheduled: async (controller, env) => {

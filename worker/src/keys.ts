@@ -24,7 +24,7 @@ function importedHmacKey(secret: string): Promise<CryptoKey> {
   return key;
 }
 
-async function hmacSha256(secret: string, message: string): Promise<Uint8Array<ArrayBuffer>> {
+export async function hmacSha256(secret: string, message: string): Promise<Uint8Array<ArrayBuffer>> {
   return new Uint8Array(await crypto.subtle.sign("HMAC", await importedHmacKey(secret), utf8(message)));
 }
 

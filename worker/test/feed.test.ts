@@ -17,6 +17,7 @@ import {
   openPixel,
   registration,
   sentMessage,
+  storedEvents,
   type TestAccount,
   waitForEvents,
 } from "./helpers";
@@ -40,8 +41,10 @@ describe("the events feed's settle rule", () => {
     await openAt(account, message.id, at);
     await openAt(account, message.id, at - 120_000); // stored after, happened before: released at once behind the first
     const finalAt = at + LABEL_FINAL_AFTER_MS + RELABEL_MARGIN_MS;
-    expect(await eventsAfter(env.DB, account.accountId, 0, finalAt - 1, 100)).toEqual([]);
-    const released = await eventsAfter(env.DB, account.accountId, 0, finalAt, 100);
+    // Held, and the answer says until when: the extension looks again then, not at its next minute.
+    expect(await eventsAfter(env.DB, account.accountId, 0, finalAt - 1, 100)).toEqual({ rows: [], nextAt: finalAt });
+    const { rows: released, nextAt } = await eventsAfter(env.DB, account.accountId, 0, finalAt, 100);
+    expect(nextAt).toBeNull();
     expect(released.map((r) => [r.occurred_at, r.label, r.notify])).toEqual([
       [at, "gmail-proxy", true],
       [at - 120_000, "gmail-proxy", true],
@@ -53,11 +56,11 @@ describe("the events feed's settle rule", () => {
     const message = await sentMessage(account);
     const at = Date.now();
     await openAt(account, message.id, at);
-    expect(await eventsAfter(env.DB, account.accountId, 0, at + 50_000, 100)).toEqual([]);
+    expect((await eventsAfter(env.DB, account.accountId, 0, at + 50_000, 100)).rows).toEqual([]);
     // The sender's desktop reports the view 50 s after their phone loaded the pixel (what POST /api/views does).
     await recordSenderViews(env.DB, [{ messageId: message.id, ipHash: null }], at + 50_000);
     await relabelSpans(env.DB, spansAroundView([message.id], at + 50_000));
-    const [row] = await eventsAfter(env.DB, account.accountId, 0, at + LABEL_FINAL_AFTER_MS + RELABEL_MARGIN_MS, 100);
+    const [row] = (await eventsAfter(env.DB, account.accountId, 0, at + LABEL_FINAL_AFTER_MS + RELABEL_MARGIN_MS, 100)).rows;
     expect(row?.label).toBe("sender");
   });
 
@@ -66,9 +69,9 @@ describe("the events feed's settle rule", () => {
     const id = await mintTrackingId(account.key);
     const sentAt = Date.now();
     await openAt(account, id, sentAt - 5_000, CHROME_UA); // the compose window's own load, before sending
-    expect(await eventsAfter(env.DB, account.accountId, 0, sentAt + 120_000, 100)).toEqual([]);
+    expect((await eventsAfter(env.DB, account.accountId, 0, sentAt + 120_000, 100)).rows).toEqual([]);
     await account.json("PUT", `/api/messages/${id}`, registration({ sentAt: new Date(sentAt).toISOString() }));
-    const [row] = await eventsAfter(env.DB, account.accountId, 0, sentAt + LABEL_FINAL_AFTER_MS + RELABEL_MARGIN_MS + 5_000, 100);
+    const [row] = (await eventsAfter(env.DB, account.accountId, 0, sentAt + LABEL_FINAL_AFTER_MS + RELABEL_MARGIN_MS + 5_000, 100)).rows;
     expect(row).toMatchObject({ label: "sender", notify: true });
   });
 
@@ -77,8 +80,8 @@ describe("the events feed's settle rule", () => {
     const id = await mintTrackingId(account.key);
     const at = Date.now();
     await openAt(account, id, at, CHROME_UA);
-    expect(await eventsAfter(env.DB, account.accountId, 0, at + UNREGISTERED_HOLD_MS - 1, 100)).toEqual([]);
-    const [row] = await eventsAfter(env.DB, account.accountId, 0, at + UNREGISTERED_HOLD_MS, 100);
+    expect((await eventsAfter(env.DB, account.accountId, 0, at + UNREGISTERED_HOLD_MS - 1, 100)).rows).toEqual([]);
+    const [row] = (await eventsAfter(env.DB, account.accountId, 0, at + UNREGISTERED_HOLD_MS, 100)).rows;
     expect(row).toMatchObject({ label: "human", notify: false });
   });
 
@@ -95,8 +98,13 @@ describe("the events feed's settle rule", () => {
       );
       return (await response.json()) as EventsResponse;
     };
-    expect((await feed(undefined)).events).toEqual([]);
-    const { events } = await feed("0");
+    const held = await feed(undefined);
+    expect(held.events).toEqual([]);
+    const [stored] = await storedEvents(message.id);
+    const finalAt = Number(stored?.occurred_at) + LABEL_FINAL_AFTER_MS + RELABEL_MARGIN_MS;
+    expect(held.nextAt).toBe(new Date(Math.max(finalAt, Number(stored?.inserted_at) + RELABEL_MARGIN_MS)).toISOString());
+    const { events, nextAt } = await feed("0");
+    expect(nextAt).toBeNull();
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ label: "human", counted: true, notify: true });
   });
@@ -114,13 +122,13 @@ describe("event seqs (feed cursors)", () => {
     // The feed has handed out the latest event's seq as a cursor; then that event is deleted with its message.
     // Read the feed as it stands once every label is final.
     const final = () => Date.now() + LABEL_FINAL_AFTER_MS + RELABEL_MARGIN_MS;
-    const cursor = (await eventsAfter(env.DB, account.accountId, 0, final(), 100)).at(-1)?.seq ?? 0;
+    const cursor = (await eventsAfter(env.DB, account.accountId, 0, final(), 100)).rows.at(-1)?.seq ?? 0;
     expect(cursor).toBe(latest?.seq);
     expect((await account.json("DELETE", `/api/messages/${second.id}`)).status).toBe(204);
     await openPixel(first.id);
     await waitForEvents(first.id, 2);
     // Without the floor, the new event would take the deleted seq and sit at the cursor, never after it.
-    expect((await eventsAfter(env.DB, account.accountId, cursor, final(), 100)).map((r) => r.message_id)).toEqual([first.id]);
+    expect((await eventsAfter(env.DB, account.accountId, cursor, final(), 100)).rows.map((r) => r.message_id)).toEqual([first.id]);
   });
 
   it("writes 4 rows per stored event: the row and its three indexes, no sequence row", async () => {

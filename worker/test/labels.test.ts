@@ -184,6 +184,23 @@ describe("labels from the message's context", () => {
     expect(await labelsOf(message.id)).toEqual(["scanner", "scanner", "human", "human", "human"]);
   });
 
+  it("labels a reader's two links opened in new tabs a second apart as theirs: after an open soon after sending, or hours later with no open", async () => {
+    const account = await createAccount();
+    const links = [0, 1, 2].map((index) => ({ index, url: `https://example.com/${index}` }));
+    const sentAt = Date.now() - 6 * 3_600_000;
+    // On a call: opens two minutes after the send, then opens links 0 and 1 in tabs, 800 ms apart.
+    const onCall = await sentMessage(account, { links, sentAt: new Date(sentAt).toISOString() });
+    await hitAt(account, onCall.id, sentAt + 120_000, "open");
+    await hitAt(account, onCall.id, sentAt + 150_000, "click", 0);
+    await hitAt(account, onCall.id, sentAt + 150_800, "click", 1);
+    expect(await labelsOf(onCall.id)).toEqual(["human", "human", "human"]);
+    // Images blocked (no open), hours later: the same two quick clicks.
+    const blocked = await sentMessage(account, { links, sentAt: new Date(sentAt).toISOString() });
+    await hitAt(account, blocked.id, sentAt + 4 * 3_600_000, "click", 0);
+    await hitAt(account, blocked.id, sentAt + 4 * 3_600_000 + 800, "click", 1);
+    expect(await labelsOf(blocked.id)).toEqual(["human", "human"]);
+  });
+
   it("keeps a burst labelled scanner when a later click arrives at the edge of its time span", async () => {
     const account = await createAccount();
     const links = [0, 1].map((index) => ({ index, url: `https://example.com/${index}` }));

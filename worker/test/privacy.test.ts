@@ -116,6 +116,63 @@ describe("privacy", () => {
     expect(await storedEvents(shared.id)).toHaveLength(1);
   });
 
+  it("honours an opt-out made through a shared email after the sender deleted that contact", async () => {
+    const account = await createAccount();
+    const links = [{ index: 0, url: "https://example.com/" }];
+    const recipients = [{ email: "Gone@Acme.example" }, { email: "stays@acme.example" }];
+    const shared = await sentMessage(account, { recipients, links, optOutLink: true });
+    expect((await account.json("DELETE", "/api/contacts/gone%40acme.example")).status).toBe(204);
+    // Nothing of the address stays on the email: not its row, not its place in the recipients.
+    const row = await env.DB.prepare("SELECT recipients FROM messages WHERE id = ?").bind(shared.id).first<{ recipients: string }>();
+    expect(row?.recipients.toLowerCase()).not.toContain("gone@");
+    expect(await storeHitNow(account, shared.id, "open")).toBe(1);
+    const optOut = await call(`/u/${shared.id}`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "email=gone%40acme.example",
+    });
+    expect(optOut.status).toBe(200);
+    expect(await storeHitNow(account, shared.id, "open")).toBe(0);
+    expect(await storeHitNow(account, shared.id, "click")).toBe(0);
+    expect(await storedEvents(shared.id)).toHaveLength(1);
+    // And every other email of the account to that address.
+    const later = await sentMessage(account, { recipients: [{ email: "gone@acme.example" }] });
+    expect(await storeHitNow(account, later.id, "open")).toBe(0);
+    // An address that never received the email changes nothing, and gets the same page.
+    const other = await sentMessage(account, { recipients, links });
+    expect((await account.json("DELETE", "/api/contacts/stays%40acme.example")).status).toBe(204);
+    const stranger = await call(`/u/${other.id}`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "email=stranger%40acme.example",
+    });
+    expect(await stranger.text()).toBe(await optOut.text());
+    expect(await storeHitNow(account, other.id, "open")).toBe(0); // gone@ opted out earlier: the email is theirs too
+  });
+
+  it("keeps a deleted contact deleted, and a dropped recipient's opt-out honoured, when the email is registered again", async () => {
+    const account = await createAccount();
+    const recipients = [{ email: "gone@acme.example" }, { email: "stays@acme.example" }];
+    const shared = await sentMessage(account, { recipients });
+    expect((await account.json("DELETE", "/api/contacts/gone%40acme.example")).status).toBe(204);
+    // The extension's outbox delivers the same registration again.
+    expect((await account.json("PUT", `/api/messages/${shared.id}`, registration({ ...shared, recipients }))).status).toBe(200);
+    const { results } = await env.DB.prepare("SELECT email FROM message_recipients WHERE message_id = ?").bind(shared.id).all();
+    expect(results).toEqual([{ email: "stays@acme.example" }]);
+    const detail = await account.json<{ recipients: { email: string }[] }>("GET", `/api/messages/${shared.id}`);
+    expect(detail.body.recipients.map((r) => r.email)).toEqual(["stays@acme.example"]);
+    // A recipient who opted out and that a new registration of the email leaves out: still honoured on it.
+    const optedOut = await sentMessage(account, { recipients: [{ email: "out@acme.example" }, { email: "in@acme.example" }] });
+    await call(`/u/${optedOut.id}`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "email=out%40acme.example",
+    });
+    const without = registration({ ...optedOut, recipients: [{ email: "in@acme.example" }] });
+    expect((await account.json("PUT", `/api/messages/${optedOut.id}`, without)).status).toBe(200);
+    expect(await storeHitNow(account, optedOut.id, "open")).toBe(0);
+  });
+
   it("stores no opens of an email registered with open tracking off, and no clicks with click tracking off", async () => {
     const account = await createAccount();
     const noOpens = await sentMessage(account, {

@@ -58,6 +58,16 @@ const outbox = new Outbox(browser.storage.local, deliver, schedule);
 // Read receipts: the feed is polled every minute (an alarm outlives a stopped service worker) and right away when a
 // Gmail tab gains focus; news for threads reaches the Gmail tabs through this storage key (content script listens).
 const FEED_ALARM = "feed-poll";
+/**
+ * A poll at the moment the feed releases an event it held (its `nextAt`, about 62 s after an open), so the first
+ * real open notifies then rather than up to a minute later. Both a timer and an alarm: Chrome fires an alarm no
+ * sooner than 30 s after it is set (MV3 packed extensions, chromium extensions/browser/api/alarms/
+ * alarms_api_constants.h kMV3ReleaseDelayMinimum) and stops an idle service worker after 30 s, so the timer is
+ * on time for a release under 30 s away (the worker that just polled is still alive), the alarm for one further
+ * (it wakes a stopped worker); whichever comes second is answered by the first poll (MIN_POLL_GAP_MS).
+ */
+const FEED_FOLLOW_UP_ALARM = "feed-follow-up";
+let followUpTimer: ReturnType<typeof setTimeout> | undefined;
 /** The last notifications shown, newest last: what the e2e tests (and anyone debugging) can read back. */
 const SHOWN_KEY = "notificationsShown";
 const statusCache = new StatusCache();
@@ -102,8 +112,15 @@ const poller = new FeedPoller({
   show: showNote,
   // The poller writes NEWS_KEY itself, with its feed state.
   news: (threadIds) => statusCache.invalidate(threadIds),
+  pollAt: (at) => {
+    clearTimeout(followUpTimer);
+    followUpTimer = setTimeout(pollFeed, Math.max(0, at - Date.now()));
+    void browser.alarms.create(FEED_FOLLOW_UP_ALARM, { when: at });
+  },
 });
-const pollFeed = () => void poller.poll().catch((error: unknown) => console.warn("events feed not polled", error));
+function pollFeed(): void {
+  void poller.poll().catch((error: unknown) => console.warn("events feed not polled", error));
+}
 const receipts = {
   statusCache,
   poller,
@@ -199,6 +216,7 @@ browser.alarms.onAlarm.addListener((alarm) => {
     checkReminders();
   }
   if (alarm.name === REMINDER_ALARM) checkReminders();
+  if (alarm.name === FEED_FOLLOW_UP_ALARM) pollFeed();
 });
 void browser.alarms.get(FEED_ALARM).then((alarm) => {
   if (!alarm) void browser.alarms.create(FEED_ALARM, { periodInMinutes: 1 });

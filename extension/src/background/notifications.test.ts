@@ -38,22 +38,27 @@ function event(partial: Partial<FeedEvent>): FeedEvent {
 }
 
 /** A tracker feed: events after a cursor, in order, each once. */
-function feed(events: FeedEvent[]) {
+function feed(events: FeedEvent[], nextAt: string | null = null) {
   const calls: string[] = [];
   return {
     calls,
     fetchEvents: async (after: string, limit: number) => {
       calls.push(after);
       const next = events.filter((e) => Number(e.cursor) > Number(after)).slice(0, limit);
-      return { events: next, cursor: next.at(-1)?.cursor ?? after };
+      return { events: next, cursor: next.at(-1)?.cursor ?? after, nextAt };
     },
   };
 }
 
-function poller(area: KeyValueArea, events: FeedEvent[], options: { muted?: boolean; account?: string; now?: () => number } = {}) {
+function poller(
+  area: KeyValueArea,
+  events: FeedEvent[],
+  options: { muted?: boolean; account?: string; now?: () => number; nextAt?: string | null } = {},
+) {
   const shown: Note[] = [];
   const news: string[][] = [];
-  const source = feed(events);
+  const pollsAt: number[] = [];
+  const source = feed(events, options.nextAt);
   const instance = new FeedPoller({
     area,
     account: async () => options.account ?? "http://t acct1",
@@ -61,12 +66,27 @@ function poller(area: KeyValueArea, events: FeedEvent[], options: { muted?: bool
     muted: async () => options.muted ?? false,
     show: async (note) => void shown.push(note),
     news: (ids) => void news.push(ids),
+    pollAt: (at) => void pollsAt.push(at),
     now: options.now ?? (() => NOW),
   });
-  return { instance, shown, news, calls: source.calls };
+  return { instance, shown, news, pollsAt, calls: source.calls };
 }
 
 describe("notifications from the events feed", () => {
+  it("polls again when the feed releases the event it still holds, not at the next minute", async () => {
+    const held = poller(memoryArea(), [event({ cursor: "1" })], { nextAt: new Date(NOW + 41_500).toISOString() });
+    await held.instance.poll();
+    expect(held.pollsAt).toEqual([NOW + 41_500]);
+    // A release time already past (the tracker's clock is ahead): a poll gap later, so it is really asked again.
+    const late = poller(memoryArea(), [], { nextAt: new Date(NOW - 5_000).toISOString() });
+    await late.instance.poll();
+    expect(late.pollsAt).toEqual([NOW + MIN_POLL_GAP_MS]);
+    // Nothing held: no extra poll.
+    const idle = poller(memoryArea(), [event({ cursor: "1" })]);
+    await idle.instance.poll();
+    expect(idle.pollsAt).toEqual([]);
+  });
+
   it("notifies the first counted open of a message and the first counted click of each link, never machines, senders or re-opens", () => {
     const events = [
       event({ label: "apple-mpp", counted: false }),
@@ -183,6 +203,7 @@ describe("notifications from the events feed", () => {
         if (writesAtFirstNote < 0) writesAtFirstNote = area.writes.length;
       },
       news: () => undefined,
+      pollAt: () => undefined,
       now: () => NOW,
     });
     expect(await instance.poll()).toBe(250);
@@ -203,6 +224,7 @@ describe("notifications from the events feed", () => {
       muted: async () => false,
       show: async () => undefined,
       news: () => undefined,
+      pollAt: () => undefined,
       now: () => NOW,
     });
     await expect(failing.poll()).rejects.toThrow("cannot reach the tracker");
@@ -223,6 +245,7 @@ describe("notifications from the events feed", () => {
         shown.push(note.key);
       },
       news: () => undefined,
+      pollAt: () => undefined,
       now: () => NOW,
     });
     const [a, b] = await Promise.all([instance.poll(), instance.poll()]);
@@ -258,6 +281,7 @@ describe("poll gap", () => {
       muted: async () => false,
       show: async () => undefined,
       news: () => undefined,
+      pollAt: () => undefined,
       now: () => now,
     });
     await expect(failing.poll()).rejects.toThrow("cannot reach the tracker");

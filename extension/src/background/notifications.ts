@@ -2,7 +2,7 @@
 // notified, the recent activity and the daily totals in ONE storage key written in one set, before any notification
 // is shown: a restart (or a killed service worker) resumes from the stored cursor, so no event is skipped, and
 // nothing is ever notified twice.
-import type { FeedEvent } from "../../../shared/api";
+import type { EventsResponse, FeedEvent } from "../../../shared/api";
 import type { KeyValueArea } from "./outbox";
 
 export interface ActivityItem {
@@ -157,7 +157,7 @@ export interface PollerDeps {
   area: KeyValueArea;
   /** The connected account ("<trackerUrl> <accountId>"), or null when not connected. */
   account: () => Promise<string | null>;
-  fetchEvents: (after: string, limit: number) => Promise<{ events: FeedEvent[]; cursor: string }>;
+  fetchEvents: (after: string, limit: number) => Promise<Pick<EventsResponse, "events" | "cursor" | "nextAt">>;
   muted: () => Promise<boolean>;
   show: (note: Note) => Promise<void>;
   /**
@@ -165,7 +165,22 @@ export interface PollerDeps {
    * to refresh their Sent list marks): drop what is cached about them.
    */
   news: (threadIds: string[]) => void;
+  /**
+   * The feed holds an event back until this time (ms) and releases it then: poll again at that moment rather than
+   * at the next minute (index.ts: a timer while the background lives, and an alarm that outlives it).
+   */
+  pollAt: (at: number) => void;
   now?: () => number;
+}
+
+/**
+ * When to poll again for what the feed answered it still holds (its `nextAt`), or null when it holds nothing. A
+ * time already past by this clock (the tracker's clock is ahead) is retried a poll gap later, not answered from the
+ * poll that just ran.
+ */
+export function followUpAt(nextAt: string | null | undefined, now: number): number | null {
+  const at = nextAt ? Date.parse(nextAt) : Number.NaN;
+  return Number.isFinite(at) ? Math.max(at, now + MIN_POLL_GAP_MS) : null;
 }
 
 /** A poll this soon after the last one answers from it, without asking the tracker (focus, popup and alarm all poll). */
@@ -208,9 +223,11 @@ export class FeedPoller {
     const threads = new Set<string>();
     let read = 0;
     let failure: { error: unknown } | null = null;
+    let followUp: number | null = null;
     try {
       for (let page = 0; page < MAX_PAGES; page++) {
-        const { events } = await deps.fetchEvents(state.cursor, FEED_PAGE);
+        const { events, nextAt } = await deps.fetchEvents(state.cursor, FEED_PAGE);
+        followUp = followUpAt(nextAt, now());
         if (events.length === 0) break;
         const applied = applyEvents(state, events, { muted, now: now() });
         state = applied.state;
@@ -233,6 +250,7 @@ export class FeedPoller {
       });
       for (const note of notes) await deps.show(note).catch((error: unknown) => console.warn("notification not shown", error));
     }
+    if (followUp !== null) deps.pollAt(followUp);
     if (failure) throw failure.error;
     return read;
   }

@@ -2,6 +2,7 @@
 import { COUNTED_LABELS, type ContactSummary, EVENT_KINDS, type EventKind, type TimelineItem } from "../../../shared/api";
 import { normalizeEmail } from "../../../shared/email";
 import { type EngagementActivity, engagementSum, roundedScore } from "../../../shared/engagement";
+import { recipientFingerprint } from "../recipient-fingerprint";
 import { iso } from "../time";
 import { deleteMessageData } from "./messages";
 import { addressStates } from "./signals";
@@ -303,9 +304,17 @@ export async function contactTimeline(db: D1Database, accountId: string, email: 
 /**
  * Deletes a contact: emails sent only to it are deleted like DELETE /api/messages/<id>; from emails to several
  * recipients the address is removed (their events stay: "someone on this email"); its replies, bounces and
- * unsubscribes are deleted. Suppression and opt-out entries stay. False when the account never sent to it.
+ * unsubscribes are deleted. Suppression and opt-out entries stay, and so does a keyed fingerprint of the address on
+ * each email it leaves (migration 0011): that person can still opt out through it. False when the account never
+ * sent to it.
  */
-export async function deleteContact(db: D1Database, accountId: string, email: string, now: number): Promise<boolean> {
+export async function deleteContact(
+  db: D1Database,
+  accountId: string,
+  email: string,
+  now: number,
+  signingSecret: string,
+): Promise<boolean> {
   const { results } = await db
     .prepare(
       // n: the recipients left (not recipient_count): once every recipient is deleted, so is the email's data.
@@ -340,6 +349,9 @@ export async function deleteContact(db: D1Database, accountId: string, email: st
         .prepare("UPDATE messages SET recipients = ?, updated_at = ? WHERE id = ? AND account_id = ?")
         .bind(JSON.stringify(kept), now, row.message_id, accountId),
       db.prepare("DELETE FROM message_recipients WHERE message_id = ? AND email = ?").bind(row.message_id, email),
+      db
+        .prepare("INSERT OR IGNORE INTO removed_recipients (message_id, fingerprint) VALUES (?, ?)")
+        .bind(row.message_id, await recipientFingerprint(signingSecret, row.message_id, email)),
     ]);
   }
   await db.prepare("DELETE FROM signals WHERE account_id = ? AND email = ?").bind(accountId, email).run();

@@ -257,10 +257,17 @@ export interface FeedRow {
   notify: boolean;
 }
 
+export interface FeedPage {
+  rows: FeedRow[];
+  /** When the first event still held is released (ms), or null when none is: the time to look again. */
+  nextAt: number | null;
+}
+
 /**
  * Events after `cursor`, in seq order, whose labels are final at `now` (classify.ts labelFinalAt). An event whose
  * message is still unregistered after UNREGISTERED_HOLD_MS goes out with `notify` false. Stops at the first event
- * still held, so what is returned is always a prefix: nothing after the new cursor can be skipped later.
+ * still held, so what is returned is always a prefix: nothing after the new cursor can be skipped later; `nextAt`
+ * says when that event is released (sooner if its message is registered meanwhile).
  * `holdCapMs` (development and tests only) releases every event at most that long after it was written.
  */
 export async function eventsAfter(
@@ -270,7 +277,7 @@ export async function eventsAfter(
   now: number,
   limit: number,
   holdCapMs: number | null = null,
-): Promise<FeedRow[]> {
+): Promise<FeedPage> {
   const { results } = await db
     .prepare(
       `SELECT e.seq, e.message_id, e.kind, e.link_index, e.label, e.occurred_at, e.inserted_at,
@@ -280,16 +287,16 @@ export async function eventsAfter(
     )
     .bind(accountId, cursor, limit)
     .all<Omit<FeedRow, "notify">>();
-  const released: FeedRow[] = [];
+  const rows: FeedRow[] = [];
   for (const row of results) {
     const timing = { occurredAt: row.occurred_at, insertedAt: row.inserted_at, registeredAt: row.registered_at };
     const finalAt = labelFinalAt(timing);
     let releaseAt = finalAt ?? row.occurred_at + UNREGISTERED_HOLD_MS;
     if (holdCapMs !== null) releaseAt = Math.min(releaseAt, row.inserted_at + holdCapMs);
-    if (releaseAt > now) break;
-    released.push({ ...row, notify: row.registered_at !== null });
+    if (releaseAt > now) return { rows, nextAt: releaseAt };
+    rows.push({ ...row, notify: row.registered_at !== null });
   }
-  return released;
+  return { rows, nextAt: null };
 }
 
 export async function recordSenderViews(

@@ -1,5 +1,6 @@
 import type { MessageState, RegisterMessageRequest } from "../../../shared/api";
 import { normalizeEmail } from "../../../shared/email";
+import { recipientFingerprint } from "../recipient-fingerprint";
 import { chunked, placeholders } from "./sql";
 
 export interface MessageRow {
@@ -29,7 +30,9 @@ export type UpsertOutcome = "registered" | "deleted";
 
 /**
  * Registers or updates a sent message and replaces its links, in one transaction. Idempotent: the extension's
- * outbox may deliver the same registration more than once. A message whose data was deleted stays deleted.
+ * outbox may deliver the same registration more than once. A message whose data was deleted stays deleted; a
+ * contact deleted from it (its fingerprint in removed_recipients) stays deleted; an opt-out of a recipient it
+ * drops stays on it.
  */
 export async function upsertMessage(
   db: D1Database,
@@ -37,13 +40,28 @@ export async function upsertMessage(
   messageId: string,
   registration: Registration,
   now: number,
+  signingSecret: string,
 ): Promise<UpsertOutcome> {
-  const existing = await db.prepare("SELECT deleted_at FROM messages WHERE id = ?").bind(messageId).first<{ deleted_at: number | null }>();
+  const existing = await db
+    .prepare(
+      "SELECT deleted_at, (SELECT json_group_array(fingerprint) FROM removed_recipients WHERE message_id = ?1) AS removed FROM messages WHERE id = ?1",
+    )
+    .bind(messageId)
+    .first<{ deleted_at: number | null; removed: string }>();
   if (existing?.deleted_at) return "deleted";
+  const removed = new Set<string>(existing ? JSON.parse(existing.removed) : []);
+  const isRemoved = async (email: string) => removed.size > 0 && removed.has(await recipientFingerprint(signingSecret, messageId, email));
   const sentAt = Date.parse(registration.sentAt);
   const recipients = new Map<string, string | null>();
-  for (const r of registration.recipients)
-    if (!recipients.has(normalizeEmail(r.email))) recipients.set(normalizeEmail(r.email), r.name ?? null);
+  const listed: RegisterMessageRequest["recipients"] = [];
+  for (const r of registration.recipients) {
+    const email = normalizeEmail(r.email);
+    if (await isRemoved(email)) continue;
+    listed.push(r);
+    if (!recipients.has(email)) recipients.set(email, r.name ?? null);
+  }
+  // Recipients at registration, the deleted ones included (they keep their share, migration 0005).
+  const recipientCount = new Set(registration.recipients.map((r) => normalizeEmail(r.email))).size;
   await db.batch([
     db
       .prepare(
@@ -65,7 +83,7 @@ export async function upsertMessage(
         registration.threadId ?? null,
         registration.gmailMessageId ?? null,
         registration.subject,
-        JSON.stringify(registration.recipients),
+        JSON.stringify(listed),
         sentAt,
         registration.openTracking ? 1 : 0,
         registration.clickTracking ? 1 : 0,
@@ -73,8 +91,11 @@ export async function upsertMessage(
         now,
         registration.campaign ?? null,
         registration.optOutLink ? 1 : 0,
-        recipients.size,
+        recipientCount,
       ),
+    // The opt-outs of the recipients it has now are kept on it before their rows are replaced: one this
+    // registration leaves out stays honoured.
+    db.prepare(`UPDATE messages SET opted_out_at = ${optedOutSince("?1")} WHERE id = ?1`).bind(messageId),
     db.prepare("DELETE FROM message_recipients WHERE message_id = ?").bind(messageId),
     ...[...recipients].map(([email, name]) =>
       db
@@ -148,6 +169,9 @@ export async function deleteMessageData(db: D1Database, accountId: string, messa
       .bind(messageId, accountId),
     db.prepare("DELETE FROM signals WHERE message_id = ? AND account_id = ?").bind(messageId, accountId),
     db.prepare("DELETE FROM message_recipients WHERE message_id = ? AND account_id = ?").bind(messageId, accountId),
+    db
+      .prepare("DELETE FROM removed_recipients WHERE message_id = ? AND message_id IN (SELECT id FROM messages WHERE account_id = ?)")
+      .bind(messageId, accountId),
   ]);
   return (update?.meta.changes ?? 0) > 0;
 }

@@ -395,12 +395,21 @@ export async function addressStates(db: D1Database, accountId: string, emails: r
   return states;
 }
 
-/** Records a recipient's opt-out and the message's unsubscribe, once. */
+/**
+ * Records a recipient's opt-out and the message's unsubscribe, once. The opt-out is also kept on the message
+ * itself: the address may no longer be among its recipients (a deleted contact), or may leave them later.
+ */
 export async function recordOptOut(db: D1Database, accountId: string, messageId: string, email: string, now: number): Promise<void> {
   await db.batch([
     db
       .prepare("INSERT OR IGNORE INTO opt_outs (account_id, email, message_id, created_at) VALUES (?, ?, ?, ?)")
       .bind(accountId, email, messageId, now),
+    db
+      .prepare(
+        `UPDATE messages SET opted_out_at = min(coalesce(opted_out_at, ?1),
+           (SELECT created_at FROM opt_outs WHERE account_id = ?2 AND email = ?3)) WHERE id = ?4`,
+      )
+      .bind(now, accountId, email, messageId),
     db.prepare(INSERT_SIGNAL).bind(accountId, messageId, "unsubscribe", `u:${messageId}`, email, null, null, now),
   ]);
 }

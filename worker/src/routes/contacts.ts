@@ -88,6 +88,7 @@ export const contactsRoute = new Hono<AppEnv>()
   })
   .delete("/:email", validated("param", emailParam), async (c) => {
     const email = normalizeEmail(c.req.valid("param").email);
-    if (!(await deleteContact(c.env.DB, c.get("account").id, email, Date.now()))) return jsonError(c, 404, NOT_FOUND);
+    if (!(await deleteContact(c.env.DB, c.get("account").id, email, Date.now(), c.env.SIGNING_SECRET ?? "")))
+      return jsonError(c, 404, NOT_FOUND);
     return c.body(null, 204);
   });

@@ -14,11 +14,19 @@ function holdCapMs(configured: string | undefined): number | null {
 /**
  * `GET /api/events?after=<cursor>`: the account's new events, each exactly once and in order. An event is held
  * back until its label is final (no sender-view report, registration or later hit can change it any more), so
- * what the extension notifies is never a machine or the sender (docs/protocol.md, "Notifications").
+ * what the extension notifies is never a machine or the sender (docs/protocol.md, "Notifications"). `nextAt` says
+ * when the first event held is released, so the extension can look again then rather than at its next minute.
  */
 export const eventsRoute = new Hono<AppEnv>().use(requireAccount).get("/", validated("query", eventsQuery), async (c) => {
   const { after, limit } = c.req.valid("query");
-  const rows = await eventsAfter(c.env.DB, c.get("account").id, Number(after), Date.now(), limit, holdCapMs(c.env.FEED_SETTLE_SECONDS));
+  const { rows, nextAt } = await eventsAfter(
+    c.env.DB,
+    c.get("account").id,
+    Number(after),
+    Date.now(),
+    limit,
+    holdCapMs(c.env.FEED_SETTLE_SECONDS),
+  );
   const body: EventsResponse = {
     events: rows.map((row) => ({
       cursor: String(row.seq),
@@ -34,6 +42,7 @@ export const eventsRoute = new Hono<AppEnv>().use(requireAccount).get("/", valid
       at: new Date(row.occurred_at).toISOString(),
     })),
     cursor: rows.length > 0 ? String(rows[rows.length - 1]?.seq) : after,
+    nextAt: nextAt === null ? null : new Date(nextAt).toISOString(),
   };
   return c.json(body);
 });

@@ -97,7 +97,14 @@ export const messagesRoute = new Hono<AppEnv>()
     const verified = await verifiedTrackingId(c.env, c.req.param("id"));
     if (!verified) return jsonError(c, 400, "the message id is not a tracking id issued with this tracker's keys");
     if (verified.id.accountId !== account.id) return jsonError(c, 404, NOT_FOUND);
-    const outcome = await upsertMessage(c.env.DB, account.id, verified.id.value, c.req.valid("json"), Date.now());
+    const outcome = await upsertMessage(
+      c.env.DB,
+      account.id,
+      verified.id.value,
+      c.req.valid("json"),
+      Date.now(),
+      c.env.SIGNING_SECRET ?? "",
+    );
     if (outcome === "deleted") return jsonError(c, 410, "this message's data was deleted; it is not tracked any more");
     // The send time and links are known now: hits that arrived first get their final labels.
     await relabelMessages(c.env.DB, [verified.id.value]);

@@ -7,6 +7,7 @@ import { normalizeEmail } from "../../../shared/email";
 import { recordOptOut } from "../db/signals";
 import type { AppEnv } from "../env";
 import { clientAddress, htmlPage, invalidLinkResponse, throttledLinkResponse } from "../http";
+import { recipientFingerprint } from "../recipient-fingerprint";
 import { isThrottled, noteInvalidRequest } from "../throttle";
 import { type VerifiedId, verifiedTrackingId } from "../verify";
 
@@ -73,7 +74,12 @@ export const optOutRoute = new Hono<AppEnv>()
         const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
         const given = typeof form.email === "string" ? normalizeEmail(form.email) : "";
         if (given === "") return htmlPage("Address needed", "<p>Go back and enter the address this email was sent to.</p>", 400);
-        email = found.recipients.includes(given) ? given : undefined;
+        // A contact the sender deleted from this email is no longer among its recipients, but its fingerprint is.
+        const wasRemoved = async () =>
+          (await c.env.DB.prepare("SELECT 1 FROM removed_recipients WHERE message_id = ? AND fingerprint = ?")
+            .bind(found.verified.id.value, await recipientFingerprint(c.env.SIGNING_SECRET ?? "", found.verified.id.value, given))
+            .first()) !== null;
+        email = found.recipients.includes(given) || (await wasRemoved()) ? given : undefined;
       }
       // An address that did not receive this email gets the same answer, so the page reveals no recipient.
       if (email !== undefined) await recordOptOut(c.env.DB, found.verified.id.accountId, found.verified.id.value, email, Date.now());

@@ -528,5 +528,24 @@ export function corpus(): CorpusScenario[] {
       ],
     });
   }
+  for (let i = 0; i < 6; i++) {
+    // People who open several links in new tabs (a middle or Ctrl click each), a second or less apart: one who
+    // opened the email in Gmail minutes after it was sent, and one whose client blocks images (no open) hours later.
+    const net = pick(random, RESIDENTIAL);
+    const soon = i % 2 === 0;
+    const open = (1 + random() * 5) * MIN;
+    const firstClick = soon ? open + (20 + random() * 60) * 1_000 : (2 + random() * 30) * HOUR;
+    const hits: CorpusHit[] = [0, 1].map((n) => ({
+      at: firstClick + n * (300 + random() * 900),
+      kind: "click",
+      link: n,
+      userAgent: pick(random, [CHROME, EDGE, FIREFOX]),
+      cf: net,
+      ip: readerIp(100 + i),
+      truth: "real",
+    }));
+    if (soon) hits.unshift({ at: open, kind: "open", userAgent: GOOGLE_IMAGE_PROXY, cf: GOOGLE, ip: "66.249.84.70", truth: "real" });
+    add(`links opened in tabs ${i}`, { links: 3, hits });
+  }
   return scenarios;
 }
