@@ -39,6 +39,16 @@ export async function launchChromiumWithBackgroundTabs(): Promise<BrowserHarness
     timeout: WAIT_MS,
   });
   const extensionOrigin = worker.url().split("/").slice(0, 3).join("/");
+  // On install the extension opens its options page in a tab of its own, in front, whenever the background gets to
+  // it: close it first, as a rep would, or it can come up over a tab a test drives (a page in the background never
+  // settles puppeteer's clicks, which wait for an IntersectionObserver).
+  const welcome = await browser.waitForTarget(
+    (t) => t.type() === "page" && t.url().startsWith(`${extensionOrigin}/extension/src/options/`),
+    {
+      timeout: WAIT_MS,
+    },
+  );
+  await (await welcome.page())?.close();
 
   const prepare = async (page: Page, url: string): Promise<Tab> => {
     if (!url.startsWith("chrome-extension:")) {
