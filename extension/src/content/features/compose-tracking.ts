@@ -597,12 +597,16 @@ export const composeTracking: Feature = {
       for (const session of sessions.values()) {
         if (!session.contains(event.target as Element)) continue;
         const kind = sendEventKind(event, session);
-        // mousedown and click both arrive for one click: preparing twice changes nothing.
+        // mouseup and click both arrive for one click: preparing twice changes nothing.
         if (kind) session.prepareSend(kind === "schedule");
         return;
       }
     });
-    for (const type of ["mousedown", "click", "keydown"]) window.addEventListener(type, onSend, { capture: true, signal });
+    // Prepared on mouseup, not mousedown: Gmail's buttons act on mouseup (Closure's CustomButton), so that is still in
+    // time, and the pixel the preparation appends can grow an inline reply's body and move the Send button down. Done
+    // between mousedown and mouseup, that move made the mouseup miss the button and the click do nothing (seen in the
+    // e2e inline reply); done in mouseup's capture phase, the button is already the event's target.
+    for (const type of ["mouseup", "click", "keydown"]) window.addEventListener(type, onSend, { capture: true, signal });
     onPageEvent(document, "mt:gmail-sent", guarded("gmail sent", onGmailSent), signal);
     onPageEvent(
       document,
