@@ -16,7 +16,7 @@ import { startTracker } from "../../scripts/tracker.mjs";
 import type { AccountResponse, MessageDetail, RegisterMessageRequest } from "../../shared/api";
 import { mintTrackingId, type SigningKey, signedClickUrl } from "../../shared/protocol";
 import type { SentRecord, SimulatedGoogle } from "./gmail-sim/google";
-import type { BrowserHarness, Tab } from "./harness";
+import { type BrowserHarness, pasteInto, type Tab } from "./harness";
 import { eventually, freePort } from "./wait";
 
 const GMAIL = "https://mail.google.com/mail/u/0/#inbox";
@@ -490,11 +490,8 @@ export function definePageScenarios(browserName: string, launch: () => Promise<B
           await gmail.type(`${scope} [data-sim=to]`, to);
           await gmail.press(`${scope} [data-sim=to]`, "Enter");
           await gmail.type(`${scope} input[name=subjectbox]`, subject);
-          await gmail.evaluate((s) => {
-            const body = document.querySelector(`${s} [g_editable]`) as HTMLElement;
-            body.focus();
-            document.execCommand("insertHTML", false, "<div>Any news on this?</div>");
-          }, scope);
+          // As TrustedHTML: the simulated Gmail enforces Trusted Types like Gmail.
+          await pasteInto(gmail, scope, "<div>Any news on this?</div>");
           await gmail.click(`${scope} .mt-toggle-remind`);
           await fillInput(gmail, `${scope} .mt-remind-days`, days);
           await gmail.waitFor((s) => document.querySelector(`${s} .mt-remind`)?.getAttribute("data-mt-state") === "set", scope);
@@ -535,7 +532,8 @@ export function definePageScenarios(browserName: string, launch: () => Promise<B
         const view = await dashboard("follow-ups");
         const note = await eventually("the reminder's notification", async () => (await shown()).find((n) => n.key === `remind:${due.id}`));
         expect(note.title).toBe("No reply in 2 days: Contract draft");
-        expect(note.message).toContain("To dana@wingtip.example");
+        // The recipient as Gmail names them: the chip's data-name ("dana" in the simulated Gmail), read at send time.
+        expect(note.message).toContain("To dana:");
         // Its notification opens the thread (the click handler reads the thread from the notification id).
         expect(note.id).toContain(`|${(await detail(due.id)).threadId}|`);
         expect(await reminders()).toEqual([]);
