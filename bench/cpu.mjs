@@ -85,6 +85,7 @@ export async function benchCpu({ report, log, rounds }) {
   const worker = (await importTs("worker/src/index.ts", "cpu-worker")).default;
   const { mintTrackingId, signedClickUrl } = await importTs("shared/protocol.ts", "protocol");
   const { deriveSigningKey } = await importTs("worker/src/keys.ts", "cpu-keys");
+  const { hitMessages } = await importTs("worker/src/queue.ts", "cpu-queue");
   const secret = "bench-signing-secret-".padEnd(48, "x");
   const accountId = "abcdefghijklmnop";
   const key = { accountId, keyId: 1, secret: await deriveSigningKey(secret, accountId, 1) };
@@ -93,7 +94,7 @@ export async function benchCpu({ report, log, rounds }) {
   const queued = [];
   const env = {
     SIGNING_SECRET: secret,
-    HITS: { send: async (body) => void queued.push(JSON.parse(JSON.stringify(body))) },
+    HITS: { sendBatch: async (messages) => void queued.push(...messages.flatMap((m) => JSON.parse(JSON.stringify(m.body)))) },
     INVALID_HITS: { limit: async () => ({ success: true }) },
   };
   const pixel = (i) =>
@@ -164,9 +165,15 @@ export async function benchCpu({ report, log, rounds }) {
       let acked = false;
       const batch = {
         queue: "mailtracker-hits",
-        messages: hits
-          .slice(i, i + BATCH)
-          .map((body, j) => ({ id: `m${i + j}`, timestamp: new Date(), attempts: 1, body, ack() {}, retry() {} })),
+        // As the worker packs them: HITS_PER_MESSAGE hits to a message.
+        messages: hitMessages(hits.slice(i, i + BATCH)).map(({ body }, j) => ({
+          id: `m${i}-${j}`,
+          timestamp: new Date(),
+          attempts: 1,
+          body,
+          ack() {},
+          retry() {},
+        })),
         ackAll: () => {
           acked = true;
         },
