@@ -23,13 +23,13 @@ export const HITS_PER_MESSAGE = 10;
 /** Hits per `sendBatch` call: 10 messages of about 13 KB at most, within its 100 messages and 256 KB. */
 const HITS_PER_SEND = 100;
 
-/** The hits being gathered in this isolate for one queue binding, and how to tell their requests they are safe. */
+/** The hits being gathered in this isolate for one queue binding, and how far their sending has gone. */
 interface Gathering {
   hits: Hit[];
-  /** Resolvers of the joined requests' own promises (each made in its own request's context). */
-  joined: (() => void)[];
-  /** Ends the gathering early, once it is full. */
-  close: () => void;
+  /** A request has taken the hits to send them: the first one when the window ends, or the one that filled it. */
+  taken: boolean;
+  /** The hits are queued, or stored, or given up on (logged). */
+  settled: boolean;
 }
 
 const gatherings = new WeakMap<Queue<HitMessage>, Gathering>();
@@ -39,44 +39,47 @@ const gatherings = new WeakMap<Queue<HitMessage>, Gathering>();
  * alive until it settles): the queue, together with the other hits this isolate answers within GATHER_MS, or, only
  * if the queue refuses them, D1 directly. Settles once the hit is queued or stored (or given up on, logged).
  *
- * The first request of a gathering leads it: its own `waitUntil` holds its invocation open through the wait and
- * the send, and through the direct writes if the send fails. Every request that joins waits on a promise of its
- * own until then, so no invocation whose hit is in a gathering ends before the gathering is safe. Each promise is
- * made in its own request's context because workerd cancels continuations of a promise whose creating request has
- * ended (cloudflare/workerd#2719; Cloudflare's Workers errors docs, "cross-request promise").
+ * The first request opens a gathering and, when its window ends, sends it; the request that fills a gathering
+ * sends it at once instead. Whichever sends holds its invocation open through the send, and through the direct
+ * writes if the queue refuses. Every other request of the gathering keeps its own invocation open too, until the
+ * gathering is settled, so no invocation ends while its hit is still only in memory. They watch a shared flag on
+ * timers of their own rather than awaiting one promise: workerd refuses a promise resolved from another request's
+ * context ("Cannot perform I/O on behalf of a different request", seen in this project's worker tests; see also
+ * cloudflare/workerd#2719).
  */
-export function enqueueHit(env: Bindings, hit: Hit): Promise<void> {
+export async function enqueueHit(env: Bindings, hit: Hit): Promise<void> {
   const open = gatherings.get(env.HITS);
-  if (!open || open.hits.length >= HITS_PER_SEND) return leadGathering(env, hit);
+  if (!open) return leadGathering(env, hit);
   open.hits.push(hit);
-  const { promise, resolve } = pending();
-  open.joined.push(resolve);
-  if (open.hits.length >= HITS_PER_SEND) open.close();
-  return promise;
+  if (open.hits.length >= HITS_PER_SEND) return sendGathering(env, open);
+  await untilSettled(open);
 }
 
-/** A promise and its resolver, made in the calling request's context. */
-function pending(): { promise: Promise<void>; resolve: () => void } {
-  let resolve = () => {};
-  const promise = new Promise<void>((settle) => {
-    resolve = settle;
-  });
-  return { promise, resolve };
-}
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function leadGathering(env: Bindings, hit: Hit): Promise<void> {
-  const { promise: closed, resolve: close } = pending();
-  const gathering: Gathering = { hits: [hit], joined: [], close };
+  const gathering: Gathering = { hits: [hit], taken: false, settled: false };
   gatherings.set(env.HITS, gathering);
-  const timer = setTimeout(close, GATHER_MS);
-  await closed;
-  clearTimeout(timer);
+  await sleep(GATHER_MS);
+  if (gathering.taken) return untilSettled(gathering);
+  return sendGathering(env, gathering);
+}
+
+async function sendGathering(env: Bindings, gathering: Gathering): Promise<void> {
+  gathering.taken = true;
   if (gatherings.get(env.HITS) === gathering) gatherings.delete(env.HITS);
   try {
     await sendHits(env, gathering.hits);
   } finally {
-    for (const resolve of gathering.joined) resolve();
+    gathering.settled = true;
   }
+}
+
+/** Longest pause between two looks at a gathering being sent (a refused one may take seconds to write to D1). */
+const SETTLED_CHECK_MAX_MS = 500;
+
+async function untilSettled(gathering: Gathering): Promise<void> {
+  for (let pause = GATHER_MS; !gathering.settled; pause = Math.min(pause * 2, SETTLED_CHECK_MAX_MS)) await sleep(pause);
 }
 
 /** The hits as queue messages, HITS_PER_MESSAGE to a message. */
