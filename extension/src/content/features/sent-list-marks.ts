@@ -103,8 +103,6 @@ export class ThreadListMarks {
   readonly entries = new Map<string, Entry>();
   private readonly pending = new Map<string, string[]>();
   private readonly inFlight = new Set<string>();
-  /** Rows seen waiting for their thread's answer (pending or in flight), to be drawn as soon as it arrives. */
-  private readonly waiting = new Map<string, Element[]>();
   private flushQueued = false;
   private asking = false;
   private stopped = false;
@@ -128,12 +126,7 @@ export class ThreadListMarks {
       }
       const entry = this.entries.get(ids.key);
       if (entry) applyMark(row, ids.key, entry.state);
-      if (!entry || now - entry.at > ROW_TTL_MS || this.inFlight.has(ids.key)) {
-        if (!this.inFlight.has(ids.key)) this.pending.set(ids.key, ids.ids);
-        const rows = this.waiting.get(ids.key);
-        if (!rows) this.waiting.set(ids.key, [row]);
-        else if (!rows.includes(row)) rows.push(row);
-      }
+      if ((!entry || now - entry.at > ROW_TTL_MS) && !this.inFlight.has(ids.key)) this.pending.set(ids.key, ids.ids);
     }
     if (this.pending.size > 0) this.queueFlush();
   }
@@ -159,36 +152,21 @@ export class ThreadListMarks {
     for (const [key] of batch) this.inFlight.add(key);
     this.requests += 1;
     this.asking = true;
-    let answered = false;
     try {
       const messages = await this.fetchStatus(batch.flatMap(([, ids]) => ids));
-      const byThread = new Map<string, MessageStatus[]>();
-      for (const m of messages) if (m.threadId !== null) byThread.set(m.threadId, [...(byThread.get(m.threadId) ?? []), m]);
       const at = this.now();
-      for (const [key, ids] of batch) this.entries.set(key, { ids, state: aggregate(ids.flatMap((id) => byThread.get(id) ?? [])), at });
-      answered = true;
+      for (const [key, ids] of batch) {
+        const mine = messages.filter((m) => m.threadId !== null && ids.includes(m.threadId));
+        this.entries.set(key, { ids, state: aggregate(mine), at });
+      }
     } catch (error) {
       debug("thread status not read", error);
     } finally {
       for (const [key] of batch) this.inFlight.delete(key);
       this.asking = false;
     }
-    if (!answered) {
-      for (const [key] of batch) this.waiting.delete(key);
-      this.scan();
-    } else {
-      // Drawn at once, in this task, on the rows that were waiting (no new scan of the list): a row that shows
-      // another thread by now is left to the scan its change caused.
-      for (const [key] of batch) {
-        const entry = this.entries.get(key);
-        for (const row of this.waiting.get(key) ?? []) {
-          if (entry && row.isConnected && rowThreadIds(row)?.key === key) applyMark(row, key, entry.state);
-        }
-        this.waiting.delete(key);
-      }
-      // Rows that came meanwhile: the next request.
-      if (this.pending.size > 0) this.queueFlush();
-    }
+    // Drawn at once, in this task: the answer's marks and, for rows that came meanwhile, the next request.
+    this.scan();
     this.doc.documentElement.dataset.mtMarksRefreshed = String(Number(this.doc.documentElement.dataset.mtMarksRefreshed ?? 0) + 1);
   }
 
