@@ -157,12 +157,11 @@ async function consumeHits(server, paths, count, log) {
   });
   const deadline = Date.now() + DRAIN_TIMEOUT_MS;
   let totals = await consumerTotals(server.url);
-  while (totals.messages < count && Date.now() < deadline) {
+  while (totals.hits < count && Date.now() < deadline) {
     await sleep(500);
     totals = await consumerTotals(server.url);
   }
-  if (totals.messages < count)
-    throw new Error(`the queue consumer took ${totals.messages} of ${count} hits within ${DRAIN_TIMEOUT_MS / 1000} s`);
+  if (totals.hits < count) throw new Error(`the queue consumer took ${totals.hits} of ${count} hits within ${DRAIN_TIMEOUT_MS / 1000} s`);
   const after = Number(d1Execute(server.dir, { command: "SELECT count(*) AS n FROM events" })[0].n);
   log(`consumer (${server.name}): ${JSON.stringify(totals)}`);
   return { totals, stored: after - before };

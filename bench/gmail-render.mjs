@@ -17,7 +17,7 @@ import { fmt, median, percentile } from "./util.mjs";
 const LIST_ROWS = 100;
 const CONVERSATION_MESSAGES = 20;
 /** Rounds run per turn in one browser before the other takes its turn. */
-const TURN = 10;
+const TURN = 5;
 
 async function launch(extensionDir) {
   const { chromium } = await import("playwright-core");
@@ -103,7 +103,8 @@ function installWorkload({ rows, messages }) {
 
 /**
  * `gmail-render-list-100`, `gmail-render-conversation-20`: the render time with the extension loaded over the same
- * render without it (medians of interleaved turns in two browsers, each turn TURN rounds).
+ * render without it: interleaved turns of TURN rounds in the two browsers, the ratio taken per back-to-back pair of
+ * turns (so that a change in the machine's load between pairs cancels out), its median reported.
  */
 export async function gmailRenderCost({ report, log, rounds, extensionDir }) {
   const chromium = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -116,23 +117,24 @@ export async function gmailRenderCost({ report, log, rounds, extensionDir }) {
   const withExtension = await launch(extensionDir);
   try {
     const times = { without: { list: [], conversation: [] }, with: { list: [], conversation: [] } };
+    /** Per pair of turns (one in each browser, back to back): the with/without ratio of the pair's medians. */
+    const pairs = { list: [], conversation: [] };
     const turn = async (name, browser) => {
       const t = await browser.page.evaluate((n) => globalThis.mtRender(n), TURN);
       times[name].list.push(...t.list);
       times[name].conversation.push(...t.conversation);
+      return t;
     };
     await turn("without", without); // warm-up turns, not counted
     await turn("with", withExtension);
     times.without = { list: [], conversation: [] };
     times.with = { list: [], conversation: [] };
     for (let i = 0; i * TURN < rounds; i++) {
-      if (i % 2 === 0) {
-        await turn("without", without);
-        await turn("with", withExtension);
-      } else {
-        await turn("with", withExtension);
-        await turn("without", without);
-      }
+      const [a, b] =
+        i % 2 === 0
+          ? [await turn("without", without), await turn("with", withExtension)]
+          : [await turn("with", withExtension), await turn("without", without)].reverse();
+      for (const name of ["list", "conversation"]) pairs[name].push(median(b[name]) / median(a[name]));
     }
     const version = withExtension.page.context().browser()?.version() ?? "";
     for (const [name, what] of [
@@ -144,7 +146,8 @@ export async function gmailRenderCost({ report, log, rounds, extensionDir }) {
       report(
         name === "list" ? `gmail-render-list-${LIST_ROWS}` : `gmail-render-conversation-${CONVERSATION_MESSAGES}`,
         `${fmt(a)} ms to render ${what} in the simulated Gmail with the extension loaded (median, p99 ${fmt(percentile(times.with[name], 99))} ms; ` +
-          `${fmt(a / b)}x the same render without the extension: ${fmt(b)} ms, p99 ${fmt(percentile(times.without[name], 99))} ms; ` +
+          `${fmt(median(pairs[name]))}x the same render without the extension (the median of ${pairs[name].length} back-to-back pairs of turns): ` +
+          `${fmt(b)} ms, p99 ${fmt(percentile(times.without[name], 99))} ms; ` +
           `insertion, mutation observers and layout; Chromium${version ? ` ${version}` : ""}; ${times.with[name].length} rounds)`,
       );
     }

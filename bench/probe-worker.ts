@@ -5,7 +5,7 @@
 // - `GET /__bench/consumer` answers the queue consumer's totals since the last `POST /__bench/consumer/reset`.
 // Used for the database figures only; the throughput figures run the tracker's own entry point.
 import type { Bindings } from "../worker/src/env";
-import type { Hit } from "../worker/src/hits";
+import type { HitMessage } from "../worker/src/hits";
 import tracker from "../worker/src/index";
 
 interface Counts {
@@ -96,14 +96,14 @@ function countingDatabase(db: D1Database, tally: Tally): D1Database {
   });
 }
 
-let consumer = { batches: 0, messages: 0, ...newTally() };
+let consumer = { batches: 0, messages: 0, hits: 0, ...newTally() };
 
 export default {
   async fetch(request: Request, env: Bindings, ctx: ExecutionContext): Promise<Response> {
     const { pathname } = new URL(request.url);
     if (pathname === "/__bench/consumer") return Response.json(consumer);
     if (pathname === "/__bench/consumer/reset" && request.method === "POST") {
-      consumer = { batches: 0, messages: 0, ...newTally() };
+      consumer = { batches: 0, messages: 0, hits: 0, ...newTally() };
       return Response.json(consumer);
     }
     const tally = newTally();
@@ -115,12 +115,13 @@ export default {
     counted.headers.set("X-Bench-Statements", JSON.stringify(tally.byStatement));
     return counted;
   },
-  async queue(batch: MessageBatch<Hit>, env: Bindings, ctx: ExecutionContext): Promise<void> {
+  async queue(batch: MessageBatch<HitMessage>, env: Bindings, ctx: ExecutionContext): Promise<void> {
     const totals = consumer; // a reset while this batch runs starts counting afresh with the next batch
-    const queue: ExportedHandlerQueueHandler<Bindings, Hit> = tracker.queue;
+    const queue: ExportedHandlerQueueHandler<Bindings, HitMessage> = tracker.queue;
     await queue(batch, { ...env, DB: countingDatabase(env.DB, totals) }, ctx);
     totals.batches++;
     totals.messages += batch.messages.length;
+    totals.hits += batch.messages.flatMap((m) => m.body).length;
   },
   scheduled: tracker.scheduled,
-} satisfies ExportedHandler<Bindings, Hit>;
+} satisfies ExportedHandler<Bindings, HitMessage>;

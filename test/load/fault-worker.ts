@@ -2,7 +2,7 @@
 // consumer (FAULT_RATE) and, with REDELIVER=1, every successfully stored batch delivered a second time.
 // Production has no switch for any of this: wrangler.toml's `main` is worker/src/index.ts.
 import type { Bindings } from "../../worker/src/env";
-import type { Hit } from "../../worker/src/hits";
+import type { HitMessage } from "../../worker/src/hits";
 import worker from "../../worker/src/index";
 import { FlakyD1 } from "../../worker/test/faults";
 
@@ -22,7 +22,7 @@ export default {
     return worker.fetch(request, env, ctx);
   },
   scheduled: worker.scheduled,
-  async queue(batch: MessageBatch<Hit>, env: FaultBindings): Promise<void> {
+  async queue(batch: MessageBatch<HitMessage>, env: FaultBindings): Promise<void> {
     const rate = Number(env.FAULT_RATE ?? "0");
     const db = new FlakyD1(env.DB, () => {
       const fail = Math.random() < rate;
@@ -51,4 +51,4 @@ export default {
       batch.retryAll({ delaySeconds: 0 });
     }
   },
-} satisfies ExportedHandler<FaultBindings, Hit>;
+} satisfies ExportedHandler<FaultBindings, HitMessage>;

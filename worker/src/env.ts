@@ -2,11 +2,11 @@
 // worker-configuration.d.ts (the global `Env`; `npm run types` regenerates it, `npm test` fails when it is stale),
 // and the secrets' names come from worker/secret-names.env. Only what wrangler cannot know is said here.
 import type { AccountRecord } from "./db/accounts";
-import type { Hit } from "./hits";
+import type { HitMessage } from "./hits";
 
 export type Bindings = Omit<Env, "HITS" | "SIGNING_SECRET" | "REGISTRATION_SECRET"> & {
-  /** Every hit goes through this queue. */
-  HITS: Queue<Hit>;
+  /** Every hit goes through this queue, gathered into messages (queue.ts). */
+  HITS: Queue<HitMessage>;
   /**
    * Derives every account's signing keys (see keys.ts). A secret: `.dev.vars` locally, `wrangler secret` deployed;
    * missing until one is set.

@@ -27,6 +27,12 @@ export interface Hit {
   userAgent?: string;
 }
 
+/**
+ * What one queue message carries: the hits an isolate answered together, or a single hit (as queued before hits
+ * were gathered; such messages may still be waiting in a queue when this version is deployed).
+ */
+export type HitMessage = Hit | Hit[];
+
 const FIELD_MAX = 100;
 /** Longer user agents are padding or abuse; the description needs only the start. */
 const USER_AGENT_MAX = 512;

@@ -2,7 +2,7 @@ import { app } from "./app";
 import { purgeExpiredEvents } from "./db/retention";
 import { withDevRequestCf } from "./dev-request-cf";
 import type { Bindings } from "./env";
-import type { Hit } from "./hits";
+import type { HitMessage } from "./hits";
 import { consumeHits } from "./queue";
 
 export default {
@@ -13,4 +13,4 @@ export default {
     const deleted = await purgeExpiredEvents(env.DB, controller.scheduledTime);
     console.log(`retention purge deleted ${deleted} events`);
   },
-} satisfies ExportedHandler<Bindings, Hit>;
+} satisfies ExportedHandler<Bindings, HitMessage>;

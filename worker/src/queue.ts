@@ -5,22 +5,103 @@ import { insertHitStatements, relabelSpans, spansAroundHits } from "./db/events"
 import { trackingStates } from "./db/messages";
 import type { Bindings } from "./env";
 import { errorName } from "./errors";
-import { type Hit, withClientDescription } from "./hits";
+import { type Hit, type HitMessage, withClientDescription } from "./hits";
+
+/**
+ * Hits answered by one isolate within this window go to the queue in one `sendBatch` call: a call costs about as
+ * much as a hit's whole response locally, and most of that is per call, not per message. The wait is after the
+ * response, in `waitUntil`, so no reader waits on it.
+ */
+const GATHER_MS = 10;
+/**
+ * Hits packed into one message. Queues bills per message (each 64 KB written, read and deleted), not per
+ * `sendBatch` call, so only packing saves operations; ten hits of at most about 1.3 KB each stay far below 64 KB.
+ * The consumer's `max_batch_size` (wrangler.toml) is 10 messages, so an invocation still stores at most 100 hits:
+ * about 6 ms of the free plan's 10 ms CPU (`cpu-per-event-consumer` in docs/benchmarks.md).
+ */
+export const HITS_PER_MESSAGE = 10;
+/** Hits per `sendBatch` call: 10 messages of about 13 KB at most, within its 100 messages and 256 KB. */
+const HITS_PER_SEND = 100;
+
+/** The hits being gathered in this isolate for one queue binding, and how far their sending has gone. */
+interface Gathering {
+  hits: Hit[];
+  /** A request has taken the hits to send them: the first one when the window ends, or the one that filled it. */
+  taken: boolean;
+  /** The hits are queued, or stored, or given up on (logged). */
+  settled: boolean;
+}
+
+const gatherings = new WeakMap<Queue<HitMessage>, Gathering>();
 
 /**
  * Records a hit after its response was sent (the caller passes this to `ctx.waitUntil`, which keeps the invocation
- * alive until it settles): the queue, or, only if the queue itself refuses, D1 directly. Never throws.
+ * alive until it settles): the queue, together with the other hits this isolate answers within GATHER_MS, or, only
+ * if the queue refuses them, D1 directly. Settles once the hit is queued or stored (or given up on, logged).
+ *
+ * The first request opens a gathering and, when its window ends, sends it; the request that fills a gathering
+ * sends it at once instead. Whichever sends holds its invocation open through the send, and through the direct
+ * writes if the queue refuses. Every other request of the gathering keeps its own invocation open too, until the
+ * gathering is settled, so no invocation ends while its hit is still only in memory. They watch a shared flag on
+ * timers of their own rather than awaiting one promise: workerd refuses a promise resolved from another request's
+ * context ("Cannot perform I/O on behalf of a different request", seen in this project's worker tests; see also
+ * cloudflare/workerd#2719).
  */
 export async function enqueueHit(env: Bindings, hit: Hit): Promise<void> {
+  const open = gatherings.get(env.HITS);
+  if (!open) return leadGathering(env, hit);
+  open.hits.push(hit);
+  if (open.hits.length >= HITS_PER_SEND) return sendGathering(env, open);
+  await untilSettled(open);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function leadGathering(env: Bindings, hit: Hit): Promise<void> {
+  const gathering: Gathering = { hits: [hit], taken: false, settled: false };
+  gatherings.set(env.HITS, gathering);
+  await sleep(GATHER_MS);
+  if (gathering.taken) return untilSettled(gathering);
+  return sendGathering(env, gathering);
+}
+
+async function sendGathering(env: Bindings, gathering: Gathering): Promise<void> {
+  gathering.taken = true;
+  if (gatherings.get(env.HITS) === gathering) gatherings.delete(env.HITS);
   try {
-    await env.HITS.send(hit, { contentType: "json" });
-  } catch (error) {
-    console.error("queue send failed; writing the hit directly", errorName(error));
-    await storeWithoutQueue(env, hit);
+    await sendHits(env, gathering.hits);
+  } finally {
+    gathering.settled = true;
   }
 }
 
-/** Pauses between the direct writes of a hit the queue refused; then the queue is asked once more. */
+/** Longest pause between two looks at a gathering being sent (a refused one may take seconds to write to D1). */
+const SETTLED_CHECK_MAX_MS = 500;
+
+async function untilSettled(gathering: Gathering): Promise<void> {
+  for (let pause = GATHER_MS; !gathering.settled; pause = Math.min(pause * 2, SETTLED_CHECK_MAX_MS)) await sleep(pause);
+}
+
+/** The hits as queue messages, HITS_PER_MESSAGE to a message. */
+export function hitMessages(hits: readonly Hit[]): MessageSendRequest<HitMessage>[] {
+  const messages: MessageSendRequest<HitMessage>[] = [];
+  for (let i = 0; i < hits.length; i += HITS_PER_MESSAGE) {
+    messages.push({ body: hits.slice(i, i + HITS_PER_MESSAGE), contentType: "json" });
+  }
+  return messages;
+}
+
+/** The queue, or, only if it refuses, D1 directly. Never throws. */
+async function sendHits(env: Bindings, hits: Hit[]): Promise<void> {
+  try {
+    await env.HITS.sendBatch(hitMessages(hits));
+  } catch (error) {
+    console.error(`queue send of ${hits.length} hits failed; writing them directly`, errorName(error));
+    await storeWithoutQueue(env, hits);
+  }
+}
+
+/** Pauses between the direct writes of hits the queue refused; then the queue is asked once more. */
 const DIRECT_WRITE_PAUSES_MS = [250, 1_000, 4_000];
 /**
  * A Worker may keep working for 30 s after its response: the last direct write starts early enough to leave
@@ -28,23 +109,25 @@ const DIRECT_WRITE_PAUSES_MS = [250, 1_000, 4_000];
  */
 const DIRECT_WRITE_BUDGET_MS = 15_000;
 
-/** A hit the queue refused: D1 directly, a few times while it fails, then the queue again. Never throws. */
-async function storeWithoutQueue(env: Bindings, hit: Hit): Promise<void> {
+/** Hits the queue refused: D1 directly, a few times while it fails, then the queue again. Never throws. */
+async function storeWithoutQueue(env: Bindings, hits: Hit[]): Promise<void> {
   const started = Date.now();
   for (let attempt = 0; ; attempt++) {
     try {
-      await storeHits(env.DB, [hit]);
+      await storeHits(env.DB, hits);
       return;
     } catch (error) {
       const pause = DIRECT_WRITE_PAUSES_MS[attempt];
       if (pause === undefined || Date.now() + pause - started > DIRECT_WRITE_BUDGET_MS) {
-        console.error("direct hit write failed; queueing it again", errorName(error));
+        console.error("direct hit write failed; queueing the hits again", errorName(error));
         break;
       }
       await new Promise((resolve) => setTimeout(resolve, pause));
     }
   }
-  await env.HITS.send(hit, { contentType: "json" }).catch((error) => console.error("hit lost: queue and D1 both failed", errorName(error)));
+  await env.HITS.sendBatch(hitMessages(hits)).catch((error) =>
+    console.error(`${hits.length} hits lost: queue and D1 both failed`, errorName(error)),
+  );
 }
 
 /** Longest pause between redeliveries while D1 is failing (Queues' maximum is 12 hours). */
@@ -83,11 +166,11 @@ export function retryDelaySeconds(attempts: number): number {
   return Math.min(MAX_RETRY_DELAY_SECONDS, 2 ** Math.min(Math.max(attempts, 1), 16));
 }
 
-export async function consumeHits(batch: MessageBatch<Hit>, env: Bindings): Promise<void> {
+export async function consumeHits(batch: MessageBatch<HitMessage>, env: Bindings): Promise<void> {
   try {
     await storeHits(
       env.DB,
-      batch.messages.map((m) => m.body),
+      batch.messages.flatMap((m) => m.body),
     );
     batch.ackAll();
   } catch (error) {

@@ -2,9 +2,8 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { clickUrl, mintTrackingId, signedClickUrl } from "../../shared/protocol";
-import type { Hit } from "../src/hits";
 import worker from "../src/index";
-import { unreachableD1 } from "./faults";
+import { recordingQueue, unreachableD1 } from "./faults";
 import { BASE, CHROME_UA, call, createAccount, sentMessage } from "./helpers";
 
 let nextAddress = 1;
@@ -15,8 +14,7 @@ function newAddress(): string {
 
 /** The real bindings, except storage that must not be touched and a queue that records what it is sent. */
 function isolatedEnv() {
-  const sent: Hit[] = [];
-  const queue = { send: async (hit: Hit) => void sent.push(hit) } as unknown as Queue<Hit>;
+  const { queue, sent } = recordingQueue();
   const untouchable = new Proxy({} as KVNamespace, {
     get() {
       throw new Error("KV was touched");

@@ -1,6 +1,8 @@
 // Fault injection for tests only: wraps the REAL D1 binding and makes a chosen number of calls fail the way
 // D1 fails transiently in production. Production code has no switch for this; only tests construct it.
 
+import type { Hit, HitMessage } from "../src/hits";
+
 export const TRANSIENT_D1_ERROR = "D1_ERROR: Network connection lost.";
 const REAL = Symbol("real statement");
 
@@ -60,4 +62,16 @@ export function unreachableD1(): D1Database {
       throw new Error("the database was touched");
     },
   });
+}
+
+/** A queue binding that keeps the hits it is sent, in order, and forwards nothing. */
+export function recordingQueue(): { queue: Queue<HitMessage>; sent: Hit[]; calls: MessageSendRequest<HitMessage>[][] } {
+  const sent: Hit[] = [];
+  const calls: MessageSendRequest<HitMessage>[][] = [];
+  const sendBatch = async (messages: Iterable<MessageSendRequest<HitMessage>>) => {
+    const batch = [...messages];
+    calls.push(batch);
+    sent.push(...batch.flatMap((m) => m.body));
+  };
+  return { queue: { sendBatch } as unknown as Queue<HitMessage>, sent, calls };
 }

@@ -1,7 +1,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { Hit } from "../src/hits";
+import type { Hit, HitMessage } from "../src/hits";
 import { PIXEL_GIF } from "../src/http";
 import worker from "../src/index";
 import { FlakyD1, unreachableD1 } from "./faults";
@@ -93,12 +93,12 @@ describe("GET /o/<id>.gif", () => {
     });
     const sent: Hit[] = [];
     const heldQueue = {
-      send: async (body: Hit, options?: QueueSendOptions) => {
+      sendBatch: async (messages: MessageSendRequest<HitMessage>[]) => {
         await gate;
-        sent.push(body);
-        return env.HITS.send(body, options);
+        sent.push(...messages.flatMap((m) => m.body));
+        return env.HITS.sendBatch(messages);
       },
-    } as unknown as Queue;
+    } as unknown as Queue<HitMessage>;
     const ctx = createExecutionContext();
     const response = await worker.fetch(
       new Request(`${BASE}/o/${message.id}.gif`, { headers: { "user-agent": CHROME_UA } }),
@@ -122,10 +122,10 @@ describe("GET /o/<id>.gif", () => {
     const account = await createAccount();
     const message = await sentMessage(account);
     const brokenQueue = {
-      send: async () => {
+      sendBatch: async () => {
         throw new Error("Queue send failed");
       },
-    } as unknown as Queue;
+    } as unknown as Queue<HitMessage>;
     const ctx = createExecutionContext();
     const response = await worker.fetch(
       new Request(`${BASE}/o/${message.id}.gif`, { headers: { "user-agent": CHROME_UA } }),
@@ -142,11 +142,11 @@ describe("GET /o/<id>.gif", () => {
     const message = await sentMessage(account);
     const refusals = { left: 1 };
     const queueRefusingOnce = {
-      send: async (body: Hit, options?: QueueSendOptions) => {
+      sendBatch: async (messages: MessageSendRequest<HitMessage>[]) => {
         if (refusals.left-- > 0) throw new Error("Queue send failed");
-        return env.HITS.send(body, options);
+        return env.HITS.sendBatch(messages);
       },
-    } as unknown as Queue;
+    } as unknown as Queue<HitMessage>;
     // D1 fails the first direct write (both of its reads), then recovers: a later attempt stores the hit.
     const flaky = new FlakyD1(env.DB, (call) => call < 2);
     const ctx = createExecutionContext();

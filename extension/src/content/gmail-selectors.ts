@@ -187,6 +187,14 @@ export function queryAll(root: ParentNode, name: SelectorName, expected = false)
   return found;
 }
 
+/**
+ * One selector list matching whatever any of `names` matches, precise or fallback: for a yes-or-no question (is
+ * such an element here?) one traversal answers instead of one per selector.
+ */
+export function anyOf(names: readonly SelectorName[]): string {
+  return names.flatMap((name) => [SELECTORS[name].precise, ...SELECTORS[name].fallbacks]).join(", ");
+}
+
 /** The nearest ancestor (or self) matching a spec, precise first. */
 export function closest(element: Element, name: SelectorName): Element | null {
   const spec = SELECTORS[name];

@@ -185,6 +185,39 @@ describe("sent list marks", () => {
     ]);
   });
 
+  it("draws the answer on the rows that waited for it: re-rendered ones included, never on a row that now shows another thread", async () => {
+    page([row("a1", "One"), row("b2", "Two")]);
+    const answered: (() => void)[] = [];
+    const { fetchStatus } = tracker({ a1: [{}], b2: [{ state: "opened", openCount: 1 }], c3: [{ state: "clicked", clickCount: 1 }] });
+    const held = (ids: string[]) => new Promise<void>((resolve) => answered.push(resolve)).then(() => fetchStatus(ids));
+    const list = new ThreadListMarks(document, held);
+    list.scan();
+    await Promise.resolve();
+    expect(answered).toHaveLength(1);
+    // While the request is out, Gmail replaces the first row's node (its observer scans), and reuses the second
+    // row's node for another thread.
+    const [first, second] = document.querySelectorAll("tr");
+    const parsed = document.createElement("tbody");
+    parsed.innerHTML = row("a1", "One");
+    first?.replaceWith(parsed.firstElementChild as Element);
+    list.scan();
+    const reused = second?.querySelector("[data-legacy-thread-id]") as Element;
+    reused.setAttribute("data-legacy-thread-id", "c3");
+    reused.setAttribute("data-thread-id", `#thread-f:${BigInt("0xc3")}`);
+    answered[0]?.();
+    await vi.waitFor(() => expect(marks()).toHaveLength(1));
+    expect(marks()).toEqual([["a1", "delivered", ""]]);
+    // The reused row's own scan asks for its thread.
+    list.scan();
+    await vi.waitFor(() => expect(answered).toHaveLength(2));
+    answered[1]?.();
+    await vi.waitFor(() => expect(marks()).toHaveLength(2));
+    expect(marks()).toEqual([
+      ["a1", "delivered", ""],
+      ["c3", "clicked", ""],
+    ]);
+  });
+
   it("aggregates several tracked messages of one thread, and says it in the tooltip", () => {
     const state = aggregate([
       status("t", { state: "opened", openCount: 1, lastOpenAt: "2026-11-20T10:00:00Z" }),

@@ -1,0 +1,171 @@
+// Hits answered together by one isolate go to the queue together (queue.ts, enqueueHit): fewer queue calls and
+// operations, and still every answered hit stored exactly once, whether the queue takes them or refuses them.
+import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { signedClickUrl } from "../../shared/protocol";
+import { type Hit, type HitMessage, hitFromRequest } from "../src/hits";
+import worker from "../src/index";
+import { deriveSigningKey } from "../src/keys";
+import { HITS_PER_MESSAGE, hitMessages } from "../src/queue";
+import { BASE, CHROME_UA, createAccount, GMAIL_PROXY_UA, sentMessage, storedEvents, type TestAccount, waitForEvents } from "./helpers";
+
+type Bindings = Parameters<typeof worker.fetch>[1];
+
+/** Fires `count` hits at once (half opens, half clicks on link 0), each request with its own execution context. */
+async function fireHits(account: TestAccount, messageId: string, count: number, testEnv: Bindings) {
+  const link = await signedClickUrl(BASE, account.key, messageId, 0, "https://www.example.com/pricing");
+  return Promise.all(
+    Array.from({ length: count }, async (_, i) => {
+      const ctx = createExecutionContext();
+      const request =
+        i % 2 === 0
+          ? new Request(`${BASE}/o/${messageId}.gif`, { headers: { "user-agent": GMAIL_PROXY_UA } })
+          : new Request(link, { redirect: "manual", headers: { "user-agent": CHROME_UA } });
+      const response = await worker.fetch(request, testEnv, ctx);
+      expect(response.status).toBe(i % 2 === 0 ? 200 : 302);
+      await response.arrayBuffer();
+      return ctx;
+    }),
+  );
+}
+
+/** A queue binding that records every sendBatch call and passes it on to `forward` (when given) after `gate`. */
+function watchedQueue(forward: ((messages: MessageSendRequest<HitMessage>[]) => Promise<unknown>) | null, gate = Promise.resolve()) {
+  const calls: MessageSendRequest<HitMessage>[][] = [];
+  let onCall = () => {};
+  const called = new Promise<void>((resolve) => {
+    onCall = resolve;
+  });
+  const queue = {
+    sendBatch: async (messages: Iterable<MessageSendRequest<HitMessage>>) => {
+      const batch = [...messages];
+      calls.push(batch);
+      onCall();
+      await gate;
+      if (!forward) throw new Error("Queue send failed");
+      return forward(batch);
+    },
+  } as unknown as Queue<HitMessage>;
+  const hits = () => calls.flatMap((batch) => batch.flatMap((m) => m.body));
+  return { queue, calls, called, hits };
+}
+
+function expectEachOnce(rows: Record<string, unknown>[], count: number) {
+  expect(rows).toHaveLength(count);
+  expect(new Set(rows.map((row) => row.event_id)).size).toBe(count);
+  expect(rows.filter((row) => row.kind === "open")).toHaveLength(count / 2);
+}
+
+/** Moves the held timers on by `ms`, and lets real I/O (the queue, D1) progress meanwhile. */
+async function passTime(ms: number) {
+  await vi.advanceTimersByTimeAsync(ms);
+  await scheduler.wait(1);
+}
+
+/** Waits for every context's waitUntil work, moving the held timers on while it runs. */
+async function settle(contexts: ExecutionContext[]) {
+  let done = false;
+  const all = Promise.all(contexts.map(waitOnExecutionContext)).then(() => {
+    done = true;
+  });
+  while (!done) await passTime(10);
+  await all;
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("hits gathered per isolate", () => {
+  it("sends a full gathering of 100 hits in one call, ten to a message, and stores each hit once", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account);
+    const watched = watchedQueue((messages) => env.HITS.sendBatch(messages));
+    // The window's timer is held: the gathering is sent because it is full, by the request that filled it.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const contexts = await fireHits(account, message.id, 100, { ...env, HITS: watched.queue });
+    await watched.called;
+    await settle(contexts);
+    vi.useRealTimers();
+    expect(watched.calls).toHaveLength(1);
+    expect(watched.calls[0]?.map((m) => (m.body as Hit[]).length)).toEqual(Array(10).fill(HITS_PER_MESSAGE));
+    expect(watched.hits()).toHaveLength(100);
+    expectEachOnce(await waitForEvents(message.id, 100), 100);
+    // Nothing more arrives later: the queue delivered each message once and the consumer stored each hit once.
+    expect(await storedEvents(message.id)).toHaveLength(100);
+  });
+
+  it("keeps every request's waitUntil open until its gathering is queued", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account);
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const watched = watchedQueue((messages) => env.HITS.sendBatch(messages), gate);
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const contexts = await fireHits(account, message.id, 100, { ...env, HITS: watched.queue });
+    const settled = contexts.map(() => false);
+    const all = Promise.all(
+      contexts.map((ctx, i) =>
+        waitOnExecutionContext(ctx).then(() => {
+          settled[i] = true;
+        }),
+      ),
+    );
+    await watched.called;
+    // The send is held, and time passes (a window and more): had a request's waitUntil settled, its invocation
+    // could end while its hit was still only in memory.
+    for (let turn = 0; turn < 5; turn++) await passTime(50);
+    expect(settled.filter(Boolean)).toHaveLength(0);
+    release();
+    while (!settled.every(Boolean)) await passTime(10);
+    await all;
+    vi.useRealTimers();
+    expectEachOnce(await waitForEvents(message.id, 100), 100);
+  });
+
+  it("writes every hit of a refused gathering straight to D1, each exactly once", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account);
+    const refusing = watchedQueue(null);
+    const contexts = await fireHits(account, message.id, 30, { ...env, HITS: refusing.queue });
+    await Promise.all(contexts.map(waitOnExecutionContext));
+    // However the 30 hits were gathered, the queue was offered each of them once, and each was written once.
+    expect(refusing.hits()).toHaveLength(30);
+    expectEachOnce(await storedEvents(message.id), 30);
+  });
+
+  it("stores packed messages, and a redelivered packed message once", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account);
+    const accountKey = await deriveSigningKey(env.SIGNING_SECRET ?? "", account.accountId, account.key.keyId);
+    const hits: Hit[] = [];
+    for (let i = 0; i < 24; i++) {
+      const request = new Request(`${BASE}/o/${message.id}.gif`, { headers: { "user-agent": CHROME_UA } });
+      const kind = i % 2 === 0 ? "open" : "click";
+      const target = {
+        accountId: account.accountId,
+        messageId: message.id,
+        accountKey,
+        kind,
+        linkIndex: kind === "click" ? 0 : null,
+      } as const;
+      hits.push(await hitFromRequest(request, target, Date.now() - i * 1000));
+    }
+    // A message from before hits were gathered (one hit, not a list) is stored alongside.
+    const bodies: HitMessage[] = [...hitMessages(hits.slice(1)).map((m) => m.body), hits[0] as Hit];
+    expect(bodies.map((body) => (Array.isArray(body) ? body.length : 1))).toEqual([10, 10, 3, 1]);
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      const batch = createMessageBatch<HitMessage>(
+        "mailtracker-hits",
+        bodies.map((body, i) => ({ id: `packed-${i}`, timestamp: new Date(), attempts: attempt, body })),
+      );
+      const ctx = createExecutionContext();
+      await worker.queue(batch, env);
+      expect((await getQueueResult(batch, ctx)).ackAll).toBe(true);
+    }
+    expectEachOnce(await storedEvents(message.id), 24);
+  });
+});
