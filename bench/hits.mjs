@@ -1,9 +1,22 @@
 // Pixel and click throughput: the tracker against a bare worker that answers the same bytes, both under the same
 // `wrangler dev`, loaded by wrk in interleaved rounds, then every answered hit checked stored in D1.
 import { writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { runWrk } from "./load.mjs";
-import { d1Execute, directUrl, freePort, newSigningSecret, removeDir, startBaseline, startRealTracker, tempDir } from "./servers.mjs";
+import {
+  d1Execute,
+  directUrl,
+  freePort,
+  newSigningSecret,
+  pinSession,
+  privateDevRegistry,
+  removeDir,
+  startBaseline,
+  startRealTracker,
+  tempDir,
+  writeRequestPathConfig,
+} from "./servers.mjs";
 import { api, CACHE, createAccount, eachLimit, fmt, importTs, median, sleep, threadIdFor } from "./util.mjs";
 
 /** What a Gmail recipient's open looks like: Google's image proxy fetches the pixel. */
@@ -11,6 +24,18 @@ const GMAIL_PROXY_UA = "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0
 /** A person clicking in a desktop browser (the tracker parses it into client and device). */
 const DESKTOP_UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 const DRAIN_TIMEOUT_MS = 180_000;
+
+/** A read of the storing session's D1 from outside it: SQLite answers busy while the consumer writes, so try again. */
+async function d1Read(persistTo, command) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return d1Execute(persistTo, { command });
+    } catch (error) {
+      if (!/SQLITE_BUSY/.test(error.message) || attempt >= 10) throw error;
+      await sleep(500);
+    }
+  }
+}
 
 /** Compares what the two servers answer to the same request: status, headers (but Date) and body. */
 async function sameAnswer(realUrl, baseUrl, pathname) {
@@ -27,7 +52,7 @@ async function sameAnswer(realUrl, baseUrl, pathname) {
 }
 
 async function storedByKind(persistTo) {
-  const rows = d1Execute(persistTo, { command: "SELECT kind, count(*) AS n FROM events GROUP BY kind" });
+  const rows = await d1Read(persistTo, "SELECT kind, count(*) AS n FROM events GROUP BY kind");
   const counts = { open: 0, click: 0 };
   for (const row of rows) counts[row.kind] = row.n;
   return counts;
@@ -40,17 +65,34 @@ async function storedByKind(persistTo) {
 export async function benchHits({ report, log, fail, seconds, rounds, connections }) {
   const { mintTrackingId, pixelUrl, signedClickUrl } = await importTs("shared/protocol.ts", "protocol");
   const trackerDir = tempDir("hits");
+  const requestPathDir = tempDir("request-path");
+  const registryDir = tempDir("registry");
   const baselineDir = tempDir("baseline");
   const started = [];
   try {
-    log("starting the tracker and the bare baseline worker (wrangler dev)…");
-    const tracker = await startRealTracker({ port: await freePort(), persistTo: trackerDir, signingSecret: newSigningSecret() });
+    // Two sessions of the tracker, as production splits its work: one answers the hits and sends them to the queue
+    // (the one measured), the other consumes the queue into D1, in a workerd of its own (see writeRequestPathConfig).
+    // Under one `wrangler dev`, the queue's broker, the consumer and D1's SQLite all ran on the one thread that
+    // answers hits, and storing took about 40 % of the throughput; on Cloudflare none of them runs in the Worker's
+    // isolate. The storing session's own figures are cpu-per-event-consumer and d1-rows-*.
+    log("starting the tracker (a session answering hits, one storing them) and the bare baseline worker (wrangler dev)…");
+    const registry = privateDevRegistry(registryDir);
+    const signingSecret = newSigningSecret();
+    const storing = await startRealTracker({ port: await freePort(), persistTo: trackerDir, signingSecret, env: registry });
+    started.push(storing);
+    const tracker = await startRealTracker({
+      port: await freePort(),
+      persistTo: requestPathDir,
+      signingSecret,
+      config: writeRequestPathConfig(requestPathDir),
+      env: registry,
+    });
     started.push(tracker);
     const baseline = await startBaseline({ port: await freePort(), persistTo: baselineDir });
     started.push(baseline);
 
     // 300 registered messages sent an hour ago, 3 links each: wrk rotates over 300 pixels and 900 click links.
-    const account = await createAccount(tracker.url);
+    const account = await createAccount(storing.url);
     const messageCount = 300;
     const linksPerMessage = 3;
     const ids = await Promise.all(Array.from({ length: messageCount }, () => mintTrackingId(account.key)));
@@ -58,7 +100,7 @@ export async function benchHits({ report, log, fail, seconds, rounds, connection
     const sentAt = new Date(Date.now() - 3_600_000).toISOString();
     log(`registering ${messageCount} messages…`);
     await eachLimit(ids, 4, (id, i) =>
-      api(tracker.url, "PUT", `/api/messages/${id}`, {
+      api(storing.url, "PUT", `/api/messages/${id}`, {
         token: account.token,
         body: {
           subject: `Proposal ${i}`,
@@ -87,11 +129,33 @@ export async function benchHits({ report, log, fail, seconds, rounds, connection
         ? `loading each worker's own workerd directly (tracker ${targets.tracker}, baseline ${targets.baseline})`
         : "could not find the inner workerd ports: loading through wrangler dev's proxy",
     );
+    // The measured workerds (the tracker answering hits, the baseline; one runs at a time) get a CPU of their own,
+    // and wrk and the storing session share the others: on Cloudflare the consumer and D1 never take the CPU of
+    // the Worker that answers. Without it, on two cores, the storing session's bursts took turns with the measured
+    // thread and moved the ratios by ±0.15 from one round to the next.
+    const cores = os.cpus().length;
+    const measuredCpu = String(cores - 1);
+    const otherCpus = cores > 2 ? `0-${cores - 2}` : "0";
+    const pinned =
+      cores >= 2 && [tracker, baseline].every((server) => pinSession(server.url, measuredCpu)) && pinSession(storing.url, otherCpus);
+    log(
+      pinned
+        ? `measured workerds on CPU ${measuredCpu}; wrk and the storing session on CPU ${otherCpus}`
+        : "could not pin the workerds to CPUs",
+    );
+    const wrkCpus = pinned ? otherCpus : undefined;
 
     // The baseline must answer exactly what the tracker answers (this also stores one open and one click).
     const pixelAnswer = await sameAnswer(targets.tracker, targets.baseline, pixelPaths[0]);
     const clickAnswer = await sameAnswer(targets.tracker, targets.baseline, clickPaths[0]);
     const gifBytes = Buffer.from(pixelAnswer.body, "base64").length;
+    // Those two hits crossed from one session to the other: if the dev registry dropped them, stop here.
+    for (let waited = 0; ; waited += 1_000) {
+      const first = await storedByKind(trackerDir);
+      if (first.open >= 1 && first.click >= 1) break;
+      if (waited > 60_000) throw new Error("hits answered by the request-path session never reached the storing session's D1");
+      await sleep(1_000);
+    }
     const sent = { open: 1, click: 1 };
     const answered = { open: 1, click: 1 };
     let socketErrors = 0;
@@ -130,7 +194,9 @@ export async function benchHits({ report, log, fail, seconds, rounds, connection
     };
     for (const { name, kind, file, userAgent, what } of kinds) {
       const load = (server, secs) =>
-        measure(server, kind, () => runWrk({ url: targets[server], pathsFile: file, seconds: secs, connections, userAgent }));
+        measure(server, kind, () =>
+          runWrk({ url: targets[server], pathsFile: file, seconds: secs, connections, userAgent, cpus: wrkCpus }),
+        );
       log(`${name}: warming up both workers…`);
       await load("tracker", 2);
       await load("baseline", 2);
@@ -190,7 +256,6 @@ export async function benchHits({ report, log, fail, seconds, rounds, connection
     else fail(`hits-stored: FAILED, ${totalStored} stored for ${totalAnswered} answered and ${totalSent} sent (${detail})`);
   } finally {
     for (const server of started.reverse()) await server.stop();
-    removeDir(trackerDir);
-    removeDir(baselineDir);
+    for (const dir of [trackerDir, requestPathDir, registryDir, baselineDir]) removeDir(dir);
   }
 }

@@ -45,11 +45,13 @@ export function wrkVersion() {
  * One wrk run against `url`, rotating over the paths in `pathsFile`. Resolves to
  * {sent, completed, ok, rps, p50Ms, p99Ms, errors}: `ok` is the answered requests with a 2xx/3xx status.
  */
-export function runWrk({ url, pathsFile, seconds, connections, threads = 1, userAgent }) {
+export function runWrk({ url, pathsFile, seconds, connections, threads = 1, userAgent, cpus }) {
   const args = [`-t${threads}`, `-c${connections}`, `-d${seconds}s`, "--timeout", "5s", "--latency", "-s", LUA, url, "--", pathsFile];
   if (userAgent) args.push(userAgent);
+  // On the given CPUs (taskset), when the caller keeps the measured server on others.
+  const [command, argv] = cpus ? ["taskset", ["-c", cpus, "wrk", ...args]] : ["wrk", args];
   return new Promise((resolve, reject) => {
-    const child = spawn("wrk", args, { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, argv, { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     child.stdout.on("data", (chunk) => {
       out += chunk;

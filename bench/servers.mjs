@@ -3,7 +3,7 @@
 // and the tracker wrapped by bench/probe-worker.ts, which reports D1's rows read and written.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -107,18 +107,57 @@ function stopGroup(child) {
   });
 }
 
-/** The tracker itself, started the way `npm start` starts it, with its own state and secret. */
-export async function startRealTracker({ port, persistTo, signingSecret }) {
+/**
+ * The tracker itself, started the way `npm start` starts it, with its own state and secret. `config` and `env` are
+ * for the request-path tracker below.
+ */
+export async function startRealTracker({ port, persistTo, signingSecret, config, env }) {
   let output = "";
   const tracker = await startTracker({
     port,
     persistTo,
+    config,
+    env,
     vars: { SIGNING_SECRET: signingSecret, FEED_SETTLE_SECONDS: "0" },
     log: (text) => {
       output = (output + text).slice(-20_000);
     },
   });
   return { ...tracker, output: () => output };
+}
+
+/**
+ * A dev registry of the benchmark's own (wrangler's and miniflare's variables for its folder): the benchmark's
+ * sessions find each other through it, and never a tracker the developer has running under `npm start`.
+ */
+export function privateDevRegistry(dir) {
+  return { WRANGLER_REGISTRY_PATH: dir, CLOUDFLARE_DEV_REGISTRY_PATH: dir };
+}
+
+/**
+ * The project's wrangler.toml for a tracker that answers hits but does not consume the hits queue: the same worker,
+ * bindings and secret, under another name, with no `[[queues.consumers]]`. Its queue sends then leave its workerd
+ * for the session that consumes the queue, through the dev registry (miniflare's `ExternalQueueProxy`, wrangler 4),
+ * as in production a queue send leaves the Worker's isolate and the consumer and D1 run elsewhere. Written to `dir`,
+ * with the paths made absolute. Throws if wrangler.toml no longer has the shape this relies on.
+ */
+export function writeRequestPathConfig(dir) {
+  const template = readFileSync(path.join(ROOT, "wrangler.toml"), "utf8");
+  const absolute = (_, key, relative) => `${key} = ${JSON.stringify(path.join(ROOT, relative))}`;
+  const config = template
+    .replace(/^name = "mailtracker"$/m, 'name = "mailtracker-request-path"')
+    .replace(/^(main|migrations_dir) = "([^"]+)"$/gm, absolute)
+    // Each consumer table, up to the next table header.
+    .replace(/^\[\[queues\.consumers\]\]\n(?:(?!\[)[^\n]*\n)*/gm, "");
+  const shaped =
+    config.includes('name = "mailtracker-request-path"') &&
+    !config.includes("queues.consumers") &&
+    config.includes("[[queues.producers]]") &&
+    config.split(`= ${JSON.stringify(ROOT).slice(0, -1)}`).length === 3;
+  if (!shaped) throw new Error("wrangler.toml changed shape: review writeRequestPathConfig in bench/servers.mjs");
+  const file = path.join(dir, "wrangler.toml");
+  writeFileSync(file, config);
+  return file;
 }
 
 export function startBaseline({ port, persistTo }) {
@@ -213,14 +252,31 @@ async function answer(url) {
   }
 }
 
-/** The inner workerd's own URL for a `wrangler dev` URL, or null if it cannot be found. */
-export async function directUrl(publicUrl) {
-  if (process.platform !== "linux") return null;
+/** The process listening on a `wrangler dev` URL's port, its process group and every process on the machine. */
+function sessionOf(publicUrl) {
   const publicPort = Number(new URL(publicUrl).port);
   const listening = listeningSockets();
   const pids = readdirSync("/proc").filter((name) => /^\d+$/.test(name));
   const proxyPid = pids.find((pid) => socketInodes(pid).some((inode) => listening.get(inode) === publicPort));
-  const group = proxyPid ? processGroup(proxyPid) : null;
+  return { proxyPid, group: proxyPid ? processGroup(proxyPid) : null, pids, listening };
+}
+
+/**
+ * Keeps every process of a `wrangler dev` session (its workerds and their threads) on the given CPUs, with
+ * util-linux's taskset. Linux only; false where it cannot.
+ */
+export function pinSession(publicUrl, cpus) {
+  if (process.platform !== "linux") return false;
+  const { group, pids } = sessionOf(publicUrl);
+  if (!group) return false;
+  const members = pids.filter((pid) => processGroup(pid) === group);
+  return members.every((pid) => spawnSync("taskset", ["-a", "-p", "-c", cpus, pid], { stdio: "ignore" }).status === 0);
+}
+
+/** The inner workerd's own URL for a `wrangler dev` URL, or null if it cannot be found. */
+export async function directUrl(publicUrl) {
+  if (process.platform !== "linux") return null;
+  const { proxyPid, group, pids, listening } = sessionOf(publicUrl);
   if (!group) return null;
   const expected = await answer(publicUrl);
   for (const pid of pids) {

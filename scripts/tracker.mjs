@@ -74,7 +74,8 @@ async function waitUntilServing(url, child, timeoutMs) {
 
 /**
  * Starts the tracker. `vars` become `--var` bindings (tests pass their own SIGNING_SECRET); `log` receives
- * wrangler's output; `config` is another wrangler config (tests use one with a test-only entry point).
+ * wrangler's output; `config` is another wrangler config (tests use one with a test-only entry point); `env` adds
+ * environment variables for wrangler (the benchmark gives its sessions a dev registry of their own).
  * Rejects with PortInUseError before starting anything when the port is taken. Resolves once the tracker answers
  * GET /; `stop()` ends wrangler and its workerd.
  */
@@ -84,6 +85,7 @@ export async function startTracker({
   vars = {},
   log = () => {},
   config = path.join(ROOT, "wrangler.toml"),
+  env = {},
 } = {}) {
   await ensurePortFree(port);
   applyLocalMigrations(persistTo, config);
@@ -102,7 +104,7 @@ export async function startTracker({
   ];
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
   // Its own process group, so stop() ends workerd with it.
-  const child = spawn(WRANGLER, args, { cwd: ROOT, env: WRANGLER_ENV, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const child = spawn(WRANGLER, args, { cwd: ROOT, env: { ...WRANGLER_ENV, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
   child.stdout.on("data", (chunk) => log(String(chunk)));
   child.stderr.on("data", (chunk) => log(String(chunk)));
   const url = `http://127.0.0.1:${port}`;

@@ -8,11 +8,11 @@ import { errorName } from "./errors";
 import { type Hit, type HitMessage, withClientDescription } from "./hits";
 
 /**
- * Hits answered by one isolate within this window go to the queue in one `sendBatch` call: a call costs about as
- * much as a hit's whole response locally, and most of that is per call, not per message. The wait is after the
- * response, in `waitUntil`, so no reader waits on it.
+ * Hits answered by one isolate within this window go to the queue in one `sendBatch` call: a call costs far more
+ * than a hit's share of a bigger one (serialising, a subrequest), and under load the window holds tens of hits. The
+ * wait is after the response, in `waitUntil`, so no reader waits on it; it only delays storing by as much.
  */
-const GATHER_MS = 10;
+const GATHER_MS = 50;
 /**
  * Hits packed into one message. Queues bills per message (each 64 KB written, read and deleted), not per
  * `sendBatch` call, so only packing saves operations; ten hits of at most about 1.3 KB each stay far below 64 KB.
@@ -23,63 +23,35 @@ export const HITS_PER_MESSAGE = 10;
 /** Hits per `sendBatch` call: 10 messages of about 13 KB at most, within its 100 messages and 256 KB. */
 const HITS_PER_SEND = 100;
 
-/** The hits being gathered in this isolate for one queue binding, and how far their sending has gone. */
-interface Gathering {
-  hits: Hit[];
-  /** A request has taken the hits to send them: the first one when the window ends, or the one that filled it. */
-  taken: boolean;
-  /** The hits are queued, or stored, or given up on (logged). */
-  settled: boolean;
-}
-
-const gatherings = new WeakMap<Queue<HitMessage>, Gathering>();
+/** The hits being gathered in this isolate, per queue binding. */
+const gatherings = new WeakMap<Queue<HitMessage>, Hit[]>();
 
 /**
- * Records a hit after its response was sent (the caller passes this to `ctx.waitUntil`, which keeps the invocation
- * alive until it settles): the queue, together with the other hits this isolate answers within GATHER_MS, or, only
- * if the queue refuses them, D1 directly. Settles once the hit is queued or stored (or given up on, logged).
+ * Records a hit after its response was sent (the caller passes this to `ctx.waitUntil`): the queue, together with
+ * the other hits this isolate answers within GATHER_MS, or, only if the queue refuses them, D1 directly.
  *
- * The first request opens a gathering and, when its window ends, sends it; the request that fills a gathering
- * sends it at once instead. Whichever sends holds its invocation open through the send, and through the direct
- * writes if the queue refuses. Every other request of the gathering keeps its own invocation open too, until the
- * gathering is settled, so no invocation ends while its hit is still only in memory. They watch a shared flag on
- * timers of their own rather than awaiting one promise: workerd refuses a promise resolved from another request's
- * context ("Cannot perform I/O on behalf of a different request", seen in this project's worker tests; see also
- * cloudflare/workerd#2719).
+ * The first request opens a gathering and sends it when its window ends; the request that fills a gathering sends
+ * it at once instead. Only the sending request's invocation stays open through the send (and the direct writes if
+ * the queue refuses): the others' hits are in the same isolate's memory, and an isolate is not ended while one of
+ * its invocations still runs (`waitUntil` extends the invocation, up to 30 s after the response:
+ * https://developers.cloudflare.com/workers/runtime-apis/context/#waituntil). Sending from one request's context
+ * also keeps every promise in that context (workerd refuses I/O on behalf of another request).
  */
 export async function enqueueHit(env: Bindings, hit: Hit): Promise<void> {
   const open = gatherings.get(env.HITS);
-  if (!open) return leadGathering(env, hit);
-  open.hits.push(hit);
-  if (open.hits.length >= HITS_PER_SEND) return sendGathering(env, open);
-  await untilSettled(open);
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function leadGathering(env: Bindings, hit: Hit): Promise<void> {
-  const gathering: Gathering = { hits: [hit], taken: false, settled: false };
-  gatherings.set(env.HITS, gathering);
-  await sleep(GATHER_MS);
-  if (gathering.taken) return untilSettled(gathering);
-  return sendGathering(env, gathering);
-}
-
-async function sendGathering(env: Bindings, gathering: Gathering): Promise<void> {
-  gathering.taken = true;
-  if (gatherings.get(env.HITS) === gathering) gatherings.delete(env.HITS);
-  try {
-    await sendHits(env, gathering.hits);
-  } finally {
-    gathering.settled = true;
+  if (open) {
+    open.push(hit);
+    if (open.length < HITS_PER_SEND) return;
+    gatherings.delete(env.HITS);
+    return sendHits(env, open);
   }
-}
-
-/** Longest pause between two looks at a gathering being sent (a refused one may take seconds to write to D1). */
-const SETTLED_CHECK_MAX_MS = 500;
-
-async function untilSettled(gathering: Gathering): Promise<void> {
-  for (let pause = GATHER_MS; !gathering.settled; pause = Math.min(pause * 2, SETTLED_CHECK_MAX_MS)) await sleep(pause);
+  const gathering = [hit];
+  gatherings.set(env.HITS, gathering);
+  await new Promise((resolve) => setTimeout(resolve, GATHER_MS));
+  // Filled meanwhile, and sent by the request that filled it.
+  if (gatherings.get(env.HITS) !== gathering) return;
+  gatherings.delete(env.HITS);
+  return sendHits(env, gathering);
 }
 
 /** The hits as queue messages, HITS_PER_MESSAGE to a message. */

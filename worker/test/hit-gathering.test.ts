@@ -96,7 +96,7 @@ describe("hits gathered per isolate", () => {
     expect(await storedEvents(message.id)).toHaveLength(100);
   });
 
-  it("keeps every request's waitUntil open until its gathering is queued", async () => {
+  it("keeps the sending request's waitUntil open until its gathering is queued; the others' hits go with it", async () => {
     const account = await createAccount();
     const message = await sentMessage(account);
     let release = () => {};
@@ -115,15 +115,43 @@ describe("hits gathered per isolate", () => {
       ),
     );
     await watched.called;
-    // The send is held, and time passes (a window and more): had a request's waitUntil settled, its invocation
-    // could end while its hit was still only in memory.
+    // The send is held, and time passes (the window and more). The 99 other requests are done; the one that
+    // filled the gathering and sends it is not, so its invocation (and the isolate) lives until the hits are queued.
     for (let turn = 0; turn < 5; turn++) await passTime(50);
-    expect(settled.filter(Boolean)).toHaveLength(0);
+    expect(settled.filter((done) => !done)).toHaveLength(1);
     release();
     while (!settled.every(Boolean)) await passTime(10);
     await all;
     vi.useRealTimers();
+    expect(watched.calls).toHaveLength(1);
     expectEachOnce(await waitForEvents(message.id, 100), 100);
+  });
+
+  it("sends what one window gathered in one call when the window ends, from the request that opened it", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account);
+    const watched = watchedQueue((messages) => env.HITS.sendBatch(messages));
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const contexts = await fireHits(account, message.id, 6, { ...env, HITS: watched.queue });
+    const settled = contexts.map(() => false);
+    const all = Promise.all(
+      contexts.map((ctx, i) =>
+        waitOnExecutionContext(ctx).then(() => {
+          settled[i] = true;
+        }),
+      ),
+    );
+    await passTime(1);
+    // Inside the window: nothing sent yet, and only the first request still waits (to send them all).
+    expect(watched.calls).toHaveLength(0);
+    expect(settled.filter((done) => !done)).toHaveLength(1);
+    await passTime(60);
+    while (!settled.every(Boolean)) await passTime(10);
+    await all;
+    vi.useRealTimers();
+    expect(watched.calls).toHaveLength(1);
+    expect(watched.hits()).toHaveLength(6);
+    expectEachOnce(await waitForEvents(message.id, 6), 6);
   });
 
   it("writes every hit of a refused gathering straight to D1, each exactly once", async () => {
