@@ -1,6 +1,6 @@
 // `npm run bench`: the benchmarks of docs/benchmarks.md. Not part of the tests.
 // Prints one line per figure, `name: value unit (ratio to baseline)`, on stdout; progress goes to stderr.
-//   npm run bench                     every figure (about 4 minutes)
+//   npm run bench                     every figure (about 6 minutes)
 //   npm run bench -- --quick          fewer and shorter rounds, for trying changes to the benchmark itself
 //   npm run bench -- --only=hits,db   some sections: hits, cpu, db, extension
 //   npm run bench -- --record         also writes the output and the machine into docs/benchmarks.md
@@ -70,7 +70,7 @@ try {
   if (runs("hits")) {
     ensureWrk(log);
     sectionsRun.push("hits");
-    await benchHits({ report, log, fail, seconds: quick ? 2 : 5, rounds: quick ? 1 : 3, connections: 8 });
+    await benchHits({ report, log, fail, seconds: 2, rounds: quick ? 1 : 8, connections: 8 });
   }
   if (runs("cpu")) {
     sectionsRun.push("cpu");
