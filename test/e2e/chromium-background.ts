@@ -7,12 +7,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
-import { CHROMIUM } from "./chromium";
+import { CHROMIUM, EXTENSION_FLAGS } from "./chromium";
 import { SimulatedGoogle } from "./gmail-sim/google";
 import { type BrowserHarness, type Tab, WAIT_MS } from "./harness";
 import { answerFromGoogle, puppeteerTab } from "./puppeteer-tab";
-
-const DIST = path.resolve(import.meta.dirname, "../../dist/chrome");
 
 export async function launchChromiumWithBackgroundTabs(): Promise<BrowserHarness> {
   const profile = mkdtempSync(path.join(tmpdir(), "mt-chromium-bg-"));
@@ -22,16 +20,7 @@ export async function launchChromiumWithBackgroundTabs(): Promise<BrowserHarness
     userDataDir: profile,
     defaultViewport: { width: 1280, height: 720 },
     ignoreDefaultArgs: ["--disable-extensions"],
-    args: [
-      `--disable-extensions-except=${DIST}`,
-      `--load-extension=${DIST}`,
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
+    args: EXTENSION_FLAGS,
   });
   const google = new SimulatedGoogle();
   const answer = answerFromGoogle(google);

@@ -9,6 +9,17 @@ import { type BrowserHarness, type Tab, WAIT_MS } from "./harness";
 
 const DIST = path.resolve(import.meta.dirname, "../../dist/chrome");
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+/** The built extension loaded unpacked, and nothing of Chromium's own reaching the network (also chromium-background.ts). */
+export const EXTENSION_FLAGS = [
+  `--disable-extensions-except=${DIST}`,
+  `--load-extension=${DIST}`,
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+];
 
 function tab(page: Page): Tab {
   return {
@@ -37,17 +48,7 @@ export async function launchChromium(): Promise<BrowserHarness> {
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: false,
-    args: [
-      "--headless=new",
-      `--disable-extensions-except=${DIST}`,
-      `--load-extension=${DIST}`,
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
+    args: ["--headless=new", ...EXTENSION_FLAGS],
   });
   const google = new SimulatedGoogle();
   // Only Google's hosts are simulated; the tracker (127.0.0.1) is the real worker under wrangler dev.
