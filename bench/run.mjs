@@ -13,7 +13,7 @@ import { benchDatabase } from "./database.mjs";
 import { benchExtension } from "./extension.mjs";
 import { benchHits } from "./hits.mjs";
 import { ensureWrk, wrkVersion } from "./load.mjs";
-import { ROOT, WRANGLER } from "./servers.mjs";
+import { ROOT, stopAllServers, WRANGLER } from "./servers.mjs";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -61,6 +61,14 @@ function machine() {
       .join(" ")}`,
     `node ${process.version}, wrangler ${version(WRANGLER, ["--version"])}, workerd ${workerd}, ${wrkVersion()}`,
   ];
+}
+
+// Interrupted (Ctrl-C, a timeout): stop the servers first, or their workerds outlive the run.
+for (const signal of ["SIGINT", "SIGTERM"]) {
+  process.once(signal, () => {
+    console.error(`  … ${signal}: stopping the servers`);
+    stopAllServers().finally(() => process.exit(130));
+  });
 }
 
 const started = Date.now();

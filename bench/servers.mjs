@@ -13,6 +13,29 @@ export { ROOT };
 export const WRANGLER = path.join(ROOT, "node_modules", ".bin", "wrangler");
 const START_TIMEOUT_MS = 90_000;
 
+/**
+ * Every server this process started and has not stopped yet. They run in process groups of their own (so that
+ * stopping one ends its workerd), which a Ctrl-C in the terminal does not reach: bench/run.mjs stops them on
+ * SIGINT and SIGTERM.
+ */
+const running = new Set();
+
+function tracked(server) {
+  const entry = {
+    ...server,
+    stop: async () => {
+      await server.stop();
+      running.delete(entry);
+    },
+  };
+  running.add(entry);
+  return entry;
+}
+
+export function stopAllServers() {
+  return Promise.all([...running].map((server) => server.stop()));
+}
+
 /** A fresh signing secret per run (43 characters of base64url, like the one `npm start` writes). */
 export function newSigningSecret() {
   return randomBytes(32).toString("base64url");
@@ -81,7 +104,7 @@ export async function startWrangler({ script, config, port, persistTo, vars = {}
     await stop();
     throw new Error(`${error.message}\n${output}`);
   }
-  return { url, stop, output: () => output };
+  return tracked({ url, stop, output: () => output });
 }
 
 function stopGroup(child) {
@@ -123,7 +146,7 @@ export async function startRealTracker({ port, persistTo, signingSecret, config,
       output = (output + text).slice(-20_000);
     },
   });
-  return { ...tracker, output: () => output };
+  return tracked({ ...tracker, output: () => output });
 }
 
 /**
