@@ -1,5 +1,6 @@
-// Pixel and click throughput: the tracker against a bare worker that answers the same bytes, both under the same
-// `wrangler dev`, loaded by wrk in interleaved rounds, then every answered hit checked stored in D1.
+// Pixel and click throughput: the tracker against a bare worker that answers the same bytes, both under the project's
+// `wrangler dev`, loaded by wrk in interleaved rounds, then every answered hit checked stored in D1 (by a second
+// session of the tracker, which consumes the queue: see benchHits).
 import { writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -132,7 +133,7 @@ export async function benchHits({ report, log, fail, seconds, rounds, connection
     // The measured workerds (the tracker answering hits, the baseline; one runs at a time) get a CPU of their own,
     // and wrk and the storing session share the others: on Cloudflare the consumer and D1 never take the CPU of
     // the Worker that answers. Without it, on two cores, the storing session's bursts took turns with the measured
-    // thread and moved the ratios by ±0.15 from one round to the next.
+    // thread.
     const cores = os.cpus().length;
     const measuredCpu = String(cores - 1);
     const otherCpus = cores > 2 ? `0-${cores - 2}` : "0";
