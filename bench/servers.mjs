@@ -4,12 +4,11 @@
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { applyLocalMigrations, ROOT, startTracker, WRANGLER_ENV } from "../scripts/tracker.mjs";
+import { applyLocalMigrations, freePort, ROOT, startTracker, WRANGLER_ENV } from "../scripts/tracker.mjs";
 
-export { ROOT };
+export { freePort, ROOT };
 export const WRANGLER = path.join(ROOT, "node_modules", ".bin", "wrangler");
 const START_TIMEOUT_MS = 90_000;
 
@@ -39,18 +38,6 @@ export function stopAllServers() {
 /** A fresh signing secret per run (43 characters of base64url, like the one `npm start` writes). */
 export function newSigningSecret() {
   return randomBytes(32).toString("base64url");
-}
-
-/** A TCP port on 127.0.0.1 that nothing listens on right now. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export function tempDir(label) {

@@ -56,6 +56,18 @@ export function ensurePortFree(port) {
   });
 }
 
+/** A TCP port free on 127.0.0.1 right now. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 /** Waits until the tracker itself answers GET / (its own greeting, from the wrangler dev we started). */
 async function waitUntilServing(url, child, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
@@ -101,12 +113,22 @@ export async function startTracker({
     "--persist-to",
     persistTo,
     "--show-interactive-dev-session=false",
+    // A port of its own for the inspector: wrangler otherwise checks that 9229 is free and then binds it, and two
+    // trackers starting at once (test files in parallel, two checkouts' tests) both took it and one exited.
+    "--inspector-port",
+    String(await freePort()),
   ];
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
   // Its own process group, so stop() ends workerd with it.
   const child = spawn(WRANGLER, args, { cwd: ROOT, env: { ...WRANGLER_ENV, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
-  child.stdout.on("data", (chunk) => log(String(chunk)));
-  child.stderr.on("data", (chunk) => log(String(chunk)));
+  // The end of wrangler's output goes into the error if it does not start.
+  let tail = "";
+  const keep = (chunk) => {
+    tail = (tail + String(chunk)).slice(-4_000);
+    log(String(chunk));
+  };
+  child.stdout.on("data", keep);
+  child.stderr.on("data", keep);
   const url = `http://127.0.0.1:${port}`;
   const stop = () =>
     new Promise((resolve) => {
@@ -122,7 +144,7 @@ export async function startTracker({
     await waitUntilServing(url, child, 60_000);
   } catch (error) {
     await stop();
-    throw error;
+    throw new Error(`${error.message}\n${tail}`);
   }
   return { url, stop };
 }
