@@ -40,9 +40,11 @@ export function randomBytes(length: number): Uint8Array<ArrayBuffer> {
   return crypto.getRandomValues(new Uint8Array(length));
 }
 
+const encoder = new TextEncoder();
+
 export function utf8(text: string): Uint8Array<ArrayBuffer> {
-  // Copied into a plain ArrayBuffer: some lib typings return an ArrayBufferLike, which WebCrypto's types refuse.
-  return new Uint8Array(new TextEncoder().encode(text));
+  // encode() always returns a fresh ArrayBuffer; some lib typings say ArrayBufferLike, which WebCrypto's types refuse.
+  return encoder.encode(text) as Uint8Array<ArrayBuffer>;
 }
 
 /** Compares two byte arrays without an early exit, so timing does not reveal how many leading bytes matched. */
@@ -50,5 +52,13 @@ export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   let diff = 0;
   for (let i = 0; i < a.length; i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0);
+  return diff === 0;
+}
+
+/** The same comparison over two strings' UTF-16 code units, without encoding them first. */
+export function constantTimeEqualText(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
   return diff === 0;
 }

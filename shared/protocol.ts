@@ -1,6 +1,6 @@
 // The tracking-id and click-link formats, exactly as docs/protocol.md specifies them.
 // The extension mints ids and signs links offline at send time; the worker verifies them before touching storage.
-import { base32Encode, base64UrlDecode, base64UrlEncode, constantTimeEqual, randomBytes, utf8 } from "./encoding";
+import { base32Encode, base64UrlDecode, base64UrlEncode, constantTimeEqualText, randomBytes, utf8 } from "./encoding";
 
 export const ACCOUNT_ID_PATTERN = /^[a-z2-7]{16}$/;
 /** A tracking id: `<accountId>.<keyId>.<nonce>.<mac>`; see docs/protocol.md §2. */
@@ -44,25 +44,22 @@ export function parseTrackingId(value: string): TrackingId | null {
   return { value, accountId, keyId: Number(keyId), nonce, mac };
 }
 
-const importedKeys = new Map<string, Promise<CryptoKey>>();
+const importedKeys = new Map<string, CryptoKey>();
 
-function importHmacKey(secret: string): Promise<CryptoKey> {
-  let key = importedKeys.get(secret);
-  if (!key) {
-    const raw = base64UrlDecode(secret);
-    if (!raw || raw.length !== KEY_BYTES) throw new Error("a signing key secret is 32 bytes of base64url");
-    key = crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-    // Bounded so a long-lived worker isolate cannot grow this cache without limit.
-    if (importedKeys.size > 1000) importedKeys.clear();
-    importedKeys.set(secret, key);
-  }
+async function importHmacKey(secret: string): Promise<CryptoKey> {
+  const raw = base64UrlDecode(secret);
+  if (!raw || raw.length !== KEY_BYTES) throw new Error("a signing key secret is 32 bytes of base64url");
+  const key = await crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  // Bounded so a long-lived worker isolate cannot grow this cache without limit.
+  if (importedKeys.size > 1000) importedKeys.clear();
+  importedKeys.set(secret, key);
   return key;
 }
 
 async function truncatedMac(secret: string, message: string): Promise<Uint8Array<ArrayBuffer>> {
-  const key = await importHmacKey(secret);
-  const full = new Uint8Array(await crypto.subtle.sign("HMAC", key, utf8(message)));
-  return full.slice(0, MAC_BYTES);
+  // A known key is taken without an await: every hit verifies its id here (worker/src/keys.ts says why).
+  const key = importedKeys.get(secret) ?? (await importHmacKey(secret));
+  return new Uint8Array(await crypto.subtle.sign("HMAC", key, utf8(message)), 0, MAC_BYTES);
 }
 
 function idMacInput(accountId: string, keyId: number, nonce: string): string {
@@ -86,7 +83,7 @@ export async function mintTrackingId(key: SigningKey, nonceBytes: Uint8Array = r
  * has 4 unused bits, and accepting a variant spelling would make ids and signatures malleable.
  */
 function sameMac(expected: Uint8Array, given: string): boolean {
-  return constantTimeEqual(utf8(base64UrlEncode(expected)), utf8(given));
+  return constantTimeEqualText(base64UrlEncode(expected), given);
 }
 
 export async function verifyTrackingId(id: TrackingId, secret: string): Promise<boolean> {

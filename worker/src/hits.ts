@@ -67,15 +67,21 @@ export async function clientAddressHash(request: Request, accountKey: string): P
 
 export async function hitFromRequest(request: Request, target: HitTarget, now: number): Promise<Hit> {
   const userAgent = request.headers.get("user-agent") ?? "";
-  const cf = (request as { cf?: IncomingRequestCfProperties }).cf;
+  // Read only when a rule needs it: workerd parses `request.cf` from JSON and deep-freezes it on first access, a
+  // few per cent of a hit's CPU (perf, bench/ notes), and a proxied open needs neither its network nor its place.
+  let cf: Partial<IncomingRequestCfProperties> | undefined;
+  const requestCf = () => (cf ??= (request as { cf?: IncomingRequestCfProperties }).cf ?? {});
   const label = requestLabel(target.kind, {
     method: request.method,
     userAgent,
-    asn: typeof cf?.asn === "number" ? cf.asn : null,
+    get asn() {
+      const asn = requestCf().asn;
+      return typeof asn === "number" ? asn : null;
+    },
     purpose: purposeHeaders(request.headers),
   });
   // A mail service's image proxy hides the reader: its place would be the proxy's, so none is recorded.
-  const viaProxy = target.kind === "open" && mailProxy(userAgent) !== null;
+  const place = target.kind === "open" && mailProxy(userAgent) !== null ? {} : requestCf();
   return {
     eventId: crypto.randomUUID(),
     accountId: target.accountId,
@@ -84,12 +90,14 @@ export async function hitFromRequest(request: Request, target: HitTarget, now: n
     linkIndex: target.linkIndex,
     occurredAt: now,
     requestLabel: label,
-    country: viaProxy ? null : capped(cf?.country),
-    region: viaProxy ? null : capped(cf?.region),
-    city: viaProxy ? null : capped(cf?.city),
+    country: capped(place.country),
+    region: capped(place.region),
+    city: capped(place.city),
     client: null,
     device: null,
-    ipHash: await clientAddressHash(request, target.accountKey),
+    // Google's image proxy fetches for every Gmail reader and for the sender alike, and a proxied open may be the
+    // sender's whatever its address (couldBeFrom in classify.ts): the proxy's address says nothing, so none is kept.
+    ipHash: label === "gmail-proxy" ? null : await clientAddressHash(request, target.accountKey),
     userAgent: userAgent.slice(0, USER_AGENT_MAX),
   };
 }

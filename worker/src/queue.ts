@@ -9,10 +9,11 @@ import { type Hit, type HitMessage, withClientDescription } from "./hits";
 
 /**
  * Hits answered by one isolate within this window go to the queue in one `sendBatch` call: a call costs far more
- * than a hit's share of a bigger one (serialising, a subrequest), and under load the window holds tens of hits. The
- * wait is after the response, in `waitUntil`, so no reader waits on it; it only delays storing by as much.
+ * than a hit's share of a bigger one (serialising, a subrequest), and under load the window fills to HITS_PER_SEND.
+ * The wait is after the response, in `waitUntil`, so no reader waits on it; it only delays storing by as much, far
+ * less than the feed holds every event anyway until its label is final (LABEL_FINAL_AFTER_MS, a minute).
  */
-const GATHER_MS = 50;
+export const GATHER_MS = 250;
 /**
  * Hits packed into one message. Queues bills per message (each 64 KB written, read and deleted), not per
  * `sendBatch` call, so only packing saves operations; ten hits of at most about 1.3 KB each stay far below 64 KB.

@@ -7,7 +7,7 @@ import { signedClickUrl } from "../../shared/protocol";
 import { type Hit, type HitMessage, hitFromRequest } from "../src/hits";
 import worker from "../src/index";
 import { deriveSigningKey } from "../src/keys";
-import { HITS_PER_MESSAGE, hitMessages } from "../src/queue";
+import { GATHER_MS, HITS_PER_MESSAGE, hitMessages } from "../src/queue";
 import { BASE, CHROME_UA, createAccount, GMAIL_PROXY_UA, sentMessage, storedEvents, type TestAccount, waitForEvents } from "./helpers";
 
 type Bindings = Parameters<typeof worker.fetch>[1];
@@ -120,7 +120,7 @@ describe("hits gathered per isolate", () => {
     await watched.called;
     // The send is held, and time passes (the window and more). The 99 other requests are done; the one that
     // filled the gathering and sends it is not, so its invocation (and the isolate) lives until the hits are queued.
-    for (let turn = 0; turn < 5; turn++) await passTime(50);
+    for (let turn = 0; turn < 5; turn++) await passTime(GATHER_MS);
     expect(settled.filter((done) => !done)).toHaveLength(1);
     release();
     await settle(watch);
@@ -141,7 +141,7 @@ describe("hits gathered per isolate", () => {
     // Inside the window: nothing sent yet, and only the first request still waits (to send them all).
     expect(watched.calls).toHaveLength(0);
     expect(settled.filter((done) => !done)).toHaveLength(1);
-    await passTime(60);
+    await passTime(GATHER_MS);
     await settle(watch);
     vi.useRealTimers();
     expect(watched.calls).toHaveLength(1);

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { type AccountResponse, type CreateAccountResponse, createAccountRequest, updateAccountRequest } from "../../../shared/api";
-import { constantTimeEqual, utf8 } from "../../../shared/encoding";
+import { constantTimeEqualText } from "../../../shared/encoding";
 import { newAccountId } from "../../../shared/protocol";
 import { cacheAccount, newApiToken, requireAccount } from "../auth";
 import { insertAccount, rotateKey, setRetention } from "../db/accounts";
@@ -23,7 +23,7 @@ export const accountsRoute = new Hono<AppEnv>().post("/", validated("json", crea
   const required = c.env.REGISTRATION_SECRET;
   if (required) {
     const given = c.req.header("x-registration-secret") ?? "";
-    if (!constantTimeEqual(utf8(given), utf8(required))) {
+    if (!constantTimeEqualText(given, required)) {
       return jsonError(c, 403, "this tracker requires a registration secret (X-Registration-Secret header)");
     }
   }
