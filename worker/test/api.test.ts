@@ -17,6 +17,17 @@ import {
   waitForEvents,
 } from "./helpers";
 
+describe("the mounted API", () => {
+  it("answers an unknown API path in JSON, and other unknown paths in plain text", async () => {
+    const api = await call("/api/no-such-thing");
+    expect(api.status).toBe(404);
+    expect(await api.json()).toEqual({ error: "no such API endpoint" });
+    const page = await call("/no-such-thing");
+    expect(page.status).toBe(404);
+    expect(await page.text()).toBe("Not found\n");
+  });
+});
+
 describe("accounts", () => {
   it("creates an account with a token stored only as a hash, and a working signing key", async () => {
     const account = await createAccount("Dana");

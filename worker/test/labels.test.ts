@@ -119,6 +119,50 @@ describe("labels from the request", () => {
     expect(row).toMatchObject({ label: "human", client: "Yahoo Mail (through its image proxy)", country: null, city: null });
   });
 
+  it("keeps no address hash for an open through Google's image proxy, and one for a reader's direct open and click", async () => {
+    const account = await createAccount();
+    const url = "https://example.com/pricing";
+    const message = await sentMessage(account, { links: [{ index: 0, url }] });
+    const address = { "cf-connecting-ip": "203.0.113.7" };
+    await openPixel(message.id, { "user-agent": GMAIL_PROXY_UA, ...address });
+    await openPixel(message.id, address);
+    await clickLink(account, message.id, 0, url, { headers: address });
+    const rows = await waitForEvents(message.id, 3);
+    const proxied = rows.find((row) => row.label === "gmail-proxy");
+    const direct = rows.filter((row) => row.label === "human");
+    expect(proxied?.ip_hash).toBeNull();
+    expect(direct).toHaveLength(2);
+    // The same address hashes alike for the open and the click: unique clicks still count readers.
+    expect(direct[0]?.ip_hash).toEqual(expect.any(String));
+    expect(direct[1]?.ip_hash).toBe(direct[0]?.ip_hash);
+  });
+
+  it("reads request.cf only when a rule needs it, and once", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account);
+    const accountKey = await deriveSigningKey(env.SIGNING_SECRET ?? "", account.accountId, account.key.keyId);
+    const target = { accountId: account.accountId, messageId: message.id, accountKey, linkIndex: null };
+    let reads = 0;
+    const requestWith = (userAgent: string) => {
+      const request = new Request(`${BASE}/o/${message.id}.gif`, { headers: { "user-agent": userAgent } });
+      // Counts the reads of the properties workerd parses and freezes on first access.
+      Object.defineProperty(request, "cf", {
+        get: () => {
+          reads++;
+          return { asn: 16509, country: "DE", city: "Berlin" };
+        },
+      });
+      return request;
+    };
+    const proxied = await hitFromRequest(requestWith(GMAIL_PROXY_UA), { ...target, kind: "open" }, Date.now());
+    expect(proxied).toMatchObject({ requestLabel: "gmail-proxy", country: null, city: null });
+    expect(reads).toBe(0);
+    const click = await hitFromRequest(requestWith(CHROME_UA), { ...target, kind: "click", linkIndex: 0 }, Date.now());
+    // Its network (a cloud's) and its place both come from the one read.
+    expect(click).toMatchObject({ requestLabel: "scanner", country: "DE", city: "Berlin" });
+    expect(reads).toBe(1);
+  });
+
   it("counts human and Gmail-proxy opens only", async () => {
     const account = await createAccount();
     const message = await sentMessage(account);

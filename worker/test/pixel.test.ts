@@ -2,6 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { Hit, HitMessage } from "../src/hits";
+import { app } from "../src/app";
 import { PIXEL_GIF } from "../src/http";
 import worker from "../src/index";
 import { FlakyD1, unreachableD1 } from "./faults";
@@ -16,6 +17,11 @@ async function expectPixel(response: Response) {
 }
 
 describe("GET /o/<id>.gif", () => {
+  it("is routed by Hono's RegExpRouter, not the slower TrieRouter that one refused route pair would bring", async () => {
+    await expectPixel(await openPixel("not-an-id"));
+    expect(app.router.name).toBe("SmartRouter + RegExpRouter");
+  });
+
   it("is a 1x1 transparent GIF under 100 bytes", () => {
     expect(PIXEL_GIF.byteLength).toBeLessThan(100);
     expect(new TextDecoder().decode(PIXEL_GIF.slice(0, 6))).toBe("GIF89a");
