@@ -64,14 +64,26 @@ export function unreachableD1(): D1Database {
   });
 }
 
-/** A queue binding that keeps the hits it is sent, in order, and forwards nothing. */
-export function recordingQueue(): { queue: Queue<HitMessage>; sent: Hit[]; calls: MessageSendRequest<HitMessage>[][] } {
-  const sent: Hit[] = [];
+/**
+ * A queue binding that records every sendBatch call (and the hits in it, in order), then, after `gate`, passes the
+ * call on to `forward`, or refuses it as a failing queue does when `forward` is null.
+ */
+export function watchedQueue(forward: ((messages: MessageSendRequest<HitMessage>[]) => Promise<unknown>) | null, gate = Promise.resolve()) {
   const calls: MessageSendRequest<HitMessage>[][] = [];
-  const sendBatch = async (messages: Iterable<MessageSendRequest<HitMessage>>) => {
-    const batch = [...messages];
-    calls.push(batch);
-    sent.push(...batch.flatMap((m) => m.body));
-  };
-  return { queue: { sendBatch } as unknown as Queue<HitMessage>, sent, calls };
+  let onCall = () => {};
+  const called = new Promise<void>((resolve) => {
+    onCall = resolve;
+  });
+  const queue = {
+    sendBatch: async (messages: Iterable<MessageSendRequest<HitMessage>>) => {
+      const batch = [...messages];
+      calls.push(batch);
+      onCall();
+      await gate;
+      if (!forward) throw new Error("Queue send failed");
+      return forward(batch);
+    },
+  } as unknown as Queue<HitMessage>;
+  const hits = (): Hit[] => calls.flatMap((batch) => batch.flatMap((m) => m.body));
+  return { queue, calls, called, hits };
 }

@@ -8,6 +8,7 @@ import { type Hit, type HitMessage, hitFromRequest } from "../src/hits";
 import worker from "../src/index";
 import { deriveSigningKey } from "../src/keys";
 import { GATHER_MS, HITS_PER_MESSAGE, hitMessages } from "../src/queue";
+import { watchedQueue } from "./faults";
 import { BASE, CHROME_UA, createAccount, GMAIL_PROXY_UA, sentMessage, storedEvents, type TestAccount, waitForEvents } from "./helpers";
 
 type Bindings = Parameters<typeof worker.fetch>[1];
@@ -28,27 +29,6 @@ async function fireHits(account: TestAccount, messageId: string, count: number, 
       return ctx;
     }),
   );
-}
-
-/** A queue binding that records every sendBatch call and passes it on to `forward` (when given) after `gate`. */
-function watchedQueue(forward: ((messages: MessageSendRequest<HitMessage>[]) => Promise<unknown>) | null, gate = Promise.resolve()) {
-  const calls: MessageSendRequest<HitMessage>[][] = [];
-  let onCall = () => {};
-  const called = new Promise<void>((resolve) => {
-    onCall = resolve;
-  });
-  const queue = {
-    sendBatch: async (messages: Iterable<MessageSendRequest<HitMessage>>) => {
-      const batch = [...messages];
-      calls.push(batch);
-      onCall();
-      await gate;
-      if (!forward) throw new Error("Queue send failed");
-      return forward(batch);
-    },
-  } as unknown as Queue<HitMessage>;
-  const hits = () => calls.flatMap((batch) => batch.flatMap((m) => m.body));
-  return { queue, calls, called, hits };
 }
 
 function expectEachOnce(rows: Record<string, unknown>[], count: number) {

@@ -1,11 +1,10 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { Hit, HitMessage } from "../src/hits";
 import { app } from "../src/app";
 import { PIXEL_GIF } from "../src/http";
 import worker from "../src/index";
-import { FlakyD1, unreachableD1 } from "./faults";
+import { FlakyD1, unreachableD1, watchedQueue } from "./faults";
 import { BASE, CHROME_UA, call, createAccount, openPixel, respelled, sentMessage, storedEvents, waitForEvents } from "./helpers";
 
 async function expectPixel(response: Response) {
@@ -97,25 +96,20 @@ describe("GET /o/<id>.gif", () => {
     const gate = new Promise<void>((resolve) => {
       release = resolve;
     });
-    const sent: Hit[] = [];
-    const heldQueue = {
-      sendBatch: async (messages: MessageSendRequest<HitMessage>[]) => {
-        await gate;
-        sent.push(...messages.flatMap((m) => m.body));
-        return env.HITS.sendBatch(messages);
-      },
-    } as unknown as Queue<HitMessage>;
+    const watched = watchedQueue((messages) => env.HITS.sendBatch(messages), gate);
     const ctx = createExecutionContext();
     const response = await worker.fetch(
       new Request(`${BASE}/o/${message.id}.gif`, { headers: { "user-agent": CHROME_UA } }),
-      { ...env, HITS: heldQueue },
+      { ...env, HITS: watched.queue },
       ctx,
     );
-    // The GIF is complete while the send is still held: the response did not wait on the queue.
+    // The GIF is complete, and the send it led to is under way but held: the response did not wait on the queue.
     await expectPixel(response);
-    expect(sent).toHaveLength(0);
+    await watched.called;
+    expect(await storedEvents(message.id)).toHaveLength(0);
     release();
     await waitOnExecutionContext(ctx);
+    const sent = watched.hits();
     expect(sent).toHaveLength(1);
     // The queued hit carries the user agent, not its description: the consumer describes it and stores no user agent.
     expect(sent[0]).toMatchObject({ client: null, device: null, userAgent: CHROME_UA });
@@ -127,15 +121,11 @@ describe("GET /o/<id>.gif", () => {
   it("writes the hit straight to D1 after the response when the queue refuses it", async () => {
     const account = await createAccount();
     const message = await sentMessage(account);
-    const brokenQueue = {
-      sendBatch: async () => {
-        throw new Error("Queue send failed");
-      },
-    } as unknown as Queue<HitMessage>;
+    const refusing = watchedQueue(null);
     const ctx = createExecutionContext();
     const response = await worker.fetch(
       new Request(`${BASE}/o/${message.id}.gif`, { headers: { "user-agent": CHROME_UA } }),
-      { ...env, HITS: brokenQueue },
+      { ...env, HITS: refusing.queue },
       ctx,
     );
     await expectPixel(response);
@@ -147,12 +137,10 @@ describe("GET /o/<id>.gif", () => {
     const account = await createAccount();
     const message = await sentMessage(account);
     const refusals = { left: 1 };
-    const queueRefusingOnce = {
-      sendBatch: async (messages: MessageSendRequest<HitMessage>[]) => {
-        if (refusals.left-- > 0) throw new Error("Queue send failed");
-        return env.HITS.sendBatch(messages);
-      },
-    } as unknown as Queue<HitMessage>;
+    const { queue: queueRefusingOnce } = watchedQueue(async (messages) => {
+      if (refusals.left-- > 0) throw new Error("Queue send failed");
+      return env.HITS.sendBatch(messages);
+    });
     // D1 fails the first direct write (both of its reads), then recovers: a later attempt stores the hit.
     const flaky = new FlakyD1(env.DB, (call) => call < 2);
     const ctx = createExecutionContext();
