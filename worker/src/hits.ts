@@ -60,9 +60,10 @@ export interface HitTarget {
  * The keyed hash of the request's client address, or null without one: what a hit stores, and what a sender-view
  * report is stored with, so the two compare. `accountKey` is the message id's own key (verifiedTrackingId).
  */
-export async function clientAddressHash(request: Request, accountKey: string): Promise<string | null> {
+export function clientAddressHash(request: Request, accountKey: string): Promise<string | null> {
   const address = clientAddress(request);
-  return address ? hashClientAddress(accountKey, address) : null;
+  // Not an async function: one returning another's promise costs two more turns of the microtask queue per hit.
+  return address ? hashClientAddress(accountKey, address) : Promise.resolve(null);
 }
 
 export async function hitFromRequest(request: Request, target: HitTarget, now: number): Promise<Hit> {

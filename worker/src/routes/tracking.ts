@@ -14,11 +14,15 @@ import { type VerifiedId, verifiedTrackingId } from "../verify";
  * queue refuses it, written to D1), so the reader's client never waits on either and nothing answered is dropped.
  */
 function recordAfterResponse(c: Context<AppEnv>, target: HitTarget, now: number, what: string): void {
-  c.executionCtx.waitUntil(
-    hitFromRequest(c.req.raw, target, now)
-      .then((hit) => enqueueHit(c.env, hit))
-      .catch((error) => console.error(`${what} not recorded`, errorName(error))),
-  );
+  c.executionCtx.waitUntil(recordHit(c.env, c.req.raw, target, now, what));
+}
+
+async function recordHit(env: Bindings, request: Request, target: HitTarget, now: number, what: string): Promise<void> {
+  try {
+    await enqueueHit(env, await hitFromRequest(request, target, now));
+  } catch (error) {
+    console.error(`${what} not recorded`, errorName(error));
+  }
 }
 
 export const pixelRoute = new Hono<AppEnv>().get("/*", async (c) => {
