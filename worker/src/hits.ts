@@ -69,7 +69,7 @@ export function clientAddressHash(request: Request, accountKey: string): Promise
 export async function hitFromRequest(request: Request, target: HitTarget, now: number): Promise<Hit> {
   const userAgent = request.headers.get("user-agent") ?? "";
   // Read only when a rule needs it: workerd parses `request.cf` from JSON and deep-freezes it on first access, a
-  // few per cent of a hit's CPU (perf, bench/ notes), and a proxied open needs neither its network nor its place.
+  // few per cent of a hit's CPU (docs/benchmarks.md, fourth pass), and a proxied open needs neither its network nor its place.
   let cf: Partial<IncomingRequestCfProperties> | undefined;
   const requestCf = () => (cf ??= (request as { cf?: IncomingRequestCfProperties }).cf ?? {});
   const label = requestLabel(target.kind, {

@@ -23,7 +23,7 @@ async function importHmacKey(secret: string): Promise<CryptoKey> {
 
 export async function hmacSha256(secret: string, message: string): Promise<Uint8Array<ArrayBuffer>> {
   // The imported key is looked up without awaiting: each await is a turn of workerd's instrumented promise
-  // machinery, and a hit's path awaited a dozen of them (bench/ CPU profile).
+  // machinery, and a hit's path awaited a dozen of them (docs/benchmarks.md, fourth pass).
   const key = importedKeys.get(secret) ?? (await importHmacKey(secret));
   return new Uint8Array(await crypto.subtle.sign("HMAC", key, utf8(message)));
 }
