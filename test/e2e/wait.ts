@@ -1,17 +1,9 @@
 // Small helpers the end-to-end files share.
-import { createServer } from "node:net";
+// @ts-expect-error: plain JavaScript module without type declarations
+import { freePort as anyFreePort } from "../../scripts/tracker.mjs";
 
-/** A TCP port free on 127.0.0.1 right now, for a tracker under wrangler dev. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
+/** A TCP port free on 127.0.0.1 right now, for a tracker under wrangler dev: the one `npm start` uses. */
+export const freePort: () => Promise<number> = anyFreePort;
 
 /** Polls `probe` until it returns a value (not undefined); fails with the last state after `timeoutMs`. */
 export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {

@@ -1,25 +1,14 @@
 // Shared by the load tests: runs the real worker under `wrangler dev` (local workerd, D1, KV, Queues) through the
 // test-only fault-injecting entry, on loopback, and gives typed access to its API.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 // @ts-expect-error: plain JavaScript module without type declarations
-import { ROOT, startTracker } from "../../scripts/tracker.mjs";
+import { freePort, ROOT, startTracker } from "../../scripts/tracker.mjs";
 import type { CreateAccountResponse, EventsResponse, MessageStatus, RegisterMessageRequest, StatusResponse } from "../../shared/api";
 import { mintTrackingId, type SigningKey, signedClickUrl } from "../../shared/protocol";
 
 export const BROWSER_UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
-}
 
 /** wrangler.toml with the entry point swapped for the fault-injecting one; everything else exactly as shipped. */
 function faultConfig(dir: string): string {
