@@ -162,12 +162,20 @@ function contextLabel(event: ContextEvent, message: MessageContext, scanClicks: 
 }
 
 /**
- * Whether a hit near a sender view could be that view. Google's proxy fetches for sender and recipients alike, so
- * a proxied open can always be the sender's. A direct hit (a click, an open in another client) comes from the
- * reader's own address: when both addresses are known and differ, it is not the sender's browser.
+ * Whether a hit's client address says anything about who made it. Google's proxy fetches for sender and
+ * recipients alike, from its own addresses, so a Gmail-proxied open's address says nothing: such an open can always
+ * be the sender's (couldBeFrom), and no hash of its address is kept (hitFromRequest).
+ */
+export function addressIdentifiesClient(label: EventLabel): boolean {
+  return label !== "gmail-proxy";
+}
+
+/**
+ * Whether a hit near a sender view could be that view. A direct hit (a click, an open in another client) comes from
+ * the reader's own address: when both addresses are known and differ, it is not the sender's browser.
  */
 function couldBeFrom(event: ContextEvent, view: SenderView): boolean {
-  if (event.requestLabel === "gmail-proxy") return true;
+  if (!addressIdentifiesClient(event.requestLabel)) return true;
   return event.ipHash === null || view.ipHash === null || event.ipHash === view.ipHash;
 }
 

@@ -1,7 +1,7 @@
 // The one ingest path every hit takes: turn a verified request into a Hit for the queue. The raw client address is
 // hashed here and goes no further; place is the coarse country/region/city Cloudflare attaches to the request.
 import type { EventKind, EventLabel } from "../../shared/api";
-import { mailProxy, requestLabel } from "./classify";
+import { addressIdentifiesClient, mailProxy, requestLabel } from "./classify";
 import { describeUserAgent } from "./client-description";
 import { clientAddress } from "./http";
 import { hashClientAddress } from "./keys";
@@ -68,8 +68,9 @@ export function clientAddressHash(request: Request, accountKey: string): Promise
 
 export async function hitFromRequest(request: Request, target: HitTarget, now: number): Promise<Hit> {
   const userAgent = request.headers.get("user-agent") ?? "";
-  // Read only when a rule needs it: workerd parses `request.cf` from JSON and deep-freezes it on first access, a
-  // few per cent of a hit's CPU (docs/benchmarks.md, fourth pass), and a proxied open needs neither its network nor its place.
+  // Read only when a rule needs it: workerd parses `request.cf` from JSON and deep-freezes it on first access
+  // (`CfProperty::getRef`, `jsg::recursivelyFreeze` in a perf profile of workerd 1.20261023.1, 2026-11-30), a few
+  // per cent of a hit's CPU (docs/benchmarks.md, fourth pass); a proxied open needs neither its network nor place.
   let cf: Partial<IncomingRequestCfProperties> | undefined;
   const requestCf = () => (cf ??= (request as { cf?: IncomingRequestCfProperties }).cf ?? {});
   const label = requestLabel(target.kind, {
@@ -96,9 +97,7 @@ export async function hitFromRequest(request: Request, target: HitTarget, now: n
     city: capped(place.city),
     client: null,
     device: null,
-    // Google's image proxy fetches for every Gmail reader and for the sender alike, and a proxied open may be the
-    // sender's whatever its address (couldBeFrom in classify.ts): the proxy's address says nothing, so none is kept.
-    ipHash: label === "gmail-proxy" ? null : await clientAddressHash(request, target.accountKey),
+    ipHash: addressIdentifiesClient(label) ? await clientAddressHash(request, target.accountKey) : null,
     userAgent: userAgent.slice(0, USER_AGENT_MAX),
   };
 }
