@@ -1,6 +1,7 @@
 // The tracking-id and click-link formats, exactly as docs/protocol.md specifies them.
 // The extension mints ids and signs links offline at send time; the worker verifies them before touching storage.
-import { base32Encode, base64UrlDecode, base64UrlEncode, constantTimeEqualText, randomBytes, utf8 } from "./encoding";
+import { base32Encode, base64UrlDecode, base64UrlEncode, constantTimeEqualText, randomBytes } from "./encoding";
+import { hmacSha256 } from "./hmac";
 
 export const ACCOUNT_ID_PATTERN = /^[a-z2-7]{16}$/;
 /** A tracking id: `<accountId>.<keyId>.<nonce>.<mac>`; see docs/protocol.md §2. */
@@ -44,22 +45,14 @@ export function parseTrackingId(value: string): TrackingId | null {
   return { value, accountId, keyId: Number(keyId), nonce, mac };
 }
 
-const importedKeys = new Map<string, CryptoKey>();
-
-async function importHmacKey(secret: string): Promise<CryptoKey> {
+function keyBytes(secret: string): Uint8Array<ArrayBuffer> {
   const raw = base64UrlDecode(secret);
   if (!raw || raw.length !== KEY_BYTES) throw new Error("a signing key secret is 32 bytes of base64url");
-  const key = await crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  // Bounded so a long-lived worker isolate cannot grow this cache without limit.
-  if (importedKeys.size > 1000) importedKeys.clear();
-  importedKeys.set(secret, key);
-  return key;
+  return raw;
 }
 
 async function truncatedMac(secret: string, message: string): Promise<Uint8Array<ArrayBuffer>> {
-  // A known key is taken without an await: every hit verifies its id here (worker/src/keys.ts says why).
-  const key = importedKeys.get(secret) ?? (await importHmacKey(secret));
-  return new Uint8Array(await crypto.subtle.sign("HMAC", key, utf8(message)), 0, MAC_BYTES);
+  return (await hmacSha256(`base64url:${secret}`, () => keyBytes(secret), message)).subarray(0, MAC_BYTES);
 }
 
 function idMacInput(accountId: string, keyId: number, nonce: string): string {

@@ -1,6 +1,7 @@
 // Server-side key material. Each account's signing key is derived from the deployment's SIGNING_SECRET, so the
 // pixel and click handlers verify an id with CPU work alone: a forged id never costs a storage read.
 import { base64UrlEncode, utf8 } from "../../shared/encoding";
+import { hmacSha256 as sharedHmacSha256 } from "../../shared/hmac";
 
 const MIN_SECRET_LENGTH = 32;
 const derivedKeys = new Map<string, Promise<string>>();
@@ -9,23 +10,9 @@ export function hasUsableSigningSecret(secret: string | undefined): secret is st
   return typeof secret === "string" && secret.length >= MIN_SECRET_LENGTH;
 }
 
-/** Imported HMAC keys by secret text: importing costs more than signing, and every hit hashes with its account's key. */
-const importedKeys = new Map<string, CryptoKey>();
-
-async function importHmacKey(secret: string): Promise<CryptoKey> {
-  const key = await crypto.subtle.importKey("raw", utf8(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  // Bounded so a long-lived isolate cannot grow it without limit. Two hits racing to import the same key both
-  // import it, which is harmless; a failed import is not kept.
-  if (importedKeys.size > 10_000) importedKeys.clear();
-  importedKeys.set(secret, key);
-  return key;
-}
-
-export async function hmacSha256(secret: string, message: string): Promise<Uint8Array<ArrayBuffer>> {
-  // The imported key is looked up without awaiting: each await is a turn of workerd's instrumented promise
-  // machinery, and a hit's path awaited a dozen of them (docs/benchmarks.md, fourth pass).
-  const key = importedKeys.get(secret) ?? (await importHmacKey(secret));
-  return new Uint8Array(await crypto.subtle.sign("HMAC", key, utf8(message)));
+/** HMAC-SHA256 keyed by the secret's text itself (its UTF-8 bytes). */
+export function hmacSha256(secret: string, message: string): Promise<Uint8Array<ArrayBuffer>> {
+  return sharedHmacSha256(`text:${secret}`, () => utf8(secret), message);
 }
 
 /** The account's key `keyId`, as the base64url secret the extension receives (docs/protocol.md §5). */
