@@ -33,10 +33,11 @@ export type AccountState = {
       consumers: { consumer_id: string; type: string; script: string; dead_letter_queue?: string; settings?: unknown }[];
     }
   >;
-  /** Deployed Workers by name: their secrets (name → value), bindings and routes. */
+  /** Deployed Workers by name: their secrets (name → value), bindings, routes and main module's source. */
   scripts: Map<
     string,
     {
+      mainModule: string | null;
       secrets: Map<string, string>;
       bindings: Record<string, unknown>[];
       uploads: number;
@@ -99,7 +100,11 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
   function upload(name: string, body: Buffer, headers: IncomingMessage["headers"], kind: "script" | "version") {
     const metadata = multipartPart(body, String(headers["content-type"]), "metadata");
     if (!metadata) return { status: 400, json: errorEnvelope(10021, "No metadata part in the upload") };
-    const parsed = JSON.parse(metadata) as { bindings: { type: string; name: string; text?: string }[]; keep_bindings?: string[] };
+    const parsed = JSON.parse(metadata) as {
+      main_module?: string;
+      bindings: { type: string; name: string; text?: string }[];
+      keep_bindings?: string[];
+    };
     const previous = script(name);
     const secrets = new Map(parsed.keep_bindings?.includes("secret_text") ? previous?.secrets : []);
     const bindings: Record<string, unknown>[] = [];
@@ -115,6 +120,8 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
     }
     const versionId = randomUUID();
     account.scripts.set(name, {
+      // The module named by metadata.main_module is a part of its own [docs: multipart upload metadata].
+      mainModule: parsed.main_module ? multipartPart(body, String(headers["content-type"]), parsed.main_module) : null,
       secrets,
       bindings,
       uploads: (previous?.uploads ?? 0) + 1,
@@ -496,7 +503,7 @@ function publicQueue(queue: AccountState["queues"] extends Map<string, infer Q> 
   };
 }
 
-/** One named part of a multipart/form-data body (the upload's metadata JSON). */
+/** One named part of a multipart/form-data body (the upload's metadata JSON, the main module). */
 function multipartPart(body: Buffer, contentType: string, name: string): string | null {
   const boundary = /boundary=(?:"([^"]+)"|([^;]+))/.exec(contentType);
   if (!boundary) return null;

@@ -85,6 +85,10 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     const worker = state.scripts.get("mailtracker");
     expect(worker?.workersDev).toBe(true);
     expect(worker?.crons).toEqual(["23 3 * * *"]);
+    // Built without esbuild's keep-names helper, which defined a `name` on every function it created (fourteen per
+    // request in Hono's Context alone): wrangler.toml's keep_names = false.
+    expect(worker?.mainModule).toContain("mailtracker:");
+    expect(worker?.mainModule).not.toContain("__name(");
     const secrets = secretsOf(state);
     expect([...secrets.keys()].sort()).toEqual(["REGISTRATION_SECRET", "SIGNING_SECRET"]);
     expect(secrets.get("SIGNING_SECRET")).toMatch(/^[\w-]{43}$/);
