@@ -164,7 +164,7 @@ function contextLabel(event: ContextEvent, message: MessageContext, scanClicks: 
 /**
  * Whether a hit's client address says anything about who made it. Google's proxy fetches for sender and
  * recipients alike, from its own addresses, so a Gmail-proxied open's address says nothing: such an open can always
- * be the sender's (couldBeFrom), and no hash of its address is kept (hitFromRequest).
+ * be the sender's (couldBeFrom), and no hash of its address is kept (completeHit).
  */
 export function addressIdentifiesClient(label: EventLabel): boolean {
   return label !== "gmail-proxy";

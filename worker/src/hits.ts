@@ -1,7 +1,8 @@
-// The one ingest path every hit takes: turn a verified request into a Hit for the queue. The raw client address is
-// hashed here and goes no further; place is the coarse country/region/city Cloudflare attaches to the request.
+// The one ingest path every hit takes: read what it needs from a verified request (captureHit), then make it the Hit
+// the queue carries (completeHit). The raw client address is hashed there and goes no further; place is the coarse
+// country/region/city Cloudflare attaches to the request.
 import type { EventKind, EventLabel } from "../../shared/api";
-import { addressIdentifiesClient, mailProxy, requestLabel } from "./classify";
+import { addressIdentifiesClient, mailProxy, type RequestFacts, requestLabel } from "./classify";
 import { describeUserAgent } from "./client-description";
 import { clientAddress } from "./http";
 import { hashClientAddress } from "./keys";
@@ -57,49 +58,80 @@ export interface HitTarget {
 }
 
 /**
- * The keyed hash of the request's client address, or null without one: what a hit stores, and what a sender-view
- * report is stored with, so the two compare. `accountKey` is the message id's own key (verifiedTrackingId).
+ * What a hit needs from its request, read while the request is answered, with no await: the rest (label, address
+ * hash, event id) is worked out by completeHit, together with the other hits the isolate gathers (queue.ts), in the
+ * one invocation that sends them. The raw address stays in the isolate's memory until then; it is never queued.
  */
-export function clientAddressHash(request: Request, accountKey: string): Promise<string | null> {
-  const address = clientAddress(request);
-  // Not an async function: one returning another's promise costs two more turns of the microtask queue per hit.
-  return address ? hashClientAddress(accountKey, address) : Promise.resolve(null);
+export interface CapturedHit {
+  target: HitTarget;
+  occurredAt: number;
+  facts: RequestFacts;
+  country: string | null;
+  region: string | null;
+  city: string | null;
+  address: string | null;
+  userAgent: string;
 }
 
-export async function hitFromRequest(request: Request, target: HitTarget, now: number): Promise<Hit> {
+/**
+ * Reads the request once, synchronously. `request.cf` is read only when a rule needs it: workerd parses it from
+ * JSON and deep-freezes it on first access (`CfProperty::getRef`, `jsg::recursivelyFreeze` in a perf profile of
+ * workerd 1.20261023.1, 2026-11-30), a few per cent of a hit's CPU (docs/benchmarks.md, fourth pass). An open
+ * through a mail service's image proxy needs neither: its label is the proxy's whatever the network
+ * (requestLabel), and its place would be the proxy's, so none is recorded.
+ */
+export function captureHit(request: Request, target: HitTarget, now: number): CapturedHit {
   const userAgent = request.headers.get("user-agent") ?? "";
-  // Read only when a rule needs it: workerd parses `request.cf` from JSON and deep-freezes it on first access
-  // (`CfProperty::getRef`, `jsg::recursivelyFreeze` in a perf profile of workerd 1.20261023.1, 2026-11-30), a few
-  // per cent of a hit's CPU (docs/benchmarks.md, fourth pass); a proxied open needs neither its network nor place.
-  let cf: Partial<IncomingRequestCfProperties> | undefined;
-  const requestCf = () => (cf ??= (request as { cf?: IncomingRequestCfProperties }).cf ?? {});
-  const label = requestLabel(target.kind, {
-    method: request.method,
-    userAgent,
-    get asn() {
-      const asn = requestCf().asn;
-      return typeof asn === "number" ? asn : null;
+  const proxiedOpen = target.kind === "open" && mailProxy(userAgent) !== null;
+  const cf: Partial<IncomingRequestCfProperties> = proxiedOpen ? {} : ((request as { cf?: IncomingRequestCfProperties }).cf ?? {});
+  return {
+    target,
+    occurredAt: now,
+    facts: {
+      method: request.method,
+      userAgent,
+      asn: typeof cf.asn === "number" ? cf.asn : null,
+      purpose: purposeHeaders(request.headers),
     },
-    purpose: purposeHeaders(request.headers),
-  });
-  // A mail service's image proxy hides the reader: its place would be the proxy's, so none is recorded.
-  const place = target.kind === "open" && mailProxy(userAgent) !== null ? {} : requestCf();
+    country: capped(cf.country),
+    region: capped(cf.region),
+    city: capped(cf.city),
+    address: clientAddress(request),
+    userAgent: userAgent.slice(0, USER_AGENT_MAX),
+  };
+}
+
+/** The hit as queued: labelled, its address hashed (or, when the address says nothing of the client, dropped). */
+export async function completeHit(captured: CapturedHit): Promise<Hit> {
+  const { target, address } = captured;
+  const label = requestLabel(target.kind, captured.facts);
   return {
     eventId: crypto.randomUUID(),
     accountId: target.accountId,
     messageId: target.messageId,
     kind: target.kind,
     linkIndex: target.linkIndex,
-    occurredAt: now,
+    occurredAt: captured.occurredAt,
     requestLabel: label,
-    country: capped(place.country),
-    region: capped(place.region),
-    city: capped(place.city),
+    country: captured.country,
+    region: captured.region,
+    city: captured.city,
     client: null,
     device: null,
-    ipHash: addressIdentifiesClient(label) ? await clientAddressHash(request, target.accountKey) : null,
-    userAgent: userAgent.slice(0, USER_AGENT_MAX),
+    ipHash: address && addressIdentifiesClient(label) ? await hashClientAddress(target.accountKey, address) : null,
+    userAgent: captured.userAgent,
   };
+}
+
+/** The keyed hash a sender-view report is stored with, made as a hit's, so the two compare; null without an address. */
+export async function clientAddressHash(request: Request, accountKey: string): Promise<string | null> {
+  const address = clientAddress(request);
+  return address ? hashClientAddress(accountKey, address) : null;
+}
+
+/** Both steps at once, for callers that store a hit without gathering it. */
+export function hitFromRequest(request: Request, target: HitTarget, now: number): Promise<Hit> {
+  return completeHit(captureHit(request, target, now));
 }
 
 /** The hit as stored: client and device described from the user agent it carried, which goes no further. */

@@ -5,7 +5,7 @@ import { insertHitStatements, relabelSpans, spansAroundHits } from "./db/events"
 import { trackingStates } from "./db/messages";
 import type { Bindings } from "./env";
 import { errorName } from "./errors";
-import { type Hit, type HitMessage, withClientDescription } from "./hits";
+import { type CapturedHit, completeHit, type Hit, type HitMessage, withClientDescription } from "./hits";
 
 /**
  * Hits answered by one isolate within this window go to the queue in one `sendBatch` call: a call costs far more
@@ -25,34 +25,53 @@ export const HITS_PER_MESSAGE = 10;
 const HITS_PER_SEND = 100;
 
 /** The hits being gathered in this isolate, per queue binding. */
-const gatherings = new WeakMap<Queue<HitMessage>, Hit[]>();
+const gatherings = new WeakMap<Queue<HitMessage>, CapturedHit[]>();
 
 /**
- * Records a hit after its response was sent (the caller passes this to `ctx.waitUntil`): the queue, together with
- * the other hits this isolate answers within GATHER_MS, or, only if the queue refuses them, D1 directly.
+ * Records a hit after its response: the queue, together with the other hits this isolate answers within
+ * GATHER_MS, or, only if the queue refuses them, D1 directly. Returns the work for the caller's `ctx.waitUntil`, or
+ * undefined when the hit joined a gathering that another request will send.
  *
  * The first request opens a gathering and sends it when its window ends; the request that fills a gathering sends
- * it at once instead. Only the sending request's invocation stays open through the send (and the direct writes if
- * the queue refuses): the others' hits are in the same isolate's memory, and an isolate is not ended while one of
- * its invocations still runs (`waitUntil` extends the invocation, up to 30 s after the response:
- * https://developers.cloudflare.com/workers/runtime-apis/context/#waituntil). Sending from one request's context
- * also keeps every promise in that context (workerd refuses I/O on behalf of another request).
+ * it at once instead. Only the sending request's invocation stays open, through the hits' completion (completeHit),
+ * the send and, if the queue refuses, the direct writes. The other requests do no work after their response: their
+ * hits are in the same isolate's memory, and an isolate is not ended while one of its invocations still runs
+ * (`waitUntil` extends the invocation, up to 30 s after the response:
+ * https://developers.cloudflare.com/workers/runtime-apis/context/#waituntil). Completing and sending in one
+ * request's context also keeps every promise in that context (workerd refuses I/O on behalf of another request).
  */
-export async function enqueueHit(env: Bindings, hit: Hit): Promise<void> {
+export function gatherHit(env: Bindings, hit: CapturedHit): Promise<void> | undefined {
   const open = gatherings.get(env.HITS);
   if (open) {
     open.push(hit);
-    if (open.length < HITS_PER_SEND) return;
+    if (open.length < HITS_PER_SEND) return undefined;
     gatherings.delete(env.HITS);
     return sendHits(env, open);
   }
   const gathering = [hit];
   gatherings.set(env.HITS, gathering);
+  return sendAfterWindow(env, gathering);
+}
+
+async function sendAfterWindow(env: Bindings, gathering: CapturedHit[]): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, GATHER_MS));
   // Filled meanwhile, and sent by the request that filled it.
   if (gatherings.get(env.HITS) !== gathering) return;
   gatherings.delete(env.HITS);
   return sendHits(env, gathering);
+}
+
+/** The gathered hits completed; one that cannot be is logged and left out, and the others go on. */
+async function completedHits(captured: readonly CapturedHit[]): Promise<Hit[]> {
+  const hits = await Promise.all(
+    captured.map((hit) =>
+      completeHit(hit).catch((error) => {
+        console.error(`${hit.target.kind} not recorded`, errorName(error));
+        return null;
+      }),
+    ),
+  );
+  return hits.filter((hit) => hit !== null);
 }
 
 /** The hits as queue messages, HITS_PER_MESSAGE to a message. */
@@ -65,7 +84,8 @@ export function hitMessages(hits: readonly Hit[]): MessageSendRequest<HitMessage
 }
 
 /** The queue, or, only if it refuses, D1 directly. Never throws. */
-async function sendHits(env: Bindings, hits: Hit[]): Promise<void> {
+async function sendHits(env: Bindings, captured: readonly CapturedHit[]): Promise<void> {
+  const hits = await completedHits(captured);
   try {
     await env.HITS.sendBatch(hitMessages(hits));
   } catch (error) {

@@ -1,13 +1,13 @@
-// Hits answered together by one isolate go to the queue together (queue.ts, enqueueHit): fewer queue calls and
+// Hits answered together by one isolate go to the queue together (queue.ts, gatherHit): fewer queue calls and
 // operations, and still every answered hit stored exactly once, whether the queue takes them or refuses them.
 import { createExecutionContext, createMessageBatch, getQueueResult, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { signedClickUrl } from "../../shared/protocol";
-import { type Hit, type HitMessage, hitFromRequest } from "../src/hits";
+import { captureHit, type Hit, type HitMessage, hitFromRequest } from "../src/hits";
 import worker from "../src/index";
 import { deriveSigningKey } from "../src/keys";
-import { GATHER_MS, HITS_PER_MESSAGE, hitMessages } from "../src/queue";
+import { GATHER_MS, gatherHit, HITS_PER_MESSAGE, hitMessages } from "../src/queue";
 import { watchedQueue } from "./faults";
 import { BASE, CHROME_UA, createAccount, GMAIL_PROXY_UA, sentMessage, storedEvents, type TestAccount, waitForEvents } from "./helpers";
 
@@ -127,6 +127,31 @@ describe("hits gathered per isolate", () => {
     expect(watched.calls).toHaveLength(1);
     expect(watched.hits()).toHaveLength(6);
     expectEachOnce(await waitForEvents(message.id, 6), 6);
+  });
+
+  it("leaves out a hit that cannot be completed, and sends the others of its gathering", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account);
+    const accountKey = await deriveSigningKey(env.SIGNING_SECRET ?? "", account.accountId, account.key.keyId);
+    const watched = watchedQueue((messages) => env.HITS.sendBatch(messages));
+    const testEnv = { ...env, HITS: watched.queue };
+    const target = { accountId: account.accountId, messageId: message.id, accountKey, kind: "open", linkIndex: null } as const;
+    const captured = () =>
+      captureHit(
+        new Request(`${BASE}/o/${message.id}.gif`, { headers: { "user-agent": CHROME_UA, "cf-connecting-ip": "203.0.113.9" } }),
+        target,
+        Date.now(),
+      );
+    // Its completion throws: labelling reads a user agent that is not text.
+    const broken = { ...captured(), facts: { ...captured().facts, userAgent: undefined as unknown as string } };
+    const sending = gatherHit(testEnv, captured());
+    expect(gatherHit(testEnv, broken)).toBeUndefined();
+    expect(gatherHit(testEnv, captured())).toBeUndefined();
+    await sending;
+    expect(watched.calls).toHaveLength(1);
+    expect(watched.hits()).toHaveLength(2);
+    const stored = await waitForEvents(message.id, 2);
+    expect(new Set(stored.map((row) => row.event_id)).size).toBe(2);
   });
 
   it("writes every hit of a refused gathering straight to D1, each exactly once", async () => {

@@ -3,25 +3,23 @@ import { type Context, Hono } from "hono";
 import { isAcceptableDestination, parseLinkIndex, verifyLinkSignature } from "../../../shared/protocol";
 import type { AppEnv, Bindings } from "../env";
 import { errorName } from "../errors";
-import { type HitTarget, hitFromRequest } from "../hits";
+import { captureHit, type HitTarget } from "../hits";
 import { clientAddress, invalidLinkResponse, pixelResponse, redirectResponse, throttledLinkResponse } from "../http";
-import { enqueueHit } from "../queue";
+import { gatherHit } from "../queue";
 import { isThrottled, noteInvalidRequest } from "../throttle";
 import { type VerifiedId, verifiedTrackingId } from "../verify";
 
 /**
- * Records the hit after the response: `waitUntil` keeps the invocation running until the hit is queued (or, if the
- * queue refuses it, written to D1), so the reader's client never waits on either and nothing answered is dropped.
+ * Records the hit after the response. Only what the hit needs is read from the request, at once; the queue's
+ * gathering (gatherHit) completes and sends it in one request's `waitUntil`, so the reader's client never waits on
+ * it and nothing answered is dropped. Never throws: a hit that cannot be recorded must not fail its response.
  */
-function recordAfterResponse(c: Context<AppEnv>, target: HitTarget, now: number, what: string): void {
-  c.executionCtx.waitUntil(recordHit(c.env, c.req.raw, target, now, what));
-}
-
-async function recordHit(env: Bindings, request: Request, target: HitTarget, now: number, what: string): Promise<void> {
+function recordAfterResponse(c: Context<AppEnv>, target: HitTarget, now: number): void {
   try {
-    await enqueueHit(env, await hitFromRequest(request, target, now));
+    const sending = gatherHit(c.env, captureHit(c.req.raw, target, now));
+    if (sending) c.executionCtx.waitUntil(sending);
   } catch (error) {
-    console.error(`${what} not recorded`, errorName(error));
+    console.error(`${target.kind} not recorded`, errorName(error));
   }
 }
 
@@ -39,7 +37,7 @@ export const pixelRoute = new Hono<AppEnv>().get("/*", async (c) => {
     }
     const { id, accountKey } = verified;
     const target = { accountId: id.accountId, messageId: id.value, accountKey, kind: "open", linkIndex: null } as const;
-    recordAfterResponse(c, target, now, "pixel hit");
+    recordAfterResponse(c, target, now);
   } catch (error) {
     console.error("pixel hit not recorded", errorName(error));
   }
@@ -86,7 +84,7 @@ export const clickRoute = new Hono<AppEnv>()
         kind: "click",
         linkIndex: click.linkIndex,
       } as const;
-      recordAfterResponse(c, target, now, "click");
+      recordAfterResponse(c, target, now);
     }
     return redirectResponse(click.destination);
   })
