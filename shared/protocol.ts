@@ -91,8 +91,12 @@ export async function verifyTrackingId(id: TrackingId, secret: string): Promise<
 export function isAcceptableDestination(destination: string): boolean {
   if (destination.length === 0 || destination.length > MAX_DESTINATION_LENGTH) return false;
   if (!/^[\x21-\x7e]+$/.test(destination) || !/^https?:\/\//i.test(destination)) return false;
-  if (!URL.canParse(destination)) return false;
-  const parsed = new URL(destination);
+  let parsed: URL;
+  try {
+    parsed = new URL(destination); // parsed once: every valid click checks its destination
+  } catch {
+    return false;
+  }
   return (parsed.protocol === "http:" || parsed.protocol === "https:") && parsed.hostname !== "";
 }
 

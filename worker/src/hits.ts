@@ -70,7 +70,6 @@ export interface CapturedHit {
   region: string | null;
   city: string | null;
   address: string | null;
-  userAgent: string;
 }
 
 /**
@@ -97,7 +96,6 @@ export function captureHit(request: Request, target: HitTarget, now: number): Ca
     region: capped(cf.region),
     city: capped(cf.city),
     address: clientAddress(request),
-    userAgent: userAgent.slice(0, USER_AGENT_MAX),
   };
 }
 
@@ -119,7 +117,7 @@ export async function completeHit(captured: CapturedHit): Promise<Hit> {
     client: null,
     device: null,
     ipHash: address && addressIdentifiesClient(label) ? await hashClientAddress(target.accountKey, address) : null,
-    userAgent: captured.userAgent,
+    userAgent: captured.facts.userAgent.slice(0, USER_AGENT_MAX),
   };
 }
 

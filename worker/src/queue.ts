@@ -86,6 +86,7 @@ export function hitMessages(hits: readonly Hit[]): MessageSendRequest<HitMessage
 /** The queue, or, only if it refuses, D1 directly. Never throws. */
 async function sendHits(env: Bindings, captured: readonly CapturedHit[]): Promise<void> {
   const hits = await completedHits(captured);
+  if (hits.length === 0) return;
   try {
     await env.HITS.sendBatch(hitMessages(hits));
   } catch (error) {
