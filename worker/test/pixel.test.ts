@@ -22,6 +22,14 @@ describe("GET /o/<id>.gif", () => {
     expect(app.router.name).toBe("SmartRouter + RegExpRouter");
   });
 
+  it("matches one handler for a pixel and for a click, so Hono calls it directly instead of composing middleware", () => {
+    // hono-base.js #dispatch (Hono 4.13.19): one matched handler is called as is; two or more go through compose.
+    for (const path of ["/o/abcdefghijklmnop.1.AAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA.gif", "/c/abcdefghijklmnop.1.A.A/0"]) {
+      const [handlers] = app.router.match("GET", path);
+      expect(handlers, path).toHaveLength(1);
+    }
+  });
+
   it("is a 1x1 transparent GIF under 100 bytes", () => {
     expect(PIXEL_GIF.byteLength).toBeLessThan(100);
     expect(new TextDecoder().decode(PIXEL_GIF.slice(0, 6))).toBe("GIF89a");

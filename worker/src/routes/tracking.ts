@@ -63,32 +63,36 @@ async function verifiedClick(env: Bindings, url: string, idText: string, indexTe
   return { ...verified, linkIndex, destination };
 }
 
-export const clickRoute = new Hono<AppEnv>()
-  .get("/:id/:index", async (c) => {
-    const now = Date.now();
-    const address = clientAddress(c.req.raw);
-    const click = await verifiedClick(c.env, c.req.url, c.req.param("id"), c.req.param("index"));
-    if (!click) {
-      // A valid signed link always redirects, even from an address that floods invalid ones (an office's shared
-      // address): only the invalid ones are throttled.
-      if (isThrottled(address, now)) return throttledLinkResponse();
-      await noteInvalidRequest(c.env, address, now);
-      return invalidLinkResponse();
-    }
-    // HEAD is how link checkers look without following: same answer, nothing recorded.
-    if (c.req.method !== "HEAD") {
-      const target = {
-        accountId: click.id.accountId,
-        messageId: click.id.value,
-        accountKey: click.accountKey,
-        kind: "click",
-        linkIndex: click.linkIndex,
-      } as const;
-      recordAfterResponse(c, target, now);
-    }
-    return redirectResponse(click.destination);
-  })
-  .all("*", async (c) => {
-    await noteInvalidRequest(c.env, clientAddress(c.req.raw), Date.now());
+/**
+ * Every path under /c has this one handler, which reads the id and index from the path itself, as the pixel's does.
+ * A route for the link beside a catch-all for the rest matched both on every click, and Hono runs two matched
+ * handlers through its middleware composition (`compose`: an async dispatch per handler, the response set through
+ * the context) instead of calling one directly (`#dispatch` in hono-base.js, Hono 4.13.19).
+ */
+export const clickRoute = new Hono<AppEnv>().all("*", async (c) => {
+  const now = Date.now();
+  const address = clientAddress(c.req.raw);
+  // "/c/<id>/<index>", GET or HEAD; anything else under /c is an invalid link.
+  const [, , idText, indexText, ...rest] = c.req.path.split("/");
+  const isLink = (c.req.method === "GET" || c.req.method === "HEAD") && idText && indexText && rest.length === 0;
+  const click = isLink ? await verifiedClick(c.env, c.req.url, idText, indexText) : null;
+  if (!click) {
+    // A valid signed link always redirects, even from an address that floods invalid ones (an office's shared
+    // address): only the invalid ones are throttled.
+    if (isThrottled(address, now)) return throttledLinkResponse();
+    await noteInvalidRequest(c.env, address, now);
     return invalidLinkResponse();
-  });
+  }
+  // HEAD is how link checkers look without following: same answer, nothing recorded.
+  if (c.req.method !== "HEAD") {
+    const target = {
+      accountId: click.id.accountId,
+      messageId: click.id.value,
+      accountKey: click.accountKey,
+      kind: "click",
+      linkIndex: click.linkIndex,
+    } as const;
+    recordAfterResponse(c, target, now);
+  }
+  return redirectResponse(click.destination);
+});
