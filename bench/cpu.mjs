@@ -1,8 +1,9 @@
 // CPU time per hit: the tracker's own handlers called directly in Node (same V8 as workerd), timed with
 // process.cpuUsage(), next to the 10 ms of CPU the Workers free plan allows per invocation.
 // - Request path: the worker's fetch handler on valid pixel and click requests, split into the work before the
-//   response (routing, verifying the id and the link signature) and the work after it (ctx.waitUntil: building the
-//   hit, hashing the client address, the queue send, here to a binding that only collects the message).
+//   response (routing, verifying the id and the link signature, reading what the hit needs) and the work after it
+//   (the gathering's ctx.waitUntil: completing the hits (label, address hash) and the queue send, here to a binding
+//   that only collects the message).
 // - Queue consumer: the worker's queue handler on batches of 100 of those hits, its D1 statements run by SQLite in
 //   this process (sqliteD1 below) with SQLite's own time taken out, as production D1 runs the SQL on its own
 //   servers: what is left is the Worker's CPU (building statements, labelling, describing user agents).
@@ -107,8 +108,8 @@ export async function benchCpu({ report, log, rounds }) {
   /**
    * Per request: [µs until the response, µs of its waitUntil work]. Requests come in groups of GROUP, one right
    * after the other, as they do under load: their hits are gathered and sent together (worker/src/queue.ts). The
-   * waitUntil work of a group (each hit's own part, run between the requests, and the group's send) is shared out
-   * evenly. Awaiting each hit's gathering alone would leave the process idle for its window after every request,
+   * waitUntil work of a group (completing its hits and sending them, in the request that opened the gathering) is
+   * shared out evenly. Awaiting each hit's gathering alone would leave the process idle for its window after every request,
    * and the next request would then run on caches that other processes had taken over: 4 to 5 times the CPU.
    */
   const GROUP = 10;
@@ -125,7 +126,7 @@ export async function benchCpu({ report, log, rounds }) {
         const response = await worker.fetch(request, env, ctx);
         await response.arrayBuffer();
         answer.push(cpuMicros(start));
-        // The hit's own work after the response (building it, hashing the address), up to its gathering.
+        // Whatever a request leaves running after its response, before the next one arrives.
         const later = process.cpuUsage();
         for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setImmediate(resolve));
         afterMicros += cpuMicros(later);
