@@ -9,8 +9,10 @@ const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
 /** The request with the header's `cf` properties when development allows them, else the request as it came. */
 export function withDevRequestCf(request: Request, env: Pick<Bindings, "DEV_REQUEST_CF">): Request {
+  // The variable first: on Cloudflare it is never set, and reading it costs less than reading a header.
+  if (env.DEV_REQUEST_CF !== "1") return request;
   const header = request.headers.get(DEV_REQUEST_CF_HEADER);
-  if (header === null || env.DEV_REQUEST_CF !== "1" || !LOOPBACK_HOSTS.has(new URL(request.url).hostname)) return request;
+  if (header === null || !LOOPBACK_HOSTS.has(new URL(request.url).hostname)) return request;
   let cf: unknown;
   try {
     cf = JSON.parse(header);

@@ -27,11 +27,11 @@ export const pixelRoute = new Hono<AppEnv>().get("/*", async (c) => {
   // Whatever happens, the reader's client gets the GIF: a tracker must never show a broken image.
   try {
     const now = Date.now();
-    const address = clientAddress(c.req.raw);
     const file = c.req.path.slice(c.req.path.lastIndexOf("/") + 1);
     const verified = file.endsWith(".gif") ? await verifiedTrackingId(c.env, file.slice(0, -".gif".length)) : null;
     if (!verified) {
       // Throttling saves only the work done for invalid hits: a valid one is recorded whoever shares the address.
+      const address = clientAddress(c.req.raw);
       if (!isThrottled(address, now)) await noteInvalidRequest(c.env, address, now);
       return pixelResponse();
     }
@@ -71,7 +71,6 @@ async function verifiedClick(env: Bindings, url: string, idText: string, indexTe
  */
 export const clickRoute = new Hono<AppEnv>().all("*", async (c) => {
   const now = Date.now();
-  const address = clientAddress(c.req.raw);
   // "/c/<id>/<index>", GET or HEAD; anything else under /c is an invalid link.
   const [, , idText, indexText, ...rest] = c.req.path.split("/");
   const isLink = (c.req.method === "GET" || c.req.method === "HEAD") && idText && indexText && rest.length === 0;
@@ -79,6 +78,7 @@ export const clickRoute = new Hono<AppEnv>().all("*", async (c) => {
   if (!click) {
     // A valid signed link always redirects, even from an address that floods invalid ones (an office's shared
     // address): only the invalid ones are throttled.
+    const address = clientAddress(c.req.raw);
     if (isThrottled(address, now)) return throttledLinkResponse();
     await noteInvalidRequest(c.env, address, now);
     return invalidLinkResponse();
