@@ -80,7 +80,9 @@ export interface CapturedHit {
  * (requestLabel), and its place would be the proxy's, so none is recorded.
  */
 export function captureHit(request: Request, target: HitTarget, now: number): CapturedHit {
-  const userAgent = request.headers.get("user-agent") ?? "";
+  // Each property of a request is a call into workerd (about 2 µs each in a perf profile): each is read once.
+  const { headers } = request;
+  const userAgent = headers.get("user-agent") ?? "";
   const proxiedOpen = target.kind === "open" && mailProxy(userAgent) !== null;
   const cf: Partial<IncomingRequestCfProperties> = proxiedOpen ? {} : ((request as { cf?: IncomingRequestCfProperties }).cf ?? {});
   return {
@@ -90,7 +92,7 @@ export function captureHit(request: Request, target: HitTarget, now: number): Ca
       method: request.method,
       userAgent,
       asn: typeof cf.asn === "number" ? cf.asn : null,
-      purpose: purposeHeaders(request.headers),
+      purpose: purposeHeaders(headers),
     },
     country: capped(cf.country),
     region: capped(cf.region),

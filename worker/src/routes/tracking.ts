@@ -73,7 +73,8 @@ export const clickRoute = new Hono<AppEnv>().all("*", async (c) => {
   const now = Date.now();
   // "/c/<id>/<index>", GET or HEAD; anything else under /c is an invalid link.
   const [, , idText, indexText, ...rest] = c.req.path.split("/");
-  const isLink = (c.req.method === "GET" || c.req.method === "HEAD") && idText && indexText && rest.length === 0;
+  const { method } = c.req;
+  const isLink = (method === "GET" || method === "HEAD") && idText && indexText && rest.length === 0;
   const click = isLink ? await verifiedClick(c.env, c.req.url, idText, indexText) : null;
   if (!click) {
     // A valid signed link always redirects, even from an address that floods invalid ones (an office's shared
@@ -84,7 +85,7 @@ export const clickRoute = new Hono<AppEnv>().all("*", async (c) => {
     return invalidLinkResponse();
   }
   // HEAD is how link checkers look without following: same answer, nothing recorded.
-  if (c.req.method !== "HEAD") {
+  if (method !== "HEAD") {
     const target = {
       accountId: click.id.accountId,
       messageId: click.id.value,
