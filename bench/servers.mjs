@@ -283,6 +283,18 @@ export function pinSession(publicUrl, cpus) {
   return members.every((pid) => spawnSync("taskset", ["-a", "-p", "-c", cpus, pid], { stdio: "ignore" }).status === 0);
 }
 
+/**
+ * Runs every process of a `wrangler dev` session (every thread) under Linux's SCHED_IDLE, with util-linux's chrt:
+ * it then gets a CPU only when nothing else wants it. Linux only; false where it cannot.
+ */
+export function idleSession(publicUrl) {
+  if (process.platform !== "linux") return false;
+  const { group, pids } = sessionOf(publicUrl);
+  if (!group) return false;
+  const members = pids.filter((pid) => processGroup(pid) === group);
+  return members.every((pid) => spawnSync("chrt", ["-a", "-i", "-p", "0", pid], { stdio: "ignore" }).status === 0);
+}
+
 /** The inner workerd's own URL for a `wrangler dev` URL, or null if it cannot be found. */
 export async function directUrl(publicUrl) {
   if (process.platform !== "linux") return null;
