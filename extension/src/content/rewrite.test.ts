@@ -61,6 +61,20 @@ describe("send-time rewrite", () => {
     expect(trackerPixelId(p.pixelUrl, TRACKER)).toBe(p.trackingId);
   });
 
+  it("finds this tracker's pixel directly and through Google's proxy, its fragment plain or percent-encoded", async () => {
+    const id = await mintTrackingId(KEY);
+    const pixel = pixelUrl(TRACKER, id);
+    const proxy = "https://ci3.googleusercontent.com/meips/ADKq_Nb=s0-d-e1-ft#";
+    for (const src of [pixel, `${proxy}${pixel}`, `${proxy}${encodeURIComponent(pixel)}`])
+      expect(trackerPixelId(src, TRACKER), src).toBe(id);
+    // Another tracker's pixel, and a proxied image that is not a pixel, are not this tracker's.
+    expect(trackerPixelId(pixelUrl("https://other.example", id), TRACKER)).toBeNull();
+    expect(trackerPixelId(`${proxy}https://images.example/logo.png`, TRACKER)).toBeNull();
+    // A tracker on a port: the fragment's colon may be percent-encoded, and the pixel is still found.
+    const local = "http://127.0.0.1:8787";
+    expect(trackerPixelId(`${proxy}${encodeURIComponent(pixelUrl(local, id))}`, local)).toBe(id);
+  });
+
   it("is idempotent (a send Gmail cancelled, then sent again) and removes its marks when tracking is turned off", async () => {
     const root = body('<a href="https://a.example/">a</a>');
     const p = await plan(root);
