@@ -64,6 +64,8 @@ describe("send-time rewrite", () => {
   it("finds this tracker's pixel directly and through Google's proxy, its fragment plain or percent-encoded", async () => {
     const id = await mintTrackingId(KEY);
     const pixel = pixelUrl(TRACKER, id);
+    // Gmail's proxy keeps the original URL in the fragment (docs/gmail.md; captured plain in
+    // test/fixtures/gmail/sync-api/2022-09-09-*); the percent-encoded form is a defensive case both readers accept.
     const proxy = "https://ci3.googleusercontent.com/meips/ADKq_Nb=s0-d-e1-ft#";
     for (const src of [pixel, `${proxy}${pixel}`, `${proxy}${encodeURIComponent(pixel)}`])
       expect(trackerPixelId(src, TRACKER), src).toBe(id);

@@ -3,6 +3,7 @@
 // network: click links are signed ahead of time by the background and handed in as a map.
 import { isAcceptableDestination, TRACKING_ID_PATTERN } from "../../../shared/protocol";
 import { hostMatchesDomains } from "../options-store";
+import { mayHoldPixelOf } from "../page-world/pixel-guard";
 
 /** Google's image proxy hosts: `https://ciN.googleusercontent.com/meips/…#<original>` (older: `/proxy/…#<original>`). */
 const GOOGLE_PROXY_HOST = /(^|\.)googleusercontent\.com$/;
@@ -28,23 +29,11 @@ export function unproxiedImageUrl(src: string): string {
   return src;
 }
 
-/** The tracker's hostname when it reads the same percent-encoded (a DNS name or IPv4 address), else null. */
-let plainHost: { trackerUrl: string; host: string | null } | undefined;
-function plainHostname(trackerUrl: string): string | null {
-  if (plainHost?.trackerUrl !== trackerUrl) {
-    const host = URL.canParse(trackerUrl) ? new URL(trackerUrl).hostname : "";
-    plainHost = { trackerUrl, host: /^[a-z0-9.-]+$/.test(host) ? host : null };
-  }
-  return plainHost.host;
-}
-
 /** The tracking id of a pixel of this tracker (directly or through Google's proxy), else null. */
 export function trackerPixelId(src: string, trackerUrl: string): string | null {
-  // Cheap test first: this runs on every image Gmail inserts, and parsing each one's URL was most of what the
-  // extension added to rendering a conversation (docs/benchmarks.md, fifth pass). The hostname appears as is in the
-  // proxy's fragment, percent-encoded or not.
-  const host = plainHostname(trackerUrl);
-  if (host !== null && !src.includes(host)) return null;
+  // Parsing each image's URL was most of what the extension added to rendering a conversation (docs/benchmarks.md,
+  // fifth pass): the page world's cheap test first.
+  if (!mayHoldPixelOf(src, trackerUrl)) return null;
   const original = unproxiedImageUrl(src);
   const prefix = `${trimSlash(trackerUrl)}/o/`;
   if (!original.startsWith(prefix)) return null;

@@ -26,6 +26,17 @@ describe("page-world pixel guard", () => {
     expect(neutraliseHtml("<p>no tracker here</p>", TRACKER)).toBe("<p>no tracker here</p>");
   });
 
+  it("finds the pixel of a tracker on a port through a percent-encoded proxy fragment, whose colon is encoded", () => {
+    // The proxy's fragment as captured is the plain original URL (test/fixtures/gmail/sync-api/2022-09-09-*: a
+    // `…/proxy/…=s0-d-e1-ft#https://…` image). The percent-encoded form is a defensive case both readers accept
+    // (pixelIdIn here, unproxiedImageUrl in the content script); the cheap test must not skip it.
+    const local = "http://127.0.0.1:8787";
+    const src = `https://ci3.googleusercontent.com/meips/a=s0-d-e1-ft#${encodeURIComponent(`${local}/o/${ID}.gif`)}`;
+    const found: string[] = [];
+    expect(neutraliseHtml(`<img src="${src}">`, local, (id) => found.push(id))).toContain(`data-mt-pixel-id="${ID}"`);
+    expect(found).toEqual([ID]);
+  });
+
   it("under Trusted Types, neutralises the pixel in each policy's createHTML output, and says which ids it found", () => {
     // Gmail's page: a Trusted Types factory whose policies seal createHTML's output (happy-dom has none: a model of
     // the browser's, which only ever hands the sinks what createHTML returned). Gmail creates its policy after ours.

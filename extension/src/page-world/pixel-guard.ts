@@ -47,14 +47,29 @@ export function pixelIdIn(src: string, trackerUrl: string): string | null {
   return direct.exec(candidate)?.[1] ?? null;
 }
 
+let trackerHost: { trackerUrl: string; hostname: string | null } | undefined;
+
+/**
+ * Whether `text` may hold a pixel URL of `trackerUrl`: the cheap test before any parsing, on every innerHTML
+ * assignment in Gmail (here) and every image it inserts (the content script's trackerPixelId). A DNS name or IPv4
+ * address reads the same in Google's proxy fragment, plain or percent-encoded; a port's colon does not, so only the
+ * hostname is looked for. An IPv6 hostname would not read the same: there is no cheap test for it.
+ */
+export function mayHoldPixelOf(text: string, trackerUrl: string): boolean {
+  if (trackerHost?.trackerUrl !== trackerUrl) {
+    trackerHost = { trackerUrl, hostname: URL.canParse(trackerUrl) ? new URL(trackerUrl).hostname : null };
+  }
+  const { hostname } = trackerHost;
+  if (!hostname) return false;
+  return !/^[a-z0-9.-]+$/.test(hostname) || text.includes(hostname);
+}
+
 /**
  * Rewrites the pixels of `trackerUrl` in an HTML string; returns the string unchanged when there are none.
  * `found` receives each neutralised pixel's tracking id.
  */
 export function neutraliseHtml(html: string, trackerUrl: string, found?: (id: string) => void): string {
-  const host = trackerUrl.replace(/^https?:\/\//, "").replace(/\/.*$/, "");
-  // Cheap test first: this runs on every innerHTML assignment in Gmail.
-  if (!host || !html.includes(host)) return html;
+  if (!mayHoldPixelOf(html, trackerUrl)) return html;
   return html.replace(IMG_TAG, (tag) => {
     const match = SRC_ATTR.exec(tag);
     if (!match) return tag;
