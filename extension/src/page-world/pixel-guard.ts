@@ -16,6 +16,7 @@
 import { emitPageEvent, TRACKER_ATTRIBUTE } from "./events";
 
 const TRACKING_ID = "[a-z2-7]{16}\\.[1-9][0-9]{0,3}\\.[A-Za-z0-9_-]{22}\\.[A-Za-z0-9_-]{22}";
+/** A transparent 1x1 GIF: the element keeps its size and Gmail's layout does not move. */
 export const BLANK_GIF = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7";
 const IMG_TAG = /<img\b[^>]*>/gi;
 const SRC_ATTR = /\ssrc\s*=\s*("([^"]*)"|'([^']*)')/i;

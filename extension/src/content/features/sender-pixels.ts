@@ -5,11 +5,9 @@
 // what sent-views-report tells the tracker the sender is looking at.
 import { TRACKING_ID_PATTERN } from "../../../../shared/protocol";
 import { onPageEvent } from "../../page-world/events";
+import { BLANK_GIF } from "../../page-world/pixel-guard";
 import { type Feature, guarded, ownPixels } from "../feature";
 import { trackerPixelId } from "../rewrite";
-
-/** A transparent 1x1 GIF: the element keeps its size and Gmail's layout does not move. */
-const BLANK_GIF = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7";
 
 type Listener = (ids: string[]) => void;
 const listeners = new Set<Listener>();
