@@ -276,11 +276,16 @@ function sessionOf(publicUrl) {
  * util-linux's taskset. Linux only; false where it cannot.
  */
 export function pinSession(publicUrl, cpus) {
+  return eachSessionProcess(publicUrl, (pid) => ["taskset", ["-a", "-p", "-c", cpus, pid]]);
+}
+
+/** Runs the command `commandFor(pid)` gives for each process of a session; false if any fails, or off Linux. */
+function eachSessionProcess(publicUrl, commandFor) {
   if (process.platform !== "linux") return false;
   const { group, pids } = sessionOf(publicUrl);
   if (!group) return false;
   const members = pids.filter((pid) => processGroup(pid) === group);
-  return members.every((pid) => spawnSync("taskset", ["-a", "-p", "-c", cpus, pid], { stdio: "ignore" }).status === 0);
+  return members.every((pid) => spawnSync(...commandFor(pid), { stdio: "ignore" }).status === 0);
 }
 
 /**
@@ -288,11 +293,7 @@ export function pinSession(publicUrl, cpus) {
  * it then gets a CPU only when nothing else wants it. Linux only; false where it cannot.
  */
 export function idleSession(publicUrl) {
-  if (process.platform !== "linux") return false;
-  const { group, pids } = sessionOf(publicUrl);
-  if (!group) return false;
-  const members = pids.filter((pid) => processGroup(pid) === group);
-  return members.every((pid) => spawnSync("chrt", ["-a", "-i", "-p", "0", pid], { stdio: "ignore" }).status === 0);
+  return eachSessionProcess(publicUrl, (pid) => ["chrt", ["-a", "-i", "-p", "0", pid]]);
 }
 
 /** The inner workerd's own URL for a `wrangler dev` URL, or null if it cannot be found. */
