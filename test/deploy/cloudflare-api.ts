@@ -120,7 +120,7 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
     }
     const versionId = randomUUID();
     account.scripts.set(name, {
-      // The module named by metadata.main_module is a part of its own [docs: multipart upload metadata].
+      // The main module is the part that metadata.main_module names [wrangler: createWorkerUploadForm].
       mainModule: parsed.main_module ? multipartPart(body, String(headers["content-type"]), parsed.main_module) : null,
       secrets,
       bindings,
