@@ -118,14 +118,13 @@ export async function completeHit(captured: CapturedHit): Promise<Hit> {
     city: captured.city,
     client: null,
     device: null,
-    ipHash: address && addressIdentifiesClient(label) ? await hashClientAddress(target.accountKey, address) : null,
+    ipHash: addressIdentifiesClient(label) ? await addressHash(address, target.accountKey) : null,
     userAgent: captured.facts.userAgent.slice(0, USER_AGENT_MAX),
   };
 }
 
-/** The keyed hash a sender-view report is stored with, made as a hit's, so the two compare; null without an address. */
-export async function clientAddressHash(request: Request, accountKey: string): Promise<string | null> {
-  const address = clientAddress(request);
+/** The keyed hash of a client address, or null without one: what a hit and a sender-view report keep, so they compare. */
+export async function addressHash(address: string | null, accountKey: string): Promise<string | null> {
   return address ? hashClientAddress(accountKey, address) : null;
 }
 

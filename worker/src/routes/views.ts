@@ -4,8 +4,8 @@ import { requireAccount } from "../auth";
 import { recordSenderViews, relabelSpans, spansAroundView } from "../db/events";
 import { messagesByThread } from "../db/messages";
 import type { AppEnv } from "../env";
-import { clientAddressHash } from "../hits";
-import { validated } from "../http";
+import { addressHash } from "../hits";
+import { clientAddress, validated } from "../http";
 import { verifiedTrackingId } from "../verify";
 
 /**
@@ -28,10 +28,11 @@ export const viewsRoute = new Hono<AppEnv>().use(requireAccount).post("/", valid
     }
   }
   // The report comes from the sender's browser: its address, hashed exactly as a hit's, tells its own direct hits apart.
+  const address = clientAddress(c.req.raw);
   const views = await Promise.all(
     [...keys].map(async ([messageId, accountKey]) => ({
       messageId,
-      ipHash: accountKey === null ? null : await clientAddressHash(c.req.raw, accountKey),
+      ipHash: accountKey === null ? null : await addressHash(address, accountKey),
     })),
   );
   const viewedAt = Date.now();
