@@ -12,7 +12,7 @@ vi.hoisted(() => {
 });
 
 import type { MessageStatus } from "../../../../shared/api";
-import { aggregate, ThreadListMarks, tooltip } from "./sent-list-marks";
+import { aggregate, RETRY_FIRST_MS, ThreadListMarks, tooltip } from "./sent-list-marks";
 
 const FIXTURE = path.resolve(import.meta.dirname, "../../../../test/fixtures/gmail/thread-list-classic-2014-12.html");
 
@@ -216,6 +216,38 @@ describe("sent list marks", () => {
       ["a1", "delivered", ""],
       ["c3", "clicked", ""],
     ]);
+  });
+
+  it("after a failed read, asks again after a wait that doubles, not at once in a loop; news or navigation asks at once", async () => {
+    vi.useFakeTimers();
+    try {
+      page([row("a1", "One"), row("b2", "Two")]);
+      let requests = 0;
+      // Not connected, or the tracker unreachable: the background answers with an error after a round trip.
+      const failing = async () => {
+        requests += 1;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        throw new Error("not connected to a tracker");
+      };
+      const list = new ThreadListMarks(document, failing);
+      list.scan();
+      await vi.advanceTimersByTimeAsync(1_000);
+      expect(requests).toBe(1);
+      list.scan(); // Gmail re-renders the rows meanwhile: still waiting
+      await vi.advanceTimersByTimeAsync(RETRY_FIRST_MS - 1_000 + 100);
+      expect(requests).toBe(2);
+      await vi.advanceTimersByTimeAsync(2 * RETRY_FIRST_MS - 200);
+      expect(requests).toBe(2);
+      await vi.advanceTimersByTimeAsync(200);
+      expect(requests).toBe(3);
+      list.expire();
+      list.scan();
+      await vi.advanceTimersByTimeAsync(5);
+      expect(requests).toBe(4);
+      list.stop();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("aggregates several tracked messages of one thread, and says it in the tooltip", () => {

@@ -23,6 +23,8 @@ export interface RowState {
 
 /** How long a thread's state is trusted before the next scan asks again (news from the feed expires it at once). */
 export const ROW_TTL_MS = 60_000;
+/** After a failed status read, the wait before asking again: doubled per failure in a row, up to the TTL. */
+export const RETRY_FIRST_MS = 2_000;
 
 const later = (a: string | null, b: string | null) => (!a ? b : !b ? a : a > b ? a : b);
 
@@ -106,6 +108,10 @@ export class ThreadListMarks {
   private flushQueued = false;
   private asking = false;
   private stopped = false;
+  /** Failed reads in a row, and the time before which none is tried again (and its timer). */
+  private failures = 0;
+  private retryAt = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
   /** Status requests made (for tests and debug). */
   requests = 0;
 
@@ -128,7 +134,7 @@ export class ThreadListMarks {
       if (entry) applyMark(row, ids.key, entry.state);
       if ((!entry || now - entry.at > ROW_TTL_MS) && !this.inFlight.has(ids.key)) this.pending.set(ids.key, ids.ids);
     }
-    if (this.pending.size > 0) this.queueFlush();
+    if (this.pending.size > 0 && now >= this.retryAt) this.queueFlush();
   }
 
   /**
@@ -159,8 +165,16 @@ export class ThreadListMarks {
         const mine = messages.filter((m) => m.threadId !== null && ids.includes(m.threadId));
         this.entries.set(key, { ids, state: aggregate(mine), at });
       }
+      this.failures = 0;
     } catch (error) {
+      // Not connected, or the tracker unreachable: the rows stay unmarked (the popup says why) and are asked for
+      // again after a wait. Asking again at once made a loop of requests, each failure rescanning the rows.
       debug("thread status not read", error);
+      const wait = Math.min(ROW_TTL_MS, RETRY_FIRST_MS * 2 ** this.failures);
+      this.failures += 1;
+      this.retryAt = this.now() + wait;
+      clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => this.scan(), wait);
     } finally {
       for (const [key] of batch) this.inFlight.delete(key);
       this.asking = false;
@@ -172,6 +186,8 @@ export class ThreadListMarks {
 
   /** Threads the feed brought news for (all when none is named): asked again at the next scan, marks kept meanwhile. */
   expire(threadIds?: string[]): void {
+    // News or a navigation: worth asking at once, even right after a failure.
+    this.retryAt = 0;
     for (const entry of this.entries.values()) {
       if (!threadIds || threadIds.length === 0 || entry.ids.some((id) => threadIds.includes(id))) entry.at = 0;
     }
@@ -179,6 +195,7 @@ export class ThreadListMarks {
 
   stop(): void {
     this.stopped = true;
+    clearTimeout(this.retryTimer);
   }
 }
 
