@@ -14,7 +14,7 @@ const OURS = '[class^="mt-"], [class*=" mt-"]';
  * of ours. Every observer runs this on every insertion Gmail makes, before the next paint: one selector list walks
  * the ancestors once and the subtree once, where a selector at a time walked them once per selector.
  */
-function touches(records: readonly MutationRecord[], watched: string, ownClass: string | null): boolean {
+export function touches(records: readonly MutationRecord[], watched: string, ownClass: string | null): boolean {
   for (const record of records) {
     for (const node of record.addedNodes) {
       // Text put into an existing element (a row's participants updated) counts for that element.

@@ -22,6 +22,7 @@ import { CampaignField } from "../compose-campaign";
 import { OptOutToggle } from "../compose-optout";
 import { type Feature, guarded, ownPixels } from "../feature";
 import {
+  anyOf,
   closest,
   composeRecipients,
   isPlainTextMode,
@@ -31,6 +32,7 @@ import {
   visibleRecipientAddresses,
 } from "../gmail-selectors";
 import { debug, debugOnce } from "../log";
+import { touches } from "../page-watch";
 import { RecipientWarnings } from "../recipient-warnings";
 import { applyTracking, linksToSign, stripEarlierTracking } from "../rewrite";
 import { ensureStyle, toast } from "../ui";
@@ -557,13 +559,17 @@ export const composeTracking: Feature = {
   init(signal, { options }) {
     const sessions = new Map<Element, ComposeSession>();
 
-    const scan = guarded("compose scan", () => {
+    const bodies = anyOf(["composeBody"]);
+    /** A compose whose root left the page is closed: Gmail may remove any ancestor of it, so every change is looked at. */
+    const closeGone = () => {
       for (const [root, session] of sessions) {
         if (!root.isConnected || !session.body.isConnected) {
           session.closed();
           sessions.delete(root);
         }
       }
+    };
+    const openNew = () => {
       for (const body of queryAll(document, "composeBody")) {
         const root = closest(body, "composeRoot");
         if (!root) {
@@ -573,20 +579,31 @@ export const composeTracking: Feature = {
         if (sessions.has(root) || !(body instanceof HTMLElement)) continue;
         sessions.set(root, new ComposeSession(root, body, options));
       }
-    });
+    };
 
+    // Looked at after the checkpoint's other microtasks, so a compose Gmail builds in several steps is whole. Only a
+    // change that adds a compose body searches the page for new ones: with none open, a search tries every fallback
+    // over the whole page, and Gmail changes the page many times a second.
     let scheduled = false;
-    const observer = new MutationObserver(() => {
-      if (scheduled) return;
-      scheduled = true;
-      queueMicrotask(() => {
-        scheduled = false;
-        scan();
-      });
-    });
+    let added = false;
+    const observer = new MutationObserver(
+      guarded("compose watch", (records: MutationRecord[]) => {
+        added ||= touches(records, bodies, null);
+        if (scheduled || (!added && sessions.size === 0)) return;
+        scheduled = true;
+        queueMicrotask(
+          guarded("compose scan", () => {
+            scheduled = false;
+            closeGone();
+            if (added) openNew();
+            added = false;
+          }),
+        );
+      }),
+    );
     const start = () => {
       observer.observe(document.documentElement, { childList: true, subtree: true });
-      scan();
+      openNew();
     };
     if (document.body) start();
     else document.addEventListener("DOMContentLoaded", start, { once: true, signal });
