@@ -13,12 +13,22 @@ export function gmailId(raw: string | null | undefined): string | null {
   return GMAIL_ID.test(id) ? id : null;
 }
 
+/** Decimal thread ids already converted: every scan of a list converts each row's, and Gmail re-renders rows often. */
+const convertedThreadIds = new Map<string, string>();
+
 /** The hex legacy id of a thread id the tracker holds: "16f4…" as is, "thread-f:<decimal>" converted; else null. */
 export function legacyThreadId(threadId: string): string | null {
   const id = threadId.trim().replace(/^#/, "");
   if (/^[0-9a-f]{1,32}$/.test(id)) return id;
   const decimal = /^thread-f:([0-9]{1,30})$/.exec(id)?.[1];
-  return decimal ? BigInt(decimal).toString(16) : null;
+  if (!decimal) return null;
+  let hex = convertedThreadIds.get(decimal);
+  if (hex === undefined) {
+    hex = BigInt(decimal).toString(16);
+    if (convertedThreadIds.size >= 5_000) convertedThreadIds.clear();
+    convertedThreadIds.set(decimal, hex);
+  }
+  return hex;
 }
 
 /**

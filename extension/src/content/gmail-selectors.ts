@@ -153,12 +153,25 @@ export const SELECTORS = {
 
 export type SelectorName = keyof typeof SELECTORS;
 
-function tryAll(root: ParentNode, spec: SelectorSpec, all: boolean): Element[] {
-  const candidates = [spec.precise, ...spec.fallbacks];
-  for (let i = 0; i < candidates.length; i++) {
-    const selector = candidates[i] as string;
-    const found = all ? [...root.querySelectorAll(selector)] : [root.querySelector(selector)].filter((e): e is Element => e !== null);
-    if (found.length > 0) {
+/** A spec's selectors, precise first: built once per spec, since every scan of Gmail's changes asks. */
+const selectorLists = new Map<SelectorSpec, readonly string[]>();
+
+function selectorsOf(spec: SelectorSpec): readonly string[] {
+  let selectors = selectorLists.get(spec);
+  if (!selectors) {
+    selectors = [spec.precise, ...spec.fallbacks];
+    selectorLists.set(spec, selectors);
+  }
+  return selectors;
+}
+
+/** The first selector's result that `find` gives, precise first; a fallback's success is logged in debug mode. */
+function firstFound<T>(spec: SelectorSpec, find: (selector: string) => T | null): T | null {
+  const selectors = selectorsOf(spec);
+  for (let i = 0; i < selectors.length; i++) {
+    const selector = selectors[i] as string;
+    const found = find(selector);
+    if (found !== null) {
       if (i > 0)
         debugOnce(
           `fallback:${spec.name}`,
@@ -167,24 +180,30 @@ function tryAll(root: ParentNode, spec: SelectorSpec, all: boolean): Element[] {
       return found;
     }
   }
-  return [];
+  return null;
+}
+
+function logMissing(spec: SelectorSpec): void {
+  debugOnce(`missing:${spec.name}`, `no match for ${spec.name} (${selectorsOf(spec).join(" | ")})`);
 }
 
 /** The first match, trying fallbacks. `expected`: log in debug mode when nothing matches (a selector broke). */
 export function query(root: ParentNode, name: SelectorName, expected = true): Element | null {
   const spec = SELECTORS[name];
-  const [found] = tryAll(root, spec, false);
-  if (!found && expected) debugOnce(`missing:${spec.name}`, `no match for ${spec.name} (${[spec.precise, ...spec.fallbacks].join(" | ")})`);
-  return found ?? null;
+  const found = firstFound(spec, (selector) => root.querySelector(selector));
+  if (!found && expected) logMissing(spec);
+  return found;
 }
 
 /** Every match, trying fallbacks. `expected`: log in debug mode when nothing matches (a selector broke). */
 export function queryAll(root: ParentNode, name: SelectorName, expected = false): Element[] {
   const spec = SELECTORS[name];
-  const found = tryAll(root, spec, true);
-  if (found.length === 0 && expected)
-    debugOnce(`missing:${spec.name}`, `no match for ${spec.name} (${[spec.precise, ...spec.fallbacks].join(" | ")})`);
-  return found;
+  const found = firstFound(spec, (selector) => {
+    const all = root.querySelectorAll(selector);
+    return all.length > 0 ? [...all] : null;
+  });
+  if (!found && expected) logMissing(spec);
+  return found ?? [];
 }
 
 /**
@@ -192,13 +211,12 @@ export function queryAll(root: ParentNode, name: SelectorName, expected = false)
  * such an element here?) one traversal answers instead of one per selector.
  */
 export function anyOf(names: readonly SelectorName[]): string {
-  return names.flatMap((name) => [SELECTORS[name].precise, ...SELECTORS[name].fallbacks]).join(", ");
+  return names.flatMap((name) => selectorsOf(SELECTORS[name])).join(", ");
 }
 
 /** The nearest ancestor (or self) matching a spec, precise first. */
 export function closest(element: Element, name: SelectorName): Element | null {
-  const spec = SELECTORS[name];
-  for (const selector of [spec.precise, ...spec.fallbacks]) {
+  for (const selector of selectorsOf(SELECTORS[name])) {
     const found = element.closest(selector);
     if (found) return found;
   }
@@ -251,7 +269,7 @@ export function isPlainTextMode(root: ParentNode): boolean {
  * legacy id: `data-legacy-thread-id`, or `data-thread-id="#thread-f:<decimal>"` converted (the same 64-bit number).
  */
 export function rowThreadIds(row: Element): { key: string; ids: string[] } | null {
-  const [carrier] = queryAll(row, "rowThreadIds");
+  const carrier = query(row, "rowThreadIds", false);
   if (!carrier) return null;
   const legacy = gmailId(carrier.getAttribute("data-legacy-thread-id"));
   const full = gmailId(carrier.getAttribute("data-thread-id"));
@@ -267,7 +285,7 @@ export function rowThreadIds(row: Element): { key: string; ids: string[] } | nul
  * shape, text ending in a colon before the first participant, never by its words.
  */
 export function rowListsRecipients(row: Element): boolean {
-  const [first] = queryAll(row, "rowParticipants");
+  const first = query(row, "rowParticipants", false);
   const cell = first?.parentElement;
   if (!first || !cell) return false;
   let before = "";
