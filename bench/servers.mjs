@@ -185,15 +185,22 @@ export function startProbe({ port, persistTo, signingSecret }) {
   });
 }
 
-/** Runs SQL on a local D1 with `wrangler d1 execute` (a file or one command); returns the first result's rows. */
+/**
+ * Runs SQL on a local D1 with `wrangler d1 execute` (a file or one command); returns the first result's rows. The
+ * tracker's own wrangler dev has the same SQLite file open, and a write of its own at that moment makes the command
+ * fail with SQLITE_BUSY (seen once in a full run): that is tried again, a few times, after a short wait.
+ */
 export function d1Execute(persistTo, { command, file, timeoutMs = 120_000 }) {
   const args = ["d1", "execute", "DB", "--local", "--persist-to", persistTo, "--json", "--yes"];
   if (command) args.push("--command", command);
   if (file) args.push("--file", file);
-  const result = spawnSync(WRANGLER, args, { cwd: ROOT, env: WRANGLER_ENV, encoding: "utf8", timeout: timeoutMs });
-  if (result.status !== 0) throw new Error(`wrangler d1 execute failed:\n${result.stdout}\n${result.stderr}`);
-  const parsed = JSON.parse(result.stdout);
-  return parsed[0]?.results ?? [];
+  for (let attempt = 1; ; attempt++) {
+    const result = spawnSync(WRANGLER, args, { cwd: ROOT, env: WRANGLER_ENV, encoding: "utf8", timeout: timeoutMs });
+    if (result.status === 0) return JSON.parse(result.stdout)[0]?.results ?? [];
+    const output = `${result.stdout}\n${result.stderr}`;
+    if (!output.includes("SQLITE_BUSY") || attempt >= 5) throw new Error(`wrangler d1 execute failed:\n${output}`);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500 * attempt);
+  }
 }
 
 // `wrangler dev` answers on its port through a proxy worker in a second workerd, which forwards every request
