@@ -174,7 +174,10 @@ export class ThreadListMarks {
       this.failures += 1;
       this.retryAt = this.now() + wait;
       clearTimeout(this.retryTimer);
-      this.retryTimer = setTimeout(guarded("sent list marks retry", () => this.scan()), wait);
+      this.retryTimer = setTimeout(
+        guarded("sent list marks retry", () => this.scan()),
+        wait,
+      );
     } finally {
       for (const [key] of batch) this.inFlight.delete(key);
       this.asking = false;
