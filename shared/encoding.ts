@@ -2,11 +2,11 @@
 // Plain TypeScript on WebCrypto-era globals, so the extension and the worker share one implementation.
 
 const BASE32_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567";
+const BASE64URL_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
+/** RFC 4648 §5 base64url, unpadded. */
 export function base64UrlEncode(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+  return encodeBits(bytes, BASE64URL_ALPHABET, 6);
 }
 
 /** Decodes unpadded base64url; returns null for anything else (never throws on bad input). */
@@ -21,18 +21,29 @@ export function base64UrlDecode(text: string): Uint8Array<ArrayBuffer> | null {
 
 /** RFC 4648 base32, lowercase, unpadded. Used for account ids (case-insensitive-safe, no punctuation). */
 export function base32Encode(bytes: Uint8Array): string {
+  return encodeBits(bytes, BASE32_ALPHABET, 5);
+}
+
+/**
+ * The bytes as characters of `alphabet`, `width` bits each, the last one zero-filled: RFC 4648's unpadded base32
+ * and base64url. A walk over the bytes, with no `btoa` and no replacing: base64url that way (a binary string,
+ * `btoa`, three replaces) was about a tenth of a click's JavaScript, three MACs a click (docs/benchmarks.md).
+ */
+function encodeBits(bytes: Uint8Array, alphabet: string, width: number): string {
+  const mask = (1 << width) - 1;
   let bits = 0;
   let value = 0;
   let out = "";
   for (const byte of bytes) {
+    // Only the low `bits` bits are ever read, so the shift may overflow.
     value = (value << 8) | byte;
     bits += 8;
-    while (bits >= 5) {
-      out += BASE32_ALPHABET[(value >>> (bits - 5)) & 31];
-      bits -= 5;
+    while (bits >= width) {
+      out += alphabet[(value >>> (bits - width)) & mask];
+      bits -= width;
     }
   }
-  if (bits > 0) out += BASE32_ALPHABET[(value << (5 - bits)) & 31];
+  if (bits > 0) out += alphabet[(value << (width - bits)) & mask];
   return out;
 }
 
@@ -43,8 +54,16 @@ export function randomBytes(length: number): Uint8Array<ArrayBuffer> {
 const encoder = new TextEncoder();
 
 export function utf8(text: string): Uint8Array<ArrayBuffer> {
-  // encode() always returns a fresh ArrayBuffer; some lib typings say ArrayBufferLike, which WebCrypto's types refuse.
-  return encoder.encode(text) as Uint8Array<ArrayBuffer>;
+  // ASCII, which every MAC input of the protocol is, is copied code by code: `TextEncoder` is a call into the
+  // runtime, and in workerd it cost more than the copy (docs/benchmarks.md).
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    // encode() always returns a fresh ArrayBuffer; some lib typings say ArrayBufferLike, which WebCrypto's types refuse.
+    if (code > 0x7f) return encoder.encode(text) as Uint8Array<ArrayBuffer>;
+    bytes[i] = code;
+  }
+  return bytes;
 }
 
 /** Compares two byte arrays without an early exit, so timing does not reveal how many leading bytes matched. */

@@ -16,14 +16,11 @@ async function importKey(cacheName: string, rawKey: () => Uint8Array<ArrayBuffer
 /**
  * HMAC-SHA256 of `message` (UTF-8) under the key whose raw bytes `rawKey` gives, imported once per `cacheName`: a
  * name for both the secret and how its bytes are read, since the same text can be used as two different keys.
- * A known key is taken without an await: each await is a turn of workerd's instrumented promise machinery, and a
- * hit's path awaited a dozen of them (docs/benchmarks.md, fourth pass).
+ * Not an async function, and a known key is taken without an await: each await is a turn of workerd's instrumented
+ * promise machinery, and a click awaited a dozen of them (docs/benchmarks.md, fourth and seventh passes).
  */
-export async function hmacSha256(
-  cacheName: string,
-  rawKey: () => Uint8Array<ArrayBuffer>,
-  message: string,
-): Promise<Uint8Array<ArrayBuffer>> {
-  const key = importedKeys.get(cacheName) ?? (await importKey(cacheName, rawKey));
-  return new Uint8Array(await crypto.subtle.sign("HMAC", key, utf8(message)));
+export function hmacSha256(cacheName: string, rawKey: () => Uint8Array<ArrayBuffer>, message: string): Promise<ArrayBuffer> {
+  const key = importedKeys.get(cacheName);
+  if (key) return crypto.subtle.sign("HMAC", key, utf8(message));
+  return importKey(cacheName, rawKey).then((imported) => crypto.subtle.sign("HMAC", imported, utf8(message)));
 }

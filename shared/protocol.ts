@@ -51,8 +51,13 @@ function keyBytes(secret: string): Uint8Array<ArrayBuffer> {
   return raw;
 }
 
-async function truncatedMac(secret: string, message: string): Promise<Uint8Array<ArrayBuffer>> {
-  return (await hmacSha256(`base64url:${secret}`, () => keyBytes(secret), message)).subarray(0, MAC_BYTES);
+/** The HMAC of ids and link signatures, under an account key; only its first MAC_BYTES are used. */
+function accountMac(secret: string, message: string): Promise<ArrayBuffer> {
+  return hmacSha256(`base64url:${secret}`, () => keyBytes(secret), message);
+}
+
+function macText(mac: ArrayBuffer): string {
+  return base64UrlEncode(new Uint8Array(mac, 0, MAC_BYTES));
 }
 
 function idMacInput(accountId: string, keyId: number, nonce: string): string {
@@ -67,7 +72,7 @@ function linkMacInput(trackingId: string, linkIndex: number, destination: string
 export async function mintTrackingId(key: SigningKey, nonceBytes: Uint8Array = randomBytes(NONCE_BYTES)): Promise<string> {
   if (nonceBytes.length !== NONCE_BYTES) throw new Error("a nonce is 16 bytes");
   const nonce = base64UrlEncode(nonceBytes);
-  const mac = base64UrlEncode(await truncatedMac(key.secret, idMacInput(key.accountId, key.keyId, nonce)));
+  const mac = macText(await accountMac(key.secret, idMacInput(key.accountId, key.keyId, nonce)));
   return `${key.accountId}.${key.keyId}.${nonce}.${mac}`;
 }
 
@@ -75,12 +80,12 @@ export async function mintTrackingId(key: SigningKey, nonceBytes: Uint8Array = r
  * MACs are compared as their base64url text, not as decoded bytes: the last character of 16 bytes in base64url
  * has 4 unused bits, and accepting a variant spelling would make ids and signatures malleable.
  */
-function sameMac(expected: Uint8Array, given: string): boolean {
-  return constantTimeEqualText(base64UrlEncode(expected), given);
+function sameMac(expected: ArrayBuffer, given: string): boolean {
+  return constantTimeEqualText(macText(expected), given);
 }
 
 export async function verifyTrackingId(id: TrackingId, secret: string): Promise<boolean> {
-  return sameMac(await truncatedMac(secret, idMacInput(id.accountId, id.keyId, id.nonce)), id.mac);
+  return sameMac(await accountMac(secret, idMacInput(id.accountId, id.keyId, id.nonce)), id.mac);
 }
 
 /**
@@ -103,7 +108,7 @@ export function isAcceptableDestination(destination: string): boolean {
 export async function signLink(key: SigningKey, trackingId: string, linkIndex: number, destination: string): Promise<string> {
   if (!Number.isInteger(linkIndex) || linkIndex < 0 || linkIndex > MAX_LINK_INDEX) throw new Error("link index out of range");
   if (!isAcceptableDestination(destination)) throw new Error("only absolute http(s) URLs of printable ASCII can be signed");
-  return base64UrlEncode(await truncatedMac(key.secret, linkMacInput(trackingId, linkIndex, destination)));
+  return macText(await accountMac(key.secret, linkMacInput(trackingId, linkIndex, destination)));
 }
 
 export async function verifyLinkSignature(
@@ -114,7 +119,7 @@ export async function verifyLinkSignature(
   signature: string,
 ): Promise<boolean> {
   if (!LINK_SIGNATURE_PATTERN.test(signature)) return false;
-  return sameMac(await truncatedMac(secret, linkMacInput(trackingId, linkIndex, destination)), signature);
+  return sameMac(await accountMac(secret, linkMacInput(trackingId, linkIndex, destination)), signature);
 }
 
 export function parseLinkIndex(text: string): number | null {

@@ -5,5 +5,5 @@ import { base64UrlEncode } from "../../shared/encoding";
 import { hmacSha256 } from "./keys";
 
 export async function recipientFingerprint(signingSecret: string, messageId: string, email: string): Promise<string> {
-  return base64UrlEncode(await hmacSha256(signingSecret, `mt-removed-recipient-v1:${messageId}:${email}`));
+  return base64UrlEncode(new Uint8Array(await hmacSha256(signingSecret, `mt-removed-recipient-v1:${messageId}:${email}`)));
 }

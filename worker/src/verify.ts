@@ -12,6 +12,7 @@ export interface VerifiedId {
 export async function verifiedTrackingId(env: Bindings, text: string): Promise<VerifiedId | null> {
   const id = parseTrackingId(text);
   if (!id || !hasUsableSigningSecret(env.SIGNING_SECRET)) return null;
-  const accountKey = await deriveSigningKey(env.SIGNING_SECRET, id.accountId, id.keyId);
+  const derived = deriveSigningKey(env.SIGNING_SECRET, id.accountId, id.keyId);
+  const accountKey = typeof derived === "string" ? derived : await derived;
   return (await verifyTrackingId(id, accountKey)) ? { id, accountKey } : null;
 }
