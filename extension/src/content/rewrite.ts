@@ -3,44 +3,10 @@
 // network: click links are signed ahead of time by the background and handed in as a map.
 import { isAcceptableDestination, TRACKING_ID_PATTERN } from "../../../shared/protocol";
 import { hostMatchesDomains } from "../options-store";
-import { mayHoldPixelOf } from "../page-world/pixel-guard";
-
-/** Google's image proxy hosts: `https://ciN.googleusercontent.com/meips/…#<original>` (older: `/proxy/…#<original>`). */
-const GOOGLE_PROXY_HOST = /(^|\.)googleusercontent\.com$/;
+import { pixelIdIn } from "../page-world/pixel-guard";
 
 function trimSlash(url: string): string {
   return url.replace(/\/+$/, "");
-}
-
-/** The original URL of an image, looking through Google's proxy (which keeps it in the fragment, see gmail.md). */
-export function unproxiedImageUrl(src: string): string {
-  if (!URL.canParse(src)) return src;
-  const url = new URL(src);
-  if (GOOGLE_PROXY_HOST.test(url.hostname) && url.hash.length > 1) {
-    const original = url.hash.slice(1);
-    if (/^https?:\/\//i.test(original)) return original;
-    try {
-      const decoded = decodeURIComponent(original);
-      if (/^https?:\/\//i.test(decoded)) return decoded;
-    } catch {
-      // not percent-encoded
-    }
-  }
-  return src;
-}
-
-/** The tracking id of a pixel of this tracker (directly or through Google's proxy), else null. */
-export function trackerPixelId(src: string, trackerUrl: string): string | null {
-  // Parsing each image's URL was most of what the extension added to rendering a conversation (docs/benchmarks.md,
-  // fifth pass): the page world's cheap test first.
-  if (!mayHoldPixelOf(src, trackerUrl)) return null;
-  const original = unproxiedImageUrl(src);
-  const prefix = `${trimSlash(trackerUrl)}/o/`;
-  if (!original.startsWith(prefix)) return null;
-  const rest = original.slice(prefix.length).replace(/[?#].*$/, "");
-  if (!rest.endsWith(".gif")) return null;
-  const id = rest.slice(0, -".gif".length);
-  return TRACKING_ID_PATTERN.test(id) ? id : null;
 }
 
 /** A click link of this tracker: its tracking id, index and destination, else null. */
@@ -78,7 +44,7 @@ export function stripEarlierTracking(root: Element, trackerUrl: string, keepId: 
   let links = 0;
   for (const img of [...root.querySelectorAll("img")]) {
     const neutralised = img.getAttribute("data-mt-src");
-    const id = trackerPixelId(neutralised ?? img.getAttribute("src") ?? "", trackerUrl);
+    const id = pixelIdIn(neutralised ?? img.getAttribute("src") ?? "", trackerUrl);
     if ((id && id !== keepId) || (neutralised !== null && id === null)) {
       img.remove();
       pixels++;
@@ -136,7 +102,7 @@ export function applyTracking(root: HTMLElement, plan: TrackingPlan): TrackingRe
   stripEarlierTracking(root, plan.trackerUrl, plan.trackingId);
   let pixel: HTMLImageElement | null = null;
   for (const img of root.querySelectorAll("img")) {
-    if (trackerPixelId(img.getAttribute("src") ?? "", plan.trackerUrl) === plan.trackingId) {
+    if (pixelIdIn(img.getAttribute("src") ?? "", plan.trackerUrl) === plan.trackingId) {
       if (plan.openTracking && !pixel) pixel = img;
       else img.remove();
     }

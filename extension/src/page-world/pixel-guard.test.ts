@@ -14,6 +14,10 @@ describe("page-world pixel guard", () => {
     ).toBe(ID);
     expect(pixelIdIn(`https://other.example/o/${ID}.gif`, TRACKER)).toBeNull();
     expect(pixelIdIn(`https://ci3.googleusercontent.com/meips/x#https://images.example/logo.png`, TRACKER)).toBeNull();
+    // A tracker on a port: the fragment's colon may be percent-encoded, and the pixel is still found.
+    const local = "http://127.0.0.1:8787";
+    expect(pixelIdIn(`https://ci3.googleusercontent.com/meips/a=s0-d-e1-ft#${encodeURIComponent(`${local}/o/${ID}.gif`)}`, local)).toBe(ID);
+    expect(pixelIdIn(`${local}/o/${ID}.gif`, TRACKER)).toBeNull();
   });
 
   it("rewrites only the tracker's pixels in an HTML string, keeping the original for the content script", () => {
@@ -29,7 +33,7 @@ describe("page-world pixel guard", () => {
   it("finds the pixel of a tracker on a port through a percent-encoded proxy fragment, whose colon is encoded", () => {
     // The proxy's fragment as captured is the plain original URL (test/fixtures/gmail/sync-api/2022-09-09-*: a
     // `…/proxy/…=s0-d-e1-ft#https://…` image). The percent-encoded form is a defensive case both readers accept
-    // (pixelIdIn here, unproxiedImageUrl in the content script); the cheap test must not skip it.
+    // (pixelIdIn, in the page world and the content script alike); the cheap test must not skip it.
     const local = "http://127.0.0.1:8787";
     const src = `https://ci3.googleusercontent.com/meips/a=s0-d-e1-ft#${encodeURIComponent(`${local}/o/${ID}.gif`)}`;
     const found: string[] = [];

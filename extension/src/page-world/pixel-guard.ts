@@ -29,10 +29,27 @@ function decodeEntities(text: string): string {
   return text.replaceAll("&amp;", "&").replaceAll("&quot;", '"').replaceAll("&#39;", "'");
 }
 
-/** The tracking id of a pixel URL of `trackerUrl`, looking into Google's proxy fragment; null otherwise. */
+/** What is worked out once per tracker URL: its hostname (null if it cannot be parsed) and its pixel URLs' pattern. */
+let tracker: { url: string; hostname: string | null; pixel: RegExp } | undefined;
+
+function trackerOf(trackerUrl: string): { hostname: string | null; pixel: RegExp } {
+  if (tracker?.url !== trackerUrl) {
+    tracker = {
+      url: trackerUrl,
+      hostname: URL.canParse(trackerUrl) ? new URL(trackerUrl).hostname : null,
+      pixel: new RegExp(`^${escapeRegExp(trackerUrl.replace(/\/+$/, ""))}/o/(${TRACKING_ID})\\.gif(?:[?#]|$)`),
+    };
+  }
+  return tracker;
+}
+
+/**
+ * The tracking id of a pixel URL of `trackerUrl`, looking into Google's proxy fragment; null otherwise. The one
+ * reader of a pixel URL: the image setter here, the HTML rewrite below and the content script's sender-pixels all
+ * use it, and each image Gmail sets passes the cheap test first.
+ */
 export function pixelIdIn(src: string, trackerUrl: string): string | null {
-  const tracker = escapeRegExp(trackerUrl.replace(/\/+$/, ""));
-  const direct = new RegExp(`^${tracker}/o/(${TRACKING_ID})\\.gif(?:[?#]|$)`);
+  if (!mayHoldPixelOf(src, trackerUrl)) return null;
   let candidate = src;
   const proxy = /^https:\/\/[a-z0-9-]+\.googleusercontent\.com\/[^#]*#(.+)$/i.exec(src);
   if (proxy?.[1]) {
@@ -45,22 +62,17 @@ export function pixelIdIn(src: string, trackerUrl: string): string | null {
       }
     }
   }
-  return direct.exec(candidate)?.[1] ?? null;
+  return trackerOf(trackerUrl).pixel.exec(candidate)?.[1] ?? null;
 }
-
-let trackerHost: { trackerUrl: string; hostname: string | null } | undefined;
 
 /**
  * Whether `text` may hold a pixel URL of `trackerUrl`: the cheap test before any parsing, on every innerHTML
- * assignment in Gmail (here) and every image it inserts (the content script's trackerPixelId). A DNS name or IPv4
- * address reads the same in Google's proxy fragment, plain or percent-encoded; a port's colon does not, so only the
- * hostname is looked for. An IPv6 hostname would not read the same: there is no cheap test for it.
+ * assignment and every image source Gmail sets. A DNS name or IPv4 address reads the same in Google's proxy
+ * fragment, plain or percent-encoded; a port's colon does not, so only the hostname is looked for. An IPv6 hostname
+ * would not read the same: there is no cheap test for it.
  */
 export function mayHoldPixelOf(text: string, trackerUrl: string): boolean {
-  if (trackerHost?.trackerUrl !== trackerUrl) {
-    trackerHost = { trackerUrl, hostname: URL.canParse(trackerUrl) ? new URL(trackerUrl).hostname : null };
-  }
-  const { hostname } = trackerHost;
+  const { hostname } = trackerOf(trackerUrl);
   if (!hostname) return false;
   return !/^[a-z0-9.-]+$/.test(hostname) || text.includes(hostname);
 }

@@ -5,9 +5,8 @@
 // what sent-views-report tells the tracker the sender is looking at.
 import { TRACKING_ID_PATTERN } from "../../../../shared/protocol";
 import { onPageEvent } from "../../page-world/events";
-import { BLANK_GIF } from "../../page-world/pixel-guard";
+import { BLANK_GIF, pixelIdIn } from "../../page-world/pixel-guard";
 import { type Feature, guarded, ownPixels } from "../feature";
-import { trackerPixelId } from "../rewrite";
 
 type Listener = (ids: string[]) => void;
 const listeners = new Set<Listener>();
@@ -38,7 +37,7 @@ export function neutralise(img: HTMLImageElement, trackerUrl: string): string | 
   }
   const src = img.getAttribute("src");
   if (!src || src === BLANK_GIF) return null;
-  const id = trackerPixelId(src, trackerUrl);
+  const id = pixelIdIn(src, trackerUrl);
   if (!id) return null;
   img.setAttribute("data-mt-src", src);
   img.setAttribute("data-mt-pixel-id", id);
