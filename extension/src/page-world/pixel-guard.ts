@@ -66,15 +66,23 @@ export function pixelIdIn(src: string, trackerUrl: string): string | null {
 }
 
 /**
+ * Text every pixel URL of `trackerUrl` holds, plain or percent-encoded in Google's proxy fragment: its hostname,
+ * when a DNS name or IPv4 address (a port's colon is encoded, so only the hostname reads the same); "" when no text
+ * does (an IPv6 address's brackets are encoded too); null when the URL cannot be parsed (nothing is its pixel).
+ */
+export function pixelMarker(trackerUrl: string): string | null {
+  const { hostname } = trackerOf(trackerUrl);
+  if (hostname === null) return null;
+  return /^[a-z0-9.-]+$/.test(hostname) ? hostname : "";
+}
+
+/**
  * Whether `text` may hold a pixel URL of `trackerUrl`: the cheap test before any parsing, on every innerHTML
- * assignment and every image source Gmail sets. A DNS name or IPv4 address reads the same in Google's proxy
- * fragment, plain or percent-encoded; a port's colon does not, so only the hostname is looked for. An IPv6 hostname
- * would not read the same: there is no cheap test for it.
+ * assignment and every image source Gmail sets.
  */
 export function mayHoldPixelOf(text: string, trackerUrl: string): boolean {
-  const { hostname } = trackerOf(trackerUrl);
-  if (!hostname) return false;
-  return !/^[a-z0-9.-]+$/.test(hostname) || text.includes(hostname);
+  const marker = pixelMarker(trackerUrl);
+  return marker !== null && text.includes(marker);
 }
 
 /**

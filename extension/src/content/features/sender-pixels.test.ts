@@ -1,0 +1,41 @@
+// @vitest-environment happy-dom
+// Which images of a rendered message the sender-pixels feature reads: the browser picks them by selector, so the
+// selector must keep every pixel of the tracker, in each form Google's proxy shows it, and may drop the rest.
+import { describe, expect, it, vi } from "vitest";
+
+vi.hoisted(() => {
+  (globalThis as { chrome?: unknown }).chrome = { runtime: { id: "unit-test" } };
+});
+
+import { candidatePixels } from "./sender-pixels";
+
+const ID = "abcdefghijklmnop.1.AAAAAAAAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBB";
+const PROXY = "https://ci3.googleusercontent.com/meips/ADKq_Nb=s0-d-e1-ft#";
+
+function picked(trackerUrl: string, images: string[]): string[] {
+  const body = document.createElement("div");
+  body.innerHTML = images.join("");
+  return [...body.querySelectorAll(candidatePixels(trackerUrl))].map((img) => img.getAttribute("data-name") ?? "");
+}
+
+describe("sender pixels: the images read", () => {
+  const images = (tracker: string) => [
+    `<img data-name="direct" src="${tracker}/o/${ID}.gif">`,
+    `<img data-name="proxied" src="${PROXY}${tracker}/o/${ID}.gif">`,
+    `<img data-name="proxied-encoded" src="${PROXY}${encodeURIComponent(`${tracker}/o/${ID}.gif`)}">`,
+    `<img data-name="neutralised" src="data:image/gif;base64,R0lGODlh" data-mt-pixel-id="${ID}">`,
+    `<img data-name="avatar" src="https://lh3.googleusercontent.com/a/photo=s40">`,
+    `<img data-name="logo" src="${PROXY}https://images.example/logo.png">`,
+  ];
+
+  it("keeps the tracker's pixels in every form and leaves other images out", () => {
+    const pixels = ["direct", "proxied", "proxied-encoded", "neutralised"];
+    expect(picked("https://t.example", images("https://t.example"))).toEqual(pixels);
+    // A tracker on a port: the proxy's fragment may carry the colon percent-encoded.
+    expect(picked("http://127.0.0.1:8787", images("http://127.0.0.1:8787"))).toEqual(pixels);
+  });
+
+  it("reads every image when the tracker's address has no text in common with its pixels' (IPv6)", () => {
+    expect(picked("http://[::1]:8787", images("http://[::1]:8787"))).toHaveLength(6);
+  });
+});
