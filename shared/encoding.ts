@@ -27,7 +27,7 @@ export function base32Encode(bytes: Uint8Array): string {
 /**
  * The bytes as characters of `alphabet`, `width` bits each, the last one zero-filled: RFC 4648's unpadded base32
  * and base64url. A walk over the bytes, with no `btoa` and no replacing: base64url that way (a binary string,
- * `btoa`, three replaces) was about a tenth of a click's JavaScript, three MACs a click (docs/benchmarks.md).
+ * `btoa`, three replaces) was about 6 % of a click's JavaScript, three MACs a click (docs/benchmarks.md).
  */
 function encodeBits(bytes: Uint8Array, alphabet: string, width: number): string {
   const mask = (1 << width) - 1;
