@@ -29,18 +29,19 @@ function decodeEntities(text: string): string {
   return text.replaceAll("&amp;", "&").replaceAll("&quot;", '"').replaceAll("&#39;", "'");
 }
 
-/** What is worked out once per tracker URL: its hostname (null if it cannot be parsed) and its pixel URLs' pattern. */
-let tracker: { url: string; hostname: string | null; pixel: RegExp } | undefined;
+/** What is worked out once per tracker URL: its pixels' marker (see pixelMarker) and their URLs' pattern. */
+let cachedTracker: { url: string; marker: string | null; pixel: RegExp } | undefined;
 
-function trackerOf(trackerUrl: string): { hostname: string | null; pixel: RegExp } {
-  if (tracker?.url !== trackerUrl) {
-    tracker = {
+function trackerOf(trackerUrl: string): { marker: string | null; pixel: RegExp } {
+  if (cachedTracker?.url !== trackerUrl) {
+    const hostname = URL.canParse(trackerUrl) ? new URL(trackerUrl).hostname : null;
+    cachedTracker = {
       url: trackerUrl,
-      hostname: URL.canParse(trackerUrl) ? new URL(trackerUrl).hostname : null,
+      marker: hostname === null ? null : /^[a-z0-9.-]+$/.test(hostname) ? hostname : "",
       pixel: new RegExp(`^${escapeRegExp(trackerUrl.replace(/\/+$/, ""))}/o/(${TRACKING_ID})\\.gif(?:[?#]|$)`),
     };
   }
-  return tracker;
+  return cachedTracker;
 }
 
 /**
@@ -71,9 +72,7 @@ export function pixelIdIn(src: string, trackerUrl: string): string | null {
  * does (an IPv6 address's brackets are encoded too); null when the URL cannot be parsed (nothing is its pixel).
  */
 export function pixelMarker(trackerUrl: string): string | null {
-  const { hostname } = trackerOf(trackerUrl);
-  if (hostname === null) return null;
-  return /^[a-z0-9.-]+$/.test(hostname) ? hostname : "";
+  return trackerOf(trackerUrl).marker;
 }
 
 /**
@@ -151,8 +150,9 @@ export function installPixelGuard(win: Window & typeof globalThis): void {
       get,
       set(this: HTMLImageElement, value: unknown) {
         try {
-          const id = pixelIdIn(String(value), trackerUrl());
-          if (id && trackerUrl()) {
+          const tracker = trackerUrl();
+          const id = tracker ? pixelIdIn(String(value), tracker) : null;
+          if (id) {
             this.setAttribute("data-mt-src", String(value));
             this.setAttribute("data-mt-pixel-id", id);
             return set.call(this, BLANK_GIF);

@@ -1,6 +1,9 @@
 // @vitest-environment happy-dom
 // Which images of a rendered message the sender-pixels feature reads: the browser picks them by selector, so the
 // selector must keep every pixel of the tracker, in each form Google's proxy shows it, and may drop the rest.
+// The proxy keeps the original URL in its fragment, plain in the dated capture
+// test/fixtures/gmail/sync-api/2022-09-09-* (`…/proxy/…=s0-d-e1-ft#https://…`; docs/gmail.md); the percent-encoded
+// fragment is a defensive case, not a captured one.
 import { describe, expect, it, vi } from "vitest";
 
 vi.hoisted(() => {
