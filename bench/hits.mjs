@@ -27,18 +27,6 @@ const GMAIL_PROXY_UA = "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0
 const DESKTOP_UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 const DRAIN_TIMEOUT_MS = 180_000;
 
-/** A read of the storing session's D1 from outside it: SQLite answers busy while the consumer writes, so try again. */
-async function d1Read(persistTo, command) {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return d1Execute(persistTo, { command });
-    } catch (error) {
-      if (!/SQLITE_BUSY/.test(error.message) || attempt >= 10) throw error;
-      await sleep(500);
-    }
-  }
-}
-
 /** Compares what the two servers answer to the same request: status, headers (but Date) and body. */
 async function sameAnswer(realUrl, baseUrl, pathname) {
   const describe = async (url) => {
@@ -54,7 +42,7 @@ async function sameAnswer(realUrl, baseUrl, pathname) {
 }
 
 async function storedByKind(persistTo) {
-  const rows = await d1Read(persistTo, "SELECT kind, count(*) AS n FROM events GROUP BY kind");
+  const rows = d1Execute(persistTo, { command: "SELECT kind, count(*) AS n FROM events GROUP BY kind" });
   const counts = { open: 0, click: 0 };
   for (const row of rows) counts[row.kind] = row.n;
   return counts;

@@ -187,8 +187,8 @@ export function startProbe({ port, persistTo, signingSecret }) {
 
 /**
  * Runs SQL on a local D1 with `wrangler d1 execute` (a file or one command); returns the first result's rows. The
- * tracker's own wrangler dev has the same SQLite file open, and a write of its own at that moment makes the command
- * fail with SQLITE_BUSY (seen once in a full run): that is tried again, a few times, after a short wait.
+ * tracker's own wrangler dev has the same SQLite file open, and a write of its own at that moment (its queue
+ * consumer storing hits) makes the command fail with SQLITE_BUSY: that is tried again, up to ten times, 500 ms apart.
  */
 export function d1Execute(persistTo, { command, file, timeoutMs = 120_000 }) {
   const args = ["d1", "execute", "DB", "--local", "--persist-to", persistTo, "--json", "--yes"];
@@ -198,8 +198,8 @@ export function d1Execute(persistTo, { command, file, timeoutMs = 120_000 }) {
     const result = spawnSync(WRANGLER, args, { cwd: ROOT, env: WRANGLER_ENV, encoding: "utf8", timeout: timeoutMs });
     if (result.status === 0) return JSON.parse(result.stdout)[0]?.results ?? [];
     const output = `${result.stdout}\n${result.stderr}`;
-    if (!output.includes("SQLITE_BUSY") || attempt >= 5) throw new Error(`wrangler d1 execute failed:\n${output}`);
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500 * attempt);
+    if (!output.includes("SQLITE_BUSY") || attempt >= 10) throw new Error(`wrangler d1 execute failed:\n${output}`);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 500);
   }
 }
 
