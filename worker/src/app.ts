@@ -13,7 +13,6 @@ import { exportRoute } from "./routes/export";
 import { messagesRoute } from "./routes/messages";
 import { optOutRoute } from "./routes/optout";
 import { signalsRoute } from "./routes/signals";
-import { clickRoute, pixelRoute } from "./routes/tracking";
 import { viewsRoute } from "./routes/views";
 
 const MAX_API_BODY_BYTES = 256 * 1024;
@@ -49,14 +48,13 @@ function internalError(error: unknown, c: Context, answer: () => Response): Resp
 }
 
 /**
- * The API is mounted, not merged: merged, its routes would share one router with the hit endpoints, and
- * `/messages/status` next to `/messages/:id/stop` is a pair Hono's RegExpRouter refuses (UnsupportedPathError, Hono
- * 4.13.19), so every request, every pixel included, fell back to the slower TrieRouter (its matching was about a
- * tenth of a hit's JavaScript in a CPU profile under load). Mounted, the API sees its paths without `/api`.
+ * The public pages and the API. Pixels and clicks never come here: they are answered before this router
+ * (serveHit in routes/tracking.ts). The API is mounted, not merged: merged, its routes would share one router with
+ * the public pages, and `/messages/status` next to `/messages/:id/stop` is a pair Hono's RegExpRouter refuses
+ * (UnsupportedPathError, Hono 4.13.19), so every request fell back to the slower TrieRouter. Mounted, the API sees
+ * its paths without `/api`.
  */
 export const app = new Hono<AppEnv>()
-  .route("/o", pixelRoute)
-  .route("/c", clickRoute)
   .route("/u", optOutRoute)
   .mount("/api", api.fetch)
   .get("/", (c) => c.text("mailtracker: this server records email opens and clicks for its owner.\n"));

@@ -4,9 +4,13 @@ import { withDevRequestCf } from "./dev-request-cf";
 import type { Bindings } from "./env";
 import type { HitMessage } from "./hits";
 import { consumeHits } from "./queue";
+import { serveHit } from "./routes/tracking";
 
 export default {
-  fetch: (request: Request, env: Bindings, ctx: ExecutionContext) => app.fetch(withDevRequestCf(request, env), env, ctx),
+  fetch(incoming: Request, env: Bindings, ctx: ExecutionContext) {
+    const request = withDevRequestCf(incoming, env);
+    return serveHit(request, env, ctx) ?? app.fetch(request, env, ctx);
+  },
   queue: (batch, env) => consumeHits(batch, env),
   /** Daily: delete events past each account's retention. The scheduled time is the clock, so tests can move it. */
   scheduled: async (controller, env) => {

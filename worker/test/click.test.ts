@@ -1,7 +1,9 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { base64UrlEncode, utf8 } from "../../shared/encoding";
 import { clickUrl, signedClickUrl } from "../../shared/protocol";
+import worker from "../src/index";
 import {
   BASE,
   CHROME_UA,
@@ -138,16 +140,33 @@ describe("GET /c/<id>/<n>", () => {
     const head = await get(link, { method: "HEAD" });
     expect(head.status).toBe(302);
     expect(head.headers.get("location")).toBe(url);
-    await expectInvalidPage(
-      await get(link.replace(/s=.*/, "s=AAAAAAAAAAAAAAAAAAAAAA"), { method: "HEAD" }).then(
-        (r) => new Response("This link is not valid", r),
-      ),
-    );
+    expect(head.body).toBeNull();
+    const invalid = await get(link.replace(/s=.*/, "s=AAAAAAAAAAAAAAAAAAAAAA"), { method: "HEAD" });
+    // The invalid page's headers without its body, as Hono answered HEAD.
+    expect(invalid.body).toBeNull();
+    await expectInvalidPage(new Response("This link is not valid", invalid));
     // A GET afterwards is stored; the HEAD never is.
     await get(link);
     await waitForEvents(message.id, 1);
     const rows = await storedEvents(message.id);
     expect(rows).toHaveLength(1);
+  });
+
+  it("answers a plain 500 page, echoing nothing, when answering fails (the invalid-hit limiter down)", async () => {
+    const ctx = createExecutionContext();
+    const down = { limit: () => Promise.reject(new Error("rate limiter unavailable")) } as unknown as RateLimit;
+    const link = `${BASE}/c/not-an-id/0?u=${encodeURIComponent("https://evil.example/x")}&s=AAAAAAAAAAAAAAAAAAAAAA`;
+    const response = await worker.fetch(
+      new Request(link, { headers: { "user-agent": CHROME_UA, "cf-connecting-ip": "192.0.2.7" } }),
+      { ...env, INVALID_HITS: down },
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
+    expect(response.status).toBe(500);
+    expect(response.headers.get("location")).toBeNull();
+    const body = await response.text();
+    expect(body).toContain("This link could not be followed");
+    expect(body).not.toMatch(/evil\.example|rate limiter|<script/);
   });
 
   it("keeps redirecting after tracking stopped, without storing the click", async () => {

@@ -1,10 +1,12 @@
-// The two public endpoints recipients' mail clients hit: the open pixel and click redirects.
-import { type Context, Hono } from "hono";
+// The two public endpoints recipients' mail clients hit: the open pixel and click redirects. They are answered
+// before Hono's router (serveHit): every email's every image and link comes here, and the router's context,
+// matching and promise chain were about a sixteenth of a click's JavaScript in a CPU profile of the request path
+// under load (docs/benchmarks.md, eighth pass). Everything else goes through the Hono app (app.ts).
 import { isAcceptableDestination, parseLinkIndex, verifyLinkSignature } from "../../../shared/protocol";
-import type { AppEnv, Bindings } from "../env";
+import type { Bindings } from "../env";
 import { errorName } from "../errors";
 import { captureHit, type HitTarget } from "../hits";
-import { clientAddress, invalidLinkResponse, pixelResponse, redirectResponse, throttledLinkResponse } from "../http";
+import { clientAddress, htmlPage, invalidLinkResponse, pixelResponse, redirectResponse, throttledLinkResponse } from "../http";
 import { gatherHit } from "../queue";
 import { isThrottled, noteInvalidRequest } from "../throttle";
 import { type VerifiedId, verifiedTrackingId } from "../verify";
@@ -14,35 +16,44 @@ import { type VerifiedId, verifiedTrackingId } from "../verify";
  * gathering (gatherHit) completes and sends it in one request's `waitUntil`, so the reader's client never waits on
  * it and nothing answered is dropped. Never throws: a hit that cannot be recorded must not fail its response.
  */
-function recordAfterResponse(c: Context<AppEnv>, target: HitTarget, now: number): void {
+function recordAfterResponse(hit: HitRequest, target: HitTarget, now: number): void {
   try {
-    const sending = gatherHit(c.env, captureHit(c.req.raw, target, now));
-    if (sending) c.executionCtx.waitUntil(sending);
+    const sending = gatherHit(hit.env, captureHit(hit.request, target, now));
+    if (sending) hit.ctx.waitUntil(sending);
   } catch (error) {
     console.error(`${target.kind} not recorded`, errorName(error));
   }
 }
 
-export const pixelRoute = new Hono<AppEnv>().get("/*", async (c) => {
+/** A request to a hit endpoint, with what its handler needs: the path is read once, by the dispatch. */
+interface HitRequest {
+  request: Request;
+  path: string;
+  env: Bindings;
+  ctx: ExecutionContext;
+}
+
+/** GET or HEAD /o/<id>.gif: always the GIF. */
+async function servePixel(hit: HitRequest): Promise<Response> {
   // Whatever happens, the reader's client gets the GIF: a tracker must never show a broken image.
   try {
     const now = Date.now();
-    const file = c.req.path.slice(c.req.path.lastIndexOf("/") + 1);
-    const verified = file.endsWith(".gif") ? await verifiedTrackingId(c.env, file.slice(0, -".gif".length)) : null;
+    const file = hit.path.slice(hit.path.lastIndexOf("/") + 1);
+    const verified = file.endsWith(".gif") ? await verifiedTrackingId(hit.env, file.slice(0, -".gif".length)) : null;
     if (!verified) {
       // Throttling saves only the work done for invalid hits: a valid one is recorded whoever shares the address.
-      const address = clientAddress(c.req.raw);
-      if (!isThrottled(address, now)) await noteInvalidRequest(c.env, address, now);
+      const address = clientAddress(hit.request);
+      if (!isThrottled(address, now)) await noteInvalidRequest(hit.env, address, now);
       return pixelResponse();
     }
     const { id, accountKey } = verified;
     const target = { accountId: id.accountId, messageId: id.value, accountKey, kind: "open", linkIndex: null } as const;
-    recordAfterResponse(c, target, now);
+    recordAfterResponse(hit, target, now);
   } catch (error) {
     console.error("pixel hit not recorded", errorName(error));
   }
   return pixelResponse();
-});
+}
 
 interface VerifiedClick extends VerifiedId {
   linkIndex: number;
@@ -65,37 +76,72 @@ async function verifiedClick(env: Bindings, url: string, idText: string, indexTe
   return { ...verified, linkIndex, destination };
 }
 
+/** Every method and path under /c: "/c/<id>/<index>", GET or HEAD, is a link; anything else is an invalid link. */
+async function serveClick(hit: HitRequest): Promise<Response> {
+  try {
+    const now = Date.now();
+    const { request, env } = hit;
+    const [, , idText, indexText, ...rest] = hit.path.split("/");
+    const { method } = request;
+    const isLink = (method === "GET" || method === "HEAD") && idText && indexText && rest.length === 0;
+    const click = isLink ? await verifiedClick(env, request.url, idText, indexText) : null;
+    if (!click) {
+      // A valid signed link always redirects, even from an address that floods invalid ones (an office's shared
+      // address): only the invalid ones are throttled.
+      const address = clientAddress(request);
+      if (isThrottled(address, now)) return throttledLinkResponse();
+      await noteInvalidRequest(env, address, now);
+      return invalidLinkResponse();
+    }
+    // HEAD is how link checkers look without following: same answer, nothing recorded.
+    if (method !== "HEAD") {
+      const target = {
+        accountId: click.id.accountId,
+        messageId: click.id.value,
+        accountKey: click.accountKey,
+        kind: "click",
+        linkIndex: click.linkIndex,
+      } as const;
+      recordAfterResponse(hit, target, now);
+    }
+    return redirectResponse(click.destination);
+  } catch (error) {
+    // Nothing from the request is echoed; the reader is told it may work a moment later (a storage fault).
+    console.error("click not answered", errorName(error));
+    return htmlPage(
+      "This link could not be followed",
+      "<p>Something went wrong on the sender's tracking server. Try the link again in a minute.</p>",
+      500,
+    );
+  }
+}
+
 /**
- * Every path under /c has this one handler, which reads the id and index from the path itself, as the pixel's does.
- * A route for the link beside a catch-all for the rest matched both on every click, and Hono runs two matched
- * handlers through its middleware composition (`compose`: an async dispatch per handler, the response set through
- * the context) instead of calling one directly (`#dispatch` in hono-base.js, Hono 4.13.19).
+ * The request's path without its query, read from the URL text as Hono reads it (`getPath` in hono/utils/url.js,
+ * Hono 4.13.19: no URL parse), and percent-decoded as Hono's router sees it.
  */
-export const clickRoute = new Hono<AppEnv>().all("*", async (c) => {
-  const now = Date.now();
-  // "/c/<id>/<index>", GET or HEAD; anything else under /c is an invalid link.
-  const [, , idText, indexText, ...rest] = c.req.path.split("/");
-  const { method } = c.req;
-  const isLink = (method === "GET" || method === "HEAD") && idText && indexText && rest.length === 0;
-  const click = isLink ? await verifiedClick(c.env, c.req.url, idText, indexText) : null;
-  if (!click) {
-    // A valid signed link always redirects, even from an address that floods invalid ones (an office's shared
-    // address): only the invalid ones are throttled.
-    const address = clientAddress(c.req.raw);
-    if (isThrottled(address, now)) return throttledLinkResponse();
-    await noteInvalidRequest(c.env, address, now);
-    return invalidLinkResponse();
+function requestPath(url: string): string {
+  const start = url.indexOf("/", url.indexOf("://") + 3);
+  const query = url.indexOf("?", start);
+  const path = url.slice(start, query === -1 ? undefined : query);
+  if (!path.includes("%")) return path;
+  try {
+    return decodeURI(path);
+  } catch {
+    return path;
   }
-  // HEAD is how link checkers look without following: same answer, nothing recorded.
-  if (method !== "HEAD") {
-    const target = {
-      accountId: click.id.accountId,
-      messageId: click.id.value,
-      accountKey: click.accountKey,
-      kind: "click",
-      linkIndex: click.linkIndex,
-    } as const;
-    recordAfterResponse(c, target, now);
-  }
-  return redirectResponse(click.destination);
-});
+}
+
+/**
+ * The answer to a pixel or click request, or null for any other request (the Hono app's). A HEAD request gets the
+ * GET answer without its body, as Hono answers HEAD.
+ */
+export function serveHit(request: Request, env: Bindings, ctx: ExecutionContext): Promise<Response> | null {
+  const path = requestPath(request.url);
+  const { method } = request;
+  const isPixel = (method === "GET" || method === "HEAD") && (path.startsWith("/o/") || path === "/o");
+  const serve = isPixel ? servePixel : path.startsWith("/c/") || path === "/c" ? serveClick : null;
+  if (!serve) return null;
+  const answer = serve({ request, path, env, ctx });
+  return method === "HEAD" ? answer.then((response) => new Response(null, response)) : answer;
+}
