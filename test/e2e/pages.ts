@@ -522,6 +522,14 @@ export function definePageScenarios(browserName: string, launch: () => Promise<B
         await eventually("the reply recorded", async () => ((await detail(answered.id)).replyCount === 1 ? true : undefined));
         await eventually("the answered reminder settled", async () => ((await reminders()).join() === due.id ? true : undefined));
 
+        // The dashboard's list of reminders names the email that waits, as sent.
+        const waiting = await dashboard("follow-ups");
+        await waiting.waitFor(() => document.querySelector("[data-testid=reminders]"), null);
+        expect(await waiting.evaluate(() => document.querySelector("[data-testid=reminders]")?.textContent ?? "", null)).toMatch(
+          /^Contract draft to dana · if no reply, a notification in 2 days/,
+        );
+        await waiting.close();
+
         // Nothing is due yet.
         const shown = async () =>
           ((await storageOf(options, "notificationsShown")) as { key: string; title: string; message: string; id: string }[] | undefined) ??

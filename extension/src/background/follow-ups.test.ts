@@ -91,6 +91,27 @@ describe("follow-up reminders", () => {
     expect(t.scheduled.at(-1)).toBeNull();
   });
 
+  it("is named by its email's registration at send time, kept when the rep changes the wait", async () => {
+    const t = setup();
+    await t.reminders.set("m1", 2);
+    expect((await t.reminders.all())[0]?.subject).toBeUndefined();
+    const sent = {
+      subject: "Contract draft",
+      recipients: [{ email: "dana@wingtip.example", name: "Dana" }, { email: "eli@woodgrove.example" }],
+    };
+    expect(await t.reminders.describe("m1", sent)).toBe(true);
+    expect(await t.reminders.all()).toMatchObject([
+      { trackingId: "m1", subject: "Contract draft", recipients: ["Dana", "eli@woodgrove.example"] },
+    ]);
+    await t.reminders.set("m1", 5);
+    expect(await t.reminders.all()).toMatchObject([{ days: 5, subject: "Contract draft", recipients: ["Dana", "eli@woodgrove.example"] }]);
+    // An email with no reminder stores nothing; a registration that does not validate still names what it can.
+    expect(await t.reminders.describe("m2", sent)).toBe(false);
+    expect(await t.reminders.all()).toHaveLength(1);
+    expect(await t.reminders.describe("m1", { subject: 42, recipients: [null, { email: "fay@acme.example" }] })).toBe(true);
+    expect(await t.reminders.all()).toMatchObject([{ subject: null, recipients: ["fay@acme.example"] }]);
+  });
+
   it("counts the wait from the send, not from when the rep ticked the box", async () => {
     const t = setup();
     await t.reminders.set("m1", 2);

@@ -32,6 +32,24 @@ export interface Reminder {
   /** When the rep asked; the wait counts from the send once the tracker knows it. */
   setAt: number;
   dueAt: number;
+  /** What the email is, from its registration at send time (describe): the dashboard's list names it. */
+  subject?: string | null;
+  /** Its recipients as Gmail names them (else their addresses). */
+  recipients?: string[];
+}
+
+/** The subject and recipients of a registration as queued: it may not validate (never dropped), so read with care. */
+function describedBy(request: { subject?: unknown; recipients?: unknown }): Pick<Reminder, "subject" | "recipients"> {
+  const recipients = Array.isArray(request.recipients) ? request.recipients : [];
+  return {
+    subject: typeof request.subject === "string" ? request.subject : null,
+    recipients: recipients
+      .map(
+        (r: { email?: unknown; name?: unknown } | null) =>
+          (typeof r?.name === "string" && r.name) || (typeof r?.email === "string" ? r.email : ""),
+      )
+      .filter((name) => name !== ""),
+  };
 }
 
 export interface ReminderDeps {
@@ -74,13 +92,31 @@ export class Reminders {
     this.deps.schedule(next === null ? null : next + 1000);
   }
 
-  /** Sets (or replaces) the reminder of one email. */
+  /** Sets (or replaces) the reminder of one email; a replaced one's description is kept. */
   set(trackingId: string, days: number): Promise<Reminder> {
     return this.serial(async () => {
       const now = await this.deps.now();
-      const reminder: Reminder = { trackingId, days, setAt: now, dueAt: now + days * DAY_MS };
-      await this.write([...(await this.all()).filter((r) => r.trackingId !== trackingId), reminder]);
+      const all = await this.all();
+      const previous = all.find((r) => r.trackingId === trackingId);
+      const reminder: Reminder = {
+        trackingId,
+        days,
+        setAt: now,
+        dueAt: now + days * DAY_MS,
+        ...(previous?.subject !== undefined ? { subject: previous.subject, recipients: previous.recipients ?? [] } : {}),
+      };
+      await this.write([...all.filter((r) => r.trackingId !== trackingId), reminder]);
       return reminder;
+    });
+  }
+
+  /** The email of a reminder was sent: its subject and recipients are kept with the reminder. False: it has none. */
+  describe(trackingId: string, request: { subject?: unknown; recipients?: unknown }): Promise<boolean> {
+    return this.serial(async () => {
+      const all = await this.all();
+      if (!all.some((r) => r.trackingId === trackingId)) return false;
+      await this.write(all.map((r) => (r.trackingId === trackingId ? { ...r, ...describedBy(request) } : r)));
+      return true;
     });
   }
 

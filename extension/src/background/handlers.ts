@@ -179,6 +179,8 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: Signa
       }
       await outbox.put(input.trackingId, input.request, input.notBefore);
       void outbox.flush();
+      // Its reminder, if the rep set one in the compose window, now names the email.
+      void reminders.describe(input.trackingId, input.request).catch((error: unknown) => console.warn("reminder not described", error));
       // Only for where its notifications open: never in the way of the registration.
       const account = gmailAccountPath(sender.url);
       if (account)

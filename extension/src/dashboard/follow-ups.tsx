@@ -85,7 +85,10 @@ export function FollowUps() {
         <ul data-testid="reminders">
           {data.reminders.map((r) => (
             <li key={r.trackingId}>
-              <ViewLink path={`message/${encodeURIComponent(r.trackingId)}`}>An email</ViewLink> · if no reply, a notification{" "}
+              <ViewLink path={`message/${encodeURIComponent(r.trackingId)}`}>
+                {r.subject === undefined ? "An email" : r.subject || "(no subject)"}
+              </ViewLink>
+              {r.recipients?.length ? ` to ${r.recipients.join(", ")}` : ""} · if no reply, a notification{" "}
               <Time iso={new Date(r.dueAt).toISOString()} now={now} />
             </li>
           ))}
