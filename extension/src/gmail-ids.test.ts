@@ -42,6 +42,9 @@ describe("Gmail ids", () => {
     expect(gmailId(" 16f4 ")).toBe("16f4");
     expect(gmailId("a b")).toBeNull();
     expect(gmailId("")).toBeNull();
+    expect(gmailId(null)).toBeNull();
+    expect(gmailId("16f4d7c2a0b00001")).toBe("16f4d7c2a0b00001");
+    expect(gmailId("##16f4")).toBeNull();
     expect(legacyThreadId("#thread-f:1743802434391390786")).toBe("18333b13345c3a42");
   });
 });

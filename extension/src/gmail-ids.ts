@@ -9,7 +9,10 @@ export const GMAIL_ID = /^[A-Za-z0-9:_-]{1,100}$/;
 
 /** The id without Gmail's leading "#", or null when it is not of the shape Gmail ids have. */
 export function gmailId(raw: string | null | undefined): string | null {
-  const id = (raw ?? "").trim().replace(/^#/, "");
+  if (!raw) return null;
+  // Most ids come bare: only the others are trimmed and lose their "#" (a list scan reads two per row).
+  if (raw.charCodeAt(0) !== 35 && GMAIL_ID.test(raw)) return raw;
+  const id = raw.trim().replace(/^#/, "");
   return GMAIL_ID.test(id) ? id : null;
 }
 

@@ -271,12 +271,12 @@ export function isPlainTextMode(root: ParentNode): boolean {
 export function rowThreadIds(row: Element): { key: string; ids: string[] } | null {
   const carrier = query(row, "rowThreadIds", false);
   if (!carrier) return null;
-  const legacy = gmailId(carrier.getAttribute("data-legacy-thread-id"));
   const full = gmailId(carrier.getAttribute("data-thread-id"));
-  const converted = full ? legacyThreadId(full) : null;
-  const ids = [...new Set([legacy, converted, full].filter((id): id is string => id !== null))];
-  const [key] = ids;
-  return key ? { key, ids } : null;
+  // A row with its legacy id needs no conversion: the decimal is the same number (every scan reads every row, in
+  // the mutation checkpoint of Gmail's render, so a row costs as little as it can).
+  const key = gmailId(carrier.getAttribute("data-legacy-thread-id")) ?? (full ? legacyThreadId(full) : null) ?? full;
+  if (!key) return null;
+  return { key, ids: full && full !== key ? [key, full] : [key] };
 }
 
 /**
