@@ -106,7 +106,8 @@ async function serveClick(hit: HitRequest): Promise<Response> {
     }
     return redirectResponse(click.destination);
   } catch (error) {
-    // Nothing from the request is echoed; the reader is told it may work a moment later (a storage fault).
+    // A binding that failed (the invalid-hit limiter): nothing from the request is echoed, and the reader is told
+    // the link may work a moment later.
     console.error("click not answered", errorName(error));
     return htmlPage(
       "This link could not be followed",
@@ -118,7 +119,7 @@ async function serveClick(hit: HitRequest): Promise<Response> {
 
 /**
  * The request's path without its query, read from the URL text as Hono reads it (`getPath` in hono/utils/url.js,
- * Hono 4.13.19: no URL parse), and percent-decoded as Hono's router sees it.
+ * Hono 4.13.19: no URL parse), percent-decoded (decodeURI) as Hono's router decoded it.
  */
 function requestPath(url: string): string {
   const start = url.indexOf("/", url.indexOf("://") + 3);
