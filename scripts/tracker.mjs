@@ -56,8 +56,45 @@ export function ensurePortFree(port) {
   });
 }
 
-/** A TCP port free on 127.0.0.1 right now. */
-export function freePort() {
+/**
+ * The kernel's range for ports bound to 0 (Linux: /proc/sys/net/ipv4/ip_local_port_range), or null where it cannot
+ * be read.
+ */
+function ephemeralPorts() {
+  try {
+    const [low, high] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/).map(Number);
+    return Number.isInteger(low) && Number.isInteger(high) ? { low, high } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Picked ports start here: above the ports well-known servers use by default. */
+const LOWEST_PICKED_PORT = 10_000;
+
+function listensOn(port) {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", (error) => (error.code === "EADDRINUSE" || error.code === "EACCES" ? resolve(false) : reject(error)));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A TCP port free on 127.0.0.1 right now, below the kernel's range for ports bound to 0. A port from that range,
+ * free when picked, can be taken by any process binding port 0 before wrangler binds it, or while a tracker is
+ * stopped and started again on it (an e2e scenario does that); workerd binds several such ports for each wrangler
+ * dev, so parallel test files and checkouts took each other's ports ("Address already in use"). Below the range, only
+ * another pick like this one can take it. Where the range cannot be read, any free port.
+ */
+export async function freePort() {
+  const range = ephemeralPorts();
+  if (range && range.low > LOWEST_PICKED_PORT + 1_000) {
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const port = LOWEST_PICKED_PORT + (randomBytes(2).readUInt16BE(0) % (range.low - LOWEST_PICKED_PORT));
+      if (await listensOn(port)) return port;
+    }
+  }
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);
