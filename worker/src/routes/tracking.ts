@@ -2,6 +2,7 @@
 // before Hono's router (serveHit): every email's every image and link comes here, and the router's context,
 // matching and promise chain were about a sixteenth of a click's JavaScript in a CPU profile of the request path
 // under load (docs/benchmarks.md, eighth pass). Everything else goes through the Hono app (app.ts).
+import { getPath } from "hono/utils/url";
 import { isAcceptableDestination, parseLinkIndex, verifyLinkSignature } from "../../../shared/protocol";
 import type { Bindings } from "../env";
 import { errorName } from "../errors";
@@ -118,27 +119,12 @@ async function serveClick(hit: HitRequest): Promise<Response> {
 }
 
 /**
- * The request's path without its query, read from the URL text as Hono reads it (`getPath` in hono/utils/url.js,
- * Hono 4.13.19: no URL parse), percent-decoded (decodeURI) as Hono's router decoded it.
- */
-function requestPath(url: string): string {
-  const start = url.indexOf("/", url.indexOf("://") + 3);
-  const query = url.indexOf("?", start);
-  const path = url.slice(start, query === -1 ? undefined : query);
-  if (!path.includes("%")) return path;
-  try {
-    return decodeURI(path);
-  } catch {
-    return path;
-  }
-}
-
-/**
  * The answer to a pixel or click request, or null for any other request (the Hono app's). A HEAD request gets the
  * GET answer without its body, as Hono answers HEAD.
  */
 export function serveHit(request: Request, env: Bindings, ctx: ExecutionContext): Promise<Response> | null {
-  const path = requestPath(request.url);
+  // Hono's own path reader (no URL parse; percent-decoded as its router sees a path), without its router.
+  const path = getPath(request);
   const { method } = request;
   const isPixel = (method === "GET" || method === "HEAD") && (path.startsWith("/o/") || path === "/o");
   const serve = isPixel ? servePixel : path.startsWith("/c/") || path === "/c" ? serveClick : null;
