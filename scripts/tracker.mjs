@@ -47,23 +47,28 @@ export class PortInUseError extends Error {
   }
 }
 
-/** Resolves when nothing listens on 127.0.0.1:port, so a tracker started there is ours; else PortInUseError. */
-export function ensurePortFree(port) {
+/** Whether 127.0.0.1:port can be listened on now (false when something listens there). */
+function portIsFree(port) {
   return new Promise((resolve, reject) => {
     const probe = createServer();
-    probe.once("error", (error) => reject(error.code === "EADDRINUSE" ? new PortInUseError(port) : error));
-    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(undefined)));
+    probe.once("error", (error) => (error.code === "EADDRINUSE" ? resolve(false) : reject(error)));
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)));
   });
 }
 
+/** Resolves when nothing listens on 127.0.0.1:port, so a tracker started there is ours; else PortInUseError. */
+export async function ensurePortFree(port) {
+  if (!(await portIsFree(port))) throw new PortInUseError(port);
+}
+
 /**
- * The kernel's range for ports bound to 0 (Linux: /proc/sys/net/ipv4/ip_local_port_range), or null where it cannot
- * be read.
+ * The first port of the kernel's range for ports bound to 0 (Linux: /proc/sys/net/ipv4/ip_local_port_range), or
+ * null where it cannot be read.
  */
-function ephemeralPorts() {
+function ephemeralRangeStart() {
   try {
-    const [low, high] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/).map(Number);
-    return Number.isInteger(low) && Number.isInteger(high) ? { low, high } : null;
+    const low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+    return Number.isInteger(low) ? low : null;
   } catch {
     return null;
   }
@@ -71,14 +76,6 @@ function ephemeralPorts() {
 
 /** Picked ports start here: above the ports well-known servers use by default. */
 const LOWEST_PICKED_PORT = 10_000;
-
-function listensOn(port) {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", (error) => (error.code === "EADDRINUSE" || error.code === "EACCES" ? resolve(false) : reject(error)));
-    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
-  });
-}
 
 /**
  * A TCP port free on 127.0.0.1 right now, below the kernel's range for ports bound to 0. A port from that range,
@@ -88,11 +85,11 @@ function listensOn(port) {
  * another pick like this one can take it. Where the range cannot be read, any free port.
  */
 export async function freePort() {
-  const range = ephemeralPorts();
-  if (range && range.low > LOWEST_PICKED_PORT + 1_000) {
+  const rangeStart = ephemeralRangeStart();
+  if (rangeStart !== null && rangeStart > LOWEST_PICKED_PORT + 1_000) {
     for (let attempt = 0; attempt < 50; attempt++) {
-      const port = LOWEST_PICKED_PORT + (randomBytes(2).readUInt16BE(0) % (range.low - LOWEST_PICKED_PORT));
-      if (await listensOn(port)) return port;
+      const port = LOWEST_PICKED_PORT + (randomBytes(2).readUInt16BE(0) % (rangeStart - LOWEST_PICKED_PORT));
+      if (await portIsFree(port)) return port;
     }
   }
   return new Promise((resolve, reject) => {
