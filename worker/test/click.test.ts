@@ -153,6 +153,8 @@ describe("GET /c/<id>/<n>", () => {
   });
 
   it("answers a plain 500 page, echoing nothing, when answering fails (the invalid-hit limiter down)", async () => {
+    // A defensive fault, not a documented one: Cloudflare's rate limiting binding documents `limit()` resolving to
+    // `{ success }` (developers.cloudflare.com/workers/runtime-apis/bindings/rate-limit/), never how it fails.
     const ctx = createExecutionContext();
     const down = { limit: () => Promise.reject(new Error("rate limiter unavailable")) } as unknown as RateLimit;
     const link = `${BASE}/c/not-an-id/0?u=${encodeURIComponent("https://evil.example/x")}&s=AAAAAAAAAAAAAAAAAAAAAA`;

@@ -272,8 +272,8 @@ export function rowThreadIds(row: Element): { key: string; ids: string[] } | nul
   const carrier = query(row, "rowThreadIds", false);
   if (!carrier) return null;
   const full = gmailId(carrier.getAttribute("data-thread-id"));
-  // A row with its legacy id needs no conversion: the decimal is the same number (every scan reads every row, in
-  // the mutation checkpoint of Gmail's render, so a row costs as little as it can).
+  // A row with its legacy id needs no conversion: the decimal is the same 64-bit number (docs/gmail.md, rows as of
+  // 2026-11 and the 2025-11 live dump). Every scan reads every row, in the mutation checkpoint of Gmail's render.
   const key = gmailId(carrier.getAttribute("data-legacy-thread-id")) ?? (full ? legacyThreadId(full) : null) ?? full;
   if (!key) return null;
   return { key, ids: full && full !== key ? [key, full] : [key] };
