@@ -22,7 +22,6 @@ import { CampaignField } from "../compose-campaign";
 import { OptOutToggle } from "../compose-optout";
 import { type Feature, guarded, ownPixels } from "../feature";
 import {
-  anyOf,
   closest,
   composeRecipients,
   isPlainTextMode,
@@ -32,7 +31,7 @@ import {
   visibleRecipientAddresses,
 } from "../gmail-selectors";
 import { debug, debugOnce } from "../log";
-import { touches } from "../page-watch";
+import { onPageMutations, touches } from "../page-watch";
 import { RecipientWarnings } from "../recipient-warnings";
 import { applyTracking, linksToSign, stripEarlierTracking } from "../rewrite";
 import { ensureStyle, toast } from "../ui";
@@ -559,7 +558,6 @@ export const composeTracking: Feature = {
   init(signal, { options }) {
     const sessions = new Map<Element, ComposeSession>();
 
-    const bodies = anyOf(["composeBody"]);
     /** A compose whose root left the page is closed: Gmail may remove any ancestor of it, so every change is looked at. */
     const closeGone = () => {
       for (const [root, session] of sessions) {
@@ -586,9 +584,10 @@ export const composeTracking: Feature = {
     // over the whole page, and Gmail changes the page many times a second.
     let scheduled = false;
     let added = false;
-    const observer = new MutationObserver(
-      guarded("compose watch", (records: MutationRecord[]) => {
-        added ||= touches(records, bodies, null);
+    onPageMutations(
+      "compose watch",
+      (records) => {
+        added ||= touches(records, ["composeBody"], null);
         if (scheduled || (!added && sessions.size === 0)) return;
         scheduled = true;
         queueMicrotask(
@@ -599,14 +598,11 @@ export const composeTracking: Feature = {
             added = false;
           }),
         );
-      }),
+      },
+      signal,
     );
-    const start = () => {
-      observer.observe(document.documentElement, { childList: true, subtree: true });
-      openNew();
-    };
-    if (document.body) start();
-    else document.addEventListener("DOMContentLoaded", start, { once: true, signal });
+    if (document.body) openNew();
+    else document.addEventListener("DOMContentLoaded", openNew, { once: true, signal });
 
     // Capture phase on window, registered at document_start: we run before any Gmail listener sees the send.
     const onSend = guarded("send", (event: Event) => {
@@ -633,7 +629,6 @@ export const composeTracking: Feature = {
     );
 
     signal.addEventListener("abort", () => {
-      observer.disconnect();
       for (const session of sessions.values()) session.dispose();
       sessions.clear();
     });

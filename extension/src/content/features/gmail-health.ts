@@ -6,6 +6,7 @@ import { callFromGmail } from "../../messaging";
 import { type Feature, guarded } from "../feature";
 import { recogniseGmail } from "../gmail-selectors";
 import { debug, debugOnce } from "../log";
+import { onPageMutations } from "../page-watch";
 
 /** Gmail re-renders constantly: look at most this often. */
 const CHECK_MS = 1000;
@@ -34,13 +35,10 @@ export const gmailHealth: Feature = {
     const soon = () => {
       timer ??= setTimeout(check, CHECK_MS);
     };
-    const observer = new MutationObserver(soon);
-    const start = () => {
-      observer.observe(document.documentElement, { childList: true, subtree: true, attributes: true, attributeFilter: ["style"] });
-      soon();
-    };
-    if (document.body) start();
-    else document.addEventListener("DOMContentLoaded", start, { once: true, signal });
+    // Any change may show or hide a part: nodes added or removed, or a style set (Gmail hides views with it).
+    onPageMutations("gmail health watch", soon, signal);
+    if (document.body) soon();
+    else document.addEventListener("DOMContentLoaded", soon, { once: true, signal });
     // A tab coming to the front reports again: the popup asks about the tab in front.
     document.addEventListener(
       "visibilitychange",
@@ -50,9 +48,6 @@ export const gmailHealth: Feature = {
       },
       { signal },
     );
-    signal.addEventListener("abort", () => {
-      observer.disconnect();
-      clearTimeout(timer);
-    });
+    signal.addEventListener("abort", () => clearTimeout(timer));
   },
 };

@@ -18,7 +18,11 @@ const PROXY = "https://ci3.googleusercontent.com/meips/ADKq_Nb=s0-d-e1-ft#";
 function picked(trackerUrl: string, images: string[]): string[] {
   const body = document.createElement("div");
   body.innerHTML = images.join("");
-  return [...body.querySelectorAll(candidatePixels(trackerUrl))].map((img) => img.getAttribute("data-name") ?? "");
+  const selectors = candidatePixels(trackerUrl);
+  // In document order, each image once, as the feature visits them (it asks the selectors one at a time).
+  return [...body.querySelectorAll("img")]
+    .filter((img) => selectors.some((selector) => img.matches(selector)))
+    .map((img) => img.getAttribute("data-name") ?? "");
 }
 
 describe("sender pixels: the images read", () => {

@@ -7,6 +7,7 @@ import { TRACKING_ID_PATTERN } from "../../../../shared/protocol";
 import { onPageEvent } from "../../page-world/events";
 import { BLANK_GIF, pixelIdIn, pixelMarker } from "../../page-world/pixel-guard";
 import { type Feature, guarded, ownPixels } from "../feature";
+import { onPageMutations } from "../page-watch";
 
 type Listener = (ids: string[]) => void;
 const listeners = new Set<Listener>();
@@ -48,47 +49,52 @@ export function neutralise(img: HTMLImageElement, trackerUrl: string): string | 
 }
 
 /**
- * The images of a subtree that may be pixels of the tracker, as a selector the browser matches: those the page world
+ * The images of a subtree that may be pixels of the tracker, as selectors the browser matches: those the page world
  * neutralised already, and those whose source holds the tracker's hostname (pixelIdIn's cheap test). A conversation
  * brings dozens of images (avatars, signatures, logos), and reading each one's source in script was most of what
- * this feature added to Gmail's rendering of it (docs/benchmarks.md, seventh pass).
+ * this feature added to Gmail's rendering of it (docs/benchmarks.md, seventh pass). Asked one at a time, not as a
+ * list, for the reason `within` gives (gmail-selectors.ts): a subtree without images is then skipped at once.
  */
-export function candidatePixels(trackerUrl: string): string {
+export function candidatePixels(trackerUrl: string): readonly string[] {
   const marker = pixelMarker(trackerUrl);
-  if (marker === null) return "img[data-mt-pixel-id]";
+  if (marker === null) return ["img[data-mt-pixel-id]"];
   // A hostname is letters, digits, dots and hyphens here: nothing to escape inside the quotes.
-  return marker === "" ? "img" : `img[data-mt-pixel-id], img[src*="${marker}"]`;
+  return marker === "" ? ["img"] : ["img[data-mt-pixel-id]", `img[src*="${marker}"]`];
 }
 
 export const senderPixels: Feature = {
   id: "sender-pixels",
   init(signal, { options }) {
     const candidates = candidatePixels(options.trackerUrl);
-    const handle = guarded("sender pixels", (nodes: Iterable<Node>) => {
-      const found: string[] = [];
+    /** Neutralises the pixels in `nodes` and their subtrees into `found`. */
+    const collect = (nodes: Iterable<Node>, found: string[]) => {
       const visit = (img: HTMLImageElement) => {
         const id = neutralise(img, options.trackerUrl);
         if (id) found.push(id);
       };
       for (const node of nodes) {
         if (node instanceof HTMLImageElement) visit(node);
-        else if (node instanceof Element) for (const img of node.querySelectorAll<HTMLImageElement>(candidates)) visit(img);
+        else if (node instanceof Element)
+          for (const selector of candidates) for (const img of node.querySelectorAll<HTMLImageElement>(selector)) visit(img);
       }
+    };
+    const report = (found: string[]) => {
       if (found.length > 0) for (const listener of listeners) listener(found);
-    });
+    };
     // Mutation records are delivered as a microtask right after Gmail inserts a message body, before the image
     // fetch starts; the e2e tests check that the proxied request never leaves the browser.
-    const observer = new MutationObserver(
-      guarded("sender pixels observer", (records: MutationRecord[]) => {
-        const nodes: Node[] = [];
+    onPageMutations(
+      "sender pixels",
+      (records) => {
+        const found: string[] = [];
         for (const record of records) {
-          if (record.type === "attributes") nodes.push(record.target);
-          else nodes.push(...record.addedNodes);
+          if (record.type === "childList") collect(record.addedNodes, found);
+          else if (record.attributeName === "src") collect([record.target], found);
         }
-        handle(nodes);
-      }),
+        report(found);
+      },
+      signal,
     );
-    observer.observe(document, { childList: true, subtree: true, attributes: true, attributeFilter: ["src"] });
     // The page-world guard rewrote a body as Gmail built it, possibly off-document: that is a render already.
     onPageEvent(
       document,
@@ -99,7 +105,10 @@ export const senderPixels: Feature = {
       }),
       signal,
     );
-    handle([document.documentElement]);
-    signal.addEventListener("abort", () => observer.disconnect(), { once: true });
+    guarded("sender pixels in the page", () => {
+      const found: string[] = [];
+      collect([document.documentElement], found);
+      report(found);
+    })();
   },
 };

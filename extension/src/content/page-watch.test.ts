@@ -1,0 +1,148 @@
+// @vitest-environment happy-dom
+// The page's one observer: every feature listens through it, it stops when the last one leaves, and a watcher
+// hears of the elements its selectors name (precise or fallback), of the removal of its own elements, and of
+// nothing else (our own insertions included).
+import { afterEach, describe, expect, it, vi } from "vitest";
+
+vi.hoisted(() => {
+  (globalThis as { chrome?: unknown }).chrome = { runtime: { id: "unit-test" } };
+});
+
+import { onPageMutations, touches, watchElements } from "./page-watch";
+
+/** A thread list row (`tr.zA`, with or without its role), built node by node: happy-dom parses no lone `<tr>`. */
+function row(text: string, role: string | null): HTMLTableRowElement {
+  const tr = document.createElement("tr");
+  tr.className = "zA";
+  if (role) tr.setAttribute("role", role);
+  const cell = document.createElement("td");
+  cell.textContent = text;
+  tr.append(cell);
+  return tr;
+}
+
+const settled = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+/** Records the next mutations of the body would give (a private observer, not the page's). */
+async function recordsOf(change: () => void): Promise<MutationRecord[]> {
+  const records: MutationRecord[] = [];
+  const observer = new MutationObserver((batch) => records.push(...batch));
+  observer.observe(document.body, { childList: true, subtree: true });
+  change();
+  await settled();
+  observer.disconnect();
+  return records;
+}
+
+afterEach(() => {
+  document.body.innerHTML = "";
+});
+
+describe("the page's observer", () => {
+  it("is one observer however many features listen, and stops when the last one leaves", async () => {
+    const created = vi.spyOn(globalThis, "MutationObserver");
+    const disconnect = vi.spyOn(MutationObserver.prototype, "disconnect");
+    const features = [new AbortController(), new AbortController(), new AbortController()];
+    const heard = [0, 0, 0];
+    features.forEach((feature, i) => {
+      onPageMutations(`listener ${i}`, () => heard[i]++, feature.signal);
+    });
+    expect(created).toHaveBeenCalledTimes(1);
+
+    document.body.append(document.createElement("div"));
+    await settled();
+    expect(heard).toEqual([1, 1, 1]);
+
+    features[0]?.abort();
+    features[1]?.abort();
+    expect(disconnect).not.toHaveBeenCalled();
+    document.body.append(document.createElement("div"));
+    await settled();
+    expect(heard).toEqual([1, 1, 2]);
+
+    features[2]?.abort();
+    expect(disconnect).toHaveBeenCalledTimes(1);
+    document.body.append(document.createElement("div"));
+    await settled();
+    expect(heard).toEqual([1, 1, 2]);
+
+    // A feature starting again gets a new observer.
+    const again = new AbortController();
+    onPageMutations("again", () => heard[0]++, again.signal);
+    expect(created).toHaveBeenCalledTimes(2);
+    again.abort();
+    created.mockRestore();
+    disconnect.mockRestore();
+  });
+
+  it("keeps calling the other listeners when one throws", async () => {
+    const feature = new AbortController();
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+    let heard = 0;
+    onPageMutations(
+      "throws",
+      () => {
+        throw new Error("broken feature");
+      },
+      feature.signal,
+    );
+    onPageMutations("counts", () => heard++, feature.signal);
+    document.body.append(document.createElement("div"));
+    await settled();
+    expect(heard).toBe(1);
+    expect(warn).toHaveBeenCalledWith("[mailtracker] throws failed", expect.any(Error));
+    feature.abort();
+    warn.mockRestore();
+  });
+
+  it("tells a watcher of rows Gmail adds, precise or by a fallback, and of nothing else", async () => {
+    const feature = new AbortController();
+    let changes = 0;
+    watchElements(["threadRow"], "mt-mark", () => changes++, feature.signal);
+    const table = document.createElement("table");
+    const tbody = document.createElement("tbody");
+    table.append(tbody);
+    document.body.append(table);
+    await settled();
+    changes = 0;
+
+    tbody.append(row("precise", "row"));
+    await settled();
+    expect(changes).toBe(1);
+    // Without the role, only the fallback `tr.zA` names it.
+    tbody.append(row("fallback", null));
+    await settled();
+    expect(changes).toBe(2);
+    // Text Gmail puts into a row counts for the row.
+    tbody.querySelector("td")?.append(document.createTextNode(" updated"));
+    await settled();
+    expect(changes).toBe(3);
+    // Something else, and an element of ours inside a row, do not count.
+    document.body.append(document.createElement("section"));
+    const mark = document.createElement("span");
+    mark.className = "mt-mark";
+    tbody.querySelector("td")?.prepend(mark);
+    await settled();
+    expect(changes).toBe(3);
+    // Our mark removed (Gmail re-rendered the row's cell): the watcher puts it back.
+    mark.remove();
+    await settled();
+    expect(changes).toBe(4);
+    feature.abort();
+  });
+});
+
+describe("touches", () => {
+  it("finds what a selector names in an insertion, as the element itself, inside it or around it", async () => {
+    document.body.innerHTML = '<div class="adn" data-message-id="#msg-f:1"><div class="ii gt"></div></div>';
+    const inside = await recordsOf(() => document.querySelector(".ii")?.append(document.createElement("p")));
+    expect(touches(inside, ["conversationMessage"], null)).toBe(true);
+    const holding = await recordsOf(() => document.body.insertAdjacentHTML("beforeend", '<div><div data-message-id="m2"></div></div>'));
+    expect(touches(holding, ["conversationMessage"], null)).toBe(true);
+    expect(touches(holding, ["threadRow", "composeBody"], null)).toBe(false);
+    const compose = await recordsOf(() =>
+      document.body.insertAdjacentHTML("beforeend", '<div g_editable="true" contenteditable="true" role="textbox"></div>'),
+    );
+    expect(touches(compose, ["threadRow", "composeBody"], null)).toBe(true);
+  });
+});
