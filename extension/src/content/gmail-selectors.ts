@@ -207,17 +207,15 @@ export function queryAll(root: ParentNode, name: SelectorName, expected = false)
 }
 
 /**
- * Whether `element` is, sits inside or holds something one of `names` selects, precise or fallback: asked of every
+ * Whether `element` is, sits inside or holds something `name` selects, precise or fallback: asked of every
  * insertion Gmail makes, before the next paint. One query per selector, never a selector list: Chromium answers a
  * single selector with a per-subtree filter of the tags, classes and attributes below each element, skipping every
  * subtree that cannot match, but tests a list element by element, each against every selector (Blink's
  * selector_query.cc, SelectorQuery::Execute and ExecuteSlow). A compose body looked for in a freshly inserted
  * 100-row list: 10 µs one selector at a time, 175 µs as one list (Chromium 156, docs/benchmarks.md ninth pass).
  */
-export function within(element: Element, names: readonly SelectorName[]): boolean {
-  for (const name of names) {
-    for (const selector of selectorsOf(SELECTORS[name])) if (element.closest(selector) || element.querySelector(selector)) return true;
-  }
+export function within(element: Element, name: SelectorName): boolean {
+  for (const selector of selectorsOf(SELECTORS[name])) if (element.closest(selector) || element.querySelector(selector)) return true;
   return false;
 }
 

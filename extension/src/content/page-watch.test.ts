@@ -146,3 +146,21 @@ describe("touches", () => {
     expect(touches(compose, ["threadRow", "composeBody"], null)).toBe(true);
   });
 });
+
+describe("a batch asked by several watchers", () => {
+  it("looks for each selector once, whoever asks", async () => {
+    const feature = new AbortController();
+    const heard: string[] = [];
+    watchElements(["threadRow"], null, () => heard.push("rows"), feature.signal);
+    watchElements(["threadRow"], "mt-mark", () => heard.push("rows again"), feature.signal);
+    watchElements(["threadRow", "conversationMessage"], null, () => heard.push("rows or messages"), feature.signal);
+    const asked = vi.spyOn(Element.prototype, "querySelector");
+    document.body.insertAdjacentHTML("beforeend", '<div><div class="adn" data-message-id="m1"></div></div>');
+    await settled();
+    expect(heard).toEqual(["rows or messages"]);
+    const rowQueries = asked.mock.calls.filter(([selector]) => selector === 'tr.zA[role="row"]');
+    expect(rowQueries).toHaveLength(1);
+    asked.mockRestore();
+    feature.abort();
+  });
+});

@@ -29,6 +29,7 @@ export function onPageMutations(label: string, listener: MutationListener, signa
   if (!pageObserver) {
     pageObserver = new MutationObserver((records) => {
       for (const each of mutationListeners) each(records);
+      batch = undefined;
     });
     pageObserver.observe(document, { childList: true, subtree: true, attributes: true, attributeFilter: ["src", "style"] });
   }
@@ -45,19 +46,43 @@ export function onPageMutations(label: string, listener: MutationListener, signa
 }
 
 /**
- * Whether mutations added (or changed the content of) an element `names` select, or removed one of ours of class
- * `ownClass`. Every watcher runs this on every insertion Gmail makes, before the next paint (within's selectors are
- * asked one at a time, which is what keeps a miss cheap).
+ * One batch of mutations as the watchers see it, read once for all of them: the elements it added (text put into an
+ * existing element counts for that element, as a row's participants updated) other than this extension's own, and
+ * for each selector name asked so far whether they hold what it names. Dropped once every listener has had the batch.
  */
-export function touches(records: readonly MutationRecord[], names: readonly SelectorName[], ownClass: string | null): boolean {
+let batch: { records: readonly MutationRecord[]; added: Element[]; holds: Map<SelectorName, boolean> } | undefined;
+
+function batchOf(records: readonly MutationRecord[]): NonNullable<typeof batch> {
+  if (batch?.records === records) return batch;
+  const added: Element[] = [];
   for (const record of records) {
     for (const node of record.addedNodes) {
-      // Text put into an existing element (a row's participants updated) counts for that element.
       const element = node instanceof Element ? node : node.parentElement;
-      if (!element || element.closest(OURS)) continue;
-      if (within(element, names)) return true;
+      if (element && !element.closest(OURS)) added.push(element);
     }
-    if (ownClass) for (const node of record.removedNodes) if (node instanceof Element && node.classList.contains(ownClass)) return true;
+  }
+  batch = { records, added, holds: new Map() };
+  return batch;
+}
+
+/**
+ * Whether mutations added (or changed the content of) an element `names` select, or removed one of ours of class
+ * `ownClass`. Every watcher runs this on every insertion Gmail makes, before the next paint: each name is looked
+ * for once per batch whoever asks (within's selectors one at a time, which is what keeps a miss cheap).
+ */
+export function touches(records: readonly MutationRecord[], names: readonly SelectorName[], ownClass: string | null): boolean {
+  const { added, holds } = batchOf(records);
+  for (const name of names) {
+    let held = holds.get(name);
+    if (held === undefined) {
+      held = added.some((element) => within(element, name));
+      holds.set(name, held);
+    }
+    if (held) return true;
+  }
+  if (ownClass) {
+    for (const record of records)
+      for (const node of record.removedNodes) if (node instanceof Element && node.classList.contains(ownClass)) return true;
   }
   return false;
 }

@@ -18,6 +18,7 @@ import type { BounceSignal, ReplySignal } from "../../../shared/api";
 import { bouncedAddresses, classifyBounce, isBounceSender } from "../../../shared/bounce";
 import { normalizeEmail } from "../../../shared/email";
 import { stableMessageId } from "../gmail-ids";
+import { NEUTRALISED_PIXELS } from "../page-world/pixel-guard";
 import {
   accountSwitcherLabel,
   conversationThreadId,
@@ -99,7 +100,7 @@ export function readConversation(doc: Document, own: Set<string>, now = new Date
       element,
       email: normalizeEmail(sender.email),
       name: sender.name,
-      ours: element.querySelector("img[data-mt-pixel-id]") !== null,
+      ours: element.querySelector(NEUTRALISED_PIXELS) !== null,
       id:
         messageGmailIds(element)
           .map(stableMessageId)

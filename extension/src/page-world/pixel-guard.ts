@@ -16,6 +16,8 @@
 import { emitPageEvent, TRACKER_ATTRIBUTE } from "./events";
 
 const TRACKING_ID = "[a-z2-7]{16}\\.[1-9][0-9]{0,3}\\.[A-Za-z0-9_-]{22}\\.[A-Za-z0-9_-]{22}";
+/** The images a rewrite or the content script neutralised: each keeps its tracking id in data-mt-pixel-id. */
+export const NEUTRALISED_PIXELS = "img[data-mt-pixel-id]";
 /** A transparent 1x1 GIF: the element keeps its size and Gmail's layout does not move. */
 export const BLANK_GIF = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7";
 const IMG_TAG = /<img\b[^>]*>/gi;

@@ -5,6 +5,7 @@
 import type { MessageDetail, OpenDetail } from "../../../../shared/api";
 import { COUNTED_LABELS, LABEL_TEXT } from "../../../../shared/labels";
 import { callFromGmail } from "../../messaging";
+import { NEUTRALISED_PIXELS } from "../../page-world/pixel-guard";
 import { type Feature, guarded } from "../feature";
 import { query, queryAll } from "../gmail-selectors";
 import { debug } from "../log";
@@ -132,7 +133,7 @@ export function renderPanel(
 
 /** A message's own tracking id: a neutralised pixel of ours in it, not one quoted from an earlier email. */
 export function messageTrackingId(message: Element): string | null {
-  for (const img of message.querySelectorAll("img[data-mt-pixel-id]")) {
+  for (const img of message.querySelectorAll(NEUTRALISED_PIXELS)) {
     if (img.closest("blockquote, .gmail_quote")) continue;
     const id = img.getAttribute("data-mt-pixel-id");
     if (id) return id;
@@ -167,6 +168,9 @@ export class ConversationPanels {
   ) {}
 
   scan(): void {
+    // A message's id is a neutralised pixel of ours in it: with none in the page (most conversations), no message has
+    // one, and one query answers for all of them.
+    if (!this.doc.querySelector(NEUTRALISED_PIXELS)) return;
     for (const message of queryAll(this.doc, "conversationMessage")) {
       const id = messageTrackingId(message);
       if (!id) continue;

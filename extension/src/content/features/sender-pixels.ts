@@ -5,7 +5,7 @@
 // what sent-views-report tells the tracker the sender is looking at.
 import { TRACKING_ID_PATTERN } from "../../../../shared/protocol";
 import { onPageEvent } from "../../page-world/events";
-import { BLANK_GIF, pixelIdIn, pixelMarker } from "../../page-world/pixel-guard";
+import { BLANK_GIF, NEUTRALISED_PIXELS, pixelIdIn, pixelMarker } from "../../page-world/pixel-guard";
 import { type Feature, guarded, ownPixels } from "../feature";
 import { onPageMutations } from "../page-watch";
 
@@ -20,7 +20,7 @@ export function onPixelsNeutralised(listener: Listener, signal: AbortSignal): vo
 
 /** Ids of the neutralised pixels still in the page. */
 export function neutralisedIdsInPage(doc: Document): string[] {
-  return [...new Set([...doc.querySelectorAll("img[data-mt-pixel-id]")].map((img) => img.getAttribute("data-mt-pixel-id") ?? ""))].filter(
+  return [...new Set([...doc.querySelectorAll(NEUTRALISED_PIXELS)].map((img) => img.getAttribute("data-mt-pixel-id") ?? ""))].filter(
     Boolean,
   );
 }
@@ -57,9 +57,9 @@ export function neutralise(img: HTMLImageElement, trackerUrl: string): string | 
  */
 export function candidatePixels(trackerUrl: string): readonly string[] {
   const marker = pixelMarker(trackerUrl);
-  if (marker === null) return ["img[data-mt-pixel-id]"];
+  if (marker === null) return [NEUTRALISED_PIXELS];
   // A hostname is letters, digits, dots and hyphens here: nothing to escape inside the quotes.
-  return marker === "" ? ["img"] : ["img[data-mt-pixel-id]", `img[src*="${marker}"]`];
+  return marker === "" ? ["img"] : [NEUTRALISED_PIXELS, `img[src*="${marker}"]`];
 }
 
 export const senderPixels: Feature = {
