@@ -20,8 +20,8 @@ let pageObserver: MutationObserver | undefined;
  * Calls `listener` with each batch of the page's changes: nodes added or removed anywhere, and `src` or `style`
  * attributes set. Every feature listens through one observer: for each change Chromium makes a record, and at the
  * checkpoint a callback, per observer, and Gmail changes the page many times a second (six observers cost about
- * 15 µs more per insertion than one, docs/benchmarks.md). It runs in the microtask checkpoint after the change,
- * before the next paint and before the images of inserted elements start loading.
+ * 15 µs more per insertion than one, docs/benchmarks.md ninth pass). It runs in the microtask checkpoint after the
+ * change, before the next paint and before the images of inserted elements start loading.
  */
 export function onPageMutations(label: string, listener: MutationListener, signal: AbortSignal): void {
   const call = guarded(label, listener);
