@@ -24,29 +24,16 @@ const SESSIONS = 4;
 async function launch(extensionDir) {
   const { chromium } = await import("playwright-core");
   const { SimulatedGoogle } = await import(path.join(ROOT, "test", "e2e", "gmail-sim", "google.ts"));
+  const { CHROMIUM_FLAGS, extensionFlags, routeToSimulatedGoogle } = await import(path.join(ROOT, "test", "e2e", "chromium-flags.ts"));
   const profile = mkdtempSync(path.join(tmpdir(), "mt-bench-render-"));
-  // --expose-gc: each render starts from a collected heap (installWorkload).
-  const args = [
-    "--js-flags=--expose-gc",
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-  ];
-  if (extensionDir) args.push(`--disable-extensions-except=${extensionDir}`, `--load-extension=${extensionDir}`);
+  // The end-to-end tests' flags; --expose-gc: each render starts from a collected heap (installWorkload).
+  const args = ["--js-flags=--expose-gc", "--headless=new", ...(extensionDir ? extensionFlags(extensionDir) : CHROMIUM_FLAGS)];
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
     headless: false,
     args,
   });
-  const google = new SimulatedGoogle();
-  await context.route("https://mail.google.com/**", async (route) => {
-    const request = route.request();
-    const response = await google.handle(request.url(), request.method(), request.postData());
-    if (!response) return route.abort();
-    return route.fulfill({ status: response.status, contentType: response.contentType, body: response.body });
-  });
+  await routeToSimulatedGoogle(context, new SimulatedGoogle());
   if (extensionDir && context.serviceWorkers().length === 0) await context.waitForEvent("serviceworker", { timeout: 30_000 });
   const page = await context.newPage();
   await page.goto("https://mail.google.com/mail/u/0/#inbox");
@@ -97,6 +84,9 @@ function installWorkload({ rows, messages }) {
     </tr></tbody></table></div><div class="ii gt"><div class="a3s aiL">${body(i)}</div></div></div></div>`,
   ).join("")}</div>`;
   const main = document.getElementById("main");
+  // The simulation is served with Gmail's Trusted Types CSP: HTML goes in as TrustedHTML from a policy of the page's
+  // own, as Gmail's does, and the page-world script's policy wrapper sees it there (page-world/pixel-guard.ts).
+  const policy = trustedTypes.createPolicy("gmail-render-bench", { createHTML: (html) => html });
   const settle = () => document.body.offsetHeight;
   globalThis.mtRender = async (rounds) => {
     const times = { list: [], conversation: [] };
@@ -120,7 +110,7 @@ function installWorkload({ rows, messages }) {
           requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(() => resolve(clearTimeout(hidden)), 0)));
         });
         const start = performance.now();
-        main.innerHTML = html;
+        main.innerHTML = policy.createHTML(html);
         await Promise.resolve(); // the checkpoint: mutation observers (the extension's too) run here
         settle();
         times[name].push(performance.now() - start);

@@ -4,22 +4,14 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { chromium, type Page } from "playwright-core";
+import { extensionFlags, routeToSimulatedGoogle } from "./chromium-flags";
 import { SimulatedGoogle } from "./gmail-sim/google";
 import { type BrowserHarness, type Tab, WAIT_MS } from "./harness";
 
 const DIST = path.resolve(import.meta.dirname, "../../dist/chrome");
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-/** The built extension loaded unpacked, and nothing of Chromium's own reaching the network (also chromium-background.ts). */
-export const EXTENSION_FLAGS = [
-  `--disable-extensions-except=${DIST}`,
-  `--load-extension=${DIST}`,
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-];
+/** The built extension loaded unpacked (also chromium-background.ts). */
+export const EXTENSION_FLAGS = extensionFlags(DIST);
 
 function tab(page: Page): Tab {
   return {
@@ -52,14 +44,7 @@ export async function launchChromium(): Promise<BrowserHarness> {
   });
   const google = new SimulatedGoogle();
   // Only Google's hosts are simulated; the tracker (127.0.0.1) is the real worker under wrangler dev.
-  const answer = async (route: import("playwright-core").Route) => {
-    const request = route.request();
-    const response = await google.handle(request.url(), request.method(), request.postData());
-    if (!response) return route.continue();
-    return route.fulfill({ status: response.status, contentType: response.contentType, body: response.body, headers: response.headers });
-  };
-  await context.route("https://mail.google.com/**", answer);
-  await context.route(/^https:\/\/ci\d+\.googleusercontent\.com\//, answer);
+  await routeToSimulatedGoogle(context, google);
   const worker = context.serviceWorkers()[0] ?? (await context.waitForEvent("serviceworker", { timeout: WAIT_MS }));
   // Node parses chrome-extension: URLs as opaque (origin "null"): take scheme and host by hand.
   const extensionOrigin = worker.url().split("/").slice(0, 3).join("/");
