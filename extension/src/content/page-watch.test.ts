@@ -45,7 +45,7 @@ describe("the page's observer", () => {
     const features = [new AbortController(), new AbortController(), new AbortController()];
     const heard = [0, 0, 0];
     features.forEach((feature, i) => {
-      onPageMutations(`listener ${i}`, () => heard[i]++, feature.signal);
+      onPageMutations(`listener ${i}`, ["nodes"], () => heard[i]++, feature.signal);
     });
     expect(created).toHaveBeenCalledTimes(1);
 
@@ -68,11 +68,30 @@ describe("the page's observer", () => {
 
     // A feature starting again gets a new observer.
     const again = new AbortController();
-    onPageMutations("again", () => heard[0]++, again.signal);
+    onPageMutations("again", ["nodes"], () => heard[0]++, again.signal);
     expect(created).toHaveBeenCalledTimes(2);
     again.abort();
     created.mockRestore();
     disconnect.mockRestore();
+  });
+
+  it("calls a listener only for the kinds of change it asked for", async () => {
+    const feature = new AbortController();
+    const heard = { nodes: 0, styles: 0, sources: 0 };
+    onPageMutations("nodes", ["nodes"], () => heard.nodes++, feature.signal);
+    onPageMutations("styles", ["nodes", "style"], () => heard.styles++, feature.signal);
+    onPageMutations("sources", ["src"], () => heard.sources++, feature.signal);
+    const image = document.createElement("img");
+    document.body.append(image);
+    await settled();
+    expect(heard).toEqual({ nodes: 1, styles: 1, sources: 0 });
+    image.setAttribute("style", "display: none");
+    await settled();
+    expect(heard).toEqual({ nodes: 1, styles: 2, sources: 0 });
+    image.setAttribute("src", "https://example.org/a.png");
+    await settled();
+    expect(heard).toEqual({ nodes: 1, styles: 2, sources: 1 });
+    feature.abort();
   });
 
   it("keeps calling the other listeners when one throws", async () => {
@@ -81,12 +100,13 @@ describe("the page's observer", () => {
     let heard = 0;
     onPageMutations(
       "throws",
+      ["nodes"],
       () => {
         throw new Error("broken feature");
       },
       feature.signal,
     );
-    onPageMutations("counts", () => heard++, feature.signal);
+    onPageMutations("counts", ["nodes"], () => heard++, feature.signal);
     document.body.append(document.createElement("div"));
     await settled();
     expect(heard).toBe(1);

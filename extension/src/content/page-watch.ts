@@ -12,23 +12,30 @@ const OURS = '[class^="mt-"], [class*=" mt-"]';
 
 type MutationListener = (records: readonly MutationRecord[]) => void;
 
+/** What a listener is called for: nodes added or removed anywhere, or an element's `src` or `style` set. */
+export type PageChange = "nodes" | "src" | "style";
+
 /** The page's one observer, shared by every feature, and the features listening to it. */
-const mutationListeners = new Set<MutationListener>();
+const mutationListeners = new Set<{ changes: readonly PageChange[]; call: MutationListener }>();
 let pageObserver: MutationObserver | undefined;
 
 /**
- * Calls `listener` with each batch of the page's changes: nodes added or removed anywhere, and `src` or `style`
- * attributes set. Every feature listens through one observer: for each change Chromium makes a record, and at the
- * checkpoint a callback, per observer, and Gmail changes the page many times a second (six observers cost about
- * 15 µs more per insertion than one, docs/benchmarks.md ninth pass). It runs in the microtask checkpoint after the
- * change, before the next paint and before the images of inserted elements start loading.
+ * Calls `listener` with each batch of the page's changes that holds one of `changes` (the records are the whole
+ * batch: a listener of several kinds tells them apart). Every feature listens through one observer: for each change
+ * Chromium makes a record, and at the checkpoint a callback, per observer, and Gmail changes the page many times a
+ * second (six observers cost about 15 µs more per insertion than one, docs/benchmarks.md ninth pass). Gmail sets
+ * styles far more often than it inserts nodes, so a listener that did not ask for them is not called for them. It
+ * runs in the microtask checkpoint after the change, before the next paint and before the images of inserted
+ * elements start loading.
  */
-export function onPageMutations(label: string, listener: MutationListener, signal: AbortSignal): void {
-  const call = guarded(label, listener);
-  mutationListeners.add(call);
+export function onPageMutations(label: string, changes: readonly PageChange[], listener: MutationListener, signal: AbortSignal): void {
+  const registration = { changes, call: guarded(label, listener) };
+  mutationListeners.add(registration);
   if (!pageObserver) {
     pageObserver = new MutationObserver((records) => {
-      for (const each of mutationListeners) each(records);
+      const changed = new Set<PageChange>();
+      for (const record of records) changed.add(record.type === "childList" ? "nodes" : (record.attributeName as PageChange));
+      for (const each of mutationListeners) if (each.changes.some((change) => changed.has(change))) each.call(records);
       batch = undefined;
     });
     pageObserver.observe(document, { childList: true, subtree: true, attributes: true, attributeFilter: ["src", "style"] });
@@ -36,7 +43,7 @@ export function onPageMutations(label: string, listener: MutationListener, signa
   signal.addEventListener(
     "abort",
     () => {
-      mutationListeners.delete(call);
+      mutationListeners.delete(registration);
       if (mutationListeners.size > 0) return;
       pageObserver?.disconnect();
       pageObserver = undefined;
@@ -94,6 +101,7 @@ export function touches(records: readonly MutationRecord[], names: readonly Sele
 export function watchElements(names: readonly SelectorName[], ownClass: string | null, onChange: () => void, signal: AbortSignal): void {
   onPageMutations(
     `watch ${names.join(", ")}`,
+    ["nodes"],
     (records) => {
       if (touches(records, names, ownClass)) onChange();
     },

@@ -586,6 +586,7 @@ export const composeTracking: Feature = {
     let added = false;
     onPageMutations(
       "compose watch",
+      ["nodes"],
       (records) => {
         added ||= touches(records, ["composeBody"], null);
         if (scheduled || (!added && sessions.size === 0)) return;

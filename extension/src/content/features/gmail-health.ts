@@ -36,7 +36,7 @@ export const gmailHealth: Feature = {
       timer ??= setTimeout(check, CHECK_MS);
     };
     // Any change may show or hide a part: nodes added or removed, or a style set (Gmail hides views with it).
-    onPageMutations("gmail health watch", soon, signal);
+    onPageMutations("gmail health watch", ["nodes", "style"], soon, signal);
     if (document.body) soon();
     else document.addEventListener("DOMContentLoaded", soon, { once: true, signal });
     // A tab coming to the front reports again: the popup asks about the tab in front.

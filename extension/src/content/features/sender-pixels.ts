@@ -85,6 +85,7 @@ export const senderPixels: Feature = {
     // fetch starts; the e2e tests check that the proxied request never leaves the browser.
     onPageMutations(
       "sender pixels",
+      ["nodes", "src"],
       (records) => {
         const found: string[] = [];
         for (const record of records) {
