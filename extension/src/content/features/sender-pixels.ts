@@ -66,8 +66,9 @@ export const senderPixels: Feature = {
   id: "sender-pixels",
   init(signal, { options }) {
     const candidates = candidatePixels(options.trackerUrl);
-    /** Neutralises the pixels in `nodes` and their subtrees into `found`. */
-    const collect = (nodes: Iterable<Node>, found: string[]) => {
+    /** Neutralises the pixels in `nodes` and their subtrees; returns their ids. */
+    const neutraliseIn = (nodes: Iterable<Node>): string[] => {
+      const found: string[] = [];
       const visit = (img: HTMLImageElement) => {
         const id = neutralise(img, options.trackerUrl);
         if (id) found.push(id);
@@ -77,6 +78,7 @@ export const senderPixels: Feature = {
         else if (node instanceof Element)
           for (const selector of candidates) for (const img of node.querySelectorAll<HTMLImageElement>(selector)) visit(img);
       }
+      return found;
     };
     const report = (found: string[]) => {
       if (found.length > 0) for (const listener of listeners) listener(found);
@@ -86,14 +88,16 @@ export const senderPixels: Feature = {
     onPageMutations(
       "sender pixels",
       ["nodes", "src"],
-      (records) => {
-        const found: string[] = [];
-        for (const record of records) {
-          if (record.type === "childList") collect(record.addedNodes, found);
-          else if (record.attributeName === "src") collect([record.target], found);
-        }
-        report(found);
-      },
+      (records) =>
+        report(
+          records.flatMap((record) =>
+            record.type === "childList"
+              ? neutraliseIn(record.addedNodes)
+              : record.attributeName === "src"
+                ? neutraliseIn([record.target])
+                : [],
+          ),
+        ),
       signal,
     );
     // The page-world guard rewrote a body as Gmail built it, possibly off-document: that is a render already.
@@ -106,10 +110,6 @@ export const senderPixels: Feature = {
       }),
       signal,
     );
-    guarded("sender pixels in the page", () => {
-      const found: string[] = [];
-      collect([document.documentElement], found);
-      report(found);
-    })();
+    guarded("sender pixels in the page", () => report(neutraliseIn([document.documentElement])))();
   },
 };
