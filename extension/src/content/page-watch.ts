@@ -23,10 +23,9 @@ let pageObserver: MutationObserver | undefined;
  * Calls `listener` with each batch of the page's changes that holds one of `changes` (the records are the whole
  * batch: a listener of several kinds tells them apart). Every feature listens through one observer: for each change
  * Chromium makes a record, and at the checkpoint a callback, per observer, and Gmail changes the page many times a
- * second (six observers cost about 15 µs more per insertion than one, docs/benchmarks.md ninth pass). Gmail sets
- * styles far more often than it inserts nodes, so a listener that did not ask for them is not called for them. It
- * runs in the microtask checkpoint after the change, before the next paint and before the images of inserted
- * elements start loading.
+ * second (six observers cost about 15 µs more per insertion than one, docs/benchmarks.md ninth pass). Only Gmail
+ * health asks for style changes, so the other listeners are not called for them. It runs in the microtask
+ * checkpoint after the change, before the next paint and before the images of inserted elements start loading.
  */
 export function onPageMutations(label: string, changes: readonly PageChange[], listener: MutationListener, signal: AbortSignal): void {
   const registration = { changes, call: guarded(label, listener) };
