@@ -1,6 +1,6 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { base64UrlEncode, utf8 } from "../../shared/encoding";
 import { clickUrl, signedClickUrl } from "../../shared/protocol";
 import worker from "../src/index";
@@ -83,6 +83,8 @@ describe("GET /c/<id>/<n>", () => {
       clickUrl(BASE, message.id, 0, "https://evil.example/phish", goodSignature), // destination swapped
       clickUrl(BASE, message.id, 1, url, goodSignature), // index swapped
       clickUrl(BASE, otherMessage.id, 0, url, goodSignature), // id swapped
+      clickUrl(BASE, `${message.id.slice(0, -22)}${forged(message.id.slice(-22))}`, 0, url, goodSignature), // id's MAC forged
+      clickUrl(BASE, respelled(message.id), 0, url, goodSignature), // id's MAC respelled
       clickUrl(BASE, message.id, 0, url, forged(goodSignature)),
       clickUrl(BASE, message.id, 0, url, respelled(goodSignature)), // same bytes, another spelling
       clickUrl(BASE, message.id, 0, url, ""),
@@ -150,6 +152,28 @@ describe("GET /c/<id>/<n>", () => {
     await waitForEvents(message.id, 1);
     const rows = await storedEvents(message.id);
     expect(rows).toHaveLength(1);
+  });
+
+  it("verifies a click with one MAC before answering: the link's signature covers the id", async () => {
+    const account = await createAccount();
+    const url = "https://example.com/one-mac";
+    const message = await sentMessage(account, { links: [{ index: 0, url }] });
+    const link = await signedClickUrl(BASE, account.key, message.id, 0, url);
+    const request = () => new Request(link, { headers: { "user-agent": CHROME_UA, "cf-connecting-ip": "192.0.2.8" } });
+    // The first click derives the account key, a MAC of its own; the next ones take it from memory.
+    const first = createExecutionContext();
+    expect((await worker.fetch(request(), env, first)).status).toBe(302);
+    await waitOnExecutionContext(first);
+    const sign = vi.spyOn(crypto.subtle, "sign");
+    try {
+      const ctx = createExecutionContext();
+      const response = await worker.fetch(request(), env, ctx);
+      expect(response.status).toBe(302);
+      expect(sign).toHaveBeenCalledTimes(1);
+      await waitOnExecutionContext(ctx);
+    } finally {
+      sign.mockRestore();
+    }
   });
 
   it("answers a plain 500 page, echoing nothing, when answering fails (the invalid-hit limiter down)", async () => {

@@ -3,14 +3,14 @@
 // matching and promise chain were about a sixteenth of a click's JavaScript in a CPU profile of the request path
 // under load (docs/benchmarks.md, eighth pass). Everything else goes through the Hono app (app.ts).
 import { getPath } from "hono/utils/url";
-import { isAcceptableDestination, parseLinkIndex, verifyLinkSignature } from "../../../shared/protocol";
+import { isAcceptableDestination, parseLinkIndex } from "../../../shared/protocol";
 import type { Bindings } from "../env";
 import { errorName } from "../errors";
 import { captureHit, type HitTarget } from "../hits";
 import { clientAddress, htmlPage, invalidLinkResponse, pixelResponse, redirectResponse, throttledLinkResponse } from "../http";
 import { gatherHit } from "../queue";
 import { isThrottled, noteInvalidRequest } from "../throttle";
-import { type VerifiedId, verifiedTrackingId } from "../verify";
+import { type VerifiedId, verifiedLinkId, verifiedTrackingId } from "../verify";
 
 /**
  * Records the hit after the response. Only what the hit needs is read from the request, at once; the queue's
@@ -72,9 +72,8 @@ async function verifiedClick(env: Bindings, url: string, idText: string, indexTe
   const linkIndex = parseLinkIndex(indexText);
   if (destination === undefined || signature === undefined || linkIndex === null) return null;
   if (extraDestinations.length > 0 || extraSignatures.length > 0 || !isAcceptableDestination(destination)) return null;
-  const verified = await verifiedTrackingId(env, idText);
-  if (!verified || !(await verifyLinkSignature(verified.accountKey, verified.id.value, linkIndex, destination, signature))) return null;
-  return { ...verified, linkIndex, destination };
+  const verified = await verifiedLinkId(env, idText, linkIndex, destination, signature);
+  return verified && { ...verified, linkIndex, destination };
 }
 
 /** Every method and path under /c: "/c/<id>/<index>", GET or HEAD, is a link; anything else is an invalid link. */
