@@ -77,9 +77,10 @@ export interface CapturedHit {
  * JSON and deep-freezes it on first access (`CfProperty::getRef`, `jsg::recursivelyFreeze` in a perf profile of
  * workerd 1.20261023.1, 2026-11-30), a few per cent of a hit's CPU (docs/benchmarks.md, fourth pass). An open
  * through a mail service's image proxy needs neither: its label is the proxy's whatever the network
- * (requestLabel), and its place would be the proxy's, so none is recorded.
+ * (requestLabel), and its place would be the proxy's, so none is recorded. `method` is the request's, for a caller
+ * that has read it already.
  */
-export function captureHit(request: Request, target: HitTarget, now: number): CapturedHit {
+export function captureHit(request: Request, target: HitTarget, now: number, method = request.method): CapturedHit {
   // Each property of a request is a call into workerd (about 2 µs each in a perf profile): each is read once.
   const { headers } = request;
   const userAgent = headers.get("user-agent") ?? "";
@@ -89,7 +90,7 @@ export function captureHit(request: Request, target: HitTarget, now: number): Ca
     target,
     occurredAt: now,
     facts: {
-      method: request.method,
+      method,
       userAgent,
       asn: typeof cf.asn === "number" ? cf.asn : null,
       purpose: purposeHeaders(headers),

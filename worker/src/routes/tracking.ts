@@ -19,17 +19,18 @@ import { type VerifiedId, verifiedLinkId, verifiedTrackingId } from "../verify";
  */
 function recordAfterResponse(hit: HitRequest, target: HitTarget, now: number): void {
   try {
-    const sending = gatherHit(hit.env, captureHit(hit.request, target, now));
+    const sending = gatherHit(hit.env, captureHit(hit.request, target, now, hit.method));
     if (sending) hit.ctx.waitUntil(sending);
   } catch (error) {
     console.error(`${target.kind} not recorded`, errorName(error));
   }
 }
 
-/** A request to a hit endpoint, with what its handler needs: the path is read once, by the dispatch. */
+/** A request to a hit endpoint, with what its handler needs: the path and method are read once, by the dispatch. */
 interface HitRequest {
   request: Request;
   path: string;
+  method: string;
   env: Bindings;
   ctx: ExecutionContext;
 }
@@ -80,9 +81,8 @@ async function verifiedClick(env: Bindings, url: string, idText: string, indexTe
 async function serveClick(hit: HitRequest): Promise<Response> {
   try {
     const now = Date.now();
-    const { request, env } = hit;
+    const { request, env, method } = hit;
     const [, , idText, indexText, ...rest] = hit.path.split("/");
-    const { method } = request;
     const isLink = (method === "GET" || method === "HEAD") && idText && indexText && rest.length === 0;
     const click = isLink ? await verifiedClick(env, request.url, idText, indexText) : null;
     if (!click) {
@@ -128,6 +128,6 @@ export function serveHit(request: Request, env: Bindings, ctx: ExecutionContext)
   const isPixel = (method === "GET" || method === "HEAD") && (path.startsWith("/o/") || path === "/o");
   const serve = isPixel ? servePixel : path.startsWith("/c/") || path === "/c" ? serveClick : null;
   if (!serve) return null;
-  const answer = serve({ request, path, env, ctx });
+  const answer = serve({ request, path, method, env, ctx });
   return method === "HEAD" ? answer.then((response) => new Response(null, response)) : answer;
 }
