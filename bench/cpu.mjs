@@ -1,9 +1,9 @@
 // CPU time per hit: the tracker's own handlers called directly in Node (same V8 as workerd), timed with
 // process.cpuUsage(), next to the 10 ms of CPU the Workers free plan allows per invocation.
 // - Request path: the worker's fetch handler on valid pixel and click requests, split into the work before the
-//   response (routing, verifying the id and the link signature, reading what the hit needs) and the work after it
-//   (the gathering's ctx.waitUntil: completing the hits (label, address hash) and the queue send, here to a binding
-//   that only collects the message).
+//   response (routing, verifying the id (a pixel) or the link signature that covers it (a click), reading what the
+//   hit needs) and the work after it (the gathering's ctx.waitUntil: completing the hits (label, address hash) and
+//   the queue send, here to a binding that only collects the message).
 // - Queue consumer: the worker's queue handler on batches of 100 of those hits, its D1 statements run by SQLite in
 //   this process (sqliteD1 below) with SQLite's own time taken out, as production D1 runs the SQL on its own
 //   servers: what is left is the Worker's CPU (building statements, labelling, describing user agents).
