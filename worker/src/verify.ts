@@ -9,21 +9,21 @@ export interface VerifiedId {
 }
 
 /**
- * The id's shape and the account key it names, nothing verified yet; null for a malformed id or no usable secret. A
- * key derived before comes as it is, not as a promise: each await is a turn of workerd's promise machinery (keys.ts).
+ * The id with the account key it names if `check` passes with them; null for a malformed id, no usable secret or a
+ * failed check. A key derived before is taken without an await: each await is a turn of workerd's promise machinery
+ * (keys.ts).
  */
-function namedKey(env: Bindings, text: string): VerifiedId | Promise<VerifiedId> | null {
+async function verifiedWith(env: Bindings, text: string, check: (named: VerifiedId) => Promise<boolean>): Promise<VerifiedId | null> {
   const id = parseTrackingId(text);
   if (!id || !hasUsableSigningSecret(env.SIGNING_SECRET)) return null;
   const derived = deriveSigningKey(env.SIGNING_SECRET, id.accountId, id.keyId);
-  return typeof derived === "string" ? { id, accountKey: derived } : derived.then((accountKey) => ({ id, accountKey }));
+  const named = { id, accountKey: typeof derived === "string" ? derived : await derived };
+  return (await check(named)) ? named : null;
 }
 
 /** Checks an id's shape and MAC with CPU work only: no storage is read for a forged or malformed id. */
-export async function verifiedTrackingId(env: Bindings, text: string): Promise<VerifiedId | null> {
-  const pending = namedKey(env, text);
-  const named = pending instanceof Promise ? await pending : pending;
-  return named && (await verifyTrackingId(named.id, named.accountKey)) ? named : null;
+export function verifiedTrackingId(env: Bindings, text: string): Promise<VerifiedId | null> {
+  return verifiedWith(env, text, ({ id, accountKey }) => verifyTrackingId(id, accountKey));
 }
 
 /**
@@ -32,14 +32,12 @@ export async function verifiedTrackingId(env: Bindings, text: string): Promise<V
  * only that key's holder could have signed it, and a forged or altered id fails it; the holder of that key can mint
  * valid ids anyway, so the id's own MAC would prove nothing more.
  */
-export async function verifiedLinkId(
+export function verifiedLinkId(
   env: Bindings,
   text: string,
   linkIndex: number,
   destination: string,
   signature: string,
 ): Promise<VerifiedId | null> {
-  const pending = namedKey(env, text);
-  const named = pending instanceof Promise ? await pending : pending;
-  return named && (await verifyLinkSignature(named.accountKey, named.id.value, linkIndex, destination, signature)) ? named : null;
+  return verifiedWith(env, text, ({ id, accountKey }) => verifyLinkSignature(accountKey, id.value, linkIndex, destination, signature));
 }
