@@ -94,6 +94,31 @@ describe("the page's observer", () => {
     feature.abort();
   });
 
+  it("records only the kinds of change some listener asks for, and stops recording a kind nobody asks for any more", async () => {
+    const observe = vi.spyOn(MutationObserver.prototype, "observe");
+    const nodes = new AbortController();
+    const styles = new AbortController();
+    onPageMutations("nodes", ["nodes"], () => {}, nodes.signal);
+    expect(observe).toHaveBeenLastCalledWith(document, { childList: true, subtree: true });
+    onPageMutations("styles", ["style"], () => {}, styles.signal);
+    expect(observe).toHaveBeenLastCalledWith(document, { childList: true, subtree: true, attributes: true, attributeFilter: ["style"] });
+    styles.abort();
+    expect(observe).toHaveBeenLastCalledWith(document, { childList: true, subtree: true });
+    nodes.abort();
+    observe.mockRestore();
+  });
+
+  it("loses no change queued when a new kind of change is asked for", async () => {
+    const feature = new AbortController();
+    let heard = 0;
+    onPageMutations("nodes", ["nodes"], () => heard++, feature.signal);
+    document.body.append(document.createElement("div"));
+    onPageMutations("styles", ["style"], () => {}, feature.signal);
+    await settled();
+    expect(heard).toBe(1);
+    feature.abort();
+  });
+
   it("keeps calling the other listeners when one throws", async () => {
     const feature = new AbortController();
     const warn = vi.spyOn(console, "warn").mockImplementation(() => {});

@@ -19,33 +19,64 @@ export type PageChange = "nodes" | "src" | "style";
 const mutationListeners = new Set<{ changes: readonly PageChange[]; call: MutationListener }>();
 let pageObserver: MutationObserver | undefined;
 
+/** Hands one batch to the listeners that asked for a kind of change it holds. */
+function dispatch(records: readonly MutationRecord[]): void {
+  const changed = new Set<PageChange>();
+  for (const record of records) changed.add(record.type === "childList" ? "nodes" : (record.attributeName as PageChange));
+  for (const each of mutationListeners) if (each.changes.some((change) => changed.has(change))) each.call(records);
+  batch = undefined;
+}
+
+/** The options the page's observer runs with, as JSON; empty while it observes nothing. */
+let observing = "";
+
+/**
+ * Has the observer record the changes some listener asks for, and no others: the browser makes a record for every
+ * change an observer watches, whoever then ignores it. Called whenever a listener comes or goes. When the options
+ * change, the observer is started again with them rather than observed again (which the DOM standard says replaces
+ * the options, but happy-dom 21.0.4, the unit tests' DOM, keeps the first ones for the nodes already watched), and
+ * the records it had queued are handed on first, so none is lost.
+ */
+function observeWhatIsAsked(observer: MutationObserver): void {
+  const asked = new Set([...mutationListeners].flatMap((listener) => listener.changes));
+  const attributeFilter = (["src", "style"] as const).filter((change) => asked.has(change));
+  const options: MutationObserverInit = {
+    childList: asked.has("nodes"),
+    subtree: true,
+    ...(attributeFilter.length > 0 ? { attributes: true, attributeFilter } : {}),
+  };
+  const key = JSON.stringify(options);
+  if (key === observing) return;
+  const queued = observing ? observer.takeRecords() : [];
+  if (observing) observer.disconnect();
+  observing = key;
+  observer.observe(document, options);
+  if (queued.length > 0) dispatch(queued);
+}
+
 /**
  * Calls `listener` with each batch of the page's changes that holds one of `changes` (the records are the whole
  * batch: a listener of several kinds tells them apart). Every feature listens through one observer: for each change
  * Chromium makes a record, and at the checkpoint a callback, per observer, and Gmail changes the page many times a
- * second (six observers cost about 15 µs more per insertion than one, docs/benchmarks.md ninth pass). Only Gmail
- * health asks for style changes, so the other listeners are not called for them. It runs in the microtask
- * checkpoint after the change, before the next paint and before the images of inserted elements start loading.
+ * second (six observers cost about 15 µs more per insertion than one, docs/benchmarks.md ninth pass). The observer
+ * records only the kinds of change some listener asks for, and calls each listener only for its own. It runs in the
+ * microtask checkpoint after the change, before the next paint and before the images of inserted elements start
+ * loading.
  */
 export function onPageMutations(label: string, changes: readonly PageChange[], listener: MutationListener, signal: AbortSignal): void {
   const registration = { changes, call: guarded(label, listener) };
   mutationListeners.add(registration);
-  if (!pageObserver) {
-    pageObserver = new MutationObserver((records) => {
-      const changed = new Set<PageChange>();
-      for (const record of records) changed.add(record.type === "childList" ? "nodes" : (record.attributeName as PageChange));
-      for (const each of mutationListeners) if (each.changes.some((change) => changed.has(change))) each.call(records);
-      batch = undefined;
-    });
-    pageObserver.observe(document, { childList: true, subtree: true, attributes: true, attributeFilter: ["src", "style"] });
-  }
+  pageObserver ??= new MutationObserver(dispatch);
+  observeWhatIsAsked(pageObserver);
   signal.addEventListener(
     "abort",
     () => {
       mutationListeners.delete(registration);
-      if (mutationListeners.size > 0) return;
-      pageObserver?.disconnect();
+      if (!pageObserver) return;
+      if (mutationListeners.size > 0) return observeWhatIsAsked(pageObserver);
+      pageObserver.disconnect();
       pageObserver = undefined;
+      observing = "";
     },
     { once: true },
   );
