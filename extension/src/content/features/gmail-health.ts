@@ -35,8 +35,9 @@ export const gmailHealth: Feature = {
     const soon = () => {
       timer ??= setTimeout(check, CHECK_MS);
     };
-    // Any change may show or hide a part: nodes added or removed, or a style set (Gmail hides views with it).
-    onPageMutations("gmail health watch", ["nodes", "style"], soon, signal);
+    // A part shows or goes with nodes added or removed: recogniseGmail reads elements and their text, never a style,
+    // so a style Gmail sets changes nothing it reports.
+    onPageMutations("gmail health watch", ["nodes"], soon, signal);
     if (document.body) soon();
     else document.addEventListener("DOMContentLoaded", soon, { once: true, signal });
     // A tab coming to the front reports again: the popup asks about the tab in front.
