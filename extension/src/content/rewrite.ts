@@ -3,7 +3,7 @@
 // network: click links are signed ahead of time by the background and handed in as a map.
 import { isAcceptableDestination, TRACKING_ID_PATTERN } from "../../../shared/protocol";
 import { hostMatchesDomains } from "../options-store";
-import { pixelIdIn } from "../page-world/pixel-guard";
+import { ORIGINAL_SRC_ATTRIBUTE, pixelIdIn } from "../page-world/pixel-guard";
 
 function trimSlash(url: string): string {
   return url.replace(/\/+$/, "");
@@ -43,7 +43,7 @@ export function stripEarlierTracking(root: Element, trackerUrl: string, keepId: 
   let pixels = 0;
   let links = 0;
   for (const img of [...root.querySelectorAll("img")]) {
-    const neutralised = img.getAttribute("data-mt-src");
+    const neutralised = img.getAttribute(ORIGINAL_SRC_ATTRIBUTE);
     const id = pixelIdIn(neutralised ?? img.getAttribute("src") ?? "", trackerUrl);
     if ((id && id !== keepId) || (neutralised !== null && id === null)) {
       img.remove();

@@ -16,8 +16,17 @@
 import { emitPageEvent, TRACKER_ATTRIBUTE } from "./events";
 
 const TRACKING_ID = "[a-z2-7]{16}\\.[1-9][0-9]{0,3}\\.[A-Za-z0-9_-]{22}\\.[A-Za-z0-9_-]{22}";
-/** The images a rewrite or the content script neutralised: each keeps its tracking id in data-mt-pixel-id. */
-export const NEUTRALISED_PIXELS = "img[data-mt-pixel-id]";
+/** Where a neutralised pixel keeps its tracking id, and its original src. */
+export const PIXEL_ID_ATTRIBUTE = "data-mt-pixel-id";
+export const ORIGINAL_SRC_ATTRIBUTE = "data-mt-src";
+/** The images a rewrite or the content script neutralised. */
+export const NEUTRALISED_PIXELS = `img[${PIXEL_ID_ATTRIBUTE}]`;
+
+/** Marks an image as a neutralised pixel: its original src and tracking id kept, for the content script to read. */
+export function keepPixel(img: Element, originalSrc: string, id: string): void {
+  img.setAttribute(ORIGINAL_SRC_ATTRIBUTE, originalSrc);
+  img.setAttribute(PIXEL_ID_ATTRIBUTE, id);
+}
 /** A transparent 1x1 GIF: the element keeps its size and Gmail's layout does not move. */
 export const BLANK_GIF = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7";
 const IMG_TAG = /<img\b[^>]*>/gi;
@@ -100,7 +109,7 @@ export function neutraliseHtml(html: string, trackerUrl: string, found?: (id: st
     if (!id) return tag;
     found?.(id);
     const kept = match[1]?.startsWith('"') ? match[1].slice(1, -1) : (match[3] ?? "").replaceAll('"', "&quot;");
-    return tag.replace(SRC_ATTR, ` src="${BLANK_GIF}" data-mt-src="${kept}" data-mt-pixel-id="${id}"`);
+    return tag.replace(SRC_ATTR, ` src="${BLANK_GIF}" ${ORIGINAL_SRC_ATTRIBUTE}="${kept}" ${PIXEL_ID_ATTRIBUTE}="${id}"`);
   });
 }
 
@@ -155,8 +164,7 @@ export function installPixelGuard(win: Window & typeof globalThis): void {
           const tracker = trackerUrl();
           const id = tracker ? pixelIdIn(String(value), tracker) : null;
           if (id) {
-            this.setAttribute("data-mt-src", String(value));
-            this.setAttribute("data-mt-pixel-id", id);
+            keepPixel(this, String(value), id);
             return set.call(this, BLANK_GIF);
           }
         } catch {

@@ -5,7 +5,7 @@
 import type { MessageDetail, OpenDetail } from "../../../../shared/api";
 import { COUNTED_LABELS, LABEL_TEXT } from "../../../../shared/labels";
 import { callFromGmail } from "../../messaging";
-import { NEUTRALISED_PIXELS } from "../../page-world/pixel-guard";
+import { NEUTRALISED_PIXELS, PIXEL_ID_ATTRIBUTE } from "../../page-world/pixel-guard";
 import { type Feature, guarded } from "../feature";
 import { query, queryAll } from "../gmail-selectors";
 import { debug } from "../log";
@@ -135,7 +135,7 @@ export function renderPanel(
 export function messageTrackingId(message: Element): string | null {
   for (const img of message.querySelectorAll(NEUTRALISED_PIXELS)) {
     if (img.closest("blockquote, .gmail_quote")) continue;
-    const id = img.getAttribute("data-mt-pixel-id");
+    const id = img.getAttribute(PIXEL_ID_ATTRIBUTE);
     if (id) return id;
   }
   return null;

@@ -5,7 +5,7 @@
 // what sent-views-report tells the tracker the sender is looking at.
 import { TRACKING_ID_PATTERN } from "../../../../shared/protocol";
 import { onPageEvent } from "../../page-world/events";
-import { BLANK_GIF, NEUTRALISED_PIXELS, pixelIdIn, pixelMarker } from "../../page-world/pixel-guard";
+import { BLANK_GIF, keepPixel, NEUTRALISED_PIXELS, PIXEL_ID_ATTRIBUTE, pixelIdIn, pixelMarker } from "../../page-world/pixel-guard";
 import { type Feature, guarded, ownPixels } from "../feature";
 import { onPageMutations } from "../page-watch";
 
@@ -20,7 +20,7 @@ export function onPixelsNeutralised(listener: Listener, signal: AbortSignal): vo
 
 /** Ids of the neutralised pixels still in the page. */
 export function neutralisedIdsInPage(doc: Document): string[] {
-  return [...new Set([...doc.querySelectorAll(NEUTRALISED_PIXELS)].map((img) => img.getAttribute("data-mt-pixel-id") ?? ""))].filter(
+  return [...new Set([...doc.querySelectorAll(NEUTRALISED_PIXELS)].map((img) => img.getAttribute(PIXEL_ID_ATTRIBUTE) ?? ""))].filter(
     Boolean,
   );
 }
@@ -31,7 +31,7 @@ const reported = new WeakSet<Element>();
 export function neutralise(img: HTMLImageElement, trackerUrl: string): string | null {
   if (ownPixels.has(img) || reported.has(img)) return null;
   // Already neutralised in the page world, as Gmail's HTML string went in (page-world/pixel-guard.ts).
-  const guarded = img.getAttribute("data-mt-pixel-id");
+  const guarded = img.getAttribute(PIXEL_ID_ATTRIBUTE);
   if (guarded) {
     reported.add(img);
     return guarded;
@@ -40,8 +40,7 @@ export function neutralise(img: HTMLImageElement, trackerUrl: string): string | 
   if (!src || src === BLANK_GIF) return null;
   const id = pixelIdIn(src, trackerUrl);
   if (!id) return null;
-  img.setAttribute("data-mt-src", src);
-  img.setAttribute("data-mt-pixel-id", id);
+  keepPixel(img, src, id);
   img.setAttribute("src", BLANK_GIF);
   img.removeAttribute("srcset");
   reported.add(img);
