@@ -1,6 +1,6 @@
 // What every Chromium the project drives with the simulated Gmail shares: the end-to-end tests (chromium.ts,
 // chromium-background.ts) and the render bench (bench/gmail-render.mjs, which loads this file in Node as it is:
-// no imports but types, so Node's type stripping runs it). Flags from ../../shared/notes/toolchain.md.
+// no imports but types, so Node's type stripping runs it).
 import type { BrowserContext, Route } from "playwright-core";
 import type { SimulatedGoogle } from "./gmail-sim/google";
 
@@ -20,8 +20,8 @@ export function extensionFlags(extensionDir: string): string[] {
 }
 
 /**
- * Google's hosts answered by the simulation (Gmail, and the image proxy's `ciN.googleusercontent.com`); anything it
- * does not answer goes on, which offline means it fails as an unreachable Google would.
+ * Google's hosts routed to the simulation (`google.answers`: Gmail, and the image proxy's `ciN.googleusercontent.com`);
+ * a request there it does not answer goes on, which offline means it fails as an unreachable Google would.
  */
 export async function routeToSimulatedGoogle(context: BrowserContext, google: SimulatedGoogle): Promise<void> {
   const answer = async (route: Route) => {
@@ -30,6 +30,5 @@ export async function routeToSimulatedGoogle(context: BrowserContext, google: Si
     if (!response) return route.continue();
     return route.fulfill({ status: response.status, contentType: response.contentType, body: response.body, headers: response.headers });
   };
-  await context.route("https://mail.google.com/**", answer);
-  await context.route(/^https:\/\/ci\d+\.googleusercontent\.com\//, answer);
+  await context.route((url) => google.answers(url.href), answer);
 }

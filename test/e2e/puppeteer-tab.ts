@@ -49,7 +49,7 @@ export function answerFromGoogle(google: SimulatedGoogle): (request: HTTPRequest
     if (request.isInterceptResolutionHandled()) return;
     try {
       const url = request.url();
-      if (!/^https:\/\/(mail\.google\.com|ci\d+\.googleusercontent\.com)\//.test(url)) return void (await request.continue());
+      if (!google.answers(url)) return void (await request.continue());
       // Over BiDi only fetchPostData() works (postData() is CDP-only).
       const postData = request.hasPostData() ? ((await request.fetchPostData()) ?? null) : null;
       const response = await google.handle(url, request.method(), postData);

@@ -49,16 +49,25 @@ export interface SentRecord {
 const BLANK_GIF = Buffer.from("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7", "base64");
 const hex16 = () => randomBytes(8).toString("hex").replace(/^0/, "1");
 
+const GMAIL_HOST = "mail.google.com";
+const IMAGE_PROXY_HOST = /^ci\d+\.googleusercontent\.com$/;
+
 export class SimulatedGoogle {
   readonly sent: SentRecord[] = [];
   /** Original URLs the image proxy was asked for, in order. */
   readonly proxied: string[] = [];
   private readonly legacyThreads = new Map<string, string>();
 
+  /** Whether `url` is on a Google host this simulation stands in for (Gmail, the image proxy): the browsers route these here. */
+  answers(url: string): boolean {
+    const { protocol, hostname } = new URL(url);
+    return protocol === "https:" && (hostname === GMAIL_HOST || IMAGE_PROXY_HOST.test(hostname));
+  }
+
   /** Answers a request the browser made to a Google host; null means "not ours, let it through". */
   async handle(url: string, method: string, postData: string | null): Promise<SimResponse | null> {
     const parsed = new URL(url);
-    if (parsed.hostname === "mail.google.com") {
+    if (parsed.hostname === GMAIL_HOST) {
       if (parsed.pathname === "/_sim/gmail-sim.js") return { status: 200, contentType: "text/javascript", body: SCRIPT };
       // What Gmail's server knows of the sent threads: a new tab shows them too.
       if (parsed.pathname === "/_sim/threads")
@@ -68,7 +77,7 @@ export class SimulatedGoogle {
       if (parsed.pathname === "/favicon.ico") return { status: 404, contentType: "text/plain", body: "" };
       return { status: 200, contentType: "text/html; charset=utf-8", body: PAGE, headers: { "Content-Security-Policy": GMAIL_CSP } };
     }
-    if (/^ci\d+\.googleusercontent\.com$/.test(parsed.hostname)) return this.imageProxy(parsed);
+    if (IMAGE_PROXY_HOST.test(parsed.hostname)) return this.imageProxy(parsed);
     return null;
   }
 
