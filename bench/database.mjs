@@ -94,6 +94,7 @@ async function timed(url, pathname, { token, body }) {
     ms,
     json,
     rowsRead: Number(response.headers.get("x-bench-rows-read")),
+    calls: Number(response.headers.get("x-bench-calls")),
     statements: JSON.parse(response.headers.get("x-bench-statements") ?? "{}"),
   };
 }
@@ -241,17 +242,21 @@ export async function benchDatabase({ report, log, rounds }) {
     Object.assign(servers.year, { account: yearAccount, ids: yearIds });
     servers.year.url = (await directUrl(yearProbe.url)) ?? yearProbe.url;
     const peoplePath = `/api/contacts?sort=score&limit=${PEOPLE_PAGE}`;
-    // The first listing stores every contact's row (once per account); it is timed apart, not in the rounds.
+    // The account's first listing scores every contact, a bounded share per request (db/contact-scores.ts), asked
+    // again until none is pending as the dashboard asks; it is timed apart, not in the rounds.
     const built = {};
     for (const name of ["year", "big"]) {
-      const start = performance.now();
-      const first = await fetch(servers[name].url + peoplePath, {
-        headers: { authorization: `Bearer ${servers[name].account.token}` },
-        signal: AbortSignal.timeout(600_000),
-      });
-      if (!first.ok) throw new Error(`the first people list answered ${first.status}`);
-      await first.arrayBuffer();
-      built[name] = performance.now() - start;
+      const answers = [];
+      while (answers.at(-1)?.json.pendingContacts !== 0) {
+        if (answers.length > YEAR_CONTACTS) throw new Error("the first people listing never finished scoring");
+        answers.push(await timed(servers[name].url, peoplePath, { token: servers[name].account.token }));
+      }
+      built[name] = {
+        requests: answers.length,
+        seconds: answers.reduce((sum, a) => sum + a.ms, 0) / 1000,
+        slowest: Math.max(...answers.map((a) => a.ms)) / 1000,
+        calls: Math.max(...answers.map((a) => a.calls)),
+      };
     }
     const peopleRounds = Math.max(10, Math.floor(rounds / 4));
     const people = await sideBySide({ big: servers.year, small: servers.big }, peopleRounds, (s) =>
@@ -262,8 +267,10 @@ export async function benchDatabase({ report, log, rounds }) {
       "people-list-p50",
       `${fmt(people.big.p50)} ms for the first ${PEOPLE_PAGE} of ${YEAR_CONTACTS} contacts by score with ${YEAR_EVENTS} events stored ` +
         `(${fmt(people.big.p50 / people.small.p50)}x the same request at ${MESSAGES} contacts with ${BIG_EVENTS} events: ${fmt(people.small.p50)} ms; ` +
-        `D1 rows read ${people.big.rowsRead} vs ${people.small.rowsRead}; ${peopleRounds} rounds; the account's first listing, ` +
-        `which stores every contact's row once, took ${fmt(built.year / 1000)} s vs ${fmt(built.big / 1000)} s)`,
+        `D1 rows read ${people.big.rowsRead} vs ${people.small.rowsRead}; ${peopleRounds} rounds; the account's first listing ` +
+        `scored every contact in ${built.year.requests} requests vs ${built.big.requests}, the slowest ${fmt(built.year.slowest)} s vs ` +
+        `${fmt(built.big.slowest)} s and at most ${built.year.calls} vs ${built.big.calls} D1 calls each (50 on the free plan), ` +
+        `${fmt(built.year.seconds)} s vs ${fmt(built.big.seconds)} s in all)`,
     );
     report(
       "people-list-p99",

@@ -1,7 +1,8 @@
 // The tracker, unchanged, with its D1 binding wrapped so `npm run bench` can see how many rows each request and
 // each queue batch reads and writes (D1's own `meta.rows_read` / `meta.rows_written`, the figures D1 bills by).
-// - Every response gets `X-Bench-Rows-Read`, `X-Bench-Rows-Written` and `X-Bench-Queries` headers, and
-//   `X-Bench-Statements`: the same per kind of statement, as JSON.
+// - Every response gets `X-Bench-Rows-Read`, `X-Bench-Rows-Written` and `X-Bench-Queries` (statements) headers,
+//   `X-Bench-Statements`: the same per kind of statement, as JSON, and `X-Bench-Calls`: calls on the binding, a
+//   batch counting once, which is what D1's per-invocation query limit counts.
 // - `GET /__bench/consumer` answers the queue consumer's totals since the last `POST /__bench/consumer/reset`.
 // Used for the database figures only; the throughput figures run the tracker's own entry point.
 import type { Bindings } from "../worker/src/env";
@@ -16,6 +17,7 @@ interface Counts {
 
 /** Totals, and the same per kind of statement ("INSERT events", "SELECT messages", …). */
 interface Tally extends Counts {
+  calls: number;
   byStatement: Record<string, Counts>;
 }
 
@@ -24,7 +26,7 @@ interface Meta {
   rows_written?: number;
 }
 
-const newTally = (): Tally => ({ queries: 0, rowsRead: 0, rowsWritten: 0, byStatement: {} });
+const newTally = (): Tally => ({ calls: 0, queries: 0, rowsRead: 0, rowsWritten: 0, byStatement: {} });
 
 function add(counts: Counts, meta: Meta | undefined): void {
   counts.queries++;
@@ -39,7 +41,8 @@ function statementKind(sql: string): string {
   return `${verb} ${table}`;
 }
 
-function count(tally: Tally, sql: string, meta: Meta | undefined): void {
+function count(tally: Tally, sql: string, meta: Meta | undefined, calls = 1): void {
+  tally.calls += calls;
   add(tally, meta);
   const kind = statementKind(sql);
   tally.byStatement[kind] ??= { queries: 0, rowsRead: 0, rowsWritten: 0 };
@@ -86,7 +89,7 @@ function countingDatabase(db: D1Database, tally: Tally): D1Database {
         return async (statements: D1PreparedStatement[]) => {
           const real = statements.map((s) => realStatements.get(s) ?? { statement: s, sql: "?" });
           const results = await target.batch(real.map((r) => r.statement));
-          for (const [i, result] of results.entries()) count(tally, real[i]?.sql ?? "?", result.meta);
+          for (const [i, result] of results.entries()) count(tally, real[i]?.sql ?? "?", result.meta, i === 0 ? 1 : 0);
           return results;
         };
       }
@@ -109,6 +112,7 @@ export default {
     const tally = newTally();
     const response = await tracker.fetch(request, { ...env, DB: countingDatabase(env.DB, tally) }, ctx);
     const counted = new Response(response.body, response);
+    counted.headers.set("X-Bench-Calls", String(tally.calls));
     counted.headers.set("X-Bench-Queries", String(tally.queries));
     counted.headers.set("X-Bench-Rows-Read", String(tally.rowsRead));
     counted.headers.set("X-Bench-Rows-Written", String(tally.rowsWritten));

@@ -405,6 +405,11 @@ export interface ContactSummary {
 export interface ContactsResponse {
   contacts: ContactSummary[];
   nextCursor: string | null;
+  /**
+   * Contacts the tracker has still to score (an account's first listing, or the first after much activity, is scored
+   * over several requests): until it is 0 they may be missing from the list or out of place. Ask again.
+   */
+  pendingContacts: number;
 }
 
 export const TIMELINE_KINDS = ["sent", "open", "click", "reply", "bounce", "unsubscribe"] as const;

@@ -290,8 +290,22 @@ function People({ params }: { params: URLSearchParams }) {
   const set = (changes: Record<string, string>) => go("people", { sort, campaign, minScore: minScore ? String(minScore) : "", ...changes });
   const [minText, setMinText] = useTyped(minScore ? String(minScore) : "", (text) => set({ minScore: text }));
   const list = usePages({ sort, campaign: campaign || undefined, minScore: minScore || undefined }, (query, cursor) =>
-    callFromPage("listContacts", { ...query, cursor }).then((r) => ({ items: r.contacts, nextCursor: r.nextCursor })),
+    callFromPage("listContacts", { ...query, cursor }).then((r) => ({
+      items: r.contacts,
+      nextCursor: r.nextCursor,
+      pendingContacts: r.pendingContacts,
+    })),
   );
+  // The tracker scores a big account's contacts over several requests (docs/protocol.md §13): ask again while each
+  // answer leaves fewer to score, showing the list as it stands meanwhile.
+  const pending = list.first?.pendingContacts ?? 0;
+  const [lastPending, setLastPending] = useState(Number.POSITIVE_INFINITY);
+  useEffect(() => {
+    if (pending > 0 && pending < lastPending) {
+      setLastPending(pending);
+      list.again?.();
+    }
+  }, [list.first]);
   return (
     <section>
       <div class="filters">
@@ -312,6 +326,11 @@ function People({ params }: { params: URLSearchParams }) {
       <p class="muted" data-testid="score-explained">
         {SCORE_EXPLAINED}
       </p>
+      {pending > 0 ? (
+        <p class="muted" role="status" data-testid="people-pending">
+          Still scoring {pending.toLocaleString()} contacts: some are missing below or out of their final place.
+        </p>
+      ) : null}
       <Paged list={list} empty="Nobody matches.">
         {(items) => <PeopleTable items={items} />}
       </Paged>

@@ -76,4 +76,21 @@ describe("usePages", () => {
     expect(shown.items).toEqual(["1", "2"]);
     expect(shown.more).not.toBeNull();
   });
+
+  it("asks for the first page again keeping the list shown, and the new answer replaces it and what was loaded after it", async () => {
+    const { calls, load } = loader();
+    await show({}, load);
+    await calls[0]?.answer({ items: ["1"], nextCursor: "p2" });
+    await act(() => shown.more?.());
+    await calls[1]?.answer({ items: ["2"], nextCursor: "p3" });
+    await act(() => shown.again?.());
+    expect(calls[2]).toMatchObject({ cursor: undefined });
+    expect(shown.items).toEqual(["1", "2"]);
+    expect(shown.again).toBeNull();
+    expect(shown.more).toBeNull();
+    await calls[2]?.answer({ items: ["2", "1"], nextCursor: "other" });
+    expect(shown.items).toEqual(["2", "1"]);
+    expect(shown.first).toEqual({ items: ["2", "1"], nextCursor: "other" });
+    expect(shown.again).not.toBeNull();
+  });
 });

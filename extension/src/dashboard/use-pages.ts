@@ -29,7 +29,8 @@ const errorText = (error: unknown) => (error instanceof Error ? error.message : 
 
 /**
  * The first page of `query` on mount and whenever the query changes, then "Load more" (`more`, null when there is
- * no further page or one is loading). Queries are compared by their search string: equal filters, same list.
+ * no further page or one is loading), and the first page again (`again`, null while a page loads). Queries are
+ * compared by their search string: equal filters, same list.
  */
 export function usePages<const Q extends PageQuery, P extends Page<unknown>>(query: Q, load: (query: Q, cursor?: string) => Promise<P>) {
   const key = searchString(query);
@@ -39,14 +40,20 @@ export function usePages<const Q extends PageQuery, P extends Page<unknown>>(que
   const update = (run: number, change: (list: List<P>) => Partial<List<P>>) =>
     setList((old) => (old.run === run ? { ...old, ...change(old), loading: false } : old));
 
-  // `key` stands for `query`, and `load` reads nothing else: a new key is a new run.
-  useEffect(() => {
+  /** Asks for the first page in a new run: its answer replaces the list, and nothing asked for an older run lands. */
+  const loadFirst = () => {
     const run = ++runs.current;
-    setList({ run, key, first: null, items: null, next: null, loading: true, error: null });
     load(query).then(
       (page) => update(run, () => ({ first: page, items: page.items as Item<P>[], next: page.nextCursor })),
       (error: unknown) => update(run, () => ({ error: errorText(error) })),
     );
+    return run;
+  };
+
+  // `key` stands for `query`, and `load` reads nothing else: a new key is a new run.
+  useEffect(() => {
+    const run = loadFirst();
+    setList({ run, key, first: null, items: null, next: null, loading: true, error: null });
   }, [key]);
 
   // Rendered with a new query before its run started: nothing of the old one shows (or can load more).
@@ -63,5 +70,13 @@ export function usePages<const Q extends PageQuery, P extends Page<unknown>>(que
           );
         }
       : null;
-  return { first: current?.first ?? null, items: current?.items ?? null, error: current?.error ?? null, more };
+  // The same query asked again, the list still shown until the answer replaces it (a tracker still working one out).
+  const again =
+    current && !current.loading
+      ? () => {
+          const run = loadFirst();
+          setList((old) => ({ ...old, run, loading: true }));
+        }
+      : null;
+  return { first: current?.first ?? null, items: current?.items ?? null, error: current?.error ?? null, more, again };
 }

@@ -3,13 +3,14 @@
 // so a key made at any time, log2(score at t) + (t − epoch) / half-life, orders contacts as their scores at any
 // later time do; the scores shown are computed at read time, exactly, for the page's contacts only.
 //
-// A stored row is brought up to date before each listing when it is dirty (triggers in the migration: recipients
-// added or removed, replies, a label that starts or stops counting) or when one of its emails has new events since
-// contact_scores_state.events_seq (read by seq through events_by_account, so a hit writes nothing here). Events
+// A stored row is brought up to date by the listings after it is marked dirty: by triggers in the migration (recipients
+// added or removed, replies, a label that starts or stops counting), or by a listing that finds new events on one of
+// its emails since contact_scores_state.events_seq (read by seq through events_by_account, so a hit writes nothing
+// here). A listing rescores a bounded share of the marked rows (RESCORED_PER_REQUEST). Events
 // deleted by the retention purge leave their (by then decayed) share in the key until the contact changes again.
 import { ENGAGEMENT_HALF_LIFE_DAYS } from "../../../shared/engagement";
 import { accountContacts, type ContactAggregate } from "./contacts";
-import { chunked } from "./sql";
+import { chunked, MAX_IN_LIST } from "./sql";
 
 const HALF_LIFE_MS = ENGAGEMENT_HALF_LIFE_DAYS * 86_400_000;
 /** Any fixed time works; a recent one keeps the keys small. */
@@ -22,9 +23,9 @@ export function scoreKey(exactScore: number, now: number): number {
   return exactScore > 0 ? Math.log2(exactScore) + (now - KEY_EPOCH_MS) / HALF_LIFE_MS : NO_SCORE_KEY;
 }
 
-/** Recomputes these contacts' stored rows; `dirtyAsRead` (email → dirty as read before computing) clears only those. */
-async function storeContacts(db: D1Database, accountId: string, now: number, emails: string[], dirtyAsRead: Map<string, number>) {
-  for (const part of chunked(emails)) {
+/** Recomputes these contacts' stored rows: `dirtyAsRead` (email → dirty as read before computing) clears only those. */
+async function storeContacts(db: D1Database, accountId: string, now: number, dirtyAsRead: Map<string, number>) {
+  for (const part of chunked([...dirtyAsRead.keys()])) {
     const computed = new Map((await accountContacts(db, accountId, now, part)).map((c) => [c.email, c]));
     await db.batch(
       part.map((email) => {
@@ -57,55 +58,71 @@ async function storeContacts(db: D1Database, accountId: string, now: number, ema
   }
 }
 
-/** Brings the account's stored rows up to date: every contact the first time, then what changed since. */
-export async function refreshContactScores(db: D1Database, accountId: string, now: number): Promise<void> {
+/**
+ * Contacts rescored by one listing request, at most. An account's first listing, or one after a busy week, may find
+ * thousands of contacts to rescore, and each chunk of MAX_IN_LIST takes two D1 calls (accountContacts' batch and the
+ * store's): on the Workers free plan an invocation may make 50 D1 queries, 1,000 on the paid plan (D1 limits,
+ * "Queries per Worker invocation", developers.cloudflare.com/d1/platform/limits, as of 2026-04-21; each binding call
+ * is one subrequest, a batch included). So the work is spread over the listing's requests, four chunks each, and the
+ * answer says how many contacts are still waiting (`pendingContacts`); the dashboard asks again until none is.
+ */
+export const RESCORED_PER_REQUEST = 4 * MAX_IN_LIST;
+
+/**
+ * Brings the account's stored rows closer to date: marks what changed since the last listing (every contact the first
+ * time) in one statement whatever its size, then rescores up to RESCORED_PER_REQUEST of the marked contacts.
+ * Returns how many marked contacts are left for later requests.
+ */
+export async function refreshContactScores(db: D1Database, accountId: string, now: number): Promise<number> {
   const [state, latest] = await db.batch([
     db.prepare("SELECT events_seq FROM contact_scores_state WHERE account_id = ?").bind(accountId),
     db.prepare("SELECT coalesce(max(seq), 0) AS seq FROM events WHERE account_id = ?").bind(accountId),
   ]);
   const since = (state?.results[0] as { events_seq: number } | undefined)?.events_seq;
   const upTo = (latest?.results[0] as { seq: number } | undefined)?.seq ?? 0;
-  let emails: string[];
-  const dirtyAsRead = new Map<string, number>();
-  if (since === undefined) {
-    // Nothing stored yet: every contact of the account, and rows for none other.
-    const { results } = await db
-      .prepare(
-        `SELECT DISTINCT email FROM message_recipients WHERE account_id = ?1
-         UNION SELECT email FROM contact_scores WHERE account_id = ?1`,
-      )
-      .bind(accountId)
-      .all<{ email: string }>();
-    emails = results.map((r) => r.email);
-    const { results: dirty } = await db
-      .prepare("SELECT email, dirty FROM contact_scores WHERE account_id = ?")
-      .bind(accountId)
-      .all<{ email: string; dirty: number }>();
-    for (const row of dirty) dirtyAsRead.set(row.email, row.dirty);
-  } else {
-    const [dirty, touched] = await db.batch([
-      db.prepare("SELECT email, dirty FROM contact_scores WHERE account_id = ? AND dirty > 0").bind(accountId),
-      // The recipients of every email with events after the last refresh (events_by_account, from `since` on).
+  if (since === undefined || upTo > since) {
+    const marks =
+      since === undefined
+        ? // Nothing stored yet: a row for every contact of the account, and every row (a contact gone since has one) marked.
+          [
+            db
+              .prepare(
+                `INSERT INTO contact_scores (account_id, email) SELECT DISTINCT account_id, email FROM message_recipients
+                 WHERE account_id = ?1 ON CONFLICT (account_id, email) DO NOTHING`,
+              )
+              .bind(accountId),
+            db.prepare("UPDATE contact_scores SET dirty = dirty + 1 WHERE account_id = ?1").bind(accountId),
+          ]
+        : // The recipients of every email with events after the last refresh (events_by_account, from `since` on).
+          [
+            db
+              .prepare(
+                `INSERT INTO contact_scores (account_id, email)
+                 SELECT DISTINCT ?1, r.email FROM message_recipients r
+                 WHERE r.message_id IN (SELECT DISTINCT message_id FROM events WHERE account_id = ?1 AND seq > ?2 AND seq <= ?3)
+                 ON CONFLICT (account_id, email) DO UPDATE SET dirty = dirty + 1`,
+              )
+              .bind(accountId, since, upTo),
+          ];
+    // One transaction: the events up to `upTo` are marked exactly when the state says they are.
+    await db.batch([
+      ...marks,
       db
         .prepare(
-          `SELECT DISTINCT r.email FROM message_recipients r
-           WHERE r.message_id IN (SELECT DISTINCT message_id FROM events WHERE account_id = ?1 AND seq > ?2 AND seq <= ?3)`,
+          `INSERT INTO contact_scores_state (account_id, events_seq) VALUES (?1, ?2)
+           ON CONFLICT (account_id) DO UPDATE SET events_seq = max(events_seq, ?2)`,
         )
-        .bind(accountId, since, upTo),
+        .bind(accountId, upTo),
     ]);
-    for (const row of (dirty?.results ?? []) as { email: string; dirty: number }[]) dirtyAsRead.set(row.email, row.dirty);
-    emails = [...new Set([...dirtyAsRead.keys(), ...((touched?.results ?? []) as { email: string }[]).map((r) => r.email)])];
   }
-  await storeContacts(db, accountId, now, emails, dirtyAsRead);
-  if (since === undefined || upTo > since) {
-    await db
-      .prepare(
-        `INSERT INTO contact_scores_state (account_id, events_seq) VALUES (?1, ?2)
-         ON CONFLICT (account_id) DO UPDATE SET events_seq = max(events_seq, ?2)`,
-      )
-      .bind(accountId, upTo)
-      .run();
-  }
+  // The marked rows (contact_scores_dirty), some of them, and how many there are in all.
+  const { results } = await db
+    .prepare("SELECT email, dirty, count(*) OVER () AS marked FROM contact_scores WHERE account_id = ? AND dirty > 0 LIMIT ?")
+    .bind(accountId, RESCORED_PER_REQUEST)
+    .all<{ email: string; dirty: number; marked: number }>();
+  const dirtyAsRead = new Map(results.map((row) => [row.email, row.dirty]));
+  await storeContacts(db, accountId, now, dirtyAsRead);
+  return (results[0]?.marked ?? 0) - results.length;
 }
 
 export interface ContactPageQuery {

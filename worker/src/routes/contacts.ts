@@ -44,7 +44,7 @@ export const contactsRoute = new Hono<AppEnv>()
     if (error) return error;
     const now = after ? after[2] : Date.now();
     const accountId = c.get("account").id;
-    await refreshContactScores(c.env.DB, accountId, now);
+    const pendingContacts = await refreshContactScores(c.env.DB, accountId, now);
     const { contacts, more } = await contactPage(c.env.DB, accountId, now, {
       sort,
       campaign,
@@ -56,6 +56,7 @@ export const contactsRoute = new Hono<AppEnv>()
     const body: ContactsResponse = {
       contacts: await contactSummaries(c.env.DB, accountId, contacts),
       nextCursor: more && last ? encodeCursor([last.key, last.email, now]) : null,
+      pendingContacts,
     };
     return c.json(body);
   })
