@@ -136,6 +136,9 @@ export const campaignsQuery = z.object({
   limit: pageLimit,
 });
 
+/** A CSV export's part after the first: the cursor its previous part's `Link` names (docs/protocol.md §14). */
+export const exportQuery = z.object({ cursor: cursorParam.optional() });
+
 export const CONTACT_SORTS = ["score", "lastActivity"] as const;
 export const contactsQuery = z.object({
   sort: z.enum(CONTACT_SORTS).default("score"),

@@ -1,14 +1,10 @@
 // /api/activity: the popup's digest, the follow-up list and the daily chart, on the real migrations and queue.
 import { describe, expect, it } from "vitest";
 import type { DailyActivityResponse, FollowUpsResponse, MessagesResponse, RecentActivityResponse } from "../../shared/api";
-import { clickLink, createAccount, openPixel, sentMessage, type TestAccount, waitForEvents } from "./helpers";
+import { clickLink, createAccount, openPixel, reply, sentMessage, waitForEvents } from "./helpers";
 
 const DAY = 86_400_000;
 const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
-
-function reply(account: TestAccount, threadId: string, from: string, gmailMessageId: string) {
-  return account.json("POST", "/api/signals", { signals: [{ kind: "reply", threadId, gmailMessageId, at: ago(0), from }] });
-}
 
 describe("recent activity digest", () => {
   it("gives one entry per message with its counts, clicked links, replies, bounce reason, and machines summed", async () => {

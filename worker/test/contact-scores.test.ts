@@ -1,15 +1,22 @@
 // The people list from stored scores (db/contact-scores.ts) must list exactly what scoring every contact from scratch
 // lists (accountContacts, the scores docs/engagement.md defines), after every kind of change: new hits, replies, a
 // sender view that stops a hit counting, a new email, a deleted contact, a deleted email.
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ContactsResponse } from "../../shared/api";
 import { RESCORED_PER_REQUEST } from "../src/db/contact-scores";
 import { accountContacts } from "../src/db/contacts";
-import worker from "../src/index";
-import { FlakyD1 } from "./faults";
-import { BASE, clickLink, createAccount, openPixel, sentMessage, type TestAccount, waitForEvents } from "./helpers";
+import {
+  clickLink,
+  countedCall,
+  createAccount,
+  FREE_PLAN_D1_QUERIES,
+  openPixel,
+  seedMessages,
+  sentMessage,
+  type TestAccount,
+  waitForEvents,
+} from "./helpers";
 
 /** Every contact by score as a from-scratch computation ranks them: score, then email. */
 async function reference(account: TestAccount) {
@@ -85,57 +92,29 @@ describe("the people list from stored scores", () => {
   });
 });
 
-/**
- * D1 queries one Worker invocation may make on the free plan ("Queries per Worker invocation", 50 on Workers Free,
- * 1,000 on Workers Paid: developers.cloudflare.com/d1/platform/limits, as of 2026-04-21). A binding call is one
- * query: a statement run, or a whole batch. workerd does not enforce it locally, so this test counts.
- */
-const FREE_PLAN_D1_QUERIES = 50;
-
 describe("the people list at more contacts than one request scores", () => {
   it("scores them over several requests, each within the free plan's D1 queries, and then lists what scoring from scratch gives", async () => {
     const account = await createAccount();
     const opened = await sentMessage(account, { threadId: "t-opened", recipients: [{ email: "opened@acme.example" }] });
     await openPixel(opened.id);
     await waitForEvents(opened.id, 1);
-    // More contacts than the old one-request scoring could store in 50 queries (two per 90), one email each, seeded
-    // as bench/database.mjs seeds a year of mail; then their stored rows are taken away, as an account from before
-    // the stored scores (migration 0010) has none.
+    // More contacts than the old one-request scoring could store in 50 queries (two per 90); then their stored rows
+    // are taken away, as an account from before the stored scores (migration 0010) has none.
     const seeded = 7 * RESCORED_PER_REQUEST;
-    const now = Date.now();
-    await env.DB.batch([
-      env.DB.prepare(
-        `INSERT INTO messages (id, account_id, thread_id, subject, recipients, sent_at, registered_at, updated_at)
-         WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?2 - 1)
-         SELECT 'seeded-' || ?1 || '-' || i, ?1, 'seeded-thread-' || i, 'Proposal ' || i,
-                json_array(json_object('email', 'reader' || i || '@example.org')), ?3 - i * 1000, ?3, ?3 FROM n`,
-      ).bind(account.accountId, seeded, now - 86_400_000),
-      env.DB.prepare(
-        `INSERT INTO message_recipients (message_id, account_id, email)
-         SELECT id, account_id, json_extract(recipients, '$[0].email') FROM messages WHERE account_id = ?1 AND id LIKE 'seeded-%'`,
-      ).bind(account.accountId),
-      env.DB.prepare("UPDATE messages SET recipient_count = 1 WHERE account_id = ?1 AND id LIKE 'seeded-%'").bind(account.accountId),
-      env.DB.prepare("DELETE FROM contact_scores WHERE account_id = ?1").bind(account.accountId),
-    ]);
+    await seedMessages(account, seeded);
+    await env.DB.prepare("DELETE FROM contact_scores WHERE account_id = ?1").bind(account.accountId).run();
     const contacts = seeded + 1;
 
     const pending: number[] = [];
     const queries: number[] = [];
     while (pending.at(-1) !== 0) {
       expect(pending.length, "requests before every contact was scored").toBeLessThan(20);
-      const counted = new FlakyD1(env.DB, () => false);
-      const ctx = createExecutionContext();
-      const response = await worker.fetch(
-        new Request(`${BASE}/api/contacts?limit=50`, { headers: { authorization: `Bearer ${account.apiToken}` } }),
-        { ...env, DB: counted.asD1() },
-        ctx,
-      );
-      await waitOnExecutionContext(ctx);
+      const { response, d1Queries } = await countedCall(account, "/api/contacts?limit=50");
       expect(response.status).toBe(200);
       const body = await response.json<ContactsResponse>();
       expect(body.contacts.length).toBe(50);
       pending.push(body.pendingContacts);
-      queries.push(counted.calls);
+      queries.push(d1Queries);
     }
     // Each request scores its share, and says how many are left.
     expect(pending).toEqual(

@@ -15,25 +15,11 @@ import { hitFromRequest } from "../src/hits";
 import worker from "../src/index";
 import { deriveSigningKey } from "../src/keys";
 import { storeHits } from "../src/queue";
-import {
-  CHROME_UA,
-  call,
-  clickLink,
-  createAccount,
-  GMAIL_PROXY_UA,
-  openPixel,
-  sentMessage,
-  type TestAccount,
-  waitForEvents,
-} from "./helpers";
+import { CHROME_UA, call, clickLink, createAccount, GMAIL_PROXY_UA, openPixel, reply, sentMessage, waitForEvents } from "./helpers";
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
-
-function reply(account: TestAccount, threadId: string, from: string, gmailMessageId: string) {
-  return account.json("POST", "/api/signals", { signals: [{ kind: "reply", threadId, gmailMessageId, at: ago(0), from }] });
-}
 
 describe("campaigns", () => {
   it("computes rates over sent from human events only, and ranks links by counted clicks", async () => {

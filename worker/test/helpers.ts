@@ -1,9 +1,12 @@
 // Helpers for worker tests: they drive the real worker through its fetch handler, on the real migrations.
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { vi } from "vitest";
 import { type TrackerApi, trackerApi } from "../../extension/src/background/api";
 import type { CreateAccountResponse, RegisterMessageRequest } from "../../shared/api";
 import { mintTrackingId, type SigningKey, signedClickUrl } from "../../shared/protocol";
+import worker from "../src/index";
+import { FlakyD1 } from "./faults";
 
 export const BASE = "https://t.example.test";
 
@@ -81,6 +84,12 @@ export async function clickLink(account: TestAccount, id: string, index: number,
 export const CHROME_UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 export const GMAIL_PROXY_UA = "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)";
 
+/** A reply from `from` in the thread, now, as the extension reports one. */
+export function reply(account: TestAccount, threadId: string, from: string, gmailMessageId: string) {
+  const at = new Date().toISOString();
+  return account.json("POST", "/api/signals", { signals: [{ kind: "reply", threadId, gmailMessageId, at, from }] });
+}
+
 export async function storedEvents(messageId: string) {
   const { results } = await env.DB.prepare("SELECT * FROM events WHERE message_id = ? ORDER BY seq")
     .bind(messageId)
@@ -117,4 +126,62 @@ export function forged(b64: string): string {
 export function respelled(b64: string): string {
   const last = B64URL.indexOf(b64.slice(-1));
   return b64.slice(0, -1) + B64URL[last ^ 1];
+}
+
+/**
+ * D1 queries one Worker invocation may make on the free plan ("Queries per Worker invocation", 50 on Workers Free,
+ * 1,000 on Workers Paid: developers.cloudflare.com/d1/platform/limits, as of 2026-04-21). A binding call is one
+ * query: a statement run, or a whole batch. workerd does not enforce it locally, so tests count (countedCall).
+ */
+export const FREE_PLAN_D1_QUERIES = 50;
+
+/** A request to the worker with the account's token, and how many calls it made on the D1 binding. */
+export async function countedCall(account: TestAccount, path: string): Promise<{ response: Response; d1Queries: number }> {
+  const counted = new FlakyD1(env.DB, () => false);
+  const ctx = createExecutionContext();
+  const response = await worker.fetch(
+    new Request(`${BASE}${path}`, { headers: { authorization: `Bearer ${account.apiToken}` } }),
+    { ...env, DB: counted.asD1() },
+    ctx,
+  );
+  // The body may be a stream that queries as it is read: read it before counting.
+  const body = await response.arrayBuffer();
+  await waitOnExecutionContext(ctx);
+  return { response: new Response(body, response), d1Queries: counted.calls };
+}
+
+/**
+ * `count` registered emails of the account sent a day ago, one recipient each (reader<i>@example.org), written
+ * straight to D1 as bench/database.mjs seeds a year of mail: the API would take minutes for thousands.
+ */
+export async function seedMessages(account: TestAccount, count: number): Promise<void> {
+  const sentAt = Date.now() - 86_400_000;
+  await env.DB.batch([
+    env.DB.prepare(
+      `INSERT INTO messages (id, account_id, thread_id, subject, recipients, sent_at, registered_at, updated_at)
+       WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?2 - 1)
+       SELECT 'seeded-' || ?1 || '-' || i, ?1, 'seeded-thread-' || i, 'Proposal ' || i,
+              json_array(json_object('email', 'reader' || i || '@example.org')), ?3 - i * 1000, ?3, ?3 FROM n`,
+    ).bind(account.accountId, count, sentAt),
+    env.DB.prepare(
+      `INSERT INTO message_recipients (message_id, account_id, email)
+       SELECT id, account_id, json_extract(recipients, '$[0].email') FROM messages WHERE account_id = ?1 AND id LIKE 'seeded-%'`,
+    ).bind(account.accountId),
+    env.DB.prepare("UPDATE messages SET recipient_count = 1 WHERE account_id = ?1 AND id LIKE 'seeded-%'").bind(account.accountId),
+  ]);
+}
+
+/** `count` human opens spread over the account's seeded emails, in the last hour, written straight to D1. */
+export async function seedOpens(account: TestAccount, count: number): Promise<void> {
+  const now = Date.now();
+  await env.DB.prepare(
+    `INSERT INTO events (event_id, account_id, message_id, kind, occurred_at, inserted_at, request_label, label, client)
+     WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?2 - 1),
+       seeded AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS k, count(*) OVER () AS total
+                  FROM messages WHERE account_id = ?1 AND id LIKE 'seeded-%')
+     SELECT 'seeded-open-' || ?1 || '-' || i, ?1, m.id, 'open', ?3 - 3600000 + i, ?3 - 3600000 + i, 'human', 'human', 'Chrome 131'
+     FROM n JOIN seeded m ON m.k = i % m.total`,
+  )
+    .bind(account.accountId, count, now)
+    .run();
 }

@@ -33,15 +33,32 @@ const FRESH = { credentials: "omit", cache: "no-store" } as const;
 /** The body of a call's successful answer, as the worker's route declares it (Hono's own inference). */
 type Answer<R extends ClientResponse<unknown>> = Awaited<ReturnType<typeof parseResponse<R>>>;
 
+/** A part of a CSV export, and the cursor of the next part, from its `Link: <…?cursor=…>; rel="next"` (§14). */
+interface CsvPart {
+  text: string;
+  next: string | null;
+}
+
+function csvPart(text: string, response: Response): CsvPart {
+  const link = /<([^>]*)>\s*;\s*rel="next"/.exec(response.headers.get("link") ?? "")?.[1];
+  return { text, next: link ? new URL(link, "https://tracker.invalid").searchParams.get("cursor") : null };
+}
+
 /**
- * The one place an answer of the tracker is read: the body of a 2xx answer (parsed, unless the route answers text),
- * any failure a TrackerError.
+ * The one place an answer of the tracker is read: the body of a 2xx answer (parsed, unless the route answers a CSV
+ * part), any failure a TrackerError.
  */
+async function answer<R extends ClientResponse<unknown>>(trackerUrl: string, request: () => Promise<R>): Promise<Answer<R>>;
 async function answer<R extends ClientResponse<unknown>>(
   trackerUrl: string,
   request: () => Promise<R>,
-  format: "json" | "text" = "json",
-): Promise<Answer<R>> {
+  format: "csv-part",
+): Promise<CsvPart>;
+async function answer<R extends ClientResponse<unknown>>(
+  trackerUrl: string,
+  request: () => Promise<R>,
+  format: "json" | "csv-part" = "json",
+): Promise<Answer<R> | CsvPart> {
   let response: R;
   try {
     response = await request();
@@ -59,7 +76,7 @@ async function answer<R extends ClientResponse<unknown>>(
     }
     throw new TrackerError(`the tracker answered ${response.status}${detail ? `: ${detail}` : ""}`, response.status);
   }
-  if (format === "text") return text as Answer<R>;
+  if (format === "csv-part") return csvPart(text, response as unknown as Response);
   if (response.status === 204 || text === "") return undefined as Answer<R>;
   try {
     // The type is the route's own: hc's typed json() reads the same text this way.
@@ -130,12 +147,24 @@ export function trackerApi(trackerUrl: string, token?: string, fetch: typeof glo
     followUps: (days: number) => call(() => client.activity["follow-ups"].$get({ query: query({ days, limit: 200 }) }, init())),
     dailyActivity: (days: number, offset: number) => call(() => client.activity.daily.$get({ query: query({ days, offset }) }, init())),
     /** A CSV export as text. */
-    exportCsv: (name: "messages" | "events" | "contacts") =>
-      answer(
-        trackerUrl,
-        () => client.export[`${name}.csv`].$get(undefined, { ...init(EXPORT_TIMEOUT_MS), headers: { Accept: "text/csv" } }),
-        "text",
-      ),
+    /** A CSV export, every part in turn (docs/protocol.md §14), as one text. */
+    exportCsv: async (name: "messages" | "events" | "contacts") => {
+      let csv = "";
+      for (let cursor: string | undefined; ; ) {
+        const part = await answer(
+          trackerUrl,
+          () =>
+            client.export[`${name}.csv`].$get(
+              { query: query({ cursor }) },
+              { ...init(EXPORT_TIMEOUT_MS), headers: { Accept: "text/csv" } },
+            ),
+          "csv-part",
+        );
+        csv += part.text;
+        if (part.next === null) return csv;
+        cursor = part.next;
+      }
+    },
   };
 }
 

@@ -1,15 +1,24 @@
-// CSV export (docs/protocol.md §14): streamed page by page, every field through shared/csv.ts.
-import { Hono } from "hono";
-import { COUNTED_LABELS, type EventLabel } from "../../../shared/api";
+// CSV export (docs/protocol.md §14), every field through shared/csv.ts. A file comes in parts, one request each, the
+// next named by a `Link: <…>; rel="next"` header (RFC 8288): a Worker invocation may make 50 D1 queries on the free
+// plan (developers.cloudflare.com/d1/platform/limits, as of 2026-04-21), and one response for the whole file made
+// one per 500 events, about 13 per 500 messages. Each part's rows are bounded so its queries are (worker/test/export.test.ts).
+import { type Context, Hono } from "hono";
+import { COUNTED_LABELS, type EventLabel, exportQuery } from "../../../shared/api";
 import { type CsvValue, csvRow } from "../../../shared/csv";
 import { requireAccount } from "../auth";
+import { type CursorValues, encodeCursor, pageCursor } from "../cursor";
 import { accountContacts, contactSummaries } from "../db/contacts";
 import { messagePage } from "../db/messages";
+import { chunked } from "../db/sql";
 import type { AppEnv } from "../env";
+import { validated } from "../http";
 import { listItems } from "../status";
 import { iso } from "../time";
 
-const PAGE = 500;
+/** Rows per part: at most 13 D1 queries for messages, 2 for events and signals, 7 for contacts (export.test.ts). */
+const MESSAGES_PER_PART = 500;
+const EVENTS_PER_PART = 1_000;
+const CONTACTS_PER_PART = 270;
 
 const MESSAGE_COLUMNS = [
   "id",
@@ -49,42 +58,46 @@ const EVENT_COLUMNS = [
 ];
 const CONTACT_COLUMNS = ["email", "name", "score", "last_activity_at", "last_sent_at", "sent", "suppressed", "bounce_kind", "opted_out"];
 
-/** A text/csv attachment whose body is produced page by page, as the client reads it. */
-function csvResponse(filename: string, header: readonly string[], pages: AsyncGenerator<CsvValue[][]>): Response {
-  const encoder = new TextEncoder();
-  let headerSent = false;
-  const stream = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      if (!headerSent) {
-        headerSent = true;
-        controller.enqueue(encoder.encode(csvRow(header)));
-        return;
-      }
-      const next = await pages.next();
-      if (next.done) controller.close();
-      else controller.enqueue(encoder.encode(next.value.map(csvRow).join("")));
-    },
-    async cancel() {
-      await pages.return(undefined);
-    },
-  });
-  return new Response(stream, {
-    headers: {
-      "Content-Type": "text/csv; charset=utf-8",
-      "Content-Disposition": `attachment; filename="${filename}"`,
-      "Cache-Control": "no-store",
-      "X-Content-Type-Options": "nosniff",
-    },
-  });
+/** One part of an export: its rows, and where the next part starts (null for the last). */
+interface Part<C> {
+  rows: CsvValue[][];
+  next: C | null;
 }
 
-async function* messageRows(db: D1Database, accountId: string): AsyncGenerator<CsvValue[][]> {
-  let after: { sentAt: number; id: string } | null = null;
-  for (;;) {
-    const rows = await messagePage(db, accountId, {}, after, PAGE);
-    if (rows.length === 0) return;
-    const items = await listItems(db, rows);
-    yield items.map((m) => [
+/**
+ * The part of `filename` after `cursor` (the first, with the header row, without one): a text/csv attachment with
+ * a `Link` to the next part when there is one.
+ */
+async function csvPart<const S extends readonly ("s" | "n")[]>(
+  c: Context<AppEnv>,
+  cursor: string | undefined,
+  filename: string,
+  header: readonly string[],
+  shape: S,
+  read: (db: D1Database, accountId: string, after: CursorValues<S> | null) => Promise<Part<CursorValues<S>>>,
+): Promise<Response> {
+  const { values: after, error } = pageCursor(c, cursor, shape);
+  if (error) return error;
+  const part = await read(c.env.DB, c.get("account").id, after);
+  const headers: Record<string, string> = {
+    "Content-Type": "text/csv; charset=utf-8",
+    "Content-Disposition": `attachment; filename="${filename}"`,
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+  };
+  if (part.next) headers.Link = `</api/export/${filename}?cursor=${encodeCursor(part.next)}>; rel="next"`;
+  const rows = after ? part.rows : [header, ...part.rows];
+  return new Response(rows.map(csvRow).join(""), { headers });
+}
+
+/** Newest first, as the message list (messagePage): the cursor is the last row's [sent_at, id]. */
+async function messagesPart(db: D1Database, accountId: string, after: [number, string] | null): Promise<Part<[number, string]>> {
+  const rows = await messagePage(db, accountId, {}, after && { sentAt: after[0], id: after[1] }, MESSAGES_PER_PART + 1);
+  const shown = rows.slice(0, MESSAGES_PER_PART);
+  const items = await listItems(db, shown);
+  const last = shown.at(-1);
+  return {
+    rows: items.map((m) => [
       m.id,
       m.sentAt,
       m.subject,
@@ -100,11 +113,9 @@ async function* messageRows(db: D1Database, accountId: string): AsyncGenerator<C
       m.replyCount,
       m.bounce?.kind,
       m.unsubscribed,
-    ]);
-    const last = rows[rows.length - 1];
-    if (!last || rows.length < PAGE) return;
-    after = { sentAt: last.sent_at ?? 0, id: last.id };
-  }
+    ]),
+    next: rows.length > MESSAGES_PER_PART && last ? [last.sent_at ?? 0, last.id] : null,
+  };
 }
 
 interface EventExportRow {
@@ -168,26 +179,43 @@ const SIGNALS_SQL = `SELECT s.seq, s.occurred_at, s.message_id, m.subject, m.cam
   FROM signals s LEFT JOIN messages m ON m.id = s.message_id
   WHERE s.account_id = ? AND s.seq > ? ORDER BY s.seq LIMIT ?`;
 
-/** Pages through one query's rows in seq order (its binds: account, seq after, limit). */
-async function* rowsBySeq(db: D1Database, sql: string, accountId: string): AsyncGenerator<CsvValue[][]> {
-  for (let seq = 0; ; ) {
-    const { results } = await db.prepare(sql).bind(accountId, seq, PAGE).all<EventExportRow>();
-    if (results.length > 0) yield results.map(toEventCsv);
-    if (results.length < PAGE) break;
-    seq = results[results.length - 1]?.seq ?? seq;
-  }
-}
-
 /** Opens and clicks in the order they were written, then replies, bounces and unsubscribes in theirs. */
-async function* eventRows(db: D1Database, accountId: string): AsyncGenerator<CsvValue[][]> {
-  yield* rowsBySeq(db, OPENS_AND_CLICKS_SQL, accountId);
-  yield* rowsBySeq(db, SIGNALS_SQL, accountId);
+const EVENT_QUERIES = [OPENS_AND_CLICKS_SQL, SIGNALS_SQL];
+
+/** The cursor is [which of EVENT_QUERIES, the last seq read of it]; a part may end one query and begin the next. */
+async function eventsPart(db: D1Database, accountId: string, after: [number, number] | null): Promise<Part<[number, number]>> {
+  const rows: CsvValue[][] = [];
+  const [first, firstSeq] = after ?? [0, 0];
+  for (const [query, sql] of EVENT_QUERIES.entries()) {
+    if (query < first) continue;
+    const seq = query === first ? firstSeq : 0;
+    const room = EVENTS_PER_PART - rows.length;
+    const { results } = await db
+      .prepare(sql)
+      .bind(accountId, seq, room + 1)
+      .all<EventExportRow>();
+    rows.push(...results.slice(0, room).map(toEventCsv));
+    if (results.length > room) return { rows, next: [query, results[room - 1]?.seq ?? seq] };
+  }
+  return { rows, next: null };
 }
 
-async function* contactRows(db: D1Database, accountId: string): AsyncGenerator<CsvValue[][]> {
-  const contacts = (await accountContacts(db, accountId, Date.now())).sort((a, b) => b.score - a.score || (a.email < b.email ? -1 : 1));
-  for (let i = 0; i < contacts.length; i += PAGE) {
-    yield (await contactSummaries(db, accountId, contacts.slice(i, i + PAGE))).map((c) => [
+/** By address (message_recipients_by_email), each part's contacts scored now: the cursor is the last address. */
+async function contactsPart(db: D1Database, accountId: string, after: [string] | null): Promise<Part<[string]>> {
+  const { results } = await db
+    .prepare("SELECT DISTINCT email FROM message_recipients WHERE account_id = ? AND email > ? ORDER BY email LIMIT ?")
+    .bind(accountId, after?.[0] ?? "", CONTACTS_PER_PART + 1)
+    .all<{ email: string }>();
+  const emails = results.slice(0, CONTACTS_PER_PART).map((r) => r.email);
+  const now = Date.now();
+  const contacts = [];
+  // Only the addresses asked for: an email's other recipients come out partial (accountContacts).
+  for (const part of chunked(emails))
+    contacts.push(...(await accountContacts(db, accountId, now, part)).filter((c) => part.includes(c.email)));
+  contacts.sort((a, b) => (a.email < b.email ? -1 : 1));
+  const last = emails.at(-1);
+  return {
+    rows: (await contactSummaries(db, accountId, contacts)).map((c) => [
       c.email,
       c.name,
       c.score,
@@ -197,13 +225,20 @@ async function* contactRows(db: D1Database, accountId: string): AsyncGenerator<C
       c.suppressed,
       c.bounceKind,
       c.optedOut,
-    ]);
-  }
+    ]),
+    next: results.length > CONTACTS_PER_PART && last ? [last] : null,
+  };
 }
 
-/** `/api/export/*.csv`: the account's messages, events and contacts. */
+/** `/api/export/*.csv`: the account's messages, events and contacts, a part a request (`?cursor=` from `Link`). */
 export const exportRoute = new Hono<AppEnv>()
   .use(requireAccount)
-  .get("/messages.csv", (c) => csvResponse("messages.csv", MESSAGE_COLUMNS, messageRows(c.env.DB, c.get("account").id)))
-  .get("/events.csv", (c) => csvResponse("events.csv", EVENT_COLUMNS, eventRows(c.env.DB, c.get("account").id)))
-  .get("/contacts.csv", (c) => csvResponse("contacts.csv", CONTACT_COLUMNS, contactRows(c.env.DB, c.get("account").id)));
+  .get("/messages.csv", validated("query", exportQuery), (c) =>
+    csvPart(c, c.req.valid("query").cursor, "messages.csv", MESSAGE_COLUMNS, ["n", "s"], messagesPart),
+  )
+  .get("/events.csv", validated("query", exportQuery), (c) =>
+    csvPart(c, c.req.valid("query").cursor, "events.csv", EVENT_COLUMNS, ["n", "n"], eventsPart),
+  )
+  .get("/contacts.csv", validated("query", exportQuery), (c) =>
+    csvPart(c, c.req.valid("query").cursor, "contacts.csv", CONTACT_COLUMNS, ["s"], contactsPart),
+  );
