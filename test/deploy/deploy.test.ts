@@ -84,7 +84,7 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
 
     const worker = state.scripts.get("mailtracker");
     expect(worker?.workersDev).toBe(true);
-    expect(worker?.crons).toEqual(["23 3 * * *"]);
+    expect(worker?.crons).toEqual(["23 * * * *"]);
     // Built without esbuild's keep-names helper, which defined a `name` on every function it created (fourteen per
     // request in Hono's Context alone): wrangler.toml's keep_names = false.
     expect(worker?.mainModule).toContain("mailtracker:");

@@ -12,7 +12,7 @@ export default {
     return serveHit(request, env, ctx) ?? app.fetch(request, env, ctx);
   },
   queue: (batch, env) => consumeHits(batch, env),
-  /** Daily: delete events past each account's retention. The scheduled time is the clock, so tests can move it. */
+  /** Hourly: delete events past each account's retention. The scheduled time is the clock, so tests can move it. */
   scheduled: async (controller, env) => {
     const deleted = await purgeExpiredEvents(env.DB, controller.scheduledTime);
     console.log(`retention purge deleted ${deleted} events`);

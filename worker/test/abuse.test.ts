@@ -144,7 +144,7 @@ describe("retention", () => {
     await env.DB.prepare("INSERT INTO sender_views (message_id, viewed_at) VALUES (?, ?), (?, ?)")
       .bind(keptMessage.id, now - 30 * day, keptMessage.id, now - day)
       .run();
-    await worker.scheduled(createScheduledController({ scheduledTime: now, cron: "23 3 * * *" }), env);
+    await worker.scheduled(createScheduledController({ scheduledTime: now, cron: "23 * * * *" }), env);
     const ages = async (messageId: string) =>
       (
         await env.DB.prepare("SELECT occurred_at FROM events WHERE message_id = ? ORDER BY occurred_at DESC")

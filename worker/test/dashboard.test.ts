@@ -445,7 +445,7 @@ describe("retention", () => {
         { kind: "bounce", threadId: "t-ret", gmailMessageId: "msg-f:new", at: ago(HOUR), bounce: { kind: "hard", recipients: [] } },
       ],
     });
-    await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "23 3 * * *" }), env);
+    await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "23 * * * *" }), env);
     const { results } = await env.DB.prepare("SELECT source_id FROM signals WHERE account_id = ?")
       .bind(account.accountId)
       .all<{ source_id: string }>();

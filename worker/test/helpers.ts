@@ -171,17 +171,17 @@ export async function seedMessages(account: TestAccount, count: number): Promise
   ]);
 }
 
-/** `count` human opens spread over the account's seeded emails, in the last hour, written straight to D1. */
-export async function seedOpens(account: TestAccount, count: number): Promise<void> {
-  const now = Date.now();
+/** `count` human opens spread over the account's seeded emails, the last at `before`, written straight to D1. */
+export async function seedOpens(account: TestAccount, count: number, before = Date.now() - 3_600_000): Promise<void> {
+  const first = before - count;
   await env.DB.prepare(
     `INSERT INTO events (event_id, account_id, message_id, kind, occurred_at, inserted_at, request_label, label, client)
      WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?2 - 1),
        seeded AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS k, count(*) OVER () AS total
                   FROM messages WHERE account_id = ?1 AND id LIKE 'seeded-%')
-     SELECT 'seeded-open-' || ?1 || '-' || i, ?1, m.id, 'open', ?3 - 3600000 + i, ?3 - 3600000 + i, 'human', 'human', 'Chrome 131'
+     SELECT 'seeded-open-' || ?1 || '-' || i, ?1, m.id, 'open', ?3 + i, ?3 + i, 'human', 'human', 'Chrome 131'
      FROM n JOIN seeded m ON m.k = i % m.total`,
   )
-    .bind(account.accountId, count, now)
+    .bind(account.accountId, count, first)
     .run();
 }

@@ -62,7 +62,7 @@ export const accountRoute = new Hono<AppEnv>()
     };
     return c.json(body);
   })
-  /** Settings: how many days events are kept (the daily purge deletes older ones). */
+  /** Settings: how many days events are kept (the hourly purge deletes older ones). */
   .patch("/", validated("json", updateAccountRequest), async (c) => {
     const updated = await setRetention(c.env.DB, c.get("account").id, c.req.valid("json").retentionDays);
     if (!updated) return jsonError(c, 404, "no such account");
