@@ -136,11 +136,11 @@ export function respelled(b64: string): string {
 export const FREE_PLAN_D1_QUERIES = 50;
 
 /** A request to the worker with the account's token, and how many calls it made on the D1 binding. */
-export async function countedCall(account: TestAccount, path: string): Promise<{ response: Response; d1Queries: number }> {
+export async function countedCall(account: TestAccount, path: string, method = "GET"): Promise<{ response: Response; d1Queries: number }> {
   const counted = new FlakyD1(env.DB, () => false);
   const ctx = createExecutionContext();
   const response = await worker.fetch(
-    new Request(`${BASE}${path}`, { headers: { authorization: `Bearer ${account.apiToken}` } }),
+    new Request(`${BASE}${path}`, { method, headers: { authorization: `Bearer ${account.apiToken}` } }),
     { ...env, DB: counted.asD1() },
     ctx,
   );

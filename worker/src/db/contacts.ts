@@ -4,7 +4,7 @@ import { normalizeEmail } from "../../../shared/email";
 import { type EngagementActivity, engagementSum, roundedScore } from "../../../shared/engagement";
 import { recipientFingerprint } from "../recipient-fingerprint";
 import { iso } from "../time";
-import { deleteMessageData } from "./messages";
+import { deleteMessageStatements } from "./messages";
 import { addressStates } from "./signals";
 import { COUNTED_SQL, chunked } from "./sql";
 
@@ -324,9 +324,13 @@ export async function deleteContact(
     .bind(accountId, email)
     .all<{ message_id: string; recipients: string; n: number }>();
   if (results.length === 0) return false;
+  // Every change in one batch, so one D1 query whatever the number of emails (a request may make 50 on the free
+  // plan: developers.cloudflare.com/d1/platform/limits, as of 2026-04-21), and in one transaction: a contact is
+  // deleted whole or not at all.
+  const statements: D1PreparedStatement[] = [];
   for (const row of results) {
     if (row.n <= 1) {
-      await deleteMessageData(db, accountId, row.message_id, now);
+      statements.push(...deleteMessageStatements(db, accountId, row.message_id, now));
       continue;
     }
     let recipients: { email: string; name?: string }[] = [];
@@ -336,7 +340,7 @@ export async function deleteContact(
       recipients = [];
     }
     const kept = recipients.filter((r) => typeof r?.email === "string" && normalizeEmail(r.email) !== email);
-    await db.batch([
+    statements.push(
       // The address's opt-out stays on the email its row leaves: the others' hits on it keep storing nothing.
       db
         .prepare(
@@ -352,8 +356,9 @@ export async function deleteContact(
       db
         .prepare("INSERT OR IGNORE INTO removed_recipients (message_id, fingerprint) VALUES (?, ?)")
         .bind(row.message_id, await recipientFingerprint(signingSecret, row.message_id, email)),
-    ]);
+    );
   }
-  await db.prepare("DELETE FROM signals WHERE account_id = ? AND email = ?").bind(accountId, email).run();
+  statements.push(db.prepare("DELETE FROM signals WHERE account_id = ? AND email = ?").bind(accountId, email));
+  await db.batch(statements);
   return true;
 }

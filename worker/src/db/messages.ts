@@ -152,7 +152,13 @@ export async function stopTracking(db: D1Database, accountId: string, messageId:
 
 /** Deletes a message's events, links and content, leaving a tombstone so later hits store nothing. */
 export async function deleteMessageData(db: D1Database, accountId: string, messageId: string, now: number): Promise<boolean> {
-  const [update] = await db.batch([
+  const [update] = await db.batch(deleteMessageStatements(db, accountId, messageId, now));
+  return (update?.meta.changes ?? 0) > 0;
+}
+
+/** What deleteMessageData runs, the tombstone's UPDATE first: for a caller that deletes several in one batch. */
+export function deleteMessageStatements(db: D1Database, accountId: string, messageId: string, now: number): D1PreparedStatement[] {
+  return [
     db
       .prepare(
         `UPDATE messages SET subject = NULL, recipients = '[]', thread_id = NULL, gmail_message_id = NULL,
@@ -172,8 +178,7 @@ export async function deleteMessageData(db: D1Database, accountId: string, messa
     db
       .prepare("DELETE FROM removed_recipients WHERE message_id = ? AND message_id IN (SELECT id FROM messages WHERE account_id = ?)")
       .bind(messageId, accountId),
-  ]);
-  return (update?.meta.changes ?? 0) > 0;
+  ];
 }
 
 /**
