@@ -53,6 +53,9 @@ export async function launchChromiumWithBackgroundTabs(): Promise<BrowserHarness
     extensionUrl: (file) => `${extensionOrigin}/${file}`,
     newTab: async (url) => prepare(await browser.newPage(), url),
     tabUrls: async () => (await browser.pages()).map((page) => page.url()),
+    closeTabs: async (prefix) => {
+      for (const page of await browser.pages()) if (page.url().startsWith(prefix)) await page.close();
+    },
     close: async () => {
       await browser.close();
       rmSync(profile, { recursive: true, force: true });

@@ -61,6 +61,9 @@ export async function launchChromium(): Promise<BrowserHarness> {
       return tab(page);
     },
     tabUrls: async () => context.pages().map((page) => page.url()),
+    closeTabs: async (prefix) => {
+      for (const page of context.pages()) if (page.url().startsWith(prefix)) await page.close();
+    },
     close: async () => {
       await context.close();
       rmSync(profile, { recursive: true, force: true });

@@ -6,7 +6,7 @@ import path from "node:path";
 import puppeteer from "puppeteer-core";
 import { SimulatedGoogle } from "./gmail-sim/google";
 import { type BrowserHarness, WAIT_MS } from "./harness";
-import { answerFromGoogle, puppeteerTab as tab } from "./puppeteer-tab";
+import { answerFromGoogle, BODY_COPY_HEADER, copyBodiesToHeader, puppeteerTab as tab } from "./puppeteer-tab";
 import { eventually } from "./wait";
 
 const DIST = path.resolve(import.meta.dirname, "../../dist/firefox");
@@ -43,11 +43,18 @@ export async function launchFirefox(): Promise<BrowserHarness> {
     google,
     extensionUrl: (file) => `moz-extension://${uuid}/${file}`,
     newTab: async (url) => {
-      const page = await browser.newPage();
+      // A new tab goes into the most recent window. After the extension's desktop notifications that is at times not
+      // a browser window (we take it to be the alert window headless Firefox shows them in), and Firefox ESR 140.12's
+      // BiDi then cannot open a tab ("getTabBrowser(...) is undefined", seen 2026-11-30): the page gets a window.
+      const page = await browser.newPage().catch((error: unknown) => {
+        if (!String(error).includes("getTabBrowser")) throw error;
+        return browser.newPage({ type: "window" });
+      });
       page.on("console", (message) => {
         if (process.env.E2E_DEBUG) console.log(`[firefox console] ${message.text()}`);
       });
       if (!url.startsWith("moz-extension:")) {
+        await page.evaluateOnNewDocument(copyBodiesToHeader, BODY_COPY_HEADER);
         await page.setRequestInterception(true);
         page.on("request", (request) => void answer(request));
       }
@@ -65,6 +72,13 @@ export async function launchFirefox(): Promise<BrowserHarness> {
       return tab(page);
     },
     tabUrls: async () => (await browser.pages()).map((page) => page.url()),
+    closeTabs: async (prefix) => {
+      // BiDi names moz-extension:// tabs about:blank: each tab is asked its own address.
+      for (const page of await browser.pages()) {
+        const href = await page.evaluate(() => location.href).catch(() => page.url());
+        if (href.startsWith(prefix)) await page.close();
+      }
+    },
     close: () => browser.close(),
   };
 }

@@ -30,6 +30,8 @@ export interface BrowserHarness {
   newTab(url: string): Promise<Tab>;
   /** The addresses of every open tab, including those the extension opened itself. */
   tabUrls(): Promise<string[]>;
+  /** Closes every tab whose address starts with `prefix`, as the user would. */
+  closeTabs(prefix: string): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -3,6 +3,7 @@
 import type { HTTPRequest, Page } from "puppeteer-core";
 import type { SimulatedGoogle } from "./gmail-sim/google";
 import { type Tab, WAIT_MS } from "./harness";
+import { eventually } from "./wait";
 
 export function puppeteerTab(page: Page, extra: Partial<Tab> = {}): Tab {
   return {
@@ -34,8 +35,22 @@ export function puppeteerTab(page: Page, extra: Partial<Tab> = {}): Tab {
       for (const modifier of modifiers.reverse()) await page.keyboard.up(modifier);
     },
     evaluate: (fn, arg) => page.evaluate(fn as never, arg) as never,
-    waitFor: async (fn, arg, timeoutMs = WAIT_MS) =>
-      void (await page.waitForFunction(fn as never, { timeout: timeoutMs, polling: 100 }, arg)),
+    // Polled with evaluate, not waitForFunction: over BiDi, puppeteer builds the predicate with Function() inside the
+    // page, and Firefox ESR 140.12 (Debian's firefox-esr 140.12.0esr-1~deb12u1, installed 2026-11-30) refuses that
+    // under the page's CSP ("call to Function() blocked by CSP") on extension pages and the simulated Gmail alike.
+    // The result stays in the page (a handle) and only its truthiness comes back, as with waitForFunction: an element
+    // does not serialize. An evaluation that lands while a document is replaced fails; the next poll tries again.
+    waitFor: async (fn, arg, timeoutMs = WAIT_MS) => {
+      const holds = async () => {
+        const result = await page.evaluateHandle(fn as (arg: unknown) => unknown, arg);
+        try {
+          return (await result.evaluate((value) => Boolean(value))) || undefined;
+        } finally {
+          await result.dispose();
+        }
+      };
+      await eventually(`${String(fn).slice(0, 120)} in ${page.url()}`, holds, timeoutMs, 100);
+    },
     screenshot: async (file) => void (await page.screenshot({ path: file as `${string}.png`, fullPage: true })),
     close: () => page.close(),
     ...extra,
@@ -50,8 +65,7 @@ export function answerFromGoogle(google: SimulatedGoogle): (request: HTTPRequest
     try {
       const url = request.url();
       if (!google.answers(url)) return void (await request.continue());
-      // Over BiDi only fetchPostData() works (postData() is CDP-only).
-      const postData = request.hasPostData() ? ((await request.fetchPostData()) ?? null) : null;
+      const postData = request.hasPostData() ? await postBody(request) : null;
       const response = await google.handle(url, request.method(), postData);
       if (!response) return void (await request.continue());
       await request.respond({ status: response.status, contentType: response.contentType, body: response.body, headers: response.headers });
@@ -59,4 +73,30 @@ export function answerFromGoogle(google: SimulatedGoogle): (request: HTTPRequest
       console.error("interception failed", error);
     }
   };
+}
+
+/**
+ * The header in which a page's own XMLHttpRequest.send leaves a copy of the body it finally sends (copyBodiesToHeader):
+ * how the Firefox harness sees Gmail's send requests. Over BiDi a request's body comes from `network.getData`, which
+ * Firefox ESR 140.12 does not have ("unknown command network.getData", Debian's 140.12.0esr-1~deb12u1, 2026-11-30).
+ */
+export const BODY_COPY_HEADER = "x-sim-body-copy";
+
+/**
+ * For page.evaluateOnNewDocument, so it runs before the page's scripts and the extension's page-world script: the
+ * extension's send hook wraps this one, so the copy is of the body as it leaves, pixel and links included.
+ */
+export function copyBodiesToHeader(header: string): void {
+  const send = XMLHttpRequest.prototype.send;
+  XMLHttpRequest.prototype.send = function (this: XMLHttpRequest, body?: Document | XMLHttpRequestBodyInit | null) {
+    if (typeof body === "string") this.setRequestHeader(header, encodeURIComponent(body));
+    return send.call(this, body);
+  };
+}
+
+/** The request's body: the page's copy where it left one, else what the driver reads (fetchPostData; postData() is CDP-only). */
+async function postBody(request: HTTPRequest): Promise<string | null> {
+  const copy = request.headers()[BODY_COPY_HEADER];
+  if (copy !== undefined) return decodeURIComponent(copy);
+  return (await request.fetchPostData()) ?? null;
 }
