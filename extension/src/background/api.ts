@@ -146,7 +146,6 @@ export function trackerApi(trackerUrl: string, token?: string, fetch: typeof glo
     recentActivity: (days: number) => call(() => client.activity.recent.$get({ query: query({ days, limit: 20 }) }, init())),
     followUps: (days: number) => call(() => client.activity["follow-ups"].$get({ query: query({ days, limit: 200 }) }, init())),
     dailyActivity: (days: number, offset: number) => call(() => client.activity.daily.$get({ query: query({ days, offset }) }, init())),
-    /** A CSV export as text. */
     /** A CSV export, every part in turn (docs/protocol.md §14), as one text. */
     exportCsv: async (name: "messages" | "events" | "contacts") => {
       let csv = "";
