@@ -15,6 +15,10 @@ export function puppeteerTab(page: Page, extra: Partial<Tab> = {}): Tab {
       try {
         await page.click(selector);
       } catch (error) {
+        // A page that closes itself on the click (the popup after Connect) can be gone before Firefox reports the
+        // click done ("no such frame … BrowsingContext does no longer exist", Firefox ESR 140.12, CI 2026-11-30): the
+        // click happened, and the caller checks what it did.
+        if (String(error).includes("DiscardedBrowsingContextError")) return;
         // BiDi sometimes finds no clickable point on elements of the fixed bottom bar; a DOM click is the same event.
         if (!String(error).includes("not clickable")) throw error;
         await page.$eval(selector, (element) => (element as HTMLElement).click());
