@@ -292,9 +292,6 @@
         document.documentElement.dataset.simLastSentThread = inner[19];
         document.documentElement.dataset.simSentCount = String(Number(document.documentElement.dataset.simSentCount ?? 0) + 1);
       }
-      // The Sent list on screen shows the new message once its send completes, as Gmail's does: a test that opens the
-      // list before the answer arrived (it sees the send as soon as it leaves) would otherwise never see its row.
-      if (location.hash === "#sent") showSentList();
     });
     xhr.send(JSON.stringify(request));
     // Gmail closes the compose as soon as the send starts.
