@@ -128,14 +128,10 @@ export function respelled(b64: string): string {
   return b64.slice(0, -1) + B64URL[last ^ 1];
 }
 
-/**
- * D1 queries one Worker invocation may make on the free plan ("Queries per Worker invocation", 50 on Workers Free,
- * 1,000 on Workers Paid: developers.cloudflare.com/d1/platform/limits, as of 2026-04-21). A binding call is one
- * query: a statement run, or a whole batch. workerd does not enforce it locally, so tests count (countedCall).
- */
-export const FREE_PLAN_D1_QUERIES = 50;
+/** D1 queries one invocation may make on the free plan, with its source (worker/src/db/sql.ts): countedCall counts them. */
+export { FREE_PLAN_D1_QUERIES } from "../src/db/sql";
 
-/** A request to the worker with the account's token, and how many calls it made on the D1 binding. */
+/** A request to the worker with the account's token, and how many calls it made on the D1 binding (a batch is one). */
 export async function countedCall(account: TestAccount, path: string, method = "GET"): Promise<{ response: Response; d1Queries: number }> {
   const counted = new FlakyD1(env.DB, () => false);
   const ctx = createExecutionContext();

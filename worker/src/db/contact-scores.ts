@@ -60,11 +60,10 @@ async function storeContacts(db: D1Database, accountId: string, now: number, dir
 
 /**
  * Contacts rescored by one listing request, at most. An account's first listing, or one after a busy week, may find
- * thousands of contacts to rescore, and each chunk of MAX_IN_LIST takes two D1 calls (accountContacts' batch and the
- * store's): on the Workers free plan an invocation may make 50 D1 queries, 1,000 on the paid plan (D1 limits,
- * "Queries per Worker invocation", developers.cloudflare.com/d1/platform/limits, as of 2026-04-21; each binding call
- * is one subrequest, a batch included). So the work is spread over the listing's requests, four chunks each, and the
- * answer says how many contacts are still waiting (`pendingContacts`); the dashboard asks again until none is.
+ * thousands of contacts to rescore, and each chunk of MAX_IN_LIST takes two D1 queries (accountContacts' batch and
+ * the store's): all at once, they went past FREE_PLAN_D1_QUERIES (sql.ts) from about 2,000 contacts. So the work is
+ * spread over the listing's requests, four chunks each, and the answer says how many contacts are still waiting
+ * (`pendingContacts`); the dashboard asks again until none is.
  */
 export const RESCORED_PER_REQUEST = 4 * MAX_IN_LIST;
 

@@ -324,9 +324,8 @@ export async function deleteContact(
     .bind(accountId, email)
     .all<{ message_id: string; recipients: string; n: number }>();
   if (results.length === 0) return false;
-  // Every change in one batch, so one D1 query whatever the number of emails (a request may make 50 on the free
-  // plan: developers.cloudflare.com/d1/platform/limits, as of 2026-04-21), and in one transaction: a contact is
-  // deleted whole or not at all.
+  // Every change in one batch, so one D1 query whatever the number of emails (FREE_PLAN_D1_QUERIES in sql.ts), and
+  // in one transaction: a contact is deleted whole or not at all.
   const statements: D1PreparedStatement[] = [];
   for (const row of results) {
     if (row.n <= 1) {

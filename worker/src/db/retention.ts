@@ -1,10 +1,9 @@
 const DAY_MS = 86_400_000;
 const PURGE_CHUNK = 5_000;
 /**
- * DELETEs a run makes per table, at most. With the sender views' one, a run stays within a Worker invocation's 50 D1
- * queries on the free plan (developers.cloudflare.com/d1/platform/limits, as of 2026-04-21): at 200 a table, a
- * backlog of more than about 250,000 events failed the run at its 51st query, before signals and sender views were
- * purged. The purge runs hourly (wrangler.toml), so a table sheds up to 2.4 million expired rows a day.
+ * DELETEs a run makes per table, at most. With the sender views' one, a run stays within FREE_PLAN_D1_QUERIES (sql.ts):
+ * at 200 a table, a backlog of more than about 250,000 events failed the run at its 51st query, before signals and
+ * sender views were purged. The purge runs hourly (wrangler.toml), so a table sheds up to 2.4 million expired rows a day.
  */
 const MAX_CHUNKS_PER_RUN = 20;
 /** Sender-view reports only matter while late hits can still arrive (queue retries last hours, not days). */

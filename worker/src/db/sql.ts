@@ -3,6 +3,15 @@ import { COUNTED_LABELS } from "../../../shared/api";
 /** D1 binds at most 100 parameters per statement; IN lists are split to stay under it. */
 export const MAX_IN_LIST = 90;
 
+/**
+ * D1 queries one Worker invocation may make on the free plan: "Queries per Worker invocation (read subrequest
+ * limits): 1000 (Workers Paid) / 50 (Free)" (developers.cloudflare.com/d1/platform/limits, as of 2026-04-21). We
+ * count a statement run, or a whole batch, as one: the limit is the subrequest limit, and a binding call is one
+ * subrequest (the page does not say so in as many words). workerd does not enforce it locally; the worker tests count
+ * (countedCall in worker/test/helpers.ts). Work that grows with an account is split so no request comes near it.
+ */
+export const FREE_PLAN_D1_QUERIES = 50;
+
 export function chunked<T>(items: readonly T[], size = MAX_IN_LIST): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));

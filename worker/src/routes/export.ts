@@ -1,7 +1,7 @@
 // CSV export (docs/protocol.md §14), every field through shared/csv.ts. A file comes in parts, one request each, the
-// next named by a `Link: <…>; rel="next"` header (RFC 8288): a Worker invocation may make 50 D1 queries on the free
-// plan (developers.cloudflare.com/d1/platform/limits, as of 2026-04-21), and one response for the whole file made
-// one per 500 events, about 13 per 500 messages. Each part's rows are bounded so its queries are (worker/test/export.test.ts).
+// next named by a `Link: <…>; rel="next"` header (RFC 8288): one response for the whole file made one D1 query per
+// 500 events and about 13 per 500 messages, past FREE_PLAN_D1_QUERIES (db/sql.ts) for a busy account. Each part's
+// rows are bounded so its queries are (worker/test/export.test.ts).
 import { type Context, Hono } from "hono";
 import { COUNTED_LABELS, type EventLabel, exportQuery } from "../../../shared/api";
 import { type CsvValue, csvRow } from "../../../shared/csv";
