@@ -3,7 +3,7 @@
 // (background/dashboard.ts), which hold the token; lists are paginated with the tracker's cursors ("Load more").
 // Views live in the URL hash (#campaigns, #people, #messages?campaign=…, #contact/<email>), so links and reloads work.
 import { render } from "preact";
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { CampaignDetail, CampaignSummary, ContactSummary, MessageFilter, MessageListItem, TimelineItem } from "../../../shared/api";
 import { MESSAGE_FILTERS } from "../../../shared/api";
 import type { ExportName } from "../background/dashboard";
@@ -299,10 +299,11 @@ function People({ params }: { params: URLSearchParams }) {
   // The tracker scores a big account's contacts over several requests (docs/protocol.md §13): ask again while each
   // answer leaves fewer to score, showing the list as it stands meanwhile.
   const pending = list.first?.pendingContacts ?? 0;
-  const [lastPending, setLastPending] = useState(Number.POSITIVE_INFINITY);
+  // What the last request asked again for left: a count that stops going down stops the asking (nothing to redraw).
+  const askedAgainAt = useRef(Number.POSITIVE_INFINITY);
   useEffect(() => {
-    if (pending > 0 && pending < lastPending) {
-      setLastPending(pending);
+    if (pending > 0 && pending < askedAgainAt.current) {
+      askedAgainAt.current = pending;
       list.again?.();
     }
   }, [list.first]);
