@@ -11,6 +11,16 @@ import { applyLocalMigrations, freePort, ROOT, startTracker, WRANGLER_ENV } from
 export { freePort, ROOT };
 export const WRANGLER = path.join(ROOT, "node_modules", ".bin", "wrangler");
 const START_TIMEOUT_MS = 90_000;
+/**
+ * Every `wrangler dev` of the benchmark runs without wrangler's local observability (`X_LOCAL_OBSERVABILITY`, on by
+ * default in wrangler 4.155: `getLocalObservabilityEnabledFromEnv` in wrangler-dist/cli.js, miniflare's
+ * `unsafeObservability`). It streams each request's trace to a collector worker in the same workerd, which stores it in
+ * SQLite with an fsync. In a perf profile of the bare baseline under the click load (2026-11-30) that was about 40 %
+ * of a request's CPU (the tail stream, its RPC and SQLite), the same fixed amount for the tracker: work neither does on
+ * Cloudflare, where nothing of the kind runs in a Worker's process, which made every ratio look closer to 1 than the
+ * workers' own work is (docs/benchmarks.md, twelfth pass).
+ */
+const NO_LOCAL_OBSERVABILITY = { X_LOCAL_OBSERVABILITY: "false" };
 
 /**
  * Every server this process started and has not stopped yet. They run in process groups of their own (so that
@@ -76,7 +86,12 @@ export async function startWrangler({ script, config, port, persistTo, vars = {}
   if (config) args.push("--config", config);
   if (persistTo) args.push("--persist-to", persistTo);
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
-  const child = spawn(WRANGLER, args, { cwd: ROOT, env: WRANGLER_ENV, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const child = spawn(WRANGLER, args, {
+    cwd: ROOT,
+    env: { ...WRANGLER_ENV, ...NO_LOCAL_OBSERVABILITY },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
   let output = "";
   const keep = (chunk) => {
     output = (output + String(chunk)).slice(-20_000);
@@ -118,8 +133,8 @@ function stopGroup(child) {
 }
 
 /**
- * The tracker itself, started the way `npm start` starts it, with its own state and secret. `config` and `env` are
- * for the request-path tracker below.
+ * The tracker itself, started the way `npm start` starts it (but without local observability, as above), with its own
+ * state and secret. `config` and `env` are for the request-path tracker below.
  */
 export async function startRealTracker({ port, persistTo, signingSecret, config, env }) {
   let output = "";
@@ -127,7 +142,7 @@ export async function startRealTracker({ port, persistTo, signingSecret, config,
     port,
     persistTo,
     config,
-    env,
+    env: { ...NO_LOCAL_OBSERVABILITY, ...env },
     vars: { SIGNING_SECRET: signingSecret, FEED_SETTLE_SECONDS: "0" },
     log: (text) => {
       output = (output + text).slice(-20_000);
