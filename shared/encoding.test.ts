@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { base32Encode, base64UrlDecode, base64UrlEncode, randomBytes, utf8 } from "./encoding";
+import { base32Encode, base64UrlDecode, base64UrlEncode, randomBytes, utf8, utf8Length } from "./encoding";
 
 const ascii = (text: string) => Uint8Array.from(text, (ch) => ch.charCodeAt(0));
 
@@ -36,6 +36,21 @@ describe("encodings", () => {
     const encoder = new TextEncoder();
     for (const text of ["", "mt-link-v1:id\n0\nhttps://example.com/?a=1", "café", "naïve ☕ 😀", "a\u0080b", "\u007f"]) {
       expect(utf8(text), text).toEqual(encoder.encode(text));
+    }
+  });
+
+  it("counts UTF-8 bytes as TextEncoder encodes them, at each width", () => {
+    const encoder = new TextEncoder();
+    for (const text of [
+      "",
+      "plain",
+      "São Paulo",
+      "Zürich \u07ff\u0800",
+      "東京 \uffff",
+      "😀 and 𝄞",
+      JSON.stringify({ city: "Kraków 😀" }),
+    ]) {
+      expect(utf8Length(text), text).toBe(encoder.encode(text).length);
     }
   });
 });

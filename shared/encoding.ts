@@ -53,6 +53,17 @@ export function randomBytes(length: number): Uint8Array<ArrayBuffer> {
 
 const encoder = new TextEncoder();
 
+/** How many bytes `text` takes in UTF-8, without encoding it. JSON.stringify's output has no lone surrogates. */
+export function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    // Two bytes up to U+07FF, three above; a surrogate pair's two units make four bytes, so one more each.
+    if (code > 0x7f) bytes += code < 0x800 || (code >= 0xd800 && code <= 0xdfff) ? 1 : 2;
+  }
+  return bytes;
+}
+
 export function utf8(text: string): Uint8Array<ArrayBuffer> {
   // ASCII, which every MAC input of the protocol is, is copied code by code: `TextEncoder` is a call into the
   // runtime, and in workerd it cost more than the copy (docs/benchmarks.md).

@@ -7,22 +7,25 @@ import { signedClickUrl } from "../../shared/protocol";
 import { captureHit, type Hit, type HitMessage, hitFromRequest } from "../src/hits";
 import worker from "../src/index";
 import { deriveSigningKey } from "../src/keys";
-import { GATHER_MS, gatherHit, HITS_PER_MESSAGE, hitMessages } from "../src/queue";
+import { BYTES_PER_SEND, GATHER_MS, gatherHit, HITS_PER_GATHERING, HITS_PER_MESSAGE, hitMessages, sendCalls } from "../src/queue";
 import { watchedQueue } from "./faults";
 import { BASE, CHROME_UA, createAccount, GMAIL_PROXY_UA, sentMessage, storedEvents, type TestAccount, waitForEvents } from "./helpers";
 
 type Bindings = Parameters<typeof worker.fetch>[1];
 
-/** Fires `count` hits at once (half opens, half clicks on link 0), each request with its own execution context. */
-async function fireHits(account: TestAccount, messageId: string, count: number, testEnv: Bindings) {
+/**
+ * Fires `count` hits at once (half opens, half clicks on link 0), each request with its own execution context; with
+ * `userAgent`, every request carries it.
+ */
+async function fireHits(account: TestAccount, messageId: string, count: number, testEnv: Bindings, userAgent?: string) {
   const link = await signedClickUrl(BASE, account.key, messageId, 0, "https://www.example.com/pricing");
   return Promise.all(
     Array.from({ length: count }, async (_, i) => {
       const ctx = createExecutionContext();
       const request =
         i % 2 === 0
-          ? new Request(`${BASE}/o/${messageId}.gif`, { headers: { "user-agent": GMAIL_PROXY_UA } })
-          : new Request(link, { redirect: "manual", headers: { "user-agent": CHROME_UA } });
+          ? new Request(`${BASE}/o/${messageId}.gif`, { headers: { "user-agent": userAgent ?? GMAIL_PROXY_UA } })
+          : new Request(link, { redirect: "manual", headers: { "user-agent": userAgent ?? CHROME_UA } });
       const response = await worker.fetch(request, testEnv, ctx);
       expect(response.status).toBe(i % 2 === 0 ? 200 : 302);
       await response.arrayBuffer();
@@ -67,22 +70,51 @@ afterEach(() => {
 });
 
 describe("hits gathered per isolate", () => {
-  it("sends a full gathering of 100 hits in one call, ten to a message, and stores each hit once", async () => {
+  it("sends a full gathering in one call, ten hits to a message, and stores each hit once", async () => {
     const account = await createAccount();
     const message = await sentMessage(account);
     const watched = watchedQueue((messages) => env.HITS.sendBatch(messages));
     // The window's timer is held: the gathering is sent because it is full, by the request that filled it.
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
-    const contexts = await fireHits(account, message.id, 100, { ...env, HITS: watched.queue });
+    const contexts = await fireHits(account, message.id, HITS_PER_GATHERING, { ...env, HITS: watched.queue });
     await watched.called;
     await settle(watchSettled(contexts));
     vi.useRealTimers();
     expect(watched.calls).toHaveLength(1);
-    expect(watched.calls[0]?.map((m) => (m.body as Hit[]).length)).toEqual(Array(10).fill(HITS_PER_MESSAGE));
-    expect(watched.hits()).toHaveLength(100);
-    expectEachOnce(await waitForEvents(message.id, 100), 100);
+    const messages = HITS_PER_GATHERING / HITS_PER_MESSAGE;
+    expect(watched.calls[0]?.map((m) => (m.body as Hit[]).length)).toEqual(Array(messages).fill(HITS_PER_MESSAGE));
+    expect(watched.hits()).toHaveLength(HITS_PER_GATHERING);
+    expectEachOnce(await waitForEvents(message.id, HITS_PER_GATHERING), HITS_PER_GATHERING);
     // Nothing more arrives later: the queue delivered each message once and the consumer stored each hit once.
-    expect(await storedEvents(message.id)).toHaveLength(100);
+    expect(await storedEvents(message.id)).toHaveLength(HITS_PER_GATHERING);
+  });
+
+  it("sends a gathering past sendBatch's 256 KB in several calls within its limits, and stores each hit once", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account);
+    const watched = watchedQueue((messages) => env.HITS.sendBatch(messages));
+    // User agents as long as a hit keeps (512 characters): a full gathering then takes more than 256 KB.
+    const longAgent = `${CHROME_UA} ${"x".repeat(512)}`;
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const contexts = await fireHits(account, message.id, HITS_PER_GATHERING, { ...env, HITS: watched.queue }, longAgent);
+    await watched.called;
+    await settle(watchSettled(contexts));
+    vi.useRealTimers();
+    const encoder = new TextEncoder();
+    // Each call as Queues counts it: every message's body as sent, and about 100 bytes of metadata each.
+    const callBytes = watched.calls.map((call) =>
+      call.reduce((bytes, m) => bytes + encoder.encode(JSON.stringify(m.body)).length + 100, 0),
+    );
+    expect(watched.calls.length).toBeGreaterThan(1);
+    for (const bytes of callBytes) expect(bytes).toBeLessThanOrEqual(BYTES_PER_SEND);
+    for (const call of watched.calls) expect(call.length).toBeLessThanOrEqual(100);
+    expect(watched.hits()).toHaveLength(HITS_PER_GATHERING);
+    expectEachOnce(await waitForEvents(message.id, HITS_PER_GATHERING), HITS_PER_GATHERING);
+  });
+
+  it("keeps to sendBatch's 100 messages a call however small the messages", () => {
+    const tiny = Array.from({ length: 250 }, () => ({ body: [] as Hit[], contentType: "json" as const }));
+    expect(sendCalls(tiny).map((call) => call.length)).toEqual([100, 100, 50]);
   });
 
   it("keeps the sending request's waitUntil open until its gathering is queued; the others' hits go with it", async () => {
@@ -94,19 +126,19 @@ describe("hits gathered per isolate", () => {
     });
     const watched = watchedQueue((messages) => env.HITS.sendBatch(messages), gate);
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
-    const contexts = await fireHits(account, message.id, 100, { ...env, HITS: watched.queue });
+    const contexts = await fireHits(account, message.id, HITS_PER_GATHERING, { ...env, HITS: watched.queue });
     const watch = watchSettled(contexts);
     const { settled } = watch;
     await watched.called;
-    // The send is held, and time passes (the window and more). The 99 other requests are done; the one that
-    // filled the gathering and sends it is not, so its invocation (and the isolate) lives until the hits are queued.
+    // The send is held, and time passes (the window and more). The other requests are done; the one that filled
+    // the gathering and sends it is not, so its invocation (and the isolate) lives until the hits are queued.
     for (let turn = 0; turn < 5; turn++) await passTime(GATHER_MS);
     expect(settled.filter((done) => !done)).toHaveLength(1);
     release();
     await settle(watch);
     vi.useRealTimers();
     expect(watched.calls).toHaveLength(1);
-    expectEachOnce(await waitForEvents(message.id, 100), 100);
+    expectEachOnce(await waitForEvents(message.id, HITS_PER_GATHERING), HITS_PER_GATHERING);
   });
 
   it("sends what one window gathered in one call when the window ends, from the request that opened it", async () => {
