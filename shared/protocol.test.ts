@@ -97,7 +97,14 @@ describe("protocol rules", () => {
   });
 
   it("accepts only absolute http(s) destinations of printable ASCII", () => {
-    for (const ok of ["https://example.com", "HTTP://EXAMPLE.COM/A?b=c#d", new URL("https://bücher.example/€ x").href]) {
+    for (const ok of [
+      "https://example.com",
+      "HTTP://EXAMPLE.COM/A?b=c#d",
+      new URL("https://bücher.example/€ x").href,
+      // Unusual, but URLs with a host: the URL Standard reads these as example.com and c.
+      "http:///example.com/x",
+      "https://a:b@c/",
+    ]) {
       expect(isAcceptableDestination(ok), ok).toBe(true);
     }
     for (const bad of [
@@ -112,6 +119,12 @@ describe("protocol rules", () => {
       "https://bücher.example/",
       "ftp://example.com/",
       "https://",
+      // Printable, http(s), and still no URL with a host: an unclosed IPv6 address, an empty host, a bad port.
+      "http://[::1",
+      "https://:80/",
+      "https://user@/x",
+      "https://example.com:99999",
+      "https://%zz/",
       `https://example.com/${"a".repeat(4100)}`,
     ]) {
       expect(isAcceptableDestination(bad), bad).toBe(false);
