@@ -25,12 +25,12 @@ export const GATHER_MS = 250;
 export const HITS_PER_MESSAGE = 10;
 /**
  * The most hits one gathering holds: the request that fills it sends it at once. Under load a call costs far more
- * than a hit's share of it: calls of 500 hits instead of 100 (the same messages of ten) took the bench's request path
- * from 0.73x to 0.85x a bare Worker's throughput for pixels and from 0.60x to 0.78x for clicks (docs/benchmarks.md,
- * twelfth pass). The bound is the sending invocation's CPU: it completes every hit gathered (label, address hash,
- * event id), about 10 to 25 µs a hit in workerd on the bench's machine, and the free plan stops an invocation past 10 ms
- * (developers.cloudflare.com/workers/platform/limits/). 200 hits keep it near half of that, where 500 would pass it.
- * It also bounds what an isolate holds unsent, which a crash in the gathering's 250 ms would lose.
+ * than a hit's share of it: with 200 hits a call instead of 100 (the same messages of ten), the bench's request path
+ * went from 0.73x to 0.81x a bare Worker's throughput for pixels and from 0.60x to 0.77x for clicks
+ * (docs/benchmarks.md, twelfth pass). 500 did a little better, but the sending request also completes every hit
+ * gathered (label, address hash, event id), about 10 to 25 µs a hit in workerd on the bench's machine, and the free
+ * plan stops an invocation past 10 ms of CPU (developers.cloudflare.com/workers/platform/limits/): 200 hits keep it
+ * near half of that. It also bounds what an isolate holds unsent, which a crash in the 250 ms window would lose.
  */
 export const HITS_PER_GATHERING = 200;
 /**
