@@ -25,6 +25,8 @@ import {
   GMAIL_PROXY_UA,
   openPixel,
   reply,
+  seedMessages,
+  seedOpens,
   sentMessage,
   waitForEvents,
 } from "./helpers";
@@ -366,6 +368,24 @@ describe("contacts", () => {
       shared.id,
     ]);
     expect((await account.json("GET", "/api/contacts/many%40acme.example")).status).toBe(404);
+  });
+
+  it("shows the timeline of a contact of thousands of emails within the free plan's D1 queries", async () => {
+    const account = await createAccount();
+    // A batch of statements per 45 emails made 52 here, past the 50 queries a request may make on the free plan.
+    const emails = 2_300;
+    await seedMessages(account, emails);
+    await env.DB.prepare("UPDATE message_recipients SET email = 'big@acme.example' WHERE account_id = ?").bind(account.accountId).run();
+    await seedOpens(account, emails);
+    const { response, d1Queries } = await countedCall(account, "/api/contacts/big%40acme.example?limit=500");
+    expect(response.status).toBe(200);
+    expect(d1Queries).toBeLessThanOrEqual(FREE_PLAN_D1_QUERIES);
+    const detail = (await response.json()) as ContactDetail;
+    expect(detail.contact.sent).toBe(emails);
+    // Newest first: the opens (an hour ago) before the emails (a day ago), one open per email.
+    expect(detail.timeline).toHaveLength(500);
+    expect(new Set(detail.timeline.map((t) => t.kind))).toEqual(new Set(["open"]));
+    expect(new Set(detail.timeline.map((t) => t.messageId)).size).toBe(500);
   });
 
   it("deleting one recipient of a shared email does not make the others its sole recipients", async () => {

@@ -6,7 +6,7 @@ import { recipientFingerprint } from "../recipient-fingerprint";
 import { iso } from "../time";
 import { deleteMessageStatements } from "./messages";
 import { addressStates } from "./signals";
-import { COUNTED_SQL, chunked } from "./sql";
+import { COUNTED_SQL } from "./sql";
 
 /** Repeats beyond this per email and kind add under 0.1% to a score: they are not read. */
 const MAX_RANK = 10;
@@ -209,16 +209,46 @@ export interface TimelineEntry extends TimelineItem {
   atMs: number;
 }
 
-/** Every item of the contact's timeline (unsorted), or null when the account never sent to it. */
+/**
+ * Every item of the contact's timeline (unsorted), or null when the account never sent to it. One batch, whatever the
+ * number of emails: the contact's emails are joined in SQL (message_recipients_by_email), not listed in the
+ * statements, which took a batch per 45 emails and passed the free plan's FREE_PLAN_D1_QUERIES (sql.ts) at about
+ * 2,200 emails. The `INDEXED BY`s keep each table read by message from the contact's emails: without statistics
+ * SQLite would walk the account's signals (signals_by_email) or events instead.
+ */
 export async function contactTimeline(db: D1Database, accountId: string, email: string): Promise<TimelineEntry[] | null> {
-  const { results: messages } = await db
-    .prepare(
-      `SELECT r.message_id, m.subject, m.campaign, m.sent_at, m.recipient_count AS n
-       FROM message_recipients r JOIN messages m ON m.id = r.message_id
-       WHERE r.account_id = ? AND r.email = ? AND m.deleted_at IS NULL`,
-    )
-    .bind(accountId, email)
-    .all<TimelineSource>();
+  const contactMessages = `message_recipients r JOIN messages m ON m.id = r.message_id AND m.deleted_at IS NULL`;
+  const [messageRows, eventRows, signalRows, recipientRows] = await db.batch([
+    db
+      .prepare(
+        `SELECT r.message_id, m.subject, m.campaign, m.sent_at, m.recipient_count AS n
+         FROM ${contactMessages} WHERE r.account_id = ?1 AND r.email = ?2`,
+      )
+      .bind(accountId, email),
+    db
+      .prepare(
+        `SELECT e.seq, e.message_id, e.kind, e.occurred_at, l.url
+         FROM ${contactMessages} JOIN events e INDEXED BY events_by_message ON e.message_id = r.message_id
+         LEFT JOIN links l ON l.message_id = e.message_id AND l.link_index = e.link_index
+         WHERE r.account_id = ?1 AND r.email = ?2 AND e.account_id = ?1 AND e.label IN (${COUNTED_SQL})`,
+      )
+      .bind(accountId, email),
+    db
+      .prepare(
+        `SELECT s.seq, s.message_id, s.kind, s.email, s.bounce_kind, s.occurred_at
+         FROM ${contactMessages} JOIN signals s INDEXED BY signals_by_message ON s.message_id = r.message_id
+         WHERE r.account_id = ?1 AND r.email = ?2 AND s.account_id = ?1`,
+      )
+      .bind(accountId, email),
+    // Who else each email went to: a reply from one of them is theirs, not "someone on this email".
+    db
+      .prepare(
+        `SELECT o.message_id, o.email FROM message_recipients r JOIN message_recipients o ON o.message_id = r.message_id
+         WHERE r.account_id = ?1 AND r.email = ?2`,
+      )
+      .bind(accountId, email),
+  ]);
+  const messages = (messageRows?.results ?? []) as TimelineSource[];
   if (messages.length === 0) return null;
   const info = new Map(messages.map((m) => [m.message_id, m]));
   const entries: TimelineEntry[] = [];
@@ -246,57 +276,33 @@ export async function contactTimeline(db: D1Database, accountId: string, email: 
   };
   for (const message of messages)
     if (message.sent_at !== null) add(message, "sent", message.sent_at, `0:${message.message_id}`, message.n > 1);
-  for (const ids of chunked([...info.keys()], 45)) {
-    const list = ids.map(() => "?").join(", ");
-    const [events, signals] = await db.batch([
-      db
-        .prepare(
-          `SELECT e.seq, e.message_id, e.kind, e.occurred_at, l.url FROM events e INDEXED BY events_by_message
-           LEFT JOIN links l ON l.message_id = e.message_id AND l.link_index = e.link_index
-           WHERE e.message_id IN (${list}) AND e.account_id = ? AND e.label IN (${COUNTED_SQL})`,
-        )
-        .bind(...ids, accountId),
-      db
-        .prepare(
-          `SELECT seq, message_id, kind, email, bounce_kind, occurred_at FROM signals WHERE message_id IN (${list}) AND account_id = ?`,
-        )
-        .bind(...ids, accountId),
-    ]);
-    for (const row of (events?.results ?? []) as {
-      seq: number;
-      message_id: string;
-      kind: EventKind;
-      occurred_at: number;
-      url: string | null;
-    }[]) {
-      const message = info.get(row.message_id);
-      if (message) add(message, row.kind, row.occurred_at, `1:${row.seq}`, message.n > 1, { url: row.kind === "click" ? row.url : null });
-    }
-    const recipientsOf = new Map<string, Set<string>>();
-    const rows = (signals?.results ?? []) as {
-      seq: number;
-      message_id: string;
-      kind: "reply" | "bounce" | "unsubscribe";
-      email: string;
-      bounce_kind: "hard" | "soft" | null;
-      occurred_at: number;
-    }[];
-    if (rows.some((r) => r.kind === "reply" && r.email !== email)) {
-      const { results } = await db
-        .prepare(`SELECT message_id, email FROM message_recipients WHERE message_id IN (${list})`)
-        .bind(...ids)
-        .all<{ message_id: string; email: string }>();
-      for (const r of results) recipientsOf.set(r.message_id, (recipientsOf.get(r.message_id) ?? new Set()).add(r.email));
-    }
-    for (const row of rows) {
-      const message = info.get(row.message_id);
-      if (!message) continue;
-      const key = `2:${row.seq}`;
-      if (row.email === email) add(message, row.kind, row.occurred_at, key, false, { bounceKind: row.bounce_kind });
-      else if (row.kind === "reply" && !recipientsOf.get(row.message_id)?.has(row.email)) add(message, "reply", row.occurred_at, key, true);
-      else if (row.kind === "bounce" && row.email === "")
-        add(message, "bounce", row.occurred_at, key, true, { bounceKind: row.bounce_kind });
-    }
+  for (const row of (eventRows?.results ?? []) as {
+    seq: number;
+    message_id: string;
+    kind: EventKind;
+    occurred_at: number;
+    url: string | null;
+  }[]) {
+    const message = info.get(row.message_id);
+    if (message) add(message, row.kind, row.occurred_at, `1:${row.seq}`, message.n > 1, { url: row.kind === "click" ? row.url : null });
+  }
+  const recipientsOf = new Map<string, Set<string>>();
+  for (const r of (recipientRows?.results ?? []) as { message_id: string; email: string }[])
+    recipientsOf.set(r.message_id, (recipientsOf.get(r.message_id) ?? new Set()).add(r.email));
+  for (const row of (signalRows?.results ?? []) as {
+    seq: number;
+    message_id: string;
+    kind: "reply" | "bounce" | "unsubscribe";
+    email: string;
+    bounce_kind: "hard" | "soft" | null;
+    occurred_at: number;
+  }[]) {
+    const message = info.get(row.message_id);
+    if (!message) continue;
+    const key = `2:${row.seq}`;
+    if (row.email === email) add(message, row.kind, row.occurred_at, key, false, { bounceKind: row.bounce_kind });
+    else if (row.kind === "reply" && !recipientsOf.get(row.message_id)?.has(row.email)) add(message, "reply", row.occurred_at, key, true);
+    else if (row.kind === "bounce" && row.email === "") add(message, "bounce", row.occurred_at, key, true, { bounceKind: row.bounce_kind });
   }
   return entries;
 }
