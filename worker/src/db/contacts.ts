@@ -218,7 +218,7 @@ export interface TimelineEntry extends TimelineItem {
  */
 export async function contactTimeline(db: D1Database, accountId: string, email: string): Promise<TimelineEntry[] | null> {
   const contactMessages = `message_recipients r JOIN messages m ON m.id = r.message_id AND m.deleted_at IS NULL`;
-  const [messageRows, eventRows, signalRows, recipientRows] = await db.batch([
+  const [messageRows, eventRows, signalRows] = await db.batch([
     db
       .prepare(
         `SELECT r.message_id, m.subject, m.campaign, m.sent_at, m.recipient_count AS n
@@ -233,18 +233,13 @@ export async function contactTimeline(db: D1Database, accountId: string, email: 
          WHERE r.account_id = ?1 AND r.email = ?2 AND e.account_id = ?1 AND e.label IN (${COUNTED_SQL})`,
       )
       .bind(accountId, email),
+    // from_recipient: a reply from another recipient of the email is theirs, not "someone on this email".
     db
       .prepare(
-        `SELECT s.seq, s.message_id, s.kind, s.email, s.bounce_kind, s.occurred_at
+        `SELECT s.seq, s.message_id, s.kind, s.email, s.bounce_kind, s.occurred_at,
+           EXISTS (SELECT 1 FROM message_recipients o WHERE o.message_id = s.message_id AND o.email = s.email) AS from_recipient
          FROM ${contactMessages} JOIN signals s INDEXED BY signals_by_message ON s.message_id = r.message_id
          WHERE r.account_id = ?1 AND r.email = ?2 AND s.account_id = ?1`,
-      )
-      .bind(accountId, email),
-    // Who else each email went to: a reply from one of them is theirs, not "someone on this email".
-    db
-      .prepare(
-        `SELECT o.message_id, o.email FROM message_recipients r JOIN message_recipients o ON o.message_id = r.message_id
-         WHERE r.account_id = ?1 AND r.email = ?2`,
       )
       .bind(accountId, email),
   ]);
@@ -286,9 +281,6 @@ export async function contactTimeline(db: D1Database, accountId: string, email: 
     const message = info.get(row.message_id);
     if (message) add(message, row.kind, row.occurred_at, `1:${row.seq}`, message.n > 1, { url: row.kind === "click" ? row.url : null });
   }
-  const recipientsOf = new Map<string, Set<string>>();
-  for (const r of (recipientRows?.results ?? []) as { message_id: string; email: string }[])
-    recipientsOf.set(r.message_id, (recipientsOf.get(r.message_id) ?? new Set()).add(r.email));
   for (const row of (signalRows?.results ?? []) as {
     seq: number;
     message_id: string;
@@ -296,12 +288,13 @@ export async function contactTimeline(db: D1Database, accountId: string, email: 
     email: string;
     bounce_kind: "hard" | "soft" | null;
     occurred_at: number;
+    from_recipient: 0 | 1;
   }[]) {
     const message = info.get(row.message_id);
     if (!message) continue;
     const key = `2:${row.seq}`;
     if (row.email === email) add(message, row.kind, row.occurred_at, key, false, { bounceKind: row.bounce_kind });
-    else if (row.kind === "reply" && !recipientsOf.get(row.message_id)?.has(row.email)) add(message, "reply", row.occurred_at, key, true);
+    else if (row.kind === "reply" && !row.from_recipient) add(message, "reply", row.occurred_at, key, true);
     else if (row.kind === "bounce" && row.email === "") add(message, "bounce", row.occurred_at, key, true, { bounceKind: row.bounce_kind });
   }
   return entries;
