@@ -34,9 +34,10 @@ export const HITS_PER_MESSAGE = 10;
  */
 export const HITS_PER_GATHERING = 200;
 /**
- * `sendBatch` takes at most 100 messages and 256 KB in all, each message counting about 100 bytes of metadata
- * besides its body (Queues limits, developers.cloudflare.com/queues/platform/limits/). A gathering of hits with long
- * user agents or places goes out in several calls (sendCalls).
+ * What one `sendBatch` call may carry: "Maximum messages per sendBatch call: 100 (or 256KB in total)", where "1 KB is
+ * measured as 1000 bytes. Messages can include up to ~100 bytes of internal metadata that counts towards total message
+ * limits" (Queues limits, developers.cloudflare.com/queues/platform/limits/, read 2026-11-30). A gathering of hits
+ * with long user agents or places goes out in several calls (sendCalls).
  */
 const MESSAGES_PER_SEND = 100;
 export const BYTES_PER_SEND = 256_000;
@@ -101,12 +102,12 @@ export function hitMessages(hits: readonly Hit[]): MessageSendRequest<Hit[]>[] {
   return messages;
 }
 
-/** The messages in `sendBatch` calls, each within MESSAGES_PER_SEND and BYTES_PER_SEND, in order. */
-export function sendCalls(messages: readonly MessageSendRequest<Hit[]>[]): MessageSendRequest<Hit[]>[][] {
+/** The hits as messages (hitMessages) in `sendBatch` calls, each within MESSAGES_PER_SEND and BYTES_PER_SEND, in order. */
+export function sendCalls(hits: readonly Hit[]): MessageSendRequest<Hit[]>[][] {
   const calls: MessageSendRequest<Hit[]>[][] = [];
   let call: MessageSendRequest<Hit[]>[] = [];
   let bytes = 0;
-  for (const message of messages) {
+  for (const message of hitMessages(hits)) {
     // The body as the binding serialises a "json" message.
     const size = utf8Length(JSON.stringify(message.body)) + MESSAGE_METADATA_BYTES;
     if (call.length === MESSAGES_PER_SEND || (call.length > 0 && bytes + size > BYTES_PER_SEND)) {
@@ -124,7 +125,7 @@ export function sendCalls(messages: readonly MessageSendRequest<Hit[]>[]): Messa
 /** The queue, call by call, or, only for a call it refuses, D1 directly. Never throws. */
 async function sendHits(env: Bindings, captured: readonly CapturedHit[]): Promise<void> {
   const hits = await completedHits(captured);
-  for (const call of sendCalls(hitMessages(hits))) {
+  for (const call of sendCalls(hits)) {
     try {
       await env.HITS.sendBatch(call);
     } catch (error) {
@@ -159,7 +160,7 @@ async function storeWithoutQueue(env: Bindings, hits: Hit[]): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, pause));
     }
   }
-  for (const call of sendCalls(hitMessages(hits))) {
+  for (const call of sendCalls(hits)) {
     await env.HITS.sendBatch(call).catch((error) =>
       console.error(`${call.length} messages of hits lost: queue and D1 both failed`, errorName(error)),
     );

@@ -62,6 +62,22 @@ async function settle({ settled, all }: ReturnType<typeof watchSettled>) {
   await all;
 }
 
+/**
+ * For hits gathered directly (gatherHit), not through the worker's fetch: an email of a new account, a queue that
+ * records each call and passes it on, and `capture(init)`, a hit of `kind` captured from a request to that email made
+ * with `init` (its headers, its `cf`).
+ */
+async function directGathering(kind: "open" | "click") {
+  const account = await createAccount();
+  const message = await sentMessage(account);
+  const accountKey = await deriveSigningKey(env.SIGNING_SECRET ?? "", account.accountId, account.key.keyId);
+  const watched = watchedQueue((messages) => env.HITS.sendBatch(messages));
+  const target = { accountId: account.accountId, messageId: message.id, accountKey, kind, linkIndex: kind === "click" ? 0 : null };
+  const url = kind === "click" ? `${BASE}/c/${message.id}/0` : `${BASE}/o/${message.id}.gif`;
+  const capture = (init: RequestInit) => captureHit(new Request(url, init), target, Date.now());
+  return { message, watched, testEnv: { ...env, HITS: watched.queue }, capture };
+}
+
 afterEach(() => {
   vi.useRealTimers();
 });
@@ -87,30 +103,22 @@ describe("hits gathered per isolate", () => {
   });
 
   it("sends a gathering past sendBatch's 256 KB in several calls within its limits, and stores each hit once", async () => {
-    const account = await createAccount();
-    const message = await sentMessage(account);
-    const accountKey = await deriveSigningKey(env.SIGNING_SECRET ?? "", account.accountId, account.key.keyId);
-    const watched = watchedQueue((messages) => env.HITS.sendBatch(messages));
-    const testEnv = { ...env, HITS: watched.queue };
-    const target = { accountId: account.accountId, messageId: message.id, accountKey, kind: "click", linkIndex: 0 } as const;
+    const { message, watched, testEnv, capture } = await directGathering("click");
     // Clicks with everything a hit keeps at its longest (a 512-character user agent, places of 100 characters of
     // three UTF-8 bytes each): a full gathering of them takes more than 256 KB.
     const longest = { country: "C".repeat(100), region: "東".repeat(100), city: "京".repeat(100) };
     const captured = () =>
-      captureHit(
-        new Request(`${BASE}/c/${message.id}/0`, {
-          headers: { "user-agent": `${CHROME_UA} ${"x".repeat(512)}`, "cf-connecting-ip": "203.0.113.9" },
-          cf: longest,
-        } as RequestInit),
-        target,
-        Date.now(),
-      );
+      capture({
+        headers: { "user-agent": `${CHROME_UA} ${"x".repeat(512)}`, "cf-connecting-ip": "203.0.113.9" },
+        cf: longest,
+      } as RequestInit);
     const opened = gatherHit(testEnv, captured());
     for (let i = 1; i < HITS_PER_GATHERING - 1; i++) expect(gatherHit(testEnv, captured())).toBeUndefined();
     await gatherHit(testEnv, captured());
     await opened;
     const encoder = new TextEncoder();
-    // Each call as Queues counts it: every message's body as sent, and about 100 bytes of metadata each.
+    // Each call as Queues counts it: every message's body as sent, and about 100 bytes of metadata each; at most 100
+    // messages and 256,000 bytes a call (Queues limits, quoted beside MESSAGES_PER_SEND in worker/src/queue.ts).
     const callBytes = watched.calls.map((call) =>
       call.reduce((bytes, m) => bytes + encoder.encode(JSON.stringify(m.body)).length + 100, 0),
     );
@@ -123,7 +131,8 @@ describe("hits gathered per isolate", () => {
   });
 
   it("keeps to sendBatch's 100 messages a call however small the messages", () => {
-    const tiny = Array.from({ length: 250 }, () => ({ body: [] as Hit[], contentType: "json" as const }));
+    // 250 messages of ten empty hits.
+    const tiny = Array.from({ length: 250 * HITS_PER_MESSAGE }, () => ({}) as Hit);
     expect(sendCalls(tiny).map((call) => call.length)).toEqual([100, 100, 50]);
   });
 
@@ -172,18 +181,8 @@ describe("hits gathered per isolate", () => {
   });
 
   it("leaves out a hit that cannot be completed, and sends the others of its gathering", async () => {
-    const account = await createAccount();
-    const message = await sentMessage(account);
-    const accountKey = await deriveSigningKey(env.SIGNING_SECRET ?? "", account.accountId, account.key.keyId);
-    const watched = watchedQueue((messages) => env.HITS.sendBatch(messages));
-    const testEnv = { ...env, HITS: watched.queue };
-    const target = { accountId: account.accountId, messageId: message.id, accountKey, kind: "open", linkIndex: null } as const;
-    const captured = () =>
-      captureHit(
-        new Request(`${BASE}/o/${message.id}.gif`, { headers: { "user-agent": CHROME_UA, "cf-connecting-ip": "203.0.113.9" } }),
-        target,
-        Date.now(),
-      );
+    const { message, watched, testEnv, capture } = await directGathering("open");
+    const captured = () => capture({ headers: { "user-agent": CHROME_UA, "cf-connecting-ip": "203.0.113.9" } });
     // Its completion throws: labelling reads a user agent that is not text.
     const broken = { ...captured(), facts: { ...captured().facts, userAgent: undefined as unknown as string } };
     const sending = gatherHit(testEnv, captured());
