@@ -3,7 +3,7 @@
 // and the tracker wrapped by bench/probe-worker.ts, which reports D1's rows read and written.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { applyLocalMigrations, freePort, ROOT, startTracker, WRANGLER_ENV } from "../scripts/tracker.mjs";
@@ -11,6 +11,7 @@ import { applyLocalMigrations, freePort, ROOT, startTracker, WRANGLER_ENV } from
 export { freePort, ROOT };
 export const WRANGLER = path.join(ROOT, "node_modules", ".bin", "wrangler");
 const START_TIMEOUT_MS = 90_000;
+const SHARED_MEMORY = "/dev/shm";
 /**
  * Every `wrangler dev` of the benchmark runs without wrangler's local observability (`X_LOCAL_OBSERVABILITY`, on by
  * default in wrangler 4.155: `getLocalObservabilityEnabledFromEnv` in wrangler-dist/cli.js, miniflare's
@@ -50,8 +51,13 @@ export function newSigningSecret() {
   return randomBytes(32).toString("base64url");
 }
 
-export function tempDir(label) {
-  return mkdtempSync(path.join(tmpdir(), `mailtracker-bench-${label}-`));
+/**
+ * A fresh folder for one run. `inMemory` puts it on Linux's tmpfs (/dev/shm) where there is one, for a session whose
+ * disk writes must not land on the measured CPU (see benchHits); anywhere else, the system's temporary folder.
+ */
+export function tempDir(label, { inMemory = false } = {}) {
+  const parent = inMemory && existsSync(SHARED_MEMORY) ? SHARED_MEMORY : tmpdir();
+  return mkdtempSync(path.join(parent, `mailtracker-bench-${label}-`));
 }
 
 export function removeDir(dir) {
