@@ -6,11 +6,12 @@ import os from "node:os";
 import path from "node:path";
 import { runWrk } from "./load.mjs";
 import {
+  cpuReaderFor,
   d1Execute,
   directUrl,
   freePort,
-  idleSession,
   newSigningSecret,
+  pausableSession,
   pinSession,
   privateDevRegistry,
   removeDir,
@@ -26,6 +27,9 @@ const GMAIL_PROXY_UA = "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0
 /** A person clicking in a desktop browser (the tracker parses it into client and device). */
 const DESKTOP_UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 const DRAIN_TIMEOUT_MS = 180_000;
+/** How the bench waits for the storing session to have stored what it was sent, between runs (settleStoring). */
+const SETTLE_WINDOW_MS = 250;
+const SETTLE_TIMEOUT_MS = 30_000;
 
 /** Compares what the two servers answer to the same request: status, headers (but Date) and body. */
 async function sameAnswer(realUrl, baseUrl, pathname) {
@@ -52,7 +56,7 @@ async function storedByKind(persistTo) {
  * @param {{report: (name: string, text: string) => void, log: (text: string) => void, fail: (text: string) => void,
  *          seconds: number, rounds: number, connections: number}} options
  */
-export async function benchHits({ report, log, fail, seconds, rounds, connections }) {
+export async function benchHits({ report, log, fail, seconds, rounds, connections, warmUpSeconds = 2 }) {
   const { mintTrackingId, pixelUrl, signedClickUrl } = await importTs("shared/protocol.ts", "protocol");
   // The storing session's D1 is kept in memory. On disk, SQLite's writes of the tracker's hits came back as the disk's
   // completion interrupts, which this machine's kernel delivers to one CPU, the measured one (virtio1-req.0 in
@@ -139,12 +143,34 @@ export async function benchHits({ report, log, fail, seconds, rounds, connection
         ? `measured workerds on CPU ${measuredCpu}; wrk and the storing session on CPU ${otherCpus}`
         : "could not pin the workerds to CPUs",
     );
-    // The storing session runs only when wrk leaves its CPU idle. It stores the tracker's hits, so it was busy in the
-    // tracker's rounds alone (and more so as its D1 grew): wrk, slowed, sent the tracker less load than the baseline
-    // got, and the tracker's rate fell from round to round (1,169 to 682 req/s in one run) while the baseline's held.
-    // On Cloudflare the consumer takes neither the Worker's CPU nor the readers'. It catches up between rounds and
-    // after them (the drain below).
-    log(idleSession(storing.url) ? "storing session under SCHED_IDLE" : "could not lower the storing session's priority");
+    // The storing session is paused (SIGSTOP) while a worker is measured, and between runs it is resumed until it has
+    // stored what it was sent (settleStoring). Running, it stored the tracker's hits during the tracker's rounds and
+    // went on for about as long into the next run, on the other CPU. That still slowed the measured workerd: the
+    // tracker did 2,543 to 2,778 pixel req/s beside it and 2,990 to 3,274 with it paused, and a baseline run straight
+    // after a tracker run 2,096 to 3,532 against 2,963 to 3,551 (2 s runs, 2026-12-01). Its CPU, D1's and the queue
+    // consumer's, never shares the Worker's machine on Cloudflare. (Before, it ran under SCHED_IDLE, which kept it
+    // from taking wrk's CPU but not from slowing the measured one.) Paused, it holds the queue sends it is given: the
+    // request-path session's sendBatch calls wait, after their responses, until it resumes.
+    const storingPause = pausableSession(storing.url);
+    const storingDirect = storingPause ? await directUrl(storing.url) : null;
+    const storingCpu = storingDirect ? cpuReaderFor(storingDirect) : null;
+    log(
+      storingPause && storingCpu
+        ? "the storing session is paused while a worker is measured"
+        : "could not pause the storing session: it stores hits while the workers are measured",
+    );
+    const settleStoring = async () => {
+      if (!storingPause || !storingCpu) return;
+      storingPause.resume();
+      // Quiet: less than a tenth of a CPU over a window (storingCpu counts µs). At most SETTLE_TIMEOUT_MS, so a stuck
+      // session cannot hang the run.
+      for (let waited = 0; waited < SETTLE_TIMEOUT_MS; waited += SETTLE_WINDOW_MS) {
+        const before = storingCpu();
+        await sleep(SETTLE_WINDOW_MS);
+        if (before === null || storingCpu() - before < SETTLE_WINDOW_MS * 100) return;
+      }
+      log("the storing session was still busy after 30 s; measuring anyway");
+    };
     const wrkCpus = pinned ? otherCpus : undefined;
 
     // The baseline must answer exactly what the tracker answers (this also stores one open and one click).
@@ -176,15 +202,31 @@ export async function benchHits({ report, log, fail, seconds, rounds, connection
     // wrangler dev reloads a worker whose sources change (someone editing while the benchmark runs), on a new
     // inner port: a run that saw a reload is measured again.
     const servers = { tracker, baseline };
+    // The CPU each measured workerd spends in a round, read from /proc (only when loaded directly: through the proxy
+    // the listener is wrangler's proxy, not the worker's workerd).
+    const cpuReaders = {};
+    const readCpuOf = (server) => {
+      cpuReaders[server] = direct ? cpuReaderFor(targets[server]) : null;
+    };
+    readCpuOf("tracker");
+    readCpuOf("baseline");
     const reloads = (server) => (servers[server].output().match(/Reloading local server/g) ?? []).length;
     const measure = async (server, kind, run) => {
       for (let attempt = 1; ; attempt++) {
         const before = reloads(server);
+        const cpuBefore = cpuReaders[server]?.() ?? null;
         let result = null;
+        storingPause?.pause();
         try {
           result = await run();
         } catch (error) {
           if (!/unable to connect/.test(error.message) || attempt >= 3) throw error;
+        } finally {
+          await settleStoring();
+        }
+        const cpuAfter = cpuReaders[server]?.() ?? null;
+        if (result && cpuBefore !== null && cpuAfter !== null && result.completed > 0) {
+          result.cpuMicrosPerRequest = (cpuAfter - cpuBefore) / result.completed;
         }
         if (result && server === "tracker") tally(kind, result);
         if (result && reloads(server) === before) return result;
@@ -192,6 +234,7 @@ export async function benchHits({ report, log, fail, seconds, rounds, connection
         log(`the ${server} reloaded during a run (its sources changed); measuring again`);
         await sleep(3_000);
         targets[server] = (direct ? await directUrl(servers[server].url) : null) ?? servers[server].url;
+        readCpuOf(server);
       }
     };
     for (const { name, kind, file, userAgent, what } of kinds) {
@@ -200,8 +243,8 @@ export async function benchHits({ report, log, fail, seconds, rounds, connection
           runWrk({ url: targets[server], pathsFile: file, seconds: secs, connections, userAgent, cpus: wrkCpus }),
         );
       log(`${name}: warming up both workers…`);
-      await load("tracker", 2);
-      await load("baseline", 2);
+      await load("tracker", warmUpSeconds);
+      await load("baseline", warmUpSeconds);
       const results = { tracker: [], baseline: [] };
       for (let round = 0; round < rounds; round++) {
         // Alternate who goes first, so a drift in background load hits both alike.
@@ -232,6 +275,15 @@ export async function benchHits({ report, log, fail, seconds, rounds, connection
       );
       report(`${name}-p50`, `${fmt(p50)} ms (${fmt(paired("p50Ms"))}x baseline, which took ${fmt(baseP50)} ms)`);
       report(`${name}-p99`, `${fmt(p99)} ms (${fmt(paired("p99Ms"))}x baseline, which took ${fmt(baseP99)} ms)`);
+      if ([...results.tracker, ...results.baseline].every((r) => r.cpuMicrosPerRequest !== undefined)) {
+        const [cpu, baseCpu] = both("cpuMicrosPerRequest");
+        report(
+          `${name}-cpu`,
+          `${fmt(cpu)} µs of the measured workerd's CPU per request (${fmt(paired("cpuMicrosPerRequest"))}x baseline, ` +
+            `which took ${fmt(baseCpu)} µs; the tracker's own work about ${fmt(cpu - baseCpu)} µs a hit; from /proc over each round, ` +
+            "so it includes the gatherings' sends and the runtime's share of every request)",
+        );
+      }
     }
 
     // Every answered hit must reach D1 through the queue. Requests wrk abandoned in flight when a run ended may

@@ -43,6 +43,9 @@ function tracked(server) {
 }
 
 export function stopAllServers() {
+  // A stopped process would not act on the SIGTERM that ends it.
+  for (const group of pausedGroups) signalGroup(group, "SIGCONT");
+  pausedGroups.clear();
   return Promise.all([...running].map((server) => server.stop()));
 }
 
@@ -264,13 +267,42 @@ function socketInodes(pid) {
   return inodes;
 }
 
-function processGroup(pid) {
+/** A process's /proc stat fields after its name: [0] is field 3 (state), so field n is at n - 3. */
+function statFields(pid) {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   } catch {
     return null;
   }
+}
+
+function processGroup(pid) {
+  const fields = statFields(pid);
+  return fields ? Number(fields[2]) : null;
+}
+
+let clockTicksPerSecond = null;
+
+/**
+ * A reader of the CPU time, in µs (user and system, every thread), that the process listening on `url`'s port has
+ * used so far; null off Linux or when no process listens there. /proc counts it in clock ticks (`getconf CLK_TCK`,
+ * 100 on Linux), so a reading is good to 10 ms: a round of a few thousand requests gives it to a few per cent.
+ */
+export function cpuReaderFor(url) {
+  if (process.platform !== "linux") return null;
+  const port = Number(new URL(url).port);
+  const listening = listeningSockets();
+  const pid = readdirSync("/proc")
+    .filter((name) => /^\d+$/.test(name))
+    .find((candidate) => socketInodes(candidate).some((inode) => listening.get(inode) === port));
+  if (pid === undefined) return null;
+  clockTicksPerSecond ??= Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout) || 100;
+  return () => {
+    const fields = statFields(pid);
+    // utime and stime are fields 14 and 15.
+    return fields ? ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / clockTicksPerSecond : null;
+  };
 }
 
 function commandLine(pid) {
@@ -316,12 +348,35 @@ function eachSessionProcess(publicUrl, commandFor) {
   return members.every((pid) => spawnSync(...commandFor(pid), { stdio: "ignore" }).status === 0);
 }
 
+/** Process groups paused by pausableSession and not resumed yet: stopAllServers resumes them first. */
+const pausedGroups = new Set();
+
 /**
- * Runs every process of a `wrangler dev` session (every thread) under Linux's SCHED_IDLE, with util-linux's chrt:
- * it then gets a CPU only when nothing else wants it. Linux only; false where it cannot.
+ * Pauses and resumes every process of a `wrangler dev` session (SIGSTOP and SIGCONT to its process group), or null
+ * off Linux or when its processes cannot be found. A paused session holds what is sent to it until it resumes.
  */
-export function idleSession(publicUrl) {
-  return eachSessionProcess(publicUrl, (pid) => ["chrt", ["-a", "-i", "-p", "0", pid]]);
+export function pausableSession(publicUrl) {
+  if (process.platform !== "linux") return null;
+  const { group } = sessionOf(publicUrl);
+  if (!group) return null;
+  return {
+    pause: () => {
+      pausedGroups.add(group);
+      signalGroup(group, "SIGSTOP");
+    },
+    resume: () => {
+      pausedGroups.delete(group);
+      signalGroup(group, "SIGCONT");
+    },
+  };
+}
+
+function signalGroup(group, signal) {
+  try {
+    process.kill(-group, signal);
+  } catch {
+    // gone
+  }
 }
 
 /** The inner workerd's own URL for a `wrangler dev` URL, or null if it cannot be found. */
