@@ -56,7 +56,7 @@ async function storedByKind(persistTo) {
  * @param {{report: (name: string, text: string) => void, log: (text: string) => void, fail: (text: string) => void,
  *          seconds: number, rounds: number, connections: number}} options
  */
-export async function benchHits({ report, log, fail, seconds, rounds, connections, warmUpSeconds = 2 }) {
+export async function benchHits({ report, log, fail, seconds, rounds, connections }) {
   const { mintTrackingId, pixelUrl, signedClickUrl } = await importTs("shared/protocol.ts", "protocol");
   // The storing session's D1 is kept in memory. On disk, SQLite's writes of the tracker's hits came back as the disk's
   // completion interrupts, which this machine's kernel delivers to one CPU, the measured one (virtio1-req.0 in
@@ -243,8 +243,8 @@ export async function benchHits({ report, log, fail, seconds, rounds, connection
           runWrk({ url: targets[server], pathsFile: file, seconds: secs, connections, userAgent, cpus: wrkCpus }),
         );
       log(`${name}: warming up both workers…`);
-      await load("tracker", warmUpSeconds);
-      await load("baseline", warmUpSeconds);
+      await load("tracker", 2);
+      await load("baseline", 2);
       const results = { tracker: [], baseline: [] };
       for (let round = 0; round < rounds; round++) {
         // Alternate who goes first, so a drift in background load hits both alike.

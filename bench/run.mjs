@@ -78,7 +78,7 @@ try {
   if (runs("hits")) {
     ensureWrk(log);
     sectionsRun.push("hits");
-    await benchHits({ report, log, fail, seconds: 2, rounds: quick ? 1 : 8, connections: 8, warmUpSeconds: Number(process.env.WARM ?? 2) });
+    await benchHits({ report, log, fail, seconds: 2, rounds: quick ? 1 : 8, connections: 8 });
   }
   if (runs("cpu")) {
     sectionsRun.push("cpu");
