@@ -291,11 +291,7 @@ let clockTicksPerSecond = null;
  */
 export function cpuReaderFor(url) {
   if (process.platform !== "linux") return null;
-  const port = Number(new URL(url).port);
-  const listening = listeningSockets();
-  const pid = readdirSync("/proc")
-    .filter((name) => /^\d+$/.test(name))
-    .find((candidate) => socketInodes(candidate).some((inode) => listening.get(inode) === port));
+  const { pid } = listenerOf(url);
   if (pid === undefined) return null;
   clockTicksPerSecond ??= Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout) || 100;
   return () => {
@@ -324,11 +320,17 @@ async function answer(url) {
 
 /** The process listening on a `wrangler dev` URL's port, its process group and every process on the machine. */
 function sessionOf(publicUrl) {
-  const publicPort = Number(new URL(publicUrl).port);
+  const { pid: proxyPid, pids, listening } = listenerOf(publicUrl);
+  return { proxyPid, group: proxyPid ? processGroup(proxyPid) : null, pids, listening };
+}
+
+/** The process listening on a URL's port (undefined if none), with every process and listening socket found. */
+function listenerOf(url) {
+  const port = Number(new URL(url).port);
   const listening = listeningSockets();
   const pids = readdirSync("/proc").filter((name) => /^\d+$/.test(name));
-  const proxyPid = pids.find((pid) => socketInodes(pid).some((inode) => listening.get(inode) === publicPort));
-  return { proxyPid, group: proxyPid ? processGroup(proxyPid) : null, pids, listening };
+  const pid = pids.find((candidate) => socketInodes(candidate).some((inode) => listening.get(inode) === port));
+  return { pid, pids, listening };
 }
 
 /**
