@@ -151,11 +151,12 @@ export async function benchHits({ report, log, fail, seconds, rounds, connection
     // consumer's, never shares the Worker's machine on Cloudflare. (Before, it ran under SCHED_IDLE, which kept it
     // from taking wrk's CPU but not from slowing the measured one.) Paused, it holds the queue sends it is given: the
     // request-path session's sendBatch calls wait, after their responses, until it resumes.
-    const storingPause = pausableSession(storing.url);
-    const storingDirect = storingPause ? await directUrl(storing.url) : null;
+    // Paused only if its CPU can be read too, which tells when it has settled.
+    const storingDirect = await directUrl(storing.url);
     const storingCpu = storingDirect ? cpuReaderFor(storingDirect) : null;
+    const storingPause = storingCpu ? pausableSession(storing.url) : null;
     log(
-      storingPause && storingCpu
+      storingPause
         ? "the storing session is paused while a worker is measured"
         : "could not pause the storing session: it stores hits while the workers are measured",
     );
