@@ -27,8 +27,12 @@ const GMAIL_PROXY_UA = "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0
 /** A person clicking in a desktop browser (the tracker parses it into client and device). */
 const DESKTOP_UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
 const DRAIN_TIMEOUT_MS = 180_000;
-/** How the bench waits for the storing session to have stored what it was sent, between runs (settleStoring). */
+/**
+ * How the bench waits, between runs, for the storing session to have stored what it was sent (settleStoring): until
+ * it uses less than QUIET_CPU_SHARE of a CPU over a window, for at most SETTLE_TIMEOUT_MS.
+ */
 const SETTLE_WINDOW_MS = 250;
+const QUIET_CPU_SHARE = 0.1;
 const SETTLE_TIMEOUT_MS = 30_000;
 
 /** Compares what the two servers answer to the same request: status, headers (but Date) and body. */
@@ -150,8 +154,9 @@ export async function benchHits({ report, log, fail, seconds, rounds, connection
     // after a tracker run 2,096 to 3,532 against 2,963 to 3,551 (2 s runs, 2026-12-01). Its CPU, D1's and the queue
     // consumer's, never shares the Worker's machine on Cloudflare. (Before, it ran under SCHED_IDLE, which kept it
     // from taking wrk's CPU but not from slowing the measured one.) Paused, it holds the queue sends it is given: the
-    // request-path session's sendBatch calls wait, after their responses, until it resumes.
-    // Paused only if its CPU can be read too, which tells when it has settled.
+    // request-path session's sendBatch calls wait, after their responses, until it resumes; a pause lasts one run, and
+    // the dev registry counts a session gone only after 90 s without a heartbeat (WORKER_STALE_MS in the miniflare of
+    // wrangler 4.155, read 2026-12-01). Paused only if its CPU can be read too, which tells when it has settled.
     const storingDirect = await directUrl(storing.url);
     const storingCpu = storingDirect ? cpuReaderFor(storingDirect) : null;
     const storingPause = storingCpu ? pausableSession(storing.url) : null;
@@ -161,16 +166,15 @@ export async function benchHits({ report, log, fail, seconds, rounds, connection
         : "could not pause the storing session: it stores hits while the workers are measured",
     );
     const settleStoring = async () => {
-      if (!storingPause || !storingCpu) return;
+      if (!storingPause) return;
       storingPause.resume();
-      // Quiet: less than a tenth of a CPU over a window (storingCpu counts µs). At most SETTLE_TIMEOUT_MS, so a stuck
-      // session cannot hang the run.
+      const quietMicros = SETTLE_WINDOW_MS * 1_000 * QUIET_CPU_SHARE;
       for (let waited = 0; waited < SETTLE_TIMEOUT_MS; waited += SETTLE_WINDOW_MS) {
         const before = storingCpu();
         await sleep(SETTLE_WINDOW_MS);
-        if (before === null || storingCpu() - before < SETTLE_WINDOW_MS * 100) return;
+        if (before === null || storingCpu() - before < quietMicros) return;
       }
-      log("the storing session was still busy after 30 s; measuring anyway");
+      log(`the storing session was still busy after ${SETTLE_TIMEOUT_MS / 1_000} s; measuring anyway`);
     };
     const wrkCpus = pinned ? otherCpus : undefined;
 
