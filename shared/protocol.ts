@@ -100,7 +100,7 @@ export function isAcceptableDestination(destination: string): boolean {
   // supports Chrome from 111, and canParse came in 120.
   let parsed: URL;
   try {
-    parsed = new URL(destination); // parsed once: every valid click checks its destination
+    parsed = new URL(destination);
   } catch {
     return false;
   }

@@ -29,8 +29,10 @@ export const HITS_PER_MESSAGE = 10;
  * went from 0.73x to 0.81x a bare Worker's throughput for pixels and from 0.60x to 0.77x for clicks
  * (docs/benchmarks.md, twelfth pass). 500 did a little better, but the sending request also completes every hit
  * gathered (label, address hash, event id), about 10 to 25 µs a hit in workerd on the bench's machine, and the free
- * plan stops an invocation past 10 ms of CPU (developers.cloudflare.com/workers/platform/limits/): 200 hits keep it
- * near half of that. It also bounds what an isolate holds unsent, which a crash in the 250 ms window would lose.
+ * plan stops an invocation past 10 ms of CPU (developers.cloudflare.com/workers/platform/limits/, read 2026-11-30):
+ * 200 hits keep it near half of that (hot, a click's completion and serialising took about 9 µs in workerd, under
+ * 2 ms for 200: docs/benchmarks.md, thirteenth pass). It also bounds what an isolate holds unsent, which a crash in
+ * the 250 ms window would lose.
  */
 export const HITS_PER_GATHERING = 200;
 /**
