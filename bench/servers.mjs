@@ -338,16 +338,11 @@ function listenerOf(url) {
  * util-linux's taskset. Linux only; false where it cannot.
  */
 export function pinSession(publicUrl, cpus) {
-  return eachSessionProcess(publicUrl, (pid) => ["taskset", ["-a", "-p", "-c", cpus, pid]]);
-}
-
-/** Runs the command `commandFor(pid)` gives for each process of a session; false if any fails, or off Linux. */
-function eachSessionProcess(publicUrl, commandFor) {
   if (process.platform !== "linux") return false;
   const { group, pids } = sessionOf(publicUrl);
   if (!group) return false;
   const members = pids.filter((pid) => processGroup(pid) === group);
-  return members.every((pid) => spawnSync(...commandFor(pid), { stdio: "ignore" }).status === 0);
+  return members.every((pid) => spawnSync("taskset", ["-a", "-p", "-c", cpus, pid], { stdio: "ignore" }).status === 0);
 }
 
 /** Process groups paused by pausableSession and not resumed yet: stopAllServers resumes them first. */
