@@ -62,12 +62,9 @@ async function storedByKind(persistTo) {
  */
 export async function benchHits({ report, log, fail, seconds, rounds, connections }) {
   const { mintTrackingId, pixelUrl, signedClickUrl } = await importTs("shared/protocol.ts", "protocol");
-  // The storing session's D1 is kept in memory. On disk, SQLite's writes of the tracker's hits came back as the disk's
-  // completion interrupts, which this machine's kernel delivers to one CPU, the measured one (virtio1-req.0 in
-  // /proc/interrupts: about 7,000 in 40 s of click rounds, 22 with D1 in memory). perf put them at about 4 % of the
-  // measured workerd's CPU in the tracker's rounds (blk_done_softirq, ext4_end_bio, common_interrupt; workerd
-  // 1.20261023.1, 2026-12-01) and none in the baseline's, which stores nothing. On Cloudflare, D1's storage never
-  // interrupts the Worker that answers.
+  // The storing session's D1 is kept in memory: on disk, SQLite's writes came back as completion interrupts that this
+  // machine's kernel delivers to the measured CPU, in the tracker's rounds alone; on Cloudflare, D1's storage never
+  // interrupts the Worker that answers (measurements in docs/benchmarks.md, "The storing session's D1 in memory").
   const trackerDir = tempDir("hits", { inMemory: true });
   const requestPathDir = tempDir("request-path");
   const registryDir = tempDir("registry");
@@ -148,12 +145,9 @@ export async function benchHits({ report, log, fail, seconds, rounds, connection
         : "could not pin the workerds to CPUs",
     );
     // The storing session is paused (SIGSTOP) while a worker is measured, and between runs it is resumed until it has
-    // stored what it was sent (settleStoring). Running, it stored the tracker's hits during the tracker's rounds and
-    // went on for about as long into the next run, on the other CPU. That still slowed the measured workerd: the
-    // tracker did 2,543 to 2,778 pixel req/s beside it and 2,990 to 3,274 with it paused, and a baseline run straight
-    // after a tracker run 2,096 to 3,532 against 2,963 to 3,551 (2 s runs, 2026-12-01). Its CPU, D1's and the queue
-    // consumer's, never shares the Worker's machine on Cloudflare. (Before, it ran under SCHED_IDLE, which kept it
-    // from taking wrk's CPU but not from slowing the measured one.) Paused, it holds the queue sends it is given: the
+    // stored what it was sent (settleStoring): running, it slowed the measured workerd from the other CPU, and on
+    // Cloudflare neither the consumer nor D1 shares the Worker's machine (measurements in docs/benchmarks.md, "The
+    // storing session is paused while a worker is measured"). Paused, it holds the queue sends it is given: the
     // request-path session's sendBatch calls wait, after their responses, until it resumes; a pause lasts one run, and
     // the dev registry counts a session gone only after 90 s without a heartbeat (WORKER_STALE_MS in the miniflare of
     // wrangler 4.155, read 2026-12-01). Paused only if its CPU can be read too, which tells when it has settled.
