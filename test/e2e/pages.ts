@@ -1,11 +1,12 @@
 // The rep's day on the extension's own pages, end to end in a real browser against the real tracker under
 // `wrangler dev`: first run (options open on install with a guide, the popup offers Connect, an address without a
 // scheme, the token's copy button, a visible Saved), Connect while connected asking first, the popup's digest, the
-// dashboard's message page, sorting and filtering, the follow-up list, and a compose reminder coming due (the
-// reminders' clock moved through storage, background/follow-ups.ts CLOCK_SKEW_KEY). A few days of activity are seeded
-// through the tracker's own API (registrations, pixel and click requests with real mail-client user agents, reply
-// and bounce signals), as the extension and mail clients would make them. Screenshots of each page are saved under
-// .cache/screenshots/ at the end (CI keeps them as artifacts).
+// dashboard's message page, sorting and filtering, the follow-up list, a big account's people list scored over
+// several requests, and a compose reminder coming due (the reminders' clock moved through storage,
+// background/follow-ups.ts CLOCK_SKEW_KEY). A few days of activity are seeded through the tracker's own API
+// (registrations, pixel and click requests with real mail-client user agents, reply and bounce signals), as the
+// extension and mail clients would make them. Screenshots of each page are saved under .cache/screenshots/ at the end
+// (CI keeps them as artifacts).
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -470,6 +471,40 @@ export function definePageScenarios(browserName: string, launch: () => Promise<B
       expect(quiet).not.toContain("Intro to Fabrikam");
       await tab.close();
       shots.push(["follow-ups", "follow-ups"]);
+    });
+
+    it("a big account's people list: the tracker scores its contacts over several requests and the dashboard asks again until every one is in place", async () => {
+      // 400 new contacts, more than one listing rescores (RESCORED_PER_REQUEST, 360, in the order they were added):
+      // the last one, who replied, is scored only by a second request.
+      const recipients = Array.from({ length: 400 }, (_, i) => ({ email: `staff${String(i).padStart(3, "0")}@northwind.example` }));
+      const replier = recipients[399]?.email ?? "";
+      await register("All-hands invite", 1, { recipients });
+      expect(
+        (
+          await signal({
+            kind: "reply",
+            threadId: threads["All-hands invite"],
+            gmailMessageId: "msg-f:9003",
+            at: new Date().toISOString(),
+            from: replier,
+          })
+        ).status,
+      ).toBe(200);
+      const tab = await dashboard("people");
+      // Without asking again, the list would stay as the first answer left it: "Still scoring 40 contacts", and the
+      // replier unscored, below the first page.
+      await tab.waitFor(
+        (email) =>
+          document.querySelector(`[data-testid=people] tr[data-email="${email}"] [data-col=score]`)?.textContent?.startsWith("10.0") &&
+          !document.querySelector("[data-testid=people-pending]"),
+        replier,
+      );
+      const top = await tab.evaluate(
+        () => [...document.querySelectorAll("[data-testid=people] tbody tr")].slice(0, 3).map((tr) => tr.getAttribute("data-email")),
+        null,
+      );
+      expect(top).toContain(replier);
+      await tab.close();
     });
 
     // Chromium only (options.gmail): the compose window is the simulated Gmail's, which the Firefox suite covers elsewhere.
