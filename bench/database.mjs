@@ -12,6 +12,9 @@ const SMALL_EVENTS = 100;
 const STATUS_THREADS = 100;
 const CONSUMER_HITS = 1_000;
 const PEOPLE_PAGE = 50;
+/** A contact a rep has mailed all year: the first page of its timeline must not make the worker handle all of it. */
+const HEAVY_CONTACT_EMAILS = 200;
+const TIMELINE_PAGE = 50;
 /** A year of a busy rep's mail: the people list's first page must not grow with it. */
 const YEAR_CONTACTS = 20_000;
 const YEAR_EVENTS = 2_000_000;
@@ -94,6 +97,7 @@ async function timed(url, pathname, { token, body }) {
     ms,
     json,
     rowsRead: Number(response.headers.get("x-bench-rows-read")),
+    rowsReturned: Number(response.headers.get("x-bench-rows-returned")),
     calls: Number(response.headers.get("x-bench-calls")),
     statements: JSON.parse(response.headers.get("x-bench-statements") ?? "{}"),
   };
@@ -131,6 +135,7 @@ async function sideBySide(servers, rounds, request) {
       99,
     ),
     rowsRead: median(list.map((r) => r.rowsRead)),
+    rowsReturned: median(list.map((r) => r.rowsReturned)),
   });
   return { big: stats(results.big), small: stats(results.small), last: { big: results.big.at(-1), small: results.small.at(-1) } };
 }
@@ -170,6 +175,7 @@ async function consumeHits(server, paths, count, log) {
 
 export async function benchDatabase({ report, log, rounds }) {
   const { mintTrackingId, pixelUrl, signedClickUrl } = await importTs("shared/protocol.ts", "protocol");
+  const { COUNTED_LABELS } = await importTs("shared/labels.ts", "labels");
   const servers = {};
   try {
     for (const [name, events] of [
@@ -275,6 +281,39 @@ export async function benchDatabase({ report, log, rounds }) {
     report(
       "people-list-p99",
       `${fmt(people.big.p99)} ms at ${YEAR_CONTACTS} contacts (${fmt(people.big.p99 / people.small.p99)}x the same at ${MESSAGES}: ${fmt(people.small.p99)} ms)`,
+    );
+
+    // A contact's timeline, its first page: a contact of HEAVY_CONTACT_EMAILS emails (the year tracker's first ones,
+    // given to one address, with their events) against a contact of one email, on the same tracker, after the
+    // people list (which this changes).
+    const heavy = "heavy@example.org";
+    // Event i has message i % YEAR_CONTACTS and a label by i % 10, so each message's events share one label:
+    // this one's are human opens, all counted.
+    const light = `reader${YEAR_CONTACTS - 4}@example.org`;
+    const yearAccountId = sqlText(yearAccount.key.accountId);
+    d1Execute(year, {
+      command: `UPDATE message_recipients SET email = '${heavy}' WHERE account_id = ${yearAccountId} AND message_id IN
+        (SELECT id FROM messages WHERE account_id = ${yearAccountId} ORDER BY rowid LIMIT ${HEAVY_CONTACT_EMAILS})`,
+    });
+    const items = (email) =>
+      d1Execute(year, {
+        command: `SELECT count(*) + (SELECT count(*) FROM message_recipients WHERE email = '${email}') AS n
+          FROM message_recipients r JOIN events e ON e.message_id = r.message_id
+          WHERE r.email = '${email}' AND e.label IN (${COUNTED_LABELS.map(sqlText).join(", ")})`,
+      })[0].n;
+    const timelinePath = (email) => `/api/contacts/${encodeURIComponent(email)}?limit=${TIMELINE_PAGE}`;
+    const timeline = await sideBySide(
+      { big: { ...servers.year, contact: heavy }, small: { ...servers.year, contact: light } },
+      peopleRounds,
+      (s) => timed(s.url, timelinePath(s.contact), { token: s.account.token }),
+    );
+    if (timeline.last.big.json.timeline.length !== TIMELINE_PAGE) throw new Error("the heavy contact's first timeline page is not full");
+    report(
+      "contact-timeline-p50",
+      `${fmt(timeline.big.p50)} ms for the first ${TIMELINE_PAGE} items of the timeline of a contact of ${HEAVY_CONTACT_EMAILS} emails ` +
+        `and ${items(heavy)} items (${fmt(timeline.big.p50 / timeline.small.p50)}x the same request for a contact of one email and ` +
+        `${items(light)} items: ${fmt(timeline.small.p50)} ms; D1 rows read ${timeline.big.rowsRead} vs ${timeline.small.rowsRead}, ` +
+        `rows handed to the worker ${timeline.big.rowsReturned} vs ${timeline.small.rowsReturned}; ${peopleRounds} rounds)`,
     );
 
     // Rows written per event: 1,000 hits (half opens, half clicks, on different messages) through the real

@@ -1,8 +1,9 @@
 // The tracker, unchanged, with its D1 binding wrapped so `npm run bench` can see how many rows each request and
 // each queue batch reads and writes (D1's own `meta.rows_read` / `meta.rows_written`, the figures D1 bills by).
 // - Every response gets `X-Bench-Rows-Read`, `X-Bench-Rows-Written` and `X-Bench-Queries` (statements) headers,
-//   `X-Bench-Statements`: the same per kind of statement, as JSON, and `X-Bench-Calls`: calls on the binding, a
-//   batch counting once, which is what D1's per-invocation query limit counts.
+//   `X-Bench-Statements`: the same per kind of statement, as JSON, `X-Bench-Calls`: calls on the binding, a
+//   batch counting once, which is what D1's per-invocation query limit counts, and `X-Bench-Rows-Returned`: the
+//   rows D1 handed back, which the worker then holds and works through on its own CPU.
 // - `GET /__bench/consumer` answers the queue consumer's totals since the last `POST /__bench/consumer/reset`.
 // Used for the database figures only; the throughput figures run the tracker's own entry point.
 import type { Bindings } from "../worker/src/env";
@@ -18,6 +19,7 @@ interface Counts {
 /** Totals, and the same per kind of statement ("INSERT events", "SELECT messages", …). */
 interface Tally extends Counts {
   calls: number;
+  rowsReturned: number;
   byStatement: Record<string, Counts>;
 }
 
@@ -26,7 +28,7 @@ interface Meta {
   rows_written?: number;
 }
 
-const newTally = (): Tally => ({ calls: 0, queries: 0, rowsRead: 0, rowsWritten: 0, byStatement: {} });
+const newTally = (): Tally => ({ calls: 0, rowsReturned: 0, queries: 0, rowsRead: 0, rowsWritten: 0, byStatement: {} });
 
 function add(counts: Counts, meta: Meta | undefined): void {
   counts.queries++;
@@ -41,8 +43,9 @@ function statementKind(sql: string): string {
   return `${verb} ${table}`;
 }
 
-function count(tally: Tally, sql: string, meta: Meta | undefined, calls = 1): void {
+function count(tally: Tally, sql: string, meta: Meta | undefined, rows: number, calls = 1): void {
   tally.calls += calls;
+  tally.rowsReturned += rows;
   add(tally, meta);
   const kind = statementKind(sql);
   tally.byStatement[kind] ??= { queries: 0, rowsRead: 0, rowsWritten: 0 };
@@ -56,25 +59,27 @@ function countingStatement(statement: D1PreparedStatement, sql: string, tally: T
     bind: (...values: unknown[]) => countingStatement(statement.bind(...values), sql, tally),
     run: async () => {
       const result = await statement.run();
-      count(tally, sql, result.meta);
+      count(tally, sql, result.meta, result.results.length);
       return result;
     },
     all: async () => {
       const result = await statement.all();
-      count(tally, sql, result.meta);
+      count(tally, sql, result.meta, result.results.length);
       return result;
     },
     // D1 runs the whole statement for first() too (it adds no LIMIT), so reading it through all() costs the same.
     first: async (column?: string) => {
       const result = await statement.all<Record<string, unknown>>();
-      count(tally, sql, result.meta);
+      count(tally, sql, result.meta, result.results.length);
       const row = result.results[0];
       if (row === undefined) return null;
       return column === undefined ? row : (row[column] ?? null);
     },
     raw: async (options?: { columnNames?: boolean }) => {
-      count(tally, sql, undefined); // raw() carries no meta
-      return options?.columnNames ? statement.raw({ columnNames: true }) : statement.raw();
+      // raw() carries no meta
+      const rows = options?.columnNames ? await statement.raw({ columnNames: true }) : await statement.raw();
+      count(tally, sql, undefined, rows.length);
+      return rows;
     },
   };
   realStatements.set(wrapper, { statement, sql });
@@ -89,7 +94,9 @@ function countingDatabase(db: D1Database, tally: Tally): D1Database {
         return async (statements: D1PreparedStatement[]) => {
           const real = statements.map((s) => realStatements.get(s) ?? { statement: s, sql: "?" });
           const results = await target.batch(real.map((r) => r.statement));
-          for (const [i, result] of results.entries()) count(tally, real[i]?.sql ?? "?", result.meta, i === 0 ? 1 : 0);
+          for (const [i, result] of results.entries()) {
+            count(tally, real[i]?.sql ?? "?", result.meta, result.results?.length ?? 0, i === 0 ? 1 : 0);
+          }
           return results;
         };
       }
@@ -116,6 +123,7 @@ export default {
     counted.headers.set("X-Bench-Queries", String(tally.queries));
     counted.headers.set("X-Bench-Rows-Read", String(tally.rowsRead));
     counted.headers.set("X-Bench-Rows-Written", String(tally.rowsWritten));
+    counted.headers.set("X-Bench-Rows-Returned", String(tally.rowsReturned));
     counted.headers.set("X-Bench-Statements", JSON.stringify(tally.byStatement));
     return counted;
   },

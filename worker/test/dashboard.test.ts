@@ -312,6 +312,47 @@ describe("contacts", () => {
     expect((await stranger.json<ContactsResponse>("GET", "/api/contacts")).body.contacts).toEqual([]);
   });
 
+  it("pages a timeline one item at a time, items of the same millisecond and every kind of signal each once", async () => {
+    const account = await createAccount();
+    const email = await sentMessage(account, {
+      threadId: "t-paged",
+      recipients: [{ email: "paged@acme.example" }, { email: "peer@acme.example" }],
+    });
+    // Three opens in one millisecond: the page's position must carry more than the time.
+    const at = Date.now() - HOUR;
+    await env.DB.batch(
+      [1, 2, 3].map((n) =>
+        env.DB.prepare(
+          `INSERT INTO events (event_id, account_id, message_id, kind, occurred_at, inserted_at, request_label, label)
+           VALUES (?, ?, ?, 'open', ?, ?, 'human', 'human')`,
+        ).bind(`same-ms-${n}`, account.accountId, email.id, at, at),
+      ),
+    );
+    const signal = (gmailMessageId: string, fields: Record<string, unknown>) =>
+      account.json("POST", "/api/signals", { signals: [{ threadId: "t-paged", gmailMessageId, at: ago(0), ...fields }] });
+    await signal("msg-f:outsider", { kind: "reply", from: "outsider@elsewhere.example" }); // shared: not a recipient
+    await signal("msg-f:peer", { kind: "reply", from: "peer@acme.example" }); // the peer's own: not on this timeline
+    await signal("msg-f:unnamed", { kind: "bounce", bounce: { kind: "soft", recipients: [] } }); // shared: names no one
+    const path = "/api/contacts/paged%40acme.example";
+    const whole = (await account.json<ContactDetail>("GET", path)).body;
+    expect(whole.timeline.map((t) => `${t.kind}:${t.shared}:${t.bounceKind}`).sort()).toEqual([
+      "bounce:true:soft",
+      "open:true:null",
+      "open:true:null",
+      "open:true:null",
+      "reply:true:null",
+      "sent:true:null",
+    ]);
+    const paged: ContactDetail["timeline"] = [];
+    let cursor: string | null = "";
+    while (cursor !== null) {
+      const page: ContactDetail = (await account.json<ContactDetail>("GET", `${path}?limit=1${cursor && `&cursor=${cursor}`}`)).body;
+      paged.push(...page.timeline);
+      cursor = page.nextCursor;
+    }
+    expect(paged).toEqual(whole.timeline);
+  });
+
   it("deleting a contact deletes its emails' events, keeps shared emails' events, and keeps its opt-out", async () => {
     const { account, hot, shared } = await setup();
     await reply(account, "t-shared", "hot@acme.example", "msg-f:h1");
@@ -370,10 +411,10 @@ describe("contacts", () => {
     expect((await account.json("GET", "/api/contacts/many%40acme.example")).status).toBe(404);
   });
 
-  it("shows the timeline of a contact of thousands of emails within the free plan's D1 queries", async () => {
+  it("shows the timeline of a contact of thousands of emails within the free plan's D1 queries, taking only the page's rows", async () => {
     const account = await createAccount();
-    // A batch of statements per 45 emails made 56 queries here, past the 50 a request may make on the free plan; one
-    // batch for the whole timeline makes 4 (both counted on 2026-12-01).
+    // A batch of statements per 45 emails made 56 queries here, past the 50 a request may make on the free plan; the
+    // request makes 4 with the timeline read in one call (both counted on 2026-12-01).
     const emails = 2_300;
     await seedMessages(account, emails);
     await env.DB.prepare("UPDATE message_recipients SET email = 'big@acme.example' WHERE account_id = ?").bind(account.accountId).run();
@@ -387,6 +428,23 @@ describe("contacts", () => {
     expect(detail.timeline).toHaveLength(500);
     expect(new Set(detail.timeline.map((t) => t.kind))).toEqual(new Set(["open"]));
     expect(new Set(detail.timeline.map((t) => t.messageId)).size).toBe(500);
+    // The worker takes from D1 only the page's items: the whole history (the 2,300 emails and their opens) came
+    // back for every page before. The contact's score still reads its emails, whatever the page. Both calls come
+    // after the first, which also read the account (then cached in KV).
+    const rows = async (limit: number) => (await countedCall(account, `/api/contacts/big%40acme.example?limit=${limit}`)).d1Rows;
+    expect((await rows(500)) - (await rows(50))).toBe(450);
+    // A later page reads only what is older than its position: past the 2,300 opens, neither their index rows nor
+    // the sort's rows (D1 counts each row its sort takes as read), about 2 rows an open fewer than the first page.
+    // Reading them and keeping the older ones would save only the sort's row.
+    let afterOpens = "";
+    for (let page = 0; page < emails / 460; page++) {
+      const path = `/api/contacts/big%40acme.example?limit=460${afterOpens && `&cursor=${afterOpens}`}`;
+      afterOpens = (await account.json<ContactDetail>("GET", path)).body.nextCursor ?? "";
+    }
+    const first = await countedCall(account, "/api/contacts/big%40acme.example?limit=50");
+    const afterAllOpens = await countedCall(account, `/api/contacts/big%40acme.example?limit=50&cursor=${afterOpens}`);
+    expect(((await afterAllOpens.response.json()) as ContactDetail).timeline.map((t) => t.kind)).toEqual(Array(50).fill("sent"));
+    expect(first.d1RowsRead - afterAllOpens.d1RowsRead).toBeGreaterThan(1.5 * emails);
   });
 
   it("deleting one recipient of a shared email does not make the others its sole recipients", async () => {

@@ -14,6 +14,10 @@ function bound(target: object, prop: string | symbol): unknown {
 export class FlakyD1 {
   /** Database calls (statement executions and batches) made so far, failed ones included. */
   calls = 0;
+  /** Rows D1 has handed back to the worker so far: what the worker then holds in memory and works through. */
+  rowsReturned = 0;
+  /** Rows D1 has read so far, as it bills them (`meta.rows_read`). */
+  rowsRead = 0;
 
   /** `shouldFail(n)` decides whether the n-th call (from 0) fails; calls that fail never reach D1. */
   constructor(
@@ -25,6 +29,12 @@ export class FlakyD1 {
     if (this.shouldFail(this.calls++)) throw new Error(TRANSIENT_D1_ERROR);
   }
 
+  private count(result: unknown): void {
+    this.rowsReturned += rowCount(result);
+    const meta = (result as Partial<D1Result> | null)?.meta;
+    this.rowsRead += typeof meta?.rows_read === "number" ? meta.rows_read : 0;
+  }
+
   asD1(): D1Database {
     const wrapStatement = (statement: D1PreparedStatement): D1PreparedStatement =>
       new Proxy(statement, {
@@ -34,7 +44,9 @@ export class FlakyD1 {
           if (prop === "first" || prop === "all" || prop === "run" || prop === "raw") {
             return async (...args: unknown[]) => {
               this.maybeFail();
-              return (bound(target, prop) as (...a: unknown[]) => unknown)(...args);
+              const result = await (bound(target, prop) as (...a: unknown[]) => Promise<unknown>)(...args);
+              this.count(result);
+              return result;
             };
           }
           return bound(target, prop);
@@ -46,13 +58,22 @@ export class FlakyD1 {
         if (prop === "batch") {
           return async (statements: D1PreparedStatement[]) => {
             this.maybeFail();
-            return target.batch(statements.map((s) => (s as unknown as Record<symbol, D1PreparedStatement>)[REAL] ?? s));
+            const results = await target.batch(statements.map((s) => (s as unknown as Record<symbol, D1PreparedStatement>)[REAL] ?? s));
+            for (const result of results) this.count(result);
+            return results;
           };
         }
         return bound(target, prop);
       },
     });
   }
+}
+
+/** Rows in what a statement's `all`, `first`, `run` or `raw` gave back. */
+function rowCount(result: unknown): number {
+  if (Array.isArray(result)) return result.length;
+  if (result && typeof result === "object" && "results" in result && Array.isArray(result.results)) return result.results.length;
+  return result === null || result === undefined ? 0 : 1;
 }
 
 /** A D1 binding that fails on any use: proves a code path never touches the database. */

@@ -131,8 +131,15 @@ export function respelled(b64: string): string {
 /** D1 queries one invocation may make on the free plan, with its source (worker/src/db/sql.ts): countedCall counts them. */
 export { FREE_PLAN_D1_QUERIES } from "../src/db/sql";
 
-/** A request to the worker with the account's token, and how many calls it made on the D1 binding (a batch is one). */
-export async function countedCall(account: TestAccount, path: string, method = "GET"): Promise<{ response: Response; d1Queries: number }> {
+/**
+ * A request to the worker with the account's token, how many calls it made on the D1 binding (a batch is one), and
+ * how many rows those calls handed back to it and read.
+ */
+export async function countedCall(
+  account: TestAccount,
+  path: string,
+  method = "GET",
+): Promise<{ response: Response; d1Queries: number; d1Rows: number; d1RowsRead: number }> {
   const counted = new FlakyD1(env.DB, () => false);
   const ctx = createExecutionContext();
   const response = await worker.fetch(
@@ -143,7 +150,7 @@ export async function countedCall(account: TestAccount, path: string, method = "
   // The body may be a stream that queries as it is read: read it before counting.
   const body = await response.arrayBuffer();
   await waitOnExecutionContext(ctx);
-  return { response: new Response(body, response), d1Queries: counted.calls };
+  return { response: new Response(body, response), d1Queries: counted.calls, d1Rows: counted.rowsReturned, d1RowsRead: counted.rowsRead };
 }
 
 /**

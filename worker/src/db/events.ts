@@ -59,7 +59,7 @@ export interface LabelSpan {
 }
 
 /** Latest time a JS Date can hold: a span to it, from 0, covers a message's whole timeline. */
-const END_OF_TIME = 8.64e15;
+export const END_OF_TIME = 8.64e15;
 
 /**
  * Spans to relabel after these hits are stored: the hits themselves, and the clicks up to LINK_BURST_MS away whose

@@ -14,7 +14,7 @@ import { normalizeEmail } from "../../../shared/email";
 import { requireAccount } from "../auth";
 import { encodeCursor, pageCursor } from "../cursor";
 import { contactPage, refreshContactScores } from "../db/contact-scores";
-import { accountContacts, contactSummaries, contactTimeline, deleteContact } from "../db/contacts";
+import { accountContacts, contactSummaries, contactTimelinePage, deleteContact } from "../db/contacts";
 import { addressStates, liftSuppression } from "../db/signals";
 import type { AppEnv } from "../env";
 import { jsonError, validated } from "../http";
@@ -66,17 +66,15 @@ export const contactsRoute = new Hono<AppEnv>()
     const { cursor, limit } = c.req.valid("query");
     const { values: before, error } = pageCursor(c, cursor, ["n", "s"]);
     if (error) return error;
-    const entries = await contactTimeline(c.env.DB, accountId, email);
-    const contact = entries ? (await accountContacts(c.env.DB, accountId, Date.now(), [email])).find((x) => x.email === email) : undefined;
-    if (!entries || !contact) return jsonError(c, 404, NOT_FOUND);
-    entries.sort((a, b) => b.atMs - a.atMs || (a.key < b.key ? 1 : a.key > b.key ? -1 : 0));
-    const older = before ? entries.filter((e) => e.atMs < before[0] || (e.atMs === before[0] && e.key < before[1])) : entries;
-    const page = older.slice(0, limit);
-    const last = page[page.length - 1];
+    const [contact, page] = await Promise.all([
+      accountContacts(c.env.DB, accountId, Date.now(), [email]).then((found) => found.find((x) => x.email === email)),
+      contactTimelinePage(c.env.DB, accountId, email, before, limit),
+    ]);
+    if (!contact) return jsonError(c, 404, NOT_FOUND);
     const body: ContactDetail = {
       contact: (await contactSummaries(c.env.DB, accountId, [contact]))[0] as ContactSummary,
-      timeline: page.map(({ key: _key, atMs: _atMs, ...item }) => item),
-      nextCursor: older.length > limit && last ? encodeCursor([last.atMs, last.key]) : null,
+      timeline: page.items,
+      nextCursor: page.next && encodeCursor(page.next),
     };
     return c.json(body);
   })
