@@ -431,7 +431,7 @@ describe("contacts", () => {
     // The worker takes from D1 only the page's items: the whole history (the 2,300 emails and their opens) came
     // back for every page before. The contact's score still reads its emails, whatever the page. Both calls come
     // after the first, which also read the account (then cached in KV).
-    const rows = async (limit: number) => (await countedCall(account, `/api/contacts/big%40acme.example?limit=${limit}`)).d1Rows;
+    const rows = async (limit: number) => (await countedCall(account, `/api/contacts/big%40acme.example?limit=${limit}`)).d1RowsReturned;
     expect((await rows(500)) - (await rows(50))).toBe(450);
     // A later page reads only what is older than its position: past the 2,300 opens, neither their index rows nor
     // the sort's rows (D1 counts each row its sort takes as read), about 2 rows an open fewer than the first page.

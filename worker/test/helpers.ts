@@ -139,7 +139,7 @@ export async function countedCall(
   account: TestAccount,
   path: string,
   method = "GET",
-): Promise<{ response: Response; d1Queries: number; d1Rows: number; d1RowsRead: number }> {
+): Promise<{ response: Response; d1Queries: number; d1RowsReturned: number; d1RowsRead: number }> {
   const counted = new FlakyD1(env.DB, () => false);
   const ctx = createExecutionContext();
   const response = await worker.fetch(
@@ -150,7 +150,12 @@ export async function countedCall(
   // The body may be a stream that queries as it is read: read it before counting.
   const body = await response.arrayBuffer();
   await waitOnExecutionContext(ctx);
-  return { response: new Response(body, response), d1Queries: counted.calls, d1Rows: counted.rowsReturned, d1RowsRead: counted.rowsRead };
+  return {
+    response: new Response(body, response),
+    d1Queries: counted.calls,
+    d1RowsReturned: counted.rowsReturned,
+    d1RowsRead: counted.rowsRead,
+  };
 }
 
 /**
