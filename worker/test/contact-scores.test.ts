@@ -1,11 +1,15 @@
-// The people list from stored scores (db/contact-scores.ts) must list exactly what scoring every contact from scratch
-// lists (accountContacts, the scores docs/engagement.md defines), after every kind of change: new hits, replies, a
-// sender view that stops a hit counting, a new email, a deleted contact, a deleted email.
+// The people list and a contact's page show stored rows (db/contact-scores.ts), and must show exactly what scoring
+// every contact from scratch gives (accountContacts, the scores docs/engagement.md defines), after every kind of
+// change: new hits, replies, a sender view that stops a hit counting, a new email, a deleted contact, a deleted email,
+// changes written straight to D1, and the retention purge.
+import { createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { ContactsResponse } from "../../shared/api";
+import type { ContactDetail, ContactSummary, ContactsResponse } from "../../shared/api";
 import { RESCORED_PER_REQUEST } from "../src/db/contact-scores";
-import { accountContacts } from "../src/db/contacts";
+import { accountContacts, type ContactAggregate } from "../src/db/contacts";
+import worker from "../src/index";
+import { iso } from "../src/time";
 import {
   clickLink,
   countedCall,
@@ -13,21 +17,41 @@ import {
   FREE_PLAN_D1_QUERIES,
   openPixel,
   seedMessages,
+  seedOpens,
   sentMessage,
   type TestAccount,
   waitForEvents,
 } from "./helpers";
+
+const DAY = 86_400_000;
+
+/** What the list and a contact's page show of a contact, and what a from-scratch computation gives, alike. */
+function shown(c: ContactSummary | ContactAggregate) {
+  const at = (value: string | number | null) => (typeof value === "number" ? iso(value) : value);
+  return [c.email, c.score, c.sent, c.name, at(c.lastActivityAt), at(c.lastSentAt)];
+}
 
 /** Every contact by score as a from-scratch computation ranks them: score, then email. */
 async function reference(account: TestAccount) {
   const now = Date.now();
   return (await accountContacts(env.DB, account.accountId, now))
     .sort((a, b) => b.exactScore - a.exactScore || (a.email < b.email ? -1 : 1))
-    .map((c) => [c.email, c.score, c.sent]);
+    .map(shown);
+}
+
+/** Each contact's own page, in the reference's order: asked before any listing, it brings the contact up to date itself. */
+async function detailed(account: TestAccount) {
+  const all = [];
+  for (const [email] of await reference(account)) {
+    const page = await account.json<ContactDetail>("GET", `/api/contacts/${encodeURIComponent(String(email))}?limit=1`);
+    expect(page.status).toBe(200);
+    all.push(shown(page.body.contact));
+  }
+  return all;
 }
 
 async function listed(account: TestAccount, query = "", limit = 2) {
-  const all: (string | number)[][] = [];
+  const all: ReturnType<typeof shown>[] = [];
   let cursor: string | null = null;
   do {
     const page: { status: number; body: ContactsResponse } = await account.json<ContactsResponse>(
@@ -36,7 +60,7 @@ async function listed(account: TestAccount, query = "", limit = 2) {
     );
     expect(page.status).toBe(200);
     expect(page.body.pendingContacts).toBe(0);
-    all.push(...page.body.contacts.map((c) => [c.email, c.score, c.sent]));
+    all.push(...page.body.contacts.map(shown));
     cursor = page.body.nextCursor;
   } while (cursor);
   return all;
@@ -60,18 +84,22 @@ describe("the people list from stored scores", () => {
     for (let i = 0; i < 3; i++) await openPixel(shared.id);
     await waitForEvents(shared.id, 3);
     await clickLink(account, shared.id, 0, url);
+    // A contact's page asked before any listing brings its own row up to date.
+    expect(await detailed(account)).toEqual(await reference(account));
     expect((await listed(account)).map((row) => row[0])).toEqual((await reference(account)).map((row) => row[0]));
     expect(await listed(account)).toEqual(await reference(account));
 
     // A reply from d (a signal, no event) puts d first.
     const reply = { kind: "reply", threadId: "t-3", gmailMessageId: "msg-f:300", at: new Date().toISOString(), from: "d@acme.example" };
     expect((await account.json("POST", "/api/signals", { self: ["rep@example.com"], signals: [reply] })).status).toBe(200);
+    expect(await detailed(account)).toEqual(await reference(account));
     const afterReply = await listed(account);
     expect(afterReply[0]?.[0]).toBe("d@acme.example");
     expect(afterReply).toEqual(await reference(account));
 
     // The sender views the first email now: its fresh open becomes the sender's own and stops counting for a.
     expect((await account.json("POST", "/api/views", { messageIds: [first.id] })).status).toBe(200);
+    expect(await detailed(account)).toEqual(await reference(account));
     const afterView = await listed(account);
     expect(afterView.find((row) => row[0] === "a@acme.example")?.[1]).toBe(0);
     expect(afterView).toEqual(await reference(account));
@@ -83,12 +111,81 @@ describe("the people list from stored scores", () => {
     expect(await listed(account)).toEqual(await reference(account));
     expect((await account.json("DELETE", "/api/contacts/b%40acme.example")).status).toBe(204);
     expect((await account.json("DELETE", `/api/messages/${late.id}`)).status).toBe(204);
+    expect(await detailed(account)).toEqual(await reference(account));
+    expect((await account.json("GET", "/api/contacts/e%40acme.example")).status).toBe(404);
     const afterDeletes = await listed(account);
     expect(afterDeletes.map((row) => row[0])).not.toContain("b@acme.example");
     expect(afterDeletes.map((row) => row[0])).not.toContain("e@acme.example");
     expect(afterDeletes).toEqual(await reference(account));
     // Filters read the same stored rows.
     expect(await listed(account, "&minScore=0.4")).toEqual((await reference(account)).filter((row) => Number(row[1]) >= 0.4));
+
+    // Changes written straight to D1, not through the worker's own statements: a recipient's name, an email's send
+    // time, an email deleted by its tombstone alone (migration 0012's triggers).
+    await env.DB.batch([
+      env.DB.prepare("UPDATE message_recipients SET name = 'Dee' WHERE message_id IN (SELECT id FROM messages WHERE thread_id = 't-3')"),
+      env.DB.prepare("UPDATE messages SET sent_at = sent_at - ?2 WHERE id = ?1").bind(shared.id, 3 * DAY),
+      env.DB.prepare("UPDATE messages SET deleted_at = ?2 WHERE id = ?1").bind(first.id, Date.now()),
+    ]);
+    expect(await listed(account)).toEqual(await reference(account));
+    expect((await listed(account)).map((row) => [row[0], row[3]])).toContainEqual(["d@acme.example", "Dee"]);
+  });
+});
+
+describe("the people list after the retention purge", () => {
+  it("shows a contact whose counted events expired without their share or their time", async () => {
+    const account = await createAccount();
+    const old = await sentMessage(account, {
+      recipients: [{ email: "faded@acme.example" }],
+      sentAt: new Date(Date.now() - 120 * DAY).toISOString(),
+      links: [{ index: 0, url: "https://example.com/old" }],
+    });
+    await clickLink(account, old.id, 0, "https://example.com/old");
+    await waitForEvents(old.id, 1);
+    // The click happened 91 days ago: past the default 90 days' retention, and still worth 3 × 2^(−91/14) ≈ 0.03.
+    await env.DB.prepare("UPDATE events SET occurred_at = ?2 WHERE message_id = ?1")
+      .bind(old.id, Date.now() - 91 * DAY)
+      .run();
+    await env.DB.prepare("DELETE FROM contact_scores WHERE account_id = ?").bind(account.accountId).run();
+    const before = await listed(account);
+    expect(before.map((row) => row.slice(0, 2))).toEqual([["faded@acme.example", 0.03]]);
+    expect(before).toEqual(await reference(account));
+
+    await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "23 * * * *" }), env);
+    const after = await listed(account);
+    expect(after.map((row) => [row[0], row[1], row[4]])).toEqual([["faded@acme.example", 0, null]]);
+    expect(after).toEqual(await reference(account));
+  });
+});
+
+describe("a people page and a contact's page of a contact of many emails", () => {
+  it("read the contact's stored row, not its emails, until it changes", async () => {
+    const account = await createAccount();
+    const emails = 400;
+    await seedMessages(account, emails);
+    await env.DB.prepare("UPDATE message_recipients SET email = 'big@acme.example' WHERE account_id = ?").bind(account.accountId).run();
+    await seedOpens(account, 2 * emails);
+    const list = "/api/contacts?limit=1";
+    const page = "/api/contacts/big%40acme.example?limit=1";
+    // The first listings score the contact from its 400 emails and their 800 opens, and store it (and the 400 seeded
+    // addresses, gone from the account: they take two requests).
+    while ((await account.json<ContactsResponse>("GET", list)).body.pendingContacts > 0);
+    expect((await listed(account)).map((row) => row.slice(0, 3))).toEqual([["big@acme.example", expect.any(Number), emails]]);
+    expect(await listed(account)).toEqual(await reference(account));
+    // Then a page of one contact takes a few rows from D1, where scoring it from its emails took a few per email.
+    const listRows = (await countedCall(account, list)).d1RowsReturned;
+    const pageRows = (await countedCall(account, page)).d1RowsReturned;
+    expect(listRows).toBeLessThan(20);
+    expect(pageRows).toBeLessThan(20);
+    // A new email to it, opened: the contact's page marks and rescores it, and the list then reads its row again.
+    const late = await sentMessage(account, { recipients: [{ email: "big@acme.example" }] });
+    await openPixel(late.id);
+    await waitForEvents(late.id, 1);
+    const rescored = await countedCall(account, page);
+    expect(rescored.d1RowsReturned).toBeGreaterThan(emails);
+    expect(shown(((await rescored.response.json()) as ContactDetail).contact)).toEqual((await reference(account))[0]);
+    expect((await countedCall(account, list)).d1RowsReturned).toBeLessThan(20);
+    expect(await listed(account)).toEqual(await reference(account));
   });
 });
 

@@ -429,8 +429,8 @@ describe("contacts", () => {
     expect(new Set(detail.timeline.map((t) => t.kind))).toEqual(new Set(["open"]));
     expect(new Set(detail.timeline.map((t) => t.messageId)).size).toBe(500);
     // The worker takes from D1 only the page's items: the whole history (the 2,300 emails and their opens) came
-    // back for every page before. The contact's score still reads its emails, whatever the page. Both calls come
-    // after the first, which also read the account (then cached in KV).
+    // back for every page before. Both calls come after the first, which also read the account (then cached in KV)
+    // and scored the contact from its emails: they read its stored row.
     const rows = async (limit: number) => (await countedCall(account, `/api/contacts/big%40acme.example?limit=${limit}`)).d1RowsReturned;
     expect((await rows(500)) - (await rows(50))).toBe(450);
     // A later page reads only what is older than its position: past the 2,300 opens, neither their index rows nor

@@ -1,14 +1,15 @@
 // The people list's stored scores (table contact_scores, migration 0010): a page reads rows in proportion to the
-// page, not to the account. Every contact's score decays by the same factor as time passes (docs/engagement.md),
-// so a key made at any time, log2(score at t) + (t − epoch) / half-life, orders contacts as their scores at any
-// later time do; the scores shown are computed at read time, exactly, for the page's contacts only.
+// page, not to the account nor to its contacts' emails. Every contact's score decays by the same factor as time
+// passes (docs/engagement.md), so a key made at any time, log2(score at t) + (t − epoch) / half-life, orders contacts
+// as their scores at any later time do, and gives the score at read time (scoreAt): the decay applied at read time.
 //
-// A stored row is brought up to date by the listings after it is marked dirty: by triggers in the migration (recipients
-// added or removed, replies, a label that starts or stops counting), or by a listing that finds new events on one of
-// its emails since contact_scores_state.events_seq (read by seq through events_by_account, so a hit writes nothing
-// here). A listing rescores a bounded share of the marked rows (RESCORED_PER_REQUEST). Events
-// deleted by the retention purge leave their (by then decayed) share in the key until the contact changes again.
-import { ENGAGEMENT_HALF_LIFE_DAYS } from "../../../shared/engagement";
+// A stored row is brought up to date after it is marked dirty: by triggers in the migrations (recipients added,
+// removed or changed, replies, a label that starts or stops counting, an email's changes that a contact's row shows),
+// by the retention purge (retention.ts), or by a listing or a contact's page that finds new events on one of its
+// emails since contact_scores_state.events_seq (read by seq through events_by_account, so a hit writes nothing
+// here). A listing rescores a bounded share of the marked rows (RESCORED_PER_REQUEST); a marked row it leaves is
+// computed from its emails when it is shown.
+import { ENGAGEMENT_HALF_LIFE_DAYS, roundedScore } from "../../../shared/engagement";
 import { accountContacts, type ContactAggregate } from "./contacts";
 import { chunked, MAX_IN_LIST } from "./sql";
 
@@ -17,16 +18,76 @@ const HALF_LIFE_MS = ENGAGEMENT_HALF_LIFE_DAYS * 86_400_000;
 const KEY_EPOCH_MS = Date.UTC(2026, 0, 1);
 /** The key of a contact with no score: below every real key. */
 const NO_SCORE_KEY = -1e300;
+/** activity_key of a contact with no counted activity (migration 0010). */
+const NO_ACTIVITY_KEY = -1;
 
 /** The ranking key of a score (before rounding) computed at `now`. */
 export function scoreKey(exactScore: number, now: number): number {
   return exactScore > 0 ? Math.log2(exactScore) + (now - KEY_EPOCH_MS) / HALF_LIFE_MS : NO_SCORE_KEY;
 }
 
-/** Recomputes these contacts' stored rows: `dirtyAsRead` (email → dirty as read before computing) clears only those. */
-async function storeContacts(db: D1Database, accountId: string, now: number, dirtyAsRead: Map<string, number>) {
+/**
+ * The score (before rounding) at `now` of a stored key: the decay applied at read time. Every activity decays by the
+ * same factor (docs/engagement.md), so this is the score computed from the events at `now`, but for the last bits
+ * that log2 and back lose: 12 significant digits drop those, so a score of exactly 0.125 still rounds as computed.
+ */
+export function scoreAt(key: number, now: number): number {
+  return key <= NO_SCORE_KEY ? 0 : Number((2 ** (key - (now - KEY_EPOCH_MS) / HALF_LIFE_MS)).toPrecision(12));
+}
+
+/** A contact_scores row as the people list and a contact's page read it. */
+interface StoredContactRow {
+  email: string;
+  dirty: number;
+  name: string | null;
+  sent: number;
+  last_sent_at: number | null;
+  activity_key: number;
+  campaigns: string;
+  score_key: number;
+}
+
+const STORED_CONTACT_COLUMNS = "email, dirty, name, sent, last_sent_at, activity_key, campaigns, score_key";
+
+/** The contact as its stored row has it at `now`: exact when the row is not marked (dirty = 0). */
+function storedContact(row: StoredContactRow, now: number): ContactAggregate {
+  const exactScore = scoreAt(row.score_key, now);
+  return {
+    email: row.email,
+    name: row.name,
+    sent: row.sent,
+    lastSentAt: row.last_sent_at,
+    lastActivityAt: row.activity_key === NO_ACTIVITY_KEY ? null : row.activity_key,
+    campaigns: new Set(JSON.parse(row.campaigns) as string[]),
+    score: roundedScore(exactScore),
+    exactScore,
+  };
+}
+
+/** These contacts computed from their emails and events at `now`, by email: one D1 call per MAX_IN_LIST of them. */
+async function computedContacts(db: D1Database, accountId: string, now: number, emails: readonly string[]) {
+  const asked = new Set(emails);
+  const computed = new Map<string, ContactAggregate>();
+  for (const part of chunked(emails)) {
+    // accountContacts also gives the other recipients of these emails, from only these emails: they are left out.
+    for (const contact of await accountContacts(db, accountId, now, part))
+      if (asked.has(contact.email)) computed.set(contact.email, contact);
+  }
+  return computed;
+}
+
+/**
+ * Recomputes these contacts' stored rows: `dirtyAsRead` (email → dirty as read before computing) clears only those.
+ * Returns the contacts as computed, by email (a contact with no email left has none).
+ */
+async function storeContacts(
+  db: D1Database,
+  accountId: string,
+  now: number,
+  dirtyAsRead: Map<string, number>,
+): Promise<Map<string, ContactAggregate>> {
+  const computed = await computedContacts(db, accountId, now, [...dirtyAsRead.keys()]);
   for (const part of chunked([...dirtyAsRead.keys()])) {
-    const computed = new Map((await accountContacts(db, accountId, now, part)).map((c) => [c.email, c]));
     await db.batch(
       part.map((email) => {
         const contact = computed.get(email);
@@ -48,7 +109,7 @@ async function storeContacts(db: D1Database, accountId: string, now: number, dir
             contact.name,
             contact.sent,
             contact.lastSentAt,
-            contact.lastActivityAt ?? -1,
+            contact.lastActivityAt ?? NO_ACTIVITY_KEY,
             JSON.stringify([...contact.campaigns]),
             scoreKey(contact.exactScore, now),
             seen,
@@ -56,6 +117,7 @@ async function storeContacts(db: D1Database, accountId: string, now: number, dir
       }),
     );
   }
+  return computed;
 }
 
 /**
@@ -68,52 +130,58 @@ async function storeContacts(db: D1Database, accountId: string, now: number, dir
 export const RESCORED_PER_REQUEST = 4 * MAX_IN_LIST;
 
 /**
- * Brings the account's stored rows closer to date: marks what changed since the last listing (every contact the first
- * time) in one statement whatever its size, then rescores up to RESCORED_PER_REQUEST of the marked contacts.
- * Returns how many marked contacts are left for later requests.
+ * Marks what changed since the last refresh (every contact the first time) in one statement whatever its size: the
+ * contacts of every email with events after contact_scores_state.events_seq.
  */
-export async function refreshContactScores(db: D1Database, accountId: string, now: number): Promise<number> {
+async function markChangedContacts(db: D1Database, accountId: string): Promise<void> {
   const [state, latest] = await db.batch([
     db.prepare("SELECT events_seq FROM contact_scores_state WHERE account_id = ?").bind(accountId),
     db.prepare("SELECT coalesce(max(seq), 0) AS seq FROM events WHERE account_id = ?").bind(accountId),
   ]);
   const since = (state?.results[0] as { events_seq: number } | undefined)?.events_seq;
   const upTo = (latest?.results[0] as { seq: number } | undefined)?.seq ?? 0;
-  if (since === undefined || upTo > since) {
-    const marks =
-      since === undefined
-        ? // Nothing stored yet: a row for every contact of the account, and every row (a contact gone since has one) marked.
-          [
-            db
-              .prepare(
-                `INSERT INTO contact_scores (account_id, email) SELECT DISTINCT account_id, email FROM message_recipients
-                 WHERE account_id = ?1 ON CONFLICT (account_id, email) DO NOTHING`,
-              )
-              .bind(accountId),
-            db.prepare("UPDATE contact_scores SET dirty = dirty + 1 WHERE account_id = ?1").bind(accountId),
-          ]
-        : // The recipients of every email with events after the last refresh (events_by_account, from `since` on).
-          [
-            db
-              .prepare(
-                `INSERT INTO contact_scores (account_id, email)
-                 SELECT DISTINCT ?1, r.email FROM message_recipients r
-                 WHERE r.message_id IN (SELECT DISTINCT message_id FROM events WHERE account_id = ?1 AND seq > ?2 AND seq <= ?3)
-                 ON CONFLICT (account_id, email) DO UPDATE SET dirty = dirty + 1`,
-              )
-              .bind(accountId, since, upTo),
-          ];
-    // One transaction: the events up to `upTo` are marked exactly when the state says they are.
-    await db.batch([
-      ...marks,
-      db
-        .prepare(
-          `INSERT INTO contact_scores_state (account_id, events_seq) VALUES (?1, ?2)
-           ON CONFLICT (account_id) DO UPDATE SET events_seq = max(events_seq, ?2)`,
-        )
-        .bind(accountId, upTo),
-    ]);
-  }
+  if (since !== undefined && upTo <= since) return;
+  const marks =
+    since === undefined
+      ? // Nothing stored yet: a row for every contact of the account, and every row (a contact gone since has one) marked.
+        [
+          db
+            .prepare(
+              `INSERT INTO contact_scores (account_id, email) SELECT DISTINCT account_id, email FROM message_recipients
+               WHERE account_id = ?1 ON CONFLICT (account_id, email) DO NOTHING`,
+            )
+            .bind(accountId),
+          db.prepare("UPDATE contact_scores SET dirty = dirty + 1 WHERE account_id = ?1").bind(accountId),
+        ]
+      : // The recipients of every email with events after the last refresh (events_by_account, from `since` on).
+        [
+          db
+            .prepare(
+              `INSERT INTO contact_scores (account_id, email)
+               SELECT DISTINCT ?1, r.email FROM message_recipients r
+               WHERE r.message_id IN (SELECT DISTINCT message_id FROM events WHERE account_id = ?1 AND seq > ?2 AND seq <= ?3)
+               ON CONFLICT (account_id, email) DO UPDATE SET dirty = dirty + 1`,
+            )
+            .bind(accountId, since, upTo),
+        ];
+  // One transaction: the events up to `upTo` are marked exactly when the state says they are.
+  await db.batch([
+    ...marks,
+    db
+      .prepare(
+        `INSERT INTO contact_scores_state (account_id, events_seq) VALUES (?1, ?2)
+         ON CONFLICT (account_id) DO UPDATE SET events_seq = max(events_seq, ?2)`,
+      )
+      .bind(accountId, upTo),
+  ]);
+}
+
+/**
+ * Brings the account's stored rows closer to date: marks what changed (markChangedContacts), then rescores up to
+ * RESCORED_PER_REQUEST of the marked contacts. Returns how many marked contacts are left for later requests.
+ */
+export async function refreshContactScores(db: D1Database, accountId: string, now: number): Promise<number> {
+  await markChangedContacts(db, accountId);
   // The marked rows (contact_scores_dirty), some of them, and how many there are in all.
   const { results } = await db
     .prepare("SELECT email, dirty, count(*) OVER () AS marked FROM contact_scores WHERE account_id = ? AND dirty > 0 LIMIT ?")
@@ -122,6 +190,21 @@ export async function refreshContactScores(db: D1Database, accountId: string, no
   const dirtyAsRead = new Map(results.map((row) => [row.email, row.dirty]));
   await storeContacts(db, accountId, now, dirtyAsRead);
   return (results[0]?.marked ?? 0) - results.length;
+}
+
+/**
+ * One contact at `now`, for its own page, or null when the account never sent to it (or deleted every email to it):
+ * the stored row once the account's changes are marked, or, when the row is marked or missing, computed from its
+ * emails and stored. So a contact of a year of mail reads one row, not a few rows per email, until it changes.
+ */
+export async function contactAt(db: D1Database, accountId: string, email: string, now: number): Promise<ContactAggregate | null> {
+  await markChangedContacts(db, accountId);
+  const row = await db
+    .prepare(`SELECT ${STORED_CONTACT_COLUMNS} FROM contact_scores WHERE account_id = ? AND email = ?`)
+    .bind(accountId, email)
+    .first<StoredContactRow>();
+  if (row?.dirty === 0) return storedContact(row, now);
+  return (await storeContacts(db, accountId, now, new Map([[email, row?.dirty ?? 0]]))).get(email) ?? null;
 }
 
 export interface ContactPageQuery {
@@ -134,9 +217,9 @@ export interface ContactPageQuery {
 }
 
 /**
- * One page of the account's contacts, best first (score, or latest activity), with their scores computed exactly
- * at `now`; `more` when contacts follow. Reads the stored rows of the page (and of what a filter skips), then the
- * page's own emails and events.
+ * One page of the account's contacts, best first (score, or latest activity), with their scores at `now`; `more` when
+ * contacts follow. Reads the stored rows of the page (and of what a filter skips): a row the listing's refresh left
+ * marked (more changed than one request rescores) is computed from its emails instead, exactly, as it is ranked.
  */
 export async function contactPage(
   db: D1Database,
@@ -159,20 +242,17 @@ export async function contactPage(
     conditions.push(`EXISTS (SELECT 1 FROM json_each(campaigns) j WHERE j.value = ${bind(query.campaign)})`);
   const { results } = await db
     .prepare(
-      `SELECT email, ${column} AS key FROM contact_scores INDEXED BY contact_scores_by_${query.sort === "score" ? "score" : "activity"}
+      `SELECT ${STORED_CONTACT_COLUMNS}, ${column} AS key FROM contact_scores
+       INDEXED BY contact_scores_by_${query.sort === "score" ? "score" : "activity"}
        WHERE ${conditions.join(" AND ")} ORDER BY ${column} DESC, email LIMIT ${bind(query.limit + 1)}`,
     )
     .bind(...binds)
-    .all<{ email: string; key: number }>();
+    .all<StoredContactRow & { key: number }>();
   const page = results.slice(0, query.limit);
-  const keys = new Map(page.map((row) => [row.email, row.key]));
-  const computed = new Map<string, ContactAggregate>();
-  for (const part of chunked(page.map((row) => row.email))) {
-    for (const contact of await accountContacts(db, accountId, now, part))
-      if (keys.has(contact.email)) computed.set(contact.email, contact);
-  }
+  const marked = page.filter((row) => row.dirty > 0).map((row) => row.email);
+  const computed = await computedContacts(db, accountId, now, marked);
   const contacts = page.flatMap((row) => {
-    const contact = computed.get(row.email);
+    const contact = row.dirty > 0 ? computed.get(row.email) : storedContact(row, now);
     return contact ? [{ ...contact, key: row.key }] : [];
   });
   const shown = query.minScore === undefined ? contacts : contacts.filter((c) => c.score >= (query.minScore ?? 0));

@@ -1,3 +1,5 @@
+import { COUNTED_SQL } from "./sql";
+
 const DAY_MS = 86_400_000;
 const PURGE_CHUNK = 5_000;
 /**
@@ -27,20 +29,29 @@ export async function purgeExpiredEvents(db: D1Database, now: number): Promise<n
 /**
  * Deletes one table's rows (keyed by seq, with account_id and occurred_at) that are past their account's retention.
  * Per account, only the rows older than its cutoff are read (the table's `<table>_by_time` index), not the table.
+ * Before a chunk of counted events goes, the contacts of their emails are marked for rescoring, in the same
+ * transaction: their stored rows are what the people list shows (db/contact-scores.ts), and a 90-day-old click still
+ * adds 0.03 to a score. Replies mark theirs by trigger (migration 0010); other signals do not count.
  */
 async function purgeExpired(db: D1Database, table: "events" | "signals", now: number): Promise<number> {
+  // The same chunk for both statements of a batch: one statement, one plan, one transaction.
+  const chunk = `SELECT t.seq, t.message_id FROM accounts a CROSS JOIN ${table} t INDEXED BY ${table}_by_time
+                 WHERE t.account_id = a.id AND t.occurred_at < ?1 - a.retention_days * ${DAY_MS} LIMIT ${PURGE_CHUNK}`;
+  const markContacts = db
+    .prepare(
+      `WITH chunk AS (${chunk})
+       UPDATE contact_scores SET dirty = dirty + 1 WHERE (account_id, email) IN (
+         SELECT r.account_id, r.email FROM message_recipients r
+         WHERE r.message_id IN (SELECT e.message_id FROM chunk c JOIN events e ON e.seq = c.seq WHERE e.label IN (${COUNTED_SQL})))`,
+    )
+    .bind(now);
+  const deleteChunk = db.prepare(`DELETE FROM ${table} WHERE seq IN (SELECT seq FROM (${chunk}))`).bind(now);
   let deleted = 0;
-  for (let chunk = 0; chunk < MAX_CHUNKS_PER_RUN; chunk++) {
-    const result = await db
-      .prepare(
-        `DELETE FROM ${table} WHERE seq IN (
-           SELECT t.seq FROM accounts a CROSS JOIN ${table} t INDEXED BY ${table}_by_time
-           WHERE t.account_id = a.id AND t.occurred_at < ?1 - a.retention_days * ${DAY_MS} LIMIT ${PURGE_CHUNK})`,
-      )
-      .bind(now)
-      .run();
-    deleted += result.meta.changes;
-    if (result.meta.changes < PURGE_CHUNK) break;
+  for (let run = 0; run < MAX_CHUNKS_PER_RUN; run++) {
+    const results = await db.batch(table === "events" ? [markContacts, deleteChunk] : [deleteChunk]);
+    const changes = results.at(-1)?.meta.changes ?? 0;
+    deleted += changes;
+    if (changes < PURGE_CHUNK) break;
   }
   return deleted;
 }

@@ -13,8 +13,8 @@ import {
 import { normalizeEmail } from "../../../shared/email";
 import { requireAccount } from "../auth";
 import { encodeCursor, pageCursor } from "../cursor";
-import { contactPage, refreshContactScores } from "../db/contact-scores";
-import { accountContacts, contactSummaries, contactTimelinePage, deleteContact } from "../db/contacts";
+import { contactAt, contactPage, refreshContactScores } from "../db/contact-scores";
+import { contactSummaries, contactTimelinePage, deleteContact } from "../db/contacts";
 import { addressStates, liftSuppression } from "../db/signals";
 import type { AppEnv } from "../env";
 import { jsonError, validated } from "../http";
@@ -67,7 +67,7 @@ export const contactsRoute = new Hono<AppEnv>()
     const { values: before, error } = pageCursor(c, cursor, ["n", "s"]);
     if (error) return error;
     const [contact, page] = await Promise.all([
-      accountContacts(c.env.DB, accountId, Date.now(), [email]).then((found) => found.find((x) => x.email === email)),
+      contactAt(c.env.DB, accountId, email, Date.now()),
       contactTimelinePage(c.env.DB, accountId, email, before, limit),
     ]);
     if (!contact) return jsonError(c, 404, NOT_FOUND);
