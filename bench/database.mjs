@@ -104,10 +104,6 @@ async function timed(url, pathname, { token, body }) {
 }
 
 /**
- * A request to one tracker. wrangler dev reloads a worker whose sources change (someone editing while the
- * benchmark runs), on a new inner port: a request that cannot connect finds the port again and is made again.
- */
-/**
  * Points a tracker's requests at its own workerd, past wrangler dev's proxy (see servers.mjs), or at the proxy when
  * that workerd cannot be found (`viaProxy`). The proxy adds a few milliseconds a request, so sideBySide refuses to
  * set a tracker behind it against one that is not: until 2026-12-01 the 20,000-contact tracker's people list went
@@ -119,6 +115,10 @@ async function aimAt(server) {
   server.viaProxy = direct === null;
 }
 
+/**
+ * A request to one tracker. wrangler dev reloads a worker whose sources change (someone editing while the
+ * benchmark runs), on a new inner port: a request that cannot connect finds the port again and is made again.
+ */
 async function onServer(server, request) {
   for (let attempt = 1; ; attempt++) {
     try {
