@@ -1,7 +1,7 @@
 // Load and fault tests against the real worker under `wrangler dev` on loopback. Bounded in count and time.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { FeedEvent } from "../../shared/api";
-import { BROWSER_UA, eventually, Rep, runConcurrently, startFaultyTracker, type Tracker } from "./tracker-under-load";
+import { BROWSER_UA, eventually, faultyTrackerForSuite, Rep, runConcurrently, type Tracker } from "./tracker-under-load";
 
 const MESSAGES = 100;
 const OPENS = 3000;
@@ -87,34 +87,22 @@ async function expectExactCounts({ rep, threadIds, feed }: Scenario) {
 }
 
 describe("under load", () => {
-  let tracker: Tracker;
-  beforeAll(async () => {
-    tracker = await startFaultyTracker({ FAULT_RATE: "0" });
-  }, 90_000);
-  afterAll(async () => {
-    await tracker?.stop();
-  });
+  const tracker = faultyTrackerForSuite({ FAULT_RATE: "0" });
 
   it(`stores exactly ${OPENS} opens and ${CLICKS} clicks, and the feed returns each once`, async () => {
-    await expectExactCounts(await hammer(tracker));
-    expect(await tracker.injected()).toEqual({ failedCalls: 0, failedBatches: 0, redeliveredBatches: 0 });
+    await expectExactCounts(await hammer(tracker()));
+    expect(await tracker().injected()).toEqual({ failedCalls: 0, failedBatches: 0, redeliveredBatches: 0 });
   }, 300_000);
 });
 
 describe("under load, with D1 failing and every message redelivered", () => {
-  let tracker: Tracker;
-  beforeAll(async () => {
-    // A fifth of the consumer's D1 calls fail, and each batch that does get stored is delivered once more.
-    tracker = await startFaultyTracker({ FAULT_RATE: "0.2", REDELIVER: "1" });
-  }, 90_000);
-  afterAll(async () => {
-    await tracker?.stop();
-  });
+  // A fifth of the consumer's D1 calls fail, and each batch that does get stored is delivered once more.
+  const tracker = faultyTrackerForSuite({ FAULT_RATE: "0.2", REDELIVER: "1" });
 
   it(`stores exactly ${OPENS} opens and ${CLICKS} clicks, and the feed returns each once`, async () => {
-    await expectExactCounts(await hammer(tracker));
+    await expectExactCounts(await hammer(tracker()));
     // The faults really happened: batches failed and were redelivered, and stored batches came twice.
-    const injected = await tracker.injected();
+    const injected = await tracker().injected();
     expect(injected.failedBatches).toBeGreaterThan(5);
     expect(injected.redeliveredBatches).toBeGreaterThan(5);
   }, 300_000);

@@ -3,6 +3,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { afterAll, beforeAll } from "vitest";
 // @ts-expect-error: plain JavaScript module without type declarations
 import { freePort, ROOT, startTracker } from "../../scripts/tracker.mjs";
 import type { CreateAccountResponse, EventsResponse, MessageStatus, RegisterMessageRequest, StatusResponse } from "../../shared/api";
@@ -37,14 +38,20 @@ export interface Tracker {
   stop(): Promise<void>;
 }
 
-export async function startFaultyTracker(vars: { FAULT_RATE: string; REDELIVER?: string }): Promise<Tracker> {
+async function startFaultyTracker(vars: { FAULT_RATE: string; REDELIVER?: string }): Promise<Tracker> {
   const dir = mkdtempSync(path.join(tmpdir(), "mailtracker-load-"));
-  const tracker = await startTracker({
-    port: await freePort(),
-    persistTo: path.join(dir, "state"),
-    config: faultConfig(dir),
-    vars: { SIGNING_SECRET: `load-test-${crypto.randomUUID()}`, FEED_SETTLE_SECONDS: "0", REDELIVER: "0", ...vars },
-  });
+  let tracker: { url: string; stop(): Promise<void> };
+  try {
+    tracker = await startTracker({
+      port: await freePort(),
+      persistTo: path.join(dir, "state"),
+      config: faultConfig(dir),
+      vars: { SIGNING_SECRET: `load-test-${crypto.randomUUID()}`, FEED_SETTLE_SECONDS: "0", REDELIVER: "0", ...vars },
+    });
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
   return {
     url: tracker.url,
     injected: async () => (await (await fetch(`${tracker.url}/__test/faults`)).json()) as InjectedFaults,
@@ -52,6 +59,31 @@ export async function startFaultyTracker(vars: { FAULT_RATE: string; REDELIVER?:
       await tracker.stop();
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/** How long a suite waits for its tracker: startTracker gives up on `wrangler dev` after 60 s, migrations first. */
+const SUITE_START_TIMEOUT_MS = 90_000;
+
+/**
+ * A tracker for the enclosing `describe`: started before its tests, stopped after them. The start itself is kept,
+ * not only the tracker: when it outlasts the hook's timeout vitest moves on without it, and the tracker it starts
+ * afterwards must still be stopped (it was left running, with its port and workerd, when only an assigned tracker was).
+ */
+export function faultyTrackerForSuite(vars: { FAULT_RATE: string; REDELIVER?: string }): () => Tracker {
+  let starting: Promise<Tracker> | undefined;
+  let started: Tracker | undefined;
+  beforeAll(async () => {
+    starting = startFaultyTracker(vars);
+    started = await starting;
+  }, SUITE_START_TIMEOUT_MS);
+  afterAll(async () => {
+    const tracker = await starting?.catch(() => undefined);
+    await tracker?.stop();
+  }, SUITE_START_TIMEOUT_MS);
+  return () => {
+    if (!started) throw new Error("the suite's tracker did not start");
+    return started;
   };
 }
 
