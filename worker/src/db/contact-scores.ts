@@ -21,18 +21,28 @@ const NO_SCORE_KEY = -1e300;
 /** activity_key of a contact with no counted activity (migration 0010). */
 const NO_ACTIVITY_KEY = -1;
 
+/**
+ * Steps of a key per unit (a doubling of the score). The same score computed at two times, or with its activities
+ * summed in another order, gives keys a few units in the last place apart; on a grid of 2^-26 they are equal, so
+ * contacts of equal score (the recipients of one shared email) tie and are ordered by address, whenever each was
+ * scored. A step moves a score by at most 5 in 10^9 of itself.
+ */
+const KEY_STEPS = 2 ** 26;
+
 /** The ranking key of a score (before rounding) computed at `now`. */
 export function scoreKey(exactScore: number, now: number): number {
-  return exactScore > 0 ? Math.log2(exactScore) + (now - KEY_EPOCH_MS) / HALF_LIFE_MS : NO_SCORE_KEY;
+  if (exactScore <= 0) return NO_SCORE_KEY;
+  return Math.round((Math.log2(exactScore) + (now - KEY_EPOCH_MS) / HALF_LIFE_MS) * KEY_STEPS) / KEY_STEPS;
 }
 
 /**
  * The score (before rounding) at `now` of a stored key: the decay applied at read time. Every activity decays by the
- * same factor (docs/engagement.md), so this is the score computed from the events at `now`, but for the last bits
- * that log2 and back lose: 12 significant digits drop those, so a score of exactly 0.125 still rounds as computed.
+ * same factor (docs/engagement.md), so this is the score computed from the events at `now`, but for the key's grid
+ * (KEY_STEPS) and the bits that log2 and back lose: 7 significant digits drop those, so a score of exactly 0.125
+ * still rounds as computed.
  */
 export function scoreAt(key: number, now: number): number {
-  return key <= NO_SCORE_KEY ? 0 : Number((2 ** (key - (now - KEY_EPOCH_MS) / HALF_LIFE_MS)).toPrecision(12));
+  return key <= NO_SCORE_KEY ? 0 : Number((2 ** (key - (now - KEY_EPOCH_MS) / HALF_LIFE_MS)).toPrecision(7));
 }
 
 /** A contact_scores row as the people list and a contact's page read it. */
