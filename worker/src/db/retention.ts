@@ -29,27 +29,32 @@ export async function purgeExpiredEvents(db: D1Database, now: number): Promise<n
 /**
  * Deletes one table's rows (keyed by seq, with account_id and occurred_at) that are past their account's retention.
  * Per account, only the rows older than its cutoff are read (the table's `<table>_by_time` index), not the table.
- * Before a chunk of counted events goes, the contacts of their emails are marked for rescoring, in the same
- * transaction: their stored rows are what the people list shows (db/contact-scores.ts), and a 90-day-old click still
- * adds 0.03 to a score. Replies mark theirs by trigger (migration 0010); other signals do not count.
+ * Before a chunk of events goes, the contacts of the emails of its counted ones are marked for rescoring: their stored
+ * rows are what the people list shows (db/contact-scores.ts), and a 90-day-old click still adds 0.03 to a score. One
+ * statement per chunk marks each contact once; a trigger on each deleted event would write a contact's row once per
+ * event. Replies mark theirs by trigger (migration 0010), and other signals do not count.
  */
 async function purgeExpired(db: D1Database, table: "events" | "signals", now: number): Promise<number> {
-  // The same chunk for both statements of a batch: one statement, one plan, one transaction.
-  const chunk = `SELECT t.seq, t.message_id FROM accounts a CROSS JOIN ${table} t INDEXED BY ${table}_by_time
+  const chunk = `SELECT t.* FROM accounts a CROSS JOIN ${table} t INDEXED BY ${table}_by_time
                  WHERE t.account_id = a.id AND t.occurred_at < ?1 - a.retention_days * ${DAY_MS} LIMIT ${PURGE_CHUNK}`;
-  const markContacts = db
-    .prepare(
-      `WITH chunk AS (${chunk})
-       UPDATE contact_scores SET dirty = dirty + 1 WHERE (account_id, email) IN (
-         SELECT r.account_id, r.email FROM message_recipients r
-         WHERE r.message_id IN (SELECT e.message_id FROM chunk c JOIN events e ON e.seq = c.seq WHERE e.label IN (${COUNTED_SQL})))`,
-    )
-    .bind(now);
-  const deleteChunk = db.prepare(`DELETE FROM ${table} WHERE seq IN (SELECT seq FROM (${chunk}))`).bind(now);
+  const statements = [db.prepare(`DELETE FROM ${table} WHERE seq IN (SELECT seq FROM (${chunk}))`).bind(now)];
+  // In one batch, so one transaction ("Batched statements are SQL transactions", Cloudflare's D1 Database API page,
+  // developers.cloudflare.com/d1/worker-api/d1-database/#batch, read 2026-12-01): the mark sees the same chunk the
+  // DELETE then removes.
+  if (table === "events")
+    statements.unshift(
+      db
+        .prepare(
+          `WITH chunk AS (${chunk})
+           UPDATE contact_scores SET dirty = dirty + 1 WHERE (account_id, email) IN (
+             SELECT account_id, email FROM message_recipients
+             WHERE message_id IN (SELECT message_id FROM chunk WHERE label IN (${COUNTED_SQL})))`,
+        )
+        .bind(now),
+    );
   let deleted = 0;
   for (let run = 0; run < MAX_CHUNKS_PER_RUN; run++) {
-    const results = await db.batch(table === "events" ? [markContacts, deleteChunk] : [deleteChunk]);
-    const changes = results.at(-1)?.meta.changes ?? 0;
+    const changes = (await db.batch(statements)).at(-1)?.meta.changes ?? 0;
     deleted += changes;
     if (changes < PURGE_CHUNK) break;
   }
