@@ -224,8 +224,9 @@ const olderThanPosition = (at: string, key: string) => `${at} <= ?3 AND (${at} <
  * on every page, as it did, passed the free plan's 10 ms of CPU per invocation for a contact of a year of mail. D1
  * still reads every item older than the position, and counts the rows its sort takes as read too (local D1,
  * workerd 1.20261023.1, measured 2026-12-01; Cloudflare's D1 metrics page, read the same day, calls rows read "rows
- * read (scanned)" and does not say how a sort counts; the figures: docs/benchmarks.md, fifteenth pass, and `contact-timeline-p50`). Each item's key (`0:`
- * a send, `1:` an event's seq, `2:` a signal's seq) orders items of the same time. The contact's emails are
+ * read (scanned)" and does not say how a sort counts; the figures: docs/benchmarks.md, fifteenth pass, and
+ * `contact-timeline-p50`). Each item's key (`0:` a send, `1:` an event's seq, `2:` a signal's seq) orders items of the
+ * same time. The contact's emails are
  * joined in SQL (message_recipients_by_email): listing them in the statement took a batch per 45 emails and passed
  * the free plan's FREE_PLAN_D1_QUERIES (sql.ts) at about 2,200 emails. The `INDEXED BY`s keep each table read by
  * message from the contact's emails: without statistics SQLite would walk the account's signals
