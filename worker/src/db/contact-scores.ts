@@ -10,7 +10,7 @@
 // here). A listing rescores a bounded share of the marked rows (RESCORED_PER_REQUEST); a marked row it leaves is
 // computed from its emails when it is shown.
 import { ENGAGEMENT_HALF_LIFE_DAYS, roundedScore } from "../../../shared/engagement";
-import { accountContacts, type ContactAggregate } from "./contacts";
+import { type ContactAggregate, scoredContacts } from "./contacts";
 import { chunked, MAX_IN_LIST } from "./sql";
 
 const HALF_LIFE_MS = ENGAGEMENT_HALF_LIFE_DAYS * 86_400_000;
@@ -76,12 +76,9 @@ function storedContact(row: StoredContactRow, now: number): ContactAggregate {
 
 /** These contacts computed from their emails and events at `now`, by email: one D1 call per MAX_IN_LIST of them. */
 async function computedContacts(db: D1Database, accountId: string, now: number, emails: readonly string[]) {
-  const asked = new Set(emails);
   const computed = new Map<string, ContactAggregate>();
   for (const part of chunked(emails)) {
-    // accountContacts also gives the other recipients of these emails, from only these emails: they are left out.
-    for (const contact of await accountContacts(db, accountId, now, part))
-      if (asked.has(contact.email)) computed.set(contact.email, contact);
+    for (const contact of await scoredContacts(db, accountId, now, part)) computed.set(contact.email, contact);
   }
   return computed;
 }
@@ -132,10 +129,10 @@ async function storeContacts(
 
 /**
  * Contacts rescored by one listing request, at most. An account's first listing, or one after a busy week, may find
- * thousands of contacts to rescore, and each chunk of MAX_IN_LIST takes two D1 queries (accountContacts' batch and
- * the store's): all at once, they went past FREE_PLAN_D1_QUERIES (sql.ts) from about 2,000 contacts. So the work is
- * spread over the listing's requests, four chunks each, and the answer says how many contacts are still waiting
- * (`pendingContacts`); the dashboard asks again until none is.
+ * thousands of contacts to rescore, and each chunk of MAX_IN_LIST takes two D1 queries (scoredContacts' statement and
+ * the store's batch): all at once, they went past FREE_PLAN_D1_QUERIES (sql.ts) from about 2,000 contacts. So the
+ * work is spread over the listing's requests, four chunks each, and the answer says how many contacts are still
+ * waiting (`pendingContacts`); the dashboard asks again until none is.
  */
 export const RESCORED_PER_REQUEST = 4 * MAX_IN_LIST;
 

@@ -7,7 +7,7 @@ import { COUNTED_LABELS, type EventLabel, exportQuery } from "../../../shared/ap
 import { type CsvValue, csvRow } from "../../../shared/csv";
 import { requireAccount } from "../auth";
 import { type CursorValues, encodeCursor, pageCursor } from "../cursor";
-import { accountContacts, contactSummaries } from "../db/contacts";
+import { contactSummaries, scoredContacts } from "../db/contacts";
 import { messagePage } from "../db/messages";
 import { chunked } from "../db/sql";
 import type { AppEnv } from "../env";
@@ -209,9 +209,7 @@ async function contactsPart(db: D1Database, accountId: string, after: [string] |
   const emails = results.slice(0, CONTACTS_PER_PART).map((r) => r.email);
   const now = Date.now();
   const contacts = [];
-  // Only the addresses asked for: an email's other recipients come out partial (accountContacts).
-  for (const part of chunked(emails))
-    contacts.push(...(await accountContacts(db, accountId, now, part)).filter((c) => part.includes(c.email)));
+  for (const part of chunked(emails)) contacts.push(...(await scoredContacts(db, accountId, now, part)));
   contacts.sort((a, b) => (a.email < b.email ? -1 : 1));
   const last = emails.at(-1);
   return {
