@@ -213,4 +213,90 @@ export async function benchCpu({ report, log, rounds }) {
         `them on its own servers; median of ${perEvent.length} batches)`,
     );
   }
+
+  await benchRescoring({ report, log });
+}
+
+/** A contact of many emails, and a listing request's share of contacts, each as they are seeded below. */
+const HEAVY = { emails: 2_300, others: 2, opens: 10 };
+const SHARE = { emails: 20, others: 1, opens: 5 };
+
+/**
+ * Scoring contacts from their emails (`scoredContacts`), which a listing or a contact's page does once for each
+ * contact changed since it was scored: the Worker's CPU, with SQLite's taken out as D1 runs the SQL on its own
+ * servers. Summed in the Worker, one contact of HEAVY took about 170 ms (2026-12-01): 17 times the free plan's 10 ms.
+ */
+async function benchRescoring({ report, log }) {
+  log("timing CPU to score contacts from their emails…");
+  const { scoredContacts } = await importTs("worker/src/db/contacts.ts", "cpu-contacts");
+  const { RESCORED_PER_REQUEST } = await importTs("worker/src/db/contact-scores.ts", "cpu-contact-scores");
+  const { MAX_IN_LIST } = await importTs("worker/src/db/sql.ts", "cpu-sql");
+  const db = await sqliteD1();
+  const accountId = "abcdefghijklmnop";
+  const now = Date.now();
+  await db
+    .prepare("INSERT INTO accounts (id, name, token_hash, current_key_id, created_at) VALUES (?, 'bench', 'x', 1, ?)")
+    .bind(accountId, now)
+    .run();
+  // `contacts` contacts of `emails` emails each, every email with `others` more recipients and `opens` opens, half of
+  // them through Gmail's proxy. The counts go into the SQL as literals: node:sqlite binds a JavaScript number as a
+  // REAL, and i / 20.0 names no email.
+  const seed = async (prefix, contacts, { emails, others, opens }) => {
+    const count = contacts * emails;
+    const numbers = (n) => `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${n - 1})`;
+    await db.batch([
+      db
+        .prepare(
+          `INSERT INTO messages (id, account_id, thread_id, subject, recipients, sent_at, registered_at, updated_at, recipient_count)
+           ${numbers(count)} SELECT ?1 || i, ?2, ?1 || i, 'Proposal', '[]', ?3 - i * 60000, ?3, ?3, ${1 + others} FROM n`,
+        )
+        .bind(prefix, accountId, now - 86_400_000),
+      db
+        .prepare(
+          `INSERT INTO message_recipients (message_id, account_id, email)
+           ${numbers(count)} SELECT ?1 || i, ?2, ?1 || (i / ${emails}) || '@acme.example' FROM n`,
+        )
+        .bind(prefix, accountId),
+      db
+        .prepare(
+          `INSERT INTO message_recipients (message_id, account_id, email)
+           ${numbers(count * others)} SELECT ?1 || (i / ${others}), ?2, ?1 || 'other' || i || '@example.org' FROM n`,
+        )
+        .bind(prefix, accountId),
+      db
+        .prepare(
+          `INSERT INTO events (event_id, account_id, message_id, kind, occurred_at, inserted_at, request_label, label)
+           ${numbers(count * opens)} SELECT ?1 || 'e' || i, ?2, ?1 || (i / ${opens}), 'open', ?3 + i, ?3 + i,
+             CASE i % 2 WHEN 0 THEN 'human' ELSE 'gmail-proxy' END, CASE i % 2 WHEN 0 THEN 'human' ELSE 'gmail-proxy' END FROM n`,
+        )
+        .bind(prefix, accountId, now - 3_600_000 - count * opens),
+    ]);
+    return Array.from({ length: contacts }, (_, c) => `${prefix}${c}@acme.example`);
+  };
+  const heavy = await seed("heavy", 1, HEAVY);
+  const share = await seed("share", RESCORED_PER_REQUEST, SHARE);
+  const timed = async (emails) => {
+    const runs = [];
+    for (let run = 0; run < 9; run++) {
+      const sqlBefore = db.sqlMicros;
+      const start = process.cpuUsage();
+      let scored = 0;
+      for (let i = 0; i < emails.length; i += MAX_IN_LIST)
+        scored += (await scoredContacts(db, accountId, now, emails.slice(i, i + MAX_IN_LIST))).length;
+      if (scored !== emails.length) throw new Error(`scored ${scored} of ${emails.length} contacts`);
+      runs.push({ worker: (cpuMicros(start) - (db.sqlMicros - sqlBefore)) / 1000, sql: (db.sqlMicros - sqlBefore) / 1000 });
+    }
+    const later = runs.slice(2); // the first two warm up
+    return { worker: median(later.map((r) => r.worker)), sql: median(later.map((r) => r.sql)) };
+  };
+  const one = await timed(heavy);
+  const request = await timed(share);
+  report(
+    "cpu-contact-rescore",
+    `${fmt(one.worker)} ms CPU to score one contact of ${HEAVY.emails} emails (each with ${HEAVY.others} other recipients and ` +
+      `${HEAVY.opens} opens), ${fmt(request.worker)} ms for a listing request's ${RESCORED_PER_REQUEST} contacts of ${SHARE.emails} ` +
+      `emails (${fmt(request.worker / FREE_PLAN_CPU_MS)}x the free plan's ${FREE_PLAN_CPU_MS} ms); scoredContacts called directly in ` +
+      `Node with its SQL run in node:sqlite and the ${fmt(one.sql)} and ${fmt(request.sql)} ms inside SQLite taken out, as D1 runs it ` +
+      "on its own servers; median of 7 after 2 warm-ups)",
+  );
 }
