@@ -74,13 +74,9 @@ function storedContact(row: StoredContactRow, now: number): ContactAggregate {
   };
 }
 
-/** These contacts computed from their emails and events at `now`, by email: one D1 call per MAX_IN_LIST of them. */
+/** These contacts computed from their emails and events at `now`, by email. */
 async function computedContacts(db: D1Database, accountId: string, now: number, emails: readonly string[]) {
-  const computed = new Map<string, ContactAggregate>();
-  for (const part of chunked(emails)) {
-    for (const contact of await scoredContacts(db, accountId, now, part)) computed.set(contact.email, contact);
-  }
-  return computed;
+  return new Map((await scoredContacts(db, accountId, now, emails)).map((contact) => [contact.email, contact]));
 }
 
 /**

@@ -7,7 +7,7 @@ import { iso } from "../time";
 import { END_OF_TIME } from "./events";
 import { deleteMessageStatements } from "./messages";
 import { addressStates } from "./signals";
-import { COUNTED_SQL } from "./sql";
+import { COUNTED_SQL, chunked } from "./sql";
 
 /** Repeats beyond this per email and kind add under 0.1% to a score: they are not read. */
 export const MAX_RANK = 10;
@@ -46,9 +46,9 @@ interface ScoredRow {
 }
 
 /**
- * These contacts (at most MAX_IN_LIST addresses) with their scores at `now`, computed in D1 from their emails' counted
- * events and replies: the same sums as engagementSum over the activities docs/engagement.md defines, one row per
- * contact. Summed in the Worker, a contact's every counted event came to it as a row: for a contact of 2,300 emails
+ * These contacts with their scores at `now`, computed in D1 from their emails' counted events and replies: the same
+ * sums as engagementSum over the activities docs/engagement.md defines, one row per contact, one D1 call per
+ * MAX_IN_LIST addresses. Summed in the Worker, a contact's every counted event came to it as a row: for a contact of 2,300 emails
  * with two other recipients and ten opens each, 32,200 rows and about 170 ms of CPU in Node (2026-12-01), where the
  * free plan stops an invocation at 10 ms; D1 runs the SQL on its own servers. D1 has SQLite's math functions
  * (`pow`): "D1 supports … Math functions" (developers.cloudflare.com/d1/sql-api/sql-statements/, read 2026-12-01).
@@ -60,11 +60,31 @@ export async function scoredContacts(
   now: number,
   emails: readonly string[],
 ): Promise<ContactAggregate[]> {
-  if (emails.length === 0) return [];
-  const list = emails.map((_, i) => `?${i + 3}`).join(", ");
-  const { results } = await db
-    .prepare(
-      `WITH ranges(kind, label) AS (VALUES ${COUNTED_RANGES_SQL}),
+  const scored: ContactAggregate[] = [];
+  for (const part of chunked(emails)) {
+    const { results } = await db
+      .prepare(scoredContactsSql(part.length))
+      .bind(accountId, now, ...part)
+      .all<ScoredRow>();
+    for (const row of results)
+      scored.push({
+        email: row.email,
+        name: row.name,
+        sent: row.sent,
+        lastSentAt: row.last_sent_at,
+        lastActivityAt: row.last_activity_at,
+        campaigns: new Set(JSON.parse(row.campaigns) as string[]),
+        score: roundedScore(row.score),
+        exactScore: row.score,
+      });
+  }
+  return scored;
+}
+
+/** scoredContacts' statement for `count` addresses: ?1 the account, ?2 now, the addresses from ?3. */
+function scoredContactsSql(count: number): string {
+  const list = Array.from({ length: count }, (_, i) => `?${i + 3}`).join(", ");
+  return `WITH ranges(kind, label) AS (VALUES ${COUNTED_RANGES_SQL}),
        -- Each contact's emails, and among how many recipients each email's activity is shared.
        mine AS MATERIALIZED (
          SELECT r.email, r.name, m.id AS message_id, m.sent_at, m.campaign,
@@ -84,7 +104,9 @@ export async function scoredContacts(
          SELECT m.message_id, max((SELECT max(x.occurred_at) FROM events x WHERE x.message_id = m.message_id AND x.kind = r.kind AND x.label = r.label)) AS at
          FROM emails m JOIN ranges r GROUP BY m.message_id),
        -- A reply from a recipient is that recipient's; from anyone else, it is shared among the email's recipients.
-       -- CROSS JOIN keeps mine as the outer loop: signals is read by signals_by_message, never scanned.
+       -- CROSS JOIN keeps mine as the outer loop, so signals is read by signals_by_message, never scanned: SQLite does
+       -- not reorder the two sides of a CROSS JOIN (sqlite.org/optoverview.html, "Manual Control Of Query Plans Using
+       -- CROSS JOIN"). With a plain JOIN and no statistics, its plan scanned every account's signals.
        replies AS (
          SELECT mine.email, s.occurred_at, 'reply' AS kind,
                 CASE WHEN s.email = mine.email THEN 1.0 ELSE 1.0 / mine.sharers END AS share,
@@ -93,35 +115,19 @@ export async function scoredContacts(
          WHERE s.email = mine.email
             OR NOT EXISTS (SELECT 1 FROM message_recipients x WHERE x.message_id = s.message_id AND x.email = s.email)),
        contact_replies AS (SELECT email, sum(${TERM_SQL} * share) AS score, max(occurred_at) AS at FROM replies GROUP BY email),
-       contact_events AS (
-         SELECT mine.email, sum(coalesce(e.score, 0) / mine.sharers) AS score, max(l.at) AS at
-         FROM mine LEFT JOIN email_events e ON e.message_id = mine.message_id LEFT JOIN email_latest l ON l.message_id = mine.message_id
-         GROUP BY mine.email),
        -- The name on the latest email that gives one.
        names AS (
          SELECT email, name FROM (
            SELECT email, name, row_number() OVER (PARTITION BY email ORDER BY sent_at DESC, message_id DESC) AS n FROM mine WHERE name IS NOT NULL)
          WHERE n = 1)
+       -- One row per contact and email; the contact's replies and name are one row per contact.
        SELECT mine.email, count(*) AS sent, max(mine.sent_at) AS last_sent_at, nm.name,
               json_group_array(DISTINCT mine.campaign) FILTER (WHERE mine.campaign IS NOT NULL) AS campaigns,
-              coalesce(ce.score, 0) + coalesce(cr.score, 0) AS score,
-              CASE WHEN cr.at IS NULL THEN ce.at WHEN ce.at IS NULL THEN cr.at ELSE max(ce.at, cr.at) END AS last_activity_at
-       FROM mine LEFT JOIN contact_events ce ON ce.email = mine.email LEFT JOIN contact_replies cr ON cr.email = mine.email
-         LEFT JOIN names nm ON nm.email = mine.email
-       GROUP BY mine.email`,
-    )
-    .bind(accountId, now, ...emails)
-    .all<ScoredRow>();
-  return results.map((row) => ({
-    email: row.email,
-    name: row.name,
-    sent: row.sent,
-    lastSentAt: row.last_sent_at,
-    lastActivityAt: row.last_activity_at,
-    campaigns: new Set(JSON.parse(row.campaigns) as string[]),
-    score: roundedScore(row.score),
-    exactScore: row.score,
-  }));
+              sum(coalesce(e.score, 0) / mine.sharers) + coalesce(cr.score, 0) AS score,
+              coalesce(max(max(l.at), cr.at), max(l.at), cr.at) AS last_activity_at
+       FROM mine LEFT JOIN email_events e ON e.message_id = mine.message_id LEFT JOIN email_latest l ON l.message_id = mine.message_id
+         LEFT JOIN contact_replies cr ON cr.email = mine.email LEFT JOIN names nm ON nm.email = mine.email
+       GROUP BY mine.email`;
 }
 
 /** The contacts as the people list, a contact's page and the CSV export show them: with their suppression, bounce and opt-out state. */

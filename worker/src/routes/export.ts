@@ -9,7 +9,6 @@ import { requireAccount } from "../auth";
 import { type CursorValues, encodeCursor, pageCursor } from "../cursor";
 import { contactSummaries, scoredContacts } from "../db/contacts";
 import { messagePage } from "../db/messages";
-import { chunked } from "../db/sql";
 import type { AppEnv } from "../env";
 import { validated } from "../http";
 import { listItems } from "../status";
@@ -208,8 +207,7 @@ async function contactsPart(db: D1Database, accountId: string, after: [string] |
     .all<{ email: string }>();
   const emails = results.slice(0, CONTACTS_PER_PART).map((r) => r.email);
   const now = Date.now();
-  const contacts = [];
-  for (const part of chunked(emails)) contacts.push(...(await scoredContacts(db, accountId, now, part)));
+  const contacts = await scoredContacts(db, accountId, now, emails);
   contacts.sort((a, b) => (a.email < b.email ? -1 : 1));
   const last = emails.at(-1);
   return {
