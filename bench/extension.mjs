@@ -7,6 +7,7 @@ import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { gmailRenderCost } from "./gmail-render.mjs";
 import { ROOT } from "./servers.mjs";
+import { sentListThreadIds, statusStub } from "./status-stub.mjs";
 import { bundleForBrowser, CACHE, fmt, importTs, median, percentile } from "./util.mjs";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -146,45 +147,6 @@ async function sendRewrite(report, log, rounds) {
   );
 }
 
-/** A stub of the tracker's `POST /api/messages/status` (and the page that calls it, same origin), for the marks bench. */
-async function statusStub(legacyIds) {
-  const { createServer } = await import("node:http");
-  const byId = new Map(
-    legacyIds.map((id, i) => [
-      id,
-      {
-        id: `msg-${i}`,
-        threadId: id,
-        state: i % 3 === 0 ? "delivered" : i % 3 === 1 ? "opened" : "clicked",
-        openCount: i % 3 === 0 ? 0 : 1 + (i % 5),
-        firstOpenAt: i % 3 === 0 ? null : "2026-11-22T10:00:00.000Z",
-        lastOpenAt: i % 3 === 0 ? null : "2026-11-22T11:00:00.000Z",
-        clickCount: i % 3 === 2 ? 1 : 0,
-        lastClickAt: i % 3 === 2 ? "2026-11-22T11:05:00.000Z" : null,
-      },
-    ]),
-  );
-  const server = createServer((request, response) => {
-    let body = "";
-    request.on("data", (chunk) => {
-      body += chunk;
-    });
-    request.on("end", () => {
-      if (request.method === "POST") {
-        const { threadIds = [] } = JSON.parse(body || "{}");
-        const messages = threadIds.map((id) => byId.get(id)).filter(Boolean);
-        response.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
-        response.end(JSON.stringify({ messages }));
-      } else {
-        response.writeHead(200, { "content-type": "text/html; charset=utf-8" });
-        response.end("<!doctype html><html><head><meta charset='utf-8'></head><body></body></html>");
-      }
-    });
-  });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((resolve) => server.close(resolve)) };
-}
-
 /**
  * Marking 100 rows of the Sent list: the extension's own ThreadListMarks in Chromium, 100 tracked rows inserted at once,
  * their one batched status request answered by a stub server over HTTP; from the insertion to the 100th mark in the
@@ -195,7 +157,7 @@ async function sentRowsMark(report, log, rounds) {
     report("sent-rows-mark-100", "not measured (no Chromium found)");
     return;
   }
-  const legacyIds = Array.from({ length: 100 }, (_, i) => (0x18c2a0b000000000n + BigInt(i) * 7919n).toString(16));
+  const legacyIds = sentListThreadIds(100);
   const stub = await statusStub(legacyIds);
   const browser = await launchChromium();
   const n = Math.max(20, Math.round(rounds / 3));

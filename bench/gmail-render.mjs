@@ -6,12 +6,15 @@
 // main area in one insertion each, with the markup the simulation uses for its Sent list and conversation view
 // (gmail.md's attributes), here generated at scale. One timing is the insertion, the microtask checkpoint after it
 // (where every MutationObserver callback, the extension's included, runs before the next paint) and the style and
-// layout Chromium then computes for it (forced with offsetHeight, as the next frame would). The extension is not
-// connected to a tracker: its observers scan and its features run, but no status answer arrives during a render.
+// layout Chromium then computes for it (forced with offsetHeight, as the next frame would). The extension is
+// connected, as a rep's is, to a stub of the tracker's status endpoint (status-stub.mjs) that knows every row of the
+// list as tracked: after the first render it draws each row's read receipt in the insertion's mutation checkpoint,
+// from what it knows, as it does whenever Gmail renders a list again (sent-list-marks.ts).
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { ROOT } from "./servers.mjs";
+import { sentListThreadIds, statusStub } from "./status-stub.mjs";
 import { fmt, median, percentile } from "./util.mjs";
 
 const LIST_ROWS = 100;
@@ -21,7 +24,28 @@ const TURN = 5;
 /** Fresh pairs of browsers the rounds are split over (gmailRenderCost). */
 const SESSIONS = 4;
 
-async function launch(extensionDir) {
+/**
+ * Connects the extension in `context` to the tracker at `trackerUrl` as the options page leaves it connected: the
+ * settings' tracker URL and the background's credentials (credentials.ts), written through its service worker.
+ */
+async function connectExtension(context, trackerUrl) {
+  const [worker] = context.serviceWorkers();
+  await worker.evaluate(
+    (url) =>
+      chrome.storage.local.set({
+        options: { version: 2, trackerUrl: url },
+        credentials: {
+          trackerUrl: url,
+          accountId: "benchaccount",
+          apiToken: "bench-token",
+          signingKey: { accountId: "benchaccount", keyId: 1, secret: "bench-signing-key-bench-signing-key" },
+        },
+      }),
+    trackerUrl,
+  );
+}
+
+async function launch(extensionDir, trackerUrl) {
   const { chromium } = await import("playwright-core");
   const { SimulatedGoogle } = await import(path.join(ROOT, "test", "e2e", "gmail-sim", "google.ts"));
   const { CHROMIUM_FLAGS, extensionFlags, routeToSimulatedGoogle } = await import(path.join(ROOT, "test", "e2e", "chromium-flags.ts"));
@@ -35,6 +59,7 @@ async function launch(extensionDir) {
   });
   await routeToSimulatedGoogle(context, new SimulatedGoogle());
   if (extensionDir && context.serviceWorkers().length === 0) await context.waitForEvent("serviceworker", { timeout: 30_000 });
+  if (extensionDir) await connectExtension(context, trackerUrl);
   const page = await context.newPage();
   await page.goto("https://mail.google.com/mail/u/0/#inbox");
   if (extensionDir) {
@@ -50,7 +75,12 @@ async function launch(extensionDir) {
   // waiting for one would wait for ever (seen: a run stalled for minutes).
   context.on("page", (other) => void other.close().catch(() => undefined));
   await page.bringToFront();
-  await page.evaluate(installWorkload, { rows: LIST_ROWS, messages: CONVERSATION_MESSAGES });
+  await page.evaluate(installWorkload, { threadIds: sentListThreadIds(LIST_ROWS), messages: CONVERSATION_MESSAGES });
+  if (extensionDir) {
+    // The list's first render asks the tracker for its rows; every render timed after it draws their marks at once.
+    await page.evaluate(() => globalThis.mtShowList());
+    await page.waitForFunction((rows) => document.querySelectorAll("#main .mt-mark").length === rows, LIST_ROWS, { timeout: 30_000 });
+  }
   return {
     page,
     close: async () => {
@@ -61,15 +91,15 @@ async function launch(extensionDir) {
 }
 
 /** Runs in the page: builds the two renders and `globalThis.mtRender(rounds)`, which times them. */
-function installWorkload({ rows, messages }) {
-  const legacy = (i) => (0x18c2a0b000000000n + BigInt(i) * 7919n).toString(16);
-  const listHtml = `<div class="ae4 UI"><table class="F cf zt"><tbody>${Array.from(
-    { length: rows },
-    (_, i) => `<tr class="zA yO" role="row">
+function installWorkload({ threadIds, messages }) {
+  const listHtml = `<div class="ae4 UI"><table class="F cf zt"><tbody>${threadIds
+    .map(
+      (legacy, i) => `<tr class="zA yO" role="row">
       <td class="yX xY"><div class="afn">To: reader${i}@example.org</div><div class="yW">To: <span class="yP" email="reader${i}@example.org" name="reader${i}">reader${i}</span></div></td>
-      <td class="xY a4W"><div class="xS" role="link"><div class="xT"><div class="y6"><span class="bog"><span data-thread-id="#thread-f:${BigInt(`0x${legacy(i)}`)}" data-legacy-thread-id="${legacy(i)}" data-legacy-last-message-id="${legacy(i)}">Proposal ${i} for the next quarter</span></span><span class="y2"> - Following up on our call about the numbers</span></div></div></div></td>
+      <td class="xY a4W"><div class="xS" role="link"><div class="xT"><div class="y6"><span class="bog"><span data-thread-id="#thread-f:${BigInt(`0x${legacy}`)}" data-legacy-thread-id="${legacy}" data-legacy-last-message-id="${legacy}">Proposal ${i} for the next quarter</span></span><span class="y2"> - Following up on our call about the numbers</span></div></div></div></td>
       <td class="xW xY"><span title="Sun, Nov 22, 2026, 7:56 PM">Nov 22</span></td></tr>`,
-  ).join("")}</tbody></table></div>`;
+    )
+    .join("")}</tbody></table></div>`;
   const body = (i) =>
     `<div dir="ltr"><p>Hello, message ${i} of the thread.</p><p>Here is <a href="https://www.example.com/page/${i}">a link</a> and a picture:</p>` +
     `<img src="https://ci3.googleusercontent.com/meips/x${i}=s0-d-e1-ft#https://images.example.com/${i}.png" width="1" height="1"><p>Regards</p></div>`;
@@ -88,8 +118,11 @@ function installWorkload({ rows, messages }) {
   // own, as Gmail's does, and the page-world script's policy wrapper sees it there (page-world/pixel-guard.ts).
   const policy = trustedTypes.createPolicy("gmail-render-bench", { createHTML: (html) => html });
   const settle = () => document.body.offsetHeight;
+  globalThis.mtShowList = () => {
+    main.innerHTML = policy.createHTML(listHtml);
+  };
   globalThis.mtRender = async (rounds) => {
-    const times = { list: [], conversation: [] };
+    const times = { list: [], conversation: [], marks: [] };
     if (document.visibilityState !== "visible") throw new Error("the simulated Gmail tab is hidden: its renders would be throttled");
     for (let round = 0; round < rounds; round++) {
       for (const [name, html] of [
@@ -114,6 +147,7 @@ function installWorkload({ rows, messages }) {
         await Promise.resolve(); // the checkpoint: mutation observers (the extension's too) run here
         settle();
         times[name].push(performance.now() - start);
+        if (name === "list") times.marks.push(main.querySelectorAll(".mt-mark").length);
       }
     }
     return times;
@@ -139,33 +173,42 @@ export async function gmailRenderCost({ report, log, rounds, extensionDir }) {
   /** Per pair of turns (one in each browser, back to back): the with/without ratio of the pair's medians. */
   const pairs = { list: [], conversation: [] };
   let version = "";
-  for (let session = 0; session < SESSIONS; session++) {
-    const launched = [];
-    try {
-      // Which browser starts first alternates, so neither side always has the machine to itself at launch.
-      for (const dir of session % 2 === 0 ? [null, extensionDir] : [extensionDir, null]) launched.push(await launch(dir));
-      const [without, withExtension] = session % 2 === 0 ? launched : [...launched].reverse();
-      const turn = async (name, browser, counted = true) => {
-        const t = await browser.page.evaluate((n) => globalThis.mtRender(n), TURN);
-        if (counted) {
-          times[name].list.push(...t.list);
-          times[name].conversation.push(...t.conversation);
+  const stub = await statusStub(sentListThreadIds(LIST_ROWS));
+  try {
+    for (let session = 0; session < SESSIONS; session++) {
+      const launched = [];
+      try {
+        // Which browser starts first alternates, so neither side always has the machine to itself at launch.
+        for (const dir of session % 2 === 0 ? [null, extensionDir] : [extensionDir, null]) launched.push(await launch(dir, stub.url));
+        const [without, withExtension] = session % 2 === 0 ? launched : [...launched].reverse();
+        const turn = async (name, browser, counted = true) => {
+          const t = await browser.page.evaluate((n) => globalThis.mtRender(n), TURN);
+          // Timed with every row's read receipt drawn in the render, as on a rep's connected Gmail; none without it.
+          const expected = name === "with" ? LIST_ROWS : 0;
+          if (t.marks.some((count) => count !== expected))
+            throw new Error(`a list render ${name} the extension drew ${t.marks.join(", ")} marks, not ${expected}`);
+          if (counted) {
+            times[name].list.push(...t.list);
+            times[name].conversation.push(...t.conversation);
+          }
+          return t;
+        };
+        await turn("without", without, false); // warm-up turns, not counted
+        await turn("with", withExtension, false);
+        for (let i = 0; i * TURN * SESSIONS < rounds; i++) {
+          const [a, b] =
+            i % 2 === 0
+              ? [await turn("without", without), await turn("with", withExtension)]
+              : [await turn("with", withExtension), await turn("without", without)].reverse();
+          for (const name of ["list", "conversation"]) pairs[name].push(median(b[name]) / median(a[name]));
         }
-        return t;
-      };
-      await turn("without", without, false); // warm-up turns, not counted
-      await turn("with", withExtension, false);
-      for (let i = 0; i * TURN * SESSIONS < rounds; i++) {
-        const [a, b] =
-          i % 2 === 0
-            ? [await turn("without", without), await turn("with", withExtension)]
-            : [await turn("with", withExtension), await turn("without", without)].reverse();
-        for (const name of ["list", "conversation"]) pairs[name].push(median(b[name]) / median(a[name]));
+        version = withExtension.page.context().browser()?.version() ?? "";
+      } finally {
+        for (const browser of launched) await browser.close();
       }
-      version = withExtension.page.context().browser()?.version() ?? "";
-    } finally {
-      for (const browser of launched) await browser.close();
     }
+  } finally {
+    await stub.close();
   }
   for (const [name, what] of [
     ["list", `a ${LIST_ROWS}-row thread list`],
@@ -175,7 +218,7 @@ export async function gmailRenderCost({ report, log, rounds, extensionDir }) {
     const b = median(times.without[name]);
     report(
       name === "list" ? `gmail-render-list-${LIST_ROWS}` : `gmail-render-conversation-${CONVERSATION_MESSAGES}`,
-      `${fmt(a)} ms to render ${what} in the simulated Gmail with the extension loaded (median, p99 ${fmt(percentile(times.with[name], 99))} ms; ` +
+      `${fmt(a)} ms to render ${what} in the simulated Gmail with the extension loaded and connected${name === "list" ? `, ${LIST_ROWS} read receipts drawn` : ""} (median, p99 ${fmt(percentile(times.with[name], 99))} ms; ` +
         `${fmt(median(pairs[name]))}x the same render without the extension (the median of ${pairs[name].length} back-to-back pairs of turns ` +
         `in ${SESSIONS} pairs of browsers): ${fmt(b)} ms, p99 ${fmt(percentile(times.without[name], 99))} ms; ` +
         `insertion, mutation observers and layout; Chromium${version ? ` ${version}` : ""}; ${times.with[name].length} rounds)`,

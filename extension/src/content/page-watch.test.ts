@@ -119,6 +119,37 @@ describe("the page's observer", () => {
     feature.abort();
   });
 
+  it("hands no listener the records of our own insertions, but every other record of the batch, removals of ours included", async () => {
+    const feature = new AbortController();
+    const heard: MutationRecord[][] = [];
+    onPageMutations("nodes", ["nodes"], (records) => heard.push([...records]), feature.signal);
+    const cells = Array.from({ length: 3 }, () => document.body.appendChild(document.createElement("div")));
+    await settled();
+    heard.length = 0;
+    // A list's marks, one record each, as the Sent list draws them in the checkpoint: no listener is called again.
+    const marks = cells.map((cell) => {
+      const mark = document.createElement("span");
+      mark.className = "mt-mark mt-mark-opened";
+      mark.textContent = "2";
+      cell.prepend(mark);
+      return mark;
+    });
+    await settled();
+    expect(heard).toEqual([]);
+    // Gmail's insertion in the same batch as ours: the listener gets Gmail's record alone.
+    const gmails = document.createElement("p");
+    cells[0]?.append(gmails);
+    cells[1]?.append(Object.assign(document.createElement("span"), { className: "mt-panel" }));
+    await settled();
+    expect(heard.map((records) => records.map((r) => [...r.addedNodes]))).toEqual([[[gmails]]]);
+    // One of our marks removed (Gmail re-rendered the cell): heard, so a watcher can put it back.
+    marks[2]?.remove();
+    await settled();
+    expect(heard).toHaveLength(2);
+    expect([...(heard[1]?.[0]?.removedNodes ?? [])]).toEqual([marks[2]]);
+    feature.abort();
+  });
+
   it("keeps calling the other listeners when one throws", async () => {
     const feature = new AbortController();
     const warn = vi.spyOn(console, "warn").mockImplementation(() => {});

@@ -19,11 +19,12 @@ export type PageChange = "nodes" | "src" | "style";
 const mutationListeners = new Set<{ changes: readonly PageChange[]; call: MutationListener }>();
 let pageObserver: MutationObserver | undefined;
 
-/** Hands one batch to the listeners that asked for a kind of change it holds. */
+/** Hands one batch of Gmail's changes to the listeners that asked for a kind of change it holds. */
 function dispatch(records: readonly MutationRecord[]): void {
+  batch = readBatch(records);
   const changed = new Set<PageChange>();
-  for (const record of records) changed.add(record.type === "childList" ? "nodes" : (record.attributeName as PageChange));
-  for (const each of mutationListeners) if (each.changes.some((change) => changed.has(change))) each.call(records);
+  for (const record of batch.records) changed.add(record.type === "childList" ? "nodes" : (record.attributeName as PageChange));
+  for (const each of mutationListeners) if (each.changes.some((change) => changed.has(change))) each.call(batch.records);
   batch = undefined;
 }
 
@@ -56,7 +57,7 @@ function observeWhatIsAsked(observer: MutationObserver): void {
 
 /**
  * Calls `listener` with each batch of the page's changes that holds one of `changes` (the records are the whole
- * batch: a listener of several kinds tells them apart). Every feature listens through one observer: for each change
+ * batch but the records that only add this extension's own elements: a listener of several kinds tells them apart). Every feature listens through one observer: for each change
  * Chromium makes a record, and at the checkpoint a callback, per observer, and Gmail changes the page many times a
  * second (six observers cost about 15 µs more per insertion than one, docs/benchmarks.md ninth pass). The observer
  * records only the kinds of change some listener asks for, and calls each listener only for its own. It runs in the
@@ -83,23 +84,43 @@ export function onPageMutations(label: string, changes: readonly PageChange[], l
 }
 
 /**
- * One batch of mutations as the watchers see it, read once for all of them: the elements it added (text put into an
- * existing element counts for that element, as a row's participants updated) other than this extension's own, and
- * for each selector name asked so far whether they hold what it names. Dropped once every listener has had the batch.
+ * One batch of mutations as the listeners see it, read once for all of them: its records but those of this
+ * extension's own drawing, the elements they added (text put into an existing element counts for that element, as a
+ * row's participants updated), and for each selector name asked so far whether they hold what it names. Dropped
+ * once every listener has had the batch.
  */
-let batch: { records: readonly MutationRecord[]; added: Element[]; holds: Map<SelectorName, boolean> } | undefined;
+interface Batch {
+  records: readonly MutationRecord[];
+  added: Element[];
+  holds: Map<SelectorName, boolean>;
+}
 
-function batchOf(records: readonly MutationRecord[]): NonNullable<typeof batch> {
-  if (batch?.records === records) return batch;
+let batch: Batch | undefined;
+
+/**
+ * A record that only adds elements of ours is left out: the Sent list's 100 marks are 100 such records, and every
+ * listener read each of them (the pixels' search, the watchers' walks over removed nodes) in a second round of the
+ * checkpoint before Gmail's next paint (docs/benchmarks.md, eighteenth pass). A removal is always kept: Gmail
+ * dropping one of our elements is what a watcher's `ownClass` is for.
+ */
+function readBatch(records: readonly MutationRecord[]): Batch {
+  const kept: MutationRecord[] = [];
   const added: Element[] = [];
   for (const record of records) {
+    let ours = record.type === "childList" && record.removedNodes.length === 0;
     for (const node of record.addedNodes) {
       const element = node instanceof Element ? node : node.parentElement;
-      if (element && !element.closest(OURS)) added.push(element);
+      if (element?.closest(OURS)) continue;
+      ours = false;
+      if (element) added.push(element);
     }
+    if (!ours) kept.push(record);
   }
-  batch = { records, added, holds: new Map() };
-  return batch;
+  return { records: kept, added, holds: new Map() };
+}
+
+function batchOf(records: readonly MutationRecord[]): Batch {
+  return batch?.records === records ? batch : readBatch(records);
 }
 
 /**

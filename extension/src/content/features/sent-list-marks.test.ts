@@ -122,6 +122,31 @@ describe("sent list marks", () => {
     observer.disconnect();
   });
 
+  it("leaves a mark that is already right as it is, and gives a re-rendered row a copy of its thread's mark", async () => {
+    page([row("a1", "One")]);
+    const list = new ThreadListMarks(
+      document,
+      tracker({ a1: [{ state: "opened", openCount: 3, lastOpenAt: "2026-11-22T10:00:00Z" }] }).fetchStatus,
+    );
+    list.scan();
+    await list.flush();
+    const drawn = document.querySelector(".mt-mark");
+    const changes: MutationRecord[] = [];
+    const observer = new MutationObserver((records) => changes.push(...records));
+    observer.observe(document.body, { childList: true, subtree: true, attributes: true, characterData: true });
+    list.scan();
+    await Promise.resolve();
+    expect(changes).toEqual([]);
+    expect(document.querySelector(".mt-mark")).toBe(drawn);
+    page([row("a1", "One")]);
+    list.scan();
+    const copy = document.querySelector(".mt-mark");
+    expect(copy).not.toBe(drawn);
+    expect(copy?.isEqualNode(drawn ?? null)).toBe(true);
+    expect(copy?.getAttribute("title")).toMatch(/^Opened 3 times, last .+; 0 clicks$/);
+    observer.disconnect();
+  });
+
   it("navigation and feed news ask again (once for the page) and update the marks in place", async () => {
     page([row("a1", "One"), row("b2", "Two")]);
     const answers: Record<string, Partial<MessageStatus>[]> = { a1: [{}], b2: [{}] };

@@ -66,37 +66,44 @@ export function tooltip(state: RowState): string {
   return `${opened}; ${clicks}`;
 }
 
-/** Puts the row's mark in place, or removes it (untracked); touches nothing when it is already right. */
-export function applyMark(row: Element, key: string, state: RowState | null): void {
-  const existing = [...row.querySelectorAll(".mt-mark")];
-  if (!state) {
-    for (const mark of existing) mark.remove();
-    return;
-  }
-  const text = (state.mark === "opened" || state.mark === "clicked") && state.openCount > 0 ? String(state.openCount) : "";
+/**
+ * The mark of a thread in this state, built once when its state arrives: every row showing the thread, each time
+ * Gmail renders it again, gets a copy (applyMark). A copy is two calls into the DOM where building one was a dozen
+ * and a formatted tooltip, for each of 100 rows in the checkpoint before Gmail's next paint (docs/benchmarks.md,
+ * eighteenth pass).
+ */
+function buildMark(doc: Document, key: string, state: RowState): HTMLElement {
+  const mark = doc.createElement("span");
   const title = tooltip(state);
-  const signature = `${key}|${state.mark}|${text}|${title}`;
-  const [first, ...extra] = existing;
-  for (const mark of extra) mark.remove();
-  if (first && first.getAttribute("data-mt-signature") === signature) return;
-  const subject = query(row, "rowSubject");
-  if (!subject) return;
-  const mark = (first as HTMLElement | undefined) ?? row.ownerDocument.createElement("span");
   mark.className = `mt-mark mt-mark-${state.mark}`;
   mark.setAttribute("data-mt-thread", key);
   mark.setAttribute("data-mt-state", state.mark);
-  mark.setAttribute("data-mt-count", String(state.openCount));
-  mark.setAttribute("data-mt-signature", signature);
   mark.setAttribute("title", title);
   mark.setAttribute("aria-label", title);
   mark.setAttribute("role", "img");
-  mark.textContent = text;
-  if (mark.parentElement !== subject || subject.firstChild !== mark) subject.prepend(mark);
+  mark.textContent = (state.mark === "opened" || state.mark === "clicked") && state.openCount > 0 ? String(state.openCount) : "";
+  return mark;
+}
+
+/** Puts a copy of `mark` first in the row's subject, or removes the row's mark (null: untracked); touches nothing when it is already right. */
+function applyMark(row: Element, mark: HTMLElement | null): void {
+  const [first, ...extra] = row.querySelectorAll(".mt-mark");
+  for (const old of extra) old.remove();
+  if (!mark) {
+    first?.remove();
+    return;
+  }
+  if (first?.isEqualNode(mark)) return;
+  const subject = query(row, "rowSubject");
+  if (!subject) return;
+  first?.remove();
+  subject.prepend(mark.cloneNode(true));
 }
 
 interface Entry {
   ids: string[];
-  state: RowState | null;
+  /** The thread's mark (buildMark); null: untracked. */
+  mark: HTMLElement | null;
   at: number;
 }
 
@@ -127,11 +134,11 @@ export class ThreadListMarks {
     for (const row of queryAll(this.doc, "threadRow")) {
       const ids = rowThreadIds(row);
       if (!ids) {
-        applyMark(row, "", null);
+        applyMark(row, null);
         continue;
       }
       const entry = this.entries.get(ids.key);
-      if (entry) applyMark(row, ids.key, entry.state);
+      if (entry) applyMark(row, entry.mark);
       if ((!entry || now - entry.at > ROW_TTL_MS) && !this.inFlight.has(ids.key)) this.pending.set(ids.key, ids.ids);
     }
     if (this.pending.size > 0 && now >= this.retryAt) this.queueFlush();
@@ -162,8 +169,8 @@ export class ThreadListMarks {
       const messages = await this.fetchStatus(batch.flatMap(([, ids]) => ids));
       const at = this.now();
       for (const [key, ids] of batch) {
-        const mine = messages.filter((m) => m.threadId !== null && ids.includes(m.threadId));
-        this.entries.set(key, { ids, state: aggregate(mine), at });
+        const state = aggregate(messages.filter((m) => m.threadId !== null && ids.includes(m.threadId)));
+        this.entries.set(key, { ids, mark: state && buildMark(this.doc, key, state), at });
       }
       this.failures = 0;
     } catch (error) {
