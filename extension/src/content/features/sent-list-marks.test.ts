@@ -147,6 +147,29 @@ describe("sent list marks", () => {
     observer.disconnect();
   });
 
+  it("keeps the threads shown last, up to its bound: one shown long ago is asked again when shown again", async () => {
+    page([row("a1", "One"), row("b2", "Two")]);
+    const { requests, fetchStatus } = tracker({ a1: [{}], b2: [{}], c3: [{}], d4: [{}] });
+    const list = new ThreadListMarks(document, fetchStatus, Date.now, 3);
+    list.scan();
+    await list.flush();
+    // b2 shown again (Gmail re-rendered its row), a1 not: a1 is now the one shown longest ago.
+    page([row("b2", "Two")]);
+    list.scan();
+    page([row("c3", "Three"), row("d4", "Four")]);
+    list.scan();
+    await list.flush();
+    expect(requests).toHaveLength(2);
+    // Back to the first list: b2 is still known and marked at once; a1 was let go and is asked for, alone.
+    page([row("a1", "One"), row("b2", "Two")]);
+    list.scan();
+    expect(marks()).toEqual([["b2", "delivered", ""]]);
+    await list.flush();
+    expect(requests).toHaveLength(3);
+    expect(requests.at(-1)?.filter((id) => !id.startsWith("thread-f"))).toEqual(["a1"]);
+    expect(marks().map((m) => m[0])).toEqual(["a1", "b2"]);
+  });
+
   it("navigation and feed news ask again (once for the page) and update the marks in place", async () => {
     page([row("a1", "One"), row("b2", "Two")]);
     const answers: Record<string, Partial<MessageStatus>[]> = { a1: [{}], b2: [{}] };

@@ -25,6 +25,11 @@ export interface RowState {
 export const ROW_TTL_MS = 60_000;
 /** After a failed status read, the wait before asking again: doubled per failure in a row, up to the TTL. */
 export const RETRY_FIRST_MS = 2_000;
+/**
+ * Threads whose state and mark a tab keeps: Gmail stays open for days and a rep pages through many lists, and each
+ * thread holds a mark element. Past this, the threads shown longest ago go first (asked again if shown again).
+ */
+export const KEPT_THREADS = 5_000;
 
 const later = (a: string | null, b: string | null) => (!a ? b : !b ? a : a > b ? a : b);
 
@@ -109,7 +114,8 @@ interface Entry {
 
 /** The marks of one document: the cache by thread, the pending batch, and the rows. */
 export class ThreadListMarks {
-  readonly entries = new Map<string, Entry>();
+  /** By thread, in the order they were last shown or answered: the first ones go past `keptThreads`. */
+  private readonly entries = new Map<string, Entry>();
   private readonly pending = new Map<string, string[]>();
   private readonly inFlight = new Set<string>();
   private flushQueued = false;
@@ -126,6 +132,7 @@ export class ThreadListMarks {
     private readonly doc: Document,
     private readonly fetchStatus: (threadIds: string[]) => Promise<MessageStatus[]>,
     private readonly now: () => number = Date.now,
+    private readonly keptThreads = KEPT_THREADS,
   ) {}
 
   /** Marks every row whose state is known, synchronously; queues one request for the rest. */
@@ -138,7 +145,11 @@ export class ThreadListMarks {
         continue;
       }
       const entry = this.entries.get(ids.key);
-      if (entry) applyMark(row, entry.mark);
+      if (entry) {
+        this.entries.delete(ids.key);
+        this.entries.set(ids.key, entry);
+        applyMark(row, entry.mark);
+      }
       if ((!entry || now - entry.at > ROW_TTL_MS) && !this.inFlight.has(ids.key)) this.pending.set(ids.key, ids.ids);
     }
     if (this.pending.size > 0 && now >= this.retryAt) this.queueFlush();
@@ -170,7 +181,12 @@ export class ThreadListMarks {
       const at = this.now();
       for (const [key, ids] of batch) {
         const state = aggregate(messages.filter((m) => m.threadId !== null && ids.includes(m.threadId)));
+        this.entries.delete(key);
         this.entries.set(key, { ids, mark: state && buildMark(this.doc, key, state), at });
+      }
+      for (const key of this.entries.keys()) {
+        if (this.entries.size <= this.keptThreads) break;
+        this.entries.delete(key);
       }
       this.failures = 0;
     } catch (error) {
