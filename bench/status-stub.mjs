@@ -24,7 +24,6 @@ export async function statusStub(legacyIds) {
       },
     ]),
   );
-  let statusRequests = 0;
   const server = createServer((request, response) => {
     let body = "";
     request.on("data", (chunk) => {
@@ -33,7 +32,6 @@ export async function statusStub(legacyIds) {
     request.on("end", () => {
       const path = new URL(request.url ?? "/", "http://stub").pathname;
       if (request.method === "POST" && path === "/api/messages/status") {
-        statusRequests += 1;
         const { threadIds = [] } = JSON.parse(body || "{}");
         const messages = threadIds.map((id) => byId.get(id)).filter(Boolean);
         response.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
@@ -50,7 +48,6 @@ export async function statusStub(legacyIds) {
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     url: `http://127.0.0.1:${server.address().port}`,
-    statusRequests: () => statusRequests,
     close: () => new Promise((resolve) => server.close(resolve)),
   };
 }

@@ -29,7 +29,7 @@ export const RETRY_FIRST_MS = 2_000;
  * Threads whose state and mark a tab keeps: Gmail stays open for days and a rep pages through many lists, and each
  * thread holds a mark element. Past this, the threads shown longest ago go first (asked again if shown again).
  */
-export const KEPT_THREADS = 5_000;
+const KEPT_THREADS = 5_000;
 
 const later = (a: string | null, b: string | null) => (!a ? b : !b ? a : a > b ? a : b);
 
@@ -90,7 +90,10 @@ function buildMark(doc: Document, key: string, state: RowState): HTMLElement {
   return mark;
 }
 
-/** Puts a copy of `mark` first in the row's subject, or removes the row's mark (null: untracked); touches nothing when it is already right. */
+/**
+ * Puts a copy of `mark` first in the row's subject, or removes the row's mark (null: untracked); touches nothing when
+ * it is already right.
+ */
 function applyMark(row: Element, mark: HTMLElement | null): void {
   const [first, ...extra] = row.querySelectorAll(".mt-mark");
   for (const old of extra) old.remove();
