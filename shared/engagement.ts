@@ -6,6 +6,8 @@ export const ENGAGEMENT_WEIGHTS = { open: 1, click: 3, reply: 10 } as const;
 export const ENGAGEMENT_REPEAT_FACTOR = 0.5;
 
 const DAY_MS = 86_400_000;
+/** The half-life in milliseconds, as the tracker's stored keys and its SQL decay scores. */
+export const ENGAGEMENT_HALF_LIFE_MS = ENGAGEMENT_HALF_LIFE_DAYS * DAY_MS;
 
 export type EngagementKind = keyof typeof ENGAGEMENT_WEIGHTS;
 

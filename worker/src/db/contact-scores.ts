@@ -9,11 +9,10 @@
 // emails since contact_scores_state.events_seq (read by seq through events_by_account, so a hit writes nothing
 // here). A listing rescores a bounded share of the marked rows (RESCORED_PER_REQUEST); a marked row it leaves is
 // computed from its emails when it is shown.
-import { ENGAGEMENT_HALF_LIFE_DAYS, roundedScore } from "../../../shared/engagement";
+import { ENGAGEMENT_HALF_LIFE_MS, roundedScore } from "../../../shared/engagement";
 import { type ContactAggregate, scoredContacts } from "./contacts";
 import { chunked, MAX_IN_LIST } from "./sql";
 
-const HALF_LIFE_MS = ENGAGEMENT_HALF_LIFE_DAYS * 86_400_000;
 /** Any fixed time works; a recent one keeps the keys small. */
 const KEY_EPOCH_MS = Date.UTC(2026, 0, 1);
 /** The key of a contact with no score: below every real key. */
@@ -32,7 +31,7 @@ const KEY_STEPS = 2 ** 26;
 /** The ranking key of a score (before rounding) computed at `now`. */
 export function scoreKey(exactScore: number, now: number): number {
   if (exactScore <= 0) return NO_SCORE_KEY;
-  return Math.round((Math.log2(exactScore) + (now - KEY_EPOCH_MS) / HALF_LIFE_MS) * KEY_STEPS) / KEY_STEPS;
+  return Math.round((Math.log2(exactScore) + (now - KEY_EPOCH_MS) / ENGAGEMENT_HALF_LIFE_MS) * KEY_STEPS) / KEY_STEPS;
 }
 
 /**
@@ -42,7 +41,7 @@ export function scoreKey(exactScore: number, now: number): number {
  * still rounds as computed.
  */
 export function scoreAt(key: number, now: number): number {
-  return key <= NO_SCORE_KEY ? 0 : Number((2 ** (key - (now - KEY_EPOCH_MS) / HALF_LIFE_MS)).toPrecision(7));
+  return key <= NO_SCORE_KEY ? 0 : Number((2 ** (key - (now - KEY_EPOCH_MS) / ENGAGEMENT_HALF_LIFE_MS)).toPrecision(7));
 }
 
 /** A contact_scores row as the people list and a contact's page read it. */

@@ -1,7 +1,7 @@
 // Contacts (recipient addresses), their engagement score and timeline, and deleting one (docs/protocol.md §13).
 import { type BounceKind, COUNTED_LABELS, type ContactSummary, EVENT_KINDS, type TimelineItem } from "../../../shared/api";
 import { normalizeEmail } from "../../../shared/email";
-import { ENGAGEMENT_HALF_LIFE_DAYS, ENGAGEMENT_REPEAT_FACTOR, ENGAGEMENT_WEIGHTS, roundedScore } from "../../../shared/engagement";
+import { ENGAGEMENT_HALF_LIFE_MS, ENGAGEMENT_REPEAT_FACTOR, ENGAGEMENT_WEIGHTS, roundedScore } from "../../../shared/engagement";
 import { recipientFingerprint } from "../recipient-fingerprint";
 import { iso } from "../time";
 import { END_OF_TIME } from "./events";
@@ -28,12 +28,11 @@ export interface ContactAggregate {
 }
 
 /** A score's terms as SQL: each activity's weight, repeat factor and decay at `?now` (docs/engagement.md). */
-const HALF_LIFE_MS_SQL = `${ENGAGEMENT_HALF_LIFE_DAYS * 86_400_000}.0`;
 const WEIGHT_SQL = `CASE kind ${Object.entries(ENGAGEMENT_WEIGHTS)
   .map(([kind, weight]) => `WHEN '${kind}' THEN ${weight}`)
   .join(" ")} END`;
 /** weight × repeat^(rank − 1) × 2^(−age / half-life) of a row with kind, rank and occurred_at; ?2 is now. */
-const TERM_SQL = `${WEIGHT_SQL} * pow(${ENGAGEMENT_REPEAT_FACTOR}, rank - 1) * pow(2, -max(0, ?2 - occurred_at) / ${HALF_LIFE_MS_SQL})`;
+const TERM_SQL = `${WEIGHT_SQL} * pow(${ENGAGEMENT_REPEAT_FACTOR}, rank - 1) * pow(2, -max(0, ?2 - occurred_at) / ${ENGAGEMENT_HALF_LIFE_MS}.0)`;
 
 interface ScoredRow {
   email: string;
