@@ -164,7 +164,7 @@ async function sentRowsMark(report, log, rounds) {
   log(`timing the Sent list marks in ${CHROMIUM} (${n} rounds of 100 rows)…`);
   try {
     const page = await browser.newPage();
-    await page.goto(`${stub.url}/`);
+    await page.goto(`${stub.url}/marks`);
     await page.addScriptTag({ content: await bundleForBrowser("bench/marks-bench.ts", { alias: STUB, globalName: "mtMarksBench" }) });
     const timings = await page.evaluate(
       ([url, ids, r]) => globalThis.mtMarksBench.runMarksBench(document, url, ids, r),

@@ -25,24 +25,28 @@ const TURN = 5;
 const SESSIONS = 4;
 
 /**
- * Connects the extension in `context` to the tracker at `trackerUrl` as the options page leaves it connected: the
- * settings' tracker URL and the background's credentials (credentials.ts), written through its service worker.
+ * Connects the extension in `context` to the tracker at `trackerUrl` as a rep does: on its options page, with the
+ * tracker's address and an API token (the end-to-end tests' connectFromOptions does the same through their harness).
  */
 async function connectExtension(context, trackerUrl) {
-  const [worker] = context.serviceWorkers();
-  await worker.evaluate(
-    (url) =>
-      chrome.storage.local.set({
-        options: { version: 2, trackerUrl: url },
-        credentials: {
-          trackerUrl: url,
-          accountId: "benchaccount",
-          apiToken: "bench-token",
-          signingKey: { accountId: "benchaccount", keyId: 1, secret: "bench-signing-key-bench-signing-key" },
-        },
-      }),
-    trackerUrl,
+  const extensionId = new URL(context.serviceWorkers()[0].url()).host;
+  const options = await context.newPage();
+  await options.goto(`chrome-extension://${extensionId}/extension/src/options/index.html`);
+  await options.evaluate(() => {
+    const fold = document.querySelector("[data-testid=change-connection]");
+    if (fold) fold.open = true;
+  });
+  await options.fill("input[name=trackerUrl]", trackerUrl);
+  await options.fill("input[name=apiToken]", "bench-token");
+  await options.click("button[name=connect]");
+  await options.waitForFunction(
+    () => document.querySelector("[data-testid=notice]")?.textContent?.startsWith("Connected to account"),
+    null,
+    {
+      timeout: 30_000,
+    },
   );
+  await options.close();
 }
 
 async function launch(extensionDir, trackerUrl) {

@@ -1,12 +1,23 @@
-// A stub of the tracker's `POST /api/messages/status` for the extension benches: the Sent list rows they insert are
-// all tracked, a third delivered, a third opened and a third clicked. Other paths answer an empty page (the marks
-// bench's page, same origin as its requests) or, under /api, a 404 as the tracker does for a route it lacks.
+// A stub of the tracker for the extension benches: `POST /api/messages/status` knows the Sent list rows they insert
+// as all tracked, a third delivered, a third opened and a third clicked. It also answers what the options page asks
+// when a rep connects with an API token (worker/src/app.ts's `GET /` text, worker/src/routes/accounts.ts's
+// `GET /api/account`), so a bench connects the extension as a rep does. Under /api anything else is a 404, as the
+// tracker answers a route it lacks; other paths are an empty page (the marks bench's, same origin as its requests).
 import { createServer } from "node:http";
 
 /** The legacy (hex) thread ids of a bench Sent list's rows, as the benches' row markup carries them. */
 export function sentListThreadIds(count) {
   return Array.from({ length: count }, (_, i) => (0x18c2a0b000000000n + BigInt(i) * 7919n).toString(16));
 }
+
+/** The account the stub answers for any token (an AccountResponse, shared/api.ts). */
+const STUB_ACCOUNT = {
+  accountId: "benchaccount0000",
+  name: "bench",
+  createdAt: "2026-11-01T00:00:00.000Z",
+  retentionDays: 365,
+  signingKey: { keyId: 1, secret: "YmVuY2gtc2lnbmluZy1rZXktYmVuY2gtc2lnbmluZy1r" },
+};
 
 export async function statusStub(legacyIds) {
   const byId = new Map(
@@ -31,7 +42,13 @@ export async function statusStub(legacyIds) {
     });
     request.on("end", () => {
       const path = new URL(request.url ?? "/", "http://stub").pathname;
-      if (request.method === "POST" && path === "/api/messages/status") {
+      if (path === "/") {
+        response.writeHead(200, { "content-type": "text/plain; charset=utf-8" });
+        response.end("mailtracker: the benchmark's stub of a tracker.\n");
+      } else if (request.method === "GET" && path === "/api/account") {
+        response.writeHead(200, { "content-type": "application/json" });
+        response.end(JSON.stringify(STUB_ACCOUNT));
+      } else if (request.method === "POST" && path === "/api/messages/status") {
         const { threadIds = [] } = JSON.parse(body || "{}");
         const messages = threadIds.map((id) => byId.get(id)).filter(Boolean);
         response.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
