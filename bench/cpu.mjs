@@ -220,6 +220,9 @@ export async function benchCpu({ report, log, rounds }) {
 /** A contact of many emails, and a listing request's share of contacts, each as they are seeded below. */
 const HEAVY = { emails: 2_300, others: 2, opens: 10 };
 const SHARE = { emails: 20, others: 1, opens: 5 };
+/** Timed runs of each scoring, the first WARM_UPS of them left out (JIT, SQLite's page cache). */
+const RESCORING_RUNS = 9;
+const WARM_UPS = 2;
 
 /**
  * Scoring contacts from their emails (`scoredContacts`), which a listing or a contact's page does once for each
@@ -276,14 +279,14 @@ async function benchRescoring({ report, log }) {
   const share = await seed("share", RESCORED_PER_REQUEST, SHARE);
   const timed = async (emails) => {
     const runs = [];
-    for (let run = 0; run < 9; run++) {
+    for (let run = 0; run < RESCORING_RUNS; run++) {
       const sqlBefore = db.sqlMicros;
       const start = process.cpuUsage();
       const scored = (await scoredContacts(db, accountId, now, emails)).length;
       if (scored !== emails.length) throw new Error(`scored ${scored} of ${emails.length} contacts`);
       runs.push({ worker: (cpuMicros(start) - (db.sqlMicros - sqlBefore)) / 1000, sql: (db.sqlMicros - sqlBefore) / 1000 });
     }
-    const later = runs.slice(2); // the first two warm up
+    const later = runs.slice(WARM_UPS);
     return { worker: median(later.map((r) => r.worker)), sql: median(later.map((r) => r.sql)) };
   };
   const one = await timed(heavy);
@@ -294,6 +297,6 @@ async function benchRescoring({ report, log }) {
       `${HEAVY.opens} opens), ${fmt(request.worker)} ms for a listing request's ${RESCORED_PER_REQUEST} contacts of ${SHARE.emails} ` +
       `emails (${fmt(request.worker / FREE_PLAN_CPU_MS)}x the free plan's ${FREE_PLAN_CPU_MS} ms); scoredContacts called directly in ` +
       `Node with its SQL run in node:sqlite and the ${fmt(one.sql)} and ${fmt(request.sql)} ms inside SQLite taken out, as D1 runs it ` +
-      "on its own servers; median of 7 after 2 warm-ups)",
+      `on its own servers; median of ${RESCORING_RUNS - WARM_UPS} after ${WARM_UPS} warm-ups)`,
   );
 }
