@@ -96,14 +96,24 @@ async function launch(extensionDir, trackerUrl) {
 
 /** Runs in the page: builds the two renders and `globalThis.mtRender(rounds)`, which times them. */
 function installWorkload({ threadIds, messages }) {
-  const listHtml = `<div class="ae4 UI"><table class="F cf zt"><tbody>${threadIds
+  // A row as the one real capture of Gmail's list has it (test/fixtures/gmail/thread-list-classic-2014-12.html,
+  // InboxSDK, 2014-12: 29 to 32 elements a row, cells PF, oZ-x3 checkbox, apU star, WA importance, yX people, a4W
+  // subject, yf attachment, xW date, with their ids and ARIA), with what today's Sent rows carry instead of the
+  // capture's: recipients after "To:" and the ids on the subject's span (gmail.md). Code of 2020 to 2026 still reads
+  // those cells (Selenium scripts' `td.oZ-x3 div[role=checkbox]`, `td.apU`; `tr.zA.zE` unread, `.yO` read).
+  const listHtml = `<div class="ae4 UI UJ" gh="tl"><div class="Cp"><div><table cellpadding="0" class="F cf zt"><colgroup><col class="k0vOLb"><col class="Ci"><col class="y5"><col class="WA"><col class="yY"><col class="null"><col class="yg"><col class="xX"></colgroup><tbody>${threadIds
     .map(
-      (legacy, i) => `<tr class="zA yO" role="row">
-      <td class="yX xY"><div class="afn">To: reader${i}@example.org</div><div class="yW">To: <span class="yP" email="reader${i}@example.org" name="reader${i}">reader${i}</span></div></td>
-      <td class="xY a4W"><div class="xS" role="link"><div class="xT"><div class="y6"><span class="bog"><span data-thread-id="#thread-f:${BigInt(`0x${legacy}`)}" data-legacy-thread-id="${legacy}" data-legacy-last-message-id="${legacy}">Proposal ${i} for the next quarter</span></span><span class="y2"> - Following up on our call about the numbers</span></div></div></div></td>
-      <td class="xW xY"><span title="Sun, Nov 22, 2026, 7:56 PM">Nov 22</span></td></tr>`,
+      (legacy, i) => `<tr class="zA yO" id=":r${i}" tabindex="-1" role="row" aria-labelledby=":a${i}">
+      <td class="PF xY PE"></td>
+      <td id=":c${i}" class="oZ-x3 xY aid"><div class="oZ-jc T-Jo J-J5-Ji" role="checkbox" aria-labelledby=":a${i}" dir="ltr" aria-checked="false" tabindex="-1"><div class="T-Jo-auh"></div></div></td>
+      <td class="apU xY"><span id=":s${i}" class="aXw T-KT" title="Not starred" aria-label="Not starred"><img class="T-KT-JX" src="images/cleardot.gif" alt="Not starred"></span></td>
+      <td class="WA xY"><div class="pG" data-tooltip-contained="true" data-tooltip-align="b,l" data-tooltip-delay="1500" aria-label="Not important" role="img" id=":i${i}"><div class="T-ays-a45">Not important<br><span class="aol">Click to teach Gmail this conversation is important.</span></div><div class="pH"></div><div class="UW"></div></div></td>
+      <td class="yX xY"><div id=":a${i}" class="afn">To: reader${i}@example.org</div><div id=":p${i}" class="yW">To: <span class="yP" email="reader${i}@example.org" name="reader${i}">reader${i}</span></div></td>
+      <td id=":t${i}" tabindex="-1" class="xY a4W"><div class="xS" role="link"><div class="xT"><div class="y6"><span class="bog"><span data-thread-id="#thread-f:${BigInt(`0x${legacy}`)}" data-legacy-thread-id="${legacy}" data-legacy-last-message-id="${legacy}">Proposal ${i} for the next quarter</span></span><span class="y2"> - Following up on our call about the numbers</span></div></div></div></td>
+      <td class="yf xY">&nbsp;</td>
+      <td class="xW xY"><span title="Sun, Nov 22, 2026, 7:56 PM" id=":d${i}" aria-label="Sun, Nov 22, 2026, 7:56 PM"><b>Nov 22</b></span></td></tr>`,
     )
-    .join("")}</tbody></table></div>`;
+    .join("")}</tbody></table></div></div></div>`;
   const body = (i) =>
     `<div dir="ltr"><p>Hello, message ${i} of the thread.</p><p>Here is <a href="https://www.example.com/page/${i}">a link</a> and a picture:</p>` +
     `<img src="https://ci3.googleusercontent.com/meips/x${i}=s0-d-e1-ft#https://images.example.com/${i}.png" width="1" height="1"><p>Regards</p></div>`;

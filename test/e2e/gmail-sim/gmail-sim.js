@@ -386,13 +386,23 @@
         ? `${senders.map(([email, name]) => `<span class="yP" email="${escapeHtml(email)}" name="${escapeHtml(name)}">${escapeHtml(name)}</span>`).join(", ")} <span class="bx0">(${thread.messages.length})</span>`
         : `${T.to}: ${to}`;
       const snippet = last.from ? `<span class="y2"> - ${escapeHtml(last.text)}</span>` : "";
-      return `<tr class="zA yO" role="row" data-sim-thread="${legacy}">
+      // The cells around the people and the subject are the capture's (thread-list-classic-2014-12.html, which code
+      // of 2020 to 2026 still reads the same way): the checkbox, star and importance, and the attachment cell.
+      return `<tr class="zA yO" tabindex="-1" role="row" data-sim-thread="${legacy}">
+        <td class="PF xY PE"></td>
+        <td class="oZ-x3 xY aid"><div class="oZ-jc T-Jo J-J5-Ji" role="checkbox" dir="ltr" aria-checked="false" tabindex="-1"><div class="T-Jo-auh"></div></div></td>
+        <td class="apU xY"><span class="aXw T-KT" title="Not starred" aria-label="Not starred"><img class="T-KT-JX" src="images/cleardot.gif" alt="Not starred"></span></td>
+        <td class="WA xY"><div class="pG" data-tooltip-contained="true" data-tooltip-align="b,l" data-tooltip-delay="1500" aria-label="Not important" role="img"><div class="T-ays-a45">Not important<br><span class="aol">Click to teach Gmail this conversation is important.</span></div><div class="pH"></div><div class="UW"></div></div></td>
         <td class="yX xY"><div class="afn">${received ? "" : `${T.to}: ${escapeHtml(thread.recipients.join(", "))}`}</div><div class="yW">${people}</div></td>
         <td class="xY a4W"><div class="xS" role="link"><div class="xT"><div class="y6"><span class="bog"><span data-thread-id="#thread-f:${BigInt(`0x${legacy}`)}"${decimalRows ? "" : ` data-legacy-thread-id="${legacy}"`} data-legacy-last-message-id="${last.legacyMessageId}">${escapeHtml(thread.subject)}</span></span>${snippet}</div></div></div></td>
+        <td class="yf xY">&nbsp;</td>
         <td class="sim-open"><a data-sim-open="${legacy}" href="${location.pathname}${location.search}#sent/${legacy}" target="_blank">↗</a></td>
         <td class="xW xY"><span title="${new Date().toString()}">now</span></td></tr>`;
     });
-    setHtml(main, `<div class="ae4 UI" data-sim="sent-list"><table class="F cf zt"><tbody>${rows.join("")}</tbody></table></div>`);
+    setHtml(
+      main,
+      `<div class="ae4 UI" data-sim="sent-list"><table cellpadding="0" class="F cf zt"><colgroup><col class="k0vOLb"><col class="Ci"><col class="y5"><col class="WA"><col class="yY"><col class="null"><col class="yg"><col class="sim-open"><col class="xX"></colgroup><tbody>${rows.join("")}</tbody></table></div>`,
+    );
   }
   const decimalRows = flags.has("decimal-rows");
 

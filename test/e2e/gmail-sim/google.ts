@@ -75,6 +75,9 @@ export class SimulatedGoogle {
       if (/^\/sync\/u\/\d+\/(d\/[A-Za-z0-9_-]+\/)?i\/s$/.test(parsed.pathname) && method === "POST")
         return this.sync(postData ?? "", parsed.pathname);
       if (parsed.pathname === "/favicon.ico") return { status: 404, contentType: "text/plain", body: "" };
+      // Gmail's transparent spacer, which its rows' icons are drawn on (`<img class="T-KT-JX" src="images/cleardot.gif">`
+      // in test/fixtures/gmail/thread-list-classic-2014-12.html).
+      if (parsed.pathname.endsWith("/images/cleardot.gif")) return { status: 200, contentType: "image/gif", body: BLANK_GIF };
       return { status: 200, contentType: "text/html; charset=utf-8", body: PAGE, headers: { "Content-Security-Policy": GMAIL_CSP } };
     }
     if (IMAGE_PROXY_HOST.test(parsed.hostname)) return this.imageProxy(parsed);
