@@ -99,8 +99,8 @@ function installWorkload({ threadIds, messages }) {
   // A row as the one real capture of Gmail's list has it (test/fixtures/gmail/thread-list-classic-2014-12.html,
   // InboxSDK, 2014-12: 29 to 32 elements a row, cells PF, oZ-x3 checkbox, apU star, WA importance, yX people, a4W
   // subject, yf attachment, xW date, with their ids and ARIA), with what today's Sent rows carry instead of the
-  // capture's: recipients after "To:" and the ids on the subject's span (gmail.md). Code of 2020 to 2026 still reads
-  // those cells (Selenium scripts' `td.oZ-x3 div[role=checkbox]`, `td.apU`; `tr.zA.zE` unread, `.yO` read).
+  // capture's: recipients after "To:" and the ids on the subject's span (gmail.md). Public code that drives or restyles
+  // Gmail still names those cells (docs/benchmarks.md, nineteenth pass).
   const listHtml = `<div class="ae4 UI UJ" gh="tl"><div class="Cp"><div><table cellpadding="0" class="F cf zt"><colgroup><col class="k0vOLb"><col class="Ci"><col class="y5"><col class="WA"><col class="yY"><col class="null"><col class="yg"><col class="xX"></colgroup><tbody>${threadIds
     .map(
       (legacy, i) => `<tr class="zA yO" id=":r${i}" tabindex="-1" role="row" aria-labelledby=":a${i}">

@@ -386,8 +386,8 @@
         ? `${senders.map(([email, name]) => `<span class="yP" email="${escapeHtml(email)}" name="${escapeHtml(name)}">${escapeHtml(name)}</span>`).join(", ")} <span class="bx0">(${thread.messages.length})</span>`
         : `${T.to}: ${to}`;
       const snippet = last.from ? `<span class="y2"> - ${escapeHtml(last.text)}</span>` : "";
-      // The cells around the people and the subject are the capture's (thread-list-classic-2014-12.html, which code
-      // of 2020 to 2026 still reads the same way): the checkbox, star and importance, and the attachment cell.
+      // The cells around the people and the subject are the capture's (thread-list-classic-2014-12.html; public code
+      // that drives Gmail still names them, docs/benchmarks.md, nineteenth pass): checkbox, star, importance, attachment.
       return `<tr class="zA yO" tabindex="-1" role="row" data-sim-thread="${legacy}">
         <td class="PF xY PE"></td>
         <td class="oZ-x3 xY aid"><div class="oZ-jc T-Jo J-J5-Ji" role="checkbox" dir="ltr" aria-checked="false" tabindex="-1"><div class="T-Jo-auh"></div></div></td>
