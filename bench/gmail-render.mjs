@@ -234,7 +234,7 @@ export async function gmailRenderCost({ report, log, rounds, extensionDir }) {
       name === "list" ? `gmail-render-list-${LIST_ROWS}` : `gmail-render-conversation-${CONVERSATION_MESSAGES}`,
       `${fmt(a)} ms to render ${what} in the simulated Gmail with the extension loaded and connected${name === "list" ? `, ${LIST_ROWS} read receipts drawn` : ""} (median, p99 ${fmt(percentile(times.with[name], 99))} ms; ` +
         `${fmt(median(pairs[name]))}x the same render without the extension (the median of ${pairs[name].length} back-to-back pairs of turns ` +
-        `in ${SESSIONS} pairs of browsers): ${fmt(b)} ms, p99 ${fmt(percentile(times.without[name], 99))} ms; ` +
+        `in ${SESSIONS} pairs of browsers, their middle half ${fmt(percentile(pairs[name], 25))}x to ${fmt(percentile(pairs[name], 75))}x): ${fmt(b)} ms, p99 ${fmt(percentile(times.without[name], 99))} ms; ` +
         `insertion, mutation observers and layout; Chromium${version ? ` ${version}` : ""}; ${times.with[name].length} rounds)`,
     );
   }
