@@ -59,10 +59,10 @@ function observeWhatIsAsked(observer: MutationObserver): void {
  * Calls `listener` with each batch of the page's changes that holds one of `changes` (the records are the whole
  * batch but the records that only add this extension's own elements: a listener of several kinds tells them apart).
  * Every feature listens through one observer: for each change Chromium makes a record, and at the checkpoint a
- * callback, per observer, and Gmail changes the page many times a second (six observers cost about 15 µs more per insertion than one, docs/benchmarks.md ninth pass). The observer
- * records only the kinds of change some listener asks for, and calls each listener only for its own. It runs in the
- * microtask checkpoint after the change, before the next paint and before the images of inserted elements start
- * loading.
+ * callback, per observer, and Gmail changes the page many times a second (six observers cost about 15 µs more per
+ * insertion than one, docs/benchmarks.md ninth pass). The observer records only the kinds of change some listener
+ * asks for, and calls each listener only for its own. It runs in the microtask checkpoint after the change, before
+ * the next paint and before the images of inserted elements start loading.
  */
 export function onPageMutations(label: string, changes: readonly PageChange[], listener: MutationListener, signal: AbortSignal): void {
   const registration = { changes, call: guarded(label, listener) };

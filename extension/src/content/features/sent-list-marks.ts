@@ -149,8 +149,7 @@ export class ThreadListMarks {
       }
       const entry = this.entries.get(ids.key);
       if (entry) {
-        this.entries.delete(ids.key);
-        this.entries.set(ids.key, entry);
+        this.keep(ids.key, entry);
         applyMark(row, entry.mark);
       }
       if ((!entry || now - entry.at > ROW_TTL_MS) && !this.inFlight.has(ids.key)) this.pending.set(ids.key, ids.ids);
@@ -184,8 +183,7 @@ export class ThreadListMarks {
       const at = this.now();
       for (const [key, ids] of batch) {
         const state = aggregate(messages.filter((m) => m.threadId !== null && ids.includes(m.threadId)));
-        this.entries.delete(key);
-        this.entries.set(key, { ids, mark: state && buildMark(this.doc, key, state), at });
+        this.keep(key, { ids, mark: state && buildMark(this.doc, key, state), at });
       }
       for (const key of this.entries.keys()) {
         if (this.entries.size <= this.keptThreads) break;
@@ -220,6 +218,12 @@ export class ThreadListMarks {
     for (const entry of this.entries.values()) {
       if (!threadIds || threadIds.length === 0 || entry.ids.some((id) => threadIds.includes(id))) entry.at = 0;
     }
+  }
+
+  /** Stores the thread's entry as its newest: the map's order is the order threads were last shown or answered. */
+  private keep(key: string, entry: Entry): void {
+    this.entries.delete(key);
+    this.entries.set(key, entry);
   }
 
   stop(): void {
