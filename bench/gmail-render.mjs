@@ -3,8 +3,9 @@
 // built extension loaded (page-world script and content script, with their observers) and one without.
 //
 // The render is Gmail's work, not ours: a 100-row thread list and a 20-message conversation inserted into the page's
-// main area in one insertion each, with the markup the simulation uses for its Sent list and conversation view
-// (gmail.md's attributes), here generated at scale. One timing is the insertion, the microtask checkpoint after it
+// main area in one insertion each. The list is the simulation's own Sent list (gmail-sim.js), drawn by it from 100
+// sent threads the simulated Google knows, and taken from the page; the conversation is the simulation's markup for
+// one (gmail.md's attributes), generated here at scale. One timing is the insertion, the microtask checkpoint after it
 // (where every MutationObserver callback, the extension's included, runs before the next paint) and the style and
 // layout Chromium then computes for it (forced with offsetHeight, as the next frame would). The extension is
 // connected, as a rep's is, to a stub of the tracker's status endpoint (status-stub.mjs) that knows every row of the
@@ -25,31 +26,32 @@ const TURN = 5;
 const SESSIONS = 4;
 
 /**
- * Connects the extension in `context` to the tracker at `trackerUrl` as a rep does: on its options page, with the
- * tracker's address and an API token (the end-to-end tests' connectFromOptions does the same through their harness).
+ * Connects the extension in `context` to the tracker at `trackerUrl` as a rep does: the end-to-end tests'
+ * connectFromOptions (the options page, the tracker's address and an API token), through a tab of the shape their
+ * harness gives it.
  */
 async function connectExtension(context, trackerUrl) {
-  const extensionId = new URL(context.serviceWorkers()[0].url()).host;
-  const options = await context.newPage();
-  await options.goto(`chrome-extension://${extensionId}/extension/src/options/index.html`);
-  await options.evaluate(() => {
-    const fold = document.querySelector("[data-testid=change-connection]");
-    if (fold) fold.open = true;
-  });
-  await options.fill("input[name=trackerUrl]", trackerUrl);
-  await options.fill("input[name=apiToken]", "bench-token");
-  await options.click("button[name=connect]");
-  await options.waitForFunction(
-    () => document.querySelector("[data-testid=notice]")?.textContent?.startsWith("Connected to account"),
-    null,
-    {
-      timeout: 30_000,
+  const { connectFromOptions } = await import(path.join(ROOT, "test", "e2e", "harness.ts"));
+  const origin = context.serviceWorkers()[0].url().split("/").slice(0, 3).join("/");
+  const harness = {
+    extensionUrl: (file) => `${origin}/${file}`,
+    newTab: async (url) => {
+      const page = await context.newPage();
+      await page.goto(url);
+      return {
+        click: (selector) => page.click(selector),
+        evaluate: (fn, arg) => page.evaluate(fn, arg),
+        waitFor: async (fn, arg, timeout = 30_000) => void (await page.waitForFunction(fn, arg, { timeout })),
+        close: () => page.close(),
+      };
     },
-  );
+  };
+  const { options, error } = await connectFromOptions(harness, trackerUrl, "bench-token");
+  if (error) throw new Error(`the extension did not connect to the bench's stub tracker: ${error}`);
   await options.close();
 }
 
-async function launch(extensionDir, trackerUrl) {
+async function launch(extensionDir, trackerUrl, threadIds) {
   const { chromium } = await import("playwright-core");
   const { SimulatedGoogle } = await import(path.join(ROOT, "test", "e2e", "gmail-sim", "google.ts"));
   const { CHROMIUM_FLAGS, extensionFlags, routeToSimulatedGoogle } = await import(path.join(ROOT, "test", "e2e", "chromium-flags.ts"));
@@ -61,11 +63,27 @@ async function launch(extensionDir, trackerUrl) {
     headless: false,
     args,
   });
-  await routeToSimulatedGoogle(context, new SimulatedGoogle());
+  const google = new SimulatedGoogle();
+  // The threads of the Sent list, as if sent earlier from another tab: the simulation lists what Gmail's server knows.
+  for (const [i, legacy] of threadIds.entries())
+    google.sent.push({
+      threadId: `thread-a:r${i}`,
+      messageId: `msg-a:r${i}`,
+      legacyThreadId: legacy,
+      legacyMessageId: legacy,
+      subject: `Proposal ${i} for the next quarter`,
+      recipients: [`reader${i}@example.org`],
+      html: '<div dir="ltr">Following up on our call about the numbers</div>',
+      labels: ["^pfg"],
+      path: "/sync/u/0/i/s",
+      at: Date.now(),
+      plainText: false,
+    });
+  await routeToSimulatedGoogle(context, google);
   if (extensionDir && context.serviceWorkers().length === 0) await context.waitForEvent("serviceworker", { timeout: 30_000 });
   if (extensionDir) await connectExtension(context, trackerUrl);
   const page = await context.newPage();
-  await page.goto("https://mail.google.com/mail/u/0/#inbox");
+  await page.goto("https://mail.google.com/mail/u/0/#sent");
   if (extensionDir) {
     // The content script marks the page once its options are read: the features are running from then on.
     await page.waitForFunction(() => document.documentElement.hasAttribute("data-mt-tracker"), null, { timeout: 30_000 });
@@ -79,12 +97,12 @@ async function launch(extensionDir, trackerUrl) {
   // waiting for one would wait for ever (seen: a run stalled for minutes).
   context.on("page", (other) => void other.close().catch(() => undefined));
   await page.bringToFront();
-  await page.evaluate(installWorkload, { threadIds: sentListThreadIds(LIST_ROWS), messages: CONVERSATION_MESSAGES });
+  await page.waitForFunction((rows) => document.querySelectorAll("#main tr.zA").length === rows, LIST_ROWS, { timeout: 30_000 });
   if (extensionDir) {
-    // The list's first render asks the tracker for its rows; every render timed after it draws their marks at once.
-    await page.evaluate(() => globalThis.mtShowList());
+    // The list's first render asked the tracker for its rows; every render timed after it draws their marks at once.
     await page.waitForFunction((rows) => document.querySelectorAll("#main .mt-mark").length === rows, LIST_ROWS, { timeout: 30_000 });
   }
+  await page.evaluate(installWorkload, { messages: CONVERSATION_MESSAGES });
   return {
     page,
     close: async () => {
@@ -95,25 +113,12 @@ async function launch(extensionDir, trackerUrl) {
 }
 
 /** Runs in the page: builds the two renders and `globalThis.mtRender(rounds)`, which times them. */
-function installWorkload({ threadIds, messages }) {
-  // A row as the one real capture of Gmail's list has it (test/fixtures/gmail/thread-list-classic-2014-12.html,
-  // InboxSDK, 2014-12: 29 to 32 elements a row, cells PF, oZ-x3 checkbox, apU star, WA importance, yX people, a4W
-  // subject, yf attachment, xW date, with their ids and ARIA), with what today's Sent rows carry instead of the
-  // capture's: recipients after "To:" and the ids on the subject's span (gmail.md). Public code that drives or restyles
-  // Gmail still names those cells (docs/benchmarks.md, nineteenth pass).
-  const listHtml = `<div class="ae4 UI UJ" gh="tl"><div class="Cp"><div><table cellpadding="0" class="F cf zt"><colgroup><col class="k0vOLb"><col class="Ci"><col class="y5"><col class="WA"><col class="yY"><col class="null"><col class="yg"><col class="xX"></colgroup><tbody>${threadIds
-    .map(
-      (legacy, i) => `<tr class="zA yO" id=":r${i}" tabindex="-1" role="row" aria-labelledby=":a${i}">
-      <td class="PF xY PE"></td>
-      <td id=":c${i}" class="oZ-x3 xY aid"><div class="oZ-jc T-Jo J-J5-Ji" role="checkbox" aria-labelledby=":a${i}" dir="ltr" aria-checked="false" tabindex="-1"><div class="T-Jo-auh"></div></div></td>
-      <td class="apU xY"><span id=":s${i}" class="aXw T-KT" title="Not starred" aria-label="Not starred"><img class="T-KT-JX" src="images/cleardot.gif" alt="Not starred"></span></td>
-      <td class="WA xY"><div class="pG" data-tooltip-contained="true" data-tooltip-align="b,l" data-tooltip-delay="1500" aria-label="Not important" role="img" id=":i${i}"><div class="T-ays-a45">Not important<br><span class="aol">Click to teach Gmail this conversation is important.</span></div><div class="pH"></div><div class="UW"></div></div></td>
-      <td class="yX xY"><div id=":a${i}" class="afn">To: reader${i}@example.org</div><div id=":p${i}" class="yW">To: <span class="yP" email="reader${i}@example.org" name="reader${i}">reader${i}</span></div></td>
-      <td id=":t${i}" tabindex="-1" class="xY a4W"><div class="xS" role="link"><div class="xT"><div class="y6"><span class="bog"><span data-thread-id="#thread-f:${BigInt(`0x${legacy}`)}" data-legacy-thread-id="${legacy}" data-legacy-last-message-id="${legacy}">Proposal ${i} for the next quarter</span></span><span class="y2"> - Following up on our call about the numbers</span></div></div></div></td>
-      <td class="yf xY">&nbsp;</td>
-      <td class="xW xY"><span title="Sun, Nov 22, 2026, 7:56 PM" id=":d${i}" aria-label="Sun, Nov 22, 2026, 7:56 PM"><b>Nov 22</b></span></td></tr>`,
-    )
-    .join("")}</tbody></table></div></div></div>`;
+function installWorkload({ messages }) {
+  const main = document.getElementById("main");
+  // The simulation's Sent list as it drew it, without the read receipts the extension put in it.
+  const shown = main.cloneNode(true);
+  for (const mark of shown.querySelectorAll(".mt-mark")) mark.remove();
+  const listHtml = shown.innerHTML;
   const body = (i) =>
     `<div dir="ltr"><p>Hello, message ${i} of the thread.</p><p>Here is <a href="https://www.example.com/page/${i}">a link</a> and a picture:</p>` +
     `<img src="https://ci3.googleusercontent.com/meips/x${i}=s0-d-e1-ft#https://images.example.com/${i}.png" width="1" height="1"><p>Regards</p></div>`;
@@ -127,14 +132,10 @@ function installWorkload({ threadIds, messages }) {
       <td class="gH"><span class="g3" title="Sun, Nov 22, 2026, 7:56 PM" alt="Sun, Nov 22, 2026, 7:56 PM">7:56 PM</span></td>
     </tr></tbody></table></div><div class="ii gt"><div class="a3s aiL">${body(i)}</div></div></div></div>`,
   ).join("")}</div>`;
-  const main = document.getElementById("main");
   // The simulation is served with Gmail's Trusted Types CSP: HTML goes in as TrustedHTML from a policy of the page's
   // own, as Gmail's does, and the page-world script's policy wrapper sees it there (page-world/pixel-guard.ts).
   const policy = trustedTypes.createPolicy("gmail-render-bench", { createHTML: (html) => html });
   const settle = () => document.body.offsetHeight;
-  globalThis.mtShowList = () => {
-    main.innerHTML = policy.createHTML(listHtml);
-  };
   globalThis.mtRender = async (rounds) => {
     const times = { list: [], conversation: [], marks: [] };
     if (document.visibilityState !== "visible") throw new Error("the simulated Gmail tab is hidden: its renders would be throttled");
@@ -187,13 +188,15 @@ export async function gmailRenderCost({ report, log, rounds, extensionDir }) {
   /** Per pair of turns (one in each browser, back to back): the with/without ratio of the pair's medians. */
   const pairs = { list: [], conversation: [] };
   let version = "";
-  const stub = await statusStub(sentListThreadIds(LIST_ROWS));
+  const threadIds = sentListThreadIds(LIST_ROWS);
+  const stub = await statusStub(threadIds);
   try {
     for (let session = 0; session < SESSIONS; session++) {
       const launched = [];
       try {
         // Which browser starts first alternates, so neither side always has the machine to itself at launch.
-        for (const dir of session % 2 === 0 ? [null, extensionDir] : [extensionDir, null]) launched.push(await launch(dir, stub.url));
+        for (const dir of session % 2 === 0 ? [null, extensionDir] : [extensionDir, null])
+          launched.push(await launch(dir, stub.url, threadIds));
         const [without, withExtension] = session % 2 === 0 ? launched : [...launched].reverse();
         const turn = async (name, browser, counted = true) => {
           const t = await browser.page.evaluate((n) => globalThis.mtRender(n), TURN);
