@@ -7,7 +7,7 @@ import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { gmailRenderCost } from "./gmail-render.mjs";
 import { ROOT } from "./servers.mjs";
-import { sentListThreadIds, statusStub } from "./status-stub.mjs";
+import { sentListThreadIds, statusStub } from "./status-stub.ts";
 import { bundleForBrowser, CACHE, fmt, importTs, median, percentile } from "./util.mjs";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";

@@ -3,19 +3,19 @@
 // built extension loaded (page-world script and content script, with their observers) and one without.
 //
 // The render is Gmail's work, not ours: a 100-row thread list and a 20-message conversation inserted into the page's
-// main area in one insertion each. The list is the simulation's own Sent list (gmail-sim.js), drawn by it from 100
-// sent threads the simulated Google knows, and taken from the page; the conversation is the simulation's markup for
-// one (gmail.md's attributes), generated here at scale. One timing is the insertion, the microtask checkpoint after it
-// (where every MutationObserver callback, the extension's included, runs before the next paint) and the style and
-// layout Chromium then computes for it (forced with offsetHeight, as the next frame would). The extension is
-// connected, as a rep's is, to a stub of the tracker's status endpoint (status-stub.mjs) that knows every row of the
-// list as tracked: after the first render it draws each row's read receipt in the insertion's mutation checkpoint,
-// from what it knows, as it does whenever Gmail renders a list again (sent-list-marks.ts).
+// main area in one insertion each. Both are the simulation's own views (gmail-sim.js), drawn by it from 100 sent
+// threads the simulated Google knows (the first of them holds 20 messages) and taken from the page. One timing is
+// the insertion, the microtask checkpoint after it (where every MutationObserver callback, the extension's included,
+// runs before the next paint) and the style and layout Chromium then computes for it (forced with offsetHeight, as
+// the next frame would). The extension is connected, as a rep's is, to a stub of the tracker's status endpoint
+// (status-stub.ts) that knows every row of the list as tracked: after the first render it draws each row's read
+// receipt in the insertion's mutation checkpoint, from what it knows, as it does whenever Gmail renders a list again
+// (sent-list-marks.ts).
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { ROOT } from "./servers.mjs";
-import { sentListThreadIds, statusStub } from "./status-stub.mjs";
+import { sentListThreadIds, statusStub } from "./status-stub.ts";
 import { fmt, median, percentile } from "./util.mjs";
 
 const LIST_ROWS = 100;
@@ -65,20 +65,27 @@ async function launch(extensionDir, trackerUrl, threadIds) {
   });
   const google = new SimulatedGoogle();
   // The threads of the Sent list, as if sent earlier from another tab: the simulation lists what Gmail's server knows.
-  for (const [i, legacy] of threadIds.entries())
+  // The first thread is the conversation: a first email and its follow-ups, each with a link and a picture.
+  const sent = (i, legacyThreadId, legacyMessageId, html) =>
     google.sent.push({
       threadId: `thread-a:r${i}`,
-      messageId: `msg-a:r${i}`,
-      legacyThreadId: legacy,
-      legacyMessageId: legacy,
+      messageId: `msg-a:${legacyMessageId}`,
+      legacyThreadId,
+      legacyMessageId,
       subject: `Proposal ${i} for the next quarter`,
       recipients: [`reader${i}@example.org`],
-      html: '<div dir="ltr">Following up on our call about the numbers</div>',
+      html,
       labels: ["^pfg"],
       path: "/sync/u/0/i/s",
       at: Date.now(),
       plainText: false,
     });
+  const body = (m) =>
+    `<div dir="ltr"><p>Hello, message ${m} of the thread.</p><p>Here is <a href="https://www.example.com/page/${m}">a link</a> and a picture:</p>` +
+    `<img src="https://images.example.com/${m}.png" width="1" height="1"><p>Regards</p></div>`;
+  for (let m = 0; m < CONVERSATION_MESSAGES; m++) sent(0, threadIds[0], (BigInt(`0x${threadIds[0]}`) + BigInt(m)).toString(16), body(m));
+  for (const [i, legacy] of threadIds.entries())
+    if (i > 0) sent(i, legacy, legacy, '<div dir="ltr">Following up on our call about the numbers</div>');
   await routeToSimulatedGoogle(context, google);
   if (extensionDir && context.serviceWorkers().length === 0) await context.waitForEvent("serviceworker", { timeout: 30_000 });
   if (extensionDir) await connectExtension(context, trackerUrl);
@@ -102,7 +109,20 @@ async function launch(extensionDir, trackerUrl, threadIds) {
     // The list's first render asked the tracker for its rows; every render timed after it draws their marks at once.
     await page.waitForFunction((rows) => document.querySelectorAll("#main .mt-mark").length === rows, LIST_ROWS, { timeout: 30_000 });
   }
-  await page.evaluate(installWorkload, { messages: CONVERSATION_MESSAGES });
+  const listHtml = await page.evaluate(shownWithoutExtension);
+  // The conversation as the simulation shows it (a frame after the hash changes), then the list again.
+  const show = (hash) =>
+    page.evaluate((h) => {
+      location.hash = h;
+    }, hash);
+  await show(`#sent/${threadIds[0]}`);
+  await page.waitForFunction((count) => document.querySelectorAll("#main .adn").length === count, CONVERSATION_MESSAGES, {
+    timeout: 30_000,
+  });
+  const conversationHtml = await page.evaluate(shownWithoutExtension);
+  await show("#sent");
+  await page.waitForFunction((rows) => document.querySelectorAll("#main tr.zA").length === rows, LIST_ROWS, { timeout: 30_000 });
+  await page.evaluate(installWorkload, { listHtml, conversationHtml });
   return {
     page,
     close: async () => {
@@ -112,26 +132,16 @@ async function launch(extensionDir, trackerUrl, threadIds) {
   };
 }
 
-/** Runs in the page: builds the two renders and `globalThis.mtRender(rounds)`, which times them. */
-function installWorkload({ messages }) {
+/** Runs in the page: the markup of the view the simulation shows, without what the extension added to it. */
+function shownWithoutExtension() {
+  const shown = document.getElementById("main").cloneNode(true);
+  for (const ours of shown.querySelectorAll('[class^="mt-"]')) ours.remove();
+  return shown.innerHTML;
+}
+
+/** Runs in the page: `globalThis.mtRender(rounds)`, which times the two renders. */
+function installWorkload({ listHtml, conversationHtml }) {
   const main = document.getElementById("main");
-  // The simulation's Sent list as it drew it, without the read receipts the extension put in it.
-  const shown = main.cloneNode(true);
-  for (const mark of shown.querySelectorAll(".mt-mark")) mark.remove();
-  const listHtml = shown.innerHTML;
-  const body = (i) =>
-    `<div dir="ltr"><p>Hello, message ${i} of the thread.</p><p>Here is <a href="https://www.example.com/page/${i}">a link</a> and a picture:</p>` +
-    `<img src="https://ci3.googleusercontent.com/meips/x${i}=s0-d-e1-ft#https://images.example.com/${i}.png" width="1" height="1"><p>Regards</p></div>`;
-  const conversationHtml = `<div class="nH"><h2 class="hP" data-thread-perm-id="thread-f:1800000000000000001" data-legacy-thread-id="18fb7e9c00000001">Proposal</h2>${Array.from(
-    { length: messages },
-    (
-      _,
-      i,
-    ) => `<div class="adn ads" data-message-id="#msg-f:${1800000000000000001n + BigInt(i)}" data-legacy-message-id="${(0x18fb7e9c00000001n + BigInt(i)).toString(16)}"><div class="gs"><div class="gE iv gt"><table><tbody><tr>
-      <td class="gF gK"><h3 class="iw"><span class="qu"><span email="${i % 2 ? "carol@example.org" : "me@example.com"}" name="${i % 2 ? "Carol" : "Me"}" class="gD">${i % 2 ? "Carol" : "Me"}</span></span></h3></td>
-      <td class="gH"><span class="g3" title="Sun, Nov 22, 2026, 7:56 PM" alt="Sun, Nov 22, 2026, 7:56 PM">7:56 PM</span></td>
-    </tr></tbody></table></div><div class="ii gt"><div class="a3s aiL">${body(i)}</div></div></div></div>`,
-  ).join("")}</div>`;
   // The simulation is served with Gmail's Trusted Types CSP: HTML goes in as TrustedHTML from a policy of the page's
   // own, as Gmail's does, and the page-world script's policy wrapper sees it there (page-world/pixel-guard.ts).
   const policy = trustedTypes.createPolicy("gmail-render-bench", { createHTML: (html) => html });

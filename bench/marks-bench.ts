@@ -2,7 +2,7 @@
 // (extension/src/content/features/sent-list-marks.ts), wired as the feature wires it (page-watch.ts's watchElements:
 // a MutationObserver that scans when rows are added, not when the marks themselves go in),
 // marking 100 freshly inserted rows, every one tracked, from one batched status request answered over HTTP by a stub
-// status server (bench/status-stub.mjs). Measured from the rows' insertion to the 100th mark in the document, against
+// status server (bench/status-stub.ts). Measured from the rows' insertion to the 100th mark in the document, against
 // the baseline of the same status request alone.
 import { ThreadListMarks } from "../extension/src/content/features/sent-list-marks";
 import { watchElements } from "../extension/src/content/page-watch";

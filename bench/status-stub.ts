@@ -3,15 +3,18 @@
 // when a rep connects with an API token (worker/src/app.ts's `GET /` text, worker/src/routes/accounts.ts's
 // `GET /api/account`), so a bench connects the extension as a rep does. Under /api anything else is a 404, as the
 // tracker answers a route it lacks; other paths are an empty page (the marks bench's, same origin as its requests).
+// TypeScript that Node 22 runs as it is (type-only imports, nothing to compile); `npm run typecheck` checks its
+// answers against the tracker's types (tsconfig.node.json).
 import { createServer } from "node:http";
+import type { AccountResponse, MessageStatus, StatusResponse } from "../shared/api.ts";
 
 /** The legacy (hex) thread ids of a bench Sent list's rows, as the benches' row markup carries them. */
-export function sentListThreadIds(count) {
+export function sentListThreadIds(count: number): string[] {
   return Array.from({ length: count }, (_, i) => (0x18c2a0b000000000n + BigInt(i) * 7919n).toString(16));
 }
 
-/** The account the stub answers for any token (an AccountResponse, shared/api.ts). */
-const STUB_ACCOUNT = {
+/** The account the stub answers for any token. */
+const STUB_ACCOUNT: AccountResponse = {
   accountId: "benchaccount0000",
   name: "bench",
   createdAt: "2026-11-01T00:00:00.000Z",
@@ -19,8 +22,8 @@ const STUB_ACCOUNT = {
   signingKey: { keyId: 1, secret: "YmVuY2gtc2lnbmluZy1rZXktYmVuY2gtc2lnbmluZy1r" },
 };
 
-export async function statusStub(legacyIds) {
-  const byId = new Map(
+export async function statusStub(legacyIds: readonly string[]): Promise<{ url: string; close: () => Promise<void> }> {
+  const byId = new Map<string, MessageStatus>(
     legacyIds.map((id, i) => [
       id,
       {
@@ -32,6 +35,10 @@ export async function statusStub(legacyIds) {
         lastOpenAt: i % 3 === 0 ? null : "2026-11-22T11:00:00.000Z",
         clickCount: i % 3 === 2 ? 1 : 0,
         lastClickAt: i % 3 === 2 ? "2026-11-22T11:05:00.000Z" : null,
+        replyCount: 0,
+        lastReplyAt: null,
+        bounce: null,
+        unsubscribed: false,
       },
     ]),
   );
@@ -49,10 +56,10 @@ export async function statusStub(legacyIds) {
         response.writeHead(200, { "content-type": "application/json" });
         response.end(JSON.stringify(STUB_ACCOUNT));
       } else if (request.method === "POST" && path === "/api/messages/status") {
-        const { threadIds = [] } = JSON.parse(body || "{}");
-        const messages = threadIds.map((id) => byId.get(id)).filter(Boolean);
+        const { threadIds = [] }: { threadIds?: string[] } = JSON.parse(body || "{}");
+        const answer: StatusResponse = { messages: threadIds.flatMap((id) => byId.get(id) ?? []) };
         response.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
-        response.end(JSON.stringify({ messages }));
+        response.end(JSON.stringify(answer));
       } else if (path.startsWith("/api/")) {
         response.writeHead(404, { "content-type": "application/json" });
         response.end(JSON.stringify({ error: "not in the bench's stub" }));
@@ -62,9 +69,11 @@ export async function statusStub(legacyIds) {
       }
     });
   });
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("the status stub has no TCP port");
   return {
-    url: `http://127.0.0.1:${server.address().port}`,
-    close: () => new Promise((resolve) => server.close(resolve)),
+    url: `http://127.0.0.1:${address.port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
