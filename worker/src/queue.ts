@@ -2,7 +2,7 @@
 // and the consumer writes hits at least once and idempotently, then refreshes their labels.
 import { utf8Length } from "../../shared/encoding";
 import { existingAccountIds } from "./db/accounts";
-import { insertHitStatements, relabelSpans, spansAroundHits } from "./db/events";
+import { insertHitStatements, labelsOnArrival, relabelSpans, spansAroundHits } from "./db/events";
 import { trackingStates } from "./db/messages";
 import type { Bindings } from "./env";
 import { errorName } from "./errors";
@@ -195,7 +195,7 @@ export async function storeHits(db: D1Database, queued: readonly Hit[]): Promise
     const since = Math.min(state.stopped_at ?? Number.POSITIVE_INFINITY, state.opted_out_at ?? Number.POSITIVE_INFINITY);
     return hit.occurredAt < since;
   });
-  if (storable.length > 0) await db.batch(insertHitStatements(db, storable));
+  if (storable.length > 0) await db.batch(insertHitStatements(db, storable, labelsOnArrival(storable, states)));
   await relabelSpans(db, spansAroundHits(storable));
   return storable.length;
 }

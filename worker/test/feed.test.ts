@@ -149,7 +149,7 @@ describe("event seqs (feed cursors)", () => {
       device: null,
       ipHash: null,
     });
-    const [inserted] = await env.DB.batch(insertHitStatements(env.DB, [hit(crypto.randomUUID())]));
+    const [inserted] = await env.DB.batch(insertHitStatements(env.DB, [hit(crypto.randomUUID())], ["human"]));
     expect(inserted?.meta.rows_written).toBe(4);
   });
 });

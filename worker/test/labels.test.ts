@@ -6,6 +6,7 @@ import { CLICK_AFTER_SEND_SCANNER_MS, LINK_BURST_MS, LINK_PAIR_MS, SENDER_WINDOW
 import { hitFromRequest } from "../src/hits";
 import { deriveSigningKey } from "../src/keys";
 import { storeHits } from "../src/queue";
+import { FlakyD1, TRANSIENT_D1_ERROR } from "./faults";
 import {
   BASE,
   CHROME_UA,
@@ -24,8 +25,8 @@ async function labelsOf(messageId: string): Promise<string[]> {
   return (await storedEvents(messageId)).map((r) => r.label as string);
 }
 
-/** Stores a hit that happened at `occurredAt`, through the real hit builder and consumer (the queue only adds delay). */
-async function hitAt(
+/** A person's hit that happened at `occurredAt`, as the real hit builder makes it. */
+async function hitMadeAt(
   account: TestAccount,
   messageId: string,
   occurredAt: number,
@@ -34,8 +35,12 @@ async function hitAt(
 ) {
   const accountKey = await deriveSigningKey(env.SIGNING_SECRET ?? "", account.accountId, account.key.keyId);
   const request = new Request(`${BASE}/o/${messageId}.gif`, { headers: { "user-agent": CHROME_UA } });
-  const hit = await hitFromRequest(request, { accountId: account.accountId, messageId, accountKey, kind, linkIndex }, occurredAt);
-  await storeHits(env.DB, [hit]);
+  return hitFromRequest(request, { accountId: account.accountId, messageId, accountKey, kind, linkIndex }, occurredAt);
+}
+
+/** Stores a hit that happened at `occurredAt`, through the real hit builder and consumer (the queue only adds delay). */
+async function hitAt(...args: Parameters<typeof hitMadeAt>) {
+  await storeHits(env.DB, [await hitMadeAt(...args)]);
 }
 
 describe("labels from the request", () => {
@@ -187,6 +192,28 @@ describe("labels from the message's context", () => {
     expect(await labelsOf(id)).toEqual(["human", "human"]);
     await account.json("PUT", `/api/messages/${id}`, registration({ sentAt: new Date(sentAt).toISOString() }));
     expect(await labelsOf(id)).toEqual(["sender", "human"]);
+  });
+
+  it("stores hits with what their message says of them from the insert on, before the relabelling that follows it", async () => {
+    // The relabelling is the consumer's next D1 call; until it, a reader saw the insert's labels. Here it fails, so
+    // what stays is what the insert wrote. Stored with their request labels, both hits counted until then (an
+    // end-to-end test of a scheduled send once saw its preview's open counted).
+    const account = await createAccount();
+    const now = Date.now();
+    const scheduled = await sentMessage(account, { sentAt: new Date(now + 3_600_000).toISOString() });
+    const justSent = await sentMessage(account, {
+      sentAt: new Date(now - 1_000).toISOString(),
+      links: [{ index: 0, url: "https://example.com/" }],
+    });
+    const hits = [await hitMadeAt(account, scheduled.id, now), await hitMadeAt(account, justSent.id, now, "click", 0)];
+    // Calls: the accounts and the messages (together), the insert, then the relabelling.
+    const relabellingFails = new FlakyD1(env.DB, (call) => call === 3);
+    await expect(storeHits(relabellingFails.asD1(), hits)).rejects.toThrow(TRANSIENT_D1_ERROR);
+    expect(relabellingFails.calls).toBe(4);
+    expect(await labelsOf(scheduled.id)).toEqual(["sender"]);
+    expect(await labelsOf(justSent.id)).toEqual(["scanner"]);
+    const { body } = await account.json<MessageDetail>("GET", `/api/messages/${scheduled.id}`);
+    expect(body.openCount).toBe(0);
   });
 
   it("labels clicks seconds after sending as a scanner's", async () => {

@@ -1,5 +1,13 @@
 import { EVENT_KINDS, EVENT_LABELS, type EventKind, type EventLabel } from "../../../shared/api";
-import { type ContextEvent, contextLabels, LINK_BURST_MS, labelFinalAt, SENDER_WINDOW_MS, UNREGISTERED_HOLD_MS } from "../classify";
+import {
+  type ContextEvent,
+  contextLabels,
+  LINK_BURST_MS,
+  labelFinalAt,
+  type MessageContext,
+  SENDER_WINDOW_MS,
+  UNREGISTERED_HOLD_MS,
+} from "../classify";
 import type { Hit } from "../hits";
 import { COUNTED_SQL, chunked, placeholders, SQL_NOW_MS } from "./sql";
 
@@ -9,9 +17,60 @@ import { COUNTED_SQL, chunked, placeholders, SQL_NOW_MS } from "./sql";
  */
 const NEXT_SEQ_SQL = "(SELECT max(coalesce((SELECT max(seq) FROM events), 0), seq) + 1 FROM event_seq_floor)";
 
-/** Inserts hits once each: a redelivered hit has the same event id and time (unique in events_by_time) and is ignored. */
-export function insertHitStatements(db: D1Database, hits: readonly Hit[]): D1PreparedStatement[] {
-  return hits.map((hit) =>
+/** What labelling a message's events needs from the message itself (classify.ts's MessageContext but the views). */
+export interface MessageLabelFacts {
+  sent_at: number | null;
+  link_count: number;
+  first_counted_open_at: number | null;
+}
+
+/** The columns of MessageLabelFacts for the message row `m`. */
+export const MESSAGE_LABEL_FACTS_SQL = `m.sent_at, (SELECT count(*) FROM links l WHERE l.message_id = m.id) AS link_count,
+  (SELECT min(e.occurred_at) FROM events e WHERE e.message_id = m.id AND e.kind = 'open' AND e.label IN (${COUNTED_SQL}))
+    AS first_counted_open_at`;
+
+function labelContext(facts: MessageLabelFacts | undefined, senderViews: MessageContext["senderViews"]): MessageContext {
+  return {
+    sentAt: facts?.sent_at ?? null,
+    linkCount: facts?.link_count ?? 0,
+    senderViews,
+    firstCountedOpenAt: facts?.first_counted_open_at ?? null,
+  };
+}
+
+/**
+ * The labels new hits are stored with, in their order: their final labels as far as their messages and the other
+ * new hits tell (classify.ts's rules, without the events stored before and the sender's views, which relabelSpans
+ * then reads). Stored with their request labels instead, a hit that its message alone makes uncounted (one before a
+ * scheduled send time: the sender previewing it) counted as an open until relabelSpans, a statement later, and a
+ * reader in between saw it: an end-to-end test failed on it once in a dozen runs (2026-12-01).
+ */
+export function labelsOnArrival(hits: readonly Hit[], facts: ReadonlyMap<string, MessageLabelFacts>): EventLabel[] {
+  const byMessage = new Map<string, ContextEvent[]>();
+  hits.forEach((hit, seq) => {
+    const events = byMessage.get(hit.messageId) ?? [];
+    events.push({
+      seq,
+      kind: hit.kind,
+      linkIndex: hit.linkIndex,
+      occurredAt: hit.occurredAt,
+      requestLabel: hit.requestLabel,
+      ipHash: hit.ipHash,
+    });
+    byMessage.set(hit.messageId, events);
+  });
+  const labels = new Map<number, EventLabel>();
+  for (const [messageId, events] of byMessage)
+    for (const [seq, label] of contextLabels(events, labelContext(facts.get(messageId), []))) labels.set(seq, label);
+  return hits.map((hit, seq) => labels.get(seq) ?? hit.requestLabel);
+}
+
+/**
+ * Inserts hits once each, with their labels (labelsOnArrival): a redelivered hit has the same event id and time
+ * (unique in events_by_time) and is ignored.
+ */
+export function insertHitStatements(db: D1Database, hits: readonly Hit[], labels: readonly EventLabel[]): D1PreparedStatement[] {
+  return hits.map((hit, i) =>
     db
       .prepare(
         `INSERT OR IGNORE INTO events (seq, event_id, account_id, message_id, kind, link_index, occurred_at, inserted_at,
@@ -26,7 +85,7 @@ export function insertHitStatements(db: D1Database, hits: readonly Hit[]): D1Pre
         hit.linkIndex,
         hit.occurredAt,
         hit.requestLabel,
-        hit.requestLabel,
+        labels[i] ?? hit.requestLabel,
         hit.country,
         hit.region,
         hit.city,
@@ -110,14 +169,7 @@ export async function relabelSpans(db: D1Database, spans: readonly LabelSpan[]):
   for (const part of chunked(spans)) {
     const ids = [...new Set(part.map((s) => s.messageId))];
     const [messages, ...reads] = await db.batch([
-      db
-        .prepare(
-          `SELECT m.id, m.sent_at, (SELECT count(*) FROM links l WHERE l.message_id = m.id) AS link_count,
-             (SELECT min(e.occurred_at) FROM events e WHERE e.message_id = m.id AND e.kind = 'open' AND e.label IN (${COUNTED_SQL}))
-               AS first_counted_open_at
-           FROM messages m WHERE m.id IN (${placeholders(ids.length)})`,
-        )
-        .bind(...ids),
+      db.prepare(`SELECT m.id, ${MESSAGE_LABEL_FACTS_SQL} FROM messages m WHERE m.id IN (${placeholders(ids.length)})`).bind(...ids),
       ...part.flatMap((span) => [
         db
           .prepare(
@@ -130,21 +182,17 @@ export async function relabelSpans(db: D1Database, spans: readonly LabelSpan[]):
           .bind(span.messageId, span.from - SENDER_WINDOW_MS, span.to + SENDER_WINDOW_MS),
       ]),
     ]);
-    const messageInfo = new Map(
-      ((messages?.results ?? []) as { id: string; sent_at: number | null; link_count: number; first_counted_open_at: number | null }[]).map(
-        (m) => [m.id, m],
-      ),
-    );
+    const messageInfo = new Map(((messages?.results ?? []) as (MessageLabelFacts & { id: string })[]).map((m) => [m.id, m]));
     part.forEach((span, i) => {
       const rows = (reads[2 * i]?.results ?? []) as LabelRow[];
       const views = (reads[2 * i + 1]?.results ?? []) as { viewed_at: number; ip_hash: string | null }[];
-      const info = messageInfo.get(span.messageId);
-      const labels = contextLabels(rows.map(toContextEvent), {
-        sentAt: info?.sent_at ?? null,
-        linkCount: info?.link_count ?? 0,
-        senderViews: views.map((view) => ({ viewedAt: view.viewed_at, ipHash: view.ip_hash })),
-        firstCountedOpenAt: info?.first_counted_open_at ?? null,
-      });
+      const labels = contextLabels(
+        rows.map(toContextEvent),
+        labelContext(
+          messageInfo.get(span.messageId),
+          views.map((view) => ({ viewedAt: view.viewed_at, ipHash: view.ip_hash })),
+        ),
+      );
       // Events in the margins were read for context only: their own context may reach past what was read.
       for (const row of rows) {
         if (row.occurred_at < span.from || row.occurred_at > span.to) continue;

@@ -1,6 +1,7 @@
 import type { MessageState, RegisterMessageRequest } from "../../../shared/api";
 import { normalizeEmail } from "../../../shared/email";
 import { recipientFingerprint } from "../recipient-fingerprint";
+import { MESSAGE_LABEL_FACTS_SQL, type MessageLabelFacts } from "./events";
 import { chunked, placeholders } from "./sql";
 
 export interface MessageRow {
@@ -193,19 +194,25 @@ export function optedOutSince(messageId: string): string {
      UNION ALL SELECT kept.opted_out_at FROM messages kept WHERE kept.id = ${messageId}))`;
 }
 
-export interface TrackingState extends Pick<MessageRow, "stopped_at" | "deleted_at" | "open_tracking" | "click_tracking"> {
+export interface TrackingState
+  extends Pick<MessageRow, "stopped_at" | "deleted_at" | "open_tracking" | "click_tracking">,
+    MessageLabelFacts {
   /** The earliest opt-out of one of its recipients, or null. */
   opted_out_at: number | null;
 }
 
-/** Where each message stands for storing new hits: deleted, stopped or opted out of since when, which kinds are tracked. */
+/**
+ * Where each message stands for storing new hits: deleted, stopped or opted out of since when, which kinds are
+ * tracked, and what labelling them needs (labelsOnArrival).
+ */
 export async function trackingStates(db: D1Database, messageIds: readonly string[]): Promise<Map<string, TrackingState>> {
   const states = new Map<string, TrackingState>();
   for (const ids of chunked(messageIds)) {
     const { results } = await db
       .prepare(
-        `SELECT id, stopped_at, deleted_at, open_tracking, click_tracking, ${optedOutSince("messages.id")} AS opted_out_at
-         FROM messages WHERE id IN (${placeholders(ids.length)})`,
+        `SELECT m.id, m.stopped_at, m.deleted_at, m.open_tracking, m.click_tracking, ${optedOutSince("m.id")} AS opted_out_at,
+           ${MESSAGE_LABEL_FACTS_SQL}
+         FROM messages m WHERE m.id IN (${placeholders(ids.length)})`,
       )
       .bind(...ids)
       .all<TrackingState & { id: string }>();
