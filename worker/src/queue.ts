@@ -2,7 +2,7 @@
 // and the consumer writes hits at least once and idempotently, then refreshes their labels.
 import { utf8Length } from "../../shared/encoding";
 import { existingAccountIds } from "./db/accounts";
-import { insertHitStatements, labelsOnArrival, relabelSpans, spansAroundHits } from "./db/events";
+import { insertHitStatements, labelsOnArrival, relabelSpans, senderViewsNear, spansAroundHits } from "./db/events";
 import { trackingStates } from "./db/messages";
 import type { Bindings } from "./env";
 import { errorName } from "./errors";
@@ -181,9 +181,10 @@ export async function storeHits(db: D1Database, queued: readonly Hit[]): Promise
   // The client and device are described here, off the request path, from the user agent the hit carries.
   const hits = queued.map(withClientDescription);
   const messageIds = [...new Set(hits.map((h) => h.messageId))];
-  const [accounts, states] = await Promise.all([
+  const [accounts, states, views] = await Promise.all([
     existingAccountIds(db, [...new Set(hits.map((h) => h.accountId))]),
     trackingStates(db, messageIds),
+    senderViewsNear(db, hits),
   ]);
   const storable = hits.filter((hit) => {
     if (!accounts.has(hit.accountId)) return false;
@@ -195,7 +196,7 @@ export async function storeHits(db: D1Database, queued: readonly Hit[]): Promise
     const since = Math.min(state.stopped_at ?? Number.POSITIVE_INFINITY, state.opted_out_at ?? Number.POSITIVE_INFINITY);
     return hit.occurredAt < since;
   });
-  if (storable.length > 0) await db.batch(insertHitStatements(db, storable, labelsOnArrival(storable, states)));
+  if (storable.length > 0) await db.batch(insertHitStatements(db, storable, labelsOnArrival(storable, states, views)));
   await relabelSpans(db, spansAroundHits(storable));
   return storable.length;
 }

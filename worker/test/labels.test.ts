@@ -194,9 +194,9 @@ describe("labels from the message's context", () => {
     expect(await labelsOf(id)).toEqual(["sender", "human"]);
   });
 
-  it("stores hits with what their message says of them from the insert on, before the relabelling that follows it", async () => {
+  it("stores hits with what their message and the sender's views say of them from the insert on, before the relabelling that follows it", async () => {
     // The relabelling is the consumer's next D1 call; until it, a reader saw the insert's labels. Here it fails, so
-    // what stays is what the insert wrote. Stored with their request labels, both hits counted until then (an
+    // what stays is what the insert wrote. Stored with their request labels, all three hits counted until then (an
     // end-to-end test of a scheduled send once saw its preview's open counted).
     const account = await createAccount();
     const now = Date.now();
@@ -205,13 +205,20 @@ describe("labels from the message's context", () => {
       sentAt: new Date(now - 1_000).toISOString(),
       links: [{ index: 0, url: "https://example.com/" }],
     });
-    const hits = [await hitMadeAt(account, scheduled.id, now), await hitMadeAt(account, justSent.id, now, "click", 0)];
-    // Calls: the accounts and the messages (together), the insert, then the relabelling.
-    const relabellingFails = new FlakyD1(env.DB, (call) => call === 3);
+    const viewed = await sentMessage(account, { sentAt: new Date(now - 3_600_000).toISOString() });
+    await account.json("POST", "/api/views", { messageIds: [viewed.id], threadIds: [] });
+    const hits = [
+      await hitMadeAt(account, scheduled.id, now),
+      await hitMadeAt(account, justSent.id, now, "click", 0),
+      await hitMadeAt(account, viewed.id, Date.now()),
+    ];
+    // Calls: the accounts, the messages and the sender's views (together), the insert, then the relabelling.
+    const relabellingFails = new FlakyD1(env.DB, (call) => call === 4);
     await expect(storeHits(relabellingFails.asD1(), hits)).rejects.toThrow(TRANSIENT_D1_ERROR);
-    expect(relabellingFails.calls).toBe(4);
+    expect(relabellingFails.calls).toBe(5);
     expect(await labelsOf(scheduled.id)).toEqual(["sender"]);
     expect(await labelsOf(justSent.id)).toEqual(["scanner"]);
+    expect(await labelsOf(viewed.id)).toEqual(["sender"]);
     const { body } = await account.json<MessageDetail>("GET", `/api/messages/${scheduled.id}`);
     expect(body.openCount).toBe(0);
   });

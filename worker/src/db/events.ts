@@ -6,6 +6,7 @@ import {
   labelFinalAt,
   type MessageContext,
   SENDER_WINDOW_MS,
+  type SenderView,
   UNREGISTERED_HOLD_MS,
 } from "../classify";
 import type { Hit } from "../hits";
@@ -38,14 +39,43 @@ function labelContext(facts: MessageLabelFacts | undefined, senderViews: Message
   };
 }
 
+/** The sender's views of these hits' messages within SENDER_WINDOW_MS of them, by message (for labelsOnArrival). */
+export async function senderViewsNear(db: D1Database, hits: readonly Hit[]): Promise<Map<string, SenderView[]>> {
+  const views = new Map<string, SenderView[]>();
+  if (hits.length === 0) return views;
+  const times = hits.map((hit) => hit.occurredAt);
+  const from = Math.min(...times) - SENDER_WINDOW_MS;
+  const to = Math.max(...times) + SENDER_WINDOW_MS;
+  for (const ids of chunked([...new Set(hits.map((hit) => hit.messageId))])) {
+    const { results } = await db
+      .prepare(
+        `SELECT message_id, viewed_at, ip_hash FROM sender_views
+         WHERE message_id IN (${placeholders(ids.length)}) AND viewed_at BETWEEN ? AND ?`,
+      )
+      .bind(...ids, from, to)
+      .all<{ message_id: string; viewed_at: number; ip_hash: string | null }>();
+    for (const row of results) {
+      const list = views.get(row.message_id) ?? [];
+      list.push({ viewedAt: row.viewed_at, ipHash: row.ip_hash });
+      views.set(row.message_id, list);
+    }
+  }
+  return views;
+}
+
 /**
- * The labels new hits are stored with, in their order: their final labels as far as their messages and the other
- * new hits tell (classify.ts's rules, without the events stored before and the sender's views, which relabelSpans
- * then reads). Stored with their request labels instead, a hit that its message alone makes uncounted (one before a
- * scheduled send time: the sender previewing it) counted as an open until relabelSpans, a statement later, and a
- * reader in between saw it: an end-to-end test failed on it once in a dozen runs (2026-12-01).
+ * The labels new hits are stored with, in their order: their final labels as far as their messages, the sender's
+ * views near them and the other new hits tell (classify.ts's rules without the events stored before, which
+ * relabelSpans then reads). Stored with their request labels instead, a hit that is not a reader's (one before a
+ * scheduled send time, the sender previewing it; one beside the sender's own view) counted as an open until
+ * relabelSpans, a D1 call later, and a reader in between saw it: an end-to-end test failed on it once in a dozen
+ * runs (2026-12-01).
  */
-export function labelsOnArrival(hits: readonly Hit[], facts: ReadonlyMap<string, MessageLabelFacts>): EventLabel[] {
+export function labelsOnArrival(
+  hits: readonly Hit[],
+  facts: ReadonlyMap<string, MessageLabelFacts>,
+  views: ReadonlyMap<string, readonly SenderView[]>,
+): EventLabel[] {
   const byMessage = new Map<string, ContextEvent[]>();
   hits.forEach((hit, seq) => {
     const events = byMessage.get(hit.messageId) ?? [];
@@ -61,7 +91,8 @@ export function labelsOnArrival(hits: readonly Hit[], facts: ReadonlyMap<string,
   });
   const labels = new Map<number, EventLabel>();
   for (const [messageId, events] of byMessage)
-    for (const [seq, label] of contextLabels(events, labelContext(facts.get(messageId), []))) labels.set(seq, label);
+    for (const [seq, label] of contextLabels(events, labelContext(facts.get(messageId), views.get(messageId) ?? [])))
+      labels.set(seq, label);
   return hits.map((hit, seq) => labels.get(seq) ?? hit.requestLabel);
 }
 
