@@ -18,7 +18,11 @@ const CSS = `
 .mt-mark-clicked{background:#1a73e8}
 .mt-mark-bounced{background:#d93025}
 .mt-panel{margin:8px 0;padding:8px 10px;border:1px solid #dadce0;border-radius:8px;background:#f8f9fa;font:12px/1.5 Arial,sans-serif;color:#202124}
-.mt-panel-head{display:flex;flex-wrap:wrap;align-items:center;gap:8px}
+.mt-panel-head{cursor:pointer}
+.mt-panel-head>*{margin-right:8px}
+.mt-panel-head::after{content:"Details";color:#0b57d0}
+.mt-panel-head[aria-expanded="true"]::after{content:"Hide"}
+.mt-panel-actions{display:flex;flex-wrap:wrap;gap:8px;margin:4px 0}
 .mt-panel button{border:1px solid #c4c7c5;border-radius:12px;background:#fff;padding:2px 8px;cursor:pointer;font:inherit}
 .mt-panel ol,.mt-panel ul{margin:4px 0;padding-left:18px}
 .mt-dim{color:#80868b}

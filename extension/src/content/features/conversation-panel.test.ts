@@ -70,6 +70,20 @@ function conversation(): void {
 const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 describe("conversation panel", () => {
+  it("shows the counts on one line, which unfolds the timeline, the links and the buttons on a click or Enter", () => {
+    const panel = renderPanel(document, ID, DETAIL, { stop: () => {}, remove: () => {} });
+    const head = panel.querySelector(".mt-panel-head") as HTMLElement;
+    expect(head.textContent).toBe("TrackingOpened 2 times1 click");
+    const more = panel.querySelector(".mt-panel-more") as HTMLElement;
+    for (const folded of [".mt-opens", ".mt-links", ".mt-stop", ".mt-delete", ".mt-confirm"])
+      expect(more.querySelector(folded), folded).not.toBeNull();
+    expect([more.hidden, head.getAttribute("aria-expanded")]).toEqual([true, "false"]);
+    head.click();
+    expect([more.hidden, head.getAttribute("aria-expanded")]).toEqual([false, "true"]);
+    head.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+    expect([more.hidden, head.getAttribute("aria-expanded")]).toEqual([true, "false"]);
+  });
+
   it("renders the open count, the timeline with machine and sender opens dimmed and explained, and each link's clicks", () => {
     const panel = renderPanel(document, ID, DETAIL, { stop: () => {}, remove: () => {} });
     expect(panel.querySelector(".mt-panel-count")?.textContent).toBe("Opened 2 times");
@@ -120,6 +134,12 @@ describe("conversation panel", () => {
     panels.scan();
     expect(document.querySelectorAll(".mt-panel")).toHaveLength(1);
     expect(asked).toHaveLength(1);
+    // It is a copy of the first one, and its buttons work as the first one's did.
+    const again = document.querySelector(".mt-panel") as HTMLElement;
+    expect(again).not.toBe(panel);
+    expect(again.isEqualNode(panel ?? null)).toBe(true);
+    (again.querySelector(".mt-stop") as HTMLElement).click();
+    expect((again.querySelector(".mt-confirm") as HTMLElement).hidden).toBe(false);
   });
 
   it("a failed read is retried with a growing wait, and not at all while no tracker is connected", async () => {
