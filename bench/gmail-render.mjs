@@ -15,11 +15,16 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { ROOT } from "./servers.mjs";
-import { sentListThreadIds, statusStub } from "./status-stub.ts";
+import { sentListThreadIds, statusStub, trackedEmailIds } from "./status-stub.ts";
 import { fmt, median, percentile } from "./util.mjs";
 
 const LIST_ROWS = 100;
 const CONVERSATION_MESSAGES = 20;
+/**
+ * The conversation's tracked emails: every other message, the rep's sends. The others stand for the reader's replies
+ * (the simulated Google holds a thread's sent messages only, so they carry the rep's name) and have no pixel.
+ */
+const TRACKED_MESSAGES = CONVERSATION_MESSAGES / 2;
 /** Rounds run per turn in one browser before the other takes its turn. */
 const TURN = 5;
 /** Fresh pairs of browsers the rounds are split over (gmailRenderCost). */
@@ -65,7 +70,7 @@ async function launch(extensionDir, trackerUrl, threadIds) {
   });
   const google = new SimulatedGoogle();
   // The threads of the Sent list, as if sent earlier from another tab: the simulation lists what Gmail's server knows.
-  // The first thread is the conversation: a first email and its follow-ups, each with a link and a picture.
+  // The first thread is the conversation: an email and its follow-ups, as the rep sent them with the extension.
   const sent = (i, legacyThreadId, legacyMessageId, html) =>
     google.sent.push({
       threadId: `thread-a:r${i}`,
@@ -80,10 +85,14 @@ async function launch(extensionDir, trackerUrl, threadIds) {
       at: Date.now(),
       plainText: false,
     });
-  const body = (m) =>
-    `<div dir="ltr"><p>Hello, message ${m} of the thread.</p><p>Here is <a href="https://www.example.com/page/${m}">a link</a> and a picture:</p>` +
-    `<img src="https://images.example.com/${m}.png" width="1" height="1"><p>Regards</p></div>`;
-  for (let m = 0; m < CONVERSATION_MESSAGES; m++) sent(0, threadIds[0], (BigInt(`0x${threadIds[0]}`) + BigInt(m)).toString(16), body(m));
+  const trackingIds = trackedEmailIds(TRACKED_MESSAGES);
+  for (let m = 0; m < CONVERSATION_MESSAGES; m++)
+    sent(
+      0,
+      threadIds[0],
+      (BigInt(`0x${threadIds[0]}`) + BigInt(m)).toString(16),
+      messageBody(m, m % 2 === 0 && { trackerUrl, trackingId: trackingIds[m / 2] }),
+    );
   for (const [i, legacy] of threadIds.entries())
     if (i > 0) sent(i, legacy, legacy, '<div dir="ltr">Following up on our call about the numbers</div>');
   await routeToSimulatedGoogle(context, google);
@@ -109,20 +118,6 @@ async function launch(extensionDir, trackerUrl, threadIds) {
     // The list's first render asked the tracker for its rows; every render timed after it draws their marks at once.
     await page.waitForFunction((rows) => document.querySelectorAll("#main .mt-mark").length === rows, LIST_ROWS, { timeout: 30_000 });
   }
-  const listHtml = await page.evaluate(shownWithoutExtension);
-  // The conversation as the simulation shows it (a frame after the hash changes), then the list again.
-  const show = (hash) =>
-    page.evaluate((h) => {
-      location.hash = h;
-    }, hash);
-  await show(`#sent/${threadIds[0]}`);
-  await page.waitForFunction((count) => document.querySelectorAll("#main .adn").length === count, CONVERSATION_MESSAGES, {
-    timeout: 30_000,
-  });
-  const conversationHtml = await page.evaluate(shownWithoutExtension);
-  await show("#sent");
-  await page.waitForFunction((rows) => document.querySelectorAll("#main tr.zA").length === rows, LIST_ROWS, { timeout: 30_000 });
-  await page.evaluate(installWorkload, { listHtml, conversationHtml });
   return {
     page,
     close: async () => {
@@ -132,11 +127,42 @@ async function launch(extensionDir, trackerUrl, threadIds) {
   };
 }
 
-/** Runs in the page: the markup of the view the simulation shows, without what the extension added to it. */
-function shownWithoutExtension() {
-  const shown = document.getElementById("main").cloneNode(true);
-  for (const ours of shown.querySelectorAll('[class^="mt-"]')) ours.remove();
-  return shown.innerHTML;
+/**
+ * A message's body as Gmail's server keeps it: a link and a picture and, for a tracked email, what the extension
+ * made of them at send time (content/rewrite.ts): the link through the tracker, and its pixel last.
+ */
+function messageBody(m, tracked) {
+  const destination = `https://www.example.com/page/${m}`;
+  const { trackerUrl, trackingId } = tracked || {};
+  const href = tracked ? `${trackerUrl}/c/${trackingId}/0?u=${encodeURIComponent(destination)}&amp;s=${"S".repeat(22)}` : destination;
+  const pixel = tracked
+    ? `<img src="${trackerUrl}/o/${trackingId}.gif" alt="" width="1" height="1" style="width:1px;height:1px;border:0;margin:0;padding:0">`
+    : "";
+  return (
+    `<div dir="ltr"><p>Hello, message ${m} of the thread.</p><p>Here is <a href="${href}">a link</a> and a picture:</p>` +
+    `<img src="https://images.example.com/${m}.png" width="1" height="1"><p>Regards</p>${pixel}</div>`
+  );
+}
+
+/**
+ * The list and the conversation as the simulation draws them, in a browser without the extension: the markup Gmail
+ * inserts, the same for both browsers (the extension's browser would hand back its own marks and neutralised pixels).
+ */
+async function simulatedViews(page, threadIds) {
+  const shown = () => page.evaluate(() => document.getElementById("main").innerHTML);
+  const show = (hash) =>
+    page.evaluate((h) => {
+      location.hash = h;
+    }, hash);
+  const listHtml = await shown();
+  // The conversation is drawn a frame after the hash changes.
+  await show(`#sent/${threadIds[0]}`);
+  await page.waitForFunction((count) => document.querySelectorAll("#main .adn").length === count, CONVERSATION_MESSAGES, {
+    timeout: 30_000,
+  });
+  const conversationHtml = await shown();
+  await show("#sent");
+  return { listHtml, conversationHtml };
 }
 
 /** Runs in the page: `globalThis.mtRender(rounds)`, which times the two renders. */
@@ -146,8 +172,12 @@ function installWorkload({ listHtml, conversationHtml }) {
   // own, as Gmail's does, and the page-world script's policy wrapper sees it there (page-world/pixel-guard.ts).
   const policy = trustedTypes.createPolicy("gmail-render-bench", { createHTML: (html) => html });
   const settle = () => document.body.offsetHeight;
+  /** Shows the conversation untimed: the extension's first sight of it asks the tracker about its emails. */
+  globalThis.mtShowConversation = () => {
+    main.innerHTML = policy.createHTML(conversationHtml);
+  };
   globalThis.mtRender = async (rounds) => {
-    const times = { list: [], conversation: [], marks: [] };
+    const times = { list: [], conversation: [], marks: [], panels: [] };
     if (document.visibilityState !== "visible") throw new Error("the simulated Gmail tab is hidden: its renders would be throttled");
     for (let round = 0; round < rounds; round++) {
       for (const [name, html] of [
@@ -173,6 +203,7 @@ function installWorkload({ listHtml, conversationHtml }) {
         settle();
         times[name].push(performance.now() - start);
         if (name === "list") times.marks.push(main.querySelectorAll(".mt-mark").length);
+        else times.panels.push(main.querySelectorAll(".mt-panel").length);
       }
     }
     return times;
@@ -199,7 +230,7 @@ export async function gmailRenderCost({ report, log, rounds, extensionDir }) {
   const pairs = { list: [], conversation: [] };
   let version = "";
   const threadIds = sentListThreadIds(LIST_ROWS);
-  const stub = await statusStub(threadIds);
+  const stub = await statusStub(threadIds, { ids: trackedEmailIds(TRACKED_MESSAGES), threadId: threadIds[0] });
   try {
     for (let session = 0; session < SESSIONS; session++) {
       const launched = [];
@@ -208,12 +239,26 @@ export async function gmailRenderCost({ report, log, rounds, extensionDir }) {
         for (const dir of session % 2 === 0 ? [null, extensionDir] : [extensionDir, null])
           launched.push(await launch(dir, stub.url, threadIds));
         const [without, withExtension] = session % 2 === 0 ? launched : [...launched].reverse();
+        const views = await simulatedViews(without.page, threadIds);
+        for (const browser of launched) await browser.page.evaluate(installWorkload, views);
+        // Every render timed with the extension draws each tracked email's panel from what it knows, as in a rep's
+        // Gmail that showed the conversation before.
+        await withExtension.page.evaluate(() => globalThis.mtShowConversation());
+        await withExtension.page.waitForFunction(
+          (count) => document.querySelectorAll("#main .mt-panel").length === count,
+          TRACKED_MESSAGES,
+          { timeout: 30_000 },
+        );
         const turn = async (name, browser, counted = true) => {
           const t = await browser.page.evaluate((n) => globalThis.mtRender(n), TURN);
-          // Timed with every row's read receipt drawn in the render, as on a rep's connected Gmail; none without it.
-          const expected = name === "with" ? LIST_ROWS : 0;
-          if (t.marks.some((count) => count !== expected))
-            throw new Error(`a list render ${name} the extension drew ${t.marks.join(", ")} marks, not ${expected}`);
+          // Timed with every row's read receipt and every tracked email's panel drawn in the render, as on a rep's
+          // connected Gmail; none without it.
+          for (const [drawn, expected, what] of [
+            [t.marks, name === "with" ? LIST_ROWS : 0, "list render, read receipts"],
+            [t.panels, name === "with" ? TRACKED_MESSAGES : 0, "conversation render, panels"],
+          ])
+            if (drawn.some((count) => count !== expected))
+              throw new Error(`in a ${what} drawn ${name} the extension: ${drawn.join(", ")}, not ${expected}`);
           if (counted) {
             times[name].list.push(...t.list);
             times[name].conversation.push(...t.conversation);
@@ -245,7 +290,7 @@ export async function gmailRenderCost({ report, log, rounds, extensionDir }) {
     const b = median(times.without[name]);
     report(
       name === "list" ? `gmail-render-list-${LIST_ROWS}` : `gmail-render-conversation-${CONVERSATION_MESSAGES}`,
-      `${fmt(a)} ms to render ${what} in the simulated Gmail with the extension loaded and connected${name === "list" ? `, ${LIST_ROWS} read receipts drawn` : ""} (median, p99 ${fmt(percentile(times.with[name], 99))} ms; ` +
+      `${fmt(a)} ms to render ${what} in the simulated Gmail with the extension loaded and connected${name === "list" ? `, ${LIST_ROWS} read receipts drawn` : `, ${TRACKED_MESSAGES} of its emails tracked and their panels drawn`} (median, p99 ${fmt(percentile(times.with[name], 99))} ms; ` +
         `${fmt(median(pairs[name]))}x the same render without the extension (the median of ${pairs[name].length} back-to-back pairs of turns ` +
         `in ${SESSIONS} pairs of browsers, their middle half ${fmt(percentile(pairs[name], 25))}x to ${fmt(percentile(pairs[name], 75))}x): ${fmt(b)} ms, p99 ${fmt(percentile(times.without[name], 99))} ms; ` +
         `insertion, mutation observers and layout; Chromium${version ? ` ${version}` : ""}; ${times.with[name].length} rounds)`,

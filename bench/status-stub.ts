@@ -1,28 +1,89 @@
-// A stub of the tracker for the extension benches: `POST /api/messages/status` knows the Sent list rows they insert
-// as all tracked, a third delivered, a third opened and a third clicked. It also answers what the options page asks
-// when a rep connects with an API token (worker/src/app.ts's `GET /` text, worker/src/routes/accounts.ts's
-// `GET /api/account`), so a bench connects the extension as a rep does. Under /api anything else is a 404, as the
-// tracker answers a route it lacks; other paths are an empty page (the marks bench's, same origin as its requests).
+// A stub of the tracker for the extension benches. `POST /api/messages/status` knows the Sent list rows they insert
+// as all tracked, a third delivered, a third opened and a third clicked; `GET /api/messages/<id>` knows the tracked
+// emails of a bench conversation (opened, a link clicked) and `POST /api/views` takes the sender's views of them. It
+// also answers what the options page asks when a rep connects with an API token (worker/src/app.ts's `GET /` text,
+// worker/src/routes/accounts.ts's `GET /api/account`), so a bench connects the extension as a rep does. Under /api
+// anything else is a 404, as the tracker answers a route it lacks; other paths are an empty page (the marks bench's,
+// same origin as its requests).
 // TypeScript that Node 22 runs as it is (type-only imports, nothing to compile); `npm run typecheck` checks its
 // answers against the tracker's types (tsconfig.node.json).
 import { createServer } from "node:http";
-import type { AccountResponse, MessageStatus, StatusResponse } from "../shared/api.ts";
+import type { AccountResponse, MessageDetail, MessageStatus, StatusResponse } from "../shared/api.ts";
 
 /** The legacy (hex) thread ids of a bench Sent list's rows, as the benches' row markup carries them. */
 export function sentListThreadIds(count: number): string[] {
   return Array.from({ length: count }, (_, i) => (0x18c2a0b000000000n + BigInt(i) * 7919n).toString(16));
 }
 
+const PIXEL_GIF = Buffer.from("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7", "base64");
+
 /** The account the stub answers for any token. */
 const STUB_ACCOUNT: AccountResponse = {
-  accountId: "benchaccount0000",
+  accountId: "benchaccountaaaa",
   name: "bench",
   createdAt: "2026-11-01T00:00:00.000Z",
   retentionDays: 365,
   signingKey: { keyId: 1, secret: "YmVuY2gtc2lnbmluZy1rZXktYmVuY2gtc2lnbmluZy1r" },
 };
 
-export async function statusStub(legacyIds: readonly string[]): Promise<{ url: string; close: () => Promise<void> }> {
+/**
+ * Tracking ids of the stub's account (docs/protocol.md's form, `<account>.<key>.<nonce>.<mac>`), one per tracked email
+ * of a bench conversation. The stub verifies nothing, so the MACs are any text of the right form.
+ */
+export function trackedEmailIds(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `${STUB_ACCOUNT.accountId}.1.${`n${i}`.padEnd(22, "A")}.${"M".repeat(22)}`);
+}
+
+/** A tracked email of the conversation as the tracker details it: opened three times (one a prefetch), a link clicked. */
+function trackedEmailDetail(id: string, threadId: string): MessageDetail {
+  const place = { country: "DE", region: "Berlin", city: "Berlin" };
+  return {
+    id,
+    threadId,
+    state: "clicked",
+    openCount: 2,
+    firstOpenAt: "2026-11-22T10:00:00.000Z",
+    lastOpenAt: "2026-11-22T11:00:00.000Z",
+    clickCount: 1,
+    lastClickAt: "2026-11-22T11:05:00.000Z",
+    replyCount: 0,
+    lastReplyAt: null,
+    bounce: null,
+    unsubscribed: false,
+    subject: "Proposal 0 for the next quarter",
+    campaign: null,
+    recipients: [{ email: "reader0@example.org" }],
+    sentAt: "2026-11-22T09:00:00.000Z",
+    gmailMessageId: null,
+    openTracking: true,
+    clickTracking: true,
+    opens: [
+      { at: "2026-11-22T09:00:05.000Z", label: "apple-mpp", place: null, client: null, device: null },
+      { at: "2026-11-22T10:00:00.000Z", label: "human", place, client: "Gmail", device: "Desktop" },
+      { at: "2026-11-22T11:00:00.000Z", label: "gmail-proxy", place: null, client: "Gmail", device: null },
+    ],
+    links: [
+      {
+        index: 0,
+        url: "https://www.example.com/page",
+        clicks: 1,
+        uniqueClicks: 1,
+        clickTimes: ["2026-11-22T11:05:00.000Z"],
+        otherClicks: [],
+      },
+    ],
+  };
+}
+
+/**
+ * Starts the stub: `legacyIds` are the Sent list's threads, `tracked` the tracked emails of a conversation (their
+ * tracking ids, trackedEmailIds) and its thread.
+ */
+export async function statusStub(
+  legacyIds: readonly string[],
+  tracked: { ids: readonly string[]; threadId: string } = { ids: [], threadId: "" },
+): Promise<{ url: string; close: () => Promise<void> }> {
+  const details = new Map(tracked.ids.map((id) => [id, trackedEmailDetail(id, tracked.threadId)]));
   const byId = new Map<string, MessageStatus>(
     legacyIds.map((id, i) => [
       id,
@@ -55,11 +116,22 @@ export async function statusStub(legacyIds: readonly string[]): Promise<{ url: s
       } else if (request.method === "GET" && path === "/api/account") {
         response.writeHead(200, { "content-type": "application/json" });
         response.end(JSON.stringify(STUB_ACCOUNT));
+      } else if (request.method === "GET" && details.has(decodeURIComponent(path.slice("/api/messages/".length)))) {
+        response.writeHead(200, { "content-type": "application/json" });
+        response.end(JSON.stringify(details.get(decodeURIComponent(path.slice("/api/messages/".length)))));
+      } else if (request.method === "POST" && path === "/api/views") {
+        const { messageIds = [] }: { messageIds?: string[] } = JSON.parse(body || "{}");
+        response.writeHead(200, { "content-type": "application/json" });
+        response.end(JSON.stringify({ recorded: messageIds.length }));
       } else if (request.method === "POST" && path === "/api/messages/status") {
         const { threadIds = [] }: { threadIds?: string[] } = JSON.parse(body || "{}");
         const answer: StatusResponse = { messages: threadIds.flatMap((id) => byId.get(id) ?? []) };
         response.writeHead(200, { "content-type": "application/json", "cache-control": "no-store" });
         response.end(JSON.stringify(answer));
+      } else if (path.startsWith("/o/")) {
+        // A pixel, fetched by the simulated image proxy for a Gmail without the extension.
+        response.writeHead(200, { "content-type": "image/gif", "cache-control": "no-store" });
+        response.end(PIXEL_GIF);
       } else if (path.startsWith("/api/")) {
         response.writeHead(404, { "content-type": "application/json" });
         response.end(JSON.stringify({ error: "not in the bench's stub" }));
