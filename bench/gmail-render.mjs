@@ -15,8 +15,8 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { ROOT } from "./servers.mjs";
-import { sentListThreadIds, statusStub, trackedEmailIds } from "./status-stub.ts";
-import { fmt, median, percentile } from "./util.mjs";
+import { STUB_SIGNING_KEY, sentListThreadIds, statusStub } from "./status-stub.ts";
+import { fmt, importTs, median, percentile } from "./util.mjs";
 
 const LIST_ROWS = 100;
 const CONVERSATION_MESSAGES = 20;
@@ -56,7 +56,7 @@ async function connectExtension(context, trackerUrl) {
   await options.close();
 }
 
-async function launch(extensionDir, trackerUrl, threadIds) {
+async function launch(extensionDir, trackerUrl, threadIds, bodies) {
   const { chromium } = await import("playwright-core");
   const { SimulatedGoogle } = await import(path.join(ROOT, "test", "e2e", "gmail-sim", "google.ts"));
   const { CHROMIUM_FLAGS, extensionFlags, routeToSimulatedGoogle } = await import(path.join(ROOT, "test", "e2e", "chromium-flags.ts"));
@@ -85,14 +85,7 @@ async function launch(extensionDir, trackerUrl, threadIds) {
       at: Date.now(),
       plainText: false,
     });
-  const trackingIds = trackedEmailIds(TRACKED_MESSAGES);
-  for (let m = 0; m < CONVERSATION_MESSAGES; m++)
-    sent(
-      0,
-      threadIds[0],
-      (BigInt(`0x${threadIds[0]}`) + BigInt(m)).toString(16),
-      messageBody(m, m % 2 === 0 && { trackerUrl, trackingId: trackingIds[m / 2] }),
-    );
+  for (const [m, body] of bodies.entries()) sent(0, threadIds[0], (BigInt(`0x${threadIds[0]}`) + BigInt(m)).toString(16), body);
   for (const [i, legacy] of threadIds.entries())
     if (i > 0) sent(i, legacy, legacy, '<div dir="ltr">Following up on our call about the numbers</div>');
   await routeToSimulatedGoogle(context, google);
@@ -128,19 +121,22 @@ async function launch(extensionDir, trackerUrl, threadIds) {
 }
 
 /**
- * A message's body as Gmail's server keeps it: a link and a picture and, for a tracked email, what the extension
- * made of them at send time (content/rewrite.ts): the link through the tracker, and its pixel last.
+ * The conversation's messages as Gmail's server keeps them, each with a link and a picture; every other one a tracked
+ * email (`trackingIds`, in order) as the extension sends it (content/rewrite.ts): its link signed through the tracker
+ * and its pixel last, both made by shared/protocol.ts.
  */
-function messageBody(m, tracked) {
-  const destination = `https://www.example.com/page/${m}`;
-  const { trackerUrl, trackingId } = tracked || {};
-  const href = tracked ? `${trackerUrl}/c/${trackingId}/0?u=${encodeURIComponent(destination)}&amp;s=${"S".repeat(22)}` : destination;
-  const pixel = tracked
-    ? `<img src="${trackerUrl}/o/${trackingId}.gif" alt="" width="1" height="1" style="width:1px;height:1px;border:0;margin:0;padding:0">`
-    : "";
-  return (
-    `<div dir="ltr"><p>Hello, message ${m} of the thread.</p><p>Here is <a href="${href}">a link</a> and a picture:</p>` +
-    `<img src="https://images.example.com/${m}.png" width="1" height="1"><p>Regards</p>${pixel}</div>`
+async function conversationBodies({ pixelUrl, signedClickUrl }, trackerUrl, trackingIds) {
+  return Promise.all(
+    Array.from({ length: CONVERSATION_MESSAGES }, async (_, m) => {
+      const destination = `https://www.example.com/page/${m}`;
+      const trackingId = m % 2 === 0 ? trackingIds[m / 2] : null;
+      const href = trackingId ? await signedClickUrl(trackerUrl, STUB_SIGNING_KEY, trackingId, 0, destination) : destination;
+      const pixel = trackingId ? `<img src="${pixelUrl(trackerUrl, trackingId)}" alt="" width="1" height="1">` : "";
+      return (
+        `<div dir="ltr"><p>Hello, message ${m} of the thread.</p><p>Here is <a href="${href.replaceAll("&", "&amp;")}">a link</a> and a picture:</p>` +
+        `<img src="https://images.example.com/${m}.png" width="1" height="1"><p>Regards</p>${pixel}</div>`
+      );
+    }),
   );
 }
 
@@ -230,14 +226,17 @@ export async function gmailRenderCost({ report, log, rounds, extensionDir }) {
   const pairs = { list: [], conversation: [] };
   let version = "";
   const threadIds = sentListThreadIds(LIST_ROWS);
-  const stub = await statusStub(threadIds, { ids: trackedEmailIds(TRACKED_MESSAGES), threadId: threadIds[0] });
+  const protocol = await importTs("shared/protocol.ts", "protocol");
+  const trackingIds = await Promise.all(Array.from({ length: TRACKED_MESSAGES }, () => protocol.mintTrackingId(STUB_SIGNING_KEY)));
+  const stub = await statusStub(threadIds, { ids: trackingIds, threadId: threadIds[0] });
+  const bodies = await conversationBodies(protocol, stub.url, trackingIds);
   try {
     for (let session = 0; session < SESSIONS; session++) {
       const launched = [];
       try {
         // Which browser starts first alternates, so neither side always has the machine to itself at launch.
         for (const dir of session % 2 === 0 ? [null, extensionDir] : [extensionDir, null])
-          launched.push(await launch(dir, stub.url, threadIds));
+          launched.push(await launch(dir, stub.url, threadIds, bodies));
         const [without, withExtension] = session % 2 === 0 ? launched : [...launched].reverse();
         const views = await simulatedViews(without.page, threadIds);
         for (const browser of launched) await browser.page.evaluate(installWorkload, views);

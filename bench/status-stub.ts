@@ -23,16 +23,11 @@ const STUB_ACCOUNT: AccountResponse = {
   name: "bench",
   createdAt: "2026-11-01T00:00:00.000Z",
   retentionDays: 365,
-  signingKey: { keyId: 1, secret: "YmVuY2gtc2lnbmluZy1rZXktYmVuY2gtc2lnbmluZy1r" },
+  signingKey: { keyId: 1, secret: "YmVuY2gtc2lnbmluZy1rZXktYmVuY2gtc2lnbmluZy0" },
 };
 
-/**
- * Tracking ids of the stub's account (docs/protocol.md's form, `<account>.<key>.<nonce>.<mac>`), one per tracked email
- * of a bench conversation. The stub verifies nothing, so the MACs are any text of the right form.
- */
-export function trackedEmailIds(count: number): string[] {
-  return Array.from({ length: count }, (_, i) => `${STUB_ACCOUNT.accountId}.1.${`n${i}`.padEnd(22, "A")}.${"M".repeat(22)}`);
-}
+/** The signing key of the stub's account: a bench mints its tracked emails' ids and signs their links with it. */
+export const STUB_SIGNING_KEY = { accountId: STUB_ACCOUNT.accountId, ...STUB_ACCOUNT.signingKey };
 
 /** A tracked email of the conversation as the tracker details it: opened three times (one a prefetch), a link clicked. */
 function trackedEmailDetail(id: string, threadId: string): MessageDetail {
@@ -77,7 +72,7 @@ function trackedEmailDetail(id: string, threadId: string): MessageDetail {
 
 /**
  * Starts the stub: `legacyIds` are the Sent list's threads, `tracked` the tracked emails of a conversation (their
- * tracking ids, trackedEmailIds) and its thread.
+ * tracking ids, minted with STUB_SIGNING_KEY) and its thread.
  */
 export async function statusStub(
   legacyIds: readonly string[],
@@ -110,15 +105,16 @@ export async function statusStub(
     });
     request.on("end", () => {
       const path = new URL(request.url ?? "/", "http://stub").pathname;
+      const detail = path.startsWith("/api/messages/") ? details.get(decodeURIComponent(path.slice("/api/messages/".length))) : undefined;
       if (path === "/") {
         response.writeHead(200, { "content-type": "text/plain; charset=utf-8" });
         response.end("mailtracker: the benchmark's stub of a tracker.\n");
       } else if (request.method === "GET" && path === "/api/account") {
         response.writeHead(200, { "content-type": "application/json" });
         response.end(JSON.stringify(STUB_ACCOUNT));
-      } else if (request.method === "GET" && details.has(decodeURIComponent(path.slice("/api/messages/".length)))) {
+      } else if (request.method === "GET" && detail) {
         response.writeHead(200, { "content-type": "application/json" });
-        response.end(JSON.stringify(details.get(decodeURIComponent(path.slice("/api/messages/".length)))));
+        response.end(JSON.stringify(detail));
       } else if (request.method === "POST" && path === "/api/views") {
         const { messageIds = [] }: { messageIds?: string[] } = JSON.parse(body || "{}");
         response.writeHead(200, { "content-type": "application/json" });
