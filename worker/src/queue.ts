@@ -197,6 +197,9 @@ export async function storeHits(db: D1Database, queued: readonly Hit[]): Promise
     return hit.occurredAt < since;
   });
   if (storable.length > 0) await db.batch(insertHitStatements(db, storable, labelsOnArrival(storable, states, views)));
+  // Read again after the insert, the messages and views included: the events stored before can change a label (a
+  // burst across batches), and another consumer or a view report may have written since the reads above. Each writer
+  // relabelling after its own write is what makes the labels settle whatever the order.
   await relabelSpans(db, spansAroundHits(storable));
   return storable.length;
 }

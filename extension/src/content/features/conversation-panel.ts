@@ -226,7 +226,7 @@ export class ConversationPanels {
       const cached = this.details.get(id);
       const existing = message.querySelector(`.mt-panel[data-mt-for="${CSS.escape(id)}"]`);
       if (cached && existing?.getAttribute("data-mt-version") !== String(cached.at)) {
-        // Gmail draws a conversation again on every visit: each draw gets a copy, the markup is built once.
+        // Each time the conversation is drawn (opened again, or Gmail drawing it anew) gets a copy of one markup.
         cached.markup ??= panelMarkup(this.doc, id, cached.detail);
         const panel = wirePanel(cached.markup.cloneNode(true) as HTMLElement, {
           stop: () => void this.act(id, () => this.call.stop(id)),
