@@ -989,6 +989,8 @@ export function defineScenarios(
           location.hash = `#sent/${l}`;
         }, legacy);
         await gmail.waitFor((m) => document.querySelector(`.mt-panel[data-mt-for="${m}"]`)?.getAttribute("data-mt-open-count") === "2", id);
+        // The panel is one line; a click on it unfolds the timeline and the links.
+        await gmail.click(`.mt-panel[data-mt-for="${id}"] .mt-panel-head`);
         const panel = await gmail.evaluate((m) => {
           const p = document.querySelector(`.mt-panel[data-mt-for="${m}"]`);
           return {

@@ -68,6 +68,8 @@ function conversation(): void {
 }
 
 const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
+/** A click on the first panel's line, as a rep's: the rest of a drawn panel is copied in only then. */
+const unfold = () => (document.querySelector(".mt-panel-head") as HTMLElement).click();
 
 describe("conversation panel", () => {
   it("shows the counts on one line, which unfolds the timeline, the links and the buttons on a click or Enter", () => {
@@ -138,6 +140,16 @@ describe("conversation panel", () => {
     const again = document.querySelector(".mt-panel") as HTMLElement;
     expect(again).not.toBe(panel);
     expect(again.isEqualNode(panel ?? null)).toBe(true);
+    // Each copy holds the line only; unfolded, it shows everything the panel's markup holds.
+    const more = again.querySelector(".mt-panel-more") as HTMLElement;
+    expect([more.hidden, more.childElementCount]).toEqual([true, 0]);
+    unfold();
+    expect(more.hidden).toBe(false);
+    const whole = renderPanel(document, ID, DETAIL, { stop: () => {}, remove: () => {} });
+    expect(more.innerHTML).toBe(whole.querySelector(".mt-panel-more")?.innerHTML);
+    for (const folded of [".mt-opens", ".mt-links", ".mt-stop", ".mt-delete", ".mt-confirm"])
+      expect(more.querySelector(folded), folded).not.toBeNull();
+    expect(more.querySelectorAll(".mt-open")).toHaveLength(DETAIL.opens.length);
     (again.querySelector(".mt-stop") as HTMLElement).click();
     expect((again.querySelector(".mt-confirm") as HTMLElement).hidden).toBe(false);
   });
@@ -213,6 +225,7 @@ describe("conversation panel", () => {
     });
     panels.scan();
     await flush();
+    unfold();
     (document.querySelector(".mt-stop") as HTMLElement).click();
     expect(acted).toEqual([]);
     const confirm = document.querySelector(".mt-confirm") as HTMLElement;
@@ -225,6 +238,9 @@ describe("conversation panel", () => {
     await flush();
     expect(acted).toEqual([`stop ${ID}`]);
     expect(document.querySelector(".mt-panel-head")?.textContent).toContain("Tracking stopped");
+    // Drawn anew for the stopped email, the panel stays unfolded as the rep left it.
+    expect(document.querySelector(".mt-panel-head")?.getAttribute("aria-expanded")).toBe("true");
+    expect((document.querySelector(".mt-panel-more") as HTMLElement).hidden).toBe(false);
     expect(document.querySelector(".mt-stop")).toBeNull();
 
     (document.querySelector(".mt-delete") as HTMLElement).click();

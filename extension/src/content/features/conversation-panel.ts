@@ -28,6 +28,8 @@ function place(open: OpenDetail): string | null {
 export interface PanelActions {
   stop(): void;
   remove(): void;
+  /** The rep unfolded or folded the panel: its next copy (Gmail drawing the conversation anew) opens the same way. */
+  toggled?(unfolded: boolean): void;
 }
 
 /**
@@ -35,8 +37,8 @@ export interface PanelActions {
  * the counts, and under it, hidden until that line is clicked, the timeline, the links and the buttons. Shown
  * whole, 20 panels took Chromium about 11 ms more layout than the 20-message conversation they were in, as much
  * again as its messages; a `<details>` fold still cost about 0.3 ms a panel, a hidden element nearly nothing
- * (docs/benchmarks.md, twentieth pass). ConversationPanels builds it once per detail and puts a copy under the
- * message at each render (wirePanel makes a copy work).
+ * (docs/benchmarks.md, twentieth pass). ConversationPanels builds it once per detail and puts a copy of its line
+ * under the message at each render (foldedCopy); wirePanel makes a copy work and fills in the rest when unfolded.
  */
 export function panelMarkup(doc: Document, trackingId: string, detail: MessageDetail | { gone: string }): HTMLElement {
   const panel = el(doc, "div", "mt-panel");
@@ -122,20 +124,37 @@ export function panelMarkup(doc: Document, trackingId: string, detail: MessageDe
 }
 
 /**
- * Makes a panel work: its line unfolds and folds the rest, and its stop and delete buttons act, each confirmed
- * first. Listeners on the panel itself, since a copy of a panel's markup carries none.
+ * A copy of a panel's markup for one render of the conversation: the line, and the folded part left empty. Gmail
+ * draws a conversation again and again, and a copy of everything folded was most of what the panels added to each
+ * render: about 40 hidden elements a panel (docs/benchmarks.md, twenty-first pass).
  */
-export function wirePanel(panel: HTMLElement, actions: PanelActions): HTMLElement {
+function foldedCopy(markup: HTMLElement): HTMLElement {
+  const copy = markup.cloneNode(false) as HTMLElement;
+  for (const child of markup.children) copy.append(child.cloneNode(!child.classList.contains("mt-panel-more")));
+  return copy;
+}
+
+/**
+ * Makes a panel work: its line unfolds and folds the rest (copied from `markup` the first time, for a foldedCopy),
+ * and its stop and delete buttons act, each confirmed first. Listeners on the panel itself, since a copy of a panel's
+ * markup carries none.
+ */
+export function wirePanel(panel: HTMLElement, actions: PanelActions, markup: HTMLElement = panel, unfolded = false): HTMLElement {
   const doc = panel.ownerDocument;
-  const confirm = panel.querySelector<HTMLElement>(".mt-confirm");
   const head = panel.querySelector<HTMLElement>(".mt-panel-head");
   const more = panel.querySelector<HTMLElement>(".mt-panel-more");
   const toggle = () => {
     if (!head || !more) return;
+    if (more.hidden && !more.hasChildNodes()) {
+      const folded = markup.querySelector(".mt-panel-more")?.cloneNode(true);
+      if (folded) more.append(...folded.childNodes);
+    }
     more.hidden = !more.hidden;
     head.setAttribute("aria-expanded", String(!more.hidden));
+    actions.toggled?.(!more.hidden);
   };
   const ask = (question: string, yesText: string, yes: () => void) => {
+    const confirm = panel.querySelector<HTMLElement>(".mt-confirm");
     if (!confirm) return;
     const ok = el(doc, "button", "mt-confirm-yes", yesText);
     ok.type = "button";
@@ -166,6 +185,7 @@ export function wirePanel(panel: HTMLElement, actions: PanelActions): HTMLElemen
     else if (button?.classList.contains("mt-delete"))
       ask("Delete every open and click recorded for this email, and stop tracking it?", "Delete", actions.remove);
   });
+  if (unfolded) toggle();
   return panel;
 }
 
@@ -197,8 +217,17 @@ export const RETRY_MAX_MS = 60_000;
 const DISCONNECTED = /not connected|connect again/i;
 
 export class ConversationPanels {
-  /** By tracking id: the detail, when it was read, and its panel's markup once built (panelMarkup). */
-  private readonly details = new Map<string, { at: number; detail: MessageDetail | { gone: string }; markup?: HTMLElement }>();
+  /**
+   * By tracking id: the detail, when it was read, its version (a panel drawn from an older one is drawn again), and
+   * its panel's markup once built (panelMarkup).
+   */
+  private readonly details = new Map<
+    string,
+    { at: number; version: number; detail: MessageDetail | { gone: string }; markup?: HTMLElement }
+  >();
+  private versions = 0;
+  /** The panels the rep unfolded, by tracking id: a copy drawn later opens unfolded too. */
+  private readonly unfolded = new Set<string>();
   private readonly inFlight = new Set<string>();
   /** Failed reads: how many in a row, and not before when to try again. */
   private readonly failures = new Map<string, { count: number; retryAt: number }>();
@@ -225,14 +254,17 @@ export class ConversationPanels {
       if (!id) continue;
       const cached = this.details.get(id);
       const existing = message.querySelector(`.mt-panel[data-mt-for="${CSS.escape(id)}"]`);
-      if (cached && existing?.getAttribute("data-mt-version") !== String(cached.at)) {
+      if (cached && existing?.getAttribute("data-mt-version") !== String(cached.version)) {
         // Each time the conversation is drawn (opened again, or Gmail drawing it anew) gets a copy of one markup.
         cached.markup ??= panelMarkup(this.doc, id, cached.detail);
-        const panel = wirePanel(cached.markup.cloneNode(true) as HTMLElement, {
+        const markup = cached.markup;
+        const actions = {
           stop: () => void this.act(id, () => this.call.stop(id)),
           remove: () => void this.act(id, () => this.call.remove(id)),
-        });
-        panel.setAttribute("data-mt-version", String(cached.at));
+          toggled: (unfolded: boolean) => void (unfolded ? this.unfolded.add(id) : this.unfolded.delete(id)),
+        };
+        const panel = wirePanel(foldedCopy(markup), actions, markup, this.unfolded.has(id));
+        panel.setAttribute("data-mt-version", String(cached.version));
         if (existing) existing.replaceWith(panel);
         else {
           const body = query(message, "messageBody", false);
@@ -252,13 +284,13 @@ export class ConversationPanels {
     this.requests += 1;
     try {
       const detail = await this.call.detail(id);
-      this.details.set(id, { at: this.now(), detail });
+      this.details.set(id, { at: this.now(), version: ++this.versions, detail });
       this.failures.delete(id);
     } catch (error) {
       const text = String(error instanceof Error ? error.message : error);
       debug("message detail not read", id, text);
       if (/\b(404|410)\b/.test(text))
-        this.details.set(id, { at: this.now(), detail: { gone: "No tracking data for this email (deleted)." } });
+        this.details.set(id, { at: this.now(), version: ++this.versions, detail: { gone: "No tracking data for this email (deleted)." } });
       else if (DISCONNECTED.test(text)) this.disconnected = true;
       else {
         const count = (this.failures.get(id)?.count ?? 0) + 1;
@@ -300,8 +332,19 @@ export const conversationPanel: Feature = {
       remove: (trackingId) => callFromGmail("deleteMessageData", { trackingId }),
     });
     const scan = guarded("conversation panel", () => panels.scan());
-    watchElements(["conversationMessage"], "mt-panel", scan, signal);
-    onPixelsNeutralised(scan, signal);
+    // Gmail's insertion of a conversation is seen twice in one checkpoint (its messages, and the pixels in them): one
+    // scan at the end of that checkpoint answers both, still before the next paint.
+    let scanQueued = false;
+    const scanSoon = () => {
+      if (scanQueued) return;
+      scanQueued = true;
+      queueMicrotask(() => {
+        scanQueued = false;
+        scan();
+      });
+    };
+    watchElements(["conversationMessage"], "mt-panel", scanSoon, signal);
+    onPixelsNeutralised(scanSoon, signal);
     window.addEventListener("hashchange", scan, { signal });
     onFeedNews(() => {
       panels.expire();
