@@ -1,7 +1,10 @@
 // The little UI the content script adds to Gmail: plain DOM with `mt-`-prefixed classes and one prefixed style
 // sheet, so nothing of ours restyles Gmail and nothing of Gmail's restyles ours by accident. A Sent list mark is an
 // inline box, its size made of padding: an inline-block is a formatting context of its own to lay out, and 100 of
-// them took Chromium about 0.6 ms more in each render of a list (docs/benchmarks.md, eighteenth pass).
+// them took Chromium about 0.6 ms more in each render of a list (docs/benchmarks.md, eighteenth pass). A
+// conversation panel is laid out only when near the screen (`content-visibility: auto`, its closed height of one line
+// given for when it is not): in a long conversation most panels are off screen, and laying them out in every render
+// was most of the style and layout time they added (docs/benchmarks.md, twenty-first pass).
 const STYLE_ID = "mt-style";
 const CSS = `
 .mt-toolbar{display:inline-flex;flex-wrap:wrap;align-items:center;gap:4px;margin:0 6px;font:12px/1.2 Arial,sans-serif;vertical-align:middle}
@@ -17,7 +20,7 @@ const CSS = `
 .mt-mark-opened{background:#188038}
 .mt-mark-clicked{background:#1a73e8}
 .mt-mark-bounced{background:#d93025}
-.mt-panel{margin:8px 0;padding:8px 10px;border:1px solid #dadce0;border-radius:8px;background:#f8f9fa;font:12px/1.5 Arial,sans-serif;color:#202124}
+.mt-panel{margin:8px 0;padding:8px 10px;border:1px solid #dadce0;border-radius:8px;background:#f8f9fa;font:12px/1.5 Arial,sans-serif;color:#202124;content-visibility:auto;contain-intrinsic-size:auto 36px}
 .mt-panel-head{cursor:pointer}
 .mt-panel-head>*{margin-right:8px}
 .mt-panel-head::after{content:"Details";color:#0b57d0}

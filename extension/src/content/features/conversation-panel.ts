@@ -124,9 +124,9 @@ export function panelMarkup(doc: Document, trackingId: string, detail: MessageDe
 }
 
 /**
- * A copy of a panel's markup for one render of the conversation: the line, and the folded part left empty. Gmail
- * draws a conversation again and again, and a copy of everything folded was most of what the panels added to each
- * render: about 40 hidden elements a panel (docs/benchmarks.md, twenty-first pass).
+ * A panel's line: its markup with the folded part left empty, which each render of the conversation gets a copy of.
+ * Gmail draws a conversation again and again, and copying the folded part every time was most of what the panels
+ * added to each render (docs/benchmarks.md, twenty-first pass).
  */
 function foldedCopy(markup: HTMLElement): HTMLElement {
   const copy = markup.cloneNode(false) as HTMLElement;
@@ -219,11 +219,11 @@ const DISCONNECTED = /not connected|connect again/i;
 export class ConversationPanels {
   /**
    * By tracking id: the detail, when it was read, its version (a panel drawn from an older one is drawn again), and
-   * its panel's markup once built (panelMarkup).
+   * its panel's markup once built: whole (panelMarkup) and its line alone (foldedCopy), which each render copies.
    */
   private readonly details = new Map<
     string,
-    { at: number; version: number; detail: MessageDetail | { gone: string }; markup?: HTMLElement }
+    { at: number; version: number; detail: MessageDetail | { gone: string }; markup?: { whole: HTMLElement; line: HTMLElement } }
   >();
   private versions = 0;
   /** The panels the rep unfolded, by tracking id: a copy drawn later opens unfolded too. */
@@ -256,14 +256,17 @@ export class ConversationPanels {
       const existing = message.querySelector(`.mt-panel[data-mt-for="${CSS.escape(id)}"]`);
       if (cached && existing?.getAttribute("data-mt-version") !== String(cached.version)) {
         // Each time the conversation is drawn (opened again, or Gmail drawing it anew) gets a copy of one markup.
-        cached.markup ??= panelMarkup(this.doc, id, cached.detail);
-        const markup = cached.markup;
+        if (!cached.markup) {
+          const whole = panelMarkup(this.doc, id, cached.detail);
+          cached.markup = { whole, line: foldedCopy(whole) };
+        }
+        const { whole, line } = cached.markup;
         const actions = {
           stop: () => void this.act(id, () => this.call.stop(id)),
           remove: () => void this.act(id, () => this.call.remove(id)),
           toggled: (unfolded: boolean) => void (unfolded ? this.unfolded.add(id) : this.unfolded.delete(id)),
         };
-        const panel = wirePanel(foldedCopy(markup), actions, markup, this.unfolded.has(id));
+        const panel = wirePanel(line.cloneNode(true) as HTMLElement, actions, whole, this.unfolded.has(id));
         panel.setAttribute("data-mt-version", String(cached.version));
         if (existing) existing.replaceWith(panel);
         else {

@@ -40,9 +40,13 @@ export const sentViewsReport: Feature = {
         (error: unknown) => debug("sender views not reported", error),
       );
     });
+    // One report a quarter of a second after the first change: Gmail's render is seen several times (its HTML
+    // built, its messages inserted, its pixels), and arming a timer for each cost its checkpoint more than the report.
     const soon = () => {
-      clearTimeout(timer);
-      timer = setTimeout(report, 250);
+      timer ??= setTimeout(() => {
+        timer = undefined;
+        report();
+      }, 250);
     };
 
     onPixelsNeutralised((ids) => {
