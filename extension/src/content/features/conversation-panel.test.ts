@@ -152,6 +152,13 @@ describe("conversation panel", () => {
     expect(more.querySelectorAll(".mt-open")).toHaveLength(DETAIL.opens.length);
     (again.querySelector(".mt-stop") as HTMLElement).click();
     expect((again.querySelector(".mt-confirm") as HTMLElement).hidden).toBe(false);
+    // News from the feed makes the detail due, not the panel wrong: it stays until the new detail is read.
+    panels.expire();
+    panels.scan();
+    expect(document.querySelector(".mt-panel")).toBe(again);
+    await flush();
+    expect(asked).toHaveLength(2);
+    expect(document.querySelector(".mt-panel")).not.toBe(again);
   });
 
   it("a failed read is retried with a growing wait, and not at all while no tracker is connected", async () => {
@@ -238,7 +245,8 @@ describe("conversation panel", () => {
     await flush();
     expect(acted).toEqual([`stop ${ID}`]);
     expect(document.querySelector(".mt-panel-head")?.textContent).toContain("Tracking stopped");
-    // Drawn anew for the stopped email, the panel stays unfolded as the rep left it.
+    // Drawn anew for the stopped email (its new detail, read after the stop), the panel stays unfolded as the rep left
+    // it.
     expect(document.querySelector(".mt-panel-head")?.getAttribute("aria-expanded")).toBe("true");
     expect((document.querySelector(".mt-panel-more") as HTMLElement).hidden).toBe(false);
     expect(document.querySelector(".mt-stop")).toBeNull();
