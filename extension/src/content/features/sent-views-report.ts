@@ -40,8 +40,9 @@ export const sentViewsReport: Feature = {
         (error: unknown) => debug("sender views not reported", error),
       );
     });
-    // One report a quarter of a second after the first change: Gmail's render is seen several times (its HTML
-    // built, its messages inserted, its pixels), and arming a timer for each cost its checkpoint more than the report.
+    // One report a quarter of a second after the first sighting. Gmail's render is seen several times (its HTML
+    // built, its messages inserted, its pixels): re-arming the timer at each cost every checkpoint a clearTimeout and
+    // a setTimeout, and a Gmail that redrew faster than the timer put the report off for as long as it redrew.
     const soon = () => {
       timer ??= setTimeout(() => {
         timer = undefined;
