@@ -255,7 +255,7 @@ export class ConversationPanels {
       const cached = this.details.get(id);
       const existing = message.querySelector(`.mt-panel[data-mt-for="${CSS.escape(id)}"]`);
       if (cached && existing?.getAttribute("data-mt-version") !== String(cached.version)) {
-        // Each time the conversation is drawn (opened again, or Gmail drawing it anew) gets a copy of one markup.
+        // Each time the conversation is drawn (opened again, or Gmail drawing it anew) gets a copy of one line.
         if (!cached.markup) {
           const whole = panelMarkup(this.doc, id, cached.detail);
           cached.markup = { whole, line: foldedCopy(whole) };
