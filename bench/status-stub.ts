@@ -9,13 +9,14 @@
 // answers against the tracker's types (tsconfig.node.json).
 import { createServer } from "node:http";
 import type { AccountResponse, MessageDetail, MessageStatus, StatusResponse } from "../shared/api.ts";
+import { TRANSPARENT_GIF_BASE64 } from "../shared/pixel.ts";
 
 /** The legacy (hex) thread ids of a bench Sent list's rows, as the benches' row markup carries them. */
 export function sentListThreadIds(count: number): string[] {
   return Array.from({ length: count }, (_, i) => (0x18c2a0b000000000n + BigInt(i) * 7919n).toString(16));
 }
 
-const PIXEL_GIF = Buffer.from("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7", "base64");
+const PIXEL_GIF = Buffer.from(TRANSPARENT_GIF_BASE64, "base64");
 
 /** The account the stub answers for any token. */
 const STUB_ACCOUNT: AccountResponse = {

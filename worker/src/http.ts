@@ -3,6 +3,7 @@ import type { Context, ValidationTargets } from "hono";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
 import type { ErrorResponse } from "../../shared/api";
+import { transparentGif } from "../../shared/pixel";
 
 /** Cloudflare sets CF-Connecting-IP on every request it forwards; without it (local dev, tests) nothing is throttled. */
 export function clientAddress(request: Request): string | null {
@@ -10,7 +11,7 @@ export function clientAddress(request: Request): string | null {
 }
 
 /** The same 1x1 transparent GIF for every pixel request (42 bytes). */
-export const PIXEL_GIF = Uint8Array.from(atob("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"), (ch) => ch.charCodeAt(0));
+export const PIXEL_GIF = transparentGif();
 
 export const NO_STORE = "no-store, no-cache, must-revalidate, max-age=0";
 

@@ -13,6 +13,7 @@
 // Each rewrite that found a pixel also fires "mt:pixels-neutralised" (events.ts) at once: a body built off-document
 // is a view of the message by the sender even before (or without) being attached.
 // The tracker URL comes from the isolated content script as a <html data-mt-tracker> attribute (not a secret).
+import { TRANSPARENT_GIF_BASE64 } from "../../../shared/pixel";
 import { emitPageEvent, TRACKER_ATTRIBUTE } from "./events";
 
 const TRACKING_ID = "[a-z2-7]{16}\\.[1-9][0-9]{0,3}\\.[A-Za-z0-9_-]{22}\\.[A-Za-z0-9_-]{22}";
@@ -28,7 +29,7 @@ export function keepPixel(img: Element, originalSrc: string, id: string): void {
   img.setAttribute(PIXEL_ID_ATTRIBUTE, id);
 }
 /** A transparent 1x1 GIF: the element keeps its size and Gmail's layout does not move. */
-export const BLANK_GIF = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7";
+export const BLANK_GIF = `data:image/gif;base64,${TRANSPARENT_GIF_BASE64}`;
 const IMG_TAG = /<img\b[^>]*>/gi;
 const SRC_ATTR = /\ssrc\s*=\s*("([^"]*)"|'([^']*)')/i;
 

@@ -12,6 +12,7 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { TRANSPARENT_GIF_BASE64 } from "../../../shared/pixel.ts";
 
 export const GOOGLE_PROXY_USER_AGENT = "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)";
 
@@ -46,7 +47,7 @@ export interface SentRecord {
   plainText: boolean;
 }
 
-const BLANK_GIF = Buffer.from("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7", "base64");
+const BLANK_GIF = Buffer.from(TRANSPARENT_GIF_BASE64, "base64");
 const hex16 = () => randomBytes(8).toString("hex").replace(/^0/, "1");
 
 const GMAIL_HOST = "mail.google.com";
