@@ -25,5 +25,22 @@ export function guarded<A extends unknown[]>(label: string, fn: (...args: A) => 
   };
 }
 
+/**
+ * `fn`, run once at the end of the current microtask checkpoint however often the returned function is called before
+ * then: one Gmail insertion reaches several listeners (its elements, its pixels, each of its rows) in one checkpoint,
+ * and one run after them all answers every one, still before the next paint.
+ */
+export function oncePerCheckpoint(fn: () => void): () => void {
+  let queued = false;
+  return () => {
+    if (queued) return;
+    queued = true;
+    queueMicrotask(() => {
+      queued = false;
+      fn();
+    });
+  };
+}
+
 /** Pixels this extension itself put into a compose: sender-pixels must leave them alone. */
 export const ownPixels = new WeakSet<Element>();

@@ -20,7 +20,7 @@ import { hostMatchesDomains, type Options } from "../../options-store";
 import { onPageEvent, type Recipient, type SentMessageIds, type UntrackedSend } from "../../page-world/events";
 import { CampaignField } from "../compose-campaign";
 import { OptOutToggle } from "../compose-optout";
-import { type Feature, guarded, ownPixels } from "../feature";
+import { type Feature, guarded, oncePerCheckpoint, ownPixels } from "../feature";
 import {
   closest,
   composeRecipients,
@@ -582,23 +582,20 @@ export const composeTracking: Feature = {
     // Looked at after the checkpoint's other microtasks, so a compose Gmail builds in several steps is whole. Only a
     // change that adds a compose body searches the page for new ones: with none open, a search tries every fallback
     // over the whole page, and Gmail changes the page many times a second.
-    let scheduled = false;
     let added = false;
+    const scanSoon = oncePerCheckpoint(
+      guarded("compose scan", () => {
+        closeGone();
+        if (added) openNew();
+        added = false;
+      }),
+    );
     onPageMutations(
       "compose watch",
       ["nodes"],
       (records) => {
         added ||= touches(records, ["composeBody"], null);
-        if (scheduled || (!added && sessions.size === 0)) return;
-        scheduled = true;
-        queueMicrotask(
-          guarded("compose scan", () => {
-            scheduled = false;
-            closeGone();
-            if (added) openNew();
-            added = false;
-          }),
-        );
+        if (added || sessions.size > 0) scanSoon();
       },
       signal,
     );

@@ -6,7 +6,7 @@ import type { MessageDetail, OpenDetail } from "../../../../shared/api";
 import { COUNTED_LABELS, LABEL_TEXT } from "../../../../shared/labels";
 import { callFromGmail } from "../../messaging";
 import { NEUTRALISED_PIXELS, PIXEL_ID_ATTRIBUTE } from "../../page-world/pixel-guard";
-import { type Feature, guarded } from "../feature";
+import { type Feature, guarded, oncePerCheckpoint } from "../feature";
 import { query, queryAll } from "../gmail-selectors";
 import { debug } from "../log";
 import { onFeedNews, watchElements } from "../page-watch";
@@ -335,17 +335,8 @@ export const conversationPanel: Feature = {
       remove: (trackingId) => callFromGmail("deleteMessageData", { trackingId }),
     });
     const scan = guarded("conversation panel", () => panels.scan());
-    // Gmail's insertion of a conversation is seen twice in one checkpoint (its messages, and the pixels in them): one
-    // scan at the end of that checkpoint answers both, still before the next paint.
-    let scanQueued = false;
-    const scanSoon = () => {
-      if (scanQueued) return;
-      scanQueued = true;
-      queueMicrotask(() => {
-        scanQueued = false;
-        scan();
-      });
-    };
+    // Gmail's insertion of a conversation is seen twice in one checkpoint: its messages, and the pixels in them.
+    const scanSoon = oncePerCheckpoint(scan);
     watchElements(["conversationMessage"], "mt-panel", scanSoon, signal);
     onPixelsNeutralised(scanSoon, signal);
     window.addEventListener("hashchange", scan, { signal });

@@ -5,7 +5,7 @@
 // (in the MutationObserver callback, before the next paint: no flicker, no new request).
 import type { MessageStatus } from "../../../../shared/api";
 import { callFromGmail } from "../../messaging";
-import { type Feature, guarded } from "../feature";
+import { type Feature, guarded, oncePerCheckpoint } from "../feature";
 import { query, queryAll, rowThreadIds } from "../gmail-selectors";
 import { debug } from "../log";
 import { onFeedNews, watchElements } from "../page-watch";
@@ -121,7 +121,6 @@ export class ThreadListMarks {
   private readonly entries = new Map<string, Entry>();
   private readonly pending = new Map<string, string[]>();
   private readonly inFlight = new Set<string>();
-  private flushQueued = false;
   private asking = false;
   private stopped = false;
   /** Failed reads in a row, and the time before which none is tried again (and its timer). */
@@ -161,14 +160,9 @@ export class ThreadListMarks {
    * Asks without a fixed wait. A microtask runs after every scan of this mutation checkpoint, so rows Gmail inserts
    * in one task share the request; rows that come while a request is out go together as soon as it is answered.
    */
-  private queueFlush(): void {
-    if (this.flushQueued || this.asking || this.stopped) return;
-    this.flushQueued = true;
-    queueMicrotask(() => {
-      this.flushQueued = false;
-      if (!this.asking && !this.stopped) void this.flush();
-    });
-  }
+  private readonly queueFlush = oncePerCheckpoint(() => {
+    if (!this.asking && !this.stopped) void this.flush();
+  });
 
   /** Sends the one request for every row waiting; rows that come meanwhile wait for the next. */
   async flush(): Promise<void> {
