@@ -4,7 +4,9 @@
 // them took Chromium about 0.6 ms more in each render of a list (docs/benchmarks.md, eighteenth pass). A
 // conversation panel is laid out only when near the screen (`content-visibility: auto`, its closed height of one line
 // given for when it is not): in a long conversation most panels are off screen, and laying them out in every render
-// was most of the style and layout time they added (docs/benchmarks.md, twenty-first pass).
+// was most of the style and layout time they added (docs/benchmarks.md, twenty-first pass). Chrome has it from 85 and
+// Firefox from 125 (mdn/browser-compat-data, css/properties/content-visibility.json, read 2026-12-02); the manifest
+// asks for Chrome 111 and Firefox 140.
 const STYLE_ID = "mt-style";
 const CSS = `
 .mt-toolbar{display:inline-flex;flex-wrap:wrap;align-items:center;gap:4px;margin:0 6px;font:12px/1.2 Arial,sans-serif;vertical-align:middle}
