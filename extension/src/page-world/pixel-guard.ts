@@ -103,6 +103,8 @@ export function mayHoldPixelOf(text: string, trackerUrl: string): boolean {
 export function neutraliseHtml(html: string, trackerUrl: string, found?: (id: string) => void): string {
   if (!mayHoldPixelOf(html, trackerUrl)) return html;
   return html.replace(IMG_TAG, (tag) => {
+    // Most of a message's images are not ours (pictures, signatures, a quoted email's): the cheap test again, per tag.
+    if (!mayHoldPixelOf(tag, trackerUrl)) return tag;
     const match = SRC_ATTR.exec(tag);
     if (!match) return tag;
     const src = decodeEntities(match[2] ?? match[3] ?? "");

@@ -5,11 +5,15 @@
 import { describe, expect, it, vi } from "vitest";
 
 vi.hoisted(() => {
-  (globalThis as { chrome?: unknown }).chrome = { runtime: { id: "unit-test" } };
+  const events = { addListener() {}, removeListener() {} };
+  (globalThis as { chrome?: unknown }).chrome = { runtime: { id: "unit-test" }, storage: { onChanged: events } };
 });
 
 import type { MessageDetail } from "../../../../shared/api";
-import { ConversationPanels, messageTrackingId, RETRY_FIRST_MS, RETRY_MAX_MS, renderPanel } from "./conversation-panel";
+import { DEFAULT_OPTIONS } from "../../options-store";
+import { emitPageEvent } from "../../page-world/events";
+import { ConversationPanels, conversationPanel, messageTrackingId, RETRY_FIRST_MS, RETRY_MAX_MS, renderPanel } from "./conversation-panel";
+import { senderPixels } from "./sender-pixels";
 
 const ID = "a2b3c4d5e6f7g2h3.1.8PHy8_T19vf4-fr7_P3-_w.b_Skov_Og8O7NQ0CbR7t4Q";
 const QUOTED = "a2b3c4d5e6f7g2h3.1.AAAAAAAAAAAAAAAAAAAAAA.b_Skov_Og8O7NQ0CbR7t4Q";
@@ -286,5 +290,44 @@ describe("conversation panel across navigation", () => {
     panels.scan();
     expect(document.querySelector(".mt-panel")?.getAttribute("data-mt-open-count")).toBe("2");
     expect(asked).toEqual([ID, OTHER]);
+  });
+});
+
+describe("conversation panel, when the panels are looked for", () => {
+  it("once for each insertion of messages or of a body with our pixel, never for HTML Gmail only builds", async () => {
+    document.body.innerHTML = "";
+    const scans = vi.spyOn(ConversationPanels.prototype, "scan").mockImplementation(() => undefined);
+    const controller = new AbortController();
+    const context = { options: { ...DEFAULT_OPTIONS, trackerUrl: "https://t.example" } };
+    senderPixels.init(controller.signal, context);
+    conversationPanel.init(controller.signal, context);
+    await flush();
+    scans.mockClear();
+    try {
+      // A body built off-document (the page-world guard's event): nothing of it is in the page to draw a panel for.
+      emitPageEvent(document, "mt:pixels-neutralised", [ID]);
+      await flush();
+      expect(scans).not.toHaveBeenCalled();
+
+      // Built and inserted in one task, as Gmail renders a conversation: its messages and its pixels are seen in one
+      // checkpoint, and looked for once, after the observer that saw them.
+      emitPageEvent(document, "mt:pixels-neutralised", [ID, QUOTED]);
+      conversation();
+      await flush();
+      expect(scans).toHaveBeenCalledTimes(1);
+
+      // A body put into a message already on the page (Gmail loading a message as the rep unfolds it).
+      const message = document.querySelector("div.adn") as Element;
+      const body = message.querySelector("div.ii") as Element;
+      body.remove();
+      await flush();
+      scans.mockClear();
+      message.append(body);
+      await flush();
+      expect(scans).toHaveBeenCalledTimes(1);
+    } finally {
+      controller.abort();
+      scans.mockRestore();
+    }
   });
 });

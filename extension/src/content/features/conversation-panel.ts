@@ -335,10 +335,15 @@ export const conversationPanel: Feature = {
       remove: (trackingId) => callFromGmail("deleteMessageData", { trackingId }),
     });
     const scan = guarded("conversation panel", () => panels.scan());
-    // Gmail's insertion of a conversation is seen twice in one checkpoint: its messages, and the pixels in them.
+    // Gmail's insertion of a conversation is seen twice in one checkpoint: its messages, and the pixels in them; a
+    // body put into a message already shown, by its pixels alone. Pixels seen only as Gmail built the HTML (the
+    // page-world guard's event) are not in the page yet; a scan queued for them ran inside Gmail's own call, before
+    // the page's observer, which then queued a second one (docs/benchmarks.md, twenty-second pass).
     const scanSoon = oncePerCheckpoint(scan);
     watchElements(["conversationMessage"], "mt-panel", scanSoon, signal);
-    onPixelsNeutralised(scanSoon, signal);
+    onPixelsNeutralised((_, seen) => {
+      if (seen === "in-page") scanSoon();
+    }, signal);
     window.addEventListener("hashchange", scan, { signal });
     onFeedNews(() => {
       panels.expire();

@@ -9,10 +9,15 @@ import { BLANK_GIF, keepPixel, NEUTRALISED_PIXELS, PIXEL_ID_ATTRIBUTE, pixelIdIn
 import { type Feature, guarded, ownPixels } from "../feature";
 import { onPageMutations } from "../page-watch";
 
-type Listener = (ids: string[]) => void;
+/**
+ * Where pixels were seen: "built" as Gmail made a body's HTML (the page-world guard), in the document or not yet;
+ * "in-page" as a body or image reached the document (this feature's observer).
+ */
+export type PixelsSeen = "built" | "in-page";
+type Listener = (ids: string[], seen: PixelsSeen) => void;
 const listeners = new Set<Listener>();
 
-/** Called with the tracking ids of pixels neutralised in the page (sent-views-report listens). */
+/** Called with the tracking ids of pixels neutralised in the page (sent-views-report and conversation-panel listen). */
 export function onPixelsNeutralised(listener: Listener, signal: AbortSignal): void {
   listeners.add(listener);
   signal.addEventListener("abort", () => listeners.delete(listener), { once: true });
@@ -80,7 +85,7 @@ export const senderPixels: Feature = {
       return found;
     };
     const report = (found: string[]) => {
-      if (found.length > 0) for (const listener of listeners) listener(found);
+      if (found.length > 0) for (const listener of listeners) listener(found, "in-page");
     };
     // Mutation records are delivered as a microtask right after Gmail inserts a message body, before the image
     // fetch starts; the e2e tests check that the proxied request never leaves the browser.
@@ -105,7 +110,7 @@ export const senderPixels: Feature = {
       "mt:pixels-neutralised",
       guarded("page-world pixels", (ids: string[]) => {
         const valid = ids.filter((id) => typeof id === "string" && TRACKING_ID_PATTERN.test(id));
-        if (valid.length > 0) for (const listener of listeners) listener(valid);
+        if (valid.length > 0) for (const listener of listeners) listener(valid, "built");
       }),
       signal,
     );

@@ -10,7 +10,13 @@ import { conversationThreadId } from "../gmail-selectors";
 import { debug } from "../log";
 import { neutralisedIdsInPage, onPixelsNeutralised } from "./sender-pixels";
 
-/** Re-report while a conversation stays on screen, within the tracker's 60 s sender window. */
+/**
+ * The same views are reported again after this long, while they stay on screen or when Gmail draws them again, and
+ * not sooner: the tracker counts a hit within 60 s either side of a view as the sender's (SENDER_WINDOW_MS,
+ * worker/src/classify.ts), so a report covers whatever a render of the same messages in the next 45 s loads, with
+ * 15 s to spare for the image proxy's fetch. Reporting every render instead cost a request through the background for
+ * each time the rep went back to a conversation.
+ */
 const REPEAT_MS = 45_000;
 
 export const sentViewsReport: Feature = {
@@ -37,7 +43,11 @@ export const sentViewsReport: Feature = {
           debug("sender views reported", messageIds, threadIds, result);
           document.documentElement.dataset.mtViewsReported = String(Number(document.documentElement.dataset.mtViewsReported ?? 0) + 1);
         },
-        (error: unknown) => debug("sender views not reported", error),
+        (error: unknown) => {
+          // Not reported: the next sighting tries again.
+          if (lastKey === key) lastKey = "";
+          debug("sender views not reported", error);
+        },
       );
     });
     // One report a quarter of a second after the first sighting. Gmail's render is seen several times (its HTML
@@ -52,8 +62,6 @@ export const sentViewsReport: Feature = {
 
     onPixelsNeutralised((ids) => {
       for (const id of ids) offDocument.add(id);
-      // A new render is a new view: report it even when the same ids were reported a moment ago.
-      lastKey = "";
       soon();
     }, signal);
     // Opening a conversation swaps the view without a reload; so does Gmail's hash navigation.

@@ -1,0 +1,108 @@
+// @vitest-environment happy-dom
+// The sender's views reported to the tracker, on a conversation test page built from gmail.md's attributes (its
+// thread id on `h2.hP`, each body's pixel already neutralised by the page-world guard: `img[data-mt-pixel-id]`):
+// a view is reported a quarter of a second after it is seen, the same views not again while the last report still
+// covers them (the tracker's sender window, worker/src/classify.ts), and a report that failed at the next sighting.
+import { afterEach, describe, expect, it, vi } from "vitest";
+
+const calls: { type: string; input: { messageIds: string[]; threadIds: string[] } }[] = [];
+let answer: () => Promise<unknown> = async () => ({ recorded: 1 });
+vi.mock("../../messaging", () => ({
+  callFromGmail: (type: string, input: never) => {
+    calls.push({ type, input });
+    return answer();
+  },
+}));
+vi.hoisted(() => {
+  (globalThis as { chrome?: unknown }).chrome = { runtime: { id: "unit-test" } };
+});
+
+import { DEFAULT_OPTIONS } from "../../options-store";
+import { emitPageEvent } from "../../page-world/events";
+import { senderPixels } from "./sender-pixels";
+import { sentViewsReport } from "./sent-views-report";
+
+const ID = "a2b3c4d5e6f7g2h3.1.8PHy8_T19vf4-fr7_P3-_w.b_Skov_Og8O7NQ0CbR7t4Q";
+const OTHER = "a2b3c4d5e6f7g2h4.1.8PHy8_T19vf4-fr7_P3-_w.b_Skov_Og8O7NQ0CbR7t4Q";
+const THREAD = "18f7a1b2c3d4e5f6";
+
+/** Gmail drawing the conversation (again): new elements, the same messages. */
+function render(): void {
+  document.body.innerHTML = `<div role="main"><h2 class="hP" data-legacy-thread-id="${THREAD}">Pricing</h2>
+    <div class="adn" data-message-id="#msg-f:1"><div class="ii gt"><div class="a3s">Hi<img src="data:image/gif;base64,R0lGODlh" data-mt-pixel-id="${ID}"></div></div></div></div>`;
+}
+
+const started: AbortController[] = [];
+
+function start(): void {
+  const controller = new AbortController();
+  started.push(controller);
+  const context = { options: { ...DEFAULT_OPTIONS, trackerUrl: "https://t.example" } };
+  senderPixels.init(controller.signal, context);
+  sentViewsReport.init(controller.signal, context);
+}
+
+describe("sent views report", () => {
+  afterEach(() => {
+    for (const controller of started.splice(0)) controller.abort();
+    calls.length = 0;
+    answer = async () => ({ recorded: 1 });
+    document.body.innerHTML = "";
+    vi.useRealTimers();
+  });
+
+  it("reports a conversation once; Gmail drawing it again within 45 s sends nothing more, after 45 s it reports again", async () => {
+    vi.useFakeTimers();
+    render();
+    start();
+    await vi.advanceTimersByTimeAsync(300);
+    expect(calls).toEqual([{ type: "senderViews", input: { messageIds: [ID], threadIds: [THREAD] } }]);
+
+    // Drawn again three times, one of them built off-document first (the page-world guard's event), and the hash
+    // changed: all within the window the first report covers.
+    render();
+    await vi.advanceTimersByTimeAsync(10_000);
+    emitPageEvent(document, "mt:pixels-neutralised", [ID]);
+    render();
+    window.dispatchEvent(new HashChangeEvent("hashchange"));
+    await vi.advanceTimersByTimeAsync(20_000);
+    expect(calls).toHaveLength(1);
+
+    // 45 s after the report: a new drawing is reported again.
+    await vi.advanceTimersByTimeAsync(15_000);
+    render();
+    await vi.advanceTimersByTimeAsync(300);
+    expect(calls).toHaveLength(2);
+    expect(calls[1]?.input).toEqual({ messageIds: [ID], threadIds: [THREAD] });
+  });
+
+  it("reports a body built off-document, and other views at once", async () => {
+    vi.useFakeTimers();
+    render();
+    start();
+    await vi.advanceTimersByTimeAsync(300);
+    // A body with another pixel built and never attached (a thread opened in a background tab): a different view.
+    emitPageEvent(document, "mt:pixels-neutralised", [OTHER]);
+    await vi.advanceTimersByTimeAsync(300);
+    expect(calls.map((call) => call.input.messageIds)).toEqual([[ID], [ID, OTHER]]);
+  });
+
+  it("a report that failed is tried again at the next sighting", async () => {
+    vi.useFakeTimers();
+    answer = async () => {
+      throw new Error("cannot reach the tracker");
+    };
+    render();
+    start();
+    await vi.advanceTimersByTimeAsync(300);
+    expect(calls).toHaveLength(1);
+    answer = async () => ({ recorded: 1 });
+    render();
+    await vi.advanceTimersByTimeAsync(300);
+    expect(calls).toHaveLength(2);
+    // Reported now: the next drawing sends nothing.
+    render();
+    await vi.advanceTimersByTimeAsync(300);
+    expect(calls).toHaveLength(2);
+  });
+});
