@@ -2,8 +2,8 @@
 // still happen (the pixel loaded on another device of the sender's, a race with the neutraliser) are labelled
 // "sender" by the tracker (it labels hits within 60 s of a report). Reports go through the background.
 // A message rendered in a tab the sender is not looking at (a thread opened with Ctrl+click in a background tab)
-// loads its images all the same: every render is reported, visible or not, including bodies the page-world guard
-// saw being built off-document (sender-pixels passes those ids on).
+// loads its images all the same: a render is reported visible or not, bodies the page-world guard saw being built
+// off-document included (sender-pixels passes those ids on), unless its views were reported in the last 45 s.
 import { callFromGmail } from "../../messaging";
 import { type Feature, guarded } from "../feature";
 import { conversationThreadId } from "../gmail-selectors";
