@@ -4,7 +4,7 @@ import { z } from "zod";
 import type { EventKind, EventLabel } from "./labels";
 import { isAcceptableDestination, MAX_LINK_INDEX, TRACKING_ID_PATTERN } from "./protocol";
 
-export { COUNTED_LABELS, EVENT_KINDS, EVENT_LABELS, type EventKind, type EventLabel } from "./labels";
+export { COUNTED_LABELS, EVENT_KINDS, EVENT_LABELS, type EventKind, type EventLabel, SENDER_WINDOW_MS } from "./labels";
 
 /**
  * A message's state for the Sent list, first match wins: `bounced` (a hard bounce, or a soft bounce not cleared by a

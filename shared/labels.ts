@@ -17,6 +17,12 @@ export const EVENT_LABELS = ["human", "gmail-proxy", "sender", "apple-mpp", "sca
 export type EventLabel = (typeof EVENT_LABELS)[number];
 /** Labels that count as a person reading or clicking: counts and notifications use only these. */
 export const COUNTED_LABELS: readonly EventLabel[] = ["human", "gmail-proxy"];
+/**
+ * A hit this close to a sender-view report (`POST /api/views`), before or after it, is the sender's own: the tracker
+ * labels it so (worker/src/classify.ts), and the extension reports a view again before its last report stops covering
+ * what the view loads (sent-views-report.ts).
+ */
+export const SENDER_WINDOW_MS = 60_000;
 
 /** What a label means, in the sender's words (conversation panel, popup activity); empty for a person's own client. */
 export const LABEL_TEXT: Record<EventLabel, string> = {

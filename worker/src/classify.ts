@@ -3,7 +3,7 @@
 //  2. contextLabel: that label refined with what is known about the message later (send time, the sender's
 //     view reports, every link clicked in a burst), re-run whenever that context changes. Nothing is deleted.
 import { isbot } from "isbot";
-import { COUNTED_LABELS, type EventKind, type EventLabel } from "../../shared/api";
+import { COUNTED_LABELS, type EventKind, type EventLabel, SENDER_WINDOW_MS } from "../../shared/api";
 
 /**
  * Mail services that fetch an email's images through their own proxy when the reader opens it: a real open, with
@@ -41,8 +41,6 @@ export const GMAIL_LINK_SAMPLER_UA_MARK = "Gmail-content-sampling";
 const OFFICE_UA = /\bms-office\b|\bMSOffice\b|Microsoft Office|Microsoft Outlook/i;
 /** Apple Mail Privacy Protection fetches with exactly this user agent. */
 export const APPLE_MPP_USER_AGENT = "Mozilla/5.0";
-/** A hit this close to a sender-view report (before or after) is the sender's own. */
-export const SENDER_WINDOW_MS = 60_000;
 /** Nobody reads an email and clicks a link this soon after it was sent; scanners do. */
 export const CLICK_AFTER_SEND_SCANNER_MS = 10_000;
 /** Every link of a message clicked within this span is a scanner walking the message. */

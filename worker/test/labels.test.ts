@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { EventsResponse, MessageDetail } from "../../shared/api";
+import { type EventsResponse, type MessageDetail, SENDER_WINDOW_MS } from "../../shared/api";
 import { mintTrackingId } from "../../shared/protocol";
-import { CLICK_AFTER_SEND_SCANNER_MS, LINK_BURST_MS, LINK_PAIR_MS, SENDER_WINDOW_MS } from "../src/classify";
+import { CLICK_AFTER_SEND_SCANNER_MS, LINK_BURST_MS, LINK_PAIR_MS } from "../src/classify";
 import { hitFromRequest } from "../src/hits";
 import { deriveSigningKey } from "../src/keys";
 import { storeHits } from "../src/queue";

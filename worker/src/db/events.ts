@@ -1,11 +1,10 @@
-import { EVENT_KINDS, EVENT_LABELS, type EventKind, type EventLabel } from "../../../shared/api";
+import { EVENT_KINDS, EVENT_LABELS, type EventKind, type EventLabel, SENDER_WINDOW_MS } from "../../../shared/api";
 import {
   type ContextEvent,
   contextLabels,
   LINK_BURST_MS,
   labelFinalAt,
   type MessageContext,
-  SENDER_WINDOW_MS,
   type SenderView,
   UNREGISTERED_HOLD_MS,
 } from "../classify";

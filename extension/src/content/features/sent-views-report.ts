@@ -4,6 +4,7 @@
 // A message rendered in a tab the sender is not looking at (a thread opened with Ctrl+click in a background tab)
 // loads its images all the same: a render is reported visible or not, bodies the page-world guard saw being built
 // off-document included (sender-pixels passes those ids on), unless its views were reported in the last 45 s.
+import { SENDER_WINDOW_MS } from "../../../../shared/labels";
 import { callFromGmail } from "../../messaging";
 import { type Feature, guarded } from "../feature";
 import { conversationThreadId } from "../gmail-selectors";
@@ -12,12 +13,12 @@ import { neutralisedIdsInPage, onPixelsNeutralised } from "./sender-pixels";
 
 /**
  * The same views are reported again after this long, while they stay on screen or when Gmail draws them again, and
- * not sooner: the tracker counts a hit within 60 s either side of a view as the sender's (SENDER_WINDOW_MS,
- * worker/src/classify.ts), so a report covers whatever a render of the same messages in the next 45 s loads, with
- * 15 s to spare for the image proxy's fetch. Reporting every render instead cost a request through the background for
- * each time the rep went back to a conversation.
+ * not sooner: the tracker counts a hit within SENDER_WINDOW_MS (60 s) either side of a view as the sender's, so a
+ * report covers whatever a render of the same messages in the next 45 s loads, with 15 s to spare for the image
+ * proxy's fetch. Reporting every render instead cost a request through the background for each time the rep went
+ * back to a conversation.
  */
-const REPEAT_MS = 45_000;
+const REPEAT_MS = SENDER_WINDOW_MS - 15_000;
 
 export const sentViewsReport: Feature = {
   id: "sent-views-report",
