@@ -2,20 +2,14 @@
 // The sender's views reported to the tracker, on a conversation test page built from gmail.md's attributes (its
 // thread id on `h2.hP`, each body's pixel already neutralised by the page-world guard: `img[data-mt-pixel-id]`):
 // a view is reported a quarter of a second after it is seen, the same views not again while the last report still
-// covers them (the tracker's sender window, worker/src/classify.ts), and a report that failed at the next sighting.
+// covers them (the tracker's sender window, SENDER_WINDOW_MS in shared/labels.ts), and a report that failed at the next sighting.
 import { afterEach, describe, expect, it, vi } from "vitest";
 
-const calls: { type: string; input: { messageIds: string[]; threadIds: string[] } }[] = [];
-let answer: () => Promise<unknown> = async () => ({ recorded: 1 });
-vi.mock("../../messaging", () => ({
-  callFromGmail: (type: string, input: never) => {
-    calls.push({ type, input });
-    return answer();
-  },
-}));
-vi.hoisted(() => {
+const callFromGmail = vi.hoisted(() => {
   (globalThis as { chrome?: unknown }).chrome = { runtime: { id: "unit-test" } };
+  return vi.fn(async (_type: string, _input: { messageIds: string[]; threadIds: string[] }): Promise<unknown> => ({ recorded: 1 }));
 });
+vi.mock("../../messaging", () => ({ callFromGmail }));
 
 import { DEFAULT_OPTIONS } from "../../options-store";
 import { emitPageEvent } from "../../page-world/events";
@@ -45,8 +39,7 @@ function start(): void {
 describe("sent views report", () => {
   afterEach(() => {
     for (const controller of started.splice(0)) controller.abort();
-    calls.length = 0;
-    answer = async () => ({ recorded: 1 });
+    callFromGmail.mockClear();
     document.body.innerHTML = "";
     vi.useRealTimers();
   });
@@ -56,7 +49,7 @@ describe("sent views report", () => {
     render();
     start();
     await vi.advanceTimersByTimeAsync(300);
-    expect(calls).toEqual([{ type: "senderViews", input: { messageIds: [ID], threadIds: [THREAD] } }]);
+    expect(callFromGmail.mock.calls).toEqual([["senderViews", { messageIds: [ID], threadIds: [THREAD] }]]);
 
     // Drawn again three times, one of them built off-document first (the page-world guard's event), and the hash
     // changed: all within the window the first report covers.
@@ -66,14 +59,14 @@ describe("sent views report", () => {
     render();
     window.dispatchEvent(new HashChangeEvent("hashchange"));
     await vi.advanceTimersByTimeAsync(20_000);
-    expect(calls).toHaveLength(1);
+    expect(callFromGmail).toHaveBeenCalledTimes(1);
 
     // 45 s after the report: a new drawing is reported again.
     await vi.advanceTimersByTimeAsync(15_000);
     render();
     await vi.advanceTimersByTimeAsync(300);
-    expect(calls).toHaveLength(2);
-    expect(calls[1]?.input).toEqual({ messageIds: [ID], threadIds: [THREAD] });
+    expect(callFromGmail).toHaveBeenCalledTimes(2);
+    expect(callFromGmail.mock.calls[1]?.[1]).toEqual({ messageIds: [ID], threadIds: [THREAD] });
   });
 
   it("reports a body built off-document, and other views at once", async () => {
@@ -84,25 +77,22 @@ describe("sent views report", () => {
     // A body with another pixel built and never attached (a thread opened in a background tab): a different view.
     emitPageEvent(document, "mt:pixels-neutralised", [OTHER]);
     await vi.advanceTimersByTimeAsync(300);
-    expect(calls.map((call) => call.input.messageIds)).toEqual([[ID], [ID, OTHER]]);
+    expect(callFromGmail.mock.calls.map(([, input]) => input.messageIds)).toEqual([[ID], [ID, OTHER]]);
   });
 
   it("a report that failed is tried again at the next sighting", async () => {
     vi.useFakeTimers();
-    answer = async () => {
-      throw new Error("cannot reach the tracker");
-    };
+    callFromGmail.mockRejectedValueOnce(new Error("cannot reach the tracker"));
     render();
     start();
     await vi.advanceTimersByTimeAsync(300);
-    expect(calls).toHaveLength(1);
-    answer = async () => ({ recorded: 1 });
+    expect(callFromGmail).toHaveBeenCalledTimes(1);
     render();
     await vi.advanceTimersByTimeAsync(300);
-    expect(calls).toHaveLength(2);
+    expect(callFromGmail).toHaveBeenCalledTimes(2);
     // Reported now: the next drawing sends nothing.
     render();
     await vi.advanceTimersByTimeAsync(300);
-    expect(calls).toHaveLength(2);
+    expect(callFromGmail).toHaveBeenCalledTimes(2);
   });
 });
