@@ -304,19 +304,22 @@ describe("conversation panel, when the panels are looked for", () => {
     await flush();
     scans.mockClear();
     try {
-      // A body built off-document (the page-world guard's event): nothing of it is in the page to draw a panel for.
+      // A body built off-document (the page-world guard's event; Gmail often attaches it a frame later, gmail.md
+      // "Trusted Types"): nothing of it is in the page to draw a panel for.
       emitPageEvent(document, "mt:pixels-neutralised", [ID]);
       await flush();
       expect(scans).not.toHaveBeenCalled();
 
-      // Built and inserted in one task, as Gmail renders a conversation: its messages and its pixels are seen in one
-      // checkpoint, and looked for once, after the observer that saw them.
+      // Built and inserted in one task (as the simulation and the render bench do): its messages and its pixels are
+      // seen in one checkpoint, and looked for once, after the observer that saw them.
       emitPageEvent(document, "mt:pixels-neutralised", [ID, QUOTED]);
       conversation();
       await flush();
       expect(scans).toHaveBeenCalledTimes(1);
 
-      // A body put into a message already on the page (Gmail loading a message as the rep unfolds it).
+      // A body put into a message already on the page: InboxSDK reads a collapsed message's contents only once Gmail
+      // has expanded it (src/platform-implementation-js/dom-driver/gmail/views/gmail-message-view.ts, isLoaded and
+      // the `h7` class, at commit a8a6fe2 of 2026-07-23), so a body can come after its message.
       const message = document.querySelector("div.adn") as Element;
       const body = message.querySelector("div.ii") as Element;
       body.remove();

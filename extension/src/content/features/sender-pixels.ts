@@ -13,7 +13,7 @@ import { onPageMutations } from "../page-watch";
  * Where pixels were seen: "built" as Gmail made a body's HTML (the page-world guard), in the document or not yet;
  * "in-page" as a body or image reached the document (this feature's observer).
  */
-export type PixelsSeen = "built" | "in-page";
+type PixelsSeen = "built" | "in-page";
 type Listener = (ids: string[], seen: PixelsSeen) => void;
 const listeners = new Set<Listener>();
 
