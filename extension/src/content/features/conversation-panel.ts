@@ -228,6 +228,11 @@ export class ConversationPanels {
   private versions = 0;
   /** The panels the rep unfolded, by tracking id: a copy drawn later opens unfolded too. */
   private readonly unfolded = new Set<string>();
+  /**
+   * The panel drawn in each message element, while Gmail keeps both: found again without a search of the message's
+   * subtree, which a query per tracked message at every render was (docs/benchmarks.md, twenty-third pass).
+   */
+  private readonly drawn = new WeakMap<Element, HTMLElement>();
   private readonly inFlight = new Set<string>();
   /** Failed reads: how many in a row, and not before when to try again. */
   private readonly failures = new Map<string, { count: number; retryAt: number }>();
@@ -253,7 +258,8 @@ export class ConversationPanels {
       const id = messageTrackingId(message);
       if (!id) continue;
       const cached = this.details.get(id);
-      const existing = message.querySelector(`.mt-panel[data-mt-for="${CSS.escape(id)}"]`);
+      const drawn = this.drawn.get(message);
+      const existing = drawn && message.contains(drawn) && drawn.getAttribute("data-mt-for") === id ? drawn : null;
       if (cached && existing?.getAttribute("data-mt-version") !== String(cached.version)) {
         // Each time the conversation is drawn (opened again, or Gmail drawing it anew) gets a copy of one line.
         if (!cached.markup) {
@@ -274,6 +280,7 @@ export class ConversationPanels {
           if (body) body.after(panel);
           else message.append(panel);
         }
+        this.drawn.set(message, panel);
       }
       const due = !cached || this.now() - cached.at > DETAIL_TTL_MS;
       const failed = this.failures.get(id);
