@@ -1,9 +1,10 @@
 import { Window } from "happy-dom";
 import { describe, expect, it } from "vitest";
-import { BLANK_GIF, installPixelGuard, neutraliseHtml, pixelIdIn } from "./pixel-guard";
+import { installPixelGuard, neutraliseHtml, pixelIdIn } from "./pixel-guard";
 
 const TRACKER = "https://t.example";
 const ID = "abcdefghijklmnop.1.AAAAAAAAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBB";
+const OTHER_ID = "qrstuvwxyz234567.2.CCCCCCCCCCCCCCCCCCCCCC.DDDDDDDDDDDDDDDDDDDDDD";
 
 describe("page-world pixel guard", () => {
   it("recognises this tracker's pixel directly and through Google's proxy fragment (plain or encoded)", () => {
@@ -23,11 +24,38 @@ describe("page-world pixel guard", () => {
   it("rewrites only the tracker's pixels in an HTML string, keeping the original for the content script", () => {
     const html = `<p>hi</p><img alt="" src="https://ci3.googleusercontent.com/meips/a=s0-d-e1-ft#${TRACKER}/o/${ID}.gif" width="1"><img src="https://images.example/logo.png">`;
     const out = neutraliseHtml(html, TRACKER);
+    // No src left: nothing is fetched, nor decoded.
     expect(out).toContain(
-      `src="${BLANK_GIF}" data-mt-src="https://ci3.googleusercontent.com/meips/a=s0-d-e1-ft#${TRACKER}/o/${ID}.gif" data-mt-pixel-id="${ID}"`,
+      `<img alt="" data-mt-src="https://ci3.googleusercontent.com/meips/a=s0-d-e1-ft#${TRACKER}/o/${ID}.gif" data-mt-pixel-id="${ID}" width="1">`,
     );
     expect(out).toContain('<img src="https://images.example/logo.png">');
     expect(neutraliseHtml("<p>no tracker here</p>", TRACKER)).toBe("<p>no tracker here</p>");
+  });
+
+  it("rewrites only the <img> tags that are pixels, in either case, whatever else names the tracker", () => {
+    const pixel = `${TRACKER}/o/${ID}.gif`;
+    const other = `${TRACKER}/o/${OTHER_ID}.gif`;
+    const blank = (id: string, src: string) => `data-mt-src="${src}" data-mt-pixel-id="${id}"`;
+    const found: string[] = [];
+    const html = [
+      `<a href="${TRACKER}/c/${ID}/0?u=x">t.example</a> t.example`,
+      `<IMG ALT="t.example" SRC="${pixel}">`,
+      `<img src="https://images.example/logo.png">`,
+      `<img title="a<b" src='${other}' width=1>`,
+      `<imgx src="${pixel}">`,
+      `<img src="${pixel}"`,
+    ].join("");
+    expect(neutraliseHtml(html, TRACKER, (id) => found.push(id))).toBe(
+      [
+        `<a href="${TRACKER}/c/${ID}/0?u=x">t.example</a> t.example`,
+        `<IMG ALT="t.example" ${blank(ID, pixel)}>`,
+        `<img src="https://images.example/logo.png">`,
+        `<img title="a<b" ${blank(OTHER_ID, other)} width=1>`,
+        `<imgx src="${pixel}">`,
+        `<img src="${pixel}"`,
+      ].join(""),
+    );
+    expect(found).toEqual([ID, OTHER_ID]);
   });
 
   it("finds the pixel of a tracker on a port through a percent-encoded proxy fragment, whose colon is encoded", () => {
@@ -41,7 +69,7 @@ describe("page-world pixel guard", () => {
     expect(found).toEqual([ID]);
   });
 
-  it("under Trusted Types, neutralises the pixel in each policy's createHTML output, and says which ids it found", () => {
+  it("under Trusted Types, neutralises the pixel in each policy's createHTML output, and says which ids it found once Gmail's call is over", async () => {
     // Gmail's page: a Trusted Types factory whose policies seal createHTML's output (happy-dom has none: a model of
     // the browser's, which only ever hands the sinks what createHTML returned). Gmail creates its policy after ours.
     const window = new Window({ url: "https://mail.google.com/mail/u/0/" });
@@ -69,12 +97,36 @@ describe("page-world pixel guard", () => {
     const trusted = gmailPolicy.createHTML(
       `<div>Hi<img src="https://ci3.googleusercontent.com/meips/a=s0-d-e1-ft#${TRACKER}/o/${ID}.gif"></div>`,
     );
-    expect(sealed.get(trusted)).toContain(`src="${BLANK_GIF}"`);
-    expect(sealed.get(trusted)).toContain(`data-mt-pixel-id="${ID}"`);
-    expect(found).toEqual([[ID]]);
+    expect(sealed.get(trusted)).toBe(
+      `<div>Hi<img data-mt-src="https://ci3.googleusercontent.com/meips/a=s0-d-e1-ft#${TRACKER}/o/${ID}.gif" data-mt-pixel-id="${ID}"></div>`,
+    );
+    // Told in a task of its own, not inside Gmail's call; every id of that task in one event.
+    const again = gmailPolicy.createHTML(`<p><img src="${TRACKER}/o/${OTHER_ID}.gif"><img src="${TRACKER}/o/${ID}.gif"></p>`);
+    expect(sealed.get(again)).toContain(`data-mt-pixel-id="${OTHER_ID}"`);
+    expect(found).toEqual([]);
+    await new Promise((resolve) => win.setTimeout(resolve, 0));
+    expect(found).toEqual([[ID, OTHER_ID]]);
+    gmailPolicy.createHTML(`<img src="${TRACKER}/o/${OTHER_ID}.gif">`);
+    await new Promise((resolve) => win.setTimeout(resolve, 0));
+    expect(found).toEqual([[ID, OTHER_ID], [OTHER_ID]]);
     // Gmail's own rules object is left as it was; other HTML passes unchanged.
     expect(rules.createHTML("<b>x</b>")).toBe("<b>x</b>");
     expect(sealed.get(gmailPolicy.createHTML("<p>no tracker</p>"))).toBe("<p>no tracker</p>");
+  });
+
+  it("neutralises an image given the pixel one by one (new Image, src set), leaving it without a src", () => {
+    const window = new Window({ url: "https://mail.google.com/mail/u/0/" });
+    const win = window as unknown as Window & typeof globalThis;
+    win.document.documentElement.setAttribute("data-mt-tracker", TRACKER);
+    installPixelGuard(win);
+    const pixel = win.document.createElement("img");
+    pixel.src = `${TRACKER}/o/${ID}.gif`;
+    expect(pixel.hasAttribute("src")).toBe(false);
+    expect(pixel.getAttribute("data-mt-pixel-id")).toBe(ID);
+    expect(pixel.getAttribute("data-mt-src")).toBe(`${TRACKER}/o/${ID}.gif`);
+    const logo = win.document.createElement("img");
+    logo.src = "https://images.example/logo.png";
+    expect(logo.getAttribute("src")).toBe("https://images.example/logo.png");
   });
 
   it("never throws inside Gmail: a policy whose own createHTML throws behaves exactly as without the guard", () => {

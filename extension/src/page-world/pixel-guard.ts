@@ -1,8 +1,11 @@
 // The sender's own opens, in the page's world: Gmail builds a message's HTML and assigns it to innerHTML, often on
 // an element not yet in the document; the browser starts fetching its images right then, before any
 // MutationObserver could see them. So the HTML itself is rewritten on its way in: an <img> whose src is a pixel of
-// the configured tracker (directly, or through Google's image proxy with the tracker URL in the fragment) gets a
-// blank src and keeps the original in data-mt-src / data-mt-pixel-id, which the isolated content script reads.
+// the configured tracker (directly, or through Google's image proxy with the tracker URL in the fragment) loses
+// its src and keeps the original in data-mt-src / data-mt-pixel-id, which the isolated content script reads.
+// Without a src an image is neither fetched nor decoded, and with our pixel's empty alt it draws nothing; a blank
+// data: GIF in its place cost Chromium's parser about 0.05 ms a pixel, in every render of a conversation
+// (docs/benchmarks.md, twenty-third pass).
 // Two ways in:
 // - Trusted Types (enforced on Gmail since 2024-01: CSP `require-trusted-types-for 'script'`; gmail.js #779/#787):
 //   Gmail passes TrustedHTML from its own policies to the sinks, never strings, and a TrustedHTML cannot be
@@ -10,10 +13,9 @@
 //   `trustedTypes.createPolicy`: every policy's `createHTML` output passes through the rewrite before it is sealed.
 // - Plain strings (a page or browser without Trusted Types): the innerHTML/outerHTML/insertAdjacentHTML/
 //   createContextualFragment sinks are wrapped.
-// Each rewrite that found a pixel also fires "mt:pixels-neutralised" (events.ts) at once: a body built off-document
-// is a view of the message by the sender even before (or without) being attached.
+// The ids a rewrite found are then told with "mt:pixels-neutralised" (events.ts), in the next task: a body built
+// off-document is a view of the message by the sender even before (or without) being attached.
 // The tracker URL comes from the isolated content script as a <html data-mt-tracker> attribute (not a secret).
-import { TRANSPARENT_GIF_BASE64 } from "../../../shared/pixel";
 import { emitPageEvent, TRACKER_ATTRIBUTE } from "./events";
 
 const TRACKING_ID = "[a-z2-7]{16}\\.[1-9][0-9]{0,3}\\.[A-Za-z0-9_-]{22}\\.[A-Za-z0-9_-]{22}";
@@ -23,13 +25,13 @@ export const ORIGINAL_SRC_ATTRIBUTE = "data-mt-src";
 /** The images a rewrite or the content script neutralised. */
 export const NEUTRALISED_PIXELS = `img[${PIXEL_ID_ATTRIBUTE}]`;
 
-/** Marks an image as a neutralised pixel: its original src and tracking id kept, for the content script to read. */
-export function keepPixel(img: Element, originalSrc: string, id: string): void {
+/** Neutralises a pixel's image: no src or srcset, its original src and tracking id kept for the content script. */
+export function neutraliseImage(img: Element, originalSrc: string, id: string): void {
   img.setAttribute(ORIGINAL_SRC_ATTRIBUTE, originalSrc);
   img.setAttribute(PIXEL_ID_ATTRIBUTE, id);
+  img.removeAttribute("src");
+  img.removeAttribute("srcset");
 }
-/** A transparent 1x1 GIF: the element keeps its size and Gmail's layout does not move. */
-export const BLANK_GIF = `data:image/gif;base64,${TRANSPARENT_GIF_BASE64}`;
 const IMG_TAG = /<img\b[^>]*>/gi;
 const SRC_ATTR = /\ssrc\s*=\s*("([^"]*)"|'([^']*)')/i;
 
@@ -112,20 +114,35 @@ export function neutraliseHtml(html: string, trackerUrl: string, found?: (id: st
     if (!id) return tag;
     found?.(id);
     const kept = match[1]?.startsWith('"') ? match[1].slice(1, -1) : (match[3] ?? "").replaceAll('"', "&quot;");
-    return tag.replace(SRC_ATTR, ` src="${BLANK_GIF}" ${ORIGINAL_SRC_ATTRIBUTE}="${kept}" ${PIXEL_ID_ATTRIBUTE}="${id}"`);
+    return tag.replace(SRC_ATTR, ` ${ORIGINAL_SRC_ATTRIBUTE}="${kept}" ${PIXEL_ID_ATTRIBUTE}="${id}"`);
   });
 }
 
 /** Wraps the HTML sinks Gmail renders messages with. Every wrapper falls back to the original on any error. */
 export function installPixelGuard(win: Window & typeof globalThis): void {
   const trackerUrl = () => win.document.documentElement?.getAttribute(TRACKER_ATTRIBUTE) ?? "";
+  // The ids found are told in a task of their own, once Gmail's call is over, all those of one task in one event:
+  // their one use, the sender-views report, waits a quarter of a second anyway, and the event and its listeners run
+  // inside Gmail's render took about 0.2 ms of each conversation's (docs/benchmarks.md, twenty-third pass). The
+  // page's setTimeout is taken now, before Gmail's scripts can wrap it.
+  const later = win.setTimeout.bind(win);
+  const found = new Set<string>();
+  let announcing = false;
+  const announce = () => {
+    announcing = false;
+    const ids = [...found];
+    found.clear();
+    emitPageEvent(win.document, "mt:pixels-neutralised", ids);
+  };
   const clean = (html: unknown): unknown => {
     try {
       const tracker = trackerUrl();
       if (!tracker || typeof html !== "string") return html;
-      const ids: string[] = [];
-      const out = neutraliseHtml(html, tracker, (id) => ids.push(id));
-      if (ids.length > 0) emitPageEvent(win.document, "mt:pixels-neutralised", [...new Set(ids)]);
+      const out = neutraliseHtml(html, tracker, (id) => found.add(id));
+      if (found.size > 0 && !announcing) {
+        announcing = true;
+        later(announce, 0);
+      }
       return out;
     } catch {
       return html;
@@ -166,10 +183,7 @@ export function installPixelGuard(win: Window & typeof globalThis): void {
         try {
           const tracker = trackerUrl();
           const id = tracker ? pixelIdIn(String(value), tracker) : null;
-          if (id) {
-            keepPixel(this, String(value), id);
-            return set.call(this, BLANK_GIF);
-          }
+          if (id) return neutraliseImage(this, String(value), id);
         } catch {
           // fall through to the original
         }

@@ -10,7 +10,7 @@ vi.hoisted(() => {
   (globalThis as { chrome?: unknown }).chrome = { runtime: { id: "unit-test" } };
 });
 
-import { candidatePixels } from "./sender-pixels";
+import { candidatePixels, neutralise } from "./sender-pixels";
 
 const ID = "abcdefghijklmnop.1.AAAAAAAAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBB";
 const PROXY = "https://ci3.googleusercontent.com/meips/ADKq_Nb=s0-d-e1-ft#";
@@ -44,5 +44,20 @@ describe("sender pixels: the images read", () => {
 
   it("reads every image when the tracker's address has no text in common with its pixels' (IPv6)", () => {
     expect(picked("http://[::1]:8787", images("http://[::1]:8787"))).toHaveLength(6);
+  });
+});
+
+describe("sender pixels: an image that reached the page as it was", () => {
+  it("takes its src and srcset away, keeps the original and the id, and reads it once", () => {
+    const img = document.createElement("img");
+    const src = `${PROXY}https://t.example/o/${ID}.gif`;
+    img.setAttribute("src", src);
+    img.setAttribute("srcset", `${src} 2x`);
+    expect(neutralise(img, "https://t.example")).toBe(ID);
+    expect(img.hasAttribute("src")).toBe(false);
+    expect(img.hasAttribute("srcset")).toBe(false);
+    expect(img.getAttribute("data-mt-src")).toBe(src);
+    expect(img.getAttribute("data-mt-pixel-id")).toBe(ID);
+    expect(neutralise(img, "https://t.example")).toBeNull();
   });
 });

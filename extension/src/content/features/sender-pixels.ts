@@ -5,7 +5,7 @@
 // what sent-views-report tells the tracker the sender is looking at.
 import { TRACKING_ID_PATTERN } from "../../../../shared/protocol";
 import { onPageEvent } from "../../page-world/events";
-import { BLANK_GIF, keepPixel, NEUTRALISED_PIXELS, PIXEL_ID_ATTRIBUTE, pixelIdIn, pixelMarker } from "../../page-world/pixel-guard";
+import { NEUTRALISED_PIXELS, neutraliseImage, PIXEL_ID_ATTRIBUTE, pixelIdIn, pixelMarker } from "../../page-world/pixel-guard";
 import { type Feature, guarded, ownPixels } from "../feature";
 import { onPageMutations } from "../page-watch";
 
@@ -42,12 +42,10 @@ export function neutralise(img: HTMLImageElement, trackerUrl: string): string | 
     return guarded;
   }
   const src = img.getAttribute("src");
-  if (!src || src === BLANK_GIF) return null;
+  if (!src) return null;
   const id = pixelIdIn(src, trackerUrl);
   if (!id) return null;
-  keepPixel(img, src, id);
-  img.setAttribute("src", BLANK_GIF);
-  img.removeAttribute("srcset");
+  neutraliseImage(img, src, id);
   reported.add(img);
   return id;
 }
