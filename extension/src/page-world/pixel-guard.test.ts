@@ -35,7 +35,7 @@ describe("page-world pixel guard", () => {
   it("rewrites only the <img> tags that are pixels, in either case, whatever else names the tracker", () => {
     const pixel = `${TRACKER}/o/${ID}.gif`;
     const other = `${TRACKER}/o/${OTHER_ID}.gif`;
-    const blank = (id: string, src: string) => `data-mt-src="${src}" data-mt-pixel-id="${id}"`;
+    const neutralised = (id: string, src: string) => `data-mt-src="${src}" data-mt-pixel-id="${id}"`;
     const found: string[] = [];
     const html = [
       `<a href="${TRACKER}/c/${ID}/0?u=x">t.example</a> t.example`,
@@ -48,9 +48,9 @@ describe("page-world pixel guard", () => {
     expect(neutraliseHtml(html, TRACKER, (id) => found.push(id))).toBe(
       [
         `<a href="${TRACKER}/c/${ID}/0?u=x">t.example</a> t.example`,
-        `<IMG ALT="t.example" ${blank(ID, pixel)}>`,
+        `<IMG ALT="t.example" ${neutralised(ID, pixel)}>`,
         `<img src="https://images.example/logo.png">`,
-        `<img title="a<b" ${blank(OTHER_ID, other)} width=1>`,
+        `<img title="a<b" ${neutralised(OTHER_ID, other)} width=1>`,
         `<imgx src="${pixel}">`,
         `<img src="${pixel}"`,
       ].join(""),

@@ -3,9 +3,10 @@
 // MutationObserver could see them. So the HTML itself is rewritten on its way in: an <img> whose src is a pixel of
 // the configured tracker (directly, or through Google's image proxy with the tracker URL in the fragment) loses
 // its src and keeps the original in data-mt-src / data-mt-pixel-id, which the isolated content script reads.
-// Without a src an image is neither fetched nor decoded, and with our pixel's empty alt it draws nothing; a blank
-// data: GIF in its place cost Chromium's parser about 0.05 ms a pixel, in every render of a conversation
-// (docs/benchmarks.md, twenty-third pass).
+// Without a src an image is neither fetched nor decoded, and with no alt text (our pixel's is empty) it represents
+// nothing (HTML Standard, the img element: "If the src attribute is not set and either the alt attribute is set to
+// the empty string or the alt attribute is not set at all"). A blank data: GIF in its place cost Chromium's parser
+// about 0.05 ms a pixel in every render of a conversation (docs/benchmarks.md, twenty-third pass).
 // Two ways in:
 // - Trusted Types (enforced on Gmail since 2024-01: CSP `require-trusted-types-for 'script'`; gmail.js #779/#787):
 //   Gmail passes TrustedHTML from its own policies to the sinks, never strings, and a TrustedHTML cannot be

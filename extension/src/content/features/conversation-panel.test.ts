@@ -66,9 +66,9 @@ const DETAIL: MessageDetail = {
 function conversation(): void {
   document.body.innerHTML = `<div role="main"><h2 class="hP" data-legacy-thread-id="16f4aa">Pricing</h2>
     <div class="adn ads" data-message-id="#msg-a:r1" data-legacy-message-id="16f4ab"><div class="ii gt"><div class="a3s aiL">
-      Hello <img src="data:image/gif;base64,R0lGOD" data-mt-pixel-id="${ID}" width="1" height="1"></div></div></div>
+      Hello <img data-mt-pixel-id="${ID}" width="1" height="1"></div></div></div>
     <div class="adn ads" data-message-id="#msg-f:2"><div class="ii gt"><div class="a3s aiL">A reply quoting us:
-      <blockquote class="gmail_quote"><img src="data:image/gif;base64,R0lGOD" data-mt-pixel-id="${QUOTED}"></blockquote></div></div></div></div>`;
+      <blockquote class="gmail_quote"><img data-mt-pixel-id="${QUOTED}"></blockquote></div></div></div></div>`;
 }
 
 const flush = () => new Promise((resolve) => setTimeout(resolve, 0));

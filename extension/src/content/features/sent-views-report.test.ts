@@ -23,7 +23,7 @@ const THREAD = "18f7a1b2c3d4e5f6";
 /** Gmail drawing the conversation (again): new elements, the same messages. */
 function render(): void {
   document.body.innerHTML = `<div role="main"><h2 class="hP" data-legacy-thread-id="${THREAD}">Pricing</h2>
-    <div class="adn" data-message-id="#msg-f:1"><div class="ii gt"><div class="a3s">Hi<img src="data:image/gif;base64,R0lGODlh" data-mt-pixel-id="${ID}"></div></div></div></div>`;
+    <div class="adn" data-message-id="#msg-f:1"><div class="ii gt"><div class="a3s">Hi<img data-mt-pixel-id="${ID}"></div></div></div></div>`;
 }
 
 const started: AbortController[] = [];
