@@ -125,12 +125,12 @@ export function installPixelGuard(win: Window & typeof globalThis): void {
   // The ids found are told in a task of their own, once Gmail's call is over, all those of one task in one event:
   // their one use, the sender-views report, waits a quarter of a second anyway, and the event and its listeners run
   // inside Gmail's render took about 0.2 ms of each conversation's (docs/benchmarks.md, twenty-third pass). The
-  // page's setTimeout is taken now, before Gmail's scripts can wrap it.
+  // page's setTimeout is taken now, before Gmail's scripts can wrap it; a hidden tab runs it as late as it runs the
+  // report's own timer ("Heavy throttling of chained JS timers beginning in Chrome 88", developer.chrome.com, 2021).
+  // An announcement is pending exactly while ids wait in `found`.
   const later = win.setTimeout.bind(win);
   const found = new Set<string>();
-  let announcing = false;
   const announce = () => {
-    announcing = false;
     const ids = [...found];
     found.clear();
     emitPageEvent(win.document, "mt:pixels-neutralised", ids);
@@ -139,12 +139,10 @@ export function installPixelGuard(win: Window & typeof globalThis): void {
     try {
       const tracker = trackerUrl();
       if (!tracker || typeof html !== "string") return html;
-      const out = neutraliseHtml(html, tracker, (id) => found.add(id));
-      if (found.size > 0 && !announcing) {
-        announcing = true;
-        later(announce, 0);
-      }
-      return out;
+      return neutraliseHtml(html, tracker, (id) => {
+        if (found.size === 0) later(announce, 0);
+        found.add(id);
+      });
     } catch {
       return html;
     }
