@@ -344,9 +344,8 @@ export const conversationPanel: Feature = {
     const scan = guarded("conversation panel", () => panels.scan());
     // Gmail's insertion of a conversation is seen twice in one checkpoint: its messages, and the pixels in them; a
     // body put into a message already shown (InboxSDK reads a collapsed message's contents only once it is expanded:
-    // gmail-message-view.ts, isLoaded, at a8a6fe2 of 2026-07-23), by its pixels alone. Pixels seen only as Gmail built the HTML (the
-    // page-world guard's event) are not in the page yet; a scan queued for them ran inside Gmail's own call, before
-    // the page's observer, which then queued a second one (docs/benchmarks.md, twenty-second pass).
+    // gmail-message-view.ts, isLoaded, at a8a6fe2 of 2026-07-23), by its pixels alone. Pixels the page-world guard
+    // saw built are no reason to look: what reached the page was seen here already, and the rest is not in it.
     const scanSoon = oncePerCheckpoint(scan);
     watchElements(["conversationMessage"], "mt-panel", scanSoon, signal);
     onPixelsNeutralised((_, seen) => {

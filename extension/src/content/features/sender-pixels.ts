@@ -10,8 +10,8 @@ import { type Feature, guarded, ownPixels } from "../feature";
 import { onPageMutations } from "../page-watch";
 
 /**
- * Where pixels were seen: "built" as Gmail made a body's HTML (the page-world guard), in the document or not yet;
- * "in-page" as a body or image reached the document (this feature's observer).
+ * Where pixels were seen: "built" in a body's HTML Gmail made (the page-world guard tells these a task later), in the
+ * document by then or not; "in-page" as a body or image reached the document (this feature's observer).
  */
 type PixelsSeen = "built" | "in-page";
 type Listener = (ids: string[], seen: PixelsSeen) => void;

@@ -27,7 +27,10 @@ export const sentViewsReport: Feature = {
     let lastAt = 0;
     let timer: ReturnType<typeof setTimeout> | undefined;
 
-    /** Ids the page-world guard neutralised in bodies not (yet) in the document; reported once each. */
+    /**
+     * Ids seen since the last report, built or in the page: the page is read again at the report, and these add the
+     * bodies built off-document (or gone from the page by then). Reported once each.
+     */
     const offDocument = new Set<string>();
     const report = guarded("views report", () => {
       const messageIds = [...new Set([...neutralisedIdsInPage(document), ...offDocument])];
