@@ -6,6 +6,8 @@ import { hmacSha256 } from "./hmac";
 export const ACCOUNT_ID_PATTERN = /^[a-z2-7]{16}$/;
 /** A tracking id: `<accountId>.<keyId>.<nonce>.<mac>`; see docs/protocol.md §2. */
 export const TRACKING_ID_PATTERN = /^([a-z2-7]{16})\.([1-9][0-9]{0,3})\.([A-Za-z0-9_-]{22})\.([A-Za-z0-9_-]{22})$/;
+/** The same pattern without its anchors, as text: for finding ids inside URLs and Gmail's data (the page world). */
+export const TRACKING_ID_UNANCHORED = TRACKING_ID_PATTERN.source.slice(1, -1);
 const LINK_SIGNATURE_PATTERN = /^[A-Za-z0-9_-]{22}$/;
 const LINK_INDEX_PATTERN = /^(0|[1-9][0-9]{0,2})$/;
 export const MAX_LINK_INDEX = 999;

@@ -17,9 +17,9 @@
 // The ids a rewrite found are then told with "mt:pixels-neutralised" (events.ts), in the next task: a body built
 // off-document is a view of the message by the sender even before (or without) being attached.
 // The tracker URL comes from the isolated content script as a <html data-mt-tracker> attribute (not a secret).
+import { TRACKING_ID_UNANCHORED } from "../../../shared/protocol";
 import { emitPageEvent, TRACKER_ATTRIBUTE } from "./events";
 
-const TRACKING_ID = "[a-z2-7]{16}\\.[1-9][0-9]{0,3}\\.[A-Za-z0-9_-]{22}\\.[A-Za-z0-9_-]{22}";
 /** Where a neutralised pixel keeps its tracking id, and its original src. */
 export const PIXEL_ID_ATTRIBUTE = "data-mt-pixel-id";
 export const ORIGINAL_SRC_ATTRIBUTE = "data-mt-src";
@@ -53,7 +53,7 @@ function trackerOf(trackerUrl: string): { marker: string | null; pixel: RegExp }
     cachedTracker = {
       url: trackerUrl,
       marker: hostname === null ? null : /^[a-z0-9.-]+$/.test(hostname) ? hostname : "",
-      pixel: new RegExp(`^${escapeRegExp(trackerUrl.replace(/\/+$/, ""))}/o/(${TRACKING_ID})\\.gif(?:[?#]|$)`),
+      pixel: new RegExp(`^${escapeRegExp(trackerUrl.replace(/\/+$/, ""))}/o/(${TRACKING_ID_UNANCHORED})\\.gif(?:[?#]|$)`),
     };
   }
   return cachedTracker;

@@ -9,10 +9,11 @@
 // Recipients: `msg[2]` To, `[3]` Cc, `[4]` Bcc, each `[[1, address, name], …]` (the captures; gmail.js
 // parse_sent_message_payload_new reads the same three). "Schedule send" posts the message with the label
 // "^scheduled" instead of "^pfg" (InboxSDK PR #1244, 2025-02; gmail.js emits send_scheduled_message for it).
+import { TRACKING_ID_UNANCHORED } from "../../../shared/protocol";
 import type { Recipient, SentMessageIds, UntrackedSend } from "./events";
 
-/** The same shape as shared/protocol.ts TRACKING_ID_PATTERN, unanchored (this file runs in the page, import-free). */
-const TRACKING_ID_IN_TEXT = /[a-z2-7]{16}\.[1-9][0-9]{0,3}\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{22}/g;
+/** Every tracking id in a text: the protocol's pattern, unanchored (only that constant of the module reaches the page). */
+const TRACKING_ID_IN_TEXT = new RegExp(TRACKING_ID_UNANCHORED, "g");
 const SEND_LABEL = "^pfg";
 const SCHEDULED_LABEL = "^scheduled";
 /** What a request body must contain to be worth parsing (a send or a scheduled send). */
