@@ -114,10 +114,12 @@ describe("page-world pixel guard", () => {
     expect(sealed.get(gmailPolicy.createHTML("<p>no tracker</p>"))).toBe("<p>no tracker</p>");
   });
 
-  it("neutralises an image given the pixel one by one (new Image, src set), leaving it without a src", () => {
+  it("neutralises an image given the pixel one by one (new Image, src set), leaving it without a src, and says its id", async () => {
     const window = new Window({ url: "https://mail.google.com/mail/u/0/" });
     const win = window as unknown as Window & typeof globalThis;
     win.document.documentElement.setAttribute("data-mt-tracker", TRACKER);
+    const found: string[][] = [];
+    win.document.addEventListener("mt:pixels-neutralised", (event) => found.push(JSON.parse(String((event as CustomEvent).detail))));
     installPixelGuard(win);
     const pixel = win.document.createElement("img");
     pixel.src = `${TRACKER}/o/${ID}.gif`;
@@ -127,6 +129,10 @@ describe("page-world pixel guard", () => {
     const logo = win.document.createElement("img");
     logo.src = "https://images.example/logo.png";
     expect(logo.getAttribute("src")).toBe("https://images.example/logo.png");
+    // Told as a rewrite's ids are, in the next task: the content script no longer looks for the pixels it left.
+    expect(found).toEqual([]);
+    await new Promise((resolve) => win.setTimeout(resolve, 0));
+    expect(found).toEqual([[ID]]);
   });
 
   it("never throws inside Gmail: a policy whose own createHTML throws behaves exactly as without the guard", () => {

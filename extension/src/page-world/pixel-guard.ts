@@ -14,8 +14,8 @@
 //   `trustedTypes.createPolicy`: every policy's `createHTML` output passes through the rewrite before it is sealed.
 // - Plain strings (a page or browser without Trusted Types): the innerHTML/outerHTML/insertAdjacentHTML/
 //   createContextualFragment sinks are wrapped.
-// The ids a rewrite found are then told with "mt:pixels-neutralised" (events.ts), in the next task: a body built
-// off-document is a view of the message by the sender even before (or without) being attached.
+// The ids of every pixel neutralised here are then told with "mt:pixels-neutralised" (events.ts), in the next
+// task: a body built off-document is a view of the message by the sender even before (or without) being attached.
 // The tracker URL comes from the isolated content script as a <html data-mt-tracker> attribute (not a secret).
 import { TRACKING_ID_UNANCHORED } from "../../../shared/protocol";
 import { emitPageEvent, TRACKER_ATTRIBUTE } from "./events";
@@ -135,14 +135,15 @@ export function installPixelGuard(win: Window & typeof globalThis): void {
     found.clear();
     emitPageEvent(win.document, "mt:pixels-neutralised", ids);
   };
+  const tell = (id: string) => {
+    if (found.size === 0) later(announce, 0);
+    found.add(id);
+  };
   const clean = (html: unknown): unknown => {
     try {
       const tracker = trackerUrl();
       if (!tracker || typeof html !== "string") return html;
-      return neutraliseHtml(html, tracker, (id) => {
-        if (found.size === 0) later(announce, 0);
-        found.add(id);
-      });
+      return neutraliseHtml(html, tracker, tell);
     } catch {
       return html;
     }
@@ -182,7 +183,10 @@ export function installPixelGuard(win: Window & typeof globalThis): void {
         try {
           const tracker = trackerUrl();
           const id = tracker ? pixelIdIn(String(value), tracker) : null;
-          if (id) return neutraliseImage(this, String(value), id);
+          if (id) {
+            neutraliseImage(this, String(value), id);
+            return tell(id);
+          }
         } catch {
           // fall through to the original
         }

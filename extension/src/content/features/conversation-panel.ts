@@ -342,10 +342,11 @@ export const conversationPanel: Feature = {
       remove: (trackingId) => callFromGmail("deleteMessageData", { trackingId }),
     });
     const scan = guarded("conversation panel", () => panels.scan());
-    // Gmail's insertion of a conversation is seen twice in one checkpoint: its messages, and the pixels in them; a
-    // body put into a message already shown (InboxSDK reads a collapsed message's contents only once it is expanded:
-    // gmail-message-view.ts, isLoaded, at a8a6fe2 of 2026-07-23), by its pixels alone. Pixels the page-world guard
-    // saw built are no reason to look: what reached the page was seen here already, and the rest is not in it.
+    // Looked for once a checkpoint, whoever asks. Gmail's insertion of messages, or of a body into a message already
+    // shown (InboxSDK reads a collapsed message's contents only once it is expanded: gmail-message-view.ts, isLoaded,
+    // at a8a6fe2 of 2026-07-23), is seen by the message watch (`within` looks around an insertion as well as in it).
+    // A pixel whose src reached the page past the page world is seen by sender-pixels' net. Pixels the page-world
+    // guard saw built are no reason to look: what reached the page was seen here already, and the rest is not in it.
     const scanSoon = oncePerCheckpoint(scan);
     watchElements(["conversationMessage"], "mt-panel", scanSoon, signal);
     onPixelsNeutralised((_, seen) => {

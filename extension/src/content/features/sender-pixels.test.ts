@@ -35,8 +35,8 @@ describe("sender pixels: the images read", () => {
     `<img data-name="logo" src="${PROXY}https://images.example/logo.png">`,
   ];
 
-  it("keeps the tracker's pixels in every form and leaves other images out", () => {
-    const pixels = ["direct", "proxied", "proxied-encoded", "neutralised"];
+  it("keeps the tracker's pixels in every form and leaves other images out, and those the page world neutralised", () => {
+    const pixels = ["direct", "proxied", "proxied-encoded"];
     expect(picked("https://t.example", images("https://t.example"))).toEqual(pixels);
     // A tracker on a port: the proxy's fragment may carry the colon percent-encoded.
     expect(picked("http://127.0.0.1:8787", images("http://127.0.0.1:8787"))).toEqual(pixels);
@@ -44,6 +44,13 @@ describe("sender pixels: the images read", () => {
 
   it("reads every image when the tracker's address has no text in common with its pixels' (IPv6)", () => {
     expect(picked("http://[::1]:8787", images("http://[::1]:8787"))).toHaveLength(6);
+  });
+
+  it("leaves a pixel the page world neutralised to it: its id was told as it did (page-world/pixel-guard.ts)", () => {
+    const img = document.createElement("img");
+    img.setAttribute("data-mt-pixel-id", ID);
+    img.setAttribute("data-mt-src", `https://t.example/o/${ID}.gif`);
+    expect(neutralise(img, "https://t.example")).toBeNull();
   });
 });
 

@@ -1,8 +1,8 @@
 // The sender's own opens, part 1: in the sender's Gmail, tracking pixels of this tracker are neutralised before
 // they load (first in the page world as Gmail's HTML goes in, page-world/pixel-guard.ts; here as a second net for
 // images that reach the document another way), whether their src names the tracker directly or Google's image proxy with the tracker URL in the
-// fragment (the network layer never sees fragments, so only DOM code can tell; see gmail.md). The ids found are
-// what sent-views-report tells the tracker the sender is looking at.
+// fragment (the network layer never sees fragments, so only DOM code can tell; see gmail.md). The ids found, the
+// page world's and this net's, are what sent-views-report tells the tracker the sender is looking at.
 import { TRACKING_ID_PATTERN } from "../../../../shared/protocol";
 import { onPageEvent } from "../../page-world/events";
 import { NEUTRALISED_PIXELS, neutraliseImage, PIXEL_ID_ATTRIBUTE, pixelIdIn, pixelMarker } from "../../page-world/pixel-guard";
@@ -10,8 +10,9 @@ import { type Feature, guarded, ownPixels } from "../feature";
 import { onPageMutations } from "../page-watch";
 
 /**
- * Where pixels were seen: "built" in a body's HTML Gmail made (the page-world guard tells these a task later), in the
- * document by then or not; "in-page" as a body or image reached the document (this feature's observer).
+ * Where pixels were seen: "built" by Gmail, through the page-world guard's hooks (it tells these a task later), in
+ * the document by then or not; "in-page" as an image reached the document with its src, past the page world, and
+ * was neutralised by this feature's observer.
  */
 type PixelsSeen = "built" | "in-page";
 type Listener = (ids: string[], seen: PixelsSeen) => void;
@@ -30,38 +31,33 @@ export function neutralisedIdsInPage(doc: Document): string[] {
   );
 }
 
-/** Neutralises one image if it is a pixel of this tracker; returns its tracking id if so. */
-const reported = new WeakSet<Element>();
-
+/**
+ * Neutralises one image if it is a pixel of this tracker with its src still on; returns its tracking id if so. One
+ * neutralised already (by the page world, which told its id as it did, or here) is not read again.
+ */
 export function neutralise(img: HTMLImageElement, trackerUrl: string): string | null {
-  if (ownPixels.has(img) || reported.has(img)) return null;
-  // Already neutralised in the page world, as Gmail's HTML string went in (page-world/pixel-guard.ts).
-  const guarded = img.getAttribute(PIXEL_ID_ATTRIBUTE);
-  if (guarded) {
-    reported.add(img);
-    return guarded;
-  }
+  if (ownPixels.has(img) || img.hasAttribute(PIXEL_ID_ATTRIBUTE)) return null;
   const src = img.getAttribute("src");
   if (!src) return null;
   const id = pixelIdIn(src, trackerUrl);
   if (!id) return null;
   neutraliseImage(img, src, id);
-  reported.add(img);
   return id;
 }
 
 /**
- * The images of a subtree that may be pixels of the tracker, as selectors the browser matches: those the page world
- * neutralised already, and those whose source holds the tracker's hostname (pixelIdIn's cheap test). A conversation
- * brings dozens of images (avatars, signatures, logos), and reading each one's source in script was most of what
- * this feature added to Gmail's rendering of it (docs/benchmarks.md, seventh pass). Asked one at a time, not as a
- * list, for the reason `within` gives (gmail-selectors.ts): a subtree without images is then skipped at once.
+ * The images of a subtree that may be pixels of the tracker with their src still on, as selectors the browser
+ * matches: those whose source holds the tracker's hostname (pixelIdIn's cheap test). A conversation brings dozens of
+ * images (avatars, signatures, logos), and reading each one's source in script was most of what this feature added
+ * to Gmail's rendering of it (docs/benchmarks.md, seventh pass). The pixels the page world neutralised are not looked
+ * for: it told their ids already, and finding them again in every render took a second search of each insertion
+ * (docs/benchmarks.md, twenty-fourth pass).
  */
 export function candidatePixels(trackerUrl: string): readonly string[] {
   const marker = pixelMarker(trackerUrl);
-  if (marker === null) return [NEUTRALISED_PIXELS];
+  if (marker === null) return [];
   // A hostname is letters, digits, dots and hyphens here: nothing to escape inside the quotes.
-  return marker === "" ? ["img"] : [NEUTRALISED_PIXELS, `img[src*="${marker}"]`];
+  return marker === "" ? ["img"] : [`img[src*="${marker}"]`];
 }
 
 export const senderPixels: Feature = {
