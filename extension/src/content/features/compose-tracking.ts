@@ -60,10 +60,12 @@ interface PendingSend {
 const pendingSends = new Map<string, PendingSend>();
 
 /**
- * Composes that were to be tracked and closed without the extension seeing a send, by subject. If Gmail then
- * sends an email with that subject and no tracking id, the extension missed the send (a selector broke): say so.
+ * Composes closed without the extension seeing a send, by subject, and whether each was to be tracked. If Gmail then
+ * sends an email with that subject and no tracking id, one that was to be tracked went out untracked because the
+ * extension missed its send (a selector broke): say so. One the rep had turned off, or not to be tracked for another
+ * reason it was told, went out as it said.
  */
-const closedUnsent: { subject: string; at: number }[] = [];
+const closedUnsent: { subject: string; at: number; meantToTrack: boolean }[] = [];
 const MISSED_SEND_WINDOW_MS = 120_000;
 
 function register(pending: PendingSend, notBefore?: number): void {
@@ -122,22 +124,35 @@ function onGmailSent(sent: SentMessageIds[]): void {
   }
 }
 
-/** Gmail sent emails without our tracking id: tell the user about any that should have carried one. */
-function onUntrackedSent(sends: UntrackedSend[], openSessions: Iterable<ComposeSession>): void {
+/**
+ * Gmail sent emails without our tracking id: tell the user about any that should have carried one. A compose the
+ * extension knew (open, or closed without a send it saw) should have if it was to be tracked: its send was missed. One
+ * it never saw should have if tracking is on by default: Gmail's compose window was not recognised (a selector broke,
+ * or the page was open before the extension started), and the rep heard nothing of it until now.
+ */
+function onUntrackedSent(sends: UntrackedSend[], openSessions: Iterable<ComposeSession>, options: Options): void {
   const now = Date.now();
   while (closedUnsent.length > 0 && now - (closedUnsent[0]?.at ?? now) > MISSED_SEND_WINDOW_MS) closedUnsent.shift();
   for (const { subject, scheduled } of sends) {
-    const closedIndex = closedUnsent.findIndex((c) => c.subject === (subject ?? ""));
-    const missed = closedIndex >= 0 || [...openSessions].some((session) => session.meantToTrack() && session.subject() === (subject ?? ""));
-    if (!missed) continue;
-    if (closedIndex >= 0) closedUnsent.splice(closedIndex, 1);
-    debugOnce("missed-send", "Gmail sent a compose that was to be tracked, but the send was not recognised (send button selector?)");
+    const title = subject ?? "";
+    const closedIndex = closedUnsent.findIndex((c) => c.subject === title);
+    const open = [...openSessions].filter((session) => session.subject() === title);
+    let cause: string | null;
+    if (closedIndex >= 0) cause = closedUnsent.splice(closedIndex, 1)[0]?.meantToTrack ? MISSED_SEND : null;
+    else if (open.length > 0) cause = open.some((session) => session.meantToTrack()) ? MISSED_SEND : null;
+    else cause = options.openTrackingByDefault || options.clickTrackingByDefault ? UNSEEN_COMPOSE : null;
+    if (!cause) continue;
+    debugOnce(`untracked-send:${cause}`, `Gmail sent an email that was to be tracked, untracked: ${cause}`);
     toast(
       document,
-      `Mailtracker: "${subject || "(no subject)"}" ${scheduled ? "was scheduled" : "went out"} untracked: the extension did not recognise the send (Gmail may have changed). Debug mode in the options shows which part failed.`,
+      `Mailtracker: "${title || "(no subject)"}" ${scheduled ? "was scheduled" : "went out"} untracked: ${cause}. Debug mode in the options shows which part failed.`,
     );
   }
 }
+
+const MISSED_SEND = "the extension did not recognise the send (Gmail may have changed)";
+const UNSEEN_COMPOSE =
+  "the extension did not recognise its compose window (Gmail may have changed, or this Gmail page was open before the extension started: reload it)";
 
 function recipientDomain(email: string): string {
   return email.slice(email.lastIndexOf("@") + 1);
@@ -513,10 +528,9 @@ class ComposeSession {
       register(sending, Date.now() + UNCONFIRMED_HOLD_MS);
     } else if (!sending && this.status.dataset.kind === "event" && this.status.textContent) {
       toast(this.root.ownerDocument, `Mailtracker: ${this.status.textContent}`);
-    } else if (this.meantToTrack()) {
-      // Sent (unseen by us) or discarded: Gmail's /sync traffic tells which (onUntrackedSent).
-      closedUnsent.push({ subject: this.subject(), at: Date.now() });
     }
+    // No send seen: sent (unseen by us) or discarded, Gmail's /sync traffic tells which (onUntrackedSent).
+    if (!this.sending) closedUnsent.push({ subject: this.subject(), at: Date.now(), meantToTrack: this.meantToTrack() });
     this.dispose();
   }
 
@@ -622,7 +636,7 @@ export const composeTracking: Feature = {
     onPageEvent(
       document,
       "mt:gmail-sent-untracked",
-      guarded("gmail sent untracked", (sends: UntrackedSend[]) => onUntrackedSent(sends, sessions.values())),
+      guarded("gmail sent untracked", (sends: UntrackedSend[]) => onUntrackedSent(sends, sessions.values(), options)),
       signal,
     );
 
