@@ -617,7 +617,7 @@ export function defineScenarios(
     );
 
     scenario(
-      "recipient chips the extension cannot read: the compose says so, and the recipients come from Gmail's send request",
+      "recipient chips the extension cannot read: the compose says so, the recipients come from Gmail's send request, and an excluded one registers the email untracked",
       [ENGLISH, GERMAN],
       async (variant) => {
         const { gmail } = await setUp(variant, gmailUrl(variant, "#inbox", "/mail/u/0/", "opaque-chips"));
@@ -638,6 +638,23 @@ export function defineScenarios(
         const [, , id = ""] = PIXEL(tracker.url).exec(sent.html) ?? [];
         const message = await registered(id);
         expect(message.recipients).toEqual([{ email: "jan@prospect.example", name: "jan" }]);
+        expect(message).toMatchObject({ openTracking: true, clickTracking: true });
+
+        // The exclusions are checked as soon as a recipient is known: here, Gmail's send request.
+        const excluded = await compose(gmail, {
+          to: [`lee@${EXCLUDED_RECIPIENT_DOMAIN}`],
+          subject: "Opaque chips, a colleague",
+          html: "<div>Hi.</div>",
+        });
+        await ready(gmail, excluded);
+        const before = google.sent.length;
+        await gmail.click(`${excluded} ${SEND}`);
+        const [, , excludedId = ""] = PIXEL(tracker.url).exec((await nextSend(before)).html) ?? [];
+        expect(await registered(excludedId)).toMatchObject({ openTracking: false, clickTracking: false });
+        await gmail.waitFor(
+          () => [...document.querySelectorAll(".mt-toast")].some((t) => /at an excluded domain/.test(t.textContent ?? "")),
+          null,
+        );
       },
     );
 

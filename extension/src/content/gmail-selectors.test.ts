@@ -22,6 +22,7 @@ import {
   recogniseGmail,
   rowListsRecipients,
   rowThreadIds,
+  unreadRecipientsShown,
   visibleRecipientAddresses,
 } from "./gmail-selectors";
 import { setDebug } from "./log";
@@ -218,6 +219,20 @@ describe("Gmail's health: which parts the extension recognises", () => {
       "Recipients are not read while you write: Gmail changed its recipient chips (they are read from the sent email instead).",
       "Sent marks are off: Gmail's rows no longer say which thread they show.",
     ]);
+    // Chips as today's show them, with the contact's name and no address in their text (InboxSDK get-recipients.ts at
+    // a8a6fe2), whose attributes Gmail renamed: still an option of the field's list, so still seen as unread.
+    document.body.innerHTML = `<div role="dialog"><div class="M9"><div name="to"><div role="option" data-contact-ref="x1"><span>Dana Scully</span></div></div>
+      <div contenteditable="true" g_editable="true" role="textbox"></div></div></div>`;
+    expect(unreadRecipientsShown(document)).toBe(true);
+    expect(recogniseGmail(document).recipients).toBe("missing");
+    document.body.innerHTML = `<div role="dialog"><div class="M9"><div name="to"><input aria-label="To"></div>
+      <div contenteditable="true" g_editable="true" role="textbox"></div></div></div>`;
+    expect(unreadRecipientsShown(document)).toBe(false);
+    expect(recogniseGmail(document).recipients).toBe("unseen");
+    // Gmail's chip for a mistyped address is read, though what it holds is no address: nothing unread is shown.
+    document.body.innerHTML = `<div role="dialog"><div class="M9"><div name="to"><div role="option" data-hovercard-id="dana@">dana@</div></div>
+      <div contenteditable="true" g_editable="true" role="textbox"></div></div></div>`;
+    expect(unreadRecipientsShown(document)).toBe(false);
     // A list Gmail renders with rows the selectors no longer know.
     document.body.innerHTML = `<div role="main"><table><tr class="zA-h4sh"><td>row</td></tr></table></div>`;
     expect(recogniseGmail(document).sentRows).toBe("missing");

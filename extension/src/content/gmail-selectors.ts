@@ -262,6 +262,21 @@ export function visibleRecipientAddresses(root: ParentNode): string[] {
   return [...found];
 }
 
+/**
+ * Whether the To/Cc/Bcc fields show recipients the chips' selectors do not read: to tell a compose whose recipients we
+ * failed to read. Today's chip shows the contact's name, not its address, which only its attributes carry (InboxSDK
+ * get-recipients.ts reads the name from `data-name` and the address from `data-hovercard-id`, at a8a6fe2 of
+ * 2026-07-23), so a Gmail that renamed those attributes shows no address at all: a chip is then known by its role, an
+ * option of the field's list (`[role=option]`, InboxSDK page-parser.ts at the same commit), the part an accessibility
+ * tree keeps. A chip the selectors read is not one of these, even when what it holds is no address (Gmail's chip for
+ * a mistyped one).
+ */
+export function unreadRecipientsShown(root: ParentNode): boolean {
+  if (visibleRecipientAddresses(root).length > 0) return true;
+  const read = new Set(queryAll(root, "recipientChips"));
+  return queryAll(root, "recipientArea").some((area) => [...area.querySelectorAll('[role="option"]')].some((chip) => !read.has(chip)));
+}
+
 /** Whether the compose is in plain-text mode (no HTML is sent, so no pixel is possible): its marker is shown. */
 export function isPlainTextMode(root: ParentNode): boolean {
   return queryAll(root, "plainTextMode").some(
@@ -360,8 +375,9 @@ export function recogniseGmail(doc: Document): GmailHealth {
   else if (doc.querySelector('[contenteditable="true"][role="textbox"], input[name="subjectbox"]')) parts.compose = "missing";
   if (roots.length > 0) {
     parts.send = roots.every((root) => query(root, "sendButton", false) !== null) ? "ok" : "missing";
-    const shown = roots.filter((root) => visibleRecipientAddresses(root).length > 0);
-    if (shown.length > 0) parts.recipients = shown.every((root) => composeRecipients(root).length > 0) ? "ok" : "missing";
+    const read = roots.map((root) => composeRecipients(root).length > 0);
+    if (roots.some((root, i) => !read[i] && unreadRecipientsShown(root))) parts.recipients = "missing";
+    else if (read.some(Boolean)) parts.recipients = "ok";
   }
   const rows = queryAll(doc, "threadRow");
   if (rows.length > 0) {

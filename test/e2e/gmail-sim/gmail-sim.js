@@ -27,7 +27,9 @@
 //   `decimal-rows`: Sent rows carry only `data-thread-id="#thread-f:<decimal>"` (gmail.md: 2025-11 live dump);
 //   `renamed-send`: a send button with no tooltip and new classes (a Gmail change the extension cannot follow);
 //   `opaque-chips`: recipient chips that carry their address in no attribute the extension knows (a future change:
-//   only the chip's text and Gmail's send request still name it).
+//   only Gmail's send request still names it). Each still shows the contact's name, as today's chips do (InboxSDK
+//   get-recipients.ts reads the name from `data-name` and the address from `data-hovercard-id`, at a8a6fe2 of
+//   2026-07-23), and keeps its role, an option of the field's list (InboxSDK page-parser.ts, same commit).
 // - Delegated mailboxes: a page under `/mail/b/<id>/u/N/` posts to `/sync/u/N/d/<id>/i/s` (gmail.md).
 (() => {
   const composes = document.getElementById("composes");
@@ -159,13 +161,17 @@
         const address = to.value.trim().replace(/,$/, "");
         const chip = document.createElement("div");
         chip.className = "afV";
+        chip.setAttribute("role", "option");
+        const name = address.split("@")[0];
         if (flags.has("opaque-chips")) chip.setAttribute("data-sim-address", address);
         else {
-          chip.setAttribute("role", "option");
           chip.setAttribute("data-hovercard-id", address);
-          chip.setAttribute("data-name", address.split("@")[0]);
+          chip.setAttribute("data-name", name);
         }
-        setHtml(chip, `<span class="afX">${escapeHtml(address)}</span><div role="button" class="afW" data-sim="remove-chip">×</div>`);
+        setHtml(
+          chip,
+          `<span class="afX">${escapeHtml(flags.has("opaque-chips") ? name : address)}</span><div role="button" class="afW" data-sim="remove-chip">×</div>`,
+        );
         to.before(chip);
         to.value = "";
       }

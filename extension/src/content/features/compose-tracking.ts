@@ -28,6 +28,7 @@ import {
   query,
   queryAll,
   sendButtonCell,
+  unreadRecipientsShown,
   visibleRecipientAddresses,
 } from "../gmail-selectors";
 import { debug, debugOnce } from "../log";
@@ -86,8 +87,18 @@ export function mergeRecipients(fromCompose: Recipient[], fromRequest: unknown):
   return [...out.values()].slice(0, 500);
 }
 
-/** Gmail's /sync answer for a send: the page-world hook tells us which thread and message it became. */
-function onGmailSent(sent: SentMessageIds[]): void {
+/** The addresses among `emails` at a domain the options exclude from tracking. */
+function excludedOf(emails: readonly string[], options: Options): string[] {
+  return emails.filter((email) => hostMatchesDomains(recipientDomain(email), options.excludedRecipientDomains));
+}
+
+/**
+ * Gmail's /sync answer for a send: the page-world hook tells us which thread and message it became. When the compose
+ * could read no recipient (Gmail changed its chips), the send request's recipients are the first the exclusions can
+ * be checked against: an excluded one registers the email with tracking off, which the tracker enforces (its pixel and
+ * links went out already, and count nothing).
+ */
+function onGmailSent(sent: SentMessageIds[], options: Options): void {
   for (const item of sent) {
     for (const trackingId of Array.isArray(item.trackingIds) ? item.trackingIds : []) {
       const pending = pendingSends.get(trackingId);
@@ -96,11 +107,18 @@ function onGmailSent(sent: SentMessageIds[]): void {
       const messageId = gmailId(item.legacyMessageId) ?? gmailId(item.messageId);
       const scheduledAt = item.scheduled && typeof item.scheduledAt === "number" ? new Date(item.scheduledAt) : null;
       const recipients = mergeRecipients(pending.request.recipients, item.recipients);
-      if (pending.request.recipients.length === 0 && recipients.length > 0)
-        debug("recipients read from Gmail's send request, not the compose", trackingId, recipients);
+      const unchecked = pending.request.recipients.length === 0 && recipients.length > 0;
+      if (unchecked) debug("recipients read from Gmail's send request, not the compose", trackingId, recipients);
+      const [excluded] = unchecked
+        ? excludedOf(
+            recipients.map((r) => r.email),
+            options,
+          )
+        : [];
       pending.request = {
         ...pending.request,
         recipients,
+        ...(excluded ? { openTracking: false, clickTracking: false } : {}),
         ...(threadId ? { threadId } : {}),
         ...(messageId ? { gmailMessageId: messageId } : {}),
         ...(scheduledAt && !Number.isNaN(scheduledAt.getTime()) ? { sentAt: scheduledAt.toISOString() } : {}),
@@ -109,7 +127,8 @@ function onGmailSent(sent: SentMessageIds[]): void {
       debug("send confirmed by Gmail", trackingId, threadId, messageId, item.scheduled ? "scheduled" : "");
       register(pending);
       pendingSends.delete(trackingId);
-      if (recipients.length === 0) {
+      if (excluded) pending.tell(`not tracked: ${excluded} is at an excluded domain (its recipients were read only as it was sent)`);
+      else if (recipients.length === 0) {
         debugOnce("recipients-missed", "a tracked email was registered without recipients (recipient chips and send request both empty)");
         pending.tell(
           "tracked, but its recipients could not be read (Gmail may have changed): recipient exclusions and warnings did not apply",
@@ -305,16 +324,18 @@ class ComposeSession {
     this.refreshTimer = setTimeout(() => this.refresh(), 50);
   }
 
-  /** The recipients' addresses: the chips, or (when Gmail changed them) whatever addresses the fields show. */
-  private recipientAddresses(): { emails: string[]; fromChips: boolean } {
+  /**
+   * The recipients' addresses: the chips, or (when Gmail changed them) whatever addresses the fields show; `unread`
+   * when the fields show recipients whose chips could not be read.
+   */
+  private recipientAddresses(): { emails: string[]; unread: boolean } {
     const chips = composeRecipients(this.root).map((r) => r.email);
-    return chips.length > 0 ? { emails: chips, fromChips: true } : { emails: visibleRecipientAddresses(this.root), fromChips: false };
+    if (chips.length > 0) return { emails: chips, unread: false };
+    return { emails: visibleRecipientAddresses(this.root), unread: unreadRecipientsShown(this.root) };
   }
 
   private excludedRecipients(): string[] {
-    return this.recipientAddresses().emails.filter((email) =>
-      hostMatchesDomains(recipientDomain(email), this.options.excludedRecipientDomains),
-    );
+    return excludedOf(this.recipientAddresses().emails, this.options);
   }
 
   /** What would be tracked if the email went out now, and why not if not. */
@@ -356,8 +377,8 @@ class ComposeSession {
     this.clickButton.title = state.click ? "Links in this email are tracked" : "Links in this email are not tracked";
     const recipients = this.recipientAddresses();
     if (state.reason) this.setStatus(state.reason);
-    else if (!recipients.fromChips && recipients.emails.length > 0) {
-      debugOnce("recipient-chips-missed", `the compose shows ${recipients.emails.length} address(es) but no recipient chip was read`);
+    else if (recipients.unread) {
+      debugOnce("recipient-chips-missed", "the compose shows recipients but no recipient chip was read");
       this.setStatus("Recipients not recognised (Gmail may have changed): they are read from the email as it is sent");
     } else if (this.status.dataset.kind === "state") this.setStatus("");
     this.campaign.setEnabled(!locked);
@@ -429,10 +450,9 @@ class ComposeSession {
     const draft = gmailId((query(this.root, "draftInput", false) as HTMLInputElement | null)?.value);
     const thread = gmailId((query(this.root, "threadInput", false) as HTMLInputElement | null)?.value);
     const recipients = composeRecipients(this.root).slice(0, 500);
-    const shown = recipients.length === 0 ? visibleRecipientAddresses(this.root) : [];
-    if (shown.length > 0) {
-      // The To field shows addresses the selectors could not read: Gmail's send request is the second source.
-      debugOnce("recipient-chips-missed", `the compose shows ${shown.length} address(es) but no recipient chip was read`);
+    if (recipients.length === 0 && unreadRecipientsShown(this.root)) {
+      // The To field shows recipients the selectors could not read: Gmail's send request is the second source.
+      debugOnce("recipient-chips-missed", "the compose shows recipients but no recipient chip was read");
       console.warn("[mailtracker] recipients shown in the compose could not be read; using Gmail's send request instead");
     }
     const request: RegisterMessageRequest = {
@@ -632,7 +652,12 @@ export const composeTracking: Feature = {
     // between mousedown and mouseup, that move made the mouseup miss the button and the click do nothing (seen in the
     // e2e inline reply); done in mouseup's capture phase, the button is already the event's target.
     for (const type of ["mouseup", "click", "keydown"]) window.addEventListener(type, onSend, { capture: true, signal });
-    onPageEvent(document, "mt:gmail-sent", guarded("gmail sent", onGmailSent), signal);
+    onPageEvent(
+      document,
+      "mt:gmail-sent",
+      guarded("gmail sent", (sent: SentMessageIds[]) => onGmailSent(sent, options)),
+      signal,
+    );
     onPageEvent(
       document,
       "mt:gmail-sent-untracked",
