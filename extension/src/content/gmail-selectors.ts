@@ -123,7 +123,10 @@ export const SELECTORS = {
   messageBody: { name: "message body", precise: "div.ii.gt", fallbacks: ["div.a3s"] },
   /**
    * Senders shown in a thread list row, oldest first, the latest last (thread-list-classic-2014-12.html:
-   * `td.yX div.yW > span.zF[email][name]`, the sender's own as `name="me"`; `span.yP` when read).
+   * `td.yX div.yW > span.zF[email][name]`, the sender's own as `name="me"`; `span.yP` when read). A real row of
+   * 2019-12-26 (Russian UI, thread 16f438e906b36dac, quoted in a public page object of Gmail's inbox) wraps each in a
+   * span: `div.yW > span.bA4 > span.yP[email][name]`, and `td.yX` first holds `div.afn`, screen-reader text with a copy
+   * of the same spans (hence `div.yW` in the precise selector).
    */
   rowParticipants: { name: "row participants", precise: "td div.yW [email]", fallbacks: [".yW [email]", "td [email]"] },
   /** A row's latest message id: on the subject span, `data-legacy-last-message-id="18c2…"` (gmail.md, 2026-11). */
@@ -287,17 +290,23 @@ export function rowThreadIds(row: Element): { key: string; ids: string[] } | nul
 /**
  * Whether a row's participants are the recipients of a message of the sender's (Sent: "To: Carol, Dave"), not the
  * thread's senders. Gmail puts a localised prefix before them ("To:", "An:", "À :", "Para:", "宛先:"): read by its
- * shape, text ending in a colon before the first participant, never by its words.
+ * shape, text ending in a colon before the first participant, never by its words. The text is all of the
+ * participants' cell before the first one, at any depth: a real row wraps each participant in a span,
+ * `div.yW > span.bA4 > span.yP[email]` (2019-12-26, see rowParticipants), so the prefix is no sibling of it. Where
+ * Gmail puts the prefix in such a row (in `div.yW`, or inside the first `span.bA4`) no public capture shows
+ * (2026-12): both are read. The cell is `div.yW`, or without that class the participant's ancestor right inside its
+ * `td` (the `td` itself only when the participant sits right in it: its screen-reader `div.afn` comes first).
  */
 export function rowListsRecipients(row: Element): boolean {
   const first = query(row, "rowParticipants", false);
-  const cell = first?.parentElement;
-  if (!first || !cell) return false;
+  if (!first) return false;
+  let cell = first.closest(".yW");
+  if (!cell)
+    for (cell = first.parentElement; cell && cell !== row && cell.tagName !== "TD" && cell.parentElement?.tagName !== "TD"; )
+      cell = cell.parentElement;
   let before = "";
-  for (const node of cell.childNodes) {
-    if (node === first || node.contains(first)) break;
-    before += node.textContent ?? "";
-  }
+  for (let node: Node = first; node !== cell && node.parentNode; node = node.parentNode)
+    for (let sibling = node.previousSibling; sibling; sibling = sibling.previousSibling) before = (sibling.textContent ?? "") + before;
   return /[:：]\s*$/.test(before);
 }
 
