@@ -20,7 +20,9 @@ import {
   query,
   queryAll,
   recogniseGmail,
+  rowLastMessageId,
   rowListsRecipients,
+  rowMessageCount,
   rowThreadIds,
   visibleRecipientAddresses,
 } from "./gmail-selectors";
@@ -184,6 +186,20 @@ describe("thread list selectors", () => {
   const wrapped = (email: string, name: string) =>
     `<span class="bA4"><span class="yP" email="${email}" name="${name}" data-hovercard-id="${email}">${name}</span></span>`;
 
+  it("on the captured 2019-12 row (participants in span.bA4): its ids, its sender, its bare count, not a recipients list", () => {
+    const person = wrapped("whitepeak@mail.ru", "Александр");
+    document.body.innerHTML = captured(
+      `${person} <span class="bx0">5</span>`,
+      `${person} <span class="bx0">5</span>, тестовое задание, 22:54, Письмо 05.`,
+    );
+    const [row] = queryAll(document, "threadRow") as [Element];
+    expect(rowThreadIds(row)?.key).toBe("16f438e906b36dac");
+    expect(queryAll(row, "rowParticipants").map((p) => p.getAttribute("email"))).toEqual(["whitepeak@mail.ru"]);
+    expect(rowMessageCount(row)).toBe(5);
+    expect(rowLastMessageId(row)).toBe("16f438f4edd46df5");
+    expect(rowListsRecipients(row)).toBe(false);
+  });
+
   it("a Sent row in the captured shape: the prefix before the wrapped recipients, in div.yW or inside the first span.bA4", () => {
     const people = `${wrapped("carol@x.example", "Carol")}, ${wrapped("dave@x.example", "Dave")}`;
     const rowOf = (html: string) => {
@@ -199,6 +215,18 @@ describe("thread list selectors", () => {
     expect(rowListsRecipients(rowOf(captured(people, "To:").replace('class="yW"', 'class="yW-h4sh"')))).toBe(false);
     // Senders, the latest last, and their count: no prefix.
     expect(rowListsRecipients(rowOf(captured(`${wrapped("me@x.example", "me")}, ${people} <span class="bx0">3</span>`)))).toBe(false);
+  });
+
+  it("a row's count: span.bx0's bare number or (N); a broader fallback's text only with parentheses", () => {
+    const rowOf = (cell: string) => {
+      document.body.innerHTML = `<table><tbody><tr class="zA" role="row"><td class="yX">${cell}</td></tr></tbody></table>`;
+      return queryAll(document, "threadRow")[0] as Element;
+    };
+    expect(rowMessageCount(rowOf(`<div class="yW"><span email="a@x.example">a</span> <span class="bx0">(3)</span></div>`))).toBe(3);
+    expect(rowMessageCount(rowOf(`<div class="yW"><span email="a@x.example">a</span> <span class="bx0">12</span></div>`))).toBe(12);
+    expect(rowMessageCount(rowOf(`<div class="yW"><span email="a@x.example">a</span></div>`))).toBeNull();
+    expect(rowMessageCount(rowOf(`<div><span email="a@x.example">Agent 007</span></div>`))).toBeNull();
+    expect(rowMessageCount(rowOf(`<div><span email="a@x.example">a</span> (4)</div>`))).toBe(4);
   });
 
   it("the opened conversation's thread id, legacy hex preferred, thread-f converted", () => {

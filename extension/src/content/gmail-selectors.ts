@@ -135,7 +135,11 @@ export const SELECTORS = {
     precise: "span[data-legacy-last-message-id]",
     fallbacks: ["[data-legacy-last-message-id]"],
   },
-  /** A row's message count "(3)" after its participants (thread-list-classic-2014-12.html: `span.bx0`). */
+  /**
+   * A row's message count after its participants: `<span class="bx0">5</span>`, the bare number, in the 2019-12-26
+   * row (see rowParticipants; its screen-reader copy reads "Александр 5, …"); "(3)" as older notes had it. The
+   * classic capture shows no count. The last fallback is the whole cell, read only with parentheses.
+   */
   rowCount: { name: "row message count", precise: ".yW span.bx0", fallbacks: ["span.bx0", "td:has([email])"] },
   /** A row's date, its full form in `title` (thread-list-classic-2014-12.html: `td.xW > span[title]`). */
   rowDate: { name: "row date", precise: "td.xW span[title]", fallbacks: ["td.xW [title]", "td:last-child span[title]"] },
@@ -308,6 +312,17 @@ export function rowListsRecipients(row: Element): boolean {
   for (let node: Node = first; node !== cell && node.parentNode; node = node.parentNode)
     for (let sibling = node.previousSibling; sibling; sibling = sibling.previousSibling) before = (sibling.textContent ?? "") + before;
   return /[:：]\s*$/.test(before);
+}
+
+/**
+ * How many messages a row says its thread holds, or null when it shows no count: `span.bx0`'s number, bare ("5",
+ * the 2019-12-26 row) or in parentheses ("(5)"); from a broader fallback's text only a trailing "(5)".
+ */
+export function rowMessageCount(row: Element): number | null {
+  const counter = query(row, "rowCount", false);
+  const text = counter?.textContent?.trim() ?? "";
+  const count = (counter?.matches("span.bx0") ? /^\(?(\d+)\)?$/ : /\((\d+)\)$/).exec(text)?.[1];
+  return count === undefined ? null : Number(count);
 }
 
 /**

@@ -213,6 +213,13 @@ describe("the thread list in the shape of a real row (2019-12-26: span.bA4 wrapp
     expect(read(row({ thread: "18f7000000000011", last: "18f7000000000111", participants, toPrefix: "To: ", captured: true }))).toEqual([]);
     expect(read(row({ thread: "18f7000000000011", last: "18f7000000000111", participants, toPrefix: "An: ", captured: true }))).toEqual([]);
   });
+
+  it("a row with one sender and a bare count of 5 is a reply from that sender", () => {
+    const participants: [string, string][] = [["erin@prospect.example", "Erin"]];
+    expect(read(row({ thread: "18f7000000000012", last: "18f7000000000112", participants, count: 5, captured: true }))).toEqual([
+      ["18f7000000000012", "reply", "18f7000000000112", "erin@prospect.example"],
+    ]);
+  });
 });
 
 describe("the thread list in another UI language", () => {
