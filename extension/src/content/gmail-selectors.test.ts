@@ -229,6 +229,15 @@ describe("thread list selectors", () => {
     expect(rowMessageCount(rowOf(`<div><span email="a@x.example">a</span> (4)</div>`))).toBe(4);
   });
 
+  it("a row's latest message id skips a draft saved in the thread (data-legacy-last-non-draft-message-id first)", () => {
+    document.body.innerHTML = `<table><tbody><tr class="zA" role="row"><td class="a4W"><span class="bog"><span data-thread-id="#thread-f:${DECIMAL}"
+      data-legacy-thread-id="16f4d7c2a0b00001" data-legacy-last-message-id="16f4d7c2a0b000ff" data-legacy-last-non-draft-message-id="16f4d7c2a0b00007">Hi</span></span></td></tr></tbody></table>`;
+    const [row] = queryAll(document, "threadRow") as [Element];
+    expect(rowLastMessageId(row)).toBe("16f4d7c2a0b00007");
+    row.querySelector("[data-legacy-last-non-draft-message-id]")?.removeAttribute("data-legacy-last-non-draft-message-id");
+    expect(rowLastMessageId(row)).toBe("16f4d7c2a0b000ff");
+  });
+
   it("the opened conversation's thread id, legacy hex preferred, thread-f converted", () => {
     document.body.innerHTML = `<h2 class="hP" data-thread-perm-id="thread-f:${DECIMAL}" data-legacy-thread-id="16f4d7c2a0b00001">S</h2>`;
     expect(conversationThreadId(document)).toBe("16f4d7c2a0b00001");

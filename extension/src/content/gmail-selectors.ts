@@ -129,11 +129,15 @@ export const SELECTORS = {
    * of the same spans (hence `div.yW` in the precise selector).
    */
   rowParticipants: { name: "row participants", precise: "td div.yW [email]", fallbacks: [".yW [email]", "td [email]"] },
-  /** A row's latest message id: on the subject span, `data-legacy-last-message-id="18c2…"` (gmail.md, 2026-11). */
+  /**
+   * A row's latest message id: on the subject span, `data-legacy-last-message-id="18c2…"` (gmail.md, 2026-11). The
+   * 2019-12-26 row (see rowParticipants) also carries `data-legacy-last-non-draft-message-id`, read first by
+   * rowLastMessageId (both equal there: that it skips a draft is read from its name alone).
+   */
   rowLastMessageId: {
     name: "row last message id",
     precise: "span[data-legacy-last-message-id]",
-    fallbacks: ["[data-legacy-last-message-id]"],
+    fallbacks: ["[data-legacy-last-message-id]", "[data-legacy-last-non-draft-message-id]"],
   },
   /**
    * A row's message count after its participants: `<span class="bx0">5</span>`, the bare number, in the 2019-12-26
@@ -341,9 +345,13 @@ export function messageGmailIds(message: Element): string[] {
   return [message.getAttribute("data-legacy-message-id"), message.getAttribute("data-message-id")].filter((id): id is string => !!id);
 }
 
-/** A thread row's latest message id, as Gmail writes it (`data-legacy-last-message-id`), or null. */
+/**
+ * A thread row's latest message id, as Gmail writes it, or null: `data-legacy-last-non-draft-message-id` when the
+ * row has it (a draft saved in the thread is no message anyone sent), else `data-legacy-last-message-id`.
+ */
 export function rowLastMessageId(row: Element): string | null {
-  return query(row, "rowLastMessageId", false)?.getAttribute("data-legacy-last-message-id") ?? null;
+  const carrier = query(row, "rowLastMessageId", false);
+  return carrier?.getAttribute("data-legacy-last-non-draft-message-id") || carrier?.getAttribute("data-legacy-last-message-id") || null;
 }
 
 /** The account switcher's label, which names the signed-in address ("Google Account: Name (me@example.com)"). */

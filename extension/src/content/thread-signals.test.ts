@@ -220,6 +220,17 @@ describe("the thread list in the shape of a real row (2019-12-26: span.bA4 wrapp
       ["18f7000000000012", "reply", "18f7000000000112", "erin@prospect.example"],
     ]);
   });
+
+  it("a reply in a thread holding the sender's unsent draft is keyed by the reply's id, not the draft's", () => {
+    const participants: [string, string][] = [
+      ["me@example.com", "me"],
+      ["frank@prospect.example", "Frank"],
+    ];
+    const draft = { draft: "18f70000000001ff", count: 3, captured: true };
+    expect(read(row({ thread: "18f7000000000013", last: "18f7000000000113", participants, ...draft }))).toEqual([
+      ["18f7000000000013", "reply", "18f7000000000113", "frank@prospect.example"],
+    ]);
+  });
 });
 
 describe("the thread list in another UI language", () => {
