@@ -123,27 +123,17 @@ export const SELECTORS = {
   messageBody: { name: "message body", precise: "div.ii.gt", fallbacks: ["div.a3s"] },
   /**
    * Senders shown in a thread list row, oldest first, the latest last (thread-list-classic-2014-12.html:
-   * `td.yX div.yW > span.zF[email][name]`, the sender's own as `name="me"`; `span.yP` when read). A real row of
-   * 2019-12-26 (Russian UI, thread 16f438e906b36dac, quoted in a public page object of Gmail's inbox) wraps each in a
-   * span: `div.yW > span.bA4 > span.yP[email][name]`, and `td.yX` first holds `div.afn`, screen-reader text with a copy
-   * of the same spans (hence `div.yW` in the precise selector).
+   * `td.yX div.yW > span.zF[email][name]`, the sender's own as `name="me"`; `span.yP` when read); the 2019-12-26 row
+   * (docs/gmail.md) wraps each, `div.yW > span.bA4 > span.yP`, after copies in `div.afn` (so `div.yW` is required).
    */
   rowParticipants: { name: "row participants", precise: "td div.yW [email]", fallbacks: [".yW [email]", "td [email]"] },
-  /**
-   * A row's latest message id: on the subject span, `data-legacy-last-message-id="18c2…"` (gmail.md, 2026-11). The
-   * 2019-12-26 row (see rowParticipants) also carries `data-legacy-last-non-draft-message-id`, read first by
-   * rowLastMessageId (both equal there: that it skips a draft is read from its name alone).
-   */
+  /** A row's latest message id: on the subject span, `data-legacy-last-message-id="18c2…"` (gmail.md, 2026-11). */
   rowLastMessageId: {
     name: "row last message id",
     precise: "span[data-legacy-last-message-id]",
     fallbacks: ["[data-legacy-last-message-id]", "[data-legacy-last-non-draft-message-id]"],
   },
-  /**
-   * A row's message count after its participants: `<span class="bx0">5</span>`, the bare number, in the 2019-12-26
-   * row (see rowParticipants; its screen-reader copy reads "Александр 5, …"); "(3)" as older notes had it. The
-   * classic capture shows no count. The last fallback is the whole cell, read only with parentheses.
-   */
+  /** A row's message count after its participants: `span.bx0`, "5" in the 2019-12-26 row (docs/gmail.md), or "(5)". */
   rowCount: { name: "row message count", precise: ".yW span.bx0", fallbacks: ["span.bx0", "td:has([email])"] },
   /** A row's date, its full form in `title` (thread-list-classic-2014-12.html: `td.xW > span[title]`). */
   rowDate: { name: "row date", precise: "td.xW span[title]", fallbacks: ["td.xW [title]", "td:last-child span[title]"] },
@@ -320,7 +310,9 @@ export function rowListsRecipients(row: Element): boolean {
 
 /**
  * How many messages a row says its thread holds, or null when it shows no count: `span.bx0`'s number, bare ("5",
- * the 2019-12-26 row) or in parentheses ("(5)"); from a broader fallback's text only a trailing "(5)".
+ * the 2019-12-26 row, whose screen-reader copy reads "Александр 5, …"; docs/gmail.md) or in parentheses ("(5)", as
+ * older notes had it; the classic capture shows no count); from a broader fallback's text (the whole cell) only a
+ * trailing "(5)", never a name's last digits.
  */
 export function rowMessageCount(row: Element): number | null {
   const counter = query(row, "rowCount", false);
@@ -347,7 +339,8 @@ export function messageGmailIds(message: Element): string[] {
 
 /**
  * A thread row's latest message id, as Gmail writes it, or null: `data-legacy-last-non-draft-message-id` when the
- * row has it (a draft saved in the thread is no message anyone sent), else `data-legacy-last-message-id`.
+ * row has it (a draft saved in the thread is no message anyone sent), else `data-legacy-last-message-id`. The
+ * 2019-12-26 row (docs/gmail.md) carries both, equal: that the first skips a draft is read from its name alone.
  */
 export function rowLastMessageId(row: Element): string | null {
   const carrier = query(row, "rowLastMessageId", false);
