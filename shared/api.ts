@@ -323,7 +323,7 @@ export interface SignalResult {
   /**
    * recorded: stored now. duplicate: this gmailMessageId was recorded before (nothing changed).
    * unmatched: no tracked message of the caller's in that thread was sent before `at`. ignored: a reply from a
-   * `self` address (the sender's own).
+   * `self` address (the sender's own), or a signal keyed by the Gmail message id of one of the caller's own emails.
    */
   outcome: "recorded" | "duplicate" | "unmatched" | "ignored";
   /** The tracked message it was attributed to (recorded or duplicate). */

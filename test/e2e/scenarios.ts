@@ -872,6 +872,40 @@ export function defineScenarios(
     );
 
     scenario(
+      "an email to two recipients: its Sent row (people wrapped in span.bA4 as in real Gmail) invents no reply from the last of them; a real reply counts once",
+      [ENGLISH, GERMAN],
+      async (variant) => {
+        const { gmail } = await setUp(variant);
+        const { id, sent } = await sendTracked(gmail, {
+          to: ["dave@prospect.example", "erin@prospect.example"],
+          subject: "Offer for two",
+          html: "<div>Dave, Erin: the offer is attached.</div>",
+        });
+        const legacy = sent.legacyThreadId;
+        await go(gmail, "#sent");
+        await gmail.waitFor((l) => document.querySelector(`tr[data-sim-thread="${l}"] .mt-mark`), legacy);
+        const wrapped = await gmail.evaluate(
+          (l) => document.querySelectorAll(`tr[data-sim-thread="${l}"] div.yW > span.bA4 > span.yP[email]`).length,
+          legacy,
+        );
+        expect(wrapped).toBe(2);
+        // Scanned again after a re-render: the row's latest message is the email itself, never a reply.
+        await gmail.evaluate(() => document.dispatchEvent(new Event("sim:rerender-sent")), null);
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        expect((await registered(id)).replyCount).toBe(0);
+
+        // Erin answers: the row now lists senders and a bare count ("me, Erin 2"), and her reply is recorded, once.
+        await gmail.evaluate(
+          (detail) => document.dispatchEvent(new CustomEvent("sim:receive", { detail })),
+          JSON.stringify({ thread: legacy, from: "erin@prospect.example", name: "Erin", text: "Thanks, we will look at it." }),
+        );
+        await eventually("Erin's reply", async () => ((await registered(id)).replyCount > 0 ? true : undefined));
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        expect((await registered(id)).replyCount).toBe(1);
+      },
+    );
+
+    scenario(
       "read receipts: the Sent row goes grey, green 1, green 2, blue; one notification for the first open, one for the first click; Apple's prefetch and the sender's own view change nothing",
       [ENGLISH, GERMAN_DECIMAL_ROWS],
       async (variant) => {

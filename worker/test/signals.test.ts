@@ -83,6 +83,22 @@ describe("replies", () => {
     expect(status.lastReplyAt).toBeTruthy();
   });
 
+  it("never records a signal keyed by the tracked email's own Gmail message id (a Sent row misread as a reply)", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account, { threadId: "t-own-id", gmailMessageId: "18f7000000000abc", sentAt: ago(HOUR) });
+    const misread = { kind: "reply", threadId: "t-own-id", gmailMessageId: "18f7000000000abc", at: ago(0), from: "dave@acme.example" };
+    // The same id in Gmail's other form ("msg-f:<decimal>"), and a real reply after them.
+    const decimal = { ...misread, gmailMessageId: `msg-f:${BigInt("0x18f7000000000abc")}` };
+    const real = { ...misread, gmailMessageId: "18f7000000000abd" };
+    const res = await signals(account, { self: ["rep@example.com"], signals: [misread, decimal, real] });
+    expect(res.body.results).toEqual([
+      { gmailMessageId: "18f7000000000abc", outcome: "ignored", messageId: null },
+      { gmailMessageId: decimal.gmailMessageId, outcome: "ignored", messageId: null },
+      { gmailMessageId: "18f7000000000abd", outcome: "recorded", messageId: message.id },
+    ]);
+    expect((await statusOf(account, "t-own-id")).replyCount).toBe(1);
+  });
+
   it("does not count messages of the thread from before the tracked email, nor unknown threads", async () => {
     const account = await createAccount();
     await sentMessage(account, { threadId: "t-earlier", sentAt: ago(HOUR) });

@@ -20,7 +20,9 @@ import {
   query,
   queryAll,
   recogniseGmail,
+  rowLastMessageId,
   rowListsRecipients,
+  rowMessageCount,
   rowThreadIds,
   unreadRecipientsShown,
   visibleRecipientAddresses,
@@ -173,6 +175,68 @@ describe("thread list selectors", () => {
     expect(rowListsRecipients(row(`À : ${people}`))).toBe(true);
     expect(rowListsRecipients(row(`宛先： ${people}`))).toBe(true);
     expect(rowListsRecipients(row(`${people} <span class="bx0">(2)</span>`))).toBe(false);
+  });
+
+  // A real row of 2019-12-26 (Russian UI, thread 16f438e906b36dac), as a public Selenium page object (Java,
+  // `interface MainPage`) quotes it, cut to the cells read here: each participant wrapped in `span.bA4`, the count a
+  // bare `span.bx0`, screen-reader text (`div.afn`) first in the cell, holding copies of the spans.
+  const captured = (yW: string, afn = "") =>
+    `<table><tbody><tr class="zA yO" role="row" tabindex="-1"><td class="yX xY " role="gridcell" tabindex="-1"><div class="afn">${afn}</div><div class="yW">${yW}</div></td>
+    <td class="xY a4W" role="gridcell"><div class="xS" role="link"><div class="xT"><div class="y6"><span class="bog"><span data-thread-id="#thread-f:1654009536642772396" data-legacy-thread-id="16f438e906b36dac" data-legacy-last-message-id="16f438f4edd46df5" data-legacy-last-non-draft-message-id="16f438f4edd46df5">тестовое задание</span></span></div></div></div></td>
+    <td class="xW xY " role="gridcell"><span title="чт, 26 дек. 2019 г., 22:54"><span>22:54</span></span></td></tr></tbody></table>`;
+  const wrapped = (email: string, name: string) =>
+    `<span class="bA4"><span class="yP" email="${email}" name="${name}" data-hovercard-id="${email}">${name}</span></span>`;
+
+  it("on the captured 2019-12 row (participants in span.bA4): its ids, its sender, its bare count, not a recipients list", () => {
+    const person = wrapped("whitepeak@mail.ru", "Александр");
+    document.body.innerHTML = captured(
+      `${person} <span class="bx0">5</span>`,
+      `${person} <span class="bx0">5</span>, тестовое задание, 22:54, Письмо 05.`,
+    );
+    const [row] = queryAll(document, "threadRow") as [Element];
+    expect(rowThreadIds(row)?.key).toBe("16f438e906b36dac");
+    expect(queryAll(row, "rowParticipants").map((p) => p.getAttribute("email"))).toEqual(["whitepeak@mail.ru"]);
+    expect(rowMessageCount(row)).toBe(5);
+    expect(rowLastMessageId(row)).toBe("16f438f4edd46df5");
+    expect(rowListsRecipients(row)).toBe(false);
+  });
+
+  it("a Sent row in the captured shape: the prefix before the wrapped recipients, in div.yW or inside the first span.bA4", () => {
+    const people = `${wrapped("carol@x.example", "Carol")}, ${wrapped("dave@x.example", "Dave")}`;
+    const rowOf = (html: string) => {
+      document.body.innerHTML = html;
+      return queryAll(document, "threadRow")[0] as Element;
+    };
+    expect(rowListsRecipients(rowOf(captured(`To: ${people}`, "To: Carol, Dave, Subject, 22:54.")))).toBe(true);
+    expect(rowListsRecipients(rowOf(captured(`An: ${people}`)))).toBe(true);
+    expect(rowListsRecipients(rowOf(captured(people.replace('<span class="bA4">', '<span class="bA4">À : '))))).toBe(true);
+    // Class tokens renamed (yW becoming yW-<hash>): the cell is the participant's ancestor right inside the td,
+    // not the td, whose screen-reader text comes first.
+    expect(rowListsRecipients(rowOf(captured(`宛先： ${people}`).replace('class="yW"', 'class="yW-h4sh"')))).toBe(true);
+    expect(rowListsRecipients(rowOf(captured(people, "To:").replace('class="yW"', 'class="yW-h4sh"')))).toBe(false);
+    // Senders, the latest last, and their count: no prefix.
+    expect(rowListsRecipients(rowOf(captured(`${wrapped("me@x.example", "me")}, ${people} <span class="bx0">3</span>`)))).toBe(false);
+  });
+
+  it("a row's count: span.bx0's bare number or (N); a broader fallback's text only with parentheses", () => {
+    const rowOf = (cell: string) => {
+      document.body.innerHTML = `<table><tbody><tr class="zA" role="row"><td class="yX">${cell}</td></tr></tbody></table>`;
+      return queryAll(document, "threadRow")[0] as Element;
+    };
+    expect(rowMessageCount(rowOf(`<div class="yW"><span email="a@x.example">a</span> <span class="bx0">(3)</span></div>`))).toBe(3);
+    expect(rowMessageCount(rowOf(`<div class="yW"><span email="a@x.example">a</span> <span class="bx0">12</span></div>`))).toBe(12);
+    expect(rowMessageCount(rowOf(`<div class="yW"><span email="a@x.example">a</span></div>`))).toBeNull();
+    expect(rowMessageCount(rowOf(`<div><span email="a@x.example">Agent 007</span></div>`))).toBeNull();
+    expect(rowMessageCount(rowOf(`<div><span email="a@x.example">a</span> (4)</div>`))).toBe(4);
+  });
+
+  it("a row's latest message id skips a draft saved in the thread (data-legacy-last-non-draft-message-id first)", () => {
+    document.body.innerHTML = `<table><tbody><tr class="zA" role="row"><td class="a4W"><span class="bog"><span data-thread-id="#thread-f:${DECIMAL}"
+      data-legacy-thread-id="16f4d7c2a0b00001" data-legacy-last-message-id="16f4d7c2a0b000ff" data-legacy-last-non-draft-message-id="16f4d7c2a0b00007">Hi</span></span></td></tr></tbody></table>`;
+    const [row] = queryAll(document, "threadRow") as [Element];
+    expect(rowLastMessageId(row)).toBe("16f4d7c2a0b00007");
+    row.querySelector("[data-legacy-last-non-draft-message-id]")?.removeAttribute("data-legacy-last-non-draft-message-id");
+    expect(rowLastMessageId(row)).toBe("16f4d7c2a0b000ff");
   });
 
   it("the opened conversation's thread id, legacy hex preferred, thread-f converted", () => {

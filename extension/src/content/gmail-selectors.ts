@@ -123,16 +123,17 @@ export const SELECTORS = {
   messageBody: { name: "message body", precise: "div.ii.gt", fallbacks: ["div.a3s"] },
   /**
    * Senders shown in a thread list row, oldest first, the latest last (thread-list-classic-2014-12.html:
-   * `td.yX div.yW > span.zF[email][name]`, the sender's own as `name="me"`; `span.yP` when read).
+   * `td.yX div.yW > span.zF[email][name]`, the sender's own as `name="me"`; `span.yP` when read); the 2019-12-26 row
+   * (docs/gmail.md) wraps each, `div.yW > span.bA4 > span.yP`, after copies in `div.afn` (so `div.yW` is required).
    */
   rowParticipants: { name: "row participants", precise: "td div.yW [email]", fallbacks: [".yW [email]", "td [email]"] },
   /** A row's latest message id: on the subject span, `data-legacy-last-message-id="18c2…"` (gmail.md, 2026-11). */
   rowLastMessageId: {
     name: "row last message id",
     precise: "span[data-legacy-last-message-id]",
-    fallbacks: ["[data-legacy-last-message-id]"],
+    fallbacks: ["[data-legacy-last-message-id]", "[data-legacy-last-non-draft-message-id]"],
   },
-  /** A row's message count "(3)" after its participants (thread-list-classic-2014-12.html: `span.bx0`). */
+  /** A row's message count after its participants: `span.bx0`, "5" in the 2019-12-26 row (docs/gmail.md), or "(5)". */
   rowCount: { name: "row message count", precise: ".yW span.bx0", fallbacks: ["span.bx0", "td:has([email])"] },
   /** A row's date, its full form in `title` (thread-list-classic-2014-12.html: `td.xW > span[title]`). */
   rowDate: { name: "row date", precise: "td.xW span[title]", fallbacks: ["td.xW [title]", "td:last-child span[title]"] },
@@ -302,18 +303,37 @@ export function rowThreadIds(row: Element): { key: string; ids: string[] } | nul
 /**
  * Whether a row's participants are the recipients of a message of the sender's (Sent: "To: Carol, Dave"), not the
  * thread's senders. Gmail puts a localised prefix before them ("To:", "An:", "À :", "Para:", "宛先:"): read by its
- * shape, text ending in a colon before the first participant, never by its words.
+ * shape, text ending in a colon before the first participant, never by its words. The text is all of the
+ * participants' cell before the first one, at any depth: a real row wraps each participant in a span,
+ * `div.yW > span.bA4 > span.yP[email]` (2019-12-26, see rowParticipants), so the prefix is no sibling of it. Where
+ * Gmail puts the prefix in such a row (in `div.yW`, or inside the first `span.bA4`) no public capture shows
+ * (2026-12): both are read. The cell is `div.yW`, or without that class the participant's ancestor right inside its
+ * `td` (the `td` itself only when the participant sits right in it: its screen-reader `div.afn` comes first).
  */
 export function rowListsRecipients(row: Element): boolean {
   const first = query(row, "rowParticipants", false);
-  const cell = first?.parentElement;
-  if (!first || !cell) return false;
+  if (!first) return false;
+  let cell = first.closest(".yW");
+  if (!cell)
+    for (cell = first.parentElement; cell && cell !== row && cell.tagName !== "TD" && cell.parentElement?.tagName !== "TD"; )
+      cell = cell.parentElement;
   let before = "";
-  for (const node of cell.childNodes) {
-    if (node === first || node.contains(first)) break;
-    before += node.textContent ?? "";
-  }
+  for (let node: Node = first; node !== cell && node.parentNode; node = node.parentNode)
+    for (let sibling = node.previousSibling; sibling; sibling = sibling.previousSibling) before = (sibling.textContent ?? "") + before;
   return /[:：]\s*$/.test(before);
+}
+
+/**
+ * How many messages a row says its thread holds, or null when it shows no count: `span.bx0`'s number, bare ("5",
+ * the 2019-12-26 row, whose screen-reader copy reads "Александр 5, …"; docs/gmail.md) or in parentheses ("(5)", as
+ * older notes had it; the classic capture shows no count); from a broader fallback's text (the whole cell) only a
+ * trailing "(5)", never a name's last digits.
+ */
+export function rowMessageCount(row: Element): number | null {
+  const counter = query(row, "rowCount", false);
+  const text = counter?.textContent?.trim() ?? "";
+  const count = (counter?.matches("span.bx0") ? /^\(?(\d+)\)?$/ : /\((\d+)\)$/).exec(text)?.[1];
+  return count === undefined ? null : Number(count);
 }
 
 /**
@@ -332,9 +352,14 @@ export function messageGmailIds(message: Element): string[] {
   return [message.getAttribute("data-legacy-message-id"), message.getAttribute("data-message-id")].filter((id): id is string => !!id);
 }
 
-/** A thread row's latest message id, as Gmail writes it (`data-legacy-last-message-id`), or null. */
+/**
+ * A thread row's latest message id, as Gmail writes it, or null: `data-legacy-last-non-draft-message-id` when the
+ * row has it (a draft saved in the thread is no message anyone sent), else `data-legacy-last-message-id`. The
+ * 2019-12-26 row (docs/gmail.md) carries both, equal: that the first skips a draft is read from its name alone.
+ */
 export function rowLastMessageId(row: Element): string | null {
-  return query(row, "rowLastMessageId", false)?.getAttribute("data-legacy-last-message-id") ?? null;
+  const carrier = query(row, "rowLastMessageId", false);
+  return carrier?.getAttribute("data-legacy-last-non-draft-message-id") || carrier?.getAttribute("data-legacy-last-message-id") || null;
 }
 
 /** The account switcher's label, which names the signed-in address ("Google Account: Name (me@example.com)"). */

@@ -124,10 +124,26 @@ function row(options: {
   toPrefix?: string;
   /** Only `data-thread-id` on the subject span (2025-11 live dump), no legacy id. */
   decimalOnly?: boolean;
+  /**
+   * The shape of a real row of 2019-12-26 (gmail-selectors.ts rowParticipants): each participant in `span.bA4`, the
+   * count bare ("5"), `data-legacy-last-non-draft-message-id` beside `data-legacy-last-message-id`.
+   */
+  captured?: boolean;
+  /** A draft saved in the thread: its id is the row's `data-legacy-last-message-id`, `last` the non-draft one. */
+  draft?: string;
 }): string {
-  const spans = options.participants.map(([email, name]) => `<span class="zF" email="${email}" name="${name}">${name}</span>`).join(", ");
-  return `<tr class="zA zE" role="row"><td class="yX xY"><div class="yW">${options.toPrefix ?? ""}${spans}${options.count ? ` <span class="bx0">(${options.count})</span>` : ""}</div></td>
-    <td class="xY a4W"><div class="xS" role="link"><div class="xT"><div class="y6"><span class="bog"><span data-thread-id="#thread-f:${BigInt(`0x${options.thread}`)}"${options.decimalOnly ? "" : ` data-legacy-thread-id="${options.thread}"`} data-legacy-last-message-id="${options.last}">Subject</span></span></div>
+  const spans = options.participants
+    .map(([email, name]) => {
+      const span = `<span class="zF" email="${email}" name="${name}">${name}</span>`;
+      return options.captured ? `<span class="bA4">${span}</span>` : span;
+    })
+    .join(", ");
+  const count = options.count ? ` <span class="bx0">${options.captured ? options.count : `(${options.count})`}</span>` : "";
+  const lastIds = options.captured
+    ? `data-legacy-last-message-id="${options.draft ?? options.last}" data-legacy-last-non-draft-message-id="${options.last}"`
+    : `data-legacy-last-message-id="${options.last}"`;
+  return `<tr class="zA zE" role="row"><td class="yX xY"><div class="yW">${options.toPrefix ?? ""}${spans}${count}</div></td>
+    <td class="xY a4W"><div class="xS" role="link"><div class="xT"><div class="y6"><span class="bog"><span data-thread-id="#thread-f:${BigInt(`0x${options.thread}`)}"${options.decimalOnly ? "" : ` data-legacy-thread-id="${options.thread}"`} ${lastIds}>Subject</span></span></div>
     <span class="y2"> - ${options.snippet ?? ""}</span></div></div></td>
     <td class="xW xY"><span title="Sat, Nov 22, 2026, 9:00 AM">9:00 AM</span></td></tr>`;
 }
@@ -176,6 +192,44 @@ describe("the thread list", () => {
     ]);
     expect(found[1]?.signals[0]).toMatchObject({ bounce: { kind: "hard", recipients: ["carol@nowhere.example"] } });
     expect(found[0]?.signals[0]?.at).toBe(new Date(2026, 10, 22, 9, 0, 59, 999).toISOString());
+  });
+});
+
+describe("the thread list in the shape of a real row (2019-12-26: span.bA4 wrappers, a bare count)", () => {
+  const read = (...rows: string[]) => {
+    document.title = "Sent Mail - me@example.com - Gmail";
+    document.body.innerHTML = `<table><tbody>${rows.join("")}</tbody></table>`;
+    return readThreadRows(document, ownAddresses(document), NOW).map((t) => {
+      const signal = t.signals[0] as { kind: string; gmailMessageId: string; from?: string };
+      return [t.threadId, signal.kind, signal.gmailMessageId, signal.from];
+    });
+  };
+
+  it("a Sent row to two recipients is no reply from the last of them (its last message is the sender's own)", () => {
+    const participants: [string, string][] = [
+      ["carol@prospect.example", "Carol"],
+      ["dave@prospect.example", "Dave"],
+    ];
+    expect(read(row({ thread: "18f7000000000011", last: "18f7000000000111", participants, toPrefix: "To: ", captured: true }))).toEqual([]);
+    expect(read(row({ thread: "18f7000000000011", last: "18f7000000000111", participants, toPrefix: "An: ", captured: true }))).toEqual([]);
+  });
+
+  it("a row with one sender and a bare count of 5 is a reply from that sender", () => {
+    const participants: [string, string][] = [["erin@prospect.example", "Erin"]];
+    expect(read(row({ thread: "18f7000000000012", last: "18f7000000000112", participants, count: 5, captured: true }))).toEqual([
+      ["18f7000000000012", "reply", "18f7000000000112", "erin@prospect.example"],
+    ]);
+  });
+
+  it("a reply in a thread holding the sender's unsent draft is keyed by the reply's id, not the draft's", () => {
+    const participants: [string, string][] = [
+      ["me@example.com", "me"],
+      ["frank@prospect.example", "Frank"],
+    ];
+    const draft = { draft: "18f70000000001ff", count: 3, captured: true };
+    expect(read(row({ thread: "18f7000000000013", last: "18f7000000000113", participants, ...draft }))).toEqual([
+      ["18f7000000000013", "reply", "18f7000000000113", "frank@prospect.example"],
+    ]);
   });
 });
 

@@ -28,6 +28,7 @@ import {
   queryAll,
   rowLastMessageId,
   rowListsRecipients,
+  rowMessageCount,
   rowThreadIds,
 } from "./gmail-selectors";
 
@@ -143,8 +144,7 @@ export function readThreadRows(doc: Document, own: Set<string>, now = new Date()
     if (!ids || !lastId) continue;
     const threadId = ids.key;
     const participants = queryAll(row, "rowParticipants");
-    const countText = /\((\d+)\)\s*$/.exec(query(row, "rowCount", false)?.textContent?.trim() ?? "")?.[1];
-    const multi = participants.length >= 2 || Number(countText ?? 1) >= 2;
+    const multi = participants.length >= 2 || (rowMessageCount(row) ?? 1) >= 2;
     const last = participants[participants.length - 1];
     const lastPerson = personOf(last ?? null);
     const lastEmail = normalizeEmail(lastPerson.email);

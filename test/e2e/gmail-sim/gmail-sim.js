@@ -370,17 +370,19 @@
    * `data-legacy-thread-id` (the same number in hex) and `data-legacy-last-message-id`; recipients `div.yW [email]`,
    * date `td.xW > span[title]`). Gmail re-renders rows in place now and then; the event `sim:rerender-sent` does the
    * same here (fresh row nodes, same content).
+   * People and count as a real row of 2019-12-26 draws them (Russian UI, thread 16f438e906b36dac, quoted in a public
+   * Selenium page object; gmail-selectors.ts rowParticipants): each person wrapped, `div.yW > span.bA4 > span.yP`, the
+   * count a bare number, `<span class="bx0">5</span>`, and `data-legacy-last-non-draft-message-id` beside
+   * `data-legacy-last-message-id`. That row is an Inbox row: where a Sent row puts its "To:" among the wrapped
+   * recipients no public capture shows (2026-12); here it is text in `div.yW` before the first `span.bA4`.
    */
   function showSentList() {
     const rows = [...sentThreads.entries()].reverse().map(([legacy, thread]) => {
       const last = thread.messages[thread.messages.length - 1];
-      const to = thread.recipients
-        .map(
-          (email) =>
-            `<span class="yP" email="${escapeHtml(email)}" name="${escapeHtml(email.split("@")[0])}">${escapeHtml(email.split("@")[0])}</span>`,
-        )
-        .join(", ");
-      // Once someone else wrote in the thread, Gmail lists its senders instead ("me, Carol (2)"), latest last, and
+      const person = (email, name) =>
+        `<span class="bA4"><span class="yP" email="${escapeHtml(email)}" name="${escapeHtml(name)}">${escapeHtml(name)}</span></span>`;
+      const to = thread.recipients.map((email) => person(email, email.split("@")[0])).join(", ");
+      // Once someone else wrote in the thread, Gmail lists its senders instead ("me, Carol 2"), latest last, and
       // the snippet is the start of the latest message.
       const senders = [];
       for (const m of thread.messages) {
@@ -389,7 +391,7 @@
       }
       const received = thread.messages.some((m) => m.from);
       const people = received
-        ? `${senders.map(([email, name]) => `<span class="yP" email="${escapeHtml(email)}" name="${escapeHtml(name)}">${escapeHtml(name)}</span>`).join(", ")} <span class="bx0">(${thread.messages.length})</span>`
+        ? `${senders.map(([email, name]) => person(email, name)).join(", ")} <span class="bx0">${thread.messages.length}</span>`
         : `${T.to}: ${to}`;
       const snippet = last.from ? `<span class="y2"> - ${escapeHtml(last.text)}</span>` : "";
       // The cells around the people and the subject are the capture's (thread-list-classic-2014-12.html; public code
@@ -400,7 +402,7 @@
         <td class="apU xY"><span class="aXw T-KT" title="Not starred" aria-label="Not starred"><img class="T-KT-JX" src="images/cleardot.gif" alt="Not starred"></span></td>
         <td class="WA xY"><div class="pG" data-tooltip-contained="true" data-tooltip-align="b,l" data-tooltip-delay="1500" aria-label="Not important" role="img"><div class="T-ays-a45">Not important<br><span class="aol">Click to teach Gmail this conversation is important.</span></div><div class="pH"></div><div class="UW"></div></div></td>
         <td class="yX xY"><div class="afn">${received ? "" : `${T.to}: ${escapeHtml(thread.recipients.join(", "))}`}</div><div class="yW">${people}</div></td>
-        <td class="xY a4W"><div class="xS" role="link"><div class="xT"><div class="y6"><span class="bog"><span data-thread-id="#thread-f:${BigInt(`0x${legacy}`)}"${decimalRows ? "" : ` data-legacy-thread-id="${legacy}"`} data-legacy-last-message-id="${last.legacyMessageId}">${escapeHtml(thread.subject)}</span></span>${snippet}</div></div></div></td>
+        <td class="xY a4W"><div class="xS" role="link"><div class="xT"><div class="y6"><span class="bog"><span data-thread-id="#thread-f:${BigInt(`0x${legacy}`)}"${decimalRows ? "" : ` data-legacy-thread-id="${legacy}"`} data-legacy-last-message-id="${last.legacyMessageId}" data-legacy-last-non-draft-message-id="${last.legacyMessageId}">${escapeHtml(thread.subject)}</span></span>${snippet}</div></div></div></td>
         <td class="yf xY">&nbsp;</td>
         <td class="sim-open"><a data-sim-open="${legacy}" href="${location.pathname}${location.search}#sent/${legacy}" target="_blank">↗</a></td>
         <td class="xW xY"><span title="${new Date().toString()}">now</span></td></tr>`;

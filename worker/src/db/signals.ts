@@ -68,10 +68,29 @@ async function recipientsOf(db: D1Database, messageIds: readonly string[]): Prom
   return recipients;
 }
 
-/** Each signal's message: the latest registered, live one of its thread sent before the signal (ties: the lowest id). */
-async function targetMessages(db: D1Database, accountId: string, signals: readonly Signal[]): Promise<Map<Signal, TargetMessage>> {
+/**
+ * A Gmail message id as the extension keys signals (its gmail-ids.ts stableMessageId): legacy hex, with
+ * "msg-f:<decimal>" converted (the same 64-bit number); any other form as it comes, without its "#".
+ */
+function messageKey(id: string): string {
+  const bare = id.replace(/^#/, "");
+  const decimal = /^msg-f:([0-9]{1,30})$/.exec(bare)?.[1];
+  return decimal ? BigInt(decimal).toString(16) : bare.toLowerCase();
+}
+
+/**
+ * Each signal's message: the latest registered, live one of its thread sent before the signal (ties: the lowest id).
+ * `sent`: the Gmail message ids of the account's own emails in those threads, as messageKey gives them.
+ */
+async function targetMessages(
+  db: D1Database,
+  accountId: string,
+  signals: readonly Signal[],
+): Promise<{ targets: Map<Signal, TargetMessage>; sent: Set<string> }> {
   const threads = new Map<string, MessageRow[]>();
+  const sent = new Set<string>();
   for (const row of await messagesByThread(db, accountId, [...new Set(signals.map((s) => s.threadId))])) {
+    if (row.gmail_message_id) sent.add(messageKey(row.gmail_message_id));
     if (row.registered_at !== null && row.thread_id !== null) threads.set(row.thread_id, [...(threads.get(row.thread_id) ?? []), row]);
   }
   const chosen = new Map<Signal, MessageRow>();
@@ -86,13 +105,14 @@ async function targetMessages(db: D1Database, accountId: string, signals: readon
   }
   const bounced = [...chosen].filter(([signal]) => signal.kind === "bounce").map(([, row]) => row.id);
   const recipients = await recipientsOf(db, bounced);
-  return new Map(
+  const targets = new Map(
     [...chosen].map(([signal, row]) => [
       signal,
       // sent_at is set: only messages sent before the signal are chosen.
       { id: row.id, recipients: recipients.get(row.id) ?? [], recipientCount: row.recipient_count, sentAt: row.sent_at ?? 0 },
     ]),
   );
+  return { targets, sent };
 }
 
 const INSERT_SIGNAL = `INSERT OR IGNORE INTO signals (account_id, message_id, kind, source_id, email, bounce_kind, reason, occurred_at, inserted_at)
@@ -125,7 +145,7 @@ export async function recordSignals(
     accountId,
     wanted.map((s) => s.gmailMessageId),
   );
-  const targets = await targetMessages(
+  const { targets, sent } = await targetMessages(
     db,
     accountId,
     wanted.filter((s) => !recorded.has(s.gmailMessageId)),
@@ -152,6 +172,12 @@ export async function recordSignals(
     const seen = recorded.get(signal.gmailMessageId);
     if (seen !== undefined) {
       results.push({ ...base, outcome: "duplicate", messageId: seen });
+      continue;
+    }
+    // A signal keyed by one of the account's own sent emails is no reply or notice, whatever the page seemed to show
+    // (a Sent row misread as a reply from its last recipient is keyed by the row's latest message: the email itself).
+    if (sent.has(messageKey(signal.gmailMessageId))) {
+      results.push({ ...base, outcome: "ignored", messageId: null });
       continue;
     }
     const message = targets.get(signal);
