@@ -297,6 +297,11 @@ describe("Gmail's health: which parts the extension recognises", () => {
     document.body.innerHTML = `<div role="dialog"><div class="M9"><div name="to"><div role="option" data-hovercard-id="dana@">dana@</div></div>
       <div contenteditable="true" g_editable="true" role="textbox"></div></div></div>`;
     expect(unreadRecipientsShown(document)).toBe(false);
+    // An opened conversation whose messages lost the attribute that marks them: its subject and bodies still show it.
+    document.body.innerHTML = `<div role="main"><h2 class="hP" data-legacy-thread-id="18f7a1b2c3d4e5f6">Pricing</h2>
+      <div class="adn"><div class="ii gt"><div class="a3s">Hi</div></div></div></div>`;
+    expect(recogniseGmail(document).conversation).toBe("missing");
+    expect(healthSentences(recogniseGmail(document))).toEqual(["The tracking panel is off: Gmail changed its conversation view."]);
     // A list Gmail renders with rows the selectors no longer know.
     document.body.innerHTML = `<div role="main"><table><tr class="zA-h4sh"><td>row</td></tr></table></div>`;
     expect(recogniseGmail(document).sentRows).toBe("missing");

@@ -413,5 +413,8 @@ export function recogniseGmail(doc: Document): GmailHealth {
     parts.sentRows = "missing";
   if (queryAll(doc, "conversationMessage").length > 0)
     parts.conversation = conversationThreadId(doc) !== null && query(doc, "messageBody", false) !== null ? "ok" : "missing";
+  // Messages no selector finds, in a view that shows a conversation (its subject heading, or a message body: InboxSDK
+  // gmail-thread-view.ts and gmail-message-view.ts at a8a6fe2 read both), are a conversation we cannot read.
+  else if (query(doc, "messageBody", false) !== null || doc.querySelector('[role="main"] h2.hP') !== null) parts.conversation = "missing";
   return parts;
 }
