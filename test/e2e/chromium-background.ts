@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
-import { CHROMIUM, EXTENSION_FLAGS } from "./chromium";
+import { chromiumExecutable, EXTENSION_FLAGS } from "./chromium";
 import { SimulatedGoogle } from "./gmail-sim/google";
 import { type BrowserHarness, type Tab, WAIT_MS } from "./harness";
 import { answerFromGoogle, puppeteerTab } from "./puppeteer-tab";
@@ -15,7 +15,7 @@ import { answerFromGoogle, puppeteerTab } from "./puppeteer-tab";
 export async function launchChromiumWithBackgroundTabs(): Promise<BrowserHarness> {
   const profile = mkdtempSync(path.join(tmpdir(), "mt-chromium-bg-"));
   const browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
+    executablePath: chromiumExecutable(),
     headless: true,
     userDataDir: profile,
     defaultViewport: { width: 1280, height: 720 },

@@ -6,10 +6,11 @@ import path from "node:path";
 import { chromium, type Page } from "playwright-core";
 import { extensionFlags, routeToSimulatedGoogle } from "./chromium-flags";
 import { SimulatedGoogle } from "./gmail-sim/google";
-import { type BrowserHarness, type Tab, WAIT_MS } from "./harness";
+import { type BrowserHarness, installedBrowser, type Tab, WAIT_MS } from "./harness";
 
 const DIST = path.resolve(import.meta.dirname, "../../dist/chrome");
-export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+/** The Chromium executable (CHROMIUM_PATH, or Debian's); also chromium-background.ts. */
+export const chromiumExecutable = () => installedBrowser("CHROMIUM_PATH", "/usr/bin/chromium", "chromium");
 /** The built extension loaded unpacked (also chromium-background.ts). */
 export const EXTENSION_FLAGS = extensionFlags(DIST);
 
@@ -38,7 +39,7 @@ function tab(page: Page): Tab {
 export async function launchChromium(): Promise<BrowserHarness> {
   const profile = mkdtempSync(path.join(tmpdir(), "mt-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
+    executablePath: chromiumExecutable(),
     headless: false,
     args: ["--headless=new", ...EXTENSION_FLAGS],
   });

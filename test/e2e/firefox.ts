@@ -5,19 +5,18 @@ import { randomUUID } from "node:crypto";
 import path from "node:path";
 import puppeteer from "puppeteer-core";
 import { SimulatedGoogle } from "./gmail-sim/google";
-import { type BrowserHarness, WAIT_MS } from "./harness";
+import { type BrowserHarness, installedBrowser, WAIT_MS } from "./harness";
 import { answerFromGoogle, BODY_COPY_HEADER, copyBodiesToHeader, puppeteerTab as tab } from "./puppeteer-tab";
 import { eventually } from "./wait";
 
 const DIST = path.resolve(import.meta.dirname, "../../dist/firefox");
-export const FIREFOX = process.env.FIREFOX_PATH ?? "/usr/bin/firefox-esr";
 const ADDON_ID = "mailtracker@mailtracker.dev";
 
 export async function launchFirefox(): Promise<BrowserHarness> {
   const uuid = randomUUID();
   const browser = await puppeteer.launch({
     browser: "firefox",
-    executablePath: FIREFOX,
+    executablePath: installedBrowser("FIREFOX_PATH", "/usr/bin/firefox-esr", "firefox-esr"),
     headless: true,
     // The same viewport as Chromium's default in playwright, so the fixed compose bar is fully on screen.
     defaultViewport: { width: 1280, height: 720 },

@@ -1,6 +1,19 @@
 // What the scenarios need from a browser, implemented once for Chromium (playwright-core) and once for Firefox
 // (puppeteer-core). Both load the built extension unpacked and answer Google's hosts from SimulatedGoogle.
+import { existsSync } from "node:fs";
 import type { SimulatedGoogle } from "./gmail-sim/google";
+
+/**
+ * The executable of a browser the tests drive: `variable` from the environment, or Debian's path. A browser that is
+ * not there stops the tests with one line saying how to get it, not a driver's stack trace.
+ */
+export function installedBrowser(variable: string, debianPath: string, debianPackage: string): string {
+  const executable = process.env[variable] ?? debianPath;
+  if (existsSync(executable)) return executable;
+  throw new Error(
+    `${executable} not found: install ${debianPackage} (Debian or Ubuntu: sudo apt-get install ${debianPackage}), or set ${variable} to the browser's executable`,
+  );
+}
 
 export interface Tab {
   goto(url: string): Promise<void>;
