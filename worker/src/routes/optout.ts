@@ -6,9 +6,9 @@ import { bodyLimit } from "hono/body-limit";
 import { normalizeEmail } from "../../../shared/email";
 import { recordOptOut } from "../db/signals";
 import type { AppEnv } from "../env";
-import { clientAddress, htmlPage, invalidLinkResponse, throttledLinkResponse } from "../http";
+import { htmlPage, invalidLinkResponse } from "../http";
 import { recipientFingerprint } from "../recipient-fingerprint";
-import { isThrottled, noteInvalidRequest } from "../throttle";
+import { invalidLinkAnswer } from "../throttle";
 import { type VerifiedId, verifiedTrackingId } from "../verify";
 
 const MAX_FORM_BYTES = 4096;
@@ -28,14 +28,10 @@ interface Target {
 }
 
 async function target(c: Context<AppEnv>): Promise<Target | Response> {
-  const now = Date.now();
-  const address = clientAddress(c.req.raw);
-  if (isThrottled(address, now)) return throttledLinkResponse();
+  // Verified first: a recipient's opt-out is honoured whatever else comes from their address (an office's shared
+  // one); only invalid ids are throttled, as click links are (docs/protocol.md §9, "Privacy switches").
   const verified = await verifiedTrackingId(c.env, c.req.param("id") ?? "");
-  if (!verified) {
-    await noteInvalidRequest(c.env, address, now);
-    return invalidLinkResponse();
-  }
+  if (!verified) return invalidLinkAnswer(c.env, c.req.raw, Date.now());
   const message = await c.env.DB.prepare(
     "SELECT id, recipient_count FROM messages WHERE id = ? AND account_id = ? AND deleted_at IS NULL AND registered_at IS NOT NULL",
   )
