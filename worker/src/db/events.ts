@@ -24,10 +24,19 @@ export interface MessageLabelFacts {
   first_counted_open_at: number | null;
 }
 
-/** The columns of MessageLabelFacts for the message row `m`. */
-export const MESSAGE_LABEL_FACTS_SQL = `m.sent_at, (SELECT count(*) FROM links l WHERE l.message_id = m.id) AS link_count,
-  (SELECT min(e.occurred_at) FROM events e WHERE e.message_id = m.id AND e.kind = 'open' AND e.label IN (${COUNTED_SQL}))
+/**
+ * The columns of MessageLabelFacts for the message row `m`, its first counted open as stored among the opens before
+ * `openedBefore` (an SQL expression; every open when omitted).
+ */
+function messageLabelFactsSql(openedBefore?: string): string {
+  const before = openedBefore === undefined ? "" : ` AND e.occurred_at < ${openedBefore}`;
+  return `m.sent_at, (SELECT count(*) FROM links l WHERE l.message_id = m.id) AS link_count,
+  (SELECT min(e.occurred_at) FROM events e WHERE e.message_id = m.id AND e.kind = 'open' AND e.label IN (${COUNTED_SQL})${before})
     AS first_counted_open_at`;
+}
+
+/** The columns of MessageLabelFacts for the message row `m`, from every stored open. */
+export const MESSAGE_LABEL_FACTS_SQL = messageLabelFactsSql();
 
 function labelContext(facts: MessageLabelFacts | undefined, senderViews: MessageContext["senderViews"]): MessageContext {
   return {
@@ -189,37 +198,44 @@ export function relabelMessages(db: D1Database, messageIds: readonly string[]): 
 /**
  * Recomputes the final labels of the events inside these spans and writes the ones that changed. An event's label
  * depends on the message's send time and link count, on the clicks within LINK_BURST_MS of it (a link burst) and
- * on the sender views within SENDER_WINDOW_MS of it (classify.ts), so only those margins around a span are read
- * (index events_by_message, one time range per kind and label): the cost follows the new hits, not how many events a
- * message already has.
+ * on the sender views within SENDER_WINDOW_MS of it and on the first counted open before it (classify.ts), so only
+ * those margins around a span are read (index events_by_message, one time range per kind and label), with the first
+ * counted open before them: the cost follows the new hits, not how many events a message already has.
  * Idempotent, like relabelMessages.
  */
 export async function relabelSpans(db: D1Database, spans: readonly LabelSpan[]): Promise<number> {
   const updates: D1PreparedStatement[] = [];
   for (const part of chunked(spans)) {
-    const ids = [...new Set(part.map((s) => s.messageId))];
-    const [messages, ...reads] = await db.batch([
-      db.prepare(`SELECT m.id, ${MESSAGE_LABEL_FACTS_SQL} FROM messages m WHERE m.id IN (${placeholders(ids.length)})`).bind(...ids),
-      ...part.flatMap((span) => [
-        db
-          .prepare(
-            `SELECT seq, kind, link_index, occurred_at, request_label, label, ip_hash FROM events
-             WHERE message_id = ? AND kind IN (${ALL_KINDS_SQL}) AND label IN (${ALL_LABELS_SQL}) AND occurred_at BETWEEN ? AND ?`,
-          )
-          .bind(span.messageId, span.from - LINK_BURST_MS, span.to + LINK_BURST_MS),
-        db
-          .prepare("SELECT viewed_at, ip_hash FROM sender_views WHERE message_id = ? AND viewed_at BETWEEN ? AND ?")
-          .bind(span.messageId, span.from - SENDER_WINDOW_MS, span.to + SENDER_WINDOW_MS),
-      ]),
-    ]);
-    const messageInfo = new Map(((messages?.results ?? []) as (MessageLabelFacts & { id: string })[]).map((m) => [m.id, m]));
+    const reads = await db.batch(
+      part.flatMap((span) => {
+        const readFrom = span.from - LINK_BURST_MS;
+        const readTo = span.to + LINK_BURST_MS;
+        return [
+          // The first counted open as stored only among the opens before the events read: those read are judged by
+          // the labels recomputed below, and a stored one may be what this relabelling changes (a proxied open a
+          // view report makes the sender's no longer vouches for the link pair after it).
+          db.prepare(`SELECT ${messageLabelFactsSql("?")} FROM messages m WHERE m.id = ?`).bind(readFrom, span.messageId),
+          db
+            .prepare(
+              `SELECT seq, kind, link_index, occurred_at, request_label, label, ip_hash FROM events
+               WHERE message_id = ? AND kind IN (${ALL_KINDS_SQL}) AND label IN (${ALL_LABELS_SQL}) AND occurred_at BETWEEN ? AND ?`,
+            )
+            .bind(span.messageId, readFrom, readTo),
+          // The views around every event read, not only the span's: an open in the margins is judged by them too.
+          db
+            .prepare("SELECT viewed_at, ip_hash FROM sender_views WHERE message_id = ? AND viewed_at BETWEEN ? AND ?")
+            .bind(span.messageId, readFrom - SENDER_WINDOW_MS, readTo + SENDER_WINDOW_MS),
+        ];
+      }),
+    );
     part.forEach((span, i) => {
-      const rows = (reads[2 * i]?.results ?? []) as LabelRow[];
-      const views = (reads[2 * i + 1]?.results ?? []) as { viewed_at: number; ip_hash: string | null }[];
+      const [facts] = (reads[3 * i]?.results ?? []) as MessageLabelFacts[];
+      const rows = (reads[3 * i + 1]?.results ?? []) as LabelRow[];
+      const views = (reads[3 * i + 2]?.results ?? []) as { viewed_at: number; ip_hash: string | null }[];
       const labels = contextLabels(
         rows.map(toContextEvent),
         labelContext(
-          messageInfo.get(span.messageId),
+          facts,
           views.map((view) => ({ viewedAt: view.viewed_at, ipHash: view.ip_hash })),
         ),
       );
