@@ -1,7 +1,7 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
-import { type Hit, hitFromRequest } from "../src/hits";
+import { describe, expect, it, vi } from "vitest";
+import { type Hit, type HitMessage, hitFromRequest } from "../src/hits";
 import worker from "../src/index";
 import { deriveSigningKey } from "../src/keys";
 import { retryDelaySeconds } from "../src/queue";
@@ -83,9 +83,38 @@ describe("at-least-once storage of hits", () => {
   });
 
   it("backs off longer with each attempt, within Queues' limits", () => {
-    const delays = [1, 2, 3, 6, 9, 50, 1000].map(retryDelaySeconds);
+    const delays = [1, 2, 3, 6, 9, 50, 1000].map((attempts) => retryDelaySeconds(attempts));
     expect(delays.slice(0, 4)).toEqual([2, 4, 8, 64]);
     expect(delays).toEqual([...delays].sort((a, b) => a - b));
     expect(Math.max(...delays)).toBeLessThanOrEqual(43_200);
+  });
+
+  it("keeps retrying dead-lettered hits for days, not hours, so a day's D1 outage (the free plan's write quota) loses none", async () => {
+    const total = (deadLetter: boolean) => {
+      let seconds = 0;
+      for (let attempts = 1; attempts <= 100; attempts++) seconds += retryDelaySeconds(attempts, deadLetter);
+      return seconds;
+    };
+    const day = 86_400;
+    // max_retries = 100 on each queue (wrangler.toml): the main queue's fast schedule, then the dead-letter queue's.
+    expect(total(false)).toBeLessThan(day / 2);
+    expect(total(false) + total(true)).toBeGreaterThan(3 * day);
+    for (let attempts = 1; attempts <= 200; attempts++) {
+      const delay = retryDelaySeconds(attempts, true);
+      expect(delay).toBeGreaterThanOrEqual(retryDelaySeconds(attempts));
+      expect(delay).toBeLessThanOrEqual(43_200); // Queues' longest delay (queues/platform/limits)
+    }
+    // The consumer tells a dead-letter batch by its queue (getQueueResult does not report the delay asked for).
+    const account = await createAccount();
+    const message = await sentMessage(account);
+    const hits = await makeHits(account, message.id, 2);
+    const delayAsked = async (queue: string) => {
+      const batch = createMessageBatch<HitMessage>(queue, [{ id: "m0", timestamp: new Date(), attempts: 3, body: hits }]);
+      const retryAll = vi.spyOn(batch, "retryAll");
+      await worker.queue(batch, { ...env, DB: new FlakyD1(env.DB, () => true).asD1() });
+      return retryAll.mock.calls[0]?.[0]?.delaySeconds;
+    };
+    expect(await delayAsked("mailtracker-hits-dead")).toBe(retryDelaySeconds(3, true));
+    expect(await delayAsked("mailtracker-hits")).toBe(retryDelaySeconds(3));
   });
 });
