@@ -187,7 +187,9 @@ const MAX_DEAD_LETTER_RETRY_DELAY_SECONDS = 3_600;
 
 /**
  * Stores the hits that should be stored: not for unknown accounts, deleted messages, a kind of tracking the sender
- * turned off for the message, after its tracking was stopped, or after one of its recipients opted out (docs/protocol.md §11). Throws if D1 fails, so the caller can have the whole batch redelivered.
+ * turned off for the message, after its tracking was stopped, or after one of its recipients opted out (docs/protocol.md §11).
+ * Returns how many were stored now (not a redelivered one stored before). Throws if D1 fails, so the caller can have
+ * the whole batch redelivered.
  */
 export async function storeHits(db: D1Database, queued: readonly Hit[]): Promise<number> {
   if (queued.length === 0) return 0;
@@ -199,22 +201,19 @@ export async function storeHits(db: D1Database, queued: readonly Hit[]): Promise
     trackingStates(db, messageIds),
     senderViewsNear(db, hits),
   ]);
+  // What the messages' states allowed when read (hitsStoredUntilSql); a message not registered yet stores every hit.
   const storable = hits.filter((hit) => {
     if (!accounts.has(hit.accountId)) return false;
     const state = states.get(hit.messageId);
-    if (!state) return true; // not registered yet: the extension's outbox may still be delivering it
-    if (state.deleted_at !== null) return false;
-    if ((hit.kind === "open" && state.open_tracking === 0) || (hit.kind === "click" && state.click_tracking === 0)) return false;
-    // Stopped, or a recipient opted out (through any of the account's emails): nothing from the earlier of the two on.
-    const since = Math.min(state.stopped_at ?? Number.POSITIVE_INFINITY, state.opted_out_at ?? Number.POSITIVE_INFINITY);
-    return hit.occurredAt < since;
+    return !state || hit.occurredAt < (hit.kind === "open" ? state.opens_stored_until : state.clicks_stored_until);
   });
-  if (storable.length > 0) await db.batch(insertHitStatements(db, storable, labelsOnArrival(storable, states, views)));
+  // Each insert checks its message's state again: a change committed since the read above holds.
+  const inserts = storable.length > 0 ? await db.batch(insertHitStatements(db, storable, labelsOnArrival(storable, states, views))) : [];
   // Read again after the insert, the messages and views included: the events stored before can change a label (a
   // burst across batches), and another consumer or a view report may have written since the reads above. Each writer
   // relabelling after its own write is what makes the labels settle whatever the order.
   await relabelSpans(db, spansAroundHits(storable));
-  return storable.length;
+  return inserts.filter((insert) => insert.meta.changes > 0).length;
 }
 
 /**

@@ -4,9 +4,9 @@ import { describe, expect, it, vi } from "vitest";
 import { type Hit, type HitMessage, hitFromRequest } from "../src/hits";
 import worker from "../src/index";
 import { deriveSigningKey } from "../src/keys";
-import { retryDelaySeconds } from "../src/queue";
-import { FlakyD1 } from "./faults";
-import { BASE, CHROME_UA, createAccount, sentMessage, storedEvents, type TestAccount } from "./helpers";
+import { retryDelaySeconds, storeHits } from "../src/queue";
+import { d1WithWriteBeforeFirstBatch, FlakyD1 } from "./faults";
+import { BASE, CHROME_UA, createAccount, registration, sentMessage, storedEvents, type TestAccount } from "./helpers";
 
 async function makeHits(account: TestAccount, messageId: string, count: number): Promise<Hit[]> {
   const accountKey = await deriveSigningKey(env.SIGNING_SECRET ?? "", account.accountId, account.key.keyId);
@@ -116,5 +116,27 @@ describe("at-least-once storage of hits", () => {
     };
     expect(await delayAsked("mailtracker-hits-dead")).toBe(retryDelaySeconds(3, true));
     expect(await delayAsked("mailtracker-hits")).toBe(retryDelaySeconds(3));
+  });
+});
+
+describe("a change to an email committed while its hits are being stored", () => {
+  it("stores nothing the change rules out, though the consumer read the email's state before it", async () => {
+    const account = await createAccount();
+    const deleted = await sentMessage(account);
+    const openTrackingOff = await sentMessage(account);
+    const [deletedHit] = await makeHits(account, deleted.id, 1);
+    const [openHit] = await makeHits(account, openTrackingOff.id, 1);
+    if (!deletedHit || !openHit) throw new Error("no hits made");
+    // The sender deletes the email's data between the consumer's read and its insert.
+    const deleting = d1WithWriteBeforeFirstBatch(env.DB, () => account.json("DELETE", `/api/messages/${deleted.id}`));
+    expect(await storeHits(deleting, [deletedHit])).toBe(0);
+    expect(await storedEvents(deleted.id)).toHaveLength(0);
+    // The email is registered again with open tracking off (its earlier opens are deleted by that registration).
+    const { id: _id, ...body } = openTrackingOff;
+    const reregistering = d1WithWriteBeforeFirstBatch(env.DB, () =>
+      account.json("PUT", `/api/messages/${openTrackingOff.id}`, registration({ ...body, openTracking: false })),
+    );
+    expect(await storeHits(reregistering, [openHit])).toBe(0);
+    expect(await storedEvents(openTrackingOff.id)).toHaveLength(0);
   });
 });

@@ -105,8 +105,34 @@ export function labelsOnArrival(
 }
 
 /**
+ * SQL for the earliest opt-out among the recipients of message `messageId` (an SQL expression), including those of
+ * recipients deleted since (kept on the message, migration 0008): from then on its hits store nothing
+ * (docs/protocol.md §11). NULL when none opted out.
+ */
+export function optedOutSince(messageId: string): string {
+  return `(SELECT min(t) FROM (
+     SELECT o.created_at AS t FROM message_recipients r JOIN opt_outs o ON o.account_id = r.account_id AND o.email = r.email
+       WHERE r.message_id = ${messageId}
+     UNION ALL SELECT kept.opted_out_at FROM messages kept WHERE kept.id = ${messageId}))`;
+}
+
+/**
+ * SQL for the time (ms) from which hits of kind `kind` (an SQL expression) of the message row `m` store nothing:
+ * none once its data is deleted or that kind of tracking is off for it (0), else none from the earlier of its stop and
+ * a recipient's opt-out (docs/protocol.md §11), END_OF_TIME when neither happened. The one statement of the rule:
+ * the consumer filters by it (trackingStates) and each insert checks it again (insertHitStatements).
+ */
+export function hitsStoredUntilSql(kind: string): string {
+  return `CASE WHEN m.deleted_at IS NOT NULL OR (${kind} = 'open' AND m.open_tracking = 0) OR (${kind} = 'click' AND m.click_tracking = 0)
+    THEN 0 ELSE min(coalesce(m.stopped_at, ${END_OF_TIME}), coalesce(${optedOutSince("m.id")}, ${END_OF_TIME})) END`;
+}
+
+/**
  * Inserts hits once each, with their labels (labelsOnArrival): a redelivered hit has the same event id and time
- * (unique in events_by_time) and is ignored.
+ * (unique in events_by_time) and is ignored. Each insert checks its message's state itself (hitsStoredUntilSql): the
+ * consumer read it in an earlier call, and a deletion, stop, opt-out or registration with tracking off committed
+ * since must still hold. A message not registered yet stores every hit (the extension's outbox may still be
+ * delivering its registration, which then applies the rules to them).
  */
 export function insertHitStatements(db: D1Database, hits: readonly Hit[], labels: readonly EventLabel[]): D1PreparedStatement[] {
   return hits.map((hit, i) =>
@@ -114,7 +140,8 @@ export function insertHitStatements(db: D1Database, hits: readonly Hit[], labels
       .prepare(
         `INSERT OR IGNORE INTO events (seq, event_id, account_id, message_id, kind, link_index, occurred_at, inserted_at,
            request_label, label, country, region, city, client, device, ip_hash)
-         VALUES (${NEXT_SEQ_SQL}, ?, ?, ?, ?, ?, ?, ${SQL_NOW_MS}, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         SELECT ${NEXT_SEQ_SQL}, ?1, ?2, ?3, ?4, ?5, ?6, ${SQL_NOW_MS}, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14
+         WHERE ?6 < coalesce((SELECT ${hitsStoredUntilSql("?4")} FROM messages m WHERE m.id = ?3), ${END_OF_TIME})`,
       )
       .bind(
         hit.eventId,
