@@ -130,7 +130,11 @@ export interface MessageContext {
   sentAt: number | null;
   linkCount: number;
   senderViews: readonly SenderView[];
-  /** The message's first open counted as a person's, as stored; null when none is. */
+  /**
+   * The message's first open counted as a person's, as stored, among the opens that are not in the events labelled
+   * with it (those are judged by the labels given them here: a stored label may be the stale one being replaced);
+   * null when none is.
+   */
   firstCountedOpenAt: number | null;
 }
 

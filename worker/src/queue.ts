@@ -171,10 +171,25 @@ async function storeWithoutQueue(env: Bindings, hits: Hit[]): Promise<void> {
 
 /** Longest pause between redeliveries while D1 is failing (Queues' maximum is 12 hours). */
 const MAX_RETRY_DELAY_SECONDS = 300;
+/**
+ * The queue hits come back through once they have failed max_retries (100) times (wrangler.toml's
+ * dead_letter_queue), and the longest pause between its redeliveries. By then D1 has failed for about 7.8 hours:
+ * most likely the free plan's daily write quota, back only at 00:00 UTC (developers.cloudflare.com/d1/platform/pricing/).
+ * At the main queue's pace the dead-letter queue's 100 attempts would end too, about 15.6 hours after the hit, and
+ * drop it; up to an hour apart they last about four more days, and a hit waits at most an hour once D1 is back.
+ * Fewer retries also spend fewer queue operations (10,000 a day on the free plan,
+ * developers.cloudflare.com/queues/platform/pricing/). Queues delays a retry by up to 12 hours ("`delaySeconds` (when
+ * sending or retrying): 12 hours", developers.cloudflare.com/queues/platform/limits/; "Messages can be delayed by up to
+ * 12 hours", developers.cloudflare.com/queues/configuration/batching-retries/; read 2026-12-02).
+ */
+const DEAD_LETTER_QUEUE = "mailtracker-hits-dead";
+const MAX_DEAD_LETTER_RETRY_DELAY_SECONDS = 3_600;
 
 /**
  * Stores the hits that should be stored: not for unknown accounts, deleted messages, a kind of tracking the sender
- * turned off for the message, after its tracking was stopped, or after one of its recipients opted out (docs/protocol.md §11). Throws if D1 fails, so the caller can have the whole batch redelivered.
+ * turned off for the message, after its tracking was stopped, or after one of its recipients opted out (docs/protocol.md §11).
+ * Returns how many were stored now (not a redelivered one stored before). Throws if D1 fails, so the caller can have
+ * the whole batch redelivered.
  */
 export async function storeHits(db: D1Database, queued: readonly Hit[]): Promise<number> {
   if (queued.length === 0) return 0;
@@ -186,27 +201,30 @@ export async function storeHits(db: D1Database, queued: readonly Hit[]): Promise
     trackingStates(db, messageIds),
     senderViewsNear(db, hits),
   ]);
+  // What the messages' states allowed when read (hitsStoredUntilSql); a message not registered yet stores every hit.
   const storable = hits.filter((hit) => {
     if (!accounts.has(hit.accountId)) return false;
     const state = states.get(hit.messageId);
-    if (!state) return true; // not registered yet: the extension's outbox may still be delivering it
-    if (state.deleted_at !== null) return false;
-    if ((hit.kind === "open" && state.open_tracking === 0) || (hit.kind === "click" && state.click_tracking === 0)) return false;
-    // Stopped, or a recipient opted out (through any of the account's emails): nothing from the earlier of the two on.
-    const since = Math.min(state.stopped_at ?? Number.POSITIVE_INFINITY, state.opted_out_at ?? Number.POSITIVE_INFINITY);
-    return hit.occurredAt < since;
+    return !state || hit.occurredAt < (hit.kind === "open" ? state.opens_stored_until : state.clicks_stored_until);
   });
-  if (storable.length > 0) await db.batch(insertHitStatements(db, storable, labelsOnArrival(storable, states, views)));
+  // Each insert checks its message's state again: a change committed since the read above holds.
+  const inserts = storable.length > 0 ? await db.batch(insertHitStatements(db, storable, labelsOnArrival(storable, states, views))) : [];
   // Read again after the insert, the messages and views included: the events stored before can change a label (a
   // burst across batches), and another consumer or a view report may have written since the reads above. Each writer
   // relabelling after its own write is what makes the labels settle whatever the order.
   await relabelSpans(db, spansAroundHits(storable));
-  return storable.length;
+  return inserts.filter((insert) => insert.meta.changes > 0).length;
 }
 
-/** Exponential backoff: 2 s after the first failed attempt, doubling, capped at MAX_RETRY_DELAY_SECONDS. */
-export function retryDelaySeconds(attempts: number): number {
-  return Math.min(MAX_RETRY_DELAY_SECONDS, 2 ** Math.min(Math.max(attempts, 1), 16));
+/**
+ * Exponential backoff: 2 s after the first failed attempt, doubling, capped at MAX_RETRY_DELAY_SECONDS; for
+ * dead-lettered hits, from that cap on, doubling, capped at MAX_DEAD_LETTER_RETRY_DELAY_SECONDS. Whether Queues
+ * counts a dead-lettered message's attempts afresh is not documented: either way its delays are the longer ones.
+ */
+export function retryDelaySeconds(attempts: number, deadLetter = false): number {
+  const doublings = Math.min(Math.max(attempts, 1), 16);
+  if (deadLetter) return Math.min(MAX_DEAD_LETTER_RETRY_DELAY_SECONDS, MAX_RETRY_DELAY_SECONDS * 2 ** (doublings - 1));
+  return Math.min(MAX_RETRY_DELAY_SECONDS, 2 ** doublings);
 }
 
 export async function consumeHits(batch: MessageBatch<HitMessage>, env: Bindings): Promise<void> {
@@ -219,7 +237,7 @@ export async function consumeHits(batch: MessageBatch<HitMessage>, env: Bindings
   } catch (error) {
     // The inserts are idempotent, so redelivering the whole batch is safe; back off while D1 recovers.
     const attempts = Math.max(...batch.messages.map((m) => m.attempts));
-    const delaySeconds = retryDelaySeconds(attempts);
+    const delaySeconds = retryDelaySeconds(attempts, batch.queue === DEAD_LETTER_QUEUE);
     console.error(`storing ${batch.messages.length} hits failed (attempt ${attempts}); retrying in ${delaySeconds}s`, errorName(error));
     batch.retryAll({ delaySeconds });
   }

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { clickUrl, mintTrackingId, signedClickUrl } from "../../shared/protocol";
 import worker from "../src/index";
 import { unreachableD1, watchedQueue } from "./faults";
-import { BASE, CHROME_UA, call, createAccount, sentMessage } from "./helpers";
+import { BASE, CHROME_UA, call, createAccount, forged, sentMessage } from "./helpers";
 
 let nextAddress = 1;
 /** A fresh client address per test: throttling state is per address. */
@@ -157,5 +157,24 @@ describe("retention", () => {
       .bind(keptMessage.id)
       .first<{ n: number }>();
     expect(views?.n).toBe(1);
+  });
+});
+
+describe("a flood of forged ids from a recipient's address", () => {
+  it("does not block that recipient's opt-out, which is verified before any throttling", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account, { optOutLink: true });
+    const office = newAddress();
+    // The real limiter refuses the address: its invalid links are answered with the throttled page.
+    for (let i = 0; i < 150; i++) await fetchWith(env, `${BASE}/o/${forged(message.id)}.gif`, office);
+    expect((await fetchWith(env, `${BASE}/u/${forged(message.id)}`, office)).status).toBe(429);
+    // A recipient behind the same address still gets the page and is opted out.
+    expect((await fetchWith(env, `${BASE}/u/${message.id}`, office)).status).toBe(200);
+    const done = await fetchWith(env, `${BASE}/u/${message.id}`, office, { method: "POST" });
+    expect(done.status).toBe(200);
+    const stored = await env.DB.prepare("SELECT count(*) AS n FROM opt_outs WHERE account_id = ? AND email = ?")
+      .bind(account.accountId, "buyer@acme.example")
+      .first<{ n: number }>();
+    expect(stored?.n).toBe(1);
   });
 });

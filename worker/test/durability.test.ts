@@ -1,12 +1,12 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
-import { type Hit, hitFromRequest } from "../src/hits";
+import { describe, expect, it, vi } from "vitest";
+import { type Hit, type HitMessage, hitFromRequest } from "../src/hits";
 import worker from "../src/index";
 import { deriveSigningKey } from "../src/keys";
-import { retryDelaySeconds } from "../src/queue";
-import { FlakyD1 } from "./faults";
-import { BASE, CHROME_UA, createAccount, sentMessage, storedEvents, type TestAccount } from "./helpers";
+import { retryDelaySeconds, storeHits } from "../src/queue";
+import { d1WithWriteBeforeFirstBatch, FlakyD1 } from "./faults";
+import { BASE, CHROME_UA, createAccount, registration, sentMessage, storedEvents, type TestAccount } from "./helpers";
 
 async function makeHits(account: TestAccount, messageId: string, count: number): Promise<Hit[]> {
   const accountKey = await deriveSigningKey(env.SIGNING_SECRET ?? "", account.accountId, account.key.keyId);
@@ -83,9 +83,60 @@ describe("at-least-once storage of hits", () => {
   });
 
   it("backs off longer with each attempt, within Queues' limits", () => {
-    const delays = [1, 2, 3, 6, 9, 50, 1000].map(retryDelaySeconds);
+    const delays = [1, 2, 3, 6, 9, 50, 1000].map((attempts) => retryDelaySeconds(attempts));
     expect(delays.slice(0, 4)).toEqual([2, 4, 8, 64]);
     expect(delays).toEqual([...delays].sort((a, b) => a - b));
     expect(Math.max(...delays)).toBeLessThanOrEqual(43_200);
+  });
+
+  it("keeps retrying dead-lettered hits for days, not hours, so a day's D1 outage (the free plan's write quota) loses none", async () => {
+    const total = (deadLetter: boolean) => {
+      let seconds = 0;
+      for (let attempts = 1; attempts <= 100; attempts++) seconds += retryDelaySeconds(attempts, deadLetter);
+      return seconds;
+    };
+    const day = 86_400;
+    // max_retries = 100 on each queue (wrangler.toml): the main queue's fast schedule, then the dead-letter queue's.
+    expect(total(false)).toBeLessThan(day / 2);
+    expect(total(false) + total(true)).toBeGreaterThan(3 * day);
+    for (let attempts = 1; attempts <= 200; attempts++) {
+      const delay = retryDelaySeconds(attempts, true);
+      expect(delay).toBeGreaterThanOrEqual(retryDelaySeconds(attempts));
+      expect(delay).toBeLessThanOrEqual(43_200); // Queues' longest delay (queues/platform/limits)
+    }
+    // The consumer tells a dead-letter batch by its queue (getQueueResult does not report the delay asked for).
+    const account = await createAccount();
+    const message = await sentMessage(account);
+    const hits = await makeHits(account, message.id, 2);
+    const delayAsked = async (queue: string) => {
+      const batch = createMessageBatch<HitMessage>(queue, [{ id: "m0", timestamp: new Date(), attempts: 3, body: hits }]);
+      const retryAll = vi.spyOn(batch, "retryAll");
+      await worker.queue(batch, { ...env, DB: new FlakyD1(env.DB, () => true).asD1() });
+      return retryAll.mock.calls[0]?.[0]?.delaySeconds;
+    };
+    expect(await delayAsked("mailtracker-hits-dead")).toBe(retryDelaySeconds(3, true));
+    expect(await delayAsked("mailtracker-hits")).toBe(retryDelaySeconds(3));
+  });
+});
+
+describe("a change to an email committed while its hits are being stored", () => {
+  it("stores nothing the change rules out, though the consumer read the email's state before it", async () => {
+    const account = await createAccount();
+    const deleted = await sentMessage(account);
+    const openTrackingOff = await sentMessage(account);
+    const [deletedHit] = await makeHits(account, deleted.id, 1);
+    const [openHit] = await makeHits(account, openTrackingOff.id, 1);
+    if (!deletedHit || !openHit) throw new Error("no hits made");
+    // The sender deletes the email's data between the consumer's read and its insert.
+    const deleting = d1WithWriteBeforeFirstBatch(env.DB, () => account.json("DELETE", `/api/messages/${deleted.id}`));
+    expect(await storeHits(deleting, [deletedHit])).toBe(0);
+    expect(await storedEvents(deleted.id)).toHaveLength(0);
+    // The email is registered again with open tracking off (its earlier opens are deleted by that registration).
+    const { id: _id, ...body } = openTrackingOff;
+    const reregistering = d1WithWriteBeforeFirstBatch(env.DB, () =>
+      account.json("PUT", `/api/messages/${openTrackingOff.id}`, registration({ ...body, openTracking: false })),
+    );
+    expect(await storeHits(reregistering, [openHit])).toBe(0);
+    expect(await storedEvents(openTrackingOff.id)).toHaveLength(0);
   });
 });

@@ -108,3 +108,22 @@ export function watchedQueue(forward: ((messages: MessageSendRequest<HitMessage>
   const hits = (): Hit[] => calls.flatMap((batch) => batch.flatMap((m) => m.body));
   return { queue, calls, called, hits };
 }
+
+/**
+ * The real D1, except that `write` runs once just before the first batch: what another request commits between a
+ * caller's reads and its writes (the hit consumer reads the messages' states, then inserts in a batch).
+ */
+export function d1WithWriteBeforeFirstBatch(real: D1Database, write: () => Promise<unknown>): D1Database {
+  let pending: (() => Promise<unknown>) | null = write;
+  return new Proxy(real, {
+    get: (target, prop) => {
+      if (prop !== "batch") return bound(target, prop);
+      return async (statements: D1PreparedStatement[]) => {
+        const before = pending;
+        pending = null;
+        if (before) await before();
+        return target.batch(statements);
+      };
+    },
+  });
+}

@@ -382,6 +382,37 @@ describe("labels from the message's context", () => {
     expect(await labelsOf(message.id)).toEqual(["scanner", "scanner"]);
   });
 
+  it("judges clicks by the open before them as relabelled: a proxied open that a view report makes the sender's no longer vouches for a link pair", async () => {
+    const account = await createAccount();
+    const links = [0, 1, 2].map((index) => ({ index, url: `https://example.com/${index}` }));
+    // The view report below comes 70 s after the send.
+    const sentAt = Date.now() - 70_000;
+    const message = await sentMessage(account, { links, sentAt: new Date(sentAt).toISOString() });
+    const accountKey = await deriveSigningKey(env.SIGNING_SECRET ?? "", account.accountId, account.key.keyId);
+    const hitFrom = async (headers: Record<string, string>, occurredAt: number, kind: "open" | "click", linkIndex: number | null) => {
+      const request = new Request(`${BASE}/o/${message.id}.gif`, { headers });
+      const target = { accountId: account.accountId, messageId: message.id, accountKey, kind, linkIndex };
+      await storeHits(env.DB, [await hitFromRequest(request, target, occurredAt)]);
+    };
+    // The sender previews the email through Google's proxy 20 s after sending; a scanner at the recipient's address
+    // follows links 0 and 1 a second apart, 10 s later.
+    await hitFrom({ "user-agent": GMAIL_PROXY_UA }, sentAt + 20_000, "open", null);
+    const scanner = { "user-agent": CHROME_UA, "cf-connecting-ip": "203.0.113.50" };
+    await hitFrom(scanner, sentAt + 30_000, "click", 0);
+    await hitFrom(scanner, sentAt + 31_000, "click", 1);
+    // Until the report, the open counts, so the two clicks after it look like a reader's.
+    expect(await labelsOf(message.id)).toEqual(["gmail-proxy", "human", "human"]);
+    const report = await account.api("/api/views", {
+      method: "POST",
+      headers: { "cf-connecting-ip": "198.51.100.20" },
+      body: JSON.stringify({ messageIds: [message.id] }),
+    });
+    expect(report.status).toBe(200);
+    expect(await labelsOf(message.id)).toEqual(["sender", "scanner", "scanner"]);
+    const { body } = await account.json<MessageDetail>("GET", `/api/messages/${message.id}`);
+    expect([body.openCount, body.clickCount]).toEqual([0, 0]);
+  });
+
   it("leaves hits outside the sender window alone", async () => {
     const account = await createAccount();
     const message = await sentMessage(account);

@@ -403,4 +403,31 @@ describe("opt-out", () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await storedEvents(later.id)).toHaveLength(0);
   });
+
+  it("works for an email registered without readable recipients: asks for the address, then stops tracking it", async () => {
+    // The extension registers such emails on purpose when it could read no recipient (compose-tracking.ts).
+    const account = await createAccount();
+    const unread = await sentMessage(account, { recipients: [] });
+    const control = await sentMessage(account);
+    await openPixel(unread.id);
+    await waitForEvents(unread.id, 1);
+    const page = await call(`/u/${unread.id}`);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('name="email"');
+    const done = await call(`/u/${unread.id}`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: `email=${encodeURIComponent("Reader@acme.example")}`,
+    });
+    expect(done.status).toBe(200);
+    expect(await done.text()).toContain("Tracking is off");
+    expect((await call(`/u/${unread.id}`, { method: "POST" })).status).toBe(400);
+    await openPixel(unread.id);
+    await openPixel(control.id);
+    await waitForEvents(control.id, 1);
+    expect(await hitAt(account, unread.id, Date.now())).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await storedEvents(unread.id)).toHaveLength(1); // only the open from before the opt-out
+    expect((await check(account, ["reader@acme.example"])).body.contacts[0]?.optedOut).toBe(true);
+  });
 });

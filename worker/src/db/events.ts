@@ -24,10 +24,19 @@ export interface MessageLabelFacts {
   first_counted_open_at: number | null;
 }
 
-/** The columns of MessageLabelFacts for the message row `m`. */
-export const MESSAGE_LABEL_FACTS_SQL = `m.sent_at, (SELECT count(*) FROM links l WHERE l.message_id = m.id) AS link_count,
-  (SELECT min(e.occurred_at) FROM events e WHERE e.message_id = m.id AND e.kind = 'open' AND e.label IN (${COUNTED_SQL}))
+/**
+ * The columns of MessageLabelFacts for the message row `m`, its first counted open as stored among the opens before
+ * `openedBefore` (an SQL expression; every open when omitted).
+ */
+function messageLabelFactsSql(openedBefore?: string): string {
+  const before = openedBefore === undefined ? "" : ` AND e.occurred_at < ${openedBefore}`;
+  return `m.sent_at, (SELECT count(*) FROM links l WHERE l.message_id = m.id) AS link_count,
+  (SELECT min(e.occurred_at) FROM events e WHERE e.message_id = m.id AND e.kind = 'open' AND e.label IN (${COUNTED_SQL})${before})
     AS first_counted_open_at`;
+}
+
+/** The columns of MessageLabelFacts for the message row `m`, from every stored open. */
+export const MESSAGE_LABEL_FACTS_SQL = messageLabelFactsSql();
 
 function labelContext(facts: MessageLabelFacts | undefined, senderViews: MessageContext["senderViews"]): MessageContext {
   return {
@@ -96,8 +105,34 @@ export function labelsOnArrival(
 }
 
 /**
+ * SQL for the earliest opt-out among the recipients of message `messageId` (an SQL expression), including those of
+ * recipients deleted since (kept on the message, migration 0008): from then on its hits store nothing
+ * (docs/protocol.md §11). NULL when none opted out.
+ */
+export function optedOutSince(messageId: string): string {
+  return `(SELECT min(t) FROM (
+     SELECT o.created_at AS t FROM message_recipients r JOIN opt_outs o ON o.account_id = r.account_id AND o.email = r.email
+       WHERE r.message_id = ${messageId}
+     UNION ALL SELECT kept.opted_out_at FROM messages kept WHERE kept.id = ${messageId}))`;
+}
+
+/**
+ * SQL for the time (ms) from which hits of kind `kind` (an SQL expression) of the message row `m` store nothing:
+ * none once its data is deleted or that kind of tracking is off for it (0), else none from the earlier of its stop and
+ * a recipient's opt-out (docs/protocol.md §11), END_OF_TIME when neither happened. The one statement of the rule:
+ * the consumer filters by it (trackingStates) and each insert checks it again (insertHitStatements).
+ */
+export function hitsStoredUntilSql(kind: string): string {
+  return `CASE WHEN m.deleted_at IS NOT NULL OR (${kind} = 'open' AND m.open_tracking = 0) OR (${kind} = 'click' AND m.click_tracking = 0)
+    THEN 0 ELSE min(coalesce(m.stopped_at, ${END_OF_TIME}), coalesce(${optedOutSince("m.id")}, ${END_OF_TIME})) END`;
+}
+
+/**
  * Inserts hits once each, with their labels (labelsOnArrival): a redelivered hit has the same event id and time
- * (unique in events_by_time) and is ignored.
+ * (unique in events_by_time) and is ignored. Each insert checks its message's state itself (hitsStoredUntilSql): the
+ * consumer read it in an earlier call, and a deletion, stop, opt-out or registration with tracking off committed
+ * since must still hold. A message not registered yet stores every hit (the extension's outbox may still be
+ * delivering its registration, which then applies the rules to them).
  */
 export function insertHitStatements(db: D1Database, hits: readonly Hit[], labels: readonly EventLabel[]): D1PreparedStatement[] {
   return hits.map((hit, i) =>
@@ -105,7 +140,8 @@ export function insertHitStatements(db: D1Database, hits: readonly Hit[], labels
       .prepare(
         `INSERT OR IGNORE INTO events (seq, event_id, account_id, message_id, kind, link_index, occurred_at, inserted_at,
            request_label, label, country, region, city, client, device, ip_hash)
-         VALUES (${NEXT_SEQ_SQL}, ?, ?, ?, ?, ?, ?, ${SQL_NOW_MS}, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         SELECT ${NEXT_SEQ_SQL}, ?1, ?2, ?3, ?4, ?5, ?6, ${SQL_NOW_MS}, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14
+         WHERE ?6 < coalesce((SELECT ${hitsStoredUntilSql("?4")} FROM messages m WHERE m.id = ?3), ${END_OF_TIME})`,
       )
       .bind(
         hit.eventId,
@@ -189,37 +225,44 @@ export function relabelMessages(db: D1Database, messageIds: readonly string[]): 
 /**
  * Recomputes the final labels of the events inside these spans and writes the ones that changed. An event's label
  * depends on the message's send time and link count, on the clicks within LINK_BURST_MS of it (a link burst) and
- * on the sender views within SENDER_WINDOW_MS of it (classify.ts), so only those margins around a span are read
- * (index events_by_message, one time range per kind and label): the cost follows the new hits, not how many events a
- * message already has.
+ * on the sender views within SENDER_WINDOW_MS of it and on the first counted open before it (classify.ts), so only
+ * those margins around a span are read (index events_by_message, one time range per kind and label), with the first
+ * counted open before them: the cost follows the new hits, not how many events a message already has.
  * Idempotent, like relabelMessages.
  */
 export async function relabelSpans(db: D1Database, spans: readonly LabelSpan[]): Promise<number> {
   const updates: D1PreparedStatement[] = [];
   for (const part of chunked(spans)) {
-    const ids = [...new Set(part.map((s) => s.messageId))];
-    const [messages, ...reads] = await db.batch([
-      db.prepare(`SELECT m.id, ${MESSAGE_LABEL_FACTS_SQL} FROM messages m WHERE m.id IN (${placeholders(ids.length)})`).bind(...ids),
-      ...part.flatMap((span) => [
-        db
-          .prepare(
-            `SELECT seq, kind, link_index, occurred_at, request_label, label, ip_hash FROM events
-             WHERE message_id = ? AND kind IN (${ALL_KINDS_SQL}) AND label IN (${ALL_LABELS_SQL}) AND occurred_at BETWEEN ? AND ?`,
-          )
-          .bind(span.messageId, span.from - LINK_BURST_MS, span.to + LINK_BURST_MS),
-        db
-          .prepare("SELECT viewed_at, ip_hash FROM sender_views WHERE message_id = ? AND viewed_at BETWEEN ? AND ?")
-          .bind(span.messageId, span.from - SENDER_WINDOW_MS, span.to + SENDER_WINDOW_MS),
-      ]),
-    ]);
-    const messageInfo = new Map(((messages?.results ?? []) as (MessageLabelFacts & { id: string })[]).map((m) => [m.id, m]));
+    const reads = await db.batch(
+      part.flatMap((span) => {
+        const readFrom = span.from - LINK_BURST_MS;
+        const readTo = span.to + LINK_BURST_MS;
+        return [
+          // The first counted open as stored only among the opens before the events read: those read are judged by
+          // the labels recomputed below, and a stored one may be what this relabelling changes (a proxied open a
+          // view report makes the sender's no longer vouches for the link pair after it).
+          db.prepare(`SELECT ${messageLabelFactsSql("?")} FROM messages m WHERE m.id = ?`).bind(readFrom, span.messageId),
+          db
+            .prepare(
+              `SELECT seq, kind, link_index, occurred_at, request_label, label, ip_hash FROM events
+               WHERE message_id = ? AND kind IN (${ALL_KINDS_SQL}) AND label IN (${ALL_LABELS_SQL}) AND occurred_at BETWEEN ? AND ?`,
+            )
+            .bind(span.messageId, readFrom, readTo),
+          // The views around every event read, not only the span's: an open in the margins is judged by them too.
+          db
+            .prepare("SELECT viewed_at, ip_hash FROM sender_views WHERE message_id = ? AND viewed_at BETWEEN ? AND ?")
+            .bind(span.messageId, readFrom - SENDER_WINDOW_MS, readTo + SENDER_WINDOW_MS),
+        ];
+      }),
+    );
     part.forEach((span, i) => {
-      const rows = (reads[2 * i]?.results ?? []) as LabelRow[];
-      const views = (reads[2 * i + 1]?.results ?? []) as { viewed_at: number; ip_hash: string | null }[];
+      const [facts] = (reads[3 * i]?.results ?? []) as MessageLabelFacts[];
+      const rows = (reads[3 * i + 1]?.results ?? []) as LabelRow[];
+      const views = (reads[3 * i + 2]?.results ?? []) as { viewed_at: number; ip_hash: string | null }[];
       const labels = contextLabels(
         rows.map(toContextEvent),
         labelContext(
-          messageInfo.get(span.messageId),
+          facts,
           views.map((view) => ({ viewedAt: view.viewed_at, ipHash: view.ip_hash })),
         ),
       );

@@ -1,7 +1,7 @@
 import type { MessageState, RegisterMessageRequest } from "../../../shared/api";
 import { normalizeEmail } from "../../../shared/email";
 import { recipientFingerprint } from "../recipient-fingerprint";
-import { MESSAGE_LABEL_FACTS_SQL, type MessageLabelFacts } from "./events";
+import { hitsStoredUntilSql, MESSAGE_LABEL_FACTS_SQL, type MessageLabelFacts, optedOutSince } from "./events";
 import { chunked, placeholders } from "./sql";
 
 export interface MessageRow {
@@ -182,35 +182,19 @@ export function deleteMessageStatements(db: D1Database, accountId: string, messa
   ];
 }
 
-/**
- * SQL for the earliest opt-out among the recipients of message `messageId` (an SQL expression), including those of
- * recipients deleted since (kept on the message, migration 0008): from then on its hits store nothing
- * (docs/protocol.md §11). NULL when none opted out.
- */
-export function optedOutSince(messageId: string): string {
-  return `(SELECT min(t) FROM (
-     SELECT o.created_at AS t FROM message_recipients r JOIN opt_outs o ON o.account_id = r.account_id AND o.email = r.email
-       WHERE r.message_id = ${messageId}
-     UNION ALL SELECT kept.opted_out_at FROM messages kept WHERE kept.id = ${messageId}))`;
+export interface TrackingState extends MessageLabelFacts {
+  /** From when its opens and its clicks store nothing (ms; 0 for none stored), as hitsStoredUntilSql says. */
+  opens_stored_until: number;
+  clicks_stored_until: number;
 }
 
-export interface TrackingState
-  extends Pick<MessageRow, "stopped_at" | "deleted_at" | "open_tracking" | "click_tracking">,
-    MessageLabelFacts {
-  /** The earliest opt-out of one of its recipients, or null. */
-  opted_out_at: number | null;
-}
-
-/**
- * Where each message stands for storing new hits: deleted, stopped or opted out of since when, which kinds are
- * tracked, and what labelling them needs (labelsOnArrival).
- */
+/** Where each message stands for storing new hits (hitsStoredUntilSql), and what labelling them needs (labelsOnArrival). */
 export async function trackingStates(db: D1Database, messageIds: readonly string[]): Promise<Map<string, TrackingState>> {
   const states = new Map<string, TrackingState>();
   for (const ids of chunked(messageIds)) {
     const { results } = await db
       .prepare(
-        `SELECT m.id, m.stopped_at, m.deleted_at, m.open_tracking, m.click_tracking, ${optedOutSince("m.id")} AS opted_out_at,
+        `SELECT m.id, ${hitsStoredUntilSql("'open'")} AS opens_stored_until, ${hitsStoredUntilSql("'click'")} AS clicks_stored_until,
            ${MESSAGE_LABEL_FACTS_SQL}
          FROM messages m WHERE m.id IN (${placeholders(ids.length)})`,
       )

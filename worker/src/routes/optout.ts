@@ -6,9 +6,9 @@ import { bodyLimit } from "hono/body-limit";
 import { normalizeEmail } from "../../../shared/email";
 import { recordOptOut } from "../db/signals";
 import type { AppEnv } from "../env";
-import { clientAddress, htmlPage, invalidLinkResponse, throttledLinkResponse } from "../http";
+import { htmlPage, invalidLinkResponse } from "../http";
 import { recipientFingerprint } from "../recipient-fingerprint";
-import { isThrottled, noteInvalidRequest } from "../throttle";
+import { invalidLinkAnswer } from "../throttle";
 import { type VerifiedId, verifiedTrackingId } from "../verify";
 
 const MAX_FORM_BYTES = 4096;
@@ -28,24 +28,21 @@ interface Target {
 }
 
 async function target(c: Context<AppEnv>): Promise<Target | Response> {
-  const now = Date.now();
-  const address = clientAddress(c.req.raw);
-  if (isThrottled(address, now)) return throttledLinkResponse();
+  // Verified first: a recipient's opt-out is honoured whatever else comes from their address (an office's shared
+  // one); only invalid ids are throttled, as click links are (docs/protocol.md §9, "Privacy switches").
   const verified = await verifiedTrackingId(c.env, c.req.param("id") ?? "");
-  if (!verified) {
-    await noteInvalidRequest(c.env, address, now);
-    return invalidLinkResponse();
-  }
+  if (!verified) return invalidLinkAnswer(c.env, c.req.raw, Date.now());
   const message = await c.env.DB.prepare(
     "SELECT id, recipient_count FROM messages WHERE id = ? AND account_id = ? AND deleted_at IS NULL AND registered_at IS NOT NULL",
   )
     .bind(verified.id.value, verified.id.accountId)
     .first<{ id: string; recipient_count: number }>();
   if (!message) return UNKNOWN();
+  // None for an email whose recipients the extension could not read, or whose every contact the sender deleted:
+  // its readers can opt out all the same (the form asks for their address).
   const { results } = await c.env.DB.prepare("SELECT email FROM message_recipients WHERE message_id = ? ORDER BY email")
     .bind(message.id)
     .all<{ email: string }>();
-  if (results.length === 0) return UNKNOWN();
   return { verified, recipients: results.map((r) => r.email), recipientCount: message.recipient_count };
 }
 
@@ -79,7 +76,11 @@ export const optOutRoute = new Hono<AppEnv>()
           (await c.env.DB.prepare("SELECT 1 FROM removed_recipients WHERE message_id = ? AND fingerprint = ?")
             .bind(found.verified.id.value, await recipientFingerprint(c.env.SIGNING_SECRET ?? "", found.verified.id.value, given))
             .first()) !== null;
-        email = found.recipients.includes(given) || (await wasRemoved()) ? given : undefined;
+        // An email registered with no readable recipients (extension/src/content/features/compose-tracking.ts
+        // registers it all the same) has nobody to check the address against: it is taken as given, so a reader of
+        // it can always opt out, and the email is no longer tracked (recordOptOut keeps the time on it).
+        const unknownRecipients = found.recipientCount === 0;
+        email = unknownRecipients || found.recipients.includes(given) || (await wasRemoved()) ? given : undefined;
       }
       // An address that did not receive this email gets the same answer, so the page reveals no recipient.
       if (email !== undefined) await recordOptOut(c.env.DB, found.verified.id.accountId, found.verified.id.value, email, Date.now());

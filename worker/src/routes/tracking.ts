@@ -7,9 +7,9 @@ import { isAcceptableDestination, parseLinkIndex } from "../../../shared/protoco
 import type { Bindings } from "../env";
 import { errorName } from "../errors";
 import { captureHit, type HitTarget } from "../hits";
-import { clientAddress, htmlPage, invalidLinkResponse, pixelResponse, redirectResponse, throttledLinkResponse } from "../http";
+import { clientAddress, htmlPage, pixelResponse, redirectResponse } from "../http";
 import { gatherHit } from "../queue";
-import { isThrottled, noteInvalidRequest } from "../throttle";
+import { invalidLinkAnswer, isThrottled, noteInvalidRequest } from "../throttle";
 import { type VerifiedId, verifiedLinkId, verifiedTrackingId } from "../verify";
 
 /**
@@ -87,11 +87,8 @@ async function serveClick(hit: HitRequest): Promise<Response> {
     const click = isLink ? await verifiedClick(env, request.url, idText, indexText) : null;
     if (!click) {
       // A valid signed link always redirects, even from an address that floods invalid ones (an office's shared
-      // address): only the invalid ones are throttled.
-      const address = clientAddress(request);
-      if (isThrottled(address, now)) return throttledLinkResponse();
-      await noteInvalidRequest(env, address, now);
-      return invalidLinkResponse();
+      // address): only the invalid ones are throttled. Awaited, so a failing limiter is answered by the catch below.
+      return await invalidLinkAnswer(env, request, now);
     }
     // HEAD is how link checkers look without following: same answer, nothing recorded.
     if (method !== "HEAD") {
