@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 // @ts-expect-error: plain JavaScript module without type declarations
-import { candidateZones, nextSteps, renderDeployConfig } from "./deploy-config.mjs";
+import { candidateZones, nextSteps, renderDeployConfig, trackerHostname } from "./deploy-config.mjs";
 
 const template = readFileSync(path.join(import.meta.dirname, "..", "wrangler.toml"), "utf8");
 const ids = { d1DatabaseId: "3f1c2b9e-1a2b-4c3d-8e9f-0a1b2c3d4e5f", kvNamespaceId: "0123456789abcdef0123456789abcdef" };
@@ -37,6 +37,15 @@ describe("deploy config", () => {
 
   it("makes every deployed version carry both secrets (secrets.required)", () => {
     expect(renderDeployConfig(template, ids)).toMatch(/\n\[secrets\]\nrequired = \["SIGNING_SECRET","REGISTRATION_SECRET"\]\n$/);
+  });
+
+  it("takes TRACKER_DOMAIN as a hostname, also when pasted as an address, and refuses anything else", () => {
+    expect(trackerHostname("t.acme-sales.com")).toBe("t.acme-sales.com");
+    expect(trackerHostname(" https://T.Acme-Sales.com/ ")).toBe("t.acme-sales.com");
+    expect(trackerHostname("http://t.acme-sales.com")).toBe("t.acme-sales.com");
+    expect(trackerHostname("t.acme-sales.com/")).toBe("t.acme-sales.com");
+    for (const value of ["t.acme-sales.com/track", "t.acme-sales.com:8443", "https://", "acme", "t acme.com", 'evil" ]\n[vars'])
+      expect(trackerHostname(value)).toBeNull();
   });
 
   it("looks for a domain's zone from the longest name down", () => {

@@ -14,7 +14,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { cloudflareApi, describeErrors, hasCode } from "./cloudflare-api.mjs";
-import { candidateZones, nextSteps, REQUIRED_SECRETS, renderDeployConfig } from "./deploy-config.mjs";
+import { candidateZones, nextSteps, REQUIRED_SECRETS, renderDeployConfig, trackerHostname } from "./deploy-config.mjs";
 import { ROOT, WRANGLER_ENV } from "./tracker.mjs";
 
 const WRANGLER = path.join(ROOT, "node_modules", ".bin", "wrangler");
@@ -42,6 +42,12 @@ function wranglerFailure(result) {
 }
 
 // 1. Checks. Nothing below creates anything until every check has passed.
+const domainSetting = process.env.TRACKER_DOMAIN?.trim();
+const domain = domainSetting ? trackerHostname(domainSetting) : undefined;
+if (domain === null) {
+  stop(`TRACKER_DOMAIN=${domainSetting} is not a hostname: set it to one like t.example.com (no path, no port). Nothing was created.`);
+}
+
 const token = wrangler(["auth", "token", "--json"]);
 if (token.status !== 0)
   stop("Not logged in to Cloudflare: run `npx wrangler login` (or set CLOUDFLARE_API_TOKEN), then `npm run deploy` again.");
@@ -61,7 +67,6 @@ if (!accountId) {
 }
 const account = `/accounts/${accountId}`;
 
-const domain = process.env.TRACKER_DOMAIN?.trim().toLowerCase() || undefined;
 let trackerUrl;
 if (domain) {
   let zone = null;

@@ -131,13 +131,23 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     expect(run.output).toContain("Your tracker: https://mailtracker.rep-acme.workers.dev");
   });
 
-  it("serves the tracker on TRACKER_DOMAIN when its zone is on the account", async () => {
+  it("serves the tracker on TRACKER_DOMAIN when its zone is on the account, also when it is pasted as an address", async () => {
     const { standIn, project } = await account({ zones: ["acme-sales.com"] });
-    const run = await deploy(project, standIn, { TRACKER_DOMAIN: "t.acme-sales.com" });
+    const run = await deploy(project, standIn, { TRACKER_DOMAIN: "https://t.acme-sales.com/" });
     expect(run.code, run.output).toBe(0);
     expect(standIn.account.customDomains).toEqual([{ hostname: "t.acme-sales.com", service: "mailtracker", zone_name: "acme-sales.com" }]);
     expect(standIn.account.scripts.get("mailtracker")?.workersDev).toBe(false);
     expect(run.output).toContain("Your tracker: https://t.acme-sales.com");
+  });
+
+  it("refuses a TRACKER_DOMAIN that is not a hostname in one line, before asking Cloudflare anything", async () => {
+    const { standIn, project } = await account({ zones: ["acme-sales.com"] });
+    const run = await deploy(project, standIn, { TRACKER_DOMAIN: "t.acme-sales.com/track" });
+    expect(run.code).not.toBe(0);
+    expect(run.output.trim().split("\n")).toEqual([
+      "TRACKER_DOMAIN=t.acme-sales.com/track is not a hostname: set it to one like t.example.com (no path, no port). Nothing was created.",
+    ]);
+    expect(run.requests).toEqual([]);
   });
 
   it("stops before creating anything when TRACKER_DOMAIN's zone is not on the account", async () => {
