@@ -74,7 +74,7 @@ if (domain) {
     const zones = await api("GET", `/zones?name=${encodeURIComponent(name)}&account.id=${accountId}`);
     if (!zones.ok) stop(`Could not look up the zone of ${domain}: ${describeErrors(zones)}. Nothing was created.`);
     if (zones.result.length > 0) {
-      zone = name;
+      zone = zones.result[0];
       break;
     }
   }
@@ -82,6 +82,15 @@ if (domain) {
     stop(
       `TRACKER_DOMAIN=${domain}: no zone for it on this Cloudflare account (${accountId}). Add the domain to this account\n` +
         "(dash.cloudflare.com → Add a domain) and run again, or leave TRACKER_DOMAIN unset to use a workers.dev address. Nothing was created.",
+    );
+  }
+  // A Custom Domain needs an active zone (developers.cloudflare.com/workers/configuration/routing/custom-domains/, read
+  // 2026-12-02); a domain just added stays "pending" until its nameservers are the ones Cloudflare assigned it.
+  if (zone.status !== "active") {
+    stop(
+      `TRACKER_DOMAIN=${domain}: its zone ${zone.name} is not active on Cloudflare yet (status: ${zone.status}), and a Worker can only be\n` +
+        `served on an active zone. At your domain's registrar, set its nameservers to ${zone.name_servers?.join(" and ") ?? "the ones Cloudflare shows"}\n` +
+        `(dash.cloudflare.com → ${zone.name} → Overview), wait until Cloudflare says the domain is active, and run again. Nothing was created.`,
     );
   }
   trackerUrl = `https://${domain}`;

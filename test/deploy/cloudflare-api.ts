@@ -21,8 +21,8 @@ export type AccountState = {
   accountId: string;
   /** The account's workers.dev subdomain; null when never registered (a new account). */
   subdomain: string | null;
-  /** Zones on the account, by name. */
-  zones: Map<string, string>;
+  /** Zones on the account, by name. A zone added to the account is "pending" until its nameservers are Cloudflare's. */
+  zones: Map<string, { id: string; status: "active" | "pending" }>;
   d1: Map<string, { uuid: string; name: string; db: DatabaseSync }>;
   kv: Map<string, { id: string; title: string }>;
   queues: Map<
@@ -55,7 +55,7 @@ export function newAccount(options: { subdomain?: string | null; zones?: string[
   return {
     accountId: randomBytes(16).toString("hex"),
     subdomain: options.subdomain === undefined ? "rep-acme" : options.subdomain,
-    zones: new Map((options.zones ?? []).map((name) => [name, randomBytes(16).toString("hex")])),
+    zones: new Map((options.zones ?? []).map((name) => [name, { id: randomBytes(16).toString("hex"), status: "active" }])),
     d1: new Map(),
     kv: new Map(),
     queues: new Map(),
@@ -154,7 +154,9 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
           : { json: envelope({ subdomain: account.subdomain }) },
     ],
 
-    // Zones, filtered by name and account [docs: GET /zones?name=&account.id=].
+    // Zones, filtered by name and account [docs: GET /zones?name=&account.id=]. Each has a status (initializing, pending,
+    // active or moved) and name_servers, the nameservers Cloudflare assigned it [docs: Zone; developers.cloudflare.com/
+    // api/resources/zones/methods/list, read 2026-12-02]; the two names here are made up.
     [
       "GET",
       /^\/zones$/,
@@ -162,7 +164,13 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
         const name = url.searchParams.get("name");
         const zones = [...account.zones]
           .filter(([zone]) => !name || zone === name)
-          .map(([zone, id]) => ({ id, name: zone, account: { id: a }, status: "active" }));
+          .map(([zone, { id, status }]) => ({
+            id,
+            name: zone,
+            account: { id: a },
+            status,
+            name_servers: ["ada.ns.cloudflare.com", "bob.ns.cloudflare.com"],
+          }));
         return { json: page(zones) };
       },
     ],
@@ -462,7 +470,9 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
 
     // Custom Domains, per Worker: a changeset preview, then PUT of the records [wrangler: publishCustomDomains; outside a
     // TTY it ignores a failing changeset and overrides existing origins]. A hostname outside the account's zones is
-    // refused [docs: a Custom Domain's zone must be on the same account; the code, 100117, is assumed].
+    // refused [docs: a Custom Domain's zone must be on the same account; the code, 100117, is assumed], and so is one in a
+    // zone that is not active [docs: developers.cloudflare.com/workers/configuration/routing/custom-domains/, "an active
+    // Cloudflare zone", read 2026-12-02; the code, 100118, is assumed].
     [
       "POST",
       accountPath("/workers/scripts/([^/]+)/domains/changeset"),
@@ -481,9 +491,10 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
         const { origins } = JSON.parse(String(body)) as { origins: { hostname: string }[] };
         const added = [];
         for (const { hostname } of origins) {
-          const zone = [...account.zones.keys()].find((name) => hostname === name || hostname.endsWith(`.${name}`));
+          const zone = [...account.zones].find(([name]) => hostname === name || hostname.endsWith(`.${name}`));
           if (!zone) return { status: 400, json: errorEnvelope(100117, `Hostname '${hostname}' is not in a zone on this account`) };
-          added.push({ hostname, service: match[1], zone_name: zone });
+          if (zone[1].status !== "active") return { status: 400, json: errorEnvelope(100118, `The zone of '${hostname}' is not active`) };
+          added.push({ hostname, service: match[1], zone_name: zone[0] });
         }
         account.customDomains = [...account.customDomains.filter((domain) => domain.service !== match[1]), ...added];
         return { json: envelope(added.map((domain) => ({ ...domain, id: randomBytes(16).toString("hex"), environment: "production" }))) };

@@ -159,6 +159,19 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     expect(writes(run.requests)).toEqual([]);
   });
 
+  it("stops before creating anything when TRACKER_DOMAIN's zone is not active yet, saying which nameservers to set", async () => {
+    const { standIn, project } = await account({ zones: ["acme-sales.com"] });
+    // Added to the account, its nameservers not changed yet.
+    standIn.account.zones.set("acme-sales.com", { id: "0123456789abcdef0123456789abcdef", status: "pending" });
+    const run = await deploy(project, standIn, { TRACKER_DOMAIN: "t.acme-sales.com" });
+    expect(run.code).not.toBe(0);
+    expect(run.output).toContain("its zone acme-sales.com is not active on Cloudflare yet (status: pending)");
+    expect(run.output).toContain("set its nameservers to ada.ns.cloudflare.com and bob.ns.cloudflare.com");
+    expect(run.output).toContain("Nothing was created.");
+    expect(run.output).not.toMatch(/at .*\.(m?js|ts):\d+/); // no stack trace
+    expect(writes(run.requests)).toEqual([]);
+  });
+
   it("stops before creating anything on an account without a workers.dev subdomain, saying what to do", async () => {
     const { standIn, project } = await account({ subdomain: null });
     const run = await deploy(project, standIn);
