@@ -93,6 +93,38 @@ if (domain) {
         `(dash.cloudflare.com → ${zone.name} → Overview), wait until Cloudflare says the domain is active, and run again. Nothing was created.`,
     );
   }
+  // wrangler, run here without a terminal, answers its own questions "Custom Domains already exist … Update them to
+  // point to this script instead?" and "You already have DNS records that conflict … Update them?" with yes
+  // (workers-sdk packages/deploy-helpers/src/triggers/publish-routes.ts, publishCustomDomains; wrangler 4.155.0). So the
+  // hostname is checked here first: taking it from another Worker, or replacing a DNS record (a live website), is the
+  // rep's decision. The tracker's own Custom Domain, from an earlier deploy, is fine, and so is the DNS record it has.
+  const customDomains = await api("GET", `${account}/workers/domains?hostname=${encodeURIComponent(domain)}`);
+  if (!customDomains.ok) stop(`Could not look up the Custom Domains of ${domain}: ${describeErrors(customDomains)}. Nothing was created.`);
+  const customDomain = customDomains.result.find((existing) => existing.hostname === domain);
+  if (customDomain && customDomain.service !== NAME) {
+    stop(
+      `TRACKER_DOMAIN=${domain} already serves the Worker "${customDomain.service}" (a Custom Domain); deploying would move it to the tracker.\n` +
+        `Choose another hostname, or first remove it from "${customDomain.service}" (dash.cloudflare.com → Workers & Pages → ${customDomain.service}\n` +
+        "→ Settings → Domains & Routes) if that Worker no longer needs it. Nothing was created.",
+    );
+  }
+  if (!customDomain) {
+    const records = await api("GET", `/zones/${zone.id}/dns_records?name=${encodeURIComponent(domain)}`);
+    if (!records.ok) {
+      stop(
+        `Could not read the DNS records of ${zone.name} to check that ${domain} is unused: ${describeErrors(records)}.\n` +
+          "An API token needs the permission Zone → DNS → Read for this. Nothing was created.",
+      );
+    }
+    const existing = records.result.filter((record) => record.name === domain);
+    if (existing.length > 0) {
+      stop(
+        `TRACKER_DOMAIN=${domain} already has DNS records, which the deploy would replace with the tracker:\n` +
+          `${existing.map((record) => `  ${record.type} ${record.name} ${record.content}`).join("\n")}\n` +
+          `Choose a hostname without records, or delete them (dash.cloudflare.com → ${zone.name} → DNS → Records) if nothing uses them. Nothing was created.`,
+      );
+    }
+  }
   trackerUrl = `https://${domain}`;
 } else {
   const subdomain = await api("GET", `${account}/workers/subdomain`);

@@ -138,6 +138,36 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     expect(standIn.account.customDomains).toEqual([{ hostname: "t.acme-sales.com", service: "mailtracker", zone_name: "acme-sales.com" }]);
     expect(standIn.account.scripts.get("mailtracker")?.workersDev).toBe(false);
     expect(run.output).toContain("Your tracker: https://t.acme-sales.com");
+
+    // Deployed again: the hostname is the tracker's own Custom Domain (with its own DNS record), which is no conflict.
+    const again = await deploy(project, standIn, { TRACKER_DOMAIN: "t.acme-sales.com" });
+    expect(again.code, again.output).toBe(0);
+    expect(standIn.account.customDomains).toEqual([{ hostname: "t.acme-sales.com", service: "mailtracker", zone_name: "acme-sales.com" }]);
+  });
+
+  it("stops before creating anything when TRACKER_DOMAIN has a DNS record, which wrangler would silently replace", async () => {
+    const { standIn, project } = await account({ zones: ["acme-sales.com"] });
+    const website = { zone_name: "acme-sales.com", name: "www.acme-sales.com", type: "CNAME", content: "acme-sales.pages.dev" };
+    standIn.account.dnsRecords.push(website);
+    const run = await deploy(project, standIn, { TRACKER_DOMAIN: "www.acme-sales.com" });
+    expect(run.code).not.toBe(0);
+    expect(run.output).toContain("TRACKER_DOMAIN=www.acme-sales.com already has DNS records");
+    expect(run.output).toContain("CNAME www.acme-sales.com acme-sales.pages.dev");
+    expect(run.output).toContain("Nothing was created.");
+    expect(writes(run.requests)).toEqual([]);
+    expect(standIn.account.dnsRecords).toEqual([website]);
+  });
+
+  it("stops before creating anything when TRACKER_DOMAIN is another Worker's Custom Domain", async () => {
+    const { standIn, project } = await account({ zones: ["acme-sales.com"] });
+    const other = { hostname: "t.acme-sales.com", service: "link-shortener", zone_name: "acme-sales.com" };
+    standIn.account.customDomains.push(other);
+    const run = await deploy(project, standIn, { TRACKER_DOMAIN: "t.acme-sales.com" });
+    expect(run.code).not.toBe(0);
+    expect(run.output).toContain('TRACKER_DOMAIN=t.acme-sales.com already serves the Worker "link-shortener"');
+    expect(run.output).toContain("Nothing was created.");
+    expect(writes(run.requests)).toEqual([]);
+    expect(standIn.account.customDomains).toEqual([other]);
   });
 
   it("refuses a TRACKER_DOMAIN that is not a hostname in one line, before asking Cloudflare anything", async () => {
