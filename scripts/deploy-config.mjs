@@ -9,10 +9,11 @@ export const REQUIRED_SECRETS = ["SIGNING_SECRET", "REGISTRATION_SECRET"];
 
 /**
  * wrangler.toml with this deployment's resource ids filled in, the secrets it must carry (`secrets.required`) and, when
- * a domain is given, the worker served on it as a Custom Domain instead of workers.dev. The result is written to
+ * a domain is given, the worker served on it as a Custom Domain, instead of workers.dev unless `keepWorkersDev` (a
+ * tracker moving to the domain, whose emails already sent carry its workers.dev address). The result is written to
  * wrangler.deploy.toml (git-ignored) next to wrangler.toml.
  */
-export function renderDeployConfig(template, { d1DatabaseId, kvNamespaceId, domain }) {
+export function renderDeployConfig(template, { d1DatabaseId, kvNamespaceId, domain, keepWorkersDev = false }) {
   if (!template.includes(PLACEHOLDER_D1_ID) || !template.includes(PLACEHOLDER_KV_ID)) {
     throw new Error("wrangler.toml no longer holds the placeholder D1/KV ids this script replaces");
   }
@@ -24,7 +25,7 @@ export function renderDeployConfig(template, { d1DatabaseId, kvNamespaceId, doma
     // Top-level keys must come before the first [table], so the route goes right after compatibility_date.
     config = config.replace(
       /^(compatibility_date = .*)$/m,
-      `$1\nroutes = [{ pattern = "${domain}", custom_domain = true }]\nworkers_dev = false`,
+      `$1\nroutes = [{ pattern = "${domain}", custom_domain = true }]\nworkers_dev = ${keepWorkersDev === true}`,
     );
   }
   return `${config.trimEnd()}\n\n[secrets]\nrequired = ${JSON.stringify(REQUIRED_SECRETS)}\n`;

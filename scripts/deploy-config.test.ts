@@ -23,6 +23,11 @@ describe("deploy config", () => {
     expect(route).toBeLessThan(config.indexOf("[["));
   });
 
+  it("turns workers.dev off on the rep's own domain, unless told to keep it", () => {
+    expect(renderDeployConfig(template, { ...ids, domain: "t.acme-sales.com" })).toMatch(/^workers_dev = false$/m);
+    expect(renderDeployConfig(template, { ...ids, domain: "t.acme-sales.com", keepWorkersDev: true })).toMatch(/^workers_dev = true$/m);
+  });
+
   it("sets no development-only switch on a deployed tracker", () => {
     const config = renderDeployConfig(template, { ...ids, domain: "t.acme-sales.com" });
     // DEV_REQUEST_CF (worker/src/dev-request-cf.ts) lives in .dev.vars only; FEED_SETTLE_SECONDS is for tests.

@@ -153,6 +153,15 @@ else {
   );
 }
 
+// A tracker moving from workers.dev to TRACKER_DOMAIN: every email already sent carries its workers.dev address, and
+// workers_dev = false would make wrangler turn that address off (wrangler: subdomainDeploy), so it stays on.
+let keepWorkersDev = false;
+if (domain && secrets.ok) {
+  const workersDev = await api("GET", `${account}/workers/scripts/${NAME}/subdomain`);
+  if (!workersDev.ok) stop(`Could not read whether the tracker is on workers.dev: ${describeErrors(workersDev)}. Nothing was created.`);
+  keepWorkersDev = workersDev.result.enabled === true;
+}
+
 async function list(what, pathAndQuery) {
   const answer = await api("GET", pathAndQuery);
   if (!answer.ok) stop(`Could not list your ${what}: ${describeErrors(answer)}. Nothing was created.`);
@@ -187,6 +196,7 @@ writeFileSync(
     d1DatabaseId: databaseId,
     kvNamespaceId: namespaceId,
     domain,
+    keepWorkersDev,
   }),
 );
 
@@ -216,3 +226,9 @@ try {
 if (deployed.status !== 0) stop(`wrangler deploy failed:\n${wranglerFailure(deployed)}`);
 
 console.log(`\nDeployed.\n${nextSteps({ url: trackerUrl, registrationSecret: newSecrets.REGISTRATION_SECRET })}`);
+if (keepWorkersDev) {
+  console.log(
+    "Its workers.dev address stays on as well: the pixels and links of emails already sent point there and keep working;\n" +
+      "emails sent from now on use the address above once the extension's Tracker URL is set to it.",
+  );
+}

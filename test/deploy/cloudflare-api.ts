@@ -471,6 +471,19 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
           : notFound(10007, "This Worker does not exist on your account.");
       },
     ],
+    // Whether a Worker is on workers.dev [docs: GET /accounts/{id}/workers/scripts/{name}/subdomain, answering {enabled,
+    // previews_enabled}; developers.cloudflare.com/api/resources/workers/subresources/scripts/subresources/subdomain/
+    // methods/get, read 2026-12-02; cloudflare@5.2.0 resources/workers/scripts/subdomain, bundled in wrangler].
+    [
+      "GET",
+      accountPath("/workers/scripts/([^/]+)/subdomain"),
+      ({ match }) => {
+        const found = script(match[1]);
+        return found
+          ? { json: envelope({ enabled: found.workersDev, previews_enabled: false }) }
+          : notFound(10007, "This Worker does not exist on your account.");
+      },
+    ],
     [
       "POST",
       accountPath("/workers/scripts/([^/]+)/subdomain"),

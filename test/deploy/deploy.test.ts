@@ -145,6 +145,19 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     expect(standIn.account.customDomains).toEqual([{ hostname: "t.acme-sales.com", service: "mailtracker", zone_name: "acme-sales.com" }]);
   });
 
+  it("moving a deployed tracker to TRACKER_DOMAIN keeps its workers.dev address on, where emails already sent point", async () => {
+    const { standIn, project } = await account({ zones: ["acme-sales.com"] });
+    expect((await deploy(project, standIn)).code).toBe(0);
+    expect(standIn.account.scripts.get("mailtracker")?.workersDev).toBe(true);
+
+    const run = await deploy(project, standIn, { TRACKER_DOMAIN: "t.acme-sales.com" });
+    expect(run.code, run.output).toBe(0);
+    expect(standIn.account.customDomains).toEqual([{ hostname: "t.acme-sales.com", service: "mailtracker", zone_name: "acme-sales.com" }]);
+    expect(standIn.account.scripts.get("mailtracker")?.workersDev).toBe(true);
+    expect(run.output).toContain("Your tracker: https://t.acme-sales.com");
+    expect(run.output).toContain("Its workers.dev address stays on as well");
+  });
+
   it("stops before creating anything when TRACKER_DOMAIN has a DNS record, which wrangler would silently replace", async () => {
     const { standIn, project } = await account({ zones: ["acme-sales.com"] });
     const website = { zone_name: "acme-sales.com", name: "www.acme-sales.com", type: "CNAME", content: "acme-sales.pages.dev" };
