@@ -142,7 +142,8 @@ if (domain) {
 // Which secrets the deployed Worker has. Only "this Worker does not exist" proves it has none: any other failure (a
 // 500, a 429, a network error) stops here, because setting SIGNING_SECRET over an existing one would invalidate every
 // tracking id and link already sent.
-const secrets = await api("GET", `${account}/workers/scripts/${NAME}/secrets`);
+const secretsPath = `${account}/workers/scripts/${NAME}/secrets`;
+const secrets = await api("GET", secretsPath);
 let existingSecrets;
 if (secrets.ok) existingSecrets = new Set(secrets.result.map((secret) => secret.name));
 else if (hasCode(secrets, NOT_FOUND)) existingSecrets = new Set();
@@ -223,7 +224,22 @@ try {
 } finally {
   rmSync(secretsDir, { recursive: true, force: true });
 }
-if (deployed.status !== 0) stop(`wrangler deploy failed:\n${wranglerFailure(deployed)}`);
+if (deployed.status !== 0) {
+  // wrangler stores the secrets with the upload and fails later steps (cron triggers, queue consumers, the Custom Domain)
+  // after it. A rerun then finds REGISTRATION_SECRET set, keeps it and never shows it, so it is shown now, unless the
+  // Worker provably lacks it.
+  if (newSecrets.REGISTRATION_SECRET) {
+    const after = await api("GET", secretsPath);
+    const stored = after.ok ? after.result.some((secret) => secret.name === "REGISTRATION_SECRET") : !hasCode(after, NOT_FOUND);
+    if (stored) {
+      console.log(
+        `\nThe deploy failed after its upload, which ${after.ok ? "stored" : "may have stored"} the new secrets: run \`npm run deploy\` again to\n` +
+          `finish (it keeps them). The registration secret will not be shown again.\n${nextSteps({ url: trackerUrl, registrationSecret: newSecrets.REGISTRATION_SECRET })}`,
+      );
+    }
+  }
+  stop(`wrangler deploy failed:\n${wranglerFailure(deployed)}`);
+}
 
 console.log(`\nDeployed.\n${nextSteps({ url: trackerUrl, registrationSecret: newSecrets.REGISTRATION_SECRET })}`);
 if (keepWorkersDev) {

@@ -247,6 +247,41 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     });
   }
 
+  it("when the deploy fails after its upload stored the new secrets, prints the registration secret, and a rerun keeps it", async () => {
+    const { standIn, project } = await account();
+    // The cron trigger is set after the upload [wrangler: triggersDeploy]; a 500 there fails the deploy.
+    const failure = { status: 500, code: 10013, message: "An unknown error has occurred" };
+    standIn.account.failures.push({ method: "PUT", path: /\/workers\/scripts\/mailtracker\/schedules$/, failure });
+    const run = await deploy(project, standIn);
+    expect(run.code).not.toBe(0);
+    const stored = secretsOf(standIn.account);
+    expect([...stored.keys()].sort()).toEqual(["REGISTRATION_SECRET", "SIGNING_SECRET"]);
+    expect(run.output).toContain("The deploy failed after its upload, which stored the new secrets");
+    expect(run.output).toContain(`Registration secret (shown once, keep it somewhere safe): ${stored.get("REGISTRATION_SECRET")}`);
+    expect(run.output).toContain("Your tracker: https://mailtracker.rep-acme.workers.dev");
+    expect(run.output).toContain("wrangler deploy failed:");
+    expect(run.output).not.toContain(stored.get("SIGNING_SECRET"));
+
+    standIn.account.failures.length = 0;
+    const rerun = await deploy(project, standIn);
+    expect(rerun.code, rerun.output).toBe(0);
+    expect(secretsOf(standIn.account)).toEqual(stored);
+    expect(standIn.account.scripts.get("mailtracker")?.crons).toEqual(["23 * * * *"]);
+  });
+
+  it("when the upload itself fails, prints no registration secret, since none was stored", async () => {
+    const { standIn, project } = await account();
+    // Refused as the stand-in refuses a bad upload (code 10021); a 4xx is not retried [wrangler: retryOnAPIFailure
+    // retries only 5xx and 429].
+    const failure = { status: 400, code: 10021, message: "Uncaught Error: the Worker failed to start" };
+    standIn.account.failures.push({ method: "PUT", path: /\/workers\/scripts\/mailtracker$/, failure });
+    const run = await deploy(project, standIn);
+    expect(run.code).not.toBe(0);
+    expect(standIn.account.scripts.has("mailtracker")).toBe(false);
+    expect(run.output).toContain("wrangler deploy failed:");
+    expect(run.output).not.toContain("Registration secret");
+  });
+
   it("after a new migration, applies only that one", async () => {
     const { standIn, project } = await account();
     expect((await deploy(project, standIn)).code).toBe(0);
