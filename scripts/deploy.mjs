@@ -1,6 +1,7 @@
 // `npm run deploy`: puts the tracker on your own Cloudflare account (and, with TRACKER_DOMAIN, your own domain).
-// 1. Checks, creating nothing: Node, login, the account, where the tracker will be served (a workers.dev subdomain,
-//    or TRACKER_DOMAIN's zone on the account) and which secrets the deployed tracker already has.
+// 1. Checks, creating nothing: Node, login, the account, where the tracker will be served (a workers.dev subdomain, or
+//    TRACKER_DOMAIN's active zone on the account with the hostname unused) and which secrets the deployed tracker
+//    already has.
 // 2. Creates what is missing, looked up by the names wrangler's own provisioning gives them: the D1 database
 //    `mailtracker` (database_name in wrangler.toml), the KV namespace `mailtracker-cache` (<worker>-<binding>), queues.
 // 3. Applies new migrations remotely (wrangler tracks which ran), then `wrangler deploy` with the new secrets in the
