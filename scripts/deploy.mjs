@@ -114,7 +114,8 @@ if (domain) {
     if (!records.ok) {
       stop(
         `Could not read the DNS records of ${zone.name} to check that ${domain} is unused: ${describeErrors(records)}.\n` +
-          "An API token needs the permission Zone → DNS → Read for this. Nothing was created.",
+          "That takes DNS Read on the zone, which `npx wrangler login` may not grant (its default permissions name zones, not DNS):\n" +
+          "deploy with an API token that has Zone → DNS → Read (CLOUDFLARE_API_TOKEN=… npm run deploy). Nothing was created.",
       );
     }
     const existing = records.result.filter((record) => record.name === domain);

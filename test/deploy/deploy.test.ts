@@ -171,6 +171,19 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     expect(standIn.account.dnsRecords).toEqual([website]);
   });
 
+  it("stops before creating anything when it cannot read TRACKER_DOMAIN's DNS records, saying which permission it needs", async () => {
+    const { standIn, project } = await account({ zones: ["acme-sales.com"] });
+    // A token without DNS Read on the zone; its answer is assumed to be the stand-in's authentication error.
+    const failure = { status: 403, code: 10000, message: "Authentication error" };
+    standIn.account.failures.push({ method: "GET", path: /\/dns_records$/, failure });
+    const run = await deploy(project, standIn, { TRACKER_DOMAIN: "t.acme-sales.com" });
+    expect(run.code).not.toBe(0);
+    expect(run.output).toContain("Could not read the DNS records of acme-sales.com to check that t.acme-sales.com is unused");
+    expect(run.output).toContain("Zone → DNS → Read");
+    expect(run.output).not.toMatch(/at .*\.(m?js|ts):\d+/); // no stack trace
+    expect(writes(run.requests)).toEqual([]);
+  });
+
   it("stops before creating anything when TRACKER_DOMAIN is another Worker's Custom Domain", async () => {
     const { standIn, project } = await account({ zones: ["acme-sales.com"] });
     const other = { hostname: "t.acme-sales.com", service: "link-shortener", zone_name: "acme-sales.com" };
