@@ -12,11 +12,18 @@ export function authHeaders(credentials) {
 
 /**
  * `call(method, path, body)` answers Cloudflare's envelope as `{ ok, status, result, errors }`; a network failure is
- * `{ ok: false, status: 0, errors: [{ code: 0, message }] }`, never an exception, so every caller decides.
+ * `{ ok: false, status: 0, errors: [{ code: 0, message }] }`, never an exception, so every caller decides. A GET that
+ * fails on the network is sent once more: the deploy blocks on wrangler (spawnSync) for a while, and the kept-alive
+ * connection the next request reuses may have been closed meanwhile ("other side closed").
  */
 export function cloudflareApi(credentials, baseUrl = process.env.CLOUDFLARE_API_BASE_URL || DEFAULT_BASE_URL) {
   const headers = { ...authHeaders(credentials), "Content-Type": "application/json" };
   return async function call(method, path, body) {
+    const answer = await send(method, path, body);
+    return answer.status === 0 && method === "GET" ? send(method, path, body) : answer;
+  };
+
+  async function send(method, path, body) {
     try {
       const response = await fetch(`${baseUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
       const text = await response.text();
@@ -30,7 +37,7 @@ export function cloudflareApi(credentials, baseUrl = process.env.CLOUDFLARE_API_
     } catch (error) {
       return { ok: false, status: 0, errors: [{ code: 0, message: String(error.cause?.message ?? error.message) }] };
     }
-  };
+  }
 }
 
 /** "message [code: N]; …" for a failed answer. */

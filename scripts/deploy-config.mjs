@@ -2,16 +2,18 @@
 
 const PLACEHOLDER_D1_ID = "00000000-0000-4000-8000-000000000000";
 const PLACEHOLDER_KV_ID = "00000000000000000000000000000000";
+const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
 
 /** Secrets every deployed version must have: wrangler uploads them as "inherit" bindings, so a deploy without them fails. */
 export const REQUIRED_SECRETS = ["SIGNING_SECRET", "REGISTRATION_SECRET"];
 
 /**
  * wrangler.toml with this deployment's resource ids filled in, the secrets it must carry (`secrets.required`) and, when
- * a domain is given, the worker served on it as a Custom Domain instead of workers.dev. The result is written to
+ * a domain is given, the worker served on it as a Custom Domain, instead of workers.dev unless `keepWorkersDev` (a
+ * tracker moving to the domain, whose emails already sent carry its workers.dev address). The result is written to
  * wrangler.deploy.toml (git-ignored) next to wrangler.toml.
  */
-export function renderDeployConfig(template, { d1DatabaseId, kvNamespaceId, domain }) {
+export function renderDeployConfig(template, { d1DatabaseId, kvNamespaceId, domain, keepWorkersDev = false }) {
   if (!template.includes(PLACEHOLDER_D1_ID) || !template.includes(PLACEHOLDER_KV_ID)) {
     throw new Error("wrangler.toml no longer holds the placeholder D1/KV ids this script replaces");
   }
@@ -19,14 +21,27 @@ export function renderDeployConfig(template, { d1DatabaseId, kvNamespaceId, doma
   if (!/^[0-9a-f]{32}$/.test(kvNamespaceId)) throw new Error(`unexpected KV namespace id: ${kvNamespaceId}`);
   let config = template.replace(PLACEHOLDER_D1_ID, d1DatabaseId).replace(PLACEHOLDER_KV_ID, kvNamespaceId);
   if (domain) {
-    if (!/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i.test(domain)) throw new Error(`not a domain name: ${domain}`);
+    if (!HOSTNAME.test(domain)) throw new Error(`not a domain name: ${domain}`);
     // Top-level keys must come before the first [table], so the route goes right after compatibility_date.
     config = config.replace(
       /^(compatibility_date = .*)$/m,
-      `$1\nroutes = [{ pattern = "${domain}", custom_domain = true }]\nworkers_dev = false`,
+      `$1\nroutes = [{ pattern = "${domain}", custom_domain = true }]\nworkers_dev = ${keepWorkersDev === true}`,
     );
   }
   return `${config.trimEnd()}\n\n[secrets]\nrequired = ${JSON.stringify(REQUIRED_SECRETS)}\n`;
+}
+
+/**
+ * TRACKER_DOMAIN as a hostname, also when pasted as an address ("https://t.example.com/" → "t.example.com"); null when
+ * it is not one (a path, a port, a space), so the deploy can refuse it before looking anything up.
+ */
+export function trackerHostname(value) {
+  const hostname = value
+    .trim()
+    .toLowerCase()
+    .replace(/^https?:\/\//, "")
+    .replace(/\/$/, "");
+  return HOSTNAME.test(hostname) ? hostname : null;
 }
 
 /** The zone names a hostname could belong to, longest first: t.acme.co.uk → t.acme.co.uk, acme.co.uk, co.uk. */

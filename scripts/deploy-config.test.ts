@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 // @ts-expect-error: plain JavaScript module without type declarations
-import { candidateZones, nextSteps, renderDeployConfig } from "./deploy-config.mjs";
+import { candidateZones, nextSteps, renderDeployConfig, trackerHostname } from "./deploy-config.mjs";
 
 const template = readFileSync(path.join(import.meta.dirname, "..", "wrangler.toml"), "utf8");
 const ids = { d1DatabaseId: "3f1c2b9e-1a2b-4c3d-8e9f-0a1b2c3d4e5f", kvNamespaceId: "0123456789abcdef0123456789abcdef" };
@@ -23,6 +23,11 @@ describe("deploy config", () => {
     expect(route).toBeLessThan(config.indexOf("[["));
   });
 
+  it("turns workers.dev off on the rep's own domain, unless told to keep it", () => {
+    expect(renderDeployConfig(template, { ...ids, domain: "t.acme-sales.com" })).toMatch(/^workers_dev = false$/m);
+    expect(renderDeployConfig(template, { ...ids, domain: "t.acme-sales.com", keepWorkersDev: true })).toMatch(/^workers_dev = true$/m);
+  });
+
   it("sets no development-only switch on a deployed tracker", () => {
     const config = renderDeployConfig(template, { ...ids, domain: "t.acme-sales.com" });
     // DEV_REQUEST_CF (worker/src/dev-request-cf.ts) lives in .dev.vars only; FEED_SETTLE_SECONDS is for tests.
@@ -37,6 +42,15 @@ describe("deploy config", () => {
 
   it("makes every deployed version carry both secrets (secrets.required)", () => {
     expect(renderDeployConfig(template, ids)).toMatch(/\n\[secrets\]\nrequired = \["SIGNING_SECRET","REGISTRATION_SECRET"\]\n$/);
+  });
+
+  it("takes TRACKER_DOMAIN as a hostname, also when pasted as an address, and refuses anything else", () => {
+    expect(trackerHostname("t.acme-sales.com")).toBe("t.acme-sales.com");
+    expect(trackerHostname(" https://T.Acme-Sales.com/ ")).toBe("t.acme-sales.com");
+    expect(trackerHostname("http://t.acme-sales.com")).toBe("t.acme-sales.com");
+    expect(trackerHostname("t.acme-sales.com/")).toBe("t.acme-sales.com");
+    for (const value of ["t.acme-sales.com/track", "t.acme-sales.com:8443", "https://", "acme", "t acme.com", 'evil" ]\n[vars'])
+      expect(trackerHostname(value)).toBeNull();
   });
 
   it("looks for a domain's zone from the longest name down", () => {

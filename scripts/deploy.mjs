@@ -1,6 +1,7 @@
 // `npm run deploy`: puts the tracker on your own Cloudflare account (and, with TRACKER_DOMAIN, your own domain).
-// 1. Checks, creating nothing: Node, login, the account, where the tracker will be served (a workers.dev subdomain,
-//    or TRACKER_DOMAIN's zone on the account) and which secrets the deployed tracker already has.
+// 1. Checks, creating nothing: Node, login, the account, where the tracker will be served (a workers.dev subdomain, or
+//    TRACKER_DOMAIN's active zone on the account with the hostname unused) and which secrets the deployed tracker
+//    already has.
 // 2. Creates what is missing, looked up by the names wrangler's own provisioning gives them: the D1 database
 //    `mailtracker` (database_name in wrangler.toml), the KV namespace `mailtracker-cache` (<worker>-<binding>), queues.
 // 3. Applies new migrations remotely (wrangler tracks which ran), then `wrangler deploy` with the new secrets in the
@@ -14,7 +15,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { cloudflareApi, describeErrors, hasCode } from "./cloudflare-api.mjs";
-import { candidateZones, nextSteps, REQUIRED_SECRETS, renderDeployConfig } from "./deploy-config.mjs";
+import { candidateZones, nextSteps, REQUIRED_SECRETS, renderDeployConfig, trackerHostname } from "./deploy-config.mjs";
 import { ROOT, WRANGLER_ENV } from "./tracker.mjs";
 
 const WRANGLER = path.join(ROOT, "node_modules", ".bin", "wrangler");
@@ -42,6 +43,12 @@ function wranglerFailure(result) {
 }
 
 // 1. Checks. Nothing below creates anything until every check has passed.
+const domainSetting = process.env.TRACKER_DOMAIN?.trim();
+const domain = domainSetting ? trackerHostname(domainSetting) : undefined;
+if (domain === null) {
+  stop(`TRACKER_DOMAIN=${domainSetting} is not a hostname: set it to one like t.example.com (no path, no port). Nothing was created.`);
+}
+
 const token = wrangler(["auth", "token", "--json"]);
 if (token.status !== 0)
   stop("Not logged in to Cloudflare: run `npx wrangler login` (or set CLOUDFLARE_API_TOKEN), then `npm run deploy` again.");
@@ -61,7 +68,6 @@ if (!accountId) {
 }
 const account = `/accounts/${accountId}`;
 
-const domain = process.env.TRACKER_DOMAIN?.trim().toLowerCase() || undefined;
 let trackerUrl;
 if (domain) {
   let zone = null;
@@ -69,7 +75,7 @@ if (domain) {
     const zones = await api("GET", `/zones?name=${encodeURIComponent(name)}&account.id=${accountId}`);
     if (!zones.ok) stop(`Could not look up the zone of ${domain}: ${describeErrors(zones)}. Nothing was created.`);
     if (zones.result.length > 0) {
-      zone = name;
+      zone = zones.result[0];
       break;
     }
   }
@@ -78,6 +84,48 @@ if (domain) {
       `TRACKER_DOMAIN=${domain}: no zone for it on this Cloudflare account (${accountId}). Add the domain to this account\n` +
         "(dash.cloudflare.com → Add a domain) and run again, or leave TRACKER_DOMAIN unset to use a workers.dev address. Nothing was created.",
     );
+  }
+  // A Custom Domain needs an active zone (developers.cloudflare.com/workers/configuration/routing/custom-domains/, read
+  // 2026-12-02); a domain just added stays "pending" until its nameservers are the ones Cloudflare assigned it.
+  if (zone.status !== "active") {
+    stop(
+      `TRACKER_DOMAIN=${domain}: its zone ${zone.name} is not active on Cloudflare yet (status: ${zone.status}), and a Worker can only be\n` +
+        `served on an active zone. At your domain's registrar, set its nameservers to ${zone.name_servers?.join(" and ") ?? "the ones Cloudflare shows"}\n` +
+        `(dash.cloudflare.com → ${zone.name} → Overview), wait until Cloudflare says the domain is active, and run again. Nothing was created.`,
+    );
+  }
+  // wrangler, run here without a terminal, answers its own questions "Custom Domains already exist … Update them to
+  // point to this script instead?" and "You already have DNS records that conflict … Update them?" with yes
+  // (workers-sdk packages/deploy-helpers/src/triggers/publish-routes.ts, publishCustomDomains; wrangler 4.155.0). So the
+  // hostname is checked here first: taking it from another Worker, or replacing a DNS record (a live website), is the
+  // rep's decision. The tracker's own Custom Domain, from an earlier deploy, is fine, and so is the DNS record it has.
+  const customDomains = await api("GET", `${account}/workers/domains?hostname=${encodeURIComponent(domain)}`);
+  if (!customDomains.ok) stop(`Could not look up the Custom Domains of ${domain}: ${describeErrors(customDomains)}. Nothing was created.`);
+  const customDomain = customDomains.result.find((existing) => existing.hostname === domain);
+  if (customDomain && customDomain.service !== NAME) {
+    stop(
+      `TRACKER_DOMAIN=${domain} already serves the Worker "${customDomain.service}" (a Custom Domain); deploying would move it to the tracker.\n` +
+        `Choose another hostname, or first remove it from "${customDomain.service}" (dash.cloudflare.com → Workers & Pages → ${customDomain.service}\n` +
+        "→ Settings → Domains & Routes) if that Worker no longer needs it. Nothing was created.",
+    );
+  }
+  if (!customDomain) {
+    const records = await api("GET", `/zones/${zone.id}/dns_records?name=${encodeURIComponent(domain)}`);
+    if (!records.ok) {
+      stop(
+        `Could not read the DNS records of ${zone.name} to check that ${domain} is unused: ${describeErrors(records)}.\n` +
+          "That takes DNS Read on the zone, which `npx wrangler login` may not grant (its default permissions name zones, not DNS):\n" +
+          "deploy with an API token that has Zone → DNS → Read (CLOUDFLARE_API_TOKEN=… npm run deploy). Nothing was created.",
+      );
+    }
+    const existing = records.result.filter((record) => record.name === domain);
+    if (existing.length > 0) {
+      stop(
+        `TRACKER_DOMAIN=${domain} already has DNS records, which the deploy would replace with the tracker:\n` +
+          `${existing.map((record) => `  ${record.type} ${record.name} ${record.content}`).join("\n")}\n` +
+          `Choose a hostname without records, or delete them (dash.cloudflare.com → ${zone.name} → DNS → Records) if nothing uses them. Nothing was created.`,
+      );
+    }
   }
   trackerUrl = `https://${domain}`;
 } else {
@@ -96,7 +144,8 @@ if (domain) {
 // Which secrets the deployed Worker has. Only "this Worker does not exist" proves it has none: any other failure (a
 // 500, a 429, a network error) stops here, because setting SIGNING_SECRET over an existing one would invalidate every
 // tracking id and link already sent.
-const secrets = await api("GET", `${account}/workers/scripts/${NAME}/secrets`);
+const secretsPath = `${account}/workers/scripts/${NAME}/secrets`;
+const secrets = await api("GET", secretsPath);
 let existingSecrets;
 if (secrets.ok) existingSecrets = new Set(secrets.result.map((secret) => secret.name));
 else if (hasCode(secrets, NOT_FOUND)) existingSecrets = new Set();
@@ -105,6 +154,15 @@ else {
     `Could not read the tracker's secrets (${describeErrors(secrets)}).\n` +
       "Stopped before changing anything, so the signing secret of emails already sent stays as it is. Run `npm run deploy` again in a minute.",
   );
+}
+
+// A tracker moving from workers.dev to TRACKER_DOMAIN: every email already sent carries its workers.dev address, and
+// workers_dev = false would make wrangler turn that address off (wrangler: subdomainDeploy), so it stays on.
+let keepWorkersDev = false;
+if (domain && secrets.ok) {
+  const workersDev = await api("GET", `${account}/workers/scripts/${NAME}/subdomain`);
+  if (!workersDev.ok) stop(`Could not read whether the tracker is on workers.dev: ${describeErrors(workersDev)}. Nothing was created.`);
+  keepWorkersDev = workersDev.result.enabled === true;
 }
 
 async function list(what, pathAndQuery) {
@@ -141,6 +199,7 @@ writeFileSync(
     d1DatabaseId: databaseId,
     kvNamespaceId: namespaceId,
     domain,
+    keepWorkersDev,
   }),
 );
 
@@ -167,6 +226,27 @@ try {
 } finally {
   rmSync(secretsDir, { recursive: true, force: true });
 }
-if (deployed.status !== 0) stop(`wrangler deploy failed:\n${wranglerFailure(deployed)}`);
+if (deployed.status !== 0) {
+  // wrangler stores the secrets with the upload and fails later steps (cron triggers, queue consumers, the Custom Domain)
+  // after it. A rerun then finds REGISTRATION_SECRET set, keeps it and never shows it, so it is shown now, unless the
+  // Worker provably lacks it.
+  if (newSecrets.REGISTRATION_SECRET) {
+    const after = await api("GET", secretsPath);
+    const stored = after.ok ? after.result.some((secret) => secret.name === "REGISTRATION_SECRET") : !hasCode(after, NOT_FOUND);
+    if (stored) {
+      console.log(
+        `\nThe deploy failed after its upload, which ${after.ok ? "stored" : "may have stored"} the new secrets: run \`npm run deploy\` again to\n` +
+          `finish (it keeps them). The registration secret will not be shown again.\n${nextSteps({ url: trackerUrl, registrationSecret: newSecrets.REGISTRATION_SECRET })}`,
+      );
+    }
+  }
+  stop(`wrangler deploy failed:\n${wranglerFailure(deployed)}`);
+}
 
 console.log(`\nDeployed.\n${nextSteps({ url: trackerUrl, registrationSecret: newSecrets.REGISTRATION_SECRET })}`);
+if (keepWorkersDev) {
+  console.log(
+    "Its workers.dev address stays on as well: the pixels and links of emails already sent point there and keep working;\n" +
+      "emails sent from now on use the address above once the extension's Tracker URL is set to it.",
+  );
+}

@@ -1,9 +1,12 @@
 // `npm start` and `npm run deploy` as a newcomer meets them: the Node check, `--port`, a busy port.
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+// @ts-expect-error: plain JavaScript module without type declarations
+import { nodeSatisfies } from "./require-node.mjs";
 
 const SCRIPTS = import.meta.dirname;
 
@@ -45,10 +48,18 @@ describe("npm start and npm run deploy", { timeout: 120_000 }, () => {
       const result = await run([path.join(SCRIPTS, script)], { nodeOptions: OLD_NODE });
       expect(result.code).toBe(1);
       expect(result.output.trim().split("\n")).toEqual([
-        "mailtracker needs Node.js 22.12.0 or newer (this is 20.20.2): install Node.js 22 LTS or 24 from https://nodejs.org and run this again.",
+        "mailtracker needs Node.js ^22.13.0 || ^24.0.0 || >=26.0.0 (this is 20.20.2): install Node.js 22 LTS or 24 from https://nodejs.org and run this again.",
       ]);
     });
   }
+
+  it("accepts the Node versions package.json's engines names, and no other", () => {
+    const engines = JSON.parse(readFileSync(path.join(SCRIPTS, "..", "package.json"), "utf8")).engines.node;
+    // node:sqlite (the deploy test's simulated D1) needs a flag before 22.13.0; vitest supports 22, 24 and 26 on.
+    for (const version of ["22.13.0", "22.23.3", "24.0.0", "24.11.1", "26.0.0", "27.1.0"])
+      expect(nodeSatisfies(version, engines), version).toBe(true);
+    for (const version of ["20.20.2", "22.12.0", "23.11.0", "25.2.1"]) expect(nodeSatisfies(version, engines), version).toBe(false);
+  });
 
   it("a busy port is a clear error with a failing exit, and nothing claims to be running", async () => {
     const { server, port } = await listening((_request, response) => response.end("another server"));

@@ -21,8 +21,8 @@ export type AccountState = {
   accountId: string;
   /** The account's workers.dev subdomain; null when never registered (a new account). */
   subdomain: string | null;
-  /** Zones on the account, by name. */
-  zones: Map<string, string>;
+  /** Zones on the account, by name. A zone added to the account is "pending" until its nameservers are Cloudflare's. */
+  zones: Map<string, { id: string; status: "active" | "pending" }>;
   d1: Map<string, { uuid: string; name: string; db: DatabaseSync }>;
   kv: Map<string, { id: string; title: string }>;
   queues: Map<
@@ -47,6 +47,8 @@ export type AccountState = {
     }
   >;
   customDomains: { hostname: string; service: string; zone_name: string }[];
+  /** DNS records made by hand (a website, mail), by zone name; a Custom Domain's own record is not kept here. */
+  dnsRecords: { zone_name: string; name: string; type: string; content: string }[];
   /** Answers forced for a route (method + path pattern), e.g. a failing secrets list. */
   failures: { method: string; path: RegExp; failure: Failure }[];
 };
@@ -55,12 +57,13 @@ export function newAccount(options: { subdomain?: string | null; zones?: string[
   return {
     accountId: randomBytes(16).toString("hex"),
     subdomain: options.subdomain === undefined ? "rep-acme" : options.subdomain,
-    zones: new Map((options.zones ?? []).map((name) => [name, randomBytes(16).toString("hex")])),
+    zones: new Map((options.zones ?? []).map((name) => [name, { id: randomBytes(16).toString("hex"), status: "active" }])),
     d1: new Map(),
     kv: new Map(),
     queues: new Map(),
     scripts: new Map(),
     customDomains: [],
+    dnsRecords: [],
     failures: [],
   };
 }
@@ -154,7 +157,9 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
           : { json: envelope({ subdomain: account.subdomain }) },
     ],
 
-    // Zones, filtered by name and account [docs: GET /zones?name=&account.id=].
+    // Zones, filtered by name and account [docs: GET /zones?name=&account.id=]. Each has a status (initializing, pending,
+    // active or moved) and name_servers, the nameservers Cloudflare assigned it [docs: Zone; developers.cloudflare.com/
+    // api/resources/zones/methods/list, read 2026-12-02]; the two names here are made up.
     [
       "GET",
       /^\/zones$/,
@@ -162,8 +167,41 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
         const name = url.searchParams.get("name");
         const zones = [...account.zones]
           .filter(([zone]) => !name || zone === name)
-          .map(([zone, id]) => ({ id, name: zone, account: { id: a }, status: "active" }));
+          .map(([zone, { id, status }]) => ({
+            id,
+            name: zone,
+            account: { id: a },
+            status,
+            name_servers: ["ada.ns.cloudflare.com", "bob.ns.cloudflare.com"],
+          }));
         return { json: page(zones) };
+      },
+    ],
+
+    // A zone's DNS records, filtered by exact name [docs: GET /zones/{zone_id}/dns_records?name=, "DNS record name (or @
+    // for the zone apex)"; developers.cloudflare.com/api/resources/dns/subresources/records/methods/list, read 2026-12-02].
+    // A Custom Domain's own record is listed as AAAA 100:: [assumed from DNSControl's Cloudflare provider docs, which tell
+    // users to keep AAAA("worker", "100::") for it: github.com/DNSControl/dnscontrol/pull/4907, 2026-09-19]. An unknown
+    // zone is code 7003 [assumed from observed responses].
+    [
+      "GET",
+      /^\/zones\/([0-9a-f]{32})\/dns_records$/,
+      ({ match, url }) => {
+        const zone = [...account.zones].find(([, { id }]) => id === match[1])?.[0];
+        if (!zone) return notFound(7003, "Could not route to /zones, perhaps your object identifier is invalid?");
+        const name = url.searchParams.get("name");
+        const records = [
+          ...account.dnsRecords,
+          ...account.customDomains.map((domain) => ({
+            zone_name: domain.zone_name,
+            name: domain.hostname,
+            type: "AAAA",
+            content: "100::",
+          })),
+        ]
+          .filter((record) => record.zone_name === zone && (!name || record.name === name))
+          .map((record) => ({ id: randomBytes(16).toString("hex"), ...record, zone_id: match[1], proxied: true }));
+        return { json: page(records) };
       },
     ],
 
@@ -433,6 +471,19 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
           : notFound(10007, "This Worker does not exist on your account.");
       },
     ],
+    // Whether a Worker is on workers.dev [docs: GET /accounts/{id}/workers/scripts/{name}/subdomain, answering {enabled,
+    // previews_enabled}; developers.cloudflare.com/api/resources/workers/subresources/scripts/subresources/subdomain/
+    // methods/get, read 2026-12-02; cloudflare@5.2.0 resources/workers/scripts/subdomain, bundled in wrangler].
+    [
+      "GET",
+      accountPath("/workers/scripts/([^/]+)/subdomain"),
+      ({ match }) => {
+        const found = script(match[1]);
+        return found
+          ? { json: envelope({ enabled: found.workersDev, previews_enabled: false }) }
+          : notFound(10007, "This Worker does not exist on your account.");
+      },
+    ],
     [
       "POST",
       accountPath("/workers/scripts/([^/]+)/subdomain"),
@@ -460,17 +511,41 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
       },
     ],
 
+    // The account's Custom Domains, filtered by hostname, service (the Worker) or zone [docs: GET
+    // /accounts/{id}/workers/domains; developers.cloudflare.com/api/resources/workers/subresources/domains/methods/list,
+    // read 2026-12-02].
+    [
+      "GET",
+      accountPath("/workers/domains"),
+      ({ url }) => {
+        const filters = (["hostname", "service", "zone_name"] as const).map((key) => [key, url.searchParams.get(key)] as const);
+        const domains = account.customDomains.filter((domain) => filters.every(([key, value]) => !value || domain[key] === value));
+        return { json: envelope(domains.map((domain) => ({ ...domain, id: domain.hostname, environment: "production" }))) };
+      },
+    ],
+
     // Custom Domains, per Worker: a changeset preview, then PUT of the records [wrangler: publishCustomDomains; outside a
-    // TTY it ignores a failing changeset and overrides existing origins]. A hostname outside the account's zones is
-    // refused [docs: a Custom Domain's zone must be on the same account; the code, 100117, is assumed].
+    // TTY it ignores a failing changeset and sends override_existing_origin and override_existing_dns_record]. With those,
+    // the hostname is taken from another Worker and its DNS records are replaced by the Custom Domain's [docs:
+    // developers.cloudflare.com/workers/configuration/routing/custom-domains/, "replace the existing record"]. The
+    // changeset's conflicting lists hostnames that have DNS records [wrangler: asks "You already have DNS records that
+    // conflict" about them in a TTY]. A hostname outside the account's zones is refused [docs: a Custom Domain's zone
+    // must be on the same account; the code, 100117, is assumed], and so is one in a zone that is not active [docs: the
+    // same page, "an active Cloudflare zone"; the code, 100118, is assumed].
     [
       "POST",
       accountPath("/workers/scripts/([^/]+)/domains/changeset"),
       ({ body }) => {
         const origins = JSON.parse(String(body)) as { hostname: string }[];
         const known = new Set(account.customDomains.map((domain) => domain.hostname));
+        const withRecords = new Set(account.dnsRecords.map((record) => record.name));
         return {
-          json: envelope({ added: origins.filter((origin) => !known.has(origin.hostname)), removed: [], updated: [], conflicting: [] }),
+          json: envelope({
+            added: origins.filter((origin) => !known.has(origin.hostname)),
+            removed: [],
+            updated: [],
+            conflicting: origins.filter((origin) => withRecords.has(origin.hostname)),
+          }),
         };
       },
     ],
@@ -481,12 +556,18 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
         const { origins } = JSON.parse(String(body)) as { origins: { hostname: string }[] };
         const added = [];
         for (const { hostname } of origins) {
-          const zone = [...account.zones.keys()].find((name) => hostname === name || hostname.endsWith(`.${name}`));
+          const zone = [...account.zones].find(([name]) => hostname === name || hostname.endsWith(`.${name}`));
           if (!zone) return { status: 400, json: errorEnvelope(100117, `Hostname '${hostname}' is not in a zone on this account`) };
-          added.push({ hostname, service: match[1], zone_name: zone });
+          if (zone[1].status !== "active") return { status: 400, json: errorEnvelope(100118, `The zone of '${hostname}' is not active`) };
+          added.push({ hostname, service: match[1], zone_name: zone[0] });
         }
-        account.customDomains = [...account.customDomains.filter((domain) => domain.service !== match[1]), ...added];
-        return { json: envelope(added.map((domain) => ({ ...domain, id: randomBytes(16).toString("hex"), environment: "production" }))) };
+        const hostnames = new Set(added.map((domain) => domain.hostname));
+        account.customDomains = [
+          ...account.customDomains.filter((domain) => domain.service !== match[1] && !hostnames.has(domain.hostname)),
+          ...added,
+        ];
+        account.dnsRecords = account.dnsRecords.filter((record) => !hostnames.has(record.name));
+        return { json: envelope(added.map((domain) => ({ ...domain, id: domain.hostname, environment: "production" }))) };
       },
     ],
   ];

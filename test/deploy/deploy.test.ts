@@ -131,13 +131,79 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     expect(run.output).toContain("Your tracker: https://mailtracker.rep-acme.workers.dev");
   });
 
-  it("serves the tracker on TRACKER_DOMAIN when its zone is on the account", async () => {
+  it("serves the tracker on TRACKER_DOMAIN when its zone is on the account, also when it is pasted as an address", async () => {
     const { standIn, project } = await account({ zones: ["acme-sales.com"] });
-    const run = await deploy(project, standIn, { TRACKER_DOMAIN: "t.acme-sales.com" });
+    const run = await deploy(project, standIn, { TRACKER_DOMAIN: "https://t.acme-sales.com/" });
     expect(run.code, run.output).toBe(0);
     expect(standIn.account.customDomains).toEqual([{ hostname: "t.acme-sales.com", service: "mailtracker", zone_name: "acme-sales.com" }]);
     expect(standIn.account.scripts.get("mailtracker")?.workersDev).toBe(false);
     expect(run.output).toContain("Your tracker: https://t.acme-sales.com");
+
+    // Deployed again: the hostname is the tracker's own Custom Domain (with its own DNS record), which is no conflict.
+    const again = await deploy(project, standIn, { TRACKER_DOMAIN: "t.acme-sales.com" });
+    expect(again.code, again.output).toBe(0);
+    expect(standIn.account.customDomains).toEqual([{ hostname: "t.acme-sales.com", service: "mailtracker", zone_name: "acme-sales.com" }]);
+  });
+
+  it("moving a deployed tracker to TRACKER_DOMAIN keeps its workers.dev address on, where emails already sent point", async () => {
+    const { standIn, project } = await account({ zones: ["acme-sales.com"] });
+    expect((await deploy(project, standIn)).code).toBe(0);
+    expect(standIn.account.scripts.get("mailtracker")?.workersDev).toBe(true);
+
+    const run = await deploy(project, standIn, { TRACKER_DOMAIN: "t.acme-sales.com" });
+    expect(run.code, run.output).toBe(0);
+    expect(standIn.account.customDomains).toEqual([{ hostname: "t.acme-sales.com", service: "mailtracker", zone_name: "acme-sales.com" }]);
+    expect(standIn.account.scripts.get("mailtracker")?.workersDev).toBe(true);
+    expect(run.output).toContain("Your tracker: https://t.acme-sales.com");
+    expect(run.output).toContain("Its workers.dev address stays on as well");
+  });
+
+  it("stops before creating anything when TRACKER_DOMAIN has a DNS record, which wrangler would silently replace", async () => {
+    const { standIn, project } = await account({ zones: ["acme-sales.com"] });
+    const website = { zone_name: "acme-sales.com", name: "www.acme-sales.com", type: "CNAME", content: "acme-sales.pages.dev" };
+    standIn.account.dnsRecords.push(website);
+    const run = await deploy(project, standIn, { TRACKER_DOMAIN: "www.acme-sales.com" });
+    expect(run.code).not.toBe(0);
+    expect(run.output).toContain("TRACKER_DOMAIN=www.acme-sales.com already has DNS records");
+    expect(run.output).toContain("CNAME www.acme-sales.com acme-sales.pages.dev");
+    expect(run.output).toContain("Nothing was created.");
+    expect(writes(run.requests)).toEqual([]);
+    expect(standIn.account.dnsRecords).toEqual([website]);
+  });
+
+  it("stops before creating anything when it cannot read TRACKER_DOMAIN's DNS records, saying which permission it needs", async () => {
+    const { standIn, project } = await account({ zones: ["acme-sales.com"] });
+    // A token without DNS Read on the zone; its answer is assumed to be the stand-in's authentication error.
+    const failure = { status: 403, code: 10000, message: "Authentication error" };
+    standIn.account.failures.push({ method: "GET", path: /\/dns_records$/, failure });
+    const run = await deploy(project, standIn, { TRACKER_DOMAIN: "t.acme-sales.com" });
+    expect(run.code).not.toBe(0);
+    expect(run.output).toContain("Could not read the DNS records of acme-sales.com to check that t.acme-sales.com is unused");
+    expect(run.output).toContain("Zone → DNS → Read");
+    expect(run.output).not.toMatch(/at .*\.(m?js|ts):\d+/); // no stack trace
+    expect(writes(run.requests)).toEqual([]);
+  });
+
+  it("stops before creating anything when TRACKER_DOMAIN is another Worker's Custom Domain", async () => {
+    const { standIn, project } = await account({ zones: ["acme-sales.com"] });
+    const other = { hostname: "t.acme-sales.com", service: "link-shortener", zone_name: "acme-sales.com" };
+    standIn.account.customDomains.push(other);
+    const run = await deploy(project, standIn, { TRACKER_DOMAIN: "t.acme-sales.com" });
+    expect(run.code).not.toBe(0);
+    expect(run.output).toContain('TRACKER_DOMAIN=t.acme-sales.com already serves the Worker "link-shortener"');
+    expect(run.output).toContain("Nothing was created.");
+    expect(writes(run.requests)).toEqual([]);
+    expect(standIn.account.customDomains).toEqual([other]);
+  });
+
+  it("refuses a TRACKER_DOMAIN that is not a hostname in one line, before asking Cloudflare anything", async () => {
+    const { standIn, project } = await account({ zones: ["acme-sales.com"] });
+    const run = await deploy(project, standIn, { TRACKER_DOMAIN: "t.acme-sales.com/track" });
+    expect(run.code).not.toBe(0);
+    expect(run.output.trim().split("\n")).toEqual([
+      "TRACKER_DOMAIN=t.acme-sales.com/track is not a hostname: set it to one like t.example.com (no path, no port). Nothing was created.",
+    ]);
+    expect(run.requests).toEqual([]);
   });
 
   it("stops before creating anything when TRACKER_DOMAIN's zone is not on the account", async () => {
@@ -146,6 +212,19 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     expect(run.code).not.toBe(0);
     expect(run.output).toContain("TRACKER_DOMAIN=t.acme-sales.com: no zone for it on this Cloudflare account");
     expect(run.output).toContain("Nothing was created.");
+    expect(writes(run.requests)).toEqual([]);
+  });
+
+  it("stops before creating anything when TRACKER_DOMAIN's zone is not active yet, saying which nameservers to set", async () => {
+    const { standIn, project } = await account({ zones: ["acme-sales.com"] });
+    // Added to the account, its nameservers not changed yet.
+    standIn.account.zones.set("acme-sales.com", { id: "0123456789abcdef0123456789abcdef", status: "pending" });
+    const run = await deploy(project, standIn, { TRACKER_DOMAIN: "t.acme-sales.com" });
+    expect(run.code).not.toBe(0);
+    expect(run.output).toContain("its zone acme-sales.com is not active on Cloudflare yet (status: pending)");
+    expect(run.output).toContain("set its nameservers to ada.ns.cloudflare.com and bob.ns.cloudflare.com");
+    expect(run.output).toContain("Nothing was created.");
+    expect(run.output).not.toMatch(/at .*\.(m?js|ts):\d+/); // no stack trace
     expect(writes(run.requests)).toEqual([]);
   });
 
@@ -180,6 +259,41 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
       expect(secretsOf(standIn.account)).toEqual(secretsBefore);
     });
   }
+
+  it("when the deploy fails after its upload stored the new secrets, prints the registration secret, and a rerun keeps it", async () => {
+    const { standIn, project } = await account();
+    // The cron trigger is set after the upload [wrangler: triggersDeploy]; a 500 there fails the deploy.
+    const failure = { status: 500, code: 10013, message: "An unknown error has occurred" };
+    standIn.account.failures.push({ method: "PUT", path: /\/workers\/scripts\/mailtracker\/schedules$/, failure });
+    const run = await deploy(project, standIn);
+    expect(run.code).not.toBe(0);
+    const stored = secretsOf(standIn.account);
+    expect([...stored.keys()].sort()).toEqual(["REGISTRATION_SECRET", "SIGNING_SECRET"]);
+    expect(run.output).toContain("The deploy failed after its upload, which stored the new secrets");
+    expect(run.output).toContain(`Registration secret (shown once, keep it somewhere safe): ${stored.get("REGISTRATION_SECRET")}`);
+    expect(run.output).toContain("Your tracker: https://mailtracker.rep-acme.workers.dev");
+    expect(run.output).toContain("wrangler deploy failed:");
+    expect(run.output).not.toContain(stored.get("SIGNING_SECRET"));
+
+    standIn.account.failures.length = 0;
+    const rerun = await deploy(project, standIn);
+    expect(rerun.code, rerun.output).toBe(0);
+    expect(secretsOf(standIn.account)).toEqual(stored);
+    expect(standIn.account.scripts.get("mailtracker")?.crons).toEqual(["23 * * * *"]);
+  });
+
+  it("when the upload itself fails, prints no registration secret, since none was stored", async () => {
+    const { standIn, project } = await account();
+    // Refused as the stand-in refuses a bad upload (code 10021); a 4xx is not retried [wrangler: retryOnAPIFailure
+    // retries only 5xx and 429].
+    const failure = { status: 400, code: 10021, message: "Uncaught Error: the Worker failed to start" };
+    standIn.account.failures.push({ method: "PUT", path: /\/workers\/scripts\/mailtracker$/, failure });
+    const run = await deploy(project, standIn);
+    expect(run.code).not.toBe(0);
+    expect(standIn.account.scripts.has("mailtracker")).toBe(false);
+    expect(run.output).toContain("wrangler deploy failed:");
+    expect(run.output).not.toContain("Registration secret");
+  });
 
   it("after a new migration, applies only that one", async () => {
     const { standIn, project } = await account();
