@@ -66,7 +66,7 @@ const pendingSends = new Map<string, PendingSend>();
  * extension missed its send (a selector broke): say so. One the rep had turned off, or not to be tracked for another
  * reason it was told, went out as it said.
  */
-const closedUnsent: { subject: string; at: number; meantToTrack: boolean }[] = [];
+const closedWithoutSend: { subject: string; at: number; meantToTrack: boolean }[] = [];
 const MISSED_SEND_WINDOW_MS = 120_000;
 
 function register(pending: PendingSend, notBefore?: number): void {
@@ -151,13 +151,13 @@ function onGmailSent(sent: SentMessageIds[], options: Options): void {
  */
 function onUntrackedSent(sends: UntrackedSend[], openSessions: Iterable<ComposeSession>, options: Options): void {
   const now = Date.now();
-  while (closedUnsent.length > 0 && now - (closedUnsent[0]?.at ?? now) > MISSED_SEND_WINDOW_MS) closedUnsent.shift();
+  while (closedWithoutSend.length > 0 && now - (closedWithoutSend[0]?.at ?? now) > MISSED_SEND_WINDOW_MS) closedWithoutSend.shift();
   for (const { subject, scheduled } of sends) {
     const title = subject ?? "";
-    const closedIndex = closedUnsent.findIndex((c) => c.subject === title);
+    const closedIndex = closedWithoutSend.findIndex((c) => c.subject === title);
     const open = [...openSessions].filter((session) => session.subject() === title);
     let cause: string | null;
-    if (closedIndex >= 0) cause = closedUnsent.splice(closedIndex, 1)[0]?.meantToTrack ? MISSED_SEND : null;
+    if (closedIndex >= 0) cause = closedWithoutSend.splice(closedIndex, 1)[0]?.meantToTrack ? MISSED_SEND : null;
     else if (open.length > 0) cause = open.some((session) => session.meantToTrack()) ? MISSED_SEND : null;
     else cause = options.openTrackingByDefault || options.clickTrackingByDefault ? UNSEEN_COMPOSE : null;
     if (!cause) continue;
@@ -550,7 +550,7 @@ class ComposeSession {
       toast(this.root.ownerDocument, `Mailtracker: ${this.status.textContent}`);
     }
     // No send seen: sent (unseen by us) or discarded, Gmail's /sync traffic tells which (onUntrackedSent).
-    if (!this.sending) closedUnsent.push({ subject: this.subject(), at: Date.now(), meantToTrack: this.meantToTrack() });
+    if (!this.sending) closedWithoutSend.push({ subject: this.subject(), at: Date.now(), meantToTrack: this.meantToTrack() });
     this.dispose();
   }
 
