@@ -46,3 +46,32 @@ export function describeErrors(answer) {
 }
 
 export const hasCode = (answer, code) => answer.errors.some((error) => error.code === code);
+
+/**
+ * What public DNS answers for `hostname` (A, AAAA and CNAME, the records a Custom Domain conflicts with), as
+ * `{ type, name, content }`, through Cloudflare's DNS over HTTPS in its JSON form: `GET /dns-query?name=&type=` with
+ * `accept: application/dns-json`, answering `Status` (0 NOERROR, 3 NXDOMAIN) and `Answer: [{ name, type, data }]`
+ * (developers.cloudflare.com/1.1.1.1/encryption/dns-over-https/make-api-requests/dns-json/, read 2026-12-02). It needs
+ * no permission, where the API's DNS records do. Throws when DNS does not answer.
+ */
+export async function publicDnsRecords(hostname, dohUrl = process.env.MAILTRACKER_DOH_URL || "https://cloudflare-dns.com/dns-query") {
+  const typeNames = { 1: "A", 5: "CNAME", 28: "AAAA" };
+  const found = new Map();
+  for (const type of ["A", "AAAA", "CNAME"]) {
+    const response = await fetch(`${dohUrl}?name=${encodeURIComponent(hostname)}&type=${type}`, {
+      headers: { accept: "application/dns-json" },
+    });
+    if (!response.ok) throw new Error(`${dohUrl} answered HTTP ${response.status}`);
+    const answer = await response.json();
+    if (answer.Status !== 0 && answer.Status !== 3) throw new Error(`${dohUrl} answered DNS status ${answer.Status}`);
+    for (const record of answer.Answer ?? []) {
+      const named = {
+        type: typeNames[record.type] ?? String(record.type),
+        name: String(record.name).replace(/\.$/, ""),
+        content: String(record.data),
+      };
+      found.set(`${named.type} ${named.name} ${named.content}`, named);
+    }
+  }
+  return [...found.values()];
+}

@@ -14,7 +14,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { cloudflareApi, describeErrors, hasCode } from "./cloudflare-api.mjs";
+import { cloudflareApi, describeErrors, hasCode, publicDnsRecords } from "./cloudflare-api.mjs";
 import { candidateZones, nextSteps, REQUIRED_SECRETS, renderDeployConfig, trackerHostname } from "./deploy-config.mjs";
 import { ROOT, WRANGLER_ENV } from "./tracker.mjs";
 
@@ -110,15 +110,22 @@ if (domain) {
     );
   }
   if (!customDomain) {
+    // Reading them takes DNS Read on the zone. wrangler 4.155.0's login asks for zone:read and no DNS scope
+    // (DefaultScopes in its bundled workers-auth), and an OAuth grant is refused the zone's records even with DNS Read
+    // (cloudflare/mcp#202, 2026-08-24): public DNS then says whether the name serves anything.
     const records = await api("GET", `/zones/${zone.id}/dns_records?name=${encodeURIComponent(domain)}`);
-    if (!records.ok) {
-      stop(
-        `Could not read the DNS records of ${zone.name} to check that ${domain} is unused: ${describeErrors(records)}.\n` +
-          "That takes DNS Read on the zone, which `npx wrangler login` may not grant (its default permissions name zones, not DNS):\n" +
-          "deploy with an API token that has Zone → DNS → Read (CLOUDFLARE_API_TOKEN=… npm run deploy). Nothing was created.",
-      );
+    let existing;
+    if (records.ok) existing = records.result.filter((record) => record.name === domain);
+    else {
+      try {
+        existing = await publicDnsRecords(domain);
+      } catch (error) {
+        stop(
+          `Could not check that ${domain} is unused: the DNS records of ${zone.name} could not be read (${describeErrors(records)}),\n` +
+            `nor public DNS (${error.message}). Deploy with an API token that has Zone → DNS → Read (CLOUDFLARE_API_TOKEN=… npm run deploy). Nothing was created.`,
+        );
+      }
     }
-    const existing = records.result.filter((record) => record.name === domain);
     if (existing.length > 0) {
       stop(
         `TRACKER_DOMAIN=${domain} already has DNS records, which the deploy would replace with the tracker:\n` +

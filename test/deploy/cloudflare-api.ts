@@ -595,7 +595,23 @@ function multipartPart(body: Buffer, contentType: string, name: string): string 
   return null;
 }
 
-export type StandIn = { url: string; account: AccountState; requests: RecordedRequest[]; close: () => Promise<void> };
+function publicDnsAnswer(account: AccountState, query: URLSearchParams): unknown {
+  const name = (query.get("name") ?? "").replace(/\.$/, "");
+  const type = query.get("type") ?? "A";
+  const numbers: Record<string, number> = { A: 1, CNAME: 5, AAAA: 28 };
+  const records = [
+    ...account.dnsRecords,
+    ...account.customDomains.map((domain) => ({ zone_name: domain.zone_name, name: domain.hostname, type: "AAAA", content: "100::" })),
+  ].filter((record) => record.name === name);
+  const answer = records.filter((record) => record.type === type || record.type === "CNAME");
+  return {
+    Status: records.length === 0 ? 3 : 0,
+    Question: [{ name: `${name}.`, type: numbers[type] ?? 1 }],
+    Answer: answer.map((record) => ({ name: `${record.name}.`, type: numbers[record.type] ?? 1, TTL: 300, data: record.content })),
+  };
+}
+
+export type StandIn = { url: string; dohUrl: string; account: AccountState; requests: RecordedRequest[]; close: () => Promise<void> };
 
 /** Serves `account` on 127.0.0.1 at a free port; the URL is what CLOUDFLARE_API_BASE_URL takes. */
 export async function startCloudflareApi(account: AccountState, token: string): Promise<StandIn> {
@@ -613,6 +629,11 @@ export async function startCloudflareApi(account: AccountState, token: string): 
         res.writeHead(status, { "content-type": "application/json" });
         res.end(JSON.stringify(json));
       };
+      // Public DNS over HTTPS, JSON form (served here apart from the API, as cloudflare-dns.com is; no token): the
+      // account's records and Custom Domains under their names, Status 0 NOERROR or 3 NXDOMAIN, Answer's `type` by
+      // number (1 A, 5 CNAME, 28 AAAA) and `data` [docs: developers.cloudflare.com/1.1.1.1/encryption/dns-over-https/
+      // make-api-requests/dns-json/, read 2026-12-02]. A CNAME's target is not followed here.
+      if (url.pathname === "/dns-query") return send(200, publicDnsAnswer(account, url.searchParams));
       // A wrong or missing token is code 10000 "Authentication error" [docs; wrangler: getWorkersDevSubdomainInternal].
       if (req.headers.authorization !== `Bearer ${token}`) return send(403, errorEnvelope(10000, "Authentication error"));
       const forced = account.failures.find((failure) => failure.method === req.method && failure.path.test(path));
@@ -632,6 +653,7 @@ export async function startCloudflareApi(account: AccountState, token: string): 
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}/client/v4`,
+    dohUrl: `http://127.0.0.1:${port}/dns-query`,
     account,
     requests,
     close: () => new Promise((resolve) => server.close(() => resolve())),

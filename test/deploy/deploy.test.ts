@@ -50,6 +50,7 @@ function deploy(project: string, standIn: StandIn, env: Record<string, string> =
       env: {
         ...process.env,
         CLOUDFLARE_API_BASE_URL: standIn.url,
+        MAILTRACKER_DOH_URL: standIn.dohUrl,
         CLOUDFLARE_API_TOKEN: TOKEN,
         CLOUDFLARE_ACCOUNT_ID: standIn.account.accountId,
         XDG_CONFIG_HOME: path.join(project, ".config"),
@@ -171,14 +172,37 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     expect(standIn.account.dnsRecords).toEqual([website]);
   });
 
-  it("stops before creating anything when it cannot read TRACKER_DOMAIN's DNS records, saying which permission it needs", async () => {
+  it("asks public DNS when the login cannot read TRACKER_DOMAIN's DNS records: a name that serves something stops it", async () => {
     const { standIn, project } = await account({ zones: ["acme-sales.com"] });
-    // A token without DNS Read on the zone; its answer is assumed to be the stand-in's authentication error.
+    // A login without DNS Read on the zone (wrangler login's OAuth grant); its answer is assumed to be the stand-in's
+    // authentication error.
     const failure = { status: 403, code: 10000, message: "Authentication error" };
     standIn.account.failures.push({ method: "GET", path: /\/dns_records$/, failure });
-    const run = await deploy(project, standIn, { TRACKER_DOMAIN: "t.acme-sales.com" });
+    standIn.account.dnsRecords.push({
+      zone_name: "acme-sales.com",
+      name: "www.acme-sales.com",
+      type: "CNAME",
+      content: "acme-sales.pages.dev",
+    });
+    const run = await deploy(project, standIn, { TRACKER_DOMAIN: "www.acme-sales.com" });
     expect(run.code).not.toBe(0);
-    expect(run.output).toContain("Could not read the DNS records of acme-sales.com to check that t.acme-sales.com is unused");
+    expect(run.output).toContain("TRACKER_DOMAIN=www.acme-sales.com already has DNS records");
+    expect(run.output).toContain("CNAME www.acme-sales.com acme-sales.pages.dev");
+    expect(run.output).not.toMatch(/at .*\.(m?js|ts):\d+/); // no stack trace
+    expect(writes(run.requests)).toEqual([]);
+    // A name public DNS does not know: the deploy goes on, and the tracker is served there.
+    const unused = await deploy(project, standIn, { TRACKER_DOMAIN: "t.acme-sales.com" });
+    expect(unused.code, unused.output).toBe(0);
+    expect(standIn.account.customDomains.map((domain) => domain.hostname)).toEqual(["t.acme-sales.com"]);
+  });
+
+  it("stops before creating anything when neither the DNS records nor public DNS can be read, saying which permission helps", async () => {
+    const { standIn, project } = await account({ zones: ["acme-sales.com"] });
+    const failure = { status: 403, code: 10000, message: "Authentication error" };
+    standIn.account.failures.push({ method: "GET", path: /\/dns_records$/, failure });
+    const run = await deploy(project, standIn, { TRACKER_DOMAIN: "t.acme-sales.com", MAILTRACKER_DOH_URL: `${standIn.url}/no-such-dns` });
+    expect(run.code).not.toBe(0);
+    expect(run.output).toContain("Could not check that t.acme-sales.com is unused");
     expect(run.output).toContain("Zone → DNS → Read");
     expect(run.output).not.toMatch(/at .*\.(m?js|ts):\d+/); // no stack trace
     expect(writes(run.requests)).toEqual([]);
