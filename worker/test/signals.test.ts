@@ -404,6 +404,21 @@ describe("opt-out", () => {
     expect(await storedEvents(later.id)).toHaveLength(0);
   });
 
+  it("reaches the emails the person was removed from as a deleted contact, whichever email the opt-out comes through", async () => {
+    const account = await createAccount();
+    const shared = await sentMessage(account, { recipients: [{ email: "leaver@acme.example" }, { email: "stayer@acme.example" }] });
+    await sentMessage(account, { recipients: [{ email: "leaver@acme.example" }] });
+    const control = await sentMessage(account, { recipients: [{ email: "stayer@acme.example" }] });
+    // The rep deletes the contact first: the shared email keeps only its fingerprint, the other email is deleted.
+    expect((await account.api(`/api/contacts/${encodeURIComponent("leaver@acme.example")}`, { method: "DELETE" })).status).toBe(204);
+    const later = await sentMessage(account, { recipients: [{ email: "leaver@acme.example" }] });
+    // Then the person opts out through a later email: the shared one stops storing their hits too.
+    expect((await call(`/u/${later.id}`, { method: "POST" })).status).toBe(200);
+    expect(await hitAt(account, shared.id, Date.now())).toBe(0);
+    expect(await hitAt(account, later.id, Date.now())).toBe(0);
+    expect(await hitAt(account, control.id, Date.now())).toBe(1);
+  });
+
   it("works for an email registered without readable recipients: asks for the address, then stops tracking it", async () => {
     // The extension registers such emails on purpose when it could read no recipient (compose-tracking.ts).
     const account = await createAccount();

@@ -246,6 +246,22 @@ export async function contactTimelinePage(
 }
 
 /**
+ * The account's emails `email` was removed from (deleteContact): an opt-out the person makes afterwards, through any
+ * email, must reach them too, and nothing joins them to the address but their fingerprints, which name it only under
+ * the secret, so each is computed (one HMAC per address removed from the account's emails, a few µs each).
+ */
+export async function emailsRemovedFrom(db: D1Database, signingSecret: string, accountId: string, email: string): Promise<string[]> {
+  const { results } = await db
+    .prepare("SELECT r.message_id, r.fingerprint FROM removed_recipients r JOIN messages m ON m.id = r.message_id WHERE m.account_id = ?")
+    .bind(accountId)
+    .all<{ message_id: string; fingerprint: string }>();
+  const removedFrom: string[] = [];
+  for (const row of results)
+    if ((await recipientFingerprint(signingSecret, row.message_id, email)) === row.fingerprint) removedFrom.push(row.message_id);
+  return removedFrom;
+}
+
+/**
  * Deletes a contact: emails sent only to it are deleted like DELETE /api/messages/<id>; from emails to several
  * recipients the address is removed (their events stay: "someone on this email"); its replies, bounces and
  * unsubscribes are deleted. Suppression and opt-out entries stay, and so does a keyed fingerprint of the address on

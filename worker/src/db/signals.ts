@@ -423,19 +423,31 @@ export async function addressStates(db: D1Database, accountId: string, emails: r
 
 /**
  * Records a recipient's opt-out and the message's unsubscribe, once. The opt-out is also kept on the message
- * itself: the address may no longer be among its recipients (a deleted contact), or may leave them later.
+ * itself, and on `removedFrom`, the account's emails the address was removed from (emailsRemovedFrom in contacts.ts):
+ * the address may no longer be among their recipients (a deleted contact), or may leave them later.
  */
-export async function recordOptOut(db: D1Database, accountId: string, messageId: string, email: string, now: number): Promise<void> {
+export async function recordOptOut(
+  db: D1Database,
+  accountId: string,
+  messageId: string,
+  email: string,
+  now: number,
+  removedFrom: readonly string[] = [],
+): Promise<void> {
+  const optedOut = (ids: readonly string[]) =>
+    db
+      .prepare(
+        `UPDATE messages SET opted_out_at = min(coalesce(opted_out_at, ?1),
+           (SELECT created_at FROM opt_outs WHERE account_id = ?2 AND email = ?3)) WHERE account_id = ?2 AND id IN (${placeholders(ids.length)})`,
+      )
+      .bind(now, accountId, email, ...ids);
   await db.batch([
     db
       .prepare("INSERT OR IGNORE INTO opt_outs (account_id, email, message_id, created_at) VALUES (?, ?, ?, ?)")
       .bind(accountId, email, messageId, now),
-    db
-      .prepare(
-        `UPDATE messages SET opted_out_at = min(coalesce(opted_out_at, ?1),
-           (SELECT created_at FROM opt_outs WHERE account_id = ?2 AND email = ?3)) WHERE id = ?4`,
-      )
-      .bind(now, accountId, email, messageId),
+    // On this email, and on those the address was removed from (emailsRemovedFrom): no recipient row joins them to
+    // the opt-out any more, so each keeps its time.
+    ...chunked([...new Set([messageId, ...removedFrom])]).map(optedOut),
     db.prepare(INSERT_SIGNAL).bind(accountId, messageId, "unsubscribe", `u:${messageId}`, email, null, null, now),
   ]);
 }

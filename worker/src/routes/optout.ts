@@ -4,6 +4,7 @@
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { normalizeEmail } from "../../../shared/email";
+import { emailsRemovedFrom } from "../db/contacts";
 import { recordOptOut } from "../db/signals";
 import type { AppEnv } from "../env";
 import { htmlPage, invalidLinkResponse } from "../http";
@@ -83,7 +84,11 @@ export const optOutRoute = new Hono<AppEnv>()
         email = unknownRecipients || found.recipients.includes(given) || (await wasRemoved()) ? given : undefined;
       }
       // An address that did not receive this email gets the same answer, so the page reveals no recipient.
-      if (email !== undefined) await recordOptOut(c.env.DB, found.verified.id.accountId, found.verified.id.value, email, Date.now());
+      if (email !== undefined) {
+        const { accountId } = found.verified.id;
+        const removedFrom = await emailsRemovedFrom(c.env.DB, c.env.SIGNING_SECRET ?? "", accountId, email);
+        await recordOptOut(c.env.DB, accountId, found.verified.id.value, email, Date.now(), removedFrom);
+      }
       return DONE();
     },
   )
