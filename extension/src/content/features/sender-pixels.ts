@@ -33,10 +33,11 @@ export function neutralisedIdsInPage(doc: Document): string[] {
 
 /**
  * Neutralises one image if it is a pixel of this tracker with its src still on; returns its tracking id if so. One
- * neutralised already (by the page world, which told its id as it did, or here) is not read again.
+ * neutralised already (by the page world, which told its id as it did, or here) has no src left to read; one whose
+ * src was put back is neutralised again.
  */
 export function neutralise(img: HTMLImageElement, trackerUrl: string): string | null {
-  if (ownPixels.has(img) || img.hasAttribute(PIXEL_ID_ATTRIBUTE)) return null;
+  if (ownPixels.has(img)) return null;
   const src = img.getAttribute("src");
   if (!src) return null;
   const id = pixelIdIn(src, trackerUrl);
