@@ -34,17 +34,6 @@ export function legacyThreadId(threadId: string): string | null {
   return hex;
 }
 
-/**
- * A Gmail message id as the tracker should key it, the same in every view: the legacy hex id; "msg-f:<decimal>" is
- * the same number in decimal. Client-side ids ("msg-a:r…", the sender's own unsynced drafts) are not stable: null.
- */
-export function stableMessageId(raw: string | null | undefined): string | null {
-  const id = (raw ?? "").trim().replace(/^#/, "");
-  if (/^[0-9a-f]{6,32}$/.test(id)) return id;
-  const decimal = /^msg-f:([0-9]{1,30})$/.exec(id)?.[1];
-  return decimal ? BigInt(decimal).toString(16) : null;
-}
-
 /** The account path of a message whose account is not known (sent before it was recorded): the first account. */
 export const DEFAULT_GMAIL_ACCOUNT = "/mail/u/0/";
 const GMAIL_ORIGIN = "https://mail.google.com";

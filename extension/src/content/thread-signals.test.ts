@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { stableMessageId } from "../gmail-ids";
+import { stableMessageId } from "../../../shared/gmail-message-id";
 import { gmailDate, ownAddresses, readConversation, readThreadRows } from "./thread-signals";
 
 const NOW = new Date("2026-11-22T12:00:00Z");

@@ -17,7 +17,7 @@
 import type { BounceSignal, ReplySignal } from "../../../shared/api";
 import { bouncedAddresses, classifyBounce, isBounceSender } from "../../../shared/bounce";
 import { normalizeEmail } from "../../../shared/email";
-import { stableMessageId } from "../gmail-ids";
+import { stableMessageId } from "../../../shared/gmail-message-id";
 import { NEUTRALISED_PIXELS } from "../page-world/pixel-guard";
 import {
   accountSwitcherLabel,

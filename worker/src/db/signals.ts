@@ -1,6 +1,7 @@
 // Replies, bounces and unsubscribes (docs/protocol.md §10-11), the suppression list and recipient opt-outs.
 import type { BounceKind, SignalResult, SignalsRequest } from "../../../shared/api";
 import { normalizeEmail } from "../../../shared/email";
+import { stableMessageId } from "../../../shared/gmail-message-id";
 import { type MessageRow, messagesByThread } from "./messages";
 import { COUNTED_SQL, chunked, placeholders, SQL_NOW_MS } from "./sql";
 
@@ -68,14 +69,9 @@ async function recipientsOf(db: D1Database, messageIds: readonly string[]): Prom
   return recipients;
 }
 
-/**
- * A Gmail message id as the extension keys signals (its gmail-ids.ts stableMessageId): legacy hex, with
- * "msg-f:<decimal>" converted (the same 64-bit number); any other form as it comes, without its "#".
- */
+/** A Gmail message id as the extension keys signals (stableMessageId); any other form as it comes, without its "#". */
 function messageKey(id: string): string {
-  const bare = id.replace(/^#/, "");
-  const decimal = /^msg-f:([0-9]{1,30})$/.exec(bare)?.[1];
-  return decimal ? BigInt(decimal).toString(16) : bare.toLowerCase();
+  return stableMessageId(id) ?? id.trim().replace(/^#/, "");
 }
 
 /**
