@@ -65,6 +65,18 @@ function deploy(project: string, standIn: StandIn, env: Record<string, string> =
   });
 }
 
+/** A live website's record on the domain the tests deploy to. */
+const WEBSITE = { zone_name: "acme-sales.com", name: "www.acme-sales.com", type: "CNAME", content: "acme-sales.pages.dev" };
+
+/**
+ * A login without DNS Read on the zone (wrangler login's OAuth grant, cloudflare/mcp#202, 2026-08-24): reading the
+ * zone's DNS records is refused, with the answer assumed to be the stand-in's authentication error.
+ */
+function refuseDnsRecords(standIn: StandIn): void {
+  const failure = { status: 403, code: 10000, message: "Authentication error" };
+  standIn.account.failures.push({ method: "GET", path: /\/dns_records$/, failure });
+}
+
 const writes = (requests: RecordedRequest[]) => requests.filter((request) => request.method !== "GET");
 const secretsOf = (state: AccountState) => new Map(state.scripts.get("mailtracker")?.secrets);
 const appliedMigrations = (state: AccountState) =>
@@ -161,7 +173,7 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
 
   it("stops before creating anything when TRACKER_DOMAIN has a DNS record, which wrangler would silently replace", async () => {
     const { standIn, project } = await account({ zones: ["acme-sales.com"] });
-    const website = { zone_name: "acme-sales.com", name: "www.acme-sales.com", type: "CNAME", content: "acme-sales.pages.dev" };
+    const website = { ...WEBSITE };
     standIn.account.dnsRecords.push(website);
     const run = await deploy(project, standIn, { TRACKER_DOMAIN: "www.acme-sales.com" });
     expect(run.code).not.toBe(0);
@@ -174,16 +186,8 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
 
   it("asks public DNS when the login cannot read TRACKER_DOMAIN's DNS records: a name that serves something stops it", async () => {
     const { standIn, project } = await account({ zones: ["acme-sales.com"] });
-    // A login without DNS Read on the zone (wrangler login's OAuth grant); its answer is assumed to be the stand-in's
-    // authentication error.
-    const failure = { status: 403, code: 10000, message: "Authentication error" };
-    standIn.account.failures.push({ method: "GET", path: /\/dns_records$/, failure });
-    standIn.account.dnsRecords.push({
-      zone_name: "acme-sales.com",
-      name: "www.acme-sales.com",
-      type: "CNAME",
-      content: "acme-sales.pages.dev",
-    });
+    refuseDnsRecords(standIn);
+    standIn.account.dnsRecords.push({ ...WEBSITE });
     const run = await deploy(project, standIn, { TRACKER_DOMAIN: "www.acme-sales.com" });
     expect(run.code).not.toBe(0);
     expect(run.output).toContain("TRACKER_DOMAIN=www.acme-sales.com already has DNS records");
@@ -198,8 +202,7 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
 
   it("stops before creating anything when neither the DNS records nor public DNS can be read, saying which permission helps", async () => {
     const { standIn, project } = await account({ zones: ["acme-sales.com"] });
-    const failure = { status: 403, code: 10000, message: "Authentication error" };
-    standIn.account.failures.push({ method: "GET", path: /\/dns_records$/, failure });
+    refuseDnsRecords(standIn);
     const run = await deploy(project, standIn, { TRACKER_DOMAIN: "t.acme-sales.com", MAILTRACKER_DOH_URL: `${standIn.url}/no-such-dns` });
     expect(run.code).not.toBe(0);
     expect(run.output).toContain("Could not check that t.acme-sales.com is unused");
