@@ -67,4 +67,14 @@ describe("sender pixels: an image that reached the page as it was", () => {
     expect(img.getAttribute("data-mt-pixel-id")).toBe(ID);
     expect(neutralise(img, "https://t.example")).toBeNull();
   });
+
+  it("neutralises again a pixel whose src was put back after the page world took it away", () => {
+    const img = document.createElement("img");
+    const src = `https://t.example/o/${ID}.gif`;
+    img.setAttribute("data-mt-pixel-id", ID);
+    img.setAttribute("data-mt-src", src);
+    img.setAttribute("src", src);
+    expect(neutralise(img, "https://t.example")).toBe(ID);
+    expect(img.hasAttribute("src")).toBe(false);
+  });
 });
