@@ -3,7 +3,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { deriveSigningKey, hashClientAddress } from "../worker/src/keys";
+import { clientNetwork, deriveSigningKey, hashClientAddress } from "../worker/src/keys";
 import {
   clickUrl,
   isAcceptableDestination,
@@ -25,7 +25,7 @@ interface Vectors {
   links: { linkIndex: number; destination: string; signature: string; clickUrl: string }[];
   invalid: { trackingIds: string[]; linkSignatures: { linkIndex: number; destination: string; signature: string }[] };
   derivation: { signingSecret: string; accountId: string; keyId: number; secret: string };
-  clientAddressHash: { secret: string; address: string; hash: string };
+  clientAddressHash: { secret: string; addresses: { address: string; network: string; hash: string }[]; notAddresses: string[] };
 }
 
 function vectorsFromDoc(): Vectors {
@@ -83,9 +83,13 @@ describe("docs/protocol.md test vectors", () => {
     expect(await deriveSigningKey(signingSecret, accountId, keyId)).toBe(secret);
   });
 
-  it("hashes a client address with the documented key: the UTF-8 text of the account key", async () => {
-    const { secret, address, hash } = vectors.clientAddressHash;
-    expect(await hashClientAddress(secret, address)).toBe(hash);
+  it("hashes a client's network, not its address, with the documented key: the UTF-8 text of the account key", async () => {
+    const { secret, addresses, notAddresses } = vectors.clientAddressHash;
+    for (const { address, network, hash } of addresses) {
+      expect(clientNetwork(address)).toBe(network);
+      expect(await hashClientAddress(secret, address)).toBe(hash);
+    }
+    for (const text of notAddresses) expect(await hashClientAddress(secret, text)).toBeNull();
   });
 });
 

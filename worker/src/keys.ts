@@ -1,5 +1,6 @@
 // Server-side key material. Each account's signing key is derived from the deployment's SIGNING_SECRET, so the
 // pixel and click handlers verify an id with CPU work alone: a forged id never costs a storage read.
+import ipaddr from "ipaddr.js";
 import { base64UrlEncode, utf8 } from "../../shared/encoding";
 import { hmacSha256 as sharedHmacSha256 } from "../../shared/hmac";
 
@@ -39,9 +40,41 @@ export async function sha256Base64Url(text: string): Promise<string> {
 }
 
 /**
- * A keyed hash of the client address, used only to count unique clicks. Keyed per account, so the same reader
- * cannot be linked across accounts, and the raw address is never stored or queued.
+ * The network a client address belongs to, as the text the address hash covers: an IPv4 address's /24
+ * ("203.0.113.0/24") and an IPv6 address's /48 ("2001:db8:85a3::/48"); an IPv4-mapped IPv6 address as its IPv4.
+ * The last octet of IPv4 and the last 80 bits of IPv6 are what Google Analytics' IP anonymisation sets to zero
+ * (support.google.com/analytics/answer/2763052, read 2026-12-02). Null for text that is no address.
  */
-export async function hashClientAddress(accountKey: string, address: string): Promise<string> {
-  return base64UrlEncode(new Uint8Array(await hmacSha256(accountKey, `mt-ip-v1:${address}`), 0, 12));
+export function clientNetwork(address: string): string | null {
+  let ip: ipaddr.IPv4 | ipaddr.IPv6;
+  if (ipaddr.IPv6.isValid(address)) {
+    const v6 = ipaddr.IPv6.parse(address);
+    ip = v6.isIPv4MappedAddress() ? v6.toIPv4Address() : v6;
+  } else if (ipaddr.IPv4.isValidFourPartDecimal(address)) {
+    // Only the dotted quad Cloudflare gives (cf-connecting-ip): ipaddr.js would also read "203.0.113" as 203.0.0.113.
+    ip = ipaddr.IPv4.parse(address);
+  } else {
+    return null;
+  }
+  if (ip.kind() === "ipv4") {
+    const [a, b, c] = (ip as ipaddr.IPv4).octets;
+    return `${a}.${b}.${c}.0/24`;
+  }
+  const [p0, p1, p2] = (ip as ipaddr.IPv6).parts.map((part) => part.toString(16));
+  return `${p0}:${p1}:${p2}::/48`;
+}
+
+/**
+ * A keyed hash of the client's network (clientNetwork), never of the address itself: the rep holds the account key
+ * (the extension signs with it), and a keyed hash of a whole IPv4 address is undone by hashing all 2^32 of them.
+ * Undone, this gives back a network (256 IPv4 addresses, 2^80 IPv6 ones), not a client. It tells a reader's click apart
+ * from another network's (unique clicks) and the sender's own browser from a reader elsewhere (sender views);
+ * readers behind one office's network count as one, as they did behind one address. Keyed per account, so the same
+ * network cannot be linked across accounts; the raw address is never stored or queued. Null for text that is no
+ * address.
+ */
+export async function hashClientAddress(accountKey: string, address: string): Promise<string | null> {
+  const network = clientNetwork(address);
+  if (network === null) return null;
+  return base64UrlEncode(new Uint8Array(await hmacSha256(accountKey, `mt-ip-v2:${network}`), 0, 12));
 }

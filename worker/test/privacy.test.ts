@@ -59,6 +59,25 @@ describe("privacy", () => {
     expect(dump).not.toContain("2001:db8");
   });
 
+  it("keeps a hash of the client's network, never one that tells two addresses of a network apart", async () => {
+    // The rep holds the account key, so a keyed hash of a whole IPv4 address gives the address back to whoever hashes
+    // all 2^32: stored hashes must be equal across an IPv4 /24 and an IPv6 /48, and differ between networks.
+    const account = await createAccount();
+    const url = "https://example.com/private";
+    const message = await sentMessage(account, { links: [{ index: 0, url }] });
+    const addresses = ["203.0.113.77", "203.0.113.200", "198.51.100.77", "2001:db8:85a3::1", "2001:db8:85a3:ffff::2", "2001:db8:85a4::1"];
+    for (const address of addresses) await clickLink(account, message.id, 0, url, { headers: { "cf-connecting-ip": address } });
+    const stored = await waitForEvents(message.id, addresses.length);
+    const [v4a, v4b, v4other, v6a, v6b, v6other] = stored.map((event) => event.ip_hash);
+    expect(v4a).toMatch(/^[\w-]{16}$/);
+    expect(v4b).toBe(v4a);
+    expect(v4other).not.toBe(v4a);
+    expect(v6a).toMatch(/^[\w-]{16}$/);
+    expect(v6b).toBe(v6a);
+    expect(v6other).not.toBe(v6a);
+    expect(v6a).not.toBe(v4a);
+  });
+
   it("answers a database failure with a plain error that carries no secret, and logs none", async () => {
     const account = await createAccount();
     const logged: string[] = [];
