@@ -150,4 +150,32 @@ describe("page-world pixel guard", () => {
     });
     expect(() => policy.createHTML("<p>x</p>")).toThrow("refused by Gmail's sanitizer");
   });
+  it("keeps every member of Gmail's rules, its prototype's included, as the browser reads them", () => {
+    // The browser reads a policy's options as a WebIDL dictionary, with [[Get]], so members a rules object inherits
+    // count (WebIDL, "dictionary" conversion; TrustedTypePolicyOptions in the Trusted Types spec). A copy of the own
+    // members alone would leave Gmail's script and script-URL rules out, and its scripts would then fail to load.
+    class Rules {
+      createHTML(input: string) {
+        return input;
+      }
+      createScriptURL(input: string) {
+        return `${input}?checked`;
+      }
+    }
+    const window = new Window({ url: "https://mail.google.com/mail/u/0/" });
+    const member = (rules: object, name: string) => (rules as Record<string, ((input: string) => string) | undefined>)[name];
+    const factory = {
+      createPolicy: (_name: string, rules: object) => ({
+        createHTML: (input: string) => member(rules, "createHTML")?.(input),
+        createScriptURL: (input: string) => member(rules, "createScriptURL")?.(input),
+      }),
+    };
+    Object.assign(window, { trustedTypes: factory });
+    const win = window as unknown as Window & typeof globalThis;
+    win.document.documentElement.setAttribute("data-mt-tracker", TRACKER);
+    installPixelGuard(win);
+    const policy = (win as unknown as { trustedTypes: typeof factory }).trustedTypes.createPolicy("gmail#script", new Rules());
+    expect(policy.createScriptURL("https://www.gstatic.com/x.js")).toBe("https://www.gstatic.com/x.js?checked");
+    expect(policy.createHTML(`<img src="${TRACKER}/o/${ID}.gif">`)).not.toContain(" src=");
+  });
 });

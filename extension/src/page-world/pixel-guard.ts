@@ -202,7 +202,8 @@ type PolicyFactory = { createPolicy: (name: string, rules?: PolicyRules, ...rest
 /**
  * Wraps `trustedTypes.createPolicy` so that each policy created from now on (Gmail's, the "default" policy) hands
  * its `createHTML` result to `clean` before the browser seals it as TrustedHTML. The rules object Gmail passed is
- * not modified; a copy with the wrapped function is used. Any failure leaves the original behaviour in place.
+ * not modified: an object inheriting from it, with the wrapped function, is used. Any failure leaves the original
+ * behaviour in place.
  */
 export function wrapTrustedTypes(win: Window & typeof globalThis, clean: (html: unknown) => unknown): void {
   const factory = (win as unknown as { trustedTypes?: PolicyFactory }).trustedTypes;
@@ -213,13 +214,16 @@ export function wrapTrustedTypes(win: Window & typeof globalThis, clean: (html: 
     try {
       const createHTML = rules?.createHTML;
       if (rules && typeof createHTML === "function") {
-        guardedRules = {
-          ...rules,
-          createHTML(this: unknown, input: string, ...args: unknown[]) {
-            const html = createHTML.call(this, input, ...args);
-            return clean(html);
+        // Gmail's rules as the prototype: the browser reads the options with [[Get]] (a WebIDL dictionary), so every
+        // member they have, inherited ones included, is still read; a spread would copy only their own.
+        guardedRules = Object.create(rules, {
+          createHTML: {
+            value(this: unknown, input: string, ...args: unknown[]) {
+              return clean(createHTML.call(this, input, ...args));
+            },
+            enumerable: true,
           },
-        };
+        }) as PolicyRules;
       }
     } catch {
       guardedRules = rules;
