@@ -18,15 +18,19 @@ export interface MarksTimings {
   check: { marks: number; opened: number; clicked: number; requests: number };
 }
 
+/**
+ * Sent rows in the shape of the one real row capture with today's ids (docs/gmail.md, "Thread list"): each recipient
+ * wrapped in `span.bA4`, the row's ids on its subject, its last non-draft message id among them.
+ */
 function rowsHtml(legacyIds: string[]): string {
   return legacyIds
     .map(
       (
         legacy,
         i,
-      ) => `<tr class="zA yO" role="row"><td class="yX xY"><div class="yW">To: <span class="yP" email="r${i}@x.example">r${i}</span></div></td>
+      ) => `<tr class="zA yO" role="row"><td class="yX xY"><div class="yW">To: <span class="bA4"><span class="yP" email="r${i}@x.example" name="r${i}">r${i}</span></span></div></td>
       <td class="xY a4W"><div class="xS" role="link"><div class="xT"><div class="y6"><span class="bog"><span data-thread-id="#thread-f:${BigInt(`0x${legacy}`)}"
-      data-legacy-thread-id="${legacy}" data-legacy-last-message-id="${legacy}">Subject of email ${i}</span></span></div></div></div></td>
+      data-legacy-thread-id="${legacy}" data-legacy-last-message-id="${legacy}" data-legacy-last-non-draft-message-id="${legacy}">Subject of email ${i}</span></span></div></div></div></td>
       <td class="xW xY"><span title="Sun, Nov 22, 2026">Nov 22</span></td></tr>`,
     )
     .join("");
