@@ -308,12 +308,19 @@ export interface FeedEvent {
 }
 
 export interface EventsResponse {
+  /** The events released after `after`, in order, up to the first one still held back. */
   events: FeedEvent[];
-  /** Pass as `after` next time; unchanged when there is nothing new. */
+  /**
+   * The events released after the first one still held back (among the `limit` read), in order: a held event
+   * delays only itself. Each comes again in `events` once the ones before it are released, so the reader keeps
+   * the cursors of those it took from here until `cursor` passes them. Absent from trackers older than it.
+   */
+  ahead?: FeedEvent[];
+  /** Pass as `after` next time: the last of `events`, unchanged when it is empty. */
   cursor: string;
   /**
-   * When the first event the feed still holds back is released (ISO 8601), or null when it holds none: poll again
-   * then. Absent from trackers older than it.
+   * When the earliest event the feed still holds back is released (ISO 8601), or null when it holds none: poll
+   * again then. Absent from trackers older than it.
    */
   nextAt?: string | null;
 }

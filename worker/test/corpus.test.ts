@@ -102,20 +102,21 @@ async function playScenario(account: TestAccount, scenario: CorpusScenario, t0: 
   let cursor = 0;
   const check = async (now: number) => {
     for (;;) {
-      const { rows } = await eventsAfter(env.DB, account.accountId, cursor, now, 100);
+      const { rows, ahead } = await eventsAfter(env.DB, account.accountId, cursor, now, 100);
       // What the events route answers as `notify`.
-      for (const row of rows) if (row.notify && COUNTED_LABELS.includes(row.label)) notified.add(row.seq);
+      for (const row of [...rows, ...ahead]) if (row.notify && COUNTED_LABELS.includes(row.label)) notified.add(row.seq);
       if (rows.length === 0) return;
       cursor = rows[rows.length - 1]?.seq ?? cursor;
     }
   };
   // The extension's poller (background/notifications.ts): every minute on its alarm, from a moment of its own,
-  // and again when the feed says it releases an event it holds (followUpAt). It times the first real open.
+  // and again when the feed says it releases an event it holds (followUpAt); it takes the events released ahead of
+  // a held one at once, each once (applyPage). It times the first real open.
   const extension = { cursor: 0, notifiedAt: new Map<number, number>() };
   const extensionPoll = async (now: number): Promise<number | null> => {
     for (;;) {
-      const { rows, nextAt } = await eventsAfter(env.DB, account.accountId, extension.cursor, now, 100);
-      for (const row of rows)
+      const { rows, ahead, nextAt } = await eventsAfter(env.DB, account.accountId, extension.cursor, now, 100);
+      for (const row of [...rows, ...ahead])
         if (row.notify && COUNTED_LABELS.includes(row.label) && !extension.notifiedAt.has(row.seq)) extension.notifiedAt.set(row.seq, now);
       extension.cursor = rows.at(-1)?.seq ?? extension.cursor;
       if (rows.length < 100) return followUpAt(nextAt === null ? null : new Date(nextAt).toISOString(), now);

@@ -1,6 +1,9 @@
-import { createExecutionContext } from "cloudflare:test";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { trackerApi } from "../../extension/src/background/api";
+import { memoryArea } from "../../extension/src/background/memory-area";
+import { FEED_KEY, FeedPoller, type FeedState, type Note } from "../../extension/src/background/notifications";
 import type { EventsResponse } from "../../shared/api";
 import { mintTrackingId } from "../../shared/protocol";
 import { LABEL_FINAL_AFTER_MS, RELABEL_MARGIN_MS, UNREGISTERED_HOLD_MS } from "../src/classify";
@@ -9,6 +12,7 @@ import { type Hit, hitFromRequest } from "../src/hits";
 import worker from "../src/index";
 import { deriveSigningKey } from "../src/keys";
 import { storeHits } from "../src/queue";
+import { FlakyD1 } from "./faults";
 import {
   BASE,
   CHROME_UA,
@@ -16,35 +20,37 @@ import {
   GMAIL_PROXY_UA,
   openPixel,
   registration,
+  seedMessages,
+  seedOpens,
   sentMessage,
   storedEvents,
   type TestAccount,
   waitForEvents,
 } from "./helpers";
 
-/** Stores an open that happened at `at`, written at `at` + 300 ms, through the real hit builder and consumer. */
-async function openAt(account: TestAccount, messageId: string, at: number, userAgent = GMAIL_PROXY_UA) {
+/** Stores an open that happened at `at`, written at `insertedAt`, through the real hit builder and consumer. */
+async function openAt(account: TestAccount, messageId: string, at: number, userAgent = GMAIL_PROXY_UA, insertedAt = at + 300) {
   const accountKey = await deriveSigningKey(env.SIGNING_SECRET ?? "", account.accountId, account.key.keyId);
   const request = new Request(`${BASE}/o/${messageId}.gif`, { headers: { "user-agent": userAgent } });
   const hit = await hitFromRequest(request, { accountId: account.accountId, messageId, accountKey, kind: "open", linkIndex: null }, at);
   await storeHits(env.DB, [hit]);
-  await env.DB.prepare("UPDATE events SET inserted_at = ? WHERE event_id = ?")
-    .bind(at + 300, hit.eventId)
-    .run();
+  await env.DB.prepare("UPDATE events SET inserted_at = ? WHERE event_id = ?").bind(insertedAt, hit.eventId).run();
 }
 
 describe("the events feed's settle rule", () => {
-  it("releases an event once no sender-view report can relabel it, and nothing behind it before", async () => {
+  it("releases an event once no sender-view report can relabel it; one final behind it goes ahead of it meanwhile", async () => {
     const account = await createAccount();
     const message = await sentMessage(account);
     const at = Date.now();
     await openAt(account, message.id, at);
-    await openAt(account, message.id, at - 120_000); // stored after, happened before: released at once behind the first
+    await openAt(account, message.id, at - 120_000); // stored after, happened before: final at once, behind the first
     const finalAt = at + LABEL_FINAL_AFTER_MS + RELABEL_MARGIN_MS;
     // Held, and the answer says until when: the extension looks again then, not at its next minute.
-    expect(await eventsAfter(env.DB, account.accountId, 0, finalAt - 1, 100)).toEqual({ rows: [], nextAt: finalAt });
-    const { rows: released, nextAt } = await eventsAfter(env.DB, account.accountId, 0, finalAt, 100);
-    expect(nextAt).toBeNull();
+    const held = await eventsAfter(env.DB, account.accountId, 0, finalAt - 1, 100);
+    expect(held).toMatchObject({ rows: [], nextAt: finalAt });
+    expect(held.ahead.map((r) => [r.occurred_at, r.label, r.notify])).toEqual([[at - 120_000, "gmail-proxy", true]]);
+    const { rows: released, ahead, nextAt } = await eventsAfter(env.DB, account.accountId, 0, finalAt, 100);
+    expect([ahead, nextAt]).toEqual([[], null]);
     expect(released.map((r) => [r.occurred_at, r.label, r.notify])).toEqual([
       [at, "gmail-proxy", true],
       [at - 120_000, "gmail-proxy", true],
@@ -107,6 +113,164 @@ describe("the events feed's settle rule", () => {
     expect(nextAt).toBeNull();
     expect(events).toHaveLength(1);
     expect(events[0]).toMatchObject({ label: "human", counted: true, notify: true });
+  });
+});
+
+/**
+ * The extension's feed poller (background/notifications.ts) on the tracker's real route with the deployed hold rules
+ * (FEED_SETTLE_SECONDS unset), at the times the test sets the clock to, and the route's answers.
+ */
+function extensionAgainstRoute(account: TestAccount) {
+  const answers: EventsResponse[] = [];
+  const fetch = async (input: RequestInfo | URL, init: RequestInit = {}) => {
+    const { credentials: _browserOnly, ...rest } = init as RequestInit & { credentials?: unknown };
+    const ctx = createExecutionContext();
+    const response = await worker.fetch(new Request(input, rest), { ...env, FEED_SETTLE_SECONDS: undefined }, ctx);
+    const body = await response.text();
+    await waitOnExecutionContext(ctx);
+    answers.push(JSON.parse(body) as EventsResponse);
+    return new Response(body, response);
+  };
+  const tracker = trackerApi(BASE, account.apiToken, fetch);
+  const area = memoryArea();
+  const shown: { key: string; at: number }[] = [];
+  const followUps: number[] = [];
+  const poller = () =>
+    new FeedPoller({
+      area,
+      account: async () => `${BASE} ${account.accountId}`,
+      fetchEvents: (after, limit) => tracker.events(after, limit),
+      muted: async () => false,
+      show: async (note: Note) => void shown.push({ key: note.key, at: Date.now() }),
+      news: () => undefined,
+      pollAt: (at) => void followUps.push(at),
+    });
+  let background = poller();
+  return {
+    answers,
+    shown,
+    /** When the poller asked to poll again (the feed's nextAt). */
+    followUps,
+    state: () => area.data[FEED_KEY] as FeedState,
+    /** Polls with the clock at `now`. */
+    async pollAt(now: number): Promise<number> {
+      vi.setSystemTime(now);
+      return background.poll();
+    },
+    /** The service worker is stopped and started again: a new poller on the same storage. */
+    restart() {
+      background = poller();
+    },
+  };
+}
+
+/** GET `path` with the deployed hold rules (or FEED_SETTLE_SECONDS=`settle`), counting the D1 rows it read. */
+async function countedFeed(account: TestAccount, path: string, settle?: string) {
+  const counted = new FlakyD1(env.DB, () => false);
+  const ctx = createExecutionContext();
+  const response = await worker.fetch(
+    new Request(`${BASE}${path}`, { headers: { authorization: `Bearer ${account.apiToken}` } }),
+    { ...env, DB: counted.asD1(), FEED_SETTLE_SECONDS: settle },
+    ctx,
+  );
+  const body = await response.text();
+  await waitOnExecutionContext(ctx);
+  return { response: new Response(body, response), d1RowsRead: counted.rowsRead };
+}
+
+describe("a held event delays only itself", () => {
+  afterEach(() => void vi.useRealTimers());
+
+  it("a hit on an unregistered email does not hold back a real first open of another: notified at its time, each once", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account);
+    const forwarded = await mintTrackingId(account.key); // an old email forwarded, or one whose registration failed
+    const at = Date.now();
+    await openAt(account, forwarded, at, CHROME_UA);
+    await openAt(account, message.id, at + 1_000);
+    const realFinalAt = at + 1_000 + LABEL_FINAL_AFTER_MS + RELABEL_MARGIN_MS;
+    const forwardedAt = at + UNREGISTERED_HOLD_MS;
+    vi.useFakeTimers({ toFake: ["Date"], now: at });
+    const extension = extensionAgainstRoute(account);
+
+    expect(await extension.pollAt(realFinalAt - 10_000)).toBe(0);
+    // The earliest release among those held, not the first held one's 5 min: the extension polls again then.
+    expect(extension.answers.at(-1)).toEqual({ events: [], ahead: [], cursor: "0", nextAt: new Date(realFinalAt).toISOString() });
+    expect(extension.followUps).toEqual([realFinalAt]);
+
+    expect(await extension.pollAt(realFinalAt)).toBe(1);
+    expect(extension.answers.at(-1)).toMatchObject({ events: [], cursor: "0", nextAt: new Date(forwardedAt).toISOString() });
+    expect(extension.answers.at(-1)?.ahead).toMatchObject([{ messageId: message.id, label: "gmail-proxy", notify: true }]);
+    expect(extension.shown).toEqual([{ key: `open:${message.id}`, at: realFinalAt }]);
+
+    // A poll between (the minute alarm), then the background restarts, then the forwarded email's hit is released.
+    expect(await extension.pollAt(realFinalAt + 60_000)).toBe(0);
+    extension.restart();
+    expect(await extension.pollAt(forwardedAt)).toBe(1);
+    const last = extension.answers.at(-1);
+    expect(last?.events.map((e) => [e.messageId, e.label, e.notify])).toEqual([
+      [forwarded, "human", false],
+      [message.id, "gmail-proxy", true],
+    ]);
+    expect([last?.ahead, last?.nextAt, last?.cursor]).toEqual([[], null, last?.events.at(-1)?.cursor]);
+    expect(await extension.pollAt(forwardedAt + 60_000)).toBe(0);
+
+    // Notified once, at its own time; each event taken once; the cursor past both.
+    expect(extension.shown).toEqual([{ key: `open:${message.id}`, at: realFinalAt }]);
+    expect(extension.state().activity.map((a) => a.messageId)).toEqual([forwarded, message.id]);
+    expect(extension.state()).toMatchObject({ cursor: last?.cursor, ahead: [] });
+    // Each request read at most its page (100 rows) and the account: here 2 events and their messages, and the token.
+  });
+
+  it("an event whose label is not final yet does not hold back a final one behind it", async () => {
+    const account = await createAccount();
+    const pending = await sentMessage(account);
+    const final = await sentMessage(account);
+    const at = Date.now();
+    await openAt(account, pending.id, at);
+    // Opened two minutes ago, written now (the queue retried it): final at once, behind the pending one.
+    await openAt(account, final.id, at - 120_000, GMAIL_PROXY_UA, at + 300);
+    const finalNowAt = at + 300 + RELABEL_MARGIN_MS;
+    const pendingAt = at + LABEL_FINAL_AFTER_MS + RELABEL_MARGIN_MS;
+    vi.useFakeTimers({ toFake: ["Date"], now: at });
+    const extension = extensionAgainstRoute(account);
+
+    expect(await extension.pollAt(finalNowAt)).toBe(1);
+    expect(extension.answers.at(-1)?.ahead?.map((e) => [e.messageId, e.notify])).toEqual([[final.id, true]]);
+    expect(extension.answers.at(-1)?.nextAt).toBe(new Date(pendingAt).toISOString());
+    extension.restart();
+    expect(await extension.pollAt(pendingAt)).toBe(1);
+    expect(extension.answers.at(-1)?.events.map((e) => [e.messageId, e.notify])).toEqual([
+      [pending.id, true],
+      [final.id, true],
+    ]);
+    expect(await extension.pollAt(pendingAt + 60_000)).toBe(0);
+    expect(extension.shown).toEqual([
+      { key: `open:${final.id}`, at: finalNowAt },
+      { key: `open:${pending.id}`, at: pendingAt },
+    ]);
+    expect(extension.state().activity.map((a) => a.messageId)).toEqual([pending.id, final.id]);
+  });
+});
+
+describe("the feed's reads", () => {
+  it("a page reads its `limit` events and their emails, as many with one held in front as without", async () => {
+    const account = await createAccount();
+    await seedMessages(account, 20);
+    const forwarded = await mintTrackingId(account.key);
+    await openAt(account, forwarded, Date.now(), CHROME_UA, Date.now() - 1_000);
+    await seedOpens(account, 150);
+    // The forwarded email's hit is held 5 min: the 99 final opens read behind it go ahead of it.
+    const held = await countedFeed(account, "/api/events?after=0&limit=100");
+    const { ahead = [], events, cursor } = (await held.response.json()) as EventsResponse;
+    expect([events.length, ahead.length, cursor]).toEqual([0, 99, "0"]);
+    // Released (FEED_SETTLE_SECONDS=0 releases it at once): the same one read, the whole page in `events`.
+    const released = await countedFeed(account, "/api/events?after=0&limit=100", "0");
+    expect(((await released.response.json()) as EventsResponse).events).toHaveLength(100);
+    // 199 both (and before `ahead` existed, when the same query was cut at the held event after it was read): the
+    // 100 events and the 99 emails they join (the forwarded one has none). The account is read once, then cached.
+    expect(held.d1RowsRead).toBe(released.d1RowsRead);
+    expect(held.d1RowsRead).toBeLessThanOrEqual(2 * 100);
   });
 });
 

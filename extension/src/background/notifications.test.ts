@@ -6,11 +6,13 @@ import type { FeedEvent } from "../../../shared/api";
 import { memoryArea } from "./memory-area";
 import {
   applyEvents,
+  applyPage,
   emptyFeedState,
   FEED_KEY,
   FeedPoller,
   type FeedState,
   MAX_ACTIVITY,
+  MAX_AHEAD,
   MIN_POLL_GAP_MS,
   NEWS_KEY,
   type Note,
@@ -48,6 +50,46 @@ function feed(events: FeedEvent[], nextAt: string | null = null) {
       return { events: next, cursor: next.at(-1)?.cursor ?? after, nextAt };
     },
   };
+}
+
+/**
+ * The tracker's feed as it answers while it holds the events whose cursors are in `held` (worker/src/db/events.ts
+ * eventsAfter): the `limit` after the cursor, the released ones up to the first held in `events`, the released ones
+ * after it in `ahead`.
+ */
+function heldFeed(events: FeedEvent[], held: Set<string>) {
+  const calls: string[] = [];
+  return {
+    calls,
+    fetchEvents: async (after: string, limit: number) => {
+      calls.push(after);
+      const window = events.filter((e) => Number(e.cursor) > Number(after)).slice(0, limit);
+      const firstHeld = window.findIndex((e) => held.has(e.cursor));
+      const prefix = firstHeld < 0 ? window : window.slice(0, firstHeld);
+      const ahead = firstHeld < 0 ? [] : window.slice(firstHeld).filter((e) => !held.has(e.cursor));
+      return {
+        events: prefix,
+        ahead,
+        cursor: prefix.at(-1)?.cursor ?? after,
+        nextAt: held.size > 0 ? new Date(NOW + 60_000).toISOString() : null,
+      };
+    },
+  };
+}
+
+function heldPoller(area: KeyValueArea, source: ReturnType<typeof heldFeed>, now = () => NOW) {
+  const shown: Note[] = [];
+  const instance = new FeedPoller({
+    area,
+    account: async () => "http://t acct1",
+    fetchEvents: source.fetchEvents,
+    muted: async () => false,
+    show: async (note) => void shown.push(note),
+    news: () => undefined,
+    pollAt: () => undefined,
+    now,
+  });
+  return { instance, shown };
 }
 
 function poller(
@@ -99,7 +141,8 @@ describe("notifications from the events feed", () => {
       event({ kind: "click", linkIndex: 1, label: "human" }),
       event({ messageId: "m2", subject: null, recipients: [{ email: "a@x.example" }, { email: "b@x.example" }, { email: "c@x.example" }] }),
     ];
-    const { state, notes } = applyEvents(emptyFeedState("acct"), events, { muted: false, now: NOW });
+    const page = { events, cursor: events.at(-1)?.cursor ?? "0" };
+    const { state, notes } = applyPage(emptyFeedState("acct"), page, { muted: false, now: NOW });
     expect(notes.map((n) => n.key)).toEqual(["open:m1", "click:m1:0", "click:m1:1", "open:m2"]);
     expect(notes[0]).toMatchObject({ title: "Opened: Pricing", message: "Carol opened “Pricing”.", threadId: "16f4aa" });
     expect(notes[3]?.message).toBe("a@x.example, b@x.example and 1 more opened “(no subject)”.");
@@ -252,6 +295,84 @@ describe("notifications from the events feed", () => {
     expect([a, b]).toEqual([2, 2]);
     expect(source.calls).toEqual(["0"]);
     expect(shown).toEqual(["open:y"]);
+  });
+});
+
+describe("events the tracker still holds", () => {
+  it("notifies what is released behind a held event at once, and nothing twice when the held one comes and the cursor passes both", async () => {
+    const area = memoryArea();
+    // An open of an email not registered (yet), then a real first open of another one.
+    const unregistered = event({ messageId: "forwarded", notify: false });
+    const real = event({ messageId: "proposal", notify: true });
+    const events = [unregistered, real];
+    const held = new Set([unregistered.cursor]);
+    const source = heldFeed(events, held);
+    let now = NOW;
+    const { instance, shown } = heldPoller(area, source, () => now);
+    // Two Gmail tabs gaining focus at once: one poll.
+    expect(await Promise.all([instance.poll(), instance.poll()])).toEqual([1, 1]);
+    expect(shown.map((n) => n.key)).toEqual(["open:proposal"]);
+    const stored = () => area.data[FEED_KEY] as FeedState;
+    expect(stored()).toMatchObject({ cursor: "0", ahead: [real.cursor] });
+    expect(summarize(stored(), NOW).today.opens).toBe(1);
+
+    // The next poll (the minute alarm): the same answer, nothing new.
+    now += 60_000;
+    expect(await instance.poll()).toBe(0);
+    expect(shown).toHaveLength(1);
+    expect(stored().activity).toHaveLength(1);
+
+    // The held one is released (its email stayed unregistered: notify false); both come in `events`.
+    held.clear();
+    now += 60_000;
+    expect(await instance.poll()).toBe(1);
+    expect(shown).toHaveLength(1);
+    expect(stored()).toMatchObject({ cursor: real.cursor, ahead: [] });
+    expect(stored().activity.map((a) => a.messageId)).toEqual(["forwarded", "proposal"]);
+    expect(summarize(stored(), NOW).today.opens).toBe(2);
+    expect(source.calls).toEqual(["0", "0", "0"]);
+  });
+
+  it("a restarted background resumes from the stored cursor and what it took ahead: a label-pending event, then final ones", async () => {
+    const area = memoryArea();
+    const pending = event({ messageId: "a", kind: "click", linkIndex: 0, label: "human" });
+    const final = [event({ messageId: "b" }), event({ messageId: "c", kind: "click", linkIndex: 1, label: "human" })];
+    const events = [pending, ...final];
+    const held = new Set([pending.cursor]);
+    const source = heldFeed(events, held);
+    const before = heldPoller(area, source);
+    expect(await before.instance.poll()).toBe(2);
+    expect(before.shown.map((n) => n.key)).toEqual(["open:b", "click:c:1"]);
+
+    // The service worker is stopped and started again; the click's label is final now, and a new open comes.
+    held.clear();
+    events.push(event({ messageId: "d" }));
+    const after = heldPoller(area, source);
+    expect(await after.instance.poll()).toBe(2);
+    expect(after.shown.map((n) => n.key)).toEqual(["click:a:0", "open:d"]);
+    expect(source.calls).toEqual(["0", "0"]);
+    const state = area.data[FEED_KEY] as FeedState;
+    expect(state).toMatchObject({ cursor: events.at(-1)?.cursor, ahead: [] });
+    // Newest taken first.
+    expect(state.activity.map((a) => a.messageId)).toEqual(["d", "a", "c", "b"]);
+    expect(summarize(state, NOW).today).toEqual({ opens: 2, clicks: 2 });
+    // And again: nothing new, nothing shown.
+    const again = heldPoller(area, source);
+    expect(await again.instance.poll()).toBe(0);
+    expect(again.shown).toEqual([]);
+  });
+
+  it("takes at most MAX_AHEAD events ahead; the rest wait for the cursor, later but never twice", () => {
+    const state = { ...emptyFeedState("acct"), ahead: Array.from({ length: MAX_AHEAD }, (_, i) => String(1000 + i)) };
+    const extra = event({ cursor: String(5000), messageId: "late" });
+    const full = applyPage(state, { events: [], ahead: [extra], cursor: "0" }, { muted: false, now: NOW });
+    expect(full.fresh).toEqual([]);
+    expect(full.state.ahead).toHaveLength(MAX_AHEAD);
+    // The cursor passes what was taken: forgotten, and the one left behind comes once through `events`.
+    const passed = applyPage(full.state, { events: [extra], cursor: extra.cursor }, { muted: false, now: NOW });
+    expect(passed.fresh).toEqual([extra]);
+    expect(passed.state.ahead).toEqual([]);
+    expect(passed.notes.map((n) => n.key)).toEqual(["open:late"]);
   });
 });
 

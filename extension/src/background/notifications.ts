@@ -1,7 +1,7 @@
-// The events feed poller behind desktop notifications and the popup's activity. It keeps its cursor, what it already
-// notified, the recent activity and the daily totals in ONE storage key written in one set, before any notification
-// is shown: a restart (or a killed service worker) resumes from the stored cursor, so no event is skipped, and
-// nothing is ever notified twice.
+// The events feed poller behind desktop notifications and the popup's activity. It keeps its cursor, the events it
+// took ahead of it, what it already notified, the recent activity and the daily totals in ONE storage key written in
+// one set, before any notification is shown: a restart (or a killed service worker) resumes from the stored cursor,
+// so no event is skipped, and nothing is ever notified or counted twice.
 import type { EventsResponse, FeedEvent } from "../../../shared/api";
 import type { KeyValueArea } from "./outbox";
 
@@ -21,7 +21,14 @@ export interface ActivityItem {
 export interface FeedState {
   /** The account (and tracker) the cursor belongs to: another account starts over. */
   account: string;
+  /** The feed's cursor: every event up to it was taken. */
   cursor: string;
+  /**
+   * Cursors of the events after `cursor` already taken from a page's `ahead` (released while an earlier event was
+   * still held), ascending: skipped when they come again in `events`, dropped once `cursor` passes them. At most
+   * MAX_AHEAD. Missing in states stored before it existed.
+   */
+  ahead?: string[];
   /** Keys of what was notified (or deliberately not: muted, too old), oldest first, bounded. */
   notified: string[];
   /** Newest first, bounded. */
@@ -48,6 +55,12 @@ export const FEED_KEY = "feed";
 export const NEWS_KEY = "feedNews";
 export const MAX_ACTIVITY = 200;
 export const MAX_NOTIFIED = 2000;
+/**
+ * At most this many events taken ahead of the cursor: the most one page can hold (eventsQuery's limit), and a page
+ * only holds events among the `limit` after the cursor. Past it (deleted events between can make room for more),
+ * further ones wait for `events`: later, never twice.
+ */
+export const MAX_AHEAD = 500;
 const MAX_DAYS = 35;
 const FEED_PAGE = 100;
 /** At most this many pages per poll; the next poll goes on from the stored cursor. */
@@ -85,9 +98,9 @@ export function noteFor(event: FeedEvent): Note {
 }
 
 /**
- * Folds a page of the feed into the state: which events deserve a notification (the first counted open of a
- * message, the first counted click of each link; never sender or machine events, never a re-open), the activity
- * and the daily totals. Pure: the caller persists and shows.
+ * Folds new events into the state: which events deserve a notification (the first counted open of a message, the
+ * first counted click of each link; never sender or machine events, never a re-open), the activity and the daily
+ * totals. The cursor is left to applyPage. Pure: the caller persists and shows.
  */
 export function applyEvents(
   state: FeedState,
@@ -131,15 +144,40 @@ export function applyEvents(
   const keptDays = Object.keys(days).sort().slice(-MAX_DAYS);
   return {
     state: {
-      account: state.account,
-      cursor: events.length > 0 ? (events[events.length - 1]?.cursor ?? state.cursor) : state.cursor,
+      ...state,
       notified: order.slice(-MAX_NOTIFIED),
       activity: activity.slice(0, MAX_ACTIVITY),
       days: Object.fromEntries(keptDays.map((d) => [d, days[d] as { opens: number; clicks: number }])),
-      ...(state.newsAfter === undefined ? {} : { newsAfter: state.newsAfter }),
     },
     notes,
   };
+}
+
+/** Whether feed cursor `a` comes after `b` (decimal seqs, as the tracker answers them). */
+function cursorAfter(a: string, b: string): boolean {
+  return Number(a) > Number(b);
+}
+
+/**
+ * Folds one answer of the feed into the state: its `events` (the released prefix) but those already taken ahead,
+ * then its `ahead` not taken yet, while there is room; the cursor moves to the answer's, and what was taken ahead
+ * and is now behind it is forgotten. `fresh` is what was new, in the order applied.
+ */
+export function applyPage(
+  state: FeedState,
+  page: Pick<EventsResponse, "events" | "ahead" | "cursor">,
+  options: { muted: boolean; now: number },
+): { state: FeedState; notes: Note[]; fresh: FeedEvent[] } {
+  const taken = new Set(state.ahead ?? []);
+  const fresh = page.events.filter((event) => !taken.has(event.cursor));
+  for (const event of page.ahead ?? []) {
+    if (taken.has(event.cursor) || taken.size >= MAX_AHEAD || !cursorAfter(event.cursor, page.cursor)) continue;
+    taken.add(event.cursor);
+    fresh.push(event);
+  }
+  const applied = applyEvents(state, fresh, options);
+  const ahead = [...taken].filter((cursor) => cursorAfter(cursor, page.cursor)).sort((a, b) => Number(a) - Number(b));
+  return { state: { ...applied.state, cursor: page.cursor, ahead }, notes: applied.notes, fresh };
 }
 
 /** A new account's state; `newsAfter` (now, when polling) keeps its older history from being notified. */
@@ -157,7 +195,7 @@ export interface PollerDeps {
   area: KeyValueArea;
   /** The connected account ("<trackerUrl> <accountId>"), or null when not connected. */
   account: () => Promise<string | null>;
-  fetchEvents: (after: string, limit: number) => Promise<Pick<EventsResponse, "events" | "cursor" | "nextAt">>;
+  fetchEvents: (after: string, limit: number) => Promise<Pick<EventsResponse, "events" | "ahead" | "cursor" | "nextAt">>;
   muted: () => Promise<boolean>;
   show: (note: Note) => Promise<void>;
   /**
@@ -194,7 +232,7 @@ export class FeedPoller {
 
   /**
    * Polls once; a call while a poll runs joins it, and a call within MIN_POLL_GAP_MS of the last poll's end answers
-   * with its outcome (0 new events, or its error) without a request. Resolves with the number of events read.
+   * with its outcome (0 new events, or its error) without a request. Resolves with the number of new events taken.
    */
   poll(): Promise<number> {
     const now = this.deps.now ?? Date.now;
@@ -226,21 +264,21 @@ export class FeedPoller {
     let followUp: number | null = null;
     try {
       for (let page = 0; page < MAX_PAGES; page++) {
-        const { events, nextAt } = await deps.fetchEvents(state.cursor, FEED_PAGE);
-        followUp = followUpAt(nextAt, now());
-        if (events.length === 0) break;
-        const applied = applyEvents(state, events, { muted, now: now() });
+        const answer = await deps.fetchEvents(state.cursor, FEED_PAGE);
+        followUp = followUpAt(answer.nextAt, now());
+        const applied = applyPage(state, answer, { muted, now: now() });
         state = applied.state;
         notes.push(...applied.notes);
-        read += events.length;
-        for (const event of events) if (event.threadId) threads.add(event.threadId);
-        if (events.length < FEED_PAGE) break;
+        read += applied.fresh.length;
+        for (const event of applied.fresh) if (event.threadId) threads.add(event.threadId);
+        // A short prefix: the rest is held (what the page had ahead of it is taken) or not there yet.
+        if (answer.events.length < FEED_PAGE) break;
       }
     } catch (error) {
       // The pages read before the failure are kept (below); the next poll goes on from there.
       failure = { error };
     }
-    if (read > 0 || created) {
+    if (read > 0 || created || state.cursor !== stored?.cursor) {
       if (threads.size > 0) deps.news([...threads]);
       // One write for all pages, before any notification: one shown and then lost to a crash before the write would
       // show again. The Gmail tabs hear of the threads through NEWS_KEY in the same write.

@@ -379,16 +379,25 @@ export interface FeedRow {
 }
 
 export interface FeedPage {
+  /** The released events from the cursor up to the first one still held, in seq order: the new cursor is the last. */
   rows: FeedRow[];
-  /** When the first event still held is released (ms), or null when none is: the time to look again. */
+  /**
+   * The released events after the first one still held, among the rows read, in seq order: delivered ahead of it, so
+   * a held event delays only itself. They come again in `rows` once the events before them are released.
+   */
+  ahead: FeedRow[];
+  /** When the earliest event still held among the rows read is released (ms), or null when none is: look again then. */
   nextAt: number | null;
 }
 
 /**
- * Events after `cursor`, in seq order, whose labels are final at `now` (classify.ts labelFinalAt). An event whose
- * message is still unregistered after UNREGISTERED_HOLD_MS goes out with `notify` false. Stops at the first event
- * still held, so what is returned is always a prefix: nothing after the new cursor can be skipped later; `nextAt`
- * says when that event is released (sooner if its message is registered meanwhile).
+ * The `limit` events after `cursor`, in seq order, sorted into those released at `now` (label final, classify.ts
+ * labelFinalAt; or unregistered for UNREGISTERED_HOLD_MS, then with `notify` false) and those still held. `rows` is
+ * the released prefix, up to the first event held, so nothing after the new cursor can be skipped later; `ahead`
+ * the released events after it, so a held event (an email not registered yet, a label not final yet) does not hold
+ * back every later one; `nextAt` when the earliest held one is released (sooner if its message is registered
+ * meanwhile). One read of at most `limit` rows, as before there was `ahead`: an event further than that past the
+ * cursor waits for the prefix to reach it.
  * `holdCapMs` (development and tests only) releases every event at most that long after it was written.
  */
 export async function eventsAfter(
@@ -408,16 +417,20 @@ export async function eventsAfter(
     )
     .bind(accountId, cursor, limit)
     .all<Omit<FeedRow, "notify">>();
-  const rows: FeedRow[] = [];
+  const page: FeedPage = { rows: [], ahead: [], nextAt: null };
   for (const row of results) {
     const timing = { occurredAt: row.occurred_at, insertedAt: row.inserted_at, registeredAt: row.registered_at };
     const finalAt = labelFinalAt(timing);
     let releaseAt = finalAt ?? row.occurred_at + UNREGISTERED_HOLD_MS;
     if (holdCapMs !== null) releaseAt = Math.min(releaseAt, row.inserted_at + holdCapMs);
-    if (releaseAt > now) return { rows, nextAt: releaseAt };
-    rows.push({ ...row, notify: row.registered_at !== null });
+    if (releaseAt > now) {
+      page.nextAt = Math.min(page.nextAt ?? releaseAt, releaseAt);
+      continue;
+    }
+    // nextAt is set once an event is held: from then on, what is released goes ahead of it.
+    (page.nextAt === null ? page.rows : page.ahead).push({ ...row, notify: row.registered_at !== null });
   }
-  return { rows, nextAt: null };
+  return page;
 }
 
 export async function recordSenderViews(

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
-import { COUNTED_LABELS, type EventsResponse, eventsQuery } from "../../../shared/api";
+import { COUNTED_LABELS, type EventsResponse, eventsQuery, type FeedEvent } from "../../../shared/api";
 import { requireAccount } from "../auth";
-import { eventsAfter } from "../db/events";
+import { eventsAfter, type FeedRow } from "../db/events";
 import type { AppEnv } from "../env";
 import { validated } from "../http";
 
@@ -11,15 +11,33 @@ function holdCapMs(configured: string | undefined): number | null {
   return configured !== undefined && configured !== "" && Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : null;
 }
 
+function feedEvent(row: FeedRow): FeedEvent {
+  return {
+    cursor: String(row.seq),
+    messageId: row.message_id,
+    threadId: row.thread_id,
+    subject: row.subject,
+    recipients: row.recipients ? JSON.parse(row.recipients) : [],
+    kind: row.kind,
+    linkIndex: row.link_index,
+    label: row.label,
+    counted: COUNTED_LABELS.includes(row.label),
+    notify: row.notify && COUNTED_LABELS.includes(row.label),
+    at: new Date(row.occurred_at).toISOString(),
+  };
+}
+
 /**
- * `GET /api/events?after=<cursor>`: the account's new events, each exactly once and in order. An event is held
- * back until its label is final (no sender-view report, registration or later hit can change it any more), so
- * what the extension notifies is never a machine or the sender (docs/protocol.md, "Notifications"). `nextAt` says
- * when the first event held is released, so the extension can look again then rather than at its next minute.
+ * `GET /api/events?after=<cursor>`: the account's new events, each released once, in order. An event is held back
+ * until its label is final (no sender-view report, registration or later hit can change it any more), so what the
+ * extension notifies is never a machine or the sender (docs/protocol.md, "Notifications"). A held event holds back
+ * only itself: `events` is the released prefix (the cursor moves to its end), `ahead` the events released after the
+ * first one held, which come again in `events` once the cursor reaches them. `nextAt` says when the earliest event
+ * held is released, so the extension can look again then rather than at its next minute.
  */
 export const eventsRoute = new Hono<AppEnv>().use(requireAccount).get("/", validated("query", eventsQuery), async (c) => {
   const { after, limit } = c.req.valid("query");
-  const { rows, nextAt } = await eventsAfter(
+  const { rows, ahead, nextAt } = await eventsAfter(
     c.env.DB,
     c.get("account").id,
     Number(after),
@@ -28,19 +46,8 @@ export const eventsRoute = new Hono<AppEnv>().use(requireAccount).get("/", valid
     holdCapMs(c.env.FEED_SETTLE_SECONDS),
   );
   const body: EventsResponse = {
-    events: rows.map((row) => ({
-      cursor: String(row.seq),
-      messageId: row.message_id,
-      threadId: row.thread_id,
-      subject: row.subject,
-      recipients: row.recipients ? JSON.parse(row.recipients) : [],
-      kind: row.kind,
-      linkIndex: row.link_index,
-      label: row.label,
-      counted: COUNTED_LABELS.includes(row.label),
-      notify: row.notify && COUNTED_LABELS.includes(row.label),
-      at: new Date(row.occurred_at).toISOString(),
-    })),
+    events: rows.map(feedEvent),
+    ahead: ahead.map(feedEvent),
     cursor: rows.length > 0 ? String(rows[rows.length - 1]?.seq) : after,
     nextAt: nextAt === null ? null : new Date(nextAt).toISOString(),
   };
