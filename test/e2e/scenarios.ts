@@ -15,7 +15,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // @ts-expect-error: plain JavaScript module shared with `npm start`; its shape is documented there.
 import { startTracker } from "../../scripts/tracker.mjs";
-import type { MessageDetail } from "../../shared/api";
+import type { MessageDetail, MessagesResponse } from "../../shared/api";
 import { type SentRecord, SimulatedGoogle } from "./gmail-sim/google";
 import { type BrowserHarness, connectFromOptions, pasteInto, type Tab } from "./harness";
 import { eventually, freePort } from "./wait";
@@ -511,6 +511,49 @@ export function defineScenarios(
       expect(message.subject).toBe("Fwd: Pricing for Q3");
       expect(message.recipients).toEqual([{ email: "erin@partner.example", name: "erin" }]);
     });
+
+    scenario(
+      "Gmail's Undo Send: the undone email leaves the tracker, and the re-send from the reopened compose is tracked once, with its own id",
+      [ENGLISH, GERMAN],
+      async (variant) => {
+        const { gmail } = await setUp(variant);
+        const subject = `Undo me ${variant.name}`;
+        const first = await sendTracked(gmail, {
+          to: ["uma@prospect.example"],
+          subject,
+          html: '<div>Hi Uma, see <a href="https://shop.example/undo">the offer</a>.</div>',
+        });
+        // Gmail's notice offers Undo once it answered the send (gmail-sim.js, Undo Send): the rep takes the email back.
+        await gmail.waitFor(() => document.querySelector("div.b8[role=alert] #link_undo"), null);
+        await gmail.click("#link_undo");
+        await eventually("Gmail dropped the held message", async () => (first.sent.cancelled ? true : undefined));
+        await eventually("the undone email withdrawn from the tracker", async () =>
+          (await api(`/api/messages/${first.id}`)).status === 404 ? true : undefined,
+        );
+        const listed = async () =>
+          (await api<MessagesResponse>(`/api/messages?q=${encodeURIComponent(subject)}`)).body.messages.map((m) => m.id);
+        expect(await listed()).toEqual([]);
+
+        // The reopened compose is a new email: the rep sends it again.
+        const dialog = "#composes [role=dialog]";
+        await gmail.waitFor((d) => document.querySelector(`${d} .mt-toolbar[data-mt-tracking-id]`), dialog);
+        await ready(gmail, dialog);
+        const count = google.sent.length;
+        await gmail.click(`${dialog} ${SEND}`);
+        const sent = await nextSend(count);
+        const [, , id = ""] = PIXEL(tracker.url).exec(sent.html) ?? [];
+        expect(id).not.toBe("");
+        expect(id).not.toBe(first.id);
+        expect(sent.html).not.toContain(first.id);
+        expect(sent.subject).toBe(subject);
+        const message = await registered(id);
+        expect(message.subject).toBe(subject);
+        expect(message.recipients).toEqual([{ email: "uma@prospect.example", name: "uma" }]);
+        expect(message.links.map((l) => l.url)).toEqual(["https://shop.example/undo"]);
+        expect(await listed()).toEqual([id]);
+        expect((await api(`/api/messages/${first.id}`)).status).toBe(404);
+      },
+    );
 
     scenario("several composes open at once, one full screen: each send carries and registers its own id", [ENGLISH], async (variant) => {
       const { gmail } = await setUp(variant);

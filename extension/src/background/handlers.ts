@@ -131,7 +131,9 @@ export function signalDeps(outbox: Outbox, receipts: Receipts, held: HeldSignals
     },
     outboxThreads: async (afterFlush) =>
       new Set(
-        (afterFlush ? await outbox.entries() : await outbox.snapshot()).flatMap((e) => (e.request.threadId ? [e.request.threadId] : [])),
+        (afterFlush ? await outbox.entries() : await outbox.snapshot()).flatMap((e) =>
+          e.request.threadId && !e.withdraw ? [e.request.threadId] : [],
+        ),
       ),
     held,
     news: receipts.news,
@@ -169,7 +171,7 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: Signa
     }),
 
     /** Queues the registration of a sent message (or replaces it with better Gmail ids), then tries to deliver. */
-    messageSent: handler(sentMessageInput, async (input, sender): Promise<{ queued: true }> => {
+    messageSent: handler(sentMessageInput, async (input, sender): Promise<{ queued: boolean }> => {
       const credentials = await requireCredentials();
       requireOwnId(credentials, input.trackingId);
       const parsed = registerMessageRequest.safeParse(input.request);
@@ -177,7 +179,8 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: Signa
         // Still queued: the entry shows as failed with the tracker's own words once it refuses it; never dropped.
         console.warn("registration does not validate locally", parsed.error.issues);
       }
-      await outbox.put(input.trackingId, input.request, input.notBefore);
+      // Refused when Gmail's Undo took this send back first: its answer came late, and the email never left.
+      if (!(await outbox.put(input.trackingId, input.request, input.notBefore))) return { queued: false };
       void outbox.flush();
       // Its reminder, if the rep set one in the compose window, now names the email.
       void reminders.describe(input.trackingId, input.request).catch((error: unknown) => console.warn("reminder not described", error));
@@ -188,6 +191,19 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: Signa
           .record(input.trackingId, account)
           .catch((error: unknown) => console.warn("sending account not kept", error));
       return { queued: true };
+    }),
+
+    /**
+     * Gmail's Undo took a send back (compose-tracking.ts): its registration is withdrawn through the outbox (the
+     * tracker deletes the message, retried like a registration), a late registration of it is refused, and its
+     * follow-up reminder is dropped. The re-send is another compose, with its own id, registered as usual.
+     */
+    messageUnsent: handler(z.object({ trackingId: z.string() }), async (input): Promise<{ remindersDropped: number }> => {
+      const credentials = await requireCredentials();
+      requireOwnId(credentials, input.trackingId);
+      await outbox.withdraw(input.trackingId);
+      void outbox.flush();
+      return { remindersDropped: await reminders.cancel([input.trackingId]) };
     }),
 
     /** "The sender is displaying these messages now": hits around now are the sender's own. Best effort. */

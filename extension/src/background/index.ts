@@ -7,7 +7,7 @@ import { isEnvelope, type Reply } from "../messaging";
 import { loadOptions, onOptionsChanged } from "../options-store";
 import { TrackerError, trackerApi } from "./api";
 import { ContactCheckCache } from "./contact-checks";
-import { loadCredentials } from "./credentials";
+import { type Credentials, loadCredentials } from "./credentials";
 import { CLOCK_SKEW_KEY, Reminders, reminderNote } from "./follow-ups";
 import { type HandlerTable, runHandler } from "./handler";
 import { gmailHandlers, pageHandlers, requireCredentials, settleRemindersOnNews, signalDeps } from "./handlers";
@@ -25,6 +25,7 @@ const OUTBOX_ALARM = "outbox-retry";
 async function deliver(entry: OutboxEntry): Promise<DeliveryResult> {
   const credentials = await loadCredentials();
   if (!credentials) return { retry: true, error: "not connected to a tracker" };
+  if (entry.withdraw) return withdraw(entry, credentials);
   try {
     await trackerApi(credentials.trackerUrl, credentials.apiToken).registerMessage(entry.trackingId, entry.request);
     // The tracker knows this thread now: its status is asked for again, and replies seen in it meanwhile go out.
@@ -37,6 +38,20 @@ async function deliver(entry: OutboxEntry): Promise<DeliveryResult> {
     const message = error instanceof Error ? error.message : String(error);
     return { retry: !(error instanceof TrackerError) || error.retryable, error: message };
   }
+}
+
+/** A send Gmail's Undo took back: the tracker deletes it (its data and later hits), or never had it (404). */
+async function withdraw(entry: OutboxEntry, credentials: Credentials): Promise<DeliveryResult> {
+  try {
+    await trackerApi(credentials.trackerUrl, credentials.apiToken).remove(entry.trackingId);
+  } catch (error) {
+    if (!(error instanceof TrackerError && error.status === 404)) {
+      const message = error instanceof Error ? error.message : String(error);
+      return { retry: !(error instanceof TrackerError) || error.retryable, error: message };
+    }
+  }
+  if (entry.request.threadId) statusCache.invalidate([entry.request.threadId]);
+  return "delivered";
 }
 
 let retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -166,7 +181,7 @@ const reminders = new Reminders({
   },
   requireCredentials,
   detail: (c, trackingId) => trackerApi(c.trackerUrl, c.apiToken).detail(trackingId),
-  inOutbox: async (trackingId) => (await outbox.snapshot()).some((e) => e.trackingId === trackingId),
+  inOutbox: async (trackingId) => (await outbox.snapshot()).some((e) => e.trackingId === trackingId && !e.withdraw),
   notify: (reminder, detail) =>
     showNote({
       key: `remind:${reminder.trackingId}`,

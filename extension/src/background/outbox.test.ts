@@ -1,7 +1,7 @@
 // The outbox's rules with an in-memory storage area standing in for browser.storage.local (same two calls).
 import { describe, expect, it } from "vitest";
 import { memoryArea } from "./memory-area";
-import { type DeliveryResult, FIRST_RETRY_MS, Outbox, type OutboxEntry } from "./outbox";
+import { type DeliveryResult, FIRST_RETRY_MS, Outbox, type OutboxEntry, WITHDRAWN_KEEP_MS } from "./outbox";
 
 const request = { subject: "s", recipients: [], sentAt: new Date(0).toISOString(), openTracking: true, clickTracking: true, links: [] };
 
@@ -83,5 +83,67 @@ describe("outbox", () => {
     now = 50_000;
     await outbox.flush();
     expect(seen).toEqual(["183234ce86ffa010"]);
+  });
+
+  describe("a send Gmail's Undo took back", () => {
+    /** An outbox whose deliveries are recorded as "register <id>" or "withdraw <id>", answered by `answer`. */
+    const recording = (answer: (entry: OutboxEntry) => DeliveryResult = () => "delivered") => {
+      let now = 1_000;
+      const calls: string[] = [];
+      const area = memoryArea();
+      const make = () =>
+        new Outbox(
+          area,
+          async (entry) => {
+            calls.push(`${entry.withdraw ? "withdraw" : "register"} ${entry.trackingId}`);
+            return answer(entry);
+          },
+          () => undefined,
+          () => now,
+        );
+      return { calls, area, make, outbox: make(), tick: (ms: number) => (now += ms) };
+    };
+
+    it("a registration still held back is never sent: it becomes a withdrawal, and Gmail's late answer cannot bring it back", async () => {
+      const { calls, outbox } = recording();
+      await outbox.put("id1", { ...request, subject: "Pricing" }, 45_000);
+      await outbox.withdraw("id1");
+      expect(await outbox.entries()).toMatchObject([{ trackingId: "id1", withdraw: true, request: { subject: "Pricing" } }]);
+      expect(await outbox.put("id1", { ...request, threadId: "183234ce86ffa010" })).toBe(false);
+      await outbox.flush();
+      expect(calls).toEqual(["withdraw id1"]);
+      expect(await outbox.entries()).toEqual([]);
+    });
+
+    it("a registration already delivered is deleted on the tracker, retried with backoff while it is down, and stays refused after a restart", async () => {
+      let down = true;
+      const { calls, make, tick } = recording((entry) => (entry.withdraw && down ? { retry: true, error: "down" } : "delivered"));
+      let outbox = make();
+      await outbox.put("id1", request);
+      await outbox.flush();
+      await outbox.withdraw("id1");
+      await outbox.flush();
+      expect(await outbox.entries()).toMatchObject([{ trackingId: "id1", withdraw: true, attempts: 1, lastError: "down" }]);
+      down = false;
+      tick(FIRST_RETRY_MS);
+      outbox = make(); // the background restarted
+      await outbox.flush();
+      expect(calls).toEqual(["register id1", "withdraw id1", "withdraw id1"]);
+      expect(await outbox.entries()).toEqual([]);
+      expect(await outbox.put("id1", request)).toBe(false);
+      expect(await outbox.entries()).toEqual([]);
+    });
+
+    it("the re-send, another id, is registered as usual; the withdrawn id is forgotten after a week", async () => {
+      const { calls, outbox, tick } = recording();
+      await outbox.put("id1", request);
+      await outbox.withdraw("id1");
+      expect(await outbox.put("id2", request)).toBe(true);
+      await outbox.flush();
+      expect(calls).toEqual(["withdraw id1", "register id2"]);
+      tick(WITHDRAWN_KEEP_MS);
+      await outbox.withdraw("id3"); // a later withdrawal prunes the old ones
+      expect(await outbox.put("id1", request)).toBe(true);
+    });
   });
 });

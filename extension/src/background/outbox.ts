@@ -2,6 +2,9 @@
 // service worker or a browser restart loses nothing; it retries with exponential backoff and never drops an entry:
 // an entry leaves the outbox only when the tracker has it (200) or says its owner deleted it (410). A request the
 // tracker refuses (other 4xx) stays as "failed", visible in the popup and options page, until the user retries it.
+// A send the rep took back with Gmail's Undo is withdrawn: its entry becomes a withdrawal (the tracker deletes the
+// message, or answers 404: it never had it), and a registration of that id arriving later (Gmail's answer after the
+// Undo) is refused, so an email that never left is never tracked.
 import type { RegisterMessageRequest } from "../../../shared/api";
 import { serialRunner } from "../serial";
 
@@ -13,6 +16,8 @@ export interface OutboxEntry {
   createdAt: number;
   nextAttemptAt: number;
   lastError: string | null;
+  /** Gmail's Undo took this send back: delivering it deletes the message on the tracker (404 there: nothing to do). */
+  withdraw?: true;
 }
 
 /** The slice of browser.storage.local the outbox uses (an in-memory one in unit tests). */
@@ -24,6 +29,19 @@ export interface KeyValueArea {
 export type DeliveryResult = "delivered" | { retry: boolean; error: string };
 
 const KEY = "outbox";
+/** Ids withdrawn after Gmail's Undo, with when: a registration of one of them is refused. */
+const WITHDRAWN_KEY = "outboxWithdrawn";
+/** How long a withdrawn id is remembered: far longer than any late answer of Gmail's to the undone send. */
+export const WITHDRAWN_KEEP_MS = 7 * 86_400_000;
+/** What a withdrawal of a send the outbox no longer holds (delivered already) knows of it: its id alone. */
+const UNKNOWN_SEND: RegisterMessageRequest = {
+  subject: "",
+  recipients: [],
+  sentAt: "",
+  openTracking: false,
+  clickTracking: false,
+  links: [],
+};
 export const FIRST_RETRY_MS = 2_000;
 export const MAX_RETRY_MS = 15 * 60_000;
 
@@ -62,9 +80,18 @@ export class Outbox {
     return Object.values(await this.read()).sort((a, b) => a.createdAt - b.createdAt);
   }
 
-  /** Adds or replaces the registration of one message; `notBefore` holds it back (e.g. while Gmail may undo the send). */
-  put(trackingId: string, request: RegisterMessageRequest, notBefore?: number): Promise<void> {
+  private async withdrawn(): Promise<Record<string, number>> {
+    const stored = (await this.area.get(WITHDRAWN_KEY))[WITHDRAWN_KEY];
+    return stored && typeof stored === "object" ? (stored as Record<string, number>) : {};
+  }
+
+  /**
+   * Adds or replaces the registration of one message; `notBefore` holds it back (e.g. while Gmail may undo the send).
+   * False: the send was withdrawn (Gmail's Undo), and is not registered.
+   */
+  put(trackingId: string, request: RegisterMessageRequest, notBefore?: number): Promise<boolean> {
     return this.serial(async () => {
+      if ((await this.withdrawn())[trackingId] !== undefined) return false;
       const entries = await this.read();
       const now = this.now();
       entries[trackingId] = {
@@ -75,6 +102,37 @@ export class Outbox {
         createdAt: entries[trackingId]?.createdAt ?? now,
         nextAttemptAt: Math.max(now, notBefore ?? now),
         lastError: null,
+      };
+      await this.write(entries);
+      this.reschedule(entries);
+      return true;
+    });
+  }
+
+  /**
+   * Gmail's Undo took this send back: whatever the outbox holds for it (a registration waiting, one delivered, one
+   * attempted that may have arrived) becomes a withdrawal, due now, and the id is remembered, so a later registration
+   * of it is refused. Never a silent drop: one DELETE the tracker may answer 404 costs less than guessing wrong.
+   * The email itself is Gmail's: nothing here touches it.
+   */
+  withdraw(trackingId: string): Promise<void> {
+    return this.serial(async () => {
+      const now = this.now();
+      const withdrawn = Object.fromEntries(Object.entries(await this.withdrawn()).filter(([, at]) => now - at < WITHDRAWN_KEEP_MS));
+      withdrawn[trackingId] = now;
+      await this.area.set({ [WITHDRAWN_KEY]: withdrawn });
+      const entries = await this.read();
+      const entry = entries[trackingId];
+      entries[trackingId] = {
+        trackingId,
+        // Kept for the popup's list (its subject); never sent again.
+        request: entry?.request ?? { ...UNKNOWN_SEND, sentAt: new Date(now).toISOString() },
+        state: "pending",
+        attempts: 0,
+        createdAt: entry?.createdAt ?? now,
+        nextAttemptAt: now,
+        lastError: null,
+        withdraw: true,
       };
       await this.write(entries);
       this.reschedule(entries);

@@ -83,6 +83,17 @@ export const SELECTORS = {
   /** An invalid address (and similar) makes Gmail show an alert dialog and not send. */
   alertDialog: { name: "alert dialog", precise: '[role="alertdialog"]', fallbacks: [] },
   /**
+   * The Undo of Gmail's "Message sent" notice: `span#link_undo` next to `span#link_vsm` ("View message") in the
+   * notice's `.vh` (zoidsh/meru packages/preload-workspace-app/apps/mail.ts, 2026-01-28 to 2026-08-22), inside
+   * Gmail's notice bar `div.b8[role=alert]` (InboxSDK gmail-butter-bar-driver.ts, 2023-09-11). Only a notice that
+   * also offers "View message" is a send's: archive and delete notices offer Undo too. Ids, not text (localised).
+   */
+  sentNoticeUndo: {
+    name: "sent notice's undo",
+    precise: ".vh:has(#link_vsm) #link_undo",
+    fallbacks: ['[role="alert"]:has(#link_vsm) #link_undo'],
+  },
+  /**
    * compose-dialog-2020-10.html: `div.J-Z.aA3[style="display:none"]` holding "Currently in plain text mode." and a
    * `span.aA5[role=link]` "Switch to rich text."; shown (no `display:none`) while the compose is in plain-text mode.
    * Read by its visibility, never by its text.

@@ -8,15 +8,18 @@ export function OutboxList({ entries, onRetry }: { entries: OutboxEntry[]; onRet
         No email is waiting to be registered with the tracker.
       </p>
     );
+  const registrations = entries.filter((entry) => !entry.withdraw).length;
   return (
     <div>
       <p data-testid="outbox-count">
-        {entries.length} sent email{entries.length === 1 ? "" : "s"} not registered yet:
+        {registrations} sent email{registrations === 1 ? "" : "s"} not registered yet
+        {entries.length > registrations ? `, ${entries.length - registrations} taken back with Gmail's Undo` : ""}:
       </p>
       <ul class="outbox">
         {entries.map((entry) => (
           <li key={entry.trackingId} data-state={entry.state}>
-            <strong>{entry.request.subject || "(no subject)"}</strong> — {entry.state === "failed" ? "refused" : "pending"}
+            <strong>{entry.request.subject || "(no subject)"}</strong> —{" "}
+            {entry.withdraw ? "undone in Gmail, being removed from the tracker" : entry.state === "failed" ? "refused" : "pending"}
             {entry.attempts > 0 ? `, ${entry.attempts} attempt${entry.attempts === 1 ? "" : "s"}` : ""}
             {entry.lastError ? <div class="muted">{entry.lastError}</div> : null}
           </li>

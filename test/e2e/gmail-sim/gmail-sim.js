@@ -31,6 +31,16 @@
 //   get-recipients.ts reads the name from `data-name` and the address from `data-hovercard-id`, at a8a6fe2 of
 //   2026-07-23), and keeps its role, an option of the field's list (InboxSDK page-parser.ts, same commit).
 // - Delegated mailboxes: a page under `/mail/b/<id>/u/N/` posts to `/sync/u/N/d/<id>/i/s` (gmail.md).
+// - Undo Send (docs/gmail.md, "Undo Send", evidence of 2026-12-02): the send is posted at the click and Gmail's
+//   server holds it for the undo period (classic Gmail: gmail.js #201 of 2015-10-29, PR #305 of 2016-09-13). The
+//   notice bar `div.b8[role=alert] > div.vh` (InboxSDK gmail-butter-bar-driver.ts, 2023-09-11) says "Sending…", then,
+//   once Gmail answered, "Message sent" with `span#link_undo` "Undo" and `span#link_vsm` "View message" (Meru
+//   apps/mail.ts, 2026-01..08; nextcloud/mail #5438 describes the two steps) for the undo period: 10 s here, one of
+//   Gmail's choices (5, 10, 20, 30). Undo tells the simulated server to drop the held message, which then is no
+//   longer among the sent threads, and reopens it as a draft in a new compose: same recipients, subject and body
+//   (nextcloud/mail #5438: "turns it back into a draft and opens the message composer"). Today's undo request is NOT
+//   public: it goes to `/_sim/cancel-send`, a made-up address the extension must not (and does not) read. That the
+//   reopened body is exactly the HTML sent (our pixel and signed links included) is an assumption (2026-12).
 (() => {
   const composes = document.getElementById("composes");
   const main = document.getElementById("main");
@@ -51,6 +61,10 @@
         badRecipient: (a) => `Die Adresse "${a}" im Feld "An" wurde nicht erkannt.`,
         reply: "Antworten",
         forward: "Weiterleiten",
+        sending: "Wird gesendet…",
+        sent: "Nachricht gesendet",
+        undo: "Rückgängig machen",
+        viewMessage: "Nachricht ansehen",
       }
     : {
         send: "Send",
@@ -67,6 +81,10 @@
           `The address "${a}" in the "To" field was not recognized. Please make sure that all addresses are properly formed.`,
         reply: "Reply",
         forward: "Forward",
+        sending: "Sending…",
+        sent: "Message sent",
+        undo: "Undo",
+        viewMessage: "View message",
       };
   // The page's own Trusted Types policy. Created after the extension's document_start script, like Gmail's own.
   const policy = window.trustedTypes?.createPolicy("gmail-sim#html", { createHTML: (html) => html });
@@ -155,24 +173,26 @@
     // Typing an address then Enter or comma makes a chip, like today's Gmail: role=option, the address in
     // data-hovercard-id, the name in data-name (here the address's local part), no [email] attribute.
     const to = shell.querySelector("[data-sim=to]");
+    const addChip = (address) => {
+      const chip = document.createElement("div");
+      chip.className = "afV";
+      chip.setAttribute("role", "option");
+      const name = address.split("@")[0];
+      if (flags.has("opaque-chips")) chip.setAttribute("data-sim-address", address);
+      else {
+        chip.setAttribute("data-hovercard-id", address);
+        chip.setAttribute("data-name", name);
+      }
+      setHtml(
+        chip,
+        `<span class="afX">${escapeHtml(flags.has("opaque-chips") ? name : address)}</span><div role="button" class="afW" data-sim="remove-chip">×</div>`,
+      );
+      to.before(chip);
+    };
     to.addEventListener("keydown", (event) => {
       if ((event.key === "Enter" || event.key === ",") && !event.ctrlKey && !event.metaKey && to.value.trim()) {
         event.preventDefault();
-        const address = to.value.trim().replace(/,$/, "");
-        const chip = document.createElement("div");
-        chip.className = "afV";
-        chip.setAttribute("role", "option");
-        const name = address.split("@")[0];
-        if (flags.has("opaque-chips")) chip.setAttribute("data-sim-address", address);
-        else {
-          chip.setAttribute("data-hovercard-id", address);
-          chip.setAttribute("data-name", name);
-        }
-        setHtml(
-          chip,
-          `<span class="afX">${escapeHtml(flags.has("opaque-chips") ? name : address)}</span><div role="button" class="afW" data-sim="remove-chip">×</div>`,
-        );
-        to.before(chip);
+        addChip(to.value.trim().replace(/,$/, ""));
         to.value = "";
       }
     });
@@ -228,7 +248,76 @@
     shell.querySelector("[data-sim=discard]").addEventListener("click", () => shell.remove());
 
     (container ?? composes).appendChild(shell);
+    state.addChip = addChip;
     return state;
+  }
+
+  /** Gmail's notice bar (InboxSDK gmail-butter-bar-driver.ts): one notice at a time, the latest replacing the last. */
+  let noticeTimer;
+  function showNotice(text, links = []) {
+    let bar = document.querySelector("div.b8[role=alert]");
+    if (!bar) {
+      bar = document.createElement("div");
+      bar.className = "b8";
+      bar.setAttribute("role", "alert");
+      setHtml(bar, `<div class="vh"></div>`);
+      document.body.appendChild(bar);
+    }
+    const notice = bar.querySelector(".vh");
+    setHtml(notice, `<span class="aT"><span class="bAq"></span><span class="bAo"></span></span>`);
+    notice.querySelector(".bAq").textContent = text;
+    for (const { id, label, act } of links) {
+      const link = document.createElement("span");
+      link.id = id;
+      link.setAttribute("role", "link");
+      link.tabIndex = 0;
+      link.textContent = label;
+      link.addEventListener("click", act);
+      // Enter on the focused link acts too (assumed: a role=link Gmail makes focusable; no capture shows it).
+      link.addEventListener("keydown", (event) => {
+        if (event.key === "Enter") act();
+      });
+      notice.querySelector(".bAo").append(link);
+    }
+    clearTimeout(noticeTimer);
+  }
+  function hideNotice() {
+    document.querySelector("div.b8[role=alert] .vh")?.replaceChildren();
+  }
+  /** How long the "Message sent" notice offers Undo: one of Gmail's choices (5, 10, 20 or 30 s). */
+  const UNDO_PERIOD_MS = 10_000;
+
+  /** "Message sent", Undo and View message, for the undo period; Undo takes the held message back into a compose. */
+  function showSentNotice(sent) {
+    showNotice(T.sent, [
+      { id: "link_undo", label: T.undo, act: () => undoSend(sent) },
+      {
+        id: "link_vsm",
+        label: T.viewMessage,
+        act: () => {
+          hideNotice();
+          location.hash = `#sent/${sent.legacyThreadId}`;
+        },
+      },
+    ]);
+    noticeTimer = setTimeout(hideNotice, UNDO_PERIOD_MS);
+  }
+
+  function undoSend(sent) {
+    hideNotice();
+    // The server drops the held message (where today's Gmail posts this is not public: see the header).
+    fetch("/_sim/cancel-send", { method: "POST", body: JSON.stringify({ messageId: sent.messageId }) }).catch(() => undefined);
+    const thread = sentThreads.get(sent.legacyThreadId);
+    if (thread) {
+      thread.messages = thread.messages.filter((m) => m.messageId !== sent.messageId);
+      if (thread.messages.length === 0) sentThreads.delete(sent.legacyThreadId);
+    }
+    route();
+    // Back as a draft, in a compose in the bottom bar (where Gmail reopens an undone inline reply is not known).
+    const draft = openCompose({ threadId: sent.threadId, subject: sent.subject });
+    for (const chip of sent.chips) draft.addChip(chip.email);
+    if (sent.plainText) draft.body.textContent = sent.content;
+    else setHtml(draft.body, sent.content);
   }
 
   function showAlert(text) {
@@ -278,6 +367,7 @@
     const xhr = new XMLHttpRequest();
     xhr.open("POST", `${syncPath}?hl=${german ? "de" : "en"}&c=${seq}&rt=r&pt=ji`);
     xhr.setRequestHeader("Content-Type", "application/json");
+    if (!scheduledAt) showNotice(T.sending);
     xhr.addEventListener("load", () => {
       if (xhr.status !== 200) return;
       const response = JSON.parse(xhr.responseText);
@@ -297,6 +387,17 @@
         });
         document.documentElement.dataset.simLastSentThread = inner[19];
         document.documentElement.dataset.simSentCount = String(Number(document.documentElement.dataset.simSentCount ?? 0) + 1);
+        if (!scheduledAt)
+          showSentNotice({
+            messageId,
+            legacyThreadId: inner[19],
+            // What the compose held, to reopen it on Undo (an existing thread's id only: a new one was made up here).
+            threadId: state.threadId,
+            subject,
+            chips,
+            content,
+            plainText,
+          });
       }
     });
     xhr.send(JSON.stringify(request));

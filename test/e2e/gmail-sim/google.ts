@@ -6,6 +6,8 @@
 //   scheduled send (label ^pfg / ^scheduled), answers in the shape of the real captured
 //   responses (test/fixtures/gmail/sync-api/*_response.json): threads at response[1][5], thread[0] the
 //   "thread-a:r…" id, legacy hex thread id at thread[2][6][0][19], each message's legacy hex id at [55].
+// - POST https://mail.google.com/_sim/cancel-send -> Undo Send: the held message is marked cancelled, never sent
+//   (a made-up address: today's undo request is not public; gmail-sim.js)
 // - https://ciN.googleusercontent.com/meips/<b64url original>=s0-d-e1-ft -> the image proxy: fetches the original
 //   from Node with Google's proxy user agent, as Google's servers would (the reader's browser never contacts the
 //   tracker), and records that it did.
@@ -45,6 +47,8 @@ export interface SentRecord {
   /** msg[6]: when it was sent (for a scheduled send, the time chosen; see gmail-sim.js). */
   at: number;
   plainText: boolean;
+  /** Taken back with Undo within the undo period: Gmail's server never sent it (gmail-sim.js, Undo Send). */
+  cancelled?: boolean;
 }
 
 const BLANK_GIF = Buffer.from(TRANSPARENT_GIF_BASE64, "base64");
@@ -73,6 +77,13 @@ export class SimulatedGoogle {
       // What Gmail's server knows of the sent threads: a new tab shows them too.
       if (parsed.pathname === "/_sim/threads")
         return { status: 200, contentType: "application/json", body: JSON.stringify(this.threads()) };
+      // Undo Send: the held message is dropped. Where today's Gmail posts its undo is not public (gmail-sim.js).
+      if (parsed.pathname === "/_sim/cancel-send" && method === "POST") {
+        const { messageId } = JSON.parse(postData ?? "{}") as { messageId?: string };
+        const held = this.sent.find((sent) => sent.messageId === messageId);
+        if (held) held.cancelled = true;
+        return { status: held ? 200 : 404, contentType: "application/json", body: "{}" };
+      }
       if (/^\/sync\/u\/\d+\/(d\/[A-Za-z0-9_-]+\/)?i\/s$/.test(parsed.pathname) && method === "POST")
         return this.sync(postData ?? "", parsed.pathname);
       if (parsed.pathname === "/favicon.ico") return { status: 404, contentType: "text/plain", body: "" };
@@ -138,6 +149,7 @@ export class SimulatedGoogle {
       { legacyThreadId: string; threadId: string; subject: string; recipients: string[]; messages: unknown[] }
     >();
     for (const sent of this.sent) {
+      if (sent.cancelled) continue;
       const thread = byThread.get(sent.legacyThreadId) ?? {
         legacyThreadId: sent.legacyThreadId,
         threadId: sent.threadId,

@@ -1,7 +1,8 @@
 // @vitest-environment happy-dom
 // What the rep is told when Gmail reports a send without our tracking id (the page-world sync hook's
 // "mt:gmail-sent-untracked"): a compose the extension never recognised, with tracking on by default, is news the rep
-// must hear at once; a compose it knew and that was not to be tracked went out as its toolbar said.
+// must hear at once; a compose it knew and that was not to be tracked went out as its toolbar said. And what Gmail's
+// Undo on its "Message sent" notice takes back.
 import { afterEach, describe, expect, it, vi } from "vitest";
 
 const TRACKING_ID = "a2b3c4d5e6f7g2h3.1.8PHy8_T19vf4-fr7_P3-_w.b_Skov_Og8O7NQ0CbR7t4Q";
@@ -17,7 +18,7 @@ vi.mock("../../messaging", () => ({ callFromGmail }));
 
 import { DEFAULT_OPTIONS, type Options } from "../../options-store";
 import { emitPageEvent } from "../../page-world/events";
-import { composeTracking } from "./compose-tracking";
+import { composeTracking, forgetSends, noteSend, UNDO_WINDOW_MS, undoLatestSend } from "./compose-tracking";
 
 const started: AbortController[] = [];
 
@@ -111,5 +112,136 @@ describe("compose tracking: recipients the compose could not read", () => {
       openTracking: false,
       clickTracking: false,
     });
+  });
+});
+
+describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
+  const SECOND_ID = "a2b3c4d5e6f7g2h3.1.9QIz9_U20wg5-gs8_Q4-_x.c_Tlpw_Ph9P8OR1DcS8u5R";
+  let minted: string[] = [];
+
+  afterEach(() => {
+    for (const controller of started.splice(0)) controller.abort();
+    document.body.innerHTML = "";
+    callFromGmail.mockReset();
+    forgetSends();
+  });
+
+  /** A connected tab whose composes get the ids of `ids`, in turn. */
+  function connected(ids: string[]): void {
+    minted = [...ids];
+    callFromGmail.mockImplementation(async (type: string) => {
+      if (type === "mintId") return { trackingId: minted.shift(), trackerUrl: "https://t.example" };
+      if (type === "signLinks") return [];
+      if (type === "messageUnsent") return { remindersDropped: 0 };
+      return { queued: true };
+    });
+  }
+
+  /** Opens a compose (compose-dialog-2020-10.html's parts, today's chips) and waits for its tracking id. */
+  async function openCompose(): Promise<Element> {
+    const dialog = document.createElement("div");
+    dialog.setAttribute("role", "dialog");
+    dialog.innerHTML = `<div class="M9"><input name="subjectbox" value="Pricing">
+      <div name="to"><div role="option" data-hovercard-id="carol@prospect.example" data-name="Carol"></div></div>
+      <div contenteditable="true" g_editable="true" role="textbox">Hi Carol</div>
+      <table class="IZ"><tbody><tr><td class="gU Up"><div role="button" class="aoO" data-tooltip="Send">Send</div></td></tr></tbody></table>
+    </div>`;
+    document.body.append(dialog);
+    await vi.waitFor(() => expect(dialog.querySelector(".mt-toolbar[data-mt-tracking-id]")).not.toBeNull());
+    return dialog;
+  }
+
+  /** The rep clicks Send; Gmail closes the compose, as it does when the send starts. */
+  async function send(dialog: Element): Promise<string> {
+    const id = dialog.querySelector<HTMLElement>(".mt-toolbar")?.dataset.mtTrackingId ?? "";
+    dialog.querySelector("div.aoO")?.dispatchEvent(new MouseEvent("mouseup", { bubbles: true, button: 0 }));
+    dialog.remove();
+    await flush();
+    return id;
+  }
+
+  function gmailAnswered(trackingId: string): void {
+    emitPageEvent(document, "mt:gmail-sent", [
+      {
+        trackingIds: [trackingId],
+        threadId: "thread-f:1",
+        messageId: "msg-f:1",
+        legacyThreadId: "18f7a1b2c3d4e5f6",
+        legacyMessageId: "18f7a1b2c3d4e5f6",
+        recipients: [],
+        scheduled: false,
+        scheduledAt: null,
+      },
+    ]);
+  }
+
+  /** Gmail's notice bar (InboxSDK gmail-butter-bar-driver.ts) with a notice; `sent`: the "Message sent" one (Meru). */
+  function notice(sent: boolean): HTMLElement {
+    const bar = document.createElement("div");
+    bar.className = "b8";
+    bar.setAttribute("role", "alert");
+    bar.innerHTML = `<div class="vh"><span class="aT"><span class="bAq">${sent ? "Message sent" : "Conversation archived."}</span>
+      <span class="bAo"><span id="link_undo" role="link" tabindex="0">Undo</span>${sent ? '<span id="link_vsm" role="link">View message</span>' : ""}</span></span></div>`;
+    document.body.append(bar);
+    return bar.querySelector("#link_undo") as HTMLElement;
+  }
+
+  const calls = (type: string) => callFromGmail.mock.calls.filter(([t]) => t === type).map(([, input]) => input);
+
+  it("withdraws the send Gmail answered, once for a key press and the click it makes", async () => {
+    connected([TRACKING_ID]);
+    start();
+    const id = await send(await openCompose());
+    gmailAnswered(id);
+    expect(calls("messageSent")).toHaveLength(2); // held back at the close, then with Gmail's ids
+    const undo = notice(true);
+    undo.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+    undo.click();
+    expect(calls("messageUnsent")).toEqual([{ trackingId: TRACKING_ID }]);
+  });
+
+  it("a send undone before Gmail's answer came is not registered when the answer comes after all", async () => {
+    connected([TRACKING_ID]);
+    start();
+    const id = await send(await openCompose());
+    expect(calls("messageSent")).toHaveLength(1); // held back: Gmail may undo it
+    notice(true).click();
+    gmailAnswered(id);
+    expect(calls("messageSent")).toHaveLength(1);
+    expect(calls("messageUnsent")).toEqual([{ trackingId: TRACKING_ID }]);
+  });
+
+  it("the reopened compose is a new email: its send is registered with its own id and its Undo takes only it back", async () => {
+    connected([TRACKING_ID, SECOND_ID]);
+    start();
+    gmailAnswered(await send(await openCompose()));
+    notice(true).click();
+    document.body.innerHTML = "";
+    const again = await send(await openCompose());
+    expect(again).toBe(SECOND_ID);
+    gmailAnswered(again);
+    expect(calls("messageSent").at(-1)).toMatchObject({ trackingId: SECOND_ID });
+    expect(calls("messageUnsent")).toEqual([{ trackingId: TRACKING_ID }]);
+  });
+
+  it("an Undo on another notice (archive), or after an untracked send, takes nothing of ours back", async () => {
+    connected([TRACKING_ID]);
+    start();
+    gmailAnswered(await send(await openCompose()));
+    notice(false).click();
+    expect(calls("messageUnsent")).toEqual([]);
+    // Then a send without our id (tracking off, or a compose the extension did not see): the notice is its own.
+    emitPageEvent(document, "mt:gmail-sent-untracked", [{ messageId: "18f7a1b2c3d4e5f7", subject: "x", recipients: [], scheduled: false }]);
+    document.body.innerHTML = "";
+    notice(true).click();
+    expect(calls("messageUnsent")).toEqual([]);
+  });
+
+  it("an Undo later than Gmail's longest undo period takes nothing back", () => {
+    connected([]);
+    noteSend(TRACKING_ID, 1_000);
+    expect(undoLatestSend(1_000 + UNDO_WINDOW_MS + 1)).toBeNull();
+    noteSend(TRACKING_ID, 100_000);
+    expect(undoLatestSend(100_000 + 30_000)).toBe(TRACKING_ID);
   });
 });

@@ -12,6 +12,10 @@
 // - "Schedule send" (the arrow next to Send, then a time): the send is prepared when that arrow is used, and
 //   registered only on Gmail's own answer (label ^scheduled), with its sent time the scheduled time when Gmail's
 //   request names it, so hits before it never count.
+// - Gmail's "Undo" on its "Message sent" notice takes the latest send back (Gmail's server held it: docs/gmail.md,
+//   Undo Send): its registration is withdrawn through the background, a pending one never goes out, and the compose
+//   Gmail reopens is a new compose with its own id, tracked as usual when sent again. Read from the click on the
+//   notice alone: today's request for an undo is not public.
 import type { RegisterMessageRequest } from "../../../../shared/api";
 import { pixelUrl } from "../../../../shared/protocol";
 import { gmailId } from "../../gmail-ids";
@@ -43,6 +47,13 @@ const UNCONFIRMED_HOLD_MS = 45_000;
 const CANCEL_WINDOW_MS = 5_000;
 /** How long after a compose used "Schedule send" closed Gmail's answer may take before the user is told. */
 const SCHEDULE_CONFIRM_MS = 60_000;
+/**
+ * How long after a send Gmail's notice may still offer Undo: its undo period is 5 to 30 s (support.google.com/mail/
+ * answer/2819488; Meru assumes at most 30 s), counted from when the notice shows, a little after what we note.
+ */
+export const UNDO_WINDOW_MS = 40_000;
+/** One Undo arrives as several events (a key press, the click it makes): only the first takes a send back. */
+const UNDO_DEBOUNCE_MS = 2_000;
 
 interface PendingSend {
   trackingId: string;
@@ -68,6 +79,61 @@ const pendingSends = new Map<string, PendingSend>();
  */
 const closedWithoutSend: { subject: string; at: number; meantToTrack: boolean }[] = [];
 const MISSED_SEND_WINDOW_MS = 120_000;
+
+/**
+ * The sends of this page that Gmail's notice may still offer to undo, oldest first: the tracking id of a tracked one,
+ * null for one sent untracked (its Undo takes nothing of ours back). The notice is the latest send's.
+ */
+const recentSends: { trackingId: string | null; at: number }[] = [];
+let lastUndoAt = Number.NEGATIVE_INFINITY;
+
+/** A send went out (Gmail answered it, or its compose closed): until its notice is gone, Undo means this one. */
+export function noteSend(trackingId: string | null, now = Date.now()): void {
+  const index = trackingId === null ? -1 : recentSends.findIndex((s) => s.trackingId === trackingId);
+  if (index >= 0) recentSends.splice(index, 1);
+  recentSends.push({ trackingId, at: now });
+  while (recentSends.length > 0 && now - (recentSends[0]?.at ?? now) > UNDO_WINDOW_MS) recentSends.shift();
+}
+
+/**
+ * Gmail's Undo was used on a "Message sent" notice: the latest send is taken back. A tracked one is withdrawn (the
+ * background deletes its registration, or keeps it from ever going out) and a registration still waiting here is
+ * dropped, so Gmail's late answer cannot register it. Returns the id withdrawn, if any.
+ */
+export function undoLatestSend(now = Date.now()): string | null {
+  if (now - lastUndoAt < UNDO_DEBOUNCE_MS) return null;
+  lastUndoAt = now;
+  while (recentSends.length > 0 && now - (recentSends[0]?.at ?? now) > UNDO_WINDOW_MS) recentSends.shift();
+  const latest = recentSends.pop();
+  if (!latest) {
+    debug("Gmail's Undo, but no send of this page in the last", UNDO_WINDOW_MS / 1000, "s");
+    return null;
+  }
+  if (latest.trackingId === null) {
+    debug("Gmail's Undo took back an untracked send");
+    return null;
+  }
+  const trackingId = latest.trackingId;
+  pendingSends.delete(trackingId);
+  debug("send undone in Gmail: its registration is withdrawn", trackingId);
+  callFromGmail("messageUnsent", { trackingId }).then(
+    ({ remindersDropped }) => {
+      if (remindersDropped > 0)
+        toast(document, "Mailtracker: you took that email back, so its follow-up reminder was removed: set it again when you resend it.");
+    },
+    (error: unknown) => {
+      console.warn("[mailtracker] could not withdraw the undone send", error);
+      toast(document, `Mailtracker: the email you took back with Undo may still show as sent in the tracker (${String(error)})`);
+    },
+  );
+  return trackingId;
+}
+
+/** For unit tests: forgets the sends noted so far. */
+export function forgetSends(): void {
+  recentSends.length = 0;
+  lastUndoAt = Number.NEGATIVE_INFINITY;
+}
 
 function register(pending: PendingSend, notBefore?: number): void {
   callFromGmail("messageSent", { trackingId: pending.trackingId, request: pending.request, notBefore }).catch((error: unknown) => {
@@ -127,6 +193,7 @@ function onGmailSent(sent: SentMessageIds[], options: Options): void {
       debug("send confirmed by Gmail", trackingId, threadId, messageId, item.scheduled ? "scheduled" : "");
       register(pending);
       pendingSends.delete(trackingId);
+      noteSend(trackingId);
       if (excluded) pending.tell(`not tracked: ${excluded} is at an excluded domain (its recipients were read only as it was sent)`);
       else if (recipients.length === 0) {
         debugOnce("recipients-missed", "a tracked email was registered without recipients (recipient chips and send request both empty)");
@@ -153,6 +220,7 @@ function onUntrackedSent(sends: UntrackedSend[], openSessions: Iterable<ComposeS
   const now = Date.now();
   while (closedWithoutSend.length > 0 && now - (closedWithoutSend[0]?.at ?? now) > MISSED_SEND_WINDOW_MS) closedWithoutSend.shift();
   for (const { subject, scheduled } of sends) {
+    noteSend(null);
     const title = subject ?? "";
     const closedIndex = closedWithoutSend.findIndex((c) => c.subject === title);
     const open = [...openSessions].filter((session) => session.subject() === title);
@@ -195,6 +263,8 @@ class ComposeSession {
   private readonly controller = new AbortController();
   /** The tracking id of a send in progress (between the send click and the compose closing or an alert). */
   private sending: string | null = null;
+  /** A send of this compose went out untracked (its Undo, if used, takes nothing of ours back). */
+  private sentUntracked = false;
   private signing = false;
   private presignTimer: ReturnType<typeof setTimeout> | undefined;
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
@@ -440,6 +510,7 @@ class ComposeSession {
       this.setStatus(reason, "event");
       if (this.trackingId) applyTracking(this.body, this.plan(false, false));
       this.sending = null;
+      this.sentUntracked = !viaSchedule;
       debug("send untracked:", reason);
       return;
     }
@@ -482,6 +553,7 @@ class ComposeSession {
       },
     });
     this.sending = this.trackingId;
+    this.sentUntracked = false;
     this.setStatus(result.unsigned.length > 0 ? `${result.unsigned.length} link(s) not tracked (still being prepared)` : "", "event");
     debug(viaSchedule ? "scheduled send prepared" : "send prepared", this.trackingId, request);
     if (!viaSchedule) this.watchForCancel();
@@ -546,9 +618,11 @@ class ComposeSession {
       sending.fallbackQueued = true;
       // Held back, so Gmail's /sync answer (or its undo) can come first; registered with draft/rt ids otherwise.
       register(sending, Date.now() + UNCONFIRMED_HOLD_MS);
+      noteSend(sending.trackingId);
     } else if (!sending && this.status.dataset.kind === "event" && this.status.textContent) {
       toast(this.root.ownerDocument, `Mailtracker: ${this.status.textContent}`);
     }
+    if (!sending && this.sentUntracked) noteSend(null);
     // No send seen: sent (unseen by us) or discarded, Gmail's /sync traffic tells which (onUntrackedSent).
     if (!this.sending) closedWithoutSend.push({ subject: this.subject(), at: Date.now(), meantToTrack: this.meantToTrack() });
     this.dispose();
@@ -652,6 +726,13 @@ export const composeTracking: Feature = {
     // between mousedown and mouseup, that move made the mouseup miss the button and the click do nothing (seen in the
     // e2e inline reply); done in mouseup's capture phase, the button is already the event's target.
     for (const type of ["mouseup", "click", "keydown"]) window.addEventListener(type, onSend, { capture: true, signal });
+    // Gmail's Undo on its "Message sent" notice (gmail-selectors.ts sentNoticeUndo), clicked or pressed: only read,
+    // never stopped, so Gmail undoes the send as it would without us.
+    const onUndo = guarded("undo send", (event: Event) => {
+      if (event.type === "keydown" && !["Enter", " "].includes((event as KeyboardEvent).key)) return;
+      if (event.target instanceof Element && closest(event.target, "sentNoticeUndo")) undoLatestSend();
+    });
+    for (const type of ["click", "keydown"]) window.addEventListener(type, onUndo, { capture: true, signal });
     onPageEvent(
       document,
       "mt:gmail-sent",
