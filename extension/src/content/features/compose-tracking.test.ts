@@ -18,7 +18,7 @@ vi.mock("../../messaging", () => ({ callFromGmail }));
 
 import { DEFAULT_OPTIONS, type Options } from "../../options-store";
 import { emitPageEvent } from "../../page-world/events";
-import { composeTracking, forgetSends, noteSend, UNDO_WINDOW_MS, undoLatestSend } from "./compose-tracking";
+import { composeOpened, composeTracking, forgetSends, noteSend, REOPEN_WAIT_MS, UNDO_WINDOW_MS, undoLatestSend } from "./compose-tracking";
 
 const started: AbortController[] = [];
 
@@ -188,8 +188,8 @@ describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
 
   const calls = (type: string) => callFromGmail.mock.calls.filter(([t]) => t === type).map(([, input]) => input);
 
-  it("withdraws the send Gmail answered, once for a key press and the click it makes", async () => {
-    connected([TRACKING_ID]);
+  it("withdraws the send Gmail answered once Gmail reopens it, once for a key press and the click it makes", async () => {
+    connected([TRACKING_ID, SECOND_ID]);
     start();
     const id = await send(await openCompose());
     gmailAnswered(id);
@@ -197,15 +197,18 @@ describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
     const undo = notice(true);
     undo.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
     undo.click();
+    expect(calls("messageUnsent")).toEqual([]); // not before Gmail shows the Undo took the email back
+    await openCompose(); // Gmail reopens it as a draft, subject and all
     expect(calls("messageUnsent")).toEqual([{ trackingId: TRACKING_ID }]);
   });
 
   it("a send undone before Gmail's answer came is not registered when the answer comes after all", async () => {
-    connected([TRACKING_ID]);
+    connected([TRACKING_ID, SECOND_ID]);
     start();
     const id = await send(await openCompose());
     expect(calls("messageSent")).toHaveLength(1); // held back: Gmail may undo it
     notice(true).click();
+    await openCompose();
     gmailAnswered(id);
     expect(calls("messageSent")).toHaveLength(1);
     expect(calls("messageUnsent")).toEqual([{ trackingId: TRACKING_ID }]);
@@ -239,9 +242,29 @@ describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
 
   it("an Undo later than Gmail's longest undo period takes nothing back", () => {
     connected([]);
-    noteSend(TRACKING_ID, 1_000);
+    noteSend(TRACKING_ID, "Pricing", 1_000);
     expect(undoLatestSend(1_000 + UNDO_WINDOW_MS + 1)).toBeNull();
-    noteSend(TRACKING_ID, 100_000);
+    noteSend(TRACKING_ID, "Pricing", 100_000);
     expect(undoLatestSend(100_000 + 30_000)).toBe(TRACKING_ID);
+  });
+
+  it("an Undo Gmail does not follow by reopening the email withdraws nothing, and the rep is told it is still tracked", () => {
+    // Clicked as the undo period ran out, the email went out all the same: withdrawing it would lose a real send.
+    vi.useFakeTimers();
+    try {
+      connected([]);
+      const now = Date.now();
+      noteSend(TRACKING_ID, "Pricing", now);
+      expect(undoLatestSend(now)).toBe(TRACKING_ID);
+      expect(composeOpened("Another email", now + 1_000)).toBeNull(); // a compose of another email proves nothing
+      vi.advanceTimersByTime(REOPEN_WAIT_MS + 1);
+      expect(composeOpened("Pricing", now + REOPEN_WAIT_MS + 1)).toBeNull();
+      expect(calls("messageUnsent")).toEqual([]);
+      expect(document.body.textContent).toContain(
+        'you used Undo on "Pricing", but Gmail did not reopen it here, so it is still tracked as sent',
+      );
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

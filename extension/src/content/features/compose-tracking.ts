@@ -82,23 +82,31 @@ const MISSED_SEND_WINDOW_MS = 120_000;
 
 /**
  * The sends of this page that Gmail's notice may still offer to undo, oldest first: the tracking id of a tracked one,
- * null for one sent untracked (its Undo takes nothing of ours back). The notice is the latest send's.
+ * null for one sent untracked (its Undo takes nothing of ours back), and its subject. The notice is the latest send's.
  */
-const recentSends: { trackingId: string | null; at: number }[] = [];
+const recentSends: { trackingId: string | null; subject: string; at: number }[] = [];
 let lastUndoAt = Number.NEGATIVE_INFINITY;
+/**
+ * How long after an Undo Gmail has to reopen the email in a compose: the proof that the send was taken back (Gmail
+ * "turns it back into a draft and opens the message composer", nextcloud/mail #5438). An Undo that came too late
+ * to take anything back opens none, and that email went out: withdrawing it would lose a real send's tracking.
+ */
+export const REOPEN_WAIT_MS = 10_000;
+/** The tracked send an Undo was used on, until Gmail reopens it (then it is withdrawn) or REOPEN_WAIT_MS passes. */
+let undone: { trackingId: string; subject: string; at: number; timer: ReturnType<typeof setTimeout> } | null = null;
 
 /** A send went out (Gmail answered it, or its compose closed): until its notice is gone, Undo means this one. */
-export function noteSend(trackingId: string | null, now = Date.now()): void {
+export function noteSend(trackingId: string | null, subject: string, now = Date.now()): void {
   const index = trackingId === null ? -1 : recentSends.findIndex((s) => s.trackingId === trackingId);
   if (index >= 0) recentSends.splice(index, 1);
-  recentSends.push({ trackingId, at: now });
+  recentSends.push({ trackingId, subject, at: now });
   while (recentSends.length > 0 && now - (recentSends[0]?.at ?? now) > UNDO_WINDOW_MS) recentSends.shift();
 }
 
 /**
- * Gmail's Undo was used on a "Message sent" notice: the latest send is taken back. A tracked one is withdrawn (the
- * background deletes its registration, or keeps it from ever going out) and a registration still waiting here is
- * dropped, so Gmail's late answer cannot register it. Returns the id withdrawn, if any.
+ * Gmail's Undo was used on a "Message sent" notice: the latest send may be taken back. A tracked one is withdrawn
+ * once Gmail reopens it in a compose (composeOpened); until then its registration goes on as usual. Returns the id
+ * waiting for that, if any.
  */
 export function undoLatestSend(now = Date.now()): string | null {
   if (now - lastUndoAt < UNDO_DEBOUNCE_MS) return null;
@@ -113,7 +121,34 @@ export function undoLatestSend(now = Date.now()): string | null {
     debug("Gmail's Undo took back an untracked send");
     return null;
   }
-  const trackingId = latest.trackingId;
+  if (undone) clearTimeout(undone.timer);
+  const { trackingId, subject } = latest;
+  const timer = setTimeout(() => {
+    if (undone?.trackingId !== trackingId) return;
+    undone = null;
+    // Said, not guessed: the send may have gone out after all (an Undo too late), or Gmail reopened it where the
+    // extension does not see a compose. Either way it stays tracked, and the rep knows why.
+    toast(
+      document,
+      `Mailtracker: you used Undo on "${subject || "(no subject)"}", but Gmail did not reopen it here, so it is still tracked as sent. If it did not go out, delete it from the dashboard.`,
+    );
+  }, REOPEN_WAIT_MS);
+  undone = { trackingId, subject, at: now, timer };
+  debug("Undo used in Gmail: waiting for the email to reopen", trackingId);
+  return trackingId;
+}
+
+/**
+ * A compose opened: within REOPEN_WAIT_MS of an Undo and with the undone email's subject (as this extension read it
+ * at the send: "" for a reply whose compose has no subject field), it is that email back as a draft, so its send is
+ * withdrawn (the background deletes its registration, or keeps it from ever going out, and refuses a late one).
+ * Returns the id withdrawn, if any.
+ */
+export function composeOpened(subject: string, now = Date.now()): string | null {
+  if (!undone || now - undone.at > REOPEN_WAIT_MS || subject !== undone.subject) return null;
+  const { trackingId, timer } = undone;
+  clearTimeout(timer);
+  undone = null;
   pendingSends.delete(trackingId);
   debug("send undone in Gmail: its registration is withdrawn", trackingId);
   callFromGmail("messageUnsent", { trackingId }).then(
@@ -133,6 +168,8 @@ export function undoLatestSend(now = Date.now()): string | null {
 export function forgetSends(): void {
   recentSends.length = 0;
   lastUndoAt = Number.NEGATIVE_INFINITY;
+  if (undone) clearTimeout(undone.timer);
+  undone = null;
 }
 
 function register(pending: PendingSend, notBefore?: number): void {
@@ -193,7 +230,7 @@ function onGmailSent(sent: SentMessageIds[], options: Options): void {
       debug("send confirmed by Gmail", trackingId, threadId, messageId, item.scheduled ? "scheduled" : "");
       register(pending);
       pendingSends.delete(trackingId);
-      noteSend(trackingId);
+      noteSend(trackingId, pending.request.subject);
       if (excluded) pending.tell(`not tracked: ${excluded} is at an excluded domain (its recipients were read only as it was sent)`);
       else if (recipients.length === 0) {
         debugOnce("recipients-missed", "a tracked email was registered without recipients (recipient chips and send request both empty)");
@@ -220,8 +257,8 @@ function onUntrackedSent(sends: UntrackedSend[], openSessions: Iterable<ComposeS
   const now = Date.now();
   while (closedWithoutSend.length > 0 && now - (closedWithoutSend[0]?.at ?? now) > MISSED_SEND_WINDOW_MS) closedWithoutSend.shift();
   for (const { subject, scheduled } of sends) {
-    noteSend(null);
     const title = subject ?? "";
+    noteSend(null, title);
     const closedIndex = closedWithoutSend.findIndex((c) => c.subject === title);
     const open = [...openSessions].filter((session) => session.subject() === title);
     let cause: string | null;
@@ -618,11 +655,11 @@ class ComposeSession {
       sending.fallbackQueued = true;
       // Held back, so Gmail's /sync answer (or its undo) can come first; registered with draft/rt ids otherwise.
       register(sending, Date.now() + UNCONFIRMED_HOLD_MS);
-      noteSend(sending.trackingId);
+      noteSend(sending.trackingId, sending.request.subject);
     } else if (!sending && this.status.dataset.kind === "event" && this.status.textContent) {
       toast(this.root.ownerDocument, `Mailtracker: ${this.status.textContent}`);
     }
-    if (!sending && this.sentUntracked) noteSend(null);
+    if (!sending && this.sentUntracked) noteSend(null, this.subject());
     // No send seen: sent (unseen by us) or discarded, Gmail's /sync traffic tells which (onUntrackedSent).
     if (!this.sending) closedWithoutSend.push({ subject: this.subject(), at: Date.now(), meantToTrack: this.meantToTrack() });
     this.dispose();
@@ -683,7 +720,10 @@ export const composeTracking: Feature = {
           continue;
         }
         if (sessions.has(root) || !(body instanceof HTMLElement)) continue;
-        sessions.set(root, new ComposeSession(root, body, options));
+        const session = new ComposeSession(root, body, options);
+        sessions.set(root, session);
+        // Gmail reopens an email taken back with Undo as a new compose: that proves the Undo (composeOpened).
+        composeOpened(session.subject());
       }
     };
 
