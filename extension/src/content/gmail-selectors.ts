@@ -52,7 +52,7 @@ export const SELECTORS = {
   },
   /**
    * "More send options", the arrow right of Send (`aria-haspopup`): it opens "Schedule send" (gmail.md; InboxSDK
-   * PR #1244, 2025-02).
+   * gmail-compose-view.ts getSendButtonGroup, `[role=button][aria-haspopup=true]` beside Send, a8a6fe2, 2026-07-23).
    */
   sendOptionsButton: {
     name: "send options button",

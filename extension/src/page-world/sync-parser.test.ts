@@ -93,8 +93,8 @@ describe("Gmail /sync parsing (real captures, 2022-09)", () => {
   });
 
   it("reads a scheduled send (label ^scheduled instead of ^pfg) with its time, and Cc/Bcc next to To", () => {
-    // The captured send, relabelled as Gmail's "Schedule send" posts it (InboxSDK PR #1244, 2025-02; gmail.js
-    // send_scheduled_message); the time at [6] put in the future, and a Cc and a Bcc added at [3] and [4].
+    // The captured send, relabelled as Gmail's "Schedule send" posts it (gmail.js parse_request_payload's
+    // send_scheduled_message, b7dfdab, 2026-03-25); the time at [6] put in the future, and a Cc and a Bcc added at [3] and [4].
     const request = withPixel(load("2022-09-09-cvOnSend_request.json"), (r) => r[1][0][0][1][1][13][0]);
     // biome-ignore lint/suspicious/noExplicitAny: the path into a captured Gmail array, as in withPixel.
     const message = (request as any)[1][0][0][1][1][13][0];

@@ -8,7 +8,8 @@
 // answer holds the same inner thread at `thread[2][6]` directly, not wrapped in an array (InboxSDK reads both).
 // Recipients: `msg[2]` To, `[3]` Cc, `[4]` Bcc, each `[[1, address, name], …]` (the captures; gmail.js
 // parse_sent_message_payload_new reads the same three). "Schedule send" posts the message with the label
-// "^scheduled" instead of "^pfg" (InboxSDK PR #1244, 2025-02; gmail.js emits send_scheduled_message for it).
+// "^scheduled" instead of "^pfg" (gmail.js `parse_request_payload`, src/gmail.js at b7dfdab, 2026-03-25: a message
+// whose labels hold "^pfg" is `send_message`, one holding "^scheduled" `send_scheduled_message`).
 import { TRACKING_ID_UNANCHORED } from "../../../shared/protocol";
 import type { Recipient, SentMessageIds, UntrackedSend } from "./events";
 

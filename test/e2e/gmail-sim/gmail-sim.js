@@ -19,9 +19,10 @@
 //   (InboxSDK and gmail.js read data-hovercard-id; Mailvelope dropped `[email]` 2022-03). The send request lists
 //   them at msg[2] as `[1, address, name]` (the 2022-09 captures; gmail.js parse_sent_message_payload_new).
 // - Schedule send: the arrow next to Send (`aria-haspopup`) opens a menu whose "Schedule send" item opens a time
-//   picker; the message is posted with the label `^scheduled` instead of `^pfg` (InboxSDK PR #1244, 2025-02;
-//   gmail.js send_scheduled_message). Where Gmail's request carries the chosen time is NOT known from public
-//   evidence: the simulation puts it at msg[6], the message's timestamp (unverified assumption, 2026-11).
+//   picker; the message is posted with the label `^scheduled` instead of `^pfg` (gmail.js
+//   parse_request_payload's send_scheduled_message, b7dfdab, 2026-03-25). Where Gmail's request carries the chosen
+//   time is NOT known from public evidence: the simulation puts it at msg[6], the message's timestamp (unverified
+//   assumption, 2026-11).
 // - Query flags pick a variant (several may be combined, `?sim=de,decimal-rows`):
 //   `de`: a German UI (labels, tooltips, "An:" row prefix, alert text; gmail.md: Gmail is localised);
 //   `decimal-rows`: Sent rows carry only `data-thread-id="#thread-f:<decimal>"` (gmail.md: 2025-11 live dump);
