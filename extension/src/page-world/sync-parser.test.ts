@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseGmailJson, parseSyncRequest, parseSyncResponse, sentMessageIds, untrackedSends } from "./sync-parser";
+import { parseGmailJson, parseSyncRequest, parseSyncResponse, sentMessageIds, syncThreadId, untrackedSends } from "./sync-parser";
 import { SYNC_PATH } from "./sync-xhr";
 
 const FIXTURES = path.resolve(import.meta.dirname, "../../../test/fixtures/gmail/sync-api");
@@ -75,6 +75,21 @@ describe("Gmail /sync parsing (real captures, 2022-09)", () => {
       scheduled: false,
       scheduledAt: null,
     });
+  });
+
+  it('reads a thread id that carries a "|…" suffix as the part before it, in the request and the response', () => {
+    // InboxSDK strips it from both (parseThreadId, sync-compose-processor-20220909.ts, a8a6fe2); the captures have none.
+    const suffixed = (value: unknown) =>
+      JSON.parse(
+        JSON.stringify(value).replaceAll('"thread-a:r-7504980498209780070"', '"thread-a:r-7504980498209780070|msg-a:r5645180764593433440"'),
+      );
+    const request = suffixed(withPixel(load("2022-09-09-cvOnReplySend_5_request.json"), (r) => r[1][0][1][1][1][1][0]));
+    const response = suffixed(load("2022-09-09-cvOnReplySend_5_response.json"));
+    expect(JSON.stringify(request)).toContain("|msg-a:");
+    const [sent] = sentMessageIds(request, response);
+    expect(sent).toMatchObject({ threadId: "thread-a:r-7504980498209780070", legacyThreadId: "185c1536996a61dc" });
+    expect(syncThreadId("thread-f:1743802434391390786|msg-f:1")).toBe("thread-f:1743802434391390786");
+    expect(syncThreadId("msg-a:r1")).toBeNull();
   });
 
   it("ignores draft saves (label ^r) and sends without a tracking id", () => {

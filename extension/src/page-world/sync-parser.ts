@@ -51,6 +51,17 @@ export function parseGmailJson(text: string): unknown {
   }
 }
 
+/**
+ * A thread id as Gmail's sync traffic gives it, without what follows a "|": request and response alike may carry
+ * "thread-a:r…|msg-a:r…", and InboxSDK keeps only the part before it (parseThreadId in
+ * src/injected-js/gmail/sync-compose-processor-20220909.ts, a8a6fe2, 2026-07-23). Null for text that is no thread id.
+ */
+export function syncThreadId(value: unknown): string | null {
+  if (typeof value !== "string" || !value.startsWith("thread-")) return null;
+  const bar = value.indexOf("|");
+  return bar === -1 ? value : value.slice(0, bar);
+}
+
 function isMessageArray(value: unknown[]): boolean {
   return typeof value[0] === "string" && /^msg-[af]:/.test(value[0]) && value.length > 10 && Array.isArray(value[10]);
 }
@@ -100,7 +111,7 @@ export function parseSyncRequest(body: unknown, now = Date.now()): SyncSend[] {
       }
       return;
     }
-    const here = typeof value[0] === "string" && value[0].startsWith("thread-") ? value[0] : threadId;
+    const here = syncThreadId(value[0]) ?? threadId;
     for (const item of value) walk(item, here, depth + 1);
   };
   walk(body, null, 0);
@@ -114,7 +125,8 @@ export function parseSyncResponse(response: unknown): SyncThread[] {
   const threads: SyncThread[] = [];
   for (const wrapper of list) {
     const thread = Array.isArray(wrapper) ? wrapper[0] : null;
-    if (!Array.isArray(thread) || typeof thread[0] !== "string") continue;
+    const threadId = Array.isArray(thread) ? syncThreadId(thread[0]) : null;
+    if (!Array.isArray(thread) || threadId === null) continue;
     // Full answer: [2][6][0] is the thread's data; minimal answer: [2][6] is it (its [0] is a string, not an array).
     const holder = Array.isArray(thread[2]) && Array.isArray(thread[2][6]) ? (thread[2][6] as unknown[]) : [];
     const inner = Array.isArray(holder[0]) ? (holder[0] as unknown[]) : holder;
@@ -124,7 +136,7 @@ export function parseSyncResponse(response: unknown): SyncThread[] {
           .filter((m): m is unknown[] => Array.isArray(m) && typeof m[0] === "string")
           .map((m) => ({ messageId: m[0] as string, legacyMessageId: legacy(m[55]) }))
       : [];
-    threads.push({ threadId: thread[0], legacyThreadId: legacy(inner[19]), messages });
+    threads.push({ threadId, legacyThreadId: legacy(inner[19]), messages });
   }
   return threads;
 }
