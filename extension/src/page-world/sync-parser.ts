@@ -4,8 +4,10 @@
 // `[ "msg-a:r…", from, to, …, [8]: [null, [[0, "<html>"], [2, "<quoted html>"]]], …, [10]: labels ]` inside
 // a `[ "thread-a:r…", … ]` array; a send carries the label "^pfg" (draft saves carry "^r"). The response lists
 // threads at `response[1][5][k][0]`: `[0]` the thread id, `[2][6][0][19]` the legacy hex thread id, and
-// `[2][6][0][4]` the messages, each with its own id at `[0]` and its legacy hex id at `[55]`. A shorter "minimal"
-// answer holds the same inner thread at `thread[2][6]` directly, not wrapped in an array (InboxSDK reads both).
+// `[2][6][0][4]` the messages, each with its own id at `[0]` and its legacy hex id at `[55]` (InboxSDK reads the same:
+// parseResponseThread in src/injected-js/gmail/sync-compose-processor-20220909.ts, a8a6fe2, 2026-07-23). InboxSDK
+// keeps an older answer's reader as its fallback (setup-gmail-interceptor.ts: `response[2][6]`, whose "minimal send
+// updates" name the thread at `update[1][1]`); no capture of that shape is public, and it is not read here.
 // Recipients: `msg[2]` To, `[3]` Cc, `[4]` Bcc, each `[[1, address, name], …]` (the captures; gmail.js
 // parse_sent_message_payload_new reads the same three). "Schedule send" posts the message with the label
 // "^scheduled" instead of "^pfg" (gmail.js `parse_request_payload`, src/gmail.js at b7dfdab, 2026-03-25: a message
@@ -127,7 +129,8 @@ export function parseSyncResponse(response: unknown): SyncThread[] {
     const thread = Array.isArray(wrapper) ? wrapper[0] : null;
     const threadId = Array.isArray(thread) ? syncThreadId(thread[0]) : null;
     if (!Array.isArray(thread) || threadId === null) continue;
-    // Full answer: [2][6][0] is the thread's data; minimal answer: [2][6] is it (its [0] is a string, not an array).
+    // [2][6][0] is the thread's data; a [2][6] whose [0] is no array is read as that data itself (no capture shows
+    // one: a fallback kept from an earlier reading, which costs nothing when the captured shape comes).
     const holder = Array.isArray(thread[2]) && Array.isArray(thread[2][6]) ? (thread[2][6] as unknown[]) : [];
     const inner = Array.isArray(holder[0]) ? (holder[0] as unknown[]) : holder;
     const legacy = (v: unknown) => (typeof v === "string" && /^[0-9a-f]{1,32}$/.test(v) ? v : null);
