@@ -217,6 +217,17 @@ export function defineScenarios(
         location.hash = h;
       }, hash);
 
+    /**
+     * The conversation shown with the tracking panel of `trackingId` drawn. The panel comes after the tracker answers
+     * and moves the Reply and Forward links down: a click aimed at them before it lands may hit the panel instead (one
+     * CI run under load lost an inline forward that way).
+     */
+    const settledConversation = (tab: Tab, trackingId: string) =>
+      tab.waitFor(
+        (id) => document.querySelector(`.mt-panel[data-mt-for="${id}"]`) && document.querySelector("[data-sim=forward]"),
+        trackingId,
+      );
+
     /** The extension's stored notifications and feed labels of a message, read from one of its own pages. */
     const storedFor = (page: Tab, messageId: string) =>
       page.evaluate(async (m) => {
@@ -464,7 +475,7 @@ export function defineScenarios(
           html: '<div>See <a href="https://shop.example/pricing?plan=pro&amp;x=1">our pricing</a>.</div>',
         });
         await go(gmail, `#sent/${first.sent.legacyThreadId}`);
-        await gmail.waitFor(() => document.querySelector("[data-sim=reply]"), null);
+        await settledConversation(gmail, first.id);
         await gmail.click("[data-sim=reply]");
         const scope = "#main .ip";
         await gmail.waitFor((s) => document.querySelector(`${s} [g_editable] blockquote`), scope);
@@ -490,7 +501,7 @@ export function defineScenarios(
       const { gmail } = await setUp(variant);
       const first = await sendTracked(gmail, { to: ["carol@prospect.example"], subject: "Pricing for Q3", html: "<div>Prices.</div>" });
       await go(gmail, `#sent/${first.sent.legacyThreadId}`);
-      await gmail.waitFor(() => document.querySelector("[data-sim=forward]"), null);
+      await settledConversation(gmail, first.id);
       await gmail.click("[data-sim=forward]");
       const scope = "#main .ip";
       await gmail.waitFor(
