@@ -80,6 +80,11 @@ const pendingSends = new Map<string, PendingSend>();
 const closedWithoutSend: { subject: string; at: number; meantToTrack: boolean }[] = [];
 const MISSED_SEND_WINDOW_MS = 120_000;
 
+/** Drops the entries of a list kept oldest first that are older than `windowMs` at `now`. */
+function dropOlderThan(list: { at: number }[], windowMs: number, now: number): void {
+  while (list.length > 0 && now - (list[0]?.at ?? now) > windowMs) list.shift();
+}
+
 /**
  * The sends of this page that Gmail's notice may still offer to undo, oldest first: the tracking id of a tracked one,
  * null for one sent untracked (its Undo takes nothing of ours back), and its subject. The notice is the latest send's.
@@ -100,7 +105,7 @@ export function noteSend(trackingId: string | null, subject: string, now = Date.
   const index = trackingId === null ? -1 : recentSends.findIndex((s) => s.trackingId === trackingId);
   if (index >= 0) recentSends.splice(index, 1);
   recentSends.push({ trackingId, subject, at: now });
-  while (recentSends.length > 0 && now - (recentSends[0]?.at ?? now) > UNDO_WINDOW_MS) recentSends.shift();
+  dropOlderThan(recentSends, UNDO_WINDOW_MS, now);
 }
 
 /**
@@ -111,7 +116,7 @@ export function noteSend(trackingId: string | null, subject: string, now = Date.
 export function undoLatestSend(now = Date.now()): string | null {
   if (now - lastUndoAt < UNDO_DEBOUNCE_MS) return null;
   lastUndoAt = now;
-  while (recentSends.length > 0 && now - (recentSends[0]?.at ?? now) > UNDO_WINDOW_MS) recentSends.shift();
+  dropOlderThan(recentSends, UNDO_WINDOW_MS, now);
   const latest = recentSends.pop();
   if (!latest) {
     debug("Gmail's Undo, but no send of this page in the last", UNDO_WINDOW_MS / 1000, "s");
@@ -255,7 +260,7 @@ function onGmailSent(sent: SentMessageIds[], options: Options): void {
  */
 function onUntrackedSent(sends: UntrackedSend[], openSessions: Iterable<ComposeSession>, options: Options): void {
   const now = Date.now();
-  while (closedWithoutSend.length > 0 && now - (closedWithoutSend[0]?.at ?? now) > MISSED_SEND_WINDOW_MS) closedWithoutSend.shift();
+  dropOlderThan(closedWithoutSend, MISSED_SEND_WINDOW_MS, now);
   for (const { subject, scheduled } of sends) {
     const title = subject ?? "";
     noteSend(null, title);
