@@ -39,25 +39,12 @@ function event(partial: Partial<FeedEvent>): FeedEvent {
   };
 }
 
-/** A tracker feed: events after a cursor, in order, each once. */
-function feed(events: FeedEvent[], nextAt: string | null = null) {
-  const calls: string[] = [];
-  return {
-    calls,
-    fetchEvents: async (after: string, limit: number) => {
-      calls.push(after);
-      const next = events.filter((e) => Number(e.cursor) > Number(after)).slice(0, limit);
-      return { events: next, cursor: next.at(-1)?.cursor ?? after, nextAt };
-    },
-  };
-}
-
 /**
- * The tracker's feed as it answers while it holds the events whose cursors are in `held` (worker/src/db/events.ts
- * eventsAfter): the `limit` after the cursor, the released ones up to the first held in `events`, the released ones
- * after it in `ahead`.
+ * A tracker feed: events after a cursor, in order, each released once, while it holds the events whose cursors are in
+ * `held` (worker/src/db/events.ts eventsAfter): of the `limit` after the cursor, the released ones up to the first
+ * held in `events`, the released ones after it in `ahead`.
  */
-function heldFeed(events: FeedEvent[], held: Set<string>) {
+function feed(events: FeedEvent[], nextAt: string | null = null, held = new Set<string>()) {
   const calls: string[] = [];
   return {
     calls,
@@ -71,36 +58,22 @@ function heldFeed(events: FeedEvent[], held: Set<string>) {
         events: prefix,
         ahead,
         cursor: prefix.at(-1)?.cursor ?? after,
-        nextAt: held.size > 0 ? new Date(NOW + 60_000).toISOString() : null,
+        nextAt: held.size > 0 ? new Date(NOW + 60_000).toISOString() : nextAt,
       };
     },
   };
 }
 
-function heldPoller(area: KeyValueArea, source: ReturnType<typeof heldFeed>, now = () => NOW) {
-  const shown: Note[] = [];
-  const instance = new FeedPoller({
-    area,
-    account: async () => "http://t acct1",
-    fetchEvents: source.fetchEvents,
-    muted: async () => false,
-    show: async (note) => void shown.push(note),
-    news: () => undefined,
-    pollAt: () => undefined,
-    now,
-  });
-  return { instance, shown };
-}
-
 function poller(
   area: KeyValueArea,
   events: FeedEvent[],
-  options: { muted?: boolean; account?: string; now?: () => number; nextAt?: string | null } = {},
+  options: { muted?: boolean; account?: string; now?: () => number; nextAt?: string | null; source?: ReturnType<typeof feed> } = {},
 ) {
   const shown: Note[] = [];
   const news: string[][] = [];
   const pollsAt: number[] = [];
-  const source = feed(events, options.nextAt);
+  // A feed of its own, or one shared by pollers that stand for one background started again.
+  const source = options.source ?? feed(events, options.nextAt);
   const instance = new FeedPoller({
     area,
     account: async () => options.account ?? "http://t acct1",
@@ -306,9 +279,9 @@ describe("events the tracker still holds", () => {
     const real = event({ messageId: "proposal", notify: true });
     const events = [unregistered, real];
     const held = new Set([unregistered.cursor]);
-    const source = heldFeed(events, held);
+    const source = feed(events, null, held);
     let now = NOW;
-    const { instance, shown } = heldPoller(area, source, () => now);
+    const { instance, shown } = poller(area, [], { source, now: () => now });
     // Two Gmail tabs gaining focus at once: one poll.
     expect(await Promise.all([instance.poll(), instance.poll()])).toEqual([1, 1]);
     expect(shown.map((n) => n.key)).toEqual(["open:proposal"]);
@@ -339,15 +312,15 @@ describe("events the tracker still holds", () => {
     const final = [event({ messageId: "b" }), event({ messageId: "c", kind: "click", linkIndex: 1, label: "human" })];
     const events = [pending, ...final];
     const held = new Set([pending.cursor]);
-    const source = heldFeed(events, held);
-    const before = heldPoller(area, source);
+    const source = feed(events, null, held);
+    const before = poller(area, [], { source });
     expect(await before.instance.poll()).toBe(2);
     expect(before.shown.map((n) => n.key)).toEqual(["open:b", "click:c:1"]);
 
     // The service worker is stopped and started again; the click's label is final now, and a new open comes.
     held.clear();
     events.push(event({ messageId: "d" }));
-    const after = heldPoller(area, source);
+    const after = poller(area, [], { source });
     expect(await after.instance.poll()).toBe(2);
     expect(after.shown.map((n) => n.key)).toEqual(["click:a:0", "open:d"]);
     expect(source.calls).toEqual(["0", "0"]);
@@ -357,7 +330,7 @@ describe("events the tracker still holds", () => {
     expect(state.activity.map((a) => a.messageId)).toEqual(["d", "a", "c", "b"]);
     expect(summarize(state, NOW).today).toEqual({ opens: 2, clicks: 2 });
     // And again: nothing new, nothing shown.
-    const again = heldPoller(area, source);
+    const again = poller(area, [], { source });
     expect(await again.instance.poll()).toBe(0);
     expect(again.shown).toEqual([]);
   });
