@@ -46,22 +46,15 @@ export async function sha256Base64Url(text: string): Promise<string> {
  * (support.google.com/analytics/answer/2763052, read 2026-12-02). Null for text that is no address.
  */
 export function clientNetwork(address: string): string | null {
-  let ip: ipaddr.IPv4 | ipaddr.IPv6;
+  const ipv4Network = ({ octets: [a, b, c] }: ipaddr.IPv4) => `${a}.${b}.${c}.0/24`;
   if (ipaddr.IPv6.isValid(address)) {
-    const v6 = ipaddr.IPv6.parse(address);
-    ip = v6.isIPv4MappedAddress() ? v6.toIPv4Address() : v6;
-  } else if (ipaddr.IPv4.isValidFourPartDecimal(address)) {
-    // Only the dotted quad Cloudflare gives (cf-connecting-ip): ipaddr.js would also read "203.0.113" as 203.0.0.113.
-    ip = ipaddr.IPv4.parse(address);
-  } else {
-    return null;
+    const ip = ipaddr.IPv6.parse(address);
+    if (ip.isIPv4MappedAddress()) return ipv4Network(ip.toIPv4Address());
+    const [p0, p1, p2] = ip.parts.map((part) => part.toString(16));
+    return `${p0}:${p1}:${p2}::/48`;
   }
-  if (ip.kind() === "ipv4") {
-    const [a, b, c] = (ip as ipaddr.IPv4).octets;
-    return `${a}.${b}.${c}.0/24`;
-  }
-  const [p0, p1, p2] = (ip as ipaddr.IPv6).parts.map((part) => part.toString(16));
-  return `${p0}:${p1}:${p2}::/48`;
+  // Only the dotted quad Cloudflare gives (cf-connecting-ip): ipaddr.js would also read "203.0.113" as 203.0.0.113.
+  return ipaddr.IPv4.isValidFourPartDecimal(address) ? ipv4Network(ipaddr.IPv4.parse(address)) : null;
 }
 
 /**
