@@ -1,4 +1,4 @@
-import { createExecutionContext } from "cloudflare:test";
+import { createExecutionContext, createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { mintTrackingId } from "../../shared/protocol";
@@ -22,12 +22,20 @@ import {
 } from "./helpers";
 
 /** Builds a hit on the message through the real request path and hands it to the queue consumer: how many were stored. */
-async function storeHitNow(account: TestAccount, messageId: string, kind: "open" | "click", at = Date.now()): Promise<number> {
+async function storeHitNow(
+  account: TestAccount,
+  messageId: string,
+  kind: "open" | "click",
+  at = Date.now(),
+  headers: Record<string, string> = {},
+): Promise<number> {
   const accountKey = await deriveSigningKey(env.SIGNING_SECRET ?? "", account.accountId, account.key.keyId);
-  const request = new Request(`${BASE}/o/${messageId}.gif`, { headers: { "user-agent": CHROME_UA } });
+  const request = new Request(`${BASE}/o/${messageId}.gif`, { headers: { "user-agent": CHROME_UA, ...headers } });
   const target = { accountId: account.accountId, messageId, accountKey, kind, linkIndex: kind === "click" ? 0 : null };
   return storeHits(env.DB, [await hitFromRequest(request, target, at)]);
 }
+
+const DAY = 86_400_000;
 
 /** Every row of every table, as text: what a database dump would reveal. */
 async function dumpDatabase(): Promise<string> {
@@ -76,6 +84,38 @@ describe("privacy", () => {
     expect(v6b).toBe(v6a);
     expect(v6other).not.toBe(v6a);
     expect(v6a).not.toBe(v4a);
+  });
+
+  it("forgets an open's address hash once the sender's own views it was kept for are gone, and keeps a click's", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account, { sentAt: new Date(Date.now() - 30 * DAY).toISOString() });
+    const now = Date.now();
+    const address = { "cf-connecting-ip": "203.0.113.77" };
+    for (const [kind, daysAgo] of [
+      ["open", 8],
+      ["open", 6],
+      ["click", 8],
+    ] as const)
+      expect(await storeHitNow(account, message.id, kind, now - daysAgo * DAY, address)).toBe(1);
+    const hashes = async () =>
+      (await storedEvents(message.id)).map((event) => [
+        event.kind,
+        Math.round((now - Number(event.occurred_at)) / DAY),
+        event.ip_hash !== null,
+      ]);
+    expect(await hashes()).toEqual([
+      ["open", 8, true],
+      ["open", 6, true],
+      ["click", 8, true],
+    ]);
+
+    await worker.scheduled(createScheduledController({ scheduledTime: now, cron: "23 * * * *" }), env);
+    // Past the 7 days sender views are kept, an open's hash can match none; a click's still counts unique clicks.
+    expect(await hashes()).toEqual([
+      ["open", 8, false],
+      ["open", 6, true],
+      ["click", 8, true],
+    ]);
   });
 
   it("answers a database failure with a plain error that carries no secret, and logs none", async () => {

@@ -19,11 +19,30 @@ export const SENDER_VIEW_RETENTION_DAYS = 7;
 export async function purgeExpiredEvents(db: D1Database, now: number): Promise<number> {
   // Replies, bounces and unsubscribes (signals) are events too; the suppression list and opt-outs are kept.
   const deleted = (await purgeExpired(db, "events", now)) + (await purgeExpired(db, "signals", now));
-  await db
-    .prepare("DELETE FROM sender_views WHERE viewed_at < ?")
-    .bind(now - SENDER_VIEW_RETENTION_DAYS * DAY_MS)
-    .run();
+  const senderViewCutoff = now - SENDER_VIEW_RETENTION_DAYS * DAY_MS;
+  await db.batch([
+    db.prepare("DELETE FROM sender_views WHERE viewed_at < ?").bind(senderViewCutoff),
+    forgetOpenAddresses(db, senderViewCutoff),
+  ]);
   return deleted;
+}
+
+/**
+ * An open's address hash is compared only with the sender's own views of its email (classify.ts, couldBeFrom), and
+ * those are kept SENDER_VIEW_RETENTION_DAYS: past that the hash can tell nothing, so it goes with them. A click keeps
+ * its hash for the account's retention: it tells one network's clicks on a link from another's (unique clicks).
+ * Only the day before the cutoff is read (events_by_time), not every older event: the purge runs hourly, so an
+ * earlier run cleared what is older, unless runs failed for a whole day (those hashes then stay until the event is
+ * purged). Events stored before this cleared what was older already (migration 0013).
+ */
+function forgetOpenAddresses(db: D1Database, cutoff: number): D1PreparedStatement {
+  return db
+    .prepare(
+      `UPDATE events SET ip_hash = NULL WHERE seq IN (
+         SELECT seq FROM events INDEXED BY events_by_time
+         WHERE occurred_at >= ?1 - ${DAY_MS} AND occurred_at < ?1 AND kind = 'open' AND ip_hash IS NOT NULL)`,
+    )
+    .bind(cutoff);
 }
 
 /**
