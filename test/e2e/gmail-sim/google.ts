@@ -6,7 +6,7 @@
 //   scheduled send (label ^pfg / ^scheduled), answers in the shape of the real captured
 //   responses (test/fixtures/gmail/sync-api/*_response.json): threads at response[1][5], thread[0] the
 //   "thread-a:r…" id, legacy hex thread id at thread[2][6][0][19], each message's legacy hex id at [55].
-// - POST https://mail.google.com/_sim/cancel-send -> Undo Send: the held message is marked cancelled, never sent
+// - POST https://mail.google.com/_sim/cancel-send?messageId=… -> Undo Send: the held message is marked cancelled, never sent
 //   (a made-up address: today's undo request is not public; gmail-sim.js)
 // - https://ciN.googleusercontent.com/meips/<b64url original>=s0-d-e1-ft -> the image proxy: fetches the original
 //   from Node with Google's proxy user agent, as Google's servers would (the reader's browser never contacts the
@@ -79,7 +79,7 @@ export class SimulatedGoogle {
         return { status: 200, contentType: "application/json", body: JSON.stringify(this.threads()) };
       // Undo Send: the held message is dropped. Where today's Gmail posts its undo is not public (gmail-sim.js).
       if (parsed.pathname === "/_sim/cancel-send" && method === "POST") {
-        const { messageId } = JSON.parse(postData ?? "{}") as { messageId?: string };
+        const messageId = parsed.searchParams.get("messageId");
         const held = this.sent.find((sent) => sent.messageId === messageId);
         if (held) held.cancelled = true;
         return { status: held ? 200 : 404, contentType: "application/json", body: "{}" };
