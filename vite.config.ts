@@ -5,6 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { crx } from "@crxjs/vite-plugin";
 import preact from "@preact/preset-vite";
+import { parse } from "acorn";
 import { transform } from "esbuild";
 import { defineConfig, type Plugin } from "vite";
 import { type Flavour, manifestFor, type Target } from "./extension/manifest.config";
@@ -46,6 +47,26 @@ function withoutUnusedDynamicCode(): Plugin {
 }
 
 /**
+ * The code without its comments, cut where acorn's tokenizer finds them (so never inside a string, a template or a
+ * regular expression). esbuild's reprint alone keeps those inside object literals and class bodies (esbuild 0.28.2:
+ * every property's and method's JSDoc), about an eighth of the content script gzipped.
+ */
+function withoutComments(code: string): string {
+  let kept = "";
+  let from = 0;
+  parse(code, {
+    ecmaVersion: "latest",
+    sourceType: "script",
+    onComment: (_block, _text, start, end) => {
+      // A space, so that the tokens either side of a block comment stay apart.
+      kept += `${code.slice(from, start)} `;
+      from = end;
+    },
+  });
+  return kept + code.slice(from);
+}
+
+/**
  * The two scripts every Gmail tab loads (the content script and the page-world script, built by crxjs as IIFEs in
  * a build of their own that takes no plugins) are reprinted by esbuild without comments: still unminified, with
  * their names and layout, for store reviewers, but a quarter smaller gzipped (docs/benchmarks.md, the sizes). The
@@ -66,7 +87,12 @@ function contentScriptsWithoutComments(): Plugin {
       for (const file of ["extension/src/content/index.iife.js", "extension/src/page-world/page-world.iife.js"]) {
         const built = path.join(outDir, file);
         if (!existsSync(built)) this.error(`${file} was not built: review contentScriptsWithoutComments in vite.config.ts`);
-        const { code } = await transform(readFileSync(built, "utf8"), { loader: "js", legalComments: "none", target, charset: "utf8" });
+        const { code } = await transform(withoutComments(readFileSync(built, "utf8")), {
+          loader: "js",
+          legalComments: "none",
+          target,
+          charset: "utf8",
+        });
         writeFileSync(built, code);
       }
     },
