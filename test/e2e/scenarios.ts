@@ -267,6 +267,34 @@ export function defineScenarios(
       }
     };
 
+    /** The toolbar button's badge and title on every tab that has a badge (the Gmail tabs with a missing part). */
+    const healthOnToolbar = async () => {
+      const page = await harness.newTab(popupUrl());
+      try {
+        return await eventually("a badge on the toolbar button", async () => {
+          const badges = await page.evaluate(async () => {
+            type Ext = {
+              tabs: { query(query: object): Promise<{ id?: number }[]> };
+              action: { getBadgeText(tab: { tabId: number }): Promise<string>; getTitle(tab: { tabId: number }): Promise<string> };
+            };
+            const g = globalThis as unknown as { browser?: Ext; chrome?: Ext };
+            const api = (g.browser ?? g.chrome) as Ext;
+            const shown = [];
+            for (const { id: tabId } of await api.tabs.query({})) {
+              if (tabId === undefined) continue;
+              const text = await api.action.getBadgeText({ tabId });
+              if (text) shown.push({ text, title: await api.action.getTitle({ tabId }) });
+            }
+            return shown;
+          }, null);
+          if (badges.length > 0) return badges;
+          throw new Error("no tab has a badge");
+        });
+      } finally {
+        await page.close();
+      }
+    };
+
     beforeAll(async () => {
       port = await freePort();
       persistTo = mkdtempSync(path.join(tmpdir(), "mt-e2e-tracker-"));
@@ -657,6 +685,10 @@ export function defineScenarios(
         await ready(changed, dialog);
         const health = await healthInPopup((h) => h.sentences.length > 0);
         expect(health.sentences).toEqual(["Sending is not tracked: Gmail changed its Send button."]);
+        // Told at once, without opening the popup: the button of that tab has a "!" and says why.
+        expect(await healthOnToolbar()).toEqual([
+          { text: "!", title: "Mailtracker: Sending is not tracked: Gmail changed its Send button." },
+        ]);
         const count = google.sent.length;
         await changed.click(`${dialog} ${SEND}`);
         const sent = await nextSend(count);

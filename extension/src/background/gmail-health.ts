@@ -78,13 +78,43 @@ browser.tabs?.onRemoved.addListener((tabId) => {
   void persist(tabId);
 });
 
+/**
+ * What the toolbar button shows for a Gmail tab: a "!" badge while a part is missing, and the sentences as its
+ * tooltip, so the rep sees at once that something stopped working in that tab, without opening the popup. Back to the
+ * extension's own title once every part is recognised again.
+ */
+export function toolbarHealth(parts: GmailHealth, defaultTitle: string): { text: string; title: string } {
+  const sentences = healthSentences(parts);
+  if (sentences.length === 0) return { text: "", title: defaultTitle };
+  return { text: "!", title: `${defaultTitle}: ${sentences.join(" ")}` };
+}
+
+/** Red, as the Sent list's bounce marks: something the rep has to look at. */
+const BADGE_COLOR = "#d93025";
+
+/** The button's title as the manifest sets it. */
+function defaultTitle(): string {
+  const manifest = browser.runtime.getManifest();
+  return manifest.action?.default_title ?? manifest.name;
+}
+
+/** Per tab: Gmail's other tabs, and every other site, keep the button as it is. A failure changes nothing else. */
+async function showOnToolbar(tabId: number, parts: GmailHealth): Promise<void> {
+  const { text, title } = toolbarHealth(parts, defaultTitle());
+  await Promise.all([
+    browser.action.setBadgeText({ tabId, text }),
+    browser.action.setBadgeBackgroundColor({ tabId, color: BADGE_COLOR }),
+    browser.action.setTitle({ tabId, title }),
+  ]).catch(() => undefined);
+}
+
 export const gmailHealthGmailHandlers = {
   /** A Gmail tab says what it recognises now. */
   reportGmailHealth: handler(gmailHealthReport, async (parts, sender): Promise<{ ok: true }> => {
     const tabId = sender.tab?.id;
     if (typeof tabId !== "number") throw new Error("not a Gmail tab's health report");
     reports.set(tabId, { tabId, url: sender.url ?? sender.tab?.url ?? "", at: Date.now(), parts });
-    await persist();
+    await Promise.all([persist(), showOnToolbar(tabId, parts)]);
     return { ok: true };
   }),
 };

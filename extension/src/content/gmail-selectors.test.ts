@@ -10,7 +10,7 @@ vi.hoisted(() => {
   (globalThis as { chrome?: unknown }).chrome = { runtime: { id: "unit-test" } };
 });
 
-import { healthSentences, parseHealth } from "../background/gmail-health";
+import { healthSentences, parseHealth, toolbarHealth } from "../background/gmail-health";
 import { gmailThreadUrl, legacyThreadId } from "../gmail-ids";
 import {
   closest,
@@ -283,6 +283,16 @@ describe("Gmail's health: which parts the extension recognises", () => {
       "Recipients are not read while you write: Gmail changed its recipient chips (they are read from the sent email instead).",
       "Sent marks are off: Gmail's rows no longer say which thread they show.",
     ]);
+    // The toolbar button says so at once, in the same words; and goes back to the extension's title when all is well.
+    expect(toolbarHealth(parts, "Mailtracker")).toEqual({
+      text: "!",
+      title:
+        "Mailtracker: Sending is not tracked: Gmail changed its Send button. Recipients are not read while you write: Gmail changed its recipient chips (they are read from the sent email instead). Sent marks are off: Gmail's rows no longer say which thread they show.",
+    });
+    expect(toolbarHealth({ ...parts, send: "ok", recipients: "unseen", rowIds: "ok" }, "Mailtracker")).toEqual({
+      text: "",
+      title: "Mailtracker",
+    });
     // Chips as today's show them, with the contact's name and no address in their text (InboxSDK get-recipients.ts at
     // a8a6fe2), whose attributes Gmail renamed: still an option of the field's list, so still seen as unread.
     document.body.innerHTML = `<div role="dialog"><div class="M9"><div name="to"><div role="option" data-contact-ref="x1"><span>Dana Scully</span></div></div>
