@@ -18,9 +18,27 @@ export function isEnvelope(value: unknown): value is Envelope {
   return !!value && typeof value === "object" && (value as Envelope).mt === 1 && typeof (value as Envelope).type === "string";
 }
 
+/**
+ * The extension was updated, reloaded or removed after this page loaded: the copy of the content script still in the
+ * page can never reach a background again, and only reloading Gmail brings the new one (Chrome injects content
+ * scripts into pages as they load, not into open ones). Said so, since the rep can act on it.
+ */
+export class ExtensionReloaded extends Error {
+  constructor() {
+    super("Mailtracker was updated or reloaded since Gmail opened: reload Gmail to track from this tab");
+  }
+}
+
 async function send<T>(type: string, input: unknown): Promise<T> {
   const envelope: Envelope = { mt: 1, type, input };
-  const reply = (await browser.runtime.sendMessage(envelope)) as Reply<T> | undefined;
+  let reply: Reply<T> | undefined;
+  try {
+    reply = (await browser.runtime.sendMessage(envelope)) as Reply<T> | undefined;
+  } catch (error) {
+    // Chrome's "Extension context invalidated.": the call throws, and the page's runtime has no id any more.
+    if (!browser.runtime?.id) throw new ExtensionReloaded();
+    throw error;
+  }
   if (!reply) throw new Error(`the background did not answer ${type}`);
   if (!reply.ok) throw new Error(reply.error);
   return reply.value;

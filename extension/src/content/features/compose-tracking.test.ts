@@ -14,8 +14,9 @@ const callFromGmail = vi.hoisted(() => {
     throw new Error("not connected to a tracker yet");
   });
 });
-vi.mock("../../messaging", () => ({ callFromGmail }));
+vi.mock("../../messaging", async (importOriginal) => ({ ...(await importOriginal<typeof import("../../messaging")>()), callFromGmail }));
 
+import { ExtensionReloaded } from "../../messaging";
 import { DEFAULT_OPTIONS, type Options } from "../../options-store";
 import { emitPageEvent } from "../../page-world/events";
 import { composeOpened, composeTracking, forgetSends, noteSend, REOPEN_WAIT_MS, UNDO_WINDOW_MS, undoLatestSend } from "./compose-tracking";
@@ -66,6 +67,26 @@ describe("compose tracking: a send Gmail reports untracked", () => {
     await flush();
     sentUntracked("Pricing for Q3");
     expect(toasts()).toEqual([]);
+  });
+});
+
+describe("compose tracking: an extension updated under the page", () => {
+  afterEach(() => {
+    for (const controller of started.splice(0)) controller.abort();
+    document.body.innerHTML = "";
+    callFromGmail.mockReset();
+  });
+
+  it("says the email is not tracked and that reloading Gmail fixes it", async () => {
+    callFromGmail.mockRejectedValue(new ExtensionReloaded());
+    document.body.innerHTML = `<div role="dialog"><div class="M9"><input name="subjectbox" value="Intro">
+      <div contenteditable="true" g_editable="true" role="textbox">Hi</div></div></div>`;
+    start();
+    await vi.waitFor(() =>
+      expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-status")).toBe(
+        "Not tracked: Mailtracker was updated or reloaded since Gmail opened: reload Gmail to track from this tab",
+      ),
+    );
   });
 });
 

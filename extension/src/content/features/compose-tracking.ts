@@ -19,7 +19,7 @@
 import type { RegisterMessageRequest } from "../../../../shared/api";
 import { pixelUrl } from "../../../../shared/protocol";
 import { gmailId } from "../../gmail-ids";
-import { callFromGmail } from "../../messaging";
+import { callFromGmail, ExtensionReloaded } from "../../messaging";
 import { hostMatchesDomains, type Options } from "../../options-store";
 import { onPageEvent, type Recipient, type SentMessageIds, type UntrackedSend } from "../../page-world/events";
 import { CampaignField } from "../compose-campaign";
@@ -420,7 +420,10 @@ class ComposeSession {
       debug("compose ready", minted.trackingId);
       this.schedulePresign(0);
     } catch (error) {
-      this.problem = `not connected to a tracker (${error instanceof Error ? error.message : String(error)})`;
+      this.problem =
+        error instanceof ExtensionReloaded
+          ? error.message
+          : `not connected to a tracker (${error instanceof Error ? error.message : String(error)})`;
     }
     this.refresh();
   }
