@@ -1,12 +1,14 @@
 // Gmail's health, as each Gmail tab's content script sees it: which parts of Gmail the extension recognises
-// (compose, send, recipients, Sent rows and their ids, conversations). Gmail changes without notice; when a part is
-// missing, the popup says in one sentence what stops working (popup/gmail-health.tsx). Reports are kept per tab,
-// in memory and in storage.session where there is one (a service worker may be stopped between popup openings).
+// (compose, send, recipients, Sent rows and their ids, conversations), and whether its page-world script started
+// before Gmail's. Gmail changes without notice; when a part is missing, the popup says in one sentence what stops
+// working (popup/gmail-health.tsx), and the toolbar button shows a badge. Reports are kept per tab, in memory and in
+// storage.session where there is one (a service worker may be stopped between popup openings).
 import browser from "webextension-polyfill";
 import { z } from "zod";
 import { handler } from "./handler";
+import { GMAIL_ORIGIN } from "./sender";
 
-export const GMAIL_PARTS = ["compose", "send", "recipients", "sentRows", "rowIds", "conversation"] as const;
+export const GMAIL_PARTS = ["compose", "send", "recipients", "sentRows", "rowIds", "conversation", "pageScript"] as const;
 export type GmailPart = (typeof GMAIL_PARTS)[number];
 /** ok: recognised; missing: Gmail shows it but the extension cannot read it; unseen: not on screen yet. */
 export type PartState = "ok" | "missing" | "unseen";
@@ -20,6 +22,7 @@ export const MISSING_PART_SENTENCE: Record<GmailPart, string> = {
   sentRows: "Sent marks are off: Gmail changed its rows.",
   rowIds: "Sent marks are off: Gmail's rows no longer say which thread they show.",
   conversation: "The tracking panel is off: Gmail changed its conversation view.",
+  pageScript: "Reload this Gmail tab: Mailtracker started after Gmail did, so your own views of tracked emails may count as opens.",
 };
 
 export interface TabHealth {
@@ -79,12 +82,34 @@ browser.tabs?.onRemoved.addListener((tabId) => {
 });
 
 /**
- * What the toolbar button shows for a Gmail tab: a "!" badge while a part is missing, and the sentences as its
- * tooltip, so the rep sees at once that something stopped working in that tab, without opening the popup. Back to the
- * extension's own title once every part is recognised again.
+ * Said of a Gmail tab with no report: Chrome puts a manifest's content scripts only into pages that load after the
+ * extension is installed or updated, and a tab open before needs a reload (stackoverflow.com/questions/10994324,
+ * 2012, still so in Manifest V3), so nothing in a Gmail tab open before is tracked.
  */
-export function toolbarHealth(parts: GmailHealth, defaultTitle: string): { text: string; title: string } {
-  const sentences = healthSentences(parts);
+export const NOT_RUNNING_SENTENCE =
+  "Reload this Gmail tab: it was open before Mailtracker was installed or updated, so nothing in it is tracked.";
+
+/**
+ * What the popup says of Gmail, from the gmailHealth answer and whether the tab in front is Gmail's: the sentences,
+ * the parts recognised, and whether that is the tab in front; null for nothing to say. A Gmail tab in front with no
+ * report of its own is one the content script does not run in: another tab's report would not speak for it.
+ */
+export function popupHealth(
+  health: (TabHealth & { front: boolean }) | null,
+  gmailInFront: boolean,
+): { sentences: string[]; recognised: GmailPart[]; front: boolean } | null {
+  if (gmailInFront && !health?.front) return { sentences: [NOT_RUNNING_SENTENCE], recognised: [], front: true };
+  if (!health) return null;
+  const { parts, front } = health;
+  return { sentences: healthSentences(parts), recognised: GMAIL_PARTS.filter((part) => parts[part] === "ok"), front };
+}
+
+/**
+ * What the toolbar button shows for a Gmail tab: a "!" badge while something stopped working there, and the
+ * sentences as its tooltip, so the rep sees it at once, without opening the popup. Back to the extension's own title
+ * once all is well again.
+ */
+export function toolbarHealth(sentences: readonly string[], defaultTitle: string): { text: string; title: string } {
   if (sentences.length === 0) return { text: "", title: defaultTitle };
   return { text: "!", title: `${defaultTitle}: ${sentences.join(" ")}` };
 }
@@ -99,13 +124,22 @@ function defaultTitle(): string {
 }
 
 /** Per tab: Gmail's other tabs, and every other site, keep the button as it is. A failure changes nothing else. */
-async function showOnToolbar(tabId: number, parts: GmailHealth): Promise<void> {
-  const { text, title } = toolbarHealth(parts, defaultTitle());
+async function showOnToolbar(tabId: number, sentences: readonly string[]): Promise<void> {
+  const { text, title } = toolbarHealth(sentences, defaultTitle());
   await Promise.all([
     browser.action.setBadgeText({ tabId, text }),
     browser.action.setBadgeBackgroundColor({ tabId, color: BADGE_COLOR }),
     browser.action.setTitle({ tabId, title }),
   ]).catch(() => undefined);
+}
+
+/**
+ * When the extension is installed or updated: each Gmail tab already open that has not reported gets the badge
+ * (NOT_RUNNING_SENTENCE). Its first report replaces it (Firefox puts content scripts into the open tabs too).
+ */
+export async function markGmailTabsOpenBefore(): Promise<void> {
+  const tabs = await browser.tabs.query({ url: `${GMAIL_ORIGIN}/*` });
+  await Promise.all(tabs.map(({ id }) => (id === undefined || reports.has(id) ? undefined : showOnToolbar(id, [NOT_RUNNING_SENTENCE]))));
 }
 
 export const gmailHealthGmailHandlers = {
@@ -114,7 +148,7 @@ export const gmailHealthGmailHandlers = {
     const tabId = sender.tab?.id;
     if (typeof tabId !== "number") throw new Error("not a Gmail tab's health report");
     reports.set(tabId, { tabId, url: sender.url ?? sender.tab?.url ?? "", at: Date.now(), parts });
-    await Promise.all([persist(), showOnToolbar(tabId, parts)]);
+    await Promise.all([persist(), showOnToolbar(tabId, healthSentences(parts))]);
     return { ok: true };
   }),
 };

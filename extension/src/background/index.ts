@@ -9,6 +9,7 @@ import { TrackerError, trackerApi } from "./api";
 import { ContactCheckCache } from "./contact-checks";
 import { type Credentials, loadCredentials } from "./credentials";
 import { CLOCK_SKEW_KEY, Reminders, reminderNote } from "./follow-ups";
+import { markGmailTabsOpenBefore } from "./gmail-health";
 import { type HandlerTable, runHandler } from "./handler";
 import { gmailHandlers, pageHandlers, requireCredentials, settleRemindersOnNews, signalDeps } from "./handlers";
 import { HeldSignals } from "./held-signals";
@@ -242,6 +243,8 @@ checkReminders();
 browser.runtime.onStartup.addListener(() => void outbox.flush());
 browser.runtime.onInstalled.addListener((details) => {
   void outbox.flush();
+  if (details.reason === "install" || details.reason === "update")
+    void markGmailTabsOpenBefore().catch((error: unknown) => console.warn("open Gmail tabs not marked", error));
   // First run: the options page, with its short guide, is where a new rep connects. A tab of its own (openOptionsPage
   // would take over whatever blank tab the browser is just opening, and lose the race with its first load).
   if (details.reason === "install")

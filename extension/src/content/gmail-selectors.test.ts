@@ -3,6 +3,7 @@
 // simulated current Gmail (test/e2e/gmail-sim/, built from gmail.md; kept apart from the captures).
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { Window } from "happy-dom";
 import { describe, expect, it, vi } from "vitest";
 
 vi.hoisted(() => {
@@ -10,8 +11,9 @@ vi.hoisted(() => {
   (globalThis as { chrome?: unknown }).chrome = { runtime: { id: "unit-test" } };
 });
 
-import { healthSentences, parseHealth, toolbarHealth } from "../background/gmail-health";
+import { healthSentences, NOT_RUNNING_SENTENCE, parseHealth, popupHealth, toolbarHealth } from "../background/gmail-health";
 import { gmailThreadUrl, legacyThreadId } from "../gmail-ids";
+import { markPageWorldStart, PAGE_WORLD_ATTRIBUTE } from "../page-world/events";
 import {
   closest,
   composeRecipients,
@@ -257,6 +259,7 @@ describe("thread list selectors", () => {
 
 describe("Gmail's health: which parts the extension recognises", () => {
   it("says ok for what it reads, missing for what Gmail shows but it cannot read, unseen for what is not on screen", () => {
+    document.documentElement.setAttribute(PAGE_WORLD_ATTRIBUTE, "early");
     document.body.innerHTML = `<div role="main"></div>`;
     expect(recogniseGmail(document)).toEqual({
       compose: "unseen",
@@ -265,6 +268,7 @@ describe("Gmail's health: which parts the extension recognises", () => {
       sentRows: "unseen",
       rowIds: "unseen",
       conversation: "unseen",
+      pageScript: "ok",
     });
     // Today's compose with a chip, a Sent list with ids.
     document.body.innerHTML = `<div role="dialog"><div class="M9"><div name="to"><div role="option" data-hovercard-id="a@x.example">a@x.example</div></div>
@@ -284,12 +288,12 @@ describe("Gmail's health: which parts the extension recognises", () => {
       "Sent marks are off: Gmail's rows no longer say which thread they show.",
     ]);
     // The toolbar button says so at once, in the same words; and goes back to the extension's title when all is well.
-    expect(toolbarHealth(parts, "Mailtracker")).toEqual({
+    expect(toolbarHealth(healthSentences(parts), "Mailtracker")).toEqual({
       text: "!",
       title:
         "Mailtracker: Sending is not tracked: Gmail changed its Send button. Recipients are not read while you write: Gmail changed its recipient chips (they are read from the sent email instead). Sent marks are off: Gmail's rows no longer say which thread they show.",
     });
-    expect(toolbarHealth({ ...parts, send: "ok", recipients: "unseen", rowIds: "ok" }, "Mailtracker")).toEqual({
+    expect(toolbarHealth(healthSentences({ ...parts, send: "ok", recipients: "unseen", rowIds: "ok" }), "Mailtracker")).toEqual({
       text: "",
       title: "Mailtracker",
     });
@@ -318,10 +322,55 @@ describe("Gmail's health: which parts the extension recognises", () => {
     expect(healthSentences(recogniseGmail(document))).toEqual(["Sent marks are off: Gmail changed its rows."]);
   });
 
+  it("says to reload a tab whose page-world script started after Gmail's, or never ran", () => {
+    const sentRow = `<div role="main"><table><tr class="zA" role="row"><td><span class="bog"><span data-thread-id="#thread-f:1">S</span></span></td></tr></table></div>`;
+    const reload = "Reload this Gmail tab: Mailtracker started after Gmail did, so your own views of tracked emails may count as opens.";
+    // A page where no script has run yet (document_start): early. One whose scripts ran already: late.
+    for (const [state, scripts, mark] of [
+      ["loading", "", "early"],
+      ["loading", "<script></script>", "late"],
+      ["complete", "", "late"],
+    ] as const) {
+      const page = new Window({ url: "https://mail.google.com/mail/u/0/" }).document;
+      Object.defineProperty(page, "readyState", { value: state });
+      page.head.innerHTML = scripts;
+      markPageWorldStart(page as unknown as Document);
+      expect(page.documentElement.getAttribute(PAGE_WORLD_ATTRIBUTE)).toBe(mark);
+    }
+    document.documentElement.setAttribute(PAGE_WORLD_ATTRIBUTE, "late");
+    document.body.innerHTML = `<div role="main"></div>`;
+    expect(healthSentences(recogniseGmail(document))).toEqual([reload]);
+    // No mark at all: judged only once Gmail shows something the extension looks for (the script may still be starting).
+    document.documentElement.removeAttribute(PAGE_WORLD_ATTRIBUTE);
+    expect(recogniseGmail(document).pageScript).toBe("unseen");
+    document.body.innerHTML = sentRow;
+    expect(healthSentences(recogniseGmail(document))).toEqual([reload]);
+    document.documentElement.setAttribute(PAGE_WORLD_ATTRIBUTE, "early");
+    expect(healthSentences(recogniseGmail(document))).toEqual([]);
+  });
+
+  it("the popup tells to reload a Gmail tab in front that never reported, and otherwise speaks of the tab that did", () => {
+    const ok = { compose: "ok", send: "ok", recipients: "ok", sentRows: "ok", rowIds: "ok", conversation: "ok", pageScript: "ok" } as const;
+    const report = { tabId: 7, url: "https://mail.google.com/mail/u/0/", at: 0, parts: { ...ok, send: "missing" as const } };
+    const sendSentence = "Sending is not tracked: Gmail changed its Send button.";
+    const recognised = ["compose", "recipients", "sentRows", "rowIds", "conversation", "pageScript"];
+    // Gmail in front, with its own report: that report.
+    expect(popupHealth({ ...report, front: true }, true)).toEqual({ sentences: [sendSentence], recognised, front: true });
+    // Gmail in front, and only another tab reported (or none): this tab has no content script, so reload it.
+    const reload = { sentences: [NOT_RUNNING_SENTENCE], recognised: [], front: true };
+    expect(popupHealth({ ...report, front: false }, true)).toEqual(reload);
+    expect(popupHealth(null, true)).toEqual(reload);
+    expect(NOT_RUNNING_SENTENCE).toMatch(/^Reload this Gmail tab/);
+    // Another site in front: the Gmail tab used last, or nothing.
+    expect(popupHealth({ ...report, front: false }, false)).toEqual({ sentences: [sendSentence], recognised, front: false });
+    expect(popupHealth(null, false)).toBeNull();
+  });
+
   it("the background trusts only well-formed reports", () => {
-    expect(parseHealth({ compose: "ok", send: "ok", recipients: "ok", sentRows: "ok", rowIds: "ok", conversation: "ok" })).not.toBeNull();
+    const parts = { compose: "ok", send: "ok", recipients: "ok", sentRows: "ok", rowIds: "ok", conversation: "ok", pageScript: "ok" };
+    expect(parseHealth(parts)).not.toBeNull();
     expect(parseHealth({ compose: "ok" })).toBeNull();
-    expect(parseHealth({ compose: "broken", send: "ok", recipients: "ok", sentRows: "ok", rowIds: "ok", conversation: "ok" })).toBeNull();
+    expect(parseHealth({ ...parts, compose: "broken" })).toBeNull();
     expect(parseHealth("ok")).toBeNull();
   });
 });

@@ -9,6 +9,7 @@
 import { normalizeEmail } from "../../../shared/email";
 import type { GmailHealth } from "../background/gmail-health";
 import { gmailId, legacyThreadId } from "../gmail-ids";
+import { PAGE_WORLD_ATTRIBUTE } from "../page-world/events";
 import { debugOnce } from "./log";
 
 export interface SelectorSpec {
@@ -404,6 +405,7 @@ export function recogniseGmail(doc: Document): GmailHealth {
     sentRows: "unseen",
     rowIds: "unseen",
     conversation: "unseen",
+    pageScript: "unseen",
   };
   const bodies = queryAll(doc, "composeBody");
   const roots = bodies.map((body) => closest(body, "composeRoot")).filter((root): root is Element => root !== null);
@@ -427,5 +429,10 @@ export function recogniseGmail(doc: Document): GmailHealth {
   // Messages no selector finds, in a view that shows a conversation (its subject heading, or a message body: InboxSDK
   // gmail-thread-view.ts and gmail-message-view.ts at a8a6fe2 read both), are a conversation we cannot read.
   else if (query(doc, "messageBody", false) !== null || doc.querySelector('[role="main"] h2.hP') !== null) parts.conversation = "missing";
+  // The page-world script marks the page as it starts (events.ts markPageWorldStart): no mark once Gmail shows any of
+  // the parts above means it never ran in this tab.
+  const pageWorld = doc.documentElement.getAttribute(PAGE_WORLD_ATTRIBUTE);
+  if (pageWorld === "early") parts.pageScript = "ok";
+  else if (pageWorld === "late" || Object.values(parts).some((state) => state !== "unseen")) parts.pageScript = "missing";
   return parts;
 }

@@ -6,6 +6,20 @@
 /** Set on <html> by the content script: the tracker whose pixels the page-world guard neutralises (not a secret). */
 export const TRACKER_ATTRIBUTE = "data-mt-tracker";
 
+/**
+ * Set on <html> by the page-world script as it starts: "early" when none of the page's scripts has run yet, as
+ * document_start promises, so its Trusted Types wrap sees every policy Gmail creates; "late" otherwise, when the
+ * browser put it into a Gmail page already running (Firefox does, into the tabs open when an extension is installed
+ * or updated; w3c/webextensions#1009), and the guard misses the policies Gmail made before it. Gmail's health reads
+ * it (gmail-selectors.ts recogniseGmail), so the rep is told to reload.
+ */
+export const PAGE_WORLD_ATTRIBUTE = "data-mt-page-world";
+
+export function markPageWorldStart(doc: Document): void {
+  const early = doc.readyState === "loading" && doc.scripts.length === 0;
+  doc.documentElement?.setAttribute(PAGE_WORLD_ATTRIBUTE, early ? "early" : "late");
+}
+
 export interface Recipient {
   email: string;
   name?: string;

@@ -2,9 +2,15 @@
 // here. Kept apart from the isolated content script; no extension APIs, no secrets.
 // 1. pixel-guard.ts: the sender's own view never loads this tracker's pixels.
 // 2. sync-xhr.ts: which thread and message a tracked send became, from Gmail's /sync traffic.
+import { markPageWorldStart } from "./events";
 import { installPixelGuard } from "./pixel-guard";
 import { installSyncHook } from "./sync-xhr";
 
+try {
+  markPageWorldStart(document);
+} catch {
+  // never break Gmail
+}
 try {
   installPixelGuard(window);
 } catch {

@@ -1,14 +1,18 @@
 // Gmail's health in the popup: for the Gmail tab in front (else the Gmail tab used last), one sentence per part of
-// Gmail the extension no longer recognises, saying what stops working. Nothing is shown until a Gmail tab reported.
+// Gmail the extension no longer recognises, saying what stops working. A Gmail tab in front that has not reported is
+// one the content script does not run in (open since before an install or update): it has to be reloaded. Otherwise
+// nothing is shown until a Gmail tab reported.
 import { useEffect, useState } from "preact/hooks";
 import browser from "webextension-polyfill";
-import { GMAIL_PARTS, healthSentences, type TabHealth } from "../background/gmail-health";
+import { popupHealth, type TabHealth } from "../background/gmail-health";
+import { GMAIL_ORIGIN } from "../background/sender";
 import { callFromPage } from "../messaging";
 
 const REFRESH_MS = 3000;
 
 export function GmailHealthNotice() {
   const [health, setHealth] = useState<(TabHealth & { front: boolean }) | null>(null);
+  const [gmailInFront, setGmailInFront] = useState(false);
   useEffect(() => {
     let live = true;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -16,7 +20,10 @@ export function GmailHealthNotice() {
       try {
         const [tab] = await browser.tabs.query({ active: true, lastFocusedWindow: true });
         const answer = await callFromPage("gmailHealth", tab?.id === undefined ? null : { tabId: tab.id });
-        if (live) setHealth(answer);
+        if (!live) return;
+        setHealth(answer);
+        // The tab's address is known for Gmail's, a host the extension may access.
+        setGmailInFront(tab?.url?.startsWith(`${GMAIL_ORIGIN}/`) ?? false);
       } catch {
         // the popup's other sections report a background that does not answer
       }
@@ -28,13 +35,13 @@ export function GmailHealthNotice() {
       clearTimeout(timer);
     };
   }, []);
-  if (!health) return null;
-  const sentences = healthSentences(health.parts);
-  const recognised = GMAIL_PARTS.filter((part) => health.parts[part] === "ok");
+  const shown = popupHealth(health, gmailInFront);
+  if (!shown) return null;
+  const { sentences, recognised, front } = shown;
   return (
     <section data-testid="gmail-health" data-missing={String(sentences.length)} data-recognised={recognised.join(" ")}>
       {sentences.length === 0 ? (
-        <p class="muted">Gmail{health.front ? "" : " (the tab used last)"}: everything the extension needs is recognised.</p>
+        <p class="muted">Gmail{front ? "" : " (the tab used last)"}: everything the extension needs is recognised.</p>
       ) : (
         <ul class="error">
           {sentences.map((sentence) => (
