@@ -251,7 +251,7 @@ export async function gmailRenderCost({ report, log, rounds, extensionDir }) {
         // Gmail that showed the conversation before.
         await withExtension.page.evaluate(() => globalThis.mtShowConversation());
         await withExtension.page.waitForFunction(
-          (count) => document.querySelectorAll("#main .mt-panel").length === count,
+          (count) => document.querySelectorAll("#main .mt-panel:not([data-mt-pending])").length === count,
           TRACKED_MESSAGES,
           { timeout: 30_000 },
         );

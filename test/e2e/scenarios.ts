@@ -218,9 +218,10 @@ export function defineScenarios(
       }, hash);
 
     /**
-     * The conversation shown with the tracking panel of `trackingId` drawn. The panel comes after the tracker answers
-     * and moves the Reply and Forward links down: a click aimed at them before it lands may hit the panel instead (one
-     * CI run under load lost an inline forward that way).
+     * The conversation shown with the tracking panel of `trackingId` drawn (its line kept while the detail is read).
+     * Before the line was kept, the panel came after the tracker answered and moved the Reply and Forward links down:
+     * a click aimed at them before it landed could hit the panel instead (one CI run under load lost an inline forward
+     * that way).
      */
     const settledConversation = (tab: Tab, trackingId: string) =>
       tab.waitFor(
@@ -1125,10 +1126,28 @@ export function defineScenarios(
         // The conversation: the panel shows the opens and the click. Opening it is the sender's own view.
         await popup.close();
         const viewsBefore = await gmail.evaluate(() => Number(document.documentElement.dataset.mtViewsReported ?? 0), null);
+        // Where the Forward link is in the first frame that shows the conversation, as the rep first sees it.
         await gmail.evaluate((l) => {
+          const mark = document.documentElement.dataset;
+          delete mark.forwardFirstTop;
+          const look = () => {
+            const forward = document.querySelector("[data-sim=forward]");
+            if (forward) mark.forwardFirstTop = String(forward.getBoundingClientRect().top);
+            else requestAnimationFrame(look);
+          };
+          requestAnimationFrame(look);
           location.hash = `#sent/${l}`;
         }, legacy);
         await gmail.waitFor((m) => document.querySelector(`.mt-panel[data-mt-for="${m}"]`)?.getAttribute("data-mt-open-count") === "2", id);
+        // The panel's detail came later, into the line kept for it: nothing below it moved under the rep's pointer.
+        const forwardTops = await gmail.evaluate(
+          () => [
+            document.documentElement.dataset.forwardFirstTop,
+            String(document.querySelector("[data-sim=forward]")?.getBoundingClientRect().top),
+          ],
+          null,
+        );
+        expect(forwardTops[1]).toBe(forwardTops[0]);
         // The panel is one line; a click on it unfolds the timeline and the links.
         await gmail.click(`.mt-panel[data-mt-for="${id}"] .mt-panel-head`);
         const panel = await gmail.evaluate((m) => {

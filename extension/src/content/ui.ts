@@ -3,7 +3,8 @@
 // inline box, its size made of padding: an inline-block is a formatting context of its own to lay out, and 100 of
 // them took Chromium about 0.6 ms more in each render of a list (docs/benchmarks.md, eighteenth pass). A
 // conversation panel is laid out only when near the screen (`content-visibility: auto`, its closed height of one line
-// given for when it is not): in a long conversation most panels are off screen, and laying them out in every render
+// given for when it is not: 18 px, the content box's, which padding and border are added to; 36 px made every panel
+// 18 px taller in its first frame, moving what is below it once laid out): in a long conversation most panels are off screen, and laying them out in every render
 // was most of the style and layout time they added (docs/benchmarks.md, twenty-first pass). Chrome has it from 85 and
 // Firefox from 125 (mdn/browser-compat-data, css/properties/content-visibility.json, read 2026-12-02); the manifest
 // asks for Chrome 111 and Firefox 140.
@@ -22,7 +23,7 @@ const CSS = `
 .mt-mark-opened{background:#188038}
 .mt-mark-clicked{background:#1a73e8}
 .mt-mark-bounced{background:#d93025}
-.mt-panel{margin:8px 0;padding:8px 10px;border:1px solid #dadce0;border-radius:8px;background:#f8f9fa;font:12px/1.5 Arial,sans-serif;color:#202124;content-visibility:auto;contain-intrinsic-size:auto 36px}
+.mt-panel{margin:8px 0;padding:8px 10px;border:1px solid #dadce0;border-radius:8px;background:#f8f9fa;font:12px/1.5 Arial,sans-serif;color:#202124;content-visibility:auto;contain-intrinsic-size:auto 18px}
 .mt-panel-head{cursor:pointer}
 .mt-panel-head>*{margin-right:8px}
 .mt-panel-head::after{content:"Details";color:#0b57d0}

@@ -126,9 +126,16 @@ describe("conversation panel", () => {
       remove: async () => ({ ok: true }),
     });
     panels.scan();
+    // Before the detail is read, its line is kept under the body (so nothing below moves when the detail comes).
+    const pending = document.querySelector(".mt-panel");
+    expect(pending?.hasAttribute("data-mt-pending")).toBe(true);
+    expect(pending?.previousElementSibling?.className).toBe("ii gt");
+    expect(pending?.textContent).toBe("Reading opens and clicks…");
     await flush();
     expect(asked).toEqual([ID]);
     const panel = document.querySelector(".mt-panel");
+    expect(panel).not.toBe(pending);
+    expect(panel?.hasAttribute("data-mt-pending")).toBe(false);
     expect(panel?.previousElementSibling?.className).toBe("ii gt");
     expect(panel?.getAttribute("data-mt-for")).toBe(ID);
     expect(document.querySelectorAll(".mt-panel")).toHaveLength(1);
@@ -200,11 +207,16 @@ describe("conversation panel", () => {
     await flush();
     expect(panels.requests).toBe(3);
 
+    // While it is read again, the line stays kept.
+    expect(document.querySelector(".mt-panel[data-mt-pending]")).not.toBeNull();
+
     answer = "not connected to a tracker yet";
     now += RETRY_MAX_MS;
     panels.scan();
     await flush();
     expect(panels.requests).toBe(4);
+    // With no tracker connected nothing will fill it: it goes.
+    expect(document.querySelector(".mt-panel")).toBeNull();
     now += RETRY_MAX_MS * 10;
     for (let i = 0; i < 5; i++) panels.scan();
     await flush();
@@ -282,7 +294,9 @@ describe("conversation panel across navigation", () => {
     document.body.innerHTML = `<h2 class="hP" data-legacy-thread-id="17aa">Other</h2><div class="adn" data-message-id="#msg-f:9">
       <div class="ii gt"><div class="a3s"><img data-mt-pixel-id="${OTHER}"></div></div></div>`;
     panels.scan();
-    expect(document.querySelector(".mt-panel")).toBeNull(); // not known yet: nothing stale is shown
+    // Not known yet: nothing stale is shown, only the line kept for it.
+    expect(document.querySelector(".mt-panel")?.getAttribute("data-mt-for")).toBe(OTHER);
+    expect(document.querySelector(".mt-panel")?.hasAttribute("data-mt-pending")).toBe(true);
     await flush();
     expect(document.querySelector(".mt-panel")?.getAttribute("data-mt-for")).toBe(OTHER);
     expect(document.querySelector(".mt-panel-count")?.textContent).toBe("Not opened yet");

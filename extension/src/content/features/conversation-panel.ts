@@ -199,6 +199,15 @@ export function renderPanel(
   return wirePanel(panelMarkup(doc, trackingId, detail), actions);
 }
 
+/** A panel's line while its detail is read: one line, as the detail's own, in the same box. */
+function pendingLine(doc: Document, trackingId: string): HTMLElement {
+  const panel = el(doc, "div", "mt-panel");
+  panel.setAttribute("data-mt-for", trackingId);
+  panel.setAttribute("data-mt-pending", "");
+  panel.append(el(doc, "span", "mt-dim", "Reading opens and clicks…"));
+  return panel;
+}
+
 /** A message's own tracking id: a neutralised pixel of ours in it, not one quoted from an earlier email. */
 export function messageTrackingId(message: Element): string | null {
   for (const img of message.querySelectorAll(NEUTRALISED_PIXELS)) {
@@ -260,7 +269,14 @@ export class ConversationPanels {
       const cached = this.details.get(id);
       const drawn = this.drawn.get(message);
       const existing = drawn && message.contains(drawn) && drawn.getAttribute("data-mt-for") === id ? drawn : null;
-      if (cached && existing?.getAttribute("data-mt-version") !== String(cached.version)) {
+      if (!cached) {
+        // The panel's line is kept free from the checkpoint Gmail drew the message in, before its detail is read: the
+        // detail's line then takes its place at the same height, and Reply and Forward below do not move under the
+        // rep's pointer, as they did when the panel came a read later. Nothing will fill it while no tracker is
+        // connected, so then it goes.
+        if (this.disconnected) existing?.remove();
+        else if (!existing) this.draw(message, pendingLine(this.doc, id), null);
+      } else if (existing?.getAttribute("data-mt-version") !== String(cached.version)) {
         // Each time the conversation is drawn (opened again, or Gmail drawing it anew) gets a copy of one line.
         if (!cached.markup) {
           const whole = panelMarkup(this.doc, id, cached.detail);
@@ -274,19 +290,24 @@ export class ConversationPanels {
         };
         const panel = wirePanel(line.cloneNode(true) as HTMLElement, actions, whole, this.unfolded.has(id));
         panel.setAttribute("data-mt-version", String(cached.version));
-        if (existing) existing.replaceWith(panel);
-        else {
-          const body = query(message, "messageBody", false);
-          if (body) body.after(panel);
-          else message.append(panel);
-        }
-        this.drawn.set(message, panel);
+        this.draw(message, panel, existing);
       }
       const due = !cached || this.now() - cached.at > DETAIL_TTL_MS;
       const failed = this.failures.get(id);
       const waiting = this.disconnected || (failed !== undefined && this.now() < failed.retryAt);
       if (due && !waiting && !this.inFlight.has(id)) void this.load(id);
     }
+  }
+
+  /** Puts a message's panel in place of the one drawn before, else under its body. */
+  private draw(message: Element, panel: HTMLElement, existing: Element | null): void {
+    if (existing) existing.replaceWith(panel);
+    else {
+      const body = query(message, "messageBody", false);
+      if (body) body.after(panel);
+      else message.append(panel);
+    }
+    this.drawn.set(message, panel);
   }
 
   private async load(id: string): Promise<void> {
