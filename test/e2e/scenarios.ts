@@ -553,16 +553,31 @@ export function defineScenarios(
     });
 
     scenario(
-      "Gmail's Undo Send: the undone email leaves the tracker, and the re-send from the reopened compose is tracked once, with its own id",
+      "Gmail's Undo Send: the undone email leaves the tracker, and the re-send from the reopened compose is tracked once, with its own id and the follow-up reminder set on the first",
       [ENGLISH, GERMAN],
       async (variant) => {
         const { gmail } = await setUp(variant);
         const subject = `Undo me ${variant.name}`;
-        const first = await sendTracked(gmail, {
+        const firstDialog = await compose(gmail, {
           to: ["uma@prospect.example"],
           subject,
           html: '<div>Hi Uma, see <a href="https://shop.example/undo">the offer</a>.</div>',
         });
+        // The rep asks for a reminder if Uma does not answer in 5 days.
+        await gmail.click(`${firstDialog} .mt-toggle-remind`);
+        await gmail.evaluate((s) => {
+          const days = document.querySelector(`${s} .mt-remind-days`) as HTMLInputElement;
+          days.value = "5";
+          days.dispatchEvent(new Event("change", { bubbles: true }));
+        }, firstDialog);
+        await gmail.waitFor((s) => document.querySelector(`${s} .mt-remind[data-mt-state=set]`), firstDialog);
+        await ready(gmail, firstDialog);
+        const firstCount = google.sent.length;
+        await gmail.click(`${firstDialog} ${SEND}`);
+        const firstSent = await nextSend(firstCount);
+        const first = { id: PIXEL(tracker.url).exec(firstSent.html)?.[2] ?? "", sent: firstSent };
+        expect(first.id).not.toBe("");
+        await registered(first.id);
         // Gmail's notice offers Undo once it answered the send (gmail-sim.js, Undo Send): the rep takes the email back.
         await gmail.waitFor(() => document.querySelector("div.b8[role=alert] #link_undo"), null);
         await gmail.click("#link_undo");
@@ -574,9 +589,19 @@ export function defineScenarios(
           (await api<MessagesResponse>(`/api/messages?q=${encodeURIComponent(subject)}`)).body.messages.map((m) => m.id);
         expect(await listed()).toEqual([]);
 
-        // The reopened compose is a new email: the rep sends it again.
+        // The reopened compose is a new email, with the reminder set again: the rep sends it again.
         const dialog = "#composes [role=dialog]";
         await gmail.waitFor((d) => document.querySelector(`${d} .mt-toolbar[data-mt-tracking-id]`), dialog);
+        await gmail.waitFor((d) => document.querySelector(`${d} .mt-remind[data-mt-state=set]`), dialog);
+        expect(
+          await gmail.evaluate(
+            (d) => [
+              document.querySelector(`${d} .mt-toggle-remind`)?.getAttribute("aria-pressed"),
+              (document.querySelector(`${d} .mt-remind-days`) as HTMLInputElement | null)?.value,
+            ],
+            dialog,
+          ),
+        ).toEqual(["true", "5"]);
         await ready(gmail, dialog);
         const count = google.sent.length;
         await gmail.click(`${dialog} ${SEND}`);
@@ -592,6 +617,19 @@ export function defineScenarios(
         expect(message.links.map((l) => l.url)).toEqual(["https://shop.example/undo"]);
         expect(await listed()).toEqual([id]);
         expect((await api(`/api/messages/${first.id}`)).status).toBe(404);
+        // The background keeps the reminder for the re-send, with the rep's 5 days, and none for the undone email.
+        const popup = await harness.newTab(popupUrl());
+        try {
+          const reminders = await popup.evaluate(async () => {
+            type Ext = { storage: { local: { get(key: string): Promise<Record<string, unknown>> } } };
+            const g = globalThis as unknown as { browser?: Ext; chrome?: Ext };
+            const stored = (await (g.browser ?? g.chrome)?.storage.local.get("followUpReminders"))?.followUpReminders;
+            return ((stored ?? []) as { trackingId: string; days: number }[]).map((r) => [r.trackingId, r.days]);
+          }, null);
+          expect(reminders.filter(([trackingId]) => trackingId === id || trackingId === first.id)).toEqual([[id, 5]]);
+        } finally {
+          await popup.close();
+        }
       },
     );
 

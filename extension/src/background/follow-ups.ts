@@ -120,12 +120,13 @@ export class Reminders {
     });
   }
 
-  cancel(trackingIds: readonly string[]): Promise<number> {
+  /** Drops the reminders of these emails; returns those dropped. */
+  cancel(trackingIds: readonly string[]): Promise<Reminder[]> {
     return this.serial(async () => {
       const all = await this.all();
       const left = all.filter((r) => !trackingIds.includes(r.trackingId));
       if (left.length !== all.length) await this.write(left);
-      return all.length - left.length;
+      return all.filter((r) => trackingIds.includes(r.trackingId));
     });
   }
 
@@ -135,7 +136,7 @@ export class Reminders {
    */
   async settleAnswered(statuses: readonly MessageStatus[]): Promise<number> {
     const answered = statuses.filter((s) => settledBy(s) !== null).map((s) => s.id);
-    return answered.length > 0 ? this.cancel(answered) : 0;
+    return answered.length > 0 ? (await this.cancel(answered)).length : 0;
   }
 
   /**

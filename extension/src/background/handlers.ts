@@ -196,14 +196,16 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: Signa
     /**
      * Gmail's Undo took a send back (compose-tracking.ts): its registration is withdrawn through the outbox (the
      * tracker deletes the message, retried like a registration), a late registration of it is refused, and its
-     * follow-up reminder is dropped. The re-send is another compose, with its own id, registered as usual.
+     * follow-up reminder is dropped, its days answered so that the reopened compose sets it again for the re-send. The
+     * re-send is another compose, with its own id, registered as usual.
      */
-    messageUnsent: handler(z.object({ trackingId: z.string() }), async (input): Promise<{ remindersDropped: number }> => {
+    messageUnsent: handler(z.object({ trackingId: z.string() }), async (input): Promise<{ reminderDays: number | null }> => {
       const credentials = await requireCredentials();
       requireOwnId(credentials, input.trackingId);
       await outbox.withdraw(input.trackingId);
       void outbox.flush();
-      return { remindersDropped: await reminders.cancel([input.trackingId]) };
+      const [dropped] = await reminders.cancel([input.trackingId]);
+      return { reminderDays: dropped?.days ?? null };
     }),
 
     /** "The sender is displaying these messages now": hits around now are the sender's own. Best effort. */

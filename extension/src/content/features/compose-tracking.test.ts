@@ -20,6 +20,7 @@ import { ExtensionReloaded } from "../../messaging";
 import { DEFAULT_OPTIONS, type Options } from "../../options-store";
 import { emitPageEvent } from "../../page-world/events";
 import { composeOpened, composeTracking, forgetSends, noteSend, REOPEN_WAIT_MS, UNDO_WINDOW_MS, undoLatestSend } from "./compose-tracking";
+import { followUpReminder } from "./follow-up-reminder";
 
 const started: AbortController[] = [];
 
@@ -139,12 +140,15 @@ describe("compose tracking: recipients the compose could not read", () => {
 describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
   const SECOND_ID = "a2b3c4d5e6f7g2h3.1.9QIz9_U20wg5-gs8_Q4-_x.c_Tlpw_Ph9P8OR1DcS8u5R";
   let minted: string[] = [];
+  /** The days of the undone email's reminder, as the background answers messageUnsent. */
+  let reminderDays: number | null = null;
 
   afterEach(() => {
     for (const controller of started.splice(0)) controller.abort();
     document.body.innerHTML = "";
     callFromGmail.mockReset();
     forgetSends();
+    reminderDays = null;
   });
 
   /** A connected tab whose composes get the ids of `ids`, in turn. */
@@ -153,7 +157,8 @@ describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
     callFromGmail.mockImplementation(async (type: string) => {
       if (type === "mintId") return { trackingId: minted.shift(), trackerUrl: "https://t.example" };
       if (type === "signLinks") return [];
-      if (type === "messageUnsent") return { remindersDropped: 0 };
+      if (type === "messageUnsent") return { reminderDays };
+      if (type === "checkRecipients") return { contacts: [] };
       return { queued: true };
     });
   }
@@ -221,6 +226,22 @@ describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
     expect(calls("messageUnsent")).toEqual([]); // not before Gmail shows the Undo took the email back
     await openCompose(); // Gmail reopens it as a draft, subject and all
     expect(calls("messageUnsent")).toEqual([{ trackingId: TRACKING_ID }]);
+  });
+
+  it("the undone email's follow-up reminder is set again on the reopened compose, with its days, for the re-send", async () => {
+    connected([TRACKING_ID, SECOND_ID]);
+    reminderDays = 4;
+    start();
+    followUpReminder.init(started[0]?.signal as AbortSignal, { options: DEFAULT_OPTIONS });
+    gmailAnswered(await send(await openCompose()));
+    notice(true).click();
+    const reopened = await openCompose();
+    await vi.waitFor(() => expect(calls("remindIfNoReply")).toEqual([{ trackingId: SECOND_ID, days: 4 }]));
+    expect(reopened.querySelector(".mt-toggle-remind")?.getAttribute("aria-pressed")).toBe("true");
+    expect(reopened.querySelector<HTMLInputElement>(".mt-remind-days")?.value).toBe("4");
+    expect(toasts()).toEqual([
+      "Mailtracker: its follow-up reminder (4 days without a reply) is set on the reopened email, for when you resend it.",
+    ]);
   });
 
   it("a send undone before Gmail's answer came is not registered when the answer comes after all", async () => {

@@ -149,7 +149,7 @@ export function undoLatestSend(now = Date.now()): string | null {
  * withdrawn (the background deletes its registration, or keeps it from ever going out, and refuses a late one).
  * Returns the id withdrawn, if any.
  */
-export function composeOpened(subject: string, now = Date.now()): string | null {
+export function composeOpened(subject: string, now = Date.now(), toolbar?: HTMLElement): string | null {
   if (!undone || now - undone.at > REOPEN_WAIT_MS || subject !== undone.subject) return null;
   const { trackingId, timer } = undone;
   clearTimeout(timer);
@@ -157,9 +157,15 @@ export function composeOpened(subject: string, now = Date.now()): string | null 
   pendingSends.delete(trackingId);
   debug("send undone in Gmail: its registration is withdrawn", trackingId);
   callFromGmail("messageUnsent", { trackingId }).then(
-    ({ remindersDropped }) => {
-      if (remindersDropped > 0)
-        toast(document, "Mailtracker: you took that email back, so its follow-up reminder was removed: set it again when you resend it.");
+    ({ reminderDays }) => {
+      if (reminderDays === null) return;
+      if (toolbar) carryReminder(toolbar, reminderDays);
+      toast(
+        document,
+        toolbar
+          ? `Mailtracker: its follow-up reminder (${reminderDays} day${reminderDays === 1 ? "" : "s"} without a reply) is set on the reopened email, for when you resend it.`
+          : "Mailtracker: you took that email back, so its follow-up reminder was removed: set it again when you resend it.",
+      );
     },
     (error: unknown) => {
       console.warn("[mailtracker] could not withdraw the undone send", error);
@@ -295,7 +301,7 @@ class ComposeSession {
   private nextIndex = 0;
   private userOpen: boolean | null = null;
   private userClick: boolean | null = null;
-  private readonly toolbar: HTMLElement;
+  readonly toolbar: HTMLElement;
   private readonly openButton: HTMLButtonElement;
   private readonly clickButton: HTMLButtonElement;
   private readonly status: HTMLElement;
@@ -705,6 +711,16 @@ function sendEventKind(event: Event, session: ComposeSession): "send" | "schedul
 
 /** Dispatched (bubbling) by a compose's toolbar once its email has a tracking id (`data-mt-tracking-id`). */
 export const COMPOSE_READY_EVENT = "mt-compose-ready";
+/**
+ * Fired on a compose's toolbar when a follow-up reminder is carried over to it (the email Gmail reopened after an
+ * Undo had one): `data-mt-remind-days` holds its days, and follow-up-reminder.ts turns the compose's reminder on.
+ */
+export const REMINDER_CARRIED_EVENT = "mt-reminder-carried";
+
+function carryReminder(toolbar: HTMLElement, days: number): void {
+  toolbar.dataset.mtRemindDays = String(days);
+  toolbar.dispatchEvent(new CustomEvent(REMINDER_CARRIED_EVENT));
+}
 
 export const composeTracking: Feature = {
   id: "compose-tracking",
@@ -731,7 +747,7 @@ export const composeTracking: Feature = {
         const session = new ComposeSession(root, body, options);
         sessions.set(root, session);
         // Gmail reopens an email taken back with Undo as a new compose: that proves the Undo (composeOpened).
-        composeOpened(session.subject());
+        composeOpened(session.subject(), Date.now(), session.toolbar);
       }
     };
 

@@ -1,10 +1,10 @@
 // The compose window's "Remind me if no reply in N days": a toggle and a day count in the compose's toolbar. Turning
 // it on asks the background to keep a reminder for this email (background/follow-ups.ts); when it comes due with
 // no reply, a desktop notification names the email and opens its thread. The reminder of an email never sent is
-// dropped by the background; a reply settles it.
+// dropped by the background; a reply settles it; an email taken back with Gmail's Undo gets it again when reopened.
 import { callFromGmail } from "../../messaging";
 import { type Feature, guarded } from "../feature";
-import { COMPOSE_READY_EVENT } from "./compose-tracking";
+import { COMPOSE_READY_EVENT, REMINDER_CARRIED_EVENT } from "./compose-tracking";
 
 const CONTROL_CLASS = "mt-remind";
 
@@ -76,13 +76,25 @@ function addControl(toolbar: HTMLElement, defaultDays: number, signal: AbortSign
     void callFromGmail("remindIfNoReply", { trackingId: previous, days: null }).catch(() => undefined);
     send();
   });
+  // A reminder carried over from the email Gmail reopened after an Undo (compose-tracking.ts): on, with its days,
+  // whether it came before this control or after, once the compose's toggles are unlocked.
+  const takeCarried = guarded("carried reminder", () => {
+    const carried = toolbar.dataset.mtRemindDays;
+    if (!carried || button.disabled) return;
+    delete toolbar.dataset.mtRemindDays;
+    days.value = carried;
+    setOn(true);
+  });
+  toolbar.addEventListener(REMINDER_CARRIED_EVENT, takeCarried, { signal });
   // Locked with the compose's other toggles: an email that goes out untracked is never registered, so no reminder.
   const syncLock = guarded("reminder lock", () => {
     const locked = toolbar.querySelector<HTMLButtonElement>(".mt-toggle-open")?.disabled ?? false;
-    if (button.disabled === locked) return;
-    button.disabled = locked;
-    days.disabled = locked;
-    if (locked && button.getAttribute("aria-pressed") === "true") setOn(false);
+    if (button.disabled !== locked) {
+      button.disabled = locked;
+      days.disabled = locked;
+      if (locked && button.getAttribute("aria-pressed") === "true") setOn(false);
+    }
+    takeCarried();
   });
   const lockWatch = new MutationObserver(syncLock);
   lockWatch.observe(toolbar, { attributes: true, subtree: true, attributeFilter: ["disabled"] });
