@@ -298,9 +298,9 @@ describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
       const now = Date.now();
       noteSend(TRACKING_ID, "Pricing", now);
       expect(undoLatestSend(now)).toBe(TRACKING_ID);
-      expect(composeOpened("Another email", now + 1_000)).toBeNull(); // a compose of another email proves nothing
+      expect(composeOpened("Another email", document.createElement("div"), now + 1_000)).toBeNull(); // a compose of another email proves nothing
       vi.advanceTimersByTime(REOPEN_WAIT_MS + 1);
-      expect(composeOpened("Pricing", now + REOPEN_WAIT_MS + 1)).toBeNull();
+      expect(composeOpened("Pricing", document.createElement("div"), now + REOPEN_WAIT_MS + 1)).toBeNull();
       expect(calls("messageUnsent")).toEqual([]);
       expect(document.body.textContent).toContain(
         'you used Undo on "Pricing", but Gmail did not reopen it here, so it is still tracked as sent',

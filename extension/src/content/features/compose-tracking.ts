@@ -146,10 +146,11 @@ export function undoLatestSend(now = Date.now()): string | null {
 /**
  * A compose opened: within REOPEN_WAIT_MS of an Undo and with the undone email's subject (as this extension read it
  * at the send: "" for a reply whose compose has no subject field), it is that email back as a draft, so its send is
- * withdrawn (the background deletes its registration, or keeps it from ever going out, and refuses a late one).
- * Returns the id withdrawn, if any.
+ * withdrawn (the background deletes its registration, or keeps it from ever going out, and refuses a late one), and
+ * its follow-up reminder, if it had one, is set again on the reopened compose (`toolbar`). Returns the id withdrawn,
+ * if any.
  */
-export function composeOpened(subject: string, now = Date.now(), toolbar?: HTMLElement): string | null {
+export function composeOpened(subject: string, toolbar: HTMLElement, now = Date.now()): string | null {
   if (!undone || now - undone.at > REOPEN_WAIT_MS || subject !== undone.subject) return null;
   const { trackingId, timer } = undone;
   clearTimeout(timer);
@@ -159,12 +160,11 @@ export function composeOpened(subject: string, now = Date.now(), toolbar?: HTMLE
   callFromGmail("messageUnsent", { trackingId }).then(
     ({ reminderDays }) => {
       if (reminderDays === null) return;
-      if (toolbar) carryReminder(toolbar, reminderDays);
+      carryReminder(toolbar, reminderDays);
+      const days = `${reminderDays} day${reminderDays === 1 ? "" : "s"}`;
       toast(
         document,
-        toolbar
-          ? `Mailtracker: its follow-up reminder (${reminderDays} day${reminderDays === 1 ? "" : "s"} without a reply) is set on the reopened email, for when you resend it.`
-          : "Mailtracker: you took that email back, so its follow-up reminder was removed: set it again when you resend it.",
+        `Mailtracker: its follow-up reminder (${days} without a reply) is set on the reopened email, for when you resend it.`,
       );
     },
     (error: unknown) => {
@@ -747,7 +747,7 @@ export const composeTracking: Feature = {
         const session = new ComposeSession(root, body, options);
         sessions.set(root, session);
         // Gmail reopens an email taken back with Undo as a new compose: that proves the Undo (composeOpened).
-        composeOpened(session.subject(), Date.now(), session.toolbar);
+        composeOpened(session.subject(), session.toolbar);
       }
     };
 
