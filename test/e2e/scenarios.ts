@@ -742,6 +742,21 @@ export function defineScenarios(
     );
 
     scenario(
+      'when Gmail\'s "Message sent" notice loses the ids of its Undo, the email is tracked as usual and the extension says Undo Send is not followed',
+      [ENGLISH],
+      async (variant) => {
+        const { gmail } = await setUp(variant, gmailUrl(variant, "#inbox", "/mail/u/0/", "renamed-undo"));
+        const { message } = await sendTracked(gmail, { to: ["vera@prospect.example"], subject: "Renamed notice", html: "<div>Hi.</div>" });
+        expect(message.subject).toBe("Renamed notice");
+        const sentence =
+          'Undo Send is not followed: Gmail changed its "Message sent" notice, so an email you take back with Undo stays tracked as sent.';
+        const health = await healthInPopup((h) => h.sentences.length > 0);
+        expect(health.sentences).toEqual([sentence]);
+        expect(await healthOnToolbar()).toEqual([{ text: "!", title: `Mailtracker: ${sentence}` }]);
+      },
+    );
+
+    scenario(
       "recipient chips the extension cannot read: the compose says so, the recipients come from Gmail's send request, and an excluded one registers the email untracked",
       [ENGLISH, GERMAN],
       async (variant) => {
@@ -984,6 +999,8 @@ export function defineScenarios(
         const recognised = (part: string) =>
           gmail.waitFor((p) => (JSON.parse(document.documentElement.dataset.mtHealth ?? "{}") as Record<string, string>)[p] === "ok", part);
         await recognised("recipients");
+        // Gmail's "Message sent" notice after that send, with its Undo and View message.
+        await recognised("undoNotice");
         await go(gmail, "#sent");
         await gmail.waitFor((l) => document.querySelector(`tr[data-sim-thread="${l}"] .mt-mark`), sent.legacyThreadId);
         await recognised("rowIds");
@@ -992,9 +1009,18 @@ export function defineScenarios(
         await recognised("conversation");
         // The page-world script started before Gmail's own, as document_start promises: nothing to reload.
         await recognised("pageScript");
-        const health = await healthInPopup((h) => h.recognised.length === 7);
+        const health = await healthInPopup((h) => h.recognised.length === 8);
         expect(health.sentences).toEqual([]);
-        expect(health.recognised).toEqual(["compose", "send", "recipients", "sentRows", "rowIds", "conversation", "pageScript"]);
+        expect(health.recognised).toEqual([
+          "compose",
+          "send",
+          "recipients",
+          "sentRows",
+          "rowIds",
+          "conversation",
+          "undoNotice",
+          "pageScript",
+        ]);
       },
     );
 

@@ -268,6 +268,7 @@ describe("Gmail's health: which parts the extension recognises", () => {
       sentRows: "unseen",
       rowIds: "unseen",
       conversation: "unseen",
+      undoNotice: "unseen",
       pageScript: "ok",
     });
     // Today's compose with a chip, a Sent list with ids.
@@ -349,11 +350,44 @@ describe("Gmail's health: which parts the extension recognises", () => {
     expect(healthSentences(recogniseGmail(document))).toEqual([]);
   });
 
+  it('just after a send, tells Gmail\'s "Message sent" notice with its ids from one that lost them', () => {
+    document.documentElement.setAttribute(PAGE_WORLD_ATTRIBUTE, "early");
+    // Gmail's notice bar (InboxSDK gmail-butter-bar-driver.ts) with one notice; links as Meru reads them.
+    const notice = (text: string, links: string) =>
+      `<div class="b8" role="alert"><div class="vh"><span class="aT"><span class="bAq">${text}</span><span class="bAo">${links}</span></span></div></div>`;
+    const sent = '<span id="link_undo" role="link">Undo</span><span id="link_vsm" role="link">View message</span>';
+    document.body.innerHTML = notice("Message sent", sent);
+    expect(recogniseGmail(document, true).undoNotice).toBe("ok");
+    // Not just after a send: whatever the notice, it is not judged.
+    expect(recogniseGmail(document, false).undoNotice).toBe("unseen");
+    // "Sending…" has no link yet; an archive's notice offers Undo by the same id: neither says anything of the send's.
+    document.body.innerHTML = notice("Sending…", "");
+    expect(recogniseGmail(document, true).undoNotice).toBe("unseen");
+    document.body.innerHTML = notice("Conversation archived.", '<span id="link_undo" role="link">Undo</span>');
+    expect(recogniseGmail(document, true).undoNotice).toBe("unseen");
+    // The same notice with its ids renamed: an Undo there would go unseen, and the rep is told.
+    document.body.innerHTML = notice("Message sent", sent.replaceAll("link_", "lnk_"));
+    const parts = recogniseGmail(document, true);
+    expect(parts.undoNotice).toBe("missing");
+    expect(healthSentences(parts)).toEqual([
+      'Undo Send is not followed: Gmail changed its "Message sent" notice, so an email you take back with Undo stays tracked as sent.',
+    ]);
+  });
+
   it("the popup tells to reload a Gmail tab in front that never reported, and otherwise speaks of the tab that did", () => {
-    const ok = { compose: "ok", send: "ok", recipients: "ok", sentRows: "ok", rowIds: "ok", conversation: "ok", pageScript: "ok" } as const;
+    const ok = {
+      compose: "ok",
+      send: "ok",
+      recipients: "ok",
+      sentRows: "ok",
+      rowIds: "ok",
+      conversation: "ok",
+      undoNotice: "ok",
+      pageScript: "ok",
+    } as const;
     const report = { tabId: 7, url: "https://mail.google.com/mail/u/0/", at: 0, parts: { ...ok, send: "missing" as const } };
     const sendSentence = "Sending is not tracked: Gmail changed its Send button.";
-    const recognised = ["compose", "recipients", "sentRows", "rowIds", "conversation", "pageScript"];
+    const recognised = ["compose", "recipients", "sentRows", "rowIds", "conversation", "undoNotice", "pageScript"];
     // Gmail in front, with its own report: that report.
     expect(popupHealth({ ...report, front: true }, true)).toEqual({ sentences: [sendSentence], recognised, front: true });
     // Gmail in front, and only another tab reported (or none): this tab has no content script, so reload it.
@@ -367,7 +401,16 @@ describe("Gmail's health: which parts the extension recognises", () => {
   });
 
   it("the background trusts only well-formed reports", () => {
-    const parts = { compose: "ok", send: "ok", recipients: "ok", sentRows: "ok", rowIds: "ok", conversation: "ok", pageScript: "ok" };
+    const parts = {
+      compose: "ok",
+      send: "ok",
+      recipients: "ok",
+      sentRows: "ok",
+      rowIds: "ok",
+      conversation: "ok",
+      undoNotice: "ok",
+      pageScript: "ok",
+    };
     expect(parseHealth(parts)).not.toBeNull();
     expect(parseHealth({ compose: "ok" })).toBeNull();
     expect(parseHealth({ ...parts, compose: "broken" })).toBeNull();

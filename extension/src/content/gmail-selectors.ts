@@ -397,7 +397,7 @@ export function conversationThreadId(root: ParentNode): string | null {
  * only when something generic shows Gmail has it on screen (an editable area, table rows, messages), so a Gmail
  * change that renames what the selectors look for reads as "missing", not as "not there".
  */
-export function recogniseGmail(doc: Document): GmailHealth {
+export function recogniseGmail(doc: Document, sentJustNow = false): GmailHealth {
   const parts: GmailHealth = {
     compose: "unseen",
     send: "unseen",
@@ -405,6 +405,7 @@ export function recogniseGmail(doc: Document): GmailHealth {
     sentRows: "unseen",
     rowIds: "unseen",
     conversation: "unseen",
+    undoNotice: "unseen",
     pageScript: "unseen",
   };
   const bodies = queryAll(doc, "composeBody");
@@ -429,6 +430,14 @@ export function recogniseGmail(doc: Document): GmailHealth {
   // Messages no selector finds, in a view that shows a conversation (its subject heading, or a message body: InboxSDK
   // gmail-thread-view.ts and gmail-message-view.ts at a8a6fe2 read both), are a conversation we cannot read.
   else if (query(doc, "messageBody", false) !== null || doc.querySelector('[role="main"] h2.hP') !== null) parts.conversation = "missing";
+  // Just after a send (`sentJustNow`), Gmail's notice bar shows "Sending…" (no link), then "Message sent" with Undo and
+  // View message (sentNoticeUndo). A notice with links but neither id is that one renamed: an Undo there would go
+  // unseen. Other notices offer Undo too (archive, delete), by the same id: they say nothing of the sent one.
+  if (sentJustNow) {
+    if (doc.querySelector('[role="alert"] #link_vsm')) parts.undoNotice = "ok";
+    else if (doc.querySelector('[role="alert"] [role="link"]') && !doc.querySelector('[role="alert"] #link_undo'))
+      parts.undoNotice = "missing";
+  }
   // The page-world script marks the page as it starts (events.ts markPageWorldStart): no mark once Gmail shows any of
   // the parts above means it never ran in this tab.
   const pageWorld = doc.documentElement.getAttribute(PAGE_WORLD_ATTRIBUTE);

@@ -27,6 +27,7 @@
 //   `de`: a German UI (labels, tooltips, "An:" row prefix, alert text; gmail.md: Gmail is localised);
 //   `decimal-rows`: Sent rows carry only `data-thread-id="#thread-f:<decimal>"` (gmail.md: 2025-11 live dump);
 //   `renamed-send`: a send button with no tooltip and new classes (a Gmail change the extension cannot follow);
+//   `renamed-undo`: a "Message sent" notice whose Undo and View message links lost their ids (a future change);
 //   `opaque-chips`: recipient chips that carry their address in no attribute the extension knows (a future change:
 //   only Gmail's send request still names it). Each still shows the contact's name, as today's chips do (InboxSDK
 //   get-recipients.ts reads the name from `data-name` and the address from `data-hovercard-id`, at a8a6fe2 of
@@ -290,10 +291,11 @@
 
   /** "Message sent", Undo and View message, for the undo period; Undo takes the held message back into a compose. */
   function showSentNotice(sent) {
+    const ids = flags.has("renamed-undo") ? { undo: "lnk_undo", view: "lnk_vsm" } : { undo: "link_undo", view: "link_vsm" };
     showNotice(T.sent, [
-      { id: "link_undo", label: T.undo, act: () => undoSend(sent) },
+      { id: ids.undo, label: T.undo, act: () => undoSend(sent) },
       {
-        id: "link_vsm",
+        id: ids.view,
         label: T.viewMessage,
         act: () => {
           hideNotice();

@@ -108,6 +108,11 @@ export function noteSend(trackingId: string | null, subject: string, now = Date.
   dropOlderThan(recentSends, UNDO_WINDOW_MS, now);
 }
 
+/** When this page's latest send went out (null when none did): Gmail shows its "Message sent" notice just after. */
+export function latestSendAt(): number | null {
+  return recentSends.at(-1)?.at ?? null;
+}
+
 /**
  * Gmail's Undo was used on a "Message sent" notice: the latest send may be taken back. A tracked one is withdrawn
  * once Gmail reopens it in a compose (composeOpened); until then its registration goes on as usual. Returns the id

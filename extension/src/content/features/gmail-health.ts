@@ -7,9 +7,12 @@ import { type Feature, guarded } from "../feature";
 import { recogniseGmail } from "../gmail-selectors";
 import { debug, debugOnce } from "../log";
 import { onPageMutations } from "../page-watch";
+import { latestSendAt } from "./compose-tracking";
 
 /** Gmail re-renders constantly: look at most this often. */
 const CHECK_MS = 1000;
+/** How long after a send its "Message sent" notice is looked for: it shows within a second or two, for 5 s or more. */
+const SENT_NOTICE_MS = 15_000;
 
 export const gmailHealth: Feature = {
   id: "gmail-health",
@@ -20,7 +23,8 @@ export const gmailHealth: Feature = {
 
     const check = guarded("gmail health", () => {
       timer = undefined;
-      const now = recogniseGmail(document);
+      const sentAt = latestSendAt();
+      const now = recogniseGmail(document, sentAt !== null && Date.now() - sentAt < SENT_NOTICE_MS);
       const next = { ...(known ?? now) };
       for (const part of Object.keys(now) as GmailPart[]) if (now[part] !== "unseen") next[part] = now[part];
       known = next;
