@@ -11,7 +11,15 @@ vi.hoisted(() => {
   (globalThis as { chrome?: unknown }).chrome = { runtime: { id: "unit-test" } };
 });
 
-import { healthSentences, NOT_RUNNING_SENTENCE, parseHealth, popupHealth, toolbarHealth } from "../background/gmail-health";
+import {
+  GMAIL_PARTS,
+  type GmailHealth,
+  healthSentences,
+  NOT_RUNNING_SENTENCE,
+  parseHealth,
+  popupHealth,
+  toolbarHealth,
+} from "../background/gmail-health";
 import { gmailThreadUrl, legacyThreadId } from "../gmail-ids";
 import { markPageWorldStart, PAGE_WORLD_ATTRIBUTE } from "../page-world/events";
 import {
@@ -32,6 +40,9 @@ import {
 import { setDebug } from "./log";
 
 const FIXTURE = path.resolve(import.meta.dirname, "../../../test/fixtures/gmail/compose-dialog-2020-10.html");
+
+/** A report where every part is recognised. */
+const ALL_OK = Object.fromEntries(GMAIL_PARTS.map((part) => [part, "ok"])) as GmailHealth;
 
 describe("Gmail selectors on the real compose dialog (2020-10)", () => {
   document.body.innerHTML = readFileSync(FIXTURE, "utf8");
@@ -375,17 +386,7 @@ describe("Gmail's health: which parts the extension recognises", () => {
   });
 
   it("the popup tells to reload a Gmail tab in front that never reported, and otherwise speaks of the tab that did", () => {
-    const ok = {
-      compose: "ok",
-      send: "ok",
-      recipients: "ok",
-      sentRows: "ok",
-      rowIds: "ok",
-      conversation: "ok",
-      undoNotice: "ok",
-      pageScript: "ok",
-    } as const;
-    const report = { tabId: 7, url: "https://mail.google.com/mail/u/0/", at: 0, parts: { ...ok, send: "missing" as const } };
+    const report = { tabId: 7, url: "https://mail.google.com/mail/u/0/", at: 0, parts: { ...ALL_OK, send: "missing" as const } };
     const sendSentence = "Sending is not tracked: Gmail changed its Send button.";
     const recognised = ["compose", "recipients", "sentRows", "rowIds", "conversation", "undoNotice", "pageScript"];
     // Gmail in front, with its own report: that report.
@@ -401,16 +402,7 @@ describe("Gmail's health: which parts the extension recognises", () => {
   });
 
   it("the background trusts only well-formed reports", () => {
-    const parts = {
-      compose: "ok",
-      send: "ok",
-      recipients: "ok",
-      sentRows: "ok",
-      rowIds: "ok",
-      conversation: "ok",
-      undoNotice: "ok",
-      pageScript: "ok",
-    };
+    const parts = ALL_OK;
     expect(parseHealth(parts)).not.toBeNull();
     expect(parseHealth({ compose: "ok" })).toBeNull();
     expect(parseHealth({ ...parts, compose: "broken" })).toBeNull();
