@@ -5,12 +5,17 @@ import type browser from "webextension-polyfill";
 
 export const GMAIL_ORIGIN = "https://mail.google.com";
 
+/** Whether a page's address is Gmail's (its origin, not a look-alike host or path). */
+export function isGmailUrl(url: string | undefined): boolean {
+  return url !== undefined && URL.canParse(url) && new URL(url).origin === GMAIL_ORIGIN;
+}
+
 export type SenderKind = "gmail" | "page" | null;
 
 /** `runtimeId` is browser.runtime.id, `extensionBase` browser.runtime.getURL("/"). */
 export function senderKind(sender: browser.Runtime.MessageSender, runtimeId: string, extensionBase: string): SenderKind {
   if (sender.id !== runtimeId || !sender.url) return null;
   if (sender.url.startsWith(extensionBase)) return "page";
-  if (sender.tab && URL.canParse(sender.url) && new URL(sender.url).origin === GMAIL_ORIGIN) return "gmail";
+  if (sender.tab && isGmailUrl(sender.url)) return "gmail";
   return null;
 }

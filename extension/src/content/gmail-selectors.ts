@@ -20,6 +20,14 @@ export interface SelectorSpec {
   fallbacks: string[];
 }
 
+/**
+ * The ids of the links of Gmail's notices (zoidsh/meru packages/preload-workspace-app/apps/mail.ts, 2026-01-28 to
+ * 2026-08-22): Undo, on every notice that can be undone, and "View message", on a send's alone. Read by the Undo Send
+ * selector below and by Gmail's health (recogniseGmail).
+ */
+const NOTICE_UNDO = "#link_undo";
+const NOTICE_VIEW_MESSAGE = "#link_vsm";
+
 export const SELECTORS = {
   /** compose-dialog-2020-10.html: `div.Am.Al.editable[g_editable=true][role=textbox][contenteditable=true]`; gmail-sim adds `aiL`. */
   composeBody: {
@@ -91,8 +99,8 @@ export const SELECTORS = {
    */
   sentNoticeUndo: {
     name: "sent notice's undo",
-    precise: ".vh:has(#link_vsm) #link_undo",
-    fallbacks: ['[role="alert"]:has(#link_vsm) #link_undo'],
+    precise: `.vh:has(${NOTICE_VIEW_MESSAGE}) ${NOTICE_UNDO}`,
+    fallbacks: [`[role="alert"]:has(${NOTICE_VIEW_MESSAGE}) ${NOTICE_UNDO}`],
   },
   /**
    * compose-dialog-2020-10.html: `div.J-Z.aA3[style="display:none"]` holding "Currently in plain text mode." and a
@@ -434,8 +442,8 @@ export function recogniseGmail(doc: Document, sentJustNow = false): GmailHealth 
   // View message (sentNoticeUndo). A notice with links but neither id is that one renamed: an Undo there would go
   // unseen. Other notices offer Undo too (archive, delete), by the same id: they say nothing of the sent one.
   if (sentJustNow) {
-    if (doc.querySelector('[role="alert"] #link_vsm')) parts.undoNotice = "ok";
-    else if (doc.querySelector('[role="alert"] [role="link"]') && !doc.querySelector('[role="alert"] #link_undo'))
+    if (doc.querySelector(`[role="alert"] ${NOTICE_VIEW_MESSAGE}`)) parts.undoNotice = "ok";
+    else if (doc.querySelector('[role="alert"] [role="link"]') && !doc.querySelector(`[role="alert"] ${NOTICE_UNDO}`))
       parts.undoNotice = "missing";
   }
   // The page-world script marks the page as it starts (events.ts markPageWorldStart): no mark once Gmail shows any of

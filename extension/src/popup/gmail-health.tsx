@@ -5,7 +5,7 @@
 import { useEffect, useState } from "preact/hooks";
 import browser from "webextension-polyfill";
 import { popupHealth, type TabHealth } from "../background/gmail-health";
-import { GMAIL_ORIGIN } from "../background/sender";
+import { isGmailUrl } from "../background/sender";
 import { callFromPage } from "../messaging";
 
 const REFRESH_MS = 3000;
@@ -23,7 +23,7 @@ export function GmailHealthNotice() {
         if (!live) return;
         setHealth(answer);
         // The tab's address is known for Gmail's, a host the extension may access.
-        setGmailInFront(tab?.url?.startsWith(`${GMAIL_ORIGIN}/`) ?? false);
+        setGmailInFront(isGmailUrl(tab?.url));
       } catch {
         // the popup's other sections report a background that does not answer
       }
