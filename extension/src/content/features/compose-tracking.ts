@@ -165,7 +165,7 @@ export function composeOpened(subject: string, toolbar: HTMLElement, now = Date.
   callFromGmail("messageUnsent", { trackingId }).then(
     ({ reminderDays }) => {
       if (reminderDays === null) return;
-      carryReminder(toolbar, reminderDays);
+      toolbar.setAttribute(CARRIED_REMINDER_ATTRIBUTE, String(reminderDays));
       const days = `${reminderDays} day${reminderDays === 1 ? "" : "s"}`;
       toast(
         document,
@@ -717,15 +717,11 @@ function sendEventKind(event: Event, session: ComposeSession): "send" | "schedul
 /** Dispatched (bubbling) by a compose's toolbar once its email has a tracking id (`data-mt-tracking-id`). */
 export const COMPOSE_READY_EVENT = "mt-compose-ready";
 /**
- * Fired on a compose's toolbar when a follow-up reminder is carried over to it (the email Gmail reopened after an
- * Undo had one): `data-mt-remind-days` holds its days, and follow-up-reminder.ts turns the compose's reminder on.
+ * Set on a compose's toolbar when a follow-up reminder is carried over to it (the email Gmail reopened after an Undo
+ * had one): its days. follow-up-reminder.ts watches the toolbar's attributes already (its lock), and turns the
+ * compose's reminder on with them.
  */
-export const REMINDER_CARRIED_EVENT = "mt-reminder-carried";
-
-function carryReminder(toolbar: HTMLElement, days: number): void {
-  toolbar.dataset.mtRemindDays = String(days);
-  toolbar.dispatchEvent(new CustomEvent(REMINDER_CARRIED_EVENT));
-}
+export const CARRIED_REMINDER_ATTRIBUTE = "data-mt-remind-days";
 
 export const composeTracking: Feature = {
   id: "compose-tracking",

@@ -4,7 +4,7 @@
 // dropped by the background; a reply settles it; an email taken back with Gmail's Undo gets it again when reopened.
 import { callFromGmail } from "../../messaging";
 import { type Feature, guarded } from "../feature";
-import { COMPOSE_READY_EVENT, REMINDER_CARRIED_EVENT } from "./compose-tracking";
+import { CARRIED_REMINDER_ATTRIBUTE, COMPOSE_READY_EVENT } from "./compose-tracking";
 
 const CONTROL_CLASS = "mt-remind";
 
@@ -78,15 +78,15 @@ function addControl(toolbar: HTMLElement, defaultDays: number, signal: AbortSign
   });
   // A reminder carried over from the email Gmail reopened after an Undo (compose-tracking.ts): on, with its days,
   // whether it came before this control or after, once the compose's toggles are unlocked.
-  const takeCarried = guarded("carried reminder", () => {
-    const carried = toolbar.dataset.mtRemindDays;
+  const takeCarried = () => {
+    const carried = toolbar.getAttribute(CARRIED_REMINDER_ATTRIBUTE);
     if (!carried || button.disabled) return;
-    delete toolbar.dataset.mtRemindDays;
+    toolbar.removeAttribute(CARRIED_REMINDER_ATTRIBUTE);
     days.value = carried;
     setOn(true);
-  });
-  toolbar.addEventListener(REMINDER_CARRIED_EVENT, takeCarried, { signal });
+  };
   // Locked with the compose's other toggles: an email that goes out untracked is never registered, so no reminder.
+  // Looked at again whenever a toggle is locked or unlocked, or a reminder is carried over.
   const syncLock = guarded("reminder lock", () => {
     const locked = toolbar.querySelector<HTMLButtonElement>(".mt-toggle-open")?.disabled ?? false;
     if (button.disabled !== locked) {
@@ -97,7 +97,7 @@ function addControl(toolbar: HTMLElement, defaultDays: number, signal: AbortSign
     takeCarried();
   });
   const lockWatch = new MutationObserver(syncLock);
-  lockWatch.observe(toolbar, { attributes: true, subtree: true, attributeFilter: ["disabled"] });
+  lockWatch.observe(toolbar, { attributes: true, subtree: true, attributeFilter: ["disabled", CARRIED_REMINDER_ATTRIBUTE] });
   syncLock();
 
   const status = toolbar.querySelector(".mt-status");
