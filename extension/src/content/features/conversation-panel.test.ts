@@ -10,6 +10,7 @@ vi.hoisted(() => {
 });
 
 import type { MessageDetail } from "../../../../shared/api";
+import { ExtensionReloaded } from "../../messaging";
 import { DEFAULT_OPTIONS } from "../../options-store";
 import { emitPageEvent } from "../../page-world/events";
 import { ConversationPanels, conversationPanel, messageTrackingId, RETRY_FIRST_MS, RETRY_MAX_MS, renderPanel } from "./conversation-panel";
@@ -226,6 +227,25 @@ describe("conversation panel", () => {
     panels.scan();
     await flush();
     expect(panels.requests).toBe(5);
+  });
+
+  it("in a tab whose extension was updated since, the kept line goes and nothing is asked again", async () => {
+    conversation();
+    const panels = new ConversationPanels(document, {
+      detail: async () => {
+        throw new ExtensionReloaded();
+      },
+      stop: async () => ({ ok: true }),
+      remove: async () => ({ ok: true }),
+    });
+    panels.scan();
+    expect(document.querySelector(".mt-panel[data-mt-pending]")).not.toBeNull();
+    await flush();
+    // A "Reading opens and clicks…" line under every tracked email until Gmail is reloaded would say something false.
+    expect(document.querySelector(".mt-panel")).toBeNull();
+    for (let i = 0; i < 5; i++) panels.scan();
+    await flush();
+    expect(panels.requests).toBe(1);
   });
 
   it("stop and delete ask for confirmation first, then act and show the new state", async () => {

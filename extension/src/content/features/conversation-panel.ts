@@ -4,7 +4,7 @@
 // message's data, each confirmed first. Plain DOM; the data comes from the background.
 import type { MessageDetail, OpenDetail } from "../../../../shared/api";
 import { COUNTED_LABELS, LABEL_TEXT } from "../../../../shared/labels";
-import { callFromGmail } from "../../messaging";
+import { callFromGmail, ExtensionReloaded } from "../../messaging";
 import { NEUTRALISED_PIXELS, PIXEL_ID_ATTRIBUTE } from "../../page-world/pixel-guard";
 import { type Feature, guarded, oncePerCheckpoint } from "../feature";
 import { query, queryAll } from "../gmail-selectors";
@@ -322,7 +322,8 @@ export class ConversationPanels {
       debug("message detail not read", id, text);
       if (/\b(404|410)\b/.test(text))
         this.details.set(id, { at: this.now(), version: ++this.versions, detail: { gone: "No tracking data for this email (deleted)." } });
-      else if (DISCONNECTED.test(text)) this.disconnected = true;
+      // Not connected, or this copy of the content script outlived its extension (an update): retrying cannot help.
+      else if (error instanceof ExtensionReloaded || DISCONNECTED.test(text)) this.disconnected = true;
       else {
         const count = (this.failures.get(id)?.count ?? 0) + 1;
         const wait = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** (count - 1));
