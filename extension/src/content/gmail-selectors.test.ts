@@ -363,7 +363,8 @@ describe("Gmail's health: which parts the extension recognises", () => {
 
   it('just after a send, tells Gmail\'s "Message sent" notice with its ids from one that lost them', () => {
     document.documentElement.setAttribute(PAGE_WORLD_ATTRIBUTE, "early");
-    // Gmail's notice bar (InboxSDK gmail-butter-bar-driver.ts) with one notice; links as Meru reads them.
+    // Gmail's notice bar (InboxSDK gmail-butter-bar-driver.ts, 2023-09-11) with one notice; its links as Meru reads
+    // and clicks them (apps/mail.ts, 2026-01-28). "Sending…" without a link is assumed, not captured (docs/gmail.md).
     const notice = (text: string, links: string) =>
       `<div class="b8" role="alert"><div class="vh"><span class="aT"><span class="bAq">${text}</span><span class="bAo">${links}</span></span></div></div>`;
     const sent = '<span id="link_undo" role="link">Undo</span><span id="link_vsm" role="link">View message</span>';

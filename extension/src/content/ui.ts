@@ -3,8 +3,10 @@
 // inline box, its size made of padding: an inline-block is a formatting context of its own to lay out, and 100 of
 // them took Chromium about 0.6 ms more in each render of a list (docs/benchmarks.md, eighteenth pass). A
 // conversation panel is laid out only when near the screen (`content-visibility: auto`, its closed height of one line
-// given for when it is not: 18 px, the content box's, which padding and border are added to; 36 px made every panel
-// 18 px taller in its first frame, moving what is below it once laid out): in a long conversation most panels are off screen, and laying them out in every render
+// given for when it is not: 18 px, the content box's, which padding and border are added to, as CSS Sizing 4 has it,
+// an "explicit intrinsic inner size" (drafts.csswg.org/css-sizing-4/#intrinsic-size-override; web-platform-tests
+// css/css-sizing/contain-intrinsic-size/contain-intrinsic-size-007.html: "sizes the content box, not the border box");
+// 36 px made every panel 18 px taller in its first frame, moving what is below it once laid out): in a long conversation most panels are off screen, and laying them out in every render
 // was most of the style and layout time they added (docs/benchmarks.md, twenty-first pass). Chrome has it from 85 and
 // Firefox from 125 (mdn/browser-compat-data, css/properties/content-visibility.json, read 2026-12-02); the manifest
 // asks for Chrome 111 and Firefox 140.

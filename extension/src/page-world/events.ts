@@ -8,7 +8,9 @@ export const TRACKER_ATTRIBUTE = "data-mt-tracker";
 
 /**
  * Set on <html> by the page-world script as it starts: "early" when none of the page's scripts has run yet, as
- * document_start promises, so its Trusted Types wrap sees every policy Gmail creates; "late" otherwise, when the
+ * document_start promises ("before any other DOM is constructed or any other script is run": Chrome's
+ * extensionTypes.RunAt; MDN's RunAt: the document's readyState is "loading"), so its Trusted Types wrap sees every
+ * policy Gmail creates; "late" otherwise, when the
  * browser put it into a Gmail page already running, and the guard misses the policies Gmail made before it. Firefox
  * "may also execute document_start scripts past the usual point when an extension is just starting (e.g. after an
  * extension update). Chrome doesn't do so" (Rob Wu of Mozilla, w3c/webextensions#1009, 2026-06-09). Gmail's health
