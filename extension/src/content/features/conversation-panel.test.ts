@@ -208,8 +208,10 @@ describe("conversation panel", () => {
     await flush();
     expect(panels.requests).toBe(3);
 
-    // While it is read again, the line stays kept.
-    expect(document.querySelector(".mt-panel[data-mt-pending]")).not.toBeNull();
+    // While it is read again, the line stays kept, and says why the last read failed.
+    expect(document.querySelector(".mt-panel[data-mt-pending]")?.textContent).toBe(
+      "Opens and clicks could not be read (tracker unreachable (502)): trying again.",
+    );
 
     answer = "not connected to a tracker yet";
     now += RETRY_MAX_MS;
@@ -227,6 +229,44 @@ describe("conversation panel", () => {
     panels.scan();
     await flush();
     expect(panels.requests).toBe(5);
+  });
+
+  it("a failed read says why on the kept line at once, and the detail takes its place once read", async () => {
+    conversation();
+    let now = 1_000_000;
+    let fail = true;
+    const panels = new ConversationPanels(
+      document,
+      {
+        detail: async () => {
+          if (fail) throw new Error("the tracker answered 503: overloaded");
+          return DETAIL;
+        },
+        stop: async () => ({ ok: true }),
+        remove: async () => ({ ok: true }),
+      },
+      () => now,
+    );
+    panels.scan();
+    expect(document.querySelector(".mt-panel")?.textContent).toBe("Reading opens and clicks…");
+    await flush();
+    // "Reading…" until the next try, up to a minute away, would hide a failing tracker.
+    const failed = document.querySelectorAll(".mt-panel");
+    expect(failed).toHaveLength(1);
+    expect(failed[0]?.hasAttribute("data-mt-pending")).toBe(true);
+    expect(failed[0]?.previousElementSibling?.className).toBe("ii gt");
+    expect(failed[0]?.textContent).toBe("Opens and clicks could not be read (the tracker answered 503: overloaded): trying again.");
+    // Scans before the retry leave it as it is.
+    panels.scan();
+    expect(document.querySelector(".mt-panel")).toBe(failed[0]);
+    fail = false;
+    now += RETRY_FIRST_MS;
+    panels.scan();
+    await flush();
+    const panel = document.querySelector(".mt-panel");
+    expect(document.querySelectorAll(".mt-panel")).toHaveLength(1);
+    expect(panel?.hasAttribute("data-mt-pending")).toBe(false);
+    expect(panel?.getAttribute("data-mt-open-count")).toBe("2");
   });
 
   it("in a tab whose extension was updated since, the kept line goes and nothing is asked again", async () => {

@@ -199,12 +199,17 @@ export function renderPanel(
   return wirePanel(panelMarkup(doc, trackingId, detail), actions);
 }
 
-/** A panel's line while its detail is read: one line, as the detail's own, in the same box. */
-function pendingLine(doc: Document, trackingId: string): HTMLElement {
+/** What a panel's line says before its detail is read: that it is being read, or why the last read failed. */
+function pendingText(failure: string | undefined): string {
+  return failure === undefined ? "Reading opens and clicks…" : `Opens and clicks could not be read (${failure}): trying again.`;
+}
+
+/** A panel's line until its detail is read: one line, as the detail's own, in the same box. */
+function pendingLine(doc: Document, trackingId: string, text: string): HTMLElement {
   const panel = el(doc, "div", "mt-panel");
   panel.setAttribute("data-mt-for", trackingId);
   panel.setAttribute("data-mt-pending", "");
-  panel.append(el(doc, "span", "mt-dim", "Reading opens and clicks…"));
+  panel.append(el(doc, "span", "mt-dim", text));
   return panel;
 }
 
@@ -225,6 +230,9 @@ export const RETRY_MAX_MS = 60_000;
 /** The background's answer when no tracker is connected (background/handlers.ts): retrying cannot help. */
 const DISCONNECTED = /not connected|connect again/i;
 
+/** An error's words for the rep, short enough for the panel's one line. */
+const FAILURE_TEXT_MAX = 120;
+
 export class ConversationPanels {
   /**
    * By tracking id: the detail, when it was read, its version (a panel drawn from an older one is drawn again), and
@@ -243,8 +251,8 @@ export class ConversationPanels {
    */
   private readonly drawn = new WeakMap<Element, HTMLElement>();
   private readonly inFlight = new Set<string>();
-  /** Failed reads: how many in a row, and not before when to try again. */
-  private readonly failures = new Map<string, { count: number; retryAt: number }>();
+  /** Failed reads: how many in a row, not before when to try again, and why the last one failed. */
+  private readonly failures = new Map<string, { count: number; retryAt: number; reason: string }>();
   /** No tracker connected: nothing is read until the feed brings news or the features restart (a reconnect). */
   private disconnected = false;
   requests = 0;
@@ -274,8 +282,13 @@ export class ConversationPanels {
         // detail's line then takes its place at the same height, and Reply and Forward below do not move under the
         // rep's pointer, as they did when the panel came a read later. Nothing will fill it while no tracker is
         // connected, so then it goes.
+        // A read that failed says so on that line until one succeeds: "Reading…" for a minute between retries would
+        // hide that the tracker is failing.
         if (this.disconnected) existing?.remove();
-        else if (!existing) this.draw(message, pendingLine(this.doc, id), null);
+        else {
+          const text = pendingText(this.failures.get(id)?.reason);
+          if (existing?.textContent !== text) this.draw(message, pendingLine(this.doc, id, text), existing);
+        }
       } else if (existing?.getAttribute("data-mt-version") !== String(cached.version)) {
         // Each time the conversation is drawn (opened again, or Gmail drawing it anew) gets a copy of one line.
         if (!cached.markup) {
@@ -327,7 +340,7 @@ export class ConversationPanels {
       else {
         const count = (this.failures.get(id)?.count ?? 0) + 1;
         const wait = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** (count - 1));
-        this.failures.set(id, { count, retryAt: this.now() + wait });
+        this.failures.set(id, { count, retryAt: this.now() + wait, reason: text.slice(0, FAILURE_TEXT_MAX) });
         setTimeout(() => this.scan(), wait);
       }
     } finally {
