@@ -244,6 +244,34 @@ describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
     ]);
   });
 
+  it("an undone email's reminder is not said to be set on a reopened compose that cannot be tracked", async () => {
+    connected([TRACKING_ID]);
+    reminderDays = 4;
+    start();
+    followUpReminder.init(started[0]?.signal as AbortSignal, { options: DEFAULT_OPTIONS });
+    gmailAnswered(await send(await openCompose()));
+    notice(true).click();
+    // The tracker stops answering: the reopened compose gets no id, and its toggles stay locked.
+    const answer = callFromGmail.getMockImplementation();
+    callFromGmail.mockImplementation(async (type: string, input: unknown) => {
+      if (type === "mintId") throw new Error("the tracker could not be reached");
+      return answer?.(type, input);
+    });
+    const reopened = document.createElement("div");
+    reopened.setAttribute("role", "dialog");
+    reopened.innerHTML = `<div class="M9"><input name="subjectbox" value="Pricing">
+      <div contenteditable="true" g_editable="true" role="textbox">Hi Carol</div>
+      <table class="IZ"><tbody><tr><td class="gU Up"><div role="button" class="aoO" data-tooltip="Send">Send</div></td></tr></tbody></table>
+    </div>`;
+    document.body.append(reopened);
+    await vi.waitFor(() => expect(calls("messageUnsent")).toEqual([{ trackingId: TRACKING_ID }]));
+    await vi.waitFor(() => expect(reopened.querySelector(".mt-status")?.textContent).toMatch(/^Not tracked: /));
+    await flush();
+    expect(calls("remindIfNoReply")).toEqual([]);
+    // Before, a toast said the reminder was set on the reopened email.
+    expect(toasts()).toEqual([]);
+  });
+
   it("a send undone before Gmail's answer came is not registered when the answer comes after all", async () => {
     connected([TRACKING_ID, SECOND_ID]);
     start();

@@ -164,13 +164,8 @@ export function composeOpened(subject: string, toolbar: HTMLElement, now = Date.
   debug("send undone in Gmail: its registration is withdrawn", trackingId);
   callFromGmail("messageUnsent", { trackingId }).then(
     ({ reminderDays }) => {
-      if (reminderDays === null) return;
-      toolbar.setAttribute(CARRIED_REMINDER_ATTRIBUTE, String(reminderDays));
-      const days = `${reminderDays} day${reminderDays === 1 ? "" : "s"}`;
-      toast(
-        document,
-        `Mailtracker: its follow-up reminder (${days} without a reply) is set on the reopened email, for when you resend it.`,
-      );
+      // The reminder control sets it, and says so, once the reopened compose can be tracked (follow-up-reminder.ts).
+      if (reminderDays !== null) toolbar.setAttribute(CARRIED_REMINDER_ATTRIBUTE, String(reminderDays));
     },
     (error: unknown) => {
       console.warn("[mailtracker] could not withdraw the undone send", error);

@@ -4,6 +4,7 @@
 // dropped by the background; a reply settles it; an email taken back with Gmail's Undo gets it again when reopened.
 import { callFromGmail } from "../../messaging";
 import { type Feature, guarded } from "../feature";
+import { toast } from "../ui";
 import { CARRIED_REMINDER_ATTRIBUTE, COMPOSE_READY_EVENT } from "./compose-tracking";
 
 const CONTROL_CLASS = "mt-remind";
@@ -42,27 +43,36 @@ function addControl(toolbar: HTMLElement, defaultDays: number, signal: AbortSign
   note.textContent = "days without reply";
   holder.append(button, days, note);
 
-  const send = guarded("reminder", () => {
+  /** Keeps the control's state in the background; `carried`: a reminder carried over, told in a toast once kept. */
+  const send = guarded("reminder", (carried = false) => {
     const on = button.getAttribute("aria-pressed") === "true";
     const n = Number(days.value);
     const id = holder.dataset.mtFor ?? "";
+    const dayCount = `${n} day${n === 1 ? "" : "s"}`;
     holder.dataset.mtState = "saving";
     callFromGmail("remindIfNoReply", { trackingId: id, days: on && Number.isInteger(n) ? n : null }).then(
       () => {
         holder.dataset.mtState = on ? "set" : "off";
-        button.title = on ? `A reminder comes if nobody replies in ${n} day${n === 1 ? "" : "s"}` : "Remind me if nobody replies";
+        button.title = on ? `A reminder comes if nobody replies in ${dayCount}` : "Remind me if nobody replies";
+        if (carried)
+          toast(
+            doc,
+            `Mailtracker: its follow-up reminder (${dayCount} without a reply) is set on the reopened email, for when you resend it.`,
+          );
       },
       (error: unknown) => {
+        const why = error instanceof Error ? error.message : String(error);
         holder.dataset.mtState = "error";
-        button.title = `The reminder was not kept: ${error instanceof Error ? error.message : String(error)}`;
+        button.title = `The reminder was not kept: ${why}`;
+        if (carried) toast(doc, `Mailtracker: the follow-up reminder of the email you took back with Undo was not set again (${why}).`);
       },
     );
   });
-  const setOn = (on: boolean) => {
+  const setOn = (on: boolean, carried = false) => {
     button.setAttribute("aria-pressed", String(on));
     days.hidden = !on;
     note.hidden = !on;
-    send();
+    send(carried);
   };
   button.addEventListener("click", (event) => {
     event.preventDefault();
@@ -77,13 +87,14 @@ function addControl(toolbar: HTMLElement, defaultDays: number, signal: AbortSign
     send();
   });
   // A reminder carried over from the email Gmail reopened after an Undo (compose-tracking.ts): on, with its days,
-  // whether it came before this control or after, once the compose's toggles are unlocked.
+  // whether it came before this control or after, once the compose's toggles are unlocked. The rep is told only once
+  // the background keeps it: a compose that stays locked (it cannot be tracked, and says why) sets none.
   const takeCarried = () => {
     const carried = toolbar.getAttribute(CARRIED_REMINDER_ATTRIBUTE);
     if (!carried || button.disabled) return;
     toolbar.removeAttribute(CARRIED_REMINDER_ATTRIBUTE);
     days.value = carried;
-    setOn(true);
+    setOn(true, true);
   };
   // Locked with the compose's other toggles: an email that goes out untracked is never registered, so no reminder.
   // Looked at again whenever a toggle is locked or unlocked, or a reminder is carried over.
