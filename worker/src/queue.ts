@@ -180,7 +180,8 @@ const MAX_RETRY_DELAY_SECONDS = 300;
  * Fewer retries also spend fewer queue operations (10,000 a day on the free plan,
  * developers.cloudflare.com/queues/platform/pricing/). Queues delays a retry by up to 12 hours ("`delaySeconds` (when
  * sending or retrying): 12 hours", developers.cloudflare.com/queues/platform/limits/; "Messages can be delayed by up to
- * 12 hours", developers.cloudflare.com/queues/configuration/batching-retries/; read 2026-12-02).
+ * 12 hours", developers.cloudflare.com/queues/configuration/batching-retries/; read 2026-12-02). The name is
+ * wrangler.toml's; durability.test.ts reads it there and checks that the two agree.
  */
 const DEAD_LETTER_QUEUE = "mailtracker-hits-dead";
 const MAX_DEAD_LETTER_RETRY_DELAY_SECONDS = 3_600;

@@ -1,6 +1,7 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
+import wranglerToml from "../../wrangler.toml?raw";
 import { type Hit, type HitMessage, hitFromRequest } from "../src/hits";
 import worker from "../src/index";
 import { deriveSigningKey } from "../src/keys";
@@ -114,7 +115,11 @@ describe("at-least-once storage of hits", () => {
       await worker.queue(batch, { ...env, DB: new FlakyD1(env.DB, () => true).asD1() });
       return retryAll.mock.calls[0]?.[0]?.delaySeconds;
     };
-    expect(await delayAsked("mailtracker-hits-dead")).toBe(retryDelaySeconds(3, true));
+    // The dead-letter queue as wrangler.toml names it: the consumer's constant must match, or a dead letter would be
+    // retried at the main queue's pace and dropped within hours.
+    const deadLetterQueue = /^dead_letter_queue\s*=\s*"([^"]+)"/m.exec(wranglerToml)?.[1];
+    expect(deadLetterQueue).toBeDefined();
+    expect(await delayAsked(deadLetterQueue ?? "")).toBe(retryDelaySeconds(3, true));
     expect(await delayAsked("mailtracker-hits")).toBe(retryDelaySeconds(3));
   });
 });
