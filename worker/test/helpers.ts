@@ -185,10 +185,10 @@ export async function seedOpens(account: TestAccount, count: number, before = Da
   await env.DB.prepare(
     `INSERT INTO events (event_id, account_id, message_id, kind, occurred_at, inserted_at, request_label, label, client)
      WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?2 - 1),
-       seeded AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS k, count(*) OVER () AS total
-                  FROM messages WHERE account_id = ?1 AND id LIKE 'seeded-%')
+       seeded AS (SELECT id, row_number() OVER (ORDER BY id) - 1 AS k FROM messages WHERE account_id = ?1 AND id LIKE 'seeded-%'),
+       total(n) AS (SELECT count(*) FROM seeded)
      SELECT 'seeded-open-' || ?1 || '-' || i, ?1, m.id, 'open', ?3 + i, ?3 + i, 'human', 'human', 'Chrome 131'
-     FROM n JOIN seeded m ON m.k = i % m.total`,
+     FROM n, total JOIN seeded m ON m.k = n.i % total.n`,
   )
     .bind(account.accountId, count, first)
     .run();
