@@ -26,6 +26,7 @@ const CSS = `
 .mt-mark-clicked{background:#1a73e8}
 .mt-mark-bounced{background:#d93025}
 .mt-panel{margin:8px 0;padding:8px 10px;border:1px solid #dadce0;border-radius:8px;background:#f8f9fa;font:12px/1.5 Arial,sans-serif;color:#202124;content-visibility:auto;contain-intrinsic-size:auto 18px}
+.mt-panel[data-mt-pending]{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .mt-panel-head{cursor:pointer}
 .mt-panel-head>*{margin-right:8px}
 .mt-panel-head::after{content:"Details";color:#0b57d0}

@@ -204,11 +204,15 @@ function pendingText(failure: string | undefined): string {
   return failure === undefined ? "Reading opens and clicks…" : `Opens and clicks could not be read (${failure}): trying again.`;
 }
 
-/** A panel's line until its detail is read: one line, as the detail's own, in the same box. */
+/**
+ * A panel's line until its detail is read: one line, as the detail's own, in the same box. A long failure is cut
+ * to that line (ui.ts) and said whole in the line's title, so nothing below moves.
+ */
 function pendingLine(doc: Document, trackingId: string, text: string): HTMLElement {
   const panel = el(doc, "div", "mt-panel");
   panel.setAttribute("data-mt-for", trackingId);
   panel.setAttribute("data-mt-pending", "");
+  panel.title = text;
   panel.append(el(doc, "span", "mt-dim", text));
   return panel;
 }
