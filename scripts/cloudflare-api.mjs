@@ -2,6 +2,8 @@
 // deploy needs and looking resources up by name. It uses wrangler's own credentials (`wrangler auth token --json`, so
 // `wrangler login` and CLOUDFLARE_API_TOKEN both work) and wrangler's API base URL (CLOUDFLARE_API_BASE_URL).
 
+import { randomBytes } from "node:crypto";
+
 const DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4";
 
 /** Headers for the credentials `wrangler auth token --json` printed (an API token, an OAuth token or a global key). */
@@ -74,4 +76,19 @@ export async function publicDnsRecords(hostname, dohUrl = process.env.MAILTRACKE
     }
   }
   return [...found.values()];
+}
+
+/**
+ * Whether public DNS answers `hostname` as it answers a made-up name beside it under `parent`: then the answer is a
+ * wildcard's (`*.parent`, or one above it), which answers every name that has no record of its own under the asked name
+ * (RFC 4592 §2.2; "A wildcard record applies only when no exact record exists at the queried name", Cloudflare,
+ * developers.cloudflare.com/dns/manage-dns-records/reference/wildcard-dns-records/, read 2026-12-03), so it cannot tell
+ * whether the name has records of its own. The zone's apex has no wildcard above it: ask only of names below it.
+ */
+export async function answeredLikeAnyName(hostname, records, parent, dohUrl) {
+  const madeUp = `mailtracker-${randomBytes(8).toString("hex")}.${parent}`;
+  const asked = (name) => (record) => `${record.type} ${record.name === name ? "" : record.name} ${record.content}`;
+  const own = new Set(records.map(asked(hostname)));
+  const beside = new Set((await publicDnsRecords(madeUp, dohUrl)).map(asked(madeUp)));
+  return beside.size === own.size && [...own].every((record) => beside.has(record));
 }

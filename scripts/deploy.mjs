@@ -14,7 +14,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { cloudflareApi, describeErrors, hasCode, publicDnsRecords } from "./cloudflare-api.mjs";
+import { answeredLikeAnyName, cloudflareApi, describeErrors, hasCode, publicDnsRecords } from "./cloudflare-api.mjs";
 import { candidateZones, nextSteps, REQUIRED_SECRETS, renderDeployConfig, trackerHostname } from "./deploy-config.mjs";
 import { ROOT, WRANGLER_ENV } from "./tracker.mjs";
 
@@ -117,12 +117,23 @@ if (domain) {
     let existing;
     if (records.ok) existing = records.result.filter((record) => record.name === domain);
     else {
+      const unchecked = `Could not check that ${domain} is unused: the DNS records of ${zone.name} could not be read (${describeErrors(records)}),\n`;
+      const withDnsRead =
+        "Deploy with an API token that has Zone → DNS → Read (CLOUDFLARE_API_TOKEN=… npm run deploy). Nothing was created.";
+      const parent = domain.slice(domain.indexOf(".") + 1);
+      let wildcard = false;
       try {
         existing = await publicDnsRecords(domain);
+        wildcard = existing.length > 0 && domain !== zone.name && (await answeredLikeAnyName(domain, existing, parent));
       } catch (error) {
+        stop(`${unchecked}nor public DNS (${error.message}). ${withDnsRead}`);
+      }
+      // A wildcard's answer is no reason to stop, as the zone's own records would show; nor proof that the name has no
+      // record of its own (a proxied record answers the zone's proxy addresses, as a proxied wildcard does).
+      if (wildcard) {
         stop(
-          `Could not check that ${domain} is unused: the DNS records of ${zone.name} could not be read (${describeErrors(records)}),\n` +
-            `nor public DNS (${error.message}). Deploy with an API token that has Zone → DNS → Read (CLOUDFLARE_API_TOKEN=… npm run deploy). Nothing was created.`,
+          `${unchecked}and public DNS answers it as it answers any name under ${parent} (a wildcard record, such as *.${parent}),\n` +
+            `so it cannot tell whether ${domain} has records of its own that the deploy would replace. ${withDnsRead}`,
         );
       }
     }

@@ -599,10 +599,12 @@ function publicDnsAnswer(account: AccountState, query: URLSearchParams): unknown
   const name = (query.get("name") ?? "").replace(/\.$/, "");
   const type = query.get("type") ?? "A";
   const numbers: Record<string, number> = { A: 1, CNAME: 5, AAAA: 28 };
-  const records = [
+  const all = [
     ...account.dnsRecords,
     ...account.customDomains.map((domain) => ({ zone_name: domain.zone_name, name: domain.hostname, type: "AAAA", content: "100::" })),
-  ].filter((record) => record.name === name);
+  ];
+  const records = all.filter((record) => record.name === name);
+  if (records.length === 0) records.push(...wildcardFor(all, name));
   const answer = records.filter((record) => record.type === type || record.type === "CNAME");
   return {
     Status: records.length === 0 ? 3 : 0,
@@ -630,7 +632,7 @@ export async function startCloudflareApi(account: AccountState, token: string): 
         res.end(JSON.stringify(json));
       };
       // Public DNS over HTTPS, JSON form (served here apart from the API, as cloudflare-dns.com is; no token): the
-      // account's records and Custom Domains under their names, Status 0 NOERROR or 3 NXDOMAIN, Answer's `type` by
+      // account's records and Custom Domains under their names (a wildcard's under the asked name), Status 0 NOERROR or 3 NXDOMAIN, Answer's `type` by
       // number (1 A, 5 CNAME, 28 AAAA) and `data` [docs: developers.cloudflare.com/1.1.1.1/encryption/dns-over-https/
       // make-api-requests/dns-json/, read 2026-12-02]. A CNAME's target is not followed here.
       if (url.pathname === "/dns-query") return send(200, publicDnsAnswer(account, url.searchParams));
@@ -658,4 +660,20 @@ export async function startCloudflareApi(account: AccountState, token: string): 
     requests,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
+}
+
+/**
+ * The records a wildcard answers `name` with, under `name`: those of `*.` the deepest existing name above it, if `name`
+ * has no records and nothing below it [RFC 4592 §2.2.1 and §3.3.1, closest encloser; Cloudflare: "A wildcard record
+ * applies only when no exact record exists at the queried name" and "a record *.example.com … would cover abc.example.com
+ * as well as 123.abc.example.com, as long as there are no specific DNS records that would take precedence",
+ * developers.cloudflare.com/dns/manage-dns-records/reference/wildcard-dns-records/, read 2026-12-03].
+ */
+function wildcardFor<R extends { name: string }>(records: R[], name: string): R[] {
+  const exists = (at: string) => records.some((record) => record.name === at || record.name.endsWith(`.${at}`));
+  if (exists(name)) return [];
+  let encloser = name;
+  do encloser = encloser.slice(encloser.indexOf(".") + 1);
+  while (!exists(encloser) && encloser.includes("."));
+  return records.filter((record) => record.name === `*.${encloser}`).map((record) => ({ ...record, name }));
 }

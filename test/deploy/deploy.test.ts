@@ -200,6 +200,32 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     expect(standIn.account.customDomains.map((domain) => domain.hostname)).toEqual(["t.acme-sales.com"]);
   });
 
+  it("does not take a wildcard's answer in public DNS for records of TRACKER_DOMAIN's own: it says so, where the zone's records decide", async () => {
+    const { standIn, project } = await account({ zones: ["acme-sales.com"] });
+    const wildcard = { zone_name: "acme-sales.com", name: "*.acme-sales.com", type: "A", content: "192.0.2.1" };
+    standIn.account.dnsRecords.push(wildcard, { ...WEBSITE });
+    refuseDnsRecords(standIn);
+    // Public DNS answers t.acme-sales.com with the wildcard's address, as it answers any name: it cannot tell.
+    const run = await deploy(project, standIn, { TRACKER_DOMAIN: "t.acme-sales.com" });
+    expect(run.code).not.toBe(0);
+    expect(run.output).toContain("public DNS answers it as it answers any name under acme-sales.com (a wildcard record");
+    expect(run.output).toContain("Zone → DNS → Read");
+    expect(run.output).not.toContain("already has DNS records");
+    expect(writes(run.requests)).toEqual([]);
+    // A name with a record of its own answers otherwise: that record stops it, as without a wildcard.
+    const website = await deploy(project, standIn, { TRACKER_DOMAIN: "www.acme-sales.com" });
+    expect(website.code).not.toBe(0);
+    expect(website.output).toContain("CNAME www.acme-sales.com acme-sales.pages.dev");
+    expect(writes(website.requests)).toEqual([]);
+    // A login that reads the zone's records sees that t.acme-sales.com has none: the tracker is served there, and the
+    // wildcard still answers every other name.
+    standIn.account.failures = [];
+    const readable = await deploy(project, standIn, { TRACKER_DOMAIN: "t.acme-sales.com" });
+    expect(readable.code, readable.output).toBe(0);
+    expect(standIn.account.customDomains.map((domain) => domain.hostname)).toEqual(["t.acme-sales.com"]);
+    expect(standIn.account.dnsRecords).toEqual([wildcard, WEBSITE]);
+  });
+
   it("stops before creating anything when neither the DNS records nor public DNS can be read, saying which permission helps", async () => {
     const { standIn, project } = await account({ zones: ["acme-sales.com"] });
     refuseDnsRecords(standIn);
