@@ -9,7 +9,9 @@
 // 36 px made every panel 18 px taller in its first frame, moving what is below it once laid out): in a long conversation most panels are off screen, and laying them out in every render
 // was most of the style and layout time they added (docs/benchmarks.md, twenty-first pass). Chrome has it from 85 and
 // Firefox from 125 (mdn/browser-compat-data, css/properties/content-visibility.json, read 2026-12-02); the manifest
-// asks for Chrome 111 and Firefox 140.
+// asks for Chrome 111 and Firefox 140. A pending line's long reason is cut on its span, not on the panel: overflow:hidden
+// beside content-visibility:auto laid the panel out 16 px short in Firefox 140's first frame (20 px, its intrinsic
+// size not applied), so the conversation moved down once the detail came (the read receipts e2e, 2026-12-03).
 const STYLE_ID = "mt-style";
 const CSS = `
 .mt-toolbar{display:inline-flex;flex-wrap:wrap;align-items:center;gap:4px;margin:0 6px;font:12px/1.2 Arial,sans-serif;vertical-align:middle}
@@ -26,7 +28,7 @@ const CSS = `
 .mt-mark-clicked{background:#1a73e8}
 .mt-mark-bounced{background:#d93025}
 .mt-panel{margin:8px 0;padding:8px 10px;border:1px solid #dadce0;border-radius:8px;background:#f8f9fa;font:12px/1.5 Arial,sans-serif;color:#202124;content-visibility:auto;contain-intrinsic-size:auto 18px}
-.mt-panel[data-mt-pending]{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
+.mt-panel[data-mt-pending]>span{display:block;white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
 .mt-panel-head{cursor:pointer}
 .mt-panel-head>*{margin-right:8px}
 .mt-panel-head::after{content:"Details";color:#0b57d0}
