@@ -9,24 +9,23 @@ export const REQUIRED_SECRETS = ["SIGNING_SECRET", "REGISTRATION_SECRET"];
 
 /**
  * wrangler.toml with this deployment's resource ids filled in, the secrets it must carry (`secrets.required`) and, when
- * a domain is given, the worker served on it as a Custom Domain, instead of workers.dev unless `keepWorkersDev` (a
- * tracker moving to the domain, whose emails already sent carry its workers.dev address). The result is written to
+ * domains are given, the worker served on each as a Custom Domain, instead of workers.dev unless `keepWorkersDev` (a
+ * tracker moving to a domain, whose emails already sent carry its workers.dev address). The result is written to
  * wrangler.deploy.toml (git-ignored) next to wrangler.toml.
  */
-export function renderDeployConfig(template, { d1DatabaseId, kvNamespaceId, domain, keepWorkersDev = false }) {
+export function renderDeployConfig(template, { d1DatabaseId, kvNamespaceId, domains = [], keepWorkersDev = false }) {
   if (!template.includes(PLACEHOLDER_D1_ID) || !template.includes(PLACEHOLDER_KV_ID)) {
     throw new Error("wrangler.toml no longer holds the placeholder D1/KV ids this script replaces");
   }
   if (!/^[0-9a-f-]{36}$/.test(d1DatabaseId)) throw new Error(`unexpected D1 database id: ${d1DatabaseId}`);
   if (!/^[0-9a-f]{32}$/.test(kvNamespaceId)) throw new Error(`unexpected KV namespace id: ${kvNamespaceId}`);
   let config = template.replace(PLACEHOLDER_D1_ID, d1DatabaseId).replace(PLACEHOLDER_KV_ID, kvNamespaceId);
-  if (domain) {
-    if (!HOSTNAME.test(domain)) throw new Error(`not a domain name: ${domain}`);
-    // Top-level keys must come before the first [table], so the route goes right after compatibility_date.
-    config = config.replace(
-      /^(compatibility_date = .*)$/m,
-      `$1\nroutes = [{ pattern = "${domain}", custom_domain = true }]\nworkers_dev = ${keepWorkersDev === true}`,
-    );
+  if (domains.length > 0) {
+    const invalid = domains.find((domain) => !HOSTNAME.test(domain));
+    if (invalid !== undefined) throw new Error(`not a domain name: ${invalid}`);
+    const routes = domains.map((domain) => `{ pattern = "${domain}", custom_domain = true }`).join(", ");
+    // Top-level keys must come before the first [table], so the routes go right after compatibility_date.
+    config = config.replace(/^(compatibility_date = .*)$/m, `$1\nroutes = [${routes}]\nworkers_dev = ${keepWorkersDev === true}`);
   }
   return `${config.trimEnd()}\n\n[secrets]\nrequired = ${JSON.stringify(REQUIRED_SECRETS)}\n`;
 }

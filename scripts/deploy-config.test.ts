@@ -16,20 +16,22 @@ describe("deploy config", () => {
     expect(config).not.toContain("routes");
   });
 
-  it("serves the worker on the rep's own domain, as a top-level key", () => {
-    const config = renderDeployConfig(template, { ...ids, domain: "t.acme-sales.com" });
-    const route = config.indexOf('routes = [{ pattern = "t.acme-sales.com", custom_domain = true }]');
+  it("serves the worker on each of the rep's own domains, as a top-level key", () => {
+    const config = renderDeployConfig(template, { ...ids, domains: ["t2.acme-sales.com", "t.acme-sales.com"] });
+    const route = config.indexOf(
+      'routes = [{ pattern = "t2.acme-sales.com", custom_domain = true }, { pattern = "t.acme-sales.com", custom_domain = true }]',
+    );
     expect(route).toBeGreaterThan(0);
     expect(route).toBeLessThan(config.indexOf("[["));
   });
 
   it("turns workers.dev off on the rep's own domain, unless told to keep it", () => {
-    expect(renderDeployConfig(template, { ...ids, domain: "t.acme-sales.com" })).toMatch(/^workers_dev = false$/m);
-    expect(renderDeployConfig(template, { ...ids, domain: "t.acme-sales.com", keepWorkersDev: true })).toMatch(/^workers_dev = true$/m);
+    expect(renderDeployConfig(template, { ...ids, domains: ["t.acme-sales.com"] })).toMatch(/^workers_dev = false$/m);
+    expect(renderDeployConfig(template, { ...ids, domains: ["t.acme-sales.com"], keepWorkersDev: true })).toMatch(/^workers_dev = true$/m);
   });
 
   it("sets no development-only switch on a deployed tracker", () => {
-    const config = renderDeployConfig(template, { ...ids, domain: "t.acme-sales.com" });
+    const config = renderDeployConfig(template, { ...ids, domains: ["t.acme-sales.com"] });
     // DEV_REQUEST_CF (worker/src/dev-request-cf.ts) lives in .dev.vars only; FEED_SETTLE_SECONDS is for tests.
     expect(config).not.toMatch(/^\s*DEV_REQUEST_CF\s*=/m);
     expect(config).not.toMatch(/^\s*FEED_SETTLE_SECONDS\s*=/m);
@@ -37,7 +39,7 @@ describe("deploy config", () => {
 
   it("refuses malformed ids and domains", () => {
     expect(() => renderDeployConfig(template, { ...ids, d1DatabaseId: "x" })).toThrow();
-    expect(() => renderDeployConfig(template, { ...ids, domain: 'evil" ]\n[vars' })).toThrow();
+    expect(() => renderDeployConfig(template, { ...ids, domains: ["t.acme-sales.com", 'evil" ]\n[vars'] })).toThrow();
   });
 
   it("makes every deployed version carry both secrets (secrets.required)", () => {

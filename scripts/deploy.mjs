@@ -68,7 +68,17 @@ if (!accountId) {
 }
 const account = `/accounts/${accountId}`;
 
+// The Custom Domains the tracker is served on now: the pixels and links of emails already sent point there. wrangler
+// makes a deploy's `routes` the Worker's whole set of Custom Domains (publishCustomDomains sends override_scope to
+// `domains/changeset?replace_state=true`, wrangler 4.155.0), and detaches any left out and deletes its DNS record
+// (kentcdodds/kody pull request 1015, 2026-07-29), so every one is deployed again, whether or not TRACKER_DOMAIN names it.
+const served = await api("GET", `${account}/workers/domains?service=${NAME}`);
+if (!served.ok) stop(`Could not look up the tracker's Custom Domains: ${describeErrors(served)}. Nothing was created.`);
+const servedDomains = served.result.filter((existing) => existing.service === NAME).map((existing) => existing.hostname);
+const domains = domain ? [domain, ...servedDomains.filter((hostname) => hostname !== domain)] : servedDomains;
+
 let trackerUrl;
+if (domains.length > 0) trackerUrl = `https://${domains[0]}`;
 if (domain) {
   let zone = null;
   for (const name of candidateZones(domain)) {
@@ -145,8 +155,7 @@ if (domain) {
       );
     }
   }
-  trackerUrl = `https://${domain}`;
-} else {
+} else if (domains.length === 0) {
   const subdomain = await api("GET", `${account}/workers/subdomain`);
   if (hasCode(subdomain, NOT_FOUND)) {
     stop(
@@ -175,9 +184,10 @@ else {
 }
 
 // A tracker moving from workers.dev to TRACKER_DOMAIN: every email already sent carries its workers.dev address, and
-// workers_dev = false would make wrangler turn that address off (wrangler: subdomainDeploy), so it stays on.
+// workers_dev = false would make wrangler turn that address off (wrangler: subdomainDeploy), so it stays on. A tracker
+// on its domains keeps workers.dev as it is: routes make wrangler's default off, not on (getSubdomainValues).
 let keepWorkersDev = false;
-if (domain && secrets.ok) {
+if (domains.length > 0 && secrets.ok) {
   const workersDev = await api("GET", `${account}/workers/scripts/${NAME}/subdomain`);
   if (!workersDev.ok) stop(`Could not read whether the tracker is on workers.dev: ${describeErrors(workersDev)}. Nothing was created.`);
   keepWorkersDev = workersDev.result.enabled === true;
@@ -216,7 +226,7 @@ writeFileSync(
   renderDeployConfig(readFileSync(path.join(ROOT, "wrangler.toml"), "utf8"), {
     d1DatabaseId: databaseId,
     kvNamespaceId: namespaceId,
-    domain,
+    domains,
     keepWorkersDev,
   }),
 );
@@ -262,9 +272,10 @@ if (deployed.status !== 0) {
 }
 
 console.log(`\nDeployed.\n${nextSteps({ url: trackerUrl, registrationSecret: newSecrets.REGISTRATION_SECRET })}`);
-if (keepWorkersDev) {
+const alsoServed = [...domains.slice(1).map((hostname) => `https://${hostname}`), ...(keepWorkersDev ? ["its workers.dev address"] : [])];
+if (alsoServed.length > 0) {
   console.log(
-    "Its workers.dev address stays on as well: the pixels and links of emails already sent point there and keep working;\n" +
+    `It stays on ${alsoServed.join(" and ")} as well: the pixels and links of emails already sent point there and keep working;\n` +
       "emails sent from now on use the address above once the extension's Tracker URL is set to it.",
   );
 }

@@ -526,7 +526,9 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
 
     // Custom Domains, per Worker: a changeset preview, then PUT of the records [wrangler: publishCustomDomains; outside a
     // TTY it ignores a failing changeset and sends override_existing_origin and override_existing_dns_record]. With those,
-    // the hostname is taken from another Worker and its DNS records are replaced by the Custom Domain's [docs:
+    // the hostname is taken from another Worker and its DNS records are replaced by the Custom Domain's, and the PUT's
+    // origins become the Worker's whole set (override_scope, changeset?replace_state=true): a Custom Domain left out is
+    // detached [kentcdodds/kody pull request 1015, 2026-07-29: a deploy 'detached heykody.dev and deleted its DNS record'] [docs:
     // developers.cloudflare.com/workers/configuration/routing/custom-domains/, "replace the existing record"]. The
     // changeset's conflicting lists hostnames that have DNS records [wrangler: asks "You already have DNS records that
     // conflict" about them in a TTY]. A hostname outside the account's zones is refused [docs: a Custom Domain's zone

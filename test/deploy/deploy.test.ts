@@ -168,7 +168,28 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     expect(standIn.account.customDomains).toEqual([{ hostname: "t.acme-sales.com", service: "mailtracker", zone_name: "acme-sales.com" }]);
     expect(standIn.account.scripts.get("mailtracker")?.workersDev).toBe(true);
     expect(run.output).toContain("Your tracker: https://t.acme-sales.com");
-    expect(run.output).toContain("Its workers.dev address stays on as well");
+    expect(run.output).toContain("It stays on its workers.dev address as well");
+  });
+
+  it("moving the tracker to another TRACKER_DOMAIN keeps the first on, where emails already sent point; a deploy without TRACKER_DOMAIN keeps both", async () => {
+    // An account with no workers.dev subdomain: a tracker on its own domains needs none.
+    const { standIn, project } = await account({ zones: ["acme-sales.com"], subdomain: null });
+    expect((await deploy(project, standIn, { TRACKER_DOMAIN: "t.acme-sales.com" })).code).toBe(0);
+    const hostnames = () => standIn.account.customDomains.map((domain) => domain.hostname).sort();
+
+    const moved = await deploy(project, standIn, { TRACKER_DOMAIN: "t2.acme-sales.com" });
+    expect(moved.code, moved.output).toBe(0);
+    expect(hostnames()).toEqual(["t.acme-sales.com", "t2.acme-sales.com"]);
+    expect(moved.output).toContain("Your tracker: https://t2.acme-sales.com");
+    expect(moved.output).toContain("It stays on https://t.acme-sales.com as well");
+
+    // The deploy of an update, TRACKER_DOMAIN forgotten: served where it was, and no workers.dev address turned on.
+    const update = await deploy(project, standIn);
+    expect(update.code, update.output).toBe(0);
+    expect(hostnames()).toEqual(["t.acme-sales.com", "t2.acme-sales.com"]);
+    expect(standIn.account.scripts.get("mailtracker")?.workersDev).toBe(false);
+    expect(update.output).not.toContain("workers.dev");
+    expect(update.output).toMatch(/Your tracker: https:\/\/t2?\.acme-sales\.com/);
   });
 
   it("stops before creating anything when TRACKER_DOMAIN has a DNS record, which wrangler would silently replace", async () => {
