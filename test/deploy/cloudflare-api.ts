@@ -47,8 +47,11 @@ export type AccountState = {
     }
   >;
   customDomains: { hostname: string; service: string; zone_name: string }[];
-  /** DNS records made by hand (a website, mail), by zone name; a Custom Domain's own record is not kept here. */
-  dnsRecords: { zone_name: string; name: string; type: string; content: string }[];
+  /**
+   * DNS records made by hand (a website, mail), by zone name; a Custom Domain's own record is not kept here. An A, AAAA
+   * or CNAME record is proxied unless `proxied` is false.
+   */
+  dnsRecords: { zone_name: string; name: string; type: string; content: string; proxied?: boolean }[];
   /** Answers forced for a route (method + path pattern), e.g. a failing secrets list. */
   failures: { method: string; path: RegExp; failure: Failure }[];
 };
@@ -200,7 +203,7 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
           })),
         ]
           .filter((record) => record.zone_name === zone && (!name || record.name === name))
-          .map((record) => ({ id: randomBytes(16).toString("hex"), ...record, zone_id: match[1], proxied: true }));
+          .map((record) => ({ id: randomBytes(16).toString("hex"), ...record, zone_id: match[1], proxied: isProxied(record) }));
         return { json: page(records) };
       },
     ],
@@ -597,6 +600,20 @@ function multipartPart(body: Buffer, contentType: string, name: string): string 
   return null;
 }
 
+const ADDRESS_TYPES = ["A", "AAAA", "CNAME"];
+const isProxied = (record: { type: string; proxied?: boolean }) => ADDRESS_TYPES.includes(record.type) && record.proxied !== false;
+
+/**
+ * The addresses every proxied name of a zone answers with, two of each family [docs: "For each proxied DNS record in
+ * your zone, Cloudflare will transfer out two A and two AAAA records … the Cloudflare IP addresses used for proxying",
+ * developers.cloudflare.com/dns/zone-setups/zone-transfers/cloudflare-as-primary/transfer-criteria/, read 2026-12-03;
+ * these four are assumed, from cloudflare.com/ips' 104.16.0.0/13, 172.64.0.0/13 and 2606:4700::/32].
+ */
+const PROXY_ADDRESSES: Record<string, string[]> = {
+  A: ["104.21.48.1", "172.67.160.1"],
+  AAAA: ["2606:4700:3030::6815:3001", "2606:4700:3036::ac43:a001"],
+};
+
 function publicDnsAnswer(account: AccountState, query: URLSearchParams): unknown {
   const name = (query.get("name") ?? "").replace(/\.$/, "");
   const type = query.get("type") ?? "A";
@@ -607,11 +624,20 @@ function publicDnsAnswer(account: AccountState, query: URLSearchParams): unknown
   ];
   const records = all.filter((record) => record.name === name);
   if (records.length === 0) records.push(...wildcardFor(all, name));
-  const answer = records.filter((record) => record.type === type || record.type === "CNAME");
+  // A proxied record (a Custom Domain's too) answers the proxy's addresses, a proxied CNAME flattened to them [docs:
+  // "Proxied records are flattened by default as they return Cloudflare anycast IPs", developers.cloudflare.com/dns/
+  // cname-flattening/set-up-cname-flattening/, read 2026-12-03]; a DNS-only record answers its content, a CNAME as such.
+  const proxied = records.some(isProxied) ? (PROXY_ADDRESSES[type] ?? []).map((content) => ({ name, type, content })) : [];
+  const dnsOnly = records.filter((record) => !isProxied(record) && (record.type === type || record.type === "CNAME"));
   return {
     Status: records.length === 0 ? 3 : 0,
     Question: [{ name: `${name}.`, type: numbers[type] ?? 1 }],
-    Answer: answer.map((record) => ({ name: `${record.name}.`, type: numbers[record.type] ?? 1, TTL: 300, data: record.content })),
+    Answer: [...proxied, ...dnsOnly].map((record) => ({
+      name: `${record.name}.`,
+      type: numbers[record.type] ?? 1,
+      TTL: 300,
+      data: record.content,
+    })),
   };
 }
 
@@ -634,9 +660,9 @@ export async function startCloudflareApi(account: AccountState, token: string): 
         res.end(JSON.stringify(json));
       };
       // Public DNS over HTTPS, JSON form (served here apart from the API, as cloudflare-dns.com is; no token): the
-      // account's records and Custom Domains under their names (a wildcard's under the asked name), Status 0 NOERROR or 3 NXDOMAIN, Answer's `type` by
-      // number (1 A, 5 CNAME, 28 AAAA) and `data` [docs: developers.cloudflare.com/1.1.1.1/encryption/dns-over-https/
-      // make-api-requests/dns-json/, read 2026-12-02]. A CNAME's target is not followed here.
+      // account's records and Custom Domains under their names (a wildcard's under the asked name), Status 0 NOERROR or
+      // 3 NXDOMAIN, Answer's `type` by number (1 A, 5 CNAME, 28 AAAA) and `data` [docs: developers.cloudflare.com/1.1.1.1/
+      // encryption/dns-over-https/make-api-requests/dns-json/, read 2026-12-02]. A DNS-only CNAME's target is not followed.
       if (url.pathname === "/dns-query") return send(200, publicDnsAnswer(account, url.searchParams));
       // A wrong or missing token is code 10000 "Authentication error" [docs; wrangler: getWorkersDevSubdomainInternal].
       if (req.headers.authorization !== `Bearer ${token}`) return send(403, errorEnvelope(10000, "Authentication error"));

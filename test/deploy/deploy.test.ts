@@ -212,7 +212,8 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     const run = await deploy(project, standIn, { TRACKER_DOMAIN: "www.acme-sales.com" });
     expect(run.code).not.toBe(0);
     expect(run.output).toContain("TRACKER_DOMAIN=www.acme-sales.com already has DNS records");
-    expect(run.output).toContain("CNAME www.acme-sales.com acme-sales.pages.dev");
+    // The website's record is proxied: public DNS answers Cloudflare's addresses, not its CNAME.
+    expect(run.output).toContain("A www.acme-sales.com 104.21.48.1");
     expect(run.output).not.toMatch(/at .*\.(m?js|ts):\d+/); // no stack trace
     expect(writes(run.requests)).toEqual([]);
     // A name public DNS does not know: the deploy goes on, and the tracker is served there.
@@ -223,7 +224,7 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
 
   it("does not take a wildcard's answer in public DNS for records of TRACKER_DOMAIN's own: it says so, where the zone's records decide", async () => {
     const { standIn, project } = await account({ zones: ["acme-sales.com"] });
-    const wildcard = { zone_name: "acme-sales.com", name: "*.acme-sales.com", type: "A", content: "192.0.2.1" };
+    const wildcard = { zone_name: "acme-sales.com", name: "*.acme-sales.com", type: "A", content: "192.0.2.1", proxied: false };
     standIn.account.dnsRecords.push(wildcard, { ...WEBSITE });
     refuseDnsRecords(standIn);
     // Public DNS answers t.acme-sales.com with the wildcard's address, as it answers any name: it cannot tell.
@@ -236,8 +237,14 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     // A name with a record of its own answers otherwise: that record stops it, as without a wildcard.
     const website = await deploy(project, standIn, { TRACKER_DOMAIN: "www.acme-sales.com" });
     expect(website.code).not.toBe(0);
-    expect(website.output).toContain("CNAME www.acme-sales.com acme-sales.pages.dev");
+    expect(website.output).toContain("TRACKER_DOMAIN=www.acme-sales.com already has DNS records");
     expect(writes(website.requests)).toEqual([]);
+    // Unless both are proxied: then both answer Cloudflare's addresses, and public DNS cannot tell the website apart.
+    wildcard.proxied = true;
+    const proxied = await deploy(project, standIn, { TRACKER_DOMAIN: "www.acme-sales.com" });
+    expect(proxied.code).not.toBe(0);
+    expect(proxied.output).toContain("public DNS answers it as it answers any name under acme-sales.com");
+    expect(writes(proxied.requests)).toEqual([]);
     // A login that reads the zone's records sees that t.acme-sales.com has none: the tracker is served there, and the
     // wildcard still answers every other name.
     standIn.account.failures = [];
