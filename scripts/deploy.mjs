@@ -54,17 +54,35 @@ if (token.status !== 0)
   stop("Not logged in to Cloudflare: run `npx wrangler login` (or set CLOUDFLARE_API_TOKEN), then `npm run deploy` again.");
 const api = cloudflareApi(JSON.parse(token.stdout.slice(token.stdout.indexOf("{"))));
 
+/** Every page of a list: `{ ok, result }`, or the first failed answer. */
+async function allPages(path, perPage = 50) {
+  const result = [];
+  for (let page = 1; ; page++) {
+    const answer = await api("GET", `${path}?per_page=${perPage}&page=${page}`);
+    if (!answer.ok) return answer;
+    result.push(...answer.result);
+    if (answer.result.length < perPage) return { ok: true, result };
+  }
+}
+
+// The accounts wrangler itself would choose from: those /accounts lists that the login is also a member of, since
+// /accounts can list accounts the token cannot use; /accounts alone when the login may not read its memberships
+// (9106 for an account's own API token, 10000) (fetchAllAccounts and MEMBERSHIPS_INACCESSIBLE_CODES, wrangler 4.155.0;
+// cloudflare/workers-sdk pull requests 13770 and 13858, 2026-05).
 let accountId = process.env.CLOUDFLARE_ACCOUNT_ID;
 if (!accountId) {
-  const accounts = await api("GET", "/accounts?per_page=50");
+  const [accounts, memberships] = [await allPages("/accounts"), await allPages("/memberships")];
   if (!accounts.ok) stop(`Could not list your Cloudflare accounts: ${describeErrors(accounts)}. Check your login (npx wrangler login).`);
-  if (accounts.result.length !== 1) {
-    const list = accounts.result.map((account) => `  ${account.id}  ${account.name}`).join("\n");
-    stop(
-      `Your login reaches ${accounts.result.length} Cloudflare accounts; choose one with CLOUDFLARE_ACCOUNT_ID=<id> npm run deploy:\n${list}`,
-    );
+  let usable = accounts.result;
+  if (memberships.ok) usable = usable.filter((account) => memberships.result.some((membership) => membership.account?.id === account.id));
+  else if (!hasCode(memberships, 9106) && !hasCode(memberships, 10000)) {
+    stop(`Could not list your Cloudflare accounts: ${describeErrors(memberships)}. Check your login (npx wrangler login).`);
   }
-  accountId = accounts.result[0].id;
+  if (usable.length !== 1) {
+    const list = usable.map((account) => `  ${account.id}  ${account.name}`).join("\n");
+    stop(`Your login can use ${usable.length} Cloudflare accounts; choose one with CLOUDFLARE_ACCOUNT_ID=<id> npm run deploy:\n${list}`);
+  }
+  accountId = usable[0].id;
 }
 const account = `/accounts/${accountId}`;
 
@@ -200,13 +218,9 @@ async function list(what, pathAndQuery) {
 }
 const databases = await list("D1 databases", `${account}/d1/database?name=${NAME}&per_page=100`);
 let databaseId = databases.find((database) => database.name === NAME)?.uuid;
-let namespaces = [];
-for (let page = 1; ; page++) {
-  const batch = await list("KV namespaces", `${account}/storage/kv/namespaces?per_page=100&page=${page}`);
-  namespaces = namespaces.concat(batch);
-  if (batch.length < 100) break;
-}
-let namespaceId = namespaces.find((namespace) => namespace.title === KV_TITLE)?.id;
+const namespaces = await allPages(`${account}/storage/kv/namespaces`, 100);
+if (!namespaces.ok) stop(`Could not list your KV namespaces: ${describeErrors(namespaces)}. Nothing was created.`);
+let namespaceId = namespaces.result.find((namespace) => namespace.title === KV_TITLE)?.id;
 const queues = await list("queues", `${account}/queues?${QUEUES.map((queue) => `name=${queue}`).join("&")}`);
 const missingQueues = QUEUES.filter((queue) => !queues.some((existing) => existing.queue_name === queue));
 

@@ -52,6 +52,8 @@ export type AccountState = {
    * or CNAME record is proxied unless `proxied` is false.
    */
   dnsRecords: { zone_name: string; name: string; type: string; content: string; proxied?: boolean }[];
+  /** Other accounts /accounts lists, and whether the login is a member of each (/memberships). */
+  otherAccounts: { id: string; name: string; member: boolean }[];
   /** Answers forced for a route (method + path pattern), e.g. a failing secrets list. */
   failures: { method: string; path: RegExp; failure: Failure }[];
 };
@@ -67,6 +69,7 @@ export function newAccount(options: { subdomain?: string | null; zones?: string[
     scripts: new Map(),
     customDomains: [],
     dnsRecords: [],
+    otherAccounts: [],
     failures: [],
   };
 }
@@ -142,11 +145,28 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
   }
 
   return [
-    // Token and account discovery: wrangler's requireAuth/getAccountId call GET /accounts when CLOUDFLARE_ACCOUNT_ID is
-    // unset [wrangler: getAccountChoices]; /user/tokens/verify is the documented token check [docs].
+    // Token and account discovery: wrangler reads GET /accounts and GET /memberships when CLOUDFLARE_ACCOUNT_ID is
+    // unset, and uses the accounts in both [wrangler 4.155.0: fetchAllAccounts; /accounts can list accounts "the active
+    // token couldn't actually use", cloudflare/workers-sdk pull request 13770, 2026-05-01]; /user/tokens/verify is the
+    // documented token check [docs].
     ["GET", /^\/user\/tokens\/verify$/, () => ({ json: envelope({ id: "token", status: "active" }) })],
-    ["GET", /^\/accounts$/, () => ({ json: page([{ id: a, name: "Rep's account" }]) })],
-    ["GET", /^\/memberships$/, () => ({ json: page([{ id: "m", account: { id: a, name: "Rep's account" } }]) })],
+    [
+      "GET",
+      /^\/accounts$/,
+      () => ({ json: page([{ id: a, name: "Rep's account" }, ...account.otherAccounts.map(({ id, name }) => ({ id, name }))]) }),
+    ],
+    [
+      "GET",
+      /^\/memberships$/,
+      () => ({
+        json: page(
+          [{ id: a, name: "Rep's account" }, ...account.otherAccounts.filter((other) => other.member)].map(({ id, name }) => ({
+            id: `membership-${id}`,
+            account: { id, name },
+          })),
+        ),
+      }),
+    ],
     ["GET", /^\/user$/, () => ({ json: envelope({ id: "user", email: "rep@example.com" }) })],
 
     // workers.dev subdomain: unregistered answers code 10007 [wrangler: getWorkersDevSubdomainInternal treats 10007 as

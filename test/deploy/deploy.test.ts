@@ -3,6 +3,7 @@
 // are assumed). Each deploy runs in a scratch copy of the project (its own wrangler.deploy.toml and migrations) that
 // links to this checkout's node_modules, worker/src and shared/.
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -142,6 +143,36 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     expect(upload?.body).not.toContain('"type":"secret_text"');
     expect(run.output).not.toContain("Registration secret (shown once");
     expect(run.output).toContain("Your tracker: https://mailtracker.rep-acme.workers.dev");
+  });
+
+  it("without CLOUDFLARE_ACCOUNT_ID, deploys to the one account the login can use, chosen as wrangler chooses it", async () => {
+    const { standIn, project } = await account();
+    const other = (name: string, member: boolean) => ({ id: randomBytes(16).toString("hex"), name, member });
+    // /accounts also lists an account the login is no member of: it is not a choice.
+    standIn.account.otherAccounts.push(other("Former employer", false));
+    const run = await deploy(project, standIn, { CLOUDFLARE_ACCOUNT_ID: "" });
+    expect(run.code, run.output).toBe(0);
+    expect(run.output).toContain("Your tracker: https://mailtracker.rep-acme.workers.dev");
+
+    // A second account the login can use: it asks which, naming only those two.
+    const team = other("Sales team", true);
+    standIn.account.otherAccounts.push(team);
+    const two = await deploy(project, standIn, { CLOUDFLARE_ACCOUNT_ID: "" });
+    expect(two.code).not.toBe(0);
+    expect(two.output).toContain("Your login can use 2 Cloudflare accounts; choose one with CLOUDFLARE_ACCOUNT_ID=<id>");
+    expect(two.output).toContain(`${team.id}  Sales team`);
+    expect(two.output).not.toContain("Former employer");
+    expect(writes(two.requests)).toEqual([]);
+
+    // An account's own API token may not read /memberships (code 9106, workers-sdk pull request 13858): /accounts alone.
+    standIn.account.otherAccounts = [];
+    standIn.account.failures.push({
+      method: "GET",
+      path: /^\/memberships$/,
+      failure: { status: 400, code: 9106, message: "Authentication failed" },
+    });
+    const accountToken = await deploy(project, standIn, { CLOUDFLARE_ACCOUNT_ID: "" });
+    expect(accountToken.code, accountToken.output).toBe(0);
   });
 
   it("serves the tracker on TRACKER_DOMAIN when its zone is on the account, also when it is pasted as an address", async () => {
