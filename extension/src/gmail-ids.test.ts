@@ -10,7 +10,9 @@ describe("Gmail accounts", () => {
     expect(gmailAccountPath("https://mail.google.com/chat/u/1/")).toBeNull();
     expect(gmailAccountPath("https://evil.example/mail/u/1/")).toBeNull();
     expect(gmailAccountPath(undefined)).toBeNull();
-    // A delegated mailbox is its own account path: its notifications open there.
+    // A delegated mailbox is its own account path, in today's form and the older one: its notifications open there.
+    expect(gmailAccountPath("https://mail.google.com/mail/u/0/d/ALGkd0x7_Ab/#sent")).toBe("/mail/u/0/d/ALGkd0x7_Ab/");
+    expect(gmailThreadUrl("16f4", "/mail/u/0/d/ALGkd0x7_Ab/")).toBe("https://mail.google.com/mail/u/0/d/ALGkd0x7_Ab/#all/16f4");
     expect(gmailAccountPath("https://mail.google.com/mail/b/ALGkd0x7_Ab/u/0/#sent")).toBe("/mail/b/ALGkd0x7_Ab/u/0/");
     expect(gmailThreadUrl("16f4", "/mail/b/ALGkd0x7_Ab/u/0/")).toBe("https://mail.google.com/mail/b/ALGkd0x7_Ab/u/0/#all/16f4");
   });

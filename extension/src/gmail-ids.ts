@@ -39,11 +39,13 @@ export const DEFAULT_GMAIL_ACCOUNT = "/mail/u/0/";
 const GMAIL_ORIGIN = "https://mail.google.com";
 
 /**
- * The account path of a Gmail address, or null for another address: "/mail/u/1/", or a delegated mailbox's
- * "/mail/b/<id>/u/1/" (gmail.md: pages of a mailbox delegated to the signed-in account live there).
+ * The account path of a Gmail address, or null for another address: "/mail/u/1/", or a delegated mailbox's, which is
+ * its own account: "/mail/u/1/d/<id>/" today (gmail.md: Meru reads delegated mailboxes at `mail/u/0/d/<id>`, 2025-10)
+ * or the older "/mail/b/<id>/u/1/".
  */
 export function gmailAccountPath(url: string | undefined): string | null {
-  return /^https:\/\/mail\.google\.com(\/mail\/(?:b\/[A-Za-z0-9_-]{1,200}\/)?u\/\d{1,2}\/)/.exec(url ?? "")?.[1] ?? null;
+  const path = /^https:\/\/mail\.google\.com(\/mail\/(?:b\/[A-Za-z0-9_-]{1,200}\/)?u\/\d{1,2}\/(?:d\/[A-Za-z0-9_-]{1,200}\/)?)/;
+  return path.exec(url ?? "")?.[1] ?? null;
 }
 
 /** The Gmail address that opens a thread (any folder) in an account, or its Sent list when the id is of no known form. */

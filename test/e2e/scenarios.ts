@@ -37,7 +37,7 @@ const ENGLISH: Variant = { name: "English", sim: "" };
 const GERMAN: Variant = { name: "German", sim: "de" };
 const GERMAN_DECIMAL_ROWS: Variant = { name: "German, rows with only data-thread-id", sim: "de,decimal-rows" };
 
-/** A Gmail address in a variant: `hash` after the query, `mailbox` the account path (a delegated one: /mail/b/<id>/u/0/). */
+/** A Gmail address in a variant: `hash` after the query, `mailbox` the account path (a delegated one: /mail/u/0/d/<id>/). */
 const gmailUrl = (variant: Variant, hash = "#inbox", mailbox = "/mail/u/0/", extra = "") => {
   const sim = [variant.sim, extra].filter(Boolean).join(",");
   return `https://mail.google.com${mailbox}${sim ? `?sim=${sim}` : ""}${hash}`;
@@ -695,10 +695,10 @@ export function defineScenarios(
     });
 
     scenario(
-      "a delegated mailbox (/mail/b/<id>/u/0/): its sends, posted to /sync/u/0/d/<id>/i/s, are tracked with Gmail's ids",
+      "a delegated mailbox (/mail/u/0/d/<id>/): its sends, posted to /sync/u/0/d/<id>/i/s, are tracked with Gmail's ids",
       [ENGLISH],
       async (variant) => {
-        const { gmail } = await setUp(variant, gmailUrl(variant, "#inbox", "/mail/b/ALGkd0x7_Ab/u/0/"));
+        const { gmail } = await setUp(variant, gmailUrl(variant, "#inbox", "/mail/u/0/d/ALGkd0x7_Ab/"));
         const { sent, message } = await sendTracked(gmail, {
           to: ["ines@prospect.example"],
           subject: "Delegated",

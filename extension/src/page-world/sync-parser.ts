@@ -5,9 +5,9 @@
 // a `[ "thread-a:r…", … ]` array; a send carries the label "^pfg" (draft saves carry "^r"). The response lists
 // threads at `response[1][5][k][0]`: `[0]` the thread id, `[2][6][0][19]` the legacy hex thread id, and
 // `[2][6][0][4]` the messages, each with its own id at `[0]` and its legacy hex id at `[55]` (InboxSDK reads the same:
-// parseResponseThread in src/injected-js/gmail/sync-compose-processor-20220909.ts, a8a6fe2, 2026-07-23; its reader
-// for Gmail since 2025-02, sync-compose-processor-20250206.ts at dbada4a, reads the same places and is tested on
-// these same 2022-09-09 captures, with the request's threads at `request[1][0]`). InboxSDK
+// parseResponseThread in src/injected-js/gmail/sync-compose-processor-20220909.ts, a8a6fe2, 2026-07-23; a newer
+// reader named for Gmail's 2025-02-06 answer, sync-compose-processor-20250206.ts at dbada4a, on a branch not merged
+// into InboxSDK's main as of a8a6fe2, reads the same places and is tested on these same 2022-09-09 captures). InboxSDK
 // keeps an older answer's reader as its fallback (setup-gmail-interceptor.ts: `response[2][6]`, whose "minimal send
 // updates" name the thread at `update[1][1]`); no capture of that shape is public, and it is not read here.
 // Recipients: `msg[2]` To, `[3]` Cc, `[4]` Bcc, each `[[1, address, name], …]` (the captures; gmail.js

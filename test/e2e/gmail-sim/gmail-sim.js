@@ -32,7 +32,7 @@
 //   only Gmail's send request still names it). Each still shows the contact's name, as today's chips do (InboxSDK
 //   get-recipients.ts reads the name from `data-name` and the address from `data-hovercard-id`, at a8a6fe2 of
 //   2026-07-23), and keeps its role, an option of the field's list (InboxSDK page-parser.ts, same commit).
-// - Delegated mailboxes: a page under `/mail/b/<id>/u/N/` posts to `/sync/u/N/d/<id>/i/s` (gmail.md).
+// - Delegated mailboxes: a page under `/mail/u/N/d/<id>/` posts to `/sync/u/N/d/<id>/i/s` (gmail.md: Meru, 2025-10).
 // - Undo Send (docs/gmail.md, "Undo Send", evidence of 2026-12-02): the send is posted at the click and Gmail's
 //   server holds it for the undo period (classic Gmail: gmail.js #201 of 2015-10-29, PR #305 of 2016-09-13). The
 //   notice bar `div.b8[role=alert] > div.vh` (InboxSDK gmail-butter-bar-driver.ts, 2023-09-11) says "Sending…", then,
@@ -100,9 +100,9 @@
     document.title = "Posteingang - me@example.com - Gmail (simuliert)";
     document.querySelector("[data-sim=compose]").textContent = "Schreiben";
   }
-  /** Which mailbox: `/mail/u/0/` or a delegated `/mail/b/<id>/u/0/`, and where its sends are posted. */
-  const mailbox = /^\/mail\/(?:b\/([A-Za-z0-9_-]+)\/)?u\/(\d+)\//.exec(location.pathname) ?? [null, null, "0"];
-  const syncPath = mailbox[1] ? `/sync/u/${mailbox[2]}/d/${mailbox[1]}/i/s` : `/sync/u/${mailbox[2]}/i/s`;
+  /** Which mailbox: `/mail/u/0/` or a delegated `/mail/u/0/d/<id>/`, and where its sends are posted. */
+  const mailbox = /^\/mail\/u\/(\d+)\/(?:d\/([A-Za-z0-9_-]+)\/)?/.exec(location.pathname) ?? [null, "0", null];
+  const syncPath = mailbox[2] ? `/sync/u/${mailbox[1]}/d/${mailbox[2]}/i/s` : `/sync/u/${mailbox[1]}/i/s`;
   /** legacy thread id -> what was sent, as Gmail's answer described it */
   const sentThreads = new Map();
   let seq = 10;
