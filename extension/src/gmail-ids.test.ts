@@ -47,6 +47,9 @@ describe("Gmail ids", () => {
     expect(gmailId(null)).toBeNull();
     expect(gmailId("16f4d7c2a0b00001")).toBe("16f4d7c2a0b00001");
     expect(gmailId("##16f4")).toBeNull();
+    // Gmail's placeholders where it has no id, and a thread id with its message part (conversation view off).
+    expect([gmailId("undefined"), gmailId("null"), gmailId("#undefined")]).toEqual([null, null, null]);
+    expect(gmailId("#thread-f:1654|msg-f:1655")).toBe("thread-f:1654");
     expect(legacyThreadId("#thread-f:1743802434391390786")).toBe("18333b13345c3a42");
   });
 });

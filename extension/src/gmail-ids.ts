@@ -7,13 +7,24 @@
 /** A Gmail thread or message id as the page shows it: "16f4…", "thread-f:…", "msg-a:r-…" (a leading "#" dropped). */
 export const GMAIL_ID = /^[A-Za-z0-9:_-]{1,100}$/;
 
-/** The id without Gmail's leading "#", or null when it is not of the shape Gmail ids have. */
+/**
+ * What Gmail writes where it has no id: `data-thread-perm-id="undefined"` (InboxSDK gmail-thread-view.ts, 1b0ea3b,
+ * 2025-11-10: "the string value can be 'undefined'"; gmail.js #814, 2025-11-09), and the compose's hidden inputs
+ * (InboxSDK gmail-compose-view.ts skips `'undefined'` and `'null'`, a8a6fe2).
+ */
+const NO_ID = new Set(["undefined", "null"]);
+
+/**
+ * The id without Gmail's leading "#" and without a message part after "|" ("#thread-f:1|msg-f:2" with conversation
+ * view off: gmail.js visible_messages' example value, 35aba94 of 2019-08-12, still at b7dfdab), or null when it is not
+ * of the shape Gmail ids have.
+ */
 export function gmailId(raw: string | null | undefined): string | null {
   if (!raw) return null;
-  // Most ids come bare: only the others are trimmed and lose their "#" (a list scan reads two per row).
-  if (raw.charCodeAt(0) !== 35 && GMAIL_ID.test(raw)) return raw;
-  const id = raw.trim().replace(/^#/, "");
-  return GMAIL_ID.test(id) ? id : null;
+  // Most ids come bare: only the others are trimmed and cut (a list scan reads two per row).
+  if (raw.charCodeAt(0) !== 35 && GMAIL_ID.test(raw)) return NO_ID.has(raw) ? null : raw;
+  const id = raw.trim().replace(/^#/, "").split("|", 1)[0] ?? "";
+  return GMAIL_ID.test(id) && !NO_ID.has(id) ? id : null;
 }
 
 /** Decimal thread ids already converted: every scan of a list converts each row's, and Gmail re-renders rows often. */

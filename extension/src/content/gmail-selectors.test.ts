@@ -168,6 +168,13 @@ describe("thread list selectors", () => {
     expect(row && rowThreadIds(row)).toEqual({ key: "16f4d7c2a0b00001", ids: ["16f4d7c2a0b00001", `thread-f:${DECIMAL}`] });
   });
 
+  it("rows of a list with conversation view off: the thread id's message part after '|' is not part of it", () => {
+    document.body.innerHTML = `<table><tbody><tr class="zA" role="row"><td class="a4W"><div class="y6"><span class="bog">
+      <span data-thread-id="#thread-f:${DECIMAL}|msg-f:${DECIMAL}">Hi</span></span></div></td></tr></tbody></table>`;
+    const [row] = queryAll(document, "threadRow");
+    expect(row && rowThreadIds(row)).toEqual({ key: "16f4d7c2a0b00001", ids: ["16f4d7c2a0b00001", `thread-f:${DECIMAL}`] });
+  });
+
   it("rows whose class tokens were renamed (Ht becoming Ht-<hash>) are still found by role and attribute", () => {
     document.body.innerHTML = `<table><tbody><tr class="zA-h4sh" role="row"><td class="a4W-h4sh"><span class="bog-h4sh">
       <span data-thread-id="#thread-f:${DECIMAL}">Hi</span></span><span> - snippet</span></td></tr></tbody></table>`;
@@ -257,6 +264,9 @@ describe("thread list selectors", () => {
     expect(conversationThreadId(document)).toBe("16f4d7c2a0b00001");
     document.body.innerHTML = `<h2 class="hP-h4sh" data-thread-perm-id="#thread-f:${DECIMAL}">S</h2>`;
     expect(conversationThreadId(document)).toBe("16f4d7c2a0b00001");
+    // Gmail's "undefined" where it has no id (InboxSDK, 2025-11) is no thread id.
+    document.body.innerHTML = `<h2 class="hP" data-thread-perm-id="undefined">S</h2>`;
+    expect(conversationThreadId(document)).toBeNull();
   });
 
   it("converts thread-f ids to the legacy hex Gmail uses in its URLs", () => {
