@@ -116,7 +116,7 @@ export const SELECTORS = {
   },
   /**
    * Thread list rows (Inbox, Sent, any list). gmail.md: `tr.zA[role=row]`; thread-list-classic-2014-12.html has
-   * `tr.zA` without the role (and in vertical split a thread spans three rows: only the one with ids is marked).
+   * `tr.zA` without the role. In vertical split a thread spans two or three rows, read together (threadRowParts).
    */
   threadRow: { name: "thread row", precise: 'tr.zA[role="row"]', fallbacks: ["tr.zA", 'tr[role="row"]:has([data-thread-id])'] },
   /**
@@ -155,8 +155,15 @@ export const SELECTORS = {
   },
   /** A row's message count after its participants: `span.bx0`, "5" in the 2019-12-26 row (docs/gmail.md), or "(5)". */
   rowCount: { name: "row message count", precise: ".yW span.bx0", fallbacks: ["span.bx0", "td:has([email])"] },
-  /** A row's date, its full form in `title` (thread-list-classic-2014-12.html: `td.xW > span[title]`). */
-  rowDate: { name: "row date", precise: "td.xW span[title]", fallbacks: ["td.xW [title]", "td:last-child span[title]"] },
+  /**
+   * A row's date, its full form in `title` (thread-list-classic-2014-12.html: `td.xW > span[title]`; in vertical split
+   * `td.apt > div.apm > span[title]`, InboxSDK thread-row-parser.ts, a8a6fe2).
+   */
+  rowDate: {
+    name: "row date",
+    precise: "td.xW span[title]",
+    fallbacks: ["td.xW [title]", "td.apt span[title]", "td:last-child span[title]"],
+  },
   /** The start of the latest message's text in a row (current Gmail: `span.y2`, after the subject in `.bog`'s cell). */
   rowSnippet: { name: "row snippet", precise: "span.y2", fallbacks: [".y2", "span:has(> [data-thread-id]) ~ span"] },
   /** A conversation message's sender: `h3.iw span.gD[email][name]` (gmail-sim; unverified on live Gmail 2026-11). */
@@ -214,6 +221,42 @@ export function query(root: ParentNode, name: SelectorName, expected = true): El
   const found = firstFound(spec, (selector) => root.querySelector(selector));
   if (!found && expected) logMissing(spec);
   return found;
+}
+
+/**
+ * The rows that show one thread list row's thread: the row itself, or with the reading pane on the right (vertical
+ * split) the main row `tr.zA.apv`, with the people (`td.apy > div.yW`) and the date (`td.apt > div.apm > span[title]`),
+ * the next row, with the subject and its ids (`td div.xS div.xT div.y6 > span`), and a third `tr.apw` when it follows
+ * (InboxSDK thread-row-parser.ts extractMetadataFromThreadRow, a8a6fe2 of 2026-07-23; no public capture of the rows).
+ */
+function threadRowParts(row: Element): Element[] {
+  const second = row.classList.contains("apv") ? row.nextElementSibling : null;
+  if (!second) return [row];
+  const third = second.nextElementSibling;
+  return third?.classList.contains("apw") ? [row, second, third] : [row, second];
+}
+
+/** `query` over the rows that show a thread list row's thread (threadRowParts), each selector in all of them first. */
+export function queryRow(row: Element, name: SelectorName): Element | null {
+  const parts = threadRowParts(row);
+  return firstFound(SELECTORS[name], (selector) => {
+    for (const part of parts) {
+      const found = part.querySelector(selector);
+      if (found) return found;
+    }
+    return null;
+  });
+}
+
+/** `queryAll` over the rows that show a thread list row's thread (threadRowParts). */
+export function queryAllRow(row: Element, name: SelectorName): Element[] {
+  const parts = threadRowParts(row);
+  return (
+    firstFound(SELECTORS[name], (selector) => {
+      const all = parts.flatMap((part) => [...part.querySelectorAll(selector)]);
+      return all.length > 0 ? all : null;
+    }) ?? []
+  );
 }
 
 /** Every match, trying fallbacks. `expected`: log in debug mode when nothing matches (a selector broke). */
@@ -310,7 +353,7 @@ export function isPlainTextMode(root: ParentNode): boolean {
  * legacy id: `data-legacy-thread-id`, or `data-thread-id="#thread-f:<decimal>"` converted (the same 64-bit number).
  */
 export function rowThreadIds(row: Element): { key: string; ids: string[] } | null {
-  const carrier = query(row, "rowThreadIds", false);
+  const carrier = queryRow(row, "rowThreadIds");
   if (!carrier) return null;
   const full = gmailId(carrier.getAttribute("data-thread-id"));
   // A row with its legacy id needs no conversion: the decimal is the same 64-bit number (docs/gmail.md, rows as of
@@ -331,7 +374,7 @@ export function rowThreadIds(row: Element): { key: string; ids: string[] } | nul
  * `td` (the `td` itself only when the participant sits right in it: its screen-reader `div.afn` comes first).
  */
 export function rowListsRecipients(row: Element): boolean {
-  const first = query(row, "rowParticipants", false);
+  const first = queryRow(row, "rowParticipants");
   if (!first) return false;
   let cell = first.closest(".yW");
   if (!cell)
@@ -350,7 +393,7 @@ export function rowListsRecipients(row: Element): boolean {
  * trailing "(5)", never a name's last digits.
  */
 export function rowMessageCount(row: Element): number | null {
-  const counter = query(row, "rowCount", false);
+  const counter = queryRow(row, "rowCount");
   const text = counter?.textContent?.trim() ?? "";
   const count = (counter?.matches("span.bx0") ? /^\(?(\d+)\)?$/ : /\((\d+)\)$/).exec(text)?.[1];
   return count === undefined ? null : Number(count);
@@ -378,7 +421,7 @@ export function messageGmailIds(message: Element): string[] {
  * 2019-12-26 row (docs/gmail.md) carries both, equal: that the first skips a draft is read from its name alone.
  */
 export function rowLastMessageId(row: Element): string | null {
-  const carrier = query(row, "rowLastMessageId", false);
+  const carrier = queryRow(row, "rowLastMessageId");
   return carrier?.getAttribute("data-legacy-last-non-draft-message-id") || carrier?.getAttribute("data-legacy-last-message-id") || null;
 }
 

@@ -233,6 +233,34 @@ describe("the thread list in the shape of a real row (2019-12-26: span.bA4 wrapp
   });
 });
 
+describe("the thread list with the reading pane on the right (vertical split)", () => {
+  // One thread in two rows, as InboxSDK's thread-row-parser.ts reads them (a8a6fe2, 2026-07-23; no public capture):
+  // the main row `tr.zA.apv` holds the people (`td.apy > div.yW`) and the date (`td.apt > div.apm > span[title]`), the
+  // next row the subject with its ids (`td div.xS div.xT div.y6 > span`), and a third `tr.apw` may follow.
+  const split = (people: string, snippet: string) => `
+    <tr class="zA apv" role="row" id=":3a"><td class="apy"><div class="yW">${people}</div></td>
+      <td class="apt"><div class="apm"><span title="Sat, Nov 22, 2026, 9:00 AM">9:00 AM</span></div></td></tr>
+    <tr role="row"><td><div class="xS"><div class="xT"><div class="y6"><span class="bog"><span data-thread-id="#thread-f:1799000000000000033"
+      data-legacy-thread-id="18f7000000000033" data-legacy-last-message-id="18f7000000000133">Pricing</span></span><span class="y2"> - ${snippet}</span></div></div></div></td></tr>
+    <tr class="apw"><td></td></tr>`;
+
+  it("reads a reply and a bounce across the thread's rows: people and date from the first, ids and snippet from the next", () => {
+    document.title = "Inbox - me@example.com - Gmail";
+    const person = (email: string, name: string) =>
+      `<span class="bA4"><span class="yP" email="${email}" name="${name}">${name}</span></span>`;
+    document.body.innerHTML = `<table><tbody>${split(`${person("me@example.com", "me")}, ${person("gina@prospect.example", "Gina")} <span class="bx0">2</span>`, "Sounds good")}</tbody></table>`;
+    const [reply] = readThreadRows(document, ownAddresses(document), NOW);
+    expect(reply?.signals[0]).toMatchObject({ kind: "reply", threadId: "18f7000000000033", gmailMessageId: "18f7000000000133" });
+    expect(reply?.signals[0]?.at).toBe(new Date(2026, 10, 22, 9, 0, 59, 999).toISOString());
+    document.body.innerHTML = `<table><tbody>${split(
+      `${person("me@example.com", "me")}, ${person("mailer-daemon@googlemail.com", "Mail Delivery Subsystem")} <span class="bx0">2</span>`,
+      HARD_NOTICE.replaceAll("\n", " "),
+    )}</tbody></table>`;
+    const [bounce] = readThreadRows(document, ownAddresses(document), NOW);
+    expect(bounce?.signals[0]).toMatchObject({ kind: "bounce", bounce: { kind: "hard", recipients: ["carol@nowhere.example"] } });
+  });
+});
+
 describe("the thread list in another UI language", () => {
   it('a German Sent row to two recipients ("An: Carol, Dave") is no reply; a reply on a data-thread-id-only row is found', () => {
     document.title = "Gesendet - me@example.com - Gmail";

@@ -26,6 +26,8 @@ import {
   personOf,
   query,
   queryAll,
+  queryAllRow,
+  queryRow,
   rowLastMessageId,
   rowListsRecipients,
   rowMessageCount,
@@ -143,16 +145,16 @@ export function readThreadRows(doc: Document, own: Set<string>, now = new Date()
     const lastId = stableMessageId(rowLastMessageId(row));
     if (!ids || !lastId) continue;
     const threadId = ids.key;
-    const participants = queryAll(row, "rowParticipants");
+    const participants = queryAllRow(row, "rowParticipants");
     const multi = participants.length >= 2 || (rowMessageCount(row) ?? 1) >= 2;
     const last = participants[participants.length - 1];
     const lastPerson = personOf(last ?? null);
     const lastEmail = normalizeEmail(lastPerson.email);
     if (!multi || !last || !lastEmail || rowListsRecipients(row)) continue;
     if (own.has(lastEmail) || lastPerson.isMe) continue;
-    const at = gmailDate(query(row, "rowDate", false)?.getAttribute("title"), now);
+    const at = gmailDate(queryRow(row, "rowDate")?.getAttribute("title"), now);
     const signal: Signal = isBounceSender(lastEmail, lastPerson.name)
-      ? bounceOf(lastId, threadId, at, query(row, "rowSnippet", false)?.textContent ?? "", own)
+      ? bounceOf(lastId, threadId, at, queryRow(row, "rowSnippet")?.textContent ?? "", own)
       : { kind: "reply", threadId, gmailMessageId: lastId, at, from: lastEmail };
     out.push({ threadId, signals: [signal] });
   }

@@ -88,6 +88,23 @@ describe("sent list marks", () => {
     expect(document.querySelector('[data-legacy-thread-id="d4"]')?.closest("tr")?.querySelector(".mt-mark")).toBeNull();
   });
 
+  it("with the reading pane on the right, marks the subject in the thread's second row (InboxSDK's vertical split rows)", async () => {
+    // InboxSDK thread-row-parser.ts (a8a6fe2, 2026-07-23): `tr.zA.apv` holds the people and date, the next row the
+    // subject `td div.xS div.xT div.y6 > span`; no public capture of them.
+    document.body.innerHTML = `<div role="main"><table class="F cf zt"><tbody>
+      <tr class="zA apv" role="row"><td class="apy"><div class="yW"><span email="ines@prospect.example">Ines</span></div></td></tr>
+      <tr><td class="xY"><div class="xS" role="link"><div class="xT"><div class="y6"><span class="bog">
+        <span data-thread-id="#thread-f:${BigInt("0xf6")}" data-legacy-thread-id="f6">Split</span></span></div></div></div></td></tr>
+    </tbody></table></div>`;
+    const { requests, fetchStatus } = tracker({ f6: [{ state: "opened", openCount: 1 }] });
+    const list = new ThreadListMarks(document, fetchStatus);
+    list.scan();
+    await list.flush();
+    expect(requests).toEqual([["f6", `thread-f:${BigInt("0xf6")}`]]);
+    expect(marks()).toEqual([["f6", "opened", "1"]]);
+    expect(document.querySelector(".mt-mark")?.parentElement?.className).toBe("bog");
+  });
+
   it("when Gmail re-renders rows, the same marks come back synchronously, once each, with no new request", async () => {
     page([row("a1", "One"), row("b2", "Two")]);
     const { requests, fetchStatus } = tracker({ a1: [{ state: "opened", openCount: 1 }], b2: [{}] });

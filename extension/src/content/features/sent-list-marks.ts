@@ -6,7 +6,7 @@
 import type { MessageStatus } from "../../../../shared/api";
 import { callFromGmail } from "../../messaging";
 import { type Feature, guarded, oncePerCheckpoint } from "../feature";
-import { query, queryAll, rowThreadIds } from "../gmail-selectors";
+import { queryAll, queryRow, rowThreadIds } from "../gmail-selectors";
 import { debug } from "../log";
 import { onFeedNews, watchElements } from "../page-watch";
 import { ensureStyle, formatTime } from "../ui";
@@ -102,7 +102,7 @@ function applyMark(row: Element, mark: HTMLElement | null): void {
     return;
   }
   if (first?.isEqualNode(mark)) return;
-  const subject = query(row, "rowSubject");
+  const subject = queryRow(row, "rowSubject");
   if (!subject) return;
   first?.remove();
   subject.prepend(mark.cloneNode(true));
