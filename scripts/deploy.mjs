@@ -71,7 +71,8 @@ async function allPages(path, perPage = 50) {
 // cloudflare/workers-sdk pull requests 13770 and 13858, 2026-05).
 let accountId = process.env.CLOUDFLARE_ACCOUNT_ID;
 if (!accountId) {
-  const [accounts, memberships] = [await allPages("/accounts"), await allPages("/memberships")];
+  const accounts = await allPages("/accounts");
+  const memberships = await allPages("/memberships");
   if (!accounts.ok) stop(`Could not list your Cloudflare accounts: ${describeErrors(accounts)}. Check your login (npx wrangler login).`);
   let usable = accounts.result;
   if (memberships.ok) usable = usable.filter((account) => memberships.result.some((membership) => membership.account?.id === account.id));
