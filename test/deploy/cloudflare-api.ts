@@ -213,15 +213,7 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
         const zone = [...account.zones].find(([, { id }]) => id === match[1])?.[0];
         if (!zone) return notFound(7003, "Could not route to /zones, perhaps your object identifier is invalid?");
         const name = url.searchParams.get("name");
-        const records = [
-          ...account.dnsRecords,
-          ...account.customDomains.map((domain) => ({
-            zone_name: domain.zone_name,
-            name: domain.hostname,
-            type: "AAAA",
-            content: "100::",
-          })),
-        ]
+        const records = allRecords(account)
           .filter((record) => record.zone_name === zone && (!name || record.name === name))
           .map((record) => ({ id: randomBytes(16).toString("hex"), ...record, zone_id: match[1], proxied: isProxied(record) }));
         return { json: page(records) };
@@ -620,6 +612,14 @@ function multipartPart(body: Buffer, contentType: string, name: string): string 
   return null;
 }
 
+/** The account's DNS records with each Custom Domain's own, AAAA 100:: (the source is at the dns_records route). */
+function allRecords(account: AccountState): AccountState["dnsRecords"] {
+  return [
+    ...account.dnsRecords,
+    ...account.customDomains.map((domain) => ({ zone_name: domain.zone_name, name: domain.hostname, type: "AAAA", content: "100::" })),
+  ];
+}
+
 const ADDRESS_TYPES = ["A", "AAAA", "CNAME"];
 const isProxied = (record: { type: string; proxied?: boolean }) => ADDRESS_TYPES.includes(record.type) && record.proxied !== false;
 
@@ -638,10 +638,7 @@ function publicDnsAnswer(account: AccountState, query: URLSearchParams): unknown
   const name = (query.get("name") ?? "").replace(/\.$/, "");
   const type = query.get("type") ?? "A";
   const numbers: Record<string, number> = { A: 1, CNAME: 5, AAAA: 28 };
-  const all = [
-    ...account.dnsRecords,
-    ...account.customDomains.map((domain) => ({ zone_name: domain.zone_name, name: domain.hostname, type: "AAAA", content: "100::" })),
-  ];
+  const all = allRecords(account);
   const records = all.filter((record) => record.name === name);
   if (records.length === 0) records.push(...wildcardFor(all, name));
   // A proxied record (a Custom Domain's too) answers the proxy's addresses, a proxied CNAME flattened to them [docs:
