@@ -152,8 +152,10 @@ describe("Gmail /sync parsing (real captures, 2022-09)", () => {
 });
 
 describe("which requests are Gmail's sends", () => {
-  it("matches /sync/u/N/i/s and a delegated mailbox's /sync/u/N/d/<id>/i/s, nothing else", () => {
+  it("matches /sync/u/N/i/s, /sync/i/s and a delegated mailbox's /sync/u/N/d/<id>/i/s, nothing else", () => {
     expect(SYNC_PATH.test("/sync/u/0/i/s")).toBe(true);
+    expect(SYNC_PATH.test("/sync/i/s")).toBe(true);
+    expect(SYNC_PATH.test("/sync/u//i/s")).toBe(false);
     expect(SYNC_PATH.test("/sync/u/2/d/AbC_12-x/i/s")).toBe(true);
     expect(SYNC_PATH.test("/sync/u/0/i/fd")).toBe(false);
     expect(SYNC_PATH.test("/sync/u/0/d//i/s")).toBe(false);

@@ -6,8 +6,12 @@
 import { emitPageEvent } from "./events";
 import { parseGmailJson, SEND_MARKERS, sentMessageIds, untrackedSends } from "./sync-parser";
 
-/** `/sync/u/0/i/s`, and a delegated mailbox's `/sync/u/0/d/<id>/i/s`. */
-export const SYNC_PATH = /^\/sync\/u\/\d+\/(?:d\/[A-Za-z0-9_-]{1,200}\/)?i\/s$/;
+/**
+ * `/sync/u/0/i/s`, a delegated mailbox's `/sync/u/0/d/<id>/i/s`, and `/sync/i/s` without the account's index, which
+ * InboxSDK has accepted since 2017 and still does (`/sync(?:\/u\/\d+)?\/i\/s/`, setup-gmail-interceptor.ts at a8a6fe2,
+ * 2026-07-23): a send is told whichever form Gmail posts it to.
+ */
+export const SYNC_PATH = /^\/sync\/(?:u\/\d+\/)?(?:d\/[A-Za-z0-9_-]{1,200}\/)?i\/s$/;
 
 export function installSyncHook(win: Window & typeof globalThis): void {
   const watched = new WeakSet<XMLHttpRequest>();
