@@ -1,6 +1,7 @@
 // The tracker's API contract: request schemas (validated by the worker, used by the extension's client)
 // and response types. Times are ISO 8601 strings in UTC.
 import { z } from "zod";
+import { isEmailAddress } from "./email";
 import type { EventKind, EventLabel } from "./labels";
 import { isAcceptableDestination, MAX_LINK_INDEX, TRACKING_ID_PATTERN } from "./protocol";
 
@@ -18,8 +19,8 @@ const trackingId = z.string().regex(TRACKING_ID_PATTERN, "must be a tracking id 
 /** Gmail's thread and message ids: legacy hex ("16f4…") or "thread-f:…"/"msg-f:…" forms, with an optional '#'. */
 const gmailId = z.string().regex(/^#?[A-Za-z0-9:_-]{1,100}$/, "must be a Gmail thread or message id");
 const isoTime = z.iso.datetime({ offset: true });
-/** An email address as given; the tracker compares addresses lower-cased and trimmed (normalizeEmail, shared/email.ts). */
-export const emailAddress = z.email().max(320);
+/** An email address as given (isEmailAddress); the tracker compares addresses lower-cased and trimmed (normalizeEmail). */
+export const emailAddress = z.string().refine(isEmailAddress, "must be an email address");
 /** A campaign name: emails registered with the same (trimmed, case-sensitive) name form a campaign. */
 export const campaignName = z.string().trim().min(1).max(100);
 

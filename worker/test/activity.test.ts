@@ -1,6 +1,7 @@
 // /api/activity: the popup's digest, the follow-up list and the daily chart, on the real migrations and queue.
 import { describe, expect, it } from "vitest";
 import type { DailyActivityResponse, FollowUpsResponse, MessagesResponse, RecentActivityResponse } from "../../shared/api";
+import { mintTrackingId } from "../../shared/protocol";
 import { clickLink, createAccount, openPixel, reply, sentMessage, waitForEvents } from "./helpers";
 
 const DAY = 86_400_000;
@@ -87,6 +88,12 @@ describe("daily activity", () => {
     await openPixel(message.id, { "user-agent": "Mozilla/5.0" }); // not counted
     await clickLink(account, message.id, 0, url);
     await waitForEvents(message.id, 4);
+    // An email never registered (its registration refused, or still in the extension's outbox): its hits are kept
+    // for when it is, but not counted before, as the digest and the campaigns do not count them.
+    const unregistered = await mintTrackingId(account.key);
+    await openPixel(unregistered);
+    await openPixel(unregistered);
+    await waitForEvents(unregistered, 2);
     const offset = new Date().getTimezoneOffset();
     const { body } = await account.json<DailyActivityResponse>("GET", `/api/activity/daily?days=7&offset=${offset}`);
     expect(body.days).toHaveLength(7);

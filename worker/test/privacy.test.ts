@@ -209,6 +209,32 @@ describe("privacy", () => {
     expect(await storeHitNow(account, other.id, "open")).toBe(0); // gone@ opted out earlier: the email is theirs too
   });
 
+  it("registers an email to addresses zod's z.email() refuses, and honours their opt-out", async () => {
+    const account = await createAccount();
+    // Addresses Gmail delivers to: internationalised (RFC 6531), a punycode top-level domain, `&` and `=` in the
+    // local part, an intranet's single-label domain. One of them used to make the whole registration a 400.
+    const unusual = ["jörg@münchen.de", "user@xn--80ak6aa92e.xn--p1ai", "a&b@acme.example", "first=last@acme.example", "admin@intranet"];
+    const recipients = [{ email: "buyer@acme.example" }, ...unusual.map((email) => ({ email }))];
+    const sent = await sentMessage(account, { recipients, optOutLink: true });
+    const detail = await account.json<{ recipients: { email: string }[] }>("GET", `/api/messages/${sent.id}`);
+    expect(detail.body.recipients.map((r) => r.email).sort()).toEqual(recipients.map((r) => r.email).sort());
+    expect(await storeHitNow(account, sent.id, "open")).toBe(1);
+    const optOut = await call(`/u/${sent.id}`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ email: "Jörg@München.de" }).toString(),
+    });
+    expect(optOut.status).toBe(200);
+    expect(await storeHitNow(account, sent.id, "open")).toBe(0);
+    const later = await sentMessage(account, { recipients: [{ email: "jörg@münchen.de" }] });
+    expect(await storeHitNow(account, later.id, "open")).toBe(0);
+    // Still refused: what is no address at all.
+    for (const email of ["no-at-sign", "two words@acme.example", `${"x".repeat(310)}@acme.example`]) {
+      const refused = await account.json("PUT", `/api/messages/${sent.id}`, registration({ ...sent, recipients: [{ email }] }));
+      expect(refused.status).toBe(400);
+    }
+  });
+
   it("keeps a deleted contact deleted, and a dropped recipient's opt-out honoured, when the email is registered again", async () => {
     const account = await createAccount();
     const recipients = [{ email: "gone@acme.example" }, { email: "stays@acme.example" }];

@@ -98,7 +98,11 @@ export async function awaitingReply(
   return results;
 }
 
-/** Counted opens and clicks per local day (`offsetMs`: local time minus UTC) since `since`; days with none are absent. */
+/**
+ * Counted opens and clicks per local day (`offsetMs`: local time minus UTC) since `since`; days with none are absent.
+ * Of registered emails only, as every other count: a hit of an email not registered (yet, or ever) has not met the
+ * rules that need the email (the send time, its links), so it is not known to be a person's.
+ */
 export async function dailyCounts(
   db: D1Database,
   accountId: string,
@@ -107,8 +111,9 @@ export async function dailyCounts(
 ): Promise<{ day: number; opens: number; clicks: number }[]> {
   const { results } = await db
     .prepare(
-      `SELECT CAST((occurred_at + ?3) / 86400000 AS INTEGER) AS day, sum(kind = 'open') AS opens, sum(kind = 'click') AS clicks FROM events
-       WHERE occurred_at >= ?2 AND account_id = ?1 AND label IN (${COUNTED_SQL}) GROUP BY day ORDER BY day`,
+      `SELECT CAST((e.occurred_at + ?3) / 86400000 AS INTEGER) AS day, sum(e.kind = 'open') AS opens, sum(e.kind = 'click') AS clicks
+       FROM events e JOIN messages m ON m.id = e.message_id
+       WHERE e.occurred_at >= ?2 AND e.account_id = ?1 AND e.label IN (${COUNTED_SQL}) AND ${LIVE} GROUP BY day ORDER BY day`,
     )
     .bind(accountId, since, Math.trunc(offsetMs) || 0)
     .all<{ day: number; opens: number; clicks: number }>();

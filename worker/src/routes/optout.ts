@@ -3,7 +3,7 @@
 // scanners (which only GET) cannot opt anyone out; POST records the opt-out. Nothing here is tracked.
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { normalizeEmail } from "../../../shared/email";
+import { isEmailAddress, normalizeEmail } from "../../../shared/email";
 import { emailsRemovedFrom } from "../db/contacts";
 import { recordOptOut } from "../db/signals";
 import type { AppEnv } from "../env";
@@ -51,10 +51,12 @@ export const optOutRoute = new Hono<AppEnv>()
   .get("/:id", async (c) => {
     const found = await target(c);
     if (found instanceof Response) return found;
+    // A text field, not type="email": browsers' email fields refuse a non-ASCII local part (HTML's "valid email
+    // address" is ASCII), so a recipient at jörg@münchen.de could not send the form. The server checks the address.
     const form =
       found.recipientCount === 1 && found.recipients.length === 1
         ? `<form method="post"><button type="submit">Turn tracking off</button></form>`
-        : `<form method="post"><label>Your email address <input type="email" name="email" required maxlength="320" autocomplete="email"></label>
+        : `<form method="post"><label>Your email address <input type="text" inputmode="email" name="email" required maxlength="320" autocomplete="email" spellcheck="false"></label>
 <button type="submit">Turn tracking off</button></form>`;
     return htmlPage(
       "Stop tracking my opens and clicks",
@@ -71,7 +73,7 @@ export const optOutRoute = new Hono<AppEnv>()
       if (email === undefined) {
         const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
         const given = typeof form.email === "string" ? normalizeEmail(form.email) : "";
-        if (given === "") return htmlPage("Address needed", "<p>Go back and enter the address this email was sent to.</p>", 400);
+        if (!isEmailAddress(given)) return htmlPage("Address needed", "<p>Go back and enter the address this email was sent to.</p>", 400);
         // A contact the sender deleted from this email is no longer among its recipients, but its fingerprint is.
         const wasRemoved = async () =>
           (await c.env.DB.prepare("SELECT 1 FROM removed_recipients WHERE message_id = ? AND fingerprint = ?")

@@ -17,6 +17,7 @@
 //   Gmail reopens is a new compose with its own id, tracked as usual when sent again. Read from the click on the
 //   notice alone: today's request for an undo is not public.
 import type { RegisterMessageRequest } from "../../../../shared/api";
+import { isEmailAddress } from "../../../../shared/email";
 import { pixelUrl } from "../../../../shared/protocol";
 import { gmailId } from "../../gmail-ids";
 import { callFromGmail, ExtensionReloaded } from "../../messaging";
@@ -195,7 +196,7 @@ export function mergeRecipients(fromCompose: Recipient[], fromRequest: unknown):
   const out = new Map(fromCompose.map((r) => [r.email, r]));
   for (const r of Array.isArray(fromRequest) ? fromRequest : []) {
     const email = typeof r?.email === "string" ? r.email.trim().toLowerCase() : "";
-    if (!/^[^@\s]+@[^@\s]+$/.test(email) || email.length > 320 || out.has(email)) continue;
+    if (!isEmailAddress(email) || out.has(email)) continue;
     out.set(email, typeof r.name === "string" && r.name ? { email, name: r.name.slice(0, 200) } : { email });
   }
   return [...out.values()].slice(0, 500);
