@@ -14,7 +14,7 @@ import { type HandlerTable, runHandler } from "./handler";
 import { gmailHandlers, pageHandlers, requireCredentials, settleRemindersOnNews, signalDeps } from "./handlers";
 import { HeldSignals } from "./held-signals";
 import { FeedPoller, NEWS_KEY, type Note, readFeedState } from "./notifications";
-import { type DeliveryResult, Outbox, type OutboxEntry } from "./outbox";
+import { type DeliveryResult, Outbox, type OutboxEntry, troubleNote } from "./outbox";
 import { syncPixelBlockRule } from "./pixel-block";
 import { senderKind } from "./sender";
 import { SentAccounts } from "./sent-accounts";
@@ -69,7 +69,17 @@ function schedule(at: number | null): void {
   if (delay < 5 * 60_000) retryTimer = setTimeout(() => void outbox.flush(), Math.max(0, delay));
 }
 
-const outbox = new Outbox(browser.storage.local, deliver, schedule);
+/** The one notification about the outbox: a newer trouble replaces it; a click opens the options, where it is listed. */
+const OUTBOX_NOTIFICATION = "mt-outbox";
+
+/** An email the tracker refused, or still could not be told of: the rep hears of it at once, in words. */
+function tellOutboxTrouble(entry: OutboxEntry): void {
+  void browser.notifications
+    .create(OUTBOX_NOTIFICATION, { type: "basic", iconUrl: browser.runtime.getURL("extension/public/icon-128.png"), ...troubleNote(entry) })
+    .catch((error: unknown) => console.warn("outbox notification not shown", error));
+}
+
+const outbox = new Outbox(browser.storage.local, deliver, schedule, Date.now, tellOutboxTrouble);
 
 // Read receipts: the feed is polled every minute (an alarm outlives a stopped service worker) and right away when a
 // Gmail tab gains focus; news for threads reaches the Gmail tabs through this storage key (content script listens).
@@ -158,6 +168,11 @@ async function openThread(threadId: string | null, account: string): Promise<voi
 }
 
 browser.notifications.onClicked.addListener((id) => {
+  if (id === OUTBOX_NOTIFICATION) {
+    void browser.runtime.openOptionsPage();
+    void browser.notifications.clear(id);
+    return;
+  }
   if (!id.startsWith("mt|")) return;
   // "mt|<thread>|<key>|<account>" (no account in ids of notifications shown before it was recorded).
   const [, threadId, , account] = id.split("|");

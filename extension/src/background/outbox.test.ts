@@ -1,7 +1,16 @@
 // The outbox's rules with an in-memory storage area standing in for browser.storage.local (same two calls).
 import { describe, expect, it } from "vitest";
 import { memoryArea } from "./memory-area";
-import { type DeliveryResult, FIRST_RETRY_MS, Outbox, type OutboxEntry, WITHDRAWN_KEEP_MS } from "./outbox";
+import {
+  ATTEMPTS_BEFORE_TELLING,
+  type DeliveryResult,
+  FIRST_RETRY_MS,
+  MAX_RETRY_MS,
+  Outbox,
+  type OutboxEntry,
+  troubleNote,
+  WITHDRAWN_KEEP_MS,
+} from "./outbox";
 
 const request = { subject: "s", recipients: [], sentAt: new Date(0).toISOString(), openTracking: true, clickTracking: true, links: [] };
 
@@ -60,6 +69,42 @@ describe("outbox", () => {
     await outbox.retry();
     await outbox.flush();
     expect(await outbox.entries()).toEqual([]);
+  });
+
+  it("tells the user once of an entry the tracker refused, and once of one still pending after several attempts", async () => {
+    let now = 0;
+    const told: Pick<OutboxEntry, "trackingId" | "state" | "lastError">[] = [];
+    const answers: Record<string, DeliveryResult> = {
+      refused: { retry: false, error: "the tracker refused this email: recipients: must be an email address" },
+      unauthorised: { retry: true, error: "the tracker no longer accepts this extension's token: connect again" },
+    };
+    const outbox = new Outbox(
+      memoryArea(),
+      async (entry) => answers[entry.trackingId] ?? "delivered",
+      () => undefined,
+      () => now,
+      ({ trackingId, state, lastError }) => told.push({ trackingId, state, lastError }),
+    );
+    await outbox.put("refused", request);
+    await outbox.put("unauthorised", request);
+    await outbox.put("fine", request);
+    for (let attempt = 1; attempt <= ATTEMPTS_BEFORE_TELLING + 3; attempt++) {
+      await outbox.flush();
+      if (attempt < ATTEMPTS_BEFORE_TELLING) expect(told.map((t) => t.trackingId)).toEqual(["refused"]);
+      now += MAX_RETRY_MS;
+    }
+    expect(told).toEqual([
+      { trackingId: "refused", state: "failed", lastError: answers.refused?.error },
+      { trackingId: "unauthorised", state: "pending", lastError: answers.unauthorised?.error },
+    ]);
+    const entries = await outbox.entries();
+    const noteOf = (id: string) => troubleNote(entries.find((e) => e.trackingId === id) as OutboxEntry);
+    expect(noteOf("refused")).toEqual({
+      title: "An email is not tracked",
+      message: `"s" was sent, but the tracker refused it: ${answers.refused?.error}. Open the extension's options to retry.`,
+    });
+    expect(noteOf("unauthorised").title).toBe("An email is not tracked yet");
+    expect(noteOf("unauthorised").message).toContain("connect again. The extension keeps trying.");
   });
 
   it("holds an entry back until notBefore, and a later put with better ids replaces it", async () => {

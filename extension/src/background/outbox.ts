@@ -1,7 +1,8 @@
 // Sent messages waiting to be registered with the tracker. The outbox lives in extension storage, so a killed
 // service worker or a browser restart loses nothing; it retries with exponential backoff and never drops an entry:
 // an entry leaves the outbox only when the tracker has it (200) or says its owner deleted it (410). A request the
-// tracker refuses (other 4xx) stays as "failed", visible in the popup and options page, until the user retries it.
+// tracker refuses (other 4xx) stays as "failed", visible in the popup and options page, until the user retries it;
+// the user is told of it at once, and of a registration still not delivered after a few minutes of attempts.
 // A send the rep took back with Gmail's Undo is withdrawn: its entry becomes a withdrawal (the tracker deletes the
 // message, or answers 404: it never had it), and a registration of that id arriving later (Gmail's answer after the
 // Undo) is refused, so an email that never left is never tracked.
@@ -45,6 +46,27 @@ const UNKNOWN_SEND: RegisterMessageRequest = {
 export const FIRST_RETRY_MS = 2_000;
 export const MAX_RETRY_MS = 15 * 60_000;
 
+/**
+ * Failed attempts after which a registration still pending is told to the user (about two minutes of them, by
+ * backoffMs): long enough for a network blip or a tracker restart to pass unnoticed, short enough that the rep hears
+ * of a revoked token or an unreachable tracker while the email is still on their mind.
+ */
+export const ATTEMPTS_BEFORE_TELLING = 6;
+
+/** What the user is told of an entry that needs them (Outbox's `tell`), in words. */
+export function troubleNote(entry: OutboxEntry): { title: string; message: string } {
+  const subject = entry.request.subject.trim() || "(no subject)";
+  return entry.state === "failed"
+    ? {
+        title: "An email is not tracked",
+        message: `"${subject}" was sent, but the tracker refused it: ${entry.lastError}. Open the extension's options to retry.`,
+      }
+    : {
+        title: "An email is not tracked yet",
+        message: `"${subject}" was sent, but the tracker could not be told of it: ${entry.lastError}. The extension keeps trying.`,
+      };
+}
+
 export function backoffMs(attempts: number): number {
   return Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.max(0, attempts - 1));
 }
@@ -59,6 +81,11 @@ export class Outbox {
     /** Called with the time of the next due attempt (or null when nothing is pending). */
     private readonly schedule: (at: number | null) => void,
     private readonly now: () => number = Date.now,
+    /**
+     * Called once when an entry needs the user: the tracker refused it (now "failed"), or it is still pending after
+     * ATTEMPTS_BEFORE_TELLING attempts. An email that is not tracked is never left for the user to discover.
+     */
+    private readonly tell: (entry: OutboxEntry) => void = () => undefined,
   ) {}
 
   private async read(): Promise<Record<string, OutboxEntry>> {
@@ -180,6 +207,7 @@ export class Outbox {
           else current.state = "failed";
         }
         await this.write(entries);
+        if (result !== "delivered" && (!result.retry || current.attempts === ATTEMPTS_BEFORE_TELLING)) this.tell({ ...current });
       }
       this.reschedule(await this.read());
     });
