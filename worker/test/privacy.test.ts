@@ -197,7 +197,7 @@ describe("privacy", () => {
     // And every other email of the account to that address.
     const later = await sentMessage(account, { recipients: [{ email: "gone@acme.example" }] });
     expect(await storeHitNow(account, later.id, "open")).toBe(0);
-    // An address that never received the email changes nothing, and gets the same page.
+    // An address that never received the email gets the same page.
     const other = await sentMessage(account, { recipients, links });
     expect((await account.json("DELETE", "/api/contacts/stays%40acme.example")).status).toBe(204);
     const stranger = await call(`/u/${other.id}`, {

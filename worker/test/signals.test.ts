@@ -22,6 +22,7 @@ import {
   createAccount,
   forged,
   openPixel,
+  registration,
   sentMessage,
   storedEvents,
   type TestAccount,
@@ -444,5 +445,36 @@ describe("opt-out", () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(await storedEvents(unread.id)).toHaveLength(1); // only the open from before the opt-out
     expect((await check(account, ["reader@acme.example"])).body.contacts[0]?.optedOut).toBe(true);
+  });
+
+  it("stops tracking the email for a reader it was not sent to (a list, an alias, a forwarded copy), with the same page", async () => {
+    const account = await createAccount();
+    const recipients = [{ email: "sales@acme.example" }, { email: "cto@acme.example" }];
+    const toList = await sentMessage(account, { recipients, optOutLink: true });
+    const control = await sentMessage(account, { recipients });
+    expect(await hitAt(account, toList.id, Date.now())).toBe(1);
+    const optOut = (id: string, email: string) =>
+      call(`/u/${id}`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: `email=${encodeURIComponent(email)}`,
+      });
+    const asReader = await optOut(toList.id, "bob@acme.example");
+    const asRecipient = await optOut(control.id, "cto@acme.example");
+    expect(asReader.status).toBe(200);
+    expect(await asReader.text()).toBe(await asRecipient.text()); // the page tells no recipient from a reader
+    expect(await hitAt(account, toList.id, Date.now())).toBe(0);
+    expect(await hitAt(account, toList.id, Date.now(), "click")).toBe(0);
+    expect(await storedEvents(toList.id)).toHaveLength(1); // what came before is kept
+    // The reader's address is not known to have received anything: it is recorded nowhere, and blocks nothing else.
+    const { results } = await env.DB.prepare("SELECT email FROM opt_outs WHERE account_id = ?").bind(account.accountId).all();
+    expect(results).toEqual([{ email: "cto@acme.example" }]);
+    const toBob = await sentMessage(account, { recipients: [{ email: "bob@acme.example" }] });
+    expect(await hitAt(account, toBob.id, Date.now())).toBe(1);
+    // The rep sees that a reader turned tracking off, and the email is not tracked again by a repeated registration.
+    const detail = await account.json<{ unsubscribed: boolean }>("GET", `/api/messages/${toList.id}`);
+    expect(detail.body.unsubscribed).toBe(true);
+    expect((await account.json("PUT", `/api/messages/${toList.id}`, registration({ ...toList, recipients }))).status).toBe(200);
+    expect(await hitAt(account, toList.id, Date.now())).toBe(0);
   });
 });

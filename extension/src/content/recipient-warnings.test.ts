@@ -27,7 +27,12 @@ describe("recipient warnings", () => {
       { email: "out@a.example", ...clean, optedOut: true },
     ]);
     expect(text).toMatch(
-      /^Warning: gone@a\.example bounced .*suppression list; full@a\.example bounced recently .*; out@a\.example opted out/,
+      /^Warning: gone@a\.example bounced .*suppression list; full@a\.example bounced recently .*; out@a\.example turned tracking off/,
+    );
+    // One opted-out reader stops the tracking of the whole email: the rep is told it is not only theirs.
+    expect(text).toContain("will not be recorded (nor for anyone else on it");
+    expect(recipientWarning([{ email: "out@a.example", ...clean, optedOut: true }])).toBe(
+      "Warning: out@a.example turned tracking off: this email's opens and clicks will not be recorded.",
     );
   });
 

@@ -13,7 +13,12 @@ export function recipientWarning(checks: readonly ContactCheck[]): string {
   const optedOut = checks.filter((c) => c.optedOut).map((c) => c.email);
   if (hard.length > 0) parts.push(`${hard.join(", ")} bounced (address does not accept mail): on your suppression list`);
   if (soft.length > 0) parts.push(`${soft.join(", ")} bounced recently (temporary failure)`);
-  if (optedOut.length > 0) parts.push(`${optedOut.join(", ")} opted out of your emails: this email will not be tracked for them`);
+  // The tracker stores no open or click of an email any recipient opted out of (docs/protocol.md §11): its one pixel
+  // and its links cannot tell who of its readers opened or clicked, so tracking stops for everyone on it.
+  if (optedOut.length > 0) {
+    const everyone = checks.length > optedOut.length ? " (nor for anyone else on it: the tracker cannot tell its readers apart)" : "";
+    parts.push(`${optedOut.join(", ")} turned tracking off: this email's opens and clicks will not be recorded${everyone}`);
+  }
   return parts.length > 0 ? `Warning: ${parts.join("; ")}.` : "";
 }
 

@@ -418,6 +418,20 @@ export async function addressStates(db: D1Database, accountId: string, emails: r
 }
 
 /**
+ * A reader's opt-out through an email that was not sent to the address they gave (a list, an alias, a forwarded
+ * copy): this email is tracked no more, for anyone, from now on; no address is recorded, since the one given is
+ * not known to have received it. The signal says that a reader turned tracking off, with no address ('').
+ */
+export async function recordReaderOptOut(db: D1Database, accountId: string, messageId: string, now: number): Promise<void> {
+  await db.batch([
+    db
+      .prepare("UPDATE messages SET opted_out_at = coalesce(opted_out_at, ?) WHERE account_id = ? AND id = ?")
+      .bind(now, accountId, messageId),
+    db.prepare(INSERT_SIGNAL).bind(accountId, messageId, "unsubscribe", `u:${messageId}`, "", null, null, now),
+  ]);
+}
+
+/**
  * Records a recipient's opt-out and the message's unsubscribe, once. The opt-out is also kept on the message
  * itself, and on `removedFrom`, the account's emails the address was removed from (emailsRemovedFrom in contacts.ts):
  * the address may no longer be among their recipients (a deleted contact), or may leave them later.

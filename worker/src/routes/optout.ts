@@ -5,7 +5,7 @@ import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { isEmailAddress, normalizeEmail } from "../../../shared/email";
 import { emailsRemovedFrom } from "../db/contacts";
-import { recordOptOut } from "../db/signals";
+import { recordOptOut, recordReaderOptOut } from "../db/signals";
 import type { AppEnv } from "../env";
 import { htmlPage, invalidLinkResponse } from "../http";
 import { recipientFingerprint } from "../recipient-fingerprint";
@@ -18,7 +18,7 @@ const UNKNOWN = () => htmlPage("Email not found", "<p>This email is not known to
 const DONE = () =>
   htmlPage(
     "Tracking is off",
-    "<p>If that address received this email, the sender will not see when it opens their emails or clicks their links any more, for this email and every other one, and is told that you turned tracking off.</p><p>You may still receive emails from them: to stop those, reply and ask.</p>",
+    "<p>The sender will not see when this email is opened or its links are clicked any more, and is told that a reader turned tracking off. If it was sent to that address, the same holds for every other email from them to it.</p><p>You may still receive emails from them: to stop those, reply and ask.</p>",
   );
 
 interface Target {
@@ -85,11 +85,13 @@ export const optOutRoute = new Hono<AppEnv>()
         const unknownRecipients = found.recipientCount === 0;
         email = unknownRecipients || found.recipients.includes(given) || (await wasRemoved()) ? given : undefined;
       }
-      // An address that did not receive this email gets the same answer, so the page reveals no recipient.
-      if (email !== undefined) {
-        const { accountId } = found.verified.id;
+      // An address that did not receive this email gets the same answer, so the page reveals no recipient; its reader
+      // (on a list the email went to, an alias, a forwarded copy) is still not tracked reading this email.
+      const { accountId, value: messageId } = found.verified.id;
+      if (email === undefined) await recordReaderOptOut(c.env.DB, accountId, messageId, Date.now());
+      else {
         const removedFrom = await emailsRemovedFrom(c.env.DB, c.env.SIGNING_SECRET ?? "", accountId, email);
-        await recordOptOut(c.env.DB, accountId, found.verified.id.value, email, Date.now(), removedFrom);
+        await recordOptOut(c.env.DB, accountId, messageId, email, Date.now(), removedFrom);
       }
       return DONE();
     },
