@@ -137,6 +137,36 @@ describe("compose tracking: recipients the compose could not read", () => {
   });
 });
 
+describe("compose tracking: links not signed in time", () => {
+  afterEach(() => {
+    for (const controller of started.splice(0)) controller.abort();
+    document.body.innerHTML = "";
+    callFromGmail.mockReset();
+    forgetSends();
+  });
+
+  it("tells the rep after Gmail removes the compose, not only on the toolbar that leaves with it", async () => {
+    // An id of its own: the module keeps each send it prepared by id, and other tests send TRACKING_ID.
+    const trackingId = "a2b3c4d5e6f7g2h3.1.7OGx7_S08ue3-eq6_O2-_v.a_Rjnu_Nf7N6MP9BaQ6s3P";
+    callFromGmail.mockImplementation(async (type: string) => {
+      if (type === "mintId") return { trackingId, trackerUrl: "https://t.example" };
+      if (type === "signLinks") return []; // the background has not signed the link yet
+      return { queued: true };
+    });
+    document.body.innerHTML = `<div role="dialog"><div class="M9"><input name="subjectbox" value="Pricing">
+      <div name="to"><div role="option" data-hovercard-id="dana@acme.example"><span>Dana</span></div></div>
+      <div contenteditable="true" g_editable="true" role="textbox"><a href="https://shop.example/offer">offer</a></div>
+      <table class="IZ"><tbody><tr><td class="gU Up"><div role="button" class="aoO" data-tooltip="Send">Send</div></td></tr></tbody></table>
+    </div></div>`;
+    start();
+    await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")).not.toBeNull());
+    (document.querySelector("div.aoO") as HTMLElement).dispatchEvent(new MouseEvent("mouseup", { bubbles: true, button: 0 }));
+    expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-status")).toBe("1 link(s) not tracked (still being prepared)");
+    document.querySelector('[role="dialog"]')?.remove(); // Gmail sends it: the compose goes
+    await vi.waitFor(() => expect(toasts()).toEqual([expect.stringContaining('"Pricing": 1 link(s) not tracked (still being prepared)')]));
+  });
+});
+
 describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
   const SECOND_ID = "a2b3c4d5e6f7g2h3.1.9QIz9_U20wg5-gs8_Q4-_x.c_Tlpw_Ph9P8OR1DcS8u5R";
   let minted: string[] = [];

@@ -671,8 +671,11 @@ class ComposeSession {
       // Held back, so Gmail's /sync answer (or its undo) can come first; registered with draft/rt ids otherwise.
       register(sending, Date.now() + UNCONFIRMED_HOLD_MS);
       noteSend(sending.trackingId, sending.request.subject);
-    } else if (!sending && this.status.dataset.kind === "event" && this.status.textContent) {
-      toast(this.root.ownerDocument, `Mailtracker: ${this.status.textContent}`);
+    }
+    // What the toolbar last told of this email (links it could not sign in time, a send Gmail refused) would leave
+    // with the compose, which Gmail removes as it sends: a toast keeps it in front of the rep.
+    if (this.status.dataset.kind === "event" && this.status.textContent) {
+      toast(this.root.ownerDocument, `Mailtracker: "${this.subject() || "(no subject)"}": ${this.status.textContent}`);
     }
     if (!sending && this.sentUntracked) noteSend(null, this.subject());
     // No send seen: sent (unseen by us) or discarded, Gmail's /sync traffic tells which (onUntrackedSent).
