@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { manifestFor } from "./manifest.config";
 
@@ -12,5 +14,29 @@ describe("manifest", () => {
       const development = hosts(manifestFor(target, "development"));
       expect(development.host_permissions).toEqual(expect.arrayContaining(["http://127.0.0.1/*", "http://localhost/*"]));
     }
+  });
+
+  it("asks for a Chrome that has every newer web API the extension's code calls", () => {
+    // Each API with the first Chrome that has it (MDN's browser-compat-data): an older Chrome installs the extension,
+    // adds the pixel at the send, then throws before the email is registered.
+    const introducedIn: Record<string, number> = { "URL.canParse(": 120, "Promise.withResolvers(": 119, "Array.prototype.toSorted": 110 };
+    const files = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+        entry.isDirectory()
+          ? files(join(dir, entry.name))
+          : /\.tsx?$/.test(entry.name) && !entry.name.includes(".test.")
+            ? [join(dir, entry.name)]
+            : [],
+      );
+    const code = [...files(join(__dirname, "src")), ...files(join(__dirname, "../shared"))].map((f) => readFileSync(f, "utf8")).join("\n");
+    const needed = Math.max(
+      111,
+      ...Object.entries(introducedIn)
+        .filter(([api]) => code.includes(api))
+        .map(([, version]) => version),
+    );
+    expect(needed).toBeGreaterThanOrEqual(120); // URL.canParse is in use today: the check reads the code
+    const { minimum_chrome_version } = manifestFor("chrome", "store") as { minimum_chrome_version: string };
+    expect(Number(minimum_chrome_version)).toBeGreaterThanOrEqual(needed);
   });
 });

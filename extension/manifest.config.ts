@@ -58,6 +58,8 @@ export function manifestFor(target: Target, flavour: Flavour) {
             gecko_android: { strict_min_version: "142.0" },
           },
         }
-      : { minimum_chrome_version: "111" }),
+      : // 120: the content script, the page-world script and the background use URL.canParse (Chrome 120); MAIN-world
+        // content scripts alone would need 111. An older Chrome would add the pixel and then fail to register the email.
+        { minimum_chrome_version: "120" }),
   });
 }

@@ -98,8 +98,7 @@ export async function verifyTrackingId(id: TrackingId, secret: string): Promise<
 export function isAcceptableDestination(destination: string): boolean {
   if (destination.length === 0 || destination.length > MAX_DESTINATION_LENGTH) return false;
   if (!/^[\x21-\x7e]+$/.test(destination) || !/^https?:\/\//i.test(destination)) return false;
-  // Not URL.canParse, which would spare every valid click a URL object: the extension, which signs with this check,
-  // supports Chrome from 111, and canParse came in 120.
+  // Parsed, not only URL.canParse: the scheme and host of the parsed URL are checked too.
   let parsed: URL;
   try {
     parsed = new URL(destination);

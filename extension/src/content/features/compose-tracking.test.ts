@@ -167,6 +167,62 @@ describe("compose tracking: links not signed in time", () => {
   });
 });
 
+describe("compose tracking: a dialog Gmail shows at the send", () => {
+  afterEach(() => {
+    for (const controller of started.splice(0)) controller.abort();
+    document.body.innerHTML = "";
+    callFromGmail.mockReset();
+    forgetSends();
+  });
+
+  it("registers nothing when the compose closes, and registers the email when Gmail sends it after all", async () => {
+    // An id of its own: the module keeps each send it prepared by id, and other tests send TRACKING_ID.
+    const trackingId = "a2b3c4d5e6f7g2h3.1.6NFw6_R97td2-dp5_N1-_u.z_Qimt_Me6M5LO8AzP5r2O";
+    callFromGmail.mockImplementation(async (type: string) => {
+      if (type === "mintId") return { trackingId, trackerUrl: "https://t.example" };
+      if (type === "signLinks") return [];
+      return { queued: true };
+    });
+    document.body.innerHTML = `<div role="dialog"><div class="M9"><input name="subjectbox" value="Deck attached">
+      <div name="to"><div role="option" data-hovercard-id="dana@acme.example"><span>Dana</span></div></div>
+      <div contenteditable="true" g_editable="true" role="textbox">Deck attached</div>
+      <table class="IZ"><tbody><tr><td class="gU Up"><div role="button" class="aoO" data-tooltip="Send">Send</div></td></tr></tbody></table>
+    </div></div>`;
+    start();
+    await vi.waitFor(() => expect(document.querySelector(".mt-toolbar[data-mt-tracking-id]")).not.toBeNull());
+    (document.querySelector("div.aoO") as HTMLElement).dispatchEvent(new MouseEvent("mouseup", { bubbles: true, button: 0 }));
+    // "Did you mean to attach files?" (InboxSDK gmail-modal-view-driver.ts: div.Kj-JD[role=alertdialog]).
+    const question = document.createElement("div");
+    question.className = "Kj-JD";
+    question.setAttribute("role", "alertdialog");
+    document.body.append(question);
+    await vi.waitFor(() =>
+      expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-status")).toBe(
+        "Gmail stopped this send: it is tracked only if Gmail sends it",
+      ),
+    );
+    // "Send anyway": Gmail closes the compose, which alone proves nothing, then its /sync answer names the send.
+    document.querySelector('[role="dialog"]')?.remove();
+    question.remove();
+    await flush();
+    expect(callFromGmail.mock.calls.filter(([type]) => type === "messageSent")).toEqual([]);
+    emitPageEvent(document, "mt:gmail-sent", [
+      {
+        trackingIds: [trackingId],
+        threadId: "thread-f:2",
+        messageId: "msg-f:2",
+        legacyThreadId: "18f7a1b2c3d4e5f7",
+        legacyMessageId: "18f7a1b2c3d4e5f7",
+        recipients: [{ email: "dana@acme.example" }],
+        scheduled: false,
+        scheduledAt: null,
+      },
+    ]);
+    const sent = callFromGmail.mock.calls.filter(([type]) => type === "messageSent").map(([, input]) => input);
+    expect(sent).toEqual([expect.objectContaining({ trackingId, request: expect.objectContaining({ threadId: "18f7a1b2c3d4e5f7" }) })]);
+  });
+});
+
 describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
   const SECOND_ID = "a2b3c4d5e6f7g2h3.1.9QIz9_U20wg5-gs8_Q4-_x.c_Tlpw_Ph9P8OR1DcS8u5R";
   let minted: string[] = [];

@@ -624,8 +624,12 @@ class ComposeSession {
   }
 
   /**
-   * An alert dialog that appears right after the send, while the compose is still open, means Gmail refused it:
-   * nothing is registered. Dialogs already on screen before the send (another compose's, a stale one) do not count.
+   * An alert dialog that appears right after the send, while the compose is still open, means Gmail stopped it: the
+   * compose closing proves nothing any more. Some of those dialogs refuse the send (no recipient), others ask and
+   * let the rep send anyway ("Did you mean to attach files?", Workspace's external-recipient warning; InboxSDK reads
+   * either as a cancel but learns of the send from /sync, setup-gmail-interceptor.ts at a8a6fe2): the prepared send
+   * stays, so Gmail's own /sync answer, if one comes, registers it. Dialogs already on screen before the send
+   * (another compose's, a stale one) do not count.
    */
   private watchForCancel(): void {
     const doc = this.root.ownerDocument;
@@ -634,10 +638,9 @@ class ComposeSession {
     const check = guarded("cancel check", () => {
       if (!this.sending || !this.root.isConnected || Date.now() > deadline) return observer.disconnect();
       if (queryAll(doc, "alertDialog").some((dialog) => !before.has(dialog))) {
-        debug("Gmail cancelled the send", this.sending);
-        pendingSends.delete(this.sending);
+        debug("Gmail stopped the send with a dialog", this.sending);
         this.sending = null;
-        this.setStatus("Gmail did not send this email: nothing was registered", "event");
+        this.setStatus("Gmail stopped this send: it is tracked only if Gmail sends it", "event");
         observer.disconnect();
       }
     });
