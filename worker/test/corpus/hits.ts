@@ -447,7 +447,7 @@ export function corpus(): CorpusScenario[] {
   }
 
   for (let i = 0; i < 10; i++) {
-    // The sender's own views: the extension reports the conversation on screen (again every 45 s while it stays),
+    // The sender's own views: the extension reports the conversation as Gmail draws it (not again while it stays),
     // Gmail shows it through Google's proxy, the report and the hit race; the sender's phone (no extension) shows
     // it up to a minute before or after; a click on their own link from their own address.
     const view = (5 + random() * 600) * MIN;

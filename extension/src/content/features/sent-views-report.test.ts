@@ -2,7 +2,7 @@
 // The sender's views reported to the tracker, on a conversation test page built from gmail.md's attributes (its
 // thread id on `h2.hP`, each body's pixel already neutralised by the page-world guard: `img[data-mt-pixel-id]`):
 // a view is reported a quarter of a second after it is seen, the same views not again while the last report still
-// covers them (the tracker's sender window, SENDER_WINDOW_MS in shared/labels.ts), and a report that failed at the next sighting.
+// covers them, a conversation that stays on screen not again at all (Gmail loads its images once) (the tracker's sender window, SENDER_WINDOW_MS in shared/labels.ts), and a report that failed at the next sighting.
 import { afterEach, describe, expect, it, vi } from "vitest";
 
 const callFromGmail = vi.hoisted(() => {
@@ -69,6 +69,22 @@ describe("sent views report", () => {
     await vi.advanceTimersByTimeAsync(300);
     expect(callFromGmail).toHaveBeenCalledTimes(2);
     expect(callFromGmail.mock.calls[1]?.[1]).toEqual({ messageIds: [ID], threadIds: [THREAD] });
+  });
+
+  it("a conversation that stays on screen is not reported again: a reader's open through Gmail's proxy meanwhile stays a reader's", async () => {
+    vi.useFakeTimers();
+    render();
+    start();
+    await vi.advanceTimersByTimeAsync(300);
+    expect(callFromGmail).toHaveBeenCalledTimes(1);
+    // Ten minutes with the thread open and nothing drawn: no report, so none within the tracker's sender window of
+    // a recipient opening the email meanwhile.
+    await vi.advanceTimersByTimeAsync(10 * 60_000);
+    expect(callFromGmail).toHaveBeenCalledTimes(1);
+    // Gmail drawing it again is a render, and is reported.
+    render();
+    await vi.advanceTimersByTimeAsync(300);
+    expect(callFromGmail).toHaveBeenCalledTimes(2);
   });
 
   it("reports a body built off-document, and other views at once", async () => {

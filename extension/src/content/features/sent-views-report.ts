@@ -1,6 +1,9 @@
-// The sender's own opens, part 2: tells the tracker which tracked messages the sender is displaying, so hits that
-// still happen (the pixel loaded on another device of the sender's, a race with the neutraliser) are labelled
-// "sender" by the tracker (it labels hits within 60 s of a report). Reports go through the background.
+// The sender's own opens, part 2: tells the tracker which tracked messages Gmail has just drawn in the sender's
+// Gmail, so hits that still happen (the pixel loaded on another device of the sender's, a race with the neutraliser)
+// are labelled "sender" by the tracker (it labels hits within 60 s of a report). Reports go through the background.
+// What is reported is a render, the moment images load, not a conversation that stays on screen: Gmail does not load
+// a displayed message's images again, and a report every minute while a thread stayed open made the tracker take a
+// recipient's open through Gmail's proxy in that time for the sender's, so it was neither counted nor notified.
 // A message rendered in a tab the sender is not looking at (a thread opened with Ctrl+click in a background tab)
 // loads its images all the same: a render is reported visible or not, bodies the page-world guard saw being built
 // off-document included (sender-pixels passes those ids on), unless its views were reported in the last 45 s.
@@ -12,11 +15,11 @@ import { debug } from "../log";
 import { neutralisedIdsInPage, onPixelsNeutralised } from "./sender-pixels";
 
 /**
- * The same views are reported again after this long, while they stay on screen or when Gmail draws them again, and
- * not sooner: the tracker counts a hit within SENDER_WINDOW_MS (60 s) either side of a view as the sender's, so a
- * report covers whatever a render of the same messages in the next 45 s loads, with 15 s to spare for the image
- * proxy's fetch. Reporting every render instead cost a request through the background for each time the rep went
- * back to a conversation.
+ * The same views are reported again when Gmail draws them again this long after their last report, and not sooner:
+ * the tracker counts a hit within SENDER_WINDOW_MS (60 s) either side of a view as the sender's, so a report covers
+ * whatever a render of the same messages in the next 45 s loads, with 15 s to spare for the image proxy's fetch.
+ * Reporting every render instead cost a request through the background for each time the rep went back to a
+ * conversation.
  */
 const REPEAT_MS = SENDER_WINDOW_MS - 15_000;
 
@@ -70,11 +73,7 @@ export const sentViewsReport: Feature = {
     }, signal);
     // Opening a conversation swaps the view without a reload; so does Gmail's hash navigation.
     window.addEventListener("hashchange", soon, { signal });
-    const interval = setInterval(report, REPEAT_MS);
-    signal.addEventListener("abort", () => {
-      clearInterval(interval);
-      clearTimeout(timer);
-    });
+    signal.addEventListener("abort", () => clearTimeout(timer));
     soon();
   },
 };
