@@ -80,15 +80,17 @@ export function answerFromGoogle(google: SimulatedGoogle): (request: HTTPRequest
 }
 
 /**
- * The header in which a page's own XMLHttpRequest.send leaves a copy of the body it finally sends (copyBodiesToHeader):
+ * The header in which a page's own XMLHttpRequest.send leaves a copy of the body it was given (copyBodiesToHeader):
  * how the Firefox harness sees Gmail's send requests. Over BiDi a request's body comes from `network.getData`, which
  * Firefox ESR 140.12 does not have ("unknown command network.getData", Debian's 140.12.0esr-1~deb12u1, 2026-11-30).
  */
 export const BODY_COPY_HEADER = "x-sim-body-copy";
 
 /**
- * For page.evaluateOnNewDocument, so it runs before the page's scripts and the extension's page-world script: the
- * extension's send hook wraps this one, so the copy is of the body as it leaves, pixel and links included.
+ * For page.evaluateOnNewDocument, so it runs before the page's scripts: the copy is of the body as Gmail's code hands
+ * it to send, pixel and links included. Firefox runs the extension's document_start page-world script before it
+ * (this wrapper found XMLHttpRequest.prototype.send already wrapped, 2026-12-04), so a change the extension's send
+ * hook makes to the body on its way out is not in the copy (BrowserAbilities.outgoingBodies).
  */
 export function copyBodiesToHeader(header: string): void {
   const send = XMLHttpRequest.prototype.send;

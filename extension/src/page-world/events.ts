@@ -6,6 +6,11 @@
 /** Set on <html> by the content script: the tracker whose pixels the page-world guard neutralises (not a secret). */
 export const TRACKER_ATTRIBUTE = "data-mt-tracker";
 
+/** The tracker the content script named on <html>; "" before it has. */
+export function configuredTracker(doc: Document): string {
+  return doc.documentElement?.getAttribute(TRACKER_ATTRIBUTE) ?? "";
+}
+
 /**
  * Set on <html> by the page-world script as it starts: "early" when none of the page's scripts has run yet, as
  * document_start promises ("before any other DOM is constructed or any other script is run": Chrome's
@@ -28,34 +33,19 @@ export interface Recipient {
   name?: string;
 }
 
-/** One sent message with every id Gmail gave it. */
-export interface SentMessageIds {
-  trackingIds: string[];
-  threadId: string | null;
-  messageId: string;
-  legacyThreadId: string | null;
-  legacyMessageId: string | null;
-  /** The To/Cc/Bcc lists of Gmail's send request: a second source next to the compose's chips. */
-  recipients: Recipient[];
-  /** Posted with Gmail's "Schedule send" (label ^scheduled): it leaves Gmail later, not now. */
-  scheduled: boolean;
-  /** When a scheduled message goes out (epoch ms), when the request names a time after the send; else null. */
-  scheduledAt: number | null;
-}
-
-/** A sent message that carries no tracking id of ours. */
-export interface UntrackedSend {
-  messageId: string;
-  subject: string | null;
-  recipients: Recipient[];
-  scheduled: boolean;
+/**
+ * A send (or a scheduled send) Gmail answered: its /sync request body as it went out and Gmail's answer, as text.
+ * The content script reads them (sync-parser.ts sentMessageIds, untrackedSends): parsed there, not here, the
+ * reading costs the page-world script nothing.
+ */
+export interface GmailSendAnswered {
+  request: string;
+  response: string;
 }
 
 export interface PageEvents {
-  /** Gmail answered a send (or a scheduled send) carrying our tracking ids. */
-  "mt:gmail-sent": SentMessageIds[];
-  /** Gmail sent messages without our tracking id: the content script checks none was meant to be tracked. */
-  "mt:gmail-sent-untracked": UntrackedSend[];
+  /** Gmail answered a send: which ones carried our tracking ids, and which did not (the content script checks). */
+  "mt:gmail-send-answered": GmailSendAnswered;
   /** The page-world guard neutralised pixels of ours in HTML Gmail is about to render (on or off the document). */
   "mt:pixels-neutralised": string[];
 }
@@ -72,7 +62,10 @@ export function emitPageEvent<K extends PageEventName>(doc: Document, name: K, p
   }
 }
 
-/** Listens for a page event; the payload is parsed and must be an array (anything else is dropped). */
+/**
+ * Listens for a page event; the payload is parsed and must be an array or an object (anything else is dropped). Any
+ * script of the page can fire these: each handler checks what it reads.
+ */
 export function onPageEvent<K extends PageEventName>(
   doc: Document,
   name: K,
@@ -90,7 +83,7 @@ export function onPageEvent<K extends PageEventName>(
       } catch {
         return;
       }
-      if (Array.isArray(payload)) handler(payload as PageEvents[K]);
+      if (typeof payload === "object" && payload !== null) handler(payload as PageEvents[K]);
     },
     { signal },
   );

@@ -18,7 +18,7 @@
 // task: a body built off-document is a view of the message by the sender even before (or without) being attached.
 // The tracker URL comes from the isolated content script as a <html data-mt-tracker> attribute (not a secret).
 import { TRACKING_ID_UNANCHORED } from "../../../shared/protocol";
-import { emitPageEvent, TRACKER_ATTRIBUTE } from "./events";
+import { configuredTracker, emitPageEvent } from "./events";
 
 /** Where a neutralised pixel keeps its tracking id, and its original src. */
 export const PIXEL_ID_ATTRIBUTE = "data-mt-pixel-id";
@@ -100,28 +100,40 @@ export function mayHoldPixelOf(text: string, trackerUrl: string): boolean {
 }
 
 /**
- * Rewrites the pixels of `trackerUrl` in an HTML string; returns the string unchanged when there are none.
- * `found` receives each neutralised pixel's tracking id.
+ * Each <img> tag of `html` that is a pixel of `trackerUrl`, replaced with what `replace` makes of it; the string
+ * itself when there are none.
  */
-export function neutraliseHtml(html: string, trackerUrl: string, found?: (id: string) => void): string {
+function replacePixelTags(html: string, trackerUrl: string, replace: (tag: string, id: string, src: RegExpExecArray) => string): string {
   if (!mayHoldPixelOf(html, trackerUrl)) return html;
   return html.replace(IMG_TAG, (tag) => {
     // Most of a message's images are not ours (pictures, signatures, a quoted email's): the cheap test again, per tag.
     if (!mayHoldPixelOf(tag, trackerUrl)) return tag;
     const match = SRC_ATTR.exec(tag);
     if (!match) return tag;
-    const src = decodeEntities(match[2] ?? match[3] ?? "");
-    const id = pixelIdIn(src, trackerUrl);
-    if (!id) return tag;
+    const id = pixelIdIn(decodeEntities(match[2] ?? match[3] ?? ""), trackerUrl);
+    return id ? replace(tag, id, match) : tag;
+  });
+}
+
+/**
+ * Rewrites the pixels of `trackerUrl` in an HTML string; returns the string unchanged when there are none.
+ * `found` receives each neutralised pixel's tracking id.
+ */
+export function neutraliseHtml(html: string, trackerUrl: string, found?: (id: string) => void): string {
+  return replacePixelTags(html, trackerUrl, (tag, id, match) => {
     found?.(id);
     const kept = match[1]?.startsWith('"') ? match[1].slice(1, -1) : (match[3] ?? "").replaceAll('"', "&quot;");
     return tag.replace(SRC_ATTR, ` ${ORIGINAL_SRC_ATTRIBUTE}="${kept}" ${PIXEL_ID_ATTRIBUTE}="${id}"`);
   });
 }
 
+/** An HTML string without the pixels of `trackerUrl`; the string itself when it has none. */
+export function withoutPixels(html: string, trackerUrl: string): string {
+  return replacePixelTags(html, trackerUrl, () => "");
+}
+
 /** Wraps the HTML sinks Gmail renders messages with. Every wrapper falls back to the original on any error. */
 export function installPixelGuard(win: Window & typeof globalThis): void {
-  const trackerUrl = () => win.document.documentElement?.getAttribute(TRACKER_ATTRIBUTE) ?? "";
   // The ids found are told in a task of their own, once Gmail's call is over, all those of one task in one event:
   // their one use, the sender-views report, waits a quarter of a second anyway, and the event and its listeners run
   // inside Gmail's render took about 0.2 ms of each conversation's (docs/benchmarks.md, twenty-third pass). The
@@ -141,7 +153,7 @@ export function installPixelGuard(win: Window & typeof globalThis): void {
   };
   const clean = (html: unknown): unknown => {
     try {
-      const tracker = trackerUrl();
+      const tracker = configuredTracker(win.document);
       if (!tracker || typeof html !== "string") return html;
       return neutraliseHtml(html, tracker, tell);
     } catch {
@@ -181,7 +193,7 @@ export function installPixelGuard(win: Window & typeof globalThis): void {
       get,
       set(this: HTMLImageElement, value: unknown) {
         try {
-          const tracker = trackerUrl();
+          const tracker = configuredTracker(win.document);
           const id = tracker ? pixelIdIn(String(value), tracker) : null;
           if (id) {
             neutraliseImage(this, String(value), id);

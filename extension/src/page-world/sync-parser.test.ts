@@ -2,7 +2,15 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseGmailJson, parseSyncRequest, parseSyncResponse, sentMessageIds, syncThreadId, untrackedSends } from "./sync-parser";
+import {
+  parseGmailJson,
+  parseSyncRequest,
+  parseSyncResponse,
+  sentMessageIds,
+  syncThreadId,
+  untrackedSends,
+  withoutQuotedPixels,
+} from "./sync-parser";
 import { SYNC_PATH } from "./sync-xhr";
 
 const FIXTURES = path.resolve(import.meta.dirname, "../../../test/fixtures/gmail/sync-api");
@@ -39,6 +47,7 @@ describe("Gmail /sync parsing (real captures, 2022-09)", () => {
         trackingIds: [ID],
         threadId: "thread-a:r263523620390330024",
         messageId: "msg-a:r8190137112111191537",
+        subject: "subject_111",
         legacyThreadId: "183234ce86ffa010",
         legacyMessageId: "183234eaadcf41e5",
         recipients: [{ email: "test+1@gmail.com", name: "Test Test" }],
@@ -51,10 +60,13 @@ describe("Gmail /sync parsing (real captures, 2022-09)", () => {
   it("names the sends that carry no tracking id, with their subjects, so a missed send can be reported", () => {
     expect(untrackedSends(load("2022-09-09-cvOnSend_request.json"))).toEqual([
       {
+        threadId: "thread-a:r263523620390330024",
         messageId: "msg-a:r8190137112111191537",
         subject: "subject_111",
+        trackingIds: [],
         recipients: [{ email: "test+1@gmail.com", name: "Test Test" }],
         scheduled: false,
+        scheduledAt: null,
       },
     ]);
     expect(untrackedSends(load("2022-09-09-cvOnReplySend_request.json"))).toEqual([
@@ -69,6 +81,7 @@ describe("Gmail /sync parsing (real captures, 2022-09)", () => {
       trackingIds: [ID],
       threadId: "thread-a:r-7504980498209780070",
       messageId: "msg-a:r5645180764593433440",
+      subject: "Re: test subject 4",
       legacyThreadId: "185c1536996a61dc",
       legacyMessageId: "185c153a4f028cb5",
       recipients: [{ email: "test+to@gmail.com", name: "Test to" }],
@@ -148,6 +161,66 @@ describe("Gmail /sync parsing (real captures, 2022-09)", () => {
     expect(parseGmailJson("not json")).toBeNull();
     expect(parseSyncRequest(null)).toEqual([]);
     expect(parseSyncResponse({})).toEqual([]);
+  });
+});
+
+describe("the quoted conversation of a send (real capture, cvOnReplySend, 2022-09)", () => {
+  const TRACKER = "https://t.example";
+  const EARLIER = "qrstuvwxyzabcdef.1.CCCCCCCCCCCCCCCCCCCCCC.DDDDDDDDDDDDDDDDDDDDDD";
+  /** An earlier email's pixel as Gmail quotes it: its own copy's proxied URL, the original in the fragment (like Streak's in the capture). */
+  const QUOTED_PIXEL = `<img alt="" width="1" height="1" src="https://ci5.googleusercontent.com/proxy/AbC-123=s0-d-e1-ft#${TRACKER}/o/${EARLIER}.gif">`;
+  // biome-ignore lint/suspicious/noExplicitAny: the path into the captured Gmail array.
+  const partsOf = (request: any): [number, string][] => request[1][0][0][1][1][1][0][8][1];
+
+  /** The capture as a tracked reply carries it: our pixel in what the rep wrote, an earlier one of ours in the quote. */
+  function trackedReply(): unknown[] {
+    const request = withPixel(load("2022-09-09-cvOnReplySend_request.json"), (r) => r[1][0][0][1][1][1][0]);
+    const quote = partsOf(request)[1] as [number, string];
+    quote[1] = quote[1].replace('<div dir="ltr">more testing</div>', `<div dir="ltr">more testing</div>${QUOTED_PIXEL}`);
+    return request;
+  }
+
+  it("counts only the tracking ids of what the rep wrote, not an earlier email's in the quote", () => {
+    const request = trackedReply();
+    expect(partsOf(request)[1]?.[0]).toBe(2);
+    expect(partsOf(request)[1]?.[1]).toContain(EARLIER);
+    expect(parseSyncRequest(request)[0]?.trackingIds).toEqual([ID]);
+    // A reply sent untracked with an earlier email's pixel in its quote is still an untracked send.
+    const untracked = load("2022-09-09-cvOnReplySend_request.json");
+    const quote = partsOf(untracked)[1] as [number, string];
+    quote[1] += QUOTED_PIXEL;
+    expect(untrackedSends(untracked)).toHaveLength(1);
+  });
+
+  it("takes this tracker's pixels out of the quote and changes nothing else of the body", () => {
+    const request = trackedReply();
+    const body = JSON.stringify(request);
+    const out = withoutQuotedPixels(body, request, TRACKER);
+    const expected = structuredClone(request);
+    const quote = partsOf(expected)[1] as [number, string];
+    quote[1] = quote[1].replace(QUOTED_PIXEL, "");
+    expect(JSON.parse(out)).toEqual(expected);
+    // The rest is untouched, byte for byte: the rep's own pixel, and Streak's pixel in the quote (not this tracker's).
+    expect(out).toContain(`https://t.example/o/${ID}.gif`);
+    expect(out).toContain("mailfoogae");
+    expect(out).not.toContain(EARLIER);
+    expect(body.length - out.length).toBe(JSON.stringify(QUOTED_PIXEL).length - 2);
+  });
+
+  it("finds the quote however Gmail escapes its JSON, and leaves a body with nothing to take out as it is", () => {
+    const request = trackedReply();
+    // Google's serialisers may escape <, > and = as \u003c, \u003e and \u003d: the same JSON value, other bytes.
+    const escaped = JSON.stringify(request).replace(/[<>=]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`);
+    expect(escaped).not.toContain("<img");
+    const out = withoutQuotedPixels(escaped, request, TRACKER);
+    expect(out).not.toContain(EARLIER);
+    expect(parseSyncRequest(JSON.parse(out))[0]?.trackingIds).toEqual([ID]);
+
+    const plain = load("2022-09-09-cvOnReplySend_request.json");
+    const body = JSON.stringify(plain);
+    expect(withoutQuotedPixels(body, plain, TRACKER)).toBe(body);
+    // Another tracker's pixel in a quote stays: only the configured tracker's are ours to remove.
+    expect(withoutQuotedPixels(JSON.stringify(trackedReply()), trackedReply(), "https://other.example")).toContain(EARLIER);
   });
 });
 

@@ -1,5 +1,7 @@
 // Reads Gmail's `POST /sync/u/N/i/s` traffic: which messages a request sends, and which thread and message ids
-// Gmail's answer gives them. Pure functions, tested on the real payloads in test/fixtures/gmail/sync-api/.
+// Gmail's answer gives them (the content script, from the page world's "mt:gmail-send-answered"); and takes earlier
+// emails' pixels out of a send's quoted conversation (the page world, as the request goes out). Pure functions,
+// tested on the real payloads in test/fixtures/gmail/sync-api/.
 // Shapes (2022-09 .. 2023-01 captures): the request holds message arrays at varying depths, each
 // `[ "msg-a:r…", from, to, …, [8]: [null, [[0, "<html>"], [2, "<quoted html>"]]], …, [10]: labels ]` inside
 // a `[ "thread-a:r…", … ]` array; a send carries the label "^pfg" (draft saves carry "^r"). The response lists
@@ -14,8 +16,13 @@
 // parse_sent_message_payload_new reads the same three). "Schedule send" posts the message with the label
 // "^scheduled" instead of "^pfg" (gmail.js `parse_request_payload`, src/gmail.js at b7dfdab, 2026-03-25: a message
 // whose labels hold "^pfg" is `send_message`, one holding "^scheduled" `send_scheduled_message`).
+// A reply's body parts: `[0, "<html>"]` what the rep wrote, `[2, "<html>"]` the quoted conversation, which Gmail
+// keeps out of the compose behind "Show trimmed content" and sends as a part of its own, in the proxied form of its
+// own copy, pixels included (every cvOnReplySend capture: part 2 opens with `<br><div class="gmail_quote">`, and the
+// first quotes Streak's pixel as `https://ci5.googleusercontent.com/proxy/…#<original>`).
 import { TRACKING_ID_UNANCHORED } from "../../../shared/protocol";
-import type { Recipient, SentMessageIds, UntrackedSend } from "./events";
+import type { Recipient } from "./events";
+import { withoutPixels } from "./pixel-guard";
 
 /** Every tracking id in a text: the protocol's pattern, unanchored (only that constant of the module reaches the page). */
 const TRACKING_ID_IN_TEXT = new RegExp(TRACKING_ID_UNANCHORED, "g");
@@ -31,13 +38,24 @@ export interface SyncSend {
   messageId: string;
   /** The message's subject, at [7]. */
   subject: string | null;
-  /** Tracking ids found anywhere in the message's HTML parts. */
+  /** Tracking ids in what the rep wrote: its HTML parts but the quoted conversation. */
   trackingIds: string[];
+  /** The To/Cc/Bcc lists: a second source next to the compose's chips. */
   recipients: Recipient[];
+  /** Posted with Gmail's "Schedule send" (label ^scheduled): it leaves Gmail later, not now. */
   scheduled: boolean;
   /** For a scheduled send: the message's time at [6] when it lies after `now` (unverified on live Gmail, 2026-11). */
   scheduledAt: number | null;
 }
+
+/** One sent message with every id Gmail gave it (the thread's as the answer names it, when it does). */
+export interface SentMessageIds extends SyncSend {
+  legacyThreadId: string | null;
+  legacyMessageId: string | null;
+}
+
+/** A sent message that carries no tracking id of ours. */
+export type UntrackedSend = SyncSend;
 
 export interface SyncThread {
   threadId: string;
@@ -70,10 +88,16 @@ function isMessageArray(value: unknown[]): boolean {
   return typeof value[0] === "string" && /^msg-[af]:/.test(value[0]) && value.length > 10 && Array.isArray(value[10]);
 }
 
-function htmlParts(message: unknown[]): string {
+/** The type of a message's body part that holds the quoted conversation (see above). */
+const QUOTED_PART = 2;
+
+/** The HTML of a message's body parts of the quoted conversation (`quoted`) or not. */
+function htmlParts(message: unknown[], quoted: boolean): string[] {
   const parts = Array.isArray(message[8]) ? message[8][1] : null;
-  if (!Array.isArray(parts)) return "";
-  return parts.map((part) => (Array.isArray(part) && typeof part[1] === "string" ? part[1] : "")).join("");
+  if (!Array.isArray(parts)) return [];
+  return parts
+    .filter((part): part is [number, string] => Array.isArray(part) && typeof part[1] === "string" && (part[0] === QUOTED_PART) === quoted)
+    .map((part) => part[1]);
 }
 
 const ADDRESS = /^[^@\s]{1,200}@[^@\s]{1,200}$/;
@@ -84,42 +108,73 @@ function recipientsOf(message: unknown[]): Recipient[] {
   for (const list of [message[2], message[3], message[4]]) {
     if (!Array.isArray(list)) continue;
     for (const entry of list) {
-      if (!Array.isArray(entry) || typeof entry[1] !== "string" || !ADDRESS.test(entry[1].trim())) continue;
-      const email = entry[1].trim().toLowerCase();
-      const name = typeof entry[2] === "string" && entry[2] ? entry[2].slice(0, 200) : undefined;
-      if (!out.has(email)) out.set(email, name ? { email, name } : { email });
+      const email = Array.isArray(entry) && typeof entry[1] === "string" ? entry[1].trim().toLowerCase() : "";
+      if (!ADDRESS.test(email) || out.has(email)) continue;
+      out.set(email, typeof entry[2] === "string" && entry[2] ? { email, name: entry[2].slice(0, 200) } : { email });
     }
   }
   return [...out.values()];
 }
 
-/** Messages a sync request sends (label ^pfg, or ^scheduled), with the tracking ids in their HTML. */
-export function parseSyncRequest(body: unknown, now = Date.now()): SyncSend[] {
-  const sends: SyncSend[] = [];
+/** Calls `visit` with each message a sync request sends (label ^pfg, or ^scheduled) and the thread id enclosing it. */
+function forEachSend(body: unknown, visit: (message: unknown[], threadId: string | null, scheduled: boolean) => void): void {
   const walk = (value: unknown, threadId: string | null, depth: number) => {
     if (!Array.isArray(value) || depth > 40) return;
     if (isMessageArray(value)) {
       const labels = value[10] as unknown[];
       const scheduled = !labels.includes(SEND_LABEL) && labels.includes(SCHEDULED_LABEL);
-      if (labels.includes(SEND_LABEL) || scheduled) {
-        const at = typeof value[6] === "number" ? value[6] : null;
-        sends.push({
-          threadId,
-          messageId: value[0] as string,
-          subject: typeof value[7] === "string" ? value[7] : null,
-          trackingIds: [...new Set(htmlParts(value).match(TRACKING_ID_IN_TEXT) ?? [])],
-          recipients: recipientsOf(value),
-          scheduled,
-          scheduledAt: scheduled && at !== null && at > now ? at : null,
-        });
-      }
+      if (labels.includes(SEND_LABEL) || scheduled) visit(value, threadId, scheduled);
       return;
     }
     const here = syncThreadId(value[0]) ?? threadId;
     for (const item of value) walk(item, here, depth + 1);
   };
   walk(body, null, 0);
+}
+
+/**
+ * Messages a sync request sends, with the tracking ids in what the rep wrote: the quoted conversation's are
+ * earlier emails' (withoutQuotedPixels takes their pixels out).
+ */
+export function parseSyncRequest(body: unknown, now = Date.now()): SyncSend[] {
+  const sends: SyncSend[] = [];
+  forEachSend(body, (message, threadId, scheduled) => {
+    const at = message[6];
+    sends.push({
+      threadId,
+      messageId: message[0] as string,
+      subject: typeof message[7] === "string" ? message[7] : null,
+      trackingIds: [...new Set(htmlParts(message, false).flatMap((html) => html.match(TRACKING_ID_IN_TEXT) ?? []))],
+      recipients: recipientsOf(message),
+      scheduled,
+      scheduledAt: scheduled && typeof at === "number" && at > now ? at : null,
+    });
+  });
   return sends;
+}
+
+/** A string in a JSON text, quotes included (the text is valid JSON: outside its strings there is no quote). */
+const JSON_STRING = /"(?:[^"\\]+|\\.)*"/g;
+
+/**
+ * A send request's body with this tracker's pixels taken out of the quoted conversation of each message it sends:
+ * quoted, an earlier email's pixel would load again for every reader of the reply, as an open of the earlier email
+ * (docs/gmail.md). The compose's own body is cleaned before the send (rewrite.ts stripEarlierTracking); the quote is
+ * not in the compose, so only here can it be. Only those JSON strings change, each found by its value, so however
+ * Gmail escapes its JSON the rest of the body stays byte for byte. Quoted links are left alone: a reader clicking
+ * one is a reader's click.
+ */
+export function withoutQuotedPixels(body: string, request: unknown, trackerUrl: string): string {
+  const quotes = new Set<string>();
+  forEachSend(request, (message) => {
+    for (const html of htmlParts(message, true)) quotes.add(html);
+  });
+  return quotes.size === 0
+    ? body
+    : body.replace(JSON_STRING, (literal) => {
+        const value = JSON.parse(literal);
+        return quotes.has(value) ? JSON.stringify(withoutPixels(value, trackerUrl)) : literal;
+      });
 }
 
 /** Threads in a sync response, with the legacy ids of their messages. */
@@ -156,23 +211,16 @@ export function sentMessageIds(requestBody: unknown, response: unknown, now = Da
         threads.find((t) => t.messages.some((m) => m.messageId === send.messageId)) ??
         threads.find((t) => t.threadId === send.threadId) ??
         null;
-      const message = thread?.messages.find((m) => m.messageId === send.messageId) ?? null;
       return {
-        trackingIds: send.trackingIds,
+        ...send,
         threadId: thread?.threadId ?? send.threadId,
-        messageId: send.messageId,
         legacyThreadId: thread?.legacyThreadId ?? null,
-        legacyMessageId: message?.legacyMessageId ?? null,
-        recipients: send.recipients,
-        scheduled: send.scheduled,
-        scheduledAt: send.scheduledAt,
+        legacyMessageId: thread?.messages.find((m) => m.messageId === send.messageId)?.legacyMessageId ?? null,
       };
     });
 }
 
 /** Sent messages with no tracking id of ours: the content script checks none of them was meant to be tracked. */
 export function untrackedSends(requestBody: unknown): UntrackedSend[] {
-  return parseSyncRequest(requestBody)
-    .filter((send) => send.trackingIds.length === 0)
-    .map(({ messageId, subject, recipients, scheduled }) => ({ messageId, subject, recipients, scheduled }));
+  return parseSyncRequest(requestBody).filter((send) => send.trackingIds.length === 0);
 }

@@ -1,10 +1,11 @@
 // Wraps XMLHttpRequest to watch Gmail's `POST /sync/u/N/i/s` (a delegated mailbox: `/sync/u/N/d/<id>/i/s`, gmail.md).
-// When a send (or a scheduled send) that carries one of our tracking ids gets its answer, the isolated content
-// script is told the Gmail ids and the recipients by a page event (events.ts). Sends without one are told too, so a
-// send the extension failed to see (Gmail changed its markup) does not go unnoticed. The original methods are always
-// called.
-import { emitPageEvent } from "./events";
-import { parseGmailJson, SEND_MARKERS, sentMessageIds, untrackedSends } from "./sync-parser";
+// When a send (or a scheduled send) gets its answer, the isolated content script is given the request and the answer
+// by a page event (events.ts), and reads from them the Gmail ids and recipients of the sends that carry one of our
+// tracking ids; sends without one are told too, so a send the extension failed to see (Gmail changed its markup)
+// does not go unnoticed. A send's quoted conversation loses this tracker's pixels on the way out
+// (withoutQuotedPixels). The original methods are always called, with the body Gmail gave on any doubt.
+import { configuredTracker, emitPageEvent } from "./events";
+import { parseGmailJson, SEND_MARKERS, withoutQuotedPixels } from "./sync-parser";
 
 /**
  * `/sync/u/0/i/s`, a delegated mailbox's `/sync/u/0/d/<id>/i/s`, and `/sync/i/s` without the account's index, which
@@ -31,25 +32,22 @@ export function installSyncHook(win: Window & typeof globalThis): void {
   } as typeof proto.open;
 
   proto.send = function (this: XMLHttpRequest, body?: Document | XMLHttpRequestBodyInit | null) {
+    let outgoing = body;
     try {
       if (watched.has(this) && typeof body === "string" && SEND_MARKERS.some((marker) => body.includes(marker))) {
-        const requestBody = parseGmailJson(body);
+        const tracker = configuredTracker(win.document);
+        const request = tracker ? withoutQuotedPixels(body, parseGmailJson(body), tracker) : body;
+        outgoing = request;
         this.addEventListener("load", () => {
-          try {
-            if (this.status !== 200) return;
-            const text = this.responseType === "" || this.responseType === "text" ? this.responseText : JSON.stringify(this.response);
-            const sent = sentMessageIds(requestBody, parseGmailJson(text));
-            if (sent.length > 0) emitPageEvent(win.document, "mt:gmail-sent", sent);
-            const untracked = untrackedSends(requestBody);
-            if (untracked.length > 0) emitPageEvent(win.document, "mt:gmail-sent-untracked", untracked);
-          } catch {
-            // never break Gmail
-          }
+          // Text, unless Gmail asked for JSON (responseType "json").
+          const response = typeof this.response === "string" ? this.response : JSON.stringify(this.response);
+          if (this.status === 200) emitPageEvent(win.document, "mt:gmail-send-answered", { request, response });
         });
       }
     } catch {
       // never break Gmail
+      outgoing = body;
     }
-    return originalSend.call(this, body);
+    return originalSend.call(this, outgoing);
   };
 }

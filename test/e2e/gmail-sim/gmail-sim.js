@@ -4,6 +4,9 @@
 //   shared/fixtures/gmail/sync-api/ (message at request[1][0][0][1][1][13][0], body HTML at msg[8][1][0][1], labels
 //   at msg[10] with "^pfg"), then removes the compose. The answer (built by google.ts in the same shape as the
 //   captured responses) names the thread's legacy id, which the "Sent" view then uses.
+// - Reply like Gmail: the conversation's quote stays out of the compose, behind "Show trimmed content", and goes out
+//   as a body part of its own, `[2, "<br><div class=\"gmail_quote\">…"]` after the rep's `[0, html]` (every
+//   2022-09-09-cvOnReplySend capture), in the proxied form of Gmail's own copy; the button puts it into the compose.
 // - Cancel like Gmail: an invalid recipient shows a [role=alertdialog] and nothing is sent.
 // - Show images like Gmail: every image of a displayed message goes through the image proxy,
 //   `https://ci3.googleusercontent.com/meips/<opaque>=s0-d-e1-ft#<original>` (the opaque part here is simply the
@@ -62,6 +65,7 @@
         noRecipient: "Geben Sie mindestens einen Empfänger an.",
         badRecipient: (a) => `Die Adresse "${a}" im Feld "An" wurde nicht erkannt.`,
         reply: "Antworten",
+        showTrimmed: "Gekürzten Inhalt anzeigen",
         forward: "Weiterleiten",
         sending: "Wird gesendet…",
         sent: "Nachricht gesendet",
@@ -82,6 +86,7 @@
         badRecipient: (a) =>
           `The address "${a}" in the "To" field was not recognized. Please make sure that all addresses are properly formed.`,
         reply: "Reply",
+        showTrimmed: "Show trimmed content",
         forward: "Forward",
         sending: "Sending…",
         sent: "Message sent",
@@ -130,7 +135,14 @@
    * Builds a compose: a dialog in the bottom bar, a full-screen dialog (`[role=dialog] div.aaZ`), the only compose of
    * a pop-out window (under `div.dw`, no dialog), or inline (replies and forwards) inside `container`.
    */
-  function openCompose({ container = null, threadId = null, subject = "", quotedHtml = "", mode = container ? "inline" : "dialog" } = {}) {
+  function openCompose({
+    container = null,
+    threadId = null,
+    subject = "",
+    quotedHtml = "",
+    trimmedQuote = "",
+    mode = container ? "inline" : "dialog",
+  } = {}) {
     const id = ++seq;
     const shell = document.createElement("div");
     if (mode === "dialog" || mode === "fullscreen") {
@@ -169,8 +181,26 @@
     const root = shell.querySelector(".M9");
     const body = shell.querySelector("[g_editable]");
     shell.querySelector("input[name=subjectbox]").value = subject;
-    setHtml(body, quotedHtml ? `<div dir="ltr"><br></div><br><div class="gmail_quote">${quotedHtml}</div>` : "");
-    const state = { shell, root, body, threadId };
+    const quoteHtml = (quote) => `<br><div class="gmail_quote">${quote}</div>`;
+    setHtml(body, quotedHtml ? `<div dir="ltr"><br></div>${quoteHtml(quotedHtml)}` : trimmedQuote ? `<div dir="ltr"><br></div>` : "");
+    // A reply's quote stays out of the compose, behind "Show trimmed content", and goes out as a part of its own
+    // (`[2, "<br><div class=\"gmail_quote\">…"]` in every 2022-09-09-cvOnReplySend capture); the button puts it in.
+    const state = { shell, root, body, threadId, trimmedQuote: trimmedQuote ? quoteHtml(trimmedQuote) : null };
+    if (trimmedQuote) {
+      const show = document.createElement("div");
+      show.className = "ajR";
+      show.setAttribute("role", "button");
+      show.setAttribute("tabindex", "0");
+      show.setAttribute("aria-label", T.showTrimmed);
+      show.dataset.sim = "show-trimmed";
+      show.textContent = "•••";
+      show.addEventListener("click", () => {
+        body.insertAdjacentHTML("beforeend", trusted(state.trimmedQuote));
+        state.trimmedQuote = null;
+        show.remove();
+      });
+      body.after(show);
+    }
 
     // Typing an address then Enter or comma makes a chip, like today's Gmail: role=option, the address in
     // data-hovercard-id, the name in data-name (here the address's local part), no [email] attribute.
@@ -362,7 +392,7 @@
       null,
       scheduledAt ?? now,
       subject,
-      [null, [[plainText ? 1 : 0, content]], null, null, null, null, 1],
+      [null, [[plainText ? 1 : 0, content], ...(state.trimmedQuote ? [[2, state.trimmedQuote]] : [])], null, null, null, null, 1],
       null,
       ["^all", scheduledAt ? "^scheduled" : "^pfg", "^f_bt", "^f_btns", "^f_cl", "^i", "^u"],
     ];
@@ -381,7 +411,7 @@
         const sentMessage = inner[4].find((m) => m[0] === messageId);
         if (!sentMessage) continue;
         const existing = sentThreads.get(inner[19]);
-        const entry = { html: content, plainText, legacyMessageId: sentMessage[55], messageId, at: now };
+        const entry = { html: content + (state.trimmedQuote ?? ""), plainText, legacyMessageId: sentMessage[55], messageId, at: now };
         // A conversation keeps the subject of its first message, as Gmail shows it.
         sentThreads.set(inner[19], {
           threadId: thread[0],
@@ -453,7 +483,7 @@
       // Gmail quotes from its own copy of the message (proxied image URLs), not from what is on screen.
       const last = thread.messages[thread.messages.length - 1];
       const quoted = `<div class="gmail_attr">On Mon, Me &lt;me@example.com&gt; wrote:</div><blockquote class="gmail_quote">${displayedHtml(last)}</blockquote>`;
-      openCompose({ container: view, threadId: thread.threadId, subject: `Re: ${thread.subject}`, quotedHtml: quoted });
+      openCompose({ container: view, threadId: thread.threadId, subject: `Re: ${thread.subject}`, trimmedQuote: quoted });
     });
     view.querySelector("[data-sim=forward]").addEventListener("click", () => {
       const last = thread.messages[thread.messages.length - 1];

@@ -39,7 +39,10 @@ export interface SentRecord {
   legacyMessageId: string;
   subject: string;
   recipients: string[];
-  /** The body exactly as the page posted it: msg[8][1][0][1]. */
+  /**
+   * The body exactly as the page posted it, as the server puts it together: what the rep wrote (msg[8][1][0][1]), then
+   * a reply's trimmed quote when it was sent as a part of its own (msg[8][1][1], `[2, html]`).
+   */
   html: string;
   labels: string[];
   /** The request's path: which mailbox sent it. */
@@ -112,7 +115,7 @@ export class SimulatedGoogle {
       legacyMessageId,
       subject: message[7],
       recipients: message[2].map((r: unknown[]) => r[1]),
-      html: message[8][1][0][1],
+      html: message[8][1].map((part: [number, string]) => part[1]).join(""),
       labels: message[10],
       path,
       at: message[6],

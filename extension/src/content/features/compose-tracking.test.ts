@@ -1,6 +1,6 @@
 // @vitest-environment happy-dom
-// What the rep is told when Gmail reports a send without our tracking id (the page-world sync hook's
-// "mt:gmail-sent-untracked"): a compose the extension never recognised, with tracking on by default, is news the rep
+// What the rep is told when Gmail reports a send without our tracking id (in the request the page-world sync hook
+// passes on with Gmail's answer, "mt:gmail-send-answered"): a compose the extension never recognised, with tracking on by default, is news the rep
 // must hear at once; a compose it knew and that was not to be tracked went out as its toolbar said. And what Gmail's
 // Undo on its "Message sent" notice takes back.
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -19,6 +19,7 @@ vi.mock("../../messaging", async (importOriginal) => ({ ...(await importOriginal
 import { ExtensionReloaded } from "../../messaging";
 import { DEFAULT_OPTIONS, type Options } from "../../options-store";
 import { emitPageEvent } from "../../page-world/events";
+import { gmailSendAnswered } from "../../page-world/sync-answer.test-support";
 import { composeOpened, composeTracking, forgetSends, noteSend, REOPEN_WAIT_MS, UNDO_WINDOW_MS, undoLatestSend } from "./compose-tracking";
 import { followUpReminder } from "./follow-up-reminder";
 
@@ -31,7 +32,13 @@ function start(options: Options = DEFAULT_OPTIONS): void {
 }
 
 function sentUntracked(subject: string): void {
-  emitPageEvent(document, "mt:gmail-sent-untracked", [{ messageId: "18f7a1b2c3d4e5f6", subject, recipients: [], scheduled: false }]);
+  emitPageEvent(
+    document,
+    "mt:gmail-send-answered",
+    gmailSendAnswered([
+      { threadId: "thread-f:9", messageId: "msg-f:9", legacyThreadId: "18f7a1b2c3d4e5f6", legacyMessageId: "18f7a1b2c3d4e5f6", subject },
+    ]),
+  );
 }
 
 const toasts = () => [...document.querySelectorAll(".mt-toast")].map((toast) => toast.textContent ?? "");
@@ -116,18 +123,20 @@ describe("compose tracking: recipients the compose could not read", () => {
     );
     const send = document.querySelector("div.aoO") as HTMLElement;
     send.dispatchEvent(new MouseEvent("mouseup", { bubbles: true, button: 0 }));
-    emitPageEvent(document, "mt:gmail-sent", [
-      {
-        trackingIds: [TRACKING_ID],
-        threadId: "thread-f:1",
-        messageId: "msg-f:1",
-        legacyThreadId: "18f7a1b2c3d4e5f6",
-        legacyMessageId: "18f7a1b2c3d4e5f6",
-        recipients: [{ email: "dana@partner.example", name: "Dana" }],
-        scheduled: false,
-        scheduledAt: null,
-      },
-    ]);
+    emitPageEvent(
+      document,
+      "mt:gmail-send-answered",
+      gmailSendAnswered([
+        {
+          trackingId: TRACKING_ID,
+          threadId: "thread-f:1",
+          messageId: "msg-f:1",
+          legacyThreadId: "18f7a1b2c3d4e5f6",
+          legacyMessageId: "18f7a1b2c3d4e5f6",
+          recipients: [{ email: "dana@partner.example", name: "Dana" }],
+        },
+      ]),
+    );
     const registered = callFromGmail.mock.calls.find(([type]) => type === "messageSent")?.[1] as { request: Record<string, unknown> };
     expect(registered.request).toMatchObject({
       recipients: [{ email: "dana@partner.example", name: "Dana" }],
@@ -206,18 +215,20 @@ describe("compose tracking: a dialog Gmail shows at the send", () => {
     question.remove();
     await flush();
     expect(callFromGmail.mock.calls.filter(([type]) => type === "messageSent")).toEqual([]);
-    emitPageEvent(document, "mt:gmail-sent", [
-      {
-        trackingIds: [trackingId],
-        threadId: "thread-f:2",
-        messageId: "msg-f:2",
-        legacyThreadId: "18f7a1b2c3d4e5f7",
-        legacyMessageId: "18f7a1b2c3d4e5f7",
-        recipients: [{ email: "dana@acme.example" }],
-        scheduled: false,
-        scheduledAt: null,
-      },
-    ]);
+    emitPageEvent(
+      document,
+      "mt:gmail-send-answered",
+      gmailSendAnswered([
+        {
+          trackingId: trackingId,
+          threadId: "thread-f:2",
+          messageId: "msg-f:2",
+          legacyThreadId: "18f7a1b2c3d4e5f7",
+          legacyMessageId: "18f7a1b2c3d4e5f7",
+          recipients: [{ email: "dana@acme.example" }],
+        },
+      ]),
+    );
     const sent = callFromGmail.mock.calls.filter(([type]) => type === "messageSent").map(([, input]) => input);
     expect(sent).toEqual([expect.objectContaining({ trackingId, request: expect.objectContaining({ threadId: "18f7a1b2c3d4e5f7" }) })]);
   });
@@ -273,18 +284,19 @@ describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
   }
 
   function gmailAnswered(trackingId: string): void {
-    emitPageEvent(document, "mt:gmail-sent", [
-      {
-        trackingIds: [trackingId],
-        threadId: "thread-f:1",
-        messageId: "msg-f:1",
-        legacyThreadId: "18f7a1b2c3d4e5f6",
-        legacyMessageId: "18f7a1b2c3d4e5f6",
-        recipients: [],
-        scheduled: false,
-        scheduledAt: null,
-      },
-    ]);
+    emitPageEvent(
+      document,
+      "mt:gmail-send-answered",
+      gmailSendAnswered([
+        {
+          trackingId: trackingId,
+          threadId: "thread-f:1",
+          messageId: "msg-f:1",
+          legacyThreadId: "18f7a1b2c3d4e5f6",
+          legacyMessageId: "18f7a1b2c3d4e5f6",
+        },
+      ]),
+    );
   }
 
   /** Gmail's notice bar (InboxSDK gmail-butter-bar-driver.ts) with a notice; `sent`: the "Message sent" one (Meru). */
@@ -390,7 +402,19 @@ describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
     notice(false).click();
     expect(calls("messageUnsent")).toEqual([]);
     // Then a send without our id (tracking off, or a compose the extension did not see): the notice is its own.
-    emitPageEvent(document, "mt:gmail-sent-untracked", [{ messageId: "18f7a1b2c3d4e5f7", subject: "x", recipients: [], scheduled: false }]);
+    emitPageEvent(
+      document,
+      "mt:gmail-send-answered",
+      gmailSendAnswered([
+        {
+          threadId: "thread-f:9",
+          messageId: "msg-f:9",
+          legacyThreadId: "18f7a1b2c3d4e5f7",
+          legacyMessageId: "18f7a1b2c3d4e5f7",
+          subject: "x",
+        },
+      ]),
+    );
     document.body.innerHTML = "";
     notice(true).click();
     expect(calls("messageUnsent")).toEqual([]);

@@ -22,7 +22,8 @@ import { pixelUrl } from "../../../../shared/protocol";
 import { gmailId } from "../../gmail-ids";
 import { callFromGmail, ExtensionReloaded } from "../../messaging";
 import { hostMatchesDomains, type Options } from "../../options-store";
-import { onPageEvent, type Recipient, type SentMessageIds, type UntrackedSend } from "../../page-world/events";
+import { type GmailSendAnswered, onPageEvent, type Recipient } from "../../page-world/events";
+import { parseGmailJson, type SentMessageIds, sentMessageIds, type UntrackedSend, untrackedSends } from "../../page-world/sync-parser";
 import { CampaignField } from "../compose-campaign";
 import { OptOutToggle } from "../compose-optout";
 import { type Feature, guarded, oncePerCheckpoint, ownPixels } from "../feature";
@@ -802,14 +803,12 @@ export const composeTracking: Feature = {
     for (const type of ["click", "keydown"]) window.addEventListener(type, onUndo, { capture: true, signal });
     onPageEvent(
       document,
-      "mt:gmail-sent",
-      guarded("gmail sent", (sent: SentMessageIds[]) => onGmailSent(sent, options)),
-      signal,
-    );
-    onPageEvent(
-      document,
-      "mt:gmail-sent-untracked",
-      guarded("gmail sent untracked", (sends: UntrackedSend[]) => onUntrackedSent(sends, sessions.values(), options)),
+      "mt:gmail-send-answered",
+      guarded("gmail sent", ({ request, response }: GmailSendAnswered) => {
+        const sends = parseGmailJson(String(request));
+        onGmailSent(sentMessageIds(sends, parseGmailJson(String(response))), options);
+        onUntrackedSent(untrackedSends(sends), sessions.values(), options);
+      }),
       signal,
     );
 

@@ -1,0 +1,46 @@
+// Gmail's /sync request and answer for given sends, in the shape of the real captures (test/fixtures/gmail/sync-api/,
+// 2022-09: the message array at request[1][k][1][1][0][0], the answer's threads at response[1][5]), for tests that
+// need Gmail to have answered particular sends. sync-parser.test.ts reads the captures themselves.
+import type { GmailSendAnswered, Recipient } from "./events";
+
+export interface AnsweredSend {
+  /** The tracking id whose pixel the message carries; none for an untracked send. */
+  trackingId?: string;
+  threadId: string;
+  messageId: string;
+  legacyThreadId: string;
+  legacyMessageId: string;
+  subject?: string;
+  recipients?: Recipient[];
+}
+
+/** An array of `length` nulls with the given entries. */
+function sparse(length: number, entries: Record<number, unknown>): unknown[] {
+  return Object.assign(new Array(length).fill(null), entries);
+}
+
+export function gmailSendAnswered(sends: AnsweredSend[]): GmailSendAnswered {
+  const message = (send: AnsweredSend) =>
+    sparse(11, {
+      0: send.messageId,
+      2: (send.recipients ?? []).map((r) => [1, r.email, r.name ?? null]),
+      6: Date.now(),
+      7: send.subject ?? "",
+      8: [null, [[0, `<div>Hi</div>${send.trackingId ? `<img src="https://t.example/o/${send.trackingId}.gif">` : ""}`]]],
+      10: ["^all", "^pfg"],
+    });
+  const request = [[null, null, 2], sends.map((send, k) => [k, [send.threadId, [null, [[message(send), null, 1]]]]])];
+  const response = [
+    null,
+    sparse(6, {
+      5: sends.map((send) => [
+        [
+          send.threadId,
+          null,
+          sparse(7, { 6: [sparse(20, { 4: [sparse(56, { 0: send.messageId, 55: send.legacyMessageId })], 19: send.legacyThreadId })] }),
+        ],
+      ]),
+    }),
+  ];
+  return { request: JSON.stringify(request), response: JSON.stringify(response) };
+}
