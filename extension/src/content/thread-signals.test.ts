@@ -6,7 +6,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { stableMessageId } from "../../../shared/gmail-message-id";
-import { gmailDate, ownAddresses, readConversation, readThreadRows } from "./thread-signals";
+import { gmailDate, messageTrackingId, ownAddresses, readConversation, readThreadRows } from "./thread-signals";
 
 const NOW = new Date("2026-11-22T12:00:00Z");
 const OWN = new Set(["me@example.com"]);
@@ -96,6 +96,37 @@ describe("an opened conversation", () => {
     document.title = "Gmail";
     expect(ownAddresses(document).size).toBe(0);
     expect(readConversation(document, new Set(), NOW)?.signals.map((s) => s.kind)).toEqual(["reply"]);
+  });
+
+  it("a recipient's reply quoting the rep's email, pixel included, is a reply however its mail program quoted it", () => {
+    // As Gmail shows them: the email's own class and id names prefixed (m_…), the quoted pixel neutralised like any.
+    const quotes = {
+      gmail: `<div class="m_-42gmail_quote"><div class="m_-42gmail_attr">On Sat, Me wrote:</div><blockquote class="m_-42gmail_quote"><div>Hi Carol</div><img data-mt-pixel-id="x"></blockquote></div>`,
+      outlook: `<div id="m_-42appendonsend"></div><hr><div id="m_-42divRplyFwdMsg"><b>From:</b> Me &lt;me@example.com&gt;</div><div>Hi Carol</div><img data-mt-pixel-id="x">`,
+      apple: `<div>On Nov 22, Me wrote:</div><blockquote type="cite"><div>Hi Carol</div><img data-mt-pixel-id="x"></blockquote>`,
+      thunderbird: `<div class="m_-42moz-cite-prefix">On 22/11/2026, Me wrote:</div><div><div>Hi Carol</div><img data-mt-pixel-id="x"></div>`,
+    };
+    for (const [program, quote] of Object.entries(quotes)) {
+      const reply = message({
+        id: "b",
+        legacy: "18f7a1b2c3d4e700",
+        email: "carol@prospect.example",
+        name: "Carol",
+        body: `<div>Sounds good</div>${quote}`,
+      });
+      conversation(MINE, reply);
+      const [, replyElement] = document.querySelectorAll("div.adn");
+      expect([program, messageTrackingId(replyElement as Element)]).toEqual([program, null]);
+      expect([program, readConversation(document, OWN, NOW)?.signals.map((s) => s.kind)]).toEqual([program, ["reply"]]);
+      // Nor is Carol taken for the sender when the page names no address of the account's.
+      document.title = "Gmail";
+      expect([program, readConversation(document, new Set(), NOW)?.signals.map((s) => s.kind)]).toEqual([program, ["reply"]]);
+    }
+    // The rep's own pixel before a quote of their earlier email is still theirs.
+    conversation(
+      message({ id: "c", email: "me@example.com", name: "Me", body: `<div>Bump</div><img data-mt-pixel-id="y">${quotes.outlook}` }),
+    );
+    expect(messageTrackingId(document.querySelector("div.adn") as Element)).toBe("y");
   });
 
   it("re-rendering the same conversation gives the same keys (the content script and the tracker dedupe on them)", () => {

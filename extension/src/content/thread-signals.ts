@@ -7,7 +7,8 @@
 // 1. the window title, "Inbox (3) - me@example.com - Gmail" (present on every Gmail view and locale);
 // 2. the account switcher's aria-label "Google Account: Name (me@example.com)";
 // 3. in a list, participants Gmail itself names "me" (English UI only);
-// 4. in a conversation, the senders of messages that carry one of our (neutralised) pixels: we sent those.
+// 4. in a conversation, the senders of messages that carry one of our (neutralised) pixels outside a quote: we sent
+//    those (a reply quoting our email carries its pixel too).
 // The tracker also gets these addresses (`self`) and ignores replies from them, for send-as aliases.
 // A conversation message counts only after the first message of the sender's in the thread: in a thread someone
 // else started, their first message is not a reply to our tracked email.
@@ -18,7 +19,7 @@ import type { BounceSignal, ReplySignal } from "../../../shared/api";
 import { bouncedAddresses, classifyBounce, isBounceSender } from "../../../shared/bounce";
 import { normalizeEmail } from "../../../shared/email";
 import { stableMessageId } from "../../../shared/gmail-message-id";
-import { NEUTRALISED_PIXELS } from "../page-world/pixel-guard";
+import { NEUTRALISED_PIXELS, PIXEL_ID_ATTRIBUTE } from "../page-world/pixel-guard";
 import {
   accountSwitcherLabel,
   conversationThreadId,
@@ -93,6 +94,31 @@ function bounceOf(gmailMessageId: string, threadId: string, at: string, text: st
   };
 }
 
+/**
+ * What mail programs wrap a quoted email in, and the reply headers they put before one (Outlook's quoted email follows
+ * its header, not inside it). Matched by substring: Gmail shows an email's own class and id names with a prefix
+ * (`m_-123…gmail_quote`). The markers are the ones parsers of replies look for (Gmail `div.gmail_quote`, Apple Mail
+ * and Thunderbird `blockquote type=cite` after `div.moz-cite-prefix`, Outlook `div#divRplyFwdMsg` and
+ * `div#appendonsend`, Yahoo `div.yahoo_quoted`, Proton `div.protonmail_quote`).
+ */
+const QUOTE_CONTAINERS = 'blockquote, [class*="gmail_quote"], [class*="yahoo_quoted"], [class*="protonmail_quote"]';
+const QUOTE_HEADERS = '[id*="divRplyFwdMsg"], [id*="appendonsend"], [class*="moz-cite-prefix"], [class*="OutlookMessageHeader"]';
+
+/**
+ * A message's own tracking id: a neutralised pixel of ours in it, not one quoted from an earlier email (a recipient's
+ * reply quoting the rep's email carries its pixel, and is not the rep's message).
+ */
+export function messageTrackingId(message: Element): string | null {
+  const headers = [...message.querySelectorAll(QUOTE_HEADERS)];
+  for (const img of message.querySelectorAll(NEUTRALISED_PIXELS)) {
+    if (img.closest(QUOTE_CONTAINERS)) continue;
+    if (headers.some((header) => header.compareDocumentPosition(img) & Node.DOCUMENT_POSITION_FOLLOWING)) continue;
+    const id = img.getAttribute(PIXEL_ID_ATTRIBUTE);
+    if (id) return id;
+  }
+  return null;
+}
+
 /** An opened conversation: every reply and notice after the sender's first message in it. */
 export function readConversation(doc: Document, own: Set<string>, now = new Date()): ThreadSignals | null {
   const threadId = conversationThreadId(doc);
@@ -103,7 +129,7 @@ export function readConversation(doc: Document, own: Set<string>, now = new Date
       element,
       email: normalizeEmail(sender.email),
       name: sender.name,
-      ours: element.querySelector(NEUTRALISED_PIXELS) !== null,
+      ours: messageTrackingId(element) !== null,
       id:
         messageGmailIds(element)
           .map(stableMessageId)

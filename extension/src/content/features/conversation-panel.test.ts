@@ -13,7 +13,8 @@ import type { MessageDetail } from "../../../../shared/api";
 import { ExtensionReloaded } from "../../messaging";
 import { DEFAULT_OPTIONS } from "../../options-store";
 import { emitPageEvent } from "../../page-world/events";
-import { ConversationPanels, conversationPanel, messageTrackingId, RETRY_FIRST_MS, RETRY_MAX_MS, renderPanel } from "./conversation-panel";
+import { messageTrackingId } from "../thread-signals";
+import { ConversationPanels, conversationPanel, RETRY_FIRST_MS, RETRY_MAX_MS, renderPanel } from "./conversation-panel";
 import { senderPixels } from "./sender-pixels";
 
 const ID = "a2b3c4d5e6f7g2h3.1.8PHy8_T19vf4-fr7_P3-_w.b_Skov_Og8O7NQ0CbR7t4Q";

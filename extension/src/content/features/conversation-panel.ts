@@ -5,11 +5,12 @@
 import type { MessageDetail, OpenDetail } from "../../../../shared/api";
 import { COUNTED_LABELS, LABEL_TEXT } from "../../../../shared/labels";
 import { callFromGmail, ExtensionReloaded } from "../../messaging";
-import { NEUTRALISED_PIXELS, PIXEL_ID_ATTRIBUTE } from "../../page-world/pixel-guard";
+import { NEUTRALISED_PIXELS } from "../../page-world/pixel-guard";
 import { type Feature, guarded, oncePerCheckpoint } from "../feature";
 import { query, queryAll } from "../gmail-selectors";
 import { debug } from "../log";
 import { onFeedNews, watchElements } from "../page-watch";
+import { messageTrackingId } from "../thread-signals";
 import { ensureStyle, formatTime } from "../ui";
 import { onPixelsNeutralised } from "./sender-pixels";
 
@@ -215,16 +216,6 @@ function pendingLine(doc: Document, trackingId: string, text: string): HTMLEleme
   panel.title = text;
   panel.append(el(doc, "span", "mt-dim", text));
   return panel;
-}
-
-/** A message's own tracking id: a neutralised pixel of ours in it, not one quoted from an earlier email. */
-export function messageTrackingId(message: Element): string | null {
-  for (const img of message.querySelectorAll(NEUTRALISED_PIXELS)) {
-    if (img.closest("blockquote, .gmail_quote")) continue;
-    const id = img.getAttribute(PIXEL_ID_ATTRIBUTE);
-    if (id) return id;
-  }
-  return null;
 }
 
 export const DETAIL_TTL_MS = 30_000;
