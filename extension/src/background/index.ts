@@ -29,8 +29,9 @@ async function deliver(entry: OutboxEntry): Promise<DeliveryResult> {
   if (entry.withdraw) return withdraw(entry, credentials);
   try {
     await trackerApi(credentials.trackerUrl, credentials.apiToken).registerMessage(entry.trackingId, entry.request);
-    // The tracker knows this thread now: its status is asked for again, and replies seen in it meanwhile go out.
-    if (entry.request.threadId) statusCache.invalidate([entry.request.threadId]);
+    // The tracker knows this thread now: its status is asked for again, by the Gmail tabs too (a Sent row drawn as the
+    // email went out holds its untracked state until then), and replies seen in it meanwhile go out.
+    if (entry.request.threadId) news([entry.request.threadId]);
     releaseHeld();
     return "delivered";
   } catch (error) {
@@ -51,7 +52,7 @@ async function withdraw(entry: OutboxEntry, credentials: Credentials): Promise<D
       return { retry: !(error instanceof TrackerError) || error.retryable, error: message };
     }
   }
-  if (entry.request.threadId) statusCache.invalidate([entry.request.threadId]);
+  if (entry.request.threadId) news([entry.request.threadId]);
   return "delivered";
 }
 
