@@ -328,6 +328,15 @@ describe("sent list marks", () => {
     expect(aggregate([status("t", { state: "stopped" })])?.mark).toBe("stopped");
   });
 
+  it("a thread is red when its newest email bounced, not for an earlier one's bounce that a follow-up came after", () => {
+    const bounced = status("t", { state: "bounced" });
+    const opened = status("t", { state: "opened", openCount: 2, lastOpenAt: "2026-11-21T10:00:00Z" });
+    // Oldest first, as the tracker lists a thread's messages.
+    expect(aggregate([bounced, opened])).toMatchObject({ mark: "opened", openCount: 2 });
+    expect(aggregate([opened, bounced])?.mark).toBe("bounced");
+    expect(aggregate([bounced])?.mark).toBe("bounced");
+  });
+
   it("on the real classic thread list (no thread ids on rows) finds the rows by fallback and marks nothing", async () => {
     document.body.innerHTML = readFileSync(FIXTURE, "utf8").replace(/<script[\s\S]*?<\/script>/g, ""); // the capture's scripts are not ours to load
     const { requests, fetchStatus } = tracker({});

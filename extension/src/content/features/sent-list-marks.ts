@@ -33,7 +33,11 @@ const KEPT_THREADS = 5_000;
 
 const later = (a: string | null, b: string | null) => (!a ? b : !b ? a : a > b ? a : b);
 
-/** One thread's mark from the tracked messages in it (a thread may hold several tracked sends). Null: untracked. */
+/**
+ * One thread's mark from the tracked messages in it (a thread may hold several tracked sends), oldest sent first as
+ * the tracker lists them. Red when the newest bounced: an earlier email's bounce (a mistyped address, since put right)
+ * does not hide what the follow-ups it was followed by got. Null: untracked.
+ */
 export function aggregate(messages: MessageStatus[]): RowState | null {
   if (messages.length === 0) return null;
   let openCount = 0;
@@ -47,7 +51,7 @@ export function aggregate(messages: MessageStatus[]): RowState | null {
     lastClickAt = later(lastClickAt, m.lastClickAt);
   }
   const states = messages.map((m) => m.state);
-  const mark: MarkState = states.includes("bounced")
+  const mark: MarkState = states[states.length - 1] === "bounced"
     ? "bounced"
     : clickCount > 0
       ? "clicked"
