@@ -150,6 +150,34 @@ describe("privacy", () => {
     }
   });
 
+  it("the opt-out page of an email whose registration has not arrived asks the reader to try again, and records nothing", async () => {
+    const account = await createAccount();
+    const id = await mintTrackingId(account.key);
+    // Its opens are stored already, for when it is registered: "not known, nothing is tracked" would be untrue.
+    await openPixel(id);
+    await waitForEvents(id, 1);
+    const form = { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "email=reader%40acme.example" };
+    for (const answer of [await call(`/u/${id}`), await call(`/u/${id}`, form)]) {
+      expect(answer.status).toBe(503);
+      expect(answer.headers.get("retry-after")).toBe("60");
+      expect(answer.headers.get("content-type")).toMatch(/^text\/html/);
+      expect(await answer.text()).toMatch(/try again in a minute/i);
+    }
+    const recorded = async () => [
+      await env.DB.prepare("SELECT count(*) AS n FROM opt_outs WHERE account_id = ?").bind(account.accountId).first("n"),
+      await env.DB.prepare("SELECT count(*) AS n FROM signals WHERE message_id = ?").bind(id).first("n"),
+    ];
+    expect(await recorded()).toEqual([0, 0]);
+    // Once registered, the same link opens the page, and the opt-out is taken.
+    expect((await account.json("PUT", `/api/messages/${id}`, registration({ recipients: [{ email: "reader@acme.example" }] }))).status).toBe(200);
+    expect((await call(`/u/${id}`)).status).toBe(200);
+    expect((await call(`/u/${id}`, form)).status).toBe(200);
+    expect(await recorded()).toEqual([1, 1]);
+    // A deleted email is not known any more.
+    expect((await account.json("DELETE", `/api/messages/${id}`)).status).toBeLessThan(300);
+    expect((await call(`/u/${id}`)).status).toBe(404);
+  });
+
   it("keeps honouring an opt-out on a shared email after the opted-out contact is deleted", async () => {
     const account = await createAccount();
     const links = [{ index: 0, url: "https://example.com/" }];

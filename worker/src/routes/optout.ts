@@ -15,6 +15,20 @@ import { type VerifiedId, verifiedTrackingId } from "../verify";
 const MAX_FORM_BYTES = 4096;
 
 const UNKNOWN = () => htmlPage("Email not found", "<p>This email is not known to this server any more, so nothing is tracked.</p>", 404);
+/**
+ * An email whose registration has not arrived (seconds after the send, up to a minute or so when the sender's browser
+ * retries): its opens may already be stored, so "not known, nothing is tracked" would be untrue, and there are no
+ * recipients yet to check an address against. The reader is asked to come back; nothing is changed meanwhile.
+ */
+const NOT_YET = () => {
+  const page = htmlPage(
+    "Try again in a minute",
+    "<p>The sender's server has not been told of this email yet (it usually is within a minute of sending), so tracking cannot be turned off for it yet. Nothing was changed: try again in a minute.</p>",
+    503,
+  );
+  page.headers.set("Retry-After", "60");
+  return page;
+};
 const DONE = () =>
   htmlPage(
     "Tracking is off",
@@ -33,12 +47,11 @@ async function target(c: Context<AppEnv>): Promise<Target | Response> {
   // one); only invalid ids are throttled, as click links are (docs/protocol.md §9, "Privacy switches").
   const verified = await verifiedTrackingId(c.env, c.req.param("id") ?? "");
   if (!verified) return invalidLinkAnswer(c.env, c.req.raw, Date.now());
-  const message = await c.env.DB.prepare(
-    "SELECT id, recipient_count FROM messages WHERE id = ? AND account_id = ? AND deleted_at IS NULL AND registered_at IS NOT NULL",
-  )
+  const message = await c.env.DB.prepare("SELECT id, recipient_count, registered_at, deleted_at FROM messages WHERE id = ? AND account_id = ?")
     .bind(verified.id.value, verified.id.accountId)
-    .first<{ id: string; recipient_count: number }>();
-  if (!message) return UNKNOWN();
+    .first<{ id: string; recipient_count: number; registered_at: number | null; deleted_at: number | null }>();
+  if (message?.deleted_at) return UNKNOWN();
+  if (!message?.registered_at) return NOT_YET();
   // None for an email whose recipients the extension could not read, or whose every contact the sender deleted:
   // its readers can opt out all the same (the form asks for their address).
   const { results } = await c.env.DB.prepare("SELECT email FROM message_recipients WHERE message_id = ? ORDER BY email")
