@@ -340,7 +340,11 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
           .createAccount(input.name ? { name: input.name } : {}, input.registrationSecret)
           .catch((error: unknown) => {
             if (error instanceof TrackerError && error.status === 403)
-              throw new Error("this tracker requires a registration secret: ask its owner for it");
+              throw new Error(
+                input.registrationSecret
+                  ? "this tracker does not accept that registration secret: check it with the tracker's owner"
+                  : "this tracker requires a registration secret: ask its owner for it",
+              );
             throw error;
           });
         credentials = {

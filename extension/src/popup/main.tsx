@@ -127,7 +127,8 @@ function Popup() {
         <h1>Mailtracker</h1>
         {connection.connected ? (
           <p class={activity.reachable ? "ok" : "error"} data-testid="connection">
-            {activity.reachable ? "Tracking" : "Not tracking"}: <code>{connection.trackerUrl}</code>
+            {/* Unreachable is not untracked: sends still carry their pixel and links, and the outbox keeps their registrations. */}
+            {activity.reachable ? "Tracking" : "Tracking, but the tracker does not answer"}: <code>{connection.trackerUrl}</code>
           </p>
         ) : (
           <div data-testid="connection" class="connect-offer">
@@ -148,7 +149,9 @@ function Popup() {
         )}
         {connection.connected ? (
           <p class="error" hidden={activity.reachable} data-testid="reachable" data-reachable={String(activity.reachable)}>
-            {activity.reachable ? "" : `The tracker does not answer: ${activity.problem}`}
+            {activity.reachable
+              ? ""
+              : `The tracker does not answer: ${activity.problem}. Emails you send are still tracked: it is told of them once it answers, and opens and clicks show from then.`}
           </p>
         ) : null}
       </header>
