@@ -128,7 +128,7 @@ function Popup() {
         {connection.connected ? (
           <p class={activity.reachable ? "ok" : "error"} data-testid="connection">
             {/* Unreachable is not untracked: sends still carry their pixel and links, and the outbox keeps their registrations. */}
-            {activity.reachable ? "Tracking" : "Tracking, but the tracker does not answer"}: <code>{connection.trackerUrl}</code>
+            {activity.reachable ? "Tracking" : "Connected, but the tracker does not answer"}: <code>{connection.trackerUrl}</code>
           </p>
         ) : (
           <div data-testid="connection" class="connect-offer">
@@ -151,7 +151,7 @@ function Popup() {
           <p class="error" hidden={activity.reachable} data-testid="reachable" data-reachable={String(activity.reachable)}>
             {activity.reachable
               ? ""
-              : `The tracker does not answer: ${activity.problem}. Emails you send are still tracked: it is told of them once it answers, and opens and clicks show from then.`}
+              : `The tracker does not answer: ${activity.problem}. Emails you send still carry their tracking, and the tracker is told of them once it answers.`}
           </p>
         ) : null}
       </header>
