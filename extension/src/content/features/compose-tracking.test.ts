@@ -44,12 +44,41 @@ function sentUntracked(subject: string): void {
 const toasts = () => [...document.querySelectorAll(".mt-toast")].map((toast) => toast.textContent ?? "");
 const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
 
-describe("compose tracking: a send Gmail reports untracked", () => {
-  afterEach(() => {
-    for (const controller of started.splice(0)) controller.abort();
-    document.body.innerHTML = "";
-  });
+/** A compose dialog as compose-dialog-2020-10.html has it: its root, subject, recipients' chips, body and Send button. */
+function composeHtml({ subject, chips = "", body = "" }: { subject: string; chips?: string; body?: string }): string {
+  return `<div class="M9"><input name="subjectbox" value="${subject}">
+      <div name="to">${chips}</div>
+      <div contenteditable="true" g_editable="true" role="textbox">${body}</div>
+      <table class="IZ"><tbody><tr><td class="gU Up"><div role="button" class="aoO" data-tooltip="Send">Send</div></td></tr></tbody></table>
+    </div>`;
+}
 
+function openDialog(compose: Parameters<typeof composeHtml>[0]): void {
+  document.body.innerHTML = `<div role="dialog">${composeHtml(compose)}</div>`;
+}
+
+/** A connected tab's background: it mints `trackingId`, has signed no link yet, and queues registrations. */
+function backgroundMinting(trackingId: string): void {
+  callFromGmail.mockImplementation(async (type: string) => {
+    if (type === "mintId") return { trackingId, trackerUrl: "https://t.example" };
+    if (type === "signLinks") return [];
+    return { queued: true };
+  });
+}
+
+/** The rep clicks Send (the compose tracking listens for the button's mouseup). */
+function clickSend(root: ParentNode = document): void {
+  root.querySelector("div.aoO")?.dispatchEvent(new MouseEvent("mouseup", { bubbles: true, button: 0 }));
+}
+
+afterEach(() => {
+  for (const controller of started.splice(0)) controller.abort();
+  document.body.innerHTML = "";
+  callFromGmail.mockReset();
+  forgetSends();
+});
+
+describe("compose tracking: a send Gmail reports untracked", () => {
   it("from a compose the extension never recognised, with tracking on by default: the rep is told at once", async () => {
     start();
     sentUntracked("Pricing for Q3");
@@ -65,10 +94,8 @@ describe("compose tracking: a send Gmail reports untracked", () => {
   });
 
   it("from a compose the extension knew, closed while it was not to be tracked: nothing is said", async () => {
-    // A compose as compose-dialog-2020-10.html has it (the root, the subject, the body), in a tab not connected yet,
-    // so its toolbar says it is not tracked.
-    document.body.innerHTML = `<div role="dialog"><div class="M9"><input name="subjectbox" value="Pricing for Q3">
-      <div contenteditable="true" g_editable="true" role="textbox"></div></div></div>`;
+    // In a tab not connected yet, so its toolbar says it is not tracked.
+    openDialog({ subject: "Pricing for Q3" });
     start();
     await flush();
     document.body.innerHTML = "";
@@ -79,16 +106,9 @@ describe("compose tracking: a send Gmail reports untracked", () => {
 });
 
 describe("compose tracking: an extension updated under the page", () => {
-  afterEach(() => {
-    for (const controller of started.splice(0)) controller.abort();
-    document.body.innerHTML = "";
-    callFromGmail.mockReset();
-  });
-
   it("says the email is not tracked and that reloading Gmail fixes it", async () => {
     callFromGmail.mockRejectedValue(new ExtensionReloaded());
-    document.body.innerHTML = `<div role="dialog"><div class="M9"><input name="subjectbox" value="Intro">
-      <div contenteditable="true" g_editable="true" role="textbox">Hi</div></div></div>`;
+    openDialog({ subject: "Intro", body: "Hi" });
     start();
     await vi.waitFor(() =>
       expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-status")).toBe(
@@ -99,30 +119,15 @@ describe("compose tracking: an extension updated under the page", () => {
 });
 
 describe("compose tracking: recipients the compose could not read", () => {
-  afterEach(() => {
-    for (const controller of started.splice(0)) controller.abort();
-    document.body.innerHTML = "";
-    callFromGmail.mockReset();
-  });
-
   it("checks the exclusions against Gmail's send request, and registers an excluded recipient's email untracked", async () => {
-    callFromGmail.mockImplementation(async (type: string) => {
-      if (type === "mintId") return { trackingId: TRACKING_ID, trackerUrl: "https://t.example" };
-      if (type === "signLinks") return [];
-      return { queued: true };
-    });
+    backgroundMinting(TRACKING_ID);
     // Today's chip shows the contact's name; this one's attributes are renamed, so no address is read from it.
-    document.body.innerHTML = `<div role="dialog"><div class="M9"><input name="subjectbox" value="Intro">
-      <div name="to"><div role="option" class="afV"><span class="afX">Dana</span></div></div>
-      <div contenteditable="true" g_editable="true" role="textbox">Hi Dana</div>
-      <table class="IZ"><tbody><tr><td class="gU Up"><div role="button" class="aoO" data-tooltip="Send">Send</div></td></tr></tbody></table>
-    </div></div>`;
+    openDialog({ subject: "Intro", chips: `<div role="option" class="afV"><span class="afX">Dana</span></div>`, body: "Hi Dana" });
     start({ ...DEFAULT_OPTIONS, excludedRecipientDomains: ["partner.example"] });
     await vi.waitFor(() =>
       expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-status")).toMatch(/^Recipients not recognised/),
     );
-    const send = document.querySelector("div.aoO") as HTMLElement;
-    send.dispatchEvent(new MouseEvent("mouseup", { bubbles: true, button: 0 }));
+    clickSend();
     emitPageEvent(
       document,
       "mt:gmail-send-answered",
@@ -146,60 +151,29 @@ describe("compose tracking: recipients the compose could not read", () => {
   });
 });
 
-describe("compose tracking: links not signed in time", () => {
-  afterEach(() => {
-    for (const controller of started.splice(0)) controller.abort();
-    document.body.innerHTML = "";
-    callFromGmail.mockReset();
-    forgetSends();
-  });
+describe("compose tracking: what the rep is told of a send", () => {
+  const DANA = `<div role="option" data-hovercard-id="dana@acme.example"><span>Dana</span></div>`;
 
-  it("tells the rep after Gmail removes the compose, not only on the toolbar that leaves with it", async () => {
+  it("links not signed in time: told after Gmail removes the compose, not only on the toolbar that leaves with it", async () => {
     // An id of its own: the module keeps each send it prepared by id, and other tests send TRACKING_ID.
-    const trackingId = "a2b3c4d5e6f7g2h3.1.7OGx7_S08ue3-eq6_O2-_v.a_Rjnu_Nf7N6MP9BaQ6s3P";
-    callFromGmail.mockImplementation(async (type: string) => {
-      if (type === "mintId") return { trackingId, trackerUrl: "https://t.example" };
-      if (type === "signLinks") return []; // the background has not signed the link yet
-      return { queued: true };
-    });
-    document.body.innerHTML = `<div role="dialog"><div class="M9"><input name="subjectbox" value="Pricing">
-      <div name="to"><div role="option" data-hovercard-id="dana@acme.example"><span>Dana</span></div></div>
-      <div contenteditable="true" g_editable="true" role="textbox"><a href="https://shop.example/offer">offer</a></div>
-      <table class="IZ"><tbody><tr><td class="gU Up"><div role="button" class="aoO" data-tooltip="Send">Send</div></td></tr></tbody></table>
-    </div></div>`;
+    backgroundMinting("a2b3c4d5e6f7g2h3.1.7OGx7_S08ue3-eq6_O2-_v.a_Rjnu_Nf7N6MP9BaQ6s3P"); // and no link signed yet
+    openDialog({ subject: "Pricing", chips: DANA, body: `<a href="https://shop.example/offer">offer</a>` });
     start();
     await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")).not.toBeNull());
-    (document.querySelector("div.aoO") as HTMLElement).dispatchEvent(new MouseEvent("mouseup", { bubbles: true, button: 0 }));
+    clickSend();
     expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-status")).toBe("1 link(s) not tracked (still being prepared)");
     document.querySelector('[role="dialog"]')?.remove(); // Gmail sends it: the compose goes
     await vi.waitFor(() => expect(toasts()).toEqual([expect.stringContaining('"Pricing": 1 link(s) not tracked (still being prepared)')]));
   });
-});
 
-describe("compose tracking: a dialog Gmail shows at the send", () => {
-  afterEach(() => {
-    for (const controller of started.splice(0)) controller.abort();
-    document.body.innerHTML = "";
-    callFromGmail.mockReset();
-    forgetSends();
-  });
-
-  it("registers nothing when the compose closes, and registers the email when Gmail sends it after all", async () => {
+  it("a dialog Gmail shows at the send: nothing registered when the compose closes, the email when Gmail sends it after all", async () => {
     // An id of its own: the module keeps each send it prepared by id, and other tests send TRACKING_ID.
     const trackingId = "a2b3c4d5e6f7g2h3.1.6NFw6_R97td2-dp5_N1-_u.z_Qimt_Me6M5LO8AzP5r2O";
-    callFromGmail.mockImplementation(async (type: string) => {
-      if (type === "mintId") return { trackingId, trackerUrl: "https://t.example" };
-      if (type === "signLinks") return [];
-      return { queued: true };
-    });
-    document.body.innerHTML = `<div role="dialog"><div class="M9"><input name="subjectbox" value="Deck attached">
-      <div name="to"><div role="option" data-hovercard-id="dana@acme.example"><span>Dana</span></div></div>
-      <div contenteditable="true" g_editable="true" role="textbox">Deck attached</div>
-      <table class="IZ"><tbody><tr><td class="gU Up"><div role="button" class="aoO" data-tooltip="Send">Send</div></td></tr></tbody></table>
-    </div></div>`;
+    backgroundMinting(trackingId);
+    openDialog({ subject: "Deck attached", chips: DANA, body: "Deck attached" });
     start();
     await vi.waitFor(() => expect(document.querySelector(".mt-toolbar[data-mt-tracking-id]")).not.toBeNull());
-    (document.querySelector("div.aoO") as HTMLElement).dispatchEvent(new MouseEvent("mouseup", { bubbles: true, button: 0 }));
+    clickSend();
     // "Did you mean to attach files?" (InboxSDK gmail-modal-view-driver.ts: div.Kj-JD[role=alertdialog]).
     const question = document.createElement("div");
     question.className = "Kj-JD";
@@ -241,10 +215,6 @@ describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
   let reminderDays: number | null = null;
 
   afterEach(() => {
-    for (const controller of started.splice(0)) controller.abort();
-    document.body.innerHTML = "";
-    callFromGmail.mockReset();
-    forgetSends();
     reminderDays = null;
   });
 
@@ -264,11 +234,11 @@ describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
   async function openCompose(): Promise<Element> {
     const dialog = document.createElement("div");
     dialog.setAttribute("role", "dialog");
-    dialog.innerHTML = `<div class="M9"><input name="subjectbox" value="Pricing">
-      <div name="to"><div role="option" data-hovercard-id="carol@prospect.example" data-name="Carol"></div></div>
-      <div contenteditable="true" g_editable="true" role="textbox">Hi Carol</div>
-      <table class="IZ"><tbody><tr><td class="gU Up"><div role="button" class="aoO" data-tooltip="Send">Send</div></td></tr></tbody></table>
-    </div>`;
+    dialog.innerHTML = composeHtml({
+      subject: "Pricing",
+      chips: `<div role="option" data-hovercard-id="carol@prospect.example" data-name="Carol"></div>`,
+      body: "Hi Carol",
+    });
     document.body.append(dialog);
     await vi.waitFor(() => expect(dialog.querySelector(".mt-toolbar[data-mt-tracking-id]")).not.toBeNull());
     return dialog;
@@ -277,7 +247,7 @@ describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
   /** The rep clicks Send; Gmail closes the compose, as it does when the send starts. */
   async function send(dialog: Element): Promise<string> {
     const id = dialog.querySelector<HTMLElement>(".mt-toolbar")?.dataset.mtTrackingId ?? "";
-    dialog.querySelector("div.aoO")?.dispatchEvent(new MouseEvent("mouseup", { bubbles: true, button: 0 }));
+    clickSend(dialog);
     dialog.remove();
     await flush();
     return id;

@@ -51,15 +51,16 @@ export function aggregate(messages: MessageStatus[]): RowState | null {
     lastClickAt = later(lastClickAt, m.lastClickAt);
   }
   const states = messages.map((m) => m.state);
-  const mark: MarkState = states[states.length - 1] === "bounced"
-    ? "bounced"
-    : clickCount > 0
-      ? "clicked"
-      : openCount > 0
-        ? "opened"
-        : states.every((s) => s === "stopped")
-          ? "stopped"
-          : "delivered";
+  const mark: MarkState =
+    states[states.length - 1] === "bounced"
+      ? "bounced"
+      : clickCount > 0
+        ? "clicked"
+        : openCount > 0
+          ? "opened"
+          : states.every((s) => s === "stopped")
+            ? "stopped"
+            : "delivered";
   return { mark, openCount, lastOpenAt, clickCount, lastClickAt };
 }
 
