@@ -234,6 +234,25 @@ export function defineScenarios(
         trackingId,
       );
 
+    /** Opens the conversation of an email sent with sendTracked and starts an inline reply or forward: its scope. */
+    const answerInline = async (gmail: Tab, first: { id: string; sent: SentRecord }, how: "reply" | "forward") => {
+      await go(gmail, `#sent/${first.sent.legacyThreadId}`);
+      await settledConversation(gmail, first.id);
+      await gmail.click(`[data-sim=${how}]`);
+      return "#main .ip";
+    };
+
+    /** Writes an inline compose to Carol and sends it once ready: what Gmail's server got, and the send's own id. */
+    const sendInlineToCarol = async (gmail: Tab, scope: string, html: string) => {
+      await fill(gmail, scope, { to: ["carol@prospect.example"], html });
+      await ready(gmail, scope);
+      const count = google.sent.length;
+      await gmail.click(`${scope} ${SEND}`);
+      const sent = await nextSend(count);
+      const [, , id = ""] = PIXEL(tracker.url).exec(sent.html) ?? [];
+      return { sent, id };
+    };
+
     /** The extension's stored notifications and feed labels of a message, read from one of its own pages. */
     const storedFor = (page: Tab, messageId: string) =>
       page.evaluate(async (m) => {
@@ -503,22 +522,18 @@ export function defineScenarios(
       [ENGLISH, GERMAN],
       async (variant) => {
         const { gmail } = await setUp(variant);
-        const first = await sendTracked(gmail, { to: ["carol@prospect.example"], subject: "Pricing for Q3", html: "<div>Our prices.</div>" });
-        await go(gmail, `#sent/${first.sent.legacyThreadId}`);
-        await settledConversation(gmail, first.id);
-        await gmail.click("[data-sim=reply]");
-        const scope = "#main .ip";
+        const first = await sendTracked(gmail, {
+          to: ["carol@prospect.example"],
+          subject: "Pricing for Q3",
+          html: "<div>Our prices.</div>",
+        });
+        const scope = await answerInline(gmail, first, "reply");
         await gmail.waitFor((s) => document.querySelector(`${s} [data-sim=show-trimmed]`), scope);
         // The quote is not in the compose: only Gmail's send request carries it, as a part of its own.
         expect(await gmail.evaluate((s) => document.querySelector(`${s} [g_editable] .gmail_quote`) === null, scope)).toBe(true);
-        await fill(gmail, scope, { to: ["carol@prospect.example"], html: "<div>Any questions?</div>" });
-        await ready(gmail, scope);
-        const count = google.sent.length;
-        await gmail.click(`${scope} ${SEND}`);
-        const sent = await nextSend(count);
+        const { sent, id } = await sendInlineToCarol(gmail, scope, "<div>Any questions?</div>");
         expect(sent.html).toContain('<div class="gmail_quote">');
         expect(sent.html).toContain("Our prices.");
-        const [, , id = ""] = PIXEL(tracker.url).exec(sent.html) ?? [];
         expect(id).not.toBe("");
         expect(id).not.toBe(first.id);
         // Registered as the reply, with its own id only: the quoted one is the first email's.
@@ -539,21 +554,13 @@ export function defineScenarios(
           subject: "Pricing for Q3",
           html: '<div>See <a href="https://shop.example/pricing?plan=pro&amp;x=1">our pricing</a>.</div>',
         });
-        await go(gmail, `#sent/${first.sent.legacyThreadId}`);
-        await settledConversation(gmail, first.id);
-        await gmail.click("[data-sim=reply]");
-        const scope = "#main .ip";
+        const scope = await answerInline(gmail, first, "reply");
         await gmail.click(`${scope} [data-sim=show-trimmed]`);
         await gmail.waitFor((s) => document.querySelector(`${s} [g_editable] blockquote`), scope);
         expect(await gmail.evaluate((s) => document.querySelector(`${s} [role=dialog]`) === null, scope)).toBe(true);
-        await fill(gmail, scope, { to: ["carol@prospect.example"], html: "<div>Any questions?</div>" });
-        await ready(gmail, scope);
-        const count = google.sent.length;
-        await gmail.click(`${scope} ${SEND}`);
-        const sent = await nextSend(count);
+        const { sent, id } = await sendInlineToCarol(gmail, scope, "<div>Any questions?</div>");
         expect(sent.html).toContain("blockquote");
         expect(sent.html).not.toContain(first.id);
-        const [, , id = ""] = PIXEL(tracker.url).exec(sent.html) ?? [];
         expect(id).not.toBe("");
         expect(id).not.toBe(first.id);
         const message = await registered(id);
@@ -566,10 +573,7 @@ export function defineScenarios(
     scenario("an inline forward strips the quoted email's pixel and carries its own, for the new recipient", [ENGLISH], async (variant) => {
       const { gmail } = await setUp(variant);
       const first = await sendTracked(gmail, { to: ["carol@prospect.example"], subject: "Pricing for Q3", html: "<div>Prices.</div>" });
-      await go(gmail, `#sent/${first.sent.legacyThreadId}`);
-      await settledConversation(gmail, first.id);
-      await gmail.click("[data-sim=forward]");
-      const scope = "#main .ip";
+      const scope = await answerInline(gmail, first, "forward");
       await gmail.waitFor(
         (s) => document.querySelector(`${s} [g_editable] .gmail_quote`)?.textContent?.includes("Forwarded message"),
         scope,

@@ -39,20 +39,16 @@ export function invalidLinkResponse(): Response {
 }
 
 export function throttledLinkResponse(): Response {
-  const response = htmlPage(
-    "Too many invalid links",
-    "<p>Your network sent too many invalid tracking links. Try again in a minute.</p>",
-    429,
-  );
-  response.headers.set("Retry-After", "60");
-  return response;
+  return htmlPage("Too many invalid links", "<p>Your network sent too many invalid tracking links. Try again in a minute.</p>", 429, {
+    "Retry-After": "60",
+  });
 }
 
 /**
  * The one plain HTML page the public endpoints answer with: `title` as its title and heading, then `body` (trusted
  * HTML: never text from the request). No script, style or framing; forms post only to this server; never cached.
  */
-export function htmlPage(title: string, body: string, status = 200): Response {
+export function htmlPage(title: string, body: string, status = 200, headers: Record<string, string> = {}): Response {
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="robots" content="noindex"><meta name="viewport" content="width=device-width">
 <title>${title}</title></head>
@@ -66,6 +62,7 @@ export function htmlPage(title: string, body: string, status = 200): Response {
       "Content-Security-Policy": "default-src 'none'; form-action 'self'; frame-ancestors 'none'",
       "Referrer-Policy": "no-referrer",
       "X-Content-Type-Options": "nosniff",
+      ...headers,
     },
   });
 }

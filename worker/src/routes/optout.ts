@@ -20,15 +20,13 @@ const UNKNOWN = () => htmlPage("Email not found", "<p>This email is not known to
  * retries): its opens may already be stored, so "not known, nothing is tracked" would be untrue, and there are no
  * recipients yet to check an address against. The reader is asked to come back; nothing is changed meanwhile.
  */
-const NOT_YET = () => {
-  const page = htmlPage(
+const NOT_YET = () =>
+  htmlPage(
     "Try again in a minute",
     "<p>The sender's server has not been told of this email yet (it usually is within a minute of sending), so tracking cannot be turned off for it yet. Nothing was changed: try again in a minute.</p>",
     503,
+    { "Retry-After": "60" },
   );
-  page.headers.set("Retry-After", "60");
-  return page;
-};
 const DONE = () =>
   htmlPage(
     "Tracking is off",
@@ -47,7 +45,9 @@ async function target(c: Context<AppEnv>): Promise<Target | Response> {
   // one); only invalid ids are throttled, as click links are (docs/protocol.md §9, "Privacy switches").
   const verified = await verifiedTrackingId(c.env, c.req.param("id") ?? "");
   if (!verified) return invalidLinkAnswer(c.env, c.req.raw, Date.now());
-  const message = await c.env.DB.prepare("SELECT id, recipient_count, registered_at, deleted_at FROM messages WHERE id = ? AND account_id = ?")
+  const message = await c.env.DB.prepare(
+    "SELECT id, recipient_count, registered_at, deleted_at FROM messages WHERE id = ? AND account_id = ?",
+  )
     .bind(verified.id.value, verified.id.accountId)
     .first<{ id: string; recipient_count: number; registered_at: number | null; deleted_at: number | null }>();
   if (message?.deleted_at) return UNKNOWN();
