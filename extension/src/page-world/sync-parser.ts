@@ -165,16 +165,18 @@ const JSON_STRING = /"(?:[^"\\]+|\\.)*"/g;
  * one is a reader's click.
  */
 export function withoutQuotedPixels(body: string, request: unknown, trackerUrl: string): string {
-  const quotes = new Set<string>();
+  const cleaned = new Map<string, string>();
   forEachSend(request, (message) => {
-    for (const html of htmlParts(message, true)) quotes.add(html);
+    for (const html of htmlParts(message, true)) {
+      const without = withoutPixels(html, trackerUrl);
+      if (without !== html) cleaned.set(html, without);
+    }
   });
-  return quotes.size === 0
-    ? body
-    : body.replace(JSON_STRING, (literal) => {
-        const value = JSON.parse(literal);
-        return quotes.has(value) ? JSON.stringify(withoutPixels(value, trackerUrl)) : literal;
-      });
+  if (cleaned.size === 0) return body;
+  return body.replace(JSON_STRING, (literal) => {
+    const without = cleaned.get(JSON.parse(literal));
+    return without === undefined ? literal : JSON.stringify(without);
+  });
 }
 
 /** Threads in a sync response, with the legacy ids of their messages. */
