@@ -208,9 +208,9 @@ describe("a held event delays only itself", () => {
     extension.restart();
     expect(await extension.pollAt(forwardedAt)).toBe(1);
     const last = extension.answers.at(-1);
-    expect(last?.events.map((e) => [e.messageId, e.label, e.notify])).toEqual([
-      [forwarded, "human", false],
-      [message.id, "gmail-proxy", true],
+    expect(last?.events.map((e) => [e.messageId, e.label, e.counted, e.notify])).toEqual([
+      [forwarded, "human", false, false],
+      [message.id, "gmail-proxy", true, true],
     ]);
     expect([last?.ahead, last?.nextAt, last?.cursor]).toEqual([[], null, last?.events.at(-1)?.cursor]);
     expect(await extension.pollAt(forwardedAt + 60_000)).toBe(0);
@@ -218,6 +218,8 @@ describe("a held event delays only itself", () => {
     // Notified once, at its own time; each event taken once; the cursor past both.
     expect(extension.shown).toEqual([{ key: `open:${message.id}`, at: realFinalAt }]);
     expect(extension.state().activity.map((a) => a.messageId)).toEqual([forwarded, message.id]);
+    // Its totals count the registered email's open only, as the tracker's own daily counts do.
+    expect(Object.values(extension.state().days)).toEqual([{ opens: 1, clicks: 0 }]);
     expect(extension.state()).toMatchObject({ cursor: last?.cursor, ahead: [] });
     // Each request read at most its page (100 rows) and the account: here 2 events and their messages, and the token.
   });

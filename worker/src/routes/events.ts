@@ -21,7 +21,10 @@ function feedEvent(row: FeedRow): FeedEvent {
     kind: row.kind,
     linkIndex: row.link_index,
     label: row.label,
-    counted: COUNTED_LABELS.includes(row.label),
+    // An email not registered when its hit is released counts for nothing: once registered, its tracking may turn out
+    // to be off, or a recipient to have opted out, and the tracker then drops the hit (upsertMessage), which the
+    // extension's totals could not take back. The tracker's own counts (activity, digest, campaigns) agree.
+    counted: row.registered_at !== null && COUNTED_LABELS.includes(row.label),
     notify: row.notify && COUNTED_LABELS.includes(row.label),
     at: new Date(row.occurred_at).toISOString(),
   };
