@@ -169,7 +169,9 @@ describe("privacy", () => {
     ];
     expect(await recorded()).toEqual([0, 0]);
     // Once registered, the same link opens the page, and the opt-out is taken.
-    expect((await account.json("PUT", `/api/messages/${id}`, registration({ recipients: [{ email: "reader@acme.example" }] }))).status).toBe(200);
+    expect(
+      (await account.json("PUT", `/api/messages/${id}`, registration({ recipients: [{ email: "reader@acme.example" }] }))).status,
+    ).toBe(200);
     expect((await call(`/u/${id}`)).status).toBe(200);
     expect((await call(`/u/${id}`, form)).status).toBe(200);
     expect(await recorded()).toEqual([1, 1]);
