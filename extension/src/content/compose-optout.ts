@@ -44,7 +44,7 @@ export class OptOutToggle {
   readonly button: HTMLButtonElement;
 
   constructor(
-    private readonly options: Options,
+    private options: Options,
     makeToggle: (className: string, label: string, onToggle: () => void) => HTMLButtonElement,
   ) {
     this.on = options.optOutLinkByDefault;
@@ -52,6 +52,12 @@ export class OptOutToggle {
       this.on = !this.on;
       this.render();
     });
+    this.render();
+  }
+
+  /** Options changed while the compose is open: the link's new wording; the rep's choice stays. */
+  setOptions(options: Options): void {
+    this.options = options;
     this.render();
   }
 

@@ -20,15 +20,16 @@ import { ExtensionReloaded } from "../../messaging";
 import { DEFAULT_OPTIONS, type Options } from "../../options-store";
 import { emitPageEvent } from "../../page-world/events";
 import { gmailSendAnswered } from "../../page-world/sync-answer.test-support";
+import type { Feature } from "../feature";
 import { composeOpened, composeTracking, forgetSends, noteSend, REOPEN_WAIT_MS, UNDO_WINDOW_MS, undoLatestSend } from "./compose-tracking";
 import { followUpReminder } from "./follow-up-reminder";
 
 const started: AbortController[] = [];
 
-function start(options: Options = DEFAULT_OPTIONS): void {
+function start(options: Options = DEFAULT_OPTIONS, features: Feature[] = [composeTracking]): void {
   const controller = new AbortController();
   started.push(controller);
-  composeTracking.init(controller.signal, { options });
+  for (const feature of features) feature.init(controller.signal, { options });
 }
 
 function sentUntracked(subject: string): void {
@@ -148,6 +149,45 @@ describe("compose tracking: recipients the compose could not read", () => {
       openTracking: false,
       clickTracking: false,
     });
+  });
+});
+
+describe("compose tracking: the options changed while a compose is open", () => {
+  it("the compose goes on with its id, the rep's choices and its reminder; under another tracker it starts afresh", async () => {
+    const id = "a2b3c4d5e6f7g2h3.1.5MEv5_Q86sc1-co4_M0-_t.y_Phls_Ld5L4KN7ZyO4q1N";
+    backgroundMinting(id);
+    openDialog({
+      subject: "Personal",
+      chips: `<div role="option" data-hovercard-id="dana@acme.example"><span>Dana</span></div>`,
+      body: "Hi",
+    });
+    const features = [composeTracking, followUpReminder];
+    start(DEFAULT_OPTIONS, features);
+    await vi.waitFor(() => expect(document.querySelector(".mt-toolbar .mt-toggle-remind")).not.toBeNull());
+    const pressed = (selector: string) => document.querySelector(`.mt-toolbar ${selector}`)?.getAttribute("aria-pressed");
+    // The rep turns opens off for this email, and asks for a reminder.
+    (document.querySelector(".mt-toggle-open") as HTMLElement).click();
+    (document.querySelector(".mt-toggle-remind") as HTMLElement).click();
+    expect([pressed(".mt-toggle-open"), pressed(".mt-toggle-remind")]).toEqual(["false", "true"]);
+    const mints = () => callFromGmail.mock.calls.filter(([type]) => type === "mintId").length;
+    const reminders = () => callFromGmail.mock.calls.filter(([type]) => type === "remindIfNoReply").length;
+    const remindersBefore = reminders();
+
+    // Another option changes (content/index.iife.ts stops every feature and starts it again, in one task).
+    started.splice(0).forEach((controller) => controller.abort());
+    start({ ...DEFAULT_OPTIONS, notifications: false }, features);
+    await flush();
+    expect(document.querySelectorAll(".mt-toolbar")).toHaveLength(1);
+    expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-tracking-id")).toBe(id);
+    expect([mints(), pressed(".mt-toggle-open"), pressed(".mt-toggle-remind")]).toEqual([1, "false", "true"]);
+    expect(reminders()).toBe(remindersBefore); // the background keeps it already
+
+    // Connected to another tracker: an id is its tracker's, so the compose starts again from the defaults.
+    started.splice(0).forEach((controller) => controller.abort());
+    start({ ...DEFAULT_OPTIONS, trackerUrl: "https://other.example" }, features);
+    await vi.waitFor(() => expect(mints()).toBe(2));
+    expect(document.querySelectorAll(".mt-toolbar")).toHaveLength(1);
+    expect(pressed(".mt-toggle-open")).toBe("true");
   });
 });
 

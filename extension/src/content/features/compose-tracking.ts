@@ -322,7 +322,7 @@ class ComposeSession {
   constructor(
     readonly root: Element,
     readonly body: HTMLElement,
-    private readonly options: Options,
+    private options: Options,
   ) {
     this.trackerUrl = options.trackerUrl;
     const doc = root.ownerDocument;
@@ -687,6 +687,20 @@ class ComposeSession {
     this.dispose();
   }
 
+  /**
+   * Whether this compose can go on under changed options: its id and the rep's choices stay (tracking off for this
+   * email, its campaign, its opt-out link), the new defaults and exclusions apply. Not when the tracker changed: an
+   * id is the tracker's.
+   */
+  adopt(options: Options): boolean {
+    if (options.trackerUrl !== this.options.trackerUrl || !this.root.isConnected) return false;
+    this.options = options;
+    this.optOut.setOptions(options);
+    if (this.trackingId) this.refresh();
+    else void this.mint(); // not connected before: perhaps now
+    return true;
+  }
+
   dispose(): void {
     this.controller.abort();
     this.warnings.dispose();
@@ -726,10 +740,22 @@ export const COMPOSE_READY_EVENT = "mt-compose-ready";
  */
 export const CARRIED_REMINDER_ATTRIBUTE = "data-mt-remind-days";
 
+/**
+ * Composes of a stopped run of the feature, for the next run to go on with (every feature restarts when the options
+ * change): a compose restarted from scratch got a new id and lost what the rep chose in it, so an email the rep had
+ * turned tracking off for went out tracked by default. Those the next run does not take are disposed.
+ */
+const handedOver = new Map<Element, ComposeSession>();
+
 export const composeTracking: Feature = {
   id: "compose-tracking",
   init(signal, { options }) {
     const sessions = new Map<Element, ComposeSession>();
+    for (const [root, session] of handedOver) {
+      if (session.adopt(options)) sessions.set(root, session);
+      else session.dispose();
+    }
+    handedOver.clear();
 
     /** A compose whose root left the page is closed: Gmail may remove any ancestor of it, so every change is looked at. */
     const closeGone = () => {
@@ -813,8 +839,14 @@ export const composeTracking: Feature = {
     );
 
     signal.addEventListener("abort", () => {
-      for (const session of sessions.values()) session.dispose();
+      for (const [root, session] of sessions) handedOver.set(root, session);
       sessions.clear();
+      // The next run starts in the same task as this stop (content/index.iife.ts): what it has not taken by then,
+      // nothing will.
+      queueMicrotask(() => {
+        for (const session of handedOver.values()) session.dispose();
+        handedOver.clear();
+      });
     });
   },
 };

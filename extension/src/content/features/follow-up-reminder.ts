@@ -8,6 +8,8 @@ import { toast } from "../ui";
 import { CARRIED_REMINDER_ATTRIBUTE, COMPOSE_READY_EVENT } from "./compose-tracking";
 
 const CONTROL_CLASS = "mt-remind";
+/** On a compose's toolbar between a stop of this feature and its next start: the days of the reminder set on it. */
+const KEPT_REMINDER_ATTRIBUTE = "data-mt-remind-kept";
 
 function addControl(toolbar: HTMLElement, defaultDays: number, signal: AbortSignal): void {
   const trackingId = toolbar.dataset.mtTrackingId;
@@ -42,6 +44,17 @@ function addControl(toolbar: HTMLElement, defaultDays: number, signal: AbortSign
   note.hidden = true;
   note.textContent = "days without reply";
   holder.append(button, days, note);
+  // A reminder set before every feature restarted (the options changed) on a compose that went on: the background
+  // keeps it, the control shows it again.
+  const kept = toolbar.getAttribute(KEPT_REMINDER_ATTRIBUTE);
+  toolbar.removeAttribute(KEPT_REMINDER_ATTRIBUTE);
+  if (kept) {
+    days.value = kept;
+    button.setAttribute("aria-pressed", "true");
+    days.hidden = false;
+    note.hidden = false;
+    holder.dataset.mtState = "set";
+  }
 
   /** Keeps the control's state in the background; `carried`: a reminder carried over, told in a toast once kept. */
   const send = guarded("reminder", (carried = false) => {
@@ -118,6 +131,7 @@ function addControl(toolbar: HTMLElement, defaultDays: number, signal: AbortSign
     "abort",
     () => {
       lockWatch.disconnect();
+      if (button.getAttribute("aria-pressed") === "true") toolbar.setAttribute(KEPT_REMINDER_ATTRIBUTE, days.value);
       holder.remove();
     },
     { once: true },
