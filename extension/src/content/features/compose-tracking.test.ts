@@ -174,7 +174,7 @@ describe("compose tracking: the options changed while a compose is open", () => 
     const remindersBefore = reminders();
 
     // Another option changes (content/index.iife.ts stops every feature and starts it again, in one task).
-    started.splice(0).forEach((controller) => controller.abort());
+    for (const controller of started.splice(0)) controller.abort();
     start({ ...DEFAULT_OPTIONS, notifications: false }, features);
     await flush();
     expect(document.querySelectorAll(".mt-toolbar")).toHaveLength(1);
@@ -183,7 +183,7 @@ describe("compose tracking: the options changed while a compose is open", () => 
     expect(reminders()).toBe(remindersBefore); // the background keeps it already
 
     // Connected to another tracker: an id is its tracker's, so the compose starts again from the defaults.
-    started.splice(0).forEach((controller) => controller.abort());
+    for (const controller of started.splice(0)) controller.abort();
     start({ ...DEFAULT_OPTIONS, trackerUrl: "https://other.example" }, features);
     await vi.waitFor(() => expect(mints()).toBe(2));
     expect(document.querySelectorAll(".mt-toolbar")).toHaveLength(1);
