@@ -244,6 +244,7 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: Signa
       const credentials = await requireCredentials();
       requireOwnId(credentials, input.trackingId);
       await access.tracker(credentials).remove(input.trackingId);
+      await receipts.poller.forget(input.trackingId);
       receipts.news([]);
       return { ok: true };
     }),

@@ -161,6 +161,34 @@ describe("notifications from the events feed", () => {
     expect((area.data[FEED_KEY] as FeedState).cursor).toBe(events.at(-1)?.cursor);
   });
 
+  it("a message whose data the rep deleted leaves the activity and the totals, even while the tracker does not answer", async () => {
+    const area = memoryArea();
+    const events = [
+      event({ messageId: "kept" }),
+      event({ messageId: "deleted" }),
+      event({ messageId: "deleted", kind: "click", linkIndex: 0 }),
+      event({ messageId: "deleted", label: "apple-mpp", counted: false }),
+    ];
+    const working = feed(events);
+    let answering = true;
+    const source = {
+      calls: working.calls,
+      fetchEvents: async (after: string, limit: number) => {
+        if (!answering) throw new Error("cannot reach the tracker");
+        return working.fetchEvents(after, limit);
+      },
+    };
+    const { instance } = poller(area, events, { source });
+    expect(await instance.poll()).toBe(4);
+    expect(summarize(area.data[FEED_KEY] as FeedState, NOW).today).toEqual({ opens: 2, clicks: 1 });
+    // The tracker stops answering right after the deletion went through.
+    answering = false;
+    await instance.forget("deleted");
+    const state = area.data[FEED_KEY] as FeedState;
+    expect(state.activity.map((a) => a.messageId)).toEqual(["kept"]);
+    expect(summarize(state, NOW).today).toEqual({ opens: 1, clicks: 0 });
+  });
+
   it("the notifications switch mutes: events are recorded (and not notified later when unmuted)", async () => {
     const area = memoryArea();
     const events = [event({ messageId: "muted" })];

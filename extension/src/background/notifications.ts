@@ -153,6 +153,23 @@ export function applyEvents(
   };
 }
 
+/**
+ * The state without what it keeps of a message whose data the rep deleted on the tracker: its activity, and what
+ * those events added to the daily totals (older ones, past the activity's bound, cannot be told apart any more).
+ */
+export function withoutMessage(state: FeedState, messageId: string): FeedState {
+  const days = { ...state.days };
+  for (const item of state.activity) {
+    if (item.messageId !== messageId || !item.counted) continue;
+    const at = Date.parse(item.at);
+    const day = Number.isFinite(at) ? days[dayKey(at)] : undefined;
+    if (!day) continue;
+    days[dayKey(at)] =
+      item.kind === "open" ? { ...day, opens: Math.max(0, day.opens - 1) } : { ...day, clicks: Math.max(0, day.clicks - 1) };
+  }
+  return { ...state, activity: state.activity.filter((item) => item.messageId !== messageId), days };
+}
+
 /** Whether feed cursor `a` comes after `b` (decimal seqs, as the tracker answers them). */
 function cursorAfter(a: string, b: string): boolean {
   return Number(a) > Number(b);
@@ -227,8 +244,21 @@ export const MIN_POLL_GAP_MS = 3_000;
 export class FeedPoller {
   /** The last poll, and when it settled (null while it runs): all a caller needs to join it or be answered by it. */
   private last: { run: Promise<number>; settledAt: number | null } | null = null;
+  /** Messages whose data the rep deleted, for the next poll to take out of the state in its one write. */
+  private readonly forgotten = new Set<string>();
 
   constructor(private readonly deps: PollerDeps) {}
+
+  /**
+   * Takes a message whose data the rep deleted on the tracker out of what the extension keeps (withoutMessage), in a
+   * poll of its own after the one running, so the state is written by one poll at a time.
+   */
+  async forget(messageId: string): Promise<void> {
+    await this.last?.run.catch(() => undefined);
+    this.forgotten.add(messageId);
+    this.last = null;
+    await this.poll().catch(() => undefined); // taken out even when the tracker does not answer (pollOnce)
+  }
 
   /**
    * Polls once; a call while a poll runs joins it, and a call within MIN_POLL_GAP_MS of the last poll's end answers
@@ -278,7 +308,10 @@ export class FeedPoller {
       // The pages read before the failure are kept (below); the next poll goes on from there.
       failure = { error };
     }
-    if (read > 0 || created || state.cursor !== stored?.cursor) {
+    const forgotten = [...this.forgotten];
+    this.forgotten.clear();
+    for (const messageId of forgotten) state = withoutMessage(state, messageId);
+    if (read > 0 || created || state.cursor !== stored?.cursor || forgotten.length > 0) {
       if (threads.size > 0) deps.news([...threads]);
       // One write for all pages, before any notification: one shown and then lost to a crash before the write would
       // show again. The Gmail tabs hear of the threads through NEWS_KEY in the same write.
