@@ -62,6 +62,16 @@ describe("send-time rewrite", () => {
     expect(pixelIdIn(p.pixelUrl, TRACKER)).toBe(p.trackingId);
   });
 
+  it("leaves Google Drive and Docs links as they are, so Gmail still checks at the send that the recipients may open them", async () => {
+    const drive = "https://drive.google.com/file/d/1AbC/view?usp=drive_web";
+    const doc = "https://docs.google.com/document/d/1XyZ/edit?usp=sharing";
+    const root = body(`<a href="${drive}">deck</a> <a href="${doc}">notes</a> <a href="https://shop.example/">shop</a>`);
+    const p = await plan(root);
+    const result = applyTracking(root, p);
+    expect([...root.querySelectorAll("a")].slice(0, 2).map((a) => a.getAttribute("href"))).toEqual([drive, doc]);
+    expect(result.links).toEqual([{ index: 0, url: "https://shop.example/" }]);
+  });
+
   it("is idempotent (a send Gmail cancelled, then sent again) and removes its marks when tracking is turned off", async () => {
     const root = body('<a href="https://a.example/">a</a>');
     const p = await plan(root);

@@ -25,13 +25,22 @@ export interface LinkPolicy {
   excludedLinkDomains: readonly string[];
 }
 
-/** The destination a link would be signed as, or null if it must stay as it is (mailto:, tel:, excluded, …). */
+/**
+ * Google Drive's hosts (Drive, and Docs, Sheets, Slides and Forms under docs.google.com): their links are never
+ * rewritten. Gmail checks at the send whether the recipients may open the Drive files an email links to and offers to
+ * share them ("Sharing settings for files inserted from Google Drive", support.google.com/mail/answer/2487407, read
+ * 2026-12-04); the rewrite runs before Gmail's send handler, and a file behind one of our links would go out without
+ * that check, for recipients who may then be unable to open it.
+ */
+const GOOGLE_DRIVE_HOSTS = ["drive.google.com", "docs.google.com"];
+
+/** The destination a link would be signed as, or null if it must stay as it is (mailto:, tel:, excluded, Drive, …). */
 export function rewritableUrl(href: string, policy: LinkPolicy): string | null {
   if (!/^https?:\/\//i.test(href.trim()) || !URL.canParse(href.trim())) return null;
   const url = new URL(href.trim());
   if (trackerLink(url.href, policy.trackerUrl)) return null;
   if (url.href.startsWith(`${trimSlash(policy.trackerUrl)}/`)) return null;
-  if (hostMatchesDomains(url.hostname, policy.excludedLinkDomains)) return null;
+  if (hostMatchesDomains(url.hostname, policy.excludedLinkDomains) || hostMatchesDomains(url.hostname, GOOGLE_DRIVE_HOSTS)) return null;
   return isAcceptableDestination(url.href) ? url.href : null;
 }
 

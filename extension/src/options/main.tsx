@@ -329,6 +329,9 @@ function OptionsPage() {
           onChange={(e) => save({ excludedLinkDomains: parseDomainList(e.currentTarget.value) })}
         />
       </label>
+      <p class="muted">
+        Google Drive and Docs links are never rewritten either: Gmail checks as you send that your recipients can open them.
+      </p>
 
       <h2>Follow-ups</h2>
       <label>
