@@ -13,9 +13,11 @@ import {
   type FeedState,
   MAX_ACTIVITY,
   MAX_AHEAD,
+  MAX_NOTIFIED,
   MIN_POLL_GAP_MS,
   NEWS_KEY,
   type Note,
+  storedNotificationKey,
   summarize,
 } from "./notifications";
 import type { KeyValueArea } from "./outbox";
@@ -133,6 +135,22 @@ describe("notifications from the events feed", () => {
     expect(notes[0]?.key).toBe("open:m1");
     expect(state.activity).toHaveLength(2);
     expect(applyEvents(emptyFeedState("acct"), [event({ notify: false })], { muted: false, now: NOW }).notes).toEqual([]);
+  });
+
+  it("remembers what it notified for 10,000 emails and links, keys stored short, and reads keys stored whole before", () => {
+    const opened = (n: number) => event({ messageId: `m${n}` });
+    // A state written by the version that kept whole keys: m0 was notified then.
+    const before = { ...emptyFeedState("acct"), notified: ["open:m0"] };
+    const many = Array.from({ length: MAX_NOTIFIED - 1 }, (_, n) => opened(n + 1));
+    const { state, notes } = applyEvents(before, many, { muted: false, now: NOW });
+    expect(notes).toHaveLength(MAX_NOTIFIED - 1);
+    expect(state.notified).toHaveLength(MAX_NOTIFIED);
+    expect(state.notified.every((key) => /^[0-9a-f]{16}$/.test(key))).toBe(true);
+    expect(new Set(state.notified).size).toBe(MAX_NOTIFIED);
+    // Every one of them, the oldest included, opened again: no notification.
+    expect(applyEvents(state, [opened(0), opened(1), opened(MAX_NOTIFIED - 1)], { muted: false, now: NOW }).notes).toEqual([]);
+    expect(storedNotificationKey("open:m0")).toBe(state.notified[0]);
+    expect(storedNotificationKey(state.notified[0] ?? "")).toBe(state.notified[0]);
   });
 
   it("keeps the activity bounded, newest first", () => {

@@ -29,7 +29,7 @@ export interface FeedState {
    * MAX_AHEAD. Missing in states stored before it existed.
    */
   ahead?: string[];
-  /** Keys of what was notified (or deliberately not: muted, too old), oldest first, bounded. */
+  /** Keys of what was notified (or deliberately not: muted, too old), as storedNotificationKey, oldest first, bounded. */
   notified: string[];
   /** Newest first, bounded. */
   activity: ActivityItem[];
@@ -54,7 +54,11 @@ export const FEED_KEY = "feed";
 /** Written by the poller (in its one write) and by the background after other news: `{at, threadIds}`; Gmail tabs refresh those threads. */
 export const NEWS_KEY = "feedNews";
 export const MAX_ACTIVITY = 200;
-export const MAX_NOTIFIED = 2000;
+/**
+ * Notified keys kept: past this, an email notified about longer ago (a re-open of an old email) would notify as new.
+ * At 2,000 full keys a rep with fifty tracked emails a day reached it in about three months.
+ */
+export const MAX_NOTIFIED = 10_000;
 /**
  * At most this many events taken ahead of the cursor: the most one page can hold (eventsQuery's limit), and a page
  * only holds events among the `limit` after the cursor. Past it (deleted events between can make room for more),
@@ -75,6 +79,22 @@ export function dayKey(at: number): string {
 
 export function notificationKey(event: Pick<FeedEvent, "kind" | "messageId" | "linkIndex">): string {
   return event.kind === "open" ? `open:${event.messageId}` : `click:${event.messageId}:${event.linkIndex ?? 0}`;
+}
+
+function fnv1a(text: string, seed: number): string {
+  let hash = seed;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return hash.toString(16).padStart(8, "0");
+}
+
+/**
+ * A notification key as the state keeps it: 64 bits of FNV-1a (two 32-bit lanes) in 16 hex digits instead of the
+ * 80-odd characters of the key, so five times as many fit in about the room 2,000 keys took in the state the poller
+ * writes whole. Two keys alike by chance would cost one notification. Keys stored whole by an earlier version are
+ * read as their hash.
+ */
+export function storedNotificationKey(key: string): string {
+  return /^[0-9a-f]{16}$/.test(key) ? key : fnv1a(key, 0x811c9dc5) + fnv1a(key, 0x5bd1e995);
 }
 
 function who(recipients: FeedEvent["recipients"]): string {
@@ -107,8 +127,8 @@ export function applyEvents(
   events: FeedEvent[],
   options: { muted: boolean; now: number },
 ): { state: FeedState; notes: Note[] } {
-  const notified = new Set(state.notified);
-  const order = [...state.notified];
+  const order = state.notified.map(storedNotificationKey);
+  const notified = new Set(order);
   const activity = [...state.activity];
   const days = { ...state.days };
   const notes: Note[] = [];
@@ -134,7 +154,7 @@ export function applyEvents(
     days[day] = totals;
     // Only what the tracker released with its label final may notify (a tracker older than `notify`: `counted`).
     if (event.notify === false) continue;
-    const key = notificationKey(event);
+    const key = storedNotificationKey(notificationKey(event));
     if (notified.has(key)) continue;
     notified.add(key);
     order.push(key);
