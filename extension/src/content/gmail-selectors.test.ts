@@ -95,6 +95,10 @@ describe("Gmail selectors on today's compose (hovercard chips; simulated from In
     expect(composeRecipients(document)).toEqual([{ email: "carol@x.example", name: "Carol" }, { email: "dave@y.example" }]);
     document.body.innerHTML = `<div class="M9"><div name="to"><div class="afV" email="Carol@X.example" name="Carol"></div></div></div>`;
     expect(composeRecipients(document)).toEqual([{ email: "carol@x.example", name: "Carol" }]);
+    // Addresses Gmail delivers to that a stricter rule refused (shared/email.ts isEmailAddress): one rule everywhere.
+    document.body.innerHTML = `<div class="M9"><div name="to"><div role="option" data-hovercard-id="admin@intranet"></div>
+      <div role="option" data-hovercard-id="jörg@münchen.de"></div></div></div>`;
+    expect(composeRecipients(document)).toEqual([{ email: "admin@intranet" }, { email: "jörg@münchen.de" }]);
   });
 
   it("addresses the To field shows though no chip can be read (Gmail changed its chips): a miss the compose reports", () => {

@@ -6,7 +6,7 @@
 // Rules every entry follows: nothing here depends on the UI language (Gmail is localised: "Send"/"Senden",
 // "To:"/"An:"), and an entry whose precise selector needs a class has a fallback that does not (Gmail A/B-tests
 // renamed class tokens, `Ht` becoming `Ht-<hash>`: InboxSDK #1302, 2026-07).
-import { normalizeEmail } from "../../../shared/email";
+import { isEmailAddress, normalizeEmail } from "../../../shared/email";
 import type { GmailHealth } from "../background/gmail-health";
 import { gmailId, legacyThreadId } from "../gmail-ids";
 import { PAGE_WORLD_ATTRIBUTE } from "../page-world/events";
@@ -293,7 +293,6 @@ export function closest(element: Element, name: SelectorName): Element | null {
 }
 
 const EMAIL = /[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
-const ADDRESS = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 
 /**
  * Recipients of a compose, from its chips: `data-hovercard-id` (today), `email` (older chips), the name from
@@ -304,7 +303,7 @@ export function composeRecipients(root: ParentNode): { email: string; name?: str
   for (const chip of queryAll(root, "recipientChips")) {
     const email = normalizeEmail(chip.getAttribute("data-hovercard-id") ?? chip.getAttribute("email") ?? "");
     const name = chip.getAttribute("data-name") ?? chip.getAttribute("name") ?? undefined;
-    if (email && ADDRESS.test(email) && !out.has(email)) out.set(email, name ? { email, name } : { email });
+    if (isEmailAddress(email) && !out.has(email)) out.set(email, name ? { email, name } : { email });
   }
   for (const field of queryAll(root, "recipientFields")) {
     for (const email of ((field as HTMLTextAreaElement | HTMLInputElement).value ?? "").match(EMAIL) ?? [])

@@ -20,6 +20,7 @@
 // keeps out of the compose behind "Show trimmed content" and sends as a part of its own, in the proxied form of its
 // own copy, pixels included (every cvOnReplySend capture: part 2 opens with `<br><div class="gmail_quote">`, and the
 // first quotes Streak's pixel as `https://ci5.googleusercontent.com/proxy/…#<original>`).
+import { isEmailAddress } from "../../../shared/email";
 import { TRACKING_ID_UNANCHORED } from "../../../shared/protocol";
 import type { Recipient } from "./events";
 import { withoutPixels } from "./pixel-guard";
@@ -100,8 +101,6 @@ function htmlParts(message: unknown[], quoted: boolean): string[] {
     .map((part) => part[1]);
 }
 
-const ADDRESS = /^[^@\s]{1,200}@[^@\s]{1,200}$/;
-
 /** The To, Cc and Bcc lists of a message, deduplicated, addresses lower-cased. */
 function recipientsOf(message: unknown[]): Recipient[] {
   const out = new Map<string, Recipient>();
@@ -109,7 +108,7 @@ function recipientsOf(message: unknown[]): Recipient[] {
     if (!Array.isArray(list)) continue;
     for (const entry of list) {
       const email = Array.isArray(entry) && typeof entry[1] === "string" ? entry[1].trim().toLowerCase() : "";
-      if (!ADDRESS.test(email) || out.has(email)) continue;
+      if (!isEmailAddress(email) || out.has(email)) continue;
       out.set(email, typeof entry[2] === "string" && entry[2] ? { email, name: entry[2].slice(0, 200) } : { email });
     }
   }
