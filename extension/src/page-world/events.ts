@@ -62,10 +62,17 @@ export function emitPageEvent<K extends PageEventName>(doc: Document, name: K, p
   }
 }
 
-/**
- * Listens for a page event; the payload is parsed and must be an array or an object (anything else is dropped). Any
- * script of the page can fire these: each handler checks what it reads.
- */
+/** The shape each event's payload must have: any script of the page can fire these events. */
+const PAYLOAD_SHAPES: { [K in PageEventName]: (payload: unknown) => boolean } = {
+  "mt:gmail-send-answered": (payload) =>
+    typeof payload === "object" &&
+    payload !== null &&
+    typeof (payload as GmailSendAnswered).request === "string" &&
+    typeof (payload as GmailSendAnswered).response === "string",
+  "mt:pixels-neutralised": (payload) => Array.isArray(payload) && payload.every((id) => typeof id === "string"),
+};
+
+/** Listens for a page event; its payload is parsed and checked against its shape (anything else is dropped). */
 export function onPageEvent<K extends PageEventName>(
   doc: Document,
   name: K,
@@ -83,7 +90,7 @@ export function onPageEvent<K extends PageEventName>(
       } catch {
         return;
       }
-      if (typeof payload === "object" && payload !== null) handler(payload as PageEvents[K]);
+      if (PAYLOAD_SHAPES[name](payload)) handler(payload as PageEvents[K]);
     },
     { signal },
   );

@@ -831,8 +831,8 @@ export const composeTracking: Feature = {
       document,
       "mt:gmail-send-answered",
       guarded("gmail sent", ({ request, response }: GmailSendAnswered) => {
-        const sends = parseGmailJson(String(request));
-        onGmailSent(sentMessageIds(sends, parseGmailJson(String(response))), options);
+        const sends = parseGmailJson(request);
+        onGmailSent(sentMessageIds(sends, parseGmailJson(response)), options);
         onUntrackedSent(untrackedSends(sends), sessions.values(), options);
       }),
       signal,

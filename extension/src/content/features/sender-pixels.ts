@@ -104,7 +104,7 @@ export const senderPixels: Feature = {
       document,
       "mt:pixels-neutralised",
       guarded("page-world pixels", (ids: string[]) => {
-        const valid = (Array.isArray(ids) ? ids : []).filter((id) => typeof id === "string" && TRACKING_ID_PATTERN.test(id));
+        const valid = ids.filter((id) => TRACKING_ID_PATTERN.test(id));
         if (valid.length > 0) for (const listener of listeners) listener(valid, "built");
       }),
       signal,

@@ -1,0 +1,32 @@
+// @vitest-environment happy-dom
+// The page events between the page world and the content script: any script of Gmail's page can fire them, so each
+// payload is checked against its event's shape before a handler sees it.
+import { describe, expect, it } from "vitest";
+import { emitPageEvent, onPageEvent, type PageEventName } from "./events";
+
+function received<K extends PageEventName>(name: K, details: unknown[]): unknown[] {
+  const got: unknown[] = [];
+  const controller = new AbortController();
+  onPageEvent(document, name, (payload) => void got.push(payload), controller.signal);
+  for (const detail of details) document.dispatchEvent(new CustomEvent(name, { detail: JSON.stringify(detail) }));
+  document.dispatchEvent(new CustomEvent(name, { detail: "not json" }));
+  controller.abort();
+  return got;
+}
+
+describe("page events", () => {
+  it("hands on a payload of its event's shape and drops any other", () => {
+    const answered = { request: "[1]", response: "[2]" };
+    expect(received("mt:gmail-send-answered", [answered, ["[1]", "[2]"], { request: 1, response: "[2]" }, null])).toEqual([answered]);
+    expect(received("mt:pixels-neutralised", [["a", "b"], { 0: "a" }, ["a", 1], "a"])).toEqual([["a", "b"]]);
+  });
+
+  it("reads what emitPageEvent fires", () => {
+    const got: string[][] = [];
+    const controller = new AbortController();
+    onPageEvent(document, "mt:pixels-neutralised", (ids) => void got.push(ids), controller.signal);
+    emitPageEvent(document, "mt:pixels-neutralised", ["x"]);
+    controller.abort();
+    expect(got).toEqual([["x"]]);
+  });
+});
