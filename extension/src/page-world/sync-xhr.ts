@@ -5,6 +5,7 @@
 // does not go unnoticed. A send's quoted conversation loses this tracker's pixels on the way out
 // (withoutQuotedPixels). The original methods are always called, with the body Gmail gave on any doubt.
 import { configuredTracker, emitPageEvent } from "./events";
+import { mayHoldPixelOf } from "./pixel-guard";
 import { parseGmailJson, SEND_MARKERS, withoutQuotedPixels } from "./sync-parser";
 
 /**
@@ -36,12 +37,14 @@ export function installSyncHook(win: Window & typeof globalThis): void {
     try {
       if (watched.has(this) && typeof body === "string" && SEND_MARKERS.some((marker) => body.includes(marker))) {
         const tracker = configuredTracker(win.document);
-        const request = tracker ? withoutQuotedPixels(body, parseGmailJson(body), tracker) : body;
+        // Parsed on the send only when a pixel of ours may be in it: any other send leaves as Gmail gave it.
+        const request = tracker && mayHoldPixelOf(body, tracker) ? withoutQuotedPixels(body, parseGmailJson(body), tracker) : body;
         outgoing = request;
         this.addEventListener("load", () => {
+          if (this.status !== 200) return;
           // Text, unless Gmail asked for JSON (responseType "json").
           const response = typeof this.response === "string" ? this.response : JSON.stringify(this.response);
-          if (this.status === 200) emitPageEvent(win.document, "mt:gmail-send-answered", { request, response });
+          emitPageEvent(win.document, "mt:gmail-send-answered", { request, response });
         });
       }
     } catch {
