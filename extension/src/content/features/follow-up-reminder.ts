@@ -8,8 +8,6 @@ import { toast } from "../ui";
 import { CARRIED_REMINDER_ATTRIBUTE, COMPOSE_READY_EVENT } from "./compose-tracking";
 
 const CONTROL_CLASS = "mt-remind";
-/** On a compose's toolbar between a stop of this feature and its next start: the days of the reminder set on it. */
-const KEPT_REMINDER_ATTRIBUTE = "data-mt-remind-kept";
 
 function addControl(toolbar: HTMLElement, defaultDays: number, signal: AbortSignal): void {
   const trackingId = toolbar.dataset.mtTrackingId;
@@ -44,17 +42,6 @@ function addControl(toolbar: HTMLElement, defaultDays: number, signal: AbortSign
   note.hidden = true;
   note.textContent = "days without reply";
   holder.append(button, days, note);
-  // A reminder set before every feature restarted (the options changed) on a compose that went on: the background
-  // keeps it, the control shows it again.
-  const kept = toolbar.getAttribute(KEPT_REMINDER_ATTRIBUTE);
-  toolbar.removeAttribute(KEPT_REMINDER_ATTRIBUTE);
-  if (kept) {
-    days.value = kept;
-    button.setAttribute("aria-pressed", "true");
-    days.hidden = false;
-    note.hidden = false;
-    holder.dataset.mtState = "set";
-  }
 
   /** Keeps the control's state in the background; `carried`: a reminder carried over, told in a toast once kept. */
   const send = guarded("reminder", (carried = false) => {
@@ -127,15 +114,10 @@ function addControl(toolbar: HTMLElement, defaultDays: number, signal: AbortSign
   const status = toolbar.querySelector(".mt-status");
   if (status) toolbar.insertBefore(holder, status);
   else toolbar.append(holder);
-  signal.addEventListener(
-    "abort",
-    () => {
-      lockWatch.disconnect();
-      if (button.getAttribute("aria-pressed") === "true") toolbar.setAttribute(KEPT_REMINDER_ATTRIBUTE, days.value);
-      holder.remove();
-    },
-    { once: true },
-  );
+  // The control lives as long as its compose's toolbar, not as long as this run of the feature: a compose goes on when
+  // the options change and every feature restarts (compose-tracking.ts, handedOver), and so does the reminder set on
+  // it; the next run finds the control there (`existing` above). A compose that does not go on takes its toolbar, and
+  // the control, with it.
 }
 
 export const followUpReminder: Feature = {
