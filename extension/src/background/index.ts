@@ -73,11 +73,19 @@ function schedule(at: number | null): void {
 /** The one notification about the outbox: a newer trouble replaces it; a click opens the options, where it is listed. */
 const OUTBOX_NOTIFICATION = "mt-outbox";
 
+/** A desktop notification of the extension's: its icon, a title and a message. */
+function notify(id: string, { title, message }: { title: string; message: string }): Promise<string> {
+  return browser.notifications.create(id, {
+    type: "basic",
+    iconUrl: browser.runtime.getURL("extension/public/icon-128.png"),
+    title,
+    message,
+  });
+}
+
 /** An email the tracker refused, or still could not be told of: the rep hears of it at once, in words. */
 function tellOutboxTrouble(entry: OutboxEntry): void {
-  void browser.notifications
-    .create(OUTBOX_NOTIFICATION, { type: "basic", iconUrl: browser.runtime.getURL("extension/public/icon-128.png"), ...troubleNote(entry) })
-    .catch((error: unknown) => console.warn("outbox notification not shown", error));
+  notify(OUTBOX_NOTIFICATION, troubleNote(entry)).catch((error: unknown) => console.warn("outbox notification not shown", error));
 }
 
 const outbox = new Outbox(browser.storage.local, deliver, schedule, Date.now, tellOutboxTrouble);
@@ -115,12 +123,7 @@ async function showNote(note: Note): Promise<void> {
   // the thread in that account after the background restarted.
   const account = (await sentAccounts.get(note.messageId)) ?? DEFAULT_GMAIL_ACCOUNT;
   const id = `mt|${note.threadId ?? ""}|${note.key}|${account}`;
-  await browser.notifications.create(id, {
-    type: "basic",
-    iconUrl: browser.runtime.getURL("extension/public/icon-128.png"),
-    title: note.title,
-    message: note.message,
-  });
+  await notify(id, note);
   const shown = ((await browser.storage.local.get(SHOWN_KEY))[SHOWN_KEY] as unknown[] | undefined) ?? [];
   await browser.storage.local.set({
     [SHOWN_KEY]: [...shown, { id, key: note.key, title: note.title, message: note.message, at: Date.now() }].slice(-50),
