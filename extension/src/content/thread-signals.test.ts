@@ -99,7 +99,8 @@ describe("an opened conversation", () => {
   });
 
   it("a recipient's reply quoting the rep's email, pixel included, is a reply however its mail program quoted it", () => {
-    // As Gmail shows them: the email's own class and id names prefixed (m_…), the quoted pixel neutralised like any.
+    // As Gmail shows them: the email's own class names prefixed (m_…, Stack Overflow 41286297; the ids' prefix is
+    // assumed, see QUOTE_HEADERS), the quoted pixel neutralised like any.
     const quotes = {
       gmail: `<div class="m_-42gmail_quote"><div class="m_-42gmail_attr">On Sat, Me wrote:</div><blockquote class="m_-42gmail_quote"><div>Hi Carol</div><img data-mt-pixel-id="x"></blockquote></div>`,
       outlook: `<div id="m_-42appendonsend"></div><hr><div id="m_-42divRplyFwdMsg"><b>From:</b> Me &lt;me@example.com&gt;</div><div>Hi Carol</div><img data-mt-pixel-id="x">`,

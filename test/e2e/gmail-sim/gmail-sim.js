@@ -4,9 +4,10 @@
 //   shared/fixtures/gmail/sync-api/ (message at request[1][0][0][1][1][13][0], body HTML at msg[8][1][0][1], labels
 //   at msg[10] with "^pfg"), then removes the compose. The answer (built by google.ts in the same shape as the
 //   captured responses) names the thread's legacy id, which the "Sent" view then uses.
-// - Reply like Gmail: the conversation's quote stays out of the compose, behind "Show trimmed content", and goes out
-//   as a body part of its own, `[2, "<br><div class=\"gmail_quote\">…"]` after the rep's `[0, html]` (every
-//   2022-09-09-cvOnReplySend capture), in the proxied form of Gmail's own copy; the button puts it into the compose.
+// - Reply like Gmail: the conversation's quote stays out of the compose and goes out as a body part of its own,
+//   `[2, "<br><div class=\"gmail_quote\">…"]` after the rep's `[0, html]` (every 2022-09-09-cvOnReplySend capture),
+//   in the proxied form of Gmail's own copy. A button puts it into the compose ("Show trimmed content" is Gmail's
+//   wording as its users know it; the button's markup is the simulation's own: the extension reads none of it).
 // - Cancel like Gmail: an invalid recipient shows a [role=alertdialog] and nothing is sent.
 // - Show images like Gmail: every image of a displayed message goes through the image proxy,
 //   `https://ci3.googleusercontent.com/meips/<opaque>=s0-d-e1-ft#<original>` (the opaque part here is simply the
@@ -183,12 +184,10 @@
     shell.querySelector("input[name=subjectbox]").value = subject;
     const quoteHtml = (quote) => `<br><div class="gmail_quote">${quote}</div>`;
     setHtml(body, quotedHtml ? `<div dir="ltr"><br></div>${quoteHtml(quotedHtml)}` : trimmedQuote ? `<div dir="ltr"><br></div>` : "");
-    // A reply's quote stays out of the compose, behind "Show trimmed content", and goes out as a part of its own
-    // (`[2, "<br><div class=\"gmail_quote\">…"]` in every 2022-09-09-cvOnReplySend capture); the button puts it in.
+    // A reply's quote is sent as a part of its own until the rep shows it (the header: "Reply like Gmail").
     const state = { shell, root, body, threadId, trimmedQuote: trimmedQuote ? quoteHtml(trimmedQuote) : null };
     if (trimmedQuote) {
       const show = document.createElement("div");
-      show.className = "ajR";
       show.setAttribute("role", "button");
       show.setAttribute("tabindex", "0");
       show.setAttribute("aria-label", T.showTrimmed);

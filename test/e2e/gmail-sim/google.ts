@@ -41,7 +41,9 @@ export interface SentRecord {
   recipients: string[];
   /**
    * The body exactly as the page posted it, as the server puts it together: what the rep wrote (msg[8][1][0][1]), then
-   * a reply's trimmed quote when it was sent as a part of its own (msg[8][1][1], `[2, html]`).
+   * a reply's trimmed quote when it was sent as a part of its own (msg[8][1][1], `[2, html]`). That Gmail's server
+   * appends the quote after the rep's part is inferred from the captures (the part opens with `<br><div
+   * class="gmail_quote">`, as a quote does in a sent reply), not seen.
    */
   html: string;
   labels: string[];
