@@ -234,12 +234,17 @@ export function defineScenarios(
         trackingId,
       );
 
-    /** Opens the conversation of an email sent with sendTracked and starts an inline reply or forward: its scope. */
-    const answerInline = async (gmail: Tab, first: { id: string; sent: SentRecord }, how: "reply" | "forward") => {
+    /**
+     * A tracked email to Carol, "Pricing for Q3", then its conversation opened and an inline reply or forward started:
+     * the Gmail tab, the first email, and the inline compose's scope.
+     */
+    const answerPricing = async (variant: Variant, html: string, how: "reply" | "forward") => {
+      const { gmail } = await setUp(variant);
+      const first = await sendTracked(gmail, { to: ["carol@prospect.example"], subject: "Pricing for Q3", html });
       await go(gmail, `#sent/${first.sent.legacyThreadId}`);
       await settledConversation(gmail, first.id);
       await gmail.click(`[data-sim=${how}]`);
-      return "#main .ip";
+      return { gmail, first, scope: "#main .ip" };
     };
 
     /** Writes an inline compose to Carol and sends it once ready: what Gmail's server got, and the send's own id. */
@@ -521,13 +526,7 @@ export function defineScenarios(
       "a reply sent with its quote trimmed, as Gmail sends one by default: the quote goes out without the earlier email's pixel",
       [ENGLISH, GERMAN],
       async (variant) => {
-        const { gmail } = await setUp(variant);
-        const first = await sendTracked(gmail, {
-          to: ["carol@prospect.example"],
-          subject: "Pricing for Q3",
-          html: "<div>Our prices.</div>",
-        });
-        const scope = await answerInline(gmail, first, "reply");
+        const { gmail, first, scope } = await answerPricing(variant, "<div>Our prices.</div>", "reply");
         await gmail.waitFor((s) => document.querySelector(`${s} [data-sim=show-trimmed]`), scope);
         // The quote is not in the compose: only Gmail's send request carries it, as a part of its own.
         expect(await gmail.evaluate((s) => document.querySelector(`${s} [g_editable] .gmail_quote`) === null, scope)).toBe(true);
@@ -548,13 +547,11 @@ export function defineScenarios(
       "an inline reply with its quote shown strips the quoted email's pixel and tracked link, and carries its own",
       [ENGLISH, GERMAN],
       async (variant) => {
-        const { gmail } = await setUp(variant);
-        const first = await sendTracked(gmail, {
-          to: ["carol@prospect.example"],
-          subject: "Pricing for Q3",
-          html: '<div>See <a href="https://shop.example/pricing?plan=pro&amp;x=1">our pricing</a>.</div>',
-        });
-        const scope = await answerInline(gmail, first, "reply");
+        const { gmail, first, scope } = await answerPricing(
+          variant,
+          '<div>See <a href="https://shop.example/pricing?plan=pro&amp;x=1">our pricing</a>.</div>',
+          "reply",
+        );
         await gmail.click(`${scope} [data-sim=show-trimmed]`);
         await gmail.waitFor((s) => document.querySelector(`${s} [g_editable] blockquote`), scope);
         expect(await gmail.evaluate((s) => document.querySelector(`${s} [role=dialog]`) === null, scope)).toBe(true);
@@ -571,9 +568,7 @@ export function defineScenarios(
     );
 
     scenario("an inline forward strips the quoted email's pixel and carries its own, for the new recipient", [ENGLISH], async (variant) => {
-      const { gmail } = await setUp(variant);
-      const first = await sendTracked(gmail, { to: ["carol@prospect.example"], subject: "Pricing for Q3", html: "<div>Prices.</div>" });
-      const scope = await answerInline(gmail, first, "forward");
+      const { gmail, first, scope } = await answerPricing(variant, "<div>Prices.</div>", "forward");
       await gmail.waitFor(
         (s) => document.querySelector(`${s} [g_editable] .gmail_quote`)?.textContent?.includes("Forwarded message"),
         scope,
