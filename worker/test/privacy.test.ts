@@ -2,6 +2,8 @@ import { createExecutionContext, createScheduledController } from "cloudflare:te
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { mintTrackingId } from "../../shared/protocol";
+import { recordPendingOptOut } from "../src/db/opt-outs";
+import { purgeExpiredEvents } from "../src/db/retention";
 import { hitFromRequest } from "../src/hits";
 import worker from "../src/index";
 import { deriveSigningKey } from "../src/keys";
@@ -150,34 +152,107 @@ describe("privacy", () => {
     }
   });
 
-  it("the opt-out page of an email whose registration has not arrived asks the reader to try again, and records nothing", async () => {
-    const account = await createAccount();
-    const id = await mintTrackingId(account.key);
-    // Its opens are stored already, for when it is registered: "not known, nothing is tracked" would be untrue.
-    await openPixel(id);
-    await waitForEvents(id, 1);
-    const form = { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "email=reader%40acme.example" };
-    for (const answer of [await call(`/u/${id}`), await call(`/u/${id}`, form)]) {
-      expect(answer.status).toBe(503);
-      expect(answer.headers.get("retry-after")).toBe("60");
-      expect(answer.headers.get("content-type")).toMatch(/^text\/html/);
-      expect(await answer.text()).toMatch(/try again in a minute/i);
-    }
-    const recorded = async () => [
-      await env.DB.prepare("SELECT count(*) AS n FROM opt_outs WHERE account_id = ?").bind(account.accountId).first("n"),
-      await env.DB.prepare("SELECT count(*) AS n FROM signals WHERE message_id = ?").bind(id).first("n"),
-    ];
-    expect(await recorded()).toEqual([0, 0]);
-    // Once registered, the same link opens the page, and the opt-out is taken.
-    expect(
-      (await account.json("PUT", `/api/messages/${id}`, registration({ recipients: [{ email: "reader@acme.example" }] }))).status,
-    ).toBe(200);
-    expect((await call(`/u/${id}`)).status).toBe(200);
-    expect((await call(`/u/${id}`, form)).status).toBe(200);
-    expect(await recorded()).toEqual([1, 1]);
-    // A deleted email is not known any more.
-    expect((await account.json("DELETE", `/api/messages/${id}`)).status).toBeLessThan(300);
-    expect((await call(`/u/${id}`)).status).toBe(404);
+  describe("the opt-out page of an email whose registration has not arrived", () => {
+    const optOutForm = (email: string) => ({
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ email }).toString(),
+    });
+    const optOutsOf = (accountId: string) =>
+      env.DB.prepare("SELECT email, message_id, created_at FROM opt_outs WHERE account_id = ?")
+        .bind(accountId)
+        .all()
+        .then((r) => r.results);
+    const unsubscribes = (messageId: string) =>
+      env.DB.prepare("SELECT email, occurred_at FROM signals WHERE message_id = ? AND kind = 'unsubscribe'")
+        .bind(messageId)
+        .all()
+        .then((r) => r.results);
+    const pending = (messageId: string) =>
+      env.DB.prepare("SELECT count(*) AS n FROM pending_opt_outs WHERE message_id = ?").bind(messageId).first("n");
+
+    it("takes the opt-out at once, and records it for a recipient's address once the registration names it", async () => {
+      const account = await createAccount();
+      const id = await mintTrackingId(account.key);
+      // An open before the opt-out is stored, and kept: it happened before.
+      expect(await storeHitNow(account, id, "open", Date.now() - 1_000)).toBe(1);
+      const page = await call(`/u/${id}`);
+      expect(page.status).toBe(200);
+      // Nobody to check an address against yet: the page asks for it.
+      expect(await page.text()).toContain('name="email"');
+      const done = await call(`/u/${id}`, optOutForm("Reader@Acme.example"));
+      expect(done.status).toBe(200);
+      expect(await done.text()).toMatch(/tracking is off/i);
+      const optedOutAt = Date.now();
+      // From then on the email's hits store nothing, before any registration.
+      expect(await storeHitNow(account, id, "open")).toBe(0);
+      expect(await storeHitNow(account, id, "click")).toBe(0);
+      expect(await optOutsOf(account.accountId)).toEqual([]);
+      // The API does not know the email until the extension registers it.
+      expect((await account.json("GET", `/api/messages/${id}`)).status).toBe(404);
+      const sent = registration({ recipients: [{ email: "reader@acme.example" }, { email: "boss@acme.example" }] });
+      expect((await account.json("PUT", `/api/messages/${id}`, sent)).status).toBe(200);
+      // The address was a recipient: its opt-out is recorded as made then, for every email of the account to it.
+      const [optOut] = (await optOutsOf(account.accountId)) as { email: string; message_id: string; created_at: number }[];
+      expect(optOut).toMatchObject({ email: "reader@acme.example", message_id: id });
+      expect(optOut?.created_at).toBeLessThanOrEqual(optedOutAt);
+      expect(await unsubscribes(id)).toEqual([{ email: "reader@acme.example", occurred_at: optOut?.created_at }]);
+      expect(await pending(id)).toBe(0);
+      expect(await storeHitNow(account, id, "open")).toBe(0);
+      const later = await sentMessage(account, { recipients: [{ email: "reader@acme.example" }] });
+      expect(await storeHitNow(account, later.id, "open")).toBe(0);
+      expect(await storedEvents(id)).toHaveLength(1);
+      // The registration repeated (the outbox) changes nothing, and the email's page shows as for any email.
+      expect((await account.json("PUT", `/api/messages/${id}`, sent)).status).toBe(200);
+      expect(await optOutsOf(account.accountId)).toHaveLength(1);
+      expect(await unsubscribes(id)).toHaveLength(1);
+      const detail = await account.json<{ subject: string }>("GET", `/api/messages/${id}`);
+      expect(detail.body.subject).toBe(sent.subject);
+    });
+
+    it("keeps an address the email did not go to off the account's opt-outs, and the email untracked", async () => {
+      const account = await createAccount();
+      const id = await mintTrackingId(account.key);
+      expect((await call(`/u/${id}`, optOutForm("forwarded@elsewhere.example"))).status).toBe(200);
+      expect((await account.json("PUT", `/api/messages/${id}`, registration())).status).toBe(200);
+      expect(await optOutsOf(account.accountId)).toEqual([]);
+      // A reader turned tracking off; who, the page does not reveal.
+      expect(await unsubscribes(id)).toEqual([{ email: "", occurred_at: expect.any(Number) }]);
+      expect(await pending(id)).toBe(0);
+      expect(await storeHitNow(account, id, "open")).toBe(0);
+      const other = await sentMessage(account, { recipients: [{ email: "forwarded@elsewhere.example" }] });
+      expect(await storeHitNow(account, other.id, "open")).toBe(1);
+    });
+
+    it("settles an opt-out whose email was registered while the page was being answered", async () => {
+      const account = await createAccount();
+      const sent = await sentMessage(account, { recipients: [{ email: "reader@acme.example" }] });
+      // The page read the email before its registration committed, and held the address.
+      await recordPendingOptOut(env.DB, env.SIGNING_SECRET ?? "", account.accountId, sent.id, "reader@acme.example", Date.now());
+      expect(await optOutsOf(account.accountId)).toEqual([expect.objectContaining({ email: "reader@acme.example" })]);
+      expect(await pending(sent.id)).toBe(0);
+    });
+
+    it("holds at most 20 addresses for one email, and forgets them after 30 days if it is never registered", async () => {
+      const account = await createAccount();
+      const id = await mintTrackingId(account.key);
+      for (let i = 0; i < 25; i++) expect((await call(`/u/${id}`, optOutForm(`reader${i}@acme.example`))).status).toBe(200);
+      expect(await pending(id)).toBe(20);
+      await purgeExpiredEvents(env.DB, Date.now() + 31 * DAY);
+      expect(await pending(id)).toBe(0);
+      // The email stays untracked.
+      expect(await storeHitNow(account, id, "open")).toBe(0);
+    });
+
+    it("answers a deleted email's page with 404, and deleting an email drops the addresses held for it", async () => {
+      const account = await createAccount();
+      const id = await mintTrackingId(account.key);
+      expect((await call(`/u/${id}`, optOutForm("reader@acme.example"))).status).toBe(200);
+      expect((await account.json("DELETE", `/api/messages/${id}`)).status).toBeLessThan(300);
+      expect(await pending(id)).toBe(0);
+      expect((await call(`/u/${id}`)).status).toBe(404);
+      expect((await account.json("PUT", `/api/messages/${id}`, registration())).status).toBe(410);
+    });
   });
 
   it("keeps honouring an opt-out on a shared email after the opted-out contact is deleted", async () => {

@@ -117,10 +117,13 @@ export async function upsertMessage(
   return "registered";
 }
 
-/** The caller's message, or null when it does not exist, belongs to another account, or was deleted. */
+/**
+ * The caller's message, or null when it does not exist, belongs to another account, was deleted, or is not registered
+ * (the row a reader's opt-out made before the registration, db/opt-outs.ts).
+ */
 export async function getMessage(db: D1Database, accountId: string, messageId: string): Promise<MessageRow | null> {
   return db
-    .prepare("SELECT * FROM messages WHERE id = ? AND account_id = ? AND deleted_at IS NULL")
+    .prepare("SELECT * FROM messages WHERE id = ? AND account_id = ? AND deleted_at IS NULL AND registered_at IS NOT NULL")
     .bind(messageId, accountId)
     .first<MessageRow>();
 }
@@ -179,6 +182,7 @@ export function deleteMessageStatements(db: D1Database, accountId: string, messa
     db
       .prepare("DELETE FROM removed_recipients WHERE message_id = ? AND message_id IN (SELECT id FROM messages WHERE account_id = ?)")
       .bind(messageId, accountId),
+    db.prepare("DELETE FROM pending_opt_outs WHERE message_id = ? AND account_id = ?").bind(messageId, accountId),
   ];
 }
 

@@ -1,3 +1,4 @@
+import { PENDING_OPT_OUT_DAYS } from "./opt-outs";
 import { COUNTED_SQL } from "./sql";
 
 const DAY_MS = 86_400_000;
@@ -23,6 +24,7 @@ export async function purgeExpiredEvents(db: D1Database, now: number): Promise<n
   await db.batch([
     db.prepare("DELETE FROM sender_views WHERE viewed_at < ?").bind(senderViewCutoff),
     forgetOpenAddresses(db, senderViewCutoff),
+    db.prepare("DELETE FROM pending_opt_outs WHERE created_at < ?").bind(now - PENDING_OPT_OUT_DAYS * DAY_MS),
   ]);
   return deleted;
 }

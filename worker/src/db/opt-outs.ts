@@ -1,0 +1,121 @@
+// A reader's opt-out of an email, from its page `/u/<trackingId>` (docs/protocol.md §11): recorded at once when the
+// email is registered, else held until its registration says who it went to (migration 0014).
+import { recipientFingerprint } from "../recipient-fingerprint";
+import { emailsRemovedFrom } from "./contacts";
+import { recordOptOut, recordReaderOptOut } from "./signals";
+import { placeholders } from "./sql";
+
+/** Past this, the address of an opt-out whose email was never registered is purged; the email stays untracked. */
+export const PENDING_OPT_OUT_DAYS = 30;
+/**
+ * Addresses held for one email, at most. The first one already stops its tracking; the cap keeps whoever holds the
+ * link from filling the table before the registration comes.
+ */
+const MAX_PENDING_PER_EMAIL = 20;
+
+export interface OptOutTarget {
+  accountId: string;
+  messageId: string;
+  /** Its registration has arrived: its recipients below are known. */
+  registered: boolean;
+  deleted: boolean;
+  /** Its recipients now (a deleted contact is gone) and how many it was sent to. */
+  recipients: string[];
+  recipientCount: number;
+}
+
+/** The email the page is for, or null when this account has no row for it (neither registered nor opted out of). */
+export async function optOutTarget(db: D1Database, accountId: string, messageId: string): Promise<OptOutTarget | null> {
+  const message = await db
+    .prepare(
+      `SELECT recipient_count, registered_at, deleted_at,
+         (SELECT json_group_array(email) FROM (SELECT email FROM message_recipients WHERE message_id = ?1 ORDER BY email)) AS emails
+       FROM messages WHERE id = ?1 AND account_id = ?2`,
+    )
+    .bind(messageId, accountId)
+    .first<{ recipient_count: number; registered_at: number | null; deleted_at: number | null; emails: string }>();
+  if (!message) return null;
+  return {
+    accountId,
+    messageId,
+    registered: message.registered_at !== null,
+    deleted: message.deleted_at !== null,
+    recipients: JSON.parse(message.emails),
+    recipientCount: message.recipient_count,
+  };
+}
+
+/**
+ * Records `email`'s opt-out of a registered email, at `now`. When the email went to that address, for the address:
+ * every email of the account to it stores no hits from then on. Otherwise (a list the email went to, an alias, a
+ * forwarded copy) for this email alone, with no address, so that the page reveals no recipient. A contact the sender
+ * deleted from this email went to it all the same (its fingerprint is kept); an email registered with no readable
+ * recipients (compose-tracking.ts registers it all the same) has nobody to check the address against, so it is taken
+ * as given and a reader of it can always opt out.
+ */
+export async function optOutOfEmail(
+  db: D1Database,
+  signingSecret: string,
+  target: OptOutTarget,
+  email: string,
+  now: number,
+): Promise<void> {
+  const { accountId, messageId } = target;
+  const wasRemoved = async () =>
+    (await db
+      .prepare("SELECT 1 FROM removed_recipients WHERE message_id = ? AND fingerprint = ?")
+      .bind(messageId, await recipientFingerprint(signingSecret, messageId, email))
+      .first()) !== null;
+  const received = target.recipientCount === 0 || target.recipients.includes(email) || (await wasRemoved());
+  if (!received) return recordReaderOptOut(db, accountId, messageId, now);
+  await recordOptOut(db, accountId, messageId, email, now, await emailsRemovedFrom(db, signingSecret, accountId, email));
+}
+
+/**
+ * An opt-out from the page of an email not registered yet. The email is tracked no more from `now`, at once: its row,
+ * made here if the registration has not made it, carries the time (opted_out_at), which every hit's insert checks and
+ * the registration keeps (optedOutSince). The address waits for the registration (settlePendingOptOuts).
+ */
+export async function recordPendingOptOut(
+  db: D1Database,
+  signingSecret: string,
+  accountId: string,
+  messageId: string,
+  email: string,
+  now: number,
+): Promise<void> {
+  await db.batch([
+    db
+      .prepare(
+        `INSERT INTO messages (id, account_id, updated_at, opted_out_at) VALUES (?1, ?2, ?3, ?3)
+         ON CONFLICT (id) DO UPDATE SET opted_out_at = coalesce(opted_out_at, excluded.opted_out_at) WHERE deleted_at IS NULL`,
+      )
+      .bind(messageId, accountId, now),
+    db
+      .prepare(
+        `INSERT OR IGNORE INTO pending_opt_outs (message_id, account_id, email, created_at) SELECT ?1, ?2, ?3, ?4
+         WHERE (SELECT count(*) FROM pending_opt_outs WHERE message_id = ?1) < ${MAX_PENDING_PER_EMAIL}`,
+      )
+      .bind(messageId, accountId, email, now),
+  ]);
+  // The registration may have committed since the page read the email: whichever of the two writes comes last
+  // settles the address.
+  await settlePendingOptOuts(db, signingSecret, accountId, messageId);
+}
+
+/** Records the opt-outs held for an email once it is registered, each at the time it was made, as if made then. */
+export async function settlePendingOptOuts(db: D1Database, signingSecret: string, accountId: string, messageId: string): Promise<void> {
+  const { results } = await db
+    .prepare("SELECT email, created_at FROM pending_opt_outs WHERE message_id = ? AND account_id = ?")
+    .bind(messageId, accountId)
+    .all<{ email: string; created_at: number }>();
+  if (results.length === 0) return;
+  const target = await optOutTarget(db, accountId, messageId);
+  if (!target?.registered || target.deleted) return;
+  // Recording is idempotent, so a second writer settling the same rows at once records nothing twice.
+  for (const pending of results) await optOutOfEmail(db, signingSecret, target, pending.email, pending.created_at);
+  await db
+    .prepare(`DELETE FROM pending_opt_outs WHERE message_id = ? AND email IN (${placeholders(results.length)})`)
+    .bind(messageId, ...results.map((p) => p.email))
+    .run();
+}
