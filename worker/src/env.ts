@@ -4,9 +4,11 @@
 import type { AccountRecord } from "./db/accounts";
 import type { HitMessage } from "./hits";
 
-export type Bindings = Omit<Env, "HITS" | "SIGNING_SECRET" | "REGISTRATION_SECRET"> & {
+export type Bindings = Omit<Env, "HITS" | "HITS_DEAD" | "SIGNING_SECRET" | "REGISTRATION_SECRET"> & {
   /** Every hit goes through this queue, gathered into messages (queue.ts). */
   HITS: Queue<HitMessage>;
+  /** The dead-letter queue, which the consumer sends hits D1 still refuses back into (queue.ts, queuedAgain). */
+  HITS_DEAD: Queue<HitMessage>;
   /**
    * Derives every account's signing keys (see keys.ts). A secret: `.dev.vars` locally, `wrangler secret` deployed;
    * missing until one is set.

@@ -173,15 +173,13 @@ async function storeWithoutQueue(env: Bindings, hits: Hit[]): Promise<void> {
 const MAX_RETRY_DELAY_SECONDS = 300;
 /**
  * The queue hits come back through once they have failed max_retries (100) times (wrangler.toml's
- * dead_letter_queue), and the longest pause between its redeliveries. By then D1 has failed for about 7.8 hours:
- * most likely the free plan's daily write quota, back only at 00:00 UTC (developers.cloudflare.com/d1/platform/pricing/).
- * At the main queue's pace the dead-letter queue's 100 attempts would end too, about 15.6 hours after the hit, and
- * drop it; up to an hour apart they last about four more days, and a hit waits at most an hour once D1 is back.
- * Fewer retries also spend fewer queue operations (10,000 a day on the free plan,
- * developers.cloudflare.com/queues/platform/pricing/). Queues delays a retry by up to 12 hours ("`delaySeconds` (when
- * sending or retrying): 12 hours", developers.cloudflare.com/queues/platform/limits/; "Messages can be delayed by up to
- * 12 hours", developers.cloudflare.com/queues/configuration/batching-retries/; read 2026-12-02). The name is
- * wrangler.toml's; durability.test.ts reads it there and checks that the two agree.
+ * dead_letter_queue). By then D1 has failed for about 7.8 hours: most likely the free plan's daily write quota, back
+ * only at 00:00 UTC (developers.cloudflare.com/d1/platform/pricing/). Its hits that D1 still refuses are queued in it
+ * again an hour later (queuedAgain), for as long as D1 fails, and a hit waits at most an hour once D1 is back. Only if
+ * that send fails is the batch retried, up to an hour apart (retryDelaySeconds). Queues delays a message by up to 12
+ * hours ("`delaySeconds` (when sending or retrying): 12 hours", developers.cloudflare.com/queues/platform/limits/;
+ * "Messages can be delayed by up to 12 hours", developers.cloudflare.com/queues/configuration/batching-retries/; read
+ * 2026-12-02). The name is wrangler.toml's; durability.test.ts reads it there and checks that the two agree.
  */
 const DEAD_LETTER_QUEUE = "mailtracker-hits-dead";
 const MAX_DEAD_LETTER_RETRY_DELAY_SECONDS = 3_600;
@@ -229,17 +227,38 @@ export function retryDelaySeconds(attempts: number, deadLetter = false): number 
 }
 
 export async function consumeHits(batch: MessageBatch<HitMessage>, env: Bindings): Promise<void> {
+  const hits = batch.messages.flatMap((m) => m.body);
   try {
-    await storeHits(
-      env.DB,
-      batch.messages.flatMap((m) => m.body),
-    );
+    await storeHits(env.DB, hits);
     batch.ackAll();
   } catch (error) {
+    if (batch.queue === DEAD_LETTER_QUEUE && (await queuedAgain(env, hits, error))) return batch.ackAll();
     // The inserts are idempotent, so redelivering the whole batch is safe; back off while D1 recovers.
     const attempts = Math.max(...batch.messages.map((m) => m.attempts));
     const delaySeconds = retryDelaySeconds(attempts, batch.queue === DEAD_LETTER_QUEUE);
-    console.error(`storing ${batch.messages.length} hits failed (attempt ${attempts}); retrying in ${delaySeconds}s`, errorName(error));
+    console.error(`storing ${hits.length} hits failed (attempt ${attempts}); retrying in ${delaySeconds}s`, errorName(error));
     batch.retryAll({ delaySeconds });
   }
+}
+
+/**
+ * Dead-lettered hits D1 still refuses go back into the dead-letter queue as new messages, an hour from now, rather
+ * than being retried: a retried message is dropped after its last retry, and a message is deleted once it has been in
+ * its queue for the retention period (4 days by default, "Messages in a queue that reach the maximum message retention
+ * are deleted from the queue", developers.cloudflare.com/queues/platform/limits/, read 2026-12-04), whatever its
+ * retries. A new message starts both afresh, so a hit is kept for as long as D1 fails, at 3 queue operations an hour
+ * for each message. False, and the caller retries the batch, when the queue refuses them.
+ */
+async function queuedAgain(env: Bindings, hits: readonly Hit[], storeError: unknown): Promise<boolean> {
+  try {
+    for (const call of sendCalls(hits)) await env.HITS_DEAD.sendBatch(call, { delaySeconds: MAX_DEAD_LETTER_RETRY_DELAY_SECONDS });
+  } catch (error) {
+    console.error(`queueing ${hits.length} dead-lettered hits again failed; retrying them instead`, errorName(error));
+    return false;
+  }
+  console.error(
+    `storing ${hits.length} dead-lettered hits failed; queued them again for ${MAX_DEAD_LETTER_RETRY_DELAY_SECONDS}s from now`,
+    errorName(storeError),
+  );
+  return true;
 }

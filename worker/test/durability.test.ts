@@ -90,37 +90,83 @@ describe("at-least-once storage of hits", () => {
     expect(Math.max(...delays)).toBeLessThanOrEqual(43_200);
   });
 
-  it("keeps retrying dead-lettered hits for days, not hours, so a day's D1 outage (the free plan's write quota) loses none", async () => {
-    const total = (deadLetter: boolean) => {
-      let seconds = 0;
-      for (let attempts = 1; attempts <= 100; attempts++) seconds += retryDelaySeconds(attempts, deadLetter);
-      return seconds;
-    };
-    const day = 86_400;
-    // max_retries = 100 on each queue (wrangler.toml): the main queue's fast schedule, then the dead-letter queue's.
-    expect(total(false)).toBeLessThan(day / 2);
-    expect(total(false) + total(true)).toBeGreaterThan(3 * day);
+  it("retries hits for hours at most before they are dead-lettered, and within Queues' longest delay", async () => {
+    let seconds = 0;
+    // max_retries = 100 (wrangler.toml), then the dead-letter queue (below).
+    for (let attempts = 1; attempts <= 100; attempts++) seconds += retryDelaySeconds(attempts);
+    expect(seconds).toBeLessThan(86_400 / 2);
     for (let attempts = 1; attempts <= 200; attempts++) {
       const delay = retryDelaySeconds(attempts, true);
       expect(delay).toBeGreaterThanOrEqual(retryDelaySeconds(attempts));
       expect(delay).toBeLessThanOrEqual(43_200); // Queues' longest delay (queues/platform/limits)
     }
-    // The consumer tells a dead-letter batch by its queue (getQueueResult does not report the delay asked for).
+    // The consumer asks for that delay (getQueueResult does not report it).
     const account = await createAccount();
     const message = await sentMessage(account);
-    const hits = await makeHits(account, message.id, 2);
-    const delayAsked = async (queue: string) => {
-      const batch = createMessageBatch<HitMessage>(queue, [{ id: "m0", timestamp: new Date(), attempts: 3, body: hits }]);
-      const retryAll = vi.spyOn(batch, "retryAll");
-      await worker.queue(batch, { ...env, DB: new FlakyD1(env.DB, () => true).asD1() });
-      return retryAll.mock.calls[0]?.[0]?.delaySeconds;
-    };
-    // The dead-letter queue as wrangler.toml names it: the consumer's constant must match, or a dead letter would be
-    // retried at the main queue's pace and dropped within hours.
-    const deadLetterQueue = /^dead_letter_queue\s*=\s*"([^"]+)"/m.exec(wranglerToml)?.[1];
-    expect(deadLetterQueue).toBeDefined();
-    expect(await delayAsked(deadLetterQueue ?? "")).toBe(retryDelaySeconds(3, true));
-    expect(await delayAsked("mailtracker-hits")).toBe(retryDelaySeconds(3));
+    const batch = createMessageBatch<HitMessage>("mailtracker-hits", [
+      { id: "m0", timestamp: new Date(), attempts: 3, body: await makeHits(account, message.id, 2) },
+    ]);
+    const retryAll = vi.spyOn(batch, "retryAll");
+    await worker.queue(batch, { ...env, DB: new FlakyD1(env.DB, () => true).asD1() });
+    expect(retryAll).toHaveBeenCalledWith({ delaySeconds: retryDelaySeconds(3) });
+  });
+});
+
+describe("dead-lettered hits that D1 still refuses", () => {
+  // The dead-letter queue as wrangler.toml names it: the consumer's constant must match, or its hits would be retried
+  // at the main queue's pace and dropped within hours.
+  const deadLetterQueue = /^dead_letter_queue\s*=\s*"([^"]+)"/m.exec(wranglerToml)?.[1] ?? "";
+
+  async function deliverDeadLetters(hits: Hit[][], db: D1Database, deadQueue: Queue<HitMessage> = env.HITS_DEAD) {
+    const batch = createMessageBatch<HitMessage>(
+      deadLetterQueue,
+      hits.map((body, i) => ({ id: `d${i}`, timestamp: new Date(Date.now() - 5 * 86_400_000), attempts: 100, body })),
+    );
+    const retryAll = vi.spyOn(batch, "retryAll");
+    const ctx = createExecutionContext();
+    await worker.queue(batch, { ...env, DB: db, HITS_DEAD: deadQueue });
+    return { result: await getQueueResult(batch, ctx), retryAll };
+  }
+
+  it("are queued again as new messages an hour later, not retried, so no retry count or retention drops them", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account);
+    const hits = await makeHits(account, message.id, 12);
+    const bodies = [hits.slice(0, 10), hits.slice(10)];
+    const sent = vi.spyOn(env.HITS_DEAD, "sendBatch");
+    try {
+      const { result, retryAll } = await deliverDeadLetters(bodies, new FlakyD1(env.DB, () => true).asD1());
+      expect(result.ackAll).toBe(true);
+      expect(retryAll).not.toHaveBeenCalled();
+      // Every hit, in new messages of the dead-letter queue, an hour from now.
+      expect(sent).toHaveBeenCalledTimes(1);
+      const [messages, options] = sent.mock.calls[0] ?? [];
+      expect(options).toEqual({ delaySeconds: 3_600 });
+      expect([...(messages ?? [])].flatMap((m) => m.body)).toEqual(hits);
+      // When they come back and D1 takes them, each is stored once.
+      const { result: later } = await deliverDeadLetters(
+        [...(messages ?? [])].map((m) => m.body as Hit[]),
+        env.DB,
+      );
+      expect(later.ackAll).toBe(true);
+      expect(await storedEvents(message.id)).toHaveLength(12);
+    } finally {
+      sent.mockRestore();
+    }
+  });
+
+  it("are retried when the queue refuses them too", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account);
+    const hits = await makeHits(account, message.id, 3);
+    const refusing = {
+      send: () => Promise.reject(new Error("Queue send failed: internal error")),
+      sendBatch: () => Promise.reject(new Error("Queue send failed: internal error")),
+    } as unknown as Queue<HitMessage>;
+    const { result, retryAll } = await deliverDeadLetters([hits], new FlakyD1(env.DB, () => true).asD1(), refusing);
+    expect(result.ackAll).toBe(false);
+    expect(retryAll).toHaveBeenCalledWith({ delaySeconds: retryDelaySeconds(100, true) });
+    expect(await storedEvents(message.id)).toHaveLength(0);
   });
 });
 
