@@ -43,7 +43,13 @@ export const registerMessageRequest = z.object({
       }),
     )
     .max(500),
+  /** By the sender's clock, as `clockAt`. */
   sentAt: isoTime,
+  /**
+   * The sender's clock as this request left: the tracker moves `sentAt` by how far that clock is from its own
+   * (docs/protocol.md, `PUT /api/messages/<trackingId>`). Absent from extensions older than it.
+   */
+  clockAt: isoTime.optional(),
   threadId: gmailId.optional(),
   gmailMessageId: gmailId.optional(),
   /** Optional campaign name (compose window). */

@@ -223,6 +223,38 @@ describe("labels from the message's context", () => {
     expect(body.openCount).toBe(0);
   });
 
+  it("takes the send time by the tracker's clock when the sender's clock is off", async () => {
+    const account = await createAccount();
+    const sentAt = Date.now() - 60_000;
+    const minutes = (n: number) => n * 60_000;
+    const register = async (id: string, clockOff: number) => {
+      // Both times by the sender's clock, `clockOff` from the tracker's.
+      const sent = registration({
+        sentAt: new Date(sentAt + clockOff).toISOString(),
+        clockAt: new Date(Date.now() + clockOff).toISOString(),
+      });
+      expect((await account.json("PUT", `/api/messages/${id}`, sent)).status).toBe(200);
+      const stored = await env.DB.prepare("SELECT sent_at FROM messages WHERE id = ?").bind(id).first<{ sent_at: number }>();
+      return Math.abs((stored?.sent_at ?? 0) - sentAt);
+    };
+    // A clock five minutes fast: the reader's open half a minute after the send is not taken for the sender's.
+    const fast = await mintTrackingId(account.key);
+    await hitAt(account, fast, sentAt + 30_000);
+    expect(await register(fast, minutes(5))).toBeLessThan(1_000);
+    expect(await labelsOf(fast)).toEqual(["human"]);
+    // A clock five minutes slow: a link scanner's click on delivery is still a scanner's.
+    const slow = await mintTrackingId(account.key);
+    await hitAt(account, slow, sentAt + 2_000, "click", 0);
+    expect(await register(slow, -minutes(5))).toBeLessThan(1_000);
+    expect(await labelsOf(slow)).toEqual(["scanner"]);
+    // A scheduled send: a send time ahead of both clocks stays ahead.
+    const scheduled = await mintTrackingId(account.key);
+    const later = registration({ sentAt: new Date(Date.now() + minutes(60)).toISOString(), clockAt: new Date().toISOString() });
+    expect((await account.json("PUT", `/api/messages/${scheduled}`, later)).status).toBe(200);
+    const stored = await env.DB.prepare("SELECT sent_at FROM messages WHERE id = ?").bind(scheduled).first<{ sent_at: number }>();
+    expect(stored?.sent_at).toBe(Date.parse(later.sentAt));
+  });
+
   it("labels clicks seconds after sending as a scanner's", async () => {
     const account = await createAccount();
     const sentAt = Date.now() - 3_600_000;

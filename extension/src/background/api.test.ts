@@ -23,3 +23,21 @@ describe("CSV export", () => {
     expect(error).toMatchObject({ status: 401, message: "the tracker answered 401: unauthorized" });
   });
 });
+
+describe("registering a sent email", () => {
+  it("tells the tracker the sender's clock as the request leaves, however long after the send", async () => {
+    const bodies: unknown[] = [];
+    const fetch = vi.fn(async (_url: RequestInfo | URL, init?: RequestInit) => {
+      bodies.push(JSON.parse(String(init?.body)));
+      return Response.json({}, { status: 200 });
+    });
+    const request = { subject: "Hi", recipients: [], sentAt: "2026-12-04T09:00:00.000Z", links: [] };
+    vi.useFakeTimers({ now: Date.parse("2026-12-04T11:30:00.000Z"), toFake: ["Date"] });
+    try {
+      await trackerApi("https://t.example", "token", fetch).registerMessage("id", request);
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(bodies).toEqual([{ ...request, clockAt: "2026-12-04T11:30:00.000Z" }]);
+  });
+});

@@ -121,7 +121,8 @@ export function trackerApi(trackerUrl: string, token?: string, fetch: typeof glo
       ),
     account: () => call(() => client.account.$get(undefined, init())),
     registerMessage: (trackingId: string, body: Parameters<(typeof client.messages)[":id"]["$put"]>[0]["json"]) =>
-      call(() => client.messages[":id"].$put({ ...id(trackingId), json: body }, init())),
+      // The clock is read as the request leaves, not when the email was sent: the outbox may deliver it much later.
+      call(() => client.messages[":id"].$put({ ...id(trackingId), json: { ...body, clockAt: new Date().toISOString() } }, init())),
     senderViews: (body: Parameters<typeof client.views.$post>[0]["json"]) => call(() => client.views.$post({ json: body }, init())),
     status: (threadIds: string[]) => call(() => client.messages.status.$post({ json: { threadIds } }, init())),
     detail: (trackingId: string) => call(() => client.messages[":id"].$get(id(trackingId), init())),

@@ -24,10 +24,30 @@ export interface MessageRow {
   recipient_count: number;
 }
 
-export type Registration = Required<Omit<RegisterMessageRequest, "threadId" | "gmailMessageId" | "campaign">> &
-  Pick<RegisterMessageRequest, "threadId" | "gmailMessageId" | "campaign">;
+export type Registration = Required<Omit<RegisterMessageRequest, "threadId" | "gmailMessageId" | "campaign" | "clockAt">> &
+  Pick<RegisterMessageRequest, "threadId" | "gmailMessageId" | "campaign" | "clockAt">;
 
 export type UpsertOutcome = "registered" | "deleted";
+
+/**
+ * Past this, the sender's clock is taken to be off, not the request to be slow: a request takes well under a second
+ * from a browser to Cloudflare's edge.
+ */
+const CLOCK_TOLERANCE_MS = 2_000;
+
+/**
+ * The send time by the tracker's clock. The extension gives it by the sender's, and a clock a minute fast would label
+ * every open in the first minute after the send as the sender's own (an event before its email's send time, classify.ts),
+ * one a minute slow would count the link scanners that follow an email's delivery. The difference between the two
+ * clocks is read from `clockAt`, the sender's clock as the request left, against `now`, the tracker's as it arrived;
+ * it also carries the request's time in transit, which only moves the send time later by that.
+ */
+export function sentAtByTrackerClock(registration: Pick<Registration, "sentAt" | "clockAt">, now: number): number {
+  const sentAt = Date.parse(registration.sentAt);
+  const clockAt = registration.clockAt === undefined ? Number.NaN : Date.parse(registration.clockAt);
+  const offset = now - clockAt;
+  return Number.isFinite(offset) && Math.abs(offset) > CLOCK_TOLERANCE_MS ? sentAt + offset : sentAt;
+}
 
 /**
  * Registers or updates a sent message and replaces its links, in one transaction. Idempotent: the extension's
@@ -52,7 +72,7 @@ export async function upsertMessage(
   if (existing?.deleted_at) return "deleted";
   const removed = new Set<string>(existing ? JSON.parse(existing.removed) : []);
   const isRemoved = async (email: string) => removed.size > 0 && removed.has(await recipientFingerprint(signingSecret, messageId, email));
-  const sentAt = Date.parse(registration.sentAt);
+  const sentAt = sentAtByTrackerClock(registration, now);
   const recipients = new Map<string, string | null>();
   const listed: RegisterMessageRequest["recipients"] = [];
   for (const r of registration.recipients) {
