@@ -5,16 +5,17 @@ import browser from "webextension-polyfill";
 import { DEFAULT_GMAIL_ACCOUNT, gmailTabFor, gmailThreadUrl } from "../gmail-ids";
 import { isEnvelope, type Reply } from "../messaging";
 import { loadOptions, onOptionsChanged } from "../options-store";
-import { TrackerError, trackerApi } from "./api";
+import { trackerApi } from "./api";
 import { ContactCheckCache } from "./contact-checks";
-import { type Credentials, loadCredentials } from "./credentials";
+import { loadCredentials } from "./credentials";
+import { outboxDelivery } from "./delivery";
 import { CLOCK_SKEW_KEY, Reminders, reminderNote } from "./follow-ups";
 import { markGmailTabsOpenBefore } from "./gmail-health";
 import { type HandlerTable, runHandler } from "./handler";
 import { gmailHandlers, pageHandlers, requireCredentials, settleRemindersOnNews, signalDeps } from "./handlers";
 import { HeldSignals } from "./held-signals";
 import { FeedPoller, NEWS_KEY, type Note, readFeedState } from "./notifications";
-import { type DeliveryResult, Outbox, type OutboxEntry, troubleNote } from "./outbox";
+import { Outbox, type OutboxEntry, troubleNote } from "./outbox";
 import { syncPixelBlockRule } from "./pixel-block";
 import { senderKind } from "./sender";
 import { SentAccounts } from "./sent-accounts";
@@ -22,39 +23,6 @@ import { releaseHeldSignals } from "./signals";
 import { StatusCache } from "./status-cache";
 
 const OUTBOX_ALARM = "outbox-retry";
-
-async function deliver(entry: OutboxEntry): Promise<DeliveryResult> {
-  const credentials = await loadCredentials();
-  if (!credentials) return { retry: true, error: "not connected to a tracker" };
-  if (entry.withdraw) return withdraw(entry, credentials);
-  try {
-    await trackerApi(credentials.trackerUrl, credentials.apiToken).registerMessage(entry.trackingId, entry.request);
-    // The tracker knows this thread now: its status is asked for again, by the Gmail tabs too (a Sent row drawn as the
-    // email went out holds its untracked state until then), and replies seen in it meanwhile go out.
-    if (entry.request.threadId) news([entry.request.threadId]);
-    releaseHeld();
-    return "delivered";
-  } catch (error) {
-    // 410: the user deleted this message's data on the tracker; it is as delivered as it will ever be.
-    if (error instanceof TrackerError && error.status === 410) return "delivered";
-    const message = error instanceof Error ? error.message : String(error);
-    return { retry: !(error instanceof TrackerError) || error.retryable, error: message };
-  }
-}
-
-/** A send Gmail's Undo took back: the tracker deletes it (its data and later hits), or never had it (404). */
-async function withdraw(entry: OutboxEntry, credentials: Credentials): Promise<DeliveryResult> {
-  try {
-    await trackerApi(credentials.trackerUrl, credentials.apiToken).remove(entry.trackingId);
-  } catch (error) {
-    if (!(error instanceof TrackerError && error.status === 404)) {
-      const message = error instanceof Error ? error.message : String(error);
-      return { retry: !(error instanceof TrackerError) || error.retryable, error: message };
-    }
-  }
-  if (entry.request.threadId) news([entry.request.threadId]);
-  return "delivered";
-}
 
 let retryTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -88,6 +56,12 @@ function tellOutboxTrouble(entry: OutboxEntry): void {
   notify(OUTBOX_NOTIFICATION, troubleNote(entry)).catch((error: unknown) => console.warn("outbox notification not shown", error));
 }
 
+const deliver = outboxDelivery({
+  credentials: loadCredentials,
+  api: (credentials) => trackerApi(credentials.trackerUrl, credentials.apiToken),
+  news: (threadIds) => news(threadIds),
+  releaseHeld: () => releaseHeld(),
+});
 const outbox = new Outbox(browser.storage.local, deliver, schedule, Date.now, tellOutboxTrouble);
 
 // Read receipts: the feed is polled every minute (an alarm outlives a stopped service worker) and right away when a

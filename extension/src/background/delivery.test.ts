@@ -1,0 +1,76 @@
+// One outbox delivery through the real tracker client, over a fetch that answers as the tracker would.
+import { describe, expect, it, vi } from "vitest";
+import { trackerApi } from "./api";
+import type { Credentials } from "./credentials";
+import { outboxDelivery } from "./delivery";
+import type { OutboxEntry } from "./outbox";
+
+const credentials: Credentials = {
+  trackerUrl: "https://t.example",
+  accountId: "acct",
+  apiToken: "token",
+  signingKey: { accountId: "acct", keyId: "k1", secret: "s" },
+};
+
+function entry(overrides: Partial<OutboxEntry> = {}): OutboxEntry {
+  return {
+    trackingId: "id1",
+    request: { subject: "Pricing", recipients: [], sentAt: "2026-12-04T09:00:00.000Z", threadId: "18c2f0a1b2c3d4e5", links: [] },
+    state: "pending",
+    attempts: 0,
+    createdAt: 0,
+    nextAttemptAt: 0,
+    lastError: null,
+    ...overrides,
+  };
+}
+
+function delivery(answer: (method: string) => Response) {
+  const news = vi.fn();
+  const releaseHeld = vi.fn();
+  const fetch = vi.fn(async (_url: RequestInfo | URL, init?: RequestInit) => answer(init?.method ?? "GET"));
+  const deliver = outboxDelivery({
+    credentials: async () => credentials,
+    api: (c) => trackerApi(c.trackerUrl, c.apiToken, fetch),
+    news,
+    releaseHeld,
+  });
+  return { deliver, news, releaseHeld, fetch };
+}
+
+describe("an outbox delivery", () => {
+  it("tells the Gmail tabs of the thread once its email is registered, and sends the signals held for it", async () => {
+    const { deliver, news, releaseHeld, fetch } = delivery(() => Response.json({ state: "delivered" }));
+    expect(await deliver(entry())).toBe("delivered");
+    expect(fetch.mock.calls[0]?.[1]?.method).toBe("PUT");
+    expect(news).toHaveBeenCalledWith(["18c2f0a1b2c3d4e5"]);
+    expect(releaseHeld).toHaveBeenCalledOnce();
+  });
+
+  it("tells nobody while the registration fails, and asks to be tried again", async () => {
+    const { deliver, news, releaseHeld } = delivery(() => Response.json({ error: "D1 is down" }, { status: 503 }));
+    expect(await deliver(entry())).toEqual({ retry: true, error: expect.stringContaining("503") });
+    expect(news).not.toHaveBeenCalled();
+    expect(releaseHeld).not.toHaveBeenCalled();
+  });
+
+  it("takes a deleted email (410) as delivered, and a withdrawn send as done once the tracker deleted it or never had it", async () => {
+    expect(await delivery(() => Response.json({ error: "deleted" }, { status: 410 })).deliver(entry())).toBe("delivered");
+    for (const status of [204, 404]) {
+      const { deliver, news, fetch } = delivery(() => new Response(status === 204 ? null : '{"error":"no such message"}', { status }));
+      expect(await deliver(entry({ withdraw: true }))).toBe("delivered");
+      expect(fetch.mock.calls[0]?.[1]?.method).toBe("DELETE");
+      expect(news).toHaveBeenCalledWith(["18c2f0a1b2c3d4e5"]);
+    }
+  });
+
+  it("waits for a tracker to be connected", async () => {
+    const deliver = outboxDelivery({
+      credentials: async () => null,
+      api: () => trackerApi("https://t.example"),
+      news: vi.fn(),
+      releaseHeld: vi.fn(),
+    });
+    expect(await deliver(entry())).toEqual({ retry: true, error: "not connected to a tracker" });
+  });
+});

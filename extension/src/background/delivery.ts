@@ -1,0 +1,49 @@
+// What the outbox delivers: a sent email's registration with the tracker, or the withdrawal of a send Gmail's Undo
+// took back. The outbox (outbox.ts) holds the entries and retries; this says what one attempt does and what follows it.
+import { type TrackerApi, TrackerError } from "./api";
+import type { Credentials } from "./credentials";
+import type { DeliveryResult, OutboxEntry } from "./outbox";
+
+export interface DeliveryDeps {
+  credentials: () => Promise<Credentials | null>;
+  api: (credentials: Credentials) => Pick<TrackerApi, "registerMessage" | "remove">;
+  /** Tells the status cache and the Gmail tabs that these threads' state changed. */
+  news: (threadIds: string[]) => void;
+  /** Sends the replies and bounces held until their email was registered. */
+  releaseHeld: () => void;
+}
+
+function failed(error: unknown): DeliveryResult {
+  const message = error instanceof Error ? error.message : String(error);
+  return { retry: !(error instanceof TrackerError) || error.retryable, error: message };
+}
+
+export function outboxDelivery(deps: DeliveryDeps): (entry: OutboxEntry) => Promise<DeliveryResult> {
+  /** A send Gmail's Undo took back: the tracker deletes it (its data and later hits), or never had it (404). */
+  async function withdraw(entry: OutboxEntry, credentials: Credentials): Promise<DeliveryResult> {
+    try {
+      await deps.api(credentials).remove(entry.trackingId);
+    } catch (error) {
+      if (!(error instanceof TrackerError && error.status === 404)) return failed(error);
+    }
+    if (entry.request.threadId) deps.news([entry.request.threadId]);
+    return "delivered";
+  }
+
+  return async (entry) => {
+    const credentials = await deps.credentials();
+    if (!credentials) return { retry: true, error: "not connected to a tracker" };
+    if (entry.withdraw) return withdraw(entry, credentials);
+    try {
+      await deps.api(credentials).registerMessage(entry.trackingId, entry.request);
+    } catch (error) {
+      // 410: the user deleted this message's data on the tracker; it is as delivered as it will ever be.
+      return error instanceof TrackerError && error.status === 410 ? "delivered" : failed(error);
+    }
+    // The tracker knows this thread now: its status is asked for again, by the Gmail tabs too (a Sent row drawn as the
+    // email went out holds its untracked state until then), and replies seen in it meanwhile go out.
+    if (entry.request.threadId) deps.news([entry.request.threadId]);
+    deps.releaseHeld();
+    return "delivered";
+  };
+}
