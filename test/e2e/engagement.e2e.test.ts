@@ -76,10 +76,10 @@ describe("Chromium: replies, bounces, campaigns and the dashboard", () => {
   };
 
   /** A message arriving in a thread from someone else (simulated Gmail: `sim:receive`). */
-  const receive = (thread: string, from: string, name: string, text: string) =>
+  const receive = (thread: string, from: string, name: string, text: string, quote = false) =>
     gmail.evaluate(
       (detail) => document.dispatchEvent(new CustomEvent("sim:receive", { detail })),
-      JSON.stringify({ thread, from, name, text }),
+      JSON.stringify({ thread, from, name, text, quote }),
     );
 
   /** Starts the tracker, or starts it again on the same port and state after `tracker.stop()`. */
@@ -171,9 +171,13 @@ describe("Chromium: replies, bounces, campaigns and the dashboard", () => {
       ),
     ).toBe(true);
 
-    // Carol writes again and the sender answers: the list's latest message is the sender's own, so only the opened
-    // conversation can find Carol's second reply. Re-rendering the list and reopening count nothing twice.
-    await receive(toCarol.sent.legacyThreadId, "carol@prospect.example", "Carol", "One more question: is there a trial?");
+    // Carol writes again, quoting the sender's email and its pixel, and the sender answers: the list's latest message
+    // is the sender's own, so only the opened conversation can find Carol's second reply, which the pixel in its quote
+    // does not make the sender's. Re-rendering the list and reopening count nothing twice.
+    const pixelFetches = () => google.proxied.filter((url) => url.includes(`/o/${toCarol.id}.gif`)).length;
+    const fetchedBefore = pixelFetches();
+    const opensBefore = (await detail(toCarol.id)).opens.length;
+    await receive(toCarol.sent.legacyThreadId, "carol@prospect.example", "Carol", "One more question: is there a trial?", true);
     await receive(toCarol.sent.legacyThreadId, "me@example.com", "Me", "Yes, 30 days.");
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect((await detail(toCarol.id)).replyCount).toBe(1);
@@ -191,6 +195,9 @@ describe("Chromium: replies, bounces, campaigns and the dashboard", () => {
     }, toCarol.sent.legacyThreadId);
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect((await detail(toCarol.id)).replyCount).toBe(2);
+    // The pixel in Carol's quote, shown through Google's proxy twice over, was never loaded: no open of the sender's.
+    expect(pixelFetches()).toBe(fetchedBefore);
+    expect((await detail(toCarol.id)).opens).toHaveLength(opensBefore);
     const events = await api<string>("/api/export/events.csv");
     expect(events.body.split("\r\n").filter((line) => /,reply,/.test(line))).toHaveLength(2);
   });

@@ -21,6 +21,21 @@ describe("page-world pixel guard", () => {
     expect(pixelIdIn(`${local}/o/${ID}.gif`, TRACKER)).toBeNull();
   });
 
+  it("recognises the pixel in a proxy URL inside another: a Gmail reader's reply quoting the email, shown through the proxy again", () => {
+    const quoted = `https://ci5.googleusercontent.com/proxy/Q1=s0-d-e1-ft#${TRACKER}/o/${ID}.gif`;
+    expect(pixelIdIn(`https://ci3.googleusercontent.com/meips/Q2=s0-d-e1-ft#${quoted}`, TRACKER)).toBe(ID);
+    expect(pixelIdIn(`https://ci3.googleusercontent.com/meips/Q2=s0-d-e1-ft#${encodeURIComponent(quoted)}`, TRACKER)).toBe(ID);
+    const local = "http://127.0.0.1:8787";
+    const encoded = `https://ci5.googleusercontent.com/proxy/Q1=s0-d-e1-ft#${encodeURIComponent(`${local}/o/${ID}.gif`)}`;
+    expect(pixelIdIn(`https://ci3.googleusercontent.com/meips/Q2=s0-d-e1-ft#${encoded}`, local)).toBe(ID);
+    expect(
+      pixelIdIn(
+        `https://ci3.googleusercontent.com/meips/Q2=s0-d-e1-ft#https://ci5.googleusercontent.com/proxy/Q1#https://images.example/t.example.png`,
+        TRACKER,
+      ),
+    ).toBeNull();
+  });
+
   it("rewrites only the tracker's pixels in an HTML string, keeping the original for the content script", () => {
     const html = `<p>hi</p><img alt="" src="https://ci3.googleusercontent.com/meips/a=s0-d-e1-ft#${TRACKER}/o/${ID}.gif" width="1"><img src="https://images.example/logo.png">`;
     const out = neutraliseHtml(html, TRACKER);

@@ -67,8 +67,12 @@ function trackerOf(trackerUrl: string): { marker: string | null; pixel: RegExp }
 export function pixelIdIn(src: string, trackerUrl: string): string | null {
   if (!mayHoldPixelOf(src, trackerUrl)) return null;
   let candidate = src;
-  const proxy = /^https:\/\/[a-z0-9-]+\.googleusercontent\.com\/[^#]*#(.+)$/i.exec(src);
-  if (proxy?.[1]) {
+  // A proxy URL may hold another: a Gmail reader's reply quotes the email from their copy, already proxied (every
+  // 2022-09-09-cvOnReplySend capture quotes its images as `…googleusercontent.com/…#<original>`), and the sender's
+  // Gmail shows the reply's images through its proxy again (assumed: no capture shows how it shows such a URL).
+  for (let depth = 0; depth < MAX_PROXY_DEPTH; depth++) {
+    const proxy = /^https:\/\/[a-z0-9-]+\.googleusercontent\.com\/[^#]*#(.+)$/i.exec(candidate);
+    if (!proxy?.[1]) break;
     candidate = proxy[1];
     if (!/^https?:/i.test(candidate)) {
       try {
@@ -80,6 +84,9 @@ export function pixelIdIn(src: string, trackerUrl: string): string | null {
   }
   return trackerOf(trackerUrl).pixel.exec(candidate)?.[1] ?? null;
 }
+
+/** Proxy URLs inside one another that pixelIdIn looks through: a quote of a quote of a quote. */
+const MAX_PROXY_DEPTH = 4;
 
 /**
  * Text every pixel URL of `trackerUrl` holds, plain or percent-encoded in Google's proxy fragment: its hostname,

@@ -566,14 +566,21 @@
   }
 
   // A message arriving from someone else in a sent thread (a reply, or a "Mail Delivery Subsystem" notice):
-  // `sim:receive` with detail JSON {thread: <legacy thread id>, from, name, text}. Its ids are Gmail's server ids,
-  // "msg-f:<decimal>" and the same number in hex as the legacy id. The view on screen re-renders, like Gmail.
+  // `sim:receive` with detail JSON {thread: <legacy thread id>, from, name, text, quote?}. Its ids are Gmail's server
+  // ids, "msg-f:<decimal>" and the same number in hex as the legacy id. The view on screen re-renders, like Gmail.
+  // With `quote`, the reply quotes the thread's first email as a Gmail reader's reply does: from the reader's own copy,
+  // its images already through Google's proxy (displayedHtml), in Gmail's quote markup (the sent quote part of every
+  // 2022-09-09-cvOnReplySend capture). The sender's Gmail then shows it through the proxy again (assumed).
   document.addEventListener("sim:receive", (event) => {
-    const { thread, from, name, text } = JSON.parse(event.detail);
+    const { thread, from, name, text, quote } = JSON.parse(event.detail);
     const entry = sentThreads.get(thread);
     if (!entry) return;
     const decimal = BigInt(`0x${randomDigits().slice(0, 15)}`) + 1n;
-    const html = escapeHtml(text).replaceAll("\n", "<br>");
+    let html = escapeHtml(text).replaceAll("\n", "<br>");
+    if (quote) {
+      const [first] = entry.messages;
+      html += `<br><div class="gmail_quote"><div dir="ltr" class="gmail_attr">On Mon, Me &lt;me@example.com&gt; wrote:<br></div><blockquote class="gmail_quote">${displayedHtml(first)}</blockquote></div>`;
+    }
     entry.messages.push({
       html,
       plainText: false,

@@ -10,7 +10,8 @@
 //   (a made-up address: today's undo request is not public; gmail-sim.js)
 // - https://ciN.googleusercontent.com/meips/<b64url original>=s0-d-e1-ft -> the image proxy: fetches the original
 //   from Node with Google's proxy user agent, as Google's servers would (the reader's browser never contacts the
-//   tracker), and records that it did.
+//   tracker), and records that it did; an original that is itself a proxy URL (a quote from a Gmail reader's copy)
+//   is fetched through the proxy again.
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
@@ -179,6 +180,9 @@ export class SimulatedGoogle {
     if (!match?.[1]) return { status: 404, contentType: "text/plain", body: "" };
     const original = Buffer.from(match[1], "base64url").toString("utf8");
     this.proxied.push(original);
+    // An image already through the proxy (a quote from a Gmail reader's copy): fetched through it again.
+    const inner = /^https:\/\/ci\d\.googleusercontent\.com(\/meips\/[^#]*)/.exec(original);
+    if (inner?.[1]) return this.imageProxy(new URL(inner[1], "https://ci3.googleusercontent.com"));
     // Only the local tracker is really fetched; other images (a logo in a test email) get a stand-in GIF.
     if (!/^http:\/\/(127\.0\.0\.1|localhost)[:/]/.test(original)) return { status: 200, contentType: "image/gif", body: BLANK_GIF };
     try {
