@@ -224,13 +224,18 @@ describe("privacy", () => {
       expect(await storeHitNow(account, other.id, "open")).toBe(1);
     });
 
-    it("settles an opt-out whose email was registered while the page was being answered", async () => {
+    it("settles an opt-out whose email was registered while the page was being answered, and keeps none for one deleted meanwhile", async () => {
       const account = await createAccount();
       const sent = await sentMessage(account, { recipients: [{ email: "reader@acme.example" }] });
       // The page read the email before its registration committed, and held the address.
       await recordPendingOptOut(env.DB, env.SIGNING_SECRET ?? "", account.accountId, sent.id, "reader@acme.example", Date.now());
       expect(await optOutsOf(account.accountId)).toEqual([expect.objectContaining({ email: "reader@acme.example" })]);
       expect(await pending(sent.id)).toBe(0);
+      // Or deleted meanwhile: nothing of the address is kept.
+      const deleted = await sentMessage(account, { recipients: [{ email: "other@acme.example" }] });
+      expect((await account.json("DELETE", `/api/messages/${deleted.id}`)).status).toBeLessThan(300);
+      await recordPendingOptOut(env.DB, env.SIGNING_SECRET ?? "", account.accountId, deleted.id, "other@acme.example", Date.now());
+      expect(await pending(deleted.id)).toBe(0);
     });
 
     it("holds at most 20 addresses for one email, and forgets them after 30 days if it is never registered", async () => {

@@ -94,7 +94,8 @@ export async function recordPendingOptOut(
     db
       .prepare(
         `INSERT OR IGNORE INTO pending_opt_outs (message_id, account_id, email, created_at) SELECT ?1, ?2, ?3, ?4
-         WHERE (SELECT count(*) FROM pending_opt_outs WHERE message_id = ?1) < ${MAX_PENDING_PER_EMAIL}`,
+         WHERE (SELECT count(*) FROM pending_opt_outs WHERE message_id = ?1) < ${MAX_PENDING_PER_EMAIL}
+           AND NOT EXISTS (SELECT 1 FROM messages WHERE id = ?1 AND deleted_at IS NOT NULL)`,
       )
       .bind(messageId, accountId, email, now),
   ]);
