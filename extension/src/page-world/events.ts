@@ -35,7 +35,7 @@ export interface Recipient {
 
 /**
  * A send (or a scheduled send) Gmail answered: its /sync request body as it went out and Gmail's answer, as text.
- * The content script reads them (sync-parser.ts sentMessageIds, untrackedSends): parsed there, not here, the
+ * The content script reads them (sync-parser.ts answeredSends): parsed there, not here, the
  * reading costs the page-world script nothing.
  */
 export interface GmailSendAnswered {

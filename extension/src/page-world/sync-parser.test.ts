@@ -2,15 +2,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import {
-  parseGmailJson,
-  parseSyncRequest,
-  parseSyncResponse,
-  sentMessageIds,
-  syncThreadId,
-  untrackedSends,
-  withoutQuotedPixels,
-} from "./sync-parser";
+import { answeredSends, parseGmailJson, parseSyncRequest, parseSyncResponse, syncThreadId, withoutQuotedPixels } from "./sync-parser";
 import { SYNC_PATH } from "./sync-xhr";
 
 const FIXTURES = path.resolve(import.meta.dirname, "../../../test/fixtures/gmail/sync-api");
@@ -41,8 +33,8 @@ describe("Gmail /sync parsing (real captures, 2022-09)", () => {
         scheduledAt: null,
       },
     ]);
-    expect(untrackedSends(request)).toEqual([]);
-    expect(sentMessageIds(request, load("2022-09-09-cvOnSend_response.json"))).toEqual([
+    expect(answeredSends(request, null).untracked).toEqual([]);
+    expect(answeredSends(request, load("2022-09-09-cvOnSend_response.json")).tracked).toEqual([
       {
         trackingIds: [ID],
         threadId: "thread-a:r263523620390330024",
@@ -58,7 +50,7 @@ describe("Gmail /sync parsing (real captures, 2022-09)", () => {
   });
 
   it("names the sends that carry no tracking id, with their subjects, so a missed send can be reported", () => {
-    expect(untrackedSends(load("2022-09-09-cvOnSend_request.json"))).toEqual([
+    expect(answeredSends(load("2022-09-09-cvOnSend_request.json"), null).untracked).toEqual([
       {
         threadId: "thread-a:r263523620390330024",
         messageId: "msg-a:r8190137112111191537",
@@ -69,14 +61,14 @@ describe("Gmail /sync parsing (real captures, 2022-09)", () => {
         scheduledAt: null,
       },
     ]);
-    expect(untrackedSends(load("2022-09-09-cvOnReplySend_request.json"))).toEqual([
+    expect(answeredSends(load("2022-09-09-cvOnReplySend_request.json"), null).untracked).toEqual([
       expect.objectContaining({ messageId: "msg-a:r-414184523264894368", subject: "Re: tracking test", scheduled: false }),
     ]);
   });
 
   it("finds a reply's message although the request nests it elsewhere (cvOnReplySend_5), and its legacy ids", () => {
     const request = withPixel(load("2022-09-09-cvOnReplySend_5_request.json"), (r) => r[1][0][1][1][1][1][0]);
-    const [sent] = sentMessageIds(request, load("2022-09-09-cvOnReplySend_5_response.json"));
+    const [sent] = answeredSends(request, load("2022-09-09-cvOnReplySend_5_response.json")).tracked;
     expect(sent).toEqual({
       trackingIds: [ID],
       threadId: "thread-a:r-7504980498209780070",
@@ -99,7 +91,7 @@ describe("Gmail /sync parsing (real captures, 2022-09)", () => {
     const request = suffixed(withPixel(load("2022-09-09-cvOnReplySend_5_request.json"), (r) => r[1][0][1][1][1][1][0]));
     const response = suffixed(load("2022-09-09-cvOnReplySend_5_response.json"));
     expect(JSON.stringify(request)).toContain("|msg-a:");
-    const [sent] = sentMessageIds(request, response);
+    const [sent] = answeredSends(request, response).tracked;
     expect(sent).toMatchObject({ threadId: "thread-a:r-7504980498209780070", legacyThreadId: "185c1536996a61dc" });
     expect(syncThreadId("thread-f:1743802434391390786|msg-f:1")).toBe("thread-f:1743802434391390786");
     expect(syncThreadId("msg-a:r1")).toBeNull();
@@ -109,7 +101,7 @@ describe("Gmail /sync parsing (real captures, 2022-09)", () => {
     // cvOnSend_4 saves one draft and sends another in the same request.
     const request = load("2022-09-09-cvOnSend_4_request.json");
     expect(parseSyncRequest(request).map((s) => s.messageId)).toEqual(["msg-a:r-329565169840451245"]);
-    expect(sentMessageIds(request, load("2022-09-09-cvOnSend_4_response.json"))).toEqual([]);
+    expect(answeredSends(request, load("2022-09-09-cvOnSend_4_response.json")).tracked).toEqual([]);
   });
 
   it("reads every thread of a response, with each message's legacy id at [55]", () => {
@@ -134,7 +126,7 @@ describe("Gmail /sync parsing (real captures, 2022-09)", () => {
       [1, "bcc@example.com"],
       [1, "not an address"],
     ];
-    const [sent] = sentMessageIds(request, load("2022-09-09-cvOnSend_response.json"), now);
+    const [sent] = answeredSends(request, load("2022-09-09-cvOnSend_response.json"), now).tracked;
     expect(sent).toMatchObject({ scheduled: true, scheduledAt: now + 3_600_000, legacyThreadId: "183234ce86ffa010" });
     expect(sent?.recipients).toEqual([
       { email: "test+1@gmail.com", name: "Test Test" },
@@ -189,7 +181,7 @@ describe("the quoted conversation of a send (real capture, cvOnReplySend, 2022-0
     const untracked = load("2022-09-09-cvOnReplySend_request.json");
     const quote = partsOf(untracked)[1] as [number, string];
     quote[1] += QUOTED_PIXEL;
-    expect(untrackedSends(untracked)).toHaveLength(1);
+    expect(answeredSends(untracked, null).untracked).toHaveLength(1);
   });
 
   it("takes this tracker's pixels out of the quote and changes nothing else of the body", () => {

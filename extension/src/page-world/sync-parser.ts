@@ -202,10 +202,18 @@ export function parseSyncResponse(response: unknown): SyncThread[] {
   return threads;
 }
 
-/** Joins a send request with its response: every sent message that carries a tracking id, with its Gmail ids. */
-export function sentMessageIds(requestBody: unknown, response: unknown, now = Date.now()): SentMessageIds[] {
+/**
+ * A send request joined with Gmail's answer, read once: the sent messages that carry a tracking id of ours, with their
+ * Gmail ids, and those that carry none (the content script checks none of them was meant to be tracked).
+ */
+export function answeredSends(
+  requestBody: unknown,
+  response: unknown,
+  now = Date.now(),
+): { tracked: SentMessageIds[]; untracked: UntrackedSend[] } {
+  const sends = parseSyncRequest(requestBody, now);
   const threads = parseSyncResponse(response);
-  return parseSyncRequest(requestBody, now)
+  const tracked = sends
     .filter((send) => send.trackingIds.length > 0)
     .map((send) => {
       const thread =
@@ -219,9 +227,5 @@ export function sentMessageIds(requestBody: unknown, response: unknown, now = Da
         legacyMessageId: thread?.messages.find((m) => m.messageId === send.messageId)?.legacyMessageId ?? null,
       };
     });
-}
-
-/** Sent messages with no tracking id of ours: the content script checks none of them was meant to be tracked. */
-export function untrackedSends(requestBody: unknown): UntrackedSend[] {
-  return parseSyncRequest(requestBody).filter((send) => send.trackingIds.length === 0);
+  return { tracked, untracked: sends.filter((send) => send.trackingIds.length === 0) };
 }

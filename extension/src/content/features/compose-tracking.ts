@@ -23,7 +23,7 @@ import { gmailId } from "../../gmail-ids";
 import { callFromGmail, ExtensionReloaded } from "../../messaging";
 import { hostMatchesDomains, type Options } from "../../options-store";
 import { type GmailSendAnswered, onPageEvent, type Recipient } from "../../page-world/events";
-import { parseGmailJson, type SentMessageIds, sentMessageIds, type UntrackedSend, untrackedSends } from "../../page-world/sync-parser";
+import { answeredSends, parseGmailJson, type SentMessageIds, type UntrackedSend } from "../../page-world/sync-parser";
 import { CampaignField } from "../compose-campaign";
 import { OptOutToggle } from "../compose-optout";
 import { type Feature, guarded, oncePerCheckpoint, ownPixels } from "../feature";
@@ -831,9 +831,9 @@ export const composeTracking: Feature = {
       document,
       "mt:gmail-send-answered",
       guarded("gmail sent", ({ request, response }: GmailSendAnswered) => {
-        const sends = parseGmailJson(request);
-        onGmailSent(sentMessageIds(sends, parseGmailJson(response)), options);
-        onUntrackedSent(untrackedSends(sends), sessions.values(), options);
+        const { tracked, untracked } = answeredSends(parseGmailJson(request), parseGmailJson(response));
+        onGmailSent(tracked, options);
+        onUntrackedSent(untracked, sessions.values(), options);
       }),
       signal,
     );
