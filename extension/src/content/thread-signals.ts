@@ -29,6 +29,7 @@ import {
   queryAll,
   queryAllRow,
   queryRow,
+  quotedIn,
   rowLastMessageId,
   rowListsRecipients,
   rowMessageCount,
@@ -95,31 +96,13 @@ function bounceOf(gmailMessageId: string, threadId: string, at: string, text: st
 }
 
 /**
- * What mail programs wrap a quoted email in, and the reply headers they put before one (Outlook's quoted email follows
- * its header, not inside it):
- * - Gmail nests `blockquote.gmail_quote` in `div.gmail_quote` (the 2022-09-09-cvOnReplySend captures'
- *   quoted part; Mailspring's commit ad32e60, "Gmail actually nests a blockquote.gmail_quote inside a div.gmail_quote");
- * - Apple Mail and Thunderbird quote in `blockquote type=cite`, Thunderbird after `div.moz-cite-prefix` (Mozilla's
- *   "Mailnews quote recognition", bucksch.org/1/projects/mozilla/31906);
- * - Outlook puts `div#divRplyFwdMsg` (and `div#appendonsend`) before the quoted email, Yahoo wraps it in
- *   `div.yahoo_quoted`, Proton in `div.protonmail_quote`: the markers reply parsers of public projects look for (read
- *   2026-12-04), not checked against a capture here.
- * Matched by substring: Gmail shows an email's own class names with a per-message prefix (`class="m_-7612…pcont-text"`
- * for `pcont-text`: Stack Overflow question 41286297, "Why are these classes in form of class="m_05989..."?", as
- * copied at devhide.com, read 2026-12-04); that it does the same to ids is assumed, not seen.
- */
-const QUOTE_CONTAINERS = 'blockquote, [class*="gmail_quote"], [class*="yahoo_quoted"], [class*="protonmail_quote"]';
-const QUOTE_HEADERS = '[id*="divRplyFwdMsg"], [id*="appendonsend"], [class*="moz-cite-prefix"], [class*="OutlookMessageHeader"]';
-
-/**
  * A message's own tracking id: a neutralised pixel of ours in it, not one quoted from an earlier email (a recipient's
  * reply quoting the rep's email carries its pixel, and is not the rep's message).
  */
 export function messageTrackingId(message: Element): string | null {
-  const headers = [...message.querySelectorAll(QUOTE_HEADERS)];
+  const quoted = quotedIn(message);
   for (const img of message.querySelectorAll(NEUTRALISED_PIXELS)) {
-    if (img.closest(QUOTE_CONTAINERS)) continue;
-    if (headers.some((header) => header.compareDocumentPosition(img) & Node.DOCUMENT_POSITION_FOLLOWING)) continue;
+    if (quoted(img)) continue;
     const id = img.getAttribute(PIXEL_ID_ATTRIBUTE);
     if (id) return id;
   }
