@@ -182,10 +182,10 @@ export function withoutMessage(state: FeedState, messageId: string): FeedState {
   for (const item of state.activity) {
     if (item.messageId !== messageId || !item.counted) continue;
     const at = Date.parse(item.at);
-    const day = Number.isFinite(at) ? days[dayKey(at)] : undefined;
+    const key = Number.isFinite(at) ? dayKey(at) : "";
+    const day = days[key];
     if (!day) continue;
-    days[dayKey(at)] =
-      item.kind === "open" ? { ...day, opens: Math.max(0, day.opens - 1) } : { ...day, clicks: Math.max(0, day.clicks - 1) };
+    days[key] = item.kind === "open" ? { ...day, opens: Math.max(0, day.opens - 1) } : { ...day, clicks: Math.max(0, day.clicks - 1) };
   }
   return { ...state, activity: state.activity.filter((item) => item.messageId !== messageId), days };
 }

@@ -127,8 +127,8 @@ function Popup() {
         <h1>Mailtracker</h1>
         {connection.connected ? (
           <p class={activity.reachable ? "ok" : "error"} data-testid="connection">
-            {/* Unreachable is not untracked: sends still carry their pixel and links, and the outbox keeps their registrations. */}
-            {activity.reachable ? "Tracking" : "Connected, but the tracker does not answer"}: <code>{connection.trackerUrl}</code>
+            {/* Unreachable is not untracked: sends still carry their pixel and links (the line below says why it is red). */}
+            {activity.reachable ? "Tracking" : "Connected"}: <code>{connection.trackerUrl}</code>
           </p>
         ) : (
           <div data-testid="connection" class="connect-offer">

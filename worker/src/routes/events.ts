@@ -12,6 +12,12 @@ function holdCapMs(configured: string | undefined): number | null {
 }
 
 function feedEvent(row: FeedRow): FeedEvent {
+  // A person's hit of a registered email (row.notify: released with its message registered) counts, and may notify.
+  // An email not registered when its hit is released counts for nothing: once registered, its tracking may turn out
+  // to be off, or a recipient to have opted out, and the tracker then drops the hit (upsertMessage), which the
+  // extension's totals could not take back. The tracker's own counts (activity, digest, campaigns) agree. `notify`
+  // stays in the answer for extensions that read it.
+  const counted = row.notify && COUNTED_LABELS.includes(row.label);
   return {
     cursor: String(row.seq),
     messageId: row.message_id,
@@ -21,11 +27,8 @@ function feedEvent(row: FeedRow): FeedEvent {
     kind: row.kind,
     linkIndex: row.link_index,
     label: row.label,
-    // An email not registered when its hit is released counts for nothing: once registered, its tracking may turn out
-    // to be off, or a recipient to have opted out, and the tracker then drops the hit (upsertMessage), which the
-    // extension's totals could not take back. The tracker's own counts (activity, digest, campaigns) agree.
-    counted: row.registered_at !== null && COUNTED_LABELS.includes(row.label),
-    notify: row.notify && COUNTED_LABELS.includes(row.label),
+    counted,
+    notify: counted,
     at: new Date(row.occurred_at).toISOString(),
   };
 }
