@@ -182,10 +182,9 @@
     const root = shell.querySelector(".M9");
     const body = shell.querySelector("[g_editable]");
     shell.querySelector("input[name=subjectbox]").value = subject;
-    const quoteHtml = (quote) => `<br><div class="gmail_quote">${quote}</div>`;
-    setHtml(body, quotedHtml ? `<div dir="ltr"><br></div>${quoteHtml(quotedHtml)}` : trimmedQuote ? `<div dir="ltr"><br></div>` : "");
+    setHtml(body, quotedHtml ? `<div dir="ltr"><br></div>${quotePart(quotedHtml)}` : trimmedQuote ? `<div dir="ltr"><br></div>` : "");
     // A reply's quote is sent as a part of its own until the rep shows it (the header: "Reply like Gmail").
-    const state = { shell, root, body, threadId, trimmedQuote: trimmedQuote ? quoteHtml(trimmedQuote) : null };
+    const state = { shell, root, body, threadId, trimmedQuote: trimmedQuote ? quotePart(trimmedQuote) : null };
     if (trimmedQuote) {
       const show = document.createElement("div");
       show.setAttribute("role", "button");
@@ -451,6 +450,18 @@
     });
   }
 
+  /**
+   * Gmail's quote of an email in a reply, from its own copy of it (proxied image URLs), not from what is on screen:
+   * `blockquote.gmail_quote` after its attribution line, and, as what follows what was written, inside
+   * `div.gmail_quote` (the quoted part of every 2022-09-09-cvOnReplySend capture).
+   */
+  function gmailQuote(message) {
+    return `<div class="gmail_attr">On Mon, Me &lt;me@example.com&gt; wrote:</div><blockquote class="gmail_quote">${displayedHtml(message)}</blockquote>`;
+  }
+  function quotePart(quote) {
+    return `<br><div class="gmail_quote">${quote}</div>`;
+  }
+
   /** The conversation view of a sent thread: `#sent/<legacy thread id>` (or `#all/…`). */
   function showConversation(legacyThreadId) {
     const thread = sentThreads.get(legacyThreadId);
@@ -479,10 +490,8 @@
     );
     view.querySelector("h2").textContent = thread.subject;
     view.querySelector("[data-sim=reply]").addEventListener("click", () => {
-      // Gmail quotes from its own copy of the message (proxied image URLs), not from what is on screen.
       const last = thread.messages[thread.messages.length - 1];
-      const quoted = `<div class="gmail_attr">On Mon, Me &lt;me@example.com&gt; wrote:</div><blockquote class="gmail_quote">${displayedHtml(last)}</blockquote>`;
-      openCompose({ container: view, threadId: thread.threadId, subject: `Re: ${thread.subject}`, trimmedQuote: quoted });
+      openCompose({ container: view, threadId: thread.threadId, subject: `Re: ${thread.subject}`, trimmedQuote: gmailQuote(last) });
     });
     view.querySelector("[data-sim=forward]").addEventListener("click", () => {
       const last = thread.messages[thread.messages.length - 1];
@@ -568,19 +577,15 @@
   // A message arriving from someone else in a sent thread (a reply, or a "Mail Delivery Subsystem" notice):
   // `sim:receive` with detail JSON {thread: <legacy thread id>, from, name, text, quote?}. Its ids are Gmail's server
   // ids, "msg-f:<decimal>" and the same number in hex as the legacy id. The view on screen re-renders, like Gmail.
-  // With `quote`, the reply quotes the thread's first email as a Gmail reader's reply does: from the reader's own copy,
-  // its images already through Google's proxy (displayedHtml), in Gmail's quote markup (the sent quote part of every
-  // 2022-09-09-cvOnReplySend capture). The sender's Gmail then shows it through the proxy again (assumed).
+  // With `quote`, the reply quotes the thread's first email as a Gmail reader's reply does (gmailQuote), its images
+  // already through the reader's Google proxy; the sender's Gmail then shows them through the proxy again (assumed).
   document.addEventListener("sim:receive", (event) => {
     const { thread, from, name, text, quote } = JSON.parse(event.detail);
     const entry = sentThreads.get(thread);
     if (!entry) return;
     const decimal = BigInt(`0x${randomDigits().slice(0, 15)}`) + 1n;
     let html = escapeHtml(text).replaceAll("\n", "<br>");
-    if (quote) {
-      const [first] = entry.messages;
-      html += `<br><div class="gmail_quote"><div dir="ltr" class="gmail_attr">On Mon, Me &lt;me@example.com&gt; wrote:<br></div><blockquote class="gmail_quote">${displayedHtml(first)}</blockquote></div>`;
-    }
+    if (quote) html += quotePart(gmailQuote(entry.messages[0]));
     entry.messages.push({
       html,
       plainText: false,
