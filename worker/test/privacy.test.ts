@@ -8,7 +8,7 @@ import { hitFromRequest } from "../src/hits";
 import worker from "../src/index";
 import { deriveSigningKey } from "../src/keys";
 import { storeHits } from "../src/queue";
-import { FlakyD1 } from "./faults";
+import { d1WithWriteBeforeFirstBatch, FlakyD1 } from "./faults";
 import {
   BASE,
   CHROME_UA,
@@ -152,6 +152,25 @@ describe("privacy", () => {
     }
   });
 
+  it("logs a failed request by its route, never by a path that holds a recipient's address", async () => {
+    const account = await createAccount();
+    await sentMessage(account, { recipients: [{ email: "jane.private@acme.example" }] });
+    const logged: string[] = [];
+    const spy = vi.spyOn(console, "error").mockImplementation((...args: unknown[]) => void logged.push(args.map(String).join(" ")));
+    try {
+      const response = await worker.fetch(
+        new Request(`${BASE}/api/contacts/jane.private%40acme.example`, { headers: { authorization: `Bearer ${account.apiToken}` } }),
+        { ...env, DB: new FlakyD1(env.DB, (call) => call >= 1).asD1() },
+        createExecutionContext(),
+      );
+      expect(response.status).toBe(500);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(logged).toContain("GET /contacts/:email failed Error: D1_ERROR: Network connection lost.");
+    expect(logged.join("\n")).not.toMatch(/jane/);
+  });
+
   describe("the opt-out page of an email whose registration has not arrived", () => {
     const optOutForm = (email: string) => ({
       method: "POST",
@@ -238,10 +257,19 @@ describe("privacy", () => {
       expect(await pending(deleted.id)).toBe(0);
     });
 
-    it("holds at most 20 addresses for one email, and forgets them after 30 days if it is never registered", async () => {
+    it("holds at most 20 addresses for one email, says so to a reader past them, and forgets them after 30 days if it is never registered", async () => {
       const account = await createAccount();
       const id = await mintTrackingId(account.key);
-      for (let i = 0; i < 25; i++) expect((await call(`/u/${id}`, optOutForm(`reader${i}@acme.example`))).status).toBe(200);
+      for (let i = 0; i < 25; i++) {
+        const answer = await call(`/u/${id}`, optOutForm(`reader${i}@acme.example`));
+        expect(answer.status).toBe(200);
+        // Past the cap the email is untracked all the same, but the page does not promise the reader's other emails.
+        const text = await answer.text();
+        expect(text).toContain(i < 20 ? "every other email from them" : "could not be recorded for their other emails yet");
+        expect(text).not.toContain(i < 20 ? "could not be recorded" : "every other email from them");
+      }
+      // An address already held is still promised.
+      expect(await (await call(`/u/${id}`, optOutForm("reader3@acme.example"))).text()).toContain("every other email from them");
       expect(await pending(id)).toBe(20);
       await purgeExpiredEvents(env.DB, Date.now() + 31 * DAY);
       expect(await pending(id)).toBe(0);
@@ -366,6 +394,66 @@ describe("privacy", () => {
     const without = registration({ ...optedOut, recipients: [{ email: "in@acme.example" }] });
     expect((await account.json("PUT", `/api/messages/${optedOut.id}`, without)).status).toBe(200);
     expect(await storeHitNow(account, optedOut.id, "open")).toBe(0);
+  });
+
+  /** Delivers a registration of `messageId` again, with `write` committed between its first read and its batch. */
+  async function registerAgainAround(account: TestAccount, messageId: string, body: object, write: () => Promise<unknown>) {
+    const response = await worker.fetch(
+      new Request(`${BASE}/api/messages/${messageId}`, {
+        method: "PUT",
+        headers: { authorization: `Bearer ${account.apiToken}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      }),
+      { ...env, DB: d1WithWriteBeforeFirstBatch(env.DB, write) },
+      createExecutionContext(),
+    );
+    return response.status;
+  }
+
+  it("writes none of a deleted email's recipients or links back when its deletion lands while a registration is on its way", async () => {
+    const account = await createAccount();
+    const links = [{ index: 0, url: "https://acme.example/private-offer" }];
+    const recipients = [{ email: "ceo@acme.example", name: "C. E. O." }];
+    const email = await sentMessage(account, { recipients, links });
+    const status = await registerAgainAround(account, email.id, registration({ ...email, recipients, links }), () =>
+      account.json("DELETE", `/api/messages/${email.id}`),
+    );
+    expect(status).toBe(410);
+    const left = await env.DB.prepare(
+      `SELECT (SELECT count(*) FROM message_recipients WHERE message_id = ?1) AS recipients,
+         (SELECT count(*) FROM links WHERE message_id = ?1) AS links, (SELECT recipients FROM messages WHERE id = ?1) AS listed`,
+    )
+      .bind(email.id)
+      .first();
+    expect(left).toEqual({ recipients: 0, links: 0, listed: "[]" });
+  });
+
+  it("keeps a contact deleted when its deletion lands while a registration of one of its emails is on its way", async () => {
+    const account = await createAccount();
+    const recipients = [{ email: "stays@acme.example" }, { email: "forget-me@acme.example", name: "Forget Me" }];
+    const shared = await sentMessage(account, { recipients });
+    const status = await registerAgainAround(account, shared.id, registration({ ...shared, recipients }), () =>
+      account.json("DELETE", "/api/contacts/forget-me%40acme.example"),
+    );
+    expect(status).toBe(200);
+    const detail = await account.json<{ recipients: { email: string }[] }>("GET", `/api/messages/${shared.id}`);
+    expect(detail.body.recipients.map((r) => r.email)).toEqual(["stays@acme.example"]);
+    const { results } = await env.DB.prepare("SELECT email FROM message_recipients WHERE message_id = ?").bind(shared.id).all();
+    expect(results).toEqual([{ email: "stays@acme.example" }]);
+    expect((await account.json("GET", "/api/contacts/forget-me%40acme.example")).status).toBe(404);
+  });
+
+  it("keeps no sender view of an email whose data was deleted", async () => {
+    const account = await createAccount();
+    const email = await sentMessage(account);
+    expect((await account.json("DELETE", `/api/messages/${email.id}`)).status).toBe(204);
+    await account.api("/api/views", {
+      method: "POST",
+      headers: { "content-type": "application/json", "cf-connecting-ip": "203.0.113.9" },
+      body: JSON.stringify({ messageIds: [email.id] }),
+    });
+    const views = await env.DB.prepare("SELECT count(*) AS n FROM sender_views WHERE message_id = ?").bind(email.id).first<{ n: number }>();
+    expect(views?.n).toBe(0);
   });
 
   it("stores no opens of an email registered with open tracking off, and no clicks with click tracking off", async () => {

@@ -53,7 +53,8 @@ export function sentAtByTrackerClock(registration: Pick<Registration, "sentAt" |
  * Registers or updates a sent message and replaces its links, in one transaction. Idempotent: the extension's
  * outbox may deliver the same registration more than once. A message whose data was deleted stays deleted; a
  * contact deleted from it (its fingerprint in removed_recipients) stays deleted; an opt-out of a recipient it
- * drops stays on it.
+ * drops stays on it. Both deletions are checked inside the transaction, so one committed while this registration
+ * was on its way (after the first read) still holds: its recipients, names and links are not written back.
  */
 export async function upsertMessage(
   db: D1Database,
@@ -63,37 +64,32 @@ export async function upsertMessage(
   now: number,
   signingSecret: string,
 ): Promise<UpsertOutcome> {
-  const existing = await db
-    .prepare(
-      "SELECT deleted_at, (SELECT json_group_array(fingerprint) FROM removed_recipients WHERE message_id = ?1) AS removed FROM messages WHERE id = ?1",
-    )
-    .bind(messageId)
-    .first<{ deleted_at: number | null; removed: string }>();
+  const existing = await db.prepare("SELECT deleted_at FROM messages WHERE id = ?").bind(messageId).first<{ deleted_at: number | null }>();
   if (existing?.deleted_at) return "deleted";
-  const removed = new Set<string>(existing ? JSON.parse(existing.removed) : []);
-  const isRemoved = async (email: string) => removed.size > 0 && removed.has(await recipientFingerprint(signingSecret, messageId, email));
   const sentAt = sentAtByTrackerClock(registration, now);
-  const recipients = new Map<string, string | null>();
-  const listed: RegisterMessageRequest["recipients"] = [];
-  for (const r of registration.recipients) {
-    const email = normalizeEmail(r.email);
-    if (await isRemoved(email)) continue;
-    listed.push(r);
-    if (!recipients.has(email)) recipients.set(email, r.name ?? null);
-  }
+  // Each listed recipient with the keyed fingerprint a contact deletion leaves on the email (deleteContact).
+  const fingerprinted = await Promise.all(
+    registration.recipients.map(async (recipient) => {
+      const email = normalizeEmail(recipient.email);
+      return { recipient, email, fingerprint: await recipientFingerprint(signingSecret, messageId, email) };
+    }),
+  );
+  const firstOfEach = fingerprinted.filter((entry, index) => fingerprinted.findIndex((other) => other.email === entry.email) === index);
   // Recipients at registration, the deleted ones included (they keep their share, migration 0005).
-  const recipientCount = new Set(registration.recipients.map((r) => normalizeEmail(r.email))).size;
-  await db.batch([
+  const recipientCount = firstOfEach.length;
+  const notRemoved = "NOT EXISTS (SELECT 1 FROM removed_recipients WHERE message_id = ?1 AND fingerprint = value ->> '$.fingerprint')";
+  const notDeleted = "EXISTS (SELECT 1 FROM messages WHERE id = ?1 AND deleted_at IS NULL)";
+  const [upsert] = await db.batch([
     db
       .prepare(
         `INSERT INTO messages (id, account_id, thread_id, gmail_message_id, subject, recipients, sent_at,
            open_tracking, click_tracking, registered_at, updated_at, campaign, opt_out_link, recipient_count)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         VALUES (?, ?, ?, ?, ?, '[]', ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET
            campaign = excluded.campaign, opt_out_link = excluded.opt_out_link, recipient_count = excluded.recipient_count,
            thread_id = coalesce(excluded.thread_id, thread_id),
            gmail_message_id = coalesce(excluded.gmail_message_id, gmail_message_id),
-           subject = excluded.subject, recipients = excluded.recipients, sent_at = excluded.sent_at,
+           subject = excluded.subject, sent_at = excluded.sent_at,
            open_tracking = excluded.open_tracking, click_tracking = excluded.click_tracking,
            registered_at = coalesce(registered_at, excluded.registered_at), updated_at = excluded.updated_at
          WHERE deleted_at IS NULL`,
@@ -104,7 +100,6 @@ export async function upsertMessage(
         registration.threadId ?? null,
         registration.gmailMessageId ?? null,
         registration.subject,
-        JSON.stringify(listed),
         sentAt,
         registration.openTracking ? 1 : 0,
         registration.clickTracking ? 1 : 0,
@@ -114,15 +109,27 @@ export async function upsertMessage(
         registration.optOutLink ? 1 : 0,
         recipientCount,
       ),
+    // The recipients as listed, less those deleted as contacts from this email.
+    db
+      .prepare(
+        `UPDATE messages SET recipients = (SELECT json_group_array(json(value ->> '$.recipient')) FROM json_each(?2) WHERE ${notRemoved})
+         WHERE id = ?1 AND deleted_at IS NULL`,
+      )
+      .bind(messageId, JSON.stringify(fingerprinted.map(({ recipient, fingerprint }) => ({ recipient, fingerprint })))),
     // The opt-outs of the recipients it has now are kept on it before their rows are replaced: one this
     // registration leaves out stays honoured.
     db.prepare(`UPDATE messages SET opted_out_at = ${optedOutSince("?1")} WHERE id = ?1`).bind(messageId),
     db.prepare("DELETE FROM message_recipients WHERE message_id = ?").bind(messageId),
-    ...[...recipients].map(([email, name]) =>
-      db
-        .prepare("INSERT INTO message_recipients (message_id, account_id, email, name) VALUES (?, ?, ?, ?)")
-        .bind(messageId, accountId, email, name),
-    ),
+    db
+      .prepare(
+        `INSERT INTO message_recipients (message_id, account_id, email, name)
+         SELECT ?1, ?2, value ->> '$.email', value ->> '$.name' FROM json_each(?3) WHERE ${notRemoved} AND ${notDeleted}`,
+      )
+      .bind(
+        messageId,
+        accountId,
+        JSON.stringify(firstOfEach.map(({ recipient, email, fingerprint }) => ({ email, name: recipient.name ?? null, fingerprint }))),
+      ),
     // Hits that arrived before the registration, after one of its recipients opted out, are not kept.
     db.prepare(`DELETE FROM events WHERE message_id = ?1 AND occurred_at >= ${optedOutSince("?1")}`).bind(messageId),
     // Nor hits of a kind of tracking the sender turned off for this email.
@@ -130,11 +137,14 @@ export async function upsertMessage(
       .prepare("DELETE FROM events WHERE message_id = ? AND ((kind = 'open' AND ? = 0) OR (kind = 'click' AND ? = 0))")
       .bind(messageId, registration.openTracking ? 1 : 0, registration.clickTracking ? 1 : 0),
     db.prepare("DELETE FROM links WHERE message_id = ?").bind(messageId),
-    ...registration.links.map((link) =>
-      db.prepare("INSERT INTO links (message_id, link_index, url) VALUES (?, ?, ?)").bind(messageId, link.index, link.url),
-    ),
+    db
+      .prepare(
+        `INSERT INTO links (message_id, link_index, url) SELECT ?1, value ->> '$.index', value ->> '$.url' FROM json_each(?2) WHERE ${notDeleted}`,
+      )
+      .bind(messageId, JSON.stringify(registration.links.map(({ index, url }) => ({ index, url })))),
   ]);
-  return "registered";
+  // Deleted after the first read: the transaction wrote nothing of the registration.
+  return upsert?.meta.changes === 0 ? "deleted" : "registered";
 }
 
 /**
