@@ -1,7 +1,8 @@
 // The one ingest path every hit takes: read what it needs from a verified request (captureHit), then make it the Hit
 // the queue carries (completeHit). The raw client address is hashed there and goes no further; place is the coarse
 // country/region/city Cloudflare attaches to the request.
-import type { EventKind, EventLabel } from "../../shared/api";
+import { z } from "zod";
+import { EVENT_KINDS, EVENT_LABELS, type EventKind, type EventLabel } from "../../shared/api";
 import { addressIdentifiesClient, mailProxy, type RequestFacts, requestLabel } from "./classify";
 import { describeUserAgent } from "./client-description";
 import { clientAddress } from "./http";
@@ -33,6 +34,31 @@ export interface Hit {
  * were gathered; such messages may still be waiting in a queue when this version is deployed).
  */
 export type HitMessage = Hit | Hit[];
+
+/** A describing field a hit may lack or carry in an older form: stored as unknown (null) rather than refused. */
+const description = z.string().nullable().catch(null);
+
+/**
+ * A hit as the queue consumer reads it back from a message. What identifies and labels it must be there; one that
+ * lacks it (a message this code did not write) cannot be stored, and is set aside without holding back the hits
+ * queued with it.
+ */
+export const queuedHit = z.object({
+  eventId: z.string().min(1),
+  accountId: z.string().min(1),
+  messageId: z.string().min(1),
+  kind: z.enum(EVENT_KINDS),
+  linkIndex: z.number().int().nonnegative().nullable(),
+  occurredAt: z.number().finite(),
+  requestLabel: z.enum(EVENT_LABELS),
+  country: description,
+  region: description,
+  city: description,
+  client: description,
+  device: description,
+  ipHash: description,
+  userAgent: z.string().optional().catch(undefined),
+}) satisfies z.ZodType<Hit>;
 
 const FIELD_MAX = 100;
 /** Longer user agents are padding or abuse; the description needs only the start. */

@@ -6,7 +6,7 @@ import { insertHitStatements, labelsOnArrival, relabelSpans, senderViewsNear, sp
 import { trackingStates } from "./db/messages";
 import type { Bindings } from "./env";
 import { errorName } from "./errors";
-import { type CapturedHit, completeHit, type Hit, type HitMessage, withClientDescription } from "./hits";
+import { type CapturedHit, completeHit, type Hit, type HitMessage, queuedHit, withClientDescription } from "./hits";
 
 /**
  * Hits answered by one isolate within this window go to the queue together, in as few `sendBatch` calls as its
@@ -226,8 +226,27 @@ export function retryDelaySeconds(attempts: number, deadLetter = false): number 
   return Math.min(MAX_RETRY_DELAY_SECONDS, 2 ** doublings);
 }
 
+/**
+ * The hits a batch's messages carry that can be stored. One that cannot (queuedHit) is logged and left out: retried,
+ * it would fail again every time, hold back every hit of its batch until the batch is dead-lettered, and there be
+ * queued again with them for good.
+ */
+export function readableHits(bodies: readonly unknown[]): Hit[] {
+  const hits: Hit[] = [];
+  let unreadable = 0;
+  for (const body of bodies) {
+    for (const value of Array.isArray(body) ? body : [body]) {
+      const hit = queuedHit.safeParse(value);
+      if (hit.success) hits.push(hit.data);
+      else unreadable++;
+    }
+  }
+  if (unreadable > 0) console.error(`${unreadable} queued hits are not hits this tracker can store; left out of their batch`);
+  return hits;
+}
+
 export async function consumeHits(batch: MessageBatch<HitMessage>, env: Bindings): Promise<void> {
-  const hits = batch.messages.flatMap((m) => m.body);
+  const hits = readableHits(batch.messages.map((m) => m.body));
   try {
     await storeHits(env.DB, hits);
     batch.ackAll();

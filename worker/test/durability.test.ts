@@ -83,6 +83,35 @@ describe("at-least-once storage of hits", () => {
     expect(new Set(rows.map((r) => r.event_id)).size).toBe(20);
   });
 
+  it("stores the hits of a batch that also carries one it cannot read, and does not retry the batch for it", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account);
+    const [good, alsoGood] = await makeHits(account, message.id, 2);
+    if (!good || !alsoGood) throw new Error("no hits made");
+    const { eventId: _eventId, ...withoutId } = alsoGood;
+    const batch = createMessageBatch<unknown>("mailtracker-hits", [
+      { id: "m0", timestamp: new Date(), attempts: 1, body: [good, withoutId] },
+      { id: "m1", timestamp: new Date(), attempts: 1, body: null },
+      { id: "m2", timestamp: new Date(), attempts: 1, body: { ...alsoGood, kind: "view", country: 42 } },
+      // Fields that only describe a hit are stored as unknown when they are not text.
+      { id: "m3", timestamp: new Date(), attempts: 1, body: { ...alsoGood, country: 42, city: ["x"] } },
+    ]);
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      const ctx = createExecutionContext();
+      await worker.queue(batch as MessageBatch<HitMessage>, env);
+      const result = await getQueueResult(batch, ctx);
+      expect(result.ackAll).toBe(true);
+      expect(result.retryBatch.retry).toBe(false);
+      expect(logged).toHaveBeenCalledWith("3 queued hits are not hits this tracker can store; left out of their batch");
+    } finally {
+      logged.mockRestore();
+    }
+    const stored = await storedEvents(message.id);
+    expect(stored).toHaveLength(2);
+    expect(stored.find((event) => event.event_id === alsoGood.eventId)).toMatchObject({ country: null, city: null });
+  });
+
   it("backs off longer with each attempt, within Queues' limits", () => {
     const delays = [1, 2, 3, 6, 9, 50, 1000].map((attempts) => retryDelaySeconds(attempts));
     expect(delays.slice(0, 4)).toEqual([2, 4, 8, 64]);
