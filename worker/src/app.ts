@@ -41,9 +41,12 @@ const api = new Hono<AppEnv>()
     return internalError(error, c, () => jsonError(c, 500, "internal error"));
   });
 
-/** Never a stack trace or a secret in the response; the log gets the error's name and message only. */
+/**
+ * Never a stack trace or a secret in the response; the log gets the route's pattern (a path can hold a recipient's
+ * address: `/contacts/:email`) and the error's name and message only.
+ */
 function internalError(error: unknown, c: Context, answer: () => Response): Response {
-  console.error(`${c.req.method} ${c.req.path} failed`, errorName(error));
+  console.error(`${c.req.method} ${c.req.routePath} failed`, errorName(error));
   return answer();
 }
 

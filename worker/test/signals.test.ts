@@ -1,4 +1,5 @@
 // Replies, bounces, the suppression list, compose checks and recipient opt-outs (docs/protocol.md §10-11).
+import { createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type {
@@ -11,6 +12,7 @@ import type {
 } from "../../shared/api";
 import { recordSignals } from "../src/db/signals";
 import { hitFromRequest } from "../src/hits";
+import worker from "../src/index";
 import { deriveSigningKey } from "../src/keys";
 import { storeHits } from "../src/queue";
 import { FlakyD1 } from "./faults";
@@ -123,6 +125,28 @@ describe("replies", () => {
     expect(res.body.results.map((r) => r.messageId)).toEqual([first.id, followUp.id]);
   });
 
+  it("dates a reply reported as arriving later than now at now, so the retention purge still reaches it", async () => {
+    const account = await createAccount();
+    await sentMessage(account, { threadId: "t-future", sentAt: ago(HOUR) });
+    const before = Date.now();
+    const res = await signals(account, {
+      signals: [
+        { kind: "reply", threadId: "t-future", gmailMessageId: "msg-f:future", at: "2099-01-01T00:00:00Z", from: "buyer@acme.example" },
+      ],
+    });
+    expect(res.body.results[0]?.outcome).toBe("recorded");
+    const stored = await env.DB.prepare("SELECT occurred_at FROM signals WHERE account_id = ?")
+      .bind(account.accountId)
+      .first<{ occurred_at: number }>();
+    expect(stored?.occurred_at).toBeGreaterThanOrEqual(before);
+    expect(stored?.occurred_at).toBeLessThanOrEqual(Date.now());
+    await worker.scheduled(createScheduledController({ scheduledTime: Date.now() + 200 * 24 * HOUR, cron: "23 * * * *" }), env);
+    const left = await env.DB.prepare("SELECT count(*) AS n FROM signals WHERE account_id = ?")
+      .bind(account.accountId)
+      .first<{ n: number }>();
+    expect(left?.n).toBe(0);
+  });
+
   it("keeps each account's threads apart and validates the body", async () => {
     const account = await createAccount();
     const other = await createAccount();
@@ -233,16 +257,22 @@ describe("bounces", () => {
     }));
     const flaky = (id: string, at: string) => bounce("t-many-flaky", id, "soft", ["flaky@acme.example"], at);
     const counting = new FlakyD1(env.DB, () => false); // fails nothing: counts the calls
-    const results = await recordSignals(counting.asD1(), account.accountId, ["rep@example.com"], [
-      ...replies,
-      replies[0] as Signal, // the same Gmail message twice in one request: recorded once
-      { kind: "reply", threadId: "t-many-0", gmailMessageId: "msg-f:own", at: ago(HOUR), from: "Rep@example.com" },
-      { kind: "reply", threadId: "t-nowhere", gmailMessageId: "msg-f:lost", at: ago(HOUR), from: "x@acme.example" },
-      // Two soft notices with a reply from the address between them: the reply clears the first, so no suppression.
-      flaky("msg-f:f1", ago(4 * HOUR)),
-      { kind: "reply", threadId: "t-many-flaky", gmailMessageId: "msg-f:fr", at: ago(3 * HOUR), from: "flaky@acme.example" },
-      flaky("msg-f:f2", ago(2 * HOUR)),
-    ] as Signal[]);
+    const results = await recordSignals(
+      counting.asD1(),
+      account.accountId,
+      ["rep@example.com"],
+      [
+        ...replies,
+        replies[0] as Signal, // the same Gmail message twice in one request: recorded once
+        { kind: "reply", threadId: "t-many-0", gmailMessageId: "msg-f:own", at: ago(HOUR), from: "Rep@example.com" },
+        { kind: "reply", threadId: "t-nowhere", gmailMessageId: "msg-f:lost", at: ago(HOUR), from: "x@acme.example" },
+        // Two soft notices with a reply from the address between them: the reply clears the first, so no suppression.
+        flaky("msg-f:f1", ago(4 * HOUR)),
+        { kind: "reply", threadId: "t-many-flaky", gmailMessageId: "msg-f:fr", at: ago(3 * HOUR), from: "flaky@acme.example" },
+        flaky("msg-f:f2", ago(2 * HOUR)),
+      ] as Signal[],
+      Date.now(),
+    );
     expect(counting.calls).toBeLessThanOrEqual(6);
     expect(results.map((r) => r.outcome)).toEqual([
       ...replies.map(() => "recorded"),

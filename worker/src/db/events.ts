@@ -441,7 +441,13 @@ export async function recordSenderViews(
   if (views.length === 0) return;
   await db.batch(
     views.map(({ messageId, ipHash }) =>
-      db.prepare("INSERT OR IGNORE INTO sender_views (message_id, viewed_at, ip_hash) VALUES (?, ?, ?)").bind(messageId, viewedAt, ipHash),
+      // Not for an email whose data was deleted: its tombstone only keeps later hits from being stored.
+      db
+        .prepare(
+          `INSERT OR IGNORE INTO sender_views (message_id, viewed_at, ip_hash)
+           SELECT ?1, ?2, ?3 WHERE NOT EXISTS (SELECT 1 FROM messages WHERE id = ?1 AND deleted_at IS NOT NULL)`,
+        )
+        .bind(messageId, viewedAt, ipHash),
     ),
   );
 }

@@ -74,7 +74,9 @@ export async function optOutOfEmail(
 /**
  * An opt-out from the page of an email not registered yet. The email is tracked no more from `now`, at once: its row,
  * made here if the registration has not made it, carries the time (opted_out_at), which every hit's insert checks and
- * the registration keeps (optedOutSince). The address waits for the registration (settlePendingOptOuts).
+ * the registration keeps (optedOutSince). The address waits for the registration (settlePendingOptOuts). False when
+ * it could not be held (the email already holds MAX_PENDING_PER_EMAIL others): the email is untracked all the same,
+ * but the address's other emails are not, and the reader must be told so.
  */
 export async function recordPendingOptOut(
   db: D1Database,
@@ -83,8 +85,8 @@ export async function recordPendingOptOut(
   messageId: string,
   email: string,
   now: number,
-): Promise<void> {
-  await db.batch([
+): Promise<boolean> {
+  const [, , held] = await db.batch([
     db
       .prepare(
         `INSERT INTO messages (id, account_id, updated_at, opted_out_at) VALUES (?1, ?2, ?3, ?3)
@@ -98,10 +100,12 @@ export async function recordPendingOptOut(
            AND NOT EXISTS (SELECT 1 FROM messages WHERE id = ?1 AND deleted_at IS NOT NULL)`,
       )
       .bind(messageId, accountId, email, now),
+    db.prepare("SELECT EXISTS (SELECT 1 FROM pending_opt_outs WHERE message_id = ? AND email = ?) AS held").bind(messageId, email),
   ]);
   // The registration may have committed since the page read the email: whichever of the two writes comes last
   // settles the address.
   await settlePendingOptOuts(db, signingSecret, accountId, messageId);
+  return (held?.results[0] as { held: number } | undefined)?.held === 1;
 }
 
 /** Records the opt-outs held for an email once it is registered, each at the time it was made, as if made then. */

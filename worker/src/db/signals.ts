@@ -131,8 +131,12 @@ export async function recordSignals(
   db: D1Database,
   accountId: string,
   self: readonly string[],
-  signals: readonly Signal[],
+  given: readonly Signal[],
+  now: number,
 ): Promise<SignalResult[]> {
+  // Nothing arrived after now: a later date (misread, or from a wrong clock) would outlive every retention limit,
+  // which purges by this date.
+  const signals = given.map((signal) => (Date.parse(signal.at) > now ? { ...signal, at: new Date(now).toISOString() } : signal));
   const own = new Set(self.map(normalizeEmail));
   const isOwn = (signal: Signal) => signal.kind === "reply" && own.has(normalizeEmail(signal.from));
   const wanted = signals.filter((signal) => !isOwn(signal));

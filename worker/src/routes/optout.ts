@@ -19,6 +19,13 @@ const DONE = () =>
     "<p>The sender will not see when this email is opened or its links are clicked any more, and is told that a reader turned tracking off. If it was sent to that address, the same holds for every other email from them to it.</p><p>You may still receive emails from them: to stop those, reply and ask.</p>",
   );
 
+/** Said when an opt-out of an email not registered yet could not keep the address (recordPendingOptOut). */
+const NOT_HELD = () =>
+  htmlPage(
+    "Tracking of this email is off",
+    "<p>The sender will not see when this email is opened or its links are clicked any more, and is told that a reader turned tracking off.</p><p>Your address could not be recorded for their other emails yet: to turn tracking off for those too, come back to this page in a few minutes and send it again.</p>",
+  );
+
 /**
  * The email the page is for. One not registered yet (seconds after the send, up to a minute or so when the sender's
  * browser retries; its opens may already be stored) has no row, or only the row an earlier opt-out made: the page
@@ -73,7 +80,7 @@ export const optOutRoute = new Hono<AppEnv>()
       // (on a list the email went to, an alias, a forwarded copy) is still not tracked reading this email.
       const secret = c.env.SIGNING_SECRET ?? "";
       if (found.registered) await optOutOfEmail(c.env.DB, secret, found, email, Date.now());
-      else await recordPendingOptOut(c.env.DB, secret, found.accountId, found.messageId, email, Date.now());
+      else if (!(await recordPendingOptOut(c.env.DB, secret, found.accountId, found.messageId, email, Date.now()))) return NOT_HELD();
       return DONE();
     },
   )

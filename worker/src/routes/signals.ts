@@ -11,6 +11,6 @@ import { validated } from "../http";
  */
 export const signalsRoute = new Hono<AppEnv>().use(requireAccount).post("/", validated("json", signalsRequest), async (c) => {
   const { self, signals } = c.req.valid("json");
-  const body: SignalsResponse = { results: await recordSignals(c.env.DB, c.get("account").id, self, signals) };
+  const body: SignalsResponse = { results: await recordSignals(c.env.DB, c.get("account").id, self, signals, Date.now()) };
   return c.json(body);
 });
