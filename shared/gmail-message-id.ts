@@ -11,3 +11,19 @@ export function stableMessageId(raw: string | null | undefined): string | null {
   const decimal = /^msg-f:([0-9]{1,30})$/.exec(id)?.[1];
   return decimal ? BigInt(decimal).toString(16) : null;
 }
+
+/** Before Gmail: an id that decodes earlier is not a Gmail server id. */
+const GMAIL_LAUNCH_MS = Date.UTC(2004, 0, 1);
+
+/**
+ * When Gmail's servers received a message, from its legacy hex id, in any UI language: the id is that time in
+ * milliseconds shifted left by 20 bits. In the 2022-09-09-cvOnSend capture (InboxSDK's test data) message
+ * 183234eaadcf41e5 carries the internal date 1662744701660, which is 0x183234eaadcf41e5 >> 20; the message ids of
+ * Gmail's 2005 inbox data ("Hacking Gmail", Wiley 2006, listing 5-11) decode to the dates listed beside them.
+ * Null for an id that decodes to no time since Gmail began.
+ */
+export function messageReceivedAt(legacyId: string): number | null {
+  if (!/^[0-9a-f]{12,16}$/.test(legacyId)) return null;
+  const at = Number(BigInt(`0x${legacyId}`) >> 20n);
+  return at >= GMAIL_LAUNCH_MS ? at : null;
+}

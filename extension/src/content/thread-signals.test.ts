@@ -9,6 +9,14 @@ import { stableMessageId } from "../../../shared/gmail-message-id";
 import { gmailDate, messageTrackingId, ownAddresses, readConversation, readThreadRows } from "./thread-signals";
 
 const NOW = new Date("2026-11-22T12:00:00Z");
+/**
+ * A Gmail server id of a message received at `at`, in hex: Gmail's legacy ids are the time of receipt in
+ * milliseconds shifted left by 20 bits, and some other bits (shared/gmail-message-id.ts messageReceivedAt).
+ */
+const idAt = (at: Date, low: number) => ((BigInt(at.getTime()) << 20n) | BigInt(low)).toString(16);
+/** What the rows and messages below show as "9:00 AM" and "10:15 AM": received a few seconds into their minute. */
+const AT_9 = new Date(2026, 10, 22, 9, 0, 12, 345);
+const AT_10_15 = new Date(2026, 10, 22, 10, 15, 7, 89);
 const OWN = new Set(["me@example.com"]);
 
 const HARD_NOTICE = `Address not found
@@ -41,7 +49,11 @@ const MINE = message({
 
 describe("an opened conversation", () => {
   it("a message from the recipient after the sender's is a reply, keyed by its own message id", () => {
-    conversation(MINE, message({ id: "msg-f:1799000000000000777", email: "carol@prospect.example", name: "Carol", body: "Sounds good!" }));
+    const replyId = idAt(AT_10_15, 0x777);
+    conversation(
+      MINE,
+      message({ id: `msg-f:${BigInt(`0x${replyId}`)}`, email: "carol@prospect.example", name: "Carol", body: "Sounds good!" }),
+    );
     const found = readConversation(document, ownAddresses(document), NOW);
     expect(found).toEqual({
       threadId: "18f7a1b2c3d4e5f6",
@@ -49,8 +61,8 @@ describe("an opened conversation", () => {
         {
           kind: "reply",
           threadId: "18f7a1b2c3d4e5f6",
-          gmailMessageId: BigInt("1799000000000000777").toString(16),
-          at: new Date(2026, 10, 22, 10, 15, 59, 999).toISOString(),
+          gmailMessageId: replyId,
+          at: AT_10_15.toISOString(),
           from: "carol@prospect.example",
         },
       ],
@@ -186,7 +198,7 @@ describe("the thread list", () => {
     document.body.innerHTML = `<table><tbody>
       ${row({
         thread: "18f7000000000001",
-        last: "18f7000000000101",
+        last: idAt(AT_9, 0x101),
         participants: [
           ["me@example.com", "me"],
           ["carol@prospect.example", "Carol"],
@@ -219,11 +231,11 @@ describe("the thread list", () => {
     expect(own).toEqual(new Set(["me@example.com"]));
     const found = readThreadRows(document, own, NOW);
     expect(found.map((t) => [t.threadId, t.signals[0]?.kind, t.signals[0]?.gmailMessageId])).toEqual([
-      ["18f7000000000001", "reply", "18f7000000000101"],
+      ["18f7000000000001", "reply", idAt(AT_9, 0x101)],
       ["18f7000000000002", "bounce", "18f7000000000102"],
     ]);
     expect(found[1]?.signals[0]).toMatchObject({ bounce: { kind: "hard", recipients: ["carol@nowhere.example"] } });
-    expect(found[0]?.signals[0]?.at).toBe(new Date(2026, 10, 22, 9, 0, 59, 999).toISOString());
+    expect(found[0]?.signals[0]?.at).toBe(AT_9.toISOString());
   });
 });
 
@@ -273,7 +285,7 @@ describe("the thread list with the reading pane on the right (vertical split)", 
     <tr class="zA apv" role="row" id=":3a"><td class="apy"><div class="yW">${people}</div></td>
       <td class="apt"><div class="apm"><span title="Sat, Nov 22, 2026, 9:00 AM">9:00 AM</span></div></td></tr>
     <tr role="row"><td><div class="xS"><div class="xT"><div class="y6"><span class="bog"><span data-thread-id="#thread-f:1799000000000000033"
-      data-legacy-thread-id="18f7000000000033" data-legacy-last-message-id="18f7000000000133">Pricing</span></span><span class="y2"> - ${snippet}</span></div></div></div></td></tr>
+      data-legacy-thread-id="18f7000000000033" data-legacy-last-message-id="${idAt(AT_9, 0x133)}">Pricing</span></span><span class="y2"> - ${snippet}</span></div></div></div></td></tr>
     <tr class="apw"><td></td></tr>`;
 
   it("reads a reply and a bounce across the thread's rows: people and date from the first, ids and snippet from the next", () => {
@@ -282,8 +294,8 @@ describe("the thread list with the reading pane on the right (vertical split)", 
       `<span class="bA4"><span class="yP" email="${email}" name="${name}">${name}</span></span>`;
     document.body.innerHTML = `<table><tbody>${split(`${person("me@example.com", "me")}, ${person("gina@prospect.example", "Gina")} <span class="bx0">2</span>`, "Sounds good")}</tbody></table>`;
     const [reply] = readThreadRows(document, ownAddresses(document), NOW);
-    expect(reply?.signals[0]).toMatchObject({ kind: "reply", threadId: "18f7000000000033", gmailMessageId: "18f7000000000133" });
-    expect(reply?.signals[0]?.at).toBe(new Date(2026, 10, 22, 9, 0, 59, 999).toISOString());
+    expect(reply?.signals[0]).toMatchObject({ kind: "reply", threadId: "18f7000000000033", gmailMessageId: idAt(AT_9, 0x133) });
+    expect(reply?.signals[0]?.at).toBe(AT_9.toISOString());
     document.body.innerHTML = `<table><tbody>${split(
       `${person("me@example.com", "me")}, ${person("mailer-daemon@googlemail.com", "Mail Delivery Subsystem")} <span class="bx0">2</span>`,
       HARD_NOTICE.replaceAll("\n", " "),
@@ -341,6 +353,25 @@ describe("ids and dates", () => {
     expect(stableMessageId("#msg-f:1799000000000000777")).toBe(BigInt("1799000000000000777").toString(16));
     expect(stableMessageId("18f7a1b2c3d4e5f6")).toBe("18f7a1b2c3d4e5f6");
     expect(stableMessageId("#msg-a:r-123456")).toBeNull();
+  });
+
+  it("dates a reply by the time its Gmail id holds, in any UI language, never after now; by the title shown otherwise", () => {
+    const reply = (id: string, date: string) =>
+      conversation(MINE, message({ id, email: "carol@prospect.example", name: "Carol", date, body: "Passt!" }));
+    const at = () => readConversation(document, OWN, NOW)?.signals[0]?.at;
+    // A Russian Gmail's title (the form of the 2019-12-26 row in gmail-selectors.ts), which Date.parse cannot read: the
+    // id still gives the time.
+    const russian = "сб, 22 нояб. 2026 г., 10:15";
+    reply(`msg-f:${BigInt(`0x${idAt(AT_10_15, 0xabc)}`)}`, russian);
+    expect(at()).toBe(AT_10_15.toISOString());
+    // An id from after now (this computer's clock is slow): now.
+    reply(`msg-f:${BigInt(`0x${idAt(new Date(NOW.getTime() + 60_000), 1)}`)}`, "Sat, Nov 22, 2026, 12:01 PM");
+    expect(at()).toBe(NOW.toISOString());
+    // An id that holds no time since Gmail began: the title, then now.
+    reply("msg-f:4096", "Sat, Nov 22, 2026, 10:15 AM");
+    expect(at()).toBe(new Date(2026, 10, 22, 10, 15, 59, 999).toISOString());
+    reply("msg-f:4096", russian);
+    expect(at()).toBe(NOW.toISOString());
   });
 
   it("reads Gmail's date titles as the end of their minute, and never a date after now", () => {

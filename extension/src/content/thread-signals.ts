@@ -18,7 +18,7 @@
 import type { BounceSignal, ReplySignal } from "../../../shared/api";
 import { bouncedAddresses, classifyBounce, isBounceSender } from "../../../shared/bounce";
 import { normalizeEmail } from "../../../shared/email";
-import { stableMessageId } from "../../../shared/gmail-message-id";
+import { messageReceivedAt, stableMessageId } from "../../../shared/gmail-message-id";
 import { NEUTRALISED_PIXELS, PIXEL_ID_ATTRIBUTE } from "../page-world/pixel-guard";
 import {
   accountSwitcherLabel,
@@ -80,6 +80,15 @@ export function gmailDate(title: string | null | undefined, now: Date): string {
   return new Date(Math.min(end, now.getTime())).toISOString();
 }
 
+/**
+ * When a reply or notice arrived: from its Gmail id, which holds the time in every UI language (messageReceivedAt),
+ * never after now; else from the date Gmail shows (gmailDate), which only English titles give.
+ */
+function arrivedAt(legacyId: string, title: string | null | undefined, now: Date): string {
+  const received = messageReceivedAt(legacyId);
+  return received === null ? gmailDate(title, now) : new Date(Math.min(received, now.getTime())).toISOString();
+}
+
 function bounceOf(gmailMessageId: string, threadId: string, at: string, text: string, own: Set<string>): BounceSignal {
   const flat = text.replace(/\s+/g, " ").trim();
   return {
@@ -138,7 +147,7 @@ export function readConversation(doc: Document, own: Set<string>, now = new Date
       continue;
     }
     if (!afterOwn || !m.id || !m.email) continue;
-    const at = gmailDate(query(m.element, "messageDate", false)?.getAttribute("title"), now);
+    const at = arrivedAt(m.id, query(m.element, "messageDate", false)?.getAttribute("title"), now);
     if (isBounceSender(m.email, m.name)) {
       const body = query(m.element, "messageBody", false) ?? m.element;
       signals.push(bounceOf(m.id, threadId, at, body.textContent ?? "", self));
@@ -168,7 +177,7 @@ export function readThreadRows(doc: Document, own: Set<string>, now = new Date()
     const lastEmail = normalizeEmail(lastPerson.email);
     if (!multi || !last || !lastEmail || rowListsRecipients(row)) continue;
     if (own.has(lastEmail) || lastPerson.isMe) continue;
-    const at = gmailDate(queryRow(row, "rowDate")?.getAttribute("title"), now);
+    const at = arrivedAt(lastId, queryRow(row, "rowDate")?.getAttribute("title"), now);
     const signal: Signal = isBounceSender(lastEmail, lastPerson.name)
       ? bounceOf(lastId, threadId, at, queryRow(row, "rowSnippet")?.textContent ?? "", own)
       : { kind: "reply", threadId, gmailMessageId: lastId, at, from: lastEmail };

@@ -548,7 +548,7 @@
         <td class="xY a4W"><div class="xS" role="link"><div class="xT"><div class="y6"><span class="bog"><span data-thread-id="#thread-f:${BigInt(`0x${legacy}`)}"${decimalRows ? "" : ` data-legacy-thread-id="${legacy}"`} data-legacy-last-message-id="${last.legacyMessageId}" data-legacy-last-non-draft-message-id="${last.legacyMessageId}">${escapeHtml(thread.subject)}</span></span>${snippet}</div></div></div></td>
         <td class="yf xY">&nbsp;</td>
         <td class="sim-open"><a data-sim-open="${legacy}" href="${location.pathname}${location.search}#sent/${legacy}" target="_blank">↗</a></td>
-        <td class="xW xY"><span title="${new Date().toString()}">now</span></td></tr>`;
+        <td class="xW xY"><span title="${gmailDate(last.at)}">${new Date(last.at).toLocaleTimeString(german ? "de-DE" : "en-US", { hour: "numeric", minute: "2-digit" })}</span></td></tr>`;
     });
     setHtml(
       main,
@@ -568,22 +568,28 @@
     if (location.hash === "#sent") showSentList();
   });
 
-  /** Gmail's full date in a message header's title, to the minute: "Sun, Nov 22, 2026, 7:56 PM". */
+  /**
+   * Gmail's full date in a message header's title, to the minute, in the UI's language: "Sun, Nov 22, 2026, 7:56 PM".
+   * Localised like the Russian row of 2019-12-26 (docs/gmail.md: "чт, 26 дек. 2019 г., 22:54"); the German wording
+   * is Intl's ("So., 22. Nov. 2026, 19:56"), assumed to be Gmail's: no German capture is public.
+   */
   function gmailDate(at) {
     const options = { weekday: "short", month: "short", day: "numeric", year: "numeric", hour: "numeric", minute: "2-digit" };
-    return new Date(at ?? Date.now()).toLocaleString("en-US", options);
+    return new Date(at ?? Date.now()).toLocaleString(german ? "de-DE" : "en-US", options);
   }
 
   // A message arriving from someone else in a sent thread (a reply, or a "Mail Delivery Subsystem" notice):
   // `sim:receive` with detail JSON {thread: <legacy thread id>, from, name, text, quote?}. Its ids are Gmail's server
-  // ids, "msg-f:<decimal>" and the same number in hex as the legacy id. The view on screen re-renders, like Gmail.
+  // ids, "msg-f:<decimal>" and the same number in hex as the legacy id, minted as google.ts gmailServerId mints them
+  // (the time of receipt, shifted left by 20 bits). The view on screen re-renders, like Gmail.
   // With `quote`, the reply quotes the thread's first email as a Gmail reader's reply does (gmailQuote), its images
   // already through the reader's Google proxy; the sender's Gmail then shows them through the proxy again (assumed).
   document.addEventListener("sim:receive", (event) => {
     const { thread, from, name, text, quote } = JSON.parse(event.detail);
     const entry = sentThreads.get(thread);
     if (!entry) return;
-    const decimal = BigInt(`0x${randomDigits().slice(0, 15)}`) + 1n;
+    const at = Date.now();
+    const decimal = (BigInt(at) << 20n) | BigInt(Math.floor(Math.random() * 2 ** 20));
     let html = escapeHtml(text).replaceAll("\n", "<br>");
     if (quote) html += quotePart(gmailQuote(entry.messages[0]));
     entry.messages.push({
@@ -592,7 +598,7 @@
       text,
       from,
       name,
-      at: Date.now(),
+      at,
       messageId: `msg-f:${decimal}`,
       legacyMessageId: decimal.toString(16),
     });

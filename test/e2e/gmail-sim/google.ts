@@ -58,7 +58,13 @@ export interface SentRecord {
 }
 
 const BLANK_GIF = Buffer.from(TRANSPARENT_GIF_BASE64, "base64");
-const hex16 = () => randomBytes(8).toString("hex").replace(/^0/, "1");
+/**
+ * A legacy id as Gmail's server mints one: the time it received the message in milliseconds, shifted left by 20
+ * bits, over 20 other bits. In 2022-09-09-cvOnSend_response.json message 183234eaadcf41e5 carries the internal date
+ * 1662744701660, which is its id >> 20, and its thread's id 183234ce86ffa010 decodes to two minutes earlier: a
+ * thread's legacy id is its first message's (assumed from that pair; shared/gmail-message-id.ts reads the time).
+ */
+const gmailServerId = (receivedAt: number) => ((BigInt(receivedAt) << 20n) | BigInt(randomBytes(4).readUInt32BE() >>> 12)).toString(16);
 
 const GMAIL_HOST = "mail.google.com";
 const IMAGE_PROXY_HOST = /^ci\d+\.googleusercontent\.com$/;
@@ -108,9 +114,9 @@ export class SimulatedGoogle {
     const [, thread] = request[1][0][0];
     const [threadId, threadData] = thread;
     const [message] = threadData[13][0];
-    const legacyThreadId = this.legacyThreads.get(threadId) ?? hex16();
+    const legacyMessageId = gmailServerId(Date.now());
+    const legacyThreadId = this.legacyThreads.get(threadId) ?? legacyMessageId;
     this.legacyThreads.set(threadId, legacyThreadId);
-    const legacyMessageId = hex16();
     this.sent.push({
       threadId,
       messageId: message[0],
