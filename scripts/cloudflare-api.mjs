@@ -3,8 +3,22 @@
 // `wrangler login` and CLOUDFLARE_API_TOKEN both work) and wrangler's API base URL (CLOUDFLARE_API_BASE_URL).
 
 import { randomBytes } from "node:crypto";
+import { EnvHttpProxyAgent, setGlobalDispatcher } from "undici";
 
 const DEFAULT_BASE_URL = "https://api.cloudflare.com/client/v4";
+
+/** The variables that name an HTTP proxy, as undici's EnvHttpProxyAgent reads them (NO_PROXY lists exceptions). */
+const PROXY_VARIABLES = ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"];
+
+/**
+ * Sends this process's requests through the proxy the environment names, as wrangler sends its own: Node's fetch
+ * ignores HTTPS_PROXY (until NODE_USE_ENV_PROXY, Node 22.21 and 24), and wrangler 4.155 sets undici's
+ * EnvHttpProxyAgent as the global dispatcher when a proxy variable is set. Without this, a deploy behind a proxy
+ * would stop at its first API call where wrangler alone works.
+ */
+export function useProxyFromEnvironment(env = process.env) {
+  if (PROXY_VARIABLES.some((name) => env[name])) setGlobalDispatcher(new EnvHttpProxyAgent());
+}
 
 /** Headers for the credentials `wrangler auth token --json` printed (an API token, an OAuth token or a global key). */
 export function authHeaders(credentials) {

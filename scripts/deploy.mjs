@@ -14,7 +14,14 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { answeredLikeAnyName, cloudflareApi, describeErrors, hasCode, publicDnsRecords } from "./cloudflare-api.mjs";
+import {
+  answeredLikeAnyName,
+  cloudflareApi,
+  describeErrors,
+  hasCode,
+  publicDnsRecords,
+  useProxyFromEnvironment,
+} from "./cloudflare-api.mjs";
 import { candidateZones, nextSteps, REQUIRED_SECRETS, renderDeployConfig, trackerHostname } from "./deploy-config.mjs";
 import { ROOT, WRANGLER_ENV } from "./tracker.mjs";
 
@@ -52,6 +59,7 @@ if (domain === null) {
 const token = wrangler(["auth", "token", "--json"]);
 if (token.status !== 0)
   stop("Not logged in to Cloudflare: run `npx wrangler login` (or set CLOUDFLARE_API_TOKEN), then `npm run deploy` again.");
+useProxyFromEnvironment();
 const api = cloudflareApi(JSON.parse(token.stdout.slice(token.stdout.indexOf("{"))));
 
 /** Every page of a list: `{ ok, result }`, or the first failed answer. */
@@ -256,6 +264,10 @@ const newSecrets = Object.fromEntries(
   REQUIRED_SECRETS.filter((name) => !existingSecrets.has(name)).map((name) => [name, randomBytes(32).toString("base64url")]),
 );
 const secretsDir = mkdtempSync(path.join(tmpdir(), "mailtracker-deploy-"));
+// Ctrl-C reaches wrangler and this script alike, and Node's own handling would end this script at once, before the
+// `finally` below deletes the secrets file: held while wrangler runs, the interruption ends wrangler only.
+const holdSignal = () => {};
+process.on("SIGINT", holdSignal).on("SIGTERM", holdSignal);
 let deployed;
 try {
   const args = ["deploy", "--config", DEPLOY_CONFIG];
@@ -268,6 +280,7 @@ try {
   deployed = wrangler(args, wranglerEnv);
 } finally {
   rmSync(secretsDir, { recursive: true, force: true });
+  process.off("SIGINT", holdSignal).off("SIGTERM", holdSignal);
 }
 if (deployed.status !== 0) {
   // wrangler stores the secrets with the upload and fails later steps (cron triggers, queue consumers, the Custom Domain)

@@ -1,0 +1,61 @@
+// The deploy's own API calls behind an HTTP proxy, as wrangler's are (cloudflare-api.mjs useProxyFromEnvironment).
+import { createServer, type Server } from "node:http";
+import { type AddressInfo, connect } from "node:net";
+import { Agent, setGlobalDispatcher } from "undici";
+import { afterEach, describe, expect, it } from "vitest";
+// @ts-expect-error: plain JavaScript module without type declarations
+import { cloudflareApi, useProxyFromEnvironment } from "./cloudflare-api.mjs";
+
+const servers: Server[] = [];
+async function listening(server: Server): Promise<string> {
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+afterEach(async () => {
+  setGlobalDispatcher(new Agent());
+  for (const server of servers.splice(0)) await new Promise((resolve) => server.close(resolve));
+});
+
+describe("the deploy's API calls", () => {
+  it("go through the HTTP proxy the environment names, and straight to the API without one", async () => {
+    const api = await listening(
+      createServer((_request, response) => {
+        response.setHeader("content-type", "application/json");
+        response.end(JSON.stringify({ success: true, result: { id: "acc" }, errors: [] }));
+      }),
+    );
+    // A proxy as corporate networks run them: undici opens a tunnel to the API's host with CONNECT, as for HTTPS.
+    const proxied: string[] = [];
+    const proxyServer = createServer((_request, response) => response.writeHead(405).end());
+    proxyServer.on("connect", (request, client, head) => {
+      proxied.push(request.url ?? "");
+      const [host, port] = (request.url ?? "").split(":");
+      const upstream = connect(Number(port), host, () => {
+        client.write("HTTP/1.1 200 Connection Established\r\n\r\n");
+        upstream.write(head);
+        upstream.pipe(client);
+        client.pipe(upstream);
+      });
+      upstream.on("error", () => client.destroy());
+      client.on("error", () => upstream.destroy());
+    });
+    const proxy = await listening(proxyServer);
+    const call = cloudflareApi({ type: "api_token", token: "t" }, `${api}/client/v4`);
+
+    useProxyFromEnvironment({});
+    expect(await call("GET", "/accounts")).toMatchObject({ ok: true, result: { id: "acc" } });
+    expect(proxied).toEqual([]);
+
+    // undici's EnvHttpProxyAgent reads the variables from process.env itself.
+    process.env.HTTP_PROXY = proxy;
+    try {
+      useProxyFromEnvironment();
+      expect(await call("GET", "/accounts")).toMatchObject({ ok: true, result: { id: "acc" } });
+    } finally {
+      delete process.env.HTTP_PROXY;
+    }
+    expect(proxied).toEqual([new URL(api).host]);
+  });
+});
