@@ -231,7 +231,7 @@ export function retryDelaySeconds(attempts: number, deadLetter = false): number 
  * it would fail again every time, hold back every hit of its batch until the batch is dead-lettered, and there be
  * queued again with them for good.
  */
-export function readableHits(bodies: readonly unknown[]): Hit[] {
+function readableHits(bodies: readonly unknown[]): Hit[] {
   const hits: Hit[] = [];
   let unreadable = 0;
   for (const body of bodies) {
