@@ -36,6 +36,7 @@ function trackedEmailDetail(id: string, threadId: string): MessageDetail {
   return {
     id,
     threadId,
+    syncThreadId: null,
     state: "clicked",
     openCount: 2,
     firstOpenAt: "2026-11-22T10:00:00.000Z",
@@ -86,6 +87,7 @@ export async function statusStub(
       {
         id: `msg-${i}`,
         threadId: id,
+        syncThreadId: null,
         state: i % 3 === 0 ? "delivered" : i % 3 === 1 ? "opened" : "clicked",
         openCount: i % 3 === 0 ? 0 : 1 + (i % 5),
         firstOpenAt: i % 3 === 0 ? null : "2026-11-22T10:00:00.000Z",

@@ -51,6 +51,11 @@ export const registerMessageRequest = z.object({
    */
   clockAt: isoTime.optional(),
   threadId: gmailId.optional(),
+  /**
+   * Gmail's sync id of the thread when it is not `threadId`'s own number ("thread-a:r…" for a thread the sender
+   * started): a Sent row may name the thread by it alone. Absent from extensions older than it.
+   */
+  syncThreadId: gmailId.optional(),
   gmailMessageId: gmailId.optional(),
   /** Optional campaign name (compose window). */
   campaign: campaignName.optional(),
@@ -232,6 +237,8 @@ export interface AccountResponse {
 export interface MessageStatus {
   id: string;
   threadId: string | null;
+  /** Gmail's sync id of the thread, when registered (`syncThreadId`): a row naming the thread by it is this one's. */
+  syncThreadId: string | null;
   state: MessageState;
   openCount: number;
   firstOpenAt: string | null;

@@ -12,6 +12,7 @@ export function toStatus(row: MessageRow, summary: OpenClickSummary | undefined,
   return {
     id: row.id,
     threadId: row.thread_id,
+    syncThreadId: row.sync_thread_id,
     state: messageState(row, openCount, clickCount, bounce !== null),
     openCount,
     firstOpenAt: iso(summary?.firstOpenAt),

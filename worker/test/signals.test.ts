@@ -147,6 +147,29 @@ describe("replies", () => {
     expect(left?.n).toBe(0);
   });
 
+  it("finds an email by Gmail's sync id of its thread too: its status, and a reply read from a row that carries only that id", async () => {
+    const account = await createAccount();
+    // 2022-09-09-cvOnSend_response.json: a thread the rep started, thread-a:r263523620390330024, is 183234ce86ffa010.
+    const sent = await sentMessage(account, {
+      threadId: "183234ce86ffa010",
+      syncThreadId: "thread-a:r263523620390330024",
+      sentAt: ago(HOUR),
+    });
+    const bySync = await statusOf(account, "thread-a:r263523620390330024");
+    expect(bySync).toMatchObject({ id: sent.id, threadId: "183234ce86ffa010", syncThreadId: "thread-a:r263523620390330024" });
+    const res = await signals(account, {
+      signals: [
+        { kind: "reply", threadId: "thread-a:r263523620390330024", gmailMessageId: "msg-f:s1", at: ago(1_000), from: "buyer@acme.example" },
+      ],
+    });
+    expect(res.body.results.map((r) => [r.outcome, r.messageId])).toEqual([["recorded", sent.id]]);
+    expect((await statusOf(account, "183234ce86ffa010")).replyCount).toBe(1);
+    // Deleting the email forgets both ids.
+    expect((await account.json("DELETE", `/api/messages/${sent.id}`)).status).toBe(204);
+    const gone = await account.json<StatusResponse>("POST", "/api/messages/status", { threadIds: ["thread-a:r263523620390330024"] });
+    expect(gone.body.messages).toEqual([]);
+  });
+
   it("keeps each account's threads apart and validates the body", async () => {
     const account = await createAccount();
     const other = await createAccount();

@@ -29,7 +29,8 @@
 //   assumption, 2026-11).
 // - Query flags pick a variant (several may be combined, `?sim=de,decimal-rows`):
 //   `de`: a German UI (labels, tooltips, "An:" row prefix, alert text; gmail.md: Gmail is localised);
-//   `decimal-rows`: Sent rows carry only `data-thread-id="#thread-f:<decimal>"` (gmail.md: 2025-11 live dump);
+//   `decimal-rows`: Sent rows carry only `data-thread-id` (gmail.md: 2025-11 live dump), Gmail's sync id of the
+//   thread: "#thread-a:r…" for a thread the rep started, which is no number of its legacy id (see showSentList);
 //   `renamed-send`: a send button with no tooltip and new classes (a Gmail change the extension cannot follow);
 //   `renamed-undo`: a "Message sent" notice whose Undo and View message links lost their ids (a future change);
 //   `opaque-chips`: recipient chips that carry their address in no attribute the extension knows (a future change:
@@ -509,14 +510,18 @@
 
   /**
    * The Sent list, `#sent`: one row per sent thread, newest first, as gmail.md describes today's rows
-   * (`tr.zA[role=row]`, the subject in `.bog` on a span carrying `data-thread-id="#thread-f:<decimal>"`,
-   * `data-legacy-thread-id` (the same number in hex) and `data-legacy-last-message-id`; recipients `div.yW [email]`,
+   * (`tr.zA[role=row]`, the subject in `.bog` on a span carrying `data-thread-id`, `data-legacy-thread-id` and
+   * `data-legacy-last-message-id`; recipients `div.yW [email]`,
    * date `td.xW > span[title]`). Gmail re-renders rows in place now and then; the event `sim:rerender-sent` does the
    * same here (fresh row nodes, same content).
    * People and count as a real row of 2019-12-26 draws them (Russian UI, thread 16f438e906b36dac, quoted in a public
    * Selenium page object; gmail-selectors.ts rowParticipants): each person wrapped, `div.yW > span.bA4 > span.yP`, the
    * count a bare number, `<span class="bx0">5</span>`, and `data-legacy-last-non-draft-message-id` beside
-   * `data-legacy-last-message-id`. That row is an Inbox row: where a Sent row puts its "To:" among the wrapped
+   * `data-legacy-last-message-id`. `data-thread-id` is the thread's sync id as Gmail's send answer names it (InboxSDK
+   * keeps a row's `data-thread-id` as its sync thread id, gmail-thread-row-view.ts, a8a6fe2): "thread-f:<decimal>",
+   * the legacy id's number, for a thread someone else started (gmail.md), and "thread-a:r…" for one the rep started,
+   * which 2022-09-09-cvOnSend_response.json pairs with an unrelated legacy id (thread-a:r263523620390330024,
+   * 183234ce86ffa010). That row is an Inbox row: where a Sent row puts its "To:" among the wrapped
    * recipients no public capture shows (2026-12); here it is text in `div.yW` before the first `span.bA4`.
    */
   function showSentList() {
@@ -545,7 +550,7 @@
         <td class="apU xY"><span class="aXw T-KT" title="Not starred" aria-label="Not starred"><img class="T-KT-JX" src="images/cleardot.gif" alt="Not starred"></span></td>
         <td class="WA xY"><div class="pG" data-tooltip-contained="true" data-tooltip-align="b,l" data-tooltip-delay="1500" aria-label="Not important" role="img"><div class="T-ays-a45">Not important<br><span class="aol">Click to teach Gmail this conversation is important.</span></div><div class="pH"></div><div class="UW"></div></div></td>
         <td class="yX xY"><div class="afn">${received ? "" : `${T.to}: ${escapeHtml(thread.recipients.join(", "))}`}</div><div class="yW">${people}</div></td>
-        <td class="xY a4W"><div class="xS" role="link"><div class="xT"><div class="y6"><span class="bog"><span data-thread-id="#thread-f:${BigInt(`0x${legacy}`)}"${decimalRows ? "" : ` data-legacy-thread-id="${legacy}"`} data-legacy-last-message-id="${last.legacyMessageId}" data-legacy-last-non-draft-message-id="${last.legacyMessageId}">${escapeHtml(thread.subject)}</span></span>${snippet}</div></div></div></td>
+        <td class="xY a4W"><div class="xS" role="link"><div class="xT"><div class="y6"><span class="bog"><span data-thread-id="#${thread.threadId}"${decimalRows ? "" : ` data-legacy-thread-id="${legacy}"`} data-legacy-last-message-id="${last.legacyMessageId}" data-legacy-last-non-draft-message-id="${last.legacyMessageId}">${escapeHtml(thread.subject)}</span></span>${snippet}</div></div></div></td>
         <td class="yf xY">&nbsp;</td>
         <td class="sim-open"><a data-sim-open="${legacy}" href="${location.pathname}${location.search}#sent/${legacy}" target="_blank">↗</a></td>
         <td class="xW xY"><span title="${gmailDate(last.at)}">${new Date(last.at).toLocaleTimeString(german ? "de-DE" : "en-US", { hour: "numeric", minute: "2-digit" })}</span></td></tr>`;

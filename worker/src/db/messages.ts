@@ -8,6 +8,8 @@ export interface MessageRow {
   id: string;
   account_id: string;
   thread_id: string | null;
+  /** Gmail's sync id of the thread when it is not the legacy id's own number ("thread-a:r…", migration 0015). */
+  sync_thread_id: string | null;
   gmail_message_id: string | null;
   subject: string | null;
   recipients: string;
@@ -24,8 +26,8 @@ export interface MessageRow {
   recipient_count: number;
 }
 
-export type Registration = Required<Omit<RegisterMessageRequest, "threadId" | "gmailMessageId" | "campaign" | "clockAt">> &
-  Pick<RegisterMessageRequest, "threadId" | "gmailMessageId" | "campaign" | "clockAt">;
+type OptionalFields = "threadId" | "syncThreadId" | "gmailMessageId" | "campaign" | "clockAt";
+export type Registration = Required<Omit<RegisterMessageRequest, OptionalFields>> & Pick<RegisterMessageRequest, OptionalFields>;
 
 export type UpsertOutcome = "registered" | "deleted";
 
@@ -82,12 +84,13 @@ export async function upsertMessage(
   const [upsert] = await db.batch([
     db
       .prepare(
-        `INSERT INTO messages (id, account_id, thread_id, gmail_message_id, subject, recipients, sent_at,
+        `INSERT INTO messages (id, account_id, thread_id, sync_thread_id, gmail_message_id, subject, recipients, sent_at,
            open_tracking, click_tracking, registered_at, updated_at, campaign, opt_out_link, recipient_count)
-         VALUES (?, ?, ?, ?, ?, '[]', ?, ?, ?, ?, ?, ?, ?, ?)
+         VALUES (?, ?, ?, ?, ?, ?, '[]', ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET
            campaign = excluded.campaign, opt_out_link = excluded.opt_out_link, recipient_count = excluded.recipient_count,
            thread_id = coalesce(excluded.thread_id, thread_id),
+           sync_thread_id = coalesce(excluded.sync_thread_id, sync_thread_id),
            gmail_message_id = coalesce(excluded.gmail_message_id, gmail_message_id),
            subject = excluded.subject, sent_at = excluded.sent_at,
            open_tracking = excluded.open_tracking, click_tracking = excluded.click_tracking,
@@ -98,6 +101,7 @@ export async function upsertMessage(
         messageId,
         accountId,
         registration.threadId ?? null,
+        registration.syncThreadId ?? null,
         registration.gmailMessageId ?? null,
         registration.subject,
         sentAt,
@@ -158,14 +162,19 @@ export async function getMessage(db: D1Database, accountId: string, messageId: s
     .first<MessageRow>();
 }
 
-/** The messages of these threads, oldest first. */
+/** The messages of these threads, by their legacy ids or Gmail's sync ids (migration 0015), oldest first. */
 export async function messagesByThread(db: D1Database, accountId: string, threadIds: readonly string[]): Promise<MessageRow[]> {
   const rows: MessageRow[] = [];
   for (const ids of chunked(threadIds)) {
+    const list = ids.map((_, i) => `?${i + 2}`).join(", ");
     // No ORDER BY here: with one, SQLite walks the account's every message through messages_by_sent to skip a sort
-    // (bench: status-100-threads-message-rows-read), and the chunks need sorting together anyway.
+    // (bench: status-100-threads-message-rows-read), and the chunks need sorting together anyway. Two selects, each
+    // on its own index; UNION drops a message found by both.
     const { results } = await db
-      .prepare(`SELECT * FROM messages WHERE account_id = ? AND thread_id IN (${placeholders(ids.length)}) AND deleted_at IS NULL`)
+      .prepare(
+        `SELECT * FROM messages WHERE account_id = ?1 AND thread_id IN (${list}) AND deleted_at IS NULL
+         UNION SELECT * FROM messages WHERE account_id = ?1 AND sync_thread_id IN (${list}) AND deleted_at IS NULL`,
+      )
       .bind(accountId, ...ids)
       .all<MessageRow>();
     rows.push(...results);
@@ -195,7 +204,7 @@ export function deleteMessageStatements(db: D1Database, accountId: string, messa
   return [
     db
       .prepare(
-        `UPDATE messages SET subject = NULL, recipients = '[]', thread_id = NULL, gmail_message_id = NULL,
+        `UPDATE messages SET subject = NULL, recipients = '[]', thread_id = NULL, sync_thread_id = NULL, gmail_message_id = NULL,
            stopped_at = coalesce(stopped_at, ?), deleted_at = ?, updated_at = ?
          WHERE id = ? AND account_id = ? AND deleted_at IS NULL`,
       )

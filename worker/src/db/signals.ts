@@ -87,7 +87,9 @@ async function targetMessages(
   const sent = new Set<string>();
   for (const row of await messagesByThread(db, accountId, [...new Set(signals.map((s) => s.threadId))])) {
     if (row.gmail_message_id) sent.add(messageKey(row.gmail_message_id));
-    if (row.registered_at !== null && row.thread_id !== null) threads.set(row.thread_id, [...(threads.get(row.thread_id) ?? []), row]);
+    if (row.registered_at === null) continue;
+    // A signal names the thread by either of its ids (a Sent row may carry only Gmail's sync id).
+    for (const id of new Set([row.thread_id, row.sync_thread_id])) if (id !== null) threads.set(id, [...(threads.get(id) ?? []), row]);
   }
   const chosen = new Map<Signal, MessageRow>();
   for (const signal of signals) {

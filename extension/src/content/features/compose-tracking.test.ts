@@ -152,6 +152,34 @@ describe("compose tracking: recipients the compose could not read", () => {
   });
 });
 
+describe("compose tracking: the thread's ids Gmail's answer names", () => {
+  /** Sends a tracked email whose answer names the thread `threadId`; what the background was asked to register. */
+  async function registeredWith(threadId: string, legacyThreadId: string) {
+    callFromGmail.mockClear();
+    backgroundMinting(TRACKING_ID);
+    openDialog({ subject: "Intro", chips: `<div role="option" data-hovercard-id="dana@acme.example"><span>Dana</span></div>`, body: "Hi" });
+    start();
+    await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")).not.toBeNull());
+    clickSend();
+    const answer = { trackingId: TRACKING_ID, threadId, messageId: "msg-f:1", legacyThreadId, legacyMessageId: "18f7a1b2c3d4e5f6" };
+    emitPageEvent(document, "mt:gmail-send-answered", gmailSendAnswered([answer]));
+    const registered = callFromGmail.mock.calls.find(([type]) => type === "messageSent")?.[1] as { request: Record<string, unknown> };
+    for (const controller of started.splice(0)) controller.abort();
+    return registered.request;
+  }
+
+  it("registers the sync id of a thread the rep started beside its legacy id, and not a sync id that is the legacy id's number", async () => {
+    // 2022-09-09-cvOnSend_response.json: thread-a:r263523620390330024 is thread 183234ce86ffa010.
+    expect(await registeredWith("thread-a:r263523620390330024", "183234ce86ffa010")).toMatchObject({
+      threadId: "183234ce86ffa010",
+      syncThreadId: "thread-a:r263523620390330024",
+    });
+    const decimal = await registeredWith(`thread-f:${BigInt("0x18f7a1b2c3d4e5f6")}`, "18f7a1b2c3d4e5f6");
+    expect(decimal.threadId).toBe("18f7a1b2c3d4e5f6");
+    expect(decimal).not.toHaveProperty("syncThreadId");
+  });
+});
+
 describe("compose tracking: the options changed while a compose is open", () => {
   it("the compose goes on with its id, the rep's choices and its reminder; under another tracker it starts afresh", async () => {
     const id = "a2b3c4d5e6f7g2h3.1.5MEv5_Q86sc1-co4_M0-_t.y_Phls_Ld5L4KN7ZyO4q1N";

@@ -19,7 +19,7 @@
 import type { RegisterMessageRequest } from "../../../../shared/api";
 import { isEmailAddress } from "../../../../shared/email";
 import { pixelUrl } from "../../../../shared/protocol";
-import { gmailId } from "../../gmail-ids";
+import { gmailId, legacyThreadId } from "../../gmail-ids";
 import { callFromGmail, ExtensionReloaded } from "../../messaging";
 import { hostMatchesDomains, type Options } from "../../options-store";
 import { type GmailSendAnswered, onPageEvent, type Recipient } from "../../page-world/events";
@@ -220,6 +220,9 @@ function onGmailSent(sent: SentMessageIds[], options: Options): void {
       const pending = pendingSends.get(trackingId);
       if (!pending || pending.confirmed) continue;
       const threadId = gmailId(item.legacyThreadId) ?? gmailId(item.threadId);
+      // Gmail's own id of the thread too, unless it is the legacy id's number: a Sent row may carry only it.
+      const sync = gmailId(item.threadId);
+      const syncThreadId = sync !== null && sync !== threadId && legacyThreadId(sync) !== threadId ? sync : null;
       const messageId = gmailId(item.legacyMessageId) ?? gmailId(item.messageId);
       const scheduledAt = item.scheduled && typeof item.scheduledAt === "number" ? new Date(item.scheduledAt) : null;
       const recipients = mergeRecipients(pending.request.recipients, item.recipients);
@@ -236,6 +239,7 @@ function onGmailSent(sent: SentMessageIds[], options: Options): void {
         recipients,
         ...(excluded ? { openTracking: false, clickTracking: false } : {}),
         ...(threadId ? { threadId } : {}),
+        ...(syncThreadId ? { syncThreadId } : {}),
         ...(messageId ? { gmailMessageId: messageId } : {}),
         ...(scheduledAt && !Number.isNaN(scheduledAt.getTime()) ? { sentAt: scheduledAt.toISOString() } : {}),
       };

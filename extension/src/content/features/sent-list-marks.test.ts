@@ -215,6 +215,32 @@ describe("sent list marks", () => {
     expect(requests.at(-1)?.filter((id) => !id.startsWith("thread-f"))).toEqual(["c3", "d4", "a1"]);
   });
 
+  it("marks a row that carries only Gmail's sync id of a thread the rep started, and updates it on news named by the legacy id", async () => {
+    // A Sent row of a thread the rep started may carry only `data-thread-id="#thread-a:r…"`, no number of its legacy id
+    // (2022-09-09-cvOnSend_response.json: thread-a:r263523620390330024 is 183234ce86ffa010). The tracker knows both.
+    document.body.innerHTML = `<div role="main"><table class="F cf zt"><tbody><tr class="zA yO" role="row"><td class="xY a4W"><div class="xS" role="link"><div class="xT"><div class="y6">
+      <span class="bog"><span data-thread-id="#thread-a:r263523620390330024">Intro</span></span></div></div></div></td></tr></tbody></table></div>`;
+    const requests: string[][] = [];
+    let state: Partial<MessageStatus> = {};
+    const list = new ThreadListMarks(document, async (ids) => {
+      requests.push(ids);
+      return ids.includes("thread-a:r263523620390330024")
+        ? [{ ...status("183234ce86ffa010", state), syncThreadId: "thread-a:r263523620390330024" }]
+        : [];
+    });
+    list.scan();
+    await list.flush();
+    expect(requests).toEqual([["thread-a:r263523620390330024"]]);
+    expect(marks()).toEqual([["thread-a:r263523620390330024", "delivered", ""]]);
+    // The feed's news name the thread by its legacy id.
+    state = { state: "opened", openCount: 1 };
+    list.expire(["183234ce86ffa010"]);
+    list.scan();
+    await list.flush();
+    expect(requests).toHaveLength(2);
+    expect(marks()).toEqual([["thread-a:r263523620390330024", "opened", "1"]]);
+  });
+
   it("asks at once, with no timer, and rows that come while a request is out go in one request when it is answered", async () => {
     page([row("a1", "One")]);
     const answered: (() => void)[] = [];

@@ -181,8 +181,11 @@ export class ThreadListMarks {
       const messages = await this.fetchStatus(batch.flatMap(([, ids]) => ids));
       const at = this.now();
       for (const [key, ids] of batch) {
-        const state = aggregate(messages.filter((m) => m.threadId !== null && ids.includes(m.threadId)));
-        this.keep(key, { ids, mark: state && buildMark(this.doc, key, state), at });
+        const mine = messages.filter((m) => [m.threadId, m.syncThreadId].some((id) => id !== null && ids.includes(id)));
+        const state = aggregate(mine);
+        // A row named by Gmail's sync id alone learns the legacy id too, which the feed's news name threads by.
+        const known = [...new Set([...ids, ...mine.flatMap((m) => (m.threadId === null ? [] : [m.threadId]))])];
+        this.keep(key, { ids: known, mark: state && buildMark(this.doc, key, state), at });
       }
       for (const key of this.entries.keys()) {
         if (this.entries.size <= this.keptThreads) break;
