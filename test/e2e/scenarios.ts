@@ -1065,7 +1065,7 @@ export function defineScenarios(
 
     scenario(
       "an email to two recipients: its Sent row (people wrapped in span.bA4 as in real Gmail) invents no reply from the last of them; a real reply counts once",
-      [ENGLISH, GERMAN],
+      [ENGLISH, GERMAN, GERMAN_DECIMAL_ROWS],
       async (variant) => {
         const { gmail } = await setUp(variant);
         const { id, sent } = await sendTracked(gmail, {

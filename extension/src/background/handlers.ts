@@ -127,12 +127,13 @@ export function signalDeps(outbox: Outbox, receipts: Receipts, held: HeldSignals
     ...access,
     trackedThreads: async (credentials, threadIds) => {
       const messages = await receipts.statusCache.get(threadIds, fetchStatus(credentials));
-      return new Set(messages.flatMap((m) => (m.threadId ? [m.threadId] : [])));
+      // By either of a thread's ids: a row's reply may name it by Gmail's sync id alone.
+      return new Set(messages.flatMap((m) => [m.threadId, m.syncThreadId].filter((id): id is string => Boolean(id))));
     },
     outboxThreads: async (afterFlush) =>
       new Set(
         (afterFlush ? await outbox.entries() : await outbox.snapshot()).flatMap((e) =>
-          e.request.threadId && !e.withdraw ? [e.request.threadId] : [],
+          e.withdraw ? [] : [e.request.threadId, e.request.syncThreadId].filter((id): id is string => Boolean(id)),
         ),
       ),
     held,

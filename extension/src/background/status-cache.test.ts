@@ -36,6 +36,22 @@ describe("status cache", () => {
     expect(asked.at(-1)).toEqual(["t3"]);
   });
 
+  it("answers a thread asked for by Gmail's sync id, each message once when asked by both ids, and forgets it on news naming the legacy id", async () => {
+    const asked: string[][] = [];
+    const email = { ...status("183234ce86ffa010", 1), syncThreadId: "thread-a:r263523620390330024" };
+    const fetchStatus = async (ids: string[]) => {
+      asked.push(ids);
+      return ids.some((id) => id === email.threadId || id === email.syncThreadId) ? [email] : [];
+    };
+    const cache = new StatusCache();
+    expect(await cache.get(["thread-a:r263523620390330024"], fetchStatus)).toEqual([email]);
+    expect(await cache.get(["183234ce86ffa010", "thread-a:r263523620390330024"], fetchStatus)).toEqual([email]);
+    expect(asked).toHaveLength(2);
+    cache.invalidate(["183234ce86ffa010"]);
+    await cache.get(["thread-a:r263523620390330024"], fetchStatus);
+    expect(asked.at(-1)).toEqual(["thread-a:r263523620390330024"]);
+  });
+
   it("does not keep an answer asked for before the thread was invalidated (a registration delivered meanwhile)", async () => {
     const cache = new StatusCache();
     let release = () => {};

@@ -37,16 +37,19 @@ export class StatusCache {
       const asked = this.changes;
       const messages = await fetchStatus(chunk);
       for (const id of chunk) answers.set(id, []);
-      for (const message of messages) if (message.threadId) answers.get(message.threadId)?.push(message);
+      // A message answers for its thread by either id asked: the legacy one, or Gmail's sync id (syncThreadId).
+      for (const message of messages)
+        for (const id of new Set([message.threadId, message.syncThreadId])) if (id) answers.get(id)?.push(message);
       const at = this.now();
       for (const id of chunk) {
         if (Math.max(this.everything, this.invalidated.get(id) ?? 0) <= asked)
           this.entries.set(id, { at, messages: answers.get(id) ?? [] });
       }
     }
-    const result = ids.flatMap((id) => answers.get(id) ?? this.entries.get(id)?.messages ?? []);
+    // A row asking by both of its thread's ids gets each message once.
+    const result = new Map(ids.flatMap((id) => answers.get(id) ?? this.entries.get(id)?.messages ?? []).map((m) => [m.id, m]));
     if (this.entries.size > 5000) this.invalidate();
-    return result;
+    return [...result.values()];
   }
 
   invalidate(threadIds?: Iterable<string>): void {
@@ -56,7 +59,10 @@ export class StatusCache {
       this.invalidated.clear();
       this.everything = change;
     } else {
-      for (const id of threadIds) {
+      const named = new Set(threadIds);
+      // News name a thread by its legacy id; a thread asked for by its sync id alone is cached under that one.
+      for (const [id, entry] of this.entries) if (entry.messages.some((m) => m.threadId !== null && named.has(m.threadId))) named.add(id);
+      for (const id of named) {
         this.entries.delete(id);
         this.invalidated.set(id, change);
       }
