@@ -211,8 +211,13 @@ export async function benchDatabase({ report, log, rounds }) {
       await aimAt(servers[name]);
     }
 
-    // Batch status for 100 threads (the first 100, which hold 10,000 events on the big tracker, 100 on the small).
-    const threadIds = Array.from({ length: STATUS_THREADS }, (_, i) => threadIdFor(i));
+    // Batch status for 100 threads (the first 100, which hold 10,000 events on the big tracker, 100 on the small), each
+    // asked for by both ids its Sent row carries, as the extension asks (rowThreadIds): the legacy hex id and its
+    // "thread-f:<decimal>" form, which the tracker also looks up among Gmail's sync ids (migration 0015).
+    const threadIds = Array.from({ length: STATUS_THREADS }, (_, i) => threadIdFor(i)).flatMap((id) => [
+      id,
+      `thread-f:${BigInt(`0x${id}`)}`,
+    ]);
     const status = await sideBySide(servers, rounds, (s) =>
       timed(s.url, "/api/messages/status", { token: s.account.token, body: { threadIds } }),
     );

@@ -162,24 +162,30 @@ export async function getMessage(db: D1Database, accountId: string, messageId: s
     .first<MessageRow>();
 }
 
+/** A legacy Gmail id: hex. */
+const LEGACY_ID = /^[0-9a-f]+$/;
+
 /** The messages of these threads, by their legacy ids or Gmail's sync ids (migration 0015), oldest first. */
 export async function messagesByThread(db: D1Database, accountId: string, threadIds: readonly string[]): Promise<MessageRow[]> {
-  const rows: MessageRow[] = [];
+  const rows = new Map<string, MessageRow>();
   for (const ids of chunked(threadIds)) {
-    const list = ids.map((_, i) => `?${i + 2}`).join(", ");
+    const param = (i: number) => `?${i + 2}`;
+    // Only a sync id ("thread-a:r…", "thread-f:…") can be one; a legacy hex id is looked up in thread_id alone.
+    const syncIds = ids.flatMap((id, i) => (LEGACY_ID.test(id) ? [] : [param(i)]));
     // No ORDER BY here: with one, SQLite walks the account's every message through messages_by_sent to skip a sort
     // (bench: status-100-threads-message-rows-read), and the chunks need sorting together anyway. Two selects, each
-    // on its own index; UNION drops a message found by both.
+    // on its own index; a message found by both is kept once below.
+    const bySync = `UNION ALL SELECT * FROM messages WHERE account_id = ?1 AND sync_thread_id IN (${syncIds.join(", ")}) AND deleted_at IS NULL`;
     const { results } = await db
       .prepare(
-        `SELECT * FROM messages WHERE account_id = ?1 AND thread_id IN (${list}) AND deleted_at IS NULL
-         UNION SELECT * FROM messages WHERE account_id = ?1 AND sync_thread_id IN (${list}) AND deleted_at IS NULL`,
+        `SELECT * FROM messages WHERE account_id = ?1 AND thread_id IN (${ids.map((_, i) => param(i)).join(", ")}) AND deleted_at IS NULL
+         ${syncIds.length > 0 ? bySync : ""}`,
       )
       .bind(accountId, ...ids)
       .all<MessageRow>();
-    rows.push(...results);
+    for (const row of results) rows.set(row.id, row);
   }
-  return rows.sort((a, b) => (a.sent_at ?? 0) - (b.sent_at ?? 0));
+  return [...rows.values()].sort((a, b) => (a.sent_at ?? 0) - (b.sent_at ?? 0));
 }
 
 export async function stopTracking(db: D1Database, accountId: string, messageId: string, now: number): Promise<boolean> {
