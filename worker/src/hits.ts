@@ -2,46 +2,19 @@
 // the queue carries (completeHit). The raw client address is hashed there and goes no further; place is the coarse
 // country/region/city Cloudflare attaches to the request.
 import { z } from "zod";
-import { EVENT_KINDS, EVENT_LABELS, type EventKind, type EventLabel } from "../../shared/api";
+import { EVENT_KINDS, EVENT_LABELS, type EventKind } from "../../shared/api";
 import { addressIdentifiesClient, mailProxy, type RequestFacts, requestLabel } from "./classify";
 import { describeUserAgent } from "./client-description";
 import { clientAddress } from "./http";
 import { hashClientAddress } from "./keys";
 
-export interface Hit {
-  eventId: string;
-  accountId: string;
-  messageId: string;
-  kind: EventKind;
-  linkIndex: number | null;
-  occurredAt: number;
-  requestLabel: EventLabel;
-  country: string | null;
-  region: string | null;
-  city: string | null;
-  client: string | null;
-  device: string | null;
-  ipHash: string | null;
-  /**
-   * The request's user agent, for the consumer to describe as client and device (withClientDescription) and then
-   * drop: it is never stored. Absent on hits queued before descriptions moved off the request path.
-   */
-  userAgent?: string;
-}
-
-/**
- * What one queue message carries: the hits an isolate answered together, or a single hit (as queued before hits
- * were gathered; such messages may still be waiting in a queue when this version is deployed).
- */
-export type HitMessage = Hit | Hit[];
-
 /** A describing field a hit may lack or carry in an older form: stored as unknown (null) rather than refused. */
 const description = z.string().nullable().catch(null);
 
 /**
- * A hit as the queue consumer reads it back from a message. What identifies and labels it must be there; one that
- * lacks it (a message this code did not write) cannot be stored, and is set aside without holding back the hits
- * queued with it.
+ * A hit as the queue carries it, and as the consumer reads it back from a message. What identifies and labels it
+ * must be there; one that lacks it (a message this code did not write) cannot be stored, and is set aside without
+ * holding back the hits queued with it.
  */
 export const queuedHit = z.object({
   eventId: z.string().min(1),
@@ -57,8 +30,20 @@ export const queuedHit = z.object({
   client: description,
   device: description,
   ipHash: description,
+  /**
+   * The request's user agent, for the consumer to describe as client and device (withClientDescription) and then
+   * drop: it is never stored. Absent on hits queued before descriptions moved off the request path.
+   */
   userAgent: z.string().optional().catch(undefined),
-}) satisfies z.ZodType<Hit>;
+});
+
+export type Hit = z.infer<typeof queuedHit>;
+
+/**
+ * What one queue message carries: the hits an isolate answered together, or a single hit (as queued before hits
+ * were gathered; such messages may still be waiting in a queue when this version is deployed).
+ */
+export type HitMessage = Hit | Hit[];
 
 const FIELD_MAX = 100;
 /** Longer user agents are padding or abuse; the description needs only the start. */
