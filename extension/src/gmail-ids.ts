@@ -45,6 +45,14 @@ export function legacyThreadId(threadId: string): string | null {
   return hex;
 }
 
+/**
+ * Both ids the tracker knows a thread of a tracked email by: the legacy one, and Gmail's sync id when it is no number
+ * of it (`syncThreadId`, "thread-a:r…": a Sent row may carry only that one).
+ */
+export function threadIdsOf(email: { threadId?: string | null; syncThreadId?: string | null }): string[] {
+  return [email.threadId, email.syncThreadId].filter((id): id is string => Boolean(id));
+}
+
 /** The account path of a message whose account is not known (sent before it was recorded): the first account. */
 export const DEFAULT_GMAIL_ACCOUNT = "/mail/u/0/";
 const GMAIL_ORIGIN = "https://mail.google.com";

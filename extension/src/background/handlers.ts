@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { type MessageDetail, type MessageStatus, type RegisterMessageRequest, registerMessageRequest } from "../../../shared/api";
 import { isAcceptableDestination, MAX_LINK_INDEX, mintTrackingId, parseTrackingId, signedClickUrl } from "../../../shared/protocol";
-import { gmailAccountPath } from "../gmail-ids";
+import { gmailAccountPath, threadIdsOf } from "../gmail-ids";
 import { loadOptions, normalizeTrackerUrl, saveOptions } from "../options-store";
 import { probeTracker, TrackerError, trackerApi } from "./api";
 import { type ContactCheckCache, contactCheckHandlers } from "./contact-checks";
@@ -128,14 +128,10 @@ export function signalDeps(outbox: Outbox, receipts: Receipts, held: HeldSignals
     trackedThreads: async (credentials, threadIds) => {
       const messages = await receipts.statusCache.get(threadIds, fetchStatus(credentials));
       // By either of a thread's ids: a row's reply may name it by Gmail's sync id alone.
-      return new Set(messages.flatMap((m) => [m.threadId, m.syncThreadId].filter((id): id is string => Boolean(id))));
+      return new Set(messages.flatMap(threadIdsOf));
     },
     outboxThreads: async (afterFlush) =>
-      new Set(
-        (afterFlush ? await outbox.entries() : await outbox.snapshot()).flatMap((e) =>
-          e.withdraw ? [] : [e.request.threadId, e.request.syncThreadId].filter((id): id is string => Boolean(id)),
-        ),
-      ),
+      new Set((afterFlush ? await outbox.entries() : await outbox.snapshot()).flatMap((e) => (e.withdraw ? [] : threadIdsOf(e.request)))),
     held,
     news: receipts.news,
     checks,

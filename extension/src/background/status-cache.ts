@@ -1,6 +1,7 @@
 // The Sent list's status cache: tracked messages per thread, one batched request per page of the thread list,
 // answered from memory for a short while.
 import type { MessageStatus } from "../../../shared/api";
+import { threadIdsOf } from "../gmail-ids";
 
 export const STATUS_TTL_MS = 20_000;
 /** The tracker takes at most 200 thread ids per status request. */
@@ -38,8 +39,7 @@ export class StatusCache {
       const messages = await fetchStatus(chunk);
       for (const id of chunk) answers.set(id, []);
       // A message answers for its thread by either id asked: the legacy one, or Gmail's sync id (syncThreadId).
-      for (const message of messages)
-        for (const id of new Set([message.threadId, message.syncThreadId])) if (id) answers.get(id)?.push(message);
+      for (const message of messages) for (const id of new Set(threadIdsOf(message))) answers.get(id)?.push(message);
       const at = this.now();
       for (const id of chunk) {
         if (Math.max(this.everything, this.invalidated.get(id) ?? 0) <= asked)

@@ -4,6 +4,7 @@
 // background; states are kept per thread id, so when Gmail re-renders a row the same mark is put back synchronously
 // (in the MutationObserver callback, before the next paint: no flicker, no new request).
 import type { MessageStatus } from "../../../../shared/api";
+import { threadIdsOf } from "../../gmail-ids";
 import { callFromGmail } from "../../messaging";
 import { type Feature, guarded, oncePerCheckpoint } from "../feature";
 import { queryAll, queryRow, rowThreadIds } from "../gmail-selectors";
@@ -181,7 +182,7 @@ export class ThreadListMarks {
       const messages = await this.fetchStatus(batch.flatMap(([, ids]) => ids));
       const at = this.now();
       for (const [key, ids] of batch) {
-        const mine = messages.filter((m) => [m.threadId, m.syncThreadId].some((id) => id !== null && ids.includes(id)));
+        const mine = messages.filter((m) => threadIdsOf(m).some((id) => ids.includes(id)));
         const state = aggregate(mine);
         // A row named by Gmail's sync id alone learns the legacy id too, which the feed's news name threads by.
         const known = [...new Set([...ids, ...mine.flatMap((m) => (m.threadId === null ? [] : [m.threadId]))])];
