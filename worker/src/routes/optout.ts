@@ -13,17 +13,20 @@ import { verifiedTrackingId } from "../verify";
 const MAX_FORM_BYTES = 4096;
 
 const UNKNOWN = () => htmlPage("Email not found", "<p>This email is not known to this server any more, so nothing is tracked.</p>", 404);
+/** What every opt-out does at once: this email is tracked no more. */
+const UNTRACKED =
+  "The sender will not see when this email is opened or its links are clicked any more, and is told that a reader turned tracking off.";
 const DONE = () =>
   htmlPage(
     "Tracking is off",
-    "<p>The sender will not see when this email is opened or its links are clicked any more, and is told that a reader turned tracking off. If it was sent to that address, the same holds for every other email from them to it.</p><p>You may still receive emails from them: to stop those, reply and ask.</p>",
+    `<p>${UNTRACKED} If it was sent to that address, the same holds for every other email from them to it.</p><p>You may still receive emails from them: to stop those, reply and ask.</p>`,
   );
 
 /** Said when an opt-out of an email not registered yet could not keep the address (recordPendingOptOut). */
 const NOT_HELD = () =>
   htmlPage(
     "Tracking of this email is off",
-    "<p>The sender will not see when this email is opened or its links are clicked any more, and is told that a reader turned tracking off.</p><p>Your address could not be recorded for their other emails yet: to turn tracking off for those too, come back to this page in a few minutes and send it again.</p>",
+    `<p>${UNTRACKED}</p><p>Your address could not be recorded for their other emails yet: to turn tracking off for those too, come back to this page in a few minutes and send it again.</p>`,
   );
 
 /**
