@@ -26,7 +26,9 @@ describe("the deploy's API calls", () => {
         response.end(JSON.stringify({ success: true, result: { id: "acc" }, errors: [] }));
       }),
     );
-    // A proxy as corporate networks run them: undici opens a tunnel to the API's host with CONNECT, as for HTTPS.
+    // A proxy that tunnels with CONNECT, as HTTPS through any HTTP proxy goes. undici tunnels a plain-HTTP request too:
+    // ProxyAgent's `proxyTunnel` defaults to true in its code (undici 7.30.1, lib/dispatcher/proxy-agent.js), though its
+    // docs (docs/api/ProxyAgent.md) say false; this test's API is plain HTTP, so it relies on that code.
     const proxied: string[] = [];
     const proxyServer = createServer((_request, response) => response.writeHead(405).end());
     proxyServer.on("connect", (request, client, head) => {
