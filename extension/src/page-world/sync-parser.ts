@@ -9,9 +9,13 @@
 // `[2][6][0][4]` the messages, each with its own id at `[0]` and its legacy hex id at `[55]` (InboxSDK reads the same:
 // parseResponseThread in src/injected-js/gmail/sync-compose-processor-20220909.ts, a8a6fe2, 2026-07-23; a newer
 // reader named for Gmail's 2025-02-06 answer, sync-compose-processor-20250206.ts at dbada4a, on a branch not merged
-// into InboxSDK's main as of a8a6fe2, reads the same places and is tested on these same 2022-09-09 captures). InboxSDK
-// keeps an older answer's reader as its fallback (setup-gmail-interceptor.ts: `response[2][6]`, whose "minimal send
-// updates" name the thread at `update[1][1]`); no capture of that shape is public, and it is not read here.
+// into InboxSDK's main as of a8a6fe2, reads the same places and is tested on these same 2022-09-09 captures). InboxSDK's
+// fallback (setup-gmail-interceptor.ts: `response[2][6]`, its "minimal send updates" with the thread at `update[1][1]`
+// and the message at `update[1][3][5][3][0]`, no legacy id) reads the 2018-2019 answer, an object keyed "1", "2"…
+// whose `["2"]["6"]` is the `[1][5]` read here; a minimal one is captured in its test/data/2019-01-18-cvOnSend.json
+// and cvOnReplySend.json. In an array answer `[2][6]` is nothing. Not read here: that form's request is an object too,
+// which forEachSend does not walk, and a minimal update's two ids are the request's own, which answeredSends gives a
+// send whose answer it cannot read anyway.
 // Recipients: `msg[2]` To, `[3]` Cc, `[4]` Bcc, each `[[1, address, name], …]` (the captures; gmail.js
 // parse_sent_message_payload_new reads the same three). "Schedule send" posts the message with the label
 // "^scheduled" instead of "^pfg" (gmail.js `parse_request_payload`, src/gmail.js at b7dfdab, 2026-03-25: a message
