@@ -191,10 +191,9 @@ export function parseSyncResponse(response: unknown): SyncThread[] {
     const thread = Array.isArray(wrapper) ? wrapper[0] : null;
     const threadId = Array.isArray(thread) ? syncThreadId(thread[0]) : null;
     if (!Array.isArray(thread) || threadId === null) continue;
-    // [2][6][0] is the thread's data; a [2][6] whose [0] is no array is read as that data itself (no capture shows
-    // one: a fallback kept from an earlier reading, which costs nothing when the captured shape comes).
-    const holder = Array.isArray(thread[2]) && Array.isArray(thread[2][6]) ? (thread[2][6] as unknown[]) : [];
-    const inner = Array.isArray(holder[0]) ? (holder[0] as unknown[]) : holder;
+    // [2][6][0] is the thread's data, in every captured answer.
+    const holder = Array.isArray(thread[2]) && Array.isArray(thread[2][6]) ? thread[2][6][0] : null;
+    const inner: unknown[] = Array.isArray(holder) ? holder : [];
     const legacy = (v: unknown) => (typeof v === "string" && /^[0-9a-f]{1,32}$/.test(v) ? v : null);
     const messages = Array.isArray(inner[4])
       ? inner[4]

@@ -46,8 +46,18 @@ const toasts = () => [...document.querySelectorAll(".mt-toast")].map((toast) => 
 const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 /** A compose dialog as compose-dialog-2020-10.html has it: its root, subject, recipients' chips, body and Send button. */
-function composeHtml({ subject, chips = "", body = "" }: { subject: string; chips?: string; body?: string }): string {
-  return `<div class="M9"><input name="subjectbox" value="${subject}">
+function composeHtml({
+  subject,
+  chips = "",
+  body = "",
+  thread,
+}: {
+  subject: string;
+  chips?: string;
+  body?: string;
+  thread?: string;
+}): string {
+  return `<div class="M9"><input name="subjectbox" value="${subject}">${thread ? `<input name="rt" value="${thread}">` : ""}
       <div name="to">${chips}</div>
       <div contenteditable="true" g_editable="true" role="textbox">${body}</div>
       <table class="IZ"><tbody><tr><td class="gU Up"><div role="button" class="aoO" data-tooltip="Send">Send</div></td></tr></tbody></table>
@@ -154,7 +164,7 @@ describe("compose tracking: recipients the compose could not read", () => {
 
 describe("compose tracking: the thread's ids Gmail's answer names", () => {
   /** Sends a tracked email whose answer names the thread `threadId`; what the background was asked to register. */
-  async function registeredWith(threadId: string, legacyThreadId: string) {
+  async function registeredWith(threadId: string, legacyThreadId: string | null) {
     callFromGmail.mockClear();
     backgroundMinting(TRACKING_ID);
     openDialog({ subject: "Intro", chips: `<div role="option" data-hovercard-id="dana@acme.example"><span>Dana</span></div>`, body: "Hi" });
@@ -177,6 +187,31 @@ describe("compose tracking: the thread's ids Gmail's answer names", () => {
     const decimal = await registeredWith(`thread-f:${BigInt("0x18f7a1b2c3d4e5f6")}`, "18f7a1b2c3d4e5f6");
     expect(decimal.threadId).toBe("18f7a1b2c3d4e5f6");
     expect(decimal).not.toHaveProperty("syncThreadId");
+  });
+
+  it("registers the legacy id a sync id is the number of, when the answer gives no legacy id", async () => {
+    // A conversation names its thread by the legacy id alone: "thread-f:<decimal>" stored as is was never found there.
+    const unread = await registeredWith(`thread-f:${BigInt("0x18f7a1b2c3d4e5f6")}`, null);
+    expect(unread.threadId).toBe("18f7a1b2c3d4e5f6");
+    expect(unread).not.toHaveProperty("syncThreadId");
+    expect((await registeredWith("thread-a:r263523620390330024", null)).threadId).toBe("thread-a:r263523620390330024");
+  });
+
+  it("registers the legacy id of the compose's thread when Gmail's answer never comes", async () => {
+    backgroundMinting(TRACKING_ID);
+    const thread = `#thread-f:${BigInt("0x18f7a1b2c3d4e5f6")}`;
+    openDialog({ subject: "Re: Intro", chips: `<div role="option" data-hovercard-id="dana@acme.example"><span>Dana</span></div>`, thread });
+    start();
+    await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")).not.toBeNull());
+    clickSend();
+    document.body.innerHTML = "";
+    await vi.waitFor(() => expect(callFromGmail.mock.calls.some(([type]) => type === "messageSent")).toBe(true));
+    const registered = callFromGmail.mock.calls.find(([type]) => type === "messageSent")?.[1] as {
+      request: Record<string, unknown>;
+      notBefore?: number;
+    };
+    expect(registered.notBefore).toBeGreaterThan(Date.now());
+    expect(registered.request.threadId).toBe("18f7a1b2c3d4e5f6");
   });
 });
 

@@ -177,8 +177,9 @@ export function composeOpened(subject: string, toolbar: HTMLElement, now = Date.
   return trackingId;
 }
 
-/** For unit tests: forgets the sends noted so far. */
+/** For unit tests: forgets the sends noted so far, and those still waiting for Gmail's answer. */
 export function forgetSends(): void {
+  pendingSends.clear();
   recentSends.length = 0;
   lastUndoAt = Number.NEGATIVE_INFINITY;
   if (undone) clearTimeout(undone.timer);
@@ -219,9 +220,11 @@ function onGmailSent(sent: SentMessageIds[], options: Options): void {
     for (const trackingId of Array.isArray(item.trackingIds) ? item.trackingIds : []) {
       const pending = pendingSends.get(trackingId);
       if (!pending || pending.confirmed) continue;
-      const threadId = gmailId(item.legacyThreadId) ?? gmailId(item.threadId);
-      // Gmail's own id of the thread too, unless it is the legacy id's number: a Sent row may carry only it.
+      // An answer without the legacy id (unread, or a shape Gmail changed) still gives it when the sync id is its
+      // number ("thread-f:<decimal>"): a conversation names its thread by the legacy id alone.
       const sync = gmailId(item.threadId);
+      const threadId = gmailId(item.legacyThreadId) ?? (sync && (legacyThreadId(sync) ?? sync));
+      // Gmail's own id of the thread too, unless it is the legacy id's number: a Sent row may carry only it.
       const syncThreadId = sync !== null && sync !== threadId && legacyThreadId(sync) !== threadId ? sync : null;
       const messageId = gmailId(item.legacyMessageId) ?? gmailId(item.messageId);
       const scheduledAt = item.scheduled && typeof item.scheduledAt === "number" ? new Date(item.scheduledAt) : null;
@@ -576,7 +579,8 @@ class ComposeSession {
     if (result.unsigned.length > 0) debug("links not signed in time, sent unchanged:", result.unsigned);
     const subject = this.subject();
     const draft = gmailId((query(this.root, "draftInput", false) as HTMLInputElement | null)?.value);
-    const thread = gmailId((query(this.root, "threadInput", false) as HTMLInputElement | null)?.value);
+    const threadInput = gmailId((query(this.root, "threadInput", false) as HTMLInputElement | null)?.value);
+    const thread = threadInput && (legacyThreadId(threadInput) ?? threadInput);
     const recipients = composeRecipients(this.root).slice(0, 500);
     if (recipients.length === 0 && unreadRecipientsShown(this.root)) {
       // The To field shows recipients the selectors could not read: Gmail's send request is the second source.
