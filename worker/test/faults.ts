@@ -127,3 +127,16 @@ export function d1WithWriteBeforeFirstBatch(real: D1Database, write: () => Promi
     },
   });
 }
+
+/** The real D1, except that `write` runs just before every batch: another request that always commits first. */
+export function d1WithWriteBeforeEachBatch(real: D1Database, write: () => Promise<unknown>): D1Database {
+  return new Proxy(real, {
+    get: (target, prop) => {
+      if (prop !== "batch") return bound(target, prop);
+      return async (statements: D1PreparedStatement[]) => {
+        await write();
+        return target.batch(statements);
+      };
+    },
+  });
+}

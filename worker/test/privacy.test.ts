@@ -8,7 +8,7 @@ import { hitFromRequest } from "../src/hits";
 import worker from "../src/index";
 import { deriveSigningKey } from "../src/keys";
 import { storeHits } from "../src/queue";
-import { d1WithWriteBeforeFirstBatch, FlakyD1 } from "./faults";
+import { d1WithWriteBeforeEachBatch, d1WithWriteBeforeFirstBatch, FlakyD1 } from "./faults";
 import {
   BASE,
   CHROME_UA,
@@ -441,6 +441,125 @@ describe("privacy", () => {
     const { results } = await env.DB.prepare("SELECT email FROM message_recipients WHERE message_id = ?").bind(shared.id).all();
     expect(results).toEqual([{ email: "stays@acme.example" }]);
     expect((await account.json("GET", "/api/contacts/forget-me%40acme.example")).status).toBe(404);
+  });
+
+  /** Deletes the contact `address`, with `write` committed between the deletion's read and its (first) batch. */
+  async function deleteContactAround(account: TestAccount, address: string, write: () => Promise<unknown>, everyBatch = false) {
+    const response = await worker.fetch(
+      new Request(`${BASE}/api/contacts/${encodeURIComponent(address)}`, {
+        method: "DELETE",
+        headers: { authorization: `Bearer ${account.apiToken}` },
+      }),
+      { ...env, DB: (everyBatch ? d1WithWriteBeforeEachBatch : d1WithWriteBeforeFirstBatch)(env.DB, write) },
+      createExecutionContext(),
+    );
+    return response.status;
+  }
+
+  /** What the account's emails hold of `address` or `name`: their recipient rows and listed recipients naming either. */
+  async function heldOf(account: TestAccount, address: string, name: string) {
+    const { results } = await env.DB.prepare(
+      `SELECT r.message_id FROM message_recipients r WHERE r.account_id = ?1 AND (r.email = ?2 OR r.name = ?3)
+       UNION ALL
+       SELECT id FROM messages WHERE account_id = ?1 AND (instr(lower(recipients), ?2) > 0 OR instr(recipients, ?3) > 0)`,
+    )
+      .bind(account.accountId, address, name)
+      .all();
+    return results;
+  }
+
+  it("deletes a contact from the emails registered to it while its deletion is on its way", async () => {
+    const account = await createAccount();
+    const contact = { email: "forget-me@acme.example", name: "Forget Me" };
+    await sentMessage(account, { recipients: [{ email: "stays@acme.example" }, contact] });
+    let shared = { id: "" };
+    let sole = { id: "" };
+    const status = await deleteContactAround(account, contact.email, async () => {
+      shared = await sentMessage(account, { recipients: [{ email: "other@acme.example" }, contact] });
+      sole = await sentMessage(account, { recipients: [contact] });
+    });
+    expect(status).toBe(204);
+    expect(await heldOf(account, contact.email, contact.name)).toEqual([]);
+    expect((await account.json("GET", "/api/contacts/forget-me%40acme.example")).status).toBe(404);
+    // As for any email of the contact: the one sent only to it is deleted, the other keeps its other recipient.
+    expect((await account.json("GET", `/api/messages/${sole.id}`)).status).toBe(404);
+    const detail = await account.json<{ recipients: { email: string }[] }>("GET", `/api/messages/${shared.id}`);
+    expect(detail.body.recipients.map((r) => r.email)).toEqual(["other@acme.example"]);
+    // The extension's outbox delivering that email's registration again does not bring the contact back.
+    const again = registration({ recipients: [{ email: "other@acme.example" }, contact] });
+    expect((await account.json("PUT", `/api/messages/${shared.id}`, again)).status).toBe(200);
+    expect(await heldOf(account, contact.email, contact.name)).toEqual([]);
+  });
+
+  it("writes the recipients a shared email has when its contact's deletion lands, not those it had when the deletion read it", async () => {
+    const account = await createAccount();
+    const contact = { email: "forget-me@acme.example", name: "Forget Me" };
+    const shared = await sentMessage(account, { recipients: [{ email: "stays@acme.example" }, contact] });
+    const sole = await sentMessage(account, { recipients: [contact] });
+    const deleted = await sentMessage(account, { recipients: [{ email: "private@acme.example" }, contact] });
+    // Registered again meanwhile, with a recipient more: the extension read the sent email again. And one deleted.
+    const status = await deleteContactAround(account, contact.email, async () => {
+      const newcomer = { email: "newcomer@acme.example", name: "New Comer" };
+      await account.json("PUT", `/api/messages/${shared.id}`, registration({ ...shared, recipients: [...shared.recipients, newcomer] }));
+      await account.json(
+        "PUT",
+        `/api/messages/${sole.id}`,
+        registration({ ...sole, recipients: [contact, { email: "added@acme.example" }] }),
+      );
+      await account.json("DELETE", `/api/messages/${deleted.id}`);
+    });
+    expect(status).toBe(204);
+    expect(await heldOf(account, contact.email, contact.name)).toEqual([]);
+    // The deleted email keeps none of its recipients, nor a fingerprint of the contact.
+    const tombstone = await env.DB.prepare(
+      "SELECT recipients, (SELECT count(*) FROM removed_recipients WHERE message_id = ?1) AS fingerprints FROM messages WHERE id = ?1",
+    )
+      .bind(deleted.id)
+      .first();
+    expect(tombstone).toEqual({ recipients: "[]", fingerprints: 0 });
+    const recipientsOf = async (id: string) => {
+      const listed = (await account.json<{ recipients: { email: string }[] }>("GET", `/api/messages/${id}`)).body.recipients;
+      const { results } = await env.DB.prepare("SELECT email FROM message_recipients WHERE message_id = ? ORDER BY email").bind(id).all();
+      return { listed: listed.map((r) => r.email).sort(), rows: results.map((r) => r.email) };
+    };
+    expect(await recipientsOf(shared.id)).toEqual({
+      listed: ["newcomer@acme.example", "stays@acme.example"],
+      rows: ["newcomer@acme.example", "stays@acme.example"],
+    });
+    // No longer sent only to the contact: the email stays, with its other recipient.
+    expect(await recipientsOf(sole.id)).toEqual({ listed: ["added@acme.example"], rows: ["added@acme.example"] });
+  });
+
+  it("keeps nothing of a deletion that kept meeting registrations, and deletes the contact whole when asked again", async () => {
+    const account = await createAccount();
+    const contact = { email: "forget-me@acme.example", name: "Forget Me" };
+    const first = await sentMessage(account, { recipients: [{ email: "stays@acme.example" }, contact] });
+    const logged: string[] = [];
+    const spy = vi.spyOn(console, "error").mockImplementation((...args: unknown[]) => void logged.push(args.map(String).join(" ")));
+    try {
+      const status = await deleteContactAround(
+        account,
+        contact.email,
+        () => sentMessage(account, { recipients: [{ email: "other@acme.example" }, contact] }),
+        true,
+      );
+      expect(status).toBe(500);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(logged).toEqual(["DELETE /contacts/:email failed Error: the contact's emails changed during each of 3 tries to delete it"]);
+    // Every try was rolled back whole: the first email still has the contact, and no fingerprint was left.
+    const detail = await account.json<{ recipients: { email: string }[] }>("GET", `/api/messages/${first.id}`);
+    expect(detail.body.recipients.map((r) => r.email)).toEqual(["stays@acme.example", contact.email]);
+    const fingerprints = await env.DB.prepare(
+      "SELECT count(*) AS n FROM removed_recipients WHERE message_id IN (SELECT id FROM messages WHERE account_id = ?)",
+    )
+      .bind(account.accountId)
+      .first("n");
+    expect(fingerprints).toBe(0);
+    expect(await heldOf(account, contact.email, contact.name)).toHaveLength(8); // 4 emails, a row and a listing each
+    expect((await account.json("DELETE", "/api/contacts/forget-me%40acme.example")).status).toBe(204);
+    expect(await heldOf(account, contact.email, contact.name)).toEqual([]);
   });
 
   it("keeps no sender view of an email whose data was deleted", async () => {

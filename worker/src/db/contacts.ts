@@ -261,12 +261,18 @@ export async function emailsRemovedFrom(db: D1Database, signingSecret: string, a
   return removedFrom;
 }
 
+/** Times deleteContact reads and writes before it gives up: a try fails only when the contact's emails changed between the two. */
+const DELETE_CONTACT_TRIES = 3;
+
 /**
  * Deletes a contact: emails sent only to it are deleted like DELETE /api/messages/<id>; from emails to several
  * recipients the address is removed (their events stay: "someone on this email"); its replies, bounces and
  * unsubscribes are deleted. Suppression and opt-out entries stay, and so does a keyed fingerprint of the address on
  * each email it leaves (migration 0011): that person can still opt out through it. False when the account never
- * sent to it.
+ * sent to it. A change to the contact's emails committed between the read and the batch (an email registered to it,
+ * one of its emails registered again with other recipients, or deleted) makes the batch write nothing, and the
+ * deletion starts again from what is there then: once this returns, no email of the account holds the address or its
+ * name.
  */
 export async function deleteContact(
   db: D1Database,
@@ -275,6 +281,34 @@ export async function deleteContact(
   now: number,
   signingSecret: string,
 ): Promise<boolean> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await deleteContactAsRead(db, accountId, email, now, signingSecret);
+    } catch (error) {
+      if (!isStaleRead(error)) throw error;
+      if (tries >= DELETE_CONTACT_TRIES) throw new Error(`the contact's emails changed during each of ${tries} tries to delete it`);
+    }
+  }
+}
+
+/**
+ * A statement that fails when `select` gives a row, and so rolls back the batch it is in: "If a statement in the
+ * sequence fails, then an error is returned for that specific statement, and it aborts or rolls back the entire
+ * sequence" (D1's batch, developers.cloudflare.com/d1/worker-api/d1-database/#batch). The row's NULL goes into
+ * removed_recipients' NOT NULL fingerprint: SQLite raises an error of its own choosing only in a trigger. `select`
+ * gives one column, a message id.
+ */
+function failIfAny(db: D1Database, select: string): D1PreparedStatement {
+  return db.prepare(`INSERT INTO removed_recipients (message_id, fingerprint) SELECT *, NULL FROM (${select})`);
+}
+
+/** The error of a failIfAny statement that failed. */
+function isStaleRead(error: unknown): boolean {
+  return error instanceof Error && error.message.includes("NOT NULL constraint failed: removed_recipients.fingerprint");
+}
+
+/** deleteContact's one try: what the read finds is what the batch writes, unless it changed meanwhile (isStaleRead). */
+async function deleteContactAsRead(db: D1Database, accountId: string, email: string, now: number, signingSecret: string): Promise<boolean> {
   const { results } = await db
     .prepare(
       // n: the recipients left (not recipient_count): once every recipient is deleted, so is the email's data.
@@ -285,8 +319,16 @@ export async function deleteContact(
     .all<{ message_id: string; recipients: string; n: number }>();
   if (results.length === 0) return false;
   // Every change in one batch, so one D1 query whatever the number of emails (FREE_PLAN_D1_QUERIES in sql.ts), and
-  // in one transaction: a contact is deleted whole or not at all.
-  const statements: D1PreparedStatement[] = [];
+  // in one transaction: a contact is deleted whole or not at all. What each email becomes is worked out from the read,
+  // so the batch first checks that each still has the recipients read: a registration in between may have changed
+  // them, and the list written back or the choice between deleting the email and removing the address would undo it.
+  const statements: D1PreparedStatement[] = results.map((row) =>
+    failIfAny(
+      db,
+      `SELECT ?1 WHERE NOT EXISTS (SELECT 1 FROM messages WHERE id = ?1 AND recipients = ?2
+         AND (SELECT count(*) FROM message_recipients WHERE message_id = ?1) = ?3)`,
+    ).bind(row.message_id, row.recipients, row.n),
+  );
   for (const row of results) {
     if (row.n <= 1) {
       statements.push(...deleteMessageStatements(db, accountId, row.message_id, now));
@@ -317,7 +359,11 @@ export async function deleteContact(
         .bind(row.message_id, await recipientFingerprint(signingSecret, row.message_id, email)),
     );
   }
-  statements.push(db.prepare("DELETE FROM signals WHERE account_id = ? AND email = ?").bind(accountId, email));
+  statements.push(
+    db.prepare("DELETE FROM signals WHERE account_id = ? AND email = ?").bind(accountId, email),
+    // And last that no email holds the address still: one registered to it after the read, which the next try finds.
+    failIfAny(db, "SELECT message_id FROM message_recipients WHERE account_id = ? AND email = ?").bind(accountId, email),
+  );
   await db.batch(statements);
   return true;
 }
