@@ -1,5 +1,7 @@
 // Pure helpers for `npm run deploy`, kept apart so they can be tested without a Cloudflare account.
 
+import { stripVTControlCharacters } from "node:util";
+
 const PLACEHOLDER_D1_ID = "00000000-0000-4000-8000-000000000000";
 const PLACEHOLDER_KV_ID = "00000000000000000000000000000000";
 const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
@@ -65,4 +67,19 @@ export function nextSteps({ url, registrationSecret }) {
     );
   }
   return lines.join("\n");
+}
+
+/**
+ * The trigger steps a failed `wrangler deploy` reports as failed, from its "Trigger configuration for "<name>" was only
+ * partially updated:" error, which names each one on a line of its own, "  <step>:", above the step's errors and before
+ * "Successful trigger changes were not rolled back." ("Cron schedules", "Custom domains", "Queue consumers", …; wrangler
+ * 4.155.0, triggersDeploy). Empty when the output holds no such report.
+ */
+export function failedTriggerSteps(output) {
+  const text = stripVTControlCharacters(output);
+  const start = text.indexOf("was only partially updated:");
+  if (start === -1) return [];
+  const end = text.indexOf("Successful trigger changes were not rolled back.", start);
+  const report = text.slice(start, end === -1 ? undefined : end);
+  return [...report.matchAll(/^\s+([A-Z][\w. ]*):$/gm)].map((match) => match[1]);
 }

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 // @ts-expect-error: plain JavaScript module without type declarations
-import { candidateZones, nextSteps, renderDeployConfig, trackerHostname } from "./deploy-config.mjs";
+import { candidateZones, failedTriggerSteps, nextSteps, renderDeployConfig, trackerHostname } from "./deploy-config.mjs";
 
 const template = readFileSync(path.join(import.meta.dirname, "..", "wrangler.toml"), "utf8");
 const ids = { d1DatabaseId: "3f1c2b9e-1a2b-4c3d-8e9f-0a1b2c3d4e5f", kvNamespaceId: "0123456789abcdef0123456789abcdef" };
@@ -66,5 +66,29 @@ describe("deploy config", () => {
     const later = nextSteps({ url: "https://t.acme.com" });
     expect(later).not.toContain("shown once");
     expect(later).toContain("npx wrangler secret put REGISTRATION_SECRET");
+  });
+
+  it("reads which trigger steps wrangler reports as failed, from its report's own layout", () => {
+    // wrangler 4.155.0's report (triggersDeploy), as it prints it to a pipe: colour codes, then each failed step
+    // indented above its errors.
+    const report = [
+      "  https://mailtracker.rep-acme.workers.dev",
+      "",
+      '\u001b[31m✘ \u001b[41;31m[\u001b[41;97mERROR\u001b[41;31m]\u001b[0m \u001b[1mTrigger configuration for "mailtracker" was only partially updated:\u001b[0m',
+      "",
+      "    Cron schedules:",
+      "      - A request to the Cloudflare API (/accounts/0123/workers/scripts/mailtracker/schedules) failed.",
+      "        - This account has reached the Workers Free limit of 5 cron triggers per account. [code: 10072]",
+      "",
+      "    Custom domains:",
+      "      - A request to the Cloudflare API (/accounts/0123/workers/scripts/mailtracker/domains/records) failed.",
+      "        - An unknown error has occurred [code: 10013]",
+      "",
+      "  Successful trigger changes were not rolled back.",
+    ].join("\n");
+    expect(failedTriggerSteps(report)).toEqual(["Cron schedules", "Custom domains"]);
+    expect(failedTriggerSteps("✘ [ERROR] A request to the Cloudflare API (/accounts/0123/workers/scripts/mailtracker) failed.")).toEqual(
+      [],
+    );
   });
 });

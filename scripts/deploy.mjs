@@ -6,7 +6,9 @@
 //    `mailtracker` (database_name in wrangler.toml), the KV namespace `mailtracker-cache` (<worker>-<binding>), queues.
 // 3. Applies new migrations remotely (wrangler tracks which ran), then `wrangler deploy` with the new secrets in the
 //    same upload (--secrets-file). A secret is only ever set when the Worker provably lacks it; the deploy config lists
-//    both as `secrets.required`, so wrangler refuses to deploy a version without them.
+//    both as `secrets.required`, so wrangler refuses to deploy a version without them. A failure after the upload that
+//    the rep must act on is said in words: the account's Cron Triggers all taken (the tracker then runs without its
+//    hourly purge).
 // Safe to re-run: a second run finds everything, creates nothing and changes no secret.
 import "./require-node.mjs";
 import { spawnSync } from "node:child_process";
@@ -22,7 +24,7 @@ import {
   publicDnsRecords,
   useProxyFromEnvironment,
 } from "./cloudflare-api.mjs";
-import { candidateZones, nextSteps, REQUIRED_SECRETS, renderDeployConfig, trackerHostname } from "./deploy-config.mjs";
+import { candidateZones, failedTriggerSteps, nextSteps, REQUIRED_SECRETS, renderDeployConfig, trackerHostname } from "./deploy-config.mjs";
 import { ROOT, WRANGLER_ENV } from "./tracker.mjs";
 
 const WRANGLER = path.join(ROOT, "node_modules", ".bin", "wrangler");
@@ -33,6 +35,13 @@ const QUEUES = [`${NAME}-hits`, `${NAME}-hits-dead`];
 // Cloudflare's "not found" codes for a Worker and a workers.dev subdomain (wrangler: WORKER_NOT_FOUND_ERR_CODE and
 // getWorkersDevSubdomainInternal).
 const NOT_FOUND = 10007;
+// Cloudflare's answer to a Worker's Cron Triggers past the account's limit, counted across all its Workers: 5 on
+// Workers Free, 250 on Workers Paid (developers.cloudflare.com/workers/platform/limits/ and "Error 10072 - Cron Trigger
+// Limit Reached", developers.cloudflare.com/workers/platform/error-codes/10072/, read 2026-12-05). It comes after the
+// upload, which it leaves in place, and its message has changed over the years ("workers.api.error.too_many_crons",
+// cloudflare/workers-sdk issue 5998, 2024-06-08; "This account has reached the Workers Free limit of 5 cron triggers per
+// account.", issue 15194, 2026-08-14), so only the code is read, as wrangler prints it: "… [code: 10072]".
+const CRON_LIMIT = 10072;
 
 function stop(message) {
   console.error(`\n${message}`);
@@ -283,6 +292,8 @@ try {
   process.off("SIGINT", holdSignal).off("SIGTERM", holdSignal);
 }
 if (deployed.status !== 0) {
+  const output = `${deployed.stdout}\n${deployed.stderr}`;
+  const cronsRefused = output.includes(`[code: ${CRON_LIMIT}]`);
   // wrangler stores the secrets with the upload and fails later steps (cron triggers, queue consumers, the Custom Domain)
   // after it. A rerun then finds REGISTRATION_SECRET set, keeps it and never shows it, so it is shown now, unless the
   // Worker provably lacks it.
@@ -290,13 +301,55 @@ if (deployed.status !== 0) {
     const after = await api("GET", secretsPath);
     const stored = after.ok ? after.result.some((secret) => secret.name === "REGISTRATION_SECRET") : !hasCode(after, NOT_FOUND);
     if (stored) {
+      // With the schedule refused, a rerun finishes nothing until a Cron Trigger is freed: what to do is said below.
+      const rerun = cronsRefused ? "." : ": run `npm run deploy` again to\nfinish (it keeps them).";
       console.log(
-        `\nThe deploy failed after its upload, which ${after.ok ? "stored" : "may have stored"} the new secrets: run \`npm run deploy\` again to\n` +
-          `finish (it keeps them). The registration secret will not be shown again.\n${nextSteps({ url: trackerUrl, registrationSecret: newSecrets.REGISTRATION_SECRET })}`,
+        `\nThe deploy failed after its upload, which ${after.ok ? "stored" : "may have stored"} the new secrets${rerun} The registration secret will not be shown again.\n` +
+          nextSteps({ url: trackerUrl, registrationSecret: newSecrets.REGISTRATION_SECRET }),
       );
     }
   }
+  if (cronsRefused) stop(await cronLimitReport(failedTriggerSteps(output).filter((step) => step !== "Cron schedules")));
   stop(`wrangler deploy failed:\n${wranglerFailure(deployed)}`);
+}
+
+/**
+ * What a deploy whose Cron Trigger Cloudflare refused (CRON_LIMIT) left, in words: the Worker and its other triggers are
+ * in place (wrangler sets each trigger apart and reports the failed ones together, triggersDeploy), and the schedule is
+ * the one before the deploy, since a refused PUT of a Worker's schedules changes none of them (cloudflare/workers-sdk
+ * issue 15194). Without one, the hourly purge (worker/src/index.ts, `scheduled`; worker/src/db/retention.ts) does not
+ * run. wrangler's own report is shown as well when it names other steps that failed.
+ */
+async function cronLimitReport(otherFailures) {
+  const schedules = await api("GET", `${account}/workers/scripts/${NAME}/schedules`);
+  const scheduled = schedules.ok && (schedules.result?.schedules?.length ?? 0) > 0;
+  const fix = (what) =>
+    `To fix it, delete ${what} no Worker needs (dash.cloudflare.com → Workers & Pages → that Worker → Settings →\n` +
+    "Triggers → Cron Triggers; if that Worker is deployed with wrangler, remove it from its configuration too, or its next\n" +
+    "deploy sets it again), or move the account to Workers Paid. Then run `npm run deploy` again.";
+  const others =
+    otherFailures.length > 0
+      ? `\nwrangler also reports these steps as failed: ${otherFailures.join(", ")}.\n${wranglerFailure(deployed)}\n\n`
+      : "";
+  if (scheduled) {
+    return (
+      `${others}The tracker is deployed, and its hourly purge still runs on the schedule an earlier deploy set, but Cloudflare refused\n` +
+      `to set it again [code: ${CRON_LIMIT}]: this account has more Cron Triggers than its plan allows, counted across all its Workers\n` +
+      "(5 on Workers Free, 250 on Paid; those set before the limit stay), and while it has, Cloudflare refuses every change to\n" +
+      "any of them, so every deploy will end like this until the account is within the limit.\n" +
+      fix("Cron Triggers")
+    );
+  }
+  const lead = otherFailures.length > 0 ? "The tracker was uploaded" : "The tracker is deployed";
+  const state = schedules.ok ? "but without its hourly schedule" : "but may be without its hourly schedule";
+  const working = otherFailures.length > 0 ? "" : "Tracking, links, the dashboard and notifications work as usual.\n";
+  return (
+    `${others}${lead}, ${state}: Cloudflare refused it [code: ${CRON_LIMIT}] because this account\n` +
+    "already has as many Cron Triggers as its plan allows, counted across all its Workers (5 on Workers Free, 250 on Paid).\n" +
+    "Until it has one, the tracker's hourly retention purge does not run: opens, clicks, replies and bounces stay past each\n" +
+    "account's retention (90 days unless set otherwise), an open's network hash past its 7 days, and the database only grows.\n" +
+    `${working}${fix("a Cron Trigger")}`
+  );
 }
 
 console.log(`\nDeployed.\n${nextSteps({ url: trackerUrl, registrationSecret: newSecrets.REGISTRATION_SECRET })}`);

@@ -46,6 +46,13 @@ export type AccountState = {
       workersDev: boolean;
     }
   >;
+  /**
+   * Cron Triggers of the account's Workers that are not in `scripts` (other projects), and how many the plan allows
+   * across all of them: 5 on Workers Free, 250 on Workers Paid [docs: "Number of Cron Triggers per account",
+   * developers.cloudflare.com/workers/platform/limits/, read 2026-12-05].
+   */
+  cronTriggersElsewhere: number;
+  cronTriggerLimit: number;
   customDomains: { hostname: string; service: string; zone_name: string }[];
   /**
    * DNS records made by hand (a website, mail), by zone name; a Custom Domain's own record is not kept here. An A, AAAA
@@ -67,6 +74,8 @@ export function newAccount(options: { subdomain?: string | null; zones?: string[
     kv: new Map(),
     queues: new Map(),
     scripts: new Map(),
+    cronTriggersElsewhere: 0,
+    cronTriggerLimit: 5,
     customDomains: [],
     dnsRecords: [],
     otherAccounts: [],
@@ -515,14 +524,49 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
         return { json: envelope({ enabled: found.workersDev, previews_enabled: false }) };
       },
     ],
+    // A Worker's Cron Triggers: GET lists them, PUT replaces them all, each answering {schedules: [{cron, created_on,
+    // modified_on}]} [docs: developers.cloudflare.com/api/resources/workers/subresources/scripts/subresources/schedules/
+    // methods/get; cloudflare@5.2.0 resources/workers/scripts/schedules, bundled in wrangler; wrangler: triggersDeploy,
+    // "PUT will override previous schedules on this script"]. A PUT that would take the account past its plan's Cron
+    // Triggers (all its Workers together) is refused with HTTP 400 and code 10072 [docs: "Error 10072 - Cron Trigger
+    // Limit Reached", cloudflare-docs src/content/docs/workers/platform/error-codes/10072.mdx; DylanDDeng/bubbles-brain
+    // pull request 71, 2026-07-19: "/schedules 返回 400 error 10072" on an account whose 5 were taken], and while the
+    // account is already above it (triggers from before the limit), every PUT is refused, even one that removes some
+    // [cloudflare/workers-sdk issue 15194, 2026-08-14, with the API's answer "10072: This account has reached the Workers
+    // Free limit of 5 cron triggers per account."; chmonitor/chmonitor pull request 2866, 2026-08-11]. The refused PUT
+    // leaves the Worker's schedules as they were [assumed: that issue reads "Omitting `triggers` leaves schedules
+    // unchanged" and reports no loss]. The message is that issue's on Workers Free and the docs page's otherwise; the
+    // message has changed over the years ("workers.api.error.too_many_crons [code: 10072]", workers-sdk issues 1633,
+    // 2022-08-07, and 5998, 2024-06-08), the code has not.
+    [
+      "GET",
+      accountPath("/workers/scripts/([^/]+)/schedules"),
+      ({ match }) => {
+        const found = script(match[1]);
+        if (!found) return notFound(10007, "This Worker does not exist on your account.");
+        return { json: envelope({ schedules: found.crons.map((cron) => ({ cron, created_on: null, modified_on: null })) }) };
+      },
+    ],
     [
       "PUT",
       accountPath("/workers/scripts/([^/]+)/schedules"),
       ({ match, body }) => {
         const found = script(match[1]);
         if (!found) return notFound(10007, "This Worker does not exist on your account.");
-        found.crons = JSON.parse(String(body)).map((schedule: { cron: string }) => schedule.cron);
-        return { json: envelope({ schedules: found.crons.map((cron) => ({ cron })) }) };
+        const crons: string[] = JSON.parse(String(body)).map((schedule: { cron: string }) => schedule.cron);
+        const elsewhere =
+          account.cronTriggersElsewhere +
+          [...account.scripts].reduce((sum, [name, other]) => (name === match[1] ? sum : sum + other.crons.length), 0);
+        const limit = account.cronTriggerLimit;
+        if (elsewhere + crons.length > limit || elsewhere + found.crons.length > limit) {
+          const message =
+            limit === 5
+              ? "This account has reached the Workers Free limit of 5 cron triggers per account."
+              : `Cron trigger limit reached: your account allows ${limit} cron triggers. Delete unused triggers or upgrade your plan.`;
+          return { status: 400, json: errorEnvelope(10072, message) };
+        }
+        found.crons = crons;
+        return { json: envelope({ schedules: found.crons.map((cron) => ({ cron, created_on: null, modified_on: null })) }) };
       },
     ],
 

@@ -394,6 +394,67 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     expect(standIn.account.scripts.get("mailtracker")?.crons).toEqual(["23 * * * *"]);
   });
 
+  it("when the account's Cron Triggers are all taken, says in words that the tracker runs without its hourly purge and how to fix it", async () => {
+    const { standIn, project } = await account();
+    // Workers Free allows 5 Cron Triggers per account, and the rep's other Workers have them all.
+    standIn.account.cronTriggersElsewhere = 5;
+    const run = await deploy(project, standIn);
+    expect(run.code).not.toBe(0);
+    // The upload went through, with its secrets; Cloudflare refused the schedule alone.
+    const worker = standIn.account.scripts.get("mailtracker");
+    expect(worker?.crons).toEqual([]);
+    const stored = secretsOf(standIn.account);
+    expect(run.output).toContain(`Registration secret (shown once, keep it somewhere safe): ${stored.get("REGISTRATION_SECRET")}`);
+    expect(run.output).toContain("Your tracker: https://mailtracker.rep-acme.workers.dev");
+    expect(run.output).toContain("The tracker is deployed, but without its hourly schedule");
+    expect(run.output).toContain("Cron Triggers");
+    expect(run.output).toContain("5 on Workers Free");
+    expect(run.output).toContain("retention");
+    expect(run.output).toContain("Workers & Pages");
+    expect(run.output).toContain("Then run `npm run deploy` again");
+    // wrangler's own report is not the last word: it names nothing else that failed.
+    expect(run.output).not.toContain("Trigger configuration for");
+    expect(run.output).not.toContain("wrangler deploy failed");
+
+    // One of the other Workers' triggers deleted: the rerun sets the schedule and keeps the secrets.
+    standIn.account.cronTriggersElsewhere = 4;
+    const rerun = await deploy(project, standIn);
+    expect(rerun.code, rerun.output).toBe(0);
+    expect(standIn.account.scripts.get("mailtracker")?.crons).toEqual(["23 * * * *"]);
+    expect(secretsOf(standIn.account)).toEqual(stored);
+  });
+
+  it("when the Cron Trigger is refused along with another step, shows wrangler's report of that step too", async () => {
+    const { standIn, project } = await account({ zones: ["acme-sales.com"] });
+    standIn.account.cronTriggersElsewhere = 5;
+    const failure = { status: 500, code: 10013, message: "An unknown error has occurred" };
+    standIn.account.failures.push({ method: "PUT", path: /\/workers\/scripts\/mailtracker\/domains\/records$/, failure });
+    // Nor can the Worker's schedules be read afterwards: it does not claim to know that there is none.
+    standIn.account.failures.push({ method: "GET", path: /\/workers\/scripts\/mailtracker\/schedules$/, failure });
+    const run = await deploy(project, standIn, { TRACKER_DOMAIN: "t.acme-sales.com" });
+    expect(run.code).not.toBe(0);
+    expect(run.output).toContain("wrangler also reports these steps as failed: Custom domains.");
+    expect(run.output).toContain("An unknown error has occurred [code: 10013]");
+    expect(run.output).toContain("The tracker was uploaded, but may be without its hourly schedule");
+    expect(run.output).not.toContain("The tracker is deployed");
+    expect(run.output).not.toContain("work as usual");
+  });
+
+  it("on an account above its Cron Triggers limit, which refuses every schedule change, says the tracker keeps its earlier schedule", async () => {
+    const { standIn, project } = await account();
+    expect((await deploy(project, standIn)).code).toBe(0);
+    // Triggers from before the limit: 7 elsewhere, so Cloudflare refuses even the tracker's unchanged schedule.
+    standIn.account.cronTriggersElsewhere = 7;
+    const run = await deploy(project, standIn);
+    expect(run.code).not.toBe(0);
+    expect(standIn.account.scripts.get("mailtracker")?.crons).toEqual(["23 * * * *"]);
+    expect(run.output).toContain("its hourly purge still runs on the schedule an earlier deploy set");
+    expect(run.output).toContain("this account has more Cron Triggers than its plan allows");
+    expect(run.output).toContain("every deploy will end like this until the account is within the limit");
+    expect(run.output).not.toContain("without its hourly schedule");
+    expect(run.output).not.toContain("Registration secret (shown once");
+  });
+
   it("when the upload itself fails, prints no registration secret, since none was stored", async () => {
     const { standIn, project } = await account();
     // Refused as the stand-in refuses a bad upload (code 10021); a 4xx is not retried [wrangler: retryOnAPIFailure
