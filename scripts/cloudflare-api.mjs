@@ -64,6 +64,24 @@ export function describeErrors(answer) {
 export const hasCode = (answer, code) => answer.errors.some((error) => error.code === code);
 
 /**
+ * Whether a DNS record of the zone `zoneName`, at the hostname a Custom Domain is to take, stands in its way. A, AAAA and
+ * CNAME records do, and wrangler (which outside a terminal answers its own question "You already have DNS records that
+ * conflict … Update them?" with yes) has them replaced by the Custom Domain's ("Error 100117 - DNS Record Conflict": "The
+ * hostname has A, AAAA, or CNAME records that conflict with the custom domain configuration",
+ * developers.cloudflare.com/workers/platform/error-codes/100117/, read 2026-12-05; the API's own message, "already has
+ * externally managed DNS records (A, CNAME, etc)", cloudflare/workers-sdk issue 9878, 2025-07-07). So does an NS record
+ * below the zone's apex, which hands the name to other nameservers and shares it with no other record ("NS records
+ * cannot exist on the same name as any other record type", developers.cloudflare.com/api/resources/dns/subresources/
+ * records/methods/update/, read 2026-12-05). Others, such as MX and TXT, do not: neither source names them, and DNS
+ * keeps them beside an address record, the kind a Custom Domain's is, so mail to the name and its site verifications
+ * go on working.
+ */
+export function conflictsWithCustomDomain(record, zoneName) {
+  if (record.type === "NS") return record.name !== zoneName;
+  return ["A", "AAAA", "CNAME"].includes(record.type);
+}
+
+/**
  * What public DNS answers for `hostname` (A, AAAA and CNAME, the records a Custom Domain conflicts with), as
  * `{ type, name, content }`, through Cloudflare's DNS over HTTPS in its JSON form: `GET /dns-query?name=&type=` with
  * `accept: application/dns-json`, answering `Status` (0 NOERROR, 3 NXDOMAIN) and `Answer: [{ name, type, data }]`

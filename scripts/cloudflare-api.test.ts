@@ -4,7 +4,7 @@ import { type AddressInfo, connect } from "node:net";
 import { Agent, setGlobalDispatcher } from "undici";
 import { afterEach, describe, expect, it } from "vitest";
 // @ts-expect-error: plain JavaScript module without type declarations
-import { cloudflareApi, useProxyFromEnvironment } from "./cloudflare-api.mjs";
+import { cloudflareApi, conflictsWithCustomDomain, useProxyFromEnvironment } from "./cloudflare-api.mjs";
 
 const servers: Server[] = [];
 async function listening(server: Server): Promise<string> {
@@ -59,5 +59,16 @@ describe("the deploy's API calls", () => {
       delete process.env.HTTP_PROXY;
     }
     expect(proxied).toEqual([new URL(api).host]);
+  });
+});
+
+describe("the DNS records a Custom Domain on TRACKER_DOMAIN conflicts with", () => {
+  it("are its address records and a delegation below the apex, not its mail or text records", () => {
+    const at = (type: string, name = "t.acme-sales.com") => conflictsWithCustomDomain({ type, name }, "acme-sales.com");
+    expect(["A", "AAAA", "CNAME", "NS"].filter((type) => at(type))).toEqual(["A", "AAAA", "CNAME", "NS"]);
+    expect(["MX", "TXT", "CAA", "SRV"].filter((type) => at(type))).toEqual([]);
+    // The zone's own nameservers, at its apex, stand in no Custom Domain's way there.
+    expect(at("NS", "acme-sales.com")).toBe(false);
+    expect(at("A", "acme-sales.com")).toBe(true);
   });
 });

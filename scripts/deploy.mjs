@@ -19,6 +19,7 @@ import path from "node:path";
 import {
   answeredLikeAnyName,
   cloudflareApi,
+  conflictsWithCustomDomain,
   describeErrors,
   hasCode,
   publicDnsRecords,
@@ -144,7 +145,8 @@ if (domain) {
   // point to this script instead?" and "You already have DNS records that conflict … Update them?" with yes
   // (workers-sdk packages/deploy-helpers/src/triggers/publish-routes.ts, publishCustomDomains; wrangler 4.155.0). So the
   // hostname is checked here first: taking it from another Worker, or replacing a DNS record (a live website), is the
-  // rep's decision. The tracker's own Custom Domain, from an earlier deploy, is fine, and so is the DNS record it has.
+  // rep's decision. The tracker's own Custom Domain, from an earlier deploy, is fine, and so is the DNS record it has; so
+  // are records a Custom Domain leaves in place, such as MX and TXT (conflictsWithCustomDomain).
   const customDomains = await api("GET", `${account}/workers/domains?hostname=${encodeURIComponent(domain)}`);
   if (!customDomains.ok) stop(`Could not look up the Custom Domains of ${domain}: ${describeErrors(customDomains)}. Nothing was created.`);
   const customDomain = customDomains.result.find((existing) => existing.hostname === domain);
@@ -161,7 +163,7 @@ if (domain) {
     // (cloudflare/mcp#202, 2026-08-24): public DNS then says whether the name serves anything.
     const records = await api("GET", `/zones/${zone.id}/dns_records?name=${encodeURIComponent(domain)}`);
     let existing;
-    if (records.ok) existing = records.result.filter((record) => record.name === domain);
+    if (records.ok) existing = records.result.filter((record) => record.name === domain && conflictsWithCustomDomain(record, zone.name));
     else {
       const unchecked = `Could not check that ${domain} is unused: the DNS records of ${zone.name} could not be read (${describeErrors(records)}),\n`;
       const withDnsRead =
@@ -187,7 +189,8 @@ if (domain) {
       stop(
         `TRACKER_DOMAIN=${domain} already has DNS records, which the deploy would replace with the tracker:\n` +
           `${existing.map((record) => `  ${record.type} ${record.name} ${record.content}`).join("\n")}\n` +
-          `Choose a hostname without records, or delete them (dash.cloudflare.com → ${zone.name} → DNS → Records) if nothing uses them. Nothing was created.`,
+          `Choose a hostname without such records (MX and TXT records are no obstacle), or delete them (dash.cloudflare.com →\n` +
+          `${zone.name} → DNS → Records) if nothing uses them. Nothing was created.`,
       );
     }
   }

@@ -56,7 +56,7 @@ export type AccountState = {
   customDomains: { hostname: string; service: string; zone_name: string }[];
   /**
    * DNS records made by hand (a website, mail), by zone name; a Custom Domain's own record is not kept here. An A, AAAA
-   * or CNAME record is proxied unless `proxied` is false.
+   * or CNAME record is proxied unless `proxied` is false; other types (MX, TXT, NS) never are.
    */
   dnsRecords: { zone_name: string; name: string; type: string; content: string; proxied?: boolean }[];
   /** Other accounts /accounts lists, and whether the login is a member of each (/memberships). */
@@ -585,27 +585,36 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
 
     // Custom Domains, per Worker: a changeset preview, then PUT of the records [wrangler: publishCustomDomains; outside a
     // TTY it ignores a failing changeset and sends override_existing_origin and override_existing_dns_record]. With those,
-    // the hostname is taken from another Worker and its DNS records are replaced by the Custom Domain's, and the PUT's
-    // origins become the Worker's whole set (override_scope, changeset?replace_state=true): a Custom Domain left out is
-    // detached [kentcdodds/kody pull request 1015, 2026-07-29: a deploy 'detached heykody.dev and deleted its DNS record'] [docs:
-    // developers.cloudflare.com/workers/configuration/routing/custom-domains/, "replace the existing record"]. The
-    // changeset's conflicting lists hostnames that have DNS records [wrangler: asks "You already have DNS records that
-    // conflict" about them in a TTY]. A hostname outside the account's zones is refused [docs: a Custom Domain's zone
-    // must be on the same account; the code, 100117, is assumed], and so is one in a zone that is not active [docs: the
-    // same page, "an active Cloudflare zone"; the code, 100118, is assumed].
+    // the hostname is taken from another Worker and its conflicting DNS records are replaced by the Custom Domain's, and
+    // the PUT's origins become the Worker's whole set (override_scope, changeset?replace_state=true): a Custom Domain left
+    // out is detached [kentcdodds/kody pull request 1015, 2026-07-29: a deploy 'detached heykody.dev and deleted its DNS
+    // record']. The conflicting records are the hostname's A, AAAA and CNAME records [docs: "Error 100117 - DNS Record
+    // Conflict", HTTP 409, "The hostname has A, AAAA, or CNAME records that conflict with the custom domain
+    // configuration", cloudflare-docs src/content/docs/workers/platform/error-codes/100117.mdx; the API's own message,
+    // "Hostname 'example.com' already has externally managed DNS records (A, CNAME, etc). Either delete them, try a
+    // different hostname, or use the option 'override_existing_dns_record' to override. [code: 100117]", cloudflare/
+    // workers-sdk issue 9878, 2025-07-07]; others, such as MX and TXT, stay beside the Custom Domain's own record, as
+    // they may beside any A or AAAA record ("A/AAAA records cannot exist on the same name as CNAME records", docs:
+    // developers.cloudflare.com/api/resources/dns/subresources/records/methods/update/, read 2026-12-05) [assumed that
+    // the override leaves them: no source says what it deletes]. NS records (a delegated name), which no other record may
+    // share a name with (the same page), are not modelled: the deploy stops before on them. The changeset's conflicting
+    // lists the hostnames with conflicting records [wrangler: asks "You already have DNS records that conflict" about
+    // them in a TTY]. A hostname outside the account's zones is refused [docs: a Custom Domain's zone must be on the same
+    // account; the code is assumed from "Error 100112 - Hostname Not in Zone", same folder], and so is one in a zone that
+    // is not active [docs: developers.cloudflare.com/workers/configuration/routing/custom-domains/, "an active Cloudflare
+    // zone"; the code, 100118, is assumed].
     [
       "POST",
       accountPath("/workers/scripts/([^/]+)/domains/changeset"),
       ({ body }) => {
         const origins = JSON.parse(String(body)) as { hostname: string }[];
         const known = new Set(account.customDomains.map((domain) => domain.hostname));
-        const withRecords = new Set(account.dnsRecords.map((record) => record.name));
         return {
           json: envelope({
             added: origins.filter((origin) => !known.has(origin.hostname)),
             removed: [],
             updated: [],
-            conflicting: origins.filter((origin) => withRecords.has(origin.hostname)),
+            conflicting: origins.filter((origin) => account.dnsRecords.some(conflictsAt(origin.hostname))),
           }),
         };
       },
@@ -614,12 +623,19 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
       "PUT",
       accountPath("/workers/scripts/([^/]+)/domains/records"),
       ({ match, body }) => {
-        const { origins } = JSON.parse(String(body)) as { origins: { hostname: string }[] };
+        const { origins, override_existing_dns_record } = JSON.parse(String(body)) as {
+          origins: { hostname: string }[];
+          override_existing_dns_record?: boolean;
+        };
         const added = [];
         for (const { hostname } of origins) {
           const zone = [...account.zones].find(([name]) => hostname === name || hostname.endsWith(`.${name}`));
-          if (!zone) return { status: 400, json: errorEnvelope(100117, `Hostname '${hostname}' is not in a zone on this account`) };
+          if (!zone) return { status: 400, json: errorEnvelope(100112, `Hostname '${hostname}' is not in a zone on this account`) };
           if (zone[1].status !== "active") return { status: 400, json: errorEnvelope(100118, `The zone of '${hostname}' is not active`) };
+          if (!override_existing_dns_record && account.dnsRecords.some(conflictsAt(hostname))) {
+            const message = `Hostname '${hostname}' already has externally managed DNS records (A, CNAME, etc). Either delete them, try a different hostname, or use the option 'override_existing_dns_record' to override.`;
+            return { status: 409, json: errorEnvelope(100117, message) };
+          }
           added.push({ hostname, service: match[1], zone_name: zone[0] });
         }
         const hostnames = new Set(added.map((domain) => domain.hostname));
@@ -627,7 +643,7 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
           ...account.customDomains.filter((domain) => domain.service !== match[1] && !hostnames.has(domain.hostname)),
           ...added,
         ];
-        account.dnsRecords = account.dnsRecords.filter((record) => !hostnames.has(record.name));
+        account.dnsRecords = account.dnsRecords.filter((record) => ![...hostnames].some((hostname) => conflictsAt(hostname)(record)));
         return { json: envelope(added.map((domain) => ({ ...domain, id: domain.hostname, environment: "production" }))) };
       },
     ],
@@ -665,6 +681,9 @@ function allRecords(account: AccountState): AccountState["dnsRecords"] {
 }
 
 const ADDRESS_TYPES = ["A", "AAAA", "CNAME"];
+/** Whether a record is one a Custom Domain on `hostname` conflicts with (the source is at the domains/records route). */
+const conflictsAt = (hostname: string) => (record: { name: string; type: string }) =>
+  record.name === hostname && ADDRESS_TYPES.includes(record.type);
 const isProxied = (record: { type: string; proxied?: boolean }) => ADDRESS_TYPES.includes(record.type) && record.proxied !== false;
 
 /**

@@ -236,6 +236,27 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     expect(standIn.account.dnsRecords).toEqual([website]);
   });
 
+  it("goes on when TRACKER_DOMAIN has only records a Custom Domain leaves in place (MX, TXT), and keeps them; a delegated name stops it", async () => {
+    const { standIn, project } = await account({ zones: ["acme-sales.com"] });
+    const mail = [
+      { zone_name: "acme-sales.com", name: "t.acme-sales.com", type: "MX", content: "mx.mailprovider.example" },
+      { zone_name: "acme-sales.com", name: "t.acme-sales.com", type: "TXT", content: "v=spf1 include:mailprovider.example ~all" },
+    ];
+    // An NS record below the apex hands the name to other nameservers, which a Custom Domain cannot share it with.
+    const delegated = { zone_name: "acme-sales.com", name: "eu.acme-sales.com", type: "NS", content: "ns1.other-dns.example" };
+    standIn.account.dnsRecords.push(...mail, delegated);
+    const run = await deploy(project, standIn, { TRACKER_DOMAIN: "t.acme-sales.com" });
+    expect(run.code, run.output).toBe(0);
+    expect(standIn.account.customDomains).toEqual([{ hostname: "t.acme-sales.com", service: "mailtracker", zone_name: "acme-sales.com" }]);
+    expect(standIn.account.dnsRecords).toEqual([...mail, delegated]);
+
+    const stopped = await deploy(project, standIn, { TRACKER_DOMAIN: "eu.acme-sales.com" });
+    expect(stopped.code).not.toBe(0);
+    expect(stopped.output).toContain("TRACKER_DOMAIN=eu.acme-sales.com already has DNS records");
+    expect(stopped.output).toContain("NS eu.acme-sales.com ns1.other-dns.example");
+    expect(writes(stopped.requests)).toEqual([]);
+  });
+
   it("asks public DNS when the login cannot read TRACKER_DOMAIN's DNS records: a name that serves something stops it", async () => {
     const { standIn, project } = await account({ zones: ["acme-sales.com"] });
     refuseDnsRecords(standIn);
