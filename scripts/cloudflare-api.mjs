@@ -68,11 +68,11 @@ export const hasCode = (answer, code) => answer.errors.some((error) => error.cod
  * CNAME records do, and wrangler (which outside a terminal answers its own question "You already have DNS records that
  * conflict … Update them?" with yes) has them replaced by the Custom Domain's ("Error 100117 - DNS Record Conflict": "The
  * hostname has A, AAAA, or CNAME records that conflict with the custom domain configuration",
- * developers.cloudflare.com/workers/platform/error-codes/100117/, read 2026-12-05; the API's own message, "already has
+ * developers.cloudflare.com/workers/platform/error-codes/100117/, read 2026-12-04; the API's own message, "already has
  * externally managed DNS records (A, CNAME, etc)", cloudflare/workers-sdk issue 9878, 2025-07-07). So does an NS record
  * below the zone's apex, which hands the name to other nameservers and shares it with no other record ("NS records
  * cannot exist on the same name as any other record type", developers.cloudflare.com/api/resources/dns/subresources/
- * records/methods/update/, read 2026-12-05). Others, such as MX and TXT, do not: neither source names them, and DNS
+ * records/methods/update/, read 2026-12-04). Others, such as MX and TXT, do not: neither source names them, and DNS
  * keeps them beside an address record, the kind a Custom Domain's is, so mail to the name and its site verifications
  * go on working.
  */

@@ -38,7 +38,7 @@ const QUEUES = [`${NAME}-hits`, `${NAME}-hits-dead`];
 const NOT_FOUND = 10007;
 // Cloudflare's answer to a Worker's Cron Triggers past the account's limit, counted across all its Workers: 5 on
 // Workers Free, 250 on Workers Paid (developers.cloudflare.com/workers/platform/limits/ and "Error 10072 - Cron Trigger
-// Limit Reached", developers.cloudflare.com/workers/platform/error-codes/10072/, read 2026-12-05). It comes after the
+// Limit Reached", developers.cloudflare.com/workers/platform/error-codes/10072/, read 2026-12-04). It comes after the
 // upload, which it leaves in place, and its message has changed over the years ("workers.api.error.too_many_crons",
 // cloudflare/workers-sdk issue 5998, 2024-06-08; "This account has reached the Workers Free limit of 5 cron triggers per
 // account.", issue 15194, 2026-08-14), so only the code is read, as wrangler prints it: "… [code: 10072]".

@@ -49,7 +49,7 @@ export type AccountState = {
   /**
    * Cron Triggers of the account's Workers that are not in `scripts` (other projects), and how many the plan allows
    * across all of them: 5 on Workers Free, 250 on Workers Paid [docs: "Number of Cron Triggers per account",
-   * developers.cloudflare.com/workers/platform/limits/, read 2026-12-05].
+   * developers.cloudflare.com/workers/platform/limits/, read 2026-12-04].
    */
   cronTriggersElsewhere: number;
   cronTriggerLimit: number;
@@ -595,7 +595,7 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
     // different hostname, or use the option 'override_existing_dns_record' to override. [code: 100117]", cloudflare/
     // workers-sdk issue 9878, 2025-07-07]; others, such as MX and TXT, stay beside the Custom Domain's own record, as
     // they may beside any A or AAAA record ("A/AAAA records cannot exist on the same name as CNAME records", docs:
-    // developers.cloudflare.com/api/resources/dns/subresources/records/methods/update/, read 2026-12-05) [assumed that
+    // developers.cloudflare.com/api/resources/dns/subresources/records/methods/update/, read 2026-12-04) [assumed that
     // the override leaves them: no source says what it deletes]. NS records (a delegated name), which no other record may
     // share a name with (the same page), are not modelled: the deploy stops before on them. The changeset's conflicting
     // lists the hostnames with conflicting records [wrangler: asks "You already have DNS records that conflict" about
