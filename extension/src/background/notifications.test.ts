@@ -207,6 +207,35 @@ describe("notifications from the events feed", () => {
     expect(summarize(state, NOW).today).toEqual({ opens: 1, clicks: 0 });
   });
 
+  it("two deletions at once poll one at a time: nothing is notified twice, and both messages leave the activity", async () => {
+    const area = memoryArea();
+    const events = [event({ cursor: "1", messageId: "a" }), event({ cursor: "2", messageId: "b" })];
+    const working = feed(events);
+    // The tracker answers after a moment, as over the network.
+    const source = {
+      calls: working.calls,
+      fetchEvents: async (after: string, limit: number) => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        return working.fetchEvents(after, limit);
+      },
+    };
+    let clock = NOW;
+    const { instance, shown } = poller(area, events, { source, now: () => clock });
+    await instance.poll();
+    clock += 60_000;
+    events.push(event({ cursor: "3", messageId: "c" }));
+    // The rep deletes two emails' data in a row (two conversation panels): two forgets at once.
+    await Promise.all([instance.forget("a"), instance.forget("b")]);
+    expect(shown.map((n) => n.messageId)).toEqual(["a", "b", "c"]);
+    expect((area.data[FEED_KEY] as FeedState).activity.map((a) => a.messageId)).toEqual(["c"]);
+    // A deletion while a poll runs: taken out by that poll or by one after it, never beside it.
+    events.push(event({ cursor: "4", messageId: "d" }));
+    clock += 60_000;
+    await Promise.all([instance.poll(), instance.forget("c")]);
+    expect(shown.map((n) => n.messageId)).toEqual(["a", "b", "c", "d"]);
+    expect((area.data[FEED_KEY] as FeedState).activity.map((a) => a.messageId)).toEqual(["d"]);
+  });
+
   it("the notifications switch mutes: events are recorded (and not notified later when unmuted)", async () => {
     const area = memoryArea();
     const events = [event({ messageId: "muted" })];

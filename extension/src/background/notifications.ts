@@ -274,10 +274,19 @@ export class FeedPoller {
    * poll of its own after the one running, so the state is written by one poll at a time.
    */
   async forget(messageId: string): Promise<void> {
-    await this.last?.run.catch(() => undefined);
     this.forgotten.add(messageId);
-    this.last = null;
-    await this.poll().catch(() => undefined); // taken out even when the tracker does not answer (pollOnce)
+    // A poll running now may have read `forgotten` before this call: its end is awaited, and if it did not take the
+    // message out, a poll started since (another deletion's, which takes this one too) or a new one does. Never a
+    // second poll beside a running one: both would read the same state and notify the same events twice.
+    for (let turn = 0; turn < 2 && this.forgotten.has(messageId); turn++) {
+      const last = this.last;
+      if (last?.settledAt === null) {
+        await last.run.catch(() => undefined);
+        continue;
+      }
+      this.last = null;
+      await this.poll().catch(() => undefined); // taken out even when the tracker does not answer (pollOnce)
+    }
   }
 
   /**
