@@ -53,6 +53,12 @@ describe("options store", () => {
     expect(normalizeTrackerUrl("track.example.com")).toBe("https://track.example.com");
     expect(normalizeTrackerUrl("")).toBeNull();
     expect(parseDomainList("a.example\n*.b.example; bad_domain")).toEqual(["a.example", "b.example"]);
+    // A link pasted from the address bar keeps its host: the rep's entry is never dropped for its scheme or path.
+    expect(parseDomainList("https://calendly.com/rep-name, http://WWW.Acme.com:8080/pricing?x=1\nacme.org/about")).toEqual([
+      "calendly.com",
+      "www.acme.com",
+      "acme.org",
+    ]);
     expect(hostMatchesDomains("mail.a.example", ["a.example"])).toBe(true);
     expect(hostMatchesDomains("nota.example", ["a.example"])).toBe(false);
   });

@@ -108,7 +108,14 @@ export function parseDomainList(text: string): string[] {
 function normalizeDomains(list: string[]): string[] {
   const out = new Set<string>();
   for (const item of list) {
-    const domain = item.trim().toLowerCase().replace(/^@/, "").replace(/^\*\./, "").replace(/\.$/, "");
+    // A link pasted whole ("https://calendly.com/rep") stands for its host: scheme, path, query and port go.
+    const host = item
+      .trim()
+      .toLowerCase()
+      .replace(/^[a-z][a-z0-9+.-]*:\/\//, "")
+      .replace(/[/?#].*$/, "")
+      .replace(/:\d*$/, "");
+    const domain = host.replace(/^@/, "").replace(/^\*\./, "").replace(/\.$/, "");
     if (/^[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(domain)) out.add(domain);
   }
   return [...out];
