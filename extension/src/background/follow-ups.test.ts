@@ -153,6 +153,33 @@ describe("follow-up reminders", () => {
     expect(t.area.data[REMINDERS_KEY]).toEqual([]);
   });
 
+  it("a notification the browser fails to show costs that one reminder: the others are notified once, not every minute", async () => {
+    const t = setup();
+    const shown: string[] = [];
+    let now = 0;
+    const reminders = new Reminders({
+      area: t.area,
+      now: async () => now,
+      requireCredentials: async () => CREDENTIALS,
+      detail: async (_c, id) => detailOf(id),
+      inOutbox: async () => false,
+      notify: async (reminder) => {
+        if (reminder.trackingId === "broken") throw new Error("Unable to download all specified images.");
+        shown.push(reminder.trackingId);
+      },
+      schedule: () => undefined,
+    });
+    await reminders.set("first", 1);
+    await reminders.set("broken", 1);
+    await reminders.set("last", 1);
+    now = DAY;
+    await reminders.check().catch(() => undefined);
+    // The next minute's look.
+    await reminders.check().catch(() => undefined);
+    expect(shown).toEqual(["first", "last"]);
+    expect(await reminders.all()).toEqual([]);
+  });
+
   it("uses a campaign's own wait when the options name one", () => {
     const options = { followUpDays: 3, followUpDaysByCampaign: { Webinar: 7 } };
     expect(followUpDays(options, "Webinar")).toBe(7);

@@ -178,8 +178,12 @@ export class Reminders {
         done.add(reminder.trackingId);
         if (settledBy(detail)) settled.push(reminder.trackingId);
         else {
-          await this.deps.notify(reminder, detail);
-          notified.push(reminder.trackingId);
+          // Like the feed's: a notification the browser fails to show (or shows, then fails to record) is not tried
+          // again, and never stops the others or this look's write, which would notify them again every minute.
+          await this.deps.notify(reminder, detail).then(
+            () => notified.push(reminder.trackingId),
+            (error: unknown) => console.warn("reminder not notified", error),
+          );
         }
       }
       await this.write(
