@@ -180,6 +180,34 @@ describe("follow-up reminders", () => {
     expect(await reminders.all()).toEqual([]);
   });
 
+  it("a background stopped while it notifies does not notify the same reminder again when it starts", async () => {
+    const area = memoryArea();
+    const shown: string[] = [];
+    let now = 0;
+    const background = (notify: (reminder: Reminder) => Promise<void>) =>
+      new Reminders({
+        area,
+        now: async () => now,
+        requireCredentials: async () => CREDENTIALS,
+        detail: async (_c, id) => detailOf(id),
+        inOutbox: async () => false,
+        notify,
+        schedule: () => undefined,
+      });
+    // The first background shows the notification, then is stopped before its look ends (here: never ends).
+    const first = background(async (reminder) => {
+      shown.push(reminder.trackingId);
+      await new Promise(() => undefined);
+    });
+    await first.set("m1", 1);
+    now = DAY;
+    void first.check();
+    await vi.waitFor(() => expect(shown).toEqual(["m1"]));
+    const restarted = background(async (reminder) => void shown.push(reminder.trackingId));
+    await restarted.check();
+    expect(shown).toEqual(["m1"]);
+  });
+
   it("uses a campaign's own wait when the options name one", () => {
     const options = { followUpDays: 3, followUpDaysByCampaign: { Webinar: 7 } };
     expect(followUpDays(options, "Webinar")).toBe(7);

@@ -154,6 +154,8 @@ export class Reminders {
       const credentials = await this.deps.requireCredentials();
       const done = new Set<string>();
       const moved = new Map<string, number>();
+      /** Due and unanswered: notified once the look is written. */
+      const toNotify: { reminder: Reminder; detail: MessageDetail }[] = [];
       for (const reminder of due) {
         let detail: MessageDetail;
         try {
@@ -177,20 +179,23 @@ export class Reminders {
         }
         done.add(reminder.trackingId);
         if (settledBy(detail)) settled.push(reminder.trackingId);
-        else {
-          // Like the feed's: a notification the browser fails to show (or shows, then fails to record) is not tried
-          // again, and never stops the others or this look's write, which would notify them again every minute.
-          await this.deps.notify(reminder, detail).then(
-            () => notified.push(reminder.trackingId),
-            (error: unknown) => console.warn("reminder not notified", error),
-          );
-        }
+        else toNotify.push({ reminder, detail });
       }
+      // Written before any notification, as the feed does: a background stopped after showing one and before this
+      // write would show it again when it starts.
       await this.write(
         all
           .filter((r) => !done.has(r.trackingId))
           .map((r) => (moved.has(r.trackingId) ? { ...r, dueAt: moved.get(r.trackingId) ?? r.dueAt } : r)),
       );
+      for (const { reminder, detail } of toNotify) {
+        // A notification the browser fails to show (or shows, then fails to record) is not tried again, and never
+        // stops the others.
+        await this.deps.notify(reminder, detail).then(
+          () => notified.push(reminder.trackingId),
+          (error: unknown) => console.warn("reminder not notified", error),
+        );
+      }
       return { notified, settled };
     });
   }
