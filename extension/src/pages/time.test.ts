@@ -9,10 +9,23 @@ describe("times and links for people", () => {
     expect(relativeTime(earlier(20_000), NOW)).toBe("just now");
     expect(relativeTime(earlier(2 * 60_000), NOW)).toBe("2 min ago");
     expect(relativeTime(earlier(3 * 3_600_000), NOW)).toBe("3 h ago");
-    expect(relativeTime(earlier(30 * 3_600_000), NOW)).toBe("yesterday");
+    const dayBefore = new Date(NOW);
+    dayBefore.setDate(dayBefore.getDate() - 1);
+    expect(relativeTime(dayBefore.toISOString(), NOW)).toBe("yesterday");
     expect(relativeTime(earlier(4 * 86_400_000), NOW)).toBe("4 days ago");
     expect(relativeTime(earlier(40 * 86_400_000), NOW)).not.toMatch(/ago/);
     expect(relativeTime(new Date(NOW + 2 * 86_400_000).toISOString(), NOW)).toBe("in 2 days");
+  });
+
+  it("names days by the calendar: an open the evening before yesterday is not yesterday's", () => {
+    // Local times: Wednesday 1:00, and Monday 19:00 (30 hours before) or Tuesday 0:30 (24.5 hours before).
+    const wednesday = new Date(2026, 10, 25, 1, 0).getTime();
+    expect(relativeTime(new Date(2026, 10, 23, 19, 0).toISOString(), wednesday)).toBe("2 days ago");
+    expect(relativeTime(new Date(2026, 10, 24, 0, 30).toISOString(), wednesday)).toBe("yesterday");
+    // Late on Wednesday, Tuesday's first minutes (47 hours before) are yesterday's, Sunday's last are 3 days ago.
+    const late = new Date(2026, 10, 25, 23, 0).getTime();
+    expect(relativeTime(new Date(2026, 10, 24, 0, 1).toISOString(), late)).toBe("yesterday");
+    expect(relativeTime(new Date(2026, 10, 22, 23, 59).toISOString(), late)).toBe("3 days ago");
   });
 
   it("shortens a link to its host and path", () => {
