@@ -241,6 +241,9 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: Signa
       const credentials = await requireCredentials();
       requireOwnId(credentials, input.trackingId);
       await access.tracker(credentials).remove(input.trackingId);
+      // Its reminder too: the dashboard would list it by subject and recipients, and it could never come due (the
+      // tracker answers 410 for it from now on).
+      await reminders.cancel([input.trackingId]);
       await receipts.poller.forget(input.trackingId);
       receipts.news([]);
       return { ok: true };
