@@ -25,16 +25,17 @@ vi.mock("./credentials", () => ({
   }),
   saveCredentials: async () => undefined,
 }));
-vi.mock("./api", () => ({
-  TrackerError: class extends Error {},
+vi.mock("./api", async (original) => ({
+  ...(await original<typeof import("./api")>()),
   probeTracker: async () => undefined,
   trackerApi: () => ({ remove: async (id: string) => void removed.push(id) }),
 }));
 
 import { mintTrackingId } from "../../../shared/protocol";
+import { TrackerError } from "./api";
 import { ContactCheckCache } from "./contact-checks";
 import { Reminders } from "./follow-ups";
-import { gmailHandlers } from "./handlers";
+import { gmailHandlers, pageHandlers } from "./handlers";
 import { HeldSignals } from "./held-signals";
 import { memoryArea } from "./memory-area";
 import { FeedPoller } from "./notifications";
@@ -101,4 +102,52 @@ it("deleting an email's data drops its follow-up reminder: no list names it, no 
   await handlers.deleteMessageData.run({ trackingId }, sender);
   expect(removed).toEqual([trackingId]);
   expect(await reminders.all()).toEqual([]);
+});
+
+it("the popup hears that the tracker refuses this browser's token, not that it does not answer", async () => {
+  stored.options = { trackerUrl: "https://t.example", version: 2 };
+  const area = memoryArea();
+  const poller = new FeedPoller({
+    area,
+    account: async () => "https://t.example abcdefghijklmnop",
+    fetchEvents: async () => {
+      throw new TrackerError("the tracker answered 401: missing or invalid API token (Authorization: Bearer mt_…)", 401);
+    },
+    muted: async () => false,
+    show: async () => undefined,
+    news: () => undefined,
+    pollAt: () => undefined,
+  });
+  const receipts = {
+    statusCache: new StatusCache(),
+    poller,
+    news: () => undefined,
+    feedState: async () => null,
+    sentAccounts: new SentAccounts(area),
+  };
+  const unused = async () => {
+    throw new Error("unused");
+  };
+  const reminders = new Reminders({
+    area,
+    now: async () => 0,
+    requireCredentials: unused,
+    detail: unused,
+    inOutbox: async () => false,
+    notify: async () => undefined,
+    schedule: () => undefined,
+  });
+  const handlers = pageHandlers(
+    new Outbox(
+      area,
+      async () => "delivered",
+      () => undefined,
+    ),
+    receipts,
+    new ContactCheckCache(),
+    reminders,
+  );
+  const activity = await handlers.getActivity.run(null, { id: "ext", url: "chrome-extension://ext/popup.html" });
+  expect(activity).toMatchObject({ reachable: false, refused: true });
+  expect(activity.problem).toMatch(/does not accept this browser's API token.*connect again/);
 });

@@ -283,7 +283,12 @@ export interface ActivityState extends ActivitySummary {
   /** Whether the tracker answered the feed poll just now, and if not, why. */
   reachable: boolean;
   problem: string | null;
+  /** The tracker answers, but refuses this browser's API token (401): only connecting again mends it. */
+  refused: boolean;
 }
+
+/** What the popup says of a tracker refusing the stored token (as testConnection says it). */
+const TOKEN_REFUSED = "the tracker does not accept this browser's API token any more: connect again with a valid token in the options";
 
 export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: ContactCheckCache, reminders: Reminders) {
   const sentAccount = (trackingId: string) => receipts.sentAccounts.get(trackingId);
@@ -301,14 +306,24 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
      */
     getActivity: handler(noInput, async (): Promise<ActivityState> => {
       const { state, credentials } = await connection();
+      let refused = false;
       const problem = credentials
         ? await receipts.poller.poll().then(
             () => null,
-            (error: unknown) => (error instanceof Error ? error.message : String(error)),
+            (error: unknown) => {
+              refused = error instanceof TrackerError && error.status === 401;
+              return refused ? TOKEN_REFUSED : error instanceof Error ? error.message : String(error);
+            },
           )
         : state.problem;
       const [feed, entries] = await Promise.all([credentials ? receipts.feedState() : null, outbox.entries()]);
-      return { ...summarize(feed, Date.now()), state: { connection: state, outbox: entries }, reachable: problem === null, problem };
+      return {
+        ...summarize(feed, Date.now()),
+        state: { connection: state, outbox: entries },
+        reachable: problem === null,
+        problem,
+        refused,
+      };
     }),
 
     getState: handler(noInput, async (): Promise<ExtensionState> => {

@@ -151,7 +151,9 @@ function Popup() {
           <p class="error" hidden={activity.reachable} data-testid="reachable" data-reachable={String(activity.reachable)}>
             {activity.reachable
               ? ""
-              : `The tracker does not answer: ${activity.problem}. Emails you send still carry their tracking, and the tracker is told of them once it answers.`}
+              : activity.refused
+                ? `Not registering emails: ${activity.problem}. Emails you send still carry their tracking, and the tracker is told of them once you connect again.`
+                : `The tracker does not answer: ${activity.problem}. Emails you send still carry their tracking, and the tracker is told of them once it answers.`}
           </p>
         ) : null}
       </header>
