@@ -28,6 +28,19 @@ describe("times and links for people", () => {
     expect(relativeTime(new Date(2026, 10, 22, 23, 59).toISOString(), late)).toBe("3 days ago");
   });
 
+  it("says hours for a time earlier on a day of 25 hours", () => {
+    // process.env.TZ is read again by Node when set; Europe/London left summer time on 2026-10-25 at 2:00.
+    const zone = process.env.TZ;
+    process.env.TZ = "Europe/London";
+    try {
+      const lateThatDay = Date.parse("2026-10-25T23:30:00Z");
+      expect(relativeTime(new Date(lateThatDay - 24.5 * 3_600_000).toISOString(), lateThatDay)).toBe("25 h ago");
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
+  });
+
   it("shortens a link to its host and path", () => {
     expect(shortUrl("https://www.calendly.com/rep/30min?utm=x")).toBe("calendly.com/rep/30min");
     expect(shortUrl("https://example.com/")).toBe("example.com");

@@ -19,11 +19,12 @@ export function relativeTime(iso: string, now: number): string {
   }
   if (diff < MINUTE) return "just now";
   if (diff < HOUR) return `${Math.round(diff / MINUTE)} min ago`;
-  if (diff < DAY) return `${Math.round(diff / HOUR)} h ago`;
   // Past a day, by calendar days: an open 30 hours before 1:00 was the day before yesterday, not "yesterday". Local
   // midnights are a whole number of days apart give or take a daylight saving hour, which the rounding absorbs.
   const midnight = (ms: number) => new Date(ms).setHours(0, 0, 0, 0);
   const days = Math.round((midnight(now) - midnight(at)) / DAY);
+  // A day of 25 hours (daylight saving ends) holds times 24 hours apart: still today's, in hours.
+  if (diff < DAY || days < 1) return `${Math.round(diff / HOUR)} h ago`;
   if (days === 1) return "yesterday";
   if (days < 7) return `${days} days ago`;
   const date = new Date(at);
