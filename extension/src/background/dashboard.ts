@@ -16,6 +16,7 @@ import {
 import { normalizeEmail } from "../../../shared/email";
 import type { ContactCheckCache } from "./contact-checks";
 import type { TrackerAccess } from "./credentials";
+import type { DeletedContact } from "./deleted-contact";
 import { handler } from "./handler";
 
 export const EXPORTS = ["messages", "events", "contacts"] as const;
@@ -32,7 +33,13 @@ const cursor = z
   .catch(undefined);
 const campaignFilter = campaignName.optional().catch(undefined);
 
-export function dashboardHandlers(deps: TrackerAccess & { checks: ContactCheckCache }) {
+export function dashboardHandlers(
+  deps: TrackerAccess & {
+    checks: ContactCheckCache;
+    /** Takes a contact deleted on the tracker out of what the extension keeps (the activity, the reminders). */
+    forgetContact: (contact: DeletedContact) => Promise<void>;
+  },
+) {
   return {
     listCampaigns: handler(z.object({ cursor }), async (input): Promise<CampaignsResponse> => {
       const c = await deps.requireCredentials();
@@ -64,11 +71,13 @@ export function dashboardHandlers(deps: TrackerAccess & { checks: ContactCheckCa
 
     /**
      * Deletes a contact on the tracker (docs/protocol.md §13): emails sent only to it, its replies and bounces. The
-     * suppression list and opt-outs keep the address.
+     * suppression list and opt-outs keep the address. The extension's own copies follow: the activity and reminders
+     * that named it (`name`, the contact's as the dashboard shows it, finds it in those stored before addresses were).
      */
-    deleteContact: handler(z.object({ email: address }), async (input): Promise<{ ok: true }> => {
+    deleteContact: handler(z.object({ email: address, name: z.string().max(200).nullish() }), async (input): Promise<{ ok: true }> => {
       const c = await deps.requireCredentials();
       await deps.tracker(c).deleteContact(input.email);
+      await deps.forgetContact(input);
       return { ok: true };
     }),
 

@@ -10,6 +10,7 @@ import { loadOptions, type Options, pickDays } from "../options-store";
 import { serialRunner } from "../serial";
 import { TrackerError } from "./api";
 import type { Credentials, TrackerAccess } from "./credentials";
+import { type DeletedContact, withoutContact } from "./deleted-contact";
 import { handler, noInput } from "./handler";
 import type { KeyValueArea } from "./outbox";
 
@@ -36,19 +37,19 @@ export interface Reminder {
   subject?: string | null;
   /** Its recipients as Gmail names them (else their addresses). */
   recipients?: string[];
+  /** Their addresses, in the same order: a deleted contact is taken out by them. Missing in reminders stored before. */
+  addresses?: string[];
 }
 
 /** The subject and recipients of a registration as queued: it may not validate (never dropped), so read with care. */
-function describedBy(request: { subject?: unknown; recipients?: unknown }): Pick<Reminder, "subject" | "recipients"> {
-  const recipients = Array.isArray(request.recipients) ? request.recipients : [];
+function describedBy(request: { subject?: unknown; recipients?: unknown }): Pick<Reminder, "subject" | "recipients" | "addresses"> {
+  const recipients = (Array.isArray(request.recipients) ? request.recipients : []).filter(
+    (r: { email?: unknown; name?: unknown } | null) => typeof r?.email === "string" && r.email !== "",
+  ) as { email: string; name?: unknown }[];
   return {
     subject: typeof request.subject === "string" ? request.subject : null,
-    recipients: recipients
-      .map(
-        (r: { email?: unknown; name?: unknown } | null) =>
-          (typeof r?.name === "string" && r.name) || (typeof r?.email === "string" ? r.email : ""),
-      )
-      .filter((name) => name !== ""),
+    recipients: recipients.map((r) => (typeof r.name === "string" && r.name) || r.email),
+    addresses: recipients.map((r) => r.email.toLowerCase()),
   };
 }
 
@@ -103,7 +104,9 @@ export class Reminders {
         days,
         setAt: now,
         dueAt: now + days * DAY_MS,
-        ...(previous?.subject !== undefined ? { subject: previous.subject, recipients: previous.recipients ?? [] } : {}),
+        ...(previous?.subject !== undefined
+          ? { subject: previous.subject, recipients: previous.recipients ?? [], addresses: previous.addresses }
+          : {}),
       };
       await this.write([...all.filter((r) => r.trackingId !== trackingId), reminder]);
       return reminder;
@@ -127,6 +130,18 @@ export class Reminders {
       const left = all.filter((r) => !trackingIds.includes(r.trackingId));
       if (left.length !== all.length) await this.write(left);
       return all.filter((r) => trackingIds.includes(r.trackingId));
+    });
+  }
+
+  /**
+   * A contact the rep deleted on the tracker: the reminders of emails sent only to it go (the tracker deleted those
+   * emails), and the others no longer name it.
+   */
+  forgetContact(contact: DeletedContact): Promise<void> {
+    return this.serial(async () => {
+      const all = await this.all();
+      const left = all.flatMap((r) => withoutContact(r, contact) ?? []);
+      if (left.some((r, i) => r !== all[i]) || left.length !== all.length) await this.write(left);
     });
   }
 

@@ -4,6 +4,7 @@ import { expect, it, vi } from "vitest";
 
 const stored = vi.hoisted(() => ({}) as Record<string, unknown>);
 const removed = vi.hoisted(() => [] as string[]);
+const deletedContacts = vi.hoisted(() => [] as string[]);
 vi.mock("webextension-polyfill", () => ({ default: { storage: { local: {} } } }));
 vi.mock("../web-ext", () => ({
   browser: {
@@ -28,28 +29,40 @@ vi.mock("./credentials", () => ({
 vi.mock("./api", async (original) => ({
   ...(await original<typeof import("./api")>()),
   probeTracker: async () => undefined,
-  trackerApi: () => ({ remove: async (id: string) => void removed.push(id) }),
+  trackerApi: () => ({
+    remove: async (id: string) => void removed.push(id),
+    deleteContact: async (email: string) => void deletedContacts.push(email),
+  }),
 }));
 
+import type { EventsResponse, FeedEvent } from "../../../shared/api";
 import { mintTrackingId } from "../../../shared/protocol";
 import { TrackerError } from "./api";
 import { ContactCheckCache } from "./contact-checks";
 import { Reminders } from "./follow-ups";
+import { runHandler } from "./handler";
 import { gmailHandlers, pageHandlers } from "./handlers";
 import { HeldSignals } from "./held-signals";
 import { memoryArea } from "./memory-area";
-import { FeedPoller } from "./notifications";
+import { FeedPoller, type PollerDeps, readFeedState } from "./notifications";
 import { Outbox } from "./outbox";
 import { SentAccounts } from "./sent-accounts";
 import { StatusCache } from "./status-cache";
 
-it("deleting an email's data drops its follow-up reminder: no list names it, no look waits for it", async () => {
+const unused = async () => {
+  throw new Error("unused");
+};
+const ACCOUNT = "https://t.example abcdefghijklmnop";
+const fromPopup = { id: "ext", url: "chrome-extension://ext/popup.html" };
+
+/** The background's parts over one memory area, the feed answered by `feed` for the connected account. */
+function background(feed: PollerDeps["fetchEvents"] = async () => ({ events: [], cursor: "0" })) {
   stored.options = { trackerUrl: "https://t.example", version: 2 };
   const area = memoryArea();
   const poller = new FeedPoller({
     area,
-    account: async () => null,
-    fetchEvents: async () => ({ events: [], cursor: "0" }),
+    account: async () => ACCOUNT,
+    fetchEvents: feed,
     muted: async () => false,
     show: async () => undefined,
     news: () => undefined,
@@ -59,7 +72,7 @@ it("deleting an email's data drops its follow-up reminder: no list names it, no 
     statusCache: new StatusCache(),
     poller,
     news: () => undefined,
-    feedState: async () => null,
+    feedState: () => readFeedState(area, ACCOUNT),
     sentAccounts: new SentAccounts(area),
   };
   const outbox = new Outbox(
@@ -70,21 +83,15 @@ it("deleting an email's data drops its follow-up reminder: no list names it, no 
   const reminders = new Reminders({
     area,
     now: async () => 0,
-    requireCredentials: async () => {
-      throw new Error("unused");
-    },
-    detail: async () => {
-      throw new Error("unused");
-    },
+    requireCredentials: unused,
+    detail: unused,
     inOutbox: async () => false,
     notify: async () => undefined,
     schedule: () => undefined,
   });
   const checks = new ContactCheckCache();
   const signals = {
-    requireCredentials: async () => {
-      throw new Error("unused");
-    },
+    requireCredentials: unused,
     tracker: () => {
       throw new Error("unused");
     },
@@ -94,60 +101,69 @@ it("deleting an email's data drops its follow-up reminder: no list names it, no 
     news: () => undefined,
     checks,
   };
-  const handlers = gmailHandlers(outbox, receipts, signals, reminders);
-  const trackingId = await mintTrackingId({ accountId: "abcdefghijklmnop", keyId: 1, secret: "A".repeat(43) });
-  await reminders.set(trackingId, 3);
-  await reminders.describe(trackingId, { subject: "Proposal", recipients: [{ email: "dana@wingtip.example", name: "Dana" }] });
-  const sender = { id: "ext", url: "https://mail.google.com/mail/u/0/#inbox" };
-  await handlers.deleteMessageData.run({ trackingId }, sender);
-  expect(removed).toEqual([trackingId]);
+  return {
+    area,
+    reminders,
+    gmail: gmailHandlers(outbox, receipts, signals, reminders),
+    pages: pageHandlers(outbox, receipts, checks, reminders),
+  };
+}
+
+const trackingId = () => mintTrackingId({ accountId: "abcdefghijklmnop", keyId: 1, secret: "A".repeat(43) });
+
+it("deleting an email's data drops its follow-up reminder: no list names it, no look waits for it", async () => {
+  const { gmail, reminders } = background();
+  const id = await trackingId();
+  await reminders.set(id, 3);
+  await reminders.describe(id, { subject: "Proposal", recipients: [{ email: "dana@wingtip.example", name: "Dana" }] });
+  await gmail.deleteMessageData.run({ trackingId: id }, { id: "ext", url: "https://mail.google.com/mail/u/0/#inbox" });
+  expect(removed).toEqual([id]);
   expect(await reminders.all()).toEqual([]);
 });
 
 it("the popup hears that the tracker refuses this browser's token, not that it does not answer", async () => {
-  stored.options = { trackerUrl: "https://t.example", version: 2 };
-  const area = memoryArea();
-  const poller = new FeedPoller({
-    area,
-    account: async () => "https://t.example abcdefghijklmnop",
-    fetchEvents: async () => {
-      throw new TrackerError("the tracker answered 401: missing or invalid API token (Authorization: Bearer mt_…)", 401);
-    },
-    muted: async () => false,
-    show: async () => undefined,
-    news: () => undefined,
-    pollAt: () => undefined,
+  const { pages } = background(async () => {
+    throw new TrackerError("the tracker answered 401: missing or invalid API token (Authorization: Bearer mt_…)", 401);
   });
-  const receipts = {
-    statusCache: new StatusCache(),
-    poller,
-    news: () => undefined,
-    feedState: async () => null,
-    sentAccounts: new SentAccounts(area),
-  };
-  const unused = async () => {
-    throw new Error("unused");
-  };
-  const reminders = new Reminders({
-    area,
-    now: async () => 0,
-    requireCredentials: unused,
-    detail: unused,
-    inOutbox: async () => false,
-    notify: async () => undefined,
-    schedule: () => undefined,
-  });
-  const handlers = pageHandlers(
-    new Outbox(
-      area,
-      async () => "delivered",
-      () => undefined,
-    ),
-    receipts,
-    new ContactCheckCache(),
-    reminders,
-  );
-  const activity = await handlers.getActivity.run(null, { id: "ext", url: "chrome-extension://ext/popup.html" });
+  const activity = await pages.getActivity.run(null, fromPopup);
   expect(activity).toMatchObject({ reachable: false, refused: true });
   expect(activity.problem).toMatch(/does not accept this browser's API token.*connect again/);
+});
+
+it("deleting a contact takes it out of the activity and the reminders, and its only emails with their counts", async () => {
+  const [only, shared] = [await trackingId(), await trackingId()];
+  const dana = { email: "dana@wingtip.example", name: "Dana Reyes" };
+  const erin = { email: "erin@wingtip.example", name: "Erin" };
+  const event = (cursor: string, messageId: string, recipients: FeedEvent["recipients"]): FeedEvent => ({
+    cursor,
+    messageId,
+    threadId: null,
+    subject: "Proposal",
+    recipients,
+    kind: "open",
+    linkIndex: null,
+    label: "human",
+    counted: true,
+    at: new Date().toISOString(),
+  });
+  let page: EventsResponse = { events: [event("1", only, [dana]), event("2", shared, [dana, erin])], cursor: "2" };
+  const { area, pages, reminders } = background(async () => page);
+  await pages.getActivity.run(null, fromPopup);
+  page = { events: [], cursor: "2" };
+  // A reminder stored before addresses were kept names Dana only by her name.
+  await area.set({
+    followUpReminders: [{ trackingId: only, days: 3, setAt: 0, dueAt: 1, subject: "Proposal", recipients: ["Dana Reyes"] }],
+  });
+  await reminders.set(shared, 3);
+  await reminders.describe(shared, { subject: "Proposal", recipients: [dana, erin] });
+  const before = await pages.getActivity.run(null, fromPopup);
+  expect([before.activity.length, before.today.opens]).toEqual([2, 2]);
+
+  await runHandler("deleteContact", pages.deleteContact, { email: "Dana@Wingtip.example", name: "Dana Reyes" }, fromPopup);
+  expect(deletedContacts).toEqual(["dana@wingtip.example"]);
+  const after = await pages.getActivity.run(null, fromPopup);
+  expect(after.activity).toEqual([expect.objectContaining({ messageId: shared, recipients: ["Erin"], addresses: [erin.email] })]);
+  expect(after.today.opens).toBe(1);
+  expect(await reminders.all()).toEqual([expect.objectContaining({ trackingId: shared, recipients: ["Erin"], addresses: [erin.email] })]);
+  expect(JSON.stringify(area.data)).not.toMatch(/dana|Reyes/i);
 });

@@ -293,7 +293,15 @@ const TOKEN_REFUSED = "the tracker does not accept this browser's API token any 
 export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: ContactCheckCache, reminders: Reminders) {
   const sentAccount = (trackingId: string) => receipts.sentAccounts.get(trackingId);
   return {
-    ...dashboardHandlers({ ...access, checks }),
+    ...dashboardHandlers({
+      ...access,
+      checks,
+      forgetContact: async (contact) => {
+        await reminders.forgetContact(contact);
+        await receipts.poller.forgetContact(contact);
+        receipts.news([]);
+      },
+    }),
     // The popup's digest, the message page and the chart (digest.ts); the follow-up list (follow-ups.ts).
     ...digestPageHandlers({ ...access, sentAccount }),
     ...followUpPageHandlers({ ...access, reminders, sentAccount }),

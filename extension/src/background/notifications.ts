@@ -3,6 +3,7 @@
 // one set, before any notification is shown: a restart (or a killed service worker) resumes from the stored cursor,
 // so no event is skipped, and nothing is ever notified or counted twice.
 import type { EventsResponse, FeedEvent } from "../../../shared/api";
+import { type DeletedContact, withoutContact } from "./deleted-contact";
 import type { KeyValueArea } from "./outbox";
 
 export interface ActivityItem {
@@ -10,7 +11,10 @@ export interface ActivityItem {
   messageId: string;
   threadId: string | null;
   subject: string | null;
+  /** Names (else addresses) of the email's first recipients. */
   recipients: string[];
+  /** Their addresses, in the same order: a deleted contact is taken out by them. Missing in items stored before. */
+  addresses?: string[];
   kind: FeedEvent["kind"];
   linkIndex: number | null;
   label: FeedEvent["label"];
@@ -139,6 +143,7 @@ export function applyEvents(
       threadId: event.threadId,
       subject: event.subject,
       recipients: event.recipients.slice(0, 5).map((r) => r.name || r.email),
+      addresses: event.recipients.slice(0, 5).map((r) => r.email),
       kind: event.kind,
       linkIndex: event.linkIndex,
       label: event.label,
@@ -188,6 +193,17 @@ export function withoutMessage(state: FeedState, messageId: string): FeedState {
     days[key] = item.kind === "open" ? { ...day, opens: Math.max(0, day.opens - 1) } : { ...day, clicks: Math.max(0, day.clicks - 1) };
   }
   return { ...state, activity: state.activity.filter((item) => item.messageId !== messageId), days };
+}
+
+/**
+ * The state without a contact the rep deleted on the tracker: the emails sent only to it go as withoutMessage takes
+ * them, and it is taken off the others' activity (their events stay, as on the tracker: "someone on this email").
+ */
+export function withoutContactActivity(state: FeedState, contact: DeletedContact): FeedState {
+  const only = state.activity.filter((item) => withoutContact(item, contact) === null).map((item) => item.messageId);
+  let next = state;
+  for (const messageId of new Set(only)) next = withoutMessage(next, messageId);
+  return { ...next, activity: next.activity.map((item) => withoutContact(item, contact) ?? item) };
 }
 
 /** Whether feed cursor `a` comes after `b` (decimal seqs, as the tracker answers them). */
@@ -264,8 +280,8 @@ export const MIN_POLL_GAP_MS = 3_000;
 export class FeedPoller {
   /** The last poll, and when it settled (null while it runs): all a caller needs to join it or be answered by it. */
   private last: { run: Promise<number>; settledAt: number | null } | null = null;
-  /** Messages whose data the rep deleted, for the next poll to take out of the state in its one write. */
-  private readonly forgotten = new Set<string>();
+  /** What the rep deleted (a message's data, a contact), for the next poll to take out of the state in its one write. */
+  private readonly forgotten = new Map<string, (state: FeedState) => FeedState>();
 
   constructor(private readonly deps: PollerDeps) {}
 
@@ -273,12 +289,21 @@ export class FeedPoller {
    * Takes a message whose data the rep deleted on the tracker out of what the extension keeps (withoutMessage), in a
    * poll of its own after the one running, so the state is written by one poll at a time.
    */
-  async forget(messageId: string): Promise<void> {
-    this.forgotten.add(messageId);
+  forget(messageId: string): Promise<void> {
+    return this.takeOut(`message ${messageId}`, (state) => withoutMessage(state, messageId));
+  }
+
+  /** Takes a contact the rep deleted on the tracker out of the activity (withoutContactActivity), as forget does. */
+  forgetContact(contact: DeletedContact): Promise<void> {
+    return this.takeOut(`contact ${contact.email}`, (state) => withoutContactActivity(state, contact));
+  }
+
+  private async takeOut(key: string, change: (state: FeedState) => FeedState): Promise<void> {
+    this.forgotten.set(key, change);
     // A poll running now may have read `forgotten` before this call: its end is awaited, and if it did not take the
-    // message out, a poll started since (another deletion's, which takes this one too) or a new one does. Never a
-    // second poll beside a running one: both would read the same state and notify the same events twice.
-    for (let turn = 0; turn < 2 && this.forgotten.has(messageId); turn++) {
+    // change, a poll started since (another deletion's, which takes this one too) or a new one does. Never a second
+    // poll beside a running one: both would read the same state and notify the same events twice.
+    for (let turn = 0; turn < 2 && this.forgotten.get(key) === change; turn++) {
       const last = this.last;
       if (last?.settledAt === null) {
         await last.run.catch(() => undefined);
@@ -337,9 +362,9 @@ export class FeedPoller {
       // The pages read before the failure are kept (below); the next poll goes on from there.
       failure = { error };
     }
-    const forgotten = [...this.forgotten];
+    const forgotten = [...this.forgotten.values()];
     this.forgotten.clear();
-    for (const messageId of forgotten) state = withoutMessage(state, messageId);
+    for (const change of forgotten) state = change(state);
     if (read > 0 || created || state.cursor !== stored?.cursor || forgotten.length > 0) {
       if (threads.size > 0) deps.news([...threads]);
       // One write for all pages, before any notification: one shown and then lost to a crash before the write would

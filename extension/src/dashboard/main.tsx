@@ -491,11 +491,11 @@ const KIND_WORDS: Record<TimelineItem["kind"], string> = {
 };
 
 /** Two steps, no window.confirm: the first click asks, the second deletes. */
-function DeleteContact({ email }: { email: string }) {
+function DeleteContact({ email, name }: { email: string; name: string | null }) {
   const [asking, setAsking] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const remove = () =>
-    callFromPage("deleteContact", { email }).then(
+    callFromPage("deleteContact", { email, name }).then(
       () => go("people"),
       (e: unknown) => setError(errorText(e)),
     );
@@ -562,7 +562,7 @@ function Contact({ email }: { email: string }) {
         </p>
       ) : null}
       {c?.suppressed ? <LiftSuppression email={email} onLifted={() => setVersion((v) => v + 1)} /> : null}
-      {c ? <DeleteContact email={email} /> : null}
+      {c ? <DeleteContact email={email} name={c.name} /> : null}
       <Paged list={list} empty="No activity.">
         {(items) => (
           <ol class="timeline" data-testid="timeline">
