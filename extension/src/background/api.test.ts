@@ -1,5 +1,12 @@
 // The one place requests to the tracker are built: JSON calls and the CSV export share the token and the errors.
 import { describe, expect, it, vi } from "vitest";
+
+/** The origins the browser lets the extension reach (Chrome's site access, Firefox's add-on permissions). */
+const granted = vi.hoisted(() => new Set<string>(["https://t.example/*"]));
+vi.mock("../web-ext", () => ({
+  browser: { permissions: { contains: async ({ origins }: { origins: string[] }) => origins.every((o) => granted.has(o)) } },
+}));
+
 import { TrackerError, trackerApi } from "./api";
 
 describe("CSV export", () => {
@@ -39,5 +46,27 @@ describe("registering a sent email", () => {
       vi.useRealTimers();
     }
     expect(bodies).toEqual([{ ...request, clockAt: "2026-12-04T11:30:00.000Z" }]);
+  });
+});
+
+describe("a tracker the extension cannot reach", () => {
+  const refused = async () => {
+    throw new TypeError("Failed to fetch");
+  };
+
+  it("says so when the network fails, and that the rep withdrew the site access when it was", async () => {
+    const unreachable = await trackerApi("https://t.example:8443", "token", refused)
+      .account()
+      .catch((e: unknown) => e);
+    expect(unreachable).toMatchObject({ status: null, message: "cannot reach the tracker at https://t.example:8443 (Failed to fetch)" });
+    granted.clear();
+    const withdrawn = await trackerApi("https://t.example:8443", "token", refused)
+      .account()
+      .catch((e: unknown) => e);
+    expect(withdrawn).toBeInstanceOf(TrackerError);
+    expect((withdrawn as TrackerError).message).toMatch(
+      /^the extension may no longer reach https:\/\/t\.example:8443: its access to that site was taken away .*Press Connect in the extension's options to grant it again/,
+    );
+    expect((withdrawn as TrackerError).retryable).toBe(true);
   });
 });

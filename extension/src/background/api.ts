@@ -5,6 +5,7 @@
 import { type ClientResponse, hc, type parseResponse } from "hono/client";
 import type { CONTACT_SORTS, ErrorResponse, MessageFilter } from "../../../shared/api";
 import type { AppType } from "../../../worker/src/app";
+import { browser } from "../web-ext";
 
 export class TrackerError extends Error {
   constructor(
@@ -44,6 +45,25 @@ function csvPart(text: string, response: Response): CsvPart {
   return { text, next: link ? new URL(link, "https://tracker.invalid").searchParams.get("cursor") : null };
 }
 
+/** The match pattern that grants the tracker's host, on any port (match patterns carry none). */
+export function trackerHostPattern(trackerUrl: string): string {
+  const url = new URL(trackerUrl);
+  return `${url.protocol}//${url.hostname}/*`;
+}
+
+/**
+ * Whether a request failed because the rep withdrew the extension's access to the tracker's host (Chrome's "Site
+ * access", Firefox's add-on permissions): the browser then refuses the request like a network failure, and only
+ * granting it again mends it. False when the browser cannot say (no permissions API where this runs).
+ */
+async function hostAccessWithdrawn(trackerUrl: string): Promise<boolean> {
+  try {
+    return !(await browser.permissions.contains({ origins: [trackerHostPattern(trackerUrl)] }));
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The one place an answer of the tracker is read: the body of a 2xx answer (parsed, unless the route answers a CSV
  * part), any failure a TrackerError.
@@ -63,7 +83,14 @@ async function answer<R extends ClientResponse<unknown>>(
   try {
     response = await request();
   } catch (error) {
-    throw new TrackerError(`cannot reach the tracker at ${trackerUrl} (${error instanceof Error ? error.message : String(error)})`, null);
+    const reason = error instanceof Error ? error.message : String(error);
+    if (await hostAccessWithdrawn(trackerUrl)) {
+      throw new TrackerError(
+        `the extension may no longer reach ${new URL(trackerUrl).origin}: its access to that site was taken away in the browser's extension settings. Press Connect in the extension's options to grant it again (${reason})`,
+        null,
+      );
+    }
+    throw new TrackerError(`cannot reach the tracker at ${trackerUrl} (${reason})`, null);
   }
   const text = await response.text().catch(() => "");
   if (!response.ok) {
