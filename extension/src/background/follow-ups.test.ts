@@ -8,9 +8,10 @@ vi.hoisted(() => {
 });
 
 import type { MessageDetail } from "../../../shared/api";
+import { inTimeZone } from "../time-zone.test-support";
 import { TrackerError } from "./api";
 import type { Credentials } from "./credentials";
-import { followUpDays, REMINDERS_KEY, type Reminder, Reminders, reminderNote } from "./follow-ups";
+import { daysAfter, followUpDays, REMINDERS_KEY, type Reminder, Reminders, reminderNote } from "./follow-ups";
 import { memoryArea } from "./memory-area";
 
 const DAY = 86_400_000;
@@ -213,5 +214,18 @@ describe("follow-up reminders", () => {
     expect(followUpDays(options, "Webinar")).toBe(7);
     expect(followUpDays(options, "Other")).toBe(3);
     expect(followUpDays(options, null)).toBe(3);
+  });
+});
+
+describe("a reminder's time", () => {
+  it("is the same local time so many calendar days later, across a daylight saving change", async () => {
+    // Europe/London left summer time on 2026-10-25 at 2:00: 9:00 BST on Saturday, 9:00 GMT on Tuesday is 73 h on.
+    const saturdayNine = Date.parse("2026-10-24T08:00:00Z");
+    const tuesdayNine = "2026-10-27T09:00:00.000Z";
+    expect(await inTimeZone("Europe/London", () => new Date(daysAfter(saturdayNine, 3)).toISOString())).toBe(tuesdayNine);
+    const t = setup();
+    t.advance(saturdayNine);
+    const reminder = await inTimeZone("Europe/London", () => t.reminders.set("m1", 3));
+    expect(new Date(reminder.dueAt).toISOString()).toBe(tuesdayNine);
   });
 });

@@ -27,6 +27,16 @@ const MAX_REMINDERS = 500;
 /** A reminder whose email the tracker never heard of this long after it was due was never sent: dropped. */
 const UNSENT_GRACE_MS = 7 * DAY_MS;
 
+/**
+ * The same local time `days` calendar days after `at`: "in 3 days" at 9:00 is 9:00, across a daylight saving change
+ * too (72 hours would be 8:00 or 10:00).
+ */
+export function daysAfter(at: number, days: number): number {
+  const date = new Date(at);
+  date.setDate(date.getDate() + days);
+  return date.getTime();
+}
+
 export interface Reminder {
   trackingId: string;
   days: number;
@@ -103,7 +113,7 @@ export class Reminders {
         trackingId,
         days,
         setAt: now,
-        dueAt: now + days * DAY_MS,
+        dueAt: daysAfter(now, days),
         ...(previous?.subject !== undefined
           ? { subject: previous.subject, recipients: previous.recipients ?? [], addresses: previous.addresses }
           : {}),
@@ -187,7 +197,7 @@ export class Reminders {
         }
         // The wait counts from the send: a reminder set long before sending comes due that much later.
         const sentAt = detail.sentAt ? Date.parse(detail.sentAt) : reminder.setAt;
-        const dueAt = Math.max(reminder.dueAt, sentAt + reminder.days * DAY_MS);
+        const dueAt = Math.max(reminder.dueAt, daysAfter(sentAt, reminder.days));
         if (dueAt > now) {
           moved.set(reminder.trackingId, dueAt);
           continue;

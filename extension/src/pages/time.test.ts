@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { inTimeZone } from "../time-zone.test-support";
 import { relativeTime, shortUrl } from "./time";
 
 const NOW = Date.parse("2026-11-29T15:00:00Z");
@@ -28,17 +29,12 @@ describe("times and links for people", () => {
     expect(relativeTime(new Date(2026, 10, 22, 23, 59).toISOString(), late)).toBe("3 days ago");
   });
 
-  it("says hours for a time earlier on a day of 25 hours", () => {
-    // process.env.TZ is read again by Node when set; Europe/London left summer time on 2026-10-25 at 2:00.
-    const zone = process.env.TZ;
-    process.env.TZ = "Europe/London";
-    try {
+  it("says hours for a time earlier on a day of 25 hours", async () => {
+    // Europe/London left summer time on 2026-10-25 at 2:00.
+    await inTimeZone("Europe/London", () => {
       const lateThatDay = Date.parse("2026-10-25T23:30:00Z");
       expect(relativeTime(new Date(lateThatDay - 24.5 * 3_600_000).toISOString(), lateThatDay)).toBe("25 h ago");
-    } finally {
-      if (zone === undefined) delete process.env.TZ;
-      else process.env.TZ = zone;
-    }
+    });
   });
 
   it("shortens a link to its host and path", () => {
