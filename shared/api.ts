@@ -4,6 +4,7 @@ import { z } from "zod";
 import { isEmailAddress } from "./email";
 import type { EventKind, EventLabel } from "./labels";
 import { isAcceptableDestination, MAX_LINK_INDEX, TRACKING_ID_PATTERN } from "./protocol";
+import { isTimeZone } from "./time-zone";
 
 export { COUNTED_LABELS, EVENT_KINDS, EVENT_LABELS, type EventKind, type EventLabel, SENDER_WINDOW_MS } from "./labels";
 
@@ -196,6 +197,8 @@ export const followUpsQuery = z.object({
 export const dailyActivityQuery = z.object({
   days: z.coerce.number().int().min(1).max(90).default(30),
   offset: z.coerce.number().int().min(-840).max(840).default(0),
+  /** The rep's IANA time zone ("Europe/London"): its days follow its daylight saving changes, where `offset` cannot. */
+  zone: z.string().max(64).refine(isTimeZone, "not a time zone this tracker knows").optional(),
 });
 
 export type CreateAccountRequest = z.input<typeof createAccountRequest>;

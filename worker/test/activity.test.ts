@@ -1,7 +1,9 @@
 // /api/activity: the popup's digest, the follow-up list and the daily chart, on the real migrations and queue.
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { DailyActivityResponse, FollowUpsResponse, MessagesResponse, RecentActivityResponse } from "../../shared/api";
 import { mintTrackingId } from "../../shared/protocol";
+import { localDays } from "../src/local-days";
 import { clickLink, createAccount, openPixel, reply, sentMessage, waitForEvents } from "./helpers";
 
 const DAY = 86_400_000;
@@ -100,6 +102,55 @@ describe("daily activity", () => {
     expect(body.days[6]).toMatchObject({ opens: 2, clicks: 1 });
     expect(body.days.slice(0, 6).every((d) => d.opens === 0 && d.clicks === 0)).toBe(true);
     expect(body.days[6]?.day).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+  });
+});
+
+describe("the rep's local days", () => {
+  const hour = 3_600_000;
+  const utc = (iso: string) => Date.parse(iso);
+
+  it("follow the time zone's daylight saving changes: the day summer time ends lasts 25 hours", () => {
+    // Europe/London left summer time on 2026-10-25 at 2:00 (01:00 UTC).
+    const days = localDays(3, utc("2026-10-26T12:00:00Z"), { zone: "Europe/London" });
+    expect(days).toEqual([
+      { day: "2026-10-24", start: utc("2026-10-23T23:00:00Z"), end: utc("2026-10-24T23:00:00Z") },
+      { day: "2026-10-25", start: utc("2026-10-24T23:00:00Z"), end: utc("2026-10-26T00:00:00Z") },
+      { day: "2026-10-26", start: utc("2026-10-26T00:00:00Z"), end: utc("2026-10-27T00:00:00Z") },
+    ]);
+    // America/New_York began summer time on 2026-03-08 at 2:00: a day of 23 hours.
+    const [march8] = localDays(1, utc("2026-03-08T20:00:00Z"), { zone: "America/New_York" });
+    expect(march8 && [march8.day, (march8.end - march8.start) / hour]).toEqual(["2026-03-08", 23]);
+  });
+
+  it("start at a zone's midnight on either side of UTC's date, and at a fixed offset without a zone", () => {
+    // Kathmandu is 5:45 ahead: at 20:00 UTC it is already the next day there.
+    expect(localDays(1, utc("2026-12-04T20:00:00Z"), { zone: "Asia/Kathmandu" })).toEqual([
+      { day: "2026-12-05", start: utc("2026-12-04T18:15:00Z"), end: utc("2026-12-05T18:15:00Z") },
+    ]);
+    expect(localDays(2, utc("2026-10-26T12:00:00Z"), { offsetMinutes: -60 }).map((d) => (d.end - d.start) / hour)).toEqual([24, 24]);
+  });
+});
+
+describe("daily activity by time zone", () => {
+  it("counts each hit on the local day it fell in, a day that a daylight saving change lengthens included", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account, { sentAt: new Date(Date.now() - 3 * 86_400_000).toISOString() });
+    // Kathmandu's midnight, a quarter past a UTC hour, splits today from yesterday there.
+    const [yesterday, today] = localDays(2, Date.now(), { zone: "Asia/Kathmandu" });
+    const at = [(yesterday?.end ?? 0) - 60_000, (yesterday?.end ?? 0) + 60_000, Math.min(Date.now(), (today?.start ?? 0) + 1)];
+    await env.DB.batch(
+      at.map((occurred, n) =>
+        env.DB.prepare(
+          `INSERT INTO events (event_id, account_id, message_id, kind, occurred_at, inserted_at, request_label, label)
+           VALUES (?1, ?2, ?3, 'open', ?4, ?4, 'human', 'human')`,
+        ).bind(`e-day-${n}`, account.accountId, message.id, occurred),
+      ),
+    );
+    const { status, body } = await account.json<DailyActivityResponse>("GET", "/api/activity/daily?days=7&zone=Asia/Kathmandu");
+    expect(status).toBe(200);
+    expect(body.days.map((d) => d.day)).toEqual(localDays(7, Date.now(), { zone: "Asia/Kathmandu" }).map((d) => d.day));
+    expect(body.days.slice(-2).map((d) => d.opens)).toEqual([1, 2]);
+    expect((await account.json("GET", "/api/activity/daily?zone=Mars/Olympus_Mons")).status).toBe(400);
   });
 });
 

@@ -173,7 +173,8 @@ export function trackerApi(trackerUrl: string, token?: string, fetch: typeof glo
     // The popup's digest, the follow-up list and the dashboard's chart (digest.ts, follow-ups.ts).
     recentActivity: (days: number) => call(() => client.activity.recent.$get({ query: query({ days, limit: 20 }) }, init())),
     followUps: (days: number) => call(() => client.activity["follow-ups"].$get({ query: query({ days, limit: 200 }) }, init())),
-    dailyActivity: (days: number, offset: number) => call(() => client.activity.daily.$get({ query: query({ days, offset }) }, init())),
+    dailyActivity: (days: number, offset: number, zone?: string) =>
+      call(() => client.activity.daily.$get({ query: query({ days, offset, zone }) }, init())),
     /** A CSV export, every part in turn (docs/protocol.md §14), as one text. */
     exportCsv: async (name: "messages" | "events" | "contacts") => {
       let csv = "";

@@ -2,7 +2,7 @@
 // one message's whole story for the dashboard's message page, and counted opens and clicks per day for its chart.
 // Each entry carries the Gmail address of its thread, in the account that sent it, so a page opens it in one click.
 import { z } from "zod";
-import type { DailyActivity, DigestItem, MessageDetail } from "../../../shared/api";
+import { type DailyActivity, type DigestItem, dailyActivityQuery, type MessageDetail } from "../../../shared/api";
 import { parseTrackingId } from "../../../shared/protocol";
 import { DEFAULT_GMAIL_ACCOUNT, gmailThreadUrl } from "../gmail-ids";
 import type { TrackerAccess } from "./credentials";
@@ -42,12 +42,20 @@ export function digestPageHandlers(deps: DigestDeps) {
       return { ...detail, threadUrl: await threadUrl(input.trackingId, detail.threadId) };
     }),
 
-    /** The dashboard's chart: the last `days` (7 to 90) by the browser's local day, `offset` its UTC offset in minutes. */
+    /**
+     * The dashboard's chart: the last `days` (7 to 90) by the browser's local day, `offset` its UTC offset in minutes
+     * now and `zone` its time zone, which also knows the daylight saving changes (a zone the tracker refuses is left
+     * out, and the offset counts alone).
+     */
     dailyActivity: handler(
-      z.object({ days: wholeWithin(7, 90, 30), offset: wholeWithin(-840, 840, 0) }),
+      z.object({
+        days: wholeWithin(7, 90, 30),
+        offset: wholeWithin(-840, 840, 0),
+        zone: dailyActivityQuery.shape.zone.catch(undefined),
+      }),
       async (input): Promise<{ days: DailyActivity[] }> => {
         const c = await deps.requireCredentials();
-        return deps.tracker(c).dailyActivity(input.days, input.offset);
+        return deps.tracker(c).dailyActivity(input.days, input.offset, input.zone);
       },
     ),
   };

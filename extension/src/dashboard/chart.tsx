@@ -55,7 +55,8 @@ export function ActivityChart({ days = 30 }: { days?: number }) {
   const [data, setData] = useState<DailyActivity[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => {
-    callFromPage("dailyActivity", { days, offset: new Date().getTimezoneOffset() }).then(
+    const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+    callFromPage("dailyActivity", { days, offset: new Date().getTimezoneOffset(), zone }).then(
       (r) => setData(r.days),
       (e: unknown) => setError(errorText(e)),
     );

@@ -98,24 +98,27 @@ export async function awaitingReply(
   return results;
 }
 
+/** A quarter of an hour: every UTC offset in use is a whole number of them, so a local day is too. */
+export const QUARTER_HOUR_MS = 900_000;
+
 /**
- * Counted opens and clicks per local day (`offsetMs`: local time minus UTC) since `since`; days with none are absent.
- * Of registered emails only, as every other count: a hit of an email not registered (yet, or ever) has not met the
- * rules that need the email (the send time, its links), so it is not known to be a person's.
+ * Counted opens and clicks of live, registered messages since `since`, per quarter hour (its number since the epoch),
+ * oldest first: the caller sums them into the rep's local days, whatever their length. Of registered emails only, as
+ * every other count: a hit of an email not registered (yet, or ever) has not met the rules that need the email (the
+ * send time, its links), so it is not known to be a person's.
  */
-export async function dailyCounts(
+export async function quarterHourCounts(
   db: D1Database,
   accountId: string,
   since: number,
-  offsetMs: number,
-): Promise<{ day: number; opens: number; clicks: number }[]> {
+): Promise<{ quarter: number; opens: number; clicks: number }[]> {
   const { results } = await db
     .prepare(
-      `SELECT CAST((e.occurred_at + ?3) / 86400000 AS INTEGER) AS day, sum(e.kind = 'open') AS opens, sum(e.kind = 'click') AS clicks
+      `SELECT CAST(e.occurred_at / ${QUARTER_HOUR_MS} AS INTEGER) AS quarter, sum(e.kind = 'open') AS opens, sum(e.kind = 'click') AS clicks
        FROM events e JOIN messages m ON m.id = e.message_id
-       WHERE e.occurred_at >= ?2 AND e.account_id = ?1 AND e.label IN (${COUNTED_SQL}) AND ${LIVE} GROUP BY day ORDER BY day`,
+       WHERE e.occurred_at >= ?2 AND e.account_id = ?1 AND e.label IN (${COUNTED_SQL}) AND ${LIVE} GROUP BY quarter ORDER BY quarter`,
     )
-    .bind(accountId, since, Math.trunc(offsetMs) || 0)
-    .all<{ day: number; opens: number; clicks: number }>();
+    .bind(accountId, since)
+    .all<{ quarter: number; opens: number; clicks: number }>();
   return results;
 }

@@ -14,9 +14,10 @@ import {
   recentActivityQuery,
 } from "../../../shared/api";
 import { requireAccount } from "../auth";
-import { awaitingReply, clickedLinks, dailyCounts, machineHitCounts, recentlyActive } from "../db/activity";
+import { awaitingReply, clickedLinks, machineHitCounts, QUARTER_HOUR_MS, quarterHourCounts, recentlyActive } from "../db/activity";
 import type { AppEnv } from "../env";
 import { validated } from "../http";
+import { localDays } from "../local-days";
 import { listItems, statuses } from "../status";
 import { iso } from "../time";
 
@@ -81,18 +82,18 @@ export const activityRoute = new Hono<AppEnv>()
     return c.json(body);
   })
   .get("/daily", validated("query", dailyActivityQuery), async (c) => {
-    const { days, offset } = c.req.valid("query");
-    // getTimezoneOffset is minutes west of UTC: local time is UTC minus it.
-    const offsetMs = -offset * 60_000;
-    const today = Math.floor((Date.now() + offsetMs) / DAY_MS);
-    const first = today - days + 1;
-    const counts = new Map((await dailyCounts(c.env.DB, c.get("account").id, first * DAY_MS - offsetMs, offsetMs)).map((d) => [d.day, d]));
-    const body: DailyActivityResponse = {
-      days: Array.from({ length: days }, (_, i) => {
-        const day = first + i;
-        const found = counts.get(day);
-        return { day: new Date(day * DAY_MS).toISOString().slice(0, 10), opens: found?.opens ?? 0, clicks: found?.clicks ?? 0 };
-      }),
-    };
+    const { days, offset, zone } = c.req.valid("query");
+    // getTimezoneOffset is minutes west of UTC; a zone, where the extension sends one, also knows its changes.
+    const spans = localDays(days, Date.now(), zone ? { zone } : { offsetMinutes: offset });
+    const body: DailyActivityResponse = { days: spans.map(({ day }) => ({ day, opens: 0, clicks: 0 })) };
+    let i = 0;
+    for (const { quarter, opens, clicks } of await quarterHourCounts(c.env.DB, c.get("account").id, spans[0]?.start ?? 0)) {
+      const at = quarter * QUARTER_HOUR_MS;
+      while (i < spans.length && at >= (spans[i]?.end ?? 0)) i++;
+      const total = body.days[i];
+      if (!total) break;
+      total.opens += opens;
+      total.clicks += clicks;
+    }
     return c.json(body);
   });
