@@ -309,6 +309,28 @@ describe("sent list marks", () => {
     ]);
   });
 
+  it("a row Gmail reuses for another thread loses the old thread's mark at once, and keeps none when the read fails", async () => {
+    page([row("a1", "One")]);
+    let fail = false;
+    const list = new ThreadListMarks(document, async (ids) => {
+      if (fail) throw new Error("tracker down");
+      return ids.includes("a1") ? [status("a1", { state: "opened", openCount: 4 })] : [];
+    });
+    list.scan();
+    await list.flush();
+    expect(marks()).toEqual([["a1", "opened", "4"]]);
+    // Gmail reuses the row element for another thread (an untracked one), its subject span rewritten in place.
+    const carrier = document.querySelector("[data-legacy-thread-id]") as Element;
+    carrier.setAttribute("data-legacy-thread-id", "b2");
+    carrier.setAttribute("data-thread-id", `#thread-f:${BigInt("0xb2")}`);
+    fail = true;
+    list.scan();
+    expect(marks()).toEqual([]);
+    await list.flush();
+    list.stop();
+    expect(marks()).toEqual([]);
+  });
+
   it("after a failed read, asks again after a wait that doubles, not at once in a loop; news or navigation asks at once", async () => {
     vi.useFakeTimers();
     try {

@@ -153,10 +153,9 @@ export class ThreadListMarks {
         continue;
       }
       const entry = this.entries.get(ids.key);
-      if (entry) {
-        this.keep(ids.key, entry);
-        applyMark(row, entry.mark);
-      }
+      if (entry) this.keep(ids.key, entry);
+      // A row Gmail reused for a thread not known yet loses the mark of the thread it showed before.
+      applyMark(row, entry?.mark ?? null);
       if ((!entry || now - entry.at > ROW_TTL_MS) && !this.inFlight.has(ids.key)) this.pending.set(ids.key, ids.ids);
     }
     if (this.pending.size > 0 && now >= this.retryAt) this.queueFlush();
