@@ -369,6 +369,32 @@ describe("conversation panel across navigation", () => {
   });
 });
 
+describe("conversation panel, when the feature stops", () => {
+  it("a read answered after the stop draws nothing: the next run's panel is the only one", async () => {
+    conversation();
+    const runtime = (globalThis as { chrome: { runtime: { sendMessage?: unknown } } }).chrome.runtime;
+    const answers: ((value: unknown) => void)[] = [];
+    runtime.sendMessage = () => new Promise((resolve) => answers.push(resolve));
+    const context = { options: { ...DEFAULT_OPTIONS, trackerUrl: "https://t.example" } };
+    const first = new AbortController();
+    const second = new AbortController();
+    try {
+      conversationPanel.init(first.signal, context);
+      expect(answers).toHaveLength(1);
+      // The options change while the detail is being read: every feature stops and starts again.
+      first.abort();
+      conversationPanel.init(second.signal, context);
+      for (const answer of answers.splice(0)) answer({ ok: true, value: DETAIL });
+      await flush();
+      await flush();
+      expect([...document.querySelectorAll(".mt-panel")].map((panel) => panel.getAttribute("data-mt-open-count"))).toEqual(["2"]);
+    } finally {
+      second.abort();
+      delete runtime.sendMessage;
+    }
+  });
+});
+
 describe("conversation panel, when the panels are looked for", () => {
   it("once for each insertion of messages or of a body with our pixel, never for HTML Gmail only builds", async () => {
     document.body.innerHTML = "";

@@ -250,6 +250,8 @@ export class ConversationPanels {
   private readonly failures = new Map<string, { count: number; retryAt: number; reason: string }>();
   /** No tracker connected: nothing is read until the feed brings news or the features restart (a reconnect). */
   private disconnected = false;
+  /** The feature stopped: a read or a retry still out then draws nothing (the next run draws its own panels). */
+  stopped = false;
   requests = 0;
 
   constructor(
@@ -265,7 +267,7 @@ export class ConversationPanels {
   scan(): void {
     // A message's id is a neutralised pixel of ours in it: with none in the page (most conversations), no message has
     // one, and one query answers for all of them.
-    if (!this.doc.querySelector(NEUTRALISED_PIXELS)) return;
+    if (this.stopped || !this.doc.querySelector(NEUTRALISED_PIXELS)) return;
     for (const message of queryAll(this.doc, "conversationMessage")) {
       const id = messageTrackingId(message);
       if (!id) continue;
@@ -390,6 +392,7 @@ export const conversationPanel: Feature = {
     signal.addEventListener(
       "abort",
       () => {
+        panels.stopped = true;
         for (const panel of document.querySelectorAll(".mt-panel")) panel.remove();
       },
       { once: true },
