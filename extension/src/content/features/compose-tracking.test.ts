@@ -254,6 +254,26 @@ describe("compose tracking: the options changed while a compose is open", () => 
   });
 });
 
+describe("compose tracking: the toolbar's toggles", () => {
+  it("Ctrl+Enter or Cmd+Enter with a toggle focused still reaches Gmail's compose, which sends; other keys stay ours", async () => {
+    backgroundMinting(TRACKING_ID);
+    openDialog({ subject: "Intro", body: "Hi" });
+    start();
+    await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-tracking-id")).toBe(TRACKING_ID));
+    const gmailSaw: string[] = [];
+    document.querySelector(".M9")?.addEventListener("keydown", (event) => {
+      const key = event as KeyboardEvent;
+      gmailSaw.push(`${key.ctrlKey ? "Ctrl+" : ""}${key.metaKey ? "Cmd+" : ""}${key.key}`);
+    });
+    // The rep turns opens off (the toggle takes the focus), then sends with the keyboard.
+    const toggle = document.querySelector(".mt-toggle-open") as HTMLElement;
+    toggle.click();
+    for (const init of [{ key: "Enter", ctrlKey: true }, { key: "Enter", metaKey: true }, { key: "Enter" }, { key: " " }])
+      toggle.dispatchEvent(new KeyboardEvent("keydown", { ...init, bubbles: true }));
+    expect(gmailSaw).toEqual(["Ctrl+Enter", "Cmd+Enter"]);
+  });
+});
+
 describe("compose tracking: what the rep is told of a send", () => {
   const DANA = `<div role="option" data-hovercard-id="dana@acme.example"><span>Dana</span></div>`;
 

@@ -394,8 +394,13 @@ class ComposeSession {
     button.className = `mt-toggle ${className}`;
     button.textContent = label;
     button.setAttribute("aria-pressed", "false");
-    // Ours alone: Gmail must not treat a toggle click as a click in its compose (e.g. a send-button neighbour).
-    for (const type of ["mousedown", "mouseup", "keydown"]) button.addEventListener(type, (e) => e.stopPropagation());
+    // Ours alone: Gmail must not treat a toggle click as a click in its compose (e.g. a send-button neighbour). But
+    // Ctrl/Cmd+Enter, the send shortcut, goes on to Gmail: a toggle keeps the focus once clicked.
+    for (const type of ["mousedown", "mouseup", "keydown"])
+      button.addEventListener(type, (e) => {
+        const key = e as KeyboardEvent;
+        if (key.key !== "Enter" || !(key.ctrlKey || key.metaKey)) e.stopPropagation();
+      });
     button.addEventListener(
       "click",
       guarded("toggle", (event: Event) => {
