@@ -92,6 +92,16 @@ describe("conversation panel", () => {
     expect([more.hidden, head.getAttribute("aria-expanded")]).toEqual([true, "false"]);
   });
 
+  it("says on its line that the email bounced, and why when the notice said, as the Sent list's red mark does", () => {
+    const bounced = { ...DETAIL, state: "bounced" as const, openCount: 0, clickCount: 0, opens: [], links: [] };
+    const head = (detail: MessageDetail) =>
+      renderPanel(document, ID, detail, { stop: () => {}, remove: () => {} }).querySelector(".mt-panel-head")?.textContent;
+    expect(head({ ...bounced, bounce: { kind: "hard", reason: "550 5.1.1 user unknown", recipients: [] } })).toBe(
+      "TrackingNot opened yetBounced: 550 5.1.1 user unknown",
+    );
+    expect(head({ ...bounced, bounce: { kind: "soft", recipients: [] } })).toBe("TrackingNot opened yetBounced");
+  });
+
   it("renders the open count, the timeline with machine and sender opens dimmed and explained, and each link's clicks", () => {
     const panel = renderPanel(document, ID, DETAIL, { stop: () => {}, remove: () => {} });
     expect(panel.querySelector(".mt-panel-count")?.textContent).toBe("Opened 2 times");

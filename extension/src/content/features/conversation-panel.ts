@@ -69,6 +69,8 @@ export function panelMarkup(doc: Document, trackingId: string, detail: MessageDe
   );
   if (detail.clickTracking && clicks > 0) head.append(el(doc, "span", "mt-panel-clicks", `${clicks} click${clicks === 1 ? "" : "s"}`));
   if (detail.state === "stopped") head.append(el(doc, "span", "mt-dim", "Tracking stopped"));
+  // As the Sent list's red mark: a bounced email's "Not opened yet" must not read as an email still waiting.
+  if (detail.bounce) head.append(el(doc, "span", "mt-warning", `Bounced${detail.bounce.reason ? `: ${detail.bounce.reason}` : ""}`));
   const buttons = el(doc, "div", "mt-panel-actions");
   if (detail.state !== "stopped") {
     const stop = el(doc, "button", "mt-stop", "Stop tracking");
