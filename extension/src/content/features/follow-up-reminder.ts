@@ -8,6 +8,7 @@ import { toast } from "../ui";
 import { CARRIED_REMINDER_ATTRIBUTE, COMPOSE_READY_EVENT } from "./compose-tracking";
 
 const CONTROL_CLASS = "mt-remind";
+const NOTE = "days without reply";
 
 function addControl(toolbar: HTMLElement, defaultDays: number, signal: AbortSignal): void {
   const trackingId = toolbar.dataset.mtTrackingId;
@@ -40,7 +41,7 @@ function addControl(toolbar: HTMLElement, defaultDays: number, signal: AbortSign
   const note = doc.createElement("span");
   note.className = "mt-remind-note";
   note.hidden = true;
-  note.textContent = "days without reply";
+  note.textContent = NOTE;
   holder.append(button, days, note);
 
   /** Keeps the control's state in the background; `carried`: a reminder carried over, told in a toast once kept. */
@@ -50,9 +51,12 @@ function addControl(toolbar: HTMLElement, defaultDays: number, signal: AbortSign
     const id = holder.dataset.mtFor ?? "";
     const dayCount = `${n} day${n === 1 ? "" : "s"}`;
     holder.dataset.mtState = "saving";
-    callFromGmail("remindIfNoReply", { trackingId: id, days: on && Number.isInteger(n) ? n : null }).then(
+    // Days the background cannot keep (2.5, 0, none) are refused by it and said here, never sent as "off": the reminder
+    // set before would be dropped behind a control that still shows it on.
+    callFromGmail("remindIfNoReply", { trackingId: id, days: on ? n : null }).then(
       () => {
         holder.dataset.mtState = on ? "set" : "off";
+        note.textContent = NOTE;
         button.title = on ? `A reminder comes if nobody replies in ${dayCount}` : "Remind me if nobody replies";
         if (carried)
           toast(
@@ -64,6 +68,7 @@ function addControl(toolbar: HTMLElement, defaultDays: number, signal: AbortSign
         const why = error instanceof Error ? error.message : String(error);
         holder.dataset.mtState = "error";
         button.title = `The reminder was not kept: ${why}`;
+        note.textContent = `${NOTE}: not kept: ${why}`;
         if (carried) toast(doc, `Mailtracker: the follow-up reminder of the email you took back with Undo was not set again (${why}).`);
       },
     );

@@ -1,0 +1,54 @@
+// @vitest-environment happy-dom
+// The compose's "Remind me" control: what the rep sees of the reminder the background keeps (or refuses).
+import { afterEach, describe, expect, it, vi } from "vitest";
+
+const callFromGmail = vi.hoisted(() => {
+  (globalThis as { chrome?: unknown }).chrome = { runtime: { id: "unit-test" } };
+  return vi.fn(async (_type: string, _input: unknown): Promise<unknown> => undefined);
+});
+vi.mock("../../messaging", async (importOriginal) => ({ ...(await importOriginal<typeof import("../../messaging")>()), callFromGmail }));
+
+import { DEFAULT_OPTIONS, pickDays } from "../../options-store";
+import { followUpReminder } from "./follow-up-reminder";
+
+const controllers: AbortController[] = [];
+
+afterEach(() => {
+  for (const controller of controllers.splice(0)) controller.abort();
+  document.body.innerHTML = "";
+  callFromGmail.mockReset();
+});
+
+describe("follow-up reminder control", () => {
+  it("days the background cannot keep (2.5) are said on the control, not taken as the reminder turned off", async () => {
+    // The background's handler (follow-ups.ts remindIfNoReply): null turns it off, other days must be 1 to 365 whole.
+    const kept: (number | null)[] = [];
+    callFromGmail.mockImplementation(async (_type, input) => {
+      const { days } = input as { days: number | null };
+      if (days !== null && pickDays(days) === undefined) throw new Error("a reminder waits 1 to 365 days");
+      kept.push(days);
+      return { reminder: null };
+    });
+    document.body.innerHTML = `<div class="mt-toolbar" data-mt-tracking-id="t1"><button class="mt-toggle mt-toggle-open">Opens</button><span class="mt-status"></span></div>`;
+    const controller = new AbortController();
+    controllers.push(controller);
+    followUpReminder.init(controller.signal, { options: DEFAULT_OPTIONS });
+    const button = document.querySelector(".mt-toggle-remind") as HTMLButtonElement;
+    const days = document.querySelector(".mt-remind-days") as HTMLInputElement;
+    button.click();
+    await vi.waitFor(() => expect(kept).toEqual([3]));
+    days.value = "2.5";
+    days.dispatchEvent(new Event("change"));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    // The reminder of 3 days was not dropped behind a control that still shows it on.
+    expect(kept).toEqual([3]);
+    expect(button.getAttribute("aria-pressed")).toBe("true");
+    expect(document.querySelector(".mt-remind")?.textContent).toContain("not kept: a reminder waits 1 to 365 days");
+    expect(button.title).toBe("The reminder was not kept: a reminder waits 1 to 365 days");
+    // Whole days again: kept, and said so.
+    days.value = "5";
+    days.dispatchEvent(new Event("change"));
+    await vi.waitFor(() => expect(kept).toEqual([3, 5]));
+    expect(document.querySelector(".mt-remind")?.textContent).not.toContain("not kept");
+  });
+});
