@@ -277,6 +277,29 @@ describe("compose tracking: the toolbar's toggles", () => {
 describe("compose tracking: what the rep is told of a send", () => {
   const DANA = `<div role="option" data-hovercard-id="dana@acme.example"><span>Dana</span></div>`;
 
+  it("an email the rep sent untracked by choice (tracking off by default) gets no toast; one that could not be tracked does", async () => {
+    backgroundMinting("a2b3c4d5e6f7g2h3.1.4LDu4_P75rb0-bn3_L9-_s.x_Ogkr_Kc4K3JM6YxN3p0M");
+    const off = { ...DEFAULT_OPTIONS, openTrackingByDefault: false, clickTrackingByDefault: false };
+    openDialog({ subject: "Lunch?", chips: DANA, body: "Hi" });
+    start({ ...off, excludedRecipientDomains: ["acme.example"] });
+    await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-tracking-id")).not.toBeNull());
+    clickSend();
+    document.querySelector('[role="dialog"]')?.remove();
+    await flush();
+    expect(toasts()).toEqual([expect.stringContaining('"Lunch?": Not tracked: dana@acme.example is at an excluded domain')]);
+    for (const toast of document.querySelectorAll(".mt-toast")) toast.remove();
+
+    openDialog({ subject: "Lunch again?", chips: DANA, body: "Hi" });
+    for (const controller of started.splice(0)) controller.abort();
+    start(off);
+    await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-tracking-id")).not.toBeNull());
+    expect(document.querySelector(".mt-toggle-open")?.getAttribute("aria-pressed")).toBe("false");
+    clickSend();
+    document.querySelector('[role="dialog"]')?.remove();
+    await flush();
+    expect(toasts()).toEqual([]);
+  });
+
   it("links not signed in time: told after Gmail removes the compose, not only on the toolbar that leaves with it", async () => {
     // An id of its own: the module keeps each send it prepared by id, and other tests send TRACKING_ID.
     backgroundMinting("a2b3c4d5e6f7g2h3.1.7OGx7_S08ue3-eq6_O2-_v.a_Rjnu_Nf7N6MP9BaQ6s3P"); // and no link signed yet

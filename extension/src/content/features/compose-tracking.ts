@@ -572,7 +572,8 @@ class ComposeSession {
     });
     if (!this.trackingId || (!state.open && !state.click)) {
       const reason = state.reason ?? "Not tracked: tracking is off for this email";
-      this.setStatus(reason, "event");
+      // Off by the rep's choice, the toggles say so already: no toast after each such email once the compose goes.
+      this.setStatus(reason, state.reason ? "event" : "state");
       if (this.trackingId) applyTracking(this.body, this.plan(false, false));
       this.sending = null;
       this.sentUntracked = !viaSchedule;
