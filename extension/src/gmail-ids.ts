@@ -45,6 +45,11 @@ export function legacyThreadId(threadId: string): string | null {
   return hex;
 }
 
+/** The id to register a thread by: its legacy id when `id` is one or its number ("thread-f:<decimal>"), else `id`. */
+export function registeredThreadId(id: string | null): string | null {
+  return id && (legacyThreadId(id) ?? id);
+}
+
 /**
  * Both ids the tracker knows a thread of a tracked email by: the legacy one, and Gmail's sync id when it is no number
  * of it (`syncThreadId`, "thread-a:r…": a Sent row may carry only that one).

@@ -19,7 +19,7 @@
 import type { RegisterMessageRequest } from "../../../../shared/api";
 import { isEmailAddress } from "../../../../shared/email";
 import { pixelUrl } from "../../../../shared/protocol";
-import { gmailId, legacyThreadId } from "../../gmail-ids";
+import { gmailId, legacyThreadId, registeredThreadId } from "../../gmail-ids";
 import { callFromGmail, ExtensionReloaded } from "../../messaging";
 import { hostMatchesDomains, type Options } from "../../options-store";
 import { type GmailSendAnswered, onPageEvent, type Recipient } from "../../page-world/events";
@@ -223,7 +223,7 @@ function onGmailSent(sent: SentMessageIds[], options: Options): void {
       // An answer without the legacy id (unread, or a shape Gmail changed) still gives it when the sync id is its
       // number ("thread-f:<decimal>"): a conversation names its thread by the legacy id alone.
       const sync = gmailId(item.threadId);
-      const threadId = gmailId(item.legacyThreadId) ?? (sync && (legacyThreadId(sync) ?? sync));
+      const threadId = gmailId(item.legacyThreadId) ?? registeredThreadId(sync);
       // Gmail's own id of the thread too, unless it is the legacy id's number: a Sent row may carry only it.
       const syncThreadId = sync !== null && sync !== threadId && legacyThreadId(sync) !== threadId ? sync : null;
       const messageId = gmailId(item.legacyMessageId) ?? gmailId(item.messageId);
@@ -585,8 +585,7 @@ class ComposeSession {
     if (result.unsigned.length > 0) debug("links not signed in time, sent unchanged:", result.unsigned);
     const subject = this.subject();
     const draft = gmailId((query(this.root, "draftInput", false) as HTMLInputElement | null)?.value);
-    const threadInput = gmailId((query(this.root, "threadInput", false) as HTMLInputElement | null)?.value);
-    const thread = threadInput && (legacyThreadId(threadInput) ?? threadInput);
+    const thread = registeredThreadId(gmailId((query(this.root, "threadInput", false) as HTMLInputElement | null)?.value));
     const recipients = composeRecipients(this.root).slice(0, 500);
     if (recipients.length === 0 && unreadRecipientsShown(this.root)) {
       // The To field shows recipients the selectors could not read: Gmail's send request is the second source.
