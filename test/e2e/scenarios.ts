@@ -904,6 +904,14 @@ export function defineScenarios(
           ["false", true],
           ["false", true],
         ]);
+        // The campaign and the opt-out link, which go only with a tracked email, say why when pointed at.
+        const why = `Not tracked: erin@${EXCLUDED_RECIPIENT_DOMAIN} is at an excluded domain`;
+        expect(
+          await gmail.evaluate(
+            (d) => [".mt-toggle-campaign", ".mt-toggle-optout"].map((c) => document.querySelector<HTMLElement>(`${d} ${c}`)?.title),
+            dialog,
+          ),
+        ).toEqual([`No campaign: ${why}`, `No opt-out link: ${why}`]);
         const count = google.sent.length;
         await gmail.press(`${dialog} [g_editable]`, "Control+Enter");
         const sent = await nextSend(count);

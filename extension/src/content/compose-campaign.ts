@@ -1,7 +1,12 @@
 // A compose window's optional campaign name: a toggle reveals a small input; kept for this compose and sent with
-// the registration as `campaign`.
+// the registration as `campaign`. Only a tracked email is registered: while tracking is off or locked for this one,
+// the input is hidden and the toggle disabled with the reason, and the name typed waits for tracking to come back.
 export class CampaignField {
   private name = "";
+  /** The rep opened the input. */
+  private open = false;
+  /** Why no campaign can go out (tracking off or locked), or null when one can. */
+  private why: string | null = null;
   readonly button: HTMLButtonElement;
   readonly input: HTMLInputElement;
 
@@ -28,13 +33,14 @@ export class CampaignField {
       });
     this.input.addEventListener("input", () => {
       this.name = this.input.value;
-      this.button.setAttribute("aria-pressed", String(this.campaign() !== undefined));
+      this.render();
     });
     this.button = makeToggle("mt-toggle-campaign", "Campaign", () => {
-      this.input.hidden = !this.input.hidden;
-      if (!this.input.hidden) this.input.focus();
+      this.open = !this.open;
+      this.render();
+      if (this.open) this.input.focus();
     });
-    this.button.title = "Name a campaign for this email";
+    this.render();
   }
 
   /** The campaign name, trimmed, or undefined when none. */
@@ -43,7 +49,19 @@ export class CampaignField {
     return name || undefined;
   }
 
-  setEnabled(enabled: boolean): void {
-    this.button.disabled = !enabled;
+  /** Whether this email is tracked, so can carry a campaign; `why` says why not, on the disabled toggle. */
+  setEnabled(enabled: boolean, why = ""): void {
+    this.why = enabled ? null : why;
+    this.render();
+  }
+
+  private render(): void {
+    const { why, input, button } = this;
+    const hidden = why !== null || !this.open;
+    // Written only when it changes: the compose watches `hidden` in its subtree, and refreshes the toolbar on each write.
+    if (input.hidden !== hidden) input.hidden = hidden;
+    button.disabled = why !== null;
+    button.setAttribute("aria-pressed", String(why === null && this.campaign() !== undefined));
+    button.title = why !== null ? `No campaign: ${why}` : "Name a campaign for this email";
   }
 }

@@ -69,3 +69,26 @@ describe("the opt-out link", () => {
     expect(body.innerHTML).toBe("");
   });
 });
+
+describe("the opt-out toggle", () => {
+  it("shows pressed only while a link will go out, says why not otherwise, and keeps the rep's choice for when it will", () => {
+    const optOut = new OptOutToggle({ ...DEFAULT_OPTIONS, optOutLinkByDefault: true }, toggle);
+    const shown = () => [optOut.button.getAttribute("aria-pressed"), optOut.button.disabled];
+    expect(shown()).toEqual(["true", false]);
+    expect(optOut.button.title).toContain("is added at the end of this email");
+
+    // Tracking locked (plain text mode) or turned off for this email: no link goes out, and the toggle says so.
+    optOut.setEnabled(false, "Plain text mode: this email is not tracked");
+    expect(shown()).toEqual(["false", true]);
+    expect(optOut.button.title).toBe("No opt-out link: Plain text mode: this email is not tracked");
+
+    // Tracking on again: the rep's own choice is back, on or off.
+    optOut.setEnabled(true);
+    expect(shown()).toEqual(["true", false]);
+    optOut.button.click();
+    optOut.setEnabled(false, "this email is not tracked (Opens and Clicks are off)");
+    optOut.setEnabled(true);
+    expect(shown()).toEqual(["false", false]);
+    expect(optOut.button.title).toBe("Add an opt-out link at the end of this email");
+  });
+});

@@ -38,9 +38,15 @@ export function applyOptOutLink(
   return block;
 }
 
-/** The compose toolbar's opt-out toggle, and the link it puts in (or takes out of) the body at send. */
+/**
+ * The compose toolbar's opt-out toggle, and the link it puts in (or takes out of) the body at send. The link goes only
+ * with a tracked email: while tracking is off or locked for this one, the toggle shows that none will go out, and why,
+ * and keeps the rep's own choice for when tracking is on again.
+ */
 export class OptOutToggle {
   private on: boolean;
+  /** Why no link can go out (tracking off or locked), or null when one can. */
+  private why: string | null = null;
   readonly button: HTMLButtonElement;
 
   constructor(
@@ -61,16 +67,22 @@ export class OptOutToggle {
     this.render();
   }
 
-  /** Tracking can be off for this email (plain text, excluded domain): then no opt-out link goes out either. */
-  setEnabled(enabled: boolean): void {
-    this.button.disabled = !enabled;
+  /** Whether this email is tracked, so can carry the link; `why` says why not, on the disabled toggle. */
+  setEnabled(enabled: boolean, why = ""): void {
+    this.why = enabled ? null : why;
+    this.render();
   }
 
   private render(): void {
-    this.button.setAttribute("aria-pressed", String(this.on));
-    this.button.title = this.on
-      ? `An opt-out link ("${this.options.optOutText}") is added at the end of this email`
-      : "Add an opt-out link at the end of this email";
+    const { why, on } = this;
+    this.button.disabled = why !== null;
+    this.button.setAttribute("aria-pressed", String(why === null && on));
+    this.button.title =
+      why !== null
+        ? `No opt-out link: ${why}`
+        : on
+          ? `An opt-out link ("${this.options.optOutText}") is added at the end of this email`
+          : "Add an opt-out link at the end of this email";
   }
 
   /** At the send, synchronously: the opt-out link goes in (tracked emails only) or out. */

@@ -272,6 +272,52 @@ describe("compose tracking: the toolbar's toggles", () => {
       toggle.dispatchEvent(new KeyboardEvent("keydown", { ...init, bubbles: true }));
     expect(gmailSaw).toEqual(["Ctrl+Enter", "Cmd+Enter"]);
   });
+
+  it("the opt-out link and the campaign, which go only with a tracked email, are shown unusable with the reason while tracking is off or locked, and come back as the rep left them", async () => {
+    const trackingId = "a2b3c4d5e6f7g2h3.1.3KCt3_O64qa9-am2_K8-_r.w_Nfjq_Jb3J2IL5XwM2o9L";
+    backgroundMinting(trackingId);
+    openDialog({ subject: "Intro", chips: `<div role="option" data-hovercard-id="dana@acme.example"><span>Dana</span></div>`, body: "Hi" });
+    start({ ...DEFAULT_OPTIONS, optOutLinkByDefault: true, excludedRecipientDomains: ["partner.example"] });
+    await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-tracking-id")).toBe(trackingId));
+    const button = (name: string) => document.querySelector(`.mt-toolbar .mt-toggle-${name}`) as HTMLButtonElement;
+    const input = document.querySelector(".mt-toolbar .mt-campaign") as HTMLInputElement;
+    const shown = () => ({
+      optOut: [button("optout").getAttribute("aria-pressed"), button("optout").disabled],
+      campaign: [button("campaign").getAttribute("aria-pressed"), button("campaign").disabled, input.hidden],
+    });
+    button("campaign").click();
+    input.value = "Q3 outreach";
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+    expect(shown()).toEqual({ optOut: ["true", false], campaign: ["true", false, false] });
+
+    // The rep turns off opens and clicks for this email: nothing is registered, so neither can go out.
+    button("open").click();
+    button("click").click();
+    expect(shown()).toEqual({ optOut: ["false", true], campaign: ["false", true, true] });
+    expect(button("optout").title).toBe("No opt-out link: this email is not tracked (Opens and Clicks are off)");
+    expect(button("campaign").title).toBe("No campaign: this email is not tracked (Opens and Clicks are off)");
+
+    // Clicks on again: both are back as the rep left them.
+    button("click").click();
+    expect(shown()).toEqual({ optOut: ["true", false], campaign: ["true", false, false] });
+
+    // A recipient at an excluded domain locks tracking: the same, with that reason.
+    document
+      .querySelector('[name="to"]')
+      ?.insertAdjacentHTML("beforeend", `<div role="option" data-hovercard-id="lee@partner.example"><span>Lee</span></div>`);
+    await vi.waitFor(() => expect(shown()).toEqual({ optOut: ["false", true], campaign: ["false", true, true] }));
+    expect(button("optout").title).toBe("No opt-out link: Not tracked: lee@partner.example is at an excluded domain");
+
+    document.querySelector('[data-hovercard-id="lee@partner.example"]')?.remove();
+    await vi.waitFor(() => expect(shown()).toEqual({ optOut: ["true", false], campaign: ["true", false, false] }));
+    clickSend();
+    document.querySelector('[role="dialog"]')?.remove();
+    await flush();
+    const sent = callFromGmail.mock.calls.filter(([type]) => type === "messageSent").map(([, input]) => input);
+    expect(sent).toEqual([
+      expect.objectContaining({ request: expect.objectContaining({ campaign: "Q3 outreach", optOutLink: true, clickTracking: true }) }),
+    ]);
+  });
 });
 
 describe("compose tracking: what the rep is told of a send", () => {

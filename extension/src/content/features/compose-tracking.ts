@@ -516,8 +516,11 @@ class ComposeSession {
       debugOnce("recipient-chips-missed", "the compose shows recipients but no recipient chip was read");
       this.setStatus("Recipients not recognised (Gmail may have changed): they are read from the email as it is sent");
     } else if (this.status.dataset.kind === "state") this.setStatus("");
-    this.campaign.setEnabled(!locked);
-    this.optOut.setEnabled(!locked);
+    // The campaign and the opt-out link go only with a tracked email (prepareSend): while it is not, they say why.
+    const tracked = state.open || state.click;
+    const why = state.reason ?? "this email is not tracked (Opens and Clicks are off)";
+    this.campaign.setEnabled(tracked, why);
+    this.optOut.setEnabled(tracked, why);
     this.warnings.recipientsChanged(recipients.emails);
   }
 
