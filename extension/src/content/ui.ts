@@ -38,7 +38,8 @@ const CSS = `
 .mt-panel ol,.mt-panel ul{margin:4px 0;padding-left:18px}
 .mt-dim{color:#80868b}
 .mt-panel .mt-why{font-style:italic}
-.mt-toast{position:fixed;left:16px;bottom:16px;z-index:2147483647;background:#323232;color:#fff;padding:10px 14px;border-radius:6px;font:13px Arial,sans-serif;max-width:420px}
+#mt-toasts{position:fixed;left:16px;bottom:16px;z-index:2147483647;display:grid;gap:8px;max-width:420px}
+.mt-toast{background:#323232;color:#fff;padding:10px 14px;border-radius:6px;font:13px Arial,sans-serif}
 `;
 
 export function ensureStyle(doc: Document): void {
@@ -60,12 +61,21 @@ export function formatTime(iso: string): string {
   return timeFormat.format(date);
 }
 
-/** A short notice at the bottom of the page, for what happens after the compose is gone (e.g. "sent untracked"). */
+/**
+ * A short notice at the bottom of the page, for what happens after the compose is gone (e.g. "sent untracked").
+ * Several at once (two composes closing) stack in one fixed holder, newest at the bottom, each readable.
+ */
 export function toast(doc: Document, text: string): void {
+  let holder = doc.getElementById("mt-toasts");
+  if (!holder) {
+    holder = doc.createElement("div");
+    holder.id = "mt-toasts";
+    doc.body?.append(holder);
+  }
   const element = doc.createElement("div");
   element.className = "mt-toast";
   element.setAttribute("role", "status");
   element.textContent = text;
-  doc.body?.appendChild(element);
+  holder.append(element);
   setTimeout(() => element.remove(), 8000);
 }
