@@ -14,6 +14,7 @@ import {
   MAX_ACTIVITY,
   MAX_AHEAD,
   MAX_NOTIFIED,
+  MAX_SEPARATE_NOTES,
   MIN_POLL_GAP_MS,
   NEWS_KEY,
   type Note,
@@ -343,6 +344,52 @@ describe("notifications from the events feed", () => {
     expect([a, b]).toEqual([2, 2]);
     expect(source.calls).toEqual(["0"]);
     expect(shown).toEqual(["open:y"]);
+  });
+});
+
+describe("many notifications at once", () => {
+  it("a poll that brings more than a few (a weekend closed) shows one summary, and nothing of it again at the next poll", async () => {
+    const area = memoryArea();
+    const subjects = ["Pricing", "Demo", "Renewal", "Intro", "Contract"];
+    const events = [
+      ...Array.from({ length: 10 }, (_, i) => event({ messageId: `m${i}`, subject: subjects[i % 5] as string })),
+      event({ messageId: "m0", kind: "click", linkIndex: 0, label: "human" }),
+      event({ messageId: "m9", kind: "click", linkIndex: 2, label: "human", subject: "Contract" }),
+    ];
+    const source = feed(events);
+    const first = poller(area, events, { source });
+    await first.instance.poll();
+    expect(first.shown).toEqual([
+      {
+        key: "summary:12:click:m9:2",
+        threadId: null, // a click on it opens the Sent list (gmailThreadUrl)
+        messageId: "m9",
+        title: "10 emails opened, 2 links clicked",
+        message: "“Contract”, “Pricing” and 3 other emails.",
+      },
+    ]);
+    // Every event is in the activity, and each counts as notified: the next poll brings only what is new.
+    expect((area.data[FEED_KEY] as FeedState).activity).toHaveLength(12);
+    events.push(event({ messageId: "m10", subject: "Follow-up" }));
+    const next = poller(area, events, { source, now: () => NOW + 60_000 });
+    await next.instance.poll();
+    expect(next.shown.map((n) => n.title)).toEqual(["Opened: Follow-up"]);
+  });
+
+  it("up to MAX_SEPARATE_NOTES from one poll are each shown on their own", async () => {
+    const events = Array.from({ length: MAX_SEPARATE_NOTES }, (_, i) => event({ messageId: `s${i}` }));
+    const { instance, shown } = poller(memoryArea(), events);
+    await instance.poll();
+    expect(shown.map((n) => n.key)).toEqual(["open:s0", "open:s1", "open:s2"]);
+  });
+
+  it("a summary of one kind names only it, and two emails by their subjects", async () => {
+    const events = Array.from({ length: 4 }, (_, i) => event({ messageId: `o${i}`, subject: i % 2 ? "Demo" : null }));
+    const { instance, shown } = poller(memoryArea(), events);
+    await instance.poll();
+    expect(shown.map(({ title, message }) => ({ title, message }))).toEqual([
+      { title: "4 emails opened", message: "“Demo”, “(no subject)”." },
+    ]);
   });
 });
 

@@ -52,6 +52,8 @@ export interface Note {
   messageId: string;
   title: string;
   message: string;
+  /** The email's subject as shown ("(no subject)" for none): a summary of several notes names them by it. */
+  subject?: string;
 }
 
 export const FEED_KEY = "feed";
@@ -113,12 +115,54 @@ export function noteFor(event: FeedEvent): Note {
     key: notificationKey(event),
     threadId: event.threadId,
     messageId: event.messageId,
+    subject,
     title: event.kind === "open" ? `Opened: ${subject}` : `Link clicked: ${subject}`,
     message:
       event.kind === "open"
         ? `${who(event.recipients)} opened “${subject}”.`
         : `${who(event.recipients)} clicked link ${(event.linkIndex ?? 0) + 1} in “${subject}”.`,
   };
+}
+
+/**
+ * More notes than this from one poll are shown as one summary (summaryNote). A poll after the browser was closed over
+ * a weekend, or a minute in which a mail-merge's emails are opened, can bring dozens of first opens: dozens of
+ * desktop notifications, stacked, are read by nobody and bury everything else on the rep's screen.
+ */
+export const MAX_SEPARATE_NOTES = 3;
+
+const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
+/**
+ * One notification for many: how many emails were opened and links clicked, and the newest emails' subjects. It
+ * names no thread, so a click on it opens the Sent list, where each email's mark tells the rest; the popup lists each
+ * event. `notes` are in the order the feed gave them, oldest first, and hold at least one.
+ */
+export function summaryNote(notes: readonly Note[]): Note {
+  const opens = notes.filter((note) => note.key.startsWith("open:")).length;
+  const clicks = notes.length - opens;
+  const newest = notes.at(-1) as Note;
+  const subjects = [...new Set(notes.map((note) => note.subject ?? "(no subject)").reverse())];
+  const named = subjects
+    .slice(0, 2)
+    .map((subject) => `“${subject}”`)
+    .join(", ");
+  const parts = [
+    opens > 0 ? count(opens, "email opened", "emails opened") : "",
+    clicks > 0 ? count(clicks, "link clicked", "links clicked") : "",
+  ];
+  return {
+    key: `summary:${notes.length}:${newest.key}`,
+    threadId: null,
+    messageId: newest.messageId,
+    title: parts.filter(Boolean).join(", "),
+    message: subjects.length > 2 ? `${named} and ${count(subjects.length - 2, "other email", "other emails")}.` : `${named}.`,
+  };
+}
+
+/** The notes of one poll as they are shown: each on its own, or one summary when there are too many. */
+export function notesToShow(notes: Note[]): Note[] {
+  return notes.length > MAX_SEPARATE_NOTES ? [summaryNote(notes)] : notes;
 }
 
 /**
@@ -373,7 +417,7 @@ export class FeedPoller {
         [FEED_KEY]: state,
         ...(threads.size > 0 ? { [NEWS_KEY]: { at: now(), threadIds: [...threads] } } : {}),
       });
-      for (const note of notes) await deps.show(note).catch((error: unknown) => console.warn("notification not shown", error));
+      for (const note of notesToShow(notes)) await deps.show(note).catch((error: unknown) => console.warn("notification not shown", error));
     }
     if (followUp !== null) deps.pollAt(followUp);
     if (failure) throw failure.error;
