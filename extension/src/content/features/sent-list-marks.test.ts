@@ -331,6 +331,21 @@ describe("sent list marks", () => {
     expect(marks()).toEqual([]);
   });
 
+  it("once stopped, an answer still on its way draws nothing (the feature's cleanup took every mark away)", async () => {
+    page([row("a1", "One")]);
+    let answer: (messages: MessageStatus[]) => void = () => undefined;
+    const list = new ThreadListMarks(document, () => new Promise((resolve) => (answer = resolve)));
+    list.scan();
+    const asked = list.flush();
+    list.stop();
+    for (const mark of document.querySelectorAll(".mt-mark")) mark.remove();
+    answer([status("a1", { state: "opened", openCount: 1 })]);
+    await asked;
+    expect(marks()).toEqual([]);
+    list.scan(); // Gmail re-renders the row after the feature stopped: still nothing
+    expect(marks()).toEqual([]);
+  });
+
   it("after a failed read, asks again after a wait that doubles, not at once in a loop; news or navigation asks at once", async () => {
     vi.useFakeTimers();
     try {

@@ -145,6 +145,8 @@ export class ThreadListMarks {
 
   /** Marks every row whose state is known, synchronously; queues one request for the rest. */
   scan(): void {
+    // Stopped: the cleanup took the marks away, and an answer still on its way must not draw them again.
+    if (this.stopped) return;
     const now = this.now();
     for (const row of queryAll(this.doc, "threadRow")) {
       const ids = rowThreadIds(row);
