@@ -5,8 +5,9 @@ import { z } from "zod";
 import { type DailyActivity, type DigestItem, dailyActivityQuery, type MessageDetail } from "../../../shared/api";
 import { parseTrackingId } from "../../../shared/protocol";
 import { DEFAULT_GMAIL_ACCOUNT, gmailThreadUrl } from "../gmail-ids";
-import type { TrackerAccess } from "./credentials";
+import type { Credentials, TrackerAccess } from "./credentials";
 import { handler, noInput } from "./handler";
+import type { ActivitySummary } from "./notifications";
 
 export interface DigestDeps extends TrackerAccess {
   /** The Gmail account ("/mail/u/N/") that sent an email, when known. */
@@ -15,6 +16,24 @@ export interface DigestDeps extends TrackerAccess {
 
 /** The popup's digest covers this many days. */
 export const DIGEST_DAYS = 7;
+
+/**
+ * Today's and the last seven days' counted opens and clicks as the tracker counts them, in this browser's local days:
+ * the popup's totals. The tracker's count leaves out what the rep deleted (an email's data, a contact), which the
+ * extension's own daily totals cannot once the events are older than the activity it keeps.
+ */
+export async function trackerTotals(access: TrackerAccess, credentials: Credentials): Promise<Pick<ActivitySummary, "today" | "week">> {
+  const zone = dailyActivityQuery.shape.zone.catch(undefined).parse(Intl.DateTimeFormat().resolvedOptions().timeZone);
+  const { days } = await access.tracker(credentials).dailyActivity(7, new Date().getTimezoneOffset(), zone);
+  const week = { opens: 0, clicks: 0 };
+  for (const day of days) {
+    week.opens += day.opens;
+    week.clicks += day.clicks;
+  }
+  // Oldest first: the last day is today.
+  const today = days.at(-1);
+  return { today: { opens: today?.opens ?? 0, clicks: today?.clicks ?? 0 }, week };
+}
 
 /** A whole number within [min, max]; anything else is the fallback (a page's stray value must not fail it). */
 const wholeWithin = (min: number, max: number, fallback: number) =>

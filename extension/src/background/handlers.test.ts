@@ -5,6 +5,8 @@ import { expect, it, vi } from "vitest";
 const stored = vi.hoisted(() => ({}) as Record<string, unknown>);
 const removed = vi.hoisted(() => [] as string[]);
 const deletedContacts = vi.hoisted(() => [] as string[]);
+/** The tracker's answer to the daily counts (GET /api/activity/daily): the days it was asked, or a failure. */
+const daily = vi.hoisted(() => ({ days: null as { day: string; opens: number; clicks: number }[] | null, asked: [] as unknown[][] }));
 vi.mock("webextension-polyfill", () => ({ default: { storage: { local: {} } } }));
 vi.mock("../web-ext", () => ({
   browser: {
@@ -32,6 +34,11 @@ vi.mock("./api", async (original) => ({
   trackerApi: () => ({
     remove: async (id: string) => void removed.push(id),
     deleteContact: async (email: string) => void deletedContacts.push(email),
+    dailyActivity: async (...query: unknown[]) => {
+      daily.asked.push(query);
+      if (!daily.days) throw new TypeError("Failed to fetch");
+      return { days: daily.days };
+    },
   }),
 }));
 
@@ -166,4 +173,30 @@ it("deleting a contact takes it out of the activity and the reminders, and its o
   expect(after.today.opens).toBe(1);
   expect(await reminders.all()).toEqual([expect.objectContaining({ trackingId: shared, recipients: ["Erin"], addresses: [erin.email] })]);
   expect(JSON.stringify(area.data)).not.toMatch(/dana|Reyes/i);
+});
+
+it("the popup's totals are the tracker's count when it answers, which leaves out deleted data the extension still counts", async () => {
+  const open = (cursor: string, at: number): FeedEvent => ({
+    cursor,
+    messageId: `m${cursor}`,
+    threadId: null,
+    subject: "Proposal",
+    recipients: [],
+    kind: "open",
+    linkIndex: null,
+    label: "human",
+    counted: true,
+    at: new Date(at).toISOString(),
+  });
+  const { pages } = background(async () => ({ events: [open("1", Date.now()), open("2", Date.now())], cursor: "2" }));
+  // The tracker does not answer the daily counts: the extension's own.
+  daily.days = null;
+  expect(await pages.getActivity.run(null, fromPopup)).toMatchObject({ today: { opens: 2, clicks: 0 }, week: { opens: 2, clicks: 0 } });
+  // It answers: one of those opens was deleted on the tracker (a contact's, past the activity the extension keeps).
+  const days = ["2026-11-28", "2026-11-29", "2026-11-30", "2026-12-01", "2026-12-02", "2026-12-03", "2026-12-04"];
+  daily.days = days.map((day, i) => ({ day, opens: i === 6 ? 1 : i, clicks: i === 2 ? 3 : 0 }));
+  const activity = await pages.getActivity.run(null, fromPopup);
+  expect(activity).toMatchObject({ today: { opens: 1, clicks: 0 }, week: { opens: 16, clicks: 3 } });
+  // Asked for the last 7 days in this browser's local days (its offset, and its zone when the tracker knows it).
+  expect(daily.asked.at(-1)?.slice(0, 2)).toEqual([7, new Date().getTimezoneOffset()]);
 });

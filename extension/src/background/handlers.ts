@@ -11,7 +11,7 @@ import { probeTracker, TrackerError, trackerApi } from "./api";
 import { type ContactCheckCache, contactCheckHandlers } from "./contact-checks";
 import { type Credentials, loadCredentials, saveCredentials, type TrackerAccess } from "./credentials";
 import { dashboardHandlers } from "./dashboard";
-import { digestPageHandlers } from "./digest";
+import { digestPageHandlers, trackerTotals } from "./digest";
 import { followUpGmailHandlers, followUpPageHandlers, type Reminders } from "./follow-ups";
 import { gmailHealthGmailHandlers, gmailHealthPageHandlers } from "./gmail-health";
 import { handler, noInput, strings } from "./handler";
@@ -324,9 +324,15 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
             },
           )
         : state.problem;
-      const [feed, entries] = await Promise.all([credentials ? receipts.feedState() : null, outbox.entries()]);
+      // The totals are the tracker's when it answers; the extension's own (summarize) when it does not.
+      const [feed, entries, totals] = await Promise.all([
+        credentials ? receipts.feedState() : null,
+        outbox.entries(),
+        credentials && problem === null ? trackerTotals(access, credentials).catch(() => null) : null,
+      ]);
       return {
         ...summarize(feed, Date.now()),
+        ...totals,
         state: { connection: state, outbox: entries },
         reachable: problem === null,
         problem,
