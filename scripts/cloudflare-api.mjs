@@ -74,7 +74,10 @@ export const hasCode = (answer, code) => answer.errors.some((error) => error.cod
  * cannot exist on the same name as any other record type", developers.cloudflare.com/api/resources/dns/subresources/
  * records/methods/update/, read 2026-12-04). Others, such as MX and TXT, do not: neither source names them, and DNS
  * keeps them beside an address record, the kind a Custom Domain's is, so mail to the name and its site verifications
- * go on working.
+ * go on working. Nor do CAA records that name other certificate authorities: "If you are using Cloudflare as your DNS
+ * provider, then the CAA records will be added on your behalf" for the authorities its certificates come from
+ * (developers.cloudflare.com/ssl/edge-certificates/troubleshooting/ca-faq/, read 2026-12-04), and a Custom Domain's
+ * zone is always on Cloudflare's DNS.
  */
 export function conflictsWithCustomDomain(record, zoneName) {
   if (record.type === "NS") return record.name !== zoneName;
