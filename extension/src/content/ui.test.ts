@@ -21,6 +21,9 @@ describe("toasts", () => {
     const holder = first?.parentElement as HTMLElement;
     expect(getComputedStyle(holder).position).toBe("fixed");
     expect(getComputedStyle(holder).display).toBe("grid");
+    // Above Gmail's "Message sent" notice at the bottom left, and never in the way of a click on its Undo.
+    expect(Number.parseInt(getComputedStyle(holder).bottom, 10)).toBeGreaterThanOrEqual(96);
+    expect(getComputedStyle(holder).pointerEvents).toBe("none");
     // Each in its own row of the holder's grid, none positioned on its own over the other.
     const placedAlone = (element: Element) => ["fixed", "absolute"].includes(getComputedStyle(element).position);
     expect(shown().map(placedAlone)).toEqual([false, false]);

@@ -38,7 +38,7 @@ const CSS = `
 .mt-panel ol,.mt-panel ul{margin:4px 0;padding-left:18px}
 .mt-dim{color:#80868b}
 .mt-panel .mt-why{font-style:italic}
-#mt-toasts{position:fixed;left:16px;bottom:16px;z-index:2147483647;display:grid;gap:8px;max-width:420px}
+#mt-toasts{position:fixed;left:16px;bottom:96px;z-index:2147483647;display:grid;gap:8px;max-width:420px;pointer-events:none}
 .mt-toast{background:#323232;color:#fff;padding:10px 14px;border-radius:6px;font:13px Arial,sans-serif}
 `;
 
@@ -63,7 +63,10 @@ export function formatTime(iso: string): string {
 
 /**
  * A short notice at the bottom of the page, for what happens after the compose is gone (e.g. "sent untracked").
- * Several at once (two composes closing) stack in one fixed holder, newest at the bottom, each readable.
+ * Several at once (two composes closing) stack in one fixed holder, newest at the bottom, each readable. It shows just
+ * as Gmail's own "Message sent" notice with its Undo does, which today's Gmail draws near the bottom left of the
+ * window: the holder stands above that one-line notice rather than over it. No capture here records the notice's
+ * place, so the holder also lets every click through: the tracker never blocks an Undo.
  */
 export function toast(doc: Document, text: string): void {
   let holder = doc.getElementById("mt-toasts");
