@@ -904,19 +904,65 @@ export function defineScenarios(
           ["false", true],
           ["false", true],
         ]);
-        // The campaign and the opt-out link, which go only with a tracked email, say why when pointed at.
+        // The campaign, the opt-out link and the reminder, which go only with a tracked email, say why when pointed at.
         const why = `Not tracked: erin@${EXCLUDED_RECIPIENT_DOMAIN} is at an excluded domain`;
         expect(
           await gmail.evaluate(
-            (d) => [".mt-toggle-campaign", ".mt-toggle-optout"].map((c) => document.querySelector<HTMLElement>(`${d} ${c}`)?.title),
+            (d) =>
+              [".mt-toggle-campaign", ".mt-toggle-optout", ".mt-toggle-remind"].map(
+                (c) => document.querySelector<HTMLElement>(`${d} ${c}`)?.title,
+              ),
             dialog,
           ),
-        ).toEqual([`No campaign: ${why}`, `No opt-out link: ${why}`]);
+        ).toEqual([`No campaign: ${why}`, `No opt-out link: ${why}`, `No reminder: ${why}`]);
         const count = google.sent.length;
         await gmail.press(`${dialog} [g_editable]`, "Control+Enter");
         const sent = await nextSend(count);
         expect(sent.html).toContain('href="https://food.example/"');
         expect(sent.html).not.toContain(tracker.url);
+      },
+    );
+
+    scenario(
+      "a follow-up reminder the rep set waits while they turn Opens and Clicks off: none is kept for the email sent untracked",
+      [ENGLISH],
+      async (variant) => {
+        const { gmail } = await setUp(variant);
+        const dialog = await compose(gmail, { to: ["gil@prospect.example"], subject: "Just checking", html: "<div>Hi Gil</div>" });
+        await gmail.waitFor((d) => document.querySelector(`${d} .mt-toolbar[data-mt-tracking-id]`), dialog);
+        const id = await gmail.evaluate((d) => document.querySelector<HTMLElement>(`${d} .mt-toolbar`)?.dataset.mtTrackingId ?? "", dialog);
+        await gmail.click(`${dialog} .mt-toggle-remind`);
+        await gmail.waitFor((d) => document.querySelector(`${d} .mt-remind[data-mt-state=set]`), dialog);
+        const stored = async () => {
+          const popup = await harness.newTab(popupUrl());
+          try {
+            return await popup.evaluate(async () => {
+              type Ext = { storage: { local: { get(key: string): Promise<Record<string, unknown>> } } };
+              const g = globalThis as unknown as { browser?: Ext; chrome?: Ext };
+              const all = (await (g.browser ?? g.chrome)?.storage.local.get("followUpReminders"))?.followUpReminders;
+              return ((all ?? []) as { trackingId: string }[]).map((r) => r.trackingId);
+            }, null);
+          } finally {
+            await popup.close();
+          }
+        };
+        expect(await stored()).toContain(id);
+
+        // The rep decides not to track this one: the reminder cannot come, and the control says why.
+        await gmail.click(`${dialog} .mt-toggle-open`);
+        await gmail.click(`${dialog} .mt-toggle-click`);
+        await gmail.waitFor((d) => document.querySelector(`${d} .mt-remind[data-mt-state=off]`), dialog);
+        expect(
+          await gmail.evaluate((d) => {
+            const remind = document.querySelector<HTMLButtonElement>(`${d} .mt-toggle-remind`);
+            return [remind?.getAttribute("aria-pressed"), remind?.disabled, remind?.title];
+          }, dialog),
+        ).toEqual(["false", true, "No reminder: this email is not tracked (Opens and Clicks are off)"]);
+        const count = google.sent.length;
+        await gmail.click(`${dialog} ${SEND}`);
+        const sent = await nextSend(count);
+        expect(sent.html).not.toContain(tracker.url);
+        expect(await stored()).not.toContain(id);
       },
     );
 

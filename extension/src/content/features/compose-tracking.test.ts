@@ -68,11 +68,12 @@ function openDialog(compose: Parameters<typeof composeHtml>[0]): void {
   document.body.innerHTML = `<div role="dialog">${composeHtml(compose)}</div>`;
 }
 
-/** A connected tab's background: it mints `trackingId`, has signed no link yet, and queues registrations. */
+/** A connected tab's background: it mints `trackingId`, has signed no link yet, knows no recipient, and queues registrations. */
 function backgroundMinting(trackingId: string): void {
   callFromGmail.mockImplementation(async (type: string) => {
     if (type === "mintId") return { trackingId, trackerUrl: "https://t.example" };
     if (type === "signLinks") return [];
+    if (type === "checkRecipients") return { contacts: [] };
     return { queued: true };
   });
 }
@@ -318,6 +319,61 @@ describe("compose tracking: the toolbar's toggles", () => {
       expect.objectContaining({ request: expect.objectContaining({ campaign: "Q3 outreach", optOutLink: true, clickTracking: true }) }),
     ]);
   });
+
+  it("the follow-up reminder, which can come only for a tracked email, is shown unset and unusable with the reason while tracking is off or locked, none is kept, and the rep's days come back", async () => {
+    const trackingId = "a2b3c4d5e6f7g2h3.1.4LDu4_P75rb0-bn3_L9-_s.x_Ogkr_Kc4K3JM6YyN3p0M";
+    backgroundMinting(trackingId);
+    openDialog({ subject: "Intro", chips: `<div role="option" data-hovercard-id="dana@acme.example"><span>Dana</span></div>`, body: "Hi" });
+    start({ ...DEFAULT_OPTIONS, excludedRecipientDomains: ["partner.example"] }, [composeTracking, followUpReminder]);
+    const button = (name: string) => document.querySelector(`.mt-toolbar .mt-toggle-${name}`) as HTMLButtonElement;
+    await vi.waitFor(() => expect(button("remind")?.disabled).toBe(false));
+    const days = document.querySelector(".mt-toolbar .mt-remind-days") as HTMLInputElement;
+    const shown = () => [button("remind").getAttribute("aria-pressed"), button("remind").disabled, days.hidden];
+    /** The days of each reminder the background was asked to keep (null: none). */
+    const kept = () =>
+      callFromGmail.mock.calls.filter(([type]) => type === "remindIfNoReply").map(([, input]) => (input as { days: number | null }).days);
+    button("remind").click();
+    days.value = "5";
+    days.dispatchEvent(new Event("change"));
+    await vi.waitFor(() => expect(button("remind").title).toBe("A reminder comes if nobody replies in 5 days"));
+    expect([shown(), kept()]).toEqual([
+      ["true", false, false],
+      [3, 5],
+    ]);
+
+    // The rep turns off opens and clicks: the email is never registered, so no reminder can come; none is kept.
+    button("open").click();
+    button("click").click();
+    await vi.waitFor(() => expect(shown()).toEqual(["false", true, true]));
+    expect(button("remind").title).toBe("No reminder: this email is not tracked (Opens and Clicks are off)");
+    await vi.waitFor(() => expect(kept()).toEqual([3, 5, null]));
+
+    // Clicks on again: the rep's 5 days are back, and kept.
+    button("click").click();
+    await vi.waitFor(() => expect(kept()).toEqual([3, 5, null, 5]));
+    expect([shown(), days.value]).toEqual([["true", false, false], "5"]);
+
+    // A recipient at an excluded domain locks tracking: the same, with that reason.
+    const addLee = () =>
+      document
+        .querySelector('[name="to"]')
+        ?.insertAdjacentHTML("beforeend", `<div role="option" data-hovercard-id="lee@partner.example"><span>Lee</span></div>`);
+    addLee();
+    await vi.waitFor(() => expect(shown()).toEqual(["false", true, true]));
+    expect(button("remind").title).toBe("No reminder: Not tracked: lee@partner.example is at an excluded domain");
+    expect(kept()).toEqual([3, 5, null, 5, null]);
+    document.querySelector('[data-hovercard-id="lee@partner.example"]')?.remove();
+    await vi.waitFor(() => expect(kept()).toEqual([3, 5, null, 5, null, 5]));
+    expect(shown()).toEqual(["true", false, false]);
+
+    // Sent at once after adding him, before the toolbar looked again: it goes out untracked, and no reminder is kept.
+    addLee();
+    clickSend();
+    document.querySelector('[role="dialog"]')?.remove();
+    await flush();
+    expect(callFromGmail.mock.calls.filter(([type]) => type === "messageSent")).toEqual([]);
+    expect(kept()).toEqual([3, 5, null, 5, null, 5, null]);
+  });
 });
 
 describe("compose tracking: what the rep is told of a send", () => {
@@ -502,6 +558,36 @@ describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
     expect(toasts()).toEqual([
       "Mailtracker: its follow-up reminder (4 days without a reply) is set on the reopened email, for when you resend it.",
     ]);
+  });
+
+  it("an undone email's reminder waits on a reopened compose the rep has not turned tracking on for, and is set once they do", async () => {
+    connected([TRACKING_ID, SECOND_ID]);
+    reminderDays = 4;
+    start({ ...DEFAULT_OPTIONS, openTrackingByDefault: false, clickTrackingByDefault: false });
+    followUpReminder.init(started[0]?.signal as AbortSignal, { options: DEFAULT_OPTIONS });
+    const first = await openCompose();
+    first.querySelector<HTMLElement>(".mt-toggle-open")?.click();
+    gmailAnswered(await send(first));
+    notice(true).click();
+    // Gmail reopens it as a new compose, untracked like every compose of this rep until they turn tracking on.
+    const reopened = await openCompose();
+    await vi.waitFor(() => expect(calls("messageUnsent")).toEqual([{ trackingId: TRACKING_ID }]));
+    await flush();
+    const remind = reopened.querySelector(".mt-toggle-remind") as HTMLButtonElement;
+    expect([calls("remindIfNoReply"), toasts(), remind.getAttribute("aria-pressed")]).toEqual([[], [], "false"]);
+    expect(remind.title).toBe("No reminder: this email is not tracked (Opens and Clicks are off)");
+
+    reopened.querySelector<HTMLElement>(".mt-toggle-open")?.click();
+    await vi.waitFor(() => expect(calls("remindIfNoReply")).toEqual([{ trackingId: SECOND_ID, days: 4 }]));
+    expect([remind.getAttribute("aria-pressed"), reopened.querySelector<HTMLInputElement>(".mt-remind-days")?.value]).toEqual([
+      "true",
+      "4",
+    ]);
+    await vi.waitFor(() =>
+      expect(toasts()).toEqual([
+        "Mailtracker: its follow-up reminder (4 days without a reply) is set on the reopened email, for when you resend it.",
+      ]),
+    );
   });
 
   it("an undone email's reminder is not said to be set on a reopened compose that cannot be tracked", async () => {

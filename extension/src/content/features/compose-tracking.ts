@@ -166,7 +166,7 @@ export function composeOpened(subject: string, toolbar: HTMLElement, now = Date.
   debug("send undone in Gmail: its registration is withdrawn", trackingId);
   callFromGmail("messageUnsent", { trackingId }).then(
     ({ reminderDays }) => {
-      // The reminder control sets it, and says so, once the reopened compose can be tracked (follow-up-reminder.ts).
+      // The reminder control sets it, and says so, once the reopened compose is tracked (follow-up-reminder.ts).
       if (reminderDays !== null) toolbar.setAttribute(CARRIED_REMINDER_ATTRIBUTE, String(reminderDays));
     },
     (error: unknown) => {
@@ -516,11 +516,14 @@ class ComposeSession {
       debugOnce("recipient-chips-missed", "the compose shows recipients but no recipient chip was read");
       this.setStatus("Recipients not recognised (Gmail may have changed): they are read from the email as it is sent");
     } else if (this.status.dataset.kind === "state") this.setStatus("");
-    // The campaign and the opt-out link go only with a tracked email (prepareSend): while it is not, they say why.
+    // The campaign, the opt-out link and the follow-up reminder go only with a tracked email (prepareSend): while it is
+    // not, they say why.
     const tracked = state.open || state.click;
     const why = state.reason ?? "this email is not tracked (Opens and Clicks are off)";
     this.campaign.setEnabled(tracked, why);
     this.optOut.setEnabled(tracked, why);
+    if (tracked) this.toolbar.removeAttribute(UNTRACKED_ATTRIBUTE);
+    else this.toolbar.setAttribute(UNTRACKED_ATTRIBUTE, why);
     this.warnings.recipientsChanged(recipients.emails);
   }
 
@@ -565,6 +568,8 @@ class ComposeSession {
    * was used; Gmail posts later, once a time is chosen, and only its answer registers the email.
    */
   prepareSend(viaSchedule = false): void {
+    // The toolbar is redrawn after a change, a moment later: what it shows now is what goes out, its reminder too.
+    this.refresh();
     const state = this.effective();
     // Earlier emails' pixels must not fire again from this one, tracked or not.
     stripEarlierTracking(this.body, this.trackerUrl, this.trackingId);
@@ -755,6 +760,12 @@ export const COMPOSE_READY_EVENT = "mt-compose-ready";
  * compose's reminder on with them.
  */
 export const CARRIED_REMINDER_ATTRIBUTE = "data-mt-remind-days";
+/**
+ * Set on a compose's toolbar while its email would go out untracked (Opens and Clicks off, or tracking locked): why, as
+ * the toolbar's opt-out and campaign toggles say it. An untracked email is never registered, so no follow-up reminder
+ * can come for it: follow-up-reminder.ts shows its control unusable with this reason meanwhile.
+ */
+export const UNTRACKED_ATTRIBUTE = "data-mt-untracked";
 
 /**
  * Composes of a stopped run of the feature, for the next run to go on with (every feature restarts when the options

@@ -51,4 +51,42 @@ describe("follow-up reminder control", () => {
     await vi.waitFor(() => expect(kept).toEqual([3, 5]));
     expect(document.querySelector(".mt-remind")?.textContent).not.toContain("not kept");
   });
+
+  it("while the email would go out untracked it shows no reminder and keeps none; the rep's days and what the background said of them come back", async () => {
+    const kept: (number | null)[] = [];
+    callFromGmail.mockImplementation(async (_type, input) => {
+      const { days } = input as { days: number | null };
+      if (days !== null && pickDays(days) === undefined) throw new Error("a reminder waits 1 to 365 days");
+      kept.push(days);
+      return { reminder: null };
+    });
+    document.body.innerHTML = `<div class="mt-toolbar" data-mt-tracking-id="t1"><span class="mt-status"></span></div>`;
+    const toolbar = document.querySelector(".mt-toolbar") as HTMLElement;
+    const controller = new AbortController();
+    controllers.push(controller);
+    followUpReminder.init(controller.signal, { options: DEFAULT_OPTIONS });
+    const button = document.querySelector(".mt-toggle-remind") as HTMLButtonElement;
+    const days = document.querySelector(".mt-remind-days") as HTMLInputElement;
+    const note = document.querySelector(".mt-remind-note") as HTMLElement;
+    const shown = () => [button.getAttribute("aria-pressed"), button.disabled, days.disabled, days.hidden, note.hidden];
+    button.click();
+    await vi.waitFor(() => expect(kept).toEqual([3]));
+    days.value = "2.5";
+    days.dispatchEvent(new Event("change"));
+    await vi.waitFor(() => expect(note.textContent).toBe("days without reply: not kept: a reminder waits 1 to 365 days"));
+
+    // compose-tracking.ts: the email would go out untracked, and why.
+    toolbar.setAttribute("data-mt-untracked", "Plain text mode: this email is not tracked");
+    await vi.waitFor(() => expect(kept).toEqual([3, null]));
+    expect(shown()).toEqual(["false", true, true, true, true]);
+    expect(button.title).toBe("No reminder: Plain text mode: this email is not tracked");
+    // Another reason, still untracked: nothing more to keep.
+    toolbar.setAttribute("data-mt-untracked", "this email is not tracked (Opens and Clicks are off)");
+    await vi.waitFor(() => expect(button.title).toBe("No reminder: this email is not tracked (Opens and Clicks are off)"));
+
+    toolbar.removeAttribute("data-mt-untracked");
+    await vi.waitFor(() => expect(button.title).toBe("The reminder was not kept: a reminder waits 1 to 365 days"));
+    expect([shown(), days.value, kept]).toEqual([["true", false, false, false, false], "2.5", [3, null]]);
+    expect(note.textContent).toBe("days without reply: not kept: a reminder waits 1 to 365 days");
+  });
 });

@@ -2,10 +2,12 @@
 // it on asks the background to keep a reminder for this email (background/follow-ups.ts); when it comes due with
 // no reply, a desktop notification names the email and opens its thread. The reminder of an email never sent is
 // dropped by the background; a reply settles it; an email taken back with Gmail's Undo gets it again when reopened.
+// Only a tracked email can have one: while the compose would send it untracked, the control is shown as the toolbar's
+// opt-out and campaign toggles are (disabled, unset, "No reminder: <why>"), and the rep's days wait for tracking.
 import { callFromGmail } from "../../messaging";
 import { type Feature, guarded } from "../feature";
 import { toast } from "../ui";
-import { CARRIED_REMINDER_ATTRIBUTE, COMPOSE_READY_EVENT } from "./compose-tracking";
+import { CARRIED_REMINDER_ATTRIBUTE, COMPOSE_READY_EVENT, UNTRACKED_ATTRIBUTE } from "./compose-tracking";
 
 const CONTROL_CLASS = "mt-remind";
 const NOTE = "days without reply";
@@ -26,9 +28,7 @@ function addControl(toolbar: HTMLElement, defaultDays: number, signal: AbortSign
   const button = doc.createElement("button");
   button.type = "button";
   button.className = "mt-toggle mt-toggle-remind";
-  button.setAttribute("aria-pressed", "false");
   button.textContent = "Remind me";
-  button.title = "Remind me if nobody replies to this email in this many days";
   const days = doc.createElement("input");
   days.type = "number";
   days.min = "1";
@@ -37,27 +37,46 @@ function addControl(toolbar: HTMLElement, defaultDays: number, signal: AbortSign
   days.className = "mt-remind-days";
   days.setAttribute("style", "width:4em;border:1px solid #c4c7c5;border-radius:12px;padding:2px 6px;font:inherit");
   days.setAttribute("aria-label", "days without a reply before the reminder");
-  days.hidden = true;
   const note = doc.createElement("span");
   note.className = "mt-remind-note";
-  note.hidden = true;
   note.textContent = NOTE;
   holder.append(button, days, note);
 
-  /** Keeps the control's state in the background; `carried`: a reminder carried over, told in a toast once kept. */
+  /** The rep's choice: a reminder for this email, once it is tracked. */
+  let on = false;
+  /** Why this email would go out untracked (compose-tracking.ts), so no reminder can come; null while it is tracked. */
+  let why: string | null = null;
+  /** What the background last said of the reminder, for the title. */
+  let said = "Remind me if nobody replies to this email in this many days";
+  /** Draws the control, as compose-optout.ts draws its toggle; returns whether it shows the reminder set. */
+  const render = () => {
+    const set = why === null && on;
+    button.disabled = days.disabled = why !== null;
+    button.setAttribute("aria-pressed", String(set));
+    button.title = why === null ? said : `No reminder: ${why}`;
+    days.hidden = !set;
+    note.hidden = !set;
+    return set;
+  };
+
+  /**
+   * Keeps in the background what the control shows: the reminder while it shows it set, none otherwise (an untracked
+   * email's, as it would never come). `carried`: a reminder carried over, told in a toast once kept.
+   */
   const send = guarded("reminder", (carried = false) => {
-    const on = button.getAttribute("aria-pressed") === "true";
+    const set = render();
     const n = Number(days.value);
     const id = holder.dataset.mtFor ?? "";
     const dayCount = `${n} day${n === 1 ? "" : "s"}`;
     holder.dataset.mtState = "saving";
     // Days the background cannot keep (2.5, 0, none) are refused by it and said here, never sent as "off": the reminder
     // set before would be dropped behind a control that still shows it on.
-    callFromGmail("remindIfNoReply", { trackingId: id, days: on ? n : null }).then(
+    callFromGmail("remindIfNoReply", { trackingId: id, days: set ? n : null }).then(
       () => {
-        holder.dataset.mtState = on ? "set" : "off";
+        holder.dataset.mtState = set ? "set" : "off";
         note.textContent = NOTE;
-        button.title = on ? `A reminder comes if nobody replies in ${dayCount}` : "Remind me if nobody replies";
+        said = set ? `A reminder comes if nobody replies in ${dayCount}` : "Remind me if nobody replies";
+        render();
         if (carried)
           toast(
             doc,
@@ -65,23 +84,19 @@ function addControl(toolbar: HTMLElement, defaultDays: number, signal: AbortSign
           );
       },
       (error: unknown) => {
-        const why = error instanceof Error ? error.message : String(error);
+        const message = error instanceof Error ? error.message : String(error);
         holder.dataset.mtState = "error";
-        button.title = `The reminder was not kept: ${why}`;
-        note.textContent = `${NOTE}: not kept: ${why}`;
-        if (carried) toast(doc, `Mailtracker: the follow-up reminder of the email you took back with Undo was not set again (${why}).`);
+        said = `The reminder was not kept: ${message}`;
+        render();
+        note.textContent = `${NOTE}: not kept: ${message}`;
+        if (carried) toast(doc, `Mailtracker: the follow-up reminder of the email you took back with Undo was not set again (${message}).`);
       },
     );
   });
-  const setOn = (on: boolean, carried = false) => {
-    button.setAttribute("aria-pressed", String(on));
-    days.hidden = !on;
-    note.hidden = !on;
-    send(carried);
-  };
   button.addEventListener("click", (event) => {
     event.preventDefault();
-    setOn(button.getAttribute("aria-pressed") !== "true");
+    on = !on;
+    send();
   });
   days.addEventListener("change", () => send());
   holder.addEventListener("mt-retarget", (event) => {
@@ -91,30 +106,33 @@ function addControl(toolbar: HTMLElement, defaultDays: number, signal: AbortSign
     void callFromGmail("remindIfNoReply", { trackingId: previous, days: null }).catch(() => undefined);
     send();
   });
-  // A reminder carried over from the email Gmail reopened after an Undo (compose-tracking.ts): on, with its days,
-  // whether it came before this control or after, once the compose's toggles are unlocked. The rep is told only once
-  // the background keeps it: a compose that stays locked (it cannot be tracked, and says why) sets none.
-  const takeCarried = () => {
+  // Only a tracked email is registered, so only its reminder can come: while this one would go out untracked (Opens and
+  // Clicks off, or tracking locked), the control shows none set and says why, the background keeps none, and the rep's
+  // choice comes back once it is tracked. Looked at again whenever that changes, or a reminder is carried over.
+  const syncTracked = guarded("reminder lock", () => {
+    const next = toolbar.getAttribute(UNTRACKED_ATTRIBUTE);
+    // Drawn only on a change: drawing writes `hidden`, which the compose watches (compose-tracking.ts), and each of its
+    // looks writes the attribute again.
+    if (next !== why) {
+      const flips = (next === null) !== (why === null);
+      why = next;
+      if (flips && on) send();
+      else render();
+    }
+    // A reminder carried over from the email Gmail reopened after an Undo (compose-tracking.ts): on, with its days,
+    // whether it came before this control or after, once the compose is tracked. The rep is told only once the
+    // background keeps it: a compose that stays untracked (and says why) sets none.
     const carried = toolbar.getAttribute(CARRIED_REMINDER_ATTRIBUTE);
-    if (!carried || button.disabled) return;
+    if (!carried || why !== null) return;
     toolbar.removeAttribute(CARRIED_REMINDER_ATTRIBUTE);
     days.value = carried;
-    setOn(true, true);
-  };
-  // Locked with the compose's other toggles: an email that goes out untracked is never registered, so no reminder.
-  // Looked at again whenever a toggle is locked or unlocked, or a reminder is carried over.
-  const syncLock = guarded("reminder lock", () => {
-    const locked = toolbar.querySelector<HTMLButtonElement>(".mt-toggle-open")?.disabled ?? false;
-    if (button.disabled !== locked) {
-      button.disabled = locked;
-      days.disabled = locked;
-      if (locked && button.getAttribute("aria-pressed") === "true") setOn(false);
-    }
-    takeCarried();
+    on = true;
+    send(true);
   });
-  const lockWatch = new MutationObserver(syncLock);
-  lockWatch.observe(toolbar, { attributes: true, subtree: true, attributeFilter: ["disabled", CARRIED_REMINDER_ATTRIBUTE] });
-  syncLock();
+  const lockWatch = new MutationObserver(syncTracked);
+  lockWatch.observe(toolbar, { attributes: true, attributeFilter: [UNTRACKED_ATTRIBUTE, CARRIED_REMINDER_ATTRIBUTE] });
+  render();
+  syncTracked();
 
   const status = toolbar.querySelector(".mt-status");
   if (status) toolbar.insertBefore(holder, status);
