@@ -22,7 +22,7 @@ export default {
     return worker.fetch(request, env, ctx);
   },
   scheduled: worker.scheduled,
-  async queue(batch: MessageBatch<HitMessage>, env: FaultBindings): Promise<void> {
+  async queue(batch: MessageBatch<HitMessage>, env: FaultBindings, ctx: ExecutionContext): Promise<void> {
     const rate = Number(env.FAULT_RATE ?? "0");
     const db = new FlakyD1(env.DB, () => {
       const fail = Math.random() < rate;
@@ -44,7 +44,7 @@ export default {
         return typeof value === "function" ? value.bind(target) : value;
       },
     });
-    await worker.queue(fastRetry, { ...env, DB: db });
+    await worker.queue(fastRetry, { ...env, DB: db }, ctx);
     if (!retried && env.REDELIVER === "1" && batch.messages.some((m) => !redelivered.has(m.id))) {
       for (const message of batch.messages) redelivered.add(message.id);
       injected.redeliveredBatches++;

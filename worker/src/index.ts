@@ -1,5 +1,5 @@
 import { app } from "./app";
-import { purgeExpiredEvents } from "./db/retention";
+import { purgeOnSchedule } from "./db/retention";
 import { withDevRequestCf } from "./dev-request-cf";
 import type { Bindings } from "./env";
 import type { HitMessage } from "./hits";
@@ -11,10 +11,13 @@ export default {
     const request = withDevRequestCf(incoming, env);
     return serveHit(request, env, ctx) ?? app.fetch(request, env, ctx);
   },
-  queue: (batch, env) => consumeHits(batch, env),
-  /** Hourly: delete events past each account's retention. The scheduled time is the clock, so tests can move it. */
+  queue: (batch, env, ctx) => consumeHits(batch, env, ctx),
+  /**
+   * Hourly: delete events past each account's retention. The scheduled time is the clock, so tests can move it.
+   * Without a Cron Trigger (the account's are all taken), the tracker's traffic runs the purge instead (purgeIfOverdue).
+   */
   scheduled: async (controller, env) => {
-    const deleted = await purgeExpiredEvents(env.DB, controller.scheduledTime);
+    const { deleted } = await purgeOnSchedule(env.DB, controller.scheduledTime);
     console.log(`retention purge deleted ${deleted} events`);
   },
 } satisfies ExportedHandler<Bindings, HitMessage>;

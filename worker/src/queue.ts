@@ -4,6 +4,7 @@ import { utf8Length } from "../../shared/encoding";
 import { existingAccountIds } from "./db/accounts";
 import { insertHitStatements, labelsOnArrival, relabelSpans, senderViewsNear, spansAroundHits } from "./db/events";
 import { trackingStates } from "./db/messages";
+import { runOverduePurge } from "./db/retention";
 import type { Bindings } from "./env";
 import { errorName } from "./errors";
 import { type CapturedHit, completeHit, type Hit, type HitMessage, queuedHit, withClientDescription } from "./hits";
@@ -245,11 +246,17 @@ function readableHits(bodies: readonly unknown[]): Hit[] {
   return hits;
 }
 
-export async function consumeHits(batch: MessageBatch<HitMessage>, env: Bindings): Promise<void> {
+/**
+ * Stores a batch's hits, then, once they are stored and acknowledged, runs the retention purge if it is overdue (a
+ * tracker without its Cron Trigger: db/retention.ts, purgeIfOverdue), in `waitUntil` and within the invocation's D1
+ * queries that storing left. Not after a failed store: D1 is failing then, and the purge waits for the next batch.
+ */
+export async function consumeHits(batch: MessageBatch<HitMessage>, env: Bindings, ctx: ExecutionContext): Promise<void> {
   const hits = readableHits(batch.messages.map((m) => m.body));
   try {
     await storeHits(env.DB, hits);
     batch.ackAll();
+    ctx.waitUntil(runOverduePurge(env.DB, Date.now()));
   } catch (error) {
     if (batch.queue === DEAD_LETTER_QUEUE && (await queuedAgain(env, hits, error))) return batch.ackAll();
     // The inserts are idempotent, so redelivering the whole batch is safe; back off while D1 recovers.

@@ -140,3 +140,45 @@ export function d1WithWriteBeforeEachBatch(real: D1Database, write: () => Promis
     },
   });
 }
+
+/**
+ * The real D1, except that a statement whose SQL matches `pattern` fails the way D1 fails transiently, run alone or in
+ * a batch (the whole batch then fails, as a batch is one transaction). `failed` counts those failures.
+ */
+export function d1FailingStatements(real: D1Database, pattern: RegExp): { db: D1Database; failed: () => number } {
+  let failed = 0;
+  const failing = new WeakSet<D1PreparedStatement>();
+  const wrapStatement = (statement: D1PreparedStatement, fails: boolean): D1PreparedStatement => {
+    const wrapped = new Proxy(statement, {
+      get: (target, prop) => {
+        if (prop === REAL) return target;
+        if (prop === "bind") return (...args: unknown[]) => wrapStatement(target.bind(...args), fails);
+        if (fails && (prop === "first" || prop === "all" || prop === "run" || prop === "raw")) {
+          return async () => {
+            failed++;
+            throw new Error(TRANSIENT_D1_ERROR);
+          };
+        }
+        return bound(target, prop);
+      },
+    });
+    if (fails) failing.add(wrapped);
+    return wrapped;
+  };
+  const db = new Proxy(real, {
+    get: (target, prop) => {
+      if (prop === "prepare") return (query: string) => wrapStatement(target.prepare(query), pattern.test(query));
+      if (prop === "batch") {
+        return async (statements: D1PreparedStatement[]) => {
+          if (statements.some((s) => failing.has(s))) {
+            failed++;
+            throw new Error(TRANSIENT_D1_ERROR);
+          }
+          return target.batch(statements.map((s) => (s as unknown as Record<symbol, D1PreparedStatement>)[REAL] ?? s));
+        };
+      }
+      return bound(target, prop);
+    },
+  });
+  return { db, failed: () => failed };
+}

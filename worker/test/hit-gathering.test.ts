@@ -233,7 +233,7 @@ describe("hits gathered per isolate", () => {
         bodies.map((body, i) => ({ id: `packed-${i}`, timestamp: new Date(), attempts: attempt, body })),
       );
       const ctx = createExecutionContext();
-      await worker.queue(batch, env);
+      await worker.queue(batch, env, ctx);
       expect((await getQueueResult(batch, ctx)).ackAll).toBe(true);
     }
     expectEachOnce(await storedEvents(message.id), 24);

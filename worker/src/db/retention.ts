@@ -1,7 +1,9 @@
+import { errorName } from "../errors";
 import { PENDING_OPT_OUT_DAYS } from "./opt-outs";
 import { COUNTED_SQL } from "./sql";
 
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
 const PURGE_CHUNK = 5_000;
 /**
  * DELETEs a run makes per table, at most. With the sender views' one, a run stays within FREE_PLAN_D1_QUERIES (sql.ts):
@@ -13,38 +15,131 @@ const MAX_CHUNKS_PER_RUN = 20;
 export const SENDER_VIEW_RETENTION_DAYS = 7;
 
 /**
- * Deletes events and signals (replies, bounces, unsubscribes) older than their account's retention, in chunks so
- * one run never holds D1 for long.
- * Returns how many events were deleted; a backlog larger than one run's cap is finished by the next run.
+ * The purge from the tracker's own traffic (purgeIfOverdue) starts once the last run, from the Cron Trigger or from
+ * traffic, is this old. The trigger runs hourly, so while it works this never comes; on an account whose Cron Triggers
+ * are all taken (Workers Free allows 5 an account, developers.cloudflare.com/workers/platform/limits/, read 2026-12-04),
+ * the purge runs about this often while hits or the extension's requests arrive.
  */
-export async function purgeExpiredEvents(db: D1Database, now: number): Promise<number> {
+export const PURGE_OVERDUE_AFTER_MS = 2 * HOUR_MS;
+/**
+ * After a run from traffic that left expired rows (it stopped at OVERDUE_CHUNKS_PER_RUN, or failed), the next may start
+ * this much later: while traffic comes, a backlog then sheds up to 25,000 rows a table every 5 minutes, faster than the
+ * hourly trigger's 100,000 an hour, and a run (13 queries at most, seconds) is long over before another may claim it.
+ */
+export const UNFINISHED_PURGE_AGAIN_AFTER_MS = 5 * 60_000;
+/**
+ * DELETEs a run from traffic makes per table, a quarter of the hourly run's. It runs after a queue batch or a feed
+ * request has made its own queries, in the same invocation and so within the same FREE_PLAN_D1_QUERIES: the purge makes
+ * at most 13 (the claim, 5 a table, the sender views' batch, the mark of an unfinished run) beside the consumer's 8 for
+ * a full batch of 100 hits to 100 emails, or the feed's 2 (purge-from-traffic.test.ts counts them).
+ */
+const OVERDUE_CHUNKS_PER_RUN = 5;
+
+/** What a purge run did: events and signals deleted, and whether it left none expired (no table stopped at its cap). */
+export interface PurgeRun {
+  deleted: number;
+  finished: boolean;
+}
+
+/**
+ * When the purge last ran, and whether it is due from traffic, is one D1 row (migration 0016), not a KV key, though KV
+ * already caches account records (auth.ts). Claiming a run is then one UPDATE that only one invocation wins (a
+ * statement is atomic in SQLite, which a D1 database is; purge-from-traffic.test.ts claims three at once), where KV has no compare-and-set and a write "can take 60 seconds or
+ * more to be visible in other locations" (developers.cloudflare.com/kv/concepts/how-kv-works/, read 2026-12-04): two
+ * isolates would both see an old time and both purge. A check that is not due writes no row, so the purge's writes are
+ * a row a run, where KV's free 1,000 writes a day (developers.cloudflare.com/kv/platform/limits/, read 2026-12-04) are
+ * already spent by the account cache, a write per account every 5 minutes of use; reading it costs 1 of D1's 5 million
+ * rows read a day per check (developers.cloudflare.com/d1/platform/pricing/, read 2026-12-04).
+ */
+const CLAIM_OVERDUE_RUN = `UPDATE retention_purge SET last_run_at = ?1, unfinished = 0
+  WHERE id = 1 AND last_run_at <= ?1 - CASE WHEN unfinished THEN ${UNFINISHED_PURGE_AGAIN_AFTER_MS} ELSE ${PURGE_OVERDUE_AFTER_MS} END`;
+
+/** The hourly purge (the Cron Trigger): recorded as the last run, so the purge from traffic does not come while it works. */
+export async function purgeOnSchedule(db: D1Database, now: number): Promise<PurgeRun> {
+  await db.prepare("UPDATE retention_purge SET last_run_at = ?1, unfinished = 0 WHERE id = 1").bind(now).run();
+  return purgeExpiredEvents(db, now);
+}
+
+/**
+ * The purge from the tracker's own traffic, for a tracker whose Cron Trigger Cloudflare refused (scripts/deploy.mjs,
+ * code 10072): runs a share of the purge (OVERDUE_CHUNKS_PER_RUN) when its last run is older than PURGE_OVERDUE_AFTER_MS
+ * (UNFINISHED_PURGE_AGAIN_AFTER_MS after one that left expired rows), once, whichever invocation claims it first.
+ * Null when it was not due. Throws when D1 fails; runOverduePurge is the caller that must not.
+ */
+export async function purgeIfOverdue(db: D1Database, now: number): Promise<PurgeRun | null> {
+  const claim = await db.prepare(CLAIM_OVERDUE_RUN).bind(now).run();
+  if (claim.meta.changes === 0) return null;
+  const markUnfinished = () => db.prepare("UPDATE retention_purge SET unfinished = 1 WHERE id = 1 AND last_run_at = ?").bind(now).run();
+  let run: PurgeRun;
+  try {
+    run = await purgeExpiredEvents(db, now, OVERDUE_CHUNKS_PER_RUN);
+  } catch (error) {
+    // Tried again in minutes, not hours, unless D1 refuses this too.
+    await markUnfinished().catch(() => {});
+    throw error;
+  }
+  if (!run.finished) await markUnfinished();
+  return run;
+}
+
+/**
+ * purgeIfOverdue after work that must not fail with it (a queue batch once its hits are stored and acknowledged, a
+ * feed request once answered): for `ctx.waitUntil`, and never rejects, so nothing it does changes how the batch or the
+ * request ends. A queue consumer reports its batch only once the promises given to waitUntil have settled ("Queue
+ * consumers don't wait for ctx.waitUntil() to resolve" is an experimental compatibility flag,
+ * queue_consumer_no_wait_for_wait_until, off by default: developers.cloudflare.com/workers/configuration/
+ * compatibility-flags/, read 2026-12-04), so a run delays that report by its seconds, every 2 hours (5 minutes while a
+ * backlog lasts); the hits are stored before. A failure is logged; the next overdue check tries again.
+ */
+export async function runOverduePurge(db: D1Database, now: number): Promise<void> {
+  try {
+    const run = await purgeIfOverdue(db, now);
+    if (run) console.log(`retention purge from traffic deleted ${run.deleted} events${run.finished ? "" : ", more left"}`);
+  } catch (error) {
+    console.error("retention purge from traffic failed", errorName(error));
+  }
+}
+
+/**
+ * Deletes events and signals (replies, bounces, unsubscribes) older than their account's retention, in chunks so
+ * one run never holds D1 for long, at most `maxChunks` DELETEs a table.
+ * A backlog larger than one run's cap is finished by the next run (`finished` false until then).
+ */
+export async function purgeExpiredEvents(db: D1Database, now: number, maxChunks = MAX_CHUNKS_PER_RUN): Promise<PurgeRun> {
   // Replies, bounces and unsubscribes (signals) are events too; the suppression list and opt-outs are kept.
-  const deleted = (await purgeExpired(db, "events", now)) + (await purgeExpired(db, "signals", now));
+  const events = await purgeExpired(db, "events", now, maxChunks);
+  const signals = await purgeExpired(db, "signals", now, maxChunks);
   const senderViewCutoff = now - SENDER_VIEW_RETENTION_DAYS * DAY_MS;
   await db.batch([
     db.prepare("DELETE FROM sender_views WHERE viewed_at < ?").bind(senderViewCutoff),
-    forgetOpenAddresses(db, senderViewCutoff),
+    ...forgetOpenAddresses(db, senderViewCutoff),
     db.prepare("DELETE FROM pending_opt_outs WHERE created_at < ?").bind(now - PENDING_OPT_OUT_DAYS * DAY_MS),
   ]);
-  return deleted;
+  return { deleted: events.deleted + signals.deleted, finished: events.finished && signals.finished };
 }
 
 /**
  * An open's address hash is compared only with the sender's own views of its email (classify.ts, couldBeFrom), and
  * those are kept SENDER_VIEW_RETENTION_DAYS: past that the hash can tell nothing, so it goes with them. A click keeps
  * its hash for the account's retention: it tells one network's clicks on a link from another's (unique clicks).
- * Only the day before the cutoff is read (events_by_time), not every older event: the purge runs hourly, so an
- * earlier run cleared what is older, unless runs failed for a whole day (those hashes then stay until the event is
- * purged). Events stored before this cleared what was older already (migration 0013).
+ * Only the events from the last run's cutoff on are read (events_by_time, retention_purge.open_addresses_forgotten_before),
+ * and at least the day before this one's, not every older event: an earlier run cleared what is older. The purge from
+ * traffic can come days after the last run (no hit and no extension in the meantime), and an hourly run that failed
+ * leaves its share to the next. The run's cutoff is recorded in the same batch, so in the same transaction. Events
+ * stored before this cleared what was older already (migrations 0013 and 0016).
  */
-function forgetOpenAddresses(db: D1Database, cutoff: number): D1PreparedStatement {
-  return db
-    .prepare(
-      `UPDATE events SET ip_hash = NULL WHERE seq IN (
-         SELECT seq FROM events INDEXED BY events_by_time
-         WHERE occurred_at >= ?1 - ${DAY_MS} AND occurred_at < ?1 AND kind = 'open' AND ip_hash IS NOT NULL)`,
-    )
-    .bind(cutoff);
+function forgetOpenAddresses(db: D1Database, cutoff: number): D1PreparedStatement[] {
+  return [
+    db
+      .prepare(
+        `UPDATE events SET ip_hash = NULL WHERE seq IN (
+           SELECT seq FROM events INDEXED BY events_by_time
+           WHERE occurred_at >= min(?1 - ${DAY_MS}, coalesce((SELECT open_addresses_forgotten_before FROM retention_purge WHERE id = 1), ?1))
+             AND occurred_at < ?1 AND kind = 'open' AND ip_hash IS NOT NULL)`,
+      )
+      .bind(cutoff),
+    db.prepare("UPDATE retention_purge SET open_addresses_forgotten_before = ?1 WHERE id = 1").bind(cutoff),
+  ];
 }
 
 /**
@@ -55,7 +150,7 @@ function forgetOpenAddresses(db: D1Database, cutoff: number): D1PreparedStatemen
  * statement per chunk marks each contact once; a trigger on each deleted event would write a contact's row once per
  * event. Replies mark theirs by trigger (migration 0010), and other signals do not count.
  */
-async function purgeExpired(db: D1Database, table: "events" | "signals", now: number): Promise<number> {
+async function purgeExpired(db: D1Database, table: "events" | "signals", now: number, maxChunks: number): Promise<PurgeRun> {
   const chunk = `SELECT t.* FROM accounts a CROSS JOIN ${table} t INDEXED BY ${table}_by_time
                  WHERE t.account_id = a.id AND t.occurred_at < ?1 - a.retention_days * ${DAY_MS} LIMIT ${PURGE_CHUNK}`;
   const statements = [db.prepare(`DELETE FROM ${table} WHERE seq IN (SELECT seq FROM (${chunk}))`).bind(now)];
@@ -74,10 +169,10 @@ async function purgeExpired(db: D1Database, table: "events" | "signals", now: nu
         .bind(now),
     );
   let deleted = 0;
-  for (let run = 0; run < MAX_CHUNKS_PER_RUN; run++) {
+  for (let run = 0; run < maxChunks; run++) {
     const changes = (await db.batch(statements)).at(-1)?.meta.changes ?? 0;
     deleted += changes;
-    if (changes < PURGE_CHUNK) break;
+    if (changes < PURGE_CHUNK) return { deleted, finished: true };
   }
-  return deleted;
+  return { deleted, finished: false };
 }

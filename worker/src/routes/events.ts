@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { COUNTED_LABELS, type EventsResponse, eventsQuery, type FeedEvent } from "../../../shared/api";
 import { requireAccount } from "../auth";
 import { eventsAfter, type FeedRow } from "../db/events";
+import { runOverduePurge } from "../db/retention";
 import type { AppEnv } from "../env";
 import { validated } from "../http";
 
@@ -40,6 +41,10 @@ function feedEvent(row: FeedRow): FeedEvent {
  * only itself: `events` is the released prefix (the cursor moves to its end), `ahead` the events released after the
  * first one held, which come again in `events` once the cursor reaches them. `nextAt` says when the earliest event
  * held is released, so the extension can look again then rather than at its next minute.
+ * The extension asks about every minute while Gmail is open, so after its answer the request also runs the retention
+ * purge if it is overdue (db/retention.ts, purgeIfOverdue): of the API's requests, this one's own D1 queries are few
+ * and fixed (the account, when KV has not cached it, and the page), so the purge's fit beside them in the invocation's
+ * FREE_PLAN_D1_QUERIES whatever the account holds.
  */
 export const eventsRoute = new Hono<AppEnv>().use(requireAccount).get("/", validated("query", eventsQuery), async (c) => {
   const { after, limit } = c.req.valid("query");
@@ -57,5 +62,6 @@ export const eventsRoute = new Hono<AppEnv>().use(requireAccount).get("/", valid
     cursor: rows.length > 0 ? String(rows[rows.length - 1]?.seq) : after,
     nextAt: nextAt === null ? null : new Date(nextAt).toISOString(),
   };
+  c.executionCtx.waitUntil(runOverduePurge(c.env.DB, Date.now()));
   return c.json(body);
 });

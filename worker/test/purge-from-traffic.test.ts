@@ -1,0 +1,256 @@
+// The retention purge on a tracker without its Cron Trigger (an account whose triggers are all taken: the deploy's
+// code 10072): the tracker's own traffic, queue batches of hits and the extension's feed requests, runs it once it is
+// overdue (worker/src/db/retention.ts, purgeIfOverdue). In a file of its own: the purge is the whole tracker's, and
+// each test sets when it last ran.
+import {
+  createExecutionContext,
+  createMessageBatch,
+  createScheduledController,
+  getQueueResult,
+  waitOnExecutionContext,
+} from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it, vi } from "vitest";
+import { PURGE_OVERDUE_AFTER_MS, purgeIfOverdue, UNFINISHED_PURGE_AGAIN_AFTER_MS } from "../src/db/retention";
+import { type Hit, type HitMessage, hitFromRequest } from "../src/hits";
+import worker from "../src/index";
+import { deriveSigningKey } from "../src/keys";
+import { hitMessages } from "../src/queue";
+import { d1FailingStatements, FlakyD1 } from "./faults";
+import {
+  BASE,
+  CHROME_UA,
+  countedCall,
+  createAccount,
+  FREE_PLAN_D1_QUERIES,
+  seedMessages,
+  seedOpens,
+  sentMessage,
+  storedEvents,
+  type TestAccount,
+} from "./helpers";
+
+const DAY = 86_400_000;
+const MINUTE = 60_000;
+
+/** When the purge last ran, as its table records it: `ago` ms before now. The unfinished mark is left as it is. */
+async function lastRunAgo(ago: number): Promise<void> {
+  await env.DB.prepare("UPDATE retention_purge SET last_run_at = ? WHERE id = 1")
+    .bind(Date.now() - ago)
+    .run();
+}
+
+/** An account with `messages` registered emails (seedMessages), and `expired` opens of them from 100 days ago. */
+async function accountWithExpiredOpens(messages: number, expired: number): Promise<TestAccount> {
+  const account = await createAccount();
+  await seedMessages(account, messages);
+  await seedOpens(account, expired, Date.now() - 100 * DAY);
+  return account;
+}
+
+async function expiredOpens(account: TestAccount): Promise<number> {
+  const row = await env.DB.prepare("SELECT count(*) AS n FROM events WHERE account_id = ? AND occurred_at < ?")
+    .bind(account.accountId, Date.now() - 90 * DAY)
+    .first<{ n: number }>();
+  return row?.n ?? -1;
+}
+
+async function eventsOf(account: TestAccount): Promise<number> {
+  const row = await env.DB.prepare("SELECT count(*) AS n FROM events WHERE account_id = ?").bind(account.accountId).first<{ n: number }>();
+  return row?.n ?? -1;
+}
+
+/** Opens made now, one for each of the first `count` seeded emails of the account, from different networks. */
+async function freshOpens(account: TestAccount, count: number): Promise<Hit[]> {
+  const accountKey = await deriveSigningKey(env.SIGNING_SECRET ?? "", account.accountId, account.key.keyId);
+  const hits: Hit[] = [];
+  for (let i = 0; i < count; i++) {
+    const messageId = `seeded-${account.accountId}-${i}`;
+    const request = new Request(`${BASE}/o/${messageId}.gif`, {
+      headers: { "user-agent": CHROME_UA, "cf-connecting-ip": `198.51.${Math.floor(i / 250)}.${i % 250}` },
+    });
+    hits.push(
+      await hitFromRequest(request, { accountId: account.accountId, messageId, accountKey, kind: "open", linkIndex: null }, Date.now()),
+    );
+  }
+  return hits;
+}
+
+/** Opens of one email at the given times, each from its own network. */
+async function opensAt(account: TestAccount, messageId: string, times: readonly number[]): Promise<Hit[]> {
+  const accountKey = await deriveSigningKey(env.SIGNING_SECRET ?? "", account.accountId, account.key.keyId);
+  return Promise.all(
+    times.map((at, i) =>
+      hitFromRequest(
+        new Request(`${BASE}/o/${messageId}.gif`, { headers: { "user-agent": CHROME_UA, "cf-connecting-ip": `203.0.${i}.7` } }),
+        { accountId: account.accountId, messageId, accountKey, kind: "open", linkIndex: null },
+        at,
+      ),
+    ),
+  );
+}
+
+/** Hits delivered to the real queue handler as Queues would, in messages of ten, and what the batch was told. */
+async function deliver(hits: Hit[], db: D1Database = env.DB) {
+  const batch = createMessageBatch<HitMessage>(
+    "mailtracker-hits",
+    hitMessages(hits).map(({ body }, i) => ({ id: `p${i}-${crypto.randomUUID()}`, timestamp: new Date(), attempts: 1, body })),
+  );
+  const ctx = createExecutionContext();
+  await worker.queue(batch, { ...env, DB: db }, ctx);
+  // Waits for the work the handler left to `waitUntil`, the purge's, as Queues does before it takes the batch's result.
+  return getQueueResult(batch, ctx);
+}
+
+describe("the retention purge without its Cron Trigger", () => {
+  it("runs after a queue batch once overdue, and not again before PURGE_OVERDUE_AFTER_MS", async () => {
+    const account = await accountWithExpiredOpens(5, 30);
+    // Not overdue yet: a batch leaves the expired events.
+    await lastRunAgo(PURGE_OVERDUE_AFTER_MS - 10 * MINUTE);
+    expect((await deliver(await freshOpens(account, 1))).ackAll).toBe(true);
+    expect(await expiredOpens(account)).toBe(30);
+
+    // Overdue: the next batch is stored and acknowledged, and the purge runs after it.
+    await lastRunAgo(PURGE_OVERDUE_AFTER_MS + MINUTE);
+    const result = await deliver(await freshOpens(account, 3));
+    expect(result.ackAll).toBe(true);
+    expect(result.retryBatch.retry).toBe(false);
+    expect(await expiredOpens(account)).toBe(0);
+    expect(await eventsOf(account)).toBe(4);
+
+    // Events that expire meanwhile wait for the next run: the one that just ran is recorded.
+    await seedOpens(account, 10, Date.now() - 100 * DAY);
+    expect((await deliver(await freshOpens(account, 2))).ackAll).toBe(true);
+    expect(await expiredOpens(account)).toBe(10);
+  });
+
+  it("runs after the extension's feed request once overdue, which still gets its events", async () => {
+    const account = await accountWithExpiredOpens(3, 20);
+    await lastRunAgo(PURGE_OVERDUE_AFTER_MS + MINUTE);
+    const { response, d1Queries } = await countedCall(account, "/api/events?after=0");
+    expect(response.status).toBe(200);
+    expect(d1Queries).toBeLessThanOrEqual(FREE_PLAN_D1_QUERIES);
+    expect(await expiredOpens(account)).toBe(0);
+
+    await seedOpens(account, 5, Date.now() - 100 * DAY);
+    expect((await countedCall(account, "/api/events?after=0")).response.status).toBe(200);
+    expect(await expiredOpens(account)).toBe(5);
+  });
+
+  it("does not come while the Cron Trigger runs: a scheduled run resets its clock", async () => {
+    const account = await accountWithExpiredOpens(3, 0);
+    await lastRunAgo(PURGE_OVERDUE_AFTER_MS + 30 * MINUTE);
+    await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "23 * * * *" }), env);
+    // Expired after the scheduled run (as an account's shortened retention would make them): left to the next hourly run.
+    await seedOpens(account, 8, Date.now() - 100 * DAY);
+    expect((await deliver(await freshOpens(account, 1))).ackAll).toBe(true);
+    expect((await countedCall(account, "/api/events?after=0")).response.status).toBe(200);
+    expect(await expiredOpens(account)).toBe(8);
+
+    // The trigger gone for two hours: the traffic runs the purge.
+    await lastRunAgo(PURGE_OVERDUE_AFTER_MS + MINUTE);
+    expect((await deliver(await freshOpens(account, 1))).ackAll).toBe(true);
+    expect(await expiredOpens(account)).toBe(0);
+  });
+
+  it("that fails fails neither the batch nor the request, and is tried again minutes later", async () => {
+    const account = await accountWithExpiredOpens(4, 12);
+    const failing = d1FailingStatements(env.DB, /DELETE FROM events/);
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      await lastRunAgo(PURGE_OVERDUE_AFTER_MS + MINUTE);
+      const result = await deliver(await freshOpens(account, 4), failing.db);
+      expect(failing.failed()).toBeGreaterThan(0);
+      expect(result.ackAll).toBe(true);
+      expect(result.retryBatch.retry).toBe(false);
+      expect(await eventsOf(account)).toBe(16);
+      expect(logged).toHaveBeenCalledWith("retention purge from traffic failed", expect.stringContaining("Network connection lost"));
+
+      // The feed request, with the purge failing again UNFINISHED_PURGE_AGAIN_AFTER_MS later: answered all the same.
+      await lastRunAgo(UNFINISHED_PURGE_AGAIN_AFTER_MS + MINUTE);
+      const failedBefore = failing.failed();
+      const ctx = createExecutionContext();
+      const response = await worker.fetch(
+        new Request(`${BASE}/api/events?after=0`, { headers: { authorization: `Bearer ${account.apiToken}` } }),
+        { ...env, DB: failing.db },
+        ctx,
+      );
+      expect(response.status).toBe(200);
+      expect(((await response.json()) as { events: unknown[] }).events.length).toBeGreaterThan(0);
+      await waitOnExecutionContext(ctx);
+      expect(failing.failed()).toBeGreaterThan(failedBefore);
+    } finally {
+      logged.mockRestore();
+    }
+    // D1 back, a failed run's next try comes after minutes, not hours.
+    await lastRunAgo(UNFINISHED_PURGE_AGAIN_AFTER_MS + MINUTE);
+    expect((await deliver(await freshOpens(account, 1))).ackAll).toBe(true);
+    expect(await expiredOpens(account)).toBe(0);
+  });
+
+  it("runs once when two invocations find it overdue at the same moment", async () => {
+    await lastRunAgo(PURGE_OVERDUE_AFTER_MS + MINUTE);
+    const now = Date.now();
+    const runs = await Promise.all([purgeIfOverdue(env.DB, now), purgeIfOverdue(env.DB, now), purgeIfOverdue(env.DB, now)]);
+    expect(runs.filter((run) => run !== null)).toHaveLength(1);
+  });
+
+  it("clears a backlog bigger than one run over the next batches, minutes apart, each invocation within the free plan's D1 queries", async () => {
+    // 100 emails, so that a full batch of 100 hits makes the consumer's most queries.
+    const account = await accountWithExpiredOpens(100, 60_000);
+    await lastRunAgo(PURGE_OVERDUE_AFTER_MS + MINUTE);
+    const left: number[] = [];
+    const queries: number[] = [];
+    while (left.at(-1) !== 0) {
+      expect(left.length, "runs").toBeLessThan(6);
+      const counted = new FlakyD1(env.DB, () => false);
+      expect((await deliver(await freshOpens(account, 100), counted.asD1())).ackAll).toBe(true);
+      queries.push(counted.calls);
+      left.push(await expiredOpens(account));
+      // A run that stopped at its cap comes again minutes later, not hours.
+      await lastRunAgo(UNFINISHED_PURGE_AGAIN_AFTER_MS + MINUTE);
+    }
+    expect(left.length).toBeGreaterThan(1);
+    expect(left).toEqual([...left].sort((a, b) => b - a));
+    for (const made of queries) expect(made).toBeLessThanOrEqual(FREE_PLAN_D1_QUERIES);
+    // Finished: the next batch within PURGE_OVERDUE_AFTER_MS runs no purge.
+    await seedOpens(account, 3, Date.now() - 100 * DAY);
+    expect((await deliver(await freshOpens(account, 1))).ackAll).toBe(true);
+    expect(await expiredOpens(account)).toBe(3);
+  }, 120_000);
+
+  it("after days without a run, forgets the address hash of every open past its 7 days meanwhile, not only the last day's", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account, { sentAt: new Date(Date.now() - 30 * DAY).toISOString() });
+    await lastRunAgo(10 * MINUTE);
+    const now = Date.now();
+    const daysAgo = [11.5, 10, 8.5, 6];
+    expect(
+      (
+        await deliver(
+          await opensAt(
+            account,
+            message.id,
+            daysAgo.map((days) => now - days * DAY),
+          ),
+        )
+      ).ackAll,
+    ).toBe(true);
+    // The last run five days ago, which forgot the hashes of opens up to 7 days before it.
+    await env.DB.prepare("UPDATE retention_purge SET last_run_at = ?, unfinished = 0, open_addresses_forgotten_before = ? WHERE id = 1")
+      .bind(now - 5 * DAY, now - 12 * DAY)
+      .run();
+
+    expect((await countedCall(account, "/api/events?after=0")).response.status).toBe(200);
+    const hashes = (await storedEvents(message.id)).map((event) => [
+      Math.round((now - Number(event.occurred_at)) / (DAY / 2)) / 2,
+      event.ip_hash !== null,
+    ]);
+    expect(hashes).toEqual([
+      [11.5, false],
+      [10, false],
+      [8.5, false],
+      [6, true],
+    ]);
+  });
+});
