@@ -7,8 +7,8 @@
 // 3. Applies new migrations remotely (wrangler tracks which ran), then `wrangler deploy` with the new secrets in the
 //    same upload (--secrets-file). A secret is only ever set when the Worker provably lacks it; the deploy config lists
 //    both as `secrets.required`, so wrangler refuses to deploy a version without them. A failure after the upload that
-//    the rep must act on is said in words: the account's Cron Triggers all taken (the tracker then runs without its
-//    hourly purge).
+//    the rep must act on is said in words: the account's Cron Triggers all taken (the tracker then runs its retention
+//    purge from its own traffic, less punctually than hourly).
 // Safe to re-run: a second run finds everything, creates nothing and changes no secret.
 import "./require-node.mjs";
 import { spawnSync } from "node:child_process";
@@ -320,8 +320,10 @@ if (deployed.status !== 0) {
  * What a deploy whose Cron Trigger Cloudflare refused (CRON_LIMIT) left, in words: the Worker and its other triggers are
  * in place (wrangler sets each trigger apart and reports the failed ones together, triggersDeploy), and the schedule is
  * the one before the deploy, since a refused PUT of a Worker's schedules changes none of them (cloudflare/workers-sdk
- * issue 15194). Without one, the hourly purge (worker/src/index.ts, `scheduled`; worker/src/db/retention.ts) does not
- * run. wrangler's own report is shown as well when it names other steps that failed.
+ * issue 15194). Without one, the hourly purge (worker/src/index.ts, `scheduled`; worker/src/db/retention.ts) is run by
+ * the tracker's own traffic instead, once it is 2 hours overdue (purgeIfOverdue, after a queue batch of hits or the
+ * extension's feed request), so only while hits or the extension's requests come. wrangler's own report is shown as
+ * well when it names other steps that failed.
  */
 async function cronLimitReport(otherFailures) {
   const schedules = await api("GET", `${account}/workers/scripts/${NAME}/schedules`);
@@ -349,8 +351,11 @@ async function cronLimitReport(otherFailures) {
   return (
     `${others}${lead}, ${state}: Cloudflare refused it [code: ${CRON_LIMIT}] because this account\n` +
     "already has as many Cron Triggers as its plan allows, counted across all its Workers (5 on Workers Free, 250 on Paid).\n" +
-    "Until it has one, the tracker's hourly retention purge does not run: opens, clicks, replies and bounces stay past each\n" +
-    "account's retention (90 days unless set otherwise), an open's network hash past its 7 days, and the database only grows.\n" +
+    "Until it has one, the tracker runs its retention purge from its own traffic instead, less punctually than hourly: once\n" +
+    "2 hours have passed since the last run, after the next hit it stores or the next time the extension asks it for new\n" +
+    "events (every minute while Gmail is open). While neither comes, opens, clicks, replies and bounces past each account's\n" +
+    "retention (90 days unless set otherwise), and an open's network hash past its 7 days, stay until one does; a large\n" +
+    "backlog goes in smaller shares, minutes apart.\n" +
     `${working}${fix("a Cron Trigger")}`
   );
 }

@@ -415,7 +415,7 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     expect(standIn.account.scripts.get("mailtracker")?.crons).toEqual(["23 * * * *"]);
   });
 
-  it("when the account's Cron Triggers are all taken, says in words that the tracker runs without its hourly purge and how to fix it", async () => {
+  it("when the account's Cron Triggers are all taken, says in words that the tracker purges from its own traffic, less punctually, and how to fix it", async () => {
     const { standIn, project } = await account();
     // Workers Free allows 5 Cron Triggers per account, and the rep's other Workers have them all.
     standIn.account.cronTriggersElsewhere = 5;
@@ -430,7 +430,11 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     expect(run.output).toContain("The tracker is deployed, but without its hourly schedule");
     expect(run.output).toContain("Cron Triggers");
     expect(run.output).toContain("5 on Workers Free");
-    expect(run.output).toContain("retention");
+    expect(run.output).toContain("runs its retention purge from its own traffic instead, less punctually than hourly");
+    expect(run.output).toContain("after the next hit it stores or the next time the extension asks it for new");
+    expect(run.output).toContain("While neither comes");
+    expect(run.output).not.toContain("does not run");
+    expect(run.output).not.toContain("only grows");
     expect(run.output).toContain("Workers & Pages");
     expect(run.output).toContain("Then run `npm run deploy` again");
     // wrangler's own report is not the last word: it names nothing else that failed.
