@@ -38,7 +38,6 @@ const CSS = `
 .mt-panel ol,.mt-panel ul{margin:4px 0;padding-left:18px}
 .mt-dim{color:#80868b}
 .mt-panel .mt-why{font-style:italic}
-#mt-toasts{position:fixed;left:16px;bottom:96px;z-index:2147483647;display:grid;gap:8px;max-width:420px;pointer-events:none}
 .mt-toast{background:#323232;color:#fff;padding:10px 14px;border-radius:6px;font:13px Arial,sans-serif}
 `;
 
@@ -73,6 +72,11 @@ export function toast(doc: Document, text: string): void {
   if (!holder) {
     holder = doc.createElement("div");
     holder.id = "mt-toasts";
+    // Styled on the element, made with the first toast, not by a rule every render of Gmail's pages matches against.
+    holder.setAttribute(
+      "style",
+      "position:fixed;left:16px;bottom:96px;z-index:2147483647;display:grid;gap:8px;max-width:420px;pointer-events:none",
+    );
     doc.body?.append(holder);
   }
   const element = doc.createElement("div");
