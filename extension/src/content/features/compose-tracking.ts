@@ -523,7 +523,8 @@ class ComposeSession {
     this.campaign.setEnabled(tracked, why);
     this.optOut.setEnabled(tracked, why);
     if (tracked) this.toolbar.removeAttribute(UNTRACKED_ATTRIBUTE);
-    else this.toolbar.setAttribute(UNTRACKED_ATTRIBUTE, why);
+    // Written only when it changes: each write wakes the reminder's observer (follow-up-reminder.ts).
+    else if (this.toolbar.getAttribute(UNTRACKED_ATTRIBUTE) !== why) this.toolbar.setAttribute(UNTRACKED_ATTRIBUTE, why);
     this.warnings.recipientsChanged(recipients.emails);
   }
 

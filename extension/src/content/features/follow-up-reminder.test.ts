@@ -19,22 +19,35 @@ afterEach(() => {
   callFromGmail.mockReset();
 });
 
+/**
+ * The control on a compose toolbar of `toolbarHtml`, with the background's handler (follow-ups.ts remindIfNoReply)
+ * stood in for: null turns the reminder off, other days must be 1 to 365 whole. `kept`: what it kept, in order.
+ */
+function reminderControl(toolbarHtml: string) {
+  const kept: (number | null)[] = [];
+  callFromGmail.mockImplementation(async (_type, input) => {
+    const { days } = input as { days: number | null };
+    if (days !== null && pickDays(days) === undefined) throw new Error("a reminder waits 1 to 365 days");
+    kept.push(days);
+    return { reminder: null };
+  });
+  document.body.innerHTML = toolbarHtml;
+  const controller = new AbortController();
+  controllers.push(controller);
+  followUpReminder.init(controller.signal, { options: DEFAULT_OPTIONS });
+  return {
+    kept,
+    toolbar: document.querySelector(".mt-toolbar") as HTMLElement,
+    button: document.querySelector(".mt-toggle-remind") as HTMLButtonElement,
+    days: document.querySelector(".mt-remind-days") as HTMLInputElement,
+  };
+}
+
 describe("follow-up reminder control", () => {
   it("days the background cannot keep (2.5) are said on the control, not taken as the reminder turned off", async () => {
-    // The background's handler (follow-ups.ts remindIfNoReply): null turns it off, other days must be 1 to 365 whole.
-    const kept: (number | null)[] = [];
-    callFromGmail.mockImplementation(async (_type, input) => {
-      const { days } = input as { days: number | null };
-      if (days !== null && pickDays(days) === undefined) throw new Error("a reminder waits 1 to 365 days");
-      kept.push(days);
-      return { reminder: null };
-    });
-    document.body.innerHTML = `<div class="mt-toolbar" data-mt-tracking-id="t1"><button class="mt-toggle mt-toggle-open">Opens</button><span class="mt-status"></span></div>`;
-    const controller = new AbortController();
-    controllers.push(controller);
-    followUpReminder.init(controller.signal, { options: DEFAULT_OPTIONS });
-    const button = document.querySelector(".mt-toggle-remind") as HTMLButtonElement;
-    const days = document.querySelector(".mt-remind-days") as HTMLInputElement;
+    const { kept, button, days } = reminderControl(
+      `<div class="mt-toolbar" data-mt-tracking-id="t1"><button class="mt-toggle mt-toggle-open">Opens</button><span class="mt-status"></span></div>`,
+    );
     button.click();
     await vi.waitFor(() => expect(kept).toEqual([3]));
     days.value = "2.5";
@@ -53,20 +66,9 @@ describe("follow-up reminder control", () => {
   });
 
   it("while the email would go out untracked it shows no reminder and keeps none; the rep's days and what the background said of them come back", async () => {
-    const kept: (number | null)[] = [];
-    callFromGmail.mockImplementation(async (_type, input) => {
-      const { days } = input as { days: number | null };
-      if (days !== null && pickDays(days) === undefined) throw new Error("a reminder waits 1 to 365 days");
-      kept.push(days);
-      return { reminder: null };
-    });
-    document.body.innerHTML = `<div class="mt-toolbar" data-mt-tracking-id="t1"><span class="mt-status"></span></div>`;
-    const toolbar = document.querySelector(".mt-toolbar") as HTMLElement;
-    const controller = new AbortController();
-    controllers.push(controller);
-    followUpReminder.init(controller.signal, { options: DEFAULT_OPTIONS });
-    const button = document.querySelector(".mt-toggle-remind") as HTMLButtonElement;
-    const days = document.querySelector(".mt-remind-days") as HTMLInputElement;
+    const { kept, toolbar, button, days } = reminderControl(
+      `<div class="mt-toolbar" data-mt-tracking-id="t1"><span class="mt-status"></span></div>`,
+    );
     const note = document.querySelector(".mt-remind-note") as HTMLElement;
     const shown = () => [button.getAttribute("aria-pressed"), button.disabled, days.disabled, days.hidden, note.hidden];
     button.click();
