@@ -4,10 +4,13 @@
 //   [docs]     Cloudflare's API reference (developers.cloudflare.com/api, read 2026-11-29) and Cloudflare's own API
 //              client bundled in wrangler (cloudflare@5.2.0, resources/*: the same paths and shapes)
 //   [wrangler] what wrangler 4.155.0's own code expects (node_modules/wrangler/wrangler-dist/cli.js, function named)
-//   [assumed]  our guess where neither says; kept as plain as possible
+//   [observed] what the real API answered someone, quoted in a dated public report (named each time)
+//   [assumed]  our guess where none of these says; kept as plain as possible
 // Every answer uses Cloudflare's envelope {success, errors: [{code, message}], messages, result(, result_info)} [docs].
-// Unknown routes answer 404 with code 7000 "No route for that URI", which is what the real API answers [assumed from
-// observed responses; wrangler only needs an error]. Every request is recorded so tests can assert what was (not) done.
+// Unknown routes answer HTTP 400 with two errors, 7003 "Could not route to <path>, perhaps your object identifier is
+// invalid?" and 7000 "No route for that URI" [observed: cloudflare/cloudflare-go issue 118, 2017-03-14, "HTTP status
+// 400" with both; JastinXyz/withcoding.me issue 1, 2022-08-16, the same pair; read 2026-12-04]. Every request is
+// recorded so tests can assert what was (not) done.
 import { randomBytes, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -33,12 +36,17 @@ export type AccountState = {
       consumers: { consumer_id: string; type: string; script: string; dead_letter_queue?: string; settings?: unknown }[];
     }
   >;
-  /** Deployed Workers by name: their secrets (name → value), bindings, routes and main module's source. */
+  /**
+   * Workers by name: the secrets of their latest version (name → value; what …/secrets lists and sets) and of the
+   * version deployed, whether the latest is the one deployed, bindings, routes and main module's source.
+   */
   scripts: Map<
     string,
     {
       mainModule: string | null;
       secrets: Map<string, string>;
+      deployedSecrets: Map<string, string>;
+      latestDeployed: boolean;
       bindings: Record<string, unknown>[];
       uploads: number;
       crons: string[];
@@ -91,6 +99,16 @@ const envelope = (result: unknown, resultInfo?: Record<string, number>) => ({
   ...(resultInfo ? { result_info: resultInfo } : {}),
 });
 const errorEnvelope = (code: number, message: string) => ({ success: false, errors: [{ code, message }], messages: [], result: null });
+/** The answer to a path the API has no route for, or with an identifier it cannot route (source at the top). */
+const noRoute = (path: string) => ({
+  success: false,
+  errors: [
+    { code: 7003, message: `Could not route to ${path}, perhaps your object identifier is invalid?` },
+    { code: 7000, message: "No route for that URI" },
+  ],
+  messages: [],
+  result: null,
+});
 
 /** List answers carry result_info; wrangler's paged list helpers read it (fetchPagedListResult) [wrangler]. */
 const page = (items: unknown[]) =>
@@ -114,6 +132,17 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
    * a "metadata" part. Bindings of type "inherit" copy the previous version's secret and fail (code 10021, note
    * "inherit binding '…' is invalid") when there is none [wrangler: handleMissingSecretsError reads exactly that note];
    * keep_bindings ["secret_text"] keeps the Worker's other secrets [wrangler: createWorkerUploadForm, keepSecrets].
+   *
+   * Secrets belong to a version: both kept and inherited ones are copied from the latest version, and …/secrets lists
+   * the latest version's ("the existing secrets and config are copied from the latest version"; "`wrangler secret
+   * list` will list for the latest version", `versions secret list` the deployed ones: wrangler 3.62.0's release notes,
+   * cloudflare/workers-sdk pull request 5950, 2024-06-25, read 2026-12-04). So the upload is one request, and a refused
+   * one leaves no version, and no secret, behind [assumed: no source says the API is atomic, but nothing else is sent
+   * that could hold them]. A new Worker's upload creates it with the uploaded secrets and deploys it [observed: a first
+   * `wrangler deploy --secrets-file` "succeeds — Worker created, secret uploaded with the version", cloudflare/
+   * workers-sdk issue 14258, 2026-06-11]; a new version of an existing Worker is only its latest version, with its
+   * secrets, until a deployment (below) deploys it: a deployment that fails leaves the new secrets listed but not
+   * deployed [from the release notes above].
    */
   function upload(name: string, body: Buffer, headers: IncomingMessage["headers"], kind: "script" | "version") {
     const metadata = multipartPart(body, String(headers["content-type"]), "metadata");
@@ -141,6 +170,8 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
       // The main module is the part that metadata.main_module names [wrangler: createWorkerUploadForm].
       mainModule: parsed.main_module ? multipartPart(body, String(headers["content-type"]), parsed.main_module) : null,
       secrets,
+      deployedSecrets: kind === "script" ? new Map(secrets) : new Map(previous?.deployedSecrets),
+      latestDeployed: kind === "script",
       bindings,
       uploads: (previous?.uploads ?? 0) + 1,
       crons: previous?.crons ?? [],
@@ -212,15 +243,18 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
 
     // A zone's DNS records, filtered by exact name [docs: GET /zones/{zone_id}/dns_records?name=, "DNS record name (or @
     // for the zone apex)"; developers.cloudflare.com/api/resources/dns/subresources/records/methods/list, read 2026-12-02].
-    // A Custom Domain's own record is listed as AAAA 100:: [assumed from DNSControl's Cloudflare provider docs, which tell
-    // users to keep AAAA("worker", "100::") for it: github.com/DNSControl/dnscontrol/pull/4907, 2026-09-19]. An unknown
-    // zone is code 7003 [assumed from observed responses].
+    // A Custom Domain's own record is listed as AAAA 100:: [observed: "The API's /dns_records endpoint shows just the
+    // AAAA" (100::) of a Workers Custom Domain, jezweb/vite-flare-starter issue 54, 2026-04-30; DNSControl's Cloudflare
+    // provider docs tell users to keep AAAA("worker", "100::") for it, DNSControl/dnscontrol pull request 4907,
+    // 2026-09-19; read 2026-12-04]. A zone id the API cannot route answers as an unknown route does, 7003 and 7000
+    // [observed: the same sources as at the top, for /zones/<id>/dns_records; whether a well-formed id of another
+    // account's zone answers so is assumed].
     [
       "GET",
       /^\/zones\/([0-9a-f]{32})\/dns_records$/,
       ({ match, url }) => {
         const zone = [...account.zones].find(([, { id }]) => id === match[1])?.[0];
-        if (!zone) return notFound(7003, "Could not route to /zones, perhaps your object identifier is invalid?");
+        if (!zone) return { status: 400, json: noRoute(`/zones/${match[1]}/dns_records`) };
         const name = url.searchParams.get("name");
         const records = allRecords(account)
           .filter((record) => record.zone_name === zone && (!name || record.name === name))
@@ -271,8 +305,11 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
       "POST",
       accountPath("/d1/database/([^/]+)/(query|raw)"),
       // One result per statement, each {results, success, meta} [docs: D1 query]. Multi-statement SQL (a migration and
-      // its d1_migrations insert, which wrangler sends as one string [wrangler: buildMigrationQuery]) runs as one batch
-      // with one result [assumed: the real API answers one result per statement; wrangler only checks each success].
+      // its d1_migrations insert, which wrangler sends as one string to /query [wrangler: buildMigrationQuery; observed:
+      // cloudflare/workers-sdk issue 15178, 2026-08-13, "migrations apply sends combined SQL to /query"]) runs as one
+      // batch with one result [assumed: no report says how many results the real API answers for it; wrangler only
+      // checks each success, and its own tests answer a migration's /query with one result: cloudflare/workers-sdk
+      // packages/wrangler/src/__tests__/d1/migrate.test.ts, snapshot of 2026-08-22, read 2026-12-04].
       ({ match, body }) => {
         const db = [...account.d1.values()].find((candidate) => candidate.uuid === match[1]);
         if (!db) return notFound(7404, "The database could not be found");
@@ -287,8 +324,9 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
           const rows = db.db.prepare(sql).all(...params);
           return { json: envelope([{ results: rows, success: true, meta }]) };
         } catch (error) {
-          // A failing statement is an error with SQLite's message [wrangler: migrations apply shows the notes; the
-          // code, 7500, is assumed].
+          // A failing statement is HTTP 400 [assumed], code 7500 with SQLite's message and its result code [observed:
+          // "statement too long: SQLITE_TOOBIG [code: 7500]" from `d1 migrations apply --remote`, cloudflare/workers-sdk
+          // issue 6347, 2024-07-26; "incomplete input: SQLITE_ERROR", issue 15178, 2026-08-13; read 2026-12-04].
           return { status: 400, json: errorEnvelope(7500, `${(error as Error).message}: SQLITE_ERROR`) };
         }
       },
@@ -312,7 +350,11 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
     ],
 
     // Queues [docs: /accounts/{id}/queues]. The list filters by repeated ?name= [wrangler: ensureQueuesExistByConfig];
-    // a taken name is code 11009 [assumed from the queues docs' error list].
+    // a taken name is code 11009, "Queue name '<name>' is already taken. Please use a different name and try again."
+    // [observed: quoted from wrangler's output by @cparkerwebm/webmonterey's changelog, in the release after 1.6.1 of 2026-09-12:
+    // "Wrangler 4.129 says \"Queue name 'x' is already taken … [code: 11009]\"", and by other projects' tests of the
+    // full sentence, found by find_string, read 2026-12-04; the queues docs' error list has no such code:
+    // developers.cloudflare.com/queues/reference/error-codes/; the HTTP status, 400, is assumed].
     [
       "GET",
       accountPath("/queues"),
@@ -330,7 +372,10 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
       accountPath("/queues"),
       ({ body }) => {
         const { queue_name } = JSON.parse(String(body));
-        if (account.queues.has(queue_name)) return { status: 400, json: errorEnvelope(11009, "Queue name is already taken") };
+        if (account.queues.has(queue_name)) {
+          const message = `Queue name '${queue_name}' is already taken. Please use a different name and try again.`;
+          return { status: 400, json: errorEnvelope(11009, message) };
+        }
         const queue = { queue_id: randomBytes(16).toString("hex"), queue_name, consumers: [] };
         account.queues.set(queue_name, queue);
         return { json: envelope(publicQueue(queue)) };
@@ -363,9 +408,10 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
           return notFound(11000, "Dead letter queue does not exist");
         // Requests name the Worker script_name, answers script, with type "worker" [docs: Queues consumers; wrangler:
         // resolveWorkerConsumerByName matches c.type === "worker" && c.script]; a second consumer for the same Worker
-        // is refused [assumed; wrangler updates existing consumers with PUT instead].
+        // is refused with code 11004 "workers.api.error.consumer_exists" [observed: cloudflare/workers-sdk issue 5347,
+        // 2024-03-21, read 2026-12-04; the HTTP status, 400, is assumed]; wrangler updates an existing one with PUT.
         if (queue.consumers.some((existing) => existing.script === consumer.script_name)) {
-          return { status: 400, json: errorEnvelope(11004, "Queue already has a consumer for this Worker") };
+          return { status: 400, json: errorEnvelope(11004, "workers.api.error.consumer_exists") };
         }
         const added = {
           consumer_id: randomBytes(16).toString("hex"),
@@ -391,8 +437,13 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
       },
     ],
 
-    // Worker secrets [docs: GET/PUT /accounts/{id}/workers/scripts/{name}/secrets]. An unknown Worker is code 10007
-    // "workers.api.error.script_not_found" [docs; wrangler treats 10007 as "Worker not found" in secret put].
+    // Worker secrets [docs: GET/PUT /accounts/{id}/workers/scripts/{name}/secrets], those of the latest version (see
+    // upload() above). An unknown Worker is code 10007 "workers.api.error.script_not_found" [docs; wrangler treats 10007
+    // as "Worker not found" in secret put]. Setting one makes a new version with it and deploys it ("each secret put
+    // redeploys", botiverse/hands pull request 234, 2026-07-10), so it is refused with code 10215 while the latest
+    // version is not the deployed one [wrangler: VERSION_NOT_DEPLOYED_ERR_CODE, rewritten to "Secret edit failed. You
+    // attempted to modify a secret, but the latest version of your Worker isn't currently deployed."; observed in that
+    // pull request; the HTTP status, 400, and the API's own message are assumed].
     [
       "GET",
       accountPath("/workers/scripts/([^/]+)/secrets"),
@@ -408,8 +459,10 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
       ({ match, body }) => {
         const found = script(match[1]);
         if (!found) return notFound(10007, "This Worker does not exist on your account. [code: 10007]");
+        if (!found.latestDeployed) return { status: 400, json: errorEnvelope(10215, "latest is not deployed") };
         const { name, text } = JSON.parse(String(body));
         found.secrets.set(name, text);
+        found.deployedSecrets.set(name, text);
         return { json: envelope({ name, type: "secret_text" }) };
       },
     ],
@@ -469,13 +522,17 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
         };
       },
     ],
+    // Deploying the latest version makes its secrets the deployed ones (see upload() above).
     [
       "POST",
       accountPath("/workers/scripts/([^/]+)/deployments"),
-      ({ match }) =>
-        script(match[1])
-          ? { json: envelope({ id: randomUUID() }) }
-          : notFound(10007, "This Worker does not exist on your account. [code: 10007]"),
+      ({ match }) => {
+        const found = script(match[1]);
+        if (!found) return notFound(10007, "This Worker does not exist on your account. [code: 10007]");
+        found.deployedSecrets = new Map(found.secrets);
+        found.latestDeployed = true;
+        return { json: envelope({ id: randomUUID() }) };
+      },
     ],
     [
       "PATCH",
@@ -515,9 +572,10 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
         const found = script(match[1]);
         if (!found) return notFound(10007, "This Worker does not exist on your account.");
         const { enabled } = JSON.parse(String(body));
+        // HTTP 403 [docs: Error 10063, as at the upload route]; the message is assumed.
         if (enabled && account.subdomain === null)
           return {
-            status: 400,
+            status: 403,
             json: errorEnvelope(10063, "You need to register a workers.dev subdomain before publishing to workers.dev"),
           };
         found.workersDev = Boolean(enabled);
@@ -534,8 +592,9 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
     // account is already above it (triggers from before the limit), every PUT is refused, even one that removes some
     // [cloudflare/workers-sdk issue 15194, 2026-08-14, with the API's answer "10072: This account has reached the Workers
     // Free limit of 5 cron triggers per account."; chmonitor/chmonitor pull request 2866, 2026-08-11]. The refused PUT
-    // leaves the Worker's schedules as they were [assumed: that issue reads "Omitting `triggers` leaves schedules
-    // unchanged" and reports no loss]. The message is that issue's on Workers Free and the docs page's otherwise; the
+    // leaves the Worker's schedules as they were [observed: in issue 15194 `PUT …/schedules` with [] "fails with error
+    // 10072 instead of removing that Worker's existing schedules", and the account stays above its limit; read
+    // 2026-12-04]. The message is that issue's on Workers Free and the docs page's otherwise; the
     // message has changed over the years ("workers.api.error.too_many_crons [code: 10072]", workers-sdk issues 1633,
     // 2022-08-07, and 5998, 2024-06-08), the code has not.
     [
@@ -600,9 +659,11 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
     // share a name with (the same page), are not modelled: the deploy stops before on them. The changeset's conflicting
     // lists the hostnames with conflicting records [wrangler: asks "You already have DNS records that conflict" about
     // them in a TTY]. A hostname outside the account's zones is refused [docs: a Custom Domain's zone must be on the same
-    // account; the code is assumed from "Error 100112 - Hostname Not in Zone", same folder], and so is one in a zone that
-    // is not active [docs: developers.cloudflare.com/workers/configuration/routing/custom-domains/, "an active Cloudflare
-    // zone"; the code, 100118, is assumed].
+    // account; the answer is assumed to be "Error 100112 - Hostname Not in Zone", HTTP 400, "Hostname (hostname) does not
+    // belong to zone (zone)", same folder, which the docs give for a hostname outside the zone named], and so is one in a
+    // zone that is not active [docs: developers.cloudflare.com/workers/configuration/routing/custom-domains/, "an active
+    // Cloudflare zone"; the answer is assumed: no source gives it. Its code, 100119, is one the docs' list does not use, so
+    // that it reads as no documented answer; 100118, modelled here before, is "Cannot Change Worker" in that list].
     [
       "POST",
       accountPath("/workers/scripts/([^/]+)/domains/changeset"),
@@ -630,8 +691,11 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
         const added = [];
         for (const { hostname } of origins) {
           const zone = [...account.zones].find(([name]) => hostname === name || hostname.endsWith(`.${name}`));
-          if (!zone) return { status: 400, json: errorEnvelope(100112, `Hostname '${hostname}' is not in a zone on this account`) };
-          if (zone[1].status !== "active") return { status: 400, json: errorEnvelope(100118, `The zone of '${hostname}' is not active`) };
+          if (!zone) {
+            const message = `Hostname ${hostname} does not belong to zone ${hostname.slice(hostname.indexOf(".") + 1)}. Use a hostname from this zone and try again.`;
+            return { status: 400, json: errorEnvelope(100112, message) };
+          }
+          if (zone[1].status !== "active") return { status: 400, json: errorEnvelope(100119, `The zone of '${hostname}' is not active`) };
           if (!override_existing_dns_record && account.dnsRecords.some(conflictsAt(hostname))) {
             const message = `Hostname '${hostname}' already has externally managed DNS records (A, CNAME, etc). Either delete them, try a different hostname, or use the option 'override_existing_dns_record' to override.`;
             return { status: 409, json: errorEnvelope(100117, message) };
@@ -756,7 +820,7 @@ export async function startCloudflareApi(account: AccountState, token: string): 
           return send(answer.status ?? 200, answer.json);
         }
       }
-      send(404, errorEnvelope(7000, "No route for that URI"));
+      send(400, noRoute(path));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

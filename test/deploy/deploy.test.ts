@@ -1,7 +1,7 @@
 // The real `npm run deploy`, with the real pinned wrangler, against the local stand-in for Cloudflare's API
-// (./cloudflare-api.ts says which of its behaviours come from Cloudflare's docs, which from wrangler's source and which
-// are assumed). Each deploy runs in a scratch copy of the project (its own wrangler.deploy.toml and migrations) that
-// links to this checkout's node_modules, worker/src and shared/.
+// (./cloudflare-api.ts says which of its behaviours come from Cloudflare's docs, which from wrangler's source, which
+// from reports of what the real API answered, and which are assumed). Each deploy runs in a scratch copy of the project
+// (its own wrangler.deploy.toml and migrations) that links to this checkout's node_modules, worker/src and shared/.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
@@ -71,7 +71,8 @@ const WEBSITE = { zone_name: "acme-sales.com", name: "www.acme-sales.com", type:
 
 /**
  * A login without DNS Read on the zone (wrangler login's OAuth grant, cloudflare/mcp#202, 2026-08-24): reading the
- * zone's DNS records is refused, with the answer assumed to be the stand-in's authentication error.
+ * zone's DNS records is refused with code 10000, "Authentication error" (that issue: "deterministically rejected with
+ * Cloudflare error 10000 (Authentication error)", read 2026-12-04; the HTTP status, 403, is assumed).
  */
 function refuseDnsRecords(standIn: StandIn): void {
   const failure = { status: 403, code: 10000, message: "Authentication error" };
@@ -372,8 +373,10 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     expect(writes(run.requests)).toEqual([]);
   });
 
-  // A 500 (code 10013, "An unknown error has occurred") and a 429 (code 971, "Please wait and consider throttling your
-  // request speed") are the shapes Cloudflare's API gives for those failures [assumed from Cloudflare's error pages].
+  // A 500 with code 10013 ("Error 10013 - Unexpected Error", HTTP 500: cloudflare-docs src/content/docs/workers/platform/
+  // error-codes/10013.mdx, read 2026-12-04; the message is wrangler's own tests' mock, helpers/mock-workers-subdomain.ts,
+  // where the docs now word it "An unexpected error occurred while processing your request…") and a 429 (code 971,
+  // "Please wait and consider throttling your request speed": assumed from Cloudflare's error pages; no source found).
   for (const failure of [
     { status: 500, code: 10013, message: "An unknown error has occurred" },
     { status: 429, code: 971, message: "Please wait and consider throttling your request speed" },
@@ -413,6 +416,33 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     expect(rerun.code, rerun.output).toBe(0);
     expect(secretsOf(standIn.account)).toEqual(stored);
     expect(standIn.account.scripts.get("mailtracker")?.crons).toEqual(["23 * * * *"]);
+  });
+
+  it("when the deployment of an existing tracker's new version fails, its new secret is stored in that version only, and a rerun deploys it", async () => {
+    const { standIn, project } = await account();
+    expect((await deploy(project, standIn)).code).toBe(0);
+    // REGISTRATION_SECRET deleted since (`wrangler secret delete` deploys a version without it): the deploy sets a new
+    // one in the new version it uploads, and Cloudflare then fails to deploy that version.
+    const worker = standIn.account.scripts.get("mailtracker");
+    worker?.secrets.delete("REGISTRATION_SECRET");
+    worker?.deployedSecrets.delete("REGISTRATION_SECRET");
+    const failure = { status: 500, code: 10013, message: "An unknown error has occurred" };
+    standIn.account.failures.push({ method: "POST", path: /\/workers\/scripts\/mailtracker\/deployments$/, failure });
+    const run = await deploy(project, standIn);
+    expect(run.code).not.toBe(0);
+    // Listed (the latest version's) but not yet deployed: the tracker runs without it until a deploy succeeds.
+    const stored = secretsOf(standIn.account);
+    expect(stored.get("REGISTRATION_SECRET")).toMatch(/^[\w-]{43}$/);
+    expect(standIn.account.scripts.get("mailtracker")?.deployedSecrets.has("REGISTRATION_SECRET")).toBe(false);
+    expect(run.output).toContain("The deploy failed after its upload, which stored the new secrets: run `npm run deploy` again to");
+    expect(run.output).toContain(`Registration secret (shown once, keep it somewhere safe): ${stored.get("REGISTRATION_SECRET")}`);
+
+    standIn.account.failures.length = 0;
+    const rerun = await deploy(project, standIn);
+    expect(rerun.code, rerun.output).toBe(0);
+    expect(rerun.output).not.toContain("Registration secret (shown once");
+    expect(secretsOf(standIn.account)).toEqual(stored);
+    expect(standIn.account.scripts.get("mailtracker")?.deployedSecrets).toEqual(stored);
   });
 
   it("when the account's Cron Triggers are all taken, says in words that the tracker purges from its own traffic, less punctually, and how to fix it", async () => {
