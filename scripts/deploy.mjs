@@ -8,7 +8,8 @@
 //    same upload (--secrets-file). A secret is only ever set when the Worker provably lacks it; the deploy config lists
 //    both as `secrets.required`, so wrangler refuses to deploy a version without them. A failure after the upload that
 //    the rep must act on is said in words: the account's Cron Triggers all taken (the tracker then runs its retention
-//    purge from its own traffic, less punctually than hourly).
+//    purge from its own traffic, less punctually than hourly); so is a first upload refused for want of a workers.dev
+//    subdomain.
 // Safe to re-run: a second run finds everything, creates nothing and changes no secret.
 import "./require-node.mjs";
 import { spawnSync } from "node:child_process";
@@ -43,6 +44,13 @@ const NOT_FOUND = 10007;
 // cloudflare/workers-sdk issue 5998, 2024-06-08; "This account has reached the Workers Free limit of 5 cron triggers per
 // account.", issue 15194, 2026-08-14), so only the code is read, as wrangler prints it: "… [code: 10072]".
 const CRON_LIMIT = 10072;
+// Cloudflare's answer to the upload of a new account's first Worker while the account has no workers.dev subdomain, even
+// one served on Custom Domains alone ("Error 10063 - Workers.dev Subdomain Required", developers.cloudflare.com/workers/
+// platform/error-codes/10063/; the upload "failed with an opaque API error raised by the upload request itself",
+// cloudflare/workers-sdk pull request 14494, 2026-06-30; read 2026-12-04). wrangler 4.155.0 asks for a subdomain first
+// only when the deploy publishes to workers.dev, so a deploy to TRACKER_DOMAIN meets it. Not every such account is
+// refused (maillab/cloud-mail issue 476, 2026-07-04, uploaded without one), so it is not required up front.
+const SUBDOMAIN_REQUIRED = 10063;
 
 function stop(message) {
   console.error(`\n${message}`);
@@ -311,6 +319,14 @@ if (deployed.status !== 0) {
           nextSteps({ url: trackerUrl, registrationSecret: newSecrets.REGISTRATION_SECRET }),
       );
     }
+  }
+  if (output.includes(`[code: ${SUBDOMAIN_REQUIRED}]`) && existingSecrets.size === 0) {
+    stop(
+      `Cloudflare refused the tracker's first upload [code: ${SUBDOMAIN_REQUIRED}]: this account has no workers.dev subdomain yet, which Cloudflare\n` +
+        "asks of an account's first Worker even when it is served on your own domain. Register one (free) at\n" +
+        `https://dash.cloudflare.com/${accountId}/workers/onboarding and run \`npm run deploy\` again: what was created is kept and used\n` +
+        "again (the database, its migrations, the KV namespace and the queues), and nothing was deployed.",
+    );
   }
   if (cronsRefused) stop(await cronLimitReport(failedTriggerSteps(output).filter((step) => step !== "Cron schedules")));
   stop(`wrangler deploy failed:\n${wranglerFailure(deployed)}`);

@@ -37,6 +37,11 @@ export type AccountState = {
     }
   >;
   /**
+   * Whether Cloudflare refuses the upload of the account's first Worker while it has no workers.dev subdomain (see the
+   * upload route): true on a new account, false on one like maillab/cloud-mail issue 476's.
+   */
+  firstUploadNeedsSubdomain: boolean;
+  /**
    * Workers by name: the secrets of their latest version (name → value; what …/secrets lists and sets) and of the
    * version deployed, whether the latest is the one deployed, bindings, routes and main module's source.
    */
@@ -81,6 +86,7 @@ export function newAccount(options: { subdomain?: string | null; zones?: string[
     d1: new Map(),
     kv: new Map(),
     queues: new Map(),
+    firstUploadNeedsSubdomain: true,
     scripts: new Map(),
     cronTriggersElsewhere: 0,
     cronTriggerLimit: 5,
@@ -153,6 +159,19 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
       keep_bindings?: string[];
     };
     const previous = script(name);
+    // A new account's first Worker is refused while the account has no workers.dev subdomain, HTTP 403 [docs: "Error
+    // 10063 - Workers.dev Subdomain Required", cloudflare-docs src/content/docs/workers/platform/error-codes/10063.mdx,
+    // read 2026-12-04], with this message [observed: "Deploying a Worker for the first time on an account that has no
+    // workers.dev subdomain failed with an opaque API error raised by the upload request itself", cloudflare/
+    // workers-sdk pull request 14494, 2026-06-30; issue 9045, 2025-04-24]. wrangler 4.155.0 asks for one first only
+    // when the deploy publishes to workers.dev (preUploadApiChecks), so a deploy to Custom Domains alone meets the
+    // refusal. Not every account without one is refused: maillab/cloud-mail issue 476 (2026-07-04) shows "Uploaded
+    // cloud-mail" on one (firstUploadNeedsSubdomain false).
+    if (kind === "script" && !previous && account.subdomain === null && account.firstUploadNeedsSubdomain) {
+      const message =
+        "You need a workers.dev subdomain in order to proceed. Please go to the dashboard and open the Workers menu. Opening the Workers landing page for the first time will create a workers.dev subdomain automatically.";
+      return { status: 403, json: errorEnvelope(10063, message) };
+    }
     const secrets = new Map(parsed.keep_bindings?.includes("secret_text") ? previous?.secrets : []);
     const bindings: Record<string, unknown>[] = [];
     for (const binding of parsed.bindings) {
@@ -495,9 +514,9 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
       },
     ],
 
-    // A new Worker's upload (see upload() above). Without a workers.dev subdomain the upload itself succeeds and
-    // enabling workers.dev (below) fails with code 10063 [assumed from the issue's report of a real account; wrangler
-    // names 10063 "register a workers.dev subdomain" in handleUserFriendlyError].
+    // A new Worker's upload (see upload() above, and there why it may be refused without a workers.dev subdomain).
+    // Where it is not, enabling workers.dev (below) fails with code 10063 [assumed; wrangler 4.155.0 asks for a
+    // subdomain before it tries: getWorkersDevSubdomain].
     ["PUT", accountPath("/workers/scripts/([^/]+)"), ({ match, body, headers }) => upload(match[1], body, headers, "script")],
     // An existing Worker gets a new version, then a deployment of it at 100%, then its non-versioned settings
     // [wrangler: the canUseNewVersionsDeploymentsApi branch of deploy; createDeployment; patchNonVersionedScriptSettings].

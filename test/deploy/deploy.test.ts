@@ -204,8 +204,10 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
   });
 
   it("moving the tracker to another TRACKER_DOMAIN keeps the first on, where emails already sent point; a deploy without TRACKER_DOMAIN keeps both", async () => {
-    // An account with no workers.dev subdomain: a tracker on its own domains needs none.
+    // An account with no workers.dev subdomain whose first upload Cloudflare accepts (as maillab/cloud-mail issue 476's,
+    // 2026-07-04): a tracker on its own domains needs none.
     const { standIn, project } = await account({ zones: ["acme-sales.com"], subdomain: null });
+    standIn.account.firstUploadNeedsSubdomain = false;
     expect((await deploy(project, standIn, { TRACKER_DOMAIN: "t.acme-sales.com" })).code).toBe(0);
     const hostnames = () => standIn.account.customDomains.map((domain) => domain.hostname).sort();
 
@@ -360,6 +362,28 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     expect(run.output).toContain("Nothing was created.");
     expect(run.output).not.toMatch(/at .*\.(m?js|ts):\d+/); // no stack trace
     expect(writes(run.requests)).toEqual([]);
+  });
+
+  it("when Cloudflare refuses the first upload to TRACKER_DOMAIN for want of a workers.dev subdomain, says what to do and keeps what it created", async () => {
+    // A new account: no workers.dev subdomain, and its first Worker refused until it has one (cloudflare-api.ts).
+    const { standIn, project } = await account({ zones: ["acme-sales.com"], subdomain: null });
+    const run = await deploy(project, standIn, { TRACKER_DOMAIN: "t.acme-sales.com" });
+    expect(run.code).not.toBe(0);
+    expect(standIn.account.scripts.has("mailtracker")).toBe(false);
+    expect(run.output).toContain("Cloudflare refused the tracker's first upload [code: 10063]");
+    expect(run.output).toContain("no workers.dev subdomain yet");
+    expect(run.output).toContain(`https://dash.cloudflare.com/${standIn.account.accountId}/workers/onboarding`);
+    expect(run.output).toContain("what was created is kept");
+    expect(run.output).not.toContain("Registration secret");
+    expect(run.output).not.toMatch(/at .*\.(m?js|ts):\d+/); // no stack trace
+
+    // Registered (as the dashboard does): the rerun uses what the first run created and deploys.
+    standIn.account.subdomain = "rep-acme";
+    const rerun = await deploy(project, standIn, { TRACKER_DOMAIN: "t.acme-sales.com" });
+    expect(rerun.code, rerun.output).toBe(0);
+    expect(standIn.account.d1.size + standIn.account.kv.size + standIn.account.queues.size).toBe(4);
+    expect(standIn.account.customDomains.map((domain) => domain.hostname)).toEqual(["t.acme-sales.com"]);
+    expect(rerun.output).toContain("Registration secret (shown once, keep it somewhere safe)");
   });
 
   it("stops before creating anything on an account without a workers.dev subdomain, saying what to do", async () => {
