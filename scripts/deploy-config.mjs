@@ -11,9 +11,15 @@ export const REQUIRED_SECRETS = ["SIGNING_SECRET", "REGISTRATION_SECRET"];
 
 /**
  * wrangler.toml with this deployment's resource ids filled in, the secrets it must carry (`secrets.required`) and, when
- * domains are given, the worker served on each as a Custom Domain, instead of workers.dev unless `keepWorkersDev` (a
- * tracker moving to a domain, whose emails already sent carry its workers.dev address). The result is written to
- * wrangler.deploy.toml (git-ignored) next to wrangler.toml.
+ * domains are given (each a hostname and the name of its zone), the worker served on each as a Custom Domain, instead
+ * of workers.dev unless `keepWorkersDev` (a tracker moving to a domain, whose emails already sent carry its workers.dev
+ * address). The result is written to wrangler.deploy.toml (git-ignored) next to wrangler.toml.
+ *
+ * Each route names its zone (`zone_name`, which wrangler 4.155.0's publishCustomDomains passes on in the Custom
+ * Domain's origin), so Cloudflare does not have to infer it from the hostname: Cloudflare "began rejecting inferred
+ * zones with `Can't infer zone from route`" (code 10082; Kilo-Org/cloud pull request 4031, 2026-06-15, which added
+ * `zone_name` to its 21 Custom Domains for it; read 2026-12-04). wrangler's configuration has taken the key on a Custom
+ * Domain since 2.0 ("{ pattern, custom_domain, zone_id | zone_name }", its route validation).
  */
 export function renderDeployConfig(template, { d1DatabaseId, kvNamespaceId, domains = [], keepWorkersDev = false }) {
   if (!template.includes(PLACEHOLDER_D1_ID) || !template.includes(PLACEHOLDER_KV_ID)) {
@@ -23,9 +29,11 @@ export function renderDeployConfig(template, { d1DatabaseId, kvNamespaceId, doma
   if (!/^[0-9a-f]{32}$/.test(kvNamespaceId)) throw new Error(`unexpected KV namespace id: ${kvNamespaceId}`);
   let config = template.replace(PLACEHOLDER_D1_ID, d1DatabaseId).replace(PLACEHOLDER_KV_ID, kvNamespaceId);
   if (domains.length > 0) {
-    const invalid = domains.find((domain) => !HOSTNAME.test(domain));
+    const invalid = domains.flatMap(({ hostname, zoneName }) => [hostname, zoneName]).find((name) => !HOSTNAME.test(name));
     if (invalid !== undefined) throw new Error(`not a domain name: ${invalid}`);
-    const routes = domains.map((domain) => `{ pattern = "${domain}", custom_domain = true }`).join(", ");
+    const routes = domains
+      .map(({ hostname, zoneName }) => `{ pattern = "${hostname}", custom_domain = true, zone_name = "${zoneName}" }`)
+      .join(", ");
     // Top-level keys must come before the first [table], so the routes go right after compatibility_date.
     config = config.replace(/^(compatibility_date = .*)$/m, `$1\nroutes = [${routes}]\nworkers_dev = ${keepWorkersDev === true}`);
   }

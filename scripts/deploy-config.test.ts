@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { candidateZones, failedTriggerSteps, nextSteps, renderDeployConfig, trackerHostname } from "./deploy-config.mjs";
 
 const template = readFileSync(path.join(import.meta.dirname, "..", "wrangler.toml"), "utf8");
+const acmeDomain = { hostname: "t.acme-sales.com", zoneName: "acme-sales.com" };
 const ids = { d1DatabaseId: "3f1c2b9e-1a2b-4c3d-8e9f-0a1b2c3d4e5f", kvNamespaceId: "0123456789abcdef0123456789abcdef" };
 
 describe("deploy config", () => {
@@ -16,22 +17,27 @@ describe("deploy config", () => {
     expect(config).not.toContain("routes");
   });
 
-  it("serves the worker on each of the rep's own domains, as a top-level key", () => {
-    const config = renderDeployConfig(template, { ...ids, domains: ["t2.acme-sales.com", "t.acme-sales.com"] });
+  it("serves the worker on each of the rep's own domains, naming its zone, as a top-level key", () => {
+    const domains = [
+      { hostname: "t2.acme-sales.com", zoneName: "acme-sales.com" },
+      { hostname: "t.acme.co.uk", zoneName: "acme.co.uk" },
+    ];
+    const config = renderDeployConfig(template, { ...ids, domains });
     const route = config.indexOf(
-      'routes = [{ pattern = "t2.acme-sales.com", custom_domain = true }, { pattern = "t.acme-sales.com", custom_domain = true }]',
+      'routes = [{ pattern = "t2.acme-sales.com", custom_domain = true, zone_name = "acme-sales.com" }, ' +
+        '{ pattern = "t.acme.co.uk", custom_domain = true, zone_name = "acme.co.uk" }]',
     );
     expect(route).toBeGreaterThan(0);
     expect(route).toBeLessThan(config.indexOf("[["));
   });
 
   it("turns workers.dev off on the rep's own domain, unless told to keep it", () => {
-    expect(renderDeployConfig(template, { ...ids, domains: ["t.acme-sales.com"] })).toMatch(/^workers_dev = false$/m);
-    expect(renderDeployConfig(template, { ...ids, domains: ["t.acme-sales.com"], keepWorkersDev: true })).toMatch(/^workers_dev = true$/m);
+    expect(renderDeployConfig(template, { ...ids, domains: [acmeDomain] })).toMatch(/^workers_dev = false$/m);
+    expect(renderDeployConfig(template, { ...ids, domains: [acmeDomain], keepWorkersDev: true })).toMatch(/^workers_dev = true$/m);
   });
 
   it("sets no development-only switch on a deployed tracker", () => {
-    const config = renderDeployConfig(template, { ...ids, domains: ["t.acme-sales.com"] });
+    const config = renderDeployConfig(template, { ...ids, domains: [acmeDomain] });
     // DEV_REQUEST_CF (worker/src/dev-request-cf.ts) lives in .dev.vars only; FEED_SETTLE_SECONDS is for tests.
     expect(config).not.toMatch(/^\s*DEV_REQUEST_CF\s*=/m);
     expect(config).not.toMatch(/^\s*FEED_SETTLE_SECONDS\s*=/m);
@@ -39,7 +45,10 @@ describe("deploy config", () => {
 
   it("refuses malformed ids and domains", () => {
     expect(() => renderDeployConfig(template, { ...ids, d1DatabaseId: "x" })).toThrow();
-    expect(() => renderDeployConfig(template, { ...ids, domains: ["t.acme-sales.com", 'evil" ]\n[vars'] })).toThrow();
+    expect(() =>
+      renderDeployConfig(template, { ...ids, domains: [acmeDomain, { hostname: 'evil" ]\n[vars', zoneName: "acme-sales.com" }] }),
+    ).toThrow();
+    expect(() => renderDeployConfig(template, { ...ids, domains: [{ hostname: "t.acme-sales.com", zoneName: 'evil" }' }] })).toThrow();
   });
 
   it("makes every deployed version carry both secrets (secrets.required)", () => {

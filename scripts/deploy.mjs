@@ -119,11 +119,15 @@ const account = `/accounts/${accountId}`;
 // (kentcdodds/kody pull request 1015, 2026-07-29), so every one is deployed again, whether or not TRACKER_DOMAIN names it.
 const served = await api("GET", `${account}/workers/domains?service=${NAME}`);
 if (!served.ok) stop(`Could not look up the tracker's Custom Domains: ${describeErrors(served)}. Nothing was created.`);
-const servedDomains = served.result.filter((existing) => existing.service === NAME).map((existing) => existing.hostname);
-const domains = domain ? [domain, ...servedDomains.filter((hostname) => hostname !== domain)] : servedDomains;
+// Each with the name of its zone, which its route names (renderDeployConfig); the listing gives it
+// (developers.cloudflare.com/api/resources/workers/subresources/domains/methods/list, read 2026-12-04).
+const servedDomains = served.result
+  .filter((existing) => existing.service === NAME)
+  .map((existing) => ({ hostname: existing.hostname, zoneName: existing.zone_name }));
+const domains = domain ? [{ hostname: domain }, ...servedDomains.filter((existing) => existing.hostname !== domain)] : servedDomains;
 
 let trackerUrl;
-if (domains.length > 0) trackerUrl = `https://${domains[0]}`;
+if (domains.length > 0) trackerUrl = `https://${domains[0].hostname}`;
 if (domain) {
   let zone = null;
   for (const name of candidateZones(domain)) {
@@ -140,6 +144,7 @@ if (domain) {
         "(dash.cloudflare.com → Add a domain) and run again, or leave TRACKER_DOMAIN unset to use a workers.dev address. Nothing was created.",
     );
   }
+  domains[0].zoneName = zone.name;
   // A Custom Domain needs an active zone (developers.cloudflare.com/workers/configuration/routing/custom-domains/, read
   // 2026-12-02); a domain just added stays "pending" until its nameservers are the ones Cloudflare assigned it.
   if (zone.status !== "active") {
@@ -377,7 +382,10 @@ async function cronLimitReport(otherFailures) {
 }
 
 console.log(`\nDeployed.\n${nextSteps({ url: trackerUrl, registrationSecret: newSecrets.REGISTRATION_SECRET })}`);
-const alsoServed = [...domains.slice(1).map((hostname) => `https://${hostname}`), ...(keepWorkersDev ? ["its workers.dev address"] : [])];
+const alsoServed = [
+  ...domains.slice(1).map(({ hostname }) => `https://${hostname}`),
+  ...(keepWorkersDev ? ["its workers.dev address"] : []),
+];
 if (alsoServed.length > 0) {
   console.log(
     `It stays on ${alsoServed.join(" and ")} as well: the pixels and links of emails already sent point there and keep working;\n` +

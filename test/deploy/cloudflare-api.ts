@@ -704,12 +704,20 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
       accountPath("/workers/scripts/([^/]+)/domains/records"),
       ({ match, body }) => {
         const { origins, override_existing_dns_record } = JSON.parse(String(body)) as {
-          origins: { hostname: string }[];
+          origins: { hostname: string; zone_name?: string; zone_id?: string }[];
           override_existing_dns_record?: boolean;
         };
         const added = [];
-        for (const { hostname } of origins) {
-          const zone = [...account.zones].find(([name]) => hostname === name || hostname.endsWith(`.${name}`));
+        for (const { hostname, zone_name, zone_id } of origins) {
+          // An origin that names no zone is refused [observed: "Cloudflare began rejecting inferred zones with `Can't
+          // infer zone from route`", code 10082, Kilo-Org/cloud pull request 4031, 2026-06-15, read 2026-12-04; whether
+          // every account is refused so is not said, and the HTTP status is assumed]. wrangler passes a route's zone_name
+          // or zone_id on in the origin [wrangler: publishCustomDomains].
+          if (zone_name === undefined && zone_id === undefined) {
+            return { status: 400, json: errorEnvelope(10082, `Can't infer zone from route ${hostname}`) };
+          }
+          const named = [...account.zones].find(([name, { id }]) => name === zone_name || id === zone_id);
+          const zone = named && (hostname === named[0] || hostname.endsWith(`.${named[0]}`)) ? named : undefined;
           if (!zone) {
             const message = `Hostname ${hostname} does not belong to zone ${hostname.slice(hostname.indexOf(".") + 1)}. Use a hostname from this zone and try again.`;
             return { status: 400, json: errorEnvelope(100112, message) };

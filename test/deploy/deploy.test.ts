@@ -176,11 +176,16 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     expect(accountToken.code, accountToken.output).toBe(0);
   });
 
-  it("serves the tracker on TRACKER_DOMAIN when its zone is on the account, also when it is pasted as an address", async () => {
+  it("serves the tracker on TRACKER_DOMAIN when its zone is on the account, naming the zone, also when it is pasted as an address", async () => {
     const { standIn, project } = await account({ zones: ["acme-sales.com"] });
     const run = await deploy(project, standIn, { TRACKER_DOMAIN: "https://t.acme-sales.com/" });
     expect(run.code, run.output).toBe(0);
     expect(standIn.account.customDomains).toEqual([{ hostname: "t.acme-sales.com", service: "mailtracker", zone_name: "acme-sales.com" }]);
+    // Cloudflare is not left to infer the zone, which it has refused (code 10082; the stand-in's Custom Domains).
+    const records = run.requests.find((request) => request.method === "PUT" && request.path.endsWith("/domains/records"));
+    expect(JSON.parse(records?.body ?? "{}").origins).toEqual([
+      expect.objectContaining({ hostname: "t.acme-sales.com", zone_name: "acme-sales.com" }),
+    ]);
     expect(standIn.account.scripts.get("mailtracker")?.workersDev).toBe(false);
     expect(run.output).toContain("Your tracker: https://t.acme-sales.com");
 
@@ -214,6 +219,12 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     const moved = await deploy(project, standIn, { TRACKER_DOMAIN: "t2.acme-sales.com" });
     expect(moved.code, moved.output).toBe(0);
     expect(hostnames()).toEqual(["t.acme-sales.com", "t2.acme-sales.com"]);
+    // The domain kept from the earlier deploy names its zone too, from the listing of the tracker's Custom Domains.
+    const records = moved.requests.find((request) => request.method === "PUT" && request.path.endsWith("/domains/records"));
+    expect(JSON.parse(records?.body ?? "{}").origins.map((origin: { zone_name?: string }) => origin.zone_name)).toEqual([
+      "acme-sales.com",
+      "acme-sales.com",
+    ]);
     expect(moved.output).toContain("Your tracker: https://t2.acme-sales.com");
     expect(moved.output).toContain("It stays on https://t.acme-sales.com as well");
 
