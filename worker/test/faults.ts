@@ -5,6 +5,7 @@ import type { Hit, HitMessage } from "../src/hits";
 
 export const TRANSIENT_D1_ERROR = "D1_ERROR: Network connection lost.";
 const REAL = Symbol("real statement");
+const SQL = Symbol("statement's SQL");
 
 function bound(target: object, prop: string | symbol): unknown {
   const value = Reflect.get(target, prop);
@@ -18,6 +19,8 @@ export class FlakyD1 {
   rowsReturned = 0;
   /** Rows D1 has read so far, as it bills them (`meta.rows_read`). */
   rowsRead = 0;
+  /** The SQL of every statement run so far, each of a batch's in order, failed ones included. */
+  statements: string[] = [];
 
   /** `shouldFail(n)` decides whether the n-th call (from 0) fails; calls that fail never reach D1. */
   constructor(
@@ -36,13 +39,15 @@ export class FlakyD1 {
   }
 
   asD1(): D1Database {
-    const wrapStatement = (statement: D1PreparedStatement): D1PreparedStatement =>
+    const wrapStatement = (statement: D1PreparedStatement, sql: string): D1PreparedStatement =>
       new Proxy(statement, {
         get: (target, prop) => {
           if (prop === REAL) return target;
-          if (prop === "bind") return (...args: unknown[]) => wrapStatement(target.bind(...args));
+          if (prop === SQL) return sql;
+          if (prop === "bind") return (...args: unknown[]) => wrapStatement(target.bind(...args), sql);
           if (prop === "first" || prop === "all" || prop === "run" || prop === "raw") {
             return async (...args: unknown[]) => {
+              this.statements.push(sql);
               this.maybeFail();
               const result = await (bound(target, prop) as (...a: unknown[]) => Promise<unknown>)(...args);
               this.count(result);
@@ -54,9 +59,10 @@ export class FlakyD1 {
       });
     return new Proxy(this.real, {
       get: (target, prop) => {
-        if (prop === "prepare") return (query: string) => wrapStatement(target.prepare(query));
+        if (prop === "prepare") return (query: string) => wrapStatement(target.prepare(query), query);
         if (prop === "batch") {
           return async (statements: D1PreparedStatement[]) => {
+            for (const s of statements) this.statements.push(String((s as unknown as Record<symbol, string>)[SQL]));
             this.maybeFail();
             const results = await target.batch(statements.map((s) => (s as unknown as Record<symbol, D1PreparedStatement>)[REAL] ?? s));
             for (const result of results) this.count(result);

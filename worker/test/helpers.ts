@@ -132,14 +132,14 @@ export function respelled(b64: string): string {
 export { FREE_PLAN_D1_QUERIES } from "../src/db/sql";
 
 /**
- * A request to the worker with the account's token, how many calls it made on the D1 binding (a batch is one), and
- * how many rows those calls handed back to it and read.
+ * A request to the worker with the account's token, how many calls it made on the D1 binding (a batch is one), how
+ * many rows those calls handed back to it and read, and the SQL of each statement it ran.
  */
 export async function countedCall(
   account: TestAccount,
   path: string,
   method = "GET",
-): Promise<{ response: Response; d1Queries: number; d1RowsReturned: number; d1RowsRead: number }> {
+): Promise<{ response: Response; d1Queries: number; d1RowsReturned: number; d1RowsRead: number; d1Statements: string[] }> {
   const counted = new FlakyD1(env.DB, () => false);
   const ctx = createExecutionContext();
   const response = await worker.fetch(
@@ -155,6 +155,7 @@ export async function countedCall(
     d1Queries: counted.calls,
     d1RowsReturned: counted.rowsReturned,
     d1RowsRead: counted.rowsRead,
+    d1Statements: counted.statements,
   };
 }
 

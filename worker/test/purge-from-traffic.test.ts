@@ -10,8 +10,8 @@ import {
   waitOnExecutionContext,
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it, vi } from "vitest";
-import { PURGE_OVERDUE_AFTER_MS, purgeIfOverdue, UNFINISHED_PURGE_AGAIN_AFTER_MS } from "../src/db/retention";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { forgetOverdueCheck, PURGE_OVERDUE_AFTER_MS, purgeIfOverdue, UNFINISHED_PURGE_AGAIN_AFTER_MS } from "../src/db/retention";
 import { type Hit, type HitMessage, hitFromRequest } from "../src/hits";
 import worker from "../src/index";
 import { deriveSigningKey } from "../src/keys";
@@ -33,11 +33,33 @@ import {
 const DAY = 86_400_000;
 const MINUTE = 60_000;
 
-/** When the purge last ran, as its table records it: `ago` ms before now. The unfinished mark is left as it is. */
+/**
+ * When the purge last ran, as its table records it: `ago` ms before now. The unfinished mark is left as it is. What the
+ * tests' isolate remembers of the row (purgeIfOverdue's check) is forgotten, as by a new isolate: no isolate sees the
+ * row move back in time. The tests that move the clock instead keep it.
+ */
 async function lastRunAgo(ago: number): Promise<void> {
   await env.DB.prepare("UPDATE retention_purge SET last_run_at = ? WHERE id = 1")
     .bind(Date.now() - ago)
     .run();
+  forgetOverdueCheck();
+}
+
+/** The clock `by` ms later, for the worker as for the test (only Date is faked: D1 and the queue still answer). */
+function clockMoves(by: number): void {
+  vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + by });
+}
+
+/** The purge's checks among the statements an invocation ran: a run starts with its claim, an UPDATE of the purge's row. */
+function purgeChecks(statements: readonly string[]): number {
+  return statements.filter((sql) => /^UPDATE retention_purge SET last_run_at/.test(sql)).length;
+}
+
+/** A queue batch of `hits`, with the purge's checks it made. */
+async function countedDelivery(hits: Hit[]): Promise<{ ackAll: boolean; purgeChecks: number }> {
+  const counted = new FlakyD1(env.DB, () => false);
+  const { ackAll } = await deliver(hits, counted.asD1());
+  return { ackAll, purgeChecks: purgeChecks(counted.statements) };
 }
 
 /** An account with `messages` registered emails (seedMessages), and `expired` opens of them from 100 days ago. */
@@ -103,6 +125,11 @@ async function deliver(hits: Hit[], db: D1Database = env.DB) {
 }
 
 describe("the retention purge without its Cron Trigger", () => {
+  beforeEach(forgetOverdueCheck);
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it("runs after a queue batch once overdue, and not again before PURGE_OVERDUE_AFTER_MS", async () => {
     const account = await accountWithExpiredOpens(5, 30);
     // Not overdue yet: a batch leaves the expired events.
@@ -188,6 +215,71 @@ describe("the retention purge without its Cron Trigger", () => {
     expect(await expiredOpens(account)).toBe(0);
   });
 
+  it("after a check that was not due, makes no other in the isolate for UNFINISHED_PURGE_AGAIN_AFTER_MS, then runs when due", async () => {
+    const account = await accountWithExpiredOpens(3, 6);
+    // Due in 3 minutes: the first batch's claim changes nothing.
+    await lastRunAgo(PURGE_OVERDUE_AFTER_MS - 3 * MINUTE);
+    expect(await countedDelivery(await freshOpens(account, 1))).toEqual({ ackAll: true, purgeChecks: 1 });
+    // The next batch and feed request know it is not due, and ask D1 nothing about it.
+    expect(await countedDelivery(await freshOpens(account, 1))).toEqual({ ackAll: true, purgeChecks: 0 });
+    const feed = await countedCall(account, "/api/events?after=0");
+    expect(feed.response.status).toBe(200);
+    expect(purgeChecks(feed.d1Statements)).toBe(0);
+    expect(await expiredOpens(account)).toBe(6);
+
+    // Past the pause, and due meanwhile: the next batch claims and runs it.
+    clockMoves(UNFINISHED_PURGE_AGAIN_AFTER_MS + MINUTE);
+    expect(await countedDelivery(await freshOpens(account, 1))).toEqual({ ackAll: true, purgeChecks: 1 });
+    expect(await expiredOpens(account)).toBe(0);
+  });
+
+  it("after a run that finished, makes no check until PURGE_OVERDUE_AFTER_MS has passed, then runs again", async () => {
+    const account = await accountWithExpiredOpens(3, 6);
+    await lastRunAgo(PURGE_OVERDUE_AFTER_MS + MINUTE);
+    expect(await countedDelivery(await freshOpens(account, 1))).toEqual({ ackAll: true, purgeChecks: 1 });
+    expect(await expiredOpens(account)).toBe(0);
+
+    await seedOpens(account, 4, Date.now() - 100 * DAY);
+    clockMoves(PURGE_OVERDUE_AFTER_MS - MINUTE);
+    expect(await countedDelivery(await freshOpens(account, 1))).toEqual({ ackAll: true, purgeChecks: 0 });
+    const feed = await countedCall(account, "/api/events?after=0");
+    expect(purgeChecks(feed.d1Statements)).toBe(0);
+    expect(await expiredOpens(account)).toBe(4);
+
+    clockMoves(2 * MINUTE);
+    expect(await countedDelivery(await freshOpens(account, 1))).toEqual({ ackAll: true, purgeChecks: 1 });
+    expect(await expiredOpens(account)).toBe(0);
+  });
+
+  it("after a run that failed, checks again UNFINISHED_PURGE_AGAIN_AFTER_MS later, not PURGE_OVERDUE_AFTER_MS", async () => {
+    const account = await accountWithExpiredOpens(3, 6);
+    const failing = d1FailingStatements(env.DB, /DELETE FROM events/);
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      await lastRunAgo(PURGE_OVERDUE_AFTER_MS + MINUTE);
+      expect((await deliver(await freshOpens(account, 1), failing.db)).ackAll).toBe(true);
+      expect(failing.failed()).toBeGreaterThan(0);
+    } finally {
+      logged.mockRestore();
+    }
+    // D1 back: not before the pause,
+    expect(await countedDelivery(await freshOpens(account, 1))).toEqual({ ackAll: true, purgeChecks: 0 });
+    expect(await expiredOpens(account)).toBe(6);
+    // and right after it.
+    clockMoves(UNFINISHED_PURGE_AGAIN_AFTER_MS + MINUTE);
+    expect(await countedDelivery(await freshOpens(account, 1))).toEqual({ ackAll: true, purgeChecks: 1 });
+    expect(await expiredOpens(account)).toBe(0);
+  });
+
+  it("after a scheduled run in the isolate, makes no check from traffic", async () => {
+    const account = await accountWithExpiredOpens(3, 0);
+    await lastRunAgo(PURGE_OVERDUE_AFTER_MS + 30 * MINUTE);
+    await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "23 * * * *" }), env);
+    expect(await countedDelivery(await freshOpens(account, 1))).toEqual({ ackAll: true, purgeChecks: 0 });
+    clockMoves(PURGE_OVERDUE_AFTER_MS + MINUTE);
+    expect(await countedDelivery(await freshOpens(account, 1))).toEqual({ ackAll: true, purgeChecks: 1 });
+  });
+
   it("runs once when two invocations find it overdue at the same moment", async () => {
     await lastRunAgo(PURGE_OVERDUE_AFTER_MS + MINUTE);
     const now = Date.now();
@@ -240,6 +332,7 @@ describe("the retention purge without its Cron Trigger", () => {
     await env.DB.prepare("UPDATE retention_purge SET last_run_at = ?, unfinished = 0, open_addresses_forgotten_before = ? WHERE id = 1")
       .bind(now - 5 * DAY, now - 12 * DAY)
       .run();
+    forgetOverdueCheck();
 
     expect((await countedCall(account, "/api/events?after=0")).response.status).toBe(200);
     const hashes = (await storedEvents(message.id)).map((event) => [

@@ -49,14 +49,36 @@ export interface PurgeRun {
  * isolates would both see an old time and both purge. A check that is not due writes no row, so the purge's writes are
  * a row a run, where KV's free 1,000 writes a day (developers.cloudflare.com/kv/platform/limits/, read 2026-12-04) are
  * already spent by the account cache, a write per account every 5 minutes of use; reading it costs 1 of D1's 5 million
- * rows read a day per check (developers.cloudflare.com/d1/platform/pricing/, read 2026-12-04).
+ * rows read a day per check (developers.cloudflare.com/d1/platform/pricing/, read 2026-12-04), and an isolate checks
+ * about once every 5 minutes at most while it is not due, not at each batch or request (noOverdueRunBefore).
  */
 const CLAIM_OVERDUE_RUN = `UPDATE retention_purge SET last_run_at = ?1, unfinished = 0
   WHERE id = 1 AND last_run_at <= ?1 - CASE WHEN unfinished THEN ${UNFINISHED_PURGE_AGAIN_AFTER_MS} ELSE ${PURGE_OVERDUE_AFTER_MS} END`;
 
+/**
+ * Before this time (ms), this isolate knows no run from traffic can be due, and checks without a query: the claim is an
+ * UPDATE, and every queue batch (many a second under load) and every feed request (a minute per open Gmail tab) would
+ * otherwise make one that changes nothing. The row stays the only truth and the claim the only way to a run; this only
+ * moves an isolate's next claim later, to no later than the row can be due by what the isolate saw:
+ * - after a run it claimed and finished, or a scheduled run: the row says that run's time, so PURGE_OVERDUE_AFTER_MS on;
+ * - after a run it claimed that left rows or failed: UNFINISHED_PURGE_AGAIN_AFTER_MS on, as the row's unfinished mark
+ *   says (and sooner than the row when the mark itself failed, which costs a claim that changes nothing);
+ * - after a claim another invocation won or had made: the row was not read, and the winner may yet mark its run
+ *   unfinished, so UNFINISHED_PURGE_AGAIN_AFTER_MS on. An isolate then checks about once every 5 minutes.
+ * Per isolate, held in memory and lost with it: a new isolate checks at its first batch or request. Two invocations of
+ * one isolate may both pass it at once; the claim still lets one of them run.
+ */
+let noOverdueRunBefore = 0;
+
+/** Forgets what this isolate knows of the purge's row (noOverdueRunBefore), as a new isolate would: for tests. */
+export function forgetOverdueCheck(): void {
+  noOverdueRunBefore = 0;
+}
+
 /** The hourly purge (the Cron Trigger): recorded as the last run, so the purge from traffic does not come while it works. */
 export async function purgeOnSchedule(db: D1Database, now: number): Promise<PurgeRun> {
   await db.prepare("UPDATE retention_purge SET last_run_at = ?1, unfinished = 0 WHERE id = 1").bind(now).run();
+  noOverdueRunBefore = now + PURGE_OVERDUE_AFTER_MS;
   return purgeExpiredEvents(db, now);
 }
 
@@ -64,10 +86,14 @@ export async function purgeOnSchedule(db: D1Database, now: number): Promise<Purg
  * The purge from the tracker's own traffic, for a tracker whose Cron Trigger Cloudflare refused (scripts/deploy.mjs,
  * code 10072): runs a share of the purge (OVERDUE_CHUNKS_PER_RUN) when its last run is older than PURGE_OVERDUE_AFTER_MS
  * (UNFINISHED_PURGE_AGAIN_AFTER_MS after one that left expired rows), once, whichever invocation claims it first.
- * Null when it was not due. Throws when D1 fails; runOverduePurge is the caller that must not.
+ * Null when it was not due, or when this isolate knew so without asking (noOverdueRunBefore). Throws when D1 fails;
+ * runOverduePurge is the caller that must not.
  */
 export async function purgeIfOverdue(db: D1Database, now: number): Promise<PurgeRun | null> {
+  if (now < noOverdueRunBefore) return null;
   const claim = await db.prepare(CLAIM_OVERDUE_RUN).bind(now).run();
+  // Set before the run, not after it: another invocation of this isolate need not claim while it lasts.
+  noOverdueRunBefore = now + UNFINISHED_PURGE_AGAIN_AFTER_MS;
   if (claim.meta.changes === 0) return null;
   const markUnfinished = () => db.prepare("UPDATE retention_purge SET unfinished = 1 WHERE id = 1 AND last_run_at = ?").bind(now).run();
   let run: PurgeRun;
@@ -79,6 +105,7 @@ export async function purgeIfOverdue(db: D1Database, now: number): Promise<Purge
     throw error;
   }
   if (!run.finished) await markUnfinished();
+  else noOverdueRunBefore = now + PURGE_OVERDUE_AFTER_MS;
   return run;
 }
 
@@ -89,7 +116,8 @@ export async function purgeIfOverdue(db: D1Database, now: number): Promise<Purge
  * consumers don't wait for ctx.waitUntil() to resolve" is an experimental compatibility flag,
  * queue_consumer_no_wait_for_wait_until, off by default: developers.cloudflare.com/workers/configuration/
  * compatibility-flags/, read 2026-12-04), so a run delays that report by its seconds, every 2 hours (5 minutes while a
- * backlog lasts); the hits are stored before. A failure is logged; the next overdue check tries again.
+ * backlog lasts); the hits are stored before. A failure is logged; the isolate's next check, UNFINISHED_PURGE_AGAIN_AFTER_MS
+ * later, tries again (another isolate's may come sooner).
  */
 export async function runOverduePurge(db: D1Database, now: number): Promise<void> {
   try {
