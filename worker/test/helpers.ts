@@ -132,18 +132,20 @@ export function respelled(b64: string): string {
 export { FREE_PLAN_D1_QUERIES } from "../src/db/sql";
 
 /**
- * A request to the worker with the account's token, how many calls it made on the D1 binding (a batch is one), how
+ * A request to the worker with the account's token (and `json` as its body), how many calls it made on the D1 binding (a batch is one), how
  * many rows those calls handed back to it and read, and the SQL of each statement it ran.
  */
 export async function countedCall(
   account: TestAccount,
   path: string,
   method = "GET",
+  json?: unknown,
 ): Promise<{ response: Response; d1Queries: number; d1RowsReturned: number; d1RowsRead: number; d1Statements: string[] }> {
   const counted = new FlakyD1(env.DB, () => false);
   const ctx = createExecutionContext();
+  const headers = { authorization: `Bearer ${account.apiToken}`, "content-type": "application/json" };
   const response = await worker.fetch(
-    new Request(`${BASE}${path}`, { method, headers: { authorization: `Bearer ${account.apiToken}` } }),
+    new Request(`${BASE}${path}`, { method, headers, ...(json === undefined ? {} : { body: JSON.stringify(json) }) }),
     { ...env, DB: counted.asD1() },
     ctx,
   );

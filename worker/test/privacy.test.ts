@@ -14,6 +14,7 @@ import {
   CHROME_UA,
   call,
   clickLink,
+  countedCall,
   createAccount,
   openPixel,
   registration,
@@ -38,6 +39,8 @@ async function storeHitNow(
 }
 
 const DAY = 86_400_000;
+/** D1 calls one registration of an email with no opt-out held for it makes (a batch is one). */
+const REGISTRATION_D1_QUERIES = 6;
 
 /** Every row of every table, as text: what a database dump would reveal. */
 async function dumpDatabase(): Promise<string> {
@@ -255,6 +258,40 @@ describe("privacy", () => {
       expect((await account.json("DELETE", `/api/messages/${deleted.id}`)).status).toBeLessThan(300);
       await recordPendingOptOut(env.DB, env.SIGNING_SECRET ?? "", account.accountId, deleted.id, "other@acme.example", Date.now());
       expect(await pending(deleted.id)).toBe(0);
+    });
+
+    it("reads the addresses held for an email in its registration's own batch, and settles one held just before it", async () => {
+      const account = await createAccount();
+      const id = await mintTrackingId(account.key);
+      const sent = registration({ recipients: [{ email: "reader@acme.example" }] });
+      // The account's record read (and cached in KV) before: the count is the registration's own.
+      expect((await account.json("GET", `/api/messages/${id}`)).status).toBe(404);
+      const registered = await countedCall(account, `/api/messages/${id}`, "PUT", sent);
+      expect(registered.response.status).toBe(200);
+      // The first read (deleted?), the registration's batch, relabelling its hits, the row, its status.
+      expect(registered.d1Queries).toBe(REGISTRATION_D1_QUERIES);
+
+      // An opt-out that commits between the registration's first read and its batch is read by the batch and settled.
+      const raced = await mintTrackingId(account.key);
+      const db = d1WithWriteBeforeFirstBatch(env.DB, () =>
+        recordPendingOptOut(env.DB, env.SIGNING_SECRET ?? "", account.accountId, raced, "reader@acme.example", Date.now()),
+      );
+      const ctx = createExecutionContext();
+      const response = await worker.fetch(
+        new Request(`${BASE}/api/messages/${raced}`, {
+          method: "PUT",
+          headers: { authorization: `Bearer ${account.apiToken}`, "content-type": "application/json" },
+          body: JSON.stringify(sent),
+        }),
+        { ...env, DB: db },
+        ctx,
+      );
+      expect(response.status).toBe(200);
+      expect(await pending(raced)).toBe(0);
+      expect(await optOutsOf(account.accountId)).toEqual([expect.objectContaining({ email: "reader@acme.example", message_id: raced })]);
+      // Recorded for the address: the account's other email to it stores no hits either.
+      expect(await storeHitNow(account, raced, "open")).toBe(0);
+      expect(await storeHitNow(account, id, "open")).toBe(0);
     });
 
     it("holds at most 20 addresses for one email, says so to a reader past them, and forgets them after 30 days if it is never registered", async () => {

@@ -2,6 +2,7 @@ import type { MessageState, RegisterMessageRequest } from "../../../shared/api";
 import { normalizeEmail } from "../../../shared/email";
 import { recipientFingerprint } from "../recipient-fingerprint";
 import { hitsStoredUntilSql, MESSAGE_LABEL_FACTS_SQL, type MessageLabelFacts, optedOutSince } from "./events";
+import type { PendingOptOut } from "./opt-outs";
 import { chunked, placeholders } from "./sql";
 
 export interface MessageRow {
@@ -29,7 +30,11 @@ export interface MessageRow {
 type OptionalFields = "threadId" | "syncThreadId" | "gmailMessageId" | "campaign" | "clockAt";
 export type Registration = Required<Omit<RegisterMessageRequest, OptionalFields>> & Pick<RegisterMessageRequest, OptionalFields>;
 
-export type UpsertOutcome = "registered" | "deleted";
+/**
+ * A registration's outcome: the message's data was deleted (nothing written), or it is registered, with the opt-outs
+ * held for it (db/opt-outs.ts) as its own transaction left them, for the caller to settle.
+ */
+export type UpsertOutcome = { deleted: true } | { deleted: false; pendingOptOuts: PendingOptOut[] };
 
 /**
  * Past this, the sender's clock is taken to be off, not the request to be slow: a request takes well under a second
@@ -67,7 +72,7 @@ export async function upsertMessage(
   signingSecret: string,
 ): Promise<UpsertOutcome> {
   const existing = await db.prepare("SELECT deleted_at FROM messages WHERE id = ?").bind(messageId).first<{ deleted_at: number | null }>();
-  if (existing?.deleted_at) return "deleted";
+  if (existing?.deleted_at) return { deleted: true };
   const sentAt = sentAtByTrackerClock(registration, now);
   // Each listed recipient with the keyed fingerprint a contact deletion leaves on the email (deleteContact).
   const fingerprinted = await Promise.all(
@@ -81,7 +86,7 @@ export async function upsertMessage(
   const recipientCount = firstOfEach.length;
   const notRemoved = "NOT EXISTS (SELECT 1 FROM removed_recipients WHERE message_id = ?1 AND fingerprint = value ->> '$.fingerprint')";
   const notDeleted = "EXISTS (SELECT 1 FROM messages WHERE id = ?1 AND deleted_at IS NULL)";
-  const [upsert] = await db.batch([
+  const results = await db.batch([
     db
       .prepare(
         `INSERT INTO messages (id, account_id, thread_id, sync_thread_id, gmail_message_id, subject, recipients, sent_at,
@@ -146,9 +151,14 @@ export async function upsertMessage(
         `INSERT INTO links (message_id, link_index, url) SELECT ?1, value ->> '$.index', value ->> '$.url' FROM json_each(?2) WHERE ${notDeleted}`,
       )
       .bind(messageId, JSON.stringify(registration.links.map(({ index, url }) => ({ index, url })))),
+    // The opt-outs a reader made before the registration, read in its transaction rather than by a query after it:
+    // one held before it commits is read here, one held after it finds the email registered and settles itself
+    // (recordPendingOptOut). D1 runs one transaction at a time, so each is one or the other.
+    db.prepare("SELECT email, created_at FROM pending_opt_outs WHERE message_id = ? AND account_id = ?").bind(messageId, accountId),
   ]);
   // Deleted after the first read: the transaction wrote nothing of the registration.
-  return upsert?.meta.changes === 0 ? "deleted" : "registered";
+  if (results[0]?.meta.changes === 0) return { deleted: true };
+  return { deleted: false, pendingOptOuts: (results.at(-1)?.results ?? []) as PendingOptOut[] };
 }
 
 /**

@@ -74,7 +74,7 @@ export async function optOutOfEmail(
 /**
  * An opt-out from the page of an email not registered yet. The email is tracked no more from `now`, at once: its row,
  * made here if the registration has not made it, carries the time (opted_out_at), which every hit's insert checks and
- * the registration keeps (optedOutSince). The address waits for the registration (settlePendingOptOuts). False when
+ * the registration keeps (optedOutSince). The address waits for the registration (upsertMessage, settleOptOuts). False when
  * it could not be held (the email already holds MAX_PENDING_PER_EMAIL others): the email is untracked all the same,
  * but the address's other emails are not, and the reader must be told so.
  */
@@ -108,12 +108,32 @@ export async function recordPendingOptOut(
   return (held?.results[0] as { held: number } | undefined)?.held === 1;
 }
 
+/** An address held for an email not registered when its reader opted out, and when. */
+export interface PendingOptOut {
+  email: string;
+  created_at: number;
+}
+
 /** Records the opt-outs held for an email once it is registered, each at the time it was made, as if made then. */
 export async function settlePendingOptOuts(db: D1Database, signingSecret: string, accountId: string, messageId: string): Promise<void> {
   const { results } = await db
     .prepare("SELECT email, created_at FROM pending_opt_outs WHERE message_id = ? AND account_id = ?")
     .bind(messageId, accountId)
-    .all<{ email: string; created_at: number }>();
+    .all<PendingOptOut>();
+  await settleOptOuts(db, signingSecret, accountId, messageId, results);
+}
+
+/**
+ * Records these opt-outs held for an email (read by the caller: the registration reads them in its own batch,
+ * upsertMessage) if it is registered, and drops them.
+ */
+export async function settleOptOuts(
+  db: D1Database,
+  signingSecret: string,
+  accountId: string,
+  messageId: string,
+  results: readonly PendingOptOut[],
+): Promise<void> {
   if (results.length === 0) return;
   const target = await optOutTarget(db, accountId, messageId);
   if (!target?.registered || target.deleted) return;

@@ -16,7 +16,7 @@ import { readableClient } from "../client-description";
 import { encodeCursor, pageCursor } from "../cursor";
 import { type EventRow, messageEvents, messageLinks, relabelMessages } from "../db/events";
 import { deleteMessageData, getMessage, type MessageRow, messagePage, messagesByThread, stopTracking, upsertMessage } from "../db/messages";
-import { settlePendingOptOuts } from "../db/opt-outs";
+import { settleOptOuts } from "../db/opt-outs";
 import type { AppEnv } from "../env";
 import { jsonError, validated } from "../http";
 import { listItems, statuses } from "../status";
@@ -106,9 +106,9 @@ export const messagesRoute = new Hono<AppEnv>()
       Date.now(),
       c.env.SIGNING_SECRET ?? "",
     );
-    if (outcome === "deleted") return jsonError(c, 410, "this message's data was deleted; it is not tracked any more");
+    if (outcome.deleted) return jsonError(c, 410, "this message's data was deleted; it is not tracked any more");
     // A reader who opted out from the email's page before this registration arrived: now known to be a recipient or not.
-    await settlePendingOptOuts(c.env.DB, c.env.SIGNING_SECRET ?? "", account.id, verified.id.value);
+    await settleOptOuts(c.env.DB, c.env.SIGNING_SECRET ?? "", account.id, verified.id.value, outcome.pendingOptOuts);
     // The send time and links are known now: hits that arrived first get their final labels.
     await relabelMessages(c.env.DB, [verified.id.value]);
     const row = await getMessage(c.env.DB, account.id, verified.id.value);
