@@ -2,7 +2,7 @@ import type { MessageState, RegisterMessageRequest } from "../../../shared/api";
 import { normalizeEmail } from "../../../shared/email";
 import { recipientFingerprint } from "../recipient-fingerprint";
 import { hitsStoredUntilSql, MESSAGE_LABEL_FACTS_SQL, type MessageLabelFacts, optedOutSince } from "./events";
-import type { PendingOptOut } from "./opt-outs";
+import { type PendingOptOut, pendingOptOutsStatement } from "./opt-outs";
 import { chunked, placeholders } from "./sql";
 
 export interface MessageRow {
@@ -154,7 +154,7 @@ export async function upsertMessage(
     // The opt-outs a reader made before the registration, read in its transaction rather than by a query after it:
     // one held before it commits is read here, one held after it finds the email registered and settles itself
     // (recordPendingOptOut). D1 runs one transaction at a time, so each is one or the other.
-    db.prepare("SELECT email, created_at FROM pending_opt_outs WHERE message_id = ? AND account_id = ?").bind(messageId, accountId),
+    pendingOptOutsStatement(db, accountId, messageId),
   ]);
   // Deleted after the first read: the transaction wrote nothing of the registration.
   if (results[0]?.meta.changes === 0) return { deleted: true };

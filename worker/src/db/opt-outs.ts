@@ -114,12 +114,14 @@ export interface PendingOptOut {
   created_at: number;
 }
 
+/** The statement that reads the opt-outs held for an email (its rows are PendingOptOut). */
+export function pendingOptOutsStatement(db: D1Database, accountId: string, messageId: string): D1PreparedStatement {
+  return db.prepare("SELECT email, created_at FROM pending_opt_outs WHERE message_id = ? AND account_id = ?").bind(messageId, accountId);
+}
+
 /** Records the opt-outs held for an email once it is registered, each at the time it was made, as if made then. */
 export async function settlePendingOptOuts(db: D1Database, signingSecret: string, accountId: string, messageId: string): Promise<void> {
-  const { results } = await db
-    .prepare("SELECT email, created_at FROM pending_opt_outs WHERE message_id = ? AND account_id = ?")
-    .bind(messageId, accountId)
-    .all<PendingOptOut>();
+  const { results } = await pendingOptOutsStatement(db, accountId, messageId).all<PendingOptOut>();
   await settleOptOuts(db, signingSecret, accountId, messageId, results);
 }
 
