@@ -7,7 +7,7 @@ import { parseTrackingId } from "../../../shared/protocol";
 import { DEFAULT_GMAIL_ACCOUNT, gmailThreadUrl } from "../gmail-ids";
 import type { Credentials, TrackerAccess } from "./credentials";
 import { handler, noInput } from "./handler";
-import type { ActivitySummary } from "./notifications";
+import { type ActivitySummary, dayKey, type FeedState } from "./notifications";
 
 export interface DigestDeps extends TrackerAccess {
   /** The Gmail account ("/mail/u/N/") that sent an email, when known. */
@@ -17,13 +17,18 @@ export interface DigestDeps extends TrackerAccess {
 /** The popup's digest covers this many days. */
 export const DIGEST_DAYS = 7;
 
+/** A time zone the tracker knows, or undefined for one it would refuse (the offset then counts alone). */
+const knownZone = dailyActivityQuery.shape.zone.catch(undefined);
+
+type Totals = Pick<ActivitySummary, "today" | "week">;
+
 /**
  * Today's and the last seven days' counted opens and clicks as the tracker counts them, in this browser's local days:
  * the popup's totals. The tracker's count leaves out what the rep deleted (an email's data, a contact), which the
  * extension's own daily totals cannot once the events are older than the activity it keeps.
  */
-export async function trackerTotals(access: TrackerAccess, credentials: Credentials): Promise<Pick<ActivitySummary, "today" | "week">> {
-  const zone = dailyActivityQuery.shape.zone.catch(undefined).parse(Intl.DateTimeFormat().resolvedOptions().timeZone);
+async function trackerTotals(access: TrackerAccess, credentials: Credentials): Promise<Totals> {
+  const zone = knownZone.parse(Intl.DateTimeFormat().resolvedOptions().timeZone);
   const { days } = await access.tracker(credentials).dailyActivity(7, new Date().getTimezoneOffset(), zone);
   const week = { opens: 0, clicks: 0 };
   for (const day of days) {
@@ -33,6 +38,31 @@ export async function trackerTotals(access: TrackerAccess, credentials: Credenti
   // Oldest first: the last day is today.
   const today = days.at(-1);
   return { today: { opens: today?.opens ?? 0, clicks: today?.clicks ?? 0 }, week };
+}
+
+/** The tracker's totals are asked again after this long even when nothing the extension knows of has changed. */
+export const TOTALS_MAX_AGE_MS = 60_000;
+
+/**
+ * The tracker's totals as the popup shows them, asked again only when they may have changed: the popup refreshes every
+ * few seconds while open, and each refresh asked the tracker for the same counts. They are kept while the account, the
+ * local day and the feed state are the same (the feed's cursor moves when new events arrive, and its per-day counts
+ * change when the rep deletes an email's data or a contact), for at most TOTALS_MAX_AGE_MS, which bounds what the
+ * extension cannot see: a hit relabelled on the tracker after the feed released it, a deletion made in another browser.
+ * A failure is not kept: the next refresh asks again, and the extension's own count stands in meanwhile.
+ */
+export class TrackerTotals {
+  private kept: { key: string; at: number; totals: Totals } | null = null;
+
+  constructor(private readonly access: TrackerAccess) {}
+
+  async read(credentials: Credentials, feed: FeedState | null, now: number): Promise<Totals> {
+    const key = JSON.stringify([credentials.trackerUrl, credentials.accountId, dayKey(now), feed?.cursor, feed?.days]);
+    if (this.kept?.key === key && now - this.kept.at < TOTALS_MAX_AGE_MS) return this.kept.totals;
+    const totals = await trackerTotals(this.access, credentials);
+    this.kept = { key, at: now, totals };
+    return totals;
+  }
 }
 
 /** A whole number within [min, max]; anything else is the fallback (a page's stray value must not fail it). */
@@ -70,7 +100,7 @@ export function digestPageHandlers(deps: DigestDeps) {
       z.object({
         days: wholeWithin(7, 90, 30),
         offset: wholeWithin(-840, 840, 0),
-        zone: dailyActivityQuery.shape.zone.catch(undefined),
+        zone: knownZone,
       }),
       async (input): Promise<{ days: DailyActivity[] }> => {
         const c = await deps.requireCredentials();

@@ -46,6 +46,7 @@ import type { EventsResponse, FeedEvent } from "../../../shared/api";
 import { mintTrackingId } from "../../../shared/protocol";
 import { TrackerError } from "./api";
 import { ContactCheckCache } from "./contact-checks";
+import { TOTALS_MAX_AGE_MS } from "./digest";
 import { Reminders } from "./follow-ups";
 import { runHandler } from "./handler";
 import { gmailHandlers, pageHandlers } from "./handlers";
@@ -199,4 +200,77 @@ it("the popup's totals are the tracker's count when it answers, which leaves out
   expect(activity).toMatchObject({ today: { opens: 1, clicks: 0 }, week: { opens: 16, clicks: 3 } });
   // Asked for the last 7 days in this browser's local days (its offset, and its zone when the tracker knows it).
   expect(daily.asked.at(-1)?.slice(0, 2)).toEqual([7, new Date().getTimezoneOffset()]);
+});
+
+it("the popup's refreshes ask the tracker for its totals again only when they may have changed", async () => {
+  const dana = { email: "dana@wingtip.example", name: "Dana" };
+  const open = (cursor: string): FeedEvent => ({
+    cursor,
+    messageId: `totals-${cursor}`,
+    threadId: null,
+    subject: "Proposal",
+    recipients: [dana],
+    kind: "open",
+    linkIndex: null,
+    label: "human",
+    counted: true,
+    at: new Date().toISOString(),
+  });
+  let page: EventsResponse = { events: [open("1")], cursor: "1" };
+  const { pages } = background(async () => page);
+  daily.days = [{ day: "today", opens: 1, clicks: 0 }];
+  const asked = () => daily.asked.length;
+  const start = asked();
+  vi.useFakeTimers({ toFake: ["Date"], now: new Date(2026, 11, 4, 12, 0) });
+  try {
+    // The popup open, refreshing every 3 s, with nothing new: one request for the totals.
+    await pages.getActivity.run(null, fromPopup);
+    page = { events: [], cursor: "1" };
+    for (let i = 0; i < 5; i++) {
+      vi.advanceTimersByTime(3_000);
+      await pages.getActivity.run(null, fromPopup);
+    }
+    expect(asked() - start).toBe(1);
+
+    // A poll that brings an event asks again, at once.
+    page = { events: [open("2")], cursor: "2" };
+    vi.advanceTimersByTime(3_000);
+    await pages.getActivity.run(null, fromPopup);
+    expect(asked() - start).toBe(2);
+    page = { events: [], cursor: "2" };
+    vi.advanceTimersByTime(3_000);
+    await pages.getActivity.run(null, fromPopup);
+    expect(asked() - start).toBe(2);
+
+    // The rep deletes a contact: the counts may have dropped.
+    await runHandler("deleteContact", pages.deleteContact, { email: dana.email, name: dana.name }, fromPopup);
+    vi.advanceTimersByTime(3_000);
+    await pages.getActivity.run(null, fromPopup);
+    expect(asked() - start).toBe(3);
+
+    // A minute with nothing the extension can see (a relabel on the tracker) asks again.
+    vi.advanceTimersByTime(TOTALS_MAX_AGE_MS);
+    await pages.getActivity.run(null, fromPopup);
+    expect(asked() - start).toBe(4);
+
+    // A new local day asks again, however recent the last answer.
+    vi.setSystemTime(new Date(2026, 11, 4, 23, 59, 50));
+    await pages.getActivity.run(null, fromPopup);
+    expect(asked() - start).toBe(5);
+    vi.setSystemTime(new Date(2026, 11, 5, 0, 0, 5));
+    await pages.getActivity.run(null, fromPopup);
+    expect(asked() - start).toBe(6);
+  } finally {
+    vi.useRealTimers();
+  }
+});
+
+it("a refresh after the tracker failed to give its totals asks again", async () => {
+  const { pages } = background();
+  daily.days = null;
+  const start = daily.asked.length;
+  await pages.getActivity.run(null, fromPopup);
+  daily.days = [{ day: "today", opens: 3, clicks: 0 }];
+  expect(await pages.getActivity.run(null, fromPopup)).toMatchObject({ today: { opens: 3, clicks: 0 } });
+  expect(daily.asked.length - start).toBe(2);
 });

@@ -11,7 +11,7 @@ import { probeTracker, TrackerError, trackerApi } from "./api";
 import { type ContactCheckCache, contactCheckHandlers } from "./contact-checks";
 import { type Credentials, loadCredentials, saveCredentials, type TrackerAccess } from "./credentials";
 import { dashboardHandlers } from "./dashboard";
-import { digestPageHandlers, trackerTotals } from "./digest";
+import { digestPageHandlers, TrackerTotals } from "./digest";
 import { followUpGmailHandlers, followUpPageHandlers, type Reminders } from "./follow-ups";
 import { gmailHealthGmailHandlers, gmailHealthPageHandlers } from "./gmail-health";
 import { handler, noInput, strings } from "./handler";
@@ -292,6 +292,7 @@ const TOKEN_REFUSED = "the tracker does not accept this browser's API token any 
 
 export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: ContactCheckCache, reminders: Reminders) {
   const sentAccount = (trackingId: string) => receipts.sentAccounts.get(trackingId);
+  const trackerTotals = new TrackerTotals(access);
   return {
     ...dashboardHandlers({
       ...access,
@@ -325,13 +326,11 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
           )
         : state.problem;
       // The totals are the tracker's when it answers; the extension's own (summarize) when it does not.
-      const [feed, entries, totals] = await Promise.all([
-        credentials ? receipts.feedState() : null,
-        outbox.entries(),
-        credentials && problem === null ? trackerTotals(access, credentials).catch(() => null) : null,
-      ]);
+      const [feed, entries] = await Promise.all([credentials ? receipts.feedState() : null, outbox.entries()]);
+      const now = Date.now();
+      const totals = credentials && problem === null ? await trackerTotals.read(credentials, feed, now).catch(() => null) : null;
       return {
-        ...summarize(feed, Date.now()),
+        ...summarize(feed, now),
         ...totals,
         state: { connection: state, outbox: entries },
         reachable: problem === null,
