@@ -8,6 +8,7 @@ import type { FollowUpItem, MessageDetail, MessageStatus } from "../../../shared
 import { DEFAULT_GMAIL_ACCOUNT, gmailThreadUrl } from "../gmail-ids";
 import { loadOptions, type Options, pickDays } from "../options-store";
 import { serialRunner } from "../serial";
+import { counted, subjectShown } from "../words";
 import { TrackerError } from "./api";
 import type { Credentials, TrackerAccess } from "./credentials";
 import { type DeletedContact, withoutContact } from "./deleted-contact";
@@ -231,7 +232,7 @@ export function reminderNote(detail: MessageDetail, days: number): { title: stri
   const who = detail.recipients.map((r) => r.name || r.email).join(", ") || "the recipient";
   const what = detail.clickCount > 0 ? "clicked a link" : detail.openCount > 0 ? `opened it ${detail.openCount}×` : "no open seen";
   return {
-    title: `No reply in ${days} day${days === 1 ? "" : "s"}: ${detail.subject || "(no subject)"}`,
+    title: `No reply in ${counted(days, "day")}: ${subjectShown(detail.subject)}`,
     message: `To ${who}: ${what}. Click to open the thread and follow up.`,
   };
 }

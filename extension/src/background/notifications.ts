@@ -3,6 +3,7 @@
 // one set, before any notification is shown: a restart (or a killed service worker) resumes from the stored cursor,
 // so no event is skipped, and nothing is ever notified or counted twice.
 import type { EventsResponse, FeedEvent } from "../../../shared/api";
+import { counted, subjectShown } from "../words";
 import { type DeletedContact, withoutContact } from "./deleted-contact";
 import type { KeyValueArea } from "./outbox";
 
@@ -110,7 +111,7 @@ function who(recipients: FeedEvent["recipients"]): string {
 }
 
 export function noteFor(event: FeedEvent): Note {
-  const subject = event.subject?.trim() || "(no subject)";
+  const subject = subjectShown(event.subject);
   return {
     key: notificationKey(event),
     threadId: event.threadId,
@@ -131,8 +132,6 @@ export function noteFor(event: FeedEvent): Note {
  */
 export const MAX_SEPARATE_NOTES = 3;
 
-const count = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
-
 /**
  * One notification for many: how many emails were opened and links clicked, and the newest emails' subjects. It
  * names no thread, so a click on it opens the Sent list, where each email's mark tells the rest; the popup lists each
@@ -142,21 +141,21 @@ export function summaryNote(notes: readonly Note[]): Note {
   const opens = notes.filter((note) => note.key.startsWith("open:")).length;
   const clicks = notes.length - opens;
   const newest = notes.at(-1) as Note;
-  const subjects = [...new Set(notes.map((note) => note.subject ?? "(no subject)").reverse())];
+  const subjects = [...new Set(notes.map((note) => subjectShown(note.subject)).reverse())];
   const named = subjects
     .slice(0, 2)
     .map((subject) => `“${subject}”`)
     .join(", ");
   const parts = [
-    opens > 0 ? count(opens, "email opened", "emails opened") : "",
-    clicks > 0 ? count(clicks, "link clicked", "links clicked") : "",
+    opens > 0 ? counted(opens, "email opened", "emails opened") : "",
+    clicks > 0 ? counted(clicks, "link clicked", "links clicked") : "",
   ];
   return {
     key: `summary:${notes.length}:${newest.key}`,
     threadId: null,
     messageId: newest.messageId,
     title: parts.filter(Boolean).join(", "),
-    message: subjects.length > 2 ? `${named} and ${count(subjects.length - 2, "other email", "other emails")}.` : `${named}.`,
+    message: subjects.length > 2 ? `${named} and ${counted(subjects.length - 2, "other email")}.` : `${named}.`,
   };
 }
 

@@ -8,6 +8,7 @@
 // Undo) is refused, so an email that never left is never tracked.
 import type { RegisterMessageRequest } from "../../../shared/api";
 import { serialRunner } from "../serial";
+import { subjectShown } from "../words";
 
 export interface OutboxEntry {
   trackingId: string;
@@ -55,7 +56,7 @@ export const ATTEMPTS_BEFORE_TELLING = 6;
 
 /** What the user is told of an entry that needs them (Outbox's `tell`), in words. */
 export function troubleNote(entry: OutboxEntry): { title: string; message: string } {
-  const subject = entry.request.subject.trim() || "(no subject)";
+  const subject = subjectShown(entry.request.subject);
   return entry.state === "failed"
     ? {
         title: "An email is not tracked",

@@ -3,6 +3,7 @@
 import { useEffect, useState } from "preact/hooks";
 import type { DailyActivity } from "../../../shared/api";
 import { callFromPage } from "../messaging";
+import { counted } from "../words";
 import { errorText } from "./ui";
 
 const WIDTH = 720;
@@ -27,7 +28,7 @@ export function ActivityBars({ days }: { days: DailyActivity[] }) {
         <line x1="0" x2={WIDTH} y1={HEIGHT - AXIS} y2={HEIGHT - AXIS} class="axis" />
         {days.map((d, i) => (
           <g key={d.day} data-day={d.day}>
-            <title>{`${dayLabel(d.day)}: ${d.opens} open${d.opens === 1 ? "" : "s"}, ${d.clicks} click${d.clicks === 1 ? "" : "s"}`}</title>
+            <title>{`${dayLabel(d.day)}: ${counted(d.opens, "open")}, ${counted(d.clicks, "click")}`}</title>
             <rect class="hit" x={i * slot} y="0" width={slot} height={HEIGHT - AXIS} />
             <rect class="opens" x={i * slot + 1} y={HEIGHT - AXIS - y(d.opens)} width={bar} height={y(d.opens)} />
             <rect class="clicks" x={i * slot + 1 + bar} y={HEIGHT - AXIS - y(d.clicks)} width={bar} height={y(d.clicks)} />

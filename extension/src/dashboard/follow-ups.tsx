@@ -7,6 +7,7 @@ import type { FollowUpEngagement } from "../../../shared/api";
 import type { FollowUp, Reminder } from "../background/follow-ups";
 import { callFromPage } from "../messaging";
 import { Time, useNow } from "../pages/time";
+import { counted, subjectShown } from "../words";
 import { errorText, ViewLink } from "./ui";
 
 const GROUPS: { engagement: FollowUpEngagement; title: string; hint: string }[] = [
@@ -32,8 +33,8 @@ export function FollowUps() {
   return (
     <section data-testid="follow-ups">
       <p class="muted">
-        Emails with no reply {data.days} day{data.days === 1 ? "" : "s"} after sending (per campaign where the options say so), most engaged
-        first. Replies and bounces take an email off this list.{" "}
+        Emails with no reply {counted(data.days, "day")} after sending (per campaign where the options say so), most engaged first. Replies
+        and bounces take an email off this list.{" "}
         <button type="button" class="link" onClick={() => void browser.runtime.openOptionsPage()}>
           Change the wait
         </button>
@@ -58,7 +59,7 @@ export function FollowUps() {
                 {items.map((f) => (
                   <li key={f.id} data-id={f.id}>
                     <a href={f.threadUrl} target="_blank" rel="noreferrer" class="thread" title="Open the thread in Gmail to follow up">
-                      {f.subject || "(no subject)"}
+                      {subjectShown(f.subject)}
                     </a>{" "}
                     <span class="muted">
                       to {f.recipients.map((r) => r.name || r.email).join(", ")} · sent <Time iso={f.sentAt} now={now} />
@@ -86,7 +87,7 @@ export function FollowUps() {
           {data.reminders.map((r) => (
             <li key={r.trackingId}>
               <ViewLink path={`message/${encodeURIComponent(r.trackingId)}`}>
-                {r.subject === undefined ? "An email" : r.subject || "(no subject)"}
+                {r.subject === undefined ? "An email" : subjectShown(r.subject)}
               </ViewLink>
               {r.recipients?.length ? ` to ${r.recipients.join(", ")}` : ""} · if no reply, a notification{" "}
               <Time iso={new Date(r.dueAt).toISOString()} now={now} />

@@ -9,6 +9,7 @@ import { MESSAGE_FILTERS } from "../../../shared/api";
 import type { ExportName } from "../background/dashboard";
 import { callFromPage } from "../messaging";
 import { shortUrl, Time, useNow } from "../pages/time";
+import { counted, subjectShown } from "../words";
 import { ActivityChart } from "./chart";
 import { FollowUps } from "./follow-ups";
 import { MessagePage } from "./message-page";
@@ -220,7 +221,7 @@ function Campaign({ name }: { name: string }) {
                   <a href={l.url} target="_blank" rel="noreferrer" title={l.url}>
                     {shortUrl(l.url, 60)}
                   </a>{" "}
-                  — {l.clicks} click{l.clicks === 1 ? "" : "s"} ({l.uniqueClicks} unique)
+                  — {counted(l.clicks, "click")} ({l.uniqueClicks} unique)
                 </li>
               ))}
             </ol>
@@ -390,7 +391,7 @@ function MessageTable({ items }: { items: MessageListItem[] }) {
           <tr key={m.id} data-id={m.id} data-state={m.state}>
             <td>
               <ViewLink path={`message/${encodeURIComponent(m.id)}`} title="Opens, devices and clicks of this email">
-                {m.subject || "(no subject)"}
+                {subjectShown(m.subject)}
               </ViewLink>
               {m.campaign ? <div class="muted">{m.campaign}</div> : null}
             </td>
@@ -557,7 +558,7 @@ function Contact({ email }: { email: string }) {
           <strong data-testid="contact-score" data-score={c.score}>
             <Score score={c.score} />
           </strong>{" "}
-          · {c.sent} email{c.sent === 1 ? "" : "s"} · last activity <Time iso={c.lastActivityAt} now={now} />{" "}
+          · {counted(c.sent, "email")} · last activity <Time iso={c.lastActivityAt} now={now} />{" "}
           {contactStatus(c) ? `· ${contactStatus(c)}` : ""}
         </p>
       ) : null}
@@ -574,7 +575,7 @@ function Contact({ email }: { email: string }) {
                 {item.kind === "sent" ? "You sent" : item.shared ? "Someone on this email" : email}{" "}
                 {item.kind === "sent" ? "" : KIND_WORDS[item.kind]}{" "}
                 <ViewLink path={`message/${encodeURIComponent(item.messageId)}`}>
-                  <strong>{item.subject || "(no subject)"}</strong>
+                  <strong>{subjectShown(item.subject)}</strong>
                 </ViewLink>
                 {item.campaign ? <span class="muted"> ({item.campaign})</span> : null}
                 {item.url ? (
@@ -622,7 +623,7 @@ function Exports() {
         download(filename, csv);
         const rows = Math.max(0, csv.split("\r\n").filter(Boolean).length - 1);
         document.documentElement.dataset.lastExport = `${name}:${rows}`;
-        setNotice({ kind: "ok", text: `${filename}: ${rows} row${rows === 1 ? "" : "s"}` });
+        setNotice({ kind: "ok", text: `${filename}: ${counted(rows, "row")}` });
       },
       (e: unknown) => setNotice({ kind: "error", text: errorText(e) }),
     );

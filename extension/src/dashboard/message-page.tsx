@@ -6,6 +6,7 @@ import type { MessageDetail, OpenDetail } from "../../../shared/api";
 import { COUNTED_LABELS, LABEL_TEXT } from "../../../shared/labels";
 import { callFromPage } from "../messaging";
 import { shortUrl, Time, useNow } from "../pages/time";
+import { counted, subjectShown } from "../words";
 import { errorText, STATE_WORDS, shownState, ViewLink } from "./ui";
 
 const place = (o: OpenDetail) => (o.place ? [o.place.city, o.place.region, o.place.country].filter(Boolean).join(", ") : "");
@@ -25,11 +26,11 @@ export function MessagePage({ id }: { id: string }) {
       </p>
     );
   if (!detail) return <p class="muted">Loading…</p>;
-  const counted = detail.opens.filter((o) => COUNTED_LABELS.includes(o.label));
+  const countedOpens = detail.opens.filter((o) => COUNTED_LABELS.includes(o.label));
   const state = shownState(detail);
   return (
     <section data-testid="message-page" data-id={detail.id}>
-      <h2 data-testid="message-subject">{detail.subject || "(no subject)"}</h2>
+      <h2 data-testid="message-subject">{subjectShown(detail.subject)}</h2>
       <p>
         To{" "}
         {detail.recipients.map((r, i) => (
@@ -51,8 +52,8 @@ export function MessagePage({ id }: { id: string }) {
         </a>
       </p>
       <p class={`state state-${state}`} data-testid="message-state" data-state={state}>
-        {STATE_WORDS[state]}: {counted.length} open{counted.length === 1 ? "" : "s"}, {detail.clickCount} click
-        {detail.clickCount === 1 ? "" : "s"}, {detail.replyCount} repl{detail.replyCount === 1 ? "y" : "ies"}
+        {STATE_WORDS[state]}: {counted(countedOpens.length, "open")}, {counted(detail.clickCount, "click")},{" "}
+        {counted(detail.replyCount, "reply", "replies")}
         {detail.lastReplyAt ? (
           <>
             {" "}

@@ -1,5 +1,6 @@
 // The outbox as the user sees it: every registration not delivered yet, with why. Shared by popup and options.
 import type { OutboxEntry } from "../background/outbox";
+import { counted, subjectShown } from "../words";
 
 export function OutboxList({ entries, onRetry }: { entries: OutboxEntry[]; onRetry: () => void }) {
   if (entries.length === 0)
@@ -12,15 +13,15 @@ export function OutboxList({ entries, onRetry }: { entries: OutboxEntry[]; onRet
   return (
     <div>
       <p data-testid="outbox-count">
-        {registrations} sent email{registrations === 1 ? "" : "s"} not registered yet
+        {counted(registrations, "sent email")} not registered yet
         {entries.length > registrations ? `, ${entries.length - registrations} taken back with Gmail's Undo` : ""}:
       </p>
       <ul class="outbox">
         {entries.map((entry) => (
           <li key={entry.trackingId} data-state={entry.state}>
-            <strong>{entry.request.subject || "(no subject)"}</strong> —{" "}
+            <strong>{subjectShown(entry.request.subject)}</strong> —{" "}
             {entry.withdraw ? "undone in Gmail, being removed from the tracker" : entry.state === "failed" ? "refused" : "pending"}
-            {entry.attempts > 0 ? `, ${entry.attempts} attempt${entry.attempts === 1 ? "" : "s"}` : ""}
+            {entry.attempts > 0 ? `, ${counted(entry.attempts, "attempt")}` : ""}
             {entry.lastError ? <div class="muted">{entry.lastError}</div> : null}
           </li>
         ))}

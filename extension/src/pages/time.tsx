@@ -1,5 +1,6 @@
 // Times for people on the extension's pages: relative ("5 min ago", "yesterday") with the exact time on hover.
 import { useEffect, useState } from "preact/hooks";
+import { counted } from "../words";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -15,7 +16,7 @@ export function relativeTime(iso: string, now: number): string {
     if (ahead < HOUR) return `in ${Math.max(1, Math.round(ahead / MINUTE))} min`;
     if (ahead < DAY) return `in ${Math.round(ahead / HOUR)} h`;
     const days = Math.round(ahead / DAY);
-    return `in ${days} day${days === 1 ? "" : "s"}`;
+    return `in ${counted(days, "day")}`;
   }
   if (diff < MINUTE) return "just now";
   if (diff < HOUR) return `${Math.round(diff / MINUTE)} min ago`;

@@ -10,11 +10,10 @@ import type { ActivityState } from "../background/handlers";
 import { callFromPage } from "../messaging";
 import { OutboxList } from "../pages/outbox-list";
 import { relativeTime, shortUrl, Time, useNow } from "../pages/time";
+import { counted, subjectShown } from "../words";
 import { GmailHealthNotice } from "./gmail-health";
 
 type Entry = DigestItem & { threadUrl: string };
-
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 /** What happened to one email, in one line: opens, clicked links, replies, bounce, opt-out. */
 export function digestLine(item: DigestItem, now: number): string {
@@ -57,7 +56,7 @@ function Digest({ items, now }: { items: Entry[]; now: number }) {
             class={item.bounce ? "bounced" : item.replyCount > 0 ? "replied" : ""}
           >
             <a href={item.threadUrl} target="_blank" rel="noreferrer" class="subject" title="Open the thread in Gmail">
-              {item.subject || "(no subject)"}
+              {subjectShown(item.subject)}
             </a>
             <div class="what">{digestLine(item, now)}</div>
             <div class="muted">
@@ -65,7 +64,7 @@ function Digest({ items, now }: { items: Entry[]; now: number }) {
               {" · "}
               <Time iso={item.lastActivityAt} now={now} />
               {item.machineHits > 0 ? (
-                <span data-testid="machine-hits"> · {plural(item.machineHits, "machine hit")} not counted</span>
+                <span data-testid="machine-hits"> · {counted(item.machineHits, "machine hit")} not counted</span>
               ) : null}
             </div>
           </li>
@@ -160,8 +159,8 @@ function Popup() {
       {connection.connected ? (
         <>
           <p data-testid="totals">
-            Today: {plural(activity.today.opens, "open")}, {plural(activity.today.clicks, "click")} · This week:{" "}
-            {plural(activity.week.opens, "open")}, {plural(activity.week.clicks, "click")}
+            Today: {counted(activity.today.opens, "open")}, {counted(activity.today.clicks, "click")} · This week:{" "}
+            {counted(activity.week.opens, "open")}, {counted(activity.week.clicks, "click")}
           </p>
           {digestError ? <p class="error">{digestError}</p> : null}
           {digest ? <Digest items={digest} now={now} /> : <p class="muted">Loading…</p>}

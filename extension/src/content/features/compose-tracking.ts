@@ -24,6 +24,7 @@ import { callFromGmail, ExtensionReloaded } from "../../messaging";
 import { hostMatchesDomains, type Options } from "../../options-store";
 import { type GmailSendAnswered, onPageEvent, type Recipient } from "../../page-world/events";
 import { answeredSends, parseGmailJson, type SentMessageIds, type UntrackedSend } from "../../page-world/sync-parser";
+import { subjectShown } from "../../words";
 import { CampaignField } from "../compose-campaign";
 import { OptOutToggle } from "../compose-optout";
 import { type Feature, guarded, oncePerCheckpoint, ownPixels } from "../feature";
@@ -142,7 +143,7 @@ export function undoLatestSend(now = Date.now()): string | null {
     // extension does not see a compose. Either way it stays tracked, and the rep knows why.
     toast(
       document,
-      `Mailtracker: you used Undo on "${subject || "(no subject)"}", but Gmail did not reopen it here, so it is still tracked as sent. If it did not go out, delete it from the dashboard.`,
+      `Mailtracker: you used Undo on "${subjectShown(subject)}", but Gmail did not reopen it here, so it is still tracked as sent. If it did not go out, delete it from the dashboard.`,
     );
   }, REOPEN_WAIT_MS);
   undone = { trackingId, subject, at: now, timer };
@@ -289,7 +290,7 @@ function onUntrackedSent(sends: UntrackedSend[], openSessions: Iterable<ComposeS
     debugOnce(`untracked-send:${cause}`, `Gmail sent an email that was to be tracked, untracked: ${cause}`);
     toast(
       document,
-      `Mailtracker: "${title || "(no subject)"}" ${scheduled ? "was scheduled" : "went out"} untracked: ${cause}. Debug mode in the options shows which part failed.`,
+      `Mailtracker: "${subjectShown(title)}" ${scheduled ? "was scheduled" : "went out"} untracked: ${cause}. Debug mode in the options shows which part failed.`,
     );
   }
 }
@@ -624,7 +625,7 @@ class ComposeSession {
       viaSchedule,
       tell: (text) => {
         if (this.root.isConnected) this.setStatus(text, "event");
-        else toast(doc, `Mailtracker: "${subject || "(no subject)"}" ${text}`);
+        else toast(doc, `Mailtracker: "${subjectShown(subject)}" ${text}`);
       },
     });
     this.sending = this.trackingId;
@@ -687,10 +688,7 @@ class ComposeSession {
       setTimeout(() => {
         if (pendingSends.get(trackingId) !== sending) return;
         pendingSends.delete(trackingId);
-        toast(
-          doc,
-          `Mailtracker: "${subject || "(no subject)"}": if you scheduled it, it is not tracked (Gmail's confirmation was not seen).`,
-        );
+        toast(doc, `Mailtracker: "${subjectShown(subject)}": if you scheduled it, it is not tracked (Gmail's confirmation was not seen).`);
       }, SCHEDULE_CONFIRM_MS);
     } else if (sending && !sending.confirmed && !sending.fallbackQueued) {
       sending.fallbackQueued = true;
@@ -701,7 +699,7 @@ class ComposeSession {
     // What the toolbar last told of this email (links it could not sign in time, a send Gmail refused) would leave
     // with the compose, which Gmail removes as it sends: a toast keeps it in front of the rep.
     if (this.status.dataset.kind === "event" && this.status.textContent) {
-      toast(this.root.ownerDocument, `Mailtracker: "${this.subject() || "(no subject)"}": ${this.status.textContent}`);
+      toast(this.root.ownerDocument, `Mailtracker: "${subjectShown(this.subject())}": ${this.status.textContent}`);
     }
     if (!sending && this.sentUntracked) noteSend(null, this.subject());
     // No send seen: sent (unseen by us) or discarded, Gmail's /sync traffic tells which (onUntrackedSent).

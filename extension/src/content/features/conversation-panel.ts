@@ -6,6 +6,7 @@ import type { MessageDetail, OpenDetail } from "../../../../shared/api";
 import { COUNTED_LABELS, LABEL_TEXT } from "../../../../shared/labels";
 import { callFromGmail, ExtensionReloaded } from "../../messaging";
 import { NEUTRALISED_PIXELS } from "../../page-world/pixel-guard";
+import { counted } from "../../words";
 import { type Feature, guarded, oncePerCheckpoint } from "../feature";
 import { query, queryAll } from "../gmail-selectors";
 import { debug } from "../log";
@@ -64,10 +65,10 @@ export function panelMarkup(doc: Document, trackingId: string, detail: MessageDe
       doc,
       "span",
       "mt-panel-count",
-      detail.openTracking ? (opens === 0 ? "Not opened yet" : `Opened ${opens} time${opens === 1 ? "" : "s"}`) : "Open tracking off",
+      detail.openTracking ? (opens === 0 ? "Not opened yet" : `Opened ${counted(opens, "time")}`) : "Open tracking off",
     ),
   );
-  if (detail.clickTracking && clicks > 0) head.append(el(doc, "span", "mt-panel-clicks", `${clicks} click${clicks === 1 ? "" : "s"}`));
+  if (detail.clickTracking && clicks > 0) head.append(el(doc, "span", "mt-panel-clicks", counted(clicks, "click")));
   if (detail.state === "stopped") head.append(el(doc, "span", "mt-dim", "Tracking stopped"));
   // As the Sent list's red mark: a bounced email's "Not opened yet" must not read as an email still waiting.
   if (detail.bounce) head.append(el(doc, "span", "mt-warning", `Bounced${detail.bounce.reason ? `: ${detail.bounce.reason}` : ""}`));
@@ -113,7 +114,7 @@ export function panelMarkup(doc: Document, trackingId: string, detail: MessageDe
       const item = el(doc, "li", "mt-link");
       item.setAttribute("data-index", String(link.index));
       item.setAttribute("data-clicks", String(link.clicks));
-      const summary = `${link.clicks} click${link.clicks === 1 ? "" : "s"}, ${link.uniqueClicks} unique`;
+      const summary = `${counted(link.clicks, "click")}, ${link.uniqueClicks} unique`;
       item.append(el(doc, "span", "mt-link-url", link.url), el(doc, "span", "mt-link-count", ` — ${summary}`));
       if (link.clickTimes.length > 0) item.append(el(doc, "div", "mt-link-times", link.clickTimes.map(formatTime).join(", ")));
       for (const other of link.otherClicks)

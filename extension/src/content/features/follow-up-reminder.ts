@@ -5,6 +5,7 @@
 // Only a tracked email can have one: while the compose would send it untracked, the control is shown as the toolbar's
 // opt-out and campaign toggles are (disabled, unset, "No reminder: <why>"), and the rep's days wait for tracking.
 import { callFromGmail } from "../../messaging";
+import { counted } from "../../words";
 import { type Feature, guarded } from "../feature";
 import { toast } from "../ui";
 import { CARRIED_REMINDER_ATTRIBUTE, COMPOSE_READY_EVENT, UNTRACKED_ATTRIBUTE } from "./compose-tracking";
@@ -67,7 +68,7 @@ function addControl(toolbar: HTMLElement, defaultDays: number, signal: AbortSign
     const set = render();
     const n = Number(days.value);
     const id = holder.dataset.mtFor ?? "";
-    const dayCount = `${n} day${n === 1 ? "" : "s"}`;
+    const dayCount = counted(n, "day");
     holder.dataset.mtState = "saving";
     // Days the background cannot keep (2.5, 0, none) are refused by it and said here, never sent as "off": the reminder
     // set before would be dropped behind a control that still shows it on.

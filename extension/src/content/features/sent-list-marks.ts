@@ -6,6 +6,7 @@
 import type { MessageStatus } from "../../../../shared/api";
 import { threadIdsOf } from "../../gmail-ids";
 import { callFromGmail } from "../../messaging";
+import { counted } from "../../words";
 import { type Feature, guarded, oncePerCheckpoint } from "../feature";
 import { queryAll, queryRow, rowThreadIds } from "../gmail-selectors";
 import { debug } from "../log";
@@ -66,10 +67,10 @@ export function aggregate(messages: MessageStatus[]): RowState | null {
 }
 
 export function tooltip(state: RowState): string {
-  const clicks = `${state.clickCount} click${state.clickCount === 1 ? "" : "s"}`;
+  const clicks = counted(state.clickCount, "click");
   const opened =
     state.openCount > 0 && state.lastOpenAt
-      ? `Opened ${state.openCount} time${state.openCount === 1 ? "" : "s"}, last ${formatTime(state.lastOpenAt)}`
+      ? `Opened ${counted(state.openCount, "time")}, last ${formatTime(state.lastOpenAt)}`
       : "Not opened yet";
   if (state.mark === "bounced") return `Bounced: not delivered. ${opened}; ${clicks}`;
   if (state.mark === "stopped") return `Tracking stopped. ${opened}; ${clicks}`;

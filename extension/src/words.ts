@@ -1,0 +1,11 @@
+// Words the extension writes in many places (Gmail's page, notifications, the popup and the pages), written once.
+
+/** "1 click", "3 clicks": `many` for a word whose plural is not the word and an s ("reply", "replies"). */
+export function counted(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** An email's subject as the rep reads it: "(no subject)" for none, or one of spaces only. */
+export function subjectShown(subject: string | null | undefined): string {
+  return subject?.trim() || "(no subject)";
+}
