@@ -58,9 +58,11 @@ function withoutComments(code: string): string {
     ecmaVersion: "latest",
     sourceType: "script",
     onComment: (_block, _text, start, end) => {
-      // A space, so that the tokens either side of a block comment stay apart.
-      kept += `${code.slice(from, start)} `;
-      from = end;
+      // One space where the comment was, so that the tokens either side of a block comment stay apart: added when
+      // neither side has one, and the second dropped when both have (a line break is always kept: it may end a statement).
+      const spaceBefore = /\s/.test(code[start - 1] ?? " ");
+      kept += `${code.slice(from, start)}${spaceBefore || /\s/.test(code[end] ?? " ") ? "" : " "}`;
+      from = spaceBefore && /[ \t]/.test(code[end] ?? "") ? end + 1 : end;
     },
   });
   return kept + code.slice(from);
@@ -93,7 +95,9 @@ function contentScriptsWithoutComments(): Plugin {
           target,
           charset: "utf8",
         });
-        writeFileSync(built, code);
+        // esbuild prints its own `/* @__PURE__ */` marks back (38 in the content script), which nothing reads once the
+        // script is built: they go too.
+        writeFileSync(built, withoutComments(code));
       }
     },
   };
