@@ -46,22 +46,25 @@ export const TOTALS_MAX_AGE_MS = 60_000;
 /**
  * The tracker's totals as the popup shows them, asked again only when they may have changed: the popup refreshes every
  * few seconds while open, and each refresh asked the tracker for the same counts. They are kept while the account, the
- * local day and the feed state are the same (the feed's cursor moves when new events arrive, and its per-day counts
- * change when the rep deletes an email's data or a contact), for at most TOTALS_MAX_AGE_MS, which bounds what the
- * extension cannot see: a hit relabelled on the tracker after the feed released it, a deletion made in another browser.
- * A failure is not kept: the next refresh asks again, and the extension's own count stands in meanwhile.
+ * local day and the feed state are the same (the feed's cursor moves when new events arrive), until the rep deletes an
+ * email's data or a contact here (forget), and for at most TOTALS_MAX_AGE_MS, which bounds what the extension cannot
+ * see: a hit relabelled on the tracker after the feed released it, a deletion made in another browser. A failure is not
+ * kept: the next refresh asks again, and the extension's own count stands in meanwhile.
  */
 export class TrackerTotals {
   private kept: { key: string; at: number; totals: Totals } | null = null;
 
-  constructor(private readonly access: TrackerAccess) {}
-
-  async read(credentials: Credentials, feed: FeedState | null, now: number): Promise<Totals> {
-    const key = JSON.stringify([credentials.trackerUrl, credentials.accountId, dayKey(now), feed?.cursor, feed?.days]);
+  async read(access: TrackerAccess, credentials: Credentials, feed: FeedState | null, now: number): Promise<Totals> {
+    const key = JSON.stringify([credentials.trackerUrl, credentials.accountId, dayKey(now), feed?.cursor]);
     if (this.kept?.key === key && now - this.kept.at < TOTALS_MAX_AGE_MS) return this.kept.totals;
-    const totals = await trackerTotals(this.access, credentials);
+    const totals = await trackerTotals(access, credentials);
     this.kept = { key, at: now, totals };
     return totals;
+  }
+
+  /** Data was deleted: the next read asks the tracker (the feed's own per-day counts miss events older than it keeps). */
+  forget(): void {
+    this.kept = null;
   }
 }
 

@@ -46,7 +46,7 @@ import type { EventsResponse, FeedEvent } from "../../../shared/api";
 import { mintTrackingId } from "../../../shared/protocol";
 import { TrackerError } from "./api";
 import { ContactCheckCache } from "./contact-checks";
-import { TOTALS_MAX_AGE_MS } from "./digest";
+import { TOTALS_MAX_AGE_MS, TrackerTotals } from "./digest";
 import { Reminders } from "./follow-ups";
 import { runHandler } from "./handler";
 import { gmailHandlers, pageHandlers } from "./handlers";
@@ -82,6 +82,7 @@ function background(feed: PollerDeps["fetchEvents"] = async () => ({ events: [],
     news: () => undefined,
     feedState: () => readFeedState(area, ACCOUNT),
     sentAccounts: new SentAccounts(area),
+    totals: new TrackerTotals(),
   };
   const outbox = new Outbox(
     area,
@@ -217,7 +218,7 @@ it("the popup's refreshes ask the tracker for its totals again only when they ma
     at: new Date().toISOString(),
   });
   let page: EventsResponse = { events: [open("1")], cursor: "1" };
-  const { pages } = background(async () => page);
+  const { gmail, pages } = background(async () => page);
   daily.days = [{ day: "today", opens: 1, clicks: 0 }];
   const asked = () => daily.asked.length;
   const start = asked();
@@ -247,19 +248,24 @@ it("the popup's refreshes ask the tracker for its totals again only when they ma
     vi.advanceTimersByTime(3_000);
     await pages.getActivity.run(null, fromPopup);
     expect(asked() - start).toBe(3);
+    // So may an email's whose events the extension no longer keeps (its own counts do not change).
+    await gmail.deleteMessageData.run({ trackingId: await trackingId() }, { id: "ext", url: "https://mail.google.com/mail/u/0/#inbox" });
+    vi.advanceTimersByTime(3_000);
+    await pages.getActivity.run(null, fromPopup);
+    expect(asked() - start).toBe(4);
 
     // A minute with nothing the extension can see (a relabel on the tracker) asks again.
     vi.advanceTimersByTime(TOTALS_MAX_AGE_MS);
     await pages.getActivity.run(null, fromPopup);
-    expect(asked() - start).toBe(4);
+    expect(asked() - start).toBe(5);
 
     // A new local day asks again, however recent the last answer.
     vi.setSystemTime(new Date(2026, 11, 4, 23, 59, 50));
     await pages.getActivity.run(null, fromPopup);
-    expect(asked() - start).toBe(5);
+    expect(asked() - start).toBe(6);
     vi.setSystemTime(new Date(2026, 11, 5, 0, 0, 5));
     await pages.getActivity.run(null, fromPopup);
-    expect(asked() - start).toBe(6);
+    expect(asked() - start).toBe(7);
   } finally {
     vi.useRealTimers();
   }

@@ -11,7 +11,7 @@ import { probeTracker, TrackerError, trackerApi } from "./api";
 import { type ContactCheckCache, contactCheckHandlers } from "./contact-checks";
 import { type Credentials, loadCredentials, saveCredentials, type TrackerAccess } from "./credentials";
 import { dashboardHandlers } from "./dashboard";
-import { digestPageHandlers, TrackerTotals } from "./digest";
+import { digestPageHandlers, type TrackerTotals } from "./digest";
 import { followUpGmailHandlers, followUpPageHandlers, type Reminders } from "./follow-ups";
 import { gmailHealthGmailHandlers, gmailHealthPageHandlers } from "./gmail-health";
 import { handler, noInput, strings } from "./handler";
@@ -108,6 +108,8 @@ export interface Receipts {
   feedState(): Promise<FeedState | null>;
   /** Which Gmail account sent each message: its notifications open there. */
   sentAccounts: SentAccounts;
+  /** The tracker's totals the popup shows, kept between its refreshes; forgotten when the rep deletes data. */
+  totals: TrackerTotals;
 }
 
 /** News for threads (a reply or bounce recorded): their emails' reminders are settled at once if answered now. */
@@ -245,6 +247,7 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: Signa
       // tracker answers 410 for it from now on).
       await reminders.cancel([input.trackingId]);
       await receipts.poller.forget(input.trackingId);
+      receipts.totals.forget();
       receipts.news([]);
       return { ok: true };
     }),
@@ -292,7 +295,6 @@ const TOKEN_REFUSED = "the tracker does not accept this browser's API token any 
 
 export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: ContactCheckCache, reminders: Reminders) {
   const sentAccount = (trackingId: string) => receipts.sentAccounts.get(trackingId);
-  const trackerTotals = new TrackerTotals(access);
   return {
     ...dashboardHandlers({
       ...access,
@@ -300,6 +302,7 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
       forgetContact: async (contact) => {
         await reminders.forgetContact(contact);
         await receipts.poller.forgetContact(contact);
+        receipts.totals.forget();
         receipts.news([]);
       },
     }),
@@ -328,7 +331,7 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
       // The totals are the tracker's when it answers; the extension's own (summarize) when it does not.
       const [feed, entries] = await Promise.all([credentials ? receipts.feedState() : null, outbox.entries()]);
       const now = Date.now();
-      const totals = credentials && problem === null ? await trackerTotals.read(credentials, feed, now).catch(() => null) : null;
+      const totals = credentials && problem === null ? await receipts.totals.read(access, credentials, feed, now).catch(() => null) : null;
       return {
         ...summarize(feed, now),
         ...totals,

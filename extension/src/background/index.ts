@@ -9,6 +9,7 @@ import { trackerApi } from "./api";
 import { ContactCheckCache } from "./contact-checks";
 import { loadCredentials } from "./credentials";
 import { outboxDelivery } from "./delivery";
+import { TrackerTotals } from "./digest";
 import { CLOCK_SKEW_KEY, Reminders, reminderNote } from "./follow-ups";
 import { markGmailTabsOpenBefore } from "./gmail-health";
 import { type HandlerTable, runHandler } from "./handler";
@@ -131,6 +132,7 @@ const receipts = {
   news,
   feedState: async () => readFeedState(browser.storage.local, await feedAccount()),
   sentAccounts,
+  totals: new TrackerTotals(),
 };
 
 /** Shows the thread in a Gmail tab of the account that sent it, or in a new tab: another account's tab is left alone. */
