@@ -29,10 +29,12 @@ export function renderDeployConfig(template, { d1DatabaseId, kvNamespaceId, doma
   if (!/^[0-9a-f]{32}$/.test(kvNamespaceId)) throw new Error(`unexpected KV namespace id: ${kvNamespaceId}`);
   let config = template.replace(PLACEHOLDER_D1_ID, d1DatabaseId).replace(PLACEHOLDER_KV_ID, kvNamespaceId);
   if (domains.length > 0) {
-    const invalid = domains.flatMap(({ hostname, zoneName }) => [hostname, zoneName]).find((name) => !HOSTNAME.test(name));
+    // A zone name is left out only where none is known (a listing without one): Cloudflare then infers it, as before.
+    const names = domains.flatMap(({ hostname, zoneName }) => (zoneName === undefined ? [hostname] : [hostname, zoneName]));
+    const invalid = names.find((name) => !HOSTNAME.test(name));
     if (invalid !== undefined) throw new Error(`not a domain name: ${invalid}`);
     const routes = domains
-      .map(({ hostname, zoneName }) => `{ pattern = "${hostname}", custom_domain = true, zone_name = "${zoneName}" }`)
+      .map(({ hostname, zoneName }) => `{ pattern = "${hostname}", custom_domain = true${zoneName ? `, zone_name = "${zoneName}"` : ""} }`)
       .join(", ");
     // Top-level keys must come before the first [table], so the routes go right after compatibility_date.
     config = config.replace(/^(compatibility_date = .*)$/m, `$1\nroutes = [${routes}]\nworkers_dev = ${keepWorkersDev === true}`);

@@ -51,6 +51,13 @@ describe("deploy config", () => {
     expect(() => renderDeployConfig(template, { ...ids, domains: [{ hostname: "t.acme-sales.com", zoneName: 'evil" }' }] })).toThrow();
   });
 
+  it("leaves Cloudflare to infer a zone the listing of the tracker's Custom Domains did not name", () => {
+    const config = renderDeployConfig(template, { ...ids, domains: [acmeDomain, { hostname: "t2.acme-sales.com" }] });
+    expect(config).toContain(
+      'routes = [{ pattern = "t.acme-sales.com", custom_domain = true, zone_name = "acme-sales.com" }, { pattern = "t2.acme-sales.com", custom_domain = true }]',
+    );
+  });
+
   it("makes every deployed version carry both secrets (secrets.required)", () => {
     expect(renderDeployConfig(template, ids)).toMatch(/\n\[secrets\]\nrequired = \["SIGNING_SECRET","REGISTRATION_SECRET"\]\n$/);
   });

@@ -268,10 +268,12 @@ describe("privacy", () => {
       expect((await account.json("GET", `/api/messages/${id}`)).status).toBe(404);
       const registered = await countedCall(account, `/api/messages/${id}`, "PUT", sent);
       expect(registered.response.status).toBe(200);
-      // The first read (deleted?), the registration's batch, relabelling its hits, the row, its status.
+      // The first read (deleted?), the registration's batch (which reads the held opt-outs too), relabelling its hits,
+      // the row and its status: none of the queries is the held opt-outs' own.
       expect(registered.d1Queries).toBe(REGISTRATION_D1_QUERIES);
 
-      // An opt-out that commits between the registration's first read and its batch is read by the batch and settled.
+      // An opt-out that commits between the registration's first read and its batch is read by the batch and settled
+      // (as the query after the batch read it before: this guards the change rather than proving it).
       const raced = await mintTrackingId(account.key);
       const db = d1WithWriteBeforeFirstBatch(env.DB, () =>
         recordPendingOptOut(env.DB, env.SIGNING_SECRET ?? "", account.accountId, raced, "reader@acme.example", Date.now()),

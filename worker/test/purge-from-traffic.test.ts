@@ -10,7 +10,7 @@ import {
   waitOnExecutionContext,
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { forgetOverdueCheck, PURGE_OVERDUE_AFTER_MS, purgeIfOverdue, UNFINISHED_PURGE_AGAIN_AFTER_MS } from "../src/db/retention";
 import { type Hit, type HitMessage, hitFromRequest } from "../src/hits";
 import worker from "../src/index";
@@ -125,7 +125,6 @@ async function deliver(hits: Hit[], db: D1Database = env.DB) {
 }
 
 describe("the retention purge without its Cron Trigger", () => {
-  beforeEach(forgetOverdueCheck);
   afterEach(() => {
     vi.useRealTimers();
   });
