@@ -262,6 +262,9 @@ describe("the feed's reads", () => {
     const forwarded = await mintTrackingId(account.key);
     await openAt(account, forwarded, Date.now(), CHROME_UA, Date.now() - 1_000);
     await seedOpens(account, 150);
+    // An isolate's first feed request also checks whether the retention purge is overdue (its row read, after the
+    // answer), and the next ones in the following minutes do not: both measured requests come after that first one.
+    await countedFeed(account, "/api/events?after=0&limit=1");
     // The forwarded email's hit is held 5 min: the 99 final opens read behind it go ahead of it.
     const held = await countedFeed(account, "/api/events?after=0&limit=100");
     const { ahead = [], events, cursor } = (await held.response.json()) as EventsResponse;

@@ -46,16 +46,16 @@ export const TOTALS_MAX_AGE_MS = 60_000;
 /**
  * The tracker's totals as the popup shows them, asked again only when they may have changed: the popup refreshes every
  * few seconds while open, and each refresh asked the tracker for the same counts. They are kept while the account, the
- * local day and the feed state are the same (the feed's cursor moves when new events arrive), until the rep deletes an
- * email's data or a contact here (forget), and for at most TOTALS_MAX_AGE_MS, which bounds what the extension cannot
- * see: a hit relabelled on the tracker after the feed released it, a deletion made in another browser. A failure is not
- * kept: the next refresh asks again, and the extension's own count stands in meanwhile.
+ * local day and the feed state are the same (its cursor, or the events it took ahead of the cursor, change when events
+ * arrive), until the rep deletes an email's data or a contact here (forget), and for at most TOTALS_MAX_AGE_MS, which
+ * bounds what the extension cannot see: a hit relabelled on the tracker after the feed released it, a deletion made in
+ * another browser. A failure is not kept: the next refresh asks again, and the extension's own count stands in meanwhile.
  */
 export class TrackerTotals {
   private kept: { key: string; at: number; totals: Totals } | null = null;
 
   async read(access: TrackerAccess, credentials: Credentials, feed: FeedState | null, now: number): Promise<Totals> {
-    const key = JSON.stringify([credentials.trackerUrl, credentials.accountId, dayKey(now), feed?.cursor]);
+    const key = JSON.stringify([credentials.trackerUrl, credentials.accountId, dayKey(now), feed?.cursor, feed?.ahead]);
     if (this.kept?.key === key && now - this.kept.at < TOTALS_MAX_AGE_MS) return this.kept.totals;
     const totals = await trackerTotals(access, credentials);
     this.kept = { key, at: now, totals };
