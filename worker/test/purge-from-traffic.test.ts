@@ -77,6 +77,20 @@ async function expiredOpens(account: TestAccount): Promise<number> {
   return row?.n ?? -1;
 }
 
+/** Neither the next batch nor the next feed request asks D1 whether the purge is due. */
+async function expectNoPurgeCheck(account: TestAccount): Promise<void> {
+  expect(await countedDelivery(await freshOpens(account, 1))).toEqual({ ackAll: true, purgeChecks: 0 });
+  const feed = await countedCall(account, "/api/events?after=0");
+  expect(feed.response.status).toBe(200);
+  expect(purgeChecks(feed.d1Statements)).toBe(0);
+}
+
+/** The next batch claims the purge and runs it: no expired open is left. */
+async function expectBatchPurges(account: TestAccount): Promise<void> {
+  expect(await countedDelivery(await freshOpens(account, 1))).toEqual({ ackAll: true, purgeChecks: 1 });
+  expect(await expiredOpens(account)).toBe(0);
+}
+
 async function eventsOf(account: TestAccount): Promise<number> {
   const row = await env.DB.prepare("SELECT count(*) AS n FROM events WHERE account_id = ?").bind(account.accountId).first<{ n: number }>();
   return row?.n ?? -1;
@@ -220,34 +234,26 @@ describe("the retention purge without its Cron Trigger", () => {
     await lastRunAgo(PURGE_OVERDUE_AFTER_MS - 3 * MINUTE);
     expect(await countedDelivery(await freshOpens(account, 1))).toEqual({ ackAll: true, purgeChecks: 1 });
     // The next batch and feed request know it is not due, and ask D1 nothing about it.
-    expect(await countedDelivery(await freshOpens(account, 1))).toEqual({ ackAll: true, purgeChecks: 0 });
-    const feed = await countedCall(account, "/api/events?after=0");
-    expect(feed.response.status).toBe(200);
-    expect(purgeChecks(feed.d1Statements)).toBe(0);
+    await expectNoPurgeCheck(account);
     expect(await expiredOpens(account)).toBe(6);
 
     // Past the pause, and due meanwhile: the next batch claims and runs it.
     clockMoves(UNFINISHED_PURGE_AGAIN_AFTER_MS + MINUTE);
-    expect(await countedDelivery(await freshOpens(account, 1))).toEqual({ ackAll: true, purgeChecks: 1 });
-    expect(await expiredOpens(account)).toBe(0);
+    await expectBatchPurges(account);
   });
 
   it("after a run that finished, makes no check until PURGE_OVERDUE_AFTER_MS has passed, then runs again", async () => {
     const account = await accountWithExpiredOpens(3, 6);
     await lastRunAgo(PURGE_OVERDUE_AFTER_MS + MINUTE);
-    expect(await countedDelivery(await freshOpens(account, 1))).toEqual({ ackAll: true, purgeChecks: 1 });
-    expect(await expiredOpens(account)).toBe(0);
+    await expectBatchPurges(account);
 
     await seedOpens(account, 4, Date.now() - 100 * DAY);
     clockMoves(PURGE_OVERDUE_AFTER_MS - MINUTE);
-    expect(await countedDelivery(await freshOpens(account, 1))).toEqual({ ackAll: true, purgeChecks: 0 });
-    const feed = await countedCall(account, "/api/events?after=0");
-    expect(purgeChecks(feed.d1Statements)).toBe(0);
+    await expectNoPurgeCheck(account);
     expect(await expiredOpens(account)).toBe(4);
 
     clockMoves(2 * MINUTE);
-    expect(await countedDelivery(await freshOpens(account, 1))).toEqual({ ackAll: true, purgeChecks: 1 });
-    expect(await expiredOpens(account)).toBe(0);
+    await expectBatchPurges(account);
   });
 
   it("after a run that failed, checks again UNFINISHED_PURGE_AGAIN_AFTER_MS later, not PURGE_OVERDUE_AFTER_MS", async () => {
@@ -266,8 +272,7 @@ describe("the retention purge without its Cron Trigger", () => {
     expect(await expiredOpens(account)).toBe(6);
     // and right after it.
     clockMoves(UNFINISHED_PURGE_AGAIN_AFTER_MS + MINUTE);
-    expect(await countedDelivery(await freshOpens(account, 1))).toEqual({ ackAll: true, purgeChecks: 1 });
-    expect(await expiredOpens(account)).toBe(0);
+    await expectBatchPurges(account);
   });
 
   it("after a scheduled run in the isolate, makes no check from traffic", async () => {
