@@ -1,7 +1,9 @@
 // Opening a thread from a notification: in the Gmail account that sent the message, in a tab already on that
 // account, never in another account's tab.
 import { describe, expect, it } from "vitest";
-import { gmailAccountPath, gmailId, gmailTabFor, gmailThreadUrl, legacyThreadId } from "./gmail-ids";
+import { gmailAccountOf, gmailAccountPath, gmailId, gmailTabFor, gmailThreadUrl, legacyThreadId, titleAddress } from "./gmail-ids";
+
+const at = (path: string, address: string | null = null) => ({ path, address });
 
 describe("Gmail accounts", () => {
   it("reads the account path of Gmail addresses only", () => {
@@ -12,17 +14,39 @@ describe("Gmail accounts", () => {
     expect(gmailAccountPath(undefined)).toBeNull();
     // A delegated mailbox is its own account path, in today's form and the older one: its notifications open there.
     expect(gmailAccountPath("https://mail.google.com/mail/u/0/d/ALGkd0x7_Ab/#sent")).toBe("/mail/u/0/d/ALGkd0x7_Ab/");
-    expect(gmailThreadUrl("16f4", "/mail/u/0/d/ALGkd0x7_Ab/")).toBe("https://mail.google.com/mail/u/0/d/ALGkd0x7_Ab/#all/16f4");
+    expect(gmailThreadUrl("16f4", at("/mail/u/0/d/ALGkd0x7_Ab/"))).toBe("https://mail.google.com/mail/u/0/d/ALGkd0x7_Ab/#all/16f4");
     expect(gmailAccountPath("https://mail.google.com/mail/b/ALGkd0x7_Ab/u/0/#sent")).toBe("/mail/b/ALGkd0x7_Ab/u/0/");
-    expect(gmailThreadUrl("16f4", "/mail/b/ALGkd0x7_Ab/u/0/")).toBe("https://mail.google.com/mail/b/ALGkd0x7_Ab/u/0/#all/16f4");
+    expect(gmailThreadUrl("16f4", at("/mail/b/ALGkd0x7_Ab/u/0/"))).toBe("https://mail.google.com/mail/b/ALGkd0x7_Ab/u/0/#all/16f4");
   });
 
   it("opens the thread in the account that sent it (the first account when not known or not a path)", () => {
-    expect(gmailThreadUrl("16f4", "/mail/u/2/")).toBe("https://mail.google.com/mail/u/2/#all/16f4");
-    expect(gmailThreadUrl(null, "/mail/u/2/")).toBe("https://mail.google.com/mail/u/2/#sent");
-    expect(gmailThreadUrl("thread-f:1", "/mail/u/1/")).toBe("https://mail.google.com/mail/u/1/#all/1");
+    expect(gmailThreadUrl("16f4", at("/mail/u/2/"))).toBe("https://mail.google.com/mail/u/2/#all/16f4");
+    expect(gmailThreadUrl(null, at("/mail/u/2/"))).toBe("https://mail.google.com/mail/u/2/#sent");
+    expect(gmailThreadUrl("thread-f:1", at("/mail/u/1/"))).toBe("https://mail.google.com/mail/u/1/#all/1");
     expect(gmailThreadUrl("16f4")).toBe("https://mail.google.com/mail/u/0/#all/16f4");
-    expect(gmailThreadUrl("16f4", "//evil.example/")).toBe("https://mail.google.com/mail/u/0/#all/16f4");
+    expect(gmailThreadUrl("16f4", at("//evil.example/"))).toBe("https://mail.google.com/mail/u/0/#all/16f4");
+  });
+
+  it("names an account by its address when known, whatever its number is now", () => {
+    expect(gmailThreadUrl("16f4", at("/mail/u/1/", "rep+eu@acme.example"))).toBe(
+      "https://mail.google.com/mail/u/?authuser=rep%2Beu%40acme.example#all/16f4",
+    );
+    expect(gmailThreadUrl(null, at("/mail/u/1/", "rep@acme.example"))).toBe(
+      "https://mail.google.com/mail/u/?authuser=rep%40acme.example#sent",
+    );
+  });
+
+  it("reads the account's address from a Gmail tab's title, never for a delegated mailbox", () => {
+    expect(titleAddress("Inbox (3) - Rep@Acme.example - Acme Mail")).toBe("rep@acme.example");
+    expect(titleAddress("Posteingang - me@example.com - Gmail")).toBe("me@example.com");
+    expect(titleAddress("Gmail")).toBeNull();
+    expect(titleAddress("Re: lunch - not an address@ - Gmail")).toBeNull();
+    expect(titleAddress(undefined)).toBeNull();
+    const title = "Inbox - me@example.com - Gmail";
+    expect(gmailAccountOf({ url: "https://mail.google.com/mail/u/1/#inbox", title })).toEqual(at("/mail/u/1/", "me@example.com"));
+    expect(gmailAccountOf({ url: "https://mail.google.com/mail/u/1/d/ALGkd0x7_Ab/#inbox", title })).toEqual(at("/mail/u/1/d/ALGkd0x7_Ab/"));
+    expect(gmailAccountOf({ url: "https://mail.google.com/mail/u/1/#inbox" })).toEqual(at("/mail/u/1/"));
+    expect(gmailAccountOf({ url: "https://example.com/", title })).toBeNull();
   });
 
   it("chooses a tab already on that account, never another account's tab nor a compose pop-out", () => {
@@ -31,10 +55,24 @@ describe("Gmail accounts", () => {
       { id: 2, url: "https://mail.google.com/mail/u/1/?view=cm&fs=1&tf=1" },
       { id: 3, url: "https://mail.google.com/mail/u/1/#sent" },
     ];
-    expect(gmailTabFor(tabs, "/mail/u/1/")?.id).toBe(3);
-    expect(gmailTabFor(tabs, "/mail/u/0/")?.id).toBe(1);
-    expect(gmailTabFor(tabs, "/mail/u/2/")).toBeUndefined();
-    expect(gmailTabFor([tabs[1] as { id: number; url: string }, { id: 4 }], "/mail/u/1/")).toBeUndefined();
+    expect(gmailTabFor(tabs, at("/mail/u/1/"))?.id).toBe(3);
+    expect(gmailTabFor(tabs, at("/mail/u/0/"))?.id).toBe(1);
+    expect(gmailTabFor(tabs, at("/mail/u/2/"))).toBeUndefined();
+    expect(gmailTabFor([tabs[1] as { id: number; url: string }, { id: 4 }], at("/mail/u/1/"))).toBeUndefined();
+  });
+
+  it("with the account's address, chooses the tab by its title: after the accounts signed in again in another order, its old number is another account", () => {
+    const tabs = [
+      { id: 1, url: "https://mail.google.com/mail/u/0/#inbox", title: "Inbox - rep@acme.example - Gmail" },
+      { id: 2, url: "https://mail.google.com/mail/u/1/#inbox", title: "Inbox (2) - me@home.example - Gmail" },
+    ];
+    // Sent from /mail/u/1/ when rep@acme.example was the second account signed in; it is the first now.
+    expect(gmailTabFor(tabs, at("/mail/u/1/", "rep@acme.example"))?.id).toBe(1);
+    expect(gmailTabFor(tabs, at("/mail/u/0/", "other@acme.example"))).toBeUndefined();
+    // A tab whose title names no address is not taken for the account.
+    expect(
+      gmailTabFor([{ id: 3, url: "https://mail.google.com/mail/u/1/#inbox", title: "Gmail" }], at("/mail/u/1/", "rep@acme.example")),
+    ).toBeUndefined();
   });
 });
 

@@ -1,7 +1,7 @@
 // Gmail's thread ids in the forms the extension meets: legacy hex ("16f4…", in rows and URLs) and
-// "thread-f:<decimal>" (the same number in decimal, in rows' data-thread-id), and the account part of Gmail
-// addresses ("/mail/u/1/": which signed-in Google account a tab shows). Used by the content script and the background
-// (to open a thread from a notification in the account that sent the message). The one pattern for Gmail ids
+// "thread-f:<decimal>" (the same number in decimal, in rows' data-thread-id), and which signed-in Google account a
+// tab shows (its "/mail/u/1/" and the address its title names). Used by the content script and the background (to
+// open a thread from a notification in the account that sent the message). The one pattern for Gmail ids
 // read from the page lives here (shared/api.ts validates the same shape on the way to the tracker).
 
 /** A Gmail thread or message id as the page shows it: "16f4…", "thread-f:…", "msg-a:r-…" (a leading "#" dropped). */
@@ -58,9 +58,22 @@ export function threadIdsOf(email: { threadId?: string | null; syncThreadId?: st
   return [email.threadId, email.syncThreadId].filter((id): id is string => Boolean(id));
 }
 
-/** The account path of a message whose account is not known (sent before it was recorded): the first account. */
-export const DEFAULT_GMAIL_ACCOUNT = "/mail/u/0/";
+/**
+ * A signed-in Gmail account as the extension opens it again: the account path of the tab a message was sent from
+ * ("/mail/u/1/"), and the account's address when that tab's title named it. The path alone can name another account
+ * later: Google numbers the signed-in accounts in the order they signed in, so after the rep signs in again in another
+ * order "/mail/u/1/" is someone else's mailbox.
+ */
+export interface GmailAccount {
+  path: string;
+  address: string | null;
+}
+
+/** The account of a message whose account is not known (sent before it was recorded): the first account. */
+export const DEFAULT_GMAIL_ACCOUNT: GmailAccount = { path: "/mail/u/0/", address: null };
 const GMAIL_ORIGIN = "https://mail.google.com";
+/** An address anywhere in a text (a window title, an aria-label). */
+export const EMAIL_IN_TEXT = /[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/;
 
 /**
  * The account path of a Gmail address, or null for another address: "/mail/u/1/", or a delegated mailbox's, which is
@@ -72,18 +85,47 @@ export function gmailAccountPath(url: string | undefined): string | null {
   return path.exec(url ?? "")?.[1] ?? null;
 }
 
-/** The Gmail address that opens a thread (any folder) in an account, or its Sent list when the id is of no known form. */
-export function gmailThreadUrl(threadId: string | null, account = DEFAULT_GMAIL_ACCOUNT): string {
-  const legacy = threadId ? legacyThreadId(threadId) : null;
-  const base = `${GMAIL_ORIGIN}${gmailAccountPath(GMAIL_ORIGIN + account) === account ? account : DEFAULT_GMAIL_ACCOUNT}`;
-  return legacy ? `${base}#all/${legacy}` : `${base}#sent`;
+/** The account's address in a Gmail window's title, "Inbox (3) - me@example.com - Gmail" (every view and locale), lower-cased. */
+export function titleAddress(title: string | undefined): string | null {
+  const named = /\s-\s([^\s]+@[^\s]+)\s-\s/.exec(title ?? "")?.[1];
+  return named && EMAIL_IN_TEXT.test(named) ? named.toLowerCase() : null;
 }
 
 /**
- * The Gmail tab to show a thread of `account` in: one already on that account, not a pop-out (a compose window's
- * `?view=cm`, whose draft a navigation would close). None when no tab shows that account: the caller opens a new
- * tab rather than take over another account's.
+ * The account a Gmail tab shows, or null for another page. A delegated mailbox keeps its path alone: `authuser` names
+ * the accounts signed in, and a delegated mailbox is none of them.
  */
-export function gmailTabFor<T extends { url?: string }>(tabs: readonly T[], account: string): T | undefined {
-  return tabs.find((tab) => gmailAccountPath(tab.url) === account && !new URL(tab.url ?? GMAIL_ORIGIN).searchParams.has("view"));
+export function gmailAccountOf(tab: { url?: string; title?: string }): GmailAccount | null {
+  const path = gmailAccountPath(tab.url);
+  if (!path) return null;
+  return { path, address: /^\/mail\/u\/\d+\/$/.test(path) ? titleAddress(tab.title) : null };
+}
+
+/**
+ * The Gmail address that opens a thread (any folder) in an account, or its Sent list when the id is of no known form.
+ * An account whose address is known is named by it, whichever number it has now: `/mail/u/?authuser=<address>` is
+ * how Inbox Zero opens Gmail threads since `/mail/u/<address>/` answers 404 (elie222/inbox-zero PR #2214, 2026-04-11,
+ * still so at 0213694; raycast/extensions #27725, 2026-05-07: the address form "deprecated in April 2026"). Gmail
+ * sends it on to that account's own path with the fragment (the thread), or to sign-in when that account is not
+ * signed in (buttondown/sniper-link PR #6, 2026-04-21).
+ */
+export function gmailThreadUrl(threadId: string | null, account = DEFAULT_GMAIL_ACCOUNT): string {
+  const legacy = threadId ? legacyThreadId(threadId) : null;
+  const fragment = legacy ? `#all/${legacy}` : "#sent";
+  if (account.address) return `${GMAIL_ORIGIN}/mail/u/?authuser=${encodeURIComponent(account.address)}${fragment}`;
+  const path = gmailAccountPath(GMAIL_ORIGIN + account.path) === account.path ? account.path : DEFAULT_GMAIL_ACCOUNT.path;
+  return `${GMAIL_ORIGIN}${path}${fragment}`;
+}
+
+/**
+ * The Gmail tab to show a thread of `account` in: one already on that account (by its address when known, since its
+ * path may now be another account's), not a pop-out (a compose window's `?view=cm`, whose draft a navigation would
+ * close). None when no tab shows that account: the caller opens a new tab rather than take over another account's.
+ */
+export function gmailTabFor<T extends { url?: string; title?: string }>(tabs: readonly T[], account: GmailAccount): T | undefined {
+  return tabs.find((tab) => {
+    const shown = gmailAccountOf(tab);
+    if (!shown || new URL(tab.url ?? GMAIL_ORIGIN).searchParams.has("view")) return false;
+    return account.address ? shown.address === account.address : shown.path === account.path;
+  });
 }

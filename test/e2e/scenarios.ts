@@ -1273,6 +1273,14 @@ export function defineScenarios(
             items[0]?.querySelector("[data-testid=machine-hits]")?.textContent?.includes("1 machine hit")
           );
         }, id);
+        // Its link opens the thread in the account that sent it, named by the address the browser gave as the Gmail
+        // tab's title, not by the account's number (which changes when the accounts sign in again in another order).
+        expect(
+          await popup.evaluate(
+            (m) => document.querySelector(`[data-testid=digest] li[data-message-id="${m}"] a.subject`)?.getAttribute("href"),
+            id,
+          ),
+        ).toBe(`https://mail.google.com/mail/u/?authuser=me%40example.com#all/${legacy}`);
         expect(await popup.evaluate(() => document.querySelector("[data-testid=reachable]")?.getAttribute("data-reachable"), null)).toBe(
           "true",
         );

@@ -4,14 +4,14 @@
 import { z } from "zod";
 import { type DailyActivity, type DigestItem, dailyActivityQuery, type MessageDetail } from "../../../shared/api";
 import { parseTrackingId } from "../../../shared/protocol";
-import { DEFAULT_GMAIL_ACCOUNT, gmailThreadUrl } from "../gmail-ids";
+import { DEFAULT_GMAIL_ACCOUNT, type GmailAccount, gmailThreadUrl } from "../gmail-ids";
 import type { Credentials, TrackerAccess } from "./credentials";
 import { handler, noInput } from "./handler";
 import { type ActivitySummary, dayKey, type FeedState } from "./notifications";
 
 export interface DigestDeps extends TrackerAccess {
-  /** The Gmail account ("/mail/u/N/") that sent an email, when known. */
-  sentAccount(trackingId: string): Promise<string | null>;
+  /** The Gmail account (its "/mail/u/N/" and address) that sent an email, when known. */
+  sentAccount(trackingId: string): Promise<GmailAccount | null>;
 }
 
 /** The popup's digest covers this many days. */

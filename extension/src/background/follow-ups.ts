@@ -5,7 +5,7 @@
 // (settleReplied, from the background's news). The clock is injected: unit tests and the end-to-end run move it.
 import { z } from "zod";
 import type { FollowUpItem, MessageDetail, MessageStatus } from "../../../shared/api";
-import { DEFAULT_GMAIL_ACCOUNT, gmailThreadUrl } from "../gmail-ids";
+import { DEFAULT_GMAIL_ACCOUNT, type GmailAccount, gmailThreadUrl } from "../gmail-ids";
 import { loadOptions, type Options, pickDays } from "../options-store";
 import { serialRunner } from "../serial";
 import { counted, subjectShown } from "../words";
@@ -251,8 +251,8 @@ export interface FollowUp extends FollowUpItem {
 
 export interface FollowUpPageDeps extends TrackerAccess {
   reminders: Reminders;
-  /** The Gmail account ("/mail/u/N/") that sent an email, when known. */
-  sentAccount(trackingId: string): Promise<string | null>;
+  /** The Gmail account (its "/mail/u/N/" and address) that sent an email, when known. */
+  sentAccount(trackingId: string): Promise<GmailAccount | null>;
 }
 
 export function followUpPageHandlers(deps: FollowUpPageDeps) {

@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { type MessageDetail, type MessageStatus, type RegisterMessageRequest, registerMessageRequest } from "../../../shared/api";
 import { isAcceptableDestination, MAX_LINK_INDEX, mintTrackingId, parseTrackingId, signedClickUrl } from "../../../shared/protocol";
-import { gmailAccountPath, threadIdsOf } from "../gmail-ids";
+import { gmailAccountOf, threadIdsOf } from "../gmail-ids";
 import { loadOptions, normalizeTrackerUrl, saveOptions } from "../options-store";
 import { probeTracker, TrackerError, trackerApi } from "./api";
 import { type ContactCheckCache, contactCheckHandlers } from "./contact-checks";
@@ -184,7 +184,7 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: Signa
       // Its reminder, if the rep set one in the compose window, now names the email.
       void reminders.describe(input.trackingId, input.request).catch((error: unknown) => console.warn("reminder not described", error));
       // Only for where its notifications open: never in the way of the registration.
-      const account = gmailAccountPath(sender.url);
+      const account = gmailAccountOf({ url: sender.url, title: sender.tab?.title });
       if (account)
         void receipts.sentAccounts
           .record(input.trackingId, account)

@@ -2,7 +2,7 @@
 // worker that may be stopped at any moment, in Firefox an event page: nothing lives only in memory, the outbox is
 // in browser.storage.local and a browser.alarms alarm brings the background back for the next retry.
 import browser from "webextension-polyfill";
-import { DEFAULT_GMAIL_ACCOUNT, gmailTabFor, gmailThreadUrl } from "../gmail-ids";
+import { DEFAULT_GMAIL_ACCOUNT, type GmailAccount, gmailAccountPath, gmailTabFor, gmailThreadUrl } from "../gmail-ids";
 import { isEnvelope, type Reply } from "../messaging";
 import { loadOptions, onOptionsChanged } from "../options-store";
 import { trackerApi } from "./api";
@@ -97,7 +97,7 @@ async function showNote(note: Note): Promise<void> {
   // The thread id and the Gmail account that sent the message ride in the notification id, so a click still opens
   // the thread in that account after the background restarted.
   const account = (await sentAccounts.get(note.messageId)) ?? DEFAULT_GMAIL_ACCOUNT;
-  const id = `mt|${note.threadId ?? ""}|${note.key}|${account}`;
+  const id = `mt|${note.threadId ?? ""}|${note.key}|${account.path}|${account.address ?? ""}`;
   await notify(id, note);
   const shown = ((await browser.storage.local.get(SHOWN_KEY))[SHOWN_KEY] as unknown[] | undefined) ?? [];
   await browser.storage.local.set({
@@ -136,13 +136,14 @@ const receipts = {
 };
 
 /** Shows the thread in a Gmail tab of the account that sent it, or in a new tab: another account's tab is left alone. */
-async function openThread(threadId: string | null, account: string): Promise<void> {
-  const url = gmailThreadUrl(threadId, account);
+async function openThread(threadId: string | null, account: GmailAccount): Promise<void> {
   const tab = gmailTabFor(await browser.tabs.query({ url: "https://mail.google.com/*" }), account);
   if (tab?.id === undefined) {
-    await browser.tabs.create({ url });
+    await browser.tabs.create({ url: gmailThreadUrl(threadId, account) });
     return;
   }
+  // At the tab's own path: only its fragment changes, which Gmail follows without loading the page again.
+  const url = gmailThreadUrl(threadId, { path: gmailAccountPath(tab.url) ?? account.path, address: null });
   await browser.tabs.update(tab.id, { url, active: true });
   if (tab.windowId !== undefined) await browser.windows.update(tab.windowId, { focused: true });
 }
@@ -154,9 +155,12 @@ browser.notifications.onClicked.addListener((id) => {
     return;
   }
   if (!id.startsWith("mt|")) return;
-  // "mt|<thread>|<key>|<account>" (no account in ids of notifications shown before it was recorded).
-  const [, threadId, , account] = id.split("|");
-  void openThread(threadId || null, account || DEFAULT_GMAIL_ACCOUNT).catch((error: unknown) => console.warn("thread not opened", error));
+  // "mt|<thread>|<key>|<account path>|<address>" (no address, or no account at all, in ids of notifications shown
+  // before they were recorded).
+  const [, threadId, , path, address] = id.split("|");
+  void openThread(threadId || null, path ? { path, address: address || null } : DEFAULT_GMAIL_ACCOUNT).catch((error: unknown) =>
+    console.warn("thread not opened", error),
+  );
   void browser.notifications.clear(id);
 });
 

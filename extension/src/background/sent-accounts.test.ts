@@ -7,21 +7,29 @@ describe("SentAccounts", () => {
   it("keeps the account of messages sent at once, and survives a restart", async () => {
     const area = memoryArea();
     const accounts = new SentAccounts(area);
-    await Promise.all([accounts.record("a", "/mail/u/1/"), accounts.record("b", "/mail/u/0/")]);
+    const a = { path: "/mail/u/1/", address: "rep@acme.example" };
+    const b = { path: "/mail/u/0/d/ALGkd0x7_Ab/", address: null };
+    await Promise.all([accounts.record("a", a), accounts.record("b", b)]);
     const restarted = new SentAccounts(area);
-    expect(await restarted.get("a")).toBe("/mail/u/1/");
-    expect(await restarted.get("b")).toBe("/mail/u/0/");
+    expect(await restarted.get("a")).toEqual(a);
+    expect(await restarted.get("b")).toEqual(b);
     expect(await restarted.get("c")).toBeNull();
+  });
+
+  it("reads an account kept before addresses were as its path alone", async () => {
+    const area = memoryArea();
+    area.data[SENT_ACCOUNTS_KEY] = { old: "/mail/u/2/" };
+    expect(await new SentAccounts(area).get("old")).toEqual({ path: "/mail/u/2/", address: null });
   });
 
   it("keeps the newest messages only", async () => {
     const area = memoryArea();
     area.data[SENT_ACCOUNTS_KEY] = Object.fromEntries(Array.from({ length: MAX_SENT_ACCOUNTS }, (_, i) => [`m${i}`, "/mail/u/0/"]));
     const accounts = new SentAccounts(area);
-    await accounts.record("new", "/mail/u/3/");
+    await accounts.record("new", { path: "/mail/u/3/", address: null });
     expect(Object.keys(area.data[SENT_ACCOUNTS_KEY] as object)).toHaveLength(MAX_SENT_ACCOUNTS);
     expect(await accounts.get("m0")).toBeNull();
-    expect(await accounts.get("m1")).toBe("/mail/u/0/");
-    expect(await accounts.get("new")).toBe("/mail/u/3/");
+    expect(await accounts.get("m1")).toEqual({ path: "/mail/u/0/", address: null });
+    expect(await accounts.get("new")).toEqual({ path: "/mail/u/3/", address: null });
   });
 });

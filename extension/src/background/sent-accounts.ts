@@ -1,7 +1,9 @@
-// Which Gmail account sent each tracked message: the "/mail/u/N/" path of the tab it was sent from (the browser's
-// own word for the sender, never the content script's), kept in extension storage and never sent to the tracker.
-// A notification about the message opens its thread in that account rather than in whichever Gmail tab comes first.
+// Which Gmail account sent each tracked message: the "/mail/u/N/" path of the tab it was sent from and the address
+// its title names (the browser's own word for the sender, never the content script's), kept in extension storage and
+// never sent to the tracker. A notification about the message opens its thread in that account rather than in
+// whichever Gmail tab comes first.
 
+import type { GmailAccount } from "../gmail-ids";
 import { serialRunner } from "../serial";
 import type { KeyValueArea } from "./outbox";
 
@@ -15,15 +17,17 @@ export class SentAccounts {
 
   constructor(private readonly area: KeyValueArea) {}
 
-  private async read(): Promise<Record<string, string>> {
+  /** By tracking id; an account recorded before addresses were is its path alone. */
+  private async read(): Promise<Record<string, GmailAccount | string>> {
     const stored = (await this.area.get(SENT_ACCOUNTS_KEY))[SENT_ACCOUNTS_KEY];
-    return stored && typeof stored === "object" ? (stored as Record<string, string>) : {};
+    return stored && typeof stored === "object" ? (stored as Record<string, GmailAccount | string>) : {};
   }
 
-  record(trackingId: string, account: string): Promise<void> {
+  record(trackingId: string, account: GmailAccount): Promise<void> {
     return this.serial(async () => {
       const accounts = await this.read();
-      if (accounts[trackingId] === account) return;
+      const known = accounts[trackingId];
+      if (typeof known === "object" && known.path === account.path && known.address === account.address) return;
       accounts[trackingId] = account;
       const ids = Object.keys(accounts);
       for (const id of ids.slice(0, Math.max(0, ids.length - MAX_SENT_ACCOUNTS))) delete accounts[id];
@@ -31,7 +35,8 @@ export class SentAccounts {
     });
   }
 
-  async get(trackingId: string): Promise<string | null> {
-    return (await this.read())[trackingId] ?? null;
+  async get(trackingId: string): Promise<GmailAccount | null> {
+    const account = (await this.read())[trackingId];
+    return typeof account === "string" ? { path: account, address: null } : (account ?? null);
   }
 }

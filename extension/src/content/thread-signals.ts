@@ -19,6 +19,7 @@ import type { BounceSignal, ReplySignal } from "../../../shared/api";
 import { bouncedAddresses, classifyBounce, isBounceSender } from "../../../shared/bounce";
 import { normalizeEmail } from "../../../shared/email";
 import { messageReceivedAt, stableMessageId } from "../../../shared/gmail-message-id";
+import { EMAIL_IN_TEXT, titleAddress } from "../gmail-ids";
 import { NEUTRALISED_PIXELS, PIXEL_ID_ATTRIBUTE } from "../page-world/pixel-guard";
 import {
   accountSwitcherLabel,
@@ -43,14 +44,12 @@ export interface ThreadSignals {
   signals: Signal[];
 }
 
-const EMAIL = /[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/;
-
 /** The signed-in account's own addresses, lower-cased (see the header for the sources). */
 export function ownAddresses(doc: Document): Set<string> {
   const own = new Set<string>();
-  const fromTitle = /\s-\s([^\s]+@[^\s]+)\s-\s/.exec(doc.title)?.[1];
-  if (fromTitle && EMAIL.test(fromTitle)) own.add(fromTitle.toLowerCase());
-  const fromSwitcher = EMAIL.exec(accountSwitcherLabel(doc))?.[0];
+  const fromTitle = titleAddress(doc.title);
+  if (fromTitle) own.add(fromTitle);
+  const fromSwitcher = EMAIL_IN_TEXT.exec(accountSwitcherLabel(doc))?.[0];
   if (fromSwitcher) own.add(fromSwitcher.toLowerCase());
   for (const span of queryAll(doc, "rowParticipants")) {
     const person = personOf(span);
