@@ -62,12 +62,15 @@ export function candidateZones(hostname) {
 }
 
 /** What the deploy prints last: where the tracker is and how to connect the extension to it. */
-export function nextSteps({ url, registrationSecret }) {
+export function nextSteps({ url, registrationSecret, afterRerun = false }) {
   const lines = [`Your tracker: ${url}`];
   if (registrationSecret) {
     lines.push(
       `Registration secret (shown once, keep it somewhere safe): ${registrationSecret}`,
-      "Connect: open the extension's options, set Tracker URL to the address above, paste the registration secret",
+      // A deploy that failed after its upload may have stored the secret in a version that is not live yet.
+      afterRerun
+        ? "Connect once `npm run deploy` has run again and says Deployed: open the extension's options, set Tracker URL to\nthe address above, paste the registration secret"
+        : "Connect: open the extension's options, set Tracker URL to the address above, paste the registration secret",
       "into Registration secret and press Connect. Only someone with this secret can create accounts on your tracker.",
     );
   } else {

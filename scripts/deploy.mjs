@@ -321,7 +321,7 @@ if (deployed.status !== 0) {
       const rerun = cronsRefused ? "." : ": run `npm run deploy` again to\nfinish (it keeps them).";
       console.log(
         `\nThe deploy failed after its upload, which ${after.ok ? "stored" : "may have stored"} the new secrets${rerun} The registration secret will not be shown again.\n` +
-          nextSteps({ url: trackerUrl, registrationSecret: newSecrets.REGISTRATION_SECRET }),
+          nextSteps({ url: trackerUrl, registrationSecret: newSecrets.REGISTRATION_SECRET, afterRerun: !cronsRefused }),
       );
     }
   }

@@ -471,6 +471,9 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     expect(standIn.account.scripts.get("mailtracker")?.deployedSecrets.has("REGISTRATION_SECRET")).toBe(false);
     expect(run.output).toContain("The deploy failed after its upload, which stored the new secrets: run `npm run deploy` again to");
     expect(run.output).toContain(`Registration secret (shown once, keep it somewhere safe): ${stored.get("REGISTRATION_SECRET")}`);
+    // Not "Connect:" now: the tracker that answers is the version without the secret, which would refuse it.
+    expect(run.output).toContain("Connect once `npm run deploy` has run again and says Deployed:");
+    expect(run.output).not.toContain("Connect: open");
 
     standIn.account.failures.length = 0;
     const rerun = await deploy(project, standIn);
@@ -493,6 +496,8 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     expect(run.output).toContain(`Registration secret (shown once, keep it somewhere safe): ${stored.get("REGISTRATION_SECRET")}`);
     expect(run.output).toContain("Your tracker: https://mailtracker.rep-acme.workers.dev");
     expect(run.output).toContain("The tracker is deployed, but without its hourly schedule");
+    // Deployed, and a rerun would end the same way: the rep connects now.
+    expect(run.output).toContain("Connect: open the extension's options");
     expect(run.output).toContain("Cron Triggers");
     expect(run.output).toContain("5 on Workers Free");
     expect(run.output).toContain("runs its retention purge from its own traffic instead, less punctually than hourly");
