@@ -39,6 +39,7 @@ describe("Gmail accounts", () => {
   it("reads the account's address from a Gmail tab's title, never for a delegated mailbox", () => {
     expect(titleAddress("Inbox (3) - Rep@Acme.example - Acme Mail")).toBe("rep@acme.example");
     expect(titleAddress("Posteingang - me@example.com - Gmail")).toBe("me@example.com");
+    expect(titleAddress("Call - bob@prospect.example - notes - me@example.com - Gmail")).toBe("me@example.com");
     expect(titleAddress("Gmail")).toBeNull();
     expect(titleAddress("Re: lunch - not an address@ - Gmail")).toBeNull();
     expect(titleAddress(undefined)).toBeNull();

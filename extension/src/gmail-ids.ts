@@ -85,9 +85,12 @@ export function gmailAccountPath(url: string | undefined): string | null {
   return path.exec(url ?? "")?.[1] ?? null;
 }
 
-/** The account's address in a Gmail window's title, "Inbox (3) - me@example.com - Gmail" (every view and locale), lower-cased. */
+/**
+ * The account's address in a Gmail window's title, "Inbox (3) - me@example.com - Gmail" (every view and locale),
+ * lower-cased. The last such part: a conversation's title starts with its subject, which may hold " - <address> - ".
+ */
 export function titleAddress(title: string | undefined): string | null {
-  const named = /\s-\s([^\s]+@[^\s]+)\s-\s/.exec(title ?? "")?.[1];
+  const named = /^.*\s-\s([^\s]+@[^\s]+)\s-\s/.exec(title ?? "")?.[1];
   return named && EMAIL_IN_TEXT.test(named) ? named.toLowerCase() : null;
 }
 
