@@ -91,7 +91,7 @@ export function gmailAccountPath(url: string | undefined): string | null {
  */
 export function titleAddress(title: string | undefined): string | null {
   const named = /^.*\s-\s([^\s]+@[^\s]+)\s-\s/.exec(title ?? "")?.[1];
-  return named && EMAIL_IN_TEXT.test(named) ? named.toLowerCase() : null;
+  return named ? (EMAIL_IN_TEXT.exec(named)?.[0].toLowerCase() ?? null) : null;
 }
 
 /**
