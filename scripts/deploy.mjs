@@ -310,6 +310,8 @@ try {
 if (deployed.status !== 0) {
   const output = `${deployed.stdout}\n${deployed.stderr}`;
   const cronsRefused = output.includes(`[code: ${CRON_LIMIT}]`);
+  // Trigger steps that failed besides the schedule (a Custom Domain, a queue consumer): the tracker is not whole yet.
+  const otherFailures = failedTriggerSteps(output).filter((step) => step !== "Cron schedules");
   // wrangler stores the secrets with the upload and fails later steps (cron triggers, queue consumers, the Custom Domain)
   // after it. A rerun then finds REGISTRATION_SECRET set, keeps it and never shows it, so it is shown now, unless the
   // Worker provably lacks it.
@@ -321,7 +323,11 @@ if (deployed.status !== 0) {
       const rerun = cronsRefused ? "." : ": run `npm run deploy` again to\nfinish (it keeps them).";
       console.log(
         `\nThe deploy failed after its upload, which ${after.ok ? "stored" : "may have stored"} the new secrets${rerun} The registration secret will not be shown again.\n` +
-          nextSteps({ url: trackerUrl, registrationSecret: newSecrets.REGISTRATION_SECRET, afterRerun: !cronsRefused }),
+          nextSteps({
+            url: trackerUrl,
+            registrationSecret: newSecrets.REGISTRATION_SECRET,
+            afterRerun: !cronsRefused || otherFailures.length > 0,
+          }),
       );
     }
   }
@@ -333,7 +339,7 @@ if (deployed.status !== 0) {
         "again (the database, its migrations, the KV namespace and the queues), and nothing was deployed.",
     );
   }
-  if (cronsRefused) stop(await cronLimitReport(failedTriggerSteps(output).filter((step) => step !== "Cron schedules")));
+  if (cronsRefused) stop(await cronLimitReport(otherFailures));
   stop(`wrangler deploy failed:\n${wranglerFailure(deployed)}`);
 }
 

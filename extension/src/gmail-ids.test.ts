@@ -47,6 +47,8 @@ describe("Gmail accounts", () => {
     expect(gmailAccountOf({ url: "https://mail.google.com/mail/u/1/#inbox", title })).toEqual(at("/mail/u/1/", "me@example.com"));
     expect(gmailAccountOf({ url: "https://mail.google.com/mail/u/1/d/ALGkd0x7_Ab/#inbox", title })).toEqual(at("/mail/u/1/d/ALGkd0x7_Ab/"));
     expect(gmailAccountOf({ url: "https://mail.google.com/mail/u/1/#inbox" })).toEqual(at("/mail/u/1/"));
+    // A compose pop-out's title is its own (perhaps the draft's subject): not read.
+    expect(gmailAccountOf({ url: "https://mail.google.com/mail/u/1/?view=cm&fs=1", title })).toEqual(at("/mail/u/1/"));
     expect(gmailAccountOf({ url: "https://example.com/", title })).toBeNull();
   });
 
@@ -70,6 +72,13 @@ describe("Gmail accounts", () => {
     // Sent from /mail/u/1/ when rep@acme.example was the second account signed in; it is the first now.
     expect(gmailTabFor(tabs, at("/mail/u/1/", "rep@acme.example"))?.id).toBe(1);
     expect(gmailTabFor(tabs, at("/mail/u/0/", "other@acme.example"))).toBeUndefined();
+    // A tab an `authuser` link opened, if Gmail leaves that link in its address; never a pop-out or a delegated mailbox.
+    const others = [
+      { id: 4, url: "https://mail.google.com/mail/u/1/?view=cm&fs=1", title: "Inbox - rep@acme.example - Gmail" },
+      { id: 5, url: "https://mail.google.com/mail/u/0/d/ALGkd0x7_Ab/#inbox", title: "Inbox - rep@acme.example - Gmail" },
+      { id: 6, url: "https://mail.google.com/mail/u/?authuser=rep%40acme.example#inbox", title: "Inbox - rep@acme.example - Gmail" },
+    ];
+    expect(gmailTabFor(others, at("/mail/u/1/", "rep@acme.example"))?.id).toBe(6);
     // A tab whose title names no address is not taken for the account.
     expect(
       gmailTabFor([{ id: 3, url: "https://mail.google.com/mail/u/1/#inbox", title: "Gmail" }], at("/mail/u/1/", "rep@acme.example")),

@@ -94,41 +94,54 @@ export function titleAddress(title: string | undefined): string | null {
   return named ? (EMAIL_IN_TEXT.exec(named)?.[0].toLowerCase() ?? null) : null;
 }
 
+/** Whether an account path is a delegated mailbox's ("/mail/u/0/d/<id>/", "/mail/b/<id>/u/0/"). */
+const isDelegated = (path: string) => !/^\/mail\/u\/\d+\/$/.test(path);
+/** A compose pop-out (`?view=cm`): a window of its own, whose draft a navigation would close. */
+const isPopOut = (url: string) => new URL(url).searchParams.has("view");
+
 /**
- * The account a Gmail tab shows, or null for another page. A delegated mailbox keeps its path alone: `authuser` names
- * the accounts signed in, and a delegated mailbox is none of them.
+ * The account a Gmail tab shows, or null for another page. Its address is read from a mailbox window's title only: a
+ * delegated mailbox is no signed-in account that `authuser` could name, and a compose pop-out's title is its own,
+ * in a form no capture shows (it may be the draft's subject, which may hold an address).
  */
 export function gmailAccountOf(tab: { url?: string; title?: string }): GmailAccount | null {
   const path = gmailAccountPath(tab.url);
-  if (!path) return null;
-  return { path, address: /^\/mail\/u\/\d+\/$/.test(path) ? titleAddress(tab.title) : null };
+  if (!path || !tab.url) return null;
+  return { path, address: isDelegated(path) || isPopOut(tab.url) ? null : titleAddress(tab.title) };
+}
+
+/** Where in an account a thread is: "#all/<legacy id>" (any folder), or "#sent" for an id of no known form. */
+export function threadFragment(threadId: string | null): string {
+  const legacy = threadId ? legacyThreadId(threadId) : null;
+  return legacy ? `#all/${legacy}` : "#sent";
 }
 
 /**
- * The Gmail address that opens a thread (any folder) in an account, or its Sent list when the id is of no known form.
- * An account whose address is known is named by it, whichever number it has now: `/mail/u/?authuser=<address>` is
- * how Inbox Zero opens Gmail threads since `/mail/u/<address>/` answers 404 (elie222/inbox-zero PR #2214, 2026-04-11,
- * still so at 0213694; raycast/extensions #27725, 2026-05-07: the address form "deprecated in April 2026"). Gmail
- * sends it on to that account's own path with the fragment (the thread), or to sign-in when that account is not
- * signed in (buttondown/sniper-link PR #6, 2026-04-21).
+ * The Gmail address that opens a thread in an account. An account whose address is known is named by it, whichever
+ * number it has now: `/mail/u/?authuser=<address>` is how Inbox Zero's "Open in Gmail" links name the account since
+ * `/mail/u/<address>/` answers 404 (elie222/inbox-zero PR #2214, 2026-04-11, still so at 0213694; raycast/extensions
+ * #27725, 2026-05-07: the address form "deprecated in April 2026"). That Gmail keeps the fragment (the thread) on its
+ * way to that account is their use, not seen here; when the account is not signed in it asks for a sign-in, and the
+ * fragment is said to be lost there (docs/gmail.md, "Opening a thread in an account").
  */
 export function gmailThreadUrl(threadId: string | null, account = DEFAULT_GMAIL_ACCOUNT): string {
-  const legacy = threadId ? legacyThreadId(threadId) : null;
-  const fragment = legacy ? `#all/${legacy}` : "#sent";
+  const fragment = threadFragment(threadId);
   if (account.address) return `${GMAIL_ORIGIN}/mail/u/?authuser=${encodeURIComponent(account.address)}${fragment}`;
   const path = gmailAccountPath(GMAIL_ORIGIN + account.path) === account.path ? account.path : DEFAULT_GMAIL_ACCOUNT.path;
   return `${GMAIL_ORIGIN}${path}${fragment}`;
 }
 
 /**
- * The Gmail tab to show a thread of `account` in: one already on that account (by its address when known, since its
- * path may now be another account's), not a pop-out (a compose window's `?view=cm`, whose draft a navigation would
- * close). None when no tab shows that account: the caller opens a new tab rather than take over another account's.
+ * The Gmail tab to show a thread of `account` in: one already on that account, not a pop-out. With the account's
+ * address, the tab whose title names it, whatever its address: its number may now be another account's, and a tab an
+ * `authuser` link opened may still show that link. None when no tab shows that account: the caller opens a new tab
+ * rather than take over another account's.
  */
 export function gmailTabFor<T extends { url?: string; title?: string }>(tabs: readonly T[], account: GmailAccount): T | undefined {
-  return tabs.find((tab) => {
-    const shown = gmailAccountOf(tab);
-    if (!shown || new URL(tab.url ?? GMAIL_ORIGIN).searchParams.has("view")) return false;
-    return account.address ? shown.address === account.address : shown.path === account.path;
+  return tabs.find(({ url, title }) => {
+    if (!url?.startsWith(`${GMAIL_ORIGIN}/mail/`) || isPopOut(url)) return false;
+    const path = gmailAccountPath(url);
+    if (!account.address) return path === account.path;
+    return !(path && isDelegated(path)) && titleAddress(title) === account.address;
   });
 }

@@ -532,6 +532,8 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     expect(run.output).toContain("An unknown error has occurred [code: 10013]");
     expect(run.output).toContain("The tracker was uploaded, but may be without its hourly schedule");
     expect(run.output).not.toContain("The tracker is deployed");
+    // Its Custom Domain failed too, so its address may not answer yet: connect once a deploy has gone through.
+    expect(run.output).toContain("Connect once `npm run deploy` has run again and says Deployed:");
     expect(run.output).not.toContain("work as usual");
   });
 

@@ -286,3 +286,22 @@ it("a refresh after the tracker failed to give its totals asks again", async () 
   expect(await pages.getActivity.run(null, fromPopup)).toMatchObject({ today: { opens: 3, clicks: 0 } });
   expect(daily.asked.length - start).toBe(2);
 });
+
+it("a send keeps the Gmail account it came from, by the sending tab's path and the address its title names", async () => {
+  const { gmail, area } = background();
+  const accounts = new SentAccounts(area);
+  const id = await trackingId();
+  const request = { subject: "Pricing", recipients: [{ email: "dana@wingtip.example" }], sentAt: new Date(0).toISOString() };
+  const mailbox = {
+    id: "ext",
+    url: "https://mail.google.com/mail/u/1/#inbox",
+    tab: { title: "Re: Call - bob@prospect.example - notes - rep@acme.example - Gmail" },
+  };
+  await gmail.messageSent.run({ trackingId: id, request }, mailbox as never);
+  await vi.waitFor(async () => expect(await accounts.get(id)).toEqual({ path: "/mail/u/1/", address: "rep@acme.example" }));
+  // Reported again from its compose pop-out, whose title is not read: the address stays.
+  const popOut = { id: "ext", url: "https://mail.google.com/mail/u/1/?view=cm&fs=1", tab: { title: "Pricing - dana@wingtip.example - x" } };
+  await gmail.messageSent.run({ trackingId: id, request }, popOut as never);
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  expect(await accounts.get(id)).toEqual({ path: "/mail/u/1/", address: "rep@acme.example" });
+});

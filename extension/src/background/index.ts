@@ -2,7 +2,7 @@
 // worker that may be stopped at any moment, in Firefox an event page: nothing lives only in memory, the outbox is
 // in browser.storage.local and a browser.alarms alarm brings the background back for the next retry.
 import browser from "webextension-polyfill";
-import { DEFAULT_GMAIL_ACCOUNT, type GmailAccount, gmailAccountPath, gmailTabFor, gmailThreadUrl } from "../gmail-ids";
+import { DEFAULT_GMAIL_ACCOUNT, type GmailAccount, gmailTabFor, gmailThreadUrl, threadFragment } from "../gmail-ids";
 import { isEnvelope, type Reply } from "../messaging";
 import { loadOptions, onOptionsChanged } from "../options-store";
 import { trackerApi } from "./api";
@@ -19,7 +19,7 @@ import { FeedPoller, NEWS_KEY, type Note, readFeedState } from "./notifications"
 import { Outbox, type OutboxEntry, troubleNote } from "./outbox";
 import { syncPixelBlockRule } from "./pixel-block";
 import { senderKind } from "./sender";
-import { SentAccounts } from "./sent-accounts";
+import { notificationId, notificationTarget, SentAccounts } from "./sent-accounts";
 import { releaseHeldSignals } from "./signals";
 import { StatusCache } from "./status-cache";
 
@@ -96,8 +96,7 @@ function news(threadIds: string[]): void {
 async function showNote(note: Note): Promise<void> {
   // The thread id and the Gmail account that sent the message ride in the notification id, so a click still opens
   // the thread in that account after the background restarted.
-  const account = (await sentAccounts.get(note.messageId)) ?? DEFAULT_GMAIL_ACCOUNT;
-  const id = `mt|${note.threadId ?? ""}|${note.key}|${account.path}|${account.address ?? ""}`;
+  const id = notificationId(note, (await sentAccounts.get(note.messageId)) ?? DEFAULT_GMAIL_ACCOUNT);
   await notify(id, note);
   const shown = ((await browser.storage.local.get(SHOWN_KEY))[SHOWN_KEY] as unknown[] | undefined) ?? [];
   await browser.storage.local.set({
@@ -138,13 +137,14 @@ const receipts = {
 /** Shows the thread in a Gmail tab of the account that sent it, or in a new tab: another account's tab is left alone. */
 async function openThread(threadId: string | null, account: GmailAccount): Promise<void> {
   const tab = gmailTabFor(await browser.tabs.query({ url: "https://mail.google.com/*" }), account);
-  if (tab?.id === undefined) {
+  if (tab?.id === undefined || tab.url === undefined) {
     await browser.tabs.create({ url: gmailThreadUrl(threadId, account) });
     return;
   }
-  // At the tab's own path: only its fragment changes, which Gmail follows without loading the page again.
-  const url = gmailThreadUrl(threadId, { path: gmailAccountPath(tab.url) ?? account.path, address: null });
-  await browser.tabs.update(tab.id, { url, active: true });
+  // Only the tab's fragment changes, which Gmail follows without loading the page again.
+  const url = new URL(tab.url);
+  url.hash = threadFragment(threadId);
+  await browser.tabs.update(tab.id, { url: url.href, active: true });
   if (tab.windowId !== undefined) await browser.windows.update(tab.windowId, { focused: true });
 }
 
@@ -154,13 +154,9 @@ browser.notifications.onClicked.addListener((id) => {
     void browser.notifications.clear(id);
     return;
   }
-  if (!id.startsWith("mt|")) return;
-  // "mt|<thread>|<key>|<account path>|<address>" (no address, or no account at all, in ids of notifications shown
-  // before they were recorded).
-  const [, threadId, , path, address] = id.split("|");
-  void openThread(threadId || null, path ? { path, address: address || null } : DEFAULT_GMAIL_ACCOUNT).catch((error: unknown) =>
-    console.warn("thread not opened", error),
-  );
+  const target = notificationTarget(id);
+  if (!target) return;
+  void openThread(target.threadId, target.account).catch((error: unknown) => console.warn("thread not opened", error));
   void browser.notifications.clear(id);
 });
 

@@ -3,7 +3,7 @@
 // never sent to the tracker. A notification about the message opens its thread in that account rather than in
 // whichever Gmail tab comes first.
 
-import type { GmailAccount } from "../gmail-ids";
+import { DEFAULT_GMAIL_ACCOUNT, type GmailAccount } from "../gmail-ids";
 import { serialRunner } from "../serial";
 import type { KeyValueArea } from "./outbox";
 
@@ -27,8 +27,12 @@ export class SentAccounts {
     return this.serial(async () => {
       const accounts = await this.read();
       const known = accounts[trackingId];
-      if (typeof known === "object" && known.path === account.path && known.address === account.address) return;
-      accounts[trackingId] = account;
+      // A send is reported twice (as its compose closes, then with Gmail's ids): a report from a window whose title
+      // named no address keeps the address the other one read.
+      const sameAccount = typeof known === "object" && known.path === account.path;
+      const kept = sameAccount ? { path: account.path, address: account.address ?? known.address } : account;
+      if (sameAccount && known.address === kept.address) return;
+      accounts[trackingId] = kept;
       const ids = Object.keys(accounts);
       for (const id of ids.slice(0, Math.max(0, ids.length - MAX_SENT_ACCOUNTS))) delete accounts[id];
       await this.area.set({ [SENT_ACCOUNTS_KEY]: accounts });
@@ -39,4 +43,23 @@ export class SentAccounts {
     const account = (await this.read())[trackingId];
     return typeof account === "string" ? { path: account, address: null } : (account ?? null);
   }
+}
+
+/**
+ * A notification's id, which carries what its click needs after the background restarted:
+ * "mt|<thread>|<key>|<account path>|<address>". None of them holds a "|": the key is the note's ("open:<tracking id>",
+ * "remind:<tracking id>", …), the address a title's (titleAddress).
+ */
+export function notificationId(note: { threadId: string | null; key: string }, account: GmailAccount): string {
+  return `mt|${note.threadId ?? ""}|${note.key}|${account.path}|${account.address ?? ""}`;
+}
+
+/**
+ * The thread and the account a notification's id names, or null for another notification's. Ids of notifications
+ * shown before the account, or its address, was kept name the first account, or the account's path alone.
+ */
+export function notificationTarget(id: string): { threadId: string | null; account: GmailAccount } | null {
+  if (!id.startsWith("mt|")) return null;
+  const [, threadId, , path, address] = id.split("|");
+  return { threadId: threadId || null, account: path ? { path, address: address || null } : DEFAULT_GMAIL_ACCOUNT };
 }

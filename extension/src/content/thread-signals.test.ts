@@ -103,6 +103,15 @@ describe("an opened conversation", () => {
     expect(readConversation(document, OWN, NOW)?.signals.map((s) => s.gmailMessageId)).toEqual(["18f7a1b2c3d4e700"]);
   });
 
+  it("a conversation whose subject holds a prospect's address: its title's last address is the sender's, and the prospect's reply counts", () => {
+    conversation(MINE, message({ id: "b", legacy: "18f7a1b2c3d4e700", email: "carol@prospect.example", name: "Carol", body: "Hi" }));
+    document.title = "Call - carol@prospect.example - notes - me@example.com - Gmail";
+    const own = ownAddresses(document);
+    expect(own.has("carol@prospect.example")).toBe(false);
+    expect(own.has("me@example.com")).toBe(true);
+    expect(readConversation(document, own, NOW)?.signals.map((s) => s.kind)).toEqual(["reply"]);
+  });
+
   it("without any own address in the page, the senders of messages carrying our pixel are the sender", () => {
     conversation(MINE, message({ id: "b", legacy: "18f7a1b2c3d4e700", email: "carol@prospect.example", name: "Carol", body: "Hi" }));
     document.title = "Gmail";
