@@ -96,18 +96,25 @@ export function titleAddress(title: string | undefined): string | null {
 
 /** Whether an account path is a delegated mailbox's ("/mail/u/0/d/<id>/", "/mail/b/<id>/u/0/"). */
 const isDelegated = (path: string) => !/^\/mail\/u\/\d+\/$/.test(path);
-/** A compose pop-out (`?view=cm`): a window of its own, whose draft a navigation would close. */
+/** A compose pop-out (`?view=cm`): a window of its own. */
 const isPopOut = (url: string) => new URL(url).searchParams.has("view");
 
 /**
- * The account a Gmail tab shows, or null for another page. Its address is read from a mailbox window's title only: a
- * delegated mailbox is no signed-in account that `authuser` could name, and a compose pop-out's title is its own,
- * in a form no capture shows (it may be the draft's subject, which may hold an address).
+ * The address of the account a Gmail mailbox window shows, read from its title; null for any other window. Not read
+ * for a delegated mailbox (no signed-in account that `authuser` could name) nor for a compose pop-out, whose title is
+ * its own, in a form no capture shows (it may be the draft's subject, which may hold an address). A tab an `authuser`
+ * link opened is a mailbox window whatever its address shows afterwards (not seen: docs/gmail.md).
  */
+function mailboxAddress({ url, title }: { url?: string; title?: string }): string | null {
+  if (!url?.startsWith(`${GMAIL_ORIGIN}/mail/`) || isPopOut(url)) return null;
+  const path = gmailAccountPath(url);
+  return path && isDelegated(path) ? null : titleAddress(title);
+}
+
+/** The account a Gmail tab shows, or null for another page. */
 export function gmailAccountOf(tab: { url?: string; title?: string }): GmailAccount | null {
   const path = gmailAccountPath(tab.url);
-  if (!path || !tab.url) return null;
-  return { path, address: isDelegated(path) || isPopOut(tab.url) ? null : titleAddress(tab.title) };
+  return path ? { path, address: mailboxAddress(tab) } : null;
 }
 
 /** Where in an account a thread is: "#all/<legacy id>" (any folder), or "#sent" for an id of no known form. */
@@ -132,16 +139,15 @@ export function gmailThreadUrl(threadId: string | null, account = DEFAULT_GMAIL_
 }
 
 /**
- * The Gmail tab to show a thread of `account` in: one already on that account, not a pop-out. With the account's
- * address, the tab whose title names it, whatever its address: its number may now be another account's, and a tab an
- * `authuser` link opened may still show that link. None when no tab shows that account: the caller opens a new tab
- * rather than take over another account's.
+ * The Gmail tab to show a thread of `account` in: one already on that account, never a pop-out (whose draft a
+ * navigation would close). With the account's address, the mailbox window whose title names it: its number may now be
+ * another account's. None when no tab shows that account: the caller opens a new tab rather than take over another
+ * account's.
  */
 export function gmailTabFor<T extends { url?: string; title?: string }>(tabs: readonly T[], account: GmailAccount): T | undefined {
-  return tabs.find(({ url, title }) => {
-    if (!url?.startsWith(`${GMAIL_ORIGIN}/mail/`) || isPopOut(url)) return false;
-    const path = gmailAccountPath(url);
-    if (!account.address) return path === account.path;
-    return !(path && isDelegated(path)) && titleAddress(title) === account.address;
-  });
+  return tabs.find((tab) =>
+    account.address
+      ? mailboxAddress(tab) === account.address
+      : tab.url !== undefined && gmailAccountPath(tab.url) === account.path && !isPopOut(tab.url),
+  );
 }
