@@ -15,11 +15,11 @@ import { markGmailTabsOpenBefore } from "./gmail-health";
 import { type HandlerTable, runHandler } from "./handler";
 import { gmailHandlers, pageHandlers, requireCredentials, settleRemindersOnNews, signalDeps } from "./handlers";
 import { HeldSignals } from "./held-signals";
-import { FeedPoller, NEWS_KEY, type Note, readFeedState } from "./notifications";
+import { FeedPoller, NEWS_KEY, type Note, notificationId, notificationTarget, readFeedState } from "./notifications";
 import { Outbox, type OutboxEntry, troubleNote } from "./outbox";
 import { syncPixelBlockRule } from "./pixel-block";
 import { senderKind } from "./sender";
-import { notificationId, notificationTarget, SentAccounts } from "./sent-accounts";
+import { SentAccounts } from "./sent-accounts";
 import { releaseHeldSignals } from "./signals";
 import { StatusCache } from "./status-cache";
 

@@ -18,6 +18,8 @@ import {
   MIN_POLL_GAP_MS,
   NEWS_KEY,
   type Note,
+  notificationId,
+  notificationTarget,
   storedNotificationKey,
   summarize,
 } from "./notifications";
@@ -524,5 +526,21 @@ describe("totals", () => {
       if (tz === undefined) delete process.env.TZ;
       else process.env.TZ = tz;
     }
+  });
+});
+
+describe("notification ids", () => {
+  it("carry the thread and the sending account, and read back those of notifications shown before either was kept", () => {
+    const account = { path: "/mail/u/1/", address: "rep@acme.example" };
+    const id = notificationId({ threadId: "16f4", key: "open:abc.1.def" }, account);
+    expect(notificationTarget(id)).toEqual({ threadId: "16f4", account });
+    expect(notificationTarget(notificationId({ threadId: null, key: "summary:4:open:x" }, { path: "/mail/u/0/", address: null }))).toEqual({
+      threadId: null,
+      account: { path: "/mail/u/0/", address: null },
+    });
+    // Shown before the address was kept ("mt|<thread>|<key>|<path>"), and before the account was ("mt|<thread>|<key>").
+    expect(notificationTarget("mt|16f4|open:abc|/mail/u/2/")).toEqual({ threadId: "16f4", account: { path: "/mail/u/2/", address: null } });
+    expect(notificationTarget("mt|16f4|open:abc")).toEqual({ threadId: "16f4", account: { path: "/mail/u/0/", address: null } });
+    expect(notificationTarget("mailtracker-outbox")).toBeNull();
   });
 });

@@ -3,6 +3,7 @@
 // one set, before any notification is shown: a restart (or a killed service worker) resumes from the stored cursor,
 // so no event is skipped, and nothing is ever notified or counted twice.
 import type { EventsResponse, FeedEvent } from "../../../shared/api";
+import { DEFAULT_GMAIL_ACCOUNT, type GmailAccount } from "../gmail-ids";
 import { counted, subjectShown } from "../words";
 import { type DeletedContact, withoutContact } from "./deleted-contact";
 import type { KeyValueArea } from "./outbox";
@@ -102,6 +103,25 @@ function fnv1a(text: string, seed: number): string {
  */
 export function storedNotificationKey(key: string): string {
   return /^[0-9a-f]{16}$/.test(key) ? key : fnv1a(key, 0x811c9dc5) + fnv1a(key, 0x5bd1e995);
+}
+
+/**
+ * A notification's id, which carries what its click needs after the background restarted:
+ * "mt|<thread>|<key>|<account path>|<address>". None of them holds a "|": the key is the note's ("open:<tracking id>",
+ * "remind:<tracking id>", …), the address a title's (titleAddress).
+ */
+export function notificationId(note: { threadId: string | null; key: string }, account: GmailAccount): string {
+  return `mt|${note.threadId ?? ""}|${note.key}|${account.path}|${account.address ?? ""}`;
+}
+
+/**
+ * The thread and the account a notification's id names, or null for another notification's. Ids of notifications
+ * shown before the account, or its address, was kept name the first account, or the account's path alone.
+ */
+export function notificationTarget(id: string): { threadId: string | null; account: GmailAccount } | null {
+  if (!id.startsWith("mt|")) return null;
+  const [, threadId, , path, address] = id.split("|");
+  return { threadId: threadId || null, account: path ? { path, address: address || null } : DEFAULT_GMAIL_ACCOUNT };
 }
 
 function who(recipients: FeedEvent["recipients"]): string {

@@ -1,7 +1,7 @@
 // The Gmail account each tracked message was sent from, for its notifications.
 import { describe, expect, it } from "vitest";
 import { memoryArea } from "./memory-area";
-import { MAX_SENT_ACCOUNTS, notificationId, notificationTarget, SENT_ACCOUNTS_KEY, SentAccounts } from "./sent-accounts";
+import { MAX_SENT_ACCOUNTS, SENT_ACCOUNTS_KEY, SentAccounts } from "./sent-accounts";
 
 describe("SentAccounts", () => {
   it("keeps the account of messages sent at once, and survives a restart", async () => {
@@ -31,21 +31,5 @@ describe("SentAccounts", () => {
     expect(await accounts.get("m0")).toBeNull();
     expect(await accounts.get("m1")).toEqual({ path: "/mail/u/0/", address: null });
     expect(await accounts.get("new")).toEqual({ path: "/mail/u/3/", address: null });
-  });
-});
-
-describe("notification ids", () => {
-  it("carry the thread and the sending account, and read back those of notifications shown before either was kept", () => {
-    const account = { path: "/mail/u/1/", address: "rep@acme.example" };
-    const id = notificationId({ threadId: "16f4", key: "open:abc.1.def" }, account);
-    expect(notificationTarget(id)).toEqual({ threadId: "16f4", account });
-    expect(notificationTarget(notificationId({ threadId: null, key: "summary:4:open:x" }, { path: "/mail/u/0/", address: null }))).toEqual({
-      threadId: null,
-      account: { path: "/mail/u/0/", address: null },
-    });
-    // Shown before the address was kept ("mt|<thread>|<key>|<path>"), and before the account was ("mt|<thread>|<key>").
-    expect(notificationTarget("mt|16f4|open:abc|/mail/u/2/")).toEqual({ threadId: "16f4", account: { path: "/mail/u/2/", address: null } });
-    expect(notificationTarget("mt|16f4|open:abc")).toEqual({ threadId: "16f4", account: { path: "/mail/u/0/", address: null } });
-    expect(notificationTarget("mailtracker-outbox")).toBeNull();
   });
 });

@@ -3,7 +3,7 @@
 // never sent to the tracker. A notification about the message opens its thread in that account rather than in
 // whichever Gmail tab comes first.
 
-import { DEFAULT_GMAIL_ACCOUNT, type GmailAccount } from "../gmail-ids";
+import type { GmailAccount } from "../gmail-ids";
 import { serialRunner } from "../serial";
 import type { KeyValueArea } from "./outbox";
 
@@ -43,23 +43,4 @@ export class SentAccounts {
     const account = (await this.read())[trackingId];
     return typeof account === "string" ? { path: account, address: null } : (account ?? null);
   }
-}
-
-/**
- * A notification's id, which carries what its click needs after the background restarted:
- * "mt|<thread>|<key>|<account path>|<address>". None of them holds a "|": the key is the note's ("open:<tracking id>",
- * "remind:<tracking id>", …), the address a title's (titleAddress).
- */
-export function notificationId(note: { threadId: string | null; key: string }, account: GmailAccount): string {
-  return `mt|${note.threadId ?? ""}|${note.key}|${account.path}|${account.address ?? ""}`;
-}
-
-/**
- * The thread and the account a notification's id names, or null for another notification's. Ids of notifications
- * shown before the account, or its address, was kept name the first account, or the account's path alone.
- */
-export function notificationTarget(id: string): { threadId: string | null; account: GmailAccount } | null {
-  if (!id.startsWith("mt|")) return null;
-  const [, threadId, , path, address] = id.split("|");
-  return { threadId: threadId || null, account: path ? { path, address: address || null } : DEFAULT_GMAIL_ACCOUNT };
 }
