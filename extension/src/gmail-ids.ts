@@ -86,8 +86,11 @@ export function gmailAccountPath(url: string | undefined): string | null {
 }
 
 /**
- * The account's address in a Gmail window's title, "Inbox (3) - me@example.com - Gmail" (every view and locale),
- * lower-cased. The last such part: a conversation's title starts with its subject, which may hold " - <address> - ".
+ * The account's address in a Gmail window's title, lower-cased: "Inbox (3) - tim@… - Gmail" (zoidsh/meru PR #636,
+ * 2026-08-04, which shows Gmail's page title in its tabs; the "Hide Email Address from Gmail Title Bar" userscript,
+ * greasyfork 38152, drops the word with an "@" and mends the "- - " it leaves). The last such part: a conversation's
+ * title carries its subject (wavebox/waveboxapp #387, 2019-01-23: "the mail subject is shown"), which may hold
+ * " - <address> - ".
  */
 export function titleAddress(title: string | undefined): string | null {
   const named = /^.*\s-\s([^\s]+@[^\s]+)\s-\s/.exec(title ?? "")?.[1];

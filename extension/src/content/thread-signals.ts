@@ -4,7 +4,7 @@
 // dedupes by each reply's or notice's own Gmail message id, so a re-render never counts twice.
 //
 // Who is "the sender": the account's own addresses (`ownAddresses`), read from the page in this order:
-// 1. the window title, "Inbox (3) - me@example.com - Gmail" (present on every Gmail view and locale);
+// 1. the window title, "Inbox (3) - me@example.com - Gmail" (titleAddress in gmail-ids.ts, with its sources);
 // 2. the account switcher's aria-label "Google Account: Name (me@example.com)";
 // 3. in a list, participants Gmail itself names "me" (English UI only);
 // 4. in a conversation, the senders of messages that carry one of our (neutralised) pixels outside a quote: we sent

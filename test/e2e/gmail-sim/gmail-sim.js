@@ -104,6 +104,7 @@
   };
   if (german) {
     document.documentElement.lang = "de";
+    // The title's form in every locale: the view's name, then the account (gmail.html, beside its <title>).
     document.title = "Posteingang - me@example.com - Gmail (simuliert)";
     document.querySelector("[data-sim=compose]").textContent = "Schreiben";
   }
