@@ -4,14 +4,13 @@
 import { z } from "zod";
 import { type DailyActivity, type DigestItem, dailyActivityQuery, type MessageDetail } from "../../../shared/api";
 import { parseTrackingId } from "../../../shared/protocol";
-import { DEFAULT_GMAIL_ACCOUNT, type GmailAccount, gmailThreadUrl } from "../gmail-ids";
 import type { Credentials, TrackerAccess } from "./credentials";
 import { handler, noInput } from "./handler";
 import { type ActivitySummary, dayKey, type FeedState } from "./notifications";
 
 export interface DigestDeps extends TrackerAccess {
-  /** The Gmail account (its "/mail/u/N/" and address) that sent an email, when known. */
-  sentAccount(trackingId: string): Promise<GmailAccount | null>;
+  /** Each email's thread address in the Gmail account that sent it (SentAccounts.threadUrls). */
+  threadUrls(): Promise<(trackingId: string, threadId: string | null) => string>;
 }
 
 /** The popup's digest covers this many days. */
@@ -76,22 +75,20 @@ const wholeWithin = (min: number, max: number, fallback: number) =>
     .transform((n) => Math.min(max, Math.max(min, Math.trunc(n) || fallback)));
 
 export function digestPageHandlers(deps: DigestDeps) {
-  const threadUrl = async (id: string, threadId: string | null) =>
-    gmailThreadUrl(threadId, (await deps.sentAccount(id)) ?? DEFAULT_GMAIL_ACCOUNT);
   return {
     /** The popup: messages with counted activity in the last week, latest first, one entry each. */
     recentActivity: handler(noInput, async (): Promise<{ messages: (DigestItem & { threadUrl: string })[] }> => {
       const c = await deps.requireCredentials();
-      const { messages } = await deps.tracker(c).recentActivity(DIGEST_DAYS);
-      return { messages: await Promise.all(messages.map(async (m) => ({ ...m, threadUrl: await threadUrl(m.id, m.threadId) }))) };
+      const [{ messages }, threadUrl] = await Promise.all([deps.tracker(c).recentActivity(DIGEST_DAYS), deps.threadUrls()]);
+      return { messages: messages.map((m) => ({ ...m, threadUrl: threadUrl(m.id, m.threadId) })) };
     }),
 
     /** The dashboard's message page. Only this account's tracking ids are asked for. */
     messagePage: handler(z.object({ trackingId: z.string() }), async (input): Promise<MessageDetail & { threadUrl: string }> => {
       const c = await deps.requireCredentials();
       if (parseTrackingId(input.trackingId)?.accountId !== c.accountId) throw new Error("no such message in this account");
-      const detail = await deps.tracker(c).detail(input.trackingId);
-      return { ...detail, threadUrl: await threadUrl(input.trackingId, detail.threadId) };
+      const [detail, threadUrl] = await Promise.all([deps.tracker(c).detail(input.trackingId), deps.threadUrls()]);
+      return { ...detail, threadUrl: threadUrl(input.trackingId, detail.threadId) };
     }),
 
     /**

@@ -5,7 +5,6 @@
 // (settleReplied, from the background's news). The clock is injected: unit tests and the end-to-end run move it.
 import { z } from "zod";
 import type { FollowUpItem, MessageDetail, MessageStatus } from "../../../shared/api";
-import { DEFAULT_GMAIL_ACCOUNT, type GmailAccount, gmailThreadUrl } from "../gmail-ids";
 import { loadOptions, type Options, pickDays } from "../options-store";
 import { serialRunner } from "../serial";
 import { counted, subjectShown } from "../words";
@@ -251,8 +250,8 @@ export interface FollowUp extends FollowUpItem {
 
 export interface FollowUpPageDeps extends TrackerAccess {
   reminders: Reminders;
-  /** The Gmail account (its "/mail/u/N/" and address) that sent an email, when known. */
-  sentAccount(trackingId: string): Promise<GmailAccount | null>;
+  /** Each email's thread address in the Gmail account that sent it (SentAccounts.threadUrls). */
+  threadUrls(): Promise<(trackingId: string, threadId: string | null) => string>;
 }
 
 export function followUpPageHandlers(deps: FollowUpPageDeps) {
@@ -266,13 +265,13 @@ export function followUpPageHandlers(deps: FollowUpPageDeps) {
       const options = await loadOptions();
       void deps.reminders.check().catch((error: unknown) => console.warn("reminders not checked", error));
       const shortest = Math.min(options.followUpDays, ...Object.values(options.followUpDaysByCampaign));
-      const { messages } = await deps.tracker(c).followUps(shortest);
+      const [{ messages }, threadUrl] = await Promise.all([deps.tracker(c).followUps(shortest), deps.threadUrls()]);
       const now = Date.now();
       const followUps: FollowUp[] = [];
       for (const m of messages) {
         const days = followUpDays(options, m.campaign);
         if (m.sentAt && now - Date.parse(m.sentAt) < days * DAY_MS) continue;
-        followUps.push({ ...m, days, threadUrl: gmailThreadUrl(m.threadId, (await deps.sentAccount(m.id)) ?? DEFAULT_GMAIL_ACCOUNT) });
+        followUps.push({ ...m, days, threadUrl: threadUrl(m.id, m.threadId) });
       }
       return { followUps, days: options.followUpDays, reminders: await deps.reminders.all() };
     }),

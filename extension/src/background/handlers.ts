@@ -294,7 +294,7 @@ export interface ActivityState extends ActivitySummary {
 const TOKEN_REFUSED = "the tracker does not accept this browser's API token any more: connect again with a valid token in the options";
 
 export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: ContactCheckCache, reminders: Reminders) {
-  const sentAccount = (trackingId: string) => receipts.sentAccounts.get(trackingId);
+  const threadUrls = () => receipts.sentAccounts.threadUrls();
   return {
     ...dashboardHandlers({
       ...access,
@@ -307,8 +307,8 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
       },
     }),
     // The popup's digest, the message page and the chart (digest.ts); the follow-up list (follow-ups.ts).
-    ...digestPageHandlers({ ...access, sentAccount }),
-    ...followUpPageHandlers({ ...access, reminders, sentAccount }),
+    ...digestPageHandlers({ ...access, threadUrls }),
+    ...followUpPageHandlers({ ...access, reminders, threadUrls }),
     // The popup's Gmail health (gmail-health.ts).
     ...gmailHealthPageHandlers,
 

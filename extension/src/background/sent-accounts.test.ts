@@ -22,6 +22,26 @@ describe("SentAccounts", () => {
     expect(await new SentAccounts(area).get("old")).toEqual({ path: "/mail/u/2/", address: null });
   });
 
+  it("gives a page's thread addresses from one read: by address, by path, or in the first account", async () => {
+    const area = memoryArea();
+    area.data[SENT_ACCOUNTS_KEY] = { old: "/mail/u/2/", named: { path: "/mail/u/1/", address: "rep@acme.example" } };
+    let reads = 0;
+    const counted = {
+      ...area,
+      get: (key: string) => {
+        reads++;
+        return area.get(key);
+      },
+    };
+    const threadUrl = await new SentAccounts(counted).threadUrls();
+    expect([threadUrl("named", "16f4"), threadUrl("old", "16f4"), threadUrl("unknown", null)]).toEqual([
+      "https://mail.google.com/mail/u/?authuser=rep%40acme.example#all/16f4",
+      "https://mail.google.com/mail/u/2/#all/16f4",
+      "https://mail.google.com/mail/u/0/#sent",
+    ]);
+    expect(reads).toBe(1);
+  });
+
   it("keeps the newest messages only", async () => {
     const area = memoryArea();
     area.data[SENT_ACCOUNTS_KEY] = Object.fromEntries(Array.from({ length: MAX_SENT_ACCOUNTS }, (_, i) => [`m${i}`, "/mail/u/0/"]));

@@ -3,7 +3,7 @@
 // never sent to the tracker. A notification about the message opens its thread in that account rather than in
 // whichever Gmail tab comes first.
 
-import type { GmailAccount } from "../gmail-ids";
+import { DEFAULT_GMAIL_ACCOUNT, type GmailAccount, gmailThreadUrl } from "../gmail-ids";
 import { serialRunner } from "../serial";
 import type { KeyValueArea } from "./outbox";
 
@@ -40,7 +40,19 @@ export class SentAccounts {
   }
 
   async get(trackingId: string): Promise<GmailAccount | null> {
-    const account = (await this.read())[trackingId];
-    return typeof account === "string" ? { path: account, address: null } : (account ?? null);
+    return accountOf((await this.read())[trackingId]);
   }
+
+  /**
+   * Each email's thread address, in the account that sent it (the first account when not known), from one read of
+   * the accounts: a page lists up to a hundred emails.
+   */
+  async threadUrls(): Promise<(trackingId: string, threadId: string | null) => string> {
+    const accounts = await this.read();
+    return (trackingId, threadId) => gmailThreadUrl(threadId, accountOf(accounts[trackingId]) ?? DEFAULT_GMAIL_ACCOUNT);
+  }
+}
+
+function accountOf(stored: GmailAccount | string | undefined): GmailAccount | null {
+  return typeof stored === "string" ? { path: stored, address: null } : (stored ?? null);
 }
