@@ -349,8 +349,8 @@ if (deployed.status !== 0) {
  * the one before the deploy, since a refused PUT of a Worker's schedules changes none of them (cloudflare/workers-sdk
  * issue 15194). Without one, the hourly purge (worker/src/index.ts, `scheduled`; worker/src/db/retention.ts) is run by
  * the tracker's own traffic instead, once it is 2 hours overdue (purgeIfOverdue, after a queue batch of hits or the
- * extension's feed request), so only while hits or the extension's requests come. wrangler's own report is shown as
- * well when it names other steps that failed.
+ * extension's feed request), and while neither comes by the 12-hour timer each such run queues (runOverduePurge).
+ * wrangler's own report is shown as well when it names other steps that failed.
  */
 async function cronLimitReport(otherFailures) {
   const schedules = await api("GET", `${account}/workers/scripts/${NAME}/schedules`);
@@ -380,9 +380,9 @@ async function cronLimitReport(otherFailures) {
     "already has as many Cron Triggers as its plan allows, counted across all its Workers (5 on Workers Free, 250 on Paid).\n" +
     "Until it has one, the tracker runs its retention purge from its own traffic instead, less punctually than hourly: once\n" +
     "2 hours have passed since the last run, after the next hit it stores or the next time the extension asks it for new\n" +
-    "events (every minute while Gmail is open). While neither comes, opens, clicks, replies and bounces past each account's\n" +
-    "retention (90 days unless set otherwise), and an open's network hash past its 7 days, stay until one does; a large\n" +
-    "backlog goes in smaller shares, minutes apart.\n" +
+    "events (every minute while Gmail is open). While neither comes, a timer the last run queued runs it every 12 hours.\n" +
+    "So opens, clicks, replies and bounces past each account's retention (90 days unless set otherwise), and an open's\n" +
+    "network hash past its 7 days, may stay up to about 12 hours longer; a large backlog goes in smaller shares, minutes apart.\n" +
     `${working}${fix("a Cron Trigger")}`
   );
 }

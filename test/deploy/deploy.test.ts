@@ -502,7 +502,8 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     expect(run.output).toContain("5 on Workers Free");
     expect(run.output).toContain("runs its retention purge from its own traffic instead, less punctually than hourly");
     expect(run.output).toContain("after the next hit it stores or the next time the extension asks it for new");
-    expect(run.output).toContain("While neither comes");
+    expect(run.output).toContain("While neither comes, a timer the last run queued runs it every 12 hours");
+    expect(run.output).toContain("may stay up to about 12 hours longer");
     expect(run.output).not.toContain("does not run");
     expect(run.output).not.toContain("only grows");
     expect(run.output).toContain("Workers & Pages");

@@ -2,11 +2,15 @@
 // worker-configuration.d.ts (the global `Env`; `npm run types` regenerates it, `npm test` fails when it is stale),
 // and the secrets' names come from worker/secret-names.env. Only what wrangler cannot know is said here.
 import type { AccountRecord } from "./db/accounts";
+import type { PurgeTimerMessage } from "./db/retention";
 import type { HitMessage } from "./hits";
 
+/** What the hits' queue carries: hits, and the retention purge's timers (db/retention.ts, runOverduePurge). */
+export type QueueMessage = HitMessage | PurgeTimerMessage;
+
 export type Bindings = Omit<Env, "HITS" | "HITS_DEAD" | "SIGNING_SECRET" | "REGISTRATION_SECRET"> & {
-  /** Every hit goes through this queue, gathered into messages (queue.ts). */
-  HITS: Queue<HitMessage>;
+  /** Every hit goes through this queue, gathered into messages (queue.ts), and so do the purge's timers. */
+  HITS: Queue<QueueMessage>;
   /** The dead-letter queue, which the consumer sends hits D1 still refuses back into (queue.ts, queuedAgain). */
   HITS_DEAD: Queue<HitMessage>;
   /**

@@ -1,8 +1,7 @@
 import { app } from "./app";
 import { purgeOnSchedule } from "./db/retention";
 import { withDevRequestCf } from "./dev-request-cf";
-import type { Bindings } from "./env";
-import type { HitMessage } from "./hits";
+import type { Bindings, QueueMessage } from "./env";
 import { consumeHits } from "./queue";
 import { serveHit } from "./routes/tracking";
 
@@ -20,4 +19,4 @@ export default {
     const { deleted } = await purgeOnSchedule(env.DB, controller.scheduledTime);
     console.log(`retention purge deleted ${deleted} events`);
   },
-} satisfies ExportedHandler<Bindings, HitMessage>;
+} satisfies ExportedHandler<Bindings, QueueMessage>;

@@ -4,10 +4,10 @@ import { utf8Length } from "../../shared/encoding";
 import { existingAccountIds } from "./db/accounts";
 import { insertHitStatements, labelsOnArrival, relabelSpans, senderViewsNear, spansAroundHits } from "./db/events";
 import { trackingStates } from "./db/messages";
-import { runOverduePurge } from "./db/retention";
-import type { Bindings } from "./env";
+import { isPurgeTimer, runOverduePurge } from "./db/retention";
+import type { Bindings, QueueMessage } from "./env";
 import { errorName } from "./errors";
-import { type CapturedHit, completeHit, type Hit, type HitMessage, queuedHit, withClientDescription } from "./hits";
+import { type CapturedHit, completeHit, type Hit, queuedHit, withClientDescription } from "./hits";
 
 /**
  * Hits answered by one isolate within this window go to the queue together, in as few `sendBatch` calls as its
@@ -47,7 +47,7 @@ export const BYTES_PER_SEND = 256_000;
 const MESSAGE_METADATA_BYTES = 100;
 
 /** The hits being gathered in this isolate, per queue binding. */
-const gatherings = new WeakMap<Queue<HitMessage>, CapturedHit[]>();
+const gatherings = new WeakMap<Queue<QueueMessage>, CapturedHit[]>();
 
 /**
  * Records a hit after its response: the queue, together with the other hits this isolate answers within
@@ -236,6 +236,8 @@ function readableHits(bodies: readonly unknown[]): Hit[] {
   const hits: Hit[] = [];
   let unreadable = 0;
   for (const body of bodies) {
+    // A purge timer carries no hit: its batch runs the purge's check as every batch does (consumeHits).
+    if (isPurgeTimer(body)) continue;
     for (const value of Array.isArray(body) ? body : [body]) {
       const hit = queuedHit.safeParse(value);
       if (hit.success) hits.push(hit.data);
@@ -250,13 +252,14 @@ function readableHits(bodies: readonly unknown[]): Hit[] {
  * Stores a batch's hits, then, once they are stored and acknowledged, runs the retention purge if it is overdue (a
  * tracker without its Cron Trigger: db/retention.ts, purgeIfOverdue), in `waitUntil` and within the invocation's D1
  * queries that storing left. Not after a failed store: D1 is failing then, and the purge waits for the next batch.
+ * A batch of purge timers alone (runOverduePurge) stores nothing and runs only that.
  */
-export async function consumeHits(batch: MessageBatch<HitMessage>, env: Bindings, ctx: ExecutionContext): Promise<void> {
+export async function consumeHits(batch: MessageBatch<QueueMessage>, env: Bindings, ctx: ExecutionContext): Promise<void> {
   const hits = readableHits(batch.messages.map((m) => m.body));
   try {
     await storeHits(env.DB, hits);
     batch.ackAll();
-    ctx.waitUntil(runOverduePurge(env.DB, Date.now()));
+    ctx.waitUntil(runOverduePurge(env.DB, env.HITS, Date.now()));
   } catch (error) {
     if (batch.queue === DEAD_LETTER_QUEUE && (await queuedAgain(env, hits, error))) return batch.ackAll();
     // The inserts are idempotent, so redelivering the whole batch is safe; back off while D1 recovers.

@@ -11,8 +11,16 @@ import {
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { forgetOverdueCheck, PURGE_OVERDUE_AFTER_MS, purgeIfOverdue, UNFINISHED_PURGE_AGAIN_AFTER_MS } from "../src/db/retention";
-import { type Hit, type HitMessage, hitFromRequest } from "../src/hits";
+import {
+  forgetOverdueCheck,
+  PURGE_OVERDUE_AFTER_MS,
+  PURGE_TIMER_DELAY_SECONDS,
+  PURGE_TIMER_MESSAGE,
+  purgeIfOverdue,
+  UNFINISHED_PURGE_AGAIN_AFTER_MS,
+} from "../src/db/retention";
+import type { QueueMessage } from "../src/env";
+import { type Hit, hitFromRequest } from "../src/hits";
 import worker from "../src/index";
 import { deriveSigningKey } from "../src/keys";
 import { hitMessages } from "../src/queue";
@@ -126,16 +134,46 @@ async function opensAt(account: TestAccount, messageId: string, times: readonly 
   );
 }
 
+/**
+ * The hits' queue as the purge sees it: it keeps each timer it is sent (runOverduePurge), for the test to deliver
+ * when its clock says. Nothing reaches the real queue, whose consumer would run the purge when the test did not ask.
+ */
+function timerQueue() {
+  const sent: { body: unknown; delaySeconds: number | undefined }[] = [];
+  const queue = {
+    send: async (body: unknown, options?: QueueSendOptions) => {
+      sent.push({ body, delaySeconds: options?.delaySeconds });
+    },
+  } as unknown as Queue<QueueMessage>;
+  return { queue, sent };
+}
+
 /** Hits delivered to the real queue handler as Queues would, in messages of ten, and what the batch was told. */
-async function deliver(hits: Hit[], db: D1Database = env.DB) {
-  const batch = createMessageBatch<HitMessage>(
+function deliver(hits: Hit[], db: D1Database = env.DB, timers = timerQueue().queue) {
+  return deliverMessages(
+    hitMessages(hits).map(({ body }) => body),
+    db,
+    timers,
+  );
+}
+
+/** Queue messages (hits, purge timers) delivered to the real queue handler as one batch, and what it was told. */
+async function deliverMessages(bodies: QueueMessage[], db: D1Database, timers: Queue<QueueMessage>) {
+  const batch = createMessageBatch<QueueMessage>(
     "mailtracker-hits",
-    hitMessages(hits).map(({ body }, i) => ({ id: `p${i}-${crypto.randomUUID()}`, timestamp: new Date(), attempts: 1, body })),
+    bodies.map((body, i) => ({ id: `p${i}-${crypto.randomUUID()}`, timestamp: new Date(), attempts: 1, body })),
   );
   const ctx = createExecutionContext();
-  await worker.queue(batch, { ...env, DB: db }, ctx);
+  await worker.queue(batch, { ...env, DB: db, HITS: timers }, ctx);
   // Waits for the work the handler left to `waitUntil`, the purge's, as Queues does before it takes the batch's result.
   return getQueueResult(batch, ctx);
+}
+
+/** The timer the purge queued last, delivered alone, as Queues does once its delay is over. */
+function deliverTimer(timers: ReturnType<typeof timerQueue>, db: D1Database = env.DB) {
+  const last = timers.sent.at(-1);
+  expect(last?.body).toEqual(PURGE_TIMER_MESSAGE);
+  return deliverMessages([last?.body as QueueMessage], db, timers.queue);
 }
 
 describe("the retention purge without its Cron Trigger", () => {
@@ -199,9 +237,12 @@ describe("the retention purge without its Cron Trigger", () => {
     const logged = vi.spyOn(console, "error").mockImplementation(() => {});
     try {
       await lastRunAgo(PURGE_OVERDUE_AFTER_MS + MINUTE);
-      const result = await deliver(await freshOpens(account, 4), failing.db);
+      const timers = timerQueue();
+      const result = await deliver(await freshOpens(account, 4), failing.db, timers.queue);
       expect(failing.failed()).toBeGreaterThan(0);
       expect(result.ackAll).toBe(true);
+      // Its timer still comes: a tracker without traffic tries again.
+      expect(timers.sent).toEqual([{ body: PURGE_TIMER_MESSAGE, delaySeconds: PURGE_TIMER_DELAY_SECONDS }]);
       expect(result.retryBatch.retry).toBe(false);
       expect(await eventsOf(account)).toBe(16);
       expect(logged).toHaveBeenCalledWith("retention purge from traffic failed", expect.stringContaining("Network connection lost"));
@@ -284,6 +325,89 @@ describe("the retention purge without its Cron Trigger", () => {
     expect(await countedDelivery(await freshOpens(account, 1))).toEqual({ ackAll: true, purgeChecks: 1 });
   });
 
+  it("goes on without traffic: each run queues a timer 12 hours ahead, whose batch runs the purge and queues the next", async () => {
+    const account = await accountWithExpiredOpens(3, 5);
+    await lastRunAgo(PURGE_OVERDUE_AFTER_MS + MINUTE);
+    const timers = timerQueue();
+    expect((await deliver(await freshOpens(account, 1), env.DB, timers.queue)).ackAll).toBe(true);
+    expect(await expiredOpens(account)).toBe(0);
+    expect(timers.sent).toEqual([{ body: PURGE_TIMER_MESSAGE, delaySeconds: PURGE_TIMER_DELAY_SECONDS }]);
+
+    // No hit and no extension since: the timer alone comes, twice, and each time the events expired meanwhile go.
+    const logged = vi.spyOn(console, "error");
+    try {
+      for (const round of [1, 2]) {
+        clockMoves(PURGE_TIMER_DELAY_SECONDS * 1_000);
+        await seedOpens(account, 4, Date.now() - 100 * DAY);
+        const result = await deliverTimer(timers);
+        expect(result.ackAll).toBe(true);
+        expect(await expiredOpens(account)).toBe(0);
+        expect(timers.sent).toHaveLength(round + 1);
+      }
+      // A timer is no hit the consumer failed to read.
+      expect(logged).not.toHaveBeenCalled();
+    } finally {
+      logged.mockRestore();
+    }
+    expect(await eventsOf(account)).toBe(1);
+  });
+
+  it("stops its timers where the Cron Trigger runs: a timer finds the purge not due and queues none", async () => {
+    const account = await accountWithExpiredOpens(3, 0);
+    // A run from traffic before the trigger's first hour (a new tracker) queued a timer.
+    await lastRunAgo(PURGE_OVERDUE_AFTER_MS + MINUTE);
+    const timers = timerQueue();
+    expect((await deliver(await freshOpens(account, 1), env.DB, timers.queue)).ackAll).toBe(true);
+    expect(timers.sent).toHaveLength(1);
+
+    // 12 hours on, the trigger has run within the hour: the timer's batch leaves the purge to it.
+    clockMoves(PURGE_TIMER_DELAY_SECONDS * 1_000);
+    await worker.scheduled(createScheduledController({ scheduledTime: Date.now() - 20 * MINUTE, cron: "23 * * * *" }), env);
+    forgetOverdueCheck();
+    await seedOpens(account, 3, Date.now() - 100 * DAY);
+    expect((await deliverTimer(timers)).ackAll).toBe(true);
+    expect(await expiredOpens(account)).toBe(3);
+    expect(timers.sent).toHaveLength(1);
+  });
+
+  it("queues a timer after the extension's feed request runs the purge", async () => {
+    const account = await accountWithExpiredOpens(2, 3);
+    await lastRunAgo(PURGE_OVERDUE_AFTER_MS + MINUTE);
+    const timers = timerQueue();
+    const ctx = createExecutionContext();
+    const response = await worker.fetch(
+      new Request(`${BASE}/api/events?after=0`, { headers: { authorization: `Bearer ${account.apiToken}` } }),
+      { ...env, HITS: timers.queue },
+      ctx,
+    );
+    expect(response.status).toBe(200);
+    await waitOnExecutionContext(ctx);
+    expect(await expiredOpens(account)).toBe(0);
+    expect(timers.sent).toEqual([{ body: PURGE_TIMER_MESSAGE, delaySeconds: PURGE_TIMER_DELAY_SECONDS }]);
+  });
+
+  it("queues a timer when D1 refuses the check itself, and checks again in the isolate only minutes later", async () => {
+    const account = await accountWithExpiredOpens(3, 4);
+    await lastRunAgo(PURGE_OVERDUE_AFTER_MS + MINUTE);
+    const failing = d1FailingStatements(env.DB, /^UPDATE retention_purge SET last_run_at/);
+    const timers = timerQueue();
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      expect((await deliver(await freshOpens(account, 1), failing.db, timers.queue)).ackAll).toBe(true);
+      expect(failing.failed()).toBe(1);
+      expect(timers.sent).toEqual([{ body: PURGE_TIMER_MESSAGE, delaySeconds: PURGE_TIMER_DELAY_SECONDS }]);
+      // The next batch, D1 still refusing the claim, neither claims nor queues another timer.
+      expect((await deliver(await freshOpens(account, 1), failing.db, timers.queue)).ackAll).toBe(true);
+      expect(failing.failed()).toBe(1);
+      expect(timers.sent).toHaveLength(1);
+    } finally {
+      logged.mockRestore();
+    }
+    expect(await expiredOpens(account)).toBe(4);
+    clockMoves(UNFINISHED_PURGE_AGAIN_AFTER_MS + MINUTE);
+    await expectBatchPurges(account);
+  });
+
   it("runs once when two invocations find it overdue at the same moment", async () => {
     await lastRunAgo(PURGE_OVERDUE_AFTER_MS + MINUTE);
     const now = Date.now();
@@ -297,10 +421,11 @@ describe("the retention purge without its Cron Trigger", () => {
     await lastRunAgo(PURGE_OVERDUE_AFTER_MS + MINUTE);
     const left: number[] = [];
     const queries: number[] = [];
+    const timers = timerQueue();
     while (left.at(-1) !== 0) {
       expect(left.length, "runs").toBeLessThan(6);
       const counted = new FlakyD1(env.DB, () => false);
-      expect((await deliver(await freshOpens(account, 100), counted.asD1())).ackAll).toBe(true);
+      expect((await deliver(await freshOpens(account, 100), counted.asD1(), timers.queue)).ackAll).toBe(true);
       queries.push(counted.calls);
       left.push(await expiredOpens(account));
       // A run that stopped at its cap comes again minutes later, not hours.
@@ -309,6 +434,11 @@ describe("the retention purge without its Cron Trigger", () => {
     expect(left.length).toBeGreaterThan(1);
     expect(left).toEqual([...left].sort((a, b) => b - a));
     for (const made of queries) expect(made).toBeLessThanOrEqual(FREE_PLAN_D1_QUERIES);
+    // Each run queued its timer: minutes ahead while rows were left, 12 hours once none were.
+    expect(timers.sent.map((timer) => timer.delaySeconds)).toEqual([
+      ...left.slice(0, -1).map(() => UNFINISHED_PURGE_AGAIN_AFTER_MS / 1_000),
+      PURGE_TIMER_DELAY_SECONDS,
+    ]);
     // Finished: the next batch within PURGE_OVERDUE_AFTER_MS runs no purge.
     await seedOpens(account, 3, Date.now() - 100 * DAY);
     expect((await deliver(await freshOpens(account, 1))).ackAll).toBe(true);

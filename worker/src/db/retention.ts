@@ -64,7 +64,8 @@ const CLAIM_OVERDUE_RUN = `UPDATE retention_purge SET last_run_at = ?1, unfinish
  * - after a run it claimed that left rows or failed: UNFINISHED_PURGE_AGAIN_AFTER_MS on, as the row's unfinished mark
  *   says (and sooner than the row when the mark itself failed, which costs a claim that changes nothing);
  * - after a claim another invocation won or had made: the row was not read, and the winner may yet mark its run
- *   unfinished, so UNFINISHED_PURGE_AGAIN_AFTER_MS on. An isolate then checks about once every 5 minutes.
+ *   unfinished, so UNFINISHED_PURGE_AGAIN_AFTER_MS on. An isolate then checks about once every 5 minutes;
+ * - after a claim D1 refused: the row was not read either, so UNFINISHED_PURGE_AGAIN_AFTER_MS on, as after a failed run.
  * Per isolate, held in memory and lost with it: a new isolate checks at its first batch or request. Two invocations of
  * one isolate may both pass it at once; the claim still lets one of them run.
  */
@@ -91,9 +92,10 @@ export async function purgeOnSchedule(db: D1Database, now: number): Promise<Purg
  */
 export async function purgeIfOverdue(db: D1Database, now: number): Promise<PurgeRun | null> {
   if (now < noOverdueRunBefore) return null;
-  const claim = await db.prepare(CLAIM_OVERDUE_RUN).bind(now).run();
-  // Set before the run, not after it: another invocation of this isolate need not claim while it lasts.
+  // Set before the claim, not after the run: another invocation of this isolate need not claim while the run lasts,
+  // nor while D1 refuses the claim itself (each check that fails queues a timer: runOverduePurge).
   noOverdueRunBefore = now + UNFINISHED_PURGE_AGAIN_AFTER_MS;
+  const claim = await db.prepare(CLAIM_OVERDUE_RUN).bind(now).run();
   if (claim.meta.changes === 0) return null;
   const markUnfinished = () => db.prepare("UPDATE retention_purge SET unfinished = 1 WHERE id = 1 AND last_run_at = ?").bind(now).run();
   let run: PurgeRun;
@@ -110,6 +112,28 @@ export async function purgeIfOverdue(db: D1Database, now: number): Promise<Purge
 }
 
 /**
+ * A queue message that carries no hit: it wakes the hits' consumer, whose batch then runs purgeIfOverdue as every
+ * batch does (runOverduePurge). It is the purge's clock on a tracker without its Cron Trigger and without traffic:
+ * with neither, nothing else runs the tracker's code, and events would stay past their retention until a hit or the
+ * extension came back.
+ */
+export const PURGE_TIMER_MESSAGE = { purgeTimer: true } as const;
+export type PurgeTimerMessage = typeof PURGE_TIMER_MESSAGE;
+
+export function isPurgeTimer(body: unknown): body is PurgeTimerMessage {
+  return typeof body === "object" && body !== null && (body as { purgeTimer?: unknown }).purgeTimer === true;
+}
+
+/**
+ * How far ahead a run from traffic queues the next timer: Queues' longest delay ("Messages can be delayed by up to 12
+ * hours", developers.cloudflare.com/queues/configuration/batching-retries/, read 2026-12-02; within the free plan's 24
+ * hours of keeping a message). So an event is purged at most about 12 hours after its retention ends, where the hourly
+ * trigger takes an hour. A timer is 3 queue operations: 6 a day without traffic, 36 at most with it (a run every 2
+ * hours), of the free plan's 10,000.
+ */
+export const PURGE_TIMER_DELAY_SECONDS = 12 * 3_600;
+
+/**
  * purgeIfOverdue after work that must not fail with it (a queue batch once its hits are stored and acknowledged, a
  * feed request once answered): for `ctx.waitUntil`, and never rejects, so nothing it does changes how the batch or the
  * request ends. A queue consumer reports its batch only once the promises given to waitUntil have settled ("Queue
@@ -118,14 +142,29 @@ export async function purgeIfOverdue(db: D1Database, now: number): Promise<Purge
  * compatibility-flags/, read 2026-12-04), so a run delays that report by its seconds, every 2 hours (5 minutes while a
  * backlog lasts); the hits are stored before. A failure is logged; the isolate's next check, UNFINISHED_PURGE_AGAIN_AFTER_MS
  * later, tries again (another isolate's may come sooner).
+ *
+ * Every run it claims, and every check D1 failed, queues a purge timer (PURGE_TIMER_MESSAGE) to `timers`:
+ * PURGE_TIMER_DELAY_SECONDS ahead, or UNFINISHED_PURGE_AGAIN_AFTER_MS while a backlog lasts. When the timer comes, its
+ * batch checks again, and a run it claims queues the next. So a tracker whose traffic stops keeps purging, and timers
+ * stop by themselves where the Cron Trigger works: a timer then finds the purge not due (a check that is not due
+ * queues none), and runs from traffic, which alone queue the first, never come. At most one run is claimed every 2
+ * hours, so at most about six timers are ever waiting. A timer lost (its send refused, or dead-lettered with hits D1
+ * kept refusing) is queued again by the next run that traffic claims.
  */
-export async function runOverduePurge(db: D1Database, now: number): Promise<void> {
+export async function runOverduePurge(db: D1Database, timers: Queue<PurgeTimerMessage>, now: number): Promise<void> {
+  let next: number;
   try {
     const run = await purgeIfOverdue(db, now);
-    if (run) console.log(`retention purge from traffic deleted ${run.deleted} events${run.finished ? "" : ", more left"}`);
+    if (!run) return;
+    console.log(`retention purge from traffic deleted ${run.deleted} events${run.finished ? "" : ", more left"}`);
+    next = run.finished ? PURGE_TIMER_DELAY_SECONDS : UNFINISHED_PURGE_AGAIN_AFTER_MS / 1_000;
   } catch (error) {
     console.error("retention purge from traffic failed", errorName(error));
+    next = PURGE_TIMER_DELAY_SECONDS;
   }
+  await timers
+    .send(PURGE_TIMER_MESSAGE, { contentType: "json", delaySeconds: next })
+    .catch((error) => console.error("queueing the retention purge's timer failed", errorName(error)));
 }
 
 /**
