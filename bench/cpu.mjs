@@ -95,7 +95,11 @@ export async function benchCpu({ report, log, rounds }) {
   const queued = [];
   const env = {
     SIGNING_SECRET: secret,
-    HITS: { sendBatch: async (messages) => void queued.push(...messages.flatMap((m) => JSON.parse(JSON.stringify(m.body)))) },
+    HITS: {
+      sendBatch: async (messages) => void queued.push(...messages.flatMap((m) => JSON.parse(JSON.stringify(m.body)))),
+      // The retention purge's timer, which a batch that runs the purge queues (worker/src/db/retention.ts).
+      send: async () => {},
+    },
     INVALID_HITS: { limit: async () => ({ success: true }) },
   };
   const pixel = (i) =>

@@ -6,8 +6,8 @@
 //   rows D1 handed back, which the worker then holds and works through on its own CPU.
 // - `GET /__bench/consumer` answers the queue consumer's totals since the last `POST /__bench/consumer/reset`.
 // Used for the database figures only; the throughput figures run the tracker's own entry point.
-import type { Bindings } from "../worker/src/env";
-import type { HitMessage } from "../worker/src/hits";
+import { isPurgeTimer } from "../worker/src/db/retention";
+import type { Bindings, QueueMessage } from "../worker/src/env";
 import tracker from "../worker/src/index";
 
 interface Counts {
@@ -127,13 +127,13 @@ export default {
     counted.headers.set("X-Bench-Statements", JSON.stringify(tally.byStatement));
     return counted;
   },
-  async queue(batch: MessageBatch<HitMessage>, env: Bindings, ctx: ExecutionContext): Promise<void> {
+  async queue(batch: MessageBatch<QueueMessage>, env: Bindings, ctx: ExecutionContext): Promise<void> {
     const totals = consumer; // a reset while this batch runs starts counting afresh with the next batch
-    const queue: ExportedHandlerQueueHandler<Bindings, HitMessage> = tracker.queue;
+    const queue: ExportedHandlerQueueHandler<Bindings, QueueMessage> = tracker.queue;
     await queue(batch, { ...env, DB: countingDatabase(env.DB, totals) }, ctx);
     totals.batches++;
     totals.messages += batch.messages.length;
-    totals.hits += batch.messages.flatMap((m) => m.body).length;
+    totals.hits += batch.messages.flatMap((m) => (isPurgeTimer(m.body) ? [] : m.body)).length;
   },
   scheduled: tracker.scheduled,
-} satisfies ExportedHandler<Bindings, HitMessage>;
+} satisfies ExportedHandler<Bindings, QueueMessage>;

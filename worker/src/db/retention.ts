@@ -162,9 +162,11 @@ export async function runOverduePurge(db: D1Database, timers: Queue<PurgeTimerMe
     console.error("retention purge from traffic failed", errorName(error));
     next = PURGE_TIMER_DELAY_SECONDS;
   }
-  await timers
-    .send(PURGE_TIMER_MESSAGE, { contentType: "json", delaySeconds: next })
-    .catch((error) => console.error("queueing the retention purge's timer failed", errorName(error)));
+  try {
+    await timers.send(PURGE_TIMER_MESSAGE, { contentType: "json", delaySeconds: next });
+  } catch (error) {
+    console.error("queueing the retention purge's timer failed", errorName(error));
+  }
 }
 
 /**
