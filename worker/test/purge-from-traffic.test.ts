@@ -19,7 +19,7 @@ import {
   purgeIfOverdue,
   UNFINISHED_PURGE_AGAIN_AFTER_MS,
 } from "../src/db/retention";
-import type { QueueMessage } from "../src/env";
+import type { Bindings, QueueMessage } from "../src/env";
 import { type Hit, hitFromRequest } from "../src/hits";
 import worker from "../src/index";
 import { deriveSigningKey } from "../src/keys";
@@ -169,6 +169,19 @@ async function deliverMessages(bodies: QueueMessage[], db: D1Database, timers: Q
   return getQueueResult(batch, ctx);
 }
 
+/** The extension's feed request with some of the worker's bindings replaced, once the work it left to `waitUntil` is done. */
+async function feedRequest(account: TestAccount, bindings: Partial<Bindings>): Promise<Response> {
+  const ctx = createExecutionContext();
+  const response = await worker.fetch(
+    new Request(`${BASE}/api/events?after=0`, { headers: { authorization: `Bearer ${account.apiToken}` } }),
+    { ...env, ...bindings },
+    ctx,
+  );
+  const body = await response.arrayBuffer();
+  await waitOnExecutionContext(ctx);
+  return new Response(body, response);
+}
+
 /** The timer the purge queued last, delivered alone, as Queues does once its delay is over. */
 function deliverTimer(timers: ReturnType<typeof timerQueue>, db: D1Database = env.DB) {
   const last = timers.sent.at(-1);
@@ -250,15 +263,9 @@ describe("the retention purge without its Cron Trigger", () => {
       // The feed request, with the purge failing again UNFINISHED_PURGE_AGAIN_AFTER_MS later: answered all the same.
       await lastRunAgo(UNFINISHED_PURGE_AGAIN_AFTER_MS + MINUTE);
       const failedBefore = failing.failed();
-      const ctx = createExecutionContext();
-      const response = await worker.fetch(
-        new Request(`${BASE}/api/events?after=0`, { headers: { authorization: `Bearer ${account.apiToken}` } }),
-        { ...env, DB: failing.db },
-        ctx,
-      );
+      const response = await feedRequest(account, { DB: failing.db });
       expect(response.status).toBe(200);
       expect(((await response.json()) as { events: unknown[] }).events.length).toBeGreaterThan(0);
-      await waitOnExecutionContext(ctx);
       expect(failing.failed()).toBeGreaterThan(failedBefore);
     } finally {
       logged.mockRestore();
@@ -374,14 +381,7 @@ describe("the retention purge without its Cron Trigger", () => {
     const account = await accountWithExpiredOpens(2, 3);
     await lastRunAgo(PURGE_OVERDUE_AFTER_MS + MINUTE);
     const timers = timerQueue();
-    const ctx = createExecutionContext();
-    const response = await worker.fetch(
-      new Request(`${BASE}/api/events?after=0`, { headers: { authorization: `Bearer ${account.apiToken}` } }),
-      { ...env, HITS: timers.queue },
-      ctx,
-    );
-    expect(response.status).toBe(200);
-    await waitOnExecutionContext(ctx);
+    expect((await feedRequest(account, { HITS: timers.queue })).status).toBe(200);
     expect(await expiredOpens(account)).toBe(0);
     expect(timers.sent).toEqual([{ body: PURGE_TIMER_MESSAGE, delaySeconds: PURGE_TIMER_DELAY_SECONDS }]);
   });
