@@ -65,11 +65,12 @@ export const hasCode = (answer, code) => answer.errors.some((error) => error.cod
 
 /**
  * Whether a DNS record of the zone `zoneName`, at the hostname a Custom Domain is to take, stands in its way. A, AAAA and
- * CNAME records do, and wrangler (which outside a terminal answers its own question "You already have DNS records that
- * conflict … Update them?" with yes) has them replaced by the Custom Domain's ("Error 100117 - DNS Record Conflict": "The
- * hostname has A, AAAA, or CNAME records that conflict with the custom domain configuration",
- * developers.cloudflare.com/workers/platform/error-codes/100117/, read 2026-12-04; the API's own message, "already has
- * externally managed DNS records (A, CNAME, etc)", cloudflare/workers-sdk issue 9878, 2025-07-07). So does an NS record
+ * CNAME records do ("Error 100117 - DNS Record Conflict": "The hostname has A, AAAA, or CNAME records that conflict with
+ * the custom domain configuration", developers.cloudflare.com/workers/platform/error-codes/100117/, read 2026-12-04).
+ * That page says `override_existing_dns_record`, which wrangler sends outside a terminal, replaces them; deploys that
+ * sent it were refused all the same ("HTTP 409, error 100117, … Delete them first or try a different hostname.",
+ * vm0-ai/vm0 pull request 33406, 2026-09-11; cloudflare/workers-sdk issue 9878, 2025-07-07), so the deploy takes them
+ * as a refusal, not a replacement (deploy.mjs, DNS_CONFLICT). So does an NS record
  * below the zone's apex, which hands the name to other nameservers and shares it with no other record ("NS records
  * cannot exist on the same name as any other record type", developers.cloudflare.com/api/resources/dns/subresources/
  * records/methods/update/, read 2026-12-04). Others, such as MX and TXT, do not: neither source names them, and DNS

@@ -51,6 +51,13 @@ const CRON_LIMIT = 10072;
 // only when the deploy publishes to workers.dev, so a deploy to TRACKER_DOMAIN meets it. Not every such account is
 // refused (maillab/cloud-mail issue 476, 2026-07-04, uploaded without one), so it is not required up front.
 const SUBDOMAIN_REQUIRED = 10063;
+/**
+ * A Custom Domain's hostname with DNS records of its own (A, AAAA, CNAME): refused after the upload, even with the
+ * override wrangler sends outside a terminal ("HTTP 409, error 100117, … Delete them first or try a different
+ * hostname.", vm0-ai/vm0 pull request 33406, 2026-09-11; cloudflare/workers-sdk issue 9878, 2025-07-07). The check
+ * before the upload finds such records; this is what is left when one appears in between, or the login could not see it.
+ */
+const DNS_CONFLICT = 100117;
 
 function stop(message) {
   console.error(`\n${message}`);
@@ -157,9 +164,10 @@ if (domain) {
   // wrangler, run here without a terminal, answers its own questions "Custom Domains already exist … Update them to
   // point to this script instead?" and "You already have DNS records that conflict … Update them?" with yes
   // (workers-sdk packages/deploy-helpers/src/triggers/publish-routes.ts, publishCustomDomains; wrangler 4.155.0). So the
-  // hostname is checked here first: taking it from another Worker, or replacing a DNS record (a live website), is the
-  // rep's decision. The tracker's own Custom Domain, from an earlier deploy, is fine, and so is the DNS record it has; so
-  // are records a Custom Domain leaves in place, such as MX and TXT (conflictsWithCustomDomain).
+  // hostname is checked here first: taking it from another Worker is the rep's decision. A DNS record of its own (a live
+  // website) Cloudflare does not replace, override or not: it refuses after the upload (DNS_CONFLICT), so the deploy
+  // says so before creating anything. The tracker's own Custom Domain, from an earlier deploy, is fine, and so is the
+  // DNS record it has; so are records a Custom Domain leaves in place, such as MX and TXT (conflictsWithCustomDomain).
   const customDomains = await api("GET", `${account}/workers/domains?hostname=${encodeURIComponent(domain)}`);
   if (!customDomains.ok) stop(`Could not look up the Custom Domains of ${domain}: ${describeErrors(customDomains)}. Nothing was created.`);
   const customDomain = customDomains.result.find((existing) => existing.hostname === domain);
@@ -194,16 +202,17 @@ if (domain) {
       if (wildcard) {
         stop(
           `${unchecked}and public DNS answers it as it answers any name under ${parent} (a wildcard record, such as *.${parent}),\n` +
-            `so it cannot tell whether ${domain} has records of its own that the deploy would replace. ${withDnsRead}`,
+            `so it cannot tell whether ${domain} has records of its own, on which Cloudflare refuses the tracker. ${withDnsRead}`,
         );
       }
     }
     if (existing.length > 0) {
       stop(
-        `TRACKER_DOMAIN=${domain} already has DNS records, which the deploy would replace with the tracker:\n` +
+        `TRACKER_DOMAIN=${domain} already has DNS records, and Cloudflare does not put a Worker on a hostname that has them:\n` +
           `${existing.map((record) => `  ${record.type} ${record.name} ${record.content}`).join("\n")}\n` +
           `Choose a hostname without such records (MX and TXT records are no obstacle), or delete them (dash.cloudflare.com →\n` +
-          `${zone.name} → DNS → Records) if nothing uses them. Nothing was created.`,
+          `${zone.name} → DNS → Records) if nothing needs what they serve: there is no swap, so ${domain} serves nothing until\n` +
+          "the deploy has run again. Nothing was created.",
       );
     }
   }
@@ -337,6 +346,16 @@ if (deployed.status !== 0) {
         "asks of an account's first Worker even when it is served on your own domain. Register one (free) at\n" +
         `https://dash.cloudflare.com/${accountId}/workers/onboarding and run \`npm run deploy\` again: what was created is kept and used\n` +
         "again (the database, its migrations, the KV namespace and the queues), and nothing was deployed.",
+    );
+  }
+  if (output.includes(`[code: ${DNS_CONFLICT}]`)) {
+    // The hostname as Cloudflare's message names it: one of the tracker's earlier domains may be the one refused.
+    const refused = /Hostname '([^']+)' already has externally managed DNS records/.exec(output)?.[1] ?? domain ?? "its domain";
+    stop(
+      `Cloudflare refused to serve the tracker on ${refused} [code: ${DNS_CONFLICT}]: the hostname has A, AAAA or CNAME records (made\n` +
+        "since the deploy checked it, or not visible to its login), and Cloudflare does not replace them. The tracker was uploaded\n" +
+        `but is not served there. Delete them (dash.cloudflare.com → the domain → DNS → Records) if nothing needs what they serve,\n` +
+        "or choose another TRACKER_DOMAIN, then run `npm run deploy` again.",
     );
   }
   if (cronsRefused) stop(await cronLimitReport(otherFailures));

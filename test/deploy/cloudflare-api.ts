@@ -76,6 +76,8 @@ export type AccountState = {
   otherAccounts: { id: string; name: string; member: boolean }[];
   /** Answers forced for a route (method + path pattern), e.g. a failing secrets list. */
   failures: { method: string; path: RegExp; failure: Failure }[];
+  /** Called before each API request is answered: what changes on the account while a deploy runs (a record added). */
+  beforeRequest?: (method: string, path: string) => void;
 };
 
 export function newAccount(options: { subdomain?: string | null; zones?: string[] } = {}): AccountState {
@@ -663,7 +665,8 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
 
     // Custom Domains, per Worker: a changeset preview, then PUT of the records [wrangler: publishCustomDomains; outside a
     // TTY it ignores a failing changeset and sends override_existing_origin and override_existing_dns_record]. With those,
-    // the hostname is taken from another Worker and its conflicting DNS records are replaced by the Custom Domain's, and
+    // the hostname is taken from another Worker, but a hostname with its own conflicting DNS records is still refused
+    // (the PUT's comment below, which supersedes the error-codes page quoted next), and
     // the PUT's origins become the Worker's whole set (override_scope, changeset?replace_state=true): a Custom Domain left
     // out is detached [kentcdodds/kody pull request 1015, 2026-07-29: a deploy 'detached heykody.dev and deleted its DNS
     // record']. The conflicting records are the hostname's A, AAAA and CNAME records [docs: "Error 100117 - DNS Record
@@ -673,8 +676,8 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
     // different hostname, or use the option 'override_existing_dns_record' to override. [code: 100117]", cloudflare/
     // workers-sdk issue 9878, 2025-07-07]; others, such as MX and TXT, stay beside the Custom Domain's own record, as
     // they may beside any A or AAAA record ("A/AAAA records cannot exist on the same name as CNAME records", docs:
-    // developers.cloudflare.com/api/resources/dns/subresources/records/methods/update/, read 2026-12-04) [assumed that
-    // the override leaves them: no source says what it deletes]. NS records (a delegated name), which no other record may
+    // developers.cloudflare.com/api/resources/dns/subresources/records/methods/update/, read 2026-12-04; MX and TXT kept
+    // beside the Custom Domain in the deploys that vm0-ai/vm0 pull request 33406 and others report]. NS records (a delegated name), which no other record may
     // share a name with (the same page), are not modelled: the deploy stops before on them. The changeset's conflicting
     // lists the hostnames with conflicting records [wrangler: asks "You already have DNS records that conflict" about
     // them in a TTY]. A hostname outside the account's zones is refused [docs: a Custom Domain's zone must be on the same
@@ -703,10 +706,7 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
       "PUT",
       accountPath("/workers/scripts/([^/]+)/domains/records"),
       ({ match, body }) => {
-        const { origins, override_existing_dns_record } = JSON.parse(String(body)) as {
-          origins: { hostname: string; zone_name?: string; zone_id?: string }[];
-          override_existing_dns_record?: boolean;
-        };
+        const { origins } = JSON.parse(String(body)) as { origins: { hostname: string; zone_name?: string; zone_id?: string }[] };
         const added = [];
         for (const { hostname, zone_name, zone_id } of origins) {
           // An origin that names no zone is refused [observed: "Cloudflare began rejecting inferred zones with `Can't
@@ -723,8 +723,16 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
             return { status: 400, json: errorEnvelope(100112, message) };
           }
           if (zone[1].status !== "active") return { status: 400, json: errorEnvelope(100119, `The zone of '${hostname}' is not active`) };
-          if (!override_existing_dns_record && account.dnsRecords.some(conflictsAt(hostname))) {
-            const message = `Hostname '${hostname}' already has externally managed DNS records (A, CNAME, etc). Either delete them, try a different hostname, or use the option 'override_existing_dns_record' to override.`;
+          // Refused with or without override_existing_dns_record: the flag replaces only a record another Worker left,
+          // which is not modelled (dnsRecords are made by hand or by other products) [observed: the flag sent and still
+          // "HTTP 409, error 100117, `Hostname 'a.okou.io' already has externally managed DNS records (A, CNAME, etc).
+          // Delete them first or try a different hostname.`", vm0-ai/vm0 pull request 33406, 2026-09-11, which cites a
+          // maintainer's answer in cloudflare/workers-sdk issue 9878 that the option applies to another Worker's record;
+          // the same refusal with wrangler's override sent is reported there by its opener, 2025-07-07; "You cannot create a
+          // Custom Domain on a hostname with an existing CNAME DNS record", cloudflare-docs custom-domains.mdx at 077e0a3.
+          // The error-codes page for 100117 still says the flag replaces them: the observed answers are followed here].
+          if (account.dnsRecords.some(conflictsAt(hostname))) {
+            const message = `Hostname '${hostname}' already has externally managed DNS records (A, CNAME, etc). Delete them first or try a different hostname.`;
             return { status: 409, json: errorEnvelope(100117, message) };
           }
           added.push({ hostname, service: match[1], zone_name: zone[0] });
@@ -734,7 +742,6 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
           ...account.customDomains.filter((domain) => domain.service !== match[1] && !hostnames.has(domain.hostname)),
           ...added,
         ];
-        account.dnsRecords = account.dnsRecords.filter((record) => ![...hostnames].some((hostname) => conflictsAt(hostname)(record)));
         return { json: envelope(added.map((domain) => ({ ...domain, id: domain.hostname, environment: "production" }))) };
       },
     ],
@@ -837,6 +844,7 @@ export async function startCloudflareApi(account: AccountState, token: string): 
       if (url.pathname === "/dns-query") return send(200, publicDnsAnswer(account, url.searchParams));
       // A wrong or missing token is code 10000 "Authentication error" [docs; wrangler: getWorkersDevSubdomainInternal].
       if (req.headers.authorization !== `Bearer ${token}`) return send(403, errorEnvelope(10000, "Authentication error"));
+      account.beforeRequest?.(req.method ?? "", path);
       const forced = account.failures.find((failure) => failure.method === req.method && failure.path.test(path));
       if (forced) return send(forced.failure.status, errorEnvelope(forced.failure.code, forced.failure.message));
       for (const [method, pattern, handler] of table) {

@@ -237,17 +237,44 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     expect(update.output).toMatch(/Your tracker: https:\/\/t2?\.acme-sales\.com/);
   });
 
-  it("stops before creating anything when TRACKER_DOMAIN has a DNS record, which wrangler would silently replace", async () => {
+  it("stops before creating anything when TRACKER_DOMAIN has a DNS record, on which Cloudflare refuses a Custom Domain", async () => {
     const { standIn, project } = await account({ zones: ["acme-sales.com"] });
     const website = { ...WEBSITE };
     standIn.account.dnsRecords.push(website);
     const run = await deploy(project, standIn, { TRACKER_DOMAIN: "www.acme-sales.com" });
     expect(run.code).not.toBe(0);
-    expect(run.output).toContain("TRACKER_DOMAIN=www.acme-sales.com already has DNS records");
+    expect(run.output).toContain("TRACKER_DOMAIN=www.acme-sales.com already has DNS records, and Cloudflare does not put a Worker");
     expect(run.output).toContain("CNAME www.acme-sales.com acme-sales.pages.dev");
     expect(run.output).toContain("Nothing was created.");
     expect(writes(run.requests)).toEqual([]);
     expect(standIn.account.dnsRecords).toEqual([website]);
+  });
+
+  it("says which records to delete when Cloudflare refuses the Custom Domain after the upload for a record made since the check", async () => {
+    const { standIn, project } = await account({ zones: ["acme-sales.com"] });
+    const website = { ...WEBSITE, name: "t.acme-sales.com" };
+    // Someone adds a record for the name while wrangler uploads: the check saw none, and wrangler's override does not help.
+    standIn.account.beforeRequest = (method, path) => {
+      if (method === "PUT" && path.endsWith("/domains/records") && !standIn.account.dnsRecords.includes(website)) {
+        standIn.account.dnsRecords.push(website);
+      }
+    };
+    const run = await deploy(project, standIn, { TRACKER_DOMAIN: "t.acme-sales.com" });
+    expect(run.code).not.toBe(0);
+    expect(run.output).toContain("Cloudflare refused to serve the tracker on t.acme-sales.com [code: 100117]");
+    expect(run.output).toContain("Cloudflare does not replace them");
+    expect(run.output).toContain("then run `npm run deploy` again");
+    expect(run.output).not.toContain("\nDeployed.");
+    // Refused, not replaced: the record stays, and the tracker is on no Custom Domain.
+    expect(standIn.account.dnsRecords).toEqual([website]);
+    expect(standIn.account.customDomains).toEqual([]);
+
+    // The record deleted, the rerun serves the tracker there.
+    standIn.account.beforeRequest = undefined;
+    standIn.account.dnsRecords = [];
+    const rerun = await deploy(project, standIn, { TRACKER_DOMAIN: "t.acme-sales.com" });
+    expect(rerun.code, rerun.output).toBe(0);
+    expect(standIn.account.customDomains.map((domain) => domain.hostname)).toEqual(["t.acme-sales.com"]);
   });
 
   it("goes on when TRACKER_DOMAIN has only records a Custom Domain leaves in place (MX, TXT), and keeps them; a delegated name stops it", async () => {
