@@ -16,7 +16,7 @@ export default {
    * Without a Cron Trigger (the account's are all taken), the tracker's traffic runs the purge instead (purgeIfOverdue).
    */
   scheduled: async (controller, env) => {
-    const { deleted } = await purgeOnSchedule(env.DB, controller.scheduledTime);
+    const { deleted } = await purgeOnSchedule(env.DB, env.SIGNING_SECRET ?? "", controller.scheduledTime);
     console.log(`retention purge deleted ${deleted} events`);
   },
 } satisfies ExportedHandler<Bindings, QueueMessage>;

@@ -212,7 +212,7 @@ export async function storeHits(db: D1Database, queued: readonly Hit[]): Promise
   // Read again after the insert, the messages and views included: the events stored before can change a label (a
   // burst across batches), and another consumer or a view report may have written since the reads above. Each writer
   // relabelling after its own write is what makes the labels settle whatever the order.
-  await relabelSpans(db, spansAroundHits(storable));
+  await relabelSpans(db, spansAroundHits(storable), Date.now());
   return inserts.filter((insert) => insert.meta.changes > 0).length;
 }
 
@@ -259,7 +259,7 @@ export async function consumeHits(batch: MessageBatch<QueueMessage>, env: Bindin
   try {
     await storeHits(env.DB, hits);
     batch.ackAll();
-    ctx.waitUntil(runOverduePurge(env.DB, env.HITS, Date.now()));
+    ctx.waitUntil(runOverduePurge(env.DB, env.SIGNING_SECRET ?? "", env.HITS, Date.now()));
   } catch (error) {
     if (batch.queue === DEAD_LETTER_QUEUE && (await queuedAgain(env, hits, error))) return batch.ackAll();
     // The inserts are idempotent, so redelivering the whole batch is safe; back off while D1 recovers.

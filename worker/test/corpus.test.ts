@@ -60,7 +60,7 @@ async function playScenario(account: TestAccount, scenario: CorpusScenario, t0: 
         // What POST /api/views does, at the report's moment.
         const viewedAt = Math.round(t0 + view.at);
         await recordSenderViews(env.DB, [{ messageId: id, ipHash: await hashClientAddress(accountKey, view.ip) }], viewedAt);
-        await relabelSpans(env.DB, spansAroundView([id], viewedAt));
+        await relabelSpans(env.DB, spansAroundView([id], viewedAt), Date.now());
       },
     });
   }

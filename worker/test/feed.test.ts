@@ -65,7 +65,7 @@ describe("the events feed's settle rule", () => {
     expect((await eventsAfter(env.DB, account.accountId, 0, at + 50_000, 100)).rows).toEqual([]);
     // The sender's desktop reports the view 50 s after their phone loaded the pixel (what POST /api/views does).
     await recordSenderViews(env.DB, [{ messageId: message.id, ipHash: null }], at + 50_000);
-    await relabelSpans(env.DB, spansAroundView([message.id], at + 50_000));
+    await relabelSpans(env.DB, spansAroundView([message.id], at + 50_000), Date.now());
     const [row] = (await eventsAfter(env.DB, account.accountId, 0, at + LABEL_FINAL_AFTER_MS + RELABEL_MARGIN_MS, 100)).rows;
     expect(row?.label).toBe("sender");
   });

@@ -3,6 +3,8 @@ import { describe, expect, it } from "vitest";
 import { type EventsResponse, type MessageDetail, SENDER_WINDOW_MS } from "../../shared/api";
 import { mintTrackingId } from "../../shared/protocol";
 import { CLICK_AFTER_SEND_SCANNER_MS, LINK_BURST_MS, LINK_PAIR_MS } from "../src/classify";
+import { recordSenderViews } from "../src/db/events";
+import { purgeExpiredEvents } from "../src/db/retention";
 import { hitFromRequest } from "../src/hits";
 import { deriveSigningKey } from "../src/keys";
 import { storeHits } from "../src/queue";
@@ -20,6 +22,8 @@ import {
   type TestAccount,
   waitForEvents,
 } from "./helpers";
+
+const DAY = 86_400_000;
 
 async function labelsOf(messageId: string): Promise<string[]> {
   return (await storedEvents(messageId)).map((r) => r.label as string);
@@ -453,6 +457,24 @@ describe("labels from the message's context", () => {
     await hitAt(account, message.id, now - SENDER_WINDOW_MS + 5_000);
     await account.json("POST", "/api/views", { messageIds: [message.id] });
     expect(await labelsOf(message.id)).toEqual(["human", "sender"]);
+  });
+
+  it("keeps an open that a sender view made the sender's once the view is purged, when the registration comes again days later", async () => {
+    const account = await createAccount();
+    const sentAt = Date.now() - 10 * DAY;
+    const { id, ...sent } = await sentMessage(account, { sentAt: new Date(sentAt).toISOString() });
+    const viewedAt = sentAt + 3_600_000;
+    await recordSenderViews(env.DB, [{ messageId: id, ipHash: null }], viewedAt);
+    await hitAt(account, id, viewedAt + 5_000);
+    await hitAt(account, id, viewedAt + 2 * SENDER_WINDOW_MS);
+    expect(await labelsOf(id)).toEqual(["sender", "human"]);
+    // Sender views are kept 7 days, and an open's address hash with them.
+    await purgeExpiredEvents(env.DB, env.SIGNING_SECRET ?? "", Date.now());
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM sender_views WHERE message_id = ?").bind(id).first("n")).toBe(0);
+    // The extension's outbox sends the registration again: the send time and links are relabelled, the view is not undone.
+    expect((await account.json("PUT", `/api/messages/${id}`, sent)).status).toBe(200);
+    expect(await labelsOf(id)).toEqual(["sender", "human"]);
+    expect((await account.json<MessageDetail>("GET", `/api/messages/${id}`)).body.openCount).toBe(1);
   });
 
   it("rejects malformed view reports", async () => {

@@ -38,7 +38,8 @@ async function storeHitNow(
   return storeHits(env.DB, [await hitFromRequest(request, target, at)]);
 }
 
-const DAY = 86_400_000;
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
 /** D1 calls one registration of an email with no opt-out held for it makes (a batch is one). */
 const REGISTRATION_D1_QUERIES = 6;
 
@@ -296,9 +297,13 @@ describe("privacy", () => {
       expect(await storeHitNow(account, id, "open")).toBe(0);
     });
 
-    it("holds at most 20 addresses for one email, says so to a reader past them, and forgets them after 30 days if it is never registered", async () => {
+    it("holds at most 20 addresses for one email, says so to a reader past them, and records them as given a day later if it is never registered", async () => {
       const account = await createAccount();
       const id = await mintTrackingId(account.key);
+      // One reader was removed from another email (a deleted contact): their opt-out must reach that email too.
+      const shared = await sentMessage(account, { recipients: [{ email: "reader0@acme.example" }, { email: "stays@acme.example" }] });
+      expect((await account.json("DELETE", "/api/contacts/reader0%40acme.example")).status).toBe(204);
+      const start = Date.now();
       for (let i = 0; i < 25; i++) {
         const answer = await call(`/u/${id}`, optOutForm(`reader${i}@acme.example`));
         expect(answer.status).toBe(200);
@@ -310,20 +315,55 @@ describe("privacy", () => {
       // An address already held is still promised.
       expect(await (await call(`/u/${id}`, optOutForm("reader3@acme.example"))).text()).toContain("every other email from them");
       expect(await pending(id)).toBe(20);
-      await purgeExpiredEvents(env.DB, Date.now() + 31 * DAY);
+      const other = await sentMessage(account, { recipients: [{ email: "reader3@acme.example" }] });
+      // Within the hold the registration may still come and say who the email went to: nothing is recorded yet.
+      await purgeExpiredEvents(env.DB, env.SIGNING_SECRET ?? "", start + 23 * HOUR);
+      expect(await pending(id)).toBe(20);
+      expect(await optOutsOf(account.accountId)).toEqual([]);
+      expect(await storeHitNow(account, other.id, "open")).toBe(1);
+      expect(await storeHitNow(account, shared.id, "open")).toBe(1);
+      // A day on, none came: each held address is an opt-out of the account, as typed then, and the email stays untracked.
+      await purgeExpiredEvents(env.DB, env.SIGNING_SECRET ?? "", start + 25 * HOUR);
       expect(await pending(id)).toBe(0);
-      // The email stays untracked.
+      const optOuts = (await optOutsOf(account.accountId)) as { email: string; message_id: string; created_at: number }[];
+      expect(optOuts.map((o) => o.email).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `reader${i}@acme.example`).sort());
+      for (const optOut of optOuts)
+        expect(optOut).toMatchObject({ message_id: id, created_at: expect.toSatisfy((t: number) => t >= start && t <= start + HOUR) });
+      expect(await storeHitNow(account, id, "open")).toBe(0);
+      expect(await storeHitNow(account, other.id, "open")).toBe(0);
+      expect(await storeHitNow(account, shared.id, "open")).toBe(0);
+      // Nothing is said on an email the rep never saw registered.
+      expect(await unsubscribes(id)).toEqual([]);
+      // A registration that comes after all changes none of it.
+      expect((await account.json("PUT", `/api/messages/${id}`, registration())).status).toBe(200);
+      expect(await optOutsOf(account.accountId)).toHaveLength(20);
       expect(await storeHitNow(account, id, "open")).toBe(0);
     });
 
-    it("answers a deleted email's page with 404, and deleting an email drops the addresses held for it", async () => {
+    it("turns tracking off for the sender's other emails through a deleted email's page, and deleting an email drops the addresses held for it", async () => {
       const account = await createAccount();
       const id = await mintTrackingId(account.key);
       expect((await call(`/u/${id}`, optOutForm("reader@acme.example"))).status).toBe(200);
       expect((await account.json("DELETE", `/api/messages/${id}`)).status).toBeLessThan(300);
       expect(await pending(id)).toBe(0);
-      expect((await call(`/u/${id}`)).status).toBe(404);
       expect((await account.json("PUT", `/api/messages/${id}`, registration())).status).toBe(410);
+      // An email registered to one reader and deleted: its recipients went with it, so the page asks for the address.
+      const sent = await sentMessage(account, { recipients: [{ email: "Later@Acme.example" }], optOutLink: true });
+      expect((await account.json("DELETE", `/api/messages/${sent.id}`)).status).toBeLessThan(300);
+      const page = await call(`/u/${sent.id}`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('name="email"');
+      const next = await sentMessage(account, { recipients: [{ email: "later@acme.example" }] });
+      expect(await storeHitNow(account, next.id, "open")).toBe(1);
+      const done = await call(`/u/${sent.id}`, optOutForm("Later@Acme.example"));
+      expect(done.status).toBe(200);
+      expect(await done.text()).toContain("every other email from them");
+      expect(await optOutsOf(account.accountId)).toEqual([expect.objectContaining({ email: "later@acme.example", message_id: sent.id })]);
+      expect(await storeHitNow(account, next.id, "open")).toBe(0);
+      // The deleted email keeps no address.
+      expect(await unsubscribes(sent.id)).toEqual([]);
+      const row = await env.DB.prepare("SELECT recipients FROM messages WHERE id = ?").bind(sent.id).first<{ recipients: string }>();
+      expect(row?.recipients).toBe("[]");
     });
   });
 

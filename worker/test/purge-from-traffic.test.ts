@@ -411,7 +411,11 @@ describe("the retention purge without its Cron Trigger", () => {
   it("runs once when two invocations find it overdue at the same moment", async () => {
     await lastRunAgo(PURGE_OVERDUE_AFTER_MS + MINUTE);
     const now = Date.now();
-    const runs = await Promise.all([purgeIfOverdue(env.DB, now), purgeIfOverdue(env.DB, now), purgeIfOverdue(env.DB, now)]);
+    const runs = await Promise.all([
+      purgeIfOverdue(env.DB, env.SIGNING_SECRET ?? "", now),
+      purgeIfOverdue(env.DB, env.SIGNING_SECRET ?? "", now),
+      purgeIfOverdue(env.DB, env.SIGNING_SECRET ?? "", now),
+    ]);
     expect(runs.filter((run) => run !== null)).toHaveLength(1);
   });
 

@@ -245,6 +245,12 @@ export async function contactTimelinePage(
   };
 }
 
+/** A keyed fingerprint of an address removed from one email (migration 0011). */
+export interface RemovedRecipient {
+  message_id: string;
+  fingerprint: string;
+}
+
 /**
  * The account's emails `email` was removed from (deleteContact): an opt-out the person makes afterwards, through any
  * email, must reach them too, and nothing joins them to the address but their fingerprints, which name it only under
@@ -254,9 +260,14 @@ export async function emailsRemovedFrom(db: D1Database, signingSecret: string, a
   const { results } = await db
     .prepare("SELECT r.message_id, r.fingerprint FROM removed_recipients r JOIN messages m ON m.id = r.message_id WHERE m.account_id = ?")
     .bind(accountId)
-    .all<{ message_id: string; fingerprint: string }>();
+    .all<RemovedRecipient>();
+  return removedFromMatching(signingSecret, results, email);
+}
+
+/** The emails among `removed` whose fingerprint is `email`'s. */
+export async function removedFromMatching(signingSecret: string, removed: readonly RemovedRecipient[], email: string): Promise<string[]> {
   const removedFrom: string[] = [];
-  for (const row of results)
+  for (const row of removed)
     if ((await recipientFingerprint(signingSecret, row.message_id, email)) === row.fingerprint) removedFrom.push(row.message_id);
   return removedFrom;
 }

@@ -9,6 +9,7 @@ import {
   UNREGISTERED_HOLD_MS,
 } from "../classify";
 import type { Hit } from "../hits";
+import { SENDER_VIEW_RETENTION_MS } from "./retention";
 import { COUNTED_SQL, chunked, placeholders, SQL_NOW_MS } from "./sql";
 
 /**
@@ -215,10 +216,11 @@ function mergedSpans(spans: readonly LabelSpan[]): LabelSpan[] {
  * sender views) and writes the ones that changed: after the send time or links change. Safe to run any number of
  * times, in any order.
  */
-export function relabelMessages(db: D1Database, messageIds: readonly string[]): Promise<number> {
+export function relabelMessages(db: D1Database, messageIds: readonly string[], now: number): Promise<number> {
   return relabelSpans(
     db,
     [...new Set(messageIds)].map((messageId) => ({ messageId, from: 0, to: END_OF_TIME })),
+    now,
   );
 }
 
@@ -229,8 +231,14 @@ export function relabelMessages(db: D1Database, messageIds: readonly string[]): 
  * those margins around a span are read (index events_by_message, one time range per kind and label), with the first
  * counted open before them: the cost follows the new hits, not how many events a message already has.
  * Idempotent, like relabelMessages.
+ *
+ * The sender views that made an event the sender's are kept SENDER_VIEW_RETENTION_MS (retention.ts), and an open's
+ * address hash goes with them: once every view that could judge an event (within SENDER_WINDOW_MS of it) is past
+ * that, their absence proves nothing, and the event stays the sender's. Else a registration repeated weeks later (the
+ * extension's outbox) would count the sender's own opens as a reader's.
  */
-export async function relabelSpans(db: D1Database, spans: readonly LabelSpan[]): Promise<number> {
+export async function relabelSpans(db: D1Database, spans: readonly LabelSpan[], now: number): Promise<number> {
+  const viewsForgottenBefore = now - SENDER_VIEW_RETENTION_MS - SENDER_WINDOW_MS;
   const updates: D1PreparedStatement[] = [];
   for (const part of chunked(spans)) {
     const reads = await db.batch(
@@ -269,6 +277,7 @@ export async function relabelSpans(db: D1Database, spans: readonly LabelSpan[]):
       // Events in the margins were read for context only: their own context may reach past what was read.
       for (const row of rows) {
         if (row.occurred_at < span.from || row.occurred_at > span.to) continue;
+        if (row.label === "sender" && row.occurred_at < viewsForgottenBefore) continue;
         const label = labels.get(row.seq);
         if (label && label !== row.label) updates.push(db.prepare("UPDATE events SET label = ? WHERE seq = ?").bind(label, row.seq));
       }

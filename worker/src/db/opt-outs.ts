@@ -1,12 +1,19 @@
 // A reader's opt-out of an email, from its page `/u/<trackingId>` (docs/protocol.md §11): recorded at once when the
 // email is registered, else held until its registration says who it went to (migration 0014).
 import { recipientFingerprint } from "../recipient-fingerprint";
-import { emailsRemovedFrom } from "./contacts";
-import { recordOptOut, recordReaderOptOut } from "./signals";
+import { emailsRemovedFrom, type RemovedRecipient, removedFromMatching } from "./contacts";
+import { optOutStatements, recordOptOut, recordReaderOptOut } from "./signals";
 import { placeholders } from "./sql";
 
-/** Past this, the address of an opt-out whose email was never registered is purged; the email stays untracked. */
-export const PENDING_OPT_OUT_DAYS = 30;
+/**
+ * Past this, an address held for an email whose registration has not come is recorded as given (settleAbandonedOptOuts):
+ * the reader was told that the sender's other emails to it are tracked no more, and a registration may never come (the
+ * sender's browser gone, the extension removed). A day covers a send whose registration waits for the sender's browser
+ * to start again overnight; one that comes later finds the address recorded already.
+ */
+export const PENDING_OPT_OUT_HOLD_MS = 86_400_000;
+/** Held addresses one purge run records, at most (settleAbandonedOptOuts); more wait for the next run. */
+const ABANDONED_OPT_OUTS_PER_RUN = 50;
 /**
  * Addresses held for one email, at most. The first one already stops its tracking; the cap keeps whoever holds the
  * link from filling the table before the registration comes.
@@ -72,6 +79,24 @@ export async function optOutOfEmail(
 }
 
 /**
+ * Records `email`'s opt-out for the account, taken as given (as for an email registered with no recipients), through
+ * an email whose recipients can no longer be known: one whose data the sender deleted (its recipients went with it),
+ * or one whose registration never came (settleAbandonedOptOuts). The reader was told that every other email from the
+ * sender to the address is tracked no more, and that holds. Nothing else is recorded on that email: it is tracked no
+ * more already, and a deleted one keeps no addresses.
+ */
+export async function recordAddressOptOut(
+  db: D1Database,
+  signingSecret: string,
+  accountId: string,
+  messageId: string,
+  email: string,
+  now: number,
+): Promise<void> {
+  await db.batch(optOutStatements(db, accountId, messageId, email, now, await emailsRemovedFrom(db, signingSecret, accountId, email)));
+}
+
+/**
  * An opt-out from the page of an email not registered yet. The email is tracked no more from `now`, at once: its row,
  * made here if the registration has not made it, carries the time (opted_out_at), which every hit's insert checks and
  * the registration keeps (optedOutSince). The address waits for the registration (upsertMessage, settleOptOuts). False when
@@ -106,6 +131,41 @@ export async function recordPendingOptOut(
   // settles the address.
   await settlePendingOptOuts(db, signingSecret, accountId, messageId);
   return (held?.results[0] as { held: number } | undefined)?.held === 1;
+}
+
+/**
+ * Records, as given (recordAddressOptOut), the addresses held longer than PENDING_OPT_OUT_HOLD_MS, each at the time it
+ * was typed, and drops them: the email stays untracked. Two queries (the purge's budget counts them,
+ * db/retention.ts): one batch reads the held addresses and the fingerprints of addresses removed from their accounts'
+ * emails, one records them.
+ */
+export async function settleAbandonedOptOuts(db: D1Database, signingSecret: string, now: number): Promise<void> {
+  const cutoff = now - PENDING_OPT_OUT_HOLD_MS;
+  const [held, removed] = await db.batch([
+    db
+      .prepare("SELECT message_id, account_id, email, created_at FROM pending_opt_outs WHERE created_at < ? ORDER BY created_at LIMIT ?")
+      .bind(cutoff, ABANDONED_OPT_OUTS_PER_RUN),
+    db
+      .prepare(
+        `SELECT m.account_id, r.message_id, r.fingerprint FROM removed_recipients r JOIN messages m ON m.id = r.message_id
+         WHERE m.account_id IN (SELECT account_id FROM pending_opt_outs WHERE created_at < ?)`,
+      )
+      .bind(cutoff),
+  ]);
+  const statements: D1PreparedStatement[] = [];
+  const removedRows = (removed?.results ?? []) as (RemovedRecipient & { account_id: string })[];
+  for (const row of (held?.results ?? []) as (PendingOptOut & { message_id: string; account_id: string })[]) {
+    const removedFrom = await removedFromMatching(
+      signingSecret,
+      removedRows.filter((r) => r.account_id === row.account_id),
+      row.email,
+    );
+    statements.push(
+      ...optOutStatements(db, row.account_id, row.message_id, row.email, row.created_at, removedFrom),
+      db.prepare("DELETE FROM pending_opt_outs WHERE message_id = ? AND email = ?").bind(row.message_id, row.email),
+    );
+  }
+  if (statements.length > 0) await db.batch(statements);
 }
 
 /** An address held for an email not registered when its reader opted out, and when. */

@@ -1,18 +1,18 @@
 import { errorName } from "../errors";
-import { PENDING_OPT_OUT_DAYS } from "./opt-outs";
+import { settleAbandonedOptOuts } from "./opt-outs";
 import { COUNTED_SQL } from "./sql";
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
 const PURGE_CHUNK = 5_000;
 /**
- * DELETEs a run makes per table, at most. With the sender views' one, a run stays within FREE_PLAN_D1_QUERIES (sql.ts):
+ * DELETEs a run makes per table, at most. With the held opt-outs' 2 and the sender views' 1, a run stays within FREE_PLAN_D1_QUERIES (sql.ts):
  * at 200 a table, a backlog of more than about 250,000 events failed the run at its 51st query, before signals and
  * sender views were purged. The purge runs hourly (wrangler.toml), so a table sheds up to 2.4 million expired rows a day.
  */
 const MAX_CHUNKS_PER_RUN = 20;
 /** Sender-view reports only matter while late hits can still arrive (queue retries last hours, not days). */
-export const SENDER_VIEW_RETENTION_DAYS = 7;
+export const SENDER_VIEW_RETENTION_MS = 7 * DAY_MS;
 
 /**
  * The purge from the tracker's own traffic (purgeIfOverdue) starts once the last run, from the Cron Trigger or from
@@ -30,7 +30,7 @@ export const UNFINISHED_PURGE_AGAIN_AFTER_MS = 5 * 60_000;
 /**
  * DELETEs a run from traffic makes per table, a quarter of the hourly run's. It runs after a queue batch or a feed
  * request has made its own queries, in the same invocation and so within the same FREE_PLAN_D1_QUERIES: the purge makes
- * at most 13 (the claim, 5 a table, the sender views' batch, the mark of an unfinished run) beside the consumer's 8 for
+ * at most 15 (the claim, 5 a table, the held opt-outs' 2, the sender views' batch, the mark of an unfinished run) beside the consumer's 8 for
  * a full batch of 100 hits to 100 emails, or the feed's 2 (purge-from-traffic.test.ts counts them).
  */
 const OVERDUE_CHUNKS_PER_RUN = 5;
@@ -77,10 +77,10 @@ export function forgetOverdueCheck(): void {
 }
 
 /** The hourly purge (the Cron Trigger): recorded as the last run, so the purge from traffic does not come while it works. */
-export async function purgeOnSchedule(db: D1Database, now: number): Promise<PurgeRun> {
+export async function purgeOnSchedule(db: D1Database, signingSecret: string, now: number): Promise<PurgeRun> {
   await db.prepare("UPDATE retention_purge SET last_run_at = ?1, unfinished = 0 WHERE id = 1").bind(now).run();
   noOverdueRunBefore = now + PURGE_OVERDUE_AFTER_MS;
-  return purgeExpiredEvents(db, now);
+  return purgeExpiredEvents(db, signingSecret, now);
 }
 
 /**
@@ -90,7 +90,7 @@ export async function purgeOnSchedule(db: D1Database, now: number): Promise<Purg
  * Null when it was not due, or when this isolate knew so without asking (noOverdueRunBefore). Throws when D1 fails;
  * runOverduePurge is the caller that must not.
  */
-export async function purgeIfOverdue(db: D1Database, now: number): Promise<PurgeRun | null> {
+export async function purgeIfOverdue(db: D1Database, signingSecret: string, now: number): Promise<PurgeRun | null> {
   if (now < noOverdueRunBefore) return null;
   // Set before the claim, not after the run: another invocation of this isolate need not claim while the run lasts,
   // nor while D1 refuses the claim itself (each check that fails queues a timer: runOverduePurge).
@@ -100,7 +100,7 @@ export async function purgeIfOverdue(db: D1Database, now: number): Promise<Purge
   const markUnfinished = () => db.prepare("UPDATE retention_purge SET unfinished = 1 WHERE id = 1 AND last_run_at = ?").bind(now).run();
   let run: PurgeRun;
   try {
-    run = await purgeExpiredEvents(db, now, OVERDUE_CHUNKS_PER_RUN);
+    run = await purgeExpiredEvents(db, signingSecret, now, OVERDUE_CHUNKS_PER_RUN);
   } catch (error) {
     // Tried again in minutes, not hours, unless D1 refuses this too.
     await markUnfinished().catch(() => {});
@@ -151,10 +151,10 @@ export const PURGE_TIMER_DELAY_SECONDS = 12 * 3_600;
  * hours, so at most about six timers are ever waiting. A timer lost (its send refused, or dead-lettered with hits D1
  * kept refusing) is queued again by the next run that traffic claims.
  */
-export async function runOverduePurge(db: D1Database, timers: Queue<PurgeTimerMessage>, now: number): Promise<void> {
+export async function runOverduePurge(db: D1Database, signingSecret: string, timers: Queue<PurgeTimerMessage>, now: number): Promise<void> {
   let next: number;
   try {
-    const run = await purgeIfOverdue(db, now);
+    const run = await purgeIfOverdue(db, signingSecret, now);
     if (!run) return;
     console.log(`retention purge from traffic deleted ${run.deleted} events${run.finished ? "" : ", more left"}`);
     next = run.finished ? PURGE_TIMER_DELAY_SECONDS : UNFINISHED_PURGE_AGAIN_AFTER_MS / 1_000;
@@ -171,25 +171,31 @@ export async function runOverduePurge(db: D1Database, timers: Queue<PurgeTimerMe
 
 /**
  * Deletes events and signals (replies, bounces, unsubscribes) older than their account's retention, in chunks so
- * one run never holds D1 for long, at most `maxChunks` DELETEs a table.
+ * one run never holds D1 for long, at most `maxChunks` DELETEs a table; records the opt-outs held too long for an
+ * email never registered (settleAbandonedOptOuts).
  * A backlog larger than one run's cap is finished by the next run (`finished` false until then).
  */
-export async function purgeExpiredEvents(db: D1Database, now: number, maxChunks = MAX_CHUNKS_PER_RUN): Promise<PurgeRun> {
+export async function purgeExpiredEvents(
+  db: D1Database,
+  signingSecret: string,
+  now: number,
+  maxChunks = MAX_CHUNKS_PER_RUN,
+): Promise<PurgeRun> {
   // Replies, bounces and unsubscribes (signals) are events too; the suppression list and opt-outs are kept.
   const events = await purgeExpired(db, "events", now, maxChunks);
   const signals = await purgeExpired(db, "signals", now, maxChunks);
-  const senderViewCutoff = now - SENDER_VIEW_RETENTION_DAYS * DAY_MS;
+  await settleAbandonedOptOuts(db, signingSecret, now);
+  const senderViewCutoff = now - SENDER_VIEW_RETENTION_MS;
   await db.batch([
     db.prepare("DELETE FROM sender_views WHERE viewed_at < ?").bind(senderViewCutoff),
     ...forgetOpenAddresses(db, senderViewCutoff),
-    db.prepare("DELETE FROM pending_opt_outs WHERE created_at < ?").bind(now - PENDING_OPT_OUT_DAYS * DAY_MS),
   ]);
   return { deleted: events.deleted + signals.deleted, finished: events.finished && signals.finished };
 }
 
 /**
  * An open's address hash is compared only with the sender's own views of its email (classify.ts, couldBeFrom), and
- * those are kept SENDER_VIEW_RETENTION_DAYS: past that the hash can tell nothing, so it goes with them. A click keeps
+ * those are kept SENDER_VIEW_RETENTION_MS: past that the hash can tell nothing, so it goes with them. A click keeps
  * its hash for the account's retention: it tells one network's clicks on a link from another's (unique clicks).
  * Only the events from the last run's cutoff on are read (events_by_time, retention_purge.open_addresses_forgotten_before),
  * and at least the day before this one's, not every older event: an earlier run cleared what is older. The purge from

@@ -438,18 +438,19 @@ export async function recordReaderOptOut(db: D1Database, accountId: string, mess
 }
 
 /**
- * Records a recipient's opt-out and the message's unsubscribe, once. The opt-out is also kept on the message
- * itself, and on `removedFrom`, the account's emails the address was removed from (emailsRemovedFrom in contacts.ts):
- * the address may no longer be among their recipients (a deleted contact), or may leave them later.
+ * What records a recipient's opt-out for the account, once: from `now` on, hits of its emails to the address store
+ * nothing. The opt-out is also kept on the message itself, and on `removedFrom`, the account's emails the address was
+ * removed from (emailsRemovedFrom in contacts.ts): the address may no longer be among their recipients (a deleted
+ * contact), or may leave them later.
  */
-export async function recordOptOut(
+export function optOutStatements(
   db: D1Database,
   accountId: string,
   messageId: string,
   email: string,
   now: number,
-  removedFrom: readonly string[] = [],
-): Promise<void> {
+  removedFrom: readonly string[],
+): D1PreparedStatement[] {
   const optedOut = (ids: readonly string[]) =>
     db
       .prepare(
@@ -457,13 +458,27 @@ export async function recordOptOut(
            (SELECT created_at FROM opt_outs WHERE account_id = ?2 AND email = ?3)) WHERE account_id = ?2 AND id IN (${placeholders(ids.length)})`,
       )
       .bind(now, accountId, email, ...ids);
-  await db.batch([
+  return [
     db
       .prepare("INSERT OR IGNORE INTO opt_outs (account_id, email, message_id, created_at) VALUES (?, ?, ?, ?)")
       .bind(accountId, email, messageId, now),
     // On this email, and on those the address was removed from (emailsRemovedFrom): no recipient row joins them to
     // the opt-out any more, so each keeps its time.
     ...chunked([...new Set([messageId, ...removedFrom])]).map(optedOut),
+  ];
+}
+
+/** Records a recipient's opt-out (optOutStatements) and the message's unsubscribe, once. */
+export async function recordOptOut(
+  db: D1Database,
+  accountId: string,
+  messageId: string,
+  email: string,
+  now: number,
+  removedFrom: readonly string[],
+): Promise<void> {
+  await db.batch([
+    ...optOutStatements(db, accountId, messageId, email, now, removedFrom),
     db.prepare(INSERT_SIGNAL).bind(accountId, messageId, "unsubscribe", `u:${messageId}`, email, null, null, now),
   ]);
 }

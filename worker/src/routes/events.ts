@@ -62,6 +62,6 @@ export const eventsRoute = new Hono<AppEnv>().use(requireAccount).get("/", valid
     cursor: rows.length > 0 ? String(rows[rows.length - 1]?.seq) : after,
     nextAt: nextAt === null ? null : new Date(nextAt).toISOString(),
   };
-  c.executionCtx.waitUntil(runOverduePurge(c.env.DB, c.env.HITS, Date.now()));
+  c.executionCtx.waitUntil(runOverduePurge(c.env.DB, c.env.SIGNING_SECRET ?? "", c.env.HITS, Date.now()));
   return c.json(body);
 });

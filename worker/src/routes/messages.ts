@@ -110,7 +110,7 @@ export const messagesRoute = new Hono<AppEnv>()
     // A reader who opted out from the email's page before this registration arrived: now known to be a recipient or not.
     await settleOptOuts(c.env.DB, c.env.SIGNING_SECRET ?? "", account.id, verified.id.value, outcome.pendingOptOuts);
     // The send time and links are known now: hits that arrived first get their final labels.
-    await relabelMessages(c.env.DB, [verified.id.value]);
+    await relabelMessages(c.env.DB, [verified.id.value], Date.now());
     const row = await getMessage(c.env.DB, account.id, verified.id.value);
     if (!row) return jsonError(c, 404, NOT_FOUND);
     return c.json(await currentStatus(c.env.DB, row));

@@ -4,7 +4,7 @@
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { isEmailAddress, normalizeEmail } from "../../../shared/email";
-import { type OptOutTarget, optOutOfEmail, optOutTarget, recordPendingOptOut } from "../db/opt-outs";
+import { type OptOutTarget, optOutOfEmail, optOutTarget, recordAddressOptOut, recordPendingOptOut } from "../db/opt-outs";
 import type { AppEnv } from "../env";
 import { htmlPage, invalidLinkResponse } from "../http";
 import { invalidLinkAnswer } from "../throttle";
@@ -12,7 +12,6 @@ import { verifiedTrackingId } from "../verify";
 
 const MAX_FORM_BYTES = 4096;
 
-const UNKNOWN = () => htmlPage("Email not found", "<p>This email is not known to this server any more, so nothing is tracked.</p>", 404);
 /** What every opt-out does at once: this email is tracked no more. */
 const UNTRACKED =
   "The sender will not see when this email is opened or its links are clicked any more, and is told that a reader turned tracking off.";
@@ -30,10 +29,12 @@ const NOT_HELD = () =>
   );
 
 /**
- * The email the page is for. One not registered yet (seconds after the send, up to a minute or so when the sender's
+ * The email the page is for. One whose data the sender deleted is tracked no more, but its reader still turns tracking
+ * off for the sender's other emails: its recipients went with its data, so the page asks for the address and takes
+ * it as given (recordAddressOptOut). One not registered yet (seconds after the send, up to a minute or so when the sender's
  * browser retries; its opens may already be stored) has no row, or only the row an earlier opt-out made: the page
  * asks for the reader's address, as for an email whose recipients are unknown, and the opt-out waits for the
- * registration to say whether the email went to it (db/opt-outs.ts).
+ * registration to say whether the email went to it, a day at most (db/opt-outs.ts).
  */
 async function target(c: Context<AppEnv>): Promise<OptOutTarget | Response> {
   // Verified first: a recipient's opt-out is honoured whatever else comes from their address (an office's shared
@@ -41,9 +42,16 @@ async function target(c: Context<AppEnv>): Promise<OptOutTarget | Response> {
   const verified = await verifiedTrackingId(c.env, c.req.param("id") ?? "");
   if (!verified) return invalidLinkAnswer(c.env, c.req.raw, Date.now());
   const { accountId, value: messageId } = verified.id;
-  const found = await optOutTarget(c.env.DB, accountId, messageId);
-  if (found?.deleted) return UNKNOWN();
-  return found ?? { accountId, messageId, registered: false, deleted: false, recipients: [], recipientCount: 0 };
+  return (
+    (await optOutTarget(c.env.DB, accountId, messageId)) ?? {
+      accountId,
+      messageId,
+      registered: false,
+      deleted: false,
+      recipients: [],
+      recipientCount: 0,
+    }
+  );
 }
 
 /** The one address a registered email went to, which the page need not ask for. */
@@ -82,7 +90,8 @@ export const optOutRoute = new Hono<AppEnv>()
       // An address that did not receive this email gets the same answer, so the page reveals no recipient; its reader
       // (on a list the email went to, an alias, a forwarded copy) is still not tracked reading this email.
       const secret = c.env.SIGNING_SECRET ?? "";
-      if (found.registered) await optOutOfEmail(c.env.DB, secret, found, email, Date.now());
+      if (found.deleted) await recordAddressOptOut(c.env.DB, secret, found.accountId, found.messageId, email, Date.now());
+      else if (found.registered) await optOutOfEmail(c.env.DB, secret, found, email, Date.now());
       else if (!(await recordPendingOptOut(c.env.DB, secret, found.accountId, found.messageId, email, Date.now()))) return NOT_HELD();
       return DONE();
     },

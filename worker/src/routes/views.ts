@@ -37,6 +37,6 @@ export const viewsRoute = new Hono<AppEnv>().use(requireAccount).post("/", valid
   );
   const viewedAt = Date.now();
   await recordSenderViews(c.env.DB, views, viewedAt);
-  await relabelSpans(c.env.DB, spansAroundView([...keys.keys()], viewedAt));
+  await relabelSpans(c.env.DB, spansAroundView([...keys.keys()], viewedAt), viewedAt);
   return c.json({ recorded: keys.size });
 });
