@@ -8,7 +8,28 @@ export interface Credentials {
   trackerUrl: string;
   accountId: string;
   apiToken: string;
+  /** The key new ids are minted with: the tracker's current one for this account. */
   signingKey: SigningKey;
+  /**
+   * Keys this browser minted ids with before the tracker's current one (a rotation, `POST /api/account/keys`, made
+   * elsewhere and picked up here). A compose window opened before holds an id that names one of them, and its links
+   * must be signed with that key: the tracker checks a link under the key its id names (docs/protocol.md §5), so a
+   * link signed with another would send its reader to an error page.
+   */
+  earlierKeys?: SigningKey[];
+}
+
+/** These credentials with `key` as the current signing key, the one it replaces kept among the earlier keys. */
+export function withSigningKey(credentials: Credentials, key: SigningKey): Credentials {
+  const previous = credentials.signingKey;
+  if (previous.keyId === key.keyId && previous.secret === key.secret) return credentials;
+  const earlier = (credentials.earlierKeys ?? []).filter((k) => k.keyId !== previous.keyId && k.keyId !== key.keyId);
+  return { ...credentials, signingKey: key, earlierKeys: [...earlier, previous] };
+}
+
+/** The key an id of this account names (by its key id), or null when this browser never held it. */
+export function signingKeyFor(credentials: Credentials, keyId: number): SigningKey | null {
+  return [credentials.signingKey, ...(credentials.earlierKeys ?? [])].find((key) => key.keyId === keyId) ?? null;
 }
 
 /** How a handler reaches the tracker: the connected account's credentials, and a client of the tracker for them. */

@@ -19,13 +19,18 @@ vi.mock("../web-ext", () => ({
     },
   },
 }));
-vi.mock("./credentials", () => ({
-  loadCredentials: async () => ({
+/** The connected account's stored credentials; a test may give it keys rotated since (credentials.ts). */
+const connected = vi.hoisted(() => ({
+  credentials: {
     trackerUrl: "https://t.example",
     accountId: "abcdefghijklmnop",
     apiToken: "token",
     signingKey: { accountId: "abcdefghijklmnop", keyId: 1, secret: "A".repeat(43) },
-  }),
+  } as import("./credentials").Credentials,
+}));
+vi.mock("./credentials", async (original) => ({
+  ...(await original<typeof import("./credentials")>()),
+  loadCredentials: async () => connected.credentials,
   saveCredentials: async () => undefined,
 }));
 vi.mock("./api", async (original) => ({
@@ -43,7 +48,7 @@ vi.mock("./api", async (original) => ({
 }));
 
 import type { EventsResponse, FeedEvent } from "../../../shared/api";
-import { mintTrackingId } from "../../../shared/protocol";
+import { mintTrackingId, signedClickUrl } from "../../../shared/protocol";
 import { TrackerError } from "./api";
 import { ContactCheckCache } from "./contact-checks";
 import { TOTALS_MAX_AGE_MS, TrackerTotals } from "./digest";
@@ -304,4 +309,28 @@ it("a send keeps the Gmail account it came from, by the sending tab's path and t
   await gmail.messageSent.run({ trackingId: id, request }, popOut as never);
   await new Promise((resolve) => setTimeout(resolve, 10));
   expect(await accounts.get(id)).toEqual({ path: "/mail/u/1/", address: "rep@acme.example" });
+});
+
+it("signs a compose's links with the key its id was minted with when the account's key rotated since, and refuses a key it never held", async () => {
+  const { gmail } = background();
+  const compose = { id: "ext", url: "https://mail.google.com/mail/u/0/#inbox" };
+  const first = connected.credentials.signingKey;
+  const openedBefore = await trackingId();
+  const rotated = { accountId: first.accountId, keyId: 2, secret: "B".repeat(43) };
+  const before = connected.credentials;
+  connected.credentials = { ...before, signingKey: rotated, earlierKeys: [first] };
+  try {
+    const links = [{ index: 0, url: "https://example.com/pricing" }];
+    const [signed] = await gmail.signLinks.run({ trackingId: openedBefore, links }, compose);
+    // The tracker checks the link under the key the id names (docs/protocol.md §5): the earlier one.
+    expect(signed?.clickUrl).toBe(await signedClickUrl("https://t.example", first, openedBefore, 0, "https://example.com/pricing"));
+    const openedAfter = await mintTrackingId(rotated);
+    const [current] = await gmail.signLinks.run({ trackingId: openedAfter, links }, compose);
+    expect(current?.clickUrl).toBe(await signedClickUrl("https://t.example", rotated, openedAfter, 0, "https://example.com/pricing"));
+    // A key this browser never held cannot sign a link the tracker would accept: the compose sends its links unchanged.
+    const unknown = await mintTrackingId({ ...rotated, keyId: 3 });
+    await expect(gmail.signLinks.run({ trackingId: unknown, links }, compose)).rejects.toThrow(/does not hold/);
+  } finally {
+    connected.credentials = before;
+  }
 });

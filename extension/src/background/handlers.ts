@@ -4,12 +4,19 @@
 // https://mail.google.com, PageHandlers only from this extension's own pages.
 import { z } from "zod";
 import { type MessageDetail, type MessageStatus, type RegisterMessageRequest, registerMessageRequest } from "../../../shared/api";
-import { isAcceptableDestination, MAX_LINK_INDEX, mintTrackingId, parseTrackingId, signedClickUrl } from "../../../shared/protocol";
+import {
+  isAcceptableDestination,
+  MAX_LINK_INDEX,
+  mintTrackingId,
+  parseTrackingId,
+  signedClickUrl,
+  type TrackingId,
+} from "../../../shared/protocol";
 import { gmailAccountOf, threadIdsOf } from "../gmail-ids";
 import { loadOptions, normalizeTrackerUrl, saveOptions } from "../options-store";
 import { probeTracker, TrackerError, trackerApi } from "./api";
 import { type ContactCheckCache, contactCheckHandlers } from "./contact-checks";
-import { type Credentials, loadCredentials, saveCredentials, type TrackerAccess } from "./credentials";
+import { type Credentials, loadCredentials, saveCredentials, signingKeyFor, type TrackerAccess, withSigningKey } from "./credentials";
 import { dashboardHandlers } from "./dashboard";
 import { digestPageHandlers, type TrackerTotals } from "./digest";
 import { followUpGmailHandlers, followUpPageHandlers, type Reminders } from "./follow-ups";
@@ -58,9 +65,10 @@ export async function requireCredentials(): Promise<Credentials> {
 }
 
 /** The tracking id must be one this account minted: a content script cannot make the background sign for others. */
-function requireOwnId(credentials: Credentials, trackingId: string): void {
+function requireOwnId(credentials: Credentials, trackingId: string): TrackingId {
   const parsed = parseTrackingId(trackingId);
   if (!parsed || parsed.accountId !== credentials.accountId) throw new Error("not a tracking id of this account");
+  return parsed;
 }
 
 /** The connected account, and the tracker's client for it. */
@@ -145,7 +153,7 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: Signa
     ...signalHandlers(signals),
     ...contactCheckHandlers(signals),
     // The compose window's "remind me if no reply" (follow-ups.ts).
-    ...followUpGmailHandlers(reminders, async (trackingId) => requireOwnId(await requireCredentials(), trackingId)),
+    ...followUpGmailHandlers(reminders, async (trackingId) => void requireOwnId(await requireCredentials(), trackingId)),
     // What this Gmail tab recognises of Gmail (gmail-health.ts).
     ...gmailHealthGmailHandlers,
 
@@ -159,8 +167,9 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: Signa
     /** Click links for the links a compose holds now; the content script swaps them in synchronously at send. */
     signLinks: handler(signLinksInput, async (input): Promise<{ index: number; url: string; clickUrl: string }[]> => {
       const credentials = await requireCredentials();
-      requireOwnId(credentials, input.trackingId);
-      const key = { ...credentials.signingKey, accountId: credentials.accountId };
+      // The key the compose's id was minted with, which may be earlier than the current one (a rotation since it opened).
+      const key = signingKeyFor(credentials, requireOwnId(credentials, input.trackingId).keyId);
+      if (!key) throw new Error("this email's id names a signing key this browser does not hold: its links go out unchanged");
       const out = [];
       for (const { index, url } of input.links.slice(0, MAX_LINK_INDEX + 1)) {
         if (!Number.isInteger(index) || index < 0 || index > MAX_LINK_INDEX || !isAcceptableDestination(url)) continue;
@@ -360,12 +369,13 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
             if (error instanceof TrackerError && error.status === 401) throw new Error("this tracker does not accept that API token");
             throw error;
           });
-        credentials = {
-          trackerUrl,
-          accountId: account.accountId,
-          apiToken: token,
-          signingKey: { accountId: account.accountId, ...account.signingKey },
-        };
+        const key = { accountId: account.accountId, ...account.signingKey };
+        const stored = await loadCredentials();
+        // The same account connected again: compose windows may still hold ids minted with its earlier keys.
+        credentials =
+          stored?.trackerUrl === trackerUrl && stored.accountId === account.accountId
+            ? withSigningKey({ ...stored, apiToken: token }, key)
+            : { trackerUrl, accountId: account.accountId, apiToken: token, signingKey: key };
       } else {
         if ((await loadCredentials()) && input.newAccount !== true) throw new Error(NEW_ACCOUNT_NEEDS_CONFIRMATION);
         const account = await trackerApi(trackerUrl)
@@ -410,7 +420,7 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
         });
       if (account.accountId !== credentials.accountId) throw new Error("the stored token belongs to another account: connect again");
       if (account.signingKey.keyId !== credentials.signingKey.keyId) {
-        await saveCredentials({ ...credentials, signingKey: { accountId: account.accountId, ...account.signingKey } });
+        await saveCredentials(withSigningKey(credentials, { accountId: account.accountId, ...account.signingKey }));
       }
       return { ok: true, message: `connected to ${credentials.trackerUrl} as account ${account.accountId}` };
     }),
