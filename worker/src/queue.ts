@@ -273,7 +273,7 @@ export async function consumeHits(batch: MessageBatch<QueueMessage>, env: Bindin
 /**
  * Dead-lettered hits D1 still refuses go back into the dead-letter queue as new messages, an hour from now, rather
  * than being retried: a retried message is dropped after its last retry, and a message is deleted once it has been in
- * its queue for the retention period (4 days by default, "Messages in a queue that reach the maximum message retention
+ * its queue for the retention period (24 hours on Workers Free, 4 days by default on Workers Paid, "Messages in a queue that reach the maximum message retention
  * are deleted from the queue", developers.cloudflare.com/queues/platform/limits/, read 2026-12-04), whatever its
  * retries. A new message starts both afresh, so a hit is kept for as long as D1 fails, at 3 queue operations an hour
  * for each message. False, and the caller retries the batch, when the queue refuses them.

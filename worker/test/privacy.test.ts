@@ -392,6 +392,32 @@ describe("privacy", () => {
     expect(await storedEvents(shared.id)).toHaveLength(1);
   });
 
+  it("keeps no row of a deleted contact, or of one whose only email was deleted, in the people list's stored scores", async () => {
+    const account = await createAccount();
+    await sentMessage(account, { recipients: [{ email: "dana@wingtip.example", name: "Dana Reyes" }, { email: "stays@acme.example" }] });
+    const stored = () =>
+      env.DB.prepare("SELECT email, name FROM contact_scores WHERE account_id = ? ORDER BY email").bind(account.accountId).all();
+    // The people list stores each contact's row when it is listed.
+    expect((await account.json("GET", "/api/contacts?limit=10")).status).toBe(200);
+    expect((await stored()).results).toEqual([
+      { email: "dana@wingtip.example", name: "Dana Reyes" },
+      expect.objectContaining({ email: "stays@acme.example" }),
+    ]);
+    expect((await account.json("DELETE", "/api/contacts/dana%40wingtip.example")).status).toBe(204);
+    expect((await stored()).results).toEqual([expect.objectContaining({ email: "stays@acme.example" })]);
+    // Nor of a contact whose only email the sender deleted; one with other emails keeps its row, rescored.
+    const only = await sentMessage(account, {
+      recipients: [{ email: "solo@wingtip.example", name: "Sol Oh" }, { email: "stays@acme.example" }],
+    });
+    expect((await account.json("GET", "/api/contacts?limit=10")).status).toBe(200);
+    expect((await stored()).results).toEqual([
+      expect.objectContaining({ email: "solo@wingtip.example" }),
+      expect.objectContaining({ email: "stays@acme.example" }),
+    ]);
+    expect((await account.json("DELETE", `/api/messages/${only.id}`)).status).toBeLessThan(300);
+    expect((await stored()).results).toEqual([expect.objectContaining({ email: "stays@acme.example" })]);
+  });
+
   it("honours an opt-out made through a shared email after the sender deleted that contact", async () => {
     const account = await createAccount();
     const links = [{ index: 0, url: "https://example.com/" }];

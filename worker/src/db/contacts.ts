@@ -283,7 +283,7 @@ const DELETE_CONTACT_TRIES = 3;
  * sent to it. A change to the contact's emails committed between the read and the batch (an email registered to it,
  * one of its emails registered again with other recipients, or deleted) makes the batch write nothing, and the
  * deletion starts again from what is there then: once this returns, no email of the account holds the address or its
- * name.
+ * name, and neither does the people list.
  */
 export async function deleteContact(
   db: D1Database,
@@ -372,6 +372,8 @@ async function deleteContactAsRead(db: D1Database, accountId: string, email: str
   }
   statements.push(
     db.prepare("DELETE FROM signals WHERE account_id = ? AND email = ?").bind(accountId, email),
+    // The people list's stored row holds the address and its name: after the statements above, whose triggers mark it.
+    db.prepare("DELETE FROM contact_scores WHERE account_id = ? AND email = ?").bind(accountId, email),
     // And last that no email holds the address still: one registered to it after the read, which the next try finds.
     failIfAny(db, "SELECT message_id FROM message_recipients WHERE account_id = ? AND email = ?").bind(accountId, email),
   );

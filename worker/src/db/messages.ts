@@ -233,6 +233,14 @@ export function deleteMessageStatements(db: D1Database, accountId: string, messa
       .prepare("DELETE FROM sender_views WHERE message_id = ? AND message_id IN (SELECT id FROM messages WHERE account_id = ?)")
       .bind(messageId, accountId),
     db.prepare("DELETE FROM signals WHERE message_id = ? AND account_id = ?").bind(messageId, accountId),
+    // The people list's stored rows of the recipients it was the only email of hold their addresses and names from it;
+    // the others' rows are marked by the trigger on the delete below and rescored without it.
+    db
+      .prepare(
+        `DELETE FROM contact_scores WHERE account_id = ?2 AND email IN (SELECT r.email FROM message_recipients r WHERE r.message_id = ?1
+           AND NOT EXISTS (SELECT 1 FROM message_recipients o WHERE o.account_id = ?2 AND o.email = r.email AND o.message_id <> ?1))`,
+      )
+      .bind(messageId, accountId),
     db.prepare("DELETE FROM message_recipients WHERE message_id = ? AND account_id = ?").bind(messageId, accountId),
     db
       .prepare("DELETE FROM removed_recipients WHERE message_id = ? AND message_id IN (SELECT id FROM messages WHERE account_id = ?)")
