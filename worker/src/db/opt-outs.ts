@@ -11,7 +11,7 @@ import { placeholders } from "./sql";
  * sender's browser gone, the extension removed). A day covers a send whose registration waits for the sender's browser
  * to start again overnight; one that comes later finds the address recorded already.
  */
-export const PENDING_OPT_OUT_HOLD_MS = 86_400_000;
+const PENDING_OPT_OUT_HOLD_MS = 86_400_000;
 /** Held addresses one purge run records, at most (settleAbandonedOptOuts); more wait for the next run. */
 const ABANDONED_OPT_OUTS_PER_RUN = 50;
 /**
@@ -135,7 +135,7 @@ export async function recordPendingOptOut(
 
 /**
  * Records, as given (recordAddressOptOut), the addresses held longer than PENDING_OPT_OUT_HOLD_MS, each at the time it
- * was typed, and drops them: the email stays untracked. Two queries (the purge's budget counts them,
+ * was typed, and drops them: the email stays untracked. Two queries at most (the purge's budget counts them,
  * db/retention.ts): one batch reads the held addresses and the fingerprints of addresses removed from their accounts'
  * emails, one records them.
  */
