@@ -6,7 +6,15 @@ vi.hoisted(() => {
   (globalThis as { chrome?: unknown }).chrome = { runtime: { id: "unit-test" } };
 });
 
-import { DEFAULT_OPTIONS, hostMatchesDomains, migrate, normalizeTrackerUrl, parseDomainList } from "./options-store";
+import {
+  DEFAULT_OPTIONS,
+  hostMatchesDomains,
+  migrate,
+  normalizeTrackerUrl,
+  parseDomainList,
+  trackerUrls,
+  withTracker,
+} from "./options-store";
 
 describe("options store", () => {
   it("gives defaults for nothing stored, and migrates v1 (one switch, comma-separated domains)", () => {
@@ -41,6 +49,33 @@ describe("options store", () => {
       Webinar: 7,
       Q4: 2,
     });
+  });
+
+  it("keeps the trackers connected before, the current one first in the list, each once and the newest five", () => {
+    const moved = migrate({
+      version: 2,
+      ...withTracker(migrate({ version: 2, trackerUrl: "https://mt.rep.workers.dev" }), "https://track.acme.example"),
+    });
+    expect(trackerUrls(moved)).toEqual(["https://track.acme.example", "https://mt.rep.workers.dev"]);
+    // Connecting again to the same tracker, or first from a fresh install's local default, keeps nothing more.
+    expect(migrate({ version: 2, ...withTracker(moved, "https://track.acme.example") })).toEqual(moved);
+    expect(withTracker(DEFAULT_OPTIONS, "https://track.acme.example").earlierTrackerUrls).toEqual([]);
+    // Back to an earlier tracker: it is the current one, not an earlier one too.
+    expect(trackerUrls(migrate({ version: 2, ...withTracker(moved, "https://mt.rep.workers.dev") }))).toEqual([
+      "https://mt.rep.workers.dev",
+      "https://track.acme.example",
+    ]);
+    const stored = [
+      "t1.example/",
+      "not a url",
+      7,
+      "https://t1.example",
+      ...["t2", "t3", "t4", "t5", "t6"].map((t) => `https://${t}.example`),
+    ];
+    expect(migrate({ version: 2, trackerUrl: "https://t6.example", earlierTrackerUrls: stored }).earlierTrackerUrls).toEqual(
+      ["t1", "t2", "t3", "t4", "t5"].map((t) => `https://${t}.example`),
+    );
+    expect(migrate({ version: 2, earlierTrackerUrls: "https://t1.example" }).earlierTrackerUrls).toEqual([]);
   });
 
   it("normalises tracker URLs and domain lists, and matches subdomains", () => {

@@ -11,6 +11,13 @@ export const DEFAULT_TRACKER_URL = "http://127.0.0.1:8787";
 
 export const DEFAULT_OPTIONS = {
   trackerUrl: DEFAULT_TRACKER_URL,
+  /**
+   * Trackers this browser was connected to before trackerUrl, oldest first (a tracker moved from workers.dev to its
+   * own domain, scripts/deploy.mjs, or another tracker): the emails sent then carry their pixels and click links, which
+   * are still this rep's wherever they show. The sender's own views of them are not opens, and a reply quoting one
+   * carries none of its pixels or click links (trackerUrls).
+   */
+  earlierTrackerUrls: [] as string[],
   openTrackingByDefault: true,
   clickTrackingByDefault: true,
   /** Recipients at these domains (and their subdomains) are never tracked, e.g. one's own company. */
@@ -34,6 +41,9 @@ export const DEFAULT_OPTIONS = {
 };
 
 export type Options = typeof DEFAULT_OPTIONS;
+
+/** Earlier trackers kept, at most: each is one more pattern every image and HTML string Gmail sets is tested against. */
+const MAX_EARLIER_TRACKERS = 5;
 
 /** The opt-out link's former default, saved with every setting: it promised an unsubscribe the link never did. */
 const FORMER_OPT_OUT_TEXT = "Unsubscribe from these emails";
@@ -63,11 +73,13 @@ export function migrate(stored: unknown): Options {
   const pickBool = (value: unknown, fallback: boolean) => (typeof value === "boolean" ? value : fallback);
   const pickDomains = (value: unknown) =>
     Array.isArray(value) ? normalizeDomains(value.filter((v): v is string => typeof v === "string")) : [];
+  const trackerUrl = (typeof raw.trackerUrl === "string" && normalizeTrackerUrl(raw.trackerUrl)) || DEFAULT_TRACKER_URL;
+  const earlier = Array.isArray(raw.earlierTrackerUrls)
+    ? raw.earlierTrackerUrls.map((v) => typeof v === "string" && normalizeTrackerUrl(v))
+    : [];
   return {
-    trackerUrl:
-      typeof raw.trackerUrl === "string" && normalizeTrackerUrl(raw.trackerUrl)
-        ? (normalizeTrackerUrl(raw.trackerUrl) ?? DEFAULT_TRACKER_URL)
-        : DEFAULT_TRACKER_URL,
+    trackerUrl,
+    earlierTrackerUrls: [...new Set(earlier)].filter((url): url is string => !!url && url !== trackerUrl).slice(-MAX_EARLIER_TRACKERS),
     openTrackingByDefault: pickBool(raw.openTrackingByDefault, DEFAULT_OPTIONS.openTrackingByDefault),
     clickTrackingByDefault: pickBool(raw.clickTrackingByDefault, DEFAULT_OPTIONS.clickTrackingByDefault),
     excludedRecipientDomains: pickDomains(raw.excludedRecipientDomains),
@@ -82,6 +94,22 @@ export function migrate(stored: unknown): Options {
     followUpDaysByCampaign: pickCampaignDays(raw.followUpDaysByCampaign),
     debug: pickBool(raw.debug, DEFAULT_OPTIONS.debug),
   };
+}
+
+/** Every tracker whose pixels and click links are this rep's: the current one first, then the earlier ones. */
+export function trackerUrls(options: Options): string[] {
+  return [options.trackerUrl, ...options.earlierTrackerUrls];
+}
+
+/**
+ * The changes to `options` once connected to `trackerUrl`: the tracker connected before is kept among the earlier ones,
+ * since the emails sent with it carry its pixels and links. A fresh install's default (`npm start`'s local tracker) sent
+ * nothing a reader could load, so it is not kept.
+ */
+export function withTracker(options: Options, trackerUrl: string): Partial<Options> {
+  const before = options.trackerUrl;
+  const kept = before !== trackerUrl && before !== DEFAULT_TRACKER_URL ? [before] : [];
+  return { trackerUrl, earlierTrackerUrls: [...options.earlierTrackerUrls, ...kept] };
 }
 
 /** A whole number of days from 1 to 365, or undefined. */

@@ -13,7 +13,7 @@ import {
   type TrackingId,
 } from "../../../shared/protocol";
 import { gmailAccountOf, threadIdsOf } from "../gmail-ids";
-import { loadOptions, normalizeTrackerUrl, saveOptions } from "../options-store";
+import { loadOptions, normalizeTrackerUrl, saveOptions, withTracker } from "../options-store";
 import { probeTracker, TrackerError, trackerApi } from "./api";
 import { type ContactCheckCache, contactCheckHandlers } from "./contact-checks";
 import { type Credentials, loadCredentials, saveCredentials, signingKeyFor, type TrackerAccess, withSigningKey } from "./credentials";
@@ -398,7 +398,7 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
         created = true;
       }
       await saveCredentials(credentials);
-      await saveOptions({ trackerUrl });
+      await saveOptions(withTracker(await loadOptions(), trackerUrl));
       void outbox.retry();
       void outbox.flush();
       return { accountId: credentials.accountId, apiToken: credentials.apiToken, created };

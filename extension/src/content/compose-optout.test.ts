@@ -30,7 +30,7 @@ describe("the opt-out link", () => {
     ]);
 
     // The send-time rewrite signs and rewrites the shop link, and leaves the opt-out link as it is.
-    const policy = { trackerUrl: TRACKER, excludedLinkDomains: [] };
+    const policy = { trackers: [TRACKER], excludedLinkDomains: [] };
     expect(linksToSign(body, policy, id)).toEqual(["https://shop.example/"]);
     const clickUrls = new Map([["https://shop.example/", await signedClickUrl(TRACKER, KEY, id, 0, "https://shop.example/")]]);
     const result = applyTracking(body, {

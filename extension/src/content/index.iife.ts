@@ -1,6 +1,6 @@
 // The Gmail content script (isolated world, document_start). Small by design: plain DOM, no UI framework.
 // It holds no secrets; everything that needs the account's key or the network goes through the background.
-import { loadOptions, type Options, onOptionsChanged } from "../options-store";
+import { loadOptions, type Options, onOptionsChanged, trackerUrls } from "../options-store";
 import { TRACKER_ATTRIBUTE } from "../page-world/events";
 import { type Feature, guarded } from "./feature";
 import { composeTracking } from "./features/compose-tracking";
@@ -32,8 +32,8 @@ function start(options: Options): void {
   controller?.abort();
   controller = new AbortController();
   setDebug(options.debug);
-  // The page-world pixel guard (page-world/pixel-guard.ts) needs to know which tracker's pixels to neutralise.
-  document.documentElement.setAttribute(TRACKER_ATTRIBUTE, options.trackerUrl);
+  // The page-world pixel guard (page-world/pixel-guard.ts) needs to know which trackers' pixels to neutralise.
+  document.documentElement.setAttribute(TRACKER_ATTRIBUTE, trackerUrls(options).join(" "));
   for (const feature of FEATURES)
     guarded(`feature ${feature.id}`, () => feature.init((controller as AbortController).signal, { options }))();
 }

@@ -17,7 +17,7 @@ const KEY = { accountId: "abcdefghijklmnop", keyId: 1, secret: "A".repeat(43) };
 
 async function plan(body: HTMLElement, options: { open?: boolean; click?: boolean; excluded?: string[] } = {}) {
   const trackingId = await mintTrackingId(KEY);
-  const policy = { trackerUrl: TRACKER, excludedLinkDomains: options.excluded ?? [] };
+  const policy = { trackers: [TRACKER], excludedLinkDomains: options.excluded ?? [] };
   const urls = linksToSign(body, policy, trackingId);
   const clickUrls = new Map<string, string>();
   for (const [index, url] of urls.entries()) clickUrls.set(url, await signedClickUrl(TRACKER, KEY, trackingId, index, url));
@@ -46,7 +46,7 @@ describe("send-time rewrite", () => {
     const result = applyTracking(root, p);
     const anchors = [...root.querySelectorAll("a")];
     expect(anchors.map((a) => a.textContent)).toEqual(["Pricing", "mail", "call", "wiki", "again"]);
-    expect(trackerLink(anchors[0]?.getAttribute("href") ?? "", TRACKER)).toEqual({
+    expect(trackerLink(anchors[0]?.getAttribute("href") ?? "", [TRACKER])).toEqual({
       id: p.trackingId,
       index: 0,
       url: "https://shop.example/p?a=1&b=2",
@@ -59,7 +59,7 @@ describe("send-time rewrite", () => {
     ]);
     expect(result.links).toEqual([{ index: 0, url: "https://shop.example/p?a=1&b=2" }]);
     expect(root.lastElementChild?.getAttribute("src")).toBe(p.pixelUrl);
-    expect(pixelIdIn(p.pixelUrl, TRACKER)).toBe(p.trackingId);
+    expect(pixelIdIn(p.pixelUrl, [TRACKER])).toBe(p.trackingId);
   });
 
   it("leaves Google Drive and Docs links as they are, so Gmail still checks at the send that the recipients may open them", async () => {
@@ -89,10 +89,28 @@ describe("send-time rewrite", () => {
     const root = body(
       `<div>new</div><div class="gmail_quote"><img src="https://ci3.googleusercontent.com/meips/x=s0-d-e1-ft#${pixelUrl(TRACKER, old)}"><img src="${pixelUrl(TRACKER, old)}"><a href="${oldLink}">shop</a><img src="https://images.example/logo.png"></div>`,
     );
-    expect(stripEarlierTracking(root, TRACKER, null)).toEqual({ pixels: 2, links: 1 });
+    expect(stripEarlierTracking(root, [TRACKER], null)).toEqual({ pixels: 2, links: 1 });
     expect(root.innerHTML).toBe(
       '<div>new</div><div class="gmail_quote"><a href="https://shop.example/">shop</a><img src="https://images.example/logo.png"></div>',
     );
+  });
+
+  it("takes the marks of a tracker connected before for an earlier email's: its pixels go, its links are unwrapped, none is signed again", async () => {
+    const earlier = "https://mt.rep.workers.dev";
+    const old = await mintTrackingId(KEY);
+    const oldLink = await signedClickUrl(earlier, KEY, old, 0, "https://shop.example/");
+    const quote = `<div class="gmail_quote"><img src="${pixelUrl(earlier, old)}"><a href="${oldLink}">shop</a> <a href="${earlier}/u/${old}">Don't track me</a></div>`;
+    const p = { ...(await plan(body('<a href="https://shop.example/">shop</a>'))), trackers: [TRACKER, earlier] };
+    expect(linksToSign(body(`<div>new</div>${quote}`), p, p.trackingId)).toEqual(["https://shop.example/"]);
+    const root = body(`<div>new</div>${quote}`);
+    applyTracking(root, p);
+    const links = [...root.querySelectorAll("a")].map((a) => a.getAttribute("href") ?? "");
+    // The quoted link is this email's click link once, not the earlier tracker's wrapped in this one's.
+    expect(trackerLink(links[0] ?? "", [TRACKER])).toMatchObject({ id: p.trackingId, url: "https://shop.example/" });
+    expect(links[1]).toBe(`${earlier}/u/${old}`);
+    expect([...root.querySelectorAll("img")].map((img) => img.getAttribute("src"))).toEqual([p.pixelUrl]);
+    // Without the earlier tracker in the list, its link would be taken for any other and wrapped.
+    expect(linksToSign(body(quote), { ...p, trackers: [TRACKER] }, p.trackingId)).toContain(oldLink);
   });
 
   it("leaves links it has no signature for unchanged and reports them", async () => {

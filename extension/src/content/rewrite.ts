@@ -9,10 +9,14 @@ function trimSlash(url: string): string {
   return url.replace(/\/+$/, "");
 }
 
-/** A click link of this tracker: its tracking id, index and destination, else null. */
-export function trackerLink(href: string, trackerUrl: string): { id: string; index: number; url: string } | null {
-  const prefix = `${trimSlash(trackerUrl)}/c/`;
-  if (!href.startsWith(prefix) || !URL.canParse(href)) return null;
+/** Whether `href` is under one of `trackers`' URLs, followed by `path`. */
+function underTracker(href: string, trackers: readonly string[], path: string): boolean {
+  return trackers.some((url) => href.startsWith(`${trimSlash(url)}/${path}`));
+}
+
+/** A click link of one of `trackers`: its tracking id, index and destination, else null. */
+export function trackerLink(href: string, trackers: readonly string[]): { id: string; index: number; url: string } | null {
+  if (!underTracker(href, trackers, "c/") || !URL.canParse(href)) return null;
   const parsed = new URL(href);
   const match = /\/c\/([^/]+)\/(\d{1,3})$/.exec(parsed.pathname);
   const destination = parsed.searchParams.get("u");
@@ -21,7 +25,8 @@ export function trackerLink(href: string, trackerUrl: string): { id: string; ind
 }
 
 export interface LinkPolicy {
-  trackerUrl: string;
+  /** The trackers whose links and pixels are this rep's: the current one first (options-store.ts trackerUrls). */
+  trackers: readonly string[];
   excludedLinkDomains: readonly string[];
 }
 
@@ -38,8 +43,7 @@ const GOOGLE_DRIVE_HOSTS = ["drive.google.com", "docs.google.com"];
 export function rewritableUrl(href: string, policy: LinkPolicy): string | null {
   if (!/^https?:\/\//i.test(href.trim()) || !URL.canParse(href.trim())) return null;
   const url = new URL(href.trim());
-  if (trackerLink(url.href, policy.trackerUrl)) return null;
-  if (url.href.startsWith(`${trimSlash(policy.trackerUrl)}/`)) return null;
+  if (underTracker(url.href, policy.trackers, "")) return null;
   if (hostMatchesDomains(url.hostname, policy.excludedLinkDomains) || hostMatchesDomains(url.hostname, GOOGLE_DRIVE_HOSTS)) return null;
   return isAcceptableDestination(url.href) ? url.href : null;
 }
@@ -48,12 +52,12 @@ export function rewritableUrl(href: string, policy: LinkPolicy): string | null {
  * Removes what earlier emails left in this one (quoted replies and forwards): their tracking pixels, and their
  * click links turned back into plain links. `keepId` is this email's own id, whose marks stay.
  */
-export function stripEarlierTracking(root: Element, trackerUrl: string, keepId: string | null): { pixels: number; links: number } {
+export function stripEarlierTracking(root: Element, trackers: readonly string[], keepId: string | null): { pixels: number; links: number } {
   let pixels = 0;
   let links = 0;
   for (const img of [...root.querySelectorAll("img")]) {
     const neutralised = img.getAttribute(ORIGINAL_SRC_ATTRIBUTE);
-    const id = pixelIdIn(neutralised ?? img.getAttribute("src") ?? "", trackerUrl);
+    const id = pixelIdIn(neutralised ?? img.getAttribute("src") ?? "", trackers);
     if ((id && id !== keepId) || (neutralised !== null && id === null)) {
       img.remove();
       pixels++;
@@ -64,7 +68,7 @@ export function stripEarlierTracking(root: Element, trackerUrl: string, keepId: 
     }
   }
   for (const anchor of [...root.querySelectorAll("a[href]")]) {
-    const link = trackerLink(anchor.getAttribute("href") ?? "", trackerUrl);
+    const link = trackerLink(anchor.getAttribute("href") ?? "", trackers);
     if (link && link.id !== keepId) {
       anchor.setAttribute("href", link.url);
       links++;
@@ -76,7 +80,7 @@ export function stripEarlierTracking(root: Element, trackerUrl: string, keepId: 
 /** Distinct destinations of the links a send would rewrite, in document order. */
 export function linksToSign(root: Element, policy: LinkPolicy, keepId: string | null): string[] {
   const clone = root.cloneNode(true) as Element;
-  stripEarlierTracking(clone, policy.trackerUrl, keepId);
+  stripEarlierTracking(clone, policy.trackers, keepId);
   const urls = new Set<string>();
   for (const anchor of clone.querySelectorAll("a[href]")) {
     const url = rewritableUrl(anchor.getAttribute("href") ?? "", policy);
@@ -108,10 +112,10 @@ export interface TrackingResult {
  * cancelled a send) changes nothing, and turning a kind of tracking off removes its marks again.
  */
 export function applyTracking(root: HTMLElement, plan: TrackingPlan): TrackingResult {
-  stripEarlierTracking(root, plan.trackerUrl, plan.trackingId);
+  stripEarlierTracking(root, plan.trackers, plan.trackingId);
   let pixel: HTMLImageElement | null = null;
   for (const img of root.querySelectorAll("img")) {
-    if (pixelIdIn(img.getAttribute("src") ?? "", plan.trackerUrl) === plan.trackingId) {
+    if (pixelIdIn(img.getAttribute("src") ?? "", plan.trackers) === plan.trackingId) {
       if (plan.openTracking && !pixel) pixel = img;
       else img.remove();
     }
@@ -129,7 +133,7 @@ export function applyTracking(root: HTMLElement, plan: TrackingPlan): TrackingRe
   const unsigned = new Set<string>();
   for (const anchor of root.querySelectorAll("a[href]")) {
     const href = anchor.getAttribute("href") ?? "";
-    const own = trackerLink(href, plan.trackerUrl);
+    const own = trackerLink(href, plan.trackers);
     if (own) {
       // Already this email's link (a cancelled send ran before): keep it, or restore it when clicks are off.
       if (plan.clickTracking) links.set(own.index, own.url);
@@ -140,7 +144,7 @@ export function applyTracking(root: HTMLElement, plan: TrackingPlan): TrackingRe
     const url = rewritableUrl(href, plan);
     if (!url) continue;
     const clickUrl = plan.clickUrls.get(url);
-    const parsed = clickUrl ? trackerLink(clickUrl, plan.trackerUrl) : null;
+    const parsed = clickUrl ? trackerLink(clickUrl, plan.trackers) : null;
     if (!clickUrl || !parsed || parsed.id !== plan.trackingId) {
       unsigned.add(url);
       continue;

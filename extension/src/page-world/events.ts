@@ -3,12 +3,15 @@
 // (detail: a JSON string, which crosses the page/extension boundary in Chrome and Firefox alike) and the <html>
 // attribute that names the tracker. Import-free, so the page-world bundle stays self-contained.
 
-/** Set on <html> by the content script: the tracker whose pixels the page-world guard neutralises (not a secret). */
+/**
+ * Set on <html> by the content script: the trackers whose pixels the page-world guard neutralises (not a secret),
+ * their URLs separated by spaces (a URL holds none), the current one first (options-store.ts trackerUrls).
+ */
 export const TRACKER_ATTRIBUTE = "data-mt-tracker";
 
-/** The tracker the content script named on <html>; "" before it has. */
-export function configuredTracker(doc: Document): string {
-  return doc.documentElement?.getAttribute(TRACKER_ATTRIBUTE) ?? "";
+/** The trackers the content script named on <html>; none before it has. */
+export function configuredTrackers(doc: Document): readonly string[] {
+  return (doc.documentElement?.getAttribute(TRACKER_ATTRIBUTE) ?? "").split(" ").filter(Boolean);
 }
 
 /**

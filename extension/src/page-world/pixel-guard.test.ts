@@ -8,43 +8,62 @@ const OTHER_ID = "qrstuvwxyz234567.2.CCCCCCCCCCCCCCCCCCCCCC.DDDDDDDDDDDDDDDDDDDD
 
 describe("page-world pixel guard", () => {
   it("recognises this tracker's pixel directly and through Google's proxy fragment (plain or encoded)", () => {
-    expect(pixelIdIn(`${TRACKER}/o/${ID}.gif`, TRACKER)).toBe(ID);
-    expect(pixelIdIn(`https://ci3.googleusercontent.com/meips/ADKq_Nb=s0-d-e1-ft#${TRACKER}/o/${ID}.gif`, TRACKER)).toBe(ID);
+    expect(pixelIdIn(`${TRACKER}/o/${ID}.gif`, [TRACKER])).toBe(ID);
+    expect(pixelIdIn(`https://ci3.googleusercontent.com/meips/ADKq_Nb=s0-d-e1-ft#${TRACKER}/o/${ID}.gif`, [TRACKER])).toBe(ID);
     expect(
-      pixelIdIn(`https://ci4.googleusercontent.com/proxy/xyz=s0-d-e1-ft#${encodeURIComponent(`${TRACKER}/o/${ID}.gif`)}`, TRACKER),
+      pixelIdIn(`https://ci4.googleusercontent.com/proxy/xyz=s0-d-e1-ft#${encodeURIComponent(`${TRACKER}/o/${ID}.gif`)}`, [TRACKER]),
     ).toBe(ID);
-    expect(pixelIdIn(`https://other.example/o/${ID}.gif`, TRACKER)).toBeNull();
-    expect(pixelIdIn(`https://ci3.googleusercontent.com/meips/x#https://images.example/logo.png`, TRACKER)).toBeNull();
+    expect(pixelIdIn(`https://other.example/o/${ID}.gif`, [TRACKER])).toBeNull();
+    expect(pixelIdIn(`https://ci3.googleusercontent.com/meips/x#https://images.example/logo.png`, [TRACKER])).toBeNull();
     // A tracker on a port: the fragment's colon may be percent-encoded, and the pixel is still found.
     const local = "http://127.0.0.1:8787";
-    expect(pixelIdIn(`https://ci3.googleusercontent.com/meips/a=s0-d-e1-ft#${encodeURIComponent(`${local}/o/${ID}.gif`)}`, local)).toBe(ID);
-    expect(pixelIdIn(`${local}/o/${ID}.gif`, TRACKER)).toBeNull();
+    expect(pixelIdIn(`https://ci3.googleusercontent.com/meips/a=s0-d-e1-ft#${encodeURIComponent(`${local}/o/${ID}.gif`)}`, [local])).toBe(
+      ID,
+    );
+    expect(pixelIdIn(`${local}/o/${ID}.gif`, [TRACKER])).toBeNull();
+  });
+
+  it("recognises the pixels of every tracker it is given (the current one and those connected before), and of no other", () => {
+    const earlier = "https://mt.rep.workers.dev";
+    const trackers = [TRACKER, earlier];
+    expect(pixelIdIn(`${earlier}/o/${ID}.gif`, trackers)).toBe(ID);
+    expect(
+      pixelIdIn(`https://ci3.googleusercontent.com/meips/a=s0-d-e1-ft#${encodeURIComponent(`${earlier}/o/${ID}.gif`)}`, trackers),
+    ).toBe(ID);
+    expect(pixelIdIn(`${TRACKER}/o/${ID}.gif`, trackers)).toBe(ID);
+    expect(pixelIdIn(`${earlier}/o/${ID}.gif`, [TRACKER])).toBeNull();
+    expect(pixelIdIn(`https://other.example/o/${ID}.gif`, trackers)).toBeNull();
+    expect(pixelIdIn(`${TRACKER}/o/${ID}.gif`, [])).toBeNull();
+    const found: string[] = [];
+    const html = `<img src="${TRACKER}/o/${ID}.gif"><img src="${earlier}/o/${OTHER_ID}.gif"><img src="https://images.example/logo.png">`;
+    expect(neutraliseHtml(html, trackers, (id) => found.push(id))).not.toContain(' src="https://t');
+    expect(found).toEqual([ID, OTHER_ID]);
   });
 
   it("recognises the pixel in a proxy URL inside another: a Gmail reader's reply quoting the email, shown through the proxy again", () => {
     const quoted = `https://ci5.googleusercontent.com/proxy/Q1=s0-d-e1-ft#${TRACKER}/o/${ID}.gif`;
-    expect(pixelIdIn(`https://ci3.googleusercontent.com/meips/Q2=s0-d-e1-ft#${quoted}`, TRACKER)).toBe(ID);
-    expect(pixelIdIn(`https://ci3.googleusercontent.com/meips/Q2=s0-d-e1-ft#${encodeURIComponent(quoted)}`, TRACKER)).toBe(ID);
+    expect(pixelIdIn(`https://ci3.googleusercontent.com/meips/Q2=s0-d-e1-ft#${quoted}`, [TRACKER])).toBe(ID);
+    expect(pixelIdIn(`https://ci3.googleusercontent.com/meips/Q2=s0-d-e1-ft#${encodeURIComponent(quoted)}`, [TRACKER])).toBe(ID);
     const local = "http://127.0.0.1:8787";
     const encoded = `https://ci5.googleusercontent.com/proxy/Q1=s0-d-e1-ft#${encodeURIComponent(`${local}/o/${ID}.gif`)}`;
-    expect(pixelIdIn(`https://ci3.googleusercontent.com/meips/Q2=s0-d-e1-ft#${encoded}`, local)).toBe(ID);
+    expect(pixelIdIn(`https://ci3.googleusercontent.com/meips/Q2=s0-d-e1-ft#${encoded}`, [local])).toBe(ID);
     expect(
       pixelIdIn(
         `https://ci3.googleusercontent.com/meips/Q2=s0-d-e1-ft#https://ci5.googleusercontent.com/proxy/Q1#https://images.example/t.example.png`,
-        TRACKER,
+        [TRACKER],
       ),
     ).toBeNull();
   });
 
   it("rewrites only the tracker's pixels in an HTML string, keeping the original for the content script", () => {
     const html = `<p>hi</p><img alt="" src="https://ci3.googleusercontent.com/meips/a=s0-d-e1-ft#${TRACKER}/o/${ID}.gif" width="1"><img src="https://images.example/logo.png">`;
-    const out = neutraliseHtml(html, TRACKER);
+    const out = neutraliseHtml(html, [TRACKER]);
     // No src left: nothing is fetched, nor decoded.
     expect(out).toContain(
       `<img alt="" data-mt-src="https://ci3.googleusercontent.com/meips/a=s0-d-e1-ft#${TRACKER}/o/${ID}.gif" data-mt-pixel-id="${ID}" width="1">`,
     );
     expect(out).toContain('<img src="https://images.example/logo.png">');
-    expect(neutraliseHtml("<p>no tracker here</p>", TRACKER)).toBe("<p>no tracker here</p>");
+    expect(neutraliseHtml("<p>no tracker here</p>", [TRACKER])).toBe("<p>no tracker here</p>");
   });
 
   it("rewrites only the <img> tags that are pixels, in either case, whatever else names the tracker", () => {
@@ -60,7 +79,7 @@ describe("page-world pixel guard", () => {
       `<imgx src="${pixel}">`,
       `<img src="${pixel}"`,
     ].join("");
-    expect(neutraliseHtml(html, TRACKER, (id) => found.push(id))).toBe(
+    expect(neutraliseHtml(html, [TRACKER], (id) => found.push(id))).toBe(
       [
         `<a href="${TRACKER}/c/${ID}/0?u=x">t.example</a> t.example`,
         `<IMG ALT="t.example" ${neutralised(ID, pixel)}>`,
@@ -80,7 +99,7 @@ describe("page-world pixel guard", () => {
     const local = "http://127.0.0.1:8787";
     const src = `https://ci3.googleusercontent.com/meips/a=s0-d-e1-ft#${encodeURIComponent(`${local}/o/${ID}.gif`)}`;
     const found: string[] = [];
-    expect(neutraliseHtml(`<img src="${src}">`, local, (id) => found.push(id))).toContain(`data-mt-pixel-id="${ID}"`);
+    expect(neutraliseHtml(`<img src="${src}">`, [local], (id) => found.push(id))).toContain(`data-mt-pixel-id="${ID}"`);
     expect(found).toEqual([ID]);
   });
 

@@ -1,7 +1,7 @@
 // The sender's own opens, in the page's world: Gmail builds a message's HTML and assigns it to innerHTML, often on
 // an element not yet in the document; the browser starts fetching its images right then, before any
 // MutationObserver could see them. So the HTML itself is rewritten on its way in: an <img> whose src is a pixel of
-// the configured tracker (directly, or through Google's image proxy with the tracker URL in the fragment) loses
+// the configured trackers (directly, or through Google's image proxy with the tracker URL in the fragment) loses
 // its src and keeps the original in data-mt-src / data-mt-pixel-id, which the isolated content script reads.
 // Without a src an image is neither fetched nor decoded, and with no alt text (our pixel's is empty) it represents
 // nothing (HTML Standard, the img element: "If the src attribute is not set and either the alt attribute is set to
@@ -16,9 +16,9 @@
 //   createContextualFragment sinks are wrapped.
 // The ids of every pixel neutralised here are then told with "mt:pixels-neutralised" (events.ts), in the next
 // task: a body built off-document is a view of the message by the sender even before (or without) being attached.
-// The tracker URL comes from the isolated content script as a <html data-mt-tracker> attribute (not a secret).
+// The trackers' URLs come from the isolated content script as a <html data-mt-tracker> attribute (not a secret).
 import { TRACKING_ID_UNANCHORED } from "../../../shared/protocol";
-import { configuredTracker, emitPageEvent } from "./events";
+import { configuredTrackers, emitPageEvent } from "./events";
 
 /** Where a neutralised pixel keeps its tracking id, and its original src. */
 export const PIXEL_ID_ATTRIBUTE = "data-mt-pixel-id";
@@ -44,28 +44,34 @@ function decodeEntities(text: string): string {
   return text.replaceAll("&amp;", "&").replaceAll("&quot;", '"').replaceAll("&#39;", "'");
 }
 
-/** What is worked out once per tracker URL: its pixels' marker (see pixelMarker) and their URLs' pattern. */
-let cachedTracker: { url: string; marker: string | null; pixel: RegExp } | undefined;
+/**
+ * What is worked out once per list of trackers (the current one, and those the browser was connected to before:
+ * options-store.ts earlierTrackerUrls): their pixels' markers (see pixelMarkers) and their URLs' one pattern.
+ */
+let cachedTrackers: { key: string; markers: string[]; pixel: RegExp } | undefined;
 
-function trackerOf(trackerUrl: string): { marker: string | null; pixel: RegExp } {
-  if (cachedTracker?.url !== trackerUrl) {
-    const hostname = URL.canParse(trackerUrl) ? new URL(trackerUrl).hostname : null;
-    cachedTracker = {
-      url: trackerUrl,
-      marker: hostname === null ? null : /^[a-z0-9.-]+$/.test(hostname) ? hostname : "",
-      pixel: new RegExp(`^${escapeRegExp(trackerUrl.replace(/\/+$/, ""))}/o/(${TRACKING_ID_UNANCHORED})\\.gif(?:[?#]|$)`),
+function trackersOf(trackers: readonly string[]): { markers: string[]; pixel: RegExp } {
+  const key = trackers.join(" ");
+  if (cachedTrackers?.key !== key) {
+    const urls = trackers.filter((url) => URL.canParse(url));
+    cachedTrackers = {
+      key,
+      markers: urls.map((url) => new URL(url).hostname).map((hostname) => (/^[a-z0-9.-]+$/.test(hostname) ? hostname : "")),
+      pixel: new RegExp(
+        `^(?:${urls.map((url) => escapeRegExp(url.replace(/\/+$/, ""))).join("|")})/o/(${TRACKING_ID_UNANCHORED})\\.gif(?:[?#]|$)`,
+      ),
     };
   }
-  return cachedTracker;
+  return cachedTrackers;
 }
 
 /**
- * The tracking id of a pixel URL of `trackerUrl`, looking into Google's proxy fragment; null otherwise. The one
+ * The tracking id of a pixel URL of one of `trackers`, looking into Google's proxy fragment; null otherwise. The one
  * reader of a pixel URL: the image setter here, the HTML rewrite below and the content script's sender-pixels all
  * use it, and each image Gmail sets passes the cheap test first.
  */
-export function pixelIdIn(src: string, trackerUrl: string): string | null {
-  if (!mayHoldPixelOf(src, trackerUrl)) return null;
+export function pixelIdIn(src: string, trackers: readonly string[]): string | null {
+  if (!mayHoldPixelOf(src, trackers)) return null;
   let candidate = src;
   // A proxy URL may hold another: a Gmail reader's reply quotes the email from their copy, already proxied (every
   // 2022-09-09-cvOnReplySend capture quotes its images as `…googleusercontent.com/…#<original>`), and the sender's
@@ -82,61 +88,65 @@ export function pixelIdIn(src: string, trackerUrl: string): string | null {
       }
     }
   }
-  return trackerOf(trackerUrl).pixel.exec(candidate)?.[1] ?? null;
+  return trackersOf(trackers).pixel.exec(candidate)?.[1] ?? null;
 }
 
 /** Proxy URLs inside one another that pixelIdIn looks through: a quote of a quote of a quote. */
 const MAX_PROXY_DEPTH = 4;
 
 /**
- * Text every pixel URL of `trackerUrl` holds, plain or percent-encoded in Google's proxy fragment: its hostname,
- * when a DNS name or IPv4 address (a port's colon is encoded, so only the hostname reads the same); "" when no text
- * does (an IPv6 address's brackets are encoded too); null when the URL cannot be parsed (nothing is its pixel).
+ * Text every pixel URL of each of `trackers` holds, plain or percent-encoded in Google's proxy fragment: its
+ * hostname, when a DNS name or IPv4 address (a port's colon is encoded, so only the hostname reads the same); ""
+ * when no text does (an IPv6 address's brackets are encoded too). A URL that cannot be parsed has none (nothing is
+ * its pixel).
  */
-export function pixelMarker(trackerUrl: string): string | null {
-  return trackerOf(trackerUrl).marker;
+export function pixelMarkers(trackers: readonly string[]): readonly string[] {
+  return trackersOf(trackers).markers;
 }
 
 /**
- * Whether `text` may hold a pixel URL of `trackerUrl`: the cheap test before any parsing, on every innerHTML
+ * Whether `text` may hold a pixel URL of one of `trackers`: the cheap test before any parsing, on every innerHTML
  * assignment and every image source Gmail sets.
  */
-export function mayHoldPixelOf(text: string, trackerUrl: string): boolean {
-  const marker = pixelMarker(trackerUrl);
-  return marker !== null && text.includes(marker);
+export function mayHoldPixelOf(text: string, trackers: readonly string[]): boolean {
+  return pixelMarkers(trackers).some((marker) => text.includes(marker));
 }
 
 /**
- * Each <img> tag of `html` that is a pixel of `trackerUrl`, replaced with what `replace` makes of it; the string
+ * Each <img> tag of `html` that is a pixel of one of `trackers`, replaced with what `replace` makes of it; the string
  * itself when there are none.
  */
-function replacePixelTags(html: string, trackerUrl: string, replace: (tag: string, id: string, src: RegExpExecArray) => string): string {
-  if (!mayHoldPixelOf(html, trackerUrl)) return html;
+function replacePixelTags(
+  html: string,
+  trackers: readonly string[],
+  replace: (tag: string, id: string, src: RegExpExecArray) => string,
+): string {
+  if (!mayHoldPixelOf(html, trackers)) return html;
   return html.replace(IMG_TAG, (tag) => {
     // Most of a message's images are not ours (pictures, signatures, a quoted email's): the cheap test again, per tag.
-    if (!mayHoldPixelOf(tag, trackerUrl)) return tag;
+    if (!mayHoldPixelOf(tag, trackers)) return tag;
     const match = SRC_ATTR.exec(tag);
     if (!match) return tag;
-    const id = pixelIdIn(decodeEntities(match[2] ?? match[3] ?? ""), trackerUrl);
+    const id = pixelIdIn(decodeEntities(match[2] ?? match[3] ?? ""), trackers);
     return id ? replace(tag, id, match) : tag;
   });
 }
 
 /**
- * Rewrites the pixels of `trackerUrl` in an HTML string; returns the string unchanged when there are none.
+ * Rewrites the pixels of `trackers` in an HTML string; returns the string unchanged when there are none.
  * `found` receives each neutralised pixel's tracking id.
  */
-export function neutraliseHtml(html: string, trackerUrl: string, found?: (id: string) => void): string {
-  return replacePixelTags(html, trackerUrl, (tag, id, match) => {
+export function neutraliseHtml(html: string, trackers: readonly string[], found?: (id: string) => void): string {
+  return replacePixelTags(html, trackers, (tag, id, match) => {
     found?.(id);
     const kept = match[1]?.startsWith('"') ? match[1].slice(1, -1) : (match[3] ?? "").replaceAll('"', "&quot;");
     return tag.replace(SRC_ATTR, ` ${ORIGINAL_SRC_ATTRIBUTE}="${kept}" ${PIXEL_ID_ATTRIBUTE}="${id}"`);
   });
 }
 
-/** An HTML string without the pixels of `trackerUrl`; the string itself when it has none. */
-export function withoutPixels(html: string, trackerUrl: string): string {
-  return replacePixelTags(html, trackerUrl, () => "");
+/** An HTML string without the pixels of `trackers`; the string itself when it has none. */
+export function withoutPixels(html: string, trackers: readonly string[]): string {
+  return replacePixelTags(html, trackers, () => "");
 }
 
 /** Wraps the HTML sinks Gmail renders messages with. Every wrapper falls back to the original on any error. */
@@ -160,9 +170,7 @@ export function installPixelGuard(win: Window & typeof globalThis): void {
   };
   const clean = (html: unknown): unknown => {
     try {
-      const tracker = configuredTracker(win.document);
-      if (!tracker || typeof html !== "string") return html;
-      return neutraliseHtml(html, tracker, tell);
+      return typeof html === "string" ? neutraliseHtml(html, configuredTrackers(win.document), tell) : html;
     } catch {
       return html;
     }
@@ -200,8 +208,7 @@ export function installPixelGuard(win: Window & typeof globalThis): void {
       get,
       set(this: HTMLImageElement, value: unknown) {
         try {
-          const tracker = configuredTracker(win.document);
-          const id = tracker ? pixelIdIn(String(value), tracker) : null;
+          const id = pixelIdIn(String(value), configuredTrackers(win.document));
           if (id) {
             neutraliseImage(this, String(value), id);
             return tell(id);

@@ -177,7 +177,7 @@ describe("the quoted conversation of a send (real capture, cvOnReplySend, 2022-0
   it("takes this tracker's pixels out of the quote and changes nothing else of the body", () => {
     const request = trackedReply();
     const body = JSON.stringify(request);
-    const out = withoutQuotedPixels(body, request, TRACKER);
+    const out = withoutQuotedPixels(body, request, [TRACKER]);
     const expected = structuredClone(request);
     const quote = partsOf(expected)[1] as [number, string];
     quote[1] = quote[1].replace(QUOTED_PIXEL, "");
@@ -194,15 +194,15 @@ describe("the quoted conversation of a send (real capture, cvOnReplySend, 2022-0
     // Google's serialisers may escape <, > and = as \u003c, \u003e and \u003d: the same JSON value, other bytes.
     const escaped = JSON.stringify(request).replace(/[<>=]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`);
     expect(escaped).not.toContain("<img");
-    const out = withoutQuotedPixels(escaped, request, TRACKER);
+    const out = withoutQuotedPixels(escaped, request, [TRACKER]);
     expect(out).not.toContain(EARLIER);
     expect(parseSyncRequest(JSON.parse(out))[0]?.trackingIds).toEqual([ID]);
 
     const plain = load("2022-09-09-cvOnReplySend_request.json");
     const body = JSON.stringify(plain);
-    expect(withoutQuotedPixels(body, plain, TRACKER)).toBe(body);
+    expect(withoutQuotedPixels(body, plain, [TRACKER])).toBe(body);
     // Another tracker's pixel in a quote stays: only the configured tracker's are ours to remove.
-    expect(withoutQuotedPixels(JSON.stringify(trackedReply()), trackedReply(), "https://other.example")).toContain(EARLIER);
+    expect(withoutQuotedPixels(JSON.stringify(trackedReply()), trackedReply(), ["https://other.example"])).toContain(EARLIER);
   });
 });
 

@@ -160,18 +160,18 @@ export function parseSyncRequest(body: unknown, now = Date.now()): SyncSend[] {
 const JSON_STRING = /"(?:[^"\\]+|\\.)*"/g;
 
 /**
- * A send request's body with this tracker's pixels taken out of the quoted conversation of each message it sends:
+ * A send request's body with our trackers' pixels taken out of the quoted conversation of each message it sends:
  * quoted, an earlier email's pixel would load again for every reader of the reply, as an open of the earlier email
  * (docs/gmail.md). The compose's own body is cleaned before the send (rewrite.ts stripEarlierTracking); the quote is
  * not in the compose, so only here can it be. Only those JSON strings change, each found by its value, so however
  * Gmail escapes its JSON the rest of the body stays byte for byte. Quoted links are left alone: a reader clicking
  * one is a reader's click.
  */
-export function withoutQuotedPixels(body: string, request: unknown, trackerUrl: string): string {
+export function withoutQuotedPixels(body: string, request: unknown, trackers: readonly string[]): string {
   const cleaned = new Map<string, string>();
   forEachSend(request, (message) => {
     for (const html of htmlParts(message, true)) {
-      const without = withoutPixels(html, trackerUrl);
+      const without = withoutPixels(html, trackers);
       if (without !== html) cleaned.set(html, without);
     }
   });

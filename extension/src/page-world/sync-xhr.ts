@@ -4,7 +4,7 @@
 // tracking ids; sends without one are told too, so a send the extension failed to see (Gmail changed its markup)
 // does not go unnoticed. A send's quoted conversation loses this tracker's pixels on the way out
 // (withoutQuotedPixels). The original methods are always called, with the body Gmail gave on any doubt.
-import { configuredTracker, emitPageEvent } from "./events";
+import { configuredTrackers, emitPageEvent } from "./events";
 import { mayHoldPixelOf } from "./pixel-guard";
 import { parseGmailJson, SEND_MARKERS, withoutQuotedPixels } from "./sync-parser";
 
@@ -36,9 +36,9 @@ export function installSyncHook(win: Window & typeof globalThis): void {
     let outgoing = body;
     try {
       if (watched.has(this) && typeof body === "string" && SEND_MARKERS.some((marker) => body.includes(marker))) {
-        const tracker = configuredTracker(win.document);
+        const trackers = configuredTrackers(win.document);
         // Parsed on the send only when a pixel of ours may be in it: any other send leaves as Gmail gave it.
-        const request = tracker && mayHoldPixelOf(body, tracker) ? withoutQuotedPixels(body, parseGmailJson(body), tracker) : body;
+        const request = mayHoldPixelOf(body, trackers) ? withoutQuotedPixels(body, parseGmailJson(body), trackers) : body;
         outgoing = request;
         this.addEventListener("load", () => {
           if (this.status !== 200) return;

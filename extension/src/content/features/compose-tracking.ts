@@ -543,10 +543,15 @@ class ComposeSession {
     this.presignTimer = setTimeout(() => void this.presign(), delay);
   }
 
+  /** This compose's tracker, then those the browser was connected to before: their marks in the body are earlier emails'. */
+  private trackers(): string[] {
+    return [this.trackerUrl, ...this.options.earlierTrackerUrls];
+  }
+
   /** Asks the background to sign links the body holds that are not signed yet; marks the toolbar ready when all are. */
   private async presign(): Promise<void> {
     if (!this.trackingId || this.signing) return;
-    const policy = { trackerUrl: this.trackerUrl, excludedLinkDomains: this.options.excludedLinkDomains };
+    const policy = { trackers: this.trackers(), excludedLinkDomains: this.options.excludedLinkDomains };
     const missing = linksToSign(this.body, policy, this.trackingId).filter((url) => !this.clickUrls.has(url));
     if (missing.length > 0) {
       this.signing = true;
@@ -574,7 +579,7 @@ class ComposeSession {
     this.refresh();
     const state = this.effective();
     // Earlier emails' pixels must not fire again from this one, tracked or not.
-    stripEarlierTracking(this.body, this.trackerUrl, this.trackingId);
+    stripEarlierTracking(this.body, this.trackers(), this.trackingId);
     const optOutLink = this.optOut.prepareSend(this.body, {
       trackerUrl: this.trackerUrl,
       trackingId: this.trackingId,
@@ -637,7 +642,7 @@ class ComposeSession {
 
   private plan(open: boolean, click: boolean) {
     return {
-      trackerUrl: this.trackerUrl,
+      trackers: this.trackers(),
       excludedLinkDomains: this.options.excludedLinkDomains,
       trackingId: this.trackingId ?? "",
       pixelUrl: pixelUrl(this.trackerUrl, this.trackingId ?? ""),

@@ -15,10 +15,10 @@ import { candidatePixels, neutralise } from "./sender-pixels";
 const ID = "abcdefghijklmnop.1.AAAAAAAAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBB";
 const PROXY = "https://ci3.googleusercontent.com/meips/ADKq_Nb=s0-d-e1-ft#";
 
-function picked(trackerUrl: string, images: string[]): string[] {
+function picked(trackers: string[], images: string[]): string[] {
   const body = document.createElement("div");
   body.innerHTML = images.join("");
-  const selectors = candidatePixels(trackerUrl);
+  const selectors = candidatePixels(trackers);
   // In document order, each image once, as the feature visits them (it asks the selectors one at a time).
   return [...body.querySelectorAll("img")]
     .filter((img) => selectors.some((selector) => img.matches(selector)))
@@ -37,20 +37,29 @@ describe("sender pixels: the images read", () => {
 
   it("keeps the tracker's pixels in every form and leaves other images out, and those the page world neutralised", () => {
     const pixels = ["direct", "proxied", "proxied-encoded"];
-    expect(picked("https://t.example", images("https://t.example"))).toEqual(pixels);
+    expect(picked(["https://t.example"], images("https://t.example"))).toEqual(pixels);
     // A tracker on a port: the proxy's fragment may carry the colon percent-encoded.
-    expect(picked("http://127.0.0.1:8787", images("http://127.0.0.1:8787"))).toEqual(pixels);
+    expect(picked(["http://127.0.0.1:8787"], images("http://127.0.0.1:8787"))).toEqual(pixels);
+  });
+
+  it("keeps the pixels of every tracker the browser was connected to, by each one's hostname", () => {
+    const both = [...images("https://t.example"), ...images("https://mt.rep.workers.dev")];
+    expect(picked(["https://t.example", "https://mt.rep.workers.dev"], both)).toEqual([
+      ...["direct", "proxied", "proxied-encoded"],
+      ...["direct", "proxied", "proxied-encoded"],
+    ]);
+    expect(picked(["https://t.example"], both)).toEqual(["direct", "proxied", "proxied-encoded"]);
   });
 
   it("reads every image when the tracker's address has no text in common with its pixels' (IPv6)", () => {
-    expect(picked("http://[::1]:8787", images("http://[::1]:8787"))).toHaveLength(6);
+    expect(picked(["http://[::1]:8787"], images("http://[::1]:8787"))).toHaveLength(6);
   });
 
   it("leaves a pixel the page world neutralised to it: its id was told as it did (page-world/pixel-guard.ts)", () => {
     const img = document.createElement("img");
     img.setAttribute("data-mt-pixel-id", ID);
     img.setAttribute("data-mt-src", `https://t.example/o/${ID}.gif`);
-    expect(neutralise(img, "https://t.example")).toBeNull();
+    expect(neutralise(img, ["https://t.example"])).toBeNull();
   });
 });
 
@@ -60,12 +69,12 @@ describe("sender pixels: an image that reached the page as it was", () => {
     const src = `${PROXY}https://t.example/o/${ID}.gif`;
     img.setAttribute("src", src);
     img.setAttribute("srcset", `${src} 2x`);
-    expect(neutralise(img, "https://t.example")).toBe(ID);
+    expect(neutralise(img, ["https://t.example"])).toBe(ID);
     expect(img.hasAttribute("src")).toBe(false);
     expect(img.hasAttribute("srcset")).toBe(false);
     expect(img.getAttribute("data-mt-src")).toBe(src);
     expect(img.getAttribute("data-mt-pixel-id")).toBe(ID);
-    expect(neutralise(img, "https://t.example")).toBeNull();
+    expect(neutralise(img, ["https://t.example"])).toBeNull();
   });
 
   it("neutralises again a pixel whose src was put back after the page world took it away", () => {
@@ -74,7 +83,7 @@ describe("sender pixels: an image that reached the page as it was", () => {
     img.setAttribute("data-mt-pixel-id", ID);
     img.setAttribute("data-mt-src", src);
     img.setAttribute("src", src);
-    expect(neutralise(img, "https://t.example")).toBe(ID);
+    expect(neutralise(img, ["https://t.example"])).toBe(ID);
     expect(img.hasAttribute("src")).toBe(false);
   });
 });

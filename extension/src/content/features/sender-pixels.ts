@@ -1,11 +1,12 @@
-// The sender's own opens, part 1: in the sender's Gmail, tracking pixels of this tracker are neutralised before
+// The sender's own opens, part 1: in the sender's Gmail, tracking pixels of this tracker (and of those it replaced) are neutralised before
 // they load (first in the page world as Gmail's HTML goes in, page-world/pixel-guard.ts; here as a second net for
 // images that reach the document another way), whether their src names the tracker directly or Google's image proxy with the tracker URL in the
 // fragment (the network layer never sees fragments, so only DOM code can tell; see gmail.md). The ids found, the
 // page world's and this net's, are what sent-views-report tells the tracker the sender is looking at.
 import { TRACKING_ID_PATTERN } from "../../../../shared/protocol";
+import { trackerUrls } from "../../options-store";
 import { onPageEvent } from "../../page-world/events";
-import { NEUTRALISED_PIXELS, neutraliseImage, PIXEL_ID_ATTRIBUTE, pixelIdIn, pixelMarker } from "../../page-world/pixel-guard";
+import { NEUTRALISED_PIXELS, neutraliseImage, PIXEL_ID_ATTRIBUTE, pixelIdIn, pixelMarkers } from "../../page-world/pixel-guard";
 import { type Feature, guarded, ownPixels } from "../feature";
 import { onPageMutations } from "../page-watch";
 
@@ -32,15 +33,15 @@ export function neutralisedIdsInPage(doc: Document): string[] {
 }
 
 /**
- * Neutralises one image if it is a pixel of this tracker with its src still on; returns its tracking id if so. One
+ * Neutralises one image if it is a pixel of one of `trackers` with its src still on; returns its tracking id if so. One
  * neutralised already (by the page world, which told its id as it did, or here) has no src left to read; one whose
  * src was put back is neutralised again.
  */
-export function neutralise(img: HTMLImageElement, trackerUrl: string): string | null {
+export function neutralise(img: HTMLImageElement, trackers: readonly string[]): string | null {
   if (ownPixels.has(img)) return null;
   const src = img.getAttribute("src");
   if (!src) return null;
-  const id = pixelIdIn(src, trackerUrl);
+  const id = pixelIdIn(src, trackers);
   if (!id) return null;
   neutraliseImage(img, src, id);
   return id;
@@ -54,22 +55,22 @@ export function neutralise(img: HTMLImageElement, trackerUrl: string): string | 
  * for: it told their ids already, and finding them again in every render took a second search of each insertion
  * (docs/benchmarks.md, twenty-fourth pass).
  */
-export function candidatePixels(trackerUrl: string): readonly string[] {
-  const marker = pixelMarker(trackerUrl);
-  if (marker === null) return [];
+export function candidatePixels(trackers: readonly string[]): readonly string[] {
+  const markers = pixelMarkers(trackers);
   // A hostname is letters, digits, dots and hyphens here: nothing to escape inside the quotes.
-  return marker === "" ? ["img"] : [`img[src*="${marker}"]`];
+  return markers.includes("") ? ["img"] : markers.map((marker) => `img[src*="${marker}"]`);
 }
 
 export const senderPixels: Feature = {
   id: "sender-pixels",
   init(signal, { options }) {
-    const candidates = candidatePixels(options.trackerUrl);
+    const trackers = trackerUrls(options);
+    const candidates = candidatePixels(trackers);
     /** Neutralises the pixels in `nodes` and their subtrees; returns their ids. */
     const neutraliseIn = (nodes: Iterable<Node>): string[] => {
       const found: string[] = [];
       const visit = (img: HTMLImageElement) => {
-        const id = neutralise(img, options.trackerUrl);
+        const id = neutralise(img, trackers);
         if (id) found.push(id);
       };
       for (const node of nodes) {
