@@ -25,6 +25,12 @@ export function isBounceSender(email: string | null | undefined, name?: string |
   return DAEMON_NAMES.test((name ?? "").trim());
 }
 
+/**
+ * Characters of a notice's text that the extension's content script hands its background, which classifies it:
+ * far more than any notice's failure part, which comes first.
+ */
+export const MAX_NOTICE_CHARS = 20_000;
+
 /** Wording that means the address or its domain can never receive mail. */
 const HARD_SPECIFIC: RegExp[] = [
   /address not found/i,

@@ -55,14 +55,27 @@ describe("reportSignals", () => {
       self: ["me@example.com"],
       signals: [
         { kind: "reply", threadId: "tracked", gmailMessageId: "a1", at, from: "carol@prospect.example" },
-        { kind: "bounce", threadId: "tracked", gmailMessageId: "a2", at, bounce: { kind: "hard", recipients: ["x@y.example"] } },
+        // A notice as the content script reads it: the background classifies its text.
+        {
+          kind: "bounce",
+          threadId: "tracked",
+          gmailMessageId: "a2",
+          at,
+          notice:
+            "Address not found Your message wasn't delivered to x@y.example because the address couldn't be found. From: me@example.com",
+        },
         { kind: "reply", threadId: "private", gmailMessageId: "b1", at, from: "friend@else.example" },
       ],
     });
     expect(requests).toHaveLength(1);
     expect(requests[0]?.url).toBe("https://t.example/api/signals");
-    const sent = requests[0]?.body as { signals: { gmailMessageId: string }[] } | undefined;
+    const sent = requests[0]?.body as { signals: { gmailMessageId: string; bounce?: unknown }[] } | undefined;
     expect(sent?.signals.map((s) => s.gmailMessageId)).toEqual(["a1", "a2"]);
+    expect(sent?.signals[1]?.bounce).toEqual({
+      kind: "hard",
+      recipients: ["x@y.example"],
+      reason: "Address not found Your message wasn't delivered to x@y.example because the address couldn't be found. From: me@example.com",
+    });
     expect(result).toEqual({ answered: ["b1", "a1", "a2"], recorded: 1 });
     expect(news).toHaveBeenCalledWith(["tracked"]);
   });

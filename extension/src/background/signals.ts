@@ -1,7 +1,9 @@
 // Replies and bounces seen in Gmail, in the background: only signals of threads that hold a tracked email reach
 // the tracker; those of a thread whose email is still in the outbox are held (held-signals.ts) and released once
 // it is registered. Spread into handlers.ts's Gmail table, so messaging.ts types the call like every other.
-import { signalsRequest } from "../../../shared/api";
+import { z } from "zod";
+import { bounceSignal, replySignal, signalsRequest } from "../../../shared/api";
+import { bouncedAddresses, classifyBounce, MAX_NOTICE_CHARS } from "../../../shared/bounce";
 import { serialRunner } from "../serial";
 import type { ContactCheckCache } from "./contact-checks";
 import type { Credentials, TrackerAccess } from "./credentials";
@@ -107,16 +109,45 @@ async function releaseNow(deps: SignalDeps): Promise<number> {
 /** POST /api/signals takes at most this many signals (shared/api.ts signalsRequest). */
 const MAX_SIGNALS_PER_REQUEST = 100;
 
+/**
+ * A bounce notice as the content script reads it in Gmail (thread-signals.ts): its visible text, which the background
+ * classifies here (shared/bounce.ts), so that none of the parsing weighs on the script every Gmail tab loads.
+ */
+const noticeSignal = bounceSignal.omit({ bounce: true }).extend({ notice: z.string().max(MAX_NOTICE_CHARS) });
+
+/** What a Gmail tab reports: replies as the tracker takes them, and bounce notices as read (noticeSignal). */
+export const gmailSignalsRequest = signalsRequest.extend({
+  signals: z
+    .array(z.discriminatedUnion("kind", [replySignal, noticeSignal]))
+    .min(1)
+    .max(MAX_SIGNALS_PER_REQUEST),
+});
+
+/** A notice as the tracker takes it: hard or soft, the addresses it names but the sender's own, and its opening words. */
+export function bounceOfNotice(signal: z.output<typeof noticeSignal>, self: readonly string[]): Signal {
+  const { notice, ...base } = signal;
+  const flat = notice.replace(/\s+/g, " ").trim();
+  return {
+    ...base,
+    bounce: {
+      kind: classifyBounce(flat),
+      recipients: bouncedAddresses(flat, { exclude: self }).slice(0, 100),
+      ...(flat ? { reason: flat.slice(0, 500) } : {}),
+    },
+  };
+}
+
 export function signalHandlers(deps: SignalDeps) {
   return {
     /**
      * Replies and notices seen in Gmail (see report). `answered`: the keys the content script never sends again,
      * settled for good or held here until their email is registered.
      */
-    reportSignals: handler(signalsRequest, async (input): Promise<{ answered: string[]; recorded: number }> => {
+    reportSignals: handler(gmailSignalsRequest, async (input): Promise<{ answered: string[]; recorded: number }> => {
       const credentials = await deps.requireCredentials();
+      const signals = input.signals.map((s) => (s.kind === "bounce" ? bounceOfNotice(s, input.self) : s));
       // The outbox as stored now: a Gmail tab never waits for a flush (up to the tracker's timeout per entry).
-      const { settled, held, recorded } = await report(deps, credentials, input.self, input.signals, false);
+      const { settled, held, recorded } = await report(deps, credentials, input.self, signals, false);
       if (held.length > 0) {
         // A flush may have delivered a held signal's email meanwhile, its release reading the held signals before
         // this one was: release now rather than at the next minute's alarm.

@@ -15,10 +15,11 @@
 // Limits (2026-11): messages Gmail folds away in a long conversation ("3 older messages") are not in the page until
 // expanded, and a list row shows only its latest sender; both are found when they are displayed.
 
-import type { BounceSignal, ReplySignal } from "../../../shared/api";
-import { bouncedAddresses, classifyBounce, isBounceSender } from "../../../shared/bounce";
+import type { z } from "zod";
+import { isBounceSender, MAX_NOTICE_CHARS } from "../../../shared/bounce";
 import { normalizeEmail } from "../../../shared/email";
 import { messageReceivedAt, stableMessageId } from "../../../shared/gmail-message-id";
+import type { gmailSignalsRequest } from "../background/signals";
 import { EMAIL_IN_TEXT, titleAddress } from "../gmail-ids";
 import { NEUTRALISED_PIXELS, PIXEL_ID_ATTRIBUTE } from "../page-world/pixel-guard";
 import {
@@ -37,7 +38,8 @@ import {
   rowThreadIds,
 } from "./gmail-selectors";
 
-export type Signal = ReplySignal | BounceSignal;
+/** A reply, or a bounce notice's text for the background to classify (background/signals.ts). */
+export type Signal = z.input<typeof gmailSignalsRequest>["signals"][number];
 
 export interface ThreadSignals {
   threadId: string;
@@ -88,19 +90,8 @@ function arrivedAt(legacyId: string, title: string | null | undefined, now: Date
   return received === null ? gmailDate(title, now) : new Date(Math.min(received, now.getTime())).toISOString();
 }
 
-function bounceOf(gmailMessageId: string, threadId: string, at: string, text: string, own: Set<string>): BounceSignal {
-  const flat = text.replace(/\s+/g, " ").trim();
-  return {
-    kind: "bounce",
-    threadId,
-    gmailMessageId,
-    at,
-    bounce: {
-      kind: classifyBounce(flat),
-      recipients: bouncedAddresses(flat, { exclude: [...own] }).slice(0, 100),
-      ...(flat ? { reason: flat.slice(0, 500) } : {}),
-    },
-  };
+function bounceOf(gmailMessageId: string, threadId: string, at: string, text: string): Signal {
+  return { kind: "bounce", threadId, gmailMessageId, at, notice: text.replace(/\s+/g, " ").trim().slice(0, MAX_NOTICE_CHARS) };
 }
 
 /**
@@ -149,7 +140,7 @@ export function readConversation(doc: Document, own: Set<string>, now = new Date
     const at = arrivedAt(m.id, query(m.element, "messageDate", false)?.getAttribute("title"), now);
     if (isBounceSender(m.email, m.name)) {
       const body = query(m.element, "messageBody", false) ?? m.element;
-      signals.push(bounceOf(m.id, threadId, at, body.textContent ?? "", self));
+      signals.push(bounceOf(m.id, threadId, at, body.textContent ?? ""));
     } else signals.push({ kind: "reply", threadId, gmailMessageId: m.id, at, from: m.email });
   }
   return { threadId, signals };
@@ -178,7 +169,7 @@ export function readThreadRows(doc: Document, own: Set<string>, now = new Date()
     if (own.has(lastEmail) || lastPerson.isMe) continue;
     const at = arrivedAt(lastId, queryRow(row, "rowDate")?.getAttribute("title"), now);
     const signal: Signal = isBounceSender(lastEmail, lastPerson.name)
-      ? bounceOf(lastId, threadId, at, queryRow(row, "rowSnippet")?.textContent ?? "", own)
+      ? bounceOf(lastId, threadId, at, queryRow(row, "rowSnippet")?.textContent ?? "")
       : { kind: "reply", threadId, gmailMessageId: lastId, at, from: lastEmail };
     out.push({ threadId, signals: [signal] });
   }
