@@ -479,6 +479,57 @@ export function defineScenarios(
       },
     );
 
+    scenario(
+      "a tracker moved to another address: the sender opening an email sent through the earlier one neutralises its pixel and reports the view",
+      [ENGLISH],
+      async (variant) => {
+        const { gmail } = await setUp(variant);
+        const { id, pixel, sent } = await sendTracked(gmail, {
+          to: ["vic@prospect.example"],
+          subject: "Before the move",
+          html: "<div>Sent through the earlier address.</div>",
+        });
+        // The rep connects to the tracker's new address since, with the same account: here the same tracker under
+        // another name for the same machine. The address the email went out with becomes an earlier tracker.
+        const moved = tracker.url.replace("127.0.0.1", "localhost");
+        const { options: settings, error } = await connectFromOptions(harness, moved, apiToken);
+        expect(error).toBeNull();
+        const storedOptions = (change: Record<string, unknown> | null) =>
+          settings.evaluate(async (next) => {
+            type Ext = { storage: { local: { get(key: string): Promise<Record<string, unknown>>; set(items: object): Promise<void> } } };
+            const g = globalThis as unknown as { browser?: Ext; chrome?: Ext };
+            const area = (g.browser ?? g.chrome)?.storage.local;
+            const now = ((await area?.get("options"))?.options ?? {}) as Record<string, unknown>;
+            if (next) await area?.set({ options: { ...now, ...next } });
+            return now;
+          }, change);
+        expect(await storedOptions(null)).toMatchObject({ trackerUrl: moved, earlierTrackerUrls: [tracker.url] });
+        try {
+          await gmail.waitFor((url) => document.documentElement.getAttribute("data-mt-tracker")?.startsWith(url), moved);
+          await go(gmail, `#sent/${sent.legacyThreadId}`);
+          await imagesSettled(gmail);
+          const shown = await gmail.evaluate(
+            () => [...document.querySelectorAll(".a3s img")].map((img) => [img.getAttribute("src"), img.getAttribute("data-mt-pixel-id")]),
+            null,
+          );
+          expect(shown).toEqual([[null, id]]);
+          expect(google.proxied).not.toContain(pixel);
+          // Reported as the sender's view: a load of the pixel now is labelled the sender's own.
+          await gmail.waitFor(() => Number(document.documentElement.dataset.mtViewsReported ?? 0) > 0, null);
+          await SimulatedGoogle.fetchThroughProxy(pixel);
+          const message = await eventually("the sender's hit, labelled sender", async () => {
+            const { body } = await api<MessageDetail>(`/api/messages/${id}`);
+            return body.opens.length > 0 && body.opens.every((o) => o.label === "sender") ? body : undefined;
+          });
+          expect(message.openCount).toBe(0);
+        } finally {
+          // The next scenario connects to the tracker's first address again: it must not inherit this one as earlier.
+          await storedOptions({ trackerUrl: tracker.url, earlierTrackerUrls: [] });
+          await settings.close();
+        }
+      },
+    );
+
     if (abilities.backgroundTabs)
       scenario(
         "the sender opening a sent thread with Ctrl+click in a real background tab: nothing loads, the view is reported, nothing counts or notifies",
