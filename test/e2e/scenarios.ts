@@ -504,6 +504,8 @@ export function defineScenarios(
             return now;
           }, change);
         expect(await storedOptions(null)).toMatchObject({ trackerUrl: moved, earlierTrackerUrls: [tracker.url] });
+        // And the options page says so.
+        await settings.waitFor((url) => document.querySelector("[data-testid=earlier-trackers]")?.textContent?.includes(url), tracker.url);
         try {
           await gmail.waitFor((url) => document.documentElement.getAttribute("data-mt-tracker")?.startsWith(url), moved);
           await go(gmail, `#sent/${sent.legacyThreadId}`);

@@ -268,6 +268,12 @@ function OptionsPage() {
             ? "Not connected yet: enter your tracker's address and press Connect."
             : `Not connected: ${connection.problem}`}
       </p>
+      {options && options.earlierTrackerUrls.length > 0 ? (
+        <p class="muted" data-testid="earlier-trackers">
+          Emails sent through {options.earlierTrackerUrls.join(", ")} are still recognised: your own views of them are not counted as opens,
+          and replies quoting them carry none of their pixels or click links.
+        </p>
+      ) : null}
       {connection.connected ? (
         <details class="change-connection" data-testid="change-connection">
           <summary>Connect to another account or tracker</summary>
