@@ -642,7 +642,7 @@ export function defineScenarios(
     });
 
     scenario(
-      "Gmail's Undo Send: the undone email leaves the tracker, and the re-send from the reopened compose is tracked once, with its own id and the follow-up reminder set on the first",
+      "Gmail's Undo Send: the undone email leaves the tracker, and the re-send from the reopened compose is tracked once, with its own id, and the follow-up reminder and the opt-out link set on the first",
       [ENGLISH, GERMAN],
       async (variant) => {
         const { gmail } = await setUp(variant);
@@ -660,12 +660,15 @@ export function defineScenarios(
           days.dispatchEvent(new Event("change", { bubbles: true }));
         }, firstDialog);
         await gmail.waitFor((s) => document.querySelector(`${s} .mt-remind[data-mt-state=set]`), firstDialog);
+        // And an opt-out link, off by default.
+        await gmail.click(`${firstDialog} .mt-toggle-optout`);
         await ready(gmail, firstDialog);
         const firstCount = google.sent.length;
         await gmail.click(`${firstDialog} ${SEND}`);
         const firstSent = await nextSend(firstCount);
         const first = { id: PIXEL(tracker.url).exec(firstSent.html)?.[2] ?? "", sent: firstSent };
         expect(first.id).not.toBe("");
+        expect(firstSent.html).toContain(`${tracker.url}/u/${first.id}`);
         await registered(first.id);
         // Gmail's notice offers Undo once it answered the send (gmail-sim.js, Undo Send): the rep takes the email back.
         await gmail.waitFor(() => document.querySelector("div.b8[role=alert] #link_undo"), null);
@@ -691,6 +694,10 @@ export function defineScenarios(
             dialog,
           ),
         ).toEqual(["true", "5"]);
+        // The email came back with its opt-out link: the reopened compose has it on too.
+        expect(await gmail.evaluate((d) => document.querySelector(`${d} .mt-toggle-optout`)?.getAttribute("aria-pressed"), dialog)).toBe(
+          "true",
+        );
         await ready(gmail, dialog);
         const count = google.sent.length;
         await gmail.click(`${dialog} ${SEND}`);
@@ -699,6 +706,9 @@ export function defineScenarios(
         expect(id).not.toBe("");
         expect(id).not.toBe(first.id);
         expect(sent.html).not.toContain(first.id);
+        // One opt-out link, the re-send's own: the undone email's went with the rest of its marks.
+        expect(sent.html.split("/u/")).toHaveLength(2);
+        expect(sent.html).toContain(`${tracker.url}/u/${id}`);
         expect(sent.subject).toBe(subject);
         const message = await registered(id);
         expect(message.subject).toBe(subject);

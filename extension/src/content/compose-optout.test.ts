@@ -56,23 +56,61 @@ describe("the opt-out link", () => {
     expect(body.innerHTML).toContain(optOutUrl(TRACKER, earlier));
   });
 
+  it("replaces the link a reopened send left (Gmail's Undo), of this tracker or an earlier one, and keeps quoted ones", async () => {
+    const [undone, earlier, quoted, id] = [
+      await mintTrackingId(KEY),
+      await mintTrackingId(KEY),
+      await mintTrackingId(KEY),
+      await mintTrackingId(KEY),
+    ];
+    const moved = "https://mt.rep.workers.dev";
+    const reopened = () => {
+      const body = document.createElement("div");
+      body.innerHTML = `<div>Hi</div><div class="gmail_quote"><a href="${optOutUrl(TRACKER, quoted)}">Don't track</a></div>`;
+      // As Undo puts the email back: its opt-out block at the end (here twice: a draft of a draft of a moved tracker).
+      applyOptOutLink(body, { trackerUrl: moved, trackingId: earlier, text: "Don't track", on: true });
+      applyOptOutLink(body, { trackerUrl: TRACKER, trackingId: undone, text: "Don't track", on: true });
+      return body;
+    };
+    const plan = { trackerUrl: TRACKER, trackers: [TRACKER, moved], trackingId: id, tracked: true };
+    const optOutLinks = (body: HTMLElement) => [...body.querySelectorAll("a")].map((a) => a.getAttribute("href"));
+    const options = { ...DEFAULT_OPTIONS, trackerUrl: TRACKER, earlierTrackerUrls: [moved] };
+
+    // The link went with the send it came from: the reopened compose has it on, though the options' default is off.
+    const body = reopened();
+    const optOut = new OptOutToggle(options, toggle, body);
+    expect(optOut.button.getAttribute("aria-pressed")).toBe("true");
+    expect(optOut.prepareSend(body, plan)).toBe(true);
+    expect(optOutLinks(body)).toEqual([optOutUrl(TRACKER, quoted), optOutUrl(TRACKER, id)]);
+    // A cancelled send tried again changes nothing.
+    expect(optOut.prepareSend(body, plan)).toBe(true);
+    expect(optOutLinks(body)).toEqual([optOutUrl(TRACKER, quoted), optOutUrl(TRACKER, id)]);
+
+    // The rep turned it off in this compose: none goes out, the left-over one neither.
+    const off = reopened();
+    const chosen = new OptOutToggle(options, toggle, off);
+    chosen.button.click();
+    expect(chosen.prepareSend(off, plan)).toBe(false);
+    expect(optOutLinks(off)).toEqual([optOutUrl(TRACKER, quoted)]);
+  });
+
   it("goes out only on a tracked email, whatever the toggle says", async () => {
     const id = await mintTrackingId(KEY);
-    const optOut = new OptOutToggle({ ...DEFAULT_OPTIONS, optOutLinkByDefault: true }, toggle);
+    const optOut = new OptOutToggle({ ...DEFAULT_OPTIONS, optOutLinkByDefault: true }, toggle, document.createElement("div"));
     const body = document.createElement("div");
-    expect(optOut.prepareSend(body, { trackerUrl: TRACKER, trackingId: id, tracked: false })).toBe(false);
+    expect(optOut.prepareSend(body, { trackerUrl: TRACKER, trackers: [TRACKER], trackingId: id, tracked: false })).toBe(false);
     expect(body.innerHTML).toBe("");
-    expect(optOut.prepareSend(body, { trackerUrl: TRACKER, trackingId: id, tracked: true })).toBe(true);
+    expect(optOut.prepareSend(body, { trackerUrl: TRACKER, trackers: [TRACKER], trackingId: id, tracked: true })).toBe(true);
     expect(body.textContent).toBe(DEFAULT_OPTIONS.optOutText);
     optOut.button.click();
-    expect(optOut.prepareSend(body, { trackerUrl: TRACKER, trackingId: id, tracked: true })).toBe(false);
+    expect(optOut.prepareSend(body, { trackerUrl: TRACKER, trackers: [TRACKER], trackingId: id, tracked: true })).toBe(false);
     expect(body.innerHTML).toBe("");
   });
 });
 
 describe("the opt-out toggle", () => {
   it("shows pressed only while a link will go out, says why not otherwise, and keeps the rep's choice for when it will", () => {
-    const optOut = new OptOutToggle({ ...DEFAULT_OPTIONS, optOutLinkByDefault: true }, toggle);
+    const optOut = new OptOutToggle({ ...DEFAULT_OPTIONS, optOutLinkByDefault: true }, toggle, document.createElement("div"));
     const shown = () => [optOut.button.getAttribute("aria-pressed"), optOut.button.disabled];
     expect(shown()).toEqual(["true", false]);
     expect(optOut.button.title).toContain("is added at the end of this email");

@@ -1,12 +1,29 @@
 // A compose window's recipient opt-out link (off by default; wording and default from the options), appended at
 // send as `<tracker>/u/<trackingId>`: the rewrite never turns it into a click link (it is the tracker's own URL).
-import type { Options } from "../options-store";
+import { type Options, trackerUrls } from "../options-store";
+import { quotedIn } from "./gmail-selectors";
 
 export const OPT_OUT_ATTRIBUTE = "data-mt-optout";
 
 /** The opt-out page of an email: docs/protocol.md §11. */
 export function optOutUrl(trackerUrl: string, trackingId: string): string {
   return `${trackerUrl.replace(/\/+$/, "")}/u/${trackingId}`;
+}
+
+/**
+ * The opt-out links of other emails of our trackers that are not in a quote: what a send this compose reopens left
+ * (Gmail's Undo puts the email back as it went, its link with it), or a draft made from one. Each names the email it
+ * went with, not this one: each holder (its block) goes at this one's send. Quoted ones are an earlier email's, and stay.
+ */
+export function leftOverOptOutLinks(root: HTMLElement, trackers: readonly string[], keepId: string | null): HTMLElement[] {
+  const quoted = quotedIn(root);
+  const ours = trackers.map((url) => `${url.replace(/\/+$/, "")}/u/`);
+  return [...root.querySelectorAll("a[href]")].flatMap((anchor) => {
+    const href = anchor.getAttribute("href") ?? "";
+    const prefix = ours.find((p) => href.startsWith(p));
+    if (!prefix || href.slice(prefix.length) === keepId || quoted(anchor)) return [];
+    return [(anchor.closest(`[${OPT_OUT_ATTRIBUTE}]`) as HTMLElement | null) ?? (anchor as HTMLElement)];
+  });
 }
 
 /**
@@ -45,17 +62,22 @@ export function applyOptOutLink(
  */
 export class OptOutToggle {
   private on: boolean;
+  /** The rep pressed the toggle in this compose: their choice holds over what the body shows. */
+  private chosen = false;
   /** Why no link can go out (tracking off or locked), or null when one can. */
   private why: string | null = null;
   readonly button: HTMLButtonElement;
 
+  /** On by the options' default, or when `body` holds a left-over link (leftOverOptOutLinks): that send had one. */
   constructor(
     private options: Options,
     makeToggle: (className: string, label: string, onToggle: () => void) => HTMLButtonElement,
+    body: HTMLElement,
   ) {
-    this.on = options.optOutLinkByDefault;
+    this.on = options.optOutLinkByDefault || leftOverOptOutLinks(body, trackerUrls(options), null).length > 0;
     this.button = makeToggle("mt-toggle-optout", "Opt-out", () => {
       this.on = !this.on;
+      this.chosen = true;
       this.render();
     });
     this.render();
@@ -85,9 +107,18 @@ export class OptOutToggle {
           : "Add an opt-out link at the end of this email";
   }
 
-  /** At the send, synchronously: the opt-out link goes in (tracked emails only) or out. */
-  prepareSend(body: HTMLElement, plan: { trackerUrl: string; trackingId: string | null; tracked: boolean }): boolean {
+  /**
+   * At the send, synchronously: the opt-out link goes in (tracked emails only) or out, and left-over links of other
+   * emails go (leftOverOptOutLinks). One left over says the send it came from had the link, unless the rep chose here.
+   */
+  prepareSend(
+    body: HTMLElement,
+    plan: { trackerUrl: string; trackers: readonly string[]; trackingId: string | null; tracked: boolean },
+  ): boolean {
     if (!plan.trackingId) return false;
+    const leftOver = leftOverOptOutLinks(body, plan.trackers, plan.trackingId);
+    for (const holder of leftOver) holder.remove();
+    if (leftOver.length > 0 && !this.chosen) this.on = true;
     const on = plan.tracked && this.on;
     applyOptOutLink(body, { trackerUrl: plan.trackerUrl, trackingId: plan.trackingId, text: this.options.optOutText, on });
     return on;

@@ -351,7 +351,7 @@ class ComposeSession {
     this.status.setAttribute("role", "status");
     const makeToggle = (className: string, label: string, onToggle: () => void) => this.makeToggle(className, label, onToggle);
     this.campaign = new CampaignField(doc, makeToggle);
-    this.optOut = new OptOutToggle(options, makeToggle);
+    this.optOut = new OptOutToggle(options, makeToggle, body);
     this.warnings = new RecipientWarnings(doc);
     this.toolbar.append(
       this.openButton,
@@ -582,6 +582,7 @@ class ComposeSession {
     stripEarlierTracking(this.body, this.trackers(), this.trackingId);
     const optOutLink = this.optOut.prepareSend(this.body, {
       trackerUrl: this.trackerUrl,
+      trackers: this.trackers(),
       trackingId: this.trackingId,
       tracked: state.open || state.click,
     });
