@@ -17,7 +17,7 @@ export function optOutUrl(trackerUrl: string, trackingId: string): string {
  */
 export function leftOverOptOutLinks(root: HTMLElement, trackers: readonly string[], keepId: string | null): HTMLElement[] {
   const quoted = quotedIn(root);
-  const ours = trackers.map((url) => `${url.replace(/\/+$/, "")}/u/`);
+  const ours = trackers.map((url) => optOutUrl(url, ""));
   return [...root.querySelectorAll("a[href]")].flatMap((anchor) => {
     const href = anchor.getAttribute("href") ?? "";
     const prefix = ours.find((p) => href.startsWith(p));

@@ -1,8 +1,9 @@
-// The sender's own opens, part 1: in the sender's Gmail, tracking pixels of this tracker (and of those it replaced) are neutralised before
-// they load (first in the page world as Gmail's HTML goes in, page-world/pixel-guard.ts; here as a second net for
-// images that reach the document another way), whether their src names the tracker directly or Google's image proxy with the tracker URL in the
-// fragment (the network layer never sees fragments, so only DOM code can tell; see gmail.md). The ids found, the
-// page world's and this net's, are what sent-views-report tells the tracker the sender is looking at.
+// The sender's own opens, part 1: in the sender's Gmail, tracking pixels of this tracker (and of those it replaced) are
+// neutralised before they load (first in the page world as Gmail's HTML goes in, page-world/pixel-guard.ts; here as a
+// second net for images that reach the document another way), whether their src names the tracker directly or Google's
+// image proxy with the tracker URL in the fragment (the network layer never sees fragments, so only DOM code can tell;
+// see gmail.md). The ids found, the page world's and this net's, are what sent-views-report tells the tracker the
+// sender is looking at.
 import { TRACKING_ID_PATTERN } from "../../../../shared/protocol";
 import { trackerUrls } from "../../options-store";
 import { onPageEvent } from "../../page-world/events";
