@@ -1,5 +1,6 @@
 // Replies and delivery-failure notices, read from what Gmail shows: pure functions from the page (a thread list, an
-// opened conversation) to the signals the tracker records (shared/api.ts `signalsRequest`). The feature
+// opened conversation) to the signals the tracker records (shared/api.ts `signalsRequest`), a notice as its text, which
+// the background classifies (background/signals.ts gmailSignalsRequest). The feature
 // (features/replies-bounces.ts) runs them on every re-render and reports through the background; the tracker
 // dedupes by each reply's or notice's own Gmail message id, so a re-render never counts twice.
 //
