@@ -29,6 +29,14 @@ export class ExtensionReloaded extends Error {
   }
 }
 
+/**
+ * Whether this copy of the script is cut off from the extension (ExtensionReloaded): Chrome's "Extension context
+ * invalidated" leaves the page's runtime without an id.
+ */
+export function extensionReloaded(): boolean {
+  return !browser.runtime?.id;
+}
+
 async function send<T>(type: string, input: unknown): Promise<T> {
   const envelope: Envelope = { mt: 1, type, input };
   let reply: Reply<T> | undefined;
@@ -36,7 +44,7 @@ async function send<T>(type: string, input: unknown): Promise<T> {
     reply = (await browser.runtime.sendMessage(envelope)) as Reply<T> | undefined;
   } catch (error) {
     // Chrome's "Extension context invalidated.": the call throws, and the page's runtime has no id any more.
-    if (!browser.runtime?.id) throw new ExtensionReloaded();
+    if (extensionReloaded()) throw new ExtensionReloaded();
     throw error;
   }
   if (!reply) throw new Error(`the background did not answer ${type}`);

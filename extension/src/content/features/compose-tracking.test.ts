@@ -130,6 +130,30 @@ describe("compose tracking: an extension updated under the page", () => {
   });
 });
 
+describe("compose tracking: a compose open while the extension was updated under the page", () => {
+  it("sends untracked, with no pixel and no click link, and says so and that reloading Gmail fixes it", async () => {
+    backgroundMinting(TRACKING_ID);
+    openDialog({ subject: "Intro", body: 'Hi, see <a href="https://shop.example/">the shop</a>' });
+    start();
+    await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-tracking-id")).toBe(TRACKING_ID));
+    // Chrome cuts the page's copy of the script off: its runtime has no id any more.
+    const runtime = (globalThis as unknown as { chrome: { runtime: { id?: string } } }).chrome.runtime;
+    runtime.id = undefined;
+    try {
+      clickSend();
+      const body = document.querySelector("[g_editable]");
+      expect(body?.querySelector("img")).toBeNull();
+      expect(body?.querySelector("a")?.getAttribute("href")).toBe("https://shop.example/");
+      expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-status")).toBe(
+        "Not tracked: Mailtracker was updated or reloaded since Gmail opened: reload Gmail to track from this tab",
+      );
+      expect(callFromGmail).not.toHaveBeenCalledWith("messageSent", expect.anything());
+    } finally {
+      runtime.id = "unit-test";
+    }
+  });
+});
+
 describe("compose tracking: recipients the compose could not read", () => {
   it("checks the exclusions against Gmail's send request, and registers an excluded recipient's email untracked", async () => {
     backgroundMinting(TRACKING_ID);

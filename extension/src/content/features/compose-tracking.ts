@@ -20,7 +20,7 @@ import type { RegisterMessageRequest } from "../../../../shared/api";
 import { isEmailAddress } from "../../../../shared/email";
 import { pixelUrl } from "../../../../shared/protocol";
 import { gmailId, legacyThreadId, registeredThreadId } from "../../gmail-ids";
-import { callFromGmail, ExtensionReloaded } from "../../messaging";
+import { callFromGmail, ExtensionReloaded, extensionReloaded } from "../../messaging";
 import { hostMatchesDomains, type Options } from "../../options-store";
 import { type GmailSendAnswered, onPageEvent, type Recipient } from "../../page-world/events";
 import { answeredSends, parseGmailJson, type SentMessageIds, type UntrackedSend } from "../../page-world/sync-parser";
@@ -483,6 +483,9 @@ class ComposeSession {
         reason: "Plain text mode: this email is not tracked (a plain-text email cannot carry the pixel)",
       };
     if (!this.trackingId) return { open: false, click: false, reason: `Not tracked: ${this.problem ?? "connecting…"}` };
+    // An id minted before the extension was updated under the page: the registration could not reach the background, and
+    // the pixel would go out for an email the tracker never learns of.
+    if (extensionReloaded()) return { open: false, click: false, reason: `Not tracked: ${new ExtensionReloaded().message}` };
     const excluded = this.excludedRecipients();
     if (excluded.length > 0) return { open: false, click: false, reason: `Not tracked: ${excluded[0]} is at an excluded domain` };
     return {
