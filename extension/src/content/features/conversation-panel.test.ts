@@ -300,6 +300,26 @@ describe("conversation panel", () => {
     expect(panels.requests).toBe(1);
   });
 
+  it("says an email sent through another tracker account has no tracking data here, and does not ask again", async () => {
+    conversation();
+    const panels = new ConversationPanels(document, {
+      // background/handlers.ts requireOwnId, for a pixel of a tracker this browser used before with another account.
+      detail: async () => {
+        throw new Error("not a tracking id of this account");
+      },
+      stop: async () => ({}),
+      remove: async () => ({}),
+    });
+    panels.scan();
+    await flush();
+    expect(document.querySelector(".mt-panel")?.textContent).toBe(
+      "No tracking data here: this email went out through another tracker account.",
+    );
+    for (let i = 0; i < 5; i++) panels.scan();
+    await flush();
+    expect(panels.requests).toBe(1);
+  });
+
   it("stop and delete ask for confirmation first, then act and show the new state", async () => {
     conversation();
     let detail: MessageDetail | null = DETAIL;

@@ -227,6 +227,11 @@ export const RETRY_FIRST_MS = 1_000;
 export const RETRY_MAX_MS = 60_000;
 /** The background's answer when no tracker is connected (background/handlers.ts): retrying cannot help. */
 const DISCONNECTED = /not connected|connect again/i;
+/**
+ * The background's answer for an id of another account (background/handlers.ts requireOwnId): an email sent through a
+ * tracker this browser was connected to before with another account (options-store.ts earlierTrackerUrls).
+ */
+const OTHER_ACCOUNT = /not a tracking id of this account/;
 
 /** An error's words for the rep, short enough for the panel's one line. */
 const FAILURE_TEXT_MAX = 120;
@@ -333,8 +338,12 @@ export class ConversationPanels {
     } catch (error) {
       const text = String(error instanceof Error ? error.message : error);
       debug("message detail not read", id, text);
-      if (/\b(404|410)\b/.test(text))
-        this.details.set(id, { at: this.now(), version: ++this.versions, detail: { gone: "No tracking data for this email (deleted)." } });
+      const gone = /\b(404|410)\b/.test(text)
+        ? "No tracking data for this email (deleted)."
+        : OTHER_ACCOUNT.test(text)
+          ? "No tracking data here: this email went out through another tracker account."
+          : null;
+      if (gone) this.details.set(id, { at: this.now(), version: ++this.versions, detail: { gone } });
       // Not connected, or this copy of the content script outlived its extension (an update): retrying cannot help.
       else if (error instanceof ExtensionReloaded || DISCONNECTED.test(text)) this.disconnected = true;
       else {
