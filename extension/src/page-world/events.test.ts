@@ -2,7 +2,7 @@
 // The page events between the page world and the content script: any script of Gmail's page can fire them, so each
 // payload is checked against its event's shape before a handler sees it.
 import { describe, expect, it } from "vitest";
-import { emitPageEvent, onPageEvent, type PageEventName } from "./events";
+import { configuredTrackers, emitPageEvent, onPageEvent, type PageEventName, TRACKER_ATTRIBUTE } from "./events";
 
 function received<K extends PageEventName>(name: K, details: unknown[]): unknown[] {
   const got: unknown[] = [];
@@ -28,5 +28,17 @@ describe("page events", () => {
     emitPageEvent(document, "mt:pixels-neutralised", ["x"]);
     controller.abort();
     expect(got).toEqual([["x"]]);
+  });
+
+  it("reads the trackers named on <html>, the current one first, as one list until the attribute changes", () => {
+    document.documentElement.removeAttribute(TRACKER_ATTRIBUTE);
+    expect(configuredTrackers(document)).toEqual([]);
+    document.documentElement.setAttribute(TRACKER_ATTRIBUTE, "https://t.example https://mt.rep.workers.dev");
+    const first = configuredTrackers(document);
+    expect(first).toEqual(["https://t.example", "https://mt.rep.workers.dev"]);
+    // The same list, not a copy: the pixel guard's hooks read it on every HTML string Gmail sets.
+    expect(configuredTrackers(document)).toBe(first);
+    document.documentElement.setAttribute(TRACKER_ATTRIBUTE, "https://t.example");
+    expect(configuredTrackers(document)).toEqual(["https://t.example"]);
   });
 });

@@ -9,9 +9,16 @@
  */
 export const TRACKER_ATTRIBUTE = "data-mt-tracker";
 
-/** The trackers the content script named on <html>; none before it has. */
+let configured: { text: string; trackers: readonly string[] } = { text: "", trackers: [] };
+
+/**
+ * The trackers the content script named on <html>, none before it has: the same list while the attribute stays, so
+ * the guard's hooks, which read it on every HTML string and image Gmail sets, split nothing and build nothing.
+ */
 export function configuredTrackers(doc: Document): readonly string[] {
-  return (doc.documentElement?.getAttribute(TRACKER_ATTRIBUTE) ?? "").split(" ").filter(Boolean);
+  const text = doc.documentElement?.getAttribute(TRACKER_ATTRIBUTE) ?? "";
+  if (text !== configured.text) configured = { text, trackers: text.split(" ").filter(Boolean) };
+  return configured.trackers;
 }
 
 /**

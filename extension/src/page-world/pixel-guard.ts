@@ -48,13 +48,17 @@ function decodeEntities(text: string): string {
  * What is worked out once per list of trackers (the current one, and those the browser was connected to before:
  * options-store.ts earlierTrackerUrls): their pixels' markers (see pixelMarkers) and their URLs' one pattern.
  */
-let cachedTrackers: { key: string; markers: string[]; pixel: RegExp } | undefined;
+let cachedTrackers: { list: readonly string[]; key: string; markers: string[]; pixel: RegExp } | undefined;
 
 function trackersOf(trackers: readonly string[]): { markers: string[]; pixel: RegExp } {
+  // The same list as last time (the page world's, configuredTrackers; a content feature's): nothing to compare. Every
+  // HTML string and image source Gmail sets comes through here, several times.
+  if (cachedTrackers?.list === trackers) return cachedTrackers;
   const key = trackers.join(" ");
   if (cachedTrackers?.key !== key) {
     const urls = trackers.filter((url) => URL.canParse(url));
     cachedTrackers = {
+      list: trackers,
       key,
       markers: urls.map((url) => new URL(url).hostname).map((hostname) => (/^[a-z0-9.-]+$/.test(hostname) ? hostname : "")),
       pixel: new RegExp(
@@ -62,6 +66,7 @@ function trackersOf(trackers: readonly string[]): { markers: string[]; pixel: Re
       ),
     };
   }
+  cachedTrackers.list = trackers;
   return cachedTrackers;
 }
 
