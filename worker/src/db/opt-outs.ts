@@ -2,7 +2,7 @@
 // email is registered, else held until its registration says who it went to (migration 0014).
 import { recipientFingerprint } from "../recipient-fingerprint";
 import { emailsRemovedFrom, type RemovedRecipient, removedFromMatching } from "./contacts";
-import { optOutStatements, recordOptOut, recordReaderOptOut } from "./signals";
+import { optOutStatements, recordReaderOptOut, unsubscribeStatement } from "./signals";
 import { placeholders } from "./sql";
 
 /**
@@ -56,9 +56,11 @@ export async function optOutTarget(db: D1Database, accountId: string, messageId:
  * Records `email`'s opt-out of a registered email, at `now`. When the email went to that address, for the address:
  * every email of the account to it stores no hits from then on. Otherwise (a list the email went to, an alias, a
  * forwarded copy) for this email alone, with no address, so that the page reveals no recipient. A contact the sender
- * deleted from this email went to it all the same (its fingerprint is kept); an email registered with no readable
- * recipients (compose-tracking.ts registers it all the same) has nobody to check the address against, so it is taken
- * as given and a reader of it can always opt out.
+ * deleted from this email went to it all the same (its fingerprint is kept). Taken as given, so that a reader of it
+ * can always opt out: an email registered with no readable recipients (compose-tracking.ts registers it all the same),
+ * which has nobody to check the address against; and one whose data the sender deleted, whose recipients went with it.
+ * The reader was told that every other email from the sender to the address is tracked no more, and that holds; on a
+ * deleted email nothing more is written (it is tracked no more already, and keeps no addresses).
  */
 export async function optOutOfEmail(
   db: D1Database,
@@ -67,6 +69,10 @@ export async function optOutOfEmail(
   email: string,
   now: number,
 ): Promise<void> {
+  if (target.deleted) {
+    await db.batch(await addressOptOutStatements(db, signingSecret, target, email, now));
+    return;
+  }
   const { accountId, messageId } = target;
   const wasRemoved = async () =>
     (await db
@@ -75,25 +81,21 @@ export async function optOutOfEmail(
       .first()) !== null;
   const received = target.recipientCount === 0 || target.recipients.includes(email) || (await wasRemoved());
   if (!received) return recordReaderOptOut(db, accountId, messageId, now);
-  await recordOptOut(db, accountId, messageId, email, now, await emailsRemovedFrom(db, signingSecret, accountId, email));
+  await db.batch([
+    ...(await addressOptOutStatements(db, signingSecret, target, email, now)),
+    unsubscribeStatement(db, accountId, messageId, email, now),
+  ]);
 }
 
-/**
- * Records `email`'s opt-out for the account, taken as given (as for an email registered with no recipients), through
- * an email whose recipients can no longer be known: one whose data the sender deleted (its recipients went with it),
- * or one whose registration never came (settleAbandonedOptOuts). The reader was told that every other email from the
- * sender to the address is tracked no more, and that holds. Nothing else is recorded on that email: it is tracked no
- * more already, and a deleted one keeps no addresses.
- */
-export async function recordAddressOptOut(
+/** optOutStatements for `email`, with the account's emails it was removed from (emailsRemovedFrom). */
+async function addressOptOutStatements(
   db: D1Database,
   signingSecret: string,
-  accountId: string,
-  messageId: string,
+  { accountId, messageId }: OptOutTarget,
   email: string,
   now: number,
-): Promise<void> {
-  await db.batch(optOutStatements(db, accountId, messageId, email, now, await emailsRemovedFrom(db, signingSecret, accountId, email)));
+): Promise<D1PreparedStatement[]> {
+  return optOutStatements(db, accountId, messageId, email, now, await emailsRemovedFrom(db, signingSecret, accountId, email));
 }
 
 /**
@@ -134,7 +136,7 @@ export async function recordPendingOptOut(
 }
 
 /**
- * Records, as given (recordAddressOptOut), the addresses held longer than PENDING_OPT_OUT_HOLD_MS, each at the time it
+ * Records, as given (as optOutOfEmail does for a deleted email), the addresses held longer than PENDING_OPT_OUT_HOLD_MS, each at the time it
  * was typed, and drops them: the email stays untracked. Two queries at most (the purge's budget counts them,
  * db/retention.ts): one batch reads the held addresses and the fingerprints of addresses removed from their accounts'
  * emails, one records them.

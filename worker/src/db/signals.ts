@@ -424,6 +424,20 @@ export async function addressStates(db: D1Database, accountId: string, emails: r
 }
 
 /**
+ * The statement that records an email's unsubscribe once (its source id is the email's): a reader turned tracking off
+ * through it, `email` theirs, or '' when the address is not known to have received it (recordReaderOptOut).
+ */
+export function unsubscribeStatement(
+  db: D1Database,
+  accountId: string,
+  messageId: string,
+  email: string,
+  now: number,
+): D1PreparedStatement {
+  return db.prepare(INSERT_SIGNAL).bind(accountId, messageId, "unsubscribe", `u:${messageId}`, email, null, null, now);
+}
+
+/**
  * A reader's opt-out through an email that was not sent to the address they gave (a list, an alias, a forwarded
  * copy): this email is tracked no more, for anyone, from now on; no address is recorded, since the one given is
  * not known to have received it. The signal says that a reader turned tracking off, with no address ('').
@@ -433,7 +447,7 @@ export async function recordReaderOptOut(db: D1Database, accountId: string, mess
     db
       .prepare("UPDATE messages SET opted_out_at = coalesce(opted_out_at, ?) WHERE account_id = ? AND id = ?")
       .bind(now, accountId, messageId),
-    db.prepare(INSERT_SIGNAL).bind(accountId, messageId, "unsubscribe", `u:${messageId}`, "", null, null, now),
+    unsubscribeStatement(db, accountId, messageId, "", now),
   ]);
 }
 
@@ -466,19 +480,4 @@ export function optOutStatements(
     // the opt-out any more, so each keeps its time.
     ...chunked([...new Set([messageId, ...removedFrom])]).map(optedOut),
   ];
-}
-
-/** Records a recipient's opt-out (optOutStatements) and the message's unsubscribe, once. */
-export async function recordOptOut(
-  db: D1Database,
-  accountId: string,
-  messageId: string,
-  email: string,
-  now: number,
-  removedFrom: readonly string[],
-): Promise<void> {
-  await db.batch([
-    ...optOutStatements(db, accountId, messageId, email, now, removedFrom),
-    db.prepare(INSERT_SIGNAL).bind(accountId, messageId, "unsubscribe", `u:${messageId}`, email, null, null, now),
-  ]);
 }

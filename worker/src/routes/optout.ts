@@ -4,7 +4,7 @@
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { isEmailAddress, normalizeEmail } from "../../../shared/email";
-import { type OptOutTarget, optOutOfEmail, optOutTarget, recordAddressOptOut, recordPendingOptOut } from "../db/opt-outs";
+import { type OptOutTarget, optOutOfEmail, optOutTarget, recordPendingOptOut } from "../db/opt-outs";
 import type { AppEnv } from "../env";
 import { htmlPage, invalidLinkResponse } from "../http";
 import { invalidLinkAnswer } from "../throttle";
@@ -31,7 +31,7 @@ const NOT_HELD = () =>
 /**
  * The email the page is for. One whose data the sender deleted is tracked no more, but its reader still turns tracking
  * off for the sender's other emails: its recipients went with its data, so the page asks for the address and takes
- * it as given (recordAddressOptOut). One not registered yet (seconds after the send, up to a minute or so when the sender's
+ * it as given (optOutOfEmail). One not registered yet (seconds after the send, up to a minute or so when the sender's
  * browser retries; its opens may already be stored) has no row, or only the row an earlier opt-out made: the page
  * asks for the reader's address, as for an email whose recipients are unknown, and the opt-out waits for the
  * registration to say whether the email went to it, a day at most (db/opt-outs.ts).
@@ -90,8 +90,7 @@ export const optOutRoute = new Hono<AppEnv>()
       // An address that did not receive this email gets the same answer, so the page reveals no recipient; its reader
       // (on a list the email went to, an alias, a forwarded copy) is still not tracked reading this email.
       const secret = c.env.SIGNING_SECRET ?? "";
-      if (found.deleted) await recordAddressOptOut(c.env.DB, secret, found.accountId, found.messageId, email, Date.now());
-      else if (found.registered) await optOutOfEmail(c.env.DB, secret, found, email, Date.now());
+      if (found.registered || found.deleted) await optOutOfEmail(c.env.DB, secret, found, email, Date.now());
       else if (!(await recordPendingOptOut(c.env.DB, secret, found.accountId, found.messageId, email, Date.now()))) return NOT_HELD();
       return DONE();
     },
