@@ -31,7 +31,8 @@ export class ExtensionReloaded extends Error {
 
 /**
  * Whether this copy of the script is cut off from the extension (ExtensionReloaded): Chrome's "Extension context
- * invalidated" leaves the page's runtime without an id.
+ * invalidated" leaves the page's runtime without an id (Stack Overflow question 53939205, 2018; seen after an
+ * extension update in dlsudatasci/citepoint issue 119, 2026-06-26: "chrome.runtime.id was undefined").
  */
 export function extensionReloaded(): boolean {
   return !browser.runtime?.id;

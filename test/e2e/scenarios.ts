@@ -144,6 +144,20 @@ export function defineScenarios(
       return ((await response.json()) as { apiToken: string }).apiToken;
     };
 
+    /**
+     * The extension's stored options, read in one of its pages (`tab`): as they were, with `change` merged in after
+     * when one is given.
+     */
+    const storedOptions = (tab: Tab, change: Record<string, unknown> | null = null) =>
+      tab.evaluate(async (next) => {
+        type Ext = { storage: { local: { get(key: string): Promise<Record<string, unknown>>; set(items: object): Promise<void> } } };
+        const g = globalThis as unknown as { browser?: Ext; chrome?: Ext };
+        const area = (g.browser ?? g.chrome)?.storage.local;
+        const now = ((await area?.get("options"))?.options ?? {}) as Record<string, unknown>;
+        if (next) await area?.set({ options: { ...now, ...next } });
+        return now;
+      }, change);
+
     /** Connects the extension: to a new account of its own (`create`: from the options page itself). */
     const connect = async (create = false) => {
       const connected = await connectFromOptions(harness, tracker.url, create ? undefined : await newAccountToken());
@@ -165,14 +179,8 @@ export function defineScenarios(
         );
       }
       // Saved (not only typed) before the page closes: the compose reads the stored settings.
-      const storedOptions = () =>
-        options.evaluate(async () => {
-          type Ext = { storage: { local: { get(key: string): Promise<Record<string, unknown>> } } };
-          const g = globalThis as unknown as { browser?: Ext; chrome?: Ext };
-          return ((await (g.browser ?? g.chrome)?.storage.local.get("options"))?.options ?? {}) as Record<string, unknown>;
-        }, null);
       await eventually("the exclusions saved", async () => {
-        const saved = await storedOptions();
+        const saved = await storedOptions(options);
         return exclusions.every(([name, value]) => JSON.stringify(saved[name]) === JSON.stringify([value])) ? true : undefined;
       });
       return options;
@@ -422,6 +430,32 @@ export function defineScenarios(
         return images.length > 0 && images.every((img) => img.complete);
       }, null);
 
+    /**
+     * The sender opens the sent email `sent` in `gmail`: its pixel must be neutralised (no src, so nothing is fetched
+     * or decoded; every image of the view has finished, and had the pixel loaded the proxy would have been asked for
+     * it) and the view reported. The sender's other device (or a race) then loads the pixel: the tracker labels it the
+     * sender's own. The view may be reported in more than one request (the conversation's thread as it opens, then the
+     * pixels neutralised while its bodies were built), and the hit may be stored before the one naming this message:
+     * that report then relabels it (views.ts), and the feed holds the event until its label is final, so the label to
+     * check is the one it settles on (one run in eight read it in between). Returns the email's detail then.
+     */
+    const openedBySender = async (gmail: Tab, sent: SentRecord, id: string, pixel: string): Promise<MessageDetail> => {
+      await go(gmail, `#sent/${sent.legacyThreadId}`);
+      await imagesSettled(gmail);
+      const shown = await gmail.evaluate(
+        () => [...document.querySelectorAll(".a3s img")].map((img) => [img.getAttribute("src"), img.getAttribute("data-mt-pixel-id")]),
+        null,
+      );
+      expect(shown).toEqual([[null, id]]);
+      expect(google.proxied).not.toContain(pixel);
+      await gmail.waitFor(() => Number(document.documentElement.dataset.mtViewsReported ?? 0) > 0, null);
+      await SimulatedGoogle.fetchThroughProxy(pixel);
+      return eventually("the sender's hit, labelled sender", async () => {
+        const { body } = await api<MessageDetail>(`/api/messages/${id}`);
+        return body.opens.length > 0 && body.opens.every((o) => o.label === "sender") ? body : undefined;
+      });
+    };
+
     scenario(
       "the sender opening the sent message (Trusted Types, body built off-document): the pixel is neutralised before it loads, and hits from elsewhere are labelled sender",
       [ENGLISH, GERMAN],
@@ -452,28 +486,7 @@ export function defineScenarios(
         );
         expect(registeredMessage.recipients).toEqual([{ email: "dave@prospect.example", name: "dave" }]);
 
-        await go(gmail, `#sent/${sent.legacyThreadId}`);
-        await imagesSettled(gmail);
-        const shown = await gmail.evaluate(
-          () => [...document.querySelectorAll(".a3s img")].map((img) => [img.getAttribute("src"), img.getAttribute("data-mt-pixel-id")]),
-          null,
-        );
-        // Neutralised: no src at all, so nothing is fetched or decoded.
-        expect(shown).toEqual([[null, id]]);
-        // Every image of the view has finished: had the pixel loaded, the proxy would have been asked for it.
-        expect(google.proxied).not.toContain(pixel);
-
-        await gmail.waitFor(() => Number(document.documentElement.dataset.mtViewsReported ?? 0) > 0, null);
-        // The sender's other device (or a race) loads the pixel now: the tracker labels it the sender's own. The
-        // view may be reported in more than one request (the conversation's thread as it opens, then the pixels
-        // neutralised while its bodies were built), and the hit may be stored before the one naming this message:
-        // that report then relabels it (views.ts), and the feed holds the event until its label is final, so the
-        // label to check is the one it settles on (one run in eight read it in between).
-        await SimulatedGoogle.fetchThroughProxy(pixel);
-        const message = await eventually("the sender's hit, labelled sender", async () => {
-          const { body } = await api<MessageDetail>(`/api/messages/${id}`);
-          return body.opens.length > 0 && body.opens.every((o) => o.label === "sender") ? body : undefined;
-        });
+        const message = await openedBySender(gmail, sent, id, pixel);
         expect(message.opens.map((o) => o.label)).toEqual(["sender"]);
         expect(message.openCount).toBe(0);
       },
@@ -494,39 +507,17 @@ export function defineScenarios(
         const moved = tracker.url.replace("127.0.0.1", "localhost");
         const { options: settings, error } = await connectFromOptions(harness, moved, apiToken);
         expect(error).toBeNull();
-        const storedOptions = (change: Record<string, unknown> | null) =>
-          settings.evaluate(async (next) => {
-            type Ext = { storage: { local: { get(key: string): Promise<Record<string, unknown>>; set(items: object): Promise<void> } } };
-            const g = globalThis as unknown as { browser?: Ext; chrome?: Ext };
-            const area = (g.browser ?? g.chrome)?.storage.local;
-            const now = ((await area?.get("options"))?.options ?? {}) as Record<string, unknown>;
-            if (next) await area?.set({ options: { ...now, ...next } });
-            return now;
-          }, change);
-        expect(await storedOptions(null)).toMatchObject({ trackerUrl: moved, earlierTrackerUrls: [tracker.url] });
+        expect(await storedOptions(settings)).toMatchObject({ trackerUrl: moved, earlierTrackerUrls: [tracker.url] });
         // And the options page says so.
         await settings.waitFor((url) => document.querySelector("[data-testid=earlier-trackers]")?.textContent?.includes(url), tracker.url);
         try {
           await gmail.waitFor((url) => document.documentElement.getAttribute("data-mt-tracker")?.startsWith(url), moved);
-          await go(gmail, `#sent/${sent.legacyThreadId}`);
-          await imagesSettled(gmail);
-          const shown = await gmail.evaluate(
-            () => [...document.querySelectorAll(".a3s img")].map((img) => [img.getAttribute("src"), img.getAttribute("data-mt-pixel-id")]),
-            null,
-          );
-          expect(shown).toEqual([[null, id]]);
-          expect(google.proxied).not.toContain(pixel);
-          // Reported as the sender's view: a load of the pixel now is labelled the sender's own.
-          await gmail.waitFor(() => Number(document.documentElement.dataset.mtViewsReported ?? 0) > 0, null);
-          await SimulatedGoogle.fetchThroughProxy(pixel);
-          const message = await eventually("the sender's hit, labelled sender", async () => {
-            const { body } = await api<MessageDetail>(`/api/messages/${id}`);
-            return body.opens.length > 0 && body.opens.every((o) => o.label === "sender") ? body : undefined;
-          });
+          // Neutralised and reported as the sender's view: a load of the pixel now is labelled the sender's own.
+          const message = await openedBySender(gmail, sent, id, pixel);
           expect(message.openCount).toBe(0);
         } finally {
           // The next scenario connects to the tracker's first address again: it must not inherit this one as earlier.
-          await storedOptions({ trackerUrl: tracker.url, earlierTrackerUrls: [] });
+          await storedOptions(settings, { trackerUrl: tracker.url, earlierTrackerUrls: [] });
           await settings.close();
         }
       },

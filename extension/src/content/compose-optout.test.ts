@@ -67,7 +67,9 @@ describe("the opt-out link", () => {
     const reopened = () => {
       const body = document.createElement("div");
       body.innerHTML = `<div>Hi</div><div class="gmail_quote"><a href="${optOutUrl(TRACKER, quoted)}">Don't track</a></div>`;
-      // As Undo puts the email back: its opt-out block at the end (here twice: a draft of a draft of a moved tracker).
+      // As Undo puts the email back, the body as it went, opt-out block at the end ("turns it back into a draft and
+      // opens the message composer", nextcloud/mail issue 5438, which the simulated Gmail's Undo follows:
+      // test/e2e/gmail-sim/gmail-sim.js). Here twice: a draft of a draft, its first send through a moved tracker.
       applyOptOutLink(body, { trackerUrl: moved, trackingId: earlier, text: "Don't track", on: true });
       applyOptOutLink(body, { trackerUrl: TRACKER, trackingId: undone, text: "Don't track", on: true });
       return body;

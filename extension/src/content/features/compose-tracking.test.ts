@@ -78,6 +78,14 @@ function backgroundMinting(trackingId: string): void {
   });
 }
 
+/** A compose open in a connected tab, its id minted (backgroundMinting) and shown on its toolbar. */
+async function openMinted(compose: Parameters<typeof composeHtml>[0]): Promise<void> {
+  backgroundMinting(TRACKING_ID);
+  openDialog(compose);
+  start();
+  await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-tracking-id")).toBe(TRACKING_ID));
+}
+
 /** The rep clicks Send (the compose tracking listens for the button's mouseup). */
 function clickSend(root: ParentNode = document): void {
   root.querySelector("div.aoO")?.dispatchEvent(new MouseEvent("mouseup", { bubbles: true, button: 0 }));
@@ -132,11 +140,10 @@ describe("compose tracking: an extension updated under the page", () => {
 
 describe("compose tracking: a compose open while the extension was updated under the page", () => {
   it("sends untracked, with no pixel and no click link, and says so and that reloading Gmail fixes it", async () => {
-    backgroundMinting(TRACKING_ID);
-    openDialog({ subject: "Intro", body: 'Hi, see <a href="https://shop.example/">the shop</a>' });
-    start();
-    await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-tracking-id")).toBe(TRACKING_ID));
-    // Chrome cuts the page's copy of the script off: its runtime has no id any more.
+    await openMinted({ subject: "Intro", body: 'Hi, see <a href="https://shop.example/">the shop</a>' });
+    // Chrome cuts the page's copy of the script off: "chrome.runtime.sendMessage() — this threw because
+    // chrome.runtime.id was undefined" (dlsudatasci/citepoint issue 119, 2026-06-26, after an extension update; the
+    // same in Stack Overflow question 53939205, 2018, which messaging.ts's check follows).
     const runtime = (globalThis as unknown as { chrome: { runtime: { id?: string } } }).chrome.runtime;
     runtime.id = undefined;
     try {
@@ -281,10 +288,7 @@ describe("compose tracking: the options changed while a compose is open", () => 
 
 describe("compose tracking: the toolbar's toggles", () => {
   it("Ctrl+Enter or Cmd+Enter with a toggle focused still reaches Gmail's compose, which sends; other keys stay ours", async () => {
-    backgroundMinting(TRACKING_ID);
-    openDialog({ subject: "Intro", body: "Hi" });
-    start();
-    await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-tracking-id")).toBe(TRACKING_ID));
+    await openMinted({ subject: "Intro", body: "Hi" });
     const gmailSaw: string[] = [];
     document.querySelector(".M9")?.addEventListener("keydown", (event) => {
       const key = event as KeyboardEvent;
