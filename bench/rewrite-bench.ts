@@ -2,7 +2,7 @@
 // the way the compose feature runs them inside the send event (strip earlier tracking, then apply this email's),
 // against a baseline of what a send does to the body anyway: serialising it. bench/extension.mjs bundles this for
 // Chromium (and for Node with happy-dom when no Chromium is found) and passes the fixture in.
-import { applyTracking, stripEarlierTracking } from "../extension/src/content/rewrite";
+import { applyTracking, stripEarlierTracking, type TrackingPlan } from "../extension/src/content/rewrite";
 
 export interface RewriteFixture {
   html: string;
@@ -38,8 +38,8 @@ function bodies(doc: Document, html: string, count: number): HTMLElement[] {
  * batch is timed and divided), the two sides alternating which goes first.
  */
 export function runRewriteBench(doc: Document, fixture: RewriteFixture, rounds: number, batch: number): RewriteTimings {
-  const plan = {
-    trackerUrl: fixture.trackerUrl,
+  const plan: TrackingPlan = {
+    trackers: [fixture.trackerUrl],
     excludedLinkDomains: [],
     trackingId: fixture.trackingId,
     pixelUrl: fixture.pixelUrl,
@@ -60,7 +60,7 @@ export function runRewriteBench(doc: Document, fixture: RewriteFixture, rounds: 
     const list = bodies(doc, fixture.html, batch);
     const start = performance.now();
     for (const body of list) {
-      stripEarlierTracking(body, plan.trackerUrl, plan.trackingId);
+      stripEarlierTracking(body, plan.trackers, plan.trackingId);
       applyTracking(body, plan);
       sink += body.innerHTML.length;
     }
@@ -72,7 +72,7 @@ export function runRewriteBench(doc: Document, fixture: RewriteFixture, rounds: 
   // What one rewrite does, checked once.
   const [sample] = bodies(doc, fixture.html, 1);
   if (!sample) throw new Error("no body");
-  stripEarlierTracking(sample, plan.trackerUrl, plan.trackingId);
+  stripEarlierTracking(sample, plan.trackers, plan.trackingId);
   const result = applyTracking(sample, plan);
   const check = {
     links: result.links.length,
