@@ -339,7 +339,21 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
         try {
           const statements = sql.split(/;\s*(?:\n|$)/).filter((part: string) => part.trim() && !/^\s*(--[^\n]*\s*)+$/.test(part));
           if (statements.length > 1) {
-            db.db.exec(sql);
+            // Cut into statements at each `;` that ends a line, each run apart, all in one transaction ("D1 runs your
+            // SQL in a transaction for you": wrangler's trimSqlQuery). So a trigger whose body spans lines reaches
+            // SQLite cut after its first inner statement and fails with "incomplete input" [observed, the cut's
+            // exact rule assumed: multi-line CREATE TRIGGER bodies fail through /query with "incomplete input:
+            // SQLITE_ERROR [code: 7500]" while one physical line works, nuxt-hub/core issue 372, 2024-11-07;
+            // botiverse/hands PR 327, 2026-07-21, "known remote parser issue"; cloudflare/workers-sdk issue 15178,
+            // 2026-08-13; alchemy-run/alchemy issue 1673, 2026-09-17; read 2026-12-05].
+            db.db.exec("BEGIN");
+            try {
+              for (const statement of statements) db.db.exec(statement);
+              db.db.exec("COMMIT");
+            } catch (error) {
+              db.db.exec("ROLLBACK");
+              throw error;
+            }
             return { json: envelope([{ results: [], success: true, meta: { ...meta, changed_db: true } }]) };
           }
           const rows = db.db.prepare(sql).all(...params);

@@ -44,13 +44,12 @@ CREATE INDEX events_by_message ON events (message_id, kind, label, occurred_at);
 CREATE INDEX events_by_account ON events (account_id, seq);
 CREATE UNIQUE INDEX events_by_time ON events (occurred_at, event_id);
 
+-- Each trigger is on one physical line: D1's remote /query cuts a migration at every `;` that ends a line, so a body
+-- spread over lines failed the first deploy with "incomplete input" (test/deploy/cloudflare-api.ts has the reports).
+-- Rewrapped so on 2026-12-05, the statements unchanged: a database that applied the earlier layout has the same triggers.
 -- Deleting the highest event (a deleted message, an opt-out, a purge of everything) raises the floor to it, so the
 -- next insert does not take its seq: a feed cursor past it would skip the new event. Other deletes write nothing.
-CREATE TRIGGER events_keep_seq_floor AFTER DELETE ON events
-  WHEN OLD.seq > coalesce((SELECT max(seq) FROM events), 0)
-BEGIN
-  UPDATE event_seq_floor SET seq = max(seq, OLD.seq);
-END;
+CREATE TRIGGER events_keep_seq_floor AFTER DELETE ON events WHEN OLD.seq > coalesce((SELECT max(seq) FROM events), 0) BEGIN UPDATE event_seq_floor SET seq = max(seq, OLD.seq); END;
 
 -- The people list's stored scores (db/contact-scores.ts): one row per contact of an account, so that a page reads
 -- rows in proportion to the page, not to the account. score_key is log2 of the score at a fixed epoch: every
@@ -80,35 +79,13 @@ CREATE TABLE contact_scores_state (
   events_seq INTEGER NOT NULL
 );
 
-CREATE TRIGGER contact_scores_recipient_added AFTER INSERT ON message_recipients
-BEGIN
-  INSERT OR IGNORE INTO contact_scores (account_id, email) VALUES (NEW.account_id, NEW.email);
-  UPDATE contact_scores SET dirty = dirty + 1 WHERE account_id = NEW.account_id AND email = NEW.email;
-END;
+CREATE TRIGGER contact_scores_recipient_added AFTER INSERT ON message_recipients BEGIN INSERT OR IGNORE INTO contact_scores (account_id, email) VALUES (NEW.account_id, NEW.email); UPDATE contact_scores SET dirty = dirty + 1 WHERE account_id = NEW.account_id AND email = NEW.email; END;
 
-CREATE TRIGGER contact_scores_recipient_removed AFTER DELETE ON message_recipients
-BEGIN
-  UPDATE contact_scores SET dirty = dirty + 1 WHERE account_id = OLD.account_id AND email = OLD.email;
-END;
+CREATE TRIGGER contact_scores_recipient_removed AFTER DELETE ON message_recipients BEGIN UPDATE contact_scores SET dirty = dirty + 1 WHERE account_id = OLD.account_id AND email = OLD.email; END;
 
-CREATE TRIGGER contact_scores_reply_added AFTER INSERT ON signals WHEN NEW.kind = 'reply'
-BEGIN
-  UPDATE contact_scores SET dirty = dirty + 1
-  WHERE account_id = NEW.account_id
-    AND (email = NEW.email OR email IN (SELECT email FROM message_recipients WHERE message_id = NEW.message_id));
-END;
+CREATE TRIGGER contact_scores_reply_added AFTER INSERT ON signals WHEN NEW.kind = 'reply' BEGIN UPDATE contact_scores SET dirty = dirty + 1 WHERE account_id = NEW.account_id AND (email = NEW.email OR email IN (SELECT email FROM message_recipients WHERE message_id = NEW.message_id)); END;
 
-CREATE TRIGGER contact_scores_reply_removed AFTER DELETE ON signals WHEN OLD.kind = 'reply'
-BEGIN
-  UPDATE contact_scores SET dirty = dirty + 1
-  WHERE account_id = OLD.account_id
-    AND (email = OLD.email OR email IN (SELECT email FROM message_recipients WHERE message_id = OLD.message_id));
-END;
+CREATE TRIGGER contact_scores_reply_removed AFTER DELETE ON signals WHEN OLD.kind = 'reply' BEGIN UPDATE contact_scores SET dirty = dirty + 1 WHERE account_id = OLD.account_id AND (email = OLD.email OR email IN (SELECT email FROM message_recipients WHERE message_id = OLD.message_id)); END;
 
 -- Only a change between counted (human, gmail-proxy: shared/labels.ts COUNTED_LABELS) and not counted matters.
-CREATE TRIGGER contact_scores_label_changed AFTER UPDATE OF label ON events
-  WHEN (OLD.label IN ('human', 'gmail-proxy')) <> (NEW.label IN ('human', 'gmail-proxy'))
-BEGIN
-  UPDATE contact_scores SET dirty = dirty + 1
-  WHERE account_id = NEW.account_id AND email IN (SELECT email FROM message_recipients WHERE message_id = NEW.message_id);
-END;
+CREATE TRIGGER contact_scores_label_changed AFTER UPDATE OF label ON events WHEN (OLD.label IN ('human', 'gmail-proxy')) <> (NEW.label IN ('human', 'gmail-proxy')) BEGIN UPDATE contact_scores SET dirty = dirty + 1 WHERE account_id = NEW.account_id AND email IN (SELECT email FROM message_recipients WHERE message_id = NEW.message_id); END;
