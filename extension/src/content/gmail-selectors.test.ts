@@ -85,6 +85,19 @@ describe("Gmail selectors on the real compose dialog (2020-10)", () => {
     expect(query(document, "sendButton")).toBe(send);
     expect(query(document, "sendOptionsButton")?.getAttribute("aria-haspopup")).toBe("true");
   });
+
+  it("with the send group's classes renamed, the last fallbacks find Send and its arrow, not Underline and Text color", () => {
+    const group = query(document, "sendButton")?.parentElement as HTMLElement;
+    const renamed = [...group.querySelectorAll("*"), ...document.querySelectorAll(".IZ, .gU, .Up")];
+    const classes = renamed.map((element) => [element, element.getAttribute("class")] as const);
+    for (const [element] of classes) element.setAttribute("class", "renamed");
+    try {
+      expect(query(document, "sendButton")?.getAttribute("data-tooltip")?.startsWith("Send")).toBe(true);
+      expect(query(document, "sendOptionsButton")?.getAttribute("aria-label")).toBe("More send options");
+    } finally {
+      for (const [element, name] of classes) element.setAttribute("class", name ?? "");
+    }
+  });
 });
 
 describe("Gmail selectors on today's compose (hovercard chips; simulated from InboxSDK/gmail.js, not a capture)", () => {

@@ -49,14 +49,17 @@ export const SELECTORS = {
   /**
    * compose-dialog-2020-10.html: `table.IZ td.gU.Up div.dC > div[role=button].T-I.aoO[data-tooltip^="Send"]`; the
    * sibling with `aria-haspopup` is "more send options" (it opens "Schedule send"), not a send. The tooltip is
-   * localised ("Senden"), so it is never required; the last fallback is the button right before that arrow.
+   * localised ("Senden"), so it is never required. The last fallback is the pair alone in its group, Send first and
+   * its arrow last (InboxSDK keeps to the send group too: getSendButton, `.IZ .Up div > div[role=button]`, a8a6fe2,
+   * 2026-07-23): a button merely followed by a menu button is also Underline (before "Text color") and the toolbar's
+   * language button in the same capture.
    */
   sendButton: {
     name: "send button",
     precise: 'table.IZ td.gU.Up div[role="button"].aoO:not([aria-haspopup])',
     fallbacks: [
       'td.gU.Up div[role="button"]:not([aria-haspopup])',
-      'div[role="button"]:not([aria-haspopup]):has(+ div[role="button"][aria-haspopup])',
+      'div[role="button"]:first-child:not([aria-haspopup]):has(+ div[role="button"][aria-haspopup]:last-child)',
     ],
   },
   /**
@@ -66,7 +69,7 @@ export const SELECTORS = {
   sendOptionsButton: {
     name: "send options button",
     precise: 'table.IZ td.gU.Up div[role="button"][aria-haspopup]',
-    fallbacks: ['div[role="button"]:not([aria-haspopup]) + div[role="button"][aria-haspopup]'],
+    fallbacks: ['div[role="button"]:first-child:not([aria-haspopup]) + div[role="button"][aria-haspopup]:last-child'],
   },
   /**
    * Recipient chips, 2021+: `div[role=option][data-hovercard-id="x@y"][data-name]` inside `div[name=to|cc|bcc]`

@@ -161,6 +161,25 @@ describe("compose tracking: a compose open while the extension was updated under
   });
 });
 
+describe("compose tracking: what starts a send", () => {
+  it("a click on a formatting button (Underline before Text color's menu) is no send and no schedule; Send is", async () => {
+    await openMinted({ subject: "Intro", body: "Hi" });
+    // compose-dialog-2020-10.html's formatting toolbar: Underline is a button followed by a menu button, as Send is.
+    document.querySelector(".M9")?.insertAdjacentHTML(
+      "afterbegin",
+      `<div class="formatting"><div role="button" data-tooltip="Bold">B</div><div role="button" data-tooltip="Underline">U</div>
+        <div role="button" aria-haspopup="true" data-tooltip="Text color">A</div><div role="button" data-tooltip="Bulleted list">•</div></div>`,
+    );
+    const pixel = () => document.querySelector("[g_editable] img");
+    for (const tooltip of ["Underline", "Text color"]) {
+      document.querySelector(`[data-tooltip="${tooltip}"]`)?.dispatchEvent(new MouseEvent("mouseup", { bubbles: true, button: 0 }));
+      expect(pixel(), tooltip).toBeNull();
+    }
+    clickSend();
+    expect(pixel()?.getAttribute("src")).toBe(`https://t.example/o/${TRACKING_ID}.gif`);
+  });
+});
+
 describe("compose tracking: recipients the compose could not read", () => {
   it("checks the exclusions against Gmail's send request, and registers an excluded recipient's email untracked", async () => {
     backgroundMinting(TRACKING_ID);

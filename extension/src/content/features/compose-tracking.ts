@@ -754,10 +754,10 @@ function sendEventKind(event: Event, session: ComposeSession): "send" | "schedul
     if (key.key === "Enter" && (key.ctrlKey || key.metaKey)) return "send";
     if (key.key !== "Enter" && key.key !== " ") return null;
   } else if ((event as MouseEvent).button !== 0) return null;
-  const button = closest(target, "sendButton");
-  if (button && session.contains(button)) return "send";
-  const options = closest(target, "sendOptionsButton");
-  return options && session.contains(options) ? "schedule" : null;
+  // The compose's own buttons, each found as the health check finds it (the precise selector, a fallback only when it
+  // finds nothing): a fallback tried on the clicked element itself would take a formatting button for Send.
+  if (query(session.root, "sendButton", false)?.contains(target)) return "send";
+  return query(session.root, "sendOptionsButton", false)?.contains(target) ? "schedule" : null;
 }
 
 /** Dispatched (bubbling) by a compose's toolbar once its email has a tracking id (`data-mt-tracking-id`). */
