@@ -57,6 +57,8 @@ export type AccountState = {
       crons: string[];
       versionId: string;
       workersDev: boolean;
+      /** Workers Logs (the Worker's `observability`), which keep each request's URL. */
+      logs: boolean;
     }
   >;
   /**
@@ -159,6 +161,7 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
       main_module?: string;
       bindings: { type: string; name: string; text?: string }[];
       keep_bindings?: string[];
+      observability?: { enabled: boolean };
     };
     const previous = script(name);
     // A new account's first Worker is refused while the account has no workers.dev subdomain, HTTP 403 [docs: "Error
@@ -198,6 +201,11 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
       crons: previous?.crons ?? [],
       versionId,
       workersDev: previous?.workersDev ?? false,
+      // wrangler puts the configuration's `observability` in an upload's metadata only when it is set [wrangler:
+      // createWorkerUploadForm], and a Worker created without it has Workers Logs on ("All newly created Workers will
+      // come with the observability setting enabled by default": docs, Workers Logs, updated 2026-10-02, read
+      // 2026-12-05).
+      logs: parsed.observability?.enabled ?? previous?.logs ?? true,
     });
     const etag = randomBytes(8).toString("hex");
     return kind === "script"
@@ -572,8 +580,15 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
     [
       "PATCH",
       accountPath("/workers/scripts/([^/]+)/script-settings"),
-      ({ match }) =>
-        script(match[1]) ? { json: envelope({}) } : notFound(10007, "This Worker does not exist on your account. [code: 10007]"),
+      // An existing Worker's deploy sends its configuration's `observability` here, `{enabled: false}` when it has none
+      // [wrangler: patchNonVersionedScriptSettings, after a new version's deployment].
+      ({ match, body }) => {
+        const found = script(match[1]);
+        if (!found) return notFound(10007, "This Worker does not exist on your account. [code: 10007]");
+        const observability = (JSON.parse(String(body)) as { observability?: { enabled: boolean } }).observability;
+        if (observability) found.logs = observability.enabled;
+        return { json: envelope({}) };
+      },
     ],
     // The Worker's workers.dev state: read from the Worker record, set through …/subdomain [wrangler: getWorkerSubdomain,
     // then POST {enabled, previews_enabled}].

@@ -100,6 +100,8 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     const worker = state.scripts.get("mailtracker");
     expect(worker?.workersDev).toBe(true);
     expect(worker?.crons).toEqual(["23 * * * *"]);
+    // Workers Logs off from the first upload: they would keep each request's URL, and some API URLs hold an address.
+    expect(worker?.logs).toBe(false);
     // Built without esbuild's keep-names helper, which defined a `name` on every function it created (fourteen per
     // request in Hono's Context alone): wrangler.toml's keep_names = false.
     expect(worker?.mainModule).toContain("mailtracker:");
