@@ -16,6 +16,11 @@ describe("manifest", () => {
     }
   });
 
+  it("keeps Firefox from upgrading the background's requests to a tracker on plain http (a local-network address)", () => {
+    const { content_security_policy } = manifestFor("firefox", "store") as { content_security_policy?: { extension_pages: string } };
+    expect(content_security_policy?.extension_pages).toBe("script-src 'self'");
+  });
+
   it("asks for a Chrome that has every newer web API the extension's code calls", () => {
     // Each API with the first Chrome that has it (MDN's browser-compat-data): an older Chrome installs the extension,
     // adds the pixel at the send, then throws before the email is registered.

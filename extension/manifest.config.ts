@@ -57,6 +57,13 @@ export function manifestFor(target: Target, flavour: Flavour) {
             },
             gecko_android: { strict_min_version: "142.0" },
           },
+          // Firefox's default for MV3 extension pages adds `upgrade-insecure-requests`, which turns the background's
+          // requests to a tracker on plain http on the local network (options-store.ts allows http there) into https
+          // requests that fail; only the rep's own machine is spared. Chrome's default has no such rule. (MDN's
+          // content_security_policy page, "upgrade-insecure-requests" in the MV3 default, mdn/content PR 23114,
+          // 2022-12; redmine-time-tracking issue 33, 2025-03-14, an http://192.168.… server upgraded; Firefox's own
+          // test_ext_webSocket.js checks the upgrade with and without a custom policy; read 2026-12-05.)
+          content_security_policy: { extension_pages: "script-src 'self'" },
         }
       : // 120: the content script, the page-world script and the background use URL.canParse (Chrome 120); MAIN-world
         // content scripts alone would need 111. An older Chrome would add the pixel and then fail to register the email.
