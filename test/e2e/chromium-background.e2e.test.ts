@@ -5,6 +5,6 @@ import { defineScenarios } from "./scenarios";
 defineScenarios(
   "Chromium, real background tabs",
   launchChromiumWithBackgroundTabs,
-  { backgroundTabs: true, trustedTypes: true, outgoingBodies: true },
+  { backgroundTabs: true, trustedTypes: true, outgoingBodies: true, withdrawableGmailAccess: false },
   /background tab/,
 );

@@ -3,4 +3,9 @@ import { defineScenarios } from "./scenarios";
 
 // Playwright's focus emulation keeps every tab "visible": the real background-tab scenario runs in
 // chromium-background.e2e.test.ts (puppeteer).
-defineScenarios("Chromium", launchChromium, { backgroundTabs: false, trustedTypes: true, outgoingBodies: true });
+defineScenarios("Chromium", launchChromium, {
+  backgroundTabs: false,
+  trustedTypes: true,
+  outgoingBodies: true,
+  withdrawableGmailAccess: false,
+});

@@ -24,7 +24,8 @@ import { eventually } from "./wait";
 const DIST = path.resolve(import.meta.dirname, "../../dist/chrome");
 const GMAIL = "https://mail.google.com/mail/u/0/#inbox";
 /** What the button's title says of such a tab (NOT_RUNNING_SENTENCE in background/gmail-health.ts). */
-const RELOAD_THIS_TAB = "Reload this Gmail tab: it was open before Mailtracker was installed or updated, so nothing in it is tracked.";
+const RELOAD_THIS_TAB =
+  "Reload this Gmail tab: it was open before Mailtracker was installed, updated or allowed into Gmail, so nothing in it is tracked.";
 
 describe("Chromium: a Gmail tab open before the extension was updated", () => {
   let browser: Browser;

@@ -28,6 +28,9 @@ export async function launchFirefox(): Promise<BrowserHarness> {
       // What a user does in the install prompt: grant the manifest's host permissions (mail.google.com, the local
       // tracker). Firefox MV3 otherwise leaves them optional, and the options page asks again at connect time.
       "extensions.originControls.grantByDefault": true,
+      // What a user does when the extension asks again for a permission it may have (the popup's "Allow Mailtracker in
+      // Gmail"): allow. A prompt would wait for a click the driver cannot give (it is browser chrome, not a page).
+      "extensions.webextOptionalPermissionPrompts": false,
       // Quiet, offline-friendly profile: no update checks or telemetry pings from the test browser.
       "app.update.enabled": false,
       "datareporting.policy.dataSubmissionEnabled": false,

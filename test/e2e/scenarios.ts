@@ -56,6 +56,12 @@ export interface BrowserAbilities {
    * (Chromium: the driver reads it); in Firefox it sees a copy taken before that hook (puppeteer-tab.ts BODY_COPY_HEADER).
    */
   outgoingBodies: boolean;
+  /**
+   * The extension's own page can take its access to Gmail away, as the rep does in the browser's settings: Firefox lets
+   * permissions.remove withdraw an MV3 host permission; Chromium refuses a required one ("You cannot remove required
+   * permissions", Chromium 156), and its "Site access" menu is not reachable from a test.
+   */
+  withdrawableGmailAccess: boolean;
 }
 
 /** `only`: define just the scenarios whose title matches (a file that exists for one ability). */
@@ -845,6 +851,58 @@ export function defineScenarios(
         expect(await healthOnToolbar()).toEqual([{ text: "!", title: `Mailtracker: ${sentence}` }]);
       },
     );
+
+    if (abilities.withdrawableGmailAccess)
+      scenario(
+        "with its access to Gmail taken away, the extension says on every tab that nothing is tracked, and the popup gives it back",
+        [ENGLISH],
+        async (variant) => {
+          const { gmail } = await setUp(variant);
+          await gmail.waitFor(() => document.documentElement.dataset.mtHealth, null);
+          const popup = await harness.newTab(popupUrl());
+          worlds.push(popup);
+          const gmailAccess = (change: "remove" | "contains") =>
+            popup.evaluate(async (c) => {
+              type Ext = { permissions: Record<"remove" | "contains", (p: { origins: string[] }) => Promise<boolean>> };
+              const g = globalThis as unknown as { browser?: Ext; chrome?: Ext };
+              return await (g.browser ?? g.chrome)?.permissions[c]({ origins: ["https://mail.google.com/*"] });
+            }, change);
+          // What the rep does in the add-on's permissions: "Access your data for mail.google.com" turned off.
+          expect(await gmailAccess("remove")).toBe(true);
+          const withdrawn =
+            "Nothing you send is tracked: Mailtracker's access to Gmail (mail.google.com) is turned off in the browser's extension settings.";
+          expect((await healthInPopup((h) => h.sentences.length > 0)).sentences).toEqual([withdrawn]);
+          // Every tab's button says it, Gmail's first (it reported all well before).
+          const badges = await healthOnToolbar();
+          expect(badges.length).toBeGreaterThanOrEqual(2);
+          for (const badge of badges) expect(badge).toEqual({ text: "!", title: `Mailtracker: ${withdrawn}` });
+          // Gmail opened now runs none of the extension: not even the page-world script, which marks the page first.
+          const untracked = await harness.newTab(gmailUrl(variant));
+          worlds.push(untracked);
+          await untracked.waitFor(() => document.readyState === "complete" && document.querySelector("[data-sim=compose]"), null);
+          expect(await untracked.evaluate(() => document.documentElement.getAttribute("data-mt-page-world"), null)).toBeNull();
+          // The popup's button asks for it again (the test browser answers the browser's question with Allow).
+          const asking = await harness.newTab(popupUrl());
+          worlds.push(asking);
+          await asking.click("[data-testid=gmail-health] button[name=allow-gmail]");
+          await eventually("access to Gmail given back", async () => ((await gmailAccess("contains")) ? true : undefined));
+          await asking.waitFor(() => !document.querySelector("button[name=allow-gmail]"), null);
+          // Gmail opened again is tracked as before, and the buttons say nothing more.
+          const tracked = await harness.newTab(gmailUrl(variant));
+          worlds.push(tracked);
+          await tracked.waitFor(() => document.documentElement.dataset.mtHealth, null);
+          await eventually("the badges gone", async () => {
+            const shown = await popup.evaluate(async () => {
+              type Ext = { action: { getBadgeText(tab: object): Promise<string> } };
+              const g = globalThis as unknown as { browser?: Ext; chrome?: Ext };
+              return await (g.browser ?? g.chrome)?.action.getBadgeText({});
+            }, null);
+            return shown === "" ? true : undefined;
+          });
+          const { message } = await sendTracked(tracked, { to: ["kai@prospect.example"], subject: "Access back", html: "<div>Hi.</div>" });
+          expect(message.subject).toBe("Access back");
+        },
+      );
 
     scenario(
       "recipient chips the extension cannot read: the compose says so, the recipients come from Gmail's send request, and an excluded one registers the email untracked",

@@ -89,17 +89,44 @@ browser.tabs?.onRemoved.addListener((tabId) => {
  * 2012, still so in Manifest V3), so nothing in a Gmail tab open before is tracked.
  */
 export const NOT_RUNNING_SENTENCE =
-  "Reload this Gmail tab: it was open before Mailtracker was installed or updated, so nothing in it is tracked.";
+  "Reload this Gmail tab: it was open before Mailtracker was installed, updated or allowed into Gmail, so nothing in it is tracked.";
+
+/** Gmail's match pattern, as the manifest's host_permissions and content scripts name it. */
+export const GMAIL_PATTERN = `${GMAIL_ORIGIN}/*`;
 
 /**
- * What the popup says of Gmail, from the gmailHealth answer and whether the tab in front is Gmail's: the sentences,
- * the parts recognised, and whether that is the tab in front; null for nothing to say. A Gmail tab in front with no
- * report of its own is one the content script does not run in: another tab's report would not speak for it.
+ * Said while the extension may not run in Gmail at all. The rep can take its access to mail.google.com away: Chrome's
+ * "Site access" (on click, or on chosen sites; since Chrome 70, developer.chrome.com runtime_host_permissions), Firefox's
+ * "Access your data for mail.google.com" in the add-on's permissions (an MV3 host permission is the user's to withdraw:
+ * permissions.remove takes it and permissions.onRemoved fires, seen in Firefox ESR 140, 2026-12-05). Its content scripts
+ * then no longer start in Gmail: nothing sent is tracked, and no Gmail tab can report anything.
+ */
+export const NO_GMAIL_ACCESS_SENTENCE =
+  "Nothing you send is tracked: Mailtracker's access to Gmail (mail.google.com) is turned off in the browser's extension settings.";
+
+/** Whether the extension may run in Gmail; true when the browser cannot say (no permissions API where this runs). */
+export async function gmailAccessGranted(): Promise<boolean> {
+  try {
+    return await browser.permissions.contains({ origins: [GMAIL_PATTERN] });
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * What the popup says of Gmail, from the gmailHealth answer, whether the tab in front is Gmail's and whether the
+ * extension may run in Gmail at all: the sentences, the parts recognised, and whether that is the tab in front; null
+ * for nothing to say. A Gmail tab in front with no report of its own is one the content script does not run in:
+ * another tab's report would not speak for it.
  */
 export function popupHealth(
   health: (TabHealth & { front: boolean }) | null,
   gmailInFront: boolean,
+  gmailAccess: boolean,
 ): { sentences: string[]; recognised: GmailPart[]; front: boolean } | null {
+  // Without access no Gmail tab reports, and the tab in front does not even show its address: whatever a tab said
+  // before is no longer so.
+  if (!gmailAccess) return { sentences: [NO_GMAIL_ACCESS_SENTENCE], recognised: [], front: true };
   if (gmailInFront && !health?.front) return { sentences: [NOT_RUNNING_SENTENCE], recognised: [], front: true };
   if (!health) return null;
   const { parts, front } = health;
@@ -125,19 +152,48 @@ function defaultTitle(): string {
   return manifest.action?.default_title ?? manifest.name;
 }
 
-/** Per tab: Gmail's other tabs, and every other site, keep the button as it is. A failure changes nothing else. */
-async function showOnToolbar(tabId: number, sentences: readonly string[]): Promise<void> {
-  const { text, title } = toolbarHealth(sentences, defaultTitle());
+/** Whether the extension may run in Gmail, as last seen (watchGmailAccess). */
+let gmailAccess = true;
+
+/**
+ * For one tab, or with no tab for every tab that has no setting of its own. The sentence about Gmail access goes on
+ * every tab while it holds. A failure changes nothing else.
+ */
+async function showOnToolbar(tabId: number | undefined, sentences: readonly string[]): Promise<void> {
+  const { text, title } = toolbarHealth(gmailAccess ? sentences : [NO_GMAIL_ACCESS_SENTENCE, ...sentences], defaultTitle());
+  const tab = tabId === undefined ? {} : { tabId };
   await Promise.all([
-    browser.action.setBadgeText({ tabId, text }),
-    browser.action.setBadgeBackgroundColor({ tabId, color: BADGE_COLOR }),
-    browser.action.setTitle({ tabId, title }),
+    browser.action.setBadgeText({ ...tab, text }),
+    browser.action.setBadgeBackgroundColor({ ...tab, color: BADGE_COLOR }),
+    browser.action.setTitle({ ...tab, title }),
   ]).catch(() => undefined);
 }
 
 /**
- * When the extension is installed or updated: each Gmail tab already open that has not reported gets the badge
- * (NOT_RUNNING_SENTENCE). Its first report replaces it (Firefox puts content scripts into the open tabs too).
+ * Follows the extension's access to Gmail: while it is withdrawn, the toolbar button says so on every tab, Gmail's
+ * included (the tabs that reported keep their own sentences after it). Given back, the Gmail tabs open meanwhile are
+ * marked as needing a reload (Chrome starts content scripts only in pages loaded after the grant) until they report.
+ */
+export function watchGmailAccess(): void {
+  const check = async (granted: boolean) => {
+    const regained = granted && !gmailAccess;
+    gmailAccess = granted;
+    await Promise.all([showOnToolbar(undefined, []), ...(await all()).map((r) => showOnToolbar(r.tabId, healthSentences(r.parts)))]);
+    if (regained) await markGmailTabsOpenBefore();
+  };
+  const changed = () =>
+    void gmailAccessGranted()
+      .then(check)
+      .catch((error: unknown) => console.warn("Gmail access not shown", error));
+  browser.permissions.onRemoved.addListener(changed);
+  browser.permissions.onAdded.addListener(changed);
+  changed();
+}
+
+/**
+ * When the extension is installed or updated, or given back its access to Gmail: each Gmail tab already open that has
+ * not reported gets the badge (NOT_RUNNING_SENTENCE). Its first report replaces it (Firefox puts content scripts into
+ * the open tabs too).
  */
 export async function markGmailTabsOpenBefore(): Promise<void> {
   const tabs = await browser.tabs.query({ url: `${GMAIL_ORIGIN}/*` });

@@ -15,6 +15,7 @@ import {
   GMAIL_PARTS,
   type GmailHealth,
   healthSentences,
+  NO_GMAIL_ACCESS_SENTENCE,
   NOT_RUNNING_SENTENCE,
   parseHealth,
   popupHealth,
@@ -418,15 +419,29 @@ describe("Gmail's health: which parts the extension recognises", () => {
     const sendSentence = "Sending is not tracked: Gmail changed its Send button.";
     const recognised = ["compose", "recipients", "sentRows", "rowIds", "conversation", "undoNotice", "pageScript"];
     // Gmail in front, with its own report: that report.
-    expect(popupHealth({ ...report, front: true }, true)).toEqual({ sentences: [sendSentence], recognised, front: true });
+    expect(popupHealth({ ...report, front: true }, true, true)).toEqual({ sentences: [sendSentence], recognised, front: true });
     // Gmail in front, and only another tab reported (or none): this tab has no content script, so reload it.
     const reload = { sentences: [NOT_RUNNING_SENTENCE], recognised: [], front: true };
-    expect(popupHealth({ ...report, front: false }, true)).toEqual(reload);
-    expect(popupHealth(null, true)).toEqual(reload);
+    expect(popupHealth({ ...report, front: false }, true, true)).toEqual(reload);
+    expect(popupHealth(null, true, true)).toEqual(reload);
     expect(NOT_RUNNING_SENTENCE).toMatch(/^Reload this Gmail tab/);
     // Another site in front: the Gmail tab used last, or nothing.
-    expect(popupHealth({ ...report, front: false }, false)).toEqual({ sentences: [sendSentence], recognised, front: false });
-    expect(popupHealth(null, false)).toBeNull();
+    expect(popupHealth({ ...report, front: false }, false, true)).toEqual({ sentences: [sendSentence], recognised, front: false });
+    expect(popupHealth(null, false, true)).toBeNull();
+  });
+
+  it("without access to Gmail, the popup says that nothing is tracked, whatever a tab reported before", () => {
+    const withdrawn = { sentences: [NO_GMAIL_ACCESS_SENTENCE], recognised: [], front: true };
+    const report = { tabId: 7, url: "https://mail.google.com/mail/u/0/", at: 0, parts: ALL_OK };
+    // The tab in front shows no address without access, so it is never known to be Gmail's.
+    expect(popupHealth({ ...report, front: false }, false, false)).toEqual(withdrawn);
+    expect(popupHealth({ ...report, front: true }, true, false)).toEqual(withdrawn);
+    expect(popupHealth(null, false, false)).toEqual(withdrawn);
+    expect(toolbarHealth([NO_GMAIL_ACCESS_SENTENCE], "Mailtracker")).toEqual({
+      text: "!",
+      title:
+        "Mailtracker: Nothing you send is tracked: Mailtracker's access to Gmail (mail.google.com) is turned off in the browser's extension settings.",
+    });
   });
 
   it("the background trusts only well-formed reports", () => {

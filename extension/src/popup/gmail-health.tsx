@@ -1,10 +1,11 @@
 // Gmail's health in the popup: for the Gmail tab in front (else the Gmail tab used last), one sentence per part of
 // Gmail the extension no longer recognises, saying what stops working. A Gmail tab in front that has not reported is
-// one the content script does not run in (open since before an install or update): it has to be reloaded. Otherwise
+// one the content script does not run in (open since before an install or update): it has to be reloaded. While the
+// extension's access to Gmail is withdrawn, that is all it says, with a button that asks for it again. Otherwise
 // nothing is shown until a Gmail tab reported.
 import { useEffect, useState } from "preact/hooks";
 import browser from "webextension-polyfill";
-import { popupHealth, type TabHealth } from "../background/gmail-health";
+import { GMAIL_PATTERN, gmailAccessGranted, popupHealth, type TabHealth } from "../background/gmail-health";
 import { isGmailUrl } from "../background/sender";
 import { callFromPage } from "../messaging";
 
@@ -13,6 +14,7 @@ const REFRESH_MS = 3000;
 export function GmailHealthNotice() {
   const [health, setHealth] = useState<(TabHealth & { front: boolean }) | null>(null);
   const [gmailInFront, setGmailInFront] = useState(false);
+  const [gmailAccess, setGmailAccess] = useState(true);
   useEffect(() => {
     let live = true;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -20,8 +22,10 @@ export function GmailHealthNotice() {
       try {
         const [tab] = await browser.tabs.query({ active: true, lastFocusedWindow: true });
         const answer = await callFromPage("gmailHealth", tab?.id === undefined ? null : { tabId: tab.id });
+        const access = await gmailAccessGranted();
         if (!live) return;
         setHealth(answer);
+        setGmailAccess(access);
         // The tab's address is known for Gmail's, a host the extension may access.
         setGmailInFront(isGmailUrl(tab?.url));
       } catch {
@@ -35,7 +39,7 @@ export function GmailHealthNotice() {
       clearTimeout(timer);
     };
   }, []);
-  const shown = popupHealth(health, gmailInFront);
+  const shown = popupHealth(health, gmailInFront, gmailAccess);
   if (!shown) return null;
   const { sentences, recognised, front } = shown;
   return (
@@ -48,6 +52,17 @@ export function GmailHealthNotice() {
             <li key={sentence}>{sentence}</li>
           ))}
         </ul>
+      )}
+      {gmailAccess ? null : (
+        // The browser asks the rep (Chrome re-grants a withheld host permission this way, chrome.permissions.request);
+        // it must be the click's own call, before any await. The background hears the grant (watchGmailAccess).
+        <button
+          type="button"
+          name="allow-gmail"
+          onClick={() => void browser.permissions.request({ origins: [GMAIL_PATTERN] }).then(setGmailAccess, () => undefined)}
+        >
+          Allow Mailtracker in Gmail
+        </button>
       )}
     </section>
   );
