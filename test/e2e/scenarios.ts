@@ -1214,7 +1214,9 @@ export function defineScenarios(
         await recognised("conversation");
         // The page-world script started before Gmail's own, as document_start promises: nothing to reload.
         await recognised("pageScript");
-        const health = await healthInPopup((h) => h.recognised.length === 8);
+        // Who wrote each message: the rows' people, the conversation's senders.
+        await recognised("senders");
+        const health = await healthInPopup((h) => h.recognised.length === 9);
         expect(health.sentences).toEqual([]);
         expect(health.recognised).toEqual([
           "compose",
@@ -1223,6 +1225,7 @@ export function defineScenarios(
           "sentRows",
           "rowIds",
           "conversation",
+          "senders",
           "undoNotice",
           "pageScript",
         ]);

@@ -1,5 +1,6 @@
 // Gmail's health, as each Gmail tab's content script sees it: which parts of Gmail the extension recognises
-// (compose, send, recipients, Sent rows and their ids, conversations, the notice after a send), and whether its
+// (compose, send, recipients, Sent rows and their ids, conversations, who wrote each message, the notice after a
+// send), and whether its
 // page-world script started before Gmail's. Gmail changes without notice; when a part is missing, the popup says in
 // one sentence what stops working (popup/gmail-health.tsx), and the toolbar button shows a badge. Reports are kept per tab, in memory and in
 // storage.session where there is one (a service worker may be stopped between popup openings).
@@ -8,7 +9,17 @@ import { z } from "zod";
 import { handler } from "./handler";
 import { GMAIL_ORIGIN } from "./sender";
 
-export const GMAIL_PARTS = ["compose", "send", "recipients", "sentRows", "rowIds", "conversation", "undoNotice", "pageScript"] as const;
+export const GMAIL_PARTS = [
+  "compose",
+  "send",
+  "recipients",
+  "sentRows",
+  "rowIds",
+  "conversation",
+  "senders",
+  "undoNotice",
+  "pageScript",
+] as const;
 export type GmailPart = (typeof GMAIL_PARTS)[number];
 /** ok: recognised; missing: Gmail shows it but the extension cannot read it; unseen: not on screen yet. */
 export type PartState = "ok" | "missing" | "unseen";
@@ -22,6 +33,7 @@ export const MISSING_PART_SENTENCE: Record<GmailPart, string> = {
   sentRows: "Sent marks are off: Gmail changed its rows.",
   rowIds: "Sent marks are off: Gmail's rows no longer say which thread they show.",
   conversation: "The tracking panel is off: Gmail changed its conversation view.",
+  senders: "Replies and bounces are not noticed: Gmail changed how it shows who wrote each message.",
   undoNotice:
     'Undo Send is not followed: Gmail changed its "Message sent" notice, so an email you take back with Undo stays tracked as sent.',
   pageScript: "Reload this Gmail tab: Mailtracker started after Gmail did, so your own views of tracked emails may count as opens.",

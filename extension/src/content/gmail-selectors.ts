@@ -7,7 +7,7 @@
 // "To:"/"An:"), and an entry whose precise selector needs a class has a fallback that does not (Gmail A/B-tests
 // renamed class tokens, `Ht` becoming `Ht-<hash>`: InboxSDK #1302, 2026-07).
 import { isEmailAddress, normalizeEmail } from "../../../shared/email";
-import type { GmailHealth } from "../background/gmail-health";
+import type { GmailHealth, PartState } from "../background/gmail-health";
 import { gmailId, legacyThreadId } from "../gmail-ids";
 import { PAGE_WORLD_ATTRIBUTE } from "../page-world/events";
 import { debugOnce } from "./log";
@@ -483,6 +483,7 @@ export function recogniseGmail(doc: Document, sentJustNow = false): GmailHealth 
     sentRows: "unseen",
     rowIds: "unseen",
     conversation: "unseen",
+    senders: "unseen",
     undoNotice: "unseen",
     pageScript: "unseen",
   };
@@ -503,11 +504,24 @@ export function recogniseGmail(doc: Document, sentJustNow = false): GmailHealth 
   } else if (!doc.querySelector("[data-message-id]") && doc.querySelector('[role="main"] table tr td'))
     // A table in the main view that is not a conversation (its header is a table too): a list we cannot read.
     parts.sentRows = "missing";
-  if (queryAll(doc, "conversationMessage").length > 0)
+  const messages = queryAll(doc, "conversationMessage");
+  if (messages.length > 0)
     parts.conversation = conversationThreadId(doc) !== null && query(doc, "messageBody", false) !== null ? "ok" : "missing";
   // Messages no selector finds, in a view that shows a conversation (its subject heading, or a message body: InboxSDK
   // gmail-thread-view.ts and gmail-message-view.ts at a8a6fe2 read both), are a conversation we cannot read.
   else if (query(doc, "messageBody", false) !== null || doc.querySelector('[role="main"] h2.hP') !== null) parts.conversation = "missing";
+  // Who wrote each message, which is how replies and bounces are told from the rep's own messages
+  // (thread-signals.ts): a conversation's senders, a row's people. Missing only when Gmail shows messages or rows and
+  // not one of them can be read (one without is no change of Gmail's). A row's latest message id is not judged: rows
+  // with only data-thread-id are one of today's Gmails (docs/gmail.md, a 2025-11 live dump), and their replies are
+  // read when the conversation is opened.
+  const judged = (shown: Element[], read: (element: Element) => string): PartState =>
+    shown.length === 0 ? "unseen" : shown.some(read) ? "ok" : "missing";
+  const readable = [
+    judged(messages, (message) => personOf(query(message, "messageSender", false)).email),
+    judged(rows, (row) => personOf(queryRow(row, "rowParticipants")).email),
+  ];
+  parts.senders = readable.includes("missing") ? "missing" : readable.includes("ok") ? "ok" : "unseen";
   // Just after a send (`sentJustNow`), Gmail's notice bar shows "Sending…" (no link), then "Message sent" with Undo and
   // View message (sentNoticeUndo). A notice with links but neither id is that one renamed: an Undo there would go
   // unseen. Other notices offer Undo too (archive, delete), by the same id: they say nothing of the sent one.
