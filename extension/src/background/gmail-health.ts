@@ -1,9 +1,9 @@
 // Gmail's health, as each Gmail tab's content script sees it: which parts of Gmail the extension recognises
 // (compose, send, recipients, Sent rows and their ids, conversations, who wrote each message, the notice after a
-// send), and whether its
-// page-world script started before Gmail's. Gmail changes without notice; when a part is missing, the popup says in
-// one sentence what stops working (popup/gmail-health.tsx), and the toolbar button shows a badge. Reports are kept per tab, in memory and in
-// storage.session where there is one (a service worker may be stopped between popup openings).
+// send), and whether its page-world script started before Gmail's. Gmail changes without notice; when a part is
+// missing, the popup says in one sentence what stops working (popup/gmail-health.tsx), and the toolbar button shows a
+// badge. Reports are kept per tab, in memory and in storage.session where there is one (a service worker may be
+// stopped between popup openings). Also whether the extension may run in Gmail at all (watchGmailHealth).
 import browser from "webextension-polyfill";
 import { z } from "zod";
 import { handler } from "./handler";
@@ -89,12 +89,6 @@ async function persist(without?: number): Promise<void> {
   if (area) await area.set({ [STORAGE_KEY]: kept }).catch(() => undefined);
 }
 
-// A closed tab's report must not speak for Gmail any more.
-browser.tabs?.onRemoved.addListener((tabId) => {
-  reports.delete(tabId);
-  void persist(tabId);
-});
-
 /**
  * Said of a Gmail tab with no report: Chrome puts a manifest's content scripts only into pages that load after the
  * extension is installed or updated, and a tab open before needs a reload (stackoverflow.com/questions/10994324,
@@ -164,7 +158,7 @@ function defaultTitle(): string {
   return manifest.action?.default_title ?? manifest.name;
 }
 
-/** Whether the extension may run in Gmail, as last seen (watchGmailAccess). */
+/** Whether the extension may run in Gmail, as last seen (watchGmailHealth). */
 let gmailAccess = true;
 
 /**
@@ -182,11 +176,17 @@ async function showOnToolbar(tabId: number | undefined, sentences: readonly stri
 }
 
 /**
- * Follows the extension's access to Gmail: while it is withdrawn, the toolbar button says so on every tab, Gmail's
- * included (the tabs that reported keep their own sentences after it). Given back, the Gmail tabs open meanwhile are
- * marked as needing a reload (Chrome starts content scripts only in pages loaded after the grant) until they report.
+ * The background's watch (called once as it starts, never from a page that imports this module): a closed tab's
+ * report no longer speaks for Gmail; and the extension's access to Gmail is followed. While it is withdrawn, the
+ * toolbar button says so on every tab, Gmail's included (the tabs that reported keep their own sentences after it).
+ * Given back, the Gmail tabs open meanwhile are marked as needing a reload (Chrome starts content scripts only in pages
+ * loaded after the grant) until they report.
  */
-export function watchGmailAccess(): void {
+export function watchGmailHealth(): void {
+  browser.tabs.onRemoved.addListener((tabId) => {
+    reports.delete(tabId);
+    void persist(tabId);
+  });
   const check = async (granted: boolean) => {
     const regained = granted && !gmailAccess;
     gmailAccess = granted;
@@ -208,7 +208,7 @@ export function watchGmailAccess(): void {
  * the open tabs too).
  */
 export async function markGmailTabsOpenBefore(): Promise<void> {
-  const tabs = await browser.tabs.query({ url: `${GMAIL_ORIGIN}/*` });
+  const tabs = await browser.tabs.query({ url: GMAIL_PATTERN });
   await Promise.all(tabs.map(({ id }) => (id === undefined || reports.has(id) ? undefined : showOnToolbar(id, [NOT_RUNNING_SENTENCE]))));
 }
 

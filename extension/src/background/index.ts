@@ -11,7 +11,7 @@ import { loadCredentials } from "./credentials";
 import { outboxDelivery } from "./delivery";
 import { TrackerTotals } from "./digest";
 import { CLOCK_SKEW_KEY, Reminders, reminderNote } from "./follow-ups";
-import { markGmailTabsOpenBefore, watchGmailAccess } from "./gmail-health";
+import { markGmailTabsOpenBefore, watchGmailHealth } from "./gmail-health";
 import { type HandlerTable, runHandler } from "./handler";
 import { gmailHandlers, pageHandlers, requireCredentials, settleRemindersOnNews, signalDeps } from "./handlers";
 import { HeldSignals } from "./held-signals";
@@ -249,7 +249,7 @@ browser.runtime.onInstalled.addListener((details) => {
 });
 // Every start of the background (after a restart, or woken by a message) looks at what is due.
 void outbox.flush();
-watchGmailAccess();
+watchGmailHealth();
 const blockPixels = () => syncPixelBlockRule().catch((error: unknown) => console.warn("pixel block rule not set", error));
 void blockPixels();
 onOptionsChanged(() => void blockPixels());

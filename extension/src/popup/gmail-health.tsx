@@ -55,7 +55,7 @@ export function GmailHealthNotice() {
       )}
       {gmailAccess ? null : (
         // The browser asks the rep (Chrome re-grants a withheld host permission this way, chrome.permissions.request);
-        // it must be the click's own call, before any await. The background hears the grant (watchGmailAccess).
+        // it must be the click's own call, before any await. The background hears the grant (watchGmailHealth).
         <button
           type="button"
           name="allow-gmail"
