@@ -61,7 +61,9 @@ describe("Gmail accounts", () => {
     expect(gmailTabFor(tabs, at("/mail/u/1/"))?.id).toBe(3);
     expect(gmailTabFor(tabs, at("/mail/u/0/"))?.id).toBe(1);
     expect(gmailTabFor(tabs, at("/mail/u/2/"))).toBeUndefined();
-    expect(gmailTabFor([tabs[1] as { id: number; url: string }, { id: 4 }], at("/mail/u/1/"))).toBeUndefined();
+    expect(
+      gmailTabFor<{ id: number; url?: string }>([tabs[1] as { id: number; url: string }, { id: 4 }], at("/mail/u/1/")),
+    ).toBeUndefined();
   });
 
   it("with the account's address, chooses the tab by its title: after the accounts signed in again in another order, its old number is another account", () => {

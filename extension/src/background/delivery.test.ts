@@ -9,7 +9,7 @@ const credentials: Credentials = {
   trackerUrl: "https://t.example",
   accountId: "acct",
   apiToken: "token",
-  signingKey: { accountId: "acct", keyId: "k1", secret: "s" },
+  signingKey: { accountId: "acct", keyId: 1, secret: "s" },
 };
 
 function entry(overrides: Partial<OutboxEntry> = {}): OutboxEntry {

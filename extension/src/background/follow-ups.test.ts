@@ -26,6 +26,7 @@ function detailOf(id: string, changes: Partial<MessageDetail> = {}): MessageDeta
   return {
     id,
     threadId: `thread-${id}`,
+    syncThreadId: null,
     state: "delivered",
     openCount: 0,
     firstOpenAt: null,

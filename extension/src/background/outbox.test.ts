@@ -74,13 +74,13 @@ describe("outbox", () => {
   it("tells the user once of an entry the tracker refused, and once of one still pending after several attempts", async () => {
     let now = 0;
     const told: Pick<OutboxEntry, "trackingId" | "state" | "lastError">[] = [];
-    const answers: Record<string, DeliveryResult> = {
+    const answers = {
       refused: { retry: false, error: "the tracker refused this email: recipients: must be an email address" },
       unauthorised: { retry: true, error: "the tracker no longer accepts this extension's token: connect again" },
-    };
+    } satisfies Record<string, DeliveryResult>;
     const outbox = new Outbox(
       memoryArea(),
-      async (entry) => answers[entry.trackingId] ?? "delivered",
+      async (entry): Promise<DeliveryResult> => answers[entry.trackingId as keyof typeof answers] ?? "delivered",
       () => undefined,
       () => now,
       ({ trackingId, state, lastError }) => told.push({ trackingId, state, lastError }),
@@ -94,14 +94,14 @@ describe("outbox", () => {
       now += MAX_RETRY_MS;
     }
     expect(told).toEqual([
-      { trackingId: "refused", state: "failed", lastError: answers.refused?.error },
-      { trackingId: "unauthorised", state: "pending", lastError: answers.unauthorised?.error },
+      { trackingId: "refused", state: "failed", lastError: answers.refused.error },
+      { trackingId: "unauthorised", state: "pending", lastError: answers.unauthorised.error },
     ]);
     const entries = await outbox.entries();
     const noteOf = (id: string) => troubleNote(entries.find((e) => e.trackingId === id) as OutboxEntry);
     expect(noteOf("refused")).toEqual({
       title: "An email is not tracked",
-      message: `"s" was sent, but the tracker refused it: ${answers.refused?.error}. Open the extension's options to retry.`,
+      message: `"s" was sent, but the tracker refused it: ${answers.refused.error}. Open the extension's options to retry.`,
     });
     expect(noteOf("unauthorised").title).toBe("An email is not tracked yet");
     expect(noteOf("unauthorised").message).toContain("connect again. The extension keeps trying.");

@@ -13,6 +13,11 @@ describe("status cache", () => {
     lastOpenAt: null,
     clickCount: 0,
     lastClickAt: null,
+    syncThreadId: null,
+    replyCount: 0,
+    lastReplyAt: null,
+    bounce: null,
+    unsubscribed: false,
   });
 
   it("asks once per page, answers again from memory, asks again after invalidation or expiry, in chunks of 200", async () => {

@@ -45,7 +45,7 @@ describe("the page's observer", () => {
     const features = [new AbortController(), new AbortController(), new AbortController()];
     const heard = [0, 0, 0];
     features.forEach((feature, i) => {
-      onPageMutations(`listener ${i}`, ["nodes"], () => heard[i]++, feature.signal);
+      onPageMutations(`listener ${i}`, ["nodes"], () => (heard[i] = (heard[i] ?? 0) + 1), feature.signal);
     });
     expect(created).toHaveBeenCalledTimes(1);
 
@@ -68,7 +68,7 @@ describe("the page's observer", () => {
 
     // A feature starting again gets a new observer.
     const again = new AbortController();
-    onPageMutations("again", ["nodes"], () => heard[0]++, again.signal);
+    onPageMutations("again", ["nodes"], () => (heard[0] = (heard[0] ?? 0) + 1), again.signal);
     expect(created).toHaveBeenCalledTimes(2);
     again.abort();
     created.mockRestore();

@@ -1,4 +1,4 @@
-import { Window } from "happy-dom";
+import { Window as HappyWindow } from "happy-dom";
 import { describe, expect, it } from "vitest";
 import { installPixelGuard, neutraliseHtml, pixelIdIn } from "./pixel-guard";
 
@@ -106,7 +106,7 @@ describe("page-world pixel guard", () => {
   it("under Trusted Types, neutralises the pixel in each policy's createHTML output, and says which ids it found once Gmail's call is over", async () => {
     // Gmail's page: a Trusted Types factory whose policies seal createHTML's output (happy-dom has none: a model of
     // the browser's, which only ever hands the sinks what createHTML returned). Gmail creates its policy after ours.
-    const window = new Window({ url: "https://mail.google.com/mail/u/0/" });
+    const window = new HappyWindow({ url: "https://mail.google.com/mail/u/0/" });
     const sealed = new WeakMap<object, string>();
     const factory = {
       createPolicy(_name: string, rules: { createHTML: (s: string) => string }) {
@@ -149,7 +149,7 @@ describe("page-world pixel guard", () => {
   });
 
   it("neutralises an image given the pixel one by one (new Image, src set), leaving it without a src, and says its id", async () => {
-    const window = new Window({ url: "https://mail.google.com/mail/u/0/" });
+    const window = new HappyWindow({ url: "https://mail.google.com/mail/u/0/" });
     const win = window as unknown as Window & typeof globalThis;
     win.document.documentElement.setAttribute("data-mt-tracker", TRACKER);
     const found: string[][] = [];
@@ -170,7 +170,7 @@ describe("page-world pixel guard", () => {
   });
 
   it("never throws inside Gmail: a policy whose own createHTML throws behaves exactly as without the guard", () => {
-    const window = new Window({ url: "https://mail.google.com/mail/u/0/" });
+    const window = new HappyWindow({ url: "https://mail.google.com/mail/u/0/" });
     const factory = {
       createPolicy: (_name: string, rules: { createHTML: (s: string) => string }) => ({ createHTML: (s: string) => rules.createHTML(s) }),
     };
@@ -196,7 +196,7 @@ describe("page-world pixel guard", () => {
         return `${input}?checked`;
       }
     }
-    const window = new Window({ url: "https://mail.google.com/mail/u/0/" });
+    const window = new HappyWindow({ url: "https://mail.google.com/mail/u/0/" });
     const member = (rules: object, name: string) => (rules as Record<string, ((input: string) => string) | undefined>)[name];
     const factory = {
       createPolicy: (_name: string, rules: object) => ({

@@ -8,7 +8,8 @@ export interface AnsweredSend {
   trackingId?: string;
   threadId: string;
   messageId: string;
-  legacyThreadId: string;
+  /** Null for an answer that does not say it (a thread Gmail has not given a legacy id yet). */
+  legacyThreadId: string | null;
   legacyMessageId: string;
   subject?: string;
   recipients?: Recipient[];

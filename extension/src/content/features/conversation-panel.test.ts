@@ -29,7 +29,13 @@ const DETAIL: MessageDetail = {
   lastOpenAt: "2026-11-22T11:00:00Z",
   clickCount: 1,
   lastClickAt: "2026-11-22T11:05:00Z",
+  syncThreadId: null,
+  replyCount: 0,
+  lastReplyAt: null,
+  bounce: null,
+  unsubscribed: false,
   subject: "Pricing",
+  campaign: null,
   recipients: [{ email: "carol@prospect.example" }],
   sentAt: "2026-11-22T09:00:00Z",
   gmailMessageId: "16f4ab",
@@ -96,10 +102,12 @@ describe("conversation panel", () => {
     const bounced = { ...DETAIL, state: "bounced" as const, openCount: 0, clickCount: 0, opens: [], links: [] };
     const head = (detail: MessageDetail) =>
       renderPanel(document, ID, detail, { stop: () => {}, remove: () => {} }).querySelector(".mt-panel-head")?.textContent;
-    expect(head({ ...bounced, bounce: { kind: "hard", reason: "550 5.1.1 user unknown", recipients: [] } })).toBe(
-      "TrackingNot opened yetBounced: 550 5.1.1 user unknown",
+    expect(
+      head({ ...bounced, bounce: { kind: "hard", reason: "550 5.1.1 user unknown", recipients: [], at: "2026-11-22T09:01:00Z" } }),
+    ).toBe("TrackingNot opened yetBounced: 550 5.1.1 user unknown");
+    expect(head({ ...bounced, bounce: { kind: "soft", recipients: [], at: "2026-11-22T09:01:00Z" } })).toBe(
+      "TrackingNot opened yetBounced",
     );
-    expect(head({ ...bounced, bounce: { kind: "soft", recipients: [] } })).toBe("TrackingNot opened yetBounced");
   });
 
   it("renders the open count, the timeline with machine and sender opens dimmed and explained, and each link's clicks", () => {
@@ -402,7 +410,7 @@ describe("conversation panel across navigation", () => {
 describe("conversation panel, when the feature stops", () => {
   it("a read answered after the stop draws nothing: the next run's panel is the only one", async () => {
     conversation();
-    const runtime = (globalThis as { chrome: { runtime: { sendMessage?: unknown } } }).chrome.runtime;
+    const runtime = (globalThis as unknown as { chrome: { runtime: { sendMessage?: unknown } } }).chrome.runtime;
     const answers: ((value: unknown) => void)[] = [];
     runtime.sendMessage = () => new Promise((resolve) => answers.push(resolve));
     const context = { options: { ...DEFAULT_OPTIONS, trackerUrl: "https://t.example" } };

@@ -35,6 +35,11 @@ const status = (threadId: string, s: Partial<MessageStatus>): MessageStatus => (
   lastOpenAt: null,
   clickCount: 0,
   lastClickAt: null,
+  syncThreadId: null,
+  replyCount: 0,
+  lastReplyAt: null,
+  bounce: null,
+  unsubscribed: false,
   ...s,
 });
 
