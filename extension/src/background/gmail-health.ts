@@ -208,8 +208,11 @@ export function watchGmailHealth(): void {
  * the open tabs too).
  */
 export async function markGmailTabsOpenBefore(): Promise<void> {
+  // The reports kept in storage.session too: a service worker stopped while access was withdrawn starts again with
+  // none in memory, and the tabs that reported before are still running (an update clears storage.session).
+  const reported = new Set((await all()).map((r) => r.tabId));
   const tabs = await browser.tabs.query({ url: GMAIL_PATTERN });
-  await Promise.all(tabs.map(({ id }) => (id === undefined || reports.has(id) ? undefined : showOnToolbar(id, [NOT_RUNNING_SENTENCE]))));
+  await Promise.all(tabs.map(({ id }) => (id === undefined || reported.has(id) ? undefined : showOnToolbar(id, [NOT_RUNNING_SENTENCE]))));
 }
 
 export const gmailHealthGmailHandlers = {
