@@ -188,6 +188,9 @@ export function watchGmailHealth(): void {
     void persist(tabId);
   });
   const check = async (granted: boolean) => {
+    // Access as this background last saw it (as it starts: granted, as the manifest asks) leaves the buttons as they
+    // are: a service worker woken by every message would otherwise redraw them each time.
+    if (granted && gmailAccess) return;
     const regained = granted && !gmailAccess;
     gmailAccess = granted;
     await Promise.all([showOnToolbar(undefined, []), ...(await all()).map((r) => showOnToolbar(r.tabId, healthSentences(r.parts)))]);
