@@ -158,7 +158,7 @@ function defaultTitle(): string {
   return manifest.action?.default_title ?? manifest.name;
 }
 
-/** Whether the extension may run in Gmail, as last seen (watchGmailHealth). */
+/** Whether the extension may run in Gmail, as last seen (watchGmailHealth); granted until seen otherwise. */
 let gmailAccess = true;
 
 /**
@@ -188,13 +188,13 @@ export function watchGmailHealth(): void {
     void persist(tabId);
   });
   const check = async (granted: boolean) => {
-    // Access as this background last saw it (as it starts: granted, as the manifest asks) leaves the buttons as they
-    // are: a service worker woken by every message would otherwise redraw them each time.
-    if (granted && gmailAccess) return;
-    const regained = granted && !gmailAccess;
     gmailAccess = granted;
+    // What the buttons show now says what was last drawn: they keep it while a stopped service worker or event page
+    // is woken again (by this very grant, say), and only this watch sets the default badge.
+    const shownWithdrawn = (await browser.action.getBadgeText({})) === "!";
+    if (granted && !shownWithdrawn) return;
     await Promise.all([showOnToolbar(undefined, []), ...(await all()).map((r) => showOnToolbar(r.tabId, healthSentences(r.parts)))]);
-    if (regained) await markGmailTabsOpenBefore();
+    if (granted) await markGmailTabsOpenBefore();
   };
   const changed = () =>
     void gmailAccessGranted()
@@ -212,7 +212,7 @@ export function watchGmailHealth(): void {
  */
 export async function markGmailTabsOpenBefore(): Promise<void> {
   // The reports kept in storage.session too: a service worker stopped while access was withdrawn starts again with
-  // none in memory, and the tabs that reported before are still running (an update clears storage.session).
+  // none in memory, and the tabs that reported before still run theirs (an update clears storage.session).
   const reported = new Set((await all()).map((r) => r.tabId));
   const tabs = await browser.tabs.query({ url: GMAIL_PATTERN });
   await Promise.all(tabs.map(({ id }) => (id === undefined || reported.has(id) ? undefined : showOnToolbar(id, [NOT_RUNNING_SENTENCE]))));

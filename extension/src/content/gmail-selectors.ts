@@ -7,7 +7,7 @@
 // "To:"/"An:"), and an entry whose precise selector needs a class has a fallback that does not (Gmail A/B-tests
 // renamed class tokens, `Ht` becoming `Ht-<hash>`: InboxSDK #1302, 2026-07).
 import { isEmailAddress, normalizeEmail } from "../../../shared/email";
-import type { GmailHealth, PartState } from "../background/gmail-health";
+import type { GmailHealth } from "../background/gmail-health";
 import { gmailId, legacyThreadId } from "../gmail-ids";
 import { PAGE_WORLD_ATTRIBUTE } from "../page-world/events";
 import { debugOnce } from "./log";
@@ -511,17 +511,12 @@ export function recogniseGmail(doc: Document, sentJustNow = false): GmailHealth 
   // gmail-thread-view.ts and gmail-message-view.ts at a8a6fe2 read both), are a conversation we cannot read.
   else if (query(doc, "messageBody", false) !== null || doc.querySelector('[role="main"] h2.hP') !== null) parts.conversation = "missing";
   // Who wrote each message, which is how replies and bounces are told from the rep's own messages
-  // (thread-signals.ts): a conversation's senders, a row's people. Missing only when Gmail shows messages or rows and
-  // not one of them can be read (one without is no change of Gmail's). A row's latest message id is not judged: rows
-  // with only data-thread-id are one of today's Gmails (docs/gmail.md, a 2025-11 live dump), and their replies are
-  // read when the conversation is opened.
-  const judged = (shown: Element[], read: (element: Element) => string): PartState =>
-    shown.length === 0 ? "unseen" : shown.some(read) ? "ok" : "missing";
-  const readable = [
-    judged(messages, (message) => personOf(query(message, "messageSender", false)).email),
-    judged(rows, (row) => personOf(queryRow(row, "rowParticipants")).email),
-  ];
-  parts.senders = readable.includes("missing") ? "missing" : readable.includes("ok") ? "ok" : "unseen";
+  // (thread-signals.ts): judged in a conversation, where every message names its sender, and missing only when not
+  // one of them can be read. Not in a list: a Drafts or Scheduled row shows no person but a red "Draft" or a time,
+  // and rows with only data-thread-id (docs/gmail.md, a 2025-11 live dump) carry no latest message id, so a list
+  // whose rows give no replies is no sign of a Gmail change.
+  if (messages.length > 0)
+    parts.senders = messages.some((message) => personOf(query(message, "messageSender", false)).email) ? "ok" : "missing";
   // Just after a send (`sentJustNow`), Gmail's notice bar shows "Sending…" (no link), then "Message sent" with Undo and
   // View message (sentNoticeUndo). A notice with links but neither id is that one renamed: an Undo there would go
   // unseen. Other notices offer Undo too (archive, delete), by the same id: they say nothing of the sent one.
