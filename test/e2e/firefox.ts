@@ -30,6 +30,7 @@ export async function launchFirefox(): Promise<BrowserHarness> {
       "extensions.originControls.grantByDefault": true,
       // What a user does when the extension asks again for a permission it may have (the popup's "Allow Mailtracker in
       // Gmail"): allow. A prompt would wait for a click the driver cannot give (it is browser chrome, not a page).
+      // Firefox's own extension tests turn prompts off with this pref (ext-permissions.js reads it; ESR 140, 2026-12-05).
       "extensions.webextOptionalPermissionPrompts": false,
       // Quiet, offline-friendly profile: no update checks or telemetry pings from the test browser.
       "app.update.enabled": false,

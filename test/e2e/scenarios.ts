@@ -311,27 +311,35 @@ export function defineScenarios(
       }
     };
 
+    /**
+     * The toolbar button's badge and title, read from an extension page: the default ("default"), then each tab's with
+     * its address (known only for a site the extension may access).
+     */
+    const toolbarButtons = (page: Tab) =>
+      page.evaluate(async () => {
+        type Ext = {
+          tabs: { query(query: object): Promise<{ id?: number; url?: string }[]> };
+          action: { getBadgeText(tab: object): Promise<string>; getTitle(tab: object): Promise<string> };
+        };
+        const g = globalThis as unknown as { browser?: Ext; chrome?: Ext };
+        const api = (g.browser ?? g.chrome) as Ext;
+        const tabs = (await api.tabs.query({})).flatMap(({ id, url }) => (id === undefined ? [] : [{ tabId: id, url }]));
+        return await Promise.all(
+          [{ url: "default" }, ...tabs].map(async ({ url, ...tab }) => ({
+            url,
+            text: await api.action.getBadgeText(tab),
+            title: await api.action.getTitle(tab),
+          })),
+        );
+      }, null);
+
     /** The toolbar button's badge and title on every tab that has a badge (the Gmail tabs with a missing part). */
     const healthOnToolbar = async () => {
       const page = await harness.newTab(popupUrl());
       try {
         return await eventually("a badge on the toolbar button", async () => {
-          const badges = await page.evaluate(async () => {
-            type Ext = {
-              tabs: { query(query: object): Promise<{ id?: number }[]> };
-              action: { getBadgeText(tab: { tabId: number }): Promise<string>; getTitle(tab: { tabId: number }): Promise<string> };
-            };
-            const g = globalThis as unknown as { browser?: Ext; chrome?: Ext };
-            const api = (g.browser ?? g.chrome) as Ext;
-            const shown = [];
-            for (const { id: tabId } of await api.tabs.query({})) {
-              if (tabId === undefined) continue;
-              const text = await api.action.getBadgeText({ tabId });
-              if (text) shown.push({ text, title: await api.action.getTitle({ tabId }) });
-            }
-            return shown;
-          }, null);
-          if (badges.length > 0) return badges;
+          const badges = (await toolbarButtons(page)).filter(({ url, text }) => url !== "default" && text);
+          if (badges.length > 0) return badges.map(({ text, title }) => ({ text, title }));
           throw new Error("no tab has a badge");
         });
       } finally {
@@ -873,26 +881,9 @@ export function defineScenarios(
             "Nothing you send is tracked: Mailtracker's access to Gmail (mail.google.com) is turned off in the browser's extension settings.";
           expect((await healthInPopup((h) => h.sentences.length > 0)).sentences).toEqual([withdrawn]);
           // Every tab's button says it, Gmail's included (it had reported all well, and had its own badge setting).
-          const buttons = () =>
-            popup.evaluate(async () => {
-              type Ext = {
-                tabs: { query(query: object): Promise<{ id?: number; url?: string }[]> };
-                action: { getBadgeText(tab: object): Promise<string>; getTitle(tab: object): Promise<string> };
-              };
-              const g = globalThis as unknown as { browser?: Ext; chrome?: Ext };
-              const api = (g.browser ?? g.chrome) as Ext;
-              const tabs = (await api.tabs.query({})).flatMap(({ id, url }) => (id === undefined ? [] : [{ tabId: id, url }]));
-              return await Promise.all(
-                [{ url: "default" }, ...tabs].map(async ({ url, ...tab }) => ({
-                  url,
-                  text: await api.action.getBadgeText(tab),
-                  title: await api.action.getTitle(tab),
-                })),
-              );
-            }, null);
           const told = { text: "!", title: `Mailtracker: ${withdrawn}` };
           const everyTab = await eventually("the badge on every tab", async () => {
-            const shown = await buttons();
+            const shown = await toolbarButtons(popup);
             if (shown.every(({ text, title }) => text === told.text && title === told.title)) return shown;
             throw new Error(`the buttons show ${JSON.stringify(shown)}`);
           });
@@ -916,7 +907,7 @@ export function defineScenarios(
           // Every button says nothing more, Gmail's that reported included; only the tab opened while access was
           // withdrawn may still ask to be reloaded.
           await eventually("the badges gone", async () => {
-            const shown = await buttons();
+            const shown = await toolbarButtons(popup);
             const gmailTabs = shown.filter(({ url }) => url?.startsWith("https://mail.google.com/"));
             const quiet = shown
               .filter(({ url }) => !url?.endsWith("#sent"))

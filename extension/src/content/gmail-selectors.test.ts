@@ -376,8 +376,9 @@ describe("Gmail's health: which parts the extension recognises", () => {
     document.body.innerHTML = conversation('<h3 class="iw"><span class="gD" data-hovercard-id="me@example.com">Me</span></h3>');
     expect(recogniseGmail(document).senders).toBe("missing");
     expect(healthSentences(recogniseGmail(document))).toEqual([sentence]);
-    // A list is not judged: a Drafts row shows a red "Draft" where other rows show people, and no address.
-    document.body.innerHTML = `<div role="main"><table><tr class="zA" role="row"><td><div class="yW"><font color="#DD4B39">Draft</font></div></td>
+    // A list is not judged: a row of drafts alone shows a draft marker where other rows show people, and no address
+    // (`td div.yW .boq`: InboxSDK gmail-thread-row-view.ts getCounts, 2025-07-24).
+    document.body.innerHTML = `<div role="main"><table><tr class="zA" role="row"><td><div class="yW"><span class="boq">Draft</span></div></td>
       <td><span class="bog"><span data-thread-id="#thread-f:1">S</span></span></td></tr></table></div>`;
     expect(recogniseGmail(document)).toMatchObject({ rowIds: "ok", senders: "unseen" });
   });

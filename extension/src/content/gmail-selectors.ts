@@ -512,7 +512,8 @@ export function recogniseGmail(doc: Document, sentJustNow = false): GmailHealth 
   else if (query(doc, "messageBody", false) !== null || doc.querySelector('[role="main"] h2.hP') !== null) parts.conversation = "missing";
   // Who wrote each message, which is how replies and bounces are told from the rep's own messages
   // (thread-signals.ts): judged in a conversation, where every message names its sender, and missing only when not
-  // one of them can be read. Not in a list: a Drafts or Scheduled row shows no person but a red "Draft" or a time,
+  // one of them can be read. Not in a list: a row of drafts alone shows a draft marker where other rows show people
+  // (`td div.yW .boq`, counted as no message: InboxSDK gmail-thread-row-view.ts getCounts, 2025-07-24, at a8a6fe2),
   // and rows with only data-thread-id (docs/gmail.md, a 2025-11 live dump) carry no latest message id, so a list
   // whose rows give no replies is no sign of a Gmail change.
   if (messages.length > 0)

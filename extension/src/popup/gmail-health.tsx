@@ -54,7 +54,8 @@ export function GmailHealthNotice() {
         </ul>
       )}
       {gmailAccess ? null : (
-        // The browser asks the rep (Chrome re-grants a withheld host permission this way, chrome.permissions.request);
+        // The browser asks the rep (Chrome re-grants a withheld host permission this way: chrome.permissions.request,
+        // "…or be required permissions that were withheld by the user", read 2026-12-05);
         // it must be the click's own call, before any await. The background hears the grant (watchGmailHealth).
         <button
           type="button"
