@@ -4,7 +4,6 @@
 //   npm run bench -- --quick          fewer and shorter rounds, for trying changes to the benchmark itself
 //   npm run bench -- --only=hits,db   some sections: hits, cpu, db, extension
 //   npm run bench -- --record         also writes the output and the machine into docs/benchmarks.md
-import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -13,7 +12,7 @@ import { benchDatabase } from "./database.mjs";
 import { benchExtension } from "./extension.mjs";
 import { benchHits } from "./hits.mjs";
 import { ensureWrk, wrkVersion } from "./load.mjs";
-import { ROOT, stopAllServers, WRANGLER } from "./servers.mjs";
+import { ROOT, stopAllServers } from "./servers.mjs";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -47,11 +46,7 @@ const log = (text) => console.error(`  … ${text}`);
 
 function machine() {
   const cpu = readFileSync("/proc/cpuinfo", "utf8").match(/^model name\s*:\s*(.*)$/m)?.[1] ?? os.cpus()[0]?.model ?? "unknown";
-  const version = (command, argv) => {
-    const result = spawnSync(command, argv, { encoding: "utf8", env: { ...process.env, WRANGLER_SEND_METRICS: "false" } });
-    return `${result.stdout ?? ""}${result.stderr ?? ""}`.trim().split("\n").at(-1) ?? "unknown";
-  };
-  const workerd = JSON.parse(readFileSync(path.join(ROOT, "node_modules", "workerd", "package.json"), "utf8")).version;
+  const version = (name) => JSON.parse(readFileSync(path.join(ROOT, "node_modules", name, "package.json"), "utf8")).version;
   const memory = `${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM`;
   return [
     `${os.cpus().length} cores (${cpu}), ${memory}, ${os.type()} ${os.release()} ${os.arch()}`,
@@ -59,7 +54,7 @@ function machine() {
       .loadavg()
       .map((l) => l.toFixed(2))
       .join(" ")}`,
-    `node ${process.version}, wrangler ${version(WRANGLER, ["--version"])}, workerd ${workerd}, ${wrkVersion()}`,
+    `node ${process.version}, wrangler ${version("wrangler")}, workerd ${version("workerd")}, ${wrkVersion()}`,
   ];
 }
 

@@ -1,15 +1,15 @@
 // Servers for `npm run bench`, all under the project's own `wrangler dev` (so one workerd build for everything):
 // the tracker (scripts/tracker.mjs, exactly as `npm start` and the e2e tests run it), the bare baseline worker,
 // and the tracker wrapped by bench/probe-worker.ts, which reports D1's rows read and written.
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { applyLocalMigrations, freePort, ROOT, startTracker, WRANGLER_ENV } from "../scripts/tracker.mjs";
+import { applyLocalMigrations, freePort, ROOT, runWrangler, spawnWrangler, startTracker } from "../scripts/tracker.mjs";
 
 export { freePort, ROOT };
-export const WRANGLER = path.join(ROOT, "node_modules", ".bin", "wrangler");
+
 const START_TIMEOUT_MS = 90_000;
 const SHARED_MEMORY = "/dev/shm";
 /**
@@ -95,12 +95,7 @@ export async function startWrangler({ script, config, port, persistTo, vars = {}
   if (config) args.push("--config", config);
   if (persistTo) args.push("--persist-to", persistTo);
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
-  const child = spawn(WRANGLER, args, {
-    cwd: ROOT,
-    env: { ...WRANGLER_ENV, ...NO_LOCAL_OBSERVABILITY },
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
-  });
+  const child = spawnWrangler(args, { env: NO_LOCAL_OBSERVABILITY, stdio: ["ignore", "pipe", "pipe"], detached: true });
   let output = "";
   const keep = (chunk) => {
     output = (output + String(chunk)).slice(-20_000);
@@ -219,7 +214,7 @@ export function d1Execute(persistTo, { command, file, timeoutMs = 120_000 }) {
   if (command) args.push("--command", command);
   if (file) args.push("--file", file);
   for (let attempt = 1; ; attempt++) {
-    const result = spawnSync(WRANGLER, args, { cwd: ROOT, env: WRANGLER_ENV, encoding: "utf8", timeout: timeoutMs });
+    const result = runWrangler(args, { timeout: timeoutMs });
     if (result.status === 0) return JSON.parse(result.stdout)[0]?.results ?? [];
     const output = `${result.stdout}\n${result.stderr}`;
     if (!output.includes("SQLITE_BUSY") || attempt >= 10) throw new Error(`wrangler d1 execute failed:\n${output}`);

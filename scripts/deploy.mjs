@@ -12,7 +12,6 @@
 //    subdomain.
 // Safe to re-run: a second run finds everything, creates nothing and changes no secret.
 import "./require-node.mjs";
-import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -27,9 +26,8 @@ import {
   useProxyFromEnvironment,
 } from "./cloudflare-api.mjs";
 import { candidateZones, failedTriggerSteps, nextSteps, REQUIRED_SECRETS, renderDeployConfig, trackerHostname } from "./deploy-config.mjs";
-import { ROOT, WRANGLER_ENV } from "./tracker.mjs";
+import { ROOT, runWrangler } from "./tracker.mjs";
 
-const WRANGLER = path.join(ROOT, "node_modules", ".bin", "wrangler");
 const DEPLOY_CONFIG = path.join(ROOT, "wrangler.deploy.toml");
 const NAME = "mailtracker";
 const KV_TITLE = `${NAME}-cache`;
@@ -64,10 +62,6 @@ function stop(message) {
   process.exit(1);
 }
 
-function wrangler(args, env) {
-  return spawnSync(WRANGLER, args, { cwd: ROOT, encoding: "utf8", env: { ...WRANGLER_ENV, ...env } });
-}
-
 /** The last lines of a failed wrangler command, without its log-file footer. */
 function wranglerFailure(result) {
   const text = `${result.stdout}\n${result.stderr}`.replace(/🪵.*Logs were written.*$/m, "").trim();
@@ -81,7 +75,7 @@ if (domain === null) {
   stop(`TRACKER_DOMAIN=${domainSetting} is not a hostname: set it to one like t.example.com (no path, no port). Nothing was created.`);
 }
 
-const token = wrangler(["auth", "token", "--json"]);
+const token = runWrangler(["auth", "token", "--json"]);
 if (token.status !== 0)
   stop("Not logged in to Cloudflare: run `npx wrangler login` (or set CLOUDFLARE_API_TOKEN), then `npm run deploy` again.");
 useProxyFromEnvironment();
@@ -291,7 +285,7 @@ writeFileSync(
 // 3. Migrations, then the upload with any new secrets.
 const wranglerEnv = { CLOUDFLARE_ACCOUNT_ID: accountId };
 console.log("Applying new database migrations…");
-const migrations = wrangler(["d1", "migrations", "apply", "DB", "--remote", "--config", DEPLOY_CONFIG], wranglerEnv);
+const migrations = runWrangler(["d1", "migrations", "apply", "DB", "--remote", "--config", DEPLOY_CONFIG], { env: wranglerEnv });
 if (migrations.status !== 0) stop(`Applying the migrations failed; nothing was deployed:\n${wranglerFailure(migrations)}`);
 
 const newSecrets = Object.fromEntries(
@@ -311,7 +305,7 @@ try {
     args.push("--secrets-file", file);
   }
   console.log(`Deploying${Object.keys(newSecrets).length ? ` (setting ${Object.keys(newSecrets).join(" and ")})` : ""}…`);
-  deployed = wrangler(args, wranglerEnv);
+  deployed = runWrangler(args, { env: wranglerEnv });
 } finally {
   rmSync(secretsDir, { recursive: true, force: true });
   process.off("SIGINT", holdSignal).off("SIGTERM", holdSignal);

@@ -3,12 +3,12 @@
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import path from "node:path";
 
 export const ROOT = path.resolve(import.meta.dirname, "..");
-const WRANGLER = path.join(ROOT, "node_modules", ".bin", "wrangler");
-
+const WINDOWS = process.platform === "win32";
 /** Keeps wrangler from stalling on its version check and telemetry where the network is closed. */
 export const WRANGLER_ENV = {
   ...process.env,
@@ -17,6 +17,33 @@ export const WRANGLER_ENV = {
   CLOUDFLARE_CF_FETCH_ENABLED: "false",
   CI: process.env.CI ?? "true",
 };
+
+/**
+ * wrangler's own launcher (its package.json `bin`), run by the Node running this script. `node_modules/.bin/wrangler`
+ * is not spawnable everywhere: on Windows npm makes it `wrangler.cmd`, which Node spawns only through a shell
+ * (nodejs.org/api/child_process.html, "Spawning .bat and .cmd files on Windows"; EINVAL without one since Node
+ * 18.20.2/20.12.2, CVE-2024-27980, 2024-04-10), and a shell splits paths with spaces; elsewhere its `#!/usr/bin/env
+ * node` runs whichever `node` comes first on PATH, which may be older than the one that passed require-node.mjs.
+ */
+const WRANGLER_BIN = (() => {
+  const manifest = createRequire(import.meta.url).resolve("wrangler/package.json");
+  return path.join(path.dirname(manifest), JSON.parse(readFileSync(manifest, "utf8")).bin.wrangler);
+})();
+
+/** `wrangler <args>`, waited for; `options.env` adds to WRANGLER_ENV. */
+export function runWrangler(args, options = {}) {
+  return spawnSync(process.execPath, [WRANGLER_BIN, ...args], {
+    cwd: ROOT,
+    encoding: "utf8",
+    ...options,
+    env: { ...WRANGLER_ENV, ...options.env },
+  });
+}
+
+/** `wrangler <args>` started, not waited for; `options.env` adds to WRANGLER_ENV. */
+export function spawnWrangler(args, options = {}) {
+  return spawn(process.execPath, [WRANGLER_BIN, ...args], { cwd: ROOT, ...options, env: { ...WRANGLER_ENV, ...options.env } });
+}
 
 /** A local SIGNING_SECRET in .dev.vars (git-ignored), made once so local ids stay valid across restarts, and the development-only DEV_REQUEST_CF. */
 export function ensureDevVars() {
@@ -32,11 +59,7 @@ export function ensureDevVars() {
 }
 
 export function applyLocalMigrations(persistTo, config = path.join(ROOT, "wrangler.toml")) {
-  const result = spawnSync(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo, "--config", config], {
-    cwd: ROOT,
-    env: WRANGLER_ENV,
-    encoding: "utf8",
-  });
+  const result = runWrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo, "--config", config]);
   if (result.status !== 0) throw new Error(`applying migrations failed:\n${result.stdout}\n${result.stderr}`);
 }
 
@@ -153,8 +176,9 @@ export async function startTracker({
     String(await freePort()),
   ];
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
-  // Its own process group, so stop() ends workerd with it.
-  const child = spawn(WRANGLER, args, { cwd: ROOT, env: { ...WRANGLER_ENV, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  // Its own process group, so stop() ends workerd with it. Windows has no process groups to signal (a negative pid),
+  // and a detached child there gets a console window of its own, so there it stays attached and stop() ends its tree.
+  const child = spawnWrangler(args, { env, stdio: ["ignore", "pipe", "pipe"], detached: !WINDOWS, windowsHide: true });
   // The end of wrangler's output goes into the error if it does not start.
   let tail = "";
   const keep = (chunk) => {
@@ -169,7 +193,10 @@ export async function startTracker({
       if (child.exitCode !== null) return resolve(undefined);
       child.once("exit", () => resolve(undefined));
       try {
-        process.kill(-child.pid, "SIGTERM");
+        // taskkill /T ends the process and every process it started (learn.microsoft.com, "taskkill"), as a signal to
+        // the group does here; /F because a console program cannot be asked to close otherwise.
+        if (WINDOWS) spawnSync("taskkill", ["/pid", String(child.pid), "/T", "/F"], { windowsHide: true });
+        else process.kill(-child.pid, "SIGTERM");
       } catch {
         resolve(undefined);
       }

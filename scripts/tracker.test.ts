@@ -1,9 +1,30 @@
-// The ports the tests and the bench start trackers on: free, and out of the way of every process that binds port 0.
-import { readFileSync } from "node:fs";
+// How `npm start`, `npm run deploy`, the tests and the bench run wrangler, and the ports they start trackers on.
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { describe, expect, it } from "vitest";
 // @ts-expect-error: plain JavaScript module without type declarations
-import { freePort } from "./tracker.mjs";
+import { freePort, ROOT, runWrangler } from "./tracker.mjs";
+
+describe("runWrangler", () => {
+  it("runs the pinned wrangler with the Node running the script, whatever `node` PATH finds (or none), and no shell", () => {
+    // A PATH whose only `node` is one too old for wrangler, as a rep's system Node can be beside the Node 22 they run
+    // npm with: node_modules/.bin/wrangler's `#!/usr/bin/env node` would run it.
+    const bin = mkdtempSync(path.join(tmpdir(), "mailtracker-old-node-"));
+    try {
+      writeFileSync(path.join(bin, "node"), "#!/bin/sh\necho 'this is Node 18' >&2\nexit 1\n");
+      chmodSync(path.join(bin, "node"), 0o755);
+      const result = runWrangler(["--version"], { env: { PATH: bin } });
+      const pinned = JSON.parse(readFileSync(path.join(ROOT, "node_modules", "wrangler", "package.json"), "utf8")).version;
+      expect(result.stderr).not.toContain("Node 18");
+      expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(0);
+      expect(result.stdout.trim().split("\n").at(-1)).toContain(pinned);
+    } finally {
+      rmSync(bin, { recursive: true, force: true });
+    }
+  });
+});
 
 function kernelRangeLow(): number | null {
   try {
