@@ -19,6 +19,17 @@ export function isEnvelope(value: unknown): value is Envelope {
 }
 
 /**
+ * What the background asks a tab (tabs.sendMessage) to learn whether this extension's content script runs in it now;
+ * the script answers true (content/features/gmail-health.ts). A tab reloaded while the script could not start there
+ * has none to answer.
+ */
+export const CONTENT_PING: Envelope = { mt: 1, type: "contentScriptRunning", input: null };
+
+export function isContentPing(message: unknown): boolean {
+  return isEnvelope(message) && message.type === CONTENT_PING.type;
+}
+
+/**
  * The extension was updated, reloaded or removed after this page loaded: the copy of the content script still in the
  * page can never reach a background again, and only reloading Gmail brings the new one (Chrome injects content
  * scripts into pages as they load, not into open ones). Said so, since the rep can act on it.

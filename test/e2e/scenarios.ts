@@ -867,6 +867,10 @@ export function defineScenarios(
         async (variant) => {
           const { gmail } = await setUp(variant);
           await gmail.waitFor(() => document.documentElement.dataset.mtHealth, null);
+          // A second Gmail tab that reports, and is left alone throughout.
+          const kept = await harness.newTab(gmailUrl(variant, "#starred"));
+          worlds.push(kept);
+          await kept.waitFor(() => document.documentElement.dataset.mtHealth, null);
           const popup = await harness.newTab(popupUrl());
           worlds.push(popup);
           const gmailAccess = (change: "remove" | "contains") =>
@@ -888,6 +892,18 @@ export function defineScenarios(
             throw new Error(`the buttons show ${JSON.stringify(shown)}`);
           });
           expect(everyTab.length).toBeGreaterThanOrEqual(3);
+          // The Gmail tab that reported all well is reloaded meanwhile: its new page runs none of the extension.
+          await gmail.evaluate(() => {
+            document.documentElement.dataset.beforeReload = "1";
+            setTimeout(() => location.reload(), 0);
+          }, null);
+          await gmail.waitFor(
+            () =>
+              !document.documentElement.dataset.beforeReload &&
+              document.readyState === "complete" &&
+              document.querySelector("[data-sim=compose]"),
+            null,
+          );
           // Gmail opened now runs none of the extension: not even the page-world script, which marks the page first.
           // (Its Sent view tells it from the other Gmail tabs below, once access gives their addresses again.)
           const untracked = await harness.newTab(gmailUrl(variant, "#sent"));
@@ -901,18 +917,25 @@ export function defineScenarios(
           await eventually("access to Gmail given back", async () => ((await gmailAccess("contains")) ? true : undefined));
           await asking.waitFor(() => !document.querySelector("button[name=allow-gmail]"), null);
           // Gmail opened again is tracked as before, and the buttons say nothing more.
-          const tracked = await harness.newTab(gmailUrl(variant));
+          const tracked = await harness.newTab(gmailUrl(variant, "#imp"));
           worlds.push(tracked);
           await tracked.waitFor(() => document.documentElement.dataset.mtHealth, null);
-          // Every button says nothing more, Gmail's that reported included; only the tab opened while access was
-          // withdrawn may still ask to be reloaded.
-          await eventually("the badges gone", async () => {
+          // Every button says nothing more, the kept tab's included, except the reloaded tab's: its report was of the
+          // page before, and it asks to be reloaded again. The tab opened while access was withdrawn may ask that too.
+          const reloadIt = {
+            text: "!",
+            title:
+              "Mailtracker: Reload this Gmail tab: it was open before Mailtracker was installed, updated or allowed into Gmail, so nothing in it is tracked.",
+          };
+          await eventually("the badges gone, but for the reloaded tab", async () => {
             const shown = await toolbarButtons(popup);
             const gmailTabs = shown.filter(({ url }) => url?.startsWith("https://mail.google.com/"));
+            const reloaded = shown.filter(({ url }) => url?.endsWith("#inbox"));
             const quiet = shown
-              .filter(({ url }) => !url?.endsWith("#sent"))
+              .filter(({ url }) => !url?.endsWith("#sent") && !url?.endsWith("#inbox"))
               .every(({ text, title }) => text === "" && title === "Mailtracker");
-            if (gmailTabs.length === 3 && quiet) return true;
+            const asked = reloaded.length === 1 && reloaded.every(({ text, title }) => text === reloadIt.text && title === reloadIt.title);
+            if (gmailTabs.length === 4 && quiet && asked) return true;
             throw new Error(`the buttons show ${JSON.stringify(shown)}`);
           });
           const { message } = await sendTracked(tracked, { to: ["kai@prospect.example"], subject: "Access back", html: "<div>Hi.</div>" });

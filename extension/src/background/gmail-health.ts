@@ -6,6 +6,7 @@
 // stopped between popup openings). Also whether the extension may run in Gmail at all (watchGmailHealth).
 import browser from "webextension-polyfill";
 import { z } from "zod";
+import { CONTENT_PING } from "../messaging";
 import { handler } from "./handler";
 import { GMAIL_ORIGIN } from "./sender";
 
@@ -206,17 +207,38 @@ export function watchGmailHealth(): void {
   changed();
 }
 
+/** Whether the extension's content script runs in the tab now: it answers CONTENT_PING (content/features/gmail-health.ts). */
+async function runsIn(tabId: number): Promise<boolean> {
+  try {
+    return (await browser.tabs.sendMessage(tabId, CONTENT_PING)) === true;
+  } catch {
+    // "Could not establish connection. Receiving end does not exist.": nothing of ours listens in that page.
+    return false;
+  }
+}
+
 /**
- * When the extension is installed or updated, or given back its access to Gmail: each Gmail tab already open that has
- * not reported gets the badge (NOT_RUNNING_SENTENCE). Its first report replaces it (Firefox puts content scripts into
- * the open tabs too).
+ * When the extension is installed or updated, or given back its access to Gmail: each Gmail tab already open that
+ * does not run it gets the badge (NOT_RUNNING_SENTENCE). Its first report replaces it (Firefox puts content scripts into
+ * the open tabs too). A tab that reported is asked whether it still runs it: one reloaded while access was withdrawn
+ * has a report from a page that is gone. One at a time, so each report dropped is dropped from storage.session too.
  */
 export async function markGmailTabsOpenBefore(): Promise<void> {
   // The reports kept in storage.session too: a service worker stopped while access was withdrawn starts again with
-  // none in memory, and the tabs that reported before still run theirs (an update clears storage.session).
-  const reported = new Set((await all()).map((r) => r.tabId));
-  const tabs = await browser.tabs.query({ url: GMAIL_PATTERN });
-  await Promise.all(tabs.map(({ id }) => (id === undefined || reported.has(id) ? undefined : showOnToolbar(id, [NOT_RUNNING_SENTENCE]))));
+  // none in memory (an update clears storage.session).
+  const reported = new Map((await all()).map((r) => [r.tabId, r.at]));
+  for (const { id } of await browser.tabs.query({ url: GMAIL_PATTERN })) {
+    if (id === undefined) continue;
+    const at = reported.get(id);
+    if (at !== undefined) {
+      if (await runsIn(id)) continue;
+      // A page loaded meanwhile that does run it reported since: its report stands.
+      if ((await all()).find((r) => r.tabId === id)?.at !== at) continue;
+      reports.delete(id);
+      await persist(id);
+    }
+    await showOnToolbar(id, [NOT_RUNNING_SENTENCE]);
+  }
 }
 
 export const gmailHealthGmailHandlers = {

@@ -1,8 +1,12 @@
 // Tells the background which parts of Gmail this tab recognises (gmail-selectors.ts recogniseGmail), so the popup
 // can say in words what stopped working when Gmail changes. A part once recognised stays so until it is seen
-// missing; a report is sent only when the picture changes.
+// missing; a report is sent only when the picture changes. Also answers the background's question whether the extension
+// runs in this tab at all.
+
+import type { Runtime } from "webextension-polyfill";
 import type { GmailHealth, GmailPart } from "../../background/gmail-health";
-import { callFromGmail } from "../../messaging";
+import { callFromGmail, isContentPing } from "../../messaging";
+import { browser } from "../../web-ext";
 import { type Feature, guarded } from "../feature";
 import { recogniseGmail } from "../gmail-selectors";
 import { debug, debugOnce } from "../log";
@@ -53,6 +57,16 @@ export const gmailHealth: Feature = {
       },
       { signal },
     );
-    signal.addEventListener("abort", () => clearTimeout(timer));
+    // The background asks, when the extension is given back its access to Gmail, whether this page still runs it
+    // (markGmailTabsOpenBefore). Answered at once with sendResponse, which Chrome and Firefox both take; anything else
+    // is left unanswered (undefined: the typings know only the polyfill's promise-or-true listeners).
+    const answerPing = ((message: unknown, _sender: unknown, sendResponse: (answer: boolean) => void) => {
+      if (isContentPing(message)) sendResponse(true);
+    }) as Runtime.OnMessageListener;
+    browser.runtime.onMessage.addListener(answerPing);
+    signal.addEventListener("abort", () => {
+      clearTimeout(timer);
+      browser.runtime.onMessage.removeListener(answerPing);
+    });
   },
 };
