@@ -1,0 +1,148 @@
+// The background's watch over its access to Gmail, across a background that is stopped and started again: Chrome stops
+// an idle service worker after about 30 s and Firefox an event page, and either is woken again by the next event (a
+// permission given back, a message). What the browser keeps meanwhile is modelled here, as Chrome documents it, since
+// no test browser can stop the background mid-scenario (the e2e scenario "with its access to Gmail taken away…" runs
+// the rest in Firefox):
+//   - the toolbar button's badge and title, the default one and each tab's, outlive the background (they belong to the
+//     browser: chrome.action, developer.chrome.com/docs/extensions/reference/api/action, read 2026-12-05; a tab's
+//     setting goes with the tab);
+//   - storage.session outlives it too, until the extension is reloaded or updated (chrome.storage, "session");
+//   - the module's memory does not (each start imports it afresh: vi.resetModules);
+//   - tabs.sendMessage to a tab where no content script listens rejects ("Could not establish connection. Receiving
+//     end does not exist.").
+import { beforeEach, describe, expect, it, vi } from "vitest";
+
+type Listener = () => void;
+const browserState = vi.hoisted(() => ({
+  granted: true,
+  /** Badge text and title: "default" for the extension's own, else per tab. */
+  badges: new Map<number | "default", string>(),
+  titles: new Map<number | "default", string>(),
+  session: {} as Record<string, unknown>,
+  /** Open tabs, and whether the extension's content script runs in each (answers the ping). */
+  tabs: [] as { id: number; url: string; runs: boolean }[],
+  permissionListeners: [] as Listener[],
+}));
+
+vi.mock("webextension-polyfill", () => {
+  const key = (details: { tabId?: number }) => details.tabId ?? "default";
+  return {
+    default: {
+      runtime: { getManifest: () => ({ name: "Mailtracker", action: { default_title: "Mailtracker" } }) },
+      action: {
+        setBadgeText: async (details: { tabId?: number; text: string }) => void browserState.badges.set(key(details), details.text),
+        setBadgeBackgroundColor: async () => undefined,
+        setTitle: async (details: { tabId?: number; title: string }) => void browserState.titles.set(key(details), details.title),
+        getBadgeText: async (details: { tabId?: number }) =>
+          browserState.badges.get(key(details)) ?? browserState.badges.get("default") ?? "",
+      },
+      permissions: {
+        contains: async () => browserState.granted,
+        onAdded: { addListener: (listener: Listener) => void browserState.permissionListeners.push(listener) },
+        onRemoved: { addListener: (listener: Listener) => void browserState.permissionListeners.push(listener) },
+      },
+      tabs: {
+        onRemoved: { addListener: () => undefined },
+        query: async ({ url }: { url: string }) =>
+          browserState.tabs.filter((tab) => tab.url.startsWith(url.replace("*", ""))).map(({ id, url }) => ({ id, url })),
+        sendMessage: async (tabId: number) => {
+          if (browserState.tabs.find((tab) => tab.id === tabId)?.runs) return true;
+          throw new Error("Could not establish connection. Receiving end does not exist.");
+        },
+      },
+      storage: {
+        session: {
+          get: async (name: string) => (name in browserState.session ? { [name]: structuredClone(browserState.session[name]) } : {}),
+          set: async (items: Record<string, unknown>) => void Object.assign(browserState.session, structuredClone(items)),
+        },
+      },
+    },
+  };
+});
+
+const WITHDRAWN =
+  "Nothing you send is tracked: Mailtracker's access to Gmail (mail.google.com) is turned off in the browser's extension settings.";
+const RELOAD =
+  "Reload this Gmail tab: it was open before Mailtracker was installed, updated or allowed into Gmail, so nothing in it is tracked.";
+const INBOX = "https://mail.google.com/mail/u/0/#inbox";
+
+/** A background starting: the module afresh, its watch begun, and what its first check does done. */
+async function startBackground() {
+  vi.resetModules();
+  browserState.permissionListeners = [];
+  const health = await import("./gmail-health");
+  health.watchGmailHealth();
+  await settle();
+  return health;
+}
+
+/** The browser telling the background its permissions changed (it is woken for it if stopped). */
+async function permissionsChanged(granted: boolean) {
+  browserState.granted = granted;
+  for (const listener of browserState.permissionListeners) listener();
+  await settle();
+}
+
+const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+
+/** A Gmail tab's report, as its content script sends it, all recognised. */
+async function report(health: typeof import("./gmail-health"), tabId: number) {
+  const parts = Object.fromEntries(health.GMAIL_PARTS.map((part) => [part, "ok"])) as Record<(typeof health.GMAIL_PARTS)[number], "ok">;
+  await health.gmailHealthGmailHandlers.reportGmailHealth.run(parts, { tab: { id: tabId }, url: INBOX } as never);
+}
+
+beforeEach(() => {
+  Object.assign(browserState, { granted: true, badges: new Map(), titles: new Map(), session: {}, tabs: [] });
+});
+
+describe("the background's watch over its access to Gmail", () => {
+  it("clears the '!' it drew when access comes back while it was stopped, and asks only the Gmail tabs that stopped running it to reload", async () => {
+    browserState.tabs = [
+      { id: 1, url: INBOX, runs: true },
+      { id: 2, url: INBOX, runs: true },
+      { id: 3, url: "https://example.com/", runs: false },
+    ];
+    const first = await startBackground();
+    await report(first, 1);
+    await report(first, 2);
+    await permissionsChanged(false);
+    expect(browserState.badges.get("default")).toBe("!");
+    expect(browserState.titles.get("default")).toBe(`Mailtracker: ${WITHDRAWN}`);
+    expect(browserState.badges.get(1)).toBe("!");
+
+    // Stopped; tab 2 reloaded meanwhile, so nothing of the extension runs in it. Access given back wakes a new
+    // background, which remembers nothing of what it drew.
+    browserState.tabs[1].runs = false;
+    await startBackground();
+    await permissionsChanged(true);
+    expect(browserState.badges.get("default")).toBe("");
+    expect(browserState.titles.get("default")).toBe("Mailtracker");
+    expect(browserState.badges.get(1)).toBe("");
+    expect(browserState.titles.get(1)).toBe("Mailtracker");
+    expect(browserState.badges.get(2)).toBe("!");
+    expect(browserState.titles.get(2)).toBe(`Mailtracker: ${RELOAD}`);
+    // Its report is of the page before: dropped from storage.session too, so a later start does not bring it back.
+    const kept = (await startBackground()).gmailHealthPageHandlers.gmailHealth.run({ tabId: 2 }, {} as never);
+    expect(await kept).toMatchObject({ tabId: 1, front: false });
+  });
+
+  it("leaves every button alone when it starts with access as it last saw it (a service worker wakes on every message)", async () => {
+    browserState.tabs = [{ id: 1, url: INBOX, runs: true }];
+    const first = await startBackground();
+    await report(first, 1);
+    // A tab's own sentence, drawn by its report: a missing part, say.
+    browserState.badges.set(1, "!");
+    browserState.titles.set(1, "Mailtracker: Sent marks are off: Gmail changed its rows.");
+    const before = [new Map(browserState.badges), new Map(browserState.titles)];
+    await startBackground();
+    expect([browserState.badges, browserState.titles]).toEqual(before);
+  });
+
+  it("says on every tab that nothing is tracked when it starts with access already taken away", async () => {
+    browserState.granted = false;
+    browserState.tabs = [{ id: 1, url: INBOX, runs: false }];
+    await startBackground();
+    expect(browserState.badges.get("default")).toBe("!");
+    expect(browserState.titles.get("default")).toBe(`Mailtracker: ${WITHDRAWN}`);
+  });
+});
