@@ -112,7 +112,7 @@ describe("the background's watch over its access to Gmail", () => {
 
     // Stopped; tab 2 reloaded meanwhile, so nothing of the extension runs in it. Access given back wakes a new
     // background, which remembers nothing of what it drew.
-    browserState.tabs[1].runs = false;
+    browserState.tabs = browserState.tabs.map((tab) => (tab.id === 2 ? { ...tab, runs: false } : tab));
     await startBackground();
     await permissionsChanged(true);
     expect(browserState.badges.get("default")).toBe("");
