@@ -10,7 +10,7 @@ import path from "node:path";
 export const ROOT = path.resolve(import.meta.dirname, "..");
 const WINDOWS = process.platform === "win32";
 /** Keeps wrangler from stalling on its version check and telemetry where the network is closed. */
-export const WRANGLER_ENV = {
+const WRANGLER_ENV = {
   ...process.env,
   WRANGLER_SEND_METRICS: "false",
   WRANGLER_HIDE_BANNER: "true",
