@@ -258,9 +258,9 @@ let databaseId = databases.find((database) => database.name === NAME)?.uuid;
 const namespaces = await allPages(`${account}/storage/kv/namespaces`, 100);
 if (!namespaces.ok) stop(`Could not list your KV namespaces: ${describeErrors(namespaces)}. Nothing was created.`);
 let namespaceId = namespaces.result.find((namespace) => namespace.title === KV_TITLE)?.id;
-// One answer holds every queue: Cloudflare's List Queues has no paging (a single page in its API reference and its own
-// client, developers.cloudflare.com/api/resources/queues/methods/list, read 2026-12-05); the names filter it as
-// wrangler's own lookup does (ensureQueuesExistByConfig).
+// One answer holds both queues: the names filter the list, as wrangler's own lookup does (ensureQueuesExistByConfig,
+// which also pages through the answers), and Cloudflare's API reference shows List Queues as a single page
+// (developers.cloudflare.com/api/resources/queues/methods/list, read 2026-12-05).
 const queues = await list("queues", `${account}/queues?${QUEUES.map((queue) => `name=${queue}`).join("&")}`);
 const missingQueues = QUEUES.filter((queue) => !queues.some((existing) => existing.queue_name === queue));
 

@@ -23,13 +23,9 @@ const port = Number(values.port);
 if (!Number.isInteger(port) || port < 1 || port > 65535) stop(`--port takes a port number (1-65535), not "${values.port}".`);
 
 if (!values["worker-only"]) {
-  // npm is npm.cmd on Windows, which Node spawns only through a shell (see WRANGLER_BIN in tracker.mjs); the arguments
-  // are fixed words, so the shell has nothing to split.
-  const build = spawnSync("npm", ["run", "--silent", "build:extension"], {
-    cwd: ROOT,
-    encoding: "utf8",
-    shell: process.platform === "win32",
-  });
+  // One command line through the system shell: npm is npm.cmd on Windows, which Node spawns only through a shell (see
+  // WRANGLER_BIN in tracker.mjs), and Node 24 deprecates an argument list beside a shell (DEP0190).
+  const build = spawnSync("npm run --silent build:extension", { cwd: ROOT, encoding: "utf8", shell: true });
   if (build.status !== 0) stop(`Building the extension failed:\n${build.stdout}\n${build.stderr}`);
 }
 ensureDevVars();

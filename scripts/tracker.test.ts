@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { freePort, ROOT, runWrangler } from "./tracker.mjs";
 
 describe("runWrangler", () => {
-  it("runs the pinned wrangler with the Node running the script, whatever `node` PATH finds (or none), and no shell", () => {
+  it("runs the pinned wrangler with the Node running the script, whatever `node` PATH finds", () => {
     // A PATH whose only `node` is one too old for wrangler, as a rep's system Node can be beside the Node 22 they run
     // npm with: node_modules/.bin/wrangler's `#!/usr/bin/env node` would run it.
     const bin = mkdtempSync(path.join(tmpdir(), "mailtracker-old-node-"));

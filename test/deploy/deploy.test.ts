@@ -46,7 +46,9 @@ type Run = { code: number | null; output: string; requests: RecordedRequest[] };
 function deploy(project: string, standIn: StandIn, env: Record<string, string> = {}): Promise<Run> {
   const before = standIn.requests.length;
   return new Promise((resolve) => {
-    const child = spawn("npm", ["run", "--silent", "deploy"], {
+    // A command line through the shell, as a rep types it (npm is npm.cmd on Windows: scripts/start.mjs).
+    const child = spawn("npm run --silent deploy", {
+      shell: true,
       cwd: project,
       env: {
         ...process.env,

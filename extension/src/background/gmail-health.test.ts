@@ -9,8 +9,13 @@
 //   - storage.session outlives it too, until the extension is reloaded or updated (chrome.storage, "session");
 //   - the module's memory does not (each start imports it afresh: vi.resetModules);
 //   - tabs.sendMessage to a tab where no content script listens rejects ("Could not establish connection. Receiving
-//     end does not exist.").
+//     end does not exist."); to a frozen tab it does not settle until the tab is thawed (gioxx/MarvellousSuspender pull
+//     request 487, 2026-09-03); the content script answers the question content/features/gmail-health.ts answers
+//     (isContentPing).
+// Firefox also resets a tab's own badge when the tab loads a new page (MDN, action.setBadgeText); Chrome documents a
+// reset only when the tab closes, and that is what is modelled.
 import { beforeEach, describe, expect, it, vi } from "vitest";
+import { isContentPing } from "../messaging";
 
 type Listener = () => void;
 const browserState = vi.hoisted(() => ({
@@ -19,9 +24,13 @@ const browserState = vi.hoisted(() => ({
   badges: new Map<number | "default", string>(),
   titles: new Map<number | "default", string>(),
   session: {} as Record<string, unknown>,
-  /** Open tabs, and whether the extension's content script runs in each (answers the ping). */
-  tabs: [] as { id: number; url: string; runs: boolean }[],
+  /** Open tabs, and whether the extension's content script runs in each (answers the ping), or the tab is frozen. */
+  tabs: [] as { id: number; url: string; runs: boolean; frozen?: boolean; discarded?: boolean }[],
   permissionListeners: [] as Listener[],
+  /** Every question put to a tab, by tab. */
+  pings: [] as number[],
+  /** Runs while a tab is being asked, before it answers: a page reporting meanwhile. */
+  whileAsked: undefined as ((tabId: number) => Promise<void>) | undefined,
 }));
 
 vi.mock("webextension-polyfill", () => {
@@ -44,9 +53,15 @@ vi.mock("webextension-polyfill", () => {
       tabs: {
         onRemoved: { addListener: () => undefined },
         query: async ({ url }: { url: string }) =>
-          browserState.tabs.filter((tab) => tab.url.startsWith(url.replace("*", ""))).map(({ id, url }) => ({ id, url })),
-        sendMessage: async (tabId: number) => {
-          if (browserState.tabs.find((tab) => tab.id === tabId)?.runs) return true;
+          browserState.tabs
+            .filter((tab) => tab.url.startsWith(url.replace("*", "")))
+            .map(({ id, url, discarded }) => ({ id, url, discarded: discarded === true })),
+        sendMessage: async (tabId: number, message: unknown) => {
+          browserState.pings.push(tabId);
+          await browserState.whileAsked?.(tabId);
+          const tab = browserState.tabs.find((candidate) => candidate.id === tabId);
+          if (tab?.frozen) return new Promise(() => undefined);
+          if (tab?.runs && isContentPing(message)) return true;
           throw new Error("Could not establish connection. Receiving end does not exist.");
         },
       },
@@ -92,7 +107,15 @@ async function report(health: typeof import("./gmail-health"), tabId: number) {
 }
 
 beforeEach(() => {
-  Object.assign(browserState, { granted: true, badges: new Map(), titles: new Map(), session: {}, tabs: [] });
+  Object.assign(browserState, {
+    granted: true,
+    badges: new Map(),
+    titles: new Map(),
+    session: {},
+    tabs: [],
+    pings: [],
+    whileAsked: undefined,
+  });
 });
 
 describe("the background's watch over its access to Gmail", () => {
@@ -111,10 +134,13 @@ describe("the background's watch over its access to Gmail", () => {
     expect(browserState.badges.get(1)).toBe("!");
 
     // Stopped; tab 2 reloaded meanwhile, so nothing of the extension runs in it. Access given back wakes a new
-    // background, which remembers nothing of what it drew.
+    // background, which remembers nothing of what it drew, and which checks as it starts and again for the grant.
     browserState.tabs = browserState.tabs.map((tab) => (tab.id === 2 ? { ...tab, runs: false } : tab));
+    browserState.granted = true;
     await startBackground();
     await permissionsChanged(true);
+    // Each tab that reported asked once: the two checks ran one after the other, and the second found nothing to do.
+    expect(browserState.pings.sort()).toEqual([1, 2]);
     expect(browserState.badges.get("default")).toBe("");
     expect(browserState.titles.get("default")).toBe("Mailtracker");
     expect(browserState.badges.get(1)).toBe("");
@@ -124,6 +150,47 @@ describe("the background's watch over its access to Gmail", () => {
     // Its report is of the page before: dropped from storage.session too, so a later start does not bring it back.
     const kept = (await startBackground()).gmailHealthPageHandlers.gmailHealth.run({ tabId: 2 }, {} as never);
     expect(await kept).toMatchObject({ tabId: 1, front: false });
+  });
+
+  it("forgets a reloaded tab's report at once, but keeps one that came in while the tab was asked", async () => {
+    browserState.tabs = [
+      { id: 1, url: INBOX, runs: true },
+      { id: 2, url: INBOX, runs: true },
+    ];
+    const health = await startBackground();
+    await report(health, 1);
+    await report(health, 2);
+    await permissionsChanged(false);
+    // Both reloaded while access was off; tab 1's new page, started once access is back, reports while it is asked.
+    browserState.tabs = browserState.tabs.map((tab) => ({ ...tab, runs: false }));
+    browserState.whileAsked = async (tabId) => {
+      if (tabId === 1) await report(health, 1);
+    };
+    await permissionsChanged(true);
+    expect(browserState.badges.get(1)).toBe("");
+    expect(browserState.badges.get(2)).toBe("!");
+    expect(await health.gmailHealthPageHandlers.gmailHealth.run({ tabId: 2 }, {} as never)).toMatchObject({ tabId: 1, front: false });
+    expect(await health.gmailHealthPageHandlers.gmailHealth.run({ tabId: 1 }, {} as never)).toMatchObject({ tabId: 1, front: true });
+  });
+
+  it("does not wait on a frozen tab to mark the others, nor mark a discarded tab, which loads again when shown", async () => {
+    browserState.tabs = [
+      { id: 1, url: INBOX, runs: true },
+      { id: 2, url: INBOX, runs: true },
+      { id: 3, url: INBOX, runs: false, discarded: true },
+    ];
+    const health = await startBackground();
+    await report(health, 1);
+    await report(health, 2);
+    await permissionsChanged(false);
+    browserState.tabs = browserState.tabs.map((tab) =>
+      tab.id === 1 ? { ...tab, frozen: true } : tab.id === 2 ? { ...tab, runs: false } : tab,
+    );
+    await permissionsChanged(true);
+    await vi.waitFor(() => expect(browserState.badges.get(2)).toBe("!"), { timeout: 5_000 });
+    expect(browserState.badges.get(1)).toBe("");
+    expect(browserState.badges.get(3)).toBeUndefined();
+    expect(browserState.pings).not.toContain(3);
   });
 
   it("leaves every button alone when it starts with access as it last saw it (a service worker wakes on every message)", async () => {

@@ -84,11 +84,27 @@ async function all(): Promise<TabHealth[]> {
   return [...byTab.values()];
 }
 
-async function persist(without?: number): Promise<void> {
-  const area = session();
-  const kept = (await all()).filter((r) => r.tabId !== without).slice(-20);
-  if (area) await area.set({ [STORAGE_KEY]: kept }).catch(() => undefined);
+/**
+ * `run`, one call at a time: each call starts once those before it have ended, however they ended. Each of these reads
+ * what is stored or drawn and then writes it back; two at once would each undo what the other did.
+ */
+function oneAtATime<A extends unknown[]>(run: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
+  let last = Promise.resolve();
+  return (...args) => {
+    last = last.then(
+      () => run(...args),
+      () => run(...args),
+    );
+    return last;
+  };
 }
+
+/** The reports into storage.session, without those of the tabs in `without`. */
+const persist = oneAtATime(async (without: readonly number[] = []) => {
+  const area = session();
+  const kept = (await all()).filter((r) => !without.includes(r.tabId)).slice(-20);
+  if (area) await area.set({ [STORAGE_KEY]: kept }).catch(() => undefined);
+});
 
 /**
  * Said of a Gmail tab with no report: Chrome puts a manifest's content scripts only into pages that load after the
@@ -187,9 +203,12 @@ async function showOnToolbar(tabId: number | undefined, sentences: readonly stri
 export function watchGmailHealth(): void {
   browser.tabs.onRemoved.addListener((tabId) => {
     reports.delete(tabId);
-    void persist(tabId);
+    void persist([tabId]);
   });
-  const check = async (granted: boolean) => {
+  // A woken background checks as it starts, and again for the grant that woke it: one after the other, the second
+  // finds the buttons already redrawn.
+  const check = oneAtATime(async () => {
+    const granted = await gmailAccessGranted();
     gmailAccess = granted;
     // What the buttons show now says what was last drawn: they keep it while a stopped service worker or event page
     // is woken again (by this very grant, say), and only this watch sets the default badge.
@@ -197,23 +216,35 @@ export function watchGmailHealth(): void {
     if (granted && !shownWithdrawn) return;
     await Promise.all([showOnToolbar(undefined, []), ...(await all()).map((r) => showOnToolbar(r.tabId, healthSentences(r.parts)))]);
     if (granted) await markGmailTabsOpenBefore();
-  };
-  const changed = () =>
-    void gmailAccessGranted()
-      .then(check)
-      .catch((error: unknown) => console.warn("Gmail access not shown", error));
+  });
+  const changed = () => void check().catch((error: unknown) => console.warn("Gmail access not shown", error));
   browser.permissions.onRemoved.addListener(changed);
   browser.permissions.onAdded.addListener(changed);
   changed();
 }
 
+/**
+ * How long a tab is given to answer CONTENT_PING. A frozen tab (Chrome's memory saver) does not answer until it is
+ * thawed, and tabs.sendMessage to it does not settle meanwhile (gioxx/MarvellousSuspender pull request 487,
+ * 2026-09-03): such a tab is taken to run it still, as it did when it reported.
+ */
+const PING_TIMEOUT_MS = 2_000;
+
 /** Whether the extension's content script runs in the tab now: it answers CONTENT_PING (content/features/gmail-health.ts). */
 async function runsIn(tabId: number): Promise<boolean> {
-  try {
-    return (await browser.tabs.sendMessage(tabId, CONTENT_PING)) === true;
-  } catch {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const unanswered = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(true), PING_TIMEOUT_MS);
+  });
+  const answer = browser.tabs.sendMessage(tabId, CONTENT_PING).then(
+    (reply) => reply === true,
     // "Could not establish connection. Receiving end does not exist.": nothing of ours listens in that page.
-    return false;
+    () => false,
+  );
+  try {
+    return await Promise.race([answer, unanswered]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
@@ -221,25 +252,24 @@ async function runsIn(tabId: number): Promise<boolean> {
  * When the extension is installed or updated, or given back its access to Gmail: each Gmail tab already open that
  * does not run it gets the badge (NOT_RUNNING_SENTENCE). Its first report replaces it (Firefox puts content scripts into
  * the open tabs too). A tab that reported is asked whether it still runs it: one reloaded while access was withdrawn
- * has a report from a page that is gone. One at a time, so each report dropped is dropped from storage.session too.
+ * has a report from a page that is gone. A discarded tab is left alone: it loads again when the rep goes back to it.
  */
-export async function markGmailTabsOpenBefore(): Promise<void> {
+export const markGmailTabsOpenBefore = oneAtATime(async () => {
   // The reports kept in storage.session too: a service worker stopped while access was withdrawn starts again with
   // none in memory (an update clears storage.session).
   const reported = new Map((await all()).map((r) => [r.tabId, r.at]));
-  for (const { id } of await browser.tabs.query({ url: GMAIL_PATTERN })) {
-    if (id === undefined) continue;
-    const at = reported.get(id);
-    if (at !== undefined) {
-      if (await runsIn(id)) continue;
-      // A page loaded meanwhile that does run it reported since: its report stands.
-      if ((await all()).find((r) => r.tabId === id)?.at !== at) continue;
-      reports.delete(id);
-      await persist(id);
-    }
-    await showOnToolbar(id, [NOT_RUNNING_SENTENCE]);
-  }
-}
+  const tabs = (await browser.tabs.query({ url: GMAIL_PATTERN })).flatMap(({ id, discarded }) =>
+    id === undefined || discarded ? [] : [id],
+  );
+  const stopped = await Promise.all(tabs.map(async (id) => !reported.has(id) || !(await runsIn(id))));
+  // A page loaded meanwhile that does run it reported since: its report stands.
+  const latest = new Map((await all()).map((r) => [r.tabId, r.at]));
+  const marked = tabs.filter((id, i) => stopped[i] && latest.get(id) === reported.get(id));
+  const gone = marked.filter((id) => reported.has(id));
+  for (const id of gone) reports.delete(id);
+  if (gone.length > 0) await persist(gone);
+  await Promise.all(marked.map((id) => showOnToolbar(id, [NOT_RUNNING_SENTENCE])));
+});
 
 export const gmailHealthGmailHandlers = {
   /** A Gmail tab says what it recognises now. */
