@@ -267,8 +267,8 @@ export const markGmailTabsOpenBefore = oneAtATime(async () => {
   const marked = tabs.filter((id, i) => stopped[i] && latest.get(id) === reported.get(id));
   const gone = marked.filter((id) => reported.has(id));
   for (const id of gone) reports.delete(id);
-  if (gone.length > 0) await persist(gone);
-  await Promise.all(marked.map((id) => showOnToolbar(id, [NOT_RUNNING_SENTENCE])));
+  // Drawn before anything is awaited, so a report that comes in from here on is drawn after, over it.
+  await Promise.all([...marked.map((id) => showOnToolbar(id, [NOT_RUNNING_SENTENCE])), persist(gone)]);
 });
 
 export const gmailHealthGmailHandlers = {
