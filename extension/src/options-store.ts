@@ -167,6 +167,12 @@ export function normalizeTrackerUrl(text: string): string | null {
   return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
 }
 
+/** The match pattern that grants the tracker's host, on any port (match patterns carry none). */
+export function trackerHostPattern(trackerUrl: string): string {
+  const url = new URL(trackerUrl);
+  return `${url.protocol}//${url.hostname}/*`;
+}
+
 /** Whether `host` is one of `domains` or a subdomain of one. */
 export function hostMatchesDomains(host: string, domains: readonly string[]): boolean {
   const h = host.toLowerCase().replace(/\.$/, "");

@@ -7,5 +7,5 @@ defineScenarios("Chromium", launchChromium, {
   backgroundTabs: false,
   trustedTypes: true,
   outgoingBodies: true,
-  withdrawableGmailAccess: false,
+  siteAccess: "chrome-extensions-page",
 });

@@ -7,5 +7,5 @@ defineScenarios("Firefox", launchFirefox, {
   backgroundTabs: false,
   trustedTypes: false,
   outgoingBodies: false,
-  withdrawableGmailAccess: true,
+  siteAccess: "permissions-api",
 });

@@ -57,11 +57,15 @@ export interface BrowserAbilities {
    */
   outgoingBodies: boolean;
   /**
-   * The extension's own page can take its access to Gmail away, as the rep does in the browser's settings: Firefox lets
-   * permissions.remove withdraw an MV3 host permission; Chromium refuses a required one ("You cannot remove required
-   * permissions", Chromium 156), and its "Site access" menu is not reachable from a test.
+   * How the test takes the extension's access to sites away and gives it back, as the rep does in the browser's own
+   * settings. "permissions-api": Firefox lets permissions.remove withdraw an MV3 host permission, as its add-on
+   * permissions page does, and answers the extension's own request with Allow (firefox.ts). "chrome-extensions-page":
+   * Chromium refuses permissions.remove of a required one ("You cannot remove required permissions", Chromium 156), and
+   * its permission prompt cannot be clicked from a test; so the test calls what chrome://extensions' "Site access" menu
+   * calls (chrome.developerPrivate.updateExtensionConfiguration, hostAccess "ON_CLICK" and "ON_ALL_SITES", seen
+   * withholding and granting every host of the extension in Chromium 156, 2026-12-05).
    */
-  withdrawableGmailAccess: boolean;
+  siteAccess: "permissions-api" | "chrome-extensions-page";
 }
 
 /** `only`: define just the scenarios whose title matches (a file that exists for one ability). */
@@ -860,88 +864,113 @@ export function defineScenarios(
       },
     );
 
-    if (abilities.withdrawableGmailAccess)
-      scenario(
-        "with its access to Gmail taken away, the extension says on every tab that nothing is tracked, and the popup gives it back",
-        [ENGLISH],
-        async (variant) => {
-          const { gmail } = await setUp(variant);
-          await gmail.waitFor(() => document.documentElement.dataset.mtHealth, null);
-          // A second Gmail tab that reports, and is left alone throughout.
-          const kept = await harness.newTab(gmailUrl(variant, "#starred"));
-          worlds.push(kept);
-          await kept.waitFor(() => document.documentElement.dataset.mtHealth, null);
-          const popup = await harness.newTab(popupUrl());
-          worlds.push(popup);
-          const gmailAccess = (change: "remove" | "contains") =>
-            popup.evaluate(async (c) => {
+    scenario(
+      "with its access to Gmail and the tracker taken away, the extension says on every tab that nothing is tracked, and the popup gives it back",
+      [ENGLISH],
+      async (variant) => {
+        const { gmail } = await setUp(variant);
+        await gmail.waitFor(() => document.documentElement.dataset.mtHealth, null);
+        // A second Gmail tab that reports, and is left alone throughout.
+        const kept = await harness.newTab(gmailUrl(variant, "#starred"));
+        worlds.push(kept);
+        await kept.waitFor(() => document.documentElement.dataset.mtHealth, null);
+        const popup = await harness.newTab(popupUrl());
+        worlds.push(popup);
+        const extensionApi = (change: "remove" | "contains", origins: string[]) =>
+          popup.evaluate(
+            async ({ c, o }) => {
               type Ext = { permissions: Record<"remove" | "contains", (p: { origins: string[] }) => Promise<boolean>> };
               const g = globalThis as unknown as { browser?: Ext; chrome?: Ext };
-              return await (g.browser ?? g.chrome)?.permissions[c]({ origins: ["https://mail.google.com/*"] });
-            }, change);
-          // What the rep does in the add-on's permissions: "Access your data for mail.google.com" turned off.
-          expect(await gmailAccess("remove")).toBe(true);
-          const withdrawn =
-            "Nothing you send is tracked: Mailtracker's access to Gmail (mail.google.com) is turned off in the browser's extension settings.";
-          expect((await healthInPopup((h) => h.sentences.length > 0)).sentences).toEqual([withdrawn]);
-          // Every tab's button says it, Gmail's included (it had reported all well, and had its own badge setting).
-          const told = { text: "!", title: `Mailtracker: ${withdrawn}` };
-          const everyTab = await eventually("the badge on every tab", async () => {
-            const shown = await toolbarButtons(popup);
-            if (shown.every(({ text, title }) => text === told.text && title === told.title)) return shown;
-            throw new Error(`the buttons show ${JSON.stringify(shown)}`);
-          });
-          expect(everyTab.length).toBeGreaterThanOrEqual(3);
-          // The Gmail tab that reported all well is reloaded meanwhile: its new page runs none of the extension.
-          await gmail.evaluate(() => {
-            document.documentElement.dataset.beforeReload = "1";
-            setTimeout(() => location.reload(), 0);
-          }, null);
-          await gmail.waitFor(
-            () =>
-              !document.documentElement.dataset.beforeReload &&
-              document.readyState === "complete" &&
-              document.querySelector("[data-sim=compose]"),
-            null,
+              return await (g.browser ?? g.chrome)?.permissions[c]({ origins: o });
+            },
+            { c: change, o: origins },
           );
-          // Gmail opened now runs none of the extension: not even the page-world script, which marks the page first.
-          // (Its Sent view tells it from the other Gmail tabs below, once access gives their addresses again.)
-          const untracked = await harness.newTab(gmailUrl(variant, "#sent"));
-          worlds.push(untracked);
-          await untracked.waitFor(() => document.readyState === "complete" && document.querySelector("[data-sim=compose]"), null);
-          expect(await untracked.evaluate(() => document.documentElement.getAttribute("data-mt-page-world"), null)).toBeNull();
-          // The popup's button asks for it again (the test browser answers the browser's question with Allow).
-          const asking = await harness.newTab(popupUrl());
-          worlds.push(asking);
-          await asking.click("[data-testid=gmail-health] button[name=allow-gmail]");
-          await eventually("access to Gmail given back", async () => ((await gmailAccess("contains")) ? true : undefined));
-          await asking.waitFor(() => !document.querySelector("button[name=allow-gmail]"), null);
-          // Gmail opened again is tracked as before, and the buttons say nothing more.
-          const tracked = await harness.newTab(gmailUrl(variant, "#imp"));
-          worlds.push(tracked);
-          await tracked.waitFor(() => document.documentElement.dataset.mtHealth, null);
-          // Every button says nothing more, the kept tab's included, except the reloaded tab's: its report was of the
-          // page before, and it asks to be reloaded again. The tab opened while access was withdrawn may ask that too.
-          const reloadIt = {
-            text: "!",
-            title:
-              "Mailtracker: Reload this Gmail tab: it was open before Mailtracker was installed, updated or allowed into Gmail, so nothing in it is tracked.",
-          };
-          await eventually("the badges gone, but for the reloaded tab", async () => {
-            const shown = await toolbarButtons(popup);
-            const gmailTabs = shown.filter(({ url }) => url?.startsWith("https://mail.google.com/"));
-            const reloaded = shown.filter(({ url }) => url?.endsWith("#inbox"));
-            const quiet = shown
-              .filter(({ url }) => !url?.endsWith("#sent") && !url?.endsWith("#inbox"))
-              .every(({ text, title }) => text === "" && title === "Mailtracker");
-            const asked = reloaded.length === 1 && reloaded.every(({ text, title }) => text === reloadIt.text && title === reloadIt.title);
-            if (gmailTabs.length === 4 && quiet && asked) return true;
-            throw new Error(`the buttons show ${JSON.stringify(shown)}`);
-          });
-          const { message } = await sendTracked(tracked, { to: ["kai@prospect.example"], subject: "Access back", html: "<div>Hi.</div>" });
-          expect(message.subject).toBe("Access back");
-        },
-      );
+        const gmailHosts = "https://mail.google.com/*";
+        const trackerHost = `http://${new URL(tracker.url).hostname}/*`;
+        /** Chrome's "Site access" menu, through the API chrome://extensions calls for it. */
+        const chromeSiteAccess = async (hostAccess: "ON_CLICK" | "ON_ALL_SITES") => {
+          const page = await harness.newTab("chrome://extensions");
+          try {
+            await page.evaluate(
+              async ({ id, access }) => {
+                type DeveloperPrivate = { updateExtensionConfiguration(update: object): Promise<void> };
+                const api = (globalThis as unknown as { chrome: { developerPrivate: DeveloperPrivate } }).chrome.developerPrivate;
+                await api.updateExtensionConfiguration({ extensionId: id, hostAccess: access });
+              },
+              { id: new URL(popupUrl()).host, access: hostAccess },
+            );
+          } finally {
+            await page.close();
+          }
+        };
+        // What the rep does: Firefox's add-on permissions, "Access your data for mail.google.com" and the tracker's
+        // site turned off; Chrome's "Site access: On click", which withholds every site at once.
+        if (abilities.siteAccess === "permissions-api") expect(await extensionApi("remove", [gmailHosts, trackerHost])).toBe(true);
+        else await chromeSiteAccess("ON_CLICK");
+        const withdrawn =
+          "Nothing you send is tracked: Mailtracker's access to Gmail (mail.google.com) is turned off in the browser's extension settings.";
+        const trackerWithdrawn = `Opens, clicks and notifications have stopped: Mailtracker's access to your tracker (${new URL(tracker.url).hostname}) is turned off in the browser's extension settings. Emails you send still carry their tracking.`;
+        expect((await healthInPopup((h) => h.sentences.length > 0)).sentences).toEqual([withdrawn]);
+        // Every tab's button says it, Gmail's included (it had reported all well, and had its own badge setting).
+        const told = { text: "!", title: `Mailtracker: ${withdrawn} ${trackerWithdrawn}` };
+        const everyTab = await eventually("the badge on every tab", async () => {
+          const shown = await toolbarButtons(popup);
+          if (shown.every(({ text, title }) => text === told.text && title === told.title)) return shown;
+          throw new Error(`the buttons show ${JSON.stringify(shown)}`);
+        });
+        expect(everyTab.length).toBeGreaterThanOrEqual(3);
+        // The Gmail tab that reported all well is reloaded meanwhile: its new page runs none of the extension.
+        await gmail.evaluate(() => {
+          document.documentElement.dataset.beforeReload = "1";
+          setTimeout(() => location.reload(), 0);
+        }, null);
+        await gmail.waitFor(
+          () =>
+            !document.documentElement.dataset.beforeReload &&
+            document.readyState === "complete" &&
+            document.querySelector("[data-sim=compose]"),
+          null,
+        );
+        // Gmail opened now runs none of the extension: not even the page-world script, which marks the page first.
+        // (Its Sent view tells it from the other Gmail tabs below, once access gives their addresses again.)
+        const untracked = await harness.newTab(gmailUrl(variant, "#sent"));
+        worlds.push(untracked);
+        await untracked.waitFor(() => document.readyState === "complete" && document.querySelector("[data-sim=compose]"), null);
+        expect(await untracked.evaluate(() => document.documentElement.getAttribute("data-mt-page-world"), null)).toBeNull();
+        // Given back: in Firefox by the popup's button, which asks for Gmail and the tracker in one question (the test
+        // browser answers it with Allow); in Chromium by "Site access: On all sites". The popup sees it either way.
+        const asking = await harness.newTab(popupUrl());
+        worlds.push(asking);
+        if (abilities.siteAccess === "permissions-api") await asking.click("[data-testid=gmail-health] button[name=allow-gmail]");
+        else await chromeSiteAccess("ON_ALL_SITES");
+        await eventually("access given back", async () => ((await extensionApi("contains", [gmailHosts, trackerHost])) ? true : undefined));
+        await asking.waitFor(() => !document.querySelector("button[name=allow-gmail]"), null);
+        // Gmail opened again is tracked as before, and the buttons say nothing more.
+        const tracked = await harness.newTab(gmailUrl(variant, "#imp"));
+        worlds.push(tracked);
+        await tracked.waitFor(() => document.documentElement.dataset.mtHealth, null);
+        // Every button says nothing more, the kept tab's included, except the reloaded tab's: its report was of the
+        // page before, and it asks to be reloaded again. The tab opened while access was withdrawn may ask that too.
+        const reloadIt = {
+          text: "!",
+          title:
+            "Mailtracker: Reload this Gmail tab: it was open before Mailtracker was installed, updated or allowed into Gmail, so nothing in it is tracked.",
+        };
+        await eventually("the badges gone, but for the reloaded tab", async () => {
+          const shown = await toolbarButtons(popup);
+          const gmailTabs = shown.filter(({ url }) => url?.startsWith("https://mail.google.com/"));
+          const reloaded = shown.filter(({ url }) => url?.endsWith("#inbox"));
+          const quiet = shown
+            .filter(({ url }) => !url?.endsWith("#sent") && !url?.endsWith("#inbox"))
+            .every(({ text, title }) => text === "" && title === "Mailtracker");
+          const asked = reloaded.length === 1 && reloaded.every(({ text, title }) => text === reloadIt.text && title === reloadIt.title);
+          if (gmailTabs.length === 4 && quiet && asked) return true;
+          throw new Error(`the buttons show ${JSON.stringify(shown)}`);
+        });
+        const { message } = await sendTracked(tracked, { to: ["kai@prospect.example"], subject: "Access back", html: "<div>Hi.</div>" });
+        expect(message.subject).toBe("Access back");
+      },
+    );
 
     scenario(
       "recipient chips the extension cannot read: the compose says so, the recipients come from Gmail's send request, and an excluded one registers the email untracked",

@@ -5,6 +5,7 @@
 import { type ClientResponse, hc, type parseResponse } from "hono/client";
 import type { CONTACT_SORTS, ErrorResponse, MessageFilter } from "../../../shared/api";
 import type { AppType } from "../../../worker/src/app";
+import { trackerHostPattern } from "../options-store";
 import { browser } from "../web-ext";
 
 export class TrackerError extends Error {
@@ -43,12 +44,6 @@ interface CsvPart {
 function csvPart(text: string, response: Response): CsvPart {
   const link = /<([^>]*)>\s*;\s*rel="next"/.exec(response.headers.get("link") ?? "")?.[1];
   return { text, next: link ? new URL(link, "https://tracker.invalid").searchParams.get("cursor") : null };
-}
-
-/** The match pattern that grants the tracker's host, on any port (match patterns carry none). */
-export function trackerHostPattern(trackerUrl: string): string {
-  const url = new URL(trackerUrl);
-  return `${url.protocol}//${url.hostname}/*`;
 }
 
 /**

@@ -19,7 +19,8 @@ import { isContentPing } from "../messaging";
 
 type Listener = () => void;
 const browserState = vi.hoisted(() => ({
-  granted: true,
+  /** Host patterns the extension may reach. */
+  granted: new Set<string>(),
   /** Badge text and title: "default" for the extension's own, else per tab. */
   badges: new Map<number | "default", string>(),
   titles: new Map<number | "default", string>(),
@@ -46,7 +47,7 @@ vi.mock("webextension-polyfill", () => {
           browserState.badges.get(key(details)) ?? browserState.badges.get("default") ?? "",
       },
       permissions: {
-        contains: async () => browserState.granted,
+        contains: async ({ origins }: { origins: string[] }) => origins.every((origin) => browserState.granted.has(origin)),
         onAdded: { addListener: (listener: Listener) => void browserState.permissionListeners.push(listener) },
         onRemoved: { addListener: (listener: Listener) => void browserState.permissionListeners.push(listener) },
       },
@@ -81,19 +82,25 @@ const RELOAD =
   "Reload this Gmail tab: it was open before Mailtracker was installed, updated or allowed into Gmail, so nothing in it is tracked.";
 const INBOX = "https://mail.google.com/mail/u/0/#inbox";
 
-/** A background starting: the module afresh, its watch begun, and what its first check does done. */
+const GMAIL = "https://mail.google.com/*";
+const TRACKER_URL = "https://t.acme-sales.com";
+const TRACKER = "https://t.acme-sales.com/*";
+const NO_TRACKER =
+  "Opens, clicks and notifications have stopped: Mailtracker's access to your tracker (t.acme-sales.com) is turned off in the browser's extension settings. Emails you send still carry their tracking.";
+
+/** A background starting, connected to TRACKER_URL: the module afresh, its watch begun, and its first check done. */
 async function startBackground() {
   vi.resetModules();
   browserState.permissionListeners = [];
   const health = await import("./gmail-health");
-  health.watchGmailHealth();
+  health.watchGmailHealth(async () => TRACKER_URL);
   await settle();
   return health;
 }
 
-/** The browser telling the background its permissions changed (it is woken for it if stopped). */
-async function permissionsChanged(granted: boolean) {
-  browserState.granted = granted;
+/** The browser telling the background its permissions changed (it is woken for it if stopped): Gmail's, or those named. */
+async function permissionsChanged(granted: boolean, origins = [GMAIL]) {
+  for (const origin of origins) browserState.granted[granted ? "add" : "delete"](origin);
   for (const listener of browserState.permissionListeners) listener();
   await settle();
 }
@@ -108,7 +115,7 @@ async function report(health: typeof import("./gmail-health"), tabId: number) {
 
 beforeEach(() => {
   Object.assign(browserState, {
-    granted: true,
+    granted: new Set([GMAIL, TRACKER]),
     badges: new Map(),
     titles: new Map(),
     session: {},
@@ -136,7 +143,7 @@ describe("the background's watch over its access to Gmail", () => {
     // Stopped; tab 2 reloaded meanwhile, so nothing of the extension runs in it. Access given back wakes a new
     // background, which remembers nothing of what it drew, and which checks as it starts and again for the grant.
     browserState.tabs = browserState.tabs.map((tab) => (tab.id === 2 ? { ...tab, runs: false } : tab));
-    browserState.granted = true;
+    browserState.granted.add(GMAIL);
     await startBackground();
     await permissionsChanged(true);
     // Each tab that reported asked once: the two checks ran one after the other, and the second found nothing to do.
@@ -206,10 +213,27 @@ describe("the background's watch over its access to Gmail", () => {
   });
 
   it("says on every tab that nothing is tracked when it starts with access already taken away", async () => {
-    browserState.granted = false;
+    browserState.granted.delete(GMAIL);
     browserState.tabs = [{ id: 1, url: INBOX, runs: false }];
     await startBackground();
     expect(browserState.badges.get("default")).toBe("!");
     expect(browserState.titles.get("default")).toBe(`Mailtracker: ${WITHDRAWN}`);
+  });
+
+  it("says so on every tab while the tracker may not be reached, Gmail's own settings as they are, and stops once it may", async () => {
+    browserState.tabs = [{ id: 1, url: INBOX, runs: true }];
+    const health = await startBackground();
+    await report(health, 1);
+    // Chrome's "On specific sites" naming mail.google.com alone: the tracker's host is withheld.
+    await permissionsChanged(false, [TRACKER]);
+    expect(browserState.badges.get("default")).toBe("!");
+    expect(browserState.titles.get("default")).toBe(`Mailtracker: ${NO_TRACKER}`);
+    expect(browserState.titles.get(1)).toBe(`Mailtracker: ${NO_TRACKER}`);
+    // Chrome's "On click": both, Gmail's first.
+    await permissionsChanged(false, [GMAIL]);
+    expect(browserState.titles.get(1)).toBe(`Mailtracker: ${WITHDRAWN} ${NO_TRACKER}`);
+    await permissionsChanged(true, [GMAIL, TRACKER]);
+    expect(browserState.badges.get("default")).toBe("");
+    expect(browserState.titles.get(1)).toBe("Mailtracker");
   });
 });

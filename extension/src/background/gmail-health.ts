@@ -7,6 +7,7 @@
 import browser from "webextension-polyfill";
 import { z } from "zod";
 import { CONTENT_PING } from "../messaging";
+import { trackerHostPattern } from "../options-store";
 import { handler } from "./handler";
 import { GMAIL_ORIGIN } from "./sender";
 
@@ -128,13 +129,27 @@ export const GMAIL_PATTERN = `${GMAIL_ORIGIN}/*`;
 export const NO_GMAIL_ACCESS_SENTENCE =
   "Nothing you send is tracked: Mailtracker's access to Gmail (mail.google.com) is turned off in the browser's extension settings.";
 
-/** Whether the extension may run in Gmail; true when the browser cannot say (no permissions API where this runs). */
-export async function gmailAccessGranted(): Promise<boolean> {
+/**
+ * Said while the extension may not reach the rep's tracker: the same settings take it away (Chrome's "On click"
+ * withholds every host at once, as does "On specific sites" naming only mail.google.com). Sends still carry their
+ * tracking and their registrations wait in the outbox, but nothing of what the tracker records reaches the rep.
+ */
+export function noTrackerAccessSentence(trackerUrl: string): string {
+  return `Opens, clicks and notifications have stopped: Mailtracker's access to your tracker (${new URL(trackerUrl).hostname}) is turned off in the browser's extension settings. Emails you send still carry their tracking.`;
+}
+
+/** Whether the extension holds host access to `pattern`; true when the browser cannot say (no permissions API here). */
+async function hostAccess(pattern: string): Promise<boolean> {
   try {
-    return await browser.permissions.contains({ origins: [GMAIL_PATTERN] });
+    return await browser.permissions.contains({ origins: [pattern] });
   } catch {
     return true;
   }
+}
+
+/** Whether the extension may run in Gmail; true when the browser cannot say. */
+export function gmailAccessGranted(): Promise<boolean> {
+  return hostAccess(GMAIL_PATTERN);
 }
 
 /**
@@ -176,15 +191,15 @@ function defaultTitle(): string {
   return manifest.action?.default_title ?? manifest.name;
 }
 
-/** Whether the extension may run in Gmail, as last seen (watchGmailHealth); granted until seen otherwise. */
-let gmailAccess = true;
+/** What the extension may not reach, in sentences, as last seen (watchGmailHealth); nothing until seen otherwise. */
+let accessWithdrawn: string[] = [];
 
 /**
- * For one tab, or with no tab for every tab that has no setting of its own. The sentence about Gmail access goes on
- * every tab while it holds. A failure changes nothing else.
+ * For one tab, or with no tab for every tab that has no setting of its own. The sentences about access withdrawn go on
+ * every tab while they hold. A failure changes nothing else.
  */
 async function showOnToolbar(tabId: number | undefined, sentences: readonly string[]): Promise<void> {
-  const { text, title } = toolbarHealth(gmailAccess ? sentences : [NO_GMAIL_ACCESS_SENTENCE, ...sentences], defaultTitle());
+  const { text, title } = toolbarHealth([...accessWithdrawn, ...sentences], defaultTitle());
   const tab = tabId === undefined ? {} : { tabId };
   await Promise.all([
     browser.action.setBadgeText({ ...tab, text }),
@@ -195,12 +210,13 @@ async function showOnToolbar(tabId: number | undefined, sentences: readonly stri
 
 /**
  * The background's watch (called once as it starts, never from a page that imports this module): a closed tab's
- * report no longer speaks for Gmail; and the extension's access to Gmail is followed. While it is withdrawn, the
- * toolbar button says so on every tab, Gmail's included (the tabs that reported keep their own sentences after it).
- * Given back, the Gmail tabs open meanwhile are marked as needing a reload (Chrome starts content scripts only in pages
- * loaded after the grant) until they report.
+ * report no longer speaks for Gmail; and the extension's access to Gmail and to the connected tracker (`trackerUrl`,
+ * null while not connected) is followed. While either is withdrawn, the toolbar button says so on every tab, Gmail's
+ * included (the tabs that reported keep their own sentences after it). Gmail given back, the Gmail tabs open meanwhile
+ * are marked as needing a reload (Chrome starts content scripts only in pages loaded after the grant) until they
+ * report. The returned function checks again (a tracker connected or changed).
  */
-export function watchGmailHealth(): void {
+export function watchGmailHealth(trackerUrl: () => Promise<string | null>): () => void {
   browser.tabs.onRemoved.addListener((tabId) => {
     reports.delete(tabId);
     void persist([tabId]);
@@ -208,19 +224,26 @@ export function watchGmailHealth(): void {
   // A woken background checks as it starts, and again for the grant that woke it: one after the other, the second
   // finds the buttons already redrawn.
   const check = oneAtATime(async () => {
-    const granted = await gmailAccessGranted();
-    gmailAccess = granted;
+    const tracker = await trackerUrl();
+    const [gmail, trackerReached] = await Promise.all([gmailAccessGranted(), tracker === null || hostAccess(trackerHostPattern(tracker))]);
+    const gmailWithdrawn = accessWithdrawn.includes(NO_GMAIL_ACCESS_SENTENCE);
+    accessWithdrawn = [
+      ...(gmail ? [] : [NO_GMAIL_ACCESS_SENTENCE]),
+      ...(trackerReached || tracker === null ? [] : [noTrackerAccessSentence(tracker)]),
+    ];
     // What the buttons show now says what was last drawn: they keep it while a stopped service worker or event page
     // is woken again (by this very grant, say), and only this watch sets the default badge.
     const shownWithdrawn = (await browser.action.getBadgeText({})) === "!";
-    if (granted && !shownWithdrawn) return;
+    if (accessWithdrawn.length === 0 && !shownWithdrawn) return;
     await Promise.all([showOnToolbar(undefined, []), ...(await all()).map((r) => showOnToolbar(r.tabId, healthSentences(r.parts)))]);
-    if (granted) await markGmailTabsOpenBefore();
+    // Gmail given back: after a restart nothing in memory says it was withdrawn, but the "!" drawn then does.
+    if (gmail && (gmailWithdrawn || shownWithdrawn)) await markGmailTabsOpenBefore();
   });
-  const changed = () => void check().catch((error: unknown) => console.warn("Gmail access not shown", error));
+  const changed = () => void check().catch((error: unknown) => console.warn("extension access not shown", error));
   browser.permissions.onRemoved.addListener(changed);
   browser.permissions.onAdded.addListener(changed);
   changed();
+  return changed;
 }
 
 /**

@@ -249,7 +249,16 @@ browser.runtime.onInstalled.addListener((details) => {
 });
 // Every start of the background (after a restart, or woken by a message) looks at what is due.
 void outbox.flush();
-watchGmailHealth();
+// The tracker's access is followed while connected to it.
+const checkAccess = watchGmailHealth(() =>
+  requireCredentials().then(
+    ({ trackerUrl }) => trackerUrl,
+    () => null,
+  ),
+);
 const blockPixels = () => syncPixelBlockRule().catch((error: unknown) => console.warn("pixel block rule not set", error));
 void blockPixels();
-onOptionsChanged(() => void blockPixels());
+onOptionsChanged(() => {
+  void blockPixels();
+  checkAccess();
+});

@@ -3,11 +3,18 @@
 import { type ComponentChildren, render } from "preact";
 import { useCallback, useEffect, useState } from "preact/hooks";
 import browser from "webextension-polyfill";
-import { trackerHostPattern } from "../background/api";
 import { GMAIL_PATTERN } from "../background/gmail-health";
 import { type ExtensionState, NEW_ACCOUNT_NEEDS_CONFIRMATION } from "../background/handlers";
 import { callFromPage } from "../messaging";
-import { loadOptions, normalizeTrackerUrl, type Options, parseDomainList, pickDays, saveOptions } from "../options-store";
+import {
+  loadOptions,
+  normalizeTrackerUrl,
+  type Options,
+  parseDomainList,
+  pickDays,
+  saveOptions,
+  trackerHostPattern,
+} from "../options-store";
 import { CopyButton } from "../pages/copy-button";
 import { OutboxList } from "../pages/outbox-list";
 import { useSavedNote } from "../pages/saved-note";

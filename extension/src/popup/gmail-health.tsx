@@ -8,10 +8,12 @@ import browser from "webextension-polyfill";
 import { GMAIL_PATTERN, gmailAccessGranted, popupHealth, type TabHealth } from "../background/gmail-health";
 import { isGmailUrl } from "../background/sender";
 import { callFromPage } from "../messaging";
+import { trackerHostPattern } from "../options-store";
 
 const REFRESH_MS = 3000;
 
-export function GmailHealthNotice() {
+/** `trackerUrl`: the tracker connected to, whose access the same browser settings take away with Gmail's; else null. */
+export function GmailHealthNotice({ trackerUrl }: { trackerUrl: string | null }) {
   const [health, setHealth] = useState<(TabHealth & { front: boolean }) | null>(null);
   const [gmailInFront, setGmailInFront] = useState(false);
   const [gmailAccess, setGmailAccess] = useState(true);
@@ -56,11 +58,17 @@ export function GmailHealthNotice() {
       {gmailAccess ? null : (
         // The browser asks the rep (Chrome re-grants a withheld host permission this way: chrome.permissions.request,
         // "…or be required permissions that were withheld by the user", read 2026-12-05);
-        // it must be the click's own call, before any await. The background hears the grant (watchGmailHealth).
+        // it must be the click's own call, before any await. The tracker's host is asked for in the same question:
+        // Chrome's "On click" withholds it with Gmail's, and one already granted asks nothing. The background hears
+        // the grant (watchGmailHealth).
         <button
           type="button"
           name="allow-gmail"
-          onClick={() => void browser.permissions.request({ origins: [GMAIL_PATTERN] }).then(setGmailAccess, () => undefined)}
+          onClick={() =>
+            void browser.permissions
+              .request({ origins: [GMAIL_PATTERN, ...(trackerUrl ? [trackerHostPattern(trackerUrl)] : [])] })
+              .then(setGmailAccess, () => undefined)
+          }
         >
           Allow Mailtracker in Gmail
         </button>

@@ -166,7 +166,7 @@ function Popup() {
           {digest ? <Digest items={digest} now={now} /> : <p class="muted">Loading…</p>}
         </>
       ) : null}
-      <GmailHealthNotice />
+      <GmailHealthNotice trackerUrl={connection.connected ? connection.trackerUrl : null} />
       <section class="outbox-section">
         <OutboxList entries={state.outbox} onRetry={() => void callFromPage("retryOutbox", null).then(load)} />
       </section>
