@@ -221,23 +221,26 @@ export function watchGmailHealth(trackerUrl: () => Promise<string | null>): () =
     reports.delete(tabId);
     void persist([tabId]);
   });
+  // Whether accessWithdrawn says what this background saw itself, or is still the nothing it starts with.
+  let seen = false;
   // A woken background checks as it starts, and again for the grant that woke it: one after the other, the second
   // finds the buttons already redrawn.
   const check = oneAtATime(async () => {
     const tracker = await trackerUrl();
-    const [gmail, trackerReached] = await Promise.all([gmailAccessGranted(), tracker === null || hostAccess(trackerHostPattern(tracker))]);
-    const gmailWithdrawn = accessWithdrawn.includes(NO_GMAIL_ACCESS_SENTENCE);
-    accessWithdrawn = [
-      ...(gmail ? [] : [NO_GMAIL_ACCESS_SENTENCE]),
-      ...(trackerReached || tracker === null ? [] : [noTrackerAccessSentence(tracker)]),
-    ];
+    const gmail = await gmailAccessGranted();
+    const trackerWithdrawn = tracker !== null && !(await hostAccess(trackerHostPattern(tracker)));
     // What the buttons show now says what was last drawn: they keep it while a stopped service worker or event page
     // is woken again (by this very grant, say), and only this watch sets the default badge.
     const shownWithdrawn = (await browser.action.getBadgeText({})) === "!";
+    const gmailWasWithdrawn = seen ? accessWithdrawn.includes(NO_GMAIL_ACCESS_SENTENCE) : shownWithdrawn;
+    seen = true;
+    accessWithdrawn = [
+      ...(gmail ? [] : [NO_GMAIL_ACCESS_SENTENCE]),
+      ...(tracker !== null && trackerWithdrawn ? [noTrackerAccessSentence(tracker)] : []),
+    ];
     if (accessWithdrawn.length === 0 && !shownWithdrawn) return;
     await Promise.all([showOnToolbar(undefined, []), ...(await all()).map((r) => showOnToolbar(r.tabId, healthSentences(r.parts)))]);
-    // Gmail given back: after a restart nothing in memory says it was withdrawn, but the "!" drawn then does.
-    if (gmail && (gmailWithdrawn || shownWithdrawn)) await markGmailTabsOpenBefore();
+    if (gmail && gmailWasWithdrawn) await markGmailTabsOpenBefore();
   });
   const changed = () => void check().catch((error: unknown) => console.warn("extension access not shown", error));
   browser.permissions.onRemoved.addListener(changed);
