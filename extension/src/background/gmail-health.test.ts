@@ -1,8 +1,8 @@
-// The background's watch over its access to Gmail, across a background that is stopped and started again: Chrome stops
-// an idle service worker after about 30 s and Firefox an event page, and either is woken again by the next event (a
-// permission given back, a message). What the browser keeps meanwhile is modelled here, as Chrome documents it, since
-// no test browser can stop the background mid-scenario (the e2e scenario "with its access to Gmail taken away…" runs
-// the rest in Firefox):
+// The background's watch over its access to Gmail and the tracker, across a background that is stopped and started
+// again: Chrome stops an idle service worker after about 30 s and Firefox an event page, and either is woken again by
+// the next event (a permission given back, a message). What the browser keeps meanwhile is modelled here, as Chrome
+// documents it, since no test browser can stop the background mid-scenario (the e2e scenario "with its access to Gmail
+// and the tracker taken away…" runs the rest in Chromium and Firefox):
 //   - the toolbar button's badge and title, the default one and each tab's, outlive the background (they belong to the
 //     browser: chrome.action, developer.chrome.com/docs/extensions/reference/api/action, read 2026-12-05; a tab's
 //     setting goes with the tab);
@@ -125,7 +125,7 @@ beforeEach(() => {
   });
 });
 
-describe("the background's watch over its access to Gmail", () => {
+describe("the background's watch over its access to Gmail and the tracker", () => {
   it("clears the '!' it drew when access comes back while it was stopped, and asks only the Gmail tabs that stopped running it to reload", async () => {
     browserState.tabs = [
       { id: 1, url: INBOX, runs: true },

@@ -3,7 +3,8 @@
 // send), and whether its page-world script started before Gmail's. Gmail changes without notice; when a part is
 // missing, the popup says in one sentence what stops working (popup/gmail-health.tsx), and the toolbar button shows a
 // badge. Reports are kept per tab, in memory and in storage.session where there is one (a service worker may be
-// stopped between popup openings). Also whether the extension may run in Gmail at all (watchGmailHealth).
+// stopped between popup openings). Also whether the extension may run in Gmail at all, and reach the rep's tracker
+// (watchGmailHealth).
 import browser from "webextension-polyfill";
 import { z } from "zod";
 import { CONTENT_PING } from "../messaging";
