@@ -167,6 +167,19 @@ export function normalizeTrackerUrl(text: string): string | null {
   return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
 }
 
+/**
+ * Whether the extension may reach `pattern`'s hosts: the rep can take that away (Chrome's "Site access", Firefox's add-on
+ * permissions), and the browser then refuses its requests like a network failure. True when the browser cannot say
+ * (no permissions API where this runs).
+ */
+export async function hasHostAccess(pattern: string): Promise<boolean> {
+  try {
+    return await browser.permissions.contains({ origins: [pattern] });
+  } catch {
+    return true;
+  }
+}
+
 /** The match pattern that grants the tracker's host, on any port (match patterns carry none). */
 export function trackerHostPattern(trackerUrl: string): string {
   const url = new URL(trackerUrl);

@@ -887,37 +887,56 @@ export function defineScenarios(
           );
         const gmailHosts = "https://mail.google.com/*";
         const trackerHost = `http://${new URL(tracker.url).hostname}/*`;
-        /** Chrome's "Site access" menu, through the API chrome://extensions calls for it. */
-        const chromeSiteAccess = async (hostAccess: "ON_CLICK" | "ON_ALL_SITES") => {
+        /** Chrome's "Site access" menu, through the API chrome://extensions calls for it; `sites` then allowed alone. */
+        const chromeSiteAccess = async (hostAccess: "ON_CLICK" | "ON_ALL_SITES", sites: string[] = []) => {
           const page = await harness.newTab("chrome://extensions");
           try {
             await page.evaluate(
-              async ({ id, access }) => {
-                type DeveloperPrivate = { updateExtensionConfiguration(update: object): Promise<void> };
+              async ({ id, access, allowed }) => {
+                type DeveloperPrivate = {
+                  updateExtensionConfiguration(update: object): Promise<void>;
+                  addHostPermission(extensionId: string, host: string): Promise<void>;
+                };
                 const api = (globalThis as unknown as { chrome: { developerPrivate: DeveloperPrivate } }).chrome.developerPrivate;
                 await api.updateExtensionConfiguration({ extensionId: id, hostAccess: access });
+                for (const host of allowed) await api.addHostPermission(id, host);
               },
-              { id: new URL(popupUrl()).host, access: hostAccess },
+              { id: new URL(popupUrl()).host, access: hostAccess, allowed: sites },
             );
           } finally {
             await page.close();
           }
         };
-        // What the rep does: Firefox's add-on permissions, "Access your data for mail.google.com" and the tracker's
-        // site turned off; Chrome's "Site access: On click", which withholds every site at once.
-        if (abilities.siteAccess === "permissions-api") expect(await extensionApi("remove", [gmailHosts, trackerHost])).toBe(true);
-        else await chromeSiteAccess("ON_CLICK");
+        /** Every tab's button, once each shows `title` with the "!". */
+        const everyTabSays = (title: string) =>
+          eventually(`"${title}" on every tab`, async () => {
+            const shown = await toolbarButtons(popup);
+            if (shown.every((button) => button.text === "!" && button.title === title)) return shown;
+            throw new Error(`the buttons show ${JSON.stringify(shown)}`);
+          });
         const withdrawn =
           "Nothing you send is tracked: Mailtracker's access to Gmail (mail.google.com) is turned off in the browser's extension settings.";
-        const trackerWithdrawn = `Opens, clicks and notifications have stopped: Mailtracker's access to your tracker (${new URL(tracker.url).hostname}) is turned off in the browser's extension settings. Emails you send still carry their tracking.`;
+        const trackerWithdrawn = `Opens and clicks are not shown or notified, and your own views of tracked emails may count as opens: Mailtracker's access to your tracker (${new URL(tracker.url).hostname}) is turned off in the browser's extension settings. Emails you send still carry their tracking.`;
+        // First the tracker's site alone: Firefox's add-on permissions with its site turned off; Chrome's "Site access:
+        // On specific sites" naming mail.google.com only. Gmail still runs the extension, which can no longer tell
+        // the tracker anything: every button says so, and the popup offers to allow it.
+        if (abilities.siteAccess === "permissions-api") expect(await extensionApi("remove", [trackerHost])).toBe(true);
+        else await chromeSiteAccess("ON_CLICK", [gmailHosts]);
+        await everyTabSays(`Mailtracker: ${trackerWithdrawn}`);
+        const offer = await harness.newTab(popupUrl());
+        worlds.push(offer);
+        await offer.waitFor(() => document.querySelector("[data-testid=gmail-health] button[name=allow-access]")?.textContent, null);
+        expect(await offer.evaluate(() => document.querySelector("button[name=allow-access]")?.textContent, null)).toBe(
+          "Allow Mailtracker to reach your tracker",
+        );
+        // Then Gmail's too: Firefox's "Access your data for mail.google.com" turned off as well; Chrome's "Site access:
+        // On click", which withholds every site at once.
+        if (abilities.siteAccess === "permissions-api") expect(await extensionApi("remove", [gmailHosts])).toBe(true);
+        else await chromeSiteAccess("ON_CLICK");
         expect((await healthInPopup((h) => h.sentences.length > 0)).sentences).toEqual([withdrawn]);
-        // Every tab's button says it, Gmail's included (it had reported all well, and had its own badge setting).
-        const told = { text: "!", title: `Mailtracker: ${withdrawn} ${trackerWithdrawn}` };
-        const everyTab = await eventually("the badge on every tab", async () => {
-          const shown = await toolbarButtons(popup);
-          if (shown.every(({ text, title }) => text === told.text && title === told.title)) return shown;
-          throw new Error(`the buttons show ${JSON.stringify(shown)}`);
-        });
+        // Every tab's button says both, Gmail's first, Gmail's tabs included (they had reported all well, and had their
+        // own badge settings).
+        const everyTab = await everyTabSays(`Mailtracker: ${withdrawn} ${trackerWithdrawn}`);
         expect(everyTab.length).toBeGreaterThanOrEqual(3);
         // The Gmail tab that reported all well is reloaded meanwhile: its new page runs none of the extension.
         await gmail.evaluate(() => {
@@ -941,10 +960,10 @@ export function defineScenarios(
         // browser answers it with Allow); in Chromium by "Site access: On all sites". The popup sees it either way.
         const asking = await harness.newTab(popupUrl());
         worlds.push(asking);
-        if (abilities.siteAccess === "permissions-api") await asking.click("[data-testid=gmail-health] button[name=allow-gmail]");
+        if (abilities.siteAccess === "permissions-api") await asking.click("[data-testid=gmail-health] button[name=allow-access]");
         else await chromeSiteAccess("ON_ALL_SITES");
         await eventually("access given back", async () => ((await extensionApi("contains", [gmailHosts, trackerHost])) ? true : undefined));
-        await asking.waitFor(() => !document.querySelector("button[name=allow-gmail]"), null);
+        await asking.waitFor(() => !document.querySelector("button[name=allow-access]"), null);
         // Gmail opened again is tracked as before, and the buttons say nothing more.
         const tracked = await harness.newTab(gmailUrl(variant, "#imp"));
         worlds.push(tracked);

@@ -5,8 +5,7 @@
 import { type ClientResponse, hc, type parseResponse } from "hono/client";
 import type { CONTACT_SORTS, ErrorResponse, MessageFilter } from "../../../shared/api";
 import type { AppType } from "../../../worker/src/app";
-import { trackerHostPattern } from "../options-store";
-import { browser } from "../web-ext";
+import { hasHostAccess, trackerHostPattern } from "../options-store";
 
 export class TrackerError extends Error {
   constructor(
@@ -47,19 +46,6 @@ function csvPart(text: string, response: Response): CsvPart {
 }
 
 /**
- * Whether a request failed because the rep withdrew the extension's access to the tracker's host (Chrome's "Site
- * access", Firefox's add-on permissions): the browser then refuses the request like a network failure, and only
- * granting it again mends it. False when the browser cannot say (no permissions API where this runs).
- */
-async function hostAccessWithdrawn(trackerUrl: string): Promise<boolean> {
-  try {
-    return !(await browser.permissions.contains({ origins: [trackerHostPattern(trackerUrl)] }));
-  } catch {
-    return false;
-  }
-}
-
-/**
  * The one place an answer of the tracker is read: the body of a 2xx answer (parsed, unless the route answers a CSV
  * part), any failure a TrackerError.
  */
@@ -79,7 +65,8 @@ async function answer<R extends ClientResponse<unknown>>(
     response = await request();
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    if (await hostAccessWithdrawn(trackerUrl)) {
+    // Refused for want of access to the tracker's host: only granting it again mends it.
+    if (!(await hasHostAccess(trackerHostPattern(trackerUrl)))) {
       throw new TrackerError(
         `the extension may no longer reach ${new URL(trackerUrl).origin}: its access to that site was taken away in the browser's extension settings. Press Connect in the extension's options to grant it again (${reason})`,
         null,

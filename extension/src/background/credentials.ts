@@ -46,6 +46,13 @@ export async function loadCredentials(): Promise<Credentials | null> {
   return stored?.apiToken && stored.signingKey?.secret ? stored : null;
 }
 
+/** Calls `listener` whenever the stored credentials change: connected, disconnected, keys rotated. */
+export function onCredentialsChanged(listener: () => void): void {
+  browser.storage.onChanged.addListener((changes, area) => {
+    if (area === "local" && KEY in changes) listener();
+  });
+}
+
 export async function saveCredentials(credentials: Credentials | null): Promise<void> {
   if (credentials) await browser.storage.local.set({ [KEY]: credentials });
   else await browser.storage.local.remove(KEY);

@@ -45,6 +45,8 @@ vi.mock("webextension-polyfill", () => {
         setTitle: async (details: { tabId?: number; title: string }) => void browserState.titles.set(key(details), details.title),
         getBadgeText: async (details: { tabId?: number }) =>
           browserState.badges.get(key(details)) ?? browserState.badges.get("default") ?? "",
+        getTitle: async (details: { tabId?: number }) =>
+          browserState.titles.get(key(details)) ?? browserState.titles.get("default") ?? "Mailtracker",
       },
       permissions: {
         contains: async ({ origins }: { origins: string[] }) => origins.every((origin) => browserState.granted.has(origin)),
@@ -76,6 +78,9 @@ vi.mock("webextension-polyfill", () => {
   };
 });
 
+// The same browser for the modules that use the browser's own promise API (options-store.ts, messaging.ts).
+vi.mock("../web-ext", async () => ({ browser: (await import("webextension-polyfill")).default }));
+
 const WITHDRAWN =
   "Nothing you send is tracked: Mailtracker's access to Gmail (mail.google.com) is turned off in the browser's extension settings.";
 const RELOAD =
@@ -86,7 +91,7 @@ const GMAIL = "https://mail.google.com/*";
 const TRACKER_URL = "https://t.acme-sales.com";
 const TRACKER = "https://t.acme-sales.com/*";
 const NO_TRACKER =
-  "Opens, clicks and notifications have stopped: Mailtracker's access to your tracker (t.acme-sales.com) is turned off in the browser's extension settings. Emails you send still carry their tracking.";
+  "Opens and clicks are not shown or notified, and your own views of tracked emails may count as opens: Mailtracker's access to your tracker (t.acme-sales.com) is turned off in the browser's extension settings. Emails you send still carry their tracking.";
 
 /** A background starting, connected to TRACKER_URL: the module afresh, its watch begun, and its first check done. */
 async function startBackground() {
@@ -234,6 +239,29 @@ describe("the background's watch over its access to Gmail and the tracker", () =
     expect(browserState.titles.get(1)).toBe(`Mailtracker: ${WITHDRAWN} ${NO_TRACKER}`);
     await permissionsChanged(true, [GMAIL, TRACKER]);
     expect(browserState.badges.get("default")).toBe("");
+    expect(browserState.titles.get(1)).toBe("Mailtracker");
+  });
+
+  it("redraws a tab told to reload when access changes again, though it has no report", async () => {
+    browserState.tabs = [{ id: 1, url: INBOX, runs: true }];
+    const health = await startBackground();
+    await report(health, 1);
+    await permissionsChanged(false, [GMAIL, TRACKER]);
+    browserState.tabs = [{ id: 1, url: INBOX, runs: false }];
+    await permissionsChanged(true, [GMAIL]);
+    expect(browserState.titles.get(1)).toBe(`Mailtracker: ${NO_TRACKER} ${RELOAD}`);
+    await permissionsChanged(true, [TRACKER]);
+    expect(browserState.titles.get(1)).toBe(`Mailtracker: ${RELOAD}`);
+    expect(browserState.badges.get("default")).toBe("");
+  });
+
+  it("asks no Gmail tab anything when only the tracker's access comes back, across a restart too", async () => {
+    browserState.tabs = [{ id: 1, url: INBOX, runs: true }];
+    await report(await startBackground(), 1);
+    await permissionsChanged(false, [TRACKER]);
+    await startBackground();
+    await permissionsChanged(true, [TRACKER]);
+    expect(browserState.pings).toEqual([]);
     expect(browserState.titles.get(1)).toBe("Mailtracker");
   });
 });

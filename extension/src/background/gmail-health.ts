@@ -8,7 +8,7 @@
 import browser from "webextension-polyfill";
 import { z } from "zod";
 import { CONTENT_PING } from "../messaging";
-import { trackerHostPattern } from "../options-store";
+import { hasHostAccess, trackerHostPattern } from "../options-store";
 import { handler } from "./handler";
 import { GMAIL_ORIGIN } from "./sender";
 
@@ -132,25 +132,19 @@ export const NO_GMAIL_ACCESS_SENTENCE =
 
 /**
  * Said while the extension may not reach the rep's tracker: the same settings take it away (Chrome's "On click"
- * withholds every host at once, as does "On specific sites" naming only mail.google.com). Sends still carry their
- * tracking and their registrations wait in the outbox, but nothing of what the tracker records reaches the rep.
+ * withholds every host at once; "On specific sites" naming only mail.google.com, the tracker's). Sends still carry
+ * their tracking, and their registrations wait in the outbox; the tracker still records what happens. But nothing of
+ * it reaches the rep, and neither do the sender's own views (sent-views-report.ts), nor may the pixel block act on the
+ * tracker's requests (declarativeNetRequestWithHostAccess needs host access to the request's URL: MDN,
+ * declarativeNetRequest, read 2026-12-05), so the rep's own views may count as opens.
  */
 export function noTrackerAccessSentence(trackerUrl: string): string {
-  return `Opens, clicks and notifications have stopped: Mailtracker's access to your tracker (${new URL(trackerUrl).hostname}) is turned off in the browser's extension settings. Emails you send still carry their tracking.`;
-}
-
-/** Whether the extension holds host access to `pattern`; true when the browser cannot say (no permissions API here). */
-async function hostAccess(pattern: string): Promise<boolean> {
-  try {
-    return await browser.permissions.contains({ origins: [pattern] });
-  } catch {
-    return true;
-  }
+  return `Opens and clicks are not shown or notified, and your own views of tracked emails may count as opens: Mailtracker's access to your tracker (${new URL(trackerUrl).hostname}) is turned off in the browser's extension settings. Emails you send still carry their tracking.`;
 }
 
 /** Whether the extension may run in Gmail; true when the browser cannot say. */
 export function gmailAccessGranted(): Promise<boolean> {
-  return hostAccess(GMAIL_PATTERN);
+  return hasHostAccess(GMAIL_PATTERN);
 }
 
 /**
@@ -194,6 +188,8 @@ function defaultTitle(): string {
 
 /** What the extension may not reach, in sentences, as last seen (watchGmailHealth); nothing until seen otherwise. */
 let accessWithdrawn: string[] = [];
+/** Gmail tabs told to reload (markGmailTabsOpenBefore) that have not reported since: they have no report to redraw. */
+const toldToReload = new Set<number>();
 
 /**
  * For one tab, or with no tab for every tab that has no setting of its own. The sentences about access withdrawn go on
@@ -220,6 +216,7 @@ async function showOnToolbar(tabId: number | undefined, sentences: readonly stri
 export function watchGmailHealth(trackerUrl: () => Promise<string | null>): () => void {
   browser.tabs.onRemoved.addListener((tabId) => {
     reports.delete(tabId);
+    toldToReload.delete(tabId);
     void persist([tabId]);
   });
   // Whether accessWithdrawn says what this background saw itself, or is still the nothing it starts with.
@@ -229,18 +226,19 @@ export function watchGmailHealth(trackerUrl: () => Promise<string | null>): () =
   const check = oneAtATime(async () => {
     const tracker = await trackerUrl();
     const gmail = await gmailAccessGranted();
-    const trackerWithdrawn = tracker !== null && !(await hostAccess(trackerHostPattern(tracker)));
-    // What the buttons show now says what was last drawn: they keep it while a stopped service worker or event page
-    // is woken again (by this very grant, say), and only this watch sets the default badge.
-    const shownWithdrawn = (await browser.action.getBadgeText({})) === "!";
-    const gmailWasWithdrawn = seen ? accessWithdrawn.includes(NO_GMAIL_ACCESS_SENTENCE) : shownWithdrawn;
+    const trackerWithdrawn = tracker !== null && !(await hasHostAccess(trackerHostPattern(tracker)));
+    // What the default button shows now says what was last drawn: the buttons keep it while a stopped service worker
+    // or event page is woken again (by this very grant, say), and only this watch sets the default badge and title.
+    const [shownBadge, shownTitle] = await Promise.all([browser.action.getBadgeText({}), browser.action.getTitle({})]);
+    const gmailWasWithdrawn = seen ? accessWithdrawn.includes(NO_GMAIL_ACCESS_SENTENCE) : shownTitle.includes(NO_GMAIL_ACCESS_SENTENCE);
     seen = true;
-    accessWithdrawn = [
-      ...(gmail ? [] : [NO_GMAIL_ACCESS_SENTENCE]),
-      ...(tracker !== null && trackerWithdrawn ? [noTrackerAccessSentence(tracker)] : []),
-    ];
-    if (accessWithdrawn.length === 0 && !shownWithdrawn) return;
-    await Promise.all([showOnToolbar(undefined, []), ...(await all()).map((r) => showOnToolbar(r.tabId, healthSentences(r.parts)))]);
+    accessWithdrawn = [...(gmail ? [] : [NO_GMAIL_ACCESS_SENTENCE]), ...(trackerWithdrawn ? [noTrackerAccessSentence(tracker)] : [])];
+    if (accessWithdrawn.length === 0 && shownBadge !== "!") return;
+    await Promise.all([
+      showOnToolbar(undefined, []),
+      ...(await all()).map((r) => showOnToolbar(r.tabId, healthSentences(r.parts))),
+      ...[...toldToReload].map((tabId) => showOnToolbar(tabId, [NOT_RUNNING_SENTENCE])),
+    ]);
     if (gmail && gmailWasWithdrawn) await markGmailTabsOpenBefore();
   });
   const changed = () => void check().catch((error: unknown) => console.warn("extension access not shown", error));
@@ -294,6 +292,7 @@ export const markGmailTabsOpenBefore = oneAtATime(async () => {
   const marked = tabs.filter((id, i) => stopped[i] && latest.get(id) === reported.get(id));
   const gone = marked.filter((id) => reported.has(id));
   for (const id of gone) reports.delete(id);
+  for (const id of marked) toldToReload.add(id);
   // Drawn before anything is awaited, so a report that comes in from here on is drawn after, over it.
   await Promise.all([...marked.map((id) => showOnToolbar(id, [NOT_RUNNING_SENTENCE])), persist(gone)]);
 });
@@ -304,6 +303,7 @@ export const gmailHealthGmailHandlers = {
     const tabId = sender.tab?.id;
     if (typeof tabId !== "number") throw new Error("not a Gmail tab's health report");
     reports.set(tabId, { tabId, url: sender.url ?? sender.tab?.url ?? "", at: Date.now(), parts });
+    toldToReload.delete(tabId);
     await Promise.all([persist(), showOnToolbar(tabId, healthSentences(parts))]);
     return { ok: true };
   }),

@@ -7,7 +7,7 @@ import { isEnvelope, type Reply } from "../messaging";
 import { loadOptions, onOptionsChanged } from "../options-store";
 import { trackerApi } from "./api";
 import { ContactCheckCache } from "./contact-checks";
-import { loadCredentials } from "./credentials";
+import { loadCredentials, onCredentialsChanged } from "./credentials";
 import { outboxDelivery } from "./delivery";
 import { TrackerTotals } from "./digest";
 import { CLOCK_SKEW_KEY, Reminders, reminderNote } from "./follow-ups";
@@ -262,3 +262,7 @@ onOptionsChanged(() => {
   void blockPixels();
   checkAccess();
 });
+onCredentialsChanged(checkAccess);
+// Access to a site given back (the tracker's, say): registrations waiting out a backoff of up to 15 minutes go now,
+// so the opens the tracker holds for them come with their notifications.
+browser.permissions.onAdded.addListener(() => void outbox.hurry().catch((error: unknown) => console.warn("outbox not flushed", error)));

@@ -51,6 +51,38 @@ describe("outbox", () => {
     expect(scheduled.at(-1)).toBeNull();
   });
 
+  it("attempts at once the entries waiting out their backoff when hurried, not one held back or refused", async () => {
+    let now = 0;
+    const answers: Record<string, DeliveryResult> = { waiting: { retry: true, error: "down" }, refused: { retry: false, error: "400" } };
+    const attempted: string[] = [];
+    const outbox = new Outbox(
+      memoryArea(),
+      async (entry) => {
+        attempted.push(entry.trackingId);
+        return answers[entry.trackingId] ?? "delivered";
+      },
+      () => undefined,
+      () => now,
+    );
+    await outbox.put("waiting", request);
+    await outbox.put("refused", request);
+    for (let i = 0; i < 5; i++) {
+      await outbox.flush();
+      now += MAX_RETRY_MS;
+    }
+    // Its backoff now long; then the held one, put in Gmail's undo period.
+    await outbox.flush();
+    await outbox.put("held", request, now + 60_000);
+    answers.waiting = "delivered";
+    attempted.length = 0;
+    await outbox.hurry();
+    expect(attempted).toEqual(["waiting"]);
+    expect((await outbox.entries()).map((e) => [e.trackingId, e.state])).toEqual([
+      ["refused", "failed"],
+      ["held", "pending"],
+    ]);
+  });
+
   it("keeps a refused entry as failed (no endless retry) until the user retries it", async () => {
     const area = memoryArea();
     let answer: DeliveryResult = { retry: false, error: "the tracker answered 400" };

@@ -181,6 +181,19 @@ export class Outbox {
     });
   }
 
+  /**
+   * Attempts at once every pending entry waiting out its backoff: what kept it from the tracker has just gone (the
+   * extension's access to the tracker's site given back). One held back by notBefore, or refused, stays as it is.
+   */
+  hurry(): Promise<void> {
+    return this.serial(async () => {
+      const entries = await this.read();
+      for (const entry of Object.values(entries))
+        if (entry.state === "pending" && entry.attempts > 0) entry.nextAttemptAt = Math.min(entry.nextAttemptAt, this.now());
+      await this.write(entries);
+    }).then(() => this.flush());
+  }
+
   /** Attempts every due entry once. Safe to call at any time, from any trigger. */
   flush(): Promise<void> {
     return this.serial(async () => {
