@@ -131,6 +131,14 @@ export const NO_GMAIL_ACCESS_SENTENCE =
   "Nothing you send is tracked: Mailtracker's access to Gmail (mail.google.com) is turned off in the browser's extension settings.";
 
 /**
+ * The sites the extension needs, as one permissions.request asks for them (the options page's Connect, the popup's
+ * button): Gmail's, and the tracker's when there is one. Chrome's "On click" withholds them together.
+ */
+export function neededOrigins(trackerUrl: string | null): string[] {
+  return [GMAIL_PATTERN, ...(trackerUrl ? [trackerHostPattern(trackerUrl)] : [])];
+}
+
+/**
  * Said while the extension may not reach the rep's tracker: the same settings take it away (Chrome's "On click"
  * withholds every host at once; "On specific sites" naming only mail.google.com, the tracker's). Sends still carry
  * their tracking, and their registrations wait in the outbox; the tracker still records what happens. But nothing of

@@ -3,18 +3,10 @@
 import { type ComponentChildren, render } from "preact";
 import { useCallback, useEffect, useState } from "preact/hooks";
 import browser from "webextension-polyfill";
-import { GMAIL_PATTERN } from "../background/gmail-health";
+import { neededOrigins } from "../background/gmail-health";
 import { type ExtensionState, NEW_ACCOUNT_NEEDS_CONFIRMATION } from "../background/handlers";
 import { callFromPage } from "../messaging";
-import {
-  loadOptions,
-  normalizeTrackerUrl,
-  type Options,
-  parseDomainList,
-  pickDays,
-  saveOptions,
-  trackerHostPattern,
-} from "../options-store";
+import { loadOptions, normalizeTrackerUrl, type Options, parseDomainList, pickDays, saveOptions } from "../options-store";
 import { CopyButton } from "../pages/copy-button";
 import { OutboxList } from "../pages/outbox-list";
 import { useSavedNote } from "../pages/saved-note";
@@ -32,7 +24,7 @@ const NOT_CONNECTED = "not connected to a tracker yet";
 function requestHostAccess(trackerUrl: string): Promise<void> {
   const url = new URL(trackerUrl);
   // Match patterns carry no port: one grant covers the host on any port.
-  const origins = [trackerHostPattern(trackerUrl), GMAIL_PATTERN];
+  const origins = neededOrigins(trackerUrl);
   return browser.permissions.request({ origins }).then((granted) => {
     if (!granted) throw new Error(`without access to ${url.origin} and Gmail the extension cannot track (permission declined)`);
   });

@@ -5,7 +5,7 @@
 // both again. Otherwise nothing is shown until a Gmail tab reported.
 import { useEffect, useState } from "preact/hooks";
 import browser from "webextension-polyfill";
-import { GMAIL_PATTERN, gmailAccessGranted, popupHealth, type TabHealth } from "../background/gmail-health";
+import { gmailAccessGranted, neededOrigins, popupHealth, type TabHealth } from "../background/gmail-health";
 import { isGmailUrl } from "../background/sender";
 import { callFromPage } from "../messaging";
 import { hasHostAccess, trackerHostPattern } from "../options-store";
@@ -69,7 +69,7 @@ export function GmailHealthNotice({ trackerUrl }: { trackerUrl: string | null })
           type="button"
           name="allow-access"
           onClick={() =>
-            void browser.permissions.request({ origins: [GMAIL_PATTERN, ...(trackerUrl ? [trackerHostPattern(trackerUrl)] : [])] }).then(
+            void browser.permissions.request({ origins: neededOrigins(trackerUrl) }).then(
               (granted) => granted && setAccess({ gmail: true, tracker: true }),
               () => undefined,
             )

@@ -2,7 +2,6 @@
 // can say in words what stopped working when Gmail changes. A part once recognised stays so until it is seen
 // missing; a report is sent only when the picture changes. Also answers the background's question whether the extension
 // runs in this tab at all.
-
 import type { Runtime } from "webextension-polyfill";
 import type { GmailHealth, GmailPart } from "../../background/gmail-health";
 import { callFromGmail, isContentPing } from "../../messaging";
