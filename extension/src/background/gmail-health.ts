@@ -9,6 +9,7 @@ import browser from "webextension-polyfill";
 import { z } from "zod";
 import { CONTENT_PING } from "../messaging";
 import { hasHostAccess, trackerHostPattern } from "../options-store";
+import { serialRunner } from "../serial";
 import { handler } from "./handler";
 import { GMAIL_ORIGIN } from "./sender";
 
@@ -86,27 +87,20 @@ async function all(): Promise<TabHealth[]> {
   return [...byTab.values()];
 }
 
-/**
- * `run`, one call at a time: each call starts once those before it have ended, however they ended. Each of these reads
- * what is stored or drawn and then writes it back; two at once would each undo what the other did.
- */
-function oneAtATime<A extends unknown[]>(run: (...args: A) => Promise<void>): (...args: A) => Promise<void> {
-  let last = Promise.resolve();
-  return (...args) => {
-    last = last.then(
-      () => run(...args),
-      () => run(...args),
-    );
-    return last;
-  };
-}
+// Each of these reads what is stored or drawn and then writes it back: one call at a time, or two would each undo
+// what the other did. A runner each, since checking access marks tabs, and marking persists.
+const persisting = serialRunner();
+const checking = serialRunner();
+const marking = serialRunner();
 
 /** The reports into storage.session, without those of the tabs in `without`. */
-const persist = oneAtATime(async (without: readonly number[] = []) => {
-  const area = session();
-  const kept = (await all()).filter((r) => !without.includes(r.tabId)).slice(-20);
-  if (area) await area.set({ [STORAGE_KEY]: kept }).catch(() => undefined);
-});
+function persist(without: readonly number[] = []): Promise<void> {
+  return persisting(async () => {
+    const area = session();
+    const kept = (await all()).filter((r) => !without.includes(r.tabId)).slice(-20);
+    if (area) await area.set({ [STORAGE_KEY]: kept }).catch(() => undefined);
+  });
+}
 
 /**
  * Said of a Gmail tab with no report: Chrome puts a manifest's content scripts only into pages that load after the
@@ -231,24 +225,25 @@ export function watchGmailHealth(trackerUrl: () => Promise<string | null>): () =
   let seen = false;
   // A woken background checks as it starts, and again for the grant that woke it: one after the other, the second
   // finds the buttons already redrawn.
-  const check = oneAtATime(async () => {
-    const tracker = await trackerUrl();
-    const gmail = await gmailAccessGranted();
-    const trackerWithdrawn = tracker !== null && !(await hasHostAccess(trackerHostPattern(tracker)));
-    // What the default button shows now says what was last drawn: the buttons keep it while a stopped service worker
-    // or event page is woken again (by this very grant, say), and only this watch sets the default badge and title.
-    const [shownBadge, shownTitle] = await Promise.all([browser.action.getBadgeText({}), browser.action.getTitle({})]);
-    const gmailWasWithdrawn = seen ? accessWithdrawn.includes(NO_GMAIL_ACCESS_SENTENCE) : shownTitle.includes(NO_GMAIL_ACCESS_SENTENCE);
-    seen = true;
-    accessWithdrawn = [...(gmail ? [] : [NO_GMAIL_ACCESS_SENTENCE]), ...(trackerWithdrawn ? [noTrackerAccessSentence(tracker)] : [])];
-    if (accessWithdrawn.length === 0 && shownBadge !== "!") return;
-    await Promise.all([
-      showOnToolbar(undefined, []),
-      ...(await all()).map((r) => showOnToolbar(r.tabId, healthSentences(r.parts))),
-      ...[...toldToReload].map((tabId) => showOnToolbar(tabId, [NOT_RUNNING_SENTENCE])),
-    ]);
-    if (gmail && gmailWasWithdrawn) await markGmailTabsOpenBefore();
-  });
+  const check = () =>
+    checking(async () => {
+      const tracker = await trackerUrl();
+      const gmail = await gmailAccessGranted();
+      const trackerWithdrawn = tracker !== null && !(await hasHostAccess(trackerHostPattern(tracker)));
+      // What the default button shows now says what was last drawn: the buttons keep it while a stopped service worker
+      // or event page is woken again (by this very grant, say), and only this watch sets the default badge and title.
+      const [shownBadge, shownTitle] = await Promise.all([browser.action.getBadgeText({}), browser.action.getTitle({})]);
+      const gmailWasWithdrawn = seen ? accessWithdrawn.includes(NO_GMAIL_ACCESS_SENTENCE) : shownTitle.includes(NO_GMAIL_ACCESS_SENTENCE);
+      seen = true;
+      accessWithdrawn = [...(gmail ? [] : [NO_GMAIL_ACCESS_SENTENCE]), ...(trackerWithdrawn ? [noTrackerAccessSentence(tracker)] : [])];
+      if (accessWithdrawn.length === 0 && shownBadge !== "!") return;
+      await Promise.all([
+        showOnToolbar(undefined, []),
+        ...(await all()).map((r) => showOnToolbar(r.tabId, healthSentences(r.parts))),
+        ...[...toldToReload].map((tabId) => showOnToolbar(tabId, [NOT_RUNNING_SENTENCE])),
+      ]);
+      if (gmail && gmailWasWithdrawn) await markGmailTabsOpenBefore();
+    });
   const changed = () => void check().catch((error: unknown) => console.warn("extension access not shown", error));
   browser.permissions.onRemoved.addListener(changed);
   browser.permissions.onAdded.addListener(changed);
@@ -287,23 +282,25 @@ async function runsIn(tabId: number): Promise<boolean> {
  * the open tabs too). A tab that reported is asked whether it still runs it: one reloaded while access was withdrawn
  * has a report from a page that is gone. A discarded tab is left alone: it loads again when the rep goes back to it.
  */
-export const markGmailTabsOpenBefore = oneAtATime(async () => {
-  // The reports kept in storage.session too: a service worker stopped while access was withdrawn starts again with
-  // none in memory (an update clears storage.session).
-  const reported = new Map((await all()).map((r) => [r.tabId, r.at]));
-  const tabs = (await browser.tabs.query({ url: GMAIL_PATTERN })).flatMap(({ id, discarded }) =>
-    id === undefined || discarded ? [] : [id],
-  );
-  const stopped = await Promise.all(tabs.map(async (id) => !reported.has(id) || !(await runsIn(id))));
-  // A page loaded meanwhile that does run it reported since: its report stands.
-  const latest = new Map((await all()).map((r) => [r.tabId, r.at]));
-  const marked = tabs.filter((id, i) => stopped[i] && latest.get(id) === reported.get(id));
-  const gone = marked.filter((id) => reported.has(id));
-  for (const id of gone) reports.delete(id);
-  for (const id of marked) toldToReload.add(id);
-  // Drawn before anything is awaited, so a report that comes in from here on is drawn after, over it.
-  await Promise.all([...marked.map((id) => showOnToolbar(id, [NOT_RUNNING_SENTENCE])), persist(gone)]);
-});
+export function markGmailTabsOpenBefore(): Promise<void> {
+  return marking(async () => {
+    // The reports kept in storage.session too: a service worker stopped while access was withdrawn starts again with
+    // none in memory (an update clears storage.session).
+    const reported = new Map((await all()).map((r) => [r.tabId, r.at]));
+    const tabs = (await browser.tabs.query({ url: GMAIL_PATTERN })).flatMap(({ id, discarded }) =>
+      id === undefined || discarded ? [] : [id],
+    );
+    const stopped = await Promise.all(tabs.map(async (id) => !reported.has(id) || !(await runsIn(id))));
+    // A page loaded meanwhile that does run it reported since: its report stands.
+    const latest = new Map((await all()).map((r) => [r.tabId, r.at]));
+    const marked = tabs.filter((id, i) => stopped[i] && latest.get(id) === reported.get(id));
+    const gone = marked.filter((id) => reported.has(id));
+    for (const id of gone) reports.delete(id);
+    for (const id of marked) toldToReload.add(id);
+    // Drawn before anything is awaited, so a report that comes in from here on is drawn after, over it.
+    await Promise.all([...marked.map((id) => showOnToolbar(id, [NOT_RUNNING_SENTENCE])), persist(gone)]);
+  });
+}
 
 export const gmailHealthGmailHandlers = {
   /** A Gmail tab says what it recognises now. */
