@@ -43,8 +43,7 @@ vi.mock("webextension-polyfill", () => {
         setBadgeText: async (details: { tabId?: number; text: string }) => void browserState.badges.set(key(details), details.text),
         setBadgeBackgroundColor: async () => undefined,
         setTitle: async (details: { tabId?: number; title: string }) => void browserState.titles.set(key(details), details.title),
-        getBadgeText: async (details: { tabId?: number }) =>
-          browserState.badges.get(key(details)) ?? browserState.badges.get("default") ?? "",
+        // A tab without a title of its own shows the default one (chrome.action.getTitle, read 2026-12-05).
         getTitle: async (details: { tabId?: number }) =>
           browserState.titles.get(key(details)) ?? browserState.titles.get("default") ?? "Mailtracker",
       },

@@ -221,8 +221,6 @@ export function watchGmailHealth(trackerUrl: () => Promise<string | null>): () =
     toldToReload.delete(tabId);
     void persist([tabId]);
   });
-  // Whether accessWithdrawn says what this background saw itself, or is still the nothing it starts with.
-  let seen = false;
   // A woken background checks as it starts, and again for the grant that woke it: one after the other, the second
   // finds the buttons already redrawn.
   const check = () =>
@@ -230,13 +228,12 @@ export function watchGmailHealth(trackerUrl: () => Promise<string | null>): () =
       const tracker = await trackerUrl();
       const gmail = await gmailAccessGranted();
       const trackerWithdrawn = tracker !== null && !(await hasHostAccess(trackerHostPattern(tracker)));
-      // What the default button shows now says what was last drawn: the buttons keep it while a stopped service worker
-      // or event page is woken again (by this very grant, say), and only this watch sets the default badge and title.
-      const [shownBadge, shownTitle] = await Promise.all([browser.action.getBadgeText({}), browser.action.getTitle({})]);
-      const gmailWasWithdrawn = seen ? accessWithdrawn.includes(NO_GMAIL_ACCESS_SENTENCE) : shownTitle.includes(NO_GMAIL_ACCESS_SENTENCE);
-      seen = true;
+      // The default button's title says what was last seen withdrawn: only this watch sets it, and the browser keeps it
+      // while a stopped service worker or event page is woken again (by this very grant, say), memory lost.
+      const shown = await browser.action.getTitle({});
+      const gmailWasWithdrawn = shown.includes(NO_GMAIL_ACCESS_SENTENCE);
       accessWithdrawn = [...(gmail ? [] : [NO_GMAIL_ACCESS_SENTENCE]), ...(trackerWithdrawn ? [noTrackerAccessSentence(tracker)] : [])];
-      if (accessWithdrawn.length === 0 && shownBadge !== "!") return;
+      if (accessWithdrawn.length === 0 && shown === defaultTitle()) return;
       await Promise.all([
         showOnToolbar(undefined, []),
         ...(await all()).map((r) => showOnToolbar(r.tabId, healthSentences(r.parts))),
