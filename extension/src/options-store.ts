@@ -186,6 +186,11 @@ export function trackerHostPattern(trackerUrl: string): string {
   return `${url.protocol}//${url.hostname}/*`;
 }
 
+/** Whether the extension may reach the tracker at `trackerUrl` (hasHostAccess). */
+export function trackerAccessGranted(trackerUrl: string): Promise<boolean> {
+  return hasHostAccess(trackerHostPattern(trackerUrl));
+}
+
 /** Whether `host` is one of `domains` or a subdomain of one. */
 export function hostMatchesDomains(host: string, domains: readonly string[]): boolean {
   const h = host.toLowerCase().replace(/\.$/, "");

@@ -5,7 +5,7 @@
 import { type ClientResponse, hc, type parseResponse } from "hono/client";
 import type { CONTACT_SORTS, ErrorResponse, MessageFilter } from "../../../shared/api";
 import type { AppType } from "../../../worker/src/app";
-import { hasHostAccess, trackerHostPattern } from "../options-store";
+import { trackerAccessGranted } from "../options-store";
 
 export class TrackerError extends Error {
   constructor(
@@ -66,7 +66,7 @@ async function answer<R extends ClientResponse<unknown>>(
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     // Refused for want of access to the tracker's host: only granting it again mends it.
-    if (!(await hasHostAccess(trackerHostPattern(trackerUrl)))) {
+    if (!(await trackerAccessGranted(trackerUrl))) {
       throw new TrackerError(
         `the extension may no longer reach ${new URL(trackerUrl).origin}: its access to that site was taken away in the browser's extension settings. Press Connect in the extension's options to grant it again (${reason})`,
         null,

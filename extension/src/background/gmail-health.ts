@@ -8,7 +8,7 @@
 import browser from "webextension-polyfill";
 import { z } from "zod";
 import { CONTENT_PING } from "../messaging";
-import { hasHostAccess, trackerHostPattern } from "../options-store";
+import { hasHostAccess, trackerAccessGranted, trackerHostPattern } from "../options-store";
 import { serialRunner } from "../serial";
 import { handler } from "./handler";
 import { GMAIL_ORIGIN } from "./sender";
@@ -227,7 +227,7 @@ export function watchGmailHealth(trackerUrl: () => Promise<string | null>): () =
     checking(async () => {
       const tracker = await trackerUrl();
       const gmail = await gmailAccessGranted();
-      const trackerWithdrawn = tracker !== null && !(await hasHostAccess(trackerHostPattern(tracker)));
+      const trackerWithdrawn = tracker !== null && !(await trackerAccessGranted(tracker));
       // The default button's title says what was last seen withdrawn: only this watch sets it, and the browser keeps it
       // while a stopped service worker or event page is woken again (by this very grant, say), memory lost.
       const shown = await browser.action.getTitle({});

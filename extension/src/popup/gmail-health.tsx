@@ -8,7 +8,7 @@ import browser from "webextension-polyfill";
 import { gmailAccessGranted, neededOrigins, popupHealth, type TabHealth } from "../background/gmail-health";
 import { isGmailUrl } from "../background/sender";
 import { callFromPage } from "../messaging";
-import { hasHostAccess, trackerHostPattern } from "../options-store";
+import { trackerAccessGranted } from "../options-store";
 
 const REFRESH_MS = 3000;
 
@@ -24,10 +24,7 @@ export function GmailHealthNotice({ trackerUrl }: { trackerUrl: string | null })
       try {
         const [tab] = await browser.tabs.query({ active: true, lastFocusedWindow: true });
         const answer = await callFromPage("gmailHealth", tab?.id === undefined ? null : { tabId: tab.id });
-        const [gmail, tracker] = await Promise.all([
-          gmailAccessGranted(),
-          trackerUrl === null || hasHostAccess(trackerHostPattern(trackerUrl)),
-        ]);
+        const [gmail, tracker] = await Promise.all([gmailAccessGranted(), trackerUrl === null || trackerAccessGranted(trackerUrl)]);
         if (!live) return;
         setHealth(answer);
         setAccess({ gmail, tracker });
