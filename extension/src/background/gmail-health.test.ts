@@ -9,11 +9,13 @@
 //   - storage.session outlives it too, until the extension is reloaded or updated (chrome.storage, "session");
 //   - the module's memory does not (each start imports it afresh: vi.resetModules);
 //   - tabs.sendMessage to a tab where no content script listens rejects ("Could not establish connection. Receiving
-//     end does not exist."); to a frozen tab it does not settle until the tab is thawed (gioxx/MarvellousSuspender pull
+//     end does not exist.": Firefox's own test_ext_runtime_sendMessage_no_receiver.js asserts the words; both browsers
+//     refused the reloaded tab's question so in the e2e scenario, Chromium 156 and Firefox ESR 140, 2026-12-05); to a
+//     frozen tab it does not settle until the tab is thawed (gioxx/MarvellousSuspender pull
 //     request 487, 2026-09-03); the content script answers the question content/features/gmail-health.ts answers
 //     (isContentPing).
-// Firefox also resets a tab's own badge when the tab loads a new page (MDN, action.setBadgeText); Chrome documents a
-// reset only when the tab closes, and that is what is modelled.
+// Firefox also resets a tab's own badge when the tab loads a new page (MDN, action.setBadgeText, read 2026-12-05);
+// Chrome documents a reset only when the tab closes, and that is what is modelled.
 import { beforeEach, describe, expect, it, vi } from "vitest";
 import { isContentPing } from "../messaging";
 
