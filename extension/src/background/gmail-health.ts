@@ -296,7 +296,7 @@ export function markGmailTabsOpenBefore(): Promise<void> {
     for (const id of gone) reports.delete(id);
     for (const id of marked) toldToReload.add(id);
     // Drawn before anything is awaited, so a report that comes in from here on is drawn after, over it.
-    await Promise.all([...marked.map((id) => showOnToolbar(id, [NOT_RUNNING_SENTENCE])), persist(gone)]);
+    await Promise.all([...marked.map((id) => showOnToolbar(id, [NOT_RUNNING_SENTENCE])), gone.length > 0 && persist(gone)]);
   });
 }
 
