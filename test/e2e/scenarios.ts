@@ -1037,6 +1037,23 @@ export function defineScenarios(
     );
 
     scenario(
+      "a To field that lost its name: its chips are still read from the field's own list, and the person Gmail suggests adding beside it is no recipient",
+      [ENGLISH],
+      async (variant) => {
+        const { gmail } = await setUp(variant, gmailUrl(variant, "#inbox", "/mail/u/0/", "unnamed-fields"));
+        const dialog = await compose(gmail, { to: ["noor@prospect.example"], subject: "Unnamed field", html: "<div>Hi.</div>" });
+        await gmail.waitFor((d) => document.querySelector(`${d} [data-sim=suggestions]:not([hidden]) [data-hovercard-id]`), dialog);
+        await ready(gmail, dialog);
+        const status = await gmail.evaluate((d) => document.querySelector(`${d} .mt-status`)?.textContent ?? "", dialog);
+        expect(status).toBe("");
+        const count = google.sent.length;
+        await gmail.click(`${dialog} ${SEND}`);
+        const [, , id = ""] = PIXEL(tracker.url).exec((await nextSend(count)).html) ?? [];
+        expect((await registered(id)).recipients).toEqual([{ email: "noor@prospect.example", name: "noor" }]);
+      },
+    );
+
+    scenario(
       "Schedule send: the scheduled email is tracked, its recipients registered, its sent time the scheduled time (hits before it are not counted)",
       [ENGLISH, GERMAN],
       async (variant) => {

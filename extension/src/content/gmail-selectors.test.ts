@@ -115,6 +115,30 @@ describe("Gmail selectors on today's compose (hovercard chips; simulated from In
     expect(composeRecipients(document)).toEqual([{ email: "admin@intranet" }, { email: "jörg@münchen.de" }]);
   });
 
+  /**
+   * A To row as InboxSDK's page parser walks it (a8a6fe2, 2026-07-23: `.anm[name=to] > div×4 > [role=listbox] > div > div >
+   * div[role=option][data-name]`, the `input[role=combobox][aria-autocomplete=list]` in the listbox), with Gmail's
+   * suggestion of someone to add in the same row outside the named field (gmail.js #713, 2022-08-03). That the
+   * suggestion is an option of a listbox of its own is assumed, the worst case: nothing public shows its role.
+   */
+  const toRow = (field: string, chips: string) => `<div class="M9"><table class="GS"><tbody><tr class="bzf"><td class="eV"><div><div>
+      <div class="anm" ${field}><div><div><div><div><div role="listbox">${chips}<input role="combobox" aria-autocomplete="list"></div></div></div></div></div></div>
+      <div role="listbox" aria-label="Suggested"><div role="option" data-hovercard-id="pat@suggested.example" data-name="Pat">Pat</div></div>
+    </div></div></td></tr></tbody></table></div>`;
+  const carol = `<div><div><div role="option" data-hovercard-id="carol@x.example" data-name="Carol"><span>Carol</span></div></div></div>`;
+
+  it("a person Gmail suggests adding is no recipient, whether the field keeps its name or lost it", () => {
+    for (const field of ['name="to"', ""]) {
+      document.body.innerHTML = toRow(field, carol);
+      expect(composeRecipients(document), field).toEqual([{ email: "carol@x.example", name: "Carol" }]);
+      expect(unreadRecipientsShown(document), field).toBe(false);
+    }
+    // A field that lost its name and chips that lost their address: still known to show recipients it cannot read.
+    document.body.innerHTML = toRow("", `<div role="option" class="afV"><span>Carol</span></div>`);
+    expect(composeRecipients(document)).toEqual([]);
+    expect(unreadRecipientsShown(document)).toBe(true);
+  });
+
   it("addresses the To field shows though no chip can be read (Gmail changed its chips): a miss the compose reports", () => {
     document.body.innerHTML = `<div class="M9"><div name="to"><div class="new-chip" data-x="1">erin@z.example</div><input value="fay@w.example"></div></div>`;
     expect(composeRecipients(document)).toEqual([]);

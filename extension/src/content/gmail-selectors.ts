@@ -27,6 +27,12 @@ export interface SelectorSpec {
  */
 const NOTICE_UNDO = "#link_undo";
 const NOTICE_VIEW_MESSAGE = "#link_vsm";
+/**
+ * A To, Cc or Bcc field's list of chips, known without its `name`: the listbox that holds the input the rep types
+ * addresses into (InboxSDK set-recipients.ts, a8a6fe2 of 2026-07-23: `[role=listbox]` in `.anm[name=…]`, and in it
+ * `input[role=combobox][aria-autocomplete=list]`).
+ */
+const RECIPIENT_LIST = '[role="listbox"]:has(input[role="combobox"])';
 
 export const SELECTORS = {
   /** compose-dialog-2020-10.html: `div.Am.Al.editable[g_editable=true][role=textbox][contenteditable=true]`; gmail-sim adds `aiL`. */
@@ -74,18 +80,26 @@ export const SELECTORS = {
   /**
    * Recipient chips, 2021+: `div[role=option][data-hovercard-id="x@y"][data-name]` inside `div[name=to|cc|bcc]`
    * (InboxSDK and gmail.js read `data-hovercard-id`; Mailvelope dropped `span[email]` in 2022-03). `[email]` chips
-   * are the older form, kept as the last fallback.
+   * are the older form, kept as the last fallback. Gmail's suggestions of people to add carry `data-hovercard-id` too,
+   * in the same recipients row but outside `div[name]` (gmail.js #713 and its fix e3630aa, 2022-08-03): they are no
+   * recipients. So the fallback for a field that lost its name keeps to the field's own list, the `[role=listbox]`
+   * that holds the chips and the `input[role=combobox][aria-autocomplete=list]` the rep types into (InboxSDK
+   * page-parser.ts getRecipientRowForType and set-recipients.ts, a8a6fe2 of 2026-07-23); a suggestion is in no list
+   * with an input.
    */
   recipientChips: {
     name: "recipient chips",
     precise: 'div[name="to"] [data-hovercard-id], div[name="cc"] [data-hovercard-id], div[name="bcc"] [data-hovercard-id]',
-    fallbacks: ['[role="option"][data-hovercard-id]', 'div[name="to"] [email], div[name="cc"] [email], div[name="bcc"] [email]'],
+    fallbacks: [
+      `${RECIPIENT_LIST} [role="option"][data-hovercard-id]`,
+      'div[name="to"] [email], div[name="cc"] [email], div[name="bcc"] [email]',
+    ],
   },
   /** Where the To/Cc/Bcc fields show their addresses (chips and what is being typed): `div[name=to|cc|bcc]`. */
   recipientArea: {
     name: "recipient area",
     precise: 'div[name="to"], div[name="cc"], div[name="bcc"]',
-    fallbacks: ['textarea[name="to"], textarea[name="cc"], textarea[name="bcc"]'],
+    fallbacks: [RECIPIENT_LIST, 'textarea[name="to"], textarea[name="cc"], textarea[name="bcc"]'],
   },
   recipientFields: {
     name: "recipient fields",

@@ -21,7 +21,13 @@
 //   MutationObserver could see them. (Firefox ESR has no Trusted Types: there the same code passes strings.)
 // - Recipient chips as today's Gmail draws them: `div[role=option][data-hovercard-id][data-name]`, no `[email]`
 //   (InboxSDK and gmail.js read data-hovercard-id; Mailvelope dropped `[email]` 2022-03). The send request lists
-//   them at msg[2] as `[1, address, name]` (the 2022-09 captures; gmail.js parse_sent_message_payload_new).
+//   them at msg[2] as `[1, address, name]` (the 2022-09 captures; gmail.js parse_sent_message_payload_new). The To
+//   row is laid out as InboxSDK's page parser walks it (page-parser.ts and set-recipients.ts, a8a6fe2 of 2026-07-23):
+//   `table.GS tr.bzf td.eV div div .anm[name=to] > div×4 > [role=listbox]`, the chips two divs down in the listbox,
+//   which also holds the `input[role=combobox][aria-autocomplete=list]` the rep types into (`peoplekit-id`: gmail.js
+//   is_peoplekit_compose). Once the field holds someone, Gmail suggests a person to add, in the same row outside
+//   the named field, with `data-hovercard-id` too (gmail.js #713 and its fix e3630aa, 2022-08-03). Assumed, the worst
+//   case: the suggestion is an option of a listbox of its own (nothing public shows its role or markup).
 // - Schedule send: the arrow next to Send (`aria-haspopup`) opens a menu whose "Schedule send" item opens a time
 //   picker; the message is posted with the label `^scheduled` instead of `^pfg` (gmail.js
 //   parse_request_payload's send_scheduled_message, b7dfdab, 2026-03-25). Where Gmail's request carries the chosen
@@ -36,7 +42,8 @@
 //   `opaque-chips`: recipient chips that carry their address in no attribute the extension knows (a future change:
 //   only Gmail's send request still names it). Each still shows the contact's name, as today's chips do (InboxSDK
 //   get-recipients.ts reads the name from `data-name` and the address from `data-hovercard-id`, at a8a6fe2 of
-//   2026-07-23), and keeps its role, an option of the field's list (InboxSDK page-parser.ts, same commit).
+//   2026-07-23), and keeps its role, an option of the field's list (InboxSDK page-parser.ts, same commit);
+//   `unnamed-fields`: the To field without its `name="to"` (a future change: the chips' list and its input stay).
 // - Delegated mailboxes: a page under `/mail/u/N/d/<id>/` posts to `/sync/u/N/d/<id>/i/s` (gmail.md: Meru, 2025-10).
 // - Undo Send (docs/gmail.md, "Undo Send", evidence of 2026-12-02): the send is posted at the click and Gmail's
 //   server holds it for the undo period (classic Gmail: gmail.js #201 of 2015-10-29, PR #305 of 2016-09-13). The
@@ -61,6 +68,7 @@
         schedule: "Senden planen",
         tomorrow: "Morgen früh",
         to: "An",
+        suggested: "Vorschläge",
         plain: "Nur-Text-Modus",
         plainOn: "Derzeit im Nur-Text-Modus.",
         rich: "Zu Rich-Text wechseln.",
@@ -81,6 +89,7 @@
         schedule: "Schedule send",
         tomorrow: "Tomorrow morning",
         to: "To",
+        suggested: "Suggestions",
         plain: "Plain text mode",
         plainOn: "Currently in plain text mode.",
         rich: "Switch to rich text.",
@@ -161,7 +170,12 @@
         <input type="hidden" name="draft" value="#msg-a:r-${randomDigits()}">
         <input type="hidden" name="rt" value="${threadId ? `#${threadId}` : ""}">
         <input type="hidden" name="lts" value="">
-        <div class="aoD hl"><div name="to" class="GS"><input class="agP aFw" aria-label="${T.to}" data-sim="to"></div></div>
+        <div class="aoD hl"><table class="GS"><tbody><tr class="bzf"><td class="eV"><div><div>
+          <div class="anm"${flags.has("unnamed-fields") ? "" : ' name="to"'}><div><div><div><div>
+            <div role="listbox" aria-label="${T.to}" data-sim="to-list"><input class="agP aFw" role="combobox" aria-autocomplete="list" peoplekit-id="sim" aria-label="${T.to}" data-sim="to"></div>
+          </div></div></div></div></div>
+          <div role="listbox" aria-label="${T.suggested}" data-sim="suggestions" hidden><div role="option" data-hovercard-id="pat@suggested.example" data-name="Pat">Pat</div></div>
+        </div></div></td></tr></tbody></table></div>
         <input name="subjectbox" class="aoT" placeholder="Subject" aria-label="Subject">
         <div class="Am aiL Al editable LW-avf tS-tW" contenteditable="true" g_editable="true" role="textbox" aria-label="Message Body" aria-multiline="true"></div>
         <div class="J-Z aA3" style="display:none"><span>${T.plainOn}</span> <span class="aA5" role="link">${T.rich}</span></div>
@@ -203,10 +217,13 @@
     }
 
     // Typing an address then Enter or comma makes a chip, like today's Gmail: role=option, the address in
-    // data-hovercard-id, the name in data-name (here the address's local part), no [email] attribute.
+    // data-hovercard-id, the name in data-name (here the address's local part), no [email] attribute. Once the field
+    // holds someone, Gmail suggests a person to add beside it (see the header).
     const to = shell.querySelector("[data-sim=to]");
     const addChip = (address) => {
-      const chip = document.createElement("div");
+      const wrap = document.createElement("div");
+      wrap.dataset.sim = "chip";
+      const chip = wrap.appendChild(document.createElement("div")).appendChild(document.createElement("div"));
       chip.className = "afV";
       chip.setAttribute("role", "option");
       const name = address.split("@")[0];
@@ -219,7 +236,12 @@
         chip,
         `<span class="afX">${escapeHtml(flags.has("opaque-chips") ? name : address)}</span><div role="button" class="afW" data-sim="remove-chip">×</div>`,
       );
-      to.before(chip);
+      to.before(wrap);
+      showSuggestions();
+    };
+    const suggestions = shell.querySelector("[data-sim=suggestions]");
+    const showSuggestions = () => {
+      suggestions.hidden = !shell.querySelector("[data-sim=chip]");
     };
     to.addEventListener("keydown", (event) => {
       if ((event.key === "Enter" || event.key === ",") && !event.ctrlKey && !event.metaKey && to.value.trim()) {
@@ -230,7 +252,10 @@
     });
     shell.addEventListener("click", (event) => {
       const remove = event.target.closest("[data-sim=remove-chip]");
-      if (remove) remove.parentElement.remove();
+      if (remove) {
+        remove.closest("[data-sim=chip]").remove();
+        showSuggestions();
+      }
     });
 
     const send = shell.querySelector("[data-sim=send]");
@@ -367,7 +392,7 @@
   /** A send, or with `scheduledAt` (epoch ms) a scheduled send. */
   function trySend(state, scheduledAt = null) {
     if (!state.shell.isConnected) return;
-    const chips = [...state.root.querySelectorAll("div[name=to] [data-hovercard-id], div[name=to] [data-sim-address]")].map((chip) => ({
+    const chips = [...state.root.querySelectorAll("[data-sim=chip] [role=option]")].map((chip) => ({
       email: chip.getAttribute("data-hovercard-id") ?? chip.getAttribute("data-sim-address"),
       name: chip.getAttribute("data-name") ?? chip.getAttribute("data-sim-address").split("@")[0],
     }));
