@@ -211,6 +211,24 @@ describe("compose tracking: recipients the compose could not read", () => {
       clickTracking: false,
     });
   });
+
+  it("checks the exclusions against the send request's recipients the compose did not read, beside those it did", async () => {
+    backgroundMinting(TRACKING_ID);
+    // Two chips: one read, one whose attributes Gmail renamed (it shows a name only).
+    const chips = `<div role="option" data-hovercard-id="carol@acme.example" data-name="Carol"></div><div role="option" class="afV"><span>Dana</span></div>`;
+    openDialog({ subject: "Intro", chips, body: "Hi both" });
+    start({ ...DEFAULT_OPTIONS, excludedRecipientDomains: ["partner.example"] });
+    await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-tracking-id")).toBe(TRACKING_ID));
+    clickSend();
+    const recipients = [
+      { email: "carol@acme.example", name: "Carol" },
+      { email: "dana@partner.example", name: "Dana" },
+    ];
+    const answer = { trackingId: TRACKING_ID, threadId: "thread-f:1", messageId: "msg-f:1", legacyThreadId: null, legacyMessageId: null };
+    emitPageEvent(document, "mt:gmail-send-answered", gmailSendAnswered([{ ...answer, recipients }]));
+    const registered = callFromGmail.mock.calls.find(([type]) => type === "messageSent")?.[1] as { request: Record<string, unknown> };
+    expect(registered.request).toMatchObject({ recipients, openTracking: false, clickTracking: false });
+  });
 });
 
 describe("compose tracking: the thread's ids Gmail's answer names", () => {

@@ -211,10 +211,10 @@ function excludedOf(emails: readonly string[], options: Options): string[] {
 }
 
 /**
- * Gmail's /sync answer for a send: the page-world hook tells us which thread and message it became. When the compose
- * could read no recipient (Gmail changed its chips), the send request's recipients are the first the exclusions can
- * be checked against: an excluded one registers the email with tracking off, which the tracker enforces (its pixel and
- * links went out already, and count nothing).
+ * Gmail's /sync answer for a send: the page-world hook tells us which thread and message it became. For recipients
+ * the compose could not read (Gmail changed its chips, all or some), the send request is the first place the
+ * exclusions can be checked: an excluded one registers the email with tracking off, which the tracker enforces (its
+ * pixel and links went out already, and count nothing).
  */
 function onGmailSent(sent: SentMessageIds[], options: Options): void {
   for (const item of sent) {
@@ -230,14 +230,12 @@ function onGmailSent(sent: SentMessageIds[], options: Options): void {
       const messageId = gmailId(item.legacyMessageId) ?? gmailId(item.messageId);
       const scheduledAt = item.scheduled && typeof item.scheduledAt === "number" ? new Date(item.scheduledAt) : null;
       const recipients = mergeRecipients(pending.request.recipients, item.recipients);
-      const unchecked = pending.request.recipients.length === 0 && recipients.length > 0;
-      if (unchecked) debug("recipients read from Gmail's send request, not the compose", trackingId, recipients);
-      const [excluded] = unchecked
-        ? excludedOf(
-            recipients.map((r) => r.email),
-            options,
-          )
-        : [];
+      // Recipients the compose did not show the exclusions (Gmail changed its chips, or one chip of several): the
+      // send request is the first place they can be checked.
+      const seen = new Set(pending.request.recipients.map((r) => r.email));
+      const unchecked = recipients.filter((r) => !seen.has(r.email)).map((r) => r.email);
+      if (unchecked.length > 0) debug("recipients read from Gmail's send request, not the compose", trackingId, unchecked);
+      const [excluded] = excludedOf(unchecked, options);
       pending.request = {
         ...pending.request,
         recipients,
@@ -252,7 +250,7 @@ function onGmailSent(sent: SentMessageIds[], options: Options): void {
       register(pending);
       pendingSends.delete(trackingId);
       noteSend(trackingId, pending.request.subject);
-      if (excluded) pending.tell(`not tracked: ${excluded} is at an excluded domain (its recipients were read only as it was sent)`);
+      if (excluded) pending.tell(`not tracked: ${excluded} is at an excluded domain (read only from the email as Gmail sent it)`);
       else if (recipients.length === 0) {
         debugOnce("recipients-missed", "a tracked email was registered without recipients (recipient chips and send request both empty)");
         pending.tell(
