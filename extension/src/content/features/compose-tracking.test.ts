@@ -224,7 +224,13 @@ describe("compose tracking: recipients the compose could not read", () => {
       { email: "carol@acme.example", name: "Carol" },
       { email: "dana@partner.example", name: "Dana" },
     ];
-    const answer = { trackingId: TRACKING_ID, threadId: "thread-f:1", messageId: "msg-f:1", legacyThreadId: null, legacyMessageId: null };
+    const answer = {
+      trackingId: TRACKING_ID,
+      threadId: "thread-f:1",
+      messageId: "msg-f:1",
+      legacyThreadId: "18f7a1b2c3d4e5f6",
+      legacyMessageId: "18f7a1b2c3d4e5f6",
+    };
     emitPageEvent(document, "mt:gmail-send-answered", gmailSendAnswered([{ ...answer, recipients }]));
     const registered = callFromGmail.mock.calls.find(([type]) => type === "messageSent")?.[1] as { request: Record<string, unknown> };
     expect(registered.request).toMatchObject({ recipients, openTracking: false, clickTracking: false });
