@@ -51,6 +51,17 @@ export function registeredThreadId(id: string | null): string | null {
 }
 
 /**
+ * The thread ids to register an email by, from its legacy id and Gmail's sync id (either may be missing): `threadId`,
+ * the legacy id, or without it the one the sync id is the number of ("thread-f:<decimal>"), else the sync id; and
+ * `syncThreadId`, the sync id, unless it is `threadId` or its number (a Sent row may carry only the sync id).
+ */
+export function threadIdsToRegister(legacy: string | null, sync: string | null): { threadId?: string; syncThreadId?: string } {
+  const threadId = legacy ?? registeredThreadId(sync);
+  const syncThreadId = sync !== null && sync !== threadId && legacyThreadId(sync) !== threadId ? sync : null;
+  return { ...(threadId ? { threadId } : {}), ...(syncThreadId ? { syncThreadId } : {}) };
+}
+
+/**
  * Both ids the tracker knows a thread of a tracked email by: the legacy one, and Gmail's sync id when it is no number
  * of it (`syncThreadId`, "thread-a:r…": a Sent row may carry only that one).
  */

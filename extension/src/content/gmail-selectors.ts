@@ -8,7 +8,7 @@
 // renamed class tokens, `Ht` becoming `Ht-<hash>`: InboxSDK #1302, 2026-07).
 import { isEmailAddress, normalizeEmail } from "../../../shared/email";
 import type { GmailHealth } from "../background/gmail-health";
-import { gmailId, legacyThreadId } from "../gmail-ids";
+import { gmailId, legacyThreadId, threadIdsToRegister } from "../gmail-ids";
 import { PAGE_WORLD_ATTRIBUTE } from "../page-world/events";
 import { debugOnce } from "./log";
 
@@ -50,8 +50,14 @@ export const SELECTORS = {
   subject: { name: "subject", precise: 'input[name="subjectbox"]', fallbacks: ['input[aria-label="Subject"]'] },
   /** compose-dialog-2020-10.html: `input[type=hidden][name=draft]` = `#msg-a:r-…` (empty until the first save). */
   draftInput: { name: "draft id input", precise: 'input[name="draft"]', fallbacks: [] },
-  /** compose-dialog-2020-10.html: `input[type=hidden][name=rt]` = `#thread-a:r-…`. */
+  /** compose-dialog-2020-10.html: `input[type=hidden][name=rt]` = `#thread-a:r-…`, Gmail's sync id of a reply's thread. */
   threadInput: { name: "thread id input", precise: 'input[name="rt"]', fallbacks: [] },
+  /**
+   * compose-dialog-2020-10.html: `input[type=hidden][name=lts]`, empty in a new email; a reply's legacy thread id
+   * (InboxSDK gmail-compose-view.ts reads its thread id there since ae41b84, 2018-04-10, "use gmail dom to get thread
+   * id", still at a8a6fe2 of 2026-07-23).
+   */
+  legacyThreadInput: { name: "legacy thread id input", precise: 'input[name="lts"]', fallbacks: [] },
   /**
    * compose-dialog-2020-10.html: `table.IZ td.gU.Up div.dC > div[role=button].T-I.aoO[data-tooltip^="Send"]`; the
    * sibling with `aria-haspopup` is "more send options" (it opens "Schedule send"), not a send. The tooltip is
@@ -475,6 +481,12 @@ export function accountSwitcherLabel(doc: Document): string {
 /** The table cell Gmail puts the send button in (the compose toolbar goes after it), or null. */
 export function sendButtonCell(send: Element): Element | null {
   return send.closest("td");
+}
+
+/** The thread ids a compose's email is to be registered by (gmail-ids.ts threadIdsToRegister): none for a new email. */
+export function composeThreadIds(root: ParentNode): { threadId?: string; syncThreadId?: string } {
+  const value = (name: "legacyThreadInput" | "threadInput") => gmailId((query(root, name, false) as HTMLInputElement | null)?.value);
+  return threadIdsToRegister(value("legacyThreadInput"), value("threadInput"));
 }
 
 /** The thread id of the opened conversation (legacy hex when Gmail gives it), or null when none is open. */

@@ -51,13 +51,16 @@ function composeHtml({
   chips = "",
   body = "",
   thread,
+  legacyThread,
 }: {
   subject: string;
   chips?: string;
   body?: string;
+  /** A reply's thread: Gmail's sync id in `rt`, its legacy id in `lts`. */
   thread?: string;
+  legacyThread?: string;
 }): string {
-  return `<div class="M9"><input name="subjectbox" value="${subject}">${thread ? `<input name="rt" value="${thread}">` : ""}
+  return `<div class="M9"><input name="subjectbox" value="${subject}">${thread ? `<input name="rt" value="${thread}">` : ""}${legacyThread ? `<input name="lts" value="${legacyThread}">` : ""}
       <div name="to">${chips}</div>
       <div contenteditable="true" g_editable="true" role="textbox">${body}</div>
       <table class="IZ"><tbody><tr><td class="gU Up"><div role="button" class="aoO" data-tooltip="Send">Send</div></td></tr></tbody></table>
@@ -272,10 +275,15 @@ describe("compose tracking: the thread's ids Gmail's answer names", () => {
     expect((await registeredWith("thread-a:r263523620390330024", null)).threadId).toBe("thread-a:r263523620390330024");
   });
 
-  it("registers the legacy id of the compose's thread when Gmail's answer never comes", async () => {
+  /** A reply sent, Gmail's answer never coming: what the background was asked to register once the compose closed. */
+  async function registeredUnanswered(thread: { thread: string; legacyThread?: string }) {
+    callFromGmail.mockClear();
     backgroundMinting(TRACKING_ID);
-    const thread = `#thread-f:${BigInt("0x18f7a1b2c3d4e5f6")}`;
-    openDialog({ subject: "Re: Intro", chips: `<div role="option" data-hovercard-id="dana@acme.example"><span>Dana</span></div>`, thread });
+    openDialog({
+      subject: "Re: Intro",
+      chips: `<div role="option" data-hovercard-id="dana@acme.example"><span>Dana</span></div>`,
+      ...thread,
+    });
     start();
     await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")).not.toBeNull());
     clickSend();
@@ -285,8 +293,20 @@ describe("compose tracking: the thread's ids Gmail's answer names", () => {
       request: Record<string, unknown>;
       notBefore?: number;
     };
+    for (const controller of started.splice(0)) controller.abort();
+    forgetSends();
     expect(registered.notBefore).toBeGreaterThan(Date.now());
-    expect(registered.request.threadId).toBe("18f7a1b2c3d4e5f6");
+    return registered.request;
+  }
+
+  it("registers the legacy id of the compose's thread when Gmail's answer never comes", async () => {
+    const decimal = await registeredUnanswered({ thread: `#thread-f:${BigInt("0x18f7a1b2c3d4e5f6")}` });
+    expect(decimal.threadId).toBe("18f7a1b2c3d4e5f6");
+    expect(decimal).not.toHaveProperty("syncThreadId");
+    // A reply in a thread the rep started: its sync id is no number of its legacy id, which `lts` holds
+    // (2022-09-09-cvOnSend_response.json: thread-a:r263523620390330024 is thread 183234ce86ffa010).
+    const own = await registeredUnanswered({ thread: "#thread-a:r263523620390330024", legacyThread: "183234ce86ffa010" });
+    expect(own).toMatchObject({ threadId: "183234ce86ffa010", syncThreadId: "thread-a:r263523620390330024" });
   });
 });
 

@@ -19,7 +19,7 @@
 import type { RegisterMessageRequest } from "../../../../shared/api";
 import { isEmailAddress } from "../../../../shared/email";
 import { pixelUrl } from "../../../../shared/protocol";
-import { gmailId, legacyThreadId, registeredThreadId } from "../../gmail-ids";
+import { gmailId, threadIdsToRegister } from "../../gmail-ids";
 import { callFromGmail, ExtensionReloaded, extensionReloaded } from "../../messaging";
 import { hostMatchesDomains, type Options } from "../../options-store";
 import { type GmailSendAnswered, onPageEvent, type Recipient } from "../../page-world/events";
@@ -31,6 +31,7 @@ import { type Feature, guarded, oncePerCheckpoint, ownPixels } from "../feature"
 import {
   closest,
   composeRecipients,
+  composeThreadIds,
   isPlainTextMode,
   query,
   queryAll,
@@ -223,10 +224,7 @@ function onGmailSent(sent: SentMessageIds[], options: Options): void {
       if (!pending || pending.confirmed) continue;
       // An answer without the legacy id (unread, or a shape Gmail changed) still gives it when the sync id is its
       // number ("thread-f:<decimal>"): a conversation names its thread by the legacy id alone.
-      const sync = gmailId(item.threadId);
-      const threadId = gmailId(item.legacyThreadId) ?? registeredThreadId(sync);
-      // Gmail's own id of the thread too, unless it is the legacy id's number: a Sent row may carry only it.
-      const syncThreadId = sync !== null && sync !== threadId && legacyThreadId(sync) !== threadId ? sync : null;
+      const threadIds = threadIdsToRegister(gmailId(item.legacyThreadId), gmailId(item.threadId));
       const messageId = gmailId(item.legacyMessageId) ?? gmailId(item.messageId);
       const scheduledAt = item.scheduled && typeof item.scheduledAt === "number" ? new Date(item.scheduledAt) : null;
       const recipients = mergeRecipients(pending.request.recipients, item.recipients);
@@ -240,13 +238,12 @@ function onGmailSent(sent: SentMessageIds[], options: Options): void {
         ...pending.request,
         recipients,
         ...(excluded ? { openTracking: false, clickTracking: false } : {}),
-        ...(threadId ? { threadId } : {}),
-        ...(syncThreadId ? { syncThreadId } : {}),
+        ...threadIds,
         ...(messageId ? { gmailMessageId: messageId } : {}),
         ...(scheduledAt && !Number.isNaN(scheduledAt.getTime()) ? { sentAt: scheduledAt.toISOString() } : {}),
       };
       pending.confirmed = true;
-      debug("send confirmed by Gmail", trackingId, threadId, messageId, item.scheduled ? "scheduled" : "");
+      debug("send confirmed by Gmail", trackingId, threadIds.threadId, messageId, item.scheduled ? "scheduled" : "");
       register(pending);
       pendingSends.delete(trackingId);
       noteSend(trackingId, pending.request.subject);
@@ -602,7 +599,7 @@ class ComposeSession {
     if (result.unsigned.length > 0) debug("links not signed in time, sent unchanged:", result.unsigned);
     const subject = this.subject();
     const draft = gmailId((query(this.root, "draftInput", false) as HTMLInputElement | null)?.value);
-    const thread = registeredThreadId(gmailId((query(this.root, "threadInput", false) as HTMLInputElement | null)?.value));
+    const thread = composeThreadIds(this.root);
     const recipients = composeRecipients(this.root).slice(0, 500);
     if (recipients.length === 0 && unreadRecipientsShown(this.root)) {
       // The To field shows recipients the selectors could not read: Gmail's send request is the second source.
@@ -619,7 +616,7 @@ class ComposeSession {
       optOutLink,
       ...(this.campaign.campaign() ? { campaign: this.campaign.campaign() } : {}),
       // Fallbacks until Gmail's /sync answer names the real thread and message.
-      ...(thread ? { threadId: thread } : {}),
+      ...thread,
       ...(draft ? { gmailMessageId: draft } : {}),
     };
     const previous = pendingSends.get(this.trackingId);
