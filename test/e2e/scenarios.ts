@@ -1223,6 +1223,40 @@ export function defineScenarios(
     );
 
     scenario(
+      "plain-text mode Gmail shows in a way the extension does not know: the email Gmail sends as plain text is withdrawn, and the rep told",
+      [ENGLISH],
+      async (variant) => {
+        const { gmail } = await setUp(variant, gmailUrl(variant, "#inbox", "/mail/u/0/", "renamed-plain"));
+        const dialog = await compose(gmail, { to: ["ines@prospect.example"], subject: "Plain, unseen", html: "<div>Hi Ines.</div>" });
+        await ready(gmail, dialog);
+        await gmail.click(`${dialog} [data-sim=more]`);
+        await gmail.click(`${dialog} [data-sim=plain]`);
+        const id = await gmail.evaluate(
+          (d) => document.querySelector(`${d} .mt-toolbar`)?.getAttribute("data-mt-tracking-id") ?? "",
+          dialog,
+        );
+        expect(id).not.toBe("");
+        const count = google.sent.length;
+        await gmail.click(`${dialog} ${SEND}`);
+        const sent = await nextSend(count);
+        expect(sent.plainText).toBe(true);
+        expect(sent.html).not.toContain(tracker.url);
+        await gmail.waitFor(
+          () =>
+            [...document.querySelectorAll(".mt-toast")].some((t) =>
+              t.textContent?.includes('"Plain, unseen" went out untracked: Gmail sent it as plain text'),
+            ),
+          null,
+        );
+        // Its registration, held for Gmail's answer, never goes out.
+        const popup = await harness.newTab(popupUrl());
+        worlds.push(popup);
+        await popup.waitFor(() => document.querySelector("[data-testid=outbox-empty]"), null);
+        expect((await api(`/api/messages/${id}`)).status).toBe(404);
+      },
+    );
+
+    scenario(
       "a send Gmail stops with an alert dialog and does not send registers nothing; Enter on Send then registers the next",
       [ENGLISH, GERMAN],
       async (variant) => {

@@ -13,6 +13,8 @@ export interface AnsweredSend {
   legacyMessageId: string;
   subject?: string;
   recipients?: Recipient[];
+  /** Sent as plain text: the body's text, `[8][6]` 0 (sync-parser.ts SyncSend.plainText). */
+  plainText?: boolean;
 }
 
 /** An array of `length` nulls with the given entries. */
@@ -27,7 +29,17 @@ export function gmailSendAnswered(sends: AnsweredSend[]): GmailSendAnswered {
       2: (send.recipients ?? []).map((r) => [1, r.email, r.name ?? null]),
       6: Date.now(),
       7: send.subject ?? "",
-      8: [null, [[0, `<div>Hi</div>${send.trackingId ? `<img src="https://t.example/o/${send.trackingId}.gif">` : ""}`]]],
+      8: send.plainText
+        ? [null, [[0, "Hi"]], null, null, null, null, 0]
+        : [
+            null,
+            [[0, `<div>Hi</div>${send.trackingId ? `<img src="https://t.example/o/${send.trackingId}.gif">` : ""}`]],
+            null,
+            null,
+            null,
+            null,
+            1,
+          ],
       10: ["^all", "^pfg"],
     });
   const request = [[null, null, 2], sends.map((send, k) => [k, [send.threadId, [null, [[message(send), null, 1]]]]])];

@@ -31,6 +31,7 @@ describe("Gmail /sync parsing (real captures, 2022-09)", () => {
         recipients: [{ email: "test+1@gmail.com", name: "Test Test" }],
         scheduled: false,
         scheduledAt: null,
+        plainText: false,
       },
     ]);
     expect(answeredSends(request, null).untracked).toEqual([]);
@@ -45,6 +46,7 @@ describe("Gmail /sync parsing (real captures, 2022-09)", () => {
         recipients: [{ email: "test+1@gmail.com", name: "Test Test" }],
         scheduled: false,
         scheduledAt: null,
+        plainText: false,
       },
     ]);
   });
@@ -59,6 +61,7 @@ describe("Gmail /sync parsing (real captures, 2022-09)", () => {
         recipients: [{ email: "test+1@gmail.com", name: "Test Test" }],
         scheduled: false,
         scheduledAt: null,
+        plainText: false,
       },
     ]);
     expect(answeredSends(load("2022-09-09-cvOnReplySend_request.json"), null).untracked).toEqual([
@@ -79,6 +82,7 @@ describe("Gmail /sync parsing (real captures, 2022-09)", () => {
       recipients: [{ email: "test+to@gmail.com", name: "Test to" }],
       scheduled: false,
       scheduledAt: null,
+      plainText: false,
     });
   });
 
@@ -110,6 +114,18 @@ describe("Gmail /sync parsing (real captures, 2022-09)", () => {
     expect(threads[0]?.threadId).toBe("thread-f:1743802434391390786");
     expect(threads[0]?.legacyThreadId).toBe("18333b13345c3a42");
     expect(threads[0]?.messages.map((m) => m.legacyMessageId)).toEqual(["18333b13345c3a42", "18333b1721425d97", "18333b1f5712f659"]);
+  });
+
+  it("tells a send as plain text by its body's [8][6], 1 in every captured (HTML) send and taken as 0 for plain text", () => {
+    const request = load("2022-09-09-cvOnSend_request.json");
+    // biome-ignore lint/suspicious/noExplicitAny: the path into a captured Gmail array, as in withPixel.
+    const body = (request as any)[1][0][0][1][1][13][0][8];
+    expect(body[6]).toBe(1);
+    expect(parseSyncRequest(request)[0]?.plainText).toBe(false);
+    body[6] = 0;
+    expect(parseSyncRequest(request)[0]?.plainText).toBe(true);
+    body.length = 6;
+    expect(parseSyncRequest(request)[0]?.plainText).toBe(false);
   });
 
   it("reads a scheduled send (label ^scheduled instead of ^pfg) with its time, and Cc/Bcc next to To", () => {

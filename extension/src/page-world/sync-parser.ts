@@ -51,6 +51,12 @@ export interface SyncSend {
   scheduled: boolean;
   /** For a scheduled send: the message's time at [6] when it lies after `now` (unverified on live Gmail, 2026-11). */
   scheduledAt: number | null;
+  /**
+   * Sent as plain text, which carries no image and so no pixel: the body's `[8][6]` is 0. gmail.js reads that field
+   * as `ishtml` (parse_sent_message_payload_new, src/gmail.js at b7dfdab, 2026-03-25), and it is 1 in every captured
+   * send, all of them HTML; 0 for plain text is assumed, not captured. Anything else (1, missing) is not plain text.
+   */
+  plainText: boolean;
 }
 
 /** One sent message with every id Gmail gave it (the thread's as the answer names it, when it does). */
@@ -151,6 +157,7 @@ export function parseSyncRequest(body: unknown, now = Date.now()): SyncSend[] {
       recipients: recipientsOf(message),
       scheduled,
       scheduledAt: scheduled && typeof at === "number" && at > now ? at : null,
+      plainText: Array.isArray(message[8]) && message[8][6] === 0,
     });
   });
   return sends;

@@ -43,7 +43,12 @@
 //   only Gmail's send request still names it). Each still shows the contact's name, as today's chips do (InboxSDK
 //   get-recipients.ts reads the name from `data-name` and the address from `data-hovercard-id`, at a8a6fe2 of
 //   2026-07-23), and keeps its role, an option of the field's list (InboxSDK page-parser.ts, same commit);
-//   `unnamed-fields`: the To field without its `name="to"` (a future change: the chips' list and its input stay).
+//   `unnamed-fields`: the To field without its `name="to"` (a future change: the chips' list and its input stay);
+//   `renamed-plain`: the "Currently in plain text mode." line with new classes (a future change the extension
+//   cannot follow before the send).
+// - A plain-text send: the body's text in part 0, and `[8][6]` 0 where an HTML send has 1 (gmail.js reads it as
+//   `ishtml`, parse_sent_message_payload_new at b7dfdab, 2026-03-25; every captured send, all HTML, has 1; the 0 is
+//   assumed, not captured).
 // - A reply's compose names its thread twice: `rt` = "#<sync id>", `lts` = its legacy id (InboxSDK
 //   gmail-compose-view.ts, ae41b84 of 2018-04-10, still at a8a6fe2); a new email's are empty (the 2020 capture).
 // - Delegated mailboxes: a page under `/mail/u/N/d/<id>/` posts to `/sync/u/N/d/<id>/i/s` (gmail.md: Meru, 2025-10).
@@ -181,7 +186,11 @@
         </div></div></td></tr></tbody></table></div>
         <input name="subjectbox" class="aoT" placeholder="Subject" aria-label="Subject">
         <div class="Am aiL Al editable LW-avf tS-tW" contenteditable="true" g_editable="true" role="textbox" aria-label="Message Body" aria-multiline="true"></div>
-        <div class="J-Z aA3" style="display:none"><span>${T.plainOn}</span> <span class="aA5" role="link">${T.rich}</span></div>
+        ${
+          flags.has("renamed-plain")
+            ? `<div class="J-Z kP4" style="display:none" data-sim="plain-marker"><span>${T.plainOn}</span> <span class="q7w" role="link">${T.rich}</span></div>`
+            : `<div class="J-Z aA3" style="display:none" data-sim="plain-marker"><span>${T.plainOn}</span> <span class="aA5" role="link">${T.rich}</span></div>`
+        }
         <table class="IZ"><tbody><tr>
           ${
             renamedSend
@@ -279,7 +288,7 @@
     plain.addEventListener("click", () => {
       const on = plain.getAttribute("aria-checked") !== "true";
       plain.setAttribute("aria-checked", String(on));
-      shell.querySelector("div.aA3").style.display = on ? "" : "none";
+      shell.querySelector("[data-sim=plain-marker]").style.display = on ? "" : "none";
       menu.hidden = true;
     });
     const sendMenu = shell.querySelector("[data-sim=send-menu]");
@@ -420,7 +429,7 @@
       null,
       scheduledAt ?? now,
       subject,
-      [null, [[plainText ? 1 : 0, content], ...(state.trimmedQuote ? [[2, state.trimmedQuote]] : [])], null, null, null, null, 1],
+      [null, [[0, content], ...(state.trimmedQuote ? [[2, state.trimmedQuote]] : [])], null, null, null, null, plainText ? 0 : 1],
       null,
       ["^all", scheduledAt ? "^scheduled" : "^pfg", "^f_bt", "^f_btns", "^f_cl", "^i", "^u"],
     ];

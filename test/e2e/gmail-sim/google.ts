@@ -128,7 +128,7 @@ export class SimulatedGoogle {
       labels: message[10],
       path,
       at: message[6],
-      plainText: message[8][1][0][0] === 1,
+      plainText: message[8][6] === 0,
     });
     const responseMessage: unknown[] = new Array(56).fill(null);
     responseMessage[0] = message[0];

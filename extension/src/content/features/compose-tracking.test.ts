@@ -52,15 +52,18 @@ function composeHtml({
   body = "",
   thread,
   legacyThread,
+  draft,
 }: {
   subject: string;
   chips?: string;
   body?: string;
+  /** The draft's id once Gmail saved it: `#msg-a:r…`, the id Gmail sends it under. */
+  draft?: string;
   /** A reply's thread: Gmail's sync id in `rt`, its legacy id in `lts`. */
   thread?: string;
   legacyThread?: string;
 }): string {
-  return `<div class="M9"><input name="subjectbox" value="${subject}">${thread ? `<input name="rt" value="${thread}">` : ""}${legacyThread ? `<input name="lts" value="${legacyThread}">` : ""}
+  return `<div class="M9"><input name="subjectbox" value="${subject}">${thread ? `<input name="rt" value="${thread}">` : ""}${legacyThread ? `<input name="lts" value="${legacyThread}">` : ""}${draft ? `<input name="draft" value="${draft}">` : ""}
       <div name="to">${chips}</div>
       <div contenteditable="true" g_editable="true" role="textbox">${body}</div>
       <table class="IZ"><tbody><tr><td class="gU Up"><div role="button" class="aoO" data-tooltip="Send">Send</div></td></tr></tbody></table>
@@ -464,6 +467,46 @@ describe("compose tracking: the toolbar's toggles", () => {
     await flush();
     expect(callFromGmail.mock.calls.filter(([type]) => type === "messageSent")).toEqual([]);
     expect(kept()).toEqual([3, 5, null, 5, null, 5, null]);
+  });
+});
+
+describe("compose tracking: a tracked email Gmail sent as plain text (its plain-text mode not recognised)", () => {
+  /** A tracked compose sent and closed, its registration held for Gmail's answer; then Gmail's answer for `answered`. */
+  async function sendAndAnswer(compose: Parameters<typeof composeHtml>[0], answered: Partial<Parameters<typeof gmailSendAnswered>[0][0]>) {
+    await openMinted(compose);
+    clickSend();
+    document.body.innerHTML = "";
+    await vi.waitFor(() => expect(callFromGmail.mock.calls.some(([type]) => type === "messageSent")).toBe(true));
+    const answer = {
+      threadId: "thread-f:1",
+      messageId: "msg-f:1",
+      legacyThreadId: "18f7a1b2c3d4e5f6",
+      legacyMessageId: "18f7a1b2c3d4e5f6",
+    };
+    emitPageEvent(document, "mt:gmail-send-answered", gmailSendAnswered([{ ...answer, ...answered }]));
+    await flush();
+    return callFromGmail.mock.calls.filter(([type]) => type === "messageUnsent").map(([, input]) => input);
+  }
+
+  it("withdraws its registration and tells the rep, found by its subject", async () => {
+    expect(await sendAndAnswer({ subject: "Pricing" }, { subject: "Pricing", plainText: true })).toEqual([{ trackingId: TRACKING_ID }]);
+    expect(toasts()).toContainEqual(expect.stringContaining('"Pricing" went out untracked: Gmail sent it as plain text'));
+  });
+
+  it("found by the draft id Gmail sends it under, when the subjects differ (a reply's compose has none)", async () => {
+    const unsent = await sendAndAnswer(
+      { subject: "", draft: "#msg-a:r-414184523264894368" },
+      {
+        subject: "Re: tracking test",
+        messageId: "msg-a:r-414184523264894368",
+        plainText: true,
+      },
+    );
+    expect(unsent).toEqual([{ trackingId: TRACKING_ID }]);
+  });
+
+  it("an HTML send in which no tracking id was found withdraws nothing: only Gmail's word that it is plain text does", async () => {
+    expect(await sendAndAnswer({ subject: "Pricing" }, { subject: "Pricing" })).toEqual([]);
   });
 });
 

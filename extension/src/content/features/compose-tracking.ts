@@ -6,7 +6,8 @@
 // - The registration waits for proof of the send: Gmail's /sync answer (page-world hook), or the compose
 //   closing without an alert dialog (then Gmail's draft/rt ids are the fallback). An alert dialog cancels it.
 // - A send the extension did not see (Gmail changed its send button) still goes out, untracked; when Gmail's /sync
-//   traffic shows it, the user is told.
+//   traffic shows it, the user is told. So is a tracked email Gmail sent as plain text (its plain-text mode not
+//   recognised), whose registration is withdrawn.
 // - Recipients come from the compose's chips and, as a second source, from Gmail's send request. A compose whose
 //   To field shows addresses none of which could be read is a miss: logged in debug mode, and the user is told.
 // - "Schedule send" (the arrow next to Send, then a time): the send is prepared when that arrow is used, and
@@ -164,19 +165,53 @@ export function composeOpened(subject: string, toolbar: HTMLElement, now = Date.
   const { trackingId, timer } = undone;
   clearTimeout(timer);
   undone = null;
-  pendingSends.delete(trackingId);
   debug("send undone in Gmail: its registration is withdrawn", trackingId);
-  callFromGmail("messageUnsent", { trackingId }).then(
-    ({ reminderDays }) => {
-      // The reminder control sets it, and says so, once the reopened compose is tracked (follow-up-reminder.ts).
-      if (reminderDays !== null) toolbar.setAttribute(CARRIED_REMINDER_ATTRIBUTE, String(reminderDays));
-    },
+  withdraw(trackingId, "the email you took back with Undo").then((reminderDays) => {
+    // The reminder control sets it, and says so, once the reopened compose is tracked (follow-up-reminder.ts).
+    if (reminderDays !== null) toolbar.setAttribute(CARRIED_REMINDER_ATTRIBUTE, String(reminderDays));
+  });
+  return trackingId;
+}
+
+/**
+ * Withdraws a send's registration (the background deletes it, or keeps it from ever going out, and refuses a late
+ * one) and drops its follow-up reminder, whose days it answers. `what` names the email if that fails.
+ */
+function withdraw(trackingId: string, what: string): Promise<number | null> {
+  pendingSends.delete(trackingId);
+  return callFromGmail("messageUnsent", { trackingId }).then(
+    ({ reminderDays }) => reminderDays,
     (error: unknown) => {
-      console.warn("[mailtracker] could not withdraw the undone send", error);
-      toast(document, `Mailtracker: the email you took back with Undo may still show as sent in the tracker (${String(error)})`);
+      console.warn("[mailtracker] could not withdraw a send", error);
+      toast(document, `Mailtracker: ${what} may still show as sent in the tracker (${String(error)})`);
+      return null;
     },
   );
-  return trackingId;
+}
+
+/**
+ * Gmail sent as plain text (no image, so no pixel, and no tracked link) an email the extension prepared as tracked:
+ * its plain-text mode was not recognised (gmail-selectors.ts plainTextMode: Gmail changed how it shows it). Its
+ * registration is withdrawn, so it never shows as sent and not opened, and the rep is told. The send is found by the
+ * draft id Gmail sends it under (a draft's id is the sent message's: 2022-09-09-cvOnSend_4_request.json saves
+ * msg-a:r8190137112111191537 as a draft, cvOnSend_request.json sends it), else by its subject. Returns whether one was.
+ */
+function withdrawnAsPlainText(send: UntrackedSend): boolean {
+  const messageId = gmailId(send.messageId);
+  const pending = [...pendingSends.values()]
+    .reverse()
+    .find(
+      (p) =>
+        !p.confirmed &&
+        ((messageId !== null && p.request.gmailMessageId === messageId) || (send.subject && p.request.subject === send.subject)),
+    );
+  if (!pending) return false;
+  debugOnce("plain-text-missed", "Gmail sent a tracked email as plain text: its plain-text mode was not recognised");
+  void withdraw(pending.trackingId, `"${subjectShown(pending.request.subject)}"`);
+  pending.tell(
+    "went out untracked: Gmail sent it as plain text, which carries no pixel and no tracked link (Gmail may have changed how it shows plain text mode)",
+  );
+  return true;
 }
 
 /** For unit tests: forgets the sends noted so far, and those still waiting for Gmail's answer. */
@@ -272,9 +307,11 @@ function onGmailSent(sent: SentMessageIds[], options: Options): void {
 function onUntrackedSent(sends: UntrackedSend[], openSessions: Iterable<ComposeSession>, options: Options): void {
   const now = Date.now();
   dropOlderThan(closedWithoutSend, MISSED_SEND_WINDOW_MS, now);
-  for (const { subject, scheduled } of sends) {
+  for (const send of sends) {
+    const { subject, scheduled } = send;
     const title = subject ?? "";
     noteSend(null, title);
+    if (send.plainText && withdrawnAsPlainText(send)) continue;
     const closedIndex = closedWithoutSend.findIndex((c) => c.subject === title);
     const open = [...openSessions].filter((session) => session.subject() === title);
     let cause: string | null;
