@@ -1,6 +1,7 @@
 // Firefox ESR (Debian's /usr/bin/firefox-esr) driven by puppeteer-core over WebDriver BiDi, with the built
 // dist/firefox installed as a temporary add-on. Its moz-extension:// UUID is pinned by a pref so the tests can open
 // the options page and popup. No browser is downloaded.
+import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import puppeteer from "puppeteer-core";
@@ -12,11 +13,23 @@ import { eventually } from "./wait";
 const DIST = path.resolve(import.meta.dirname, "../../dist/firefox");
 const ADDON_ID = "mailtracker@mailtracker.dev";
 
+const firefoxPath = () => installedBrowser("FIREFOX_PATH", "/usr/bin/firefox-esr", "firefox-esr");
+
+/**
+ * Whether the installed Firefox enforces Trusted Types, as Gmail asks: from Firefox 148 (web-features
+ * "trusted-types", Firefox 148 released 2026-02-24; Debian's firefox-esr 153.8 has `window.trustedTypes`, seen
+ * 2026-12-05). Earlier ones ignore the simulated page's CSP, and the same code passes strings there.
+ */
+export function firefoxEnforcesTrustedTypes(): boolean {
+  const version = /Firefox (\d+)\./.exec(execFileSync(firefoxPath(), ["--version"], { encoding: "utf8" }))?.[1];
+  return Number(version) >= 148;
+}
+
 export async function launchFirefox(): Promise<BrowserHarness> {
   const uuid = randomUUID();
   const browser = await puppeteer.launch({
     browser: "firefox",
-    executablePath: installedBrowser("FIREFOX_PATH", "/usr/bin/firefox-esr", "firefox-esr"),
+    executablePath: firefoxPath(),
     headless: true,
     // The same viewport as Chromium's default in playwright, so the fixed compose bar is fully on screen.
     defaultViewport: { width: 1280, height: 720 },

@@ -7,7 +7,7 @@
 // the browser and the tracker process (one per file: starting them is the slow part).
 // Each scenario runs in each UI variant of the simulated Gmail it applies to (`[English]`, `[German]`, …; see
 // gmail-sim.js for what each variant models and where the evidence comes from). The simulated page enforces
-// Trusted Types like Gmail; Chromium applies it, Firefox ESR has no Trusted Types and ignores it.
+// Trusted Types like Gmail; Chromium and Firefox 148+ apply it, older Firefox ignores it.
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -49,7 +49,7 @@ const SEND = "[data-sim=send]";
 export interface BrowserAbilities {
   /** The driver can follow a tab opened by Ctrl+click, really in the background (harness openInBackground). */
   backgroundTabs: boolean;
-  /** The browser enforces Trusted Types (Chromium; Firefox ESR has none). */
+  /** The browser enforces Trusted Types (Chromium; Firefox from 148: firefox.ts firefoxEnforcesTrustedTypes). */
   trustedTypes: boolean;
   /**
    * The simulated Google sees a request's body as it leaves the page, after the extension's page-world send hook

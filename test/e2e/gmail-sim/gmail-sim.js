@@ -18,7 +18,7 @@
 //   code for it): google.ts serves the page with CSP `require-trusted-types-for 'script'`, and every HTML this page
 //   renders goes through its own policy's createHTML as TrustedHTML, never a string. A conversation's body is built
 //   off-document and attached a frame later (gmail.md "Trusted Types"): its images start loading before any
-//   MutationObserver could see them. (Firefox ESR has no Trusted Types: there the same code passes strings.)
+//   MutationObserver could see them. (Firefox before 148 has no Trusted Types: there the same code passes strings.)
 // - Recipient chips as today's Gmail draws them: `div[role=option][data-hovercard-id][data-name]`, no `[email]`
 //   (InboxSDK and gmail.js read data-hovercard-id; Mailvelope dropped `[email]` 2022-03). The send request lists
 //   them at msg[2] as `[1, address, name]` (the 2022-09 captures; gmail.js parse_sent_message_payload_new). The To
