@@ -1,7 +1,16 @@
 // Opening a thread from a notification: in the Gmail account that sent the message, in a tab already on that
 // account, never in another account's tab.
 import { describe, expect, it } from "vitest";
-import { gmailAccountOf, gmailAccountPath, gmailId, gmailTabFor, gmailThreadUrl, legacyThreadId, titleAddress } from "./gmail-ids";
+import {
+  gmailAccountOf,
+  gmailAccountPath,
+  gmailId,
+  gmailTabFor,
+  gmailThreadUrl,
+  legacyThreadId,
+  threadIdsToRegister,
+  titleAddress,
+} from "./gmail-ids";
 
 const at = (path: string, address: string | null = null) => ({ path, address });
 
@@ -101,5 +110,17 @@ describe("Gmail ids", () => {
     expect([gmailId("undefined"), gmailId("null"), gmailId("#undefined")]).toEqual([null, null, null]);
     expect(gmailId("#thread-f:1654|msg-f:1655")).toBe("thread-f:1654");
     expect(legacyThreadId("#thread-f:1743802434391390786")).toBe("18333b13345c3a42");
+  });
+
+  it("registers a thread by its legacy id, and by Gmail's sync id too only when that is no number of it", () => {
+    // 2022-09-09-cvOnSend_response.json: thread-a:r263523620390330024 is thread 183234ce86ffa010.
+    const own = { threadId: "183234ce86ffa010", syncThreadId: "thread-a:r263523620390330024" };
+    expect(threadIdsToRegister("183234ce86ffa010", "thread-a:r263523620390330024")).toEqual(own);
+    expect(threadIdsToRegister(null, "thread-f:1743802434391390786")).toEqual({ threadId: "18333b13345c3a42" });
+    expect(threadIdsToRegister("18333b13345c3a42", "thread-f:1743802434391390786")).toEqual({ threadId: "18333b13345c3a42" });
+    expect(threadIdsToRegister(null, "thread-a:r263523620390330024")).toEqual({ threadId: "thread-a:r263523620390330024" });
+    // What is no legacy id in the legacy id's place is not taken for one.
+    expect(threadIdsToRegister("msg-a:r8190137112111191537", "thread-f:1743802434391390786")).toEqual({ threadId: "18333b13345c3a42" });
+    expect(threadIdsToRegister(null, null)).toEqual({});
   });
 });

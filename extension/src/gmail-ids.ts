@@ -56,7 +56,7 @@ export function registeredThreadId(id: string | null): string | null {
  * `syncThreadId`, the sync id, unless it is `threadId` or its number (a Sent row may carry only the sync id).
  */
 export function threadIdsToRegister(legacy: string | null, sync: string | null): { threadId?: string; syncThreadId?: string } {
-  const threadId = legacy ?? registeredThreadId(sync);
+  const threadId = (legacy && legacyThreadId(legacy)) ?? registeredThreadId(sync);
   const syncThreadId = sync !== null && sync !== threadId && legacyThreadId(sync) !== threadId ? sync : null;
   return { ...(threadId ? { threadId } : {}), ...(syncThreadId ? { syncThreadId } : {}) };
 }

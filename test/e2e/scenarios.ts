@@ -1041,11 +1041,20 @@ export function defineScenarios(
       [ENGLISH],
       async (variant) => {
         const { gmail } = await setUp(variant, gmailUrl(variant, "#inbox", "/mail/u/0/", "unnamed-fields"));
-        const dialog = await compose(gmail, { to: ["noor@prospect.example"], subject: "Unnamed field", html: "<div>Hi.</div>" });
+        const dialog = await compose(gmail, {
+          to: ["noor@prospect.example", `lee@${EXCLUDED_RECIPIENT_DOMAIN}`],
+          subject: "Unnamed field",
+          html: "<div>Hi.</div>",
+        });
         await gmail.waitFor((d) => document.querySelector(`${d} [data-sim=suggestions]:not([hidden]) [data-hovercard-id]`), dialog);
+        // The chips are read as the rep writes: a recipient at an excluded domain locks tracking, and taking her
+        // chip out unlocks it.
+        const status = (d: string) => document.querySelector(`${d} .mt-status`)?.textContent ?? "";
+        await gmail.waitFor((d) => document.querySelector(`${d} .mt-status`)?.textContent?.includes("is at an excluded domain"), dialog);
+        await gmail.click(`${dialog} [data-sim=chip]:nth-child(2) [data-sim=remove-chip]`);
+        await gmail.waitFor((d) => document.querySelector(`${d} .mt-status`)?.textContent === "", dialog);
         await ready(gmail, dialog);
-        const status = await gmail.evaluate((d) => document.querySelector(`${d} .mt-status`)?.textContent ?? "", dialog);
-        expect(status).toBe("");
+        expect(await gmail.evaluate(status, dialog)).toBe("");
         const count = google.sent.length;
         await gmail.click(`${dialog} ${SEND}`);
         const [, , id = ""] = PIXEL(tracker.url).exec((await nextSend(count)).html) ?? [];

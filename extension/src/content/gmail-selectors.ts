@@ -8,7 +8,7 @@
 // renamed class tokens, `Ht` becoming `Ht-<hash>`: InboxSDK #1302, 2026-07).
 import { isEmailAddress, normalizeEmail } from "../../../shared/email";
 import type { GmailHealth } from "../background/gmail-health";
-import { gmailId, legacyThreadId, threadIdsToRegister } from "../gmail-ids";
+import { gmailId, legacyThreadId } from "../gmail-ids";
 import { PAGE_WORLD_ATTRIBUTE } from "../page-world/events";
 import { debugOnce } from "./log";
 
@@ -483,10 +483,9 @@ export function sendButtonCell(send: Element): Element | null {
   return send.closest("td");
 }
 
-/** The thread ids a compose's email is to be registered by (gmail-ids.ts threadIdsToRegister): none for a new email. */
-export function composeThreadIds(root: ParentNode): { threadId?: string; syncThreadId?: string } {
-  const value = (name: "legacyThreadInput" | "threadInput") => gmailId((query(root, name, false) as HTMLInputElement | null)?.value);
-  return threadIdsToRegister(value("legacyThreadInput"), value("threadInput"));
+/** The Gmail id a compose's hidden input holds (its draft, its thread's), or null when it is empty or missing. */
+export function composeInputId(root: ParentNode, name: "draftInput" | "threadInput" | "legacyThreadInput"): string | null {
+  return gmailId((query(root, name, false) as HTMLInputElement | null)?.value);
 }
 
 /** The thread id of the opened conversation (legacy hex when Gmail gives it), or null when none is open. */

@@ -13,7 +13,7 @@ export interface AnsweredSend {
   legacyMessageId: string;
   subject?: string;
   recipients?: Recipient[];
-  /** Sent as plain text: the body's text, `[8][6]` 0 (sync-parser.ts SyncSend.plainText). */
+  /** Sent as plain text: the body's text (with a tracked link's address, if tracked), `[8][6]` 0 (sync-parser.ts SyncSend.plainText). */
   plainText?: boolean;
 }
 
@@ -30,7 +30,7 @@ export function gmailSendAnswered(sends: AnsweredSend[]): GmailSendAnswered {
       6: Date.now(),
       7: send.subject ?? "",
       8: send.plainText
-        ? [null, [[0, "Hi"]], null, null, null, null, 0]
+        ? [null, [[0, `Hi${send.trackingId ? ` https://t.example/c/${send.trackingId}/0?u=x&s=y` : ""}`]], null, null, null, null, 0]
         : [
             null,
             [[0, `<div>Hi</div>${send.trackingId ? `<img src="https://t.example/o/${send.trackingId}.gif">` : ""}`]],

@@ -22,12 +22,15 @@
 // - Recipient chips as today's Gmail draws them: `div[role=option][data-hovercard-id][data-name]`, no `[email]`
 //   (InboxSDK and gmail.js read data-hovercard-id; Mailvelope dropped `[email]` 2022-03). The send request lists
 //   them at msg[2] as `[1, address, name]` (the 2022-09 captures; gmail.js parse_sent_message_payload_new). The To
-//   row is laid out as InboxSDK's page parser walks it (page-parser.ts and set-recipients.ts, a8a6fe2 of 2026-07-23):
-//   `table.GS tr.bzf td.eV div div .anm[name=to] > div×4 > [role=listbox]`, the chips two divs down in the listbox,
-//   which also holds the `input[role=combobox][aria-autocomplete=list]` the rep types into (`peoplekit-id`: gmail.js
-//   is_peoplekit_compose). Once the field holds someone, Gmail suggests a person to add, in the same row outside
-//   the named field, with `data-hovercard-id` too (gmail.js #713 and its fix e3630aa, 2022-08-03). Assumed, the worst
-//   case: the suggestion is an option of a listbox of its own (nothing public shows its role or markup).
+//   field is laid out as InboxSDK's page parser walks it (page-parser.ts and set-recipients.ts, a8a6fe2 of
+//   2026-07-23): `.GS .anm[name=to] > div×4 > [role=listbox]`, the chips two divs down in the listbox, which also
+//   holds the `input[role=combobox][aria-autocomplete=list]` the rep types into (`peoplekit-id`: gmail.js
+//   is_peoplekit_compose); the `tr.bzf td.eV div div` around it is the simulation's own (gmail.js's recipient
+//   selector names `tr.bzf`, InboxSDK's walk of the compose gives the rest only for the old UI). Once the field
+//   holds someone, Gmail suggests a person to add, with `data-hovercard-id` too, outside the named field (gmail.js
+//   #713, 2022-08-03, and its fix e3630aa, whose selector keeps to `tr.bzf div[name]`: where in the row the
+//   suggestion sits is inferred from it). Assumed, the worst case: the suggestion is an option of a listbox of its
+//   own (nothing public shows its role or markup).
 // - Schedule send: the arrow next to Send (`aria-haspopup`) opens a menu whose "Schedule send" item opens a time
 //   picker; the message is posted with the label `^scheduled` instead of `^pfg` (gmail.js
 //   parse_request_payload's send_scheduled_message, b7dfdab, 2026-03-25). Where Gmail's request carries the chosen
@@ -418,7 +421,9 @@
     const content = plainText ? state.body.innerText : state.body.innerHTML;
     const subject = state.root.querySelector("input[name=subjectbox]").value;
     const threadId = state.threadId ?? `thread-a:r${randomDigits()}`;
-    const messageId = `msg-a:r${randomDigits()}`;
+    // The draft's id is the sent message's (2022-09-09-cvOnSend_4_request.json saves msg-a:r8190137112111191537 as a
+    // draft, cvOnSend_request.json sends it).
+    const messageId = state.root.querySelector("input[name=draft]").value.replace(/^#/, "") || `msg-a:r${randomDigits()}`;
     const now = Date.now();
     const message = [
       messageId,

@@ -53,17 +53,20 @@ function composeHtml({
   thread,
   legacyThread,
   draft,
+  plain = false,
 }: {
   subject: string;
   chips?: string;
   body?: string;
   /** The draft's id once Gmail saved it: `#msg-a:r…`, the id Gmail sends it under. */
   draft?: string;
+  /** In plain-text mode, its marker shown as in compose-dialog-2020-10.html (`div.aA3`, no `display:none`). */
+  plain?: boolean;
   /** A reply's thread: Gmail's sync id in `rt`, its legacy id in `lts`. */
   thread?: string;
   legacyThread?: string;
 }): string {
-  return `<div class="M9"><input name="subjectbox" value="${subject}">${thread ? `<input name="rt" value="${thread}">` : ""}${legacyThread ? `<input name="lts" value="${legacyThread}">` : ""}${draft ? `<input name="draft" value="${draft}">` : ""}
+  return `<div class="M9"><input name="subjectbox" value="${subject}">${thread ? `<input name="rt" value="${thread}">` : ""}${legacyThread ? `<input name="lts" value="${legacyThread}">` : ""}${draft ? `<input name="draft" value="${draft}">` : ""}${plain ? `<div class="J-Z aA3">Currently in plain text mode.</div>` : ""}
       <div name="to">${chips}</div>
       <div contenteditable="true" g_editable="true" role="textbox">${body}</div>
       <table class="IZ"><tbody><tr><td class="gU Up"><div role="button" class="aoO" data-tooltip="Send">Send</div></td></tr></tbody></table>
@@ -471,42 +474,96 @@ describe("compose tracking: the toolbar's toggles", () => {
 });
 
 describe("compose tracking: a tracked email Gmail sent as plain text (its plain-text mode not recognised)", () => {
-  /** A tracked compose sent and closed, its registration held for Gmail's answer; then Gmail's answer for `answered`. */
-  async function sendAndAnswer(compose: Parameters<typeof composeHtml>[0], answered: Partial<Parameters<typeof gmailSendAnswered>[0][0]>) {
-    await openMinted(compose);
-    clickSend();
-    document.body.innerHTML = "";
-    await vi.waitFor(() => expect(callFromGmail.mock.calls.some(([type]) => type === "messageSent")).toBe(true));
-    const answer = {
-      threadId: "thread-f:1",
-      messageId: "msg-f:1",
-      legacyThreadId: "18f7a1b2c3d4e5f6",
-      legacyMessageId: "18f7a1b2c3d4e5f6",
-    };
+  const OTHER_ID = "a2b3c4d5e6f7g2h3.1.9QIz9_U20wg5-gs8_Q4-_x.c_Tlpw_Ph9P8OR1DcS8u5R";
+  const answer = { threadId: "thread-f:1", messageId: "msg-f:1", legacyThreadId: "18f7a1b2c3d4e5f6", legacyMessageId: "18f7a1b2c3d4e5f6" };
+
+  /** A compose minted `trackingId`, sent and closed (a tracked one's registration is then held for Gmail's answer). */
+  async function sendFrom(compose: Parameters<typeof composeHtml>[0], trackingId: string): Promise<void> {
+    backgroundMinting(trackingId);
+    document.body.insertAdjacentHTML("beforeend", `<div role="dialog" data-compose="${trackingId}">${composeHtml(compose)}</div>`);
+    const dialog = document.querySelector(`[data-compose="${trackingId}"]`) as Element;
+    await vi.waitFor(() => expect(dialog.querySelector(".mt-toolbar")?.getAttribute("data-mt-tracking-id")).toBe(trackingId));
+    clickSend(dialog);
+    dialog.remove();
+    await flush();
+  }
+
+  /** Gmail's answer for `answered`; the sends whose registration was withdrawn. */
+  async function answerWith(answered: Partial<Parameters<typeof gmailSendAnswered>[0][0]>): Promise<unknown[]> {
     emitPageEvent(document, "mt:gmail-send-answered", gmailSendAnswered([{ ...answer, ...answered }]));
     await flush();
     return callFromGmail.mock.calls.filter(([type]) => type === "messageUnsent").map(([, input]) => input);
   }
 
   it("withdraws its registration and tells the rep, found by its subject", async () => {
-    expect(await sendAndAnswer({ subject: "Pricing" }, { subject: "Pricing", plainText: true })).toEqual([{ trackingId: TRACKING_ID }]);
+    start();
+    await sendFrom({ subject: "Pricing" }, TRACKING_ID);
+    expect(await answerWith({ subject: "Pricing", plainText: true })).toEqual([{ trackingId: TRACKING_ID }]);
     expect(toasts()).toContainEqual(expect.stringContaining('"Pricing" went out untracked: Gmail sent it as plain text'));
   });
 
-  it("found by the draft id Gmail sends it under, when the subjects differ (a reply's compose has none)", async () => {
-    const unsent = await sendAndAnswer(
-      { subject: "", draft: "#msg-a:r-414184523264894368" },
-      {
-        subject: "Re: tracking test",
-        messageId: "msg-a:r-414184523264894368",
-        plainText: true,
-      },
-    );
-    expect(unsent).toEqual([{ trackingId: TRACKING_ID }]);
+  it("an HTML send in which no tracking id was found withdraws nothing: only Gmail's word that it is plain text does", async () => {
+    start();
+    await sendFrom({ subject: "Pricing" }, TRACKING_ID);
+    expect(await answerWith({ subject: "Pricing" })).toEqual([]);
   });
 
-  it("an HTML send in which no tracking id was found withdraws nothing: only Gmail's word that it is plain text does", async () => {
-    expect(await sendAndAnswer({ subject: "Pricing" }, { subject: "Pricing" })).toEqual([]);
+  it("found by the draft id Gmail sends it under: among sends of the same subject, and for a reply's compose with none", async () => {
+    start();
+    await sendFrom({ subject: "Quick question", draft: "#msg-a:r-414184523264894368" }, TRACKING_ID);
+    await sendFrom({ subject: "Quick question", draft: "#msg-a:r8190137112111191537" }, OTHER_ID);
+    expect(await answerWith({ subject: "Quick question", messageId: "msg-a:r8190137112111191537", plainText: true })).toEqual([
+      { trackingId: OTHER_ID },
+    ]);
+    forgetSends();
+    callFromGmail.mockClear();
+    await sendFrom({ subject: "", draft: "#msg-a:r-414184523264894368" }, TRACKING_ID);
+    expect(await answerWith({ subject: "Re: tracking test", messageId: "msg-a:r-414184523264894368", plainText: true })).toEqual([
+      { trackingId: TRACKING_ID },
+    ]);
+  });
+
+  it("a reply's compose with no subject and no draft saved: found by its thread, and not by a send in another thread", async () => {
+    start();
+    await sendFrom({ subject: "", thread: "#thread-a:r263523620390330024", legacyThread: "183234ce86ffa010" }, TRACKING_ID);
+    expect(await answerWith({ threadId: "thread-a:r-7504980498209780070", subject: "Re: other", plainText: true })).toEqual([]);
+    expect(await answerWith({ threadId: "thread-a:r263523620390330024", subject: "Re: tracking test", plainText: true })).toEqual([
+      { trackingId: TRACKING_ID },
+    ]);
+  });
+
+  it("withdraws nothing when it cannot tell which send it was: two of the same subject, or one the rep sent in recognised plain-text mode", async () => {
+    start();
+    await sendFrom({ subject: "Quick question" }, TRACKING_ID);
+    await sendFrom({ subject: "Quick question" }, OTHER_ID);
+    expect(await answerWith({ subject: "Quick question", plainText: true })).toEqual([]);
+    forgetSends();
+    await sendFrom({ subject: "Follow-up" }, TRACKING_ID);
+    // The compose shows Gmail's "Currently in plain text mode." marker: it goes out untracked, as its toolbar says.
+    await sendFrom({ subject: "Follow-up", plain: true }, OTHER_ID);
+    expect(await answerWith({ subject: "Follow-up", plainText: true })).toEqual([]);
+  });
+
+  it("withdraws nothing prepared more than a minute before the answer", async () => {
+    start();
+    await sendFrom({ subject: "Pricing" }, TRACKING_ID);
+    vi.spyOn(Date, "now").mockReturnValue(Date.now() + 61_000);
+    try {
+      expect(await answerWith({ subject: "Pricing", plainText: true })).toEqual([]);
+    } finally {
+      vi.restoreAllMocks();
+    }
+  });
+
+  it("a tracked email Gmail sent as plain text with its tracked link kept is registered with opens off, and the rep told", async () => {
+    start();
+    await sendFrom({ subject: "Pricing" }, TRACKING_ID);
+    expect(await answerWith({ trackingId: TRACKING_ID, subject: "Pricing", plainText: true })).toEqual([]);
+    const registered = callFromGmail.mock.calls.filter(([type]) => type === "messageSent").at(-1)?.[1] as {
+      request: Record<string, unknown>;
+    };
+    expect(registered.request).toMatchObject({ openTracking: false, clickTracking: true });
+    expect(toasts()).toContainEqual(expect.stringContaining('"Pricing" went out as plain text, which carries no pixel'));
   });
 });
 

@@ -20,7 +20,7 @@
 import type { RegisterMessageRequest } from "../../../../shared/api";
 import { isEmailAddress } from "../../../../shared/email";
 import { pixelUrl } from "../../../../shared/protocol";
-import { gmailId, threadIdsToRegister } from "../../gmail-ids";
+import { gmailId, threadIdsOf, threadIdsToRegister } from "../../gmail-ids";
 import { callFromGmail, ExtensionReloaded, extensionReloaded } from "../../messaging";
 import { hostMatchesDomains, type Options } from "../../options-store";
 import { type GmailSendAnswered, onPageEvent, type Recipient } from "../../page-world/events";
@@ -31,8 +31,8 @@ import { OptOutToggle } from "../compose-optout";
 import { type Feature, guarded, oncePerCheckpoint, ownPixels } from "../feature";
 import {
   closest,
+  composeInputId,
   composeRecipients,
-  composeThreadIds,
   isPlainTextMode,
   query,
   queryAll,
@@ -69,6 +69,8 @@ interface PendingSend {
   fallbackQueued: boolean;
   /** Prepared from "Schedule send": registered only on Gmail's own answer (closing the compose proves nothing). */
   viaSchedule: boolean;
+  /** What tells it from other sends in Gmail's request, and when it was prepared. */
+  key: SendKey;
   /** Tells the compose's user what became of it (the compose may be gone: then a toast). */
   tell(text: string): void;
 }
@@ -189,27 +191,49 @@ function withdraw(trackingId: string, what: string): Promise<number | null> {
   );
 }
 
+/** What tells one send from another in Gmail's request: the draft id it goes out under, its thread's ids, its subject. */
+interface SendKey {
+  draft: string | null;
+  thread: { threadId?: string; syncThreadId?: string };
+  subject: string;
+  /** When the send was prepared (Date.now()). */
+  at: number;
+}
+
 /**
- * Gmail sent as plain text (no image, so no pixel, and no tracked link) an email the extension prepared as tracked:
- * its plain-text mode was not recognised (gmail-selectors.ts plainTextMode: Gmail changed how it shows it). Its
- * registration is withdrawn, so it never shows as sent and not opened, and the rep is told. The send is found by the
- * draft id Gmail sends it under (a draft's id is the sent message's: 2022-09-09-cvOnSend_4_request.json saves
- * msg-a:r8190137112111191537 as a draft, cvOnSend_request.json sends it), else by its subject. Returns whether one was.
+ * Whether Gmail's request sent `key`'s send: by the draft id when both sides have one (a draft's id is the sent
+ * message's: 2022-09-09-cvOnSend_4_request.json saves msg-a:r8190137112111191537 as a draft, cvOnSend_request.json
+ * sends it), else by the thread of a reply (a reply's compose may have no subject), else by the subject.
  */
-function withdrawnAsPlainText(send: UntrackedSend): boolean {
+function isSendOf(send: UntrackedSend, key: SendKey): boolean {
   const messageId = gmailId(send.messageId);
-  const pending = [...pendingSends.values()]
-    .reverse()
-    .find(
-      (p) =>
-        !p.confirmed &&
-        ((messageId !== null && p.request.gmailMessageId === messageId) || (send.subject && p.request.subject === send.subject)),
-    );
-  if (!pending) return false;
+  if (key.draft && messageId) return key.draft === messageId;
+  const ours = threadIdsOf(key.thread);
+  if (ours.length > 0) return threadIdsOf(threadIdsToRegister(null, gmailId(send.threadId))).some((id) => ours.includes(id));
+  return key.subject !== "" && key.subject === send.subject;
+}
+
+/** How long after it was prepared a send's answer from Gmail is looked for as plain text. */
+const PLAIN_TEXT_MATCH_MS = 60_000;
+/** Sends this page let go untracked on purpose (tracking off, plain-text mode recognised…), newest last. */
+const untrackedOnPurpose: SendKey[] = [];
+
+/**
+ * Gmail sent as plain text (no image, so no pixel) an email the extension prepared as tracked: its plain-text mode was
+ * not recognised (gmail-selectors.ts plainTextMode: Gmail changed how it shows it). Its registration is withdrawn, so
+ * it never shows as sent and not opened, and the rep is told. Only when exactly one send prepared in the last minute
+ * is that one, tracked: a send the rep let go untracked that could be it too (the same subject, in recognised
+ * plain-text mode) leaves the tracked one as it is. Returns whether one was withdrawn.
+ */
+function withdrawnAsPlainText(send: UntrackedSend, now = Date.now()): boolean {
+  dropOlderThan(untrackedOnPurpose, PLAIN_TEXT_MATCH_MS, now);
+  const tracked = [...pendingSends.values()].filter((p) => now - p.key.at <= PLAIN_TEXT_MATCH_MS && isSendOf(send, p.key));
+  const [pending] = tracked;
+  if (!pending || tracked.length > 1 || untrackedOnPurpose.some((key) => isSendOf(send, key))) return false;
   debugOnce("plain-text-missed", "Gmail sent a tracked email as plain text: its plain-text mode was not recognised");
   void withdraw(pending.trackingId, `"${subjectShown(pending.request.subject)}"`);
   pending.tell(
-    "went out untracked: Gmail sent it as plain text, which carries no pixel and no tracked link (Gmail may have changed how it shows plain text mode)",
+    `${send.scheduled ? "was scheduled" : "went out"} untracked: Gmail sent it as plain text, which carries no pixel (Gmail may have changed how it shows plain text mode)`,
   );
   return true;
 }
@@ -221,6 +245,7 @@ export function forgetSends(): void {
   lastUndoAt = Number.NEGATIVE_INFINITY;
   if (undone) clearTimeout(undone.timer);
   undone = null;
+  untrackedOnPurpose.length = 0;
 }
 
 function register(pending: PendingSend, notBefore?: number): void {
@@ -273,6 +298,8 @@ function onGmailSent(sent: SentMessageIds[], options: Options): void {
         ...pending.request,
         recipients,
         ...(excluded ? { openTracking: false, clickTracking: false } : {}),
+        // Plain text carries no pixel; a tracked link Gmail kept as its address still counts its clicks.
+        ...(item.plainText ? { openTracking: false } : {}),
         ...threadIds,
         ...(messageId ? { gmailMessageId: messageId } : {}),
         ...(scheduledAt && !Number.isNaN(scheduledAt.getTime()) ? { sentAt: scheduledAt.toISOString() } : {}),
@@ -283,6 +310,8 @@ function onGmailSent(sent: SentMessageIds[], options: Options): void {
       pendingSends.delete(trackingId);
       noteSend(trackingId, pending.request.subject);
       if (excluded) pending.tell(`not tracked: ${excluded} is at an excluded domain (read only from the email as Gmail sent it)`);
+      else if (item.plainText)
+        pending.tell("went out as plain text, which carries no pixel: its opens are not tracked, only clicks on its links");
       else if (recipients.length === 0) {
         debugOnce("recipients-missed", "a tracked email was registered without recipients (recipient chips and send request both empty)");
         pending.tell(
@@ -527,6 +556,16 @@ class ComposeSession {
     };
   }
 
+  /** This compose's send as Gmail's request will show it (SendKey), prepared now. */
+  private sendKey(): SendKey {
+    return {
+      draft: composeInputId(this.root, "draftInput"),
+      thread: threadIdsToRegister(composeInputId(this.root, "legacyThreadInput"), composeInputId(this.root, "threadInput")),
+      subject: this.subject().slice(0, 998),
+      at: Date.now(),
+    };
+  }
+
   subject(): string {
     return (query(this.root, "subject") as HTMLInputElement | null)?.value ?? "";
   }
@@ -628,15 +667,14 @@ class ComposeSession {
       if (this.trackingId) applyTracking(this.body, this.plan(false, false));
       this.sending = null;
       this.sentUntracked = !viaSchedule;
+      untrackedOnPurpose.push(this.sendKey());
       debug("send untracked:", reason);
       return;
     }
     const result = applyTracking(this.body, this.plan(state.open, state.click));
     if (result.pixel) ownPixels.add(result.pixel);
     if (result.unsigned.length > 0) debug("links not signed in time, sent unchanged:", result.unsigned);
-    const subject = this.subject();
-    const draft = gmailId((query(this.root, "draftInput", false) as HTMLInputElement | null)?.value);
-    const thread = composeThreadIds(this.root);
+    const key = this.sendKey();
     const recipients = composeRecipients(this.root).slice(0, 500);
     if (recipients.length === 0 && unreadRecipientsShown(this.root)) {
       // The To field shows recipients the selectors could not read: Gmail's send request is the second source.
@@ -644,7 +682,7 @@ class ComposeSession {
       console.warn("[mailtracker] recipients shown in the compose could not be read; using Gmail's send request instead");
     }
     const request: RegisterMessageRequest = {
-      subject: subject.slice(0, 998),
+      subject: key.subject,
       recipients,
       sentAt: new Date().toISOString(),
       openTracking: state.open,
@@ -653,8 +691,8 @@ class ComposeSession {
       optOutLink,
       ...(this.campaign.campaign() ? { campaign: this.campaign.campaign() } : {}),
       // Fallbacks until Gmail's /sync answer names the real thread and message.
-      ...thread,
-      ...(draft ? { gmailMessageId: draft } : {}),
+      ...key.thread,
+      ...(key.draft ? { gmailMessageId: key.draft } : {}),
     };
     const previous = pendingSends.get(this.trackingId);
     const doc = this.root.ownerDocument;
@@ -664,9 +702,10 @@ class ComposeSession {
       confirmed: false,
       fallbackQueued: previous?.fallbackQueued ?? false,
       viaSchedule,
+      key,
       tell: (text) => {
         if (this.root.isConnected) this.setStatus(text, "event");
-        else toast(doc, `Mailtracker: "${subjectShown(subject)}" ${text}`);
+        else toast(doc, `Mailtracker: "${subjectShown(key.subject)}" ${text}`);
       },
     });
     this.sending = this.trackingId;
