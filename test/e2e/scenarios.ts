@@ -1253,7 +1253,7 @@ export function defineScenarios(
         await gmail.waitFor(
           () =>
             [...document.querySelectorAll(".mt-toast")].some((t) =>
-              t.textContent?.includes('"Plain, unseen" went out untracked: Gmail sent it as plain text'),
+              t.textContent?.includes('"Plain, unseen" went out untracked in plain text mode'),
             ),
           null,
         );

@@ -53,12 +53,6 @@ export const SELECTORS = {
   /** compose-dialog-2020-10.html: `input[type=hidden][name=rt]` = `#thread-a:r-…`, Gmail's sync id of a reply's thread. */
   threadInput: { name: "thread id input", precise: 'input[name="rt"]', fallbacks: [] },
   /**
-   * compose-dialog-2020-10.html: `input[type=hidden][name=lts]`, empty in a new email; a reply's legacy thread id
-   * (InboxSDK gmail-compose-view.ts reads its thread id there since ae41b84, 2018-04-10, "use gmail dom to get thread
-   * id", still at a8a6fe2 of 2026-07-23).
-   */
-  legacyThreadInput: { name: "legacy thread id input", precise: 'input[name="lts"]', fallbacks: [] },
-  /**
    * compose-dialog-2020-10.html: `table.IZ td.gU.Up div.dC > div[role=button].T-I.aoO[data-tooltip^="Send"]`; the
    * sibling with `aria-haspopup` is "more send options" (it opens "Schedule send"), not a send. The tooltip is
    * localised ("Senden"), so it is never required. The last fallback is the pair alone in its group, Send first and
@@ -484,7 +478,7 @@ export function sendButtonCell(send: Element): Element | null {
 }
 
 /** The Gmail id a compose's hidden input holds (its draft, its thread's), or null when it is empty or missing. */
-export function composeInputId(root: ParentNode, name: "draftInput" | "threadInput" | "legacyThreadInput"): string | null {
+export function composeInputId(root: ParentNode, name: "draftInput" | "threadInput"): string | null {
   return gmailId((query(root, name, false) as HTMLInputElement | null)?.value);
 }
 

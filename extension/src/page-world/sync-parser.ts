@@ -157,7 +157,7 @@ export function parseSyncRequest(body: unknown, now = Date.now()): SyncSend[] {
       recipients: recipientsOf(message),
       scheduled,
       scheduledAt: scheduled && typeof at === "number" && at > now ? at : null,
-      plainText: Array.isArray(message[8]) && message[8][6] === 0,
+      plainText: (message[8] as unknown[] | null)?.[6] === 0,
     });
   });
   return sends;

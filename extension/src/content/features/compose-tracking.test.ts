@@ -51,7 +51,6 @@ function composeHtml({
   chips = "",
   body = "",
   thread,
-  legacyThread,
   draft,
   plain = false,
 }: {
@@ -62,11 +61,10 @@ function composeHtml({
   draft?: string;
   /** In plain-text mode, its marker shown as in compose-dialog-2020-10.html (`div.aA3`, no `display:none`). */
   plain?: boolean;
-  /** A reply's thread: Gmail's sync id in `rt`, its legacy id in `lts`. */
+  /** A reply's thread: Gmail's sync id in `rt`. */
   thread?: string;
-  legacyThread?: string;
 }): string {
-  return `<div class="M9"><input name="subjectbox" value="${subject}">${thread ? `<input name="rt" value="${thread}">` : ""}${legacyThread ? `<input name="lts" value="${legacyThread}">` : ""}${draft ? `<input name="draft" value="${draft}">` : ""}${plain ? `<div class="J-Z aA3">Currently in plain text mode.</div>` : ""}
+  return `<div class="M9"><input name="subjectbox" value="${subject}">${thread ? `<input name="rt" value="${thread}">` : ""}${draft ? `<input name="draft" value="${draft}">` : ""}${plain ? `<div class="J-Z aA3">Currently in plain text mode.</div>` : ""}
       <div name="to">${chips}</div>
       <div contenteditable="true" g_editable="true" role="textbox">${body}</div>
       <table class="IZ"><tbody><tr><td class="gU Up"><div role="button" class="aoO" data-tooltip="Send">Send</div></td></tr></tbody></table>
@@ -281,6 +279,31 @@ describe("compose tracking: the thread's ids Gmail's answer names", () => {
     expect((await registeredWith("thread-a:r263523620390330024", null)).threadId).toBe("thread-a:r263523620390330024");
   });
 
+  it("registers the legacy id of the compose's thread when Gmail's answer never comes", async () => {
+    backgroundMinting(TRACKING_ID);
+    const thread = `#thread-f:${BigInt("0x18f7a1b2c3d4e5f6")}`;
+    openDialog({ subject: "Re: Intro", chips: `<div role="option" data-hovercard-id="dana@acme.example"><span>Dana</span></div>`, thread });
+    start();
+    await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")).not.toBeNull());
+    clickSend();
+    document.body.innerHTML = "";
+    await vi.waitFor(() => expect(callFromGmail.mock.calls.some(([type]) => type === "messageSent")).toBe(true));
+    const registered = callFromGmail.mock.calls.find(([type]) => type === "messageSent")?.[1] as {
+      request: Record<string, unknown>;
+      notBefore?: number;
+    };
+    expect(registered.notBefore).toBeGreaterThan(Date.now());
+    expect(registered.request.threadId).toBe("18f7a1b2c3d4e5f6");
+  });
+
+  it("registers the legacy id a sync id is the number of, when the answer gives no legacy id", async () => {
+    // A conversation names its thread by the legacy id alone: "thread-f:<decimal>" stored as is was never found there.
+    const unread = await registeredWith(`thread-f:${BigInt("0x18f7a1b2c3d4e5f6")}`, null);
+    expect(unread.threadId).toBe("18f7a1b2c3d4e5f6");
+    expect(unread).not.toHaveProperty("syncThreadId");
+    expect((await registeredWith("thread-a:r263523620390330024", null)).threadId).toBe("thread-a:r263523620390330024");
+  });
+
   /** A reply sent, Gmail's answer never coming: what the background was asked to register once the compose closed. */
   async function registeredUnanswered(thread: { thread: string; legacyThread?: string }) {
     callFromGmail.mockClear();
@@ -309,10 +332,6 @@ describe("compose tracking: the thread's ids Gmail's answer names", () => {
     const decimal = await registeredUnanswered({ thread: `#thread-f:${BigInt("0x18f7a1b2c3d4e5f6")}` });
     expect(decimal.threadId).toBe("18f7a1b2c3d4e5f6");
     expect(decimal).not.toHaveProperty("syncThreadId");
-    // A reply in a thread the rep started: its sync id is no number of its legacy id, which `lts` holds
-    // (2022-09-09-cvOnSend_response.json: thread-a:r263523620390330024 is thread 183234ce86ffa010).
-    const own = await registeredUnanswered({ thread: "#thread-a:r263523620390330024", legacyThread: "183234ce86ffa010" });
-    expect(own).toMatchObject({ threadId: "183234ce86ffa010", syncThreadId: "thread-a:r263523620390330024" });
   });
 });
 
@@ -499,7 +518,7 @@ describe("compose tracking: a tracked email Gmail sent as plain text (its plain-
     start();
     await sendFrom({ subject: "Pricing" }, TRACKING_ID);
     expect(await answerWith({ subject: "Pricing", plainText: true })).toEqual([{ trackingId: TRACKING_ID }]);
-    expect(toasts()).toContainEqual(expect.stringContaining('"Pricing" went out untracked: Gmail sent it as plain text'));
+    expect(toasts()).toContainEqual(expect.stringContaining('"Pricing" went out untracked in plain text mode'));
   });
 
   it("an HTML send in which no tracking id was found withdraws nothing: only Gmail's word that it is plain text does", async () => {
@@ -523,16 +542,7 @@ describe("compose tracking: a tracked email Gmail sent as plain text (its plain-
     ]);
   });
 
-  it("a reply's compose with no subject and no draft saved: found by its thread, and not by a send in another thread", async () => {
-    start();
-    await sendFrom({ subject: "", thread: "#thread-a:r263523620390330024", legacyThread: "183234ce86ffa010" }, TRACKING_ID);
-    expect(await answerWith({ threadId: "thread-a:r-7504980498209780070", subject: "Re: other", plainText: true })).toEqual([]);
-    expect(await answerWith({ threadId: "thread-a:r263523620390330024", subject: "Re: tracking test", plainText: true })).toEqual([
-      { trackingId: TRACKING_ID },
-    ]);
-  });
-
-  it("withdraws nothing when it cannot tell which send it was: two of the same subject, or one the rep sent in recognised plain-text mode", async () => {
+  it("withdraws nothing when it cannot tell which send it was: two of the same subject, or one the rep sent in recognised plain-text mode meanwhile", async () => {
     start();
     await sendFrom({ subject: "Quick question" }, TRACKING_ID);
     await sendFrom({ subject: "Quick question" }, OTHER_ID);
@@ -544,10 +554,10 @@ describe("compose tracking: a tracked email Gmail sent as plain text (its plain-
     expect(await answerWith({ subject: "Follow-up", plainText: true })).toEqual([]);
   });
 
-  it("withdraws nothing prepared more than a minute before the answer", async () => {
+  it("withdraws nothing prepared more than two minutes before the answer", async () => {
     start();
     await sendFrom({ subject: "Pricing" }, TRACKING_ID);
-    vi.spyOn(Date, "now").mockReturnValue(Date.now() + 61_000);
+    vi.spyOn(Date, "now").mockReturnValue(Date.now() + 121_000);
     try {
       expect(await answerWith({ subject: "Pricing", plainText: true })).toEqual([]);
     } finally {
@@ -563,7 +573,9 @@ describe("compose tracking: a tracked email Gmail sent as plain text (its plain-
       request: Record<string, unknown>;
     };
     expect(registered.request).toMatchObject({ openTracking: false, clickTracking: true });
-    expect(toasts()).toContainEqual(expect.stringContaining('"Pricing" went out as plain text, which carries no pixel'));
+    expect(toasts()).toContainEqual(
+      expect.stringContaining('"Pricing" went out in plain text mode (a plain-text email cannot carry the pixel)'),
+    );
   });
 });
 

@@ -20,7 +20,7 @@
 import type { RegisterMessageRequest } from "../../../../shared/api";
 import { isEmailAddress } from "../../../../shared/email";
 import { pixelUrl } from "../../../../shared/protocol";
-import { gmailId, threadIdsOf, threadIdsToRegister } from "../../gmail-ids";
+import { gmailId, threadIdsToRegister } from "../../gmail-ids";
 import { callFromGmail, ExtensionReloaded, extensionReloaded } from "../../messaging";
 import { hostMatchesDomains, type Options } from "../../options-store";
 import { type GmailSendAnswered, onPageEvent, type Recipient } from "../../page-world/events";
@@ -69,8 +69,8 @@ interface PendingSend {
   fallbackQueued: boolean;
   /** Prepared from "Schedule send": registered only on Gmail's own answer (closing the compose proves nothing). */
   viaSchedule: boolean;
-  /** What tells it from other sends in Gmail's request, and when it was prepared. */
-  key: SendKey;
+  /** When it was prepared (Date.now()). */
+  preparedAt: number;
   /** Tells the compose's user what became of it (the compose may be gone: then a toast). */
   tell(text: string): void;
 }
@@ -85,6 +85,7 @@ const pendingSends = new Map<string, PendingSend>();
  * reason it was told, went out as it said.
  */
 const closedWithoutSend: { subject: string; at: number; meantToTrack: boolean }[] = [];
+/** How long after a compose closed, or prepared its send, a send Gmail reports is looked for as that compose's. */
 const MISSED_SEND_WINDOW_MS = 120_000;
 
 /** Drops the entries of a list kept oldest first that are older than `windowMs` at `now`. */
@@ -168,7 +169,7 @@ export function composeOpened(subject: string, toolbar: HTMLElement, now = Date.
   clearTimeout(timer);
   undone = null;
   debug("send undone in Gmail: its registration is withdrawn", trackingId);
-  withdraw(trackingId, "the email you took back with Undo").then((reminderDays) => {
+  withdraw(trackingId, subject).then((reminderDays) => {
     // The reminder control sets it, and says so, once the reopened compose is tracked (follow-up-reminder.ts).
     if (reminderDays !== null) toolbar.setAttribute(CARRIED_REMINDER_ATTRIBUTE, String(reminderDays));
   });
@@ -177,64 +178,43 @@ export function composeOpened(subject: string, toolbar: HTMLElement, now = Date.
 
 /**
  * Withdraws a send's registration (the background deletes it, or keeps it from ever going out, and refuses a late
- * one) and drops its follow-up reminder, whose days it answers. `what` names the email if that fails.
+ * one) and drops its follow-up reminder, whose days it answers. The rep is told, by the email's subject, if that fails.
  */
-function withdraw(trackingId: string, what: string): Promise<number | null> {
+function withdraw(trackingId: string, subject: string): Promise<number | null> {
   pendingSends.delete(trackingId);
   return callFromGmail("messageUnsent", { trackingId }).then(
     ({ reminderDays }) => reminderDays,
     (error: unknown) => {
-      console.warn("[mailtracker] could not withdraw a send", error);
-      toast(document, `Mailtracker: ${what} may still show as sent in the tracker (${String(error)})`);
+      toast(document, `Mailtracker: "${subjectShown(subject)}" may still show as sent in the tracker (${String(error)})`);
       return null;
     },
   );
 }
 
-/** What tells one send from another in Gmail's request: the draft id it goes out under, its thread's ids, its subject. */
-interface SendKey {
-  draft: string | null;
-  thread: { threadId?: string; syncThreadId?: string };
-  subject: string;
-  /** When the send was prepared (Date.now()). */
-  at: number;
-}
-
 /**
- * Whether Gmail's request sent `key`'s send: by the draft id when both sides have one (a draft's id is the sent
- * message's: 2022-09-09-cvOnSend_4_request.json saves msg-a:r8190137112111191537 as a draft, cvOnSend_request.json
- * sends it), else by the thread of a reply (a reply's compose may have no subject), else by the subject.
+ * Whether Gmail's request sent the email a compose prepared as `request` (its ids still the compose's): by the draft
+ * id when both sides have one (a draft's id is the sent message's: 2022-09-09-cvOnSend_4_request.json saves
+ * msg-a:r8190137112111191537 as a draft, cvOnSend_request.json sends it), else by the subject.
  */
-function isSendOf(send: UntrackedSend, key: SendKey): boolean {
+function isSendOf(send: UntrackedSend, request: RegisterMessageRequest): boolean {
   const messageId = gmailId(send.messageId);
-  if (key.draft && messageId) return key.draft === messageId;
-  const ours = threadIdsOf(key.thread);
-  if (ours.length > 0) return threadIdsOf(threadIdsToRegister(null, gmailId(send.threadId))).some((id) => ours.includes(id));
-  return key.subject !== "" && key.subject === send.subject;
+  if (request.gmailMessageId && messageId) return request.gmailMessageId === messageId;
+  return request.subject !== "" && request.subject === send.subject;
 }
-
-/** How long after it was prepared a send's answer from Gmail is looked for as plain text. */
-const PLAIN_TEXT_MATCH_MS = 60_000;
-/** Sends this page let go untracked on purpose (tracking off, plain-text mode recognised…), newest last. */
-const untrackedOnPurpose: SendKey[] = [];
 
 /**
  * Gmail sent as plain text (no image, so no pixel) an email the extension prepared as tracked: its plain-text mode was
  * not recognised (gmail-selectors.ts plainTextMode: Gmail changed how it shows it). Its registration is withdrawn, so
- * it never shows as sent and not opened, and the rep is told. Only when exactly one send prepared in the last minute
- * is that one, tracked: a send the rep let go untracked that could be it too (the same subject, in recognised
- * plain-text mode) leaves the tracked one as it is. Returns whether one was withdrawn.
+ * it never shows as sent and not opened, and the rep is told. Only when exactly one send prepared within
+ * MISSED_SEND_WINDOW_MS is that one, and no compose of that subject went untracked meanwhile (in recognised plain-text
+ * mode, say): that one may be it. Returns whether one was withdrawn.
  */
 function withdrawnAsPlainText(send: UntrackedSend, now = Date.now()): boolean {
-  dropOlderThan(untrackedOnPurpose, PLAIN_TEXT_MATCH_MS, now);
-  const tracked = [...pendingSends.values()].filter((p) => now - p.key.at <= PLAIN_TEXT_MATCH_MS && isSendOf(send, p.key));
+  const tracked = [...pendingSends.values()].filter((p) => now - p.preparedAt <= MISSED_SEND_WINDOW_MS && isSendOf(send, p.request));
   const [pending] = tracked;
-  if (!pending || tracked.length > 1 || untrackedOnPurpose.some((key) => isSendOf(send, key))) return false;
-  debugOnce("plain-text-missed", "Gmail sent a tracked email as plain text: its plain-text mode was not recognised");
-  void withdraw(pending.trackingId, `"${subjectShown(pending.request.subject)}"`);
-  pending.tell(
-    `${send.scheduled ? "was scheduled" : "went out"} untracked: Gmail sent it as plain text, which carries no pixel (Gmail may have changed how it shows plain text mode)`,
-  );
+  if (!pending || tracked.length > 1 || recentSends.some((s) => s.trackingId === null && s.subject === send.subject)) return false;
+  void withdraw(pending.trackingId, pending.request.subject);
+  pending.tell("went out untracked in plain text mode (a plain-text email cannot carry the pixel)");
   return true;
 }
 
@@ -245,7 +225,6 @@ export function forgetSends(): void {
   lastUndoAt = Number.NEGATIVE_INFINITY;
   if (undone) clearTimeout(undone.timer);
   undone = null;
-  untrackedOnPurpose.length = 0;
 }
 
 function register(pending: PendingSend, notBefore?: number): void {
@@ -311,9 +290,9 @@ function onGmailSent(sent: SentMessageIds[], options: Options): void {
       noteSend(trackingId, pending.request.subject);
       if (excluded) pending.tell(`not tracked: ${excluded} is at an excluded domain (read only from the email as Gmail sent it)`);
       else if (item.plainText)
-        pending.tell("went out as plain text, which carries no pixel: its opens are not tracked, only clicks on its links");
+        pending.tell("went out in plain text mode (a plain-text email cannot carry the pixel): only its clicks are tracked");
       else if (recipients.length === 0) {
-        debugOnce("recipients-missed", "a tracked email was registered without recipients (recipient chips and send request both empty)");
+        debugOnce("recipients-missed", "a tracked email was registered without recipients (none in its chips or send request)");
         pending.tell(
           "tracked, but its recipients could not be read (Gmail may have changed): recipient exclusions and warnings did not apply",
         );
@@ -339,8 +318,9 @@ function onUntrackedSent(sends: UntrackedSend[], openSessions: Iterable<ComposeS
   for (const send of sends) {
     const { subject, scheduled } = send;
     const title = subject ?? "";
+    const withdrawn = send.plainText && withdrawnAsPlainText(send);
     noteSend(null, title);
-    if (send.plainText && withdrawnAsPlainText(send)) continue;
+    if (withdrawn) continue;
     const closedIndex = closedWithoutSend.findIndex((c) => c.subject === title);
     const open = [...openSessions].filter((session) => session.subject() === title);
     let cause: string | null;
@@ -427,7 +407,8 @@ class ComposeSession {
 
     const signal = this.controller.signal;
     // Keystrokes, pastes and Gmail's own edits: sign new links ahead of the send, re-read recipients.
-    const observer = new MutationObserver(guarded("compose change", () => this.changed()));
+    const changed = guarded("compose change", () => this.changed());
+    const observer = new MutationObserver(changed);
     signal.addEventListener("abort", () => observer.disconnect(), { once: true });
     observer.observe(root, {
       childList: true,
@@ -436,16 +417,7 @@ class ComposeSession {
       attributes: true,
       attributeFilter: ["href", "email", "data-hovercard-id", "aria-checked", "value", "style", "hidden"],
     });
-    root.addEventListener(
-      "input",
-      guarded("compose input", () => this.changed()),
-      { signal },
-    );
-    root.addEventListener(
-      "change",
-      guarded("compose change", () => this.changed()),
-      { signal },
-    );
+    for (const type of ["input", "change"]) root.addEventListener(type, changed, { signal });
     this.refresh();
     void this.mint();
   }
@@ -556,16 +528,6 @@ class ComposeSession {
     };
   }
 
-  /** This compose's send as Gmail's request will show it (SendKey), prepared now. */
-  private sendKey(): SendKey {
-    return {
-      draft: composeInputId(this.root, "draftInput"),
-      thread: threadIdsToRegister(composeInputId(this.root, "legacyThreadInput"), composeInputId(this.root, "threadInput")),
-      subject: this.subject().slice(0, 998),
-      at: Date.now(),
-    };
-  }
-
   subject(): string {
     return (query(this.root, "subject") as HTMLInputElement | null)?.value ?? "";
   }
@@ -667,22 +629,18 @@ class ComposeSession {
       if (this.trackingId) applyTracking(this.body, this.plan(false, false));
       this.sending = null;
       this.sentUntracked = !viaSchedule;
-      untrackedOnPurpose.push(this.sendKey());
       debug("send untracked:", reason);
       return;
     }
     const result = applyTracking(this.body, this.plan(state.open, state.click));
     if (result.pixel) ownPixels.add(result.pixel);
     if (result.unsigned.length > 0) debug("links not signed in time, sent unchanged:", result.unsigned);
-    const key = this.sendKey();
+    const subject = this.subject();
+    const draft = composeInputId(this.root, "draftInput");
+    // None read while the To field shows some: refresh() above has said so; Gmail's send request is the second source.
     const recipients = composeRecipients(this.root).slice(0, 500);
-    if (recipients.length === 0 && unreadRecipientsShown(this.root)) {
-      // The To field shows recipients the selectors could not read: Gmail's send request is the second source.
-      debugOnce("recipient-chips-missed", "the compose shows recipients but no recipient chip was read");
-      console.warn("[mailtracker] recipients shown in the compose could not be read; using Gmail's send request instead");
-    }
     const request: RegisterMessageRequest = {
-      subject: key.subject,
+      subject: subject.slice(0, 998),
       recipients,
       sentAt: new Date().toISOString(),
       openTracking: state.open,
@@ -691,8 +649,8 @@ class ComposeSession {
       optOutLink,
       ...(this.campaign.campaign() ? { campaign: this.campaign.campaign() } : {}),
       // Fallbacks until Gmail's /sync answer names the real thread and message.
-      ...key.thread,
-      ...(key.draft ? { gmailMessageId: key.draft } : {}),
+      ...threadIdsToRegister(null, composeInputId(this.root, "threadInput")),
+      ...(draft ? { gmailMessageId: draft } : {}),
     };
     const previous = pendingSends.get(this.trackingId);
     const doc = this.root.ownerDocument;
@@ -702,10 +660,10 @@ class ComposeSession {
       confirmed: false,
       fallbackQueued: previous?.fallbackQueued ?? false,
       viaSchedule,
-      key,
+      preparedAt: Date.now(),
       tell: (text) => {
         if (this.root.isConnected) this.setStatus(text, "event");
-        else toast(doc, `Mailtracker: "${subjectShown(key.subject)}" ${text}`);
+        else toast(doc, `Mailtracker: "${subjectShown(subject)}" ${text}`);
       },
     });
     this.sending = this.trackingId;
