@@ -81,7 +81,7 @@ export const SELECTORS = {
    * Recipient chips, 2021+: `div[role=option][data-hovercard-id="x@y"][data-name]` inside `div[name=to|cc|bcc]`
    * (InboxSDK and gmail.js read `data-hovercard-id`; Mailvelope dropped `span[email]` in 2022-03). `[email]` chips
    * are the older form, kept as the last fallback. Gmail's suggestions of people to add carry `data-hovercard-id` too,
-   * in the same recipients row but outside `div[name]` (gmail.js #713 and its fix e3630aa, 2022-08-03): they are no
+   * outside `div[name]` (gmail.js #713, 2022-08-03; its fix e3630aa keeps to `tr.bzf div[name]`): they are no
    * recipients. So the fallback for a field that lost its name keeps to the field's own list, the `[role=listbox]`
    * that holds the chips and the `input[role=combobox][aria-autocomplete=list]` the rep types into (InboxSDK
    * page-parser.ts getRecipientRowForType and set-recipients.ts, a8a6fe2 of 2026-07-23); a suggestion is in no list

@@ -295,44 +295,6 @@ describe("compose tracking: the thread's ids Gmail's answer names", () => {
     expect(registered.notBefore).toBeGreaterThan(Date.now());
     expect(registered.request.threadId).toBe("18f7a1b2c3d4e5f6");
   });
-
-  it("registers the legacy id a sync id is the number of, when the answer gives no legacy id", async () => {
-    // A conversation names its thread by the legacy id alone: "thread-f:<decimal>" stored as is was never found there.
-    const unread = await registeredWith(`thread-f:${BigInt("0x18f7a1b2c3d4e5f6")}`, null);
-    expect(unread.threadId).toBe("18f7a1b2c3d4e5f6");
-    expect(unread).not.toHaveProperty("syncThreadId");
-    expect((await registeredWith("thread-a:r263523620390330024", null)).threadId).toBe("thread-a:r263523620390330024");
-  });
-
-  /** A reply sent, Gmail's answer never coming: what the background was asked to register once the compose closed. */
-  async function registeredUnanswered(thread: { thread: string; legacyThread?: string }) {
-    callFromGmail.mockClear();
-    backgroundMinting(TRACKING_ID);
-    openDialog({
-      subject: "Re: Intro",
-      chips: `<div role="option" data-hovercard-id="dana@acme.example"><span>Dana</span></div>`,
-      ...thread,
-    });
-    start();
-    await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")).not.toBeNull());
-    clickSend();
-    document.body.innerHTML = "";
-    await vi.waitFor(() => expect(callFromGmail.mock.calls.some(([type]) => type === "messageSent")).toBe(true));
-    const registered = callFromGmail.mock.calls.find(([type]) => type === "messageSent")?.[1] as {
-      request: Record<string, unknown>;
-      notBefore?: number;
-    };
-    for (const controller of started.splice(0)) controller.abort();
-    forgetSends();
-    expect(registered.notBefore).toBeGreaterThan(Date.now());
-    return registered.request;
-  }
-
-  it("registers the legacy id of the compose's thread when Gmail's answer never comes", async () => {
-    const decimal = await registeredUnanswered({ thread: `#thread-f:${BigInt("0x18f7a1b2c3d4e5f6")}` });
-    expect(decimal.threadId).toBe("18f7a1b2c3d4e5f6");
-    expect(decimal).not.toHaveProperty("syncThreadId");
-  });
 });
 
 describe("compose tracking: the options changed while a compose is open", () => {
