@@ -21,7 +21,9 @@ const firefoxPath = () => installedBrowser("FIREFOX_PATH", "/usr/bin/firefox-esr
  * 2026-12-05). Earlier ones ignore the simulated page's CSP, and the same code passes strings there.
  */
 export function firefoxEnforcesTrustedTypes(): boolean {
-  const version = /Firefox (\d+)\./.exec(execFileSync(firefoxPath(), ["--version"], { encoding: "utf8" }))?.[1];
+  const said = execFileSync(firefoxPath(), ["--version"], { encoding: "utf8" });
+  const version = /Firefox (\d+)\./.exec(said)?.[1];
+  if (!version) throw new Error(`cannot read the Firefox version from "${said.trim()}"`);
   return Number(version) >= 148;
 }
 

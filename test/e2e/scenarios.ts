@@ -1049,12 +1049,10 @@ export function defineScenarios(
         await gmail.waitFor((d) => document.querySelector(`${d} [data-sim=suggestions]:not([hidden]) [data-hovercard-id]`), dialog);
         // The chips are read as the rep writes: a recipient at an excluded domain locks tracking, and taking her
         // chip out unlocks it.
-        const status = (d: string) => document.querySelector(`${d} .mt-status`)?.textContent ?? "";
         await gmail.waitFor((d) => document.querySelector(`${d} .mt-status`)?.textContent?.includes("is at an excluded domain"), dialog);
         await gmail.click(`${dialog} [data-sim=chip]:nth-child(2) [data-sim=remove-chip]`);
         await gmail.waitFor((d) => document.querySelector(`${d} .mt-status`)?.textContent === "", dialog);
         await ready(gmail, dialog);
-        expect(await gmail.evaluate(status, dialog)).toBe("");
         const count = google.sent.length;
         await gmail.click(`${dialog} ${SEND}`);
         const [, , id = ""] = PIXEL(tracker.url).exec((await nextSend(count)).html) ?? [];

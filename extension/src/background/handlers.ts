@@ -202,10 +202,11 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: Signa
     }),
 
     /**
-     * Gmail's Undo took a send back (compose-tracking.ts): its registration is withdrawn through the outbox (the
-     * tracker deletes the message, retried like a registration), a late registration of it is refused, and its
-     * follow-up reminder is dropped, its days answered so that the reopened compose sets it again for the re-send. The
-     * re-send is another compose, with its own id, registered as usual.
+     * Gmail's Undo took a send back, or Gmail sent it as plain text, with no pixel (compose-tracking.ts): its
+     * registration is withdrawn through the outbox (the tracker deletes the message, retried like a registration), a
+     * late registration of it is refused, and its follow-up reminder is dropped, its days answered so that the
+     * reopened compose sets it again for the re-send. The re-send is another compose, with its own id, registered as
+     * usual.
      */
     messageUnsent: handler(z.object({ trackingId: z.string() }), async (input): Promise<{ reminderDays: number | null }> => {
       const credentials = await requireCredentials();

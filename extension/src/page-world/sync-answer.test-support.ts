@@ -22,6 +22,10 @@ function sparse(length: number, entries: Record<number, unknown>): unknown[] {
   return Object.assign(new Array(length).fill(null), entries);
 }
 
+/** A tracked send's pixel, in its HTML; a tracked link's address, as plain text keeps it. */
+const pixel = (send: AnsweredSend) => (send.trackingId ? `<img src="https://t.example/o/${send.trackingId}.gif">` : "");
+const link = (send: AnsweredSend) => (send.trackingId ? ` https://t.example/c/${send.trackingId}/0?u=x&s=y` : "");
+
 export function gmailSendAnswered(sends: AnsweredSend[]): GmailSendAnswered {
   const message = (send: AnsweredSend) =>
     sparse(11, {
@@ -29,17 +33,7 @@ export function gmailSendAnswered(sends: AnsweredSend[]): GmailSendAnswered {
       2: (send.recipients ?? []).map((r) => [1, r.email, r.name ?? null]),
       6: Date.now(),
       7: send.subject ?? "",
-      8: send.plainText
-        ? [null, [[0, `Hi${send.trackingId ? ` https://t.example/c/${send.trackingId}/0?u=x&s=y` : ""}`]], null, null, null, null, 0]
-        : [
-            null,
-            [[0, `<div>Hi</div>${send.trackingId ? `<img src="https://t.example/o/${send.trackingId}.gif">` : ""}`]],
-            null,
-            null,
-            null,
-            null,
-            1,
-          ],
+      8: [null, [[0, send.plainText ? `Hi${link(send)}` : `<div>Hi</div>${pixel(send)}`]], null, null, null, null, send.plainText ? 0 : 1],
       10: ["^all", "^pfg"],
     });
   const request = [[null, null, 2], sends.map((send, k) => [k, [send.threadId, [null, [[message(send), null, 1]]]]])];

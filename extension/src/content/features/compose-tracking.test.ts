@@ -509,11 +509,31 @@ describe("compose tracking: a tracked email Gmail sent as plain text (its plain-
     await sendFrom({ subject: "Quick question" }, TRACKING_ID);
     await sendFrom({ subject: "Quick question" }, OTHER_ID);
     expect(await answerWith({ subject: "Quick question", plainText: true })).toEqual([]);
+    // Not withdrawn, not unseen either: the rep is told how it went out.
+    expect(toasts()).toContainEqual(expect.stringContaining('"Quick question" went out untracked: Gmail sent it in plain text mode'));
     forgetSends();
     await sendFrom({ subject: "Follow-up" }, TRACKING_ID);
     // The compose shows Gmail's "Currently in plain text mode." marker: it goes out untracked, as its toolbar says.
     await sendFrom({ subject: "Follow-up", plain: true }, OTHER_ID);
     expect(await answerWith({ subject: "Follow-up", plainText: true })).toEqual([]);
+  });
+
+  it("two tracked emails of one subject both sent as plain text, one after the other: each found by its draft and withdrawn", async () => {
+    start();
+    await sendFrom({ subject: "Quick question", draft: "#msg-a:r-414184523264894368" }, TRACKING_ID);
+    await sendFrom({ subject: "Quick question", draft: "#msg-a:r8190137112111191537" }, OTHER_ID);
+    await answerWith({ subject: "Quick question", messageId: "msg-a:r-414184523264894368", plainText: true });
+    expect(await answerWith({ subject: "Quick question", messageId: "msg-a:r8190137112111191537", plainText: true })).toEqual([
+      { trackingId: TRACKING_ID },
+      { trackingId: OTHER_ID },
+    ]);
+  });
+
+  it("a compose of that subject let go untracked before the tracked one was prepared does not stand in its way", async () => {
+    start();
+    await sendFrom({ subject: "Follow-up", plain: true }, OTHER_ID);
+    await sendFrom({ subject: "Follow-up" }, TRACKING_ID);
+    expect(await answerWith({ subject: "Follow-up", plainText: true })).toEqual([{ trackingId: TRACKING_ID }]);
   });
 
   it("withdraws nothing prepared more than two minutes before the answer", async () => {
@@ -536,7 +556,9 @@ describe("compose tracking: a tracked email Gmail sent as plain text (its plain-
     };
     expect(registered.request).toMatchObject({ openTracking: false, clickTracking: true });
     expect(toasts()).toContainEqual(
-      expect.stringContaining('"Pricing" went out in plain text mode (a plain-text email cannot carry the pixel)'),
+      expect.stringContaining(
+        '"Pricing" went out in plain text mode (a plain-text email cannot carry the pixel): its opens are not tracked',
+      ),
     );
   });
 });

@@ -20,7 +20,7 @@
 import type { RegisterMessageRequest } from "../../../../shared/api";
 import { isEmailAddress } from "../../../../shared/email";
 import { pixelUrl } from "../../../../shared/protocol";
-import { gmailId, threadIdsToRegister } from "../../gmail-ids";
+import { gmailId, registeredThreadId, threadIdsToRegister } from "../../gmail-ids";
 import { callFromGmail, ExtensionReloaded, extensionReloaded } from "../../messaging";
 import { hostMatchesDomains, type Options } from "../../options-store";
 import { type GmailSendAnswered, onPageEvent, type Recipient } from "../../page-world/events";
@@ -192,31 +192,32 @@ function withdraw(trackingId: string, subject: string): Promise<number | null> {
 }
 
 /**
- * Whether Gmail's request sent the email a compose prepared as `request` (its ids still the compose's): by the draft
- * id when both sides have one (a draft's id is the sent message's: 2022-09-09-cvOnSend_4_request.json saves
- * msg-a:r8190137112111191537 as a draft, cvOnSend_request.json sends it), else by the subject.
- */
-function isSendOf(send: UntrackedSend, request: RegisterMessageRequest): boolean {
-  const messageId = gmailId(send.messageId);
-  if (request.gmailMessageId && messageId) return request.gmailMessageId === messageId;
-  return request.subject !== "" && request.subject === send.subject;
-}
-
-/**
  * Gmail sent as plain text (no image, so no pixel) an email the extension prepared as tracked: its plain-text mode was
  * not recognised (gmail-selectors.ts plainTextMode: Gmail changed how it shows it). Its registration is withdrawn, so
- * it never shows as sent and not opened, and the rep is told. Only when exactly one send prepared within
- * MISSED_SEND_WINDOW_MS is that one, and no compose of that subject went untracked meanwhile (in recognised plain-text
- * mode, say): that one may be it. Returns whether one was withdrawn.
+ * it never shows as sent and not opened, and the rep is told. The send is one prepared within MISSED_SEND_WINDOW_MS:
+ * the one with the draft id Gmail sends it under when both sides have one (a draft's id is the sent message's:
+ * 2022-09-09-cvOnSend_4_request.json saves msg-a:r8190137112111191537 as a draft, cvOnSend_request.json sends it),
+ * else one of its subject, unless a compose of that subject went untracked since (in recognised plain-text mode, say:
+ * that one may be it). Only a single such send is withdrawn. Returns whether one was.
  */
-function withdrawnAsPlainText(send: UntrackedSend, now = Date.now()): boolean {
-  const tracked = [...pendingSends.values()].filter((p) => now - p.preparedAt <= MISSED_SEND_WINDOW_MS && isSendOf(send, p.request));
+function withdrawnAsPlainText(send: UntrackedSend, title: string, now: number): boolean {
+  const messageId = gmailId(send.messageId);
+  const tracked = [...pendingSends.values()].filter(({ request, preparedAt }) => {
+    if (now - preparedAt > MISSED_SEND_WINDOW_MS) return false;
+    if (request.gmailMessageId && messageId) return request.gmailMessageId === messageId;
+    return (
+      title !== "" && request.subject === title && !recentSends.some((s) => !s.trackingId && s.subject === title && s.at >= preparedAt)
+    );
+  });
   const [pending] = tracked;
-  if (!pending || tracked.length > 1 || recentSends.some((s) => s.trackingId === null && s.subject === send.subject)) return false;
-  void withdraw(pending.trackingId, pending.request.subject);
-  pending.tell("went out untracked in plain text mode (a plain-text email cannot carry the pixel)");
+  if (!pending || tracked.length > 1) return false;
+  void withdraw(pending.trackingId, title);
+  pending.tell(`went out untracked ${PLAIN_TEXT}`);
   return true;
 }
+
+/** Why an email Gmail sent as plain text carries no tracking. */
+const PLAIN_TEXT = "in plain text mode (a plain-text email cannot carry the pixel)";
 
 /** For unit tests: forgets the sends noted so far, and those still waiting for Gmail's answer. */
 export function forgetSends(): void {
@@ -271,7 +272,7 @@ function onGmailSent(sent: SentMessageIds[], options: Options): void {
       // send request is the first place they can be checked.
       const seen = new Set(pending.request.recipients.map((r) => r.email));
       const unchecked = recipients.filter((r) => !seen.has(r.email)).map((r) => r.email);
-      if (unchecked.length > 0) debug("recipients read from Gmail's send request, not the compose", trackingId, unchecked);
+      if (unchecked.length > 0) debug("recipients only in Gmail's send request", trackingId, unchecked);
       const [excluded] = excludedOf(unchecked, options);
       pending.request = {
         ...pending.request,
@@ -289,8 +290,7 @@ function onGmailSent(sent: SentMessageIds[], options: Options): void {
       pendingSends.delete(trackingId);
       noteSend(trackingId, pending.request.subject);
       if (excluded) pending.tell(`not tracked: ${excluded} is at an excluded domain (read only from the email as Gmail sent it)`);
-      else if (item.plainText)
-        pending.tell("went out in plain text mode (a plain-text email cannot carry the pixel): only its clicks are tracked");
+      else if (item.plainText) pending.tell(`went out ${PLAIN_TEXT}: its opens are not tracked`);
       else if (recipients.length === 0) {
         debugOnce("recipients-missed", "a tracked email was registered without recipients (none in its chips or send request)");
         pending.tell(
@@ -318,15 +318,16 @@ function onUntrackedSent(sends: UntrackedSend[], openSessions: Iterable<ComposeS
   for (const send of sends) {
     const { subject, scheduled } = send;
     const title = subject ?? "";
-    const withdrawn = send.plainText && withdrawnAsPlainText(send);
+    if (send.plainText && withdrawnAsPlainText(send, title, now)) continue;
     noteSend(null, title);
-    if (withdrawn) continue;
     const closedIndex = closedWithoutSend.findIndex((c) => c.subject === title);
     const open = [...openSessions].filter((session) => session.subject() === title);
     let cause: string | null;
     if (closedIndex >= 0) cause = closedWithoutSend.splice(closedIndex, 1)[0]?.meantToTrack ? MISSED_SEND : null;
     else if (open.length > 0) cause = open.some((session) => session.meantToTrack()) ? MISSED_SEND : null;
-    else cause = options.openTrackingByDefault || options.clickTrackingByDefault ? UNSEEN_COMPOSE : null;
+    else if (options.openTrackingByDefault || options.clickTrackingByDefault)
+      cause = send.plainText ? `Gmail sent it ${PLAIN_TEXT}` : UNSEEN_COMPOSE;
+    else cause = null;
     if (!cause) continue;
     debugOnce(`untracked-send:${cause}`, `Gmail sent an email that was to be tracked, untracked: ${cause}`);
     toast(
@@ -637,6 +638,7 @@ class ComposeSession {
     if (result.unsigned.length > 0) debug("links not signed in time, sent unchanged:", result.unsigned);
     const subject = this.subject();
     const draft = composeInputId(this.root, "draftInput");
+    const thread = registeredThreadId(composeInputId(this.root, "threadInput"));
     // None read while the To field shows some: refresh() above has said so; Gmail's send request is the second source.
     const recipients = composeRecipients(this.root).slice(0, 500);
     const request: RegisterMessageRequest = {
@@ -649,7 +651,7 @@ class ComposeSession {
       optOutLink,
       ...(this.campaign.campaign() ? { campaign: this.campaign.campaign() } : {}),
       // Fallbacks until Gmail's /sync answer names the real thread and message.
-      ...threadIdsToRegister(null, composeInputId(this.root, "threadInput")),
+      ...(thread ? { threadId: thread } : {}),
       ...(draft ? { gmailMessageId: draft } : {}),
     };
     const previous = pendingSends.get(this.trackingId);
