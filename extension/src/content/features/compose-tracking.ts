@@ -268,8 +268,8 @@ function onGmailSent(sent: SentMessageIds[], options: Options): void {
       const messageId = gmailId(item.legacyMessageId) ?? gmailId(item.messageId);
       const scheduledAt = item.scheduled && typeof item.scheduledAt === "number" ? new Date(item.scheduledAt) : null;
       const recipients = mergeRecipients(pending.request.recipients, item.recipients);
-      // Recipients the compose did not show the exclusions (Gmail changed its chips, or one chip of several): the
-      // send request is the first place they can be checked.
+      // Recipients the compose could not check against the exclusions (Gmail changed its chips, all or one of
+      // several): the send request is the first place they can be checked.
       const seen = new Set(pending.request.recipients.map((r) => r.email));
       const unchecked = recipients.filter((r) => !seen.has(r.email)).map((r) => r.email);
       if (unchecked.length > 0) debug("recipients only in Gmail's send request", trackingId, unchecked);
