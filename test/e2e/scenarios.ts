@@ -971,7 +971,7 @@ export function defineScenarios(
         await tracked.waitFor(() => document.documentElement.dataset.mtHealth, null);
         // Every button says nothing more, the kept tab's included, except the reloaded tab's: its report was of the
         // page before, and it asks to be reloaded again (neither browser puts the content script into a page loaded
-        // while access was off when access comes back: seen in Chromium 156 and Firefox ESR 140, 2026-12-05). The tab
+        // while access was off when access comes back: seen in Chromium 156 and Firefox ESR 140 and 153.8, 2026-12-05). The tab
         // opened while access was withdrawn may ask that too.
         const reloadIt = {
           text: "!",

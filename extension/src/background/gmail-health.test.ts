@@ -10,7 +10,7 @@
 //   - the module's memory does not (each start imports it afresh: vi.resetModules);
 //   - tabs.sendMessage to a tab where no content script listens rejects ("Could not establish connection. Receiving
 //     end does not exist.": Firefox's own test_ext_runtime_sendMessage_no_receiver.js asserts the words; both browsers
-//     refused the reloaded tab's question so in the e2e scenario, Chromium 156 and Firefox ESR 140, 2026-12-05); to a
+//     refused the reloaded tab's question so in the e2e scenario, Chromium 156 and Firefox ESR 140 and 153.8, 2026-12-05); to a
 //     frozen tab it does not settle until the tab is thawed (gioxx/MarvellousSuspender pull
 //     request 487, 2026-09-03); the content script answers the question content/features/gmail-health.ts answers
 //     (isContentPing).

@@ -118,7 +118,7 @@ export const GMAIL_PATTERN = `${GMAIL_ORIGIN}/*`;
  * "Site access" (on click, or on chosen sites; since Chrome 70: developer.chrome.com "User Controls For Host
  * Permissions: Transition Guide", read 2026-12-05), Firefox's
  * "Access your data for mail.google.com" in the add-on's permissions (an MV3 host permission is the user's to withdraw:
- * permissions.remove takes it and permissions.onRemoved fires, seen in Firefox ESR 140, 2026-12-05). Its content scripts
+ * permissions.remove takes it and permissions.onRemoved fires, seen in Firefox ESR 140 and 153.8, 2026-12-05). Its content scripts
  * then no longer start in Gmail: nothing sent is tracked, and no Gmail tab can report anything.
  */
 export const NO_GMAIL_ACCESS_SENTENCE =

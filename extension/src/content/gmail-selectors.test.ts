@@ -118,7 +118,8 @@ describe("Gmail selectors on today's compose (hovercard chips; simulated from In
   /**
    * A To row as InboxSDK's page parser walks it (a8a6fe2, 2026-07-23: `.anm[name=to] > div×4 > [role=listbox] > div > div >
    * div[role=option][data-name]`, the `input[role=combobox][aria-autocomplete=list]` in the listbox), with Gmail's
-   * suggestion of someone to add in the same row outside the named field (gmail.js #713, 2022-08-03). That the
+   * suggestion of someone to add outside the named field (gmail.js #713, 2022-08-03; its place in the row inferred from
+   * the fix's selector, e3630aa: `tr.bzf div[name] div[data-hovercard-id]`). That the
    * suggestion is an option of a listbox of its own is assumed, the worst case: nothing public shows its role.
    */
   const toRow = (field: string, chips: string) => `<div class="M9"><table class="GS"><tbody><tr class="bzf"><td class="eV"><div><div>

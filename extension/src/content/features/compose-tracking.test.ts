@@ -6,6 +6,8 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 
 const TRACKING_ID = "a2b3c4d5e6f7g2h3.1.8PHy8_T19vf4-fr7_P3-_w.b_Skov_Og8O7NQ0CbR7t4Q";
+/** The ids Gmail's answer gives a sent message, where a test needs no particular ones. */
+const SENT_IDS = { threadId: "thread-f:1", messageId: "msg-f:1", legacyThreadId: "18f7a1b2c3d4e5f6", legacyMessageId: "18f7a1b2c3d4e5f6" };
 
 const callFromGmail = vi.hoisted(() => {
   (globalThis as { chrome?: unknown }).chrome = { runtime: { id: "unit-test" } };
@@ -200,16 +202,7 @@ describe("compose tracking: recipients the compose could not read", () => {
     emitPageEvent(
       document,
       "mt:gmail-send-answered",
-      gmailSendAnswered([
-        {
-          trackingId: TRACKING_ID,
-          threadId: "thread-f:1",
-          messageId: "msg-f:1",
-          legacyThreadId: "18f7a1b2c3d4e5f6",
-          legacyMessageId: "18f7a1b2c3d4e5f6",
-          recipients: [{ email: "dana@partner.example", name: "Dana" }],
-        },
-      ]),
+      gmailSendAnswered([{ ...SENT_IDS, trackingId: TRACKING_ID, recipients: [{ email: "dana@partner.example", name: "Dana" }] }]),
     );
     const registered = callFromGmail.mock.calls.find(([type]) => type === "messageSent")?.[1] as { request: Record<string, unknown> };
     expect(registered.request).toMatchObject({
@@ -231,14 +224,7 @@ describe("compose tracking: recipients the compose could not read", () => {
       { email: "carol@acme.example", name: "Carol" },
       { email: "dana@partner.example", name: "Dana" },
     ];
-    const answer = {
-      trackingId: TRACKING_ID,
-      threadId: "thread-f:1",
-      messageId: "msg-f:1",
-      legacyThreadId: "18f7a1b2c3d4e5f6",
-      legacyMessageId: "18f7a1b2c3d4e5f6",
-    };
-    emitPageEvent(document, "mt:gmail-send-answered", gmailSendAnswered([{ ...answer, recipients }]));
+    emitPageEvent(document, "mt:gmail-send-answered", gmailSendAnswered([{ ...SENT_IDS, trackingId: TRACKING_ID, recipients }]));
     const registered = callFromGmail.mock.calls.find(([type]) => type === "messageSent")?.[1] as { request: Record<string, unknown> };
     expect(registered.request).toMatchObject({ recipients, openTracking: false, clickTracking: false });
   });
@@ -456,7 +442,6 @@ describe("compose tracking: the toolbar's toggles", () => {
 
 describe("compose tracking: a tracked email Gmail sent as plain text (its plain-text mode not recognised)", () => {
   const OTHER_ID = "a2b3c4d5e6f7g2h3.1.9QIz9_U20wg5-gs8_Q4-_x.c_Tlpw_Ph9P8OR1DcS8u5R";
-  const answer = { threadId: "thread-f:1", messageId: "msg-f:1", legacyThreadId: "18f7a1b2c3d4e5f6", legacyMessageId: "18f7a1b2c3d4e5f6" };
 
   /** A compose minted `trackingId`, sent and closed (a tracked one's registration is then held for Gmail's answer). */
   async function sendFrom(compose: Parameters<typeof composeHtml>[0], trackingId: string): Promise<void> {
@@ -471,7 +456,7 @@ describe("compose tracking: a tracked email Gmail sent as plain text (its plain-
 
   /** Gmail's answer for `answered`; the sends whose registration was withdrawn. */
   async function answerWith(answered: Partial<Parameters<typeof gmailSendAnswered>[0][0]>): Promise<unknown[]> {
-    emitPageEvent(document, "mt:gmail-send-answered", gmailSendAnswered([{ ...answer, ...answered }]));
+    emitPageEvent(document, "mt:gmail-send-answered", gmailSendAnswered([{ ...SENT_IDS, ...answered }]));
     await flush();
     return callFromGmail.mock.calls.filter(([type]) => type === "messageUnsent").map(([, input]) => input);
   }
@@ -689,19 +674,7 @@ describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
   }
 
   function gmailAnswered(trackingId: string): void {
-    emitPageEvent(
-      document,
-      "mt:gmail-send-answered",
-      gmailSendAnswered([
-        {
-          trackingId: trackingId,
-          threadId: "thread-f:1",
-          messageId: "msg-f:1",
-          legacyThreadId: "18f7a1b2c3d4e5f6",
-          legacyMessageId: "18f7a1b2c3d4e5f6",
-        },
-      ]),
-    );
+    emitPageEvent(document, "mt:gmail-send-answered", gmailSendAnswered([{ ...SENT_IDS, trackingId }]));
   }
 
   /** Gmail's notice bar (InboxSDK gmail-butter-bar-driver.ts) with a notice; `sent`: the "Message sent" one (Meru). */
