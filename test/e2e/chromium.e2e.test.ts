@@ -6,6 +6,5 @@ import { defineScenarios } from "./scenarios";
 defineScenarios("Chromium", launchChromium, {
   backgroundTabs: false,
   trustedTypes: true,
-  outgoingBodies: true,
   siteAccess: "chrome-extensions-page",
 });

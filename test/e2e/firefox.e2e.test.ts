@@ -6,6 +6,5 @@ import { defineScenarios } from "./scenarios";
 defineScenarios("Firefox", launchFirefox, {
   backgroundTabs: false,
   trustedTypes: firefoxEnforcesTrustedTypes(),
-  outgoingBodies: false,
   siteAccess: "permissions-api",
 });

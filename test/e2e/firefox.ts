@@ -7,7 +7,7 @@ import path from "node:path";
 import puppeteer from "puppeteer-core";
 import { SimulatedGoogle } from "./gmail-sim/google";
 import { type BrowserHarness, installedBrowser, WAIT_MS } from "./harness";
-import { answerFromGoogle, BODY_COPY_HEADER, copyBodiesToHeader, puppeteerTab as tab } from "./puppeteer-tab";
+import { answerFromGoogle, puppeteerTab as tab } from "./puppeteer-tab";
 import { eventually } from "./wait";
 
 const DIST = path.resolve(import.meta.dirname, "../../dist/firefox");
@@ -72,7 +72,6 @@ export async function launchFirefox(): Promise<BrowserHarness> {
         if (process.env.E2E_DEBUG) console.log(`[firefox console] ${message.text()}`);
       });
       if (!url.startsWith("moz-extension:")) {
-        await page.evaluateOnNewDocument(copyBodiesToHeader, BODY_COPY_HEADER);
         await page.setRequestInterception(true);
         page.on("request", (request) => void answer(request));
       }

@@ -69,7 +69,10 @@ export function answerFromGoogle(google: SimulatedGoogle): (request: HTTPRequest
     try {
       const url = request.url();
       if (!google.answers(url)) return void (await request.continue());
-      const postData = request.hasPostData() ? await postBody(request) : null;
+      // The body as it leaves the page, after the extension's page-world send hook. Over BiDi fetchPostData reads it
+      // with `network.getData` (puppeteer adds a data collector at launch): Firefox ESR 140.12 did not have it
+      // ("unknown command network.getData", 2026-11-30); Debian's firefox-esr 153.8 does (2026-12-05).
+      const postData = request.hasPostData() ? ((await request.fetchPostData()) ?? null) : null;
       const response = await google.handle(url, request.method(), postData);
       if (!response) return void (await request.continue());
       await request.respond({ status: response.status, contentType: response.contentType, body: response.body, headers: response.headers });
@@ -77,32 +80,4 @@ export function answerFromGoogle(google: SimulatedGoogle): (request: HTTPRequest
       console.error("interception failed", error);
     }
   };
-}
-
-/**
- * The header in which a page's own XMLHttpRequest.send leaves a copy of the body it was given (copyBodiesToHeader):
- * how the Firefox harness sees Gmail's send requests. Over BiDi a request's body comes from `network.getData`, which
- * Firefox ESR 140.12 does not have ("unknown command network.getData", Debian's 140.12.0esr-1~deb12u1, 2026-11-30).
- */
-export const BODY_COPY_HEADER = "x-sim-body-copy";
-
-/**
- * For page.evaluateOnNewDocument, so it runs before the page's scripts: the copy is of the body as Gmail's code hands
- * it to send, pixel and links included. Firefox runs the extension's document_start page-world script before it
- * (this wrapper found XMLHttpRequest.prototype.send already wrapped, 2026-12-04), so a change the extension's send
- * hook makes to the body on its way out is not in the copy (BrowserAbilities.outgoingBodies).
- */
-export function copyBodiesToHeader(header: string): void {
-  const send = XMLHttpRequest.prototype.send;
-  XMLHttpRequest.prototype.send = function (this: XMLHttpRequest, body?: Document | XMLHttpRequestBodyInit | null) {
-    if (typeof body === "string") this.setRequestHeader(header, encodeURIComponent(body));
-    return send.call(this, body);
-  };
-}
-
-/** The request's body: the page's copy where it left one, else what the driver reads (fetchPostData; postData() is CDP-only). */
-async function postBody(request: HTTPRequest): Promise<string | null> {
-  const copy = request.headers()[BODY_COPY_HEADER];
-  if (copy !== undefined) return decodeURIComponent(copy);
-  return (await request.fetchPostData()) ?? null;
 }

@@ -375,8 +375,7 @@
 
   function undoSend(sent) {
     hideNotice();
-    // The server drops the held message (where today's Gmail posts this is not public: see the header). The id is in
-    // the URL, not a body: the Firefox harness cannot read a fetch's body (no network.getData in ESR 140, puppeteer-tab.ts).
+    // The server drops the held message (where today's Gmail posts this is not public: see the header).
     fetch(`/_sim/cancel-send?messageId=${encodeURIComponent(sent.messageId)}`, { method: "POST" }).catch(() => undefined);
     const thread = sentThreads.get(sent.legacyThreadId);
     if (thread) {
