@@ -134,6 +134,11 @@ export function pixelUrl(trackerUrl: string, trackingId: string): string {
   return `${trimTrailingSlash(trackerUrl)}/o/${trackingId}.gif`;
 }
 
+/** An email's recipient opt-out page: docs/protocol.md §11. */
+export function optOutUrl(trackerUrl: string, trackingId: string): string {
+  return `${trimTrailingSlash(trackerUrl)}/u/${trackingId}`;
+}
+
 export function clickUrl(trackerUrl: string, trackingId: string, linkIndex: number, destination: string, signature: string): string {
   return `${trimTrailingSlash(trackerUrl)}/c/${trackingId}/${linkIndex}?u=${encodeURIComponent(destination)}&s=${signature}`;
 }
@@ -148,6 +153,6 @@ export async function signedClickUrl(
   return clickUrl(trackerUrl, trackingId, linkIndex, destination, await signLink(key, trackingId, linkIndex, destination));
 }
 
-function trimTrailingSlash(url: string): string {
+export function trimTrailingSlash(url: string): string {
   return url.replace(/\/+$/, "");
 }

@@ -288,6 +288,15 @@ export function defineScenarios(
       }, messageId);
     const popupUrl = () => harness.extensionUrl("extension/src/popup/index.html");
 
+    /** The follow-up reminders the background keeps, [tracking id, days] each, read from an extension page. */
+    const keptReminders = (page: Tab) =>
+      page.evaluate(async () => {
+        type Ext = { storage: { local: { get(key: string): Promise<Record<string, unknown>> } } };
+        const g = globalThis as unknown as { browser?: Ext; chrome?: Ext };
+        const stored = (await (g.browser ?? g.chrome)?.storage.local.get("followUpReminders"))?.followUpReminders;
+        return ((stored ?? []) as { trackingId: string; days: number }[]).map((r) => [r.trackingId, r.days]);
+      }, null);
+
     /** The popup's Gmail health notice: the sentences shown and the parts recognised. */
     const healthInPopup = async (until: (health: { sentences: string[]; recognised: string[] }) => boolean) => {
       const popup = await harness.newTab(popupUrl());
@@ -723,12 +732,7 @@ export function defineScenarios(
         // The background keeps the reminder for the re-send, with the rep's 5 days, and none for the undone email.
         const popup = await harness.newTab(popupUrl());
         try {
-          const reminders = await popup.evaluate(async () => {
-            type Ext = { storage: { local: { get(key: string): Promise<Record<string, unknown>> } } };
-            const g = globalThis as unknown as { browser?: Ext; chrome?: Ext };
-            const stored = (await (g.browser ?? g.chrome)?.storage.local.get("followUpReminders"))?.followUpReminders;
-            return ((stored ?? []) as { trackingId: string; days: number }[]).map((r) => [r.trackingId, r.days]);
-          }, null);
+          const reminders = await keptReminders(popup);
           expect(reminders.filter(([trackingId]) => trackingId === id || trackingId === first.id)).toEqual([[id, 5]]);
         } finally {
           await popup.close();
@@ -1225,7 +1229,7 @@ export function defineScenarios(
     );
 
     scenario(
-      "plain-text mode Gmail shows in a way the extension does not know: the email Gmail sends as plain text is withdrawn, and the rep told",
+      "plain-text mode Gmail shows in a way the extension does not know: the email Gmail sends as plain text is withdrawn with its follow-up reminder, and the rep told",
       [ENGLISH],
       async (variant) => {
         const { gmail } = await setUp(variant, gmailUrl(variant, "#inbox", "/mail/u/0/", "renamed-plain"));
@@ -1238,6 +1242,9 @@ export function defineScenarios(
           dialog,
         );
         expect(id).not.toBe("");
+        // The rep asks for a reminder if Ines does not answer (the options' 3 days).
+        await gmail.click(`${dialog} .mt-toggle-remind`);
+        await gmail.waitFor((d) => document.querySelector(`${d} .mt-remind[data-mt-state=set]`), dialog);
         const count = google.sent.length;
         await gmail.click(`${dialog} ${SEND}`);
         const sent = await nextSend(count);
@@ -1246,15 +1253,18 @@ export function defineScenarios(
         await gmail.waitFor(
           () =>
             [...document.querySelectorAll(".mt-toast")].some((t) =>
-              t.textContent?.includes('"Plain, unseen" went out untracked in plain text mode'),
+              t.textContent?.endsWith(
+                '"Plain, unseen" went out untracked in plain text mode (a plain-text email cannot carry the pixel), so its follow-up reminder is off',
+              ),
             ),
           null,
         );
-        // Its registration, held for Gmail's answer, never goes out.
+        // Its registration, held for Gmail's answer, never goes out; its reminder is not kept.
         const popup = await harness.newTab(popupUrl());
         worlds.push(popup);
         await popup.waitFor(() => document.querySelector("[data-testid=outbox-empty]"), null);
         expect((await api(`/api/messages/${id}`)).status).toBe(404);
+        expect((await keptReminders(popup)).filter(([trackingId]) => trackingId === id)).toEqual([]);
       },
     );
 

@@ -6,9 +6,9 @@ vi.hoisted(() => {
   (globalThis as { chrome?: unknown }).chrome = { runtime: { id: "unit-test" } };
 });
 
-import { mintTrackingId, pixelUrl, signedClickUrl } from "../../../shared/protocol";
+import { mintTrackingId, optOutUrl, pixelUrl, signedClickUrl } from "../../../shared/protocol";
 import { DEFAULT_OPTIONS } from "../options-store";
-import { applyOptOutLink, OptOutToggle, optOutUrl } from "./compose-optout";
+import { applyOptOutLink, OptOutToggle } from "./compose-optout";
 import { plainToggle as toggle } from "./plain-toggle.test-support";
 import { applyTracking, linksToSign } from "./rewrite";
 

@@ -1,14 +1,10 @@
 // A compose window's recipient opt-out link (off by default; wording and default from the options), appended at
 // send as `<tracker>/u/<trackingId>`: the rewrite never turns it into a click link (it is the tracker's own URL).
+import { optOutUrl } from "../../../shared/protocol";
 import { type Options, trackerUrls } from "../options-store";
 import { quotedIn } from "./gmail-selectors";
 
 export const OPT_OUT_ATTRIBUTE = "data-mt-optout";
-
-/** The opt-out page of an email: docs/protocol.md §11. */
-export function optOutUrl(trackerUrl: string, trackingId: string): string {
-  return `${trackerUrl.replace(/\/+$/, "")}/u/${trackingId}`;
-}
 
 /**
  * The opt-out links of other emails of our trackers that are not in a quote: what a send this compose reopens left

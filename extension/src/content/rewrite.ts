@@ -1,17 +1,13 @@
 // The changes made to an email's HTML at send time, as pure functions on a DOM element (the compose body), so
 // they run synchronously inside the send event and are unit-tested on their own. Nothing here talks to the
 // network: click links are signed ahead of time by the background and handed in as a map.
-import { isAcceptableDestination, TRACKING_ID_PATTERN } from "../../../shared/protocol";
+import { isAcceptableDestination, TRACKING_ID_PATTERN, trimTrailingSlash } from "../../../shared/protocol";
 import { hostMatchesDomains } from "../options-store";
 import { ORIGINAL_SRC_ATTRIBUTE, pixelIdIn } from "../page-world/pixel-guard";
 
-function trimSlash(url: string): string {
-  return url.replace(/\/+$/, "");
-}
-
 /** Whether `href` is under one of `trackers`' URLs, followed by `path`. */
 function underTracker(href: string, trackers: readonly string[], path: string): boolean {
-  return trackers.some((url) => href.startsWith(`${trimSlash(url)}/${path}`));
+  return trackers.some((url) => href.startsWith(`${trimTrailingSlash(url)}/${path}`));
 }
 
 /** A click link of one of `trackers`: its tracking id, index and destination, else null. */

@@ -17,7 +17,7 @@
 // The ids of every pixel neutralised here are then told with "mt:pixels-neutralised" (events.ts), in the next
 // task: a body built off-document is a view of the message by the sender even before (or without) being attached.
 // The trackers' URLs come from the isolated content script as a <html data-mt-tracker> attribute (not a secret).
-import { TRACKING_ID_UNANCHORED } from "../../../shared/protocol";
+import { TRACKING_ID_UNANCHORED, trimTrailingSlash } from "../../../shared/protocol";
 import { configuredTrackers, emitPageEvent } from "./events";
 
 /** Where a neutralised pixel keeps its tracking id, and its original src. */
@@ -62,7 +62,7 @@ function trackersOf(trackers: readonly string[]): { markers: string[]; pixel: Re
       key,
       markers: urls.map((url) => new URL(url).hostname).map((hostname) => (/^[a-z0-9.-]+$/.test(hostname) ? hostname : "")),
       pixel: new RegExp(
-        `^(?:${urls.map((url) => escapeRegExp(url.replace(/\/+$/, ""))).join("|")})/o/(${TRACKING_ID_UNANCHORED})\\.gif(?:[?#]|$)`,
+        `^(?:${urls.map((url) => escapeRegExp(trimTrailingSlash(url))).join("|")})/o/(${TRACKING_ID_UNANCHORED})\\.gif(?:[?#]|$)`,
       ),
     };
   }

@@ -77,12 +77,16 @@ function openDialog(compose: Parameters<typeof composeHtml>[0]): void {
   document.body.innerHTML = `<div role="dialog">${composeHtml(compose)}</div>`;
 }
 
-/** A connected tab's background: it mints `trackingId`, has signed no link yet, knows no recipient, and queues registrations. */
-function backgroundMinting(trackingId: string): void {
+/**
+ * A connected tab's background: it mints `trackingId`, has signed no link yet, knows no recipient, queues
+ * registrations, and keeps a follow-up reminder of `reminderDays` for a send it withdraws.
+ */
+function backgroundMinting(trackingId: string, reminderDays: number | null = null): void {
   callFromGmail.mockImplementation(async (type: string) => {
     if (type === "mintId") return { trackingId, trackerUrl: "https://t.example" };
     if (type === "signLinks") return [];
     if (type === "checkRecipients") return { contacts: [] };
+    if (type === "messageUnsent") return { reminderDays };
     return { queued: true };
   });
 }
@@ -465,7 +469,20 @@ describe("compose tracking: a tracked email Gmail sent as plain text (its plain-
     start();
     await sendFrom({ subject: "Pricing" }, TRACKING_ID);
     expect(await answerWith({ subject: "Pricing", plainText: true })).toEqual([{ trackingId: TRACKING_ID }]);
-    expect(toasts()).toContainEqual(expect.stringContaining('"Pricing" went out untracked in plain text mode'));
+    expect(toasts()).toEqual(['Mailtracker: "Pricing" went out untracked in plain text mode (a plain-text email cannot carry the pixel)']);
+  });
+
+  it("its follow-up reminder goes with the registration, and the rep is told so", async () => {
+    start();
+    await sendFrom({ subject: "Pricing" }, TRACKING_ID);
+    // The background dropped the reminder of 4 days the rep had set on it.
+    backgroundMinting(TRACKING_ID, 4);
+    expect(await answerWith({ subject: "Pricing", plainText: true })).toEqual([{ trackingId: TRACKING_ID }]);
+    await vi.waitFor(() =>
+      expect(toasts()).toEqual([
+        'Mailtracker: "Pricing" went out untracked in plain text mode (a plain-text email cannot carry the pixel), so its follow-up reminder is off',
+      ]),
+    );
   });
 
   it("an HTML send in which no tracking id was found withdraws nothing: only Gmail's word that it is plain text does", async () => {

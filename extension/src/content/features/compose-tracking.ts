@@ -211,8 +211,10 @@ function withdrawnAsPlainText(send: UntrackedSend, title: string, now: number): 
   });
   const [pending] = tracked;
   if (!pending || tracked.length > 1) return false;
-  void withdraw(pending.trackingId, title);
-  pending.tell(`went out untracked ${PLAIN_TEXT}`);
+  // Its follow-up reminder goes with the registration, as none can come for an untracked email (follow-up-reminder.ts).
+  withdraw(pending.trackingId, title).then((days) =>
+    pending.tell(`went out untracked ${PLAIN_TEXT}${days === null ? "" : ", so its follow-up reminder is off"}`),
+  );
   return true;
 }
 
