@@ -16,6 +16,14 @@ describe("manifest", () => {
     }
   });
 
+  it("tells Firefox's install prompt what goes to the rep's tracker, which Mozilla counts as data transmitted", () => {
+    const { gecko } = (manifestFor("firefox", "store") as { browser_specific_settings: { gecko: Record<string, unknown> } })
+      .browser_specific_settings;
+    expect(gecko.data_collection_permissions).toEqual({
+      required: ["personallyIdentifyingInfo", "personalCommunications", "websiteContent", "browsingActivity", "authenticationInfo"],
+    });
+  });
+
   it("keeps Firefox from upgrading the background's requests to a tracker on plain http (a local-network address)", () => {
     const { content_security_policy } = manifestFor("firefox", "store") as { content_security_policy?: { extension_pages: string } };
     expect(content_security_policy?.extension_pages).toBe("script-src 'self'");

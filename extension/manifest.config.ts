@@ -52,8 +52,25 @@ export function manifestFor(target: Target, flavour: Flavour) {
               // 140 (desktop) and 142 (Android) are the first to read data_collection_permissions (addons-linter,
               // KEY_FIREFOX_UNSUPPORTED_BY_MIN_VERSION); 140 is an ESR, and MAIN-world scripts need 128 anyway.
               strict_min_version: "140.0",
-              // Nothing is collected by the add-on's authors: data goes only to the user's own tracker.
-              data_collection_permissions: { required: ["none"] },
+              // Mozilla counts as transmitted "any data collected, used, transferred, shared, or handled outside the
+              // add-on or the local browser" (extensionworkshop.com firefox-builtin-data-consent, 2025-08-04), the
+              // rep's own tracker included: addy.io's extension, whose server may be self-hosted, declares what it
+              // sends there (its v3.2.0 release notes). Nothing goes to the add-on's authors. Each is needed to work, so
+              // required (Firefox shows them at install):
+              data_collection_permissions: {
+                required: [
+                  // Recipients' and repliers' addresses and names; the rep's own Gmail addresses (signals' `self`).
+                  "personallyIdentifyingInfo",
+                  // Each tracked email's subject and link destinations; replies and bounce notices (sender, reason).
+                  "personalCommunications",
+                  // All of the above is read from Gmail's page, with Gmail's thread and message ids.
+                  "websiteContent",
+                  // Which conversations the rep views (sender-view reports) and which threads their lists show.
+                  "browsingActivity",
+                  // The tracker account's token, and the name given to the account at Connect.
+                  "authenticationInfo",
+                ],
+              },
             },
             gecko_android: { strict_min_version: "142.0" },
           },
