@@ -32,9 +32,15 @@ const DEPLOY_CONFIG = path.join(ROOT, "wrangler.deploy.toml");
 const NAME = "mailtracker";
 const KV_TITLE = `${NAME}-cache`;
 const QUEUES = [`${NAME}-hits`, `${NAME}-hits-dead`];
-// Cloudflare's "not found" codes for a Worker and a workers.dev subdomain (wrangler: WORKER_NOT_FOUND_ERR_CODE and
-// getWorkersDevSubdomainInternal).
-const NOT_FOUND = 10007;
+// Cloudflare's "not found" code for a workers.dev subdomain (wrangler: getWorkersDevSubdomainInternal).
+const SUBDOMAIN_NOT_FOUND = 10007;
+/**
+ * Whether Cloudflare says the Worker does not exist: code 10007, or 10090, which Cloudflare gives for a Worker's
+ * (legacy) environment not found on the account. wrangler reads both as a missing Worker wherever it asks, its own
+ * read of a Worker's secrets included (isWorkerNotFoundError, WORKER_LEGACY_ENVIRONMENT_NOT_FOUND_ERR_CODE;
+ * checkRemoteSecretsOverride, wrangler 4.155.0).
+ */
+const workerMissing = (answer) => hasCode(answer, 10007) || hasCode(answer, 10090);
 // Cloudflare's answer to a Worker's Cron Triggers past the account's limit, counted across all its Workers: 5 on
 // Workers Free, 250 on Workers Paid (developers.cloudflare.com/workers/platform/limits/ and "Error 10072 - Cron Trigger
 // Limit Reached", developers.cloudflare.com/workers/platform/error-codes/10072/, read 2026-12-04). It comes after the
@@ -212,7 +218,7 @@ if (domain) {
   }
 } else if (domains.length === 0) {
   const subdomain = await api("GET", `${account}/workers/subdomain`);
-  if (hasCode(subdomain, NOT_FOUND)) {
+  if (hasCode(subdomain, SUBDOMAIN_NOT_FOUND)) {
     stop(
       "This Cloudflare account has no workers.dev subdomain yet, so the tracker has no address to be served on.\n" +
         `Register one (free) at https://dash.cloudflare.com/${accountId}/workers/onboarding and run \`npm run deploy\` again,\n` +
@@ -230,7 +236,7 @@ const secretsPath = `${account}/workers/scripts/${NAME}/secrets`;
 const secrets = await api("GET", secretsPath);
 let existingSecrets;
 if (secrets.ok) existingSecrets = new Set(secrets.result.map((secret) => secret.name));
-else if (hasCode(secrets, NOT_FOUND)) existingSecrets = new Set();
+else if (workerMissing(secrets)) existingSecrets = new Set();
 else {
   stop(
     `Could not read the tracker's secrets (${describeErrors(secrets)}).\n` +
@@ -323,7 +329,7 @@ if (deployed.status !== 0) {
   // Worker provably lacks it.
   if (newSecrets.REGISTRATION_SECRET) {
     const after = await api("GET", secretsPath);
-    const stored = after.ok ? after.result.some((secret) => secret.name === "REGISTRATION_SECRET") : !hasCode(after, NOT_FOUND);
+    const stored = after.ok ? after.result.some((secret) => secret.name === "REGISTRATION_SECRET") : !workerMissing(after);
     if (stored) {
       // With the schedule refused, a rerun finishes nothing until a Cron Trigger is freed: what to do is said below.
       const rerun = cronsRefused ? "." : ": run `npm run deploy` again to\nfinish (it keeps them).";

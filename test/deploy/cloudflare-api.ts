@@ -76,6 +76,13 @@ export type AccountState = {
   dnsRecords: { zone_name: string; name: string; type: string; content: string; proxied?: boolean }[];
   /** Other accounts /accounts lists, and whether the login is a member of each (/memberships). */
   otherAccounts: { id: string; name: string; member: boolean }[];
+  /**
+   * The code of the answer about a Worker the account does not have: 10007 "This Worker does not exist on your account."
+   * [docs; wrangler: WORKER_NOT_FOUND_ERR_CODE, workerNotFoundErrorMessage], or 10090, a Worker's (legacy) environment
+   * not found [wrangler: WORKER_LEGACY_ENVIRONMENT_NOT_FOUND_ERR_CODE, read as a missing Worker wherever wrangler asks;
+   * which accounts get it is not public: assumed, an account that used wrangler's legacy environments].
+   */
+  missingWorkerCode: 10007 | 10090;
   /** Answers forced for a route (method + path pattern), e.g. a failing secrets list. */
   failures: { method: string; path: RegExp; failure: Failure }[];
   /** Called before each API request is answered: what changes on the account while a deploy runs (a record added). */
@@ -91,6 +98,7 @@ export function newAccount(options: { subdomain?: string | null; zones?: string[
     kv: new Map(),
     queues: new Map(),
     firstUploadNeedsSubdomain: true,
+    missingWorkerCode: 10007,
     scripts: new Map(),
     cronTriggersElsewhere: 0,
     cronTriggerLimit: 5,
@@ -133,6 +141,7 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
   const a = account.accountId;
   const accountPath = (rest: string) => new RegExp(`^/accounts/${a}${rest}$`);
   const notFound = (code: number, message: string) => ({ status: 404, json: errorEnvelope(code, message) });
+  const workerNotFound = () => notFound(account.missingWorkerCode, "This Worker does not exist on your account.");
   const script = (name: string) => account.scripts.get(name);
   const queueByName = (name: string) => account.queues.get(name);
   const queueById = (id: string) => [...account.queues.values()].find((queue) => queue.queue_id === id);
@@ -481,7 +490,7 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
     ],
 
     // Worker secrets [docs: GET/PUT /accounts/{id}/workers/scripts/{name}/secrets], those of the latest version (see
-    // upload() above). An unknown Worker is code 10007 "workers.api.error.script_not_found" [docs; wrangler treats 10007
+    // upload() above). An unknown Worker is answered as `missingWorkerCode` says [docs; wrangler treats 10007
     // as "Worker not found" in secret put]. Setting one makes a new version with it and deploys it ("each secret put
     // redeploys", botiverse/hands pull request 234, 2026-07-10), so it is refused with code 10215 while the latest
     // version is not the deployed one [wrangler: VERSION_NOT_DEPLOYED_ERR_CODE, rewritten to "Secret edit failed. You
@@ -492,7 +501,7 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
       accountPath("/workers/scripts/([^/]+)/secrets"),
       ({ match }) => {
         const found = script(match[1]);
-        if (!found) return notFound(10007, "This Worker does not exist on your account. [code: 10007]");
+        if (!found) return workerNotFound();
         return { json: page([...found.secrets.keys()].map((name) => ({ name, type: "secret_text" }))) };
       },
     ],
@@ -501,7 +510,7 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
       accountPath("/workers/scripts/([^/]+)/secrets"),
       ({ match, body }) => {
         const found = script(match[1]);
-        if (!found) return notFound(10007, "This Worker does not exist on your account. [code: 10007]");
+        if (!found) return workerNotFound();
         if (!found.latestDeployed) return { status: 400, json: errorEnvelope(10215, "latest is not deployed") };
         const { name, text } = JSON.parse(String(body));
         found.secrets.set(name, text);
@@ -525,16 +534,14 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
                 },
               }),
             }
-          : notFound(10007, "This Worker does not exist on your account. [code: 10007]"),
+          : workerNotFound(),
     ],
     [
       "GET",
       accountPath("/workers/scripts/([^/]+)/settings"),
       ({ match }) => {
         const found = script(match[1]);
-        return found
-          ? { json: envelope({ bindings: found.bindings }) }
-          : notFound(10007, "This Worker does not exist on your account. [code: 10007]");
+        return found ? { json: envelope({ bindings: found.bindings }) } : workerNotFound();
       },
     ],
 
@@ -550,7 +557,7 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
       accountPath("/workers/scripts/([^/]+)/deployments"),
       ({ match }) => {
         const found = script(match[1]);
-        if (!found) return notFound(10007, "This Worker does not exist on your account. [code: 10007]");
+        if (!found) return workerNotFound();
         return {
           json: envelope({
             deployments: [
@@ -571,7 +578,7 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
       accountPath("/workers/scripts/([^/]+)/deployments"),
       ({ match }) => {
         const found = script(match[1]);
-        if (!found) return notFound(10007, "This Worker does not exist on your account. [code: 10007]");
+        if (!found) return workerNotFound();
         found.deployedSecrets = new Map(found.secrets);
         found.latestDeployed = true;
         return { json: envelope({ id: randomUUID() }) };
@@ -584,7 +591,7 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
       // [wrangler: patchNonVersionedScriptSettings, after a new version's deployment].
       ({ match, body }) => {
         const found = script(match[1]);
-        if (!found) return notFound(10007, "This Worker does not exist on your account. [code: 10007]");
+        if (!found) return workerNotFound();
         const observability = (JSON.parse(String(body)) as { observability?: { enabled: boolean } }).observability;
         if (observability) found.logs = observability.enabled;
         return { json: envelope({}) };
@@ -599,7 +606,7 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
         const found = script(match[1]);
         return found
           ? { json: envelope({ id: match[1], name: match[1], subdomain: { enabled: found.workersDev, previews_enabled: false } }) }
-          : notFound(10007, "This Worker does not exist on your account.");
+          : workerNotFound();
       },
     ],
     // Whether a Worker is on workers.dev [docs: GET /accounts/{id}/workers/scripts/{name}/subdomain, answering {enabled,
@@ -610,9 +617,7 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
       accountPath("/workers/scripts/([^/]+)/subdomain"),
       ({ match }) => {
         const found = script(match[1]);
-        return found
-          ? { json: envelope({ enabled: found.workersDev, previews_enabled: false }) }
-          : notFound(10007, "This Worker does not exist on your account.");
+        return found ? { json: envelope({ enabled: found.workersDev, previews_enabled: false }) } : workerNotFound();
       },
     ],
     [
@@ -620,7 +625,7 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
       accountPath("/workers/scripts/([^/]+)/subdomain"),
       ({ match, body }) => {
         const found = script(match[1]);
-        if (!found) return notFound(10007, "This Worker does not exist on your account.");
+        if (!found) return workerNotFound();
         const { enabled } = JSON.parse(String(body));
         // HTTP 403 [docs: Error 10063, as at the upload route]; the message is assumed.
         if (enabled && account.subdomain === null)
@@ -652,7 +657,7 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
       accountPath("/workers/scripts/([^/]+)/schedules"),
       ({ match }) => {
         const found = script(match[1]);
-        if (!found) return notFound(10007, "This Worker does not exist on your account.");
+        if (!found) return workerNotFound();
         return { json: envelope({ schedules: found.crons.map((cron) => ({ cron, created_on: null, modified_on: null })) }) };
       },
     ],
@@ -661,7 +666,7 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
       accountPath("/workers/scripts/([^/]+)/schedules"),
       ({ match, body }) => {
         const found = script(match[1]);
-        if (!found) return notFound(10007, "This Worker does not exist on your account.");
+        if (!found) return workerNotFound();
         const crons: string[] = JSON.parse(String(body)).map((schedule: { cron: string }) => schedule.cron);
         const elsewhere =
           account.cronTriggersElsewhere +

@@ -130,6 +130,18 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     expect(run.output.trim().split("\n").length).toBeLessThanOrEqual(14);
   });
 
+  it("on an account that answers a missing Worker with code 10090, as wrangler allows: deploys with both secrets, and a re-run keeps them", async () => {
+    const { standIn, project } = await account();
+    standIn.account.missingWorkerCode = 10090;
+    const run = await deploy(project, standIn);
+    expect(run.code, run.output).toBe(0);
+    const secrets = secretsOf(standIn.account);
+    expect([...secrets.keys()].sort()).toEqual(["REGISTRATION_SECRET", "SIGNING_SECRET"]);
+    expect(run.output).toContain(`Registration secret (shown once, keep it somewhere safe): ${secrets.get("REGISTRATION_SECRET")}`);
+    expect((await deploy(project, standIn)).code).toBe(0);
+    expect(secretsOf(standIn.account)).toEqual(secrets);
+  });
+
   it("re-run: creates nothing, changes no secret, prints no new registration secret", async () => {
     const { standIn, project } = await account();
     expect((await deploy(project, standIn)).code).toBe(0);
