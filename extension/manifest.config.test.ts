@@ -20,7 +20,15 @@ describe("manifest", () => {
     const { gecko } = (manifestFor("firefox", "store") as { browser_specific_settings: { gecko: Record<string, unknown> } })
       .browser_specific_settings;
     expect(gecko.data_collection_permissions).toEqual({
-      required: ["personallyIdentifyingInfo", "personalCommunications", "websiteContent", "browsingActivity", "authenticationInfo"],
+      required: [
+        "personallyIdentifyingInfo",
+        "personalCommunications",
+        "websiteContent",
+        "browsingActivity",
+        "websiteActivity",
+        "locationInfo",
+        "authenticationInfo",
+      ],
     });
   });
 

@@ -59,15 +59,21 @@ export function manifestFor(target: Target, flavour: Flavour) {
               // required (Firefox shows them at install):
               data_collection_permissions: {
                 required: [
-                  // Recipients' and repliers' addresses and names; the rep's own Gmail addresses (signals' `self`).
+                  // Recipients' addresses and names, repliers' and bounced addresses, the rep's own Gmail addresses
+                  // (so that their own replies are not counted).
                   "personallyIdentifyingInfo",
-                  // Each tracked email's subject and link destinations; replies and bounce notices (sender, reason).
+                  // Each tracked email's subject, link destinations and campaign; of replies and bounce notices only
+                  // that they came (sender, time), and a bounce's failed addresses and reason.
                   "personalCommunications",
                   // All of the above is read from Gmail's page, with Gmail's thread and message ids.
                   "websiteContent",
                   // Which conversations the rep views (sender-view reports) and which threads their lists show.
                   "browsingActivity",
-                  // The tracker account's token, and the name given to the account at Connect.
+                  // When the rep sends an email, and takes one back with Gmail's Undo.
+                  "websiteActivity",
+                  // The browser's time zone, which names a region ("Europe/Berlin"), for the popup's daily totals.
+                  "locationInfo",
+                  // The registration secret the rep enters at Connect, and the account's token after it.
                   "authenticationInfo",
                 ],
               },

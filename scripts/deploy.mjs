@@ -34,13 +34,11 @@ const KV_TITLE = `${NAME}-cache`;
 const QUEUES = [`${NAME}-hits`, `${NAME}-hits-dead`];
 // Cloudflare's "not found" code for a workers.dev subdomain (wrangler: getWorkersDevSubdomainInternal).
 const SUBDOMAIN_NOT_FOUND = 10007;
-/**
- * Whether Cloudflare says the Worker does not exist: code 10007, or 10090, which Cloudflare gives for a Worker's
- * (legacy) environment not found on the account. wrangler reads both as a missing Worker wherever it asks, its own
- * read of a Worker's secrets included (isWorkerNotFoundError, WORKER_LEGACY_ENVIRONMENT_NOT_FOUND_ERR_CODE;
- * checkRemoteSecretsOverride, wrangler 4.155.0).
- */
-const workerMissing = (answer) => hasCode(answer, 10007) || hasCode(answer, 10090);
+// Cloudflare's answers about a Worker that is not on the account: 10007, and 10090 for a Worker's (legacy) environment
+// not found, which wrangler reads as a missing Worker too (isWorkerNotFoundError, WORKER_NOT_FOUND_ERR_CODE and
+// WORKER_LEGACY_ENVIRONMENT_NOT_FOUND_ERR_CODE, wrangler 4.155.0).
+const WORKER_NOT_FOUND = 10007;
+const WORKER_ENVIRONMENT_NOT_FOUND = 10090;
 // Cloudflare's answer to a Worker's Cron Triggers past the account's limit, counted across all its Workers: 5 on
 // Workers Free, 250 on Workers Paid (developers.cloudflare.com/workers/platform/limits/ and "Error 10072 - Cron Trigger
 // Limit Reached", developers.cloudflare.com/workers/platform/error-codes/10072/, read 2026-12-04). It comes after the
@@ -236,12 +234,22 @@ const secretsPath = `${account}/workers/scripts/${NAME}/secrets`;
 const secrets = await api("GET", secretsPath);
 let existingSecrets;
 if (secrets.ok) existingSecrets = new Set(secrets.result.map((secret) => secret.name));
-else if (workerMissing(secrets)) existingSecrets = new Set();
+else if (hasCode(secrets, WORKER_NOT_FOUND) || (hasCode(secrets, WORKER_ENVIRONMENT_NOT_FOUND) && (await notListed())))
+  existingSecrets = new Set();
 else {
   stop(
     `Could not read the tracker's secrets (${describeErrors(secrets)}).\n` +
       "Stopped before changing anything, so the signing secret of emails already sent stays as it is. Run `npm run deploy` again in a minute.",
   );
+}
+
+/**
+ * Whether the account's list of Workers ("List Workers", GET /accounts/{id}/workers/scripts, each by its name as `id`)
+ * answers and lacks this one: what 10090 alone does not prove on a route that names no environment.
+ */
+async function notListed() {
+  const scripts = await api("GET", `${account}/workers/scripts`);
+  return scripts.ok && !scripts.result.some((script) => script.id === NAME);
 }
 
 // A tracker moving from workers.dev to TRACKER_DOMAIN: every email already sent carries its workers.dev address, and
@@ -329,7 +337,7 @@ if (deployed.status !== 0) {
   // Worker provably lacks it.
   if (newSecrets.REGISTRATION_SECRET) {
     const after = await api("GET", secretsPath);
-    const stored = after.ok ? after.result.some((secret) => secret.name === "REGISTRATION_SECRET") : !workerMissing(after);
+    const stored = after.ok ? after.result.some((secret) => secret.name === "REGISTRATION_SECRET") : !hasCode(after, WORKER_NOT_FOUND);
     if (stored) {
       // With the schedule refused, a rerun finishes nothing until a Cron Trigger is freed: what to do is said below.
       const rerun = cronsRefused ? "." : ": run `npm run deploy` again to\nfinish (it keeps them).";

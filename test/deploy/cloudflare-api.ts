@@ -79,8 +79,9 @@ export type AccountState = {
   /**
    * The code of the answer about a Worker the account does not have: 10007 "This Worker does not exist on your account."
    * [docs; wrangler: WORKER_NOT_FOUND_ERR_CODE, workerNotFoundErrorMessage], or 10090, a Worker's (legacy) environment
-   * not found [wrangler: WORKER_LEGACY_ENVIRONMENT_NOT_FOUND_ERR_CODE, read as a missing Worker wherever wrangler asks;
-   * which accounts get it is not public: assumed, an account that used wrangler's legacy environments].
+   * not found [wrangler: WORKER_LEGACY_ENVIRONMENT_NOT_FOUND_ERR_CODE, which isWorkerNotFoundError reads as a missing
+   * Worker; which accounts get it, and its message, are not public: assumed, an account that used wrangler's legacy
+   * environments, with 10007's message].
    */
   missingWorkerCode: 10007 | 10090;
   /** Answers forced for a route (method + path pattern), e.g. a failing secrets list. */
@@ -488,6 +489,9 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
         return { json: envelope(consumer) };
       },
     ],
+
+    // The account's Workers [docs: "List Workers", GET /accounts/{id}/workers/scripts; a Worker's name is its `id`].
+    ["GET", accountPath("/workers/scripts"), () => ({ json: envelope([...account.scripts.keys()].map((id) => ({ id }))) })],
 
     // Worker secrets [docs: GET/PUT /accounts/{id}/workers/scripts/{name}/secrets], those of the latest version (see
     // upload() above). An unknown Worker is answered as `missingWorkerCode` says [docs; wrangler treats 10007

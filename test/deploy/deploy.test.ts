@@ -130,7 +130,7 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     expect(run.output.trim().split("\n").length).toBeLessThanOrEqual(14);
   });
 
-  it("on an account that answers a missing Worker with code 10090, as wrangler allows: deploys with both secrets, and a re-run keeps them", async () => {
+  it("on an account that answers a missing Worker with code 10090: deploys with both secrets once the account's list of Workers lacks it", async () => {
     const { standIn, project } = await account();
     standIn.account.missingWorkerCode = 10090;
     const run = await deploy(project, standIn);
@@ -140,6 +140,20 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     expect(run.output).toContain(`Registration secret (shown once, keep it somewhere safe): ${secrets.get("REGISTRATION_SECRET")}`);
     expect((await deploy(project, standIn)).code).toBe(0);
     expect(secretsOf(standIn.account)).toEqual(secrets);
+  });
+
+  it("stops and changes nothing when the tracker's secrets are answered with 10090 while the account lists the tracker", async () => {
+    const { standIn, project } = await account();
+    expect((await deploy(project, standIn)).code).toBe(0);
+    const secretsBefore = secretsOf(standIn.account);
+    const failure = { status: 404, code: 10090, message: "This Worker does not exist on your account." };
+    standIn.account.failures.push({ method: "GET", path: /\/workers\/scripts\/mailtracker\/secrets$/, failure });
+
+    const run = await deploy(project, standIn);
+    expect(run.code).not.toBe(0);
+    expect(run.output).toContain("Could not read the tracker's secrets");
+    expect(writes(run.requests)).toEqual([]);
+    expect(secretsOf(standIn.account)).toEqual(secretsBefore);
   });
 
   it("re-run: creates nothing, changes no secret, prints no new registration secret", async () => {

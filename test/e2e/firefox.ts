@@ -15,19 +15,37 @@ const ADDON_ID = "mailtracker@mailtracker.dev";
 
 const firefoxPath = () => installedBrowser("FIREFOX_PATH", "/usr/bin/firefox-esr", "firefox-esr");
 
+/** The installed Firefox's major version. */
+function firefoxVersion(): number {
+  const said = execFileSync(firefoxPath(), ["--version"], { encoding: "utf8" });
+  const version = /Firefox (\d+)\./.exec(said)?.[1];
+  if (!version) throw new Error(`cannot read the Firefox version from "${said.trim()}"`);
+  return Number(version);
+}
+
 /**
  * Whether the installed Firefox enforces Trusted Types, as Gmail asks: from Firefox 148 (web-features
  * "trusted-types", Firefox 148 released 2026-02-24; Debian's firefox-esr 153.8 has `window.trustedTypes`, seen
  * 2026-12-05). Earlier ones ignore the simulated page's CSP, and the same code passes strings there.
  */
 export function firefoxEnforcesTrustedTypes(): boolean {
-  const said = execFileSync(firefoxPath(), ["--version"], { encoding: "utf8" });
-  const version = /Firefox (\d+)\./.exec(said)?.[1];
-  if (!version) throw new Error(`cannot read the Firefox version from "${said.trim()}"`);
-  return Number(version) >= 148;
+  return firefoxVersion() >= 148;
 }
 
+/**
+ * The first Firefox known to hand the driver a request's body (WebDriver BiDi `network.getData`, which the simulated
+ * Google reads Gmail's send requests through: puppeteer-tab.ts answerFromGoogle). Debian's firefox-esr 153.8 does
+ * (2026-12-05); ESR 140.12 did not ("unknown command network.getData", 2026-11-30). The first version between them
+ * that does is not known here.
+ */
+const FIREFOX_WITH_REQUEST_BODIES = 153;
+
 export async function launchFirefox(): Promise<BrowserHarness> {
+  // Without it every simulated send would hang until its test times out: say why at once instead.
+  if (firefoxVersion() < FIREFOX_WITH_REQUEST_BODIES)
+    throw new Error(
+      `Firefox ${firefoxVersion()} cannot hand the test driver a request's body (WebDriver BiDi network.getData): the e2e tests need Firefox ${FIREFOX_WITH_REQUEST_BODIES} or later (Debian's firefox-esr)`,
+    );
   const uuid = randomUUID();
   const browser = await puppeteer.launch({
     browser: "firefox",

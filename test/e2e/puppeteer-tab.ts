@@ -70,14 +70,16 @@ export function answerFromGoogle(google: SimulatedGoogle): (request: HTTPRequest
       const url = request.url();
       if (!google.answers(url)) return void (await request.continue());
       // The body as it leaves the page, after the extension's page-world send hook. Over BiDi fetchPostData reads it
-      // with `network.getData` (puppeteer adds a data collector at launch): Firefox ESR 140.12 did not have it
-      // ("unknown command network.getData", 2026-11-30); Debian's firefox-esr 153.8 does (2026-12-05).
+      // with `network.getData`, for which puppeteer adds a data collector at launch (firefox.ts
+      // FIREFOX_WITH_REQUEST_BODIES).
       const postData = request.hasPostData() ? ((await request.fetchPostData()) ?? null) : null;
       const response = await google.handle(url, request.method(), postData);
       if (!response) return void (await request.continue());
       await request.respond({ status: response.status, contentType: response.contentType, body: response.body, headers: response.headers });
     } catch (error) {
       console.error("interception failed", error);
+      // A request left unanswered would hang the page until its test times out: it fails at once instead.
+      if (!request.isInterceptResolutionHandled()) await request.abort().catch(() => undefined);
     }
   };
 }

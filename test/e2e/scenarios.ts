@@ -1161,12 +1161,7 @@ export function defineScenarios(
         const stored = async () => {
           const popup = await harness.newTab(popupUrl());
           try {
-            return await popup.evaluate(async () => {
-              type Ext = { storage: { local: { get(key: string): Promise<Record<string, unknown>> } } };
-              const g = globalThis as unknown as { browser?: Ext; chrome?: Ext };
-              const all = (await (g.browser ?? g.chrome)?.storage.local.get("followUpReminders"))?.followUpReminders;
-              return ((all ?? []) as { trackingId: string }[]).map((r) => r.trackingId);
-            }, null);
+            return (await keptReminders(popup)).map(([trackingId]) => trackingId);
           } finally {
             await popup.close();
           }

@@ -469,7 +469,11 @@ describe("compose tracking: a tracked email Gmail sent as plain text (its plain-
     start();
     await sendFrom({ subject: "Pricing" }, TRACKING_ID);
     expect(await answerWith({ subject: "Pricing", plainText: true })).toEqual([{ trackingId: TRACKING_ID }]);
-    expect(toasts()).toEqual(['Mailtracker: "Pricing" went out untracked in plain text mode (a plain-text email cannot carry the pixel)']);
+    await vi.waitFor(() =>
+      expect(toasts()).toEqual([
+        'Mailtracker: "Pricing" went out untracked in plain text mode (a plain-text email cannot carry the pixel)',
+      ]),
+    );
   });
 
   it("its follow-up reminder goes with the registration, and the rep is told so", async () => {
