@@ -42,9 +42,10 @@ const FIREFOX_WITH_REQUEST_BODIES = 153;
 
 export async function launchFirefox(): Promise<BrowserHarness> {
   // Without it every simulated send would hang until its test times out: say why at once instead.
-  if (firefoxVersion() < FIREFOX_WITH_REQUEST_BODIES)
+  const version = firefoxVersion();
+  if (version < FIREFOX_WITH_REQUEST_BODIES)
     throw new Error(
-      `Firefox ${firefoxVersion()} cannot hand the test driver a request's body (WebDriver BiDi network.getData): the e2e tests need Firefox ${FIREFOX_WITH_REQUEST_BODIES} or later (Debian's firefox-esr)`,
+      `Firefox ${version} cannot hand the test driver a request's body (WebDriver BiDi network.getData): the e2e tests need Firefox ${FIREFOX_WITH_REQUEST_BODIES} or later (Debian's firefox-esr)`,
     );
   const uuid = randomUUID();
   const browser = await puppeteer.launch({
