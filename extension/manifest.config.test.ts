@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { createAccountRequest, dailyActivityQuery, registerMessageRequest, signalsRequest, statusRequest } from "../shared/api";
 import { manifestFor } from "./manifest.config";
 
 const hosts = (manifest: unknown) => manifest as { host_permissions: string[]; optional_host_permissions: string[] };
@@ -16,20 +17,23 @@ describe("manifest", () => {
     }
   });
 
-  it("tells Firefox's install prompt what goes to the rep's tracker, which Mozilla counts as data transmitted", () => {
-    const { gecko } = (manifestFor("firefox", "store") as { browser_specific_settings: { gecko: Record<string, unknown> } })
-      .browser_specific_settings;
-    expect(gecko.data_collection_permissions).toEqual({
-      required: [
-        "personallyIdentifyingInfo",
-        "personalCommunications",
-        "websiteContent",
-        "browsingActivity",
-        "websiteActivity",
-        "locationInfo",
-        "authenticationInfo",
-      ],
-    });
+  it("tells Firefox's install prompt each kind of data the extension's requests carry to the rep's tracker", () => {
+    const { gecko } = (
+      manifestFor("firefox", "store") as { browser_specific_settings: { gecko: { data_collection_permissions: unknown } } }
+    ).browser_specific_settings;
+    // Each declared kind, with the fields of the tracker's API (the schemas the extension's typed client sends) that
+    // carry it: a field taken out fails here, and so does a kind left out while its fields are sent.
+    const carriedBy = {
+      personallyIdentifyingInfo: ["recipients" in registerMessageRequest.shape, "self" in signalsRequest.shape],
+      personalCommunications: ["subject" in registerMessageRequest.shape, "links" in registerMessageRequest.shape],
+      websiteContent: ["threadId" in registerMessageRequest.shape, "gmailMessageId" in registerMessageRequest.shape],
+      browsingActivity: ["threadIds" in statusRequest.shape],
+      websiteActivity: ["sentAt" in registerMessageRequest.shape],
+      locationInfo: ["zone" in dailyActivityQuery.shape],
+      authenticationInfo: ["name" in createAccountRequest.shape],
+    };
+    for (const [kind, fields] of Object.entries(carriedBy)) expect(fields, kind).not.toContain(false);
+    expect(gecko.data_collection_permissions).toEqual({ required: Object.keys(carriedBy) });
   });
 
   it("keeps Firefox from upgrading the background's requests to a tracker on plain http (a local-network address)", () => {
