@@ -234,9 +234,14 @@ const secretsPath = `${account}/workers/scripts/${NAME}/secrets`;
 const secrets = await api("GET", secretsPath);
 let existingSecrets;
 if (secrets.ok) existingSecrets = new Set(secrets.result.map((secret) => secret.name));
-else if (hasCode(secrets, WORKER_NOT_FOUND) || (hasCode(secrets, WORKER_ENVIRONMENT_NOT_FOUND) && (await notListed())))
-  existingSecrets = new Set();
-else {
+else if (await workerAbsent(secrets)) existingSecrets = new Set();
+else if (hasCode(secrets, WORKER_ENVIRONMENT_NOT_FOUND)) {
+  stop(
+    `Cloudflare answered that the tracker's Worker is not found (${describeErrors(secrets)}), yet lists a Worker named ${NAME},\n` +
+      "or could not be asked for its list. Stopped before changing anything, so the signing secret of emails already sent stays as\n" +
+      `it is. Look at ${NAME} in the dashboard (dash.cloudflare.com → Workers & Pages) before running \`npm run deploy\` again.`,
+  );
+} else {
   stop(
     `Could not read the tracker's secrets (${describeErrors(secrets)}).\n` +
       "Stopped before changing anything, so the signing secret of emails already sent stays as it is. Run `npm run deploy` again in a minute.",
@@ -244,10 +249,13 @@ else {
 }
 
 /**
- * Whether the account's list of Workers ("List Workers", GET /accounts/{id}/workers/scripts, each by its name as `id`)
- * answers and lacks this one: what 10090 alone does not prove on a route that names no environment.
+ * Whether a failed answer about the tracker's Worker proves it is not on the account: 10007 does; 10090 does not on a
+ * route that names no environment, so then the account's list of Workers ("List Workers", GET
+ * /accounts/{id}/workers/scripts, one page, each Worker by its name as `id`) must answer and lack it.
  */
-async function notListed() {
+async function workerAbsent(answer) {
+  if (hasCode(answer, WORKER_NOT_FOUND)) return true;
+  if (!hasCode(answer, WORKER_ENVIRONMENT_NOT_FOUND)) return false;
   const scripts = await api("GET", `${account}/workers/scripts`);
   return scripts.ok && !scripts.result.some((script) => script.id === NAME);
 }
@@ -337,7 +345,7 @@ if (deployed.status !== 0) {
   // Worker provably lacks it.
   if (newSecrets.REGISTRATION_SECRET) {
     const after = await api("GET", secretsPath);
-    const stored = after.ok ? after.result.some((secret) => secret.name === "REGISTRATION_SECRET") : !hasCode(after, WORKER_NOT_FOUND);
+    const stored = after.ok ? after.result.some((secret) => secret.name === "REGISTRATION_SECRET") : !(await workerAbsent(after));
     if (stored) {
       // With the schedule refused, a rerun finishes nothing until a Cron Trigger is freed: what to do is said below.
       const rerun = cronsRefused ? "." : ": run `npm run deploy` again to\nfinish (it keeps them).";

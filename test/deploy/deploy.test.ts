@@ -151,9 +151,30 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
 
     const run = await deploy(project, standIn);
     expect(run.code).not.toBe(0);
-    expect(run.output).toContain("Could not read the tracker's secrets");
+    expect(run.output).toContain("yet lists a Worker named mailtracker");
+    expect(run.output).toContain("signing secret of emails already sent stays as");
     expect(writes(run.requests)).toEqual([]);
     expect(secretsOf(standIn.account)).toEqual(secretsBefore);
+  });
+
+  it("on an account that answers 10090, stops and creates nothing when the list of Workers cannot be read", async () => {
+    const { standIn, project } = await account();
+    standIn.account.missingWorkerCode = 10090;
+    const failure = { status: 500, code: 10013, message: "An unknown error has occurred" };
+    standIn.account.failures.push({ method: "GET", path: /\/workers\/scripts$/, failure });
+    const run = await deploy(project, standIn);
+    expect(run.code).not.toBe(0);
+    expect(run.output).toContain("or could not be asked for its list");
+    expect(writes(run.requests)).toEqual([]);
+  });
+
+  it("on an account that answers 10090, a first upload Cloudflare refuses prints no registration secret, which was never stored", async () => {
+    const { standIn, project } = await account({ zones: ["acme-sales.com"], subdomain: null });
+    standIn.account.missingWorkerCode = 10090;
+    const run = await deploy(project, standIn, { TRACKER_DOMAIN: "t.acme-sales.com" });
+    expect(run.code).not.toBe(0);
+    expect(run.output).toContain("Cloudflare refused the tracker's first upload [code: 10063]");
+    expect(run.output).not.toContain("Registration secret");
   });
 
   it("re-run: creates nothing, changes no secret, prints no new registration secret", async () => {

@@ -70,8 +70,8 @@ export function answerFromGoogle(google: SimulatedGoogle): (request: HTTPRequest
       const url = request.url();
       if (!google.answers(url)) return void (await request.continue());
       // The body as it leaves the page, after the extension's page-world send hook. Over BiDi fetchPostData reads it
-      // with `network.getData`, for which puppeteer adds a data collector at launch (firefox.ts
-      // FIREFOX_WITH_REQUEST_BODIES).
+      // with `network.getData`, for which puppeteer adds a data collector at launch (puppeteer-core 25.16.0,
+      // bidi/Browser.js), in a Firefox that has it (firefox.ts FIREFOX_WITH_REQUEST_BODIES).
       const postData = request.hasPostData() ? ((await request.fetchPostData()) ?? null) : null;
       const response = await google.handle(url, request.method(), postData);
       if (!response) return void (await request.continue());
