@@ -15,12 +15,17 @@ const ADDON_ID = "mailtracker@mailtracker.dev";
 
 const firefoxPath = () => installedBrowser("FIREFOX_PATH", "/usr/bin/firefox-esr", "firefox-esr");
 
-/** The installed Firefox's major version. */
+let installedVersion: number | undefined;
+
+/** The installed Firefox's major version, asked of it once. */
 function firefoxVersion(): number {
-  const said = execFileSync(firefoxPath(), ["--version"], { encoding: "utf8" });
-  const version = /Firefox (\d+)\./.exec(said)?.[1];
-  if (!version) throw new Error(`cannot read the Firefox version from "${said.trim()}"`);
-  return Number(version);
+  if (installedVersion === undefined) {
+    const said = execFileSync(firefoxPath(), ["--version"], { encoding: "utf8" });
+    const version = /Firefox (\d+)\./.exec(said)?.[1];
+    if (!version) throw new Error(`cannot read the Firefox version from "${said.trim()}"`);
+    installedVersion = Number(version);
+  }
+  return installedVersion;
 }
 
 /**
