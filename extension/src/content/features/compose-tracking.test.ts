@@ -465,26 +465,18 @@ describe("compose tracking: a tracked email Gmail sent as plain text (its plain-
     return callFromGmail.mock.calls.filter(([type]) => type === "messageUnsent").map(([, input]) => input);
   }
 
-  it("withdraws its registration and tells the rep, found by its subject", async () => {
-    start();
-    await sendFrom({ subject: "Pricing" }, TRACKING_ID);
-    expect(await answerWith({ subject: "Pricing", plainText: true })).toEqual([{ trackingId: TRACKING_ID }]);
-    await vi.waitFor(() =>
-      expect(toasts()).toEqual([
-        'Mailtracker: "Pricing" went out untracked in plain text mode (a plain-text email cannot carry the pixel)',
-      ]),
-    );
-  });
-
-  it("its follow-up reminder goes with the registration, and the rep is told so", async () => {
-    start();
-    await sendFrom({ subject: "Pricing" }, TRACKING_ID);
+  it.each([
+    ["with no follow-up reminder", null, ""],
     // The background dropped the reminder of 4 days the rep had set on it.
-    backgroundMinting(TRACKING_ID, 4);
+    ["with its follow-up reminder, which goes with the registration", 4, ", so its follow-up reminder is off"],
+  ])("withdraws its registration and tells the rep, found by its subject: %s", async (_, reminderDays, told) => {
+    start();
+    await sendFrom({ subject: "Pricing" }, TRACKING_ID);
+    backgroundMinting(TRACKING_ID, reminderDays);
     expect(await answerWith({ subject: "Pricing", plainText: true })).toEqual([{ trackingId: TRACKING_ID }]);
     await vi.waitFor(() =>
       expect(toasts()).toEqual([
-        'Mailtracker: "Pricing" went out untracked in plain text mode (a plain-text email cannot carry the pixel), so its follow-up reminder is off',
+        `Mailtracker: "Pricing" went out untracked in plain text mode (a plain-text email cannot carry the pixel)${told}`,
       ]),
     );
   });
