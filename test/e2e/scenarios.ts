@@ -288,14 +288,20 @@ export function defineScenarios(
       }, messageId);
     const popupUrl = () => harness.extensionUrl("extension/src/popup/index.html");
 
-    /** The follow-up reminders the background keeps, [tracking id, days] each, read from an extension page. */
-    const keptReminders = (page: Tab) =>
-      page.evaluate(async () => {
-        type Ext = { storage: { local: { get(key: string): Promise<Record<string, unknown>> } } };
-        const g = globalThis as unknown as { browser?: Ext; chrome?: Ext };
-        const stored = (await (g.browser ?? g.chrome)?.storage.local.get("followUpReminders"))?.followUpReminders;
-        return ((stored ?? []) as { trackingId: string; days: number }[]).map((r) => [r.trackingId, r.days]);
-      }, null);
+    /** The follow-up reminders the background keeps, [tracking id, days] each, read from a popup opened for it. */
+    const keptReminders = async () => {
+      const popup = await harness.newTab(popupUrl());
+      try {
+        return await popup.evaluate(async () => {
+          type Ext = { storage: { local: { get(key: string): Promise<Record<string, unknown>> } } };
+          const g = globalThis as unknown as { browser?: Ext; chrome?: Ext };
+          const stored = (await (g.browser ?? g.chrome)?.storage.local.get("followUpReminders"))?.followUpReminders;
+          return ((stored ?? []) as { trackingId: string; days: number }[]).map((r) => [r.trackingId, r.days]);
+        }, null);
+      } finally {
+        await popup.close();
+      }
+    };
 
     /** The popup's Gmail health notice: the sentences shown and the parts recognised. */
     const healthInPopup = async (until: (health: { sentences: string[]; recognised: string[] }) => boolean) => {
@@ -730,13 +736,8 @@ export function defineScenarios(
         expect(await listed()).toEqual([id]);
         expect((await api(`/api/messages/${first.id}`)).status).toBe(404);
         // The background keeps the reminder for the re-send, with the rep's 5 days, and none for the undone email.
-        const popup = await harness.newTab(popupUrl());
-        try {
-          const reminders = await keptReminders(popup);
-          expect(reminders.filter(([trackingId]) => trackingId === id || trackingId === first.id)).toEqual([[id, 5]]);
-        } finally {
-          await popup.close();
-        }
+        const reminders = await keptReminders();
+        expect(reminders.filter(([trackingId]) => trackingId === id || trackingId === first.id)).toEqual([[id, 5]]);
       },
     );
 
@@ -1158,14 +1159,7 @@ export function defineScenarios(
         const id = await gmail.evaluate((d) => document.querySelector<HTMLElement>(`${d} .mt-toolbar`)?.dataset.mtTrackingId ?? "", dialog);
         await gmail.click(`${dialog} .mt-toggle-remind`);
         await gmail.waitFor((d) => document.querySelector(`${d} .mt-remind[data-mt-state=set]`), dialog);
-        const stored = async () => {
-          const popup = await harness.newTab(popupUrl());
-          try {
-            return (await keptReminders(popup)).map(([trackingId]) => trackingId);
-          } finally {
-            await popup.close();
-          }
-        };
+        const stored = async () => (await keptReminders()).map(([trackingId]) => trackingId);
         expect(await stored()).toContain(id);
 
         // The rep decides not to track this one: the reminder cannot come, and the control says why.
@@ -1259,7 +1253,7 @@ export function defineScenarios(
         worlds.push(popup);
         await popup.waitFor(() => document.querySelector("[data-testid=outbox-empty]"), null);
         expect((await api(`/api/messages/${id}`)).status).toBe(404);
-        expect((await keptReminders(popup)).filter(([trackingId]) => trackingId === id)).toEqual([]);
+        expect((await keptReminders()).filter(([trackingId]) => trackingId === id)).toEqual([]);
       },
     );
 

@@ -52,6 +52,9 @@
 // - A plain-text send: the body's text in part 0, and `[8][6]` 0 where an HTML send has 1 (gmail.js reads it as
 //   `ishtml`, parse_sent_message_payload_new at b7dfdab, 2026-03-25; every captured send, all HTML, has 1; the 0 is
 //   assumed, not captured).
+// - A reply's or forward's compose in a conversation names its thread twice: `rt` = "#<sync id>", `lts` = its legacy id (InboxSDK
+//   gmail-compose-view.ts reads its thread id there since ae41b84 of 2018-04-10, still at a8a6fe2 of 2026-07-23); a
+//   new email's are empty (compose-dialog-2020-10.html). The extension reads `rt` only.
 // - Delegated mailboxes: a page under `/mail/u/N/d/<id>/` posts to `/sync/u/N/d/<id>/i/s` (gmail.md: Meru, 2025-10).
 // - Undo Send (docs/gmail.md, "Undo Send", evidence of 2026-12-02): the send is posted at the click and Gmail's
 //   server holds it for the undo period (classic Gmail: gmail.js #201 of 2015-10-29, PR #305 of 2016-09-13). The
@@ -158,6 +161,7 @@
   function openCompose({
     container = null,
     threadId = null,
+    legacyThreadId = null,
     subject = "",
     quotedHtml = "",
     trimmedQuote = "",
@@ -177,7 +181,7 @@
         <input type="hidden" name="composeid" value="${id}">
         <input type="hidden" name="draft" value="#msg-a:r-${randomDigits()}">
         <input type="hidden" name="rt" value="${threadId ? `#${threadId}` : ""}">
-        <input type="hidden" name="lts" value="">
+        <input type="hidden" name="lts" value="${legacyThreadId ?? ""}">
         <div class="aoD hl"><table class="GS"><tbody><tr class="bzf"><td class="eV"><div><div>
           <div class="anm"${flags.has("unnamed-fields") ? "" : ' name="to"'}><div><div><div><div>
             <div role="listbox" aria-label="${T.to}" data-sim="to-list"><input class="agP aFw" role="combobox" aria-autocomplete="list" peoplekit-id="sim" aria-label="${T.to}" data-sim="to"></div>
@@ -531,12 +535,18 @@
     view.querySelector("h2").textContent = thread.subject;
     view.querySelector("[data-sim=reply]").addEventListener("click", () => {
       const last = thread.messages[thread.messages.length - 1];
-      openCompose({ container: view, threadId: thread.threadId, subject: `Re: ${thread.subject}`, trimmedQuote: gmailQuote(last) });
+      openCompose({
+        container: view,
+        threadId: thread.threadId,
+        legacyThreadId,
+        subject: `Re: ${thread.subject}`,
+        trimmedQuote: gmailQuote(last),
+      });
     });
     view.querySelector("[data-sim=forward]").addEventListener("click", () => {
       const last = thread.messages[thread.messages.length - 1];
       const quoted = `<div class="gmail_attr">---------- Forwarded message ---------<br>From: Me &lt;me@example.com&gt;<br>Subject: ${escapeHtml(thread.subject)}</div><br>${displayedHtml(last)}`;
-      openCompose({ container: view, threadId: thread.threadId, subject: `Fwd: ${thread.subject}`, quotedHtml: quoted });
+      openCompose({ container: view, threadId: thread.threadId, legacyThreadId, subject: `Fwd: ${thread.subject}`, quotedHtml: quoted });
     });
     // One insertion, a frame later, like Gmail rendering a conversation (a timer, not requestAnimationFrame, which
     // never fires in a background tab: Gmail's view does get attached there).
