@@ -49,7 +49,7 @@ function sizesOf(report, outDir) {
       const name = script.world === "MAIN" ? "page-world-script-gzip" : "content-script-gzip";
       report(
         name,
-        `${fmt(gzipped / 1024)} KiB (${fmt(gzipped / bytes.length)}x its ${fmt(bytes.length / 1024)} KiB unminified, as shipped: ${file}; ` +
+        `${fmt(gzipped / 1024)} KiB (${fmt(gzipped / bytes.length)}x its ${fmt(bytes.length / 1024)} KiB as shipped, whitespace removed and names kept: ${file}; ` +
           `loaded into every Gmail tab${script.world === "MAIN" ? ", page world" : ""})`,
       );
     }
