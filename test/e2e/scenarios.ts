@@ -1397,7 +1397,9 @@ export function defineScenarios(
         await new Promise((resolve) => setTimeout(resolve, 1500));
         expect((await registered(id)).replyCount).toBe(0);
 
-        // Erin answers: the row now lists senders and a bare count ("me, Erin 2"), and her reply is recorded, once.
+        // Erin answers: the row now lists senders and a bare count ("me, Erin 2"), and her reply is recorded, once. Rows
+        // with only data-thread-id name no message: there only Gmail's answer to the list (/sync/u/0/i/bv) names hers;
+        // elsewhere the row and that answer both do, with the same key.
         await gmail.evaluate(
           (detail) => document.dispatchEvent(new CustomEvent("sim:receive", { detail })),
           JSON.stringify({ thread: legacy, from: "erin@prospect.example", name: "Erin", text: "Thanks, we will look at it." }),

@@ -7,7 +7,17 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { stableMessageId } from "../../../shared/gmail-message-id";
 import { bounceOfNotice } from "../background/signals";
-import { gmailDate, messageTrackingId, ownAddresses, readConversation, readThreadRows, type Signal } from "./thread-signals";
+import { gmailListAnswer } from "../page-world/sync-answer.test-support";
+import { parseGmailJson, parseThreadList } from "../page-world/sync-parser";
+import {
+  gmailDate,
+  messageTrackingId,
+  ownAddresses,
+  readConversation,
+  readListAnswer,
+  readThreadRows,
+  type Signal,
+} from "./thread-signals";
 
 const NOW = new Date("2026-11-22T12:00:00Z");
 /**
@@ -355,6 +365,64 @@ describe("the thread list in another UI language", () => {
     expect(found.map((t) => [t.threadId, t.signals[0]?.kind, t.signals[0]?.gmailMessageId])).toEqual([
       ["18f7000000000007", "reply", "18f7000000000107"],
     ]);
+  });
+});
+
+describe("Gmail's answer to a thread list (rows may carry no message id)", () => {
+  const ME = { id: idAt(AT_9, 1), from: "me@example.com", name: "Me" };
+  const CAROL = { id: idAt(AT_10_15, 2), from: "carol@prospect.example", name: "Carol" };
+  const DAEMON = { id: idAt(AT_10_15, 3), from: "mailer-daemon@googlemail.com", name: "Mail Delivery Subsystem" };
+  const read = (threads: Parameters<typeof gmailListAnswer>[0], own = OWN) =>
+    readListAnswer(parseThreadList(parseGmailJson(gmailListAnswer(threads))), own, NOW);
+
+  it("every reply after the sender's first message is a reply, keyed by its legacy id and dated by it, as in the conversation", () => {
+    const found = read([
+      { syncThreadId: "thread-a:r1", legacyThreadId: "18f7000000000011", messages: [ME, CAROL, { ...ME, id: idAt(AT_10_15, 4) }] },
+    ]);
+    expect(found).toEqual([
+      {
+        threadId: "18f7000000000011",
+        signals: [{ kind: "reply", threadId: "18f7000000000011", gmailMessageId: CAROL.id, at: AT_10_15.toISOString(), from: CAROL.from }],
+      },
+    ]);
+  });
+
+  it("a thread someone else started: their first message is no reply; the sender's own threads give nothing", () => {
+    const answer = { ...CAROL, id: idAt(AT_10_15, 5) };
+    const found = read([
+      { syncThreadId: "thread-f:1", legacyThreadId: "18f7000000000012", messages: [CAROL, ME, answer] },
+      { syncThreadId: "thread-a:r2", legacyThreadId: "18f7000000000013", messages: [ME, { ...ME, id: idAt(AT_10_15, 6) }] },
+    ]);
+    expect(found.flatMap((t) => t.signals.map((s) => s.gmailMessageId))).toEqual([answer.id]);
+  });
+
+  it("a notice as the thread's latest message is read from the snippet; an earlier one waits for its conversation", () => {
+    const latest = read([
+      { syncThreadId: "thread-a:r3", legacyThreadId: "18f7000000000014", snippet: HARD_NOTICE, messages: [ME, DAEMON] },
+    ]);
+    expect(asReported(latest[0]?.signals[0])).toMatchObject({
+      kind: "bounce",
+      gmailMessageId: DAEMON.id,
+      bounce: { kind: "hard", recipients: ["carol@nowhere.example"] },
+    });
+    const earlier = read([
+      { syncThreadId: "thread-a:r4", legacyThreadId: "18f7000000000015", snippet: "Thanks!", messages: [ME, DAEMON, CAROL] },
+    ]);
+    expect(earlier[0]?.signals.map((s) => [s.kind, s.gmailMessageId])).toEqual([["reply", CAROL.id]]);
+  });
+
+  it("without any own address in the page, whoever wrote the thread's first message is the sender", () => {
+    const found = read([{ syncThreadId: "thread-a:r5", legacyThreadId: "18f7000000000016", messages: [ME, CAROL] }], new Set());
+    expect(found[0]?.signals.map((s) => s.gmailMessageId)).toEqual([CAROL.id]);
+  });
+
+  it("a reply read from the answer has the key the row and the conversation give it", () => {
+    conversation(MINE, message({ id: `msg-f:${BigInt(`0x${CAROL.id}`)}`, email: CAROL.from, name: CAROL.name, body: "Yes" }));
+    const fromView = readConversation(document, OWN, NOW)?.signals[0]?.gmailMessageId;
+    expect(fromView).toBe(CAROL.id);
+    expect(
+      read([{ syncThreadId: "thread-f:1", legacyThreadId: "18f7a1b2c3d4e5f6", messages: [ME, CAROL] }])[0]?.signals[0]?.gmailMessageId,
+    ).toBe(fromView);
   });
 });
 

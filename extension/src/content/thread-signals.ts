@@ -14,7 +14,8 @@
 // A conversation message counts only after the first message of the sender's in the thread: in a thread someone
 // else started, their first message is not a reply to our tracked email.
 // Limits (2026-11): messages Gmail folds away in a long conversation ("3 older messages") are not in the page until
-// expanded, and a list row shows only its latest sender; both are found when they are displayed.
+// expanded, and a list row shows only its latest sender; Gmail's answer to the list names every message of its threads
+// (readListAnswer), and a notice before a thread's latest message is found when its conversation is displayed.
 
 import type { z } from "zod";
 import { isBounceSender, MAX_NOTICE_CHARS } from "../../../shared/bounce";
@@ -23,6 +24,7 @@ import { messageReceivedAt, stableMessageId } from "../../../shared/gmail-messag
 import type { gmailSignalsRequest } from "../background/signals";
 import { EMAIL_IN_TEXT, titleAddress } from "../gmail-ids";
 import { NEUTRALISED_PIXELS, PIXEL_ID_ATTRIBUTE } from "../page-world/pixel-guard";
+import type { ListedThread } from "../page-world/sync-parser";
 import {
   accountSwitcherLabel,
   conversationThreadId,
@@ -130,21 +132,73 @@ export function readConversation(doc: Document, own: Set<string>, now = new Date
   for (const m of messages) if (m.ours && m.email) self.add(m.email);
   // Last resort (no address anywhere): whoever wrote first in a tracked thread is taken to be the sender.
   if (self.size === 0 && messages[0]?.email) self.add(messages[0].email);
+  const signals = signalsAfterOwn(
+    threadId,
+    messages.map((m) => ({
+      ...m,
+      own: m.ours || self.has(m.email),
+      at: (id) => arrivedAt(id, query(m.element, "messageDate", false)?.getAttribute("title"), now),
+      notice: () => (query(m.element, "messageBody", false) ?? m.element).textContent ?? "",
+    })),
+  );
+  return { threadId, signals };
+}
+
+interface ThreadMessage {
+  email: string;
+  name: string;
+  /** The message's stable Gmail id (stableMessageId), null when it has none yet. */
+  id: string | null;
+  /** Written by the sender (one of their addresses, or a message carrying one of our pixels). */
+  own: boolean;
+  at(id: string): string;
+  /** A notice's text, or null when it cannot be read here (the notice is then read where it can be). */
+  notice(): string | null;
+}
+
+/**
+ * Every reply and notice after the sender's first message in a thread: in a thread someone else started, their first
+ * message is not a reply to our tracked email.
+ */
+function signalsAfterOwn(threadId: string, messages: ThreadMessage[]): Signal[] {
   const signals: Signal[] = [];
   let afterOwn = false;
   for (const m of messages) {
-    if (m.ours || self.has(m.email)) {
-      afterOwn = true;
-      continue;
+    if (m.own) afterOwn = true;
+    else if (afterOwn && m.id && m.email) {
+      const notice = isBounceSender(m.email, m.name) ? m.notice() : undefined;
+      if (notice === undefined) signals.push({ kind: "reply", threadId, gmailMessageId: m.id, at: m.at(m.id), from: m.email });
+      else if (notice !== null) signals.push(bounceOf(m.id, threadId, m.at(m.id), notice));
     }
-    if (!afterOwn || !m.id || !m.email) continue;
-    const at = arrivedAt(m.id, query(m.element, "messageDate", false)?.getAttribute("title"), now);
-    if (isBounceSender(m.email, m.name)) {
-      const body = query(m.element, "messageBody", false) ?? m.element;
-      signals.push(bounceOf(m.id, threadId, at, body.textContent ?? ""));
-    } else signals.push({ kind: "reply", threadId, gmailMessageId: m.id, at, from: m.email });
   }
-  return { threadId, signals };
+  return signals;
+}
+
+/**
+ * Replies and notices in Gmail's answers to thread lists (sync-parser.ts parseThreadList): a row of today's list may
+ * carry no message id at all (docs/gmail.md), and then only the answer names its replies. Read as an opened
+ * conversation is, keyed by the same legacy ids, so either view finds each reply once. The sender is `own`, or
+ * without it whoever wrote a thread's first message (readConversation's last resort). A notice's text is the
+ * thread's snippet, the start of its latest message: an earlier notice is read when its conversation is opened.
+ */
+export function readListAnswer(threads: ListedThread[], own: Set<string>, now = new Date()): ThreadSignals[] {
+  return threads.flatMap((thread) => {
+    const threadId = thread.legacyThreadId ?? thread.syncThreadId;
+    const last = thread.messages.at(-1);
+    const signals = threadId
+      ? signalsAfterOwn(
+          threadId,
+          thread.messages.map((m) => ({
+            ...m,
+            email: m.from,
+            own: own.size > 0 ? own.has(m.from) : m.from === thread.messages[0]?.from,
+            at: (id) => arrivedAt(id, null, now),
+            notice: () => (m === last ? thread.snippet : null),
+          })),
+        )
+      : [];
+    return threadId && signals.length > 0 ? [{ threadId, signals }] : [];
+  });
 }
 
 /**

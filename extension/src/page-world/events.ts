@@ -58,6 +58,8 @@ export interface PageEvents {
   "mt:gmail-send-answered": GmailSendAnswered;
   /** The page-world guard neutralised pixels of ours in HTML Gmail is about to render (on or off the document). */
   "mt:pixels-neutralised": string[];
+  /** Gmail answered a thread list (`/sync/u/N/i/bv`): the answer as text, for the content script to read (parseThreadList). */
+  "mt:gmail-list-answered": string;
 }
 
 export type PageEventName = keyof PageEvents;
@@ -80,6 +82,7 @@ const PAYLOAD_SHAPES: { [K in PageEventName]: (payload: unknown) => boolean } = 
     typeof (payload as GmailSendAnswered).request === "string" &&
     typeof (payload as GmailSendAnswered).response === "string",
   "mt:pixels-neutralised": (payload) => Array.isArray(payload) && payload.every((id) => typeof id === "string"),
+  "mt:gmail-list-answered": (payload) => typeof payload === "string",
 };
 
 /** Listens for a page event; its payload is parsed and checked against its shape (anything else is dropped). */

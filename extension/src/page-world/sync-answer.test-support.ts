@@ -51,3 +51,30 @@ export function gmailSendAnswered(sends: AnsweredSend[]): GmailSendAnswered {
   ];
   return { request: JSON.stringify(request), response: JSON.stringify(response) };
 }
+
+export interface ListedMessage {
+  /** The message's legacy hex id (`[55]`). */
+  id: string;
+  from: string;
+  name?: string;
+}
+
+/**
+ * Gmail's answer to a thread list (`/sync/u/N/i/bv`) for given threads, as text, at the places InboxSDK reads such an
+ * answer (extractThreadsFromSearchResponse_20220909, a8a6fe2: threads at `[2]`, each thread's data at `[0]`), with a
+ * thread's data and its messages' senders where a send's answer holds them (the captures; sync-parser.ts
+ * parseThreadList). No list answer is captured publicly.
+ */
+export function gmailListAnswer(
+  threads: { syncThreadId: string; legacyThreadId: string; snippet?: string; messages: ListedMessage[] }[],
+): string {
+  const data = threads.map((thread) => [
+    sparse(20, {
+      1: thread.snippet ?? null,
+      3: thread.syncThreadId,
+      4: thread.messages.map((m) => sparse(56, { 0: `msg-f:${BigInt(`0x${m.id}`)}`, 1: [1, m.from, m.name ?? null], 55: m.id })),
+      19: thread.legacyThreadId,
+    }),
+  ]);
+  return `)]}'\n${JSON.stringify([null, null, data])}`;
+}

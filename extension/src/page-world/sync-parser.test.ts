@@ -2,8 +2,16 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { answeredSends, parseGmailJson, parseSyncRequest, parseSyncResponse, syncThreadId, withoutQuotedPixels } from "./sync-parser";
-import { SYNC_PATH } from "./sync-xhr";
+import {
+  answeredSends,
+  parseGmailJson,
+  parseSyncRequest,
+  parseSyncResponse,
+  parseThreadList,
+  syncThreadId,
+  withoutQuotedPixels,
+} from "./sync-parser";
+import { LIST_PATH, SYNC_PATH } from "./sync-xhr";
 
 const FIXTURES = path.resolve(import.meta.dirname, "../../../test/fixtures/gmail/sync-api");
 const load = (name: string) => JSON.parse(readFileSync(path.join(FIXTURES, name), "utf8"));
@@ -230,5 +238,60 @@ describe("which requests are Gmail's sends", () => {
     expect(SYNC_PATH.test("/sync/u/2/d/AbC_12-x/i/s")).toBe(true);
     expect(SYNC_PATH.test("/sync/u/0/i/fd")).toBe(false);
     expect(SYNC_PATH.test("/sync/u/0/d//i/s")).toBe(false);
+  });
+
+  it("takes a thread list's answer from /sync/u/N/i/bv, /sync/i/bv and a delegated mailbox's, nothing else", () => {
+    expect(LIST_PATH.test("/sync/u/0/i/bv")).toBe(true);
+    expect(LIST_PATH.test("/sync/i/bv")).toBe(true);
+    expect(LIST_PATH.test("/sync/u/2/d/AbC_12-x/i/bv")).toBe(true);
+    expect(LIST_PATH.test("/sync/u/0/i/s")).toBe(false);
+    expect(LIST_PATH.test("/sync/u/0/i/fd")).toBe(false);
+    expect(LIST_PATH.test("/sync/u/0/i/bvx")).toBe(false);
+  });
+});
+
+describe("a thread list's answer (/sync/u/N/i/bv)", () => {
+  /**
+   * A captured send answer's thread data, placed where InboxSDK reads a list answer's threads (its places are the same
+   * as the send answer's: parseThreadList): no list answer is captured publicly.
+   */
+  function listOf(responseFile: string): unknown[] {
+    // biome-ignore lint/suspicious/noExplicitAny: the path into a captured Gmail array, as in withPixel.
+    const data = load(responseFile)[1][5].map((wrapper: any) => [wrapper[0][2][6][0]]);
+    return [null, null, data];
+  }
+
+  it("reads each thread's ids and each message's id and sender at the places a send's answer holds them", () => {
+    const [thread] = parseThreadList(listOf("2022-09-09-cvOnReplySend_response.json"));
+    expect(thread).toMatchObject({ syncThreadId: "thread-a:r-474834441621213468", legacyThreadId: "18332e4292f304f1", snippet: "" });
+    expect(thread?.messages).toHaveLength(9);
+    expect(thread?.messages[0]).toEqual({ id: "18332e4402de515c", from: "test@streak.com", name: "Test Test" });
+    // A thread someone else started: its first message is a received one, "msg-f:<decimal>", with the same number at [55].
+    const [received] = parseThreadList(listOf("2022-09-09-cvOnReplySend_2_response.json"));
+    expect(received?.syncThreadId).toBe("thread-f:1743802434391390786");
+    expect(received?.messages.map((m) => m.id)).toEqual(["18333b13345c3a42", "18333b1721425d97", "18333b1f5712f659"]);
+  });
+
+  it("takes the legacy thread id in decimal at [17] when [19] is empty, and a message's id from its sync id without [55]", () => {
+    const list = listOf("2022-09-09-cvOnReplySend_2_response.json");
+    // biome-ignore lint/suspicious/noExplicitAny: the path into a captured Gmail array, as in withPixel.
+    const data = (list as any)[2][0][0];
+    data[19] = null;
+    data[17] = "1743802434391390786";
+    data[4][0][55] = null;
+    const [thread] = parseThreadList(list);
+    expect(thread?.legacyThreadId).toBe("18333b13345c3a42");
+    expect(thread?.messages[0]?.id).toBe("18333b13345c3a42");
+    // A sent message's client id without [55] is no key.
+    data[4][1][55] = null;
+    expect(parseThreadList(list)[0]?.messages[1]?.id).toBeNull();
+  });
+
+  it("survives answers of other shapes", () => {
+    expect(parseThreadList(null)).toEqual([]);
+    expect(parseThreadList({ 2: [] })).toEqual([]);
+    expect(parseThreadList([null, null, [null, [null], [[1, 2]]]])).toEqual([
+      { syncThreadId: null, legacyThreadId: null, snippet: "", messages: [] },
+    ]);
   });
 });

@@ -1,6 +1,7 @@
 // Reads Gmail's `POST /sync/u/N/i/s` traffic: which messages a request sends, and which thread and message ids
-// Gmail's answer gives them (the content script, from the page world's "mt:gmail-send-answered"); and takes earlier
-// emails' pixels out of a send's quoted conversation (the page world, as the request goes out). Pure functions,
+// Gmail's answer gives them (the content script, from the page world's "mt:gmail-send-answered"); takes earlier
+// emails' pixels out of a send's quoted conversation (the page world, as the request goes out); and reads the threads
+// of Gmail's answers to thread lists (parseThreadList, from "mt:gmail-list-answered"). Pure functions,
 // tested on the real payloads in test/fixtures/gmail/sync-api/.
 // Shapes (2022-09 .. 2023-01 captures): the request holds message arrays at varying depths, each
 // `[ "msg-a:r…", from, to, …, [8]: [null, [[0, "<html>"], [2, "<quoted html>"]]], …, [10]: labels ]` inside
@@ -25,6 +26,7 @@
 // own copy, pixels included (every cvOnReplySend capture: part 2 opens with `<br><div class="gmail_quote">`, and the
 // first quotes Streak's pixel as `https://ci5.googleusercontent.com/proxy/…#<original>`).
 import { isEmailAddress } from "../../../shared/email";
+import { stableMessageId } from "../../../shared/gmail-message-id";
 import { TRACKING_ID_UNANCHORED } from "../../../shared/protocol";
 import type { Recipient } from "./events";
 import { withoutPixels } from "./pixel-guard";
@@ -189,6 +191,20 @@ export function withoutQuotedPixels(body: string, request: unknown, trackers: re
   });
 }
 
+/** A legacy hex id (a thread's or a message's), or null. */
+function legacyHex(value: unknown): string | null {
+  return typeof value === "string" && /^[0-9a-f]{1,32}$/.test(value) ? value : null;
+}
+
+/**
+ * A thread's data in Gmail's sync answers: `[3]` its sync id, `[19]` its legacy hex id, `[4]` its messages, each an
+ * array with its own sync id at `[0]` (sent messages "msg-a:r…", received ones "msg-f:<decimal>", InboxSDK's
+ * sync-compose-processor-20220909.ts and the captures).
+ */
+function messagesOf(data: unknown[]): unknown[][] {
+  return Array.isArray(data[4]) ? data[4].filter((m): m is unknown[] => Array.isArray(m) && typeof m[0] === "string") : [];
+}
+
 /** Threads in a sync response, with the legacy ids of their messages. */
 export function parseSyncResponse(response: unknown): SyncThread[] {
   const list = Array.isArray(response) && Array.isArray(response[1]) ? response[1][5] : null;
@@ -200,16 +216,56 @@ export function parseSyncResponse(response: unknown): SyncThread[] {
     if (!Array.isArray(thread) || threadId === null) continue;
     // [2][6][0] is the thread's data, in every captured answer.
     const holder = Array.isArray(thread[2]) && Array.isArray(thread[2][6]) ? thread[2][6][0] : null;
-    const inner: unknown[] = Array.isArray(holder) ? holder : [];
-    const legacy = (v: unknown) => (typeof v === "string" && /^[0-9a-f]{1,32}$/.test(v) ? v : null);
-    const messages = Array.isArray(inner[4])
-      ? inner[4]
-          .filter((m): m is unknown[] => Array.isArray(m) && typeof m[0] === "string")
-          .map((m) => ({ messageId: m[0] as string, legacyMessageId: legacy(m[55]) }))
-      : [];
-    threads.push({ threadId, legacyThreadId: legacy(inner[19]), messages });
+    const data: unknown[] = Array.isArray(holder) ? holder : [];
+    const messages = messagesOf(data).map((m) => ({ messageId: m[0] as string, legacyMessageId: legacyHex(m[55]) }));
+    threads.push({ threadId, legacyThreadId: legacyHex(data[19]), messages });
   }
   return threads;
+}
+
+/** A thread of a thread list as Gmail's answer gives it, its messages oldest first. */
+export interface ListedThread {
+  syncThreadId: string | null;
+  legacyThreadId: string | null;
+  /** The start of the thread's latest message, as the row shows it. */
+  snippet: string;
+  messages: { id: string | null; from: string; name: string }[];
+}
+
+/**
+ * The threads of Gmail's answer to a thread list (`/sync/u/N/i/bv`, which the page world passes on), the messages of
+ * each with their ids and senders. A row of today's list may carry only its thread's sync id (docs/gmail.md), and
+ * then this answer is where the ids of its replies are. Its places are InboxSDK's, which reads this answer for every
+ * list Gmail shows (extractThreadsFromSearchResponse_20220909 in gmail-sync-response-processor.ts, a8a6fe2 of
+ * 2026-07-23, maintained through 2025-11): the threads at `[2]`, each thread's data at `[0]`, with its subject at
+ * `[0]`, snippet at `[1]`, sync id at `[3]`, messages at `[4]` (each with its sync id at `[0]` and legacy id at
+ * `[55]`), and its legacy id at `[19]` or, in decimal, at `[17]`. These are the places of a thread's data in a send's
+ * answer (the 2022-09-09 captures: subject `[0]`, sync id `[3]`, messages `[4]`, legacy id `[19]`), where each
+ * message's sender is `[1]` = `[1, address, name]`: read at the same place here. No list answer is captured
+ * publicly (InboxSDK's tests of it use a 2018 object form): that its messages carry their senders as a send's answer
+ * does is assumed.
+ */
+export function parseThreadList(response: unknown): ListedThread[] {
+  const list = Array.isArray(response) ? response[2] : null;
+  if (!Array.isArray(list)) return [];
+  return list.flatMap((wrapper) => {
+    const data = Array.isArray(wrapper) ? wrapper[0] : null;
+    if (!Array.isArray(data)) return [];
+    const text = (value: unknown) => (typeof value === "string" ? value : "");
+    return {
+      syncThreadId: syncThreadId(data[3]),
+      legacyThreadId: legacyHex(data[19]) ?? (/^\d{1,30}$/.test(text(data[17])) ? BigInt(text(data[17])).toString(16) : null),
+      snippet: text(data[1]),
+      messages: messagesOf(data).map((m) => {
+        const sender = Array.isArray(m[1]) ? m[1] : [];
+        return {
+          id: stableMessageId(legacyHex(m[55])) ?? stableMessageId(m[0] as string),
+          from: text(sender[1]).trim().toLowerCase(),
+          name: text(sender[2]),
+        };
+      }),
+    };
+  });
 }
 
 /**

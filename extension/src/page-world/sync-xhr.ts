@@ -3,7 +3,9 @@
 // by a page event (events.ts), and reads from them the Gmail ids and recipients of the sends that carry one of our
 // tracking ids; sends without one are told too, so a send the extension failed to see (Gmail changed its markup)
 // does not go unnoticed. A send's quoted conversation loses this tracker's pixels on the way out
-// (withoutQuotedPixels). The original methods are always called, with the body Gmail gave on any doubt.
+// (withoutQuotedPixels). Gmail's answers to thread lists (`/sync/u/N/i/bv`) are passed on as they come, for the
+// replies whose ids today's rows may not carry (sync-parser.ts parseThreadList). The original methods are always
+// called, with the body Gmail gave on any doubt.
 import { configuredTrackers, emitPageEvent } from "./events";
 import { mayHoldPixelOf } from "./pixel-guard";
 import { parseGmailJson, SEND_MARKERS, withoutQuotedPixels } from "./sync-parser";
@@ -15,16 +17,33 @@ import { parseGmailJson, SEND_MARKERS, withoutQuotedPixels } from "./sync-parser
  */
 export const SYNC_PATH = /^\/sync\/(?:u\/\d+\/)?(?:d\/[A-Za-z0-9_-]{1,200}\/)?i\/s$/;
 
+/**
+ * A thread list's answer: `/sync/u/N/i/bv`, where InboxSDK reads the threads of every list Gmail shows
+ * (`/sync(?:\/u\/\d+)?\/i\/bv/`, setup-gmail-interceptor.ts at a8a6fe2, 2026-07-23; it posts there itself in
+ * getSyncThreadsForSearch.ts); a delegated mailbox's under `d/<id>/`, as its sends (assumed).
+ */
+export const LIST_PATH = /^\/sync\/(?:u\/\d+\/)?(?:d\/[A-Za-z0-9_-]{1,200}\/)?i\/bv$/;
+
+/** What a watched request is: a send's sync request, or a thread list's. */
+const SEND = 1;
+const LIST = 2;
+
+/** An answer as text, unless Gmail asked for JSON (responseType "json"). */
+function responseText(request: XMLHttpRequest): string {
+  return typeof request.response === "string" ? request.response : JSON.stringify(request.response);
+}
+
 export function installSyncHook(win: Window & typeof globalThis): void {
-  const watched = new WeakSet<XMLHttpRequest>();
+  const watched = new WeakMap<XMLHttpRequest, typeof SEND | typeof LIST>();
   const proto = win.XMLHttpRequest.prototype;
   const originalOpen = proto.open;
   const originalSend = proto.send;
 
   proto.open = function (this: XMLHttpRequest, ...args: unknown[]) {
     try {
-      const url = new URL(String(args[1] ?? ""), win.location.href);
-      if (String(args[0]).toUpperCase() === "POST" && SYNC_PATH.test(url.pathname)) watched.add(this);
+      const { pathname } = new URL(String(args[1] ?? ""), win.location.href);
+      const kind = String(args[0]).toUpperCase() === "POST" && SYNC_PATH.test(pathname) ? SEND : LIST_PATH.test(pathname) ? LIST : 0;
+      if (kind) watched.set(this, kind);
       else watched.delete(this);
     } catch {
       // never break Gmail
@@ -35,16 +54,18 @@ export function installSyncHook(win: Window & typeof globalThis): void {
   proto.send = function (this: XMLHttpRequest, body?: Document | XMLHttpRequestBodyInit | null) {
     let outgoing = body;
     try {
-      if (watched.has(this) && typeof body === "string" && SEND_MARKERS.some((marker) => body.includes(marker))) {
+      const kind = watched.get(this);
+      if (kind === LIST)
+        this.addEventListener("load", () => {
+          if (this.status === 200) emitPageEvent(win.document, "mt:gmail-list-answered", responseText(this));
+        });
+      else if (kind === SEND && typeof body === "string" && SEND_MARKERS.some((marker) => body.includes(marker))) {
         const trackers = configuredTrackers(win.document);
         // Parsed on the send only when a pixel of ours may be in it: any other send leaves as Gmail gave it.
         const request = mayHoldPixelOf(body, trackers) ? withoutQuotedPixels(body, parseGmailJson(body), trackers) : body;
         outgoing = request;
         this.addEventListener("load", () => {
-          if (this.status !== 200) return;
-          // Text, unless Gmail asked for JSON (responseType "json").
-          const response = typeof this.response === "string" ? this.response : JSON.stringify(this.response);
-          emitPageEvent(win.document, "mt:gmail-send-answered", { request, response });
+          if (this.status === 200) emitPageEvent(win.document, "mt:gmail-send-answered", { request, response: responseText(this) });
         });
       }
     } catch {

@@ -39,7 +39,8 @@
 // - Query flags pick a variant (several may be combined, `?sim=de,decimal-rows`):
 //   `de`: a German UI (labels, tooltips, "An:" row prefix, alert text; gmail.md: Gmail is localised);
 //   `decimal-rows`: Sent rows carry only `data-thread-id` (gmail.md: 2025-11 live dump), Gmail's sync id of the
-//   thread: "#thread-a:r…" for a thread the rep started, which is no number of its legacy id (see showSentList);
+//   thread: "#thread-a:r…" for a thread the rep started, which is no number of its legacy id (see showSentList), and
+//   no legacy id of their latest message either: only Gmail's answer to the list names the messages;
 //   `renamed-send`: a send button with no tooltip and new classes (a Gmail change the extension cannot follow);
 //   `renamed-undo`: a "Message sent" notice whose Undo and View message links lost their ids (a future change);
 //   `opaque-chips`: recipient chips that carry their address in no attribute the extension knows (a future change:
@@ -56,6 +57,11 @@
 //   gmail-compose-view.ts reads its thread id there since ae41b84 of 2018-04-10, still at a8a6fe2 of 2026-07-23); a
 //   new email's are empty (compose-dialog-2020-10.html). The extension reads `rt` only.
 // - Delegated mailboxes: a page under `/mail/u/N/d/<id>/` posts to `/sync/u/N/d/<id>/i/s` (gmail.md: Meru, 2025-10).
+// - A list is shown after Gmail's server answered it: the page posts `/sync/u/N/i/bv` (a delegated mailbox's under
+//   `d/<id>/`) by XHR, where InboxSDK reads the threads of every list Gmail shows (setup-gmail-interceptor.ts,
+//   a8a6fe2 of 2026-07-23); google.ts answers with the threads and all their messages. What Gmail posts in that
+//   request is the simulation's own (InboxSDK's own request, getSyncThreadsForSearch.ts, posts `{"1":{"2":1,"4":
+//   <query>}}`); the rows are drawn from what the page knows (`/_sim/threads`, the messages received).
 // - Undo Send (docs/gmail.md, "Undo Send", evidence of 2026-12-02): the send is posted at the click and Gmail's
 //   server holds it for the undo period (classic Gmail: gmail.js #201 of 2015-10-29, PR #305 of 2016-09-13). The
 //   notice bar `div.b8[role=alert] > div.vh` (InboxSDK gmail-butter-bar-driver.ts, 2023-09-11) says "Sending…", then,
@@ -131,6 +137,8 @@
   /** Which mailbox: `/mail/u/0/` or a delegated `/mail/u/0/d/<id>/`, and where its sends are posted. */
   const mailbox = /^\/mail\/u\/(\d+)\/(?:d\/([A-Za-z0-9_-]+)\/)?/.exec(location.pathname) ?? [null, "0", null];
   const syncPath = mailbox[2] ? `/sync/u/${mailbox[1]}/d/${mailbox[2]}/i/s` : `/sync/u/${mailbox[1]}/i/s`;
+  /** Where a list's threads are asked for (a thread list's answer, google.ts). */
+  const listPath = syncPath.replace(/\/s$/, "/bv");
   /** legacy thread id -> what was sent, as Gmail's answer described it */
   const sentThreads = new Map();
   let seq = 10;
@@ -560,7 +568,7 @@
   /**
    * The Sent list, `#sent`: one row per sent thread, newest first, as gmail.md describes today's rows
    * (`tr.zA[role=row]`, the subject in `.bog` on a span carrying `data-thread-id`, `data-legacy-thread-id` and
-   * `data-legacy-last-message-id`; recipients `div.yW [email]`,
+   * `data-legacy-last-message-id` (with `decimal-rows`, `data-thread-id` alone); recipients `div.yW [email]`,
    * date `td.xW > span[title]`). Gmail re-renders rows in place now and then; the event `sim:rerender-sent` does the
    * same here (fresh row nodes, same content).
    * People and count as a real row of 2019-12-26 draws them (Russian UI, thread 16f438e906b36dac, quoted in a public
@@ -599,7 +607,7 @@
         <td class="apU xY"><span class="aXw T-KT" title="Not starred" aria-label="Not starred"><img class="T-KT-JX" src="images/cleardot.gif" alt="Not starred"></span></td>
         <td class="WA xY"><div class="pG" data-tooltip-contained="true" data-tooltip-align="b,l" data-tooltip-delay="1500" aria-label="Not important" role="img"><div class="T-ays-a45">Not important<br><span class="aol">Click to teach Gmail this conversation is important.</span></div><div class="pH"></div><div class="UW"></div></div></td>
         <td class="yX xY"><div class="afn">${received ? "" : `${T.to}: ${escapeHtml(thread.recipients.join(", "))}`}</div><div class="yW">${people}</div></td>
-        <td class="xY a4W"><div class="xS" role="link"><div class="xT"><div class="y6"><span class="bog"><span data-thread-id="#${thread.threadId}"${decimalRows ? "" : ` data-legacy-thread-id="${legacy}"`} data-legacy-last-message-id="${last.legacyMessageId}" data-legacy-last-non-draft-message-id="${last.legacyMessageId}">${escapeHtml(thread.subject)}</span></span>${snippet}</div></div></div></td>
+        <td class="xY a4W"><div class="xS" role="link"><div class="xT"><div class="y6"><span class="bog"><span data-thread-id="#${thread.threadId}"${decimalRows ? "" : ` data-legacy-thread-id="${legacy}"`}${decimalRows ? "" : ` data-legacy-last-message-id="${last.legacyMessageId}" data-legacy-last-non-draft-message-id="${last.legacyMessageId}"`}>${escapeHtml(thread.subject)}</span></span>${snippet}</div></div></div></td>
         <td class="yf xY">&nbsp;</td>
         <td class="sim-open"><a data-sim-open="${legacy}" href="${location.pathname}${location.search}#sent/${legacy}" target="_blank">↗</a></td>
         <td class="xW xY"><span title="${gmailDate(last.at)}">${new Date(last.at).toLocaleTimeString(german ? "de-DE" : "en-US", { hour: "numeric", minute: "2-digit" })}</span></td></tr>`;
@@ -615,8 +623,18 @@
     // `#all/<id>` is where the extension's notifications open a thread.
     const match = /^#(?:sent|all)\/([0-9a-f]+)$/.exec(location.hash);
     if (match) showConversation(match[1]);
-    else if (location.hash === "#sent") showSentList();
-    else main.replaceChildren();
+    else if (location.hash === "#sent") {
+      askForList();
+      showSentList();
+    } else main.replaceChildren();
+  }
+
+  /** Gmail's request for the list's threads (the extension reads the answer; the rows are drawn from what the page knows). */
+  function askForList() {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", `${listPath}?hl=${german ? "de" : "en"}&c=${seq++}&rt=r&pt=ji`);
+    xhr.setRequestHeader("Content-Type", "application/json");
+    xhr.send(JSON.stringify({ 1: { 2: 1, 4: "in:sent" } }));
   }
   document.addEventListener("sim:rerender-sent", () => {
     if (location.hash === "#sent") showSentList();
@@ -656,7 +674,13 @@
       messageId: `msg-f:${decimal}`,
       legacyMessageId: decimal.toString(16),
     });
-    route();
+    // Gmail's server has it before any view shows it.
+    fetch("/_sim/receive", {
+      method: "POST",
+      body: JSON.stringify({ thread, id: decimal.toString(16), from, name, at, text }),
+    })
+      .catch(() => undefined)
+      .finally(route);
   });
 
   function escapeHtml(text) {

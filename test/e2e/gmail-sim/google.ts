@@ -6,6 +6,14 @@
 //   scheduled send (label ^pfg / ^scheduled), answers in the shape of the real captured
 //   responses (test/fixtures/gmail/sync-api/*_response.json): threads at response[1][5], thread[0] the
 //   "thread-a:r…" id, legacy hex thread id at thread[2][6][0][19], each message's legacy hex id at [55].
+// - POST https://mail.google.com/sync/u/0/i/bv (a delegated mailbox's under d/<id>/) -> a thread list's answer: the
+//   sent threads with every message in them, replies included, at the places InboxSDK reads such an answer
+//   (gmail-sync-response-processor.ts extractThreadsFromSearchResponse_20220909, a8a6fe2 of 2026-07-23: threads at
+//   [2], each thread's data at [0]), each thread's data and its messages' senders where a send's answer holds them
+//   (the captures). No list answer is captured publicly: that its messages carry their senders there is assumed
+//   (extension/src/page-world/sync-parser.ts parseThreadList). The page posts it whenever it shows a list.
+// - POST https://mail.google.com/_sim/receive -> a message from someone else arrived in a sent thread (gmail-sim.js
+//   `sim:receive`): Gmail's server knows it from then on, and lists it in its answers
 // - POST https://mail.google.com/_sim/cancel-send?messageId=… -> Undo Send: the held message is marked cancelled, never sent
 //   (a made-up address: today's undo request is not public; gmail-sim.js)
 // - https://ciN.googleusercontent.com/meips/<b64url original>=s0-d-e1-ft -> the image proxy: fetches the original
@@ -15,6 +23,7 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { gmailListAnswer, type ListedMessage } from "../../../extension/src/page-world/sync-answer.test-support.ts";
 import { TRANSPARENT_GIF_BASE64 } from "../../../shared/pixel.ts";
 
 export const GOOGLE_PROXY_USER_AGENT = "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)";
@@ -39,6 +48,8 @@ export interface SentRecord {
   legacyThreadId: string;
   legacyMessageId: string;
   subject: string;
+  /** The sender's address (msg[1] = [1, address, name]). */
+  from: string;
   recipients: string[];
   /**
    * The body exactly as the page posted it, as the server puts it together: what the rep wrote (msg[8][1][0][1]), then
@@ -71,6 +82,8 @@ const IMAGE_PROXY_HOST = /^ci\d+\.googleusercontent\.com$/;
 
 export class SimulatedGoogle {
   readonly sent: SentRecord[] = [];
+  /** Messages from others in sent threads (gmail-sim.js `sim:receive`), by legacy thread id, in order. */
+  private readonly received = new Map<string, (ListedMessage & { at: number; text: string })[]>();
   /** Original URLs the image proxy was asked for, in order. */
   readonly proxied: string[] = [];
   private readonly legacyThreads = new Map<string, string>();
@@ -96,8 +109,15 @@ export class SimulatedGoogle {
         if (held) held.cancelled = true;
         return { status: held ? 200 : 404, contentType: "application/json", body: "{}" };
       }
+      if (parsed.pathname === "/_sim/receive" && method === "POST") {
+        const { thread, ...message } = JSON.parse(postData ?? "{}");
+        this.received.set(thread, [...(this.received.get(thread) ?? []), message]);
+        return { status: 200, contentType: "application/json", body: "{}" };
+      }
       if (/^\/sync\/u\/\d+\/(d\/[A-Za-z0-9_-]+\/)?i\/s$/.test(parsed.pathname) && method === "POST")
         return this.sync(postData ?? "", parsed.pathname);
+      if (/^\/sync\/u\/\d+\/(d\/[A-Za-z0-9_-]+\/)?i\/bv$/.test(parsed.pathname) && method === "POST")
+        return { status: 200, contentType: "application/json; charset=utf-8", body: this.listAnswer() };
       if (parsed.pathname === "/favicon.ico") return { status: 404, contentType: "text/plain", body: "" };
       // Gmail's transparent spacer, which its rows' icons are drawn on (`<img class="T-KT-JX" src="images/cleardot.gif">`
       // in test/fixtures/gmail/thread-list-classic-2014-12.html).
@@ -123,6 +143,7 @@ export class SimulatedGoogle {
       legacyThreadId,
       legacyMessageId,
       subject: message[7],
+      from: message[1][1],
       recipients: message[2].map((r: unknown[]) => r[1]),
       html: message[8][1].map((part: [number, string]) => part[1]).join(""),
       labels: message[10],
@@ -154,11 +175,30 @@ export class SimulatedGoogle {
     return { status: 200, contentType: "application/json; charset=utf-8", body: JSON.stringify(response) };
   }
 
+  /** The sent threads, newest first as a list shows them, each with its messages in order, replies included. */
+  private listAnswer(): string {
+    const threads = this.threads().reverse();
+    return gmailListAnswer(
+      threads.map((thread) => {
+        const sent = thread.messages.map((m) => ({ id: m.legacyMessageId, from: thread.from, at: m.at, text: "" }));
+        const messages = [...sent, ...(this.received.get(thread.legacyThreadId) ?? [])].sort((a, b) => a.at - b.at);
+        return { syncThreadId: thread.threadId, legacyThreadId: thread.legacyThreadId, snippet: messages.at(-1)?.text, messages };
+      }),
+    );
+  }
+
   /** The sent threads, oldest first, in the shape gmail-sim.js keeps them. */
   private threads() {
     const byThread = new Map<
       string,
-      { legacyThreadId: string; threadId: string; subject: string; recipients: string[]; messages: unknown[] }
+      {
+        legacyThreadId: string;
+        threadId: string;
+        subject: string;
+        from: string;
+        recipients: string[];
+        messages: { html: string; plainText: boolean; legacyMessageId: string; messageId: string; at: number }[];
+      }
     >();
     for (const sent of this.sent) {
       if (sent.cancelled) continue;
@@ -166,6 +206,7 @@ export class SimulatedGoogle {
         legacyThreadId: sent.legacyThreadId,
         threadId: sent.threadId,
         subject: sent.subject,
+        from: sent.from,
         recipients: sent.recipients,
         messages: [],
       };

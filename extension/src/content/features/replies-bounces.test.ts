@@ -16,6 +16,8 @@ vi.hoisted(() => {
 });
 
 import { DEFAULT_OPTIONS } from "../../options-store";
+import { emitPageEvent } from "../../page-world/events";
+import { gmailListAnswer } from "../../page-world/sync-answer.test-support";
 import { repliesBounces } from "./replies-bounces";
 
 const NOTICE = `Address not found. Your message wasn't delivered to carol@nowhere.example because the address couldn't be found.
@@ -95,6 +97,39 @@ describe("replies-bounces", () => {
     await vi.advanceTimersByTimeAsync(1000);
     expect(calls).toHaveLength(2);
     expect(calls[1]?.input.signals.map((s) => s.gmailMessageId)).toEqual(["18f7a1b2c3d4e604"]);
+    controller.abort();
+  });
+
+  it("reports a reply that only Gmail's answer to a thread list names, once, and not again when its conversation shows it", async () => {
+    vi.useFakeTimers();
+    document.title = "Inbox - me@example.com - Gmail";
+    document.body.innerHTML = `<div role="main"></div>`;
+    const controller = new AbortController();
+    repliesBounces.init(controller.signal, { options: DEFAULT_OPTIONS });
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(calls).toHaveLength(0);
+    answer = async () => ({ answered: ["18f7a1b2c3d4e701"], recorded: 1 });
+    const list = gmailListAnswer([
+      {
+        syncThreadId: "thread-a:r-42",
+        legacyThreadId: "18f7a1b2c3d4e700",
+        messages: [
+          { id: "18f7a1b2c3d4e700", from: "me@example.com" },
+          { id: "18f7a1b2c3d4e701", from: "frank@prospect.example", name: "Frank" },
+        ],
+      },
+    ]);
+    emitPageEvent(document, "mt:gmail-list-answered", list);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(calls.map((c) => c.input.signals.map((s) => [s.kind, s.gmailMessageId]))).toEqual([[["reply", "18f7a1b2c3d4e701"]]]);
+    // The same list answered again, and the reply's conversation opened: nothing more.
+    emitPageEvent(document, "mt:gmail-list-answered", list);
+    document.body.innerHTML = `<div role="main"><h2 class="hP" data-legacy-thread-id="18f7a1b2c3d4e700">Hi</h2>
+      <div class="adn" data-message-id="#msg-f:7" data-legacy-message-id="18f7a1b2c3d4e700"><h3 class="iw"><span class="gD" email="me@example.com" name="Me">Me</span></h3><div class="ii gt"><div class="a3s">Hi</div></div></div>
+      <div class="adn" data-message-id="#msg-f:8" data-legacy-message-id="18f7a1b2c3d4e701"><h3 class="iw"><span class="gD" email="frank@prospect.example" name="Frank">Frank</span></h3><div class="ii gt"><div class="a3s">Sure</div></div></div></div>`;
+    window.dispatchEvent(new HashChangeEvent("hashchange"));
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(calls).toHaveLength(1);
     controller.abort();
   });
 });

@@ -1,13 +1,15 @@
-// Replies and bounces, seen in Gmail's own views (a thread list's rows, an opened conversation; the parsing is in
-// ../thread-signals.ts), reported through the background to the tracker's POST /api/signals. The background sends
+// Replies and bounces, seen in Gmail's own views (a thread list's rows, an opened conversation) and in its answers to
+// thread lists, which name the replies of rows that carry no message id (the parsing is in ../thread-signals.ts), reported through the background to the tracker's POST /api/signals. The background sends
 // only signals of threads that hold a tracked message. Each reply or notice is keyed by its own Gmail message id:
 // this script reports a key once per page (a re-render finds it again and sends nothing), and the tracker dedupes
 // the same key across pages, browsers and reloads.
 import { callFromGmail } from "../../messaging";
+import { onPageEvent } from "../../page-world/events";
+import { type ListedThread, parseGmailJson, parseThreadList } from "../../page-world/sync-parser";
 import { type Feature, guarded } from "../feature";
 import { debug } from "../log";
 import { watchElements } from "../page-watch";
-import { ownAddresses, readConversation, readThreadRows, type Signal } from "../thread-signals";
+import { ownAddresses, readConversation, readListAnswer, readThreadRows, type Signal } from "../thread-signals";
 
 /** Keys the tracker has answered for (any outcome): never sent again from this page. */
 const done = new Set<string>();
@@ -17,17 +19,25 @@ const inFlight = new Set<string>();
 const SCAN_DELAY_MS = 400;
 /** After a failure (tracker down), the next scan may try again, but not sooner than this. */
 const RETRY_MS = 30_000;
+/** Threads kept from Gmail's list answers, at most: a list shows 50 to 100, and a scan reads every one kept. */
+const MAX_LISTED_THREADS = 500;
 
 export const repliesBounces: Feature = {
   id: "replies-bounces",
   init(signal) {
     let timer: ReturnType<typeof setTimeout> | undefined;
     let failedAt = 0;
+    /** The threads of Gmail's latest list answers, by id: read on every scan, like the rows on screen. */
+    const listed = new Map<string, ListedThread>();
 
     const scan = guarded("replies and bounces", () => {
       if (Date.now() - failedAt < RETRY_MS) return;
       const own = ownAddresses(document);
-      const found = [...readThreadRows(document, own), ...[readConversation(document, own)].filter((t) => t !== null)];
+      const found = [
+        ...readThreadRows(document, own),
+        ...readListAnswer([...listed.values()], own),
+        ...[readConversation(document, own)].filter((t) => t !== null),
+      ];
       const fresh = new Map<string, Signal>();
       for (const thread of found)
         for (const s of thread.signals)
@@ -67,6 +77,20 @@ export const repliesBounces: Feature = {
     // Gmail swaps views in place and re-renders rows and messages as mail arrives: only those mutations matter.
     watchElements(["threadRow", "conversationMessage"], null, soon, signal);
     window.addEventListener("hashchange", soon, { signal });
+    onPageEvent(
+      document,
+      "mt:gmail-list-answered",
+      guarded("thread list answer", (answer) => {
+        const threads = parseThreadList(parseGmailJson(answer));
+        if (listed.size + threads.length > MAX_LISTED_THREADS) listed.clear();
+        for (const thread of threads) {
+          const id = thread.syncThreadId ?? thread.legacyThreadId;
+          if (id) listed.set(id, thread);
+        }
+        if (threads.length > 0) soon();
+      }),
+      signal,
+    );
     if (document.body) soon();
     else document.addEventListener("DOMContentLoaded", soon, { once: true, signal });
     signal.addEventListener("abort", () => clearTimeout(timer));
