@@ -481,6 +481,21 @@ describe("compose tracking: a tracked email Gmail sent as plain text (its plain-
     );
   });
 
+  it("says in one sentence that the email went out untracked and its registration and reminder may stay, when the background cannot withdraw them", async () => {
+    start();
+    await sendFrom({ subject: "Pricing" }, TRACKING_ID);
+    callFromGmail.mockImplementation(async (type: string) => {
+      if (type === "messageUnsent") throw new Error("Extension context invalidated.");
+      return { queued: true };
+    });
+    expect(await answerWith({ subject: "Pricing", plainText: true })).toEqual([{ trackingId: TRACKING_ID }]);
+    await vi.waitFor(() =>
+      expect(toasts()).toEqual([
+        'Mailtracker: "Pricing" went out untracked in plain text mode (a plain-text email cannot carry the pixel), but may still show as sent in the tracker, and a follow-up reminder set on it may still come (Error: Extension context invalidated.)',
+      ]),
+    );
+  });
+
   it("an HTML send in which no tracking id was found withdraws nothing: only Gmail's word that it is plain text does", async () => {
     start();
     await sendFrom({ subject: "Pricing" }, TRACKING_ID);

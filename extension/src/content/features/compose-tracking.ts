@@ -171,22 +171,27 @@ export function composeOpened(subject: string, toolbar: HTMLElement, now = Date.
   debug("send undone in Gmail: its registration is withdrawn", trackingId);
   withdraw(trackingId, subject).then((reminderDays) => {
     // The reminder control sets it, and says so, once the reopened compose is tracked (follow-up-reminder.ts).
-    if (reminderDays !== null) toolbar.setAttribute(CARRIED_REMINDER_ATTRIBUTE, String(reminderDays));
+    if (typeof reminderDays === "number") toolbar.setAttribute(CARRIED_REMINDER_ATTRIBUTE, String(reminderDays));
   });
   return trackingId;
 }
 
 /**
  * Withdraws a send's registration (the background deletes it, or keeps it from ever going out, and refuses a late
- * one) and drops its follow-up reminder, whose days it answers. The rep is told, by the email's subject, if that fails.
+ * one) and drops its follow-up reminder, whose days it answers (null for none). If that fails, the rep is told, by the
+ * email's subject, that it `failed`, and the answer is undefined.
  */
-function withdraw(trackingId: string, subject: string): Promise<number | null> {
+function withdraw(
+  trackingId: string,
+  subject: string,
+  failed = "may still show as sent in the tracker",
+): Promise<number | null | undefined> {
   pendingSends.delete(trackingId);
   return callFromGmail("messageUnsent", { trackingId }).then(
     ({ reminderDays }) => reminderDays,
     (error: unknown) => {
-      toast(document, `Mailtracker: "${subjectShown(subject)}" may still show as sent in the tracker (${String(error)})`);
-      return null;
+      toast(document, `Mailtracker: "${subjectShown(subject)}" ${failed} (${String(error)})`);
+      return undefined;
     },
   );
 }
@@ -212,9 +217,12 @@ function withdrawnAsPlainText(send: UntrackedSend, title: string, now: number): 
   const [pending] = tracked;
   if (!pending || tracked.length > 1) return false;
   // Its follow-up reminder goes with the registration, as none can come for an untracked email (follow-up-reminder.ts).
-  withdraw(pending.trackingId, title).then((days) =>
-    pending.tell(`went out untracked ${PLAIN_TEXT}${days === null ? "" : ", so its follow-up reminder is off"}`),
-  );
+  const untracked = `went out untracked ${PLAIN_TEXT}`;
+  withdraw(
+    pending.trackingId,
+    title,
+    `${untracked}, but may still show as sent in the tracker, and a follow-up reminder set on it may still come`,
+  ).then((days) => days !== undefined && pending.tell(`${untracked}${days === null ? "" : ", so its follow-up reminder is off"}`));
   return true;
 }
 
