@@ -369,16 +369,15 @@ describe("the thread list in another UI language", () => {
 });
 
 describe("Gmail's answer to a thread list (rows may carry no message id)", () => {
-  const ME = { id: idAt(AT_9, 1), from: "me@example.com", name: "Me" };
+  const ME = { id: idAt(AT_9, 1), from: "me@example.com", name: "Me", sent: true };
   const CAROL = { id: idAt(AT_10_15, 2), from: "carol@prospect.example", name: "Carol" };
   const DAEMON = { id: idAt(AT_10_15, 3), from: "mailer-daemon@googlemail.com", name: "Mail Delivery Subsystem" };
+  const later = (m: typeof CAROL, low: number) => ({ ...m, id: idAt(new Date(AT_10_15.getTime() + low * 60_000), low) });
   const read = (threads: Parameters<typeof gmailListAnswer>[0], own = OWN) =>
     readListAnswer(parseThreadList(parseGmailJson(gmailListAnswer(threads))), own, NOW);
 
   it("every reply after the sender's first message is a reply, keyed by its legacy id and dated by it, as in the conversation", () => {
-    const found = read([
-      { syncThreadId: "thread-a:r1", legacyThreadId: "18f7000000000011", messages: [ME, CAROL, { ...ME, id: idAt(AT_10_15, 4) }] },
-    ]);
+    const found = read([{ syncThreadId: "thread-a:r1", legacyThreadId: "18f7000000000011", messages: [ME, CAROL, later(ME, 4)] }]);
     expect(found).toEqual([
       {
         threadId: "18f7000000000011",
@@ -388,15 +387,28 @@ describe("Gmail's answer to a thread list (rows may carry no message id)", () =>
   });
 
   it("a thread someone else started: their first message is no reply; the sender's own threads give nothing", () => {
-    const answer = { ...CAROL, id: idAt(AT_10_15, 5) };
+    const answer = later(CAROL, 5);
     const found = read([
-      { syncThreadId: "thread-f:1", legacyThreadId: "18f7000000000012", messages: [CAROL, ME, answer] },
-      { syncThreadId: "thread-a:r2", legacyThreadId: "18f7000000000013", messages: [ME, { ...ME, id: idAt(AT_10_15, 6) }] },
+      { syncThreadId: "thread-f:1", legacyThreadId: "18f7000000000012", messages: [{ ...CAROL, id: idAt(AT_9, 0) }, later(ME, 1), answer] },
+      { syncThreadId: "thread-a:r2", legacyThreadId: "18f7000000000013", messages: [ME, later(ME, 6)] },
     ]);
     expect(found.flatMap((t) => t.signals.map((s) => s.gmailMessageId))).toEqual([answer.id]);
   });
 
-  it("a notice as the thread's latest message is read from the snippet; an earlier one waits for its conversation", () => {
+  it("the sender's messages are those labelled sent, or from their addresses: a send-as alias is no reply, and with neither nothing is", () => {
+    const alias = { ...later(ME, 7), from: "sales@example.com" };
+    expect(read([{ syncThreadId: "thread-a:r5", legacyThreadId: "18f7000000000016", messages: [ME, CAROL, alias] }], new Set())).toEqual([
+      { threadId: "18f7000000000016", signals: [expect.objectContaining({ gmailMessageId: CAROL.id })] },
+    ]);
+    // No label and no own address: nothing tells the sender, and nothing is taken for a reply.
+    const unlabelled = { ...ME, sent: false };
+    expect(read([{ syncThreadId: "thread-a:r6", legacyThreadId: "18f7000000000017", messages: [unlabelled, CAROL] }], new Set())).toEqual(
+      [],
+    );
+    expect(read([{ syncThreadId: "thread-a:r6", legacyThreadId: "18f7000000000017", messages: [unlabelled, CAROL] }])).toHaveLength(1);
+  });
+
+  it("a notice as the thread's latest message is read from the snippet; an earlier one, or one without a snippet, waits for its conversation", () => {
     const latest = read([
       { syncThreadId: "thread-a:r3", legacyThreadId: "18f7000000000014", snippet: HARD_NOTICE, messages: [ME, DAEMON] },
     ]);
@@ -406,23 +418,32 @@ describe("Gmail's answer to a thread list (rows may carry no message id)", () =>
       bounce: { kind: "hard", recipients: ["carol@nowhere.example"] },
     });
     const earlier = read([
-      { syncThreadId: "thread-a:r4", legacyThreadId: "18f7000000000015", snippet: "Thanks!", messages: [ME, DAEMON, CAROL] },
+      { syncThreadId: "thread-a:r4", legacyThreadId: "18f7000000000015", snippet: "Thanks!", messages: [ME, DAEMON, later(CAROL, 8)] },
     ]);
-    expect(earlier[0]?.signals.map((s) => [s.kind, s.gmailMessageId])).toEqual([["reply", CAROL.id]]);
+    expect(earlier[0]?.signals.map((s) => s.kind)).toEqual(["reply"]);
+    expect(read([{ syncThreadId: "thread-a:r3", legacyThreadId: "18f7000000000014", messages: [ME, DAEMON] }])).toEqual([]);
   });
 
-  it("without any own address in the page, whoever wrote the thread's first message is the sender", () => {
-    const found = read([{ syncThreadId: "thread-a:r5", legacyThreadId: "18f7000000000016", messages: [ME, CAROL] }], new Set());
-    expect(found[0]?.signals.map((s) => s.gmailMessageId)).toEqual([CAROL.id]);
-  });
-
-  it("a reply read from the answer has the key the row and the conversation give it", () => {
+  it("a reply has the thread and message keys its row and its conversation give it, also where the answer names the thread by its sync id", () => {
+    document.title = "Inbox - me@example.com - Gmail";
+    document.body.innerHTML = `<table><tbody>${row({
+      thread: "18f7a1b2c3d4e5f6",
+      last: CAROL.id,
+      participants: [
+        ["me@example.com", "me"],
+        [CAROL.from, CAROL.name],
+      ],
+      count: 2,
+    })}</tbody></table>`;
+    const [fromRow] = readThreadRows(document, OWN, NOW);
     conversation(MINE, message({ id: `msg-f:${BigInt(`0x${CAROL.id}`)}`, email: CAROL.from, name: CAROL.name, body: "Yes" }));
-    const fromView = readConversation(document, OWN, NOW)?.signals[0]?.gmailMessageId;
-    expect(fromView).toBe(CAROL.id);
-    expect(
-      read([{ syncThreadId: "thread-f:1", legacyThreadId: "18f7a1b2c3d4e5f6", messages: [ME, CAROL] }])[0]?.signals[0]?.gmailMessageId,
-    ).toBe(fromView);
+    const fromConversation = readConversation(document, OWN, NOW);
+    // The answer names the thread only by its number, "thread-f:<decimal>", which is its legacy id in decimal.
+    const [fromAnswer] = read([{ syncThreadId: `thread-f:${BigInt("0x18f7a1b2c3d4e5f6")}`, legacyThreadId: "", messages: [ME, CAROL] }]);
+    const keys = (t: { threadId: string; signals: Signal[] } | null | undefined) => [t?.threadId, t?.signals[0]?.gmailMessageId];
+    expect(keys(fromRow)).toEqual(["18f7a1b2c3d4e5f6", CAROL.id]);
+    expect(keys(fromConversation)).toEqual(keys(fromRow));
+    expect(keys(fromAnswer)).toEqual(keys(fromRow));
   });
 });
 

@@ -22,7 +22,7 @@ import { isBounceSender, MAX_NOTICE_CHARS } from "../../../shared/bounce";
 import { normalizeEmail } from "../../../shared/email";
 import { messageReceivedAt, stableMessageId } from "../../../shared/gmail-message-id";
 import type { gmailSignalsRequest } from "../background/signals";
-import { EMAIL_IN_TEXT, titleAddress } from "../gmail-ids";
+import { EMAIL_IN_TEXT, registeredThreadId, titleAddress } from "../gmail-ids";
 import { NEUTRALISED_PIXELS, PIXEL_ID_ATTRIBUTE } from "../page-world/pixel-guard";
 import type { ListedThread } from "../page-world/sync-parser";
 import {
@@ -177,13 +177,14 @@ function signalsAfterOwn(threadId: string, messages: ThreadMessage[]): Signal[] 
 /**
  * Replies and notices in Gmail's answers to thread lists (sync-parser.ts parseThreadList): a row of today's list may
  * carry no message id at all (docs/gmail.md), and then only the answer names its replies. Read as an opened
- * conversation is, keyed by the same legacy ids, so either view finds each reply once. The sender is `own`, or
- * without it whoever wrote a thread's first message (readConversation's last resort). A notice's text is the
- * thread's snippet, the start of its latest message: an earlier notice is read when its conversation is opened.
+ * conversation is, keyed by the same ids (the thread's legacy id, the message's), so either view finds each reply
+ * once. The sender's messages are those the answer labels sent, or from one of `own`'s addresses (with no own address
+ * and no label, none is, and so nothing is a reply). A notice's text is the thread's snippet, the start of its latest
+ * message: an earlier notice, or one with no snippet, is read when its conversation is opened.
  */
 export function readListAnswer(threads: ListedThread[], own: Set<string>, now = new Date()): ThreadSignals[] {
   return threads.flatMap((thread) => {
-    const threadId = thread.legacyThreadId ?? thread.syncThreadId;
+    const threadId = registeredThreadId(thread.threadId);
     const last = thread.messages.at(-1);
     const signals = threadId
       ? signalsAfterOwn(
@@ -191,7 +192,7 @@ export function readListAnswer(threads: ListedThread[], own: Set<string>, now = 
           thread.messages.map((m) => ({
             ...m,
             email: m.from,
-            own: own.size > 0 ? own.has(m.from) : m.from === thread.messages[0]?.from,
+            own: m.sent || own.has(m.from),
             at: (id) => arrivedAt(id, null, now),
             notice: () => (m === last ? thread.snippet : null),
           })),

@@ -57,13 +57,17 @@ export interface ListedMessage {
   id: string;
   from: string;
   name?: string;
+  /** Sent by the account (labelled `^f`, its sync id a client one), else received (`^i`, "msg-f:<decimal>"). */
+  sent?: boolean;
+  /** When Gmail received it (`[6]`); else the time in its id. */
+  at?: number;
 }
 
 /**
  * Gmail's answer to a thread list (`/sync/u/N/i/bv`) for given threads, as text, at the places InboxSDK reads such an
  * answer (extractThreadsFromSearchResponse_20220909, a8a6fe2: threads at `[2]`, each thread's data at `[0]`), with a
- * thread's data and its messages' senders where a send's answer holds them (the captures; sync-parser.ts
- * parseThreadList). No list answer is captured publicly.
+ * thread's data and its messages' senders, dates and labels where a send's answer holds them (the captures;
+ * sync-parser.ts parseThreadList). No list answer is captured publicly.
  */
 export function gmailListAnswer(
   threads: { syncThreadId: string; legacyThreadId: string; snippet?: string; messages: ListedMessage[] }[],
@@ -72,9 +76,18 @@ export function gmailListAnswer(
     sparse(20, {
       1: thread.snippet ?? null,
       3: thread.syncThreadId,
-      4: thread.messages.map((m) => sparse(56, { 0: `msg-f:${BigInt(`0x${m.id}`)}`, 1: [1, m.from, m.name ?? null], 55: m.id })),
+      4: thread.messages.map((m) => {
+        const number = BigInt(`0x${m.id}`);
+        return sparse(56, {
+          0: m.sent ? `msg-a:r${number % 10n ** 18n}` : `msg-f:${number}`,
+          1: [1, m.from, m.name ?? null],
+          6: m.at ?? Number(number >> 20n),
+          10: m.sent ? ["^all", "^f"] : ["^all", "^i"],
+          55: m.id,
+        });
+      }),
       19: thread.legacyThreadId,
     }),
   ]);
-  return `)]}'\n${JSON.stringify([null, null, data])}`;
+  return JSON.stringify([null, null, data]);
 }

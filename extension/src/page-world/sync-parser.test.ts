@@ -261,18 +261,33 @@ describe("a thread list's answer (/sync/u/N/i/bv)", () => {
     return [null, null, data];
   }
 
-  it("reads each thread's ids and each message's id and sender at the places a send's answer holds them", () => {
+  it("reads each thread's id and each message's id, sender and label at the places a send's answer holds them", () => {
     const [thread] = parseThreadList(listOf("2022-09-09-cvOnReplySend_response.json"));
-    expect(thread).toMatchObject({ syncThreadId: "thread-a:r-474834441621213468", legacyThreadId: "18332e4292f304f1", snippet: "" });
+    expect(thread).toMatchObject({ threadId: "18332e4292f304f1", snippet: null });
     expect(thread?.messages).toHaveLength(9);
-    expect(thread?.messages[0]).toEqual({ id: "18332e4402de515c", from: "test@streak.com", name: "Test Test" });
-    // A thread someone else started: its first message is a received one, "msg-f:<decimal>", with the same number at [55].
+    expect(thread?.messages[0]).toEqual({ id: "18332e4402de515c", from: "test@streak.com", name: "Test Test", sent: true });
+    // A thread someone else started: its first message was received ("msg-f:<decimal>", the same number at [55], no
+    // label ^f); this capture's test data has a name where the address goes, which is no sender.
     const [received] = parseThreadList(listOf("2022-09-09-cvOnReplySend_2_response.json"));
-    expect(received?.syncThreadId).toBe("thread-f:1743802434391390786");
-    expect(received?.messages.map((m) => m.id)).toEqual(["18333b13345c3a42", "18333b1721425d97", "18333b1f5712f659"]);
+    expect(received?.threadId).toBe("18333b13345c3a42");
+    expect(received?.messages.map((m) => [m.id, m.from, m.sent])).toEqual([
+      ["18333b13345c3a42", "", false],
+      ["18333b1721425d97", "", true],
+      ["18333b1f5712f659", "", true],
+    ]);
   });
 
-  it("takes the legacy thread id in decimal at [17] when [19] is empty, and a message's id from its sync id without [55]", () => {
+  it("puts a thread's messages in the order of their dates, which the answer does not keep, and leaves drafts out", () => {
+    // cvOnReplySend_4 lists its latest message third.
+    const [thread] = parseThreadList(listOf("2022-09-09-cvOnReplySend_4_response.json"));
+    expect(thread?.messages.map((m) => m.id)).toEqual(["185c12a9b3d184e5", "185c12ac26105087", "185c12ad1a4a4ed9", "185c13432b3eb04b"]);
+    // cvOnSend_4's first thread holds only a draft (label ^r).
+    const [withDraft, sent] = parseThreadList(listOf("2022-09-09-cvOnSend_4_response.json"));
+    expect(withDraft?.messages).toEqual([]);
+    expect(sent?.messages).toHaveLength(1);
+  });
+
+  it("names a thread by its number (thread-f:<[17]>) when [19] is empty, else by its sync id; a message by its sync id without [55]", () => {
     const list = listOf("2022-09-09-cvOnReplySend_2_response.json");
     // biome-ignore lint/suspicious/noExplicitAny: the path into a captured Gmail array, as in withPixel.
     const data = (list as any)[2][0][0];
@@ -280,8 +295,10 @@ describe("a thread list's answer (/sync/u/N/i/bv)", () => {
     data[17] = "1743802434391390786";
     data[4][0][55] = null;
     const [thread] = parseThreadList(list);
-    expect(thread?.legacyThreadId).toBe("18333b13345c3a42");
+    expect(thread?.threadId).toBe("thread-f:1743802434391390786");
     expect(thread?.messages[0]?.id).toBe("18333b13345c3a42");
+    data[17] = null;
+    expect(parseThreadList(list)[0]?.threadId).toBe("thread-f:1743802434391390786");
     // A sent message's client id without [55] is no key.
     data[4][1][55] = null;
     expect(parseThreadList(list)[0]?.messages[1]?.id).toBeNull();
@@ -290,8 +307,6 @@ describe("a thread list's answer (/sync/u/N/i/bv)", () => {
   it("survives answers of other shapes", () => {
     expect(parseThreadList(null)).toEqual([]);
     expect(parseThreadList({ 2: [] })).toEqual([]);
-    expect(parseThreadList([null, null, [null, [null], [[1, 2]]]])).toEqual([
-      { syncThreadId: null, legacyThreadId: null, snippet: "", messages: [] },
-    ]);
+    expect(parseThreadList([null, null, [null, [null], [[1, 2]]]])).toEqual([{ threadId: null, snippet: null, messages: [] }]);
   });
 });

@@ -25,8 +25,8 @@
 // keeps out of the compose behind "Show trimmed content" and sends as a part of its own, in the proxied form of its
 // own copy, pixels included (every cvOnReplySend capture: part 2 opens with `<br><div class="gmail_quote">`, and the
 // first quotes Streak's pixel as `https://ci5.googleusercontent.com/proxy/…#<original>`).
-import { isEmailAddress } from "../../../shared/email";
-import { stableMessageId } from "../../../shared/gmail-message-id";
+import { isEmailAddress, normalizeEmail } from "../../../shared/email";
+import { messageReceivedAt, stableMessageId } from "../../../shared/gmail-message-id";
 import { TRACKING_ID_UNANCHORED } from "../../../shared/protocol";
 import type { Recipient } from "./events";
 import { withoutPixels } from "./pixel-guard";
@@ -119,7 +119,7 @@ function recipientsOf(message: unknown[]): Recipient[] {
   for (const list of [message[2], message[3], message[4]]) {
     if (!Array.isArray(list)) continue;
     for (const entry of list) {
-      const email = Array.isArray(entry) && typeof entry[1] === "string" ? entry[1].trim().toLowerCase() : "";
+      const email = Array.isArray(entry) && typeof entry[1] === "string" ? normalizeEmail(entry[1]) : "";
       if (!isEmailAddress(email) || out.has(email)) continue;
       out.set(email, typeof entry[2] === "string" && entry[2] ? { email, name: entry[2].slice(0, 200) } : { email });
     }
@@ -223,47 +223,59 @@ export function parseSyncResponse(response: unknown): SyncThread[] {
   return threads;
 }
 
-/** A thread of a thread list as Gmail's answer gives it, its messages oldest first. */
+/** A thread of a thread list as Gmail's answer gives it. */
 export interface ListedThread {
-  syncThreadId: string | null;
-  legacyThreadId: string | null;
-  /** The start of the thread's latest message, as the row shows it. */
-  snippet: string;
-  messages: { id: string | null; from: string; name: string }[];
+  /** Its id as the answer names it: its legacy id, else its number ("thread-f:<decimal>"), else its sync id. */
+  threadId: string | null;
+  /** The start of the thread's latest message, as its row shows it; null when the answer gives none. */
+  snippet: string | null;
+  /** Oldest first, drafts left out. `sent`: the account sent it (label `^f`). */
+  messages: { id: string | null; from: string; name: string; sent: boolean }[];
 }
 
 /**
  * The threads of Gmail's answer to a thread list (`/sync/u/N/i/bv`, which the page world passes on), the messages of
  * each with their ids and senders. A row of today's list may carry only its thread's sync id (docs/gmail.md), and
  * then this answer is where the ids of its replies are. Its places are InboxSDK's, which reads this answer for every
- * list Gmail shows (extractThreadsFromSearchResponse_20220909 in gmail-sync-response-processor.ts, a8a6fe2 of
- * 2026-07-23, maintained through 2025-11): the threads at `[2]`, each thread's data at `[0]`, with its subject at
- * `[0]`, snippet at `[1]`, sync id at `[3]`, messages at `[4]` (each with its sync id at `[0]` and legacy id at
- * `[55]`), and its legacy id at `[19]` or, in decimal, at `[17]`. These are the places of a thread's data in a send's
- * answer (the 2022-09-09 captures: subject `[0]`, sync id `[3]`, messages `[4]`, legacy id `[19]`), where each
- * message's sender is `[1]` = `[1, address, name]`: read at the same place here. No list answer is captured
- * publicly (InboxSDK's tests of it use a 2018 object form): that its messages carry their senders as a send's answer
- * does is assumed.
+ * list Gmail shows (extractThreadsFromSearchResponse_20220909 in gmail-sync-response-processor.ts: added 2022-09-12 as
+ * a "probable parser for search response", 97be7b7d, unchanged since but for formatting, in use at a8a6fe2 of
+ * 2026-07-23): the threads at `[2]`, each thread's data at `[0]`, with its snippet at `[1]`, sync id at `[3]`, messages
+ * at `[4]` (each with its sync id at `[0]`, date at `[6]`, legacy id at `[55]`), and its legacy id at `[19]` or, in
+ * decimal, at `[17]`. These are the places of a thread's data in a send's answer (every 2022-09-09 capture), where
+ * also each message's sender is `[1]` = `[1, address, name]` (one capture's test data has a name where the address
+ * goes: such a sender is read as none) and its labels `[10]`: `^f` on every message the account sent (23 of 23), on
+ * no message it received, `^r` on a draft. Read at the same places here; the captures list a thread's messages out
+ * of order (cvOnReplySend_4: the third is the latest), so they are put in order by their dates. No list answer is
+ * captured publicly (InboxSDK tests that reader on a 2018 object-form answer only): that its messages carry senders
+ * and labels as a send's answer does is assumed.
  */
 export function parseThreadList(response: unknown): ListedThread[] {
   const list = Array.isArray(response) ? response[2] : null;
   if (!Array.isArray(list)) return [];
+  const text = (value: unknown) => (typeof value === "string" ? value : "");
   return list.flatMap((wrapper) => {
     const data = Array.isArray(wrapper) ? wrapper[0] : null;
     if (!Array.isArray(data)) return [];
-    const text = (value: unknown) => (typeof value === "string" ? value : "");
-    return {
-      syncThreadId: syncThreadId(data[3]),
-      legacyThreadId: legacyHex(data[19]) ?? (/^\d{1,30}$/.test(text(data[17])) ? BigInt(text(data[17])).toString(16) : null),
-      snippet: text(data[1]),
-      messages: messagesOf(data).map((m) => {
+    const decimal = text(data[17]);
+    const labelled = (m: unknown[], label: string) => Array.isArray(m[10]) && m[10].includes(label);
+    const messages = messagesOf(data)
+      .filter((m) => !labelled(m, "^r"))
+      .map((m) => {
         const sender = Array.isArray(m[1]) ? m[1] : [];
+        const from = normalizeEmail(text(sender[1]));
+        const id = stableMessageId(legacyHex(m[55])) ?? stableMessageId(m[0] as string);
+        const date = m[6];
         return {
-          id: stableMessageId(legacyHex(m[55])) ?? stableMessageId(m[0] as string),
-          from: text(sender[1]).trim().toLowerCase(),
-          name: text(sender[2]),
+          at: typeof date === "number" ? date : ((id ? messageReceivedAt(id) : null) ?? 0),
+          message: { id, from: isEmailAddress(from) ? from : "", name: text(sender[2]), sent: labelled(m, "^f") },
         };
-      }),
+      })
+      .sort((a, b) => a.at - b.at)
+      .map(({ message }) => message);
+    return {
+      threadId: legacyHex(data[19]) ?? (/^\d{1,30}$/.test(decimal) ? `thread-f:${decimal}` : syncThreadId(data[3])),
+      snippet: text(data[1]) || null,
+      messages,
     };
   });
 }

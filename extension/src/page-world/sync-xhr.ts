@@ -18,33 +18,55 @@ import { parseGmailJson, SEND_MARKERS, withoutQuotedPixels } from "./sync-parser
 export const SYNC_PATH = /^\/sync\/(?:u\/\d+\/)?(?:d\/[A-Za-z0-9_-]{1,200}\/)?i\/s$/;
 
 /**
- * A thread list's answer: `/sync/u/N/i/bv`, where InboxSDK reads the threads of every list Gmail shows
- * (`/sync(?:\/u\/\d+)?\/i\/bv/`, setup-gmail-interceptor.ts at a8a6fe2, 2026-07-23; it posts there itself in
+ * A thread list's answer: `/sync/u/N/i/bv`, where InboxSDK reads the threads of every list Gmail shows, whatever the
+ * method (`/sync(?:\/u\/\d+)?\/i\/bv/`, setup-gmail-interceptor.ts at a8a6fe2, 2026-07-23; it posts there itself in
  * getSyncThreadsForSearch.ts); a delegated mailbox's under `d/<id>/`, as its sends (assumed).
  */
 export const LIST_PATH = /^\/sync\/(?:u\/\d+\/)?(?:d\/[A-Za-z0-9_-]{1,200}\/)?i\/bv$/;
 
-/** What a watched request is: a send's sync request, or a thread list's. */
-const SEND = 1;
-const LIST = 2;
-
-/** An answer as text, unless Gmail asked for JSON (responseType "json"). */
-function responseText(request: XMLHttpRequest): string {
-  return typeof request.response === "string" ? request.response : JSON.stringify(request.response);
-}
+/**
+ * What a watched request is: a thread list's, or a send's sync request, with the body that went out once it is known
+ * to send (a request object may be opened again for another request: Closure's XhrIo pools them).
+ */
+type Watched = { kind: "list" } | { kind: "send"; request?: string };
 
 export function installSyncHook(win: Window & typeof globalThis): void {
-  const watched = new WeakMap<XMLHttpRequest, typeof SEND | typeof LIST>();
+  const watched = new WeakMap<XMLHttpRequest, Watched>();
+  const heard = new WeakSet<XMLHttpRequest>();
+  const later = win.setTimeout.bind(win);
   const proto = win.XMLHttpRequest.prototype;
   const originalOpen = proto.open;
   const originalSend = proto.send;
 
+  /** One listener per request object, for whatever request it is opened for last. */
+  function answered(this: XMLHttpRequest) {
+    try {
+      const request = watched.get(this);
+      if (!request || this.status !== 200) return;
+      // Text, unless Gmail asked for JSON (responseType "json").
+      const response = typeof this.response === "string" ? this.response : JSON.stringify(this.response);
+      if (request.kind === "send") {
+        if (request.request !== undefined) emitPageEvent(win.document, "mt:gmail-send-answered", { request: request.request, response });
+      } else {
+        // A list's answer can be large: passed on in a task of its own, not inside Gmail's handling of it.
+        later(() => emitPageEvent(win.document, "mt:gmail-list-answered", response));
+      }
+    } catch {
+      // never break Gmail
+    }
+  }
+
   proto.open = function (this: XMLHttpRequest, ...args: unknown[]) {
     try {
       const { pathname } = new URL(String(args[1] ?? ""), win.location.href);
-      const kind = String(args[0]).toUpperCase() === "POST" && SYNC_PATH.test(pathname) ? SEND : LIST_PATH.test(pathname) ? LIST : 0;
-      if (kind) watched.set(this, kind);
-      else watched.delete(this);
+      const isSend = String(args[0]).toUpperCase() === "POST" && SYNC_PATH.test(pathname);
+      if (isSend || LIST_PATH.test(pathname)) {
+        watched.set(this, isSend ? { kind: "send" } : { kind: "list" });
+        if (!heard.has(this)) {
+          heard.add(this);
+          this.addEventListener("load", answered);
+        }
+      } else watched.delete(this);
     } catch {
       // never break Gmail
     }
@@ -54,19 +76,12 @@ export function installSyncHook(win: Window & typeof globalThis): void {
   proto.send = function (this: XMLHttpRequest, body?: Document | XMLHttpRequestBodyInit | null) {
     let outgoing = body;
     try {
-      const kind = watched.get(this);
-      if (kind === LIST)
-        this.addEventListener("load", () => {
-          if (this.status === 200) emitPageEvent(win.document, "mt:gmail-list-answered", responseText(this));
-        });
-      else if (kind === SEND && typeof body === "string" && SEND_MARKERS.some((marker) => body.includes(marker))) {
+      const request = watched.get(this);
+      if (request?.kind === "send" && typeof body === "string" && SEND_MARKERS.some((marker) => body.includes(marker))) {
         const trackers = configuredTrackers(win.document);
         // Parsed on the send only when a pixel of ours may be in it: any other send leaves as Gmail gave it.
-        const request = mayHoldPixelOf(body, trackers) ? withoutQuotedPixels(body, parseGmailJson(body), trackers) : body;
-        outgoing = request;
-        this.addEventListener("load", () => {
-          if (this.status === 200) emitPageEvent(win.document, "mt:gmail-send-answered", { request, response: responseText(this) });
-        });
+        outgoing = mayHoldPixelOf(body, trackers) ? withoutQuotedPixels(body, parseGmailJson(body), trackers) : body;
+        request.request = outgoing;
       }
     } catch {
       // never break Gmail

@@ -57,11 +57,12 @@
 //   gmail-compose-view.ts reads its thread id there since ae41b84 of 2018-04-10, still at a8a6fe2 of 2026-07-23); a
 //   new email's are empty (compose-dialog-2020-10.html). The extension reads `rt` only.
 // - Delegated mailboxes: a page under `/mail/u/N/d/<id>/` posts to `/sync/u/N/d/<id>/i/s` (gmail.md: Meru, 2025-10).
-// - A list is shown after Gmail's server answered it: the page posts `/sync/u/N/i/bv` (a delegated mailbox's under
+// - A list is shown once Gmail's server answered it: the page posts `/sync/u/N/i/bv` (a delegated mailbox's under
 //   `d/<id>/`) by XHR, where InboxSDK reads the threads of every list Gmail shows (setup-gmail-interceptor.ts,
-//   a8a6fe2 of 2026-07-23); google.ts answers with the threads and all their messages. What Gmail posts in that
-//   request is the simulation's own (InboxSDK's own request, getSyncThreadsForSearch.ts, posts `{"1":{"2":1,"4":
-//   <query>}}`); the rows are drawn from what the page knows (`/_sim/threads`, the messages received).
+//   a8a6fe2 of 2026-07-23); google.ts answers with the threads and all their messages. The request is InboxSDK's own
+//   array form, `[[null, 51, null, <query>]]` to `…/i/bv?rt=r&pt=ji`, which gets the array answer
+//   (getSyncThreadsForSearch.ts, same commit); what Gmail itself posts there is not public. The rows are drawn from
+//   what the page knows (`/_sim/threads`, the messages received), not from the answer.
 // - Undo Send (docs/gmail.md, "Undo Send", evidence of 2026-12-02): the send is posted at the click and Gmail's
 //   server holds it for the undo period (classic Gmail: gmail.js #201 of 2015-10-29, PR #305 of 2016-09-13). The
 //   notice bar `div.b8[role=alert] > div.vh` (InboxSDK gmail-butter-bar-driver.ts, 2023-09-11) says "Sending…", then,
@@ -623,18 +624,19 @@
     // `#all/<id>` is where the extension's notifications open a thread.
     const match = /^#(?:sent|all)\/([0-9a-f]+)$/.exec(location.hash);
     if (match) showConversation(match[1]);
-    else if (location.hash === "#sent") {
-      askForList();
-      showSentList();
-    } else main.replaceChildren();
+    else if (location.hash === "#sent") showListAnswered();
+    else main.replaceChildren();
   }
 
-  /** Gmail's request for the list's threads (the extension reads the answer; the rows are drawn from what the page knows). */
-  function askForList() {
+  /** The Sent list, once Gmail's server answered the request for its threads (whatever it answered). */
+  function showListAnswered() {
     const xhr = new XMLHttpRequest();
-    xhr.open("POST", `${listPath}?hl=${german ? "de" : "en"}&c=${seq++}&rt=r&pt=ji`);
+    xhr.open("POST", `${listPath}?rt=r&pt=ji`);
     xhr.setRequestHeader("Content-Type", "application/json");
-    xhr.send(JSON.stringify({ 1: { 2: 1, 4: "in:sent" } }));
+    xhr.addEventListener("loadend", () => {
+      if (location.hash === "#sent") showSentList();
+    });
+    xhr.send(JSON.stringify([[null, 51, null, "in:sent"]]));
   }
   document.addEventListener("sim:rerender-sent", () => {
     if (location.hash === "#sent") showSentList();

@@ -9,9 +9,11 @@
 // - POST https://mail.google.com/sync/u/0/i/bv (a delegated mailbox's under d/<id>/) -> a thread list's answer: the
 //   sent threads with every message in them, replies included, at the places InboxSDK reads such an answer
 //   (gmail-sync-response-processor.ts extractThreadsFromSearchResponse_20220909, a8a6fe2 of 2026-07-23: threads at
-//   [2], each thread's data at [0]), each thread's data and its messages' senders where a send's answer holds them
-//   (the captures). No list answer is captured publicly: that its messages carry their senders there is assumed
-//   (extension/src/page-world/sync-parser.ts parseThreadList). The page posts it whenever it shows a list.
+//   [2], each thread's data at [0]), each thread's data and its messages' senders, dates and labels (^f sent, ^i
+//   received) where a send's answer holds them (the captures). No list answer is captured publicly: that its messages
+//   carry those there is assumed (extension/src/page-world/sync-parser.ts parseThreadList). Its messages are in
+//   order of time here; the captured send answers do not always keep that order. The page posts it before it shows a
+//   list.
 // - POST https://mail.google.com/_sim/receive -> a message from someone else arrived in a sent thread (gmail-sim.js
 //   `sim:receive`): Gmail's server knows it from then on, and lists it in its answers
 // - POST https://mail.google.com/_sim/cancel-send?messageId=… -> Undo Send: the held message is marked cancelled, never sent
@@ -180,7 +182,7 @@ export class SimulatedGoogle {
     const threads = this.threads().reverse();
     return gmailListAnswer(
       threads.map((thread) => {
-        const sent = thread.messages.map((m) => ({ id: m.legacyMessageId, from: thread.from, at: m.at, text: "" }));
+        const sent = thread.messages.map((m) => ({ id: m.legacyMessageId, from: thread.from, sent: true, at: m.at, text: "" }));
         const messages = [...sent, ...(this.received.get(thread.legacyThreadId) ?? [])].sort((a, b) => a.at - b.at);
         return { syncThreadId: thread.threadId, legacyThreadId: thread.legacyThreadId, snippet: messages.at(-1)?.text, messages };
       }),

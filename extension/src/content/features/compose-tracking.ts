@@ -218,11 +218,10 @@ function withdrawnAsPlainText(send: UntrackedSend, title: string, now: number): 
   if (!pending || tracked.length > 1) return false;
   // Its follow-up reminder goes with the registration, as none can come for an untracked email (follow-up-reminder.ts).
   const untracked = `went out untracked ${PLAIN_TEXT}`;
-  withdraw(
-    pending.trackingId,
-    title,
-    `${untracked}, but may still show as sent in the tracker, and a follow-up reminder set on it may still come`,
-  ).then((days) => days !== undefined && pending.tell(`${untracked}${days === null ? "" : ", so its follow-up reminder is off"}`));
+  const failed = `${untracked}, but may still show as sent in the tracker, and a follow-up reminder set on it may still come`;
+  withdraw(pending.trackingId, title, failed).then((days) => {
+    if (days !== undefined) pending.tell(`${untracked}${days === null ? "" : ", so its follow-up reminder is off"}`);
+  });
   return true;
 }
 

@@ -1,5 +1,6 @@
 // Replies and bounces, seen in Gmail's own views (a thread list's rows, an opened conversation) and in its answers to
-// thread lists, which name the replies of rows that carry no message id (the parsing is in ../thread-signals.ts), reported through the background to the tracker's POST /api/signals. The background sends
+// thread lists, which name the replies of rows that carry no message id (the parsing is in ../thread-signals.ts),
+// reported through the background to the tracker's POST /api/signals. The background sends
 // only signals of threads that hold a tracked message. Each reply or notice is keyed by its own Gmail message id:
 // this script reports a key once per page (a re-render finds it again and sends nothing), and the tracker dedupes
 // the same key across pages, browsers and reloads.
@@ -33,10 +34,11 @@ export const repliesBounces: Feature = {
     const scan = guarded("replies and bounces", () => {
       if (Date.now() - failedAt < RETRY_MS) return;
       const own = ownAddresses(document);
+      // The conversation first: where it shows a notice the list also names, its whole text is what is reported.
       const found = [
+        ...[readConversation(document, own)].filter((t) => t !== null),
         ...readThreadRows(document, own),
         ...readListAnswer([...listed.values()], own),
-        ...[readConversation(document, own)].filter((t) => t !== null),
       ];
       const fresh = new Map<string, Signal>();
       for (const thread of found)
@@ -82,11 +84,13 @@ export const repliesBounces: Feature = {
       "mt:gmail-list-answered",
       guarded("thread list answer", (answer) => {
         const threads = parseThreadList(parseGmailJson(answer));
-        if (listed.size + threads.length > MAX_LISTED_THREADS) listed.clear();
         for (const thread of threads) {
-          const id = thread.syncThreadId ?? thread.legacyThreadId;
-          if (id) listed.set(id, thread);
+          if (!thread.threadId) continue;
+          // The latest answer's threads go last: the oldest are dropped first.
+          listed.delete(thread.threadId);
+          listed.set(thread.threadId, thread);
         }
+        for (const id of listed.keys()) if (listed.size > MAX_LISTED_THREADS) listed.delete(id);
         if (threads.length > 0) soon();
       }),
       signal,
