@@ -185,20 +185,19 @@ function signalsAfterOwn(threadId: string, messages: ThreadMessage[]): Signal[] 
 export function readListAnswer(threads: ListedThread[], own: Set<string>, now = new Date()): ThreadSignals[] {
   return threads.flatMap((thread) => {
     const threadId = registeredThreadId(thread.threadId);
+    if (!threadId) return [];
     const last = thread.messages.at(-1);
-    const signals = threadId
-      ? signalsAfterOwn(
-          threadId,
-          thread.messages.map((m) => ({
-            ...m,
-            email: m.from,
-            own: m.sent || own.has(m.from),
-            at: (id) => arrivedAt(id, null, now),
-            notice: () => (m === last ? thread.snippet : null),
-          })),
-        )
-      : [];
-    return threadId && signals.length > 0 ? [{ threadId, signals }] : [];
+    const signals = signalsAfterOwn(
+      threadId,
+      thread.messages.map((m) => ({
+        ...m,
+        email: m.from,
+        own: m.sent || own.has(m.from),
+        at: (id) => arrivedAt(id, null, now),
+        notice: () => (m === last ? thread.snippet : null),
+      })),
+    );
+    return signals.length > 0 ? [{ threadId, signals }] : [];
   });
 }
 
