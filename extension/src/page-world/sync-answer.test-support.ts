@@ -1,6 +1,7 @@
 // Gmail's /sync request and answer for given sends, in the shape of the real captures (test/fixtures/gmail/sync-api/,
 // 2022-09: the message array at request[1][k][1][1][0][0], the answer's threads at response[1][5]), for tests that
 // need Gmail to have answered particular sends. sync-parser.test.ts reads the captures themselves.
+import { messageReceivedAt } from "../../../shared/gmail-message-id";
 import type { GmailSendAnswered, Recipient } from "./events";
 
 export interface AnsweredSend {
@@ -81,7 +82,7 @@ export function gmailListAnswer(
         return sparse(56, {
           0: m.sent ? `msg-a:r${number % 10n ** 18n}` : `msg-f:${number}`,
           1: [1, m.from, m.name ?? null],
-          6: m.at ?? Number(number >> 20n),
+          6: m.at ?? messageReceivedAt(m.id),
           10: m.sent ? ["^all", "^f"] : ["^all", "^i"],
           55: m.id,
         });

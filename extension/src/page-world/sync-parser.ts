@@ -263,7 +263,7 @@ export function parseThreadList(response: unknown): ListedThread[] {
       .map((m) => {
         const sender = Array.isArray(m[1]) ? m[1] : [];
         const from = normalizeEmail(text(sender[1]));
-        const id = stableMessageId(legacyHex(m[55])) ?? stableMessageId(m[0] as string);
+        const id = stableMessageId(text(m[55])) ?? stableMessageId(text(m[0]));
         const date = m[6];
         return {
           at: typeof date === "number" ? date : ((id ? messageReceivedAt(id) : null) ?? 0),

@@ -47,7 +47,7 @@ describe("the thread list's answers", () => {
     await nextTask();
     expect(heard).toEqual(["[null,null,[]]"]);
 
-    // The same object opened again, for a request that is no list (Gmail's XhrIo pools them): nothing more.
+    // The same object opened again, for a request that is no list (the XMLHttpRequest Standard allows it): nothing more.
     xhr.open("POST", "/sync/u/0/i/fd?rt=r");
     xhr.send("{}");
     xhr.answer(200, "[1]");

@@ -26,7 +26,8 @@ export const LIST_PATH = /^\/sync\/(?:u\/\d+\/)?(?:d\/[A-Za-z0-9_-]{1,200}\/)?i\
 
 /**
  * What a watched request is: a thread list's, or a send's sync request, with the body that went out once it is known
- * to send (a request object may be opened again for another request: Closure's XhrIo pools them).
+ * to send. The XMLHttpRequest Standard lets a page open the same object again for another request (open() resets it,
+ * WHATWG xhr.spec.whatwg.org); whether Gmail does is not known, so each object is judged by its latest request.
  */
 type Watched = { kind: "list" } | { kind: "send"; request?: string };
 

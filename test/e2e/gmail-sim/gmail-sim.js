@@ -57,12 +57,13 @@
 //   gmail-compose-view.ts reads its thread id there since ae41b84 of 2018-04-10, still at a8a6fe2 of 2026-07-23); a
 //   new email's are empty (compose-dialog-2020-10.html). The extension reads `rt` only.
 // - Delegated mailboxes: a page under `/mail/u/N/d/<id>/` posts to `/sync/u/N/d/<id>/i/s` (gmail.md: Meru, 2025-10).
-// - A list is shown once Gmail's server answered it: the page posts `/sync/u/N/i/bv` (a delegated mailbox's under
-//   `d/<id>/`) by XHR, where InboxSDK reads the threads of every list Gmail shows (setup-gmail-interceptor.ts,
-//   a8a6fe2 of 2026-07-23); google.ts answers with the threads and all their messages. The request is InboxSDK's own
-//   array form, `[[null, 51, null, <query>]]` to `…/i/bv?rt=r&pt=ji`, which gets the array answer
-//   (getSyncThreadsForSearch.ts, same commit); what Gmail itself posts there is not public. The rows are drawn from
-//   what the page knows (`/_sim/threads`, the messages received), not from the answer.
+// - A list is shown once Gmail's server answered it (assumed: no public trace orders Gmail's drawing and its
+//   answer): the page posts `/sync/u/N/i/bv` (a delegated mailbox's under `d/<id>/`) by XHR, where InboxSDK reads
+//   the threads of every list Gmail shows (setup-gmail-interceptor.ts, a8a6fe2 of 2026-07-23); google.ts answers
+//   with the threads and all their messages. The request is InboxSDK's own array form, `[[null, 51, null, <query>]]`
+//   to `…/i/bv?rt=r&pt=ji`, which gets the array answer (getSyncThreadsForSearch.ts, same commit); what Gmail itself
+//   posts there is not public. The rows are drawn from what the page knows (`/_sim/threads`, the messages
+//   received), not from the answer.
 // - Undo Send (docs/gmail.md, "Undo Send", evidence of 2026-12-02): the send is posted at the click and Gmail's
 //   server holds it for the undo period (classic Gmail: gmail.js #201 of 2015-10-29, PR #305 of 2016-09-13). The
 //   notice bar `div.b8[role=alert] > div.vh` (InboxSDK gmail-butter-bar-driver.ts, 2023-09-11) says "Sending…", then,

@@ -15,7 +15,8 @@
 //   order of time here; the captured send answers do not always keep that order. The page posts it before it shows a
 //   list.
 // - POST https://mail.google.com/_sim/receive -> a message from someone else arrived in a sent thread (gmail-sim.js
-//   `sim:receive`): Gmail's server knows it from then on, and lists it in its answers
+//   `sim:receive`): Gmail's server knows it from then on, and lists it in its answers (a made-up address, the
+//   simulation's own: mail arrives at Gmail's server from outside the page)
 // - POST https://mail.google.com/_sim/cancel-send?messageId=… -> Undo Send: the held message is marked cancelled, never sent
 //   (a made-up address: today's undo request is not public; gmail-sim.js)
 // - https://ciN.googleusercontent.com/meips/<b64url original>=s0-d-e1-ft -> the image proxy: fetches the original

@@ -6,11 +6,11 @@
 // the same key across pages, browsers and reloads.
 import { callFromGmail } from "../../messaging";
 import { onPageEvent } from "../../page-world/events";
-import { type ListedThread, parseGmailJson, parseThreadList } from "../../page-world/sync-parser";
+import { parseGmailJson, parseThreadList } from "../../page-world/sync-parser";
 import { type Feature, guarded } from "../feature";
 import { debug } from "../log";
 import { watchElements } from "../page-watch";
-import { ownAddresses, readConversation, readListAnswer, readThreadRows, type Signal } from "../thread-signals";
+import { ownAddresses, readConversation, readListAnswer, readThreadRows, type Signal, type ThreadSignals } from "../thread-signals";
 
 /** Keys the tracker has answered for (any outcome): never sent again from this page. */
 const done = new Set<string>();
@@ -20,7 +20,7 @@ const inFlight = new Set<string>();
 const SCAN_DELAY_MS = 400;
 /** After a failure (tracker down), the next scan may try again, but not sooner than this. */
 const RETRY_MS = 30_000;
-/** Threads kept from Gmail's list answers, at most: a list shows 50 to 100, and a scan reads every one kept. */
+/** Threads with replies kept from Gmail's list answers, at most: a list shows 50 to 100 threads. */
 const MAX_LISTED_THREADS = 500;
 
 export const repliesBounces: Feature = {
@@ -28,18 +28,17 @@ export const repliesBounces: Feature = {
   init(signal) {
     let timer: ReturnType<typeof setTimeout> | undefined;
     let failedAt = 0;
-    /** The threads of Gmail's latest list answers, by id: read on every scan, like the rows on screen. */
-    const listed = new Map<string, ListedThread>();
+    /**
+     * The replies and notices Gmail's latest list answers name, by thread: read once, as each answer comes, and offered
+     * on every scan, like the rows on screen (a key already reported is skipped there).
+     */
+    const listed = new Map<string, ThreadSignals>();
 
     const scan = guarded("replies and bounces", () => {
       if (Date.now() - failedAt < RETRY_MS) return;
       const own = ownAddresses(document);
       // The conversation first: where it shows a notice the list also names, its whole text is what is reported.
-      const found = [
-        ...[readConversation(document, own)].filter((t) => t !== null),
-        ...readThreadRows(document, own),
-        ...readListAnswer([...listed.values()], own),
-      ];
+      const found = [...[readConversation(document, own)].filter((t) => t !== null), ...readThreadRows(document, own), ...listed.values()];
       const fresh = new Map<string, Signal>();
       for (const thread of found)
         for (const s of thread.signals)
@@ -83,15 +82,14 @@ export const repliesBounces: Feature = {
       document,
       "mt:gmail-list-answered",
       guarded("thread list answer", (answer) => {
-        const threads = parseThreadList(parseGmailJson(answer));
-        for (const thread of threads) {
-          if (!thread.threadId) continue;
+        const found = readListAnswer(parseThreadList(parseGmailJson(answer)), ownAddresses(document));
+        for (const thread of found) {
           // The latest answer's threads go last: the oldest are dropped first.
           listed.delete(thread.threadId);
           listed.set(thread.threadId, thread);
         }
         for (const id of listed.keys()) if (listed.size > MAX_LISTED_THREADS) listed.delete(id);
-        if (threads.length > 0) soon();
+        if (found.length > 0) soon();
       }),
       signal,
     );
