@@ -7,8 +7,8 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { stableMessageId } from "../../../shared/gmail-message-id";
 import { bounceOfNotice } from "../background/signals";
-import { gmailListAnswer } from "../page-world/sync-answer.test-support";
-import { parseGmailJson, parseThreadList } from "../page-world/sync-parser";
+import { fromObjectForm, gmailListAnswer } from "../page-world/sync-answer.test-support";
+import { parseEmbeddedThreadList, parseGmailJson, parseThreadList } from "../page-world/sync-parser";
 import {
   gmailDate,
   messageTrackingId,
@@ -384,6 +384,28 @@ describe("Gmail's answer to a thread list (rows may carry no message id)", () =>
         signals: [{ kind: "reply", threadId: "18f7000000000011", gmailMessageId: CAROL.id, at: AT_10_15.toISOString(), from: CAROL.from }],
       },
     ]);
+  });
+
+  it("a real list of 2020-04-27 (gmail.js's captures): Eric's replies to Elon's emails, told by Elon's label ^f alone", () => {
+    const capture = (name: string) =>
+      fromObjectForm(JSON.parse(readFileSync(path.resolve(import.meta.dirname, "../../../test/fixtures/gmail", name), "utf8")));
+    const replies = (threads: ReturnType<typeof parseThreadList>) =>
+      readListAnswer(threads, new Set(), NOW).map((t) => [
+        t.threadId,
+        t.signals.map((s) => [s.kind, s.gmailMessageId, s.kind === "reply" ? s.from : null, s.at]),
+      ]);
+    const expected = [
+      ["171bb02371f0da52", [["reply", "171bb04953ebe511", "eric@gmail.com", "2020-04-27T09:42:51.966Z"]]],
+      [
+        "171baf6611169bff",
+        [
+          ["reply", "171baff1391825db", "eric@gmail.com", "2020-04-27T09:36:51.089Z"],
+          ["reply", "171bb01b00b9797a", "eric@gmail.com", "2020-04-27T09:39:42.219Z"],
+        ],
+      ],
+    ];
+    expect(replies(parseThreadList(capture("list-answer-2020-04-27.json")))).toEqual(expected);
+    expect(replies(parseEmbeddedThreadList(capture("list-embedded-2020-04-27.json")))).toEqual(expected);
   });
 
   it("a thread someone else started: their first message is no reply; the sender's own threads give nothing", () => {

@@ -60,6 +60,8 @@ export interface PageEvents {
   "mt:pixels-neutralised": string[];
   /** Gmail answered a thread list (`/sync/u/N/i/bv`): the answer as text, for the content script to read (parseThreadList). */
   "mt:gmail-list-answered": string;
+  /** The first thread list of the page, which Gmail wrote into it as it loaded (gmail-data.ts): its JSON text. */
+  "mt:gmail-list-embedded": string;
 }
 
 export type PageEventName = keyof PageEvents;
@@ -83,7 +85,14 @@ const PAYLOAD_SHAPES: { [K in PageEventName]: (payload: unknown) => boolean } = 
     typeof (payload as GmailSendAnswered).response === "string",
   "mt:pixels-neutralised": (payload) => Array.isArray(payload) && payload.every((id) => typeof id === "string"),
   "mt:gmail-list-answered": (payload) => typeof payload === "string",
+  "mt:gmail-list-embedded": (payload) => typeof payload === "string",
 };
+
+/**
+ * Fired by the content script once it listens: the page world tells it again the list Gmail wrote into the page, which
+ * may have come before the content script started (gmail-data.ts). It carries nothing; any script may fire it.
+ */
+export const LIST_WANTED_EVENT = "mt:gmail-list-wanted";
 
 /** Listens for a page event; its payload is parsed and checked against its shape (anything else is dropped). */
 export function onPageEvent<K extends PageEventName>(

@@ -64,31 +64,54 @@ export interface ListedMessage {
   at?: number;
 }
 
+type ListedThreadData = { syncThreadId: string; legacyThreadId: string; snippet?: string; messages: ListedMessage[] };
+
 /**
- * Gmail's answer to a thread list (`/sync/u/N/i/bv`) for given threads, as text, at the places InboxSDK reads such an
- * answer (extractThreadsFromSearchResponse_20220909, a8a6fe2: threads at `[2]`, each thread's data at `[0]`), with a
- * thread's data and its messages' senders, dates and labels where a send's answer holds them (the captures;
- * sync-parser.ts parseThreadList). No list answer is captured publicly.
+ * A thread's data as a thread list gives it (sync-parser.ts listedThread: InboxSDK's places, the senders and labels of
+ * the real list answers of 2018 and 2020).
  */
-export function gmailListAnswer(
-  threads: { syncThreadId: string; legacyThreadId: string; snippet?: string; messages: ListedMessage[] }[],
-): string {
-  const data = threads.map((thread) => [
-    sparse(20, {
-      1: thread.snippet ?? null,
-      3: thread.syncThreadId,
-      4: thread.messages.map((m) => {
-        const number = BigInt(`0x${m.id}`);
-        return sparse(56, {
-          0: m.sent ? `msg-a:r${number % 10n ** 18n}` : `msg-f:${number}`,
-          1: [1, m.from, m.name ?? null],
-          6: m.at ?? messageReceivedAt(m.id),
-          10: m.sent ? ["^all", "^f"] : ["^all", "^i"],
-          55: m.id,
-        });
-      }),
-      19: thread.legacyThreadId,
+function listedThreadData(thread: ListedThreadData): unknown[] {
+  return sparse(20, {
+    1: thread.snippet ?? null,
+    3: thread.syncThreadId,
+    4: thread.messages.map((m) => {
+      const number = BigInt(`0x${m.id}`);
+      return sparse(56, {
+        0: m.sent ? `msg-a:r${number % 10n ** 18n}` : `msg-f:${number}`,
+        1: [1, m.from, m.name ?? null],
+        6: m.at ?? messageReceivedAt(m.id),
+        10: m.sent ? ["^all", "^f"] : ["^all", "^i"],
+        55: m.id,
+      });
     }),
-  ]);
-  return JSON.stringify([null, null, data]);
+    19: thread.legacyThreadId,
+  });
+}
+
+/** Gmail's answer to a thread list (`/sync/u/N/i/bv`) for given threads, as text: threads at `[2]`, data at `[0]`. */
+export function gmailListAnswer(threads: ListedThreadData[]): string {
+  return JSON.stringify([null, null, threads.map((thread) => [listedThreadData(thread)])]);
+}
+
+/**
+ * The first list of a Gmail page for given threads, as Gmail writes it into the page (`_GM_setData`'s `a6jdv[0][2]`,
+ * page-world/gmail-data.ts), as text: threads at `[0][0]`, each with its sync id at `[1]` and its data at `[4]` (the
+ * 2020-04-27 capture, its keys counted from 0).
+ */
+export function gmailEmbeddedList(threads: ListedThreadData[]): string {
+  return JSON.stringify([[threads.map((thread) => sparse(5, { 1: thread.syncThreadId, 4: listedThreadData(thread) }))]]);
+}
+
+/**
+ * A capture of Gmail's object form, used until 2022-09 (keys "1", "2"… counted from 1), in today's array form (indexes
+ * counted from 0): "indexes being off by 1 (across the board)" (gmail.js #721, 2022-09-12), and gmail.js moved every
+ * index of its readers by one (e7bb246, 2022-09-13). Absent keys become nulls, as in today's arrays.
+ */
+export function fromObjectForm(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(fromObjectForm);
+  if (value === null || typeof value !== "object") return value;
+  const entries = Object.entries(value).filter(([key]) => /^[1-9]\d*$/.test(key));
+  const array: unknown[] = new Array(Math.max(0, ...entries.map(([key]) => Number(key)))).fill(null);
+  for (const [key, item] of entries) array[Number(key) - 1] = fromObjectForm(item);
+  return array;
 }

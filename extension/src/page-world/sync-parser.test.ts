@@ -1,9 +1,11 @@
-// Parser tests on the real captured /sync payloads (test/fixtures/gmail/sync-api/, unchanged copies).
+// Parser tests on the real captured /sync payloads and thread lists (test/fixtures/gmail/, unchanged copies).
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { fromObjectForm } from "./sync-answer.test-support";
 import {
   answeredSends,
+  parseEmbeddedThreadList,
   parseGmailJson,
   parseSyncRequest,
   parseSyncResponse,
@@ -304,7 +306,40 @@ describe("a thread list's answer (/sync/u/N/i/bv)", () => {
     expect(parseThreadList(list)[0]?.messages[1]?.id).toBeNull();
   });
 
+  it("reads a real list answer and the same list written into the page (gmail.js's captures, 2020-04-27, keys counted from 0)", () => {
+    const capture = (name: string) => fromObjectForm(JSON.parse(readFileSync(path.join(FIXTURES, "..", name), "utf8")));
+    const answered = parseThreadList(capture("list-answer-2020-04-27.json"));
+    // Two threads Elon started, Eric replied in: Elon's messages labelled ^f, Eric's not.
+    expect(answered.map((t) => t.threadId)).toEqual(["171bb02371f0da52", "171baf6611169bff"]);
+    expect(answered[1]?.snippet).toMatch(/^Le 27\.04\.2020 11:35, Elon a écrit/);
+    expect(answered[1]?.messages).toEqual([
+      { id: "171bafdd8d3f48bb", from: "elonm@gmail.com", name: "Elon", sent: true },
+      { id: "171baff1391825db", from: "eric@gmail.com", name: "Eric", sent: false },
+      { id: "171bb01b00b9797a", from: "eric@gmail.com", name: "Eric", sent: false },
+    ]);
+    // The page's first list, read at its own places, names the same threads and messages.
+    expect(parseEmbeddedThreadList(capture("list-embedded-2020-04-27.json"))).toEqual(answered);
+    // Neither form is read as the other.
+    expect(parseThreadList(capture("list-embedded-2020-04-27.json"))).toEqual([]);
+    expect(parseEmbeddedThreadList(capture("list-answer-2020-04-27.json"))).toEqual([]);
+  });
+
+  it("orders a thread's messages by dates given as digits, as the 2020 captures give them", () => {
+    const list = fromObjectForm(JSON.parse(readFileSync(path.join(FIXTURES, "../list-answer-2020-04-27.json"), "utf8")));
+    // biome-ignore lint/suspicious/noExplicitAny: the path into a captured Gmail array, as in withPixel.
+    const messages: unknown[][] = (list as any)[2][1][0][4];
+    // The legacy ids carry times too: swapped, they say the opposite of the dates, which win.
+    const ids = messages.map((m) => m[55]).reverse();
+    messages.forEach((m, k) => {
+      m[55] = ids[k];
+    });
+    messages.reverse();
+    expect(parseThreadList(list)[1]?.messages.map((m) => m.name)).toEqual(["Elon", "Eric", "Eric"]);
+  });
+
   it("survives answers of other shapes", () => {
+    expect(parseEmbeddedThreadList(null)).toEqual([]);
+    expect(parseEmbeddedThreadList([[null, [null, null, null, null, [1]]]])).toEqual([]);
     expect(parseThreadList(null)).toEqual([]);
     expect(parseThreadList({ 2: [] })).toEqual([]);
     expect(parseThreadList([null, null, [null, [null], [[1, 2]]]])).toEqual([{ threadId: null, snippet: null, messages: [] }]);

@@ -1,8 +1,8 @@
 // Reads Gmail's `POST /sync/u/N/i/s` traffic: which messages a request sends, and which thread and message ids
 // Gmail's answer gives them (the content script, from the page world's "mt:gmail-send-answered"); takes earlier
 // emails' pixels out of a send's quoted conversation (the page world, as the request goes out); and reads the threads
-// of Gmail's answers to thread lists (parseThreadList, from "mt:gmail-list-answered"). Pure functions,
-// tested on the real payloads in test/fixtures/gmail/sync-api/.
+// of Gmail's thread lists (parseThreadList, from "mt:gmail-list-answered"; parseEmbeddedThreadList, from
+// "mt:gmail-list-embedded"). Pure functions, tested on the real payloads in test/fixtures/gmail/.
 // Shapes (2022-09 .. 2023-01 captures): the request holds message arrays at varying depths, each
 // `[ "msg-a:r…", from, to, …, [8]: [null, [[0, "<html>"], [2, "<quoted html>"]]], …, [10]: labels ]` inside
 // a `[ "thread-a:r…", … ]` array; a send carries the label "^pfg" (draft saves carry "^r"). The response lists
@@ -234,50 +234,71 @@ export interface ListedThread {
 }
 
 /**
- * The threads of Gmail's answer to a thread list (`/sync/u/N/i/bv`, which the page world passes on), the messages of
- * each with their ids and senders. A row of today's list may carry only its thread's sync id (docs/gmail.md), and
- * then this answer is where the ids of its replies are. Its places are InboxSDK's, which reads this answer for every
- * list Gmail shows (extractThreadsFromSearchResponse_20220909 in gmail-sync-response-processor.ts: added 2022-09-12 as
- * a "probable parser for search response", 97be7b7d, unchanged since but for formatting, in use at a8a6fe2 of
- * 2026-07-23): the threads at `[2]`, each thread's data at `[0]`, with its snippet at `[1]`, sync id at `[3]`, messages
- * at `[4]` (each with its sync id at `[0]`, date at `[6]`, legacy id at `[55]`), and its legacy id at `[19]` or, in
- * decimal, at `[17]`. These are the places of a thread's data in a send's answer (every 2022-09-09 capture), where
- * also each message's sender is `[1]` = `[1, address, name]` (one capture's test data has a name where the address
- * goes: such a sender is read as none) and its labels `[10]`: `^f` on every message the account sent (23 of 23), on
- * no message it received, `^r` on a draft. Read at the same places here; the captures list a thread's messages out
- * of order (cvOnReplySend_4: the third is the latest), so they are put in order by their dates. No list answer is
- * captured publicly (InboxSDK tests that reader on a 2018 object-form answer only): that its messages carry senders
- * and labels as a send's answer does is assumed.
+ * A thread's data as Gmail's thread lists give it, read at InboxSDK's places (extractThreadsFromSearchResponse_20220909
+ * in gmail-sync-response-processor.ts: added 2022-09-12 as a "probable parser for search response", 97be7b7d,
+ * unchanged since but for formatting, in use at a8a6fe2 of 2026-07-23): its snippet at `[1]`, sync id at `[3]`,
+ * messages at `[4]` (each with its sync id at `[0]`, date at `[6]`, legacy id at `[55]`), and its legacy id at `[19]`
+ * or, in decimal, at `[17]`. Each message's sender is `[1]` = `[1, address, name]` and its labels are `[10]`, with
+ * `^f` on what the account sent, none on what it received, `^r` on a draft:
+ * - two real list answers say so: InboxSDK's of 2018-01-25 (__tests__/gmail-sync-response-processor/) and gmail.js's
+ *   of 2020-04-27 (test/fixtures/gmail/list-answer-2020-04-27.json), both in the object form Gmail used until
+ *   2022-09, whose keys count from 1 where today's arrays count from 0 ("indexes being off by 1 (across the board)",
+ *   gmail.js #721, 2022-09-12); gmail.js moved its list readers by one that day (e7bb246, 2022-09-13) and reads the
+ *   sender at `[1][1]`, the draft label in `[10]` and the legacy id at `[55]` to this day (b7dfdab, 2026-03-25);
+ * - today's array form holds them at those places in every send answer captured (2022-09-09: 23 of 23 sent messages
+ *   labelled `^f`; one capture's test data has a name where the address goes, which is read as no sender).
+ * The captures list a thread's messages out of order (cvOnReplySend_4: the third is the latest), so they are put in
+ * order by their dates: numbers in today's answers, digits in the 2020 one (gmail.js parses them).
  */
-export function parseThreadList(response: unknown): ListedThread[] {
-  const list = Array.isArray(response) ? response[2] : null;
-  if (!Array.isArray(list)) return [];
+function listedThread(data: unknown): ListedThread[] {
+  if (!Array.isArray(data)) return [];
   const text = (value: unknown) => (typeof value === "string" ? value : "");
-  return list.flatMap((wrapper) => {
-    const data = Array.isArray(wrapper) ? wrapper[0] : null;
-    if (!Array.isArray(data)) return [];
-    const decimal = text(data[17]);
-    const labelled = (m: unknown[], label: string) => Array.isArray(m[10]) && m[10].includes(label);
-    const messages = messagesOf(data)
-      .filter((m) => !labelled(m, "^r"))
-      .map((m) => {
-        const sender = Array.isArray(m[1]) ? m[1] : [];
-        const from = normalizeEmail(text(sender[1]));
-        const id = stableMessageId(text(m[55])) ?? stableMessageId(text(m[0]));
-        const date = m[6];
-        return {
-          at: typeof date === "number" ? date : ((id ? messageReceivedAt(id) : null) ?? 0),
-          message: { id, from: isEmailAddress(from) ? from : "", name: text(sender[2]), sent: labelled(m, "^f") },
-        };
-      })
-      .sort((a, b) => a.at - b.at)
-      .map(({ message }) => message);
-    return {
+  const decimal = text(data[17]);
+  const labelled = (m: unknown[], label: string) => Array.isArray(m[10]) && m[10].includes(label);
+  const messages = messagesOf(data)
+    .filter((m) => !labelled(m, "^r"))
+    .map((m) => {
+      const sender = Array.isArray(m[1]) ? m[1] : [];
+      const from = normalizeEmail(text(sender[1]));
+      const id = stableMessageId(text(m[55])) ?? stableMessageId(text(m[0]));
+      const date = Number(m[6]);
+      return {
+        at: date > 0 ? date : ((id ? messageReceivedAt(id) : null) ?? 0),
+        message: { id, from: isEmailAddress(from) ? from : "", name: text(sender[2]), sent: labelled(m, "^f") },
+      };
+    })
+    .sort((a, b) => a.at - b.at)
+    .map(({ message }) => message);
+  return [
+    {
       threadId: legacyHex(data[19]) ?? (/^\d{1,30}$/.test(decimal) ? `thread-f:${decimal}` : syncThreadId(data[3])),
       snippet: text(data[1]) || null,
       messages,
-    };
-  });
+    },
+  ];
+}
+
+/**
+ * The threads of Gmail's answer to a thread list (`/sync/u/N/i/bv`, which the page world passes on), the messages of
+ * each with their ids and senders. A row of today's list may carry only its thread's sync id (docs/gmail.md), and
+ * then this answer is where the ids of its replies are. InboxSDK reads this answer for every list Gmail shows: the
+ * threads at `[2]`, each thread's data at `[0]` (listedThread).
+ */
+export function parseThreadList(response: unknown): ListedThread[] {
+  const list = Array.isArray(response) ? response[2] : null;
+  return Array.isArray(list) ? list.flatMap((wrapper) => listedThread(Array.isArray(wrapper) ? wrapper[0] : null)) : [];
+}
+
+/**
+ * The first list a Gmail page shows, which Gmail writes into the page as it loads instead of asking `/i/bv` for it
+ * (the page world passes it on, gmail-data.ts): the threads at `[0][0]`, each thread's data at `[4]` (gmail.js
+ * parse_bv_embedded_json, moved to today's arrays 2022-09-13, e7bb246, in use at b7dfdab of 2026-03-25; its capture
+ * of 2020-04-27 in the object form, test/fixtures/gmail/list-embedded-2020-04-27.json, holds the same two threads as
+ * that day's list answer).
+ */
+export function parseEmbeddedThreadList(embedded: unknown): ListedThread[] {
+  const list = Array.isArray(embedded) && Array.isArray(embedded[0]) ? embedded[0][0] : null;
+  return Array.isArray(list) ? list.flatMap((wrapper) => listedThread(Array.isArray(wrapper) ? wrapper[4] : null)) : [];
 }
 
 /**

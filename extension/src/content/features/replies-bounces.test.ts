@@ -17,7 +17,8 @@ vi.hoisted(() => {
 
 import { DEFAULT_OPTIONS } from "../../options-store";
 import { emitPageEvent } from "../../page-world/events";
-import { gmailListAnswer } from "../../page-world/sync-answer.test-support";
+import { installGmailDataHook } from "../../page-world/gmail-data";
+import { gmailEmbeddedList, gmailListAnswer } from "../../page-world/sync-answer.test-support";
 import { repliesBounces } from "./replies-bounces";
 
 const NOTICE = `Address not found. Your message wasn't delivered to carol@nowhere.example because the address couldn't be found.
@@ -130,6 +131,34 @@ describe("replies-bounces", () => {
     window.dispatchEvent(new HashChangeEvent("hashchange"));
     await vi.advanceTimersByTimeAsync(1000);
     expect(calls).toHaveLength(1);
+    controller.abort();
+  });
+
+  it("reports a reply that the page's first list names, which Gmail wrote into the page before this script listened", async () => {
+    document.title = "Inbox - me@example.com - Gmail";
+    document.body.innerHTML = `<div role="main"></div>`;
+    // The page world starts first; then Gmail's scripts define _GM_setData and write the list (gmail-data.ts).
+    const gmail = window as unknown as { _GM_setData?: (data: unknown) => void };
+    installGmailDataHook(window);
+    gmail._GM_setData = () => undefined;
+    const list = gmailEmbeddedList([
+      {
+        syncThreadId: "thread-a:r-43",
+        legacyThreadId: "18f7a1b2c3d4e800",
+        messages: [
+          { id: "18f7a1b2c3d4e800", from: "me@example.com", sent: true },
+          { id: "18f7a1b2c3d4e801", from: "grace@prospect.example", name: "Grace" },
+        ],
+      },
+    ]);
+    gmail._GM_setData?.({ a6jdv: [[null, null, list]] });
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    answer = async () => ({ answered: ["18f7a1b2c3d4e801"], recorded: 1 });
+    vi.useFakeTimers();
+    const controller = new AbortController();
+    repliesBounces.init(controller.signal, { options: DEFAULT_OPTIONS });
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(calls.map((c) => c.input.signals.map((s) => [s.kind, s.gmailMessageId]))).toEqual([[["reply", "18f7a1b2c3d4e801"]]]);
     controller.abort();
   });
 });

@@ -1,12 +1,12 @@
-// Replies and bounces, seen in Gmail's own views (a thread list's rows, an opened conversation) and in its answers to
-// thread lists, which name the replies of rows that carry no message id (the parsing is in ../thread-signals.ts),
-// reported through the background to the tracker's POST /api/signals. The background sends
-// only signals of threads that hold a tracked message. Each reply or notice is keyed by its own Gmail message id:
-// this script reports a key once per page (a re-render finds it again and sends nothing), and the tracker dedupes
-// the same key across pages, browsers and reloads.
+// Replies and bounces, seen in Gmail's own views (a thread list's rows, an opened conversation) and in the data of its
+// thread lists (the page's first, and its answers to the others), which name the replies of rows that carry no message
+// id (the parsing is in ../thread-signals.ts), reported through the background to the tracker's POST /api/signals.
+// The background sends only signals of threads that hold a tracked message. Each reply or notice is keyed by its own
+// Gmail message id: this script reports a key once per page (a re-render finds it again and sends nothing), and the
+// tracker dedupes the same key across pages, browsers and reloads.
 import { callFromGmail } from "../../messaging";
-import { onPageEvent } from "../../page-world/events";
-import { parseGmailJson, parseThreadList } from "../../page-world/sync-parser";
+import { LIST_WANTED_EVENT, onPageEvent } from "../../page-world/events";
+import { type ListedThread, parseEmbeddedThreadList, parseGmailJson, parseThreadList } from "../../page-world/sync-parser";
 import { type Feature, guarded } from "../feature";
 import { debug } from "../log";
 import { watchElements } from "../page-watch";
@@ -78,21 +78,30 @@ export const repliesBounces: Feature = {
     // Gmail swaps views in place and re-renders rows and messages as mail arrives: only those mutations matter.
     watchElements(["threadRow", "conversationMessage"], null, soon, signal);
     window.addEventListener("hashchange", soon, { signal });
+    /** Takes in the threads of one of Gmail's lists; the latest list's go last, so the oldest are dropped first. */
+    const take = (threads: ListedThread[]) => {
+      const found = readListAnswer(threads, ownAddresses(document));
+      for (const thread of found) {
+        listed.delete(thread.threadId);
+        listed.set(thread.threadId, thread);
+      }
+      for (const id of listed.keys()) if (listed.size > MAX_LISTED_THREADS) listed.delete(id);
+      if (found.length > 0) soon();
+    };
     onPageEvent(
       document,
       "mt:gmail-list-answered",
-      guarded("thread list answer", (answer) => {
-        const found = readListAnswer(parseThreadList(parseGmailJson(answer)), ownAddresses(document));
-        for (const thread of found) {
-          // The latest answer's threads go last: the oldest are dropped first.
-          listed.delete(thread.threadId);
-          listed.set(thread.threadId, thread);
-        }
-        for (const id of listed.keys()) if (listed.size > MAX_LISTED_THREADS) listed.delete(id);
-        if (found.length > 0) soon();
-      }),
+      guarded("thread list answer", (answer) => take(parseThreadList(parseGmailJson(answer)))),
       signal,
     );
+    onPageEvent(
+      document,
+      "mt:gmail-list-embedded",
+      guarded("thread list in the page", (list) => take(parseEmbeddedThreadList(parseGmailJson(list)))),
+      signal,
+    );
+    // The page's first list may have come before this script listened: the page world tells it again.
+    document.dispatchEvent(new Event(LIST_WANTED_EVENT));
     if (document.body) soon();
     else document.addEventListener("DOMContentLoaded", soon, { once: true, signal });
     signal.addEventListener("abort", () => clearTimeout(timer));
