@@ -1411,6 +1411,31 @@ export function defineScenarios(
     );
 
     scenario(
+      "a reply that came while Gmail was closed is recorded as Gmail opens, from the first list Gmail writes into the page, before any view is opened",
+      [GERMAN_DECIMAL_ROWS],
+      async (variant) => {
+        const { gmail } = await setUp(variant);
+        const { id, sent } = await sendTracked(gmail, {
+          to: ["hank@prospect.example"],
+          subject: "Proposal",
+          html: "<div>Hank, the proposal is attached.</div>",
+        });
+        await gmail.close();
+        google.receive(sent.legacyThreadId, { from: "hank@prospect.example", name: "Hank", text: "Looks good, let's sign." });
+        // Gmail opens on the inbox, whose list the page carries (gmail-sim/google.ts): no row, no conversation, no
+        // answer to a list names the reply here, and the rows of this variant would name no message anyway.
+        const reopened = await harness.newTab(gmailUrl(variant));
+        worlds.push(reopened);
+        await eventually("Hank's reply", async () => ((await registered(id)).replyCount > 0 ? true : undefined));
+        expect((await registered(id)).replyCount).toBe(1);
+        expect(await reopened.evaluate(() => [location.hash, document.querySelectorAll("tr.zA, div.adn").length], null)).toEqual([
+          "#inbox",
+          0,
+        ]);
+      },
+    );
+
+    scenario(
       "read receipts: the Sent row goes grey, green 1, green 2, blue; one notification for the first open, one for the first click; Apple's prefetch and the sender's own view change nothing",
       [ENGLISH, GERMAN_DECIMAL_ROWS],
       async (variant) => {

@@ -10,13 +10,17 @@
 //   sent threads with every message in them, replies included, at the places InboxSDK reads such an answer
 //   (gmail-sync-response-processor.ts extractThreadsFromSearchResponse_20220909, a8a6fe2 of 2026-07-23: threads at
 //   [2], each thread's data at [0]), each thread's data and its messages' senders, dates and labels (^f sent, ^i
-//   received) where a send's answer holds them (the captures). No list answer is captured publicly: that its messages
-//   carry those there is assumed (extension/src/page-world/sync-parser.ts parseThreadList). Its messages are in
-//   order of time here; the captured send answers do not always keep that order. The page posts it before it shows a
-//   list.
+//   received) where the real list answers of 2018 and 2020 hold them, counted from 0 as today's arrays are
+//   (extension/src/page-world/sync-parser.ts listedThread). Its messages are in order of time here; the captured
+//   answers do not always keep that order. The page posts it before it shows a list.
+// - The page itself carries its first thread list, written in by `_GM_setData({a6jdv: [[…, …, "<JSON>"]]})` as Gmail
+//   does (docs/gmail.md, "the page's first list"; gmail.js's capture of 2020-04-27): here the inbox, the sent threads
+//   someone else wrote in (the capture's list is an inbox; which list Gmail writes for a link to another view is not
+//   known), threads at [0][0], each with its sync id at [1] and its data at [4].
 // - POST https://mail.google.com/_sim/receive -> a message from someone else arrived in a sent thread (gmail-sim.js
 //   `sim:receive`): Gmail's server knows it from then on, and lists it in its answers (a made-up address, the
-//   simulation's own: mail arrives at Gmail's server from outside the page)
+//   simulation's own: mail arrives at Gmail's server from outside the page); `receive` does the same from the test,
+//   for mail that arrives while no Gmail page is open
 // - POST https://mail.google.com/_sim/cancel-send?messageId=… -> Undo Send: the held message is marked cancelled, never sent
 //   (a made-up address: today's undo request is not public; gmail-sim.js)
 // - https://ciN.googleusercontent.com/meips/<b64url original>=s0-d-e1-ft -> the image proxy: fetches the original
@@ -26,7 +30,7 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { gmailListAnswer, type ListedMessage } from "../../../extension/src/page-world/sync-answer.test-support.ts";
+import { gmailEmbeddedList, gmailListAnswer, type ListedMessage } from "../../../extension/src/page-world/sync-answer.test-support.ts";
 import { TRANSPARENT_GIF_BASE64 } from "../../../shared/pixel.ts";
 
 export const GOOGLE_PROXY_USER_AGENT = "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)";
@@ -114,7 +118,7 @@ export class SimulatedGoogle {
       }
       if (parsed.pathname === "/_sim/receive" && method === "POST") {
         const { thread, ...message } = JSON.parse(postData ?? "{}");
-        this.received.set(thread, [...(this.received.get(thread) ?? []), message]);
+        this.keepReceived(thread, message);
         return { status: 200, contentType: "application/json", body: "{}" };
       }
       if (/^\/sync\/u\/\d+\/(d\/[A-Za-z0-9_-]+\/)?i\/s$/.test(parsed.pathname) && method === "POST")
@@ -125,7 +129,7 @@ export class SimulatedGoogle {
       // Gmail's transparent spacer, which its rows' icons are drawn on (`<img class="T-KT-JX" src="images/cleardot.gif">`
       // in test/fixtures/gmail/thread-list-classic-2014-12.html).
       if (parsed.pathname.endsWith("/images/cleardot.gif")) return { status: 200, contentType: "image/gif", body: BLANK_GIF };
-      return { status: 200, contentType: "text/html; charset=utf-8", body: PAGE, headers: { "Content-Security-Policy": GMAIL_CSP } };
+      return { status: 200, contentType: "text/html; charset=utf-8", body: this.page(), headers: { "Content-Security-Policy": GMAIL_CSP } };
     }
     if (IMAGE_PROXY_HOST.test(parsed.hostname)) return this.imageProxy(parsed);
     return null;
@@ -178,16 +182,37 @@ export class SimulatedGoogle {
     return { status: 200, contentType: "application/json; charset=utf-8", body: JSON.stringify(response) };
   }
 
+  /** A message from someone else arrived in the sent thread `legacyThreadId`, while no Gmail page is open. */
+  receive(legacyThreadId: string, message: { from: string; name: string; text: string }): void {
+    const at = Date.now();
+    this.keepReceived(legacyThreadId, { ...message, id: gmailServerId(at), at });
+  }
+
+  private keepReceived(legacyThreadId: string, message: ListedMessage & { at: number; text: string }): void {
+    this.received.set(legacyThreadId, [...(this.received.get(legacyThreadId) ?? []), message]);
+  }
+
   /** The sent threads, newest first as a list shows them, each with its messages in order, replies included. */
-  private listAnswer(): string {
-    const threads = this.threads().reverse();
-    return gmailListAnswer(
-      threads.map((thread) => {
+  private listedThreads() {
+    return this.threads()
+      .reverse()
+      .map((thread) => {
         const sent = thread.messages.map((m) => ({ id: m.legacyMessageId, from: thread.from, sent: true, at: m.at, text: "" }));
-        const messages = [...sent, ...(this.received.get(thread.legacyThreadId) ?? [])].sort((a, b) => a.at - b.at);
-        return { syncThreadId: thread.threadId, legacyThreadId: thread.legacyThreadId, snippet: messages.at(-1)?.text, messages };
-      }),
-    );
+        const received = this.received.get(thread.legacyThreadId) ?? [];
+        const messages = [...sent, ...received].sort((a, b) => a.at - b.at);
+        const snippet = messages.at(-1)?.text;
+        return { syncThreadId: thread.threadId, legacyThreadId: thread.legacyThreadId, snippet, messages, inInbox: received.length > 0 };
+      });
+  }
+
+  private listAnswer(): string {
+    return gmailListAnswer(this.listedThreads());
+  }
+
+  /** Gmail's page, with its first list (the inbox) written in; `<` escaped so that no text ends the script early. */
+  private page(): string {
+    const list = JSON.stringify(gmailEmbeddedList(this.listedThreads().filter((thread) => thread.inInbox))).replaceAll("<", "\\u003c");
+    return PAGE.replace("<!--sim:first-list-->", `<script>_GM_setData({ a6jdv: [[null, null, ${list}]] });</script>`);
   }
 
   /** The sent threads, oldest first, in the shape gmail-sim.js keeps them. */
