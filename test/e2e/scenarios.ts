@@ -865,6 +865,22 @@ export function defineScenarios(
     );
 
     scenario(
+      "when Gmail's lists can no longer be read and its rows name no message, the extension says replies wait for their conversation",
+      [GERMAN_DECIMAL_ROWS],
+      async (variant) => {
+        const { gmail } = await setUp(variant, gmailUrl(variant, "#inbox", "/mail/u/0/", "changed-lists"));
+        const { sent } = await sendTracked(gmail, { to: ["walt@prospect.example"], subject: "Changed lists", html: "<div>Hi.</div>" });
+        await go(gmail, "#sent");
+        await gmail.waitFor((l) => document.querySelector(`tr[data-sim-thread="${l}"] .mt-mark`), sent.legacyThreadId);
+        const sentence =
+          "Replies are noticed only once you open their conversation: Gmail's rows name no message, and Gmail's own list of them could not be read.";
+        const health = await healthInPopup((h) => h.sentences.length > 0);
+        expect(health.sentences).toEqual([sentence]);
+        expect(await healthOnToolbar()).toEqual([{ text: "!", title: `Mailtracker: ${sentence}` }]);
+      },
+    );
+
+    scenario(
       "with its access to Gmail and the tracker taken away, the extension says on every tab that nothing is tracked, and the popup gives it back",
       [ENGLISH],
       async (variant) => {
@@ -1351,6 +1367,7 @@ export function defineScenarios(
         await go(gmail, "#sent");
         await gmail.waitFor((l) => document.querySelector(`tr[data-sim-thread="${l}"] .mt-mark`), sent.legacyThreadId);
         await recognised("rowIds");
+        await recognised("threadLists");
         await go(gmail, `#sent/${sent.legacyThreadId}`);
         await gmail.waitFor(() => document.querySelector(".mt-panel"), null);
         await recognised("conversation");
@@ -1358,7 +1375,7 @@ export function defineScenarios(
         await recognised("pageScript");
         // Who wrote each message: the rows' people, the conversation's senders.
         await recognised("senders");
-        const health = await healthInPopup((h) => h.recognised.length === 9);
+        const health = await healthInPopup((h) => h.recognised.length === 10);
         expect(health.sentences).toEqual([]);
         expect(health.recognised).toEqual([
           "compose",
@@ -1366,6 +1383,7 @@ export function defineScenarios(
           "recipients",
           "sentRows",
           "rowIds",
+          "threadLists",
           "conversation",
           "senders",
           "undoNotice",

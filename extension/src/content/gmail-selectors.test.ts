@@ -28,6 +28,7 @@ import {
   composeRecipients,
   conversationThreadId,
   isPlainTextMode,
+  LISTS_READ_ATTRIBUTE,
   query,
   queryAll,
   recogniseGmail,
@@ -331,6 +332,7 @@ describe("Gmail's health: which parts the extension recognises", () => {
       recipients: "unseen",
       sentRows: "unseen",
       rowIds: "unseen",
+      threadLists: "unseen",
       conversation: "unseen",
       senders: "unseen",
       undoNotice: "unseen",
@@ -408,8 +410,30 @@ describe("Gmail's health: which parts the extension recognises", () => {
     expect(recogniseGmail(document)).toMatchObject({ rowIds: "ok", senders: "unseen" });
   });
 
+  it("says replies wait for their conversation when rows name no message and no list of Gmail's was read", () => {
+    document.documentElement.setAttribute(PAGE_WORLD_ATTRIBUTE, "early");
+    document.documentElement.removeAttribute(LISTS_READ_ATTRIBUTE);
+    const row = (ids: string) =>
+      `<tr class="zA" role="row"><td><span class="bog"><span data-thread-id="#thread-f:1"${ids}>S</span></span></td></tr>`;
+    const list = (...rows: string[]) => `<div role="main"><table>${rows.join("")}</table></div>`;
+    // Rows as the 2025-11 dump shows them, data-thread-id alone, and no list's data read: replies there go unnoticed.
+    document.body.innerHTML = list(row(""), row(""));
+    expect(recogniseGmail(document).threadLists).toBe("missing");
+    expect(healthSentences(recogniseGmail(document))).toEqual([
+      "Replies are noticed only once you open their conversation: Gmail's rows name no message, and Gmail's own list of them could not be read.",
+    ]);
+    // A row that names its latest message gives its reply itself: nothing to say.
+    document.body.innerHTML = list(row(""), row(' data-legacy-last-message-id="18f7a1b2c3d4e5f6"'));
+    expect(recogniseGmail(document).threadLists).toBe("unseen");
+    // Once a list's data was read on this page, the rows' replies come from it.
+    document.body.innerHTML = list(row(""));
+    document.documentElement.setAttribute(LISTS_READ_ATTRIBUTE, "");
+    expect(recogniseGmail(document).threadLists).toBe("ok");
+    document.documentElement.removeAttribute(LISTS_READ_ATTRIBUTE);
+  });
+
   it("says to reload a tab whose page-world script started after Gmail's, or never ran", () => {
-    const sentRow = `<div role="main"><table><tr class="zA" role="row"><td><span class="bog"><span data-thread-id="#thread-f:1">S</span></span></td></tr></table></div>`;
+    const sentRow = `<div role="main"><table><tr class="zA" role="row"><td><span class="bog"><span data-thread-id="#thread-f:1" data-legacy-last-message-id="18f7a1b2c3d4e5f6">S</span></span></td></tr></table></div>`;
     const reload = "Reload this Gmail tab: Mailtracker started after Gmail did, so your own views of tracked emails may count as opens.";
     // A page where no script has run yet (document_start): early. One whose scripts ran already: late.
     for (const [state, scripts, mark] of [
@@ -463,7 +487,17 @@ describe("Gmail's health: which parts the extension recognises", () => {
   it("the popup tells to reload a Gmail tab in front that never reported, and otherwise speaks of the tab that did", () => {
     const report = { tabId: 7, url: "https://mail.google.com/mail/u/0/", at: 0, parts: { ...ALL_OK, send: "missing" as const } };
     const sendSentence = "Sending is not tracked: Gmail changed its Send button.";
-    const recognised = ["compose", "recipients", "sentRows", "rowIds", "conversation", "senders", "undoNotice", "pageScript"];
+    const recognised = [
+      "compose",
+      "recipients",
+      "sentRows",
+      "rowIds",
+      "threadLists",
+      "conversation",
+      "senders",
+      "undoNotice",
+      "pageScript",
+    ];
     // Gmail in front, with its own report: that report.
     expect(popupHealth({ ...report, front: true }, true, true)).toEqual({ sentences: [sendSentence], recognised, front: true });
     // Gmail in front, and only another tab reported (or none): this tab has no content script, so reload it.

@@ -494,6 +494,9 @@ export function conversationThreadId(root: ParentNode): string | null {
  * only when something generic shows Gmail has it on screen (an editable area, table rows, messages), so a Gmail
  * change that renames what the selectors look for reads as "missing", not as "not there".
  */
+/** Set on <html> by the content script once it read a thread list's data with threads in it (replies-bounces.ts). */
+export const LISTS_READ_ATTRIBUTE = "data-mt-lists-read";
+
 export function recogniseGmail(doc: Document, sentJustNow = false): GmailHealth {
   const parts: GmailHealth = {
     compose: "unseen",
@@ -501,6 +504,7 @@ export function recogniseGmail(doc: Document, sentJustNow = false): GmailHealth 
     recipients: "unseen",
     sentRows: "unseen",
     rowIds: "unseen",
+    threadLists: "unseen",
     conversation: "unseen",
     senders: "unseen",
     undoNotice: "unseen",
@@ -523,6 +527,10 @@ export function recogniseGmail(doc: Document, sentJustNow = false): GmailHealth 
   } else if (!doc.querySelector("[data-message-id]") && doc.querySelector('[role="main"] table tr td'))
     // A table in the main view that is not a conversation (its header is a table too): a list we cannot read.
     parts.sentRows = "missing";
+  // Rows that name their thread but no message (docs/gmail.md: the 2025-11 dump) give their replies only through
+  // Gmail's own data of the list, which replies-bounces.ts marks the page for once it read one with threads in it.
+  if (doc.documentElement.hasAttribute(LISTS_READ_ATTRIBUTE)) parts.threadLists = "ok";
+  else if (parts.rowIds === "ok" && rows.every((row) => rowLastMessageId(row) === null)) parts.threadLists = "missing";
   const messages = queryAll(doc, "conversationMessage");
   if (messages.length > 0)
     parts.conversation = conversationThreadId(doc) !== null && query(doc, "messageBody", false) !== null ? "ok" : "missing";

@@ -49,7 +49,9 @@
 //   2026-07-23), and keeps its role, an option of the field's list (InboxSDK page-parser.ts, same commit);
 //   `unnamed-fields`: the To field without its `name="to"` (a future change: the chips' list and its input stay);
 //   `renamed-plain`: the "Currently in plain text mode." line with new classes (a future change the extension
-//   cannot follow before the send).
+//   cannot follow before the send);
+//   `changed-lists`: Gmail's data of its thread lists changed (a future change): the page carries no first list, and
+//   the answers to lists hold their threads elsewhere (google.ts; the page tells the server by its request's `sim`).
 // - A plain-text send: the body's text in part 0, and `[8][6]` 0 where an HTML send has 1 (gmail.js reads it as
 //   `ishtml`, parse_sent_message_payload_new at b7dfdab, 2026-03-25; every captured send, all HTML, has 1; the 0 is
 //   assumed, not captured).
@@ -632,7 +634,7 @@
   /** The Sent list, once Gmail's server answered the request for its threads (whatever it answered). */
   function showListAnswered() {
     const xhr = new XMLHttpRequest();
-    xhr.open("POST", `${listPath}?rt=r&pt=ji`);
+    xhr.open("POST", `${listPath}?rt=r&pt=ji${flags.has("changed-lists") ? "&sim=changed-lists" : ""}`);
     xhr.setRequestHeader("Content-Type", "application/json");
     xhr.addEventListener("loadend", () => {
       if (location.hash === "#sent") showSentList();

@@ -85,6 +85,8 @@ const BLANK_GIF = Buffer.from(TRANSPARENT_GIF_BASE64, "base64");
 const gmailServerId = (receivedAt: number) => ((BigInt(receivedAt) << 20n) | BigInt(randomBytes(4).readUInt32BE() >>> 12)).toString(16);
 
 const GMAIL_HOST = "mail.google.com";
+/** Whether the page, or the page's request, asks for Gmail's lists in a changed form (gmail-sim.js `changed-lists`). */
+const changedLists = (url: URL) => (url.searchParams.get("sim") ?? "").split(",").includes("changed-lists");
 const IMAGE_PROXY_HOST = /^ci\d+\.googleusercontent\.com$/;
 
 export class SimulatedGoogle {
@@ -124,12 +126,17 @@ export class SimulatedGoogle {
       if (/^\/sync\/u\/\d+\/(d\/[A-Za-z0-9_-]+\/)?i\/s$/.test(parsed.pathname) && method === "POST")
         return this.sync(postData ?? "", parsed.pathname);
       if (/^\/sync\/u\/\d+\/(d\/[A-Za-z0-9_-]+\/)?i\/bv$/.test(parsed.pathname) && method === "POST")
-        return { status: 200, contentType: "application/json; charset=utf-8", body: this.listAnswer() };
+        return { status: 200, contentType: "application/json; charset=utf-8", body: this.listAnswer(changedLists(parsed)) };
       if (parsed.pathname === "/favicon.ico") return { status: 404, contentType: "text/plain", body: "" };
       // Gmail's transparent spacer, which its rows' icons are drawn on (`<img class="T-KT-JX" src="images/cleardot.gif">`
       // in test/fixtures/gmail/thread-list-classic-2014-12.html).
       if (parsed.pathname.endsWith("/images/cleardot.gif")) return { status: 200, contentType: "image/gif", body: BLANK_GIF };
-      return { status: 200, contentType: "text/html; charset=utf-8", body: this.page(), headers: { "Content-Security-Policy": GMAIL_CSP } };
+      return {
+        status: 200,
+        contentType: "text/html; charset=utf-8",
+        body: this.page(changedLists(parsed)),
+        headers: { "Content-Security-Policy": GMAIL_CSP },
+      };
     }
     if (IMAGE_PROXY_HOST.test(parsed.hostname)) return this.imageProxy(parsed);
     return null;
@@ -205,12 +212,18 @@ export class SimulatedGoogle {
       });
   }
 
-  private listAnswer(): string {
-    return gmailListAnswer(this.listedThreads());
+  /** `changed`: the threads moved from `[2]` to `[3]` (gmail-sim.js `changed-lists`, a future change). */
+  private listAnswer(changed: boolean): string {
+    const answer = gmailListAnswer(this.listedThreads());
+    return changed ? JSON.stringify([null, ...JSON.parse(answer)]) : answer;
   }
 
-  /** Gmail's page, with its first list (the inbox) written in; `<` escaped so that no text ends the script early. */
-  private page(): string {
+  /**
+   * Gmail's page, with its first list (the inbox) written in, unless `changed` (gmail-sim.js `changed-lists`); `<`
+   * escaped so that no text ends the script early.
+   */
+  private page(changed: boolean): string {
+    if (changed) return PAGE;
     const list = JSON.stringify(gmailEmbeddedList(this.listedThreads().filter((thread) => thread.inInbox))).replaceAll("<", "\\u003c");
     return PAGE.replace("<!--sim:first-list-->", `<script>_GM_setData({ a6jdv: [[null, null, ${list}]] });</script>`);
   }

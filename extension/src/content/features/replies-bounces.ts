@@ -8,6 +8,7 @@ import { callFromGmail } from "../../messaging";
 import { LIST_WANTED_EVENT, onPageEvent } from "../../page-world/events";
 import { type ListedThread, parseEmbeddedThreadList, parseGmailJson, parseThreadList } from "../../page-world/sync-parser";
 import { type Feature, guarded } from "../feature";
+import { LISTS_READ_ATTRIBUTE } from "../gmail-selectors";
 import { debug } from "../log";
 import { watchElements } from "../page-watch";
 import { ownAddresses, readConversation, readListAnswer, readThreadRows, type Signal, type ThreadSignals } from "../thread-signals";
@@ -80,6 +81,7 @@ export const repliesBounces: Feature = {
     window.addEventListener("hashchange", soon, { signal });
     /** Takes in the threads of one of Gmail's lists; the latest list's go last, so the oldest are dropped first. */
     const take = (threads: ListedThread[]) => {
+      if (threads.length > 0) document.documentElement.setAttribute(LISTS_READ_ATTRIBUTE, "");
       const found = readListAnswer(threads, ownAddresses(document));
       for (const thread of found) {
         listed.delete(thread.threadId);
