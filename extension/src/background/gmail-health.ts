@@ -1,10 +1,10 @@
 // Gmail's health, as each Gmail tab's content script sees it: which parts of Gmail the extension recognises
-// (compose, send, recipients, Sent rows and their ids, the thread lists' data, conversations, who wrote each message,
-// the notice after a send), and whether its page-world script started before Gmail's. Gmail changes without notice; when a part is
-// missing, the popup says in one sentence what stops working (popup/gmail-health.tsx), and the toolbar button shows a
-// badge. Reports are kept per tab, in memory and in storage.session where there is one (a service worker may be
-// stopped between popup openings). Also whether the extension may run in Gmail at all, and reach the rep's tracker
-// (watchGmailHealth).
+// (compose, send, recipients, Sent rows and their ids, Gmail's lists, conversations, who wrote each message, the
+// notice after a send), and whether its page-world script started before Gmail's. Gmail changes without notice;
+// when a part is missing, the popup says in one sentence what stops working (popup/gmail-health.tsx), and the toolbar
+// button shows a badge. Reports are kept per tab, in memory and in storage.session where there is one (a service
+// worker may be stopped between popup openings). Also whether the extension may run in Gmail at all, and reach the
+// rep's tracker (watchGmailHealth).
 import browser from "webextension-polyfill";
 import { z } from "zod";
 import { CONTENT_PING } from "../messaging";
@@ -37,8 +37,7 @@ export const MISSING_PART_SENTENCE: Record<GmailPart, string> = {
   recipients: "Recipients are not read while you write: Gmail changed its recipient chips (they are read from the sent email instead).",
   sentRows: "Sent marks are off: Gmail changed its rows.",
   rowIds: "Sent marks are off: Gmail's rows no longer say which thread they show.",
-  threadLists:
-    "Replies are noticed only once you open their conversation: Gmail's rows name no message, and Gmail's own list of them could not be read.",
+  threadLists: "Some replies are noticed only when you open them: Mailtracker cannot read Gmail's lists of emails.",
   conversation: "The tracking panel is off: Gmail changed its conversation view.",
   senders: "Replies and bounces are not noticed: Gmail changed how it shows who wrote each message.",
   undoNotice:

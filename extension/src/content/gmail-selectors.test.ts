@@ -420,8 +420,12 @@ describe("Gmail's health: which parts the extension recognises", () => {
     document.body.innerHTML = list(row(""), row(""));
     expect(recogniseGmail(document).threadLists).toBe("missing");
     expect(healthSentences(recogniseGmail(document))).toEqual([
-      "Replies are noticed only once you open their conversation: Gmail's rows name no message, and Gmail's own list of them could not be read.",
+      "Some replies are noticed only when you open them: Mailtracker cannot read Gmail's lists of emails.",
     ]);
+    // A page-world script that started late missed the page's first list: the rep is told to reload, not this.
+    document.documentElement.setAttribute(PAGE_WORLD_ATTRIBUTE, "late");
+    expect(recogniseGmail(document)).toMatchObject({ threadLists: "unseen", pageScript: "missing" });
+    document.documentElement.setAttribute(PAGE_WORLD_ATTRIBUTE, "early");
     // A row that names its latest message gives its reply itself: nothing to say.
     document.body.innerHTML = list(row(""), row(' data-legacy-last-message-id="18f7a1b2c3d4e5f6"'));
     expect(recogniseGmail(document).threadLists).toBe("unseen");

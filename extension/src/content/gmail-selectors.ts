@@ -489,14 +489,14 @@ export function conversationThreadId(root: ParentNode): string | null {
   return raw ? (legacyThreadId(raw) ?? raw) : null;
 }
 
+/** Set on <html> by the content script once it read one of Gmail's lists with its messages (replies-bounces.ts). */
+export const LISTS_READ_ATTRIBUTE = "data-mt-lists-read";
+
 /**
  * Which parts of Gmail the extension recognises on this page now (the popup's health notice). A part is judged
  * only when something generic shows Gmail has it on screen (an editable area, table rows, messages), so a Gmail
  * change that renames what the selectors look for reads as "missing", not as "not there".
  */
-/** Set on <html> by the content script once it read a thread list's data with threads in it (replies-bounces.ts). */
-export const LISTS_READ_ATTRIBUTE = "data-mt-lists-read";
-
 export function recogniseGmail(doc: Document, sentJustNow = false): GmailHealth {
   const parts: GmailHealth = {
     compose: "unseen",
@@ -527,10 +527,6 @@ export function recogniseGmail(doc: Document, sentJustNow = false): GmailHealth 
   } else if (!doc.querySelector("[data-message-id]") && doc.querySelector('[role="main"] table tr td'))
     // A table in the main view that is not a conversation (its header is a table too): a list we cannot read.
     parts.sentRows = "missing";
-  // Rows that name their thread but no message (docs/gmail.md: the 2025-11 dump) give their replies only through
-  // Gmail's own data of the list, which replies-bounces.ts marks the page for once it read one with threads in it.
-  if (doc.documentElement.hasAttribute(LISTS_READ_ATTRIBUTE)) parts.threadLists = "ok";
-  else if (parts.rowIds === "ok" && rows.every((row) => rowLastMessageId(row) === null)) parts.threadLists = "missing";
   const messages = queryAll(doc, "conversationMessage");
   if (messages.length > 0)
     parts.conversation = conversationThreadId(doc) !== null && query(doc, "messageBody", false) !== null ? "ok" : "missing";
@@ -553,9 +549,15 @@ export function recogniseGmail(doc: Document, sentJustNow = false): GmailHealth 
     else if (doc.querySelector('[role="alert"] [role="link"]') && !doc.querySelector(`[role="alert"] ${NOTICE_UNDO}`))
       parts.undoNotice = "missing";
   }
+  // Rows that name their thread but no message (docs/gmail.md: the 2025-11 dump) give their replies only through
+  // Gmail's own lists, which the page-world script passes on. Judged only where that script started in time to see the
+  // page's first list: otherwise the rep is told to reload (below).
+  const pageWorld = doc.documentElement.getAttribute(PAGE_WORLD_ATTRIBUTE);
+  if (doc.documentElement.hasAttribute(LISTS_READ_ATTRIBUTE)) parts.threadLists = "ok";
+  else if (pageWorld === "early" && parts.rowIds === "ok" && rows.every((row) => rowLastMessageId(row) === null))
+    parts.threadLists = "missing";
   // The page-world script marks the page as it starts (events.ts markPageWorldStart): no mark once Gmail shows any of
   // the parts above means it never ran in this tab.
-  const pageWorld = doc.documentElement.getAttribute(PAGE_WORLD_ATTRIBUTE);
   if (pageWorld === "early") parts.pageScript = "ok";
   else if (pageWorld === "late" || Object.values(parts).some((state) => state !== "unseen")) parts.pageScript = "missing";
   return parts;

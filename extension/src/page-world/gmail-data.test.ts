@@ -23,7 +23,7 @@ function hooked(): { win: GmailWindow; doc: Document; heard: string[]; listen: (
 }
 
 /** Gmail's data call with a thread list, as gmail.js reads it: `a6jdv[0][2]`, the list as JSON text. */
-const withList = (list: string) => ({ a6jdv: [[null, null, list]] });
+const withList = (list: string) => ({ a6jdv: [["sils", null, list]] });
 const nextTask = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 describe("Gmail's data written into the page (_GM_setData)", () => {
@@ -71,17 +71,45 @@ describe("Gmail's data written into the page (_GM_setData)", () => {
     expect(heard).toEqual(["[[[2]]]"]);
   });
 
-  it("a script that wraps Gmail's function again, as gmail.js does, gets no loop: Gmail's function runs once a call", () => {
-    const { win } = hooked();
+  it("a script that wraps Gmail's function again, as gmail.js does, gets no loop: Gmail's function runs once a call, the list is told once", async () => {
+    const { win, heard, listen } = hooked();
+    listen();
     let gmailCalls = 0;
     win._GM_setData = () => {
       gmailCalls += 1;
     };
-    // gmail.js embedded_data_watcher (b7dfdab): keeps what it finds, assigns a wrapper that calls it.
-    const original = win._GM_setData as (d: unknown) => void;
-    win._GM_setData = (data: unknown) => original(data);
+    // gmail.js embedded_data_watcher (b7dfdab): keeps what it finds, assigns a wrapper that calls it; twice over.
+    for (let k = 0; k < 2; k++) {
+      const original = win._GM_setData as (d: unknown) => void;
+      win._GM_setData = (data: unknown) => original(data);
+    }
     (win._GM_setData as (d: unknown) => void)(withList("[]"));
     expect(gmailCalls).toBe(1);
+    await nextTask();
+    expect(heard).toEqual(["[]"]);
+  });
+
+  it("started after Gmail defined its function (a late page world), wraps it in place; leaves another script's accessor alone", async () => {
+    const doc = document.implementation.createHTMLDocument("Gmail");
+    const win = { document: doc, setTimeout: globalThis.setTimeout } as unknown as GmailWindow;
+    let gmailCalls = 0;
+    win._GM_setData = () => {
+      gmailCalls += 1;
+      return "stored";
+    };
+    installGmailDataHook(win);
+    const heard: string[] = [];
+    onPageEvent(doc, "mt:gmail-list-embedded", (list) => heard.push(list), controller.signal);
+    expect((win._GM_setData as (d: unknown) => unknown)(withList("[[[3]]]"))).toBe("stored");
+    expect(gmailCalls).toBe(1);
+    await nextTask();
+    expect(heard).toEqual(["[[[3]]]"]);
+
+    const other = { document: doc, setTimeout: globalThis.setTimeout } as unknown as GmailWindow;
+    const theirs = { get: () => "their value", set: () => undefined, configurable: true };
+    Object.defineProperty(other, "_GM_setData", theirs);
+    installGmailDataHook(other);
+    expect(Object.getOwnPropertyDescriptor(other, "_GM_setData")?.get).toBe(theirs.get);
   });
 
   it("keeps what is not a function as it is, and never stops Gmail's call on data it cannot read", () => {

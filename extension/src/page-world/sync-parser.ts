@@ -243,15 +243,15 @@ export interface ListedThread {
  * - two real list answers say so: InboxSDK's of 2018-01-25 (__tests__/gmail-sync-response-processor/) and gmail.js's
  *   of 2020-04-27 (test/fixtures/gmail/list-answer-2020-04-27.json), both in the object form Gmail used until
  *   2022-09, whose keys count from 1 where today's arrays count from 0 ("indexes being off by 1 (across the board)",
- *   gmail.js #721, 2022-09-12); gmail.js moved its list readers by one that day (e7bb246, 2022-09-13) and reads the
+ *   gmail.js #721, 2022-09-12); gmail.js moved its list readers by one the next day (e7bb246) and reads the
  *   sender at `[1][1]`, the draft label in `[10]` and the legacy id at `[55]` to this day (b7dfdab, 2026-03-25);
  * - today's array form holds them at those places in every send answer captured (2022-09-09: 23 of 23 sent messages
  *   labelled `^f`; one capture's test data has a name where the address goes, which is read as no sender).
  * The captures list a thread's messages out of order (cvOnReplySend_4: the third is the latest), so they are put in
  * order by their dates: numbers in today's answers, digits in the 2020 one (gmail.js parses them).
  */
-function listedThread(data: unknown): ListedThread[] {
-  if (!Array.isArray(data)) return [];
+function listedThread(data: unknown): ListedThread | null {
+  if (!Array.isArray(data)) return null;
   const text = (value: unknown) => (typeof value === "string" ? value : "");
   const decimal = text(data[17]);
   const labelled = (m: unknown[], label: string) => Array.isArray(m[10]) && m[10].includes(label);
@@ -261,21 +261,19 @@ function listedThread(data: unknown): ListedThread[] {
       const sender = Array.isArray(m[1]) ? m[1] : [];
       const from = normalizeEmail(text(sender[1]));
       const id = stableMessageId(text(m[55])) ?? stableMessageId(text(m[0]));
-      const date = Number(m[6]);
+      const date = typeof m[6] === "number" || (typeof m[6] === "string" && /^\d{1,15}$/.test(m[6])) ? Number(m[6]) : 0;
       return {
-        at: date > 0 ? date : ((id ? messageReceivedAt(id) : null) ?? 0),
+        at: date || ((id ? messageReceivedAt(id) : null) ?? 0),
         message: { id, from: isEmailAddress(from) ? from : "", name: text(sender[2]), sent: labelled(m, "^f") },
       };
     })
     .sort((a, b) => a.at - b.at)
     .map(({ message }) => message);
-  return [
-    {
-      threadId: legacyHex(data[19]) ?? (/^\d{1,30}$/.test(decimal) ? `thread-f:${decimal}` : syncThreadId(data[3])),
-      snippet: text(data[1]) || null,
-      messages,
-    },
-  ];
+  return {
+    threadId: legacyHex(data[19]) ?? (/^\d{1,30}$/.test(decimal) ? `thread-f:${decimal}` : syncThreadId(data[3])),
+    snippet: text(data[1]) || null,
+    messages,
+  };
 }
 
 /**
@@ -286,19 +284,17 @@ function listedThread(data: unknown): ListedThread[] {
  */
 export function parseThreadList(response: unknown): ListedThread[] {
   const list = Array.isArray(response) ? response[2] : null;
-  return Array.isArray(list) ? list.flatMap((wrapper) => listedThread(Array.isArray(wrapper) ? wrapper[0] : null)) : [];
+  return Array.isArray(list) ? list.flatMap((wrapper) => listedThread(Array.isArray(wrapper) ? wrapper[0] : null) ?? []) : [];
 }
 
 /**
- * The first list a Gmail page shows, which Gmail writes into the page as it loads instead of asking `/i/bv` for it
- * (the page world passes it on, gmail-data.ts): the threads at `[0][0]`, each thread's data at `[4]` (gmail.js
- * parse_bv_embedded_json, moved to today's arrays 2022-09-13, e7bb246, in use at b7dfdab of 2026-03-25; its capture
- * of 2020-04-27 in the object form, test/fixtures/gmail/list-embedded-2020-04-27.json, holds the same two threads as
- * that day's list answer).
+ * The first list a Gmail page shows, which Gmail writes into the page as it loads (the page world passes it on:
+ * gmail-data.ts, where the evidence is): the threads at `[0][0]`, each thread's data at `[4]` (gmail.js
+ * parse_bv_embedded_json, at b7dfdab of 2026-03-25).
  */
 export function parseEmbeddedThreadList(embedded: unknown): ListedThread[] {
   const list = Array.isArray(embedded) && Array.isArray(embedded[0]) ? embedded[0][0] : null;
-  return Array.isArray(list) ? list.flatMap((wrapper) => listedThread(Array.isArray(wrapper) ? wrapper[4] : null)) : [];
+  return Array.isArray(list) ? list.flatMap((wrapper) => listedThread(Array.isArray(wrapper) ? wrapper[4] : null) ?? []) : [];
 }
 
 /**

@@ -39,7 +39,7 @@
 // - Query flags pick a variant (several may be combined, `?sim=de,decimal-rows`):
 //   `de`: a German UI (labels, tooltips, "An:" row prefix, alert text; gmail.md: Gmail is localised);
 //   `decimal-rows`: Sent rows carry only `data-thread-id` (gmail.md: 2025-11 live dump), Gmail's sync id of the
-//   thread: "#thread-a:r…" for a thread the rep started, which is no number of its legacy id (see showSentList), and
+//   thread: "#thread-a:r…" for a thread the rep started, which is no number of its legacy id (see showList), and
 //   no legacy id of their latest message either: only Gmail's answer to the list names the messages;
 //   `renamed-send`: a send button with no tooltip and new classes (a Gmail change the extension cannot follow);
 //   `renamed-undo`: a "Message sent" notice whose Undo and View message links lost their ids (a future change);
@@ -65,7 +65,8 @@
 //   with the threads and all their messages. The request is InboxSDK's own array form, `[[null, 51, null, <query>]]`
 //   to `…/i/bv?rt=r&pt=ji`, which gets the array answer (getSyncThreadsForSearch.ts, same commit); what Gmail itself
 //   posts there is not public. The rows are drawn from what the page knows (`/_sim/threads`, the messages
-//   received), not from the answer.
+//   received), not from the answer. The page's first list, the inbox's, comes with the page instead (google.ts writes
+//   it in through `_GM_setData`, docs/gmail.md): the inbox shown first is drawn without a request.
 // - Undo Send (docs/gmail.md, "Undo Send", evidence of 2026-12-02): the send is posted at the click and Gmail's
 //   server holds it for the undo period (classic Gmail: gmail.js #201 of 2015-10-29, PR #305 of 2016-09-13). The
 //   notice bar `div.b8[role=alert] > div.vh` (InboxSDK gmail-butter-bar-driver.ts, 2023-09-11) says "Sending…", then,
@@ -584,9 +585,12 @@
    * which 2022-09-09-cvOnSend_response.json pairs with an unrelated legacy id (thread-a:r263523620390330024,
    * 183234ce86ffa010). That row is an Inbox row: where a Sent row puts its "To:" among the wrapped
    * recipients no public capture shows (2026-12); here it is text in `div.yW` before the first `span.bA4`.
+   * The inbox, `#inbox`, lists in the same rows the sent threads someone else wrote in (the simulation has no other
+   * mail).
    */
-  function showSentList() {
-    const rows = [...sentThreads.entries()].reverse().map(([legacy, thread]) => {
+  function showList(hash) {
+    const threads = [...sentThreads.entries()].filter(([, thread]) => hash === "#sent" || thread.messages.some((m) => m.from));
+    const rows = threads.reverse().map(([legacy, thread]) => {
       const last = thread.messages[thread.messages.length - 1];
       const person = (email, name) =>
         `<span class="bA4"><span class="yP" email="${escapeHtml(email)}" name="${escapeHtml(name)}">${escapeHtml(name)}</span></span>`;
@@ -618,31 +622,41 @@
     });
     setHtml(
       main,
-      `<div class="ae4 UI" data-sim="sent-list"><table cellpadding="0" class="F cf zt"><colgroup><col class="k0vOLb"><col class="Ci"><col class="y5"><col class="WA"><col class="yY"><col class="null"><col class="yg"><col class="sim-open"><col class="xX"></colgroup><tbody>${rows.join("")}</tbody></table></div>`,
+      `<div class="ae4 UI" data-sim="${hash === "#sent" ? "sent-list" : "inbox-list"}"><table cellpadding="0" class="F cf zt"><colgroup><col class="k0vOLb"><col class="Ci"><col class="y5"><col class="WA"><col class="yY"><col class="null"><col class="yg"><col class="sim-open"><col class="xX"></colgroup><tbody>${rows.join("")}</tbody></table></div>`,
     );
   }
   const decimalRows = flags.has("decimal-rows");
+
+  /** The page carries its first list, the inbox's (google.ts writes it in, as Gmail does: docs/gmail.md). */
+  let firstView = true;
 
   function route() {
     // `#all/<id>` is where the extension's notifications open a thread.
     const match = /^#(?:sent|all)\/([0-9a-f]+)$/.exec(location.hash);
     if (match) showConversation(match[1]);
-    else if (location.hash === "#sent") showListAnswered();
+    else if (location.hash === "#sent" || location.hash === "#inbox") showListAnswered(location.hash);
     else main.replaceChildren();
+    firstView = false;
   }
 
-  /** The Sent list, once Gmail's server answered the request for its threads (whatever it answered). */
-  function showListAnswered() {
+  /**
+   * A list, once Gmail's server answered the request for its threads (whatever it answered); the inbox shown as the
+   * page's first view is drawn from what came with the page, without a request (assumed: whether Gmail also asks for
+   * that list is not public; this is the case where only the page's own data names its threads).
+   */
+  function showListAnswered(hash) {
+    const draw = () => {
+      if (location.hash === hash) showList(hash);
+    };
+    if (firstView && hash === "#inbox") return draw();
     const xhr = new XMLHttpRequest();
     xhr.open("POST", `${listPath}?rt=r&pt=ji${flags.has("changed-lists") ? "&sim=changed-lists" : ""}`);
     xhr.setRequestHeader("Content-Type", "application/json");
-    xhr.addEventListener("loadend", () => {
-      if (location.hash === "#sent") showSentList();
-    });
-    xhr.send(JSON.stringify([[null, 51, null, "in:sent"]]));
+    xhr.addEventListener("loadend", draw);
+    xhr.send(JSON.stringify([[null, 51, null, hash === "#sent" ? "in:sent" : "in:inbox"]]));
   }
   document.addEventListener("sim:rerender-sent", () => {
-    if (location.hash === "#sent") showSentList();
+    if (location.hash === "#sent") showList("#sent");
   });
 
   /**

@@ -13,10 +13,9 @@
 //   received) where the real list answers of 2018 and 2020 hold them, counted from 0 as today's arrays are
 //   (extension/src/page-world/sync-parser.ts listedThread). Its messages are in order of time here; the captured
 //   answers do not always keep that order. The page posts it before it shows a list.
-// - The page itself carries its first thread list, written in by `_GM_setData({a6jdv: [[…, …, "<JSON>"]]})` as Gmail
-//   does (docs/gmail.md, "the page's first list"; gmail.js's capture of 2020-04-27): here the inbox, the sent threads
-//   someone else wrote in (the capture's list is an inbox; which list Gmail writes for a link to another view is not
-//   known), threads at [0][0], each with its sync id at [1] and its data at [4].
+// - The page itself carries its first thread list, the inbox's, written in by `_GM_setData({"a6jdv": [["sils", null,
+//   "<JSON>"]]})` as Gmail does (docs/gmail.md, "the page's first list"): the sent threads someone else wrote in,
+//   threads at [0][0], each with its sync id at [1] and its data at [4].
 // - POST https://mail.google.com/_sim/receive -> a message from someone else arrived in a sent thread (gmail-sim.js
 //   `sim:receive`): Gmail's server knows it from then on, and lists it in its answers (a made-up address, the
 //   simulation's own: mail arrives at Gmail's server from outside the page); `receive` does the same from the test,
@@ -204,11 +203,17 @@ export class SimulatedGoogle {
     return this.threads()
       .reverse()
       .map((thread) => {
-        const sent = thread.messages.map((m) => ({ id: m.legacyMessageId, from: thread.from, sent: true, at: m.at, text: "" }));
-        const received = this.received.get(thread.legacyThreadId) ?? [];
-        const messages = [...sent, ...received].sort((a, b) => a.at - b.at);
-        const snippet = messages.at(-1)?.text;
-        return { syncThreadId: thread.threadId, legacyThreadId: thread.legacyThreadId, snippet, messages, inInbox: received.length > 0 };
+        const messages = thread.messages.map((m) =>
+          m.from ? { id: m.legacyMessageId, from: m.from, name: m.name } : { id: m.legacyMessageId, from: thread.from, sent: true },
+        );
+        const snippet = thread.messages.at(-1)?.text;
+        return {
+          syncThreadId: thread.threadId,
+          legacyThreadId: thread.legacyThreadId,
+          snippet,
+          messages,
+          inInbox: thread.messages.some((m) => m.from),
+        };
       });
   }
 
@@ -225,10 +230,13 @@ export class SimulatedGoogle {
   private page(changed: boolean): string {
     if (changed) return PAGE;
     const list = JSON.stringify(gmailEmbeddedList(this.listedThreads().filter((thread) => thread.inInbox))).replaceAll("<", "\\u003c");
-    return PAGE.replace("<!--sim:first-list-->", `<script>_GM_setData({ a6jdv: [[null, null, ${list}]] });</script>`);
+    return PAGE.replace("<!--sim:first-list-->", `<script>_GM_setData({ "a6jdv": [["sils", null, ${list}]] });</script>`);
   }
 
-  /** The sent threads, oldest first, in the shape gmail-sim.js keeps them. */
+  /**
+   * The sent threads, oldest first, in the shape gmail-sim.js keeps them: the messages sent and those received in them
+   * (`from` someone else), in order of time.
+   */
   private threads() {
     const byThread = new Map<
       string,
@@ -238,7 +246,16 @@ export class SimulatedGoogle {
         subject: string;
         from: string;
         recipients: string[];
-        messages: { html: string; plainText: boolean; legacyMessageId: string; messageId: string; at: number }[];
+        messages: {
+          html: string;
+          plainText: boolean;
+          legacyMessageId: string;
+          messageId: string;
+          at: number;
+          from?: string;
+          name?: string;
+          text?: string;
+        }[];
       }
     >();
     for (const sent of this.sent) {
@@ -259,6 +276,24 @@ export class SimulatedGoogle {
         at: sent.at,
       });
       byThread.set(sent.legacyThreadId, thread);
+    }
+    for (const thread of byThread.values()) {
+      for (const m of this.received.get(thread.legacyThreadId) ?? []) {
+        // As gmail-sim.js `sim:receive` keeps a message it receives (its ids Gmail's server ids, its text as HTML).
+        const html = m.text.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll("\n", "<br>");
+        const messageId = `msg-f:${BigInt(`0x${m.id}`)}`;
+        thread.messages.push({
+          html,
+          plainText: false,
+          legacyMessageId: m.id,
+          messageId,
+          at: m.at,
+          from: m.from,
+          name: m.name,
+          text: m.text,
+        });
+      }
+      thread.messages.sort((a, b) => a.at - b.at);
     }
     return [...byThread.values()];
   }

@@ -19,6 +19,7 @@ import { DEFAULT_OPTIONS } from "../../options-store";
 import { emitPageEvent } from "../../page-world/events";
 import { installGmailDataHook } from "../../page-world/gmail-data";
 import { gmailEmbeddedList, gmailListAnswer } from "../../page-world/sync-answer.test-support";
+import { LISTS_READ_ATTRIBUTE } from "../gmail-selectors";
 import { repliesBounces } from "./replies-bounces";
 
 const NOTICE = `Address not found. Your message wasn't delivered to carol@nowhere.example because the address couldn't be found.
@@ -109,6 +110,11 @@ describe("replies-bounces", () => {
     repliesBounces.init(controller.signal, { options: DEFAULT_OPTIONS });
     await vi.advanceTimersByTimeAsync(1000);
     expect(calls).toHaveLength(0);
+    // An answer whose threads hold no message this script can read (as after a change of Gmail's): Gmail's health is
+    // not told the lists are read.
+    emitPageEvent(document, "mt:gmail-list-answered", JSON.stringify([null, null, [[[null, "snippet", null, "thread-a:r-42", null]]]]));
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(document.documentElement.hasAttribute(LISTS_READ_ATTRIBUTE)).toBe(false);
     answer = async () => ({ answered: ["18f7a1b2c3d4e701"], recorded: 1 });
     const list = gmailListAnswer([
       {
@@ -123,6 +129,8 @@ describe("replies-bounces", () => {
     emitPageEvent(document, "mt:gmail-list-answered", list);
     await vi.advanceTimersByTimeAsync(1000);
     expect(calls.map((c) => c.input.signals.map((s) => [s.kind, s.gmailMessageId]))).toEqual([[["reply", "18f7a1b2c3d4e701"]]]);
+    expect(document.documentElement.hasAttribute(LISTS_READ_ATTRIBUTE)).toBe(true);
+    document.documentElement.removeAttribute(LISTS_READ_ATTRIBUTE);
     // The same list answered again, and the reply's conversation opened: nothing more.
     emitPageEvent(document, "mt:gmail-list-answered", list);
     document.body.innerHTML = `<div role="main"><h2 class="hP" data-legacy-thread-id="18f7a1b2c3d4e700">Hi</h2>
@@ -134,10 +142,11 @@ describe("replies-bounces", () => {
     controller.abort();
   });
 
-  it("reports a reply that the page's first list names, which Gmail wrote into the page before this script listened", async () => {
-    document.title = "Inbox - me@example.com - Gmail";
+  it("reports a reply that the page's first list names, written in before this script listened and before the page named the account", async () => {
+    // The page world starts first; then Gmail's scripts define _GM_setData and write the list (gmail-data.ts), before
+    // the title names the account.
+    document.title = "Gmail";
     document.body.innerHTML = `<div role="main"></div>`;
-    // The page world starts first; then Gmail's scripts define _GM_setData and write the list (gmail-data.ts).
     const gmail = window as unknown as { _GM_setData?: (data: unknown) => void };
     installGmailDataHook(window);
     gmail._GM_setData = () => undefined;
@@ -145,8 +154,9 @@ describe("replies-bounces", () => {
       {
         syncThreadId: "thread-a:r-43",
         legacyThreadId: "18f7a1b2c3d4e800",
+        // The rep's message told by the address alone (no label ^f): only the page's addresses say it is the rep's.
         messages: [
-          { id: "18f7a1b2c3d4e800", from: "me@example.com", sent: true },
+          { id: "18f7a1b2c3d4e800", from: "me@example.com" },
           { id: "18f7a1b2c3d4e801", from: "grace@prospect.example", name: "Grace" },
         ],
       },
@@ -156,9 +166,17 @@ describe("replies-bounces", () => {
     answer = async () => ({ answered: ["18f7a1b2c3d4e801"], recorded: 1 });
     vi.useFakeTimers();
     const controller = new AbortController();
-    repliesBounces.init(controller.signal, { options: DEFAULT_OPTIONS });
-    await vi.advanceTimersByTimeAsync(1000);
-    expect(calls.map((c) => c.input.signals.map((s) => [s.kind, s.gmailMessageId]))).toEqual([[["reply", "18f7a1b2c3d4e801"]]]);
-    controller.abort();
+    try {
+      repliesBounces.init(controller.signal, { options: DEFAULT_OPTIONS });
+      document.title = "Inbox - me@example.com - Gmail";
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(calls.map((c) => c.input.signals.map((s) => [s.kind, s.gmailMessageId]))).toEqual([[["reply", "18f7a1b2c3d4e801"]]]);
+      // A list whose messages were read: Gmail's health knows the rows' replies come from it.
+      expect(document.documentElement.hasAttribute(LISTS_READ_ATTRIBUTE)).toBe(true);
+    } finally {
+      controller.abort();
+      delete gmail._GM_setData;
+      document.documentElement.removeAttribute(LISTS_READ_ATTRIBUTE);
+    }
   });
 });

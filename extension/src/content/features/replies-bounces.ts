@@ -29,15 +29,30 @@ export const repliesBounces: Feature = {
   init(signal) {
     let timer: ReturnType<typeof setTimeout> | undefined;
     let failedAt = 0;
+    /** Gmail's lists (the page's first, answers to the others) parsed as they came, not yet read. */
+    const arrived: ListedThread[][] = [];
     /**
-     * The replies and notices Gmail's latest list answers name, by thread: read once, as each answer comes, and offered
-     * on every scan, like the rows on screen (a key already reported is skipped there).
+     * The replies and notices Gmail's latest lists name, by thread: read once, at the first scan after each list came
+     * (the page's first comes before the page names the account's addresses), and offered on every scan, like the rows
+     * on screen (a key already reported is skipped there).
      */
     const listed = new Map<string, ThreadSignals>();
 
+    /** Reads one of Gmail's lists; the latest list's threads go last, so the oldest are dropped first. */
+    const take = (threads: ListedThread[], own: Set<string>) => {
+      // Gmail's health (gmail-selectors.ts recogniseGmail): a list whose messages could be read.
+      if (threads.some((t) => t.messages.some((m) => m.id !== null))) document.documentElement.setAttribute(LISTS_READ_ATTRIBUTE, "");
+      for (const thread of readListAnswer(threads, own)) {
+        listed.delete(thread.threadId);
+        listed.set(thread.threadId, thread);
+      }
+      for (const id of listed.keys()) if (listed.size > MAX_LISTED_THREADS) listed.delete(id);
+    };
+
     const scan = guarded("replies and bounces", () => {
-      if (Date.now() - failedAt < RETRY_MS) return;
       const own = ownAddresses(document);
+      for (const threads of arrived.splice(0)) take(threads, own);
+      if (Date.now() - failedAt < RETRY_MS) return;
       // The conversation first: where it shows a notice the list also names, its whole text is what is reported.
       const found = [...[readConversation(document, own)].filter((t) => t !== null), ...readThreadRows(document, own), ...listed.values()];
       const fresh = new Map<string, Signal>();
@@ -79,27 +94,20 @@ export const repliesBounces: Feature = {
     // Gmail swaps views in place and re-renders rows and messages as mail arrives: only those mutations matter.
     watchElements(["threadRow", "conversationMessage"], null, soon, signal);
     window.addEventListener("hashchange", soon, { signal });
-    /** Takes in the threads of one of Gmail's lists; the latest list's go last, so the oldest are dropped first. */
-    const take = (threads: ListedThread[]) => {
-      if (threads.length > 0) document.documentElement.setAttribute(LISTS_READ_ATTRIBUTE, "");
-      const found = readListAnswer(threads, ownAddresses(document));
-      for (const thread of found) {
-        listed.delete(thread.threadId);
-        listed.set(thread.threadId, thread);
-      }
-      for (const id of listed.keys()) if (listed.size > MAX_LISTED_THREADS) listed.delete(id);
-      if (found.length > 0) soon();
+    const arrive = (threads: ListedThread[]) => {
+      arrived.push(threads);
+      soon();
     };
     onPageEvent(
       document,
       "mt:gmail-list-answered",
-      guarded("thread list answer", (answer) => take(parseThreadList(parseGmailJson(answer)))),
+      guarded("thread list answer", (answer) => arrive(parseThreadList(parseGmailJson(answer)))),
       signal,
     );
     onPageEvent(
       document,
       "mt:gmail-list-embedded",
-      guarded("thread list in the page", (list) => take(parseEmbeddedThreadList(parseGmailJson(list)))),
+      guarded("thread list in the page", (list) => arrive(parseEmbeddedThreadList(parseGmailJson(list)))),
       signal,
     );
     // The page's first list may have come before this script listened: the page world tells it again.
