@@ -7,7 +7,7 @@ export default defineConfig({
       {
         test: {
           name: "unit",
-          include: ["shared/**/*.test.ts", "extension/**/*.test.ts", "scripts/**/*.test.ts"],
+          include: ["shared/**/*.test.ts", "extension/**/*.test.ts", "scripts/**/*.test.ts", "bench/**/*.test.ts"],
           environment: "node",
         },
       },

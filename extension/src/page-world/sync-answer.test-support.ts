@@ -1,7 +1,8 @@
 // Gmail's /sync request and answer for given sends, in the shape of the real captures (test/fixtures/gmail/sync-api/,
 // 2022-09: the message array at request[1][k][1][1][0][0], the answer's threads at response[1][5]), for tests that
 // need Gmail to have answered particular sends. sync-parser.test.ts reads the captures themselves.
-import { messageReceivedAt } from "../../../shared/gmail-message-id";
+// Whole module names: the simulated Google (test/e2e/gmail-sim/google.ts) loads this file in Node too (npm run bench).
+import { messageReceivedAt } from "../../../shared/gmail-message-id.ts";
 import type { GmailSendAnswered, Recipient } from "./events";
 
 export interface AnsweredSend {
