@@ -283,18 +283,21 @@ function listedThread(data: unknown): ListedThread | null {
  * threads at `[2]`, each thread's data at `[0]` (listedThread).
  */
 export function parseThreadList(response: unknown): ListedThread[] {
-  const list = Array.isArray(response) ? response[2] : null;
-  return Array.isArray(list) ? list.flatMap((wrapper) => listedThread(Array.isArray(wrapper) ? wrapper[0] : null) ?? []) : [];
+  return listedThreads(Array.isArray(response) ? response[2] : null, 0);
 }
 
 /**
- * The first list a Gmail page shows, which Gmail writes into the page as it loads (the page world passes it on:
- * gmail-data.ts, where the evidence is): the threads at `[0][0]`, each thread's data at `[4]` (gmail.js
+ * The first list a Gmail page shows, which Gmail writes into the page as it loads (the page world passes it on,
+ * gmail-data.ts; the evidence is in docs/gmail.md): the threads at `[0][0]`, each thread's data at `[4]` (gmail.js
  * parse_bv_embedded_json, at b7dfdab of 2026-03-25).
  */
 export function parseEmbeddedThreadList(embedded: unknown): ListedThread[] {
-  const list = Array.isArray(embedded) && Array.isArray(embedded[0]) ? embedded[0][0] : null;
-  return Array.isArray(list) ? list.flatMap((wrapper) => listedThread(Array.isArray(wrapper) ? wrapper[4] : null) ?? []) : [];
+  return listedThreads(Array.isArray(embedded) && Array.isArray(embedded[0]) ? embedded[0][0] : null, 4);
+}
+
+/** The threads of a list whose items hold each thread's data at `dataAt`. */
+function listedThreads(list: unknown, dataAt: number): ListedThread[] {
+  return Array.isArray(list) ? list.flatMap((item) => listedThread(Array.isArray(item) ? item[dataAt] : null) ?? []) : [];
 }
 
 /**

@@ -204,7 +204,9 @@ export class SimulatedGoogle {
       .reverse()
       .map((thread) => {
         const messages = thread.messages.map((m) =>
-          m.from ? { id: m.legacyMessageId, from: m.from, name: m.name } : { id: m.legacyMessageId, from: thread.from, sent: true },
+          m.from
+            ? { id: m.legacyMessageId, from: m.from, name: m.name, at: m.at }
+            : { id: m.legacyMessageId, from: thread.from, sent: true, at: m.at },
         );
         const snippet = thread.messages.at(-1)?.text;
         return {
