@@ -1428,19 +1428,25 @@ export function defineScenarios(
     );
 
     scenario(
-      "a reply that came while Gmail was closed is recorded as Gmail opens on its inbox, from the list Gmail writes into the page, and no warning is shown",
+      "a bounce notice and a reply that came while Gmail was closed are recorded as Gmail opens on its inbox, from the list Gmail writes into the page, and no warning is shown",
       [GERMAN_DECIMAL_ROWS],
       async (variant) => {
         const { gmail } = await setUp(variant);
         const { id, sent } = await sendTracked(gmail, {
-          to: ["hank@prospect.example"],
+          to: ["hank@prospect.example", "nobody@nowhere.example"],
           subject: "Proposal",
           html: "<div>Hank, the proposal is attached.</div>",
         });
         await gmail.close();
+        const notice = `Address not found
+Your message wasn't delivered to nobody@nowhere.example because the address couldn't be found, or is unable to receive mail.
+The response from the remote server was:
+550 5.1.1 The email account that you tried to reach does not exist. Please try double-checking the recipient's email address for typos or unnecessary spaces.`;
+        google.receive(sent.legacyThreadId, { from: "mailer-daemon@googlemail.com", name: "Mail Delivery Subsystem", text: notice });
         google.receive(sent.legacyThreadId, { from: "hank@prospect.example", name: "Hank", text: "Looks good, let's sign." });
         // Gmail opens on the inbox, whose list the page carries (gmail-sim/google.ts): the row this variant draws names
-        // no message, no conversation is opened and no list is asked for, so only the page's own list names the reply.
+        // no message, no conversation is opened and no list is asked for, so only the page's own list names the reply,
+        // and the notice, no longer the thread's latest message, by its own snippet (cut, as Gmail's are).
         const reopened = await harness.newTab(gmailUrl(variant));
         worlds.push(reopened);
         await reopened.waitFor(
@@ -1448,8 +1454,13 @@ export function defineScenarios(
             document.querySelector(`[data-sim=inbox-list] tr[data-sim-thread="${l}"] [data-thread-id]:not([data-legacy-last-message-id])`),
           sent.legacyThreadId,
         );
-        await eventually("Hank's reply", async () => ((await registered(id)).replyCount > 0 ? true : undefined));
-        expect((await registered(id)).replyCount).toBe(1);
+        await eventually("Hank's reply and the notice", async () => {
+          const message = await registered(id);
+          return message.replyCount > 0 && message.bounce ? true : undefined;
+        });
+        const message = await registered(id);
+        expect(message.replyCount).toBe(1);
+        expect(message.bounce).toMatchObject({ kind: "hard", recipients: ["nobody@nowhere.example"] });
         expect(await reopened.evaluate(() => [location.hash, document.querySelectorAll("div.adn").length], null)).toEqual(["#inbox", 0]);
         // Gmail's health: the rows' replies come from the page's list, so nothing is said.
         await reopened.waitFor(() => JSON.parse(document.documentElement.dataset.mtHealth ?? "{}").threadLists === "ok", null);

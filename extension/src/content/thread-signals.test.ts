@@ -430,7 +430,7 @@ describe("Gmail's answer to a thread list (rows may carry no message id)", () =>
     expect(read([{ syncThreadId: "thread-a:r6", legacyThreadId: "18f7000000000017", messages: [unlabelled, CAROL] }])).toHaveLength(1);
   });
 
-  it("a notice as the thread's latest message is read from the snippet; an earlier one, or one without a snippet, waits for its conversation", () => {
+  it("a notice is read from its own snippet, or as the thread's latest message from the thread's; one with neither waits for its conversation", () => {
     const latest = read([
       { syncThreadId: "thread-a:r3", legacyThreadId: "18f7000000000014", snippet: HARD_NOTICE, messages: [ME, DAEMON] },
     ]);
@@ -439,10 +439,25 @@ describe("Gmail's answer to a thread list (rows may carry no message id)", () =>
       gmailMessageId: DAEMON.id,
       bounce: { kind: "hard", recipients: ["carol@nowhere.example"] },
     });
+    // An earlier notice, Carol's reply the latest message: read from the notice's own snippet (`[9]`).
     const earlier = read([
+      {
+        syncThreadId: "thread-a:r4",
+        legacyThreadId: "18f7000000000015",
+        snippet: "Thanks!",
+        messages: [ME, { ...DAEMON, snippet: HARD_NOTICE }, later(CAROL, 8)],
+      },
+    ]);
+    expect(earlier[0]?.signals.map((s) => [s.kind, s.gmailMessageId])).toEqual([
+      ["bounce", DAEMON.id],
+      ["reply", later(CAROL, 8).id],
+    ]);
+    expect(asReported(earlier[0]?.signals[0])).toMatchObject({ bounce: { kind: "hard", recipients: ["carol@nowhere.example"] } });
+    // Without its own snippet, an earlier notice waits; so does the latest without either.
+    const waiting = read([
       { syncThreadId: "thread-a:r4", legacyThreadId: "18f7000000000015", snippet: "Thanks!", messages: [ME, DAEMON, later(CAROL, 8)] },
     ]);
-    expect(earlier[0]?.signals.map((s) => s.kind)).toEqual(["reply"]);
+    expect(waiting[0]?.signals.map((s) => s.kind)).toEqual(["reply"]);
     expect(read([{ syncThreadId: "thread-a:r3", legacyThreadId: "18f7000000000014", messages: [ME, DAEMON] }])).toEqual([]);
   });
 

@@ -179,8 +179,9 @@ function signalsAfterOwn(threadId: string, messages: ThreadMessage[]): Signal[] 
  * carry no message id at all (docs/gmail.md), and then only the answer names its replies. Read as an opened
  * conversation is, keyed by the same ids (the thread's legacy id, the message's), so either view finds each reply
  * once. The sender's messages are those the answer labels sent, or from one of `own`'s addresses (with no own address
- * and no label, none is, and so nothing is a reply). A notice's text is the thread's snippet, the start of its latest
- * message: an earlier notice, or one with no snippet, is read when its conversation is opened.
+ * and no label, none is, and so nothing is a reply). A notice's text is its own snippet, the start of the message
+ * (for the latest, the thread's snippet when the message gives none): a notice with neither is read when its
+ * conversation is opened.
  */
 export function readListAnswer(threads: ListedThread[], own: Set<string>, now = new Date()): ThreadSignals[] {
   return threads.flatMap((thread) => {
@@ -194,7 +195,7 @@ export function readListAnswer(threads: ListedThread[], own: Set<string>, now = 
         email: m.from,
         own: m.sent || own.has(m.from),
         at: (id) => arrivedAt(id, null, now),
-        notice: () => (m === last ? thread.snippet : null),
+        notice: () => m.snippet ?? (m === last ? thread.snippet : null),
       })),
     );
     return signals.length > 0 ? [{ threadId, signals }] : [];

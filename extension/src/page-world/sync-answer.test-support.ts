@@ -63,6 +63,8 @@ export interface ListedMessage {
   sent?: boolean;
   /** When Gmail received it (`[6]`); else the time in its id. */
   at?: number;
+  /** The start of its text (`[9]`). */
+  snippet?: string;
 }
 
 type ListedThreadData = { syncThreadId: string; legacyThreadId: string; snippet?: string; messages: ListedMessage[] };
@@ -81,6 +83,7 @@ function listedThreadData(thread: ListedThreadData): unknown[] {
         0: m.sent ? `msg-a:r${number % 10n ** 18n}` : `msg-f:${number}`,
         1: [1, m.from, m.name ?? null],
         6: m.at ?? messageReceivedAt(m.id),
+        9: m.snippet ?? null,
         10: m.sent ? ["^all", "^f"] : ["^all", "^i"],
         55: m.id,
       });

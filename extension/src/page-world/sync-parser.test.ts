@@ -267,7 +267,13 @@ describe("a thread list's answer (/sync/u/N/i/bv)", () => {
     const [thread] = parseThreadList(listOf("2022-09-09-cvOnReplySend_response.json"));
     expect(thread).toMatchObject({ threadId: "18332e4292f304f1", snippet: null });
     expect(thread?.messages).toHaveLength(9);
-    expect(thread?.messages[0]).toEqual({ id: "18332e4402de515c", from: "test@streak.com", name: "Test Test", sent: true });
+    expect(thread?.messages[0]).toEqual({
+      id: "18332e4402de515c",
+      from: "test@streak.com",
+      name: "Test Test",
+      sent: true,
+      snippet: "testing test ᐧ",
+    });
     // A thread someone else started: its first message was received ("msg-f:<decimal>", the same number at [55], no
     // label ^f); this capture's test data has a name where the address goes, which is no sender.
     const [received] = parseThreadList(listOf("2022-09-09-cvOnReplySend_2_response.json"));
@@ -312,13 +318,19 @@ describe("a thread list's answer (/sync/u/N/i/bv)", () => {
     // Two threads Elon started, Eric replied in: Elon's messages labelled ^f, Eric's not.
     expect(answered.map((t) => t.threadId)).toEqual(["171bb02371f0da52", "171baf6611169bff"]);
     expect(answered[1]?.snippet).toMatch(/^Le 27\.04\.2020 11:35, Elon a écrit/);
-    expect(answered[1]?.messages).toEqual([
-      { id: "171bafdd8d3f48bb", from: "elonm@gmail.com", name: "Elon", sent: true },
-      { id: "171baff1391825db", from: "eric@gmail.com", name: "Eric", sent: false },
-      { id: "171bb01b00b9797a", from: "eric@gmail.com", name: "Eric", sent: false },
+    // Each message with its own snippet, at [9].
+    expect(answered[1]?.messages.map((m) => [m.id, m.from, m.name, m.sent, m.snippet?.slice(0, 30)])).toEqual([
+      ["171bafdd8d3f48bb", "elonm@gmail.com", "Elon", true, "Six months of blood, sweat and"],
+      ["171baff1391825db", "eric@gmail.com", "Eric", false, "Le 27.04.2020 11:35, Elon a éc"],
+      ["171bb01b00b9797a", "eric@gmail.com", "Eric", false, "Le 27.04.2020 11:35, Elon a éc"],
     ]);
-    // The page's first list, read at its own places, names the same threads and messages.
-    expect(parseEmbeddedThreadList(capture("list-embedded-2020-04-27.json"))).toEqual(answered);
+    // The page's first list, read at its own places, names the same threads and messages (with fewer snippets: one of
+    // Eric's messages has none there).
+    const named = (threads: typeof answered) =>
+      threads.map((t) => [t.threadId, t.snippet, t.messages.map((m) => [m.id, m.from, m.name, m.sent])]);
+    const embedded = parseEmbeddedThreadList(capture("list-embedded-2020-04-27.json"));
+    expect(named(embedded)).toEqual(named(answered));
+    expect(embedded[1]?.messages.map((m) => m.snippet !== null)).toEqual([true, false, true]);
     // Neither form is read as the other.
     expect(parseThreadList(capture("list-embedded-2020-04-27.json"))).toEqual([]);
     expect(parseEmbeddedThreadList(capture("list-answer-2020-04-27.json"))).toEqual([]);

@@ -229,8 +229,8 @@ export interface ListedThread {
   threadId: string | null;
   /** The start of the thread's latest message, as its row shows it; null when the answer gives none. */
   snippet: string | null;
-  /** Oldest first, drafts left out. `sent`: the account sent it (label `^f`). */
-  messages: { id: string | null; from: string; name: string; sent: boolean }[];
+  /** Oldest first, drafts left out. `sent`: the account sent it (label `^f`); `snippet`: the start of its text. */
+  messages: { id: string | null; from: string; name: string; sent: boolean; snippet: string | null }[];
 }
 
 /**
@@ -247,8 +247,10 @@ export interface ListedThread {
  *   sender at `[1][1]`, the draft label in `[10]` and the legacy id at `[55]` to this day (b7dfdab, 2026-03-25);
  * - today's array form holds them at those places in every send answer captured (2022-09-09: 23 of 23 sent messages
  *   labelled `^f`; one capture's test data has a name where the address goes, which is read as no sender).
- * The captures list a thread's messages out of order (cvOnReplySend_4: the third is the latest), so they are put in
- * order by their dates: numbers in today's answers, digits in the 2020 one (gmail.js parses them).
+ * Each message's own snippet is at `[9]` (every message of the 2020 answer, most of the 2022-09 send answers' and the
+ * 2026 reader's in docs/gmail.md). The captures list a thread's messages out of order (cvOnReplySend_4: the third is
+ * the latest), so they are put in order by their dates: numbers in today's answers, digits in the 2020 one (gmail.js
+ * parses them).
  */
 function listedThread(data: unknown): ListedThread | null {
   if (!Array.isArray(data)) return null;
@@ -264,7 +266,13 @@ function listedThread(data: unknown): ListedThread | null {
       const date = typeof m[6] === "number" || (typeof m[6] === "string" && /^\d{1,15}$/.test(m[6])) ? Number(m[6]) : 0;
       return {
         at: date || ((id ? messageReceivedAt(id) : null) ?? 0),
-        message: { id, from: isEmailAddress(from) ? from : "", name: text(sender[2]), sent: labelled(m, "^f") },
+        message: {
+          id,
+          from: isEmailAddress(from) ? from : "",
+          name: text(sender[2]),
+          sent: labelled(m, "^f"),
+          snippet: text(m[9]) || null,
+        },
       };
     })
     .sort((a, b) => a.at - b.at)

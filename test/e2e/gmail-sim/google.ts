@@ -84,6 +84,11 @@ const BLANK_GIF = Buffer.from(TRANSPARENT_GIF_BASE64, "base64");
 const gmailServerId = (receivedAt: number) => ((BigInt(receivedAt) << 20n) | BigInt(randomBytes(4).readUInt32BE() >>> 12)).toString(16);
 
 const GMAIL_HOST = "mail.google.com";
+/**
+ * A message's snippet as Gmail's lists give it: its text on one line, cut (at most 200 characters in the 2020-04-27
+ * list answer, test/fixtures/gmail/list-answer-2020-04-27.json; where Gmail cuts exactly is not known).
+ */
+const snippetOf = (text: string | undefined) => text?.replace(/\s+/g, " ").trim().slice(0, 200);
 /** Whether the page, or the page's request, asks for Gmail's lists in a changed form (gmail-sim.js `changed-lists`). */
 const changedLists = (url: URL) => (url.searchParams.get("sim") ?? "").split(",").includes("changed-lists");
 const IMAGE_PROXY_HOST = /^ci\d+\.googleusercontent\.com$/;
@@ -205,10 +210,10 @@ export class SimulatedGoogle {
       .map((thread) => {
         const messages = thread.messages.map((m) =>
           m.from
-            ? { id: m.legacyMessageId, from: m.from, name: m.name, at: m.at }
+            ? { id: m.legacyMessageId, from: m.from, name: m.name, at: m.at, snippet: snippetOf(m.text) }
             : { id: m.legacyMessageId, from: thread.from, sent: true, at: m.at },
         );
-        const snippet = thread.messages.at(-1)?.text;
+        const snippet = snippetOf(thread.messages.at(-1)?.text);
         return {
           syncThreadId: thread.threadId,
           legacyThreadId: thread.legacyThreadId,
