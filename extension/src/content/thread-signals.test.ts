@@ -14,7 +14,7 @@ import {
   messageTrackingId,
   ownAddresses,
   readConversation,
-  readListAnswer,
+  readListedThreads,
   readThreadRows,
   type Signal,
 } from "./thread-signals";
@@ -374,7 +374,7 @@ describe("Gmail's answer to a thread list (rows may carry no message id)", () =>
   const DAEMON = { id: idAt(AT_10_15, 3), from: "mailer-daemon@googlemail.com", name: "Mail Delivery Subsystem" };
   const later = (m: typeof CAROL, low: number) => ({ ...m, id: idAt(new Date(AT_10_15.getTime() + low * 60_000), low) });
   const read = (threads: Parameters<typeof gmailListAnswer>[0], own = OWN) =>
-    readListAnswer(parseThreadList(parseGmailJson(gmailListAnswer(threads))), own, NOW);
+    readListedThreads(parseThreadList(parseGmailJson(gmailListAnswer(threads))), own, NOW);
 
   it("every reply after the sender's first message is a reply, keyed by its legacy id and dated by it, as in the conversation", () => {
     const found = read([{ syncThreadId: "thread-a:r1", legacyThreadId: "18f7000000000011", messages: [ME, CAROL, later(ME, 4)] }]);
@@ -390,7 +390,7 @@ describe("Gmail's answer to a thread list (rows may carry no message id)", () =>
     const capture = (name: string) =>
       fromObjectForm(JSON.parse(readFileSync(path.resolve(import.meta.dirname, "../../../test/fixtures/gmail", name), "utf8")));
     const replies = (threads: ReturnType<typeof parseThreadList>) =>
-      readListAnswer(threads, new Set(), NOW).map((t) => [
+      readListedThreads(threads, new Set(), NOW).map((t) => [
         t.threadId,
         t.signals.map((s) => [s.kind, s.gmailMessageId, s.kind === "reply" ? s.from : null, s.at]),
       ]);

@@ -14,8 +14,8 @@
 // A conversation message counts only after the first message of the sender's in the thread: in a thread someone
 // else started, their first message is not a reply to our tracked email.
 // Limits (2026-11): messages Gmail folds away in a long conversation ("3 older messages") are not in the page until
-// expanded, and a list row shows only its latest sender; Gmail's answer to the list names every message of its threads
-// (readListAnswer), and a notice before a thread's latest message is found when its conversation is displayed.
+// expanded, and a list row shows only its latest sender; Gmail's data of its lists names every message of their
+// threads, each notice with its own snippet (readListedThreads).
 
 import type { z } from "zod";
 import { isBounceSender, MAX_NOTICE_CHARS } from "../../../shared/bounce";
@@ -175,15 +175,15 @@ function signalsAfterOwn(threadId: string, messages: ThreadMessage[]): Signal[] 
 }
 
 /**
- * Replies and notices in Gmail's answers to thread lists (sync-parser.ts parseThreadList): a row of today's list may
- * carry no message id at all (docs/gmail.md), and then only the answer names its replies. Read as an opened
+ * Replies and notices in Gmail's thread lists (sync-parser.ts parseThreadList, parseEmbeddedThreadList): a row of
+ * today's list may carry no message id at all (docs/gmail.md), and then only the list's data names its replies. Read as an opened
  * conversation is, keyed by the same ids (the thread's legacy id, the message's), so either view finds each reply
  * once. The sender's messages are those the answer labels sent, or from one of `own`'s addresses (with no own address
  * and no label, none is, and so nothing is a reply). A notice's text is its own snippet, the start of the message
  * (for the latest, the thread's snippet when the message gives none): a notice with neither is read when its
  * conversation is opened.
  */
-export function readListAnswer(threads: ListedThread[], own: Set<string>, now = new Date()): ThreadSignals[] {
+export function readListedThreads(threads: ListedThread[], own: Set<string>, now = new Date()): ThreadSignals[] {
   return threads.flatMap((thread) => {
     const threadId = registeredThreadId(thread.threadId);
     if (!threadId) return [];

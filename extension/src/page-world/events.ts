@@ -76,6 +76,8 @@ export function emitPageEvent<K extends PageEventName>(doc: Document, name: K, p
   }
 }
 
+const isText = (payload: unknown) => typeof payload === "string";
+
 /** The shape each event's payload must have: any script of the page can fire these events. */
 const PAYLOAD_SHAPES: { [K in PageEventName]: (payload: unknown) => boolean } = {
   "mt:gmail-send-answered": (payload) =>
@@ -84,8 +86,8 @@ const PAYLOAD_SHAPES: { [K in PageEventName]: (payload: unknown) => boolean } = 
     typeof (payload as GmailSendAnswered).request === "string" &&
     typeof (payload as GmailSendAnswered).response === "string",
   "mt:pixels-neutralised": (payload) => Array.isArray(payload) && payload.every((id) => typeof id === "string"),
-  "mt:gmail-list-answered": (payload) => typeof payload === "string",
-  "mt:gmail-list-embedded": (payload) => typeof payload === "string",
+  "mt:gmail-list-answered": isText,
+  "mt:gmail-list-embedded": isText,
 };
 
 /**

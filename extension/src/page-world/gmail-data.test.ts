@@ -22,7 +22,10 @@ function hooked(): { win: GmailWindow; doc: Document; heard: string[]; listen: (
   return { win, doc, heard, listen };
 }
 
-/** Gmail's data call with a thread list, as gmail.js reads it: `a6jdv[0][2]`, the list as JSON text. */
+/**
+ * Gmail's data call with a thread list: `a6jdv[0][2]`, the list as JSON text, as gmail.js reads it; "sils" first, as
+ * the 2026 reader finds it in the page (docs/gmail.md, "the page's first list").
+ */
 const withList = (list: string) => ({ a6jdv: [["sils", null, list]] });
 const nextTask = () => new Promise((resolve) => setTimeout(resolve, 0));
 

@@ -33,13 +33,12 @@ type Watched = { kind: "list" } | { kind: "send"; request?: string };
 
 export function installSyncHook(win: Window & typeof globalThis): void {
   const watched = new WeakMap<XMLHttpRequest, Watched>();
-  const heard = new WeakSet<XMLHttpRequest>();
   const later = win.setTimeout.bind(win);
   const proto = win.XMLHttpRequest.prototype;
   const originalOpen = proto.open;
   const originalSend = proto.send;
 
-  /** One listener per request object, for whatever request it is opened for last. */
+  /** The load listener of every watched request object, for whatever request it is opened for last. */
   function answered(this: XMLHttpRequest) {
     try {
       const request = watched.get(this);
@@ -63,10 +62,8 @@ export function installSyncHook(win: Window & typeof globalThis): void {
       const isSend = String(args[0]).toUpperCase() === "POST" && SYNC_PATH.test(pathname);
       if (isSend || LIST_PATH.test(pathname)) {
         watched.set(this, isSend ? { kind: "send" } : { kind: "list" });
-        if (!heard.has(this)) {
-          heard.add(this);
-          this.addEventListener("load", answered);
-        }
+        // Added again to an object opened again, it is still one listener (DOM Standard, "add an event listener").
+        this.addEventListener("load", answered);
       } else watched.delete(this);
     } catch {
       // never break Gmail

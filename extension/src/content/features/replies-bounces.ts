@@ -11,7 +11,7 @@ import { type Feature, guarded } from "../feature";
 import { LISTS_READ_ATTRIBUTE } from "../gmail-selectors";
 import { debug } from "../log";
 import { watchElements } from "../page-watch";
-import { ownAddresses, readConversation, readListAnswer, readThreadRows, type Signal, type ThreadSignals } from "../thread-signals";
+import { ownAddresses, readConversation, readListedThreads, readThreadRows, type Signal, type ThreadSignals } from "../thread-signals";
 
 /** Keys the tracker has answered for (any outcome): never sent again from this page. */
 const done = new Set<string>();
@@ -42,7 +42,7 @@ export const repliesBounces: Feature = {
     const take = (threads: ListedThread[], own: Set<string>) => {
       // Gmail's health (gmail-selectors.ts recogniseGmail): a list whose messages could be read.
       if (threads.some((t) => t.messages.some((m) => m.id !== null))) document.documentElement.setAttribute(LISTS_READ_ATTRIBUTE, "");
-      for (const thread of readListAnswer(threads, own)) {
+      for (const thread of readListedThreads(threads, own)) {
         listed.delete(thread.threadId);
         listed.set(thread.threadId, thread);
       }
