@@ -3,7 +3,8 @@
 //    TRACKER_DOMAIN's active zone on the account with the hostname unused) and which secrets the deployed tracker
 //    already has.
 // 2. Creates what is missing, looked up by the names wrangler's own provisioning gives them: the D1 database
-//    `mailtracker` (database_name in wrangler.toml), the KV namespace `mailtracker-cache` (<worker>-<binding>), queues.
+//    `mailtracker` (database_name in wrangler.toml), the KV namespace `mailtracker-cache` (<worker>-<binding>), the
+//    queues wrangler.toml names.
 // 3. Applies new migrations remotely (wrangler tracks which ran), then `wrangler deploy` with the new secrets in the
 //    same upload (--secrets-file). A secret is only ever set when the Worker provably lacks it; the deploy config lists
 //    both as `secrets.required`, so wrangler refuses to deploy a version without them. A failure after the upload that
@@ -16,6 +17,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { experimental_readRawConfig } from "wrangler";
 import {
   answeredLikeAnyName,
   cloudflareApi,
@@ -29,9 +31,21 @@ import { candidateZones, failedTriggerSteps, nextSteps, REQUIRED_SECRETS, render
 import { ROOT, runWrangler } from "./tracker.mjs";
 
 const DEPLOY_CONFIG = path.join(ROOT, "wrangler.deploy.toml");
-const NAME = "mailtracker";
+// The names are read from wrangler.toml by wrangler's own reader, so that what this script checks (above all the
+// Worker's secrets) is what wrangler then deploys to, also in a copy where the rep renamed the Worker.
+const { rawConfig } = experimental_readRawConfig({ config: path.join(ROOT, "wrangler.toml") });
+const NAME = rawConfig.name;
+const DATABASE = rawConfig.d1_databases[0].database_name;
 const KV_TITLE = `${NAME}-cache`;
-const QUEUES = [`${NAME}-hits`, `${NAME}-hits-dead`];
+const QUEUES = rawConfig.queues.producers.map((producer) => producer.queue);
+/**
+ * Given to every wrangler command that reads the configuration. wrangler deploys to the environment `--env` or
+ * CLOUDFLARE_ENV names, read from the shell or from a `.env` file it loads itself, and with no such section in
+ * wrangler.toml only warns and deploys the top level under the name `<name>-<env>` (getCloudflareEnv, loadDotEnv and
+ * appendEnvName, wrangler 4.155.0). That Worker is not the one whose secrets were checked, so every run would give it a
+ * new SIGNING_SECRET. An empty `--env` comes first (`args.env ?? getCloudflareEnv()`) and is no environment.
+ */
+const TOP_LEVEL = "--env=";
 // Cloudflare's "not found" code for a workers.dev subdomain (wrangler: getWorkersDevSubdomainInternal).
 const SUBDOMAIN_NOT_FOUND = 10007;
 // Cloudflare's answers about a Worker that is not on the account: 10007, and 10090 for a Worker's (legacy) environment
@@ -73,6 +87,7 @@ function wranglerFailure(result) {
 }
 
 // 1. Checks. Nothing below creates anything until every check has passed.
+if (process.env.CLOUDFLARE_ENV) console.log(`CLOUDFLARE_ENV=${process.env.CLOUDFLARE_ENV} is not used: the tracker has one environment.`);
 const domainSetting = process.env.TRACKER_DOMAIN?.trim();
 const domain = domainSetting ? trackerHostname(domainSetting) : undefined;
 if (domain === null) {
@@ -100,7 +115,9 @@ async function allPages(path, perPage = 50) {
 // /accounts can list accounts the token cannot use; /accounts alone when the login may not read its memberships
 // (9106 for an account's own API token, 10000) (fetchAllAccounts and MEMBERSHIPS_INACCESSIBLE_CODES, wrangler 4.155.0;
 // cloudflare/workers-sdk pull requests 13770 and 13858, 2026-05).
-let accountId = process.env.CLOUDFLARE_ACCOUNT_ID;
+// wrangler's own order: `account_id` in wrangler.toml, then CLOUDFLARE_ACCOUNT_ID or its older name CF_ACCOUNT_ID
+// (getActiveAccountId and getCloudflareAccountIdFromEnv, wrangler 4.155.0).
+let accountId = rawConfig.account_id || process.env.CLOUDFLARE_ACCOUNT_ID || process.env.CF_ACCOUNT_ID;
 if (!accountId) {
   const accounts = await allPages("/accounts");
   const memberships = await allPages("/memberships");
@@ -275,8 +292,8 @@ async function list(what, pathAndQuery) {
   if (!answer.ok) stop(`Could not list your ${what}: ${describeErrors(answer)}. Nothing was created.`);
   return answer.result;
 }
-const databases = await list("D1 databases", `${account}/d1/database?name=${NAME}&per_page=100`);
-let databaseId = databases.find((database) => database.name === NAME)?.uuid;
+const databases = await list("D1 databases", `${account}/d1/database?name=${encodeURIComponent(DATABASE)}&per_page=100`);
+let databaseId = databases.find((database) => database.name === DATABASE)?.uuid;
 const namespaces = await allPages(`${account}/storage/kv/namespaces`, 100);
 if (!namespaces.ok) stop(`Could not list your KV namespaces: ${describeErrors(namespaces)}. Nothing was created.`);
 let namespaceId = namespaces.result.find((namespace) => namespace.title === KV_TITLE)?.id;
@@ -293,7 +310,7 @@ async function create(what, pathAndQuery, body) {
   if (!answer.ok) stop(`Creating ${what} failed: ${describeErrors(answer)}. Run \`npm run deploy\` again: what exists is kept.`);
   return answer.result;
 }
-databaseId ??= (await create(`the D1 database ${NAME}`, `${account}/d1/database`, { name: NAME })).uuid;
+databaseId ??= (await create(`the D1 database ${DATABASE}`, `${account}/d1/database`, { name: DATABASE })).uuid;
 namespaceId ??= (await create(`the KV namespace ${KV_TITLE}`, `${account}/storage/kv/namespaces`, { title: KV_TITLE })).id;
 for (const queue of missingQueues) await create(`the queue ${queue}`, `${account}/queues`, { queue_name: queue });
 
@@ -310,7 +327,9 @@ writeFileSync(
 // 3. Migrations, then the upload with any new secrets.
 const wranglerEnv = { CLOUDFLARE_ACCOUNT_ID: accountId };
 console.log("Applying new database migrations…");
-const migrations = runWrangler(["d1", "migrations", "apply", "DB", "--remote", "--config", DEPLOY_CONFIG], { env: wranglerEnv });
+const migrations = runWrangler(["d1", "migrations", "apply", "DB", "--remote", "--config", DEPLOY_CONFIG, TOP_LEVEL], {
+  env: wranglerEnv,
+});
 if (migrations.status !== 0) stop(`Applying the migrations failed; nothing was deployed:\n${wranglerFailure(migrations)}`);
 
 const newSecrets = Object.fromEntries(
@@ -323,7 +342,7 @@ const holdSignal = () => {};
 process.on("SIGINT", holdSignal).on("SIGTERM", holdSignal);
 let deployed;
 try {
-  const args = ["deploy", "--config", DEPLOY_CONFIG];
+  const args = ["deploy", "--config", DEPLOY_CONFIG, TOP_LEVEL];
   if (Object.keys(newSecrets).length > 0) {
     const file = path.join(secretsDir, "secrets.json");
     writeFileSync(file, JSON.stringify(newSecrets), { mode: 0o600 });

@@ -4,7 +4,7 @@
 // (its own wrangler.deploy.toml and migrations) that links to this checkout's node_modules, worker/src and shared/.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -195,6 +195,50 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     expect(upload?.body).not.toContain('"type":"secret_text"');
     expect(run.output).not.toContain("Registration secret (shown once");
     expect(run.output).toContain("Your tracker: https://mailtracker.rep-acme.workers.dev");
+  });
+
+  it("with CLOUDFLARE_ENV set, in the shell or the project's .env, deploys the Worker whose secrets it checked, and a re-run keeps them", async () => {
+    const { standIn, project } = await account();
+    // wrangler loads .env itself, and without an [env.production] section deploys the top level as mailtracker-production.
+    writeFileSync(path.join(project, ".env"), "CLOUDFLARE_ENV=production\n");
+    const first = await deploy(project, standIn);
+    expect(first.code, first.output).toBe(0);
+    const secretsBefore = secretsOf(standIn.account);
+    expect([...secretsBefore.keys()].sort()).toEqual(["REGISTRATION_SECRET", "SIGNING_SECRET"]);
+
+    const again = await deploy(project, standIn, { CLOUDFLARE_ENV: "production" });
+    expect(again.code, again.output).toBe(0);
+    expect(again.output).toContain("CLOUDFLARE_ENV=production is not used: the tracker has one environment.");
+    expect([...standIn.account.scripts.keys()]).toEqual(["mailtracker"]);
+    expect(secretsOf(standIn.account)).toEqual(secretsBefore);
+    expect(again.output).not.toContain("Registration secret (shown once");
+  });
+
+  it("deploys a Worker renamed in wrangler.toml under its own name, checking that Worker's secrets, and a re-run keeps them", async () => {
+    const { standIn, project } = await account();
+    const config = path.join(project, "wrangler.toml");
+    writeFileSync(config, readFileSync(config, "utf8").replace(/^name = "mailtracker"$/m, 'name = "acme-tracker"'));
+    expect((await deploy(project, standIn)).code).toBe(0);
+    const secretsBefore = new Map(standIn.account.scripts.get("acme-tracker")?.secrets);
+    expect([...secretsBefore.keys()].sort()).toEqual(["REGISTRATION_SECRET", "SIGNING_SECRET"]);
+
+    const again = await deploy(project, standIn);
+    expect(again.code, again.output).toBe(0);
+    expect([...standIn.account.scripts.keys()]).toEqual(["acme-tracker"]);
+    expect(new Map(standIn.account.scripts.get("acme-tracker")?.secrets)).toEqual(secretsBefore);
+    expect(again.output).toContain("Your tracker: https://acme-tracker.rep-acme.workers.dev");
+  });
+
+  it("uses the account wrangler.toml names, as wrangler does, before CLOUDFLARE_ACCOUNT_ID and without asking", async () => {
+    const { standIn, project } = await account();
+    standIn.account.otherAccounts.push({ id: randomBytes(16).toString("hex"), name: "Sales team", member: true });
+    const config = path.join(project, "wrangler.toml");
+    const text = readFileSync(config, "utf8");
+    writeFileSync(config, text.replace(/^(name = .*)$/m, `$1\naccount_id = "${standIn.account.accountId}"`));
+    const run = await deploy(project, standIn, { CLOUDFLARE_ACCOUNT_ID: "" });
+    expect(run.code, run.output).toBe(0);
+    expect(run.output).not.toContain("choose one with CLOUDFLARE_ACCOUNT_ID");
+    expect(standIn.account.scripts.has("mailtracker")).toBe(true);
   });
 
   it("without CLOUDFLARE_ACCOUNT_ID, deploys to the one account the login can use, chosen as wrangler chooses it", async () => {
