@@ -92,7 +92,9 @@ async function launch(extensionDir, trackerUrl, threadIds, bodies) {
   if (extensionDir && context.serviceWorkers().length === 0) await context.waitForEvent("serviceworker", { timeout: 30_000 });
   if (extensionDir) await connectExtension(context, trackerUrl);
   const page = await context.newPage();
-  await page.goto("https://mail.google.com/mail/u/0/#sent");
+  // Every message of the conversation open, as after Gmail's "Expand all": its 20 bodies are what is rendered, and
+  // the panels of its 10 tracked emails drawn (Gmail shows a conversation's read messages collapsed, gmail-sim.js).
+  await page.goto("https://mail.google.com/mail/u/0/?sim=expand-all#sent");
   if (extensionDir) {
     // The content script marks the page once its options are read: the features are running from then on.
     await page.waitForFunction(() => document.documentElement.hasAttribute("data-mt-tracker"), null, { timeout: 30_000 });

@@ -877,6 +877,31 @@ export function defineScenarios(
     );
 
     scenario(
+      "a reply found in the opened conversation, where Gmail shows the rep's own email collapsed, is recorded once when no list or row names it",
+      [GERMAN_DECIMAL_ROWS],
+      async (variant) => {
+        const { gmail } = await setUp(variant, gmailUrl(variant, "#inbox", "/mail/u/0/", "changed-lists"));
+        const { id, sent } = await sendTracked(gmail, { to: ["vera@prospect.example"], subject: "Collapsed", html: "<div>Hi Vera.</div>" });
+        await gmail.evaluate(
+          (detail) => document.dispatchEvent(new CustomEvent("sim:receive", { detail })),
+          JSON.stringify({ thread: sent.legacyThreadId, from: "vera@prospect.example", name: "Vera", text: "Yes, let's talk on Monday." }),
+        );
+        await go(gmail, `#sent/${sent.legacyThreadId}`);
+        // The email, read, collapsed to its header; Vera's reply, unread, open.
+        await gmail.waitFor(
+          () =>
+            document.querySelector("div.kv span[email='me@example.com']") &&
+            document.querySelector("div.h7 span.gD[email='vera@prospect.example']"),
+          null,
+        );
+        expect(await gmail.evaluate(() => document.querySelectorAll("div.adn").length, null)).toBe(1);
+        await eventually("Vera's reply", async () => ((await registered(id)).replyCount > 0 ? true : undefined));
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        expect((await registered(id)).replyCount).toBe(1);
+      },
+    );
+
+    scenario(
       "with its access to Gmail and the tracker taken away, the extension says on every tab that nothing is tracked, and the popup gives it back",
       [ENGLISH],
       async (variant) => {

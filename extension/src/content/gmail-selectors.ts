@@ -155,6 +155,19 @@ export const SELECTORS = {
   },
   /** Messages of an opened conversation: `div.adn[data-message-id]` (gmail.md; gmail-sim). */
   conversationMessage: { name: "conversation message", precise: "div.adn[data-message-id]", fallbacks: ["[data-message-id]"] },
+  /**
+   * A message of an opened conversation that Gmail shows collapsed, its header alone: `div.kv`, an item of the list
+   * whose open messages are `div.h7` (InboxSDK gmail-message-view.ts getViewState and gmail-thread-view.ts
+   * #setupMessageViewStream, a8a6fe2 of 2026-07-23). Gmail collapses the messages already read, the rep's own among
+   * them ("Messages that you previously read are collapsed", uwf.edu helpdesk, undated). It carries no message id
+   * (assumed: InboxSDK reads an id only once the message is open) but names its sender (messageSender). The fallback
+   * without a class: a list item with no message id in it (assumed: the role is the simulation's, no capture shows it).
+   */
+  collapsedMessage: {
+    name: "collapsed message",
+    precise: "div.kv",
+    fallbacks: ['[role="listitem"]:not(:has([data-message-id]))'],
+  },
   /** A message's body: `div.ii.gt` > `div.a3s` (gmail.md); the panel goes right after `div.ii.gt`. Without either
    * class, callers use the whole message (`conversationMessage`, found by attribute). */
   messageBody: { name: "message body", precise: "div.ii.gt", fallbacks: ["div.a3s"] },
@@ -183,8 +196,15 @@ export const SELECTORS = {
   },
   /** The start of the latest message's text in a row (current Gmail: `span.y2`, after the subject in `.bog`'s cell). */
   rowSnippet: { name: "row snippet", precise: "span.y2", fallbacks: [".y2", "span:has(> [data-thread-id]) ~ span"] },
-  /** A conversation message's sender: `h3.iw span.gD[email][name]` (gmail-sim; unverified on live Gmail 2026-11). */
-  messageSender: { name: "message sender", precise: "h3.iw span.gD[email]", fallbacks: ["span.gD[email]", "h3 [email]"] },
+  /**
+   * A conversation message's sender: `h3.iw span.gD[email][name]` (gmail-sim; unverified on live Gmail 2026-11); in a
+   * message of any state, open or collapsed, InboxSDK reads `td.gF span[email]` (getSender, a8a6fe2 of 2026-07-23).
+   */
+  messageSender: {
+    name: "message sender",
+    precise: "h3.iw span.gD[email]",
+    fallbacks: ["span.gD[email]", "h3 [email]", "td.gF span[email]"],
+  },
   /** A conversation message's date, its full form in `title`: `span.g3[title]` (gmail-sim; unverified 2026-11). */
   messageDate: { name: "message date", precise: "span.g3[title]", fallbacks: ["[title][alt]", "td.gH span[title]"] },
   /** The account switcher, `aria-label="Google Account: Name\n(me@example.com)"` (gmail-sim; unverified 2026-11). */

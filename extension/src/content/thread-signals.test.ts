@@ -123,6 +123,30 @@ describe("an opened conversation", () => {
     expect(readConversation(document, OWN, NOW)?.signals.map((s) => s.gmailMessageId)).toEqual(["18f7a1b2c3d4e700"]);
   });
 
+  /** A message as Gmail shows one already read: collapsed, its header alone, with no message id (gmail-selectors.ts). */
+  const collapsed = (email: string, name: string) =>
+    `<div class="kv" role="listitem"><div class="adf ads"><table><tr><td class="gF gK"><span email="${email}" name="${name}" class="gD">${name}</span></td>
+    <td class="gH"><span class="g3" title="Sat, Nov 22, 2026, 9:00 AM" alt="">9:00 AM</span></td></tr></table><div class="iA g6">Hi Carol, our prices</div></div></div>`;
+
+  it("the sender's email collapsed, as Gmail shows what was read, still places the reply after it", () => {
+    conversation(
+      collapsed("me@example.com", "Me"),
+      message({ id: "b", legacy: "18f7a1b2c3d4e700", email: "carol@prospect.example", name: "Carol", body: "Sounds good" }),
+    );
+    expect(readConversation(document, OWN, NOW)?.signals.map((s) => [s.kind, s.gmailMessageId])).toEqual([["reply", "18f7a1b2c3d4e700"]]);
+    // Found by its role too, where Gmail renamed the class.
+    document.querySelector(".kv")?.classList.replace("kv", "kv-1a2b");
+    expect(readConversation(document, OWN, NOW)?.signals.map((s) => s.kind)).toEqual(["reply"]);
+  });
+
+  it("a collapsed message is never a reply itself, and someone else's collapsed first message places nothing after it", () => {
+    conversation(
+      collapsed("carol@prospect.example", "Carol"),
+      message({ id: "b", legacy: "18f7a1b2c3d4e700", email: "dave@prospect.example", name: "Dave", body: "Adding Dave" }),
+    );
+    expect(readConversation(document, OWN, NOW)?.signals).toEqual([]);
+  });
+
   it("a conversation whose subject holds a prospect's address: its title's last address is the sender's, and the prospect's reply counts", () => {
     conversation(MINE, message({ id: "b", legacy: "18f7a1b2c3d4e700", email: "carol@prospect.example", name: "Carol", body: "Hi" }));
     document.title = "Call - carol@prospect.example - notes - me@example.com - Gmail";

@@ -14,7 +14,7 @@
 // A conversation message counts only after the first message of the sender's in the thread: in a thread someone
 // else started, their first message is not a reply to our tracked email.
 // Limits (2026-11): messages Gmail folds away in a long conversation ("3 older messages") are not in the page until
-// expanded, and a list row shows only its latest sender; Gmail's data of its lists names every message of their
+// expanded (a collapsed one, its header alone, is: it places the replies after it), and a list row shows only its latest sender; Gmail's data of its lists names every message of their
 // threads, each notice with its own snippet (readListedThreads).
 
 import type { z } from "zod";
@@ -111,21 +111,31 @@ export function messageTrackingId(message: Element): string | null {
   return null;
 }
 
-/** An opened conversation: every reply and notice after the sender's first message in it. */
+/**
+ * An opened conversation: every reply and notice after the sender's first message in it. The sender's own messages
+ * are mostly collapsed there (Gmail collapses what was read): a collapsed message is read for its sender alone, which
+ * places the replies after it, and never is a reply itself (it has no id).
+ */
 export function readConversation(doc: Document, own: Set<string>, now = new Date()): ThreadSignals | null {
   const threadId = conversationThreadId(doc);
   if (!threadId) return null;
-  const messages = queryAll(doc, "conversationMessage").map((element) => {
+  const open = new Set(queryAll(doc, "conversationMessage"));
+  const inOrder = [...open, ...queryAll(doc, "collapsedMessage")].sort((a, b) =>
+    a.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1,
+  );
+  const messages = inOrder.map((element) => {
     const sender = personOf(query(element, "messageSender", false));
+    const isOpen = open.has(element);
     return {
       element,
       email: normalizeEmail(sender.email),
       name: sender.name,
-      ours: messageTrackingId(element) !== null,
-      id:
-        messageGmailIds(element)
-          .map(stableMessageId)
-          .find((id) => id !== null) ?? null,
+      ours: isOpen && messageTrackingId(element) !== null,
+      id: isOpen
+        ? (messageGmailIds(element)
+            .map(stableMessageId)
+            .find((id) => id !== null) ?? null)
+        : null,
     };
   });
   const self = new Set(own);

@@ -50,6 +50,7 @@
 //   `unnamed-fields`: the To field without its `name="to"` (a future change: the chips' list and its input stay);
 //   `renamed-plain`: the "Currently in plain text mode." line with new classes (a future change the extension
 //   cannot follow before the send);
+//   `expand-all`: every message of a conversation open, as after Gmail's "Expand all" (showConversation);
 //   `changed-lists`: Gmail's data of its thread lists changed (a future change): the page carries no first list, and
 //   the answers to lists hold their threads elsewhere (google.ts; the page tells the server by its request's `sim`).
 // - A plain-text send: the body's text in part 0, and `[8][6]` 0 where an HTML send has 1 (gmail.js reads it as
@@ -519,7 +520,18 @@
     return `<br><div class="gmail_quote">${quote}</div>`;
   }
 
-  /** The conversation view of a sent thread: `#sent/<legacy thread id>` (or `#all/…`). */
+  /**
+   * The conversation view of a sent thread: `#sent/<legacy thread id>` (or `#all/…`).
+   * Its messages are items of one list, each open (`div.h7`, the message with its id and body) or collapsed (`div.kv`,
+   * its header alone); InboxSDK takes the open message's parent as the list and tells the two apart by these classes
+   * (gmail-thread-view.ts #setupMessageViewStream, gmail-message-view.ts getViewState, a8a6fe2 of 2026-07-23). Gmail
+   * collapses the messages already read and opens the unread ones and the newest: "Messages that you previously read
+   * are collapsed (unless they have a star), and new messages are expanded" (uwf.edu helpdesk, "Conversations",
+   * undated); the rep's own are read from the start. A collapsed message shows its sender, date and a snippet; that it
+   * carries no message id is assumed from InboxSDK reading a message's id only once it is open (#checkMessageOpenState)
+   * and its sender where InboxSDK reads it in any state (getSender, `td.gF span[email]`). Clicking a collapsed message
+   * opens it; the variant `expand-all` opens all, as Gmail's "Expand all" does (same page).
+   */
   function showConversation(legacyThreadId) {
     const thread = sentThreads.get(legacyThreadId);
     main.replaceChildren();
@@ -529,23 +541,39 @@
     }
     const view = document.createElement("div");
     view.className = "nH";
-    // Each message's header names its sender (`h3.iw span.gD[email][name]`) and its date to the minute (`span.g3[title]`).
+    const last = thread.messages.length - 1;
+    const open = (m, i) => i === last || !isRead(m) || expandAll || thread.opened?.has(m.legacyMessageId);
+    const sender = (m) =>
+      `<span email="${escapeHtml(m.from ?? "me@example.com")}" name="${escapeHtml(m.name ?? "Me")}" class="gD">${escapeHtml(m.name ?? "Me")}</span>`;
+    const date = (m) =>
+      `<span class="g3" title="${gmailDate(m.at)}" alt="${gmailDate(m.at)}">${new Date(m.at).toLocaleTimeString("en-US", { hour: "numeric", minute: "2-digit" })}</span>`;
+    // Each open message's header names its sender (`h3.iw span.gD[email][name]`) and its date to the minute (`span.g3[title]`).
     const messagesHtml = thread.messages
-      .map(
-        (m) =>
-          `<div class="adn ads" data-message-id="#${m.messageId}" data-legacy-message-id="${m.legacyMessageId}"><div class="gs"><div class="gE iv gt"><table><tbody><tr>
-            <td class="gF gK"><h3 class="iw"><span class="qu"><span email="${escapeHtml(m.from ?? "me@example.com")}" name="${escapeHtml(m.name ?? "Me")}" class="gD">${escapeHtml(m.name ?? "Me")}</span></span></h3></td>
-            <td class="gH"><span class="g3" title="${gmailDate(m.at)}" alt="${gmailDate(m.at)}">${new Date(m.at).toLocaleTimeString("en-US", { hour: "numeric", minute: "2-digit" })}</span></td>
-          </tr></tbody></table></div><div class="ii gt"><div class="a3s aiL">${displayedHtml(m)}</div></div></div></div>`,
+      .map((m, i) =>
+        open(m, i)
+          ? `<div class="h7" role="listitem"><div class="adn ads" data-message-id="#${m.messageId}" data-legacy-message-id="${m.legacyMessageId}"><div class="gs"><div class="gE iv gt"><table><tbody><tr>
+            <td class="gF gK"><h3 class="iw"><span class="qu">${sender(m)}</span></h3></td>
+            <td class="gH">${date(m)}</td>
+          </tr></tbody></table></div><div class="ii gt"><div class="a3s aiL">${displayedHtml(m)}</div></div></div></div></div>`
+          : `<div class="kv" role="listitem" data-sim-open-message="${m.legacyMessageId}"><div class="adf ads"><table><tbody><tr>
+            <td class="gF gK">${sender(m)}</td><td class="gH">${date(m)}</td>
+          </tr></tbody></table><div class="iA g6">${escapeHtml(snippetOf(m))}</div></div></div>`,
       )
       .join("");
+    for (const m of thread.messages) m.read = true;
     // Built off-document: the images of the bodies start loading here, before the view is in the page.
     setHtml(
       view,
-      `<h2 class="hP" data-thread-perm-id="${thread.threadId}" data-legacy-thread-id="${legacyThreadId}"></h2>${messagesHtml}
+      `<h2 class="hP" data-thread-perm-id="${thread.threadId}" data-legacy-thread-id="${legacyThreadId}"></h2><div role="list">${messagesHtml}</div>
       <div class="amn"><span role="link" class="ams bkH" data-sim="reply">${T.reply}</span><span role="link" class="ams bkG" data-sim="forward">${T.forward}</span></div>`,
     );
     view.querySelector("h2").textContent = thread.subject;
+    for (const collapsed of view.querySelectorAll("[data-sim-open-message]")) {
+      collapsed.addEventListener("click", () => {
+        thread.opened = new Set([...(thread.opened ?? []), collapsed.dataset.simOpenMessage]);
+        showConversation(legacyThreadId);
+      });
+    }
     view.querySelector("[data-sim=reply]").addEventListener("click", () => {
       const last = thread.messages[thread.messages.length - 1];
       openCompose({
@@ -569,6 +597,20 @@
     }, 16);
   }
   let renderToken = 0;
+  const expandAll = flags.has("expand-all");
+  /** The rep's own messages are read; one from someone else once a conversation view has shown it. */
+  const isRead = (m) => m.read || !m.from || m.from === "me@example.com";
+  /** The start of a message's text, as a collapsed message shows it. */
+  function snippetOf(m) {
+    // Tags taken out as text, not parsed: parsing is a Trusted Types sink, and the extension's guard watches it.
+    const text =
+      m.text ??
+      m.html
+        .replace(/<[^>]*>/g, " ")
+        .replaceAll("&nbsp;", " ")
+        .replaceAll("&amp;", "&");
+    return text.replace(/\s+/g, " ").trim().slice(0, 100);
+  }
 
   /**
    * The Sent list, `#sent`: one row per sent thread, newest first, as gmail.md describes today's rows
