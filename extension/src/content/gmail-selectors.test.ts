@@ -102,6 +102,43 @@ describe("Gmail selectors on the real compose dialog (2020-10)", () => {
   });
 });
 
+describe("Send & Archive in the real compose dialog's send cell (2020-10; the button added as InboxSDK finds it)", () => {
+  /**
+   * The capture with Send & Archive, `classes`, alone in the first of the two empty `div.J-J5-Ji` around the Send group
+   * `div.dC`: before Send, as InboxSDK found it (gmail-selectors.ts sendAndArchiveButton).
+   */
+  const withSendAndArchive = (classes: string) => {
+    document.body.innerHTML = readFileSync(FIXTURE, "utf8");
+    const slot = document.querySelector("td.gU.Up div.dC")?.previousElementSibling as HTMLElement;
+    slot.innerHTML = `<div class="${classes}" role="button" tabindex="1" data-tooltip="Send &amp; Archive">Send</div>`;
+    return slot.firstElementChild as HTMLElement;
+  };
+  const send = () => document.querySelector("td.gU.Up div.dC > div[data-tooltip^='Send']");
+
+  it("a new email's compose has none: nothing else in the capture passes for it, precise or fallback", () => {
+    document.body.innerHTML = readFileSync(FIXTURE, "utf8");
+    expect(query(document, "sendAndArchiveButton")).toBeNull();
+  });
+
+  it("finds it, and Send still finds Send, whether or not it carries Send's class `aoO` besides its own `Uo`", () => {
+    for (const classes of ["T-I J-J5-Ji Uo v7 T-I-atl L3", "T-I J-J5-Ji aoO Uo v7 T-I-atl L3"]) {
+      const sendAndArchive = withSendAndArchive(classes);
+      expect(query(document, "sendButton"), classes).toBe(send());
+      expect(query(document, "sendAndArchiveButton"), classes).toBe(sendAndArchive);
+      expect(recogniseGmail(document).send, classes).toBe("ok");
+    }
+  });
+
+  it("with the send cell's classes renamed, the fallbacks still tell Send & Archive from Send and its arrow", () => {
+    const sendAndArchive = withSendAndArchive("T-I J-J5-Ji Uo v7 T-I-atl L3");
+    const plainSend = send();
+    for (const element of document.querySelectorAll("table.IZ, table.IZ *")) element.setAttribute("class", "renamed");
+    expect(query(document, "sendAndArchiveButton")).toBe(sendAndArchive);
+    expect(query(document, "sendButton")).toBe(plainSend);
+    expect(query(document, "sendOptionsButton")?.getAttribute("aria-label")).toBe("More send options");
+  });
+});
+
 describe("Gmail selectors on today's compose (hovercard chips; simulated from InboxSDK/gmail.js, not a capture)", () => {
   it("reads recipients from data-hovercard-id chips, names from data-name; older [email] chips still work", () => {
     document.body.innerHTML = `<div role="dialog"><div class="M9"><div name="to">

@@ -58,15 +58,34 @@ export const SELECTORS = {
    * localised ("Senden"), so it is never required. The last fallback is the pair alone in its group, Send first and
    * its arrow last (InboxSDK keeps to the send group too: getSendButton, `.IZ .Up div > div[role=button]`, a8a6fe2,
    * 2026-07-23): a button merely followed by a menu button is also Underline (before "Text color") and the toolbar's
-   * language button in the same capture.
+   * language button in the same capture. Never Send & Archive (`.Uo`, below), which shares the send cell and comes
+   * before Send: InboxSDK's send selector, which names no class, found it instead of Send until it excluded `.Uo`
+   * (InboxSDK pull request 607 and 36968b9, 2019-04-18, "Fix getSendButton() to not pick send-and-archive button";
+   * still so at a8a6fe2, 2026-07-23).
    */
   sendButton: {
     name: "send button",
-    precise: 'table.IZ td.gU.Up div[role="button"].aoO:not([aria-haspopup])',
+    precise: 'table.IZ td.gU.Up div[role="button"].aoO:not(.Uo):not([aria-haspopup])',
     fallbacks: [
-      'td.gU.Up div[role="button"]:not([aria-haspopup])',
+      'td.gU.Up div[role="button"]:not(.Uo):not([aria-haspopup])',
       'div[role="button"]:first-child:not([aria-haspopup]):has(+ div[role="button"][aria-haspopup]:last-child)',
     ],
+  },
+  /**
+   * "Send & Archive", the second send button a reply's compose shows when the rep turned it on in Gmail's settings: it
+   * sends as Send does, then archives the conversation. InboxSDK finds it as `.IZ .Up div > div[role=button].Uo`
+   * without `aria-haspopup` and treats a click, Enter or Space on it as a send, as on Send (getSendAndArchiveButton and
+   * getPresendingStream, a8a6fe2, 2026-07-23; the class since 93b1335, 2019-04-18). No public capture holds it. The
+   * fallback, without a class, is inferred: a button alone, and no menu, in the first `div` of a cell of the compose's
+   * toolbar (`table.IZ[role=group]`) that also holds a menu button (Send's arrow). The 2020 capture's send cell holds
+   * `div.dC` (Send and its arrow) between two empty `div.J-J5-Ji`; Send & Archive comes before Send (above), and
+   * InboxSDK hides its parent alone (replaceSendButton) and before 2019-04 found it as the button inside Send's first
+   * other sibling. No `:has()` holding a combinator: happy-dom, which the unit tests run in, reads those wrongly.
+   */
+  sendAndArchiveButton: {
+    name: "send and archive button",
+    precise: 'table.IZ td.gU.Up div[role="button"].Uo:not([aria-haspopup])',
+    fallbacks: ['table[role="group"] td:has([aria-haspopup]) > div > div:first-child > div[role="button"]:only-child:not([aria-haspopup])'],
   },
   /**
    * "More send options", the arrow right of Send (`aria-haspopup`): it opens "Schedule send" (gmail.md; InboxSDK

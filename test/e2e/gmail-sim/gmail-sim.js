@@ -36,12 +36,26 @@
 //   parse_request_payload's send_scheduled_message, b7dfdab, 2026-03-25). Where Gmail's request carries the chosen
 //   time is NOT known from public evidence: the simulation puts it at msg[6], the message's timestamp (unverified
 //   assumption, 2026-11).
+// - Send & Archive (`send-archive`, Gmail's setting that shows it in a reply's compose: off unless the rep turns it on;
+//   leggett/simplify #881, 2026-01-29: shown in an inline reply, not in a popped-out one): a second send button,
+//   `div[role=button].Uo` in the send cell, that sends as Send does and then archives the conversation. From evidence:
+//   its class `Uo`, its place in the send cell's `div` and that it comes before Send (InboxSDK getSendAndArchiveButton,
+//   a8a6fe2 of 2026-07-23, and its pull request 607 of 2019-04-18: a send selector naming no class found it instead
+//   of Send). From the 2020 capture: the cell's `div.btA` holds the Send group `div.dC` between two empty
+//   `div.J-J5-Ji`; that Send & Archive fills the first is inferred from that order and from InboxSDK hiding its
+//   parent alone (replaceSendButton). Assumed: it carries Send's classes besides `Uo` (`aoO` among them, the worst case
+//   for finding Send by its class: found first), its tooltip's words, that the send is the same request as Send's, and
+//   that Gmail then shows the list the conversation was opened from (Gmail's default, without auto-advance), where an
+//   archived conversation no longer shows in the inbox until someone writes in it again (ajaxtower.s26.xrea.com
+//   gmail/sent/index25.html, a Gmail guide). How Gmail tells its server to archive is not public: the page posts to
+//   `/_sim/archive`, a made-up address the extension must not (and does not) read. Only inline replies get it here.
 // - Query flags pick a variant (several may be combined, `?sim=de,decimal-rows`):
 //   `de`: a German UI (labels, tooltips, "An:" row prefix, alert text; gmail.md: Gmail is localised);
 //   `decimal-rows`: Sent rows carry only `data-thread-id` (gmail.md: 2025-11 live dump), Gmail's sync id of the
 //   thread: "#thread-a:r…" for a thread the rep started, which is no number of its legacy id (see showList), and
 //   no legacy id of their latest message either: only Gmail's answer to the list names the messages;
 //   `renamed-send`: a send button with no tooltip and new classes (a Gmail change the extension cannot follow);
+//   `send-archive`: Gmail's Send & Archive setting on (above);
 //   `renamed-undo`: a "Message sent" notice whose Undo and View message links lost their ids (a future change);
 //   `opaque-chips`: recipient chips that carry their address in no attribute the extension knows (a future change:
 //   only Gmail's send request still names it). Each still shows the contact's name, as today's chips do (InboxSDK
@@ -87,6 +101,7 @@
     ? {
         send: "Senden",
         sendTip: "Senden \u202a(Strg + Eingabetaste)\u202c",
+        sendArchive: "Senden und archivieren",
         more: "Weitere Sendeoptionen",
         schedule: "Senden planen",
         tomorrow: "Morgen früh",
@@ -108,6 +123,7 @@
     : {
         send: "Send",
         sendTip: "Send \u202a(Ctrl-Enter)\u202c",
+        sendArchive: "Send & Archive",
         more: "More send options",
         schedule: "Schedule send",
         tomorrow: "Tomorrow morning",
@@ -167,10 +183,15 @@
   const sendButtonHtml = renamedSend
     ? `<div class="T-I J-J5-Ji zQ2 v7 T-I-atl L3" role="button" tabindex="1" aria-label="Dispatch" data-sim="send">${T.send}</div>`
     : `<div class="T-I J-J5-Ji aoO v7 T-I-atl L3" role="button" tabindex="1" data-tooltip="${T.sendTip}" aria-label="${T.sendTip}" data-sim="send">${T.send}</div>`;
+  // `send-archive`: Send & Archive in a reply's compose (the header says what is evidence and what is assumed).
+  const sendArchiveHtml = flags.has("send-archive")
+    ? `<div class="T-I J-J5-Ji aoO Uo v7 T-I-atl L3" role="button" tabindex="1" data-tooltip="${T.sendArchive}" aria-label="${T.sendArchive}" data-sim="send-archive">${T.send} ▤</div>`
+    : "";
 
   /**
    * Builds a compose: a dialog in the bottom bar, a full-screen dialog (`[role=dialog] div.aaZ`), the only compose of
-   * a pop-out window (under `div.dw`, no dialog), or inline (replies and forwards) inside `container`.
+   * a pop-out window (under `div.dw`, no dialog), or inline (replies and forwards) inside `container`. `reply`: an
+   * inline reply, which shows Send & Archive when its setting is on.
    */
   function openCompose({
     container = null,
@@ -180,6 +201,7 @@
     quotedHtml = "",
     trimmedQuote = "",
     mode = container ? "inline" : "dialog",
+    reply = false,
   } = {}) {
     const id = ++seq;
     const shell = document.createElement("div");
@@ -209,15 +231,15 @@
             ? `<div class="J-Z kP4" style="display:none" data-sim="plain-marker"><span>${T.plainOn}</span> <span class="q7w" role="link">${T.rich}</span></div>`
             : `<div class="J-Z aA3" style="display:none" data-sim="plain-marker"><span>${T.plainOn}</span> <span class="aA5" role="link">${T.rich}</span></div>`
         }
-        <table class="IZ"><tbody><tr>
+        <table class="IZ" role="group"><tbody><tr>
           ${
             renamedSend
               ? `<td class="zQ3">${sendButtonHtml}</td>`
-              : `<td class="gU Up"><div><div class="dC">
+              : `<td class="gU Up"><div class="J-J5-Ji btA"><div class="J-J5-Ji">${reply ? sendArchiveHtml : ""}</div><div class="dC">
             ${sendButtonHtml}
             <div class="T-I J-J5-Ji hG T-I-atl L3" role="button" tabindex="1" aria-haspopup="true" data-tooltip="${T.more}" aria-label="${T.more}" data-sim="send-options">▾</div>
             <div role="menu" hidden data-sim="send-menu"><div role="menuitem" data-sim="schedule">${T.schedule}</div></div>
-          </div></div></td>`
+          </div><div class="J-J5-Ji"></div></div></td>`
           }
           <td class="gU az5"><div role="button" tabindex="1" data-tooltip="More options" aria-label="More options" data-sim="more">⋮</div>
             <div role="menu" hidden data-sim="more-menu"><div role="menuitemcheckbox" aria-checked="false" data-sim="plain">${T.plain}</div></div></td>
@@ -230,7 +252,7 @@
     shell.querySelector("input[name=subjectbox]").value = subject;
     setHtml(body, quotedHtml ? `<div dir="ltr"><br></div>${quotePart(quotedHtml)}` : trimmedQuote ? `<div dir="ltr"><br></div>` : "");
     // A reply's quote is sent as a part of its own until the rep shows it (the header: "Reply like Gmail").
-    const state = { shell, root, body, threadId, trimmedQuote: trimmedQuote ? quotePart(trimmedQuote) : null };
+    const state = { shell, root, body, threadId, legacyThreadId, trimmedQuote: trimmedQuote ? quotePart(trimmedQuote) : null };
     if (trimmedQuote) {
       const show = document.createElement("div");
       show.setAttribute("role", "button");
@@ -292,6 +314,12 @@
     send.addEventListener("click", () => trySend(state));
     send.addEventListener("keydown", (event) => {
       if (event.key === "Enter" || event.key === " ") trySend(state);
+    });
+    // Send & Archive: the same send, then the conversation is archived.
+    const sendArchive = shell.querySelector("[data-sim=send-archive]");
+    sendArchive?.addEventListener("click", () => trySend(state, null, true));
+    sendArchive?.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" || event.key === " ") trySend(state, null, true);
     });
     shell.addEventListener("keydown", (event) => {
       if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) trySend(state);
@@ -418,8 +446,8 @@
     document.body.appendChild(alert);
   }
 
-  /** A send, or with `scheduledAt` (epoch ms) a scheduled send. */
-  function trySend(state, scheduledAt = null) {
+  /** A send, or with `scheduledAt` (epoch ms) a scheduled send; `archive`: Send & Archive's. */
+  function trySend(state, scheduledAt = null, archive = false) {
     if (!state.shell.isConnected) return;
     const chips = [...state.root.querySelectorAll("[data-sim=chip] [role=option]")].map((chip) => ({
       email: chip.getAttribute("data-hovercard-id") ?? chip.getAttribute("data-sim-address"),
@@ -493,6 +521,17 @@
     xhr.send(JSON.stringify(request));
     // Gmail closes the compose as soon as the send starts.
     state.shell.remove();
+    if (archive && state.legacyThreadId) archiveConversation(state.legacyThreadId);
+  }
+
+  /** Legacy ids of the conversations archived (Send & Archive): out of the inbox until someone writes in them again. */
+  const archived = new Set();
+
+  /** Send & Archive's archive: the server is told (a made-up address: see the header), and the list is shown again. */
+  function archiveConversation(legacyThreadId) {
+    archived.add(legacyThreadId);
+    fetch(`/_sim/archive?thread=${encodeURIComponent(legacyThreadId)}`, { method: "POST" }).catch(() => undefined);
+    location.hash = location.hash.startsWith("#sent/") ? "#sent" : "#inbox";
   }
 
   /**
@@ -582,6 +621,7 @@
         legacyThreadId,
         subject: `Re: ${thread.subject}`,
         trimmedQuote: gmailQuote(last),
+        reply: true,
       });
     });
     view.querySelector("[data-sim=forward]").addEventListener("click", () => {
@@ -631,7 +671,9 @@
    * mail).
    */
   function showList(hash) {
-    const threads = [...sentThreads.entries()].filter(([, thread]) => hash === "#sent" || thread.messages.some((m) => m.from));
+    const threads = [...sentThreads.entries()].filter(
+      ([legacy, thread]) => hash === "#sent" || (thread.messages.some((m) => m.from) && !archived.has(legacy)),
+    );
     const rows = threads.reverse().map(([legacy, thread]) => {
       const last = thread.messages[thread.messages.length - 1];
       const person = (email, name) =>
@@ -721,6 +763,7 @@
     const { thread, from, name, text, quote } = JSON.parse(event.detail);
     const entry = sentThreads.get(thread);
     if (!entry) return;
+    archived.delete(thread);
     const at = Date.now();
     const decimal = (BigInt(at) << 20n) | BigInt(Math.floor(Math.random() * 2 ** 20));
     let html = escapeHtml(text).replaceAll("\n", "<br>");
@@ -760,7 +803,10 @@
     fetch("/_sim/threads")
       .then((response) => response.json())
       .then((threads) => {
-        for (const { legacyThreadId, ...thread } of threads) if (!sentThreads.has(legacyThreadId)) sentThreads.set(legacyThreadId, thread);
+        for (const { legacyThreadId, archived: wasArchived, ...thread } of threads) {
+          if (!sentThreads.has(legacyThreadId)) sentThreads.set(legacyThreadId, thread);
+          if (wasArchived) archived.add(legacyThreadId);
+        }
       })
       .catch(() => undefined)
       .finally(route);

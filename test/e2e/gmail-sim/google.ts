@@ -22,6 +22,8 @@
 //   for mail that arrives while no Gmail page is open
 // - POST https://mail.google.com/_sim/cancel-send?messageId=… -> Undo Send: the held message is marked cancelled, never sent
 //   (a made-up address: today's undo request is not public; gmail-sim.js)
+// - POST https://mail.google.com/_sim/archive?thread=<legacy id> -> Send & Archive archived the conversation: out of the
+//   inbox until someone writes in it again (a made-up address: how Gmail archives is not public; gmail-sim.js)
 // - https://ciN.googleusercontent.com/meips/<b64url original>=s0-d-e1-ft -> the image proxy: fetches the original
 //   from Node with Google's proxy user agent, as Google's servers would (the reader's browser never contacts the
 //   tracker), and records that it did; an original that is itself a proxy URL (a quote from a Gmail reader's copy)
@@ -100,6 +102,8 @@ export class SimulatedGoogle {
   /** Original URLs the image proxy was asked for, in order. */
   readonly proxied: string[] = [];
   private readonly legacyThreads = new Map<string, string>();
+  /** Legacy ids of the conversations archived (gmail-sim.js, Send & Archive), out of the inbox. */
+  readonly archived = new Set<string>();
 
   /** Whether `url` is on a Google host this simulation stands in for (Gmail, the image proxy): the browsers route these here. */
   answers(url: string): boolean {
@@ -121,6 +125,10 @@ export class SimulatedGoogle {
         const held = this.sent.find((sent) => sent.messageId === messageId);
         if (held) held.cancelled = true;
         return { status: held ? 200 : 404, contentType: "application/json", body: "{}" };
+      }
+      if (parsed.pathname === "/_sim/archive" && method === "POST") {
+        this.archived.add(parsed.searchParams.get("thread") ?? "");
+        return { status: 200, contentType: "application/json", body: "{}" };
       }
       if (parsed.pathname === "/_sim/receive" && method === "POST") {
         const { thread, ...message } = JSON.parse(postData ?? "{}");
@@ -200,6 +208,8 @@ export class SimulatedGoogle {
   }
 
   private keepReceived(legacyThreadId: string, message: ListedMessage & { at: number; text: string }): void {
+    // A message in an archived conversation brings it back to the inbox (gmail-sim.js, Send & Archive).
+    this.archived.delete(legacyThreadId);
     this.received.set(legacyThreadId, [...(this.received.get(legacyThreadId) ?? []), message]);
   }
 
@@ -219,7 +229,7 @@ export class SimulatedGoogle {
           legacyThreadId: thread.legacyThreadId,
           snippet,
           messages,
-          inInbox: thread.messages.some((m) => m.from),
+          inInbox: thread.messages.some((m) => m.from) && !thread.archived,
         };
       });
   }
@@ -253,6 +263,7 @@ export class SimulatedGoogle {
         subject: string;
         from: string;
         recipients: string[];
+        archived: boolean;
         messages: {
           html: string;
           plainText: boolean;
@@ -273,6 +284,7 @@ export class SimulatedGoogle {
         subject: sent.subject,
         from: sent.from,
         recipients: sent.recipients,
+        archived: this.archived.has(sent.legacyThreadId),
         messages: [],
       };
       thread.messages.push({

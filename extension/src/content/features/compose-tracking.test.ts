@@ -55,6 +55,7 @@ function composeHtml({
   thread,
   draft,
   plain = false,
+  sendAndArchive,
 }: {
   subject: string;
   chips?: string;
@@ -65,11 +66,22 @@ function composeHtml({
   plain?: boolean;
   /** A reply's thread: Gmail's sync id in `rt`. */
   thread?: string;
+  /**
+   * A reply with Gmail's Send & Archive shown, with these classes: before Send, alone in the first of the two
+   * `div.J-J5-Ji` around the Send group `div.dC` of compose-dialog-2020-10.html (as gmail-sim.js `send-archive` draws it).
+   */
+  sendAndArchive?: string;
 }): string {
+  const send = `<div role="button" class="aoO" data-tooltip="Send">Send</div>`;
+  const sendCell =
+    sendAndArchive === undefined
+      ? send
+      : `<div class="J-J5-Ji btA"><div class="J-J5-Ji"><div role="button" class="${sendAndArchive}" data-tooltip="Send &amp; Archive">Send</div></div>
+        <div class="dC">${send}<div role="button" class="hG" aria-haspopup="true">▾</div></div><div class="J-J5-Ji"></div></div>`;
   return `<div class="M9"><input name="subjectbox" value="${subject}">${thread ? `<input name="rt" value="${thread}">` : ""}${draft ? `<input name="draft" value="${draft}">` : ""}${plain ? `<div class="J-Z aA3">Currently in plain text mode.</div>` : ""}
       <div name="to">${chips}</div>
       <div contenteditable="true" g_editable="true" role="textbox">${body}</div>
-      <table class="IZ"><tbody><tr><td class="gU Up"><div role="button" class="aoO" data-tooltip="Send">Send</div></td></tr></tbody></table>
+      <table class="IZ" role="group"><tbody><tr><td class="gU Up">${sendCell}</td></tr></tbody></table>
     </div>`;
 }
 
@@ -101,7 +113,7 @@ async function openMinted(compose: Parameters<typeof composeHtml>[0]): Promise<v
 
 /** The rep clicks Send (the compose tracking listens for the button's mouseup). */
 function clickSend(root: ParentNode = document): void {
-  root.querySelector("div.aoO")?.dispatchEvent(new MouseEvent("mouseup", { bubbles: true, button: 0 }));
+  root.querySelector('div.aoO[data-tooltip="Send"]')?.dispatchEvent(new MouseEvent("mouseup", { bubbles: true, button: 0 }));
 }
 
 afterEach(() => {
@@ -190,6 +202,51 @@ describe("compose tracking: what starts a send", () => {
     }
     clickSend();
     expect(pixel()?.getAttribute("src")).toBe(`https://t.example/o/${TRACKING_ID}.gif`);
+  });
+});
+
+describe("compose tracking: a reply's Send & Archive, Gmail's second send button", () => {
+  const pixel = () => document.querySelector("[g_editable] img")?.getAttribute("src");
+  const reply = (sendAndArchive: string) => ({
+    subject: "Re: Intro",
+    chips: `<div role="option" data-hovercard-id="dana@acme.example" data-name="Dana"><span>Dana</span></div>`,
+    body: 'Hi, see <a href="https://shop.example/">the shop</a>',
+    thread: `#thread-f:${BigInt("0x18f7a1b2c3d4e5f6")}`,
+    sendAndArchive,
+  });
+  const sendAndArchive = () => document.querySelector('[data-tooltip="Send & Archive"]') as HTMLElement;
+
+  it.each([
+    ["a click", new MouseEvent("mouseup", { bubbles: true, button: 0 })],
+    ["Enter", new KeyboardEvent("keydown", { key: "Enter", bubbles: true })],
+    ["Space", new KeyboardEvent("keydown", { key: " ", bubbles: true })],
+  ])("%s on it prepares the send as on Send, and the reply is registered with its recipients", async (_how, event) => {
+    await openMinted(reply("T-I J-J5-Ji Uo v7 T-I-atl L3"));
+    sendAndArchive().dispatchEvent(event);
+    expect(pixel()).toBe(`https://t.example/o/${TRACKING_ID}.gif`);
+    // Gmail closes the compose as the send starts (and archives the conversation): the reply is registered.
+    document.body.innerHTML = "";
+    await vi.waitFor(() => expect(callFromGmail).toHaveBeenCalledWith("messageSent", expect.anything()));
+    const registered = callFromGmail.mock.calls.find(([type]) => type === "messageSent")?.[1] as {
+      trackingId: string;
+      request: Record<string, unknown>;
+    };
+    expect(registered.trackingId).toBe(TRACKING_ID);
+    expect(registered.request).toMatchObject({ recipients: [{ email: "dana@acme.example", name: "Dana" }], threadId: "18f7a1b2c3d4e5f6" });
+  });
+
+  it("Send beside it still sends, when Send & Archive, before it, carries Send's class too", async () => {
+    await openMinted(reply("T-I J-J5-Ji aoO Uo v7 T-I-atl L3"));
+    clickSend();
+    expect(pixel()).toBe(`https://t.example/o/${TRACKING_ID}.gif`);
+  });
+
+  it("with every class of the send cell renamed (Gmail's hashed class tokens), Send & Archive is still a send", async () => {
+    await openMinted(reply("T-I J-J5-Ji Uo v7 T-I-atl L3"));
+    for (const element of document.querySelectorAll("table.IZ, table.IZ *:not(.mt-cell, .mt-cell *)"))
+      element.setAttribute("class", "renamed");
+    sendAndArchive().dispatchEvent(new MouseEvent("mouseup", { bubbles: true, button: 0 }));
+    expect(pixel()).toBe(`https://t.example/o/${TRACKING_ID}.gif`);
   });
 });
 

@@ -1,8 +1,9 @@
 // Tracked sending from every kind of compose (new, reply, forward, pop-out, full screen, several at once).
 // - Each compose gets two toggles (opens, clicks) that start from the options and the recipients.
 // - Ahead of the send, the background mints this compose's tracking id and signs its links (it holds the key).
-// - At the send (click, Enter/Space on the send button, Ctrl/Cmd+Enter), synchronously, before Gmail reads the
-//   body: earlier emails' tracking is stripped, the pixel appended and links swapped for their signed versions.
+// - At the send (click, Enter/Space on Send or on a reply's Send & Archive, Ctrl/Cmd+Enter), synchronously, before
+//   Gmail reads the body: earlier emails' tracking is stripped, the pixel appended and links swapped for their signed
+//   versions.
 // - The registration waits for proof of the send: Gmail's /sync answer (page-world hook), or the compose
 //   closing without an alert dialog (then Gmail's draft/rt ids are the fallback). An alert dialog cancels it.
 // - A send the extension did not see (Gmail changed its send button) still goes out, untracked; when Gmail's /sync
@@ -784,6 +785,9 @@ class ComposeSession {
   }
 }
 
+/** The buttons that send a compose: Send, and Send & Archive where Gmail's setting shows it in a reply. */
+const SEND_BUTTONS = ["sendButton", "sendAndArchiveButton"] as const;
+
 /** What a user event in a compose starts: a send, the "Schedule send" menu (prepared alike), or nothing. */
 function sendEventKind(event: Event, session: ComposeSession): "send" | "schedule" | null {
   const target = event.target;
@@ -795,8 +799,9 @@ function sendEventKind(event: Event, session: ComposeSession): "send" | "schedul
     if (key.key !== "Enter" && key.key !== " ") return null;
   } else if ((event as MouseEvent).button !== 0) return null;
   // The compose's own buttons, each found as the health check finds it (the precise selector, a fallback only when it
-  // finds nothing): a fallback tried on the clicked element itself would take a formatting button for Send.
-  if (query(session.root, "sendButton", false)?.contains(target)) return "send";
+  // finds nothing): a fallback tried on the clicked element itself would take a formatting button for Send. A reply's
+  // Send & Archive sends as Send does (Gmail then archives the conversation), so it is prepared alike.
+  for (const send of SEND_BUTTONS) if (query(session.root, send, false)?.contains(target)) return "send";
   return query(session.root, "sendOptionsButton", false)?.contains(target) ? "schedule" : null;
 }
 
