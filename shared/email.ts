@@ -5,6 +5,42 @@ export function normalizeEmail(email: string): string {
   return email.trim().toLowerCase();
 }
 
+/**
+ * Gmail's domains: googlemail.com is the same mailbox as gmail.com, the name Google had to give Gmail in the UK (until
+ * 2010) and Germany (until 2012), and mail to either reaches it.
+ */
+const GMAIL_DOMAINS: ReadonlySet<string> = new Set(["gmail.com", "googlemail.com"]);
+
+/**
+ * The mailbox an address delivers to, as opt-outs compare addresses: one typed as `John.Doe+work@googlemail.com` is the
+ * mailbox `johndoe@gmail.com`, so an opt-out by either spelling covers emails to the other (docs/protocol.md §11). Only
+ * opt-outs compare by it; addresses are shown and stored as they were written. Migration 0017 computes the same key in
+ * SQL (the `mailbox` columns of opt_outs and message_recipients) from the stored, normalised address: change both
+ * together (worker/test/opt-outs.test.ts holds them to each other).
+ *
+ * - At Gmail, the dots and everything from a `+` on are ignored: Google's "Dots don't matter in Gmail addresses"
+ *   (support.google.com/mail/answer/7436150, read 2026-12-06) and its `+` addresses (support.google.com/mail/answer/12096).
+ * - Elsewhere only a `+tag` goes. Dots stay: the same help page says that they do matter for an address at work or at
+ *   school, Google's own Workspace included, and `j.smith@company` and `jsmith@company` may well be two people. `+` is
+ *   the subaddress separator of Gmail and Outlook.com, and Exchange Online turned it on for every organisation from
+ *   April 2022 ("Plus addressing in Exchange Online", learn.microsoft.com, read 2026-12-06). So a `+tag` spelling of a
+ *   company address is, nearly always, the same person. Where it is not (an organisation that turned it off and gave
+ *   `sales+eu@` its own mailbox: Exchange tries the whole address first), an opt-out by `sales@` leaves `sales+eu@`
+ *   untracked too. That error costs the rep a reading; the other one would track someone who asked not to be, and
+ *   break what the opt-out page promised. Other separators (Yahoo's `-`) are not cut: `anne-marie@` is a name.
+ * - A local part that starts with `+` is kept whole: nothing would be left of it.
+ */
+export function mailboxKey(email: string): string {
+  const address = normalizeEmail(email);
+  const at = address.indexOf("@");
+  if (at < 0) return address;
+  const local = address.slice(0, at);
+  const domain = address.slice(at + 1);
+  const plus = local.indexOf("+");
+  const base = plus > 0 ? local.slice(0, plus) : local;
+  return GMAIL_DOMAINS.has(domain) ? `${base.replace(/\./g, "")}@gmail.com` : `${base}@${domain}`;
+}
+
 /** RFC 5321's longest: 64 characters before the @, 255 after it. */
 const MAX_EMAIL_LENGTH = 64 + 1 + 255;
 

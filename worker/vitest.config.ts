@@ -14,6 +14,9 @@ export default defineProject({
           SIGNING_SECRET: "test-signing-secret-0123456789abcdef0123456789",
           FEED_SETTLE_SECONDS: "0",
         },
+        // A database of its own for migration tests, which apply the migrations up to one and write rows as its
+        // schema had them before applying the rest (opt-outs.test.ts). The tracker's DB comes from wrangler.toml.
+        d1Databases: ["MIGRATION_TEST_DB"],
         // Deliver queued hits at once instead of after the deployed 2 s batching window.
         queueConsumers: { "mailtracker-hits": { maxBatchTimeout: 0 } },
       },

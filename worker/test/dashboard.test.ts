@@ -46,7 +46,8 @@ describe("campaigns", () => {
     ];
     const a = await sentMessage(account, { campaign: " Q4 launch ", threadId: "t-a", links, recipients: [{ email: "a@acme.example" }] });
     const b = await sentMessage(account, { campaign: "Q4 launch", threadId: "t-b", links, recipients: [{ email: "b@acme.example" }] });
-    const c = await sentMessage(account, { campaign: "Q4 launch", threadId: "t-c", links, recipients: [{ email: "c@acme.example" }] });
+    // c opts out below, which holds for every account of the tracker: an address no other test sends to.
+    const c = await sentMessage(account, { campaign: "Q4 launch", threadId: "t-c", links, recipients: [{ email: "c@opted-out.example" }] });
     const d = await sentMessage(account, { campaign: "Q4 launch", threadId: "t-d", links, recipients: [{ email: "d@acme.example" }] });
     // Registered as sent in an hour: hits now are the sender's own view (label sender), never counted.
     const e = await sentMessage(account, {
@@ -162,20 +163,21 @@ describe("campaigns", () => {
 });
 
 describe("contacts", () => {
-  async function setup() {
+  /** A rep's contacts at `domain`: a test whose contact opts out gives its own, as an opt-out holds for every account. */
+  async function setup(domain = "acme.example") {
     const account = await createAccount();
     const url = "https://example.com/x";
     const hot = await sentMessage(account, {
       campaign: "Hot",
-      recipients: [{ email: "Hot@acme.example", name: "Hot" }],
+      recipients: [{ email: `Hot@${domain}`, name: "Hot" }],
       links: [{ index: 0, url }],
     });
     const shared = await sentMessage(account, {
       threadId: "t-shared",
-      recipients: [{ email: "hot@acme.example" }, { email: "warm@acme.example" }],
+      recipients: [{ email: `hot@${domain}` }, { email: `warm@${domain}` }],
       subject: "Team intro",
     });
-    await sentMessage(account, { recipients: [{ email: "cold@acme.example" }] });
+    await sentMessage(account, { recipients: [{ email: `cold@${domain}` }] });
     await openPixel(hot.id);
     await clickLink(account, hot.id, 0, url);
     await openPixel(shared.id);
@@ -354,10 +356,10 @@ describe("contacts", () => {
   });
 
   it("deleting a contact deletes its emails' events, keeps shared emails' events, and keeps its opt-out", async () => {
-    const { account, hot, shared } = await setup();
-    await reply(account, "t-shared", "hot@acme.example", "msg-f:h1");
+    const { account, hot, shared } = await setup("opted-out.example");
+    await reply(account, "t-shared", "hot@opted-out.example", "msg-f:h1");
     await call(`/u/${hot.id}`, { method: "POST" });
-    expect((await account.json("DELETE", "/api/contacts/Hot@acme.example")).status).toBe(204);
+    expect((await account.json("DELETE", "/api/contacts/Hot@opted-out.example")).status).toBe(204);
     const count = async (sql: string, ...binds: string[]) =>
       (
         await env.DB.prepare(sql)
@@ -367,20 +369,20 @@ describe("contacts", () => {
     expect(await count("SELECT count(*) AS n FROM events WHERE message_id = ?", hot.id)).toBe(0);
     expect(await count("SELECT count(*) AS n FROM events WHERE message_id = ?", shared.id)).toBe(1);
     const mine = account.accountId;
-    expect(await count("SELECT count(*) AS n FROM signals WHERE account_id = ? AND email = ?", mine, "hot@acme.example")).toBe(0);
-    expect(await count("SELECT count(*) AS n FROM message_recipients WHERE account_id = ? AND email = ?", mine, "hot@acme.example")).toBe(
-      0,
-    );
+    expect(await count("SELECT count(*) AS n FROM signals WHERE account_id = ? AND email = ?", mine, "hot@opted-out.example")).toBe(0);
     expect(
-      await count("SELECT count(*) AS n FROM messages WHERE account_id = ? AND lower(recipients) LIKE ?", mine, "%hot@acme.example%"),
+      await count("SELECT count(*) AS n FROM message_recipients WHERE account_id = ? AND email = ?", mine, "hot@opted-out.example"),
     ).toBe(0);
-    expect((await account.json("GET", "/api/contacts/hot@acme.example")).status).toBe(404);
+    expect(
+      await count("SELECT count(*) AS n FROM messages WHERE account_id = ? AND lower(recipients) LIKE ?", mine, "%hot@opted-out.example%"),
+    ).toBe(0);
+    expect((await account.json("GET", "/api/contacts/hot@opted-out.example")).status).toBe(404);
     expect((await account.json("GET", `/api/messages/${hot.id}`)).status).toBe(404);
     const checked = await account.json<{ contacts: { optedOut: boolean }[] }>("POST", "/api/contacts/check", {
-      emails: ["hot@acme.example"],
+      emails: ["hot@opted-out.example"],
     });
     expect(checked.body.contacts[0]?.optedOut).toBe(true);
-    expect((await account.json("DELETE", "/api/contacts/hot@acme.example")).status).toBe(404);
+    expect((await account.json("DELETE", "/api/contacts/hot@opted-out.example")).status).toBe(404);
   });
 
   it("deleting a contact of many emails takes one request within the free plan's D1 queries, and deletes them all", async () => {

@@ -1,8 +1,8 @@
 // Contacts (recipient addresses), their engagement score and timeline, and deleting one (docs/protocol.md §13).
 import { type BounceKind, COUNTED_LABELS, type ContactSummary, EVENT_KINDS, type TimelineItem } from "../../../shared/api";
-import { normalizeEmail } from "../../../shared/email";
+import { mailboxKey, normalizeEmail } from "../../../shared/email";
 import { ENGAGEMENT_HALF_LIFE_MS, ENGAGEMENT_REPEAT_FACTOR, ENGAGEMENT_WEIGHTS, roundedScore } from "../../../shared/engagement";
-import { recipientFingerprint } from "../recipient-fingerprint";
+import { mailboxFingerprint, recipientFingerprint, removedFingerprints } from "../recipient-fingerprint";
 import { iso } from "../time";
 import { END_OF_TIME } from "./events";
 import { deleteMessageStatements } from "./messages";
@@ -252,24 +252,29 @@ export interface RemovedRecipient {
 }
 
 /**
- * The account's emails `email` was removed from (deleteContact): an opt-out the person makes afterwards, through any
- * email, must reach them too, and nothing joins them to the address but their fingerprints, which name it only under
- * the secret, so each is computed (one HMAC per address removed from the account's emails, a few µs each).
+ * The tracker's emails `email` was removed from (deleteContact), whichever account sent them: an opt-out the person
+ * makes afterwards, through any email, must reach them too, and nothing joins them to the address but their
+ * fingerprints, which name it only under the secret, so each is computed (two HMACs per email that lost a recipient,
+ * a few µs each).
  */
-export async function emailsRemovedFrom(db: D1Database, signingSecret: string, accountId: string, email: string): Promise<string[]> {
-  const { results } = await db
-    .prepare("SELECT r.message_id, r.fingerprint FROM removed_recipients r JOIN messages m ON m.id = r.message_id WHERE m.account_id = ?")
-    .bind(accountId)
-    .all<RemovedRecipient>();
+export async function emailsRemovedFrom(db: D1Database, signingSecret: string, email: string): Promise<string[]> {
+  const { results } = await db.prepare("SELECT message_id, fingerprint FROM removed_recipients").all<RemovedRecipient>();
   return removedFromMatching(signingSecret, results, email);
 }
 
-/** The emails among `removed` whose fingerprint is `email`'s. */
+/** The emails among `removed` that hold a fingerprint of `email` (removedFingerprints: as spelled, or its mailbox). */
 export async function removedFromMatching(signingSecret: string, removed: readonly RemovedRecipient[], email: string): Promise<string[]> {
-  const removedFrom: string[] = [];
-  for (const row of removed)
-    if ((await recipientFingerprint(signingSecret, row.message_id, email)) === row.fingerprint) removedFrom.push(row.message_id);
-  return removedFrom;
+  const removedFrom = new Set<string>();
+  const fingerprints = new Map<string, readonly string[]>();
+  for (const row of removed) {
+    let own = fingerprints.get(row.message_id);
+    if (!own) {
+      own = await removedFingerprints(signingSecret, row.message_id, email);
+      fingerprints.set(row.message_id, own);
+    }
+    if (own.includes(row.fingerprint)) removedFrom.add(row.message_id);
+  }
+  return [...removedFrom];
 }
 
 /** Times deleteContact reads and writes before it gives up: a try fails only when the contact's emails changed between the two. */
@@ -278,8 +283,9 @@ const DELETE_CONTACT_TRIES = 3;
 /**
  * Deletes a contact: emails sent only to it are deleted like DELETE /api/messages/<id>; from emails to several
  * recipients the address is removed (their events stay: "someone on this email"); its replies, bounces and
- * unsubscribes are deleted. Suppression and opt-out entries stay, and so does a keyed fingerprint of the address on
- * each email it leaves (migration 0011): that person can still opt out through it. False when the account never
+ * unsubscribes are deleted. Suppression and opt-out entries stay, and so do two keyed fingerprints of the address on
+ * each email it leaves, as spelled and of its mailbox (migration 0011, recipient-fingerprint.ts): that person can still
+ * opt out through it, or through any other email in any spelling. False when the account never
  * sent to it. A change to the contact's emails committed between the read and the batch (an email registered to it,
  * one of its emails registered again with other recipients, or deleted) makes the batch write nothing, and the
  * deletion starts again from what is there then: once this returns, no email of the account holds the address or its
@@ -353,21 +359,26 @@ async function deleteContactAsRead(db: D1Database, accountId: string, email: str
     }
     const kept = recipients.filter((r) => typeof r?.email === "string" && normalizeEmail(r.email) !== email);
     statements.push(
-      // The address's opt-out stays on the email its row leaves: the others' hits on it keep storing nothing.
+      // The address's opt-out, made through any account in any spelling, stays on the email its row leaves: the
+      // others' hits on it keep storing nothing.
       db
         .prepare(
           `UPDATE messages SET opted_out_at = (SELECT min(t) FROM (SELECT messages.opted_out_at AS t
-             UNION ALL SELECT created_at FROM opt_outs WHERE account_id = ? AND email = ?))
+             UNION ALL SELECT created_at FROM opt_outs WHERE mailbox = ?))
            WHERE id = ?`,
         )
-        .bind(accountId, email, row.message_id),
+        .bind(mailboxKey(email), row.message_id),
       db
         .prepare("UPDATE messages SET recipients = ?, updated_at = ? WHERE id = ? AND account_id = ?")
         .bind(JSON.stringify(kept), now, row.message_id, accountId),
       db.prepare("DELETE FROM message_recipients WHERE message_id = ? AND email = ?").bind(row.message_id, email),
       db
-        .prepare("INSERT OR IGNORE INTO removed_recipients (message_id, fingerprint) VALUES (?, ?)")
-        .bind(row.message_id, await recipientFingerprint(signingSecret, row.message_id, email)),
+        .prepare("INSERT OR IGNORE INTO removed_recipients (message_id, fingerprint) VALUES (?1, ?2), (?1, ?3)")
+        .bind(
+          row.message_id,
+          await recipientFingerprint(signingSecret, row.message_id, email),
+          await mailboxFingerprint(signingSecret, row.message_id, email),
+        ),
     );
   }
   statements.push(

@@ -108,11 +108,13 @@ export function labelsOnArrival(
 /**
  * SQL for the earliest opt-out among the recipients of message `messageId` (an SQL expression), including those of
  * recipients deleted since (kept on the message, migration 0008): from then on its hits store nothing
- * (docs/protocol.md §11). NULL when none opted out.
+ * (docs/protocol.md §11). NULL when none opted out. An opt-out made through any account of the tracker counts, by the
+ * recipient's mailbox rather than the address as spelled (migration 0017): the reader sees one tracker and was told
+ * "every email from them". One seek of opt_outs_by_mailbox per recipient.
  */
 export function optedOutSince(messageId: string): string {
   return `(SELECT min(t) FROM (
-     SELECT o.created_at AS t FROM message_recipients r JOIN opt_outs o ON o.account_id = r.account_id AND o.email = r.email
+     SELECT o.created_at AS t FROM message_recipients r JOIN opt_outs o ON o.mailbox = r.mailbox
        WHERE r.message_id = ${messageId}
      UNION ALL SELECT kept.opted_out_at FROM messages kept WHERE kept.id = ${messageId}))`;
 }

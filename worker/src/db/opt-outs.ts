@@ -1,6 +1,7 @@
 // A reader's opt-out of an email, from its page `/u/<trackingId>` (docs/protocol.md §11): recorded at once when the
 // email is registered, else held until its registration says who it went to (migration 0014).
-import { recipientFingerprint } from "../recipient-fingerprint";
+import { mailboxKey } from "../../../shared/email";
+import { removedFingerprints } from "../recipient-fingerprint";
 import { emailsRemovedFrom, type RemovedRecipient, removedFromMatching } from "./contacts";
 import { optOutStatements, recordReaderOptOut, unsubscribeStatement } from "./signals";
 import { placeholders } from "./sql";
@@ -53,8 +54,9 @@ export async function optOutTarget(db: D1Database, accountId: string, messageId:
 }
 
 /**
- * Records `email`'s opt-out of a registered email, at `now`. When the email went to that address, for the address:
- * every email of the account to it stores no hits from then on. Otherwise (a list the email went to, an alias, a
+ * Records `email`'s opt-out of a registered email, at `now`. When the email went to that address (in any spelling of
+ * its mailbox, mailboxKey), for the address: every email of the tracker to it, whichever account sent it, stores no
+ * hits from then on. Otherwise (a list the email went to, an alias, a
  * forwarded copy) for this email alone, with no address, so that the page reveals no recipient. A contact the sender
  * deleted from this email went to it all the same (its fingerprint is kept). Taken as given, so that a reader of it
  * can always opt out: an email registered with no readable recipients (compose-tracking.ts registers it all the same),
@@ -76,10 +78,12 @@ export async function optOutOfEmail(
   const { accountId, messageId } = target;
   const wasRemoved = async () =>
     (await db
-      .prepare("SELECT 1 FROM removed_recipients WHERE message_id = ? AND fingerprint = ?")
-      .bind(messageId, await recipientFingerprint(signingSecret, messageId, email))
+      .prepare("SELECT 1 FROM removed_recipients WHERE message_id = ? AND fingerprint IN (?, ?)")
+      .bind(messageId, ...(await removedFingerprints(signingSecret, messageId, email)))
       .first()) !== null;
-  const received = target.recipientCount === 0 || target.recipients.includes(email) || (await wasRemoved());
+  const mailbox = mailboxKey(email);
+  const received =
+    target.recipientCount === 0 || target.recipients.some((recipient) => mailboxKey(recipient) === mailbox) || (await wasRemoved());
   if (!received) return recordReaderOptOut(db, accountId, messageId, now);
   await db.batch([
     ...(await addressOptOutStatements(db, signingSecret, target, email, now)),
@@ -87,7 +91,7 @@ export async function optOutOfEmail(
   ]);
 }
 
-/** optOutStatements for `email`, with the account's emails it was removed from (emailsRemovedFrom). */
+/** optOutStatements for `email`, with the tracker's emails it was removed from (emailsRemovedFrom). */
 async function addressOptOutStatements(
   db: D1Database,
   signingSecret: string,
@@ -95,7 +99,7 @@ async function addressOptOutStatements(
   email: string,
   now: number,
 ): Promise<D1PreparedStatement[]> {
-  return optOutStatements(db, accountId, messageId, email, now, await emailsRemovedFrom(db, signingSecret, accountId, email));
+  return optOutStatements(db, accountId, messageId, email, now, await emailsRemovedFrom(db, signingSecret, email));
 }
 
 /**
@@ -138,8 +142,8 @@ export async function recordPendingOptOut(
 /**
  * Records, as given (as optOutOfEmail does for a deleted email), the addresses held longer than PENDING_OPT_OUT_HOLD_MS, each at the time it
  * was typed, and drops them: the email stays untracked. Two queries at most (the purge's budget counts them,
- * db/retention.ts): one batch reads the held addresses and the fingerprints of addresses removed from their accounts'
- * emails, one records them.
+ * db/retention.ts): one batch reads the held addresses and the fingerprints of addresses removed from the tracker's
+ * emails (an opt-out reaches every account's, emailsRemovedFrom), only when some address is due, and one records them.
  */
 export async function settleAbandonedOptOuts(db: D1Database, signingSecret: string, now: number): Promise<void> {
   const cutoff = now - PENDING_OPT_OUT_HOLD_MS;
@@ -148,20 +152,13 @@ export async function settleAbandonedOptOuts(db: D1Database, signingSecret: stri
       .prepare("SELECT message_id, account_id, email, created_at FROM pending_opt_outs WHERE created_at < ? ORDER BY created_at LIMIT ?")
       .bind(cutoff, ABANDONED_OPT_OUTS_PER_RUN),
     db
-      .prepare(
-        `SELECT m.account_id, r.message_id, r.fingerprint FROM removed_recipients r JOIN messages m ON m.id = r.message_id
-         WHERE m.account_id IN (SELECT account_id FROM pending_opt_outs WHERE created_at < ?)`,
-      )
+      .prepare("SELECT message_id, fingerprint FROM removed_recipients WHERE EXISTS (SELECT 1 FROM pending_opt_outs WHERE created_at < ?)")
       .bind(cutoff),
   ]);
   const statements: D1PreparedStatement[] = [];
-  const removedRows = (removed?.results ?? []) as (RemovedRecipient & { account_id: string })[];
+  const removedRows = (removed?.results ?? []) as RemovedRecipient[];
   for (const row of (held?.results ?? []) as (PendingOptOut & { message_id: string; account_id: string })[]) {
-    const removedFrom = await removedFromMatching(
-      signingSecret,
-      removedRows.filter((r) => r.account_id === row.account_id),
-      row.email,
-    );
+    const removedFrom = await removedFromMatching(signingSecret, removedRows, row.email);
     statements.push(
       ...optOutStatements(db, row.account_id, row.message_id, row.email, row.created_at, removedFrom),
       db.prepare("DELETE FROM pending_opt_outs WHERE message_id = ? AND email = ?").bind(row.message_id, row.email),

@@ -1,6 +1,6 @@
 // Replies, bounces and unsubscribes (docs/protocol.md §10-11), the suppression list and recipient opt-outs.
 import type { BounceKind, SignalResult, SignalsRequest } from "../../../shared/api";
-import { normalizeEmail } from "../../../shared/email";
+import { mailboxKey, normalizeEmail } from "../../../shared/email";
 import { stableMessageId } from "../../../shared/gmail-message-id";
 import { type MessageRow, messagesByThread } from "./messages";
 import { COUNTED_SQL, chunked, placeholders, SQL_NOW_MS } from "./sql";
@@ -382,7 +382,12 @@ export interface AddressState {
   optedOut: boolean;
 }
 
-/** Suppression, uncleared soft bounces and opt-outs of these (normalised) addresses in one account. */
+/**
+ * Suppression and uncleared soft bounces of these (normalised) addresses in one account, and whether each opted out.
+ * An opt-out counts whichever account of the tracker it was made through and however the address was spelled
+ * (mailboxKey): the compose window warns the rep before writing to it. Only that it did is told, never through
+ * which email or when, which would tell one account about another's mail.
+ */
 export async function addressStates(db: D1Database, accountId: string, emails: readonly string[]): Promise<Map<string, AddressState>> {
   const states = new Map<string, AddressState>();
   const unique = [...new Set(emails)];
@@ -394,7 +399,7 @@ export async function addressStates(db: D1Database, accountId: string, emails: r
     const list = placeholders(ids.length);
     const [suppressed, optedOut, soft] = await db.batch([
       db.prepare(`SELECT email, lifted_at FROM suppressions WHERE account_id = ? AND email IN (${list})`).bind(accountId, ...ids),
-      db.prepare(`SELECT email FROM opt_outs WHERE account_id = ? AND email IN (${list})`).bind(accountId, ...ids),
+      db.prepare(`SELECT DISTINCT mailbox FROM opt_outs WHERE mailbox IN (${list})`).bind(...ids.map(mailboxKey)),
       db
         .prepare(
           `SELECT email, max(occurred_at) AS at FROM signals
@@ -407,9 +412,10 @@ export async function addressStates(db: D1Database, accountId: string, emails: r
       if (row.lifted_at !== null) liftedAt.set(row.email, row.lifted_at);
       else if (state) Object.assign(state, { suppressed: true, bounceKind: "hard" });
     }
-    for (const row of (optedOut?.results ?? []) as { email: string }[]) {
-      const state = states.get(row.email);
-      if (state) state.optedOut = true;
+    const optedOutMailboxes = new Set(((optedOut?.results ?? []) as { mailbox: string }[]).map((row) => row.mailbox));
+    for (const email of ids) {
+      const state = states.get(email);
+      if (state && optedOutMailboxes.has(mailboxKey(email))) state.optedOut = true;
     }
     for (const row of (soft?.results ?? []) as { email: string; at: number }[]) softAt.set(row.email, row.at);
   }
@@ -452,9 +458,11 @@ export async function recordReaderOptOut(db: D1Database, accountId: string, mess
 }
 
 /**
- * What records a recipient's opt-out for the account, once: from `now` on, hits of its emails to the address store
- * nothing. The opt-out is also kept on the message itself, and on `removedFrom`, the account's emails the address was
- * removed from (emailsRemovedFrom in contacts.ts): the address may no longer be among their recipients (a deleted
+ * What records a recipient's opt-out through the account's email `messageId`, once: from `now` on, hits of every
+ * email of the tracker to the address's mailbox store nothing, whichever account sent it (optedOutSince). The row
+ * belongs to the account it was made through, which alone sees its unsubscribe signal. The opt-out is also kept on the
+ * message itself, and on `removedFrom`, the tracker's emails the address was removed from (emailsRemovedFrom in
+ * contacts.ts), at the earliest opt-out of the mailbox: the address may no longer be among their recipients (a deleted
  * contact), or may leave them later.
  */
 export function optOutStatements(
@@ -465,13 +473,14 @@ export function optOutStatements(
   now: number,
   removedFrom: readonly string[],
 ): D1PreparedStatement[] {
+  // By id alone: `removedFrom` may hold other accounts' emails, and an opt-out is the tracker's.
   const optedOut = (ids: readonly string[]) =>
     db
       .prepare(
         `UPDATE messages SET opted_out_at = min(coalesce(opted_out_at, ?1),
-           (SELECT created_at FROM opt_outs WHERE account_id = ?2 AND email = ?3)) WHERE account_id = ?2 AND id IN (${placeholders(ids.length)})`,
+           (SELECT min(created_at) FROM opt_outs WHERE mailbox = ?2)) WHERE id IN (${placeholders(ids.length)})`,
       )
-      .bind(now, accountId, email, ...ids);
+      .bind(now, mailboxKey(email), ...ids);
   return [
     db
       .prepare("INSERT OR IGNORE INTO opt_outs (account_id, email, message_id, created_at) VALUES (?, ?, ?, ?)")
