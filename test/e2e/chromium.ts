@@ -1,5 +1,6 @@
 // Chromium (Debian's /usr/bin/chromium) driven by playwright-core, with the built dist/chrome loaded unpacked.
 // Flags from ../../shared/notes/toolchain.md; headless=new runs extensions. No browser is downloaded.
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -13,6 +14,18 @@ const DIST = path.resolve(import.meta.dirname, "../../dist/chrome");
 export const chromiumExecutable = () => installedBrowser("CHROMIUM_PATH", "/usr/bin/chromium", "chromium");
 /** The built extension loaded unpacked (also chromium-background.ts). */
 export const EXTENSION_FLAGS = extensionFlags(DIST);
+
+/**
+ * The user agent the rep's own Chromium of this version sends. Headless Chromium names itself "HeadlessChrome", which
+ * the tracker, like anything using isbot, takes for a bot: a link the rep follows in the test browser would be a
+ * scanner's click, never the rep's.
+ */
+function desktopUserAgent(): string {
+  const said = execFileSync(chromiumExecutable(), ["--version"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] });
+  const version = /\b(\d+)\.\d+\.\d+\.\d+\b/.exec(said)?.[1];
+  if (!version) throw new Error(`cannot read the Chromium version from "${said.trim()}"`);
+  return `Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/${version}.0.0.0 Safari/537.36`;
+}
 
 function tab(page: Page): Tab {
   return {
@@ -42,6 +55,7 @@ export async function launchChromium(): Promise<BrowserHarness> {
     executablePath: chromiumExecutable(),
     headless: false,
     args: ["--headless=new", ...EXTENSION_FLAGS],
+    userAgent: desktopUserAgent(),
   });
   const google = new SimulatedGoogle();
   // Only Google's hosts are simulated; the tracker (127.0.0.1) is the real worker under wrangler dev.

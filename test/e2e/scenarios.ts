@@ -9,9 +9,10 @@
 // gmail-sim.js for what each variant models and where the evidence comes from). The simulated page enforces
 // Trusted Types like Gmail; Chromium and Firefox 148+ apply it, older Firefox ignores it.
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 // @ts-expect-error: plain JavaScript module shared with `npm start`; its shape is documented there.
 import { startTracker } from "../../scripts/tracker.mjs";
@@ -601,6 +602,108 @@ export function defineScenarios(
           expect((await storedFor(popup, id)).notified).toEqual([]);
         },
       );
+
+    /**
+     * `ms` pass for the email `trackingId`, as the tracker sees it: every time the tracker stored about it (its send and
+     * registration, its hits, the sender's views of it) moves that far into the past. Its labels compare those times
+     * with each other and with a new hit's (worker/src/classify.ts), so this is waiting without the wait, which the
+     * minute-long sender window makes too long for a test. `wrangler dev` keeps the local D1 in a SQLite file in WAL
+     * mode under persistTo, which another process may write while it runs (as `wrangler d1 execute --local` does).
+     */
+    const timePassesFor = (trackingId: string, ms: number) => {
+      const dir = path.join(persistTo, "v3", "d1", "miniflare-D1DatabaseObject");
+      const [file] = readdirSync(dir).filter((name) => name.endsWith(".sqlite") && name !== "metadata.sqlite");
+      if (!file) throw new Error(`no D1 database in ${dir}`);
+      const db = new DatabaseSync(path.join(dir, file));
+      try {
+        for (const sql of [
+          "UPDATE messages SET sent_at = sent_at - ?1, registered_at = registered_at - ?1 WHERE id = ?2",
+          "UPDATE events SET occurred_at = occurred_at - ?1, inserted_at = inserted_at - ?1 WHERE message_id = ?2",
+          "UPDATE sender_views SET viewed_at = viewed_at - ?1 WHERE message_id = ?2",
+        ])
+          db.prepare(sql).run(ms, trackingId);
+      } finally {
+        db.close();
+      }
+    };
+
+    scenario(
+      "the sender clicking their own tracked link in the sent conversation long after it was drawn: labelled sender, not counted or notified; a recipient's click then counts",
+      [ENGLISH],
+      async (variant) => {
+        const { gmail } = await setUp(variant);
+        // The rep's pages: any addresses the extension signs would do; these (the tracker's front page, under its other
+        // name) load offline.
+        const page = (name: string) => `${tracker.url.replace("127.0.0.1", "localhost")}/?page=${name}`;
+        const { id, pixel, sent } = await sendTracked(gmail, {
+          to: ["uma@prospect.example"],
+          subject: "Intro call",
+          html: `<div>Uma, <a href="${page("booking")}">pick a time</a> or see <a href="${page("pricing")}">our pricing</a>.</div>`,
+        });
+        const linkOf = (text: string) => new RegExp(`<a href="([^"]+)">${text}</a>`).exec(sent.html)?.[1]?.replaceAll("&amp;", "&") ?? "";
+        const [booking, pricing] = [linkOf("pick a time"), linkOf("our pricing")];
+        expect([booking, pricing].map((link) => link.split("?")[0])).toEqual([`${tracker.url}/c/${id}/0`, `${tracker.url}/c/${id}/1`]);
+        const popup = await harness.newTab(popupUrl());
+        worlds.push(popup);
+        /** Waits until the extension has read the email's events as `expected`: its notifications and feed labels. */
+        const feedShows = (expected: { notified: string[]; labels: string[] }) =>
+          eventually(`the feed read as ${JSON.stringify(expected)}`, async () => {
+            await gmail.evaluate(() => window.dispatchEvent(new Event("focus")), null);
+            const now = await storedFor(popup, id);
+            if (JSON.stringify(now) === JSON.stringify(expected)) return now;
+            throw new Error(`the extension has ${JSON.stringify(now)}`);
+          });
+        const clickLabels = async () =>
+          (await api<{ events: { kind: string; label: string }[] }>("/api/events?after=0")).body.events
+            .filter((event) => event.kind === "click")
+            .map((event) => event.label);
+
+        // Uma opens it: counted, notified.
+        await SimulatedGoogle.fetchThroughProxy(pixel);
+        await feedShows({ notified: [`open:${id}`], labels: ["gmail-proxy"] });
+        // Ten minutes later the rep opens the sent conversation (a render, reported); ten minutes after that, still on
+        // it, they click their booking link, shown as Gmail shows it (href and data-saferedirecturl).
+        timePassesFor(id, 10 * 60_000);
+        const views = () => gmail.evaluate(() => Number(document.documentElement.dataset.mtViewsReported ?? 0), null);
+        const viewsBefore = await views();
+        await go(gmail, `#sent/${sent.legacyThreadId}`);
+        await settledConversation(gmail, id);
+        await gmail.waitFor((n) => Number(document.documentElement.dataset.mtViewsReported ?? 0) > n, viewsBefore);
+        const shown = `.a3s a[href="${booking}"][target=_blank][data-saferedirecturl*="q=${tracker.url}/c/${id}/0?u%3D"]`;
+        await gmail.waitFor((s) => document.querySelector(s), shown);
+        const viewsAtRender = await views();
+        timePassesFor(id, 10 * 60_000);
+        // The render's report is ten minutes old now: no report of it came after (it would cover the click).
+        expect(await views()).toBe(viewsAtRender);
+        await gmail.click(shown);
+        await gmail.waitFor((n) => Number(document.documentElement.dataset.mtViewsReported ?? 0) > n, viewsAtRender);
+        await eventually("the rep's click, labelled sender", async () => {
+          const labels = await clickLabels();
+          if (labels.join() === "sender") return labels;
+          throw new Error(`the clicks are labelled [${labels}]`);
+        });
+        await eventually("the rep's click followed to the booking page", async () =>
+          (await harness.tabUrls()).some((url) => url.startsWith(page("booking"))) ? true : undefined,
+        );
+        await harness.closeTabs(page("booking"));
+        await feedShows({ notified: [`open:${id}`], labels: ["sender", "gmail-proxy"] });
+
+        // Six seconds later (past the tracker's 5 s link burst, LINK_BURST_MS in worker/src/classify.ts; within the minute
+        // of the rep's report), Uma clicks the pricing link from her own network: hers, counted, and notified as the
+        // email's first click. The extension reads it in a poll after the one that read the rep's click, so a
+        // notification of that one would be there by then.
+        timePassesFor(id, 6_000);
+        const redirect = await fetch(pricing, {
+          redirect: "manual",
+          headers: { "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0", "cf-connecting-ip": "203.0.113.77" },
+        });
+        expect(redirect.headers.get("location")).toBe(page("pricing"));
+        await feedShows({ notified: [`open:${id}`, `click:${id}:1`], labels: ["human", "sender", "gmail-proxy"] });
+        expect(await clickLabels()).toEqual(["sender", "human"]);
+        const { body } = await api<MessageDetail>(`/api/messages/${id}`);
+        expect([body.openCount, body.clickCount]).toEqual([1, 1]);
+      },
+    );
 
     scenario(
       "a reply sent with its quote trimmed, as Gmail sends one by default: the quote goes out without the earlier email's pixel",

@@ -16,6 +16,7 @@ import { FlakyD1 } from "./faults";
 import {
   BASE,
   CHROME_UA,
+  clickLink,
   createAccount,
   GMAIL_PROXY_UA,
   openPixel,
@@ -68,6 +69,28 @@ describe("the events feed's settle rule", () => {
     await relabelSpans(env.DB, spansAroundView([message.id], at + 50_000), Date.now());
     const [row] = (await eventsAfter(env.DB, account.accountId, 0, at + LABEL_FINAL_AFTER_MS + RELABEL_MARGIN_MS, 100)).rows;
     expect(row?.label).toBe("sender");
+  });
+
+  it("holds the sender's own click until their report of it, sent as they clicked and stored after the click, makes it the sender's", async () => {
+    // The extension reports the rep's click on their own tracked link as it happens (sent-views-report.ts); the click
+    // itself may reach the tracker and be stored first. The report comes from the same browser, so the same address.
+    const account = await createAccount();
+    const url = "https://calendly.com/rep/30min";
+    const message = await sentMessage(account, { links: [{ index: 0, url }], sentAt: new Date(Date.now() - 600_000).toISOString() });
+    const senderAddress = "198.51.100.21";
+    await clickLink(account, message.id, 0, url, { headers: { "cf-connecting-ip": senderAddress } });
+    const [stored] = await waitForEvents(message.id, 1);
+    expect(stored?.label).toBe("human");
+    const finalAt = Number(stored?.occurred_at) + LABEL_FINAL_AFTER_MS + RELABEL_MARGIN_MS;
+    expect((await eventsAfter(env.DB, account.accountId, 0, Date.now(), 100)).rows).toEqual([]);
+    const report = await account.api("/api/views", {
+      method: "POST",
+      headers: { "cf-connecting-ip": senderAddress },
+      body: JSON.stringify({ messageIds: [message.id], threadIds: [] }),
+    });
+    expect(report.status).toBe(200);
+    const [row] = (await eventsAfter(env.DB, account.accountId, 0, finalAt, 100)).rows;
+    expect(row).toMatchObject({ kind: "click", label: "sender" });
   });
 
   it("holds a hit of an unregistered email until the registration, which gives it its final label", async () => {

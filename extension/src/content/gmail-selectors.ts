@@ -505,6 +505,20 @@ export function rowLastMessageId(row: Element): string | null {
   return carrier?.getAttribute("data-legacy-last-non-draft-message-id") || carrier?.getAttribute("data-legacy-last-message-id") || null;
 }
 
+/**
+ * The addresses a link in a displayed message leads to: its `href`, which Gmail leaves as the email has it, then the
+ * original again in `data-saferedirecturl`, Gmail's redirect through Google,
+ * `https://www.google.com/url?hl=en&q=<original>&source=gmail&ust=…&usg=…`, where the original has `%`, `&`, `=`
+ * and `+` percent-encoded (InboxSDK's captures __tests__/gmail-response-processor/extract-message-response-2.txt,
+ * 2018-02, and __tests__/gmail-sync-response-processor/thread-response-2018-03-14.json). Gmail's own click handlers
+ * read that attribute (docs/gmail.md, "Links in a displayed message"): that one of them puts it into `href` as the
+ * link is pressed is assumed, not seen, so both are read.
+ */
+export function messageLinkUrls(link: Element): string[] {
+  const redirect = link.getAttribute("data-saferedirecturl") ?? "";
+  return [link.getAttribute("href") ?? "", (URL.canParse(redirect) && new URL(redirect).searchParams.get("q")) || ""];
+}
+
 /** The account switcher's label, which names the signed-in address ("Google Account: Name (me@example.com)"). */
 export function accountSwitcherLabel(doc: Document): string {
   const switcher = query(doc, "accountSwitcher", false);

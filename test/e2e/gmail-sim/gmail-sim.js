@@ -12,6 +12,10 @@
 // - Show images like Gmail: every image of a displayed message goes through the image proxy,
 //   `https://ci3.googleusercontent.com/meips/<opaque>=s0-d-e1-ft#<original>` (the opaque part here is simply the
 //   base64url original, so the simulated proxy in google.ts can fetch it).
+// - Show links like Gmail: a link of a displayed message keeps its href, opens in a new tab, and carries Google's
+//   redirect, `data-saferedirecturl` (shownLinks). Following it goes straight to the href here: that Gmail's own
+//   handlers open the redirect instead is public (docs/gmail.md, "Links in a displayed message"), Google's /url is not
+//   simulated.
 // - Views are swapped without reloading (hash navigation), like Gmail: `#sent` lists the sent threads,
 //   `#sent/<legacy thread id>` opens one.
 // - Trusted Types, like Gmail since 2024-01 (Workspace update; gmail.js issues #779/#787; InboxSDK changed its own
@@ -548,6 +552,27 @@
   }
 
   /**
+   * The links of a message as Gmail shows them in a conversation: each http(s) link keeps its href, opens in a new tab
+   * and carries Google's redirect in `data-saferedirecturl`,
+   * `https://www.google.com/url?hl=en&q=<original>&source=gmail&ust=<a day on, in µs>&usg=<Google's signature>`, the
+   * original's `%`, `&`, `=` and `+` percent-encoded; a mailto: link only the new tab (InboxSDK's captures
+   * __tests__/gmail-response-processor/extract-message-response-2.txt, 2018-02, and
+   * __tests__/gmail-sync-response-processor/thread-response-2018-03-14.json). Google writes them on its servers, like
+   * the image proxy's URLs. The signature here is made up. Whether a quote in a reply keeps them no capture shows: the
+   * quote is made from the message without them.
+   */
+  function shownLinks(html) {
+    const ust = (Date.now() + 86_400_000) * 1000;
+    return html.replace(/<a\b([^>]*?)\shref="([^"]*)"([^>]*)>/gi, (tag, before, href, after) => {
+      const target = /\starget=/i.test(tag) ? "" : ' target="_blank"';
+      if (!/^https?:/i.test(href)) return `<a${before} href="${href}"${after}${target}>`;
+      const q = href.replaceAll("&amp;", "&").replace(/[%&=+]/g, encodeURIComponent);
+      const redirect = `https://www.google.com/url?hl=en&amp;q=${q}&amp;source=gmail&amp;ust=${ust}&amp;usg=AOvVaw0simulatedSignature`;
+      return `<a${before} href="${href}"${after}${target} data-saferedirecturl="${redirect}">`;
+    });
+  }
+
+  /**
    * Gmail's quote of an email in a reply, from its own copy of it (proxied image URLs), not from what is on screen:
    * `blockquote.gmail_quote` after its attribution line, and, as what follows what was written, inside
    * `div.gmail_quote` (the quoted part of every 2022-09-09-cvOnReplySend capture).
@@ -593,7 +618,7 @@
           ? `<div class="h7" role="listitem"><div class="adn ads" data-message-id="#${m.messageId}" data-legacy-message-id="${m.legacyMessageId}"><div class="gs"><div class="gE iv gt"><table><tbody><tr>
             <td class="gF gK"><h3 class="iw"><span class="qu">${sender(m)}</span></h3></td>
             <td class="gH">${date(m)}</td>
-          </tr></tbody></table></div><div class="ii gt"><div class="a3s aiL">${displayedHtml(m)}</div></div></div></div></div>`
+          </tr></tbody></table></div><div class="ii gt"><div class="a3s aiL">${shownLinks(displayedHtml(m))}</div></div></div></div></div>`
           : `<div class="kv" role="listitem" data-sim-open-message="${m.legacyMessageId}"><div class="adf ads"><table><tbody><tr>
             <td class="gF gK">${sender(m)}</td><td class="gH">${date(m)}</td>
           </tr></tbody></table><div class="iA g6">${escapeHtml(snippetOf(m))}</div></div></div>`,

@@ -7,11 +7,16 @@
 // A message rendered in a tab the sender is not looking at (a thread opened with Ctrl+click in a background tab)
 // loads its images all the same: a render is reported visible or not, bodies the page-world guard saw being built
 // off-document included (sender-pixels passes those ids on), unless its views were reported in the last 45 s.
+// The sender following one of their own tracked links (to check the Calendly link of an email they sent, in it or in
+// a reply that quotes it) is reported at once, whenever the message was drawn: the tracker takes that click for the
+// sender's only within 60 s of a report, and a conversation read for longer than that had none left.
 import { SENDER_WINDOW_MS } from "../../../../shared/labels";
 import { callFromGmail } from "../../messaging";
+import { trackerUrls } from "../../options-store";
 import { type Feature, guarded } from "../feature";
-import { conversationThreadId } from "../gmail-selectors";
+import { conversationThreadId, messageLinkUrls } from "../gmail-selectors";
 import { debug } from "../log";
+import { trackerLink } from "../rewrite";
 import { neutralisedIdsInPage, onPixelsNeutralised } from "./sender-pixels";
 
 /**
@@ -23,19 +28,41 @@ import { neutralisedIdsInPage, onPixelsNeutralised } from "./sender-pixels";
  */
 const REPEAT_MS = SENDER_WINDOW_MS - 15_000;
 
+/** The tracking id of the click link of one of `trackers` that `link` leads to (messageLinkUrls), else null. */
+export function clickedTrackingId(link: Element, trackers: readonly string[]): string | null {
+  for (const url of messageLinkUrls(link)) {
+    const id = trackerLink(url, trackers)?.id;
+    if (id) return id;
+  }
+  return null;
+}
+
 export const sentViewsReport: Feature = {
   id: "sent-views-report",
-  init(signal) {
+  init(signal, { options }) {
     let lastKey = "";
     let lastAt = 0;
     let timer: ReturnType<typeof setTimeout> | undefined;
+
+    /** Tells the tracker the sender sees these now; a render's report (its `key`) that fails is tried at the next sighting. */
+    const reportViews = (messageIds: string[], threadIds: string[], key?: string) =>
+      callFromGmail("senderViews", { messageIds, threadIds }).then(
+        (result) => {
+          debug("sender views reported", messageIds, threadIds, result);
+          document.documentElement.dataset.mtViewsReported = String(Number(document.documentElement.dataset.mtViewsReported ?? 0) + 1);
+        },
+        (error: unknown) => {
+          if (lastKey === key) lastKey = "";
+          debug("sender views not reported", error);
+        },
+      );
 
     /**
      * Ids seen since the last report, built or in the page: the page is read again at the report, and these add the
      * bodies built off-document (or gone from the page by then). Reported once each.
      */
     const offDocument = new Set<string>();
-    const report = guarded("views report", () => {
+    const reportRender = guarded("views report", () => {
       const messageIds = [...new Set([...neutralisedIdsInPage(document), ...offDocument])];
       offDocument.clear();
       const thread = conversationThreadId(document);
@@ -45,17 +72,7 @@ export const sentViewsReport: Feature = {
       if (key === lastKey && Date.now() - lastAt < REPEAT_MS) return;
       lastKey = key;
       lastAt = Date.now();
-      callFromGmail("senderViews", { messageIds, threadIds }).then(
-        (result) => {
-          debug("sender views reported", messageIds, threadIds, result);
-          document.documentElement.dataset.mtViewsReported = String(Number(document.documentElement.dataset.mtViewsReported ?? 0) + 1);
-        },
-        (error: unknown) => {
-          // Not reported: the next sighting tries again.
-          if (lastKey === key) lastKey = "";
-          debug("sender views not reported", error);
-        },
-      );
+      void reportViews(messageIds, threadIds, key);
     });
     // One report a quarter of a second after the first sighting. Gmail's render is seen several times (its HTML
     // built, its messages inserted, its pixels): re-arming the timer at each cost every checkpoint a clearTimeout and
@@ -63,7 +80,7 @@ export const sentViewsReport: Feature = {
     const soon = () => {
       timer ??= setTimeout(() => {
         timer = undefined;
-        report();
+        reportRender();
       }, 250);
     };
 
@@ -75,5 +92,19 @@ export const sentViewsReport: Feature = {
     window.addEventListener("hashchange", soon, { signal });
     signal.addEventListener("abort", () => clearTimeout(timer));
     soon();
+
+    // A link is followed by a click (Enter on a focused link makes one too), a middle click (auxclick, button 1), or
+    // "Open link in new tab" in the context menu, whose choice the page never hears of: so the menu's opening is
+    // reported. One the rep does not use costs what any report costs, a reader's open through Gmail's proxy within a
+    // minute of it taken for the sender's (a reader's click, from another address, still counts). Heard on the window
+    // in the capture phase, the first place the event reaches, so no handler of Gmail's below can stop it; the event
+    // itself is left alone, and the navigation goes ahead as it would have.
+    const trackers = trackerUrls(options);
+    const followed = guarded("own link report", (event: MouseEvent) => {
+      const link = event.type === "auxclick" && event.button !== 1 ? null : (event.target as Element).closest?.("a[href]");
+      const id = link && clickedTrackingId(link, trackers);
+      if (id) void reportViews([id], []);
+    });
+    for (const type of ["click", "auxclick", "contextmenu"] as const) window.addEventListener(type, followed, { capture: true, signal });
   },
 };
