@@ -616,6 +616,8 @@ export function defineScenarios(
       if (!file) throw new Error(`no D1 database in ${dir}`);
       const db = new DatabaseSync(path.join(dir, file));
       try {
+        // The tracker may be writing (its queue consumer storing a hit): wait for its lock rather than fail at once.
+        db.exec("PRAGMA busy_timeout = 10000");
         for (const sql of [
           "UPDATE messages SET sent_at = sent_at - ?1, registered_at = registered_at - ?1 WHERE id = ?2",
           "UPDATE events SET occurred_at = occurred_at - ?1, inserted_at = inserted_at - ?1 WHERE message_id = ?2",
