@@ -14,7 +14,7 @@
 // Safe to re-run: a second run finds everything, creates nothing and changes no secret.
 import "./require-node.mjs";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { experimental_readRawConfig } from "wrangler";
@@ -265,6 +265,17 @@ else if (hasCode(secrets, WORKER_ENVIRONMENT_NOT_FOUND)) {
   );
 }
 
+// A Worker of the tracker's name whose secrets lack SIGNING_SECRET is not a tracker: every deploy of one uploads it with
+// the Worker's first version. It is another project's Worker, which wrangler, run here without a terminal, would replace
+// without asking (its deploy confirmation answers yes there: getDeployConfirmFunction, wrangler 4.155.0).
+if (secrets.ok && !existingSecrets.has("SIGNING_SECRET")) {
+  stop(
+    `This account already has a Worker named ${NAME} that is not a tracker (it has no SIGNING_SECRET), and deploying would replace it.\n` +
+      "Give the tracker another name (`name` in wrangler.toml), or delete that Worker (dash.cloudflare.com → Workers & Pages) if nothing\n" +
+      "needs it, and run `npm run deploy` again. Nothing was created.",
+  );
+}
+
 /**
  * Whether a failed answer about the tracker's Worker proves it is not on the account: 10007 does; 10090 does not on a
  * route that names no environment, so then the account's list of Workers ("List Workers", GET
@@ -294,6 +305,7 @@ async function list(what, pathAndQuery) {
 }
 const databases = await list("D1 databases", `${account}/d1/database?name=${encodeURIComponent(DATABASE)}&per_page=100`);
 let databaseId = databases.find((database) => database.name === DATABASE)?.uuid;
+if (databaseId && existingSecrets.size === 0) await refuseForeignDatabase(databaseId);
 const namespaces = await allPages(`${account}/storage/kv/namespaces`, 100);
 if (!namespaces.ok) stop(`Could not list your KV namespaces: ${describeErrors(namespaces)}. Nothing was created.`);
 let namespaceId = namespaces.result.find((namespace) => namespace.title === KV_TITLE)?.id;
@@ -302,6 +314,35 @@ let namespaceId = namespaces.result.find((namespace) => namespace.title === KV_T
 // (developers.cloudflare.com/api/resources/queues/methods/list, read 2026-12-05).
 const queues = await list("queues", `${account}/queues?${QUEUES.map((queue) => `name=${queue}`).join("&")}`);
 const missingQueues = QUEUES.filter((queue) => !queues.some((existing) => existing.queue_name === queue));
+
+/**
+ * Stops when a D1 database of the tracker's name, found before the tracker's first deploy, is another project's: the
+ * migrations would change its tables. One this deploy made has none (a run stopped before its migrations) or lists the
+ * tracker's first migration among those applied (a run stopped after them: d1_migrations, wrangler's default
+ * `migrations_table`). D1's own tables (`_cf_…`) and SQLite's do not count.
+ */
+async function refuseForeignDatabase(id) {
+  const query = (sql, params = []) => api("POST", `${account}/d1/database/${id}/query`, { sql, params });
+  const read = (answer) => {
+    if (!answer.ok) stop(`Could not look into the D1 database ${DATABASE}: ${describeErrors(answer)}. Nothing was created.`);
+    return answer.result[0]?.results ?? [];
+  };
+  const tables = read(
+    await query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' AND substr(name, 1, 4) <> '_cf_'"),
+  ).map((row) => row.name);
+  if (tables.length === 0) return;
+  const first = readdirSync(path.join(ROOT, rawConfig.d1_databases[0].migrations_dir))
+    .filter((file) => file.endsWith(".sql"))
+    .sort()[0];
+  const ours = tables.includes("d1_migrations") && read(await query("SELECT 1 FROM d1_migrations WHERE name = ?", [first])).length > 0;
+  if (!ours) {
+    stop(
+      `This account already has a D1 database named ${DATABASE} that the tracker did not make (its tables: ${tables.slice(0, 5).join(", ")}),\n` +
+        "and the tracker's migrations would change it. Give the tracker's database another name (`database_name` in wrangler.toml)\n" +
+        "and run `npm run deploy` again. Nothing was created.",
+    );
+  }
+}
 
 // 2. Create what is missing.
 async function create(what, pathAndQuery, body) {

@@ -3,10 +3,11 @@
 // from reports of what the real API answered, and which are assumed). Each deploy runs in a scratch copy of the project
 // (its own wrangler.deploy.toml and migrations) that links to this checkout's node_modules, worker/src and shared/.
 import { spawn } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { DatabaseSync } from "node:sqlite";
 import { afterAll, describe, expect, it } from "vitest";
 import { type AccountState, newAccount, type RecordedRequest, type StandIn, startCloudflareApi } from "./cloudflare-api";
 
@@ -239,6 +240,55 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     expect(run.code, run.output).toBe(0);
     expect(run.output).not.toContain("choose one with CLOUDFLARE_ACCOUNT_ID");
     expect(standIn.account.scripts.has("mailtracker")).toBe(true);
+  });
+
+  it("stops before creating anything when a Worker of the tracker's name is another project's, which wrangler would replace", async () => {
+    const { standIn, project } = await account();
+    standIn.account.scripts.set("mailtracker", {
+      mainModule: "export default { fetch() { return new Response('the team wiki'); } };",
+      secrets: new Map([["WIKI_TOKEN", "x"]]),
+      deployedSecrets: new Map([["WIKI_TOKEN", "x"]]),
+      latestDeployed: true,
+      bindings: [],
+      uploads: 1,
+      crons: [],
+      versionId: randomUUID(),
+      workersDev: true,
+      logs: true,
+    });
+    const run = await deploy(project, standIn);
+    expect(run.code).not.toBe(0);
+    expect(run.output).toContain("already has a Worker named mailtracker that is not a tracker (it has no SIGNING_SECRET)");
+    expect(writes(run.requests)).toEqual([]);
+    expect(standIn.account.scripts.get("mailtracker")?.uploads).toBe(1);
+  });
+
+  it("before the first deploy, stops at a D1 database of the tracker's name that another project made, and uses one an earlier run made", async () => {
+    const { standIn, project } = await account();
+    const foreign = new DatabaseSync(":memory:");
+    foreign.exec(
+      "CREATE TABLE d1_migrations (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO d1_migrations (name) VALUES ('0001_users.sql');",
+    );
+    foreign.exec("CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT)");
+    standIn.account.d1.set("mailtracker", { uuid: randomUUID(), name: "mailtracker", db: foreign });
+    const run = await deploy(project, standIn);
+    expect(run.code).not.toBe(0);
+    expect(run.output).toContain(
+      "already has a D1 database named mailtracker that the tracker did not make (its tables: d1_migrations, users)",
+    );
+    expect(writes(run.requests).filter((request) => !request.path.endsWith("/query"))).toEqual([]);
+    expect(foreign.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'messages'").get()).toEqual({ n: 0 });
+
+    // The tracker's own database, from a first run that stopped after its migrations: used again.
+    standIn.account.d1.delete("mailtracker");
+    const refused = { status: 400, code: 10021, message: "Uncaught Error: the Worker failed to start" };
+    standIn.account.failures.push({ method: "PUT", path: /\/workers\/scripts\/mailtracker$/, failure: refused });
+    expect((await deploy(project, standIn)).code).not.toBe(0);
+    expect(appliedMigrations(standIn.account)).toEqual(MIGRATIONS);
+    standIn.account.failures = [];
+    const again = await deploy(project, standIn);
+    expect(again.code, again.output).toBe(0);
+    expect(standIn.account.d1.size).toBe(1);
   });
 
   it("without CLOUDFLARE_ACCOUNT_ID, deploys to the one account the login can use, chosen as wrangler chooses it", async () => {
