@@ -788,9 +788,10 @@ export function defineScenarios(
         await eventually("the archive", async () => (google.archived.has(first.sent.legacyThreadId) ? true : undefined));
         await gmail.waitFor(() => document.querySelector("[data-sim=sent-list]"), null);
 
-        // The next reply in the conversation, sent with Send beside Send & Archive.
+        // The next reply in the conversation, sent with Send beside Send & Archive. Gmail shows the first email
+        // collapsed now (read), and the reply just sent, the newest, open with its panel.
         await go(gmail, `#sent/${first.sent.legacyThreadId}`);
-        await settledConversation(gmail, first.id);
+        await settledConversation(gmail, id);
         await gmail.click("[data-sim=reply]");
         await gmail.waitFor((q) => document.querySelector(q), `${scope} ${SEND_ARCHIVE}`);
         expect(await archiveFirst()).toBe(true);
