@@ -265,14 +265,17 @@ else if (hasCode(secrets, WORKER_ENVIRONMENT_NOT_FOUND)) {
   );
 }
 
-// A Worker of the tracker's name whose secrets lack SIGNING_SECRET is not a tracker: every deploy of one uploads it with
-// the Worker's first version. It is another project's Worker, which wrangler, run here without a terminal, would replace
-// without asking (its deploy confirmation answers yes there: getDeployConfirmFunction, wrangler 4.155.0).
+// A Worker of the tracker's name whose secrets lack SIGNING_SECRET is no tracker this script deployed: every deploy of
+// one uploads it with the Worker's first version. It is another project's Worker (or a tracker an old version of this
+// script deployed before its `secret put` failed, which never signed an email), and wrangler, run here without a
+// terminal, would replace it without asking (its deploy confirmation answers yes there: getDeployConfirmFunction,
+// wrangler 4.155.0).
 if (secrets.ok && !existingSecrets.has("SIGNING_SECRET")) {
   stop(
-    `This account already has a Worker named ${NAME} that is not a tracker (it has no SIGNING_SECRET), and deploying would replace it.\n` +
-      "Give the tracker another name (`name` in wrangler.toml), or delete that Worker (dash.cloudflare.com → Workers & Pages) if nothing\n" +
-      "needs it, and run `npm run deploy` again. Nothing was created.",
+    `This account already has a Worker named ${NAME} with no SIGNING_SECRET: another project's, or a tracker whose signing secret\n` +
+      "was never set, which can have sent no working email. Deploying would replace it. Give the tracker another name (`name` in\n" +
+      "wrangler.toml), or delete that Worker (dash.cloudflare.com → Workers & Pages) if nothing needs it, and run `npm run deploy`\n" +
+      "again. Nothing was created.",
   );
 }
 
@@ -330,7 +333,8 @@ async function refuseForeignDatabase(id) {
   const tables = read(
     await query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' AND substr(name, 1, 4) <> '_cf_'"),
   ).map((row) => row.name);
-  if (tables.length === 0) return;
+  // d1_migrations alone: wrangler made it, and the tracker's first migration failed in it.
+  if (tables.every((table) => table === "d1_migrations")) return;
   const first = readdirSync(path.join(ROOT, rawConfig.d1_databases[0].migrations_dir))
     .filter((file) => file.endsWith(".sql"))
     .sort()[0];

@@ -230,16 +230,22 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     expect(again.output).toContain("Your tracker: https://acme-tracker.rep-acme.workers.dev");
   });
 
-  it("uses the account wrangler.toml names, as wrangler does, before CLOUDFLARE_ACCOUNT_ID and without asking", async () => {
+  it("uses the account wrangler.toml names, as wrangler does, before CLOUDFLARE_ACCOUNT_ID or CF_ACCOUNT_ID and without asking", async () => {
     const { standIn, project } = await account();
-    standIn.account.otherAccounts.push({ id: randomBytes(16).toString("hex"), name: "Sales team", member: true });
+    const team = { id: randomBytes(16).toString("hex"), name: "Sales team", member: true };
+    standIn.account.otherAccounts.push(team);
     const config = path.join(project, "wrangler.toml");
     const text = readFileSync(config, "utf8");
     writeFileSync(config, text.replace(/^(name = .*)$/m, `$1\naccount_id = "${standIn.account.accountId}"`));
-    const run = await deploy(project, standIn, { CLOUDFLARE_ACCOUNT_ID: "" });
+    // The stand-in serves the rep's account alone: a deploy that took the team's would fail at its first request there.
+    const run = await deploy(project, standIn, { CLOUDFLARE_ACCOUNT_ID: team.id });
     expect(run.code, run.output).toBe(0);
-    expect(run.output).not.toContain("choose one with CLOUDFLARE_ACCOUNT_ID");
     expect(standIn.account.scripts.has("mailtracker")).toBe(true);
+    // Without account_id: CF_ACCOUNT_ID, wrangler's older name, is taken as CLOUDFLARE_ACCOUNT_ID is.
+    writeFileSync(config, text);
+    const older = await deploy(project, standIn, { CLOUDFLARE_ACCOUNT_ID: "", CF_ACCOUNT_ID: standIn.account.accountId });
+    expect(older.code, older.output).toBe(0);
+    expect(older.output).not.toContain("choose one with CLOUDFLARE_ACCOUNT_ID");
   });
 
   it("stops before creating anything when a Worker of the tracker's name is another project's, which wrangler would replace", async () => {
@@ -258,7 +264,7 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     });
     const run = await deploy(project, standIn);
     expect(run.code).not.toBe(0);
-    expect(run.output).toContain("already has a Worker named mailtracker that is not a tracker (it has no SIGNING_SECRET)");
+    expect(run.output).toContain("already has a Worker named mailtracker with no SIGNING_SECRET: another project's");
     expect(writes(run.requests)).toEqual([]);
     expect(standIn.account.scripts.get("mailtracker")?.uploads).toBe(1);
   });
@@ -279,8 +285,11 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     expect(writes(run.requests).filter((request) => !request.path.endsWith("/query"))).toEqual([]);
     expect(foreign.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'messages'").get()).toEqual({ n: 0 });
 
-    // The tracker's own database, from a first run that stopped after its migrations: used again.
-    standIn.account.d1.delete("mailtracker");
+    // The tracker's own database, from a first run whose first migration failed (wrangler's d1_migrations alone, empty),
+    // then from one that stopped after its migrations: used again.
+    const failedFirst = new DatabaseSync(":memory:");
+    failedFirst.exec("CREATE TABLE d1_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, applied_at TIMESTAMP)");
+    standIn.account.d1.set("mailtracker", { uuid: randomUUID(), name: "mailtracker", db: failedFirst });
     const refused = { status: 400, code: 10021, message: "Uncaught Error: the Worker failed to start" };
     standIn.account.failures.push({ method: "PUT", path: /\/workers\/scripts\/mailtracker$/, failure: refused });
     expect((await deploy(project, standIn)).code).not.toBe(0);

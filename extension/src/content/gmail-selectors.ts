@@ -185,7 +185,7 @@ export const SELECTORS = {
   collapsedMessage: {
     name: "collapsed message",
     precise: "div.kv",
-    fallbacks: ['[role="listitem"]:not(:has([data-message-id]))'],
+    fallbacks: ['[role="listitem"]:not([data-message-id]):not(:has([data-message-id]))'],
   },
   /** A message's body: `div.ii.gt` > `div.a3s` (gmail.md); the panel goes right after `div.ii.gt`. Without either
    * class, callers use the whole message (`conversationMessage`, found by attribute). */
@@ -519,6 +519,15 @@ export function messageLinkUrls(link: Element): string[] {
   return [link.getAttribute("href") ?? "", (URL.canParse(redirect) && new URL(redirect).searchParams.get("q")) || ""];
 }
 
+/**
+ * The link an event on `target` follows: one with an address, and not in a compose's editable body, where a click
+ * places the caret instead (a quoted email's links are there too).
+ */
+export function followedLink(target: EventTarget | null): Element | null {
+  const link = target instanceof Element ? target.closest("a[href]") : null;
+  return link?.closest('[contenteditable="true"]') ? null : link;
+}
+
 /** The account switcher's label, which names the signed-in address ("Google Account: Name (me@example.com)"). */
 export function accountSwitcherLabel(doc: Document): string {
   const switcher = query(doc, "accountSwitcher", false);
@@ -533,6 +542,15 @@ export function sendButtonCell(send: Element): Element | null {
 /** The Gmail id a compose's hidden input holds (its draft, its thread's), or null when it is empty or missing. */
 export function composeInputId(root: ParentNode, name: "draftInput" | "threadInput"): string | null {
   return gmailId((query(root, name, false) as HTMLInputElement | null)?.value);
+}
+
+/**
+ * The collapsed messages of the opened conversation (collapsedMessage), looked for in the view that shows it, Gmail's
+ * `[role=main]` (recogniseGmail looks for a conversation there too): a list item elsewhere, in a chat or people panel,
+ * is never one of its messages.
+ */
+export function collapsedMessages(doc: Document): Element[] {
+  return queryAll(doc.querySelector('[role="main"]') ?? doc, "collapsedMessage");
 }
 
 /** The thread id of the opened conversation (legacy hex when Gmail gives it), or null when none is open. */

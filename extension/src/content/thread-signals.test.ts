@@ -139,6 +139,12 @@ describe("an opened conversation", () => {
     expect(readConversation(document, OWN, NOW)?.signals.map((s) => s.kind)).toEqual(["reply"]);
   });
 
+  it("a list item outside the conversation's view (a chat panel naming the rep) places nothing after it", () => {
+    conversation(message({ id: "b", legacy: "18f7a1b2c3d4e700", email: "carol@prospect.example", name: "Carol", body: "Question?" }));
+    document.body.insertAdjacentHTML("afterbegin", `<div role="listitem"><span email="me@example.com" class="gD">Me</span></div>`);
+    expect(readConversation(document, OWN, NOW)?.signals).toEqual([]);
+  });
+
   it("a collapsed message is never a reply itself, and someone else's collapsed first message places nothing after it", () => {
     conversation(
       collapsed("carol@prospect.example", "Carol"),

@@ -27,6 +27,7 @@ import { NEUTRALISED_PIXELS, PIXEL_ID_ATTRIBUTE } from "../page-world/pixel-guar
 import type { ListedThread } from "../page-world/sync-parser";
 import {
   accountSwitcherLabel,
+  collapsedMessages,
   conversationThreadId,
   messageGmailIds,
   personOf,
@@ -120,7 +121,7 @@ export function readConversation(doc: Document, own: Set<string>, now = new Date
   const threadId = conversationThreadId(doc);
   if (!threadId) return null;
   const open = new Set(queryAll(doc, "conversationMessage"));
-  const inOrder = [...open, ...queryAll(doc, "collapsedMessage")].sort((a, b) =>
+  const inOrder = [...new Set([...open, ...collapsedMessages(doc)])].sort((a, b) =>
     a.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1,
   );
   const messages = inOrder.map((element) => {

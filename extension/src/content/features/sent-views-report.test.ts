@@ -224,6 +224,14 @@ describe("the sender following their own tracked link", () => {
     expect(callFromGmail).toHaveBeenCalledTimes(4);
   });
 
+  it("reports nothing for a tracked link in a compose's editable body, where a click places the caret", () => {
+    const { own } = renderWithLinks();
+    start();
+    own.parentElement?.setAttribute("contenteditable", "true");
+    press(own, "click");
+    expect(callFromGmail).not.toHaveBeenCalledWith("senderViews", { messageIds: [ID], threadIds: [] });
+  });
+
   it("is reported though a handler of Gmail's takes the click over on its way down, and not once the feature stopped", () => {
     const { own } = renderWithLinks();
     start();

@@ -14,7 +14,7 @@ import { SENDER_WINDOW_MS } from "../../../../shared/labels";
 import { callFromGmail } from "../../messaging";
 import { trackerUrls } from "../../options-store";
 import { type Feature, guarded } from "../feature";
-import { conversationThreadId, messageLinkUrls } from "../gmail-selectors";
+import { conversationThreadId, followedLink, messageLinkUrls } from "../gmail-selectors";
 import { debug } from "../log";
 import { trackerLink } from "../rewrite";
 import { neutralisedIdsInPage, onPixelsNeutralised } from "./sender-pixels";
@@ -101,7 +101,7 @@ export const sentViewsReport: Feature = {
     // itself is left alone, and the navigation goes ahead as it would have.
     const trackers = trackerUrls(options);
     const followed = guarded("own link report", (event: MouseEvent) => {
-      const link = event.type === "auxclick" && event.button !== 1 ? null : (event.target as Element).closest?.("a[href]");
+      const link = event.type === "auxclick" && event.button !== 1 ? null : followedLink(event.target);
       const id = link && clickedTrackingId(link, trackers);
       if (id) void reportViews([id], []);
     });
