@@ -37,3 +37,7 @@ ALTER TABLE message_recipients ADD COLUMN mailbox TEXT GENERATED ALWAYS AS (
 -- its recipients' mailboxes up here, with the opt-out's time in the index: one seek each, whatever the account.
 -- message_recipients needs no index on its key: it is read by message, and its key computed per row read.
 CREATE INDEX opt_outs_by_mailbox ON opt_outs (mailbox, created_at);
+
+-- An address nothing can check (a deleted email's, one registered with no readable recipients) is recorded only while
+-- its email has recorded fewer than a few (db/opt-outs.ts MAX_AS_GIVEN_PER_EMAIL): one seek counts them, not a scan.
+CREATE INDEX opt_outs_by_message ON opt_outs (message_id);

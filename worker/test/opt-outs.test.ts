@@ -2,11 +2,12 @@
 // recipient's mailbox, and migration 0017, which matches them, on rows stored before it.
 import { applyD1Migrations } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { ContactsCheckResponse, ContactsResponse } from "../../shared/api";
 import { mailboxKey } from "../../shared/email";
 import { mintTrackingId } from "../../shared/protocol";
 import { optedOutSince } from "../src/db/events";
+import { purgeExpiredEvents, SENDER_VIEW_RETENTION_MS } from "../src/db/retention";
 import { hitFromRequest } from "../src/hits";
 import { deriveSigningKey } from "../src/keys";
 import { storeHits } from "../src/queue";
@@ -34,6 +35,12 @@ async function optedOut(account: TestAccount, emails: string[]): Promise<boolean
   const checked = await account.json<ContactsCheckResponse>("POST", "/api/contacts/check", { emails });
   return checked.body.contacts.map((contact) => contact.optedOut);
 }
+
+/**
+ * A local part no other test uses: tests in this file share one database (the storage of a test file is not undone
+ * between its tests), so a mailbox another test opted out would make a test pass without its own opt-out.
+ */
+const ownLocalPart = () => crypto.randomUUID().slice(0, 8);
 
 /** A second account on the same tracker: a teammate through REGISTRATION_SECRET, or the rep on a new browser. */
 const teammates = async () => [await createAccount("Rep A"), await createAccount("Rep B")] as const;
@@ -65,7 +72,7 @@ describe("an opt-out reaches every account of the tracker", () => {
     expect(await hitNow(b, laterId)).toBe(0);
   });
 
-  it("warns the other account's rep, and tells that account nothing of the email or when", async () => {
+  it("warns the other account's rep, and tells that account not which email", async () => {
     const [a, b] = await teammates();
     const viaA = await sentMessage(a, { recipients: [{ email: "quiet@wingtip.example" }], optOutLink: true });
     const inB = await sentMessage(b, { recipients: [{ email: "quiet@wingtip.example" }] });
@@ -98,44 +105,113 @@ describe("an opt-out reaches every account of the tracker", () => {
     expect(await optedOut(b, ["early@wingtip.example"])).toEqual([true]);
   });
 
-  it("reaches the other account's emails the person was deleted from as a contact, in another spelling too", async () => {
-    const [a, b] = await teammates();
-    const sharedInB = await sentMessage(b, { recipients: [{ email: "John.Doe@gmail.com" }, { email: "stays@wingtip.example" }] });
-    expect((await b.json("DELETE", `/api/contacts/${encodeURIComponent("john.doe@gmail.com")}`)).status).toBe(204);
-    expect(await hitNow(b, sharedInB.id)).toBe(1);
-    // The person opts out through A's email, in the spelling A used: B's email keeps only fingerprints of them.
-    const viaA = await sentMessage(a, { recipients: [{ email: "johndoe+sales@googlemail.com" }], optOutLink: true });
-    expect((await optOut(viaA.id)).status).toBe(200);
-    expect(await hitNow(b, sharedInB.id)).toBe(0);
+  it("reaches the account's own emails the person was deleted from as a contact, in another spelling too", async () => {
+    // Only the account's own: the search for a deleted contact's fingerprints costs keyed hashes per email read, on
+    // each opt-out and in the hourly purge, so it stays within the account the opt-out came through
+    // (emailsRemovedFrom). Another account's email the person was deleted from is not reached; one that still lists
+    // them is, by mailbox (the tests above).
+    const b = await createAccount("Rep B");
+    const local = ownLocalPart();
+    const shared = await sentMessage(b, { recipients: [{ email: `John.Doe${local}@gmail.com` }, { email: "stays@wingtip.example" }] });
+    expect((await b.json("DELETE", `/api/contacts/${encodeURIComponent(`john.doe${local}@gmail.com`)}`)).status).toBe(204);
+    expect(await hitNow(b, shared.id)).toBe(1);
+    // The person opts out through B's other email, in another spelling: the shared email keeps only fingerprints of them.
+    const other = await sentMessage(b, { recipients: [{ email: `johndoe${local}+sales@googlemail.com` }], optOutLink: true });
+    expect((await optOut(other.id)).status).toBe(200);
+    expect(await hitNow(b, shared.id)).toBe(0);
   });
 });
 
 describe("an opt-out reaches every spelling of the mailbox", () => {
   it("at Gmail: dots, a +tag and googlemail.com are the same mailbox; another address is not", async () => {
     const [a, b] = await teammates();
-    const viaA = await sentMessage(a, { recipients: [{ email: "john.doe@gmail.com" }], optOutLink: true });
-    const spellings = ["johndoe@gmail.com", "John.Doe+work@gmail.com", "john.doe@googlemail.com", "j.o.h.n.doe@gmail.com"];
+    const local = ownLocalPart();
+    const viaA = await sentMessage(a, { recipients: [{ email: `john.doe${local}@gmail.com` }], optOutLink: true });
+    const spellings = [
+      `johndoe${local}@gmail.com`,
+      `John.Doe${local}+work@gmail.com`,
+      `john.doe${local}@googlemail.com`,
+      `j.o.h.n.doe${local}@gmail.com`,
+    ];
     const inB = await Promise.all(spellings.map((email) => sentMessage(b, { recipients: [{ email }] })));
-    const unrelated = await sentMessage(b, { recipients: [{ email: "jane.doe@gmail.com" }] });
+    const unrelated = await sentMessage(b, { recipients: [{ email: `jane.doe${local}@gmail.com` }] });
+    expect(await optedOut(b, spellings)).toEqual([false, false, false, false]);
     expect((await optOut(viaA.id)).status).toBe(200);
     for (const email of inB) expect(await hitNow(b, email.id), email.recipients[0]?.email).toBe(0);
     expect(await hitNow(b, unrelated.id)).toBe(1);
-    expect(await optedOut(b, [...spellings, "jane.doe@gmail.com"])).toEqual([true, true, true, true, false]);
+    expect(await optedOut(b, [...spellings, `jane.doe${local}@gmail.com`])).toEqual([true, true, true, true, false]);
     // The addresses stay as they were written: only the matching reads the mailbox.
     const detail = await b.json<{ recipients: { email: string }[] }>("GET", `/api/messages/${inB[1]?.id}`);
-    expect(detail.body.recipients.map((r) => r.email)).toEqual(["John.Doe+work@gmail.com"]);
+    expect(detail.body.recipients.map((r) => r.email)).toEqual([`John.Doe${local}+work@gmail.com`]);
   });
 
   it("elsewhere: a +tag is the same mailbox, a dot is not", async () => {
     const [a, b] = await teammates();
-    const viaA = await sentMessage(a, { recipients: [{ email: "anne.smith@wingtip.example" }, { email: "cto@wingtip.example" }] });
-    const tagged = await sentMessage(b, { recipients: [{ email: "anne.smith+news@wingtip.example" }] });
-    const undotted = await sentMessage(b, { recipients: [{ email: "annesmith@wingtip.example" }] });
+    const anne = `anne.smith${ownLocalPart()}`;
+    const viaA = await sentMessage(a, { recipients: [{ email: `${anne}@wingtip.example` }, { email: "cto@wingtip.example" }] });
+    const tagged = await sentMessage(b, { recipients: [{ email: `${anne}+news@wingtip.example` }] });
+    const undotted = await sentMessage(b, { recipients: [{ email: `${anne.replace(".", "")}@wingtip.example` }] });
     // Typed in another spelling on a page that asks: still a recipient of the email, so recorded for the address.
-    expect((await optOut(viaA.id, "Anne.Smith+Me@wingtip.example")).status).toBe(200);
+    expect((await optOut(viaA.id, `${anne}+Me@wingtip.example`)).status).toBe(200);
     expect(await hitNow(b, tagged.id)).toBe(0);
     expect(await hitNow(b, undotted.id)).toBe(1);
-    expect(await optedOut(a, ["anne.smith@wingtip.example", "annesmith@wingtip.example"])).toEqual([true, false]);
+    expect(await optedOut(a, [`${anne}@wingtip.example`, `${anne.replace(".", "")}@wingtip.example`])).toEqual([true, false]);
+  });
+
+  it("records one typed in another spelling under the recipient's address: its timeline shows it, its deletion takes the signal", async () => {
+    const a = await createAccount("Rep A");
+    const anne = `anne.smith${ownLocalPart()}@wingtip.example`;
+    const typed = anne.replace("@", "+me@");
+    const shared = await sentMessage(a, { recipients: [{ email: anne }, { email: "cto@wingtip.example" }] });
+    expect((await optOut(shared.id, typed)).status).toBe(200);
+    const timeline = await a.json<{ timeline: { kind: string }[] }>("GET", `/api/contacts/${encodeURIComponent(anne)}`);
+    expect(timeline.body.timeline.map((item) => item.kind)).toEqual(["unsubscribe", "sent"]);
+    expect((await a.json("DELETE", `/api/contacts/${encodeURIComponent(anne)}`)).status).toBe(204);
+    const named = (table: string) =>
+      env.DB.prepare(`SELECT email FROM ${table} WHERE email IN (?, ?)`).bind(anne, typed).all<{ email: string }>();
+    // Every unsubscribe naming the contact goes with it; its opt-out stays, under its address (docs/protocol.md §13).
+    expect((await named("signals")).results).toEqual([]);
+    expect((await named("opt_outs")).results).toEqual([{ email: anne }]);
+  });
+});
+
+describe("an address taken as given", () => {
+  it("is recorded for at most 20 per email, and the page tells a reader past them", async () => {
+    const a = await createAccount("Rep A");
+    const deleted = await sentMessage(a, { recipients: [{ email: "gone@wingtip.example" }], optOutLink: true });
+    expect((await a.json("DELETE", `/api/messages/${deleted.id}`)).status).toBe(204);
+    const local = ownLocalPart();
+    const typed = Array.from({ length: 21 }, (_, i) => `anyone${i}.${local}@wingtip.example`);
+    for (const [i, email] of typed.entries()) {
+      const text = await (await optOut(deleted.id, email)).text();
+      expect(text, email).toContain(i < 20 ? "every other email from them" : "could not be recorded for their other emails");
+    }
+    expect(await optedOut(a, typed.slice(19))).toEqual([true, false]);
+    const { results } = await env.DB.prepare("SELECT count(*) AS n FROM opt_outs WHERE message_id = ?").bind(deleted.id).all();
+    expect(results).toEqual([{ n: 20 }]);
+    // An address it holds already is still promised.
+    expect(await (await optOut(deleted.id, typed[3] ?? "")).text()).toContain("every other email from them");
+  });
+});
+
+describe("the hourly purge", () => {
+  it("forgets open addresses before it settles abandoned opt-outs, so a failure there cannot keep them", async () => {
+    const a = await createAccount("Rep A");
+    // A held address due, and a deleted contact of its account: settling it computes keyed hashes.
+    const local = ownLocalPart();
+    await sentMessage(a, { recipients: [{ email: `gone${local}@wingtip.example` }, { email: "stays@wingtip.example" }] });
+    expect((await a.json("DELETE", `/api/contacts/gone${local}%40wingtip.example`)).status).toBe(204);
+    expect((await optOut(await mintTrackingId(a.key), `held${local}@wingtip.example`)).status).toBe(200);
+    const now = Date.now() + 25 * 3_600_000;
+    // The settling fails as a run past the CPU limit would.
+    const sign = vi.spyOn(crypto.subtle, "sign").mockRejectedValue(new Error("exceeded CPU"));
+    try {
+      await expect(purgeExpiredEvents(env.DB, env.SIGNING_SECRET ?? "", now)).rejects.toThrow("exceeded CPU");
+    } finally {
+      sign.mockRestore();
+    }
+    const forgotten = await env.DB.prepare("SELECT open_addresses_forgotten_before AS t FROM retention_purge WHERE id = 1").first("t");
+    expect(forgotten).toBe(now - SENDER_VIEW_RETENTION_MS);
   });
 });
 

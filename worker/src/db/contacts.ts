@@ -252,13 +252,18 @@ export interface RemovedRecipient {
 }
 
 /**
- * The tracker's emails `email` was removed from (deleteContact), whichever account sent them: an opt-out the person
- * makes afterwards, through any email, must reach them too, and nothing joins them to the address but their
- * fingerprints, which name it only under the secret, so each is computed (two HMACs per email that lost a recipient,
- * a few µs each).
+ * The account's emails `email` was removed from (deleteContact): an opt-out the person makes afterwards, through any
+ * email of the account, must reach them too, and nothing joins them to the address but their fingerprints, which name
+ * it only under the secret, so each is computed (two HMACs per email that lost a recipient, a few µs each). Only the
+ * account's, not the tracker's: every opt-out POST and each held address the hourly purge settles pays for the rows
+ * read, and a tracker-wide scan could take the purge past the free plan's CPU limit. So another account's emails the
+ * person was deleted from are not reached (docs/protocol.md §11); its emails that still list them are, by mailbox.
  */
-export async function emailsRemovedFrom(db: D1Database, signingSecret: string, email: string): Promise<string[]> {
-  const { results } = await db.prepare("SELECT message_id, fingerprint FROM removed_recipients").all<RemovedRecipient>();
+export async function emailsRemovedFrom(db: D1Database, signingSecret: string, accountId: string, email: string): Promise<string[]> {
+  const { results } = await db
+    .prepare("SELECT r.message_id, r.fingerprint FROM removed_recipients r JOIN messages m ON m.id = r.message_id WHERE m.account_id = ?")
+    .bind(accountId)
+    .all<RemovedRecipient>();
   return removedFromMatching(signingSecret, results, email);
 }
 
@@ -285,7 +290,7 @@ const DELETE_CONTACT_TRIES = 3;
  * recipients the address is removed (their events stay: "someone on this email"); its replies, bounces and
  * unsubscribes are deleted. Suppression and opt-out entries stay, and so do two keyed fingerprints of the address on
  * each email it leaves, as spelled and of its mailbox (migration 0011, recipient-fingerprint.ts): that person can still
- * opt out through it, or through any other email in any spelling. False when the account never
+ * opt out through it, or through any other email of the account in any spelling. False when the account never
  * sent to it. A change to the contact's emails committed between the read and the batch (an email registered to it,
  * one of its emails registered again with other recipients, or deleted) makes the batch write nothing, and the
  * deletion starts again from what is there then: once this returns, no email of the account holds the address or its

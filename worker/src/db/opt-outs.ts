@@ -3,7 +3,7 @@
 import { mailboxKey } from "../../../shared/email";
 import { removedFingerprints } from "../recipient-fingerprint";
 import { emailsRemovedFrom, type RemovedRecipient, removedFromMatching } from "./contacts";
-import { optOutStatements, recordReaderOptOut, unsubscribeStatement } from "./signals";
+import { optOutRecordedStatement, optOutStatements, recordReaderOptOut, unsubscribeStatement } from "./signals";
 import { placeholders } from "./sql";
 
 /**
@@ -20,6 +20,16 @@ const ABANDONED_OPT_OUTS_PER_RUN = 50;
  * link from filling the table before the registration comes.
  */
 const MAX_PENDING_PER_EMAIL = 20;
+/**
+ * Addresses one email may record as given, at most: a deleted one's, one registered with no readable recipients, one
+ * whose registration never came (settleAbandonedOptOuts). Nothing checks such an address, so whoever holds the link
+ * could otherwise type any address and, an opt-out being the tracker's, untrack it for every account and grow
+ * opt_outs without bound. A reader types their own and maybe a second; past the cap the address is not recorded
+ * (this email stays untracked) and the page says so, as for a pending one it cannot hold. The trade-off: a real
+ * reader coming after 20 others through one such email is told to use another email's link instead, and up to 20
+ * addresses per link may still be untracked wrongly, across every account.
+ */
+const MAX_AS_GIVEN_PER_EMAIL = 20;
 
 export interface OptOutTarget {
   accountId: string;
@@ -56,13 +66,16 @@ export async function optOutTarget(db: D1Database, accountId: string, messageId:
 /**
  * Records `email`'s opt-out of a registered email, at `now`. When the email went to that address (in any spelling of
  * its mailbox, mailboxKey), for the address: every email of the tracker to it, whichever account sent it, stores no
- * hits from then on. Otherwise (a list the email went to, an alias, a
- * forwarded copy) for this email alone, with no address, so that the page reveals no recipient. A contact the sender
- * deleted from this email went to it all the same (its fingerprint is kept). Taken as given, so that a reader of it
- * can always opt out: an email registered with no readable recipients (compose-tracking.ts registers it all the same),
- * which has nobody to check the address against; and one whose data the sender deleted, whose recipients went with it.
- * The reader was told that every other email from the sender to the address is tracked no more, and that holds; on a
- * deleted email nothing more is written (it is tracked no more already, and keeps no addresses).
+ * hits from then on. The opt-out and its unsubscribe signal name the recipient as the email stored it, not as typed:
+ * the contact's timeline and its deletion (docs/protocol.md §13) find them by that address. Otherwise (a list the
+ * email went to, an alias, a forwarded copy) for this email alone, with no address, so that the page reveals no
+ * recipient. A contact the sender deleted from this email went to it all the same (its fingerprint is kept). Taken
+ * as given, up to MAX_AS_GIVEN_PER_EMAIL addresses, so that a reader of it can always opt out: an email registered
+ * with no readable recipients (compose-tracking.ts registers it all the same), which has nobody to check the address
+ * against; and one whose data the sender deleted, whose recipients went with it. The reader was told that every
+ * other email from the sender to the address is tracked no more, and that holds; on a deleted email nothing more is
+ * written (it is tracked no more already, and keeps no addresses). False when an address taken as given was over
+ * the cap and not recorded (this email is untracked all the same): the reader must be told.
  */
 export async function optOutOfEmail(
   db: D1Database,
@@ -70,36 +83,48 @@ export async function optOutOfEmail(
   target: OptOutTarget,
   email: string,
   now: number,
-): Promise<void> {
-  if (target.deleted) {
-    await db.batch(await addressOptOutStatements(db, signingSecret, target, email, now));
-    return;
-  }
+): Promise<boolean> {
   const { accountId, messageId } = target;
+  if (target.deleted) return recordAsGiven(db, signingSecret, target, email, now);
+  if (target.recipientCount === 0) {
+    const recorded = await recordAsGiven(db, signingSecret, target, email, now);
+    if (recorded) await unsubscribeStatement(db, accountId, messageId, email, now).run();
+    else await recordReaderOptOut(db, accountId, messageId, now);
+    return recorded;
+  }
+  const mailbox = mailboxKey(email);
+  const recipient = target.recipients.includes(email) ? email : target.recipients.find((r) => mailboxKey(r) === mailbox);
   const wasRemoved = async () =>
     (await db
       .prepare("SELECT 1 FROM removed_recipients WHERE message_id = ? AND fingerprint IN (?, ?)")
       .bind(messageId, ...(await removedFingerprints(signingSecret, messageId, email)))
       .first()) !== null;
-  const mailbox = mailboxKey(email);
-  const received =
-    target.recipientCount === 0 || target.recipients.some((recipient) => mailboxKey(recipient) === mailbox) || (await wasRemoved());
-  if (!received) return recordReaderOptOut(db, accountId, messageId, now);
+  // A deleted contact has no stored spelling left: the typed one is recorded.
+  const address = recipient ?? ((await wasRemoved()) ? email : undefined);
+  if (address === undefined) {
+    await recordReaderOptOut(db, accountId, messageId, now);
+    return true;
+  }
   await db.batch([
-    ...(await addressOptOutStatements(db, signingSecret, target, email, now)),
-    unsubscribeStatement(db, accountId, messageId, email, now),
+    ...optOutStatements(db, accountId, messageId, address, now, await emailsRemovedFrom(db, signingSecret, accountId, address)),
+    unsubscribeStatement(db, accountId, messageId, address, now),
   ]);
+  return true;
 }
 
-/** optOutStatements for `email`, with the tracker's emails it was removed from (emailsRemovedFrom). */
-async function addressOptOutStatements(
-  db: D1Database,
-  signingSecret: string,
-  { accountId, messageId }: OptOutTarget,
-  email: string,
-  now: number,
-): Promise<D1PreparedStatement[]> {
-  return optOutStatements(db, accountId, messageId, email, now, await emailsRemovedFrom(db, signingSecret, email));
+/**
+ * Records `email`'s opt-out through an email that cannot check it (optOutOfEmail), unless the email has recorded
+ * MAX_AS_GIVEN_PER_EMAIL addresses already. One batch, so the count and the insert see the same rows. True when the
+ * account holds the address's opt-out afterwards (repeating one is not refused).
+ */
+async function recordAsGiven(db: D1Database, signingSecret: string, target: OptOutTarget, email: string, now: number): Promise<boolean> {
+  const { accountId, messageId } = target;
+  const removedFrom = await emailsRemovedFrom(db, signingSecret, accountId, email);
+  const results = await db.batch([
+    ...optOutStatements(db, accountId, messageId, email, now, removedFrom, MAX_AS_GIVEN_PER_EMAIL),
+    optOutRecordedStatement(db, accountId, email),
+  ]);
+  return (results.at(-1)?.results[0] as { recorded: number } | undefined)?.recorded === 1;
 }
 
 /**
@@ -140,10 +165,11 @@ export async function recordPendingOptOut(
 }
 
 /**
- * Records, as given (as optOutOfEmail does for a deleted email), the addresses held longer than PENDING_OPT_OUT_HOLD_MS, each at the time it
- * was typed, and drops them: the email stays untracked. Two queries at most (the purge's budget counts them,
- * db/retention.ts): one batch reads the held addresses and the fingerprints of addresses removed from the tracker's
- * emails (an opt-out reaches every account's, emailsRemovedFrom), only when some address is due, and one records them.
+ * Records, as given (as optOutOfEmail does for a deleted email, and under the same cap), the addresses held longer
+ * than PENDING_OPT_OUT_HOLD_MS, each at the time it was typed, and drops them: the email stays untracked. Two queries
+ * at most (the purge's budget counts them, db/retention.ts): one batch reads the held addresses and the fingerprints
+ * of addresses removed from their accounts' emails, only when some address is due, and one records them. Per
+ * account, as emailsRemovedFrom: each removed row read costs keyed hashes here, within the purge's CPU.
  */
 export async function settleAbandonedOptOuts(db: D1Database, signingSecret: string, now: number): Promise<void> {
   const cutoff = now - PENDING_OPT_OUT_HOLD_MS;
@@ -152,15 +178,22 @@ export async function settleAbandonedOptOuts(db: D1Database, signingSecret: stri
       .prepare("SELECT message_id, account_id, email, created_at FROM pending_opt_outs WHERE created_at < ? ORDER BY created_at LIMIT ?")
       .bind(cutoff, ABANDONED_OPT_OUTS_PER_RUN),
     db
-      .prepare("SELECT message_id, fingerprint FROM removed_recipients WHERE EXISTS (SELECT 1 FROM pending_opt_outs WHERE created_at < ?)")
+      .prepare(
+        `SELECT m.account_id, r.message_id, r.fingerprint FROM removed_recipients r JOIN messages m ON m.id = r.message_id
+         WHERE m.account_id IN (SELECT account_id FROM pending_opt_outs WHERE created_at < ?)`,
+      )
       .bind(cutoff),
   ]);
   const statements: D1PreparedStatement[] = [];
-  const removedRows = (removed?.results ?? []) as RemovedRecipient[];
+  const removedRows = (removed?.results ?? []) as (RemovedRecipient & { account_id: string })[];
   for (const row of (held?.results ?? []) as (PendingOptOut & { message_id: string; account_id: string })[]) {
-    const removedFrom = await removedFromMatching(signingSecret, removedRows, row.email);
+    const removedFrom = await removedFromMatching(
+      signingSecret,
+      removedRows.filter((r) => r.account_id === row.account_id),
+      row.email,
+    );
     statements.push(
-      ...optOutStatements(db, row.account_id, row.message_id, row.email, row.created_at, removedFrom),
+      ...optOutStatements(db, row.account_id, row.message_id, row.email, row.created_at, removedFrom, MAX_AS_GIVEN_PER_EMAIL),
       db.prepare("DELETE FROM pending_opt_outs WHERE message_id = ? AND email = ?").bind(row.message_id, row.email),
     );
   }

@@ -385,8 +385,9 @@ export interface AddressState {
 /**
  * Suppression and uncleared soft bounces of these (normalised) addresses in one account, and whether each opted out.
  * An opt-out counts whichever account of the tracker it was made through and however the address was spelled
- * (mailboxKey): the compose window warns the rep before writing to it. Only that it did is told, never through
- * which email or when, which would tell one account about another's mail.
+ * (mailboxKey): the compose window warns the rep before writing to it. Only that it did is told, not through which
+ * email, which would tell one account about another's mail. Roughly when may be inferred: the other account can
+ * poll this check, and its own registrations delete its events from the opt-out's time on (db/messages.ts).
  */
 export async function addressStates(db: D1Database, accountId: string, emails: readonly string[]): Promise<Map<string, AddressState>> {
   const states = new Map<string, AddressState>();
@@ -461,9 +462,10 @@ export async function recordReaderOptOut(db: D1Database, accountId: string, mess
  * What records a recipient's opt-out through the account's email `messageId`, once: from `now` on, hits of every
  * email of the tracker to the address's mailbox store nothing, whichever account sent it (optedOutSince). The row
  * belongs to the account it was made through, which alone sees its unsubscribe signal. The opt-out is also kept on the
- * message itself, and on `removedFrom`, the tracker's emails the address was removed from (emailsRemovedFrom in
+ * message itself, and on `removedFrom`, the account's emails the address was removed from (emailsRemovedFrom in
  * contacts.ts), at the earliest opt-out of the mailbox: the address may no longer be among their recipients (a deleted
- * contact), or may leave them later.
+ * contact), or may leave them later. With `maxPerEmail`, the row is written only while fewer than that many name
+ * `messageId` (an address taken as given, db/opt-outs.ts); the caller reads optOutRecordedStatement to know.
  */
 export function optOutStatements(
   db: D1Database,
@@ -472,21 +474,30 @@ export function optOutStatements(
   email: string,
   now: number,
   removedFrom: readonly string[],
+  maxPerEmail?: number,
 ): D1PreparedStatement[] {
-  // By id alone: `removedFrom` may hold other accounts' emails, and an opt-out is the tracker's.
+  // By id alone: an opt-out is the tracker's, whichever account's email it reaches. Only while the mailbox has an
+  // opt-out: a capped insert may have written none, and min() with the NULL of no row would clear the time.
   const optedOut = (ids: readonly string[]) =>
     db
       .prepare(
         `UPDATE messages SET opted_out_at = min(coalesce(opted_out_at, ?1),
-           (SELECT min(created_at) FROM opt_outs WHERE mailbox = ?2)) WHERE id IN (${placeholders(ids.length)})`,
+           (SELECT min(created_at) FROM opt_outs WHERE mailbox = ?2))
+         WHERE id IN (${placeholders(ids.length)}) AND EXISTS (SELECT 1 FROM opt_outs WHERE mailbox = ?2)`,
       )
       .bind(now, mailboxKey(email), ...ids);
+  const underCap = maxPerEmail === undefined ? "" : ` WHERE (SELECT count(*) FROM opt_outs WHERE message_id = ?3) < ${maxPerEmail}`;
   return [
     db
-      .prepare("INSERT OR IGNORE INTO opt_outs (account_id, email, message_id, created_at) VALUES (?, ?, ?, ?)")
+      .prepare(`INSERT OR IGNORE INTO opt_outs (account_id, email, message_id, created_at) SELECT ?1, ?2, ?3, ?4${underCap}`)
       .bind(accountId, email, messageId, now),
     // On this email, and on those the address was removed from (emailsRemovedFrom): no recipient row joins them to
     // the opt-out any more, so each keeps its time.
     ...chunked([...new Set([messageId, ...removedFrom])]).map(optedOut),
   ];
+}
+
+/** The statement that reads whether the account holds `email`'s opt-out (its row: `{ recorded: 0 | 1 }`). */
+export function optOutRecordedStatement(db: D1Database, accountId: string, email: string): D1PreparedStatement {
+  return db.prepare("SELECT EXISTS (SELECT 1 FROM opt_outs WHERE account_id = ? AND email = ?) AS recorded").bind(accountId, email);
 }

@@ -29,6 +29,16 @@ const NOT_HELD = () =>
   );
 
 /**
+ * Said when an address taken as given could not be recorded: the email has recorded as many as it may
+ * (db/opt-outs.ts MAX_AS_GIVEN_PER_EMAIL), and coming back will not change that.
+ */
+const NOT_RECORDED = () =>
+  htmlPage(
+    "Tracking of this email is off",
+    `<p>${UNTRACKED}</p><p>Your address could not be recorded for their other emails: to turn tracking off for those too, use the link in another email from them.</p>`,
+  );
+
+/**
  * The email the page is for. One whose data the sender deleted is tracked no more, but its reader still turns tracking
  * off for the sender's other emails: its recipients went with its data, so the page asks for the address and takes
  * it as given (optOutOfEmail). One not registered yet (seconds after the send, up to a minute or so when the sender's
@@ -90,8 +100,9 @@ export const optOutRoute = new Hono<AppEnv>()
       // An address that did not receive this email gets the same answer, so the page reveals no recipient; its reader
       // (on a list the email went to, an alias, a forwarded copy) is still not tracked reading this email.
       const secret = c.env.SIGNING_SECRET ?? "";
-      if (found.registered || found.deleted) await optOutOfEmail(c.env.DB, secret, found, email, Date.now());
-      else if (!(await recordPendingOptOut(c.env.DB, secret, found.accountId, found.messageId, email, Date.now()))) return NOT_HELD();
+      if (found.registered || found.deleted) {
+        if (!(await optOutOfEmail(c.env.DB, secret, found, email, Date.now()))) return NOT_RECORDED();
+      } else if (!(await recordPendingOptOut(c.env.DB, secret, found.accountId, found.messageId, email, Date.now()))) return NOT_HELD();
       return DONE();
     },
   )
