@@ -322,7 +322,9 @@ const missingQueues = QUEUES.filter((queue) => !queues.some((existing) => existi
  * Stops when a D1 database of the tracker's name, found before the tracker's first deploy, is another project's: the
  * migrations would change its tables. One this deploy made has none (a run stopped before its migrations) or lists the
  * tracker's first migration among those applied (a run stopped after them: d1_migrations, wrangler's default
- * `migrations_table`). D1's own tables (`_cf_…`) and SQLite's do not count.
+ * `migrations_table`, DEFAULT_MIGRATION_TABLE in wrangler 4.155.0). D1's own table, `_cf_KV`, which a new database
+ * already holds (public reports of listing a remote database's tables, 2026; test/deploy/cloudflare-api.ts), and
+ * SQLite's do not count.
  */
 async function refuseForeignDatabase(id) {
   const query = (sql, params = []) => api("POST", `${account}/d1/database/${id}/query`, { sql, params });

@@ -325,6 +325,11 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
         const { name } = JSON.parse(String(body));
         if (account.d1.has(name)) return { status: 400, json: errorEnvelope(7502, "A database with that name already exists") };
         const db = { uuid: randomUUID(), name, db: new DatabaseSync(":memory:") };
+        // A new database is not empty: D1 keeps a table of its own in it, `_cf_KV`, which a listing of its tables shows
+        // before any migration [observed: `SELECT name FROM sqlite_master WHERE type='table'` on a remote database
+        // answered `_cf_KV` beside the project's tables, and "no migrations applied (only `_cf_KV`)", public project
+        // notes found by the code index, 2026; its columns assumed].
+        db.db.exec("CREATE TABLE _cf_KV (key TEXT PRIMARY KEY, value BLOB)");
         account.d1.set(name, db);
         return { json: envelope({ uuid: db.uuid, name, created_at: new Date().toISOString() }) };
       },

@@ -285,9 +285,11 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     expect(writes(run.requests).filter((request) => !request.path.endsWith("/query"))).toEqual([]);
     expect(foreign.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'messages'").get()).toEqual({ n: 0 });
 
-    // The tracker's own database, from a first run whose first migration failed (wrangler's d1_migrations alone, empty),
+    // The tracker's own database, from a first run whose first migration failed (D1's _cf_KV and wrangler's d1_migrations
+    // alone, empty),
     // then from one that stopped after its migrations: used again.
     const failedFirst = new DatabaseSync(":memory:");
+    failedFirst.exec("CREATE TABLE _cf_KV (key TEXT PRIMARY KEY, value BLOB)");
     failedFirst.exec("CREATE TABLE d1_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, applied_at TIMESTAMP)");
     standIn.account.d1.set("mailtracker", { uuid: randomUUID(), name: "mailtracker", db: failedFirst });
     const refused = { status: 400, code: 10021, message: "Uncaught Error: the Worker failed to start" };

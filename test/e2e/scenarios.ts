@@ -607,8 +607,9 @@ export function defineScenarios(
      * `ms` pass for the email `trackingId`, as the tracker sees it: every time the tracker stored about it (its send and
      * registration, its hits, the sender's views of it) moves that far into the past. Its labels compare those times
      * with each other and with a new hit's (worker/src/classify.ts), so this is waiting without the wait, which the
-     * minute-long sender window makes too long for a test. `wrangler dev` keeps the local D1 in a SQLite file in WAL
-     * mode under persistTo, which another process may write while it runs (as `wrangler d1 execute --local` does).
+     * minute-long sender window makes too long for a test. `wrangler dev` keeps the local D1 in a SQLite file under
+     * persistTo (miniflare's layout in the pinned wrangler), which another process may write while it runs, as
+     * `wrangler d1 execute --local` does.
      */
     const timePassesFor = (trackingId: string, ms: number) => {
       const dir = path.join(persistTo, "v3", "d1", "miniflare-D1DatabaseObject");

@@ -15,7 +15,7 @@ export async function recipientFingerprint(signingSecret: string, messageId: str
  * still finds the email. Kept beside recipientFingerprint, with its own prefix, from migration 0017's release on;
  * contacts deleted before it left only the other, which an opt-out must spell as they were.
  */
-export async function mailboxFingerprint(signingSecret: string, messageId: string, email: string): Promise<string> {
+async function mailboxFingerprint(signingSecret: string, messageId: string, email: string): Promise<string> {
   return base64UrlEncode(new Uint8Array(await hmacSha256(signingSecret, `mt-removed-mailbox-v1:${messageId}:${mailboxKey(email)}`)));
 }
 

@@ -14,8 +14,9 @@
 // A conversation message counts only after the first message of the sender's in the thread: in a thread someone
 // else started, their first message is not a reply to our tracked email.
 // Limits (2026-11): messages Gmail folds away in a long conversation ("3 older messages") are not in the page until
-// expanded (a collapsed one, its header alone, is: it places the replies after it), and a list row shows only its latest sender; Gmail's data of its lists names every message of their
-// threads, each notice with its own snippet (readListedThreads).
+// expanded (a collapsed one, its header alone, is: it places the replies after it), and a list row shows only its
+// latest sender; Gmail's data of its lists names every message of their threads, each notice with its own snippet
+// (readListedThreads).
 
 import type { z } from "zod";
 import { isBounceSender, MAX_NOTICE_CHARS } from "../../../shared/bounce";
@@ -114,29 +115,27 @@ export function messageTrackingId(message: Element): string | null {
 
 /**
  * An opened conversation: every reply and notice after the sender's first message in it. The sender's own messages
- * are mostly collapsed there (Gmail collapses what was read): a collapsed message is read for its sender alone, which
- * places the replies after it, and never is a reply itself (it has no id).
+ * are mostly collapsed there (Gmail collapses what was read): a collapsed one places the replies after it.
  */
 export function readConversation(doc: Document, own: Set<string>, now = new Date()): ThreadSignals | null {
   const threadId = conversationThreadId(doc);
   if (!threadId) return null;
-  const open = new Set(queryAll(doc, "conversationMessage"));
-  const inOrder = [...new Set([...open, ...collapsedMessages(doc)])].sort((a, b) =>
+  const inOrder = [...new Set([...queryAll(doc, "conversationMessage"), ...collapsedMessages(doc)])].sort((a, b) =>
     a.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1,
   );
+  // A collapsed message shows no body and carries no id (gmail-selectors.ts collapsedMessage): never ours by a pixel,
+  // never a reply itself, it is read for its sender.
   const messages = inOrder.map((element) => {
     const sender = personOf(query(element, "messageSender", false));
-    const isOpen = open.has(element);
     return {
       element,
       email: normalizeEmail(sender.email),
       name: sender.name,
-      ours: isOpen && messageTrackingId(element) !== null,
-      id: isOpen
-        ? (messageGmailIds(element)
-            .map(stableMessageId)
-            .find((id) => id !== null) ?? null)
-        : null,
+      ours: messageTrackingId(element) !== null,
+      id:
+        messageGmailIds(element)
+          .map(stableMessageId)
+          .find((id) => id !== null) ?? null,
     };
   });
   const self = new Set(own);

@@ -593,8 +593,9 @@
    * are collapsed (unless they have a star), and new messages are expanded" (uwf.edu helpdesk, "Conversations",
    * undated); the rep's own are read from the start. A collapsed message shows its sender, date and a snippet; that it
    * carries no message id is assumed from InboxSDK reading a message's id only once it is open (#checkMessageOpenState)
-   * and its sender where InboxSDK reads it in any state (getSender, `td.gF span[email]`). Clicking a collapsed message
-   * opens it; the variant `expand-all` opens all, as Gmail's "Expand all" does (same page).
+   * and its sender where InboxSDK reads it in any state (getSender, `td.gF span[email]`). Assumed too: the list's and
+   * its items' roles (`list`, `listitem`), and a snippet of 100 characters. Clicking a collapsed message opens it; the
+   * variant `expand-all` opens all, as Gmail's "Expand all" does (same page).
    */
   function showConversation(legacyThreadId) {
     const thread = sentThreads.get(legacyThreadId);

@@ -2,7 +2,7 @@
 import { type BounceKind, COUNTED_LABELS, type ContactSummary, EVENT_KINDS, type TimelineItem } from "../../../shared/api";
 import { mailboxKey, normalizeEmail } from "../../../shared/email";
 import { ENGAGEMENT_HALF_LIFE_MS, ENGAGEMENT_REPEAT_FACTOR, ENGAGEMENT_WEIGHTS, roundedScore } from "../../../shared/engagement";
-import { mailboxFingerprint, recipientFingerprint, removedFingerprints } from "../recipient-fingerprint";
+import { removedFingerprints } from "../recipient-fingerprint";
 import { iso } from "../time";
 import { END_OF_TIME } from "./events";
 import { deleteMessageStatements } from "./messages";
@@ -379,11 +379,7 @@ async function deleteContactAsRead(db: D1Database, accountId: string, email: str
       db.prepare("DELETE FROM message_recipients WHERE message_id = ? AND email = ?").bind(row.message_id, email),
       db
         .prepare("INSERT OR IGNORE INTO removed_recipients (message_id, fingerprint) VALUES (?1, ?2), (?1, ?3)")
-        .bind(
-          row.message_id,
-          await recipientFingerprint(signingSecret, row.message_id, email),
-          await mailboxFingerprint(signingSecret, row.message_id, email),
-        ),
+        .bind(row.message_id, ...(await removedFingerprints(signingSecret, row.message_id, email))),
     );
   }
   statements.push(
