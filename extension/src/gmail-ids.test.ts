@@ -122,5 +122,10 @@ describe("Gmail ids", () => {
     // What is no legacy id in the legacy id's place is not taken for one.
     expect(threadIdsToRegister("msg-a:r8190137112111191537", "thread-f:1743802434391390786")).toEqual({ threadId: "18333b13345c3a42" });
     expect(threadIdsToRegister(null, null)).toEqual({});
+    // The legacy id as its number, where Gmail's answer gives only the decimal one (sync-parser.ts threadNumber).
+    expect(threadIdsToRegister("thread-f:1743802434391390786", "thread-a:r263523620390330024")).toEqual({
+      threadId: "18333b13345c3a42",
+      syncThreadId: "thread-a:r263523620390330024",
+    });
   });
 });

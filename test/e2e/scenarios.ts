@@ -1378,6 +1378,25 @@ export function defineScenarios(
     );
 
     scenario(
+      "an email sent with Opens off and no link carries no id of ours, and is registered at once in its conversation, with no word of going out untracked",
+      [ENGLISH],
+      async (variant) => {
+        const { gmail } = await setUp(variant);
+        const dialog = await compose(gmail, { to: ["hana@prospect.example"], subject: "Call me", html: "<div>Call me when you can.</div>" });
+        await ready(gmail, dialog);
+        const id = await gmail.evaluate((d) => document.querySelector<HTMLElement>(`${d} .mt-toolbar`)?.dataset.mtTrackingId ?? "", dialog);
+        await gmail.click(`${dialog} .mt-toggle-open`);
+        const count = google.sent.length;
+        await gmail.click(`${dialog} ${SEND}`);
+        const sent = await nextSend(count);
+        expect(sent.html).not.toContain(tracker.url);
+        // Registered from Gmail's answer, not held for it: replies to it attach by its conversation's legacy id.
+        expect(await registered(id)).toMatchObject({ threadId: sent.legacyThreadId, openTracking: false });
+        expect(await gmail.evaluate(() => [...document.querySelectorAll(".mt-toast")].map((t) => t.textContent), null)).toEqual([]);
+      },
+    );
+
+    scenario(
       "plain-text mode says the email cannot be tracked, sends no tracking, and its Sent row never shows 'not opened'",
       [ENGLISH, GERMAN],
       async (variant) => {
@@ -1556,7 +1575,9 @@ export function defineScenarios(
         await recognised("pageScript");
         // Who wrote each message: the rows' people, the conversation's senders.
         await recognised("senders");
-        const health = await healthInPopup((h) => h.recognised.length === 10);
+        // The send was registered in its conversation, from Gmail's answer.
+        await recognised("sendAnswer");
+        const health = await healthInPopup((h) => h.recognised.length === 11);
         expect(health.sentences).toEqual([]);
         expect(health.recognised).toEqual([
           "compose",
@@ -1568,6 +1589,7 @@ export function defineScenarios(
           "conversation",
           "senders",
           "undoNotice",
+          "sendAnswer",
           "pageScript",
         ]);
       },

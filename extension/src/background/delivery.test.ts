@@ -47,6 +47,15 @@ describe("an outbox delivery", () => {
     expect(releaseHeld).toHaveBeenCalledOnce();
   });
 
+  it("names the thread by Gmail's sync id too, which a Sent row of a thread the rep started may carry alone", async () => {
+    for (const withdraw of [false, true] as const) {
+      const { deliver, news } = delivery(() => (withdraw ? new Response(null, { status: 204 }) : Response.json({ state: "delivered" })));
+      const request = { ...entry().request, syncThreadId: "thread-a:r263523620390330024" };
+      expect(await deliver(entry(withdraw ? { request, withdraw } : { request }))).toBe("delivered");
+      expect(news).toHaveBeenCalledWith(["18c2f0a1b2c3d4e5", "thread-a:r263523620390330024"]);
+    }
+  });
+
   it("tells nobody while the registration fails, and asks to be tried again", async () => {
     const { deliver, news, releaseHeld } = delivery(() => Response.json({ error: "D1 is down" }, { status: 503 }));
     expect(await deliver(entry())).toEqual({ retry: true, error: expect.stringContaining("503") });

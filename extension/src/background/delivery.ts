@@ -1,5 +1,6 @@
 // What the outbox delivers: a sent email's registration with the tracker, or the withdrawal of a send Gmail's Undo
 // took back. The outbox (outbox.ts) holds the entries and retries; this says what one attempt does and what follows it.
+import { threadIdsOf } from "../gmail-ids";
 import { type TrackerApi, TrackerError } from "./api";
 import type { Credentials } from "./credentials";
 import type { DeliveryResult, OutboxEntry } from "./outbox";
@@ -19,6 +20,15 @@ function failed(error: unknown): DeliveryResult {
 }
 
 export function outboxDelivery(deps: DeliveryDeps): (entry: OutboxEntry) => Promise<DeliveryResult> {
+  /**
+   * News of the email's thread by both its ids: a Sent row of a thread the rep started may carry only Gmail's sync id
+   * (docs/gmail.md), and a row asked about before the registration learnt no other id from the empty answer.
+   */
+  const news = (entry: OutboxEntry) => {
+    const ids = threadIdsOf(entry.request);
+    if (ids.length > 0) deps.news(ids);
+  };
+
   /** A send Gmail's Undo took back: the tracker deletes it (its data and later hits), or never had it (404). */
   async function withdraw(entry: OutboxEntry, credentials: Credentials): Promise<DeliveryResult> {
     try {
@@ -26,7 +36,7 @@ export function outboxDelivery(deps: DeliveryDeps): (entry: OutboxEntry) => Prom
     } catch (error) {
       if (!(error instanceof TrackerError && error.status === 404)) return failed(error);
     }
-    if (entry.request.threadId) deps.news([entry.request.threadId]);
+    news(entry);
     return "delivered";
   }
 
@@ -42,7 +52,7 @@ export function outboxDelivery(deps: DeliveryDeps): (entry: OutboxEntry) => Prom
     }
     // The tracker knows this thread now: its status is asked for again, by the Gmail tabs too (a Sent row drawn as the
     // email went out holds its untracked state until then), and replies seen in it meanwhile go out.
-    if (entry.request.threadId) deps.news([entry.request.threadId]);
+    news(entry);
     deps.releaseHeld();
     return "delivered";
   };

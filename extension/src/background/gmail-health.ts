@@ -1,6 +1,6 @@
 // Gmail's health, as each Gmail tab's content script sees it: which parts of Gmail the extension recognises
 // (compose, send, recipients, Sent rows and their ids, Gmail's lists, conversations, who wrote each message, the
-// notice after a send), and whether its page-world script started before Gmail's. Gmail changes without notice;
+// notice after a send, Gmail's answer to a send), and whether its page-world script started before Gmail's. Gmail changes without notice;
 // when a part is missing, the popup says in one sentence what stops working (popup/gmail-health.tsx), and the toolbar
 // button shows a badge. Reports are kept per tab, in memory and in storage.session where there is one (a service
 // worker may be stopped between popup openings). Also whether the extension may run in Gmail at all, and reach the
@@ -23,6 +23,7 @@ export const GMAIL_PARTS = [
   "conversation",
   "senders",
   "undoNotice",
+  "sendAnswer",
   "pageScript",
 ] as const;
 export type GmailPart = (typeof GMAIL_PARTS)[number];
@@ -42,6 +43,8 @@ export const MISSING_PART_SENTENCE: Record<GmailPart, string> = {
   senders: "Replies and bounces are not noticed: Gmail changed how it shows who wrote each message.",
   undoNotice:
     'Undo Send is not followed: Gmail changed its "Message sent" notice, so an email you take back with Undo stays tracked as sent.',
+  sendAnswer:
+    "Replies to the emails you send are not noticed, and their Sent marks may be missing: Mailtracker cannot read Gmail's answer to a send.",
   pageScript: "Reload this Gmail tab: Mailtracker started after Gmail did, so your own views of tracked emails may count as opens.",
 };
 

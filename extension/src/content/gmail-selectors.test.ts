@@ -373,8 +373,17 @@ describe("Gmail's health: which parts the extension recognises", () => {
       conversation: "unseen",
       senders: "unseen",
       undoNotice: "unseen",
+      sendAnswer: "unseen",
       pageScript: "ok",
     });
+    // Gmail's answer to a send, as the compose tracking last read it (compose-tracking.ts markSendAnswer).
+    document.documentElement.setAttribute("data-mt-send-answer", "missing");
+    expect(healthSentences(recogniseGmail(document))).toEqual([
+      "Replies to the emails you send are not noticed, and their Sent marks may be missing: Mailtracker cannot read Gmail's answer to a send.",
+    ]);
+    document.documentElement.setAttribute("data-mt-send-answer", "ok");
+    expect(recogniseGmail(document).sendAnswer).toBe("ok");
+    document.documentElement.removeAttribute("data-mt-send-answer");
     // Today's compose with a chip, a Sent list with ids.
     document.body.innerHTML = `<div role="dialog"><div class="M9"><div name="to"><div role="option" data-hovercard-id="a@x.example">a@x.example</div></div>
       <div contenteditable="true" g_editable="true" role="textbox"></div>
@@ -537,6 +546,7 @@ describe("Gmail's health: which parts the extension recognises", () => {
       "conversation",
       "senders",
       "undoNotice",
+      "sendAnswer",
       "pageScript",
     ];
     // Gmail in front, with its own report: that report.

@@ -562,6 +562,11 @@ export function conversationThreadId(root: ParentNode): string | null {
 
 /** Set on <html> by the content script once it read one of Gmail's lists with its messages (replies-bounces.ts). */
 export const LISTS_READ_ATTRIBUTE = "data-mt-lists-read";
+/**
+ * Set on <html> by the content script at each tracked send: "ok" when it was registered in its conversation (Gmail's
+ * answer named the thread's legacy id), "missing" when not, or when no answer came (compose-tracking.ts).
+ */
+export const SEND_ANSWER_ATTRIBUTE = "data-mt-send-answer";
 
 /**
  * Which parts of Gmail the extension recognises on this page now (the popup's health notice). A part is judged
@@ -579,6 +584,7 @@ export function recogniseGmail(doc: Document, sentJustNow = false): GmailHealth 
     conversation: "unseen",
     senders: "unseen",
     undoNotice: "unseen",
+    sendAnswer: "unseen",
     pageScript: "unseen",
   };
   const bodies = queryAll(doc, "composeBody");
@@ -620,6 +626,8 @@ export function recogniseGmail(doc: Document, sentJustNow = false): GmailHealth 
     else if (doc.querySelector('[role="alert"] [role="link"]') && !doc.querySelector(`[role="alert"] ${NOTICE_UNDO}`))
       parts.undoNotice = "missing";
   }
+  const sendAnswer = doc.documentElement.getAttribute(SEND_ANSWER_ATTRIBUTE);
+  if (sendAnswer) parts.sendAnswer = sendAnswer === "ok" ? "ok" : "missing";
   // Rows that name their thread but no message (docs/gmail.md: the 2025-11 dump) give their replies only through
   // Gmail's own lists, which the page-world script passes on. Judged only where that script started in time to see the
   // page's first list: otherwise the rep is told to reload (below).

@@ -72,6 +72,8 @@ describe("Gmail /sync parsing (real captures, 2022-09)", () => {
         scheduled: false,
         scheduledAt: null,
         plainText: false,
+        legacyThreadId: null,
+        legacyMessageId: null,
       },
     ]);
     expect(answeredSends(load("2022-09-09-cvOnReplySend_request.json"), null).untracked).toEqual([
@@ -116,6 +118,18 @@ describe("Gmail /sync parsing (real captures, 2022-09)", () => {
     const request = load("2022-09-09-cvOnSend_4_request.json");
     expect(parseSyncRequest(request).map((s) => s.messageId)).toEqual(["msg-a:r-329565169840451245"]);
     expect(answeredSends(request, load("2022-09-09-cvOnSend_4_response.json")).tracked).toEqual([]);
+  });
+
+  it("names a send's thread by its number at [17] when the answer leaves out the hex id at [19], as InboxSDK reads it", () => {
+    // InboxSDK reads [17] first: Gmail "A/B testing" leaving one of the two out (gmail-sync-response-processor.ts).
+    const response = load("2022-09-09-cvOnReplySend_2_response.json");
+    // biome-ignore lint/suspicious/noExplicitAny: the path into a captured Gmail array, as parseSyncResponse reads it.
+    const data = (response as any)[1][5][0][0][2][6][0];
+    data[19] = null;
+    data[17] = String(BigInt("0x18333b13345c3a42"));
+    expect(parseSyncResponse(response)[0]?.legacyThreadId).toBe(`thread-f:${BigInt("0x18333b13345c3a42")}`);
+    data[17] = null;
+    expect(parseSyncResponse(response)[0]?.legacyThreadId).toBeNull();
   });
 
   it("reads every thread of a response, with each message's legacy id at [55]", () => {

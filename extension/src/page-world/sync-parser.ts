@@ -67,11 +67,15 @@ export interface SentMessageIds extends SyncSend {
   legacyMessageId: string | null;
 }
 
-/** A sent message that carries no tracking id of ours. */
-export type UntrackedSend = SyncSend;
+/**
+ * A sent message that carries no tracking id of ours, with its ids as a tracked one has them: one the rep sent with
+ * Opens off and no link signed carries none, and is still the extension's to register (compose-tracking.ts).
+ */
+export type UntrackedSend = SentMessageIds;
 
 export interface SyncThread {
   threadId: string;
+  /** Its legacy hex id, or the same id as its number, "thread-f:<decimal>" (threadNumber); null when neither is given. */
   legacyThreadId: string | null;
   messages: { messageId: string; legacyMessageId: string | null }[];
 }
@@ -197,6 +201,18 @@ function legacyHex(value: unknown): string | null {
 }
 
 /**
+ * A thread's legacy id from its data in a sync answer: the hex id at `[19]`, else the same number in decimal at `[17]`
+ * as "thread-f:<decimal>" (gmail-ids.ts legacyThreadId converts it). InboxSDK reads `[17]` first and `[19]` only
+ * without it, because "Gmail is A/B testing" leaving one of the two out (extractThreadsFromSearchResponse_20220909 in
+ * gmail-sync-response-processor.ts, and the send answer's same pair in setup-gmail-interceptor.ts, a8a6fe2 of
+ * 2026-07-23). Null when neither is there.
+ */
+function threadNumber(data: unknown[]): string | null {
+  const decimal = data[17];
+  return legacyHex(data[19]) ?? (typeof decimal === "string" && /^\d{1,30}$/.test(decimal) ? `thread-f:${decimal}` : null);
+}
+
+/**
  * A thread's data in Gmail's sync answers: `[3]` its sync id, `[19]` its legacy hex id, `[4]` its messages, each an
  * array with its own sync id at `[0]` (sent messages "msg-a:r…", received ones "msg-f:<decimal>", InboxSDK's
  * sync-compose-processor-20220909.ts and the captures).
@@ -218,7 +234,7 @@ export function parseSyncResponse(response: unknown): SyncThread[] {
     const holder = Array.isArray(thread[2]) && Array.isArray(thread[2][6]) ? thread[2][6][0] : null;
     const data: unknown[] = Array.isArray(holder) ? holder : [];
     const messages = messagesOf(data).map((m) => ({ messageId: m[0] as string, legacyMessageId: legacyHex(m[55]) }));
-    threads.push({ threadId, legacyThreadId: legacyHex(data[19]), messages });
+    threads.push({ threadId, legacyThreadId: threadNumber(data), messages });
   }
   return threads;
 }
@@ -255,7 +271,6 @@ export interface ListedThread {
 function listedThread(data: unknown): ListedThread | null {
   if (!Array.isArray(data)) return null;
   const text = (value: unknown) => (typeof value === "string" ? value : "");
-  const decimal = text(data[17]);
   const labelled = (m: unknown[], label: string) => Array.isArray(m[10]) && m[10].includes(label);
   const messages = messagesOf(data)
     .filter((m) => !labelled(m, "^r"))
@@ -278,7 +293,7 @@ function listedThread(data: unknown): ListedThread | null {
     .sort((a, b) => a.at - b.at)
     .map(({ message }) => message);
   return {
-    threadId: legacyHex(data[19]) ?? (/^\d{1,30}$/.test(decimal) ? `thread-f:${decimal}` : syncThreadId(data[3])),
+    threadId: threadNumber(data) ?? syncThreadId(data[3]),
     snippet: text(data[1]) || null,
     messages,
   };
@@ -309,29 +324,26 @@ function listedThreads(list: unknown, dataAt: number): ListedThread[] {
 }
 
 /**
- * A send request joined with Gmail's answer, read once: the sent messages that carry a tracking id of ours, with their
- * Gmail ids, and those that carry none (the content script checks none of them was meant to be tracked).
+ * A send request joined with Gmail's answer, read once: the sent messages with their Gmail ids, those that carry a
+ * tracking id of ours and those that carry none (the content script checks whether any of them was its own).
  */
 export function answeredSends(
   requestBody: unknown,
   response: unknown,
   now = Date.now(),
 ): { tracked: SentMessageIds[]; untracked: UntrackedSend[] } {
-  const sends = parseSyncRequest(requestBody, now);
   const threads = parseSyncResponse(response);
-  const tracked = sends
-    .filter((send) => send.trackingIds.length > 0)
-    .map((send) => {
-      const thread =
-        threads.find((t) => t.messages.some((m) => m.messageId === send.messageId)) ??
-        threads.find((t) => t.threadId === send.threadId) ??
-        null;
-      return {
-        ...send,
-        threadId: thread?.threadId ?? send.threadId,
-        legacyThreadId: thread?.legacyThreadId ?? null,
-        legacyMessageId: thread?.messages.find((m) => m.messageId === send.messageId)?.legacyMessageId ?? null,
-      };
-    });
-  return { tracked, untracked: sends.filter((send) => send.trackingIds.length === 0) };
+  const sends = parseSyncRequest(requestBody, now).map((send) => {
+    const thread =
+      threads.find((t) => t.messages.some((m) => m.messageId === send.messageId)) ??
+      threads.find((t) => t.threadId === send.threadId) ??
+      null;
+    return {
+      ...send,
+      threadId: thread?.threadId ?? send.threadId,
+      legacyThreadId: thread?.legacyThreadId ?? null,
+      legacyMessageId: thread?.messages.find((m) => m.messageId === send.messageId)?.legacyMessageId ?? null,
+    };
+  });
+  return { tracked: sends.filter((send) => send.trackingIds.length > 0), untracked: sends.filter((send) => send.trackingIds.length === 0) };
 }

@@ -119,6 +119,7 @@ function clickSend(root: ParentNode = document): void {
 afterEach(() => {
   for (const controller of started.splice(0)) controller.abort();
   document.body.innerHTML = "";
+  document.documentElement.removeAttribute("data-mt-send-answer");
   callFromGmail.mockReset();
   forgetSends();
 });
@@ -303,9 +304,12 @@ describe("compose tracking: the thread's ids Gmail's answer names", () => {
     const answer = { trackingId: TRACKING_ID, threadId, messageId: "msg-f:1", legacyThreadId, legacyMessageId: "18f7a1b2c3d4e5f6" };
     emitPageEvent(document, "mt:gmail-send-answered", gmailSendAnswered([answer]));
     const registered = callFromGmail.mock.calls.find(([type]) => type === "messageSent")?.[1] as { request: Record<string, unknown> };
+    told = document.querySelector(".mt-status")?.textContent ?? "";
     for (const controller of started.splice(0)) controller.abort();
     return registered.request;
   }
+  /** What the compose's toolbar said after the last registeredWith. */
+  let told = "";
 
   it("registers the sync id of a thread the rep started beside its legacy id, and not a sync id that is the legacy id's number", async () => {
     // 2022-09-09-cvOnSend_response.json: thread-a:r263523620390330024 is thread 183234ce86ffa010.
@@ -318,12 +322,26 @@ describe("compose tracking: the thread's ids Gmail's answer names", () => {
     expect(decimal).not.toHaveProperty("syncThreadId");
   });
 
+  const sendAnswerHealth = () => document.documentElement.getAttribute("data-mt-send-answer");
+
   it("registers the legacy id a sync id is the number of, when the answer gives no legacy id", async () => {
     // A conversation names its thread by the legacy id alone: "thread-f:<decimal>" stored as is was never found there.
     const unread = await registeredWith(`thread-f:${BigInt("0x18f7a1b2c3d4e5f6")}`, null);
     expect(unread.threadId).toBe("18f7a1b2c3d4e5f6");
     expect(unread).not.toHaveProperty("syncThreadId");
+    expect([told, sendAnswerHealth()]).toEqual(["", "ok"]);
+  });
+
+  it("registers a thread named by its sync id alone as that, and tells the rep and Gmail's health that its replies will not be noticed", async () => {
+    // Replies are read by the conversation's legacy id (thread-signals.ts), which a "thread-a:r…" id is not the number of.
     expect((await registeredWith("thread-a:r263523620390330024", null)).threadId).toBe("thread-a:r263523620390330024");
+    expect(told).toBe(
+      "tracked, but Gmail did not say which conversation it is in: replies and bounces to it will not be noticed (Gmail may have changed)",
+    );
+    expect(sendAnswerHealth()).toBe("missing");
+    // The next send Gmail answers in full puts Gmail's health right again.
+    await registeredWith("thread-a:r263523620390330024", "183234ce86ffa010");
+    expect(sendAnswerHealth()).toBe("ok");
   });
 
   it("registers the legacy id of the compose's thread when Gmail's answer never comes", async () => {
@@ -341,6 +359,103 @@ describe("compose tracking: the thread's ids Gmail's answer names", () => {
     };
     expect(registered.notBefore).toBeGreaterThan(Date.now());
     expect(registered.request.threadId).toBe("18f7a1b2c3d4e5f6");
+  });
+
+  it("tells the rep, and Gmail's health, when Gmail's answer has not come by the time the email is registered without it", async () => {
+    backgroundMinting(TRACKING_ID);
+    openDialog({ subject: "Intro", chips: `<div role="option" data-hovercard-id="dana@acme.example"><span>Dana</span></div>` });
+    start();
+    await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")).not.toBeNull());
+    clickSend();
+    vi.useFakeTimers();
+    try {
+      document.body.innerHTML = "";
+      await vi.waitFor(() => expect(callFromGmail.mock.calls.some(([type]) => type === "messageSent")).toBe(true));
+      vi.advanceTimersByTime(44_000);
+      expect([toasts(), sendAnswerHealth()]).toEqual([[], null]);
+      vi.advanceTimersByTime(1_000);
+      expect(toasts()).toEqual([
+        `Mailtracker: "Intro" tracked, but Gmail's confirmation of the send was not seen: replies and bounces to it will not be noticed (Gmail may have changed), and its Sent mark may not show`,
+      ]);
+      expect(sendAnswerHealth()).toBe("missing");
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("says nothing of an email whose answer came, however late, before it was registered without it", async () => {
+    backgroundMinting(TRACKING_ID);
+    openDialog({ subject: "Intro", chips: `<div role="option" data-hovercard-id="dana@acme.example"><span>Dana</span></div>` });
+    start();
+    await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")).not.toBeNull());
+    clickSend();
+    vi.useFakeTimers();
+    try {
+      document.body.innerHTML = "";
+      await vi.waitFor(() => expect(callFromGmail.mock.calls.some(([type]) => type === "messageSent")).toBe(true));
+      vi.advanceTimersByTime(30_000);
+      emitPageEvent(document, "mt:gmail-send-answered", gmailSendAnswered([{ ...SENT_IDS, trackingId: TRACKING_ID }]));
+      vi.advanceTimersByTime(60_000);
+      expect([toasts(), sendAnswerHealth()]).toEqual([[], "ok"]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe("compose tracking: an email sent with Opens off and no tracked link, which carries no id of ours", () => {
+  /** A compose with opens turned off on its toolbar and no link in it, sent and closed. */
+  async function sendWithOpensOff(compose: Parameters<typeof composeHtml>[0]): Promise<void> {
+    await openMinted({ chips: `<div role="option" data-hovercard-id="dana@acme.example"><span>Dana</span></div>`, ...compose });
+    (document.querySelector(".mt-toggle-open") as HTMLElement).click();
+    clickSend();
+    document.body.innerHTML = "";
+    await flush();
+    callFromGmail.mockClear();
+  }
+
+  /** What the background was asked to register after Gmail's answer. */
+  const registrations = () =>
+    callFromGmail.mock.calls
+      .filter(([type]) => type === "messageSent")
+      .map(([, input]) => input as { trackingId: string; request: Record<string, unknown>; notBefore?: number });
+
+  it.each([
+    [
+      "found by the draft id Gmail sends it under",
+      { subject: "Intro", draft: "#msg-a:r8190137112111191537" },
+      "msg-a:r8190137112111191537",
+    ],
+    ["found by its subject when Gmail had not saved its draft yet", { subject: "Intro" }, "msg-a:r1"],
+  ])(
+    "is registered at once with the ids Gmail's answer gives it, and the rep is not told it went out untracked: %s",
+    async (_, compose, messageId) => {
+      await sendWithOpensOff(compose);
+      emitPageEvent(
+        document,
+        "mt:gmail-send-answered",
+        gmailSendAnswered([
+          { ...SENT_IDS, threadId: "thread-a:r263523620390330024", legacyThreadId: "183234ce86ffa010", messageId, subject: "Intro" },
+        ]),
+      );
+      expect(registrations()).toEqual([
+        {
+          trackingId: TRACKING_ID,
+          request: expect.objectContaining({ threadId: "183234ce86ffa010", gmailMessageId: SENT_IDS.legacyMessageId, openTracking: false }),
+        },
+      ]);
+      expect(registrations()[0]?.notBefore).toBeUndefined();
+      expect(toasts()).toEqual([]);
+      // Gmail's Undo now takes this email back, not an untracked send.
+      expect(undoLatestSend()).toBe(TRACKING_ID);
+    },
+  );
+
+  it("an untracked send of another subject is still reported as such", async () => {
+    await sendWithOpensOff({ subject: "Intro" });
+    sentUntracked("Pricing for Q3");
+    expect(registrations()).toEqual([]);
+    expect(toasts()).toEqual([expect.stringContaining('"Pricing for Q3" went out untracked')]);
   });
 });
 

@@ -21,7 +21,7 @@
 import type { RegisterMessageRequest } from "../../../../shared/api";
 import { isEmailAddress } from "../../../../shared/email";
 import { pixelUrl } from "../../../../shared/protocol";
-import { gmailId, registeredThreadId, threadIdsToRegister } from "../../gmail-ids";
+import { gmailId, legacyThreadId, registeredThreadId, threadIdsToRegister } from "../../gmail-ids";
 import { callFromGmail, ExtensionReloaded, extensionReloaded } from "../../messaging";
 import { hostMatchesDomains, type Options } from "../../options-store";
 import { type GmailSendAnswered, onPageEvent, type Recipient } from "../../page-world/events";
@@ -37,6 +37,7 @@ import {
   isPlainTextMode,
   query,
   queryAll,
+  SEND_ANSWER_ATTRIBUTE,
   sendButtonCell,
   unreadRecipientsShown,
   visibleRecipientAddresses,
@@ -198,32 +199,36 @@ function withdraw(
 }
 
 /**
- * Gmail sent as plain text (no image, so no pixel) an email the extension prepared as tracked: its plain-text mode was
- * not recognised (gmail-selectors.ts plainTextMode: Gmail changed how it shows it). Its registration is withdrawn, so
- * it never shows as sent and not opened, and the rep is told. The send is one prepared within MISSED_SEND_WINDOW_MS:
- * the one with the draft id Gmail sends it under when both sides have one (a draft's id is the sent message's:
- * 2022-09-09-cvOnSend_4_request.json saves msg-a:r8190137112111191537 as a draft, cvOnSend_request.json sends it),
- * else one of its subject, unless a compose of that subject went untracked since (in recognised plain-text mode, say:
- * that one may be it). Only a single such send is withdrawn. Returns whether one was.
+ * The send of this page that Gmail sent as `send`, which carries no tracking id of ours: one prepared within
+ * MISSED_SEND_WINDOW_MS, the one with the draft id Gmail sends it under when both sides have one (a draft's id is the
+ * sent message's: 2022-09-09-cvOnSend_4_request.json saves msg-a:r8190137112111191537 as a draft,
+ * cvOnSend_request.json sends it), else one of its subject, unless a compose of that subject went untracked since
+ * (in recognised plain-text mode, say: that one may be it). Null unless exactly one is.
  */
-function withdrawnAsPlainText(send: UntrackedSend, title: string, now: number): boolean {
+function pendingSendOf(send: UntrackedSend, title: string, now: number): PendingSend | null {
   const messageId = gmailId(send.messageId);
-  const tracked = [...pendingSends.values()].filter(({ request, preparedAt }) => {
+  const matches = [...pendingSends.values()].filter(({ request, preparedAt }) => {
     if (now - preparedAt > MISSED_SEND_WINDOW_MS) return false;
     if (request.gmailMessageId && messageId) return request.gmailMessageId === messageId;
     return (
       title !== "" && request.subject === title && !recentSends.some((s) => !s.trackingId && s.subject === title && s.at >= preparedAt)
     );
   });
-  const [pending] = tracked;
-  if (!pending || tracked.length > 1) return false;
+  return matches.length === 1 ? (matches[0] ?? null) : null;
+}
+
+/**
+ * Gmail sent as plain text (no image, so no pixel) an email the extension prepared as tracked: its plain-text mode was
+ * not recognised (gmail-selectors.ts plainTextMode: Gmail changed how it shows it). Its registration is withdrawn, so
+ * it never shows as sent and not opened, and the rep is told.
+ */
+function withdrawAsPlainText(pending: PendingSend, title: string): void {
   // Its follow-up reminder goes with the registration, as none can come for an untracked email (follow-up-reminder.ts).
   const untracked = `went out untracked ${PLAIN_TEXT}`;
   const failed = `${untracked}, but may still show as sent in the tracker, and a follow-up reminder set on it may still come`;
   withdraw(pending.trackingId, title, failed).then((days) => {
     if (days !== undefined) pending.tell(`${untracked}${days === null ? "" : ", so its follow-up reminder is off"}`);
   });
-  return true;
 }
 
 /** Why an email Gmail sent as plain text carries no tracking. */
@@ -295,12 +300,16 @@ function onGmailSent(sent: SentMessageIds[], options: Options): void {
         ...(scheduledAt && !Number.isNaN(scheduledAt.getTime()) ? { sentAt: scheduledAt.toISOString() } : {}),
       };
       pending.confirmed = true;
+      // Replies and bounces are read by the conversation's legacy id (thread-signals.ts): without it none attaches.
+      const inConversation = threadIds.threadId !== undefined && legacyThreadId(threadIds.threadId) !== null;
+      markSendAnswer(inConversation);
       debug("send confirmed by Gmail", trackingId, threadIds.threadId, messageId, item.scheduled ? "scheduled" : "");
       register(pending);
       pendingSends.delete(trackingId);
       noteSend(trackingId, pending.request.subject);
       if (excluded) pending.tell(`not tracked: ${excluded} is at an excluded domain (read only from the email as Gmail sent it)`);
       else if (item.plainText) pending.tell(`went out ${PLAIN_TEXT}: its opens are not tracked`);
+      else if (!inConversation) pending.tell(`tracked, but Gmail did not say which conversation it is in: ${NO_REPLIES}`);
       else if (recipients.length === 0) {
         debugOnce("recipients-missed", "a tracked email was registered without recipients (none in its chips or send request)");
         pending.tell(
@@ -316,6 +325,14 @@ function onGmailSent(sent: SentMessageIds[], options: Options): void {
   }
 }
 
+/** What an email registered without its conversation's legacy id misses (said to the rep, and in Gmail's health). */
+const NO_REPLIES = "replies and bounces to it will not be noticed (Gmail may have changed)";
+
+/** Gmail's health (gmail-selectors.ts recogniseGmail): whether the latest send was registered in its conversation. */
+function markSendAnswer(inConversation: boolean): void {
+  document.documentElement.setAttribute(SEND_ANSWER_ATTRIBUTE, inConversation ? "ok" : "missing");
+}
+
 /**
  * Gmail sent emails without our tracking id: tell the user about any that should have carried one. A compose the
  * extension knew (open, or closed without a send it saw) should have if it was to be tracked: its send was missed. One
@@ -328,7 +345,17 @@ function onUntrackedSent(sends: UntrackedSend[], openSessions: Iterable<ComposeS
   for (const send of sends) {
     const { subject, scheduled } = send;
     const title = subject ?? "";
-    if (send.plainText && withdrawnAsPlainText(send, title, now)) continue;
+    const pending = pendingSendOf(send, title, now);
+    // Prepared with Opens off and no link signed, the email carries no id of ours and is still a tracked one (its
+    // replies, its follow-up reminder): registered with Gmail's ids like any other.
+    if (pending && !pending.request.openTracking && !pending.request.links?.length) {
+      onGmailSent([{ ...send, trackingIds: [pending.trackingId] }], options);
+      continue;
+    }
+    if (send.plainText && pending) {
+      withdrawAsPlainText(pending, title);
+      continue;
+    }
     noteSend(null, title);
     const closedIndex = closedWithoutSend.findIndex((c) => c.subject === title);
     const open = [...openSessions].filter((session) => session.subject() === title);
@@ -745,6 +772,13 @@ class ComposeSession {
       // Held back, so Gmail's /sync answer (or its undo) can come first; registered with draft/rt ids otherwise.
       register(sending, Date.now() + UNCONFIRMED_HOLD_MS);
       noteSend(sending.trackingId, sending.request.subject);
+      // No answer by then: the page-world script no longer reads Gmail's sends, and the rep hears of it now, not when
+      // the replies fail to show. The registration goes out all the same, with the compose's ids.
+      setTimeout(() => {
+        if (pendingSends.get(sending.trackingId) !== sending) return;
+        markSendAnswer(false);
+        sending.tell(`tracked, but Gmail's confirmation of the send was not seen: ${NO_REPLIES}, and its Sent mark may not show`);
+      }, UNCONFIRMED_HOLD_MS);
     }
     // What the toolbar last told of this email (links it could not sign in time, a send Gmail refused) would leave
     // with the compose, which Gmail removes as it sends: a toast keeps it in front of the rep.
