@@ -69,13 +69,13 @@ export function nextSteps({ url, registrationSecret, afterRerun = false }) {
       `Registration secret (shown once, keep it somewhere safe): ${registrationSecret}`,
       // A deploy that failed after its upload may have stored the secret in a version that is not live yet.
       afterRerun
-        ? "Connect once `npm run deploy` has run again and says Deployed: open the extension's options, set Tracker URL to\nthe address above, paste the registration secret"
-        : "Connect: open the extension's options, set Tracker URL to the address above, paste the registration secret",
+        ? "Connect once `npm run deploy` has run again and says Deployed: open the extension's options, set Tracker address to\nthe address above, paste the registration secret"
+        : "Connect: open the extension's options, set Tracker address to the address above, paste the registration secret",
       "into Registration secret and press Connect. Only someone with this secret can create accounts on your tracker.",
     );
   } else {
     lines.push(
-      "Connect: open the extension's options, set Tracker URL to the address above, and paste the registration secret",
+      "Connect: open the extension's options, set Tracker address to the address above, and paste the registration secret",
       "printed by your first deploy (lost it? npx wrangler secret put REGISTRATION_SECRET --config wrangler.deploy.toml).",
     );
   }

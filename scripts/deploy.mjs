@@ -499,6 +499,6 @@ const alsoServed = [
 if (alsoServed.length > 0) {
   console.log(
     `It stays on ${alsoServed.join(" and ")} as well: the pixels and links of emails already sent point there and keep working;\n` +
-      "emails sent from now on use the address above once the extension's Tracker URL is set to it.",
+      "emails sent from now on use the address above once the extension's Tracker address is set to it.",
   );
 }

@@ -48,7 +48,7 @@ if (!values["worker-only"]) {
   lines.push(
     `Load the extension: ${path.join("dist", "chrome")} in chrome://extensions (Developer mode, Load unpacked),`,
     `  or ${path.join("dist", "firefox")} in about:debugging (This Firefox, Load Temporary Add-on).`,
-    `Connect: in the extension's options, set Tracker URL to ${tracker.url} and press Connect.`,
+    `Connect: in the extension's options, set Tracker address to ${tracker.url} and press Connect.`,
   );
 }
 lines.push("Ctrl+C stops it.");
