@@ -152,6 +152,22 @@ it("deleting an email's data drops its follow-up reminder: no list names it, no 
   expect(await reminders.all()).toEqual([]);
 });
 
+it("the dashboard's message page deletes an email's data as Gmail's conversation panel does, its reminder with it", async () => {
+  const { pages, reminders } = background();
+  const fromDashboard = { id: "ext", url: "chrome-extension://ext/extension/src/dashboard/index.html#message/x" };
+  const id = await trackingId();
+  await reminders.set(id, 3);
+  await runHandler("deleteMessageData", pages.deleteMessageData, { trackingId: id }, fromDashboard);
+  expect(removed.at(-1)).toBe(id);
+  expect(await reminders.all()).toEqual([]);
+  // Only this account's emails.
+  const another = await mintTrackingId({ accountId: "qrstuvwxyzabcdef", keyId: 1, secret: "B".repeat(43) });
+  await expect(runHandler("deleteMessageData", pages.deleteMessageData, { trackingId: another }, fromDashboard)).rejects.toThrow(
+    "not a tracking id of this account",
+  );
+  expect(removed.at(-1)).toBe(id);
+});
+
 it("the popup hears that the tracker refuses this browser's token, not that it does not answer", async () => {
   const { pages } = background(async () => {
     throw new TrackerError("the tracker answered 401: missing or invalid API token (Authorization: Bearer mt_…)", 401);

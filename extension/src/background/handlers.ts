@@ -174,6 +174,26 @@ export function signalDeps(outbox: Outbox, receipts: Receipts, held: HeldSignals
   };
 }
 
+/**
+ * Deletes one of this account's emails on the tracker, and what the extension keeps of it. The same handler in both
+ * tables: from Gmail's conversation panel, and from the dashboard's message page, where an email Gmail's Undo took
+ * back but the extension could not tell (compose-tracking.ts undoLatestSend) is deleted.
+ */
+function deleteMessageData(receipts: Receipts, reminders: Reminders) {
+  return handler(ownMessage, async (input): Promise<{ ok: true }> => {
+    const credentials = await requireCredentials();
+    requireOwnId(credentials, input.trackingId);
+    await access.tracker(credentials).remove(input.trackingId);
+    // Its reminder too: the dashboard would list it by subject and recipients, and it could never come due (the
+    // tracker answers 410 for it from now on).
+    await reminders.cancel([input.trackingId]);
+    await receipts.poller.forget(input.trackingId);
+    receipts.totals.forget();
+    receipts.news([]);
+    return { ok: true };
+  });
+}
+
 export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: SignalDeps, reminders: Reminders) {
   return {
     ...signalHandlers(signals),
@@ -275,18 +295,7 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: Signa
       return { ok: true };
     }),
 
-    deleteMessageData: handler(ownMessage, async (input): Promise<{ ok: true }> => {
-      const credentials = await requireCredentials();
-      requireOwnId(credentials, input.trackingId);
-      await access.tracker(credentials).remove(input.trackingId);
-      // Its reminder too: the dashboard would list it by subject and recipients, and it could never come due (the
-      // tracker answers 410 for it from now on).
-      await reminders.cancel([input.trackingId]);
-      await receipts.poller.forget(input.trackingId);
-      receipts.totals.forget();
-      receipts.news([]);
-      return { ok: true };
-    }),
+    deleteMessageData: deleteMessageData(receipts, reminders),
 
     /** A Gmail tab gained focus: look at the events feed now rather than at the next alarm. */
     gmailFocused: handler(noInput, async (): Promise<{ events: number }> => {
@@ -352,6 +361,8 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
     ...followUpPageHandlers({ ...access, reminders, threadUrls }),
     // The popup's Gmail health (gmail-health.ts).
     ...gmailHealthPageHandlers,
+    // The dashboard's message page: Gmail's conversation panel's delete.
+    deleteMessageData: deleteMessageData(receipts, reminders),
 
     /**
      * The popup: the connection, the outbox, recent activity, totals and whether the tracker answers. The feed poll
