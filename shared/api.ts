@@ -255,6 +255,11 @@ export interface MessageStatus {
   bounce: MessageBounce | null;
   /** A recipient opted out through this message's opt-out page. */
   unsubscribed: boolean;
+  /**
+   * Whether the email carries its pixel: without it no open can be seen, and "not opened" would be a claim the
+   * tracker cannot make. Missing from trackers older than this field, which is read as tracked.
+   */
+  openTracking?: boolean;
 }
 
 export interface MessageBounce {

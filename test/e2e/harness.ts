@@ -79,13 +79,22 @@ export async function connectFromOptions(
     },
     { url: trackerUrl, token: apiToken ?? "" },
   );
+  /** Connected, created, or refused; `orAsked`: or the question below. */
+  const answered = (orAsked: boolean) =>
+    options.waitFor(
+      (asked) =>
+        document.querySelector("[data-testid=new-token], [data-testid=notice].error") ||
+        document.querySelector("[data-testid=notice]")?.textContent?.startsWith("Connected to account") ||
+        (asked && document.querySelector("[data-testid=other-account-question]")),
+      orAsked,
+    );
   await options.click("button[name=connect]");
-  await options.waitFor(
-    () =>
-      document.querySelector("[data-testid=new-token], [data-testid=notice].error") ||
-      document.querySelector("[data-testid=notice]")?.textContent?.startsWith("Connected to account"),
-    null,
-  );
+  await answered(true);
+  // Connected to another account already (an earlier scenario's): the page asks before the token takes its place.
+  if (await options.evaluate(() => !!document.querySelector("[data-testid=other-account-question]"), null)) {
+    await options.click("button[name=connect-other-account]");
+    await answered(false);
+  }
   const error = await options.evaluate(() => document.querySelector("[data-testid=notice].error")?.textContent ?? null, null);
   const shown = await options.evaluate(() => document.querySelector("[data-testid=new-token]")?.textContent ?? "", null);
   return { options, apiToken: apiToken ?? shown, error };

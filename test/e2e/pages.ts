@@ -221,7 +221,7 @@ export function definePageScenarios(browserName: string, launch: () => Promise<B
       await options.click("button[name=connect]");
       await options.waitFor(() => document.querySelector("[data-testid=new-account-question]"), null);
       expect(await text(options, "[data-testid=new-account-question]")).toContain(
-        "This creates a new account; your current emails stay with the old one",
+        "This creates a new account; your earlier emails stay with the old one",
       );
       // Nothing happened yet: still the same account.
       expect(await text(options, "[data-testid=connection]")).toContain(key.accountId);
@@ -245,7 +245,8 @@ export function definePageScenarios(browserName: string, launch: () => Promise<B
       expect(await text(options, "[data-testid=notice]")).toBe(`Connected to account ${key.accountId} on ${tracker.url}.`);
       expect(await options.evaluate(() => document.querySelector("[data-testid=new-token]"), null)).toBeNull();
 
-      // Confirmed: a new account, with its own token; then back to the first one with its token.
+      // Confirmed: a new account, with its own token; then back to the first one with its token, which takes the new
+      // one's place only once the rep said so, its token offered to keep first.
       await options.click("button[name=connect]");
       await options.click("button[name=create-new-account]");
       await options.waitFor(() => document.querySelector("[data-testid=new-token]"), null);
@@ -254,7 +255,37 @@ export function definePageScenarios(browserName: string, launch: () => Promise<B
       expect(other.body.accountId).not.toBe(key.accountId);
       await fillInput(options, "input[name=apiToken]", apiToken);
       await options.click("button[name=connect]");
+      await options.waitFor(() => document.querySelector("[data-testid=other-account-question]"), null);
+      expect(await text(options, "[data-testid=connection]")).toContain(other.body.accountId);
+      await options.click("[data-testid=other-account-question] button[name=show-token]");
+      await options.waitFor(() => document.querySelector("[data-testid=stored-token]"), null);
+      expect(await text(options, "[data-testid=stored-token]")).toBe(otherToken);
+      await options.click("button[name=connect-other-account]");
       await options.waitFor((id) => document.querySelector("[data-testid=connection]")?.textContent?.includes(id), key.accountId);
+
+      // Disconnect asks first and offers the token; after it, Connect with an empty token field asks again before
+      // creating an account, naming the one left.
+      await options.click("button[name=disconnect]");
+      await options.waitFor(() => document.querySelector("[data-testid=disconnect-question]"), null);
+      expect(await text(options, "[data-testid=disconnect-question]")).toContain("you will need that token");
+      expect(await text(options, "[data-testid=connection]")).toContain(key.accountId);
+      await options.click("[data-testid=disconnect-question] button[name=show-token]");
+      await options.waitFor(() => document.querySelector("[data-testid=stored-token]"), null);
+      expect(await text(options, "[data-testid=stored-token]")).toBe(apiToken);
+      await options.click("button[name=confirm-disconnect]");
+      await options.waitFor(
+        () => document.querySelector("[data-testid=connection]")?.textContent?.startsWith("Not connected: disconnected"),
+        null,
+      );
+      await fillInput(options, "input[name=apiToken]", "");
+      await options.click("button[name=connect]");
+      await options.waitFor(() => document.querySelector("[data-testid=new-account-question]"), null);
+      expect(await text(options, "[data-testid=new-account-question]")).toContain(`(account ${key.accountId})`);
+      // The way back: its token.
+      await fillInput(options, "input[name=reconnectToken]", apiToken);
+      await options.click("button[name=reconnect]");
+      await options.waitFor((id) => document.querySelector("[data-testid=connection]")?.textContent?.includes(id), key.accountId);
+      expect(await text(options, "[data-testid=connection]")).toBe(`Connected to ${tracker.url} (account ${key.accountId})`);
       await options.close();
     });
 

@@ -25,6 +25,7 @@ export function toStatus(row: MessageRow, summary: OpenClickSummary | undefined,
       ? { kind: bounce.kind, recipients: bounce.recipients, at: new Date(bounce.at).toISOString(), reason: bounce.reason }
       : null,
     unsubscribed: signals?.unsubscribed ?? false,
+    openTracking: row.open_tracking === 1,
   };
 }
 

@@ -163,6 +163,7 @@ describe("messages", () => {
     const opened = await sentMessage(account, { threadId: "t-opened" });
     const clicked = await sentMessage(account, { threadId: "t-clicked", links: [{ index: 0, url: "https://example.com/x" }] });
     await sentMessage(account, { threadId: "t-quiet" });
+    await sentMessage(account, { threadId: "t-no-pixel", openTracking: false });
     await openPixel(opened.id);
     await openPixel(opened.id, { "user-agent": GMAIL_PROXY_UA });
     await openPixel(opened.id, { "user-agent": "Mozilla/5.0" }); // Apple prefetch: not counted
@@ -170,11 +171,14 @@ describe("messages", () => {
     await waitForEvents(opened.id, 3);
     await waitForEvents(clicked.id, 1);
     const res = await account.json<StatusResponse>("POST", "/api/messages/status", {
-      threadIds: ["t-opened", "t-clicked", "t-quiet", "t-unknown"],
+      threadIds: ["t-opened", "t-clicked", "t-quiet", "t-no-pixel", "t-unknown"],
     });
     expect(res.status).toBe(200);
     const byThread = Object.fromEntries(res.body.messages.map((m) => [m.threadId, m]));
-    expect(Object.keys(byThread).sort()).toEqual(["t-clicked", "t-opened", "t-quiet"]);
+    expect(Object.keys(byThread).sort()).toEqual(["t-clicked", "t-no-pixel", "t-opened", "t-quiet"]);
+    // An email without its pixel says so: the Sent list must not call it "not opened" (sent-list-marks.ts).
+    expect(byThread["t-no-pixel"]).toMatchObject({ state: "delivered", openTracking: false });
+    expect(byThread["t-quiet"]?.openTracking).toBe(true);
     expect(byThread["t-opened"]).toMatchObject({ state: "opened", openCount: 2, clickCount: 0 });
     expect(byThread["t-opened"]?.firstOpenAt).toBeTruthy();
     expect(byThread["t-clicked"]).toMatchObject({ state: "clicked", clickCount: 1 });

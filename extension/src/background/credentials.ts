@@ -53,7 +53,31 @@ export function onCredentialsChanged(listener: () => void): void {
   });
 }
 
-export async function saveCredentials(credentials: Credentials | null): Promise<void> {
-  if (credentials) await browser.storage.local.set({ [KEY]: credentials });
-  else await browser.storage.local.remove(KEY);
+export async function saveCredentials(credentials: Credentials): Promise<void> {
+  await browser.storage.local.set({ [KEY]: credentials });
+}
+
+/**
+ * The account this browser was connected to before a disconnect: not a secret, and kept. The API token that opens it
+ * was shown once, at its creation, and is gone with the credentials, so Connect without a token asks before creating
+ * another account even then (handlers.ts connect): a new account silently put in its place would leave every earlier
+ * email's opens, clicks and follow-ups out of reach.
+ */
+export interface AccountMark {
+  trackerUrl: string;
+  accountId: string;
+}
+
+const ACCOUNT_MARK_KEY = "disconnectedAccount";
+
+export async function loadAccountMark(): Promise<AccountMark | null> {
+  const mark = (await browser.storage.local.get(ACCOUNT_MARK_KEY))[ACCOUNT_MARK_KEY] as AccountMark | undefined;
+  return mark?.accountId ? mark : null;
+}
+
+/** Disconnects: removes the credentials, keeping the mark of the account they opened (loadAccountMark). */
+export async function removeCredentials(): Promise<void> {
+  const held = await loadCredentials();
+  if (held) await browser.storage.local.set({ [ACCOUNT_MARK_KEY]: { trackerUrl: held.trackerUrl, accountId: held.accountId } });
+  await browser.storage.local.remove(KEY);
 }

@@ -2,59 +2,61 @@
 // behind in extension storage.
 import { expect, it, vi } from "vitest";
 
+/** browser.storage.local: the options, the credentials (credentials.ts) and the rest. */
 const stored = vi.hoisted(() => ({}) as Record<string, unknown>);
 const removed = vi.hoisted(() => [] as string[]);
 const deletedContacts = vi.hoisted(() => [] as string[]);
 /** The tracker's answer to the daily counts (GET /api/activity/daily): the days it was asked, or a failure. */
 const daily = vi.hoisted(() => ({ days: null as { day: string; opens: number; clicks: number }[] | null, asked: [] as unknown[][] }));
-vi.mock("webextension-polyfill", () => ({ default: { storage: { local: {} } } }));
-vi.mock("../web-ext", () => ({
-  browser: {
-    storage: {
-      local: {
-        get: async (key: string) => (key in stored ? { [key]: structuredClone(stored[key]) } : {}),
-        set: async (items: Record<string, unknown>) => void Object.assign(stored, structuredClone(items)),
-      },
-      onChanged: { addListener: () => {}, removeListener: () => {} },
-    },
+/** The accounts the stood-in tracker knows, by API token, and those it creates (POST /api/accounts). */
+const trackerAccounts = vi.hoisted(() => ({ byToken: {} as Record<string, string>, created: 0 }));
+const storage = vi.hoisted(() => ({
+  local: {
+    get: async (key: string) => (key in stored ? { [key]: structuredClone(stored[key]) } : {}),
+    set: async (items: Record<string, unknown>) => void Object.assign(stored, structuredClone(items)),
+    remove: async (key: string) => void delete stored[key],
   },
+  onChanged: { addListener: () => {}, removeListener: () => {} },
 }));
-/** The connected account's stored credentials; a test may give it keys rotated since (credentials.ts). */
-const connected = vi.hoisted(() => ({
-  credentials: {
-    trackerUrl: "https://t.example",
-    accountId: "abcdefghijklmnop",
-    apiToken: "token",
-    signingKey: { accountId: "abcdefghijklmnop", keyId: 1, secret: "A".repeat(43) },
-  } as import("./credentials").Credentials,
-}));
-vi.mock("./credentials", async (original) => ({
-  ...(await original<typeof import("./credentials")>()),
-  loadCredentials: async () => connected.credentials,
-  saveCredentials: async () => undefined,
-}));
-vi.mock("./api", async (original) => ({
-  ...(await original<typeof import("./api")>()),
-  probeTracker: async () => undefined,
-  trackerApi: () => ({
-    remove: async (id: string) => void removed.push(id),
-    deleteContact: async (email: string) => void deletedContacts.push(email),
-    dailyActivity: async (...query: unknown[]) => {
-      daily.asked.push(query);
-      if (!daily.days) throw new TypeError("Failed to fetch");
-      return { days: daily.days };
-    },
-  }),
-}));
+vi.mock("webextension-polyfill", () => ({ default: { storage } }));
+vi.mock("../web-ext", () => ({ browser: { storage } }));
+vi.mock("./api", async (original) => {
+  const actual = await original<typeof import("./api")>();
+  return {
+    ...actual,
+    probeTracker: async () => undefined,
+    trackerApi: (_url: string, token?: string) => ({
+      account: async () => {
+        const accountId = token ? trackerAccounts.byToken[token] : undefined;
+        if (!accountId) throw new actual.TrackerError("the tracker answered 401", 401);
+        return { accountId, signingKey: { keyId: 1, secret: "A".repeat(43) } };
+      },
+      createAccount: async () => {
+        trackerAccounts.created += 1;
+        const accountId = `created${String(trackerAccounts.created).padStart(9, "0")}`;
+        trackerAccounts.byToken[`mt_${accountId}`] = accountId;
+        return { accountId, apiToken: `mt_${accountId}`, signingKey: { keyId: 1, secret: "C".repeat(43) } };
+      },
+      remove: async (id: string) => void removed.push(id),
+      deleteContact: async (email: string) => void deletedContacts.push(email),
+      dailyActivity: async (...query: unknown[]) => {
+        daily.asked.push(query);
+        if (!daily.days) throw new TypeError("Failed to fetch");
+        return { days: daily.days };
+      },
+    }),
+  };
+});
 
 import type { EventsResponse, FeedEvent } from "../../../shared/api";
 import { mintTrackingId, signedClickUrl } from "../../../shared/protocol";
 import { TrackerError } from "./api";
 import { ContactCheckCache } from "./contact-checks";
+import type { Credentials } from "./credentials";
 import { TOTALS_MAX_AGE_MS, TrackerTotals } from "./digest";
 import { Reminders } from "./follow-ups";
 import { runHandler } from "./handler";
-import { gmailHandlers, pageHandlers } from "./handlers";
+import { gmailHandlers, NEW_ACCOUNT_NEEDS_CONFIRMATION, OTHER_ACCOUNT_NEEDS_CONFIRMATION, pageHandlers } from "./handlers";
 import { HeldSignals } from "./held-signals";
 import { memoryArea } from "./memory-area";
 import { FeedPoller, type PollerDeps, readFeedState } from "./notifications";
@@ -67,10 +69,25 @@ const unused = async () => {
 };
 const ACCOUNT = "https://t.example abcdefghijklmnop";
 const fromPopup = { id: "ext", url: "chrome-extension://ext/popup.html" };
+const fromOptions = { id: "ext", url: "chrome-extension://ext/extension/src/options/index.html" };
 
-/** The background's parts over one memory area, the feed answered by `feed` for the connected account. */
+/** The connected account's stored credentials (credentials.ts); a test may give it keys rotated since. */
+const CONNECTED: Credentials = {
+  trackerUrl: "https://t.example",
+  accountId: "abcdefghijklmnop",
+  apiToken: "mt_token_of_the_connected_account",
+  signingKey: { accountId: "abcdefghijklmnop", keyId: 1, secret: "A".repeat(43) },
+};
+
+/**
+ * The background's parts over one memory area, the feed answered by `feed` for the connected account. The extension's
+ * own storage starts as a browser connected to CONNECTED, and to nothing before it.
+ */
 function background(feed: PollerDeps["fetchEvents"] = async () => ({ events: [], cursor: "0" })) {
+  for (const key of Object.keys(stored)) delete stored[key];
   stored.options = { trackerUrl: "https://t.example", version: 2 };
+  stored.credentials = structuredClone(CONNECTED);
+  trackerAccounts.byToken = { [CONNECTED.apiToken]: CONNECTED.accountId, other: "otheraccount0000" };
   const area = memoryArea();
   const poller = new FeedPoller({
     area,
@@ -133,6 +150,22 @@ it("deleting an email's data drops its follow-up reminder: no list names it, no 
   await gmail.deleteMessageData.run({ trackingId: id }, { id: "ext", url: "https://mail.google.com/mail/u/0/#inbox" });
   expect(removed).toEqual([id]);
   expect(await reminders.all()).toEqual([]);
+});
+
+it("the dashboard's message page deletes an email's data as Gmail's conversation panel does, its reminder with it", async () => {
+  const { pages, reminders } = background();
+  const fromDashboard = { id: "ext", url: "chrome-extension://ext/extension/src/dashboard/index.html#message/x" };
+  const id = await trackingId();
+  await reminders.set(id, 3);
+  await runHandler("deleteMessageData", pages.deleteMessageData, { trackingId: id }, fromDashboard);
+  expect(removed.at(-1)).toBe(id);
+  expect(await reminders.all()).toEqual([]);
+  // Only this account's emails.
+  const another = await mintTrackingId({ accountId: "qrstuvwxyzabcdef", keyId: 1, secret: "B".repeat(43) });
+  await expect(runHandler("deleteMessageData", pages.deleteMessageData, { trackingId: another }, fromDashboard)).rejects.toThrow(
+    "not a tracking id of this account",
+  );
+  expect(removed.at(-1)).toBe(id);
 });
 
 it("the popup hears that the tracker refuses this browser's token, not that it does not answer", async () => {
@@ -314,23 +347,69 @@ it("a send keeps the Gmail account it came from, by the sending tab's path and t
 it("signs a compose's links with the key its id was minted with when the account's key rotated since, and refuses a key it never held", async () => {
   const { gmail } = background();
   const compose = { id: "ext", url: "https://mail.google.com/mail/u/0/#inbox" };
-  const first = connected.credentials.signingKey;
+  const first = CONNECTED.signingKey;
   const openedBefore = await trackingId();
   const rotated = { accountId: first.accountId, keyId: 2, secret: "B".repeat(43) };
-  const before = connected.credentials;
-  connected.credentials = { ...before, signingKey: rotated, earlierKeys: [first] };
-  try {
-    const links = [{ index: 0, url: "https://example.com/pricing" }];
-    const [signed] = await gmail.signLinks.run({ trackingId: openedBefore, links }, compose);
-    // The tracker checks the link under the key the id names (docs/protocol.md §5): the earlier one.
-    expect(signed?.clickUrl).toBe(await signedClickUrl("https://t.example", first, openedBefore, 0, "https://example.com/pricing"));
-    const openedAfter = await mintTrackingId(rotated);
-    const [current] = await gmail.signLinks.run({ trackingId: openedAfter, links }, compose);
-    expect(current?.clickUrl).toBe(await signedClickUrl("https://t.example", rotated, openedAfter, 0, "https://example.com/pricing"));
-    // A key this browser never held cannot sign a link the tracker would accept: the compose sends its links unchanged.
-    const unknown = await mintTrackingId({ ...rotated, keyId: 3 });
-    await expect(gmail.signLinks.run({ trackingId: unknown, links }, compose)).rejects.toThrow(/does not hold/);
-  } finally {
-    connected.credentials = before;
-  }
+  stored.credentials = { ...CONNECTED, signingKey: rotated, earlierKeys: [first] };
+  const links = [{ index: 0, url: "https://example.com/pricing" }];
+  const [signed] = await gmail.signLinks.run({ trackingId: openedBefore, links }, compose);
+  // The tracker checks the link under the key the id names (docs/protocol.md §5): the earlier one.
+  expect(signed?.clickUrl).toBe(await signedClickUrl("https://t.example", first, openedBefore, 0, "https://example.com/pricing"));
+  const openedAfter = await mintTrackingId(rotated);
+  const [current] = await gmail.signLinks.run({ trackingId: openedAfter, links }, compose);
+  expect(current?.clickUrl).toBe(await signedClickUrl("https://t.example", rotated, openedAfter, 0, "https://example.com/pricing"));
+  // A key this browser never held cannot sign a link the tracker would accept: the compose sends its links unchanged.
+  const unknown = await mintTrackingId({ ...rotated, keyId: 3 });
+  await expect(gmail.signLinks.run({ trackingId: unknown, links }, compose)).rejects.toThrow(/does not hold/);
+});
+
+it("Disconnect only once confirmed; after it, Connect without a token asks before creating a new account", async () => {
+  const { pages } = background();
+  const trackerUrl = "https://t.example";
+  // The options page can show the token first: only it brings the account back.
+  expect(await pages.storedApiToken.run(null, fromOptions)).toEqual({ accountId: CONNECTED.accountId, apiToken: CONNECTED.apiToken });
+  await expect(runHandler("disconnect", pages.disconnect, null, fromOptions)).rejects.toThrow(/does not take this input/);
+  expect(stored.credentials).toEqual(CONNECTED);
+  await runHandler("disconnect", pages.disconnect, { confirmed: true }, fromOptions);
+  expect(JSON.stringify(stored)).not.toContain(CONNECTED.apiToken);
+  await expect(pages.storedApiToken.run(null, fromOptions)).rejects.toThrow("this browser holds no API token");
+
+  // The page hears which account it was, and that only its token brings it back.
+  const { connection } = await pages.getState.run(null, fromOptions);
+  expect(connection).toMatchObject({ connected: false, accountId: null, lastAccountId: CONNECTED.accountId });
+  expect(connection.problem).toBe(`disconnected from account ${CONNECTED.accountId}: connect again with its API token`);
+  // Connect with an empty token field: asked first, nothing created.
+  const created = trackerAccounts.created;
+  await expect(pages.connect.run({ trackerUrl }, fromOptions)).rejects.toThrow(NEW_ACCOUNT_NEEDS_CONFIRMATION);
+  expect(trackerAccounts.created).toBe(created);
+  expect(stored.credentials).toBeUndefined();
+  // Answered: a new account. Its old token, entered after a disconnect, needs no question (nothing is held).
+  expect(await pages.connect.run({ trackerUrl, newAccount: true }, fromOptions)).toMatchObject({ created: true });
+  await runHandler("disconnect", pages.disconnect, { confirmed: true }, fromOptions);
+  expect(await pages.connect.run({ trackerUrl, apiToken: CONNECTED.apiToken }, fromOptions)).toMatchObject({
+    accountId: CONNECTED.accountId,
+    created: false,
+  });
+});
+
+it("Connect with another account's token while connected asks first; the same account's token connects at once", async () => {
+  const { pages } = background();
+  const trackerUrl = "https://t.example";
+  await expect(pages.connect.run({ trackerUrl, apiToken: "other" }, fromOptions)).rejects.toThrow(OTHER_ACCOUNT_NEEDS_CONFIRMATION);
+  expect(stored.credentials).toEqual(CONNECTED);
+  expect(await pages.connect.run({ trackerUrl, apiToken: CONNECTED.apiToken }, fromOptions)).toMatchObject({
+    accountId: CONNECTED.accountId,
+    created: false,
+  });
+  expect(await pages.connect.run({ trackerUrl, apiToken: "other", otherAccount: true }, fromOptions)).toMatchObject({
+    accountId: "otheraccount0000",
+    created: false,
+  });
+  expect(stored.credentials).toMatchObject({ accountId: "otheraccount0000", apiToken: "other" });
+});
+
+it("the stored API token is a page's to ask for, never a Gmail tab's", () => {
+  const { gmail, pages } = background();
+  expect(Object.hasOwn(pages, "storedApiToken")).toBe(true);
+  expect(Object.hasOwn(gmail, "storedApiToken")).toBe(false);
 });

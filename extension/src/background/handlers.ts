@@ -16,7 +16,16 @@ import { gmailAccountOf, threadIdsOf } from "../gmail-ids";
 import { loadOptions, normalizeTrackerUrl, saveOptions, withTracker } from "../options-store";
 import { probeTracker, TrackerError, trackerApi } from "./api";
 import { type ContactCheckCache, contactCheckHandlers } from "./contact-checks";
-import { type Credentials, loadCredentials, saveCredentials, signingKeyFor, type TrackerAccess, withSigningKey } from "./credentials";
+import {
+  type Credentials,
+  loadAccountMark,
+  loadCredentials,
+  removeCredentials,
+  saveCredentials,
+  signingKeyFor,
+  type TrackerAccess,
+  withSigningKey,
+} from "./credentials";
 import { dashboardHandlers } from "./dashboard";
 import { digestPageHandlers, type TrackerTotals } from "./digest";
 import { followUpGmailHandlers, followUpPageHandlers, type Reminders } from "./follow-ups";
@@ -33,29 +42,46 @@ export interface ConnectionState {
   connected: boolean;
   trackerUrl: string;
   accountId: string | null;
+  /**
+   * While not connected: the account this browser holds for another tracker address, or was connected to before a
+   * disconnect (credentials.ts loadAccountMark). Connect without a token asks before leaving it for a new account.
+   */
+  lastAccountId: string | null;
   /** Set when options name a different tracker than the one the stored account belongs to. */
   problem: string | null;
 }
 
 async function connection(): Promise<{ state: ConnectionState; credentials: Credentials | null }> {
   const [options, credentials] = await Promise.all([loadOptions(), loadCredentials()]);
-  if (!credentials)
+  if (!credentials) {
+    const mark = await loadAccountMark();
     return {
-      state: { connected: false, trackerUrl: options.trackerUrl, accountId: null, problem: "not connected to a tracker yet" },
+      state: {
+        connected: false,
+        trackerUrl: options.trackerUrl,
+        accountId: null,
+        lastAccountId: mark?.accountId ?? null,
+        problem: mark ? `disconnected from account ${mark.accountId}: connect again with its API token` : "not connected to a tracker yet",
+      },
       credentials,
     };
+  }
   if (credentials.trackerUrl !== options.trackerUrl) {
     return {
       state: {
         connected: false,
         trackerUrl: options.trackerUrl,
         accountId: null,
+        lastAccountId: credentials.accountId,
         problem: `connected to ${credentials.trackerUrl}, not to ${options.trackerUrl}: connect again`,
       },
       credentials: null,
     };
   }
-  return { state: { connected: true, trackerUrl: credentials.trackerUrl, accountId: credentials.accountId, problem: null }, credentials };
+  return {
+    state: { connected: true, trackerUrl: credentials.trackerUrl, accountId: credentials.accountId, lastAccountId: null, problem: null },
+    credentials,
+  };
 }
 
 export async function requireCredentials(): Promise<Credentials> {
@@ -146,6 +172,26 @@ export function signalDeps(outbox: Outbox, receipts: Receipts, held: HeldSignals
     news: receipts.news,
     checks,
   };
+}
+
+/**
+ * Deletes one of this account's emails on the tracker, and what the extension keeps of it. The same handler in both
+ * tables: from Gmail's conversation panel, and from the dashboard's message page, where an email Gmail's Undo took
+ * back but the extension could not tell (compose-tracking.ts undoLatestSend) is deleted.
+ */
+function deleteMessageData(receipts: Receipts, reminders: Reminders) {
+  return handler(ownMessage, async (input): Promise<{ ok: true }> => {
+    const credentials = await requireCredentials();
+    requireOwnId(credentials, input.trackingId);
+    await access.tracker(credentials).remove(input.trackingId);
+    // Its reminder too: the dashboard would list it by subject and recipients, and it could never come due (the
+    // tracker answers 410 for it from now on).
+    await reminders.cancel([input.trackingId]);
+    await receipts.poller.forget(input.trackingId);
+    receipts.totals.forget();
+    receipts.news([]);
+    return { ok: true };
+  });
 }
 
 export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: SignalDeps, reminders: Reminders) {
@@ -249,18 +295,7 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: Signa
       return { ok: true };
     }),
 
-    deleteMessageData: handler(ownMessage, async (input): Promise<{ ok: true }> => {
-      const credentials = await requireCredentials();
-      requireOwnId(credentials, input.trackingId);
-      await access.tracker(credentials).remove(input.trackingId);
-      // Its reminder too: the dashboard would list it by subject and recipients, and it could never come due (the
-      // tracker answers 410 for it from now on).
-      await reminders.cancel([input.trackingId]);
-      await receipts.poller.forget(input.trackingId);
-      receipts.totals.forget();
-      receipts.news([]);
-      return { ok: true };
-    }),
+    deleteMessageData: deleteMessageData(receipts, reminders),
 
     /** A Gmail tab gained focus: look at the events feed now rather than at the next alarm. */
     gmailFocused: handler(noInput, async (): Promise<{ events: number }> => {
@@ -276,14 +311,19 @@ const connectInput = z.object({
   registrationSecret: z.string().optional(),
   name: z.string().optional(),
   /**
-   * Without a token while this browser holds an account, Connect would orphan that account's emails: the
-   * background refuses unless the page asked the rep first and passes this.
+   * Without a token while this browser holds an account, or held one before a disconnect, Connect would orphan that
+   * account's emails: the background refuses unless the page asked the rep first and passes this.
    */
   newAccount: z.boolean().optional(),
+  /** The same with a token of another account than the one this browser holds: it would take that one's place. */
+  otherAccount: z.boolean().optional(),
 });
 
 /** What connect answers when a new account was not confirmed: the options page asks the rep, then calls again. */
 export const NEW_ACCOUNT_NEEDS_CONFIRMATION = "this browser is connected to an account already: confirm creating a new one";
+/** What connect answers when a switch to another existing account was not confirmed: asked the same way. */
+export const OTHER_ACCOUNT_NEEDS_CONFIRMATION =
+  "this browser is connected to another account: confirm connecting to the one this token opens";
 
 export interface ExtensionState {
   connection: ConnectionState;
@@ -321,6 +361,8 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
     ...followUpPageHandlers({ ...access, reminders, threadUrls }),
     // The popup's Gmail health (gmail-health.ts).
     ...gmailHealthPageHandlers,
+    // The dashboard's message page: Gmail's conversation panel's delete.
+    deleteMessageData: deleteMessageData(receipts, reminders),
 
     /**
      * The popup: the connection, the outbox, recent activity, totals and whether the tracker answers. The feed poll
@@ -363,6 +405,7 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
       let credentials: Credentials;
       let created = false;
       const token = input.apiToken?.trim();
+      const stored = await loadCredentials();
       if (token) {
         const account = await trackerApi(trackerUrl, token)
           .account()
@@ -371,14 +414,17 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
             throw error;
           });
         const key = { accountId: account.accountId, ...account.signingKey };
-        const stored = await loadCredentials();
+        // Another account would take this one's place, and only its token brings this one back: asked first. The same
+        // account under another tracker address (a tracker moved) is no other account.
+        if (stored && stored.accountId !== account.accountId && input.otherAccount !== true)
+          throw new Error(OTHER_ACCOUNT_NEEDS_CONFIRMATION);
         // The same account connected again: compose windows may still hold ids minted with its earlier keys.
         credentials =
           stored?.trackerUrl === trackerUrl && stored.accountId === account.accountId
             ? withSigningKey({ ...stored, apiToken: token }, key)
             : { trackerUrl, accountId: account.accountId, apiToken: token, signingKey: key };
       } else {
-        if ((await loadCredentials()) && input.newAccount !== true) throw new Error(NEW_ACCOUNT_NEEDS_CONFIRMATION);
+        if ((stored ?? (await loadAccountMark())) && input.newAccount !== true) throw new Error(NEW_ACCOUNT_NEEDS_CONFIRMATION);
         const account = await trackerApi(trackerUrl)
           .createAccount(input.name ? { name: input.name } : {}, input.registrationSecret)
           .catch((error: unknown) => {
@@ -426,8 +472,23 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
       return { ok: true, message: `connected to ${credentials.trackerUrl} as account ${account.accountId}` };
     }),
 
-    disconnect: handler(noInput, async (): Promise<{ ok: true }> => {
-      await saveCredentials(null);
+    /**
+     * The API token this browser holds, for the options page to show before the rep disconnects or connects to
+     * another account: the tracker showed it once, at the account's creation, and only it opens the account's emails
+     * again. A page handler only: the content script never gets it.
+     */
+    storedApiToken: handler(noInput, async (): Promise<{ accountId: string; apiToken: string }> => {
+      const credentials = await loadCredentials();
+      if (!credentials) throw new Error("this browser holds no API token");
+      return { accountId: credentials.accountId, apiToken: credentials.apiToken };
+    }),
+
+    /**
+     * Removes the credentials, the account's mark kept (credentials.ts removeCredentials). Only once the page asked the
+     * rep, who may need the token shown first: without it the account's emails are out of reach.
+     */
+    disconnect: handler(z.object({ confirmed: z.literal(true) }), async (): Promise<{ ok: true }> => {
+      await removeCredentials();
       return { ok: true };
     }),
 

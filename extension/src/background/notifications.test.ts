@@ -123,11 +123,28 @@ describe("notifications from the events feed", () => {
     const { state, notes } = applyPage(emptyFeedState("acct"), page, { muted: false, now: NOW });
     expect(notes.map((n) => n.key)).toEqual(["open:m1", "click:m1:0", "click:m1:1", "open:m2"]);
     expect(notes[0]).toMatchObject({ title: "Opened: Pricing", message: "Carol opened “Pricing”.", threadId: "16f4aa" });
-    expect(notes[3]?.message).toBe("a@x.example, b@x.example and 1 more opened “(no subject)”.");
+    expect(notes[2]?.message).toBe("Carol clicked link 2 in “Pricing”.");
+    // An email to several people: one pixel and the same links for all of them, so whom it went to, not who opened.
+    expect(notes[3]?.message).toBe("Someone on “(no subject)” (to a@x.example, b@x.example +1) opened it.");
     expect(state.cursor).toBe(events.at(-1)?.cursor);
     expect(state.activity[0]?.messageId).toBe("m2");
     expect(state.activity).toHaveLength(events.length);
     expect(summarize(state, NOW)).toMatchObject({ today: { opens: 3, clicks: 3 }, week: { opens: 3, clicks: 3 } });
+  });
+
+  it("names no recipient as the one who opened or clicked an email sent to several", () => {
+    const team = [{ email: "alice@prospect.example", name: "Alice" }, { email: "bob@prospect.example" }];
+    const events = [
+      event({ messageId: "m2", recipients: team }),
+      event({ messageId: "m2", recipients: team, kind: "click", linkIndex: 0, label: "human" }),
+      event({ messageId: "m3", recipients: [] }),
+    ];
+    const { notes } = applyEvents(emptyFeedState("acct"), events, { muted: false, now: NOW });
+    expect(notes.map((n) => n.message)).toEqual([
+      "Someone on “Pricing” (to Alice, bob@prospect.example) opened it.",
+      "Someone on “Pricing” (to Alice, bob@prospect.example) clicked link 1.",
+      "Someone opened “Pricing”.",
+    ]);
   });
 
   it("never notifies an event the tracker released with notify false, and still notifies the next one that may", () => {

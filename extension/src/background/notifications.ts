@@ -124,10 +124,20 @@ export function notificationTarget(id: string): { threadId: string | null; accou
   return { threadId: threadId || null, account: path ? { path, address: address || null } : DEFAULT_GMAIL_ACCOUNT };
 }
 
-function who(recipients: FeedEvent["recipients"]): string {
-  const names = recipients.map((r) => r.name || r.email);
-  if (names.length === 0) return "Someone";
-  return names.length <= 2 ? names.join(" and ") : `${names.slice(0, 2).join(", ")} and ${names.length - 2} more`;
+/**
+ * A note's words for an open or a click. On an email to several people it says whom the email went to, not who opened
+ * or clicked: the email's one pixel and its links are the same for every recipient, so the tracker cannot tell which of
+ * them it was (the dashboard says "someone on this email" too). The recipient of a one-recipient email is named.
+ */
+function noteMessage(event: FeedEvent, subject: string): string {
+  const names = event.recipients.map((r) => r.name || r.email);
+  const link = `link ${(event.linkIndex ?? 0) + 1}`;
+  if (names.length > 1) {
+    const to = `${names.slice(0, 2).join(", ")}${names.length > 2 ? ` +${names.length - 2}` : ""}`;
+    return `Someone on “${subject}” (to ${to}) ${event.kind === "open" ? "opened it" : `clicked ${link}`}.`;
+  }
+  const who = names[0] ?? "Someone";
+  return event.kind === "open" ? `${who} opened “${subject}”.` : `${who} clicked ${link} in “${subject}”.`;
 }
 
 export function noteFor(event: FeedEvent): Note {
@@ -138,10 +148,7 @@ export function noteFor(event: FeedEvent): Note {
     messageId: event.messageId,
     subject,
     title: event.kind === "open" ? `Opened: ${subject}` : `Link clicked: ${subject}`,
-    message:
-      event.kind === "open"
-        ? `${who(event.recipients)} opened “${subject}”.`
-        : `${who(event.recipients)} clicked link ${(event.linkIndex ?? 0) + 1} in “${subject}”.`,
+    message: noteMessage(event, subject),
   };
 }
 

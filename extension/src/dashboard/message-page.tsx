@@ -1,15 +1,55 @@
 // One message's story (GET /api/messages/<id>): who it went to, its state in words, every open with its time, client,
 // device and place (machine hits dimmed, with why), each link with its clicks and unique clicks, replies and the
-// bounce with its reason, and a link to its Gmail thread.
+// bounce with its reason, a link to its Gmail thread, and the deletion of its tracking data.
 import { useEffect, useState } from "preact/hooks";
 import type { MessageDetail, OpenDetail } from "../../../shared/api";
 import { COUNTED_LABELS, LABEL_TEXT } from "../../../shared/labels";
 import { callFromPage } from "../messaging";
 import { shortUrl, Time, useNow } from "../pages/time";
 import { counted, subjectShown } from "../words";
-import { errorText, STATE_WORDS, shownState, ViewLink } from "./ui";
+import { errorText, go, STATE_WORDS, shownState, ViewLink } from "./ui";
 
 const place = (o: OpenDetail) => (o.place ? [o.place.city, o.place.region, o.place.country].filter(Boolean).join(", ") : "");
+
+/**
+ * Deletes the email's tracking data, asked first (two steps, as a contact's delete): as Gmail's conversation panel
+ * does, and the way for an email Gmail's Undo may have kept from going out, to which the Undo toast sends the rep
+ * (compose-tracking.ts).
+ */
+export function DeleteMessageData({ id }: { id: string }) {
+  const [asking, setAsking] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const remove = () =>
+    callFromPage("deleteMessageData", { trackingId: id }).then(
+      () => go("messages"),
+      (e: unknown) => setError(`Not deleted: ${errorText(e)}. Try again.`),
+    );
+  return (
+    <p data-testid="delete-message">
+      {asking ? (
+        <>
+          Delete every open and click recorded for this email, and stop tracking it?{" "}
+          <button type="button" name="delete-message-confirm" onClick={() => void remove()}>
+            Delete
+          </button>
+          <button type="button" name="delete-message-cancel" onClick={() => setAsking(false)}>
+            Cancel
+          </button>
+        </>
+      ) : (
+        <button type="button" name="delete-message" onClick={() => setAsking(true)}>
+          Delete tracking data
+        </button>
+      )}
+      {error ? (
+        <span class="error" role="alert">
+          {" "}
+          {error}
+        </span>
+      ) : null}
+    </p>
+  );
+}
 
 export function MessagePage({ id }: { id: string }) {
   const [detail, setDetail] = useState<(MessageDetail & { threadUrl: string }) | null>(null);
@@ -141,6 +181,7 @@ export function MessagePage({ id }: { id: string }) {
           </tbody>
         </table>
       )}
+      <DeleteMessageData id={detail.id} />
     </section>
   );
 }

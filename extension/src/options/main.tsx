@@ -4,7 +4,7 @@ import { type ComponentChildren, render } from "preact";
 import { useCallback, useEffect, useState } from "preact/hooks";
 import browser from "webextension-polyfill";
 import { neededOrigins } from "../background/gmail-health";
-import { type ExtensionState, NEW_ACCOUNT_NEEDS_CONFIRMATION } from "../background/handlers";
+import { type ExtensionState, NEW_ACCOUNT_NEEDS_CONFIRMATION, OTHER_ACCOUNT_NEEDS_CONFIRMATION } from "../background/handlers";
 import { callFromPage } from "../messaging";
 import { loadOptions, normalizeTrackerUrl, type Options, parseDomainList, pickDays, saveOptions } from "../options-store";
 import { CopyButton } from "../pages/copy-button";
@@ -89,8 +89,98 @@ function parseCampaignDays(text: string): Record<string, number> {
 }
 
 /**
- * Asked before Connect creates a second account while this browser holds one: the earlier emails stay with the
- * old account, and only its token brings them back. Offers the way back instead: reconnect with that token.
+ * The API token this browser holds, shown and copied on request (the background hands it to this page only): asked
+ * for before a disconnect or a switch to another account, since the tracker showed it once and only it opens the
+ * account's emails again.
+ */
+function StoredToken() {
+  const [token, setToken] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const show = () =>
+    callFromPage("storedApiToken", null).then(
+      (stored) => setToken(stored.apiToken),
+      (e: unknown) => setError(e instanceof Error ? e.message : String(e)),
+    );
+  if (token)
+    return (
+      <p class="token">
+        This account's API token: <code data-testid="stored-token">{token}</code> <CopyButton text={token} name="copy-stored-token" />
+      </p>
+    );
+  return (
+    <p>
+      <button type="button" name="show-token" onClick={() => void show()}>
+        Show the API token
+      </button>
+      {error ? <span class="error"> {error}</span> : null}
+    </p>
+  );
+}
+
+/** Asked before Disconnect: the token goes with it, and only the token brings the account back. */
+function DisconnectQuestion({
+  accountId,
+  busy,
+  onDisconnect,
+  onCancel,
+}: {
+  accountId: string | null;
+  busy: boolean;
+  onDisconnect: () => void;
+  onCancel: () => void;
+}) {
+  return (
+    <div class="question" role="alertdialog" aria-labelledby="disconnect-title" data-testid="disconnect-question">
+      <p id="disconnect-title">
+        <strong>Disconnecting removes this browser's API token{accountId ? ` for account ${accountId}` : ""}.</strong> To come back to this
+        account, with its emails' opens, clicks and follow-ups, you will need that token: keep it first (a password manager is a good
+        place).
+      </p>
+      <StoredToken />
+      <button type="button" name="confirm-disconnect" disabled={busy} onClick={onDisconnect}>
+        Disconnect
+      </button>
+      <button type="button" name="cancel-disconnect" disabled={busy} onClick={onCancel}>
+        Cancel
+      </button>
+    </div>
+  );
+}
+
+/** Asked before a token of another account takes the place of the one this browser holds. */
+function OtherAccountQuestion({
+  accountId,
+  busy,
+  onConnect,
+  onCancel,
+}: {
+  accountId: string | null;
+  busy: boolean;
+  onConnect: () => void;
+  onCancel: () => void;
+}) {
+  return (
+    <div class="question" role="alertdialog" aria-labelledby="other-account-title" data-testid="other-account-question">
+      <p id="other-account-title">
+        <strong>This token opens another account than the one this browser is connected to</strong>
+        {accountId ? ` (account ${accountId})` : ""}. Connecting to it leaves that account's emails behind: their opens, clicks and replies
+        are seen only with its API token, so keep it first.
+      </p>
+      <StoredToken />
+      <button type="button" name="connect-other-account" disabled={busy} onClick={onConnect}>
+        Connect to the other account
+      </button>
+      <button type="button" name="cancel-other-account" disabled={busy} onClick={onCancel}>
+        Cancel
+      </button>
+    </div>
+  );
+}
+
+/**
+ * Asked before Connect creates a second account while this browser holds one, or held one before a disconnect: the
+ * earlier emails stay with the old account, and only its token brings them back. Offers the way back instead:
+ * reconnect with that token.
  */
 function NewAccountQuestion({
   accountId,
@@ -109,7 +199,7 @@ function NewAccountQuestion({
   return (
     <div class="question" role="alertdialog" aria-labelledby="new-account-title" data-testid="new-account-question">
       <p id="new-account-title">
-        <strong>This creates a new account; your current emails stay with the old one</strong>
+        <strong>This creates a new account; your earlier emails stay with the old one</strong>
         {accountId ? ` (account ${accountId})` : ""}. Their opens, clicks and replies are seen only with the old account's API token.
       </p>
       <label>
@@ -138,7 +228,8 @@ function OptionsPage() {
   const [notice, setNotice] = useState<Notice>(null);
   const [newToken, setNewToken] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const [asking, setAsking] = useState(false);
+  /** The question the page waits on an answer to, if any; for "other-account", the token it was asked about. */
+  const [asking, setAsking] = useState<"new-account" | "disconnect" | { otherAccount: string } | null>(null);
   const [savedNote, noteSaved] = useSavedNote();
 
   const reload = useCallback(async () => {
@@ -168,13 +259,14 @@ function OptionsPage() {
   };
 
   /**
-   * Connects with `apiToken` (an existing account) or, without one, creates an account: while this browser holds
-   * an account, only after the rep said so (`newAccount`); otherwise the question is asked first.
+   * Connects with `apiToken` (an existing account) or, without one, creates an account. While this browser holds an
+   * account, or held one before a disconnect, a new account only after the rep said so (`confirmed.newAccount`), and
+   * another existing account likewise (`confirmed.otherAccount`); otherwise the question is asked first.
    */
-  const connect = (apiToken: string, newAccount = false) => {
+  const connect = (apiToken: string, confirmed: { newAccount?: boolean; otherAccount?: boolean } = {}) => {
     const url = normalizeTrackerUrl(trackerUrl);
-    if (!apiToken && !newAccount && state?.connection.accountId) {
-      setAsking(true);
+    if (!apiToken && !confirmed.newAccount && (state?.connection.accountId || state?.connection.lastAccountId)) {
+      setAsking("new-account");
       return Promise.resolve();
     }
     const access = url ? requestHostAccess(url) : null;
@@ -185,17 +277,20 @@ function OptionsPage() {
         trackerUrl: url,
         apiToken: apiToken || undefined,
         registrationSecret: registrationSecret.trim() || undefined,
-        newAccount,
+        newAccount: confirmed.newAccount ?? false,
+        otherAccount: confirmed.otherAccount ?? false,
       }).catch((error: unknown) => {
-        if (error instanceof Error && error.message === NEW_ACCOUNT_NEEDS_CONFIRMATION) return null;
+        // This browser holds an account the page did not know of (another tab, another tracker address), or the
+        // token opens another account than the one it holds: ask.
+        if (error instanceof Error && error.message === NEW_ACCOUNT_NEEDS_CONFIRMATION) return "new-account" as const;
+        if (error instanceof Error && error.message === OTHER_ACCOUNT_NEEDS_CONFIRMATION) return { otherAccount: apiToken };
         throw error;
       });
-      // This browser holds an account the page did not know of (another tab, another tracker address): ask.
-      if (!result) {
-        setAsking(true);
+      if (result === "new-account" || "otherAccount" in result) {
+        setAsking(result);
         return "Nothing changed yet: answer the question below.";
       }
-      setAsking(false);
+      setAsking(null);
       setNewToken(result.created ? result.apiToken : null);
       setToken("");
       setTrackerUrl(url);
@@ -206,8 +301,9 @@ function OptionsPage() {
   const testConnection = () => run(async () => (await callFromPage("testConnection", null)).message);
   const disconnect = () =>
     run(async () => {
-      await callFromPage("disconnect", null);
-      return "Disconnected.";
+      await callFromPage("disconnect", { confirmed: true });
+      setAsking(null);
+      return "Disconnected. To come back to this account, connect with its API token.";
     });
   const save = (changes: Partial<Options>) =>
     void saveOptions(changes).then((saved) => {
@@ -254,7 +350,7 @@ function OptionsPage() {
     <div>
       <h1>Mailtracker</h1>
       {savedNote}
-      {connection.accountId ? null : <Guide />}
+      {connection.accountId || connection.lastAccountId ? null : <Guide />}
       <p>
         <a href="../dashboard/index.html" data-testid="dashboard-link">
           Dashboard: messages, whom to follow up with, people, campaigns and CSV export
@@ -286,7 +382,7 @@ function OptionsPage() {
         Test connection
       </button>
       {connection.connected ? (
-        <button type="button" name="disconnect" disabled={busy} onClick={() => void disconnect()}>
+        <button type="button" name="disconnect" disabled={busy} onClick={() => setAsking("disconnect")}>
           Disconnect
         </button>
       ) : null}
@@ -295,13 +391,29 @@ function OptionsPage() {
           {notice.text}
         </p>
       ) : null}
-      {asking ? (
+      {asking === "new-account" ? (
         <NewAccountQuestion
+          accountId={connection.accountId ?? connection.lastAccountId}
+          busy={busy}
+          onCreate={() => void connect("", { newAccount: true })}
+          onReconnect={(existing) => void connect(existing.trim())}
+          onCancel={() => setAsking(null)}
+        />
+      ) : null}
+      {asking === "disconnect" ? (
+        <DisconnectQuestion
           accountId={connection.accountId}
           busy={busy}
-          onCreate={() => void connect("", true)}
-          onReconnect={(existing) => void connect(existing.trim())}
-          onCancel={() => setAsking(false)}
+          onDisconnect={() => void disconnect()}
+          onCancel={() => setAsking(null)}
+        />
+      ) : null}
+      {asking !== null && typeof asking === "object" ? (
+        <OtherAccountQuestion
+          accountId={connection.accountId ?? connection.lastAccountId}
+          busy={busy}
+          onConnect={() => void connect(asking.otherAccount, { otherAccount: true })}
+          onCancel={() => setAsking(null)}
         />
       ) : null}
       {newToken ? (

@@ -163,7 +163,8 @@ function Popup() {
             {counted(activity.week.opens, "open")}, {counted(activity.week.clicks, "click")}
           </p>
           {digestError ? <p class="error">{digestError}</p> : null}
-          {digest ? <Digest items={digest} now={now} /> : <p class="muted">Loading…</p>}
+          {/* Loading only while nothing is known: beside an error it would promise an answer that is not coming. */}
+          {digest ? <Digest items={digest} now={now} /> : digestError ? null : <p class="muted">Loading…</p>}
         </>
       ) : null}
       <GmailHealthNotice trackerUrl={connection.connected ? connection.trackerUrl : null} />

@@ -1051,6 +1051,8 @@ describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
       expect(document.body.textContent).toContain(
         'you used Undo on "Pricing", but Gmail did not reopen it here, so it is still tracked as sent',
       );
+      // Where the rep can act on it: the dashboard's message page deletes an email's tracking data (message-page.tsx).
+      expect(document.body.textContent).toContain("If it did not go out, delete its tracking data from its page in the dashboard.");
     } finally {
       vi.useRealTimers();
     }

@@ -150,7 +150,7 @@ export function undoLatestSend(now = Date.now()): string | null {
     // extension does not see a compose. Either way it stays tracked, and the rep knows why.
     toast(
       document,
-      `Mailtracker: you used Undo on "${subjectShown(subject)}", but Gmail did not reopen it here, so it is still tracked as sent. If it did not go out, delete it from the dashboard.`,
+      `Mailtracker: you used Undo on "${subjectShown(subject)}", but Gmail did not reopen it here, so it is still tracked as sent. If it did not go out, delete its tracking data from its page in the dashboard.`,
     );
   }, REOPEN_WAIT_MS);
   undone = { trackingId, subject, at: now, timer };

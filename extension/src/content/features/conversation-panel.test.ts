@@ -376,6 +376,30 @@ describe("conversation panel", () => {
   });
 });
 
+describe("conversation panel, when a stop or a delete fails", () => {
+  it("says so in the panel, with the reason, and the data it still has stays shown", async () => {
+    conversation();
+    const down = () => Promise.reject(new Error("the tracker answered 503: unavailable"));
+    const panels = new ConversationPanels(document, { detail: async () => DETAIL, stop: down, remove: down });
+    panels.scan();
+    await flush();
+    unfold();
+    (document.querySelector(".mt-delete") as HTMLElement).click();
+    (document.querySelector(".mt-confirm-yes") as HTMLElement).click();
+    await flush();
+    const confirm = document.querySelector(".mt-confirm") as HTMLElement;
+    expect(confirm.hidden).toBe(false);
+    expect(confirm.textContent).toBe("Not deleted: the tracker answered 503: unavailable. Try again.");
+    expect(document.querySelector(".mt-panel")?.getAttribute("data-mt-open-count")).toBe("2");
+    // Tried again, as it says: the question comes back in its place.
+    (document.querySelector(".mt-stop") as HTMLElement).click();
+    expect(confirm.querySelector(".mt-confirm-yes")?.textContent).toBe("Stop tracking");
+    (confirm.querySelector(".mt-confirm-yes") as HTMLElement).click();
+    await flush();
+    expect(confirm.textContent).toBe("Not stopped: the tracker answered 503: unavailable. Try again.");
+  });
+});
+
 describe("conversation panel across navigation", () => {
   it("another conversation gets its own panel; coming back shows the first again from memory", async () => {
     const OTHER = "a2b3c4d5e6f7g2h3.1.BBBBBBBBBBBBBBBBBBBBBB.b_Skov_Og8O7NQ0CbR7t4Q";

@@ -28,8 +28,9 @@ function place(open: OpenDetail): string | null {
 }
 
 export interface PanelActions {
-  stop(): void;
-  remove(): void;
+  /** Each may answer a promise, which rejects, in words, when it did not happen: the panel says so (wirePanel). */
+  stop(): unknown;
+  remove(): unknown;
   /** The rep unfolded or folded the panel: its next copy (Gmail drawing the conversation anew) opens the same way. */
   toggled?(unfolded: boolean): void;
 }
@@ -140,8 +141,9 @@ function foldedCopy(markup: HTMLElement): HTMLElement {
 
 /**
  * Makes a panel work: its line unfolds and folds the rest (copied from `markup` the first time, for a foldedCopy),
- * and its stop and delete buttons act, each confirmed first. Listeners on the panel itself, since a copy of a panel's
- * markup carries none.
+ * and its stop and delete buttons act, each confirmed first, a failure said in the panel: a delete that did not
+ * happen (the tracker down) must not pass for done. Listeners on the panel itself, since a copy of a panel's markup
+ * carries none.
  */
 export function wirePanel(panel: HTMLElement, actions: PanelActions, markup: HTMLElement = panel, unfolded = false): HTMLElement {
   const doc = panel.ownerDocument;
@@ -157,7 +159,7 @@ export function wirePanel(panel: HTMLElement, actions: PanelActions, markup: HTM
     head.setAttribute("aria-expanded", String(!more.hidden));
     actions.toggled?.(!more.hidden);
   };
-  const ask = (question: string, yesText: string, yes: () => void) => {
+  const ask = (question: string, yesText: string, yes: () => unknown, done: string) => {
     const confirm = panel.querySelector<HTMLElement>(".mt-confirm");
     if (!confirm) return;
     const ok = el(doc, "button", "mt-confirm-yes", yesText);
@@ -166,7 +168,10 @@ export function wirePanel(panel: HTMLElement, actions: PanelActions, markup: HTM
     cancel.type = "button";
     ok.addEventListener("click", () => {
       confirm.hidden = true;
-      yes();
+      Promise.resolve(yes()).catch((error: unknown) => {
+        confirm.replaceChildren(el(doc, "span", "mt-warning", `Not ${done}: ${(error as Error)?.message ?? error}. Try again.`));
+        confirm.hidden = false;
+      });
     });
     cancel.addEventListener("click", () => {
       confirm.hidden = true;
@@ -185,9 +190,14 @@ export function wirePanel(panel: HTMLElement, actions: PanelActions, markup: HTM
     if (head && target && head.contains(target)) return toggle();
     const button = target?.closest("button");
     if (button?.classList.contains("mt-stop"))
-      ask("Stop tracking this email? Later opens and clicks are not recorded; links keep working.", "Stop tracking", actions.stop);
+      ask(
+        "Stop tracking this email? Later opens and clicks are not recorded; links keep working.",
+        "Stop tracking",
+        actions.stop,
+        "stopped",
+      );
     else if (button?.classList.contains("mt-delete"))
-      ask("Delete every open and click recorded for this email, and stop tracking it?", "Delete", actions.remove);
+      ask("Delete every open and click recorded for this email, and stop tracking it?", "Delete", actions.remove, "deleted");
   });
   if (unfolded) toggle();
   return panel;
@@ -302,8 +312,8 @@ export class ConversationPanels {
         }
         const { whole, line } = cached.markup;
         const actions = {
-          stop: () => void this.act(id, () => this.call.stop(id)),
-          remove: () => void this.act(id, () => this.call.remove(id)),
+          stop: () => this.act(() => this.call.stop(id)),
+          remove: () => this.act(() => this.call.remove(id)),
           toggled: (unfolded: boolean) => void (unfolded ? this.unfolded.add(id) : this.unfolded.delete(id)),
         };
         const panel = wirePanel(line.cloneNode(true) as HTMLElement, actions, whole, this.unfolded.has(id));
@@ -358,12 +368,9 @@ export class ConversationPanels {
     this.scan();
   }
 
-  private async act(id: string, action: () => Promise<unknown>): Promise<void> {
-    try {
-      await action();
-    } catch (error) {
-      debug("panel action failed", id, error);
-    }
+  /** A stop or a delete; its failure is the panel's to say (wirePanel), and then nothing changed to read again. */
+  private async act(action: () => Promise<unknown>): Promise<void> {
+    await action();
     this.expire();
     this.scan();
   }

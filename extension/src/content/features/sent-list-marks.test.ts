@@ -389,11 +389,23 @@ describe("sent list marks", () => {
       status("t", { state: "clicked", openCount: 2, clickCount: 1, lastOpenAt: "2026-11-21T10:00:00Z" }),
     ]);
     expect(state).toMatchObject({ mark: "clicked", openCount: 3, clickCount: 1, lastOpenAt: "2026-11-21T10:00:00Z" });
-    expect(tooltip({ mark: "delivered", openCount: 0, clickCount: 0, lastOpenAt: null, lastClickAt: null })).toBe(
-      "Delivered, not opened yet; 0 clicks",
-    );
     expect(aggregate([])).toBeNull();
     expect(aggregate([status("t", { state: "stopped" })])?.mark).toBe("stopped");
+  });
+
+  it("says what the tracker can see: no open yet, never delivery, and no claim about opens of an email without its pixel", () => {
+    const quiet = aggregate([status("t", { openTracking: true })]);
+    expect(quiet).toMatchObject({ mark: "delivered", opensTracked: true });
+    expect(quiet && tooltip(quiet)).toBe("No open yet; 0 clicks");
+    // A tracker older than the field: read as tracked.
+    expect(aggregate([status("t", {})])?.opensTracked).toBe(true);
+    // Sent with click tracking alone: nothing can say whether it was opened.
+    const clicksOnly = aggregate([status("t", { openTracking: false })]);
+    expect(clicksOnly && tooltip(clicksOnly)).toBe("Opens not tracked; 0 clicks");
+    const stopped = aggregate([status("t", { state: "stopped", openTracking: false })]);
+    expect(stopped && tooltip(stopped)).toBe("Tracking stopped. Opens not tracked; 0 clicks");
+    // One email of the thread carries its pixel: its opens are seen.
+    expect(aggregate([status("t", { openTracking: false }), status("t", { openTracking: true })])?.opensTracked).toBe(true);
   });
 
   it("a thread is red when its newest email bounced, not for an earlier one's bounce that a follow-up came after", () => {

@@ -1,5 +1,5 @@
 // Read receipts in the thread list (Sent, and any list showing tracked threads): a mark before the subject of each
-// tracked row. Grey: delivered, not opened; green with the count: opened; blue: a link clicked; red: bounced. Counts
+// tracked row. Grey: no open yet; green with the count: opened; blue: a link clicked; red: bounced. Counts
 // are the tracker's (human and Gmail-proxy opens only). One batched status request per page of rows, through the
 // background; states are kept per thread id, so when Gmail re-renders a row the same mark is put back synchronously
 // (in the MutationObserver callback, before the next paint: no flicker, no new request).
@@ -21,6 +21,8 @@ export interface RowState {
   lastOpenAt: string | null;
   clickCount: number;
   lastClickAt: string | null;
+  /** Some email of the thread carries its pixel: else no open can be seen, and "no open yet" would promise one. */
+  opensTracked: boolean;
 }
 
 /** How long a thread's state is trusted before the next scan asks again (news from the feed expires it at once). */
@@ -46,7 +48,10 @@ export function aggregate(messages: MessageStatus[]): RowState | null {
   let clickCount = 0;
   let lastOpenAt: string | null = null;
   let lastClickAt: string | null = null;
+  let opensTracked = false;
   for (const m of messages) {
+    // Missing from a tracker older than the field: tracked, as every email was then.
+    opensTracked ||= m.openTracking !== false;
     openCount += m.openCount;
     clickCount += m.clickCount;
     lastOpenAt = later(lastOpenAt, m.lastOpenAt);
@@ -63,18 +68,23 @@ export function aggregate(messages: MessageStatus[]): RowState | null {
           : states.every((s) => s === "stopped")
             ? "stopped"
             : "delivered";
-  return { mark, openCount, lastOpenAt, clickCount, lastClickAt };
+  return { mark, openCount, lastOpenAt, clickCount, lastClickAt, opensTracked };
 }
 
+/**
+ * The mark's words. Without an open, "No open yet", as the dashboard says: the tracker sees opens, never delivery, and
+ * an email that was read with its images off shows none. For an email without its pixel, that opens are not tracked.
+ */
 export function tooltip(state: RowState): string {
   const clicks = counted(state.clickCount, "click");
   const opened =
     state.openCount > 0 && state.lastOpenAt
       ? `Opened ${counted(state.openCount, "time")}, last ${formatTime(state.lastOpenAt)}`
-      : "Not opened yet";
+      : state.opensTracked
+        ? "No open yet"
+        : "Opens not tracked";
   if (state.mark === "bounced") return `Bounced: not delivered. ${opened}; ${clicks}`;
   if (state.mark === "stopped") return `Tracking stopped. ${opened}; ${clicks}`;
-  if (state.mark === "delivered") return `Delivered, not opened yet; ${clicks}`;
   return `${opened}; ${clicks}`;
 }
 

@@ -1,0 +1,78 @@
+// @vitest-environment happy-dom
+// The dashboard's message page over a stood-in background: an email's tracking data is deleted from here too (the
+// Undo toast sends the rep here for an email that may not have gone out), asked first, and a failure said.
+import { h, render } from "preact";
+import { act } from "preact/test-utils";
+import { afterEach, expect, it, vi } from "vitest";
+import type { MessageDetail } from "../../../shared/api";
+
+const background = vi.hoisted(() => ({
+  calls: [] as { type: string; input: unknown }[],
+  deleteFails: null as string | null,
+}));
+vi.mock("../messaging", () => ({
+  callFromPage: async (type: string, input: unknown) => {
+    background.calls.push({ type, input });
+    if (type === "messagePage") return { ...DETAIL, threadUrl: "https://mail.google.com/mail/u/0/#all/16f4aa" };
+    if (type === "deleteMessageData" && background.deleteFails) throw new Error(background.deleteFails);
+    return { ok: true };
+  },
+}));
+
+import { MessagePage } from "./message-page";
+
+const ID = "a2b3c4d5e6f7g2h3.1.8PHy8_T19vf4-fr7_P3-_w.b_Skov_Og8O7NQ0CbR7t4Q";
+const DETAIL: MessageDetail = {
+  id: ID,
+  threadId: "16f4aa",
+  syncThreadId: null,
+  state: "delivered",
+  openCount: 0,
+  firstOpenAt: null,
+  lastOpenAt: null,
+  clickCount: 0,
+  lastClickAt: null,
+  replyCount: 0,
+  lastReplyAt: null,
+  bounce: null,
+  unsubscribed: false,
+  subject: "Pricing",
+  campaign: null,
+  recipients: [{ email: "carol@prospect.example" }],
+  sentAt: "2026-11-22T09:00:00Z",
+  gmailMessageId: null,
+  openTracking: true,
+  clickTracking: true,
+  opens: [],
+  links: [],
+};
+
+const root = document.createElement("div");
+document.body.append(root);
+const $ = (selector: string) => root.querySelector<HTMLElement>(selector);
+const deletes = () => background.calls.filter((call) => call.type === "deleteMessageData").map((call) => call.input);
+const click = (selector: string) => act(() => $(selector)?.click());
+
+afterEach(() => render(null, root));
+
+it("deletes the email's tracking data once the rep confirms, says why when it could not, and leaves for the list", async () => {
+  location.hash = `#message/${ID}`;
+  await act(() => render(h(MessagePage, { id: ID }), root));
+  await vi.waitFor(() => expect($("[data-testid=message-page]")).not.toBeNull());
+  await click("button[name=delete-message]");
+  expect($("[data-testid=delete-message]")?.textContent).toContain("Delete every open and click recorded for this email");
+  expect(deletes()).toEqual([]);
+  await click("button[name=delete-message-cancel]");
+  expect($("button[name=delete-message-confirm]")).toBeNull();
+
+  background.deleteFails = "the tracker answered 503: unavailable";
+  await click("button[name=delete-message]");
+  await click("button[name=delete-message-confirm]");
+  await vi.waitFor(() => expect($("[data-testid=delete-message] .error")?.textContent).toContain("Not deleted: the tracker answered 503"));
+  expect(location.hash).toBe(`#message/${ID}`);
+
+  background.deleteFails = null;
+  await click("button[name=delete-message-confirm]");
+  await vi.waitFor(() => expect(location.hash).toBe("#messages"));
+  expect(deletes()).toEqual([{ trackingId: ID }, { trackingId: ID }]);
+});
