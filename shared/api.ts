@@ -248,6 +248,13 @@ export interface MessageStatus {
   lastOpenAt: string | null;
   clickCount: number;
   lastClickAt: string | null;
+  /**
+   * Loads of the pixel by Apple Mail Privacy Protection, never counted: Apple fetches a Mail user's images as the
+   * email arrives and keeps them, so that user's later reads load nothing (SocketLabs, "Identifying Apple MPP opens";
+   * Word to the Wise, "Apple MPP reporting and geolocation", 2021-09). With none counted, "not opened yet" would be
+   * untrue: whether they read it cannot be seen. Absent from trackers older than it.
+   */
+  appleMailLoads?: number;
   /** Replies recorded for this message (each reply once, from POST /api/signals). */
   replyCount: number;
   lastReplyAt: string | null;

@@ -9,3 +9,9 @@ export function counted(n: number, one: string, many = `${one}s`): string {
 export function subjectShown(subject: string | null | undefined): string {
   return subject?.trim() || "(no subject)";
 }
+
+/**
+ * What the Sent list and the conversation panel say of an email with no open counted but Apple Mail's load on delivery
+ * (MessageStatus.appleMailLoads): its reader's later reads load nothing, so none can be seen.
+ */
+export const APPLE_MAIL_NO_OPEN = "No open seen: Apple Mail loaded it on delivery, so a read cannot be seen";

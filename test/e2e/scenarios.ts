@@ -1382,7 +1382,11 @@ export function defineScenarios(
       [ENGLISH],
       async (variant) => {
         const { gmail } = await setUp(variant);
-        const dialog = await compose(gmail, { to: ["hana@prospect.example"], subject: "Call me", html: "<div>Call me when you can.</div>" });
+        const dialog = await compose(gmail, {
+          to: ["hana@prospect.example"],
+          subject: "Call me",
+          html: "<div>Call me when you can.</div>",
+        });
         await ready(gmail, dialog);
         const id = await gmail.evaluate((d) => document.querySelector<HTMLElement>(`${d} .mt-toolbar`)?.dataset.mtTrackingId ?? "", dialog);
         await gmail.click(`${dialog} .mt-toggle-open`);

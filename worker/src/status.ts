@@ -19,6 +19,7 @@ export function toStatus(row: MessageRow, summary: OpenClickSummary | undefined,
     lastOpenAt: iso(summary?.lastOpenAt),
     clickCount,
     lastClickAt: iso(summary?.lastClickAt),
+    appleMailLoads: summary?.appleMailLoads ?? 0,
     replyCount: signals?.replyCount ?? 0,
     lastReplyAt: iso(signals?.lastReplyAt),
     bounce: bounce

@@ -164,18 +164,25 @@ describe("messages", () => {
     const clicked = await sentMessage(account, { threadId: "t-clicked", links: [{ index: 0, url: "https://example.com/x" }] });
     await sentMessage(account, { threadId: "t-quiet" });
     await sentMessage(account, { threadId: "t-no-pixel", openTracking: false });
+    const apple = await sentMessage(account, { threadId: "t-apple" });
     await openPixel(opened.id);
     await openPixel(opened.id, { "user-agent": GMAIL_PROXY_UA });
     await openPixel(opened.id, { "user-agent": "Mozilla/5.0" }); // Apple prefetch: not counted
+    await openPixel(apple.id, { "user-agent": "Mozilla/5.0" });
     await clickLink(account, clicked.id, 0, "https://example.com/x");
     await waitForEvents(opened.id, 3);
     await waitForEvents(clicked.id, 1);
+    await waitForEvents(apple.id, 1);
     const res = await account.json<StatusResponse>("POST", "/api/messages/status", {
-      threadIds: ["t-opened", "t-clicked", "t-quiet", "t-no-pixel", "t-unknown"],
+      threadIds: ["t-opened", "t-clicked", "t-quiet", "t-no-pixel", "t-apple", "t-unknown"],
     });
     expect(res.status).toBe(200);
     const byThread = Object.fromEntries(res.body.messages.map((m) => [m.threadId, m]));
-    expect(Object.keys(byThread).sort()).toEqual(["t-clicked", "t-no-pixel", "t-opened", "t-quiet"]);
+    expect(Object.keys(byThread).sort()).toEqual(["t-apple", "t-clicked", "t-no-pixel", "t-opened", "t-quiet"]);
+    // Apple Mail's loads on delivery are counted as nothing, and said apart: a later read of those emails loads nothing.
+    expect(byThread["t-apple"]).toMatchObject({ state: "delivered", openCount: 0, appleMailLoads: 1 });
+    expect(byThread["t-opened"]).toMatchObject({ openCount: 2, appleMailLoads: 1 });
+    expect(byThread["t-quiet"]?.appleMailLoads).toBe(0);
     // An email without its pixel says so: the Sent list must not call it "not opened" (sent-list-marks.ts).
     expect(byThread["t-no-pixel"]).toMatchObject({ state: "delivered", openTracking: false });
     expect(byThread["t-quiet"]?.openTracking).toBe(true);

@@ -307,27 +307,43 @@ export interface OpenClickSummary {
   lastOpenAt: number | null;
   clickCount: number;
   lastClickAt: number | null;
+  /** Apple Mail Privacy Protection's loads of the pixel (never counted): see MessageStatus.appleMailLoads. */
+  appleMailLoads: number;
 }
 
-/** Counted (human) opens and clicks per message, from the covering index on (message_id, kind, label, occurred_at). */
+const APPLE_MPP: EventLabel = "apple-mpp";
+
+/**
+ * Counted (human) opens and clicks per message, and Apple Mail's loads beside them, from the covering index on
+ * (message_id, kind, label, occurred_at).
+ */
 export async function summarize(db: D1Database, messageIds: readonly string[]): Promise<Map<string, OpenClickSummary>> {
   const summaries = new Map<string, OpenClickSummary>();
   for (const id of messageIds) {
-    summaries.set(id, { messageId: id, openCount: 0, firstOpenAt: null, lastOpenAt: null, clickCount: 0, lastClickAt: null });
+    summaries.set(id, {
+      messageId: id,
+      openCount: 0,
+      firstOpenAt: null,
+      lastOpenAt: null,
+      clickCount: 0,
+      lastClickAt: null,
+      appleMailLoads: 0,
+    });
   }
   for (const ids of chunked(messageIds)) {
     const { results } = await db
       .prepare(
-        `SELECT message_id, kind, count(*) AS n, min(occurred_at) AS first_at, max(occurred_at) AS last_at
-         FROM events WHERE message_id IN (${placeholders(ids.length)}) AND label IN (${COUNTED_SQL})
-         GROUP BY message_id, kind`,
+        `SELECT message_id, kind, label = '${APPLE_MPP}' AS apple, count(*) AS n, min(occurred_at) AS first_at, max(occurred_at) AS last_at
+         FROM events WHERE message_id IN (${placeholders(ids.length)}) AND label IN (${COUNTED_SQL}, '${APPLE_MPP}')
+         GROUP BY message_id, kind, apple`,
       )
       .bind(...ids)
-      .all<{ message_id: string; kind: EventKind; n: number; first_at: number; last_at: number }>();
+      .all<{ message_id: string; kind: EventKind; apple: 0 | 1; n: number; first_at: number; last_at: number }>();
     for (const row of results) {
       const summary = summaries.get(row.message_id);
       if (!summary) continue;
-      if (row.kind === "open") {
+      if (row.apple) summary.appleMailLoads += row.n;
+      else if (row.kind === "open") {
         summary.openCount = row.n;
         summary.firstOpenAt = row.first_at;
         summary.lastOpenAt = row.last_at;

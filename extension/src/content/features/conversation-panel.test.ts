@@ -110,6 +110,14 @@ describe("conversation panel", () => {
     );
   });
 
+  it("says a read cannot be seen, not that it was not opened, of an email Apple Mail loaded on delivery", () => {
+    const quiet = { ...DETAIL, state: "delivered" as const, openCount: 0, clickCount: 0, opens: [], links: [] };
+    const count = (detail: MessageDetail) =>
+      renderPanel(document, ID, detail, { stop: () => {}, remove: () => {} }).querySelector(".mt-panel-count")?.textContent;
+    expect(count({ ...quiet, appleMailLoads: 2 })).toBe("No open seen: Apple Mail loaded it on delivery, so a read cannot be seen");
+    expect(count({ ...quiet, appleMailLoads: 0 })).toBe("Not opened yet");
+  });
+
   it("renders the open count, the timeline with machine and sender opens dimmed and explained, and each link's clicks", () => {
     const panel = renderPanel(document, ID, DETAIL, { stop: () => {}, remove: () => {} });
     expect(panel.querySelector(".mt-panel-count")?.textContent).toBe("Opened 2 times");

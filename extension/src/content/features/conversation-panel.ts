@@ -6,7 +6,7 @@ import type { MessageDetail, OpenDetail } from "../../../../shared/api";
 import { COUNTED_LABELS, LABEL_TEXT } from "../../../../shared/labels";
 import { callFromGmail, ExtensionReloaded } from "../../messaging";
 import { NEUTRALISED_PIXELS } from "../../page-world/pixel-guard";
-import { counted } from "../../words";
+import { APPLE_MAIL_NO_OPEN, counted } from "../../words";
 import { type Feature, guarded, oncePerCheckpoint } from "../feature";
 import { query, queryAll } from "../gmail-selectors";
 import { debug } from "../log";
@@ -66,7 +66,13 @@ export function panelMarkup(doc: Document, trackingId: string, detail: MessageDe
       doc,
       "span",
       "mt-panel-count",
-      detail.openTracking ? (opens === 0 ? "Not opened yet" : `Opened ${counted(opens, "time")}`) : "Open tracking off",
+      !detail.openTracking
+        ? "Open tracking off"
+        : opens > 0
+          ? `Opened ${counted(opens, "time")}`
+          : detail.appleMailLoads
+            ? APPLE_MAIL_NO_OPEN
+            : "Not opened yet",
     ),
   );
   if (detail.clickTracking && clicks > 0) head.append(el(doc, "span", "mt-panel-clicks", counted(clicks, "click")));

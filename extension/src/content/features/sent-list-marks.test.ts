@@ -406,6 +406,11 @@ describe("sent list marks", () => {
     expect(stopped && tooltip(stopped)).toBe("Tracking stopped. Opens not tracked; 0 clicks");
     // One email of the thread carries its pixel: its opens are seen.
     expect(aggregate([status("t", { openTracking: false }), status("t", { openTracking: true })])?.opensTracked).toBe(true);
+    // Apple Mail loaded it on delivery: its reader's reads load nothing, so "no open yet" would mislead.
+    const apple = aggregate([status("t", { openTracking: true }), status("t", { openTracking: true, appleMailLoads: 1 })]);
+    expect(apple && tooltip(apple)).toBe("No open seen: Apple Mail loaded it on delivery, so a read cannot be seen; 0 clicks");
+    const read = aggregate([status("t", { state: "opened", openCount: 1, lastOpenAt: "2026-11-20T10:00:00Z", appleMailLoads: 1 })]);
+    expect(read && tooltip(read)).toMatch(/^Opened 1 time, last /);
   });
 
   it("a thread is red when its newest email bounced, not for an earlier one's bounce that a follow-up came after", () => {

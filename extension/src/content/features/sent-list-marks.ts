@@ -6,7 +6,7 @@
 import type { MessageStatus } from "../../../../shared/api";
 import { threadIdsOf } from "../../gmail-ids";
 import { callFromGmail } from "../../messaging";
-import { counted } from "../../words";
+import { APPLE_MAIL_NO_OPEN, counted } from "../../words";
 import { type Feature, guarded, oncePerCheckpoint } from "../feature";
 import { queryAll, queryRow, rowThreadIds } from "../gmail-selectors";
 import { debug } from "../log";
@@ -23,6 +23,8 @@ export interface RowState {
   lastClickAt: string | null;
   /** Some email of the thread carries its pixel: else no open can be seen, and "no open yet" would promise one. */
   opensTracked: boolean;
+  /** Apple Mail loaded some email's pixel on delivery (never counted): a read of it cannot be seen. */
+  appleMail: boolean;
 }
 
 /** How long a thread's state is trusted before the next scan asks again (news from the feed expires it at once). */
@@ -49,7 +51,9 @@ export function aggregate(messages: MessageStatus[]): RowState | null {
   let lastOpenAt: string | null = null;
   let lastClickAt: string | null = null;
   let opensTracked = false;
+  let appleMail = false;
   for (const m of messages) {
+    appleMail ||= (m.appleMailLoads ?? 0) > 0;
     // Missing from a tracker older than the field: tracked, as every email was then.
     opensTracked ||= m.openTracking !== false;
     openCount += m.openCount;
@@ -68,21 +72,24 @@ export function aggregate(messages: MessageStatus[]): RowState | null {
           : states.every((s) => s === "stopped")
             ? "stopped"
             : "delivered";
-  return { mark, openCount, lastOpenAt, clickCount, lastClickAt, opensTracked };
+  return { mark, openCount, lastOpenAt, clickCount, lastClickAt, opensTracked, appleMail };
 }
 
 /**
  * The mark's words. Without an open, "No open yet", as the dashboard says: the tracker sees opens, never delivery, and
- * an email that was read with its images off shows none. For an email without its pixel, that opens are not tracked.
+ * an email that was read with its images off shows none. For an email without its pixel, that opens are not tracked;
+ * for one Apple Mail loaded on delivery, that a read cannot be seen.
  */
 export function tooltip(state: RowState): string {
   const clicks = counted(state.clickCount, "click");
   const opened =
     state.openCount > 0 && state.lastOpenAt
       ? `Opened ${counted(state.openCount, "time")}, last ${formatTime(state.lastOpenAt)}`
-      : state.opensTracked
-        ? "No open yet"
-        : "Opens not tracked";
+      : !state.opensTracked
+        ? "Opens not tracked"
+        : state.appleMail
+          ? APPLE_MAIL_NO_OPEN
+          : "No open yet";
   if (state.mark === "bounced") return `Bounced: not delivered. ${opened}; ${clicks}`;
   if (state.mark === "stopped") return `Tracking stopped. ${opened}; ${clicks}`;
   return `${opened}; ${clicks}`;
