@@ -781,9 +781,11 @@ describe("compose tracking: what the rep is told of a send", () => {
     start();
     await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")).not.toBeNull());
     clickSend();
-    expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-status")).toBe("1 link(s) not tracked (still being prepared)");
+    expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-status")).toBe("1 link went out untracked (not signed in time)");
     document.querySelector('[role="dialog"]')?.remove(); // Gmail sends it: the compose goes
-    await vi.waitFor(() => expect(toasts()).toEqual([expect.stringContaining('"Pricing": 1 link(s) not tracked (still being prepared)')]));
+    await vi.waitFor(() =>
+      expect(toasts()).toEqual([expect.stringContaining('"Pricing": 1 link went out untracked (not signed in time)')]),
+    );
   });
 
   it("a dialog Gmail shows at the send: nothing registered when the compose closes, the email when Gmail sends it after all", async () => {

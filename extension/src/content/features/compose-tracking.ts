@@ -26,7 +26,7 @@ import { callFromGmail, ExtensionReloaded, extensionReloaded } from "../../messa
 import { hostMatchesDomains, type Options } from "../../options-store";
 import { type GmailSendAnswered, onPageEvent, type Recipient } from "../../page-world/events";
 import { answeredSends, parseGmailJson, type SentMessageIds, type UntrackedSend } from "../../page-world/sync-parser";
-import { subjectShown } from "../../words";
+import { counted, subjectShown } from "../../words";
 import { CampaignField } from "../compose-campaign";
 import { OptOutToggle } from "../compose-optout";
 import { type Feature, guarded, oncePerCheckpoint, ownPixels } from "../feature";
@@ -707,7 +707,10 @@ class ComposeSession {
     });
     this.sending = this.trackingId;
     this.sentUntracked = false;
-    this.setStatus(result.unsigned.length > 0 ? `${result.unsigned.length} link(s) not tracked (still being prepared)` : "", "event");
+    this.setStatus(
+      result.unsigned.length > 0 ? `${counted(result.unsigned.length, "link")} went out untracked (not signed in time)` : "",
+      "event",
+    );
     debug(viaSchedule ? "scheduled send prepared" : "send prepared", this.trackingId, request);
     if (!viaSchedule) this.watchForCancel();
   }
