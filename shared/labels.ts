@@ -10,7 +10,8 @@ export type EventKind = (typeof EVENT_KINDS)[number];
  * - gmail-proxy: a real open fetched through Google's image proxy (place and device are Google's).
  * - sender: the sender's own view (reported by the extension, or before the send time).
  * - apple-mpp: Apple Mail Privacy Protection prefetch on delivery.
- * - scanner: a security scanner (HEAD, datacenter network, bot user agent, burst of every link, click right after sending).
+ * - scanner: a security scanner (HEAD, datacenter network, bot user agent, burst of every link, click right after delivery,
+ *   an open from the network of a scanner's click near it).
  * - prefetch: a browser or client speculative fetch (Purpose/Sec-Purpose: prefetch).
  */
 export const EVENT_LABELS = ["human", "gmail-proxy", "sender", "apple-mpp", "scanner", "prefetch"] as const;

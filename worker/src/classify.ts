@@ -41,19 +41,43 @@ export const GMAIL_LINK_SAMPLER_UA_MARK = "Gmail-content-sampling";
 const OFFICE_UA = /\bms-office\b|\bMSOffice\b|Microsoft Office|Microsoft Outlook/i;
 /** Apple Mail Privacy Protection fetches with exactly this user agent. */
 export const APPLE_MPP_USER_AGENT = "Mozilla/5.0";
-/** Nobody reads an email and clicks a link this soon after it was sent; scanners do. */
-export const CLICK_AFTER_SEND_SCANNER_MS = 10_000;
+/**
+ * Gmail holds a sent email for the sender's Undo Send period before it delivers it: 5, 10, 20 or 30 s, 5 by default
+ * (support.google.com/mail/answer/2819488, as quoted in docs/gmail.md, "Undo Send"). The registered send time is the
+ * click on Send, so with the default the email leaves Gmail no sooner than this after it.
+ */
+export const GMAIL_DEFAULT_UNDO_SEND_MS = 5_000;
+/**
+ * Nobody reads an email and clicks a link this soon after it is delivered; scanners do, on delivery. Measured from
+ * the earliest delivery, the send time + GMAIL_DEFAULT_UNDO_SEND_MS. A rep with a longer undo period still gets
+ * scans on delivery counted (unless another rule catches them): the extension cannot read the setting, as nothing
+ * public shows where Gmail keeps it.
+ */
+export const CLICK_AFTER_DELIVERY_SCANNER_MS = 10_000;
 /** Every link of a message clicked within this span is a scanner walking the message. */
 export const LINK_BURST_MS = 5_000;
 /**
  * Two different links of a message clicked this close together: a scanner following several links does not wait.
  * A person can do it too (opening links in new tabs), so it counts as a scan only with both other signs: within
- * SCAN_AFTER_SEND_MS of sending (scanners follow links on delivery) and no counted open before it (a scanner
- * fetches no images first).
+ * SCAN_AFTER_SEND_MS of sending (scanners follow links on delivery) and no counted open before it (a link scanner
+ * fetches no images first; a sandbox that does, does it from its own network: SAME_NETWORK_AS_SCANNER_MS).
  */
 export const LINK_PAIR_MS = 2_000;
 /** Gateways scan links on delivery, which can trail the send time by minutes (greylisting, queues). */
 export const SCAN_AFTER_SEND_MS = 10 * 60_000;
+/**
+ * A sandbox that checks an email on delivery (Microsoft Defender's, and similar) renders it with a browser's user
+ * agent from a network real readers' opens also come from (Microsoft's), so it loads the pixel, and follows its links
+ * within seconds (Suped, "Why are we seeing automatic opens and clicks on Office 365 hosted recipient domains?",
+ * 2025-08-06, updated 2026-05-24: "opening and clicking within seconds of delivery"; Nylas support, "Why am I
+ * receiving multiple message.opened webhook notifications": disregard immediate responses). An open from the same
+ * network (the same keyed hash of the client's /24 or /48: docs/protocol.md §7) as a click labelled scanner this close
+ * to it, before or after, is that machine walking the email; nor is it, for the link-pair rule, a person's open
+ * before the click. A reader whose open comes from that network within the minute (an Outlook.com fetch from
+ * Microsoft's, right at delivery) is taken for the sandbox too. Opens through Gmail's proxy keep no address hash
+ * (addressIdentifiesClient: Google's proxy fetches for everyone), so this never judges them.
+ */
+export const SAME_NETWORK_AS_SCANNER_MS = 60_000;
 
 /**
  * Networks of clouds and mail-security vendors, by autonomous system number. A human reader's mail client does
@@ -131,9 +155,11 @@ export interface MessageContext {
   linkCount: number;
   senderViews: readonly SenderView[];
   /**
-   * The message's first open counted as a person's, as stored, among the opens that are not in the events labelled
-   * with it (those are judged by the labels given them here: a stored label may be the stale one being replaced);
-   * null when none is.
+   * The message's first open counted as a person's by every rule but the scanner's network (SAME_NETWORK_AS_SCANNER_MS),
+   * as stored, among the opens that are not in the events labelled with it (those are judged by the labels given them
+   * here: a stored label may be the stale one being replaced); null when none is. Its network is not known here, so it
+   * counts even when it is a click's own (relabelSpans reads the opens within SAME_NETWORK_AS_SCANNER_MS before every
+   * click it judges, so there it is never one; a label on arrival may take it, until the relabelling that follows).
    */
   firstCountedOpenAt: number | null;
 }
@@ -141,14 +167,34 @@ export interface MessageContext {
 /** Final labels for all of one message's events, by seq. Deterministic: re-running it changes nothing. */
 export function contextLabels(events: readonly ContextEvent[], message: MessageContext): Map<number, EventLabel> {
   const labels = new Map<number, EventLabel>();
-  // Opens first: whether a person opened the email before a click is one of the signs of a scan.
+  // Opens first, by every rule but the scanner's network, which needs the clicks' labels: whether a person opened the
+  // email before a click is one of the signs of a scan.
   for (const event of events) if (event.kind === "open") labels.set(event.seq, contextLabel(event, message, new Set()));
-  const openedBefore = (at: number) =>
-    (message.firstCountedOpenAt !== null && message.firstCountedOpenAt < at) ||
-    events.some((e) => e.kind === "open" && e.occurredAt < at && COUNTED_LABELS.includes(labels.get(e.seq) ?? e.requestLabel));
+  // An open from the click's own network near it is no sign of a person: a sandbox loads the pixel as it walks the links.
+  const openedBefore = (click: ContextEvent) =>
+    (message.firstCountedOpenAt !== null && message.firstCountedOpenAt < click.occurredAt) ||
+    events.some(
+      (e) =>
+        e.kind === "open" &&
+        e.occurredAt < click.occurredAt &&
+        !sameNetworkNear(e, click) &&
+        COUNTED_LABELS.includes(labels.get(e.seq) ?? e.requestLabel),
+    );
   const scanClicks = new Set([...clicksInLinkBursts(events, message.linkCount), ...clicksInLinkPairs(events, message, openedBefore)]);
   for (const event of events) if (event.kind === "click") labels.set(event.seq, contextLabel(event, message, scanClicks));
+  // Last, the opens by the clicks' final labels, which nothing above reads again.
+  const scannerClicks = events.filter((e) => e.kind === "click" && labels.get(e.seq) === "scanner");
+  for (const event of events) {
+    const label = labels.get(event.seq);
+    if (event.kind !== "open" || !label || !COUNTED_LABELS.includes(label)) continue;
+    if (scannerClicks.some((click) => sameNetworkNear(event, click))) labels.set(event.seq, "scanner");
+  }
   return labels;
+}
+
+/** Whether an open comes from the known network of a click within SAME_NETWORK_AS_SCANNER_MS of it. */
+function sameNetworkNear(open: ContextEvent, click: ContextEvent): boolean {
+  return open.ipHash !== null && open.ipHash === click.ipHash && Math.abs(open.occurredAt - click.occurredAt) <= SAME_NETWORK_AS_SCANNER_MS;
 }
 
 function contextLabel(event: ContextEvent, message: MessageContext, scanClicks: ReadonlySet<number>): EventLabel {
@@ -157,7 +203,8 @@ function contextLabel(event: ContextEvent, message: MessageContext, scanClicks: 
   if (message.senderViews.some((view) => Math.abs(view.viewedAt - event.occurredAt) <= SENDER_WINDOW_MS && couldBeFrom(event, view)))
     return "sender";
   if (event.kind === "click") {
-    if (message.sentAt !== null && event.occurredAt - message.sentAt < CLICK_AFTER_SEND_SCANNER_MS) return "scanner";
+    if (message.sentAt !== null && event.occurredAt - (message.sentAt + GMAIL_DEFAULT_UNDO_SEND_MS) < CLICK_AFTER_DELIVERY_SCANNER_MS)
+      return "scanner";
     if (scanClicks.has(event.seq)) return "scanner";
   }
   return event.requestLabel;
@@ -189,16 +236,21 @@ function countedClicksInTimeOrder(events: readonly ContextEvent[]): ContextEvent
 
 /**
  * Clicks on two different links within LINK_PAIR_MS of each other, when the earlier of the two also comes within
- * SCAN_AFTER_SEND_MS of sending and before any counted open: a scanner following some of the links, not all.
+ * SCAN_AFTER_SEND_MS of sending and before any counted open (but one from its own network near it): a scanner
+ * following some of the links, not all.
  */
-function clicksInLinkPairs(events: readonly ContextEvent[], message: MessageContext, openedBefore: (at: number) => boolean): Set<number> {
+function clicksInLinkPairs(
+  events: readonly ContextEvent[],
+  message: MessageContext,
+  openedBefore: (click: ContextEvent) => boolean,
+): Set<number> {
   const paired = new Set<number>();
   const clicks = countedClicksInTimeOrder(events);
   for (let i = 0; i < clicks.length; i++) {
     const first = clicks[i];
     if (!first) continue;
     const soonAfterSend = message.sentAt !== null && first.occurredAt - message.sentAt <= SCAN_AFTER_SEND_MS;
-    if (!soonAfterSend || openedBefore(first.occurredAt)) continue;
+    if (!soonAfterSend || openedBefore(first)) continue;
     for (let j = i + 1; j < clicks.length; j++) {
       const second = clicks[j];
       if (!second || second.occurredAt - first.occurredAt > LINK_PAIR_MS) break;
@@ -230,10 +282,20 @@ function clicksInLinkBursts(events: readonly ContextEvent[], linkCount: number):
 }
 
 /**
- * The longest after a hit that a later report or hit can still change its label under the rules above: a sender
- * view reported up to SENDER_WINDOW_MS after it, the rest of a link burst or pair.
+ * How far from a new click other hits' labels can change: the clicks of a link burst or pair it completes, and the
+ * opens from the network of any of those clicks that becomes a scanner's (SAME_NETWORK_AS_SCANNER_MS).
  */
-export const LABEL_FINAL_AFTER_MS = Math.max(SENDER_WINDOW_MS, LINK_BURST_MS, LINK_PAIR_MS);
+export const CLICK_REACH_MS = Math.max(LINK_BURST_MS, LINK_PAIR_MS) + SAME_NETWORK_AS_SCANNER_MS;
+/**
+ * The longest after a hit that a later report or hit can still change its label under the rules above: a sender
+ * view reported up to SENDER_WINDOW_MS after it; a click up to CLICK_REACH_MS after it (the rest of a link burst or
+ * pair can make a scanner's a click from an open's network up to SAME_NETWORK_AS_SCANNER_MS after the open). 65 s, so
+ * notifications wait 5 s more than the sender window alone needs: an open a sandbox made is not notified before its
+ * clicks can come. Not covered: a view report more than this after an open that changes a click near it (makes it
+ * the sender's, or an open before it the sender's and so its link pair a scanner's), and through it the open's label,
+ * after the open was released.
+ */
+export const LABEL_FINAL_AFTER_MS = Math.max(SENDER_WINDOW_MS, CLICK_REACH_MS);
 /** Room between a write (a hit, a view report, a registration) and the relabel that follows it in another statement. */
 export const RELABEL_MARGIN_MS = 2_000;
 /**

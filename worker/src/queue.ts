@@ -14,7 +14,7 @@ import { type CapturedHit, completeHit, type Hit, queuedHit, withClientDescripti
  * limits allow: a call costs far more than a hit's share of a bigger one (serialising, a subrequest), and under load
  * the window fills to HITS_PER_GATHERING. The wait is after the response, in `waitUntil`, so no reader waits on it; it
  * only delays storing by as much, far less than the feed holds every event anyway until its label is final
- * (LABEL_FINAL_AFTER_MS, a minute).
+ * (LABEL_FINAL_AFTER_MS, 65 s).
  */
 export const GATHER_MS = 250;
 /**

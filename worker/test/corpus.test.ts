@@ -219,7 +219,7 @@ describe("labelled corpus of hits", { timeout: 60_000 }, () => {
     expect(realAsMachine.length / of("real").length).toBeLessThanOrEqual(0.01);
     expect(falseNotifications).toHaveLength(0);
     // Simulated time, so exact: with the poll at the feed's nextAt, most first real opens notify the moment the
-    // feed releases them (62 s), not at the next minute alarm (62-122 s).
+    // feed releases them (67 s), not at the next minute alarm (67-127 s).
     expect(delays[Math.floor(delays.length / 2)]).toBe(LABEL_FINAL_AFTER_MS + RELABEL_MARGIN_MS);
   }, 600_000);
 });

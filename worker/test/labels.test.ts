@@ -2,9 +2,21 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { type EventsResponse, type MessageDetail, SENDER_WINDOW_MS } from "../../shared/api";
 import { mintTrackingId } from "../../shared/protocol";
-import { CLICK_AFTER_SEND_SCANNER_MS, LINK_BURST_MS, LINK_PAIR_MS } from "../src/classify";
-import { recordSenderViews } from "../src/db/events";
-import { purgeExpiredEvents } from "../src/db/retention";
+import {
+  CLICK_AFTER_DELIVERY_SCANNER_MS,
+  CLICK_REACH_MS,
+  type ContextEvent,
+  contextLabels,
+  GMAIL_DEFAULT_UNDO_SEND_MS,
+  LABEL_FINAL_AFTER_MS,
+  LINK_BURST_MS,
+  LINK_PAIR_MS,
+  type MessageContext,
+  RELABEL_MARGIN_MS,
+  SAME_NETWORK_AS_SCANNER_MS,
+} from "../src/classify";
+import { eventsAfter, recordSenderViews } from "../src/db/events";
+import { purgeExpiredEvents, SENDER_VIEW_RETENTION_MS } from "../src/db/retention";
 import { hitFromRequest } from "../src/hits";
 import { deriveSigningKey } from "../src/keys";
 import { storeHits } from "../src/queue";
@@ -46,6 +58,27 @@ async function hitMadeAt(
 async function hitAt(...args: Parameters<typeof hitMadeAt>) {
   await storeHits(env.DB, [await hitMadeAt(...args)]);
 }
+
+/** A client as the tracker sees it: its user agent, address (CF-Connecting-IP) and network (`request.cf.asn`). */
+interface Client {
+  userAgent: string;
+  address?: string;
+  asn?: number;
+}
+
+/** Stores `client`'s hit at `occurredAt` on the pixel, or on link `linkIndex`, through the real hit builder and consumer. */
+async function hitFrom(account: TestAccount, messageId: string, client: Client, occurredAt: number, linkIndex: number | null = null) {
+  const accountKey = await deriveSigningKey(env.SIGNING_SECRET ?? "", account.accountId, account.key.keyId);
+  const kind = linkIndex === null ? "open" : "click";
+  const path = kind === "open" ? `/o/${messageId}.gif` : `/c/${messageId}/${linkIndex}`;
+  const headers = { "user-agent": client.userAgent, ...(client.address ? { "cf-connecting-ip": client.address } : {}) };
+  const request = new Request(`${BASE}${path}`, { headers, ...(client.asn ? { cf: { asn: client.asn } } : {}) } as RequestInit);
+  const target = { accountId: account.accountId, messageId, accountKey, kind, linkIndex } as const;
+  await storeHits(env.DB, [await hitFromRequest(request, target, occurredAt)]);
+}
+
+/** Microsoft Defender's sandbox: a current browser's user agent, from Microsoft's network. */
+const DEFENDER_SANDBOX: Client = { userAgent: CHROME_UA, address: "192.0.2.80", asn: 8075 };
 
 describe("labels from the request", () => {
   it.each([
@@ -186,6 +219,73 @@ describe("labels from the request", () => {
   });
 });
 
+const SENT_AT = Date.UTC(2026, 11, 1, 9);
+
+/** The context labels of these events of a 5-link email sent at SENT_AT, in their order. */
+function judged(events: readonly Omit<ContextEvent, "seq">[], message: Partial<MessageContext> = {}): (string | undefined)[] {
+  const numbered = events.map((event, seq) => ({ ...event, seq }));
+  const labels = contextLabels(numbered, { sentAt: SENT_AT, linkCount: 5, senderViews: [], firstCountedOpenAt: null, ...message });
+  return numbered.map((event) => labels.get(event.seq));
+}
+
+/** An open `at` ms after sending, from the network hashed as `ipHash`. */
+function openOf(at: number, ipHash: string | null, requestLabel: ContextEvent["requestLabel"] = "human"): Omit<ContextEvent, "seq"> {
+  return { kind: "open", linkIndex: null, occurredAt: SENT_AT + at, requestLabel, ipHash };
+}
+
+function clickOf(at: number, linkIndex: number, ipHash: string | null, requestLabel: ContextEvent["requestLabel"] = "human") {
+  return { kind: "click", linkIndex, occurredAt: SENT_AT + at, requestLabel, ipHash } satisfies Omit<ContextEvent, "seq">;
+}
+
+describe("the context rules on an open from a scanner's network", () => {
+  it("labels an open from the network of a scanner's click within a minute, before or after it, as the scanner's", () => {
+    // Defender's sandbox on Microsoft's network: the open by its browser user agent alone is a person's, the click
+    // from Microsoft's network a scanner's.
+    expect(judged([openOf(39_000, "sandbox"), clickOf(40_000, 0, "sandbox", "scanner")])).toEqual(["scanner", "scanner"]);
+    expect(judged([openOf(39_000, "reader"), clickOf(40_000, 0, "sandbox", "scanner")])).toEqual(["human", "scanner"]);
+    const at = 120_000;
+    expect(judged([openOf(at, "sandbox"), clickOf(at + SAME_NETWORK_AS_SCANNER_MS, 0, "sandbox", "scanner")])).toEqual([
+      "scanner",
+      "scanner",
+    ]);
+    expect(judged([openOf(at, "sandbox"), clickOf(at + SAME_NETWORK_AS_SCANNER_MS + 1, 0, "sandbox", "scanner")])).toEqual([
+      "human",
+      "scanner",
+    ]);
+    expect(judged([clickOf(at, 0, "sandbox", "scanner"), openOf(at + SAME_NETWORK_AS_SCANNER_MS, "sandbox")])).toEqual([
+      "scanner",
+      "scanner",
+    ]);
+    // A click labelled a scanner's by its context (seconds after delivery) counts alike.
+    expect(judged([openOf(4_000, "sandbox"), clickOf(5_000, 0, "sandbox")])).toEqual(["scanner", "scanner"]);
+  });
+
+  it("leaves an open through Gmail's proxy, which keeps no address hash, a person's beside a scanner's click with none", () => {
+    expect(judged([openOf(39_000, null, "gmail-proxy"), clickOf(40_000, 0, null, "scanner")])).toEqual(["gmail-proxy", "scanner"]);
+  });
+
+  it("takes two links followed within a second after an open from the same network for a scanner's: the open does not vouch for them", () => {
+    // On a network no list names: without the open, the link pair alone is a scanner's.
+    const pair = [clickOf(40_000, 0, "sandbox"), clickOf(40_600, 1, "sandbox")];
+    expect(judged(pair)).toEqual(["scanner", "scanner"]);
+    expect(judged([openOf(39_000, "sandbox"), ...pair])).toEqual(["scanner", "scanner", "scanner"]);
+  });
+
+  it("still takes two links followed within a second after a person's open from another network, or long before, for the person's", () => {
+    expect(judged([openOf(39_000, "reader"), clickOf(40_000, 0, "sandbox"), clickOf(40_600, 1, "sandbox")])).toEqual([
+      "human",
+      "human",
+      "human",
+    ]);
+    const clicked = 40_000 + SAME_NETWORK_AS_SCANNER_MS + 1;
+    expect(judged([openOf(40_000, "reader"), clickOf(clicked, 0, "reader"), clickOf(clicked + 600, 1, "reader")])).toEqual([
+      "human",
+      "human",
+      "human",
+    ]);
+  });
+});
+
 describe("labels from the message's context", () => {
   it("labels hits before the send time as the sender's, even when registration comes later", async () => {
     const account = await createAccount();
@@ -259,15 +359,16 @@ describe("labels from the message's context", () => {
     expect(stored?.sent_at).toBe(Date.parse(later.sentAt));
   });
 
-  it("labels clicks seconds after sending as a scanner's", async () => {
+  it("labels clicks seconds after delivery, which Gmail's default Undo Send holds 5 s past the send time, as a scanner's", async () => {
     const account = await createAccount();
     const sentAt = Date.now() - 3_600_000;
     const message = await sentMessage(account, {
       sentAt: new Date(sentAt).toISOString(),
       links: [{ index: 0, url: "https://example.com/" }],
     });
-    await hitAt(account, message.id, sentAt + CLICK_AFTER_SEND_SCANNER_MS - 1_000, "click", 0);
-    await hitAt(account, message.id, sentAt + CLICK_AFTER_SEND_SCANNER_MS + 60_000, "click", 0);
+    const deliveredAt = sentAt + GMAIL_DEFAULT_UNDO_SEND_MS;
+    await hitAt(account, message.id, deliveredAt + CLICK_AFTER_DELIVERY_SCANNER_MS - 1, "click", 0);
+    await hitAt(account, message.id, deliveredAt + CLICK_AFTER_DELIVERY_SCANNER_MS, "click", 0);
     expect(await labelsOf(message.id)).toEqual(["scanner", "human"]);
   });
 
@@ -326,9 +427,64 @@ describe("labels from the message's context", () => {
     await hitAt(account, message.id, start, "click", 0);
     await hitAt(account, message.id, start + LINK_BURST_MS - 1_000, "click", 1);
     expect(await labelsOf(message.id)).toEqual(["scanner", "scanner"]);
-    // Only the second click of the burst is near the new one: relabelling it must still see the first.
-    await hitAt(account, message.id, start + 2 * LINK_BURST_MS - 1_500, "click", 1);
+    // Only the second click of the burst is within the new one's reach (the span relabelled): relabelling it must
+    // still see the first.
+    await hitAt(account, message.id, start + LINK_BURST_MS - 1_000 + CLICK_REACH_MS - 500, "click", 1);
     expect(await labelsOf(message.id)).toEqual(["scanner", "scanner", "human"]);
+  });
+
+  it("relabels a sandbox's open as a scanner's when a click from its network arrives up to a minute later, and the feed never releases it as a person's", async () => {
+    // A sandbox on a network no list names loads the pixel, then follows link 0 a minute later and link 1 4 s after
+    // that: every link within LINK_BURST_MS, a scanner's, which makes the open from its network one too.
+    const account = await createAccount();
+    const links = [0, 1].map((index) => ({ index, url: `https://example.com/${index}` }));
+    const message = await sentMessage(account, { links });
+    const sandbox = { userAgent: CHROME_UA, address: "192.0.2.81", asn: 51167 };
+    const openedAt = Date.now();
+    await hitFrom(account, message.id, sandbox, openedAt);
+    await hitFrom(account, message.id, sandbox, openedAt + SAME_NETWORK_AS_SCANNER_MS - 1_000, 0);
+    expect(await labelsOf(message.id)).toEqual(["human", "human"]);
+    // Until the burst's last click may come, the open is not final: the feed holds it.
+    const held = await eventsAfter(env.DB, account.accountId, 0, openedAt + SAME_NETWORK_AS_SCANNER_MS + LINK_BURST_MS - 1, 100);
+    expect([...held.rows, ...held.ahead]).toEqual([]);
+    await hitFrom(account, message.id, sandbox, openedAt + SAME_NETWORK_AS_SCANNER_MS + LINK_BURST_MS - 2_000, 1);
+    expect(await labelsOf(message.id)).toEqual(["scanner", "scanner", "scanner"]);
+    const { rows } = await eventsAfter(env.DB, account.accountId, 0, openedAt + LABEL_FINAL_AFTER_MS + RELABEL_MARGIN_MS, 100);
+    expect(rows.map((row) => [row.kind, row.label])).toEqual([["open", "scanner"]]);
+  });
+
+  it("keeps a sandbox's open a scanner's when a reader's open a minute later relabels the events around it", async () => {
+    // Defender's sandbox follows the link, then renders the email; the reader opens it through Gmail a minute after.
+    const account = await createAccount();
+    const message = await sentMessage(account, { links: [{ index: 0, url: "https://example.com/" }] });
+    const clickedAt = Date.now() - 600_000;
+    await hitFrom(account, message.id, DEFENDER_SANDBOX, clickedAt, 0);
+    await hitFrom(account, message.id, DEFENDER_SANDBOX, clickedAt + SAME_NETWORK_AS_SCANNER_MS - 10_000);
+    expect(await labelsOf(message.id)).toEqual(["scanner", "scanner"]);
+    // The reader's open is within reach of the sandbox's open, not of its click: relabelling must still read the click.
+    const readerAt = clickedAt + SAME_NETWORK_AS_SCANNER_MS - 10_000 + CLICK_REACH_MS - 1_000;
+    await hitFrom(account, message.id, { userAgent: GMAIL_PROXY_UA }, readerAt);
+    expect(await labelsOf(message.id)).toEqual(["scanner", "scanner", "gmail-proxy"]);
+  });
+
+  it("labels alike whether relabelled around new hits or as a whole message, with a scanner's open long before", async () => {
+    // Relabelling around a hit reads the opens before its margins as stored; the whole message's, as labelled anew.
+    const account = await createAccount();
+    const links = [0, 1, 2].map((index) => ({ index, url: `https://example.com/${index}` }));
+    const sentAt = Date.now() - 3_600_000;
+    const { id, ...sent } = await sentMessage(account, { links, sentAt: new Date(sentAt).toISOString() });
+    // Defender's sandbox opens it and follows link 0 on delivery; minutes later two of the three links are followed
+    // 600 ms apart from another network.
+    await hitFrom(account, id, DEFENDER_SANDBOX, sentAt + 20_000);
+    await hitFrom(account, id, DEFENDER_SANDBOX, sentAt + 21_000, 0);
+    const elsewhere = { userAgent: CHROME_UA, address: "203.0.113.90", asn: 7922 };
+    await hitFrom(account, id, elsewhere, sentAt + 300_000, 0);
+    await hitFrom(account, id, elsewhere, sentAt + 300_600, 1);
+    const aroundHits = await labelsOf(id);
+    expect(aroundHits.slice(0, 2)).toEqual(["scanner", "scanner"]);
+    // The extension's outbox sends the registration again: every event is relabelled from the whole message.
+    expect((await account.json("PUT", `/api/messages/${id}`, sent)).status).toBe(200);
+    expect(await labelsOf(id)).toEqual(aroundHits);
   });
 
   it("labels a hit after a sender-view report as the sender's", async () => {
@@ -475,6 +631,23 @@ describe("labels from the message's context", () => {
     expect((await account.json("PUT", `/api/messages/${id}`, sent)).status).toBe(200);
     expect(await labelsOf(id)).toEqual(["sender", "human"]);
     expect((await account.json<MessageDetail>("GET", `/api/messages/${id}`)).body.openCount).toBe(1);
+  });
+
+  it("keeps a sandbox's open a scanner's once its address hash is cleared, when the registration comes again days later", async () => {
+    const account = await createAccount();
+    // Within the day before the purge's cutoff, which it reads whatever ran before.
+    const sentAt = Date.now() - SENDER_VIEW_RETENTION_MS - 3_600_000;
+    const links = [{ index: 0, url: "https://example.com/" }];
+    const { id, ...sent } = await sentMessage(account, { links, sentAt: new Date(sentAt).toISOString() });
+    await hitFrom(account, id, DEFENDER_SANDBOX, sentAt + 20_000);
+    await hitFrom(account, id, DEFENDER_SANDBOX, sentAt + 21_000, 0);
+    expect(await labelsOf(id)).toEqual(["scanner", "scanner"]);
+    // An open's address hash is kept 7 days, with the sender's views.
+    await purgeExpiredEvents(env.DB, env.SIGNING_SECRET ?? "", Date.now());
+    expect((await storedEvents(id)).map((row) => row.ip_hash === null)).toEqual([true, false]);
+    expect((await account.json("PUT", `/api/messages/${id}`, sent)).status).toBe(200);
+    expect(await labelsOf(id)).toEqual(["scanner", "scanner"]);
+    expect((await account.json<MessageDetail>("GET", `/api/messages/${id}`)).body.openCount).toBe(0);
   });
 
   it("rejects malformed view reports", async () => {

@@ -69,7 +69,7 @@ const outbox = new Outbox(browser.storage.local, deliver, schedule, Date.now, te
 // Gmail tab gains focus; news for threads reaches the Gmail tabs through this storage key (content script listens).
 const FEED_ALARM = "feed-poll";
 /**
- * A poll at the moment the feed releases an event it held (its `nextAt`, about 62 s after an open), so the first
+ * A poll at the moment the feed releases an event it held (its `nextAt`, about 67 s after an open), so the first
  * real open notifies then rather than up to a minute later. Both a timer and an alarm: Chrome fires an alarm no
  * sooner than 30 s after it is set (MV3 packed extensions, chromium extensions/browser/api/alarms/
  * alarms_api_constants.h kMV3ReleaseDelayMinimum) and stops an idle service worker after 30 s, so the timer is

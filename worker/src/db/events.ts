@@ -1,10 +1,13 @@
-import { EVENT_KINDS, EVENT_LABELS, type EventKind, type EventLabel, SENDER_WINDOW_MS } from "../../../shared/api";
+import { COUNTED_LABELS, EVENT_KINDS, EVENT_LABELS, type EventKind, type EventLabel, SENDER_WINDOW_MS } from "../../../shared/api";
 import {
+  CLICK_REACH_MS,
   type ContextEvent,
   contextLabels,
   LINK_BURST_MS,
+  LINK_PAIR_MS,
   labelFinalAt,
   type MessageContext,
+  SAME_NETWORK_AS_SCANNER_MS,
   type SenderView,
   UNREGISTERED_HOLD_MS,
 } from "../classify";
@@ -27,12 +30,18 @@ export interface MessageLabelFacts {
 
 /**
  * The columns of MessageLabelFacts for the message row `m`, its first counted open as stored among the opens before
- * `openedBefore` (an SQL expression; every open when omitted).
+ * `openedBefore` (an SQL expression; every open when omitted). Counted by every rule but the scanner's network, as
+ * classify.ts's link-pair rule reads opens: an open that rule made a scanner's is one whose own label counted (no
+ * other rule labels an open `scanner` when its request label counts). Two seeks of events_by_message, the second
+ * reading only the scanners' opens.
  */
 function messageLabelFactsSql(openedBefore?: string): string {
   const before = openedBefore === undefined ? "" : ` AND e.occurred_at < ${openedBefore}`;
+  const opens = `FROM events e WHERE e.message_id = m.id AND e.kind = 'open'${before}`;
   return `m.sent_at, (SELECT count(*) FROM links l WHERE l.message_id = m.id) AS link_count,
-  (SELECT min(e.occurred_at) FROM events e WHERE e.message_id = m.id AND e.kind = 'open' AND e.label IN (${COUNTED_SQL})${before})
+  (SELECT min(t) FROM (
+     SELECT min(e.occurred_at) AS t ${opens} AND e.label IN (${COUNTED_SQL})
+     UNION ALL SELECT min(e.occurred_at) ${opens} AND e.label = 'scanner' AND e.request_label IN (${COUNTED_SQL})))
     AS first_counted_open_at`;
 }
 
@@ -190,16 +199,21 @@ export interface LabelSpan {
 export const END_OF_TIME = 8.64e15;
 
 /**
- * Spans to relabel after these hits are stored: the hits themselves, and the clicks up to LINK_BURST_MS away whose
- * link burst a new click can make. Nothing else about other events changes. Overlapping spans are merged.
+ * Spans to relabel after these hits are stored: the hits themselves, and the events up to CLICK_REACH_MS away that a
+ * new click can change (the clicks of a link burst or pair it completes, the opens from the network of a click that
+ * becomes a scanner's). Nothing else about other events changes. Overlapping spans are merged.
  */
 export function spansAroundHits(hits: readonly Pick<Hit, "messageId" | "occurredAt">[]): LabelSpan[] {
-  return mergedSpans(hits.map((h) => ({ messageId: h.messageId, from: h.occurredAt - LINK_BURST_MS, to: h.occurredAt + LINK_BURST_MS })));
+  return mergedSpans(hits.map((h) => ({ messageId: h.messageId, from: h.occurredAt - CLICK_REACH_MS, to: h.occurredAt + CLICK_REACH_MS })));
 }
 
-/** Spans that must be relabelled after a sender view at `viewedAt`: the hits within the sender window of it. */
+/**
+ * Spans that must be relabelled after a sender view at `viewedAt`: the hits within the sender window of it, and the
+ * opens from the network of a click there, which stop being a scanner's when the click becomes the sender's.
+ */
 export function spansAroundView(messageIds: readonly string[], viewedAt: number): LabelSpan[] {
-  return messageIds.map((messageId) => ({ messageId, from: viewedAt - SENDER_WINDOW_MS, to: viewedAt + SENDER_WINDOW_MS }));
+  const reach = SENDER_WINDOW_MS + SAME_NETWORK_AS_SCANNER_MS;
+  return messageIds.map((messageId) => ({ messageId, from: viewedAt - reach, to: viewedAt + reach }));
 }
 
 function mergedSpans(spans: readonly LabelSpan[]): LabelSpan[] {
@@ -227,17 +241,27 @@ export function relabelMessages(db: D1Database, messageIds: readonly string[], n
 }
 
 /**
+ * How far before and after a span relabelSpans reads events. A click's label depends on the clicks within
+ * LINK_BURST_MS of it (a link burst or pair) and on the opens before it, those within SAME_NETWORK_AS_SCANNER_MS
+ * judged by their networks; an open's on the clicks within SAME_NETWORK_AS_SCANNER_MS of it, so on what those
+ * depend on in turn (classify.ts).
+ */
+const READ_BEFORE_SPAN_MS = SAME_NETWORK_AS_SCANNER_MS + Math.max(LINK_BURST_MS, LINK_PAIR_MS, SAME_NETWORK_AS_SCANNER_MS);
+const READ_AFTER_SPAN_MS = SAME_NETWORK_AS_SCANNER_MS + Math.max(LINK_BURST_MS, LINK_PAIR_MS);
+
+/**
  * Recomputes the final labels of the events inside these spans and writes the ones that changed. An event's label
- * depends on the message's send time and link count, on the clicks within LINK_BURST_MS of it (a link burst) and
- * on the sender views within SENDER_WINDOW_MS of it and on the first counted open before it (classify.ts), so only
- * those margins around a span are read (index events_by_message, one time range per kind and label), with the first
- * counted open before them: the cost follows the new hits, not how many events a message already has.
- * Idempotent, like relabelMessages.
+ * depends on the message's send time and link count, on the events up to READ_BEFORE_SPAN_MS before it and
+ * READ_AFTER_SPAN_MS after it, on the sender views within SENDER_WINDOW_MS of those and on the first counted open
+ * before them (classify.ts), so only those margins around a span are read (index events_by_message, one time range
+ * per kind and label), with the first counted open before them: the cost follows the new hits, not how many events a
+ * message already has. Idempotent, like relabelMessages.
  *
  * The sender views that made an event the sender's are kept SENDER_VIEW_RETENTION_MS (retention.ts), and an open's
  * address hash goes with them: once every view that could judge an event (within SENDER_WINDOW_MS of it) is past
  * that, their absence proves nothing, and the event stays the sender's. Else a registration repeated weeks later (the
- * extension's outbox) would count the sender's own opens as a reader's.
+ * extension's outbox) would count the sender's own opens as a reader's. Likewise an open a scanner's click from its
+ * network made a scanner's: once its hash is cleared, nothing can say so again, and it stays the scanner's.
  */
 export async function relabelSpans(db: D1Database, spans: readonly LabelSpan[], now: number): Promise<number> {
   const viewsForgottenBefore = now - SENDER_VIEW_RETENTION_MS - SENDER_WINDOW_MS;
@@ -245,13 +269,13 @@ export async function relabelSpans(db: D1Database, spans: readonly LabelSpan[], 
   for (const part of chunked(spans)) {
     const reads = await db.batch(
       part.flatMap((span) => {
-        const readFrom = span.from - LINK_BURST_MS;
-        const readTo = span.to + LINK_BURST_MS;
+        const readFrom = span.from - READ_BEFORE_SPAN_MS;
+        const readTo = span.to + READ_AFTER_SPAN_MS;
         return [
           // The first counted open as stored only among the opens before the events read: those read are judged by
           // the labels recomputed below, and a stored one may be what this relabelling changes (a proxied open a
           // view report makes the sender's no longer vouches for the link pair after it).
-          db.prepare(`SELECT ${messageLabelFactsSql("?")} FROM messages m WHERE m.id = ?`).bind(readFrom, span.messageId),
+          db.prepare(`SELECT ${messageLabelFactsSql("?1")} FROM messages m WHERE m.id = ?2`).bind(readFrom, span.messageId),
           db
             .prepare(
               `SELECT seq, kind, link_index, occurred_at, request_label, label, ip_hash FROM events
@@ -280,6 +304,8 @@ export async function relabelSpans(db: D1Database, spans: readonly LabelSpan[], 
       for (const row of rows) {
         if (row.occurred_at < span.from || row.occurred_at > span.to) continue;
         if (row.label === "sender" && row.occurred_at < viewsForgottenBefore) continue;
+        // Only the scanner's-network rule makes an open whose own request label counts a scanner's, and only with a hash.
+        if (row.kind === "open" && row.label === "scanner" && row.ip_hash === null && COUNTED_LABELS.includes(row.request_label)) continue;
         const label = labels.get(row.seq);
         if (label && label !== row.label) updates.push(db.prepare("UPDATE events SET label = ? WHERE seq = ?").bind(label, row.seq));
       }

@@ -196,8 +196,10 @@ export async function purgeExpiredEvents(
 }
 
 /**
- * An open's address hash is compared only with the sender's own views of its email (classify.ts, couldBeFrom), and
- * those are kept SENDER_VIEW_RETENTION_MS: past that the hash can tell nothing, so it goes with them. A click keeps
+ * An open's address hash is compared with the sender's own views of its email (classify.ts, couldBeFrom), and
+ * those are kept SENDER_VIEW_RETENTION_MS: past that the hash can tell nothing, so it goes with them. It is also
+ * compared with the clicks within a minute of the open (classify.ts, SAME_NETWORK_AS_SCANNER_MS), all stored long
+ * before then; the label they gave the open stays (db/events.ts, relabelSpans). A click keeps
  * its hash for the account's retention: it tells one network's clicks on a link from another's (unique clicks).
  * Only the events from the last run's cutoff on are read (events_by_time, retention_purge.open_addresses_forgotten_before),
  * and at least the day before this one's, not every older event: an earlier run cleared what is older. The purge from

@@ -547,5 +547,35 @@ export function corpus(): CorpusScenario[] {
     if (soon) hits.unshift({ at: open, kind: "open", userAgent: GOOGLE_IMAGE_PROXY, cf: GOOGLE, ip: "66.249.84.70", truth: "real" });
     add(`links opened in tabs ${i}`, { links: 3, hits });
   }
+  for (let i = 0; i < 6; i++) {
+    // Microsoft Defender's sandbox renders the email on delivery with a current browser's user agent from Microsoft's
+    // network, loading the pixel, and follows its links within seconds (Suped, "Why are we seeing automatic opens and
+    // clicks on Office 365 hosted recipient domains?", 2025-08-06, updated 2026-05-24). Gmail delivers 5 s or more
+    // after the send (its Undo Send hold). Half of these emails are then read for real in Outlook.com, whose image
+    // fetches come from Microsoft's network too, from another address.
+    const delivered = 5_000 + random() * 20_000;
+    const sandbox = `2001:db8:8075:5a::${i + 1}`;
+    const hits: CorpusHit[] = [0, 1].map((link) => ({
+      at: delivered + 1_000 + link * (100 + random() * 600),
+      kind: "click",
+      link,
+      userAgent: pick(random, [CHROME, EDGE]),
+      cf: MICROSOFT,
+      ip: sandbox,
+      truth: "machine",
+    }));
+    // Before its link checks or after them.
+    hits.push({ at: delivered + (i % 2 === 0 ? 0 : 3_000), kind: "open", userAgent: EDGE, cf: MICROSOFT, ip: sandbox, truth: "machine" });
+    if (i % 2 === 0)
+      hits.push({
+        at: delivered + (1 + random() * 5) * HOUR,
+        kind: "open",
+        userAgent: OUTLOOK_COM_FETCH,
+        cf: MICROSOFT,
+        ip: `2001:db8:8075::${20 + i}`,
+        truth: "real",
+      });
+    add(`defender sandbox ${i}`, { links: 3, hits });
+  }
   return scenarios;
 }
