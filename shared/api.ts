@@ -325,7 +325,13 @@ export interface FeedEvent {
   subject: string | null;
   recipients: { email: string; name?: string }[];
   kind: EventKind;
+  /** A click's link, in the order the links were signed while the email was written (not its place in the email). */
   linkIndex: number | null;
+  /**
+   * A click's destination, as the email's registration gave its link: what the rep is told was clicked. Null for an
+   * open, or a click of a link its email did not register; absent from trackers older than this field.
+   */
+  linkUrl?: string | null;
   label: EventLabel;
   counted: boolean;
   /**

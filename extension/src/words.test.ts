@@ -1,5 +1,5 @@
 import { expect, it } from "vitest";
-import { counted, subjectShown } from "./words";
+import { counted, shortUrl, subjectShown } from "./words";
 
 it("counts in the singular for one and the plural otherwise, zero included", () => {
   expect([0, 1, 2].map((n) => counted(n, "click"))).toEqual(["0 clicks", "1 click", "2 clicks"]);
@@ -14,4 +14,10 @@ it("shows a missing subject, or one of spaces only, as (no subject), and a subje
     "(no subject)",
     "Proposal",
   ]);
+});
+
+it("shortens a link to its host and path", () => {
+  expect(shortUrl("https://www.calendly.com/rep/30min?utm=x")).toBe("calendly.com/rep/30min");
+  expect(shortUrl("https://example.com/")).toBe("example.com");
+  expect(shortUrl("https://example.com/a/very/long/path/that/goes/on/and/on", 20)).toBe("example.com/a/very/…");
 });

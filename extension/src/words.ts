@@ -15,3 +15,18 @@ export function subjectShown(subject: string | null | undefined): string {
  * (MessageStatus.appleMailLoads): its reader's later reads load nothing, so none can be seen.
  */
 export const APPLE_MAIL_NO_OPEN = "No open seen: Apple Mail loaded it on delivery, so a read cannot be seen";
+
+/**
+ * "calendly.com/rep/30min" from a URL: what a person recognises of a link (its host without "www." and its path;
+ * no scheme, query or fragment), cut to `max` characters with an ellipsis.
+ */
+export function shortUrl(url: string, max = 32): string {
+  let text = url;
+  try {
+    const parsed = new URL(url);
+    text = `${parsed.hostname.replace(/^www\./, "")}${parsed.pathname === "/" ? "" : parsed.pathname}`;
+  } catch {
+    // not a URL: shown as it is
+  }
+  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}

@@ -302,6 +302,39 @@ describe("the feed's reads", () => {
   });
 });
 
+describe("what the feed says of a click", () => {
+  it("names a click's destination as its email registered the link, none for an open, and reads one link row per click", async () => {
+    const account = await createAccount();
+    const calendly = "https://calendly.com/rep/30min?utm_source=email";
+    const pricing = "https://example.com/pricing";
+    const message = await sentMessage(account, {
+      links: [
+        { index: 0, url: pricing },
+        { index: 1, url: calendly },
+      ],
+    });
+    await openPixel(message.id);
+    await waitForEvents(message.id, 1);
+    await clickLink(account, message.id, 1, calendly);
+    await waitForEvents(message.id, 2);
+    await clickLink(account, message.id, 0, pricing);
+    await waitForEvents(message.id, 3);
+    const { response } = await countedFeed(account, "/api/events?after=0", "0");
+    const { events } = (await response.json()) as EventsResponse;
+    expect(events.map((e) => [e.kind, e.linkIndex, e.linkUrl])).toEqual([
+      ["open", null, null],
+      ["click", 1, calendly],
+      ["click", 0, pricing],
+    ]);
+    // The page is still one read: each event, its email, and a click's link by its key (an open reads no link), and
+    // the index entry after the account's last event when another account's comes next (the seek's end).
+    const counted = new FlakyD1(env.DB, () => false);
+    await eventsAfter(counted.asD1(), account.accountId, 0, Date.now() + LABEL_FINAL_AFTER_MS + RELABEL_MARGIN_MS, 100);
+    expect(counted.statements).toHaveLength(1);
+    expect(counted.rowsRead).toBeLessThanOrEqual(3 + 3 + 2 + 1);
+  });
+});
+
 describe("event seqs (feed cursors)", () => {
   it("never hands out a deleted event's seq again, even when it was the highest", async () => {
     const account = await createAccount();

@@ -116,14 +116,14 @@ describe("notifications from the events feed", () => {
       event({ kind: "click", linkIndex: 0, label: "scanner", counted: false }),
       event({ kind: "click", linkIndex: 0, label: "human" }),
       event({ kind: "click", linkIndex: 0, label: "human" }),
-      event({ kind: "click", linkIndex: 1, label: "human" }),
+      event({ kind: "click", linkIndex: 1, linkUrl: "https://calendly.com/rep/30min", label: "human" }),
       event({ messageId: "m2", subject: null, recipients: [{ email: "a@x.example" }, { email: "b@x.example" }, { email: "c@x.example" }] }),
     ];
     const page = { events, cursor: events.at(-1)?.cursor ?? "0" };
     const { state, notes } = applyPage(emptyFeedState("acct"), page, { muted: false, now: NOW });
     expect(notes.map((n) => n.key)).toEqual(["open:m1", "click:m1:0", "click:m1:1", "open:m2"]);
     expect(notes[0]).toMatchObject({ title: "Opened: Pricing", message: "Carol opened “Pricing”.", threadId: "16f4aa" });
-    expect(notes[2]?.message).toBe("Carol clicked link 2 in “Pricing”.");
+    expect(notes[2]?.message).toBe("Carol clicked calendly.com/rep/30min in “Pricing”.");
     // An email to several people: one pixel and the same links for all of them, so whom it went to, not who opened.
     expect(notes[3]?.message).toBe("Someone on “(no subject)” (to a@x.example, b@x.example +1) opened it.");
     expect(state.cursor).toBe(events.at(-1)?.cursor);
@@ -136,14 +136,44 @@ describe("notifications from the events feed", () => {
     const team = [{ email: "alice@prospect.example", name: "Alice" }, { email: "bob@prospect.example" }];
     const events = [
       event({ messageId: "m2", recipients: team }),
-      event({ messageId: "m2", recipients: team, kind: "click", linkIndex: 0, label: "human" }),
+      event({ messageId: "m2", recipients: team, kind: "click", linkIndex: 0, linkUrl: "https://calendly.com/rep/30min", label: "human" }),
       event({ messageId: "m3", recipients: [] }),
     ];
     const { notes } = applyEvents(emptyFeedState("acct"), events, { muted: false, now: NOW });
     expect(notes.map((n) => n.message)).toEqual([
       "Someone on “Pricing” (to Alice, bob@prospect.example) opened it.",
-      "Someone on “Pricing” (to Alice, bob@prospect.example) clicked link 1.",
+      "Someone on “Pricing” (to Alice, bob@prospect.example) clicked calendly.com/rep/30min.",
       "Someone opened “Pricing”.",
+    ]);
+  });
+
+  it("names a clicked link by its destination, short, and by no number; 'a link' when the tracker gave none", () => {
+    const team = [
+      { email: "alice@prospect.example", name: "Alice" },
+      { email: "bob@prospect.example", name: "Bob" },
+      { email: "cy@x.example" },
+    ];
+    const events = [
+      // Scheme, "www.", query and fragment left out: the host and path are what the rep recognises.
+      event({ kind: "click", linkIndex: 2, linkUrl: "https://www.calendly.com/rep/30min?utm_source=email#book", label: "human" }),
+      event({
+        kind: "click",
+        linkIndex: 0,
+        linkUrl: "https://docs.example.com/proposals/acme-2027/pricing-tiers-and-discounts.pdf",
+        label: "human",
+      }),
+      event({ messageId: "m2", recipients: team, kind: "click", linkIndex: 4, linkUrl: "http://example.com/", label: "human" }),
+      // A tracker older than linkUrl, and a click of a link its email did not register.
+      event({ messageId: "m3", kind: "click", linkIndex: 1, label: "human" }),
+      event({ messageId: "m4", recipients: team, kind: "click", linkIndex: 1, linkUrl: null, label: "human" }),
+    ];
+    const { notes } = applyEvents(emptyFeedState("acct"), events, { muted: false, now: NOW });
+    expect(notes.map((n) => n.message)).toEqual([
+      "Carol clicked calendly.com/rep/30min in “Pricing”.",
+      "Carol clicked docs.example.com/proposals/acme-2027/pr… in “Pricing”.",
+      "Someone on “Pricing” (to Alice, Bob +1) clicked example.com.",
+      "Carol clicked a link in “Pricing”.",
+      "Someone on “Pricing” (to Alice, Bob +1) clicked a link.",
     ]);
   });
 

@@ -4,7 +4,7 @@
 // so no event is skipped, and nothing is ever notified or counted twice.
 import type { EventsResponse, FeedEvent } from "../../../shared/api";
 import { DEFAULT_GMAIL_ACCOUNT, type GmailAccount } from "../gmail-ids";
-import { counted, subjectShown } from "../words";
+import { counted, shortUrl, subjectShown } from "../words";
 import { type DeletedContact, withoutContact } from "./deleted-contact";
 import type { KeyValueArea } from "./outbox";
 
@@ -124,6 +124,18 @@ export function notificationTarget(id: string): { threadId: string | null; accou
   return { threadId: threadId || null, account: path ? { path, address: address || null } : DEFAULT_GMAIL_ACCOUNT };
 }
 
+/** Past this, a clicked link's host and path would crowd the subject and recipients out of a notification's few lines. */
+const NOTE_LINK_CHARS = 40;
+
+/**
+ * What a note calls the clicked link: its destination, shortened. Never its index: that is the order the links were
+ * signed while the rep wrote the email, not their place in it, and means nothing to the rep. A tracker older than
+ * `linkUrl` (or a link its email did not register) gives no destination: "a link".
+ */
+function clickedLink(event: FeedEvent): string {
+  return event.linkUrl ? shortUrl(event.linkUrl, NOTE_LINK_CHARS) : "a link";
+}
+
 /**
  * A note's words for an open or a click. On an email to several people it says whom the email went to, not who opened
  * or clicked: the email's one pixel and its links are the same for every recipient, so the tracker cannot tell which of
@@ -131,7 +143,7 @@ export function notificationTarget(id: string): { threadId: string | null; accou
  */
 function noteMessage(event: FeedEvent, subject: string): string {
   const names = event.recipients.map((r) => r.name || r.email);
-  const link = `link ${(event.linkIndex ?? 0) + 1}`;
+  const link = clickedLink(event);
   if (names.length > 1) {
     const to = `${names.slice(0, 2).join(", ")}${names.length > 2 ? ` +${names.length - 2}` : ""}`;
     return `Someone on “${subject}” (to ${to}) ${event.kind === "open" ? "opened it" : `clicked ${link}`}.`;

@@ -8,8 +8,8 @@ import type { CampaignDetail, CampaignSummary, ContactSummary, MessageFilter, Me
 import { MESSAGE_FILTERS } from "../../../shared/api";
 import type { ExportName } from "../background/dashboard";
 import { callFromPage } from "../messaging";
-import { shortUrl, Time, useNow } from "../pages/time";
-import { counted, subjectShown } from "../words";
+import { Time, useNow } from "../pages/time";
+import { counted, shortUrl, subjectShown } from "../words";
 import { ActivityChart } from "./chart";
 import { FollowUps } from "./follow-ups";
 import { MessagePage } from "./message-page";

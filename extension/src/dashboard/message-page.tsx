@@ -5,8 +5,8 @@ import { useEffect, useState } from "preact/hooks";
 import type { MessageDetail, OpenDetail } from "../../../shared/api";
 import { COUNTED_LABELS, LABEL_TEXT } from "../../../shared/labels";
 import { callFromPage } from "../messaging";
-import { shortUrl, Time, useNow } from "../pages/time";
-import { counted, subjectShown } from "../words";
+import { Time, useNow } from "../pages/time";
+import { counted, shortUrl, subjectShown } from "../words";
 import { errorText, go, STATE_WORDS, shownState, ViewLink } from "./ui";
 
 const place = (o: OpenDetail) => (o.place ? [o.place.city, o.place.region, o.place.country].filter(Boolean).join(", ") : "");

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { inTimeZone } from "../time-zone.test-support";
-import { relativeTime, shortUrl } from "./time";
+import { relativeTime } from "./time";
 
 const NOW = Date.parse("2026-11-29T15:00:00Z");
 const earlier = (ms: number) => new Date(NOW - ms).toISOString();
@@ -35,11 +35,5 @@ describe("times and links for people", () => {
       const lateThatDay = Date.parse("2026-10-25T23:30:00Z");
       expect(relativeTime(new Date(lateThatDay - 24.5 * 3_600_000).toISOString(), lateThatDay)).toBe("25 h ago");
     });
-  });
-
-  it("shortens a link to its host and path", () => {
-    expect(shortUrl("https://www.calendly.com/rep/30min?utm=x")).toBe("calendly.com/rep/30min");
-    expect(shortUrl("https://example.com/")).toBe("example.com");
-    expect(shortUrl("https://example.com/a/very/long/path/that/goes/on/and/on", 20)).toBe("example.com/a/very/…");
   });
 });

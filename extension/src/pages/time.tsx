@@ -60,15 +60,3 @@ export function Time({ iso, now }: { iso: string | null; now: number }) {
     </time>
   );
 }
-
-/** "calendly.com/rep/30min" from a URL: what a person recognises of a link, shortened. */
-export function shortUrl(url: string, max = 32): string {
-  let text = url;
-  try {
-    const parsed = new URL(url);
-    text = `${parsed.hostname.replace(/^www\./, "")}${parsed.pathname === "/" ? "" : parsed.pathname}`;
-  } catch {
-    // not a URL: shown as it is
-  }
-  return text.length > max ? `${text.slice(0, max - 1)}…` : text;
-}

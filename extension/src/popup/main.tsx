@@ -9,8 +9,8 @@ import type { DigestItem } from "../../../shared/api";
 import type { ActivityState } from "../background/handlers";
 import { callFromPage } from "../messaging";
 import { OutboxList } from "../pages/outbox-list";
-import { relativeTime, shortUrl, Time, useNow } from "../pages/time";
-import { counted, subjectShown } from "../words";
+import { relativeTime, Time, useNow } from "../pages/time";
+import { counted, shortUrl, subjectShown } from "../words";
 import { GmailHealthNotice } from "./gmail-health";
 
 type Entry = DigestItem & { threadUrl: string };

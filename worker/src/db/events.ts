@@ -420,6 +420,8 @@ export interface FeedRow {
   message_id: string;
   kind: EventKind;
   link_index: number | null;
+  /** A click's destination, as its message registered the link; null for an open or a link not registered. */
+  link_url: string | null;
   label: EventLabel;
   occurred_at: number;
   inserted_at: number;
@@ -450,7 +452,8 @@ export interface FeedPage {
  * the released events after it, so a held event (an email not registered yet, a label not final yet) does not hold
  * back every later one; `nextAt` when the earliest held one is released (sooner if its message is registered
  * meanwhile). One read of at most `limit` rows, as before there was `ahead`: an event further than that past the
- * cursor waits for the prefix to reach it.
+ * cursor waits for the prefix to reach it. Each row brings its message and, for a click, its link's destination (the
+ * notification names the link by it), each one seek of a primary key in the same statement.
  * `holdCapMs` (development and tests only) releases every event at most that long after it was written.
  */
 export async function eventsAfter(
@@ -463,9 +466,10 @@ export async function eventsAfter(
 ): Promise<FeedPage> {
   const { results } = await db
     .prepare(
-      `SELECT e.seq, e.message_id, e.kind, e.link_index, e.label, e.occurred_at, e.inserted_at,
+      `SELECT e.seq, e.message_id, e.kind, e.link_index, l.url AS link_url, e.label, e.occurred_at, e.inserted_at,
               m.registered_at, m.thread_id, m.subject, m.recipients
        FROM events e LEFT JOIN messages m ON m.id = e.message_id
+         LEFT JOIN links l ON l.message_id = e.message_id AND l.link_index = e.link_index
        WHERE e.account_id = ? AND e.seq > ? ORDER BY e.seq LIMIT ?`,
     )
     .bind(accountId, cursor, limit)

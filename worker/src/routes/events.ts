@@ -27,6 +27,7 @@ function feedEvent(row: FeedRow): FeedEvent {
     recipients: row.recipients ? JSON.parse(row.recipients) : [],
     kind: row.kind,
     linkIndex: row.link_index,
+    linkUrl: row.link_url,
     label: row.label,
     counted,
     notify: counted,
