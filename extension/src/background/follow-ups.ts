@@ -275,6 +275,14 @@ export function followUpPageHandlers(deps: FollowUpPageDeps) {
       }
       return { followUps, days: options.followUpDays, reminders: await deps.reminders.all() };
     }),
+    /**
+     * The dashboard's Cancel on a reminder: once the email is sent, the compose window's box is gone with it, and this
+     * is the rep's only way to say "no need to remind me". False when it was not waiting any more (notified, settled).
+     */
+    cancelReminder: handler(z.object({ trackingId: z.string() }), async ({ trackingId }): Promise<{ cancelled: boolean }> => {
+      const dropped = await deps.reminders.cancel([trackingId]);
+      return { cancelled: dropped.length > 0 };
+    }),
   };
 }
 

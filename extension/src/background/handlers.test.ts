@@ -168,6 +168,21 @@ it("the dashboard's message page deletes an email's data as Gmail's conversation
   expect(removed.at(-1)).toBe(id);
 });
 
+it("the dashboard cancels a reminder of an email already sent: it is gone from storage, and the others wait on", async () => {
+  const { pages, reminders } = background();
+  const fromDashboard = { id: "ext", url: "chrome-extension://ext/extension/src/dashboard/index.html#follow-ups" };
+  const [sent, other] = [await trackingId(), await trackingId()];
+  await reminders.set(sent, 3);
+  await reminders.set(other, 5);
+  expect(await runHandler("cancelReminder", pages.cancelReminder, { trackingId: sent }, fromDashboard)).toEqual({ cancelled: true });
+  expect((await reminders.all()).map((r) => r.trackingId)).toEqual([other]);
+  // Already gone (notified, settled, cancelled in another tab): said, not thrown.
+  expect(await runHandler("cancelReminder", pages.cancelReminder, { trackingId: sent }, fromDashboard)).toEqual({ cancelled: false });
+  await expect(runHandler("cancelReminder", pages.cancelReminder, {}, fromDashboard)).rejects.toThrow(
+    "cancelReminder does not take this input",
+  );
+});
+
 it("the popup hears that the tracker refuses this browser's token, not that it does not answer", async () => {
   const { pages } = background(async () => {
     throw new TrackerError("the tracker answered 401: missing or invalid API token (Authorization: Bearer mt_…)", 401);

@@ -80,21 +80,59 @@ export function FollowUps() {
         })
       )}
       <h3>Reminders</h3>
-      {data.reminders.length === 0 ? (
+      <ReminderList reminders={data.reminders} now={now} />
+    </section>
+  );
+}
+
+/**
+ * The reminders set from the compose window, each with its Cancel (once the email is sent, this is the only place to
+ * take one back). One past its time waits for the tracker (down, or the email still in the outbox) to say whether
+ * anyone replied: it says so, not "a notification 3 h ago", which never came.
+ */
+function ReminderList({ reminders, now }: { reminders: Reminder[]; now: number }) {
+  const [cancelled, setCancelled] = useState<ReadonlySet<string>>(new Set());
+  const [error, setError] = useState<string | null>(null);
+  const cancel = (trackingId: string) => {
+    setError(null);
+    callFromPage("cancelReminder", { trackingId }).then(
+      () => setCancelled((ids) => new Set([...ids, trackingId])),
+      (e: unknown) => setError(`Not cancelled: ${errorText(e)}`),
+    );
+  };
+  const left = reminders.filter((r) => !cancelled.has(r.trackingId));
+  return (
+    <>
+      {error ? (
+        <p class="error" data-testid="reminder-error">
+          {error}
+        </p>
+      ) : null}
+      {left.length === 0 ? (
         <p class="muted">None set. In Gmail's compose window, "Remind me" asks for a notification if nobody replies in a few days.</p>
       ) : (
         <ul data-testid="reminders">
-          {data.reminders.map((r) => (
-            <li key={r.trackingId}>
-              <ViewLink path={`message/${encodeURIComponent(r.trackingId)}`}>
-                {r.subject === undefined ? "An email" : subjectShown(r.subject)}
-              </ViewLink>
-              {r.recipients?.length ? ` to ${r.recipients.join(", ")}` : ""} · if no reply, a notification{" "}
-              <Time iso={new Date(r.dueAt).toISOString()} now={now} />
-            </li>
-          ))}
+          {left.map((r) => {
+            const due = <Time iso={new Date(r.dueAt).toISOString()} now={now} />;
+            return (
+              <li key={r.trackingId} data-id={r.trackingId}>
+                <ViewLink path={`message/${encodeURIComponent(r.trackingId)}`}>
+                  {r.subject === undefined ? "An email" : subjectShown(r.subject)}
+                </ViewLink>
+                {r.recipients?.length ? ` to ${r.recipients.join(", ")}` : ""} ·{" "}
+                {r.dueAt <= now ? (
+                  <span data-testid="overdue">overdue (due {due}): a notification comes once the tracker says nobody replied</span>
+                ) : (
+                  <>if no reply, a notification {due}</>
+                )}{" "}
+                <button type="button" class="link" name="cancel-reminder" onClick={() => cancel(r.trackingId)}>
+                  Cancel
+                </button>
+              </li>
+            );
+          })}
         </ul>
       )}
-    </section>
+    </>
   );
 }
