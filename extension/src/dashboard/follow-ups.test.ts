@@ -1,6 +1,7 @@
 // @vitest-environment happy-dom
 // The dashboard's follow-ups over a stood-in background: each reminder set from the compose window can be cancelled
-// here once its email is sent, and one past its time says it is overdue, not that a notification came.
+// here once its email is sent, and one past its time says it is overdue, not that a notification came; a list the
+// tracker cut at its limit says so.
 import { h, render } from "preact";
 import { act } from "preact/test-utils";
 import { afterEach, expect, it, vi } from "vitest";
@@ -11,13 +12,15 @@ const NOW = Date.parse("2026-11-22T12:00:00Z");
 const background = vi.hoisted(() => ({
   calls: [] as { type: string; input: unknown }[],
   reminders: [] as Reminder[],
+  followUps: [] as unknown[],
+  cut: null as { total: number | null } | null,
   cancelFails: null as string | null,
 }));
 vi.mock("webextension-polyfill", () => ({ default: { runtime: { openOptionsPage: async () => undefined } } }));
 vi.mock("../messaging", () => ({
   callFromPage: async (type: string, input: unknown) => {
     background.calls.push({ type, input });
-    if (type === "listFollowUps") return { followUps: [], days: 3, reminders: background.reminders };
+    if (type === "listFollowUps") return { followUps: background.followUps, days: 3, reminders: background.reminders, cut: background.cut };
     if (type === "cancelReminder" && background.cancelFails) throw new Error(background.cancelFails);
     return { cancelled: true };
   },
@@ -42,6 +45,9 @@ const items = () => [...root.querySelectorAll<HTMLElement>("[data-testid=reminde
 afterEach(() => {
   render(null, root);
   vi.useRealTimers();
+  background.reminders = [];
+  background.followUps = [];
+  background.cut = null;
 });
 
 it("each reminder has a Cancel that asks the background to drop it; one past its time reads overdue, not a notification in the past", async () => {
@@ -69,4 +75,39 @@ it("each reminder has a Cancel that asks the background to drop it; one past its
     { trackingId: "late" },
     { trackingId: "late" },
   ]);
+});
+
+it("a list the tracker cut at its limit says how many were left out, or that more wait when it does not know", async () => {
+  const sentAt = new Date(Date.now() - 10 * 24 * HOUR).toISOString();
+  background.followUps = Array.from({ length: 200 }, (_, i) => ({
+    id: `m${i}`,
+    subject: `Email ${i}`,
+    recipients: [{ email: "dana@acme.example" }],
+    sentAt,
+    campaign: null,
+    engagement: "none",
+    lastActivityAt: null,
+    threadUrl: "https://mail.google.com/mail/u/0/#all/1",
+  }));
+  background.cut = { total: 347 };
+  await act(() => render(h(FollowUps, {}), root));
+  await vi.waitFor(() => expect($("[data-testid=follow-ups-cut]")).not.toBeNull());
+  expect($("[data-testid=follow-ups-cut]")?.textContent).toBe(
+    "Showing 200 of 347 emails that need a follow-up, the most engaged first: the other 147, the least engaged, are not listed.",
+  );
+  render(null, root);
+
+  background.cut = { total: null };
+  await act(() => render(h(FollowUps, {}), root));
+  await vi.waitFor(() =>
+    expect($("[data-testid=follow-ups-cut]")?.textContent).toBe(
+      "Showing 200 emails that need a follow-up, the most engaged first, and more wait: the least engaged are not listed.",
+    ),
+  );
+  render(null, root);
+
+  background.cut = null;
+  await act(() => render(h(FollowUps, {}), root));
+  await vi.waitFor(() => expect($("[data-testid=follow-ups]")).not.toBeNull());
+  expect($("[data-testid=follow-ups-cut]")).toBeNull();
 });

@@ -4,7 +4,7 @@
 import { useEffect, useState } from "preact/hooks";
 import browser from "webextension-polyfill";
 import type { FollowUpEngagement } from "../../../shared/api";
-import type { FollowUp, Reminder } from "../background/follow-ups";
+import type { FollowUpList, Reminder } from "../background/follow-ups";
 import { callFromPage } from "../messaging";
 import { Time, useNow } from "../pages/time";
 import { counted, subjectShown } from "../words";
@@ -17,7 +17,7 @@ const GROUPS: { engagement: FollowUpEngagement; title: string; hint: string }[] 
 ];
 
 export function FollowUps() {
-  const [data, setData] = useState<{ followUps: FollowUp[]; days: number; reminders: Reminder[] } | null>(null);
+  const [data, setData] = useState<FollowUpList | null>(null);
   const [error, setError] = useState<string | null>(null);
   const now = useNow();
   useEffect(() => {
@@ -39,6 +39,7 @@ export function FollowUps() {
           Change the wait
         </button>
       </p>
+      {data.cut ? <CutNote listed={data.followUps.length} total={data.cut.total} /> : null}
       {data.followUps.length === 0 ? (
         <p class="muted" data-testid="empty">
           Nobody to chase: every email of the last 90 days got a reply or is still within its wait.
@@ -82,6 +83,20 @@ export function FollowUps() {
       <h3>Reminders</h3>
       <ReminderList reminders={data.reminders} now={now} />
     </section>
+  );
+}
+
+/**
+ * Said when the tracker's list stopped at its limit: the least engaged emails, the "No open seen" tail, are the ones
+ * left out, and a rep who sends many would otherwise never know they wait.
+ */
+function CutNote({ listed, total }: { listed: number; total: number | null }) {
+  return (
+    <p class="list-cut" data-testid="follow-ups-cut">
+      {total === null
+        ? `Showing ${counted(listed, "email")} that need a follow-up, the most engaged first, and more wait: the least engaged are not listed.`
+        : `Showing ${listed} of ${counted(total, "email")} that need a follow-up, the most engaged first: the other ${total - listed}, the least engaged, are not listed.`}
+    </p>
   );
 }
 
