@@ -187,9 +187,32 @@ export const recentActivityQuery = z.object({
   limit: z.coerce.number().int().min(1).max(50).default(20),
 });
 
-/** The emails that wait for a reply: sent at least `days` ago (and at most LOOKBACK days ago). */
+const followUpWait = z.coerce.number().int().min(1).max(365);
+/** The longest `campaignDays` a follow-up query takes: the whole URL must stay well under what the edge accepts. */
+export const MAX_CAMPAIGN_DAYS_JSON = 6000;
+
+/**
+ * The emails that wait for a reply: sent at least `days` ago (and at most LOOKBACK days ago), and past their own
+ * wait: their campaign's in `campaignDays` (JSON, {"Webinar": 5}), else `defaultDays`, else `days`. The waits are
+ * applied before `limit`, so emails still within a longer wait take no place in the list. A tracker before these two
+ * ignores them (`days` is then the extension's shortest wait, and it leaves out the rest itself).
+ */
 export const followUpsQuery = z.object({
-  days: z.coerce.number().int().min(1).max(365).default(3),
+  days: followUpWait.default(3),
+  defaultDays: followUpWait.optional(),
+  campaignDays: z
+    .string()
+    .max(MAX_CAMPAIGN_DAYS_JSON)
+    .transform((text, ctx): unknown => {
+      try {
+        return JSON.parse(text);
+      } catch {
+        ctx.addIssue({ code: "custom", message: "must be a JSON object of campaign names and days" });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.record(z.string().min(1).max(100), followUpWait))
+    .optional(),
   limit: z.coerce.number().int().min(1).max(200).default(100),
 });
 
@@ -535,6 +558,11 @@ export interface FollowUpItem extends MessageListItem {
 export interface FollowUpsResponse {
   /** Ranked: clicked, then opened, then nothing; within each, the latest activity (or send) first. */
   messages: FollowUpItem[];
+  /**
+   * How many emails need a follow-up, `messages` and those `limit` left out; null when more wait than the tracker
+   * looks at (its newest FOLLOW_UP_ROWS), so their number is not known. Missing from trackers before it.
+   */
+  total: number | null;
 }
 
 export interface DailyActivity {

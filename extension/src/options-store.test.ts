@@ -12,6 +12,9 @@ import {
   migrate,
   normalizeTrackerUrl,
   parseDomainList,
+  readCampaignDays,
+  readDays,
+  readDomainList,
   trackerUrls,
   withTracker,
 } from "./options-store";
@@ -96,5 +99,28 @@ describe("options store", () => {
     ]);
     expect(hostMatchesDomains("mail.a.example", ["a.example"])).toBe(true);
     expect(hostMatchesDomains("nota.example", ["a.example"])).toBe(false);
+  });
+
+  it("reads the options page's fields, naming what it did not understand instead of dropping it", () => {
+    expect(readDomainList("acme.com, https://calendly.com/rep\n\n@Sales.Acme.com")).toEqual({
+      value: ["acme.com", "calendly.com", "sales.acme.com"],
+    });
+    // An address is not taken as its domain: that would stop the tracking of everyone at acme.com.
+    expect(readDomainList("acme.org\nbob@acme.com, bad_domain")).toEqual({
+      problems: ['"bob@acme.com" is an email address, not a domain: its domain is acme.com', '"bad_domain" is not a domain'],
+    });
+    expect(readDays(" 7 ")).toEqual({ value: 7 });
+    expect(readDays("0").problems).toEqual(['"0" is not a whole number of days from 1 to 365']);
+    expect(readDays("400").problems).toEqual(['"400" is not a whole number of days from 1 to 365']);
+    expect(readDays("").problems).toEqual(["a whole number of days from 1 to 365 is needed"]);
+    expect(readCampaignDays("Webinar: 5\n\n Q4 launch : 2 \nconstructor: 4")).toEqual({
+      value: { Webinar: 5, "Q4 launch": 2, constructor: 4 },
+    });
+    expect(readCampaignDays("Webinar 5\nQ4: 2\n: 3\nEvent: 0\nQ4: 6").problems).toEqual([
+      '"Webinar 5" has no colon: write "Campaign: days", e.g. "Webinar: 5"',
+      '": 3" names no campaign before the colon',
+      '"Event: 0": the wait is a whole number of days from 1 to 365',
+      '"Q4" is given twice: keep one line for it',
+    ]);
   });
 });

@@ -118,17 +118,21 @@ export function pickDays(value: unknown): number | undefined {
   return typeof n === "number" && Number.isInteger(n) && n >= 1 && n <= 365 ? n : undefined;
 }
 
+/** Per-campaign waits kept, at most, and the longest campaign name (shared/api.ts campaignName). */
+const MAX_CAMPAIGN_WAITS = 200;
+const MAX_CAMPAIGN_NAME = 100;
+
 function pickCampaignDays(value: unknown): Record<string, number> {
   const out: Record<string, number> = {};
   if (!value || typeof value !== "object") return out;
-  for (const [name, days] of Object.entries(value).slice(0, 200)) {
+  for (const [name, days] of Object.entries(value).slice(0, MAX_CAMPAIGN_WAITS)) {
     const picked = pickDays(days);
-    if (name.trim() && picked !== undefined) out[name.trim().slice(0, 100)] = picked;
+    if (name.trim() && picked !== undefined) out[name.trim().slice(0, MAX_CAMPAIGN_NAME)] = picked;
   }
   return out;
 }
 
-/** "acme.com, @Sales.Acme.com\nfoo.org" -> ["acme.com", "sales.acme.com", "foo.org"] */
+/** "acme.com, @Sales.Acme.com\nfoo.org" -> ["acme.com", "sales.acme.com", "foo.org"]; what is not a domain is left out. */
 export function parseDomainList(text: string): string[] {
   return normalizeDomains(text.split(/[\s,;]+/));
 }
@@ -136,17 +140,84 @@ export function parseDomainList(text: string): string[] {
 function normalizeDomains(list: string[]): string[] {
   const out = new Set<string>();
   for (const item of list) {
-    // A link pasted whole ("https://calendly.com/rep") stands for its host: scheme, path, query and port go.
-    const host = item
-      .trim()
-      .toLowerCase()
-      .replace(/^[a-z][a-z0-9+.-]*:\/\//, "")
-      .replace(/[/?#].*$/, "")
-      .replace(/:\d*$/, "");
-    const domain = host.replace(/^@/, "").replace(/^\*\./, "").replace(/\.$/, "");
-    if (/^[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(domain)) out.add(domain);
+    const domain = domainOf(item);
+    if (domain) out.add(domain);
   }
   return [...out];
+}
+
+/** The domain one entry of a domain list stands for, or null when it is none. */
+function domainOf(item: string): string | null {
+  // A link pasted whole ("https://calendly.com/rep") stands for its host: scheme, path, query and port go.
+  const host = item
+    .trim()
+    .toLowerCase()
+    .replace(/^[a-z][a-z0-9+.-]*:\/\//, "")
+    .replace(/[/?#].*$/, "")
+    .replace(/:\d*$/, "");
+  const domain = host.replace(/^@/, "").replace(/^\*\./, "").replace(/\.$/, "");
+  return /^[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(domain) ? domain : null;
+}
+
+/**
+ * What the rep typed into one of the options page's fields, read: the value to save, or, when any part of it was not
+ * understood, what in words (the page then saves nothing of the field and keeps the rep's text to correct).
+ */
+export type ReadField<T> = { value: T; problems?: undefined } | { value?: undefined; problems: string[] };
+
+function readOut<T>(value: T, problems: string[]): ReadField<T> {
+  return problems.length > 0 ? { problems } : { value };
+}
+
+/**
+ * A domain list as the rep typed it (parseDomainList), each entry that is not a domain named. An email address is
+ * refused, not taken as its domain: "bob@acme.com" in "never track" asks about one person, and acme.com would stop
+ * the tracking of everyone there, perhaps the rep's whole customer.
+ */
+export function readDomainList(text: string): ReadField<string[]> {
+  const domains = new Set<string>();
+  const problems: string[] = [];
+  for (const item of text.split(/[\s,;]+/).filter((entry) => entry !== "")) {
+    const domain = domainOf(item);
+    const at = item.lastIndexOf("@");
+    const addressDomain = at > 0 ? domainOf(item.slice(at + 1)) : null;
+    if (domain) domains.add(domain);
+    else if (addressDomain) problems.push(`"${item}" is an email address, not a domain: its domain is ${addressDomain}`);
+    else problems.push(`"${item}" is not a domain`);
+  }
+  return readOut([...domains], problems);
+}
+
+/** The follow-up wait as typed: a whole number of days from 1 to 365. */
+export function readDays(text: string): ReadField<number> {
+  const days = pickDays(text);
+  if (days !== undefined) return { value: days };
+  return {
+    problems: [
+      text.trim() ? `"${text.trim()}" is not a whole number of days from 1 to 365` : "a whole number of days from 1 to 365 is needed",
+    ],
+  };
+}
+
+/** "Webinar: 5" lines, one per campaign, as typed: each line not understood is named with what it lacks. */
+export function readCampaignDays(text: string): ReadField<Record<string, number>> {
+  // A Map, not an object: a campaign named "constructor" or "__proto__" is a campaign like any other.
+  const out = new Map<string, number>();
+  const problems: string[] = [];
+  const lines = text.split("\n").map((line) => line.trim());
+  for (const line of lines.filter((l) => l !== "")) {
+    const at = line.lastIndexOf(":");
+    const name = line.slice(0, Math.max(at, 0)).trim();
+    const days = pickDays(line.slice(at + 1).trim());
+    if (at < 0) problems.push(`"${line}" has no colon: write "Campaign: days", e.g. "Webinar: 5"`);
+    else if (!name) problems.push(`"${line}" names no campaign before the colon`);
+    else if (name.length > MAX_CAMPAIGN_NAME) problems.push(`"${line}": a campaign name has at most ${MAX_CAMPAIGN_NAME} characters`);
+    else if (days === undefined) problems.push(`"${line}": the wait is a whole number of days from 1 to 365`);
+    else if (out.has(name)) problems.push(`"${name}" is given twice: keep one line for it`);
+    else out.set(name, days);
+  }
+  if (out.size > MAX_CAMPAIGN_WAITS) problems.push(`at most ${MAX_CAMPAIGN_WAITS} campaigns have a wait of their own`);
+  return readOut(Object.fromEntries(out), problems);
 }
 
 /** Hosts a tracker answers on without TLS: the rep's own machine (`npm start`) and private networks. */

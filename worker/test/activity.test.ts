@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { DailyActivityResponse, FollowUpsResponse, MessagesResponse, RecentActivityResponse } from "../../shared/api";
 import { mintTrackingId } from "../../shared/protocol";
 import { localDays } from "../src/local-days";
+import { FOLLOW_UP_ROWS } from "../src/routes/activity";
 import { clickLink, createAccount, openPixel, reply, sentMessage, waitForEvents } from "./helpers";
 
 const DAY = 86_400_000;
@@ -77,6 +78,46 @@ describe("follow-ups", () => {
     expect(week.body.messages.map((m) => m.id)).toEqual([clicked.id]);
     expect(none.id).toBeTruthy();
     expect((await account.json("GET", "/api/activity/follow-ups?days=0")).status).toBe(400);
+  });
+
+  it("applies each campaign's wait before the limit, and says how many need a follow-up in all", async () => {
+    const account = await createAccount();
+    const old = (days: number) => ago(days * DAY + 60_000);
+    const webinar = await sentMessage(account, { subject: "Webinar, 4 days", campaign: "Webinar", sentAt: old(4) });
+    const plain = await sentMessage(account, { subject: "Plain, 5 days", sentAt: old(5) });
+    const q4 = await sentMessage(account, { subject: "Q4, 2 days", campaign: "Q4", sentAt: old(2) });
+    const young = await sentMessage(account, { subject: "Plain, 2 days", sentAt: old(2) });
+    const waits = encodeURIComponent(JSON.stringify({ Webinar: 7, Q4: 2 }));
+    const path = `/api/activity/follow-ups?days=2&defaultDays=3&campaignDays=${waits}`;
+
+    // The Webinar email is within its 7 days and the young one within the default 3: neither takes a place.
+    const all = await account.json<FollowUpsResponse>("GET", path);
+    expect(all.body.messages.map((m) => m.id)).toEqual([q4.id, plain.id]);
+    expect(all.body.total).toBe(2);
+    const first = await account.json<FollowUpsResponse>("GET", `${path}&limit=1`);
+    expect(first.body.messages.map((m) => m.id)).toEqual([q4.id]);
+    expect(first.body.total).toBe(2);
+    expect([webinar.id, young.id].some((id) => all.body.messages.some((m) => m.id === id))).toBe(false);
+
+    // Asked as an extension before the waits did (its shortest wait only): every email past it.
+    const shortest = await account.json<FollowUpsResponse>("GET", "/api/activity/follow-ups?days=2");
+    expect(shortest.body.total).toBe(4);
+    expect((await account.json("GET", `/api/activity/follow-ups?campaignDays=${encodeURIComponent("Webinar: 7")}`)).status).toBe(400);
+    expect((await account.json("GET", `/api/activity/follow-ups?campaignDays=${encodeURIComponent('{"Webinar":0}')}`)).status).toBe(400);
+  });
+
+  it("past the newest emails it looks at, says their number is not known", async () => {
+    const account = await createAccount();
+    const sentAt = Date.now() - 10 * DAY;
+    await env.DB.prepare(
+      `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${FOLLOW_UP_ROWS + 1})
+       INSERT INTO messages (id, account_id, subject, sent_at, registered_at, updated_at) SELECT ?1 || i, ?2, 'Bulk', ?3 - i, ?3, ?3 FROM n`,
+    )
+      .bind(`${account.key.accountId}-bulk-`, account.key.accountId, sentAt)
+      .run();
+    const { body } = await account.json<FollowUpsResponse>("GET", "/api/activity/follow-ups?days=3&limit=200");
+    expect(body.messages).toHaveLength(200);
+    expect(body.total).toBeNull();
   });
 });
 

@@ -4,11 +4,11 @@
 // one desktop notification names the email and opens its thread. A reply detected in Gmail settles it at once
 // (settleReplied, from the background's news). The clock is injected: unit tests and the end-to-end run move it.
 import { z } from "zod";
-import type { FollowUpItem, MessageDetail, MessageStatus } from "../../../shared/api";
+import { type FollowUpItem, MAX_CAMPAIGN_DAYS_JSON, type MessageDetail, type MessageStatus } from "../../../shared/api";
 import { loadOptions, type Options, pickDays } from "../options-store";
 import { serialRunner } from "../serial";
 import { counted, subjectShown } from "../words";
-import { TrackerError } from "./api";
+import { FOLLOW_UPS_LIMIT, TrackerError } from "./api";
 import type { Credentials, TrackerAccess } from "./credentials";
 import { type DeletedContact, withoutContact } from "./deleted-contact";
 import { handler, noInput } from "./handler";
@@ -248,6 +248,39 @@ export interface FollowUp extends FollowUpItem {
   days: number;
 }
 
+/** The follow-up list as the dashboard shows it. */
+export interface FollowUpList {
+  followUps: FollowUp[];
+  /** The rep's default wait, in days. */
+  days: number;
+  reminders: Reminder[];
+  /**
+   * When the tracker's list stopped at its limit (FOLLOW_UPS_LIMIT), how many emails need a follow-up in all: null when
+   * not known (more than the tracker looks at, or a tracker that does not say). Null `cut`: nothing was left out.
+   */
+  cut: { total: number | null } | null;
+}
+
+/**
+ * The waits as the tracker takes them (followUpsQuery): `days`, the shortest, for a tracker that knows no other;
+ * the rest for one that applies each email's own wait before its limit. Campaigns that wait the default are left out,
+ * and all of them if they would make the address too long: the extension then leaves out what is within its wait.
+ */
+export function followUpWaits(options: Pick<Options, "followUpDays" | "followUpDaysByCampaign">): {
+  days: number;
+  defaultDays: number;
+  campaignDays?: string;
+} {
+  const own = Object.entries(options.followUpDaysByCampaign).filter(([, days]) => days !== options.followUpDays);
+  const campaignDays = JSON.stringify(Object.fromEntries(own));
+  return {
+    days: Math.min(options.followUpDays, ...own.map(([, days]) => days)),
+    defaultDays: options.followUpDays,
+    // Measured as sent, escaped: the tracker's own limit is on the text, which escaping only lengthens.
+    ...(own.length > 0 && encodeURIComponent(campaignDays).length <= MAX_CAMPAIGN_DAYS_JSON ? { campaignDays } : {}),
+  };
+}
+
 export interface FollowUpPageDeps extends TrackerAccess {
   reminders: Reminders;
   /** Each email's thread address in the Gmail account that sent it (SentAccounts.threadUrls). */
@@ -260,20 +293,37 @@ export function followUpPageHandlers(deps: FollowUpPageDeps) {
      * The "needs a follow-up" view: emails with no reply after their wait (per campaign, else the default), ranked
      * clicked, opened, nothing. Due reminders are looked at on the way, so opening the view never misses one.
      */
-    listFollowUps: handler(noInput, async (): Promise<{ followUps: FollowUp[]; days: number; reminders: Reminder[] }> => {
+    listFollowUps: handler(noInput, async (): Promise<FollowUpList> => {
       const c = await deps.requireCredentials();
       const options = await loadOptions();
       void deps.reminders.check().catch((error: unknown) => console.warn("reminders not checked", error));
-      const shortest = Math.min(options.followUpDays, ...Object.values(options.followUpDaysByCampaign));
-      const [{ messages }, threadUrl] = await Promise.all([deps.tracker(c).followUps(shortest), deps.threadUrls()]);
+      const [{ messages, total }, threadUrl] = await Promise.all([deps.tracker(c).followUps(followUpWaits(options)), deps.threadUrls()]);
       const now = Date.now();
       const followUps: FollowUp[] = [];
       for (const m of messages) {
+        // A tracker that applies the waits itself sent none within theirs; one before it, or a list of campaigns too
+        // long to send, did.
         const days = followUpDays(options, m.campaign);
         if (m.sentAt && now - Date.parse(m.sentAt) < days * DAY_MS) continue;
         followUps.push({ ...m, days, threadUrl: threadUrl(m.id, m.threadId) });
       }
-      return { followUps, days: options.followUpDays, reminders: await deps.reminders.all() };
+      // A tracker before `total` says nothing: a full list may have been cut.
+      const known = typeof total === "number" ? total : null;
+      const cut = known === null ? messages.length >= FOLLOW_UPS_LIMIT : known > messages.length;
+      return {
+        followUps,
+        days: options.followUpDays,
+        reminders: await deps.reminders.all(),
+        cut: cut ? { total: known } : null,
+      };
+    }),
+    /**
+     * The dashboard's Cancel on a reminder: once the email is sent, the compose window's box is gone with it, and this
+     * is the rep's only way to say "no need to remind me". False when it was not waiting any more (notified, settled).
+     */
+    cancelReminder: handler(z.object({ trackingId: z.string() }), async ({ trackingId }): Promise<{ cancelled: boolean }> => {
+      const dropped = await deps.reminders.cancel([trackingId]);
+      return { cancelled: dropped.length > 0 };
     }),
   };
 }

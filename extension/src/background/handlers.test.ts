@@ -10,6 +10,11 @@ const deletedContacts = vi.hoisted(() => [] as string[]);
 const daily = vi.hoisted(() => ({ days: null as { day: string; opens: number; clicks: number }[] | null, asked: [] as unknown[][] }));
 /** The accounts the stood-in tracker knows, by API token, and those it creates (POST /api/accounts). */
 const trackerAccounts = vi.hoisted(() => ({ byToken: {} as Record<string, string>, created: 0 }));
+/** The tracker's follow-up list (GET /api/activity/follow-ups): its answer, and the waits it was asked with. */
+const followUpsAnswer = vi.hoisted(() => ({
+  body: { messages: [] as unknown[] } as { messages: unknown[]; total?: number | null },
+  asked: [] as unknown[],
+}));
 const storage = vi.hoisted(() => ({
   local: {
     get: async (key: string) => (key in stored ? { [key]: structuredClone(stored[key]) } : {}),
@@ -39,6 +44,10 @@ vi.mock("./api", async (original) => {
       },
       remove: async (id: string) => void removed.push(id),
       deleteContact: async (email: string) => void deletedContacts.push(email),
+      followUps: async (waits: unknown) => {
+        followUpsAnswer.asked.push(waits);
+        return structuredClone(followUpsAnswer.body);
+      },
       dailyActivity: async (...query: unknown[]) => {
         daily.asked.push(query);
         if (!daily.days) throw new TypeError("Failed to fetch");
@@ -54,7 +63,7 @@ import { TrackerError } from "./api";
 import { ContactCheckCache } from "./contact-checks";
 import type { Credentials } from "./credentials";
 import { TOTALS_MAX_AGE_MS, TrackerTotals } from "./digest";
-import { Reminders } from "./follow-ups";
+import { followUpWaits, Reminders } from "./follow-ups";
 import { runHandler } from "./handler";
 import { gmailHandlers, NEW_ACCOUNT_NEEDS_CONFIRMATION, OTHER_ACCOUNT_NEEDS_CONFIRMATION, pageHandlers } from "./handlers";
 import { HeldSignals } from "./held-signals";
@@ -166,6 +175,48 @@ it("the dashboard's message page deletes an email's data as Gmail's conversation
     "not a tracking id of this account",
   );
   expect(removed.at(-1)).toBe(id);
+});
+
+it("the dashboard cancels a reminder of an email already sent: it is gone from storage, and the others wait on", async () => {
+  const { pages, reminders } = background();
+  const fromDashboard = { id: "ext", url: "chrome-extension://ext/extension/src/dashboard/index.html#follow-ups" };
+  const [sent, other] = [await trackingId(), await trackingId()];
+  await reminders.set(sent, 3);
+  await reminders.set(other, 5);
+  expect(await runHandler("cancelReminder", pages.cancelReminder, { trackingId: sent }, fromDashboard)).toEqual({ cancelled: true });
+  expect((await reminders.all()).map((r) => r.trackingId)).toEqual([other]);
+  // Already gone (notified, settled, cancelled in another tab): said, not thrown.
+  expect(await runHandler("cancelReminder", pages.cancelReminder, { trackingId: sent }, fromDashboard)).toEqual({ cancelled: false });
+  await expect(runHandler("cancelReminder", pages.cancelReminder, {}, fromDashboard)).rejects.toThrow(
+    "cancelReminder does not take this input",
+  );
+});
+
+it("the follow-up list sends each campaign's wait to apply before the limit, and says when the list was cut", async () => {
+  const { pages } = background();
+  stored.options = { trackerUrl: "https://t.example", version: 2, followUpDays: 3, followUpDaysByCampaign: { Webinar: 7, Q4: 2, Same: 3 } };
+  const fromDashboard = { id: "ext", url: "chrome-extension://ext/extension/src/dashboard/index.html#follow-ups" };
+  const sentAt = new Date(Date.now() - 10 * 86_400_000).toISOString();
+  const emails = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({ id: `m${i}`, threadId: null, sentAt, campaign: null, engagement: "none", recipients: [] }));
+  const list = async (body: { messages: unknown[]; total?: number | null }) => {
+    followUpsAnswer.body = body;
+    return runHandler("listFollowUps", pages.listFollowUps, null, fromDashboard);
+  };
+
+  const cut = await list({ messages: emails(200), total: 347 });
+  expect(followUpsAnswer.asked.at(-1)).toEqual({ days: 2, defaultDays: 3, campaignDays: JSON.stringify({ Webinar: 7, Q4: 2 }) });
+  expect(cut.followUps).toHaveLength(200);
+  expect(cut.cut).toEqual({ total: 347 });
+  expect((await list({ messages: emails(200), total: null })).cut).toEqual({ total: null });
+  expect((await list({ messages: emails(12), total: 12 })).cut).toBeNull();
+  // A tracker before `total`: a full list may have been cut, how much is not known; a shorter one was not.
+  expect((await list({ messages: emails(200) })).cut).toEqual({ total: null });
+  expect((await list({ messages: emails(12) })).cut).toBeNull();
+
+  // Waits too many to send: the shortest only, and the extension leaves out what is within its wait itself.
+  const many = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`Campaign number ${i} of a long series of webinars`, 5]));
+  expect(followUpWaits({ followUpDays: 3, followUpDaysByCampaign: { ...many, Q4: 2 } })).toEqual({ days: 2, defaultDays: 3 });
 });
 
 it("the popup hears that the tracker refuses this browser's token, not that it does not answer", async () => {

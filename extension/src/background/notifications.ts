@@ -466,6 +466,7 @@ export class FeedPoller {
 export interface ActivitySummary {
   activity: ActivityItem[];
   today: { opens: number; clicks: number };
+  /** The last 7 local days, today included: not the calendar week, and the popup says so. */
   week: { opens: number; clicks: number };
 }
 

@@ -4,7 +4,7 @@
 import { useEffect, useState } from "preact/hooks";
 import browser from "webextension-polyfill";
 import type { FollowUpEngagement } from "../../../shared/api";
-import type { FollowUp, Reminder } from "../background/follow-ups";
+import type { FollowUpList, Reminder } from "../background/follow-ups";
 import { callFromPage } from "../messaging";
 import { Time, useNow } from "../pages/time";
 import { counted, subjectShown } from "../words";
@@ -17,7 +17,7 @@ const GROUPS: { engagement: FollowUpEngagement; title: string; hint: string }[] 
 ];
 
 export function FollowUps() {
-  const [data, setData] = useState<{ followUps: FollowUp[]; days: number; reminders: Reminder[] } | null>(null);
+  const [data, setData] = useState<FollowUpList | null>(null);
   const [error, setError] = useState<string | null>(null);
   const now = useNow();
   useEffect(() => {
@@ -39,6 +39,7 @@ export function FollowUps() {
           Change the wait
         </button>
       </p>
+      {data.cut ? <CutNote listed={data.followUps.length} total={data.cut.total} /> : null}
       {data.followUps.length === 0 ? (
         <p class="muted" data-testid="empty">
           Nobody to chase: every email of the last 90 days got a reply or is still within its wait.
@@ -80,21 +81,73 @@ export function FollowUps() {
         })
       )}
       <h3>Reminders</h3>
-      {data.reminders.length === 0 ? (
+      <ReminderList reminders={data.reminders} now={now} />
+    </section>
+  );
+}
+
+/**
+ * Said when the tracker's list stopped at its limit: the least engaged emails, the "No open seen" tail, are the ones
+ * left out, and a rep who sends many would otherwise never know they wait.
+ */
+function CutNote({ listed, total }: { listed: number; total: number | null }) {
+  return (
+    <p class="list-cut" data-testid="follow-ups-cut">
+      {total === null
+        ? `Showing ${counted(listed, "email")} that need a follow-up, the most engaged first, and more wait: the least engaged are not listed.`
+        : `Showing ${listed} of ${counted(total, "email")} that need a follow-up, the most engaged first: the other ${total - listed}, the least engaged, are not listed.`}
+    </p>
+  );
+}
+
+/**
+ * The reminders set from the compose window, each with its Cancel (once the email is sent, this is the only place to
+ * take one back). One past its time waits for the tracker (down, or the email still in the outbox) to say whether
+ * anyone replied: it says so, not "a notification 3 h ago", which never came.
+ */
+function ReminderList({ reminders, now }: { reminders: Reminder[]; now: number }) {
+  const [cancelled, setCancelled] = useState<ReadonlySet<string>>(new Set());
+  const [error, setError] = useState<string | null>(null);
+  const cancel = (trackingId: string) => {
+    setError(null);
+    callFromPage("cancelReminder", { trackingId }).then(
+      () => setCancelled((ids) => new Set([...ids, trackingId])),
+      (e: unknown) => setError(`Not cancelled: ${errorText(e)}`),
+    );
+  };
+  const left = reminders.filter((r) => !cancelled.has(r.trackingId));
+  return (
+    <>
+      {error ? (
+        <p class="error" data-testid="reminder-error">
+          {error}
+        </p>
+      ) : null}
+      {left.length === 0 ? (
         <p class="muted">None set. In Gmail's compose window, "Remind me" asks for a notification if nobody replies in a few days.</p>
       ) : (
         <ul data-testid="reminders">
-          {data.reminders.map((r) => (
-            <li key={r.trackingId}>
-              <ViewLink path={`message/${encodeURIComponent(r.trackingId)}`}>
-                {r.subject === undefined ? "An email" : subjectShown(r.subject)}
-              </ViewLink>
-              {r.recipients?.length ? ` to ${r.recipients.join(", ")}` : ""} · if no reply, a notification{" "}
-              <Time iso={new Date(r.dueAt).toISOString()} now={now} />
-            </li>
-          ))}
+          {left.map((r) => {
+            const due = <Time iso={new Date(r.dueAt).toISOString()} now={now} />;
+            return (
+              <li key={r.trackingId} data-id={r.trackingId}>
+                <ViewLink path={`message/${encodeURIComponent(r.trackingId)}`}>
+                  {r.subject === undefined ? "An email" : subjectShown(r.subject)}
+                </ViewLink>
+                {r.recipients?.length ? ` to ${r.recipients.join(", ")}` : ""} ·{" "}
+                {r.dueAt <= now ? (
+                  <span data-testid="overdue">overdue (due {due}): a notification comes once the tracker says nobody replied</span>
+                ) : (
+                  <>if no reply, a notification {due}</>
+                )}{" "}
+                <button type="button" class="link" name="cancel-reminder" onClick={() => cancel(r.trackingId)}>
+                  Cancel
+                </button>
+              </li>
+            );
+          })}
         </ul>
       )}
-    </section>
+    </>
   );
 }

@@ -11,6 +11,7 @@ import { callFromPage } from "../messaging";
 import { Time, useNow } from "../pages/time";
 import { counted, shortUrl, subjectShown } from "../words";
 import { ActivityChart } from "./chart";
+import { ConnectionGate } from "./connection-gate";
 import { FollowUps } from "./follow-ups";
 import { MessagePage } from "./message-page";
 import {
@@ -672,14 +673,16 @@ function Dashboard() {
           </a>
         ))}
       </nav>
-      <Exports key={tab} />
-      {view.name === "campaigns" ? <Campaigns /> : null}
-      {view.name === "campaign" ? <Campaign name={view.campaign} /> : null}
-      {view.name === "people" ? <People params={params} /> : null}
-      {view.name === "messages" ? <Messages params={params} /> : null}
-      {view.name === "follow-ups" ? <FollowUps /> : null}
-      {view.name === "message" ? <MessagePage id={view.id} /> : null}
-      {view.name === "contact" ? <Contact email={view.email} /> : null}
+      <ConnectionGate>
+        <Exports key={tab} />
+        {view.name === "campaigns" ? <Campaigns /> : null}
+        {view.name === "campaign" ? <Campaign name={view.campaign} /> : null}
+        {view.name === "people" ? <People params={params} /> : null}
+        {view.name === "messages" ? <Messages params={params} /> : null}
+        {view.name === "follow-ups" ? <FollowUps /> : null}
+        {view.name === "message" ? <MessagePage id={view.id} /> : null}
+        {view.name === "contact" ? <Contact email={view.email} /> : null}
+      </ConnectionGate>
     </div>
   );
 }

@@ -1,6 +1,7 @@
 // @vitest-environment happy-dom
 // The dashboard's message page over a stood-in background: an email's tracking data is deleted from here too (the
-// Undo toast sends the rep here for an email that may not have gone out), asked first, and a failure said.
+// Undo toast sends the rep here for an email that may not have gone out), asked first, and a failure said; and an
+// error is one email's, not the next one's.
 import { h, render } from "preact";
 import { act } from "preact/test-utils";
 import { afterEach, expect, it, vi } from "vitest";
@@ -13,6 +14,7 @@ const background = vi.hoisted(() => ({
 vi.mock("../messaging", () => ({
   callFromPage: async (type: string, input: unknown) => {
     background.calls.push({ type, input });
+    if (type === "messagePage" && (input as { trackingId: string }).trackingId === GONE) throw new Error("the tracker answered 404");
     if (type === "messagePage") return { ...DETAIL, threadUrl: "https://mail.google.com/mail/u/0/#all/16f4aa" };
     if (type === "deleteMessageData" && background.deleteFails) throw new Error(background.deleteFails);
     return { ok: true };
@@ -22,6 +24,8 @@ vi.mock("../messaging", () => ({
 import { MessagePage } from "./message-page";
 
 const ID = "a2b3c4d5e6f7g2h3.1.8PHy8_T19vf4-fr7_P3-_w.b_Skov_Og8O7NQ0CbR7t4Q";
+/** An email the tracker does not know (deleted): its page says so. */
+const GONE = "a2b3c4d5e6f7g2h3.1.AAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA";
 const DETAIL: MessageDetail = {
   id: ID,
   threadId: "16f4aa",
@@ -75,4 +79,12 @@ it("deletes the email's tracking data once the rep confirms, says why when it co
   await click("button[name=delete-message-confirm]");
   await vi.waitFor(() => expect(location.hash).toBe("#messages"));
   expect(deletes()).toEqual([{ trackingId: ID }, { trackingId: ID }]);
+});
+
+it("another email's page does not keep the error of the one before", async () => {
+  await act(() => render(h(MessagePage, { id: GONE }), root));
+  await vi.waitFor(() => expect($("[data-testid=error]")?.textContent).toBe("the tracker answered 404"));
+  await act(() => render(h(MessagePage, { id: ID }), root));
+  await vi.waitFor(() => expect($("[data-testid=message-page]")?.dataset.id).toBe(ID));
+  expect($("[data-testid=error]")).toBeNull();
 });

@@ -56,8 +56,17 @@ export function MessagePage({ id }: { id: string }) {
   const [error, setError] = useState<string | null>(null);
   const now = useNow();
   useEffect(() => {
+    // Another email: the last one's detail and error are not this one's, nor is a late answer about it.
     setDetail(null);
-    callFromPage("messagePage", { trackingId: id }).then(setDetail, (e: unknown) => setError(errorText(e)));
+    setError(null);
+    let current = true;
+    callFromPage("messagePage", { trackingId: id }).then(
+      (found) => current && setDetail(found),
+      (e: unknown) => current && setError(errorText(e)),
+    );
+    return () => {
+      current = false;
+    };
   }, [id]);
   if (error)
     return (

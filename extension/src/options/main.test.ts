@@ -8,13 +8,24 @@ import type { ExtensionState } from "../background/handlers";
 const background = vi.hoisted(() => ({
   connection: null as ExtensionState["connection"] | null,
   calls: [] as { type: string; input: unknown }[],
+  /** The changes the page saved, in turn. */
+  saves: [] as Record<string, unknown>[],
 }));
 vi.mock("webextension-polyfill", () => ({
   default: { permissions: { request: async () => true }, storage: { local: {}, onChanged: { addListener: () => {} } } },
 }));
 vi.mock("../options-store", async (original) => {
   const actual = await original<typeof import("../options-store")>();
-  return { ...actual, loadOptions: async () => ({ ...actual.DEFAULT_OPTIONS }), saveOptions: async () => ({ ...actual.DEFAULT_OPTIONS }) };
+  let stored = { ...actual.DEFAULT_OPTIONS };
+  return {
+    ...actual,
+    loadOptions: async () => stored,
+    saveOptions: async (changes: Partial<typeof stored>) => {
+      background.saves.push(changes);
+      stored = actual.migrate({ ...stored, ...changes, version: actual.OPTIONS_VERSION });
+      return stored;
+    },
+  };
 });
 vi.mock("../messaging", async () => {
   const { OTHER_ACCOUNT_NEEDS_CONFIRMATION } = await import("../background/handlers");
@@ -57,7 +68,18 @@ beforeAll(async () => {
 
 beforeEach(() => {
   background.calls = [];
+  background.saves = [];
 });
+
+/** Types `text` into the field named `name` and leaves it, as the rep does. */
+const typeInto = (name: string, text: string) => {
+  const field = $<HTMLInputElement | HTMLTextAreaElement>(`[name=${name}]`);
+  if (!field) throw new Error(`no field ${name}`);
+  field.value = text;
+  field.dispatchEvent(new Event("input", { bubbles: true }));
+  field.dispatchEvent(new Event("change", { bubbles: true }));
+  return field;
+};
 
 it("a token of another account while connected is asked about, the current token offered, then connected as answered", async () => {
   const field = $<HTMLInputElement>("input[name=apiToken]");
@@ -102,4 +124,29 @@ it("after a disconnect, Connect with an empty token field asks before creating a
   await vi.waitFor(() => expect($("[data-testid=new-account-question]")?.textContent).toContain("abcdefghijklmnop"));
   expect(calls("connect")).toEqual([]);
   await click("button[name=cancel-new-account]");
+});
+
+it("a field not understood says what, next to it, saves nothing, says no 'Saved' and keeps the rep's text", async () => {
+  const waits = typeInto("followUpDaysByCampaign", "Q4: 2\nWebinar 5");
+  await vi.waitFor(() => expect($("[data-testid=followUpDaysByCampaign-problems]")?.textContent).toContain('"Webinar 5" has no colon'));
+  const days = typeInto("followUpDays", "400");
+  await vi.waitFor(() => expect($("[data-testid=followUpDays-problems]")?.textContent).toContain('"400" is not a whole number of days'));
+  const domains = typeInto("excludedRecipientDomains", "acme.org\nbob@acme.com");
+  await vi.waitFor(() =>
+    expect($("[data-testid=excludedRecipientDomains-problems]")?.textContent).toContain('"bob@acme.com" is an email address'),
+  );
+  expect(background.saves).toEqual([]);
+  expect($("[data-testid=saved]")).toBeNull();
+  expect([waits.value, days.value, domains.value]).toEqual(["Q4: 2\nWebinar 5", "400", "acme.org\nbob@acme.com"]);
+  expect(waits.getAttribute("aria-describedby")).toBe("followUpDaysByCampaign-problems");
+
+  // Corrected, it saves, says so, and the problem goes.
+  typeInto("followUpDaysByCampaign", "Q4: 2\nWebinar: 5");
+  await vi.waitFor(() => expect(background.saves).toEqual([{ followUpDaysByCampaign: { Q4: 2, Webinar: 5 } }]));
+  await vi.waitFor(() => expect($("[data-testid=saved]")).not.toBeNull());
+  expect($("[data-testid=followUpDaysByCampaign-problems]")).toBeNull();
+  await vi.waitFor(() => expect($<HTMLTextAreaElement>("[name=followUpDaysByCampaign]")?.value).toBe("Q4: 2\nWebinar: 5"));
+  // The others still say what they did not understand and show what the rep typed.
+  expect($("[data-testid=followUpDays-problems]")).not.toBeNull();
+  expect($<HTMLInputElement>("[name=followUpDays]")?.value).toBe("400");
 });

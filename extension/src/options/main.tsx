@@ -6,7 +6,16 @@ import browser from "webextension-polyfill";
 import { neededOrigins } from "../background/gmail-health";
 import { type ExtensionState, NEW_ACCOUNT_NEEDS_CONFIRMATION, OTHER_ACCOUNT_NEEDS_CONFIRMATION } from "../background/handlers";
 import { callFromPage } from "../messaging";
-import { loadOptions, normalizeTrackerUrl, type Options, parseDomainList, pickDays, saveOptions } from "../options-store";
+import {
+  loadOptions,
+  normalizeTrackerUrl,
+  type Options,
+  type ReadField,
+  readCampaignDays,
+  readDays,
+  readDomainList,
+  saveOptions,
+} from "../options-store";
 import { CopyButton } from "../pages/copy-button";
 import { OutboxList } from "../pages/outbox-list";
 import { useSavedNote } from "../pages/saved-note";
@@ -71,21 +80,75 @@ function Guide() {
   );
 }
 
-/** "Webinar: 5" lines <-> the per-campaign follow-up waits. */
+/** The per-campaign follow-up waits as "Webinar: 5" lines (readCampaignDays reads them back). */
 function campaignDaysText(days: Record<string, number>): string {
   return Object.entries(days)
     .map(([name, n]) => `${name}: ${n}`)
     .join("\n");
 }
 
-function parseCampaignDays(text: string): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const line of text.split("\n")) {
-    const at = line.lastIndexOf(":");
-    const days = pickDays(line.slice(at + 1).trim());
-    if (at > 0 && days !== undefined) out[line.slice(0, at).trim()] = days;
-  }
-  return out;
+/**
+ * A field that saves on change only once all of it is understood. Otherwise it says next to itself what was not,
+ * saves nothing of it (so no "Saved"), and keeps the rep's text to correct: a line or an entry dropped without a word
+ * would leave the rep believing a setting that never took.
+ */
+function CheckedField<T>({
+  name,
+  label,
+  stored,
+  read,
+  save,
+  placeholder,
+  number,
+}: {
+  name: keyof Options;
+  label: ComponentChildren;
+  /** The saved value, as the field shows it. */
+  stored: string;
+  read: (text: string) => ReadField<T>;
+  save: (value: T) => Promise<unknown>;
+  placeholder?: string;
+  /** A number of days (1-365), not free text. */
+  number?: boolean;
+}) {
+  /** The rep's text while it differs from the saved value: while typing, and while not understood. */
+  const [draft, setDraft] = useState<string | null>(null);
+  const [problems, setProblems] = useState<string[]>([]);
+  const problemsId = `${name}-problems`;
+  const field = {
+    name,
+    value: draft ?? stored,
+    placeholder,
+    "aria-invalid": problems.length > 0,
+    "aria-describedby": problems.length > 0 ? problemsId : undefined,
+    onInput: (e: { currentTarget: { value: string } }) => setDraft(e.currentTarget.value),
+    onChange: (e: { currentTarget: { value: string } }) => {
+      const text = e.currentTarget.value;
+      const result = read(text);
+      setDraft(text);
+      setProblems(result.problems ?? []);
+      if (result.problems === undefined) void save(result.value).then(() => setDraft(null));
+    },
+  };
+  return (
+    <>
+      {number ? (
+        <label>
+          {label} <input type="number" min="1" max="365" {...field} />
+        </label>
+      ) : (
+        <label>
+          {label}
+          <textarea {...field} />
+        </label>
+      )}
+      {problems.length > 0 ? (
+        <p class="error" id={problemsId} role="alert" data-testid={problemsId}>
+          Not saved, not understood: {problems.join("; ")}.
+        </p>
+      ) : null}
+    </>
+  );
 }
 
 /**
@@ -306,7 +369,7 @@ function OptionsPage() {
       return "Disconnected. To come back to this account, connect with its API token.";
     });
   const save = (changes: Partial<Options>) =>
-    void saveOptions(changes).then((saved) => {
+    saveOptions(changes).then((saved) => {
       setOptions(saved);
       noteSaved();
     });
@@ -432,50 +495,41 @@ function OptionsPage() {
       </Toggle>
 
       <h2>Never track</h2>
-      <label>
-        Recipient domains (e.g. your own company), comma or newline separated
-        <textarea
-          name="excludedRecipientDomains"
-          value={options.excludedRecipientDomains.join("\n")}
-          onChange={(e) => save({ excludedRecipientDomains: parseDomainList(e.currentTarget.value) })}
-        />
-      </label>
-      <label>
-        Link domains never rewritten
-        <textarea
-          name="excludedLinkDomains"
-          value={options.excludedLinkDomains.join("\n")}
-          onChange={(e) => save({ excludedLinkDomains: parseDomainList(e.currentTarget.value) })}
-        />
-      </label>
+      <CheckedField
+        name="excludedRecipientDomains"
+        label="Recipient domains (e.g. your own company), comma or newline separated"
+        stored={options.excludedRecipientDomains.join("\n")}
+        read={readDomainList}
+        save={(excludedRecipientDomains) => save({ excludedRecipientDomains })}
+      />
+      <CheckedField
+        name="excludedLinkDomains"
+        label="Link domains never rewritten"
+        stored={options.excludedLinkDomains.join("\n")}
+        read={readDomainList}
+        save={(excludedLinkDomains) => save({ excludedLinkDomains })}
+      />
       <p class="muted">
         Google Drive and Docs links are never rewritten either: Gmail checks as you send that your recipients can open them.
       </p>
 
       <h2>Follow-ups</h2>
-      <label>
-        An email needs a follow-up when nobody replied this many days after it was sent{" "}
-        <input
-          type="number"
-          name="followUpDays"
-          min="1"
-          max="365"
-          value={options.followUpDays}
-          onChange={(e) => {
-            const days = pickDays(e.currentTarget.value);
-            if (days !== undefined) save({ followUpDays: days });
-          }}
-        />
-      </label>
-      <label>
-        Other waits per campaign, one per line as "Campaign: days"
-        <textarea
-          name="followUpDaysByCampaign"
-          placeholder="Webinar: 5"
-          value={campaignDaysText(options.followUpDaysByCampaign)}
-          onChange={(e) => save({ followUpDaysByCampaign: parseCampaignDays(e.currentTarget.value) })}
-        />
-      </label>
+      <CheckedField
+        number
+        name="followUpDays"
+        label="An email needs a follow-up when nobody replied this many days after it was sent"
+        stored={String(options.followUpDays)}
+        read={readDays}
+        save={(followUpDays) => save({ followUpDays })}
+      />
+      <CheckedField
+        name="followUpDaysByCampaign"
+        label='Other waits per campaign, one per line as "Campaign: days"'
+        placeholder="Webinar: 5"
+        stored={campaignDaysText(options.followUpDaysByCampaign)}
+        read={readCampaignDays}
+        save={(followUpDaysByCampaign) => save({ followUpDaysByCampaign })}
+      />
 
       <h2>Recipient opt-out link</h2>
       <Toggle name="optOutLinkByDefault" options={options} save={save}>

@@ -1,5 +1,6 @@
 // @vitest-environment happy-dom
-// The popup over a stood-in background whose digest fails: it says why, and does not also say it is still loading.
+// The popup over a stood-in background whose digest fails: it says why, and does not also say it is still loading;
+// its totals name the span they count.
 import { expect, it, vi } from "vitest";
 import type { ActivityState } from "../background/handlers";
 
@@ -14,7 +15,7 @@ vi.mock("../messaging", () => ({
 const ACTIVITY: ActivityState = {
   activity: [],
   today: { opens: 0, clicks: 0 },
-  week: { opens: 0, clicks: 0 },
+  week: { opens: 3, clicks: 1 },
   state: {
     connection: { connected: true, trackerUrl: "https://t.example", accountId: "abcdefghijklmnop", lastAccountId: null, problem: null },
     outbox: [],
@@ -30,4 +31,9 @@ it("a digest that could not be read shows its error alone, not Loading… beside
   const errors = () => [...document.querySelectorAll("p.error")].map((p) => p.textContent).filter(Boolean);
   await vi.waitFor(() => expect(errors()).toEqual(["the tracker answered 500: internal error"]));
   expect(document.body.textContent).not.toContain("Loading…");
+});
+
+it("counts the last 7 days by that name: they are not the calendar week", async () => {
+  await vi.waitFor(() => expect(document.querySelector("[data-testid=totals]")).not.toBeNull());
+  expect(document.querySelector("[data-testid=totals]")?.textContent).toBe("Today: 0 opens, 0 clicks · Last 7 days: 3 opens, 1 click");
 });

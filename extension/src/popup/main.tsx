@@ -1,4 +1,4 @@
-// The toolbar popup, a digest to glance at between calls: whether tracking works, today's and this week's counts,
+// The toolbar popup, a digest to glance at between calls: whether tracking works, today's and the last 7 days' counts,
 // then one entry per email with something new in the last week ("Opened 4×, last 2 min ago · clicked
 // calendly.com/…"), replies, bounces and opt-outs included and machine hits summed, each opening its Gmail thread.
 // It fits the 600 px a browser gives a popup: the list scrolls, the buttons stay in view.
@@ -159,7 +159,7 @@ function Popup() {
       {connection.connected ? (
         <>
           <p data-testid="totals">
-            Today: {counted(activity.today.opens, "open")}, {counted(activity.today.clicks, "click")} · This week:{" "}
+            Today: {counted(activity.today.opens, "open")}, {counted(activity.today.clicks, "click")} · Last 7 days:{" "}
             {counted(activity.week.opens, "open")}, {counted(activity.week.clicks, "click")}
           </p>
           {digestError ? <p class="error">{digestError}</p> : null}

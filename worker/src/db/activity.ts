@@ -4,6 +4,8 @@
 import type { MessageRow } from "./messages";
 import { COUNTED_SQL, chunked, placeholders } from "./sql";
 
+const DAY_MS = 86_400_000;
+
 /** Live, registered messages of the account. */
 const LIVE = "m.deleted_at IS NULL AND m.registered_at IS NOT NULL";
 
@@ -75,25 +77,36 @@ export async function machineHitCounts(db: D1Database, messageIds: readonly stri
   return out;
 }
 
+/** How long each email waits for a reply before it needs a follow-up. */
+export interface FollowUpWaits {
+  /** The wait of an email whose campaign has none in `campaignDays` (or that has no campaign). */
+  defaultDays: number;
+  /** Per-campaign waits, by campaign name. */
+  campaignDays: Record<string, number>;
+}
+
 /**
- * Messages sent between `sentFrom` and `sentUntil` that nobody replied to or opted out of and whose tracking was
- * not stopped, newest first (bounces are left to the caller, which knows which are in effect).
+ * Messages sent since `sentFrom` and at least their wait (`waits`) before `now`, that nobody replied to or opted out of
+ * and whose tracking was not stopped, newest first (bounces are left to the caller, which knows which are in effect).
+ * The waits are applied here, before `limit`: an email still within its campaign's longer wait takes no place.
  */
 export async function awaitingReply(
   db: D1Database,
   accountId: string,
   sentFrom: number,
-  sentUntil: number,
+  now: number,
+  waits: FollowUpWaits,
   limit: number,
 ): Promise<MessageRow[]> {
   const { results } = await db
     .prepare(
       `SELECT m.* FROM messages m
-       WHERE m.account_id = ? AND ${LIVE} AND m.stopped_at IS NULL AND m.sent_at >= ? AND m.sent_at <= ?
+       WHERE m.account_id = ?1 AND ${LIVE} AND m.stopped_at IS NULL AND m.sent_at >= ?2
+         AND m.sent_at <= ?3 - ${DAY_MS} * COALESCE((SELECT w.value FROM json_each(?4) w WHERE w.key = m.campaign), ?5)
          AND NOT EXISTS (SELECT 1 FROM signals s WHERE s.message_id = m.id AND s.kind IN ('reply', 'unsubscribe'))
-       ORDER BY m.sent_at DESC, m.id DESC LIMIT ?`,
+       ORDER BY m.sent_at DESC, m.id DESC LIMIT ?6`,
     )
-    .bind(accountId, sentFrom, sentUntil, limit)
+    .bind(accountId, sentFrom, now, JSON.stringify(waits.campaignDays), waits.defaultDays, limit)
     .all<MessageRow>();
   return results;
 }

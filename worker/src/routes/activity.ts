@@ -25,6 +25,12 @@ const DAY_MS = 86_400_000;
 /** Emails older than this are not chased any more: the follow-up list looks back this far. */
 export const FOLLOW_UP_LOOKBACK_DAYS = 90;
 
+/**
+ * The newest emails the follow-up list looks at, at most: each costs its status. Past it, the response says their
+ * number is not known rather than give a count short of the truth.
+ */
+export const FOLLOW_UP_ROWS = 500;
+
 const RANK: Record<FollowUpEngagement, number> = { clicked: 0, opened: 1, none: 2 };
 
 export const activityRoute = new Hono<AppEnv>()
@@ -60,11 +66,16 @@ export const activityRoute = new Hono<AppEnv>()
     return c.json(body);
   })
   .get("/follow-ups", validated("query", followUpsQuery), async (c) => {
-    const { days, limit } = c.req.valid("query");
+    const { days, defaultDays, campaignDays, limit } = c.req.valid("query");
     const now = Date.now();
-    const rows = await awaitingReply(c.env.DB, c.get("account").id, now - FOLLOW_UP_LOOKBACK_DAYS * DAY_MS, now - days * DAY_MS, 500);
-    const items = await listItems(c.env.DB, rows);
-    const messages: FollowUpItem[] = items
+    // No wait is shorter than `days`: the shortest, as the extension sends it.
+    const waits = {
+      defaultDays: Math.max(defaultDays ?? days, days),
+      campaignDays: Object.fromEntries(Object.entries(campaignDays ?? {}).map(([name, wait]) => [name, Math.max(wait, days)])),
+    };
+    const rows = await awaitingReply(c.env.DB, c.get("account").id, now - FOLLOW_UP_LOOKBACK_DAYS * DAY_MS, now, waits, FOLLOW_UP_ROWS + 1);
+    const items = await listItems(c.env.DB, rows.slice(0, FOLLOW_UP_ROWS));
+    const waiting: FollowUpItem[] = items
       .filter((m) => m.bounce === null && !m.unsubscribed && m.replyCount === 0)
       .map((m) => {
         const engagement: FollowUpEngagement = m.clickCount > 0 ? "clicked" : m.openCount > 0 ? "opened" : "none";
@@ -76,9 +87,9 @@ export const activityRoute = new Hono<AppEnv>()
           RANK[a.engagement] - RANK[b.engagement] ||
           (b.lastActivityAt ?? b.sentAt ?? "").localeCompare(a.lastActivityAt ?? a.sentAt ?? "") ||
           (a.id < b.id ? -1 : 1),
-      )
-      .slice(0, limit);
-    const body: FollowUpsResponse = { messages };
+      );
+    // Past FOLLOW_UP_ROWS the older emails were not looked at: how many in all is not known.
+    const body: FollowUpsResponse = { messages: waiting.slice(0, limit), total: rows.length > FOLLOW_UP_ROWS ? null : waiting.length };
     return c.json(body);
   })
   .get("/daily", validated("query", dailyActivityQuery), async (c) => {

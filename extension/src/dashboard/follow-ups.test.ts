@@ -1,0 +1,113 @@
+// @vitest-environment happy-dom
+// The dashboard's follow-ups over a stood-in background: each reminder set from the compose window can be cancelled
+// here once its email is sent, and one past its time says it is overdue, not that a notification came; a list the
+// tracker cut at its limit says so.
+import { h, render } from "preact";
+import { act } from "preact/test-utils";
+import { afterEach, expect, it, vi } from "vitest";
+import type { Reminder } from "../background/follow-ups";
+
+const HOUR = 3_600_000;
+const NOW = Date.parse("2026-11-22T12:00:00Z");
+const background = vi.hoisted(() => ({
+  calls: [] as { type: string; input: unknown }[],
+  reminders: [] as Reminder[],
+  followUps: [] as unknown[],
+  cut: null as { total: number | null } | null,
+  cancelFails: null as string | null,
+}));
+vi.mock("webextension-polyfill", () => ({ default: { runtime: { openOptionsPage: async () => undefined } } }));
+vi.mock("../messaging", () => ({
+  callFromPage: async (type: string, input: unknown) => {
+    background.calls.push({ type, input });
+    if (type === "listFollowUps") return { followUps: background.followUps, days: 3, reminders: background.reminders, cut: background.cut };
+    if (type === "cancelReminder" && background.cancelFails) throw new Error(background.cancelFails);
+    return { cancelled: true };
+  },
+}));
+
+import { FollowUps } from "./follow-ups";
+
+const reminder = (trackingId: string, subject: string, dueAt: number): Reminder => ({
+  trackingId,
+  days: 3,
+  setAt: dueAt - 3 * 24 * HOUR,
+  dueAt,
+  subject,
+  recipients: ["Dana"],
+});
+
+const root = document.createElement("div");
+document.body.append(root);
+const $ = (selector: string) => root.querySelector<HTMLElement>(selector);
+const items = () => [...root.querySelectorAll<HTMLElement>("[data-testid=reminders] li")];
+
+afterEach(() => {
+  render(null, root);
+  vi.useRealTimers();
+  background.reminders = [];
+  background.followUps = [];
+  background.cut = null;
+});
+
+it("each reminder has a Cancel that asks the background to drop it; one past its time reads overdue, not a notification in the past", async () => {
+  vi.useFakeTimers({ now: NOW, toFake: ["Date"] });
+  background.reminders = [reminder("waiting", "Proposal", NOW + 2 * 24 * HOUR), reminder("late", "Contract draft", NOW - 3 * HOUR)];
+  await act(() => render(h(FollowUps, {}), root));
+  await vi.waitFor(() => expect(items()).toHaveLength(2));
+  const [waiting, late] = items();
+  expect(waiting?.textContent).toBe("Proposal to Dana · if no reply, a notification in 2 days Cancel");
+  expect(late?.textContent).toBe(
+    "Contract draft to Dana · overdue (due 3 h ago): a notification comes once the tracker says nobody replied Cancel",
+  );
+  expect(late?.textContent).not.toContain("a notification 3 h ago");
+
+  background.cancelFails = "the background did not answer cancelReminder";
+  await act(() => late?.querySelector<HTMLButtonElement>("button[name=cancel-reminder]")?.click());
+  await vi.waitFor(() => expect($("[data-testid=reminder-error]")?.textContent).toContain("Not cancelled: the background did not answer"));
+  expect(items()).toHaveLength(2);
+
+  background.cancelFails = null;
+  await act(() => late?.querySelector<HTMLButtonElement>("button[name=cancel-reminder]")?.click());
+  await vi.waitFor(() => expect(items().map((li) => li.dataset.id)).toEqual(["waiting"]));
+  expect($("[data-testid=reminder-error]")).toBeNull();
+  expect(background.calls.filter((call) => call.type === "cancelReminder").map((call) => call.input)).toEqual([
+    { trackingId: "late" },
+    { trackingId: "late" },
+  ]);
+});
+
+it("a list the tracker cut at its limit says how many were left out, or that more wait when it does not know", async () => {
+  const sentAt = new Date(Date.now() - 10 * 24 * HOUR).toISOString();
+  background.followUps = Array.from({ length: 200 }, (_, i) => ({
+    id: `m${i}`,
+    subject: `Email ${i}`,
+    recipients: [{ email: "dana@acme.example" }],
+    sentAt,
+    campaign: null,
+    engagement: "none",
+    lastActivityAt: null,
+    threadUrl: "https://mail.google.com/mail/u/0/#all/1",
+  }));
+  background.cut = { total: 347 };
+  await act(() => render(h(FollowUps, {}), root));
+  await vi.waitFor(() => expect($("[data-testid=follow-ups-cut]")).not.toBeNull());
+  expect($("[data-testid=follow-ups-cut]")?.textContent).toBe(
+    "Showing 200 of 347 emails that need a follow-up, the most engaged first: the other 147, the least engaged, are not listed.",
+  );
+  render(null, root);
+
+  background.cut = { total: null };
+  await act(() => render(h(FollowUps, {}), root));
+  await vi.waitFor(() =>
+    expect($("[data-testid=follow-ups-cut]")?.textContent).toBe(
+      "Showing 200 emails that need a follow-up, the most engaged first, and more wait: the least engaged are not listed.",
+    ),
+  );
+  render(null, root);
+
+  background.cut = null;
+  await act(() => render(h(FollowUps, {}), root));
+  await vi.waitFor(() => expect($("[data-testid=follow-ups]")).not.toBeNull());
+  expect($("[data-testid=follow-ups-cut]")).toBeNull();
+});
