@@ -175,7 +175,7 @@ export type MessageFilter = (typeof MESSAGE_FILTERS)[number];
 export const messagesQuery = z.object({
   campaign: campaignName.optional(),
   state: z.enum(MESSAGE_FILTERS).optional(),
-  /** Case-insensitive substring of the subject, of a recipient address or of a recipient's name. */
+  /** Substring of the subject, of a recipient address or of a recipient's name, whatever the case and accents (shared/search.ts). */
   q: z.string().trim().min(1).max(200).optional(),
   cursor: cursorParam.optional(),
   limit: pageLimit,

@@ -267,8 +267,8 @@ describe("messages", () => {
     expect((await account.json("GET", `/api/messages/${message.id}`)).status).toBe(404);
     const events = await env.DB.prepare("SELECT count(*) AS n FROM events WHERE message_id = ?").bind(message.id).first<{ n: number }>();
     expect(events?.n).toBe(0);
-    const tombstone = await env.DB.prepare("SELECT subject, recipients FROM messages WHERE id = ?").bind(message.id).first();
-    expect(tombstone).toEqual({ subject: null, recipients: "[]" });
+    const tombstone = await env.DB.prepare("SELECT subject, search_text, recipients FROM messages WHERE id = ?").bind(message.id).first();
+    expect(tombstone).toEqual({ subject: null, search_text: null, recipients: "[]" });
     // A late hit stores nothing; a late outbox retry does not bring the message back.
     await openPixel(message.id);
     const control = await sentMessage(account);

@@ -1,5 +1,5 @@
 // Campaigns, contacts with engagement, the message list, CSV export and their account scoping (docs/protocol.md §12-14).
-import { createScheduledController, env } from "cloudflare:test";
+import { applyD1Migrations, createScheduledController, env } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import type {
   CampaignDetail,
@@ -11,10 +11,13 @@ import type {
   MessagesResponse,
 } from "../../shared/api";
 import { type EngagementActivity, engagementScore } from "../../shared/engagement";
+import { foldForSearch } from "../../shared/search";
+import { foldStoredSearchText, recipientSearchText } from "../src/db/search-text";
 import { hitFromRequest } from "../src/hits";
 import worker from "../src/index";
 import { deriveSigningKey } from "../src/keys";
 import { storeHits } from "../src/queue";
+import { d1WithWriteBeforeEachBatch, FlakyD1 } from "./faults";
 import {
   CHROME_UA,
   call,
@@ -513,6 +516,177 @@ describe("message list", () => {
       expect((await account.json("GET", `/api/messages?${query}`)).status, query).toBe(400);
     }
     expect((await (await createAccount()).json<MessagesResponse>("GET", "/api/messages")).body.messages).toEqual([]);
+  });
+
+  it("finds names and subjects that start with an accented capital, whatever the case and accents typed, old rows too", async () => {
+    const account = await createAccount();
+    const toEmilie = await sentMessage(account, {
+      subject: "Proposal",
+      recipients: [{ email: "e.durand@acme.example", name: "Émilie Durand" }],
+    });
+    const eclair = await sentMessage(account, { subject: "Éclair pricing", recipients: [{ email: "buyer@acme.example" }] });
+    const ascii = await sentMessage(account, { subject: "Old news 50%", recipients: [{ email: "Pat@Globex.example", name: "Pat Lee" }] });
+    const ids = async (q: string) =>
+      (await account.json<MessagesResponse>("GET", `/api/messages?q=${encodeURIComponent(q)}`)).body.messages.map((m) => m.id);
+    for (const q of ["Émilie", "émilie", "emilie", "EMILIE", "E\u0301milie", "émilie durand e.durand"])
+      expect(await ids(q), q).toEqual([toEmilie.id]);
+    for (const q of ["Éclair", "éclair", "eclair", "ÉCLAIR PRICING"]) expect(await ids(q), q).toEqual([eclair.id]);
+    // ASCII searches as before: any case, names and addresses, % and _ literal.
+    for (const q of ["OLD", "news", "pat lee", "globex.EXAMPLE", "50%"]) expect(await ids(q), q).toEqual([ascii.id]);
+    expect(await ids("acme.example")).toEqual([eclair.id, toEmilie.id]);
+    // Wildcards stay literal, a full-width one too (folded to % before the escaping).
+    for (const q of ["d_rand", "d％n"]) expect(await ids(q), q).toEqual([]);
+
+    // An email registered before migration 0018, written as the code before it wrote it: no search text.
+    const old = `old-${crypto.randomUUID()}`;
+    const sentAt = Date.now() - 400 * DAY;
+    await env.DB.batch([
+      env.DB.prepare(
+        `INSERT INTO messages (id, account_id, thread_id, subject, recipients, sent_at, registered_at, updated_at, recipient_count)
+         VALUES (?1, ?2, 't-old', 'Élan renewal', json_array(json_object('email', 'elodie@acme.example', 'name', 'Élodie Martin')), ?3, ?3, ?3, 1)`,
+      ).bind(old, account.accountId, sentAt),
+      env.DB.prepare(
+        "INSERT INTO message_recipients (message_id, account_id, email, name) VALUES (?, ?, 'elodie@acme.example', 'Élodie Martin')",
+      ).bind(old, account.accountId),
+    ]);
+    // Found once the hourly run has folded its text.
+    await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "23 * * * *" }), env);
+    for (const q of ["Élodie", "élodie", "elodie martin", "Élan", "elan", "ELAN RENEWAL"]) expect(await ids(q), q).toEqual([old]);
+    expect(await ids("acme.example")).toEqual([eclair.id, toEmilie.id, old]);
+  });
+});
+
+describe("migration 0018", () => {
+  it("folds the search text of the ASCII rows stored before it, and the hourly run the others, reading none once done", async () => {
+    const db = env.MIGRATION_TEST_DB;
+    const before = env.TEST_MIGRATIONS.filter((m) => m.name < "0018");
+    const rest = env.TEST_MIGRATIONS.filter((m) => m.name >= "0018");
+    expect(rest[0]?.name).toBe("0018_search_text.sql");
+    await applyD1Migrations(db, before);
+    const subjects = ["Proposal for Acme 50% off_sale", "Éclair pricing", "Réunion: ＡＢＣ", "tab\there"];
+    const recipients: [string, string | null][] = [
+      ["bea@acme.example", "Bea Buyer"],
+      ["nobody@acme.example", null],
+      ["empty@acme.example", ""],
+      ["e.durand@acme.example", "Émilie Durand"],
+      ["jörg@münchen.example", null],
+    ];
+    // Rows as the schema up to 0017 wrote them, and a deleted email's tombstone (no subject).
+    await db.batch([
+      db.prepare("INSERT INTO accounts (id, token_hash, created_at) VALUES ('acct-a', '', 0)"),
+      ...subjects.map((subject, i) =>
+        db.prepare("INSERT INTO messages (id, account_id, subject, updated_at) VALUES (?, 'acct-a', ?, 0)").bind(`m-${i}`, subject),
+      ),
+      db.prepare("INSERT INTO messages (id, account_id, subject, updated_at, deleted_at) VALUES ('m-gone', 'acct-a', NULL, 0, 0)"),
+      ...recipients.map(([email, name], i) =>
+        db
+          .prepare("INSERT INTO message_recipients (message_id, account_id, email, name) VALUES (?, 'acct-a', ?, ?)")
+          .bind(`m-${i}`, email, name),
+      ),
+    ]);
+    await applyD1Migrations(db, env.TEST_MIGRATIONS);
+    const stored = async () => ({
+      messages: new Map(
+        (await db.prepare("SELECT id, search_text FROM messages").all<{ id: string; search_text: string | null }>()).results.map((r) => [
+          r.id,
+          r.search_text,
+        ]),
+      ),
+      recipients: new Map(
+        (
+          await db.prepare("SELECT email, search_text FROM message_recipients").all<{ email: string; search_text: string | null }>()
+        ).results.map((r) => [r.email, r.search_text]),
+      ),
+    });
+    const folded = {
+      messages: new Map([...subjects.map((subject, i): [string, string | null] => [`m-${i}`, foldForSearch(subject)]), ["m-gone", null]]),
+      recipients: new Map(recipients.map(([email, name]): [string, string | null] => [email, recipientSearchText(name, email)])),
+    };
+    // The migration's SQL folds the all-ASCII texts as foldForSearch does, and leaves the others to the worker.
+    expect(await stored()).toEqual({
+      messages: new Map([
+        ["m-0", "proposal for acme 50% off_sale"],
+        ["m-1", null],
+        ["m-2", null],
+        ["m-3", "tab\there"],
+        ["m-gone", null],
+      ]),
+      recipients: new Map([
+        ["bea@acme.example", "bea buyer bea@acme.example"],
+        ["nobody@acme.example", "nobody@acme.example"],
+        ["empty@acme.example", "empty@acme.example"],
+        ["e.durand@acme.example", null],
+        ["jörg@münchen.example", null],
+      ]),
+    });
+    expect(await foldStoredSearchText(db, 1)).toBe(2);
+    expect(await foldStoredSearchText(db, 500)).toBe(2);
+    expect(await stored()).toEqual(folded);
+    // Done, with 100 more emails written since (their text folded as they were): one query, which reads the empty
+    // indexes of the rows without search text, one row a table by D1's count, not the 110 rows of each table.
+    await db.batch([
+      db.prepare(
+        `INSERT INTO messages (id, account_id, subject, search_text, updated_at)
+         WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 99) SELECT 'new-' || i, 'acct-a', 'Été ' || i, 'ete ' || i, 0 FROM n`,
+      ),
+      db.prepare(
+        `INSERT INTO message_recipients (message_id, account_id, email, name, search_text)
+         SELECT id, account_id, 'a@acme.example', 'Anaïs', 'anais a@acme.example' FROM messages WHERE id LIKE 'new-%'`,
+      ),
+    ]);
+    const counted = new FlakyD1(db, () => false);
+    expect(await foldStoredSearchText(counted.asD1(), 500)).toBe(0);
+    expect({ calls: counted.calls, rowsRead: counted.rowsRead }).toEqual({ calls: 1, rowsRead: 2 });
+  });
+
+  it("folds a text only where it is still stored: not onto an email deleted after the run read it, nor a name changed", async () => {
+    const db = env.MIGRATION_TEST_DB;
+    await applyD1Migrations(db, env.TEST_MIGRATIONS);
+    // Written without search text, as by a worker still running the code before 0018 while it was deployed.
+    await db.batch([
+      db.prepare("INSERT OR IGNORE INTO accounts (id, token_hash, created_at) VALUES ('acct-b', '', 0)"),
+      db.prepare(
+        "INSERT INTO messages (id, account_id, subject, updated_at) VALUES ('race-1', 'acct-b', 'Été', 0), ('race-2', 'acct-b', 'Noël', 0)",
+      ),
+      db.prepare(
+        "INSERT INTO message_recipients (message_id, account_id, email, name) VALUES ('race-2', 'acct-b', 'z@acme.example', 'Zoé')",
+      ),
+    ]);
+    // Between the run's read and its write, one email is deleted and the other registered again by that code.
+    let batches = 0;
+    const meanwhile = d1WithWriteBeforeEachBatch(db, async () => {
+      if (++batches !== 2) return;
+      await db.batch([
+        db.prepare("UPDATE messages SET subject = NULL, search_text = NULL, deleted_at = 1 WHERE id = 'race-1'"),
+        db.prepare("UPDATE messages SET subject = 'Noël 2' WHERE id = 'race-2'"),
+        db.prepare("DELETE FROM message_recipients WHERE message_id = 'race-2'"),
+        db.prepare(
+          "INSERT INTO message_recipients (message_id, account_id, email, name) VALUES ('race-2', 'acct-b', 'z@acme.example', 'Zoë Martin')",
+        ),
+      ]);
+    });
+    const searchText = async () => ({
+      messages: (await db.prepare("SELECT id, search_text FROM messages WHERE account_id = 'acct-b' ORDER BY id").all()).results,
+      recipients: (await db.prepare("SELECT name, search_text FROM message_recipients WHERE account_id = 'acct-b'").all()).results,
+    });
+    await foldStoredSearchText(meanwhile, 500);
+    expect(batches).toBe(2);
+    expect(await searchText()).toEqual({
+      messages: [
+        { id: "race-1", search_text: null },
+        { id: "race-2", search_text: null },
+      ],
+      recipients: [{ name: "Zoë Martin", search_text: null }],
+    });
+    // The next run folds the texts as they are now; the deleted email keeps none.
+    await foldStoredSearchText(db, 500);
+    expect(await searchText()).toEqual({
+      messages: [
+        { id: "race-1", search_text: null },
+        { id: "race-2", search_text: "noel 2" },
+      ],
+      recipients: [{ name: "Zoë Martin", search_text: "zoe martin z@acme.example" }],
+    });
   });
 });
 

@@ -1,8 +1,10 @@
 import type { MessageState, RegisterMessageRequest } from "../../../shared/api";
 import { normalizeEmail } from "../../../shared/email";
+import { foldForSearch } from "../../../shared/search";
 import { recipientFingerprint } from "../recipient-fingerprint";
 import { hitsStoredUntilSql, MESSAGE_LABEL_FACTS_SQL, type MessageLabelFacts, optedOutSince } from "./events";
 import { type PendingOptOut, pendingOptOutsStatement } from "./opt-outs";
+import { recipientSearchText } from "./search-text";
 import { chunked, placeholders } from "./sql";
 
 export interface MessageRow {
@@ -13,6 +15,8 @@ export interface MessageRow {
   sync_thread_id: string | null;
   gmail_message_id: string | null;
   subject: string | null;
+  /** The subject as the search compares it (foldForSearch, migration 0018); null for a row stored before it, until folded. */
+  search_text: string | null;
   recipients: string;
   sent_at: number | null;
   open_tracking: number;
@@ -89,15 +93,15 @@ export async function upsertMessage(
   const results = await db.batch([
     db
       .prepare(
-        `INSERT INTO messages (id, account_id, thread_id, sync_thread_id, gmail_message_id, subject, recipients, sent_at,
+        `INSERT INTO messages (id, account_id, thread_id, sync_thread_id, gmail_message_id, subject, search_text, recipients, sent_at,
            open_tracking, click_tracking, registered_at, updated_at, campaign, opt_out_link, recipient_count)
-         VALUES (?, ?, ?, ?, ?, ?, '[]', ?, ?, ?, ?, ?, ?, ?, ?)
+         VALUES (?, ?, ?, ?, ?, ?, ?, '[]', ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET
            campaign = excluded.campaign, opt_out_link = excluded.opt_out_link, recipient_count = excluded.recipient_count,
            thread_id = coalesce(excluded.thread_id, thread_id),
            sync_thread_id = coalesce(excluded.sync_thread_id, sync_thread_id),
            gmail_message_id = coalesce(excluded.gmail_message_id, gmail_message_id),
-           subject = excluded.subject, sent_at = excluded.sent_at,
+           subject = excluded.subject, search_text = excluded.search_text, sent_at = excluded.sent_at,
            open_tracking = excluded.open_tracking, click_tracking = excluded.click_tracking,
            registered_at = coalesce(registered_at, excluded.registered_at), updated_at = excluded.updated_at
          WHERE deleted_at IS NULL`,
@@ -109,6 +113,7 @@ export async function upsertMessage(
         registration.syncThreadId ?? null,
         registration.gmailMessageId ?? null,
         registration.subject,
+        foldForSearch(registration.subject),
         sentAt,
         registration.openTracking ? 1 : 0,
         registration.clickTracking ? 1 : 0,
@@ -131,13 +136,20 @@ export async function upsertMessage(
     db.prepare("DELETE FROM message_recipients WHERE message_id = ?").bind(messageId),
     db
       .prepare(
-        `INSERT INTO message_recipients (message_id, account_id, email, name)
-         SELECT ?1, ?2, value ->> '$.email', value ->> '$.name' FROM json_each(?3) WHERE ${notRemoved} AND ${notDeleted}`,
+        `INSERT INTO message_recipients (message_id, account_id, email, name, search_text)
+         SELECT ?1, ?2, value ->> '$.email', value ->> '$.name', value ->> '$.searchText' FROM json_each(?3) WHERE ${notRemoved} AND ${notDeleted}`,
       )
       .bind(
         messageId,
         accountId,
-        JSON.stringify(firstOfEach.map(({ recipient, email, fingerprint }) => ({ email, name: recipient.name ?? null, fingerprint }))),
+        JSON.stringify(
+          firstOfEach.map(({ recipient, email, fingerprint }) => ({
+            email,
+            name: recipient.name ?? null,
+            searchText: recipientSearchText(recipient.name, email),
+            fingerprint,
+          })),
+        ),
       ),
     // Hits that arrived before the registration, after one of its recipients opted out, are not kept.
     db.prepare(`DELETE FROM events WHERE message_id = ?1 AND occurred_at >= ${optedOutSince("?1")}`).bind(messageId),
@@ -220,7 +232,7 @@ export function deleteMessageStatements(db: D1Database, accountId: string, messa
   return [
     db
       .prepare(
-        `UPDATE messages SET subject = NULL, recipients = '[]', thread_id = NULL, sync_thread_id = NULL, gmail_message_id = NULL,
+        `UPDATE messages SET subject = NULL, search_text = NULL, recipients = '[]', thread_id = NULL, sync_thread_id = NULL, gmail_message_id = NULL,
            stopped_at = coalesce(stopped_at, ?), deleted_at = ?, updated_at = ?
          WHERE id = ? AND account_id = ? AND deleted_at IS NULL`,
       )
@@ -282,7 +294,7 @@ export function messageState(row: Pick<MessageRow, "stopped_at">, openCount: num
 
 export interface MessageFilter {
   campaign?: string;
-  /** Case-insensitive substring of the subject, a recipient address or a recipient's name. */
+  /** Substring of the subject, a recipient address or a recipient's name, whatever the case and accents (foldForSearch). */
   q?: string;
 }
 
@@ -301,12 +313,15 @@ export async function messagePage(
     binds.push(filter.campaign);
   }
   if (filter.q !== undefined) {
-    const pattern = `%${filter.q.toLowerCase().replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+    // Folded before escaping: NFKD makes a full-width "％" a "%", which must stay a literal one.
+    const pattern = `%${foldForSearch(filter.q).replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+    // The texts as folded when written (migration 0018), read as before: the account's messages newest first, each
+    // one's recipients by message.
     where.push(
-      `(lower(coalesce(subject, '')) LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM message_recipients r WHERE r.message_id = messages.id
-         AND (r.email LIKE ? ESCAPE '\\' OR lower(coalesce(r.name, '')) LIKE ? ESCAPE '\\')))`,
+      `(search_text LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM message_recipients r WHERE r.message_id = messages.id
+         AND r.search_text LIKE ? ESCAPE '\\'))`,
     );
-    binds.push(pattern, pattern, pattern);
+    binds.push(pattern, pattern);
   }
   if (after) {
     where.push("(coalesce(sent_at, 0) < ? OR (coalesce(sent_at, 0) = ? AND id < ?))");
