@@ -78,6 +78,15 @@ export const SCAN_AFTER_SEND_MS = 10 * 60_000;
  * (addressIdentifiesClient: Google's proxy fetches for everyone), so this never judges them.
  */
 export const SAME_NETWORK_AS_SCANNER_MS = 60_000;
+/**
+ * How soon after the earliest delivery (the send time + GMAIL_DEFAULT_UNDO_SEND_MS) an open must come for the rule
+ * above to judge it: a sandbox checks the email as it is delivered ("within seconds of delivery", Suped, above; a
+ * vendor blog, check.live-direct-marketing.online's "Microsoft Defender link click pattern", undated, says usually
+ * within 60 s), with room for a queue. A person reading in a mail client that loads images from their own network
+ * (Outlook, Thunderbird, Apple Mail without its privacy protection) and opening two links in new tabs is never judged
+ * by it later than this; one that quick is, and is taken for the sandbox.
+ */
+export const SANDBOX_AFTER_DELIVERY_MS = 2 * 60_000;
 
 /**
  * Networks of clouds and mail-security vendors, by autonomous system number. A human reader's mail client does
@@ -177,7 +186,7 @@ export function contextLabels(events: readonly ContextEvent[], message: MessageC
       (e) =>
         e.kind === "open" &&
         e.occurredAt < click.occurredAt &&
-        !sameNetworkNear(e, click) &&
+        !sameNetworkNear(e, click, message.sentAt) &&
         COUNTED_LABELS.includes(labels.get(e.seq) ?? e.requestLabel),
     );
   const scanClicks = new Set([...clicksInLinkBursts(events, message.linkCount), ...clicksInLinkPairs(events, message, openedBefore)]);
@@ -187,14 +196,23 @@ export function contextLabels(events: readonly ContextEvent[], message: MessageC
   for (const event of events) {
     const label = labels.get(event.seq);
     if (event.kind !== "open" || !label || !COUNTED_LABELS.includes(label)) continue;
-    if (scannerClicks.some((click) => sameNetworkNear(event, click))) labels.set(event.seq, "scanner");
+    if (scannerClicks.some((click) => sameNetworkNear(event, click, message.sentAt))) labels.set(event.seq, "scanner");
   }
   return labels;
 }
 
-/** Whether an open comes from the known network of a click within SAME_NETWORK_AS_SCANNER_MS of it. */
-function sameNetworkNear(open: ContextEvent, click: ContextEvent): boolean {
-  return open.ipHash !== null && open.ipHash === click.ipHash && Math.abs(open.occurredAt - click.occurredAt) <= SAME_NETWORK_AS_SCANNER_MS;
+/**
+ * Whether an open comes from the known network of a click within SAME_NETWORK_AS_SCANNER_MS of it, within
+ * SANDBOX_AFTER_DELIVERY_MS of the email's delivery.
+ */
+function sameNetworkNear(open: ContextEvent, click: ContextEvent, sentAt: number | null): boolean {
+  return (
+    open.ipHash !== null &&
+    open.ipHash === click.ipHash &&
+    Math.abs(open.occurredAt - click.occurredAt) <= SAME_NETWORK_AS_SCANNER_MS &&
+    sentAt !== null &&
+    open.occurredAt - (sentAt + GMAIL_DEFAULT_UNDO_SEND_MS) <= SANDBOX_AFTER_DELIVERY_MS
+  );
 }
 
 function contextLabel(event: ContextEvent, message: MessageContext, scanClicks: ReadonlySet<number>): EventLabel {

@@ -14,6 +14,7 @@ import {
   type MessageContext,
   RELABEL_MARGIN_MS,
   SAME_NETWORK_AS_SCANNER_MS,
+  SANDBOX_AFTER_DELIVERY_MS,
 } from "../src/classify";
 import { eventsAfter, recordSenderViews } from "../src/db/events";
 import { purgeExpiredEvents, SENDER_VIEW_RETENTION_MS } from "../src/db/retention";
@@ -243,7 +244,8 @@ describe("the context rules on an open from a scanner's network", () => {
     // from Microsoft's network a scanner's.
     expect(judged([openOf(39_000, "sandbox"), clickOf(40_000, 0, "sandbox", "scanner")])).toEqual(["scanner", "scanner"]);
     expect(judged([openOf(39_000, "reader"), clickOf(40_000, 0, "sandbox", "scanner")])).toEqual(["human", "scanner"]);
-    const at = 120_000;
+    // Within SANDBOX_AFTER_DELIVERY_MS of delivery, either way round.
+    const at = 30_000;
     expect(judged([openOf(at, "sandbox"), clickOf(at + SAME_NETWORK_AS_SCANNER_MS, 0, "sandbox", "scanner")])).toEqual([
       "scanner",
       "scanner",
@@ -283,6 +285,22 @@ describe("the context rules on an open from a scanner's network", () => {
       "human",
       "human",
     ]);
+  });
+
+  it("leaves a person reading in a mail client on their own network, minutes after delivery, their open and the links they open in tabs", () => {
+    // Outlook, Thunderbird or Apple Mail without its privacy protection load the pixel from the reader's own network,
+    // the one their clicks come from: past SANDBOX_AFTER_DELIVERY_MS that is no sandbox's.
+    const opened = GMAIL_DEFAULT_UNDO_SEND_MS + SANDBOX_AFTER_DELIVERY_MS + 1;
+    expect(judged([openOf(opened, "reader"), clickOf(opened + 20_000, 0, "reader"), clickOf(opened + 20_600, 1, "reader")])).toEqual([
+      "human",
+      "human",
+      "human",
+    ]);
+    // A scanner's click from that network does not take the open with it either.
+    expect(judged([openOf(opened, "reader"), clickOf(opened + 1_000, 0, "reader", "scanner")])).toEqual(["human", "scanner"]);
+    // At the limit, it is judged as a sandbox's.
+    const sooner = opened - 1;
+    expect(judged([openOf(sooner, "reader"), clickOf(sooner + 1_000, 0, "reader", "scanner")])).toEqual(["scanner", "scanner"]);
   });
 });
 
@@ -438,9 +456,10 @@ describe("labels from the message's context", () => {
     // that: every link within LINK_BURST_MS, a scanner's, which makes the open from its network one too.
     const account = await createAccount();
     const links = [0, 1].map((index) => ({ index, url: `https://example.com/${index}` }));
-    const message = await sentMessage(account, { links });
-    const sandbox = { userAgent: CHROME_UA, address: "192.0.2.81", asn: 51167 };
     const openedAt = Date.now();
+    // Delivered 20 s before the sandbox's open.
+    const message = await sentMessage(account, { links, sentAt: new Date(openedAt - GMAIL_DEFAULT_UNDO_SEND_MS - 20_000).toISOString() });
+    const sandbox = { userAgent: CHROME_UA, address: "192.0.2.81", asn: 51167 };
     await hitFrom(account, message.id, sandbox, openedAt);
     await hitFrom(account, message.id, sandbox, openedAt + SAME_NETWORK_AS_SCANNER_MS - 1_000, 0);
     expect(await labelsOf(message.id)).toEqual(["human", "human"]);
@@ -456,8 +475,9 @@ describe("labels from the message's context", () => {
   it("keeps a sandbox's open a scanner's when a reader's open a minute later relabels the events around it", async () => {
     // Defender's sandbox follows the link, then renders the email; the reader opens it through Gmail a minute after.
     const account = await createAccount();
-    const message = await sentMessage(account, { links: [{ index: 0, url: "https://example.com/" }] });
     const clickedAt = Date.now() - 600_000;
+    const sentAt = new Date(clickedAt - GMAIL_DEFAULT_UNDO_SEND_MS - 20_000).toISOString();
+    const message = await sentMessage(account, { links: [{ index: 0, url: "https://example.com/" }], sentAt });
     await hitFrom(account, message.id, DEFENDER_SANDBOX, clickedAt, 0);
     await hitFrom(account, message.id, DEFENDER_SANDBOX, clickedAt + SAME_NETWORK_AS_SCANNER_MS - 10_000);
     expect(await labelsOf(message.id)).toEqual(["scanner", "scanner"]);

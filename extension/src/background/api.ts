@@ -156,7 +156,7 @@ export function trackerApi(trackerUrl: string, token?: string, fetch: typeof glo
       call(() => client.messages.$get({ query: query(q) }, init())),
     // The popup's digest, the follow-up list and the dashboard's chart (digest.ts, follow-ups.ts).
     recentActivity: (days: number) => call(() => client.activity.recent.$get({ query: query({ days, limit: 20 }) }, init())),
-    followUps: (waits: { days: number; defaultDays: number; campaignDays?: string }) =>
+    followUps: (waits: { days: number; defaultDays?: number; campaignDays?: string }) =>
       call(() => client.activity["follow-ups"].$get({ query: query({ ...waits, limit: FOLLOW_UPS_LIMIT }) }, init())),
     dailyActivity: (days: number, offset: number, zone?: string) =>
       call(() => client.activity.daily.$get({ query: query({ days, offset, zone }) }, init())),

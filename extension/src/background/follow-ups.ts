@@ -264,21 +264,23 @@ export interface FollowUpList {
 /**
  * The waits as the tracker takes them (followUpsQuery): `days`, the shortest, for a tracker that knows no other;
  * the rest for one that applies each email's own wait before its limit. Campaigns that wait the default are left out,
- * and all of them if they would make the address too long: the extension then leaves out what is within its wait.
+ * and all of them, with the default, if they would make the address too long: the tracker then applies the shortest
+ * to every email, and the extension leaves out what is within its wait.
  */
 export function followUpWaits(options: Pick<Options, "followUpDays" | "followUpDaysByCampaign">): {
   days: number;
-  defaultDays: number;
+  defaultDays?: number;
   campaignDays?: string;
 } {
   const own = Object.entries(options.followUpDaysByCampaign).filter(([, days]) => days !== options.followUpDays);
   const campaignDays = JSON.stringify(Object.fromEntries(own));
-  return {
-    days: Math.min(options.followUpDays, ...own.map(([, days]) => days)),
-    defaultDays: options.followUpDays,
-    // Measured as sent, escaped: the tracker's own limit is on the text, which escaping only lengthens.
-    ...(own.length > 0 && encodeURIComponent(campaignDays).length <= MAX_CAMPAIGN_DAYS_JSON ? { campaignDays } : {}),
-  };
+  const days = Math.min(options.followUpDays, ...own.map(([, days]) => days));
+  // Measured as sent, escaped: the tracker's own limit is on the text, which escaping only lengthens.
+  if (own.length > 0 && encodeURIComponent(campaignDays).length > MAX_CAMPAIGN_DAYS_JSON) {
+    // The default alone would hold back a campaign that waits less for as long as the default: the shortest for all.
+    return { days };
+  }
+  return { days, defaultDays: options.followUpDays, ...(own.length > 0 ? { campaignDays } : {}) };
 }
 
 export interface FollowUpPageDeps extends TrackerAccess {

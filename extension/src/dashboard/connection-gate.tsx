@@ -8,9 +8,6 @@ import type { ConnectionState } from "../background/handlers";
 import { callFromPage } from "../messaging";
 import { errorText } from "./ui";
 
-/** The background's words for a browser that never connected (handlers.ts connection()). */
-const NOT_CONNECTED = "not connected to a tracker yet";
-
 /** `children` while connected; otherwise what is wrong and the way to the options page. */
 export function ConnectionGate({ children }: { children: ComponentChildren }) {
   const [connection, setConnection] = useState<ConnectionState | null>(null);
@@ -34,7 +31,7 @@ export function ConnectionGate({ children }: { children: ComponentChildren }) {
   return (
     <div class="connect-offer" data-testid="connect-offer">
       <p>
-        {connection.accountId === null && connection.problem === NOT_CONNECTED
+        {connection.lastAccountId === null
           ? "Not connected yet: connect to your tracker in the options to see here who opened and clicked your emails."
           : `Not connected: ${connection.problem ?? "connect in the options"}.`}
       </p>

@@ -127,7 +127,11 @@ function CheckedField<T>({
       const result = read(text);
       setDraft(text);
       setProblems(result.problems ?? []);
-      if (result.problems === undefined) void save(result.value).then(() => setDraft(null));
+      if (result.problems === undefined)
+        void save(result.value).then(
+          () => setDraft(null),
+          (error: unknown) => setProblems([`Not saved: ${error instanceof Error ? error.message : String(error)}`]),
+        );
     },
   };
   return (

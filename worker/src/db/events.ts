@@ -244,9 +244,10 @@ export function relabelMessages(db: D1Database, messageIds: readonly string[], n
  * How far before and after a span relabelSpans reads events. A click's label depends on the clicks within
  * LINK_BURST_MS of it (a link burst or pair) and on the opens before it, those within SAME_NETWORK_AS_SCANNER_MS
  * judged by their networks; an open's on the clicks within SAME_NETWORK_AS_SCANNER_MS of it, so on what those
- * depend on in turn (classify.ts).
+ * depend on in turn (classify.ts): before an open, a scanner's click, the first click of its pair, and that one's
+ * opens from its network.
  */
-const READ_BEFORE_SPAN_MS = SAME_NETWORK_AS_SCANNER_MS + Math.max(LINK_BURST_MS, LINK_PAIR_MS, SAME_NETWORK_AS_SCANNER_MS);
+const READ_BEFORE_SPAN_MS = SAME_NETWORK_AS_SCANNER_MS + Math.max(LINK_BURST_MS, LINK_PAIR_MS + SAME_NETWORK_AS_SCANNER_MS);
 const READ_AFTER_SPAN_MS = SAME_NETWORK_AS_SCANNER_MS + Math.max(LINK_BURST_MS, LINK_PAIR_MS);
 
 /**

@@ -6,6 +6,25 @@ export function recipientSearchText(name: string | null | undefined, email: stri
 }
 
 /**
+ * A bound on the JSON each fold binds, in characters: D1 takes a bound string or BLOB of at most 2 MB (its limits
+ * page, developers.cloudflare.com/d1/platform/limits/), and each row goes into it twice (as read, and folded). The rows
+ * left over are folded at the next run.
+ */
+const MAX_BOUND_CHARS = 400_000;
+
+/** The first of `rows`, in order, whose JSON fits MAX_BOUND_CHARS (about: each is counted twice, as the fold sends it). */
+function withinBound<T>(rows: T[]): T[] {
+  let chars = 0;
+  const kept: T[] = [];
+  for (const row of rows) {
+    chars += 2 * JSON.stringify(row).length;
+    if (chars > MAX_BOUND_CHARS) break;
+    kept.push(row);
+  }
+  return kept;
+}
+
+/**
  * Folds the search text (foldForSearch) of the rows stored without it: those of migration 0018 with a character beyond
  * ASCII, which SQL cannot fold, and any a worker still running the code before it wrote while it was deployed. Until
  * then the search does not find them. The indexes of migration 0018 list exactly these rows, so a run reads only
@@ -18,8 +37,8 @@ export async function foldStoredSearchText(db: D1Database, rows: number): Promis
     db.prepare("SELECT id, subject FROM messages WHERE search_text IS NULL AND subject IS NOT NULL LIMIT ?").bind(rows),
     db.prepare("SELECT message_id, email, name FROM message_recipients WHERE search_text IS NULL LIMIT ?").bind(rows),
   ]);
-  const subjects = (messages?.results ?? []) as { id: string; subject: string }[];
-  const names = (recipients?.results ?? []) as { message_id: string; email: string; name: string | null }[];
+  const subjects = withinBound((messages?.results ?? []) as { id: string; subject: string }[]);
+  const names = withinBound((recipients?.results ?? []) as { message_id: string; email: string; name: string | null }[]);
   const statements: D1PreparedStatement[] = [];
   if (subjects.length > 0)
     statements.push(

@@ -383,6 +383,28 @@ describe("compose tracking: the thread's ids Gmail's answer names", () => {
     }
   });
 
+  it("tells the rep, but not Gmail's health, when Gmail answered meanwhile without naming the send as ours", async () => {
+    // Gmail's hook works (an answer came, for another email): only this send could not be matched to it.
+    backgroundMinting(TRACKING_ID);
+    openDialog({ subject: "Intro", chips: `<div role="option" data-hovercard-id="dana@acme.example"><span>Dana</span></div>` });
+    start({ ...DEFAULT_OPTIONS, openTrackingByDefault: false, clickTrackingByDefault: false });
+    await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")).not.toBeNull());
+    (document.querySelector(".mt-toggle-open") as HTMLElement).click();
+    clickSend();
+    vi.useFakeTimers();
+    try {
+      document.body.innerHTML = "";
+      await vi.waitFor(() => expect(callFromGmail.mock.calls.some(([type]) => type === "messageSent")).toBe(true));
+      // Another email sent untracked, by choice (tracking off by default): nothing is said of it.
+      sentUntracked("Another email");
+      vi.advanceTimersByTime(45_000);
+      expect(toasts()).toEqual([expect.stringContaining('"Intro" tracked, but Gmail\'s confirmation of the send was not seen')]);
+      expect(sendAnswerHealth()).toBeNull();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("says nothing of an email whose answer came, however late, before it was registered without it", async () => {
     backgroundMinting(TRACKING_ID);
     openDialog({ subject: "Intro", chips: `<div role="option" data-hovercard-id="dana@acme.example"><span>Dana</span></div>` });

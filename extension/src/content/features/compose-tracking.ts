@@ -239,6 +239,7 @@ export function forgetSends(): void {
   pendingSends.clear();
   recentSends.length = 0;
   lastUndoAt = Number.NEGATIVE_INFINITY;
+  lastSendAnswerAt = Number.NEGATIVE_INFINITY;
   if (undone) clearTimeout(undone.timer);
   undone = null;
 }
@@ -324,6 +325,9 @@ function onGmailSent(sent: SentMessageIds[], options: Options): void {
     }
   }
 }
+
+/** When the page-world script last passed on Gmail's answer to a send (Date.now()). */
+let lastSendAnswerAt = Number.NEGATIVE_INFINITY;
 
 /** What an email registered without its conversation's legacy id misses (said to the rep, and in Gmail's health). */
 const NO_REPLIES = "replies and bounces to it will not be noticed (Gmail may have changed)";
@@ -779,7 +783,9 @@ class ComposeSession {
       // the replies fail to show. The registration goes out all the same, with the compose's ids.
       setTimeout(() => {
         if (pendingSends.get(sending.trackingId) !== sending) return;
-        markSendAnswer(false);
+        // Gmail's health only when no answer came at all: one that came and named no send of ours this one could be
+        // (an Opens-off email whose subject two sends share) says nothing of Gmail.
+        if (lastSendAnswerAt < sending.preparedAt) markSendAnswer(false);
         sending.tell(`tracked, but Gmail's confirmation of the send was not seen: ${NO_REPLIES}, and its Sent mark may not show`);
       }, UNCONFIRMED_HOLD_MS);
     }
@@ -948,6 +954,7 @@ export const composeTracking: Feature = {
       document,
       "mt:gmail-send-answered",
       guarded("gmail sent", ({ request, response }: GmailSendAnswered) => {
+        lastSendAnswerAt = Date.now();
         const { tracked, untracked } = answeredSends(parseGmailJson(request), parseGmailJson(response));
         onGmailSent(tracked, options);
         onUntrackedSent(untracked, sessions.values(), options);
