@@ -361,16 +361,25 @@ describe("compose tracking: the thread's ids Gmail's answer names", () => {
     expect(registered.request.threadId).toBe("18f7a1b2c3d4e5f6");
   });
 
-  it("tells the rep, and Gmail's health, when Gmail's answer has not come by the time the email is registered without it", async () => {
+  /**
+   * A tracked email sent and its compose closed, with fake timers from then on (the test restores real ones): Gmail's
+   * answer has not come, and the registration is held for it.
+   */
+  async function sentAwaitingAnswer(options: Options = DEFAULT_OPTIONS, beforeSend = () => {}): Promise<void> {
     backgroundMinting(TRACKING_ID);
     openDialog({ subject: "Intro", chips: `<div role="option" data-hovercard-id="dana@acme.example"><span>Dana</span></div>` });
-    start();
+    start(options);
     await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")).not.toBeNull());
+    beforeSend();
     clickSend();
     vi.useFakeTimers();
+    document.body.innerHTML = "";
+    await vi.waitFor(() => expect(callFromGmail.mock.calls.some(([type]) => type === "messageSent")).toBe(true));
+  }
+
+  it("tells the rep, and Gmail's health, when Gmail's answer has not come by the time the email is registered without it", async () => {
     try {
-      document.body.innerHTML = "";
-      await vi.waitFor(() => expect(callFromGmail.mock.calls.some(([type]) => type === "messageSent")).toBe(true));
+      await sentAwaitingAnswer();
       vi.advanceTimersByTime(44_000);
       expect([toasts(), sendAnswerHealth()]).toEqual([[], null]);
       vi.advanceTimersByTime(1_000);
@@ -385,17 +394,11 @@ describe("compose tracking: the thread's ids Gmail's answer names", () => {
 
   it("tells the rep, but not Gmail's health, when Gmail answered meanwhile without naming the send as ours", async () => {
     // Gmail's hook works (an answer came, for another email): only this send could not be matched to it.
-    backgroundMinting(TRACKING_ID);
-    openDialog({ subject: "Intro", chips: `<div role="option" data-hovercard-id="dana@acme.example"><span>Dana</span></div>` });
-    start({ ...DEFAULT_OPTIONS, openTrackingByDefault: false, clickTrackingByDefault: false });
-    await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")).not.toBeNull());
-    (document.querySelector(".mt-toggle-open") as HTMLElement).click();
-    clickSend();
-    vi.useFakeTimers();
     try {
-      document.body.innerHTML = "";
-      await vi.waitFor(() => expect(callFromGmail.mock.calls.some(([type]) => type === "messageSent")).toBe(true));
-      // Another email sent untracked, by choice (tracking off by default): nothing is said of it.
+      // Tracking off by default, on for this email: the other email went out untracked by choice, and nothing is said of it.
+      await sentAwaitingAnswer({ ...DEFAULT_OPTIONS, openTrackingByDefault: false, clickTrackingByDefault: false }, () =>
+        (document.querySelector(".mt-toggle-open") as HTMLElement).click(),
+      );
       sentUntracked("Another email");
       vi.advanceTimersByTime(45_000);
       expect(toasts()).toEqual([expect.stringContaining('"Intro" tracked, but Gmail\'s confirmation of the send was not seen')]);
@@ -406,15 +409,8 @@ describe("compose tracking: the thread's ids Gmail's answer names", () => {
   });
 
   it("says nothing of an email whose answer came, however late, before it was registered without it", async () => {
-    backgroundMinting(TRACKING_ID);
-    openDialog({ subject: "Intro", chips: `<div role="option" data-hovercard-id="dana@acme.example"><span>Dana</span></div>` });
-    start();
-    await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")).not.toBeNull());
-    clickSend();
-    vi.useFakeTimers();
     try {
-      document.body.innerHTML = "";
-      await vi.waitFor(() => expect(callFromGmail.mock.calls.some(([type]) => type === "messageSent")).toBe(true));
+      await sentAwaitingAnswer();
       vi.advanceTimersByTime(30_000);
       emitPageEvent(document, "mt:gmail-send-answered", gmailSendAnswered([{ ...SENT_IDS, trackingId: TRACKING_ID }]));
       vi.advanceTimersByTime(60_000);
