@@ -8,6 +8,7 @@ vi.hoisted(() => {
 });
 
 import type { MessageDetail } from "../../../shared/api";
+import { detailOf } from "../message-detail.test-support";
 import { inTimeZone } from "../time-zone.test-support";
 import { TrackerError } from "./api";
 import type { Credentials } from "./credentials";
@@ -21,34 +22,6 @@ const CREDENTIALS: Credentials = {
   apiToken: "token",
   signingKey: { accountId: "abcdefghijklmnop", keyId: 1, secret: "A".repeat(43) },
 };
-
-function detailOf(id: string, changes: Partial<MessageDetail> = {}): MessageDetail {
-  return {
-    id,
-    threadId: `thread-${id}`,
-    syncThreadId: null,
-    state: "delivered",
-    openCount: 0,
-    firstOpenAt: null,
-    lastOpenAt: null,
-    clickCount: 0,
-    lastClickAt: null,
-    replyCount: 0,
-    lastReplyAt: null,
-    bounce: null,
-    unsubscribed: false,
-    subject: `Subject ${id}`,
-    campaign: null,
-    recipients: [{ email: "ann@acme.example", name: "Ann" }],
-    sentAt: new Date(0).toISOString(),
-    gmailMessageId: null,
-    openTracking: true,
-    clickTracking: true,
-    opens: [],
-    links: [],
-    ...changes,
-  };
-}
 
 function setup() {
   let now = 0;

@@ -5,7 +5,6 @@
 import { h, render } from "preact";
 import { act } from "preact/test-utils";
 import { afterEach, expect, it, vi } from "vitest";
-import type { MessageDetail } from "../../../shared/api";
 
 const background = vi.hoisted(() => ({
   calls: [] as { type: string; input: unknown }[],
@@ -21,35 +20,18 @@ vi.mock("../messaging", () => ({
   },
 }));
 
+import { detailOf } from "../message-detail.test-support";
 import { MessagePage } from "./message-page";
 
 const ID = "a2b3c4d5e6f7g2h3.1.8PHy8_T19vf4-fr7_P3-_w.b_Skov_Og8O7NQ0CbR7t4Q";
 /** An email the tracker does not know (deleted): its page says so. */
 const GONE = "a2b3c4d5e6f7g2h3.1.AAAAAAAAAAAAAAAAAAAAAA.AAAAAAAAAAAAAAAAAAAAAA";
-const DETAIL: MessageDetail = {
-  id: ID,
+const DETAIL = detailOf(ID, {
   threadId: "16f4aa",
-  syncThreadId: null,
-  state: "delivered",
-  openCount: 0,
-  firstOpenAt: null,
-  lastOpenAt: null,
-  clickCount: 0,
-  lastClickAt: null,
-  replyCount: 0,
-  lastReplyAt: null,
-  bounce: null,
-  unsubscribed: false,
   subject: "Pricing",
-  campaign: null,
   recipients: [{ email: "carol@prospect.example" }],
   sentAt: "2026-11-22T09:00:00Z",
-  gmailMessageId: null,
-  openTracking: true,
-  clickTracking: true,
-  opens: [],
-  links: [],
-};
+});
 
 const root = document.createElement("div");
 document.body.append(root);
