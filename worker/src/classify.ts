@@ -47,6 +47,11 @@ export const APPLE_MPP_USER_AGENT = "Mozilla/5.0";
  * click on Send, so with the default the email leaves Gmail no sooner than this after it.
  */
 export const GMAIL_DEFAULT_UNDO_SEND_MS = 5_000;
+
+/** When an email sent (its Send click) at `sentAt` leaves Gmail at the earliest: after the default undo period. */
+function earliestDelivery(sentAt: number): number {
+  return sentAt + GMAIL_DEFAULT_UNDO_SEND_MS;
+}
 /**
  * Nobody reads an email and clicks a link this soon after it is delivered; scanners do, on delivery. Measured from
  * the earliest delivery, the send time + GMAIL_DEFAULT_UNDO_SEND_MS. A rep with a longer undo period still gets
@@ -211,7 +216,7 @@ function sameNetworkNear(open: ContextEvent, click: ContextEvent, sentAt: number
     open.ipHash === click.ipHash &&
     Math.abs(open.occurredAt - click.occurredAt) <= SAME_NETWORK_AS_SCANNER_MS &&
     sentAt !== null &&
-    open.occurredAt - (sentAt + GMAIL_DEFAULT_UNDO_SEND_MS) <= SANDBOX_AFTER_DELIVERY_MS
+    open.occurredAt - earliestDelivery(sentAt) <= SANDBOX_AFTER_DELIVERY_MS
   );
 }
 
@@ -221,8 +226,7 @@ function contextLabel(event: ContextEvent, message: MessageContext, scanClicks: 
   if (message.senderViews.some((view) => Math.abs(view.viewedAt - event.occurredAt) <= SENDER_WINDOW_MS && couldBeFrom(event, view)))
     return "sender";
   if (event.kind === "click") {
-    if (message.sentAt !== null && event.occurredAt - (message.sentAt + GMAIL_DEFAULT_UNDO_SEND_MS) < CLICK_AFTER_DELIVERY_SCANNER_MS)
-      return "scanner";
+    if (message.sentAt !== null && event.occurredAt - earliestDelivery(message.sentAt) < CLICK_AFTER_DELIVERY_SCANNER_MS) return "scanner";
     if (scanClicks.has(event.seq)) return "scanner";
   }
   return event.requestLabel;

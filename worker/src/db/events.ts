@@ -248,7 +248,7 @@ export function relabelMessages(db: D1Database, messageIds: readonly string[], n
  * opens from its network.
  */
 const READ_BEFORE_SPAN_MS = SAME_NETWORK_AS_SCANNER_MS + Math.max(LINK_BURST_MS, LINK_PAIR_MS + SAME_NETWORK_AS_SCANNER_MS);
-const READ_AFTER_SPAN_MS = SAME_NETWORK_AS_SCANNER_MS + Math.max(LINK_BURST_MS, LINK_PAIR_MS);
+const READ_AFTER_SPAN_MS = CLICK_REACH_MS;
 
 /**
  * Recomputes the final labels of the events inside these spans and writes the ones that changed. An event's label
