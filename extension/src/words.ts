@@ -30,3 +30,11 @@ export function shortUrl(url: string, max = 32): string {
   }
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
+
+/** An error as the rep reads it: its message, or the thrown value itself. */
+export const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+/** The first two of `names` and how many more: "Alice, Bob +1". */
+export function firstNames(names: readonly string[]): string {
+  return `${names.slice(0, 2).join(", ")}${names.length > 2 ? ` +${names.length - 2}` : ""}`;
+}

@@ -4,7 +4,7 @@
 // so no event is skipped, and nothing is ever notified or counted twice.
 import type { EventsResponse, FeedEvent } from "../../../shared/api";
 import { DEFAULT_GMAIL_ACCOUNT, type GmailAccount } from "../gmail-ids";
-import { counted, shortUrl, subjectShown } from "../words";
+import { counted, firstNames, shortUrl, subjectShown } from "../words";
 import { type DeletedContact, withoutContact } from "./deleted-contact";
 import type { KeyValueArea } from "./outbox";
 
@@ -145,8 +145,7 @@ function noteMessage(event: FeedEvent, subject: string): string {
   const names = event.recipients.map((r) => r.name || r.email);
   const link = clickedLink(event);
   if (names.length > 1) {
-    const to = `${names.slice(0, 2).join(", ")}${names.length > 2 ? ` +${names.length - 2}` : ""}`;
-    return `Someone on “${subject}” (to ${to}) ${event.kind === "open" ? "opened it" : `clicked ${link}`}.`;
+    return `Someone on “${subject}” (to ${firstNames(names)}) ${event.kind === "open" ? "opened it" : `clicked ${link}`}.`;
   }
   const who = names[0] ?? "Someone";
   return event.kind === "open" ? `${who} opened “${subject}”.` : `${who} clicked ${link} in “${subject}”.`;

@@ -3,8 +3,7 @@
 import { useEffect, useState } from "preact/hooks";
 import type { DailyActivity } from "../../../shared/api";
 import { callFromPage } from "../messaging";
-import { counted } from "../words";
-import { errorText } from "./ui";
+import { counted, errorText } from "../words";
 
 const WIDTH = 720;
 const HEIGHT = 120;

@@ -6,7 +6,7 @@ import { useEffect, useState } from "preact/hooks";
 import browser from "webextension-polyfill";
 import type { ConnectionState } from "../background/handlers";
 import { callFromPage } from "../messaging";
-import { errorText } from "./ui";
+import { errorText } from "../words";
 
 /** `children` while connected; otherwise what is wrong and the way to the options page. */
 export function ConnectionGate({ children }: { children: ComponentChildren }) {

@@ -7,8 +7,8 @@ import type { FollowUpEngagement } from "../../../shared/api";
 import type { FollowUpList, Reminder } from "../background/follow-ups";
 import { callFromPage } from "../messaging";
 import { Time, useNow } from "../pages/time";
-import { counted, subjectShown } from "../words";
-import { errorText, ViewLink } from "./ui";
+import { counted, errorText, subjectShown } from "../words";
+import { ViewLink } from "./ui";
 
 const GROUPS: { engagement: FollowUpEngagement; title: string; hint: string }[] = [
   { engagement: "clicked", title: "Clicked a link", hint: "interested: follow up first" },

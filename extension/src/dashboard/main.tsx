@@ -9,25 +9,12 @@ import { MESSAGE_FILTERS } from "../../../shared/api";
 import type { ExportName } from "../background/dashboard";
 import { callFromPage } from "../messaging";
 import { Time, useNow } from "../pages/time";
-import { counted, shortUrl, subjectShown } from "../words";
+import { counted, errorText, shortUrl, subjectShown } from "../words";
 import { ActivityChart } from "./chart";
 import { ConnectionGate } from "./connection-gate";
 import { FollowUps } from "./follow-ups";
 import { MessagePage } from "./message-page";
-import {
-  DataTable,
-  errorText,
-  go,
-  Paged,
-  SCORE_EXPLAINED,
-  Score,
-  STATE_WORDS,
-  Status,
-  shownState,
-  useSorted,
-  useTyped,
-  ViewLink,
-} from "./ui";
+import { DataTable, go, Paged, SCORE_EXPLAINED, Score, STATE_WORDS, Status, shownState, useSorted, useTyped, ViewLink } from "./ui";
 import { usePages } from "./use-pages";
 
 type View =

@@ -6,8 +6,8 @@ import type { MessageDetail, OpenDetail } from "../../../shared/api";
 import { COUNTED_LABELS, LABEL_TEXT } from "../../../shared/labels";
 import { callFromPage } from "../messaging";
 import { Time, useNow } from "../pages/time";
-import { counted, shortUrl, subjectShown } from "../words";
-import { errorText, go, STATE_WORDS, shownState, ViewLink } from "./ui";
+import { counted, errorText, shortUrl, subjectShown } from "../words";
+import { go, STATE_WORDS, shownState, ViewLink } from "./ui";
 
 const place = (o: OpenDetail) => (o.place ? [o.place.city, o.place.region, o.place.country].filter(Boolean).join(", ") : "");
 

@@ -12,8 +12,6 @@ export function go(path: string, params: Record<string, string | undefined> = {}
   location.hash = `#${path}${text ? `?${text}` : ""}`;
 }
 
-export const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
-
 export function Status({ items, error, empty }: { items: unknown[] | null; error: string | null; empty: string }) {
   if (error)
     return (

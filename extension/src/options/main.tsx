@@ -19,6 +19,7 @@ import {
 import { CopyButton } from "../pages/copy-button";
 import { OutboxList } from "../pages/outbox-list";
 import { useSavedNote } from "../pages/saved-note";
+import { errorText } from "../words";
 
 type Notice = { kind: "ok" | "error"; text: string } | null;
 
@@ -130,7 +131,7 @@ function CheckedField<T>({
       if (result.problems === undefined)
         void save(result.value).then(
           () => setDraft(null),
-          (error: unknown) => setProblems([`Not saved: ${error instanceof Error ? error.message : String(error)}`]),
+          (error: unknown) => setProblems([`Not saved: ${errorText(error)}`]),
         );
     },
   };
@@ -166,7 +167,7 @@ function StoredToken() {
   const show = () =>
     callFromPage("storedApiToken", null).then(
       (stored) => setToken(stored.apiToken),
-      (e: unknown) => setError(e instanceof Error ? e.message : String(e)),
+      (e: unknown) => setError(errorText(e)),
     );
   if (token)
     return (
@@ -318,7 +319,7 @@ function OptionsPage() {
     try {
       setNotice({ kind: "ok", text: await task() });
     } catch (error) {
-      setNotice({ kind: "error", text: error instanceof Error ? error.message : String(error) });
+      setNotice({ kind: "error", text: errorText(error) });
     } finally {
       setBusy(false);
       await reload();

@@ -10,7 +10,7 @@ import type { ActivityState } from "../background/handlers";
 import { callFromPage } from "../messaging";
 import { OutboxList } from "../pages/outbox-list";
 import { relativeTime, Time, useNow } from "../pages/time";
-import { counted, shortUrl, subjectShown } from "../words";
+import { counted, errorText, firstNames, shortUrl, subjectShown } from "../words";
 import { GmailHealthNotice } from "./gmail-health";
 
 type Entry = DigestItem & { threadUrl: string };
@@ -60,7 +60,7 @@ function Digest({ items, now }: { items: Entry[]; now: number }) {
             </a>
             <div class="what">{digestLine(item, now)}</div>
             <div class="muted">
-              {to.length > 0 ? `To ${to.slice(0, 2).join(", ")}${to.length > 2 ? ` +${to.length - 2}` : ""}` : "No recipient"}
+              {to.length > 0 ? `To ${firstNames(to)}` : "No recipient"}
               {" · "}
               <Time iso={item.lastActivityAt} now={now} />
               {item.machineHits > 0 ? (
@@ -97,7 +97,7 @@ function Popup() {
           setDigest(r.messages);
           setDigestError(null);
         },
-        (e: unknown) => setDigestError(e instanceof Error ? e.message : String(e)),
+        (e: unknown) => setDigestError(errorText(e)),
       );
     } catch (e) {
       setError(String(e));
