@@ -323,8 +323,8 @@ const missingQueues = QUEUES.filter((queue) => !queues.some((existing) => existi
  * migrations would change its tables. One this deploy made has none (a run stopped before its migrations) or lists the
  * tracker's first migration among those applied (a run stopped after them: d1_migrations, wrangler's default
  * `migrations_table`, DEFAULT_MIGRATION_TABLE in wrangler 4.155.0). D1's own table, `_cf_KV`, which a new database
- * already holds (public reports of listing a remote database's tables, 2026; test/deploy/cloudflare-api.ts), and
- * SQLite's do not count.
+ * already holds ("a reserved table used by D1's underlying storage system", cloudflare/cloudflare-docs pull request
+ * 14812, 2024-05-29; test/deploy/cloudflare-api.ts), and SQLite's do not count.
  */
 async function refuseForeignDatabase(id) {
   const query = (sql, params = []) => api("POST", `${account}/d1/database/${id}/query`, { sql, params });

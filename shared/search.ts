@@ -1,5 +1,6 @@
 // Text as the dashboard's search compares it. The tracker stores it folded when it writes the text, and folds the
-// query the same way: SQLite's lower() folds ASCII letters only (D1 has no ICU), so lower('Émilie') is 'Émilie' and
+// query the same way: SQLite's lower() folds ASCII letters only (sqlite.org/faq.html#q18; D1 loads no ICU to do more:
+// cloudflare/workers-sdk issue 5728, "D1 - support Unicode", open since 2024-04-30), so lower('Émilie') is 'Émilie' and
 // the search cannot fold the stored text itself.
 
 /**

@@ -326,9 +326,10 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
         if (account.d1.has(name)) return { status: 400, json: errorEnvelope(7502, "A database with that name already exists") };
         const db = { uuid: randomUUID(), name, db: new DatabaseSync(":memory:") };
         // A new database is not empty: D1 keeps a table of its own in it, `_cf_KV`, which a listing of its tables shows
-        // before any migration [observed: `SELECT name FROM sqlite_master WHERE type='table'` on a remote database
-        // answered `_cf_KV` beside the project's tables, and "no migrations applied (only `_cf_KV`)", public project
-        // notes found by the code index, 2026; its columns assumed].
+        // before any migration [documented: "The `_cf_KV` table is a reserved table used by D1's underlying storage
+        // system. It cannot be queried", Cloudflare's D1 import guide, cloudflare/cloudflare-docs pull request 14812,
+        // 2024-05-29, whose example listing shows `_cf_KV` beside `users`; observed: "a remote read-only catalog query
+        // found only `_cf_KV`" on a new database, public project notes of 2026-09-25; its columns assumed].
         db.db.exec("CREATE TABLE _cf_KV (key TEXT PRIMARY KEY, value BLOB)");
         account.d1.set(name, db);
         return { json: envelope({ uuid: db.uuid, name, created_at: new Date().toISOString() }) };
