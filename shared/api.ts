@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { isEmailAddress } from "./email";
 import type { EventKind, EventLabel } from "./labels";
+import { CAMPAIGN_NAME_MAX, FOLLOW_UPS_MAX } from "./limits";
 import { isAcceptableDestination, MAX_LINK_INDEX, TRACKING_ID_PATTERN } from "./protocol";
 import { isTimeZone } from "./time-zone";
 
@@ -23,7 +24,7 @@ const isoTime = z.iso.datetime({ offset: true });
 /** An email address as given (isEmailAddress); the tracker compares addresses lower-cased and trimmed (normalizeEmail). */
 export const emailAddress = z.string().refine(isEmailAddress, "must be an email address");
 /** A campaign name: emails registered with the same (trimmed, case-sensitive) name form a campaign. */
-export const campaignName = z.string().trim().min(1).max(100);
+export const campaignName = z.string().trim().min(1).max(CAMPAIGN_NAME_MAX);
 
 export const createAccountRequest = z.object({
   name: z.string().trim().min(1).max(100).optional(),
@@ -211,9 +212,9 @@ export const followUpsQuery = z.object({
         return z.NEVER;
       }
     })
-    .pipe(z.record(z.string().min(1).max(100), followUpWait))
+    .pipe(z.record(z.string().min(1).max(CAMPAIGN_NAME_MAX), followUpWait))
     .optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(100),
+  limit: z.coerce.number().int().min(1).max(FOLLOW_UPS_MAX).default(100),
 });
 
 /** Counted opens and clicks per day over the last `days`, days starting at local midnight (`offset`: minutes west of UTC, as Date.getTimezoneOffset). */

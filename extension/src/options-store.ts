@@ -3,6 +3,7 @@
 // is never duplicated. Credentials are NOT settings: only the background reads or writes them (background/credentials.ts).
 
 import type Browser from "webextension-polyfill";
+import { CAMPAIGN_NAME_MAX } from "../../shared/limits";
 import { serialRunner } from "./serial";
 import { browser } from "./web-ext";
 
@@ -118,16 +119,15 @@ export function pickDays(value: unknown): number | undefined {
   return typeof n === "number" && Number.isInteger(n) && n >= 1 && n <= 365 ? n : undefined;
 }
 
-/** Per-campaign waits kept, at most, and the longest campaign name (shared/api.ts campaignName). */
+/** Per-campaign waits kept, at most. */
 const MAX_CAMPAIGN_WAITS = 200;
-const MAX_CAMPAIGN_NAME = 100;
 
 function pickCampaignDays(value: unknown): Record<string, number> {
   const out: Record<string, number> = {};
   if (!value || typeof value !== "object") return out;
   for (const [name, days] of Object.entries(value).slice(0, MAX_CAMPAIGN_WAITS)) {
     const picked = pickDays(days);
-    if (name.trim() && picked !== undefined) out[name.trim().slice(0, MAX_CAMPAIGN_NAME)] = picked;
+    if (name.trim() && picked !== undefined) out[name.trim().slice(0, CAMPAIGN_NAME_MAX)] = picked;
   }
   return out;
 }
@@ -211,7 +211,7 @@ export function readCampaignDays(text: string): ReadField<Record<string, number>
     const days = pickDays(line.slice(at + 1).trim());
     if (at < 0) problems.push(`"${line}" has no colon: write "Campaign: days", e.g. "Webinar: 5"`);
     else if (!name) problems.push(`"${line}" names no campaign before the colon`);
-    else if (name.length > MAX_CAMPAIGN_NAME) problems.push(`"${line}": a campaign name has at most ${MAX_CAMPAIGN_NAME} characters`);
+    else if (name.length > CAMPAIGN_NAME_MAX) problems.push(`"${line}": a campaign name has at most ${CAMPAIGN_NAME_MAX} characters`);
     else if (days === undefined) problems.push(`"${line}": the wait is a whole number of days from 1 to 365`);
     else if (out.has(name)) problems.push(`"${name}" is given twice: keep one line for it`);
     else out.set(name, days);

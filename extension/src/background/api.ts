@@ -4,6 +4,7 @@
 // outbox uses `retryable` to decide between retrying and keeping an entry as failed.
 import { type ClientResponse, hc, type parseResponse } from "hono/client";
 import type { CONTACT_SORTS, ErrorResponse, MessageFilter } from "../../../shared/api";
+import { FOLLOW_UPS_MAX } from "../../../shared/limits";
 import type { AppType } from "../../../worker/src/app";
 import { trackerAccessGranted } from "../options-store";
 
@@ -27,8 +28,6 @@ type ContactSort = (typeof CONTACT_SORTS)[number];
 
 /** How long a call may take; exports take longer than the other calls. */
 const TIMEOUT_MS = 15_000;
-/** The emails that need a follow-up the dashboard asks for, at most: the most the tracker gives at once. */
-export const FOLLOW_UPS_LIMIT = 200;
 const EXPORT_TIMEOUT_MS = 120_000;
 /** No cookies, no HTTP cache: every request carries its token and wants the tracker's answer of now. */
 const FRESH = { credentials: "omit", cache: "no-store" } as const;
@@ -157,7 +156,7 @@ export function trackerApi(trackerUrl: string, token?: string, fetch: typeof glo
     // The popup's digest, the follow-up list and the dashboard's chart (digest.ts, follow-ups.ts).
     recentActivity: (days: number) => call(() => client.activity.recent.$get({ query: query({ days, limit: 20 }) }, init())),
     followUps: (waits: { days: number; defaultDays?: number; campaignDays?: string }) =>
-      call(() => client.activity["follow-ups"].$get({ query: query({ ...waits, limit: FOLLOW_UPS_LIMIT }) }, init())),
+      call(() => client.activity["follow-ups"].$get({ query: query({ ...waits, limit: FOLLOW_UPS_MAX }) }, init())),
     dailyActivity: (days: number, offset: number, zone?: string) =>
       call(() => client.activity.daily.$get({ query: query({ days, offset, zone }) }, init())),
     /** A CSV export, every part in turn (docs/protocol.md §14), as one text. */

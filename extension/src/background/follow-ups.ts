@@ -5,10 +5,11 @@
 // (settleReplied, from the background's news). The clock is injected: unit tests and the end-to-end run move it.
 import { z } from "zod";
 import { type FollowUpItem, MAX_CAMPAIGN_DAYS_JSON, type MessageDetail, type MessageStatus } from "../../../shared/api";
+import { FOLLOW_UPS_MAX } from "../../../shared/limits";
 import { loadOptions, type Options, pickDays } from "../options-store";
 import { serialRunner } from "../serial";
 import { counted, subjectShown } from "../words";
-import { FOLLOW_UPS_LIMIT, TrackerError } from "./api";
+import { TrackerError } from "./api";
 import type { Credentials, TrackerAccess } from "./credentials";
 import { type DeletedContact, withoutContact } from "./deleted-contact";
 import { handler, noInput } from "./handler";
@@ -255,7 +256,7 @@ export interface FollowUpList {
   days: number;
   reminders: Reminder[];
   /**
-   * When the tracker's list stopped at its limit (FOLLOW_UPS_LIMIT), how many emails need a follow-up in all: null when
+   * When the tracker's list stopped at its limit (FOLLOW_UPS_MAX), how many emails need a follow-up in all: null when
    * not known (more than the tracker looks at, or a tracker that does not say). Null `cut`: nothing was left out.
    */
   cut: { total: number | null } | null;
@@ -311,7 +312,7 @@ export function followUpPageHandlers(deps: FollowUpPageDeps) {
       }
       // A tracker before `total` says nothing: a full list may have been cut.
       const known = typeof total === "number" ? total : null;
-      const cut = known === null ? messages.length >= FOLLOW_UPS_LIMIT : known > messages.length;
+      const cut = known === null ? messages.length >= FOLLOW_UPS_MAX : known > messages.length;
       return {
         followUps,
         days: options.followUpDays,

@@ -1,3 +1,5 @@
+import { CAMPAIGN_NAME_MAX } from "../../../shared/limits";
+
 // A compose window's optional campaign name: a toggle reveals a small input; kept for this compose and sent with
 // the registration as `campaign`. Only a tracked email is registered: while tracking is off or locked for this one,
 // the input is hidden and the toggle disabled with the reason, and the name typed waits for tracking to come back.
@@ -15,7 +17,7 @@ export class CampaignField {
     this.input.type = "text";
     this.input.className = "mt-campaign";
     this.input.placeholder = "Campaign name";
-    this.input.maxLength = 100;
+    this.input.maxLength = CAMPAIGN_NAME_MAX;
     this.input.setAttribute("aria-label", "Campaign name");
     this.input.hidden = true;
     // Ours alone: typing here must not reach Gmail's compose shortcuts (Ctrl+Enter still sends, as everywhere).
@@ -45,7 +47,7 @@ export class CampaignField {
 
   /** The campaign name, trimmed, or undefined when none. */
   campaign(): string | undefined {
-    const name = this.name.trim().slice(0, 100);
+    const name = this.name.trim().slice(0, CAMPAIGN_NAME_MAX);
     return name || undefined;
   }
 
