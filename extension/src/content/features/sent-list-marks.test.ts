@@ -108,6 +108,18 @@ describe("sent list marks", () => {
     expect(requests).toEqual([["f6", `thread-f:${BigInt("0xf6")}`]]);
     expect(marks()).toEqual([["f6", "opened", "1"]]);
     expect(document.querySelector(".mt-mark")?.parentElement?.className).toBe("bog");
+    // Scans again (each re-render, navigation and piece of news) find the mark there: no second copy.
+    list.scan();
+    list.scan();
+    await list.flush();
+    expect(marks()).toEqual([["f6", "opened", "1"]]);
+    // Gmail reuses the rows for an untracked thread: its mark goes.
+    const ids = document.querySelector("[data-legacy-thread-id]") as Element;
+    ids.setAttribute("data-legacy-thread-id", "a7");
+    ids.setAttribute("data-thread-id", `#thread-f:${BigInt("0xa7")}`);
+    list.scan();
+    await list.flush();
+    expect(marks()).toEqual([]);
   });
 
   it("when Gmail re-renders rows, the same marks come back synchronously, once each, with no new request", async () => {

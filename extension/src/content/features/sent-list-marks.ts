@@ -119,15 +119,15 @@ function buildMark(doc: Document, key: string, state: RowState): HTMLElement {
  * it is already right.
  */
 function applyMark(row: Element, mark: HTMLElement | null): void {
-  const [first, ...extra] = row.querySelectorAll(".mt-mark");
+  // Looked for where it goes: in vertical split the subject is in the thread's second row (queryRow), not in `row`.
+  const subject = queryRow(row, "rowSubject");
+  const [first, ...extra] = (subject ?? row).querySelectorAll(".mt-mark");
   for (const old of extra) old.remove();
   if (!mark) {
     first?.remove();
     return;
   }
-  if (first?.isEqualNode(mark)) return;
-  const subject = queryRow(row, "rowSubject");
-  if (!subject) return;
+  if (first?.isEqualNode(mark) || !subject) return;
   first?.remove();
   subject.prepend(mark.cloneNode(true));
 }
