@@ -184,7 +184,8 @@ export const SELECTORS = {
    */
   collapsedMessage: {
     name: "collapsed message",
-    precise: "div.kv",
+    // `ky` too: InboxSDK's class watch (gmail-message-view.ts, the same commit) reads a message as collapsed by either.
+    precise: "div.kv, div.ky",
     fallbacks: ['[role="listitem"]:not([data-message-id]):not(:has([data-message-id]))'],
   },
   /** A message's body: `div.ii.gt` > `div.a3s` (gmail.md); the panel goes right after `div.ii.gt`. Without either
@@ -355,22 +356,40 @@ export function closest(element: Element, name: SelectorName): Element | null {
  *   quoted part; Mailspring's commit ad32e60, "Gmail actually nests a blockquote.gmail_quote inside a div.gmail_quote");
  * - Apple Mail and Thunderbird quote in `blockquote type=cite`, Thunderbird after `div.moz-cite-prefix` (Mozilla's
  *   "Mailnews quote recognition", bucksch.org/1/projects/mozilla/31906);
- * - Outlook puts `div#divRplyFwdMsg` (and `div#appendonsend`) before the quoted email, Yahoo wraps it in
+ * - Outlook on the web puts `div#divRplyFwdMsg` (and `div#appendonsend`) before the quoted email, Yahoo wraps it in
  *   `div.yahoo_quoted`, Proton in `div.protonmail_quote`: the markers reply parsers of public projects look for (read
- *   2026-12-04), not checked against a capture here.
+ *   2026-12-04), not checked against a capture here;
+ * - Outlook for Windows (2007 to 2013 and later) marks its header by a style alone, `border:none;border-top:solid
+ *   #E1E1E1 1.0pt` (#B5C4DF before 2013), and Outlook for Mac by `#OLK_SRC_BODY_SECTION`: mailgun/talon
+ *   talon/html_quotations.py, cut_microsoft_quote and QUOTE_IDS (last changed 2018-11-04, read 2026-12-06).
  * Matched by substring: Gmail shows an email's own class names with a per-message prefix (`class="m_-7612…pcont-text"`
  * for `pcont-text`: Stack Overflow question 41286297, "Why are these classes in form of class="m_05989..."?", as
  * copied at devhide.com, read 2026-12-04); that it does the same to ids is assumed, not seen.
  */
-const QUOTE_CONTAINERS = 'blockquote, [class*="gmail_quote"], [class*="yahoo_quoted"], [class*="protonmail_quote"]';
-const QUOTE_HEADERS = '[id*="divRplyFwdMsg"], [id*="appendonsend"], [class*="moz-cite-prefix"], [class*="OutlookMessageHeader"]';
+const QUOTE_CONTAINERS =
+  'blockquote, [class*="gmail_quote"], [class*="yahoo_quoted"], [class*="protonmail_quote"], [id*="OLK_SRC_BODY_SECTION"]';
+const QUOTE_HEADERS =
+  '[id*="divRplyFwdMsg"], [id*="appendonsend"], [class*="moz-cite-prefix"], [class*="OutlookMessageHeader"], [style*="border-top:solid #E1E1E1" i], [style*="border-top:solid #B5C4DF" i]';
 
-/** Whether an element of a displayed email is in a quote of an earlier email (QUOTE_CONTAINERS, QUOTE_HEADERS). */
+/**
+ * Whether an element of a displayed email is in a quote of an earlier email: inside a QUOTE_CONTAINERS, or in or after
+ * a QUOTE_HEADERS within the header's parent, what talon's cut_microsoft_quote cuts (lifted to the header's parent
+ * when the header is its first child, Outlook 2010's wrapping). Not everything after it in the page: the rep's pixel,
+ * last in an email that forwards or answers an Outlook one, follows the quoted email's header too.
+ */
 export function quotedIn(message: Element): (element: Element) => boolean {
-  const headers = [...message.querySelectorAll(QUOTE_HEADERS)];
+  const splitters = [...message.querySelectorAll(QUOTE_HEADERS)].map((header) => {
+    const parent = header.parentElement;
+    return parent && parent !== message && parent.firstElementChild === header ? parent : header;
+  });
   return (element) =>
     element.closest(QUOTE_CONTAINERS) !== null ||
-    headers.some((header) => (header.compareDocumentPosition(element) & Node.DOCUMENT_POSITION_FOLLOWING) !== 0);
+    splitters.some(
+      (splitter) =>
+        splitter.contains(element) ||
+        (splitter.parentElement?.contains(element) === true &&
+          (splitter.compareDocumentPosition(element) & Node.DOCUMENT_POSITION_FOLLOWING) !== 0),
+    );
 }
 
 const EMAIL = /[A-Za-z0-9._%+'-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}/g;
@@ -545,12 +564,14 @@ export function composeInputId(root: ParentNode, name: "draftInput" | "threadInp
 }
 
 /**
- * The collapsed messages of the opened conversation (collapsedMessage), looked for in the view that shows it, Gmail's
- * `[role=main]` (recogniseGmail looks for a conversation there too): a list item elsewhere, in a chat or people panel,
- * is never one of its messages.
+ * The view Gmail shows, `[role=main]`, where the opened conversation is read. Gmail keeps earlier views in the page,
+ * hidden (`div.aeF > div.nH`, shown and hidden by style.display: InboxSDK get-main-content-element-changed-stream.ts),
+ * and marks the one shown `role=main` (InboxSDK gmail-element-getter.ts getMainContentContainer "used to just look for
+ * the div[role=main] element", both at a8a6fe2, 2026-07-23): a hidden conversation's heading, or a list item in a chat
+ * or people panel, is never the opened conversation's. The whole page when no view is marked (Contacts, ibid.).
  */
-export function collapsedMessages(doc: Document): Element[] {
-  return queryAll(doc.querySelector('[role="main"]') ?? doc, "collapsedMessage");
+export function shownView(doc: Document): ParentNode {
+  return doc.querySelector('[role="main"]') ?? doc;
 }
 
 /** The thread id of the opened conversation (legacy hex when Gmail gives it), or null when none is open. */

@@ -139,6 +139,32 @@ describe("an opened conversation", () => {
     expect(readConversation(document, OWN, NOW)?.signals.map((s) => s.kind)).toEqual(["reply"]);
   });
 
+  it("a collapsed message of class `ky` (InboxSDK reads kv and ky as collapsed) places the reply after it", () => {
+    conversation(
+      collapsed("me@example.com", "Me").replace('class="kv" role="listitem"', 'class="ky"'),
+      message({ id: "b", legacy: "18f7a1b2c3d4e700", email: "carol@prospect.example", name: "Carol", body: "Sounds good" }),
+    );
+    expect(readConversation(document, OWN, NOW)?.signals.map((s) => s.kind)).toEqual(["reply"]);
+  });
+
+  it("an earlier conversation Gmail keeps hidden in the page is not the one read", () => {
+    conversation(MINE, message({ id: "b", legacy: "18f7a1b2c3d4e700", email: "carol@prospect.example", name: "Carol", body: "Yes" }));
+    // Gmail hides a view it leaves (style.display) and marks only the shown one role=main (gmail-selectors.ts shownView).
+    document.body.insertAdjacentHTML(
+      "afterbegin",
+      `<div class="nH" style="display: none"><h2 class="hP" data-legacy-thread-id="18f7a1b2c3d40000">Older</h2>${message({
+        id: "c",
+        legacy: "18f7a1b2c3d40001",
+        email: "dave@prospect.example",
+        name: "Dave",
+        body: "Old news",
+      })}</div>`,
+    );
+    const read = readConversation(document, OWN, NOW);
+    expect(read?.threadId).toBe("18f7a1b2c3d4e5f6");
+    expect(read?.signals.map((s) => s.gmailMessageId)).toEqual(["18f7a1b2c3d4e700"]);
+  });
+
   it("a list item outside the conversation's view (a chat panel naming the rep) places nothing after it", () => {
     conversation(message({ id: "b", legacy: "18f7a1b2c3d4e700", email: "carol@prospect.example", name: "Carol", body: "Question?" }));
     document.body.insertAdjacentHTML("afterbegin", `<div role="listitem"><span email="me@example.com" class="gD">Me</span></div>`);
@@ -177,6 +203,11 @@ describe("an opened conversation", () => {
       outlook: `<div id="m_-42appendonsend"></div><hr><div id="m_-42divRplyFwdMsg"><b>From:</b> Me &lt;me@example.com&gt;</div><div>Hi Carol</div><img data-mt-pixel-id="x">`,
       apple: `<div>On Nov 22, Me wrote:</div><blockquote type="cite"><div>Hi Carol</div><img data-mt-pixel-id="x"></blockquote>`,
       thunderbird: `<div class="m_-42moz-cite-prefix">On 22/11/2026, Me wrote:</div><div><div>Hi Carol</div><img data-mt-pixel-id="x"></div>`,
+      // Outlook for Windows marks its header by a style alone (talon html_quotations.py cut_microsoft_quote): 2013 on,
+      // and 2010's header wrapped as the first child of a div, the quoted email after the wrapper.
+      outlookWindows: `<div style="border:none;border-top:solid #E1E1E1 1.0pt;padding:3.0pt 0in 0in 0in"><p><b>From:</b> Me</p></div><p>Hi Carol</p><p><img data-mt-pixel-id="x"></p>`,
+      outlook2010: `<div><div style="border:none;border-top:solid #B5C4DF 1.0pt;padding:3.0pt 0cm 0cm 0cm"><p><b>From:</b> Me</p></div></div><p>Hi Carol</p><img data-mt-pixel-id="x">`,
+      outlookMac: `<div id="m_-42OLK_SRC_BODY_SECTION"><div><b>From:</b> Me</div><div>Hi Carol</div><img data-mt-pixel-id="x"></div>`,
     };
     for (const [program, quote] of Object.entries(quotes)) {
       const reply = message({
@@ -199,6 +230,17 @@ describe("an opened conversation", () => {
       message({ id: "c", email: "me@example.com", name: "Me", body: `<div>Bump</div><img data-mt-pixel-id="y">${quotes.outlook}` }),
     );
     expect(messageTrackingId(document.querySelector("div.adn") as Element)).toBe("y");
+    // Nor after an Outlook header inside the email the rep forwards or answers: the rep's pixel comes last, after
+    // the quote, outside the part the header starts.
+    conversation(
+      message({
+        id: "d",
+        email: "me@example.com",
+        name: "Me",
+        body: `<div>FYI</div><div class="gmail_quote"><div><div id="divRplyFwdMsg"><b>From:</b> Carol</div><div>Earlier</div></div></div><img data-mt-pixel-id="z">`,
+      }),
+    );
+    expect(messageTrackingId(document.querySelector("div.adn") as Element)).toBe("z");
   });
 
   it("re-rendering the same conversation gives the same keys (the content script and the tracker dedupe on them)", () => {

@@ -28,7 +28,6 @@ import { NEUTRALISED_PIXELS, PIXEL_ID_ATTRIBUTE } from "../page-world/pixel-guar
 import type { ListedThread } from "../page-world/sync-parser";
 import {
   accountSwitcherLabel,
-  collapsedMessages,
   conversationThreadId,
   messageGmailIds,
   personOf,
@@ -41,6 +40,7 @@ import {
   rowListsRecipients,
   rowMessageCount,
   rowThreadIds,
+  shownView,
 } from "./gmail-selectors";
 
 /** A reply, or a bounce notice's text for the background to classify (background/signals.ts). */
@@ -118,9 +118,10 @@ export function messageTrackingId(message: Element): string | null {
  * are mostly collapsed there (Gmail collapses what was read): a collapsed one places the replies after it.
  */
 export function readConversation(doc: Document, own: Set<string>, now = new Date()): ThreadSignals | null {
-  const threadId = conversationThreadId(doc);
+  const view = shownView(doc);
+  const threadId = conversationThreadId(view);
   if (!threadId) return null;
-  const inOrder = [...new Set([...queryAll(doc, "conversationMessage"), ...collapsedMessages(doc)])].sort((a, b) =>
+  const inOrder = [...new Set([...queryAll(view, "conversationMessage"), ...queryAll(view, "collapsedMessage")])].sort((a, b) =>
     a.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1,
   );
   // A collapsed message shows no body and carries no id (gmail-selectors.ts collapsedMessage): never ours by a pixel,

@@ -14,7 +14,7 @@ import { SENDER_WINDOW_MS } from "../../../../shared/labels";
 import { callFromGmail } from "../../messaging";
 import { trackerUrls } from "../../options-store";
 import { type Feature, guarded } from "../feature";
-import { conversationThreadId, followedLink, messageLinkUrls } from "../gmail-selectors";
+import { conversationThreadId, followedLink, messageLinkUrls, shownView } from "../gmail-selectors";
 import { debug } from "../log";
 import { trackerLink } from "../rewrite";
 import { neutralisedIdsInPage, onPixelsNeutralised } from "./sender-pixels";
@@ -65,7 +65,7 @@ export const sentViewsReport: Feature = {
     const reportRender = guarded("views report", () => {
       const messageIds = [...new Set([...neutralisedIdsInPage(document), ...offDocument])];
       offDocument.clear();
-      const thread = conversationThreadId(document);
+      const thread = conversationThreadId(shownView(document));
       const threadIds = thread ? [thread] : [];
       if (messageIds.length + threadIds.length === 0) return;
       const key = [...messageIds, ...threadIds].sort().join(",");
