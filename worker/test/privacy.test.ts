@@ -1,10 +1,10 @@
-import { createExecutionContext, createScheduledController } from "cloudflare:test";
+import { applyD1Migrations, createExecutionContext, createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { mintTrackingId } from "../../shared/protocol";
 import { recordPendingOptOut } from "../src/db/opt-outs";
 import { purgeExpiredEvents } from "../src/db/retention";
-import { hitFromRequest } from "../src/hits";
+import { hitFromRequest, queuedHit } from "../src/hits";
 import worker from "../src/index";
 import { deriveSigningKey } from "../src/keys";
 import { storeHits } from "../src/queue";
@@ -71,6 +71,59 @@ describe("privacy", () => {
       expect(dump).not.toContain(address.split(".").slice(0, 3).join(".")); // not even truncated
     }
     expect(dump).not.toContain("2001:db8");
+  });
+
+  it("keeps no reader's city: not from a request, nor from a hit queued or written by the version before", async () => {
+    // A city, beside an open's time and the email it opened, can name the reader: a country and a region only.
+    const account = await createAccount();
+    const message = await sentMessage(account);
+    const cf = { country: "FR", region: "Île-de-France", city: "Paris" };
+    await openPixel(message.id, {}, cf);
+    expect((await waitForEvents(message.id, 1))[0]).toMatchObject({ country: "FR", region: "Île-de-France", city: null });
+    // The hit as queued carries none, and one queued by the version before (with its city) is read without it.
+    const accountKey = await deriveSigningKey(env.SIGNING_SECRET ?? "", account.accountId, account.key.keyId);
+    const request = new Request(`${BASE}/o/${message.id}.gif`, { headers: { "user-agent": CHROME_UA }, cf } as RequestInit);
+    const hit = await hitFromRequest(
+      request,
+      { accountId: account.accountId, messageId: message.id, accountKey, kind: "open", linkIndex: null },
+      0,
+    );
+    expect(hit).toMatchObject({ country: "FR", region: "Île-de-France" });
+    expect(hit).not.toHaveProperty("city");
+    expect(queuedHit.parse({ ...hit, city: "Lyon" })).not.toHaveProperty("city");
+    // A row the version before writes while this one is deployed (after migration 0019) keeps none either.
+    await env.DB.prepare(
+      `INSERT INTO events (event_id, account_id, message_id, kind, occurred_at, inserted_at, request_label, label, country, region, city)
+       VALUES (?, ?, ?, 'open', 1, 1, 'human', 'human', 'FR', 'Provence', 'Marseille')`,
+    )
+      .bind(crypto.randomUUID(), account.accountId, message.id)
+      .run();
+    expect((await storedEvents(message.id)).map((event) => [event.region, event.city])).toEqual([
+      ["Île-de-France", null],
+      ["Provence", null],
+    ]);
+  });
+
+  it("clears the cities stored before migration 0019, keeping country and region", async () => {
+    const db = env.MIGRATION_TEST_DB;
+    const before = env.TEST_MIGRATIONS.filter((m) => m.name < "0019");
+    const rest = env.TEST_MIGRATIONS.filter((m) => m.name >= "0019");
+    expect(rest[0]?.name).toBe("0019_forget_cities.sql");
+    await applyD1Migrations(db, before);
+    const insert = (eventId: string, city: string | null) =>
+      db
+        .prepare(
+          `INSERT INTO events (event_id, account_id, message_id, kind, occurred_at, inserted_at, request_label, label, country, region, city)
+           VALUES (?, 'acct-a', 'm-a', 'open', 1, 1, 'human', 'human', 'DE', 'Bavaria', ?)`,
+        )
+        .bind(eventId, city);
+    await db.batch([insert("e-1", "Munich"), insert("e-2", null)]);
+    await applyD1Migrations(db, env.TEST_MIGRATIONS);
+    const { results } = await db.prepare("SELECT event_id, country, region, city FROM events ORDER BY event_id").all();
+    expect(results).toEqual([
+      { event_id: "e-1", country: "DE", region: "Bavaria", city: null },
+      { event_id: "e-2", country: "DE", region: "Bavaria", city: null },
+    ]);
   });
 
   it("keeps a hash of the client's network, never one that tells two addresses of a network apart", async () => {

@@ -1,0 +1,11 @@
+-- A reader's place is kept as a country and a region only: a city, beside an open's time and the email it opened, can
+-- name the person (one recipient in a small town), where a country or a region names many. The worker no longer reads
+-- a request's city nor stores a queued one (worker/src/hits.ts). The column stays, always empty: dropping it would
+-- rebuild the events table and its indexes (as 0010 did) for no gain.
+UPDATE events SET city = NULL WHERE city IS NOT NULL;
+
+-- Between this migration and the deploy that follows it (scripts/deploy.mjs applies migrations first), the worker
+-- still running the code before stores each hit's city: it is cleared as it is written. The new code writes none, so
+-- this never fires for it and costs its inserts no row written. On one physical line: D1's remote /query cuts a
+-- migration at every `;` that ends a line (migration 0010).
+CREATE TRIGGER events_keep_no_city AFTER INSERT ON events WHEN NEW.city IS NOT NULL BEGIN UPDATE events SET city = NULL WHERE seq = NEW.seq; END;
