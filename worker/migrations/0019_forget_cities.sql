@@ -9,3 +9,9 @@ UPDATE events SET city = NULL WHERE city IS NOT NULL;
 -- this never fires for it and costs its inserts no row written. On one physical line: D1's remote /query cuts a
 -- migration at every `;` that ends a line (migration 0010).
 CREATE TRIGGER events_keep_no_city AFTER INSERT ON events WHEN NEW.city IS NOT NULL BEGIN UPDATE events SET city = NULL WHERE seq = NEW.seq; END;
+
+-- A deleted email's tombstone kept its campaign, text the rep typed; deleting an email now clears it
+-- (db/messages.ts, deleteMessageStatements), and with it the name from the people list's stored rows of its other
+-- recipients, where no other email of theirs has it. These clear what deletions left before.
+UPDATE messages SET campaign = NULL WHERE deleted_at IS NOT NULL AND campaign IS NOT NULL;
+UPDATE contact_scores SET campaigns = (SELECT json_group_array(DISTINCT m.campaign) FILTER (WHERE m.campaign IS NOT NULL) FROM message_recipients r JOIN messages m ON m.id = r.message_id WHERE r.account_id = contact_scores.account_id AND r.email = contact_scores.email AND m.deleted_at IS NULL) WHERE dirty > 0 AND campaigns <> '[]';

@@ -260,7 +260,7 @@ describe("messages", () => {
 
   it("deletes a message's data and keeps it deleted", async () => {
     const account = await createAccount();
-    const message = await sentMessage(account, { links: [{ index: 0, url: "https://example.com/" }] });
+    const message = await sentMessage(account, { links: [{ index: 0, url: "https://example.com/" }], campaign: "Acme renewal" });
     await openPixel(message.id);
     await waitForEvents(message.id, 1);
     const res = await account.api(`/api/messages/${message.id}`, { method: "DELETE" });
@@ -268,8 +268,11 @@ describe("messages", () => {
     expect((await account.json("GET", `/api/messages/${message.id}`)).status).toBe(404);
     const events = await env.DB.prepare("SELECT count(*) AS n FROM events WHERE message_id = ?").bind(message.id).first<{ n: number }>();
     expect(events?.n).toBe(0);
-    const tombstone = await env.DB.prepare("SELECT subject, search_text, recipients FROM messages WHERE id = ?").bind(message.id).first();
-    expect(tombstone).toEqual({ subject: null, search_text: null, recipients: "[]" });
+    // The tombstone keeps nothing the rep wrote: not the subject, nor the campaign's name.
+    const tombstone = await env.DB.prepare("SELECT subject, campaign, search_text, recipients FROM messages WHERE id = ?")
+      .bind(message.id)
+      .first();
+    expect(tombstone).toEqual({ subject: null, campaign: null, search_text: null, recipients: "[]" });
     // A late hit stores nothing; a late outbox retry does not bring the message back.
     await openPixel(message.id);
     const control = await sentMessage(account);

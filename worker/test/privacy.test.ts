@@ -104,7 +104,7 @@ describe("privacy", () => {
     ]);
   });
 
-  it("clears the cities stored before migration 0019, keeping country and region", async () => {
+  it("clears, in migration 0019, the cities stored before it and what deleted emails left of their campaigns", async () => {
     const db = env.MIGRATION_TEST_DB;
     const before = env.TEST_MIGRATIONS.filter((m) => m.name < "0019");
     const rest = env.TEST_MIGRATIONS.filter((m) => m.name >= "0019");
@@ -117,13 +117,42 @@ describe("privacy", () => {
            VALUES (?, 'acct-a', 'm-a', 'open', 1, 1, 'human', 'human', 'DE', 'Bavaria', ?)`,
         )
         .bind(eventId, city);
-    await db.batch([insert("e-1", "Munich"), insert("e-2", null)]);
+    await db.batch([
+      db.prepare("INSERT INTO accounts (id, token_hash, created_at) VALUES ('acct-a', '', 0)"),
+      insert("e-1", "Munich"),
+      insert("e-2", null),
+      // A deleted email's tombstone as deletions left it, with its campaign, and the stored row of its other recipient,
+      // marked but not rescored yet, still listing it beside the campaign of that recipient's other email.
+      db.prepare(
+        "INSERT INTO messages (id, account_id, campaign, updated_at, deleted_at) VALUES ('m-gone', 'acct-a', 'Secret launch', 0, 0)",
+      ),
+      db.prepare("INSERT INTO messages (id, account_id, campaign, updated_at) VALUES ('m-kept', 'acct-a', 'Renewal', 0)"),
+      db.prepare("INSERT INTO message_recipients (message_id, account_id, email) VALUES ('m-kept', 'acct-a', 'bea@acme.example')"),
+      db.prepare(
+        `UPDATE contact_scores SET dirty = 1, campaigns = '["Secret launch","Renewal"]' WHERE account_id = 'acct-a' AND email = 'bea@acme.example'`,
+      ),
+    ]);
     await applyD1Migrations(db, env.TEST_MIGRATIONS);
     const { results } = await db.prepare("SELECT event_id, country, region, city FROM events ORDER BY event_id").all();
     expect(results).toEqual([
       { event_id: "e-1", country: "DE", region: "Bavaria", city: null },
       { event_id: "e-2", country: "DE", region: "Bavaria", city: null },
     ]);
+    expect(
+      await db
+        .prepare("SELECT id, campaign FROM messages ORDER BY id")
+        .all()
+        .then((r) => r.results),
+    ).toEqual([
+      { id: "m-gone", campaign: null },
+      { id: "m-kept", campaign: "Renewal" },
+    ]);
+    expect(
+      await db
+        .prepare("SELECT email, campaigns FROM contact_scores")
+        .all()
+        .then((r) => r.results),
+    ).toEqual([{ email: "bea@acme.example", campaigns: '["Renewal"]' }]);
   });
 
   it("keeps a hash of the client's network, never one that tells two addresses of a network apart", async () => {
@@ -443,6 +472,34 @@ describe("privacy", () => {
     expect((await account.json("PUT", `/api/messages/${shared.id}`, registration({ ...shared, recipients }))).status).toBe(200);
     expect(await storeHitNow(account, shared.id, "open")).toBe(0);
     expect(await storedEvents(shared.id)).toHaveLength(1);
+  });
+
+  it("takes a deleted email's campaign from its other recipients' stored rows at once, where no other email of theirs has it", async () => {
+    const account = await createAccount();
+    const deleted = await sentMessage(account, {
+      recipients: [{ email: "bea@acme.example" }, { email: "cy@acme.example" }],
+      campaign: "Secret launch",
+    });
+    await sentMessage(account, { recipients: [{ email: "bea@acme.example" }], campaign: "Renewal" });
+    await sentMessage(account, { recipients: [{ email: "cy@acme.example" }], campaign: "Secret launch" });
+    const stored = async () =>
+      (
+        await env.DB.prepare("SELECT email, campaigns FROM contact_scores WHERE account_id = ? ORDER BY email")
+          .bind(account.accountId)
+          .all<{ email: string; campaigns: string }>()
+      ).results.map((row) => [row.email, (JSON.parse(row.campaigns) as string[]).sort()]);
+    // The people list stores each contact's row when it is listed.
+    expect((await account.json("GET", "/api/contacts?limit=10")).status).toBe(200);
+    expect(await stored()).toEqual([
+      ["bea@acme.example", ["Renewal", "Secret launch"]],
+      ["cy@acme.example", ["Secret launch"]],
+    ]);
+    expect((await account.api(`/api/messages/${deleted.id}`, { method: "DELETE" })).status).toBe(204);
+    // Read before any listing rescores them: the rows are right already.
+    expect(await stored()).toEqual([
+      ["bea@acme.example", ["Renewal"]],
+      ["cy@acme.example", ["Secret launch"]],
+    ]);
   });
 
   it("keeps no row of a deleted contact, or of one whose only email was deleted, in the people list's stored scores", async () => {
