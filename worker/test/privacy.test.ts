@@ -104,12 +104,13 @@ describe("privacy", () => {
     ]);
   });
 
-  it("clears, in migration 0019, the cities stored before it and what deleted emails left of their campaigns", async () => {
+  it("clears, in migration 0019, the cities, deleted emails' campaigns and purged activity's scores stored before it", async () => {
     const db = env.MIGRATION_TEST_DB;
     const before = env.TEST_MIGRATIONS.filter((m) => m.name < "0019");
     const rest = env.TEST_MIGRATIONS.filter((m) => m.name >= "0019");
-    expect(rest[0]?.name).toBe("0019_forget_cities.sql");
+    expect(rest[0]?.name).toBe("0019_forget_cities_campaigns_and_purged_scores.sql");
     await applyD1Migrations(db, before);
+    const hourAgo = Date.now() - HOUR;
     const insert = (eventId: string, city: string | null) =>
       db
         .prepare(
@@ -131,6 +132,15 @@ describe("privacy", () => {
       db.prepare(
         `UPDATE contact_scores SET dirty = 1, campaigns = '["Secret launch","Renewal"]' WHERE account_id = 'acct-a' AND email = 'bea@acme.example'`,
       ),
+      // Stored rows the purge marked and left as they were, one's latest activity past the 90 days' retention, the
+      // other's not; and a row rescored since, left alone.
+      db
+        .prepare(
+          `INSERT INTO contact_scores (account_id, email, dirty, activity_key, score_key) VALUES
+             ('acct-a', 'faded@acme.example', 1, ?1, 3.5), ('acct-a', 'mixed@acme.example', 2, ?2, 4.5),
+             ('acct-a', 'rescored@acme.example', 0, ?2, 2.5)`,
+        )
+        .bind(Date.now() - 91 * DAY, hourAgo),
     ]);
     await applyD1Migrations(db, env.TEST_MIGRATIONS);
     const { results } = await db.prepare("SELECT event_id, country, region, city FROM events ORDER BY event_id").all();
@@ -147,12 +157,13 @@ describe("privacy", () => {
       { id: "m-gone", campaign: null },
       { id: "m-kept", campaign: "Renewal" },
     ]);
-    expect(
-      await db
-        .prepare("SELECT email, campaigns FROM contact_scores")
-        .all()
-        .then((r) => r.results),
-    ).toEqual([{ email: "bea@acme.example", campaigns: '["Renewal"]' }]);
+    const scores = await db.prepare("SELECT email, campaigns, activity_key, score_key FROM contact_scores ORDER BY email").all();
+    expect(scores.results).toEqual([
+      { email: "bea@acme.example", campaigns: '["Renewal"]', activity_key: -1, score_key: -1e300 },
+      { email: "faded@acme.example", campaigns: "[]", activity_key: -1, score_key: -1e300 },
+      { email: "mixed@acme.example", campaigns: "[]", activity_key: hourAgo, score_key: -1e300 },
+      { email: "rescored@acme.example", campaigns: "[]", activity_key: hourAgo, score_key: 2.5 },
+    ]);
   });
 
   it("keeps a hash of the client's network, never one that tells two addresses of a network apart", async () => {
