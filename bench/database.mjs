@@ -60,7 +60,7 @@ function seed(persistTo, accountId, messageIds, events) {
   const span = 3 * 86_400_000;
   d1Execute(persistTo, {
     command: `INSERT INTO events (event_id, account_id, message_id, kind, link_index, occurred_at, inserted_at, request_label, label,
-        country, region, city, client, device, ip_hash)
+        country, region, client, device, ip_hash)
       WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ${events - 1})
       SELECT 'seed-' || i, ${sqlText(accountId)}, m.id,
         CASE WHEN i % 5 = 0 THEN 'click' ELSE 'open' END,
@@ -70,7 +70,6 @@ function seed(persistTo, accountId, messageIds, events) {
         CASE WHEN i % 10 < 6 THEN 'gmail-proxy' WHEN i % 10 < 9 THEN 'human' ELSE 'scanner' END,
         CASE WHEN i % 10 < 6 THEN 'gmail-proxy' WHEN i % 10 < 9 THEN 'human' ELSE 'scanner' END,
         CASE WHEN i % 10 < 6 THEN NULL ELSE 'US' END, CASE WHEN i % 10 < 6 THEN NULL ELSE 'CA' END,
-        CASE WHEN i % 10 < 6 THEN NULL ELSE 'San Francisco' END,
         CASE WHEN i % 10 < 6 THEN 'Gmail image proxy' ELSE 'Chrome 131' END,
         CASE WHEN i % 10 < 6 THEN NULL ELSE 'Windows 10 (desktop)' END,
         CASE WHEN i % 5 = 0 THEN 'h' || (i % 997) ELSE NULL END

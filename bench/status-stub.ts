@@ -32,7 +32,7 @@ export const STUB_SIGNING_KEY = { accountId: STUB_ACCOUNT.accountId, ...STUB_ACC
 
 /** A tracked email of the conversation as the tracker details it: opened three times (one a prefetch), a link clicked. */
 function trackedEmailDetail(id: string, threadId: string): MessageDetail {
-  const place = { country: "DE", region: "Berlin", city: "Berlin" };
+  const place = { country: "DE", region: "Berlin" };
   return {
     id,
     threadId,

@@ -306,10 +306,10 @@ export interface StatusResponse {
   messages: MessageStatus[];
 }
 
+/** Where an open came from, coarsely: a country and a region, never a city (one can name a reader). */
 export interface Place {
   country: string | null;
   region: string | null;
-  city: string | null;
 }
 
 export interface OpenDetail {

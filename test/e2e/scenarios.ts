@@ -137,15 +137,16 @@ export function defineScenarios(
     let accountsCreated = 0;
     /**
      * A new account for one scenario, created from Node (its token then entered in the options page, as a rep
-     * connects a second browser). The tracker allows 5 account creations a minute per client address
-     * (wrangler.toml ACCOUNT_CREATION): each scenario's account comes from its own address (cf-connecting-ip, which
-     * wrangler dev passes through), so the limit stays the product's and the scenarios stay independent of it.
+     * connects a second browser). The tracker allows 5 account creations a minute per client network, a /24
+     * (wrangler.toml ACCOUNT_CREATION, worker/src/throttle.ts): each scenario's account comes from a network of its own
+     * (cf-connecting-ip, which wrangler dev passes through), so the limit stays the product's and the scenarios stay
+     * independent of it.
      */
     const newAccountToken = async (): Promise<string> => {
       accountsCreated += 1;
       const response = await fetch(`${tracker.url}/api/accounts`, {
         method: "POST",
-        headers: { "Content-Type": "application/json", "cf-connecting-ip": `198.51.100.${accountsCreated % 250}` },
+        headers: { "Content-Type": "application/json", "cf-connecting-ip": `10.0.${accountsCreated % 250}.1` },
         body: JSON.stringify({ name: `e2e ${accountsCreated}` }),
       });
       expect(response.status).toBe(201);

@@ -1,6 +1,7 @@
 // The one ingest path every hit takes: read what it needs from a verified request (captureHit), then make it the Hit
 // the queue carries (completeHit). The raw client address is hashed there and goes no further; place is the coarse
-// country/region/city Cloudflare attaches to the request.
+// country and region Cloudflare attaches to the request. Its city is never read: a city (with a time and an email)
+// can name a person, where a country or a region names many.
 import { z } from "zod";
 import { EVENT_KINDS, EVENT_LABELS, type EventKind } from "../../shared/api";
 import { addressIdentifiesClient, mailProxy, type RequestFacts, requestLabel } from "./classify";
@@ -26,7 +27,8 @@ export const queuedHit = z.object({
   requestLabel: z.enum(EVENT_LABELS),
   country: description,
   region: description,
-  city: description,
+  // No city: a hit queued before cities were dropped may still carry one, and parsing strips it (zod drops keys the
+  // object does not name), so it is never stored.
   client: description,
   device: description,
   ipHash: description,
@@ -79,7 +81,6 @@ export interface CapturedHit {
   facts: RequestFacts;
   country: string | null;
   region: string | null;
-  city: string | null;
   address: string | null;
 }
 
@@ -108,7 +109,6 @@ export function captureHit(request: Request, target: HitTarget, now: number, met
     },
     country: capped(cf.country),
     region: capped(cf.region),
-    city: capped(cf.city),
     address: clientAddress(request),
   };
 }
@@ -127,7 +127,6 @@ export async function completeHit(captured: CapturedHit): Promise<Hit> {
     requestLabel: label,
     country: captured.country,
     region: captured.region,
-    city: captured.city,
     client: null,
     device: null,
     ipHash: addressIdentifiesClient(label) ? await addressHash(address, target.accountKey) : null,

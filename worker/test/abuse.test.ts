@@ -4,15 +4,35 @@ import { describe, expect, it } from "vitest";
 import { clickUrl, mintTrackingId, signedClickUrl } from "../../shared/protocol";
 import worker from "../src/index";
 import { unreachableD1, watchedQueue } from "./faults";
-import { BASE, CHROME_UA, call, createAccount, forged, sentMessage } from "./helpers";
+import { BASE, CHROME_UA, createAccount, forged, sentMessage } from "./helpers";
 
-let nextAddress = 1;
-/** A fresh client address per test: throttling state is per address. */
+let nextNetwork = 1;
+/** A client address in a network of its own (a /24): throttling state is per network. */
 function newAddress(): string {
-  return `198.51.100.${nextAddress++}`;
+  return `10.0.${nextNetwork++}.7`;
 }
 
-/** The real bindings, except storage that must not be touched and a queue that records what it is sent. */
+/** Another address of `address`'s /24. */
+function neighbourOf(address: string): string {
+  return address.replace(/\.7$/, ".200");
+}
+
+/** `binding` (a rate limiter), recording each key it is asked to count. */
+function recordingLimiter(binding: RateLimit) {
+  const keys: string[] = [];
+  const limiter = {
+    limit(options: { key: string }) {
+      keys.push(options.key);
+      return binding.limit(options);
+    },
+  } as RateLimit;
+  return { limiter, keys };
+}
+
+/**
+ * The real bindings, except storage that must not be touched, a queue that records what it is sent, and the
+ * invalid-hit limiter recording the keys it is asked to count.
+ */
 function isolatedEnv() {
   const { queue, hits } = watchedQueue(async () => {});
   const untouchable = new Proxy({} as KVNamespace, {
@@ -20,7 +40,8 @@ function isolatedEnv() {
       throw new Error("KV was touched");
     },
   });
-  return { hits, env: { ...env, DB: unreachableD1(), CACHE: untouchable, HITS: queue } };
+  const { limiter, keys } = recordingLimiter(env.INVALID_HITS);
+  return { hits, limiterKeys: keys, env: { ...env, DB: unreachableD1(), CACHE: untouchable, HITS: queue, INVALID_HITS: limiter } };
 }
 
 async function fetchWith(testEnv: typeof env, url: string, address: string, init: RequestInit = {}) {
@@ -38,7 +59,7 @@ describe("a flood of forged ids", () => {
   it("touches no storage and gets throttled, pixel and click alike", async () => {
     const account = await createAccount();
     const valid = await mintTrackingId(account.key);
-    const { env: isolated, hits } = isolatedEnv();
+    const { env: isolated, hits, limiterKeys } = isolatedEnv();
     const flooder = newAddress();
     const forgedId = (i: number) => `${valid.slice(0, -6)}${String(i).padStart(6, "0")}`.replace(/[^A-Za-z0-9_.-]/g, "A");
     for (let i = 0; i < 150; i++) {
@@ -53,6 +74,10 @@ describe("a flood of forged ids", () => {
     expect(throttledClick.status).toBe(429);
     expect(throttledClick.headers.get("location")).toBeNull();
     expect(hits()).toHaveLength(0);
+    // and so are those of another address of its network, which shares its budget.
+    expect((await fetchWith(isolated, link.replace("&s=", "&s=A"), neighbourOf(flooder))).status).toBe(429);
+    // Cloudflare's rate limiter was sent the network, never the address.
+    expect(new Set(limiterKeys)).toEqual(new Set([flooder.replace(/\.7$/, ".0/24")]));
     // but a real reader behind the same address (one office, one NAT) is recorded, and their signed link redirects.
     const fromFlooder = await fetchWith(isolated, `${BASE}/o/${valid}.gif`, flooder);
     expect(fromFlooder.status).toBe(200);
@@ -89,25 +114,28 @@ describe("a flood of forged ids", () => {
 });
 
 describe("account creation", () => {
-  it("is throttled per address", async () => {
-    const address = newAddress();
-    const statuses = [];
-    for (let i = 0; i < 8; i++) {
-      const response = await call("/api/accounts", {
+  it("is throttled per network, counted under the network and never the address", async () => {
+    const { limiter, keys } = recordingLimiter(env.ACCOUNT_CREATION);
+    const create = async (address: string) => {
+      const ctx = createExecutionContext();
+      const request = new Request(`${BASE}/api/accounts`, {
         method: "POST",
         headers: { "content-type": "application/json", "cf-connecting-ip": address },
         body: "{}",
       });
-      statuses.push(response.status);
-    }
+      const response = await worker.fetch(request, { ...env, ACCOUNT_CREATION: limiter }, ctx);
+      await waitOnExecutionContext(ctx);
+      return response.status;
+    };
+    // Eight addresses of one /24 share its budget of 5 a minute.
+    const statuses = [];
+    for (let i = 1; i <= 8; i++) statuses.push(await create(`203.0.113.${i}`));
     expect(statuses.slice(0, 5)).toEqual([201, 201, 201, 201, 201]);
     expect(statuses.at(-1)).toBe(429);
-    const other = await call("/api/accounts", {
-      method: "POST",
-      headers: { "content-type": "application/json", "cf-connecting-ip": newAddress() },
-      body: "{}",
-    });
-    expect(other.status).toBe(201);
+    expect(await create("2001:db8:aa::1")).toBe(201);
+    // The keys Cloudflare's rate limiter was sent: the networks, no address.
+    expect(new Set(keys)).toEqual(new Set(["203.0.113.0/24", "2001:db8:aa::/48"]));
+    expect(await create("203.0.114.1")).toBe(201);
   });
 });
 

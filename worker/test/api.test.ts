@@ -219,14 +219,15 @@ describe("messages", () => {
     await clickLink(account, message.id, 0, url, { headers: { "cf-connecting-ip": "198.51.100.7" } });
     await clickLink(account, message.id, 0, url, { headers: { "cf-connecting-ip": "198.51.100.7" } });
     await clickLink(account, message.id, 0, url, { headers: { "cf-connecting-ip": "203.0.113.9" } });
-    await waitForEvents(message.id, 5);
+    const stored = await waitForEvents(message.id, 5);
     const { body } = await account.json<MessageDetail>("GET", `/api/messages/${message.id}`);
     expect(body.openCount).toBe(2);
     expect(body.opens).toHaveLength(2);
-    expect(body.opens.find((o) => o.label === "human")).toMatchObject({
-      place: { country: "FR", region: "Île-de-France", city: "Paris" },
-      client: "Chrome (web browser)",
-    });
+    expect(body.opens.find((o) => o.label === "human")).toMatchObject({ client: "Chrome (web browser)" });
+    // Country and region only: the request's city is neither stored nor shown (a city can name a reader).
+    expect(body.opens.find((o) => o.label === "human")?.place).toEqual({ country: "FR", region: "Île-de-France" });
+    expect(JSON.stringify(body)).not.toContain("Paris");
+    expect(stored.map((event) => event.city)).toEqual([null, null, null, null, null]);
     // Through Google's proxy the place and device would be Google's: none is shown.
     expect(body.opens.find((o) => o.label === "gmail-proxy")).toMatchObject({
       place: null,
@@ -259,7 +260,7 @@ describe("messages", () => {
 
   it("deletes a message's data and keeps it deleted", async () => {
     const account = await createAccount();
-    const message = await sentMessage(account, { links: [{ index: 0, url: "https://example.com/" }] });
+    const message = await sentMessage(account, { links: [{ index: 0, url: "https://example.com/" }], campaign: "Acme renewal" });
     await openPixel(message.id);
     await waitForEvents(message.id, 1);
     const res = await account.api(`/api/messages/${message.id}`, { method: "DELETE" });
@@ -267,8 +268,11 @@ describe("messages", () => {
     expect((await account.json("GET", `/api/messages/${message.id}`)).status).toBe(404);
     const events = await env.DB.prepare("SELECT count(*) AS n FROM events WHERE message_id = ?").bind(message.id).first<{ n: number }>();
     expect(events?.n).toBe(0);
-    const tombstone = await env.DB.prepare("SELECT subject, search_text, recipients FROM messages WHERE id = ?").bind(message.id).first();
-    expect(tombstone).toEqual({ subject: null, search_text: null, recipients: "[]" });
+    // The tombstone keeps nothing the rep wrote: not the subject, nor the campaign's name.
+    const tombstone = await env.DB.prepare("SELECT subject, campaign, search_text, recipients FROM messages WHERE id = ?")
+      .bind(message.id)
+      .first();
+    expect(tombstone).toEqual({ subject: null, campaign: null, search_text: null, recipients: "[]" });
     // A late hit stores nothing; a late outbox retry does not bring the message back.
     await openPixel(message.id);
     const control = await sentMessage(account);

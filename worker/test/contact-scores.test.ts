@@ -17,6 +17,7 @@ import {
   createAccount,
   FREE_PLAN_D1_QUERIES,
   openPixel,
+  reply,
   seedMessages,
   seedOpens,
   sentMessage,
@@ -181,6 +182,72 @@ describe("the people list after the retention purge", () => {
     await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "23 * * * *" }), env);
     const after = await listed(account);
     expect(after.map((row) => [row[0], row[1], row[4]])).toEqual([["faded@acme.example", 0, null]]);
+    expectShownAs(after, await reference(account));
+  });
+});
+
+describe("the people list's stored rows at the retention purge", () => {
+  it("keep nothing derived from the expired events and replies, and list as scoring from scratch does after", async () => {
+    const account = await createAccount();
+    const url = "https://example.com/old";
+    // faded: an expired click alone. mixed: an expired click, a click of the last hour. replied: an expired reply alone.
+    const faded = await sentMessage(account, {
+      recipients: [{ email: "faded@acme.example" }],
+      sentAt: new Date(Date.now() - 120 * DAY).toISOString(),
+      links: [{ index: 0, url }],
+    });
+    const mixed = await sentMessage(account, {
+      recipients: [{ email: "mixed@acme.example" }],
+      sentAt: new Date(Date.now() - 120 * DAY).toISOString(),
+      links: [{ index: 0, url }],
+    });
+    const replied = await sentMessage(account, {
+      threadId: "t-replied",
+      recipients: [{ email: "replied@acme.example" }],
+      sentAt: new Date(Date.now() - 120 * DAY).toISOString(),
+    });
+    for (const message of [faded, mixed, mixed]) await clickLink(account, message.id, 0, url);
+    await waitForEvents(faded.id, 1);
+    await waitForEvents(mixed.id, 2);
+    expect((await reply(account, "t-replied", "replied@acme.example", "msg-f:old-reply")).status).toBe(200);
+    const expired = Date.now() - 91 * DAY;
+    const recent = Date.now() - 3_600_000;
+    await env.DB.batch([
+      env.DB.prepare("UPDATE events SET occurred_at = ?2 WHERE message_id = ?1").bind(faded.id, expired),
+      env.DB.prepare(
+        "UPDATE events SET occurred_at = CASE WHEN seq = (SELECT min(seq) FROM events WHERE message_id = ?1) THEN ?2 ELSE ?3 END WHERE message_id = ?1",
+      ).bind(mixed.id, expired, recent),
+      env.DB.prepare("UPDATE signals SET occurred_at = ?2 WHERE message_id = ?1").bind(replied.id, expired),
+    ]);
+    const stored = async () =>
+      (
+        await env.DB.prepare("SELECT email, dirty, activity_key, score_key FROM contact_scores WHERE account_id = ? ORDER BY email")
+          .bind(account.accountId)
+          .all<{ email: string; dirty: number; activity_key: number; score_key: number }>()
+      ).results.map((row) => [row.email, row.dirty > 0, row.activity_key, row.score_key > -1e300]);
+    // The rows as a listing stores them, from every activity.
+    await env.DB.prepare("DELETE FROM contact_scores WHERE account_id = ?").bind(account.accountId).run();
+    await listed(account);
+    expect(await stored()).toEqual([
+      ["faded@acme.example", false, expired, true],
+      ["mixed@acme.example", false, recent, true],
+      ["replied@acme.example", false, expired, true],
+    ]);
+
+    await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "23 * * * *" }), env);
+    // Read before any listing rescores them: no score (it summed the expired ones) and no expired time; mixed's latest
+    // activity is its recent click, still stored.
+    expect(await stored()).toEqual([
+      ["faded@acme.example", true, -1, false],
+      ["mixed@acme.example", true, recent, false],
+      ["replied@acme.example", true, -1, false],
+    ]);
+    const after = await listed(account);
+    expect(after.map((row) => [row[0], row[4]])).toEqual([
+      ["mixed@acme.example", iso(recent)],
+      ["faded@acme.example", null],
+      ["replied@acme.example", null],
+    ]);
     expectShownAs(after, await reference(account));
   });
 });

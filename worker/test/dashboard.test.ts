@@ -746,7 +746,7 @@ describe("CSV export", () => {
     for (const line of lines.slice(1)) expect(line).not.toMatch(/(^|,)[=+\-@]/);
     const events = await (await get("/api/export/events.csv")).text();
     expect(events.split("\r\n")[0]).toBe(
-      "at,message_id,subject,campaign,recipients,kind,label,counted,link_index,link_url,email,bounce_kind,country,region,city,client,device",
+      "at,message_id,subject,campaign,recipients,kind,label,counted,link_index,link_url,email,bounce_kind,country,region,client,device",
     );
     // An open of an email sent to one address names it; the recipients column lists the email's addresses.
     expect(events).toContain(",a@acme.example,open,human,true,,,a@acme.example,");

@@ -8,7 +8,7 @@ import { DEV_REQUEST_CF_HEADER } from "../src/dev-request-cf";
 import worker from "../src/index";
 import { CHROME_UA, createAccount, sentMessage, type TestAccount, waitForEvents } from "./helpers";
 
-const MICROSOFT = JSON.stringify({ asn: 8075, country: "NL", city: "Amsterdam" });
+const MICROSOFT = JSON.stringify({ asn: 8075, country: "NL", region: "North Holland" });
 
 /** A click from Microsoft's network as the header describes it: a link checker (Safe Links) when honoured. */
 async function clickThrough(account: TestAccount, origin: string, devRequestCf: string | undefined) {
@@ -28,7 +28,7 @@ describe("request.cf for local development", () => {
   it("applies the header's properties under wrangler dev when DEV_REQUEST_CF is set", async () => {
     const account = await createAccount();
     const event = await clickThrough(account, "http://127.0.0.1:8787", "1");
-    expect(event).toMatchObject({ request_label: "scanner", country: "NL", city: "Amsterdam" });
+    expect(event).toMatchObject({ request_label: "scanner", country: "NL", region: "North Holland" });
   });
 
   it("ignores the header without DEV_REQUEST_CF, as on a deployed tracker, and on a host that is not loopback", async () => {

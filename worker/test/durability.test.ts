@@ -95,7 +95,7 @@ describe("at-least-once storage of hits", () => {
       { id: "m1", timestamp: new Date(), attempts: 1, body: null },
       { id: "m2", timestamp: new Date(), attempts: 1, body: { ...alsoGood, kind: "view", country: 42 } },
       // Fields that only describe a hit are stored as unknown when they are not text.
-      { id: "m3", timestamp: new Date(), attempts: 1, body: { ...alsoGood, country: 42, city: ["x"] } },
+      { id: "m3", timestamp: new Date(), attempts: 1, body: { ...alsoGood, country: 42, region: ["x"] } },
     ]);
     const logged = vi.spyOn(console, "error").mockImplementation(() => {});
     try {
@@ -110,7 +110,7 @@ describe("at-least-once storage of hits", () => {
     }
     const stored = await storedEvents(message.id);
     expect(stored).toHaveLength(2);
-    expect(stored.find((event) => event.event_id === alsoGood.eventId)).toMatchObject({ country: null, city: null });
+    expect(stored.find((event) => event.event_id === alsoGood.eventId)).toMatchObject({ country: null, region: null });
   });
 
   it("backs off longer with each attempt, within Queues' limits", () => {

@@ -369,7 +369,6 @@ describe("event seqs (feed cursors)", () => {
       requestLabel: "human",
       country: null,
       region: null,
-      city: null,
       client: null,
       device: null,
       ipHash: null,

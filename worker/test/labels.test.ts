@@ -156,10 +156,10 @@ describe("labels from the request", () => {
     await openPixel(
       message.id,
       { "user-agent": "YahooMailProxy; https://help.yahoo.com/kb/yahoo-mail-proxy-SLN28749.html" },
-      { country: "US", city: "Sunnyvale" },
+      { country: "US", region: "California" },
     );
     const [row] = await waitForEvents(message.id, 1);
-    expect(row).toMatchObject({ label: "human", client: "Yahoo Mail (through its image proxy)", country: null, city: null });
+    expect(row).toMatchObject({ label: "human", client: "Yahoo Mail (through its image proxy)", country: null, region: null });
   });
 
   it("keeps no address hash for an open through Google's image proxy, and one for a reader's direct open and click", async () => {
@@ -195,17 +195,17 @@ describe("labels from the request", () => {
       Object.defineProperty(request, "cf", {
         get: () => {
           reads++;
-          return { asn: 16509, country: "DE", city: "Berlin" };
+          return { asn: 16509, country: "DE", region: "Berlin" };
         },
       });
       return request;
     };
     const proxied = await hitFromRequest(requestWith(GMAIL_PROXY_UA), { ...target, kind: "open" }, Date.now());
-    expect(proxied).toMatchObject({ requestLabel: "gmail-proxy", country: null, city: null });
+    expect(proxied).toMatchObject({ requestLabel: "gmail-proxy", country: null, region: null });
     expect(reads).toBe(0);
     const click = await hitFromRequest(requestWith(CHROME_UA), { ...target, kind: "click", linkIndex: 0 }, Date.now());
     // Its network (a cloud's) and its place both come from the one read.
-    expect(click).toMatchObject({ requestLabel: "scanner", country: "DE", city: "Berlin" });
+    expect(click).toMatchObject({ requestLabel: "scanner", country: "DE", region: "Berlin" });
     expect(reads).toBe(1);
   });
 

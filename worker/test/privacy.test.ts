@@ -1,10 +1,10 @@
-import { createExecutionContext, createScheduledController } from "cloudflare:test";
+import { applyD1Migrations, createExecutionContext, createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { mintTrackingId } from "../../shared/protocol";
 import { recordPendingOptOut } from "../src/db/opt-outs";
 import { purgeExpiredEvents } from "../src/db/retention";
-import { hitFromRequest } from "../src/hits";
+import { hitFromRequest, queuedHit } from "../src/hits";
 import worker from "../src/index";
 import { deriveSigningKey } from "../src/keys";
 import { storeHits } from "../src/queue";
@@ -71,6 +71,99 @@ describe("privacy", () => {
       expect(dump).not.toContain(address.split(".").slice(0, 3).join(".")); // not even truncated
     }
     expect(dump).not.toContain("2001:db8");
+  });
+
+  it("keeps no reader's city: not from a request, nor from a hit queued or written by the version before", async () => {
+    // A city, beside an open's time and the email it opened, can name the reader: a country and a region only.
+    const account = await createAccount();
+    const message = await sentMessage(account);
+    const cf = { country: "FR", region: "Île-de-France", city: "Paris" };
+    await openPixel(message.id, {}, cf);
+    expect((await waitForEvents(message.id, 1))[0]).toMatchObject({ country: "FR", region: "Île-de-France", city: null });
+    // The hit as queued carries none, and one queued by the version before (with its city) is read without it.
+    const accountKey = await deriveSigningKey(env.SIGNING_SECRET ?? "", account.accountId, account.key.keyId);
+    const request = new Request(`${BASE}/o/${message.id}.gif`, { headers: { "user-agent": CHROME_UA }, cf } as RequestInit);
+    const hit = await hitFromRequest(
+      request,
+      { accountId: account.accountId, messageId: message.id, accountKey, kind: "open", linkIndex: null },
+      0,
+    );
+    expect(hit).toMatchObject({ country: "FR", region: "Île-de-France" });
+    expect(hit).not.toHaveProperty("city");
+    expect(queuedHit.parse({ ...hit, city: "Lyon" })).not.toHaveProperty("city");
+    // A row the version before writes while this one is deployed (after migration 0019) keeps none either.
+    await env.DB.prepare(
+      `INSERT INTO events (event_id, account_id, message_id, kind, occurred_at, inserted_at, request_label, label, country, region, city)
+       VALUES (?, ?, ?, 'open', 1, 1, 'human', 'human', 'FR', 'Provence', 'Marseille')`,
+    )
+      .bind(crypto.randomUUID(), account.accountId, message.id)
+      .run();
+    expect((await storedEvents(message.id)).map((event) => [event.region, event.city])).toEqual([
+      ["Île-de-France", null],
+      ["Provence", null],
+    ]);
+  });
+
+  it("clears, in migration 0019, the cities, deleted emails' campaigns and purged activity's scores stored before it", async () => {
+    const db = env.MIGRATION_TEST_DB;
+    const before = env.TEST_MIGRATIONS.filter((m) => m.name < "0019");
+    const rest = env.TEST_MIGRATIONS.filter((m) => m.name >= "0019");
+    expect(rest[0]?.name).toBe("0019_forget_cities_campaigns_and_purged_scores.sql");
+    await applyD1Migrations(db, before);
+    const hourAgo = Date.now() - HOUR;
+    const insert = (eventId: string, city: string | null) =>
+      db
+        .prepare(
+          `INSERT INTO events (event_id, account_id, message_id, kind, occurred_at, inserted_at, request_label, label, country, region, city)
+           VALUES (?, 'acct-a', 'm-a', 'open', 1, 1, 'human', 'human', 'DE', 'Bavaria', ?)`,
+        )
+        .bind(eventId, city);
+    await db.batch([
+      db.prepare("INSERT INTO accounts (id, token_hash, created_at) VALUES ('acct-a', '', 0)"),
+      insert("e-1", "Munich"),
+      insert("e-2", null),
+      // A deleted email's tombstone as deletions left it, with its campaign, and the stored row of its other recipient,
+      // marked but not rescored yet, still listing it beside the campaign of that recipient's other email.
+      db.prepare(
+        "INSERT INTO messages (id, account_id, campaign, updated_at, deleted_at) VALUES ('m-gone', 'acct-a', 'Secret launch', 0, 0)",
+      ),
+      db.prepare("INSERT INTO messages (id, account_id, campaign, updated_at) VALUES ('m-kept', 'acct-a', 'Renewal', 0)"),
+      db.prepare("INSERT INTO message_recipients (message_id, account_id, email) VALUES ('m-kept', 'acct-a', 'bea@acme.example')"),
+      db.prepare(
+        `UPDATE contact_scores SET dirty = 1, campaigns = '["Secret launch","Renewal"]' WHERE account_id = 'acct-a' AND email = 'bea@acme.example'`,
+      ),
+      // Stored rows the purge marked and left as they were, one's latest activity past the 90 days' retention, the
+      // other's not; and a row rescored since, left alone.
+      db
+        .prepare(
+          `INSERT INTO contact_scores (account_id, email, dirty, activity_key, score_key) VALUES
+             ('acct-a', 'faded@acme.example', 1, ?1, 3.5), ('acct-a', 'mixed@acme.example', 2, ?2, 4.5),
+             ('acct-a', 'rescored@acme.example', 0, ?2, 2.5)`,
+        )
+        .bind(Date.now() - 91 * DAY, hourAgo),
+    ]);
+    await applyD1Migrations(db, env.TEST_MIGRATIONS);
+    const { results } = await db.prepare("SELECT event_id, country, region, city FROM events ORDER BY event_id").all();
+    expect(results).toEqual([
+      { event_id: "e-1", country: "DE", region: "Bavaria", city: null },
+      { event_id: "e-2", country: "DE", region: "Bavaria", city: null },
+    ]);
+    expect(
+      await db
+        .prepare("SELECT id, campaign FROM messages ORDER BY id")
+        .all()
+        .then((r) => r.results),
+    ).toEqual([
+      { id: "m-gone", campaign: null },
+      { id: "m-kept", campaign: "Renewal" },
+    ]);
+    const scores = await db.prepare("SELECT email, campaigns, activity_key, score_key FROM contact_scores ORDER BY email").all();
+    expect(scores.results).toEqual([
+      { email: "bea@acme.example", campaigns: '["Renewal"]', activity_key: -1, score_key: -1e300 },
+      { email: "faded@acme.example", campaigns: "[]", activity_key: -1, score_key: -1e300 },
+      { email: "mixed@acme.example", campaigns: "[]", activity_key: hourAgo, score_key: -1e300 },
+      { email: "rescored@acme.example", campaigns: "[]", activity_key: hourAgo, score_key: 2.5 },
+    ]);
   });
 
   it("keeps a hash of the client's network, never one that tells two addresses of a network apart", async () => {
@@ -390,6 +483,34 @@ describe("privacy", () => {
     expect((await account.json("PUT", `/api/messages/${shared.id}`, registration({ ...shared, recipients }))).status).toBe(200);
     expect(await storeHitNow(account, shared.id, "open")).toBe(0);
     expect(await storedEvents(shared.id)).toHaveLength(1);
+  });
+
+  it("takes a deleted email's campaign from its other recipients' stored rows at once, where no other email of theirs has it", async () => {
+    const account = await createAccount();
+    const deleted = await sentMessage(account, {
+      recipients: [{ email: "bea@acme.example" }, { email: "cy@acme.example" }],
+      campaign: "Secret launch",
+    });
+    await sentMessage(account, { recipients: [{ email: "bea@acme.example" }], campaign: "Renewal" });
+    await sentMessage(account, { recipients: [{ email: "cy@acme.example" }], campaign: "Secret launch" });
+    const stored = async () =>
+      (
+        await env.DB.prepare("SELECT email, campaigns FROM contact_scores WHERE account_id = ? ORDER BY email")
+          .bind(account.accountId)
+          .all<{ email: string; campaigns: string }>()
+      ).results.map((row) => [row.email, (JSON.parse(row.campaigns) as string[]).sort()]);
+    // The people list stores each contact's row when it is listed.
+    expect((await account.json("GET", "/api/contacts?limit=10")).status).toBe(200);
+    expect(await stored()).toEqual([
+      ["bea@acme.example", ["Renewal", "Secret launch"]],
+      ["cy@acme.example", ["Secret launch"]],
+    ]);
+    expect((await account.api(`/api/messages/${deleted.id}`, { method: "DELETE" })).status).toBe(204);
+    // Read before any listing rescores them: the rows are right already.
+    expect(await stored()).toEqual([
+      ["bea@acme.example", ["Renewal"]],
+      ["cy@acme.example", ["Secret launch"]],
+    ]);
   });
 
   it("keeps no row of a deleted contact, or of one whose only email was deleted, in the people list's stored scores", async () => {

@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 // The dashboard's message page over a stood-in background: an email's tracking data is deleted from here too (the
-// Undo toast sends the rep here for an email that may not have gone out), asked first, and a failure said; and an
-// error is one email's, not the next one's.
+// Undo toast sends the rep here for an email that may not have gone out), asked first, and a failure said; an
+// open's place is its region and country, never a city; and an error is one email's, not the next one's.
 import { h, render } from "preact";
 import { act } from "preact/test-utils";
 import { afterEach, expect, it, vi } from "vitest";
@@ -31,6 +31,16 @@ const DETAIL = detailOf(ID, {
   subject: "Pricing",
   recipients: [{ email: "carol@prospect.example" }],
   sentAt: "2026-11-22T09:00:00Z",
+  opens: [
+    {
+      at: "2026-11-22T11:00:00Z",
+      label: "human",
+      // As a tracker from before cities were dropped still sends it: not shown.
+      place: { country: "DE", region: "BE", ...{ city: "Berlin" } },
+      client: "Thunderbird",
+      device: "Windows",
+    },
+  ],
 });
 
 const root = document.createElement("div");
@@ -61,6 +71,13 @@ it("deletes the email's tracking data once the rep confirms, says why when it co
   await click("button[name=delete-message-confirm]");
   await vi.waitFor(() => expect(location.hash).toBe("#messages"));
   expect(deletes()).toEqual([{ trackingId: ID }, { trackingId: ID }]);
+});
+
+it("shows an open's region and country, never a city", async () => {
+  await act(() => render(h(MessagePage, { id: ID }), root));
+  await vi.waitFor(() => expect($("[data-testid=opens]")).not.toBeNull());
+  expect($("[data-testid=opens] li")?.textContent).toContain(" · BE, DE");
+  expect($("[data-testid=message-page]")?.textContent).not.toContain("Berlin");
 });
 
 it("another email's page does not keep the error of the one before", async () => {

@@ -9,7 +9,8 @@ import { Time, useNow } from "../pages/time";
 import { counted, errorText, shortUrl, subjectShown } from "../words";
 import { go, STATE_WORDS, shownState, ViewLink } from "./ui";
 
-const place = (o: OpenDetail) => (o.place ? [o.place.city, o.place.region, o.place.country].filter(Boolean).join(", ") : "");
+/** Region and country only: a tracker not updated yet may still send a city, which is not shown (a city can name a reader). */
+const place = (o: OpenDetail) => (o.place ? [o.place.region, o.place.country].filter(Boolean).join(", ") : "");
 
 /**
  * Deletes the email's tracking data, asked first (two steps, as a contact's delete): as Gmail's conversation panel

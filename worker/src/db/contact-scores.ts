@@ -5,7 +5,8 @@
 //
 // A stored row is brought up to date after it is marked dirty: by triggers in the migrations (recipients added,
 // removed or changed, replies, a label that starts or stops counting, an email's changes that a contact's row shows),
-// by the retention purge (retention.ts), or by a listing or a contact's page that finds new events on one of its
+// by the retention purge (retention.ts, which also clears what the row derived from the activity it deletes:
+// forgetPurgedActivitySql), or by a listing or a contact's page that finds new events on one of its
 // emails since contact_scores_state.events_seq (read by seq through events_by_account, so a hit writes nothing
 // here). A listing rescores a bounded share of the marked rows (RESCORED_PER_REQUEST); a marked row it leaves is
 // computed from its emails when it is shown.
@@ -19,6 +20,20 @@ const KEY_EPOCH_MS = Date.UTC(2026, 0, 1);
 const NO_SCORE_KEY = -1e300;
 /** activity_key of a contact with no counted activity (migration 0010). */
 const NO_ACTIVITY_KEY = -1;
+
+/**
+ * The SET clause that takes from stored rows what they derived from activity the retention purge deletes (retention.ts),
+ * at the purge rather than when a listing next rescores them; `cutoffSql` is the row's account's retention cutoff (ms).
+ * The score sums every counted activity, so it goes (NO_SCORE_KEY): until rescored the row ranks last by score and a
+ * minScore filter skips it, but a listing rescores marked rows before it reads a page (refreshContactScores), and a
+ * marked row it shows is computed from its emails. The latest activity goes when it is older than the cutoff: every
+ * activity of the contact then expires, and NO_ACTIVITY_KEY is what rescoring gives; a later one is still the
+ * contact's latest, and keeps its place in the list by activity. The row is marked for rescoring from what is left.
+ */
+export function forgetPurgedActivitySql(cutoffSql: string): string {
+  return `dirty = dirty + 1, score_key = ${NO_SCORE_KEY},
+    activity_key = CASE WHEN activity_key < ${cutoffSql} THEN ${NO_ACTIVITY_KEY} ELSE activity_key END`;
+}
 
 /**
  * Steps of a key per unit (a doubling of the score). The same score computed at two times, or with its activities

@@ -151,8 +151,8 @@ export function insertHitStatements(db: D1Database, hits: readonly Hit[], labels
     db
       .prepare(
         `INSERT OR IGNORE INTO events (seq, event_id, account_id, message_id, kind, link_index, occurred_at, inserted_at,
-           request_label, label, country, region, city, client, device, ip_hash)
-         SELECT ${NEXT_SEQ_SQL}, ?1, ?2, ?3, ?4, ?5, ?6, ${SQL_NOW_MS}, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14
+           request_label, label, country, region, client, device, ip_hash)
+         SELECT ${NEXT_SEQ_SQL}, ?1, ?2, ?3, ?4, ?5, ?6, ${SQL_NOW_MS}, ?7, ?8, ?9, ?10, ?11, ?12, ?13
          WHERE ?6 < coalesce((SELECT ${hitsStoredUntilSql("?4")} FROM messages m WHERE m.id = ?3), ${END_OF_TIME})`,
       )
       .bind(
@@ -166,7 +166,6 @@ export function insertHitStatements(db: D1Database, hits: readonly Hit[], labels
         labels[i] ?? hit.requestLabel,
         hit.country,
         hit.region,
-        hit.city,
         hit.client,
         hit.device,
         hit.ipHash,
@@ -391,7 +390,6 @@ export interface EventRow {
   label: EventLabel;
   country: string | null;
   region: string | null;
-  city: string | null;
   client: string | null;
   device: string | null;
   ip_hash: string | null;
@@ -400,7 +398,7 @@ export interface EventRow {
 export async function messageEvents(db: D1Database, accountId: string, messageId: string): Promise<EventRow[]> {
   const { results } = await db
     .prepare(
-      `SELECT seq, kind, link_index, occurred_at, label, country, region, city, client, device, ip_hash
+      `SELECT seq, kind, link_index, occurred_at, label, country, region, client, device, ip_hash
        FROM events INDEXED BY events_by_message WHERE message_id = ? AND account_id = ? ORDER BY occurred_at, seq`,
     )
     .bind(messageId, accountId)

@@ -221,19 +221,32 @@ export async function stopTracking(db: D1Database, accountId: string, messageId:
   return result.meta.changes > 0;
 }
 
+/**
+ * A contact_scores row's campaigns from its contact's emails not deleted, as the people list's rescoring stores them
+ * (contacts.ts, scoredContactsSql): for a delete, which must not leave a deleted email's campaign until then.
+ * Migration 0019 clears the rows stored before with the same expression.
+ */
+const LIVE_CAMPAIGNS_SQL = `(SELECT json_group_array(DISTINCT m.campaign) FILTER (WHERE m.campaign IS NOT NULL)
+  FROM message_recipients r JOIN messages m ON m.id = r.message_id
+  WHERE r.account_id = contact_scores.account_id AND r.email = contact_scores.email AND m.deleted_at IS NULL)`;
+
 /** Deletes a message's events, links and content, leaving a tombstone so later hits store nothing. */
 export async function deleteMessageData(db: D1Database, accountId: string, messageId: string, now: number): Promise<boolean> {
   const [update] = await db.batch(deleteMessageStatements(db, accountId, messageId, now));
   return (update?.meta.changes ?? 0) > 0;
 }
 
-/** What deleteMessageData runs, the tombstone's UPDATE first: for a caller that deletes several in one batch. */
+/**
+ * What deleteMessageData runs, the tombstone's UPDATE first: for a caller that deletes several in one batch. The
+ * tombstone keeps nothing the rep wrote (subject, campaign, the search text folded from them) nor whom it went to:
+ * only what keeps later hits of its id from storing anything.
+ */
 export function deleteMessageStatements(db: D1Database, accountId: string, messageId: string, now: number): D1PreparedStatement[] {
   return [
     db
       .prepare(
-        `UPDATE messages SET subject = NULL, search_text = NULL, recipients = '[]', thread_id = NULL, sync_thread_id = NULL, gmail_message_id = NULL,
-           stopped_at = coalesce(stopped_at, ?), deleted_at = ?, updated_at = ?
+        `UPDATE messages SET subject = NULL, campaign = NULL, search_text = NULL, recipients = '[]', thread_id = NULL, sync_thread_id = NULL,
+           gmail_message_id = NULL, stopped_at = coalesce(stopped_at, ?), deleted_at = ?, updated_at = ?
          WHERE id = ? AND account_id = ? AND deleted_at IS NULL`,
       )
       .bind(now, now, now, messageId, accountId),
@@ -251,6 +264,14 @@ export function deleteMessageStatements(db: D1Database, accountId: string, messa
       .prepare(
         `DELETE FROM contact_scores WHERE account_id = ?2 AND email IN (SELECT r.email FROM message_recipients r WHERE r.message_id = ?1
            AND NOT EXISTS (SELECT 1 FROM message_recipients o WHERE o.account_id = ?2 AND o.email = r.email AND o.message_id <> ?1))`,
+      )
+      .bind(messageId, accountId),
+    // The others' rows list the campaigns of their emails, this one's too until they are rescored (the people list
+    // rescores a few hundred a request): its name goes from them now, kept where another of their emails has it.
+    db
+      .prepare(
+        `UPDATE contact_scores SET campaigns = ${LIVE_CAMPAIGNS_SQL}
+         WHERE account_id = ?2 AND campaigns <> '[]' AND email IN (SELECT email FROM message_recipients WHERE message_id = ?1)`,
       )
       .bind(messageId, accountId),
     db.prepare("DELETE FROM message_recipients WHERE message_id = ? AND account_id = ?").bind(messageId, accountId),

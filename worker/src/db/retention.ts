@@ -1,4 +1,5 @@
 import { errorName } from "../errors";
+import { forgetPurgedActivitySql } from "./contact-scores";
 import { settleAbandonedOptOuts } from "./opt-outs";
 import { foldStoredSearchText } from "./search-text";
 import { COUNTED_SQL } from "./sql";
@@ -234,29 +235,35 @@ function forgetOpenAddresses(db: D1Database, cutoff: number): D1PreparedStatemen
 /**
  * Deletes one table's rows (keyed by seq, with account_id and occurred_at) that are past their account's retention.
  * Per account, only the rows older than its cutoff are read (the table's `<table>_by_time` index), not the table.
- * Before a chunk of events goes, the contacts of the emails of its counted ones are marked for rescoring: their stored
- * rows are what the people list shows (db/contact-scores.ts), and a 90-day-old click still adds 0.03 to a score. One
- * statement per chunk marks each contact once; a trigger on each deleted event would write a contact's row once per
- * event. Replies mark theirs by trigger (migration 0010), and other signals do not count.
+ * Before a chunk goes, the people list's stored rows (db/contact-scores.ts) of the contacts its counted events and its
+ * replies count for lose what they derived from them, their score and, when it is one of them, their latest activity
+ * (forgetPurgedActivitySql), and are marked for rescoring: a 90-day-old click still adds 0.03 to a score, and a row
+ * that waited for the next listing kept the time of an open the retention had ended. One statement per chunk writes
+ * each contact once; a trigger on each deleted event would write a contact's row once per event. A reply counts for
+ * its sender and, from someone else, for the email's recipients (as migration 0010's trigger marks them); other
+ * signals do not count.
  */
 async function purgeExpired(db: D1Database, table: "events" | "signals", now: number, maxChunks: number): Promise<PurgeRun> {
   const chunk = `SELECT t.* FROM accounts a CROSS JOIN ${table} t INDEXED BY ${table}_by_time
                  WHERE t.account_id = a.id AND t.occurred_at < ?1 - a.retention_days * ${DAY_MS} LIMIT ${PURGE_CHUNK}`;
-  const statements = [db.prepare(`DELETE FROM ${table} WHERE seq IN (SELECT seq FROM (${chunk}))`).bind(now)];
+  const counted =
+    table === "events"
+      ? `SELECT account_id, email FROM message_recipients WHERE message_id IN (SELECT message_id FROM chunk WHERE label IN (${COUNTED_SQL}))`
+      : `SELECT account_id, email FROM chunk WHERE kind = 'reply'
+         UNION ALL SELECT account_id, email FROM message_recipients WHERE message_id IN (SELECT message_id FROM chunk WHERE kind = 'reply')`;
+  const cutoff = `?1 - (SELECT a.retention_days FROM accounts a WHERE a.id = contact_scores.account_id) * ${DAY_MS}`;
   // In one batch, so one transaction ("Batched statements are SQL transactions", Cloudflare's D1 Database API page,
-  // developers.cloudflare.com/d1/worker-api/d1-database/#batch, read 2026-12-01): the mark sees the same chunk the
+  // developers.cloudflare.com/d1/worker-api/d1-database/#batch, read 2026-12-01): the update sees the same chunk the
   // DELETE then removes.
-  if (table === "events")
-    statements.unshift(
-      db
-        .prepare(
-          `WITH chunk AS (${chunk})
-           UPDATE contact_scores SET dirty = dirty + 1 WHERE (account_id, email) IN (
-             SELECT account_id, email FROM message_recipients
-             WHERE message_id IN (SELECT message_id FROM chunk WHERE label IN (${COUNTED_SQL})))`,
-        )
-        .bind(now),
-    );
+  const statements = [
+    db
+      .prepare(
+        `WITH chunk AS (${chunk})
+         UPDATE contact_scores SET ${forgetPurgedActivitySql(cutoff)} WHERE (account_id, email) IN (${counted})`,
+      )
+      .bind(now),
+    db.prepare(`DELETE FROM ${table} WHERE seq IN (SELECT seq FROM (${chunk}))`).bind(now),
+  ];
   let deleted = 0;
   for (let run = 0; run < maxChunks; run++) {
     const changes = (await db.batch(statements)).at(-1)?.meta.changes ?? 0;

@@ -5,8 +5,9 @@ import { newAccountId } from "../../../shared/protocol";
 import { cacheAccount, newApiToken, requireAccount } from "../auth";
 import { insertAccount, rotateKey, setRetention } from "../db/accounts";
 import type { AppEnv } from "../env";
-import { clientAddress, jsonError, validated } from "../http";
+import { jsonError, validated } from "../http";
 import { deriveSigningKey, hasUsableSigningSecret, sha256Base64Url } from "../keys";
+import { limiterKey } from "../throttle";
 
 const DEFAULT_RETENTION_DAYS = 90;
 
@@ -15,10 +16,11 @@ const MISSING_SECRET =
 
 /** `POST /api/accounts`: open on a single-user install, gated by REGISTRATION_SECRET when the deployment sets one. */
 export const accountsRoute = new Hono<AppEnv>().post("/", validated("json", createAccountRequest), async (c) => {
-  const address = clientAddress(c.req.raw);
-  if (address !== null && !(await c.env.ACCOUNT_CREATION.limit({ key: address })).success) {
+  // Per network, not per address (limiterKey): the key goes to Cloudflare's rate limiter.
+  const key = limiterKey(c.req.raw);
+  if (key !== null && !(await c.env.ACCOUNT_CREATION.limit({ key })).success) {
     c.header("Retry-After", "60");
-    return jsonError(c, 429, "too many accounts created from this address; try again in a minute");
+    return jsonError(c, 429, "too many accounts created from this network; try again in a minute");
   }
   const required = c.env.REGISTRATION_SECRET;
   if (required) {

@@ -51,7 +51,6 @@ const EVENT_COLUMNS = [
   "bounce_kind",
   "country",
   "region",
-  "city",
   "client",
   "device",
 ];
@@ -132,7 +131,6 @@ interface EventExportRow {
   bounce_kind: string | null;
   country: string | null;
   region: string | null;
-  city: string | null;
   client: string | null;
   device: string | null;
 }
@@ -152,7 +150,6 @@ const toEventCsv = (r: EventExportRow): CsvValue[] => [
   r.bounce_kind,
   r.country,
   r.region,
-  r.city,
   r.client,
   r.device,
 ];
@@ -168,13 +165,13 @@ const RECIPIENTS_SQL = (messageId: string) =>
 const OPENS_AND_CLICKS_SQL = `SELECT e.seq, e.occurred_at, e.message_id, m.subject, m.campaign, ${RECIPIENTS_SQL("e.message_id")},
     e.kind, e.label, e.link_index, l.url,
     CASE WHEN m.recipient_count = 1 THEN (SELECT min(r.email) FROM message_recipients r WHERE r.message_id = e.message_id) END AS email,
-    NULL AS bounce_kind, e.country, e.region, e.city, e.client, e.device
+    NULL AS bounce_kind, e.country, e.region, e.client, e.device
   FROM events e LEFT JOIN messages m ON m.id = e.message_id
   LEFT JOIN links l ON l.message_id = e.message_id AND l.link_index = e.link_index
   WHERE e.account_id = ? AND e.seq > ? ORDER BY e.seq LIMIT ?`;
 
 const SIGNALS_SQL = `SELECT s.seq, s.occurred_at, s.message_id, m.subject, m.campaign, ${RECIPIENTS_SQL("s.message_id")}, s.kind, NULL AS label, NULL AS link_index,
-    NULL AS url, s.email, s.bounce_kind, NULL AS country, NULL AS region, NULL AS city, NULL AS client, NULL AS device
+    NULL AS url, s.email, s.bounce_kind, NULL AS country, NULL AS region, NULL AS client, NULL AS device
   FROM signals s LEFT JOIN messages m ON m.id = s.message_id
   WHERE s.account_id = ? AND s.seq > ? ORDER BY s.seq LIMIT ?`;
 

@@ -138,7 +138,7 @@ export const messagesRoute = new Hono<AppEnv>()
         .map((e) => ({
           at: new Date(e.occurred_at).toISOString(),
           label: e.label,
-          place: e.country || e.region || e.city ? { country: e.country, region: e.region, city: e.city } : null,
+          place: e.country || e.region ? { country: e.country, region: e.region } : null,
           ...readableClient(e.client, e.device, e.label),
         })),
       links: linkDetails(links, events),

@@ -7,9 +7,9 @@ import { isAcceptableDestination, parseLinkIndex } from "../../../shared/protoco
 import type { Bindings } from "../env";
 import { errorName } from "../errors";
 import { captureHit, type HitTarget } from "../hits";
-import { clientAddress, htmlPage, pixelResponse, redirectResponse } from "../http";
+import { htmlPage, pixelResponse, redirectResponse } from "../http";
 import { gatherHit } from "../queue";
-import { invalidLinkAnswer, isThrottled, noteInvalidRequest } from "../throttle";
+import { invalidLinkAnswer, isThrottled, limiterKey, noteInvalidRequest } from "../throttle";
 import { type VerifiedId, verifiedLinkId, verifiedTrackingId } from "../verify";
 
 /**
@@ -43,9 +43,9 @@ async function servePixel(hit: HitRequest): Promise<Response> {
     const file = hit.path.slice(hit.path.lastIndexOf("/") + 1);
     const verified = file.endsWith(".gif") ? await verifiedTrackingId(hit.env, file.slice(0, -".gif".length)) : null;
     if (!verified) {
-      // Throttling saves only the work done for invalid hits: a valid one is recorded whoever shares the address.
-      const address = clientAddress(hit.request);
-      if (!isThrottled(address, now)) await noteInvalidRequest(hit.env, address, now);
+      // Throttling saves only the work done for invalid hits: a valid one is recorded whoever shares the network.
+      const key = limiterKey(hit.request);
+      if (!isThrottled(key, now)) await noteInvalidRequest(hit.env, key, now);
       return pixelResponse();
     }
     const { id, accountKey } = verified;

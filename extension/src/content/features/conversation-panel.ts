@@ -22,9 +22,10 @@ function el<K extends keyof HTMLElementTagNameMap>(doc: Document, tag: K, classN
   return element;
 }
 
+/** Region and country only: a tracker not updated yet may still send a city, which is not shown (a city can name a reader). */
 function place(open: OpenDetail): string | null {
   if (!open.place) return null;
-  return [open.place.city, open.place.region, open.place.country].filter(Boolean).join(", ") || null;
+  return [open.place.region, open.place.country].filter(Boolean).join(", ") || null;
 }
 
 export interface PanelActions {
