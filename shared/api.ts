@@ -284,7 +284,11 @@ export interface MessageStatus {
   lastReplyAt: string | null;
   /** The message's effective bounce (hard, or soft not cleared), null when none. */
   bounce: MessageBounce | null;
-  /** A recipient opted out through this message's opt-out page. */
+  /**
+   * A recipient opted out through this message's opt-out page, or an opt-out is kept on the message (a recipient who
+   * opted out was deleted from it as a contact, or it was registered again since one did): its hits store nothing.
+   * It stays after the retention purge and the contact's deletion, which take the unsubscribe signal.
+   */
   unsubscribed: boolean;
   /**
    * Whether the email carries its pixel: without it no open can be seen, and "not opened" would be a claim the

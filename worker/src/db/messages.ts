@@ -29,6 +29,11 @@ export interface MessageRow {
   opt_out_link: number;
   /** Recipients at registration: stays when a contact is deleted (migration 0005). */
   recipient_count: number;
+  /**
+   * The earliest opt-out kept on the email itself (migration 0008): one made through its page, or one of a recipient it
+   * no longer lists. Never cleared, unlike its unsubscribe signal, which the retention purge and a contact's deletion take.
+   */
+  opted_out_at: number | null;
 }
 
 type OptionalFields = "threadId" | "syncThreadId" | "gmailMessageId" | "campaign" | "clockAt";
