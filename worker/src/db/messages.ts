@@ -3,7 +3,7 @@ import { normalizeEmail } from "../../../shared/email";
 import { foldForSearch } from "../../../shared/search";
 import { recipientFingerprint } from "../recipient-fingerprint";
 import { hitsStoredUntilSql, MESSAGE_LABEL_FACTS_SQL, type MessageLabelFacts, optedOutSince } from "./events";
-import { type PendingOptOut, pendingOptOutsStatement } from "./opt-outs";
+import { heldOptOutsAsGivenStatements, type PendingOptOut, pendingOptOutsStatement } from "./opt-outs";
 import { recipientSearchText } from "./search-text";
 import { chunked, placeholders } from "./sql";
 
@@ -226,13 +226,28 @@ export async function stopTracking(db: D1Database, accountId: string, messageId:
   return result.meta.changes > 0;
 }
 
-/** Deletes a message's events, links and content, leaving a tombstone so later hits store nothing. */
-export async function deleteMessageData(db: D1Database, accountId: string, messageId: string, now: number): Promise<boolean> {
-  const [update] = await db.batch(deleteMessageStatements(db, accountId, messageId, now));
+/**
+ * Deletes a message's events, links and content, leaving a tombstone so later hits store nothing. The opt-outs its
+ * readers made before its registration, held for it, are recorded as given in the same batch
+ * (heldOptOutsAsGivenStatements): deleted, it will never be registered to check them.
+ */
+export async function deleteMessageData(
+  db: D1Database,
+  accountId: string,
+  messageId: string,
+  now: number,
+  signingSecret: string,
+): Promise<boolean> {
+  const held = await heldOptOutsAsGivenStatements(db, signingSecret, accountId, messageId);
+  const [update] = await db.batch([...deleteMessageStatements(db, accountId, messageId, now), ...held]);
   return (update?.meta.changes ?? 0) > 0;
 }
 
-/** What deleteMessageData runs, the tombstone's UPDATE first: for a caller that deletes several in one batch. */
+/**
+ * What deleteMessageData runs, the tombstone's UPDATE first: for a caller that deletes several in one batch. The
+ * opt-outs held for the message stay, for settleAbandonedOptOuts to record (deleteMessageData records them at once):
+ * a reader's opt-out is never dropped.
+ */
 export function deleteMessageStatements(db: D1Database, accountId: string, messageId: string, now: number): D1PreparedStatement[] {
   return [
     db
@@ -262,7 +277,6 @@ export function deleteMessageStatements(db: D1Database, accountId: string, messa
     db
       .prepare("DELETE FROM removed_recipients WHERE message_id = ? AND message_id IN (SELECT id FROM messages WHERE account_id = ?)")
       .bind(messageId, accountId),
-    db.prepare("DELETE FROM pending_opt_outs WHERE message_id = ? AND account_id = ?").bind(messageId, accountId),
   ];
 }
 
