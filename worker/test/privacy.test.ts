@@ -330,6 +330,9 @@ describe("privacy", () => {
       expect(optOuts.map((o) => o.email).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `reader${i}@acme.example`).sort());
       for (const optOut of optOuts)
         expect(optOut).toMatchObject({ message_id: id, created_at: expect.toSatisfy((t: number) => t >= start && t <= start + HOUR) });
+      // Recorded at the time they were typed, they take the hits stored since on the emails they reach.
+      expect(await storedEvents(other.id)).toEqual([]);
+      expect(await storedEvents(shared.id)).toEqual([]);
       expect(await storeHitNow(account, id, "open")).toBe(0);
       expect(await storeHitNow(account, other.id, "open")).toBe(0);
       expect(await storeHitNow(account, shared.id, "open")).toBe(0);
