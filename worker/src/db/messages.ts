@@ -66,6 +66,32 @@ export function sentAtByTrackerClock(registration: Pick<Registration, "sentAt" |
 }
 
 /**
+ * The most characters of JSON one statement binds for a registration's links. D1 takes a bound string of at most
+ * 2,000,000 bytes (db/search-text.ts quotes its page), and a thousand links of 4,096 characters, which a registration
+ * may carry, make over 4 MB. A link is printable ASCII (isAcceptableDestination), so a character of its JSON is a
+ * byte; under 1 MB, as the page once said, like the search fold's bound.
+ */
+const LINKS_JSON_PER_STATEMENT = 900_000;
+
+/** A registration's links as the JSON arrays its statements bind, each within LINKS_JSON_PER_STATEMENT. */
+function linkChunks(links: Registration["links"]): string[] {
+  const chunks: string[][] = [];
+  let chars = 0;
+  for (const { index, url } of links) {
+    const json = JSON.stringify({ index, url });
+    const last = chunks.at(-1);
+    if (!last || chars + json.length + 1 > LINKS_JSON_PER_STATEMENT) {
+      chunks.push([json]);
+      chars = json.length + 2;
+    } else {
+      last.push(json);
+      chars += json.length + 1;
+    }
+  }
+  return chunks.map((chunk) => `[${chunk.join(",")}]`);
+}
+
+/**
  * Registers or updates a sent message and replaces its links, in one transaction. Idempotent: the extension's
  * outbox may deliver the same registration more than once. A message whose data was deleted stays deleted; a
  * contact deleted from it (its fingerprint in removed_recipients) stays deleted; an opt-out of a recipient it
@@ -163,11 +189,13 @@ export async function upsertMessage(
       .prepare("DELETE FROM events WHERE message_id = ? AND ((kind = 'open' AND ? = 0) OR (kind = 'click' AND ? = 0))")
       .bind(messageId, registration.openTracking ? 1 : 0, registration.clickTracking ? 1 : 0),
     db.prepare("DELETE FROM links WHERE message_id = ?").bind(messageId),
-    db
-      .prepare(
-        `INSERT INTO links (message_id, link_index, url) SELECT ?1, value ->> '$.index', value ->> '$.url' FROM json_each(?2) WHERE ${notDeleted}`,
-      )
-      .bind(messageId, JSON.stringify(registration.links.map(({ index, url }) => ({ index, url })))),
+    ...linkChunks(registration.links).map((links) =>
+      db
+        .prepare(
+          `INSERT INTO links (message_id, link_index, url) SELECT ?1, value ->> '$.index', value ->> '$.url' FROM json_each(?2) WHERE ${notDeleted}`,
+        )
+        .bind(messageId, links),
+    ),
     // The opt-outs a reader made before the registration, read in its transaction rather than by a query after it:
     // one held before it commits is read here, one held after it finds the email registered and settles itself
     // (recordPendingOptOut). D1 runs one transaction at a time, so each is one or the other.
