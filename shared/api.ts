@@ -1,10 +1,10 @@
 // The tracker's API contract: request schemas (validated by the worker, used by the extension's client)
 // and response types. Times are ISO 8601 strings in UTC.
 import { z } from "zod";
-import { isEmailAddress } from "./email";
+import { isEmailAddress, MAX_EMAIL_LENGTH } from "./email";
 import type { EventKind, EventLabel } from "./labels";
-import { CAMPAIGN_NAME_MAX, FOLLOW_UPS_MAX } from "./limits";
-import { isAcceptableDestination, MAX_LINK_INDEX, TRACKING_ID_PATTERN } from "./protocol";
+import { CAMPAIGN_NAME_MAX, FOLLOW_UPS_MAX, GMAIL_ID_MAX, RECIPIENT_NAME_MAX, RECIPIENTS_MAX, SUBJECT_MAX } from "./limits";
+import { isAcceptableDestination, MAX_DESTINATION_LENGTH, MAX_LINK_INDEX, TRACKING_ID_PATTERN } from "./protocol";
 import { isTimeZone } from "./time-zone";
 
 export { COUNTED_LABELS, EVENT_KINDS, EVENT_LABELS, type EventKind, type EventLabel, SENDER_WINDOW_MS } from "./labels";
@@ -19,7 +19,7 @@ export type MessageState = (typeof MESSAGE_STATES)[number];
 
 const trackingId = z.string().regex(TRACKING_ID_PATTERN, "must be a tracking id (docs/protocol.md)");
 /** Gmail's thread and message ids: legacy hex ("16f4…") or "thread-f:…"/"msg-f:…" forms, with an optional '#'. */
-const gmailId = z.string().regex(/^#?[A-Za-z0-9:_-]{1,100}$/, "must be a Gmail thread or message id");
+const gmailId = z.string().regex(new RegExp(`^#?[A-Za-z0-9:_-]{1,${GMAIL_ID_MAX}}$`), "must be a Gmail thread or message id");
 const isoTime = z.iso.datetime({ offset: true });
 /** An email address as given (isEmailAddress); the tracker compares addresses lower-cased and trimmed (normalizeEmail). */
 export const emailAddress = z.string().refine(isEmailAddress, "must be an email address");
@@ -36,15 +36,15 @@ export const updateAccountRequest = z.object({
 });
 
 export const registerMessageRequest = z.object({
-  subject: z.string().max(998),
+  subject: z.string().max(SUBJECT_MAX),
   recipients: z
     .array(
       z.object({
         email: emailAddress,
-        name: z.string().max(200).optional(),
+        name: z.string().max(RECIPIENT_NAME_MAX).optional(),
       }),
     )
-    .max(500),
+    .max(RECIPIENTS_MAX),
   /** By the sender's clock, as `clockAt`. */
   sentAt: isoTime,
   /**
@@ -76,6 +76,51 @@ export const registerMessageRequest = z.object({
     .refine((links) => new Set(links.map((l) => l.index)).size === links.length, "link indexes must be unique")
     .default([]),
 });
+
+/**
+ * The longest time in a registration REGISTRATION_BODY_MAX_BYTES counts: RFC 3339 to the nanosecond with an offset
+ * ("2026-12-06T09:53:25.123456789+01:00"); Date's toISOString, which the extension sends, writes 24.
+ */
+const REGISTRATION_TIME_MAX = 35;
+
+/**
+ * The longest registration body, in bytes, that JSON.stringify writes (as the extension's client does) for a request
+ * the schema above accepts: each string at its longest, each character at its longest in JSON (6 bytes: a control
+ * character or a lone surrogate is written \uXXXX; 2 in a link, printable ASCII, whose `"` and `\` are escaped; 1 in
+ * a Gmail id), both times at REGISTRATION_TIME_MAX characters and the campaign trimmed, as the compose window sends
+ * it. About 9.8 MB, 8.2 of them a thousand links of 4,096 characters, which the extension signs
+ * (extension/src/background/handlers.ts): the tracker takes a registration body up to this (worker/src/app.ts), where
+ * the API's other routes take 256 KiB, since a registration refused as too large (413) is not retried and its email
+ * would never be tracked. A body past it is none the schema accepts as a client writes it (padded with spaces, a
+ * campaign with them, more digits of a second than a clock gives): it gets a 413 that says so.
+ */
+export const REGISTRATION_BODY_MAX_BYTES = registrationBodyMaxBytes();
+
+function registrationBodyMaxBytes(): number {
+  const text = (chars: number) => 2 + 6 * chars;
+  const printableAscii = (chars: number) => 2 + 2 * chars;
+  const plain = (chars: number) => 2 + chars;
+  const field = (name: string, valueBytes: number) => name.length + 3 + valueBytes;
+  const object = (fields: number[]) => 2 + fields.reduce((a, b) => a + b, 0) + fields.length - 1;
+  const list = (count: number, itemBytes: number) => 2 + count * itemBytes + count - 1;
+  const recipient = object([field("email", text(MAX_EMAIL_LENGTH)), field("name", text(RECIPIENT_NAME_MAX))]);
+  const link = object([field("index", String(MAX_LINK_INDEX).length), field("url", printableAscii(MAX_DESTINATION_LENGTH))]);
+  const gmailIdBytes = plain(1 + GMAIL_ID_MAX);
+  return object([
+    field("subject", text(SUBJECT_MAX)),
+    field("recipients", list(RECIPIENTS_MAX, recipient)),
+    field("sentAt", plain(REGISTRATION_TIME_MAX)),
+    field("clockAt", plain(REGISTRATION_TIME_MAX)),
+    field("threadId", gmailIdBytes),
+    field("syncThreadId", gmailIdBytes),
+    field("gmailMessageId", gmailIdBytes),
+    field("campaign", text(CAMPAIGN_NAME_MAX)),
+    field("optOutLink", "false".length),
+    field("openTracking", "false".length),
+    field("clickTracking", "false".length),
+    field("links", list(MAX_LINK_INDEX + 1, link)),
+  ]);
+}
 
 export const statusRequest = z.object({
   threadIds: z.array(gmailId).min(1).max(200),
@@ -284,7 +329,11 @@ export interface MessageStatus {
   lastReplyAt: string | null;
   /** The message's effective bounce (hard, or soft not cleared), null when none. */
   bounce: MessageBounce | null;
-  /** A recipient opted out through this message's opt-out page. */
+  /**
+   * A recipient opted out through this message's opt-out page, or an opt-out is kept on the message (a recipient who
+   * opted out was deleted from it as a contact, or it was registered again since one did): its hits store nothing.
+   * It stays after the retention purge and the contact's deletion, which take the unsubscribe signal.
+   */
   unsubscribed: boolean;
   /**
    * Whether the email carries its pixel: without it no open can be seen, and "not opened" would be a claim the

@@ -42,7 +42,7 @@ export function mailboxKey(email: string): string {
 }
 
 /** RFC 5321's longest: 64 characters before the @, 255 after it. */
-const MAX_EMAIL_LENGTH = 64 + 1 + 255;
+export const MAX_EMAIL_LENGTH = 64 + 1 + 255;
 
 /**
  * An address as Gmail sends to it: something, an @, something, no spaces, at most 320 characters. Wider than zod's

@@ -1,6 +1,7 @@
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
+import { REGISTRATION_BODY_MAX_BYTES } from "../../shared/api";
 import type { AppEnv } from "./env";
 import { errorName } from "./errors";
 import { jsonError } from "./http";
@@ -17,14 +18,27 @@ import { viewsRoute } from "./routes/views";
 
 const MAX_API_BODY_BYTES = 256 * 1024;
 
+const apiBodyLimit = bodyLimit({
+  maxSize: MAX_API_BODY_BYTES,
+  onError: (c) => jsonError(c, 413, `request body over ${MAX_API_BODY_BYTES} bytes`),
+});
+/**
+ * A registration may be far longer than any other request (REGISTRATION_BODY_MAX_BYTES: a thousand long links), and
+ * one refused as too large is never retried: its limit is the longest body the schema accepts, and a body past it
+ * is told so in words the extension shows the rep.
+ */
+const registrationBodyLimit = bodyLimit({
+  maxSize: REGISTRATION_BODY_MAX_BYTES,
+  onError: (c) =>
+    jsonError(c, 413, `registration body over ${REGISTRATION_BODY_MAX_BYTES} bytes, longer than any valid registration: not registered`),
+});
+
+/** PUT /messages/<id> (routes/messages.ts), the only route of the API that PUT and that path reach. */
+const isRegistration = (c: Context) => c.req.method === "PUT" && /^\/messages\/[^/]+$/.test(c.req.path);
+
 /** The authenticated API. No CORS headers anywhere: web pages get no cross-origin access; the extension needs none. */
 const api = new Hono<AppEnv>()
-  .use(
-    bodyLimit({
-      maxSize: MAX_API_BODY_BYTES,
-      onError: (c) => jsonError(c, 413, `request body over ${MAX_API_BODY_BYTES} bytes`),
-    }),
-  )
+  .use((c, next) => (isRegistration(c) ? registrationBodyLimit : apiBodyLimit)(c, next))
   .route("/accounts", accountsRoute)
   .route("/account", accountRoute)
   .route("/messages", messagesRoute)

@@ -25,7 +25,9 @@ export function toStatus(row: MessageRow, summary: OpenClickSummary | undefined,
     bounce: bounce
       ? { kind: bounce.kind, recipients: bounce.recipients, at: new Date(bounce.at).toISOString(), reason: bounce.reason }
       : null,
-    unsubscribed: signals?.unsubscribed ?? false,
+    // The signal goes with the retention purge or the contact's deletion; the time kept on the email stays. An email
+    // signalled before migration 0008 has the signal alone.
+    unsubscribed: (signals?.unsubscribed ?? false) || row.opted_out_at !== null,
     openTracking: row.open_tracking === 1,
   };
 }

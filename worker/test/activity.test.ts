@@ -3,9 +3,11 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { DailyActivityResponse, FollowUpsResponse, MessagesResponse, RecentActivityResponse } from "../../shared/api";
 import { mintTrackingId } from "../../shared/protocol";
+import { awaitingReply } from "../src/db/activity";
+import { purgeExpiredEvents } from "../src/db/retention";
 import { localDays } from "../src/local-days";
 import { FOLLOW_UP_ROWS } from "../src/routes/activity";
-import { clickLink, createAccount, openPixel, reply, sentMessage, waitForEvents } from "./helpers";
+import { call, clickLink, createAccount, openPixel, reply, sentMessage, waitForEvents } from "./helpers";
 
 const DAY = 86_400_000;
 const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
@@ -104,6 +106,42 @@ describe("follow-ups", () => {
     expect(shortest.body.total).toBe(4);
     expect((await account.json("GET", `/api/activity/follow-ups?campaignDays=${encodeURIComponent("Webinar: 7")}`)).status).toBe(400);
     expect((await account.json("GET", `/api/activity/follow-ups?campaignDays=${encodeURIComponent('{"Webinar":0}')}`)).status).toBe(400);
+  });
+
+  it("leaves out an email a recipient opted out of after its unsubscribe signal is purged or its contact deleted", async () => {
+    const account = await createAccount();
+    expect((await account.json("PATCH", "/api/account", { retentionDays: 1 })).status).toBe(200);
+    const sentAt = ago(5 * DAY);
+    const purged = await sentMessage(account, { subject: "Opted out, purged", sentAt, recipients: [{ email: "gone@acme.example" }] });
+    const shared = await sentMessage(account, {
+      subject: "Opted out, contact deleted",
+      sentAt,
+      recipients: [{ email: "leaver@acme.example" }, { email: "stays@acme.example" }],
+    });
+    const control = await sentMessage(account, { subject: "Waiting", sentAt });
+    const optOut = (id: string, email: string) =>
+      call(`/u/${id}`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ email }).toString(),
+      });
+    expect((await optOut(purged.id, "gone@acme.example")).status).toBe(200);
+    expect((await optOut(shared.id, "leaver@acme.example")).status).toBe(200);
+    // The purge, two days on, takes the unsubscribe signal (retention: a day); deleting the contact takes its own.
+    await purgeExpiredEvents(env.DB, env.SIGNING_SECRET ?? "", Date.now() + 2 * DAY);
+    expect((await account.json("DELETE", `/api/contacts/${encodeURIComponent("leaver@acme.example")}`)).status).toBe(204);
+    const signals = await env.DB.prepare("SELECT count(*) AS n FROM signals WHERE account_id = ?").bind(account.accountId).first();
+    expect(signals).toEqual({ n: 0 });
+
+    const { body } = await account.json<FollowUpsResponse>("GET", "/api/activity/follow-ups?days=3");
+    expect(body.messages.map((m) => m.id)).toEqual([control.id]);
+    expect(body.total).toBe(1);
+    for (const id of [purged.id, shared.id])
+      expect((await account.json<{ unsubscribed: boolean }>("GET", `/api/messages/${id}`)).body.unsubscribed).toBe(true);
+    expect((await account.json<{ unsubscribed: boolean }>("GET", `/api/messages/${control.id}`)).body.unsubscribed).toBe(false);
+    // The query leaves them out itself: kept to its 500 newest, the list would otherwise lose older emails to them.
+    const waiting = await awaitingReply(env.DB, account.accountId, 0, Date.now(), { defaultDays: 3, campaignDays: {} }, 10);
+    expect(waiting.map((row) => row.id)).toEqual([control.id]);
   });
 
   it("past the newest emails it looks at, says their number is not known", async () => {

@@ -1,9 +1,23 @@
-import { createExecutionContext } from "cloudflare:test";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { AccountResponse, ErrorResponse, MessageDetail, MessageStatus, StatusResponse } from "../../shared/api";
-import { mintTrackingId } from "../../shared/protocol";
+import type { Credentials } from "../../extension/src/background/credentials";
+import { outboxDelivery } from "../../extension/src/background/delivery";
+import type { OutboxEntry } from "../../extension/src/background/outbox";
+import {
+  type AccountResponse,
+  type ErrorResponse,
+  type MessageDetail,
+  type MessageStatus,
+  REGISTRATION_BODY_MAX_BYTES,
+  registerMessageRequest,
+  type StatusResponse,
+} from "../../shared/api";
+import { MAX_EMAIL_LENGTH } from "../../shared/email";
+import { CAMPAIGN_NAME_MAX, GMAIL_ID_MAX, RECIPIENT_NAME_MAX, RECIPIENTS_MAX, SUBJECT_MAX } from "../../shared/limits";
+import { MAX_DESTINATION_LENGTH, MAX_LINK_INDEX, mintTrackingId } from "../../shared/protocol";
 import worker from "../src/index";
+import { d1WithBoundValueLimit } from "./faults";
 import {
   BASE,
   call,
@@ -151,11 +165,117 @@ describe("messages", () => {
     expect(((await malformed.json()) as ErrorResponse).error).toBeTruthy();
     const forgedId = await account.json<ErrorResponse>("PUT", `/api/messages/${forged(id)}`, registration());
     expect(forgedId.status).toBe(400);
-    const huge = await account.api(`/api/messages/${id}`, {
-      method: "PUT",
-      body: JSON.stringify({ ...registration(), subject: "x".repeat(300_000) }),
+    // Longer than the API's other requests may be, but within a registration's limit: the schema answers, naming the field.
+    const longSubject = await account.json<ErrorResponse>("PUT", `/api/messages/${id}`, {
+      ...registration(),
+      subject: "x".repeat(300_000),
     });
-    expect(huge.status).toBe(413);
+    expect(longSubject.status).toBe(400);
+    expect(longSubject.body.issues?.map((i) => i.path)).toContain("subject");
+  });
+
+  describe("a registration's size", () => {
+    /** A link of `chars` characters, every one past the host a '"', which JSON doubles. */
+    const longLink = (index: number, chars: number) => ({ index, url: `https://a.example/${'"'.repeat(chars - 18)}` });
+
+    it("takes 70 links of 4,000 characters, past the 256 KiB the API's other requests may be", async () => {
+      const account = await createAccount();
+      const id = await mintTrackingId(account.key);
+      const links = Array.from({ length: 70 }, (_, i) => ({ index: i, url: `https://a.example/${String(i).padStart(3982, "x")}` }));
+      expect(JSON.stringify({ ...registration(), links }).length).toBeGreaterThan(256 * 1024);
+      expect((await account.json("PUT", `/api/messages/${id}`, registration({ links }))).status).toBe(200);
+      const stored = await env.DB.prepare("SELECT count(*) AS n FROM links WHERE message_id = ?").bind(id).first("n");
+      expect(stored).toBe(70);
+    });
+
+    it("takes the longest the schema accepts, a thousand links, within D1's longest bound value", async () => {
+      const account = await createAccount();
+      const id = await mintTrackingId(account.key);
+      const links = Array.from({ length: MAX_LINK_INDEX + 1 }, (_, i) => longLink(i, MAX_DESTINATION_LENGTH));
+      const ctx = createExecutionContext();
+      const response = await worker.fetch(
+        new Request(`${BASE}/api/messages/${id}`, {
+          method: "PUT",
+          headers: { authorization: `Bearer ${account.apiToken}`, "content-type": "application/json" },
+          body: JSON.stringify(registration({ links })),
+        }),
+        { ...env, DB: d1WithBoundValueLimit(env.DB) },
+        ctx,
+      );
+      await waitOnExecutionContext(ctx);
+      expect(response.status).toBe(200);
+      const stored = await env.DB.prepare("SELECT count(*) AS n, min(length(url)) AS shortest FROM links WHERE message_id = ?")
+        .bind(id)
+        .first();
+      expect(stored).toEqual({ n: MAX_LINK_INDEX + 1, shortest: MAX_DESTINATION_LENGTH });
+    }, 60_000);
+
+    it("bounds the body of every registration the schema accepts, as JSON.stringify writes it", () => {
+      // Each string at its longest, in the characters JSON writes longest: \u0001 (6 bytes), '"' (2) in a link.
+      const worst = (chars: number) => "\u0001".repeat(chars);
+      const time = "2026-12-06T09:53:25.123456789+01:00";
+      const gmailId = `#${"f".repeat(GMAIL_ID_MAX)}`;
+      const longest = {
+        subject: worst(SUBJECT_MAX),
+        recipients: Array.from({ length: RECIPIENTS_MAX }, () => ({
+          email: `${worst(64)}@${worst(MAX_EMAIL_LENGTH - 65)}`,
+          name: worst(RECIPIENT_NAME_MAX),
+        })),
+        sentAt: time,
+        clockAt: time,
+        threadId: gmailId,
+        syncThreadId: gmailId,
+        gmailMessageId: gmailId,
+        campaign: worst(CAMPAIGN_NAME_MAX),
+        optOutLink: false,
+        openTracking: false,
+        clickTracking: false,
+        links: Array.from({ length: MAX_LINK_INDEX + 1 }, (_, i) => longLink(i, MAX_DESTINATION_LENGTH)),
+      };
+      // Every field of the schema is at its longest here: one added to it must be counted in the bound too.
+      expect(Object.keys(longest).sort()).toEqual(Object.keys(registerMessageRequest.shape).sort());
+      expect(registerMessageRequest.safeParse(longest).success).toBe(true);
+      const bytes = new TextEncoder().encode(JSON.stringify(longest)).length;
+      expect(bytes).toBeLessThanOrEqual(REGISTRATION_BODY_MAX_BYTES);
+      // And not far above it (a link's scheme and host, an address's "@" and the shorter indexes are a byte a
+      // character, where the bound counts the longest): the limit is no looser than the schema needs.
+      expect(REGISTRATION_BODY_MAX_BYTES - bytes).toBeLessThan(REGISTRATION_BODY_MAX_BYTES / 100);
+    });
+
+    it("refuses a body past the longest valid one with a 413 the extension keeps as failed and tells, and the others past 256 KiB", async () => {
+      const account = await createAccount();
+      const id = await mintTrackingId(account.key);
+      // Valid, its campaign trimmed, but longer than any the compose window sends: no client writes this.
+      const padded = registration({ campaign: `${" ".repeat(REGISTRATION_BODY_MAX_BYTES)}Q4` });
+      const answer = await account.json<ErrorResponse>("PUT", `/api/messages/${id}`, padded);
+      expect(answer).toEqual({
+        status: 413,
+        body: { error: `registration body over ${REGISTRATION_BODY_MAX_BYTES} bytes, longer than any valid registration: not registered` },
+      });
+      // The extension's delivery of it: not retried, and kept with the tracker's words, which the outbox tells the rep.
+      const deliver = outboxDelivery({
+        credentials: async () => ({ trackerUrl: BASE, apiToken: account.apiToken }) as Credentials,
+        api: () => account.tracker,
+        news: () => {},
+        releaseHeld: () => {},
+      });
+      const entry: OutboxEntry = {
+        trackingId: id,
+        request: padded,
+        state: "pending",
+        attempts: 0,
+        createdAt: 0,
+        nextAttemptAt: 0,
+        lastError: null,
+      };
+      expect(await deliver(entry)).toEqual({ retry: false, error: `the tracker answered 413: ${answer.body.error}` });
+      // Every other request keeps the API's 256 KiB.
+      const signals = await account.api("/api/signals", {
+        method: "POST",
+        body: JSON.stringify({ signals: [], pad: "x".repeat(256 * 1024) }),
+      });
+      expect(signals.status).toBe(413);
+    });
   });
 
   it("reports one page of the Sent list in one batch request", async () => {

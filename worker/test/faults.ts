@@ -188,3 +188,53 @@ export function d1FailingStatements(real: D1Database, pattern: RegExp): { db: D1
   });
   return { db, failed: () => failed };
 }
+
+/**
+ * D1's largest string or BLOB, a bound value's included: "Maximum string, `BLOB` or table row size" 2,000,000 bytes
+ * (developers.cloudflare.com/d1/platform/limits/, as worker/src/db/search-text.ts quotes it). The local D1 of the
+ * tests takes far more (SQLite's own default is a billion), so a test that needs the limit uses d1WithBoundValueLimit.
+ */
+export const D1_MAX_VALUE_BYTES = 2_000_000;
+
+/**
+ * The real D1, except that a statement binding a string longer than D1_MAX_VALUE_BYTES in UTF-8 fails, run alone or
+ * in a batch (the whole batch then fails, as a batch is one transaction), as D1 refuses it in production.
+ */
+export function d1WithBoundValueLimit(real: D1Database): D1Database {
+  const tooBig = new WeakSet<D1PreparedStatement>();
+  const refusal = () => new Error("D1_ERROR: string or blob too big: SQLITE_TOOBIG");
+  const encoder = new TextEncoder();
+  const wrapStatement = (statement: D1PreparedStatement, big: boolean): D1PreparedStatement => {
+    const wrapped = new Proxy(statement, {
+      get: (target, prop) => {
+        if (prop === REAL) return target;
+        if (prop === "bind")
+          return (...args: unknown[]) =>
+            wrapStatement(
+              target.bind(...args),
+              args.some((arg) => typeof arg === "string" && encoder.encode(arg).length > D1_MAX_VALUE_BYTES),
+            );
+        if (big && (prop === "first" || prop === "all" || prop === "run" || prop === "raw")) {
+          return async () => {
+            throw refusal();
+          };
+        }
+        return bound(target, prop);
+      },
+    });
+    if (big) tooBig.add(wrapped);
+    return wrapped;
+  };
+  return new Proxy(real, {
+    get: (target, prop) => {
+      if (prop === "prepare") return (query: string) => wrapStatement(target.prepare(query), false);
+      if (prop === "batch") {
+        return async (statements: D1PreparedStatement[]) => {
+          if (statements.some((s) => tooBig.has(s))) throw refusal();
+          return target.batch(statements.map((s) => (s as unknown as Record<symbol, D1PreparedStatement>)[REAL] ?? s));
+        };
+      }
+      return bound(target, prop);
+    },
+  });
+}

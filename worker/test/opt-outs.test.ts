@@ -8,6 +8,7 @@ import { mailboxKey } from "../../shared/email";
 import { mintTrackingId } from "../../shared/protocol";
 import { optedOutSince } from "../src/db/events";
 import { purgeExpiredEvents, SENDER_VIEW_RETENTION_MS } from "../src/db/retention";
+import { coveredEventsSql } from "../src/db/signals";
 import { hitFromRequest } from "../src/hits";
 import { deriveSigningKey } from "../src/keys";
 import { storeHits } from "../src/queue";
@@ -41,6 +42,9 @@ async function optedOut(account: TestAccount, emails: string[]): Promise<boolean
  * between its tests), so a mailbox another test opted out would make a test pass without its own opt-out.
  */
 const ownLocalPart = () => crypto.randomUUID().slice(0, 8);
+
+/** Lets the clock move on, so that what comes next is not in the same millisecond as what came before. */
+const pause = () => new Promise((resolve) => setTimeout(resolve, 5));
 
 /** A second account on the same tracker: a teammate through REGISTRATION_SECRET, or the rep on a new browser. */
 const teammates = async () => [await createAccount("Rep A"), await createAccount("Rep B")] as const;
@@ -94,15 +98,61 @@ describe("an opt-out reaches every account of the tracker", () => {
     const [a, b] = await teammates();
     const inB = await sentMessage(b, { recipients: [{ email: "early@wingtip.example" }] });
     const pendingInA = await mintTrackingId(a.key);
+    expect(await hitNow(b, inB.id)).toBe(1);
+    const before = await storedEvents(inB.id);
+    await pause();
     expect((await optOut(pendingInA, "Early@Wingtip.example")).status).toBe(200);
     // Until A's registration says the email went to that address, it is only that email that is untracked.
     expect(await hitNow(b, inB.id)).toBe(1);
     expect(await optedOut(b, ["early@wingtip.example"])).toEqual([false]);
+    const scoreOfB = async () =>
+      (await b.json<ContactsResponse>("GET", "/api/contacts?limit=10")).body.contacts.find((c) => c.email === "early@wingtip.example")
+        ?.score;
+    const scoredWithBoth = await scoreOfB();
     expect(
       (await a.json("PUT", `/api/messages/${pendingInA}`, registration({ recipients: [{ email: "early@wingtip.example" }] }))).status,
     ).toBe(200);
     expect(await hitNow(b, inB.id)).toBe(0);
     expect(await optedOut(b, ["early@wingtip.example"])).toEqual([true]);
+    // Recorded at the time it was typed, it takes the hit B stored since: the one before stays, and B's people list
+    // scores the contact without it.
+    expect(await storedEvents(inB.id)).toEqual(before);
+    expect(await scoreOfB()).toBeLessThan(scoredWithBoth ?? 0);
+  });
+
+  it("finds the emails whose hits a backdated opt-out deletes by one seek of their recipients' mailbox, whichever account", async () => {
+    const { results: plan } = await env.DB.prepare(
+      `EXPLAIN QUERY PLAN DELETE FROM events WHERE seq IN (SELECT e.seq FROM events e WHERE ${coveredEventsSql("?1", "?2", "?3")})`,
+    )
+      .bind("someone@wingtip.example", "[]", 0)
+      .all<{ detail: string }>();
+    expect(plan.map((row) => row.detail)).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^SEARCH message_recipients USING (COVERING )?INDEX message_recipients_by_mailbox \(mailbox=\?\)$/),
+        expect.stringMatching(/^SEARCH e USING (COVERING )?INDEX events_by_message \(message_id=\?\)$/),
+      ]),
+    );
+  });
+
+  it("keeps a held opt-out's earlier time when the address opted out through the same account since", async () => {
+    const a = await createAccount("Rep A");
+    const person = `late${ownLocalPart()}@wingtip.example`;
+    const other = await sentMessage(a, { recipients: [{ email: person }] });
+    const registered = await sentMessage(a, { recipients: [{ email: person }], optOutLink: true });
+    const pendingInA = await mintTrackingId(a.key);
+    expect((await optOut(pendingInA, person)).status).toBe(200);
+    const typedAt = (await env.DB.prepare("SELECT created_at FROM pending_opt_outs WHERE message_id = ?")
+      .bind(pendingInA)
+      .first<number>("created_at")) as number;
+    await pause();
+    expect(await hitNow(a, other.id)).toBe(1);
+    await pause();
+    // Through a registered email now: recorded at once, at this later time.
+    expect((await optOut(registered.id)).status).toBe(200);
+    expect((await a.json("PUT", `/api/messages/${pendingInA}`, registration({ recipients: [{ email: person }] }))).status).toBe(200);
+    const row = await env.DB.prepare("SELECT message_id, created_at FROM opt_outs WHERE email = ?").bind(person).first();
+    expect(row).toEqual({ message_id: registered.id, created_at: typedAt });
+    expect(await storedEvents(other.id)).toEqual([]);
   });
 
   it("reaches the account's own emails the person was deleted from as a contact, in another spelling too", async () => {

@@ -1,6 +1,7 @@
 import { applyD1Migrations, createExecutionContext, createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
+import type { ContactsCheckResponse } from "../../shared/api";
 import { mintTrackingId } from "../../shared/protocol";
 import { recordPendingOptOut } from "../src/db/opt-outs";
 import { purgeExpiredEvents } from "../src/db/retention";
@@ -422,6 +423,9 @@ describe("privacy", () => {
       expect(optOuts.map((o) => o.email).sort()).toEqual(Array.from({ length: 20 }, (_, i) => `reader${i}@acme.example`).sort());
       for (const optOut of optOuts)
         expect(optOut).toMatchObject({ message_id: id, created_at: expect.toSatisfy((t: number) => t >= start && t <= start + HOUR) });
+      // Recorded at the time they were typed, they take the hits stored since on the emails they reach.
+      expect(await storedEvents(other.id)).toEqual([]);
+      expect(await storedEvents(shared.id)).toEqual([]);
       expect(await storeHitNow(account, id, "open")).toBe(0);
       expect(await storeHitNow(account, other.id, "open")).toBe(0);
       expect(await storeHitNow(account, shared.id, "open")).toBe(0);
@@ -433,7 +437,44 @@ describe("privacy", () => {
       expect(await storeHitNow(account, id, "open")).toBe(0);
     });
 
-    it("turns tracking off for the sender's other emails through a deleted email's page, and deleting an email drops the addresses held for it", async () => {
+    it("records the addresses held for an email as given when its sender deletes it before its registration", async () => {
+      const account = await createAccount();
+      const other = await sentMessage(account, { recipients: [{ email: "carol@x.example" }] });
+      const id = await mintTrackingId(account.key);
+      const typedAt = Date.now();
+      expect((await call(`/u/${id}`, optOutForm("Carol@X.example"))).status).toBe(200);
+      expect(await storeHitNow(account, other.id, "open")).toBe(1);
+      expect((await account.json("DELETE", `/api/messages/${id}`)).status).toBe(204);
+      expect(await pending(id)).toBe(0);
+      const check = await account.json<ContactsCheckResponse>("POST", "/api/contacts/check", { emails: ["carol@x.example"] });
+      expect(check.body.contacts.map((c) => c.optedOut)).toEqual([true]);
+      expect(await optOutsOf(account.accountId)).toEqual([
+        { email: "carol@x.example", message_id: id, created_at: expect.toSatisfy((t: number) => t >= typedAt && t <= Date.now()) },
+      ]);
+      expect(await storeHitNow(account, other.id, "open")).toBe(0);
+      // As for a deleted email's page: nothing is said on the email, which keeps no address.
+      expect(await unsubscribes(id)).toEqual([]);
+      expect((await account.json("PUT", `/api/messages/${id}`, registration())).status).toBe(410);
+    });
+
+    it("keeps an address still held for an email deleted with its contact, and records it a day on", async () => {
+      const account = await createAccount();
+      const sent = await sentMessage(account, { recipients: [{ email: "dave@x.example" }] });
+      const other = await sentMessage(account, { recipients: [{ email: "erin@x.example" }, { email: "stays@x.example" }] });
+      // Held, and not yet settled: the settling after the registration failed, or its address was typed meanwhile.
+      const typedAt = Date.now();
+      await env.DB.prepare("INSERT INTO pending_opt_outs (message_id, account_id, email, created_at) VALUES (?, ?, ?, ?)")
+        .bind(sent.id, account.accountId, "erin@x.example", typedAt)
+        .run();
+      expect((await account.json("DELETE", "/api/contacts/dave%40x.example")).status).toBe(204);
+      expect(await pending(sent.id)).toBe(1);
+      await purgeExpiredEvents(env.DB, env.SIGNING_SECRET ?? "", typedAt + 25 * HOUR);
+      expect(await pending(sent.id)).toBe(0);
+      expect(await optOutsOf(account.accountId)).toEqual([{ email: "erin@x.example", message_id: sent.id, created_at: typedAt }]);
+      expect(await storeHitNow(account, other.id, "open")).toBe(0);
+    });
+
+    it("turns tracking off for the sender's other emails through a deleted email's page, and deleting an email records the addresses held for it", async () => {
       const account = await createAccount();
       const id = await mintTrackingId(account.key);
       expect((await call(`/u/${id}`, optOutForm("reader@acme.example"))).status).toBe(200);
@@ -451,7 +492,14 @@ describe("privacy", () => {
       const done = await call(`/u/${sent.id}`, optOutForm("Later@Acme.example"));
       expect(done.status).toBe(200);
       expect(await done.text()).toContain("every other email from them");
-      expect(await optOutsOf(account.accountId)).toEqual([expect.objectContaining({ email: "later@acme.example", message_id: sent.id })]);
+      const optOuts = await optOutsOf(account.accountId);
+      expect(optOuts).toHaveLength(2);
+      expect(optOuts).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ email: "reader@acme.example", message_id: id }),
+          expect.objectContaining({ email: "later@acme.example", message_id: sent.id }),
+        ]),
+      );
       expect(await storeHitNow(account, next.id, "open")).toBe(0);
       // The deleted email keeps no address.
       expect(await unsubscribes(sent.id)).toEqual([]);

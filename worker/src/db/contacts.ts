@@ -260,11 +260,16 @@ export interface RemovedRecipient {
  * person was deleted from are not reached (docs/protocol.md §11); its emails that still list them are, by mailbox.
  */
 export async function emailsRemovedFrom(db: D1Database, signingSecret: string, accountId: string, email: string): Promise<string[]> {
+  return removedFromMatching(signingSecret, await removedRecipientsOf(db, accountId), email);
+}
+
+/** The fingerprints of the addresses removed from the account's emails, for removedFromMatching: one query. */
+export async function removedRecipientsOf(db: D1Database, accountId: string): Promise<RemovedRecipient[]> {
   const { results } = await db
     .prepare("SELECT r.message_id, r.fingerprint FROM removed_recipients r JOIN messages m ON m.id = r.message_id WHERE m.account_id = ?")
     .bind(accountId)
     .all<RemovedRecipient>();
-  return removedFromMatching(signingSecret, results, email);
+  return results;
 }
 
 /** The emails among `removed` that hold a fingerprint of `email` (removedFingerprints: as spelled, or its mailbox). */

@@ -3,7 +3,7 @@ import { normalizeEmail } from "../../../shared/email";
 import { foldForSearch } from "../../../shared/search";
 import { recipientFingerprint } from "../recipient-fingerprint";
 import { hitsStoredUntilSql, MESSAGE_LABEL_FACTS_SQL, type MessageLabelFacts, optedOutSince } from "./events";
-import { type PendingOptOut, pendingOptOutsStatement } from "./opt-outs";
+import { heldOptOutsAsGivenStatements, type PendingOptOut, pendingOptOutsStatement } from "./opt-outs";
 import { recipientSearchText } from "./search-text";
 import { chunked, placeholders } from "./sql";
 
@@ -29,6 +29,11 @@ export interface MessageRow {
   opt_out_link: number;
   /** Recipients at registration: stays when a contact is deleted (migration 0005). */
   recipient_count: number;
+  /**
+   * The earliest opt-out kept on the email itself (migration 0008): one made through its page, or one of a recipient it
+   * no longer lists. Never cleared, unlike its unsubscribe signal, which the retention purge and a contact's deletion take.
+   */
+  opted_out_at: number | null;
 }
 
 type OptionalFields = "threadId" | "syncThreadId" | "gmailMessageId" | "campaign" | "clockAt";
@@ -58,6 +63,32 @@ export function sentAtByTrackerClock(registration: Pick<Registration, "sentAt" |
   const clockAt = registration.clockAt === undefined ? Number.NaN : Date.parse(registration.clockAt);
   const offset = now - clockAt;
   return Number.isFinite(offset) && Math.abs(offset) > CLOCK_TOLERANCE_MS ? sentAt + offset : sentAt;
+}
+
+/**
+ * The most characters of JSON one statement binds for a registration's links. D1 takes a bound string of at most
+ * 2,000,000 bytes (db/search-text.ts quotes its page), and a thousand links of 4,096 characters, which a registration
+ * may carry, make over 4 MB. A link is printable ASCII (isAcceptableDestination), so a character of its JSON is a
+ * byte; under 1 MB, as the page once said, like the search fold's bound.
+ */
+const LINKS_JSON_PER_STATEMENT = 900_000;
+
+/** A registration's links as the JSON arrays its statements bind, each within LINKS_JSON_PER_STATEMENT. */
+function linkChunks(links: Registration["links"]): string[] {
+  const chunks: string[][] = [];
+  let chars = 0;
+  for (const { index, url } of links) {
+    const json = JSON.stringify({ index, url });
+    const last = chunks.at(-1);
+    if (!last || chars + json.length + 1 > LINKS_JSON_PER_STATEMENT) {
+      chunks.push([json]);
+      chars = json.length + 2;
+    } else {
+      last.push(json);
+      chars += json.length + 1;
+    }
+  }
+  return chunks.map((chunk) => `[${chunk.join(",")}]`);
 }
 
 /**
@@ -158,11 +189,13 @@ export async function upsertMessage(
       .prepare("DELETE FROM events WHERE message_id = ? AND ((kind = 'open' AND ? = 0) OR (kind = 'click' AND ? = 0))")
       .bind(messageId, registration.openTracking ? 1 : 0, registration.clickTracking ? 1 : 0),
     db.prepare("DELETE FROM links WHERE message_id = ?").bind(messageId),
-    db
-      .prepare(
-        `INSERT INTO links (message_id, link_index, url) SELECT ?1, value ->> '$.index', value ->> '$.url' FROM json_each(?2) WHERE ${notDeleted}`,
-      )
-      .bind(messageId, JSON.stringify(registration.links.map(({ index, url }) => ({ index, url })))),
+    ...linkChunks(registration.links).map((links) =>
+      db
+        .prepare(
+          `INSERT INTO links (message_id, link_index, url) SELECT ?1, value ->> '$.index', value ->> '$.url' FROM json_each(?2) WHERE ${notDeleted}`,
+        )
+        .bind(messageId, links),
+    ),
     // The opt-outs a reader made before the registration, read in its transaction rather than by a query after it:
     // one held before it commits is read here, one held after it finds the email registered and settles itself
     // (recordPendingOptOut). D1 runs one transaction at a time, so each is one or the other.
@@ -230,16 +263,28 @@ const LIVE_CAMPAIGNS_SQL = `(SELECT json_group_array(DISTINCT m.campaign) FILTER
   FROM message_recipients r JOIN messages m ON m.id = r.message_id
   WHERE r.account_id = contact_scores.account_id AND r.email = contact_scores.email AND m.deleted_at IS NULL)`;
 
-/** Deletes a message's events, links and content, leaving a tombstone so later hits store nothing. */
-export async function deleteMessageData(db: D1Database, accountId: string, messageId: string, now: number): Promise<boolean> {
-  const [update] = await db.batch(deleteMessageStatements(db, accountId, messageId, now));
+/**
+ * Deletes a message's events, links and content, leaving a tombstone so later hits store nothing. The opt-outs its
+ * readers made before its registration, held for it, are recorded as given in the same batch
+ * (heldOptOutsAsGivenStatements): deleted, it will never be registered to check them.
+ */
+export async function deleteMessageData(
+  db: D1Database,
+  accountId: string,
+  messageId: string,
+  now: number,
+  signingSecret: string,
+): Promise<boolean> {
+  const held = await heldOptOutsAsGivenStatements(db, signingSecret, accountId, messageId);
+  const [update] = await db.batch([...deleteMessageStatements(db, accountId, messageId, now), ...held]);
   return (update?.meta.changes ?? 0) > 0;
 }
 
 /**
  * What deleteMessageData runs, the tombstone's UPDATE first: for a caller that deletes several in one batch. The
  * tombstone keeps nothing the rep wrote (subject, campaign, the search text folded from them) nor whom it went to:
- * only what keeps later hits of its id from storing anything.
+ * only what keeps later hits of its id from storing anything. The opt-outs held for the message stay, for
+ * settleAbandonedOptOuts to record (deleteMessageData records them at once): a reader's opt-out is never dropped.
  */
 export function deleteMessageStatements(db: D1Database, accountId: string, messageId: string, now: number): D1PreparedStatement[] {
   return [
@@ -278,7 +323,6 @@ export function deleteMessageStatements(db: D1Database, accountId: string, messa
     db
       .prepare("DELETE FROM removed_recipients WHERE message_id = ? AND message_id IN (SELECT id FROM messages WHERE account_id = ?)")
       .bind(messageId, accountId),
-    db.prepare("DELETE FROM pending_opt_outs WHERE message_id = ? AND account_id = ?").bind(messageId, accountId),
   ];
 }
 

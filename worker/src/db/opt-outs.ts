@@ -2,7 +2,7 @@
 // email is registered, else held until its registration says who it went to (migration 0014).
 import { mailboxKey } from "../../../shared/email";
 import { removedFingerprints } from "../recipient-fingerprint";
-import { emailsRemovedFrom, type RemovedRecipient, removedFromMatching } from "./contacts";
+import { emailsRemovedFrom, type RemovedRecipient, removedFromMatching, removedRecipientsOf } from "./contacts";
 import { optOutRecordedStatement, optOutStatements, recordReaderOptOut, unsubscribeStatement } from "./signals";
 import { placeholders } from "./sql";
 
@@ -198,6 +198,34 @@ export async function settleAbandonedOptOuts(db: D1Database, signingSecret: stri
     );
   }
   if (statements.length > 0) await db.batch(statements);
+}
+
+/**
+ * What records the addresses held for an email its sender is deleting (deleteMessageData): as given, as its page takes
+ * them once it is deleted (optOutOfEmail) and settleAbandonedOptOuts a day on, under the same cap and each at the time it
+ * was typed; and drops them. Their readers were told that the sender's other emails to them are tracked no more, and a
+ * deleted email's registration never comes to check them. Read here, two queries at most (the held addresses, and only
+ * when some are held the account's removed recipients); the statements go in the deletion's batch. An address held
+ * after this read is not dropped by it: settleAbandonedOptOuts records it.
+ */
+export async function heldOptOutsAsGivenStatements(
+  db: D1Database,
+  signingSecret: string,
+  accountId: string,
+  messageId: string,
+): Promise<D1PreparedStatement[]> {
+  const { results } = await pendingOptOutsStatement(db, accountId, messageId).all<PendingOptOut>();
+  if (results.length === 0) return [];
+  const removed = await removedRecipientsOf(db, accountId);
+  const statements: D1PreparedStatement[] = [];
+  for (const held of results) {
+    const removedFrom = await removedFromMatching(signingSecret, removed, held.email);
+    statements.push(
+      ...optOutStatements(db, accountId, messageId, held.email, held.created_at, removedFrom, MAX_AS_GIVEN_PER_EMAIL),
+      db.prepare("DELETE FROM pending_opt_outs WHERE message_id = ? AND email = ?").bind(messageId, held.email),
+    );
+  }
+  return statements;
 }
 
 /** An address held for an email not registered when its reader opted out, and when. */

@@ -2,6 +2,7 @@
 import type { BounceKind, SignalResult, SignalsRequest } from "../../../shared/api";
 import { mailboxKey, normalizeEmail } from "../../../shared/email";
 import { stableMessageId } from "../../../shared/gmail-message-id";
+import { optedOutSince } from "./events";
 import { type MessageRow, messagesByThread } from "./messages";
 import { COUNTED_SQL, chunked, placeholders, SQL_NOW_MS } from "./sql";
 
@@ -387,7 +388,8 @@ export interface AddressState {
  * An opt-out counts whichever account of the tracker it was made through and however the address was spelled
  * (mailboxKey): the compose window warns the rep before writing to it. Only that it did is told, not through which
  * email, which would tell one account about another's mail. Roughly when may be inferred: the other account can
- * poll this check, and its own registrations delete its events from the opt-out's time on (db/messages.ts).
+ * poll this check, and its own registrations delete its events from the opt-out's time on (db/messages.ts), as does an
+ * opt-out recorded after it was made (optOutStatements).
  */
 export async function addressStates(db: D1Database, accountId: string, emails: readonly string[]): Promise<Map<string, AddressState>> {
   const states = new Map<string, AddressState>();
@@ -465,7 +467,10 @@ export async function recordReaderOptOut(db: D1Database, accountId: string, mess
  * message itself, and on `removedFrom`, the account's emails the address was removed from (emailsRemovedFrom in
  * contacts.ts), at the earliest opt-out of the mailbox: the address may no longer be among their recipients (a deleted
  * contact), or may leave them later. With `maxPerEmail`, the row is written only while fewer than that many name
- * `messageId` (an address taken as given, db/opt-outs.ts); the caller reads optOutRecordedStatement to know.
+ * `messageId` (an address taken as given, db/opt-outs.ts); the caller reads optOutRecordedStatement to know. An opt-out
+ * recorded after it was made (`now` in the past: held for an email not registered yet, db/opt-outs.ts) keeps its own
+ * time though the account recorded the address later since, and deletes the hits those emails stored from then on
+ * (coveredEventsSql).
  */
 export function optOutStatements(
   db: D1Database,
@@ -486,15 +491,46 @@ export function optOutStatements(
          WHERE id IN (${placeholders(ids.length)}) AND EXISTS (SELECT 1 FROM opt_outs WHERE mailbox = ?2)`,
       )
       .bind(now, mailboxKey(email), ...ids);
-  const underCap = maxPerEmail === undefined ? "" : ` WHERE (SELECT count(*) FROM opt_outs WHERE message_id = ?3) < ${maxPerEmail}`;
+  const underCap = maxPerEmail === undefined ? "" : ` AND (SELECT count(*) FROM opt_outs WHERE message_id = ?3) < ${maxPerEmail}`;
+  const kept = [...new Set([messageId, ...removedFrom])];
+  const covered = coveredEventsSql("?1", "?2", "?3");
   return [
+    // The earliest time of the address's opt-outs through the account: one held for an email not registered yet is
+    // recorded at the time it was typed, maybe after a later one through another email. The first email stays its.
     db
-      .prepare(`INSERT OR IGNORE INTO opt_outs (account_id, email, message_id, created_at) SELECT ?1, ?2, ?3, ?4${underCap}`)
+      .prepare(
+        `INSERT INTO opt_outs (account_id, email, message_id, created_at) SELECT ?1, ?2, ?3, ?4 WHERE true${underCap}
+         ON CONFLICT (account_id, email) DO UPDATE SET created_at = min(created_at, excluded.created_at)`,
+      )
       .bind(accountId, email, messageId, now),
     // On this email, and on those the address was removed from (emailsRemovedFrom): no recipient row joins them to
     // the opt-out any more, so each keeps its time.
-    ...chunked([...new Set([messageId, ...removedFrom])]).map(optedOut),
+    ...chunked(kept).map(optedOut),
+    // The contacts of the emails whose counted hits go below, marked for rescoring as the retention purge marks them:
+    // before the delete, in the same batch, so that it reads the same rows.
+    db
+      .prepare(
+        `UPDATE contact_scores SET dirty = dirty + 1 WHERE (account_id, email) IN (SELECT r.account_id, r.email FROM message_recipients r
+           WHERE r.message_id IN (SELECT e.message_id FROM events e WHERE ${covered} AND e.label IN (${COUNTED_SQL})))`,
+      )
+      .bind(mailboxKey(email), JSON.stringify(kept), now),
+    db
+      .prepare(`DELETE FROM events WHERE seq IN (SELECT e.seq FROM events e WHERE ${covered})`)
+      .bind(mailboxKey(email), JSON.stringify(kept), now),
   ];
+}
+
+/**
+ * SQL for the events `e` an opt-out of mailbox `mailbox` made at `since` (SQL expressions) covers: of the emails
+ * that list a recipient of that mailbox, whichever account sent them, and of those whose ids the JSON array `kept`
+ * holds (the opt-out kept on them, optOutStatements), the hits from `since` on that their emails' earliest opt-out
+ * (optedOutSince, the rule every hit's insert checks) no longer lets them store. A fresh opt-out finds none but a hit
+ * stored while it was being recorded; one recorded after it was made, held until its email's registration or the
+ * day's wait, finds those stored meanwhile. Emails by mailbox: one seek of message_recipients_by_mailbox (migration 0020), then each one's events.
+ */
+export function coveredEventsSql(mailbox: string, kept: string, since: string): string {
+  return `e.message_id IN (SELECT message_id FROM message_recipients WHERE mailbox = ${mailbox} UNION ALL SELECT value FROM json_each(${kept}))
+    AND e.occurred_at >= ${since} AND e.occurred_at >= ${optedOutSince("e.message_id")}`;
 }
 
 /** The statement that reads whether the account holds `email`'s opt-out (its row: `{ recorded: 0 | 1 }`). */

@@ -154,6 +154,7 @@ export const messagesRoute = new Hono<AppEnv>()
     return c.json(await currentStatus(c.env.DB, row));
   })
   .delete("/:id", async (c) => {
-    if (!(await deleteMessageData(c.env.DB, c.get("account").id, c.req.param("id"), Date.now()))) return jsonError(c, 404, NOT_FOUND);
+    const deleted = await deleteMessageData(c.env.DB, c.get("account").id, c.req.param("id"), Date.now(), c.env.SIGNING_SECRET ?? "");
+    if (!deleted) return jsonError(c, 404, NOT_FOUND);
     return c.body(null, 204);
   });

@@ -20,6 +20,7 @@
 //   notice alone: today's request for an undo is not public.
 import type { RegisterMessageRequest } from "../../../../shared/api";
 import { isEmailAddress } from "../../../../shared/email";
+import { RECIPIENTS_MAX, SUBJECT_MAX } from "../../../../shared/limits";
 import { pixelUrl } from "../../../../shared/protocol";
 import { gmailId, legacyThreadId, registeredThreadId, threadIdsToRegister } from "../../gmail-ids";
 import { callFromGmail, ExtensionReloaded, extensionReloaded } from "../../messaging";
@@ -681,9 +682,9 @@ class ComposeSession {
     const draft = composeInputId(this.root, "draftInput");
     const thread = registeredThreadId(composeInputId(this.root, "threadInput"));
     // None read while the To field shows some: refresh() above has said so; Gmail's send request is the second source.
-    const recipients = composeRecipients(this.root).slice(0, 500);
+    const recipients = composeRecipients(this.root).slice(0, RECIPIENTS_MAX);
     const request: RegisterMessageRequest = {
-      subject: subject.slice(0, 998),
+      subject: subject.slice(0, SUBJECT_MAX),
       recipients,
       sentAt: new Date().toISOString(),
       openTracking: state.open,
