@@ -27,6 +27,7 @@
 // first quotes Streak's pixel as `https://ci5.googleusercontent.com/proxy/…#<original>`).
 import { isEmailAddress, normalizeEmail } from "../../../shared/email";
 import { messageReceivedAt, stableMessageId } from "../../../shared/gmail-message-id";
+import { RECIPIENT_NAME_MAX } from "../../../shared/limits";
 import { TRACKING_ID_UNANCHORED } from "../../../shared/protocol";
 import type { Recipient } from "./events";
 import { withoutPixels } from "./pixel-guard";
@@ -125,7 +126,7 @@ function recipientsOf(message: unknown[]): Recipient[] {
     for (const entry of list) {
       const email = Array.isArray(entry) && typeof entry[1] === "string" ? normalizeEmail(entry[1]) : "";
       if (!isEmailAddress(email) || out.has(email)) continue;
-      out.set(email, typeof entry[2] === "string" && entry[2] ? { email, name: entry[2].slice(0, 200) } : { email });
+      out.set(email, typeof entry[2] === "string" && entry[2] ? { email, name: entry[2].slice(0, RECIPIENT_NAME_MAX) } : { email });
     }
   }
   return [...out.values()];

@@ -20,7 +20,7 @@
 //   notice alone: today's request for an undo is not public.
 import type { RegisterMessageRequest } from "../../../../shared/api";
 import { isEmailAddress } from "../../../../shared/email";
-import { RECIPIENTS_MAX, SUBJECT_MAX } from "../../../../shared/limits";
+import { RECIPIENT_NAME_MAX, RECIPIENTS_MAX, SUBJECT_MAX } from "../../../../shared/limits";
 import { pixelUrl } from "../../../../shared/protocol";
 import { gmailId, legacyThreadId, registeredThreadId, threadIdsToRegister } from "../../gmail-ids";
 import { callFromGmail, ExtensionReloaded, extensionReloaded } from "../../messaging";
@@ -258,9 +258,9 @@ export function mergeRecipients(fromCompose: Recipient[], fromRequest: unknown):
   for (const r of Array.isArray(fromRequest) ? fromRequest : []) {
     const email = typeof r?.email === "string" ? r.email.trim().toLowerCase() : "";
     if (!isEmailAddress(email) || out.has(email)) continue;
-    out.set(email, typeof r.name === "string" && r.name ? { email, name: r.name.slice(0, 200) } : { email });
+    out.set(email, typeof r.name === "string" && r.name ? { email, name: r.name.slice(0, RECIPIENT_NAME_MAX) } : { email });
   }
-  return [...out.values()].slice(0, 500);
+  return [...out.values()].slice(0, RECIPIENTS_MAX);
 }
 
 /** The addresses among `emails` at a domain the options exclude from tracking. */
