@@ -473,7 +473,11 @@ export interface ContactsCheckResponse {
 /** Message counts and rates (over `sent`, 0 when nothing was sent) from counted events only. */
 export interface CampaignMetrics {
   sent: number;
-  /** Messages with at least one counted open / click, with a reply, an effective bounce, an unsubscribe. */
+  /**
+   * Messages with at least one counted open / click, with a reply, an effective bounce, an unsubscribe. Replied and
+   * unsubscribed as each message's status says them: they stay after the retention purge takes the reply or the
+   * unsubscribe (opens and clicks do not).
+   */
   opened: number;
   clicked: number;
   replied: number;
