@@ -324,8 +324,14 @@ export interface MessageStatus {
    * untrue: whether they read it cannot be seen. Absent from trackers older than it.
    */
   appleMailLoads?: number;
-  /** Replies recorded for this message (each reply once, from POST /api/signals). */
+  /**
+   * Replies recorded for this message (each reply once, from POST /api/signals), and at least 1 once it was answered:
+   * the retention purge and the replier's deletion as a contact take replies, but the message keeps that it was
+   * answered and when last, so an answered message never reads as unanswered. Then the count is of the replies still
+   * kept, or 1 when none is (a lower bound, not how many there were).
+   */
   replyCount: number;
+  /** When the latest reply came, null when none did; kept after its reply is purged or its replier deleted. */
   lastReplyAt: string | null;
   /** The message's effective bounce (hard, or soft not cleared), null when none. */
   bounce: MessageBounce | null;
@@ -467,7 +473,11 @@ export interface ContactsCheckResponse {
 /** Message counts and rates (over `sent`, 0 when nothing was sent) from counted events only. */
 export interface CampaignMetrics {
   sent: number;
-  /** Messages with at least one counted open / click, with a reply, an effective bounce, an unsubscribe. */
+  /**
+   * Messages with at least one counted open / click, with a reply, an effective bounce, an unsubscribe. Replied and
+   * unsubscribed as each message's status says them: they stay after the retention purge takes the reply or the
+   * unsubscribe (opens and clicks do not).
+   */
   opened: number;
   clicked: number;
   replied: number;
@@ -584,6 +594,7 @@ export interface DigestItem {
   lastOpenAt: string | null;
   /** Counted clicks per link clicked, most first. */
   clickedLinks: { index: number; url: string; clicks: number }[];
+  /** As in MessageStatus: at least 1 once the message was answered, whatever the purge took. */
   replyCount: number;
   lastReplyAt: string | null;
   bounce: MessageBounce | null;

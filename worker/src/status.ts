@@ -20,8 +20,11 @@ export function toStatus(row: MessageRow, summary: OpenClickSummary | undefined,
     clickCount,
     lastClickAt: iso(summary?.lastClickAt),
     appleMailLoads: summary?.appleMailLoads ?? 0,
-    replyCount: signals?.replyCount ?? 0,
-    lastReplyAt: iso(signals?.lastReplyAt),
+    // The reply signals go with the retention purge or the replier's deletion as a contact; the time of the latest
+    // reply kept on the email stays (migration 0021), so an answered email never reads as unanswered: one reply at
+    // least, however many the signals counted before they went.
+    replyCount: Math.max(signals?.replyCount ?? 0, row.last_reply_at === null ? 0 : 1),
+    lastReplyAt: iso(latest(signals?.lastReplyAt, row.last_reply_at)),
     bounce: bounce
       ? { kind: bounce.kind, recipients: bounce.recipients, at: new Date(bounce.at).toISOString(), reason: bounce.reason }
       : null,
@@ -30,6 +33,11 @@ export function toStatus(row: MessageRow, summary: OpenClickSummary | undefined,
     unsubscribed: (signals?.unsubscribed ?? false) || row.opted_out_at !== null,
     openTracking: row.open_tracking === 1,
   };
+}
+
+/** The later of two stored times, either of which may be missing. */
+function latest(a: number | null | undefined, b: number | null): number | null {
+  return a === null || a === undefined ? b : b === null ? a : Math.max(a, b);
 }
 
 export async function statuses(db: D1Database, rows: readonly MessageRow[]): Promise<MessageStatus[]> {

@@ -1,7 +1,8 @@
 // /api/activity: the popup's digest, the follow-up list and the daily chart, on the real migrations and queue.
+import { applyD1Migrations } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { DailyActivityResponse, FollowUpsResponse, MessagesResponse, RecentActivityResponse } from "../../shared/api";
+import type { DailyActivityResponse, FollowUpsResponse, MessageStatus, MessagesResponse, RecentActivityResponse } from "../../shared/api";
 import { mintTrackingId } from "../../shared/protocol";
 import { awaitingReply } from "../src/db/activity";
 import { purgeExpiredEvents } from "../src/db/retention";
@@ -10,6 +11,7 @@ import { FOLLOW_UP_ROWS } from "../src/routes/activity";
 import { call, clickLink, createAccount, openPixel, reply, sentMessage, waitForEvents } from "./helpers";
 
 const DAY = 86_400_000;
+const HOUR = 3_600_000;
 const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
 
 describe("recent activity digest", () => {
@@ -144,6 +146,48 @@ describe("follow-ups", () => {
     expect(waiting.map((row) => row.id)).toEqual([control.id]);
   });
 
+  it("leaves out an answered email after its replies are purged or their sender deleted as a contact, and its status says replied", async () => {
+    const account = await createAccount();
+    expect((await account.json("PATCH", "/api/account", { retentionDays: 1 })).status).toBe(200);
+    const sentAt = ago(5 * DAY);
+    const answered = await sentMessage(account, { subject: "Answered twice", sentAt, recipients: [{ email: "buyer@acme.example" }] });
+    const shared = await sentMessage(account, {
+      subject: "Answered, contact deleted",
+      sentAt,
+      recipients: [{ email: "answerer@acme.example" }, { email: "colleague@acme.example" }],
+    });
+    const control = await sentMessage(account, { subject: "Waiting", sentAt });
+    // Through the real route, answered two days after the send: the later reply first, as a conversation opened late
+    // reports its replies.
+    const firstAt = ago(3 * DAY);
+    const lastAt = ago(HOUR);
+    const replyTo = (threadId: string | undefined, gmailMessageId: string, at: string, from: string) =>
+      account.json("POST", "/api/signals", { signals: [{ kind: "reply", threadId, gmailMessageId, at, from }] });
+    await replyTo(answered.threadId, "msg-f:later", lastAt, "buyer@acme.example");
+    await replyTo(answered.threadId, "msg-f:first", firstAt, "buyer.assistant@acme.example");
+    await replyTo(shared.threadId, "msg-f:answerer", lastAt, "answerer@acme.example");
+    const detail = (id: string) => account.json<MessageStatus>("GET", `/api/messages/${id}`);
+    expect((await detail(answered.id)).body).toMatchObject({ replyCount: 2, lastReplyAt: lastAt });
+
+    // The purge, two days on, takes the replies (retention: a day); deleting the contact takes its own.
+    await purgeExpiredEvents(env.DB, env.SIGNING_SECRET ?? "", Date.now() + 2 * DAY);
+    expect((await account.json("DELETE", `/api/contacts/${encodeURIComponent("answerer@acme.example")}`)).status).toBe(204);
+    const signals = await env.DB.prepare("SELECT count(*) AS n FROM signals WHERE account_id = ?").bind(account.accountId).first();
+    expect(signals).toEqual({ n: 0 });
+
+    const { body } = await account.json<FollowUpsResponse>("GET", "/api/activity/follow-ups?days=3");
+    expect(body.messages.map((m) => m.id)).toEqual([control.id]);
+    expect(body.total).toBe(1);
+    // Still answered, when last: one reply at least, the reminders' and the marks' "replied".
+    for (const id of [answered.id, shared.id]) expect((await detail(id)).body).toMatchObject({ replyCount: 1, lastReplyAt: lastAt });
+    expect((await detail(control.id)).body).toMatchObject({ replyCount: 0, lastReplyAt: null });
+    const replied = await account.json<MessagesResponse>("GET", "/api/messages?state=replied");
+    expect(replied.body.messages.map((m) => m.id).sort()).toEqual([answered.id, shared.id].sort());
+    // The query leaves them out itself: kept to its 500 newest, the list would otherwise lose older emails to them.
+    const waiting = await awaitingReply(env.DB, account.accountId, 0, Date.now(), { defaultDays: 3, campaignDays: {} }, 10);
+    expect(waiting.map((row) => row.id)).toEqual([control.id]);
+  });
+
   it("past the newest emails it looks at, says their number is not known", async () => {
     const account = await createAccount();
     const sentAt = Date.now() - 10 * DAY;
@@ -243,5 +287,52 @@ describe("message list filters the dashboard uses", () => {
       (await account.json<MessagesResponse>("GET", `/api/messages?${query}`)).body.messages.map((m) => m.id);
     expect(await ids("q=kowal")).toEqual([ann.id]);
     expect(await ids("state=replied")).toEqual([other.id]);
+  });
+});
+
+describe("migration 0021", () => {
+  it("keeps on each email the time of its latest reply, found before it and recorded after it, and none on a deleted email", async () => {
+    const db = env.MIGRATION_TEST_DB;
+    const before = env.TEST_MIGRATIONS.filter((m) => m.name < "0021");
+    expect(env.TEST_MIGRATIONS.find((m) => m.name >= "0021")?.name).toBe("0021_message_last_reply.sql");
+    await applyD1Migrations(db, before);
+    const signal = (messageId: string, kind: string, sourceId: string, at: number) =>
+      db
+        .prepare(
+          "INSERT INTO signals (account_id, message_id, kind, source_id, email, occurred_at, inserted_at) VALUES ('acct-r', ?, ?, ?, 'a@acme.example', ?, ?)",
+        )
+        .bind(messageId, kind, sourceId, at, at);
+    // Rows as the schema up to 0020 wrote them: two replies, an unsubscribe alone, nothing, and a deleted email's
+    // tombstone with a reply recorded as it was being deleted.
+    await db.batch([
+      db.prepare("INSERT INTO accounts (id, token_hash, created_at) VALUES ('acct-r', '', 0)"),
+      ...["answered", "unsubscribed", "quiet", "deleted"].map((id) =>
+        db
+          .prepare("INSERT INTO messages (id, account_id, registered_at, updated_at, deleted_at) VALUES (?1, 'acct-r', 0, 0, ?2)")
+          .bind(id, id === "deleted" ? 1 : null),
+      ),
+      signal("answered", "reply", "msg-f:1", 200),
+      signal("answered", "reply", "msg-f:2", 100),
+      signal("unsubscribed", "unsubscribe", "u:unsubscribed", 100),
+      signal("deleted", "reply", "msg-f:3", 100),
+    ]);
+    await applyD1Migrations(db, env.TEST_MIGRATIONS);
+    const kept = async () => {
+      const { results } = await db
+        .prepare("SELECT id, last_reply_at FROM messages WHERE account_id = 'acct-r'")
+        .all<{ id: string; last_reply_at: number | null }>();
+      return Object.fromEntries(results.map((row) => [row.id, row.last_reply_at]));
+    };
+    expect(await kept()).toEqual({ answered: 200, unsubscribed: null, quiet: null, deleted: null });
+
+    // Replies recorded since, by any code: the latest time stays, whatever the order they come in.
+    await db.batch([
+      signal("answered", "reply", "msg-f:4", 150),
+      signal("quiet", "reply", "msg-f:5", 300),
+      signal("quiet", "reply", "msg-f:6", 250),
+      signal("unsubscribed", "bounce", "msg-f:7", 400),
+      signal("deleted", "reply", "msg-f:8", 500),
+    ]);
+    expect(await kept()).toEqual({ answered: 200, unsubscribed: null, quiet: 300, deleted: null });
   });
 });

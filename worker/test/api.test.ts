@@ -27,6 +27,7 @@ import {
   GMAIL_PROXY_UA,
   openPixel,
   registration,
+  reply,
   sentMessage,
   waitForEvents,
 } from "./helpers";
@@ -383,16 +384,18 @@ describe("messages", () => {
     const message = await sentMessage(account, { links: [{ index: 0, url: "https://example.com/" }], campaign: "Acme renewal" });
     await openPixel(message.id);
     await waitForEvents(message.id, 1);
+    await reply(account, message.threadId ?? "", "buyer@acme.example", "msg-f:deleted-reply");
     const res = await account.api(`/api/messages/${message.id}`, { method: "DELETE" });
     expect(res.status).toBe(204);
     expect((await account.json("GET", `/api/messages/${message.id}`)).status).toBe(404);
     const events = await env.DB.prepare("SELECT count(*) AS n FROM events WHERE message_id = ?").bind(message.id).first<{ n: number }>();
     expect(events?.n).toBe(0);
-    // The tombstone keeps nothing the rep wrote: not the subject, nor the campaign's name.
-    const tombstone = await env.DB.prepare("SELECT subject, campaign, search_text, recipients FROM messages WHERE id = ?")
+    // The tombstone keeps nothing the rep wrote: not the subject, nor the campaign's name; nor when it was answered,
+    // whose reply went with its data.
+    const tombstone = await env.DB.prepare("SELECT subject, campaign, search_text, recipients, last_reply_at FROM messages WHERE id = ?")
       .bind(message.id)
       .first();
-    expect(tombstone).toEqual({ subject: null, campaign: null, search_text: null, recipients: "[]" });
+    expect(tombstone).toEqual({ subject: null, campaign: null, search_text: null, recipients: "[]", last_reply_at: null });
     // A late hit stores nothing; a late outbox retry does not bring the message back.
     await openPixel(message.id);
     const control = await sentMessage(account);

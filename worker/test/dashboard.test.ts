@@ -12,6 +12,7 @@ import type {
 } from "../../shared/api";
 import { type EngagementActivity, engagementScore } from "../../shared/engagement";
 import { foldForSearch } from "../../shared/search";
+import { purgeExpiredEvents } from "../src/db/retention";
 import { foldStoredSearchText, recipientSearchText } from "../src/db/search-text";
 import { hitFromRequest } from "../src/hits";
 import worker from "../src/index";
@@ -162,6 +163,29 @@ describe("campaigns", () => {
     await waitForEvents(cleared.id, 1);
     const detail = await account.json<CampaignDetail>("GET", `/api/campaigns/${campaign}`);
     expect(detail.body).toMatchObject({ sent: 4, bounced: 2, bounceRate: 0.5, opened: 1 });
+  });
+  it("counts a campaign's answered and opted-out emails after the retention purge took their reply and unsubscribe", async () => {
+    const account = await createAccount();
+    expect((await account.json("PATCH", "/api/account", { retentionDays: 1 })).status).toBe(200);
+    const campaign = "Purged answers";
+    const sentAt = ago(5 * DAY);
+    const answered = await sentMessage(account, { campaign, sentAt, recipients: [{ email: "answers@acme.example" }] });
+    const optedOut = await sentMessage(account, { campaign, sentAt, recipients: [{ email: "opts-out@acme.example" }] });
+    await sentMessage(account, { campaign, sentAt, recipients: [{ email: "silent@acme.example" }] });
+    await reply(account, answered.threadId ?? "", "answers@acme.example", "msg-f:campaign-answer");
+    expect(
+      (await call(`/u/${optedOut.id}`, { method: "POST", body: new URLSearchParams({ email: "opts-out@acme.example" }) })).status,
+    ).toBe(200);
+    const metrics = { sent: 3, replied: 1, replyRate: 0.3333, unsubscribed: 1, unsubscribeRate: 0.3333 };
+    expect((await account.json<CampaignDetail>("GET", `/api/campaigns/${encodeURIComponent(campaign)}`)).body).toMatchObject(metrics);
+
+    // Two days on, with a day's retention: the signals go, the emails stay answered and opted out of, as their status says.
+    await purgeExpiredEvents(env.DB, env.SIGNING_SECRET ?? "", Date.now() + 2 * DAY);
+    const signals = await env.DB.prepare("SELECT count(*) AS n FROM signals WHERE account_id = ?").bind(account.accountId).first();
+    expect(signals).toEqual({ n: 0 });
+    expect((await account.json<CampaignDetail>("GET", `/api/campaigns/${encodeURIComponent(campaign)}`)).body).toMatchObject(metrics);
+    const list = await account.json<CampaignsResponse>("GET", "/api/campaigns");
+    expect(list.body.campaigns.find((c) => c.name === campaign)).toMatchObject(metrics);
   });
 });
 

@@ -1,4 +1,4 @@
-// Campaign metrics (docs/protocol.md §12): message counts from counted events and signals, and top links.
+// Campaign metrics (docs/protocol.md §12): message counts from counted events, signals and the emails' own state, and top links.
 import type { CampaignLink, CampaignMetrics } from "../../../shared/api";
 import { type BounceRow, effectiveBounces } from "./signals";
 import { COUNTED_SQL, chunked, placeholders } from "./sql";
@@ -46,7 +46,10 @@ function rate(count: number, sent: number): number {
   return sent === 0 ? 0 : Math.round((count / sent) * 10_000) / 10_000;
 }
 
-/** Metrics of each named campaign: opened/clicked from counted events only, replies, effective bounces, unsubscribes. */
+/**
+ * Metrics of each named campaign: opened/clicked from counted events only, replied and unsubscribed emails (kept on the
+ * email past the retention purge, as its status says them), effective bounces.
+ */
 export async function campaignMetrics(
   db: D1Database,
   accountId: string,
@@ -58,17 +61,21 @@ export async function campaignMetrics(
     80,
   )) {
     const list = placeholders(names.length);
-    const [events, signals, bounces] = await db.batch([
+    const [events, answers, bounces] = await db.batch([
       db
         .prepare(
           `SELECT m.campaign AS name, e.kind, count(DISTINCT e.message_id) AS n FROM events e JOIN messages m ON m.id = e.message_id
            WHERE m.account_id = ? AND m.campaign IN (${list}) AND ${LIVE} AND e.label IN (${COUNTED_SQL}) GROUP BY m.campaign, e.kind`,
         )
         .bind(accountId, ...names),
+      // Replied and unsubscribed as each email's status says them (status.ts): from the times kept on the email, which
+      // outlive the signals the retention purge and a contact's deletion take, and an unsubscribe signal from before
+      // migration 0008, which kept none.
       db
         .prepare(
-          `SELECT m.campaign AS name, s.kind, count(DISTINCT s.message_id) AS n FROM signals s JOIN messages m ON m.id = s.message_id
-           WHERE m.account_id = ? AND m.campaign IN (${list}) AND ${LIVE} AND s.kind IN ('reply', 'unsubscribe') GROUP BY m.campaign, s.kind`,
+          `SELECT m.campaign AS name, sum(m.last_reply_at IS NOT NULL) AS replied,
+             sum(m.opted_out_at IS NOT NULL OR EXISTS (SELECT 1 FROM signals s WHERE s.message_id = m.id AND s.kind = 'unsubscribe')) AS unsubscribed
+           FROM messages m WHERE m.account_id = ? AND m.campaign IN (${list}) AND ${LIVE} GROUP BY m.campaign`,
         )
         .bind(accountId, ...names),
       db
@@ -83,10 +90,9 @@ export async function campaignMetrics(
       if (c && row.kind === "open") c.opened = row.n;
       if (c && row.kind === "click") c.clicked = row.n;
     }
-    for (const row of (signals?.results ?? []) as { name: string; kind: string; n: number }[]) {
+    for (const row of (answers?.results ?? []) as { name: string; replied: number; unsubscribed: number }[]) {
       const c = counts.get(row.name);
-      if (c && row.kind === "reply") c.replied = row.n;
-      if (c && row.kind === "unsubscribe") c.unsubscribed = row.n;
+      if (c) Object.assign(c, { replied: row.replied, unsubscribed: row.unsubscribed });
     }
     // A message counts as bounced when any of its bounce rows is in effect (as in its status).
     const bounced = new Map<string, Set<string>>();

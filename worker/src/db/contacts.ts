@@ -388,6 +388,9 @@ async function deleteContactAsRead(db: D1Database, accountId: string, email: str
     );
   }
   statements.push(
+    // Its replies go, but an email it answered stays answered (messages.last_reply_at, kept): deleting a person is not
+    // saying that nobody replied, and the email's other recipients would otherwise be chased in the follow-up list and
+    // the reminders about a conversation that took place. A time on the email names nobody, as its opt-out's does.
     db.prepare("DELETE FROM signals WHERE account_id = ? AND email = ?").bind(accountId, email),
     // The people list's stored row holds the address and its name: after the statements above, whose triggers mark it.
     db.prepare("DELETE FROM contact_scores WHERE account_id = ? AND email = ?").bind(accountId, email),

@@ -34,6 +34,13 @@ export interface MessageRow {
    * no longer lists. Never cleared, unlike its unsubscribe signal, which the retention purge and a contact's deletion take.
    */
   opted_out_at: number | null;
+  /**
+   * When the email was last answered (migration 0021): the latest time of its reply signals, set by a trigger as each
+   * is recorded. Outlives them: the retention purge and the replier's deletion as a contact take the signals, not this.
+   * Null on a deleted email, whose reply signals go with it. Every reply signal's email has it, so a null says that
+   * nobody replied.
+   */
+  last_reply_at: number | null;
 }
 
 type OptionalFields = "threadId" | "syncThreadId" | "gmailMessageId" | "campaign" | "clockAt";
@@ -282,8 +289,9 @@ export async function deleteMessageData(
 
 /**
  * What deleteMessageData runs, the tombstone's UPDATE first: for a caller that deletes several in one batch. The
- * tombstone keeps nothing the rep wrote (subject, campaign, the search text folded from them) nor whom it went to:
- * only what keeps later hits of its id from storing anything. The opt-outs held for the message stay, for
+ * tombstone keeps nothing the rep wrote (subject, campaign, the search text folded from them), nor whom it went to,
+ * nor when it was answered (its reply signals go below, and that time alone would be the one trace of its activity
+ * left): only what keeps later hits of its id from storing anything, as the time of an opt-out does. The opt-outs held for the message stay, for
  * settleAbandonedOptOuts to record (deleteMessageData records them at once): a reader's opt-out is never dropped.
  */
 export function deleteMessageStatements(db: D1Database, accountId: string, messageId: string, now: number): D1PreparedStatement[] {
@@ -291,7 +299,7 @@ export function deleteMessageStatements(db: D1Database, accountId: string, messa
     db
       .prepare(
         `UPDATE messages SET subject = NULL, campaign = NULL, search_text = NULL, recipients = '[]', thread_id = NULL, sync_thread_id = NULL,
-           gmail_message_id = NULL, stopped_at = coalesce(stopped_at, ?), deleted_at = ?, updated_at = ?
+           gmail_message_id = NULL, last_reply_at = NULL, stopped_at = coalesce(stopped_at, ?), deleted_at = ?, updated_at = ?
          WHERE id = ? AND account_id = ? AND deleted_at IS NULL`,
       )
       .bind(now, now, now, messageId, accountId),

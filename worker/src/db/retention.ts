@@ -190,7 +190,8 @@ export async function purgeExpiredEvents(
   now: number,
   maxChunks = MAX_CHUNKS_PER_RUN,
 ): Promise<PurgeRun> {
-  // Replies, bounces and unsubscribes (signals) are events too; the suppression list and opt-outs are kept.
+  // Replies, bounces and unsubscribes (signals) are events too; the suppression list and opt-outs are kept, and so is
+  // the time an email was last answered or opted out of, kept on the email (messages.last_reply_at, opted_out_at).
   const events = await purgeExpired(db, "events", now, maxChunks);
   const signals = await purgeExpired(db, "signals", now, maxChunks);
   const senderViewCutoff = now - SENDER_VIEW_RETENTION_MS;

@@ -114,6 +114,7 @@ async function targetMessages(
   return { targets, sent };
 }
 
+/** A reply's insert also sets its email's last_reply_at, by a trigger (migration 0021), which outlives the signal. */
 const INSERT_SIGNAL = `INSERT OR IGNORE INTO signals (account_id, message_id, kind, source_id, email, bounce_kind, reason, occurred_at, inserted_at)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ${SQL_NOW_MS})`;
 
