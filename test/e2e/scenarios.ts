@@ -291,6 +291,17 @@ export function defineScenarios(
       }, messageId);
     const popupUrl = () => harness.extensionUrl("extension/src/popup/index.html");
 
+    /**
+     * The rep looks at Gmail: its tab brought to the front and given focus, which has the extension read the events
+     * feed now (focus-poll.ts). A tab the popup or another page was opened over is in the background, and there a focus
+     * event polls nothing: the extension ignores focus on a hidden page (Firefox and puppeteer's Chromium report the
+     * page hidden; only playwright's Chromium emulates focus, chromium-background.ts).
+     */
+    const lookAtGmail = async (gmail: Tab) => {
+      await gmail.bringToFront();
+      await gmail.evaluate(() => window.dispatchEvent(new Event("focus")), null);
+    };
+
     /** The follow-up reminders the background keeps, [tracking id, days] each, read from a popup opened for it. */
     const keptReminders = async () => {
       const popup = await harness.newTab(popupUrl());
@@ -595,7 +606,7 @@ export function defineScenarios(
           const popup = await harness.newTab(popupUrl());
           worlds.push(popup);
           await eventually("the feed read", async () => {
-            await gmail.evaluate(() => window.dispatchEvent(new Event("focus")), null);
+            await lookAtGmail(gmail);
             const now = await storedFor(popup, id);
             return now.labels.length > 0 ? now : undefined;
           });
@@ -651,7 +662,7 @@ export function defineScenarios(
         /** Waits until the extension has read the email's events as `expected`: its notifications and feed labels. */
         const feedShows = (expected: { notified: string[]; labels: string[] }) =>
           eventually(`the feed read as ${JSON.stringify(expected)}`, async () => {
-            await gmail.evaluate(() => window.dispatchEvent(new Event("focus")), null);
+            await lookAtGmail(gmail);
             const now = await storedFor(popup, id);
             if (JSON.stringify(now) === JSON.stringify(expected)) return now;
             throw new Error(`the extension has ${JSON.stringify(now)}`);
@@ -1714,10 +1725,10 @@ The response from the remote server was:
         let popup = await harness.newTab(popupUrl());
         worlds.push(popup);
         const stored = (messageId: string) => storedFor(popup, messageId);
-        /** The Gmail tab gains focus (the background polls the feed) until the extension has read `n` events of the message. */
+        /** The rep looks at Gmail (the background polls the feed) until the extension has read `n` events of the message. */
         const feedRead = (n: number) =>
           eventually(`${n} events of ${id} read from the feed`, async () => {
-            await gmail.evaluate(() => window.dispatchEvent(new Event("focus")), null);
+            await lookAtGmail(gmail);
             const now = await stored(id);
             return now.labels.length >= n ? now : undefined;
           });
@@ -1728,7 +1739,7 @@ The response from the remote server was:
           }, legacy);
         const markBecomes = (expected: string) =>
           eventually(`the Sent row marked "${expected}"`, async () => {
-            await gmail.evaluate(() => window.dispatchEvent(new Event("focus")), null);
+            await lookAtGmail(gmail);
             const now = await mark();
             return now.length === 1 && now[0] === expected ? now : undefined;
           });
@@ -1791,7 +1802,8 @@ The response from the remote server was:
         expect((await feedRead(4)).notified).toEqual([`open:${id}`, `click:${id}:0`]);
 
         // The popup's digest: one entry for the message (two counted opens, the click, Apple's prefetch summed as a
-        // machine hit, not listed) and today's totals.
+        // machine hit, not listed) and today's totals. The rep looks at the popup again.
+        await popup.bringToFront();
         await popup.waitFor((m) => {
           const items = [...document.querySelectorAll(`[data-testid=digest] li[data-message-id="${m}"]`)];
           return (
@@ -1819,8 +1831,10 @@ The response from the remote server was:
           null,
         );
 
-        // The conversation: the panel shows the opens and the click. Opening it is the sender's own view.
+        // The conversation: the panel shows the opens and the click. Opening it is the sender's own view. The rep is
+        // back in Gmail (its first frames are looked at below, and a tab in the background draws none).
         await popup.close();
+        await gmail.bringToFront();
         const viewsBefore = await gmail.evaluate(() => Number(document.documentElement.dataset.mtViewsReported ?? 0), null);
         // Where the Forward link is in the first frame that shows the conversation, as the rep first sees it.
         await gmail.evaluate((l) => {
