@@ -1713,7 +1713,6 @@ The response from the remote server was:
         await ready(gmail, dialog);
         const count = google.sent.length;
         await gmail.click(`${dialog} ${SEND}`);
-        const sentAt = Date.now();
         const sent = await nextSend(count);
         const [, pixel = "", id = ""] = PIXEL(tracker.url).exec(sent.html) ?? [];
         const link = /<a href="([^"]+)">review deck<\/a>/.exec(sent.html)?.[1]?.replaceAll("&amp;", "&") ?? "";
@@ -1791,8 +1790,8 @@ The response from the remote server was:
 
         // A click later than the tracker's scanner window, 10 s after the earliest delivery (the send time + Gmail's
         // default 5 s Undo Send hold: CLICK_AFTER_DELIVERY_SCANNER_MS and GMAIL_DEFAULT_UNDO_SEND_MS in
-        // worker/src/classify.ts): blue, and its own first notification.
-        await new Promise((resolve) => setTimeout(resolve, Math.max(0, sentAt + 16_000 - Date.now())));
+        // worker/src/classify.ts), 16 s after the send as the tracker sees it: blue, and its own first notification.
+        timePassesFor(id, 16_000);
         const redirect = await fetch(link, {
           redirect: "manual",
           headers: { "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0" },
