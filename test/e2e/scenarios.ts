@@ -309,12 +309,31 @@ export function defineScenarios(
      * the labels alone do not say the notifications are there yet.
      */
     const feedReadAs = (gmail: Tab, popup: Tab, messageId: string, expected: { notified: string[]; labels: string[] }) =>
-      eventually(`the feed read as ${JSON.stringify(expected)}`, async () => {
-        await lookAtGmail(gmail);
-        const now = await storedFor(popup, messageId);
-        if (JSON.stringify(now) === JSON.stringify(expected)) return now;
-        throw new Error(`the extension has ${JSON.stringify(now)}`);
-      });
+      withTrackerFeed(
+        eventually(`the feed read as ${JSON.stringify(expected)}`, async () => {
+          await lookAtGmail(gmail);
+          const now = await storedFor(popup, messageId);
+          if (JSON.stringify(now) === JSON.stringify(expected)) return now;
+          throw new Error(`the extension has ${JSON.stringify(now)}`);
+        }),
+      );
+
+    /**
+     * `wait`, whose failure also says what the tracker's feed holds for the account (GET /api/events?after=0): a wait
+     * for the extension to read the feed that times out then tells a tracker that never had the event from an
+     * extension that did not read it.
+     */
+    const withTrackerFeed = async <T>(wait: Promise<T>): Promise<T> => {
+      try {
+        return await wait;
+      } catch (error) {
+        const feed = await api("/api/events?after=0").then(
+          ({ status, body }) => `${status} ${JSON.stringify(body)}`,
+          (failure: unknown) => `not read (${String(failure)})`,
+        );
+        throw new Error(`${error instanceof Error ? error.message : String(error)}; the tracker's feed: ${feed}`, { cause: error });
+      }
+    };
 
     /** The follow-up reminders the background keeps, [tracking id, days] each, read from a popup opened for it. */
     const keptReminders = async () => {
@@ -1740,11 +1759,14 @@ The response from the remote server was:
             return [...(row?.querySelectorAll(".mt-mark") ?? [])].map((m) => `${m.getAttribute("data-mt-state")} ${m.textContent}`);
           }, legacy);
         const markBecomes = (expected: string) =>
-          eventually(`the Sent row marked "${expected}"`, async () => {
-            await lookAtGmail(gmail);
-            const now = await mark();
-            return now.length === 1 && now[0] === expected ? now : undefined;
-          });
+          withTrackerFeed(
+            eventually(`the Sent row marked "${expected}"`, async () => {
+              await lookAtGmail(gmail);
+              const now = await mark();
+              if (now.length === 1 && now[0] === expected) return now;
+              throw new Error(`the row has the marks ${JSON.stringify(now)}, the extension ${JSON.stringify(await stored(id))}`);
+            }),
+          );
 
         await gmail.evaluate(() => {
           location.hash = "#sent";
