@@ -868,7 +868,9 @@ export function defineScenarios(
       "Gmail's Undo Send: the undone email leaves the tracker, and the re-send from the reopened compose is tracked once, with its own id, and the follow-up reminder and the opt-out link set on the first",
       [ENGLISH, GERMAN],
       async (variant) => {
-        const { gmail } = await setUp(variant);
+        // The rep's undo period is Gmail's longest, 30 s: the email is taken back once it is registered (below), which
+        // may take as long as registered() allows under load, and a shorter notice could be gone by then.
+        const { gmail } = await setUp(variant, gmailUrl(variant, "#inbox", "/mail/u/0/", "long-undo"));
         const subject = `Undo me ${variant.name}`;
         const firstDialog = await compose(gmail, {
           to: ["uma@prospect.example"],
@@ -892,9 +894,10 @@ export function defineScenarios(
         const first = { id: PIXEL(tracker.url).exec(firstSent.html)?.[2] ?? "", sent: firstSent };
         expect(first.id).not.toBe("");
         expect(firstSent.html).toContain(`${tracker.url}/u/${first.id}`);
-        await registered(first.id);
-        // Gmail's notice offers Undo once it answered the send (gmail-sim.js, Undo Send): the rep takes the email back.
+        // Gmail's notice offers Undo once it answered the send, for the undo period (gmail-sim.js, Undo Send); the
+        // email is registered meanwhile, and then the rep takes it back.
         await gmail.waitFor(() => document.querySelector("div.b8[role=alert] #link_undo"), null);
+        await registered(first.id);
         await gmail.click("#link_undo");
         await eventually("Gmail dropped the held message", async () => (first.sent.cancelled ? true : undefined));
         await eventually("the undone email withdrawn from the tracker", async () =>
