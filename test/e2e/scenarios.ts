@@ -96,11 +96,15 @@ export function defineScenarios(
       return { status: response.status, body: (text ? JSON.parse(text) : null) as T };
     };
 
-    const registered = (trackingId: string) =>
-      eventually(`registration of ${trackingId}`, async () => {
-        const { status, body } = await api<MessageDetail>(`/api/messages/${trackingId}`);
-        return status === 200 ? body : undefined;
-      });
+    const registered = (trackingId: string, timeoutMs?: number) =>
+      eventually(
+        `registration of ${trackingId}`,
+        async () => {
+          const { status, body } = await api<MessageDetail>(`/api/messages/${trackingId}`);
+          return status === 200 ? body : undefined;
+        },
+        timeoutMs,
+      );
 
     /** Opens a new compose in the simulated Gmail and fills it like a user would (chips, subject, pasted body). */
     const compose = async (tab: Tab, { to, subject, html }: { to: string[]; subject: string; html: string }) => {
@@ -203,17 +207,24 @@ export function defineScenarios(
       return { gmail, variant };
     };
 
-    /** A scenario, defined once per variant it applies to; each run connects its own account (setUp). */
-    const scenario = (title: string, variants: Variant[], body: (variant: Variant) => Promise<void>) => {
+    /**
+     * A scenario, defined once per variant it applies to; each run connects its own account (setUp). `timeoutMs`: for
+     * one that waits on a product timer longer than the suite's testTimeout leaves room for.
+     */
+    const scenario = (title: string, variants: Variant[], body: (variant: Variant) => Promise<void>, timeoutMs?: number) => {
       if (only && !only.test(title)) return;
       for (const variant of variants)
-        it(`${title} [${variant.name}]`, async () => {
-          try {
-            await body(variant);
-          } finally {
-            for (const tab of worlds.splice(0)) await tab.close().catch(() => undefined);
-          }
-        });
+        it(
+          `${title} [${variant.name}]`,
+          async () => {
+            try {
+              await body(variant);
+            } finally {
+              for (const tab of worlds.splice(0)) await tab.close().catch(() => undefined);
+            }
+          },
+          timeoutMs,
+        );
     };
 
     /** Sends a tracked email from a new compose and waits for its registration. */
@@ -1585,7 +1596,18 @@ export function defineScenarios(
           await popup.waitFor(() => document.querySelector(".outbox li .muted")?.textContent?.includes("cannot reach"), null);
 
           await startOurTracker();
-          const message = await registered(id);
+          // Nothing tells the extension the tracker is back: the outbox tries again at the time its backoff set (2, 4,
+          // 8, 16, 32 s … after each failed attempt: outbox.ts backoffMs), as long after the send as the tracker was
+          // down. The registration is waited for until that attempt, and as long as registered() allows after it.
+          const nextAttemptAt = await popup.evaluate(async (trackingId) => {
+            type Ext = { storage: { local: { get(key: string): Promise<Record<string, unknown>> } } };
+            const g = globalThis as unknown as { browser?: Ext; chrome?: Ext };
+            const outbox = (await (g.browser ?? g.chrome)?.storage.local.get("outbox"))?.outbox as
+              | Record<string, { nextAttemptAt: number }>
+              | undefined;
+            return outbox?.[trackingId]?.nextAttemptAt ?? null;
+          }, id);
+          const message = await registered(id, Math.max(0, (nextAttemptAt ?? Date.now()) - Date.now()) + 30_000);
           expect(message.threadId).toBe(sent.legacyThreadId);
           expect(message.links.map((l) => l.url)).toEqual(["https://shop.example/down"]);
           await popup.waitFor(() => document.querySelector("[data-testid=outbox-empty]"), null, 30_000);
@@ -1594,6 +1616,8 @@ export function defineScenarios(
           await fetch(`${tracker.url}/`).catch(() => startOurTracker());
         }
       },
+      // The outbox's wait after a tracker down for half a minute is half a minute more (above): room for both.
+      150_000,
     );
 
     scenario(
