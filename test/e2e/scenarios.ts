@@ -1830,7 +1830,9 @@ The response from the remote server was:
         expect(await mark()).toEqual(["delivered "]);
         expect((await stored(id)).notified).toEqual([]);
 
-        // The recipient opens it in Gmail (through Google's image proxy): green, 1, one notification.
+        // The recipient opens it in Gmail (through Google's image proxy): green, 1, one notification. Her opens count
+        // from here (the tracker's clock for the email is moved 16 s back below, before the click).
+        const countedFrom = Date.now() - 16_000;
         await SimulatedGoogle.fetchThroughProxy(pixel);
         await markBecomes("opened 1");
         await feedShows({ notified: [`open:${id}`], labels: ["gmail-proxy", "apple-mpp"] });
@@ -1876,11 +1878,15 @@ The response from the remote server was:
           "true",
         );
         // The totals are the tracker's, read again at a popup refresh once the feed moved (digest.ts TrackerTotals): the
-        // refresh that first lists the click may still show the totals read as it came.
-        await popup.waitFor(
-          () => /^Today: [2-9]\d* opens, [1-9]\d* clicks?/.test(document.querySelector("[data-testid=totals]")?.textContent ?? ""),
-          null,
-        );
+        // refresh that first lists the click may still show the totals read as it came. Today's are the opens and
+        // clicks since local midnight: in a run across it, the new day's are not these, and only the last 7 days'
+        // must hold them.
+        await popup.waitFor((from) => {
+          const totals = document.querySelector("[data-testid=totals]")?.textContent ?? "";
+          const today = /^Today: [2-9]\d* opens, [1-9]\d* clicks? ·/.test(totals);
+          const week = /· Last 7 days: [2-9]\d* opens, [1-9]\d* clicks?$/.test(totals);
+          return week && (today || new Date(from).toDateString() !== new Date().toDateString());
+        }, countedFrom);
 
         // The conversation: the panel shows the opens and the click. Opening it is the sender's own view, and the
         // tracker takes hits within a minute of a sender's view for the sender's, whichever comes first
