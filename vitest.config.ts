@@ -9,6 +9,10 @@ export default defineConfig({
           name: "unit",
           include: ["shared/**/*.test.ts", "extension/**/*.test.ts", "scripts/**/*.test.ts", "bench/**/*.test.ts"],
           environment: "node",
+          // vi.waitFor's 5 s there, with room for the rest of the test: a wait that fails says why before the test's
+          // own timeout does.
+          setupFiles: ["test/unit/wait-for-timeout.ts"],
+          testTimeout: 15_000,
         },
       },
       {

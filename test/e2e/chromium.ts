@@ -36,6 +36,7 @@ function tab(page: Page): Tab {
     evaluate: (fn, arg) => page.evaluate(fn as never, arg),
     waitFor: async (fn, arg, timeoutMs = WAIT_MS) =>
       void (await page.waitForFunction(fn as never, arg, { timeout: timeoutMs, polling: 100 })),
+    bringToFront: () => page.bringToFront(),
     screenshot: async (file) => void (await page.screenshot({ path: file, fullPage: true })),
     close: () => page.close(),
     openInBackground: async (selector) => {

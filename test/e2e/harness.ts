@@ -24,6 +24,11 @@ export interface Tab {
   evaluate<R, A>(fn: (arg: A) => R | Promise<R>, arg: A): Promise<R>;
   /** Resolves once `fn` returns something truthy in the page; rejects after `timeoutMs`. */
   waitFor<A>(fn: (arg: A) => unknown, arg: A, timeoutMs?: number): Promise<void>;
+  /**
+   * Brings the tab to the front of its window, as the user's click on it does: its document becomes visible and the
+   * tab shown before it hidden (where the driver does not emulate focus: Firefox, and Chromium under puppeteer).
+   */
+  bringToFront(): Promise<void>;
   /** Saves a PNG of the whole page to `file` (the e2e run keeps them under .cache/ for reviewers). */
   screenshot(file: string): Promise<void>;
   close(): Promise<void>;

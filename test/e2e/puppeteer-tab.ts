@@ -55,6 +55,8 @@ export function puppeteerTab(page: Page, extra: Partial<Tab> = {}): Tab {
       };
       await eventually(`${String(fn).slice(0, 120)} in ${page.url()}`, holds, timeoutMs, 100);
     },
+    // Over BiDi, browsingContext.activate (puppeteer-core 25.16.0, bidi/Page.js); over CDP, Page.bringToFront.
+    bringToFront: () => page.bringToFront(),
     screenshot: async (file) => void (await page.screenshot({ path: file as `${string}.png`, fullPage: true })),
     close: () => page.close(),
     ...extra,

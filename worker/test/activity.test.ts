@@ -74,13 +74,13 @@ describe("follow-ups", () => {
       ["Opened", "opened"],
       ["No reaction", "none"],
     ]);
+    expect(body.messages.map((m) => m.id)).toEqual([clicked.id, opened.id, none.id]);
     expect(body.messages[0]?.threadId).toBe(clicked.threadId);
     expect(body.messages.map((m) => m.id)).not.toContain(young.id);
     expect(body.messages.map((m) => m.id)).not.toContain(tooOld.id);
     // A longer wait leaves out the emails sent since.
     const week = await account.json<FollowUpsResponse>("GET", "/api/activity/follow-ups?days=7");
     expect(week.body.messages.map((m) => m.id)).toEqual([clicked.id]);
-    expect(none.id).toBeTruthy();
     expect((await account.json("GET", "/api/activity/follow-ups?days=0")).status).toBe(400);
   });
 

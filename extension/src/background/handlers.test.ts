@@ -389,10 +389,14 @@ it("a send keeps the Gmail account it came from, by the sending tab's path and t
   };
   await gmail.messageSent.run({ trackingId: id, request }, mailbox as never);
   await vi.waitFor(async () => expect(await accounts.get(id)).toEqual({ path: "/mail/u/1/", address: "rep@acme.example" }));
-  // Reported again from its compose pop-out, whose title is not read: the address stays.
+  // Reported again from its compose pop-out, whose title is not read: the address stays. The accounts are written
+  // one after the other (SentAccounts' serial runner): once another email sent after it is kept, this report was
+  // handled.
   const popOut = { id: "ext", url: "https://mail.google.com/mail/u/1/?view=cm&fs=1", tab: { title: "Pricing - dana@wingtip.example - x" } };
   await gmail.messageSent.run({ trackingId: id, request }, popOut as never);
-  await new Promise((resolve) => setTimeout(resolve, 10));
+  const next = await trackingId();
+  await gmail.messageSent.run({ trackingId: next, request }, mailbox as never);
+  await vi.waitFor(async () => expect(await accounts.get(next)).toEqual({ path: "/mail/u/1/", address: "rep@acme.example" }));
   expect(await accounts.get(id)).toEqual({ path: "/mail/u/1/", address: "rep@acme.example" });
 });
 

@@ -61,6 +61,7 @@
 //   `renamed-send`: a send button with no tooltip and new classes (a Gmail change the extension cannot follow);
 //   `send-archive`: Gmail's Send & Archive setting on (above);
 //   `renamed-undo`: a "Message sent" notice whose Undo and View message links lost their ids (a future change);
+//   `long-undo`: the longest undo period Gmail offers, 30 s instead of 10 s (the rep's setting; see Undo Send below);
 //   `opaque-chips`: recipient chips that carry their address in no attribute the extension knows (a future change:
 //   only Gmail's send request still names it). Each still shows the contact's name, as today's chips do (InboxSDK
 //   get-recipients.ts reads the name from `data-name` and the address from `data-hovercard-id`, at a8a6fe2 of
@@ -90,8 +91,8 @@
 //   server holds it for the undo period (classic Gmail: gmail.js #201 of 2015-10-29, PR #305 of 2016-09-13). The
 //   notice bar `div.b8[role=alert] > div.vh` (InboxSDK gmail-butter-bar-driver.ts, 2023-09-11) says "Sending…", then,
 //   once Gmail answered, "Message sent" with `span#link_undo` "Undo" and `span#link_vsm` "View message" (Meru
-//   apps/mail.ts, 2026-01..08; nextcloud/mail #5438 describes the two steps) for the undo period: 10 s here, one of
-//   Gmail's choices (5, 10, 20, 30). Undo tells the simulated server to drop the held message, which then is no
+//   apps/mail.ts, 2026-01..08; nextcloud/mail #5438 describes the two steps) for the undo period: 10 s here (30 s with
+//   `long-undo`), among Gmail's choices (5, 10, 20, 30). Undo tells the simulated server to drop the held message, which then is no
 //   longer among the sent threads, and reopens it as a draft in a new compose: same recipients, subject and body
 //   (nextcloud/mail #5438: "turns it back into a draft and opens the message composer"). Today's undo request is NOT
 //   public: it goes to `/_sim/cancel-send`, a made-up address the extension must not (and does not) read. That the
@@ -404,7 +405,7 @@
     document.querySelector("div.b8[role=alert] .vh")?.replaceChildren();
   }
   /** How long the "Message sent" notice offers Undo: one of Gmail's choices (5, 10, 20 or 30 s). */
-  const UNDO_PERIOD_MS = 10_000;
+  const UNDO_PERIOD_MS = flags.has("long-undo") ? 30_000 : 10_000;
 
   /** "Message sent", Undo and View message, for the undo period; Undo takes the held message back into a compose. */
   function showSentNotice(sent) {
