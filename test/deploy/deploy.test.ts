@@ -43,8 +43,25 @@ async function account(options: Parameters<typeof newAccount>[0] = {}) {
 
 type Run = { code: number | null; output: string; requests: RecordedRequest[] };
 
-/** `npm run deploy` in `project` against `standIn`; resolves with its exit code, output and the API requests it made. */
-function deploy(project: string, standIn: StandIn, env: Record<string, string> = {}): Promise<Run> {
+/** The variables that name an HTTP proxy, as wrangler and undici's EnvHttpProxyAgent read them. */
+const PROXY_VARIABLES = ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"];
+
+/**
+ * This machine's environment without its HTTP proxy. The deploy under test talks only to the stand-ins, on 127.0.0.1,
+ * which no proxy reaches for it: the deploy's own calls go through undici's EnvHttpProxyAgent when a proxy is named,
+ * and it proxies 127.0.0.1 too unless NO_PROXY names it (scripts/cloudflare-api.mjs useProxyFromEnvironment). And
+ * wrangler warns on every run that a proxy is named, in the output these tests read. The deploy behind a proxy is
+ * scripts/cloudflare-api.test.ts's.
+ */
+function withoutProxy(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !PROXY_VARIABLES.includes(name)));
+}
+
+/**
+ * `npm run deploy` in `project` against `standIn`; resolves with its exit code, output and the API requests it made.
+ * `machine` is the environment it starts from, this process's unless a test says otherwise.
+ */
+function deploy(project: string, standIn: StandIn, env: Record<string, string> = {}, machine = process.env): Promise<Run> {
   const before = standIn.requests.length;
   return new Promise((resolve) => {
     // A command line through the shell, as a rep types it (npm is npm.cmd on Windows: scripts/start.mjs).
@@ -52,7 +69,7 @@ function deploy(project: string, standIn: StandIn, env: Record<string, string> =
       shell: true,
       cwd: project,
       env: {
-        ...process.env,
+        ...withoutProxy(machine),
         CLOUDFLARE_API_BASE_URL: standIn.url,
         MAILTRACKER_DOH_URL: standIn.dohUrl,
         CLOUDFLARE_API_TOKEN: TOKEN,
@@ -129,6 +146,17 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     expect(run.output).toContain("extension's options");
     expect(run.output).not.toContain(secrets.get("SIGNING_SECRET"));
     expect(run.output.trim().split("\n").length).toBeLessThanOrEqual(14);
+  });
+
+  it("runs the same on a machine whose environment names an HTTP proxy, which cannot reach the stand-ins", async () => {
+    const { standIn, project } = await account();
+    // A proxy on a closed port, and a NO_PROXY of the machine's own that names no loopback address (wrangler names
+    // 127.0.0.1 itself only when NO_PROXY is unset).
+    const dead = "http://127.0.0.1:9";
+    const run = await deploy(project, standIn, {}, { ...process.env, HTTP_PROXY: dead, https_proxy: dead, NO_PROXY: "example.com" });
+    expect(run.code, run.output).toBe(0);
+    expect(run.output).not.toContain("proxy");
+    expect(run.output).toContain("Your tracker: https://mailtracker.rep-acme.workers.dev");
   });
 
   it("on an account that answers a missing Worker with code 10090: deploys with both secrets once the account's list of Workers lacks it", async () => {
