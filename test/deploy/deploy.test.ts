@@ -777,6 +777,53 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     expect(run.output).not.toContain("Registration secret");
   });
 
+  it("a login refused the D1 databases (code 10000) stops naming the permission that step takes, and creates nothing", async () => {
+    const { standIn, project } = await account();
+    // What Cloudflare answers a token without the permission: code 10000, "Authentication error" (scripts/deploy.mjs,
+    // AUTHENTICATION_ERROR; the HTTP status, 403, as there).
+    standIn.account.failures.push({
+      method: "GET",
+      path: /\/d1\/database$/,
+      failure: { status: 403, code: 10000, message: "Authentication error" },
+    });
+    const run = await deploy(project, standIn);
+    expect(run.code).not.toBe(0);
+    expect(run.output).toContain(
+      "Could not list your D1 databases: Authentication error [code: 10000].\nThis step takes the permission Account → D1 → Edit: " +
+        "add it to your API token (dash.cloudflare.com/profile/api-tokens). Nothing was created.",
+    );
+    expect(writes(run.requests)).toEqual([]);
+  });
+
+  it("a migration that fails says that running the deploy again is safe, and a run after the fix applies only the rest", async () => {
+    const { standIn, project } = await account();
+    const migration = path.join(project, "worker", "migrations", "0099_deploy_test.sql");
+    // Its first statement succeeds and its second fails: the transaction leaves neither.
+    writeFileSync(migration, "CREATE TABLE deploy_test_marker (id INTEGER PRIMARY KEY);\nINSERT INTO no_such_table VALUES (1);\n");
+    const failed = await deploy(project, standIn);
+    expect(failed.code).not.toBe(0);
+    expect(failed.output).toContain("Applying the migrations failed; nothing was deployed:");
+    expect(failed.output).toContain("Running `npm run deploy` again is safe");
+    expect(standIn.account.scripts.get("mailtracker")).toBeUndefined();
+    expect(appliedMigrations(standIn.account)).toEqual(MIGRATIONS.toSorted());
+    const tables = standIn.account.d1
+      .get("mailtracker")
+      ?.db.prepare("SELECT name FROM sqlite_master WHERE name = 'deploy_test_marker'")
+      .all();
+    expect(tables).toEqual([]);
+
+    writeFileSync(migration, "CREATE TABLE deploy_test_marker (id INTEGER PRIMARY KEY);\n");
+    const fixed = await deploy(project, standIn);
+    expect(fixed.code, fixed.output).toBe(0);
+    const applied = fixed.requests
+      .filter((request) => request.path.endsWith("/query"))
+      .map((request) => JSON.parse(request.body).sql as string)
+      .filter((sql) => /INSERT INTO\s+"?d1_migrations/i.test(sql));
+    expect(applied).toHaveLength(1);
+    expect(applied[0]).toContain("0099_deploy_test.sql");
+    expect(appliedMigrations(standIn.account).at(-1)).toBe("0099_deploy_test.sql");
+  });
+
   it("after a new migration, applies only that one", async () => {
     const { standIn, project } = await account();
     expect((await deploy(project, standIn)).code).toBe(0);
