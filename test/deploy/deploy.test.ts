@@ -824,6 +824,24 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     expect(appliedMigrations(standIn.account).at(-1)).toBe("0099_deploy_test.sql");
   });
 
+  it("finds the tracker's KV namespace past the first page of the account's namespaces, and creates none", async () => {
+    const { standIn, project } = await account();
+    expect((await deploy(project, standIn)).code).toBe(0);
+    const ours = [...standIn.account.kv.values()].find((namespace) => namespace.title === "mailtracker-cache");
+    if (!ours) throw new Error("the first deploy made no KV namespace");
+    // 150 other namespaces listed before it: the deploy reads 100 a page.
+    const others = Array.from({ length: 150 }, (_, i) => ({ id: randomBytes(16).toString("hex"), title: `other-project-${i}` }));
+    standIn.account.kv = new Map([...others, ours].map((namespace) => [namespace.id, namespace]));
+
+    const run = await deploy(project, standIn);
+    expect(run.code, run.output).toBe(0);
+    expect(run.requests.filter((request) => request.path.endsWith("/storage/kv/namespaces")).map((request) => request.query)).toEqual([
+      "?per_page=100&page=1",
+      "?per_page=100&page=2",
+    ]);
+    expect([...standIn.account.kv.values()].filter((namespace) => namespace.title === "mailtracker-cache")).toEqual([ours]);
+  });
+
   it("after a new migration, applies only that one", async () => {
     const { standIn, project } = await account();
     expect((await deploy(project, standIn)).code).toBe(0);
