@@ -10,6 +10,18 @@ const HOSTNAME = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,6
 export const REQUIRED_SECRETS = ["SIGNING_SECRET", "REGISTRATION_SECRET"];
 
 /**
+ * The permissions an API token needs beyond Cloudflare's "Edit Cloudflare Workers" template, in the README's words
+ * ("Deploy to your own Cloudflare account and domain"); the deploy names each when Cloudflare refuses the step that
+ * takes it.
+ */
+export const PERMISSIONS = {
+  d1: "Account → D1 → Edit",
+  queues: "Account → Queues → Edit",
+  zone: "Zone → Zone → Read",
+  dns: "Zone → DNS → Read",
+};
+
+/**
  * wrangler.toml with this deployment's resource ids filled in, the secrets it must carry (`secrets.required`) and, when
  * domains are given (each a hostname and the name of its zone), the worker served on each as a Custom Domain, instead
  * of workers.dev unless `keepWorkersDev` (a tracker moving to a domain, whose emails already sent carry its workers.dev

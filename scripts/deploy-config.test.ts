@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 // @ts-expect-error: plain JavaScript module without type declarations
-import { candidateZones, failedTriggerSteps, nextSteps, renderDeployConfig, trackerHostname } from "./deploy-config.mjs";
+import { candidateZones, failedTriggerSteps, nextSteps, PERMISSIONS, renderDeployConfig, trackerHostname } from "./deploy-config.mjs";
 
 const template = readFileSync(path.join(import.meta.dirname, "..", "wrangler.toml"), "utf8");
 const acmeDomain = { hostname: "t.acme-sales.com", zoneName: "acme-sales.com" };
@@ -106,5 +106,12 @@ describe("deploy config", () => {
     expect(failedTriggerSteps("✘ [ERROR] A request to the Cloudflare API (/accounts/0123/workers/scripts/mailtracker) failed.")).toEqual(
       [],
     );
+  });
+});
+
+describe("the API token permissions the deploy names", () => {
+  it("are the README's, word for word", () => {
+    const readme = readFileSync(path.join(import.meta.dirname, "..", "README.md"), "utf8").replace(/\s+/g, " ");
+    for (const permission of Object.values(PERMISSIONS) as string[]) expect(readme).toContain(permission);
   });
 });

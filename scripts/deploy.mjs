@@ -27,7 +27,15 @@ import {
   publicDnsRecords,
   useProxyFromEnvironment,
 } from "./cloudflare-api.mjs";
-import { candidateZones, failedTriggerSteps, nextSteps, REQUIRED_SECRETS, renderDeployConfig, trackerHostname } from "./deploy-config.mjs";
+import {
+  candidateZones,
+  failedTriggerSteps,
+  nextSteps,
+  PERMISSIONS,
+  REQUIRED_SECRETS,
+  renderDeployConfig,
+  trackerHostname,
+} from "./deploy-config.mjs";
 import { ROOT, runWrangler } from "./tracker.mjs";
 
 const DEPLOY_CONFIG = path.join(ROOT, "wrangler.deploy.toml");
@@ -74,6 +82,25 @@ const SUBDOMAIN_REQUIRED = 10063;
  * before the upload finds such records; this is what is left when one appears in between, or the login could not see it.
  */
 const DNS_CONFLICT = 100117;
+
+/**
+ * Cloudflare's answer to a request the login has no permission for: HTTP 403, code 10000, "Authentication error" ("this
+ * is likely an issue with your token permissions", a maintainer in cloudflare/terraform-provider-cloudflare issue 1533,
+ * 2022-03-28; a token lacking Email Routing Rules Edit, Curetix/mailflare-extension issue 20, 2024-07-05; read
+ * 2026-12-06). A token that is no good at all is answered so too, but the steps that name a permission come after the
+ * same login was answered.
+ */
+const AUTHENTICATION_ERROR = 10000;
+
+/**
+ * Cloudflare's errors for a step that failed, and, when the login was refused, the permission the step takes and how to
+ * give it.
+ */
+function failureOf(answer, permission) {
+  const errors = describeErrors(answer);
+  if (!permission || !hasCode(answer, AUTHENTICATION_ERROR)) return errors;
+  return `${errors}.\nThis step takes the permission ${permission}: add it to your API token (dash.cloudflare.com/profile/api-tokens)`;
+}
 
 function stop(message) {
   console.error(`\n${message}`);
@@ -154,7 +181,7 @@ if (domain) {
   let zone = null;
   for (const name of candidateZones(domain)) {
     const zones = await api("GET", `/zones?name=${encodeURIComponent(name)}&account.id=${accountId}`);
-    if (!zones.ok) stop(`Could not look up the zone of ${domain}: ${describeErrors(zones)}. Nothing was created.`);
+    if (!zones.ok) stop(`Could not look up the zone of ${domain}: ${failureOf(zones, PERMISSIONS.zone)}. Nothing was created.`);
     if (zones.result.length > 0) {
       zone = zones.result[0];
       break;
@@ -202,8 +229,7 @@ if (domain) {
     if (records.ok) existing = records.result.filter((record) => record.name === domain && conflictsWithCustomDomain(record, zone.name));
     else {
       const unchecked = `Could not check that ${domain} is unused: the DNS records of ${zone.name} could not be read (${describeErrors(records)}),\n`;
-      const withDnsRead =
-        "Deploy with an API token that has Zone → DNS → Read (CLOUDFLARE_API_TOKEN=… npm run deploy). Nothing was created.";
+      const withDnsRead = `Deploy with an API token that has ${PERMISSIONS.dns} (CLOUDFLARE_API_TOKEN=… npm run deploy). Nothing was created.`;
       const parent = domain.slice(domain.indexOf(".") + 1);
       let wildcard = false;
       try {
@@ -301,12 +327,12 @@ if (domains.length > 0 && secrets.ok) {
   keepWorkersDev = workersDev.result.enabled === true;
 }
 
-async function list(what, pathAndQuery) {
+async function list(what, pathAndQuery, permission) {
   const answer = await api("GET", pathAndQuery);
-  if (!answer.ok) stop(`Could not list your ${what}: ${describeErrors(answer)}. Nothing was created.`);
+  if (!answer.ok) stop(`Could not list your ${what}: ${failureOf(answer, permission)}. Nothing was created.`);
   return answer.result;
 }
-const databases = await list("D1 databases", `${account}/d1/database?name=${encodeURIComponent(DATABASE)}&per_page=100`);
+const databases = await list("D1 databases", `${account}/d1/database?name=${encodeURIComponent(DATABASE)}&per_page=100`, PERMISSIONS.d1);
 let databaseId = databases.find((database) => database.name === DATABASE)?.uuid;
 if (databaseId && existingSecrets.size === 0) await refuseForeignDatabase(databaseId);
 const namespaces = await allPages(`${account}/storage/kv/namespaces`, 100);
@@ -315,7 +341,7 @@ let namespaceId = namespaces.result.find((namespace) => namespace.title === KV_T
 // One answer holds both queues: the names filter the list, as wrangler's own lookup does (ensureQueuesExistByConfig,
 // which also pages through the answers), and Cloudflare's API reference shows List Queues as a single page
 // (developers.cloudflare.com/api/resources/queues/methods/list, read 2026-12-05).
-const queues = await list("queues", `${account}/queues?${QUEUES.map((queue) => `name=${queue}`).join("&")}`);
+const queues = await list("queues", `${account}/queues?${QUEUES.map((queue) => `name=${queue}`).join("&")}`, PERMISSIONS.queues);
 const missingQueues = QUEUES.filter((queue) => !queues.some((existing) => existing.queue_name === queue));
 
 /**
@@ -329,7 +355,7 @@ const missingQueues = QUEUES.filter((queue) => !queues.some((existing) => existi
 async function refuseForeignDatabase(id) {
   const query = (sql, params = []) => api("POST", `${account}/d1/database/${id}/query`, { sql, params });
   const read = (answer) => {
-    if (!answer.ok) stop(`Could not look into the D1 database ${DATABASE}: ${describeErrors(answer)}. Nothing was created.`);
+    if (!answer.ok) stop(`Could not look into the D1 database ${DATABASE}: ${failureOf(answer, PERMISSIONS.d1)}. Nothing was created.`);
     return answer.result[0]?.results ?? [];
   };
   const tables = read(
@@ -351,15 +377,15 @@ async function refuseForeignDatabase(id) {
 }
 
 // 2. Create what is missing.
-async function create(what, pathAndQuery, body) {
+async function create(what, pathAndQuery, body, permission) {
   console.log(`Creating ${what}…`);
   const answer = await api("POST", pathAndQuery, body);
-  if (!answer.ok) stop(`Creating ${what} failed: ${describeErrors(answer)}. Run \`npm run deploy\` again: what exists is kept.`);
+  if (!answer.ok) stop(`Creating ${what} failed: ${failureOf(answer, permission)}. Run \`npm run deploy\` again: what exists is kept.`);
   return answer.result;
 }
-databaseId ??= (await create(`the D1 database ${DATABASE}`, `${account}/d1/database`, { name: DATABASE })).uuid;
+databaseId ??= (await create(`the D1 database ${DATABASE}`, `${account}/d1/database`, { name: DATABASE }, PERMISSIONS.d1)).uuid;
 namespaceId ??= (await create(`the KV namespace ${KV_TITLE}`, `${account}/storage/kv/namespaces`, { title: KV_TITLE })).id;
-for (const queue of missingQueues) await create(`the queue ${queue}`, `${account}/queues`, { queue_name: queue });
+for (const queue of missingQueues) await create(`the queue ${queue}`, `${account}/queues`, { queue_name: queue }, PERMISSIONS.queues);
 
 writeFileSync(
   DEPLOY_CONFIG,
@@ -377,7 +403,17 @@ console.log("Applying new database migrations…");
 const migrations = runWrangler(["d1", "migrations", "apply", "DB", "--remote", "--config", DEPLOY_CONFIG, TOP_LEVEL], {
   env: wranglerEnv,
 });
-if (migrations.status !== 0) stop(`Applying the migrations failed; nothing was deployed:\n${wranglerFailure(migrations)}`);
+// Running the deploy again after a failure here applies only what is left: wrangler applies the migrations one at a
+// time, each in one /query with the row that records it in the database's d1_migrations table, which D1 runs in one
+// transaction ("D1 runs your SQL in a transaction for you", trimSqlQuery), stops at the first that fails, and applies
+// only those d1_migrations lacks (getUnappliedMigrations and buildMigrationQuery, wrangler 4.155.0).
+if (migrations.status !== 0) {
+  stop(
+    `Applying the migrations failed; nothing was deployed:\n${wranglerFailure(migrations)}\n` +
+      "Running `npm run deploy` again is safe: the database records each migration applied (d1_migrations), the one that failed\n" +
+      "left no change, and a re-run applies only the rest. If the cause above is passing (a network error, a rate limit), run it again.",
+  );
+}
 
 const newSecrets = Object.fromEntries(
   REQUIRED_SECRETS.filter((name) => !existingSecrets.has(name)).map((name) => [name, randomBytes(32).toString("base64url")]),

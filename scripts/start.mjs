@@ -32,10 +32,26 @@ ensureDevVars();
 const logFile = path.join(".wrangler", "tracker.log");
 mkdirSync(path.join(ROOT, ".wrangler"), { recursive: true });
 const log = createWriteStream(path.join(ROOT, logFile));
+// Ctrl+C (SIGINT), a kill (SIGTERM) and a closed terminal (SIGHUP) end the tracker with this script, from before it is
+// started: wrangler runs in a process group of its own (tracker.mjs), which none of them reaches, and Node's default for
+// them ends this script alone, which left wrangler and workerd running, holding the port.
+const stopping = new AbortController();
 let tracker;
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
+  process.on(signal, async () => {
+    if (stopping.signal.aborted) return;
+    stopping.abort();
+    // Still starting: startTracker ends wrangler, then rejects, and the catch below exits.
+    if (!tracker) return;
+    await tracker.stop();
+    process.exit(0);
+  });
+}
 try {
-  tracker = await startTracker({ port, log: (text) => log.write(text) });
+  tracker = await startTracker({ port, log: (text) => log.write(text), signal: stopping.signal });
 } catch (error) {
+  // Stopped while starting: startTracker has ended wrangler.
+  if (stopping.signal.aborted) process.exit(0);
   if (error instanceof PortInUseError) {
     stop(
       `Port ${port} is already in use (another tracker, or another program). Stop it, or pick another port: npm start -- --port ${port + 1}`,
@@ -53,9 +69,3 @@ if (!values["worker-only"]) {
 }
 lines.push("Ctrl+C stops it.");
 console.log(lines.join("\n"));
-for (const signal of ["SIGINT", "SIGTERM"]) {
-  process.on(signal, async () => {
-    await tracker.stop();
-    process.exit(0);
-  });
-}

@@ -1,12 +1,15 @@
 // `npm start` and `npm run deploy` as a newcomer meets them: the Node check, `--port`, a busy port.
-import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, createServer as createNetServer } from "node:net";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { pathToFileURL } from "node:url";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
 // @ts-expect-error: plain JavaScript module without type declarations
 import { nodeSatisfies } from "./require-node.mjs";
+// @ts-expect-error: plain JavaScript module without type declarations
+import { freePort } from "./tracker.mjs";
 
 const SCRIPTS = import.meta.dirname;
 
@@ -104,4 +107,115 @@ describe("npm start and npm run deploy", { timeout: 120_000 }, () => {
     );
     expect(afterwards).toBe("stopped");
   });
+});
+
+type Process = { pid: number; ppid: number; pgid: number; zombie: boolean };
+
+/** The processes on this machine: from /proc on Linux (a slim system may have no `ps`), from `ps` elsewhere. */
+function processes(): Process[] {
+  if (process.platform === "linux") {
+    return readdirSync("/proc").flatMap((name) => {
+      if (!/^\d+$/.test(name)) return [];
+      try {
+        const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+        // After the command's name in parentheses (which may hold spaces and parentheses): state, ppid, pgrp.
+        const [state, ppid, pgid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        return [{ pid: Number(name), ppid: Number(ppid), pgid: Number(pgid), zombie: state === "Z" }];
+      } catch {
+        return []; // ended meanwhile
+      }
+    });
+  }
+  const ps = spawnSync("ps", ["-A", "-o", "pid=,ppid=,pgid=,stat="], { encoding: "utf8" });
+  return ps.stdout
+    .trim()
+    .split("\n")
+    .map((line) => {
+      const [pid, ppid, pgid, stat] = line.trim().split(/\s+/);
+      return { pid: Number(pid), ppid: Number(ppid), pgid: Number(pgid), zombie: stat?.startsWith("Z") ?? false };
+    });
+}
+
+/** The pids still running in a process group (a zombie has ended: it only waits for its parent to read its exit). */
+const runningIn = (group: number) =>
+  processes()
+    .filter((p) => p.pgid === group && !p.zombie)
+    .map((p) => p.pid);
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createNetServer();
+    probe.once("error", () => resolve(false));
+    probe.listen(port, "127.0.0.1", () => probe.close(() => resolve(true)));
+  });
+}
+
+/**
+ * `npm run dev:worker -- --port N` in the background. Whatever the test's outcome, it and the wrangler it started are
+ * killed when the test ends (wrangler is in a process group of its own, which killing start.mjs does not reach).
+ */
+function startInBackground(port: number, env: NodeJS.ProcessEnv = {}) {
+  const child = spawn(process.execPath, [path.join(SCRIPTS, "start.mjs"), "--worker-only", "--port", String(port)], {
+    cwd: path.dirname(SCRIPTS),
+    env: { ...process.env, CI: "true", ...env },
+  });
+  let output = "";
+  child.stdout.on("data", (chunk) => (output += chunk));
+  child.stderr.on("data", (chunk) => (output += chunk));
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+    child.on("exit", (code, signal) => resolve({ code, signal })),
+  );
+  // wrangler dev: start.mjs's child leading a process group of its own (the migrations' wrangler runs in start.mjs's).
+  const findWrangler = () => processes().find((p) => p.ppid === child.pid && p.pgid === p.pid)?.pid;
+  let group: number | undefined;
+  onTestFinished(() => {
+    group ??= findWrangler();
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    try {
+      if (group !== undefined) process.kill(-group, "SIGKILL");
+    } catch {
+      // already gone
+    }
+  });
+  return {
+    child,
+    exited,
+    output: () => output,
+    /** Waits until start.mjs has started wrangler dev, and returns wrangler's process group. */
+    wranglerGroup: async () => {
+      group = await vi.waitUntil(findWrangler, { timeout: 60_000, interval: 50 });
+      return group;
+    },
+  };
+}
+
+describe.skipIf(process.platform === "win32")("stopping npm start", { timeout: 120_000 }, () => {
+  it("a closed terminal (SIGHUP) ends the tracker: its port is freed and none of its processes is left", async () => {
+    const port = await freePort();
+    const start = startInBackground(port);
+    await vi.waitUntil(() => start.output().includes("Ctrl+C stops it."), { timeout: 90_000, interval: 100 });
+    const group = await start.wranglerGroup();
+    expect(await portIsFree(port)).toBe(false);
+    start.child.kill("SIGHUP");
+    expect(await start.exited).toEqual({ code: 0, signal: null });
+    await expect.poll(() => runningIn(group), { timeout: 30_000, interval: 200 }).toEqual([]);
+    await expect.poll(() => portIsFree(port), { timeout: 30_000, interval: 200 }).toBe(true);
+  });
+
+  for (const signal of ["SIGINT", "SIGHUP"] as const) {
+    it(`${signal} while the tracker is still starting ends it, quietly`, async () => {
+      const port = await freePort();
+      // wrangler dev held before it loads: the signal certainly comes before the tracker answers.
+      const hold = pathToFileURL(path.join(SCRIPTS, "hold-wrangler-dev.test-support.mjs")).href;
+      const start = startInBackground(port, { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --import=${hold}` });
+      const group = await start.wranglerGroup();
+      start.child.kill(signal);
+      // At once, not when the wait for the tracker to answer runs out (60 s).
+      const exited = await Promise.race([start.exited, new Promise((resolve) => setTimeout(resolve, 30_000, "still running after 30 s"))]);
+      expect(exited).toEqual({ code: 0, signal: null });
+      expect(start.output()).toBe("");
+      await expect.poll(() => runningIn(group), { timeout: 30_000, interval: 200 }).toEqual([]);
+      expect(await portIsFree(port)).toBe(true);
+    });
+  }
 });

@@ -125,14 +125,17 @@ export async function freePort() {
   });
 }
 
+/** Whether a child process has ended: with an exit code, or by a signal (then its exitCode stays null). */
+const ended = (child) => child.exitCode !== null || child.signalCode !== null;
+
 /** Waits until the tracker itself answers GET / (its own greeting, from the wrangler dev we started). */
 async function waitUntilServing(url, child, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited with code ${child.exitCode}`);
+    if (ended(child)) throw new Error(`wrangler dev exited with ${child.exitCode === null ? child.signalCode : `code ${child.exitCode}`}`);
     try {
       const response = await fetch(url);
-      if (response.ok && (await response.text()).startsWith("mailtracker:") && child.exitCode === null) return;
+      if (response.ok && (await response.text()).startsWith("mailtracker:") && !ended(child)) return;
     } catch {
       // not listening yet
     }
@@ -146,7 +149,9 @@ async function waitUntilServing(url, child, timeoutMs) {
  * wrangler's output; `config` is another wrangler config (tests use one with a test-only entry point); `env` adds
  * environment variables for wrangler (the benchmark gives its sessions a dev registry of their own).
  * Rejects with PortInUseError before starting anything when the port is taken. Resolves once the tracker answers
- * GET /; `stop()` ends wrangler and its workerd.
+ * GET /; `stop()` ends wrangler and its workerd. An abort of `signal` ends them too, also while the tracker is still
+ * starting (then the promise rejects with the signal's reason once they have ended): wrangler runs in a process group
+ * of its own, which no Ctrl+C or closed terminal reaches, so only this can end it.
  */
 export async function startTracker({
   port = 8787,
@@ -155,7 +160,9 @@ export async function startTracker({
   log = () => {},
   config = path.join(ROOT, "wrangler.toml"),
   env = {},
+  signal = undefined,
 } = {}) {
+  signal?.throwIfAborted();
   await ensurePortFree(port);
   applyLocalMigrations(persistTo, config);
   const args = [
@@ -176,6 +183,8 @@ export async function startTracker({
     String(await freePort()),
   ];
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
+  // An abort while the migrations ran (a signal's handler runs only once they return) or while a port was picked.
+  signal?.throwIfAborted();
   // Its own process group, so stop() ends workerd with it. Windows has no process groups to signal (a negative pid),
   // and a detached child there gets a console window of its own, so there it stays attached and stop() ends its tree.
   const child = spawnWrangler(args, { env, stdio: ["ignore", "pipe", "pipe"], detached: !WINDOWS, windowsHide: true });
@@ -190,7 +199,7 @@ export async function startTracker({
   const url = `http://127.0.0.1:${port}`;
   const stop = () =>
     new Promise((resolve) => {
-      if (child.exitCode !== null) return resolve(undefined);
+      if (ended(child)) return resolve(undefined);
       child.once("exit", () => resolve(undefined));
       try {
         // taskkill /T ends the process and every process it started (learn.microsoft.com, "taskkill"), as a signal to
@@ -201,10 +210,13 @@ export async function startTracker({
         resolve(undefined);
       }
     });
+  signal?.addEventListener("abort", () => void stop(), { once: true });
   try {
     await waitUntilServing(url, child, 60_000);
+    signal?.throwIfAborted();
   } catch (error) {
     await stop();
+    signal?.throwIfAborted();
     throw new Error(`${error.message}\n${tail}`);
   }
   return { url, stop };

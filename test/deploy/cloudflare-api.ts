@@ -129,8 +129,33 @@ const noRoute = (path: string) => ({
   result: null,
 });
 
-/** List answers carry result_info; wrangler's paged list helpers read it (fetchPagedListResult) [wrangler]. */
-const page = (items: unknown[]) =>
+/**
+ * One page of a paged list, the one the query asks for: `page` (from 1, default 1) and `per_page` items, with
+ * result_info naming both, `count` and `total_count` [docs: "List D1 Databases": page "minimum 1, default 1", per_page
+ * "minimum 10, maximum 10000, default 1000", result_info {count, page, per_page, total_count};
+ * developers.cloudflare.com/api/resources/d1/subresources/database/methods/list/ and
+ * developers.cloudflare.com/api/operations/cloudflare-d1-list-databases, read 2026-12-06]. The lists Cloudflare's own
+ * client pages this way are /accounts, /memberships, /zones, a zone's dns_records, D1 databases and KV namespaces
+ * [wrangler: V4PagePaginationArray in the bundled cloudflare@5.2.0]; wrangler asks for the next page while
+ * page × per_page < total_count [wrangler: fetchPagedListResult, hasMorePages]. `defaultPerPage` is the route's own
+ * where its page says (D1's 1000), else 20 [assumed]; a per_page outside a route's range is not modelled (neither the
+ * deploy nor wrangler sends one). `count` is this page's items and `total_count` all the items the filters kept
+ * [assumed: the docs call count "Total number of results for the requested service" and total_count "Total results
+ * available without any search parameters", which no caller here tells apart].
+ */
+function page(items: unknown[], url: URL, defaultPerPage = 20) {
+  const number = Number(url.searchParams.get("page") ?? 1);
+  const perPage = Number(url.searchParams.get("per_page") ?? defaultPerPage);
+  const shown = items.slice((number - 1) * perPage, number * perPage);
+  return envelope(shown, { page: number, per_page: perPage, count: shown.length, total_count: items.length });
+}
+
+/**
+ * A list Cloudflare answers whole, whatever the query: queues, a queue's consumers, a Worker's secrets [wrangler:
+ * SinglePage in the bundled cloudflare@5.2.0; docs: "List Queues -> SinglePage", developers.cloudflare.com/api/
+ * resources/queues/methods/get/, read 2026-12-06]. Its result_info, one page of everything, is assumed.
+ */
+const singlePage = (items: unknown[]) =>
   envelope(items, { page: 1, per_page: Math.max(items.length, 20), count: items.length, total_count: items.length });
 
 type Handler = (context: { match: [string, string, string]; url: URL; body: Buffer; headers: IncomingMessage["headers"] }) => {
@@ -232,20 +257,26 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
     [
       "GET",
       /^\/accounts$/,
-      () => ({ json: page([{ id: a, name: "Rep's account" }, ...account.otherAccounts.map(({ id, name }) => ({ id, name }))]) }),
+      ({ url }) => ({
+        json: page([{ id: a, name: "Rep's account" }, ...account.otherAccounts.map(({ id, name }) => ({ id, name }))], url),
+      }),
     ],
     [
       "GET",
       /^\/memberships$/,
-      () => ({
+      ({ url }) => ({
         json: page(
           [{ id: a, name: "Rep's account" }, ...account.otherAccounts.filter((other) => other.member)].map(({ id, name }) => ({
             id: `membership-${id}`,
             account: { id, name },
           })),
+          url,
         ),
       }),
     ],
+    // The login's user [docs: "User Details", GET /user, answering the user's `id` and details; developers.cloudflare.com/
+    // api/node/resources/user/methods/get, read 2026-12-06]. Its `email` is what wrangler reads [wrangler: getEmail, for
+    // whoami]; that page's list of fields does not show it, so it is assumed.
     ["GET", /^\/user$/, () => ({ json: envelope({ id: "user", email: "rep@example.com" }) })],
 
     // workers.dev subdomain: unregistered answers code 10007 [wrangler: getWorkersDevSubdomainInternal treats 10007 as
@@ -276,7 +307,7 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
             status,
             name_servers: ["ada.ns.cloudflare.com", "bob.ns.cloudflare.com"],
           }));
-        return { json: page(zones) };
+        return { json: page(zones, url) };
       },
     ],
 
@@ -298,7 +329,7 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
         const records = allRecords(account)
           .filter((record) => record.zone_name === zone && (!name || record.name === name))
           .map((record) => ({ id: randomBytes(16).toString("hex"), ...record, zone_id: match[1], proxied: isProxied(record) }));
-        return { json: page(records) };
+        return { json: page(records, url) };
       },
     ],
 
@@ -314,6 +345,8 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
             [...account.d1.values()]
               .filter((db) => !name || db.name === name)
               .map(({ uuid, name }) => ({ uuid, name, version: "production" })),
+            url,
+            1000,
           ),
         };
       },
@@ -393,7 +426,7 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
 
     // KV namespaces [docs: /accounts/{id}/storage/kv/namespaces]. A duplicate title is code 10014 [wrangler:
     // kvNamespaceCreateCommand turns 10014 into "A KV namespace with the title … already exists"].
-    ["GET", accountPath("/storage/kv/namespaces"), () => ({ json: page([...account.kv.values()]) })],
+    ["GET", accountPath("/storage/kv/namespaces"), ({ url }) => ({ json: page([...account.kv.values()], url) })],
     [
       "POST",
       accountPath("/storage/kv/namespaces"),
@@ -420,7 +453,7 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
       ({ url }) => {
         const names = url.searchParams.getAll("name");
         return {
-          json: page(
+          json: singlePage(
             [...account.queues.values()].filter((queue) => names.length === 0 || names.includes(queue.queue_name)).map(publicQueue),
           ),
         };
@@ -440,6 +473,10 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
         return { json: envelope(publicQueue(queue)) };
       },
     ],
+    // A queue by id, and its consumers [docs: "Get Queue", "Get details about a specific queue",
+    // developers.cloudflare.com/api/resources/queues/methods/get/; "List Queue Consumers", "Returns the consumers for a
+    // Queue", a single page, developers.cloudflare.com/api/go/resources/queues/subresources/consumers/methods/list;
+    // read 2026-12-06]; an unknown id is code 11000 [assumed, as at the other queue routes].
     [
       "GET",
       accountPath("/queues/([0-9a-f]{32})"),
@@ -453,7 +490,7 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
       accountPath("/queues/([0-9a-f]{32})/consumers"),
       ({ match }) => {
         const queue = queueById(match[1]);
-        return queue ? { json: page(queue.consumers) } : notFound(11000, "Queue does not exist");
+        return queue ? { json: singlePage(queue.consumers) } : notFound(11000, "Queue does not exist");
       },
     ],
     [
@@ -512,7 +549,7 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
       ({ match }) => {
         const found = script(match[1]);
         if (!found) return workerNotFound();
-        return { json: page([...found.secrets.keys()].map((name) => ({ name, type: "secret_text" }))) };
+        return { json: singlePage([...found.secrets.keys()].map((name) => ({ name, type: "secret_text" }))) };
       },
     ],
     [
@@ -546,6 +583,10 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
             }
           : workerNotFound(),
     ],
+    // A Worker's settings, its bindings among them [docs: "Get Settings", GET …/workers/scripts/{script_name}/settings,
+    // "Get metadata and config, such as bindings or usage model", developers.cloudflare.com/api/resources/workers/
+    // subresources/scripts/subresources/script_and_version_settings, read 2026-12-06; wrangler: getSettings, read by
+    // collectPendingResources for the bindings an existing Worker already has].
     [
       "GET",
       accountPath("/workers/scripts/([^/]+)/settings"),
@@ -562,6 +603,10 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
     // An existing Worker gets a new version, then a deployment of it at 100%, then its non-versioned settings
     // [wrangler: the canUseNewVersionsDeploymentsApi branch of deploy; createDeployment; patchNonVersionedScriptSettings].
     ["POST", accountPath("/workers/scripts/([^/]+)/versions"), ({ match, body, headers }) => upload(match[1], body, headers, "version")],
+    // A Worker's deployments, the one serving traffic first, each its versions by percentage [docs: "List Deployments",
+    // "The first deployment in the list is the latest deployment actively serving traffic", result {deployments: [{id,
+    // source, strategy, versions: [{percentage, version_id}], …}]}, developers.cloudflare.com/api/go/resources/workers/
+    // subresources/scripts/subresources/deployments/, read 2026-12-06; wrangler: fetchLatestDeployments].
     [
       "GET",
       accountPath("/workers/scripts/([^/]+)/deployments"),

@@ -43,8 +43,25 @@ async function account(options: Parameters<typeof newAccount>[0] = {}) {
 
 type Run = { code: number | null; output: string; requests: RecordedRequest[] };
 
-/** `npm run deploy` in `project` against `standIn`; resolves with its exit code, output and the API requests it made. */
-function deploy(project: string, standIn: StandIn, env: Record<string, string> = {}): Promise<Run> {
+/** The variables that name an HTTP proxy, as wrangler and undici's EnvHttpProxyAgent read them. */
+const PROXY_VARIABLES = ["HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"];
+
+/**
+ * This machine's environment without its HTTP proxy. The deploy under test talks only to the stand-ins, on 127.0.0.1,
+ * which no proxy reaches for it: the deploy's own calls go through undici's EnvHttpProxyAgent when a proxy is named,
+ * and it proxies 127.0.0.1 too unless NO_PROXY names it (scripts/cloudflare-api.mjs useProxyFromEnvironment). And
+ * wrangler warns on every run that a proxy is named, in the output these tests read. The deploy behind a proxy is
+ * scripts/cloudflare-api.test.ts's.
+ */
+function withoutProxy(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !PROXY_VARIABLES.includes(name)));
+}
+
+/**
+ * `npm run deploy` in `project` against `standIn`; resolves with its exit code, output and the API requests it made.
+ * `machine` is the environment it starts from, this process's unless a test says otherwise.
+ */
+function deploy(project: string, standIn: StandIn, env: Record<string, string> = {}, machine = process.env): Promise<Run> {
   const before = standIn.requests.length;
   return new Promise((resolve) => {
     // A command line through the shell, as a rep types it (npm is npm.cmd on Windows: scripts/start.mjs).
@@ -52,7 +69,7 @@ function deploy(project: string, standIn: StandIn, env: Record<string, string> =
       shell: true,
       cwd: project,
       env: {
-        ...process.env,
+        ...withoutProxy(machine),
         CLOUDFLARE_API_BASE_URL: standIn.url,
         MAILTRACKER_DOH_URL: standIn.dohUrl,
         CLOUDFLARE_API_TOKEN: TOKEN,
@@ -129,6 +146,17 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     expect(run.output).toContain("extension's options");
     expect(run.output).not.toContain(secrets.get("SIGNING_SECRET"));
     expect(run.output.trim().split("\n").length).toBeLessThanOrEqual(14);
+  });
+
+  it("runs the same on a machine whose environment names an HTTP proxy, which cannot reach the stand-ins", async () => {
+    const { standIn, project } = await account();
+    // A proxy on a closed port, and a NO_PROXY of the machine's own that names no loopback address (wrangler names
+    // 127.0.0.1 itself only when NO_PROXY is unset).
+    const dead = "http://127.0.0.1:9";
+    const run = await deploy(project, standIn, {}, { ...process.env, HTTP_PROXY: dead, https_proxy: dead, NO_PROXY: "example.com" });
+    expect(run.code, run.output).toBe(0);
+    expect(run.output).not.toContain("proxy");
+    expect(run.output).toContain("Your tracker: https://mailtracker.rep-acme.workers.dev");
   });
 
   it("on an account that answers a missing Worker with code 10090: deploys with both secrets once the account's list of Workers lacks it", async () => {
@@ -747,6 +775,71 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     expect(standIn.account.scripts.has("mailtracker")).toBe(false);
     expect(run.output).toContain("wrangler deploy failed:");
     expect(run.output).not.toContain("Registration secret");
+  });
+
+  it("a login refused the D1 databases (code 10000) stops naming the permission that step takes, and creates nothing", async () => {
+    const { standIn, project } = await account();
+    // What Cloudflare answers a token without the permission: code 10000, "Authentication error" (scripts/deploy.mjs,
+    // AUTHENTICATION_ERROR; the HTTP status, 403, as there).
+    standIn.account.failures.push({
+      method: "GET",
+      path: /\/d1\/database$/,
+      failure: { status: 403, code: 10000, message: "Authentication error" },
+    });
+    const run = await deploy(project, standIn);
+    expect(run.code).not.toBe(0);
+    expect(run.output).toContain(
+      "Could not list your D1 databases: Authentication error [code: 10000].\nThis step takes the permission Account → D1 → Edit: " +
+        "add it to your API token (dash.cloudflare.com/profile/api-tokens). Nothing was created.",
+    );
+    expect(writes(run.requests)).toEqual([]);
+  });
+
+  it("a migration that fails says that running the deploy again is safe, and a run after the fix applies only the rest", async () => {
+    const { standIn, project } = await account();
+    const migration = path.join(project, "worker", "migrations", "0099_deploy_test.sql");
+    // Its first statement succeeds and its second fails: the transaction leaves neither.
+    writeFileSync(migration, "CREATE TABLE deploy_test_marker (id INTEGER PRIMARY KEY);\nINSERT INTO no_such_table VALUES (1);\n");
+    const failed = await deploy(project, standIn);
+    expect(failed.code).not.toBe(0);
+    expect(failed.output).toContain("Applying the migrations failed; nothing was deployed:");
+    expect(failed.output).toContain("Running `npm run deploy` again is safe");
+    expect(standIn.account.scripts.get("mailtracker")).toBeUndefined();
+    expect(appliedMigrations(standIn.account)).toEqual(MIGRATIONS.toSorted());
+    const tables = standIn.account.d1
+      .get("mailtracker")
+      ?.db.prepare("SELECT name FROM sqlite_master WHERE name = 'deploy_test_marker'")
+      .all();
+    expect(tables).toEqual([]);
+
+    writeFileSync(migration, "CREATE TABLE deploy_test_marker (id INTEGER PRIMARY KEY);\n");
+    const fixed = await deploy(project, standIn);
+    expect(fixed.code, fixed.output).toBe(0);
+    const applied = fixed.requests
+      .filter((request) => request.path.endsWith("/query"))
+      .map((request) => JSON.parse(request.body).sql as string)
+      .filter((sql) => /INSERT INTO\s+"?d1_migrations/i.test(sql));
+    expect(applied).toHaveLength(1);
+    expect(applied[0]).toContain("0099_deploy_test.sql");
+    expect(appliedMigrations(standIn.account).at(-1)).toBe("0099_deploy_test.sql");
+  });
+
+  it("finds the tracker's KV namespace past the first page of the account's namespaces, and creates none", async () => {
+    const { standIn, project } = await account();
+    expect((await deploy(project, standIn)).code).toBe(0);
+    const ours = [...standIn.account.kv.values()].find((namespace) => namespace.title === "mailtracker-cache");
+    if (!ours) throw new Error("the first deploy made no KV namespace");
+    // 150 other namespaces listed before it: the deploy reads 100 a page.
+    const others = Array.from({ length: 150 }, (_, i) => ({ id: randomBytes(16).toString("hex"), title: `other-project-${i}` }));
+    standIn.account.kv = new Map([...others, ours].map((namespace) => [namespace.id, namespace]));
+
+    const run = await deploy(project, standIn);
+    expect(run.code, run.output).toBe(0);
+    expect(run.requests.filter((request) => request.path.endsWith("/storage/kv/namespaces")).map((request) => request.query)).toEqual([
+      "?per_page=100&page=1",
+      "?per_page=100&page=2",
+    ]);
+    expect([...standIn.account.kv.values()].filter((namespace) => namespace.title === "mailtracker-cache")).toEqual([ours]);
   });
 
   it("after a new migration, applies only that one", async () => {

@@ -8,10 +8,11 @@ import type { SimulatedGoogle } from "./gmail-sim/google";
  * not there stops the tests with one line saying how to get it, not a driver's stack trace.
  */
 export function installedBrowser(variable: string, debianPath: string, debianPackage: string): string {
-  const executable = process.env[variable] ?? debianPath;
+  // An empty variable is an unset one, as .ci/run reads it (${CHROMIUM_PATH:-…}).
+  const executable = process.env[variable] || debianPath;
   if (existsSync(executable)) return executable;
   throw new Error(
-    `${executable} not found: install ${debianPackage} (Debian or Ubuntu: sudo apt-get install ${debianPackage}), or set ${variable} to the browser's executable`,
+    `${executable} not found: install ${debianPackage} (Debian: sudo apt-get install ${debianPackage}), or set ${variable} to the browser's executable`,
   );
 }
 

@@ -3,6 +3,7 @@
 // and sender events never do, and a mute records without notifying.
 import { describe, expect, it } from "vitest";
 import type { FeedEvent } from "../../../shared/api";
+import { inTimeZone } from "../time-zone.test-support";
 import { memoryArea } from "./memory-area";
 import {
   applyEvents,
@@ -25,7 +26,11 @@ import {
 } from "./notifications";
 import type { KeyValueArea } from "./outbox";
 
-const NOW = Date.parse("2026-11-22T12:00:00Z");
+/**
+ * Noon on this machine's clock: the totals count the rep's local days, and events a second before a NOW of noon UTC
+ * would fall on the day before in UTC−12.
+ */
+const NOW = new Date(2026, 10, 22, 12, 0, 0).getTime();
 let seq = 0;
 function event(partial: Partial<FeedEvent>): FeedEvent {
   seq += 1;
@@ -558,10 +563,8 @@ describe("poll gap", () => {
 });
 
 describe("totals", () => {
-  it("the week counts seven calendar days, also across a daylight saving change", () => {
-    const tz = process.env.TZ;
-    process.env.TZ = "Europe/Berlin";
-    try {
+  it("the week counts seven calendar days, also across a daylight saving change", async () => {
+    await inTimeZone("Europe/Berlin", () => {
       // 2026-03-30 00:30 in Berlin: the day before (the 29th, when clocks went forward) was 23 hours long.
       const now = new Date(2026, 2, 30, 0, 30).getTime();
       const state = {
@@ -569,10 +572,7 @@ describe("totals", () => {
         days: { "2026-03-30": { opens: 1, clicks: 0 }, "2026-03-29": { opens: 2, clicks: 1 }, "2026-03-24": { opens: 4, clicks: 0 } },
       };
       expect(summarize(state, now)).toMatchObject({ today: { opens: 1, clicks: 0 }, week: { opens: 7, clicks: 1 } });
-    } finally {
-      if (tz === undefined) delete process.env.TZ;
-      else process.env.TZ = tz;
-    }
+    });
   });
 });
 

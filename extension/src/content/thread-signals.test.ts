@@ -19,7 +19,11 @@ import {
   type Signal,
 } from "./thread-signals";
 
-const NOW = new Date("2026-11-22T12:00:00Z");
+/**
+ * Noon on this machine's clock, like every time below: Gmail writes its titles ("10:15 AM") in the computer's own
+ * zone, and a NOW of noon UTC falls before those in zones west of UTC−2.
+ */
+const NOW = new Date(2026, 10, 22, 12, 0, 0);
 /**
  * A Gmail server id of a message received at `at`, in hex: Gmail's legacy ids are the time of receipt in
  * milliseconds shifted left by 20 bits, and some other bits (shared/gmail-message-id.ts messageReceivedAt).
@@ -597,9 +601,12 @@ describe("ids and dates", () => {
   it("reads Gmail's date titles as the end of their minute, and never a date after now", () => {
     expect(gmailDate("Thu, Dec 18, 2014 at 12:35 PM", NOW)).toBe(new Date(2014, 11, 18, 12, 35, 59, 999).toISOString());
     expect(gmailDate("Sat, Nov 22, 2026, 10:15\u202fAM (2 hours ago)", NOW)).toBe(new Date(2026, 10, 22, 10, 15, 59, 999).toISOString());
-    expect(gmailDate("Sun Nov 22 2026 11:30:05 GMT+0000 (Coordinated Universal Time)", NOW)).toBe("2026-11-22T11:30:05.999Z");
+    // A date with its offset is read in that offset, whatever this machine's zone: the day before, so before NOW's
+    // noon in every zone (UTC−12 to UTC+14).
+    expect(gmailDate("Sat Nov 21 2026 11:30:05 GMT+0000 (Coordinated Universal Time)", NOW)).toBe("2026-11-21T11:30:05.999Z");
     // A notice in the minute of now: at most now.
-    expect(gmailDate("Sun Nov 22 2026 12:00 GMT+0000", NOW)).toBe(NOW.toISOString());
+    expect(gmailDate("Sun, Nov 22, 2026, 12:00 PM", NOW)).toBe(NOW.toISOString());
+    expect(gmailDate(NOW.toString(), NOW)).toBe(NOW.toISOString()); // with this machine's own offset written
     expect(gmailDate("Dec 31, 2030, 9:00 AM", NOW)).toBe(NOW.toISOString());
     expect(gmailDate("gestern", NOW)).toBe(NOW.toISOString());
   });

@@ -1,0 +1,41 @@
+// The stand-in for Cloudflare's API itself, where it models more than one answer: paged lists.
+import { afterAll, describe, expect, it } from "vitest";
+import { newAccount, type StandIn, startCloudflareApi } from "./cloudflare-api";
+
+const TOKEN = "stand-in-api-token";
+const standIns: StandIn[] = [];
+afterAll(() => Promise.all(standIns.map((standIn) => standIn.close())));
+
+/** A stand-in whose account has `count` KV namespaces, title-0 to title-(count - 1), in that order. */
+async function withNamespaces(count: number): Promise<StandIn> {
+  const account = newAccount();
+  for (let i = 0; i < count; i++) account.kv.set(`ns${i}`, { id: `ns${i}`, title: `title-${i}` });
+  const standIn = await startCloudflareApi(account, TOKEN);
+  standIns.push(standIn);
+  return standIn;
+}
+
+async function list(standIn: StandIn, query: string) {
+  const response = await fetch(`${standIn.url}/accounts/${standIn.account.accountId}/storage/kv/namespaces${query}`, {
+    headers: { Authorization: `Bearer ${TOKEN}` },
+  });
+  return (await response.json()) as { result: { title: string }[]; result_info: Record<string, number> };
+}
+
+describe("the stand-in's paged lists", () => {
+  it("answer the page and per_page asked for, and say so in result_info, as Cloudflare's do", async () => {
+    const standIn = await withNamespaces(25);
+    const third = await list(standIn, "?per_page=10&page=3");
+    expect(third.result.map((namespace) => namespace.title)).toEqual(["title-20", "title-21", "title-22", "title-23", "title-24"]);
+    expect(third.result_info).toEqual({ page: 3, per_page: 10, count: 5, total_count: 25 });
+    // Past the end: an empty page, which is where Cloudflare's own client stops.
+    expect(await list(standIn, "?per_page=10&page=4")).toMatchObject({ result: [], result_info: { page: 4, count: 0, total_count: 25 } });
+  });
+
+  it("answer the first page of the route's default size when the query names none", async () => {
+    const standIn = await withNamespaces(25);
+    const first = await list(standIn, "");
+    expect(first.result).toHaveLength(20);
+    expect(first.result_info).toEqual({ page: 1, per_page: 20, count: 20, total_count: 25 });
+  });
+});
