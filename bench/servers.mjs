@@ -6,7 +6,16 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { applyLocalMigrations, freePort, ROOT, runWrangler, spawnWrangler, startTracker } from "../scripts/tracker.mjs";
+import {
+  applyLocalMigrations,
+  freePort,
+  howEnded,
+  processEnded,
+  ROOT,
+  runWrangler,
+  spawnWrangler,
+  startTracker,
+} from "../scripts/tracker.mjs";
 
 export { freePort, ROOT };
 
@@ -70,7 +79,7 @@ export function removeDir(dir) {
 async function waitUntilServing(url, child, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited with code ${child.exitCode}`);
+    if (processEnded(child)) throw new Error(`wrangler dev exited with ${howEnded(child)}`);
     try {
       const response = await fetch(url, { signal: AbortSignal.timeout(2_000) });
       await response.arrayBuffer();
@@ -115,7 +124,7 @@ export async function startWrangler({ script, config, port, persistTo, vars = {}
 
 function stopGroup(child) {
   return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve(undefined);
+    if (processEnded(child)) return resolve(undefined);
     const timer = setTimeout(() => {
       try {
         process.kill(-child.pid, "SIGKILL");

@@ -126,16 +126,18 @@ export async function freePort() {
 }
 
 /** Whether a child process has ended: with an exit code, or by a signal (then its exitCode stays null). */
-const ended = (child) => child.exitCode !== null || child.signalCode !== null;
+export const processEnded = (child) => child.exitCode !== null || child.signalCode !== null;
+/** How a child process ended, for an error: "code 1", or the signal that ended it. */
+export const howEnded = (child) => (child.exitCode === null ? child.signalCode : `code ${child.exitCode}`);
 
 /** Waits until the tracker itself answers GET / (its own greeting, from the wrangler dev we started). */
 async function waitUntilServing(url, child, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (ended(child)) throw new Error(`wrangler dev exited with ${child.exitCode === null ? child.signalCode : `code ${child.exitCode}`}`);
+    if (processEnded(child)) throw new Error(`wrangler dev exited with ${howEnded(child)}`);
     try {
       const response = await fetch(url);
-      if (response.ok && (await response.text()).startsWith("mailtracker:") && !ended(child)) return;
+      if (response.ok && (await response.text()).startsWith("mailtracker:") && !processEnded(child)) return;
     } catch {
       // not listening yet
     }
@@ -199,7 +201,7 @@ export async function startTracker({
   const url = `http://127.0.0.1:${port}`;
   const stop = () =>
     new Promise((resolve) => {
-      if (ended(child)) return resolve(undefined);
+      if (processEnded(child)) return resolve(undefined);
       child.once("exit", () => resolve(undefined));
       try {
         // taskkill /T ends the process and every process it started (learn.microsoft.com, "taskkill"), as a signal to
