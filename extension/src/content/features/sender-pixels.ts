@@ -26,9 +26,9 @@ export function onPixelsNeutralised(listener: Listener, signal: AbortSignal): vo
   signal.addEventListener("abort", () => listeners.delete(listener), { once: true });
 }
 
-/** Ids of the neutralised pixels still in the page. */
-export function neutralisedIdsInPage(doc: Document): string[] {
-  return [...new Set([...doc.querySelectorAll(NEUTRALISED_PIXELS)].map((img) => img.getAttribute(PIXEL_ID_ATTRIBUTE) ?? ""))].filter(
+/** Ids of the neutralised pixels still in `root` (the page, or the view it shows). */
+export function neutralisedIdsIn(root: ParentNode): string[] {
+  return [...new Set([...root.querySelectorAll(NEUTRALISED_PIXELS)].map((img) => img.getAttribute(PIXEL_ID_ATTRIBUTE) ?? ""))].filter(
     Boolean,
   );
 }

@@ -84,6 +84,20 @@ describe("sent views report", () => {
     expect(callFromGmail.mock.calls[1]?.[1]).toEqual({ messageIds: [ID], threadIds: [THREAD] });
   });
 
+  it("reports the conversation shown, not an earlier one Gmail keeps hidden in the page", async () => {
+    vi.useFakeTimers();
+    render();
+    // Gmail hides the view it leaves and marks the shown one role=main (gmail-selectors.ts shownView).
+    document.body.insertAdjacentHTML(
+      "afterbegin",
+      `<div class="nH" style="display: none"><h2 class="hP" data-legacy-thread-id="18f7a1b2c3d40000">Older</h2>
+        <div class="adn" data-message-id="#msg-f:2"><div class="ii gt"><div class="a3s">Earlier<img data-mt-pixel-id="${OTHER}"></div></div></div></div>`,
+    );
+    start();
+    await vi.advanceTimersByTimeAsync(300);
+    expect(callFromGmail.mock.calls).toEqual([["senderViews", { messageIds: [ID], threadIds: [THREAD] }]]);
+  });
+
   it("a conversation that stays on screen is not reported again: a reader's open through Gmail's proxy meanwhile stays a reader's", async () => {
     vi.useFakeTimers();
     render();

@@ -17,7 +17,7 @@ import { type Feature, guarded } from "../feature";
 import { conversationThreadId, followedLink, messageLinkUrls, shownView } from "../gmail-selectors";
 import { debug } from "../log";
 import { trackerLink } from "../rewrite";
-import { neutralisedIdsInPage, onPixelsNeutralised } from "./sender-pixels";
+import { neutralisedIdsIn, onPixelsNeutralised } from "./sender-pixels";
 
 /**
  * The same views are reported again when Gmail draws them again this long after their last report, and not sooner:
@@ -63,9 +63,12 @@ export const sentViewsReport: Feature = {
      */
     const offDocument = new Set<string>();
     const reportRender = guarded("views report", () => {
-      const messageIds = [...new Set([...neutralisedIdsInPage(document), ...offDocument])];
+      // The view Gmail shows: the conversations it keeps hidden in the page were viewed when they were shown, and
+      // reported then; reporting them again would take a reader's open for the sender's own view (shownView).
+      const view = shownView(document);
+      const messageIds = [...new Set([...neutralisedIdsIn(view), ...offDocument])];
       offDocument.clear();
-      const thread = conversationThreadId(shownView(document));
+      const thread = conversationThreadId(view);
       const threadIds = thread ? [thread] : [];
       if (messageIds.length + threadIds.length === 0) return;
       const key = [...messageIds, ...threadIds].sort().join(",");
