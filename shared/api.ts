@@ -336,9 +336,10 @@ export interface MessageStatus {
   /** The message's effective bounce (hard, or soft not cleared), null when none. */
   bounce: MessageBounce | null;
   /**
-   * A recipient opted out through this message's opt-out page, or an opt-out is kept on the message (a recipient who
-   * opted out was deleted from it as a contact, or it was registered again since one did): its hits store nothing.
-   * It stays after the retention purge and the contact's deletion, which take the unsubscribe signal.
+   * The tracker stores no more hits of this message because a reader opted out: through its page, or a recipient of it
+   * through any email of any account of the tracker, before or after it was sent, or one kept on it (a recipient who
+   * opted out was deleted from it as a contact). The hit rule's own (docs/protocol.md §11), so it stays after the
+   * retention purge and the contact's deletion, which take the unsubscribe signal.
    */
   unsubscribed: boolean;
   /**

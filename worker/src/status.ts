@@ -28,9 +28,8 @@ export function toStatus(row: MessageRow, summary: OpenClickSummary | undefined,
     bounce: bounce
       ? { kind: bounce.kind, recipients: bounce.recipients, at: new Date(bounce.at).toISOString(), reason: bounce.reason }
       : null,
-    // The signal goes with the retention purge or the contact's deletion; the time kept on the email stays. An email
-    // signalled before migration 0008 has the signal alone.
-    unsubscribed: (signals?.unsubscribed ?? false) || row.opted_out_at !== null,
+    // By the hit rule itself (unsubscribedSql): it outlives the signal the retention purge and a contact's deletion take.
+    unsubscribed: signals?.unsubscribed ?? false,
     openTracking: row.open_tracking === 1,
   };
 }

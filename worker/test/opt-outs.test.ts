@@ -85,13 +85,29 @@ describe("an opt-out reaches every account of the tracker", () => {
     expect(await optedOut(b, ["quiet@wingtip.example", "other@wingtip.example"])).toEqual([true, false]);
     const people = await b.json<ContactsResponse>("GET", "/api/contacts?limit=10");
     expect(people.body.contacts.find((c) => c.email === "quiet@wingtip.example")?.optedOut).toBe(true);
-    // The opt-out and its signal stay A's: B's email shows no unsubscribe, and B's timeline of the contact no event.
+    // B's email stores no more hits, and says so as the people list does (that the person opted out, not through
+    // which email); the opt-out and its signal stay A's: B's timeline of the contact shows no event of it.
     const detail = await b.json<{ unsubscribed: boolean }>("GET", `/api/messages/${inB.id}`);
-    expect(detail.body.unsubscribed).toBe(false);
+    expect(detail.body.unsubscribed).toBe(true);
+    expect(await hitNow(b, inB.id)).toBe(0);
     const timeline = await b.json<{ timeline: { kind: string }[] }>("GET", `/api/contacts/${encodeURIComponent("quiet@wingtip.example")}`);
     expect(timeline.body.timeline.map((item) => item.kind)).toEqual(["sent"]);
     const { results } = await env.DB.prepare("SELECT account_id FROM opt_outs WHERE email = ?").bind("quiet@wingtip.example").all();
     expect(results).toEqual([{ account_id: a.accountId }]);
+  });
+
+  it("an email to someone who opted out before it was sent says unsubscribed from its first registration on, as the tracker enforces", async () => {
+    const [a] = await teammates();
+    const recipients = [{ email: `${ownLocalPart()}@wingtip.example` }];
+    const via = await sentMessage(a, { recipients, optOutLink: true });
+    expect((await optOut(via.id)).status).toBe(200);
+    const later = await sentMessage(a, { recipients });
+    const unsubscribed = async () => (await a.json<{ unsubscribed: boolean }>("GET", `/api/messages/${later.id}`)).body.unsubscribed;
+    expect(await unsubscribed()).toBe(true);
+    // Registered again (Gmail's answer brings its thread): the same, as its hits store nothing either way.
+    expect((await a.json("PUT", `/api/messages/${later.id}`, registration({ recipients, threadId: "18f7a1b2c3d4e5aa" }))).status).toBe(200);
+    expect(await unsubscribed()).toBe(true);
+    expect(await hitNow(a, later.id)).toBe(0);
   });
 
   it("settles an opt-out held for an email not registered yet across accounts once its registration names the address", async () => {

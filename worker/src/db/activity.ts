@@ -1,6 +1,7 @@
 // Queries behind the extension's glance views: the popup's digest of recent activity per message, the emails that
 // wait for a reply (the follow-up list), and counted opens and clicks per day (the dashboard's chart).
 
+import { unsubscribedSql } from "./events";
 import type { MessageRow } from "./messages";
 import { COUNTED_SQL, chunked, placeholders } from "./sql";
 
@@ -88,10 +89,8 @@ export interface FollowUpWaits {
 /**
  * Messages sent since `sentFrom` and at least their wait (`waits`) before `now`, that nobody replied to or opted out of
  * and whose tracking was not stopped, newest first (bounces are left to the caller, which knows which are in effect).
- * A reply and an opt-out are read from the times kept on the email (last_reply_at, opted_out_at), which outlive their
- * signals (the retention purge, a contact's deletion), as the status reads them (status.ts). A reply's alone: every
- * reply signal's email has it (migration 0021). An unsubscribe signal's too: an email signalled before migration 0008
- * has the signal alone.
+ * A reply is read from the time kept on the email (last_reply_at, migration 0021), which outlives its signal (the
+ * retention purge, a contact's deletion); an opt-out by the hit rule's own (unsubscribedSql), as the status reads them.
  * The waits are applied here, before `limit`: an email still within its campaign's longer wait takes no place.
  */
 export async function awaitingReply(
@@ -107,8 +106,7 @@ export async function awaitingReply(
       `SELECT m.* FROM messages m
        WHERE m.account_id = ?1 AND ${LIVE} AND m.stopped_at IS NULL AND m.sent_at >= ?2
          AND m.sent_at <= ?3 - ${DAY_MS} * COALESCE((SELECT w.value FROM json_each(?4) w WHERE w.key = m.campaign), ?5)
-         AND m.last_reply_at IS NULL AND m.opted_out_at IS NULL
-         AND NOT EXISTS (SELECT 1 FROM signals s WHERE s.message_id = m.id AND s.kind = 'unsubscribe')
+         AND m.last_reply_at IS NULL AND NOT ${unsubscribedSql("m.id")}
        ORDER BY m.sent_at DESC, m.id DESC LIMIT ?6`,
     )
     .bind(accountId, sentFrom, now, JSON.stringify(waits.campaignDays), waits.defaultDays, limit)

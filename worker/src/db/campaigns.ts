@@ -1,5 +1,6 @@
 // Campaign metrics (docs/protocol.md §12): message counts from counted events, signals and the emails' own state, and top links.
 import type { CampaignLink, CampaignMetrics } from "../../../shared/api";
+import { unsubscribedSql } from "./events";
 import { type BounceRow, effectiveBounces } from "./signals";
 import { COUNTED_SQL, chunked, placeholders } from "./sql";
 
@@ -68,13 +69,11 @@ export async function campaignMetrics(
            WHERE m.account_id = ? AND m.campaign IN (${list}) AND ${LIVE} AND e.label IN (${COUNTED_SQL}) GROUP BY m.campaign, e.kind`,
         )
         .bind(accountId, ...names),
-      // Replied and unsubscribed as each email's status says them (status.ts): from the times kept on the email, which
-      // outlive the signals the retention purge and a contact's deletion take, and an unsubscribe signal from before
-      // migration 0008, which kept none.
+      // Replied and unsubscribed as each email's status says them (status.ts): a reply from the time kept on the
+      // email, which outlives the signals the retention purge and a contact's deletion take (migration 0021).
       db
         .prepare(
-          `SELECT m.campaign AS name, sum(m.last_reply_at IS NOT NULL) AS replied,
-             sum(m.opted_out_at IS NOT NULL OR EXISTS (SELECT 1 FROM signals s WHERE s.message_id = m.id AND s.kind = 'unsubscribe')) AS unsubscribed
+          `SELECT m.campaign AS name, sum(m.last_reply_at IS NOT NULL) AS replied, sum(${unsubscribedSql("m.id")}) AS unsubscribed
            FROM messages m WHERE m.account_id = ? AND m.campaign IN (${list}) AND ${LIVE} GROUP BY m.campaign`,
         )
         .bind(accountId, ...names),

@@ -129,6 +129,17 @@ export function optedOutSince(messageId: string): string {
 }
 
 /**
+ * SQL for whether message `messageId` (an SQL expression) counts as unsubscribed (MessageStatus.unsubscribed): the
+ * hit rule's own opt-out (optedOutSince), whichever email or account it came through and whenever, so the status, the
+ * follow-ups and the campaigns say what the tracker enforces however often the email was registered; or an
+ * `unsubscribe` signal, which an email opted out of before migration 0008 has alone.
+ */
+export function unsubscribedSql(messageId: string): string {
+  return `(${optedOutSince(messageId)} IS NOT NULL
+    OR EXISTS (SELECT 1 FROM signals s WHERE s.message_id = ${messageId} AND s.kind = 'unsubscribe'))`;
+}
+
+/**
  * SQL for the time (ms) from which hits of kind `kind` (an SQL expression) of the message row `m` store nothing:
  * none once its data is deleted or that kind of tracking is off for it (0), else none from the earlier of its stop and
  * a recipient's opt-out (docs/protocol.md §11), END_OF_TIME when neither happened. The one statement of the rule:

@@ -2,7 +2,7 @@
 import type { BounceKind, SignalResult, SignalsRequest } from "../../../shared/api";
 import { mailboxKey, normalizeEmail } from "../../../shared/email";
 import { stableMessageId } from "../../../shared/gmail-message-id";
-import { optedOutSince } from "./events";
+import { optedOutSince, unsubscribedSql } from "./events";
 import { type MessageRow, messagesByThread } from "./messages";
 import { COUNTED_SQL, chunked, placeholders, SQL_NOW_MS } from "./sql";
 
@@ -307,26 +307,29 @@ export async function signalSummaries(db: D1Database, messageIds: readonly strin
   const bounces: BounceRow[] = [];
   for (const ids of chunked(messageIds)) {
     const list = placeholders(ids.length);
-    const [counts, bounceRows] = await db.batch([
+    const [counts, unsubscribed, bounceRows] = await db.batch([
       db
         .prepare(
-          `SELECT message_id, kind, count(DISTINCT source_id) AS n, max(occurred_at) AS last_at FROM signals
-           WHERE message_id IN (${list}) AND kind IN ('reply', 'unsubscribe') GROUP BY message_id, kind`,
+          `SELECT message_id, count(DISTINCT source_id) AS n, max(occurred_at) AS last_at FROM signals
+           WHERE message_id IN (${list}) AND kind = 'reply' GROUP BY message_id`,
         )
         .bind(...ids),
+      db.prepare(`SELECT value AS message_id FROM json_each(?) WHERE ${unsubscribedSql("value")}`).bind(JSON.stringify(ids)),
       db
         .prepare(
           `SELECT message_id, account_id, email, bounce_kind, occurred_at, reason FROM signals WHERE message_id IN (${list}) AND kind = 'bounce'`,
         )
         .bind(...ids),
     ]);
-    for (const row of (counts?.results ?? []) as { message_id: string; kind: string; n: number; last_at: number }[]) {
+    for (const row of (counts?.results ?? []) as { message_id: string; n: number; last_at: number }[]) {
       const summary = summaries.get(row.message_id);
       if (!summary) continue;
-      if (row.kind === "reply") {
-        summary.replyCount = row.n;
-        summary.lastReplyAt = row.last_at;
-      } else summary.unsubscribed = true;
+      summary.replyCount = row.n;
+      summary.lastReplyAt = row.last_at;
+    }
+    for (const row of (unsubscribed?.results ?? []) as { message_id: string }[]) {
+      const summary = summaries.get(row.message_id);
+      if (summary) summary.unsubscribed = true;
     }
     bounces.push(...((bounceRows?.results ?? []) as BounceRow[]));
   }
