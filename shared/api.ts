@@ -2,6 +2,7 @@
 // and response types. Times are ISO 8601 strings in UTC.
 import { z } from "zod";
 import { isEmailAddress, MAX_EMAIL_LENGTH } from "./email";
+import { GMAIL_ID_WITH_HASH } from "./gmail-message-id";
 import type { EventKind, EventLabel } from "./labels";
 import { CAMPAIGN_NAME_MAX, FOLLOW_UPS_MAX, GMAIL_ID_MAX, RECIPIENT_NAME_MAX, RECIPIENTS_MAX, SUBJECT_MAX } from "./limits";
 import { isAcceptableDestination, MAX_DESTINATION_LENGTH, MAX_LINK_INDEX, TRACKING_ID_PATTERN } from "./protocol";
@@ -19,7 +20,7 @@ export type MessageState = (typeof MESSAGE_STATES)[number];
 
 const trackingId = z.string().regex(TRACKING_ID_PATTERN, "must be a tracking id (docs/protocol.md)");
 /** Gmail's thread and message ids: legacy hex ("16f4…") or "thread-f:…"/"msg-f:…" forms, with an optional '#'. */
-const gmailId = z.string().regex(new RegExp(`^#?[A-Za-z0-9:_-]{1,${GMAIL_ID_MAX}}$`), "must be a Gmail thread or message id");
+const gmailId = z.string().regex(GMAIL_ID_WITH_HASH, "must be a Gmail thread or message id");
 const isoTime = z.iso.datetime({ offset: true });
 /** An email address as given (isEmailAddress); the tracker compares addresses lower-cased and trimmed (normalizeEmail). */
 export const emailAddress = z.string().refine(isEmailAddress, "must be an email address");

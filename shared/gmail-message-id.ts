@@ -1,5 +1,11 @@
 // The one reading of a Gmail message id both sides key replies and notices by: the extension when it reads them from
 // the page (content/thread-signals.ts), the tracker when it compares them with the ids of the emails it registered.
+import { GMAIL_ID_MAX } from "./limits";
+
+/** A Gmail thread or message id as the page shows it: "16f4…", "thread-f:…", "msg-a:r-…", without Gmail's "#". */
+export const GMAIL_ID = new RegExp(`^[A-Za-z0-9:_-]{1,${GMAIL_ID_MAX}}$`);
+/** The same with Gmail's optional leading "#": what the tracker's API and the extension's background take. */
+export const GMAIL_ID_WITH_HASH = new RegExp(`^#?[A-Za-z0-9:_-]{1,${GMAIL_ID_MAX}}$`);
 
 /**
  * A Gmail message id as the tracker should key it, the same in every view: the legacy hex id; "msg-f:<decimal>" is

@@ -1,11 +1,9 @@
 // Gmail's thread ids in the forms the extension meets: legacy hex ("16f4…", in rows and URLs) and
 // "thread-f:<decimal>" (the same number in decimal, in rows' data-thread-id), and which signed-in Google account a
 // tab shows (its "/mail/u/1/" and the address its title names). Used by the content script and the background (to
-// open a thread from a notification in the account that sent the message). The one pattern for Gmail ids
-// read from the page lives here (shared/api.ts validates the same shape on the way to the tracker).
-
-/** A Gmail thread or message id as the page shows it: "16f4…", "thread-f:…", "msg-a:r-…" (a leading "#" dropped). */
-export const GMAIL_ID = /^[A-Za-z0-9:_-]{1,100}$/;
+// open a thread from a notification in the account that sent the message). The pattern of a Gmail id is shared with
+// the tracker's API (shared/gmail-message-id.ts).
+import { GMAIL_ID } from "../../shared/gmail-message-id";
 
 /**
  * What Gmail writes where it has no id: `data-thread-perm-id="undefined"` (InboxSDK gmail-thread-view.ts, 1b0ea3b,

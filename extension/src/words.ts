@@ -1,4 +1,5 @@
 // Words the extension writes in many places (Gmail's page, notifications, the popup and the pages), written once.
+import type { Place } from "../../shared/api";
 
 /** "1 click", "3 clicks": `many` for a word whose plural is not the word and an s ("reply", "replies"). */
 export function counted(n: number, one: string, many = `${one}s`): string {
@@ -37,4 +38,12 @@ export const errorText = (error: unknown): string => (error instanceof Error ? e
 /** The first two of `names` and how many more: "Alice, Bob +1". */
 export function firstNames(names: readonly string[]): string {
   return `${names.slice(0, 2).join(", ")}${names.length > 2 ? ` +${names.length - 2}` : ""}`;
+}
+
+/**
+ * Where an open came from, in words: its region and country, or "" when unknown. Only those: a tracker not updated yet
+ * may still send a city, which is not shown (a city can name a reader).
+ */
+export function placeShown(place: Place | null): string {
+  return place ? [place.region, place.country].filter(Boolean).join(", ") : "";
 }

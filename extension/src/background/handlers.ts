@@ -4,6 +4,7 @@
 // https://mail.google.com, PageHandlers only from this extension's own pages.
 import { z } from "zod";
 import { type MessageDetail, type MessageStatus, type RegisterMessageRequest, registerMessageRequest } from "../../../shared/api";
+import { GMAIL_ID_WITH_HASH } from "../../../shared/gmail-message-id";
 import {
   isAcceptableDestination,
   MAX_LINK_INDEX,
@@ -267,7 +268,7 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: Signa
     senderViews: handler(z.object({ messageIds: strings, threadIds: strings }), async (input): Promise<{ recorded: number }> => {
       const credentials = await requireCredentials();
       const messageIds = input.messageIds.filter((id) => parseTrackingId(id)?.accountId === credentials.accountId).slice(0, 100);
-      const threadIds = input.threadIds.filter((id) => /^#?[A-Za-z0-9:_-]{1,100}$/.test(id)).slice(0, 100);
+      const threadIds = input.threadIds.filter((id) => GMAIL_ID_WITH_HASH.test(id)).slice(0, 100);
       if (messageIds.length + threadIds.length === 0) return { recorded: 0 };
       void outbox.flush();
       return access.tracker(credentials).senderViews({ messageIds, threadIds });

@@ -1,12 +1,12 @@
 // The Sent list's status cache: tracked messages per thread, one batched request per page of the thread list,
 // answered from memory for a short while.
 import type { MessageStatus } from "../../../shared/api";
+import { GMAIL_ID_WITH_HASH } from "../../../shared/gmail-message-id";
 import { threadIdsOf } from "../gmail-ids";
 
 export const STATUS_TTL_MS = 20_000;
 /** The tracker takes at most 200 thread ids per status request. */
 const STATUS_BATCH = 200;
-const GMAIL_ID = /^#?[A-Za-z0-9:_-]{1,100}$/;
 
 export class StatusCache {
   private readonly entries = new Map<string, { at: number; messages: MessageStatus[] }>();
@@ -26,7 +26,7 @@ export class StatusCache {
    * what invalidated it (a registration just delivered).
    */
   async get(threadIds: string[], fetchStatus: (threadIds: string[]) => Promise<MessageStatus[]>): Promise<MessageStatus[]> {
-    const ids = [...new Set(threadIds.filter((id) => GMAIL_ID.test(id)))].slice(0, 1000);
+    const ids = [...new Set(threadIds.filter((id) => GMAIL_ID_WITH_HASH.test(id)))].slice(0, 1000);
     const now = this.now();
     const missing = ids.filter((id) => {
       const entry = this.entries.get(id);

@@ -1,8 +1,8 @@
-import { CAMPAIGN_NAME_MAX } from "../../../shared/limits";
-
 // A compose window's optional campaign name: a toggle reveals a small input; kept for this compose and sent with
 // the registration as `campaign`. Only a tracked email is registered: while tracking is off or locked for this one,
 // the input is hidden and the toggle disabled with the reason, and the name typed waits for tracking to come back.
+import { CAMPAIGN_NAME_MAX } from "../../../shared/limits";
+
 export class CampaignField {
   private name = "";
   /** The rep opened the input. */

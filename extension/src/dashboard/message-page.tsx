@@ -2,15 +2,12 @@
 // device and place (machine hits dimmed, with why), each link with its clicks and unique clicks, replies and the
 // bounce with its reason, a link to its Gmail thread, and the deletion of its tracking data.
 import { useEffect, useState } from "preact/hooks";
-import type { MessageDetail, OpenDetail } from "../../../shared/api";
+import type { MessageDetail } from "../../../shared/api";
 import { COUNTED_LABELS, LABEL_TEXT } from "../../../shared/labels";
 import { callFromPage } from "../messaging";
 import { Time, useNow } from "../pages/time";
-import { counted, errorText, shortUrl, subjectShown } from "../words";
+import { counted, errorText, placeShown, shortUrl, subjectShown } from "../words";
 import { go, STATE_WORDS, shownState, ViewLink } from "./ui";
-
-/** Region and country only: a tracker not updated yet may still send a city, which is not shown (a city can name a reader). */
-const place = (o: OpenDetail) => (o.place ? [o.place.region, o.place.country].filter(Boolean).join(", ") : "");
 
 /**
  * Deletes the email's tracking data, asked first (two steps, as a contact's delete): as Gmail's conversation panel
@@ -140,7 +137,7 @@ export function MessagePage({ id }: { id: string }) {
               <li key={`${o.at}-${i}`} class={isCounted ? "" : "dim"} data-label={o.label} data-counted={String(isCounted)}>
                 <Time iso={o.at} now={now} /> · <span data-col="client">{o.client ?? "unknown client"}</span>
                 {o.device ? <span data-col="device"> on {o.device}</span> : null}
-                {place(o) ? <span> · {place(o)}</span> : null}
+                {placeShown(o.place) ? <span> · {placeShown(o.place)}</span> : null}
                 {LABEL_TEXT[o.label] ? <span class="why"> · {LABEL_TEXT[o.label]}</span> : null}
               </li>
             );

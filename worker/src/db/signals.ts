@@ -510,8 +510,8 @@ export function optOutStatements(
     // On this email, and on those the address was removed from (emailsRemovedFrom): no recipient row joins them to
     // the opt-out any more, so each keeps its time.
     ...chunked(kept).map(optedOut),
-    // The contacts of the emails whose counted hits go below, marked for rescoring as the retention purge marks them:
-    // before the delete, in the same batch, so that it reads the same rows.
+    // The contacts of the emails whose counted hits go below, marked for rescoring: before the delete, in the same
+    // batch, so that it reads the same rows.
     db
       .prepare(
         `UPDATE contact_scores SET dirty = dirty + 1 WHERE (account_id, email) IN (SELECT r.account_id, r.email FROM message_recipients r

@@ -2,11 +2,11 @@
 // sender-pixels feature neutralised, so its id is on the image), a panel with the open count, the timeline of opens
 // (machine and sender events dimmed and explained), each link's clicks, and buttons to stop tracking or delete the
 // message's data, each confirmed first. Plain DOM; the data comes from the background.
-import type { MessageDetail, OpenDetail } from "../../../../shared/api";
+import type { MessageDetail } from "../../../../shared/api";
 import { COUNTED_LABELS, LABEL_TEXT } from "../../../../shared/labels";
 import { callFromGmail, ExtensionReloaded } from "../../messaging";
 import { NEUTRALISED_PIXELS } from "../../page-world/pixel-guard";
-import { APPLE_MAIL_NO_OPEN, counted } from "../../words";
+import { APPLE_MAIL_NO_OPEN, counted, placeShown } from "../../words";
 import { type Feature, guarded, oncePerCheckpoint } from "../feature";
 import { query, queryAll } from "../gmail-selectors";
 import { debug } from "../log";
@@ -20,12 +20,6 @@ function el<K extends keyof HTMLElementTagNameMap>(doc: Document, tag: K, classN
   if (className) element.className = className;
   if (text !== undefined) element.textContent = text;
   return element;
-}
-
-/** Region and country only: a tracker not updated yet may still send a city, which is not shown (a city can name a reader). */
-function place(open: OpenDetail): string | null {
-  if (!open.place) return null;
-  return [open.place.region, open.place.country].filter(Boolean).join(", ") || null;
 }
 
 export interface PanelActions {
@@ -101,7 +95,7 @@ export function panelMarkup(doc: Document, trackingId: string, detail: MessageDe
       item.setAttribute("data-label", open.label);
       const parts = [formatTime(open.at)];
       if (open.label !== "gmail-proxy") {
-        const where = place(open);
+        const where = placeShown(open.place);
         if (where) parts.push(where);
         const device = [open.client, open.device].filter(Boolean).join(" on ");
         if (device) parts.push(device);
