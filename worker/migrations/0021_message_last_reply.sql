@@ -16,3 +16,9 @@ CREATE TRIGGER messages_last_reply AFTER INSERT ON signals WHEN NEW.kind = 'repl
 -- The replies recorded before it, those the purge has not taken yet.
 UPDATE messages SET last_reply_at = (SELECT max(s.occurred_at) FROM signals s WHERE s.message_id = messages.id AND s.kind = 'reply')
   WHERE deleted_at IS NULL AND EXISTS (SELECT 1 FROM signals s WHERE s.message_id = messages.id AND s.kind = 'reply');
+
+-- A deleted email's tombstone keeps neither its reply's time nor its campaign (db/messages.ts, deleteMessageStatements,
+-- which clears both). The worker still running the code before this one, between this migration and the deploy that
+-- follows it, deletes emails without clearing them: this clears them as it does. The new code's deletion leaves
+-- neither, so this never fires for it. On one physical line, as above.
+CREATE TRIGGER messages_deleted_keep_no_reply_nor_campaign AFTER UPDATE OF deleted_at ON messages WHEN NEW.deleted_at IS NOT NULL AND (NEW.last_reply_at IS NOT NULL OR NEW.campaign IS NOT NULL) BEGIN UPDATE messages SET last_reply_at = NULL, campaign = NULL WHERE id = NEW.id; END;

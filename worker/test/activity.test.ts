@@ -334,5 +334,12 @@ describe("migration 0021", () => {
       signal("deleted", "reply", "msg-f:8", 500),
     ]);
     expect(await kept()).toEqual({ answered: 200, unsubscribed: null, quiet: 300, deleted: null });
+
+    // The code before this one deletes an email as it did (its tombstone's UPDATE without the new columns): its reply's
+    // time and its campaign go all the same.
+    await db.prepare("UPDATE messages SET campaign = 'Q3' WHERE id = 'quiet'").run();
+    await db.prepare("UPDATE messages SET subject = NULL, deleted_at = 600, updated_at = 600 WHERE id = 'quiet'").run();
+    const { results } = await db.prepare("SELECT last_reply_at, campaign FROM messages WHERE id = 'quiet'").all();
+    expect(results).toEqual([{ last_reply_at: null, campaign: null }]);
   });
 });

@@ -187,17 +187,29 @@ export async function settleAbandonedOptOuts(db: D1Database, signingSecret: stri
   const statements: D1PreparedStatement[] = [];
   const removedRows = (removed?.results ?? []) as (RemovedRecipient & { account_id: string })[];
   for (const row of (held?.results ?? []) as (PendingOptOut & { message_id: string; account_id: string })[]) {
-    const removedFrom = await removedFromMatching(
-      signingSecret,
-      removedRows.filter((r) => r.account_id === row.account_id),
-      row.email,
-    );
-    statements.push(
-      ...optOutStatements(db, row.account_id, row.message_id, row.email, row.created_at, removedFrom, MAX_AS_GIVEN_PER_EMAIL),
-      db.prepare("DELETE FROM pending_opt_outs WHERE message_id = ? AND email = ?").bind(row.message_id, row.email),
-    );
+    const ofAccount = removedRows.filter((r) => r.account_id === row.account_id);
+    statements.push(...(await heldAsGivenStatements(db, signingSecret, row.account_id, row.message_id, row, ofAccount)));
   }
   if (statements.length > 0) await db.batch(statements);
+}
+
+/**
+ * What records one address held for an email as given (under MAX_AS_GIVEN_PER_EMAIL, at the time it was typed, kept
+ * on the account's emails it was removed from: `removed`, the account's removed recipients) and drops it.
+ */
+async function heldAsGivenStatements(
+  db: D1Database,
+  signingSecret: string,
+  accountId: string,
+  messageId: string,
+  held: PendingOptOut,
+  removed: readonly RemovedRecipient[],
+): Promise<D1PreparedStatement[]> {
+  const removedFrom = await removedFromMatching(signingSecret, removed, held.email);
+  return [
+    ...optOutStatements(db, accountId, messageId, held.email, held.created_at, removedFrom, MAX_AS_GIVEN_PER_EMAIL),
+    db.prepare("DELETE FROM pending_opt_outs WHERE message_id = ? AND email = ?").bind(messageId, held.email),
+  ];
 }
 
 /**
@@ -218,13 +230,7 @@ export async function heldOptOutsAsGivenStatements(
   if (results.length === 0) return [];
   const removed = await removedRecipientsOf(db, accountId);
   const statements: D1PreparedStatement[] = [];
-  for (const held of results) {
-    const removedFrom = await removedFromMatching(signingSecret, removed, held.email);
-    statements.push(
-      ...optOutStatements(db, accountId, messageId, held.email, held.created_at, removedFrom, MAX_AS_GIVEN_PER_EMAIL),
-      db.prepare("DELETE FROM pending_opt_outs WHERE message_id = ? AND email = ?").bind(messageId, held.email),
-    );
-  }
+  for (const held of results) statements.push(...(await heldAsGivenStatements(db, signingSecret, accountId, messageId, held, removed)));
   return statements;
 }
 
