@@ -2,9 +2,9 @@
 // and response types. Times are ISO 8601 strings in UTC.
 import { z } from "zod";
 import { isEmailAddress, MAX_EMAIL_LENGTH } from "./email";
-import { GMAIL_ID_WITH_HASH } from "./gmail-message-id";
+import { GMAIL_ID_MAX, GMAIL_ID_WITH_HASH } from "./gmail-message-id";
 import type { EventKind, EventLabel } from "./labels";
-import { CAMPAIGN_NAME_MAX, FOLLOW_UPS_MAX, GMAIL_ID_MAX, RECIPIENT_NAME_MAX, RECIPIENTS_MAX, SUBJECT_MAX } from "./limits";
+import { CAMPAIGN_NAME_MAX, FOLLOW_UPS_MAX, RECIPIENT_NAME_MAX, RECIPIENTS_MAX, SUBJECT_MAX } from "./limits";
 import { isAcceptableDestination, MAX_DESTINATION_LENGTH, MAX_LINK_INDEX, TRACKING_ID_PATTERN } from "./protocol";
 import { isTimeZone } from "./time-zone";
 

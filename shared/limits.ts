@@ -10,5 +10,3 @@ export const SUBJECT_MAX = 998;
 export const RECIPIENTS_MAX = 500;
 /** The longest name of a recipient a registration carries. */
 export const RECIPIENT_NAME_MAX = 200;
-/** The longest Gmail thread or message id, without its optional leading '#'. */
-export const GMAIL_ID_MAX = 100;

@@ -14,7 +14,8 @@ import {
   type StatusResponse,
 } from "../../shared/api";
 import { MAX_EMAIL_LENGTH } from "../../shared/email";
-import { CAMPAIGN_NAME_MAX, GMAIL_ID_MAX, RECIPIENT_NAME_MAX, RECIPIENTS_MAX, SUBJECT_MAX } from "../../shared/limits";
+import { GMAIL_ID_MAX } from "../../shared/gmail-message-id";
+import { CAMPAIGN_NAME_MAX, RECIPIENT_NAME_MAX, RECIPIENTS_MAX, SUBJECT_MAX } from "../../shared/limits";
 import { MAX_DESTINATION_LENGTH, MAX_LINK_INDEX, mintTrackingId } from "../../shared/protocol";
 import worker from "../src/index";
 import { d1WithBoundValueLimit } from "./faults";
