@@ -191,7 +191,7 @@ export function d1FailingStatements(real: D1Database, pattern: RegExp): { db: D1
 
 /**
  * D1's largest string or BLOB, a bound value's included: "Maximum string, `BLOB` or table row size" 2,000,000 bytes
- * (developers.cloudflare.com/d1/platform/limits/, as worker/src/db/search-text.ts quotes it). The local D1 of the
+ * (developers.cloudflare.com/d1/platform/limits/, as worker/src/db/sql.ts MAX_BOUND_BYTES quotes it). The local D1 of the
  * tests takes far more (SQLite's own default is a billion), so a test that needs the limit uses d1WithBoundValueLimit.
  */
 export const D1_MAX_VALUE_BYTES = 2_000_000;

@@ -5,7 +5,7 @@ import { recipientFingerprint } from "../recipient-fingerprint";
 import { hitsStoredUntilSql, MESSAGE_LABEL_FACTS_SQL, type MessageLabelFacts, optedOutSince } from "./events";
 import { heldOptOutsAsGivenStatements, type PendingOptOut, pendingOptOutsStatement } from "./opt-outs";
 import { recipientSearchText } from "./search-text";
-import { chunked, placeholders } from "./sql";
+import { chunked, MAX_BOUND_BYTES, placeholders } from "./sql";
 
 export interface MessageRow {
   id: string;
@@ -73,12 +73,11 @@ export function sentAtByTrackerClock(registration: Pick<Registration, "sentAt" |
 }
 
 /**
- * The most characters of JSON one statement binds for a registration's links. D1 takes a bound string of at most
- * 2,000,000 bytes (db/search-text.ts quotes its page), and a thousand links of 4,096 characters, which a registration
- * may carry, make over 4 MB. A link is printable ASCII (isAcceptableDestination), so a character of its JSON is a
- * byte; under 1 MB, as the page once said, like the search fold's bound.
+ * The most characters of JSON one statement binds for a registration's links: a thousand links of 4,096 characters,
+ * which a registration may carry, make over 4 MB, past what D1 binds (MAX_BOUND_BYTES). A link is printable ASCII
+ * (isAcceptableDestination), so a character of its JSON is a byte.
  */
-const LINKS_JSON_PER_STATEMENT = 900_000;
+const LINKS_JSON_PER_STATEMENT = MAX_BOUND_BYTES;
 
 /** A registration's links as the JSON arrays its statements bind, each within LINKS_JSON_PER_STATEMENT. */
 function linkChunks(links: Registration["links"]): string[] {

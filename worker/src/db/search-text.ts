@@ -1,4 +1,5 @@
 import { foldForSearch } from "../../../shared/search";
+import { MAX_BOUND_BYTES } from "./sql";
 
 /** A recipient's searched text: name and address in one string, so one LIKE finds either. */
 export function recipientSearchText(name: string | null | undefined, email: string): string {
@@ -6,12 +7,10 @@ export function recipientSearchText(name: string | null | undefined, email: stri
 }
 
 /**
- * A bound on the JSON each fold binds, in UTF-16 code units, each at most 3 bytes in UTF-8: 900 KB at most. D1 takes a
- * string or BLOB of at most 2,000,000 bytes ("Maximum string, `BLOB` or table row size", developers.cloudflare.com/
- * d1/platform/limits/, as quoted in public project notes of 2026-10-07; the page's earlier versions said 1,000,000),
- * and each row goes into it twice (as read, and folded). The rows left over are folded at the next run.
+ * A bound on the JSON each fold binds, in UTF-16 code units, each at most 3 bytes in UTF-8: MAX_BOUND_BYTES at most.
+ * Each row goes into it twice (as read, and folded). The rows left over are folded at the next run.
  */
-const MAX_BOUND_CHARS = 300_000;
+const MAX_BOUND_CHARS = MAX_BOUND_BYTES / 3;
 
 /** The first of `rows`, in order, whose JSON fits MAX_BOUND_CHARS (about: each is counted twice, as the fold sends it). */
 function withinBound<T>(rows: T[]): T[] {

@@ -12,6 +12,14 @@ export const MAX_IN_LIST = 90;
  */
 export const FREE_PLAN_D1_QUERIES = 50;
 
+/**
+ * The longest value, in bytes, one statement of ours binds. D1 takes a string or BLOB of at most 2,000,000 bytes
+ * ("Maximum string, `BLOB` or table row size", developers.cloudflare.com/d1/platform/limits/, as quoted in public
+ * project notes of 2026-10-07; the page's earlier versions said 1,000,000): under 1 MB, what both versions allow.
+ * The local D1 of the tests takes far more (worker/test/faults.ts d1WithBoundValueLimit holds a test to D1's).
+ */
+export const MAX_BOUND_BYTES = 900_000;
+
 export function chunked<T>(items: readonly T[], size = MAX_IN_LIST): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
