@@ -8,7 +8,7 @@ import { awaitingReply } from "../src/db/activity";
 import { purgeExpiredEvents } from "../src/db/retention";
 import { localDays } from "../src/local-days";
 import { FOLLOW_UP_ROWS } from "../src/routes/activity";
-import { call, clickLink, createAccount, openPixel, reply, sentMessage, waitForEvents } from "./helpers";
+import { call, clickLink, createAccount, migratedUpTo, openPixel, reply, sentMessage, waitForEvents } from "./helpers";
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -292,10 +292,7 @@ describe("message list filters the dashboard uses", () => {
 
 describe("migration 0021", () => {
   it("keeps on each email the time of its latest reply, found before it and recorded after it, and none on a deleted email", async () => {
-    const db = env.MIGRATION_TEST_DB;
-    const before = env.TEST_MIGRATIONS.filter((m) => m.name < "0021");
-    expect(env.TEST_MIGRATIONS.find((m) => m.name >= "0021")?.name).toBe("0021_message_last_reply.sql");
-    await applyD1Migrations(db, before);
+    const db = await migratedUpTo("0021_message_last_reply.sql");
     const signal = (messageId: string, kind: string, sourceId: string, at: number) =>
       db
         .prepare(

@@ -1,7 +1,7 @@
 // Helpers for worker tests: they drive the real worker through its fetch handler, on the real migrations.
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { applyD1Migrations, createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
-import { vi } from "vitest";
+import { expect, vi } from "vitest";
 import { type TrackerApi, trackerApi } from "../../extension/src/background/api";
 import type { CreateAccountResponse, RegisterMessageRequest } from "../../shared/api";
 import { mintTrackingId, type SigningKey, signedClickUrl } from "../../shared/protocol";
@@ -195,4 +195,18 @@ export async function seedOpens(account: TestAccount, count: number, before = Da
   )
     .bind(account.accountId, count, first)
     .run();
+}
+
+/**
+ * The migration test database with every migration before `file` applied, `file` being the next one (checked): for a
+ * test of what that migration does to rows stored before it. The test applies the rest (applyD1Migrations of all).
+ */
+export async function migratedUpTo(file: string): Promise<D1Database> {
+  const number = file.slice(0, 4);
+  expect(env.TEST_MIGRATIONS.find((m) => m.name >= number)?.name).toBe(file);
+  await applyD1Migrations(
+    env.MIGRATION_TEST_DB,
+    env.TEST_MIGRATIONS.filter((m) => m.name < number),
+  );
+  return env.MIGRATION_TEST_DB;
 }

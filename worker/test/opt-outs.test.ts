@@ -12,7 +12,7 @@ import { coveredEventsSql } from "../src/db/signals";
 import { hitFromRequest } from "../src/hits";
 import { deriveSigningKey } from "../src/keys";
 import { storeHits } from "../src/queue";
-import { BASE, CHROME_UA, call, createAccount, registration, sentMessage, storedEvents, type TestAccount } from "./helpers";
+import { BASE, CHROME_UA, call, createAccount, migratedUpTo, registration, sentMessage, storedEvents, type TestAccount } from "./helpers";
 
 /** Builds an open (or click) of the message through the real request path and stores it as the queue consumer does. */
 async function hitNow(account: TestAccount, messageId: string, kind: "open" | "click" = "open"): Promise<number> {
@@ -301,11 +301,7 @@ const ADDRESSES = [
 
 describe("migration 0017", () => {
   it("gives the rows stored before it their mailbox, as mailboxKey does, and finds opt-outs by it through an index", async () => {
-    const db = env.MIGRATION_TEST_DB;
-    const before = env.TEST_MIGRATIONS.filter((m) => m.name < "0017");
-    const rest = env.TEST_MIGRATIONS.filter((m) => m.name >= "0017");
-    expect(rest[0]?.name).toBe("0017_opt_outs_by_mailbox.sql");
-    await applyD1Migrations(db, before);
+    const db = await migratedUpTo("0017_opt_outs_by_mailbox.sql");
     // Rows as the schema up to 0016 wrote them: addresses trimmed and lower-cased.
     await db.batch(
       ADDRESSES.flatMap((email, i) => [

@@ -17,6 +17,7 @@ import {
   clickLink,
   countedCall,
   createAccount,
+  migratedUpTo,
   openPixel,
   registration,
   sentMessage,
@@ -106,11 +107,7 @@ describe("privacy", () => {
   });
 
   it("clears, in migration 0019, the cities, deleted emails' campaigns and purged activity's scores stored before it", async () => {
-    const db = env.MIGRATION_TEST_DB;
-    const before = env.TEST_MIGRATIONS.filter((m) => m.name < "0019");
-    const rest = env.TEST_MIGRATIONS.filter((m) => m.name >= "0019");
-    expect(rest[0]?.name).toBe("0019_forget_cities_campaigns_and_purged_scores.sql");
-    await applyD1Migrations(db, before);
+    const db = await migratedUpTo("0019_forget_cities_campaigns_and_purged_scores.sql");
     const hourAgo = Date.now() - HOUR;
     const insert = (eventId: string, city: string | null) =>
       db
