@@ -12,6 +12,7 @@ vi.hoisted(() => {
 });
 
 import type { MessageStatus } from "../../../../shared/api";
+import { detailOf } from "../../message-detail.test-support";
 import { aggregate, RETRY_FIRST_MS, ThreadListMarks, tooltip } from "./sent-list-marks";
 
 const FIXTURE = path.resolve(import.meta.dirname, "../../../../test/fixtures/gmail/thread-list-classic-2014-12.html");
@@ -26,22 +27,8 @@ function page(rows: string[]): void {
   document.body.innerHTML = `<div role="main"><table class="F cf zt"><tbody>${rows.join("")}</tbody></table></div>`;
 }
 
-const status = (threadId: string, s: Partial<MessageStatus>): MessageStatus => ({
-  id: `id-${threadId}-${Math.random()}`,
-  threadId,
-  state: "delivered",
-  openCount: 0,
-  firstOpenAt: null,
-  lastOpenAt: null,
-  clickCount: 0,
-  lastClickAt: null,
-  syncThreadId: null,
-  replyCount: 0,
-  lastReplyAt: null,
-  bounce: null,
-  unsubscribed: false,
-  ...s,
-});
+const status = (threadId: string, s: Partial<MessageStatus>): MessageStatus =>
+  detailOf(`id-${threadId}-${Math.random()}`, { threadId, ...s });
 
 function tracker(answers: Record<string, Partial<MessageStatus>[]>) {
   const requests: string[][] = [];
