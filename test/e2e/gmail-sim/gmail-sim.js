@@ -404,7 +404,10 @@
   function hideNotice() {
     document.querySelector("div.b8[role=alert] .vh")?.replaceChildren();
   }
-  /** How long the "Message sent" notice offers Undo: one of Gmail's choices (5, 10, 20 or 30 s). */
+  /**
+   * How long the "Message sent" notice offers Undo: one of Gmail's choices, 5, 10, 20 or 30 s
+   * (support.google.com/mail/answer/2819488, as docs/gmail.md quotes it under "Undo Send").
+   */
   const UNDO_PERIOD_MS = flags.has("long-undo") ? 30_000 : 10_000;
 
   /** "Message sent", Undo and View message, for the undo period; Undo takes the held message back into a compose. */
