@@ -13,7 +13,7 @@ import { startTracker } from "../../scripts/tracker.mjs";
 import type { MessageDetail } from "../../shared/api";
 import { launchChromium } from "./chromium";
 import type { SentRecord, SimulatedGoogle } from "./gmail-sim/google";
-import { type BrowserHarness, connectFromOptions, pasteInto, type Tab } from "./harness";
+import { type BrowserHarness, connectFromOptions, pasteInto, receiveInGmail, type Tab } from "./harness";
 import { eventually, freePort } from "./wait";
 
 const GMAIL = "https://mail.google.com/mail/u/0/#inbox";
@@ -77,10 +77,7 @@ describe("Chromium: replies, bounces, campaigns and the dashboard", () => {
 
   /** A message arriving in a thread from someone else (simulated Gmail: `sim:receive`). */
   const receive = (thread: string, from: string, name: string, text: string, quote = false) =>
-    gmail.evaluate(
-      (detail) => document.dispatchEvent(new CustomEvent("sim:receive", { detail })),
-      JSON.stringify({ thread, from, name, text, quote }),
-    );
+    receiveInGmail(gmail, { thread, from, name, text, quote });
 
   /** Starts the tracker, or starts it again on the same port and state after `tracker.stop()`. */
   let startOurTracker: () => Promise<void>;

@@ -129,3 +129,23 @@ export function pasteInto(tab: Tab, scope: string, html: string, atStart = false
     { s: scope, h: html, start: atStart },
   );
 }
+
+/** A message from someone else in a sent thread of the simulated Gmail (`sim:receive`, gmail-sim.js). */
+export interface ReceivedMessage {
+  thread: string;
+  from: string;
+  name: string;
+  text: string;
+  quote?: boolean;
+}
+
+/**
+ * Delivers `message` in the simulated Gmail, and resolves once the view on screen was drawn again with it
+ * (`window.simReceived`): a test that went on to another view sooner would see that view emptied and drawn again.
+ */
+export function receiveInGmail(gmail: Tab, message: ReceivedMessage): Promise<unknown> {
+  return gmail.evaluate((detail) => {
+    document.dispatchEvent(new CustomEvent("sim:receive", { detail }));
+    return (window as unknown as { simReceived: Promise<null> }).simReceived;
+  }, JSON.stringify(message));
+}

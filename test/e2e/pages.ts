@@ -18,7 +18,7 @@ import type { AccountResponse, MessageDetail, RegisterMessageRequest } from "../
 import { ENGAGEMENT_WEIGHTS } from "../../shared/engagement";
 import { mintTrackingId, type SigningKey, signedClickUrl } from "../../shared/protocol";
 import type { SentRecord, SimulatedGoogle } from "./gmail-sim/google";
-import { type BrowserHarness, pasteInto, type Tab } from "./harness";
+import { type BrowserHarness, pasteInto, receiveInGmail, type Tab } from "./harness";
 import { eventually, freePort } from "./wait";
 
 const GMAIL = "https://mail.google.com/mail/u/0/#inbox";
@@ -576,10 +576,12 @@ export function definePageScenarios(browserName: string, launch: () => Promise<B
         expect(await reminders()).toEqual([due.id, answered.id]);
 
         // Eli replies in Gmail: the extension reports it, and his email's reminder is settled before it is due.
-        await gmail.evaluate(
-          (detail) => document.dispatchEvent(new CustomEvent("sim:receive", { detail })),
-          JSON.stringify({ thread: answered.sent.legacyThreadId, from: "eli@woodgrove.example", name: "Eli", text: "Tuesday works." }),
-        );
+        await receiveInGmail(gmail, {
+          thread: answered.sent.legacyThreadId,
+          from: "eli@woodgrove.example",
+          name: "Eli",
+          text: "Tuesday works.",
+        });
         await gmail.evaluate(() => {
           location.hash = "#sent";
         }, null);

@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTracker } from "../../scripts/tracker.mjs";
 import type { MessageDetail, MessagesResponse } from "../../shared/api";
 import { type SentRecord, SimulatedGoogle } from "./gmail-sim/google";
-import { type BrowserHarness, connectFromOptions, pasteInto, type Tab } from "./harness";
+import { type BrowserHarness, connectFromOptions, pasteInto, receiveInGmail, type Tab } from "./harness";
 import { eventually, freePort } from "./wait";
 
 const EXCLUDED_RECIPIENT_DOMAIN = "mycompany.example";
@@ -1095,10 +1095,12 @@ export function defineScenarios(
       async (variant) => {
         const { gmail } = await setUp(variant, gmailUrl(variant, "#inbox", "/mail/u/0/", "changed-lists"));
         const { id, sent } = await sendTracked(gmail, { to: ["vera@prospect.example"], subject: "Collapsed", html: "<div>Hi Vera.</div>" });
-        await gmail.evaluate(
-          (detail) => document.dispatchEvent(new CustomEvent("sim:receive", { detail })),
-          JSON.stringify({ thread: sent.legacyThreadId, from: "vera@prospect.example", name: "Vera", text: "Yes, let's talk on Monday." }),
-        );
+        await receiveInGmail(gmail, {
+          thread: sent.legacyThreadId,
+          from: "vera@prospect.example",
+          name: "Vera",
+          text: "Yes, let's talk on Monday.",
+        });
         await go(gmail, `#sent/${sent.legacyThreadId}`);
         // The email, read, collapsed to its header; Vera's reply, unread, open.
         await gmail.waitFor(
@@ -1691,10 +1693,7 @@ export function defineScenarios(
         // Erin answers: the row now lists senders and a bare count ("me, Erin 2"), and her reply is recorded, once. Rows
         // with only data-thread-id name no message: there only Gmail's answer to the list (/sync/u/0/i/bv) names hers;
         // elsewhere the row and that answer both do, with the same key.
-        await gmail.evaluate(
-          (detail) => document.dispatchEvent(new CustomEvent("sim:receive", { detail })),
-          JSON.stringify({ thread: legacy, from: "erin@prospect.example", name: "Erin", text: "Thanks, we will look at it." }),
-        );
+        await receiveInGmail(gmail, { thread: legacy, from: "erin@prospect.example", name: "Erin", text: "Thanks, we will look at it." });
         await eventually("Erin's reply", async () => ((await registered(id)).replyCount > 0 ? true : undefined));
         await new Promise((resolve) => setTimeout(resolve, 1000));
         expect((await registered(id)).replyCount).toBe(1);

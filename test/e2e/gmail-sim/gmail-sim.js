@@ -808,13 +808,15 @@
       messageId: `msg-f:${decimal}`,
       legacyMessageId: decimal.toString(16),
     });
-    // Gmail's server has it before any view shows it.
-    fetch("/_sim/receive", {
+    // Gmail's server has it before any view shows it. `window.simReceived` settles once the view on screen was drawn
+    // again with it: a test that goes to another view before then would see that one emptied and drawn again.
+    window.simReceived = fetch("/_sim/receive", {
       method: "POST",
       body: JSON.stringify({ thread, id: decimal.toString(16), from, name, at, text }),
     })
       .catch(() => undefined)
-      .finally(route);
+      .finally(route)
+      .then(() => null);
   });
 
   function escapeHtml(text) {
