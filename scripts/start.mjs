@@ -6,7 +6,7 @@ import { spawnSync } from "node:child_process";
 import { createWriteStream, mkdirSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { ensureDevVars, PortInUseError, ROOT, startTracker } from "./tracker.mjs";
+import { ensureDevVars, PortInUseError, ROOT, StoppedError, startTracker } from "./tracker.mjs";
 
 function stop(message) {
   console.error(message);
@@ -50,8 +50,8 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
 try {
   tracker = await startTracker({ port, log: (text) => log.write(text), signal: stopping.signal });
 } catch (error) {
-  // Stopped while starting: startTracker has ended wrangler.
-  if (stopping.signal.aborted) process.exit(0);
+  // Stopped while starting: startTracker has ended wrangler (or the signal ended the migrations' wrangler first).
+  if (stopping.signal.aborted || error instanceof StoppedError) process.exit(0);
   if (error instanceof PortInUseError) {
     stop(
       `Port ${port} is already in use (another tracker, or another program). Stop it, or pick another port: npm start -- --port ${port + 1}`,

@@ -154,10 +154,12 @@ function portIsFree(port: number): Promise<boolean> {
  * `npm run dev:worker -- --port N` in the background. Whatever the test's outcome, it and the wrangler it started are
  * killed when the test ends (wrangler is in a process group of its own, which killing start.mjs does not reach).
  */
-function startInBackground(port: number, env: NodeJS.ProcessEnv = {}) {
+function startInBackground(port: number, env: NodeJS.ProcessEnv = {}, { ownGroup = false } = {}) {
   const child = spawn(process.execPath, [path.join(SCRIPTS, "start.mjs"), "--worker-only", "--port", String(port)], {
     cwd: path.dirname(SCRIPTS),
     env: { ...process.env, CI: "true", ...env },
+    // As a terminal runs it: leading a process group of its own, which Ctrl+C reaches whole.
+    detached: ownGroup,
   });
   let output = "";
   child.stdout.on("data", (chunk) => (output += chunk));
@@ -171,6 +173,11 @@ function startInBackground(port: number, env: NodeJS.ProcessEnv = {}) {
   onTestFinished(() => {
     group ??= findWrangler();
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    try {
+      if (ownGroup) process.kill(-(child.pid as number), "SIGKILL");
+    } catch {
+      // already gone
+    }
     try {
       if (group !== undefined) process.kill(-group, "SIGKILL");
     } catch {
@@ -186,7 +193,19 @@ function startInBackground(port: number, env: NodeJS.ProcessEnv = {}) {
       group = await vi.waitUntil(findWrangler, { timeout: 60_000, interval: 50 });
       return group;
     },
+    /** Waits until start.mjs runs a program of its own process group (with --worker-only, the migrations' wrangler). */
+    inItsGroup: () =>
+      vi.waitUntil(() => processes().some((p) => p.ppid === child.pid && p.pgid === child.pid && !p.zombie), {
+        timeout: 60_000,
+        interval: 50,
+      }),
   };
+}
+
+/** The --import that holds a wrangler command (hold-wrangler.test-support.mjs) in every Node process of `npm start`. */
+function holding(command: string): NodeJS.ProcessEnv {
+  const hold = pathToFileURL(path.join(SCRIPTS, "hold-wrangler.test-support.mjs")).href;
+  return { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --import=${hold}`, HELD_WRANGLER_COMMAND: command };
 }
 
 describe.skipIf(process.platform === "win32")("stopping npm start", { timeout: 120_000 }, () => {
@@ -206,8 +225,7 @@ describe.skipIf(process.platform === "win32")("stopping npm start", { timeout: 1
     it(`${signal} while the tracker is still starting ends it, quietly`, async () => {
       const port = await freePort();
       // wrangler dev held before it loads: the signal certainly comes before the tracker answers.
-      const hold = pathToFileURL(path.join(SCRIPTS, "hold-wrangler-dev.test-support.mjs")).href;
-      const start = startInBackground(port, { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --import=${hold}` });
+      const start = startInBackground(port, holding("dev"));
       const group = await start.wranglerGroup();
       start.child.kill(signal);
       // At once, not when the wait for the tracker to answer runs out (60 s).
@@ -218,4 +236,17 @@ describe.skipIf(process.platform === "win32")("stopping npm start", { timeout: 1
       expect(await portIsFree(port)).toBe(true);
     });
   }
+
+  it("Ctrl+C while the migrations are applied ends it, quietly", async () => {
+    const port = await freePort();
+    // The migrations' wrangler held: Ctrl+C certainly comes while it runs.
+    const start = startInBackground(port, holding("d1 migrations apply"), { ownGroup: true });
+    await start.inItsGroup();
+    // As a terminal sends it: to the whole foreground group, the migrations' wrangler included.
+    process.kill(-(start.child.pid as number), "SIGINT");
+    const exited = await Promise.race([start.exited, new Promise((resolve) => setTimeout(resolve, 30_000, "still running after 30 s"))]);
+    expect(start.output()).toBe("");
+    expect(exited).toEqual({ code: 0, signal: null });
+    expect(await portIsFree(port)).toBe(true);
+  });
 });

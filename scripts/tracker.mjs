@@ -58,8 +58,17 @@ export function ensureDevVars() {
   writeFileSync(file, current && !current.endsWith("\n") ? `${current}\n${added}` : current + added, { mode: 0o600 });
 }
 
+/** What ends a program when its user stops it: Ctrl+C, a kill, a closed terminal. */
+const STOPPING_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"];
+
+/** The tracker was stopped while it was starting (not a failure: nothing to report). */
+export class StoppedError extends Error {}
+
 export function applyLocalMigrations(persistTo, config = path.join(ROOT, "wrangler.toml")) {
   const result = runWrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo, "--config", config]);
+  // Ctrl+C in a terminal goes to its whole foreground process group, so this wrangler gets it with `npm start` and ends
+  // first: `npm start`'s own handler runs only once this synchronous call returns, after any error here is printed.
+  if (STOPPING_SIGNALS.includes(result.signal)) throw new StoppedError(`applying migrations was stopped (${result.signal})`);
   if (result.status !== 0) throw new Error(`applying migrations failed:\n${result.stdout}\n${result.stderr}`);
 }
 
