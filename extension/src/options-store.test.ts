@@ -11,6 +11,7 @@ import {
   hostMatchesDomains,
   migrate,
   normalizeTrackerUrl,
+  outOfRecipientsReach,
   parseDomainList,
   readCampaignDays,
   readDays,
@@ -79,6 +80,19 @@ describe("options store", () => {
       ["t1", "t2", "t3", "t4", "t5"].map((t) => `https://${t}.example`),
     );
     expect(migrate({ version: 2, earlierTrackerUrls: "https://t1.example" }).earlierTrackerUrls).toEqual([]);
+  });
+
+  it("knows a tracker its recipients cannot reach: this computer's or a private network's", () => {
+    for (const url of [
+      "http://127.0.0.1:8787",
+      "http://localhost:8787",
+      "http://[::1]:8787",
+      "http://10.0.0.5",
+      "http://192.168.1.20:8787",
+    ])
+      expect(outOfRecipientsReach(url), url).toBe(true);
+    for (const url of ["https://track.example.com", "https://mt.rep.workers.dev", "https://10.example.com", "not a url"])
+      expect(outOfRecipientsReach(url), url).toBe(false);
   });
 
   it("normalises tracker URLs and domain lists, and matches subdomains", () => {

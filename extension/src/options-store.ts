@@ -225,6 +225,14 @@ const LOCAL_HOST =
   /^(localhost|127(\.\d{1,3}){3}|\[::1\]|10(\.\d{1,3}){3}|192\.168(\.\d{1,3}){2}|172\.(1[6-9]|2\d|3[01])(\.\d{1,3}){2})(:\d+)?(\/|$)/i;
 
 /**
+ * Whether the tracker at `trackerUrl` is out of its recipients' reach: on the rep's own machine (`npm start`) or a
+ * private network, where neither Gmail's image proxy nor a recipient's mail program or browser can reach it.
+ */
+export function outOfRecipientsReach(trackerUrl: string): boolean {
+  return URL.canParse(trackerUrl) && LOCAL_HOST.test(new URL(trackerUrl).host);
+}
+
+/**
  * An http(s) origin with an optional path prefix and no trailing slash, or null. An address typed without a scheme
  * ("127.0.0.1:8787", "track.example.com") gets http:// for a local host and https:// for any other.
  */

@@ -18,6 +18,14 @@ export function subjectShown(subject: string | null | undefined): string {
 export const APPLE_MAIL_NO_OPEN = "No open seen: Apple Mail loaded it on delivery, so a read cannot be seen";
 
 /**
+ * What the compose window, the popup and the options say while connected to a tracker its recipients cannot reach
+ * (options-store.ts outOfRecipientsReach): the pixel and the links of a tracked email point at it, so no recipient's
+ * open is recorded and a tracked link does not open for them (README, "Quick start").
+ */
+export const outOfReachNotice = (trackerUrl: string): string =>
+  `Recipients cannot reach your tracker at ${new URL(trackerUrl).host} (this computer or a private network): their opens are not recorded and tracked links do not open for them. To track real recipients, deploy a tracker (npm run deploy) and connect to it.`;
+
+/**
  * "calendly.com/rep/30min" from a URL: what a person recognises of a link (its host without "www." and its path;
  * no scheme, query or fragment), cut to `max` characters with an ellipsis.
  */

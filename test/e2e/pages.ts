@@ -197,6 +197,8 @@ export function definePageScenarios(browserName: string, launch: () => Promise<B
       expect(account.status).toBe(200);
       key = { accountId: account.body.accountId, keyId: account.body.signingKey.keyId, secret: account.body.signingKey.secret };
       expect(await text(options, "[data-testid=connection]")).toBe(`Connected to ${tracker.url} (account ${key.accountId})`);
+      // The test's tracker is on this machine: the page says recipients cannot reach it.
+      expect(await text(options, "[data-testid=tracker-notice]")).toMatch(/^Recipients cannot reach your tracker at 127\.0\.0\.1:\d+ /);
       expect(await options.evaluate(() => document.querySelector("[data-testid=guide]"), null)).toBeNull();
 
       // The token shown once can be copied, and the page says it was.

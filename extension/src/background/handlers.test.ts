@@ -469,3 +469,18 @@ it("the stored API token is a page's to ask for, never a Gmail tab's", () => {
   expect(Object.hasOwn(pages, "storedApiToken")).toBe(true);
   expect(Object.hasOwn(gmail, "storedApiToken")).toBe(false);
 });
+
+it("connected to a tracker its recipients cannot reach, the pages and every compose window hear what it costs", async () => {
+  const { gmail, pages } = background();
+  const compose = { id: "ext", url: "https://mail.google.com/mail/u/0/#inbox" };
+  // A deployed tracker: nothing to say.
+  expect((await pages.getState.run(null, fromOptions)).connection.notice).toBeNull();
+  expect((await gmail.mintId.run(null, compose)).notice).toBeNull();
+
+  // `npm start`'s tracker, on this computer.
+  await pages.connect.run({ trackerUrl: "http://127.0.0.1:8787", apiToken: CONNECTED.apiToken }, fromOptions);
+  const notice =
+    "Recipients cannot reach your tracker at 127.0.0.1:8787 (this computer or a private network): their opens are not recorded and tracked links do not open for them. To track real recipients, deploy a tracker (npm run deploy) and connect to it.";
+  expect((await pages.getState.run(null, fromOptions)).connection).toMatchObject({ connected: true, notice });
+  expect((await gmail.mintId.run(null, compose)).notice).toBe(notice);
+});

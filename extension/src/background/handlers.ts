@@ -14,7 +14,8 @@ import {
   type TrackingId,
 } from "../../../shared/protocol";
 import { gmailAccountOf, threadIdsOf } from "../gmail-ids";
-import { loadOptions, normalizeTrackerUrl, saveOptions, withTracker } from "../options-store";
+import { loadOptions, normalizeTrackerUrl, outOfRecipientsReach, saveOptions, withTracker } from "../options-store";
+import { outOfReachNotice } from "../words";
 import { probeTracker, TrackerError, trackerApi } from "./api";
 import { type ContactCheckCache, contactCheckHandlers } from "./contact-checks";
 import {
@@ -50,6 +51,8 @@ export interface ConnectionState {
   lastAccountId: string | null;
   /** Set when options name a different tracker than the one the stored account belongs to. */
   problem: string | null;
+  /** While connected to a tracker its recipients cannot reach (words.ts outOfReachNotice): what that costs. */
+  notice: string | null;
 }
 
 async function connection(): Promise<{ state: ConnectionState; credentials: Credentials | null }> {
@@ -63,6 +66,7 @@ async function connection(): Promise<{ state: ConnectionState; credentials: Cred
         accountId: null,
         lastAccountId: mark?.accountId ?? null,
         problem: mark ? `disconnected from account ${mark.accountId}: connect again with its API token` : "not connected to a tracker yet",
+        notice: null,
       },
       credentials,
     };
@@ -75,12 +79,20 @@ async function connection(): Promise<{ state: ConnectionState; credentials: Cred
         accountId: null,
         lastAccountId: credentials.accountId,
         problem: `connected to ${credentials.trackerUrl}, not to ${options.trackerUrl}: connect again`,
+        notice: null,
       },
       credentials: null,
     };
   }
   return {
-    state: { connected: true, trackerUrl: credentials.trackerUrl, accountId: credentials.accountId, lastAccountId: null, problem: null },
+    state: {
+      connected: true,
+      trackerUrl: credentials.trackerUrl,
+      accountId: credentials.accountId,
+      lastAccountId: null,
+      problem: null,
+      notice: outOfRecipientsReach(credentials.trackerUrl) ? outOfReachNotice(credentials.trackerUrl) : null,
+    },
     credentials,
   };
 }
@@ -205,10 +217,11 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: Signa
     ...gmailHealthGmailHandlers,
 
     /** A fresh id for a compose window, minted ahead of the send so the send itself needs no round trip. */
-    mintId: handler(noInput, async (): Promise<{ trackingId: string; trackerUrl: string }> => {
-      const credentials = await requireCredentials();
+    mintId: handler(noInput, async (): Promise<{ trackingId: string; trackerUrl: string; notice: string | null }> => {
+      const { state, credentials } = await connection();
+      if (!credentials) throw new Error(state.problem ?? "not connected");
       const trackingId = await mintTrackingId({ ...credentials.signingKey, accountId: credentials.accountId });
-      return { trackingId, trackerUrl: credentials.trackerUrl };
+      return { trackingId, trackerUrl: credentials.trackerUrl, notice: state.notice };
     }),
 
     /** Click links for the links a compose holds now; the content script swaps them in synchronously at send. */

@@ -28,6 +28,7 @@ const NEVER_CONNECTED: ConnectionState = {
   accountId: null,
   lastAccountId: null,
   problem: "not connected to a tracker yet",
+  notice: null,
 };
 
 const root = document.createElement("div");

@@ -50,6 +50,7 @@ const CONNECTED = {
   accountId: "abcdefghijklmnop",
   lastAccountId: null,
   problem: null,
+  notice: null,
 };
 
 const $ = <E extends Element = HTMLElement>(selector: string) => document.querySelector<E>(selector);
@@ -149,4 +150,13 @@ it("a field not understood says what, next to it, saves nothing, says no 'Saved'
   // The others still say what they did not understand and show what the rep typed.
   expect($("[data-testid=followUpDays-problems]")).not.toBeNull();
   expect($<HTMLInputElement>("[name=followUpDays]")?.value).toBe("400");
+});
+
+it("connected to a tracker its recipients cannot reach, the page says what it costs", async () => {
+  const notice = "Recipients cannot reach your tracker at 127.0.0.1:8787 (this computer or a private network): …";
+  background.connection = { ...CONNECTED, trackerUrl: "http://127.0.0.1:8787", notice };
+  // The page reads the connection again every 3 s.
+  await vi.waitFor(() => expect($("[data-testid=tracker-notice]")?.textContent).toBe(notice));
+  background.connection = CONNECTED;
+  await vi.waitFor(() => expect($("[data-testid=tracker-notice]")).toBeNull());
 });

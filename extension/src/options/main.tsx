@@ -432,6 +432,11 @@ function OptionsPage() {
             ? "Not connected yet: enter your tracker's address and press Connect."
             : `Not connected: ${connection.problem}`}
       </p>
+      {connection.notice ? (
+        <p class="error" data-testid="tracker-notice">
+          {connection.notice}
+        </p>
+      ) : null}
       {options && options.earlierTrackerUrls.length > 0 ? (
         <p class="muted" data-testid="earlier-trackers">
           Emails sent through {options.earlierTrackerUrls.join(", ")} are still recognised: your own views of them are not counted as opens,

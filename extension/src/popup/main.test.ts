@@ -17,7 +17,14 @@ const ACTIVITY: ActivityState = {
   today: { opens: 0, clicks: 0 },
   week: { opens: 3, clicks: 1 },
   state: {
-    connection: { connected: true, trackerUrl: "https://t.example", accountId: "abcdefghijklmnop", lastAccountId: null, problem: null },
+    connection: {
+      connected: true,
+      trackerUrl: "https://t.example",
+      accountId: "abcdefghijklmnop",
+      lastAccountId: null,
+      problem: null,
+      notice: null,
+    },
     outbox: [],
   },
   reachable: true,

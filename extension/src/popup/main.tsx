@@ -146,6 +146,11 @@ function Popup() {
             </button>
           </div>
         )}
+        {connection.notice ? (
+          <p class="error" data-testid="tracker-notice">
+            {connection.notice}
+          </p>
+        ) : null}
         {connection.connected ? (
           <p class="error" hidden={activity.reachable} data-testid="reachable" data-reachable={String(activity.reachable)}>
             {activity.reachable

@@ -516,6 +516,21 @@ describe("compose tracking: the options changed while a compose is open", () => 
   });
 });
 
+describe("compose tracking: a tracker its recipients cannot reach", () => {
+  it("the compose says what it costs, before anything is sent", async () => {
+    const notice = "Recipients cannot reach your tracker at 127.0.0.1:8787 (this computer or a private network): …";
+    callFromGmail.mockImplementation(async (type: string) => {
+      if (type === "mintId") return { trackingId: TRACKING_ID, trackerUrl: "http://127.0.0.1:8787", notice };
+      if (type === "checkRecipients") return { contacts: [] };
+      return [];
+    });
+    openDialog({ subject: "Intro", chips: `<div role="option" data-hovercard-id="dana@acme.example" data-name="Dana"></div>`, body: "Hi" });
+    start();
+    await vi.waitFor(() => expect(document.querySelector(".mt-status")?.textContent).toBe(notice));
+    expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-status")).toBe(notice);
+  });
+});
+
 describe("compose tracking: the toolbar's toggles", () => {
   it("Ctrl+Enter or Cmd+Enter with a toggle focused still reaches Gmail's compose, which sends; other keys stay ours", async () => {
     await openMinted({ subject: "Intro", body: "Hi" });

@@ -391,6 +391,8 @@ class ComposeSession {
   private trackingId: string | null = null;
   private trackerUrl: string;
   private problem: string | null = null;
+  /** What tracking through this tracker costs, from the background (a tracker its recipients cannot reach). */
+  private notice: string | null = null;
   private readonly clickUrls = new Map<string, string>();
   private nextIndex = 0;
   private userOpen: boolean | null = null;
@@ -510,6 +512,7 @@ class ComposeSession {
       const minted = await callFromGmail("mintId", null);
       this.trackingId = minted.trackingId;
       this.trackerUrl = minted.trackerUrl;
+      this.notice = minted.notice;
       // Other compose features (follow-up-reminder.ts) add their controls to the toolbar of a compose with an id.
       this.toolbar.dataset.mtTrackingId = minted.trackingId;
       this.toolbar.dispatchEvent(new CustomEvent(COMPOSE_READY_EVENT, { bubbles: true }));
@@ -595,7 +598,7 @@ class ComposeSession {
     else if (recipients.unread) {
       debugOnce("recipient-chips-missed", "the compose shows recipients but no recipient chip was read");
       this.setStatus("Recipients not recognised (Gmail may have changed): they are read from the email as it is sent");
-    } else if (this.status.dataset.kind === "state") this.setStatus("");
+    } else if (this.status.dataset.kind === "state") this.setStatus(this.notice ?? "");
     // The campaign, the opt-out link and the follow-up reminder go only with a tracked email (prepareSend): while it is
     // not, they say why.
     const tracked = state.open || state.click;
