@@ -31,7 +31,7 @@ describe("typed client", () => {
     expect((await tracker.contact("buyer@acme.example")).contact.email).toBe("buyer@acme.example");
     expect(await tracker.senderViews({ threadIds: ["t-typed"] })).toEqual({ recorded: 1 });
     expect((await tracker.events("0")).events).toEqual([]);
-    expect(await tracker.exportCsv("messages")).toContain(message.id);
+    expect((await tracker.exportCsvPart("messages")).text).toContain(message.id);
     await tracker.stop(message.id);
     expect((await tracker.detail(message.id)).state).toBe("stopped");
     await tracker.remove(message.id);

@@ -15,7 +15,10 @@ describe("CSV export", () => {
       async (_url: RequestInfo | URL, _init?: RequestInit) =>
         new Response("id,subject\r\n1,Hi\r\n", { status: 200, headers: { "Content-Type": "text/csv; charset=utf-8" } }),
     );
-    expect(await trackerApi("https://t.example", "token", fetch).exportCsv("messages")).toBe("id,subject\r\n1,Hi\r\n");
+    expect(await trackerApi("https://t.example", "token", fetch).exportCsvPart("messages")).toEqual({
+      text: "id,subject\r\n1,Hi\r\n",
+      next: null,
+    });
     const [url, init] = fetch.mock.calls[0] ?? [];
     expect(String(url)).toBe("https://t.example/api/export/messages.csv");
     expect(Object.fromEntries(new Headers(init?.headers))).toMatchObject({ authorization: "Bearer token", accept: "text/csv" });
@@ -24,7 +27,7 @@ describe("CSV export", () => {
   it("a refused export is a TrackerError in the tracker's words", async () => {
     const fetch = async () => Response.json({ error: "unauthorized" }, { status: 401 });
     const error = await trackerApi("https://t.example", "bad", fetch)
-      .exportCsv("events")
+      .exportCsvPart("events")
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TrackerError);
     expect(error).toMatchObject({ status: 401, message: "the tracker answered 401: unauthorized" });

@@ -159,24 +159,14 @@ export function trackerApi(trackerUrl: string, token?: string, fetch: typeof glo
       call(() => client.activity["follow-ups"].$get({ query: query({ ...waits, limit: FOLLOW_UPS_MAX }) }, init())),
     dailyActivity: (days: number, offset: number, zone?: string) =>
       call(() => client.activity.daily.$get({ query: query({ days, offset, zone }) }, init())),
-    /** A CSV export, every part in turn (docs/protocol.md §14), as one text. */
-    exportCsv: async (name: "messages" | "events" | "contacts") => {
-      let csv = "";
-      for (let cursor: string | undefined; ; ) {
-        const part = await answer(
-          trackerUrl,
-          () =>
-            client.export[`${name}.csv`].$get(
-              { query: query({ cursor }) },
-              { ...init(EXPORT_TIMEOUT_MS), headers: { Accept: "text/csv" } },
-            ),
-          "csv-part",
-        );
-        csv += part.text;
-        if (part.next === null) return csv;
-        cursor = part.next;
-      }
-    },
+    /** One part of a CSV export (docs/protocol.md §14): its text, and the cursor of the next part or null. */
+    exportCsvPart: (name: "messages" | "events" | "contacts", cursor?: string) =>
+      answer(
+        trackerUrl,
+        () =>
+          client.export[`${name}.csv`].$get({ query: query({ cursor }) }, { ...init(EXPORT_TIMEOUT_MS), headers: { Accept: "text/csv" } }),
+        "csv-part",
+      ),
   };
 }
 

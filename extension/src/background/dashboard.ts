@@ -10,6 +10,7 @@ import {
   type ContactsResponse,
   campaignName,
   emailAddress,
+  exportQuery,
   MESSAGE_FILTERS,
   type MessagesResponse,
 } from "../../../shared/api";
@@ -106,11 +107,17 @@ export function dashboardHandlers(
       },
     ),
 
-    /** One CSV export as text (the page saves it through a Blob). */
-    exportCsv: handler(z.object({ name: z.enum(EXPORTS) }), async (input): Promise<{ filename: string; csv: string }> => {
+    /**
+     * One part of a CSV export, which the page joins and saves through a Blob: a whole export in one answer could pass
+     * what one extension message may carry (64 MiB in Chrome) and the 5 minutes Chrome gives the service worker for
+     * one event (developer.chrome.com, "The extension service worker lifecycle"), each part taking up to
+     * EXPORT_TIMEOUT_MS.
+     */
+    // The cursor as the tracker takes it, refused rather than dropped: without it the export would start over.
+    exportCsvPart: handler(exportQuery.extend({ name: z.enum(EXPORTS) }), async (input): Promise<{ csv: string; next: string | null }> => {
       const c = await deps.requireCredentials();
-      const csv = await deps.tracker(c).exportCsv(input.name);
-      return { filename: `mailtracker-${input.name}-${new Date().toISOString().slice(0, 10)}.csv`, csv };
+      const part = await deps.tracker(c).exportCsvPart(input.name, input.cursor);
+      return { csv: part.text, next: part.next };
     }),
   };
 }

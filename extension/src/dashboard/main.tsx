@@ -583,8 +583,8 @@ function Contact({ email }: { email: string }) {
 }
 
 /** Saves text as a file through a Blob URL: the CSV never needs the token in the page. */
-function download(filename: string, text: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type: "text/csv;charset=utf-8" }));
+function download(filename: string, parts: string[]): void {
+  const url = URL.createObjectURL(new Blob(parts, { type: "text/csv;charset=utf-8" }));
   const a = document.createElement("a");
   a.href = url;
   a.download = filename;
@@ -597,6 +597,17 @@ function download(filename: string, text: string): void {
 /** How long an export's notice stays; it also goes with the view (the page renders a fresh Exports per tab). */
 const NOTICE_MS = 8000;
 
+/** A CSV export's parts, asked for one message each (background/dashboard.ts exportCsvPart), in order. */
+async function exportParts(name: ExportName): Promise<string[]> {
+  const parts: string[] = [];
+  for (let cursor: string | undefined; ; ) {
+    const part = await callFromPage("exportCsvPart", { name, cursor });
+    parts.push(part.csv);
+    if (part.next === null) return parts;
+    cursor = part.next;
+  }
+}
+
 function Exports() {
   const [notice, setNotice] = useState<{ kind: "ok" | "error"; text: string } | null>(null);
   useEffect(() => {
@@ -606,10 +617,11 @@ function Exports() {
   }, [notice]);
   const run = (name: ExportName) => {
     setNotice(null);
-    callFromPage("exportCsv", { name }).then(
-      ({ filename, csv }) => {
-        download(filename, csv);
-        const rows = Math.max(0, csv.split("\r\n").filter(Boolean).length - 1);
+    exportParts(name).then(
+      (parts) => {
+        const filename = `mailtracker-${name}-${new Date().toISOString().slice(0, 10)}.csv`;
+        download(filename, parts);
+        const rows = Math.max(0, parts.join("").split("\r\n").filter(Boolean).length - 1);
         document.documentElement.dataset.lastExport = `${name}:${rows}`;
         setNotice({ kind: "ok", text: `${filename}: ${counted(rows, "row")}` });
       },
