@@ -11,6 +11,7 @@ import type {
   MessagesResponse,
 } from "../../shared/api";
 import { type EngagementActivity, engagementScore } from "../../shared/engagement";
+import { CAMPAIGN_NAME_MAX } from "../../shared/limits";
 import { foldForSearch } from "../../shared/search";
 import { purgeExpiredEvents } from "../src/db/retention";
 import { foldStoredSearchText, recipientSearchText } from "../src/db/search-text";
@@ -506,6 +507,38 @@ describe("contacts", () => {
       .bind(shared.id)
       .first<{ recipient_count: number }>();
     expect(row?.recipient_count).toBe(2);
+  });
+});
+
+describe("a list's next page", () => {
+  it("follows the longest campaign name and address the tracker takes: a cursor holds them", async () => {
+    const account = await createAccount();
+    // 100 characters of three UTF-8 bytes each, and 319 characters of two: the cursors after them pass 400 characters.
+    const campaign = "販".repeat(CAMPAIGN_NAME_MAX);
+    const address = `${"ü".repeat(64)}@${"ö".repeat(250)}.de`;
+    await sentMessage(account, {
+      campaign: "Short",
+      recipients: [{ email: "short@acme.example" }],
+      sentAt: new Date(Date.now() - 2 * HOUR).toISOString(),
+    });
+    await sentMessage(account, { campaign, recipients: [{ email: address }] });
+    for (const [list, key, expected] of [
+      ["campaigns?limit=1", "campaigns", [campaign, "Short"]],
+      ["contacts?limit=1&sort=lastActivity", "contacts", [address, "short@acme.example"]],
+      ["contacts?limit=1&sort=score", "contacts", [address, "short@acme.example"]],
+    ] as const) {
+      const seen: string[] = [];
+      for (let cursor: string | null | undefined; cursor !== null; ) {
+        const page = await account.json<{ nextCursor: string | null } & Record<string, { name?: string; email?: string }[]>>(
+          "GET",
+          `/api/${list}${cursor ? `&cursor=${cursor}` : ""}`,
+        );
+        expect(page.status, `${list} after ${seen.length}`).toBe(200);
+        seen.push(...(page.body[key] ?? []).map((item) => item.name ?? item.email ?? ""));
+        cursor = page.body.nextCursor;
+      }
+      expect(seen.sort(), list).toEqual([...expected].sort());
+    }
   });
 });
 

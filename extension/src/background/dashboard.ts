@@ -9,8 +9,8 @@ import {
   type ContactDetail,
   type ContactsResponse,
   campaignName,
+  cursorParam,
   emailAddress,
-  exportQuery,
   MESSAGE_FILTERS,
   type MessagesResponse,
 } from "../../../shared/api";
@@ -27,11 +27,7 @@ export type ExportName = (typeof EXPORTS)[number];
 // is shown unfiltered) rather than failing the page.
 /** An address as the tracker compares it. */
 const address = z.string().transform(normalizeEmail).pipe(emailAddress);
-const cursor = z
-  .string()
-  .regex(/^[A-Za-z0-9_-]{1,400}$/)
-  .optional()
-  .catch(undefined);
+const cursor = cursorParam.optional().catch(undefined);
 const campaignFilter = campaignName.optional().catch(undefined);
 
 export function dashboardHandlers(
@@ -114,10 +110,13 @@ export function dashboardHandlers(
      * EXPORT_TIMEOUT_MS.
      */
     // The cursor as the tracker takes it, refused rather than dropped: without it the export would start over.
-    exportCsvPart: handler(exportQuery.extend({ name: z.enum(EXPORTS) }), async (input): Promise<{ csv: string; next: string | null }> => {
-      const c = await deps.requireCredentials();
-      const part = await deps.tracker(c).exportCsvPart(input.name, input.cursor);
-      return { csv: part.text, next: part.next };
-    }),
+    exportCsvPart: handler(
+      z.object({ name: z.enum(EXPORTS), cursor: cursorParam.optional() }),
+      async (input): Promise<{ csv: string; next: string | null }> => {
+        const c = await deps.requireCredentials();
+        const part = await deps.tracker(c).exportCsvPart(input.name, input.cursor);
+        return { csv: part.text, next: part.next };
+      },
+    ),
   };
 }
