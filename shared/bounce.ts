@@ -12,17 +12,18 @@ import { normalizeEmail } from "./email";
 
 export type { BounceKind };
 
-/** Display names mail systems use for their delivery-failure notices. */
-const DAEMON_NAMES = /^(mail delivery (subsystem|system|service)|mail ?delivery ?daemon|postmaster|mailer-daemon)$/i;
 /** Local parts of the addresses notices come from (mailer-daemon@googlemail.com, postmaster@…, MAILER-DAEMON@…). */
 const DAEMON_LOCAL_PARTS = /^(mailer-daemon|postmaster|mail-daemon|maildaemon)$/i;
 
-/** Whether a message from this address and display name is a delivery-failure notice. */
-export function isBounceSender(email: string | null | undefined, name?: string | null): boolean {
+/**
+ * Whether a message from this address is a delivery-failure notice: by its address alone. A display name is whatever
+ * its sender typed, and one who replies in a tracked thread as "Mail Delivery Subsystem" from their own address is
+ * replying. (A postmaster@ address of their own domain still passes: the tracker records a notice only for the
+ * addresses its email was sent to, docs/protocol.md §10.)
+ */
+export function isBounceSender(email: string | null | undefined): boolean {
   const address = normalizeEmail(email ?? "");
-  const local = address.slice(0, address.lastIndexOf("@"));
-  if (address.includes("@") && DAEMON_LOCAL_PARTS.test(local)) return true;
-  return DAEMON_NAMES.test((name ?? "").trim());
+  return address.includes("@") && DAEMON_LOCAL_PARTS.test(address.slice(0, address.lastIndexOf("@")));
 }
 
 /**

@@ -225,6 +225,32 @@ describe("bounces", () => {
     expect((await check(account, ["only@acme.example"])).body.contacts[0]?.suppressed).toBe(true);
   });
 
+  it("a notice suppresses only the email's recipients it names: anyone can write a notice into the thread", async () => {
+    const account = await createAccount();
+    await sentMessage(account, { threadId: "t-forged", recipients: [{ email: "buyer@acme.example" }], sentAt: ago(3 * HOUR) });
+    // A reply dressed as a notice, naming people the email was not sent to: the email bounced, nobody is suppressed.
+    const forged = bounce("t-forged", "msg-f:x1", "hard", ["ceo@bigcustomer.example", "cfo@bigcustomer.example"], ago(2 * HOUR));
+    expect((await signals(account, { signals: [forged] })).body.results[0]?.outcome).toBe("recorded");
+    const people = ["ceo@bigcustomer.example", "cfo@bigcustomer.example", "buyer@acme.example"];
+    expect((await check(account, people)).body.contacts.map((c) => c.suppressed)).toEqual([false, false, false]);
+    expect((await statusOf(account, "t-forged")).bounce).toMatchObject({ kind: "hard", recipients: [] });
+    // A notice naming the recipient among others: the recipient alone.
+    await signals(account, { signals: [bounce("t-forged", "msg-f:x2", "hard", ["ceo@bigcustomer.example", "Buyer@Acme.example"])] });
+    expect((await check(account, people)).body.contacts.map((c) => c.suppressed)).toEqual([false, false, true]);
+    expect((await statusOf(account, "t-forged")).bounce).toMatchObject({ kind: "hard", recipients: ["buyer@acme.example"] });
+  });
+
+  it("a notice naming a recipient deleted as a contact still suppresses that address", async () => {
+    const account = await createAccount();
+    const recipients = [{ email: "leaver@acme.example" }, { email: "stayer@acme.example" }];
+    await sentMessage(account, { threadId: "t-removed", recipients, sentAt: ago(3 * HOUR) });
+    expect((await account.api(`/api/contacts/${encodeURIComponent("leaver@acme.example")}`, { method: "DELETE" })).status).toBe(204);
+    const named = ["outsider@else.example", "leaver@acme.example"];
+    await signals(account, { signals: [bounce("t-removed", "msg-f:d1", "hard", named)] });
+    const checked = await check(account, ["outsider@else.example", "leaver@acme.example", "stayer@acme.example"]);
+    expect(checked.body.contacts.map((c) => c.suppressed)).toEqual([false, true, false]);
+  });
+
   it("a soft bounce followed by a later success is not a bounce", async () => {
     const account = await createAccount();
     const message = await sentMessage(account, { threadId: "t-soft", recipients: [{ email: "full@acme.example" }], sentAt: ago(3 * HOUR) });
@@ -295,6 +321,7 @@ describe("bounces", () => {
         flaky("msg-f:f2", ago(2 * HOUR)),
       ] as Signal[],
       Date.now(),
+      env.SIGNING_SECRET ?? "",
     );
     expect(counting.calls).toBeLessThanOrEqual(6);
     expect(results.map((r) => r.outcome)).toEqual([

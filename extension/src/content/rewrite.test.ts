@@ -95,6 +95,18 @@ describe("send-time rewrite", () => {
     );
   });
 
+  it("unwraps no link of the tracker's shape whose destination the tracker would refuse (javascript:), nor signs it again", async () => {
+    const fake = (await mintTrackingId(KEY)).replace(/.$/, "x");
+    const forged = [`${TRACKER}/c/${fake}/0?u=javascript:alert(1)`, `${TRACKER}/c/${fake}/1?u=data:text/html,x`];
+    const quote = `<div class="gmail_quote">${forged.map((href) => `<a href="${href}">invoice</a>`).join("")}</div>`;
+    const root = body(`<div>new</div>${quote}`);
+    expect(stripEarlierTracking(root, [TRACKER], null)).toEqual({ pixels: 0, links: 0 });
+    const p = await plan(body(`<div>new</div>${quote}`));
+    expect(p.clickUrls.size).toBe(0);
+    applyTracking(root, p);
+    expect([...root.querySelectorAll("a")].map((a) => a.getAttribute("href"))).toEqual(forged);
+  });
+
   it("takes the marks of a tracker connected before for an earlier email's: its pixels go, its links are unwrapped, none is signed again", async () => {
     const earlier = "https://mt.rep.workers.dev";
     const old = await mintTrackingId(KEY);

@@ -10,13 +10,18 @@ function underTracker(href: string, trackers: readonly string[], path: string): 
   return trackers.some((url) => href.startsWith(`${trimTrailingSlash(url)}/${path}`));
 }
 
-/** A click link of one of `trackers`: its tracking id, index and destination, else null. */
+/**
+ * A click link of one of `trackers`: its tracking id, index and destination, else null. Only with a destination the
+ * tracker would redirect to (isAcceptableDestination): anyone can write a link of this shape into an email, and one
+ * unwrapped from a quote or a forward goes out under the rep's name (a `javascript:` one too), so any other is no
+ * link of ours and stays as it is.
+ */
 export function trackerLink(href: string, trackers: readonly string[]): { id: string; index: number; url: string } | null {
   if (!underTracker(href, trackers, "c/") || !URL.canParse(href)) return null;
   const parsed = new URL(href);
   const match = /\/c\/([^/]+)\/(\d{1,3})$/.exec(parsed.pathname);
   const destination = parsed.searchParams.get("u");
-  if (!match?.[1] || !TRACKING_ID_PATTERN.test(match[1]) || !destination) return null;
+  if (!match?.[1] || !TRACKING_ID_PATTERN.test(match[1]) || !destination || !isAcceptableDestination(destination)) return null;
   return { id: match[1], index: Number(match[2]), url: destination };
 }
 

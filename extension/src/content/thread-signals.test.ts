@@ -118,6 +118,12 @@ describe("an opened conversation", () => {
     expect(asReported(readConversation(document, OWN, NOW)?.signals[0])).toMatchObject({ kind: "bounce", bounce: { kind: "soft" } });
   });
 
+  it("a notice's wording under a daemon's display name, from an ordinary person's address, is a reply", () => {
+    const body = "550 5.1.1 address not found: ceo@bigcustomer.example, cfo@bigcustomer.example";
+    conversation(MINE, message({ id: "n2", legacy: "18f7a1b2c3d4e602", email: "x@evil.example", name: "Mail Delivery Subsystem", body }));
+    expect(readConversation(document, OWN, NOW)?.signals).toEqual([expect.objectContaining({ kind: "reply", from: "x@evil.example" })]);
+  });
+
   it("in a thread someone else started, their first message is not a reply to the sender's tracked answer", () => {
     conversation(
       message({ id: "a", legacy: "18f7a1b2c3d4e500", email: "carol@prospect.example", name: "Carol", body: "Question?" }),

@@ -131,7 +131,6 @@ export function readConversation(doc: Document, own: Set<string>, now = new Date
     return {
       element,
       email: normalizeEmail(sender.email),
-      name: sender.name,
       ours: messageTrackingId(element) !== null,
       id:
         messageGmailIds(element)
@@ -157,7 +156,6 @@ export function readConversation(doc: Document, own: Set<string>, now = new Date
 
 interface ThreadMessage {
   email: string;
-  name: string;
   /** The message's stable Gmail id (stableMessageId), null when it has none yet. */
   id: string | null;
   /** Written by the sender (one of their addresses, or a message carrying one of our pixels). */
@@ -177,7 +175,7 @@ function signalsAfterOwn(threadId: string, messages: ThreadMessage[]): Signal[] 
   for (const m of messages) {
     if (m.own) afterOwn = true;
     else if (afterOwn && m.id && m.email) {
-      const notice = isBounceSender(m.email, m.name) ? m.notice() : undefined;
+      const notice = isBounceSender(m.email) ? m.notice() : undefined;
       if (notice === undefined) signals.push({ kind: "reply", threadId, gmailMessageId: m.id, at: m.at(m.id), from: m.email });
       else if (notice !== null) signals.push(bounceOf(m.id, threadId, m.at(m.id), notice));
     }
@@ -235,7 +233,7 @@ export function readThreadRows(doc: Document, own: Set<string>, now = new Date()
     if (!multi || !last || !lastEmail || rowListsRecipients(row)) continue;
     if (own.has(lastEmail) || lastPerson.isMe) continue;
     const at = arrivedAt(lastId, queryRow(row, "rowDate")?.getAttribute("title"), now);
-    const signal: Signal = isBounceSender(lastEmail, lastPerson.name)
+    const signal: Signal = isBounceSender(lastEmail)
       ? bounceOf(lastId, threadId, at, queryRow(row, "rowSnippet")?.textContent ?? "")
       : { kind: "reply", threadId, gmailMessageId: lastId, at, from: lastEmail };
     out.push({ threadId, signals: [signal] });

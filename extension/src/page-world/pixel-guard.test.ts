@@ -1,6 +1,6 @@
 import { Window as HappyWindow } from "happy-dom";
 import { describe, expect, it } from "vitest";
-import { installPixelGuard, neutraliseHtml, pixelIdIn } from "./pixel-guard";
+import { installPixelGuard, neutraliseHtml, pixelIdIn, withoutPixels } from "./pixel-guard";
 
 const TRACKER = "https://t.example";
 const ID = "abcdefghijklmnop.1.AAAAAAAAAAAAAAAAAAAAAA.BBBBBBBBBBBBBBBBBBBBBB";
@@ -90,6 +90,39 @@ describe("page-world pixel guard", () => {
       ].join(""),
     );
     expect(found).toEqual([ID, OTHER_ID]);
+  });
+
+  it("reads a tag's attributes in order: a pixel's URL written inside another attribute's value is text, never rewritten", () => {
+    const attributesOf = (html: string) => {
+      const template = new HappyWindow().document.createElement("template");
+      template.innerHTML = html;
+      const img = template.content.querySelector("img");
+      return img ? [...img.attributes].map((a) => [a.name, a.value]) : null;
+    };
+    // Someone's email whose alt text holds what looks like a pixel's src, with attributes of its own after it.
+    const payload = `<img alt="A' src='${TRACKER}/o/${ID}.gif?x style=position:fixed;inset:0 onerror=alert(1) y' B" src="https://evil.example/banner.png">`;
+    expect(neutraliseHtml(payload, [TRACKER])).toBe(payload);
+    expect(attributesOf(neutraliseHtml(payload, [TRACKER]))).toEqual([
+      ["alt", `A' src='${TRACKER}/o/${ID}.gif?x style=position:fixed;inset:0 onerror=alert(1) y' B`],
+      ["src", "https://evil.example/banner.png"],
+    ]);
+    expect(withoutPixels(payload, [TRACKER])).toBe(payload);
+    // The real src is the pixel, behind such text: that src alone is rewritten.
+    const pixel = `<img alt="x src='https://images.example/a.png'" src="${TRACKER}/o/${ID}.gif">`;
+    expect(attributesOf(neutraliseHtml(pixel, [TRACKER]))).toEqual([
+      ["alt", "x src='https://images.example/a.png'"],
+      ["data-mt-src", `${TRACKER}/o/${ID}.gif`],
+      ["data-mt-pixel-id", ID],
+    ]);
+    expect(withoutPixels(`<p>${pixel}</p>`, [TRACKER])).toBe("<p></p>");
+    // A tag the browser would read otherwise than simply (a quote inside a name or an unquoted value), or with two
+    // src attributes: left as it is.
+    for (const odd of [
+      `<img a"b src="${TRACKER}/o/${ID}.gif">`,
+      `<img alt=x"y src="${TRACKER}/o/${ID}.gif">`,
+      `<img src="${TRACKER}/o/${ID}.gif" src="https://images.example/a.png">`,
+    ])
+      expect(neutraliseHtml(odd, [TRACKER])).toBe(odd);
   });
 
   it("finds the pixel of a tracker on a port through a percent-encoded proxy fragment, whose colon is encoded", () => {

@@ -34,7 +34,28 @@ export function neutraliseImage(img: Element, originalSrc: string, id: string): 
   img.removeAttribute("srcset");
 }
 const IMG_TAG = /<img\b[^>]*>/gi;
-const SRC_ATTR = /\ssrc\s*=\s*("([^"]*)"|'([^']*)')/i;
+/**
+ * One attribute of a tag as the HTML tokenizer reads it: a name, maybe a value. Read in order from the tag's name on,
+ * so that text inside another attribute's value is never taken for one. A name with a quote or a `<`, or a value the
+ * tokenizer would read on further (an unquoted one running into a quote), does not match: the tag is then left as it
+ * is. Only HTML's own spaces separate (JavaScript's \s has more).
+ */
+const ATTRIBUTE = /[\t\n\f\r /]*([^\t\n\f\r /"'<>=]+)(?:[\t\n\f\r ]*=[\t\n\f\r ]*(?:"([^"]*)"|'([^']*)'|([^\t\n\f\r "'<>=`]+)))?/y;
+
+/** The src attribute of an <img> tag (its place and value), or null: none, two, or the tag read otherwise (ATTRIBUTE). */
+function srcAttribute(tag: string): { start: number; end: number; value: string } | null {
+  let src = null;
+  let end = 4;
+  ATTRIBUTE.lastIndex = end;
+  for (let match = ATTRIBUTE.exec(tag); match; match = ATTRIBUTE.exec(tag)) {
+    if (match[1]?.toLowerCase() === "src") {
+      if (src) return null;
+      src = { start: match.index, end: ATTRIBUTE.lastIndex, value: match[2] ?? match[3] ?? match[4] ?? "" };
+    }
+    end = ATTRIBUTE.lastIndex;
+  }
+  return /^[\t\n\f\r /]*>$/.test(tag.slice(end)) ? src : null;
+}
 
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
@@ -124,16 +145,15 @@ export function mayHoldPixelOf(text: string, trackers: readonly string[]): boole
 function replacePixelTags(
   html: string,
   trackers: readonly string[],
-  replace: (tag: string, id: string, src: RegExpExecArray) => string,
+  replace: (tag: string, id: string, src: NonNullable<ReturnType<typeof srcAttribute>>) => string,
 ): string {
   if (!mayHoldPixelOf(html, trackers)) return html;
   return html.replace(IMG_TAG, (tag) => {
     // Most of a message's images are not ours (pictures, signatures, a quoted email's): the cheap test again, per tag.
     if (!mayHoldPixelOf(tag, trackers)) return tag;
-    const match = SRC_ATTR.exec(tag);
-    if (!match) return tag;
-    const id = pixelIdIn(decodeEntities(match[2] ?? match[3] ?? ""), trackers);
-    return id ? replace(tag, id, match) : tag;
+    const src = srcAttribute(tag);
+    const id = src && pixelIdIn(decodeEntities(src.value), trackers);
+    return src && id ? replace(tag, id, src) : tag;
   });
 }
 
@@ -142,10 +162,10 @@ function replacePixelTags(
  * `found` receives each neutralised pixel's tracking id.
  */
 export function neutraliseHtml(html: string, trackers: readonly string[], found?: (id: string) => void): string {
-  return replacePixelTags(html, trackers, (tag, id, match) => {
+  return replacePixelTags(html, trackers, (tag, id, src) => {
     found?.(id);
-    const kept = match[1]?.startsWith('"') ? match[1].slice(1, -1) : (match[3] ?? "").replaceAll('"', "&quot;");
-    return tag.replace(SRC_ATTR, ` ${ORIGINAL_SRC_ATTRIBUTE}="${kept}" ${PIXEL_ID_ATTRIBUTE}="${id}"`);
+    const kept = src.value.replaceAll('"', "&quot;");
+    return `${tag.slice(0, src.start)} ${ORIGINAL_SRC_ATTRIBUTE}="${kept}" ${PIXEL_ID_ATTRIBUTE}="${id}"${tag.slice(src.end)}`;
   });
 }
 

@@ -17,6 +17,8 @@ export interface AnsweredSend {
   recipients?: Recipient[];
   /** Sent as plain text: the body's text (with a tracked link's address, if tracked), `[8][6]` 0 (sync-parser.ts SyncSend.plainText). */
   plainText?: boolean;
+  /** Posted with "Schedule send" (label ^scheduled instead of ^pfg) to go out at this time (`[6]`). */
+  scheduledAt?: number;
 }
 
 /** An array of `length` nulls with the given entries. */
@@ -33,10 +35,10 @@ export function gmailSendAnswered(sends: AnsweredSend[]): GmailSendAnswered {
     sparse(11, {
       0: send.messageId,
       2: (send.recipients ?? []).map((r) => [1, r.email, r.name ?? null]),
-      6: Date.now(),
+      6: send.scheduledAt ?? Date.now(),
       7: send.subject ?? "",
       8: [null, [[0, send.plainText ? `Hi${link(send)}` : `<div>Hi</div>${pixel(send)}`]], null, null, null, null, send.plainText ? 0 : 1],
-      10: ["^all", "^pfg"],
+      10: ["^all", send.scheduledAt === undefined ? "^pfg" : "^scheduled"],
     });
   const request = [[null, null, 2], sends.map((send, k) => [k, [send.threadId, [null, [[message(send), null, 1]]]]])];
   const response = [

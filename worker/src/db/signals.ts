@@ -2,6 +2,7 @@
 import type { BounceKind, SignalResult, SignalsRequest } from "../../../shared/api";
 import { mailboxKey, normalizeEmail } from "../../../shared/email";
 import { stableMessageId } from "../../../shared/gmail-message-id";
+import { recipientFingerprint } from "../recipient-fingerprint";
 import { optedOutSince, unsubscribedSql } from "./events";
 import { type MessageRow, messagesByThread } from "./messages";
 import { COUNTED_SQL, chunked, placeholders, SQL_NOW_MS } from "./sql";
@@ -41,6 +42,8 @@ interface TargetMessage {
   /** Its recipients now (a deleted contact is gone) and how many it was sent to. */
   recipients: string[];
   recipientCount: number;
+  /** The fingerprints its deleted contacts left on it (migration 0011): they were its recipients all the same. */
+  removed: string[];
   sentAt: number;
 }
 
@@ -57,17 +60,25 @@ async function recordedSources(db: D1Database, accountId: string, sourceIds: rea
   return recorded;
 }
 
-/** The current recipients of each of these messages. */
-async function recipientsOf(db: D1Database, messageIds: readonly string[]): Promise<Map<string, string[]>> {
+/** The current recipients of each of these messages, and the fingerprints of those deleted as contacts: one query. */
+async function recipientsOf(db: D1Database, messageIds: readonly string[]) {
   const recipients = new Map<string, string[]>();
-  for (const ids of chunked([...new Set(messageIds)])) {
+  const removed = new Map<string, string[]>();
+  for (const ids of chunked([...new Set(messageIds)], HALF_IN_LIST)) {
+    const list = placeholders(ids.length);
     const { results } = await db
-      .prepare(`SELECT message_id, email FROM message_recipients WHERE message_id IN (${placeholders(ids.length)})`)
-      .bind(...ids)
-      .all<{ message_id: string; email: string }>();
-    for (const row of results) recipients.set(row.message_id, [...(recipients.get(row.message_id) ?? []), row.email]);
+      .prepare(
+        `SELECT message_id, email, 0 AS removed FROM message_recipients WHERE message_id IN (${list})
+         UNION ALL SELECT message_id, fingerprint, 1 FROM removed_recipients WHERE message_id IN (${list})`,
+      )
+      .bind(...ids, ...ids)
+      .all<{ message_id: string; email: string; removed: 0 | 1 }>();
+    for (const row of results) {
+      const into = row.removed ? removed : recipients;
+      into.set(row.message_id, [...(into.get(row.message_id) ?? []), row.email]);
+    }
   }
-  return recipients;
+  return { recipients, removed };
 }
 
 /** A Gmail message id as the extension keys signals (stableMessageId); any other form as it comes, without its "#". */
@@ -103,12 +114,18 @@ async function targetMessages(
     if (best) chosen.set(signal, best);
   }
   const bounced = [...chosen].filter(([signal]) => signal.kind === "bounce").map(([, row]) => row.id);
-  const recipients = await recipientsOf(db, bounced);
+  const { recipients, removed } = await recipientsOf(db, bounced);
   const targets = new Map(
-    [...chosen].map(([signal, row]) => [
+    [...chosen].map(([signal, row]): [Signal, TargetMessage] => [
       signal,
-      // sent_at is set: only messages sent before the signal are chosen.
-      { id: row.id, recipients: recipients.get(row.id) ?? [], recipientCount: row.recipient_count, sentAt: row.sent_at ?? 0 },
+      {
+        id: row.id,
+        recipients: recipients.get(row.id) ?? [],
+        recipientCount: row.recipient_count,
+        removed: removed.get(row.id) ?? [],
+        // sent_at is set: only messages sent before the signal are chosen.
+        sentAt: row.sent_at ?? 0,
+      },
     ]),
   );
   return { targets, sent };
@@ -118,12 +135,36 @@ async function targetMessages(
 const INSERT_SIGNAL = `INSERT OR IGNORE INTO signals (account_id, message_id, kind, source_id, email, bounce_kind, reason, occurred_at, inserted_at)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ${SQL_NOW_MS})`;
 
-/** The addresses a bounce notice is recorded for: those it names, else a one-recipient message's recipient, else "" (nobody). */
-function bouncedEmails(message: TargetMessage, signal: Extract<Signal, { kind: "bounce" }>): string[] {
+/**
+ * Addresses a notice names that are checked against the fingerprints of a message's deleted contacts, beyond its
+ * current recipients: a keyed hash each. A real notice names the one or few addresses it failed on.
+ */
+const MAX_REMOVED_CHECKED = 10;
+
+/**
+ * The addresses a bounce notice is recorded for: those it names that are the message's recipients (current, or deleted
+ * as contacts since), else "" (the message bounced, no address). The notice's text is whatever arrived in the thread,
+ * and anyone who can write there can make a message look like one (a display name, a postmaster@ address of their
+ * own): an address the email was not sent to is never taken from it. A notice naming no address at all applies to
+ * the only recipient of a one-recipient message, and to no address otherwise.
+ */
+async function bouncedEmails(
+  signingSecret: string,
+  message: TargetMessage,
+  signal: Extract<Signal, { kind: "bounce" }>,
+): Promise<string[]> {
   const named = [...new Set((signal.bounce.recipients ?? []).map(normalizeEmail))];
-  // A notice naming nobody applies to the only recipient of a one-recipient message, and to no address otherwise.
-  const sole = message.recipientCount === 1 && message.recipients.length === 1;
-  return named.length > 0 ? named : sole ? message.recipients : [""];
+  if (named.length === 0) {
+    const sole = message.recipientCount === 1 && message.recipients.length === 1;
+    return sole ? message.recipients : [""];
+  }
+  const current = new Set(message.recipients);
+  const recipients = named.filter((email) => current.has(email));
+  if (message.removed.length > 0) {
+    for (const email of named.filter((e) => !current.has(e)).slice(0, MAX_REMOVED_CHECKED))
+      if (message.removed.includes(await recipientFingerprint(signingSecret, message.id, email))) recipients.push(email);
+  }
+  return recipients.length > 0 ? recipients : [""];
 }
 
 /**
@@ -137,6 +178,7 @@ export async function recordSignals(
   self: readonly string[],
   given: readonly Signal[],
   now: number,
+  signingSecret: string,
 ): Promise<SignalResult[]> {
   // Nothing arrived after now: a later date (misread, or from a wrong clock) would outlive every retention limit,
   // which purges by this date.
@@ -154,10 +196,13 @@ export async function recordSignals(
     accountId,
     wanted.filter((s) => !recorded.has(s.gmailMessageId)),
   );
+  const bounced = new Map<Signal, string[]>();
+  for (const [signal, message] of targets)
+    if (signal.kind === "bounce") bounced.set(signal, await bouncedEmails(signingSecret, message, signal));
   // Two soft bounces (different notices) with no success since the first of them: treated as hard. What the
   // rule reads for the addresses soft bounces name: their soft bounces and latest success, kept up to date below.
-  const softAddresses = [...targets].flatMap(([signal, message]) =>
-    signal.kind === "bounce" && signal.bounce.kind === "soft" ? bouncedEmails(message, signal).filter((e) => e !== "") : [],
+  const softAddresses = [...targets].flatMap(([signal]) =>
+    signal.kind === "bounce" && signal.bounce.kind === "soft" ? (bounced.get(signal) ?? []).filter((e) => e !== "") : [],
   );
   const { softBounces, success } = await softBounceHistory(db, accountId, softAddresses);
   const softNoticesSinceSuccess = (email: string) => {
@@ -196,7 +241,7 @@ export async function recordSignals(
       statements.push(db.prepare(INSERT_SIGNAL).bind(accountId, message.id, "reply", signal.gmailMessageId, email, null, null, at));
       success.set(email, Math.max(success.get(email) ?? at, at));
     } else {
-      const emails = bouncedEmails(message, signal);
+      const emails = bounced.get(signal) ?? [""];
       const kind = signal.bounce.kind;
       const reason = signal.bounce.reason ?? null;
       statements.push(

@@ -11,6 +11,8 @@ import { validated } from "../http";
  */
 export const signalsRoute = new Hono<AppEnv>().use(requireAccount).post("/", validated("json", signalsRequest), async (c) => {
   const { self, signals } = c.req.valid("json");
-  const body: SignalsResponse = { results: await recordSignals(c.env.DB, c.get("account").id, self, signals, Date.now()) };
+  const body: SignalsResponse = {
+    results: await recordSignals(c.env.DB, c.get("account").id, self, signals, Date.now(), c.env.SIGNING_SECRET ?? ""),
+  };
   return c.json(body);
 });

@@ -421,6 +421,33 @@ describe("compose tracking: the thread's ids Gmail's answer names", () => {
   });
 });
 
+describe("compose tracking: a scheduled send", () => {
+  /** Prepares a tracked send (with Send, or Schedule send's arrow); then Gmail's answer, scheduled at `at`: what is registered. */
+  async function registeredAfter(via: "send" | "schedule", at: number) {
+    await openMinted({ subject: "Intro", chips: `<div role="option" data-hovercard-id="dana@acme.example"><span>Dana</span></div>` });
+    document.querySelector("td.gU.Up")?.insertAdjacentHTML("beforeend", `<div role="button" aria-haspopup="true">▾</div>`);
+    const before = Date.now();
+    if (via === "send") clickSend();
+    else document.querySelector("td.gU.Up [aria-haspopup]")?.dispatchEvent(new MouseEvent("mouseup", { bubbles: true, button: 0 }));
+    const prepared = { before, after: Date.now() };
+    emitPageEvent(document, "mt:gmail-send-answered", gmailSendAnswered([{ ...SENT_IDS, trackingId: TRACKING_ID, scheduledAt: at }]));
+    const registered = callFromGmail.mock.calls.find(([type]) => type === "messageSent")?.[1] as { request: { sentAt: string } };
+    return { prepared, sentAt: Date.parse(registered.request.sentAt) };
+  }
+  const IN_2100 = Date.UTC(2100, 0, 1);
+
+  it("an email scheduled with Schedule send is sent, and counts its hits, from the time Gmail's answer names", async () => {
+    expect((await registeredAfter("schedule", IN_2100)).sentAt).toBe(IN_2100);
+  });
+
+  it("an answer that says scheduled, for an email prepared with Send, leaves its send time: no script of the page sets it", async () => {
+    const { prepared, sentAt } = await registeredAfter("send", IN_2100);
+    // The time of the click on Send, as prepared.
+    expect(sentAt).toBeGreaterThanOrEqual(prepared.before);
+    expect(sentAt).toBeLessThanOrEqual(prepared.after);
+  });
+});
+
 describe("compose tracking: an email sent with Opens off and no tracked link, which carries no id of ours", () => {
   /** A compose with opens turned off on its toolbar and no link in it, sent and closed. */
   async function sendWithOpensOff(compose: Parameters<typeof composeHtml>[0]): Promise<void> {

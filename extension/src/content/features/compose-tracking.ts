@@ -283,7 +283,10 @@ function onGmailSent(sent: SentMessageIds[], options: Options): void {
       // number ("thread-f:<decimal>"): a conversation names its thread by the legacy id alone.
       const threadIds = threadIdsToRegister(gmailId(item.legacyThreadId), gmailId(item.threadId));
       const messageId = gmailId(item.legacyMessageId) ?? gmailId(item.messageId);
-      const scheduledAt = item.scheduled && typeof item.scheduledAt === "number" ? new Date(item.scheduledAt) : null;
+      // Gmail's answer is read from the page's world, where any script can write one: a later time would make every
+      // hit before it the sender's. Only a send the rep scheduled here goes out later.
+      const scheduled = pending.viaSchedule && item.scheduled;
+      const scheduledAt = scheduled && typeof item.scheduledAt === "number" ? new Date(item.scheduledAt) : null;
       const recipients = mergeRecipients(pending.request.recipients, item.recipients);
       // Recipients the compose could not check against the exclusions (Gmail changed its chips, all or one of
       // several): the send request is the first place they can be checked.
@@ -305,7 +308,7 @@ function onGmailSent(sent: SentMessageIds[], options: Options): void {
       // Replies and bounces are read by the conversation's legacy id (thread-signals.ts): without it none attaches.
       const inConversation = threadIds.threadId !== undefined && legacyThreadId(threadIds.threadId) !== null;
       markSendAnswer(inConversation);
-      debug("send confirmed by Gmail", trackingId, threadIds.threadId, messageId, item.scheduled ? "scheduled" : "");
+      debug("send confirmed by Gmail", trackingId, threadIds.threadId, messageId, scheduled ? "scheduled" : "");
       register(pending);
       pendingSends.delete(trackingId);
       noteSend(trackingId, pending.request.subject);
@@ -317,7 +320,7 @@ function onGmailSent(sent: SentMessageIds[], options: Options): void {
         pending.tell(
           "tracked, but its recipients could not be read (Gmail may have changed): recipient exclusions and warnings did not apply",
         );
-      } else if (item.scheduled)
+      } else if (scheduled)
         pending.tell(
           scheduledAt
             ? `scheduled send tracked: opens count from ${scheduledAt.toLocaleString()}`
