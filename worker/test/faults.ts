@@ -238,3 +238,50 @@ export function d1WithBoundValueLimit(real: D1Database): D1Database {
     },
   });
 }
+
+/**
+ * Workers KV's refusals in production (developers.cloudflare.com/kv/platform/limits/): on Workers Free, "Reads |
+ * 100,000 reads per day" and "Writes to different keys | 1,000 writes per day", for the whole Cloudflare account and
+ * every Worker on it, past which each get or put throws until 00:00 UTC; on every plan, "Writes to same key | 1 per
+ * second", past which the put answers 429. The local KV of the tests refuses none of them.
+ */
+export const KV_READS_SPENT = "KV get() limit exceeded for the day.";
+export const KV_WRITES_SPENT = "KV put() limit exceeded for the day.";
+export const KV_SAME_KEY_TOO_SOON = "KV PUT failed: 429 Too Many Requests";
+
+/** The real KV, except that every `get` or every `put` throws, as once the day's reads or writes are spent. */
+export function kvWithDailyLimitSpent(real: KVNamespace, spent: "get" | "put"): { kv: KVNamespace; refused: () => number } {
+  let refused = 0;
+  const kv = new Proxy(real, {
+    get: (target, prop) => {
+      if (prop !== spent) return bound(target, prop);
+      return async () => {
+        refused++;
+        throw new Error(spent === "get" ? KV_READS_SPENT : KV_WRITES_SPENT);
+      };
+    },
+  });
+  return { kv, refused: () => refused };
+}
+
+/** The real KV, except that a `put` of a key written less than a second before throws, as production's 429. */
+export function kvWithSameKeyWriteLimit(real: KVNamespace): { kv: KVNamespace; refused: () => number } {
+  let refused = 0;
+  const lastWrite = new Map<string, number>();
+  const kv = new Proxy(real, {
+    get: (target, prop) => {
+      if (prop !== "put") return bound(target, prop);
+      return async (key: string, ...rest: unknown[]) => {
+        const now = Date.now();
+        const last = lastWrite.get(key);
+        if (last !== undefined && now - last < 1000) {
+          refused++;
+          throw new Error(KV_SAME_KEY_TOO_SOON);
+        }
+        lastWrite.set(key, now);
+        return (target.put as (...args: unknown[]) => Promise<void>)(key, ...rest);
+      };
+    },
+  });
+  return { kv, refused: () => refused };
+}
