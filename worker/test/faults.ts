@@ -134,6 +134,43 @@ export function d1WithWriteBeforeFirstBatch(real: D1Database, write: () => Promi
   });
 }
 
+/**
+ * The real D1, except that `write` runs once just before the first batch holding a statement whose SQL matches
+ * `pattern`: what another request commits between a caller's reads and the writes it computed from them (the
+ * relabelling reads a span's events and views in one batch, and writes the labels they give in a later one).
+ */
+export function d1WithWriteBeforeBatchOf(real: D1Database, pattern: RegExp, write: () => Promise<unknown>): D1Database {
+  let pending: (() => Promise<unknown>) | null = write;
+  const matching = new WeakSet<D1PreparedStatement>();
+  const wrapStatement = (statement: D1PreparedStatement, matches: boolean): D1PreparedStatement => {
+    const wrapped = new Proxy(statement, {
+      get: (target, prop) => {
+        if (prop === REAL) return target;
+        if (prop === "bind") return (...args: unknown[]) => wrapStatement(target.bind(...args), matches);
+        return bound(target, prop);
+      },
+    });
+    if (matches) matching.add(wrapped);
+    return wrapped;
+  };
+  return new Proxy(real, {
+    get: (target, prop) => {
+      if (prop === "prepare") return (query: string) => wrapStatement(target.prepare(query), pattern.test(query));
+      if (prop === "batch") {
+        return async (statements: D1PreparedStatement[]) => {
+          if (pending && statements.some((s) => matching.has(s))) {
+            const before = pending;
+            pending = null;
+            await before();
+          }
+          return target.batch(statements.map((s) => (s as unknown as Record<symbol, D1PreparedStatement>)[REAL] ?? s));
+        };
+      }
+      return bound(target, prop);
+    },
+  });
+}
+
 /** The real D1, except that `write` runs just before every batch: another request that always commits first. */
 export function d1WithWriteBeforeEachBatch(real: D1Database, write: () => Promise<unknown>): D1Database {
   return new Proxy(real, {
