@@ -4,38 +4,73 @@ import { createMiddleware } from "hono/factory";
 import { base64UrlDecode, base64UrlEncode, constantTimeEqual, randomBytes } from "../../shared/encoding";
 import { type AccountRecord, getAccount } from "./db/accounts";
 import type { AppEnv, Bindings } from "./env";
+import { errorName } from "./errors";
 import { jsonError } from "./http";
 import { sha256Base64Url } from "./keys";
 
 const TOKEN_PATTERN = /^mt_([a-z2-7]{16})_([A-Za-z0-9_-]{43})$/;
-const ACCOUNT_CACHE_SECONDS = 300;
+
+/**
+ * What an API call knows of its caller: the fields that never change once the account exists (no route changes a
+ * token or deletes an account). Settings and the current key id are read from D1 where they are used, never from the
+ * cache, so a cache entry that outlives a change can never answer with old settings.
+ */
+export type AuthenticatedAccount = Pick<AccountRecord, "id" | "tokenHash">;
+
+/**
+ * A week: nothing cached goes stale, so the lifetime only sets how often each account in use rewrites its key, against
+ * KV's "Writes to different keys | 1,000 writes per day" on Workers Free (developers.cloudflare.com/kv/platform/limits/),
+ * shared with every other Worker of the Cloudflare account. Five minutes, before, spent it with a few reps.
+ */
+const ACCOUNT_CACHE_SECONDS = 7 * 24 * 3600;
 
 export function newApiToken(accountId: string): string {
   return `mt_${accountId}_${base64UrlEncode(randomBytes(32))}`;
 }
 
+/** Not `account:<id>`, the key of the earlier whole records (settings included), so neither shape is read as the other. */
 function accountCacheKey(accountId: string): string {
-  return `account:${accountId}`;
+  return `account-token:${accountId}`;
 }
 
-/** Account records are read on every API call and change rarely: read through KV, with D1 the source of truth. */
-export async function cachedAccount(env: Bindings, accountId: string): Promise<AccountRecord | null> {
-  const cached = await env.CACHE.get<AccountRecord>(accountCacheKey(accountId), "json");
-  if (cached) return cached;
+/**
+ * Read on every API call: through KV, with D1 the source of truth. The cache is best effort: KV refuses reads and
+ * writes past its daily limits, and a second write of one key within a second (two calls after the entry expired), so
+ * a failed read falls back to D1 and the write runs after the response, its failure only logged.
+ */
+export async function cachedAccount(
+  env: Bindings,
+  ctx: Pick<ExecutionContext, "waitUntil">,
+  accountId: string,
+): Promise<AuthenticatedAccount | null> {
+  const key = accountCacheKey(accountId);
+  let missing = false;
+  try {
+    const cached = await env.CACHE.get<AuthenticatedAccount>(key, "json");
+    if (cached) return cached;
+    missing = true;
+  } catch (error) {
+    console.error("account cache read failed; reading the database", errorName(error));
+  }
   const account = await getAccount(env.DB, accountId);
-  if (account) await cacheAccount(env, account);
-  return account;
-}
-
-export async function cacheAccount(env: Bindings, account: AccountRecord): Promise<void> {
-  await env.CACHE.put(accountCacheKey(account.id), JSON.stringify(account), { expirationTtl: ACCOUNT_CACHE_SECONDS });
+  if (!account) return null;
+  const identity: AuthenticatedAccount = { id: account.id, tokenHash: account.tokenHash };
+  // Only after a miss: a KV refusing reads (its daily limit spent) would otherwise get a write on every call.
+  if (missing) {
+    ctx.waitUntil(
+      env.CACHE.put(key, JSON.stringify(identity), { expirationTtl: ACCOUNT_CACHE_SECONDS }).catch((error: unknown) =>
+        console.error("account cache write failed", errorName(error)),
+      ),
+    );
+  }
+  return identity;
 }
 
 export const requireAccount = createMiddleware<AppEnv>(async (c, next) => {
   const header = c.req.header("authorization") ?? "";
   const token = header.startsWith("Bearer ") ? header.slice("Bearer ".length).trim() : "";
   const match = TOKEN_PATTERN.exec(token);
-  const account = match?.[1] ? await cachedAccount(c.env, match[1]) : null;
+  const account = match?.[1] ? await cachedAccount(c.env, c.executionCtx, match[1]) : null;
   const given = base64UrlDecode(await sha256Base64Url(token));
   const stored = account ? base64UrlDecode(account.tokenHash) : null;
   if (!account || !given || !stored || !constantTimeEqual(given, stored)) {

@@ -1,7 +1,7 @@
 // The worker's bindings. Their types are generated from wrangler.toml by `wrangler types` into
 // worker-configuration.d.ts (the global `Env`; `npm run types` regenerates it, `npm test` fails when it is stale),
 // and the secrets' names come from worker/secret-names.env. Only what wrangler cannot know is said here.
-import type { AccountRecord } from "./db/accounts";
+import type { AuthenticatedAccount } from "./auth";
 import type { PurgeTimerMessage } from "./db/retention";
 import type { HitMessage } from "./hits";
 
@@ -28,5 +28,5 @@ export type Bindings = Omit<Env, "HITS" | "HITS_DEAD" | "SIGNING_SECRET" | "REGI
 
 export interface AppEnv {
   Bindings: Bindings;
-  Variables: { account: AccountRecord };
+  Variables: { account: AuthenticatedAccount };
 }

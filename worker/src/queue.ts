@@ -211,7 +211,8 @@ export async function storeHits(db: D1Database, queued: readonly Hit[]): Promise
   const inserts = storable.length > 0 ? await db.batch(insertHitStatements(db, storable, labelsOnArrival(storable, states, views))) : [];
   // Read again after the insert, the messages and views included: the events stored before can change a label (a
   // burst across batches), and another consumer or a view report may have written since the reads above. Each writer
-  // relabelling after its own write is what makes the labels settle whatever the order.
+  // relabelling after its own write, and writing labels only while what it read holds (relabelSpans), is what makes the
+  // labels settle whatever the order.
   await relabelSpans(db, spansAroundHits(storable), Date.now());
   return inserts.filter((insert) => insert.meta.changes > 0).length;
 }

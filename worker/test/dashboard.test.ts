@@ -592,7 +592,7 @@ describe("message list", () => {
     // ASCII searches as before: any case, names and addresses, % and _ literal.
     for (const q of ["OLD", "news", "pat lee", "globex.EXAMPLE", "50%"]) expect(await ids(q), q).toEqual([ascii.id]);
     expect(await ids("acme.example")).toEqual([eclair.id, toEmilie.id]);
-    // Wildcards stay literal, a full-width one too (folded to % before the escaping).
+    // Wildcards stay literal, a full-width one too (folded to %).
     for (const q of ["d_rand", "d％n"]) expect(await ids(q), q).toEqual([]);
 
     // An email registered before migration 0018, written as the code before it wrote it: no search text.
@@ -611,6 +611,24 @@ describe("message list", () => {
     await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "23 * * * *" }), env);
     for (const q of ["Élodie", "élodie", "elodie martin", "Élan", "elan", "ELAN RENEWAL"]) expect(await ids(q), q).toEqual([old]);
     expect(await ids("acme.example")).toEqual([eclair.id, toEmilie.id, old]);
+  });
+
+  it("finds an email by its whole subject, longer than D1's 50 bytes for a LIKE pattern, wildcards literal", async () => {
+    const account = await createAccount();
+    const subject = "Réunion de suivi n°12 — proposition tarifaire pour Société Générale";
+    const meeting = await sentMessage(account, { subject });
+    const offer = await sentMessage(account, { subject: "Offre 100% remisée pour le_client_prioritaire de Société Générale" });
+    await sentMessage(account, { subject: "Offre 100 remisée pour le client prioritaire de Société Générale ailleurs" });
+    const search = (q: string) => account.json<MessagesResponse>("GET", `/api/messages?q=${encodeURIComponent(q)}`);
+    expect(new TextEncoder().encode(foldForSearch(subject)).length).toBeGreaterThan(50);
+    const found = await search(subject);
+    expect(found.status).toBe(200);
+    expect(found.body.messages.map((m) => m.id)).toEqual([meeting.id]);
+    // % and _ are the characters themselves: the third subject, where a wildcard would match them, is not found.
+    const literal = await search("100% remisée pour le_client_prioritaire de Société");
+    expect(literal.status).toBe(200);
+    expect(literal.body.messages.map((m) => m.id)).toEqual([offer.id]);
+    expect((await search("100_ remis")).body.messages).toEqual([]);
   });
 });
 

@@ -134,6 +134,43 @@ export function d1WithWriteBeforeFirstBatch(real: D1Database, write: () => Promi
   });
 }
 
+/**
+ * The real D1, except that `write` runs once just before the first batch holding a statement whose SQL matches
+ * `pattern`: what another request commits between a caller's reads and the writes it computed from them (the
+ * relabelling reads a span's events and views in one batch, and writes the labels they give in a later one).
+ */
+export function d1WithWriteBeforeBatchOf(real: D1Database, pattern: RegExp, write: () => Promise<unknown>): D1Database {
+  let pending: (() => Promise<unknown>) | null = write;
+  const matching = new WeakSet<D1PreparedStatement>();
+  const wrapStatement = (statement: D1PreparedStatement, matches: boolean): D1PreparedStatement => {
+    const wrapped = new Proxy(statement, {
+      get: (target, prop) => {
+        if (prop === REAL) return target;
+        if (prop === "bind") return (...args: unknown[]) => wrapStatement(target.bind(...args), matches);
+        return bound(target, prop);
+      },
+    });
+    if (matches) matching.add(wrapped);
+    return wrapped;
+  };
+  return new Proxy(real, {
+    get: (target, prop) => {
+      if (prop === "prepare") return (query: string) => wrapStatement(target.prepare(query), pattern.test(query));
+      if (prop === "batch") {
+        return async (statements: D1PreparedStatement[]) => {
+          if (pending && statements.some((s) => matching.has(s))) {
+            const before = pending;
+            pending = null;
+            await before();
+          }
+          return target.batch(statements.map((s) => (s as unknown as Record<symbol, D1PreparedStatement>)[REAL] ?? s));
+        };
+      }
+      return bound(target, prop);
+    },
+  });
+}
+
 /** The real D1, except that `write` runs just before every batch: another request that always commits first. */
 export function d1WithWriteBeforeEachBatch(real: D1Database, write: () => Promise<unknown>): D1Database {
   return new Proxy(real, {
@@ -237,4 +274,51 @@ export function d1WithBoundValueLimit(real: D1Database): D1Database {
       return bound(target, prop);
     },
   });
+}
+
+/**
+ * Workers KV's refusals in production (developers.cloudflare.com/kv/platform/limits/): on Workers Free, "Reads |
+ * 100,000 reads per day" and "Writes to different keys | 1,000 writes per day", for the whole Cloudflare account and
+ * every Worker on it, past which each get or put throws until 00:00 UTC; on every plan, "Writes to same key | 1 per
+ * second", past which the put answers 429. The local KV of the tests refuses none of them.
+ */
+export const KV_READS_SPENT = "KV get() limit exceeded for the day.";
+export const KV_WRITES_SPENT = "KV put() limit exceeded for the day.";
+export const KV_SAME_KEY_TOO_SOON = "KV PUT failed: 429 Too Many Requests";
+
+/** The real KV, except that every `get` or every `put` throws, as once the day's reads or writes are spent. */
+export function kvWithDailyLimitSpent(real: KVNamespace, spent: "get" | "put"): { kv: KVNamespace; refused: () => number } {
+  let refused = 0;
+  const kv = new Proxy(real, {
+    get: (target, prop) => {
+      if (prop !== spent) return bound(target, prop);
+      return async () => {
+        refused++;
+        throw new Error(spent === "get" ? KV_READS_SPENT : KV_WRITES_SPENT);
+      };
+    },
+  });
+  return { kv, refused: () => refused };
+}
+
+/** The real KV, except that a `put` of a key written less than a second before throws, as production's 429. */
+export function kvWithSameKeyWriteLimit(real: KVNamespace): { kv: KVNamespace; refused: () => number } {
+  let refused = 0;
+  const lastWrite = new Map<string, number>();
+  const kv = new Proxy(real, {
+    get: (target, prop) => {
+      if (prop !== "put") return bound(target, prop);
+      return async (key: string, ...rest: unknown[]) => {
+        const now = Date.now();
+        const last = lastWrite.get(key);
+        if (last !== undefined && now - last < 1000) {
+          refused++;
+          throw new Error(KV_SAME_KEY_TOO_SOON);
+        }
+        lastWrite.set(key, now);
+        return (target.put as (...args: unknown[]) => Promise<void>)(key, ...rest);
+      };
+    },
+  });
+  return { kv, refused: () => refused };
 }

@@ -16,12 +16,12 @@ import {
   SAME_NETWORK_AS_SCANNER_MS,
   SANDBOX_AFTER_DELIVERY_MS,
 } from "../src/classify";
-import { eventsAfter, recordSenderViews } from "../src/db/events";
+import { eventsAfter, recordSenderViews, relabelMessages } from "../src/db/events";
 import { purgeExpiredEvents, SENDER_VIEW_RETENTION_MS } from "../src/db/retention";
 import { hitFromRequest } from "../src/hits";
 import { deriveSigningKey } from "../src/keys";
 import { storeHits } from "../src/queue";
-import { FlakyD1, TRANSIENT_D1_ERROR } from "./faults";
+import { d1WithWriteBeforeBatchOf, FlakyD1, TRANSIENT_D1_ERROR } from "./faults";
 import {
   BASE,
   CHROME_UA,
@@ -623,6 +623,38 @@ describe("labels from the message's context", () => {
     expect(await labelsOf(message.id)).toEqual(["sender", "scanner", "scanner"]);
     const { body } = await account.json<MessageDetail>("GET", `/api/messages/${message.id}`);
     expect([body.openCount, body.clickCount]).toEqual([0, 0]);
+  });
+
+  it("settles on the labels a relabelling from scratch gives when a view report lands between a relabelling's reads and its writes", async () => {
+    const account = await createAccount();
+    const links = [0, 1, 2].map((index) => ({ index, url: `https://example.com/${index}` }));
+    const sentAt = Date.now() - 70_000;
+    const message = await sentMessage(account, { links, sentAt: new Date(sentAt).toISOString() });
+    const accountKey = await deriveSigningKey(env.SIGNING_SECRET ?? "", account.accountId, account.key.keyId);
+    const hit = (headers: Record<string, string>, occurredAt: number, kind: "open" | "click", linkIndex: number | null) =>
+      hitFromRequest(
+        new Request(`${BASE}/o/${message.id}.gif`, { headers }),
+        { accountId: account.accountId, messageId: message.id, accountKey, kind, linkIndex },
+        occurredAt,
+      );
+    // A scanner at the recipient's address follows links 0 and 1 a second apart, with no open before: a scanner's.
+    const scanner = { "user-agent": CHROME_UA, "cf-connecting-ip": "203.0.113.50" };
+    await storeHits(env.DB, [await hit(scanner, sentAt + 30_000, "click", 0)]);
+    await storeHits(env.DB, [await hit(scanner, sentAt + 31_000, "click", 1)]);
+    expect(await labelsOf(message.id)).toEqual(["scanner", "scanner"]);
+    // The sender's preview through Google's proxy, 20 s after sending, arrives late: by itself it vouches for the pair.
+    // The sender's view report lands after the consumer read the events to relabel and before it writes their labels.
+    const viewReport = () =>
+      account.api("/api/views", {
+        method: "POST",
+        headers: { "cf-connecting-ip": "198.51.100.20" },
+        body: JSON.stringify({ messageIds: [message.id] }),
+      });
+    const racing = d1WithWriteBeforeBatchOf(env.DB, /^UPDATE events SET label/, async () => expect((await viewReport()).status).toBe(200));
+    await storeHits(racing, [await hit({ "user-agent": GMAIL_PROXY_UA }, sentAt + 20_000, "open", null)]);
+    // As if the report had come first, or after: the open is the sender's and vouches for nothing.
+    expect(await labelsOf(message.id)).toEqual(["scanner", "scanner", "sender"]);
+    expect(await relabelMessages(env.DB, [message.id], Date.now())).toBe(0);
   });
 
   it("leaves hits outside the sender window alone", async () => {

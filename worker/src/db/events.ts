@@ -36,13 +36,21 @@ export interface MessageLabelFacts {
  * reading only the scanners' opens.
  */
 function messageLabelFactsSql(openedBefore?: string): string {
+  const [sentAt, linkCount, firstCountedOpenAt] = messageLabelFactColumns(openedBefore);
+  return `${sentAt}, ${linkCount} AS link_count, ${firstCountedOpenAt} AS first_counted_open_at`;
+}
+
+/** The expressions of messageLabelFactsSql's columns, unnamed. */
+function messageLabelFactColumns(openedBefore?: string): [string, string, string] {
   const before = openedBefore === undefined ? "" : ` AND e.occurred_at < ${openedBefore}`;
   const opens = `FROM events e WHERE e.message_id = m.id AND e.kind = 'open'${before}`;
-  return `m.sent_at, (SELECT count(*) FROM links l WHERE l.message_id = m.id) AS link_count,
-  (SELECT min(t) FROM (
+  return [
+    "m.sent_at",
+    "(SELECT count(*) FROM links l WHERE l.message_id = m.id)",
+    `(SELECT min(t) FROM (
      SELECT min(e.occurred_at) AS t ${opens} AND e.label IN (${COUNTED_SQL})
-     UNION ALL SELECT min(e.occurred_at) ${opens} AND e.label = 'scanner' AND e.request_label IN (${COUNTED_SQL})))
-    AS first_counted_open_at`;
+     UNION ALL SELECT min(e.occurred_at) ${opens} AND e.label = 'scanner' AND e.request_label IN (${COUNTED_SQL})))`,
+  ];
 }
 
 /** The columns of MessageLabelFacts for the message row `m`, from every stored open. */
@@ -266,7 +274,9 @@ const READ_AFTER_SPAN_MS = CLICK_REACH_MS;
  * READ_AFTER_SPAN_MS after it, on the sender views within SENDER_WINDOW_MS of those and on the first counted open
  * before them (classify.ts), so only those margins around a span are read (index events_by_message, one time range
  * per kind and label), with the first counted open before them: the cost follows the new hits, not how many events a
- * message already has. Idempotent, like relabelMessages.
+ * message already has. Idempotent, like relabelMessages. The labels of a span are written only if everything read for
+ * it is still as read (SPAN_INPUTS_SQL, compared in the writing statement); a span overtaken by another write in
+ * between is read and relabelled again, a few times at most.
  *
  * The sender views that made an event the sender's are kept SENDER_VIEW_RETENTION_MS (retention.ts), and an open's
  * address hash goes with them: once every view that could judge an event (within SENDER_WINDOW_MS of it) is past
@@ -274,14 +284,13 @@ const READ_AFTER_SPAN_MS = CLICK_REACH_MS;
  * extension's outbox) would count the sender's own opens as a reader's. Likewise an open a scanner's click from its
  * network made a scanner's: once its hash is cleared, nothing can say so again, and it stays the scanner's.
  */
-export async function relabelSpans(db: D1Database, spans: readonly LabelSpan[], now: number): Promise<number> {
+export async function relabelSpans(db: D1Database, spans: readonly LabelSpan[], now: number, attempt = 1): Promise<number> {
   const viewsForgottenBefore = now - SENDER_VIEW_RETENTION_MS - SENDER_WINDOW_MS;
-  const updates: D1PreparedStatement[] = [];
+  const writes: { span: LabelSpan; labels: number; statement: D1PreparedStatement }[] = [];
   for (const part of chunked(spans)) {
     const reads = await db.batch(
       part.flatMap((span) => {
-        const readFrom = span.from - READ_BEFORE_SPAN_MS;
-        const readTo = span.to + READ_AFTER_SPAN_MS;
+        const { readFrom, readTo, viewsFrom, viewsTo } = spanReads(span);
         return [
           // The first counted open as stored only among the opens before the events read: those read are judged by
           // the labels recomputed below, and a stored one may be what this relabelling changes (a proxied open a
@@ -296,14 +305,16 @@ export async function relabelSpans(db: D1Database, spans: readonly LabelSpan[], 
           // The views around every event read, not only the span's: an open in the margins is judged by them too.
           db
             .prepare("SELECT viewed_at, ip_hash FROM sender_views WHERE message_id = ? AND viewed_at BETWEEN ? AND ?")
-            .bind(span.messageId, readFrom - SENDER_WINDOW_MS, readTo + SENDER_WINDOW_MS),
+            .bind(span.messageId, viewsFrom, viewsTo),
+          db.prepare(`SELECT ${SPAN_INPUTS_SQL} AS inputs`).bind(span.messageId, readFrom, readTo, viewsFrom, viewsTo),
         ];
       }),
     );
     part.forEach((span, i) => {
-      const [facts] = (reads[3 * i]?.results ?? []) as MessageLabelFacts[];
-      const rows = (reads[3 * i + 1]?.results ?? []) as LabelRow[];
-      const views = (reads[3 * i + 2]?.results ?? []) as { viewed_at: number; ip_hash: string | null }[];
+      const [facts] = (reads[4 * i]?.results ?? []) as MessageLabelFacts[];
+      const rows = (reads[4 * i + 1]?.results ?? []) as LabelRow[];
+      const views = (reads[4 * i + 2]?.results ?? []) as { viewed_at: number; ip_hash: string | null }[];
+      const [{ inputs } = { inputs: null }] = (reads[4 * i + 3]?.results ?? []) as { inputs: string }[];
       const labels = contextLabels(
         rows.map(toContextEvent),
         labelContext(
@@ -311,6 +322,7 @@ export async function relabelSpans(db: D1Database, spans: readonly LabelSpan[], 
           views.map((view) => ({ viewedAt: view.viewed_at, ipHash: view.ip_hash })),
         ),
       );
+      const changed: { seq: number; label: string }[] = [];
       // Events in the margins were read for context only: their own context may reach past what was read.
       for (const row of rows) {
         if (row.occurred_at < span.from || row.occurred_at > span.to) continue;
@@ -318,13 +330,63 @@ export async function relabelSpans(db: D1Database, spans: readonly LabelSpan[], 
         // Only the scanner's-network rule makes an open whose own request label counts a scanner's, and only with a hash.
         if (row.kind === "open" && row.label === "scanner" && row.ip_hash === null && COUNTED_LABELS.includes(row.request_label)) continue;
         const label = labels.get(row.seq);
-        if (label && label !== row.label) updates.push(db.prepare("UPDATE events SET label = ? WHERE seq = ?").bind(label, row.seq));
+        if (label && label !== row.label) changed.push({ seq: row.seq, label });
       }
+      if (changed.length === 0) return;
+      const { readFrom, readTo, viewsFrom, viewsTo } = spanReads(span);
+      // Written only if everything read is still as read, checked in the statement that writes: a view report, a hit
+      // or another relabelling committed in between (queue consumers run concurrently in production, and beside the
+      // API's relabellings) would otherwise be overwritten by labels computed without it, for good.
+      const statement = db
+        .prepare(
+          `UPDATE events SET label = value ->> '$.label' FROM json_each(?6)
+           WHERE events.seq = value ->> '$.seq' AND (${SPAN_INPUTS_SQL}) IS ?7`,
+        )
+        .bind(span.messageId, readFrom, readTo, viewsFrom, viewsTo, JSON.stringify(changed), inputs);
+      writes.push({ span, labels: changed.length, statement });
     });
   }
-  for (const batch of chunked(updates, 100)) await db.batch(batch);
-  return updates.length;
+  let written = 0;
+  const overtaken: LabelSpan[] = [];
+  for (const batch of chunked(writes, 100)) {
+    const results = await db.batch(batch.map((write) => write.statement));
+    batch.forEach((write, i) => {
+      const changes = results[i]?.meta.changes ?? 0;
+      written += changes;
+      if (changes < write.labels) overtaken.push(write.span);
+    });
+  }
+  if (overtaken.length === 0) return written;
+  // Read afresh: what changed in between is now read too, and the labels computed from it are the ones to keep.
+  if (attempt < MAX_RELABEL_ATTEMPTS) return written + (await relabelSpans(db, overtaken, now, attempt + 1));
+  console.error(
+    `relabelling ${overtaken.length} spans was overtaken ${attempt} times by other writes; left to those writes' own relabelling`,
+  );
+  return written;
 }
+
+/** A few: each is overtaken only by a write committed within a D1 round trip of its own. */
+const MAX_RELABEL_ATTEMPTS = 5;
+
+/** What relabelSpans reads around a span: its events (and their context's) and the sender views around those. */
+function spanReads(span: LabelSpan) {
+  const readFrom = span.from - READ_BEFORE_SPAN_MS;
+  const readTo = span.to + READ_AFTER_SPAN_MS;
+  return { readFrom, readTo, viewsFrom: readFrom - SENDER_WINDOW_MS, viewsTo: readTo + SENDER_WINDOW_MS };
+}
+
+/**
+ * Everything relabelSpans reads of a span that its labels depend on, as one text (?1 the message, ?2 to ?3 the events
+ * read, ?4 to ?5 the views read): read with the span, and compared again by the statement that writes its labels.
+ * Every row of each, in a set order (an aggregate's ORDER BY), its labels and address hash included (the retention
+ * purge clears the hash, and other relabellings write labels).
+ */
+const SPAN_INPUTS_SQL = `json_array(
+  (SELECT json_array(${messageLabelFactColumns("?2").join(", ")}) FROM messages m WHERE m.id = ?1),
+  (SELECT json_group_array(json_array(seq, label, ip_hash) ORDER BY seq) FROM events
+    WHERE message_id = ?1 AND kind IN (${ALL_KINDS_SQL}) AND label IN (${ALL_LABELS_SQL}) AND occurred_at BETWEEN ?2 AND ?3),
+  (SELECT json_group_array(json_array(viewed_at, ip_hash) ORDER BY viewed_at, ip_hash) FROM sender_views
+    WHERE message_id = ?1 AND viewed_at BETWEEN ?4 AND ?5))`;
 
 function toContextEvent(row: LabelRow): ContextEvent {
   return {

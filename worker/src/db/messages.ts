@@ -385,15 +385,18 @@ export async function messagePage(
     binds.push(filter.campaign);
   }
   if (filter.q !== undefined) {
-    // Folded before escaping: NFKD makes a full-width "％" a "%", which must stay a literal one.
-    const pattern = `%${foldForSearch(filter.q).replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
-    // The texts as folded when written (migration 0018), read as before: the account's messages newest first, each
-    // one's recipients by message.
+    // instr, not LIKE: D1 refuses a LIKE or GLOB pattern over 50 bytes ("LIKE or GLOB pattern too complex";
+    // developers.cloudflare.com/d1/platform/limits/, "Maximum characters (bytes) in a LIKE or GLOB pattern"), which a
+    // query of a few accented words passes, while instr takes any length and no character in it is a wildcard. Both
+    // sides folded alike (foldForSearch), so a plain substring test is the case- and accent-blind search. The texts as
+    // folded when written (migration 0018), read as before: the account's messages newest first, each one's recipients
+    // by message.
+    const folded = foldForSearch(filter.q);
     where.push(
-      `(search_text LIKE ? ESCAPE '\\' OR EXISTS (SELECT 1 FROM message_recipients r WHERE r.message_id = messages.id
-         AND r.search_text LIKE ? ESCAPE '\\'))`,
+      `(instr(search_text, ?) > 0 OR EXISTS (SELECT 1 FROM message_recipients r WHERE r.message_id = messages.id
+         AND instr(r.search_text, ?) > 0))`,
     );
-    binds.push(pattern, pattern);
+    binds.push(folded, folded);
   }
   if (after) {
     where.push("(coalesce(sent_at, 0) < ? OR (coalesce(sent_at, 0) = ? AND id < ?))");

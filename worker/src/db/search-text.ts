@@ -1,7 +1,7 @@
 import { foldForSearch } from "../../../shared/search";
 import { MAX_BOUND_BYTES } from "./sql";
 
-/** A recipient's searched text: name and address in one string, so one LIKE finds either. */
+/** A recipient's searched text: name and address in one string, so one substring test finds either. */
 export function recipientSearchText(name: string | null | undefined, email: string): string {
   return foldForSearch(name ? `${name} ${email}` : email);
 }

@@ -2,8 +2,8 @@ import { Hono } from "hono";
 import { type AccountResponse, type CreateAccountResponse, createAccountRequest, updateAccountRequest } from "../../../shared/api";
 import { constantTimeEqualText } from "../../../shared/encoding";
 import { newAccountId } from "../../../shared/protocol";
-import { cacheAccount, newApiToken, requireAccount } from "../auth";
-import { insertAccount, rotateKey, setRetention } from "../db/accounts";
+import { newApiToken, requireAccount } from "../auth";
+import { getAccount, insertAccount, rotateKey, setRetention } from "../db/accounts";
 import type { AppEnv } from "../env";
 import { jsonError, validated } from "../http";
 import { deriveSigningKey, hasUsableSigningSecret, sha256Base64Url } from "../keys";
@@ -53,8 +53,10 @@ export const accountsRoute = new Hono<AppEnv>().post("/", validated("json", crea
 export const accountRoute = new Hono<AppEnv>()
   .use(requireAccount)
   .get("/", async (c) => {
-    const account = c.get("account");
     if (!hasUsableSigningSecret(c.env.SIGNING_SECRET)) return jsonError(c, 503, MISSING_SECRET);
+    // From D1: the settings and the current key id change (PATCH, /keys); the authentication's cache holds neither.
+    const account = await getAccount(c.env.DB, c.get("account").id);
+    if (!account) return jsonError(c, 404, "no such account");
     const body: AccountResponse = {
       accountId: account.id,
       name: account.name,
@@ -68,14 +70,12 @@ export const accountRoute = new Hono<AppEnv>()
   .patch("/", validated("json", updateAccountRequest), async (c) => {
     const updated = await setRetention(c.env.DB, c.get("account").id, c.req.valid("json").retentionDays);
     if (!updated) return jsonError(c, 404, "no such account");
-    await cacheAccount(c.env, updated);
     return c.json({ retentionDays: updated.retentionDays });
   })
   .post("/keys", async (c) => {
     if (!hasUsableSigningSecret(c.env.SIGNING_SECRET)) return jsonError(c, 503, MISSING_SECRET);
     const rotated = await rotateKey(c.env.DB, c.get("account").id);
     if (!rotated) return jsonError(c, 409, "this account has used every key id");
-    await cacheAccount(c.env, rotated);
     return c.json(
       { keyId: rotated.currentKeyId, secret: await deriveSigningKey(c.env.SIGNING_SECRET, rotated.id, rotated.currentKeyId) },
       201,
