@@ -28,14 +28,16 @@ function entry(overrides: Partial<OutboxEntry> = {}): OutboxEntry {
 function delivery(answer: (method: string) => Response) {
   const news = vi.fn();
   const releaseHeld = vi.fn();
+  const registered = vi.fn();
   const fetch = vi.fn(async (_url: RequestInfo | URL, init?: RequestInit) => answer(init?.method ?? "GET"));
   const deliver = outboxDelivery({
     credentials: async () => credentials,
     api: (c) => trackerApi(c.trackerUrl, c.apiToken, fetch),
     news,
     releaseHeld,
+    registered,
   });
-  return { deliver, news, releaseHeld, fetch };
+  return { deliver, news, releaseHeld, registered, fetch };
 }
 
 describe("an outbox delivery", () => {
@@ -79,6 +81,7 @@ describe("an outbox delivery", () => {
       api: () => trackerApi("https://t.example"),
       news: vi.fn(),
       releaseHeld: vi.fn(),
+      registered: vi.fn(),
     });
     expect(await deliver(entry())).toEqual({ retry: true, error: "not connected to a tracker" });
   });

@@ -30,11 +30,14 @@ function page(rows: string[]): void {
 const status = (threadId: string, s: Partial<MessageStatus>): MessageStatus =>
   detailOf(`id-${threadId}-${Math.random()}`, { threadId, ...s });
 
+/** The background's answer (threadStatus) with these tracked messages, and no email waiting in the outbox. */
+const answer = (messages: MessageStatus[]) => ({ messages, unregistered: [] });
+
 function tracker(answers: Record<string, Partial<MessageStatus>[]>) {
   const requests: string[][] = [];
   const fetchStatus = async (ids: string[]) => {
     requests.push(ids);
-    return ids.flatMap((id) => (answers[id] ?? []).map((s) => status(id, s)));
+    return answer(ids.flatMap((id) => (answers[id] ?? []).map((s) => status(id, s))));
   };
   return { requests, fetchStatus };
 }
@@ -228,9 +231,11 @@ describe("sent list marks", () => {
     let state: Partial<MessageStatus> = {};
     const list = new ThreadListMarks(document, async (ids) => {
       requests.push(ids);
-      return ids.includes("thread-a:r263523620390330024")
-        ? [{ ...status("183234ce86ffa010", state), syncThreadId: "thread-a:r263523620390330024" }]
-        : [];
+      return answer(
+        ids.includes("thread-a:r263523620390330024")
+          ? [{ ...status("183234ce86ffa010", state), syncThreadId: "thread-a:r263523620390330024" }]
+          : [],
+      );
     });
     list.scan();
     await list.flush();
@@ -318,7 +323,7 @@ describe("sent list marks", () => {
     let fail = false;
     const list = new ThreadListMarks(document, async (ids) => {
       if (fail) throw new Error("tracker down");
-      return ids.includes("a1") ? [status("a1", { state: "opened", openCount: 4 })] : [];
+      return answer(ids.includes("a1") ? [status("a1", { state: "opened", openCount: 4 })] : []);
     });
     list.scan();
     await list.flush();
@@ -337,13 +342,13 @@ describe("sent list marks", () => {
 
   it("once stopped, an answer still on its way draws nothing (the feature's cleanup took every mark away)", async () => {
     page([row("a1", "One")]);
-    let answer: (messages: MessageStatus[]) => void = () => undefined;
-    const list = new ThreadListMarks(document, () => new Promise((resolve) => (answer = resolve)));
+    let answerNow: (messages: ReturnType<typeof answer>) => void = () => undefined;
+    const list = new ThreadListMarks(document, () => new Promise((resolve) => (answerNow = resolve)));
     list.scan();
     const asked = list.flush();
     list.stop();
     for (const mark of document.querySelectorAll(".mt-mark")) mark.remove();
-    answer([status("a1", { state: "opened", openCount: 1 })]);
+    answerNow(answer([status("a1", { state: "opened", openCount: 1 })]));
     await asked;
     expect(marks()).toEqual([]);
     list.scan(); // Gmail re-renders the row after the feature stopped: still nothing
