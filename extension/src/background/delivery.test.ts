@@ -49,6 +49,20 @@ describe("an outbox delivery", () => {
     expect(releaseHeld).toHaveBeenCalledOnce();
   });
 
+  it("hands the tracker's counts for the email to the feed poller, which notifies the hits released before the registration", async () => {
+    const status = { id: "id1", state: "opened", openCount: 1, clickCount: 0 };
+    const { deliver, registered } = delivery(() => Response.json(status));
+    const late = entry({ createdAt: 1_000 });
+    expect(await deliver(late)).toBe("delivered");
+    expect(registered).toHaveBeenCalledExactlyOnceWith(late, status);
+    // Not for a withdrawal, nor a registration that failed.
+    const withdrawn = delivery(() => new Response(null, { status: 204 }));
+    await withdrawn.deliver(entry({ withdraw: true }));
+    const failed = delivery(() => Response.json({ error: "D1 is down" }, { status: 503 }));
+    await failed.deliver(entry());
+    expect([withdrawn.registered, failed.registered].map((r) => r.mock.calls.length)).toEqual([0, 0]);
+  });
+
   it("names the thread by Gmail's sync id too, which a Sent row of a thread the rep started may carry alone", async () => {
     for (const withdraw of [false, true] as const) {
       const { deliver, news } = delivery(() => (withdraw ? new Response(null, { status: 204 }) : Response.json({ state: "delivered" })));

@@ -318,6 +318,37 @@ describe("sent list marks", () => {
     ]);
   });
 
+  it("marks a thread whose email is not on the tracker yet with its own mark and the background's words, until it is", async () => {
+    page([row("a1", "Waiting"), row("b2", "Refused"), row("c3", "Follow-up waiting"), row("d4", "Untracked")]);
+    let registered = false;
+    const list = new ThreadListMarks(document, async (ids) => ({
+      messages:
+        ids.includes("c3") || (registered && ids.includes("a1")) ? [status(ids.includes("c3") ? "c3" : "a1", { openCount: 0 })] : [],
+      unregistered: [
+        ...(registered ? [] : [{ threadIds: ["a1"], title: "Waiting to reach your tracker" }]),
+        { threadIds: [`thread-f:${BigInt("0xb2")}`], title: "Not tracked: your tracker refused it" },
+        // A follow-up in a thread whose first email is tracked: the thread keeps that email's mark.
+        { threadIds: ["c3"], title: "Waiting to reach your tracker" },
+      ].filter((u) => u.threadIds.some((id) => ids.includes(id))),
+    }));
+    list.scan();
+    await list.flush();
+    expect(marks()).toEqual([
+      ["a1", "unregistered", ""],
+      ["b2", "unregistered", ""],
+      ["c3", "delivered", ""],
+    ]);
+    const waiting = document.querySelector('.mt-mark[data-mt-thread="a1"]');
+    expect([waiting?.getAttribute("title"), waiting?.className]).toEqual(["Waiting to reach your tracker", "mt-mark mt-mark-unregistered"]);
+    expect(document.querySelector('.mt-mark[data-mt-thread="b2"]')?.getAttribute("title")).toBe("Not tracked: your tracker refused it");
+    // Delivered: the news of its thread asks again, and the tracker's state takes the mark's place.
+    registered = true;
+    list.expire(["a1"]);
+    list.scan();
+    await list.flush();
+    expect(marks()[0]).toEqual(["a1", "delivered", ""]);
+  });
+
   it("a row Gmail reuses for another thread loses the old thread's mark at once, and keeps none when the read fails", async () => {
     page([row("a1", "One")]);
     let fail = false;
