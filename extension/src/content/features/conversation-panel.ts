@@ -45,7 +45,8 @@ type PanelDetail = MessageDetail | UnregisteredEmail | { gone: string };
 export function panelMarkup(doc: Document, trackingId: string, detail: PanelDetail): HTMLElement {
   const panel = el(doc, "div", "mt-panel");
   panel.setAttribute("data-mt-for", trackingId);
-  // The background's words for an email whose registration has not reached the tracker: read again like a detail.
+  // A line instead: deleted data, or the background's words for an email whose registration has not reached the
+  // tracker yet (read again like any detail, so the counts take its place once it has).
   if (!("id" in detail)) {
     panel.append(el(doc, "span", "mt-dim", "gone" in detail ? detail.gone : detail.unregistered));
     return panel;
