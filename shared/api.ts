@@ -8,7 +8,15 @@ import { CAMPAIGN_NAME_MAX, FOLLOW_UPS_MAX, RECIPIENT_NAME_MAX, RECIPIENTS_MAX, 
 import { isAcceptableDestination, MAX_DESTINATION_LENGTH, MAX_LINK_INDEX, TRACKING_ID_PATTERN } from "./protocol";
 import { isTimeZone } from "./time-zone";
 
-export { COUNTED_LABELS, EVENT_KINDS, EVENT_LABELS, type EventKind, type EventLabel, SENDER_WINDOW_MS } from "./labels";
+export {
+  COUNTED_LABELS,
+  EVENT_KINDS,
+  EVENT_LABELS,
+  type EventKind,
+  type EventLabel,
+  SENDER_WINDOW_MS,
+  UNREGISTERED_HOLD_MS,
+} from "./labels";
 
 /**
  * A message's state for the Sent list, first match wins: `bounced` (a hard bounce, or a soft bounce not cleared by a

@@ -24,6 +24,13 @@ export const COUNTED_LABELS: readonly EventLabel[] = ["human", "gmail-proxy"];
  * what the view loads (sent-views-report.ts).
  */
 export const SENDER_WINDOW_MS = 60_000;
+/**
+ * A hit of an email not registered yet (its send time and links unknown) waits this long for the registration; then
+ * the events feed releases it without a notification (worker/src/classify.ts), so an email that is never registered
+ * cannot hold the feed for good. The extension notifies such a hit itself once the email's registration reaches the
+ * tracker (background/notifications.ts, FeedPoller.registered).
+ */
+export const UNREGISTERED_HOLD_MS = 5 * 60_000;
 
 /** What a label means, in the sender's words (conversation panel, popup activity); empty for a person's own client. */
 export const LABEL_TEXT: Record<EventLabel, string> = {

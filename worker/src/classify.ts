@@ -3,7 +3,7 @@
 //  2. contextLabel: that label refined with what is known about the message later (send time, the sender's
 //     view reports, every link clicked in a burst), re-run whenever that context changes. Nothing is deleted.
 import { isbot } from "isbot";
-import { COUNTED_LABELS, type EventKind, type EventLabel, SENDER_WINDOW_MS } from "../../shared/api";
+import { COUNTED_LABELS, type EventKind, type EventLabel, SENDER_WINDOW_MS, UNREGISTERED_HOLD_MS } from "../../shared/api";
 
 /**
  * Mail services that fetch an email's images through their own proxy when the reader opens it: a real open, with
@@ -320,11 +320,8 @@ export const CLICK_REACH_MS = Math.max(LINK_BURST_MS, LINK_PAIR_MS) + SAME_NETWO
 export const LABEL_FINAL_AFTER_MS = Math.max(SENDER_WINDOW_MS, CLICK_REACH_MS);
 /** Room between a write (a hit, a view report, a registration) and the relabel that follows it in another statement. */
 export const RELABEL_MARGIN_MS = 2_000;
-/**
- * An event of a message not registered yet (its send time and links unknown) waits this long for the registration,
- * then is released without a notification, so an email that is never registered cannot hold the feed for good.
- */
-export const UNREGISTERED_HOLD_MS = 5 * 60_000;
+/** How long an event of a message not registered yet waits for the registration (shared with the extension). */
+export { UNREGISTERED_HOLD_MS };
 
 export interface FeedTiming {
   occurredAt: number;

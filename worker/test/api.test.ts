@@ -260,6 +260,7 @@ describe("messages", () => {
         api: () => account.tracker,
         news: () => {},
         releaseHeld: () => {},
+        registered: () => {},
       });
       const entry: OutboxEntry = {
         trackingId: id,

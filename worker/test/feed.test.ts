@@ -2,6 +2,8 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { trackerApi } from "../../extension/src/background/api";
+import type { Credentials } from "../../extension/src/background/credentials";
+import { outboxDelivery } from "../../extension/src/background/delivery";
 import { memoryArea } from "../../extension/src/background/memory-area";
 import { FEED_KEY, FeedPoller, type FeedState, type Note } from "../../extension/src/background/notifications";
 import type { EventsResponse } from "../../shared/api";
@@ -167,11 +169,31 @@ function extensionAgainstRoute(account: TestAccount) {
       show: async (note: Note) => void shown.push({ key: note.key, at: Date.now() }),
       news: () => undefined,
       pollAt: (at) => void followUps.push(at),
+      detail: (messageId) => tracker.detail(messageId),
     });
   let background = poller();
+  /** What the latest delivery's registration handed the poller (FeedPoller.registered), to await. */
+  let registered: Promise<void> = Promise.resolve();
   return {
     answers,
     shown,
+    /** The outbox's delivery of a registration (delivery.ts), with the clock at `now`, its poller's work after it awaited. */
+    async deliverAt(now: number, trackingId: string, request: ReturnType<typeof registration>, queuedAt: number) {
+      vi.setSystemTime(now);
+      const deliver = outboxDelivery({
+        credentials: async () => ({ trackerUrl: BASE, apiToken: account.apiToken }) as Credentials,
+        api: () => tracker,
+        news: () => undefined,
+        releaseHeld: () => undefined,
+        registered: (entry, status) => {
+          registered = background.registered(entry.trackingId, entry.createdAt, status);
+        },
+      });
+      const entry = { trackingId, request, state: "pending" as const, attempts: 0, createdAt: queuedAt, nextAttemptAt: 0, lastError: null };
+      const result = await deliver(entry);
+      await registered;
+      return result;
+    },
     /** When the poller asked to poll again (the feed's nextAt). */
     followUps,
     state: () => area.data[FEED_KEY] as FeedState,
@@ -200,6 +222,38 @@ async function countedFeed(account: TestAccount, path: string, settle?: string) 
   await waitOnExecutionContext(ctx);
   return { response: new Response(body, response), d1RowsRead: counted.rowsRead };
 }
+
+describe("a registration that reaches the tracker after its email's first open was released", () => {
+  afterEach(() => void vi.useRealTimers());
+
+  it("the open the feed released without a notification is notified once the outbox delivers the registration, and once only", async () => {
+    const account = await createAccount();
+    const id = await mintTrackingId(account.key);
+    const sentAt = Date.now();
+    const openedAt = sentAt + 60_000;
+    await openAt(account, id, openedAt, CHROME_UA);
+    vi.useFakeTimers({ toFake: ["Date"], now: sentAt });
+    const extension = extensionAgainstRoute(account);
+
+    // 5 min after the open, still not registered (the tracker refused the token, the rep was offline): released, unnotified.
+    expect(await extension.pollAt(openedAt + UNREGISTERED_HOLD_MS)).toBe(1);
+    expect(extension.answers.at(-1)?.events.map((e) => [e.messageId, e.label, e.counted, e.notify])).toEqual([[id, "human", false, false]]);
+    expect(extension.shown).toEqual([]);
+
+    // The registration reaches the tracker 10 minutes after the send.
+    const registeredAt = sentAt + 10 * 60_000;
+    const request = registration({ sentAt: new Date(sentAt).toISOString() });
+    expect(await extension.deliverAt(registeredAt, id, request, sentAt)).toBe("delivered");
+    expect(extension.shown).toEqual([{ key: `open:${id}`, at: registeredAt }]);
+
+    // The next polls, and the same registration delivered again (better Gmail ids): nothing more.
+    expect(await extension.pollAt(registeredAt + 60_000)).toBe(0);
+    expect(await extension.deliverAt(registeredAt + 90_000, id, request, sentAt)).toBe("delivered");
+    extension.restart();
+    expect(await extension.pollAt(registeredAt + 120_000)).toBe(0);
+    expect(extension.shown).toEqual([{ key: `open:${id}`, at: registeredAt }]);
+  });
+});
 
 describe("a held event delays only itself", () => {
   afterEach(() => void vi.useRealTimers());

@@ -28,14 +28,16 @@ function entry(overrides: Partial<OutboxEntry> = {}): OutboxEntry {
 function delivery(answer: (method: string) => Response) {
   const news = vi.fn();
   const releaseHeld = vi.fn();
+  const registered = vi.fn();
   const fetch = vi.fn(async (_url: RequestInfo | URL, init?: RequestInit) => answer(init?.method ?? "GET"));
   const deliver = outboxDelivery({
     credentials: async () => credentials,
     api: (c) => trackerApi(c.trackerUrl, c.apiToken, fetch),
     news,
     releaseHeld,
+    registered,
   });
-  return { deliver, news, releaseHeld, fetch };
+  return { deliver, news, releaseHeld, registered, fetch };
 }
 
 describe("an outbox delivery", () => {
@@ -45,6 +47,20 @@ describe("an outbox delivery", () => {
     expect(fetch.mock.calls[0]?.[1]?.method).toBe("PUT");
     expect(news).toHaveBeenCalledWith(["18c2f0a1b2c3d4e5"]);
     expect(releaseHeld).toHaveBeenCalledOnce();
+  });
+
+  it("hands the tracker's counts for the email to the feed poller, which notifies the hits released before the registration", async () => {
+    const status = { id: "id1", state: "opened", openCount: 1, clickCount: 0 };
+    const { deliver, registered } = delivery(() => Response.json(status));
+    const late = entry({ createdAt: 1_000 });
+    expect(await deliver(late)).toBe("delivered");
+    expect(registered).toHaveBeenCalledExactlyOnceWith(late, status);
+    // Not for a withdrawal, nor a registration that failed.
+    const withdrawn = delivery(() => new Response(null, { status: 204 }));
+    await withdrawn.deliver(entry({ withdraw: true }));
+    const failed = delivery(() => Response.json({ error: "D1 is down" }, { status: 503 }));
+    await failed.deliver(entry());
+    expect([withdrawn.registered, failed.registered].map((r) => r.mock.calls.length)).toEqual([0, 0]);
   });
 
   it("names the thread by Gmail's sync id too, which a Sent row of a thread the rep started may carry alone", async () => {
@@ -79,6 +95,7 @@ describe("an outbox delivery", () => {
       api: () => trackerApi("https://t.example"),
       news: vi.fn(),
       releaseHeld: vi.fn(),
+      registered: vi.fn(),
     });
     expect(await deliver(entry())).toEqual({ retry: true, error: "not connected to a tracker" });
   });

@@ -1,5 +1,6 @@
 // What the outbox delivers: a sent email's registration with the tracker, or the withdrawal of a send Gmail's Undo
 // took back. The outbox (outbox.ts) holds the entries and retries; this says what one attempt does and what follows it.
+import type { MessageStatus } from "../../../shared/api";
 import { threadIdsOf } from "../gmail-ids";
 import { type TrackerApi, TrackerError } from "./api";
 import type { Credentials } from "./credentials";
@@ -12,6 +13,11 @@ export interface DeliveryDeps {
   news: (threadIds: string[]) => void;
   /** Sends the replies and bounces held until their email was registered. */
   releaseHeld: () => void;
+  /**
+   * The tracker has the email now, and answered its counts: hits it released before, without a notification, are
+   * notified (notifications.ts, FeedPoller.registered).
+   */
+  registered: (entry: OutboxEntry, status: MessageStatus) => void;
 }
 
 function failed(error: unknown): DeliveryResult {
@@ -44,8 +50,9 @@ export function outboxDelivery(deps: DeliveryDeps): (entry: OutboxEntry) => Prom
     const credentials = await deps.credentials();
     if (!credentials) return { retry: true, error: "not connected to a tracker" };
     if (entry.withdraw) return withdraw(entry, credentials);
+    let status: MessageStatus;
     try {
-      await deps.api(credentials).registerMessage(entry.trackingId, entry.request);
+      status = await deps.api(credentials).registerMessage(entry.trackingId, entry.request);
     } catch (error) {
       // 410: the user deleted this message's data on the tracker; it is as delivered as it will ever be.
       return error instanceof TrackerError && error.status === 410 ? "delivered" : failed(error);
@@ -54,6 +61,7 @@ export function outboxDelivery(deps: DeliveryDeps): (entry: OutboxEntry) => Prom
     // email went out holds its untracked state until then), and replies seen in it meanwhile go out.
     news(entry);
     deps.releaseHeld();
+    deps.registered(entry, status);
     return "delivered";
   };
 }

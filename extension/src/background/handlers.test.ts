@@ -15,6 +15,8 @@ const followUpsAnswer = vi.hoisted(() => ({
   body: { messages: [] as unknown[] } as { messages: unknown[]; total?: number | null },
   asked: [] as unknown[],
 }));
+/** The emails the stood-in tracker has (GET /api/messages/:id, POST /api/messages/status), by tracking id. */
+const trackerEmails = vi.hoisted(() => ({}) as Record<string, unknown>);
 const storage = vi.hoisted(() => ({
   local: {
     get: async (key: string) => (key in stored ? { [key]: structuredClone(stored[key]) } : {}),
@@ -43,6 +45,13 @@ vi.mock("./api", async (original) => {
         return { accountId, apiToken: `mt_${accountId}`, signingKey: { keyId: 1, secret: "C".repeat(43) } };
       },
       remove: async (id: string) => void removed.push(id),
+      detail: async (id: string) => {
+        if (!trackerEmails[id]) throw new actual.TrackerError("the tracker answered 404: no such message in this account", 404);
+        return structuredClone(trackerEmails[id]);
+      },
+      status: async (threadIds: string[]) => ({
+        messages: Object.values(trackerEmails).filter((m) => threadIds.includes((m as { threadId: string }).threadId)),
+      }),
       deleteContact: async (email: string) => void deletedContacts.push(email),
       followUps: async (waits: unknown) => {
         followUpsAnswer.asked.push(waits);
@@ -59,6 +68,7 @@ vi.mock("./api", async (original) => {
 
 import type { EventsResponse, FeedEvent } from "../../../shared/api";
 import { mintTrackingId, signedClickUrl } from "../../../shared/protocol";
+import { detailOf } from "../message-detail.test-support";
 import { TrackerError } from "./api";
 import { ContactCheckCache } from "./contact-checks";
 import type { Credentials } from "./credentials";
@@ -69,7 +79,7 @@ import { gmailHandlers, NEW_ACCOUNT_NEEDS_CONFIRMATION, OTHER_ACCOUNT_NEEDS_CONF
 import { HeldSignals } from "./held-signals";
 import { memoryArea } from "./memory-area";
 import { FeedPoller, type PollerDeps, readFeedState } from "./notifications";
-import { Outbox } from "./outbox";
+import { type DeliveryResult, Outbox } from "./outbox";
 import { SentAccounts } from "./sent-accounts";
 import { StatusCache } from "./status-cache";
 
@@ -92,7 +102,10 @@ const CONNECTED: Credentials = {
  * The background's parts over one memory area, the feed answered by `feed` for the connected account. The extension's
  * own storage starts as a browser connected to CONNECTED, and to nothing before it.
  */
-function background(feed: PollerDeps["fetchEvents"] = async () => ({ events: [], cursor: "0" })) {
+function background(
+  feed: PollerDeps["fetchEvents"] = async () => ({ events: [], cursor: "0" }),
+  deliver: ConstructorParameters<typeof Outbox>[1] = async () => "delivered",
+) {
   for (const key of Object.keys(stored)) delete stored[key];
   stored.options = { trackerUrl: "https://t.example", version: 2 };
   stored.credentials = structuredClone(CONNECTED);
@@ -115,11 +128,7 @@ function background(feed: PollerDeps["fetchEvents"] = async () => ({ events: [],
     sentAccounts: new SentAccounts(area),
     totals: new TrackerTotals(),
   };
-  const outbox = new Outbox(
-    area,
-    async () => "delivered",
-    () => undefined,
-  );
+  const outbox = new Outbox(area, deliver, () => undefined);
   const reminders = new Reminders({
     area,
     now: async () => 0,
@@ -143,6 +152,7 @@ function background(feed: PollerDeps["fetchEvents"] = async () => ({ events: [],
   };
   return {
     area,
+    outbox,
     reminders,
     gmail: gmailHandlers(outbox, receipts, signals, reminders),
     pages: pageHandlers(outbox, receipts, checks, reminders),
@@ -483,4 +493,58 @@ it("connected to a tracker its recipients cannot reach, the pages and every comp
     "Recipients cannot reach your tracker at 127.0.0.1:8787 (this computer or a private network): their opens are not recorded and tracked links do not open for them. To track real recipients, deploy a tracker (npm run deploy) and connect to it.";
   expect((await pages.getState.run(null, fromOptions)).connection).toMatchObject({ connected: true, notice });
   expect((await gmail.mintId.run(null, compose)).notice).toBe(notice);
+});
+
+it("an email the tracker does not have while the outbox holds its registration is said to be on its way, or refused: never deleted", async () => {
+  for (const key of Object.keys(trackerEmails)) delete trackerEmails[key];
+  let answer: DeliveryResult = { retry: true, error: "the tracker answered 503: D1 is down" };
+  const { gmail, outbox } = background(undefined, async () => answer);
+  const fromGmail = { id: "ext", url: "https://mail.google.com/mail/u/0/#sent" };
+  const [waiting, refused, held, registered, gone] = [
+    await trackingId(),
+    await trackingId(),
+    await trackingId(),
+    await trackingId(),
+    await trackingId(),
+  ];
+  const request = (threadId: string) => ({ subject: "Pricing", recipients: [], sentAt: new Date().toISOString(), threadId });
+  await outbox.put(waiting, request("18c2f0a1b2c3d4e5"));
+  await outbox.flush();
+  answer = { retry: false, error: "the tracker answered 400: recipients: must be an email address" };
+  await outbox.put(refused, request("18c2f0a1b2c3d4e6"));
+  await outbox.flush();
+  await outbox.put(held, request("18c2f0a1b2c3d4e7"), Date.now() + 45_000);
+  trackerEmails[registered] = detailOf(registered, { threadId: "18c2f0a1b2c3d4e8", openCount: 1 });
+
+  const detail = (id: string) => gmail.messageDetail.run({ trackingId: id }, fromGmail);
+  expect(await detail(waiting)).toEqual({
+    unregistered: expect.stringMatching(
+      /^Not registered with your tracker yet \(it will be sent again at .+\): the tracker answered 503: D1 is down$/,
+    ),
+  });
+  expect(await detail(refused)).toEqual({
+    unregistered:
+      "Not tracked: your tracker refused this email (the tracker answered 400: recipients: must be an email address). Retry it in the extension's options.",
+  });
+  expect(await detail(held)).toEqual({
+    unregistered: expect.stringMatching(/^Not registered with your tracker yet: its registration is sent at .+\.$/),
+  });
+  expect(await detail(registered)).toMatchObject({ id: registered, openCount: 1 });
+  // Not in the outbox (deleted, or another browser's): the tracker's 404, which the panel says is deleted data.
+  await expect(detail(gone)).rejects.toThrow("404");
+
+  // The Sent list: the threads of the emails the outbox holds, each with its words; the registered one as the tracker has it.
+  const status = await gmail.threadStatus.run(
+    { threadIds: ["18c2f0a1b2c3d4e5", "18c2f0a1b2c3d4e6", "18c2f0a1b2c3d4e8", "18c2f0a1b2c3d4e9"] },
+    fromGmail,
+  );
+  expect(status.messages.map((m) => m.id)).toEqual([registered]);
+  expect(status.unregistered).toEqual([
+    { threadIds: ["18c2f0a1b2c3d4e5"], title: "Waiting to reach your tracker" },
+    { threadIds: ["18c2f0a1b2c3d4e6"], title: "Not tracked: your tracker refused it" },
+  ]);
+  // Withdrawn (Gmail's Undo): the email never left, and is not waiting for anything.
+  await outbox.withdraw(waiting);
+  expect((await gmail.threadStatus.run({ threadIds: ["18c2f0a1b2c3d4e5"] }, fromGmail)).unregistered).toEqual([]);
+  await expect(detail(waiting)).rejects.toThrow("404");
 });

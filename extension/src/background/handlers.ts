@@ -35,7 +35,7 @@ import { gmailHealthGmailHandlers, gmailHealthPageHandlers } from "./gmail-healt
 import { handler, noInput, strings } from "./handler";
 import type { HeldSignals } from "./held-signals";
 import { type ActivitySummary, type FeedPoller, type FeedState, summarize } from "./notifications";
-import type { Outbox, OutboxEntry } from "./outbox";
+import { type Outbox, type OutboxEntry, unregisteredWords } from "./outbox";
 import type { SentAccounts } from "./sent-accounts";
 import { type SignalDeps, signalHandlers } from "./signals";
 import type { StatusCache } from "./status-cache";
@@ -123,6 +123,26 @@ function fetchStatus(credentials: Credentials): (threadIds: string[]) => Promise
       .tracker(credentials)
       .status(chunk)
       .then((r) => r.messages);
+}
+
+/**
+ * An email the tracker does not have (404) whose registration the outbox still holds, waiting or refused: the
+ * conversation panel shows these words instead of opens and clicks (outbox.ts unregisteredWords).
+ */
+export interface UnregisteredEmail {
+  unregistered: string;
+}
+
+/** A thread's email whose registration the outbox still holds: the Sent list marks its row with `title`. */
+export interface UnregisteredThread {
+  /** The thread's ids the registration names (gmail-ids.ts threadIdsOf). */
+  threadIds: string[];
+  title: string;
+}
+
+/** The outbox's registration of one email (not a withdrawal), if it holds one. */
+async function waitingRegistration(outbox: Outbox, trackingId: string): Promise<OutboxEntry | undefined> {
+  return (await outbox.snapshot()).find((e) => e.trackingId === trackingId && !e.withdraw);
 }
 
 /** A message of this account (checked by requireOwnId in the handler). */
@@ -287,18 +307,42 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: Signa
       return access.tracker(credentials).senderViews({ messageIds, threadIds });
     }),
 
-    /** Tracked messages of these threads (one page of a thread list), from the background's short-lived cache. */
-    threadStatus: handler(z.object({ threadIds: strings }), async (input): Promise<{ messages: MessageStatus[] }> => {
-      const credentials = await requireCredentials();
-      const messages = await receipts.statusCache.get(input.threadIds.slice(0, 400), fetchStatus(credentials));
-      return { messages };
-    }),
+    /**
+     * Tracked messages of these threads (one page of a thread list), from the background's short-lived cache, and the
+     * threads' emails the tracker does not have yet, whose registrations the outbox holds.
+     */
+    threadStatus: handler(
+      z.object({ threadIds: strings }),
+      async (input): Promise<{ messages: MessageStatus[]; unregistered: UnregisteredThread[] }> => {
+        const credentials = await requireCredentials();
+        const threadIds = input.threadIds.slice(0, 400);
+        const messages = await receipts.statusCache.get(threadIds, fetchStatus(credentials));
+        const known = new Set(messages.map((m) => m.id));
+        const now = Date.now();
+        const unregistered = (await outbox.snapshot()).flatMap((entry) => {
+          const ids = threadIdsOf(entry.request);
+          if (entry.withdraw || known.has(entry.trackingId) || !ids.some((id) => threadIds.includes(id))) return [];
+          return [{ threadIds: ids, title: unregisteredWords(entry, now).mark }];
+        });
+        return { messages, unregistered };
+      },
+    ),
 
-    /** Everything the conversation panel shows for one of this account's messages. */
-    messageDetail: handler(ownMessage, async (input): Promise<MessageDetail> => {
+    /**
+     * Everything the conversation panel shows for one of this account's messages; for one the tracker does not have
+     * yet while the outbox holds its registration, why (UnregisteredEmail), not the tracker's 404, which the panel
+     * would take for deleted data.
+     */
+    messageDetail: handler(ownMessage, async (input): Promise<MessageDetail | UnregisteredEmail> => {
       const credentials = await requireCredentials();
       requireOwnId(credentials, input.trackingId);
-      return access.tracker(credentials).detail(input.trackingId);
+      try {
+        return await access.tracker(credentials).detail(input.trackingId);
+      } catch (error) {
+        const entry = error instanceof TrackerError && error.status === 404 && (await waitingRegistration(outbox, input.trackingId));
+        if (!entry) throw error;
+        return { unregistered: unregisteredWords(entry, Date.now()).panel };
+      }
     }),
 
     stopTracking: handler(ownMessage, async (input): Promise<{ ok: true }> => {

@@ -62,6 +62,10 @@ const deliver = outboxDelivery({
   api: (credentials) => trackerApi(credentials.trackerUrl, credentials.apiToken),
   news: (threadIds) => news(threadIds),
   releaseHeld: () => releaseHeld(),
+  registered: (entry, status) =>
+    void poller
+      .registered(entry.trackingId, entry.createdAt, status)
+      .catch((error: unknown) => console.warn("hits before the registration not notified", error)),
 });
 const outbox = new Outbox(browser.storage.local, deliver, schedule, Date.now, tellOutboxTrouble);
 
@@ -121,6 +125,12 @@ const poller = new FeedPoller({
     followUpTimer = setTimeout(pollFeed, Math.max(0, at - Date.now()));
     void browser.alarms.create(FEED_FOLLOW_UP_ALARM, { when: at });
   },
+  detail: async (messageId) => {
+    const credentials = await requireCredentials();
+    return trackerApi(credentials.trackerUrl, credentials.apiToken).detail(messageId);
+  },
+  // The tracker answers: registrations waiting out a backoff of up to 15 minutes go now, not at its end.
+  answered: () => void outbox.hurry().catch((error: unknown) => console.warn("outbox not flushed", error)),
 });
 function pollFeed(): void {
   void poller.poll().catch((error: unknown) => console.warn("events feed not polled", error));

@@ -2,7 +2,8 @@
 // cursor survives restarts, only the first counted open (and first counted click of each link) notifies, machine
 // and sender events never do, and a mute records without notifying.
 import { describe, expect, it } from "vitest";
-import type { FeedEvent } from "../../../shared/api";
+import { type FeedEvent, type MessageDetail, UNREGISTERED_HOLD_MS } from "../../../shared/api";
+import { detailOf } from "../message-detail.test-support";
 import { inTimeZone } from "../time-zone.test-support";
 import { memoryArea } from "./memory-area";
 import {
@@ -77,7 +78,15 @@ function feed(events: FeedEvent[], nextAt: string | null = null, held = new Set<
 function poller(
   area: KeyValueArea,
   events: FeedEvent[],
-  options: { muted?: boolean; account?: string; now?: () => number; nextAt?: string | null; source?: ReturnType<typeof feed> } = {},
+  options: {
+    muted?: boolean;
+    account?: string;
+    now?: () => number;
+    nextAt?: string | null;
+    source?: ReturnType<typeof feed>;
+    detail?: (messageId: string) => Promise<MessageDetail>;
+    answered?: () => void;
+  } = {},
 ) {
   const shown: Note[] = [];
   const news: string[][] = [];
@@ -93,6 +102,8 @@ function poller(
     news: (ids) => void news.push(ids),
     pollAt: (at) => void pollsAt.push(at),
     now: options.now ?? (() => NOW),
+    detail: options.detail,
+    answered: options.answered,
   });
   return { instance, shown, news, pollsAt, calls: source.calls };
 }
@@ -522,6 +533,119 @@ describe("events the tracker still holds", () => {
     expect(passed.fresh).toEqual([extra]);
     expect(passed.state.ahead).toEqual([]);
     expect(passed.notes.map((n) => n.key)).toEqual(["open:late"]);
+  });
+});
+
+describe("a registration that reached the tracker after the feed released its hits", () => {
+  const sentAt = NOW - 20 * 60_000;
+  const openedAt = sentAt + 60_000;
+  /** The feed's release of the open 5 min after it, its email not registered then: counted and notified for nothing. */
+  const released = () => event({ cursor: "1", label: "human", counted: false, notify: false, at: new Date(openedAt).toISOString() });
+  /** The email's detail once registered: the open, and a click on its one link, both before the registration. */
+  const registeredDetail = (clickedAt: number | null = null) =>
+    detailOf("m1", {
+      threadId: "16f4aa",
+      subject: "Pricing",
+      recipients: [{ email: "carol@prospect.example", name: "Carol" }],
+      openCount: 1,
+      opens: [
+        { at: new Date(openedAt).toISOString(), label: "human", place: null, client: null, device: null },
+        { at: new Date(openedAt - 30_000).toISOString(), label: "scanner", place: null, client: null, device: null },
+      ],
+      links: [
+        {
+          index: 0,
+          url: "https://calendly.com/rep/30min",
+          clicks: clickedAt === null ? 0 : 1,
+          uniqueClicks: clickedAt === null ? 0 : 1,
+          clickTimes: clickedAt === null ? [] : [new Date(clickedAt).toISOString()],
+          otherClicks: [],
+        },
+      ],
+    });
+
+  it("notifies the first counted open the feed gave without a notification, once: not again at the next poll, nor after a restart", async () => {
+    const area = memoryArea();
+    let now = openedAt + UNREGISTERED_HOLD_MS;
+    const details: string[] = [];
+    const detail = async (id: string) => {
+      details.push(id);
+      return registeredDetail();
+    };
+    const events = [released()];
+    const source = feed(events);
+    const background = () => poller(area, events, { now: () => now, source, detail });
+    const first = background();
+    expect(await first.instance.poll()).toBe(1);
+    expect(first.shown).toEqual([]);
+
+    // The outbox delivers the registration 20 minutes after the send (a tracker down, a refusal retried).
+    now = NOW;
+    await first.instance.registered("m1", sentAt, { openCount: 1, clickCount: 0 });
+    expect(details).toEqual(["m1"]);
+    expect(first.shown.map((n) => [n.key, n.title, n.message])).toEqual([["open:m1", "Opened: Pricing", "Carol opened “Pricing”."]]);
+
+    // The next poll, a later open (no re-open notifies), the same delivery told again, a restarted background: nothing more.
+    now += MIN_POLL_GAP_MS;
+    events.push(event({ cursor: "2", at: new Date(now).toISOString(), notify: true }));
+    expect(await first.instance.poll()).toBe(1);
+    await first.instance.registered("m1", sentAt, { openCount: 2, clickCount: 0 });
+    const restarted = background();
+    now += MIN_POLL_GAP_MS;
+    await restarted.instance.registered("m1", sentAt, { openCount: 2, clickCount: 0 });
+    expect(await restarted.instance.poll()).toBe(0);
+    expect([...first.shown, ...restarted.shown].map((n) => n.key)).toEqual(["open:m1"]);
+  });
+
+  it("notifies a click released before the registration too; a hit the feed still holds is left to it, and a registration in time reads nothing", async () => {
+    const area = memoryArea();
+    const registeredAt = NOW;
+    // Clicked 4 minutes before the registration: the feed held it for the registration, and notifies it itself.
+    const { instance, shown } = poller(area, [], {
+      now: () => registeredAt,
+      detail: async () => registeredDetail(registeredAt - 4 * 60_000),
+    });
+    await instance.registered("m1", sentAt, { openCount: 1, clickCount: 1 });
+    expect(shown.map((n) => n.key)).toEqual(["open:m1"]);
+    const clicked = poller(memoryArea(), [], { now: () => registeredAt, detail: async () => registeredDetail(openedAt + 1_000) });
+    await clicked.instance.registered("m1", sentAt, { openCount: 1, clickCount: 1 });
+    expect(clicked.shown.map((n) => [n.key, n.message])).toEqual([
+      ["open:m1", "Carol opened “Pricing”."],
+      ["click:m1:0", "Carol clicked calendly.com/rep/30min in “Pricing”."],
+    ]);
+
+    // Registered within the hold after the send, or with nothing counted: the feed notifies all, the detail is not read.
+    const unread = async (): Promise<MessageDetail> => {
+      throw new Error("the detail was read");
+    };
+    const inTime = poller(memoryArea(), [], { now: () => registeredAt, detail: unread });
+    await inTime.instance.registered("m1", registeredAt - UNREGISTERED_HOLD_MS + 1, { openCount: 1, clickCount: 0 });
+    await inTime.instance.registered("m1", sentAt, { openCount: 0, clickCount: 0 });
+    expect(inTime.shown).toEqual([]);
+  });
+
+  it("a poll the tracker answers says so (the outbox is hurried then); a failed one does not", async () => {
+    let answered = 0;
+    const count = () => {
+      answered += 1;
+    };
+    const { instance } = poller(memoryArea(), [event({ cursor: "1" })], { answered: count });
+    await instance.poll();
+    expect(answered).toBe(1);
+    const failing = new FeedPoller({
+      area: memoryArea(),
+      account: async () => "acct",
+      fetchEvents: async () => {
+        throw new Error("cannot reach the tracker");
+      },
+      muted: async () => false,
+      show: async () => undefined,
+      news: () => undefined,
+      pollAt: () => undefined,
+      answered: count,
+    });
+    await expect(failing.poll()).rejects.toThrow("cannot reach the tracker");
+    expect(answered).toBe(1);
   });
 });
 

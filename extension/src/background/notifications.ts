@@ -2,7 +2,9 @@
 // took ahead of it, what it already notified, the recent activity and the daily totals in ONE storage key written in
 // one set, before any notification is shown: a restart (or a killed service worker) resumes from the stored cursor,
 // so no event is skipped, and nothing is ever notified or counted twice.
-import type { EventsResponse, FeedEvent } from "../../../shared/api";
+import type { EventsResponse, FeedEvent, MessageDetail, MessageStatus } from "../../../shared/api";
+// Not from shared/api.ts, whose schemas would come with them: the Gmail content script imports this module (NEWS_KEY).
+import { COUNTED_LABELS, UNREGISTERED_HOLD_MS } from "../../../shared/labels";
 import { DEFAULT_GMAIL_ACCOUNT, type GmailAccount } from "../gmail-ids";
 import { counted, firstNames, shortUrl, subjectShown } from "../words";
 import { type DeletedContact, withoutContact } from "./deleted-contact";
@@ -203,6 +205,25 @@ export function notesToShow(notes: Note[]): Note[] {
 }
 
 /**
+ * The note of an event not notified before, its key added to `notified` and `order` (kept in the order notified);
+ * null when it was notified before, or is not to be shown (muted, or history older than the state: newsAfter).
+ */
+function noteOnce(
+  event: FeedEvent,
+  keys: { notified: Set<string>; order: string[] },
+  state: FeedState,
+  options: { muted: boolean },
+): Note | null {
+  const key = storedNotificationKey(notificationKey(event));
+  if (keys.notified.has(key)) return null;
+  keys.notified.add(key);
+  keys.order.push(key);
+  const at = Date.parse(event.at);
+  const old = state.newsAfter !== undefined && Number.isFinite(at) && at < state.newsAfter - NEWS_WINDOW_MS;
+  return options.muted || old ? null : noteFor(event);
+}
+
+/**
  * Folds new events into the state: which events deserve a notification (the first counted open of a message, the
  * first counted click of each link; never sender or machine events, never a re-open), the activity and the daily
  * totals. The cursor is left to applyPage. Pure: the caller persists and shows.
@@ -213,7 +234,7 @@ export function applyEvents(
   options: { muted: boolean; now: number },
 ): { state: FeedState; notes: Note[] } {
   const order = state.notified.map(storedNotificationKey);
-  const notified = new Set(order);
+  const keys = { notified: new Set(order), order };
   const activity = [...state.activity];
   const days = { ...state.days };
   const notes: Note[] = [];
@@ -240,12 +261,8 @@ export function applyEvents(
     days[day] = totals;
     // Only what the tracker released with its label final may notify (a tracker older than `notify`: `counted`).
     if (event.notify === false) continue;
-    const key = storedNotificationKey(notificationKey(event));
-    if (notified.has(key)) continue;
-    notified.add(key);
-    order.push(key);
-    const old = state.newsAfter !== undefined && Number.isFinite(at) && at < state.newsAfter - NEWS_WINDOW_MS;
-    if (!options.muted && !old) notes.push(noteFor(event));
+    const note = noteOnce(event, keys, state, options);
+    if (note) notes.push(note);
   }
   const keptDays = Object.keys(days).sort().slice(-MAX_DAYS);
   return {
@@ -257,6 +274,51 @@ export function applyEvents(
     },
     notes,
   };
+}
+
+/**
+ * The hits of an email that the feed released before its registration reached the tracker (UNREGISTERED_HOLD_MS
+ * after them, by `registeredAt`), as the feed would have given them with the registration in time: its first counted
+ * open and each link's first counted click, to notify. The feed gave them with `notify` false and its cursor is past
+ * them; later hits it held for the registration, and it notifies those itself. Read from the email's detail after the
+ * registration, which the tracker relabelled the email's hits by before answering: labels final, and the hits it
+ * dropped (tracking off, an opt-out) gone.
+ */
+export function releasedBeforeRegistration(detail: MessageDetail, registeredAt: number): FeedEvent[] {
+  const released = (at: string) => Date.parse(at) + UNREGISTERED_HOLD_MS <= registeredAt;
+  const first = (times: string[]) => times.filter(released).sort()[0];
+  const event = (at: string, link: { index: number; url: string } | null): FeedEvent => ({
+    cursor: "",
+    messageId: detail.id,
+    threadId: detail.threadId,
+    subject: detail.subject,
+    recipients: detail.recipients,
+    kind: link ? "click" : "open",
+    linkIndex: link?.index ?? null,
+    linkUrl: link?.url ?? null,
+    label: "human",
+    counted: true,
+    notify: true,
+    at,
+  });
+  const open = first(detail.opens.filter((o) => COUNTED_LABELS.includes(o.label)).map((o) => o.at));
+  const clicks = detail.links.flatMap((link) => {
+    const at = first(link.clickTimes);
+    return at ? [event(at, link)] : [];
+  });
+  return [...(open ? [event(open, null)] : []), ...clicks];
+}
+
+/**
+ * Notes for hits the feed gave without a notification (releasedBeforeRegistration), each key once, as applyEvents
+ * notifies: one notified already (the feed gave it again, registered, before this) is not notified again. Neither the
+ * activity nor the daily totals change: the feed's own delivery of each hit is there already, or still to come.
+ */
+export function applyLateEvents(state: FeedState, events: FeedEvent[], options: { muted: boolean }): { state: FeedState; notes: Note[] } {
+  const order = state.notified.map(storedNotificationKey);
+  const keys = { notified: new Set(order), order };
+  const notes = events.flatMap((event) => noteOnce(event, keys, state, options) ?? []);
+  return { state: { ...state, notified: order.slice(-MAX_NOTIFIED) }, notes };
 }
 
 /**
@@ -342,6 +404,10 @@ export interface PollerDeps {
    * at the next minute (index.ts: a timer while the background lives, and an alarm that outlives it).
    */
   pollAt: (at: number) => void;
+  /** An email's detail, as the tracker answers it: a late registration's hits are read from it (FeedPoller.registered). */
+  detail?: (messageId: string) => Promise<MessageDetail>;
+  /** The tracker answered the feed: what waits for it to answer again (the outbox's backoff) may go now. */
+  answered?: () => void;
   now?: () => number;
 }
 
@@ -355,14 +421,20 @@ export function followUpAt(nextAt: string | null | undefined, now: number): numb
   return Number.isFinite(at) ? Math.max(at, now + MIN_POLL_GAP_MS) : null;
 }
 
+/** A change to the state (a deletion, a late registration's notes), made by the next poll in its one write. */
+type StateChange = (state: FeedState, options: { muted: boolean }) => { state: FeedState; notes: Note[] };
+
 /** A poll this soon after the last one answers from it, without asking the tracker (focus, popup and alarm all poll). */
 export const MIN_POLL_GAP_MS = 3_000;
 
 export class FeedPoller {
   /** The last poll, and when it settled (null while it runs): all a caller needs to join it or be answered by it. */
   private last: { run: Promise<number>; settledAt: number | null } | null = null;
-  /** What the rep deleted (a message's data, a contact), for the next poll to take out of the state in its one write. */
-  private readonly forgotten = new Map<string, (state: FeedState) => FeedState>();
+  /**
+   * What the rep deleted (a message's data, a contact), for the next poll to take out of the state, and the notes of a
+   * late registration's hits, for it to notify: in its one write.
+   */
+  private readonly changes = new Map<string, StateChange>();
 
   constructor(private readonly deps: PollerDeps) {}
 
@@ -371,20 +443,35 @@ export class FeedPoller {
    * poll of its own after the one running, so the state is written by one poll at a time.
    */
   forget(messageId: string): Promise<void> {
-    return this.takeOut(`message ${messageId}`, (state) => withoutMessage(state, messageId));
+    return this.change(`message ${messageId}`, (state) => ({ state: withoutMessage(state, messageId), notes: [] }));
   }
 
   /** Takes a contact the rep deleted on the tracker out of the activity (withoutContactActivity), as forget does. */
   forgetContact(contact: DeletedContact): Promise<void> {
-    return this.takeOut(`contact ${contact.email}`, (state) => withoutContactActivity(state, contact));
+    return this.change(`contact ${contact.email}`, (state) => ({ state: withoutContactActivity(state, contact), notes: [] }));
   }
 
-  private async takeOut(key: string, change: (state: FeedState) => FeedState): Promise<void> {
-    this.forgotten.set(key, change);
-    // A poll running now may have read `forgotten` before this call: its end is awaited, and if it did not take the
-    // change, a poll started since (another deletion's, which takes this one too) or a new one does. Never a second
+  /**
+   * The outbox delivered an email's registration (delivery.ts), queued at `queuedAt`, and the tracker answered its
+   * counts (`status`). One that reached the tracker more than UNREGISTERED_HOLD_MS after the send may come after hits
+   * the feed released without a notification, and never gives again: those are notified now from the email's detail
+   * (releasedBeforeRegistration), in a poll as forget's change is, each only if not notified before. Else the rep
+   * would never hear of the first open the Sent list and the dashboard show.
+   */
+  async registered(messageId: string, queuedAt: number, status: Pick<MessageStatus, "openCount" | "clickCount">): Promise<void> {
+    const registeredAt = (this.deps.now ?? Date.now)();
+    const late = registeredAt - queuedAt >= UNREGISTERED_HOLD_MS;
+    if (!late || !this.deps.detail || !(status.openCount > 0 || status.clickCount > 0)) return;
+    const events = releasedBeforeRegistration(await this.deps.detail(messageId), registeredAt);
+    if (events.length > 0) await this.change(`registered ${messageId}`, (state, options) => applyLateEvents(state, events, options));
+  }
+
+  private async change(key: string, change: StateChange): Promise<void> {
+    this.changes.set(key, change);
+    // A poll running now may have read `changes` before this call: its end is awaited, and if it did not take the
+    // change, a poll started since (another change's, which takes this one too) or a new one does. Never a second
     // poll beside a running one: both would read the same state and notify the same events twice.
-    for (let turn = 0; turn < 2 && this.forgotten.get(key) === change; turn++) {
+    for (let turn = 0; turn < 2 && this.changes.get(key) === change; turn++) {
       const last = this.last;
       if (last?.settledAt === null) {
         await last.run.catch(() => undefined);
@@ -427,9 +514,11 @@ export class FeedPoller {
     let read = 0;
     let failure: { error: unknown } | null = null;
     let followUp: number | null = null;
+    let answered = false;
     try {
       for (let page = 0; page < MAX_PAGES; page++) {
         const answer = await deps.fetchEvents(state.cursor, FEED_PAGE);
+        answered = true;
         followUp = followUpAt(answer.nextAt, now());
         const applied = applyPage(state, answer, { muted, now: now() });
         state = applied.state;
@@ -443,10 +532,14 @@ export class FeedPoller {
       // The pages read before the failure are kept (below); the next poll goes on from there.
       failure = { error };
     }
-    const forgotten = [...this.forgotten.values()];
-    this.forgotten.clear();
-    for (const change of forgotten) state = change(state);
-    if (read > 0 || created || state.cursor !== stored?.cursor || forgotten.length > 0) {
+    const changes = [...this.changes.values()];
+    this.changes.clear();
+    for (const change of changes) {
+      const changed = change(state, { muted });
+      state = changed.state;
+      notes.push(...changed.notes);
+    }
+    if (read > 0 || created || state.cursor !== stored?.cursor || changes.length > 0) {
       if (threads.size > 0) deps.news([...threads]);
       // One write for all pages, before any notification: one shown and then lost to a crash before the write would
       // show again. The Gmail tabs hear of the threads through NEWS_KEY in the same write.
@@ -457,6 +550,7 @@ export class FeedPoller {
       for (const note of notesToShow(notes)) await deps.show(note).catch((error: unknown) => console.warn("notification not shown", error));
     }
     if (followUp !== null) deps.pollAt(followUp);
+    if (answered) deps.answered?.();
     if (failure) throw failure.error;
     return read;
   }

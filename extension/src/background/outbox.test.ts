@@ -5,6 +5,7 @@ import {
   ATTEMPTS_BEFORE_TELLING,
   type DeliveryResult,
   FIRST_RETRY_MS,
+  type KeyValueArea,
   MAX_RETRY_MS,
   Outbox,
   type OutboxEntry,
@@ -81,6 +82,32 @@ describe("outbox", () => {
       ["refused", "failed"],
       ["held", "pending"],
     ]);
+  });
+
+  it("hurried after every feed poll, writes and attempts nothing while no registration is being retried", async () => {
+    const area = memoryArea();
+    let writes = 0;
+    const counting: KeyValueArea = {
+      get: (key) => area.get(key),
+      set: (items) => {
+        writes += 1;
+        return area.set(items);
+      },
+    };
+    const attempted: string[] = [];
+    const outbox = new Outbox(
+      counting,
+      async (entry) => {
+        attempted.push(entry.trackingId);
+        return "delivered";
+      },
+      () => undefined,
+      () => 0,
+    );
+    await outbox.put("held", request, 45_000);
+    writes = 0;
+    await outbox.hurry();
+    expect([writes, attempted]).toEqual([0, []]);
   });
 
   it("keeps a refused entry as failed (no endless retry) until the user retries it", async () => {

@@ -183,15 +183,19 @@ export class Outbox {
 
   /**
    * Attempts at once every pending entry waiting out its backoff: what kept it from the tracker has just gone (the
-   * extension's access to the tracker's site given back). One held back by notBefore, or refused, stays as it is.
+   * extension's access to the tracker's site given back, the tracker answering the feed again). One held back by
+   * notBefore, or refused, stays as it is.
    */
   hurry(): Promise<void> {
     return this.serial(async () => {
       const entries = await this.read();
-      for (const entry of Object.values(entries))
-        if (entry.state === "pending" && entry.attempts > 0) entry.nextAttemptAt = Math.min(entry.nextAttemptAt, this.now());
-      await this.write(entries);
-    }).then(() => this.flush());
+      const retrying = Object.values(entries).filter((e) => e.state === "pending" && e.attempts > 0);
+      const waiting = retrying.filter((e) => e.nextAttemptAt > this.now());
+      for (const entry of waiting) entry.nextAttemptAt = this.now();
+      // Called after every feed poll too: nothing written, nor attempted, when no registration is being retried.
+      if (waiting.length > 0) await this.write(entries);
+      return retrying.length > 0;
+    }).then((retrying) => (retrying ? this.flush() : undefined));
   }
 
   /** Attempts every due entry once. Safe to call at any time, from any trigger. */
@@ -231,4 +235,33 @@ export class Outbox {
     const pending = Object.values(entries).filter((e) => e.state === "pending");
     this.schedule(pending.length ? Math.min(...pending.map((e) => e.nextAttemptAt)) : null);
   }
+}
+
+let clockTime: Intl.DateTimeFormat | undefined;
+
+/** "10:42", in the rep's own way of writing times. */
+function timeShown(at: number): string {
+  clockTime ??= new Intl.DateTimeFormat(undefined, { timeStyle: "short" });
+  return clockTime.format(at);
+}
+
+/**
+ * What Gmail's page says of an email the tracker does not have yet because its registration is still in the outbox:
+ * its Sent mark's title, and the line its conversation panel shows instead of opens and clicks. Not "deleted", nor
+ * untracked: it will be tracked once the registration arrives, or, refused, once the rep retries it.
+ */
+export function unregisteredWords(entry: OutboxEntry, now: number, time = timeShown): { mark: string; panel: string } {
+  if (entry.state === "failed")
+    return {
+      mark: "Not tracked: your tracker refused it",
+      panel: `Not tracked: your tracker refused this email (${entry.lastError}). Retry it in the extension's options.`,
+    };
+  const when = time(Math.max(now, entry.nextAttemptAt));
+  return {
+    mark: "Waiting to reach your tracker",
+    panel:
+      entry.attempts === 0
+        ? `Not registered with your tracker yet: its registration is sent at ${when}.`
+        : `Not registered with your tracker yet (it will be sent again at ${when}): ${entry.lastError}`,
+  };
 }

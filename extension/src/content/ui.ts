@@ -22,8 +22,9 @@ const CSS = `
 .mt-campaign{width:120px;border:1px solid #c4c7c5;border-radius:12px;padding:2px 8px;font:inherit}
 .mt-warning{color:#b3261e;font-weight:bold;max-width:340px;white-space:normal}
 .mt-mark{display:inline;margin-right:6px;padding:1px 5px;border-radius:8px;font:bold 11px/14px Arial,sans-serif;color:#fff;vertical-align:middle}
-.mt-mark-delivered,.mt-mark-stopped{background:#9aa0a6;padding:5px;font-size:0;line-height:0}
-.mt-mark-stopped{background:transparent;border:2px solid #9aa0a6;padding:3px}
+.mt-mark-delivered,.mt-mark-stopped,.mt-mark-unregistered{background:#9aa0a6;padding:5px;font-size:0;line-height:0}
+.mt-mark-stopped,.mt-mark-unregistered{background:transparent;border:2px solid #9aa0a6;padding:3px}
+.mt-mark-unregistered{border-style:dashed}
 .mt-mark-opened{background:#188038}
 .mt-mark-clicked{background:#1a73e8}
 .mt-mark-bounced{background:#d93025}

@@ -10,6 +10,7 @@ vi.hoisted(() => {
 });
 
 import type { MessageDetail } from "../../../../shared/api";
+import type { UnregisteredEmail } from "../../background/handlers";
 import { ExtensionReloaded } from "../../messaging";
 import { DEFAULT_OPTIONS } from "../../options-store";
 import { emitPageEvent } from "../../page-world/events";
@@ -316,6 +317,25 @@ describe("conversation panel", () => {
     for (let i = 0; i < 5; i++) panels.scan();
     await flush();
     expect(panels.requests).toBe(1);
+  });
+
+  it("says what the background says of an email whose registration has not reached the tracker, read again until its detail comes", async () => {
+    conversation();
+    const words = "Not registered with your tracker yet (it will be sent again at 10:42): the tracker answered 503: D1 is down";
+    let answer: MessageDetail | UnregisteredEmail = { unregistered: words };
+    const panels = new ConversationPanels(document, { detail: async () => answer, stop: async () => ({}), remove: async () => ({}) });
+    panels.scan();
+    await flush();
+    const line = document.querySelector(".mt-panel");
+    expect(line?.textContent).toBe(words);
+    expect(line?.querySelector(".mt-panel-head")).toBeNull();
+    // The registration delivered: the news of its thread has the detail read again, and it takes the line's place.
+    answer = DETAIL;
+    panels.expire();
+    panels.scan();
+    await flush();
+    expect(document.querySelector(".mt-panel")?.getAttribute("data-mt-open-count")).toBe(String(DETAIL.openCount));
+    expect(panels.requests).toBe(2);
   });
 
   it("says an email sent through another tracker account has no tracking data here, and does not ask again", async () => {

@@ -4,6 +4,7 @@
 // message's data, each confirmed first. Plain DOM; the data comes from the background.
 import type { MessageDetail } from "../../../../shared/api";
 import { COUNTED_LABELS, LABEL_TEXT } from "../../../../shared/labels";
+import type { UnregisteredEmail } from "../../background/handlers";
 import { callFromGmail, ExtensionReloaded } from "../../messaging";
 import { NEUTRALISED_PIXELS } from "../../page-world/pixel-guard";
 import { APPLE_MAIL_NO_OPEN, counted, placeShown } from "../../words";
@@ -30,6 +31,9 @@ export interface PanelActions {
   toggled?(unfolded: boolean): void;
 }
 
+/** What a panel shows: the email's detail, or a line of words instead (deleted, registration still on its way…). */
+type PanelDetail = MessageDetail | UnregisteredEmail | { gone: string };
+
 /**
  * The panel's markup for one message's detail (or a short line when there is none), without behaviour: a line with
  * the counts, and under it, hidden until that line is clicked, the timeline, the links and the buttons. Shown
@@ -38,11 +42,13 @@ export interface PanelActions {
  * (docs/benchmarks.md, twentieth pass). ConversationPanels builds it once per detail and puts a copy of its line
  * under the message at each render (foldedCopy); wirePanel makes a copy work and fills in the rest when unfolded.
  */
-export function panelMarkup(doc: Document, trackingId: string, detail: MessageDetail | { gone: string }): HTMLElement {
+export function panelMarkup(doc: Document, trackingId: string, detail: PanelDetail): HTMLElement {
   const panel = el(doc, "div", "mt-panel");
   panel.setAttribute("data-mt-for", trackingId);
-  if ("gone" in detail) {
-    panel.append(el(doc, "span", "mt-dim", detail.gone));
+  // A line instead: deleted data, or the background's words for an email whose registration has not reached the
+  // tracker yet (read again like any detail, so the counts take its place once it has).
+  if (!("id" in detail)) {
+    panel.append(el(doc, "span", "mt-dim", "gone" in detail ? detail.gone : detail.unregistered));
     return panel;
   }
   panel.setAttribute("data-mt-open-count", String(detail.openCount));
@@ -205,12 +211,7 @@ export function wirePanel(panel: HTMLElement, actions: PanelActions, markup: HTM
 }
 
 /** The panel for one message's detail, working. */
-export function renderPanel(
-  doc: Document,
-  trackingId: string,
-  detail: MessageDetail | { gone: string },
-  actions: PanelActions,
-): HTMLElement {
+export function renderPanel(doc: Document, trackingId: string, detail: PanelDetail, actions: PanelActions): HTMLElement {
   return wirePanel(panelMarkup(doc, trackingId, detail), actions);
 }
 
@@ -254,7 +255,7 @@ export class ConversationPanels {
    */
   private readonly details = new Map<
     string,
-    { at: number; version: number; detail: MessageDetail | { gone: string }; markup?: { whole: HTMLElement; line: HTMLElement } }
+    { at: number; version: number; detail: PanelDetail; markup?: { whole: HTMLElement; line: HTMLElement } }
   >();
   private versions = 0;
   /** The panels the rep unfolded, by tracking id: a copy drawn later opens unfolded too. */
@@ -276,7 +277,7 @@ export class ConversationPanels {
   constructor(
     private readonly doc: Document,
     private readonly call: {
-      detail(trackingId: string): Promise<MessageDetail>;
+      detail(trackingId: string): Promise<MessageDetail | UnregisteredEmail>;
       stop(trackingId: string): Promise<unknown>;
       remove(trackingId: string): Promise<unknown>;
     },

@@ -30,11 +30,14 @@ function page(rows: string[]): void {
 const status = (threadId: string, s: Partial<MessageStatus>): MessageStatus =>
   detailOf(`id-${threadId}-${Math.random()}`, { threadId, ...s });
 
+/** The background's answer (threadStatus) with these tracked messages, and no email waiting in the outbox. */
+const answer = (messages: MessageStatus[]) => ({ messages, unregistered: [] });
+
 function tracker(answers: Record<string, Partial<MessageStatus>[]>) {
   const requests: string[][] = [];
   const fetchStatus = async (ids: string[]) => {
     requests.push(ids);
-    return ids.flatMap((id) => (answers[id] ?? []).map((s) => status(id, s)));
+    return answer(ids.flatMap((id) => (answers[id] ?? []).map((s) => status(id, s))));
   };
   return { requests, fetchStatus };
 }
@@ -228,9 +231,11 @@ describe("sent list marks", () => {
     let state: Partial<MessageStatus> = {};
     const list = new ThreadListMarks(document, async (ids) => {
       requests.push(ids);
-      return ids.includes("thread-a:r263523620390330024")
-        ? [{ ...status("183234ce86ffa010", state), syncThreadId: "thread-a:r263523620390330024" }]
-        : [];
+      return answer(
+        ids.includes("thread-a:r263523620390330024")
+          ? [{ ...status("183234ce86ffa010", state), syncThreadId: "thread-a:r263523620390330024" }]
+          : [],
+      );
     });
     list.scan();
     await list.flush();
@@ -313,12 +318,43 @@ describe("sent list marks", () => {
     ]);
   });
 
+  it("marks a thread whose email is not on the tracker yet with its own mark and the background's words, until it is", async () => {
+    page([row("a1", "Waiting"), row("b2", "Refused"), row("c3", "Follow-up waiting"), row("d4", "Untracked")]);
+    let registered = false;
+    const list = new ThreadListMarks(document, async (ids) => ({
+      messages:
+        ids.includes("c3") || (registered && ids.includes("a1")) ? [status(ids.includes("c3") ? "c3" : "a1", { openCount: 0 })] : [],
+      unregistered: [
+        ...(registered ? [] : [{ threadIds: ["a1"], title: "Waiting to reach your tracker" }]),
+        { threadIds: [`thread-f:${BigInt("0xb2")}`], title: "Not tracked: your tracker refused it" },
+        // A follow-up in a thread whose first email is tracked: the thread keeps that email's mark.
+        { threadIds: ["c3"], title: "Waiting to reach your tracker" },
+      ].filter((u) => u.threadIds.some((id) => ids.includes(id))),
+    }));
+    list.scan();
+    await list.flush();
+    expect(marks()).toEqual([
+      ["a1", "unregistered", ""],
+      ["b2", "unregistered", ""],
+      ["c3", "delivered", ""],
+    ]);
+    const waiting = document.querySelector('.mt-mark[data-mt-thread="a1"]');
+    expect([waiting?.getAttribute("title"), waiting?.className]).toEqual(["Waiting to reach your tracker", "mt-mark mt-mark-unregistered"]);
+    expect(document.querySelector('.mt-mark[data-mt-thread="b2"]')?.getAttribute("title")).toBe("Not tracked: your tracker refused it");
+    // Delivered: the news of its thread asks again, and the tracker's state takes the mark's place.
+    registered = true;
+    list.expire(["a1"]);
+    list.scan();
+    await list.flush();
+    expect(marks()[0]).toEqual(["a1", "delivered", ""]);
+  });
+
   it("a row Gmail reuses for another thread loses the old thread's mark at once, and keeps none when the read fails", async () => {
     page([row("a1", "One")]);
     let fail = false;
     const list = new ThreadListMarks(document, async (ids) => {
       if (fail) throw new Error("tracker down");
-      return ids.includes("a1") ? [status("a1", { state: "opened", openCount: 4 })] : [];
+      return answer(ids.includes("a1") ? [status("a1", { state: "opened", openCount: 4 })] : []);
     });
     list.scan();
     await list.flush();
@@ -337,13 +373,13 @@ describe("sent list marks", () => {
 
   it("once stopped, an answer still on its way draws nothing (the feature's cleanup took every mark away)", async () => {
     page([row("a1", "One")]);
-    let answer: (messages: MessageStatus[]) => void = () => undefined;
-    const list = new ThreadListMarks(document, () => new Promise((resolve) => (answer = resolve)));
+    let answerNow: (messages: ReturnType<typeof answer>) => void = () => undefined;
+    const list = new ThreadListMarks(document, () => new Promise((resolve) => (answerNow = resolve)));
     list.scan();
     const asked = list.flush();
     list.stop();
     for (const mark of document.querySelectorAll(".mt-mark")) mark.remove();
-    answer([status("a1", { state: "opened", openCount: 1 })]);
+    answerNow(answer([status("a1", { state: "opened", openCount: 1 })]));
     await asked;
     expect(marks()).toEqual([]);
     list.scan(); // Gmail re-renders the row after the feature stopped: still nothing

@@ -1,9 +1,11 @@
 // Read receipts in the thread list (Sent, and any list showing tracked threads): a mark before the subject of each
-// tracked row. Grey: no open yet; green with the count: opened; blue: a link clicked; red: bounced. Counts
+// tracked row. Grey: no open yet; green with the count: opened; blue: a link clicked; red: bounced; a dashed grey
+// ring: not on the tracker yet, its registration waiting in the outbox (the background says why). Counts
 // are the tracker's (human and Gmail-proxy opens only). One batched status request per page of rows, through the
 // background; states are kept per thread id, so when Gmail re-renders a row the same mark is put back synchronously
 // (in the MutationObserver callback, before the next paint: no flicker, no new request).
 import type { MessageStatus } from "../../../../shared/api";
+import type { UnregisteredThread } from "../../background/handlers";
 import { threadIdsOf } from "../../gmail-ids";
 import { callFromGmail } from "../../messaging";
 import { APPLE_MAIL_NO_OPEN, counted } from "../../words";
@@ -13,7 +15,8 @@ import { debug } from "../log";
 import { onFeedNews, watchElements } from "../page-watch";
 import { ensureStyle, formatTime } from "../ui";
 
-export type MarkState = "delivered" | "opened" | "clicked" | "bounced" | "stopped";
+/** `unregistered`: the thread's email is not on the tracker yet, its registration waiting in the outbox or refused. */
+export type MarkState = "delivered" | "opened" | "clicked" | "bounced" | "stopped" | "unregistered";
 
 export interface RowState {
   mark: MarkState;
@@ -101,17 +104,22 @@ export function tooltip(state: RowState): string {
  * and a formatted tooltip, for each of 100 rows in the checkpoint before Gmail's next paint (docs/benchmarks.md,
  * eighteenth pass).
  */
-function buildMark(doc: Document, key: string, state: RowState): HTMLElement {
+function buildMark(doc: Document, key: string, state: MarkState, title: string, text = ""): HTMLElement {
   const mark = doc.createElement("span");
-  const title = tooltip(state);
-  mark.className = `mt-mark mt-mark-${state.mark}`;
+  mark.className = `mt-mark mt-mark-${state}`;
   mark.setAttribute("data-mt-thread", key);
-  mark.setAttribute("data-mt-state", state.mark);
+  mark.setAttribute("data-mt-state", state);
   mark.setAttribute("title", title);
   mark.setAttribute("aria-label", title);
   mark.setAttribute("role", "img");
-  mark.textContent = (state.mark === "opened" || state.mark === "clicked") && state.openCount > 0 ? String(state.openCount) : "";
+  mark.textContent = text;
   return mark;
+}
+
+/** The mark of a thread with tracked emails, in this state (buildMark): its words, and the open count when opened. */
+function stateMark(doc: Document, key: string, state: RowState): HTMLElement {
+  const count = (state.mark === "opened" || state.mark === "clicked") && state.openCount > 0 ? String(state.openCount) : "";
+  return buildMark(doc, key, state.mark, tooltip(state), count);
 }
 
 /**
@@ -156,7 +164,7 @@ export class ThreadListMarks {
 
   constructor(
     private readonly doc: Document,
-    private readonly fetchStatus: (threadIds: string[]) => Promise<MessageStatus[]>,
+    private readonly fetchStatus: (threadIds: string[]) => Promise<{ messages: MessageStatus[]; unregistered: UnregisteredThread[] }>,
     private readonly now: () => number = Date.now,
     private readonly keptThreads = KEPT_THREADS,
   ) {}
@@ -198,14 +206,17 @@ export class ThreadListMarks {
     this.requests += 1;
     this.asking = true;
     try {
-      const messages = await this.fetchStatus(batch.flatMap(([, ids]) => ids));
+      const { messages, unregistered } = await this.fetchStatus(batch.flatMap(([, ids]) => ids));
       const at = this.now();
       for (const [key, ids] of batch) {
         const mine = messages.filter((m) => threadIdsOf(m).some((id) => ids.includes(id)));
         const state = aggregate(mine);
+        // No tracked email yet, but one whose registration is on its way (or refused): its own mark, not none.
+        const waiting = unregistered.find((u) => u.threadIds.some((id) => ids.includes(id)));
         // A row named by Gmail's sync id alone learns the legacy id too, which the feed's news name threads by.
         const known = [...new Set([...ids, ...mine.flatMap((m) => (m.threadId === null ? [] : [m.threadId]))])];
-        this.keep(key, { ids: known, mark: state && buildMark(this.doc, key, state), at });
+        const mark = state ? stateMark(this.doc, key, state) : waiting ? buildMark(this.doc, key, "unregistered", waiting.title) : null;
+        this.keep(key, { ids: known, mark, at });
       }
       for (const key of this.entries.keys()) {
         if (this.entries.size <= this.keptThreads) break;
@@ -258,9 +269,7 @@ export const sentListMarks: Feature = {
   id: "sent-list-marks",
   init(signal) {
     ensureStyle(document);
-    const marks = new ThreadListMarks(document, (threadIds) =>
-      callFromGmail("threadStatus", { threadIds }).then((answer) => answer.messages),
-    );
+    const marks = new ThreadListMarks(document, (threadIds) => callFromGmail("threadStatus", { threadIds }));
     const scan = guarded("sent list marks", () => marks.scan());
     // In the observer callback, before the next paint: a re-rendered row gets its mark back without flicker.
     watchElements(["threadRow"], "mt-mark", scan, signal);
