@@ -72,6 +72,7 @@ import { FeedPoller, type PollerDeps, readFeedState } from "./notifications";
 import { Outbox } from "./outbox";
 import { SentAccounts } from "./sent-accounts";
 import { StatusCache } from "./status-cache";
+import { TrackerReach } from "./tracker-reach";
 
 const unused = async () => {
   throw new Error("unused");
@@ -114,6 +115,7 @@ function background(feed: PollerDeps["fetchEvents"] = async () => ({ events: [],
     feedState: () => readFeedState(area, ACCOUNT),
     sentAccounts: new SentAccounts(area),
     totals: new TrackerTotals(),
+    reach: new TrackerReach({ area, notify: async () => undefined, toolbar: async () => undefined }),
   };
   const outbox = new Outbox(
     area,
@@ -144,6 +146,7 @@ function background(feed: PollerDeps["fetchEvents"] = async () => ({ events: [],
   return {
     area,
     reminders,
+    reach: receipts.reach,
     gmail: gmailHandlers(outbox, receipts, signals, reminders),
     pages: pageHandlers(outbox, receipts, checks, reminders),
   };
@@ -227,6 +230,24 @@ it("the popup hears that the tracker refuses this browser's token, not that it d
   const activity = await pages.getActivity.run(null, fromPopup);
   expect(activity).toMatchObject({ reachable: false, refused: true });
   expect(activity.problem).toMatch(/does not accept this browser's API token.*connect again/);
+});
+
+it("the options page hears, without a call of its own, that the tracker refuses the token or does not answer", async () => {
+  const { pages, reach } = background();
+  expect((await pages.getState.run(null, fromOptions)).tracker).toEqual({ reachable: true, problem: null, refused: false });
+  await reach.heard(CONNECTED.trackerUrl, new TrackerError("the tracker answered 401: missing or invalid API token", 401));
+  const refused = (await pages.getState.run(null, fromOptions)).tracker;
+  expect(refused).toMatchObject({ reachable: false, refused: true });
+  // The popup's words for the same refusal (one derivation).
+  expect(refused?.problem).toMatch(/does not accept this browser's API token.*connect again/);
+  await reach.heard(CONNECTED.trackerUrl, new TrackerError("cannot reach the tracker at https://t.example (Failed to fetch)", null));
+  expect((await pages.getState.run(null, fromOptions)).tracker).toEqual({
+    reachable: false,
+    problem: "cannot reach the tracker at https://t.example (Failed to fetch)",
+    refused: false,
+  });
+  await reach.heard(CONNECTED.trackerUrl, null);
+  expect((await pages.getState.run(null, fromOptions)).tracker?.reachable).toBe(true);
 });
 
 it("deleting a contact takes it out of the activity and the reminders, and its only emails with their counts", async () => {

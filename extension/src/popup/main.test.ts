@@ -19,6 +19,7 @@ const ACTIVITY: ActivityState = {
   state: {
     connection: { connected: true, trackerUrl: "https://t.example", accountId: "abcdefghijklmnop", lastAccountId: null, problem: null },
     outbox: [],
+    tracker: { reachable: true, problem: null, refused: false },
   },
   reachable: true,
   problem: null,
