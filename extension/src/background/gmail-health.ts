@@ -4,7 +4,7 @@
 // when a part is missing, the popup says in one sentence what stops working (popup/gmail-health.tsx), and the toolbar
 // button shows a badge. Reports are kept per tab, in memory and in storage.session where there is one (a service
 // worker may be stopped between popup openings). Also whether the extension may run in Gmail at all, and reach the
-// rep's tracker (watchGmailHealth).
+// rep's tracker (watchGmailHealth), and whether that tracker answers (tracker-reach.ts, showTrackerTrouble).
 import browser from "webextension-polyfill";
 import { z } from "zod";
 import { CONTENT_PING } from "../messaging";
