@@ -40,6 +40,19 @@ export function shortUrl(url: string, max = 32): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 
+/**
+ * What is said of a tracker refusing this browser's API token (a 401): the popup, the options page, the outbox's
+ * notes and the Gmail tab's marks and panels. Only connecting again mends it.
+ */
+export const TOKEN_REFUSED =
+  "the tracker does not accept this browser's API token any more: connect again with a valid token in the options";
+
+/**
+ * A mark's tooltip or a panel's line drawn from what the tracker said before its last read failed: `reason` is the
+ * background's words for that failure (tracker-reach.ts staleReason), the tracker out of reach since a time, say.
+ */
+export const outOfDate = (reason: string): string => `May be out of date: ${reason}`;
+
 /** An error as the rep reads it: its message, or the thrown value itself. */
 export const errorText = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 

@@ -7,7 +7,7 @@ vi.mock("../web-ext", () => ({
   browser: { permissions: { contains: async ({ origins }: { origins: string[] }) => origins.every((o) => granted.has(o)) } },
 }));
 
-import { TrackerError, trackerApi } from "./api";
+import { onTrackerAnswer, TrackerError, trackerApi } from "./api";
 
 describe("CSV export", () => {
   it("sends the token, asks for CSV and answers the text as it is", async () => {
@@ -49,6 +49,28 @@ describe("registering a sent email", () => {
       vi.useRealTimers();
     }
     expect(bodies).toEqual([{ ...request, clockAt: "2026-12-04T11:30:00.000Z" }]);
+  });
+});
+
+describe("what the background hears of its calls", () => {
+  it("hears every call made with a token, answered or failed, with its error; none made without one", async () => {
+    const heard: [string, string, number | null | "answered"][] = [];
+    onTrackerAnswer((url, token, failure) => heard.push([url, token, failure === null ? "answered" : failure.status]));
+    const answers = [new Response("{}", { status: 200 }), new Response('{"error":"missing or invalid API token"}', { status: 401 })];
+    const fetch = async () => answers.shift() ?? new Response("{}", { status: 200 });
+    await trackerApi("https://t.example", "mt_a", fetch).account();
+    await expect(trackerApi("https://t.example", "mt_a", fetch).events("0")).rejects.toThrow("the tracker answered 401");
+    await trackerApi("https://t.example", undefined, fetch).createAccount({});
+    await expect(
+      trackerApi("https://t.example", "mt_b", async () => {
+        throw new TypeError("Failed to fetch");
+      }).account(),
+    ).rejects.toThrow("cannot reach");
+    expect(heard).toEqual([
+      ["https://t.example", "mt_a", "answered"],
+      ["https://t.example", "mt_a", 401],
+      ["https://t.example", "mt_b", null],
+    ]);
   });
 });
 

@@ -18,13 +18,43 @@ export class TrackerError extends Error {
     this.name = "TrackerError";
   }
 
-  /** Network failures, throttling and server errors pass; a refused request (4xx) will be refused again. */
+  /**
+   * Network failures, throttling and server errors pass; a refused request (4xx) will be refused again. A refused
+   * token (401) passes too: nothing is wrong with the request itself, and connecting again (which retries every
+   * outbox entry) mends it; the outbox's note says so (outbox.ts troubleNote).
+   */
   get retryable(): boolean {
     return this.status === null || this.status === 401 || this.status === 408 || this.status === 429 || this.status >= 500;
   }
 }
 
 type ContactSort = (typeof CONTACT_SORTS)[number];
+
+/** Told how a call made with a token went: null when the tracker answered it, else its TrackerError. */
+type AnswerListener = (trackerUrl: string, token: string, failure: TrackerError | null) => void;
+let answerListener: AnswerListener | undefined;
+
+/**
+ * The background's one listener to every call made with a token (tracker-reach.ts follows its tracker's reachability
+ * with it). Called as the call settles, before its caller hears of it.
+ */
+export function onTrackerAnswer(listener: AnswerListener): void {
+  answerListener = listener;
+}
+
+function heard<T>(trackerUrl: string, token: string | undefined, call: Promise<T>): Promise<T> {
+  if (token === undefined) return call;
+  return call.then(
+    (value) => {
+      answerListener?.(trackerUrl, token, null);
+      return value;
+    },
+    (error: unknown) => {
+      if (error instanceof TrackerError) answerListener?.(trackerUrl, token, error);
+      throw error;
+    },
+  );
+}
 
 /** How long a call may take; exports take longer than the other calls. */
 const TIMEOUT_MS = 15_000;
@@ -118,7 +148,7 @@ export function trackerApi(trackerUrl: string, token?: string, fetch: typeof glo
   });
   /** Per call: its own timeout. */
   const init = (timeoutMs = TIMEOUT_MS): { init: RequestInit } => ({ init: { signal: AbortSignal.timeout(timeoutMs), ...FRESH } });
-  const call = <R extends ClientResponse<unknown>>(request: () => Promise<R>) => answer(trackerUrl, request);
+  const call = <R extends ClientResponse<unknown>>(request: () => Promise<R>) => heard(trackerUrl, token, answer(trackerUrl, request));
   const id = (trackingId: string) => ({ param: { id: encodeURIComponent(trackingId) } });
   const email = (address: string) => ({ param: { email: encodeURIComponent(address) } });
   return {
@@ -161,11 +191,18 @@ export function trackerApi(trackerUrl: string, token?: string, fetch: typeof glo
       call(() => client.activity.daily.$get({ query: query({ days, offset, zone }) }, init())),
     /** One part of a CSV export (docs/protocol.md §14): its text, and the cursor of the next part or null. */
     exportCsvPart: (name: "messages" | "events" | "contacts", cursor?: string) =>
-      answer(
+      heard(
         trackerUrl,
-        () =>
-          client.export[`${name}.csv`].$get({ query: query({ cursor }) }, { ...init(EXPORT_TIMEOUT_MS), headers: { Accept: "text/csv" } }),
-        "csv-part",
+        token,
+        answer(
+          trackerUrl,
+          () =>
+            client.export[`${name}.csv`].$get(
+              { query: query({ cursor }) },
+              { ...init(EXPORT_TIMEOUT_MS), headers: { Accept: "text/csv" } },
+            ),
+          "csv-part",
+        ),
       ),
   };
 }

@@ -74,7 +74,7 @@ describe("an outbox delivery", () => {
 
   it("tells nobody while the registration fails, and asks to be tried again", async () => {
     const { deliver, news, releaseHeld } = delivery(() => Response.json({ error: "D1 is down" }, { status: 503 }));
-    expect(await deliver(entry())).toEqual({ retry: true, error: expect.stringContaining("503") });
+    expect(await deliver(entry())).toEqual({ retry: true, error: expect.stringContaining("503"), status: 503 });
     expect(news).not.toHaveBeenCalled();
     expect(releaseHeld).not.toHaveBeenCalled();
   });

@@ -22,7 +22,8 @@ export interface DeliveryDeps {
 
 function failed(error: unknown): DeliveryResult {
   const message = error instanceof Error ? error.message : String(error);
-  return { retry: !(error instanceof TrackerError) || error.retryable, error: message };
+  if (!(error instanceof TrackerError)) return { retry: true, error: message };
+  return { retry: error.retryable, error: message, status: error.status };
 }
 
 export function outboxDelivery(deps: DeliveryDeps): (entry: OutboxEntry) => Promise<DeliveryResult> {

@@ -243,6 +243,24 @@ describe("the background's watch over its access to Gmail and the tracker", () =
     expect(browserState.titles.get(1)).toBe("Mailtracker");
   });
 
+  it("says on every tab, a Gmail tab's own sentences after it, that the tracker does not answer, until it does", async () => {
+    browserState.tabs = [{ id: 1, url: INBOX, runs: true }];
+    const health = await startBackground();
+    await report(health, 1);
+    const DOWN = "Opens and clicks are not shown or notified: Mailtracker cannot reach your tracker (t.acme-sales.com) since 10:42.";
+    await health.showTrackerTrouble(DOWN);
+    expect(browserState.badges.get("default")).toBe("!");
+    expect([browserState.titles.get("default"), browserState.titles.get(1)]).toEqual([`Mailtracker: ${DOWN}`, `Mailtracker: ${DOWN}`]);
+    // With the access checks, which draw the same buttons: neither undoes the other.
+    await permissionsChanged(false, [GMAIL]);
+    expect(browserState.titles.get(1)).toBe(`Mailtracker: ${WITHDRAWN} ${DOWN}`);
+    await permissionsChanged(true, [GMAIL]);
+    expect(browserState.titles.get(1)).toBe(`Mailtracker: ${DOWN}`);
+    await health.showTrackerTrouble(null);
+    expect(browserState.badges.get("default")).toBe("");
+    expect([browserState.titles.get("default"), browserState.titles.get(1)]).toEqual(["Mailtracker", "Mailtracker"]);
+  });
+
   it("redraws a tab told to reload when access changes again, though it has no report", async () => {
     browserState.tabs = [{ id: 1, url: INBOX, runs: true }];
     const health = await startBackground();

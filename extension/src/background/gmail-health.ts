@@ -4,7 +4,7 @@
 // when a part is missing, the popup says in one sentence what stops working (popup/gmail-health.tsx), and the toolbar
 // button shows a badge. Reports are kept per tab, in memory and in storage.session where there is one (a service
 // worker may be stopped between popup openings). Also whether the extension may run in Gmail at all, and reach the
-// rep's tracker (watchGmailHealth).
+// rep's tracker (watchGmailHealth), and whether that tracker answers (tracker-reach.ts, showTrackerTrouble).
 import browser from "webextension-polyfill";
 import { z } from "zod";
 import { CONTENT_PING } from "../messaging";
@@ -195,6 +195,8 @@ function defaultTitle(): string {
 
 /** What the extension may not reach, in sentences, as last seen (watchGmailHealth); nothing until seen otherwise. */
 let accessWithdrawn: string[] = [];
+/** The tracker out of reach, or refusing this browser's token, in a sentence (showTrackerTrouble); none while it answers. */
+let trackerTrouble: string[] = [];
 /** Gmail tabs told to reload (markGmailTabsOpenBefore) that have not reported since: they have no report to redraw. */
 const toldToReload = new Set<number>();
 
@@ -203,13 +205,36 @@ const toldToReload = new Set<number>();
  * every tab while they hold. A failure changes nothing else.
  */
 async function showOnToolbar(tabId: number | undefined, sentences: readonly string[]): Promise<void> {
-  const { text, title } = toolbarHealth([...accessWithdrawn, ...sentences], defaultTitle());
+  const { text, title } = toolbarHealth([...accessWithdrawn, ...trackerTrouble, ...sentences], defaultTitle());
   const tab = tabId === undefined ? {} : { tabId };
   await Promise.all([
     browser.action.setBadgeText({ ...tab, text }),
     browser.action.setBadgeBackgroundColor({ ...tab, color: BADGE_COLOR }),
     browser.action.setTitle({ ...tab, title }),
   ]).catch(() => undefined);
+}
+
+/** The button drawn again for every tab: what holds for all of them changed. */
+async function showOnEveryTab(): Promise<void> {
+  await Promise.all([
+    showOnToolbar(undefined, []),
+    ...(await all()).map((r) => showOnToolbar(r.tabId, healthSentences(r.parts))),
+    ...[...toldToReload].map((tabId) => showOnToolbar(tabId, [NOT_RUNNING_SENTENCE])),
+  ]);
+}
+
+/**
+ * The tracker out of reach, or refusing this browser's token, in one sentence (tracker-reach.ts), or null once it
+ * answers again: said on the toolbar button of every tab, as withdrawn access is. In turn with the access checks,
+ * which draw the same buttons.
+ */
+export function showTrackerTrouble(sentence: string | null): Promise<void> {
+  return checking(async () => {
+    const next = sentence === null ? [] : [sentence];
+    if (next.join() === trackerTrouble.join()) return;
+    trackerTrouble = next;
+    await showOnEveryTab();
+  });
 }
 
 /**
@@ -239,11 +264,7 @@ export function watchGmailHealth(trackerUrl: () => Promise<string | null>): () =
       const gmailWasWithdrawn = shown.includes(NO_GMAIL_ACCESS_SENTENCE);
       accessWithdrawn = [...(gmail ? [] : [NO_GMAIL_ACCESS_SENTENCE]), ...(trackerWithdrawn ? [noTrackerAccessSentence(tracker)] : [])];
       if (accessWithdrawn.length === 0 && shown === defaultTitle()) return;
-      await Promise.all([
-        showOnToolbar(undefined, []),
-        ...(await all()).map((r) => showOnToolbar(r.tabId, healthSentences(r.parts))),
-        ...[...toldToReload].map((tabId) => showOnToolbar(tabId, [NOT_RUNNING_SENTENCE])),
-      ]);
+      await showOnEveryTab();
       if (gmail && gmailWasWithdrawn) await markGmailTabsOpenBefore();
     });
   const changed = () => void check().catch((error: unknown) => console.warn("extension access not shown", error));

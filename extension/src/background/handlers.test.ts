@@ -82,6 +82,7 @@ import { FeedPoller, type PollerDeps, readFeedState } from "./notifications";
 import { type DeliveryResult, Outbox } from "./outbox";
 import { SentAccounts } from "./sent-accounts";
 import { StatusCache } from "./status-cache";
+import { TrackerReach } from "./tracker-reach";
 
 const unused = async () => {
   throw new Error("unused");
@@ -127,6 +128,7 @@ function background(
     feedState: () => readFeedState(area, ACCOUNT),
     sentAccounts: new SentAccounts(area),
     totals: new TrackerTotals(),
+    reach: new TrackerReach({ area, notify: async () => undefined, toolbar: async () => undefined }),
   };
   const outbox = new Outbox(area, deliver, () => undefined);
   const reminders = new Reminders({
@@ -154,6 +156,7 @@ function background(
     area,
     outbox,
     reminders,
+    reach: receipts.reach,
     gmail: gmailHandlers(outbox, receipts, signals, reminders),
     pages: pageHandlers(outbox, receipts, checks, reminders),
   };
@@ -237,6 +240,24 @@ it("the popup hears that the tracker refuses this browser's token, not that it d
   const activity = await pages.getActivity.run(null, fromPopup);
   expect(activity).toMatchObject({ reachable: false, refused: true });
   expect(activity.problem).toMatch(/does not accept this browser's API token.*connect again/);
+});
+
+it("the options page hears, without a call of its own, that the tracker refuses the token or does not answer", async () => {
+  const { pages, reach } = background();
+  expect((await pages.getState.run(null, fromOptions)).tracker).toEqual({ reachable: true, problem: null, refused: false });
+  await reach.heard(CONNECTED.trackerUrl, new TrackerError("the tracker answered 401: missing or invalid API token", 401));
+  const refused = (await pages.getState.run(null, fromOptions)).tracker;
+  expect(refused).toMatchObject({ reachable: false, refused: true });
+  // The popup's words for the same refusal (one derivation).
+  expect(refused?.problem).toMatch(/does not accept this browser's API token.*connect again/);
+  await reach.heard(CONNECTED.trackerUrl, new TrackerError("cannot reach the tracker at https://t.example (Failed to fetch)", null));
+  expect((await pages.getState.run(null, fromOptions)).tracker).toEqual({
+    reachable: false,
+    problem: "cannot reach the tracker at https://t.example (Failed to fetch)",
+    refused: false,
+  });
+  await reach.heard(CONNECTED.trackerUrl, null);
+  expect((await pages.getState.run(null, fromOptions)).tracker?.reachable).toBe(true);
 });
 
 it("deleting a contact takes it out of the activity and the reminders, and its only emails with their counts", async () => {

@@ -39,6 +39,7 @@ import { type Outbox, type OutboxEntry, unregisteredWords } from "./outbox";
 import type { SentAccounts } from "./sent-accounts";
 import { type SignalDeps, signalHandlers } from "./signals";
 import type { StatusCache } from "./status-cache";
+import { type Reachability, reachabilityOf, type TrackerReach } from "./tracker-reach";
 
 export interface ConnectionState {
   connected: boolean;
@@ -177,6 +178,8 @@ export interface Receipts {
   sentAccounts: SentAccounts;
   /** The tracker's totals the popup shows, kept between its refreshes; forgotten when the rep deletes data. */
   totals: TrackerTotals;
+  /** Whether the tracker answered the calls made to it lately (tracker-reach.ts): the options page shows it. */
+  reach: Pick<TrackerReach, "reachability">;
 }
 
 /** News for threads (a reply or bounce recorded): their emails' reminders are settled at once if answered now. */
@@ -386,20 +389,15 @@ export const OTHER_ACCOUNT_NEEDS_CONFIRMATION =
 export interface ExtensionState {
   connection: ConnectionState;
   outbox: OutboxEntry[];
+  /** While connected: whether the tracker answers this browser, and if not why (null while not connected). */
+  tracker: Reachability | null;
 }
 
-export interface ActivityState extends ActivitySummary {
+/** Whether the tracker answered the feed poll just now, and if not, why. */
+export interface ActivityState extends ActivitySummary, Reachability {
   /** The connection and the outbox, as getState answers them: the popup needs one call per refresh. */
   state: ExtensionState;
-  /** Whether the tracker answered the feed poll just now, and if not, why. */
-  reachable: boolean;
-  problem: string | null;
-  /** The tracker answers, but refuses this browser's API token (401): only connecting again mends it. */
-  refused: boolean;
 }
-
-/** What the popup says of a tracker refusing the stored token (as testConnection says it). */
-const TOKEN_REFUSED = "the tracker does not accept this browser's API token any more: connect again with a valid token in the options";
 
 export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: ContactCheckCache, reminders: Reminders) {
   const threadUrls = () => receipts.sentAccounts.threadUrls();
@@ -428,32 +426,31 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
      */
     getActivity: handler(noInput, async (): Promise<ActivityState> => {
       const { state, credentials } = await connection();
-      let refused = false;
-      const problem = credentials
-        ? await receipts.poller.poll().then(
-            () => null,
-            (error: unknown) => {
-              refused = error instanceof TrackerError && error.status === 401;
-              return refused ? TOKEN_REFUSED : error instanceof Error ? error.message : String(error);
-            },
+      const reach: Reachability = credentials
+        ? reachabilityOf(
+            await receipts.poller.poll().then(
+              () => null,
+              (error: unknown) => error,
+            ),
           )
-        : state.problem;
+        : { reachable: false, problem: state.problem, refused: false };
       // The totals are the tracker's when it answers; the extension's own (summarize) when it does not.
       const [feed, entries] = await Promise.all([credentials ? receipts.feedState() : null, outbox.entries()]);
       const now = Date.now();
-      const totals = credentials && problem === null ? await receipts.totals.read(access, credentials, feed, now).catch(() => null) : null;
+      const totals = credentials && reach.reachable ? await receipts.totals.read(access, credentials, feed, now).catch(() => null) : null;
       return {
         ...summarize(feed, now),
         ...totals,
-        state: { connection: state, outbox: entries },
-        reachable: problem === null,
-        problem,
-        refused,
+        state: { connection: state, outbox: entries, tracker: credentials ? reach : null },
+        ...reach,
       };
     }),
 
+    /** The options page's (and the dashboard's) state: the tracker's reachability as last heard, without a call. */
     getState: handler(noInput, async (): Promise<ExtensionState> => {
-      return { connection: (await connection()).state, outbox: await outbox.entries() };
+      const { state, credentials } = await connection();
+      const tracker = credentials ? await receipts.reach.reachability(credentials.trackerUrl) : null;
+      return { connection: state, outbox: await outbox.entries(), tracker };
     }),
 
     connect: handler(connectInput, async (input): Promise<{ accountId: string; apiToken: string; created: boolean }> => {

@@ -5,13 +5,14 @@ import browser from "webextension-polyfill";
 import { DEFAULT_GMAIL_ACCOUNT, type GmailAccount, gmailTabFor, gmailThreadUrl, threadFragment } from "../gmail-ids";
 import { isEnvelope, type Reply } from "../messaging";
 import { loadOptions, onOptionsChanged } from "../options-store";
-import { trackerApi } from "./api";
+import { errorText } from "../words";
+import { onTrackerAnswer, trackerApi } from "./api";
 import { ContactCheckCache } from "./contact-checks";
 import { loadCredentials, onCredentialsChanged } from "./credentials";
 import { outboxDelivery } from "./delivery";
 import { TrackerTotals } from "./digest";
 import { CLOCK_SKEW_KEY, Reminders, reminderNote } from "./follow-ups";
-import { markGmailTabsOpenBefore, watchGmailHealth } from "./gmail-health";
+import { markGmailTabsOpenBefore, showTrackerTrouble, watchGmailHealth } from "./gmail-health";
 import { type HandlerTable, runHandler } from "./handler";
 import { gmailHandlers, pageHandlers, requireCredentials, settleRemindersOnNews, signalDeps } from "./handlers";
 import { HeldSignals } from "./held-signals";
@@ -22,6 +23,7 @@ import { senderKind } from "./sender";
 import { SentAccounts } from "./sent-accounts";
 import { releaseHeldSignals } from "./signals";
 import { StatusCache } from "./status-cache";
+import { TrackerReach } from "./tracker-reach";
 
 const OUTBOX_ALARM = "outbox-retry";
 
@@ -68,6 +70,28 @@ const deliver = outboxDelivery({
       .catch((error: unknown) => console.warn("hits before the registration not notified", error)),
 });
 const outbox = new Outbox(browser.storage.local, deliver, schedule, Date.now, tellOutboxTrouble);
+
+/** The one notification of the tracker out of reach or refusing the token (tracker-reach.ts); a click opens the options. */
+const REACH_NOTIFICATION = "mt-tracker-reach";
+const reach = new TrackerReach({
+  area: browser.storage.local,
+  notify: (note) =>
+    (note ? notify(REACH_NOTIFICATION, note) : browser.notifications.clear(REACH_NOTIFICATION)).then(
+      () => undefined,
+      (error: unknown) => console.warn("tracker reachability notification not shown", error),
+    ),
+  toolbar: showTrackerTrouble,
+});
+// Every call made with a token is heard, the feed poll's among them; only those with the stored credentials count.
+onTrackerAnswer((trackerUrl, token, failure) => {
+  void reach
+    .heard(trackerUrl, failure, async () => {
+      const credentials = await loadCredentials();
+      return credentials?.trackerUrl === trackerUrl && credentials.apiToken === token;
+    })
+    .catch((error: unknown) => console.warn("tracker reachability not kept", error));
+});
+void reach.restore().catch((error: unknown) => console.warn("tracker reachability not shown", error));
 
 // Read receipts: the feed is polled every minute (an alarm outlives a stopped service worker) and right away when a
 // Gmail tab gains focus; news for threads reaches the Gmail tabs through this storage key (content script listens).
@@ -142,6 +166,7 @@ const receipts = {
   feedState: async () => readFeedState(browser.storage.local, await feedAccount()),
   sentAccounts,
   totals: new TrackerTotals(),
+  reach,
 };
 
 /** Shows the thread in a Gmail tab of the account that sent it, or in a new tab: another account's tab is left alone. */
@@ -159,7 +184,7 @@ async function openThread(threadId: string | null, account: GmailAccount): Promi
 }
 
 browser.notifications.onClicked.addListener((id) => {
-  if (id === OUTBOX_NOTIFICATION) {
+  if (id === OUTBOX_NOTIFICATION || id === REACH_NOTIFICATION) {
     void browser.runtime.openOptionsPage();
     void browser.notifications.clear(id);
     return;
@@ -225,7 +250,8 @@ browser.runtime.onMessage.addListener((message: unknown, sender: browser.Runtime
   if (!handler) return Promise.resolve({ ok: false, error: `${message.type} is not answered for this sender` });
   return runHandler(message.type, handler, message.input, sender).then(
     (value) => ({ ok: true, value }),
-    (error: unknown) => ({ ok: false, error: error instanceof Error ? error.message : String(error) }),
+    // A Gmail tab keeps what it drew before a failed read, and says why it may be out of date in these words.
+    async (error: unknown) => ({ ok: false, error: (kind === "gmail" && (await reach.staleReason(error))) || errorText(error) }),
   );
 });
 
@@ -272,7 +298,10 @@ onOptionsChanged(() => {
   void blockPixels();
   checkAccess();
 });
-onCredentialsChanged(checkAccess);
+onCredentialsChanged(() => {
+  checkAccess();
+  void reach.forget().catch((error: unknown) => console.warn("tracker reachability not reset", error));
+});
 // Access to a site given back (the tracker's, say): registrations waiting out a backoff of up to 15 minutes go now,
 // so the opens the tracker holds for them come with their notifications.
 browser.permissions.onAdded.addListener(() => void outbox.hurry().catch((error: unknown) => console.warn("outbox not flushed", error)));

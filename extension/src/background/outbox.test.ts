@@ -1,5 +1,9 @@
 // The outbox's rules with an in-memory storage area standing in for browser.storage.local (same two calls).
 import { describe, expect, it } from "vitest";
+import { TOKEN_REFUSED } from "../words";
+import { trackerApi } from "./api";
+import type { Credentials } from "./credentials";
+import { outboxDelivery } from "./delivery";
 import { memoryArea } from "./memory-area";
 import {
   ATTEMPTS_BEFORE_TELLING,
@@ -13,6 +17,12 @@ import {
   WITHDRAWN_KEEP_MS,
 } from "./outbox";
 
+const CREDENTIALS: Credentials = {
+  trackerUrl: "https://t.example",
+  accountId: "abcdefghijklmnop",
+  apiToken: "mt_token",
+  signingKey: { accountId: "abcdefghijklmnop", keyId: 1, secret: "A".repeat(43) },
+};
 const request = { subject: "s", recipients: [], sentAt: new Date(0).toISOString(), openTracking: true, clickTracking: true, links: [] };
 
 describe("outbox", () => {
@@ -133,13 +143,27 @@ describe("outbox", () => {
   it("tells the user once of an entry the tracker refused, and once of one still pending after several attempts", async () => {
     let now = 0;
     const told: Pick<OutboxEntry, "trackingId" | "state" | "lastError">[] = [];
-    const answers = {
-      refused: { retry: false, error: "the tracker refused this email: recipients: must be an email address" },
-      unauthorised: { retry: true, error: "the tracker no longer accepts this extension's token: connect again" },
-    } satisfies Record<string, DeliveryResult>;
+    // The tracker's answers, as the worker gives them, read by the real client (api.ts): its words, its status.
+    const answers: Record<string, { status: number; body: unknown }> = {
+      refused: {
+        status: 400,
+        body: { error: "invalid request body", issues: [{ path: "recipients.0.email", message: "Invalid email address" }] },
+      },
+      unauthorised: { status: 401, body: { error: "missing or invalid API token (Authorization: Bearer mt_…)" } },
+    };
+    const fetch = async (url: RequestInfo | URL) => {
+      const answer = answers[String(url).split("/").at(-1) ?? ""] ?? { status: 200, body: {} };
+      return new Response(JSON.stringify(answer.body), { status: answer.status });
+    };
     const outbox = new Outbox(
       memoryArea(),
-      async (entry): Promise<DeliveryResult> => answers[entry.trackingId as keyof typeof answers] ?? "delivered",
+      outboxDelivery({
+        credentials: async () => CREDENTIALS,
+        api: (c) => trackerApi(c.trackerUrl, c.apiToken, fetch),
+        news: () => undefined,
+        releaseHeld: () => undefined,
+        registered: () => undefined,
+      }),
       () => undefined,
       () => now,
       ({ trackingId, state, lastError }) => told.push({ trackingId, state, lastError }),
@@ -153,17 +177,56 @@ describe("outbox", () => {
       now += MAX_RETRY_MS;
     }
     expect(told).toEqual([
-      { trackingId: "refused", state: "failed", lastError: answers.refused.error },
-      { trackingId: "unauthorised", state: "pending", lastError: answers.unauthorised.error },
+      {
+        trackingId: "refused",
+        state: "failed",
+        lastError: "the tracker answered 400: invalid request body: recipients.0.email Invalid email address",
+      },
+      {
+        trackingId: "unauthorised",
+        state: "pending",
+        lastError: "the tracker answered 401: missing or invalid API token (Authorization: Bearer mt_…)",
+      },
     ]);
     const entries = await outbox.entries();
     const noteOf = (id: string) => troubleNote(entries.find((e) => e.trackingId === id) as OutboxEntry);
     expect(noteOf("refused")).toEqual({
       title: "An email is not tracked",
-      message: `"s" was sent, but the tracker refused it: ${answers.refused.error}. Open the extension's options to retry.`,
+      message: `"s" was sent, but the tracker refused it: ${told[0]?.lastError}. Open the extension's options to retry.`,
     });
-    expect(noteOf("unauthorised").title).toBe("An email is not tracked yet");
-    expect(noteOf("unauthorised").message).toContain("connect again. The extension keeps trying.");
+    // A refused token is no fault of the email's, and trying again alone will not mend it: connecting again does.
+    expect(noteOf("unauthorised")).toEqual({
+      title: "An email is not tracked yet",
+      message: `"s" was sent, but the tracker could not be told: ${TOKEN_REFUSED}. It is told as soon as you do.`,
+    });
+  });
+
+  it("says of a send taken back with Undo that it was taken back, not sent", async () => {
+    const entry = (changes: Partial<OutboxEntry>): OutboxEntry => ({
+      trackingId: "undone",
+      request,
+      state: "pending",
+      attempts: ATTEMPTS_BEFORE_TELLING,
+      createdAt: 0,
+      nextAttemptAt: 0,
+      lastError: "cannot reach the tracker at https://t.example (Failed to fetch)",
+      lastStatus: null,
+      withdraw: true,
+      ...changes,
+    });
+    expect(troubleNote(entry({}))).toEqual({
+      title: "An email taken back is still on the tracker",
+      message:
+        '"s" was taken back with Undo, but the tracker could not be told to remove it: cannot reach the tracker at https://t.example (Failed to fetch). The extension keeps trying.',
+    });
+    expect(troubleNote(entry({ state: "failed", lastError: "the tracker answered 403: forbidden", lastStatus: 403 }))).toEqual({
+      title: "An email taken back is still on the tracker",
+      message:
+        '"s" was taken back with Undo, but the tracker refused to remove it: the tracker answered 403: forbidden. Open the extension\'s options to retry.',
+    });
+    expect(troubleNote(entry({ lastError: "the tracker answered 401: missing or invalid API token", lastStatus: 401 })).message).toBe(
+      `"s" was taken back with Undo, but the tracker could not be told: ${TOKEN_REFUSED}. It is told as soon as you do.`,
+    );
   });
 
   it("holds an entry back until notBefore, and a later put with better ids replaces it", async () => {

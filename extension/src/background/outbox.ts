@@ -8,7 +8,7 @@
 // Undo) is refused, so an email that never left is never tracked.
 import type { RegisterMessageRequest } from "../../../shared/api";
 import { serialRunner } from "../serial";
-import { subjectShown } from "../words";
+import { subjectShown, TOKEN_REFUSED } from "../words";
 
 export interface OutboxEntry {
   trackingId: string;
@@ -18,6 +18,11 @@ export interface OutboxEntry {
   createdAt: number;
   nextAttemptAt: number;
   lastError: string | null;
+  /**
+   * The tracker's HTTP status for the last failed attempt (null: it could not be reached); absent when it failed
+   * before reaching the tracker, or for an entry stored before it was kept. A 401 is the token, not the email.
+   */
+  lastStatus?: number | null;
   /** Gmail's Undo took this send back: delivering it deletes the message on the tracker (404 there: nothing to do). */
   withdraw?: true;
 }
@@ -28,7 +33,7 @@ export interface KeyValueArea {
   set(items: Record<string, unknown>): Promise<void>;
 }
 
-export type DeliveryResult = "delivered" | { retry: boolean; error: string };
+export type DeliveryResult = "delivered" | { retry: boolean; error: string; status?: number | null };
 
 const KEY = "outbox";
 /** Ids withdrawn after Gmail's Undo, with when: a registration of one of them is refused. */
@@ -54,17 +59,38 @@ export const MAX_RETRY_MS = 15 * 60_000;
  */
 export const ATTEMPTS_BEFORE_TELLING = 6;
 
-/** What the user is told of an entry that needs them (Outbox's `tell`), in words. */
+/**
+ * What the user is told of an entry that needs them (Outbox's `tell`), in words: a registration of a sent email, or
+ * the withdrawal of one Gmail's Undo took back (which never left, but stays on the tracker until it is told). A token
+ * the tracker refuses is no fault of the email's: only connecting again mends it, and then the entry goes at once
+ * (connect retries every entry).
+ */
 export function troubleNote(entry: OutboxEntry): { title: string; message: string } {
   const subject = subjectShown(entry.request.subject);
+  const what = entry.withdraw ? `"${subject}" was taken back with Undo` : `"${subject}" was sent`;
+  if (entry.lastStatus === 401)
+    return {
+      title: entry.withdraw ? "An email taken back is still on the tracker" : "An email is not tracked yet",
+      message: `${what}, but the tracker could not be told: ${TOKEN_REFUSED}. It is told as soon as you do.`,
+    };
+  if (entry.withdraw)
+    return entry.state === "failed"
+      ? {
+          title: "An email taken back is still on the tracker",
+          message: `${what}, but the tracker refused to remove it: ${entry.lastError}. Open the extension's options to retry.`,
+        }
+      : {
+          title: "An email taken back is still on the tracker",
+          message: `${what}, but the tracker could not be told to remove it: ${entry.lastError}. The extension keeps trying.`,
+        };
   return entry.state === "failed"
     ? {
         title: "An email is not tracked",
-        message: `"${subject}" was sent, but the tracker refused it: ${entry.lastError}. Open the extension's options to retry.`,
+        message: `${what}, but the tracker refused it: ${entry.lastError}. Open the extension's options to retry.`,
       }
     : {
         title: "An email is not tracked yet",
-        message: `"${subject}" was sent, but the tracker could not be told of it: ${entry.lastError}. The extension keeps trying.`,
+        message: `${what}, but the tracker could not be told of it: ${entry.lastError}. The extension keeps trying.`,
       };
 }
 
@@ -221,6 +247,7 @@ export class Outbox {
         } else {
           current.attempts += 1;
           current.lastError = result.error;
+          current.lastStatus = result.status;
           if (result.retry) current.nextAttemptAt = this.now() + backoffMs(current.attempts);
           else current.state = "failed";
         }

@@ -3,10 +3,13 @@
 // is never thrown away or left behind with one click.
 import { beforeAll, beforeEach, expect, it, vi } from "vitest";
 import type { ExtensionState } from "../background/handlers";
+import { TOKEN_REFUSED } from "../words";
 
 /** The stood-in background: the connection it reports, and every call the page made. */
 const background = vi.hoisted(() => ({
   connection: null as ExtensionState["connection"] | null,
+  /** Whether the tracker answers this browser, as the background last heard. */
+  tracker: { reachable: true, problem: null, refused: false } as ExtensionState["tracker"],
   calls: [] as { type: string; input: unknown }[],
   /** The changes the page saved, in turn. */
   saves: [] as Record<string, unknown>[],
@@ -32,7 +35,7 @@ vi.mock("../messaging", async () => {
   return {
     callFromPage: async (type: string, input: unknown) => {
       background.calls.push({ type, input });
-      if (type === "getState") return { connection: background.connection, outbox: [] };
+      if (type === "getState") return { connection: background.connection, outbox: [], tracker: background.tracker };
       if (type === "storedApiToken") return { accountId: "abcdefghijklmnop", apiToken: "mt_the_only_key" };
       if (type === "connect") {
         const { apiToken, otherAccount } = input as { apiToken?: string; otherAccount?: boolean };
@@ -81,6 +84,25 @@ const typeInto = (name: string, text: string) => {
   field.dispatchEvent(new Event("change", { bubbles: true }));
   return field;
 };
+
+it("says that the tracker refuses the token, or does not answer, instead of a green Connected", async () => {
+  const line = () => [$("[data-testid=connection]")?.textContent, $("[data-testid=connection]")?.className];
+  const CONNECTED_TO = "Connected to https://t.example (account abcdefghijklmnop)";
+  /** The page reads the state again after each action of the rep's: Test connection, here. */
+  const shown = async (tracker: ExtensionState["tracker"]) => {
+    background.tracker = tracker;
+    await click("button[name=test]");
+    await vi.waitFor(() => expect(calls("getState").length).toBeGreaterThan(0));
+    background.calls = [];
+  };
+  await shown({ reachable: false, problem: TOKEN_REFUSED, refused: true });
+  await vi.waitFor(() => expect(line()).toEqual([`${CONNECTED_TO}, but ${TOKEN_REFUSED}`, "error"]));
+  const unreachable = "cannot reach the tracker at https://t.example (Failed to fetch)";
+  await shown({ reachable: false, problem: unreachable, refused: false });
+  await vi.waitFor(() => expect(line()).toEqual([`${CONNECTED_TO}, but the tracker does not answer: ${unreachable}`, "error"]));
+  await shown({ reachable: true, problem: null, refused: false });
+  await vi.waitFor(() => expect(line()).toEqual([CONNECTED_TO, "ok"]));
+});
 
 it("a token of another account while connected is asked about, the current token offered, then connected as answered", async () => {
   const field = $<HTMLInputElement>("input[name=apiToken]");

@@ -380,7 +380,7 @@ function OptionsPage() {
     });
 
   if (!options || !state) return <p class="muted">Loading…</p>;
-  const { connection } = state;
+  const { connection, tracker } = state;
   // While connected, tucked away: Connect then means "another account", a question it asks before acting.
   const connectForm = (
     <>
@@ -425,9 +425,16 @@ function OptionsPage() {
         </a>
       </p>
       <h2>Tracker</h2>
-      <p data-testid="connection" class={connection.connected ? "ok" : "error"}>
+      {/* Connected is not answering: the tracker out of reach, or refusing the token, is said here as in the popup. */}
+      <p data-testid="connection" class={connection.connected && tracker?.reachable !== false ? "ok" : "error"}>
         {connection.connected
-          ? `Connected to ${connection.trackerUrl} (account ${connection.accountId})`
+          ? `Connected to ${connection.trackerUrl} (account ${connection.accountId})${
+              !tracker || tracker.reachable
+                ? ""
+                : tracker.refused
+                  ? `, but ${tracker.problem}`
+                  : `, but the tracker does not answer: ${tracker.problem}`
+            }`
           : connection.accountId === null && connection.problem === NOT_CONNECTED
             ? "Not connected yet: enter your tracker's address and press Connect."
             : `Not connected: ${connection.problem}`}

@@ -26,6 +26,7 @@ const ACTIVITY: ActivityState = {
       notice: null,
     },
     outbox: [],
+    tracker: { reachable: true, problem: null, refused: false },
   },
   reachable: true,
   problem: null,

@@ -15,7 +15,7 @@ import { ExtensionReloaded } from "../../messaging";
 import { DEFAULT_OPTIONS } from "../../options-store";
 import { emitPageEvent } from "../../page-world/events";
 import { messageTrackingId } from "../thread-signals";
-import { ConversationPanels, conversationPanel, RETRY_FIRST_MS, RETRY_MAX_MS, renderPanel } from "./conversation-panel";
+import { ConversationPanels, conversationPanel, DETAIL_TTL_MS, RETRY_FIRST_MS, RETRY_MAX_MS, renderPanel } from "./conversation-panel";
 import { senderPixels } from "./sender-pixels";
 
 const ID = "a2b3c4d5e6f7g2h3.1.8PHy8_T19vf4-fr7_P3-_w.b_Skov_Og8O7NQ0CbR7t4Q";
@@ -201,6 +201,46 @@ describe("conversation panel", () => {
     await flush();
     expect(asked).toHaveLength(2);
     expect(document.querySelector(".mt-panel")).not.toBe(again);
+  });
+
+  it("a panel whose refresh failed keeps what it read and says why it may be out of date, until a read succeeds", async () => {
+    conversation();
+    let now = 1_000_000;
+    let failure: string | null = null;
+    const panels = new ConversationPanels(
+      document,
+      {
+        detail: async () => {
+          if (failure !== null) throw new Error(failure);
+          return DETAIL;
+        },
+        stop: async () => ({ ok: true }),
+        remove: async () => ({ ok: true }),
+      },
+      () => now,
+    );
+    const line = () => document.querySelector(".mt-panel-head")?.textContent;
+    panels.scan();
+    await flush();
+    const fresh = line();
+    expect(fresh).toContain("Opened 2 times");
+    expect(fresh).not.toContain("out of date");
+    failure = "the tracker could not be reached since 10:42";
+    now += DETAIL_TTL_MS + 1;
+    panels.scan();
+    await flush();
+    expect(line()).toBe(`${fresh}May be out of date: the tracker could not be reached since 10:42`);
+    // A token the tracker refuses: nothing is read again until news or a reconnect, and the panel says why.
+    failure = "the tracker does not accept this browser's API token any more: connect again with a valid token in the options";
+    now += RETRY_MAX_MS;
+    panels.scan();
+    await flush();
+    expect(line()).toBe(`${fresh}May be out of date: ${failure}`);
+    failure = null;
+    panels.expire();
+    panels.scan();
+    await flush();
+    expect(line()).toBe(fresh);
   });
 
   it("a failed read is retried with a growing wait, and not at all while no tracker is connected", async () => {

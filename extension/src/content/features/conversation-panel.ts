@@ -7,7 +7,7 @@ import { COUNTED_LABELS, LABEL_TEXT } from "../../../../shared/labels";
 import type { UnregisteredEmail } from "../../background/handlers";
 import { callFromGmail, ExtensionReloaded } from "../../messaging";
 import { NEUTRALISED_PIXELS } from "../../page-world/pixel-guard";
-import { APPLE_MAIL_NO_OPEN, counted, placeShown } from "../../words";
+import { APPLE_MAIL_NO_OPEN, counted, outOfDate, placeShown } from "../../words";
 import { type Feature, guarded, oncePerCheckpoint } from "../feature";
 import { query, queryAll } from "../gmail-selectors";
 import { debug } from "../log";
@@ -255,7 +255,14 @@ export class ConversationPanels {
    */
   private readonly details = new Map<
     string,
-    { at: number; version: number; detail: PanelDetail; markup?: { whole: HTMLElement; line: HTMLElement } }
+    {
+      at: number;
+      version: number;
+      detail: PanelDetail;
+      markup?: { whole: HTMLElement; line: HTMLElement };
+      /** Why the last read, after this detail's, failed: its panel says it may be out of date. */
+      stale?: string;
+    }
   >();
   private versions = 0;
   /** The panels the rep unfolded, by tracking id: a copy drawn later opens unfolded too. */
@@ -310,6 +317,8 @@ export class ConversationPanels {
         // Each time the conversation is drawn (opened again, or Gmail drawing it anew) gets a copy of one line.
         if (!cached.markup) {
           const whole = panelMarkup(this.doc, id, cached.detail);
+          if (cached.stale)
+            (whole.querySelector(".mt-panel-head") ?? whole).append(el(this.doc, "span", "mt-dim", outOfDate(cached.stale)));
           cached.markup = { whole, line: foldedCopy(whole) };
         }
         const { whole, line } = cached.markup;
@@ -364,6 +373,9 @@ export class ConversationPanels {
         this.failures.set(id, { count, retryAt: this.now() + wait, reason: text.slice(0, FAILURE_TEXT_MAX) });
         setTimeout(() => this.scan(), wait);
       }
+      // A panel drawn before keeps what it read, and says why it may be out of date (the background's words).
+      const cached = this.details.get(id);
+      if (!gone && cached) Object.assign(cached, { version: ++this.versions, markup: undefined, stale: text.slice(0, FAILURE_TEXT_MAX) });
     } finally {
       this.inFlight.delete(id);
     }

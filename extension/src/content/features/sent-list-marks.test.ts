@@ -418,6 +418,35 @@ describe("sent list marks", () => {
     }
   });
 
+  it("keeps a mark its refresh could not read, its tooltip saying why it may be out of date, until a read succeeds", async () => {
+    page([row("a1", "One"), row("b2", "Two")]);
+    let down = false;
+    const list = new ThreadListMarks(document, async (ids) => {
+      if (down) throw new Error("the tracker could not be reached since 10:42");
+      return answer(ids.includes("a1") ? [status("a1", { state: "opened", openCount: 2, lastOpenAt: "2026-11-22T10:00:00Z" })] : []);
+    });
+    list.scan();
+    await list.flush();
+    const mark = () => document.querySelector(".mt-mark");
+    const fresh = mark()?.getAttribute("title") ?? "";
+    expect(fresh).toMatch(/^Opened 2 times, last .*; 0 clicks$/);
+    down = true;
+    for (let failure = 0; failure < 2; failure++) {
+      list.expire();
+      list.scan();
+      await list.flush();
+    }
+    const stale = `${fresh}\nMay be out of date: the tracker could not be reached since 10:42`;
+    expect(marks()).toEqual([["a1", "opened", "2"]]);
+    expect([mark()?.getAttribute("title"), mark()?.getAttribute("aria-label")]).toEqual([stale, stale]);
+    down = false;
+    list.expire();
+    list.scan();
+    await list.flush();
+    expect(mark()?.getAttribute("title")).toBe(fresh);
+    list.stop();
+  });
+
   it("aggregates several tracked messages of one thread, and says it in the tooltip", () => {
     const state = aggregate([
       status("t", { state: "opened", openCount: 1, lastOpenAt: "2026-11-20T10:00:00Z" }),

@@ -8,7 +8,7 @@ import type { MessageStatus } from "../../../../shared/api";
 import type { UnregisteredThread } from "../../background/handlers";
 import { threadIdsOf } from "../../gmail-ids";
 import { callFromGmail } from "../../messaging";
-import { APPLE_MAIL_NO_OPEN, counted } from "../../words";
+import { APPLE_MAIL_NO_OPEN, counted, errorText, outOfDate } from "../../words";
 import { type Feature, guarded, oncePerCheckpoint } from "../feature";
 import { queryAll, queryRow, rowThreadIds } from "../gmail-selectors";
 import { debug } from "../log";
@@ -224,9 +224,17 @@ export class ThreadListMarks {
       }
       this.failures = 0;
     } catch (error) {
-      // Not connected, or the tracker unreachable: the rows stay unmarked (the popup says why) and are asked for
-      // again after a wait. Asking again at once made a loop of requests, each failure rescanning the rows.
+      // Not connected, or the tracker unreachable: rows never answered stay unmarked, and those answered before keep
+      // their mark, its tooltip saying why it may be out of date (the background's words: the tracker out of reach
+      // since when, say). All are asked for again after a wait: asking again at once made a loop of requests, each
+      // failure rescanning the rows.
       debug("thread status not read", error);
+      const note = outOfDate(errorText(error));
+      for (const [key] of batch) {
+        const mark = this.entries.get(key)?.mark;
+        // The tooltip's first line is the mark's own (buildMark): a second failure replaces the note of the first.
+        if (mark) for (const name of ["title", "aria-label"]) mark.setAttribute(name, `${mark.title.split("\n")[0]}\n${note}`);
+      }
       const wait = Math.min(ROW_TTL_MS, RETRY_FIRST_MS * 2 ** this.failures);
       this.failures += 1;
       this.retryAt = this.now() + wait;

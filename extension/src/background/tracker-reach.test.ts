@@ -1,0 +1,126 @@
+// The tracker's reachability as the background hears it from its calls, with an in-memory storage area standing in for
+// browser.storage.local: when the rep is told (the notification and the toolbar's sentence), once, and when it is
+// taken back; what a Gmail tab is told of a failed read; and what a background started again still knows.
+import { describe, expect, it } from "vitest";
+import { TOKEN_REFUSED } from "../words";
+import { TrackerError } from "./api";
+import { memoryArea } from "./memory-area";
+import { QUIET_GAP_MS, sinceShown, TELL_AFTER_MS, TrackerReach } from "./tracker-reach";
+
+const URL = "https://track.example.com";
+const MINUTE = 60_000;
+const unreachable = () => new TrackerError(`cannot reach the tracker at ${URL} (Failed to fetch)`, null);
+const refused = () => new TrackerError("the tracker answered 401: missing or invalid API token (Authorization: Bearer mt_…)", 401);
+
+/** A TrackerReach at `now`, with what it told: the notifications shown (null: taken away) and the toolbar's sentences. */
+function reachAt(start: number, area = memoryArea()) {
+  const clock = { now: start };
+  const notes: ({ title: string; message: string } | null)[] = [];
+  const toolbar: (string | null)[] = [];
+  const reach = new TrackerReach({
+    area,
+    now: () => clock.now,
+    notify: async (note) => void notes.push(note),
+    toolbar: async (sentence) => void toolbar.push(sentence),
+  });
+  return { reach, clock, notes, toolbar, area };
+}
+
+describe("the tracker's reachability", () => {
+  const start = new Date(2026, 10, 23, 10, 42).getTime();
+
+  it("tells once, in words, when the tracker has not answered for three poll periods, and takes it back at the next answer", async () => {
+    const { reach, clock, notes, toolbar } = reachAt(start);
+    // A poll a minute, every one failing; a status read in between too.
+    for (let minute = 0; minute < 3; minute++) {
+      await reach.heard(URL, unreachable());
+      clock.now += MINUTE / 2;
+      await reach.heard(URL, new TrackerError("the tracker answered 503: Service Unavailable", 503));
+      clock.now += MINUTE / 2;
+    }
+    expect(notes).toEqual([]);
+    await reach.heard(URL, unreachable());
+    expect(clock.now - start).toBe(TELL_AFTER_MS);
+    const since = sinceShown(start, clock.now);
+    expect(notes).toEqual([
+      {
+        title: "Mailtracker cannot reach your tracker",
+        message: `Mailtracker cannot reach your tracker at track.example.com since ${since}: the opens and clicks it records are not shown here until it answers again.`,
+      },
+    ]);
+    expect(toolbar).toEqual([
+      `Opens and clicks are not shown or notified: Mailtracker cannot reach your tracker (track.example.com) since ${since}.`,
+    ]);
+    // Still down: not told again.
+    for (let minute = 0; minute < 10; minute++) {
+      clock.now += MINUTE;
+      await reach.heard(URL, unreachable());
+    }
+    expect(notes).toHaveLength(1);
+    // An answer of the tracker's, a 404 for one email say: both taken away, once.
+    await reach.heard(URL, new TrackerError("the tracker answered 404: not found", 404));
+    await reach.heard(URL, null);
+    expect(notes).toEqual([expect.anything(), null]);
+    expect(toolbar).toEqual([expect.any(String), null]);
+    expect(await reach.reachability(URL)).toEqual({ reachable: true, problem: null, refused: false });
+  });
+
+  it("says at once that the tracker refuses this browser's token", async () => {
+    const { reach, notes, toolbar } = reachAt(start);
+    await reach.heard(URL, refused());
+    expect(notes).toEqual([
+      {
+        title: "Your tracker refused this browser's token",
+        message:
+          "Your tracker at track.example.com refused this browser's token: connect again in Mailtracker's options. Until then the opens and clicks it records are not shown here, and emails you send are not registered.",
+      },
+    ]);
+    expect(toolbar).toEqual([
+      "Opens and clicks are not shown or notified: your tracker (track.example.com) refused this browser's token. Connect again in Mailtracker's options.",
+    ]);
+    await reach.heard(URL, refused());
+    expect(notes).toHaveLength(1);
+    expect(await reach.reachability(URL)).toEqual({ reachable: false, problem: TOKEN_REFUSED, refused: true });
+  });
+
+  it("counts a failure after a long silence (the computer asleep) as the start of a new outage, not the end of an old one", async () => {
+    const { reach, clock, notes } = reachAt(start);
+    await reach.heard(URL, unreachable());
+    clock.now += QUIET_GAP_MS + MINUTE;
+    await reach.heard(URL, unreachable());
+    expect(notes).toEqual([]);
+    expect(await reach.staleReason(unreachable())).toBe(`the tracker could not be reached since ${sinceShown(clock.now, clock.now)}`);
+  });
+
+  it("leaves out calls made with another token than the stored one (a token tried on the options page)", async () => {
+    const { reach, notes } = reachAt(start);
+    await reach.heard(URL, refused(), async () => false);
+    expect(notes).toEqual([]);
+    expect((await reach.reachability(URL)).reachable).toBe(true);
+  });
+
+  it("gives a Gmail tab the reason its marks may be out of date, and nothing for a failure that is not the tracker's reach", async () => {
+    const { reach, clock } = reachAt(start);
+    await reach.heard(URL, unreachable());
+    clock.now += MINUTE;
+    expect(await reach.staleReason(unreachable())).toBe(`the tracker could not be reached since ${sinceShown(start, clock.now)}`);
+    expect(await reach.staleReason(refused())).toBe(TOKEN_REFUSED);
+    expect(await reach.staleReason(new TrackerError("the tracker answered 404: not found", 404))).toBeNull();
+    expect(await reach.staleReason(new Error("not connected to a tracker yet"))).toBeNull();
+  });
+
+  it("draws the toolbar's sentence again in a background started again, without a second notification; forgets on a new connection", async () => {
+    const first = reachAt(start);
+    await first.reach.heard(URL, refused());
+    const again = reachAt(start, first.area);
+    await again.reach.restore();
+    expect(again.toolbar).toEqual(first.toolbar);
+    expect(again.notes).toEqual([]);
+    await again.reach.heard(URL, refused());
+    expect(again.notes).toEqual([]);
+    await again.reach.forget();
+    expect(again.notes).toEqual([null]);
+    expect(again.toolbar.at(-1)).toBeNull();
+    expect((await again.reach.reachability(URL)).reachable).toBe(true);
+  });
+});
