@@ -271,7 +271,7 @@ describe("messages", () => {
         nextAttemptAt: 0,
         lastError: null,
       };
-      expect(await deliver(entry)).toEqual({ retry: false, error: `the tracker answered 413: ${answer.body.error}` });
+      expect(await deliver(entry)).toEqual({ retry: false, error: `the tracker answered 413: ${answer.body.error}`, status: 413 });
       // Every other request keeps the API's 256 KiB.
       const signals = await account.api("/api/signals", {
         method: "POST",
