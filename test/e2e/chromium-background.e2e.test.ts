@@ -5,6 +5,6 @@ import { defineScenarios } from "./scenarios";
 defineScenarios(
   "Chromium, real background tabs",
   launchChromiumWithBackgroundTabs,
-  { backgroundTabs: true, trustedTypes: true, siteAccess: "chrome-extensions-page" },
+  { backgroundTabs: true, trustedTypes: true, siteAccess: "chrome-extensions-page", stopsBackground: false },
   /background tab/,
 );

@@ -7,4 +7,5 @@ defineScenarios("Chromium", launchChromium, {
   backgroundTabs: false,
   trustedTypes: true,
   siteAccess: "chrome-extensions-page",
+  stopsBackground: true,
 });

@@ -7,4 +7,5 @@ defineScenarios("Firefox", launchFirefox, {
   backgroundTabs: false,
   trustedTypes: firefoxEnforcesTrustedTypes(),
   siteAccess: "permissions-api",
+  stopsBackground: false,
 });

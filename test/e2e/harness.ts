@@ -51,6 +51,13 @@ export interface BrowserHarness {
   tabUrls(): Promise<string[]>;
   /** Closes every tab whose address starts with `prefix`, as the user would. */
   closeTabs(prefix: string): Promise<void>;
+  /**
+   * Stops the extension's background now, as the browser stops it once it idles, its memory lost (Chromium: its
+   * service worker; only where the driver can: scenarios.ts BrowserAbilities.stopsBackground). Resolves once the
+   * browser reports it stopped; `restarts` then counts the times it started again since (woken by an alarm, a
+   * message, a permission change): a scenario checks it to know what it saw came from a background started afresh.
+   */
+  stopBackground?(): Promise<{ restarts(): number }>;
   close(): Promise<void>;
 }
 

@@ -64,6 +64,15 @@ export interface BrowserAbilities {
    * withholding and granting every host of the extension in Chromium 156, 2026-12-05).
    */
   siteAccess: "permissions-api" | "chrome-extensions-page";
+  /**
+   * The harness stops the extension's background on purpose (BrowserHarness stopBackground), as the browser stops an
+   * idle one, memory lost: Chromium's service worker, through CDP (chromium.ts). Not Firefox: no WebDriver BiDi command
+   * stops an event page (about:debugging's "Terminate background script" is browser chrome, and runtime.reload
+   * reloads the whole extension, which is an update, not an idle stop); Firefox only suspends one idle for
+   * `extensions.background.idle.timeout` (30 s by default: Mozilla's event page documentation, bug 1771203), which a
+   * test could only wait out.
+   */
+  stopsBackground: boolean;
 }
 
 /** `only`: define just the scenarios whose title matches (a file that exists for one ability). */
@@ -418,6 +427,44 @@ export function defineScenarios(
       } finally {
         await page.close();
       }
+    };
+
+    /**
+     * Chrome's "Site access" menu, through the API chrome://extensions calls for it: `hostAccess` set (null: left as it
+     * is), then the sites `allowed` added to those the extension may reach and the sites `withheld` taken from them (the
+     * menu's "On specific sites" list).
+     */
+    const chromeSiteAccess = async (hostAccess: "ON_CLICK" | "ON_ALL_SITES" | null, allowed: string[] = [], withheld: string[] = []) => {
+      const page = await harness.newTab("chrome://extensions");
+      try {
+        await page.evaluate(
+          async ({ id, access, add, remove }) => {
+            type DeveloperPrivate = {
+              updateExtensionConfiguration(update: object): Promise<void>;
+              addHostPermission(extensionId: string, host: string): Promise<void>;
+              removeHostPermission(extensionId: string, host: string): Promise<void>;
+            };
+            const api = (globalThis as unknown as { chrome: { developerPrivate: DeveloperPrivate } }).chrome.developerPrivate;
+            if (access) await api.updateExtensionConfiguration({ extensionId: id, hostAccess: access });
+            for (const host of add) await api.addHostPermission(id, host);
+            for (const host of remove) await api.removeHostPermission(id, host);
+          },
+          { id: new URL(popupUrl()).host, access: hostAccess, add: allowed, remove: withheld },
+        );
+      } finally {
+        await page.close();
+      }
+    };
+
+    /**
+     * A page of the extension's that runs none of its scripts (its manifest, shown as text): the browser's extension
+     * APIs are there to read the browser's state (storage, alarms, the toolbar button), and nothing in it messages the
+     * background, so a stopped background stays stopped while it is read.
+     */
+    const quietExtensionPage = async () => {
+      const page = await harness.newTab(harness.extensionUrl("manifest.json"));
+      worlds.push(page);
+      return page;
     };
 
     /** The popup says `sentence` and nothing else, and so does the toolbar button of the tab: at once, unopened. */
@@ -1140,26 +1187,6 @@ export function defineScenarios(
           );
         const gmailHosts = "https://mail.google.com/*";
         const trackerHost = `http://${new URL(tracker.url).hostname}/*`;
-        /** Chrome's "Site access" menu, through the API chrome://extensions calls for it; `sites` then allowed alone. */
-        const chromeSiteAccess = async (hostAccess: "ON_CLICK" | "ON_ALL_SITES", sites: string[] = []) => {
-          const page = await harness.newTab("chrome://extensions");
-          try {
-            await page.evaluate(
-              async ({ id, access, allowed }) => {
-                type DeveloperPrivate = {
-                  updateExtensionConfiguration(update: object): Promise<void>;
-                  addHostPermission(extensionId: string, host: string): Promise<void>;
-                };
-                const api = (globalThis as unknown as { chrome: { developerPrivate: DeveloperPrivate } }).chrome.developerPrivate;
-                await api.updateExtensionConfiguration({ extensionId: id, hostAccess: access });
-                for (const host of allowed) await api.addHostPermission(id, host);
-              },
-              { id: new URL(popupUrl()).host, access: hostAccess, allowed: sites },
-            );
-          } finally {
-            await page.close();
-          }
-        };
         /** Every tab's button, once each shows `title` with the "!". */
         const everyTabSays = (title: string) =>
           eventually(`"${title}" on every tab`, async () => {
@@ -1626,6 +1653,137 @@ export function defineScenarios(
       // The outbox's wait after a tracker down for half a minute is half a minute more (above): room for both.
       150_000,
     );
+
+    if (abilities.stopsBackground) {
+      /**
+       * Closes every page of the extension's, then stops its background as the browser does once it idles: from here
+       * nothing wakes it but the browser (an alarm, a permission changed) or a page the test opens.
+       */
+      const stopBackgroundAlone = async () => {
+        await harness.closeTabs(harness.extensionUrl(""));
+        if (!harness.stopBackground) throw new Error(`the ${harness.name} harness cannot stop the background`);
+        return harness.stopBackground();
+      };
+
+      /** The outbox's retry alarm as the browser keeps it (background/index.ts OUTBOX_ALARM), read without waking it. */
+      const outboxAlarm = (quiet: Tab) =>
+        quiet.evaluate(async () => {
+          type Ext = { alarms: { get(name: string): Promise<{ scheduledTime: number } | undefined> } };
+          return (await (globalThis as unknown as { chrome: Ext }).chrome.alarms.get("outbox-retry"))?.scheduledTime ?? null;
+        }, null);
+
+      scenario(
+        "the background stopped while an email waits in the outbox for a tracker that is down: the outbox's alarm wakes it, and the email is registered once the tracker is back",
+        [ENGLISH],
+        async (variant) => {
+          const { gmail } = await setUp(variant);
+          await tracker.stop();
+          try {
+            const dialog = await compose(gmail, { to: ["ivy@prospect.example"], subject: "While stopped", html: "<div>Hi Ivy.</div>" });
+            await ready(gmail, dialog);
+            const count = google.sent.length;
+            await gmail.click(`${dialog} ${SEND}`);
+            const sent = await nextSend(count);
+            const [, , id = ""] = PIXEL(tracker.url).exec(sent.html) ?? [];
+            const popup = await harness.newTab(popupUrl());
+            worlds.push(popup);
+            await popup.waitFor(() => document.querySelector(".outbox li .muted")?.textContent?.includes("cannot reach"), null);
+            // Gmail closed too: its content script would wake the background, which then sets its own timer again.
+            await gmail.close();
+            const stop = await stopBackgroundAlone();
+            // The background's timer for the next attempt went with it; the browser's alarm stays.
+            const quiet = await quietExtensionPage();
+            expect(await outboxAlarm(quiet)).not.toBeNull();
+
+            await startOurTracker();
+            // An attempt made while the tracker was starting failed and set the alarm later (outbox.ts backoffMs): the
+            // next one due is the one that reaches it, and the registration comes with it.
+            const due = await eventually("the outbox's next attempt", async () => {
+              if ((await api(`/api/messages/${id}`)).status === 200) return Date.now();
+              const at = await outboxAlarm(quiet);
+              return at !== null && at > Date.now() ? at : undefined;
+            });
+            const message = await registered(id, Math.max(0, due - Date.now()) + 20_000);
+            expect(message.threadId).toBe(sent.legacyThreadId);
+            // Told by a background started again afresh, its memory lost.
+            expect(stop.restarts()).toBeGreaterThan(0);
+            const after = await harness.newTab(popupUrl());
+            worlds.push(after);
+            await after.waitFor(() => document.querySelector("[data-testid=outbox-empty]"), null);
+          } finally {
+            // Whatever failed above, the next scenario gets a tracker.
+            await fetch(`${tracker.url}/`).catch(() => startOurTracker());
+          }
+        },
+        150_000,
+      );
+
+      scenario(
+        "the background stopped between changes of its access: Gmail given back still asks the Gmail tab reloaded meanwhile to be reloaded, and that tab still says so when the tracker's access is taken away after another stop",
+        [ENGLISH],
+        async (variant) => {
+          const { gmail } = await setUp(variant);
+          await gmail.waitFor(() => document.documentElement.dataset.mtHealth, null);
+          const gmailHosts = "https://mail.google.com/*";
+          const trackerHost = `http://${new URL(tracker.url).hostname}/*`;
+          const withdrawn =
+            "Nothing you send is tracked: Mailtracker's access to Gmail (mail.google.com) is turned off in the browser's extension settings.";
+          const trackerWithdrawn = `Opens and clicks are not shown or notified, and your own views of tracked emails may count as opens: Mailtracker's access to your tracker (${new URL(tracker.url).hostname}) is turned off in the browser's extension settings. Emails you send still carry their tracking.`;
+          const reloadIt =
+            "Reload this Gmail tab: it was open before Mailtracker was installed, updated or allowed into Gmail, so nothing in it is tracked.";
+          /** The Gmail tab's toolbar button, and the default one, once they show what is `expected`, read from `quiet`. */
+          const buttonsSay = (quiet: Tab, expected: { gmail: string; others: string }) =>
+            eventually(`the buttons to say ${JSON.stringify(expected)}`, async () => {
+              const shown = await toolbarButtons(quiet);
+              const title = (url: string | undefined) => shown.find((button) => button.url === url)?.title;
+              const gmailTitle = shown.find((button) => button.url?.startsWith("https://mail.google.com/"))?.title;
+              if (gmailTitle === expected.gmail && title("default") === expected.others) return true;
+              throw new Error(`the buttons show ${JSON.stringify(shown)}`);
+            });
+          try {
+            // Chrome's "Site access: On click": every site withheld, Gmail's and the tracker's.
+            await chromeSiteAccess("ON_CLICK");
+            const before = await quietExtensionPage();
+            // Every button, the Gmail tab's too (whose address the extension may not see now).
+            await eventually("every button to say both are withdrawn", async () => {
+              const shown = await toolbarButtons(before);
+              if (shown.every(({ title }) => title === `Mailtracker: ${withdrawn} ${trackerWithdrawn}`)) return true;
+              throw new Error(`the buttons show ${JSON.stringify(shown)}`);
+            });
+            // The Gmail tab is reloaded meanwhile: its new page runs none of the extension.
+            await gmail.evaluate(() => {
+              document.documentElement.dataset.beforeReload = "1";
+              setTimeout(() => location.reload(), 0);
+            }, null);
+            await gmail.waitFor(
+              () =>
+                !document.documentElement.dataset.beforeReload &&
+                document.readyState === "complete" &&
+                document.querySelector("[data-sim=compose]"),
+              null,
+            );
+
+            // Stopped, the background is woken by the sites given back ("On specific sites": Gmail's and the tracker's).
+            // Only the button it drew says access was withdrawn, and that has the tab it cannot run in asked to reload.
+            const first = await stopBackgroundAlone();
+            await chromeSiteAccess(null, [gmailHosts, trackerHost]);
+            const given = await quietExtensionPage();
+            await buttonsSay(given, { gmail: `Mailtracker: ${reloadIt}`, others: "Mailtracker" });
+            expect(first.restarts()).toBeGreaterThan(0);
+
+            // Stopped again, it is woken by the tracker's site taken away: the tab asked to reload says that too.
+            const second = await stopBackgroundAlone();
+            await chromeSiteAccess(null, [], [trackerHost]);
+            const taken = await quietExtensionPage();
+            await buttonsSay(taken, { gmail: `Mailtracker: ${trackerWithdrawn} ${reloadIt}`, others: `Mailtracker: ${trackerWithdrawn}` });
+            expect(second.restarts()).toBeGreaterThan(0);
+          } finally {
+            // The next scenario gets every site back.
+            await chromeSiteAccess("ON_ALL_SITES");
+          }
+        },
+      );
+    }
 
     scenario(
       "Gmail's health: every part the extension needs is recognised, and the popup says so",

@@ -1,8 +1,8 @@
 // The background's watch over its access to Gmail and the tracker, across a background that is stopped and started
 // again: Chrome stops an idle service worker after about 30 s and Firefox an event page, and either is woken again by
 // the next event (a permission given back, a message). What the browser keeps meanwhile is modelled here, as Chrome
-// documents it, since no test browser can stop the background mid-scenario (the e2e scenario "with its access to Gmail
-// and the tracker taken away…" runs the rest in Chromium and Firefox):
+// documents it, as a unit test can at every step (the e2e scenario "with its access to Gmail and the tracker taken
+// away…" runs the rest in Chromium and Firefox, and "…the background stopped between…" stops Chromium's service worker):
 //   - the toolbar button's badge and title, the default one and each tab's, outlive the background (they belong to the
 //     browser: chrome.action, developer.chrome.com/docs/extensions/reference/api/action, read 2026-12-05; a tab's
 //     setting goes with the tab);
@@ -272,6 +272,22 @@ describe("the background's watch over its access to Gmail and the tracker", () =
     await permissionsChanged(true, [TRACKER]);
     expect(browserState.titles.get(1)).toBe(`Mailtracker: ${RELOAD}`);
     expect(browserState.badges.get("default")).toBe("");
+  });
+
+  it("still redraws a tab told to reload when access changes after a restart, though it has no report", async () => {
+    browserState.tabs = [{ id: 1, url: INBOX, runs: true }];
+    const health = await startBackground();
+    await report(health, 1);
+    await permissionsChanged(false, [GMAIL, TRACKER]);
+    browserState.tabs = [{ id: 1, url: INBOX, runs: false }];
+    await permissionsChanged(true, [GMAIL, TRACKER]);
+    expect(browserState.titles.get(1)).toBe(`Mailtracker: ${RELOAD}`);
+    // Stopped, then woken by the tracker's access taken away: the tab still says both.
+    await startBackground();
+    await permissionsChanged(false, [TRACKER]);
+    expect(browserState.titles.get(1)).toBe(`Mailtracker: ${NO_TRACKER} ${RELOAD}`);
+    await permissionsChanged(true, [TRACKER]);
+    expect(browserState.titles.get(1)).toBe(`Mailtracker: ${RELOAD}`);
   });
 
   it("asks no Gmail tab anything when only the tracker's access comes back, across a restart too", async () => {

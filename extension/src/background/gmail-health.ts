@@ -197,8 +197,34 @@ function defaultTitle(): string {
 let accessWithdrawn: string[] = [];
 /** The tracker out of reach, or refusing this browser's token, in a sentence (showTrackerTrouble); none while it answers. */
 let trackerTrouble: string[] = [];
-/** Gmail tabs told to reload (markGmailTabsOpenBefore) that have not reported since: they have no report to redraw. */
-const toldToReload = new Set<number>();
+/**
+ * Gmail tabs told to reload (markGmailTabsOpenBefore) that have not reported since: they have no report to redraw when
+ * access changes. Kept in storage.session too, as the reports are: a service worker stopped after telling them would
+ * otherwise leave them out of the next redraw, their buttons without the access withdrawn meanwhile.
+ */
+const RELOAD_KEY = "gmailTabsToldToReload";
+let toldToReload: Promise<Set<number>> | undefined;
+
+/** The tabs told to reload, read from storage.session once per start of the background. */
+function tabsToldToReload(): Promise<Set<number>> {
+  toldToReload ??= (async () => {
+    const items: Record<string, unknown> =
+      (await session()
+        ?.get(RELOAD_KEY)
+        .catch(() => ({}))) ?? {};
+    const value = items[RELOAD_KEY];
+    return new Set(Array.isArray(value) ? value.filter((id): id is number => typeof id === "number") : []);
+  })();
+  return toldToReload;
+}
+
+/** The tabs told to reload, as changed in memory, into storage.session. */
+async function storeToldToReload(): Promise<void> {
+  const tabs = await tabsToldToReload();
+  await session()
+    ?.set({ [RELOAD_KEY]: [...tabs] })
+    .catch(() => undefined);
+}
 
 /**
  * For one tab, or with no tab for every tab that has no setting of its own. The sentences about access withdrawn go on
@@ -219,7 +245,7 @@ async function showOnEveryTab(): Promise<void> {
   await Promise.all([
     showOnToolbar(undefined, []),
     ...(await all()).map((r) => showOnToolbar(r.tabId, healthSentences(r.parts))),
-    ...[...toldToReload].map((tabId) => showOnToolbar(tabId, [NOT_RUNNING_SENTENCE])),
+    ...[...(await tabsToldToReload())].map((tabId) => showOnToolbar(tabId, [NOT_RUNNING_SENTENCE])),
   ]);
 }
 
@@ -248,7 +274,10 @@ export function showTrackerTrouble(sentence: string | null): Promise<void> {
 export function watchGmailHealth(trackerUrl: () => Promise<string | null>): () => void {
   browser.tabs.onRemoved.addListener((tabId) => {
     reports.delete(tabId);
-    toldToReload.delete(tabId);
+    void tabsToldToReload().then((tabs) => {
+      tabs.delete(tabId);
+      return storeToldToReload();
+    });
     void persist([tabId]);
   });
   // A woken background checks as it starts, and again for the grant that woke it: one after the other, the second
@@ -311,6 +340,7 @@ export function markGmailTabsOpenBefore(): Promise<void> {
     // The reports kept in storage.session too: a service worker stopped while access was withdrawn starts again with
     // none in memory (an update clears storage.session).
     const reported = new Map((await all()).map((r) => [r.tabId, r.at]));
+    const told = await tabsToldToReload();
     const tabs = (await browser.tabs.query({ url: GMAIL_PATTERN })).flatMap(({ id, discarded }) =>
       id === undefined || discarded ? [] : [id],
     );
@@ -320,9 +350,13 @@ export function markGmailTabsOpenBefore(): Promise<void> {
     const marked = tabs.filter((id, i) => stopped[i] && latest.get(id) === reported.get(id));
     const gone = marked.filter((id) => reported.has(id));
     for (const id of gone) reports.delete(id);
-    for (const id of marked) toldToReload.add(id);
+    for (const id of marked) told.add(id);
     // Drawn before anything is awaited, so a report that comes in from here on is drawn after, over it.
-    await Promise.all([...marked.map((id) => showOnToolbar(id, [NOT_RUNNING_SENTENCE])), gone.length > 0 && persist(gone)]);
+    await Promise.all([
+      ...marked.map((id) => showOnToolbar(id, [NOT_RUNNING_SENTENCE])),
+      gone.length > 0 && persist(gone),
+      storeToldToReload(),
+    ]);
   });
 }
 
@@ -331,9 +365,10 @@ export const gmailHealthGmailHandlers = {
   reportGmailHealth: handler(gmailHealthReport, async (parts, sender): Promise<{ ok: true }> => {
     const tabId = sender.tab?.id;
     if (typeof tabId !== "number") throw new Error("not a Gmail tab's health report");
+    const told = await tabsToldToReload();
     reports.set(tabId, { tabId, url: sender.url ?? sender.tab?.url ?? "", at: Date.now(), parts });
-    toldToReload.delete(tabId);
-    await Promise.all([persist(), showOnToolbar(tabId, healthSentences(parts))]);
+    told.delete(tabId);
+    await Promise.all([persist(), showOnToolbar(tabId, healthSentences(parts)), storeToldToReload()]);
     return { ok: true };
   }),
 };
