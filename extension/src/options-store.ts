@@ -1,6 +1,6 @@
 // The one place that knows the extension's settings: defaults, the derived type, storage and migrations.
 // Every context (background, content script, options page, popup) reads settings through here, so a default
-// is never duplicated. Credentials are NOT settings: only the background reads or writes them (background/credentials.ts).
+// is never duplicated. Credentials are NOT settings: only the background reads or writes them (background/credential-store.ts).
 
 import type Browser from "webextension-polyfill";
 import { CAMPAIGN_NAME_MAX } from "../../shared/limits";

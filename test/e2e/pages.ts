@@ -42,6 +42,14 @@ const storageOf = (page: Tab, key: string) =>
     return (await (g.browser ?? g.chrome)?.storage.local.get([k]))?.[k];
   }, key);
 
+/** Everything in the extension's storage.local, as a content script could read it. */
+const allStorage = (page: Tab) =>
+  page.evaluate(async () => {
+    type Ext = { storage: { local: { get(keys: null): Promise<Record<string, unknown>> } } };
+    const g = globalThis as unknown as { browser?: Ext; chrome?: Ext };
+    return (await (g.browser ?? g.chrome)?.storage.local.get(null)) ?? {};
+  }, null);
+
 const setStorage = (page: Tab, key: string, value: unknown) =>
   page.evaluate(
     async ({ k, v }) => {
@@ -199,6 +207,11 @@ export function definePageScenarios(browserName: string, launch: () => Promise<B
       expect(await text(options, "[data-testid=connection]")).toBe(`Connected to ${tracker.url} (account ${key.accountId})`);
       // The test's tracker is on this machine: the page says recipients cannot reach it.
       expect(await text(options, "[data-testid=tracker-notice]")).toMatch(/^Recipients cannot reach your tracker at 127\.0\.0\.1:\d+ /);
+      // The token and the signing key stay with the background (its IndexedDB, background/private-area.ts): nothing a
+      // content script can read from extension storage holds either.
+      const readable = JSON.stringify(await allStorage(options));
+      expect(readable).not.toContain(apiToken);
+      expect(readable).not.toContain(key.secret);
       expect(await options.evaluate(() => document.querySelector("[data-testid=guide]"), null)).toBeNull();
 
       // The token shown once can be copied, and the page says it was.

@@ -1,6 +1,6 @@
-// The tracker account this browser is connected to. Only the background reads or writes this key: content scripts
-// get a tracking id or signed links from the background, never the token or the signing key.
-import browser from "webextension-polyfill";
+// The tracker account this browser is connected to, and which of its keys signs what. Only the background holds
+// them (kept by credential-store.ts): content scripts get a tracking id or signed links from the background, never the
+// token or the signing key.
 import type { SigningKey } from "../../../shared/protocol";
 import type { TrackerApi } from "./api";
 
@@ -37,47 +37,4 @@ export interface TrackerAccess {
   /** Throws, in words, when this browser is not connected. */
   requireCredentials(): Promise<Credentials>;
   tracker(credentials: Credentials): TrackerApi;
-}
-
-const KEY = "credentials";
-
-export async function loadCredentials(): Promise<Credentials | null> {
-  const stored = (await browser.storage.local.get(KEY))[KEY] as Credentials | undefined;
-  return stored?.apiToken && stored.signingKey?.secret ? stored : null;
-}
-
-/** Calls `listener` whenever the stored credentials change: connected, disconnected, keys rotated. */
-export function onCredentialsChanged(listener: () => void): void {
-  browser.storage.onChanged.addListener((changes, area) => {
-    if (area === "local" && KEY in changes) listener();
-  });
-}
-
-export async function saveCredentials(credentials: Credentials): Promise<void> {
-  await browser.storage.local.set({ [KEY]: credentials });
-}
-
-/**
- * The account this browser was connected to before a disconnect: not a secret, and kept. The API token that opens it
- * was shown once, at its creation, and is gone with the credentials, so Connect without a token asks before creating
- * another account even then (handlers.ts connect): a new account silently put in its place would leave every earlier
- * email's opens, clicks and follow-ups out of reach.
- */
-export interface AccountMark {
-  trackerUrl: string;
-  accountId: string;
-}
-
-const ACCOUNT_MARK_KEY = "disconnectedAccount";
-
-export async function loadAccountMark(): Promise<AccountMark | null> {
-  const mark = (await browser.storage.local.get(ACCOUNT_MARK_KEY))[ACCOUNT_MARK_KEY] as AccountMark | undefined;
-  return mark?.accountId ? mark : null;
-}
-
-/** Disconnects: removes the credentials, keeping the mark of the account they opened (loadAccountMark). */
-export async function removeCredentials(): Promise<void> {
-  const held = await loadCredentials();
-  if (held) await browser.storage.local.set({ [ACCOUNT_MARK_KEY]: { trackerUrl: held.trackerUrl, accountId: held.accountId } });
-  await browser.storage.local.remove(KEY);
 }

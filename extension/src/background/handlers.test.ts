@@ -2,8 +2,11 @@
 // behind in extension storage.
 import { expect, it, vi } from "vitest";
 
-/** browser.storage.local: the options, the credentials (credentials.ts) and the rest. */
+/** browser.storage.local: the options and the rest. */
 const stored = vi.hoisted(() => ({}) as Record<string, unknown>);
+/** The background's private area (private-area.ts): the credentials (credential-store.ts). */
+const { privateArea } = await vi.hoisted(async () => ({ privateArea: (await import("./memory-area")).memoryArea() }));
+const secrets = privateArea.data;
 const removed = vi.hoisted(() => [] as string[]);
 const deletedContacts = vi.hoisted(() => [] as string[]);
 /** The tracker's answer to the daily counts (GET /api/activity/daily): the days it was asked, or a failure. */
@@ -27,6 +30,7 @@ const storage = vi.hoisted(() => ({
 }));
 vi.mock("webextension-polyfill", () => ({ default: { storage } }));
 vi.mock("../web-ext", () => ({ browser: { storage } }));
+vi.mock("./private-area", () => ({ privateArea }));
 vi.mock("./api", async (original) => {
   const actual = await original<typeof import("./api")>();
   return {
@@ -91,7 +95,7 @@ const ACCOUNT = "https://t.example abcdefghijklmnop";
 const fromPopup = { id: "ext", url: "chrome-extension://ext/popup.html" };
 const fromOptions = { id: "ext", url: "chrome-extension://ext/extension/src/options/index.html" };
 
-/** The connected account's stored credentials (credentials.ts); a test may give it keys rotated since. */
+/** The connected account's stored credentials (credential-store.ts); a test may give it keys rotated since. */
 const CONNECTED: Credentials = {
   trackerUrl: "https://t.example",
   accountId: "abcdefghijklmnop",
@@ -109,7 +113,7 @@ function background(
 ) {
   for (const key of Object.keys(stored)) delete stored[key];
   stored.options = { trackerUrl: "https://t.example", version: 2 };
-  stored.credentials = structuredClone(CONNECTED);
+  secrets.credentials = structuredClone(CONNECTED);
   trackerAccounts.byToken = { [CONNECTED.apiToken]: CONNECTED.accountId, other: "otheraccount0000" };
   const area = memoryArea();
   const poller = new FeedPoller({
@@ -437,7 +441,7 @@ it("signs a compose's links with the key its id was minted with when the account
   const first = CONNECTED.signingKey;
   const openedBefore = await trackingId();
   const rotated = { accountId: first.accountId, keyId: 2, secret: "B".repeat(43) };
-  stored.credentials = { ...CONNECTED, signingKey: rotated, earlierKeys: [first] };
+  secrets.credentials = { ...CONNECTED, signingKey: rotated, earlierKeys: [first] };
   const links = [{ index: 0, url: "https://example.com/pricing" }];
   const [signed] = await gmail.signLinks.run({ trackingId: openedBefore, links }, compose);
   // The tracker checks the link under the key the id names (docs/protocol.md §5): the earlier one.
@@ -456,9 +460,9 @@ it("Disconnect only once confirmed; after it, Connect without a token asks befor
   // The options page can show the token first: only it brings the account back.
   expect(await pages.storedApiToken.run(null, fromOptions)).toEqual({ accountId: CONNECTED.accountId, apiToken: CONNECTED.apiToken });
   await expect(runHandler("disconnect", pages.disconnect, null, fromOptions)).rejects.toThrow(/does not take this input/);
-  expect(stored.credentials).toEqual(CONNECTED);
+  expect(secrets.credentials).toEqual(CONNECTED);
   await runHandler("disconnect", pages.disconnect, { confirmed: true }, fromOptions);
-  expect(JSON.stringify(stored)).not.toContain(CONNECTED.apiToken);
+  expect(JSON.stringify([stored, secrets])).not.toContain(CONNECTED.apiToken);
   await expect(pages.storedApiToken.run(null, fromOptions)).rejects.toThrow("this browser holds no API token");
 
   // The page hears which account it was, and that only its token brings it back.
@@ -469,7 +473,7 @@ it("Disconnect only once confirmed; after it, Connect without a token asks befor
   const created = trackerAccounts.created;
   await expect(pages.connect.run({ trackerUrl }, fromOptions)).rejects.toThrow(NEW_ACCOUNT_NEEDS_CONFIRMATION);
   expect(trackerAccounts.created).toBe(created);
-  expect(stored.credentials).toBeUndefined();
+  expect(secrets.credentials).toBeUndefined();
   // Answered: a new account. Its old token, entered after a disconnect, needs no question (nothing is held).
   expect(await pages.connect.run({ trackerUrl, newAccount: true }, fromOptions)).toMatchObject({ created: true });
   await runHandler("disconnect", pages.disconnect, { confirmed: true }, fromOptions);
@@ -483,7 +487,7 @@ it("Connect with another account's token while connected asks first; the same ac
   const { pages } = background();
   const trackerUrl = "https://t.example";
   await expect(pages.connect.run({ trackerUrl, apiToken: "other" }, fromOptions)).rejects.toThrow(OTHER_ACCOUNT_NEEDS_CONFIRMATION);
-  expect(stored.credentials).toEqual(CONNECTED);
+  expect(secrets.credentials).toEqual(CONNECTED);
   expect(await pages.connect.run({ trackerUrl, apiToken: CONNECTED.apiToken }, fromOptions)).toMatchObject({
     accountId: CONNECTED.accountId,
     created: false,
@@ -492,7 +496,7 @@ it("Connect with another account's token while connected asks first; the same ac
     accountId: "otheraccount0000",
     created: false,
   });
-  expect(stored.credentials).toMatchObject({ accountId: "otheraccount0000", apiToken: "other" });
+  expect(secrets.credentials).toMatchObject({ accountId: "otheraccount0000", apiToken: "other" });
 });
 
 it("the stored API token is a page's to ask for, never a Gmail tab's", () => {

@@ -18,16 +18,8 @@ import { loadOptions, normalizeTrackerUrl, outOfRecipientsReach, saveOptions, wi
 import { outOfReachNotice } from "../words";
 import { probeTracker, TrackerError, trackerApi } from "./api";
 import { type ContactCheckCache, contactCheckHandlers } from "./contact-checks";
-import {
-  type Credentials,
-  loadAccountMark,
-  loadCredentials,
-  removeCredentials,
-  saveCredentials,
-  signingKeyFor,
-  type TrackerAccess,
-  withSigningKey,
-} from "./credentials";
+import { loadAccountMark, loadCredentials, removeCredentials, saveCredentials } from "./credential-store";
+import { type Credentials, signingKeyFor, type TrackerAccess, withSigningKey } from "./credentials";
 import { dashboardHandlers } from "./dashboard";
 import { digestPageHandlers, type TrackerTotals } from "./digest";
 import { followUpGmailHandlers, followUpPageHandlers, type Reminders } from "./follow-ups";
@@ -47,7 +39,7 @@ export interface ConnectionState {
   accountId: string | null;
   /**
    * While not connected: the account this browser holds for another tracker address, or was connected to before a
-   * disconnect (credentials.ts loadAccountMark). Connect without a token asks before leaving it for a new account.
+   * disconnect (credential-store.ts loadAccountMark). Connect without a token asks before leaving it for a new account.
    */
   lastAccountId: string | null;
   /** Set when options name a different tracker than the one the stored account belongs to. */
@@ -539,7 +531,7 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
     }),
 
     /**
-     * Removes the credentials, the account's mark kept (credentials.ts removeCredentials). Only once the page asked the
+     * Removes the credentials, the account's mark kept (credential-store.ts removeCredentials). Only once the page asked the
      * rep, who may need the token shown first: without it the account's emails are out of reach.
      */
     disconnect: handler(z.object({ confirmed: z.literal(true) }), async (): Promise<{ ok: true }> => {

@@ -8,7 +8,7 @@ import { loadOptions, onOptionsChanged } from "../options-store";
 import { errorText } from "../words";
 import { onTrackerAnswer, trackerApi } from "./api";
 import { ContactCheckCache } from "./contact-checks";
-import { loadCredentials, onCredentialsChanged } from "./credentials";
+import { loadCredentials, movedFromStorageLocal, onCredentialsChanged } from "./credential-store";
 import { outboxDelivery } from "./delivery";
 import { TrackerTotals } from "./digest";
 import { CLOCK_SKEW_KEY, Reminders, reminderNote } from "./follow-ups";
@@ -283,6 +283,9 @@ browser.runtime.onInstalled.addListener((details) => {
       .create({ url: browser.runtime.getURL("extension/src/options/index.html") })
       .catch((error: unknown) => console.warn("options page not opened", error));
 });
+// Credentials an earlier version kept in storage.local, where content scripts can read them, go to the background's
+// private area (credential-store.ts) at the first start after the update.
+movedFromStorageLocal().catch((error: unknown) => console.warn("credentials not moved out of storage.local", error));
 // Every start of the background (after a restart, or woken by a message) looks at what is due.
 void outbox.flush();
 // The tracker's access is followed while connected to it.

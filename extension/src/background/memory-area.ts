@@ -1,8 +1,11 @@
-// For unit tests: an in-memory stand-in for browser.storage.local with the same two calls (values are copied in
-// and out, as the real storage serialises them), which also lists the keys of every write.
+// For unit tests: an in-memory stand-in for browser.storage.local, and for the background's private area
+// (private-area.ts), with the same calls (values are copied in and out, as the real ones serialise them), which also
+// lists the keys of every write.
 import type { KeyValueArea } from "./outbox";
 
-export function memoryArea(): KeyValueArea & { data: Record<string, unknown>; writes: string[][] } {
+// PrivateArea's calls, written out: the worker's type check (no DOM library) loads this file, and private-area.ts
+// names IndexedDB's types.
+export function memoryArea(): KeyValueArea & { remove(key: string): Promise<void>; data: Record<string, unknown>; writes: string[][] } {
   const data: Record<string, unknown> = {};
   const writes: string[][] = [];
   return {
@@ -12,6 +15,9 @@ export function memoryArea(): KeyValueArea & { data: Record<string, unknown>; wr
     set: async (items) => {
       writes.push(Object.keys(items));
       Object.assign(data, structuredClone(items));
+    },
+    remove: async (key) => {
+      delete data[key];
     },
   };
 }

@@ -1,0 +1,113 @@
+// Where the credentials (credentials.ts) are kept: the background's private area (private-area.ts), out of content
+// scripts' reach, never browser.storage.local, which every content script can read and whose every change reaches
+// each Gmail tab's storage.onChanged. Every read and write of them goes through here, in the background only.
+import browser from "webextension-polyfill";
+import type { Credentials } from "./credentials";
+import { privateArea } from "./private-area";
+
+const KEY = "credentials";
+/**
+ * Set once the credentials an earlier version kept in browser.storage.local were moved here (or there were none): from
+ * then on a "credentials" key in storage.local is a leftover, or was put there by a content script, and is only removed.
+ */
+const MOVED_KEY = "credentialsMovedFromStorageLocal";
+
+function usable(stored: unknown): Credentials | null {
+  const credentials = stored as Credentials | undefined;
+  return credentials?.apiToken && credentials.signingKey?.secret ? credentials : null;
+}
+
+/**
+ * Moves the credentials an earlier version kept in browser.storage.local into the private area: written, read back
+ * and compared, and only then removed from storage.local. A signing key must never be lost (ids minted with it name
+ * it, and its links could be signed by nothing else): a failure or a crash at any step leaves the storage.local copy,
+ * and the next start of the background moves it again.
+ */
+async function moveFromStorageLocal(): Promise<void> {
+  if ((await privateArea.get(MOVED_KEY))[MOVED_KEY] === true) {
+    if (KEY in (await browser.storage.local.get(KEY))) await browser.storage.local.remove(KEY);
+    return;
+  }
+  const old = (await browser.storage.local.get(KEY))[KEY];
+  if (old !== undefined) {
+    await privateArea.set({ [KEY]: old });
+    const copy = (await privateArea.get(KEY))[KEY];
+    if (JSON.stringify(copy) !== JSON.stringify(old)) throw new Error("the credentials read back differ from those written");
+  }
+  await privateArea.set({ [MOVED_KEY]: true });
+  if (old !== undefined) await browser.storage.local.remove(KEY);
+}
+
+let moved: Promise<void> | undefined;
+
+/**
+ * The move out of storage.local, once per start of the background (index.ts starts it; every read and write of the
+ * credentials waits for it); tried again on the next call after a failure.
+ */
+export function movedFromStorageLocal(): Promise<void> {
+  moved ??= moveFromStorageLocal().catch((error: unknown) => {
+    moved = undefined;
+    throw error;
+  });
+  return moved;
+}
+
+export async function loadCredentials(): Promise<Credentials | null> {
+  try {
+    await movedFromStorageLocal();
+  } catch (error) {
+    // Not moved (yet): the old copy, still where an earlier version left it, keeps this browser connected meanwhile.
+    console.warn("credentials not moved out of storage.local", error);
+    return usable((await browser.storage.local.get(KEY))[KEY]);
+  }
+  return usable((await privateArea.get(KEY))[KEY]);
+}
+
+const changeListeners = new Set<() => void>();
+
+/**
+ * Calls `listener` whenever the stored credentials change: connected, disconnected, keys rotated. Only this module
+ * writes them, and only in the background, so its own writes are all the changes there are.
+ */
+export function onCredentialsChanged(listener: () => void): void {
+  changeListeners.add(listener);
+}
+
+function changed(): void {
+  for (const listener of changeListeners) listener();
+}
+
+export async function saveCredentials(credentials: Credentials): Promise<void> {
+  // After the move: a move made later would put the older credentials back over these.
+  await movedFromStorageLocal();
+  await privateArea.set({ [KEY]: credentials });
+  changed();
+}
+
+/**
+ * The account this browser was connected to before a disconnect: not a secret, and kept. The API token that opens it
+ * was shown once, at its creation, and is gone with the credentials, so Connect without a token asks before creating
+ * another account even then (handlers.ts connect): a new account silently put in its place would leave every earlier
+ * email's opens, clicks and follow-ups out of reach.
+ */
+export interface AccountMark {
+  trackerUrl: string;
+  accountId: string;
+}
+
+const ACCOUNT_MARK_KEY = "disconnectedAccount";
+
+export async function loadAccountMark(): Promise<AccountMark | null> {
+  const mark = (await browser.storage.local.get(ACCOUNT_MARK_KEY))[ACCOUNT_MARK_KEY] as AccountMark | undefined;
+  return mark?.accountId ? mark : null;
+}
+
+/** Disconnects: removes the credentials, keeping the mark of the account they opened (loadAccountMark). */
+export async function removeCredentials(): Promise<void> {
+  const held = await loadCredentials();
+  if (held) await browser.storage.local.set({ [ACCOUNT_MARK_KEY]: { trackerUrl: held.trackerUrl, accountId: held.accountId } });
+  await privateArea.remove(KEY);
+  // A copy not moved yet goes too: the rep asked for the token to be gone.
+  await browser.storage.local.remove(KEY);
+  changed();
+}
