@@ -1,5 +1,5 @@
 // Words the extension writes in many places (Gmail's page, notifications, the popup and the pages), written once.
-import type { Place } from "../../shared/api";
+import type { MessageStatus, Place } from "../../shared/api";
 
 /** "1 click", "3 clicks": `many` for a word whose plural is not the word and an s ("reply", "replies"). */
 export function counted(n: number, one: string, many = `${one}s`): string {
@@ -16,6 +16,23 @@ export function subjectShown(subject: string | null | undefined): string {
  * (MessageStatus.appleMailLoads): its reader's later reads load nothing, so none can be seen.
  */
 export const APPLE_MAIL_NO_OPEN = "No open seen: Apple Mail loaded it on delivery, so a read cannot be seen";
+
+/** noOpenWords of an email whose open could still be seen. */
+export const NO_OPEN_YET = "No open yet";
+
+/**
+ * What every surface says of an email with no open counted (the Sent list's mark, the conversation's panel, the
+ * dashboard, the follow-ups): "No open yet" only where one could still be seen. Without its pixel none can; after a
+ * recipient opted out none is recorded; after Apple Mail's load on delivery a read loads nothing.
+ */
+export function noOpenWords(status: Pick<MessageStatus, "openTracking" | "unsubscribed" | "appleMailLoads">): string {
+  if (status.openTracking === false) return "Opens not tracked";
+  if (status.unsubscribed) return "No open recorded: a recipient turned tracking off";
+  return status.appleMailLoads ? APPLE_MAIL_NO_OPEN : NO_OPEN_YET;
+}
+
+/** Words that start a sentence, to go after a colon or inside one: "no open yet". */
+export const midSentence = (text: string): string => text.charAt(0).toLowerCase() + text.slice(1);
 
 /**
  * What the compose window, the popup and the options say while connected to a tracker its recipients cannot reach

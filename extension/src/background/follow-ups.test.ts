@@ -61,6 +61,11 @@ describe("follow-up reminders", () => {
       title: "No reply in 3 days: Subject m1",
       message: "To Ann: opened it 2×. Click to open the thread and follow up.",
     });
+    // Without an open, what the Sent list and the panel say of it too (words.ts noOpenWords).
+    expect(reminderNote(detailOf("m1", { openCount: 0 }), 3).message).toBe("To Ann: no open yet. Click to open the thread and follow up.");
+    expect(reminderNote(detailOf("m1", { openCount: 0, openTracking: false }), 3).message).toBe(
+      "To Ann: opens not tracked. Click to open the thread and follow up.",
+    );
     expect(await t.reminders.check()).toEqual({ notified: [], settled: [] });
     expect(t.notified).toHaveLength(1);
     expect(t.scheduled.at(-1)).toBeNull();

@@ -8,7 +8,7 @@ import { type FollowUpItem, MAX_CAMPAIGN_DAYS_JSON, type MessageDetail, type Mes
 import { FOLLOW_UPS_MAX } from "../../../shared/limits";
 import { loadOptions, type Options, pickDays } from "../options-store";
 import { serialRunner } from "../serial";
-import { counted, subjectShown } from "../words";
+import { counted, midSentence, noOpenWords, subjectShown } from "../words";
 import { TrackerError } from "./api";
 import type { Credentials, TrackerAccess } from "./credentials";
 import { type DeletedContact, withoutContact } from "./deleted-contact";
@@ -230,7 +230,8 @@ export class Reminders {
 /** The notification of a due reminder: the email's subject and recipients, and what the recipient did. */
 export function reminderNote(detail: MessageDetail, days: number): { title: string; message: string } {
   const who = detail.recipients.map((r) => r.name || r.email).join(", ") || "the recipient";
-  const what = detail.clickCount > 0 ? "clicked a link" : detail.openCount > 0 ? `opened it ${detail.openCount}×` : "no open seen";
+  const what =
+    detail.clickCount > 0 ? "clicked a link" : detail.openCount > 0 ? `opened it ${detail.openCount}×` : midSentence(noOpenWords(detail));
   return {
     title: `No reply in ${counted(days, "day")}: ${subjectShown(detail.subject)}`,
     message: `To ${who}: ${what}. Click to open the thread and follow up.`,

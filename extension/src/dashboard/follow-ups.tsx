@@ -7,7 +7,7 @@ import type { FollowUpEngagement } from "../../../shared/api";
 import type { FollowUpList, Reminder } from "../background/follow-ups";
 import { callFromPage } from "../messaging";
 import { Time, useNow } from "../pages/time";
-import { counted, errorText, subjectShown } from "../words";
+import { counted, errorText, midSentence, NO_OPEN_YET, noOpenWords, subjectShown } from "../words";
 import { ViewLink } from "./ui";
 
 const GROUPS: { engagement: FollowUpEngagement; title: string; hint: string }[] = [
@@ -70,7 +70,9 @@ export function FollowUps() {
                           · last {f.engagement === "clicked" ? "click or open" : "open"} <Time iso={f.lastActivityAt} now={now} />
                         </>
                       ) : null}
-                      {f.campaign ? ` · ${f.campaign}` : ""} ·{" "}
+                      {f.campaign ? ` · ${f.campaign}` : ""}
+                      {/* Why none may be seen, when that is known (no pixel, Apple Mail's load): not "may not have seen it". */}
+                      {f.engagement === "none" && noOpenWords(f) !== NO_OPEN_YET ? ` · ${midSentence(noOpenWords(f))}` : ""} ·{" "}
                     </span>
                     <ViewLink path={`message/${encodeURIComponent(f.id)}`}>details</ViewLink>
                   </li>

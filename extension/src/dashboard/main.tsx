@@ -14,7 +14,20 @@ import { ActivityChart } from "./chart";
 import { ConnectionGate } from "./connection-gate";
 import { FollowUps } from "./follow-ups";
 import { MessagePage } from "./message-page";
-import { DataTable, go, Paged, SCORE_EXPLAINED, Score, STATE_WORDS, Status, shownState, useSorted, useTyped, ViewLink } from "./ui";
+import {
+  DataTable,
+  go,
+  Paged,
+  SCORE_EXPLAINED,
+  Score,
+  STATE_WORDS,
+  Status,
+  shownState,
+  stateWords,
+  useSorted,
+  useTyped,
+  ViewLink,
+} from "./ui";
 import { usePages } from "./use-pages";
 
 type View =
@@ -341,7 +354,7 @@ const MESSAGE_COLUMNS: Record<string, (m: MessageListItem) => string | number | 
   to: (m) => (m.recipients[0]?.name ?? m.recipients[0]?.email ?? "").toLowerCase(),
   sent: (m) => m.sentAt,
   lastOpen: (m) => m.lastOpenAt,
-  state: (m) => STATE_WORDS[shownState(m)],
+  state: (m) => stateWords(m),
   opens: (m) => m.openCount,
   clicks: (m) => m.clickCount,
   replies: (m) => m.replyCount,
@@ -400,8 +413,8 @@ function MessageTable({ items }: { items: MessageListItem[] }) {
               <Time iso={m.lastOpenAt} now={now} />
             </td>
             <td class={`state-${state}`} data-col="state" data-shown={state}>
-              {STATE_WORDS[state]}
-              {m.unsubscribed ? " (tracking turned off)" : ""}
+              {stateWords(m)}
+              {m.unsubscribed && state !== "delivered" ? " (tracking turned off)" : ""}
             </td>
             <td class="num" data-col="opens">
               {m.openCount}

@@ -22,6 +22,7 @@ vi.mock("../messaging", () => ({
 
 import { detailOf } from "../message-detail.test-support";
 import { MessagePage } from "./message-page";
+import { stateWords } from "./ui";
 
 const ID = "a2b3c4d5e6f7g2h3.1.8PHy8_T19vf4-fr7_P3-_w.b_Skov_Og8O7NQ0CbR7t4Q";
 /** An email the tracker does not know (deleted): its page says so. */
@@ -86,4 +87,13 @@ it("another email's page does not keep the error of the one before", async () =>
   await act(() => render(h(MessagePage, { id: ID }), root));
   await vi.waitFor(() => expect($("[data-testid=message-page]")?.dataset.id).toBe(ID));
   expect($("[data-testid=error]")).toBeNull();
+});
+
+it("says of an email without an open what the Sent list's mark and the panel say: no claim of an open still to come", () => {
+  const quiet = { state: "delivered", replyCount: 0, openTracking: true, unsubscribed: false } as const;
+  expect(stateWords(quiet)).toBe("no open yet");
+  expect(stateWords({ ...quiet, openTracking: false })).toBe("opens not tracked");
+  expect(stateWords({ ...quiet, unsubscribed: true })).toBe("no open recorded: a recipient turned tracking off");
+  expect(stateWords({ ...quiet, appleMailLoads: 1 })).toMatch(/^no open seen: Apple Mail loaded it on delivery/);
+  expect(stateWords({ ...quiet, state: "opened" })).toBe("opened");
 });

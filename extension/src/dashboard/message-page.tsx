@@ -7,7 +7,7 @@ import { COUNTED_LABELS, LABEL_TEXT } from "../../../shared/labels";
 import { callFromPage } from "../messaging";
 import { Time, useNow } from "../pages/time";
 import { counted, errorText, placeShown, shortUrl, subjectShown } from "../words";
-import { go, STATE_WORDS, shownState, ViewLink } from "./ui";
+import { go, shownState, stateWords, ViewLink } from "./ui";
 
 /**
  * Deletes the email's tracking data, asked first (two steps, as a contact's delete): as Gmail's conversation panel
@@ -99,7 +99,7 @@ export function MessagePage({ id }: { id: string }) {
         </a>
       </p>
       <p class={`state state-${state}`} data-testid="message-state" data-state={state}>
-        {STATE_WORDS[state]}: {counted(countedOpens.length, "open")}, {counted(detail.clickCount, "click")},{" "}
+        {stateWords(detail)}: {counted(countedOpens.length, "open")}, {counted(detail.clickCount, "click")},{" "}
         {counted(detail.replyCount, "reply", "replies")}
         {detail.lastReplyAt ? (
           <>

@@ -4,6 +4,7 @@ import type { ComponentChildren } from "preact";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { MessageListItem, MessageState } from "../../../shared/api";
 import { ENGAGEMENT_HALF_LIFE_DAYS, ENGAGEMENT_REPEAT_FACTOR, ENGAGEMENT_WEIGHTS } from "../../../shared/engagement";
+import { midSentence, noOpenWords } from "../words";
 
 export function go(path: string, params: Record<string, string | undefined> = {}): void {
   const search = new URLSearchParams();
@@ -147,6 +148,12 @@ export const STATE_WORDS: Record<MessageState | "replied", string> = {
 /** What the rep sees for a message: a reply outranks opens and clicks (a bounce and a stop stay as they are). */
 export function shownState(m: Pick<MessageListItem, "state" | "replyCount">): MessageState | "replied" {
   return m.replyCount > 0 && m.state !== "bounced" && m.state !== "stopped" ? "replied" : m.state;
+}
+
+/** A message's state in words; without an open, what the Sent list and the panel say too (words.ts noOpenWords). */
+export function stateWords(m: Pick<MessageListItem, "state" | "replyCount" | "openTracking" | "unsubscribed" | "appleMailLoads">): string {
+  const state = shownState(m);
+  return state === "delivered" ? midSentence(noOpenWords(m)) : STATE_WORDS[state];
 }
 
 /** The score's scale in words, from the same constants the tracker computes it with (shared/engagement.ts). */

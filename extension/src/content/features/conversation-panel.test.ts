@@ -106,10 +106,8 @@ describe("conversation panel", () => {
       renderPanel(document, ID, detail, { stop: () => {}, remove: () => {} }).querySelector(".mt-panel-head")?.textContent;
     expect(
       head({ ...bounced, bounce: { kind: "hard", reason: "550 5.1.1 user unknown", recipients: [], at: "2026-11-22T09:01:00Z" } }),
-    ).toBe("TrackingNot opened yetBounced: 550 5.1.1 user unknown");
-    expect(head({ ...bounced, bounce: { kind: "soft", recipients: [], at: "2026-11-22T09:01:00Z" } })).toBe(
-      "TrackingNot opened yetBounced",
-    );
+    ).toBe("TrackingNo open yetBounced: 550 5.1.1 user unknown");
+    expect(head({ ...bounced, bounce: { kind: "soft", recipients: [], at: "2026-11-22T09:01:00Z" } })).toBe("TrackingNo open yetBounced");
   });
 
   it("says a read cannot be seen, not that it was not opened, of an email Apple Mail loaded on delivery", () => {
@@ -117,7 +115,10 @@ describe("conversation panel", () => {
     const count = (detail: MessageDetail) =>
       renderPanel(document, ID, detail, { stop: () => {}, remove: () => {} }).querySelector(".mt-panel-count")?.textContent;
     expect(count({ ...quiet, appleMailLoads: 2 })).toBe("No open seen: Apple Mail loaded it on delivery, so a read cannot be seen");
-    expect(count({ ...quiet, appleMailLoads: 0 })).toBe("Not opened yet");
+    expect(count({ ...quiet, appleMailLoads: 0 })).toBe("No open yet");
+    // As the Sent list's mark and the dashboard say it (words.ts noOpenWords): none can come, or none is recorded.
+    expect(count({ ...quiet, unsubscribed: true })).toBe("No open recorded: a recipient turned tracking off");
+    expect(count({ ...quiet, openTracking: false })).toBe("Opens not tracked");
   });
 
   it("renders the open count, the timeline with machine and sender opens dimmed and explained, and each link's clicks", () => {
@@ -493,7 +494,7 @@ describe("conversation panel across navigation", () => {
     expect(document.querySelector(".mt-panel")?.hasAttribute("data-mt-pending")).toBe(true);
     await flush();
     expect(document.querySelector(".mt-panel")?.getAttribute("data-mt-for")).toBe(OTHER);
-    expect(document.querySelector(".mt-panel-count")?.textContent).toBe("Not opened yet");
+    expect(document.querySelector(".mt-panel-count")?.textContent).toBe("No open yet");
     conversation();
     panels.scan();
     expect(document.querySelector(".mt-panel")?.getAttribute("data-mt-open-count")).toBe("2");

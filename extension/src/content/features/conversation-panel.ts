@@ -7,7 +7,7 @@ import { COUNTED_LABELS, LABEL_TEXT } from "../../../../shared/labels";
 import type { UnregisteredEmail } from "../../background/handlers";
 import { callFromGmail, ExtensionReloaded } from "../../messaging";
 import { NEUTRALISED_PIXELS } from "../../page-world/pixel-guard";
-import { APPLE_MAIL_NO_OPEN, counted, outOfDate, placeShown } from "../../words";
+import { counted, noOpenWords, outOfDate, placeShown } from "../../words";
 import { type Feature, guarded, oncePerCheckpoint } from "../feature";
 import { query, queryAll } from "../gmail-selectors";
 import { debug } from "../log";
@@ -63,22 +63,11 @@ export function panelMarkup(doc: Document, trackingId: string, detail: PanelDeta
   const clicks = detail.clickCount;
   head.append(
     el(doc, "strong", "", "Tracking"),
-    el(
-      doc,
-      "span",
-      "mt-panel-count",
-      !detail.openTracking
-        ? "Open tracking off"
-        : opens > 0
-          ? `Opened ${counted(opens, "time")}`
-          : detail.appleMailLoads
-            ? APPLE_MAIL_NO_OPEN
-            : "Not opened yet",
-    ),
+    el(doc, "span", "mt-panel-count", opens > 0 ? `Opened ${counted(opens, "time")}` : noOpenWords(detail)),
   );
   if (detail.clickTracking && clicks > 0) head.append(el(doc, "span", "mt-panel-clicks", counted(clicks, "click")));
   if (detail.state === "stopped") head.append(el(doc, "span", "mt-dim", "Tracking stopped"));
-  // As the Sent list's red mark: a bounced email's "Not opened yet" must not read as an email still waiting.
+  // As the Sent list's red mark: a bounced email's "No open yet" must not read as an email still waiting.
   if (detail.bounce) head.append(el(doc, "span", "mt-warning", `Bounced${detail.bounce.reason ? `: ${detail.bounce.reason}` : ""}`));
   const buttons = el(doc, "div", "mt-panel-actions");
   if (detail.state !== "stopped") {

@@ -475,6 +475,9 @@ describe("sent list marks", () => {
     expect(apple && tooltip(apple)).toBe("No open seen: Apple Mail loaded it on delivery, so a read cannot be seen; 0 clicks");
     const read = aggregate([status("t", { state: "opened", openCount: 1, lastOpenAt: "2026-11-20T10:00:00Z", appleMailLoads: 1 })]);
     expect(read && tooltip(read)).toMatch(/^Opened 1 time, last /);
+    // A recipient opted out: no open of theirs is recorded, so none is "yet" to come.
+    const optedOut = aggregate([status("t", { openTracking: true, unsubscribed: true })]);
+    expect(optedOut && tooltip(optedOut)).toBe("No open recorded: a recipient turned tracking off; 0 clicks");
   });
 
   it("a thread is red when its newest email bounced, not for an earlier one's bounce that a follow-up came after", () => {

@@ -8,7 +8,7 @@ import type { MessageStatus } from "../../../../shared/api";
 import type { UnregisteredThread } from "../../background/handlers";
 import { threadIdsOf } from "../../gmail-ids";
 import { callFromGmail } from "../../messaging";
-import { APPLE_MAIL_NO_OPEN, counted, errorText, outOfDate } from "../../words";
+import { counted, errorText, noOpenWords, outOfDate } from "../../words";
 import { type Feature, guarded, oncePerCheckpoint } from "../feature";
 import { queryAll, queryRow, rowThreadIds } from "../gmail-selectors";
 import { debug } from "../log";
@@ -28,6 +28,8 @@ export interface RowState {
   opensTracked: boolean;
   /** Apple Mail loaded some email's pixel on delivery (never counted): a read of it cannot be seen. */
   appleMail: boolean;
+  /** A recipient of some email of the thread opted out: no open of theirs is recorded. */
+  unsubscribed: boolean;
 }
 
 /** How long a thread's state is trusted before the next scan asks again (news from the feed expires it at once). */
@@ -55,8 +57,10 @@ export function aggregate(messages: MessageStatus[]): RowState | null {
   let lastClickAt: string | null = null;
   let opensTracked = false;
   let appleMail = false;
+  let unsubscribed = false;
   for (const m of messages) {
     appleMail ||= (m.appleMailLoads ?? 0) > 0;
+    unsubscribed ||= m.unsubscribed;
     // Missing from a tracker older than the field: tracked, as every email was then.
     opensTracked ||= m.openTracking !== false;
     openCount += m.openCount;
@@ -75,24 +79,19 @@ export function aggregate(messages: MessageStatus[]): RowState | null {
           : states.every((s) => s === "stopped")
             ? "stopped"
             : "delivered";
-  return { mark, openCount, lastOpenAt, clickCount, lastClickAt, opensTracked, appleMail };
+  return { mark, openCount, lastOpenAt, clickCount, lastClickAt, opensTracked, appleMail, unsubscribed };
 }
 
 /**
- * The mark's words. Without an open, "No open yet", as the dashboard says: the tracker sees opens, never delivery, and
- * an email that was read with its images off shows none. For an email without its pixel, that opens are not tracked;
- * for one Apple Mail loaded on delivery, that a read cannot be seen.
+ * The mark's words. Without an open, what every surface says (noOpenWords): the tracker sees opens, never delivery,
+ * and an email that was read with its images off shows none.
  */
 export function tooltip(state: RowState): string {
   const clicks = counted(state.clickCount, "click");
   const opened =
     state.openCount > 0 && state.lastOpenAt
       ? `Opened ${counted(state.openCount, "time")}, last ${formatTime(state.lastOpenAt)}`
-      : !state.opensTracked
-        ? "Opens not tracked"
-        : state.appleMail
-          ? APPLE_MAIL_NO_OPEN
-          : "No open yet";
+      : noOpenWords({ openTracking: state.opensTracked, unsubscribed: state.unsubscribed, appleMailLoads: state.appleMail ? 1 : 0 });
   if (state.mark === "bounced") return `Bounced: not delivered. ${opened}; ${clicks}`;
   if (state.mark === "stopped") return `Tracking stopped. ${opened}; ${clicks}`;
   return `${opened}; ${clicks}`;
