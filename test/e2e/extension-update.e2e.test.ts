@@ -1,24 +1,30 @@
-// A Gmail tab open across an update of the extension, in real Chromium. Chrome puts a manifest's content scripts only
-// into pages loaded after the extension is installed or updated (stackoverflow.com/questions/10994324, 2012, still so
-// in Manifest V3), so nothing in such a tab is tracked until it is reloaded; the background marks it on the toolbar
-// button at once (markGmailTabsOpenBefore, background/gmail-health.ts), which is what this test checks, and it shows
-// Chromium's behaviour too: the tab gets no new content script.
+// A Gmail tab open across an update of the extension, in real Chromium and Firefox.
 //
+// Chrome puts a manifest's content scripts only into pages loaded after the extension is installed or updated
+// (stackoverflow.com/questions/10994324, 2012, still so in Manifest V3), so nothing in such a tab is tracked until it is
+// reloaded; the background marks it on the toolbar button at once (markGmailTabsOpenBefore, background/gmail-health.ts),
+// which is what the Chromium test checks, and it shows Chromium's behaviour too: the tab gets no new content script.
 // The extension is installed through CDP (`Extensions.loadUnpacked`, puppeteer's installExtension), not with
 // --load-extension: installing the same unpacked folder again is then an update (same id, `runtime.onInstalled` with
 // reason "update"). `runtime.reload()` of an extension loaded from the command line left it unloaded here (Chromium
-// 150, 2026-12-02: its pages answered ERR_BLOCKED_BY_CLIENT). Firefox injects content scripts into open tabs on an
-// update, so this file is Chromium's only.
-import { mkdtempSync, rmSync } from "node:fs";
+// 150, 2026-12-02: its pages answered ERR_BLOCKED_BY_CLIENT).
+//
+// Firefox puts both of the update's content scripts into the open tab, the page-world one (world: "MAIN") after Gmail's
+// own scripts ran, so it marks the page "late" (events.ts markPageWorldStart) and the rep is told to reload (Firefox ESR
+// 153.8, 2026-12-06, a temporary add-on and a permanent one alike; an audit had reported the page-world one left out,
+// which this test would show). The earlier copy's toolbar in an open compose, its controls dead, must be gone
+// (ui.ts removeEarlierCopyDrawing). An update is a copy of the built add-on installed over it as a temporary add-on.
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromiumExecutable } from "./chromium";
 import { CHROMIUM_FLAGS } from "./chromium-flags";
+import { FIREFOX_DIST, openExtensionPage, startFirefox } from "./firefox";
 import { SimulatedGoogle } from "./gmail-sim/google";
 import { WAIT_MS } from "./harness";
-import { answerFromGoogle } from "./puppeteer-tab";
+import { answerFromGoogle, puppeteerTab } from "./puppeteer-tab";
 import { eventually } from "./wait";
 
 const DIST = path.resolve(import.meta.dirname, "../../dist/chrome");
@@ -26,6 +32,8 @@ const GMAIL = "https://mail.google.com/mail/u/0/#inbox";
 /** What the button's title says of such a tab (NOT_RUNNING_SENTENCE in background/gmail-health.ts). */
 const RELOAD_THIS_TAB =
   "Reload this Gmail tab: it was open before Mailtracker was installed, updated or allowed into Gmail, so nothing in it is tracked.";
+/** What it says of a tab whose page-world script started after Gmail's (MISSING_PART_SENTENCE.pageScript). */
+const STARTED_LATE = "Reload this Gmail tab: Mailtracker started after Gmail did, so your own views of tracked emails may count as opens.";
 
 describe("Chromium: a Gmail tab open before the extension was updated", () => {
   let browser: Browser;
@@ -105,5 +113,122 @@ describe("Chromium: a Gmail tab open before the extension was updated", () => {
       return button?.text === "" ? button : undefined;
     });
     expect(cleared).toEqual({ text: "", title: "Mailtracker" });
+  });
+});
+
+describe("Firefox: a Gmail tab open while the extension is updated", () => {
+  let browser: Browser;
+  let uuid: string;
+  let copies: string;
+
+  beforeAll(async () => {
+    ({ browser, uuid } = await startFirefox());
+    await browser.installExtension(FIREFOX_DIST);
+    copies = mkdtempSync(path.join(tmpdir(), "mt-firefox-update-"));
+  });
+  afterAll(async () => {
+    await browser?.close();
+    if (copies) rmSync(copies, { recursive: true, force: true });
+  });
+
+  /** The toolbar button's badge and title on the Gmail tab, read from an extension page opened for it. */
+  const gmailButton = async () => {
+    const page = await browser.newPage();
+    try {
+      await openExtensionPage(page, `moz-extension://${uuid}/extension/src/popup/index.html`);
+      return await page.evaluate(async (url) => {
+        type Ext = {
+          tabs: { query(query: object): Promise<{ id?: number }[]> };
+          action: { getBadgeText(tab: { tabId: number }): Promise<string>; getTitle(tab: { tabId: number }): Promise<string> };
+        };
+        const api = (globalThis as unknown as { browser: Ext }).browser;
+        const [tab] = await api.tabs.query({ url });
+        if (tab?.id === undefined) return null;
+        return { text: await api.action.getBadgeText({ tabId: tab.id }), title: await api.action.getTitle({ tabId: tab.id }) };
+      }, "https://mail.google.com/*");
+    } finally {
+      await page.close();
+    }
+  };
+
+  /**
+   * The button once it shows a badge saying `sentence`. The background marks the tab as the update starts
+   * (markGmailTabsOpenBefore), and the update's content script's report redraws it: what shows in between is not waited
+   * for.
+   */
+  const buttonSaying = (sentence: string) =>
+    eventually(`the Gmail tab's button to say "${sentence}"`, async () => {
+      const button = await gmailButton().catch(() => undefined);
+      if (button?.text === "!" && button.title === `Mailtracker: ${sentence}`) return button;
+      throw new Error(`the button shows ${JSON.stringify(button)}`);
+    });
+
+  /**
+   * The simulated Gmail with a compose open, once the content script reported: its toolbar is marked, to be told from
+   * one the next copy of the script draws.
+   */
+  const openGmailComposing = async () => {
+    const page = await browser.newPage();
+    await page.setRequestInterception(true);
+    const answer = answerFromGoogle(new SimulatedGoogle());
+    page.on("request", (request) => void answer(request));
+    await page.goto(GMAIL);
+    const gmail = puppeteerTab(page);
+    await gmail.waitFor(() => document.documentElement.dataset.mtHealth, null);
+    await gmail.click("[data-sim=compose]");
+    await gmail.waitFor(() => document.querySelector(".mt-toolbar"), null);
+    await gmail.evaluate(() => document.querySelector(".mt-toolbar")?.setAttribute("data-drawn-before-update", ""), null);
+    return { page, gmail };
+  };
+
+  /** The page-world script's mark on the page, and what the content script last reported of it. */
+  const pageWorldSeen = (gmail: ReturnType<typeof puppeteerTab>) =>
+    gmail.evaluate(() => {
+      const html = document.documentElement;
+      const { pageScript } = JSON.parse(html.dataset.mtHealth ?? "{}") as Record<string, string>;
+      return { start: html.getAttribute("data-mt-page-world"), pageScript };
+    }, null);
+
+  /** The toolbars in the page: drawn before the update or not, and what each says. */
+  const toolbars = (gmail: ReturnType<typeof puppeteerTab>) =>
+    gmail.evaluate(
+      () =>
+        [...document.querySelectorAll<HTMLElement>(".mt-toolbar")].map((toolbar) => ({
+          drawnBeforeUpdate: toolbar.hasAttribute("data-drawn-before-update"),
+          status: toolbar.dataset.mtStatus,
+        })),
+      null,
+    );
+
+  /** Installs over the add-on a copy of the built one: an update, as Firefox takes it (same id, another folder). */
+  const update = async () => {
+    const copy = mkdtempSync(path.join(copies, "copy-"));
+    cpSync(FIREFOX_DIST, copy, { recursive: true });
+    await browser.installExtension(copy);
+  };
+
+  it("gets both scripts of the update, the page-world one late: told to reload, no dead toolbar left; reloaded, all is well", async () => {
+    const { page, gmail } = await openGmailComposing();
+    expect(await pageWorldSeen(gmail)).toEqual({ start: "early", pageScript: "ok" });
+    expect(await gmailButton()).toEqual({ text: "", title: "Mailtracker" });
+
+    await update();
+    // Firefox ESR 153.8 put the update's page-world script into the tab as well as its content script (2026-12-06):
+    // it marked the page as started late, which the rep is told to reload for.
+    await gmail.waitFor(() => document.documentElement.dataset.mtHealth?.includes('"pageScript":"missing"'), null);
+    expect(await pageWorldSeen(gmail)).toEqual({ start: "late", pageScript: "missing" });
+    await buttonSaying(STARTED_LATE);
+    // The compose has one toolbar, the update's; the earlier copy's, its controls dead, is gone.
+    expect(await toolbars(gmail)).toEqual([{ drawnBeforeUpdate: false, status: expect.stringContaining("Not tracked: not connected") }]);
+
+    await page.reload();
+    await gmail.waitFor(() => document.documentElement.dataset.mtHealth, null);
+    expect(await pageWorldSeen(gmail)).toEqual({ start: "early", pageScript: "ok" });
+    const cleared = await eventually("the mark gone", async () => {
+      const button = await gmailButton().catch(() => undefined);
+      return button?.text === "" ? button : undefined;
+    });
+    expect(cleared).toEqual({ text: "", title: "Mailtracker" });
+    await page.close();
   });
 });

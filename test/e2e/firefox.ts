@@ -4,13 +4,13 @@
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import path from "node:path";
-import puppeteer from "puppeteer-core";
+import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { SimulatedGoogle } from "./gmail-sim/google";
 import { type BrowserHarness, installedBrowser, WAIT_MS } from "./harness";
 import { answerFromGoogle, puppeteerTab as tab } from "./puppeteer-tab";
 import { eventually } from "./wait";
 
-const DIST = path.resolve(import.meta.dirname, "../../dist/firefox");
+export const FIREFOX_DIST = path.resolve(import.meta.dirname, "../../dist/firefox");
 const ADDON_ID = "mailtracker@mailtracker.dev";
 
 const firefoxPath = () => installedBrowser("FIREFOX_PATH", "/usr/bin/firefox-esr", "firefox-esr");
@@ -45,7 +45,11 @@ export function firefoxEnforcesTrustedTypes(): boolean {
  */
 const FIREFOX_WITH_REQUEST_BODIES = 153;
 
-export async function launchFirefox(): Promise<BrowserHarness> {
+/**
+ * Firefox as the tests drive it, the add-on not installed yet (browser.installExtension(FIREFOX_DIST) installs it as a
+ * temporary add-on; installed again, it is updated): `uuid` is the moz-extension:// host it gets.
+ */
+export async function startFirefox(): Promise<{ browser: Browser; uuid: string }> {
   // Without it every simulated send would hang until its test times out: say why at once instead.
   const version = firefoxVersion();
   if (version < FIREFOX_WITH_REQUEST_BODIES)
@@ -77,7 +81,27 @@ export async function launchFirefox(): Promise<BrowserHarness> {
       "extensions.update.enabled": false,
     },
   });
-  await browser.installExtension(DIST);
+  return { browser, uuid };
+}
+
+/**
+ * Opens an extension page (moz-extension://) in `page`. BiDi reports no navigation events for moz-extension://
+ * documents, so page.goto never settles: start it and wait for the document itself instead. An evaluation that lands
+ * while the old document is torn down fails with a protocol error (seen in CI), so each probe is one evaluate and a
+ * failed one is retried.
+ */
+export async function openExtensionPage(page: Page, url: string): Promise<void> {
+  page.goto(url, { timeout: WAIT_MS }).catch(() => undefined);
+  await eventually(
+    `${url} to load`,
+    async () => (await page.evaluate((u) => location.href === u && document.readyState === "complete", url)) || undefined,
+    WAIT_MS,
+  );
+}
+
+export async function launchFirefox(): Promise<BrowserHarness> {
+  const { browser, uuid } = await startFirefox();
+  await browser.installExtension(FIREFOX_DIST);
   const google = new SimulatedGoogle();
   const answer = answerFromGoogle(google);
   return {
@@ -99,17 +123,8 @@ export async function launchFirefox(): Promise<BrowserHarness> {
         await page.setRequestInterception(true);
         page.on("request", (request) => void answer(request));
       }
-      if (url.startsWith("moz-extension:")) {
-        // BiDi reports no navigation events for moz-extension:// documents, so page.goto never settles: start it
-        // and wait for the document itself instead. An evaluation that lands while the old document is torn down
-        // fails with a protocol error (seen in CI), so each probe is one evaluate and a failed one is retried.
-        page.goto(url, { timeout: WAIT_MS }).catch(() => undefined);
-        await eventually(
-          `${url} to load`,
-          async () => (await page.evaluate((u) => location.href === u && document.readyState === "complete", url)) || undefined,
-          WAIT_MS,
-        );
-      } else await page.goto(url);
+      if (url.startsWith("moz-extension:")) await openExtensionPage(page, url);
+      else await page.goto(url);
       return tab(page);
     },
     tabUrls: async () => (await browser.pages()).map((page) => page.url()),

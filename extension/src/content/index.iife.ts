@@ -13,6 +13,7 @@ import { senderPixels } from "./features/sender-pixels";
 import { sentListMarks } from "./features/sent-list-marks";
 import { sentViewsReport } from "./features/sent-views-report";
 import { setDebug } from "./log";
+import { removeEarlierCopyDrawing } from "./ui";
 
 const FEATURES: Feature[] = [
   senderPixels,
@@ -38,5 +39,7 @@ function start(options: Options): void {
     guarded(`feature ${feature.id}`, () => feature.init((controller as AbortController).signal, { options }))();
 }
 
+// This tab may hold an earlier copy's toolbars and marks, dead (Firefox puts the script into open tabs on an update).
+removeEarlierCopyDrawing(document);
 loadOptions().then(start, (error: unknown) => console.warn("[mailtracker] cannot read options; tracking is off", error));
 onOptionsChanged(start);

@@ -1,10 +1,11 @@
 // @vitest-environment happy-dom
 // The notices the content script shows once a compose is gone: each one readable, however many come at once.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ensureStyle, toast } from "./ui";
+import { ensureStyle, removeEarlierCopyDrawing, toast } from "./ui";
 
 afterEach(() => {
   vi.useRealTimers();
+  document.head.innerHTML = "";
   document.body.innerHTML = "";
 });
 
@@ -35,5 +36,33 @@ describe("toasts", () => {
     expect(shown().map((t) => t.textContent)).toEqual(['Mailtracker: "Intro": Not tracked: lee@partner.example is at an excluded domain']);
     vi.advanceTimersByTime(1000);
     expect(shown()).toEqual([]);
+  });
+});
+
+describe("what an earlier copy of the script drew (Firefox puts the new one into an open Gmail tab on an update)", () => {
+  it("is removed, all of it, and nothing of Gmail's or of the emails' own", () => {
+    document.head.innerHTML = `<style id="mt-style">.mt-toolbar{color:red}</style><style id="gmail">.gU{}</style>`;
+    // A compose whose toolbar sits in a cell of its own beside Send, one whose toolbar stands alone above its body (no
+    // Send button found), a Sent row's mark, a conversation's panel under its body, and the notices.
+    document.body.innerHTML = `
+      <div class="M9"><div contenteditable="true" role="textbox">Hi<div data-mt-optout=""><a href="https://t.example/u/x">Unsubscribe</a></div></div>
+        <table><tr><td class="gU Up"><div role="button">Send</div></td><td class="mt-cell"><div class="mt-toolbar"><button class="mt-toggle mt-toggle-open">Opens</button></div></td></tr></table></div>
+      <div class="M9"><div class="mt-toolbar"><span class="mt-status">Not tracked</span></div><div contenteditable="true" role="textbox">Hello</div></div>
+      <table><tr class="zA"><td><span class="bog"><span class="mt-mark mt-mark-opened">2</span>Pricing</span></td></tr></table>
+      <div data-message-id="#msg-f:1"><div class="a3s">Thanks<img src="data:," data-mt-pixel-id="abc"></div><div class="mt-panel"><div class="mt-panel-head">Opened</div></div></div>
+      <div id="mt-toasts"><div class="mt-toast">Mailtracker: sent</div></div>`;
+    removeEarlierCopyDrawing(document);
+    expect(document.querySelectorAll('[class*="mt-"], [id^="mt-"]')).toHaveLength(0);
+    // Gmail's own elements stay, and so do what the emails hold: the opt-out link a compose's body carries, a pixel
+    // the page-world guard neutralised in a message.
+    expect(document.querySelector("style#gmail")).not.toBeNull();
+    expect(document.querySelectorAll(".M9 [role=textbox]")).toHaveLength(2);
+    expect(document.querySelector("td.gU [role=button]")?.textContent).toBe("Send");
+    expect(document.querySelector("[data-mt-optout] a")?.getAttribute("href")).toBe("https://t.example/u/x");
+    expect(document.querySelector(".zA .bog")?.textContent).toBe("Pricing");
+    expect(document.querySelector(".a3s img[data-mt-pixel-id]")).not.toBeNull();
+    // This copy's style sheet goes in afresh, not the earlier copy's.
+    ensureStyle(document);
+    expect(document.getElementById("mt-style")?.textContent).toContain(".mt-toolbar{display:inline-flex");
   });
 });

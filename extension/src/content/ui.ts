@@ -87,3 +87,20 @@ export function toast(doc: Document, text: string): void {
   holder.append(element);
   setTimeout(() => element.remove(), 8000);
 }
+
+/**
+ * Everything this script draws into Gmail, each at the top of what it puts in: a compose's toolbar (in a cell of its
+ * own beside Send, or alone), the Sent list's marks, the conversation panels, the notices' holder and the style sheet.
+ * Not the opt-out link a compose's body holds: that is the email's own text (compose-optout.ts).
+ */
+const DRAWN = ".mt-cell,.mt-toolbar,.mt-mark,.mt-panel,#mt-toasts,#mt-style";
+
+/**
+ * Removes what an earlier copy of this script drew: Firefox, updating the extension under an open Gmail tab, puts the
+ * new script into it and takes the earlier one's listeners away, not its elements. Its toolbar stayed in an open compose
+ * beside the new one, its toggles dead (an email turned untracked there went out tracked), and its style sheet stood
+ * in for the new one's (ensureStyle).
+ */
+export function removeEarlierCopyDrawing(doc: Document): void {
+  for (const element of doc.querySelectorAll(DRAWN)) element.remove();
+}
