@@ -64,7 +64,11 @@ describe("outbox", () => {
 
   it("attempts at once the entries waiting out their backoff when hurried, not one held back or refused", async () => {
     let now = 0;
-    const answers: Record<string, DeliveryResult> = { waiting: { retry: true, error: "down" }, refused: { retry: false, error: "400" } };
+    const answers: Record<string, DeliveryResult> = {
+      waiting: { retry: true, error: "down" },
+      refused: { retry: false, error: "400" },
+      throttled: { retry: true, error: "the tracker answered 429", status: 429 },
+    };
     const attempted: string[] = [];
     const outbox = new Outbox(
       memoryArea(),
@@ -77,6 +81,7 @@ describe("outbox", () => {
     );
     await outbox.put("waiting", request);
     await outbox.put("refused", request);
+    await outbox.put("throttled", request);
     for (let i = 0; i < 5; i++) {
       await outbox.flush();
       now += MAX_RETRY_MS;
@@ -87,9 +92,12 @@ describe("outbox", () => {
     answers.waiting = "delivered";
     attempted.length = 0;
     await outbox.hurry();
+    // The throttled one, which the tracker answered, waits out its backoff: hurried after every answered feed poll,
+    // it would otherwise be sent every minute.
     expect(attempted).toEqual(["waiting"]);
     expect((await outbox.entries()).map((e) => [e.trackingId, e.state])).toEqual([
       ["refused", "failed"],
+      ["throttled", "pending"],
       ["held", "pending"],
     ]);
   });
