@@ -13,6 +13,8 @@ export class TrackerError extends Error {
     message: string,
     /** HTTP status, or null when the tracker could not be reached at all. */
     readonly status: number | null,
+    /** Not reached because the browser took the extension's access to the tracker's site away (gmail-health.ts says so). */
+    readonly accessWithdrawn = false,
   ) {
     super(message);
     this.name = "TrackerError";
@@ -101,6 +103,7 @@ async function answer<R extends ClientResponse<unknown>>(
       throw new TrackerError(
         `the extension may no longer reach ${new URL(trackerUrl).origin}: its access to that site was taken away in the browser's extension settings. Press Connect in the extension's options to grant it again (${reason})`,
         null,
+        true,
       );
     }
     throw new TrackerError(`cannot reach the tracker at ${trackerUrl} (${reason})`, null);

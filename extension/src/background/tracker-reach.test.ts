@@ -92,6 +92,15 @@ describe("the tracker's reachability", () => {
     expect(await reach.staleReason(unreachable())).toBe(`the tracker could not be reached since ${sinceShown(clock.now, clock.now)}`);
   });
 
+  it("leaves out calls the browser kept from the tracker's site (its access taken away): the toolbar says that in its own words", async () => {
+    const { reach, clock, notes, toolbar } = reachAt(start);
+    for (let minute = 0; minute <= 10; minute++) {
+      await reach.heard(URL, new TrackerError("the extension may no longer reach https://track.example.com: …", null, true));
+      clock.now += MINUTE;
+    }
+    expect([notes, toolbar]).toEqual([[], []]);
+  });
+
   it("leaves out calls made with another token than the stored one (a token tried on the options page)", async () => {
     const { reach, notes } = reachAt(start);
     await reach.heard(URL, refused(), async () => false);

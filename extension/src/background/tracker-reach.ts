@@ -42,7 +42,7 @@ export function reachabilityOf(failure: unknown): Reachability {
   return { reachable: false, problem: refused ? TOKEN_REFUSED : errorText(failure), refused };
 }
 
-type Heard = "answered" | "unreachable" | "refused";
+type Heard = "answered" | "unreachable" | "refused" | "access withdrawn";
 
 /**
  * What a call's outcome says of the tracker's reachability. Out of reach: no answer, a server error (the tracker down
@@ -51,6 +51,8 @@ type Heard = "answered" | "unreachable" | "refused";
  */
 function heardOf(failure: unknown): Heard {
   if (!(failure instanceof TrackerError)) return "answered";
+  // Said on every tab by gmail-health.ts, in its own words: not the tracker's outage, and nothing of whether it answers.
+  if (failure.accessWithdrawn) return "access withdrawn";
   if (failure.status === 401) return "refused";
   return failure.status === null || failure.status >= 500 || failure.status < 300 ? "unreachable" : "answered";
 }
@@ -143,6 +145,7 @@ export class TrackerReach {
     return this.serial(async () => {
       if (!(await connected())) return;
       const kind = heardOf(failure);
+      if (kind === "access withdrawn") return;
       const before = await this.read();
       if (kind === "answered") {
         if (!before) return;
