@@ -219,7 +219,13 @@ describe("Firefox: a Gmail tab open while the extension is updated", () => {
     expect(await pageWorldSeen(gmail)).toEqual({ start: "late", pageScript: "missing" });
     await buttonSaying(STARTED_LATE);
     // The compose has one toolbar, the update's; the earlier copy's, its controls dead, is gone.
-    expect(await toolbars(gmail)).toEqual([{ drawnBeforeUpdate: false, status: expect.stringContaining("Not tracked: not connected") }]);
+    // The update's toolbar says its state once its id was asked for (a round trip to the background of its own).
+    const shown = await eventually("the compose's toolbars after the update", async () => {
+      const now = await toolbars(gmail);
+      if (now.some((toolbar) => toolbar.drawnBeforeUpdate) || now.every((toolbar) => !toolbar.status)) throw new Error(JSON.stringify(now));
+      return now;
+    });
+    expect(shown).toEqual([{ drawnBeforeUpdate: false, status: expect.stringContaining("Not tracked: not connected") }]);
 
     await page.reload();
     await gmail.waitFor(() => document.documentElement.dataset.mtHealth, null);

@@ -405,7 +405,7 @@ export function definePageScenarios(browserName: string, launch: () => Promise<B
       expect(
         await tab.evaluate(() => [...document.querySelectorAll("[data-testid=links] td[data-col]")].map((td) => td.textContent), null),
       ).toEqual(["1", "1"]);
-      expect(await text(tab, "[data-testid=message-state]")).toMatch(/^clicked: 3 opens, 1 click, 0 replies/);
+      expect(await text(tab, "[data-testid=message-state]")).toMatch(/^clicked · 3 opens, 1 click, 0 replies/);
       expect(await tab.evaluate(() => document.querySelector("[data-testid=thread-link]")?.getAttribute("href"), null)).toMatch(
         /^https:\/\/mail\.google\.com\//,
       );

@@ -549,7 +549,7 @@ it("an email the tracker does not have while the outbox holds its registration i
   });
   expect(await detail(refused)).toEqual({
     unregistered:
-      "Not tracked: your tracker refused this email (the tracker answered 400: recipients: must be an email address). Retry it in the extension's options.",
+      "Not registered: your tracker refused this email (the tracker answered 400: recipients: must be an email address). Retry it in the extension's options.",
   });
   expect(await detail(held)).toEqual({
     unregistered: expect.stringMatching(/^Not registered with your tracker yet: its registration is sent at .+\.$/),
@@ -566,7 +566,7 @@ it("an email the tracker does not have while the outbox holds its registration i
   expect(status.messages.map((m) => m.id)).toEqual([registered]);
   expect(status.unregistered).toEqual([
     { threadIds: ["18c2f0a1b2c3d4e5"], title: "Waiting to reach your tracker" },
-    { threadIds: ["18c2f0a1b2c3d4e6"], title: "Not tracked: your tracker refused it" },
+    { threadIds: ["18c2f0a1b2c3d4e6"], title: "Not registered: your tracker refused it" },
   ]);
   // Withdrawn (Gmail's Undo): the email never left, and is not waiting for anything.
   await outbox.withdraw(waiting);

@@ -281,8 +281,8 @@ function timeShown(at: number): string {
 export function unregisteredWords(entry: OutboxEntry, now: number, time = timeShown): { mark: string; panel: string } {
   if (entry.state === "failed")
     return {
-      mark: "Not tracked: your tracker refused it",
-      panel: `Not tracked: your tracker refused this email (${entry.lastError}). Retry it in the extension's options.`,
+      mark: "Not registered: your tracker refused it",
+      panel: `Not registered: your tracker refused this email (${entry.lastError}). Retry it in the extension's options.`,
     };
   const when = time(Math.max(now, entry.nextAttemptAt));
   return {

@@ -99,7 +99,7 @@ export function MessagePage({ id }: { id: string }) {
         </a>
       </p>
       <p class={`state state-${state}`} data-testid="message-state" data-state={state}>
-        {stateWords(detail)}: {counted(countedOpens.length, "open")}, {counted(detail.clickCount, "click")},{" "}
+        {stateWords(detail)} · {counted(countedOpens.length, "open")}, {counted(detail.clickCount, "click")},{" "}
         {counted(detail.replyCount, "reply", "replies")}
         {detail.lastReplyAt ? (
           <>

@@ -326,7 +326,7 @@ describe("sent list marks", () => {
         ids.includes("c3") || (registered && ids.includes("a1")) ? [status(ids.includes("c3") ? "c3" : "a1", { openCount: 0 })] : [],
       unregistered: [
         ...(registered ? [] : [{ threadIds: ["a1"], title: "Waiting to reach your tracker" }]),
-        { threadIds: [`thread-f:${BigInt("0xb2")}`], title: "Not tracked: your tracker refused it" },
+        { threadIds: [`thread-f:${BigInt("0xb2")}`], title: "Not registered: your tracker refused it" },
         // A follow-up in a thread whose first email is tracked: the thread keeps that email's mark.
         { threadIds: ["c3"], title: "Waiting to reach your tracker" },
       ].filter((u) => u.threadIds.some((id) => ids.includes(id))),
@@ -340,7 +340,7 @@ describe("sent list marks", () => {
     ]);
     const waiting = document.querySelector('.mt-mark[data-mt-thread="a1"]');
     expect([waiting?.getAttribute("title"), waiting?.className]).toEqual(["Waiting to reach your tracker", "mt-mark mt-mark-unregistered"]);
-    expect(document.querySelector('.mt-mark[data-mt-thread="b2"]')?.getAttribute("title")).toBe("Not tracked: your tracker refused it");
+    expect(document.querySelector('.mt-mark[data-mt-thread="b2"]')?.getAttribute("title")).toBe("Not registered: your tracker refused it");
     // Delivered: the news of its thread asks again, and the tracker's state takes the mark's place.
     registered = true;
     list.expire(["a1"]);
@@ -478,6 +478,9 @@ describe("sent list marks", () => {
     // A recipient opted out: no open of theirs is recorded, so none is "yet" to come.
     const optedOut = aggregate([status("t", { openTracking: true, unsubscribed: true })]);
     expect(optedOut && tooltip(optedOut)).toBe("No open recorded: a recipient turned tracking off; 0 clicks");
+    // Another email of the thread still open to tracking may yet be opened.
+    const oneOptedOut = aggregate([status("t", { unsubscribed: true }), status("t", { unsubscribed: false })]);
+    expect(oneOptedOut && tooltip(oneOptedOut)).toBe("No open yet; 0 clicks");
   });
 
   it("a thread is red when its newest email bounced, not for an earlier one's bounce that a follow-up came after", () => {

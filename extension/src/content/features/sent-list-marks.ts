@@ -28,7 +28,7 @@ export interface RowState {
   opensTracked: boolean;
   /** Apple Mail loaded some email's pixel on delivery (never counted): a read of it cannot be seen. */
   appleMail: boolean;
-  /** A recipient of some email of the thread opted out: no open of theirs is recorded. */
+  /** A recipient of every email of the thread opted out: no open of theirs is recorded. */
   unsubscribed: boolean;
 }
 
@@ -57,10 +57,8 @@ export function aggregate(messages: MessageStatus[]): RowState | null {
   let lastClickAt: string | null = null;
   let opensTracked = false;
   let appleMail = false;
-  let unsubscribed = false;
   for (const m of messages) {
     appleMail ||= (m.appleMailLoads ?? 0) > 0;
-    unsubscribed ||= m.unsubscribed;
     // Missing from a tracker older than the field: tracked, as every email was then.
     opensTracked ||= m.openTracking !== false;
     openCount += m.openCount;
@@ -79,6 +77,8 @@ export function aggregate(messages: MessageStatus[]): RowState | null {
           : states.every((s) => s === "stopped")
             ? "stopped"
             : "delivered";
+  // Every email of the thread: one still open to tracking may yet be opened.
+  const unsubscribed = messages.every((m) => m.unsubscribed);
   return { mark, openCount, lastOpenAt, clickCount, lastClickAt, opensTracked, appleMail, unsubscribed };
 }
 
