@@ -85,3 +85,12 @@ export function firstNames(names: readonly string[]): string {
 export function placeShown(place: Place | null): string {
   return place ? [place.region, place.country].filter(Boolean).join(", ") : "";
 }
+
+/** "10:42", or with its day when not today ("Nov 22, 2026, 10:42 PM"): a moment of today or near it, in the rep's own way of writing times. */
+export function timeShown(at: number, now: number): string {
+  const day = (t: number) => new Date(t).toDateString();
+  return new Date(at).toLocaleString(
+    undefined,
+    day(at) === day(now) ? { timeStyle: "short" } : { dateStyle: "medium", timeStyle: "short" },
+  );
+}

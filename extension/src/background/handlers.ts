@@ -84,11 +84,14 @@ async function connection(): Promise<{ state: ConnectionState; credentials: Cred
       accountId: credentials.accountId,
       lastAccountId: null,
       problem: null,
-      notice: outOfRecipientsReach(credentials.trackerUrl) ? outOfReachNotice(credentials.trackerUrl) : null,
+      notice: trackerNotice(credentials.trackerUrl),
     },
     credentials,
   };
 }
+
+/** What tracking through the tracker at `trackerUrl` costs, when it costs something (words.ts outOfReachNotice). */
+const trackerNotice = (trackerUrl: string): string | null => (outOfRecipientsReach(trackerUrl) ? outOfReachNotice(trackerUrl) : null);
 
 export async function requireCredentials(): Promise<Credentials> {
   const { state, credentials } = await connection();
@@ -233,10 +236,9 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: Signa
 
     /** A fresh id for a compose window, minted ahead of the send so the send itself needs no round trip. */
     mintId: handler(noInput, async (): Promise<{ trackingId: string; trackerUrl: string; notice: string | null }> => {
-      const { state, credentials } = await connection();
-      if (!credentials) throw new Error(state.problem ?? "not connected");
+      const credentials = await requireCredentials();
       const trackingId = await mintTrackingId({ ...credentials.signingKey, accountId: credentials.accountId });
-      return { trackingId, trackerUrl: credentials.trackerUrl, notice: state.notice };
+      return { trackingId, trackerUrl: credentials.trackerUrl, notice: trackerNotice(credentials.trackerUrl) };
     }),
 
     /** Click links for the links a compose holds now; the content script swaps them in synchronously at send. */

@@ -8,7 +8,7 @@
 // Undo) is refused, so an email that never left is never tracked.
 import type { RegisterMessageRequest } from "../../../shared/api";
 import { serialRunner } from "../serial";
-import { subjectShown, TOKEN_REFUSED } from "../words";
+import { subjectShown, TOKEN_REFUSED, timeShown } from "../words";
 
 export interface OutboxEntry {
   trackingId: string;
@@ -265,20 +265,16 @@ export class Outbox {
   }
 }
 
-let clockTime: Intl.DateTimeFormat | undefined;
-
-/** "10:42", in the rep's own way of writing times. */
-function timeShown(at: number): string {
-  clockTime ??= new Intl.DateTimeFormat(undefined, { timeStyle: "short" });
-  return clockTime.format(at);
-}
-
 /**
  * What Gmail's page says of an email the tracker does not have yet because its registration is still in the outbox:
  * its Sent mark's title, and the line its conversation panel shows instead of opens and clicks. Not "deleted", nor
  * untracked: it will be tracked once the registration arrives, or, refused, once the rep retries it.
  */
-export function unregisteredWords(entry: OutboxEntry, now: number, time = timeShown): { mark: string; panel: string } {
+export function unregisteredWords(
+  entry: OutboxEntry,
+  now: number,
+  time = (at: number) => timeShown(at, now),
+): { mark: string; panel: string } {
   if (entry.state === "failed")
     return {
       mark: "Not registered: your tracker refused it",

@@ -2,10 +2,10 @@
 // browser.storage.local: when the rep is told (the notification and the toolbar's sentence), once, and when it is
 // taken back; what a Gmail tab is told of a failed read; and what a background started again still knows.
 import { describe, expect, it } from "vitest";
-import { TOKEN_REFUSED } from "../words";
+import { TOKEN_REFUSED, timeShown } from "../words";
 import { TrackerError } from "./api";
 import { memoryArea } from "./memory-area";
-import { QUIET_GAP_MS, sinceShown, TELL_AFTER_MS, TrackerReach } from "./tracker-reach";
+import { QUIET_GAP_MS, TELL_AFTER_MS, TrackerReach } from "./tracker-reach";
 
 const URL = "https://track.example.com";
 const MINUTE = 60_000;
@@ -41,7 +41,7 @@ describe("the tracker's reachability", () => {
     expect(notes).toEqual([]);
     await reach.heard(URL, unreachable());
     expect(clock.now - start).toBe(TELL_AFTER_MS);
-    const since = sinceShown(start, clock.now);
+    const since = timeShown(start, clock.now);
     expect(notes).toEqual([
       {
         title: "Mailtracker cannot reach your tracker",
@@ -89,7 +89,7 @@ describe("the tracker's reachability", () => {
     clock.now += QUIET_GAP_MS + MINUTE;
     await reach.heard(URL, unreachable());
     expect(notes).toEqual([]);
-    expect(await reach.staleReason(unreachable())).toBe(`the tracker could not be reached since ${sinceShown(clock.now, clock.now)}`);
+    expect(await reach.staleReason(unreachable())).toBe(`the tracker could not be reached since ${timeShown(clock.now, clock.now)}`);
   });
 
   it("leaves out calls the browser kept from the tracker's site (its access taken away): the toolbar says that in its own words", async () => {
@@ -112,7 +112,7 @@ describe("the tracker's reachability", () => {
     const { reach, clock } = reachAt(start);
     await reach.heard(URL, unreachable());
     clock.now += MINUTE;
-    expect(await reach.staleReason(unreachable())).toBe(`the tracker could not be reached since ${sinceShown(start, clock.now)}`);
+    expect(await reach.staleReason(unreachable())).toBe(`the tracker could not be reached since ${timeShown(start, clock.now)}`);
     expect(await reach.staleReason(refused())).toBe(TOKEN_REFUSED);
     expect(await reach.staleReason(new TrackerError("the tracker answered 404: not found", 404))).toBeNull();
     expect(await reach.staleReason(new Error("not connected to a tracker yet"))).toBeNull();

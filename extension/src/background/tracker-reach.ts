@@ -6,7 +6,7 @@
 // (staleReason). Kept in browser.storage.local: a service worker stopped between two polls must not forget an outage
 // it already told of, nor tell of it twice.
 import { serialRunner } from "../serial";
-import { errorText, TOKEN_REFUSED } from "../words";
+import { errorText, TOKEN_REFUSED, timeShown } from "../words";
 import { TrackerError } from "./api";
 import type { KeyValueArea } from "./outbox";
 
@@ -72,15 +72,6 @@ interface Outage {
 
 const KEY = "trackerReach";
 
-/** "10:42", or with its day when not today ("Nov 22, 2026, 10:42 PM"): the start of an outage, in the rep's words. */
-export function sinceShown(at: number, now: number): string {
-  const day = (t: number) => new Date(t).toDateString();
-  return new Date(at).toLocaleString(
-    undefined,
-    day(at) === day(now) ? { timeStyle: "short" } : { dateStyle: "medium", timeStyle: "short" },
-  );
-}
-
 /** What the rep is told of an outage: the notification, and the toolbar button's sentence. */
 export function outageNote(outage: Outage, now: number): { title: string; message: string; sentence: string } {
   const host = new URL(outage.trackerUrl).host;
@@ -90,7 +81,7 @@ export function outageNote(outage: Outage, now: number): { title: string; messag
       message: `Your tracker at ${host} refused this browser's token: connect again in Mailtracker's options. Until then the opens and clicks it records are not shown here, and emails you send are not registered.`,
       sentence: `Opens and clicks are not shown or notified: your tracker (${host}) refused this browser's token. Connect again in Mailtracker's options.`,
     };
-  const since = sinceShown(outage.since, now);
+  const since = timeShown(outage.since, now);
   return {
     title: "Mailtracker cannot reach your tracker",
     message: `Mailtracker cannot reach your tracker at ${host} since ${since}: the opens and clicks it records are not shown here until it answers again.`,
@@ -195,7 +186,7 @@ export class TrackerReach {
       if (kind === "answered") return null;
       if (kind === "refused") return TOKEN_REFUSED;
       const now = this.now();
-      return `the tracker could not be reached since ${sinceShown((await this.read())?.since ?? now, now)}`;
+      return `the tracker could not be reached since ${timeShown((await this.read())?.since ?? now, now)}`;
     });
   }
 
