@@ -35,6 +35,30 @@ const RELOAD_THIS_TAB =
 /** What it says of a tab whose page-world script started after Gmail's (MISSING_PART_SENTENCE.pageScript). */
 const STARTED_LATE = "Reload this Gmail tab: Mailtracker started after Gmail did, so your own views of tracked emails may count as opens.";
 
+/**
+ * The toolbar button's badge and title on the Gmail tab, read from an extension page `open` loads in a new page of
+ * `browser` (Chromium's `chrome`, Firefox's `browser` namespace).
+ */
+async function gmailTabButton(browser: Browser, open: (page: Page) => Promise<unknown>) {
+  const page = await browser.newPage();
+  try {
+    await open(page);
+    return await page.evaluate(async (url) => {
+      type Ext = {
+        tabs: { query(query: object): Promise<{ id?: number }[]> };
+        action: { getBadgeText(tab: { tabId: number }): Promise<string>; getTitle(tab: { tabId: number }): Promise<string> };
+      };
+      const scope = globalThis as unknown as { browser?: Ext; chrome: Ext };
+      const api = scope.browser ?? scope.chrome;
+      const [tab] = await api.tabs.query({ url });
+      if (tab?.id === undefined) return null;
+      return { text: await api.action.getBadgeText({ tabId: tab.id }), title: await api.action.getTitle({ tabId: tab.id }) };
+    }, "https://mail.google.com/*");
+  } finally {
+    await page.close();
+  }
+}
+
 describe("Chromium: a Gmail tab open before the extension was updated", () => {
   let browser: Browser;
   let profile: string;
@@ -59,25 +83,8 @@ describe("Chromium: a Gmail tab open before the extension was updated", () => {
 
   const popupUrl = () => `chrome-extension://${extensionId}/extension/src/popup/index.html`;
 
-  /** The toolbar button's badge and title on the Gmail tab, read from an extension page opened for it. */
-  const gmailButton = async () => {
-    const page = await browser.newPage();
-    try {
-      await page.goto(popupUrl());
-      return await page.evaluate(async (url) => {
-        type Ext = {
-          tabs: { query(query: object): Promise<{ id?: number }[]> };
-          action: { getBadgeText(tab: { tabId: number }): Promise<string>; getTitle(tab: { tabId: number }): Promise<string> };
-        };
-        const api = (globalThis as unknown as { chrome: Ext }).chrome;
-        const [tab] = await api.tabs.query({ url });
-        if (tab?.id === undefined) return null;
-        return { text: await api.action.getBadgeText({ tabId: tab.id }), title: await api.action.getTitle({ tabId: tab.id }) };
-      }, "https://mail.google.com/*");
-    } finally {
-      await page.close();
-    }
-  };
+  /** The toolbar button's badge and title on the Gmail tab, read from the popup's page. */
+  const gmailButton = () => gmailTabButton(browser, (page) => page.goto(popupUrl()));
 
   /** Opens the simulated Gmail and waits for the content script's first report of what it recognises. */
   const openGmail = async (): Promise<Page> => {
@@ -131,25 +138,9 @@ describe("Firefox: a Gmail tab open while the extension is updated", () => {
     if (copies) rmSync(copies, { recursive: true, force: true });
   });
 
-  /** The toolbar button's badge and title on the Gmail tab, read from an extension page opened for it. */
-  const gmailButton = async () => {
-    const page = await browser.newPage();
-    try {
-      await openExtensionPage(page, `moz-extension://${uuid}/extension/src/popup/index.html`);
-      return await page.evaluate(async (url) => {
-        type Ext = {
-          tabs: { query(query: object): Promise<{ id?: number }[]> };
-          action: { getBadgeText(tab: { tabId: number }): Promise<string>; getTitle(tab: { tabId: number }): Promise<string> };
-        };
-        const api = (globalThis as unknown as { browser: Ext }).browser;
-        const [tab] = await api.tabs.query({ url });
-        if (tab?.id === undefined) return null;
-        return { text: await api.action.getBadgeText({ tabId: tab.id }), title: await api.action.getTitle({ tabId: tab.id }) };
-      }, "https://mail.google.com/*");
-    } finally {
-      await page.close();
-    }
-  };
+  /** The toolbar button's badge and title on the Gmail tab, read from the popup's page. */
+  const gmailButton = () =>
+    gmailTabButton(browser, (page) => openExtensionPage(page, `moz-extension://${uuid}/extension/src/popup/index.html`));
 
   /**
    * The button once it shows a badge saying `sentence`. The background marks the tab as the update starts

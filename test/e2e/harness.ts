@@ -156,3 +156,16 @@ export function receiveInGmail(gmail: Tab, message: ReceivedMessage): Promise<un
     return (window as unknown as { simReceived: Promise<null> }).simReceived;
   }, JSON.stringify(message));
 }
+
+/** Reloads the simulated Gmail in `gmail`, and resolves once the new page is complete with its compose button. */
+export async function reloadGmail(gmail: Tab): Promise<void> {
+  await gmail.evaluate(() => {
+    document.documentElement.dataset.beforeReload = "1";
+    setTimeout(() => location.reload(), 0);
+  }, null);
+  await gmail.waitFor(
+    () =>
+      !document.documentElement.dataset.beforeReload && document.readyState === "complete" && document.querySelector("[data-sim=compose]"),
+    null,
+  );
+}

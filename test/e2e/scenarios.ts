@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTracker } from "../../scripts/tracker.mjs";
 import type { MessageDetail, MessagesResponse } from "../../shared/api";
 import { type SentRecord, SimulatedGoogle } from "./gmail-sim/google";
-import { type BrowserHarness, connectFromOptions, pasteInto, receiveInGmail, type Tab } from "./harness";
+import { type BrowserHarness, connectFromOptions, pasteInto, receiveInGmail, reloadGmail, type Tab } from "./harness";
 import { eventually, freePort } from "./wait";
 
 const EXCLUDED_RECIPIENT_DOMAIN = "mycompany.example";
@@ -1219,17 +1219,7 @@ export function defineScenarios(
         const everyTab = await everyTabSays(`Mailtracker: ${withdrawn} ${trackerWithdrawn}`);
         expect(everyTab.length).toBeGreaterThanOrEqual(3);
         // The Gmail tab that reported all well is reloaded meanwhile: its new page runs none of the extension.
-        await gmail.evaluate(() => {
-          document.documentElement.dataset.beforeReload = "1";
-          setTimeout(() => location.reload(), 0);
-        }, null);
-        await gmail.waitFor(
-          () =>
-            !document.documentElement.dataset.beforeReload &&
-            document.readyState === "complete" &&
-            document.querySelector("[data-sim=compose]"),
-          null,
-        );
+        await reloadGmail(gmail);
         // Gmail opened now runs none of the extension: not even the page-world script, which marks the page first.
         // (Its Sent view tells it from the other Gmail tabs below, once access gives their addresses again.)
         const untracked = await harness.newTab(gmailUrl(variant, "#sent"));
@@ -1751,17 +1741,7 @@ export function defineScenarios(
               throw new Error(`the buttons show ${JSON.stringify(shown)}`);
             });
             // The Gmail tab is reloaded meanwhile: its new page runs none of the extension.
-            await gmail.evaluate(() => {
-              document.documentElement.dataset.beforeReload = "1";
-              setTimeout(() => location.reload(), 0);
-            }, null);
-            await gmail.waitFor(
-              () =>
-                !document.documentElement.dataset.beforeReload &&
-                document.readyState === "complete" &&
-                document.querySelector("[data-sim=compose]"),
-              null,
-            );
+            await reloadGmail(gmail);
 
             // Stopped, the background is woken by the sites given back ("On specific sites": Gmail's and the tracker's).
             // Only the button it drew says access was withdrawn, and that has the tab it cannot run in asked to reload.
