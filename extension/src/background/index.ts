@@ -16,8 +16,9 @@ import { markGmailTabsOpenBefore, showTrackerTrouble, watchGmailHealth } from ".
 import { type HandlerTable, runHandler } from "./handler";
 import { gmailHandlers, pageHandlers, requireCredentials, settleRemindersOnNews, signalDeps } from "./handlers";
 import { HeldSignals } from "./held-signals";
+import { memoryArea } from "./memory-area";
 import { FeedPoller, NEWS_KEY, type Note, notificationId, notificationTarget, readFeedState } from "./notifications";
-import { Outbox, type OutboxEntry, troubleNote } from "./outbox";
+import { type KeyValueArea, Outbox, type OutboxEntry, troubleNote } from "./outbox";
 import { syncPixelBlockRule } from "./pixel-block";
 import { senderKind } from "./sender";
 import { SentAccounts } from "./sent-accounts";
@@ -74,7 +75,8 @@ const outbox = new Outbox(browser.storage.local, deliver, schedule, Date.now, te
 /** The one notification of the tracker out of reach or refusing the token (tracker-reach.ts); a click opens the options. */
 const REACH_NOTIFICATION = "mt-tracker-reach";
 const reach = new TrackerReach({
-  area: browser.storage.local,
+  // Where there is none (storage.session: Chrome 102, Firefox 115), memory: told again after the background restarts.
+  area: (browser.storage as unknown as { session?: KeyValueArea }).session ?? memoryArea(),
   notify: (note) =>
     (note ? notify(REACH_NOTIFICATION, note) : browser.notifications.clear(REACH_NOTIFICATION)).then(
       () => undefined,

@@ -3,8 +3,9 @@
 // minutes, or refusing this browser's token, is said where the rep looks without opening anything: a "!" on the
 // toolbar button (gmail-health.ts showTrackerTrouble) and one desktop notification, both taken back by the next answer.
 // The Gmail tabs keep the marks and panels they last read, saying why and since when they may be out of date
-// (staleReason). Kept in browser.storage.local: a service worker stopped between two polls must not forget an outage
-// it already told of, nor tell of it twice.
+// (staleReason). Kept in browser.storage.session: a service worker stopped between two polls must not forget an outage
+// it already told of, nor tell of it twice; not in storage.local, where every failed call's write would reach each
+// Gmail tab's storage.onChanged. A browser restarted meanwhile starts afresh, as an outage after QUIET_GAP_MS does.
 import { serialRunner } from "../serial";
 import { errorText, TOKEN_REFUSED, timeShown } from "../words";
 import { TrackerError } from "./api";
