@@ -137,7 +137,10 @@ export function d1WithWriteBeforeFirstBatch(real: D1Database, write: () => Promi
 /**
  * The real D1, except that `write` runs once just before the first batch holding a statement whose SQL matches
  * `pattern`: what another request commits between a caller's reads and the writes it computed from them (the
- * relabelling reads a span's events and views in one batch, and writes the labels they give in a later one).
+ * relabelling reads a span's events and views in one batch, and writes the labels they give in a later one). In
+ * production that happens: "By default, all queues have concurrency enabled" (developers.cloudflare.com/queues/
+ * configuration/consumer-concurrency/, read 2026-12-06), and API requests run beside the consumer; miniflare's queue
+ * broker delivers one batch at a time (node_modules/miniflare, queues/broker.worker.js), so the tests never see it.
  */
 export function d1WithWriteBeforeBatchOf(real: D1Database, pattern: RegExp, write: () => Promise<unknown>): D1Database {
   let pending: (() => Promise<unknown>) | null = write;
@@ -277,7 +280,9 @@ export function d1WithBoundValueLimit(real: D1Database): D1Database {
 }
 
 /**
- * Workers KV's refusals in production (developers.cloudflare.com/kv/platform/limits/): on Workers Free, "Reads |
+ * Workers KV's refusals in production (developers.cloudflare.com/kv/platform/limits/, read 2026-12-06; the same-key
+ * 429 in cloudflare-docs PR #18041; the daily limit's error text as Cloudflare's quota e-mail and workers-sdk reports
+ * quote it, not checked against a live account): on Workers Free, "Reads |
  * 100,000 reads per day" and "Writes to different keys | 1,000 writes per day", for the whole Cloudflare account and
  * every Worker on it, past which each get or put throws until 00:00 UTC; on every plan, "Writes to same key | 1 per
  * second", past which the put answers 429. The local KV of the tests refuses none of them.
