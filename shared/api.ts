@@ -438,6 +438,11 @@ export interface FeedEvent {
    * notification. Absent from trackers older than it (then `counted` decides).
    */
   notify?: boolean;
+  /**
+   * Its email was registered when the feed released it (in a correction: is registered now). An event released before
+   * its email's registration counts for nothing, whatever its label becomes. Absent from trackers older than it.
+   */
+  registered?: boolean;
   at: string;
 }
 

@@ -31,6 +31,7 @@ function feedEvent(row: FeedRow): FeedEvent {
     label: row.label,
     counted,
     notify: counted,
+    registered: row.notify,
     at: new Date(row.occurred_at).toISOString(),
   };
 }
