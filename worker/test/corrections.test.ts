@@ -193,6 +193,25 @@ describe("a correction of an event the feed released", () => {
     expect((await corrections(account.accountId)).map((c) => c.event_seq)).toEqual([released]);
   });
 
+  it("costs rows written only when a released event's label changes: 4, its row, its two index entries and the sequence's", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account);
+    await registeredAt(message.id, Date.now() - 3_600_000);
+    const held = await storedAt(await hitAt(account, message.id, "open", Date.now(), { headers: { "user-agent": GMAIL_PROXY_UA } }));
+    const released = await storedAt(
+      await hitAt(account, message.id, "open", Date.now() - 120_000, { headers: { "user-agent": GMAIL_PROXY_UA } }),
+    );
+    // The same change to each (what relabelSpans writes), as one statement each.
+    const relabel = (seq: number) => env.DB.prepare("UPDATE events SET label = 'sender' WHERE seq = ?").bind(seq).run();
+    const unreleased = (await relabel(held)).meta.rows_written;
+    const corrected = (await relabel(released)).meta.rows_written;
+    expect(await corrections(account.accountId)).toMatchObject([{ event_seq: released }]);
+    expect(corrected - unreleased).toBe(4);
+    // Corrected again: the correction is replaced (deleted and written again under a new seq), the sequence row too.
+    await env.DB.prepare("UPDATE events SET label = 'gmail-proxy' WHERE seq = ?").bind(released).run();
+    expect((await corrections(account.accountId)).map((c) => c.event_seq)).toEqual([released]);
+  });
+
   it("corrects a hit the feed released before its email was registered, once the registration relabels it", async () => {
     // The compose window's own load of the pixel, 6 min ago, before sending; the registration reaches the tracker
     // only now, after the feed released the hit without it (UNREGISTERED_HOLD_MS) as a reader's open not counted.
