@@ -3,6 +3,9 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
+import { trackerApi } from "../../extension/src/background/api";
+import { memoryArea } from "../../extension/src/background/memory-area";
+import { FEED_KEY, FeedPoller, type FeedState, summarize } from "../../extension/src/background/notifications";
 import type { EventsResponse } from "../../shared/api";
 import { mintTrackingId } from "../../shared/protocol";
 import { LABEL_FINAL_AFTER_MS, RELABEL_MARGIN_MS, RELEASE_CLOCK_MARGIN_MS, releasedFrom, UNREGISTERED_HOLD_MS } from "../src/classify";
@@ -289,5 +292,67 @@ describe("corrections go with their events", () => {
     expect(await corrections(account.accountId)).toEqual([]);
     // Another account's, within its retention, stays.
     expect((await corrections(kept.account.accountId)).map((c) => c.event_seq)).toEqual([kept.openSeq]);
+  });
+});
+
+describe("the extension's poller on the real route", () => {
+  it("takes a released open that a late scanner's click corrects out of its totals and off the screen, once, across a restart", async () => {
+    const { account, message, url, openedAt, openSeq } = await releasedSandboxOpen();
+    const fetch = async (input: RequestInfo | URL, init: RequestInit = {}) => {
+      const { credentials: _browserOnly, ...rest } = init as RequestInit & { credentials?: unknown };
+      const ctx = createExecutionContext();
+      const response = await worker.fetch(new Request(input, rest), { ...env, FEED_SETTLE_SECONDS: undefined }, ctx);
+      const body = await response.text();
+      await waitOnExecutionContext(ctx);
+      return new Response(body, response);
+    };
+    const tracker = trackerApi(BASE, account.apiToken, fetch);
+    const area = memoryArea();
+    const shown: string[] = [];
+    const withdrawn: string[] = [];
+    let clock = Date.now();
+    const poller = () =>
+      new FeedPoller({
+        area,
+        account: async () => `${BASE} ${account.accountId}`,
+        fetchEvents: (after, limit, correctionsAfter) => tracker.events(after, limit, correctionsAfter),
+        muted: async () => false,
+        show: async (note) => void shown.push(note.key),
+        withdraw: async (note) => void withdrawn.push(note.key),
+        news: () => undefined,
+        pollAt: () => undefined,
+        now: () => clock,
+      });
+    const state = () => area.data[FEED_KEY] as FeedState;
+    expect(await poller().poll()).toBe(1);
+    expect(shown).toEqual([`open:${message.id}`]);
+    expect(summarize(state(), openedAt).today).toEqual({ opens: 1, clicks: 0 });
+
+    const click = await hitAt(account, message.id, "click", openedAt + 20_000, {
+      headers: { "cf-connecting-ip": SANDBOX_ADDRESS, referer: url },
+      cf: MICROSOFT,
+    });
+    await env.HITS.send(click, { contentType: "json" });
+    await vi.waitFor(
+      async () => {
+        if ((await corrections(account.accountId)).length === 0) throw new Error("not corrected yet");
+      },
+      { timeout: 10_000, interval: 50 },
+    );
+    clock += 60_000;
+    const background = poller();
+    await background.poll();
+    expect(withdrawn).toEqual([`open:${message.id}`]);
+    expect(state().activity.find((item) => item.cursor === String(openSeq))).toMatchObject({ label: "scanner", counted: false });
+    expect(summarize(state(), openedAt).today).toEqual({ opens: 0, clicks: 0 });
+    const after = state();
+
+    // Restarted, and later polls: nothing applied, shown or withdrawn again.
+    clock += 60_000;
+    await poller().poll();
+    clock += 60_000;
+    await poller().poll();
+    expect([shown, withdrawn]).toEqual([[`open:${message.id}`], [`open:${message.id}`]]);
+    expect(state()).toMatchObject({ correctionsCursor: after.correctionsCursor, days: after.days });
   });
 });
