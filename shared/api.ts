@@ -142,11 +142,15 @@ export const senderViewRequest = z
   })
   .refine((body) => body.messageIds.length + body.threadIds.length > 0, "name at least one message or thread");
 
+const feedCursor = z.string().regex(/^(0|[1-9][0-9]{0,15})$/, "must be a cursor returned by this endpoint");
+
 export const eventsQuery = z.object({
-  after: z
-    .string()
-    .regex(/^(0|[1-9][0-9]{0,15})$/, "must be a cursor returned by this endpoint")
-    .default("0"),
+  after: feedCursor.default("0"),
+  /**
+   * The corrections' own cursor (EventsResponse.correctionsCursor): the answer then holds the corrections after it.
+   * Absent (an extension older than corrections), the answer holds none and reads none.
+   */
+  correctionsAfter: feedCursor.optional(),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 
@@ -434,6 +438,11 @@ export interface FeedEvent {
    * notification. Absent from trackers older than it (then `counted` decides).
    */
   notify?: boolean;
+  /**
+   * Its email was registered when the feed released it (in a correction: is registered now). An event released before
+   * its email's registration counts for nothing, whatever its label becomes. Absent from trackers older than it.
+   */
+  registered?: boolean;
   at: string;
 }
 
@@ -453,6 +462,24 @@ export interface EventsResponse {
    * again then. Absent from trackers older than it.
    */
   nextAt?: string | null;
+  /**
+   * Only when the request gave `correctionsAfter`: events released before whose label changed since (a hit written
+   * late relabelled them), in the order the changes were made, up to `limit`. Absent from trackers older than it.
+   */
+  corrections?: FeedCorrection[];
+  /** Only with `corrections`: pass as `correctionsAfter` next time; the last correction's, unchanged when none. */
+  correctionsCursor?: string;
+}
+
+/**
+ * A change of label of an event the feed may have released already: the event as it is now (its `cursor` the event's,
+ * its label, `counted` and `notify` as the feed would give them now). Given once per change, behind its own cursor;
+ * an event changed twice before it is read is given once, with its latest label. The reader applies it to the event
+ * it took, and ignores one for an event it has not taken: that event comes in `events` with its new label.
+ */
+export interface FeedCorrection {
+  cursor: string;
+  event: FeedEvent;
 }
 
 export interface SignalResult {

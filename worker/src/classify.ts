@@ -339,3 +339,28 @@ export function labelFinalAt(event: FeedTiming): number | null {
   if (event.registeredAt === null) return null;
   return Math.max(event.occurredAt + LABEL_FINAL_AFTER_MS, event.insertedAt, event.registeredAt) + RELABEL_MARGIN_MS;
 }
+
+/**
+ * Room between the clocks that judge an event released: the feed's (the Worker's Date.now) and the one that records a
+ * correction when its label changes (D1's, in migration 0022's trigger, the clock inserted_at is written by). A
+ * correction for a change up to this much before the feed could have released its event costs a row, and the
+ * extension applies it as a change to nothing; one missed would leave the extension counting a label the tracker no
+ * longer has. Less than RELABEL_MARGIN_MS: the relabel that follows a hit's write or a registration (within that
+ * margin) must not count as after the release the write itself moved, or every hit written late and relabelled by its
+ * own consumer, and every hit from before its email's registration, would write a correction of an event never given.
+ * A Worker's Date.now stands still while it runs and moves at its I/O, so the feed's clock lags rather than leads.
+ */
+export const RELEASE_CLOCK_MARGIN_MS = 1_000;
+
+/**
+ * The earliest the events feed (db/events.ts, eventsAfter) may have released an event: UNREGISTERED_HOLD_MS after it,
+ * or once written if later, when its message was not registered by then (the feed then released it unregistered, and
+ * its registration since does not take that back); else when its label is final (labelFinalAt). A label that changes
+ * after this, less RELEASE_CLOCK_MARGIN_MS, is recorded as a correction (migration 0022's trigger states the same rule
+ * in SQL; worker/test/corrections.test.ts holds the two together).
+ */
+export function releasedFrom(event: FeedTiming): number {
+  const held = Math.max(event.occurredAt + UNREGISTERED_HOLD_MS, event.insertedAt);
+  const finalAt = labelFinalAt(event);
+  return finalAt === null || (event.registeredAt !== null && event.registeredAt > held) ? held : finalAt;
+}

@@ -171,7 +171,13 @@ export function trackerApi(trackerUrl: string, token?: string, fetch: typeof glo
     detail: (trackingId: string) => call(() => client.messages[":id"].$get(id(trackingId), init())),
     stop: (trackingId: string) => call(() => client.messages[":id"].stop.$post(id(trackingId), init())),
     remove: (trackingId: string) => call(() => client.messages[":id"].$delete(id(trackingId), init())),
-    events: (after: string, limit = 100) => call(() => client.events.$get({ query: { after, limit: String(limit) } }, init())),
+    events: (after: string, limit = 100, correctionsAfter?: string) =>
+      call(() =>
+        client.events.$get(
+          { query: { after, limit: String(limit), ...(correctionsAfter === undefined ? {} : { correctionsAfter }) } },
+          init(),
+        ),
+      ),
 
     // Replies and bounces (signals.ts), recipient checks (contact-checks.ts) and the dashboard (dashboard.ts).
     signals: (body: Parameters<typeof client.signals.$post>[0]["json"]) => call(() => client.signals.$post({ json: body }, init())),

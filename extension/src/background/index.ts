@@ -137,13 +137,17 @@ async function showNote(note: Note): Promise<void> {
 const poller = new FeedPoller({
   area: browser.storage.local,
   account: feedAccount,
-  fetchEvents: async (after, limit) => {
+  fetchEvents: async (after, limit, correctionsAfter) => {
     const credentials = await loadCredentials();
     if (!credentials) return { events: [], cursor: after };
-    return trackerApi(credentials.trackerUrl, credentials.apiToken).events(after, limit);
+    return trackerApi(credentials.trackerUrl, credentials.apiToken).events(after, limit, correctionsAfter);
   },
   muted: async () => !(await loadOptions()).notifications,
   show: showNote,
+  // The id showNote gave it; clearing one no longer shown does nothing.
+  withdraw: async (note) => {
+    await browser.notifications.clear(notificationId(note, (await sentAccounts.get(note.messageId)) ?? DEFAULT_GMAIL_ACCOUNT));
+  },
   // The poller writes NEWS_KEY itself, with its feed state.
   news: (threadIds) => statusCache.invalidate(threadIds),
   pollAt: (at) => {

@@ -2,13 +2,15 @@
 // cursor survives restarts, only the first counted open (and first counted click of each link) notifies, machine
 // and sender events never do, and a mute records without notifying.
 import { describe, expect, it } from "vitest";
-import { type FeedEvent, type MessageDetail, UNREGISTERED_HOLD_MS } from "../../../shared/api";
+import { type FeedCorrection, type FeedEvent, type MessageDetail, UNREGISTERED_HOLD_MS } from "../../../shared/api";
 import { detailOf } from "../message-detail.test-support";
 import { inTimeZone } from "../time-zone.test-support";
 import { memoryArea } from "./memory-area";
 import {
+  applyCorrections,
   applyEvents,
   applyPage,
+  dayKey,
   emptyFeedState,
   FEED_KEY,
   FeedPoller,
@@ -19,11 +21,13 @@ import {
   MAX_SEPARATE_NOTES,
   MIN_POLL_GAP_MS,
   NEWS_KEY,
+  NEWS_WINDOW_MS,
   type Note,
   notificationId,
   notificationTarget,
   storedNotificationKey,
   summarize,
+  type Withdrawal,
 } from "./notifications";
 import type { KeyValueArea } from "./outbox";
 
@@ -86,6 +90,7 @@ function poller(
     source?: ReturnType<typeof feed>;
     detail?: (messageId: string) => Promise<MessageDetail>;
     answered?: () => void;
+    withdraw?: (note: Withdrawal) => Promise<void>;
   } = {},
 ) {
   const shown: Note[] = [];
@@ -104,6 +109,7 @@ function poller(
     now: options.now ?? (() => NOW),
     detail: options.detail,
     answered: options.answered,
+    withdraw: options.withdraw,
   });
   return { instance, shown, news, pollsAt, calls: source.calls };
 }
@@ -713,5 +719,210 @@ describe("notification ids", () => {
     expect(notificationTarget("mt|16f4|open:abc|/mail/u/2/")).toEqual({ threadId: "16f4", account: { path: "/mail/u/2/", address: null } });
     expect(notificationTarget("mt|16f4|open:abc")).toEqual({ threadId: "16f4", account: { path: "/mail/u/0/", address: null } });
     expect(notificationTarget("mailtracker-outbox")).toBeNull();
+  });
+});
+
+describe("corrections from the feed", () => {
+  /** The event as the tracker gives it again in a correction: the same event, its label now `label`. */
+  function corrected(of: FeedEvent, label: FeedEvent["label"], cursor: string, partial: Partial<FeedEvent> = {}): FeedCorrection {
+    const counted = label === "human" || label === "gmail-proxy";
+    return { cursor, event: { ...of, label, counted, notify: counted, ...partial } };
+  }
+
+  it("an open notified as a reader's that turns out a scanner's: out of the totals, its label in the activity, its notification withdrawn", () => {
+    const open = event({ messageId: "sandboxed", label: "human" });
+    const other = event({ messageId: "read" });
+    const first = applyEvents(emptyFeedState("acct"), [open, other], { muted: false, now: NOW });
+    expect(first.notes.map((n) => n.key)).toEqual(["open:sandboxed", "open:read"]);
+    expect(summarize(first.state, NOW).today).toEqual({ opens: 2, clicks: 0 });
+
+    const { state, notes, withdrawn } = applyCorrections(first.state, [corrected(open, "scanner", "1")], { muted: false, now: NOW });
+    expect(withdrawn).toEqual([{ key: "open:sandboxed", threadId: open.threadId, messageId: "sandboxed" }]);
+    expect(notes).toEqual([]);
+    expect(summarize(state, NOW).today).toEqual({ opens: 1, clicks: 0 });
+    expect(state.activity.map((a) => [a.messageId, a.label, a.counted])).toEqual([
+      ["read", "gmail-proxy", true],
+      ["sandboxed", "scanner", false],
+    ]);
+    // The same correction again (a poll repeated after a crash before its write): nothing more moves.
+    const again = applyCorrections(state, [corrected(open, "scanner", "1")], { muted: false, now: NOW });
+    expect([again.state, again.notes, again.withdrawn]).toEqual([state, [], []]);
+    // Never notified twice: the reader's own open later is news in the popup and the totals, not a second notification.
+    const later = applyEvents(state, [event({ messageId: "sandboxed", label: "gmail-proxy" })], { muted: false, now: NOW });
+    expect(later.notes).toEqual([]);
+    expect(summarize(later.state, NOW).today).toEqual({ opens: 2, clicks: 0 });
+  });
+
+  it("a counted event that did not notify (not the first open) is corrected without withdrawing anything", () => {
+    const firstOpen = event({ messageId: "m" });
+    const reopen = event({ messageId: "m" });
+    const { state } = applyEvents(emptyFeedState("acct"), [firstOpen, reopen], { muted: false, now: NOW });
+    const applied = applyCorrections(state, [corrected(reopen, "sender", "1")], { muted: false, now: NOW });
+    expect(applied.withdrawn).toEqual([]);
+    expect(summarize(applied.state, NOW).today).toEqual({ opens: 1, clicks: 0 });
+  });
+
+  it("a click that turns out a reader's counts, and notifies as a new one would: the first of its link, once", () => {
+    const click = event({
+      kind: "click",
+      linkIndex: 0,
+      linkUrl: "https://calendly.com/rep/30min",
+      label: "scanner",
+      counted: false,
+      notify: false,
+    });
+    const { state } = applyEvents(emptyFeedState("acct"), [click], { muted: false, now: NOW });
+    expect(summarize(state, NOW).today).toEqual({ opens: 0, clicks: 0 });
+    const applied = applyCorrections(state, [corrected(click, "human", "1")], { muted: false, now: NOW });
+    expect(applied.notes.map((n) => n.message)).toEqual(["Carol clicked calendly.com/rep/30min in “Pricing”."]);
+    expect(summarize(applied.state, NOW).today).toEqual({ opens: 0, clicks: 1 });
+    expect(applied.state.activity[0]).toMatchObject({ label: "human", counted: true, notified: true });
+    expect(applyCorrections(applied.state, [corrected(click, "human", "1")], { muted: false, now: NOW }).notes).toEqual([]);
+    // Back to a scanner's: out of the totals again, and its notification withdrawn.
+    const back = applyCorrections(applied.state, [corrected(click, "scanner", "2")], { muted: false, now: NOW });
+    expect(back.withdrawn.map((w) => w.key)).toEqual(["click:m1:0"]);
+    expect(summarize(back.state, NOW).today).toEqual({ opens: 0, clicks: 0 });
+  });
+
+  it("counts without notifying what was notified before, what is muted, and what is older than the news window", () => {
+    const scanned = (messageId: string, at = NOW - 1000) =>
+      event({ messageId, label: "scanner", counted: false, notify: false, at: new Date(at).toISOString() });
+    const notifiedBefore = scanned("opened-before");
+    const muted = scanned("muted");
+    const old = scanned("old", NOW - NEWS_WINDOW_MS - 60_000);
+    const { state } = applyEvents(emptyFeedState("acct"), [event({ messageId: "opened-before" }), notifiedBefore, muted, old], {
+      muted: false,
+      now: NOW,
+    });
+    const options = { muted: false, now: NOW };
+    expect(applyCorrections(state, [corrected(notifiedBefore, "human", "1"), corrected(old, "human", "2")], options).notes).toEqual([]);
+    expect(applyCorrections(state, [corrected(muted, "human", "3")], { ...options, muted: true }).notes).toEqual([]);
+    const counted = applyCorrections(
+      state,
+      [corrected(notifiedBefore, "human", "1"), corrected(muted, "human", "3"), corrected(old, "human", "2")],
+      {
+        ...options,
+        muted: true,
+      },
+    );
+    expect(counted.state.activity.map((a) => [a.messageId, a.counted])).toEqual([
+      ["old", true],
+      ["muted", true],
+      ["opened-before", true],
+      ["opened-before", true],
+    ]);
+    // The old open an hour before noon, the same local day.
+    expect(counted.state.days).toEqual({ [dayKey(NOW)]: { opens: 4, clicks: 0 } });
+  });
+
+  it("an event released before its email's registration counts for nothing whatever its corrections say, stored before the flag too", () => {
+    const unregistered = event({ messageId: "late", label: "human", counted: false, notify: false });
+    const { state } = applyEvents(emptyFeedState("acct"), [unregistered], { muted: false, now: NOW });
+    expect(state.activity[0]?.unregistered).toBe(true);
+    const toSender = applyCorrections(state, [corrected(unregistered, "sender", "1")], { muted: false, now: NOW });
+    const toReader = applyCorrections(toSender.state, [corrected(unregistered, "gmail-proxy", "2")], { muted: false, now: NOW });
+    expect(toReader.state.activity.map((a) => [a.label, a.counted])).toEqual([["gmail-proxy", false]]);
+    expect([toReader.notes, toReader.state.days]).toEqual([[], {}]);
+    // An item stored before `unregistered` existed: a person's label, not counted, says the same.
+    const { unregistered: _flag, ...stored } = state.activity[0] as NonNullable<(typeof state.activity)[0]>;
+    const before = { ...state, activity: [stored] };
+    expect(
+      applyCorrections(before, [corrected(unregistered, "gmail-proxy", "2")], { muted: false, now: NOW }).state.activity[0]?.counted,
+    ).toBe(false);
+    // A scanner's hit released so: the tracker says it (`registered`), its label cannot.
+    const scanned = event({ messageId: "late-scan", label: "scanner", counted: false, notify: false, registered: false });
+    const released = applyEvents(emptyFeedState("acct"), [scanned], { muted: false, now: NOW });
+    const toHuman = applyCorrections(released.state, [corrected(scanned, "human", "3", { registered: true })], { muted: false, now: NOW });
+    expect(toHuman.state.activity.map((a) => [a.label, a.counted])).toEqual([["human", false]]);
+    expect([toHuman.notes, toHuman.state.days]).toEqual([[], {}]);
+  });
+
+  it("a correction of an event not taken (yet) changes nothing: the event comes with its new label", () => {
+    const later = event({ messageId: "later" });
+    const applied = applyCorrections(emptyFeedState("acct"), [corrected(later, "scanner", "1")], { muted: false, now: NOW });
+    expect(applied.state).toEqual(emptyFeedState("acct"));
+    expect(applied.corrected).toEqual([]);
+  });
+
+  /** The tracker's feed with corrections: `corrections` after a cursor, as GET /api/events?correctionsAfter= gives them. */
+  function correctingFeed(events: FeedEvent[], corrections: FeedCorrection[], options: { older?: boolean } = {}) {
+    const plain = feed(events);
+    const asked: (string | undefined)[] = [];
+    return {
+      calls: plain.calls,
+      asked,
+      fetchEvents: async (after: string, limit: number, correctionsAfter?: string) => {
+        asked.push(correctionsAfter);
+        const page = await plain.fetchEvents(after, limit);
+        if (options.older || correctionsAfter === undefined) return page;
+        const given = corrections.filter((c) => Number(c.cursor) > Number(correctionsAfter)).slice(0, limit);
+        return { ...page, corrections: given, correctionsCursor: given.at(-1)?.cursor ?? correctionsAfter };
+      },
+    };
+  }
+
+  it("the poller applies them in its one write, withdraws after it, resumes from their cursor after a restart, and applies none twice", async () => {
+    const area = memoryArea();
+    const open = event({ messageId: "sandboxed", label: "human" });
+    const click = event({ messageId: "sandboxed", kind: "click", linkIndex: 0, label: "scanner", counted: false });
+    const events = [open, click];
+    const corrections: FeedCorrection[] = [];
+    const source = correctingFeed(events, corrections);
+    const withdrawn: string[] = [];
+    const writesBeforeWithdrawal: unknown[] = [];
+    let clock = NOW;
+    const start = () =>
+      poller(area, events, {
+        source,
+        now: () => clock,
+        withdraw: async (note) => {
+          writesBeforeWithdrawal.push(structuredClone(area.data[FEED_KEY]));
+          withdrawn.push(note.key);
+        },
+      });
+    const first = start();
+    expect(await first.instance.poll()).toBe(2);
+    expect(first.shown.map((n) => n.key)).toEqual(["open:sandboxed"]);
+    expect((area.data[FEED_KEY] as FeedState).correctionsCursor).toBe("0");
+
+    // The tracker corrects the open: a scanner's (the sandbox's click came late).
+    corrections.push(corrected(open, "scanner", "7"));
+    first.news.length = 0;
+    clock += 60_000;
+    expect(await first.instance.poll()).toBe(0);
+    expect(withdrawn).toEqual(["open:sandboxed"]);
+    const state = area.data[FEED_KEY] as FeedState;
+    expect(writesBeforeWithdrawal).toEqual([state]);
+    expect(state).toMatchObject({ correctionsCursor: "7" });
+    expect(summarize(state, NOW).today).toEqual({ opens: 0, clicks: 0 });
+    expect(first.news).toEqual([["16f4aa"]]);
+
+    // Restarted: asks from the stored corrections' cursor, and nothing is applied or withdrawn again.
+    clock += 60_000;
+    const restarted = start();
+    expect(await restarted.instance.poll()).toBe(0);
+    expect(source.asked.at(-1)).toBe("7");
+    expect(withdrawn).toEqual(["open:sandboxed"]);
+    expect(restarted.shown).toEqual([]);
+    expect(area.data[FEED_KEY]).toEqual(state);
+  });
+
+  it("a state from before corrections starts their cursor at 0; a tracker older than them leaves it as it was", async () => {
+    const area = memoryArea();
+    const open = event({ messageId: "m" });
+    const { state } = applyEvents(emptyFeedState("http://t acct1", NOW), [open], { muted: false, now: NOW });
+    area.data[FEED_KEY] = { ...state, cursor: open.cursor };
+    const source = correctingFeed([open], [corrected(open, "sender", "3")]);
+    const { instance } = poller(area, [], { source });
+    await instance.poll();
+    expect(source.asked).toEqual(["0"]);
+    expect(area.data[FEED_KEY]).toMatchObject({ correctionsCursor: "3", activity: [{ label: "sender", counted: false }] });
+
+    const olderArea = memoryArea();
+    olderArea.data[FEED_KEY] = { ...state, cursor: open.cursor };
+    const older = correctingFeed([open], [corrected(open, "sender", "3")], { older: true });
+    await poller(olderArea, [], { source: older }).instance.poll();
+    expect(olderArea.data[FEED_KEY]).not.toHaveProperty("correctionsCursor");
+    expect(olderArea.data[FEED_KEY]).toMatchObject({ activity: [{ label: "gmail-proxy", counted: true }] });
   });
 });

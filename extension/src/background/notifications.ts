@@ -1,8 +1,9 @@
 // The events feed poller behind desktop notifications and the popup's activity. It keeps its cursor, the events it
 // took ahead of it, what it already notified, the recent activity and the daily totals in ONE storage key written in
 // one set, before any notification is shown: a restart (or a killed service worker) resumes from the stored cursor,
-// so no event is skipped, and nothing is ever notified or counted twice.
-import type { EventsResponse, FeedEvent, MessageDetail, MessageStatus } from "../../../shared/api";
+// so no event is skipped, and nothing is ever notified or counted twice. The feed's corrections (an event released
+// before a hit written late changed its label) are applied in the same write, behind their own cursor.
+import type { EventsResponse, FeedCorrection, FeedEvent, MessageDetail, MessageStatus } from "../../../shared/api";
 // Not from shared/api.ts, whose schemas would come with them: the Gmail content script imports this module (NEWS_KEY).
 import { COUNTED_LABELS, UNREGISTERED_HOLD_MS } from "../../../shared/labels";
 import { DEFAULT_GMAIL_ACCOUNT, type GmailAccount } from "../gmail-ids";
@@ -24,6 +25,13 @@ export interface ActivityItem {
   label: FeedEvent["label"];
   counted: boolean;
   at: string;
+  /**
+   * Released before its email's registration reached the tracker (`notify: false`): it counts for nothing, whatever a
+   * correction makes its label. Missing in items stored before it (releasedUnregistered reads them).
+   */
+  unregistered?: true;
+  /** This event raised its own notification: a correction that stops it counting takes that off the screen. */
+  notified?: true;
 }
 
 export interface FeedState {
@@ -37,6 +45,11 @@ export interface FeedState {
    * MAX_AHEAD. Missing in states stored before it existed.
    */
   ahead?: string[];
+  /**
+   * The feed's corrections' cursor (EventsResponse.correctionsCursor): every correction up to it was applied. Missing
+   * in states stored before corrections: "0", whose corrections are then applied to the events still in `activity`.
+   */
+  correctionsCursor?: string;
   /** Keys of what was notified (or deliberately not: muted, too old), as storedNotificationKey, oldest first, bounded. */
   notified: string[];
   /** Newest first, bounded. */
@@ -212,14 +225,15 @@ function noteOnce(
   event: FeedEvent,
   keys: { notified: Set<string>; order: string[] },
   state: FeedState,
-  options: { muted: boolean },
+  options: { muted: boolean; newsSince?: number },
 ): Note | null {
   const key = storedNotificationKey(notificationKey(event));
   if (keys.notified.has(key)) return null;
   keys.notified.add(key);
   keys.order.push(key);
   const at = Date.parse(event.at);
-  const old = state.newsAfter !== undefined && Number.isFinite(at) && at < state.newsAfter - NEWS_WINDOW_MS;
+  const newsAfter = Math.max(state.newsAfter ?? Number.NEGATIVE_INFINITY, options.newsSince ?? Number.NEGATIVE_INFINITY);
+  const old = Number.isFinite(newsAfter) && Number.isFinite(at) && at < newsAfter - NEWS_WINDOW_MS;
   return options.muted || old ? null : noteFor(event);
 }
 
@@ -239,7 +253,7 @@ export function applyEvents(
   const days = { ...state.days };
   const notes: Note[] = [];
   for (const event of events) {
-    activity.unshift({
+    const item: ActivityItem = {
       cursor: event.cursor,
       messageId: event.messageId,
       threadId: event.threadId,
@@ -251,18 +265,18 @@ export function applyEvents(
       label: event.label,
       counted: event.counted,
       at: event.at,
-    });
+      ...(releasedUnregistered(event) ? { unregistered: true as const } : {}),
+    };
+    activity.unshift(item);
     if (!event.counted) continue;
-    const at = Date.parse(event.at);
-    const day = dayKey(Number.isFinite(at) ? at : options.now);
-    const totals = { opens: 0, clicks: 0, ...days[day] };
-    if (event.kind === "open") totals.opens += 1;
-    else totals.clicks += 1;
-    days[day] = totals;
+    addToTotals(days, item, 1, options.now);
     // Only what the tracker released with its label final may notify (a tracker older than `notify`: `counted`).
     if (event.notify === false) continue;
     const note = noteOnce(event, keys, state, options);
-    if (note) notes.push(note);
+    if (note) {
+      notes.push(note);
+      item.notified = true;
+    }
   }
   const keptDays = Object.keys(days).sort().slice(-MAX_DAYS);
   return {
@@ -273,6 +287,91 @@ export function applyEvents(
       days: Object.fromEntries(keptDays.map((d) => [d, days[d] as { opens: number; clicks: number }])),
     },
     notes,
+  };
+}
+
+/** Counts an item's open or click in (`by` 1) or out of (-1) the totals of its local day; never below 0. */
+function addToTotals(days: FeedState["days"], item: Pick<ActivityItem, "kind" | "at">, by: 1 | -1, now: number): void {
+  const at = Date.parse(item.at);
+  const day = dayKey(Number.isFinite(at) ? at : now);
+  const totals = { opens: 0, clicks: 0, ...days[day] };
+  if (by < 0 && !days[day]) return; // a day past MAX_DAYS, no longer kept
+  if (item.kind === "open") totals.opens = Math.max(0, totals.opens + by);
+  else totals.clicks = Math.max(0, totals.clicks + by);
+  days[day] = totals;
+}
+
+/**
+ * Whether an event or an item was released before its email's registration, so counts for nothing
+ * (ActivityItem.unregistered, FeedEvent.registered). One from a tracker older than `registered`, or stored before the
+ * flag, says so when it has a person's label and is not counted; with another label, it is taken for registered.
+ */
+function releasedUnregistered(item: Pick<ActivityItem, "label" | "counted" | "unregistered"> & { registered?: boolean }): boolean {
+  if (item.unregistered || item.registered === false) return true;
+  return item.registered === undefined && !item.counted && COUNTED_LABELS.includes(item.label);
+}
+
+/** A notification to take off the screen: its note's key and what names its id (notificationId). */
+export type Withdrawal = Pick<Note, "key" | "threadId" | "messageId">;
+
+/**
+ * Folds the feed's corrections into the state: each changes the label of an event in `activity` to the one it has now
+ * on the tracker, and its counting with it. One that starts counting is added to its day's totals, and may notify as a
+ * new event may (the first counted open of the email or click of the link, not muted, not before the news window:
+ * NEWS_WINDOW_MS before now, or before the state was created); one that stops counting is taken out of them, and if
+ * it raised a notification of its own, that is withdrawn. A notification key is never shown twice: one withdrawn
+ * stays notified. A correction of an event not in `activity` changes nothing: one not taken yet comes in the feed with
+ * its new label, and one past MAX_ACTIVITY can no longer be told from the others in its day's totals. Applying a
+ * correction again changes nothing. Pure: the caller persists, shows and withdraws.
+ */
+export function applyCorrections(
+  state: FeedState,
+  corrections: readonly FeedCorrection[],
+  options: { muted: boolean; now: number },
+): { state: FeedState; notes: Note[]; withdrawn: Withdrawal[]; corrected: ActivityItem[] } {
+  const order = state.notified.map(storedNotificationKey);
+  const keys = { notified: new Set(order), order };
+  const activity = [...state.activity];
+  const days = { ...state.days };
+  const notes: Note[] = [];
+  const withdrawn: Withdrawal[] = [];
+  const corrected: ActivityItem[] = [];
+  for (const { event } of corrections) {
+    const index = activity.findIndex((item) => item.cursor === event.cursor);
+    const item = activity[index];
+    if (!item) continue;
+    const counts = event.counted && !releasedUnregistered(item);
+    if (item.label === event.label && item.counted === counts) continue;
+    const next: ActivityItem = { ...item, label: event.label, counted: counts };
+    if (releasedUnregistered(item)) next.unregistered = true;
+    if (counts && !item.counted) {
+      addToTotals(days, item, 1, options.now);
+      const note = event.notify === false ? null : noteOnce(event, keys, state, { ...options, newsSince: options.now });
+      if (note) {
+        notes.push(note);
+        next.notified = true;
+      }
+    } else if (!counts && item.counted) {
+      addToTotals(days, item, -1, options.now);
+      if (item.notified) {
+        withdrawn.push({ key: notificationKey(item), threadId: item.threadId, messageId: item.messageId });
+        delete next.notified;
+      }
+    }
+    activity[index] = next;
+    corrected.push(next);
+  }
+  const keptDays = Object.keys(days).sort().slice(-MAX_DAYS);
+  return {
+    state: {
+      ...state,
+      notified: order.slice(-MAX_NOTIFIED),
+      activity,
+      days: Object.fromEntries(keptDays.map((d) => [d, days[d] as { opens: number; clicks: number }])),
+    },
+    notes,
+    withdrawn,
+    corrected,
   };
 }
 
@@ -357,13 +456,15 @@ function cursorAfter(a: string, b: string): boolean {
 /**
  * Folds one answer of the feed into the state: its `events` (the released prefix) but those already taken ahead,
  * then its `ahead` not taken yet, while there is room; the cursor moves to the answer's, and what was taken ahead
- * and is now behind it is forgotten. `fresh` is what was new, in the order applied.
+ * and is now behind it is forgotten. `fresh` is what was new, in the order applied. Then its corrections
+ * (applyCorrections), after the events it brings, and their cursor moves; an answer without them (a tracker older than
+ * corrections) leaves that cursor.
  */
 export function applyPage(
   state: FeedState,
-  page: Pick<EventsResponse, "events" | "ahead" | "cursor">,
+  page: Pick<EventsResponse, "events" | "ahead" | "cursor" | "corrections" | "correctionsCursor">,
   options: { muted: boolean; now: number },
-): { state: FeedState; notes: Note[]; fresh: FeedEvent[] } {
+): { state: FeedState; notes: Note[]; fresh: FeedEvent[]; withdrawn: Withdrawal[]; corrected: ActivityItem[] } {
   const taken = new Set(state.ahead ?? []);
   const fresh = page.events.filter((event) => !taken.has(event.cursor));
   for (const event of page.ahead ?? []) {
@@ -372,8 +473,16 @@ export function applyPage(
     fresh.push(event);
   }
   const applied = applyEvents(state, fresh, options);
+  const corrections = applyCorrections(applied.state, page.corrections ?? [], options);
   const ahead = [...taken].filter((cursor) => cursorAfter(cursor, page.cursor)).sort((a, b) => Number(a) - Number(b));
-  return { state: { ...applied.state, cursor: page.cursor, ahead }, notes: applied.notes, fresh };
+  const correctionsCursor = page.correctionsCursor ?? state.correctionsCursor;
+  return {
+    state: { ...corrections.state, cursor: page.cursor, ahead, ...(correctionsCursor === undefined ? {} : { correctionsCursor }) },
+    notes: [...applied.notes, ...corrections.notes],
+    fresh,
+    withdrawn: corrections.withdrawn,
+    corrected: corrections.corrected,
+  };
 }
 
 /** A new account's state; `newsAfter` (now, when polling) keeps its older history from being notified. */
@@ -391,9 +500,16 @@ export interface PollerDeps {
   area: KeyValueArea;
   /** The connected account ("<trackerUrl> <accountId>"), or null when not connected. */
   account: () => Promise<string | null>;
-  fetchEvents: (after: string, limit: number) => Promise<Pick<EventsResponse, "events" | "ahead" | "cursor" | "nextAt">>;
+  /** The feed after `after`, and its corrections after `correctionsAfter` (a tracker older than them answers none). */
+  fetchEvents: (
+    after: string,
+    limit: number,
+    correctionsAfter: string,
+  ) => Promise<Pick<EventsResponse, "events" | "ahead" | "cursor" | "nextAt" | "corrections" | "correctionsCursor">>;
   muted: () => Promise<boolean>;
   show: (note: Note) => Promise<void>;
+  /** Takes a notification shown before off the screen, if it is still there (a correction stopped its event counting). */
+  withdraw?: (note: Withdrawal) => Promise<void>;
   /**
    * Threads the feed brought news for, just before the poll stores them (with NEWS_KEY, which the Gmail tabs watch
    * to refresh their Sent list marks): drop what is cached about them.
@@ -510,6 +626,7 @@ export class FeedPoller {
     let state = stored ? { ...stored, newsAfter: stored.newsAfter ?? now() } : emptyFeedState(account, now());
     const muted = await deps.muted();
     const notes: Note[] = [];
+    const withdrawn: Withdrawal[] = [];
     const threads = new Set<string>();
     let read = 0;
     let failure: { error: unknown } | null = null;
@@ -517,16 +634,18 @@ export class FeedPoller {
     let answered = false;
     try {
       for (let page = 0; page < MAX_PAGES; page++) {
-        const answer = await deps.fetchEvents(state.cursor, FEED_PAGE);
+        const answer = await deps.fetchEvents(state.cursor, FEED_PAGE, state.correctionsCursor ?? "0");
         answered = true;
         followUp = followUpAt(answer.nextAt, now());
         const applied = applyPage(state, answer, { muted, now: now() });
         state = applied.state;
         notes.push(...applied.notes);
+        withdrawn.push(...applied.withdrawn);
         read += applied.fresh.length;
-        for (const event of applied.fresh) if (event.threadId) threads.add(event.threadId);
-        // A short prefix: the rest is held (what the page had ahead of it is taken) or not there yet.
-        if (answer.events.length < FEED_PAGE) break;
+        for (const event of [...applied.fresh, ...applied.corrected]) if (event.threadId) threads.add(event.threadId);
+        // A short prefix: the rest is held (what the page had ahead of it is taken) or not there yet; likewise the
+        // corrections.
+        if (answer.events.length < FEED_PAGE && (answer.corrections?.length ?? 0) < FEED_PAGE) break;
       }
     } catch (error) {
       // The pages read before the failure are kept (below); the next poll goes on from there.
@@ -539,7 +658,8 @@ export class FeedPoller {
       state = changed.state;
       notes.push(...changed.notes);
     }
-    if (read > 0 || created || state.cursor !== stored?.cursor || changes.length > 0) {
+    const moved = state.cursor !== stored?.cursor || state.correctionsCursor !== stored?.correctionsCursor;
+    if (read > 0 || created || moved || changes.length > 0) {
       if (threads.size > 0) deps.news([...threads]);
       // One write for all pages, before any notification: one shown and then lost to a crash before the write would
       // show again. The Gmail tabs hear of the threads through NEWS_KEY in the same write.
@@ -547,6 +667,9 @@ export class FeedPoller {
         [FEED_KEY]: state,
         ...(threads.size > 0 ? { [NEWS_KEY]: { at: now(), threadIds: [...threads] } } : {}),
       });
+      // After the write, as a note is shown: a withdrawal lost to a crash leaves a notification up, never two.
+      for (const note of withdrawn)
+        await deps.withdraw?.(note).catch((error: unknown) => console.warn("notification not withdrawn", error));
       for (const note of notesToShow(notes)) await deps.show(note).catch((error: unknown) => console.warn("notification not shown", error));
     }
     if (followUp !== null) deps.pollAt(followUp);

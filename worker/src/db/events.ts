@@ -515,7 +515,20 @@ export interface FeedPage {
   ahead: FeedRow[];
   /** When the earliest event still held among the rows read is released (ms), or null when none is: look again then. */
   nextAt: number | null;
+  /** Only when asked (eventsAfter's `correctionsCursor`): the corrections after it, in order (migration 0022). */
+  corrections?: CorrectionRow[];
 }
+
+/** A correction (migration 0022): the event as it is now, under the correction's own seq. */
+export interface CorrectionRow extends FeedRow {
+  correction_seq: number;
+}
+
+/** The columns of a feed row: the event `e`, its message `m` and, for a click, its link `l`. */
+const FEED_ROW_COLUMNS = `e.seq, e.message_id, e.kind, e.link_index, l.url AS link_url, e.label, e.occurred_at, e.inserted_at,
+              m.registered_at, m.thread_id, m.subject, m.recipients`;
+const FEED_ROW_JOINS = `LEFT JOIN messages m ON m.id = e.message_id
+         LEFT JOIN links l ON l.message_id = e.message_id AND l.link_index = e.link_index`;
 
 /**
  * The `limit` events after `cursor`, in seq order, sorted into those released at `now` (label final, classify.ts
@@ -535,18 +548,28 @@ export async function eventsAfter(
   now: number,
   limit: number,
   holdCapMs: number | null = null,
+  correctionsCursor: number | null = null,
 ): Promise<FeedPage> {
-  const { results } = await db
+  const events = db
     .prepare(
-      `SELECT e.seq, e.message_id, e.kind, e.link_index, l.url AS link_url, e.label, e.occurred_at, e.inserted_at,
-              m.registered_at, m.thread_id, m.subject, m.recipients
-       FROM events e LEFT JOIN messages m ON m.id = e.message_id
-         LEFT JOIN links l ON l.message_id = e.message_id AND l.link_index = e.link_index
+      `SELECT ${FEED_ROW_COLUMNS}
+       FROM events e ${FEED_ROW_JOINS}
        WHERE e.account_id = ? AND e.seq > ? ORDER BY e.seq LIMIT ?`,
     )
-    .bind(accountId, cursor, limit)
-    .all<Omit<FeedRow, "notify">>();
+    .bind(accountId, cursor, limit);
+  let results: Omit<FeedRow, "notify">[];
+  let corrections: Omit<CorrectionRow, "notify">[] | undefined;
+  if (correctionsCursor === null) results = (await events.all<Omit<FeedRow, "notify">>()).results;
+  else {
+    // One batch, so one query and one snapshot: a label changed between two reads would be given twice, or with an
+    // event read before its change and no correction of it read after.
+    const [eventRows, correctionRows] = await db.batch([events, correctionsStatement(db, accountId, correctionsCursor, limit)]);
+    results = (eventRows?.results ?? []) as Omit<FeedRow, "notify">[];
+    corrections = (correctionRows?.results ?? []) as Omit<CorrectionRow, "notify">[];
+  }
   const page: FeedPage = { rows: [], ahead: [], nextAt: null };
+  // The event as it is now: notify as it would be released now (its message registered), as `counted` is derived.
+  if (corrections) page.corrections = corrections.map((row) => ({ ...row, notify: row.registered_at !== null }));
   for (const row of results) {
     const timing = { occurredAt: row.occurred_at, insertedAt: row.inserted_at, registeredAt: row.registered_at };
     const finalAt = labelFinalAt(timing);
@@ -560,6 +583,21 @@ export async function eventsAfter(
     (page.nextAt === null ? page.rows : page.ahead).push({ ...row, notify: row.registered_at !== null });
   }
   return page;
+}
+
+/**
+ * The `limit` corrections of the account after `cursor`, in order, each with its event as it is now: a seek of
+ * event_corrections_by_account, then the event, its message and link by their keys. A correction's event is always
+ * stored (its deletion takes the correction: migration 0022).
+ */
+function correctionsStatement(db: D1Database, accountId: string, cursor: number, limit: number): D1PreparedStatement {
+  return db
+    .prepare(
+      `SELECT c.seq AS correction_seq, ${FEED_ROW_COLUMNS}
+       FROM event_corrections c JOIN events e ON e.seq = c.event_seq ${FEED_ROW_JOINS}
+       WHERE c.account_id = ? AND c.seq > ? ORDER BY c.seq LIMIT ?`,
+    )
+    .bind(accountId, cursor, limit);
 }
 
 export async function recordSenderViews(

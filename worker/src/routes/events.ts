@@ -31,6 +31,7 @@ function feedEvent(row: FeedRow): FeedEvent {
     label: row.label,
     counted,
     notify: counted,
+    registered: row.notify,
     at: new Date(row.occurred_at).toISOString(),
   };
 }
@@ -41,21 +42,24 @@ function feedEvent(row: FeedRow): FeedEvent {
  * extension notifies is never a machine or the sender (docs/protocol.md, "Notifications"). A held event holds back
  * only itself: `events` is the released prefix (the cursor moves to its end), `ahead` the events released after the
  * first one held, which come again in `events` once the cursor reaches them. `nextAt` says when the earliest event
- * held is released, so the extension can look again then rather than at its next minute.
+ * held is released, so the extension can look again then rather than at its next minute. With `correctionsAfter`,
+ * `corrections` are the events released before whose label changed since (migration 0022), after that cursor, in
+ * order; an extension that does not send it (older than corrections) gets none, and its request reads none.
  * The extension asks about every minute while Gmail is open, so after its answer the request also runs the retention
  * purge if it is overdue (db/retention.ts, purgeIfOverdue): of the API's requests, this one's own D1 queries are few
  * and fixed (the account, when KV has not cached it, and the page), so the purge's fit beside them in the invocation's
  * FREE_PLAN_D1_QUERIES whatever the account holds.
  */
 export const eventsRoute = new Hono<AppEnv>().use(requireAccount).get("/", validated("query", eventsQuery), async (c) => {
-  const { after, limit } = c.req.valid("query");
-  const { rows, ahead, nextAt } = await eventsAfter(
+  const { after, correctionsAfter, limit } = c.req.valid("query");
+  const { rows, ahead, nextAt, corrections } = await eventsAfter(
     c.env.DB,
     c.get("account").id,
     Number(after),
     Date.now(),
     limit,
     holdCapMs(c.env.FEED_SETTLE_SECONDS),
+    correctionsAfter === undefined ? null : Number(correctionsAfter),
   );
   const body: EventsResponse = {
     events: rows.map(feedEvent),
@@ -63,6 +67,10 @@ export const eventsRoute = new Hono<AppEnv>().use(requireAccount).get("/", valid
     cursor: rows.length > 0 ? String(rows[rows.length - 1]?.seq) : after,
     nextAt: nextAt === null ? null : new Date(nextAt).toISOString(),
   };
+  if (corrections) {
+    body.corrections = corrections.map((row) => ({ cursor: String(row.correction_seq), event: feedEvent(row) }));
+    body.correctionsCursor = corrections.length > 0 ? String(corrections[corrections.length - 1]?.correction_seq) : correctionsAfter;
+  }
   c.executionCtx.waitUntil(runOverduePurge(c.env.DB, c.env.SIGNING_SECRET ?? "", c.env.HITS, Date.now()));
   return c.json(body);
 });
