@@ -55,9 +55,13 @@ function notify(id: string, { title, message }: { title: string; message: string
   });
 }
 
-/** An email the tracker refused, or still could not be told of: the rep hears of it at once, in words. */
+/**
+ * An email the tracker refused, or still could not be told of: the rep hears of it at once, in words. Not a token the
+ * tracker refuses: REACH_NOTIFICATION told of that once already (outbox.ts troubleNote).
+ */
 function tellOutboxTrouble(entry: OutboxEntry): void {
-  notify(OUTBOX_NOTIFICATION, troubleNote(entry)).catch((error: unknown) => console.warn("outbox notification not shown", error));
+  const note = troubleNote(entry);
+  if (note) notify(OUTBOX_NOTIFICATION, note).catch((error: unknown) => console.warn("outbox notification not shown", error));
 }
 
 const deliver = outboxDelivery({

@@ -45,11 +45,12 @@ describe("the tracker's reachability", () => {
     expect(notes).toEqual([
       {
         title: "Mailtracker cannot reach your tracker",
-        message: `Mailtracker cannot reach your tracker at track.example.com since ${since}: the opens and clicks it records are not shown here until it answers again.`,
+        message: `Mailtracker cannot reach your tracker at track.example.com since ${since}. Until it answers again, new opens and clicks are not notified, and Gmail's marks and panels show what it said before.`,
       },
     ]);
+    // What the Gmail tabs show meanwhile: their marks stay, their tooltips saying they may be out of date.
     expect(toolbar).toEqual([
-      `Opens and clicks are not shown or notified: Mailtracker cannot reach your tracker (track.example.com) since ${since}.`,
+      `New opens and clicks are not shown or notified: Mailtracker cannot reach your tracker (track.example.com) since ${since}. Gmail's marks show what it said before.`,
     ]);
     // Still down: not told again.
     for (let minute = 0; minute < 10; minute++) {
@@ -68,16 +69,20 @@ describe("the tracker's reachability", () => {
   it("says at once that the tracker refuses this browser's token", async () => {
     const { reach, notes, toolbar } = reachAt(start);
     await reach.heard(URL, refused());
+    // In the words the popup, the options page and the Gmail tabs say it in (TOKEN_REFUSED), of this tracker.
     expect(notes).toEqual([
       {
-        title: "Your tracker refused this browser's token",
+        title: "Your tracker does not accept this browser's API token",
         message:
-          "Your tracker at track.example.com refused this browser's token: connect again in Mailtracker's options. Until then the opens and clicks it records are not shown here, and emails you send are not registered.",
+          "Your tracker at track.example.com does not accept this browser's API token any more: connect again with a valid token in Mailtracker's options. Until then, emails you send, or take back with Undo, wait to reach it, new opens and clicks are not notified, and Gmail's marks and panels show what it said before.",
       },
     ]);
     expect(toolbar).toEqual([
-      "Opens and clicks are not shown or notified: your tracker (track.example.com) refused this browser's token. Connect again in Mailtracker's options.",
+      "New opens and clicks are not shown or notified: your tracker (track.example.com) does not accept this browser's API token any more: connect again with a valid token in Mailtracker's options.",
     ]);
+    expect(TOKEN_REFUSED).toBe(
+      "the tracker does not accept this browser's API token any more: connect again with a valid token in the options",
+    );
     await reach.heard(URL, refused());
     expect(notes).toHaveLength(1);
     expect(await reach.reachability(URL)).toEqual({ reachable: false, problem: TOKEN_REFUSED, refused: true });

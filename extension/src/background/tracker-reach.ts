@@ -7,7 +7,7 @@
 // it already told of, nor tell of it twice; not in storage.local, where every failed call's write would reach each
 // Gmail tab's storage.onChanged. A browser restarted meanwhile starts afresh, as an outage after QUIET_GAP_MS does.
 import { serialRunner } from "../serial";
-import { errorText, TOKEN_REFUSED, timeShown } from "../words";
+import { errorText, TOKEN_REFUSED, timeShown, tokenRefused } from "../words";
 import { TrackerError } from "./api";
 import type { KeyValueArea } from "./outbox";
 
@@ -73,20 +73,24 @@ interface Outage {
 
 const KEY = "trackerReach";
 
-/** What the rep is told of an outage: the notification, and the toolbar button's sentence. */
+/**
+ * What the rep is told of an outage: the notification, and the toolbar button's sentence. True to what the Gmail tabs
+ * show meanwhile: their marks and panels stay, with what the tracker said before (their tooltips say they may be out
+ * of date), and only what it records from now on is neither shown nor notified.
+ */
 export function outageNote(outage: Outage, now: number): { title: string; message: string; sentence: string } {
   const host = new URL(outage.trackerUrl).host;
   if (outage.refused)
     return {
-      title: "Your tracker refused this browser's token",
-      message: `Your tracker at ${host} refused this browser's token: connect again in Mailtracker's options. Until then the opens and clicks it records are not shown here, and emails you send are not registered.`,
-      sentence: `Opens and clicks are not shown or notified: your tracker (${host}) refused this browser's token. Connect again in Mailtracker's options.`,
+      title: "Your tracker does not accept this browser's API token",
+      message: `${tokenRefused(`Your tracker at ${host}`, "Mailtracker's options")}. Until then, emails you send, or take back with Undo, wait to reach it, new opens and clicks are not notified, and Gmail's marks and panels show what it said before.`,
+      sentence: `New opens and clicks are not shown or notified: ${tokenRefused(`your tracker (${host})`, "Mailtracker's options")}.`,
     };
   const since = timeShown(outage.since, now);
   return {
     title: "Mailtracker cannot reach your tracker",
-    message: `Mailtracker cannot reach your tracker at ${host} since ${since}: the opens and clicks it records are not shown here until it answers again.`,
-    sentence: `Opens and clicks are not shown or notified: Mailtracker cannot reach your tracker (${host}) since ${since}.`,
+    message: `Mailtracker cannot reach your tracker at ${host} since ${since}. Until it answers again, new opens and clicks are not notified, and Gmail's marks and panels show what it said before.`,
+    sentence: `New opens and clicks are not shown or notified: Mailtracker cannot reach your tracker (${host}) since ${since}. Gmail's marks show what it said before.`,
   };
 }
 
