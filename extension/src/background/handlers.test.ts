@@ -125,14 +125,16 @@ function background(
     news: () => undefined,
     pollAt: () => undefined,
   });
+  /** The news the Gmail tabs were told of (NEWS_KEY): the threads named, all when none. */
+  const news: string[][] = [];
   const receipts = {
     statusCache: new StatusCache(),
     poller,
-    news: () => undefined,
+    news: (threadIds: string[]) => void news.push(threadIds),
     feedState: () => readFeedState(area, ACCOUNT),
     sentAccounts: new SentAccounts(area),
     totals: new TrackerTotals(),
-    reach: new TrackerReach({ area, notify: async () => undefined, toolbar: async () => undefined }),
+    reach: new TrackerReach({ area, notify: async () => undefined, toolbar: async () => undefined, readAgain: () => undefined }),
   };
   const outbox = new Outbox(area, deliver, () => undefined);
   const reminders = new Reminders({
@@ -160,6 +162,7 @@ function background(
     area,
     outbox,
     reminders,
+    news,
     reach: receipts.reach,
     gmail: gmailHandlers(outbox, receipts, signals, reminders),
     pages: pageHandlers(outbox, receipts, checks, reminders),
@@ -497,6 +500,16 @@ it("Connect with another account's token while connected asks first; the same ac
     created: false,
   });
   expect(secrets.credentials).toMatchObject({ accountId: "otheraccount0000", apiToken: "other" });
+});
+
+it("connecting again has every Gmail tab read its marks and panels at once, which a refused token had stopped", async () => {
+  const { pages, reach, news } = background();
+  await reach.heard(CONNECTED.trackerUrl, new TrackerError("the tracker answered 401: missing or invalid API token", 401));
+  trackerAccounts.byToken.renewed = CONNECTED.accountId;
+  await pages.connect.run({ trackerUrl: "https://t.example", apiToken: "renewed" }, fromOptions);
+  expect(secrets.credentials).toMatchObject({ accountId: CONNECTED.accountId, apiToken: "renewed" });
+  // All threads: the tabs' panels read again whatever they show.
+  expect(news).toEqual([[]]);
 });
 
 it("the stored API token is a page's to ask for, never a Gmail tab's", () => {

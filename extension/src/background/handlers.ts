@@ -495,6 +495,9 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
       }
       await saveCredentials(credentials);
       await saveOptions(withTracker(await loadOptions(), trackerUrl));
+      // Every Gmail tab reads its marks and panels again now: a panel stops reading while no tracker is connected or
+      // the token is refused (conversation-panel.ts DISCONNECTED), and waited for the feed's next news or a reload.
+      receipts.news([]);
       void outbox.retry();
       void outbox.flush();
       return { accountId: credentials.accountId, apiToken: credentials.apiToken, created };

@@ -87,6 +87,7 @@ const reach = new TrackerReach({
       (error: unknown) => console.warn("tracker reachability notification not shown", error),
     ),
   toolbar: showTrackerTrouble,
+  readAgain: () => news([]),
 });
 // Every call made with a token is heard, the feed poll's among them; only those with the stored credentials count.
 onTrackerAnswer((trackerUrl, token, failure) => {

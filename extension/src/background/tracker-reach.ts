@@ -69,6 +69,12 @@ interface Outage {
   problem: string;
   /** What the rep was told of it (the notification and the badge), if anything yet. */
   told: "unreachable" | "refused" | null;
+  /**
+   * A Gmail tab's read failed in it and was answered with staleReason: that tab shows "May be out of date", and its
+   * conversation panels stopped reading on a refused token (conversation-panel.ts DISCONNECTED), until it reads again.
+   * Absent from an outage stored before it was kept.
+   */
+  tabsTold?: boolean;
 }
 
 const KEY = "trackerReach";
@@ -101,6 +107,12 @@ export interface TrackerReachDeps {
   notify(note: { title: string; message: string } | null): Promise<void>;
   /** Puts the sentence on the toolbar button of every tab, or takes it away (null). */
   toolbar(sentence: string | null): Promise<void>;
+  /**
+   * Has every Gmail tab read its marks and panels again at once (the background's news, which they watch): the
+   * tracker answers again after an outage they or the rep were told of. Else a panel stopped by a refused token
+   * waited for the feed's next news or a reload, and a mark for its retry, up to a minute, to lose "May be out of date".
+   */
+  readAgain(): void;
 }
 
 export class TrackerReach {
@@ -147,6 +159,7 @@ export class TrackerReach {
         if (!before) return;
         await this.write(null);
         await this.untell(before);
+        if (before.told || before.tabsTold) this.deps.readAgain();
         return;
       }
       const now = this.now();
@@ -159,6 +172,7 @@ export class TrackerReach {
         refused: kind === "refused",
         problem: reachabilityOf(failure).problem ?? "",
         told: current?.told ?? null,
+        tabsTold: current?.tabsTold ?? false,
       };
       // A refusal at once: it is never a blip, and every call fails until the rep connects again.
       const due = outage.refused ? "refused" : now - outage.since >= TELL_AFTER_MS ? "unreachable" : null;
@@ -183,15 +197,19 @@ export class TrackerReach {
 
   /**
    * A Gmail tab's read failed with `error`: why what it drew before may be out of date, in its words (words.ts
-   * outOfDate), or null for a failure that says nothing of the tracker's reachability. After the failure is heard.
+   * outOfDate), or null for a failure that says nothing of the tracker's reachability. After the failure is heard;
+   * the outage it belongs to then has the tabs read again when it ends.
    */
   staleReason(error: unknown): Promise<string | null> {
     return this.serial(async () => {
       const kind = heardOf(error);
       if (kind === "answered") return null;
+      const outage = await this.read();
+      // Written once an outage: its end has the tabs read again (readAgain).
+      if (outage && !outage.tabsTold) await this.write({ ...outage, tabsTold: true });
       if (kind === "refused") return TOKEN_REFUSED;
       const now = this.now();
-      return `the tracker could not be reached since ${timeShown((await this.read())?.since ?? now, now)}`;
+      return `the tracker could not be reached since ${timeShown(outage?.since ?? now, now)}`;
     });
   }
 
