@@ -65,7 +65,8 @@ export function shortUrl(url: string, max = 32): string {
 export const tokenRefused = (tracker: string, options = "the options"): string =>
   `${tracker} does not accept this browser's API token any more: connect again with a valid token in ${options}`;
 
-export const TOKEN_REFUSED = tokenRefused("the tracker");
+// Pure: the Gmail content script imports this module, and must not carry what it never says (its size is capped).
+export const TOKEN_REFUSED = /* @__PURE__ */ tokenRefused("the tracker");
 
 /**
  * A mark's tooltip or a panel's line drawn from what the tracker said before its last read failed: `reason` is the

@@ -20,6 +20,8 @@ const followUpsAnswer = vi.hoisted(() => ({
 }));
 /** The emails the stood-in tracker has (GET /api/messages/:id, POST /api/messages/status), by tracking id. */
 const trackerEmails = vi.hoisted(() => ({}) as Record<string, unknown>);
+/** While set, how the stood-in tracker's status and detail reads fail: its words and HTTP status (null: no answer). */
+const trackerFails = vi.hoisted(() => ({ with: null as { message: string; status: number | null } | null }));
 const storage = vi.hoisted(() => ({
   local: {
     get: async (key: string) => (key in stored ? { [key]: structuredClone(stored[key]) } : {}),
@@ -50,12 +52,14 @@ vi.mock("./api", async (original) => {
       },
       remove: async (id: string) => void removed.push(id),
       detail: async (id: string) => {
+        if (trackerFails.with) throw new actual.TrackerError(trackerFails.with.message, trackerFails.with.status);
         if (!trackerEmails[id]) throw new actual.TrackerError("the tracker answered 404: no such message in this account", 404);
         return structuredClone(trackerEmails[id]);
       },
-      status: async (threadIds: string[]) => ({
-        messages: Object.values(trackerEmails).filter((m) => threadIds.includes((m as { threadId: string }).threadId)),
-      }),
+      status: async (threadIds: string[]) => {
+        if (trackerFails.with) throw new actual.TrackerError(trackerFails.with.message, trackerFails.with.status);
+        return { messages: Object.values(trackerEmails).filter((m) => threadIds.includes((m as { threadId: string }).threadId)) };
+      },
       deleteContact: async (email: string) => void deletedContacts.push(email),
       followUps: async (waits: unknown) => {
         followUpsAnswer.asked.push(waits);
@@ -73,6 +77,7 @@ vi.mock("./api", async (original) => {
 import type { EventsResponse, FeedEvent } from "../../../shared/api";
 import { mintTrackingId, signedClickUrl } from "../../../shared/protocol";
 import { detailOf } from "../message-detail.test-support";
+import { TOKEN_REFUSED } from "../words";
 import { TrackerError } from "./api";
 import { ContactCheckCache } from "./contact-checks";
 import type { Credentials } from "./credentials";
@@ -585,4 +590,55 @@ it("an email the tracker does not have while the outbox holds its registration i
   await outbox.withdraw(waiting);
   expect((await gmail.threadStatus.run({ threadIds: ["18c2f0a1b2c3d4e5"] }, fromGmail)).unregistered).toEqual([]);
   await expect(detail(waiting)).rejects.toThrow("404");
+});
+
+it("while the tracker cannot be read, down or refusing the token, a thread whose registration waits is marked waiting, and its panel says why", async () => {
+  for (const key of Object.keys(trackerEmails)) delete trackerEmails[key];
+  const unreachable = { message: "cannot reach the tracker at https://t.example (Failed to fetch)", status: null };
+  const refused = { message: "the tracker answered 401: missing or invalid API token (Authorization: Bearer mt_…)", status: 401 };
+  let answer: DeliveryResult = { retry: true, error: unreachable.message, status: null };
+  const { gmail, outbox, reach } = background(undefined, async () => answer);
+  const fromGmail = { id: "ext", url: "https://mail.google.com/mail/u/0/#sent" };
+  const waiting = await trackingId();
+  await outbox.put(waiting, { subject: "Pricing", recipients: [], sentAt: new Date().toISOString(), threadId: "18c2f0a1b2c3d4f1" });
+  await outbox.flush();
+  const [waitingThread, otherThread] = ["18c2f0a1b2c3d4f1", "18c2f0a1b2c3d4f2"];
+  const status = (threadIds: string[]) => gmail.threadStatus.run({ threadIds }, fromGmail);
+  const detail = () => gmail.messageDetail.run({ trackingId: waiting }, fromGmail);
+
+  try {
+    // The tracker down, as its reach heard it (api.ts onTrackerAnswer hears every call before its caller does).
+    trackerFails.with = unreachable;
+    await reach.heard(CONNECTED.trackerUrl, new TrackerError(unreachable.message, null));
+    const since = /^the tracker could not be reached since .+/;
+    expect(await status([waitingThread, otherThread])).toEqual({
+      messages: [],
+      unregistered: [{ threadIds: [waitingThread], title: "Waiting to reach your tracker" }],
+      stale: expect.stringMatching(since),
+    });
+    // None of the threads waiting: the failure, as before, which the tab keeps its marks through.
+    await expect(status([otherThread])).rejects.toThrow(unreachable.message);
+    expect(await detail()).toEqual({
+      unregistered: expect.stringMatching(
+        /^Not registered with your tracker yet \(it will be sent again at .+\): cannot reach the tracker at https:\/\/t\.example \(Failed to fetch\)$/,
+      ),
+    });
+
+    // The token refused: said in the words the rep was told of it in, and what mends it; the panel is not left empty.
+    trackerFails.with = refused;
+    answer = { retry: true, error: refused.message, status: 401 };
+    await reach.heard(CONNECTED.trackerUrl, new TrackerError(refused.message, 401));
+    await outbox.retry();
+    await outbox.flush();
+    expect(await status([waitingThread])).toEqual({
+      messages: [],
+      unregistered: [{ threadIds: [waitingThread], title: "Waiting to reach your tracker" }],
+      stale: TOKEN_REFUSED,
+    });
+    expect(await detail()).toEqual({
+      unregistered: `Not registered with your tracker yet: ${TOKEN_REFUSED}. It is sent as soon as you do.`,
+    });
+  } finally {
+    trackerFails.with = null;
+  }
 });

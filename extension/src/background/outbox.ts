@@ -9,7 +9,7 @@
 // Undo) is refused, so an email that never left is never tracked.
 import type { RegisterMessageRequest } from "../../../shared/api";
 import { serialRunner } from "../serial";
-import { subjectShown, timeShown } from "../words";
+import { subjectShown, TOKEN_REFUSED, timeShown } from "../words";
 
 export interface OutboxEntry {
   trackingId: string;
@@ -286,6 +286,9 @@ export function unregisteredWords(
     panel:
       entry.attempts === 0
         ? `Not registered with your tracker yet: its registration is sent at ${when}.`
-        : `Not registered with your tracker yet (it will be sent again at ${when}): ${entry.lastError}`,
+        : // The token, not the email: in the words the rep was told of it in (tracker-reach.ts), and what mends it.
+          entry.lastStatus === 401
+          ? `Not registered with your tracker yet: ${TOKEN_REFUSED}. It is sent as soon as you do.`
+          : `Not registered with your tracker yet (it will be sent again at ${when}): ${entry.lastError}`,
   };
 }
