@@ -91,6 +91,7 @@ import { FeedPoller, type PollerDeps, readFeedState } from "./notifications";
 import { type DeliveryResult, Outbox } from "./outbox";
 import { SentAccounts } from "./sent-accounts";
 import { StatusCache } from "./status-cache";
+import { NOTICE_MAX, noticeTab } from "./tab-notices";
 import { TrackerReach } from "./tracker-reach";
 
 const unused = async () => {
@@ -130,6 +131,8 @@ function background(
     news: () => undefined,
     pollAt: () => undefined,
   });
+  /** The desktop notifications shown, by id. */
+  const notifications: { id: string; title: string; message: string }[] = [];
   /** The news the Gmail tabs were told of (NEWS_KEY): the threads named, all when none. */
   const news: string[][] = [];
   const receipts = {
@@ -169,7 +172,8 @@ function background(
     reminders,
     news,
     reach: receipts.reach,
-    gmail: gmailHandlers(outbox, receipts, signals, reminders),
+    notifications,
+    gmail: gmailHandlers(outbox, receipts, signals, reminders, async (id, note) => void notifications.push({ id, ...note })),
     pages: pageHandlers(outbox, receipts, checks, reminders),
   };
 }
@@ -641,4 +645,29 @@ it("while the tracker cannot be read, down or refusing the token, a thread whose
   } finally {
     trackerFails.with = null;
   }
+});
+
+it("a notice a hidden Gmail tab said is shown on the desktop, naming the tab a click brings back; bad input is refused in words", async () => {
+  const { gmail, notifications } = background();
+  const fromTab = { id: "ext", url: "https://mail.google.com/mail/u/0/#inbox", tab: { id: 42 } as never };
+  const text = `Mailtracker: "Pricing" tracked, but Gmail's confirmation of the send was not seen: replies are not seen, and its Sent mark may not show`;
+  expect(await runHandler("noticeWhileHidden", gmail.noticeWhileHidden, { text }, fromTab)).toEqual({ shown: true });
+  await runHandler("noticeWhileHidden", gmail.noticeWhileHidden, { text: `Mailtracker: ${"x".repeat(NOTICE_MAX + 100)}` }, fromTab);
+  expect(notifications[0]).toEqual({
+    id: expect.stringMatching(/^mt-notice:42:/),
+    title: "Mailtracker",
+    message: `"Pricing" tracked, but Gmail's confirmation of the send was not seen: replies are not seen, and its Sent mark may not show`,
+  });
+  // Two notices, two notifications: the second does not take the first one's place.
+  expect(notifications[1]?.id).not.toBe(notifications[0]?.id);
+  expect(notifications[1]?.message).toHaveLength(NOTICE_MAX);
+  expect(notifications[1]?.message.endsWith("…")).toBe(true);
+  expect(notifications.map((n) => noticeTab(n.id))).toEqual([42, 42]);
+  // Not a notice's: the outbox's and the feed's notifications are left to their own clicks.
+  expect([noticeTab("mt-outbox"), noticeTab("mt-tracker-reach")]).toEqual([null, null]);
+  for (const input of [{ text: "   " }, { text: 5 }, null])
+    await expect(runHandler("noticeWhileHidden", gmail.noticeWhileHidden, input, fromTab)).rejects.toThrow(
+      /^noticeWhileHidden does not take this input \(/,
+    );
+  expect(notifications).toHaveLength(2);
 });

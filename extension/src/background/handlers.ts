@@ -31,6 +31,7 @@ import { type Outbox, type OutboxEntry, unregisteredWords } from "./outbox";
 import type { SentAccounts } from "./sent-accounts";
 import { type SignalDeps, signalHandlers } from "./signals";
 import type { StatusCache } from "./status-cache";
+import { tabNoticeHandlers } from "./tab-notices";
 import { type Reachability, reachabilityOf, type TrackerReach } from "./tracker-reach";
 
 export interface ConnectionState {
@@ -241,7 +242,10 @@ function deleteMessageData(receipts: Receipts, reminders: Reminders) {
   });
 }
 
-export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: SignalDeps, reminders: Reminders) {
+/** Shows a desktop notification of the extension's under this id (index.ts notify). */
+export type ShowNotification = (id: string, note: { title: string; message: string }) => Promise<unknown>;
+
+export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: SignalDeps, reminders: Reminders, notify: ShowNotification) {
   return {
     ...signalHandlers(signals),
     ...contactCheckHandlers(signals),
@@ -249,6 +253,8 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: Signa
     ...followUpGmailHandlers(reminders, async (trackingId) => void requireOwnId(await requireCredentials(), trackingId)),
     // What this Gmail tab recognises of Gmail (gmail-health.ts).
     ...gmailHealthGmailHandlers,
+    // A notice of a hidden Gmail tab, on the desktop (tab-notices.ts).
+    ...tabNoticeHandlers(notify),
 
     /** A fresh id for a compose window, minted ahead of the send so the send itself needs no round trip. */
     mintId: handler(noInput, async (): Promise<{ trackingId: string; trackerUrl: string; notice: string | null }> => {

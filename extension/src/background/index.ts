@@ -24,6 +24,7 @@ import { senderKind } from "./sender";
 import { SentAccounts } from "./sent-accounts";
 import { releaseHeldSignals } from "./signals";
 import { StatusCache } from "./status-cache";
+import { noticeTab } from "./tab-notices";
 import { TrackerReach } from "./tracker-reach";
 
 const OUTBOX_ALARM = "outbox-retry";
@@ -190,9 +191,22 @@ async function openThread(threadId: string | null, account: GmailAccount): Promi
   if (tab.windowId !== undefined) await browser.windows.update(tab.windowId, { focused: true });
 }
 
+/** Brings a tab to the front of its window, and the window to the front. */
+async function showTab(tabId: number): Promise<void> {
+  const tab = await browser.tabs.update(tabId, { active: true });
+  if (tab?.windowId !== undefined) await browser.windows.update(tab.windowId, { focused: true });
+}
+
 browser.notifications.onClicked.addListener((id) => {
   if (id === OUTBOX_NOTIFICATION || id === REACH_NOTIFICATION) {
     void browser.runtime.openOptionsPage();
+    void browser.notifications.clear(id);
+    return;
+  }
+  // A notice a hidden Gmail tab said (tab-notices.ts): that tab, if it is still open.
+  const noticeTabId = noticeTab(id);
+  if (noticeTabId !== null) {
+    void showTab(noticeTabId).catch((error: unknown) => console.warn("tab of the notice not shown", error));
     void browser.notifications.clear(id);
     return;
   }
@@ -246,7 +260,7 @@ function releaseHeld(): void {
   void releaseHeldSignals(signals).catch((error: unknown) => console.warn("held signals not reported yet", error));
 }
 
-const fromGmail: HandlerTable = gmailHandlers(outbox, receipts, signals, reminders);
+const fromGmail: HandlerTable = gmailHandlers(outbox, receipts, signals, reminders, notify);
 const fromPages: HandlerTable = pageHandlers(outbox, receipts, contactChecks, reminders);
 
 browser.runtime.onMessage.addListener((message: unknown, sender: browser.Runtime.MessageSender): Promise<Reply<unknown>> | undefined => {
