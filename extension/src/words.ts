@@ -58,11 +58,15 @@ export function shortUrl(url: string, max = 32): string {
 }
 
 /**
- * What is said of a tracker refusing this browser's API token (a 401): the popup, the options page, the outbox's
- * notes and the Gmail tab's marks and panels. Only connecting again mends it.
+ * What is said of `tracker` refusing this browser's API token (a 401), wherever it is said: one wording, whether the
+ * popup, the options page and the Gmail tab's marks and panels say it (TOKEN_REFUSED) or the one desktop notification
+ * and the toolbar button do (tracker-reach.ts outageNote). Only connecting again mends it.
  */
-export const TOKEN_REFUSED =
-  "the tracker does not accept this browser's API token any more: connect again with a valid token in the options";
+export const tokenRefused = (tracker: string, options = "the options"): string =>
+  `${tracker} does not accept this browser's API token any more: connect again with a valid token in ${options}`;
+
+// Pure: the Gmail content script imports this module, and must not carry what it never says (its size is capped).
+export const TOKEN_REFUSED = /* @__PURE__ */ tokenRefused("the tracker");
 
 /**
  * A mark's tooltip or a panel's line drawn from what the tracker said before its last read failed: `reason` is the

@@ -1614,6 +1614,24 @@ export function defineScenarios(
           const [, , id = ""] = PIXEL(tracker.url).exec(sent.html) ?? [];
           expect(sent.html).toContain(`${tracker.url}/c/${id}/0?u=`);
 
+          // The Sent list, with the tracker down: the email's row is marked waiting from the outbox (the tracker's status
+          // unread), its tooltip saying what else may be out of date; its conversation panel says why it is not tracked yet.
+          await go(gmail, "#sent");
+          await gmail.waitFor(
+            (l) => document.querySelector(`tr[data-sim-thread="${l}"] .mt-mark`)?.getAttribute("data-mt-state") === "unregistered",
+            sent.legacyThreadId,
+          );
+          const title = (l: string) => document.querySelector(`tr[data-sim-thread="${l}"] .mt-mark`)?.getAttribute("title");
+          expect(await gmail.evaluate(title, sent.legacyThreadId)).toMatch(
+            /^Waiting to reach your tracker\nMay be out of date: the tracker could not be reached since /,
+          );
+          await go(gmail, `#sent/${sent.legacyThreadId}`);
+          await gmail.waitFor(
+            () => document.querySelector(".mt-panel")?.textContent?.startsWith("Not registered with your tracker yet"),
+            null,
+          );
+          await go(gmail, "#sent");
+
           const popup = await harness.newTab(popupUrl());
           worlds.push(popup);
           await popup.waitFor(() => document.querySelector("[data-testid=outbox-count]")?.textContent?.startsWith("1 sent email"), null);
@@ -1635,6 +1653,15 @@ export function defineScenarios(
           expect(message.threadId).toBe(sent.legacyThreadId);
           expect(message.links.map((l) => l.url)).toEqual(["https://shop.example/down"]);
           await popup.waitFor(() => document.querySelector("[data-testid=outbox-empty]"), null, 30_000);
+          // Registered: the Gmail tab hears of it at once and marks the row as the tracker has it, out of date no more.
+          await gmail.waitFor(
+            (l) => {
+              const mark = document.querySelector(`tr[data-sim-thread="${l}"] .mt-mark`);
+              return mark?.getAttribute("data-mt-state") === "delivered" && !mark.getAttribute("title")?.includes("out of date");
+            },
+            sent.legacyThreadId,
+            10_000,
+          );
         } finally {
           // Whatever failed above, the next scenario gets a tracker.
           await fetch(`${tracker.url}/`).catch(() => startOurTracker());

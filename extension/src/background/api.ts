@@ -23,7 +23,7 @@ export class TrackerError extends Error {
   /**
    * Network failures, throttling and server errors pass; a refused request (4xx) will be refused again. A refused
    * token (401) passes too: nothing is wrong with the request itself, and connecting again (which retries every
-   * outbox entry) mends it; the outbox's note says so (outbox.ts troubleNote).
+   * outbox entry) mends it; the rep is told so at once (tracker-reach.ts).
    */
   get retryable(): boolean {
     return this.status === null || this.status === 401 || this.status === 408 || this.status === 429 || this.status >= 500;

@@ -247,7 +247,8 @@ describe("the background's watch over its access to Gmail and the tracker", () =
     browserState.tabs = [{ id: 1, url: INBOX, runs: true }];
     const health = await startBackground();
     await report(health, 1);
-    const DOWN = "Opens and clicks are not shown or notified: Mailtracker cannot reach your tracker (t.acme-sales.com) since 10:42.";
+    const DOWN =
+      "New opens and clicks are not shown or notified: Mailtracker cannot reach your tracker (t.acme-sales.com) since 10:42. Gmail's marks show what it said before.";
     await health.showTrackerTrouble(DOWN);
     expect(browserState.badges.get("default")).toBe("!");
     expect([browserState.titles.get("default"), browserState.titles.get(1)]).toEqual([`Mailtracker: ${DOWN}`, `Mailtracker: ${DOWN}`]);

@@ -20,6 +20,8 @@ const followUpsAnswer = vi.hoisted(() => ({
 }));
 /** The emails the stood-in tracker has (GET /api/messages/:id, POST /api/messages/status), by tracking id. */
 const trackerEmails = vi.hoisted(() => ({}) as Record<string, unknown>);
+/** While set, how the stood-in tracker's status and detail reads fail: its words and HTTP status (null: no answer). */
+const trackerFails = vi.hoisted(() => ({ with: null as { message: string; status: number | null } | null }));
 const storage = vi.hoisted(() => ({
   local: {
     get: async (key: string) => (key in stored ? { [key]: structuredClone(stored[key]) } : {}),
@@ -50,12 +52,14 @@ vi.mock("./api", async (original) => {
       },
       remove: async (id: string) => void removed.push(id),
       detail: async (id: string) => {
+        if (trackerFails.with) throw new actual.TrackerError(trackerFails.with.message, trackerFails.with.status);
         if (!trackerEmails[id]) throw new actual.TrackerError("the tracker answered 404: no such message in this account", 404);
         return structuredClone(trackerEmails[id]);
       },
-      status: async (threadIds: string[]) => ({
-        messages: Object.values(trackerEmails).filter((m) => threadIds.includes((m as { threadId: string }).threadId)),
-      }),
+      status: async (threadIds: string[]) => {
+        if (trackerFails.with) throw new actual.TrackerError(trackerFails.with.message, trackerFails.with.status);
+        return { messages: Object.values(trackerEmails).filter((m) => threadIds.includes((m as { threadId: string }).threadId)) };
+      },
       deleteContact: async (email: string) => void deletedContacts.push(email),
       followUps: async (waits: unknown) => {
         followUpsAnswer.asked.push(waits);
@@ -73,6 +77,7 @@ vi.mock("./api", async (original) => {
 import type { EventsResponse, FeedEvent } from "../../../shared/api";
 import { mintTrackingId, signedClickUrl } from "../../../shared/protocol";
 import { detailOf } from "../message-detail.test-support";
+import { TOKEN_REFUSED } from "../words";
 import { TrackerError } from "./api";
 import { ContactCheckCache } from "./contact-checks";
 import type { Credentials } from "./credentials";
@@ -86,6 +91,7 @@ import { FeedPoller, type PollerDeps, readFeedState } from "./notifications";
 import { type DeliveryResult, Outbox } from "./outbox";
 import { SentAccounts } from "./sent-accounts";
 import { StatusCache } from "./status-cache";
+import { NOTICE_MAX, noticeTab } from "./tab-notices";
 import { TrackerReach } from "./tracker-reach";
 
 const unused = async () => {
@@ -125,14 +131,18 @@ function background(
     news: () => undefined,
     pollAt: () => undefined,
   });
+  /** The desktop notifications shown, by id. */
+  const notifications: { id: string; title: string; message: string }[] = [];
+  /** The news the Gmail tabs were told of (NEWS_KEY): the threads named, all when none. */
+  const news: string[][] = [];
   const receipts = {
     statusCache: new StatusCache(),
     poller,
-    news: () => undefined,
+    news: (threadIds: string[]) => void news.push(threadIds),
     feedState: () => readFeedState(area, ACCOUNT),
     sentAccounts: new SentAccounts(area),
     totals: new TrackerTotals(),
-    reach: new TrackerReach({ area, notify: async () => undefined, toolbar: async () => undefined }),
+    reach: new TrackerReach({ area, notify: async () => undefined, toolbar: async () => undefined, readAgain: () => undefined }),
   };
   const outbox = new Outbox(area, deliver, () => undefined);
   const reminders = new Reminders({
@@ -160,8 +170,10 @@ function background(
     area,
     outbox,
     reminders,
+    news,
     reach: receipts.reach,
-    gmail: gmailHandlers(outbox, receipts, signals, reminders),
+    notifications,
+    gmail: gmailHandlers(outbox, receipts, signals, reminders, async (id, note) => void notifications.push({ id, ...note })),
     pages: pageHandlers(outbox, receipts, checks, reminders),
   };
 }
@@ -499,6 +511,16 @@ it("Connect with another account's token while connected asks first; the same ac
   expect(secrets.credentials).toMatchObject({ accountId: "otheraccount0000", apiToken: "other" });
 });
 
+it("connecting again has every Gmail tab read its marks and panels at once, which a refused token had stopped", async () => {
+  const { pages, reach, news } = background();
+  await reach.heard(CONNECTED.trackerUrl, new TrackerError("the tracker answered 401: missing or invalid API token", 401));
+  trackerAccounts.byToken.renewed = CONNECTED.accountId;
+  await pages.connect.run({ trackerUrl: "https://t.example", apiToken: "renewed" }, fromOptions);
+  expect(secrets.credentials).toMatchObject({ accountId: CONNECTED.accountId, apiToken: "renewed" });
+  // All threads: the tabs' panels read again whatever they show.
+  expect(news).toEqual([[]]);
+});
+
 it("the stored API token is a page's to ask for, never a Gmail tab's", () => {
   const { gmail, pages } = background();
   expect(Object.hasOwn(pages, "storedApiToken")).toBe(true);
@@ -572,4 +594,80 @@ it("an email the tracker does not have while the outbox holds its registration i
   await outbox.withdraw(waiting);
   expect((await gmail.threadStatus.run({ threadIds: ["18c2f0a1b2c3d4e5"] }, fromGmail)).unregistered).toEqual([]);
   await expect(detail(waiting)).rejects.toThrow("404");
+});
+
+it("while the tracker cannot be read, down or refusing the token, a thread whose registration waits is marked waiting, and its panel says why", async () => {
+  for (const key of Object.keys(trackerEmails)) delete trackerEmails[key];
+  const unreachable = { message: "cannot reach the tracker at https://t.example (Failed to fetch)", status: null };
+  const refused = { message: "the tracker answered 401: missing or invalid API token (Authorization: Bearer mt_…)", status: 401 };
+  let answer: DeliveryResult = { retry: true, error: unreachable.message, status: null };
+  const { gmail, outbox, reach } = background(undefined, async () => answer);
+  const fromGmail = { id: "ext", url: "https://mail.google.com/mail/u/0/#sent" };
+  const waiting = await trackingId();
+  await outbox.put(waiting, { subject: "Pricing", recipients: [], sentAt: new Date().toISOString(), threadId: "18c2f0a1b2c3d4f1" });
+  await outbox.flush();
+  const [waitingThread, otherThread] = ["18c2f0a1b2c3d4f1", "18c2f0a1b2c3d4f2"];
+  const status = (threadIds: string[]) => gmail.threadStatus.run({ threadIds }, fromGmail);
+  const detail = () => gmail.messageDetail.run({ trackingId: waiting }, fromGmail);
+
+  try {
+    // The tracker down, as its reach heard it (api.ts onTrackerAnswer hears every call before its caller does).
+    trackerFails.with = unreachable;
+    await reach.heard(CONNECTED.trackerUrl, new TrackerError(unreachable.message, null));
+    const since = /^the tracker could not be reached since .+/;
+    expect(await status([waitingThread, otherThread])).toEqual({
+      messages: [],
+      unregistered: [{ threadIds: [waitingThread], title: "Waiting to reach your tracker" }],
+      stale: expect.stringMatching(since),
+    });
+    // None of the threads waiting: the failure, as before, which the tab keeps its marks through.
+    await expect(status([otherThread])).rejects.toThrow(unreachable.message);
+    expect(await detail()).toEqual({
+      unregistered: expect.stringMatching(
+        /^Not registered with your tracker yet \(it will be sent again at .+\): cannot reach the tracker at https:\/\/t\.example \(Failed to fetch\)$/,
+      ),
+    });
+
+    // The token refused: said in the words the rep was told of it in, and what mends it; the panel is not left empty.
+    trackerFails.with = refused;
+    answer = { retry: true, error: refused.message, status: 401 };
+    await reach.heard(CONNECTED.trackerUrl, new TrackerError(refused.message, 401));
+    await outbox.retry();
+    await outbox.flush();
+    expect(await status([waitingThread])).toEqual({
+      messages: [],
+      unregistered: [{ threadIds: [waitingThread], title: "Waiting to reach your tracker" }],
+      stale: TOKEN_REFUSED,
+    });
+    expect(await detail()).toEqual({
+      unregistered: `Not registered with your tracker yet: ${TOKEN_REFUSED}. It is sent as soon as you do.`,
+    });
+  } finally {
+    trackerFails.with = null;
+  }
+});
+
+it("a notice a hidden Gmail tab said is shown on the desktop, naming the tab a click brings back; bad input is refused in words", async () => {
+  const { gmail, notifications } = background();
+  const fromTab = { id: "ext", url: "https://mail.google.com/mail/u/0/#inbox", tab: { id: 42 } as never };
+  const text = `Mailtracker: "Pricing" tracked, but Gmail's confirmation of the send was not seen: replies are not seen, and its Sent mark may not show`;
+  expect(await runHandler("noticeWhileHidden", gmail.noticeWhileHidden, { text }, fromTab)).toEqual({ shown: true });
+  await runHandler("noticeWhileHidden", gmail.noticeWhileHidden, { text: `Mailtracker: ${"x".repeat(NOTICE_MAX + 100)}` }, fromTab);
+  expect(notifications[0]).toEqual({
+    id: expect.stringMatching(/^mt-notice:42:/),
+    title: "Mailtracker",
+    message: `"Pricing" tracked, but Gmail's confirmation of the send was not seen: replies are not seen, and its Sent mark may not show`,
+  });
+  // Two notices, two notifications: the second does not take the first one's place.
+  expect(notifications[1]?.id).not.toBe(notifications[0]?.id);
+  expect(notifications[1]?.message).toHaveLength(NOTICE_MAX);
+  expect(notifications[1]?.message.endsWith("…")).toBe(true);
+  expect(notifications.map((n) => noticeTab(n.id))).toEqual([42, 42]);
+  // Not a notice's: the outbox's and the feed's notifications are left to their own clicks.
+  expect([noticeTab("mt-outbox"), noticeTab("mt-tracker-reach")]).toEqual([null, null]);
+  for (const input of [{ text: "   " }, { text: 5 }, null])
+    await expect(runHandler("noticeWhileHidden", gmail.noticeWhileHidden, input, fromTab)).rejects.toThrow(
+      /^noticeWhileHidden does not take this input \(/,
+    );
+  expect(notifications).toHaveLength(2);
 });

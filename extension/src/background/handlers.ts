@@ -15,7 +15,7 @@ import {
 } from "../../../shared/protocol";
 import { gmailAccountOf, threadIdsOf } from "../gmail-ids";
 import { loadOptions, normalizeTrackerUrl, outOfRecipientsReach, saveOptions, withTracker } from "../options-store";
-import { outOfReachNotice } from "../words";
+import { errorText, outOfReachNotice } from "../words";
 import { probeTracker, TrackerError, trackerApi } from "./api";
 import { type ContactCheckCache, contactCheckHandlers } from "./contact-checks";
 import { loadAccountMark, loadCredentials, removeCredentials, saveCredentials } from "./credential-store";
@@ -31,6 +31,7 @@ import { type Outbox, type OutboxEntry, unregisteredWords } from "./outbox";
 import type { SentAccounts } from "./sent-accounts";
 import { type SignalDeps, signalHandlers } from "./signals";
 import type { StatusCache } from "./status-cache";
+import { tabNoticeHandlers } from "./tab-notices";
 import { type Reachability, reachabilityOf, type TrackerReach } from "./tracker-reach";
 
 export interface ConnectionState {
@@ -136,6 +137,19 @@ export interface UnregisteredThread {
   title: string;
 }
 
+/** What a Gmail tab's thread list is answered for its threads (threadStatus). */
+export interface ThreadStatusAnswer {
+  /** The tracked emails of those threads, as the tracker has them: empty and unknown when `stale` is set. */
+  messages: MessageStatus[];
+  unregistered: UnregisteredThread[];
+  /**
+   * The tracker could not be read (out of reach, say), while the outbox holds registrations of some of these threads:
+   * why the rest may be out of date (tracker-reach.ts staleReason). The tab draws those threads waiting, and keeps
+   * what it drew of the others, as after a failed read.
+   */
+  stale?: string;
+}
+
 /** The outbox's registration of one email (not a withdrawal), if it holds one. */
 async function waitingRegistration(outbox: Outbox, trackingId: string): Promise<OutboxEntry | undefined> {
   return (await outbox.snapshot()).find((e) => e.trackingId === trackingId && !e.withdraw);
@@ -173,8 +187,11 @@ export interface Receipts {
   sentAccounts: SentAccounts;
   /** The tracker's totals the popup shows, kept between its refreshes; forgotten when the rep deletes data. */
   totals: TrackerTotals;
-  /** Whether the tracker answered the calls made to it lately (tracker-reach.ts): the options page shows it. */
-  reach: Pick<TrackerReach, "reachability">;
+  /**
+   * Whether the tracker answered the calls made to it lately (tracker-reach.ts): the options page shows it, and a
+   * Gmail tab hears why what it drew may be out of date.
+   */
+  reach: Pick<TrackerReach, "reachability" | "staleReason">;
 }
 
 /** News for threads (a reply or bounce recorded): their emails' reminders are settled at once if answered now. */
@@ -225,7 +242,10 @@ function deleteMessageData(receipts: Receipts, reminders: Reminders) {
   });
 }
 
-export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: SignalDeps, reminders: Reminders) {
+/** Shows a desktop notification of the extension's under this id (index.ts notify). */
+export type ShowNotification = (id: string, note: { title: string; message: string }) => Promise<unknown>;
+
+export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: SignalDeps, reminders: Reminders, notify: ShowNotification) {
   return {
     ...signalHandlers(signals),
     ...contactCheckHandlers(signals),
@@ -233,6 +253,8 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: Signa
     ...followUpGmailHandlers(reminders, async (trackingId) => void requireOwnId(await requireCredentials(), trackingId)),
     // What this Gmail tab recognises of Gmail (gmail-health.ts).
     ...gmailHealthGmailHandlers,
+    // A notice of a hidden Gmail tab, on the desktop (tab-notices.ts).
+    ...tabNoticeHandlers(notify),
 
     /** A fresh id for a compose window, minted ahead of the send so the send itself needs no round trip. */
     mintId: handler(noInput, async (): Promise<{ trackingId: string; trackerUrl: string; notice: string | null }> => {
@@ -308,27 +330,36 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: Signa
      * Tracked messages of these threads (one page of a thread list), from the background's short-lived cache, and the
      * threads' emails the tracker does not have yet, whose registrations the outbox holds.
      */
-    threadStatus: handler(
-      z.object({ threadIds: strings }),
-      async (input): Promise<{ messages: MessageStatus[]; unregistered: UnregisteredThread[] }> => {
-        const credentials = await requireCredentials();
-        const threadIds = input.threadIds.slice(0, 400);
-        const messages = await receipts.statusCache.get(threadIds, fetchStatus(credentials));
-        const known = new Set(messages.map((m) => m.id));
-        const now = Date.now();
-        const unregistered = (await outbox.snapshot()).flatMap((entry) => {
-          const ids = threadIdsOf(entry.request);
-          if (entry.withdraw || known.has(entry.trackingId) || !ids.some((id) => threadIds.includes(id))) return [];
-          return [{ threadIds: ids, title: unregisteredWords(entry, now).mark }];
-        });
-        return { messages, unregistered };
-      },
-    ),
+    threadStatus: handler(z.object({ threadIds: strings }), async (input): Promise<ThreadStatusAnswer> => {
+      const credentials = await requireCredentials();
+      const threadIds = input.threadIds.slice(0, 400);
+      let messages: MessageStatus[] = [];
+      let failed: { error: unknown } | null = null;
+      try {
+        messages = await receipts.statusCache.get(threadIds, fetchStatus(credentials));
+      } catch (error) {
+        failed = { error };
+      }
+      const known = new Set(messages.map((m) => m.id));
+      const now = Date.now();
+      const unregistered = (await outbox.snapshot()).flatMap((entry) => {
+        const ids = threadIdsOf(entry.request);
+        if (entry.withdraw || known.has(entry.trackingId) || !ids.some((id) => threadIds.includes(id))) return [];
+        return [{ threadIds: ids, title: unregisteredWords(entry, now).mark }];
+      });
+      if (!failed) return { messages, unregistered };
+      // The tracker could not be read: the outbox's registrations are no less waiting for it, and say so (when the
+      // tracker is down is when they wait). Without any, the failure, which the tab says its marks may be out of date by.
+      if (unregistered.length === 0) throw failed.error;
+      return { messages, unregistered, stale: (await receipts.reach.staleReason(failed.error)) ?? errorText(failed.error) };
+    }),
 
     /**
      * Everything the conversation panel shows for one of this account's messages; for one the tracker does not have
      * yet while the outbox holds its registration, why (UnregisteredEmail), not the tracker's 404, which the panel
-     * would take for deleted data.
+     * would take for deleted data. So too when the tracker cannot be read, down or refusing the token: the outbox's
+     * words for a registration waiting are true all the same, where the failure would show "could not be read", or
+     * for a refused token no panel at all (conversation-panel.ts DISCONNECTED).
      */
     messageDetail: handler(ownMessage, async (input): Promise<MessageDetail | UnregisteredEmail> => {
       const credentials = await requireCredentials();
@@ -336,7 +367,7 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: Signa
       try {
         return await access.tracker(credentials).detail(input.trackingId);
       } catch (error) {
-        const entry = error instanceof TrackerError && error.status === 404 && (await waitingRegistration(outbox, input.trackingId));
+        const entry = error instanceof TrackerError && (await waitingRegistration(outbox, input.trackingId));
         if (!entry) throw error;
         return { unregistered: unregisteredWords(entry, Date.now()).panel };
       }
@@ -495,6 +526,9 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
       }
       await saveCredentials(credentials);
       await saveOptions(withTracker(await loadOptions(), trackerUrl));
+      // Every Gmail tab reads its marks and panels again now: a panel stops reading while no tracker is connected or
+      // the token is refused (conversation-panel.ts DISCONNECTED), and waited for the feed's next news or a reload.
+      receipts.news([]);
       void outbox.retry();
       void outbox.flush();
       return { accountId: credentials.accountId, apiToken: credentials.apiToken, created };

@@ -24,6 +24,7 @@ import { senderKind } from "./sender";
 import { SentAccounts } from "./sent-accounts";
 import { releaseHeldSignals } from "./signals";
 import { StatusCache } from "./status-cache";
+import { noticeTab } from "./tab-notices";
 import { TrackerReach } from "./tracker-reach";
 
 const OUTBOX_ALARM = "outbox-retry";
@@ -55,9 +56,13 @@ function notify(id: string, { title, message }: { title: string; message: string
   });
 }
 
-/** An email the tracker refused, or still could not be told of: the rep hears of it at once, in words. */
+/**
+ * An email the tracker refused, or still could not be told of: the rep hears of it at once, in words. Not a token the
+ * tracker refuses: REACH_NOTIFICATION told of that once already (outbox.ts troubleNote).
+ */
 function tellOutboxTrouble(entry: OutboxEntry): void {
-  notify(OUTBOX_NOTIFICATION, troubleNote(entry)).catch((error: unknown) => console.warn("outbox notification not shown", error));
+  const note = troubleNote(entry);
+  if (note) notify(OUTBOX_NOTIFICATION, note).catch((error: unknown) => console.warn("outbox notification not shown", error));
 }
 
 const deliver = outboxDelivery({
@@ -83,6 +88,7 @@ const reach = new TrackerReach({
       (error: unknown) => console.warn("tracker reachability notification not shown", error),
     ),
   toolbar: showTrackerTrouble,
+  readAgain: () => news([]),
 });
 // Every call made with a token is heard, the feed poll's among them; only those with the stored credentials count.
 onTrackerAnswer((trackerUrl, token, failure) => {
@@ -189,9 +195,22 @@ async function openThread(threadId: string | null, account: GmailAccount): Promi
   if (tab.windowId !== undefined) await browser.windows.update(tab.windowId, { focused: true });
 }
 
+/** Brings a tab to the front of its window, and the window to the front. */
+async function showTab(tabId: number): Promise<void> {
+  const tab = await browser.tabs.update(tabId, { active: true });
+  if (tab?.windowId !== undefined) await browser.windows.update(tab.windowId, { focused: true });
+}
+
 browser.notifications.onClicked.addListener((id) => {
   if (id === OUTBOX_NOTIFICATION || id === REACH_NOTIFICATION) {
     void browser.runtime.openOptionsPage();
+    void browser.notifications.clear(id);
+    return;
+  }
+  // A notice a hidden Gmail tab said (tab-notices.ts): that tab, if it is still open.
+  const noticeTabId = noticeTab(id);
+  if (noticeTabId !== null) {
+    void showTab(noticeTabId).catch((error: unknown) => console.warn("tab of the notice not shown", error));
     void browser.notifications.clear(id);
     return;
   }
@@ -245,7 +264,7 @@ function releaseHeld(): void {
   void releaseHeldSignals(signals).catch((error: unknown) => console.warn("held signals not reported yet", error));
 }
 
-const fromGmail: HandlerTable = gmailHandlers(outbox, receipts, signals, reminders);
+const fromGmail: HandlerTable = gmailHandlers(outbox, receipts, signals, reminders, notify);
 const fromPages: HandlerTable = pageHandlers(outbox, receipts, contactChecks, reminders);
 
 browser.runtime.onMessage.addListener((message: unknown, sender: browser.Runtime.MessageSender): Promise<Reply<unknown>> | undefined => {

@@ -1,6 +1,5 @@
 // The outbox's rules with an in-memory storage area standing in for browser.storage.local (same two calls).
 import { describe, expect, it } from "vitest";
-import { TOKEN_REFUSED } from "../words";
 import { trackerApi } from "./api";
 import type { Credentials } from "./credentials";
 import { outboxDelivery } from "./delivery";
@@ -202,10 +201,13 @@ describe("outbox", () => {
       title: "An email is not tracked",
       message: `"s" was sent, but the tracker refused it: ${told[0]?.lastError}. Open the extension's options to retry.`,
     });
-    // A refused token is no fault of the email's, and trying again alone will not mend it: connecting again does.
-    expect(noteOf("unauthorised")).toEqual({
-      title: "An email is not tracked yet",
-      message: `"s" was sent, but the tracker could not be told: ${TOKEN_REFUSED}. It is told as soon as you do.`,
+    // A refused token is no fault of the email's: the rep heard of it at the first refusal, once, from tracker-reach.ts,
+    // and is not told again in other words. The entry keeps why, for its Sent mark and panel (unregisteredWords).
+    expect(noteOf("unauthorised")).toBeNull();
+    expect(entries.find((e) => e.trackingId === "unauthorised")).toMatchObject({
+      state: "pending",
+      lastStatus: 401,
+      lastError: "the tracker answered 401: missing or invalid API token (Authorization: Bearer mt_…)",
     });
   });
 
@@ -232,9 +234,8 @@ describe("outbox", () => {
       message:
         '"s" was taken back with Undo, but the tracker refused to remove it: the tracker answered 403: forbidden. Open the extension\'s options to retry.',
     });
-    expect(troubleNote(entry({ lastError: "the tracker answered 401: missing or invalid API token", lastStatus: 401 })).message).toBe(
-      `"s" was taken back with Undo, but the tracker could not be told: ${TOKEN_REFUSED}. It is told as soon as you do.`,
-    );
+    // Nor is a withdrawal the tracker refused for the token: the one notification of the refusal says so (tracker-reach.ts).
+    expect(troubleNote(entry({ lastError: "the tracker answered 401: missing or invalid API token", lastStatus: 401 }))).toBeNull();
   });
 
   it("holds an entry back until notBefore, and a later put with better ids replaces it", async () => {

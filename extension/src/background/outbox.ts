@@ -2,7 +2,8 @@
 // service worker or a browser restart loses nothing; it retries with exponential backoff and never drops an entry:
 // an entry leaves the outbox only when the tracker has it (200) or says its owner deleted it (410). A request the
 // tracker refuses (other 4xx) stays as "failed", visible in the popup and options page, until the user retries it;
-// the user is told of it at once, and of a registration still not delivered after a few minutes of attempts.
+// the user is told of it at once, and of a registration still not delivered after a few minutes of attempts (of a
+// token the tracker refuses, by tracker-reach.ts alone: troubleNote).
 // A send the rep took back with Gmail's Undo is withdrawn: its entry becomes a withdrawal (the tracker deletes the
 // message, or answers 404: it never had it), and a registration of that id arriving later (Gmail's answer after the
 // Undo) is refused, so an email that never left is never tracked.
@@ -61,18 +62,17 @@ export const ATTEMPTS_BEFORE_TELLING = 6;
 
 /**
  * What the user is told of an entry that needs them (Outbox's `tell`), in words: a registration of a sent email, or
- * the withdrawal of one Gmail's Undo took back (which never left, but stays on the tracker until it is told). A token
- * the tracker refuses is no fault of the email's: only connecting again mends it, and then the entry goes at once
- * (connect retries every entry).
+ * the withdrawal of one Gmail's Undo took back (which never left, but stays on the tracker until it is told). Null for
+ * a token the tracker refuses (a 401): no fault of the email's, and the rep was told of it already, at the first
+ * refusal, in the one notification and words of tracker-reach.ts, which say that emails sent or taken back wait.
+ * A second notification two minutes later, in other words, said the same thing twice. The entry keeps its
+ * lastStatus and lastError, which its Sent mark and conversation panel say (unregisteredWords), and goes at once when
+ * the rep connects again (connect retries every entry).
  */
-export function troubleNote(entry: OutboxEntry): { title: string; message: string } {
+export function troubleNote(entry: OutboxEntry): { title: string; message: string } | null {
+  if (entry.lastStatus === 401) return null;
   const subject = subjectShown(entry.request.subject);
   const what = entry.withdraw ? `"${subject}" was taken back with Undo` : `"${subject}" was sent`;
-  if (entry.lastStatus === 401)
-    return {
-      title: entry.withdraw ? "An email taken back is still on the tracker" : "An email is not tracked yet",
-      message: `${what}, but the tracker could not be told: ${TOKEN_REFUSED}. It is told as soon as you do.`,
-    };
   if (entry.withdraw)
     return entry.state === "failed"
       ? {
@@ -286,6 +286,9 @@ export function unregisteredWords(
     panel:
       entry.attempts === 0
         ? `Not registered with your tracker yet: its registration is sent at ${when}.`
-        : `Not registered with your tracker yet (it will be sent again at ${when}): ${entry.lastError}`,
+        : // The token, not the email: in the words the rep was told of it in (tracker-reach.ts), and what mends it.
+          entry.lastStatus === 401
+          ? `Not registered with your tracker yet: ${TOKEN_REFUSED}. It is sent as soon as you do.`
+          : `Not registered with your tracker yet (it will be sent again at ${when}): ${entry.lastError}`,
   };
 }

@@ -12,18 +12,23 @@ const MINUTE = 60_000;
 const unreachable = () => new TrackerError(`cannot reach the tracker at ${URL} (Failed to fetch)`, null);
 const refused = () => new TrackerError("the tracker answered 401: missing or invalid API token (Authorization: Bearer mt_…)", 401);
 
-/** A TrackerReach at `now`, with what it told: the notifications shown (null: taken away) and the toolbar's sentences. */
+/**
+ * A TrackerReach at `now`, with what it told: the notifications shown (null: taken away), the toolbar's sentences, and
+ * how many times the Gmail tabs were had to read again.
+ */
 function reachAt(start: number, area = memoryArea()) {
   const clock = { now: start };
   const notes: ({ title: string; message: string } | null)[] = [];
   const toolbar: (string | null)[] = [];
+  const tabs = { readAgain: 0 };
   const reach = new TrackerReach({
     area,
     now: () => clock.now,
     notify: async (note) => void notes.push(note),
     toolbar: async (sentence) => void toolbar.push(sentence),
+    readAgain: () => void tabs.readAgain++,
   });
-  return { reach, clock, notes, toolbar, area };
+  return { reach, clock, notes, toolbar, area, tabs };
 }
 
 describe("the tracker's reachability", () => {
@@ -45,11 +50,12 @@ describe("the tracker's reachability", () => {
     expect(notes).toEqual([
       {
         title: "Mailtracker cannot reach your tracker",
-        message: `Mailtracker cannot reach your tracker at track.example.com since ${since}: the opens and clicks it records are not shown here until it answers again.`,
+        message: `Mailtracker cannot reach your tracker at track.example.com since ${since}. Until it answers again, new opens and clicks are not notified, and Gmail's marks and panels show what it said before.`,
       },
     ]);
+    // What the Gmail tabs show meanwhile: their marks stay, their tooltips saying they may be out of date.
     expect(toolbar).toEqual([
-      `Opens and clicks are not shown or notified: Mailtracker cannot reach your tracker (track.example.com) since ${since}.`,
+      `New opens and clicks are not shown or notified: Mailtracker cannot reach your tracker (track.example.com) since ${since}. Gmail's marks show what it said before.`,
     ]);
     // Still down: not told again.
     for (let minute = 0; minute < 10; minute++) {
@@ -68,19 +74,59 @@ describe("the tracker's reachability", () => {
   it("says at once that the tracker refuses this browser's token", async () => {
     const { reach, notes, toolbar } = reachAt(start);
     await reach.heard(URL, refused());
+    // In the words the popup, the options page and the Gmail tabs say it in (TOKEN_REFUSED), of this tracker.
     expect(notes).toEqual([
       {
-        title: "Your tracker refused this browser's token",
+        title: "Your tracker does not accept this browser's API token",
         message:
-          "Your tracker at track.example.com refused this browser's token: connect again in Mailtracker's options. Until then the opens and clicks it records are not shown here, and emails you send are not registered.",
+          "Your tracker at track.example.com does not accept this browser's API token any more: connect again with a valid token in Mailtracker's options. Until then, emails you send, or take back with Undo, wait to reach it, new opens and clicks are not notified, and Gmail's marks and panels show what it said before.",
       },
     ]);
     expect(toolbar).toEqual([
-      "Opens and clicks are not shown or notified: your tracker (track.example.com) refused this browser's token. Connect again in Mailtracker's options.",
+      "New opens and clicks are not shown or notified: your tracker (track.example.com) does not accept this browser's API token any more: connect again with a valid token in Mailtracker's options.",
     ]);
+    expect(TOKEN_REFUSED).toBe(
+      "the tracker does not accept this browser's API token any more: connect again with a valid token in the options",
+    );
     await reach.heard(URL, refused());
     expect(notes).toHaveLength(1);
     expect(await reach.reachability(URL)).toEqual({ reachable: false, problem: TOKEN_REFUSED, refused: true });
+  });
+
+  it("has the Gmail tabs read again once the tracker answers after an outage a tab or the rep was told of, not after a blip", async () => {
+    // A failed poll nobody saw: the tabs drew nothing out of date, and reading all again would be a burst for nothing.
+    const blip = reachAt(start);
+    await blip.reach.heard(URL, unreachable());
+    await blip.reach.heard(URL, null);
+    expect(blip.tabs.readAgain).toBe(0);
+
+    // A Sent list's read failed in the outage: its marks say "May be out of date" until they are read again.
+    const seen = reachAt(start);
+    await seen.reach.heard(URL, unreachable());
+    expect(await seen.reach.staleReason(unreachable())).toMatch(/^the tracker could not be reached since /);
+    seen.clock.now += MINUTE;
+    // Another failure of the same outage keeps that a tab was told.
+    await seen.reach.heard(URL, unreachable());
+    expect(seen.tabs.readAgain).toBe(0);
+    await seen.reach.heard(URL, null);
+    expect(seen.tabs.readAgain).toBe(1);
+    await seen.reach.heard(URL, null);
+    expect(seen.tabs.readAgain).toBe(1);
+
+    // A refused token: told at once, and the panels stop reading (they cannot mend it) until the tabs read again.
+    const refusedFirst = reachAt(start);
+    await refusedFirst.reach.heard(URL, refused());
+    await refusedFirst.reach.heard(URL, null);
+    expect(refusedFirst.tabs.readAgain).toBe(1);
+
+    // An outage of three minutes and more, told of, without a tab's read failing in it (the Gmail tabs closed, say).
+    const told = reachAt(start);
+    for (let minute = 0; minute <= 3; minute++) {
+      await told.reach.heard(URL, unreachable());
+      told.clock.now += MINUTE;
+    }
+    await told.reach.heard(URL, null);
+    expect([told.notes.length, told.tabs.readAgain]).toEqual([2, 1]);
   });
 
   it("counts a failure after a long silence (the computer asleep) as the start of a new outage, not the end of an old one", async () => {

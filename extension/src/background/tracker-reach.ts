@@ -7,7 +7,7 @@
 // it already told of, nor tell of it twice; not in storage.local, where every failed call's write would reach each
 // Gmail tab's storage.onChanged. A browser restarted meanwhile starts afresh, as an outage after QUIET_GAP_MS does.
 import { serialRunner } from "../serial";
-import { errorText, TOKEN_REFUSED, timeShown } from "../words";
+import { errorText, TOKEN_REFUSED, timeShown, tokenRefused } from "../words";
 import { TrackerError } from "./api";
 import type { KeyValueArea } from "./outbox";
 
@@ -69,24 +69,34 @@ interface Outage {
   problem: string;
   /** What the rep was told of it (the notification and the badge), if anything yet. */
   told: "unreachable" | "refused" | null;
+  /**
+   * A Gmail tab's read failed in it and was answered with staleReason: that tab shows "May be out of date", and its
+   * conversation panels stopped reading on a refused token (conversation-panel.ts DISCONNECTED), until it reads again.
+   * Absent from an outage stored before it was kept.
+   */
+  tabsTold?: boolean;
 }
 
 const KEY = "trackerReach";
 
-/** What the rep is told of an outage: the notification, and the toolbar button's sentence. */
+/**
+ * What the rep is told of an outage: the notification, and the toolbar button's sentence. True to what the Gmail tabs
+ * show meanwhile: their marks and panels stay, with what the tracker said before (their tooltips say they may be out
+ * of date), and only what it records from now on is neither shown nor notified.
+ */
 export function outageNote(outage: Outage, now: number): { title: string; message: string; sentence: string } {
   const host = new URL(outage.trackerUrl).host;
   if (outage.refused)
     return {
-      title: "Your tracker refused this browser's token",
-      message: `Your tracker at ${host} refused this browser's token: connect again in Mailtracker's options. Until then the opens and clicks it records are not shown here, and emails you send are not registered.`,
-      sentence: `Opens and clicks are not shown or notified: your tracker (${host}) refused this browser's token. Connect again in Mailtracker's options.`,
+      title: "Your tracker does not accept this browser's API token",
+      message: `${tokenRefused(`Your tracker at ${host}`, "Mailtracker's options")}. Until then, emails you send, or take back with Undo, wait to reach it, new opens and clicks are not notified, and Gmail's marks and panels show what it said before.`,
+      sentence: `New opens and clicks are not shown or notified: ${tokenRefused(`your tracker (${host})`, "Mailtracker's options")}.`,
     };
   const since = timeShown(outage.since, now);
   return {
     title: "Mailtracker cannot reach your tracker",
-    message: `Mailtracker cannot reach your tracker at ${host} since ${since}: the opens and clicks it records are not shown here until it answers again.`,
-    sentence: `Opens and clicks are not shown or notified: Mailtracker cannot reach your tracker (${host}) since ${since}.`,
+    message: `Mailtracker cannot reach your tracker at ${host} since ${since}. Until it answers again, new opens and clicks are not notified, and Gmail's marks and panels show what it said before.`,
+    sentence: `New opens and clicks are not shown or notified: Mailtracker cannot reach your tracker (${host}) since ${since}. Gmail's marks show what it said before.`,
   };
 }
 
@@ -97,6 +107,12 @@ export interface TrackerReachDeps {
   notify(note: { title: string; message: string } | null): Promise<void>;
   /** Puts the sentence on the toolbar button of every tab, or takes it away (null). */
   toolbar(sentence: string | null): Promise<void>;
+  /**
+   * Has every Gmail tab read its marks and panels again at once (the background's news, which they watch): the
+   * tracker answers again after an outage they or the rep were told of. Else a panel stopped by a refused token
+   * waited for the feed's next news or a reload, and a mark for its retry, up to a minute, to lose "May be out of date".
+   */
+  readAgain(): void;
 }
 
 export class TrackerReach {
@@ -143,6 +159,7 @@ export class TrackerReach {
         if (!before) return;
         await this.write(null);
         await this.untell(before);
+        if (before.told || before.tabsTold) this.deps.readAgain();
         return;
       }
       const now = this.now();
@@ -155,6 +172,7 @@ export class TrackerReach {
         refused: kind === "refused",
         problem: reachabilityOf(failure).problem ?? "",
         told: current?.told ?? null,
+        tabsTold: current?.tabsTold ?? false,
       };
       // A refusal at once: it is never a blip, and every call fails until the rep connects again.
       const due = outage.refused ? "refused" : now - outage.since >= TELL_AFTER_MS ? "unreachable" : null;
@@ -179,15 +197,19 @@ export class TrackerReach {
 
   /**
    * A Gmail tab's read failed with `error`: why what it drew before may be out of date, in its words (words.ts
-   * outOfDate), or null for a failure that says nothing of the tracker's reachability. After the failure is heard.
+   * outOfDate), or null for a failure that says nothing of the tracker's reachability. After the failure is heard;
+   * the outage it belongs to then has the tabs read again when it ends.
    */
   staleReason(error: unknown): Promise<string | null> {
     return this.serial(async () => {
       const kind = heardOf(error);
       if (kind === "answered") return null;
+      const outage = await this.read();
+      // Written once an outage: its end has the tabs read again (readAgain).
+      if (outage && !outage.tabsTold) await this.write({ ...outage, tabsTold: true });
       if (kind === "refused") return TOKEN_REFUSED;
       const now = this.now();
-      return `the tracker could not be reached since ${timeShown((await this.read())?.since ?? now, now)}`;
+      return `the tracker could not be reached since ${timeShown(outage?.since ?? now, now)}`;
     });
   }
 

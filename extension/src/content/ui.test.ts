@@ -1,6 +1,22 @@
 // @vitest-environment happy-dom
 // The notices the content script shows once a compose is gone: each one readable, however many come at once.
 import { afterEach, describe, expect, it, vi } from "vitest";
+
+/** The messages the content script sent the background (runtime.sendMessage), which answers each. */
+const sent = vi.hoisted(() => {
+  const messages: unknown[] = [];
+  (globalThis as { chrome?: unknown }).chrome = {
+    runtime: {
+      id: "unit-test",
+      sendMessage: async (message: unknown) => {
+        messages.push(message);
+        return { ok: true, value: { shown: true } };
+      },
+    },
+  };
+  return messages;
+});
+
 import { ensureStyle, removeEarlierCopyDrawing, toast } from "./ui";
 
 afterEach(() => {
@@ -36,6 +52,28 @@ describe("toasts", () => {
     expect(shown().map((t) => t.textContent)).toEqual(['Mailtracker: "Intro": Not tracked: lee@partner.example is at an excluded domain']);
     vi.advanceTimersByTime(1000);
     expect(shown()).toEqual([]);
+  });
+});
+
+describe("a notice said while the Gmail tab is hidden", () => {
+  it("is shown on the desktop too, by the background, and drawn in the page as ever; a visible tab's stays in the page", async () => {
+    let hidden = false;
+    Object.defineProperty(document, "hidden", { configurable: true, get: () => hidden });
+    try {
+      toast(document, 'Mailtracker: "Pricing": Not tracked: lee@partner.example is at an excluded domain');
+      expect(sent).toEqual([]);
+      // The rep went to another tab while the compose's send was confirmed, or not: 60 s after it closed.
+      hidden = true;
+      const text = `Mailtracker: "Quote" tracked, but Gmail's confirmation of the send was not seen: replies are not seen, and its Sent mark may not show`;
+      toast(document, text);
+      expect(sent).toEqual([{ mt: 1, type: "noticeWhileHidden", input: { text } }]);
+      expect([...document.querySelectorAll(".mt-toast")].map((t) => t.textContent)).toEqual([
+        'Mailtracker: "Pricing": Not tracked: lee@partner.example is at an excluded domain',
+        text,
+      ]);
+    } finally {
+      Reflect.deleteProperty(document, "hidden");
+    }
   });
 });
 

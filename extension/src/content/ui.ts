@@ -12,6 +12,9 @@
 // asks for Chrome 111 and Firefox 140. A pending line's long reason is cut on its span, not on the panel: overflow:hidden
 // beside content-visibility:auto laid the panel out 16 px short in Firefox 140's first frame (20 px, its intrinsic
 // size not applied), so the conversation moved down once the detail came (the read receipts e2e, 2026-12-03).
+import { callFromGmail } from "../messaging";
+import { debug } from "./log";
+
 const STYLE_ID = "mt-style";
 const CSS = `
 .mt-toolbar{display:inline-flex;flex-wrap:wrap;align-items:center;gap:4px;margin:0 6px;font:12px/1.2 Arial,sans-serif;vertical-align:middle}
@@ -67,8 +70,12 @@ export function formatTime(iso: string): string {
  * as Gmail's own "Message sent" notice with its Undo does, which today's Gmail draws near the bottom left of the
  * window: the holder stands above that one-line notice rather than over it. No capture here records the notice's
  * place, so the holder also lets every click through: the tracker never blocks an Undo.
+ * In a hidden tab (the rep in another tab, the window minimised) the notice would leave unseen: the background shows
+ * its words as a desktop notification too (background/tab-notices.ts says why that and not a notice kept until the
+ * tab is visible). It is still drawn here, for a rep coming back in time, and in case the background cannot be asked.
  */
 export function toast(doc: Document, text: string): void {
+  if (doc.hidden) callFromGmail("noticeWhileHidden", { text }).catch((error: unknown) => debug("notice not shown on the desktop", error));
   let holder = doc.getElementById("mt-toasts");
   if (!holder) {
     holder = doc.createElement("div");

@@ -447,6 +447,67 @@ describe("sent list marks", () => {
     list.stop();
   });
 
+  it("while the tracker cannot be read, marks a thread waiting from the outbox, out of date, and keeps what it drew of the rest", async () => {
+    page([row("a1", "Opened before, a follow-up waiting"), row("b2", "Sent while the tracker is down"), row("c3", "Untracked")]);
+    let now = Date.parse("2026-11-23T10:42:00Z");
+    let down = false;
+    let registered = false;
+    const opened = { state: "opened" as const, openCount: 2, lastOpenAt: "2026-11-22T10:00:00Z" };
+    const requests: string[][] = [];
+    const list = new ThreadListMarks(
+      document,
+      async (ids) => {
+        requests.push(ids);
+        const waiting = [
+          { threadIds: ["a1"], title: "Waiting to reach your tracker" },
+          ...(registered ? [] : [{ threadIds: ["b2"], title: "Waiting to reach your tracker" }]),
+        ].filter((u) => u.threadIds.some((id) => ids.includes(id)));
+        // As the background answers (handlers.ts threadStatus): the tracker's state unknown, the outbox's words, and why.
+        if (down) return { messages: [], unregistered: waiting, stale: "the tracker could not be reached since 10:42" };
+        return {
+          messages: [
+            ...(ids.includes("a1") ? [status("a1", opened)] : []),
+            ...(registered && ids.includes("b2") ? [status("b2", {})] : []),
+          ],
+          unregistered: [],
+        };
+      },
+      () => now,
+    );
+    list.scan();
+    await list.flush();
+    expect(marks()).toEqual([["a1", "opened", "2"]]);
+    const title = (thread: string) => document.querySelector(`.mt-mark[data-mt-thread="${thread}"]`)?.getAttribute("title");
+    const fresh = title("a1");
+
+    // The tracker goes down as "Sent while the tracker is down" waits in the outbox, and a follow-up in the first thread.
+    down = true;
+    list.expire();
+    list.scan();
+    await list.flush();
+    const note = "May be out of date: the tracker could not be reached since 10:42";
+    expect(marks()).toEqual([
+      ["a1", "opened", "2"],
+      ["b2", "unregistered", ""],
+    ]);
+    expect([title("a1"), title("b2")]).toEqual([`${fresh}\n${note}`, `Waiting to reach your tracker\n${note}`]);
+
+    // Asked again after the wait of a failed read, the waiting thread with the rest: the tracker answers, it has it.
+    down = false;
+    registered = true;
+    now += RETRY_FIRST_MS + 1;
+    list.scan();
+    await list.flush();
+    expect(requests).toHaveLength(3);
+    expect(requests[2]).toEqual(expect.arrayContaining(["a1", "b2", "c3"]));
+    expect(marks()).toEqual([
+      ["a1", "opened", "2"],
+      ["b2", "delivered", ""],
+    ]);
+    expect(title("a1")).toBe(fresh);
+    list.stop();
+  });
+
   it("aggregates several tracked messages of one thread, and says it in the tooltip", () => {
     const state = aggregate([
       status("t", { state: "opened", openCount: 1, lastOpenAt: "2026-11-20T10:00:00Z" }),

@@ -5,7 +5,7 @@
 // background; states are kept per thread id, so when Gmail re-renders a row the same mark is put back synchronously
 // (in the MutationObserver callback, before the next paint: no flicker, no new request).
 import type { MessageStatus } from "../../../../shared/api";
-import type { UnregisteredThread } from "../../background/handlers";
+import type { ThreadStatusAnswer } from "../../background/handlers";
 import { threadIdsOf } from "../../gmail-ids";
 import { callFromGmail } from "../../messaging";
 import { counted, errorText, noOpenWords, outOfDate } from "../../words";
@@ -163,7 +163,7 @@ export class ThreadListMarks {
 
   constructor(
     private readonly doc: Document,
-    private readonly fetchStatus: (threadIds: string[]) => Promise<{ messages: MessageStatus[]; unregistered: UnregisteredThread[] }>,
+    private readonly fetchStatus: (threadIds: string[]) => Promise<ThreadStatusAnswer>,
     private readonly now: () => number = Date.now,
     private readonly keptThreads = KEPT_THREADS,
   ) {}
@@ -205,22 +205,26 @@ export class ThreadListMarks {
     this.requests += 1;
     this.asking = true;
     try {
-      const { messages, unregistered } = await this.fetchStatus(batch.flatMap(([, ids]) => ids));
+      const { messages, unregistered, stale } = await this.fetchStatus(batch.flatMap(([, ids]) => ids));
       const at = this.now();
       for (const [key, ids] of batch) {
         const mine = messages.filter((m) => threadIdsOf(m).some((id) => ids.includes(id)));
         const state = aggregate(mine);
         // No tracked email yet, but one whose registration is on its way (or refused): its own mark, not none.
         const waiting = unregistered.find((u) => u.threadIds.some((id) => ids.includes(id)));
+        // The tracker not read (stale): only a thread waiting, and not marked from the tracker before, is marked now;
+        // the failure below keeps the rest, and says of all of them that they may be out of date.
+        if (stale && (!waiting || this.entries.get(key)?.mark)) continue;
         // A row named by Gmail's sync id alone learns the legacy id too, which the feed's news name threads by.
         const known = [...new Set([...ids, ...mine.flatMap((m) => (m.threadId === null ? [] : [m.threadId]))])];
         const mark = state ? stateMark(this.doc, key, state) : waiting ? buildMark(this.doc, key, "unregistered", waiting.title) : null;
-        this.keep(key, { ids: known, mark, at });
+        this.keep(key, { ids: known, mark, at: stale ? 0 : at });
       }
       for (const key of this.entries.keys()) {
         if (this.entries.size <= this.keptThreads) break;
         this.entries.delete(key);
       }
+      if (stale) throw new Error(stale);
       this.failures = 0;
     } catch (error) {
       // Not connected, or the tracker unreachable: rows never answered stay unmarked, and those answered before keep
