@@ -13,19 +13,23 @@
 // own scripts ran, so it marks the page "late" (events.ts markPageWorldStart) and the rep is told to reload (Firefox ESR
 // 153.8, 2026-12-06, a temporary add-on and a permanent one alike; an audit had reported the page-world one left out,
 // which this test would show). The earlier copy's toolbar in an open compose, its controls dead, must be gone
-// (ui.ts removeEarlierCopyDrawing). An update is a copy of the built add-on installed over it as a temporary add-on.
+// (ui.ts removeEarlierCopyDrawing), and what the rep chose in it kept by the new one (compose-tracking.ts
+// keepEarlierChoices). An update is a copy of the built add-on installed over it as a temporary add-on.
+import { randomBytes } from "node:crypto";
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+// @ts-expect-error: plain JavaScript module shared with `npm start`; its shape is documented there.
+import { startTracker } from "../../scripts/tracker.mjs";
 import { chromiumExecutable } from "./chromium";
 import { CHROMIUM_FLAGS } from "./chromium-flags";
 import { FIREFOX_DIST, openExtensionPage, startFirefox } from "./firefox";
 import { SimulatedGoogle } from "./gmail-sim/google";
-import { WAIT_MS } from "./harness";
+import { connectFromOptions, pasteInto, WAIT_MS } from "./harness";
 import { answerFromGoogle, puppeteerTab } from "./puppeteer-tab";
-import { eventually } from "./wait";
+import { eventually, freePort } from "./wait";
 
 const DIST = path.resolve(import.meta.dirname, "../../dist/chrome");
 const GMAIL = "https://mail.google.com/mail/u/0/#inbox";
@@ -161,7 +165,8 @@ describe("Firefox: a Gmail tab open while the extension is updated", () => {
   const openGmailComposing = async () => {
     const page = await browser.newPage();
     await page.setRequestInterception(true);
-    const answer = answerFromGoogle(new SimulatedGoogle());
+    const google = new SimulatedGoogle();
+    const answer = answerFromGoogle(google);
     page.on("request", (request) => void answer(request));
     await page.goto(GMAIL);
     const gmail = puppeteerTab(page);
@@ -169,7 +174,7 @@ describe("Firefox: a Gmail tab open while the extension is updated", () => {
     await gmail.click("[data-sim=compose]");
     await gmail.waitFor(() => document.querySelector(".mt-toolbar"), null);
     await gmail.evaluate(() => document.querySelector(".mt-toolbar")?.setAttribute("data-drawn-before-update", ""), null);
-    return { page, gmail };
+    return { page, gmail, google };
   };
 
   /** The page-world script's mark on the page, and what the content script last reported of it. */
@@ -227,5 +232,67 @@ describe("Firefox: a Gmail tab open while the extension is updated", () => {
     });
     expect(cleared).toEqual({ text: "", title: "Mailtracker" });
     await page.close();
+  });
+
+  it("keeps the rep's choice in the open compose: Opens turned off before the update, the email is sent without its pixel", async () => {
+    // Connected, so that the compose is tracked unless the rep says otherwise: a tracker, an account created from the
+    // options page.
+    const persistTo = mkdtempSync(path.join(copies, "tracker-"));
+    const tracker: { url: string; stop(): Promise<void> } = await startTracker({
+      port: await freePort(),
+      persistTo,
+      vars: { SIGNING_SECRET: randomBytes(32).toString("base64url").slice(0, 43) },
+    });
+    try {
+      const extensionUrl = (file: string) => `moz-extension://${uuid}/${file}`;
+      const connected = await connectFromOptions(
+        {
+          extensionUrl,
+          newTab: async (url) => {
+            const page = await browser.newPage();
+            await openExtensionPage(page, url);
+            return puppeteerTab(page);
+          },
+        },
+        tracker.url,
+      );
+      expect(connected.error).toBeNull();
+      await connected.options.close();
+
+      const { page, gmail, google } = await openGmailComposing();
+      const scope = "#composes [role=dialog]";
+      await gmail.type(`${scope} [data-sim=to]`, "ivy@prospect.example");
+      await gmail.press(`${scope} [data-sim=to]`, "Enter");
+      await gmail.type(`${scope} input[name=subjectbox]`, "Not to be tracked");
+      await pasteInto(gmail, scope, "<div>Hi Ivy.</div>", true);
+      /** The toolbar's Opens and Clicks toggles, once its email has an id (the compose is tracked unless they say not). */
+      const toggles = (drawnBeforeUpdate: boolean) =>
+        eventually(`the ${drawnBeforeUpdate ? "earlier" : "update's"} toolbar's toggles`, async () =>
+          gmail.evaluate((before) => {
+            const toolbar = [...document.querySelectorAll(".mt-toolbar[data-mt-tracking-id]")].find(
+              (t) => t.hasAttribute("data-drawn-before-update") === before,
+            );
+            const pressed = (name: string) => toolbar?.querySelector(`.mt-toggle-${name}:not([disabled])`)?.getAttribute("aria-pressed");
+            return toolbar ? { open: pressed("open"), click: pressed("click") } : undefined;
+          }, drawnBeforeUpdate),
+        );
+      expect(await toggles(true)).toEqual({ open: "true", click: "true" });
+      await gmail.click(".mt-toolbar .mt-toggle-open");
+      expect(await toggles(true)).toEqual({ open: "false", click: "true" });
+
+      await update();
+      // The update's toolbar alone, in the same compose, with the rep's choice.
+      expect(await toggles(false)).toEqual({ open: "false", click: "true" });
+      expect(await toolbars(gmail)).toEqual([{ drawnBeforeUpdate: false, status: expect.any(String) }]);
+      await gmail.click(`${scope} [data-sim=send]`);
+      const sent = await eventually("Gmail's /sync send", async () => google.sent[0]);
+      expect(sent.subject).toBe("Not to be tracked");
+      expect(sent.html).toContain("Hi Ivy.");
+      expect(sent.html).not.toContain(`${tracker.url}/o/`);
+      await page.close();
+    } finally {
+      await tracker.stop();
+      rmSync(persistTo, { recursive: true, force: true });
+    }
   });
 });

@@ -69,7 +69,7 @@ export const WAIT_MS = 20_000;
  * token (the one shown once for a new account), and the error notice if connecting failed.
  */
 export async function connectFromOptions(
-  harness: BrowserHarness,
+  harness: Pick<BrowserHarness, "newTab" | "extensionUrl">,
   trackerUrl: string,
   apiToken?: string,
 ): Promise<{ options: Tab; apiToken: string; error: string | null }> {

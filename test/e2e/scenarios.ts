@@ -1689,6 +1689,22 @@ export function defineScenarios(
           return (await (globalThis as unknown as { chrome: Ext }).chrome.alarms.get("outbox-retry"))?.scheduledTime ?? null;
         }, null);
 
+      /**
+       * Clears every alarm of the extension's but the outbox's, through its own alarms API from `quiet` (which does
+       * not wake the background), and says which it cleared. Any alarm wakes a stopped background, and every start of
+       * it flushes the outbox: with the feed's alarm (every minute, background/index.ts FEED_ALARM) left, an email
+       * would be registered within a minute whatever became of the outbox's own alarm. The background sets the feed's
+       * again at its next start.
+       */
+      const clearAlarmsButTheOutbox = (quiet: Tab) =>
+        quiet.evaluate(async () => {
+          type Ext = { alarms: { getAll(): Promise<{ name: string }[]>; clear(name: string): Promise<boolean> } };
+          const { alarms } = (globalThis as unknown as { chrome: Ext }).chrome;
+          const others = (await alarms.getAll()).map(({ name }) => name).filter((name) => name !== "outbox-retry");
+          for (const name of others) await alarms.clear(name);
+          return others;
+        }, null);
+
       scenario(
         "the background stopped while an email waits in the outbox for a tracker that is down: the outbox's alarm wakes it, and the email is registered once the tracker is back",
         [ENGLISH],
@@ -1711,6 +1727,8 @@ export function defineScenarios(
             // The background's timer for the next attempt went with it; the browser's alarm stays.
             const quiet = await quietExtensionPage();
             expect(await outboxAlarm(quiet)).not.toBeNull();
+            // From here only the outbox's alarm can wake it.
+            expect(await clearAlarmsButTheOutbox(quiet)).toContain("feed-poll");
 
             await startOurTracker();
             // An attempt made while the tracker was starting failed and set the alarm later (outbox.ts backoffMs): the

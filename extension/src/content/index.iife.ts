@@ -3,7 +3,7 @@
 import { loadOptions, type Options, onOptionsChanged, trackerUrls } from "../options-store";
 import { TRACKER_ATTRIBUTE } from "../page-world/events";
 import { type Feature, guarded } from "./feature";
-import { composeTracking } from "./features/compose-tracking";
+import { composeTracking, keepEarlierChoices } from "./features/compose-tracking";
 import { conversationPanel } from "./features/conversation-panel";
 import { focusPoll } from "./features/focus-poll";
 import { followUpReminder } from "./features/follow-up-reminder";
@@ -39,7 +39,9 @@ function start(options: Options): void {
     guarded(`feature ${feature.id}`, () => feature.init((controller as AbortController).signal, { options }))();
 }
 
-// This tab may hold an earlier copy's toolbars and marks, dead (Firefox puts the script into open tabs on an update).
+// This tab may hold an earlier copy's toolbars and marks, dead (Firefox puts the script into open tabs on an update):
+// the rep's choices in its compose toolbars are kept for the new ones first.
+keepEarlierChoices(document);
 removeEarlierCopyDrawing(document);
 loadOptions().then(start, (error: unknown) => console.warn("[mailtracker] cannot read options; tracking is off", error));
 onOptionsChanged(start);

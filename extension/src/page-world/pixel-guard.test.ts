@@ -115,14 +115,41 @@ describe("page-world pixel guard", () => {
       ["data-mt-pixel-id", ID],
     ]);
     expect(withoutPixels(`<p>${pixel}</p>`, [TRACKER])).toBe("<p></p>");
-    // A tag the browser would read otherwise than simply (a quote inside a name or an unquoted value), or with two
-    // src attributes: left as it is.
-    for (const odd of [
-      `<img a"b src="${TRACKER}/o/${ID}.gif">`,
-      `<img alt=x"y src="${TRACKER}/o/${ID}.gif">`,
-      `<img src="${TRACKER}/o/${ID}.gif" src="https://images.example/a.png">`,
-    ])
+    // A tag the browser would read otherwise than simply (a quote inside a name or an unquoted value): left as it is.
+    for (const odd of [`<img a"b src="${TRACKER}/o/${ID}.gif">`, `<img alt=x"y src="${TRACKER}/o/${ID}.gif">`])
       expect(neutraliseHtml(odd, [TRACKER])).toBe(odd);
+  });
+
+  it("reads the first of two src attributes, as the browser does, and leaves no later one to load in its place", () => {
+    // The HTML tokenizer drops an attribute whose name the tag already has ("duplicate-attribute" parse error, the
+    // attribute name state), whatever its case: the browser fetches the first src alone.
+    const parsed = (html: string) => {
+      const template = new HappyWindow().document.createElement("template");
+      template.innerHTML = html;
+      const img = template.content.querySelector("img");
+      return img ? [...img.attributes].map((a) => [a.name, a.value]) : null;
+    };
+    const pixel = `${TRACKER}/o/${ID}.gif`;
+    const twice = `<img alt="" src="${pixel}" width=1 SRC="https://images.example/a.png" height=1 src='${TRACKER}/o/${OTHER_ID}.gif'>`;
+    expect(parsed(twice)).toEqual([
+      ["alt", ""],
+      ["src", pixel],
+      ["width", "1"],
+      ["height", "1"],
+    ]);
+    const found: string[] = [];
+    expect(parsed(neutraliseHtml(twice, [TRACKER], (id) => found.push(id)))).toEqual([
+      ["alt", ""],
+      ["data-mt-src", pixel],
+      ["data-mt-pixel-id", ID],
+      ["width", "1"],
+      ["height", "1"],
+    ]);
+    expect(found).toEqual([ID]);
+    expect(withoutPixels(`<p>${twice}</p>`, [TRACKER])).toBe("<p></p>");
+    // The first src is someone else's image: the browser loads that one and never the pixel after it; left as it is.
+    const pictureFirst = `<img src="https://images.example/a.png" src="${pixel}">`;
+    expect(neutraliseHtml(pictureFirst, [TRACKER])).toBe(pictureFirst);
   });
 
   it("finds the pixel of a tracker on a port through a percent-encoded proxy fragment, whose colon is encoded", () => {

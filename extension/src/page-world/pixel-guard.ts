@@ -42,19 +42,27 @@ const IMG_TAG = /<img\b[^>]*>/gi;
  */
 const ATTRIBUTE = /[\t\n\f\r /]*([^\t\n\f\r /"'<>=]+)(?:[\t\n\f\r ]*=[\t\n\f\r ]*(?:"([^"]*)"|'([^']*)'|([^\t\n\f\r "'<>=`]+)))?/y;
 
-/** The src attribute of an <img> tag (its place and value), or null: none, two, or the tag read otherwise (ATTRIBUTE). */
-function srcAttribute(tag: string): { start: number; end: number; value: string } | null {
+/**
+ * The src attribute of an <img> tag (its place and value, and the rest of the tag after it), or null: none, or the tag
+ * read otherwise (ATTRIBUTE). Of two, the browser keeps the first: the tokenizer drops a later attribute of a name the
+ * tag already has (HTML Standard, tokenization, attribute name state: a "duplicate-attribute" parse error, and "the
+ * new attribute must be removed from the token"). So the first is the one read, and the rest leaves out any later one,
+ * which the browser never sees but which a rewrite of the first would otherwise make the image's only src.
+ */
+function srcAttribute(tag: string): { start: number; value: string; rest: string } | null {
   let src = null;
+  let rest = "";
   let end = 4;
   ATTRIBUTE.lastIndex = end;
   for (let match = ATTRIBUTE.exec(tag); match; match = ATTRIBUTE.exec(tag)) {
-    if (match[1]?.toLowerCase() === "src") {
-      if (src) return null;
-      src = { start: match.index, end: ATTRIBUTE.lastIndex, value: match[2] ?? match[3] ?? match[4] ?? "" };
+    if (match[1]?.toLowerCase() !== "src") rest += match[0];
+    else if (!src) {
+      src = { start: match.index, value: match[2] ?? match[3] ?? match[4] ?? "" };
+      rest = "";
     }
     end = ATTRIBUTE.lastIndex;
   }
-  return /^[\t\n\f\r /]*>$/.test(tag.slice(end)) ? src : null;
+  return src && /^[\t\n\f\r /]*>$/.test(tag.slice(end)) ? { ...src, rest: rest + tag.slice(end) } : null;
 }
 
 function escapeRegExp(text: string): string {
@@ -165,7 +173,7 @@ export function neutraliseHtml(html: string, trackers: readonly string[], found?
   return replacePixelTags(html, trackers, (tag, id, src) => {
     found?.(id);
     const kept = src.value.replaceAll('"', "&quot;");
-    return `${tag.slice(0, src.start)} ${ORIGINAL_SRC_ATTRIBUTE}="${kept}" ${PIXEL_ID_ATTRIBUTE}="${id}"${tag.slice(src.end)}`;
+    return `${tag.slice(0, src.start)} ${ORIGINAL_SRC_ATTRIBUTE}="${kept}" ${PIXEL_ID_ATTRIBUTE}="${id}"${src.rest}`;
   });
 }
 

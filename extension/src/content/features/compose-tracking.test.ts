@@ -23,7 +23,17 @@ import { DEFAULT_OPTIONS, type Options } from "../../options-store";
 import { emitPageEvent } from "../../page-world/events";
 import { gmailSendAnswered } from "../../page-world/sync-answer.test-support";
 import type { Feature } from "../feature";
-import { composeOpened, composeTracking, forgetSends, noteSend, REOPEN_WAIT_MS, UNDO_WINDOW_MS, undoLatestSend } from "./compose-tracking";
+import { removeEarlierCopyDrawing } from "../ui";
+import {
+  composeOpened,
+  composeTracking,
+  forgetSends,
+  keepEarlierChoices,
+  noteSend,
+  REOPEN_WAIT_MS,
+  UNDO_WINDOW_MS,
+  undoLatestSend,
+} from "./compose-tracking";
 import { followUpReminder } from "./follow-up-reminder";
 
 const started: AbortController[] = [];
@@ -540,6 +550,56 @@ describe("compose tracking: the options changed while a compose is open", () => 
     await vi.waitFor(() => expect(mints()).toBe(2));
     expect(document.querySelectorAll(".mt-toolbar")).toHaveLength(1);
     expect(pressed(".mt-toggle-open")).toBe("true");
+  });
+});
+
+describe("compose tracking: a compose open while Firefox puts an update's copy of the script into the tab", () => {
+  /**
+   * The extension is updated under the open compose: Firefox takes the running copy's listeners away, not what it drew
+   * (ui.ts removeEarlierCopyDrawing), so its toolbar stays, as it was, beside Send; then the update's copy starts as
+   * content/index.iife.ts does. Modelled here by stopping the running copy's features (which then take their toolbar
+   * away) and putting its toolbar back.
+   */
+  async function updatedUnder(): Promise<void> {
+    const cell = document.querySelector(".mt-cell") as Element;
+    const drawn = cell.cloneNode(true);
+    const send = cell.previousElementSibling as Element;
+    for (const controller of started.splice(0)) controller.abort();
+    await flush();
+    expect(document.querySelector(".mt-toolbar")).toBeNull();
+    send.after(drawn);
+    keepEarlierChoices(document);
+    removeEarlierCopyDrawing(document);
+    start();
+    await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-tracking-id")).toBe(TRACKING_ID));
+    expect(document.querySelectorAll(".mt-toolbar")).toHaveLength(1);
+  }
+
+  const pressed = () => [".mt-toggle-open", ".mt-toggle-click"].map((s) => document.querySelector(s)?.getAttribute("aria-pressed"));
+  const pixel = () => document.querySelector("[g_editable] img");
+
+  it("keeps what the rep chose in the earlier toolbar: Opens turned off for this email stays off, and it goes out without a pixel", async () => {
+    await openMinted({ subject: "Personal", body: "Hi" });
+    (document.querySelector(".mt-toggle-open") as HTMLElement).click();
+    expect(pressed()).toEqual(["false", "true"]);
+    await updatedUnder();
+    expect(pressed()).toEqual(["false", "true"]);
+    clickSend();
+    expect(pixel()).toBeNull();
+  });
+
+  it("takes nothing from toggles that could not be used (tracking was locked, not the rep's choice): the defaults apply", async () => {
+    openDialog({ subject: "Personal", body: "Hi" });
+    start();
+    await vi.waitFor(() =>
+      expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-status")).toContain("Not tracked: not connected"),
+    );
+    expect(pressed()).toEqual(["false", "false"]);
+    backgroundMinting(TRACKING_ID);
+    await updatedUnder();
+    expect(pressed()).toEqual(["true", "true"]);
+    clickSend();
+    expect(pixel()).not.toBeNull();
   });
 });
 

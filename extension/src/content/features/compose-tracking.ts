@@ -390,6 +390,26 @@ function recipientDomain(email: string): string {
   return email.slice(email.lastIndexOf("@") + 1);
 }
 
+/**
+ * The rep's Opens and Clicks in each compose an earlier copy of this script drew a toolbar in, by the element of
+ * Gmail's that holds it: Firefox puts an update's script into an open Gmail tab, which removes the earlier toolbar
+ * (ui.ts removeEarlierCopyDrawing), and a new one would start from the defaults, so an email the rep had turned
+ * untracked went out tracked. Read from its toggles before it goes (keepEarlierChoices); the compose's new toolbar
+ * takes them. Toggles that could not be used were no choice (tracking was locked, for the reason the toolbar gave):
+ * none is kept of them.
+ */
+const earlierChoices = new Map<Element | null, boolean[]>();
+
+export function keepEarlierChoices(doc: Document): void {
+  for (const toolbar of doc.querySelectorAll(".mt-toolbar"))
+    earlierChoices.set(
+      (toolbar.closest(".mt-cell") ?? toolbar).parentElement,
+      [...toolbar.querySelectorAll(".mt-toggle-open:not([disabled]),.mt-toggle-click:not([disabled])")].map(
+        (toggle) => toggle.getAttribute("aria-pressed") === "true",
+      ),
+    );
+}
+
 class ComposeSession {
   private trackingId: string | null = null;
   private trackerUrl: string;
@@ -398,8 +418,9 @@ class ComposeSession {
   private notice: string | null = null;
   private readonly clickUrls = new Map<string, string>();
   private nextIndex = 0;
-  private userOpen: boolean | null = null;
-  private userClick: boolean | null = null;
+  /** What the rep chose for this email, if anything: otherwise the options' default. */
+  private userOpen?: boolean;
+  private userClick?: boolean;
   readonly toolbar: HTMLElement;
   private readonly openButton: HTMLButtonElement;
   private readonly clickButton: HTMLButtonElement;
@@ -422,6 +443,8 @@ class ComposeSession {
     private options: Options,
   ) {
     this.trackerUrl = options.trackerUrl;
+    for (const [holder, choice] of earlierChoices)
+      if (root.contains(holder) && earlierChoices.delete(holder)) [this.userOpen, this.userClick] = choice;
     const doc = root.ownerDocument;
     ensureStyle(doc);
     this.toolbar = doc.createElement("div");
