@@ -48,6 +48,7 @@ import { onPageMutations, touches } from "../page-watch";
 import { RecipientWarnings } from "../recipient-warnings";
 import { applyTracking, linksToSign, stripEarlierTracking } from "../rewrite";
 import { ensureStyle, toast } from "../ui";
+import { checkReopenedSend } from "./scheduled-send-cancel";
 
 /** How long a registration learned only from a closed compose waits for Gmail's own confirmation (undo send). */
 const UNCONFIRMED_HOLD_MS = 45_000;
@@ -588,6 +589,10 @@ class ComposeSession {
   }
 
   private refresh(): void {
+    // A cancelled scheduled send Gmail gave back as this draft (scheduled-send-cancel.ts).
+    checkReopenedSend(this.body, this.trackers(), this.trackingId, (days) =>
+      this.toolbar.setAttribute(CARRIED_REMINDER_ATTRIBUTE, String(days)),
+    );
     const state = this.effective();
     const locked = state.reason !== null;
     this.openButton.setAttribute("aria-pressed", String(state.open));
