@@ -7,8 +7,9 @@
 // Drafts folder"). So a compose holding, outside any quote, the pixel of one of the rep's emails holds that email
 // as a draft; while its scheduled time is still ahead it was cancelled, and the background withdraws it
 // (handlers.ts scheduledSendReopened) and the rep is told. Assumed, as for Undo Send (docs/gmail.md): the draft keeps
-// the body as it was scheduled, our pixel in it. One scheduled with Opens off carries no pixel: the conversation
-// panel tells the rep to delete its data if they cancel it.
+// the body as it was scheduled, our pixel in it. Not seen: a cancel whose draft the rep never opens, and one of an
+// email scheduled with Opens off (no pixel). For the first, the conversation panel of an email still waiting for its
+// time says to delete its tracking data if its send is cancelled.
 import { callFromGmail } from "../../messaging";
 import { ORIGINAL_SRC_ATTRIBUTE, pixelIdIn } from "../../page-world/pixel-guard";
 import { subjectShown } from "../../words";
