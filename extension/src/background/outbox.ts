@@ -61,13 +61,13 @@ export const ATTEMPTS_BEFORE_TELLING = 6;
 
 /**
  * What the user is told of an entry that needs them (Outbox's `tell`), in words: a registration of a sent email, or
- * the withdrawal of one Gmail's Undo took back (which never left, but stays on the tracker until it is told). A token
- * the tracker refuses is no fault of the email's: only connecting again mends it, and then the entry goes at once
- * (connect retries every entry).
+ * the withdrawal of one taken back in Gmail, with Undo or a scheduled send's Cancel send (which never left, but stays
+ * on the tracker until it is told). A token the tracker refuses is no fault of the email's: only connecting again
+ * mends it, and then the entry goes at once (connect retries every entry).
  */
 export function troubleNote(entry: OutboxEntry): { title: string; message: string } {
   const subject = subjectShown(entry.request.subject);
-  const what = entry.withdraw ? `"${subject}" was taken back with Undo` : `"${subject}" was sent`;
+  const what = entry.withdraw ? `"${subject}" was taken back in Gmail` : `"${subject}" was sent`;
   if (entry.lastStatus === 401)
     return {
       title: entry.withdraw ? "An email taken back is still on the tracker" : "An email is not tracked yet",
