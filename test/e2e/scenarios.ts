@@ -1374,6 +1374,55 @@ export function defineScenarios(
     );
 
     scenario(
+      "Schedule send, then Cancel send: the email Gmail gives back as a draft leaves the tracker, the rep is told, and its reminder moves to the draft",
+      [ENGLISH],
+      async (variant) => {
+        const { gmail } = await setUp(variant);
+        const subject = "Scheduled, then cancelled";
+        const dialog = await compose(gmail, { to: ["lee@prospect.example"], subject, html: "<div>Tomorrow, Lee.</div>" });
+        // The rep asks for a reminder if Lee does not answer in 6 days.
+        await gmail.click(`${dialog} .mt-toggle-remind`);
+        await gmail.evaluate((s) => {
+          const days = document.querySelector(`${s} .mt-remind-days`) as HTMLInputElement;
+          days.value = "6";
+          days.dispatchEvent(new Event("change", { bubbles: true }));
+        }, dialog);
+        await gmail.waitFor((s) => document.querySelector(`${s} .mt-remind[data-mt-state=set]`), dialog);
+        await ready(gmail, dialog);
+        const count = google.sent.length;
+        await gmail.click(`${dialog} [data-sim=send-options]`);
+        await gmail.click(`${dialog} [data-sim=schedule]`);
+        await gmail.click("[data-sim=schedule-tomorrow]");
+        const sent = await nextSend(count);
+        const [, , id = ""] = PIXEL(tracker.url).exec(sent.html) ?? [];
+        expect(id, sent.html).not.toBe("");
+        await registered(id);
+        expect((await keptReminders()).filter(([trackingId]) => trackingId === id)).toEqual([[id, 6]]);
+
+        // The rep opens it and cancels its send: Gmail gives it back as a draft, in a compose (gmail-sim.js, Cancel send).
+        await go(gmail, `#sent/${sent.legacyThreadId}`);
+        await gmail.click("[data-sim=cancel-scheduled]");
+        await eventually("Gmail dropped the scheduled message", async () => (sent.cancelled ? true : undefined));
+        await eventually("the cancelled email withdrawn from the tracker", async () =>
+          (await api(`/api/messages/${id}`)).status === 404 ? true : undefined,
+        );
+        await gmail.waitFor(
+          (s) => [...document.querySelectorAll(".mt-toast")].some((t) => t.textContent === s),
+          `Mailtracker: scheduled send of "${subject}" cancelled: it is no longer tracked.`,
+        );
+        // Its reminder is the draft's now, for when the rep schedules or sends it again; none waits for the cancelled one.
+        const draft = "#composes [role=dialog]";
+        await gmail.waitFor((d) => document.querySelector(`${d} .mt-remind[data-mt-state=set]`), draft);
+        const draftId = await gmail.evaluate(
+          (d) => document.querySelector<HTMLElement>(`${d} .mt-toolbar`)?.dataset.mtTrackingId ?? "",
+          draft,
+        );
+        expect(draftId).not.toBe(id);
+        expect((await keptReminders()).filter(([trackingId]) => trackingId === id || trackingId === draftId)).toEqual([[draftId, 6]]);
+      },
+    );
+
+    scenario(
       "an excluded recipient domain turns tracking off visibly, and the email goes out untracked",
       [ENGLISH, GERMAN],
       async (variant) => {

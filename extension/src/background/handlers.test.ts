@@ -671,3 +671,37 @@ it("a notice a hidden Gmail tab said is shown on the desktop, naming the tab a c
     );
   expect(notifications).toHaveLength(2);
 });
+
+it("an email back in a compose before its scheduled time is a cancelled scheduled send: withdrawn, its reminder's days answered", async () => {
+  for (const key of Object.keys(trackerEmails)) delete trackerEmails[key];
+  const delivered: { trackingId: string; withdraw?: true }[] = [];
+  const { gmail, outbox, reminders } = background(undefined, async (entry) => {
+    delivered.push({ trackingId: entry.trackingId, ...(entry.withdraw ? { withdraw: entry.withdraw } : {}) });
+    return "delivered";
+  });
+  const fromGmail = { id: "ext", url: "https://mail.google.com/mail/u/0/#drafts" };
+  const reopened = (id: string) => gmail.scheduledSendReopened.run({ trackingId: id }, fromGmail);
+  const [registered, waiting, sentAlready, unknown] = [await trackingId(), await trackingId(), await trackingId(), await trackingId()];
+  const tomorrow = new Date(Date.now() + 86_400_000).toISOString();
+  // Registered on the tracker, scheduled for tomorrow, with a reminder set in its compose.
+  trackerEmails[registered] = detailOf(registered, { subject: "Proposal", sentAt: tomorrow });
+  await reminders.set(registered, 3);
+  expect(await reopened(registered)).toEqual({ cancelled: { subject: "Proposal", reminderDays: 3 } });
+  await vi.waitFor(() => expect(delivered).toContainEqual({ trackingId: registered, withdraw: true }));
+  expect(await reminders.all()).toEqual([]);
+  // Still in the outbox (the tracker unreachable since): its registration becomes the withdrawal, and never goes out.
+  await outbox.put(waiting, { subject: "Pricing", recipients: [], sentAt: tomorrow }, Date.now() + 60_000);
+  expect(await reopened(waiting)).toEqual({ cancelled: { subject: "Pricing", reminderDays: null } });
+  expect(await outbox.put(waiting, { subject: "Pricing", recipients: [], sentAt: tomorrow })).toBe(false);
+  // Its time passed: it went out, and a compose holding it (an Undo's, a copy) takes nothing back.
+  trackerEmails[sentAlready] = detailOf(sentAlready, { sentAt: new Date(Date.now() - 60_000).toISOString() });
+  await reminders.set(sentAlready, 2);
+  expect(await reopened(sentAlready)).toEqual({ cancelled: null });
+  expect((await reminders.all()).map((r) => r.trackingId)).toEqual([sentAlready]);
+  // Not on the tracker (deleted, withdrawn already): nothing to do.
+  expect(await reopened(unknown)).toEqual({ cancelled: null });
+  expect(delivered.filter((d) => d.withdraw).map((d) => d.trackingId)).toEqual([registered, waiting]);
+  // Only this account's emails.
+  const another = await mintTrackingId({ accountId: "qrstuvwxyzabcdef", keyId: 1, secret: "B".repeat(43) });
+  await expect(reopened(another)).rejects.toThrow("not a tracking id of this account");
+});

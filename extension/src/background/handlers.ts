@@ -316,6 +316,36 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: Signa
       return { reminderDays: dropped?.days ?? null };
     }),
 
+    /**
+     * A compose holds this email again as a draft (scheduled-send-cancel.ts). Before the time it was scheduled for,
+     * that is a scheduled send the rep cancelled in Gmail, and it never goes out: withdrawn as an Undo is
+     * (messageUnsent), its reminder's days answered for the compose. Null: it was no scheduled send still waiting
+     * (sent already, or never registered), and nothing changes.
+     */
+    scheduledSendReopened: handler(
+      ownMessage,
+      async (input): Promise<{ cancelled: { subject: string; reminderDays: number | null } | null }> => {
+        const credentials = await requireCredentials();
+        requireOwnId(credentials, input.trackingId);
+        let email: { subject: string | null; sentAt: string | null } | undefined = (await waitingRegistration(outbox, input.trackingId))
+          ?.request;
+        if (!email) {
+          try {
+            email = await access.tracker(credentials).detail(input.trackingId);
+          } catch (error) {
+            // Never registered, or deleted or withdrawn already: nothing to take back.
+            if (error instanceof TrackerError && (error.status === 404 || error.status === 410)) return { cancelled: null };
+            throw error;
+          }
+        }
+        if (!email.sentAt || !(Date.parse(email.sentAt) > Date.now())) return { cancelled: null };
+        await outbox.withdraw(input.trackingId);
+        void outbox.flush();
+        const [dropped] = await reminders.cancel([input.trackingId]);
+        return { cancelled: { subject: email.subject ?? "", reminderDays: dropped?.days ?? null } };
+      },
+    ),
+
     /** "The sender is displaying these messages now": hits around now are the sender's own. Best effort. */
     senderViews: handler(z.object({ messageIds: strings, threadIds: strings }), async (input): Promise<{ recorded: number }> => {
       const credentials = await requireCredentials();

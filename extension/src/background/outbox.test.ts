@@ -227,12 +227,12 @@ describe("outbox", () => {
     expect(troubleNote(entry({}))).toEqual({
       title: "An email taken back is still on the tracker",
       message:
-        '"s" was taken back with Undo, but the tracker could not be told to remove it: cannot reach the tracker at https://t.example (Failed to fetch). The extension keeps trying.',
+        '"s" was taken back in Gmail, but the tracker could not be told to remove it: cannot reach the tracker at https://t.example (Failed to fetch). The extension keeps trying.',
     });
     expect(troubleNote(entry({ state: "failed", lastError: "the tracker answered 403: forbidden", lastStatus: 403 }))).toEqual({
       title: "An email taken back is still on the tracker",
       message:
-        '"s" was taken back with Undo, but the tracker refused to remove it: the tracker answered 403: forbidden. Open the extension\'s options to retry.',
+        '"s" was taken back in Gmail, but the tracker refused to remove it: the tracker answered 403: forbidden. Open the extension\'s options to retry.',
     });
     // Nor is a withdrawal the tracker refused for the token: the one notification of the refusal says so (tracker-reach.ts).
     expect(troubleNote(entry({ lastError: "the tracker answered 401: missing or invalid API token", lastStatus: 401 }))).toBeNull();

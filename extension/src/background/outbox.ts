@@ -62,17 +62,17 @@ export const ATTEMPTS_BEFORE_TELLING = 6;
 
 /**
  * What the user is told of an entry that needs them (Outbox's `tell`), in words: a registration of a sent email, or
- * the withdrawal of one Gmail's Undo took back (which never left, but stays on the tracker until it is told). Null for
- * a token the tracker refuses (a 401): no fault of the email's, and the rep was told of it already, at the first
- * refusal, in the one notification and words of tracker-reach.ts, which say that emails sent or taken back wait.
- * A second notification two minutes later, in other words, said the same thing twice. The entry keeps its
- * lastStatus and lastError, which its Sent mark and conversation panel say (unregisteredWords), and goes at once when
- * the rep connects again (connect retries every entry).
+ * the withdrawal of one taken back in Gmail, with Undo or a scheduled send's Cancel send (which never left, but stays
+ * on the tracker until it is told). Null for a token the tracker refuses (a 401): no fault of the email's, and the rep
+ * was told of it already, at the first refusal, in the one notification and words of tracker-reach.ts, which say that
+ * emails sent or taken back wait. A second notification two minutes later, in other words, said the same thing twice.
+ * The entry keeps its lastStatus and lastError, which its Sent mark and conversation panel say (unregisteredWords),
+ * and goes at once when the rep connects again (connect retries every entry).
  */
 export function troubleNote(entry: OutboxEntry): { title: string; message: string } | null {
   if (entry.lastStatus === 401) return null;
   const subject = subjectShown(entry.request.subject);
-  const what = entry.withdraw ? `"${subject}" was taken back with Undo` : `"${subject}" was sent`;
+  const what = entry.withdraw ? `"${subject}" was taken back in Gmail` : `"${subject}" was sent`;
   if (entry.withdraw)
     return entry.state === "failed"
       ? {

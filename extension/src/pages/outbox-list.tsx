@@ -14,13 +14,13 @@ export function OutboxList({ entries, onRetry }: { entries: OutboxEntry[]; onRet
     <div>
       <p data-testid="outbox-count">
         {counted(registrations, "sent email")} not registered yet
-        {entries.length > registrations ? `, ${entries.length - registrations} taken back with Gmail's Undo` : ""}:
+        {entries.length > registrations ? `, ${entries.length - registrations} taken back in Gmail` : ""}:
       </p>
       <ul class="outbox">
         {entries.map((entry) => (
           <li key={entry.trackingId} data-state={entry.state}>
             <strong>{subjectShown(entry.request.subject)}</strong> —{" "}
-            {entry.withdraw ? "undone in Gmail, being removed from the tracker" : entry.state === "failed" ? "refused" : "pending"}
+            {entry.withdraw ? "taken back in Gmail, being removed from the tracker" : entry.state === "failed" ? "refused" : "pending"}
             {entry.attempts > 0 ? `, ${counted(entry.attempts, "attempt")}` : ""}
             {entry.lastError ? <div class="muted">{entry.lastError}</div> : null}
           </li>

@@ -97,6 +97,15 @@
 //   (nextcloud/mail #5438: "turns it back into a draft and opens the message composer"). Today's undo request is NOT
 //   public: it goes to `/_sim/cancel-send`, a made-up address the extension must not (and does not) read. That the
 //   reopened body is exactly the HTML sent (our pixel and signed links included) is an assumption (2026-12).
+// - Cancel send of a scheduled message: a scheduled message cannot be edited, only its send cancelled (gmail.js pull
+//   request 567, 2019-04-24: it "goes into the scheduled label, without the possibility of editing (this is not a
+//   draft), user can only cancel sending"), from the message opened in the Scheduled folder, which gives it back as a
+//   draft (Gmail's help as guides quote it, e.g. itsourcecode.com's 2026 guide: "Click 'Cancel send' (top of the email
+//   view). The email returns to your Drafts folder."). What Gmail posts then, the button's markup and whether Gmail
+//   opens the draft at once are NOT public: the button is the simulation's own (`data-sim=cancel-scheduled`, above
+//   the message in its opened conversation: the scheduled message shows among the sent ones here), the request goes
+//   to `/_sim/cancel-send` as Undo's does, and the draft opens in a compose, as the rep opens it from Drafts to edit
+//   it, with its body as scheduled (assumed, as for Undo). The extension reads none of this.
 (() => {
   const composes = document.getElementById("composes");
   const main = document.getElementById("main");
@@ -109,6 +118,7 @@
         sendArchive: "Senden und archivieren",
         more: "Weitere Sendeoptionen",
         schedule: "Senden planen",
+        cancelScheduled: "Senden abbrechen",
         tomorrow: "Morgen früh",
         to: "An",
         suggested: "Vorschläge",
@@ -131,6 +141,7 @@
         sendArchive: "Send & Archive",
         more: "More send options",
         schedule: "Schedule send",
+        cancelScheduled: "Cancel send",
         tomorrow: "Tomorrow morning",
         to: "To",
         suggested: "Suggestions",
@@ -429,6 +440,11 @@
 
   function undoSend(sent) {
     hideNotice();
+    backAsDraft(sent);
+  }
+
+  /** Undo Send, or Cancel send of a scheduled message: the server drops it, and it is back as a draft in a compose. */
+  function backAsDraft(sent) {
     // The server drops the held message (where today's Gmail posts this is not public: see the header).
     fetch(`/_sim/cancel-send?messageId=${encodeURIComponent(sent.messageId)}`, { method: "POST" }).catch(() => undefined);
     const thread = sentThreads.get(sent.legacyThreadId);
@@ -504,6 +520,9 @@
         if (!sentMessage) continue;
         const existing = sentThreads.get(inner[19]);
         const entry = { html: content + (state.trimmedQuote ?? ""), plainText, legacyMessageId: sentMessage[55], messageId, at: now };
+        // A scheduled message keeps what Cancel send gives back as a draft (showConversation).
+        if (scheduledAt)
+          entry.scheduled = { messageId, legacyThreadId: inner[19], threadId: state.threadId, subject, chips, content, plainText };
         // A conversation keeps the subject of its first message, as Gmail shows it.
         sentThreads.set(inner[19], {
           threadId: thread[0],
@@ -637,6 +656,16 @@
       <div class="amn"><span role="link" class="ams bkH" data-sim="reply">${T.reply}</span><span role="link" class="ams bkG" data-sim="forward">${T.forward}</span></div>`,
     );
     view.querySelector("h2").textContent = thread.subject;
+    // A scheduled message, not sent yet: Cancel send above it (see the header, Cancel send).
+    const scheduled = thread.messages[last]?.scheduled;
+    if (scheduled) {
+      const cancel = document.createElement("div");
+      cancel.setAttribute("role", "button");
+      cancel.dataset.sim = "cancel-scheduled";
+      cancel.textContent = T.cancelScheduled;
+      cancel.addEventListener("click", () => backAsDraft(scheduled));
+      view.prepend(cancel);
+    }
     for (const collapsed of view.querySelectorAll("[data-sim-open-message]")) {
       collapsed.addEventListener("click", () => {
         thread.opened = new Set([...(thread.opened ?? []), collapsed.dataset.simOpenMessage]);

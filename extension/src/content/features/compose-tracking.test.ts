@@ -18,6 +18,7 @@ const callFromGmail = vi.hoisted(() => {
 });
 vi.mock("../../messaging", async (importOriginal) => ({ ...(await importOriginal<typeof import("../../messaging")>()), callFromGmail }));
 
+import { pixelUrl } from "../../../../shared/protocol";
 import { ExtensionReloaded } from "../../messaging";
 import { DEFAULT_OPTIONS, type Options } from "../../options-store";
 import { emitPageEvent } from "../../page-world/events";
@@ -1178,5 +1179,77 @@ describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+describe("compose tracking: a scheduled send cancelled in Gmail, back as a draft", () => {
+  /** Emails scheduled earlier, whose pixels drafts hold: one a test, as a page asks about each once. */
+  const scheduledId = (n: number) => `a2b3c4d5e6f7g2h3.1.9QIz9_U20wg5-gs8_Q4-_x.c_Tlpw_Ph9P8OR1DcS8u5${"RSTU"[n]}`;
+  const pixel = (id: string) => `<img src="${pixelUrl("https://t.example", id)}" width="1" height="1">`;
+  const calls = (type: string) => callFromGmail.mock.calls.filter(([t]) => t === type).map(([, input]) => input);
+
+  /** A connected tab whose background answers scheduledSendReopened with `answer` (or fails with it). */
+  function connected(answer: { subject: string; reminderDays: number | null } | null | Error): void {
+    callFromGmail.mockImplementation(async (type: string) => {
+      if (type === "mintId") return { trackingId: TRACKING_ID, trackerUrl: "https://t.example" };
+      if (type === "signLinks") return [];
+      if (type === "checkRecipients") return { contacts: [] };
+      if (type === "scheduledSendReopened") {
+        if (answer instanceof Error) throw answer;
+        return { cancelled: answer };
+      }
+      return { queued: true };
+    });
+  }
+
+  it("a compose holding a scheduled email's pixel: the background withdraws it, the rep is told, its reminder moves to the draft", async () => {
+    connected({ subject: "Pricing", reminderDays: 4 });
+    start();
+    followUpReminder.init(started[0]?.signal as AbortSignal, { options: DEFAULT_OPTIONS });
+    openDialog({ subject: "Pricing", body: `Hi Carol${pixel(scheduledId(0))}` });
+    await vi.waitFor(() => expect(calls("scheduledSendReopened")).toEqual([{ trackingId: scheduledId(0) }]));
+    await vi.waitFor(() => expect(calls("remindIfNoReply")).toEqual([{ trackingId: TRACKING_ID, days: 4 }]));
+    expect(toasts()).toEqual([
+      'Mailtracker: scheduled send of "Pricing" cancelled: it is no longer tracked.',
+      "Mailtracker: its follow-up reminder (4 days without a reply) is set on the reopened email, for when you resend it.",
+    ]);
+    // Asked once, however often the rep types in it.
+    document.querySelector("[g_editable]")?.append(" and more");
+    await flush();
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(calls("scheduledSendReopened")).toHaveLength(1);
+  });
+
+  it("an email the background says was no waiting scheduled send (sent already): nothing is said or changed", async () => {
+    connected(null);
+    start();
+    openDialog({ subject: "Pricing", body: `Hi Carol${pixel(scheduledId(1))}` });
+    await vi.waitFor(() => expect(calls("scheduledSendReopened")).toHaveLength(1));
+    await flush();
+    expect(toasts()).toEqual([]);
+  });
+
+  it("a pixel in a quote (a reply or a forward), and the compose's own pixel at its send, are never asked about", async () => {
+    connected({ subject: "Pricing", reminderDays: null });
+    await openMinted({
+      subject: "Re: Pricing",
+      body: `Thanks<div class="gmail_quote"><blockquote class="gmail_quote">Hi${pixel(scheduledId(2))}</blockquote></div>`,
+    });
+    connected({ subject: "Pricing", reminderDays: null });
+    clickSend();
+    await flush();
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(document.querySelector(`[g_editable] img[src*="${TRACKING_ID}"]`)).not.toBeNull();
+    expect(calls("scheduledSendReopened")).toEqual([]);
+  });
+
+  it("when the background cannot say, the rep is told once that a cancelled scheduled send may still be tracked", async () => {
+    connected(new Error("the tracker answered 503"));
+    start();
+    openDialog({ subject: "Pricing", body: `Hi Carol${pixel(scheduledId(3))}` });
+    await vi.waitFor(() => expect(toasts()).toHaveLength(1));
+    expect(toasts()[0]).toBe(
+      "Mailtracker: this draft is a tracked email. If you cancelled its scheduled send, it is still tracked: the extension could not check (Error: the tracker answered 503).",
+    );
   });
 });

@@ -13,7 +13,8 @@
 //   To field shows addresses none of which could be read is a miss: logged in debug mode, and the user is told.
 // - "Schedule send" (the arrow next to Send, then a time): the send is prepared when that arrow is used, and
 //   registered only on Gmail's own answer (label ^scheduled), with its sent time the scheduled time when Gmail's
-//   request names it, so hits before it never count.
+//   request names it, so hits before it never count. Cancelled in Gmail, it comes back as a draft, which each compose
+//   looks for (scheduled-send-cancel.ts).
 // - Gmail's "Undo" on its "Message sent" notice takes the latest send back (Gmail's server held it: docs/gmail.md,
 //   Undo Send): its registration is withdrawn through the background, a pending one never goes out, and the compose
 //   Gmail reopens is a new compose with its own id, tracked as usual when sent again. Read from the click on the
@@ -48,6 +49,7 @@ import { onPageMutations, touches } from "../page-watch";
 import { RecipientWarnings } from "../recipient-warnings";
 import { applyTracking, linksToSign, stripEarlierTracking } from "../rewrite";
 import { ensureStyle, toast } from "../ui";
+import { checkReopenedSend } from "./scheduled-send-cancel";
 
 /** How long a registration learned only from a closed compose waits for Gmail's own confirmation (undo send). */
 const UNCONFIRMED_HOLD_MS = 45_000;
@@ -611,6 +613,10 @@ class ComposeSession {
   }
 
   private refresh(): void {
+    // A cancelled scheduled send Gmail gave back as this draft (scheduled-send-cancel.ts).
+    checkReopenedSend(this.body, this.trackers(), this.trackingId, (days) =>
+      this.toolbar.setAttribute(CARRIED_REMINDER_ATTRIBUTE, String(days)),
+    );
     const state = this.effective();
     const locked = state.reason !== null;
     this.openButton.setAttribute("aria-pressed", String(state.open));

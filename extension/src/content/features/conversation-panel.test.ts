@@ -15,6 +15,7 @@ import { ExtensionReloaded } from "../../messaging";
 import { DEFAULT_OPTIONS } from "../../options-store";
 import { emitPageEvent } from "../../page-world/events";
 import { messageTrackingId } from "../thread-signals";
+import { formatTime } from "../ui";
 import { ConversationPanels, conversationPanel, DETAIL_TTL_MS, RETRY_FIRST_MS, RETRY_MAX_MS, renderPanel } from "./conversation-panel";
 import { senderPixels } from "./sender-pixels";
 
@@ -119,6 +120,18 @@ describe("conversation panel", () => {
     // As the Sent list's mark and the dashboard say it (words.ts noOpenWords): none can come, or none is recorded.
     expect(count({ ...quiet, unsubscribed: true })).toBe("No open recorded: a recipient turned tracking off");
     expect(count({ ...quiet, openTracking: false })).toBe("Opens not tracked");
+  });
+
+  it("says on its line when a scheduled email goes out, and how to take it back if its send is cancelled; once sent, nothing", () => {
+    const scheduled = { ...DETAIL, openCount: 0, clickCount: 0, opens: [], links: [] };
+    const head = (sentAt: string) =>
+      renderPanel(document, ID, { ...scheduled, sentAt }, { stop: () => {}, remove: () => {} }).querySelector(".mt-panel-head")
+        ?.textContent;
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString();
+    expect(head(tomorrow)).toBe(
+      `TrackingNo open yetScheduled for ${formatTime(tomorrow)}: if you cancel its send, delete its tracking data`,
+    );
+    expect(head(new Date(Date.now() - 60_000).toISOString())).toBe("TrackingNo open yet");
   });
 
   it("renders the open count, the timeline with machine and sender opens dimmed and explained, and each link's clicks", () => {

@@ -67,6 +67,11 @@ export function panelMarkup(doc: Document, trackingId: string, detail: PanelDeta
   );
   if (detail.clickTracking && clicks > 0) head.append(el(doc, "span", "mt-panel-clicks", counted(clicks, "click")));
   if (detail.state === "stopped") head.append(el(doc, "span", "mt-dim", "Tracking stopped"));
+  // Still waiting for its scheduled time: a cancel in Gmail is noticed only once its draft opens in a compose
+  // (scheduled-send-cancel.ts), so the rep is told here, where Gmail's "Cancel send" is, how to take it back.
+  const sentAt = detail.sentAt ?? "";
+  if (Date.parse(sentAt) > Date.now())
+    head.append(el(doc, "span", "mt-dim", `Scheduled for ${formatTime(sentAt)}: if you cancel its send, delete its tracking data`));
   // As the Sent list's red mark: a bounced email's "No open yet" must not read as an email still waiting.
   if (detail.bounce) head.append(el(doc, "span", "mt-warning", `Bounced${detail.bounce.reason ? `: ${detail.bounce.reason}` : ""}`));
   const buttons = el(doc, "div", "mt-panel-actions");

@@ -1,0 +1,53 @@
+// A scheduled send the rep cancels in Gmail ("Cancel send" on the email in its Scheduled folder) never goes out, so it
+// must not stay tracked: no follow-up reminder for it, no count of it. How Gmail tells its server so, and what its page
+// shows then, is not public (docs/gmail.md, "A scheduled send cancelled"): neither is read. What is public: a
+// scheduled email cannot be edited, only its send cancelled, which gives it back as a draft (gmail.js pull request
+// 567, 2019-04-24: it "goes into the scheduled label, without the possibility of editing (this is not a draft), user
+// can only cancel sending"; Gmail's help as guides quote it, 2026: after "Cancel send" "the email returns to your
+// Drafts folder"). So a compose holding, outside any quote, the pixel of one of the rep's emails holds that email
+// as a draft; while its scheduled time is still ahead it was cancelled, and the background withdraws it
+// (handlers.ts scheduledSendReopened) and the rep is told. Assumed, as for Undo Send (docs/gmail.md): the draft keeps
+// the body as it was scheduled, our pixel in it. Not seen: a cancel whose draft the rep never opens, and one of an
+// email scheduled with Opens off (no pixel). For the first, the conversation panel of an email still waiting for its
+// time says to delete its tracking data if its send is cancelled.
+import { callFromGmail } from "../../messaging";
+import { ORIGINAL_SRC_ATTRIBUTE, pixelIdIn } from "../../page-world/pixel-guard";
+import { subjectShown } from "../../words";
+import { quotedIn } from "../gmail-selectors";
+import { toast } from "../ui";
+
+/** The emails this page asked about already: a compose changes many times a second, and each is asked once. */
+const asked = new Set<string>();
+
+/**
+ * Looks in a compose's body for the pixel of an earlier email of the rep's (not `ownId`, this compose's own) outside
+ * any quote, and asks the background whether it was a scheduled send still waiting. If so it is withdrawn, the rep
+ * told, and its follow-up reminder's days handed to `carryReminder`, so the compose sets it again for the re-send.
+ */
+export function checkReopenedSend(
+  body: Element,
+  trackers: readonly string[],
+  ownId: string | null,
+  carryReminder: (days: number) => void,
+): void {
+  const quoted = quotedIn(body);
+  for (const img of body.querySelectorAll("img")) {
+    const id = pixelIdIn(img.getAttribute(ORIGINAL_SRC_ATTRIBUTE) ?? img.getAttribute("src") ?? "", trackers);
+    if (!id || id === ownId || asked.has(id) || quoted(img)) continue;
+    asked.add(id);
+    callFromGmail("scheduledSendReopened", { trackingId: id }).then(
+      ({ cancelled }) => {
+        if (!cancelled) return;
+        if (cancelled.reminderDays !== null) carryReminder(cancelled.reminderDays);
+        toast(document, `Mailtracker: scheduled send of "${subjectShown(cancelled.subject)}" cancelled: it is no longer tracked.`);
+      },
+      // Said once: asked again at each keystroke, it would be said again and again.
+      (error: unknown) => {
+        toast(
+          document,
+          `Mailtracker: this draft is a tracked email. If you cancelled its scheduled send, it is still tracked: the extension could not check (${String(error)}).`,
+        );
+      },
+    );
+  }
+}
