@@ -4,7 +4,7 @@ import { applyD1Migrations } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import type { ContactsCheckResponse, ContactsResponse } from "../../shared/api";
-import { mailboxKey } from "../../shared/email";
+import { mailboxKey, mailboxOf } from "../../shared/email";
 import { mintTrackingId } from "../../shared/protocol";
 import { optedOutSince } from "../src/db/events";
 import { purgeExpiredEvents, SENDER_VIEW_RETENTION_MS } from "../src/db/retention";
@@ -310,7 +310,10 @@ describe("migration 0017", () => {
       ]),
     );
     await applyD1Migrations(db, env.TEST_MIGRATIONS);
-    const keys = ADDRESSES.map((email): [string, string] => [email, mailboxKey(email)]);
+    // 0017's rules over the address as stored, not folded: migration 0025 keys the one with a Unicode domain again
+    // (mailboxes.test.ts); every other is what mailboxKey makes of it.
+    const keys = ADDRESSES.map((email): [string, string] => [email, mailboxOf(email)]);
+    expect(keys.filter(([email, key]) => key !== mailboxKey(email)).map(([email]) => email)).toEqual(["jörg+x@münchen.de"]);
     for (const table of ["opt_outs", "message_recipients"]) {
       const { results } = await db.prepare(`SELECT email, mailbox FROM ${table}`).all<{ email: string; mailbox: string }>();
       expect(new Map(results.map((row) => [row.email, row.mailbox])), table).toEqual(new Map(keys));
