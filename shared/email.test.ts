@@ -36,7 +36,13 @@ describe("foldAddress", () => {
   const nfd = (text: string) => text.normalize("NFD");
 
   it("gives a Unicode domain its punycode, whichever way it came", () => {
-    for (const spelling of ["jörg@münchen.de", "jörg@xn--mnchen-3ya.de", "JÖRG@MÜNCHEN.DE", "jörg@XN--MNCHEN-3YA.DE", nfd("jörg@münchen.de")])
+    for (const spelling of [
+      "jörg@münchen.de",
+      "jörg@xn--mnchen-3ya.de",
+      "JÖRG@MÜNCHEN.DE",
+      "jörg@XN--MNCHEN-3YA.DE",
+      nfd("jörg@münchen.de"),
+    ])
       expect(foldAddress(spelling), spelling).toBe("jörg@xn--mnchen-3ya.de");
     // UTS #46 non-transitional, as URL has it: ß is kept (encoded), not made "ss".
     expect(foldAddress("anne@straße.de")).toBe("anne@xn--strae-oqa.de");

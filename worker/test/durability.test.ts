@@ -2,9 +2,9 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from "clou
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import wranglerToml from "../../wrangler.toml?raw";
+import { keyStoredMailboxesOnce } from "../src/db/mailboxes";
 import { type Hit, type HitMessage, hitFromRequest } from "../src/hits";
 import worker from "../src/index";
-import { keyStoredMailboxesOnce } from "../src/db/mailboxes";
 import { deriveSigningKey } from "../src/keys";
 import { retryDelaySeconds, storeHits } from "../src/queue";
 import { d1WithWriteBeforeFirstBatch, FlakyD1 } from "./faults";
