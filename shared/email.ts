@@ -52,9 +52,11 @@ const GMAIL_DOMAINS: ReadonlySet<string> = new Set(["gmail.com", "googlemail.com
 /**
  * The mailbox an address delivers to, as opt-outs compare addresses: one typed as `John.Doe+work@googlemail.com` is the
  * mailbox `johndoe@gmail.com`, so an opt-out by either spelling covers emails to the other (docs/protocol.md §11). Only
- * opt-outs compare by it; addresses are shown and stored as they were written. Migration 0017 computes the same key in
- * SQL (the `mailbox` columns of opt_outs and message_recipients) from the stored, normalised address: change both
- * together (worker/test/opt-outs.test.ts holds them to each other).
+ * opt-outs compare by it; addresses are shown and stored as they were written. The address is folded first
+ * (foldAddress), so every spelling of an international address is one key. The worker writes the key beside each
+ * recipient and opt-out (`mailbox_key`, migration 0025); a row without one is keyed by migration 0017's SQL, these same
+ * rules over the unfolded address, which is this key for an address all in ASCII (worker/test/opt-outs.test.ts and
+ * mailboxes.test.ts hold the two to each other). A change to the rules needs the stored keys changed with it.
  *
  * - At Gmail, the dots and everything from a `+` on are ignored: Google's "Dots don't matter in Gmail addresses"
  *   (support.google.com/mail/answer/7436150, read 2026-12-06) and its `+` addresses (support.google.com/mail/answer/12096).
