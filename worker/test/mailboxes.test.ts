@@ -5,7 +5,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { mailboxKey, mailboxOf } from "../../shared/email";
 import { optedOutSince } from "../src/db/events";
-import { keyStoredMailboxes } from "../src/db/mailboxes";
+import { FORBIDDEN_EVENTS_SQL, keyStoredMailboxes } from "../src/db/mailboxes";
 import { migratedUpTo } from "./helpers";
 
 const nfd = (text: string) => text.normalize("NFD");
@@ -74,5 +74,19 @@ describe("migration 0025", () => {
     // A row written with no key (by the worker released before 0025, while it is deployed) gets 0017's.
     await db.prepare("INSERT INTO opt_outs (account_id, email, created_at) VALUES ('acct-c', 'x.y+z@googlemail.com', 0)").run();
     expect(await db.prepare("SELECT mailbox FROM opt_outs WHERE account_id = 'acct-c'").first("mailbox")).toBe("xy@gmail.com");
+  });
+
+  it("finds the events the keyed rows' opt-outs forbid by index, never by a scan of events", async () => {
+    const { results: plan } = await env.DB.prepare(`EXPLAIN QUERY PLAN DELETE FROM events WHERE seq IN (${FORBIDDEN_EVENTS_SQL})`)
+      .bind("[]", "[]")
+      .all<{ detail: string }>();
+    const details = plan.map((row) => row.detail);
+    expect(details).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^SEARCH e USING (COVERING )?INDEX events_by_message \(message_id=\?\)$/),
+        expect.stringMatching(/^SEARCH r USING (COVERING )?INDEX message_recipients_by_mailbox \(mailbox=\?\)$/),
+      ]),
+    );
+    expect(details.filter((detail) => /^SCAN (e|events|r|message_recipients)\b/.test(detail))).toEqual([]);
   });
 });

@@ -4,6 +4,16 @@ import { optedOutSince } from "./events";
 import { COUNTED_SQL } from "./sql";
 
 /** The rows to key: migration 0025's partial indexes, opt_outs_to_key and message_recipients_to_key, list them. */
+
+/**
+ * SQL for the events whose emails' opt-outs forbid them once rows are keyed (keyStoredMailboxes): of the emails whose
+ * ids the JSON array ?1 holds (the keyed recipients'), and of those with a recipient of a mailbox the JSON array ?2
+ * holds (the keyed opt-outs'), whichever account sent them, the hits from their earliest opt-out on (optedOutSince).
+ * By index: each email's events (events_by_message), each mailbox's recipients (message_recipients_by_mailbox).
+ */
+export const FORBIDDEN_EVENTS_SQL = `SELECT e.seq FROM events e WHERE e.message_id IN (SELECT value FROM json_each(?1)
+    UNION SELECT r.message_id FROM message_recipients r WHERE r.mailbox IN (SELECT value FROM json_each(?2)))
+  AND e.occurred_at >= ${optedOutSince("e.message_id")}`;
 const TO_KEY = "mailbox_key IS NULL AND length(email) <> length(CAST(email AS BLOB))";
 
 /**
@@ -30,11 +40,6 @@ export async function keyStoredMailboxes(db: D1Database, rows = MAILBOX_ROWS_PER
   const optOuts = (optOutRows?.results ?? []).map((row) => ({ ...row, key: mailboxKey(row.email) }));
   const recipients = (recipientRows?.results ?? []).map((row) => ({ ...row, key: mailboxKey(row.email) }));
   if (optOuts.length === 0 && recipients.length === 0) return true;
-  // The emails whose hits the new keys may now forbid: those of the keyed recipients (?1), and those with a
-  // recipient of a keyed opt-out's mailbox (?2), whichever account sent them.
-  const touched = `SELECT value FROM json_each(?1) UNION SELECT r.message_id FROM message_recipients r
-    WHERE r.mailbox IN (SELECT value FROM json_each(?2))`;
-  const forbidden = `SELECT e.seq FROM events e WHERE e.message_id IN (${touched}) AND e.occurred_at >= ${optedOutSince("e.message_id")}`;
   const touchedIds = JSON.stringify([...new Set(recipients.map((row) => row.id))]);
   const optedOutKeys = JSON.stringify([...new Set(optOuts.map((row) => row.key))]);
   await db.batch([
@@ -55,10 +60,10 @@ export async function keyStoredMailboxes(db: D1Database, rows = MAILBOX_ROWS_PER
     db
       .prepare(
         `UPDATE contact_scores SET dirty = dirty + 1 WHERE (account_id, email) IN (SELECT r.account_id, r.email FROM message_recipients r
-           WHERE r.message_id IN (SELECT e.message_id FROM events e WHERE e.seq IN (${forbidden}) AND e.label IN (${COUNTED_SQL})))`,
+           WHERE r.message_id IN (SELECT e.message_id FROM events e WHERE e.seq IN (${FORBIDDEN_EVENTS_SQL}) AND e.label IN (${COUNTED_SQL})))`,
       )
       .bind(touchedIds, optedOutKeys),
-    db.prepare(`DELETE FROM events WHERE seq IN (${forbidden})`).bind(touchedIds, optedOutKeys),
+    db.prepare(`DELETE FROM events WHERE seq IN (${FORBIDDEN_EVENTS_SQL})`).bind(touchedIds, optedOutKeys),
   ]);
   return optOuts.length < rows && recipients.length < rows;
 }
