@@ -3,8 +3,6 @@ import { mailboxKey } from "../../../shared/email";
 import { optedOutSince } from "./events";
 import { COUNTED_SQL } from "./sql";
 
-/** The rows to key: migration 0025's partial indexes, opt_outs_to_key and message_recipients_to_key, list them. */
-
 /**
  * SQL for the events whose emails' opt-outs forbid them once rows are keyed (keyStoredMailboxes): of the emails whose
  * ids the JSON array ?1 holds (the keyed recipients'), and of those with a recipient of a mailbox the JSON array ?2
@@ -14,6 +12,8 @@ import { COUNTED_SQL } from "./sql";
 export const FORBIDDEN_EVENTS_SQL = `SELECT e.seq FROM events e WHERE e.message_id IN (SELECT value FROM json_each(?1)
     UNION SELECT r.message_id FROM message_recipients r WHERE r.mailbox IN (SELECT value FROM json_each(?2)))
   AND e.occurred_at >= ${optedOutSince("e.message_id")}`;
+
+/** The rows to key: migration 0025's partial indexes, opt_outs_to_key and message_recipients_to_key, list them. */
 const TO_KEY = "mailbox_key IS NULL AND length(email) <> length(CAST(email AS BLOB))";
 
 /**
