@@ -1,7 +1,7 @@
 // What stays of a contact deleted from an email it shared with others: keyed hashes of its address on that email
 // (migration 0011). Keyed with the deployment's secret, so a copy of the database alone cannot test a guessed
 // address; per email, so fingerprints of different emails cannot be linked.
-import { mailboxKey } from "../../shared/email";
+import { foldAddress, mailboxKey, mailboxOf, normalizeEmail } from "../../shared/email";
 import { base64UrlEncode } from "../../shared/encoding";
 import { hmacSha256 } from "./keys";
 
@@ -11,15 +11,41 @@ export async function recipientFingerprint(signingSecret: string, messageId: str
 }
 
 /**
- * The address's mailbox (mailboxKey): an opt-out typed in another spelling of it (`johndoe@` for `john.doe@gmail.com`)
- * still finds the email. Kept beside recipientFingerprint, with its own prefix, from migration 0017's release on;
- * contacts deleted before it left only the other, which an opt-out must spell as they were.
+ * A mailbox's (mailboxKey): an opt-out typed in another spelling of it (`johndoe@` for `john.doe@gmail.com`, a
+ * punycode domain for a Unicode one) still finds the email. Kept beside recipientFingerprint, with its own prefix, from
+ * migration 0017's release on; contacts deleted before it left only the other, which an opt-out must spell as they were.
  */
-async function mailboxFingerprint(signingSecret: string, messageId: string, email: string): Promise<string> {
-  return base64UrlEncode(new Uint8Array(await hmacSha256(signingSecret, `mt-removed-mailbox-v1:${messageId}:${mailboxKey(email)}`)));
+async function mailboxFingerprint(signingSecret: string, messageId: string, mailbox: string): Promise<string> {
+  return base64UrlEncode(new Uint8Array(await hmacSha256(signingSecret, `mt-removed-mailbox-v1:${messageId}:${mailbox}`)));
 }
 
 /** The two fingerprints a deletion of `email` leaves on email `messageId`: a row holding either is that address's. */
 export async function removedFingerprints(signingSecret: string, messageId: string, email: string): Promise<[string, string]> {
-  return [await recipientFingerprint(signingSecret, messageId, email), await mailboxFingerprint(signingSecret, messageId, email)];
+  return [
+    await recipientFingerprint(signingSecret, messageId, email),
+    await mailboxFingerprint(signingSecret, messageId, mailboxKey(email)),
+  ];
+}
+
+/**
+ * The fingerprints an opt-out by `email` looks for on email `messageId`: removedFingerprints, and those a deletion
+ * made before migration 0025 may have left. Those keyed the mailbox without folding the address (foldAddress): the
+ * domain as written and the local part in whatever Unicode form it came. A hash cannot be keyed again, so the typed
+ * address's old keys are hashed too: as typed, in NFC and in NFD (the forms keyboards give), each with its domain as
+ * typed and folded, and only those that are not the folded key, so an address all in ASCII costs no more hashes than
+ * before. Not found: a contact deleted then under a Unicode domain, by an opt-out typed with its punycode. That would
+ * take the domain's Unicode form, which nothing here computes; typed as the contact was written, it is found.
+ */
+export async function fingerprintsToFind(signingSecret: string, messageId: string, email: string): Promise<string[]> {
+  const address = normalizeEmail(email);
+  const folded = foldAddress(email);
+  const foldedDomain = folded.slice(folded.indexOf("@"));
+  const before0025 = new Set<string>();
+  for (const form of new Set([address, address.normalize("NFC"), address.normalize("NFD")])) {
+    before0025.add(mailboxOf(form));
+    if (form.includes("@")) before0025.add(mailboxOf(form.slice(0, form.indexOf("@")) + foldedDomain));
+  }
+  before0025.delete(mailboxKey(email));
+  const older = await Promise.all([...before0025].map((key) => mailboxFingerprint(signingSecret, messageId, key)));
+  return [...(await removedFingerprints(signingSecret, messageId, email)), ...older];
 }

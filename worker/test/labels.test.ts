@@ -17,6 +17,7 @@ import {
   SANDBOX_AFTER_DELIVERY_MS,
 } from "../src/classify";
 import { eventsAfter, recordSenderViews, relabelMessages } from "../src/db/events";
+import { keyStoredMailboxesOnce } from "../src/db/mailboxes";
 import { purgeExpiredEvents, SENDER_VIEW_RETENTION_MS } from "../src/db/retention";
 import { hitFromRequest } from "../src/hits";
 import { deriveSigningKey } from "../src/keys";
@@ -334,7 +335,9 @@ describe("labels from the message's context", () => {
       await hitMadeAt(account, justSent.id, now, "click", 0),
       await hitMadeAt(account, viewed.id, Date.now()),
     ];
-    // Calls: the accounts, the messages and the sender's views (together), the insert, then the relabelling.
+    // Calls: the accounts, the messages and the sender's views (together), the insert, then the relabelling. (And
+    // first, once an isolate, the check for rows to key, db/mailboxes.ts: done here.)
+    await keyStoredMailboxesOnce(env.DB);
     const relabellingFails = new FlakyD1(env.DB, (call) => call === 4);
     await expect(storeHits(relabellingFails.asD1(), hits)).rejects.toThrow(TRANSIENT_D1_ERROR);
     expect(relabellingFails.calls).toBe(5);

@@ -2,7 +2,7 @@
 import { type BounceKind, COUNTED_LABELS, type ContactSummary, EVENT_KINDS, type TimelineItem } from "../../../shared/api";
 import { mailboxKey, normalizeEmail } from "../../../shared/email";
 import { ENGAGEMENT_HALF_LIFE_MS, ENGAGEMENT_REPEAT_FACTOR, ENGAGEMENT_WEIGHTS, roundedScore } from "../../../shared/engagement";
-import { removedFingerprints } from "../recipient-fingerprint";
+import { fingerprintsToFind, removedFingerprints } from "../recipient-fingerprint";
 import { iso } from "../time";
 import { END_OF_TIME } from "./events";
 import { deleteMessageStatements } from "./messages";
@@ -272,14 +272,14 @@ export async function removedRecipientsOf(db: D1Database, accountId: string): Pr
   return results;
 }
 
-/** The emails among `removed` that hold a fingerprint of `email` (removedFingerprints: as spelled, or its mailbox). */
+/** The emails among `removed` that hold a fingerprint of `email` (fingerprintsToFind: as spelled, or its mailbox). */
 export async function removedFromMatching(signingSecret: string, removed: readonly RemovedRecipient[], email: string): Promise<string[]> {
   const removedFrom = new Set<string>();
   const fingerprints = new Map<string, readonly string[]>();
   for (const row of removed) {
     let own = fingerprints.get(row.message_id);
     if (!own) {
-      own = await removedFingerprints(signingSecret, row.message_id, email);
+      own = await fingerprintsToFind(signingSecret, row.message_id, email);
       fingerprints.set(row.message_id, own);
     }
     if (own.includes(row.fingerprint)) removedFrom.add(row.message_id);

@@ -1,5 +1,5 @@
 import type { MessageState, RegisterMessageRequest } from "../../../shared/api";
-import { normalizeEmail } from "../../../shared/email";
+import { mailboxKey, normalizeEmail } from "../../../shared/email";
 import { foldForSearch } from "../../../shared/search";
 import { recipientFingerprint } from "../recipient-fingerprint";
 import { hitsStoredUntilSql, MESSAGE_LABEL_FACTS_SQL, type MessageLabelFacts, optedOutSince } from "./events";
@@ -173,8 +173,9 @@ export async function upsertMessage(
     db.prepare("DELETE FROM message_recipients WHERE message_id = ?").bind(messageId),
     db
       .prepare(
-        `INSERT INTO message_recipients (message_id, account_id, email, name, search_text)
-         SELECT ?1, ?2, value ->> '$.email', value ->> '$.name', value ->> '$.searchText' FROM json_each(?3) WHERE ${notRemoved} AND ${notDeleted}`,
+        `INSERT INTO message_recipients (message_id, account_id, email, name, search_text, mailbox_key)
+         SELECT ?1, ?2, value ->> '$.email', value ->> '$.name', value ->> '$.searchText', value ->> '$.mailbox' FROM json_each(?3)
+         WHERE ${notRemoved} AND ${notDeleted}`,
       )
       .bind(
         messageId,
@@ -184,6 +185,8 @@ export async function upsertMessage(
             email,
             name: recipient.name ?? null,
             searchText: recipientSearchText(recipient.name, email),
+            // The key opt-outs are matched by (migration 0025): SQL cannot fold the address.
+            mailbox: mailboxKey(email),
             fingerprint,
           })),
         ),

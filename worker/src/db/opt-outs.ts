@@ -1,7 +1,7 @@
 // A reader's opt-out of an email, from its page `/u/<trackingId>` (docs/protocol.md §11): recorded at once when the
 // email is registered, else held until its registration says who it went to (migration 0014).
 import { mailboxKey } from "../../../shared/email";
-import { removedFingerprints } from "../recipient-fingerprint";
+import { fingerprintsToFind } from "../recipient-fingerprint";
 import { emailsRemovedFrom, type RemovedRecipient, removedFromMatching, removedRecipientsOf } from "./contacts";
 import { optOutRecordedStatement, optOutStatements, recordReaderOptOut, unsubscribeStatement } from "./signals";
 import { placeholders } from "./sql";
@@ -94,11 +94,15 @@ export async function optOutOfEmail(
   }
   const mailbox = mailboxKey(email);
   const recipient = target.recipients.includes(email) ? email : target.recipients.find((r) => mailboxKey(r) === mailbox);
-  const wasRemoved = async () =>
-    (await db
-      .prepare("SELECT 1 FROM removed_recipients WHERE message_id = ? AND fingerprint IN (?, ?)")
-      .bind(messageId, ...(await removedFingerprints(signingSecret, messageId, email)))
-      .first()) !== null;
+  const wasRemoved = async () => {
+    const fingerprints = await fingerprintsToFind(signingSecret, messageId, email);
+    return (
+      (await db
+        .prepare(`SELECT 1 FROM removed_recipients WHERE message_id = ? AND fingerprint IN (${placeholders(fingerprints.length)})`)
+        .bind(messageId, ...fingerprints)
+        .first()) !== null
+    );
+  };
   // A deleted contact has no stored spelling left: the typed one is recorded.
   const address = recipient ?? ((await wasRemoved()) ? email : undefined);
   if (address === undefined) {

@@ -548,10 +548,10 @@ export function optOutStatements(
     // recorded at the time it was typed, maybe after a later one through another email. The first email stays its.
     db
       .prepare(
-        `INSERT INTO opt_outs (account_id, email, message_id, created_at) SELECT ?1, ?2, ?3, ?4 WHERE true${underCap}
-         ON CONFLICT (account_id, email) DO UPDATE SET created_at = min(created_at, excluded.created_at)`,
+        `INSERT INTO opt_outs (account_id, email, message_id, created_at, mailbox_key) SELECT ?1, ?2, ?3, ?4, ?5 WHERE true${underCap}
+         ON CONFLICT (account_id, email) DO UPDATE SET created_at = min(created_at, excluded.created_at), mailbox_key = excluded.mailbox_key`,
       )
-      .bind(accountId, email, messageId, now),
+      .bind(accountId, email, messageId, now, mailboxKey(email)),
     // On this email, and on those the address was removed from (emailsRemovedFrom): no recipient row joins them to
     // the opt-out any more, so each keeps its time.
     ...chunked(kept).map(optedOut),
