@@ -22,7 +22,7 @@ export function normalizeEmail(email: string): string {
  *   forbidden character) is kept as it is rather than thrown on: an address Gmail sends to must never break a
  *   registration or an opt-out. So is an ASCII domain (already all IDNA would make of it once lower-cased), an
  *   address literal such as `[192.0.2.1]` among them, and so every key of an ASCII address stays what it was before
- *   migration 0025: only rows with other characters needed keying again (db/mailboxes.ts).
+ *   migration 0023: only rows with other characters needed keying again (db/mailboxes.ts).
  */
 export function foldAddress(email: string): string {
   const address = normalizeEmail(email).normalize("NFC");
@@ -54,7 +54,7 @@ const GMAIL_DOMAINS: ReadonlySet<string> = new Set(["gmail.com", "googlemail.com
  * mailbox `johndoe@gmail.com`, so an opt-out by either spelling covers emails to the other (docs/protocol.md §11). Only
  * opt-outs compare by it; addresses are shown and stored as they were written. The address is folded first
  * (foldAddress), so every spelling of an international address is one key. The worker writes the key beside each
- * recipient and opt-out (`mailbox_key`, migration 0025); a row without one is keyed by migration 0017's SQL, these same
+ * recipient and opt-out (`mailbox_key`, migration 0023); a row without one is keyed by migration 0017's SQL, these same
  * rules over the unfolded address, which is this key for an address all in ASCII (worker/test/opt-outs.test.ts and
  * mailboxes.test.ts hold the two to each other). A change to the rules needs the stored keys changed with it.
  *
@@ -74,7 +74,7 @@ export function mailboxKey(email: string): string {
   return mailboxOf(foldAddress(email));
 }
 
-/** mailboxKey's rules for an address already normalised: db/mailboxes.ts also applies them to the spelling before 0025. */
+/** mailboxKey's rules for an address already normalised: db/mailboxes.ts also applies them to the spelling before 0023. */
 export function mailboxOf(address: string): string {
   const at = address.indexOf("@");
   if (at < 0) return address;

@@ -194,7 +194,7 @@ const MAX_DEAD_LETTER_RETRY_DELAY_SECONDS = 3_600;
  */
 export async function storeHits(db: D1Database, queued: readonly Hit[]): Promise<number> {
   if (queued.length === 0) return 0;
-  // Before the opt-outs are read: a row stored before migration 0025 may not match an opt-out in another spelling yet.
+  // Before the opt-outs are read: a row stored before migration 0023 may not match an opt-out in another spelling yet.
   await keyStoredMailboxesOnce(db);
   // The client and device are described here, off the request path, from the user agent the hit carries.
   const hits = queued.map(withClientDescription);

@@ -29,7 +29,7 @@ export async function removedFingerprints(signingSecret: string, messageId: stri
 
 /**
  * The fingerprints an opt-out by `email` looks for on email `messageId`: removedFingerprints, and those a deletion
- * made before migration 0025 may have left. Those keyed the mailbox without folding the address (foldAddress): the
+ * made before migration 0023 may have left. Those keyed the mailbox without folding the address (foldAddress): the
  * domain as written and the local part in whatever Unicode form it came. A hash cannot be keyed again, so the typed
  * address's old keys are hashed too: as typed, in NFC and in NFD (the forms keyboards give), each with its domain as
  * typed and folded, and only those that are not the folded key, so an address all in ASCII costs no more hashes than
@@ -40,12 +40,12 @@ export async function fingerprintsToFind(signingSecret: string, messageId: strin
   const address = normalizeEmail(email);
   const folded = foldAddress(email);
   const foldedDomain = folded.slice(folded.indexOf("@"));
-  const before0025 = new Set<string>();
+  const before0023 = new Set<string>();
   for (const form of new Set([address, address.normalize("NFC"), address.normalize("NFD")])) {
-    before0025.add(mailboxOf(form));
-    if (form.includes("@")) before0025.add(mailboxOf(form.slice(0, form.indexOf("@")) + foldedDomain));
+    before0023.add(mailboxOf(form));
+    if (form.includes("@")) before0023.add(mailboxOf(form.slice(0, form.indexOf("@")) + foldedDomain));
   }
-  before0025.delete(mailboxKey(email));
-  const older = await Promise.all([...before0025].map((key) => mailboxFingerprint(signingSecret, messageId, key)));
+  before0023.delete(mailboxKey(email));
+  const older = await Promise.all([...before0023].map((key) => mailboxFingerprint(signingSecret, messageId, key)));
   return [...(await removedFingerprints(signingSecret, messageId, email)), ...older];
 }

@@ -1,4 +1,4 @@
-// Migration 0025 and the worker's keying of the rows it leaves (db/mailboxes.ts), on rows stored before it. Its own
+// Migration 0023 and the worker's keying of the rows it leaves (db/mailboxes.ts), on rows stored before it. Its own
 // file: the migration test database of a file can be migrated up to one point only once.
 import { applyD1Migrations } from "cloudflare:test";
 import { env } from "cloudflare:workers";
@@ -10,7 +10,7 @@ import { migratedUpTo } from "./helpers";
 
 const nfd = (text: string) => text.normalize("NFD");
 
-/** Addresses as the worker stored them before 0025 (trimmed and lower-cased, in whatever form they came). */
+/** Addresses as the worker stored them before 0023 (trimmed and lower-cased, in whatever form they came). */
 const ADDRESSES = [
   "john.doe+work@gmail.com",
   "anne.smith+news@wingtip.example",
@@ -25,9 +25,9 @@ const ADDRESSES = [
   "jörg@xn--zz.münchen.de",
 ];
 
-describe("migration 0025", () => {
+describe("migration 0023", () => {
   it("keeps 0017's key on the rows stored before it until the worker keys those with other characters than ASCII", async () => {
-    const db = await migratedUpTo("0025_folded_mailboxes.sql");
+    const db = await migratedUpTo("0023_folded_mailboxes.sql");
     await db.batch(
       ADDRESSES.flatMap((email, i) => [
         db.prepare("INSERT INTO opt_outs (account_id, email, message_id, created_at) VALUES ('acct-a', ?, 'm-a', ?)").bind(email, i),
@@ -71,7 +71,7 @@ describe("migration 0025", () => {
       )
       .all<{ detail: string }>();
     expect(plan.map((row) => row.detail)).toEqual([expect.stringMatching(/^SCAN opt_outs USING (COVERING )?INDEX opt_outs_to_key$/)]);
-    // A row written with no key (by the worker released before 0025, while it is deployed) gets 0017's.
+    // A row written with no key (by the worker released before 0023, while it is deployed) gets 0017's.
     await db.prepare("INSERT INTO opt_outs (account_id, email, created_at) VALUES ('acct-c', 'x.y+z@googlemail.com', 0)").run();
     expect(await db.prepare("SELECT mailbox FROM opt_outs WHERE account_id = 'acct-c'").first("mailbox")).toBe("xy@gmail.com");
   });

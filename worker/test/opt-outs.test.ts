@@ -295,13 +295,13 @@ describe("an opt-out reaches every spelling of an international address", () => 
     expect(await hitNow(b, shared.id)).toBe(0);
   });
 
-  it("reaches an email the person was deleted from before migration 0025, in NFD, by an opt-out typed in NFC", async () => {
+  it("reaches an email the person was deleted from before migration 0023, in NFD, by an opt-out typed in NFC", async () => {
     const b = await createAccount("Rep B");
     const rene = `rené${ownLocalPart()}@acme.example`;
     const shared = await sentMessage(b, { recipients: [{ email: nfd(rene) }, { email: "stays@wingtip.example" }] });
     expect((await b.json("DELETE", `/api/contacts/${encodeURIComponent(nfd(rene))}`)).status).toBe(204);
-    // The fingerprints a deletion left before 0025: its mailbox key did not fold the address.
-    const before0025 = base64UrlEncode(
+    // The fingerprints a deletion left before 0023: its mailbox key did not fold the address.
+    const before0023 = base64UrlEncode(
       new Uint8Array(await hmacSha256(env.SIGNING_SECRET ?? "", `mt-removed-mailbox-v1:${shared.id}:${mailboxOf(nfd(rene))}`)),
     );
     await env.DB.batch([
@@ -310,7 +310,7 @@ describe("an opt-out reaches every spelling of an international address", () => 
         shared.id,
         await recipientFingerprint(env.SIGNING_SECRET ?? "", shared.id, nfd(rene)),
         shared.id,
-        before0025,
+        before0023,
       ),
     ]);
     expect(await hitNow(b, shared.id)).toBe(1);
@@ -320,7 +320,7 @@ describe("an opt-out reaches every spelling of an international address", () => 
     expect(await hitNow(b, shared.id)).toBe(0);
   });
 
-  it("an opt-out stored before migration 0025 reaches a recipient registered since in the other spelling", async () => {
+  it("an opt-out stored before migration 0023 reaches a recipient registered since in the other spelling", async () => {
     const [a, b] = await teammates();
     const jorg = `jörg${ownLocalPart()}`;
     const viaA = await sentMessage(a, { recipients: [{ email: `${jorg}@münchen.de` }] });
@@ -333,7 +333,7 @@ describe("an opt-out reaches every spelling of an international address", () => 
     expect(await storedEvents(inB.id)).toEqual([]);
   });
 
-  it("a recipient stored before migration 0025 is reached by an opt-out in the other spelling, and loses the hits stored since", async () => {
+  it("a recipient stored before migration 0023 is reached by an opt-out in the other spelling, and loses the hits stored since", async () => {
     const [a, b] = await teammates();
     const jorg = `jörg${ownLocalPart()}`;
     const inB = await sentMessage(b, { recipients: [{ email: `${jorg}@xn--mnchen-3ya.de` }] });
@@ -348,7 +348,7 @@ describe("an opt-out reaches every spelling of an international address", () => 
         viaA.id,
         Date.now() - 3_600_000,
       ),
-      // And B's recipient row as 0025 found it.
+      // And B's recipient row as 0023 found it.
       env.DB.prepare("UPDATE message_recipients SET mailbox_key = NULL WHERE message_id = ?").bind(inB.id),
     ]);
     expect(await keyStoredMailboxes(env.DB)).toBe(true);
@@ -428,7 +428,7 @@ describe("migration 0017", () => {
       ]),
     );
     await applyD1Migrations(db, env.TEST_MIGRATIONS);
-    // 0017's rules over the address as stored, not folded: migration 0025 keys the one with a Unicode domain again
+    // 0017's rules over the address as stored, not folded: migration 0023 keys the one with a Unicode domain again
     // (mailboxes.test.ts); every other is what mailboxKey makes of it.
     const keys = ADDRESSES.map((email): [string, string] => [email, mailboxOf(email)]);
     expect(keys.filter(([email, key]) => key !== mailboxKey(email)).map(([email]) => email)).toEqual(["jörg+x@münchen.de"]);

@@ -1,4 +1,4 @@
-// The key opt-outs are matched by (`mailbox`, migrations 0017 and 0025) on the rows the worker stored without it.
+// The key opt-outs are matched by (`mailbox`, migrations 0017 and 0023) on the rows the worker stored without it.
 import { mailboxKey } from "../../../shared/email";
 import { optedOutSince } from "./events";
 import { COUNTED_SQL } from "./sql";
@@ -13,7 +13,7 @@ export const FORBIDDEN_EVENTS_SQL = `SELECT e.seq FROM events e WHERE e.message_
     UNION SELECT r.message_id FROM message_recipients r WHERE r.mailbox IN (SELECT value FROM json_each(?2)))
   AND e.occurred_at >= ${optedOutSince("e.message_id")}`;
 
-/** The rows to key: migration 0025's partial indexes, opt_outs_to_key and message_recipients_to_key, list them. */
+/** The rows to key: migration 0023's partial indexes, opt_outs_to_key and message_recipients_to_key, list them. */
 const TO_KEY = "mailbox_key IS NULL AND length(email) <> length(CAST(email AS BLOB))";
 
 /**
@@ -24,7 +24,7 @@ export const MAILBOX_ROWS_PER_CALL = 100;
 
 /**
  * Keys (mailboxKey) the rows stored with no `mailbox_key` whose address has a character outside ASCII: those stored
- * before migration 0025, and any the worker released before it wrote while 0025 was being deployed. Until then their
+ * before migration 0023, and any the worker released before it wrote while 0023 was being deployed. Until then their
  * `mailbox` is migration 0017's, which did not fold the address, and may miss an opt-out in another spelling of it.
  * Once keyed, an opt-out matches what it would have matched had the key always been the folded one, and so the
  * hits its emails stored since that opt-out (before this call, or before this release, when the spellings differed)
@@ -74,7 +74,7 @@ let allKeyed = false;
 /**
  * keyStoredMailboxes until it finds none left, once per isolate from then on: before any hit is stored (storeHits),
  * so that no hit of a recipient who opted out in another spelling is stored while the rows stored before migration
- * 0025 wait for the hourly purge (which keys them too, for a tracker without hits). One query per isolate once done.
+ * 0023 wait for the hourly purge (which keys them too, for a tracker without hits). One query per isolate once done.
  */
 export async function keyStoredMailboxesOnce(db: D1Database): Promise<void> {
   if (allKeyed) return;

@@ -185,7 +185,7 @@ export async function upsertMessage(
             email,
             name: recipient.name ?? null,
             searchText: recipientSearchText(recipient.name, email),
-            // The key opt-outs are matched by (migration 0025): SQL cannot fold the address.
+            // The key opt-outs are matched by (migration 0023): SQL cannot fold the address.
             mailbox: mailboxKey(email),
             fingerprint,
           })),

@@ -201,7 +201,7 @@ export async function purgeExpiredEvents(
     db.prepare("DELETE FROM sender_views WHERE viewed_at < ?").bind(senderViewCutoff),
     ...forgetOpenAddresses(db, senderViewCutoff),
   ]);
-  // Before the held opt-outs are recorded by the mailbox key: the rows migration 0025 left to the worker.
+  // Before the held opt-outs are recorded by the mailbox key: the rows migration 0023 left to the worker.
   await keyStoredMailboxes(db);
   // Last: its keyed hashes are the run's heaviest CPU, and a run it takes past the limit must not keep the open
   // addresses above from being forgotten when the README says.
