@@ -313,6 +313,13 @@ export interface CreateAccountResponse {
   signingKey: SigningKeyResponse;
 }
 
+/** `POST /api/account/token`: the account's new API token, in place of the one that asked; the signing keys stay. */
+export interface ReplaceTokenResponse {
+  accountId: string;
+  /** Shown once, as at creation: the tracker keeps only its hash. */
+  apiToken: string;
+}
+
 export interface AccountResponse {
   accountId: string;
   name: string | null;

@@ -1,10 +1,17 @@
 import { Hono } from "hono";
-import { type AccountResponse, type CreateAccountResponse, createAccountRequest, updateAccountRequest } from "../../../shared/api";
+import {
+  type AccountResponse,
+  type CreateAccountResponse,
+  createAccountRequest,
+  type ReplaceTokenResponse,
+  updateAccountRequest,
+} from "../../../shared/api";
 import { constantTimeEqualText } from "../../../shared/encoding";
 import { newAccountId } from "../../../shared/protocol";
-import { newApiToken, requireAccount } from "../auth";
-import { getAccount, insertAccount, rotateKey, setRetention } from "../db/accounts";
+import { forgetCachedAccount, newApiToken, requireAccount } from "../auth";
+import { getAccount, insertAccount, replaceTokenHash, rotateKey, setRetention } from "../db/accounts";
 import type { AppEnv } from "../env";
+import { errorName } from "../errors";
 import { jsonError, validated } from "../http";
 import { deriveSigningKey, hasUsableSigningSecret, sha256Base64Url } from "../keys";
 import { limiterKey } from "../throttle";
@@ -49,7 +56,7 @@ export const accountsRoute = new Hono<AppEnv>().post("/", validated("json", crea
   return c.json(body, 201);
 });
 
-/** `/api/account`: the caller's own account, its current signing key, and key rotation. */
+/** `/api/account`: the caller's own account, its current signing key, key rotation and the replacement of its token. */
 export const accountRoute = new Hono<AppEnv>()
   .use(requireAccount)
   .get("/", async (c) => {
@@ -80,4 +87,33 @@ export const accountRoute = new Hono<AppEnv>()
       { keyId: rotated.currentKeyId, secret: await deriveSigningKey(c.env.SIGNING_SECRET, rotated.id, rotated.currentKeyId) },
       201,
     );
+  })
+  /**
+   * A new API token in place of the one that asks (a copy of it may have left with a laptop): answered once, its hash
+   * stored, the old one refused from then on. The signing secret and keys stay as they are: they sign the emails
+   * already sent, whose pixels and links must keep working.
+   */
+  .post("/token", async (c) => {
+    const { id, tokenHash } = c.get("account");
+    const apiToken = newApiToken(id);
+    const newHash = await sha256Base64Url(apiToken);
+    // Let in by a cached entry (auth.ts cachedAccount) while D1 already holds another hash: replaced meanwhile.
+    if (!(await replaceTokenHash(c.env.DB, id, tokenHash, newHash))) {
+      c.header("WWW-Authenticate", 'Bearer realm="mailtracker"');
+      return jsonError(c, 401, "this API token was replaced already: connect with the new one");
+    }
+    try {
+      await forgetCachedAccount(c.env, id);
+    } catch (error) {
+      // The cached entry would let the old token in for up to a week: the old hash goes back, and the rep is told.
+      console.error("account cache delete failed; the token is not replaced", errorName(error));
+      await replaceTokenHash(c.env.DB, id, newHash, tokenHash);
+      return jsonError(
+        c,
+        503,
+        "the token was not replaced: the tracker's cache (Workers KV) refused to forget the old one, which would have kept working. The old token still works; try again later (KV's daily limits on Workers Free reset at 00:00 UTC)",
+      );
+    }
+    const body: ReplaceTokenResponse = { accountId: id, apiToken };
+    return c.json(body, 201);
   });
