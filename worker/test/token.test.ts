@@ -6,7 +6,7 @@ import { describe, expect, it, vi } from "vitest";
 import type { AccountResponse, ErrorResponse, MessageDetail, ReplaceTokenResponse } from "../../shared/api";
 import worker from "../src/index";
 import { KV_DELETES_SPENT, kvWithDailyLimitSpent, kvWithWriteBeforeFirstPut } from "./faults";
-import { BASE, createAccount, openPixel, sentMessage, waitForEvents } from "./helpers";
+import { BASE, createAccount, openPixel, sentMessage, trackerClient, waitForEvents } from "./helpers";
 
 /** A call with `token` to the worker whose account cache is `cache`, its after-response work (the cache's write) done. */
 async function callWith(token: string, method: string, path: string, cache: KVNamespace = env.CACHE): Promise<Response> {
@@ -57,6 +57,14 @@ describe("replacing the API token", () => {
     await waitForEvents(sent.id, 1);
     const detail = await callWith(answer.apiToken, "GET", `/api/messages/${sent.id}`);
     expect((await detail.json<MessageDetail>()).openCount).toBe(1);
+  });
+
+  it("is what the extension's client asks for, and the client then hears 401 with the old token", async () => {
+    const account = await createAccount();
+    const answer = await account.tracker.replaceToken();
+    expect(answer.accountId).toBe(account.accountId);
+    await expect(account.tracker.account()).rejects.toMatchObject({ status: 401 });
+    expect((await trackerClient(answer.apiToken).account()).accountId).toBe(account.accountId);
   });
 
   it("refuses the old token after the replacement when the account's entry was cached", async () => {

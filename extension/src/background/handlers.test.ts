@@ -12,7 +12,15 @@ const deletedContacts = vi.hoisted(() => [] as string[]);
 /** The tracker's answer to the daily counts (GET /api/activity/daily): the days it was asked, or a failure. */
 const daily = vi.hoisted(() => ({ days: null as { day: string; opens: number; clicks: number }[] | null, asked: [] as unknown[][] }));
 /** The accounts the stood-in tracker knows, by API token, and those it creates (POST /api/accounts). */
-const trackerAccounts = vi.hoisted(() => ({ byToken: {} as Record<string, string>, created: 0 }));
+const trackerAccounts = vi.hoisted(() => ({
+  byToken: {} as Record<string, string>,
+  created: 0,
+  /**
+   * How the token replacement (POST /api/account/token) goes: answered; its answer lost on the way back (the token
+   * replaced all the same); or the tracker out of reach (nothing replaced).
+   */
+  replacement: "answered" as "answered" | "answer lost" | "unreachable",
+}));
 /** The tracker's follow-up list (GET /api/activity/follow-ups): its answer, and the waits it was asked with. */
 const followUpsAnswer = vi.hoisted(() => ({
   body: { messages: [] as unknown[] } as { messages: unknown[]; total?: number | null },
@@ -41,6 +49,17 @@ vi.mock("./api", async (original) => {
         const accountId = token ? trackerAccounts.byToken[token] : undefined;
         if (!accountId) throw new actual.TrackerError("the tracker answered 401", 401);
         return { accountId, signingKey: { keyId: 1, secret: "A".repeat(43) } };
+      },
+      replaceToken: async () => {
+        const unreachable = new actual.TrackerError("cannot reach the tracker at https://t.example (Failed to fetch)", null);
+        if (trackerAccounts.replacement === "unreachable") throw unreachable;
+        const accountId = token ? trackerAccounts.byToken[token] : undefined;
+        if (!token || !accountId) throw new actual.TrackerError("the tracker answered 401", 401);
+        const apiToken = `${token}_replaced`;
+        delete trackerAccounts.byToken[token];
+        trackerAccounts.byToken[apiToken] = accountId;
+        if (trackerAccounts.replacement === "answer lost") throw unreachable;
+        return { accountId, apiToken };
       },
       createAccount: async () => {
         trackerAccounts.created += 1;
@@ -115,6 +134,7 @@ function background(
   stored.options = { trackerUrl: "https://t.example", version: 2 };
   secrets.credentials = structuredClone(CONNECTED);
   trackerAccounts.byToken = { [CONNECTED.apiToken]: CONNECTED.accountId, other: "otheraccount0000" };
+  trackerAccounts.replacement = "answered";
   const area = memoryArea();
   const poller = new FeedPoller({
     area,
@@ -499,10 +519,62 @@ it("Connect with another account's token while connected asks first; the same ac
   expect(secrets.credentials).toMatchObject({ accountId: "otheraccount0000", apiToken: "other" });
 });
 
+it("Replace the API token only once confirmed: the new token is stored after the tracker answered, the signing keys kept", async () => {
+  const { pages } = background();
+  const rotated = { accountId: CONNECTED.accountId, keyId: 2, secret: "B".repeat(43) };
+  secrets.credentials = { ...CONNECTED, signingKey: rotated, earlierKeys: [CONNECTED.signingKey] };
+  await expect(runHandler("replaceApiToken", pages.replaceApiToken, null, fromOptions)).rejects.toThrow(/does not take this input/);
+  expect(trackerAccounts.byToken[CONNECTED.apiToken]).toBe(CONNECTED.accountId);
+
+  const replaced = await runHandler("replaceApiToken", pages.replaceApiToken, { confirmed: true }, fromOptions);
+  const apiToken = `${CONNECTED.apiToken}_replaced`;
+  expect(replaced).toEqual({ accountId: CONNECTED.accountId, apiToken, kept: true, problem: null });
+  expect(secrets.credentials).toEqual({ ...CONNECTED, apiToken, signingKey: rotated, earlierKeys: [CONNECTED.signingKey] });
+  expect(await pages.storedApiToken.run(null, fromOptions)).toEqual({ accountId: CONNECTED.accountId, apiToken });
+  expect(JSON.stringify([stored, secrets])).not.toContain(`"${CONNECTED.apiToken}"`);
+});
+
+it("a replacement the tracker did not answer stores nothing, and says whether the token was replaced", async () => {
+  const { pages } = background();
+  trackerAccounts.replacement = "unreachable";
+  await expect(pages.replaceApiToken.run({ confirmed: true }, fromOptions)).rejects.toThrow(
+    "the token was not replaced (cannot reach the tracker at https://t.example (Failed to fetch)); this browser's token still works",
+  );
+  expect(secrets.credentials).toEqual(CONNECTED);
+  // Replaced, but its answer lost: said so, not "not replaced".
+  trackerAccounts.replacement = "answer lost";
+  await expect(pages.replaceApiToken.run({ confirmed: true }, fromOptions)).rejects.toThrow(
+    /^the tracker replaced the token, but its answer with the new one did not arrive .*this browser's token is refused now/,
+  );
+  expect(secrets.credentials).toEqual(CONNECTED);
+});
+
+it("when the new token cannot be stored, the old one stays and the new one is answered with the reason", async () => {
+  const { pages } = background();
+  const set = privateArea.set;
+  privateArea.set = async (items) => {
+    if ("credentials" in items) throw new Error("QuotaExceededError: the disk is full");
+    return set(items);
+  };
+  try {
+    const replaced = await pages.replaceApiToken.run({ confirmed: true }, fromOptions);
+    expect(replaced).toEqual({
+      accountId: CONNECTED.accountId,
+      apiToken: `${CONNECTED.apiToken}_replaced`,
+      kept: false,
+      problem: "QuotaExceededError: the disk is full",
+    });
+  } finally {
+    privateArea.set = set;
+  }
+  expect(secrets.credentials).toEqual(CONNECTED);
+});
+
 it("the stored API token is a page's to ask for, never a Gmail tab's", () => {
   const { gmail, pages } = background();
   expect(Object.hasOwn(pages, "storedApiToken")).toBe(true);
   expect(Object.hasOwn(gmail, "storedApiToken")).toBe(false);
+  expect(Object.hasOwn(gmail, "replaceApiToken")).toBe(false);
 });
 
 it("connected to a tracker its recipients cannot reach, the pages and every compose window hear what it costs", async () => {
