@@ -557,8 +557,8 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
 
     /**
      * The API token this browser holds, for the options page to show before the rep disconnects or connects to
-     * another account: the tracker showed it once, at the account's creation, and only it opens the account's emails
-     * again. A page handler only: the content script never gets it.
+     * another account: the tracker showed it once, at the account's creation or the token's replacement, and only it
+     * opens the account's emails again. A page handler only: the content script never gets it.
      */
     storedApiToken: handler(noInput, async (): Promise<{ accountId: string; apiToken: string }> => {
       const credentials = await loadCredentials();
