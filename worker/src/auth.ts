@@ -20,9 +20,9 @@ export type AuthenticatedAccount = Pick<AccountRecord, "id" | "tokenHash">;
 
 /**
  * A week: an entry goes stale only when its token is replaced, which deletes it, so the lifetime only sets how often
- * each account in use rewrites its key, against
- * KV's "Writes to different keys | 1,000 writes per day" on Workers Free (developers.cloudflare.com/kv/platform/limits/),
- * shared with every other Worker of the Cloudflare account. Five minutes, before, spent it with a few reps.
+ * each account in use rewrites its key, against KV's "Writes to different keys | 1,000 writes per day" on Workers Free
+ * (developers.cloudflare.com/kv/platform/limits/), shared with every other Worker of the Cloudflare account. Five
+ * minutes, before, spent it with a few reps.
  */
 const ACCOUNT_CACHE_SECONDS = 7 * 24 * 3600;
 
