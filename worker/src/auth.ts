@@ -1,14 +1,13 @@
 // API tokens: `mt_<accountId>_<secret>`. Only a SHA-256 of the token is stored; the account id in the token
 // finds the record, then the hashes are compared in constant time.
 import { createMiddleware } from "hono/factory";
-import { base64UrlDecode, base64UrlEncode, constantTimeEqual, randomBytes } from "../../shared/encoding";
+import { API_TOKEN_PATTERN } from "../../shared/api-token";
+import { base64UrlDecode, constantTimeEqual } from "../../shared/encoding";
 import { type AccountRecord, getAccount } from "./db/accounts";
 import type { AppEnv, Bindings } from "./env";
 import { errorName } from "./errors";
 import { jsonError } from "./http";
 import { sha256Base64Url } from "./keys";
-
-const TOKEN_PATTERN = /^mt_([a-z2-7]{16})_([A-Za-z0-9_-]{43})$/;
 
 /**
  * What an API call knows of its caller: its account id, which never changes, and its token's hash, which changes only
@@ -25,10 +24,6 @@ export type AuthenticatedAccount = Pick<AccountRecord, "id" | "tokenHash">;
  * minutes, before, spent it with a few reps.
  */
 const ACCOUNT_CACHE_SECONDS = 7 * 24 * 3600;
-
-export function newApiToken(accountId: string): string {
-  return `mt_${accountId}_${base64UrlEncode(randomBytes(32))}`;
-}
 
 /** Not `account:<id>`, the key of the earlier whole records (settings included), so neither shape is read as the other. */
 function accountCacheKey(accountId: string): string {
@@ -80,11 +75,12 @@ async function rememberAccount(env: Bindings, key: string, identity: Authenticat
 }
 
 /**
- * Takes the account's entry out of the cache, after its token was replaced: until then the entry lets the old token
- * in. Throws when KV refuses: on Workers Free, "Delete requests | 1,000 / day", shared with every Worker of the
- * Cloudflare account, past which "further operations of that type will fail with an error" until 00:00 UTC
- * (developers.cloudflare.com/kv/platform/pricing/, read 2026-12-06). The replacement is then undone rather than leave
- * the old token working for up to a week (routes/accounts.ts).
+ * Takes the account's entry out of the cache, before its token is replaced (routes/accounts.ts): the entry would let
+ * the old token in for up to a week. First, so that a refusal changes nothing: on Workers Free, "Delete requests |
+ * 1,000 / day", shared with every Worker of the Cloudflare account, past which "further operations of that type will
+ * fail with an error" until 00:00 UTC (developers.cloudflare.com/kv/platform/pricing/, read 2026-12-06). The route
+ * then answers 503 with the old token still the account's. A replacement is rare: two deletes each (the route's
+ * second one, after the swap, takes away an entry a concurrent call wrote meanwhile).
  *
  * What a delete cannot do: "Changes may take up to 60 seconds or more to be visible in other global network locations
  * as their cached versions of the data time out" (developers.cloudflare.com/kv/concepts/how-kv-works/, Consistency,
@@ -100,7 +96,7 @@ export async function forgetCachedAccount(env: Bindings, accountId: string): Pro
 export const requireAccount = createMiddleware<AppEnv>(async (c, next) => {
   const header = c.req.header("authorization") ?? "";
   const token = header.startsWith("Bearer ") ? header.slice("Bearer ".length).trim() : "";
-  const match = TOKEN_PATTERN.exec(token);
+  const match = API_TOKEN_PATTERN.exec(token);
   const account = match?.[1] ? await cachedAccount(c.env, c.executionCtx, match[1]) : null;
   const given = base64UrlDecode(await sha256Base64Url(token));
   const stored = account ? base64UrlDecode(account.tokenHash) : null;

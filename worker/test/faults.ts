@@ -334,6 +334,31 @@ export function kvWithWriteBeforeFirstPut(real: KVNamespace, write: () => Promis
   });
 }
 
+/**
+ * The real KV, counting its deletes, and with `write` run once just after the first `delete`: what another request does
+ * between a caller's delete of a cache entry and its next step (nothing holds another request back in production).
+ */
+export function kvWithWriteAfterFirstDelete(
+  real: KVNamespace,
+  write: () => Promise<unknown> = async () => undefined,
+): { kv: KVNamespace; deletes: () => number } {
+  let pending: (() => Promise<unknown>) | null = write;
+  let deletes = 0;
+  const kv = new Proxy(real, {
+    get: (target, prop) => {
+      if (prop !== "delete") return bound(target, prop);
+      return async (...args: unknown[]) => {
+        await (target.delete as (...a: unknown[]) => Promise<void>)(...args);
+        deletes++;
+        const after = pending;
+        pending = null;
+        if (after) await after();
+      };
+    },
+  });
+  return { kv, deletes: () => deletes };
+}
+
 /** The real KV, except that a `put` of a key written less than a second before throws, as production's 429. */
 export function kvWithSameKeyWriteLimit(real: KVNamespace): { kv: KVNamespace; refused: () => number } {
   let refused = 0;
