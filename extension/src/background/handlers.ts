@@ -15,8 +15,8 @@ import {
 } from "../../../shared/protocol";
 import { gmailAccountOf, threadIdsOf } from "../gmail-ids";
 import { loadOptions, normalizeTrackerUrl, outOfRecipientsReach, saveOptions, withTracker } from "../options-store";
-import { errorText, outOfReachNotice } from "../words";
-import { probeTracker, type TrackerApi, TrackerError, trackerApi } from "./api";
+import { outOfReachNotice } from "../words";
+import { probeTracker, TrackerError, trackerApi } from "./api";
 import { type ContactCheckCache, contactCheckHandlers } from "./contact-checks";
 import { loadAccountMark, loadCredentials, removeCredentials, saveCredentials } from "./credential-store";
 import { type Credentials, signingKeyFor, type TrackerAccess, withSigningKey } from "./credentials";
@@ -31,6 +31,7 @@ import { type Outbox, type OutboxEntry, unregisteredWords } from "./outbox";
 import type { SentAccounts } from "./sent-accounts";
 import { type SignalDeps, signalHandlers } from "./signals";
 import type { StatusCache } from "./status-cache";
+import { type ReplacedToken, replaceApiToken, settlementNote, settlePendingToken } from "./token-replacement";
 import { type Reachability, reachabilityOf, type TrackerReach } from "./tracker-reach";
 
 export interface ConnectionState {
@@ -393,40 +394,6 @@ export interface ActivityState extends ActivitySummary, Reachability {
   state: ExtensionState;
 }
 
-/** What the options page shows after a token replacement: the new token, once, and whether this browser keeps it. */
-export interface ReplacedToken {
-  accountId: string;
-  apiToken: string;
-  /** False when storing it failed (`problem` says why): this browser still holds the old token, which is refused. */
-  kept: boolean;
-  problem: string | null;
-}
-
-/**
- * Why a token replacement failed, in words. Without an answer (a network failure, a timeout, a server error) the
- * tracker may have replaced the token all the same: the old token, asked again, tells which.
- */
-async function notReplaced(error: unknown, tracker: TrackerApi): Promise<Error> {
-  if (!(error instanceof TrackerError)) return error instanceof Error ? error : new Error(String(error));
-  if (error.status === 401)
-    return new Error(
-      "the tracker does not accept this browser's API token any more, so it cannot replace it: connect again with a valid token",
-    );
-  if (error.status !== null && error.status < 500) return error;
-  const oldToken = await tracker.account().then(
-    () => "works" as const,
-    (check: unknown) => (check instanceof TrackerError && check.status === 401 ? ("refused" as const) : ("unknown" as const)),
-  );
-  if (oldToken === "works") return new Error(`the token was not replaced (${error.message}); this browser's token still works`);
-  if (oldToken === "refused")
-    return new Error(
-      `the tracker replaced the token, but its answer with the new one did not arrive (${error.message}): this browser's token is refused now, and the new one was never received`,
-    );
-  return new Error(
-    `the tracker did not answer (${error.message}), so whether it replaced the token is not known: press Test connection once it answers`,
-  );
-}
-
 export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: ContactCheckCache, reminders: Reminders) {
   const threadUrls = () => receipts.sentAccounts.threadUrls();
   return {
@@ -536,6 +503,8 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
 
     /** Checks every step a registration takes and says which one fails. */
     testConnection: handler(noInput, async (): Promise<{ ok: true; message: string }> => {
+      // A token replacement left unsettled (its answer lost, the tracker out of reach then) is settled first.
+      const settled = settlementNote(await settlePendingToken());
       const { state, credentials } = await connection();
       await probeTracker(state.trackerUrl);
       if (!credentials)
@@ -552,7 +521,8 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
       if (account.signingKey.keyId !== credentials.signingKey.keyId) {
         await saveCredentials(withSigningKey(credentials, { accountId: account.accountId, ...account.signingKey }));
       }
-      return { ok: true, message: `connected to ${credentials.trackerUrl} as account ${account.accountId}` };
+      const connected = `connected to ${credentials.trackerUrl} as account ${account.accountId}`;
+      return { ok: true, message: settled ? `${settled.message} ${connected}` : connected };
     }),
 
     /**
@@ -567,28 +537,12 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
     }),
 
     /**
-     * A new API token in place of this browser's (`POST /api/account/token`), once the options page asked the rep. It
-     * is stored only after the tracker answered, and from that answer on the tracker refuses the old one: so the new
-     * one goes back to the page whatever happens to storing it, to be shown once (as at an account's creation), with
-     * the reason when this browser could not keep it. The signing keys stay: the tracker does not change them.
+     * A new API token in place of this browser's, once the options page asked the rep (token-replacement.ts): made and
+     * kept here before the tracker is asked, so that a lost answer locks no one out. Back to the page to be shown once.
      */
     replaceApiToken: handler(z.object({ confirmed: z.literal(true) }), async (): Promise<ReplacedToken> => {
-      const credentials = await requireCredentials();
-      const tracker = access.tracker(credentials);
-      const answer = await tracker.replaceToken().catch(async (error: unknown) => {
-        throw await notReplaced(error, tracker);
-      });
-      try {
-        // Read again: a key rotation picked up meanwhile (testConnection) is kept, and another account is not overwritten.
-        const current = await loadCredentials();
-        if (current?.trackerUrl !== credentials.trackerUrl || current.accountId !== answer.accountId)
-          throw new Error("this browser was connected to another account meanwhile");
-        await saveCredentials({ ...current, apiToken: answer.apiToken });
-        return { accountId: answer.accountId, apiToken: answer.apiToken, kept: true, problem: null };
-      } catch (error) {
-        console.warn("replaced API token not stored", error);
-        return { accountId: answer.accountId, apiToken: answer.apiToken, kept: false, problem: errorText(error) };
-      }
+      await requireCredentials();
+      return replaceApiToken();
     }),
 
     /**

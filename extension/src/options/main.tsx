@@ -223,9 +223,9 @@ function ReplaceTokenQuestion({ busy, onReplace, onCancel }: { busy: boolean; on
   return (
     <div class="question" role="alertdialog" aria-labelledby="replace-token-title" data-testid="replace-token-question">
       <p id="replace-token-title">
-        <strong>Replace this account's API token?</strong> The tracker makes a new token, shown here once, and refuses the old one from then
-        on: a copy of the old token (on a lost laptop, say) stops opening your account. Your other browsers connected with the old token
-        must connect again with the new one. The tracker's cache can let the old token in for about a minute more.
+        <strong>Replace this account's API token?</strong> This browser makes a new token, shown here once, and the tracker refuses the old
+        one from then on: a copy of the old token (on a lost laptop, say) stops opening your account. Your other browsers connected with the
+        old token must connect again with the new one. The tracker's cache can let the old token in for about a minute more.
       </p>
       <p>Emails you already sent stay tracked: their pixels and links are signed with your account's signing key, which is not replaced.</p>
       <button type="button" name="confirm-replace-token" disabled={busy} onClick={onReplace}>
@@ -400,13 +400,16 @@ function OptionsPage() {
     run(async () => {
       const replaced = await callFromPage("replaceApiToken", { confirmed: true });
       setAsking(null);
-      // Shown whatever happened to storing it: the tracker refuses the old token from its answer on.
+      // Shown whatever happened to switching to it: the tracker refuses the old token from then on.
       setNewToken(replaced.apiToken);
       if (!replaced.kept)
         throw new Error(
-          `The tracker replaced the API token, but this browser could not keep the new one (${replaced.problem}), and the tracker refuses the one it holds. Copy the new token below now, then connect with it under "Connect to another account or tracker".`,
+          `The tracker replaced the API token, but this browser could not switch to the new one (${replaced.problem}), and the tracker refuses the one it uses. Copy the new token below now: this browser tries again when it restarts, or connect with it under "Connect to another account or tracker".`,
         );
-      return `Replaced the API token of account ${replaced.accountId}: the old one no longer works. Connect your other browsers with the new one below.`;
+      const lost = replaced.answerLost
+        ? ` The tracker's answer did not arrive (${replaced.answerLost}), so the new token was tried: it works, and this browser uses it.`
+        : "";
+      return `Replaced the API token of account ${replaced.accountId}: the old one no longer works.${lost} Connect your other browsers with the new one below.`;
     });
   const save = (changes: Partial<Options>) =>
     saveOptions(changes).then((saved) => {
