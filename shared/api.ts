@@ -1,6 +1,7 @@
 // The tracker's API contract: request schemas (validated by the worker, used by the extension's client)
 // and response types. Times are ISO 8601 strings in UTC.
 import { z } from "zod";
+import { API_TOKEN_PATTERN, isRandomApiToken } from "./api-token";
 import { isEmailAddress, MAX_EMAIL_LENGTH } from "./email";
 import { GMAIL_ID_MAX, GMAIL_ID_WITH_HASH } from "./gmail-message-id";
 import type { EventKind, EventLabel } from "./labels";
@@ -42,6 +43,17 @@ export const createAccountRequest = z.object({
 export const updateAccountRequest = z.object({
   /** Events older than this are deleted by the tracker's daily purge. */
   retentionDays: z.number().int().min(1).max(3650),
+});
+
+/**
+ * `POST /api/account/token`: the API token to put in place of the one that asks, made by the extension
+ * (shared/api-token.ts newApiToken). The route also checks that it names the caller's account.
+ */
+export const replaceTokenRequest = z.object({
+  apiToken: z
+    .string()
+    .regex(API_TOKEN_PATTERN, "must be an API token: mt_, the account id, _ and 43 base64url characters (32 random bytes)")
+    .refine(isRandomApiToken, "is not random enough: make its 43 characters from 32 random bytes (crypto.getRandomValues)"),
 });
 
 export const registerMessageRequest = z.object({
@@ -290,6 +302,7 @@ export const dailyActivityQuery = z.object({
 });
 
 export type CreateAccountRequest = z.input<typeof createAccountRequest>;
+export type ReplaceTokenRequest = z.input<typeof replaceTokenRequest>;
 export type RecentActivityQuery = z.input<typeof recentActivityQuery>;
 export type FollowUpsQuery = z.input<typeof followUpsQuery>;
 export type DailyActivityQuery = z.input<typeof dailyActivityQuery>;
@@ -315,6 +328,14 @@ export interface CreateAccountResponse {
   /** Shown once: the tracker keeps only its hash. */
   apiToken: string;
   signingKey: SigningKeyResponse;
+}
+
+/**
+ * `POST /api/account/token`: the token asked for is the account's now (also when it already was: the request is
+ * idempotent); the signing keys stay. The token is not echoed: the extension made it, and kept it before asking.
+ */
+export interface ReplaceTokenResponse {
+  accountId: string;
 }
 
 export interface AccountResponse {

@@ -1,32 +1,29 @@
 // API tokens: `mt_<accountId>_<secret>`. Only a SHA-256 of the token is stored; the account id in the token
 // finds the record, then the hashes are compared in constant time.
 import { createMiddleware } from "hono/factory";
-import { base64UrlDecode, base64UrlEncode, constantTimeEqual, randomBytes } from "../../shared/encoding";
+import { API_TOKEN_PATTERN } from "../../shared/api-token";
+import { base64UrlDecode, constantTimeEqual } from "../../shared/encoding";
 import { type AccountRecord, getAccount } from "./db/accounts";
 import type { AppEnv, Bindings } from "./env";
 import { errorName } from "./errors";
 import { jsonError } from "./http";
 import { sha256Base64Url } from "./keys";
 
-const TOKEN_PATTERN = /^mt_([a-z2-7]{16})_([A-Za-z0-9_-]{43})$/;
-
 /**
- * What an API call knows of its caller: the fields that never change once the account exists (no route changes a
- * token or deletes an account). Settings and the current key id are read from D1 where they are used, never from the
- * cache, so a cache entry that outlives a change can never answer with old settings.
+ * What an API call knows of its caller: its account id, which never changes, and its token's hash, which changes only
+ * when the rep replaces the token (`POST /api/account/token`, which takes the cached entry away: forgetCachedAccount).
+ * Settings and the current key id are read from D1 where they are used, never from the cache, so a cache entry that
+ * outlives a change can never answer with old settings.
  */
 export type AuthenticatedAccount = Pick<AccountRecord, "id" | "tokenHash">;
 
 /**
- * A week: nothing cached goes stale, so the lifetime only sets how often each account in use rewrites its key, against
- * KV's "Writes to different keys | 1,000 writes per day" on Workers Free (developers.cloudflare.com/kv/platform/limits/),
- * shared with every other Worker of the Cloudflare account. Five minutes, before, spent it with a few reps.
+ * A week: an entry goes stale only when its token is replaced, which deletes it, so the lifetime only sets how often
+ * each account in use rewrites its key, against KV's "Writes to different keys | 1,000 writes per day" on Workers Free
+ * (developers.cloudflare.com/kv/platform/limits/), shared with every other Worker of the Cloudflare account. Five
+ * minutes, before, spent it with a few reps.
  */
 const ACCOUNT_CACHE_SECONDS = 7 * 24 * 3600;
-
-export function newApiToken(accountId: string): string {
-  return `mt_${accountId}_${base64UrlEncode(randomBytes(32))}`;
-}
 
 /** Not `account:<id>`, the key of the earlier whole records (settings included), so neither shape is read as the other. */
 function accountCacheKey(accountId: string): string {
@@ -56,20 +53,50 @@ export async function cachedAccount(
   if (!account) return null;
   const identity: AuthenticatedAccount = { id: account.id, tokenHash: account.tokenHash };
   // Only after a miss: a KV refusing reads (its daily limit spent) would otherwise get a write on every call.
-  if (missing) {
-    ctx.waitUntil(
-      env.CACHE.put(key, JSON.stringify(identity), { expirationTtl: ACCOUNT_CACHE_SECONDS }).catch((error: unknown) =>
-        console.error("account cache write failed", errorName(error)),
-      ),
-    );
-  }
+  if (missing) ctx.waitUntil(rememberAccount(env, key, identity));
   return identity;
+}
+
+/**
+ * Caches what the database said, then reads it again: a token replaced between the first read and the write (the
+ * replacement's own call, whose authentication missed the cache, or another browser's call at that moment) would
+ * otherwise put the old token's hash back after the replacement deleted it, and let the old token in for a week. Read
+ * after the write, a replacement is either seen (and the entry taken back here) or not committed yet (and its delete
+ * comes after this write). One more row read per miss, about once a week per account.
+ */
+async function rememberAccount(env: Bindings, key: string, identity: AuthenticatedAccount): Promise<void> {
+  try {
+    await env.CACHE.put(key, JSON.stringify(identity), { expirationTtl: ACCOUNT_CACHE_SECONDS });
+    const now = await getAccount(env.DB, identity.id);
+    if (now?.tokenHash !== identity.tokenHash) await env.CACHE.delete(key);
+  } catch (error) {
+    console.error("account cache write failed", errorName(error));
+  }
+}
+
+/**
+ * Takes the account's entry out of the cache, before its token is replaced (routes/accounts.ts): the entry would let
+ * the old token in for up to a week. First, so that a refusal changes nothing: on Workers Free, "Delete requests |
+ * 1,000 / day", shared with every Worker of the Cloudflare account, past which "further operations of that type will
+ * fail with an error" until 00:00 UTC (developers.cloudflare.com/kv/platform/pricing/, read 2026-12-06). The route
+ * then answers 503 with the old token still the account's. A replacement is rare: two deletes each (the route's
+ * second one, after the swap, takes away an entry a concurrent call wrote meanwhile).
+ *
+ * What a delete cannot do: "Changes may take up to 60 seconds or more to be visible in other global network locations
+ * as their cached versions of the data time out" (developers.cloudflare.com/kv/concepts/how-kv-works/, Consistency,
+ * read 2026-12-06). A Cloudflare location that read the entry within the last minute or so may still answer it, and
+ * let the old token in there, for about that long after the replacement; everywhere else, and in the location that
+ * made it, the old token is refused at once. Nothing cheaper than a D1 read on every call closes that window (KV has
+ * no strongly consistent read), so it is said instead: in docs/protocol.md §9 and in the options page's question.
+ */
+export async function forgetCachedAccount(env: Bindings, accountId: string): Promise<void> {
+  await env.CACHE.delete(accountCacheKey(accountId));
 }
 
 export const requireAccount = createMiddleware<AppEnv>(async (c, next) => {
   const header = c.req.header("authorization") ?? "";
   const token = header.startsWith("Bearer ") ? header.slice("Bearer ".length).trim() : "";
-  const match = TOKEN_PATTERN.exec(token);
+  const match = API_TOKEN_PATTERN.exec(token);
   const account = match?.[1] ? await cachedAccount(c.env, c.executionCtx, match[1]) : null;
   const given = base64UrlDecode(await sha256Base64Url(token));
   const stored = account ? base64UrlDecode(account.tokenHash) : null;

@@ -4,6 +4,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import type { AccountResponse } from "../../shared/api";
+import { newApiToken } from "../../shared/api-token";
 import { mintTrackingId } from "../../shared/protocol";
 import worker from "../src/index";
 import { KV_READS_SPENT, KV_WRITES_SPENT, kvWithDailyLimitSpent, kvWithSameKeyWriteLimit } from "./faults";
@@ -75,6 +76,8 @@ async function everyApiCall(account: TestAccount): Promise<[method: string, path
     ["GET", "/api/activity/recent", undefined, 200],
     ["GET", "/api/activity/follow-ups", undefined, 200],
     ["GET", "/api/activity/daily", undefined, 200],
+    // Last: the calls above are made with the token it replaces.
+    ["POST", "/api/account/token", { apiToken: newApiToken(account.accountId) }, 200],
   ];
 }
 

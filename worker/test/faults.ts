@@ -290,20 +290,73 @@ export function d1WithBoundValueLimit(real: D1Database): D1Database {
 export const KV_READS_SPENT = "KV get() limit exceeded for the day.";
 export const KV_WRITES_SPENT = "KV put() limit exceeded for the day.";
 export const KV_SAME_KEY_TOO_SOON = "KV PUT failed: 429 Too Many Requests";
+/**
+ * Deletes have a daily limit of their own on Workers Free: "Delete requests | 1,000 / day", and past any of the limits
+ * "further operations of that type will fail with an error" (developers.cloudflare.com/kv/platform/pricing/, read
+ * 2026-12-06). The error's text is modelled on the two above, not seen from a live account.
+ */
+export const KV_DELETES_SPENT = "KV delete() limit exceeded for the day.";
 
-/** The real KV, except that every `get` or every `put` throws, as once the day's reads or writes are spent. */
-export function kvWithDailyLimitSpent(real: KVNamespace, spent: "get" | "put"): { kv: KVNamespace; refused: () => number } {
+const SPENT_ERRORS = { get: KV_READS_SPENT, put: KV_WRITES_SPENT, delete: KV_DELETES_SPENT };
+
+/** The real KV, except that every `get`, every `put` or every `delete` throws, as once the day's limit is spent. */
+export function kvWithDailyLimitSpent(real: KVNamespace, spent: "get" | "put" | "delete"): { kv: KVNamespace; refused: () => number } {
   let refused = 0;
   const kv = new Proxy(real, {
     get: (target, prop) => {
       if (prop !== spent) return bound(target, prop);
       return async () => {
         refused++;
-        throw new Error(spent === "get" ? KV_READS_SPENT : KV_WRITES_SPENT);
+        throw new Error(SPENT_ERRORS[spent]);
       };
     },
   });
   return { kv, refused: () => refused };
+}
+
+/**
+ * The real KV, except that `write` runs once just before the first `put`: what another request commits between a
+ * caller's read of the database and its write of the cache (both of the same request in production, with nothing
+ * between them to hold another request back).
+ */
+export function kvWithWriteBeforeFirstPut(real: KVNamespace, write: () => Promise<unknown>): KVNamespace {
+  let pending: (() => Promise<unknown>) | null = write;
+  return new Proxy(real, {
+    get: (target, prop) => {
+      if (prop !== "put") return bound(target, prop);
+      return async (...args: unknown[]) => {
+        const before = pending;
+        pending = null;
+        if (before) await before();
+        return (target.put as (...a: unknown[]) => Promise<void>)(...args);
+      };
+    },
+  });
+}
+
+/**
+ * The real KV, counting its deletes, and with `write` run once just after the first `delete`: what another request does
+ * between a caller's delete of a cache entry and its next step (nothing holds another request back in production).
+ */
+export function kvWithWriteAfterFirstDelete(
+  real: KVNamespace,
+  write: () => Promise<unknown> = async () => undefined,
+): { kv: KVNamespace; deletes: () => number } {
+  let pending: (() => Promise<unknown>) | null = write;
+  let deletes = 0;
+  const kv = new Proxy(real, {
+    get: (target, prop) => {
+      if (prop !== "delete") return bound(target, prop);
+      return async (...args: unknown[]) => {
+        await (target.delete as (...a: unknown[]) => Promise<void>)(...args);
+        deletes++;
+        const after = pending;
+        pending = null;
+        if (after) await after();
+      };
+    },
+  });
+  return { kv, deletes: () => deletes };
 }
 
 /**

@@ -163,6 +163,8 @@ export function trackerApi(trackerUrl: string, token?: string, fetch: typeof glo
         ),
       ),
     account: () => call(() => client.account.$get(undefined, init())),
+    /** `apiToken`, made and kept by this browser, in place of this one, which the tracker refuses from then on (token-replacement.ts). */
+    replaceToken: (apiToken: string) => call(() => client.account.token.$post({ json: { apiToken } }, init())),
     registerMessage: (trackingId: string, body: Parameters<(typeof client.messages)[":id"]["$put"]>[0]["json"]) =>
       // The clock is read as the request leaves, not when the email was sent: the outbox may deliver it much later.
       call(() => client.messages[":id"].$put({ ...id(trackingId), json: { ...body, clockAt: new Date().toISOString() } }, init())),

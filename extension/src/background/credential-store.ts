@@ -66,8 +66,8 @@ export async function loadCredentials(): Promise<Credentials | null> {
 const changeListeners = new Set<() => void>();
 
 /**
- * Calls `listener` whenever the stored credentials change: connected, disconnected, keys rotated. Only this module
- * writes them, and only in the background, so its own writes are all the changes there are.
+ * Calls `listener` whenever the stored credentials change: connected, disconnected, keys rotated, token replaced. Only
+ * this module writes them, and only in the background, so its own writes are all the changes there are.
  */
 export function onCredentialsChanged(listener: () => void): void {
   changeListeners.add(listener);

@@ -17,6 +17,17 @@ export interface Credentials {
    * link signed with another would send its reader to an error page.
    */
   earlierKeys?: SigningKey[];
+  /**
+   * A new API token this browser made to replace `apiToken` (token-replacement.ts): kept before the tracker is asked,
+   * so that an answer lost on its way back loses no token, until the answer, or a try of each token, settles it.
+   */
+  pendingToken?: PendingToken;
+}
+
+export interface PendingToken {
+  apiToken: string;
+  /** When the tracker was last asked for it (Date.now()): a request carrying it may be on its way for a while. */
+  askedAt: number;
 }
 
 /** These credentials with `key` as the current signing key, the one it replaces kept among the earlier keys. */

@@ -12,7 +12,20 @@ const deletedContacts = vi.hoisted(() => [] as string[]);
 /** The tracker's answer to the daily counts (GET /api/activity/daily): the days it was asked, or a failure. */
 const daily = vi.hoisted(() => ({ days: null as { day: string; opens: number; clicks: number }[] | null, asked: [] as unknown[][] }));
 /** The accounts the stood-in tracker knows, by API token, and those it creates (POST /api/accounts). */
-const trackerAccounts = vi.hoisted(() => ({ byToken: {} as Record<string, string>, created: 0 }));
+const trackerAccounts = vi.hoisted(() => ({
+  byToken: {} as Record<string, string>,
+  created: 0,
+  /**
+   * How the token replacement (POST /api/account/token) goes: answered; its answer lost on the way back (the token
+   * replaced all the same); the tracker out of reach (nothing replaced); KV refusing to forget the old token (503,
+   * nothing replaced); or the new token refused as malformed (400).
+   */
+  replacement: "answered" as "answered" | "answer lost" | "unreachable" | "kv refused" | "malformed",
+  /** The tokens the replacements asked for, each with the pending token this browser held as it asked. */
+  asked: [] as { apiToken: string; pendingAtAsk: string | undefined }[],
+  /** Whether GET /api/account is out of reach too (the tracker down after a replacement's answer was lost). */
+  unreachable: false,
+}));
 /** The tracker's follow-up list (GET /api/activity/follow-ups): its answer, and the waits it was asked with. */
 const followUpsAnswer = vi.hoisted(() => ({
   body: { messages: [] as unknown[] } as { messages: unknown[]; total?: number | null },
@@ -40,9 +53,27 @@ vi.mock("./api", async (original) => {
     probeTracker: async () => undefined,
     trackerApi: (_url: string, token?: string) => ({
       account: async () => {
+        if (trackerAccounts.unreachable)
+          throw new actual.TrackerError("cannot reach the tracker at https://t.example (Failed to fetch)", null);
         const accountId = token ? trackerAccounts.byToken[token] : undefined;
         if (!accountId) throw new actual.TrackerError("the tracker answered 401", 401);
         return { accountId, signingKey: { keyId: 1, secret: "A".repeat(43) } };
+      },
+      replaceToken: async (apiToken: string) => {
+        const pending = (privateArea.data.credentials as { pendingToken?: { apiToken: string } } | undefined)?.pendingToken;
+        trackerAccounts.asked.push({ apiToken, pendingAtAsk: pending?.apiToken });
+        const unreachable = new actual.TrackerError("cannot reach the tracker at https://t.example (signal timed out)", null);
+        if (trackerAccounts.replacement === "unreachable") throw unreachable;
+        const accountId = token ? trackerAccounts.byToken[token] : undefined;
+        if (!token || !accountId) throw new actual.TrackerError("the tracker answered 401", 401);
+        if (trackerAccounts.replacement === "malformed")
+          throw new actual.TrackerError("the tracker answered 400: invalid request body: apiToken is not random enough", 400);
+        if (trackerAccounts.replacement === "kv refused")
+          throw new actual.TrackerError("the tracker answered 503: the token was not replaced: the old token still works", 503);
+        delete trackerAccounts.byToken[token];
+        trackerAccounts.byToken[apiToken] = accountId;
+        if (trackerAccounts.replacement === "answer lost") throw unreachable;
+        return { accountId };
       },
       createAccount: async () => {
         trackerAccounts.created += 1;
@@ -92,6 +123,7 @@ import { type DeliveryResult, Outbox } from "./outbox";
 import { SentAccounts } from "./sent-accounts";
 import { StatusCache } from "./status-cache";
 import { NOTICE_MAX, noticeTab } from "./tab-notices";
+import { PENDING_TOKEN_KEPT_MS, settlementNote, settlePendingToken } from "./token-replacement";
 import { TrackerReach } from "./tracker-reach";
 
 const unused = async () => {
@@ -121,6 +153,9 @@ function background(
   stored.options = { trackerUrl: "https://t.example", version: 2 };
   secrets.credentials = structuredClone(CONNECTED);
   trackerAccounts.byToken = { [CONNECTED.apiToken]: CONNECTED.accountId, other: "otheraccount0000" };
+  trackerAccounts.replacement = "answered";
+  trackerAccounts.asked = [];
+  trackerAccounts.unreachable = false;
   const area = memoryArea();
   const poller = new FeedPoller({
     area,
@@ -521,10 +556,182 @@ it("connecting again has every Gmail tab read its marks and panels at once, whic
   expect(news).toEqual([[]]);
 });
 
+/** The credentials stored now. */
+const held = () => secrets.credentials as Credentials;
+/** Whether the stood-in tracker lets `token` into the connected account. */
+const opens = (token: string) => trackerAccounts.byToken[token] === CONNECTED.accountId;
+
+it("Replace the API token only once confirmed: this browser makes the token and keeps it before asking, then uses it, the signing keys kept", async () => {
+  const { pages } = background();
+  const rotated = { accountId: CONNECTED.accountId, keyId: 2, secret: "B".repeat(43) };
+  secrets.credentials = { ...CONNECTED, signingKey: rotated, earlierKeys: [CONNECTED.signingKey] };
+  await expect(runHandler("replaceApiToken", pages.replaceApiToken, null, fromOptions)).rejects.toThrow(/does not take this input/);
+  expect(trackerAccounts.asked).toEqual([]);
+
+  const replaced = await runHandler("replaceApiToken", pages.replaceApiToken, { confirmed: true }, fromOptions);
+  const apiToken = replaced.apiToken;
+  expect(apiToken).toMatch(new RegExp(`^mt_${CONNECTED.accountId}_[A-Za-z0-9_-]{43}$`));
+  // Kept before the tracker was asked: had the answer been lost, the token would not have been.
+  expect(trackerAccounts.asked).toEqual([{ apiToken, pendingAtAsk: apiToken }]);
+  expect(replaced).toEqual({ accountId: CONNECTED.accountId, apiToken, kept: true, problem: null, answerLost: null });
+  expect(held()).toEqual({ ...CONNECTED, apiToken, signingKey: rotated, earlierKeys: [CONNECTED.signingKey] });
+  expect(await pages.storedApiToken.run(null, fromOptions)).toEqual({ accountId: CONNECTED.accountId, apiToken });
+  expect(JSON.stringify([stored, secrets])).not.toContain(`"${CONNECTED.apiToken}"`);
+});
+
+it("a replacement whose answer was lost after the tracker put the token in place ends with the new token in use, and says so", async () => {
+  const { pages } = background();
+  trackerAccounts.replacement = "answer lost";
+  const replaced = await pages.replaceApiToken.run({ confirmed: true }, fromOptions);
+  expect(opens(replaced.apiToken)).toBe(true);
+  expect(opens(CONNECTED.apiToken)).toBe(false);
+  expect(replaced).toEqual({
+    accountId: CONNECTED.accountId,
+    apiToken: replaced.apiToken,
+    kept: true,
+    problem: null,
+    answerLost: "cannot reach the tracker at https://t.example (signal timed out)",
+  });
+  expect(held()).toEqual({ ...CONNECTED, apiToken: replaced.apiToken });
+});
+
+it("a replacement KV refused (503) or that never reached the tracker leaves the old token in use, and says so", async () => {
+  const { pages } = background();
+  for (const [how, reason] of [
+    ["kv refused", "the tracker answered 503: the token was not replaced: the old token still works"],
+    ["unreachable", "cannot reach the tracker at https://t.example (signal timed out)"],
+  ] as const) {
+    trackerAccounts.replacement = how;
+    await expect(pages.replaceApiToken.run({ confirmed: true }, fromOptions)).rejects.toThrow(
+      `the token was not replaced (${reason}); this browser's token still works`,
+    );
+    expect(held().apiToken).toBe(CONNECTED.apiToken);
+    expect(opens(CONNECTED.apiToken)).toBe(true);
+  }
+  // The same token each time: a request carrying it may still be on its way, and could land after a fresh one.
+  const [first, second] = trackerAccounts.asked;
+  expect(second?.apiToken).toBe(first?.apiToken);
+  trackerAccounts.replacement = "answered";
+  const replaced = await pages.replaceApiToken.run({ confirmed: true }, fromOptions);
+  expect(replaced.apiToken).toBe(first?.apiToken);
+  expect(held()).toEqual({ ...CONNECTED, apiToken: replaced.apiToken });
+});
+
+it("a token the tracker refuses as malformed (400) is dropped, and the old one stays", async () => {
+  const { pages } = background();
+  trackerAccounts.replacement = "malformed";
+  await expect(pages.replaceApiToken.run({ confirmed: true }, fromOptions)).rejects.toThrow(
+    "the token was not replaced (the tracker answered 400: invalid request body: apiToken is not random enough); this browser's token still works",
+  );
+  expect(held()).toEqual(CONNECTED);
+});
+
+it("a pending token left at restart is settled: used when the tracker took it, dropped once the old one is known to stay", async () => {
+  const { pages } = background();
+  // The answer lost and the tracker out of reach to try either token: not known, the new token kept.
+  trackerAccounts.replacement = "answer lost";
+  trackerAccounts.unreachable = true;
+  await expect(pages.replaceApiToken.run({ confirmed: true }, fromOptions)).rejects.toThrow(
+    /^the tracker did not answer \(cannot reach .*\), so whether it replaced the token is not known yet\. This browser keeps the new token/,
+  );
+  const pending = held().pendingToken?.apiToken ?? "";
+  expect(opens(pending)).toBe(true);
+  expect(held().apiToken).toBe(CONNECTED.apiToken);
+  // The background starts again, the tracker answering: the new token is tried, works, and is used.
+  trackerAccounts.unreachable = false;
+  const settled = await settlePendingToken();
+  expect(settled).toEqual({ outcome: "replaced", apiToken: pending, problem: null });
+  expect(settlementNote(settled)?.message).toMatch(
+    /^The API token replacement you asked for went through: this browser uses the new token now/,
+  );
+  expect(held()).toEqual({ ...CONNECTED, apiToken: pending });
+
+  // A pending token the tracker never took: kept while a request carrying it may still land, then dropped and said.
+  secrets.credentials = { ...CONNECTED, pendingToken: { apiToken: "mt_never_taken", askedAt: 1_000 } };
+  trackerAccounts.byToken = { [CONNECTED.apiToken]: CONNECTED.accountId };
+  const soon = await settlePendingToken(() => 1_000 + PENDING_TOKEN_KEPT_MS - 1);
+  expect(soon).toEqual({ outcome: "not replaced", dropped: false });
+  expect(settlementNote(soon)).toBeNull();
+  expect(held().pendingToken?.apiToken).toBe("mt_never_taken");
+  const later = await settlePendingToken(() => 1_000 + PENDING_TOKEN_KEPT_MS);
+  expect(later).toEqual({ outcome: "not replaced", dropped: true });
+  expect(settlementNote(later)?.message).toMatch(
+    /^The API token replacement you asked for did not go through: this browser's token still works/,
+  );
+  expect(held()).toEqual(CONNECTED);
+  expect(await settlePendingToken()).toBeNull();
+
+  // Both refused (another browser replaced the token): the pending one can never land; dropped, and said.
+  secrets.credentials = { ...CONNECTED, pendingToken: { apiToken: "mt_never_taken", askedAt: 1_000 } };
+  trackerAccounts.byToken = {};
+  const refused = await settlePendingToken();
+  expect(refused).toEqual({ outcome: "both refused" });
+  expect(settlementNote(refused)?.message).toMatch(/^The tracker refuses this browser's API token and the new one/);
+  expect(held()).toEqual(CONNECTED);
+});
+
+it("Test connection settles a pending token first, and says what it came to", async () => {
+  const { pages } = background();
+  secrets.credentials = { ...CONNECTED, pendingToken: { apiToken: "mt_taken_meanwhile", askedAt: 1_000 } };
+  trackerAccounts.byToken = { mt_taken_meanwhile: CONNECTED.accountId };
+  const tested = await pages.testConnection.run(null, fromOptions);
+  expect(tested.message).toMatch(
+    /^The API token replacement you asked for went through.* connected to https:\/\/t\.example as account abcdefghijklmnop$/,
+  );
+  expect(held()).toEqual({ ...CONNECTED, apiToken: "mt_taken_meanwhile" });
+});
+
+it("when the new token cannot be kept before asking, the tracker is not asked and nothing changes", async () => {
+  const { pages } = background();
+  const set = privateArea.set;
+  privateArea.set = async (items) => {
+    if ("credentials" in items) throw new Error("QuotaExceededError: the disk is full");
+    return set(items);
+  };
+  try {
+    await expect(pages.replaceApiToken.run({ confirmed: true }, fromOptions)).rejects.toThrow(
+      "the token was not replaced: this browser could not keep a new one (QuotaExceededError: the disk is full), so the tracker was not asked. This browser's token still works",
+    );
+  } finally {
+    privateArea.set = set;
+  }
+  expect(trackerAccounts.asked).toEqual([]);
+  expect(held()).toEqual(CONNECTED);
+});
+
+it("when this browser cannot switch to the new token after the answer, it is answered with the reason and settled at restart", async () => {
+  const { pages } = background();
+  const set = privateArea.set;
+  let writes = 0;
+  privateArea.set = async (items) => {
+    if ("credentials" in items && ++writes > 1) throw new Error("QuotaExceededError: the disk is full");
+    return set(items);
+  };
+  const warned = vi.spyOn(console, "warn").mockImplementation(() => {});
+  let replaced: Awaited<ReturnType<typeof pages.replaceApiToken.run>>;
+  try {
+    replaced = await pages.replaceApiToken.run({ confirmed: true }, fromOptions);
+  } finally {
+    privateArea.set = set;
+    warned.mockRestore();
+  }
+  expect(replaced).toEqual({
+    accountId: CONNECTED.accountId,
+    apiToken: replaced.apiToken,
+    kept: false,
+    problem: "QuotaExceededError: the disk is full",
+    answerLost: null,
+  });
+  expect(held()).toEqual({ ...CONNECTED, pendingToken: { apiToken: replaced.apiToken, askedAt: expect.any(Number) } });
+  expect(await settlePendingToken()).toMatchObject({ outcome: "replaced", problem: null });
+  expect(held()).toEqual({ ...CONNECTED, apiToken: replaced.apiToken });
+});
+
 it("the stored API token is a page's to ask for, never a Gmail tab's", () => {
   const { gmail, pages } = background();
   expect(Object.hasOwn(pages, "storedApiToken")).toBe(true);
   expect(Object.hasOwn(gmail, "storedApiToken")).toBe(false);
+  expect(Object.hasOwn(gmail, "replaceApiToken")).toBe(false);
 });
 
 it("connected to a tracker its recipients cannot reach, the pages and every compose window hear what it costs", async () => {

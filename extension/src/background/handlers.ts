@@ -32,6 +32,7 @@ import type { SentAccounts } from "./sent-accounts";
 import { type SignalDeps, signalHandlers } from "./signals";
 import type { StatusCache } from "./status-cache";
 import { tabNoticeHandlers } from "./tab-notices";
+import { type ReplacedToken, replaceApiToken, settlementNote, settlePendingToken } from "./token-replacement";
 import { type Reachability, reachabilityOf, type TrackerReach } from "./tracker-reach";
 
 export interface ConnectionState {
@@ -566,6 +567,8 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
 
     /** Checks every step a registration takes and says which one fails. */
     testConnection: handler(noInput, async (): Promise<{ ok: true; message: string }> => {
+      // A token replacement left unsettled (its answer lost, the tracker out of reach then) is settled first.
+      const settled = settlementNote(await settlePendingToken());
       const { state, credentials } = await connection();
       await probeTracker(state.trackerUrl);
       if (!credentials)
@@ -582,18 +585,28 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
       if (account.signingKey.keyId !== credentials.signingKey.keyId) {
         await saveCredentials(withSigningKey(credentials, { accountId: account.accountId, ...account.signingKey }));
       }
-      return { ok: true, message: `connected to ${credentials.trackerUrl} as account ${account.accountId}` };
+      const connected = `connected to ${credentials.trackerUrl} as account ${account.accountId}`;
+      return { ok: true, message: settled ? `${settled.message} ${connected}` : connected };
     }),
 
     /**
      * The API token this browser holds, for the options page to show before the rep disconnects or connects to
-     * another account: the tracker showed it once, at the account's creation, and only it opens the account's emails
-     * again. A page handler only: the content script never gets it.
+     * another account: the tracker showed it once, at the account's creation or the token's replacement, and only it
+     * opens the account's emails again. A page handler only: the content script never gets it.
      */
     storedApiToken: handler(noInput, async (): Promise<{ accountId: string; apiToken: string }> => {
       const credentials = await loadCredentials();
       if (!credentials) throw new Error("this browser holds no API token");
       return { accountId: credentials.accountId, apiToken: credentials.apiToken };
+    }),
+
+    /**
+     * A new API token in place of this browser's, once the options page asked the rep (token-replacement.ts): made and
+     * kept here before the tracker is asked, so that a lost answer locks no one out. Back to the page to be shown once.
+     */
+    replaceApiToken: handler(z.object({ confirmed: z.literal(true) }), async (): Promise<ReplacedToken> => {
+      await requireCredentials();
+      return replaceApiToken();
     }),
 
     /**

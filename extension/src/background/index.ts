@@ -25,6 +25,7 @@ import { SentAccounts } from "./sent-accounts";
 import { releaseHeldSignals } from "./signals";
 import { StatusCache } from "./status-cache";
 import { noticeTab } from "./tab-notices";
+import { settlementNote, settlePendingToken } from "./token-replacement";
 import { TrackerReach } from "./tracker-reach";
 
 const OUTBOX_ALARM = "outbox-retry";
@@ -90,8 +91,28 @@ const reach = new TrackerReach({
   toolbar: showTrackerTrouble,
   readAgain: () => news([]),
 });
+/** The one notification of a token replacement settled without the options page waiting on it; a click opens the options. */
+const TOKEN_NOTIFICATION = "mt-token-replacement";
+/**
+ * A token replacement whose answer was lost, left by a background that stopped meanwhile or not settled then (the
+ * tracker out of reach), is settled (token-replacement.ts), and the rep told what it came to.
+ */
+function settleTokenReplacement(): void {
+  void settlePendingToken()
+    .then((settled) => {
+      const note = settlementNote(settled);
+      if (note) return notify(TOKEN_NOTIFICATION, note);
+    })
+    .catch((error: unknown) => console.warn("token replacement not settled", error));
+}
 // Every call made with a token is heard, the feed poll's among them; only those with the stored credentials count.
 onTrackerAnswer((trackerUrl, token, failure) => {
+  // This browser's token refused: a replacement whose answer was lost may have put the pending token in place since.
+  // Not on the pending token's own refusal: its settlement tries it, and would start another.
+  if (failure?.status === 401)
+    void loadCredentials().then((held) => {
+      if (held?.pendingToken && held.apiToken === token) settleTokenReplacement();
+    });
   void reach
     .heard(trackerUrl, failure, async () => {
       const credentials = await loadCredentials();
@@ -202,7 +223,7 @@ async function showTab(tabId: number): Promise<void> {
 }
 
 browser.notifications.onClicked.addListener((id) => {
-  if (id === OUTBOX_NOTIFICATION || id === REACH_NOTIFICATION) {
+  if (id === OUTBOX_NOTIFICATION || id === REACH_NOTIFICATION || id === TOKEN_NOTIFICATION) {
     void browser.runtime.openOptionsPage();
     void browser.notifications.clear(id);
     return;
@@ -313,6 +334,7 @@ browser.runtime.onInstalled.addListener((details) => {
 movedFromStorageLocal().catch((error: unknown) => console.warn("credentials not moved out of storage.local", error));
 // Every start of the background (after a restart, or woken by a message) looks at what is due.
 void outbox.flush();
+settleTokenReplacement();
 // The tracker's access is followed while connected to it.
 const checkAccess = watchGmailHealth(() =>
   requireCredentials().then(

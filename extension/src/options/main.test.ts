@@ -13,6 +13,13 @@ const background = vi.hoisted(() => ({
   calls: [] as { type: string; input: unknown }[],
   /** The changes the page saved, in turn. */
   saves: [] as Record<string, unknown>[],
+  /** What the background answers a token replacement: whether it switched to the new token, and how its answer came. */
+  replacement: { apiToken: "mt_the_new_token", kept: true, problem: null, answerLost: null } as {
+    apiToken: string;
+    kept: boolean;
+    problem: string | null;
+    answerLost: string | null;
+  },
 }));
 vi.mock("webextension-polyfill", () => ({
   default: { permissions: { request: async () => true }, storage: { local: {}, onChanged: { addListener: () => {} } } },
@@ -37,6 +44,7 @@ vi.mock("../messaging", async () => {
       background.calls.push({ type, input });
       if (type === "getState") return { connection: background.connection, outbox: [], tracker: background.tracker };
       if (type === "storedApiToken") return { accountId: "abcdefghijklmnop", apiToken: "mt_the_only_key" };
+      if (type === "replaceApiToken") return { accountId: "abcdefghijklmnop", ...background.replacement };
       if (type === "connect") {
         const { apiToken, otherAccount } = input as { apiToken?: string; otherAccount?: boolean };
         if (apiToken === "mt_other" && !otherAccount) throw new Error(OTHER_ACCOUNT_NEEDS_CONFIRMATION);
@@ -181,4 +189,58 @@ it("connected to a tracker its recipients cannot reach, the page says what it co
   await vi.waitFor(() => expect($("[data-testid=tracker-notice]")?.textContent).toBe(notice));
   background.connection = CONNECTED;
   await vi.waitFor(() => expect($("[data-testid=tracker-notice]")).toBeNull());
+});
+
+it("Replace the API token asks first, saying what it does and does not change, then shows the new token once", async () => {
+  background.connection = CONNECTED;
+  await click("button[name=replace-token]");
+  await vi.waitFor(() => expect($("[data-testid=replace-token-question]")).not.toBeNull());
+  const question = $("[data-testid=replace-token-question]")?.textContent ?? "";
+  expect(question).toContain("refuses the old one from then on");
+  expect(question).toContain("Your other browsers connected with the old token must connect again with the new one.");
+  expect(question).toContain("This browser makes a new token, shown here once");
+  expect(question).toContain("The tracker's cache can let the old token in for about a minute more.");
+  expect(question).toContain("Emails you already sent stay tracked");
+  expect(question).toContain("signing key, which is not replaced");
+  await click("button[name=cancel-replace-token]");
+  await vi.waitFor(() => expect($("[data-testid=replace-token-question]")).toBeNull());
+  expect(calls("replaceApiToken")).toEqual([]);
+
+  await click("button[name=replace-token]");
+  await click("button[name=confirm-replace-token]");
+  await vi.waitFor(() => expect($("[data-testid=new-token]")?.textContent).toBe("mt_the_new_token"));
+  expect(calls("replaceApiToken")).toEqual([{ confirmed: true }]);
+  expect($("[data-testid=replace-token-question]")).toBeNull();
+  expect($("button[name=copy-token]")).not.toBeNull();
+  expect($("[data-testid=notice]")?.className).toBe("ok");
+  expect($("[data-testid=notice]")?.textContent).toBe(
+    "Replaced the API token of account abcdefghijklmnop: the old one no longer works. Connect your other browsers with the new one below.",
+  );
+});
+
+it("a replacement whose answer was lost but whose new token works is said so, and the token shown once", async () => {
+  background.replacement = {
+    apiToken: "mt_tried_and_working",
+    kept: true,
+    problem: null,
+    answerLost: "cannot reach the tracker at https://t.example (signal timed out)",
+  };
+  await click("button[name=replace-token]");
+  await click("button[name=confirm-replace-token]");
+  await vi.waitFor(() => expect($("[data-testid=new-token]")?.textContent).toBe("mt_tried_and_working"));
+  expect($("[data-testid=notice]")?.className).toBe("ok");
+  expect($("[data-testid=notice]")?.textContent).toBe(
+    "Replaced the API token of account abcdefghijklmnop: the old one no longer works. The tracker's answer did not arrive (cannot reach the tracker at https://t.example (signal timed out)), so the new token was tried: it works, and this browser uses it. Connect your other browsers with the new one below.",
+  );
+});
+
+it("a replaced token this browser could not switch to is shown once, and the page says so and what to do", async () => {
+  background.replacement = { apiToken: "mt_kept_nowhere", kept: false, problem: "QuotaExceededError: the disk is full", answerLost: null };
+  await click("button[name=replace-token]");
+  await click("button[name=confirm-replace-token]");
+  await vi.waitFor(() => expect($("[data-testid=notice]")?.className).toBe("error"));
+  expect($("[data-testid=notice]")?.textContent).toBe(
+    'The tracker replaced the API token, but this browser could not switch to the new one (QuotaExceededError: the disk is full), and the tracker refuses the one it uses. Copy the new token below now: this browser tries again when it restarts, or connect with it under "Connect to another account or tracker".',
+  );
+  expect($("[data-testid=new-token]")?.textContent).toBe("mt_kept_nowhere");
 });

@@ -215,6 +215,29 @@ function DisconnectQuestion({
   );
 }
 
+/**
+ * Asked before the API token is replaced: what changes (the old token stops working, here at once and everywhere
+ * within about a minute; other browsers connect again) and what does not (the signing key, so sent emails stay tracked).
+ */
+function ReplaceTokenQuestion({ busy, onReplace, onCancel }: { busy: boolean; onReplace: () => void; onCancel: () => void }) {
+  return (
+    <div class="question" role="alertdialog" aria-labelledby="replace-token-title" data-testid="replace-token-question">
+      <p id="replace-token-title">
+        <strong>Replace this account's API token?</strong> This browser makes a new token, shown here once, and the tracker refuses the old
+        one from then on: a copy of the old token (on a lost laptop, say) stops opening your account. Your other browsers connected with the
+        old token must connect again with the new one. The tracker's cache can let the old token in for about a minute more.
+      </p>
+      <p>Emails you already sent stay tracked: their pixels and links are signed with your account's signing key, which is not replaced.</p>
+      <button type="button" name="confirm-replace-token" disabled={busy} onClick={onReplace}>
+        Replace the token
+      </button>
+      <button type="button" name="cancel-replace-token" disabled={busy} onClick={onCancel}>
+        Cancel
+      </button>
+    </div>
+  );
+}
+
 /** Asked before a token of another account takes the place of the one this browser holds. */
 function OtherAccountQuestion({
   accountId,
@@ -297,7 +320,7 @@ function OptionsPage() {
   const [newToken, setNewToken] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   /** The question the page waits on an answer to, if any; for "other-account", the token it was asked about. */
-  const [asking, setAsking] = useState<"new-account" | "disconnect" | { otherAccount: string } | null>(null);
+  const [asking, setAsking] = useState<"new-account" | "disconnect" | "replace-token" | { otherAccount: string } | null>(null);
   const [savedNote, noteSaved] = useSavedNote();
 
   const reload = useCallback(async () => {
@@ -372,6 +395,21 @@ function OptionsPage() {
       await callFromPage("disconnect", { confirmed: true });
       setAsking(null);
       return "Disconnected. To come back to this account, connect with its API token.";
+    });
+  const replaceToken = () =>
+    run(async () => {
+      const replaced = await callFromPage("replaceApiToken", { confirmed: true });
+      setAsking(null);
+      // Shown whatever happened to switching to it: the tracker refuses the old token from then on.
+      setNewToken(replaced.apiToken);
+      if (!replaced.kept)
+        throw new Error(
+          `The tracker replaced the API token, but this browser could not switch to the new one (${replaced.problem}), and the tracker refuses the one it uses. Copy the new token below now: this browser tries again when it restarts, or connect with it under "Connect to another account or tracker".`,
+        );
+      const lost = replaced.answerLost
+        ? ` The tracker's answer did not arrive (${replaced.answerLost}), so the new token was tried: it works, and this browser uses it.`
+        : "";
+      return `Replaced the API token of account ${replaced.accountId}: the old one no longer works.${lost} Connect your other browsers with the new one below.`;
     });
   const save = (changes: Partial<Options>) =>
     saveOptions(changes).then((saved) => {
@@ -462,9 +500,14 @@ function OptionsPage() {
         Test connection
       </button>
       {connection.connected ? (
-        <button type="button" name="disconnect" disabled={busy} onClick={() => setAsking("disconnect")}>
-          Disconnect
-        </button>
+        <>
+          <button type="button" name="replace-token" disabled={busy} onClick={() => setAsking("replace-token")}>
+            Replace the API token
+          </button>
+          <button type="button" name="disconnect" disabled={busy} onClick={() => setAsking("disconnect")}>
+            Disconnect
+          </button>
+        </>
       ) : null}
       {notice ? (
         <p data-testid="notice" class={notice.kind}>
@@ -487,6 +530,9 @@ function OptionsPage() {
           onDisconnect={() => void disconnect()}
           onCancel={() => setAsking(null)}
         />
+      ) : null}
+      {asking === "replace-token" ? (
+        <ReplaceTokenQuestion busy={busy} onReplace={() => void replaceToken()} onCancel={() => setAsking(null)} />
       ) : null}
       {asking !== null && typeof asking === "object" ? (
         <OtherAccountQuestion

@@ -49,6 +49,18 @@ export async function getAccount(db: D1Database, accountId: string): Promise<Acc
   return row ? toRecord(row) : null;
 }
 
+/**
+ * Puts `newHash` in place of `oldHash` in one statement: only while `oldHash` is still the account's, so of two
+ * replacements made with one token only the first takes (the second finds another hash and changes nothing).
+ */
+export async function replaceTokenHash(db: D1Database, accountId: string, oldHash: string, newHash: string): Promise<boolean> {
+  const row = await db
+    .prepare("UPDATE accounts SET token_hash = ? WHERE id = ? AND token_hash = ? RETURNING id")
+    .bind(newHash, accountId, oldHash)
+    .first<{ id: string }>();
+  return row !== null;
+}
+
 /** Moves the account to a new signing key; older key ids stay valid so emails already sent keep working. */
 export async function rotateKey(db: D1Database, accountId: string): Promise<AccountRecord | null> {
   const row = await db

@@ -1,10 +1,19 @@
 import { Hono } from "hono";
-import { type AccountResponse, type CreateAccountResponse, createAccountRequest, updateAccountRequest } from "../../../shared/api";
+import {
+  type AccountResponse,
+  type CreateAccountResponse,
+  createAccountRequest,
+  type ReplaceTokenResponse,
+  replaceTokenRequest,
+  updateAccountRequest,
+} from "../../../shared/api";
+import { apiTokenAccount, newApiToken } from "../../../shared/api-token";
 import { constantTimeEqualText } from "../../../shared/encoding";
 import { newAccountId } from "../../../shared/protocol";
-import { newApiToken, requireAccount } from "../auth";
-import { getAccount, insertAccount, rotateKey, setRetention } from "../db/accounts";
+import { forgetCachedAccount, requireAccount } from "../auth";
+import { getAccount, insertAccount, replaceTokenHash, rotateKey, setRetention } from "../db/accounts";
 import type { AppEnv } from "../env";
+import { errorName } from "../errors";
 import { jsonError, validated } from "../http";
 import { deriveSigningKey, hasUsableSigningSecret, sha256Base64Url } from "../keys";
 import { limiterKey } from "../throttle";
@@ -49,7 +58,7 @@ export const accountsRoute = new Hono<AppEnv>().post("/", validated("json", crea
   return c.json(body, 201);
 });
 
-/** `/api/account`: the caller's own account, its current signing key, and key rotation. */
+/** `/api/account`: the caller's own account, its current signing key, key rotation and the replacement of its token. */
 export const accountRoute = new Hono<AppEnv>()
   .use(requireAccount)
   .get("/", async (c) => {
@@ -80,4 +89,48 @@ export const accountRoute = new Hono<AppEnv>()
       { keyId: rotated.currentKeyId, secret: await deriveSigningKey(c.env.SIGNING_SECRET, rotated.id, rotated.currentKeyId) },
       201,
     );
+  })
+  /**
+   * The API token named in the body in place of the one that asks (a copy of it may have left with a laptop): its
+   * hash stored, the old one refused from then on. The extension made the new token and kept it before asking, so an
+   * answer lost on its way back loses nothing: the extension tries the new token (token-replacement.ts). Idempotent:
+   * asked again with the new token, naming itself, the answer is the same and nothing is done. The signing secret and
+   * keys stay as they are: they sign the emails already sent, whose pixels and links must keep working.
+   */
+  .post("/token", validated("json", replaceTokenRequest), async (c) => {
+    const { id, tokenHash } = c.get("account");
+    const { apiToken } = c.req.valid("json");
+    if (apiTokenAccount(apiToken) !== id)
+      return jsonError(c, 400, `the new API token must name this account: mt_${id}_ followed by 43 random base64url characters`);
+    const newHash = await sha256Base64Url(apiToken);
+    const body: ReplaceTokenResponse = { accountId: id };
+    // Already the account's: a retry after a lost answer, made with the token it names. No delete spent.
+    if (newHash === tokenHash) return c.json(body);
+    // The cached entry first (auth.ts forgetCachedAccount): refused, nothing has changed yet and nothing is undone.
+    try {
+      await forgetCachedAccount(c.env, id);
+    } catch (error) {
+      console.error("account cache delete failed; the token is not replaced", errorName(error));
+      return jsonError(
+        c,
+        503,
+        "the token was not replaced: the tracker's cache (Workers KV) refused to forget the old one, which would have kept working. The old token still works; try again later (KV's daily limits on Workers Free reset at 00:00 UTC)",
+      );
+    }
+    if (!(await replaceTokenHash(c.env.DB, id, tokenHash, newHash))) {
+      // The same replacement made meanwhile by a retry of this request: done, as asked.
+      if ((await getAccount(c.env.DB, id))?.tokenHash === newHash) return c.json(body);
+      // Let in by a cached entry (auth.ts cachedAccount) while D1 already holds another hash: replaced meanwhile.
+      c.header("WWW-Authenticate", 'Bearer realm="mailtracker"');
+      return jsonError(c, 401, "this API token was replaced already: connect with the new one");
+    }
+    // Again: a call with the old token that missed the cache between the delete and the swap read the old hash and
+    // may have cached it (its check after the write, auth.ts rememberAccount, ran before the swap). Refused, only
+    // that call's narrow chance is left, and said in the log.
+    try {
+      await forgetCachedAccount(c.env, id);
+    } catch (error) {
+      console.error("account cache delete after the token's replacement failed", errorName(error));
+    }
+    return c.json(body);
   });
