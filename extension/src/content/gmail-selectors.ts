@@ -33,6 +33,16 @@ const NOTICE_VIEW_MESSAGE = "#link_vsm";
  * `input[role=combobox][aria-autocomplete=list]`).
  */
 const RECIPIENT_LIST = '[role="listbox"]:has(input[role="combobox"])';
+/**
+ * A compose control, as Gmail draws one: `div[role=button]` in every capture (compose-dialog-2020-10.html), or a real
+ * `<button>`, which Gmail is turning its compose controls into. Seen so far on neighbours of Send only: InboxSDK 015a9a3
+ * (2026-07-09, "fix compose buttons", pull request 1303) finds the title bar's Minimize, Full screen and Close as
+ * `.Hm .Hl`, `.Hm .Hq` and `.Hm .Ha` when `.Hm > img` finds none, its comments naming them "newer <button class=…>";
+ * its getSendButton still reads `div[role=button]` (a8a6fe2, 2026-07-23). That Send follows is assumed, the worst case.
+ * It ends each compound it is in: happy-dom 21, which the unit tests run in, drops a class before a `:not()` that
+ * follows an `:is()` (`:is(div).aoO:not(.Uo)` matches `aoO-h4sh`). Matching never depends on specificity here.
+ */
+const BUTTON = ':is(div[role="button"],button)';
 
 export const SELECTORS = {
   /** compose-dialog-2020-10.html: `div.Am.Al.editable[g_editable=true][role=textbox][contenteditable=true]`; gmail-sim adds `aiL`. */
@@ -65,10 +75,10 @@ export const SELECTORS = {
    */
   sendButton: {
     name: "send button",
-    precise: 'table.IZ td.gU.Up div[role="button"].aoO:not(.Uo):not([aria-haspopup])',
+    precise: `table.IZ td.gU.Up .aoO:not(.Uo):not([aria-haspopup])${BUTTON}`,
     fallbacks: [
-      'td.gU.Up div[role="button"]:not(.Uo):not([aria-haspopup])',
-      'div[role="button"]:first-child:not([aria-haspopup]):has(+ div[role="button"][aria-haspopup]:last-child)',
+      `td.gU.Up :not(.Uo):not([aria-haspopup])${BUTTON}`,
+      `:first-child:not([aria-haspopup])${BUTTON}:has(+ [aria-haspopup]:last-child${BUTTON})`,
     ],
   },
   /**
@@ -84,8 +94,8 @@ export const SELECTORS = {
    */
   sendAndArchiveButton: {
     name: "send and archive button",
-    precise: 'table.IZ td.gU.Up div[role="button"].Uo:not([aria-haspopup])',
-    fallbacks: ['table[role="group"] td:has([aria-haspopup]) > div > div:first-child > div[role="button"]:only-child:not([aria-haspopup])'],
+    precise: `table.IZ td.gU.Up .Uo:not([aria-haspopup])${BUTTON}`,
+    fallbacks: [`table[role="group"] td:has([aria-haspopup]) > div > div:first-child > :only-child:not([aria-haspopup])${BUTTON}`],
   },
   /**
    * "More send options", the arrow right of Send (`aria-haspopup`): it opens "Schedule send" (gmail.md; InboxSDK
@@ -93,8 +103,8 @@ export const SELECTORS = {
    */
   sendOptionsButton: {
     name: "send options button",
-    precise: 'table.IZ td.gU.Up div[role="button"][aria-haspopup]',
-    fallbacks: ['div[role="button"]:first-child:not([aria-haspopup]) + div[role="button"][aria-haspopup]:last-child'],
+    precise: `table.IZ td.gU.Up [aria-haspopup]${BUTTON}`,
+    fallbacks: [`:first-child:not([aria-haspopup])${BUTTON} + [aria-haspopup]:last-child${BUTTON}`],
   },
   /**
    * Recipient chips, 2021+: `div[role=option][data-hovercard-id="x@y"][data-name]` inside `div[name=to|cc|bcc]`
