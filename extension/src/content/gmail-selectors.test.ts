@@ -102,6 +102,25 @@ describe("Gmail selectors on the real compose dialog (2020-10)", () => {
   });
 });
 
+describe("an inline reply's compose in the real markup (the 2020-10 dialog without its dialog), its `div.M9` renamed", () => {
+  it("the root is the nearest ancestor of the body holding the draft input: recipients, subject, body and Send in it", () => {
+    document.body.innerHTML = readFileSync(FIXTURE, "utf8");
+    // An inline reply sits in the conversation: no dialog, no pop-out's `div.dw`.
+    for (const dialog of document.querySelectorAll('[role="dialog"]')) dialog.removeAttribute("role");
+    (document.querySelector("div.M9") as HTMLElement).className = "M9-h4sh";
+    const body = query(document, "composeBody") as Element;
+    // The body is in `table.iN`, the `form` beside it, not around it.
+    expect(body.closest("table.iN")?.previousElementSibling?.previousElementSibling?.tagName).toBe("FORM");
+    const root = closest(body, "composeRoot");
+    expect(root?.className).toBe("I5");
+    expect((root && (query(root, "draftInput") as HTMLInputElement))?.value).toBe("#msg-a:r-7673660351152959857");
+    expect(root && query(root, "subject")?.getAttribute("name")).toBe("subjectbox");
+    expect(root && query(root, "sendButton")?.getAttribute("data-tooltip")?.startsWith("Send")).toBe(true);
+    expect(root && query(root, "recipientFields")?.getAttribute("name")).toBe("to");
+    expect(recogniseGmail(document).compose).toBe("ok");
+  });
+});
+
 describe("Send, its arrow and Send & Archive as real <button> elements (the 2020-10 capture, each redrawn as one)", () => {
   /**
    * The element redrawn as a `<button>`, as Gmail redrew its compose title bar's controls (InboxSDK 015a9a3,
@@ -120,7 +139,7 @@ describe("Send, its arrow and Send & Archive as real <button> elements (the 2020
     const group = document.querySelector("td.gU.Up div.dC") as HTMLElement;
     (group.previousElementSibling as HTMLElement).innerHTML =
       `<div class="T-I J-J5-Ji aoO Uo v7 T-I-atl L3" role="button" tabindex="1" data-tooltip="Send &amp; Archive">Send</div>`;
-    const [send, arrow] = [...group.querySelectorAll('[role="button"]')].map(asButton);
+    const [send, arrow] = [...group.querySelectorAll('[role="button"]')].map(asButton) as [HTMLButtonElement, HTMLButtonElement];
     const sendAndArchive = asButton(document.querySelector("td.gU.Up .Uo") as Element);
     return { send, arrow, sendAndArchive };
   };

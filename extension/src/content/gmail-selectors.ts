@@ -53,9 +53,12 @@ export const SELECTORS = {
   },
   /**
    * The element holding one whole compose (recipients, body, toolbar). compose-dialog-2020-10.html: `div.M9` inside
-   * `div[role=dialog]`; inline replies have no dialog (gmail.md); pop-outs live under `div.dw`.
+   * `div[role=dialog]`; inline replies have no dialog (gmail.md); pop-outs live under `div.dw`. Without those, the
+   * nearest ancestor of the body that holds the compose's hidden `draft` input: in the capture the body and the
+   * toolbar sit in `table.iN`, the `form` (recipients, subject, hidden inputs) beside it, both in `td.I5` inside
+   * `div.M9 > div.aoI`, so a `form` is never an ancestor of the body and `td.I5` is the first that holds them all.
    */
-  composeRoot: { name: "compose root", precise: "div.M9", fallbacks: ['[role="dialog"]', "div.dw", "form"] },
+  composeRoot: { name: "compose root", precise: "div.M9", fallbacks: ['[role="dialog"]', "div.dw", ':has(input[name="draft"])'] },
   /** compose-dialog-2020-10.html: `input[name=subjectbox]`. */
   subject: { name: "subject", precise: 'input[name="subjectbox"]', fallbacks: ['input[aria-label="Subject"]'] },
   /** compose-dialog-2020-10.html: `input[type=hidden][name=draft]` = `#msg-a:r-…` (empty until the first save). */
