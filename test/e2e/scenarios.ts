@@ -37,6 +37,11 @@ interface Variant {
 const ENGLISH: Variant = { name: "English", sim: "" };
 const GERMAN: Variant = { name: "German", sim: "de" };
 const GERMAN_DECIMAL_ROWS: Variant = { name: "German, rows with only data-thread-id", sim: "de,decimal-rows" };
+/** The same, the conversation's heading with `data-thread-perm-id="undefined"` (gmail-sim.js `undefined-perm-id`). */
+const GERMAN_DECIMAL_ROWS_UNDEFINED_PERM_ID: Variant = {
+  name: 'German, rows with only data-thread-id, data-thread-perm-id="undefined"',
+  sim: "de,decimal-rows,undefined-perm-id",
+};
 
 /** A Gmail address in a variant: `hash` after the query, `mailbox` the account path (a delegated one: /mail/u/0/d/<id>/). */
 const gmailUrl = (variant: Variant, hash = "#inbox", mailbox = "/mail/u/0/", extra = "") => {
@@ -1112,6 +1117,34 @@ export function defineScenarios(
     );
 
     scenario(
+      "Send and its arrow drawn as real <button> elements, as Gmail now draws its compose's title-bar controls: Gmail's health sees Send, and the email is tracked and registered",
+      [ENGLISH],
+      async (variant) => {
+        const { gmail } = await setUp(variant, gmailUrl(variant, "#inbox", "/mail/u/0/", "button-send"));
+        const dialog = await compose(gmail, { to: ["nina@prospect.example"], subject: "Buttons", html: "<div>Hello Nina.</div>" });
+        await ready(gmail, dialog);
+        const tags = await gmail.evaluate(
+          (d) => ["[data-sim=send]", "[data-sim=send-options]"].map((s) => document.querySelector(`${d} ${s}`)?.tagName),
+          dialog,
+        );
+        expect(tags).toEqual(["BUTTON", "BUTTON"]);
+        // Gmail's health sees Send in the open compose (without it, the rep is told sending is not tracked).
+        await gmail.waitFor(
+          () => (JSON.parse(document.documentElement.dataset.mtHealth ?? "{}") as Record<string, string>).send === "ok",
+          null,
+        );
+        const count = google.sent.length;
+        await gmail.click(`${dialog} ${SEND}`);
+        const sent = await nextSend(count);
+        const [, , id = ""] = PIXEL(tracker.url).exec(sent.html) ?? [];
+        expect(id, sent.html).not.toBe("");
+        const message = await registered(id);
+        expect(message.subject).toBe("Buttons");
+        expect(message.recipients).toEqual([{ email: "nina@prospect.example", name: "nina" }]);
+      },
+    );
+
+    scenario(
       'when Gmail\'s "Message sent" notice loses the ids of its Undo, the email is tracked as usual and the extension says Undo Send is not followed',
       [ENGLISH],
       async (variant) => {
@@ -1138,7 +1171,8 @@ export function defineScenarios(
 
     scenario(
       "a reply found in the opened conversation, where Gmail shows the rep's own email collapsed, is recorded once when no list or row names it",
-      [GERMAN_DECIMAL_ROWS],
+      // The conversation's heading alone names the thread here: also with Gmail's "undefined" as its perm id.
+      [GERMAN_DECIMAL_ROWS, GERMAN_DECIMAL_ROWS_UNDEFINED_PERM_ID],
       async (variant) => {
         const { gmail } = await setUp(variant, gmailUrl(variant, "#inbox", "/mail/u/0/", "changed-lists"));
         const { id, sent } = await sendTracked(gmail, { to: ["vera@prospect.example"], subject: "Collapsed", html: "<div>Hi Vera.</div>" });

@@ -102,6 +102,66 @@ describe("Gmail selectors on the real compose dialog (2020-10)", () => {
   });
 });
 
+describe("an inline reply's compose in the real markup (the 2020-10 dialog without its dialog), its `div.M9` renamed", () => {
+  it("the root is the nearest ancestor of the body holding the draft input: recipients, subject, body and Send in it", () => {
+    document.body.innerHTML = readFileSync(FIXTURE, "utf8");
+    // An inline reply sits in the conversation: no dialog, no pop-out's `div.dw`.
+    for (const dialog of document.querySelectorAll('[role="dialog"]')) dialog.removeAttribute("role");
+    (document.querySelector("div.M9") as HTMLElement).className = "M9-h4sh";
+    const body = query(document, "composeBody") as Element;
+    // The body is in `table.iN`, the `form` beside it, not around it.
+    expect(body.closest("table.iN")?.previousElementSibling?.previousElementSibling?.tagName).toBe("FORM");
+    const root = closest(body, "composeRoot");
+    expect(root?.className).toBe("I5");
+    expect((root && (query(root, "draftInput") as HTMLInputElement))?.value).toBe("#msg-a:r-7673660351152959857");
+    expect(root && query(root, "subject")?.getAttribute("name")).toBe("subjectbox");
+    expect(root && query(root, "sendButton")?.getAttribute("data-tooltip")?.startsWith("Send")).toBe(true);
+    expect(root && query(root, "recipientFields")?.getAttribute("name")).toBe("to");
+    expect(recogniseGmail(document).compose).toBe("ok");
+  });
+});
+
+describe("Send, its arrow and Send & Archive as real <button> elements (the 2020-10 capture, each redrawn as one)", () => {
+  /**
+   * The element redrawn as a `<button>`, as Gmail redrew its compose title bar's controls (InboxSDK 015a9a3,
+   * 2026-07-09: gmail-selectors.ts BUTTON): the same classes, attributes and content, no `role` (the worst case).
+   */
+  const asButton = (element: Element) => {
+    const button = document.createElement("button");
+    for (const { name, value } of element.attributes) if (name !== "role") button.setAttribute(name, value);
+    button.append(...element.childNodes);
+    element.replaceWith(button);
+    return button;
+  };
+  /** The capture with Send & Archive added before Send (as above), then Send, its arrow and it made buttons. */
+  const withButtons = () => {
+    document.body.innerHTML = readFileSync(FIXTURE, "utf8");
+    const group = document.querySelector("td.gU.Up div.dC") as HTMLElement;
+    (group.previousElementSibling as HTMLElement).innerHTML =
+      `<div class="T-I J-J5-Ji aoO Uo v7 T-I-atl L3" role="button" tabindex="1" data-tooltip="Send &amp; Archive">Send</div>`;
+    const [send, arrow] = [...group.querySelectorAll('[role="button"]')].map(asButton) as [HTMLButtonElement, HTMLButtonElement];
+    const sendAndArchive = asButton(document.querySelector("td.gU.Up .Uo") as Element);
+    return { send, arrow, sendAndArchive };
+  };
+
+  it("finds each by its precise selector, and Gmail's health sees Send", () => {
+    const { send, arrow, sendAndArchive } = withButtons();
+    expect(send.getAttribute("data-tooltip")?.startsWith("Send")).toBe(true);
+    expect(query(document, "sendButton")).toBe(send);
+    expect(query(document, "sendOptionsButton")).toBe(arrow);
+    expect(query(document, "sendAndArchiveButton")).toBe(sendAndArchive);
+    expect(recogniseGmail(document).send).toBe("ok");
+  });
+
+  it("with the send cell's classes renamed, the fallbacks still find each, and no formatting button", () => {
+    const { send, arrow, sendAndArchive } = withButtons();
+    for (const element of document.querySelectorAll("table.IZ, table.IZ *")) element.setAttribute("class", "renamed");
+    expect(query(document, "sendButton")).toBe(send);
+    expect(query(document, "sendOptionsButton")).toBe(arrow);
+    expect(query(document, "sendAndArchiveButton")).toBe(sendAndArchive);
+  });
+});
+
 describe("Send & Archive in the real compose dialog's send cell (2020-10; the button added as InboxSDK finds it)", () => {
   /**
    * The capture with Send & Archive, `classes`, alone in the first of the two empty `div.J-J5-Ji` around the Send group
@@ -200,7 +260,9 @@ describe("selectors that stop matching are logged in debug mode", () => {
       expect(query(document, "sendButton")?.textContent).toBe("Send");
       query(document, "sendButton");
       expect(warn).toHaveBeenCalledTimes(1);
-      expect(String(warn.mock.calls[0]?.[1])).toMatch(/send button stopped matching; fallback td\.gU\.Up div\[role="button"\]/);
+      expect(String(warn.mock.calls[0]?.[1])).toMatch(
+        /send button stopped matching; fallback td\.gU\.Up :not\(\.Uo\):not\(\[aria-haspopup\]\):is\(div\[role="button"\],button\)/,
+      );
 
       document.body.innerHTML = `<div class="M9"><div role="button" class="zQ2">Send</div></div>`;
       expect(query(document, "sendButton")).toBeNull();

@@ -33,6 +33,16 @@ const NOTICE_VIEW_MESSAGE = "#link_vsm";
  * `input[role=combobox][aria-autocomplete=list]`).
  */
 const RECIPIENT_LIST = '[role="listbox"]:has(input[role="combobox"])';
+/**
+ * A compose control, as Gmail draws one: `div[role=button]` in every capture (compose-dialog-2020-10.html), or a real
+ * `<button>`, which Gmail is turning its compose controls into. Seen so far on neighbours of Send only: InboxSDK 015a9a3
+ * (2026-07-09, "fix compose buttons", pull request 1303) finds the title bar's Minimize, Full screen and Close as
+ * `.Hm .Hl`, `.Hm .Hq` and `.Hm .Ha` when `.Hm > img` finds none, its comments naming them "newer <button class=…>";
+ * its getSendButton still reads `div[role=button]` (a8a6fe2, 2026-07-23). That Send follows is assumed, the worst case.
+ * It ends each compound it is in: happy-dom 21, which the unit tests run in, drops a class before a `:not()` that
+ * follows an `:is()` (`:is(div).aoO:not(.Uo)` matches `aoO-h4sh`). Matching never depends on specificity here.
+ */
+const BUTTON = ':is(div[role="button"],button)';
 
 export const SELECTORS = {
   /** compose-dialog-2020-10.html: `div.Am.Al.editable[g_editable=true][role=textbox][contenteditable=true]`; gmail-sim adds `aiL`. */
@@ -43,9 +53,12 @@ export const SELECTORS = {
   },
   /**
    * The element holding one whole compose (recipients, body, toolbar). compose-dialog-2020-10.html: `div.M9` inside
-   * `div[role=dialog]`; inline replies have no dialog (gmail.md); pop-outs live under `div.dw`.
+   * `div[role=dialog]`; inline replies have no dialog (gmail.md); pop-outs live under `div.dw`. Without those, the
+   * nearest ancestor of the body that holds the compose's hidden `draft` input: in the capture the body and the
+   * toolbar sit in `table.iN`, the `form` (recipients, subject, hidden inputs) beside it, both in `td.I5` inside
+   * `div.M9 > div.aoI`, so a `form` is never an ancestor of the body and `td.I5` is the first that holds them all.
    */
-  composeRoot: { name: "compose root", precise: "div.M9", fallbacks: ['[role="dialog"]', "div.dw", "form"] },
+  composeRoot: { name: "compose root", precise: "div.M9", fallbacks: ['[role="dialog"]', "div.dw", ':has(input[name="draft"])'] },
   /** compose-dialog-2020-10.html: `input[name=subjectbox]`. */
   subject: { name: "subject", precise: 'input[name="subjectbox"]', fallbacks: ['input[aria-label="Subject"]'] },
   /** compose-dialog-2020-10.html: `input[type=hidden][name=draft]` = `#msg-a:r-…` (empty until the first save). */
@@ -65,10 +78,10 @@ export const SELECTORS = {
    */
   sendButton: {
     name: "send button",
-    precise: 'table.IZ td.gU.Up div[role="button"].aoO:not(.Uo):not([aria-haspopup])',
+    precise: `table.IZ td.gU.Up .aoO:not(.Uo):not([aria-haspopup])${BUTTON}`,
     fallbacks: [
-      'td.gU.Up div[role="button"]:not(.Uo):not([aria-haspopup])',
-      'div[role="button"]:first-child:not([aria-haspopup]):has(+ div[role="button"][aria-haspopup]:last-child)',
+      `td.gU.Up :not(.Uo):not([aria-haspopup])${BUTTON}`,
+      `:first-child:not([aria-haspopup])${BUTTON}:has(+ [aria-haspopup]:last-child${BUTTON})`,
     ],
   },
   /**
@@ -84,8 +97,8 @@ export const SELECTORS = {
    */
   sendAndArchiveButton: {
     name: "send and archive button",
-    precise: 'table.IZ td.gU.Up div[role="button"].Uo:not([aria-haspopup])',
-    fallbacks: ['table[role="group"] td:has([aria-haspopup]) > div > div:first-child > div[role="button"]:only-child:not([aria-haspopup])'],
+    precise: `table.IZ td.gU.Up .Uo:not([aria-haspopup])${BUTTON}`,
+    fallbacks: [`table[role="group"] td:has([aria-haspopup]) > div > div:first-child > :only-child:not([aria-haspopup])${BUTTON}`],
   },
   /**
    * "More send options", the arrow right of Send (`aria-haspopup`): it opens "Schedule send" (gmail.md; InboxSDK
@@ -93,8 +106,8 @@ export const SELECTORS = {
    */
   sendOptionsButton: {
     name: "send options button",
-    precise: 'table.IZ td.gU.Up div[role="button"][aria-haspopup]',
-    fallbacks: ['div[role="button"]:first-child:not([aria-haspopup]) + div[role="button"][aria-haspopup]:last-child'],
+    precise: `table.IZ td.gU.Up [aria-haspopup]${BUTTON}`,
+    fallbacks: [`:first-child:not([aria-haspopup])${BUTTON} + [aria-haspopup]:last-child${BUTTON}`],
   },
   /**
    * Recipient chips, 2021+: `div[role=option][data-hovercard-id="x@y"][data-name]` inside `div[name=to|cc|bcc]`

@@ -203,10 +203,12 @@ function legacyHex(value: unknown): string | null {
 
 /**
  * A thread's legacy id from its data in a sync answer: the hex id at `[19]`, else the same number in decimal at `[17]`
- * as "thread-f:<decimal>" (gmail-ids.ts legacyThreadId converts it). InboxSDK reads `[17]` first and `[19]` only
- * without it, because "Gmail is A/B testing" leaving one of the two out (extractThreadsFromSearchResponse_20220909 in
- * gmail-sync-response-processor.ts, and the send answer's same pair in setup-gmail-interceptor.ts, a8a6fe2 of
- * 2026-07-23). Null when neither is there.
+ * as "thread-f:<decimal>" (gmail-ids.ts legacyThreadId converts it). InboxSDK's reader of a list's answer takes
+ * `[17]` first and `[19]` only without it, because "Gmail is A/B testing" leaving one of the two out
+ * (gmail-sync-response-processor.ts extractThreadsFromSearchResponse_20220909, a8a6fe2 of 2026-07-23; so does its
+ * reader of the 2018-2019 object answer in setup-gmail-interceptor.ts, the same pair counted from 1); its reader of a
+ * send's answer takes `[19]` alone (sync-compose-processor-20220909.ts parseResponseThread, same commit). Null when
+ * neither is there.
  */
 function threadNumber(data: unknown[]): string | null {
   const decimal = data[17];

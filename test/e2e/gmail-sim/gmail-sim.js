@@ -59,6 +59,11 @@
 //   thread: "#thread-a:r…" for a thread the rep started, which is no number of its legacy id (see showList), and
 //   no legacy id of their latest message either: only Gmail's answer to the list names the messages;
 //   `renamed-send`: a send button with no tooltip and new classes (a Gmail change the extension cannot follow);
+//   `button-send`: Send, its arrow and Send & Archive drawn as real `<button>` elements with no role, their classes
+//   and attributes kept, Enter and Space on them the browser's own click (assumed, the worst case: Gmail is turning
+//   compose controls into buttons, so far those of the title bar, next to Send: InboxSDK 015a9a3, 2026-07-09, finds
+//   Minimize, Full screen and Close as `.Hm .Hl`, `.Hm .Hq`, `.Hm .Ha` where `.Hm > img` found them, its comments
+//   calling them "newer <button class=…>"; its Send is still `div[role=button]` at a8a6fe2, 2026-07-23);
 //   `send-archive`: Gmail's Send & Archive setting on (above);
 //   `renamed-undo`: a "Message sent" notice whose Undo and View message links lost their ids (a future change);
 //   `long-undo`: the longest undo period Gmail offers, 30 s instead of 10 s (the rep's setting; see Undo Send below);
@@ -70,8 +75,18 @@
 //   `renamed-plain`: the "Currently in plain text mode." line with new classes (a future change the extension
 //   cannot follow before the send);
 //   `expand-all`: every message of a conversation open, as after Gmail's "Expand all" (showConversation);
+//   `undefined-perm-id`: a conversation's heading carries `data-thread-perm-id="undefined"`, the literal word, beside
+//   its real `data-legacy-thread-id`, as Gmail sometimes writes it today: gmail.js #814 (2025-11-09) quotes such a
+//   heading from Google Workspace, `<h2 class="hP" data-thread-perm-id="undefined" data-legacy-thread-id="19a3…">`;
+//   InboxSDK 1b0ea3b (2025-11-10, "the string value can be 'undefined'") reads it as no id, and 1787941b (2025-11-25)
+//   finds the heading by its legacy id since the perm id is "sometimes" missing altogether;
 //   `changed-lists`: Gmail's data of its thread lists changed (a future change): the page carries no first list, and
 //   the answers to lists hold their threads elsewhere (google.ts; the page tells the server by its request's `sim`).
+// - A compose laid out as compose-dialog-2020-10.html lays one out, for the parts the extension reads: in `div.M9`,
+//   `div.aoI > table.aoP > … > td.I5` holds a `form.bAs` (the recipients' `div.fX > table.GS`, the subject in
+//   `div.aoD.az6`, the hidden inputs) and, beside it, `table.iN`, whose first row holds the body (`td.GQ > div.GP >
+//   div.qz > div.Ar.Au`, fewer levels than the capture) and whose second the plain-text line (`td.HE … div.aDl`) and
+//   the toolbar (`div.aDh > table.IZ`): the body is in no `form`. The recipients' inner layout is today's (above).
 // - A plain-text send: the body's text in part 0, and `[8][6]` 0 where an HTML send has 1 (gmail.js reads it as
 //   `ishtml`, parse_sent_message_payload_new at b7dfdab, 2026-03-25; every captured send, all HTML, has 1; the 0 is
 //   assumed, not captured).
@@ -196,12 +211,23 @@
   // `renamed-send`: a Gmail that changed its send button beyond recognition (no tooltip, new classes, outside the
   // send cell and with no options arrow next to it), so the extension's selectors miss it while Gmail still sends.
   const renamedSend = flags.has("renamed-send");
+  // `button-send`: the send cell's buttons drawn as real `<button>` elements (the header says what is evidence).
+  const buttonSend = flags.has("button-send");
+  /** One of the send cell's buttons: `div[role=button]`, or with `button-send` a `<button>` with no role. */
+  const button = (classes, attributes, label) =>
+    buttonSend
+      ? `<button type="button" class="${classes}" tabindex="1" ${attributes}>${label}</button>`
+      : `<div class="${classes}" role="button" tabindex="1" ${attributes}>${label}</div>`;
   const sendButtonHtml = renamedSend
     ? `<div class="T-I J-J5-Ji zQ2 v7 T-I-atl L3" role="button" tabindex="1" aria-label="Dispatch" data-sim="send">${T.send}</div>`
-    : `<div class="T-I J-J5-Ji aoO v7 T-I-atl L3" role="button" tabindex="1" data-tooltip="${T.sendTip}" aria-label="${T.sendTip}" data-sim="send">${T.send}</div>`;
+    : button("T-I J-J5-Ji aoO v7 T-I-atl L3", `data-tooltip="${T.sendTip}" aria-label="${T.sendTip}" data-sim="send"`, T.send);
   // `send-archive`: Send & Archive in a reply's compose (the header says what is evidence and what is assumed).
   const sendArchiveHtml = flags.has("send-archive")
-    ? `<div class="T-I J-J5-Ji aoO Uo v7 T-I-atl L3" role="button" tabindex="1" data-tooltip="${T.sendArchive}" aria-label="${T.sendArchive}" data-sim="send-archive">${T.send} ▤</div>`
+    ? button(
+        "T-I J-J5-Ji aoO Uo v7 T-I-atl L3",
+        `data-tooltip="${T.sendArchive}" aria-label="${T.sendArchive}" data-sim="send-archive"`,
+        `${T.send} ▤`,
+      )
     : "";
 
   /**
@@ -229,40 +255,48 @@
     setHtml(
       shell,
       wrap(`
-      <div class="M9">
-        <input type="hidden" name="composeid" value="${id}">
-        <input type="hidden" name="draft" value="#msg-a:r-${randomDigits()}">
-        <input type="hidden" name="rt" value="${threadId ? `#${threadId}` : ""}">
-        <input type="hidden" name="lts" value="${legacyThreadId ?? ""}">
-        <div class="aoD hl"><table class="GS"><tbody><tr class="bzf"><td class="eV"><div><div>
+      <div class="M9"><div class="aoI" role="region"><table class="aoP aoC"><tbody><tr><td class="I5">
+        <form class="bAs">
+        <div class="fX aXjCH"><table class="GS"><tbody><tr class="bzf"><td class="eV"><div><div>
           <div class="anm"${flags.has("unnamed-fields") ? "" : ' name="to"'}><div><div><div><div>
             <div role="listbox" aria-label="${T.to}" data-sim="to-list"><input class="agP aFw" role="combobox" aria-autocomplete="list" peoplekit-id="sim" aria-label="${T.to}" data-sim="to"></div>
           </div></div></div></div></div>
           <div role="listbox" aria-label="${T.suggested}" data-sim="suggestions" hidden><div role="option" data-hovercard-id="pat@suggested.example" data-name="Pat">Pat</div></div>
         </div></div></td></tr></tbody></table></div>
-        <input name="subjectbox" class="aoT" placeholder="Subject" aria-label="Subject">
-        <div class="Am aiL Al editable LW-avf tS-tW" contenteditable="true" g_editable="true" role="textbox" aria-label="Message Body" aria-multiline="true"></div>
-        ${
+        <div class="aoD az6"><div><input name="subjectbox" class="aoT" placeholder="Subject" aria-label="Subject"></div></div>
+        <input type="hidden" name="composeid" value="${id}">
+        <input type="hidden" name="draft" value="#msg-a:r-${randomDigits()}">
+        <input type="hidden" name="rt" value="${threadId ? `#${threadId}` : ""}">
+        <input type="hidden" name="lts" value="${legacyThreadId ?? ""}">
+        </form>
+        <table class="iN"><tbody><tr><td class="GQ"><div class="GP"><div class="qz aXjCH"><div class="Ar Au">
+          <div class="Am aiL Al editable LW-avf tS-tW" contenteditable="true" g_editable="true" role="textbox" aria-label="Message Body" aria-multiline="true"></div>
+        </div></div></div></td></tr>
+        <tr><td class="HE"><div class="aDg"><div class="aDj">
+        <div class="aDl">${
           flags.has("renamed-plain")
             ? `<div class="J-Z kP4" style="display:none" data-sim="plain-marker"><span>${T.plainOn}</span> <span class="q7w" role="link">${T.rich}</span></div>`
             : `<div class="J-Z aA3" style="display:none" data-sim="plain-marker"><span>${T.plainOn}</span> <span class="aA5" role="link">${T.rich}</span></div>`
-        }
-        <table class="IZ" role="group"><tbody><tr>
+        }</div>
+        <div class="aDh"><table class="IZ" role="group"><tbody><tr class="btC">
           ${
             renamedSend
               ? `<td class="zQ3">${sendButtonHtml}</td>`
               : `<td class="gU Up"><div class="J-J5-Ji btA"><div class="J-J5-Ji">${reply ? sendArchiveHtml : ""}</div><div class="dC">
             ${sendButtonHtml}
-            <div class="T-I J-J5-Ji hG T-I-atl L3" role="button" tabindex="1" aria-haspopup="true" data-tooltip="${T.more}" aria-label="${T.more}" data-sim="send-options">▾</div>
+            ${button("T-I J-J5-Ji hG T-I-atl L3", `aria-haspopup="true" data-tooltip="${T.more}" aria-label="${T.more}" data-sim="send-options"`, "▾")}
             <div role="menu" hidden data-sim="send-menu"><div role="menuitem" data-sim="schedule">${T.schedule}</div></div>
           </div><div class="J-J5-Ji"></div></div></td>`
           }
           <td class="gU az5"><div role="button" tabindex="1" data-tooltip="More options" aria-label="More options" data-sim="more">⋮</div>
             <div role="menu" hidden data-sim="more-menu"><div role="menuitemcheckbox" aria-checked="false" data-sim="plain">${T.plain}</div></div></td>
           <td class="gU a0z"><div role="button" tabindex="1" data-tooltip="Discard draft \u202a(Ctrl-Shift-D)\u202c" data-sim="discard">🗑</div></td>
-        </tr></tbody></table>
-      </div>`),
+        </tr></tbody></table></div>
+        </div></div></td></tr></tbody></table>
+      </td></tr></tbody></table></div></div>`),
     );
+    // The simulation's own guard: nothing here submits the form, which would load another page.
+    shell.querySelector("form").addEventListener("submit", (event) => event.preventDefault());
     const root = shell.querySelector(".M9");
     const body = shell.querySelector("[g_editable]");
     shell.querySelector("input[name=subjectbox]").value = subject;
@@ -326,17 +360,17 @@
       }
     });
 
-    const send = shell.querySelector("[data-sim=send]");
-    send.addEventListener("click", () => trySend(state));
-    send.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" || event.key === " ") trySend(state);
-    });
+    // Enter or Space on a `div[role=button]` is Gmail's own doing; a `<button>` turns them into a click itself.
+    const onPress = (element, act) => {
+      element?.addEventListener("click", act);
+      if (element?.tagName === "DIV")
+        element.addEventListener("keydown", (event) => {
+          if (event.key === "Enter" || event.key === " ") act();
+        });
+    };
+    onPress(shell.querySelector("[data-sim=send]"), () => trySend(state));
     // Send & Archive: the same send, then the conversation is archived.
-    const sendArchive = shell.querySelector("[data-sim=send-archive]");
-    sendArchive?.addEventListener("click", () => trySend(state, null, true));
-    sendArchive?.addEventListener("keydown", (event) => {
-      if (event.key === "Enter" || event.key === " ") trySend(state, null, true);
-    });
+    onPress(shell.querySelector("[data-sim=send-archive]"), () => trySend(state, null, true));
     shell.addEventListener("keydown", (event) => {
       if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) trySend(state);
     });
@@ -652,7 +686,7 @@
     // Built off-document: the images of the bodies start loading here, before the view is in the page.
     setHtml(
       view,
-      `<h2 class="hP" data-thread-perm-id="${thread.threadId}" data-legacy-thread-id="${legacyThreadId}"></h2><div role="list">${messagesHtml}</div>
+      `<h2 class="hP" data-thread-perm-id="${flags.has("undefined-perm-id") ? "undefined" : thread.threadId}" data-legacy-thread-id="${legacyThreadId}"></h2><div role="list">${messagesHtml}</div>
       <div class="amn"><span role="link" class="ams bkH" data-sim="reply">${T.reply}</span><span role="link" class="ams bkG" data-sim="forward">${T.forward}</span></div>`,
     );
     view.querySelector("h2").textContent = thread.subject;
