@@ -573,3 +573,15 @@ it("an email the tracker does not have while the outbox holds its registration i
   expect((await gmail.threadStatus.run({ threadIds: ["18c2f0a1b2c3d4e5"] }, fromGmail)).unregistered).toEqual([]);
   await expect(detail(waiting)).rejects.toThrow("404");
 });
+
+it("a Gmail tab that found options in an older shape reads them migrated here", async () => {
+  const { gmail } = background();
+  stored.options = { version: 2, trackerUrl: "https://t.example/", optOutText: "Unsubscribe from these emails", debug: true };
+  const fromGmail = { id: "ext", url: "https://mail.google.com/mail/u/0/#inbox" };
+  expect(await runHandler("options", gmail.options, null, fromGmail)).toMatchObject({
+    trackerUrl: "https://t.example",
+    earlierTrackerUrls: [],
+    optOutText: "Don't track my opens and clicks",
+    debug: true,
+  });
+});

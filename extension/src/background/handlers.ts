@@ -14,7 +14,7 @@ import {
   type TrackingId,
 } from "../../../shared/protocol";
 import { gmailAccountOf, threadIdsOf } from "../gmail-ids";
-import { loadOptions, normalizeTrackerUrl, outOfRecipientsReach, saveOptions, withTracker } from "../options-store";
+import { loadOptions, normalizeTrackerUrl, type Options, outOfRecipientsReach, saveOptions, withTracker } from "../options-store";
 import { outOfReachNotice } from "../words";
 import { probeTracker, TrackerError, trackerApi } from "./api";
 import { type ContactCheckCache, contactCheckHandlers } from "./contact-checks";
@@ -233,6 +233,9 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: Signa
     ...followUpGmailHandlers(reminders, async (trackingId) => void requireOwnId(await requireCredentials(), trackingId)),
     // What this Gmail tab recognises of Gmail (gmail-health.ts).
     ...gmailHealthGmailHandlers,
+
+    /** The options, for a Gmail tab that found them stored in an older shape (options-store.ts loadSavedOptions). */
+    options: handler(noInput, (): Promise<Options> => loadOptions()),
 
     /** A fresh id for a compose window, minted ahead of the send so the send itself needs no round trip. */
     mintId: handler(noInput, async (): Promise<{ trackingId: string; trackerUrl: string; notice: string | null }> => {

@@ -1,6 +1,7 @@
 // The Gmail content script (isolated world, document_start). Small by design: plain DOM, no UI framework.
 // It holds no secrets; everything that needs the account's key or the network goes through the background.
-import { loadOptions, type Options, onOptionsChanged, trackerUrls } from "../options-store";
+import { callFromGmail } from "../messaging";
+import { loadSavedOptions, type Options, onSavedOptionsChanged, trackerUrls } from "../options-store";
 import { TRACKER_ATTRIBUTE } from "../page-world/events";
 import { type Feature, guarded } from "./feature";
 import { composeTracking } from "./features/compose-tracking";
@@ -41,5 +42,8 @@ function start(options: Options): void {
 
 // This tab may hold an earlier copy's toolbars and marks, dead (Firefox puts the script into open tabs on an update).
 removeEarlierCopyDrawing(document);
-loadOptions().then(start, (error: unknown) => console.warn("[mailtracker] cannot read options; tracking is off", error));
-onOptionsChanged(start);
+const cannotRead = (error: unknown) => console.warn("[mailtracker] cannot read options; tracking is off", error);
+// Options in an older shape are the background's to read (options-store.ts savedOptions).
+const migrated = () => callFromGmail("options", null);
+loadSavedOptions(migrated).then(start, cannotRead);
+onSavedOptionsChanged(start, migrated, cannotRead);
