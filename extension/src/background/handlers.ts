@@ -24,6 +24,7 @@ import { dashboardHandlers } from "./dashboard";
 import { digestPageHandlers, type TrackerTotals } from "./digest";
 import { followUpGmailHandlers, followUpPageHandlers, type Reminders } from "./follow-ups";
 import { gmailHealthGmailHandlers, gmailHealthPageHandlers } from "./gmail-health";
+import { gmailTrafficHandlers } from "./gmail-traffic";
 import { handler, noInput, strings } from "./handler";
 import type { HeldSignals } from "./held-signals";
 import { type ActivitySummary, type FeedPoller, type FeedState, summarize } from "./notifications";
@@ -233,6 +234,8 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: Signa
     ...followUpGmailHandlers(reminders, async (trackingId) => void requireOwnId(await requireCredentials(), trackingId)),
     // What this Gmail tab recognises of Gmail (gmail-health.ts).
     ...gmailHealthGmailHandlers,
+    // Gmail's lists, parsed for the tab (gmail-traffic.ts).
+    ...gmailTrafficHandlers,
 
     /** The options, for a Gmail tab that found them stored in an older shape (options-store.ts loadSavedOptions). */
     options: handler(noInput, (): Promise<Options> => loadOptions()),
