@@ -4,10 +4,29 @@
 // content script, which every Gmail tab loads, nothing of its 30 KiB (docs/benchmarks.md, the sizes). Spread into
 // handlers.ts's Gmail table, so messaging.ts types the calls like every other.
 import { z } from "zod";
-import { type ListedThread, parseEmbeddedThreadList, parseGmailJson, parseThreadList } from "../page-world/sync-parser";
+import {
+  answeredSends,
+  type ListedThread,
+  parseEmbeddedThreadList,
+  parseGmailJson,
+  parseThreadList,
+  type SentMessageIds,
+  type UntrackedSend,
+} from "../page-world/sync-parser";
 import { handler } from "./handler";
 
 export const gmailTrafficHandlers = {
+  /**
+   * The sends of a request Gmail answered ("mt:gmail-send-answered"): with the ids Gmail gave each, those that carry a
+   * tracking id and those that carry none (compose-tracking.ts registers the first and checks the others). Text
+   * that is no send reads as none.
+   */
+  readGmailSend: handler(
+    z.object({ request: z.string(), response: z.string() }),
+    async ({ request, response }): Promise<{ tracked: SentMessageIds[]; untracked: UntrackedSend[] }> =>
+      answeredSends(parseGmailJson(request), parseGmailJson(response)),
+  ),
+
   /**
    * The threads of one of Gmail's thread lists, with their messages' ids and senders (replies-bounces.ts): its answer
    * to a list (`/sync/u/N/i/bv`, "mt:gmail-list-answered"), or, `embedded`, the page's first list, which Gmail wrote

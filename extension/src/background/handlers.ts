@@ -234,7 +234,7 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: Signa
     ...followUpGmailHandlers(reminders, async (trackingId) => void requireOwnId(await requireCredentials(), trackingId)),
     // What this Gmail tab recognises of Gmail (gmail-health.ts).
     ...gmailHealthGmailHandlers,
-    // Gmail's lists, parsed for the tab (gmail-traffic.ts).
+    // Gmail's answers to sends and its lists, parsed for the tab (gmail-traffic.ts).
     ...gmailTrafficHandlers,
 
     /** The options, for a Gmail tab that found them stored in an older shape (options-store.ts loadSavedOptions). */

@@ -45,8 +45,8 @@ export interface Recipient {
 
 /**
  * A send (or a scheduled send) Gmail answered: its /sync request body as it went out and Gmail's answer, as text.
- * The content script reads them (sync-parser.ts answeredSends): parsed there, not here, the
- * reading costs the page-world script nothing.
+ * The content script has the background read them (sync-parser.ts answeredSends, in background/gmail-traffic.ts):
+ * parsed there, the reading costs neither the page-world script nor the content script anything.
  */
 export interface GmailSendAnswered {
   request: string;
