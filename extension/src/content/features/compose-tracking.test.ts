@@ -17,10 +17,10 @@ const callFromGmail = vi.hoisted(() => {
   });
 });
 /**
- * The background's reads of Gmail's answers to sends, made by its own handler (background/gmail-traffic.ts); `failing`
- * of them fail first, as when the background does not answer.
+ * The background's reads of Gmail's answers to sends, made by its own handler (background/gmail-traffic.ts); the next
+ * ones fail with `failures` first, as when the background does not answer.
  */
-const sendReads = vi.hoisted(() => Object.assign([] as Promise<unknown>[], { failing: 0 }));
+const sendReads = vi.hoisted(() => Object.assign([] as Promise<unknown>[], { failures: [] as Error[] }));
 vi.mock("../../messaging", async (importOriginal) => {
   const { runHandler } = await import("../../background/handler");
   const { gmailTrafficHandlers } = await import("../../background/gmail-traffic");
@@ -28,10 +28,10 @@ vi.mock("../../messaging", async (importOriginal) => {
     ...(await importOriginal<typeof import("../../messaging")>()),
     callFromGmail: (type: string, input: unknown) => {
       if (type !== "readGmailSend") return callFromGmail(type, input);
-      const read =
-        sendReads.failing > 0 && sendReads.failing--
-          ? Promise.reject(new Error("the background did not answer readGmailSend"))
-          : runHandler(type, gmailTrafficHandlers.readGmailSend, input, { id: "ext", url: "https://mail.google.com/mail/u/0/" });
+      const failure = sendReads.failures.shift();
+      const read = failure
+        ? Promise.reject(failure)
+        : runHandler(type, gmailTrafficHandlers.readGmailSend, input, { id: "ext", url: "https://mail.google.com/mail/u/0/" });
       sendReads.push(read);
       return read;
     },
@@ -145,7 +145,7 @@ afterEach(() => {
   document.body.innerHTML = "";
   document.documentElement.removeAttribute("data-mt-send-answer");
   callFromGmail.mockReset();
-  sendReads.failing = 0;
+  sendReads.failures = [];
   forgetSends();
 });
 
@@ -189,6 +189,15 @@ describe("compose tracking: Gmail's answer read after the options changed", () =
 });
 
 describe("compose tracking: an extension updated under the page", () => {
+  it("a send Gmail answered in a tab cut off from the extension is said to be untracked, with what mends it", async () => {
+    start();
+    sendReads.failures = [new ExtensionReloaded()];
+    await sentUntracked("Pricing for Q3");
+    expect(toasts()).toEqual([
+      "Mailtracker: this email went out untracked. Mailtracker was updated or reloaded since Gmail opened: reload Gmail to track from this tab.",
+    ]);
+  });
+
   it("says the email is not tracked and that reloading Gmail fixes it", async () => {
     callFromGmail.mockRejectedValue(new ExtensionReloaded());
     openDialog({ subject: "Intro", body: "Hi" });
@@ -446,7 +455,7 @@ describe("compose tracking: the thread's ids Gmail's answer names", () => {
   it("tells the rep when the email is registered without it, when the background could not read Gmail's answer", async () => {
     try {
       await sentAwaitingAnswer();
-      sendReads.failing = 1;
+      sendReads.failures = [new Error("the background did not answer readGmailSend")];
       await gmailAnswers(gmailSendAnswered([{ ...SENT_IDS, trackingId: TRACKING_ID }]));
       vi.advanceTimersByTime(45_000);
       expect(toasts()).toEqual([expect.stringContaining('"Intro" tracked, but Gmail\'s confirmation of the send was not seen')]);

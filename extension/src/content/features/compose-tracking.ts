@@ -973,8 +973,12 @@ export const composeTracking: Feature = {
             onGmailSent(tracked, current.options);
             onUntrackedSent(untracked, current.sessions.values(), current.options);
           }),
-          // Sends waiting for it are said to be unconfirmed when their wait ends (closed()).
-          (error: unknown) => console.warn("[mailtracker] Gmail's answer to a send was not read", error),
+          (error: unknown) => {
+            console.warn("[mailtracker] Gmail's answer to a send was not read", error);
+            // Cut off from the extension (an update), this copy can register nothing: said at each send, whatever the
+            // compose. Otherwise the sends waiting for the answer are said to be unconfirmed when their wait ends (closed()).
+            if (error instanceof ExtensionReloaded) toast(document, `Mailtracker: this email went out untracked. ${error.message}.`);
+          },
         );
       },
       signal,
