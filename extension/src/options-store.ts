@@ -4,6 +4,7 @@
 
 import type Browser from "webextension-polyfill";
 import { CAMPAIGN_NAME_MAX } from "../../shared/limits";
+import { trimTrailingSlash } from "../../shared/protocol";
 import { serialRunner } from "./serial";
 import { browser } from "./web-ext";
 
@@ -50,8 +51,13 @@ const MAX_EARLIER_TRACKERS = 5;
 const FORMER_OPT_OUT_TEXT = "Unsubscribe from these emails";
 
 const OPTIONS_KEY = "options";
-/** Bumped with every change to the stored shape; `migrate` brings older shapes forward. */
-export const OPTIONS_VERSION = 2;
+/**
+ * Bumped with every change to the stored shape, a field added included; `migrate` brings older shapes forward. What
+ * saveOptions stores is migrate's output, every field there and checked, so an object stored with this version is read
+ * as it is where migrate is not at hand (savedOptions). 3: the same fields as 2, which gained fields without a bump
+ * (an object stored as 2 may lack some) and kept the opt-out link's former default (FORMER_OPT_OUT_TEXT).
+ */
+export const OPTIONS_VERSION = 3;
 
 interface StoredOptions extends Partial<Options> {
   version?: number;
@@ -243,9 +249,7 @@ export function normalizeTrackerUrl(text: string): string | null {
   const url = new URL(trimmed);
   if (url.protocol !== "http:" && url.protocol !== "https:") return null;
   if (url.search || url.hash || url.username || url.password) return null;
-  // Not shared/protocol's trimTrailingSlash: importing it here cost the Gmail content script 13 bytes gzipped, which
-  // it does not have (its 30 KiB limit, docs/benchmarks.md).
-  return `${url.origin}${url.pathname.replace(/\/+$/, "")}`;
+  return trimTrailingSlash(`${url.origin}${url.pathname}`);
 }
 
 /**
@@ -283,8 +287,61 @@ export async function loadOptions(): Promise<Options> {
   return migrate(stored[OPTIONS_KEY]);
 }
 
+/**
+ * Options as saveOptions stored them (OPTIONS_VERSION), or null for anything else: nothing stored, or an older shape,
+ * which only `migrate` reads. The Gmail content script reads them so, and leaves `migrate` to the background: it
+ * cost that script about 1 KB of its 30 KiB gzipped (docs/benchmarks.md).
+ */
+export function savedOptions(stored: unknown): Options | null {
+  return stored && typeof stored === "object" && (stored as StoredOptions).version === OPTIONS_VERSION ? (stored as Options) : null;
+}
+
+/**
+ * The options without `migrate`: as saved (savedOptions), else from `migrated`, which asks the background (its
+ * loadOptions). The background stores older shapes anew when it starts (storeInCurrentShape), so that is rare: a fresh
+ * install not connected yet, or a tab that starts before the background after an update.
+ */
+export async function loadSavedOptions(migrated: () => Promise<Options>): Promise<Options> {
+  const stored = await browser.storage.local.get(OPTIONS_KEY);
+  return savedOptions(stored[OPTIONS_KEY]) ?? migrated();
+}
+
+/**
+ * onOptionsChanged without `migrate` (loadSavedOptions). An answer of `migrated` that comes after a later change is
+ * dropped, so options never go back to older ones; one that fails is `failed`'s.
+ */
+export function onSavedOptionsChanged(
+  listener: (options: Options) => void,
+  migrated: () => Promise<Options>,
+  failed: (error: unknown) => void,
+): void {
+  let changes = 0;
+  browser.storage.onChanged.addListener((changed, area) => {
+    if (area !== "local" || !(OPTIONS_KEY in changed)) return;
+    const change = ++changes;
+    const saved = savedOptions(changed[OPTIONS_KEY]?.newValue);
+    if (saved) listener(saved);
+    else
+      migrated().then((options) => {
+        if (change === changes) listener(options);
+      }, failed);
+  });
+}
+
 /** Saves run in turn: two changes made at once (one field, then the next) both stay. */
-const oneSave = serialRunner();
+const oneSave = /* @__PURE__ */ serialRunner();
+
+/**
+ * Stores options kept in an older shape in the current one (`migrate`'s output), so that savedOptions reads them; run
+ * as the background starts. Nothing stored stays so: the defaults are read for it, today's and tomorrow's.
+ */
+export function storeInCurrentShape(): Promise<void> {
+  return oneSave(async () => {
+    const stored = (await browser.storage.local.get(OPTIONS_KEY))[OPTIONS_KEY];
+    if (stored === undefined || stored === null || savedOptions(stored)) return;
+    await browser.storage.local.set({ [OPTIONS_KEY]: { ...migrate(stored), version: OPTIONS_VERSION } });
+  });
+}
 
 export function saveOptions(changes: Partial<Options>): Promise<Options> {
   return oneSave(async () => {

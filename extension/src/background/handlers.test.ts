@@ -912,3 +912,15 @@ it("an email back in a compose before its scheduled time is a cancelled schedule
   const another = await mintTrackingId({ accountId: "qrstuvwxyzabcdef", keyId: 1, secret: "B".repeat(43) });
   await expect(reopened(another)).rejects.toThrow("not a tracking id of this account");
 });
+
+it("a Gmail tab that found options in an older shape reads them migrated here", async () => {
+  const { gmail } = background();
+  stored.options = { version: 2, trackerUrl: "https://t.example/", optOutText: "Unsubscribe from these emails", debug: true };
+  const fromGmail = { id: "ext", url: "https://mail.google.com/mail/u/0/#inbox" };
+  expect(await runHandler("options", gmail.options, null, fromGmail)).toMatchObject({
+    trackerUrl: "https://t.example",
+    earlierTrackerUrls: [],
+    optOutText: "Don't track my opens and clicks",
+    debug: true,
+  });
+});

@@ -14,7 +14,7 @@ import {
   type TrackingId,
 } from "../../../shared/protocol";
 import { gmailAccountOf, threadIdsOf } from "../gmail-ids";
-import { loadOptions, normalizeTrackerUrl, outOfRecipientsReach, saveOptions, withTracker } from "../options-store";
+import { loadOptions, normalizeTrackerUrl, type Options, outOfRecipientsReach, saveOptions, withTracker } from "../options-store";
 import { errorText, outOfReachNotice } from "../words";
 import { probeTracker, TrackerError, trackerApi } from "./api";
 import { type ContactCheckCache, contactCheckHandlers } from "./contact-checks";
@@ -24,6 +24,7 @@ import { dashboardHandlers } from "./dashboard";
 import { digestPageHandlers, type TrackerTotals } from "./digest";
 import { followUpGmailHandlers, followUpPageHandlers, type Reminders } from "./follow-ups";
 import { gmailHealthGmailHandlers, gmailHealthPageHandlers } from "./gmail-health";
+import { gmailTrafficHandlers } from "./gmail-traffic";
 import { handler, noInput, strings } from "./handler";
 import type { HeldSignals } from "./held-signals";
 import { type ActivitySummary, type FeedPoller, type FeedState, summarize } from "./notifications";
@@ -256,6 +257,12 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: Signa
     ...gmailHealthGmailHandlers,
     // A notice of a hidden Gmail tab, on the desktop (tab-notices.ts).
     ...tabNoticeHandlers(notify),
+
+    // Gmail's answers to sends and its lists, parsed for the tab (gmail-traffic.ts).
+    ...gmailTrafficHandlers,
+
+    /** The options, for a Gmail tab that found them stored in an older shape (options-store.ts loadSavedOptions). */
+    options: handler(noInput, (): Promise<Options> => loadOptions()),
 
     /** A fresh id for a compose window, minted ahead of the send so the send itself needs no round trip. */
     mintId: handler(noInput, async (): Promise<{ trackingId: string; trackerUrl: string; notice: string | null }> => {

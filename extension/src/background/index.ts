@@ -4,7 +4,7 @@
 import browser from "webextension-polyfill";
 import { DEFAULT_GMAIL_ACCOUNT, type GmailAccount, gmailTabFor, gmailThreadUrl, threadFragment } from "../gmail-ids";
 import { isEnvelope, type Reply } from "../messaging";
-import { loadOptions, onOptionsChanged } from "../options-store";
+import { loadOptions, onOptionsChanged, storeInCurrentShape } from "../options-store";
 import { errorText } from "../words";
 import { onTrackerAnswer, trackerApi } from "./api";
 import { ContactCheckCache } from "./contact-checks";
@@ -332,6 +332,8 @@ browser.runtime.onInstalled.addListener((details) => {
 // Credentials an earlier version kept in storage.local, where content scripts can read them, go to the background's
 // private area (credential-store.ts) at the first start after the update.
 movedFromStorageLocal().catch((error: unknown) => console.warn("credentials not moved out of storage.local", error));
+// Options an earlier version stored in an older shape are stored anew, so Gmail tabs read them without asking here.
+storeInCurrentShape().catch((error: unknown) => console.warn("options not stored in the current shape", error));
 // Every start of the background (after a restart, or woken by a message) looks at what is due.
 void outbox.flush();
 settleTokenReplacement();

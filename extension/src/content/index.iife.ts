@@ -1,6 +1,7 @@
 // The Gmail content script (isolated world, document_start). Small by design: plain DOM, no UI framework.
 // It holds no secrets; everything that needs the account's key or the network goes through the background.
-import { loadOptions, type Options, onOptionsChanged, trackerUrls } from "../options-store";
+import { callFromGmail } from "../messaging";
+import { loadSavedOptions, type Options, onSavedOptionsChanged, trackerUrls } from "../options-store";
 import { TRACKER_ATTRIBUTE } from "../page-world/events";
 import { type Feature, guarded } from "./feature";
 import { composeTracking, keepEarlierChoices } from "./features/compose-tracking";
@@ -43,5 +44,8 @@ function start(options: Options): void {
 // the rep's choices in its compose toolbars are kept for the new ones first.
 keepEarlierChoices(document);
 removeEarlierCopyDrawing(document);
-loadOptions().then(start, (error: unknown) => console.warn("[mailtracker] cannot read options; tracking is off", error));
-onOptionsChanged(start);
+const cannotRead = (error: unknown) => console.warn("[mailtracker] cannot read options; tracking is off", error);
+// Options in an older shape are the background's to read (options-store.ts savedOptions).
+const migrated = () => callFromGmail("options", null);
+loadSavedOptions(migrated).then(start, cannotRead);
+onSavedOptionsChanged(start, migrated, cannotRead);

@@ -45,8 +45,8 @@ export interface Recipient {
 
 /**
  * A send (or a scheduled send) Gmail answered: its /sync request body as it went out and Gmail's answer, as text.
- * The content script reads them (sync-parser.ts answeredSends): parsed there, not here, the
- * reading costs the page-world script nothing.
+ * The content script has the background read them (sync-parser.ts answeredSends, in background/gmail-traffic.ts):
+ * parsed there, the reading costs neither the page-world script nor the content script anything.
  */
 export interface GmailSendAnswered {
   request: string;
@@ -58,9 +58,12 @@ export interface PageEvents {
   "mt:gmail-send-answered": GmailSendAnswered;
   /** The page-world guard neutralised pixels of ours in HTML Gmail is about to render (on or off the document). */
   "mt:pixels-neutralised": string[];
-  /** Gmail answered a thread list (`/sync/u/N/i/bv`): the answer as text, for the content script to read (parseThreadList). */
+  /**
+   * Gmail answered a thread list (`/sync/u/N/i/bv`): the answer as text, which the content script has the background
+   * read (parseThreadList, in background/gmail-traffic.ts).
+   */
   "mt:gmail-list-answered": string;
-  /** The first thread list of the page, which Gmail wrote into it as it loaded (gmail-data.ts): its JSON text. */
+  /** The first thread list of the page, which Gmail wrote into it as it loaded (gmail-data.ts): its JSON text, read alike. */
   "mt:gmail-list-embedded": string;
 }
 

@@ -1,8 +1,9 @@
 // Reads Gmail's `POST /sync/u/N/i/s` traffic: which messages a request sends, and which thread and message ids
-// Gmail's answer gives them (the content script, from the page world's "mt:gmail-send-answered"); takes earlier
-// emails' pixels out of a send's quoted conversation (the page world, as the request goes out); and reads the threads
-// of Gmail's thread lists (parseThreadList, from "mt:gmail-list-answered"; parseEmbeddedThreadList, from
-// "mt:gmail-list-embedded"). Pure functions, tested on the real payloads in test/fixtures/gmail/.
+// Gmail's answer gives them (from the page world's "mt:gmail-send-answered"); takes earlier emails' pixels out of a
+// send's quoted conversation (the page world, as the request goes out); and reads the threads of Gmail's thread lists
+// (parseThreadList, from "mt:gmail-list-answered"; parseEmbeddedThreadList, from "mt:gmail-list-embedded"). What the
+// page world passes on is read in the background (background/gmail-traffic.ts), which the content script hands it to.
+// Pure functions, tested on the real payloads in test/fixtures/gmail/.
 // Shapes (2022-09 .. 2023-01 captures): the request holds message arrays at varying depths, each
 // `[ "msg-a:r…", from, to, …, [8]: [null, [[0, "<html>"], [2, "<quoted html>"]]], …, [10]: labels ]` inside
 // a `[ "thread-a:r…", … ]` array; a send carries the label "^pfg" (draft saves carry "^r"). The response lists

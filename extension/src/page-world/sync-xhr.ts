@@ -1,7 +1,7 @@
 // Wraps XMLHttpRequest to watch Gmail's `POST /sync/u/N/i/s` (a delegated mailbox: `/sync/u/N/d/<id>/i/s`, gmail.md).
 // When a send (or a scheduled send) gets its answer, the isolated content script is given the request and the answer
-// by a page event (events.ts), and reads from them the Gmail ids and recipients of the sends that carry one of our
-// tracking ids; sends without one are told too, so a send the extension failed to see (Gmail changed its markup)
+// by a page event (events.ts), and learns from them (read by the background, background/gmail-traffic.ts) the Gmail ids
+// and recipients of the sends that carry one of our tracking ids; sends without one are told too, so a send the extension failed to see (Gmail changed its markup)
 // does not go unnoticed. A send's quoted conversation loses this tracker's pixels on the way out
 // (withoutQuotedPixels). Gmail's answers to thread lists (`/sync/u/N/i/bv`) are passed on as they come, for the
 // replies whose ids today's rows may not carry (sync-parser.ts parseThreadList). The original methods are always

@@ -16,12 +16,32 @@ const callFromGmail = vi.hoisted(() => {
     throw new Error("not connected to a tracker yet");
   });
 });
-vi.mock("../../messaging", async (importOriginal) => ({ ...(await importOriginal<typeof import("../../messaging")>()), callFromGmail }));
+/**
+ * The background's reads of Gmail's answers to sends, made by its own handler (background/gmail-traffic.ts); the next
+ * ones fail with `failures` first, as when the background does not answer.
+ */
+const sendReads = vi.hoisted(() => Object.assign([] as Promise<unknown>[], { failures: [] as Error[] }));
+vi.mock("../../messaging", async (importOriginal) => {
+  const { runHandler } = await import("../../background/handler");
+  const { gmailTrafficHandlers } = await import("../../background/gmail-traffic");
+  return {
+    ...(await importOriginal<typeof import("../../messaging")>()),
+    callFromGmail: (type: string, input: unknown) => {
+      if (type !== "readGmailSend") return callFromGmail(type, input);
+      const failure = sendReads.failures.shift();
+      const read = failure
+        ? Promise.reject(failure)
+        : runHandler(type, gmailTrafficHandlers.readGmailSend, input, { id: "ext", url: "https://mail.google.com/mail/u/0/" });
+      sendReads.push(read);
+      return read;
+    },
+  };
+});
 
 import { pixelUrl } from "../../../../shared/protocol";
 import { ExtensionReloaded } from "../../messaging";
 import { DEFAULT_OPTIONS, type Options } from "../../options-store";
-import { emitPageEvent } from "../../page-world/events";
+import { emitPageEvent, type GmailSendAnswered } from "../../page-world/events";
 import { gmailSendAnswered } from "../../page-world/sync-answer.test-support";
 import type { Feature } from "../feature";
 import { removeEarlierCopyDrawing } from "../ui";
@@ -45,10 +65,14 @@ function start(options: Options = DEFAULT_OPTIONS, features: Feature[] = [compos
   for (const feature of features) feature.init(controller.signal, { options });
 }
 
-function sentUntracked(subject: string): void {
-  emitPageEvent(
-    document,
-    "mt:gmail-send-answered",
+/** Gmail answers a send: the page world passes it on, and the background has read it (readGmailSend) once this returns. */
+async function gmailAnswers(answer: GmailSendAnswered): Promise<void> {
+  emitPageEvent(document, "mt:gmail-send-answered", answer);
+  await Promise.allSettled(sendReads);
+}
+
+async function sentUntracked(subject: string): Promise<void> {
+  await gmailAnswers(
     gmailSendAnswered([
       { threadId: "thread-f:9", messageId: "msg-f:9", legacyThreadId: "18f7a1b2c3d4e5f6", legacyMessageId: "18f7a1b2c3d4e5f6", subject },
     ]),
@@ -132,13 +156,14 @@ afterEach(() => {
   document.body.innerHTML = "";
   document.documentElement.removeAttribute("data-mt-send-answer");
   callFromGmail.mockReset();
+  sendReads.failures = [];
   forgetSends();
 });
 
 describe("compose tracking: a send Gmail reports untracked", () => {
   it("from a compose the extension never recognised, with tracking on by default: the rep is told at once", async () => {
     start();
-    sentUntracked("Pricing for Q3");
+    await sentUntracked("Pricing for Q3");
     expect(toasts()).toEqual([
       expect.stringContaining('"Pricing for Q3" went out untracked: the extension did not recognise its compose window'),
     ]);
@@ -146,7 +171,7 @@ describe("compose tracking: a send Gmail reports untracked", () => {
 
   it("with tracking off by default: nothing was to be tracked, nothing is said", async () => {
     start({ ...DEFAULT_OPTIONS, openTrackingByDefault: false, clickTrackingByDefault: false });
-    sentUntracked("Pricing for Q3");
+    await sentUntracked("Pricing for Q3");
     expect(toasts()).toEqual([]);
   });
 
@@ -157,12 +182,33 @@ describe("compose tracking: a send Gmail reports untracked", () => {
     await flush();
     document.body.innerHTML = "";
     await flush();
-    sentUntracked("Pricing for Q3");
+    await sentUntracked("Pricing for Q3");
     expect(toasts()).toEqual([]);
   });
 });
 
+describe("compose tracking: Gmail's answer read after the options changed", () => {
+  it("is judged with the composes the next run took over: an open compose of its subject missed its send", async () => {
+    await openMinted({ subject: "Pricing for Q3", chips: `<div role="option" data-hovercard-id="dana@acme.example"></div>`, body: "Hi" });
+    // Gmail sends an email of that subject without our id, and the options change before the background's read is back.
+    const answered = gmailAnswers(gmailSendAnswered([{ ...SENT_IDS, subject: "Pricing for Q3" }]));
+    for (const controller of started.splice(0)) controller.abort();
+    start({ ...DEFAULT_OPTIONS, debug: true });
+    await answered;
+    expect(toasts()).toEqual([expect.stringContaining('"Pricing for Q3" went out untracked: the extension did not recognise the send')]);
+  });
+});
+
 describe("compose tracking: an extension updated under the page", () => {
+  it("a send Gmail answered in a tab cut off from the extension is said to be untracked, with what mends it", async () => {
+    start();
+    sendReads.failures = [new ExtensionReloaded()];
+    await sentUntracked("Pricing for Q3");
+    expect(toasts()).toEqual([
+      "Mailtracker: this email went out untracked. Mailtracker was updated or reloaded since Gmail opened: reload Gmail to track from this tab.",
+    ]);
+  });
+
   it("says the email is not tracked and that reloading Gmail fixes it", async () => {
     callFromGmail.mockRejectedValue(new ExtensionReloaded());
     openDialog({ subject: "Intro", body: "Hi" });
@@ -272,9 +318,7 @@ describe("compose tracking: recipients the compose could not read", () => {
       expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-status")).toMatch(/^Recipients not recognised/),
     );
     clickSend();
-    emitPageEvent(
-      document,
-      "mt:gmail-send-answered",
+    await gmailAnswers(
       gmailSendAnswered([{ ...SENT_IDS, trackingId: TRACKING_ID, recipients: [{ email: "dana@partner.example", name: "Dana" }] }]),
     );
     const registered = callFromGmail.mock.calls.find(([type]) => type === "messageSent")?.[1] as { request: Record<string, unknown> };
@@ -297,7 +341,7 @@ describe("compose tracking: recipients the compose could not read", () => {
       { email: "carol@acme.example", name: "Carol" },
       { email: "dana@partner.example", name: "Dana" },
     ];
-    emitPageEvent(document, "mt:gmail-send-answered", gmailSendAnswered([{ ...SENT_IDS, trackingId: TRACKING_ID, recipients }]));
+    await gmailAnswers(gmailSendAnswered([{ ...SENT_IDS, trackingId: TRACKING_ID, recipients }]));
     const registered = callFromGmail.mock.calls.find(([type]) => type === "messageSent")?.[1] as { request: Record<string, unknown> };
     expect(registered.request).toMatchObject({ recipients, openTracking: false, clickTracking: false });
   });
@@ -313,7 +357,7 @@ describe("compose tracking: the thread's ids Gmail's answer names", () => {
     await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")).not.toBeNull());
     clickSend();
     const answer = { trackingId: TRACKING_ID, threadId, messageId: "msg-f:1", legacyThreadId, legacyMessageId: "18f7a1b2c3d4e5f6" };
-    emitPageEvent(document, "mt:gmail-send-answered", gmailSendAnswered([answer]));
+    await gmailAnswers(gmailSendAnswered([answer]));
     const registered = callFromGmail.mock.calls.find(([type]) => type === "messageSent")?.[1] as { request: Record<string, unknown> };
     told = document.querySelector(".mt-status")?.textContent ?? "";
     for (const controller of started.splice(0)) controller.abort();
@@ -410,9 +454,23 @@ describe("compose tracking: the thread's ids Gmail's answer names", () => {
       await sentAwaitingAnswer({ ...DEFAULT_OPTIONS, openTrackingByDefault: false, clickTrackingByDefault: false }, () =>
         (document.querySelector(".mt-toggle-open") as HTMLElement).click(),
       );
-      sentUntracked("Another email");
+      await sentUntracked("Another email");
       vi.advanceTimersByTime(45_000);
       expect(toasts()).toEqual([expect.stringContaining('"Intro" tracked, but Gmail\'s confirmation of the send was not seen')]);
+      expect(sendAnswerHealth()).toBeNull();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it("tells the rep when the email is registered without it, when the background could not read Gmail's answer", async () => {
+    try {
+      await sentAwaitingAnswer();
+      sendReads.failures = [new Error("the background did not answer readGmailSend")];
+      await gmailAnswers(gmailSendAnswered([{ ...SENT_IDS, trackingId: TRACKING_ID }]));
+      vi.advanceTimersByTime(45_000);
+      expect(toasts()).toEqual([expect.stringContaining('"Intro" tracked, but Gmail\'s confirmation of the send was not seen')]);
+      // Gmail did answer: its health is not in question.
       expect(sendAnswerHealth()).toBeNull();
     } finally {
       vi.useRealTimers();
@@ -423,7 +481,7 @@ describe("compose tracking: the thread's ids Gmail's answer names", () => {
     try {
       await sentAwaitingAnswer();
       vi.advanceTimersByTime(30_000);
-      emitPageEvent(document, "mt:gmail-send-answered", gmailSendAnswered([{ ...SENT_IDS, trackingId: TRACKING_ID }]));
+      await gmailAnswers(gmailSendAnswered([{ ...SENT_IDS, trackingId: TRACKING_ID }]));
       vi.advanceTimersByTime(60_000);
       expect([toasts(), sendAnswerHealth()]).toEqual([[], "ok"]);
     } finally {
@@ -441,7 +499,7 @@ describe("compose tracking: a scheduled send", () => {
     if (via === "send") clickSend();
     else document.querySelector("td.gU.Up [aria-haspopup]")?.dispatchEvent(new MouseEvent("mouseup", { bubbles: true, button: 0 }));
     const prepared = { before, after: Date.now() };
-    emitPageEvent(document, "mt:gmail-send-answered", gmailSendAnswered([{ ...SENT_IDS, trackingId: TRACKING_ID, scheduledAt: at }]));
+    await gmailAnswers(gmailSendAnswered([{ ...SENT_IDS, trackingId: TRACKING_ID, scheduledAt: at }]));
     const registered = callFromGmail.mock.calls.find(([type]) => type === "messageSent")?.[1] as { request: { sentAt: string } };
     return { prepared, sentAt: Date.parse(registered.request.sentAt) };
   }
@@ -487,9 +545,7 @@ describe("compose tracking: an email sent with Opens off and no tracked link, wh
     "is registered at once with the ids Gmail's answer gives it, and the rep is not told it went out untracked: %s",
     async (_, compose, messageId) => {
       await sendWithOpensOff(compose);
-      emitPageEvent(
-        document,
-        "mt:gmail-send-answered",
+      await gmailAnswers(
         gmailSendAnswered([
           { ...SENT_IDS, threadId: "thread-a:r263523620390330024", legacyThreadId: "183234ce86ffa010", messageId, subject: "Intro" },
         ]),
@@ -509,7 +565,7 @@ describe("compose tracking: an email sent with Opens off and no tracked link, wh
 
   it("an untracked send of another subject is still reported as such", async () => {
     await sendWithOpensOff({ subject: "Intro" });
-    sentUntracked("Pricing for Q3");
+    await sentUntracked("Pricing for Q3");
     expect(registrations()).toEqual([]);
     expect(toasts()).toEqual([expect.stringContaining('"Pricing for Q3" went out untracked')]);
   });
@@ -753,7 +809,7 @@ describe("compose tracking: a tracked email Gmail sent as plain text (its plain-
 
   /** Gmail's answer for `answered`; the sends whose registration was withdrawn. */
   async function answerWith(answered: Partial<Parameters<typeof gmailSendAnswered>[0][0]>): Promise<unknown[]> {
-    emitPageEvent(document, "mt:gmail-send-answered", gmailSendAnswered([{ ...SENT_IDS, ...answered }]));
+    await gmailAnswers(gmailSendAnswered([{ ...SENT_IDS, ...answered }]));
     await flush();
     return callFromGmail.mock.calls.filter(([type]) => type === "messageUnsent").map(([, input]) => input);
   }
@@ -932,9 +988,7 @@ describe("compose tracking: what the rep is told of a send", () => {
     question.remove();
     await flush();
     expect(callFromGmail.mock.calls.filter(([type]) => type === "messageSent")).toEqual([]);
-    emitPageEvent(
-      document,
-      "mt:gmail-send-answered",
+    await gmailAnswers(
       gmailSendAnswered([
         {
           trackingId: trackingId,
@@ -996,8 +1050,8 @@ describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
     return id;
   }
 
-  function gmailAnswered(trackingId: string): void {
-    emitPageEvent(document, "mt:gmail-send-answered", gmailSendAnswered([{ ...SENT_IDS, trackingId }]));
+  async function gmailAnswered(trackingId: string): Promise<void> {
+    await gmailAnswers(gmailSendAnswered([{ ...SENT_IDS, trackingId }]));
   }
 
   /** Gmail's notice bar (InboxSDK gmail-butter-bar-driver.ts) with a notice; `sent`: the "Message sent" one (Meru). */
@@ -1017,7 +1071,7 @@ describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
     connected([TRACKING_ID, SECOND_ID]);
     start();
     const id = await send(await openCompose());
-    gmailAnswered(id);
+    await gmailAnswered(id);
     expect(calls("messageSent")).toHaveLength(2); // held back at the close, then with Gmail's ids
     const undo = notice(true);
     undo.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
@@ -1032,7 +1086,7 @@ describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
     reminderDays = 4;
     start();
     followUpReminder.init(started[0]?.signal as AbortSignal, { options: DEFAULT_OPTIONS });
-    gmailAnswered(await send(await openCompose()));
+    await gmailAnswered(await send(await openCompose()));
     notice(true).click();
     const reopened = await openCompose();
     await vi.waitFor(() => expect(calls("remindIfNoReply")).toEqual([{ trackingId: SECOND_ID, days: 4 }]));
@@ -1050,7 +1104,7 @@ describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
     followUpReminder.init(started[0]?.signal as AbortSignal, { options: DEFAULT_OPTIONS });
     const first = await openCompose();
     first.querySelector<HTMLElement>(".mt-toggle-open")?.click();
-    gmailAnswered(await send(first));
+    await gmailAnswered(await send(first));
     notice(true).click();
     // Gmail reopens it as a new compose, untracked like every compose of this rep until they turn tracking on.
     const reopened = await openCompose();
@@ -1078,7 +1132,7 @@ describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
     reminderDays = 4;
     start();
     followUpReminder.init(started[0]?.signal as AbortSignal, { options: DEFAULT_OPTIONS });
-    gmailAnswered(await send(await openCompose()));
+    await gmailAnswered(await send(await openCompose()));
     notice(true).click();
     // The tracker stops answering: the reopened compose gets no id, and its toggles stay locked.
     const answer = callFromGmail.getMockImplementation();
@@ -1108,7 +1162,7 @@ describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
     expect(calls("messageSent")).toHaveLength(1); // held back: Gmail may undo it
     notice(true).click();
     await openCompose();
-    gmailAnswered(id);
+    await gmailAnswered(id);
     expect(calls("messageSent")).toHaveLength(1);
     expect(calls("messageUnsent")).toEqual([{ trackingId: TRACKING_ID }]);
   });
@@ -1116,12 +1170,12 @@ describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
   it("the reopened compose is a new email: its send is registered with its own id and its Undo takes only it back", async () => {
     connected([TRACKING_ID, SECOND_ID]);
     start();
-    gmailAnswered(await send(await openCompose()));
+    await gmailAnswered(await send(await openCompose()));
     notice(true).click();
     document.body.innerHTML = "";
     const again = await send(await openCompose());
     expect(again).toBe(SECOND_ID);
-    gmailAnswered(again);
+    await gmailAnswered(again);
     expect(calls("messageSent").at(-1)).toMatchObject({ trackingId: SECOND_ID });
     expect(calls("messageUnsent")).toEqual([{ trackingId: TRACKING_ID }]);
   });
@@ -1129,13 +1183,11 @@ describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
   it("an Undo on another notice (archive), or after an untracked send, takes nothing of ours back", async () => {
     connected([TRACKING_ID]);
     start();
-    gmailAnswered(await send(await openCompose()));
+    await gmailAnswered(await send(await openCompose()));
     notice(false).click();
     expect(calls("messageUnsent")).toEqual([]);
     // Then a send without our id (tracking off, or a compose the extension did not see): the notice is its own.
-    emitPageEvent(
-      document,
-      "mt:gmail-send-answered",
+    await gmailAnswers(
       gmailSendAnswered([
         {
           threadId: "thread-f:9",

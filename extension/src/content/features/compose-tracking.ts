@@ -26,8 +26,8 @@ import { pixelUrl } from "../../../../shared/protocol";
 import { gmailId, legacyThreadId, registeredThreadId, threadIdsToRegister } from "../../gmail-ids";
 import { callFromGmail, ExtensionReloaded, extensionReloaded } from "../../messaging";
 import { hostMatchesDomains, type Options } from "../../options-store";
-import { type GmailSendAnswered, onPageEvent, type Recipient } from "../../page-world/events";
-import { answeredSends, parseGmailJson, type SentMessageIds, type UntrackedSend } from "../../page-world/sync-parser";
+import { onPageEvent, type Recipient } from "../../page-world/events";
+import type { SentMessageIds, UntrackedSend } from "../../page-world/sync-parser";
 import { counted, subjectShown } from "../../words";
 import { CampaignField } from "../compose-campaign";
 import { OptOutToggle } from "../compose-optout";
@@ -905,6 +905,8 @@ export const UNTRACKED_ATTRIBUTE = "data-mt-untracked";
  * turned tracking off for went out tracked by default. Those the next run does not take are disposed.
  */
 const handedOver = new Map<Element, ComposeSession>();
+/** The latest run's composes and options: Gmail's answer to a send is read after a round trip, perhaps by then another run's. */
+let current: { sessions: Map<Element, ComposeSession>; options: Options };
 
 export const composeTracking: Feature = {
   id: "compose-tracking",
@@ -986,15 +988,28 @@ export const composeTracking: Feature = {
       if (event.target instanceof Element && closest(event.target, "sentNoticeUndo")) undoLatestSend();
     });
     for (const type of ["click", "keydown"]) window.addEventListener(type, onUndo, { capture: true, signal });
+    current = { sessions, options };
     onPageEvent(
       document,
       "mt:gmail-send-answered",
-      guarded("gmail sent", ({ request, response }: GmailSendAnswered) => {
+      (answer) => {
         lastSendAnswerAt = Date.now();
-        const { tracked, untracked } = answeredSends(parseGmailJson(request), parseGmailJson(response));
-        onGmailSent(tracked, options);
-        onUntrackedSent(untracked, sessions.values(), options);
-      }),
+        // Read by the background (background/gmail-traffic.ts). What it answers is handled even after this run stopped
+        // (the options changed meanwhile): the sends waiting for it are the page's, and so are the composes, which the
+        // next run took over.
+        callFromGmail("readGmailSend", answer).then(
+          guarded("gmail sent", ({ tracked, untracked }) => {
+            onGmailSent(tracked, current.options);
+            onUntrackedSent(untracked, current.sessions.values(), current.options);
+          }),
+          (error: unknown) => {
+            console.warn("[mailtracker] Gmail's answer to a send was not read", error);
+            // Cut off from the extension (an update), this copy can register nothing: said at each send, whatever the
+            // compose. Otherwise the sends waiting for the answer are said to be unconfirmed when their wait ends (closed()).
+            if (error instanceof ExtensionReloaded) toast(document, `Mailtracker: this email went out untracked. ${error.message}.`);
+          },
+        );
+      },
       signal,
     );
 

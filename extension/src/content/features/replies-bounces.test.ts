@@ -5,12 +5,26 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 
 const calls: { type: string; input: { self: string[]; signals: { gmailMessageId: string; kind: string }[] } }[] = [];
 let answer: () => Promise<unknown> = async () => ({ answered: [], recorded: 0 });
-vi.mock("../../messaging", () => ({
-  callFromGmail: (type: string, input: never) => {
-    calls.push({ type, input });
-    return answer();
-  },
-}));
+/** The background reads Gmail's lists with its own handler (background/gmail-traffic.ts), unless a test makes it fail. */
+const listReads = vi.hoisted(() => ({ failing: 0, count: 0 }));
+vi.mock("../../messaging", async () => {
+  const { runHandler } = await import("../../background/handler");
+  const { gmailTrafficHandlers } = await import("../../background/gmail-traffic");
+  return {
+    callFromGmail: (type: string, input: never) => {
+      if (type === "readGmailList") {
+        // Gmail's answers to lists, which the tests emit (an earlier test's page world may still tell its page's list).
+        if (!(input as { embedded: boolean }).embedded) {
+          listReads.count += 1;
+          if (listReads.failing > 0 && listReads.failing--) return Promise.reject(new Error("the background did not answer readGmailList"));
+        }
+        return runHandler(type, gmailTrafficHandlers.readGmailList, input, {});
+      }
+      calls.push({ type, input });
+      return answer();
+    },
+  };
+});
 vi.hoisted(() => {
   (globalThis as { chrome?: unknown }).chrome = { runtime: { id: "unit-test" } };
 });
@@ -37,6 +51,8 @@ function render(extra = ""): void {
 describe("replies-bounces", () => {
   afterEach(() => {
     calls.length = 0;
+    listReads.failing = 0;
+    listReads.count = 0;
     vi.useRealTimers();
   });
 
@@ -178,5 +194,51 @@ describe("replies-bounces", () => {
       delete gmail._GM_setData;
       document.documentElement.removeAttribute(LISTS_READ_ATTRIBUTE);
     }
+  });
+  /** A Gmail list answer naming one reply of Frank's, in its own thread (`n` makes each its own). */
+  const replyList = (n: number) =>
+    gmailListAnswer([
+      {
+        syncThreadId: `thread-a:r-5${n}`,
+        legacyThreadId: `18f7a1b2c3d4e9${n}0`,
+        messages: [
+          { id: `18f7a1b2c3d4e9${n}0`, from: "me@example.com" },
+          { id: `18f7a1b2c3d4e9${n}1`, from: "frank@prospect.example", name: "Frank" },
+        ],
+      },
+    ]);
+
+  it("a list the background could not read is passed over, and the next one is still read", async () => {
+    vi.useFakeTimers();
+    document.title = "Inbox - me@example.com - Gmail";
+    document.body.innerHTML = `<div role="main"></div>`;
+    answer = async () => ({ answered: ["18f7a1b2c3d4e921"], recorded: 1 });
+    listReads.failing = 1;
+    const controller = new AbortController();
+    repliesBounces.init(controller.signal, { options: DEFAULT_OPTIONS });
+    try {
+      emitPageEvent(document, "mt:gmail-list-answered", replyList(1));
+      emitPageEvent(document, "mt:gmail-list-answered", replyList(2));
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(listReads.count).toBe(2);
+      expect(calls.map((c) => c.input.signals.map((s) => [s.kind, s.gmailMessageId]))).toEqual([[["reply", "18f7a1b2c3d4e921"]]]);
+    } finally {
+      controller.abort();
+    }
+  });
+
+  it("a list whose reading comes back after the feature stopped reports nothing (the next run reads its own)", async () => {
+    vi.useFakeTimers();
+    document.title = "Inbox - me@example.com - Gmail";
+    document.body.innerHTML = `<div role="main"></div>`;
+    const controller = new AbortController();
+    repliesBounces.init(controller.signal, { options: DEFAULT_OPTIONS });
+    // Its first scan done: nothing waits to be looked at when the list comes.
+    await vi.advanceTimersByTimeAsync(1000);
+    emitPageEvent(document, "mt:gmail-list-answered", replyList(3));
+    controller.abort();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(listReads.count).toBe(1);
+    expect(calls).toEqual([]);
   });
 });

@@ -1,12 +1,13 @@
 // Replies and bounces, seen in Gmail's own views (a thread list's rows, an opened conversation) and in the data of its
 // thread lists (the page's first, and its answers to the others), which name the replies of rows that carry no message
-// id (the parsing is in ../thread-signals.ts), reported through the background to the tracker's POST /api/signals.
+// id (the parsing is in ../thread-signals.ts; Gmail's lists are parsed by the background, background/gmail-traffic.ts),
+// reported through the background to the tracker's POST /api/signals.
 // The background sends only signals of threads that hold a tracked message. Each reply or notice is keyed by its own
 // Gmail message id: this script reports a key once per page (a re-render finds it again and sends nothing), and the
 // tracker dedupes the same key across pages, browsers and reloads.
 import { callFromGmail } from "../../messaging";
 import { LIST_WANTED_EVENT, onPageEvent } from "../../page-world/events";
-import { type ListedThread, parseEmbeddedThreadList, parseGmailJson, parseThreadList } from "../../page-world/sync-parser";
+import type { ListedThread } from "../../page-world/sync-parser";
 import { type Feature, guarded } from "../feature";
 import { LISTS_READ_ATTRIBUTE } from "../gmail-selectors";
 import { debug } from "../log";
@@ -94,22 +95,24 @@ export const repliesBounces: Feature = {
     // Gmail swaps views in place and re-renders rows and messages as mail arrives: only those mutations matter.
     watchElements(["threadRow", "conversationMessage"], null, soon, signal);
     window.addEventListener("hashchange", soon, { signal });
-    const arrive = (threads: ListedThread[]) => {
-      arrived.push(threads);
-      soon();
+    /** Lists read one after another: the latest list's threads still go last. */
+    let reading = Promise.resolve();
+    /** A list's text, parsed by the background; its threads are this run's only while it runs. */
+    const read = (text: string, embedded: boolean) => {
+      reading = reading
+        .then(() => callFromGmail("readGmailList", { text, embedded }))
+        .then(
+          (threads) => {
+            if (signal.aborted) return;
+            arrived.push(threads);
+            soon();
+          },
+          // Gmail's health says so when no list is ever read (gmail-selectors.ts recogniseGmail, threadLists).
+          (error: unknown) => debug("thread list not read", error),
+        );
     };
-    onPageEvent(
-      document,
-      "mt:gmail-list-answered",
-      guarded("thread list answer", (answer) => arrive(parseThreadList(parseGmailJson(answer)))),
-      signal,
-    );
-    onPageEvent(
-      document,
-      "mt:gmail-list-embedded",
-      guarded("thread list in the page", (list) => arrive(parseEmbeddedThreadList(parseGmailJson(list)))),
-      signal,
-    );
+    onPageEvent(document, "mt:gmail-list-answered", (answer) => read(answer, false), signal);
+    onPageEvent(document, "mt:gmail-list-embedded", (list) => read(list, true), signal);
     // The page's first list may have come before this script listened: the page world tells it again.
     document.dispatchEvent(new Event(LIST_WANTED_EVENT));
     if (document.body) soon();
