@@ -158,15 +158,24 @@ function news(threadIds: string[]): void {
   void browser.storage.local.set({ [NEWS_KEY]: { at: Date.now(), threadIds } });
 }
 
+/** Keeps a notification among the last shown (SHOWN_KEY). */
+async function keepShown(id: string, key: string, { title, message }: { title: string; message: string }): Promise<void> {
+  const shown = ((await browser.storage.local.get(SHOWN_KEY))[SHOWN_KEY] as unknown[] | undefined) ?? [];
+  await browser.storage.local.set({ [SHOWN_KEY]: [...shown, { id, key, title, message, at: Date.now() }].slice(-50) });
+}
+
 async function showNote(note: Note): Promise<void> {
   // The thread id and the Gmail account that sent the message ride in the notification id, so a click still opens
   // the thread in that account after the background restarted.
   const id = notificationId(note, (await sentAccounts.get(note.messageId)) ?? DEFAULT_GMAIL_ACCOUNT);
   await notify(id, note);
-  const shown = ((await browser.storage.local.get(SHOWN_KEY))[SHOWN_KEY] as unknown[] | undefined) ?? [];
-  await browser.storage.local.set({
-    [SHOWN_KEY]: [...shown, { id, key: note.key, title: note.title, message: note.message, at: Date.now() }].slice(-50),
-  });
+  await keepShown(id, note.key, note);
+}
+
+/** A hidden Gmail tab's notice on the desktop (tab-notices.ts), kept among the last shown like the feed's. */
+async function showTabNotice(id: string, note: { title: string; message: string }): Promise<void> {
+  await notify(id, note);
+  await keepShown(id, id, note);
 }
 
 const poller = new FeedPoller({
@@ -293,7 +302,7 @@ function releaseHeld(): void {
   void releaseHeldSignals(signals).catch((error: unknown) => console.warn("held signals not reported yet", error));
 }
 
-const fromGmail: HandlerTable = gmailHandlers(outbox, receipts, signals, reminders, notify);
+const fromGmail: HandlerTable = gmailHandlers(outbox, receipts, signals, reminders, showTabNotice);
 const fromPages: HandlerTable = pageHandlers(outbox, receipts, contactChecks, reminders);
 
 browser.runtime.onMessage.addListener((message: unknown, sender: browser.Runtime.MessageSender): Promise<Reply<unknown>> | undefined => {
