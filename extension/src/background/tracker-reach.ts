@@ -15,7 +15,7 @@ import type { KeyValueArea, OutboxEntry } from "./outbox";
  * How long the tracker may fail to answer before the rep is told: three periods of the feed poll (one a minute).
  * A tracker's deploy or restart, a change of Wi-Fi or a laptop coming back from sleep pass in less; three minutes
  * without one answer is an outage, and the marks the rep reads meanwhile stop changing for as long as it lasts. Sooner
- * when an email waits on it: the outbox hands it over after ATTEMPTS_BEFORE_TELLING attempts (about two minutes), and
+ * when an email waits on it: the outbox hands it over after ATTEMPTS_BEFORE_TELLING attempts (about a minute, by backoffMs), and
  * the outage is told then (TrackerReach.waits), naming it.
  */
 export const TELL_AFTER_MS = 3 * 60_000;
@@ -119,7 +119,7 @@ function waitingWords({ sent, takenBack }: WaitingEmails): string {
  * show meanwhile: their marks and panels stay, with what the tracker said before (their tooltips say they may be out
  * of date), and only what it records from now on is neither shown nor notified. It names the emails that wait on the
  * tracker: the one notice of them (the outbox leaves an email the tracker did not answer, or refused the token for,
- * to it: outbox.ts troubleNote), so the rep is not told the same trouble twice in two wordings.
+ * to it: outbox.ts tellTrouble), so the rep is not told the same trouble twice in two wordings.
  */
 export function outageNote(
   outage: Outage,
