@@ -670,6 +670,44 @@ export function defineScenarios(
 
     if (abilities.backgroundTabs)
       scenario(
+        "a notice said while Gmail is a background tab (another tab in front) reaches the desktop notifications: an Undo Gmail did not follow",
+        [ENGLISH],
+        async (variant) => {
+          // Gmail takes the Undo but reopens nothing (gmail-sim.js `undo-unfollowed`): 10 s later the tab says the email
+          // is still tracked (compose-tracking.ts REOPEN_WAIT_MS), the quickest of the notices said after a compose is
+          // gone (the others wait on Gmail's confirmation, 60 s, or on a Gmail changed).
+          const { gmail } = await setUp(variant, gmailUrl(variant, "#inbox", "/mail/u/0/", "undo-unfollowed"));
+          const subject = "Taken back too late";
+          await sendTracked(gmail, { to: ["vera@prospect.example"], subject, html: "<div>Hello Vera.</div>" });
+          await gmail.waitFor(() => document.querySelector("div.b8[role=alert] #link_undo"), null);
+          await gmail.click("#link_undo");
+          // The rep goes to another tab of the same window: Gmail's is hidden, really (puppeteer emulates no focus).
+          const other = await harness.newTab(harness.extensionUrl("extension/src/options/index.html"));
+          worlds.push(other);
+          await other.bringToFront();
+          expect(await gmail.evaluate(() => document.visibilityState, null)).toBe("hidden");
+          const words = `you used Undo on "${subject}", but Gmail did not reopen it here, so it is still tracked as sent.`;
+          const shown = await eventually("the notice on the desktop", async () => {
+            const notificationsShown = await other.evaluate(async () => {
+              type Ext = { storage: { local: { get(key: string): Promise<Record<string, unknown>> } } };
+              const { chrome } = globalThis as unknown as { chrome: Ext };
+              return (await chrome.storage.local.get("notificationsShown")).notificationsShown as
+                | { id: string; title: string; message: string }[]
+                | undefined;
+            }, null);
+            return (notificationsShown ?? []).find((n) => n.id.startsWith("mt-notice:") && n.message.includes(words));
+          });
+          expect(shown.title).toBe("Mailtracker");
+          // Said by the tab while hidden (content/ui.ts toast asks the background only then), drawn there all the same.
+          expect(await gmail.evaluate(() => document.visibilityState, null)).toBe("hidden");
+          expect(
+            await gmail.evaluate((w) => [...document.querySelectorAll(".mt-toast")].some((t) => t.textContent?.includes(w)), words),
+          ).toBe(true);
+        },
+      );
+
+    if (abilities.backgroundTabs)
+      scenario(
         "the sender opening a sent thread with Ctrl+click in a real background tab: nothing loads, the view is reported, nothing counts or notifies",
         [ENGLISH, GERMAN],
         async (variant) => {

@@ -505,7 +505,12 @@ it("Disconnect only once confirmed; after it, Connect without a token asks befor
   const { pages } = background();
   const trackerUrl = "https://t.example";
   // The options page can show the token first: only it brings the account back.
-  expect(await pages.storedApiToken.run(null, fromOptions)).toEqual({ accountId: CONNECTED.accountId, apiToken: CONNECTED.apiToken });
+  expect(await pages.storedApiToken.run(null, fromOptions)).toEqual({
+    accountId: CONNECTED.accountId,
+    apiToken: CONNECTED.apiToken,
+    replaced: false,
+    unsettled: null,
+  });
   await expect(runHandler("disconnect", pages.disconnect, null, fromOptions)).rejects.toThrow(/does not take this input/);
   expect(secrets.credentials).toEqual(CONNECTED);
   await runHandler("disconnect", pages.disconnect, { confirmed: true }, fromOptions);
@@ -575,7 +580,12 @@ it("Replace the API token only once confirmed: this browser makes the token and 
   expect(trackerAccounts.asked).toEqual([{ apiToken, pendingAtAsk: apiToken }]);
   expect(replaced).toEqual({ accountId: CONNECTED.accountId, apiToken, kept: true, problem: null, answerLost: null });
   expect(held()).toEqual({ ...CONNECTED, apiToken, signingKey: rotated, earlierKeys: [CONNECTED.signingKey] });
-  expect(await pages.storedApiToken.run(null, fromOptions)).toEqual({ accountId: CONNECTED.accountId, apiToken });
+  expect(await pages.storedApiToken.run(null, fromOptions)).toEqual({
+    accountId: CONNECTED.accountId,
+    apiToken,
+    replaced: false,
+    unsettled: null,
+  });
   expect(JSON.stringify([stored, secrets])).not.toContain(`"${CONNECTED.apiToken}"`);
 });
 
@@ -679,6 +689,65 @@ it("Test connection settles a pending token first, and says what it came to", as
     /^The API token replacement you asked for went through.* connected to https:\/\/t\.example as account abcdefghijklmnop$/,
   );
   expect(held()).toEqual({ ...CONNECTED, apiToken: "mt_taken_meanwhile" });
+});
+
+it("Show the API token settles a replacement left unsettled first, and shows the token it came to, or both while not known", async () => {
+  const { pages } = background();
+  // Taken by the tracker while no page was open (its answer lost): the token shown is the new one, said so.
+  secrets.credentials = { ...CONNECTED, pendingToken: { apiToken: "mt_taken_meanwhile", askedAt: 1_000 } };
+  trackerAccounts.byToken = { mt_taken_meanwhile: CONNECTED.accountId };
+  expect(await pages.storedApiToken.run(null, fromOptions)).toEqual({
+    accountId: CONNECTED.accountId,
+    apiToken: "mt_taken_meanwhile",
+    replaced: true,
+    unsettled: null,
+  });
+  expect(held()).toEqual({ ...CONNECTED, apiToken: "mt_taken_meanwhile" });
+  // The tracker out of reach: both, and why which one it takes is not known.
+  secrets.credentials = { ...CONNECTED, pendingToken: { apiToken: "mt_not_known", askedAt: 1_000 } };
+  trackerAccounts.unreachable = true;
+  expect(await pages.storedApiToken.run(null, fromOptions)).toEqual({
+    accountId: CONNECTED.accountId,
+    apiToken: CONNECTED.apiToken,
+    replaced: false,
+    unsettled: {
+      apiToken: "mt_not_known",
+      why: "the tracker did not answer (cannot reach the tracker at https://t.example (Failed to fetch))",
+    },
+  });
+});
+
+it("Disconnect settles a replacement left unsettled before the token goes, and hands back what the rep must keep", async () => {
+  const { pages } = background();
+  // The tracker put the new token in place (its answer lost): only it opens the account now, and the rep may have
+  // kept the old one alone. Settled first, and handed back.
+  secrets.credentials = { ...CONNECTED, pendingToken: { apiToken: "mt_taken_meanwhile", askedAt: 1_000 } };
+  trackerAccounts.byToken = { mt_taken_meanwhile: CONNECTED.accountId };
+  expect(await pages.disconnect.run({ confirmed: true }, fromOptions)).toEqual({
+    ok: true,
+    keep: { accountId: CONNECTED.accountId, apiToken: "mt_taken_meanwhile", replaced: true, unsettled: null },
+  });
+  expect(secrets.credentials).toBeUndefined();
+
+  // The tracker out of reach: which token it takes is not known, so both are handed back, with why.
+  secrets.credentials = { ...CONNECTED, pendingToken: { apiToken: "mt_not_known", askedAt: 1_000 } };
+  trackerAccounts.byToken = { mt_not_known: CONNECTED.accountId };
+  trackerAccounts.unreachable = true;
+  const { keep } = await pages.disconnect.run({ confirmed: true }, fromOptions);
+  expect(keep).toMatchObject({ apiToken: CONNECTED.apiToken, replaced: false, unsettled: { apiToken: "mt_not_known" } });
+  expect(keep?.unsettled?.why).toMatch(/^the tracker did not answer \(cannot reach the tracker/);
+
+  // Nothing pending: nothing handed back (the question showed the token already, on request).
+  trackerAccounts.unreachable = false;
+  secrets.credentials = structuredClone(CONNECTED);
+  expect(await pages.disconnect.run({ confirmed: true }, fromOptions)).toEqual({ ok: true, keep: null });
+});
+
+it("the notification of a token adopted without the options page sends the rep to Show the API token, not to Disconnect", () => {
+  const note = settlementNote({ outcome: "replaced", apiToken: "mt_new", problem: null });
+  expect(note?.message).toBe(
+    "The API token replacement you asked for went through: this browser uses the new token now. Connect your other browsers with it: the extension's options show it (Show the API token).",
+  );
 });
 
 it("when the new token cannot be kept before asking, the tracker is not asked and nothing changes", async () => {

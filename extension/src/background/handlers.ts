@@ -33,7 +33,7 @@ import type { SentAccounts } from "./sent-accounts";
 import { type SignalDeps, signalHandlers } from "./signals";
 import type { StatusCache } from "./status-cache";
 import { tabNoticeHandlers } from "./tab-notices";
-import { type ReplacedToken, replaceApiToken, settlementNote, settlePendingToken } from "./token-replacement";
+import { type ReplacedToken, replaceApiToken, type Settlement, settlementNote, settlePendingToken } from "./token-replacement";
 import { type Reachability, reachabilityOf, type TrackerReach } from "./tracker-reach";
 
 export interface ConnectionState {
@@ -449,6 +449,53 @@ export const NEW_ACCOUNT_NEEDS_CONFIRMATION = "this browser is connected to an a
 export const OTHER_ACCOUNT_NEEDS_CONFIRMATION =
   "this browser is connected to another account: confirm connecting to the one this token opens";
 
+/** The API token this browser holds, as the options page shows it to be kept (storedApiToken, disconnect). */
+export interface HeldTokens {
+  accountId: string;
+  /** The token that opens the account, as far as this browser knows. */
+  apiToken: string;
+  /** A token replacement the rep asked for was settled just now, and went through: `apiToken` is the new token. */
+  replaced: boolean;
+  /**
+   * A replacement not settled: the tracker may take this token in place of `apiToken` (or has), and whether it did is
+   * not known yet (`why`). The rep keeps both until Test connection settles it.
+   */
+  unsettled: { apiToken: string; why: string } | null;
+}
+
+/**
+ * The tokens this browser holds, a replacement left unsettled settled first (token-replacement.ts): the token shown
+ * must be the one the tracker takes, and one still pending is shown too while it may be. Null when not connected.
+ */
+async function heldTokens(): Promise<HeldTokens | null> {
+  let settled: Settlement | null = null;
+  let reason: string | null = null;
+  try {
+    settled = await settlePendingToken();
+    if (settled?.outcome === "not known") reason = settled.reason;
+  } catch (error) {
+    reason = errorText(error);
+  }
+  const credentials = await loadCredentials();
+  if (!credentials) return null;
+  const apiToken = settled?.outcome === "replaced" ? settled.apiToken : credentials.apiToken;
+  const pending = credentials.pendingToken?.apiToken;
+  return {
+    accountId: credentials.accountId,
+    apiToken,
+    replaced: settled?.outcome === "replaced",
+    unsettled:
+      pending && pending !== apiToken
+        ? {
+            apiToken: pending,
+            why: reason
+              ? `the tracker did not answer (${reason})`
+              : "the request that carried it may still reach the tracker, for a few minutes",
+          }
+        : null,
+  };
+}
+
 export interface ExtensionState {
   connection: ConnectionState;
   outbox: OutboxEntry[];
@@ -597,14 +644,15 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
     }),
 
     /**
-     * The API token this browser holds, for the options page to show before the rep disconnects or connects to
-     * another account: the tracker showed it once, at the account's creation or the token's replacement, and only it
-     * opens the account's emails again. A page handler only: the content script never gets it.
+     * The API token this browser holds, for the options page to show ("Show the API token", and before the rep
+     * disconnects or connects to another account): the tracker showed it once, at the account's creation or the
+     * token's replacement, and only it opens the account's emails again. A replacement left unsettled is settled first
+     * (heldTokens). A page handler only: the content script never gets it.
      */
-    storedApiToken: handler(noInput, async (): Promise<{ accountId: string; apiToken: string }> => {
-      const credentials = await loadCredentials();
-      if (!credentials) throw new Error("this browser holds no API token");
-      return { accountId: credentials.accountId, apiToken: credentials.apiToken };
+    storedApiToken: handler(noInput, async (): Promise<HeldTokens> => {
+      const held = await heldTokens();
+      if (!held) throw new Error("this browser holds no API token");
+      return held;
     }),
 
     /**
@@ -618,11 +666,15 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
 
     /**
      * Removes the credentials, the account's mark kept (credential-store.ts removeCredentials). Only once the page asked the
-     * rep, who may need the token shown first: without it the account's emails are out of reach.
+     * rep, who may need the token shown first: without it the account's emails are out of reach. A token replacement
+     * left unsettled is settled first, while this browser still holds both tokens (heldTokens): the tracker may have put
+     * the new one in place, and then the old one, all the rep may have kept, opens nothing. Back to the page when the
+     * rep must keep a token it may not have shown: the one the replacement came to, or both while which is not known.
      */
-    disconnect: handler(z.object({ confirmed: z.literal(true) }), async (): Promise<{ ok: true }> => {
+    disconnect: handler(z.object({ confirmed: z.literal(true) }), async (): Promise<{ ok: true; keep: HeldTokens | null }> => {
+      const held = await heldTokens();
       await removeCredentials();
-      return { ok: true };
+      return { ok: true, keep: held?.replaced || held?.unsettled ? held : null };
     }),
 
     retryOutbox: handler(noInput, async (): Promise<{ ok: true }> => {

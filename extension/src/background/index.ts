@@ -18,7 +18,7 @@ import { gmailHandlers, pageHandlers, requireCredentials, settleRemindersOnNews,
 import { HeldSignals } from "./held-signals";
 import { memoryArea } from "./memory-area";
 import { FeedPoller, NEWS_KEY, type Note, notificationId, notificationTarget, readFeedState } from "./notifications";
-import { type KeyValueArea, Outbox, type OutboxEntry, troubleNote } from "./outbox";
+import { type KeyValueArea, Outbox, type OutboxEntry, tellTrouble } from "./outbox";
 import { syncPixelBlockRule } from "./pixel-block";
 import { senderKind } from "./sender";
 import { SentAccounts } from "./sent-accounts";
@@ -26,7 +26,7 @@ import { releaseHeldSignals } from "./signals";
 import { StatusCache } from "./status-cache";
 import { noticeTab } from "./tab-notices";
 import { settlementNote, settlePendingToken } from "./token-replacement";
-import { TrackerReach } from "./tracker-reach";
+import { TrackerReach, waitingIn } from "./tracker-reach";
 
 const OUTBOX_ALARM = "outbox-retry";
 
@@ -58,12 +58,18 @@ function notify(id: string, { title, message }: { title: string; message: string
 }
 
 /**
- * An email the tracker refused, or still could not be told of: the rep hears of it at once, in words. Not a token the
- * tracker refuses: REACH_NOTIFICATION told of that once already (outbox.ts troubleNote).
+ * An email the tracker refused, or still could not be told of: the rep hears of it at once, in words. One waiting on
+ * the tracker's reach or a refused token is named in REACH_NOTIFICATION's one notice of that, while it lasts
+ * (outbox.ts tellTrouble).
  */
 function tellOutboxTrouble(entry: OutboxEntry): void {
-  const note = troubleNote(entry);
-  if (note) notify(OUTBOX_NOTIFICATION, note).catch((error: unknown) => console.warn("outbox notification not shown", error));
+  void tellTrouble(entry, {
+    outage: async () => {
+      const credentials = await loadCredentials();
+      return credentials !== null && reach.waits(credentials.trackerUrl);
+    },
+    notify: (note) => notify(OUTBOX_NOTIFICATION, note),
+  }).catch((error: unknown) => console.warn("outbox notification not shown", error));
 }
 
 const deliver = outboxDelivery({
@@ -90,6 +96,8 @@ const reach = new TrackerReach({
     ),
   toolbar: showTrackerTrouble,
   readAgain: () => news([]),
+  // Read without waiting on a running flush: the flush may be the one whose telling asks.
+  waiting: async () => waitingIn(await outbox.snapshot()),
 });
 /** The one notification of a token replacement settled without the options page waiting on it; a click opens the options. */
 const TOKEN_NOTIFICATION = "mt-token-replacement";
@@ -150,15 +158,24 @@ function news(threadIds: string[]): void {
   void browser.storage.local.set({ [NEWS_KEY]: { at: Date.now(), threadIds } });
 }
 
+/** Keeps a notification among the last shown (SHOWN_KEY). */
+async function keepShown(id: string, key: string, { title, message }: { title: string; message: string }): Promise<void> {
+  const shown = ((await browser.storage.local.get(SHOWN_KEY))[SHOWN_KEY] as unknown[] | undefined) ?? [];
+  await browser.storage.local.set({ [SHOWN_KEY]: [...shown, { id, key, title, message, at: Date.now() }].slice(-50) });
+}
+
 async function showNote(note: Note): Promise<void> {
   // The thread id and the Gmail account that sent the message ride in the notification id, so a click still opens
   // the thread in that account after the background restarted.
   const id = notificationId(note, (await sentAccounts.get(note.messageId)) ?? DEFAULT_GMAIL_ACCOUNT);
   await notify(id, note);
-  const shown = ((await browser.storage.local.get(SHOWN_KEY))[SHOWN_KEY] as unknown[] | undefined) ?? [];
-  await browser.storage.local.set({
-    [SHOWN_KEY]: [...shown, { id, key: note.key, title: note.title, message: note.message, at: Date.now() }].slice(-50),
-  });
+  await keepShown(id, note.key, note);
+}
+
+/** A hidden Gmail tab's notice on the desktop (tab-notices.ts), kept among the last shown like the feed's. */
+async function showTabNotice(id: string, note: { title: string; message: string }): Promise<void> {
+  await notify(id, note);
+  await keepShown(id, id, note);
 }
 
 const poller = new FeedPoller({
@@ -285,7 +302,7 @@ function releaseHeld(): void {
   void releaseHeldSignals(signals).catch((error: unknown) => console.warn("held signals not reported yet", error));
 }
 
-const fromGmail: HandlerTable = gmailHandlers(outbox, receipts, signals, reminders, notify);
+const fromGmail: HandlerTable = gmailHandlers(outbox, receipts, signals, reminders, showTabNotice);
 const fromPages: HandlerTable = pageHandlers(outbox, receipts, contactChecks, reminders);
 
 browser.runtime.onMessage.addListener((message: unknown, sender: browser.Runtime.MessageSender): Promise<Reply<unknown>> | undefined => {

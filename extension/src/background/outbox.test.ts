@@ -1,5 +1,6 @@
 // The outbox's rules with an in-memory storage area standing in for browser.storage.local (same two calls).
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import { TOKEN_REFUSED } from "../words";
 import { trackerApi } from "./api";
 import type { Credentials } from "./credentials";
 import { outboxDelivery } from "./delivery";
@@ -12,8 +13,10 @@ import {
   MAX_RETRY_MS,
   Outbox,
   type OutboxEntry,
+  tellTrouble,
   troubleNote,
   WITHDRAWN_KEEP_MS,
+  waitsOnTracker,
 } from "./outbox";
 
 const CREDENTIALS: Credentials = {
@@ -201,10 +204,15 @@ describe("outbox", () => {
       title: "An email is not tracked",
       message: `"s" was sent, but the tracker refused it: ${told[0]?.lastError}. Open the extension's options to retry.`,
     });
-    // A refused token is no fault of the email's: the rep heard of it at the first refusal, once, from tracker-reach.ts,
-    // and is not told again in other words. The entry keeps why, for its Sent mark and panel (unregisteredWords).
-    expect(noteOf("unauthorised")).toBeNull();
-    expect(entries.find((e) => e.trackingId === "unauthorised")).toMatchObject({
+    // A refused token is no fault of the email's: left to tracker-reach.ts's one notice of the refusal (tellTrouble),
+    // and in its words where no outage takes it. The entry keeps why, for its Sent mark and panel (unregisteredWords).
+    const unauthorised = entries.find((e) => e.trackingId === "unauthorised") as OutboxEntry;
+    expect(waitsOnTracker(unauthorised)).toBe(true);
+    expect(noteOf("unauthorised")).toEqual({
+      title: "An email is not tracked yet",
+      message: `"s" was sent, but the tracker could not be told of it: ${TOKEN_REFUSED}. The extension keeps trying.`,
+    });
+    expect(unauthorised).toMatchObject({
       state: "pending",
       lastStatus: 401,
       lastError: "the tracker answered 401: missing or invalid API token (Authorization: Bearer mt_…)",
@@ -234,8 +242,48 @@ describe("outbox", () => {
       message:
         '"s" was taken back in Gmail, but the tracker refused to remove it: the tracker answered 403: forbidden. Open the extension\'s options to retry.',
     });
-    // Nor is a withdrawal the tracker refused for the token: the one notification of the refusal says so (tracker-reach.ts).
-    expect(troubleNote(entry({ lastError: "the tracker answered 401: missing or invalid API token", lastStatus: 401 }))).toBeNull();
+    // Nor a withdrawal the tracker did not answer, or refused for the token: left to the outage's notice (tellTrouble).
+    expect(waitsOnTracker(entry({}))).toBe(true);
+    expect(waitsOnTracker(entry({ lastError: "the tracker answered 401: missing or invalid API token", lastStatus: 401 }))).toBe(true);
+    expect(waitsOnTracker(entry({ state: "failed", lastError: "the tracker answered 403: forbidden", lastStatus: 403 }))).toBe(false);
+  });
+
+  it("tells an error the tracker answered in the email's own words, and leaves one waiting on the tracker to its outage's notice", async () => {
+    const entry = (changes: Partial<OutboxEntry>): OutboxEntry => ({
+      trackingId: "id",
+      request,
+      state: "pending",
+      attempts: ATTEMPTS_BEFORE_TELLING,
+      createdAt: 0,
+      nextAttemptAt: 0,
+      lastError: "cannot reach the tracker at https://t.example (Failed to fetch)",
+      lastStatus: null,
+      ...changes,
+    });
+    /** What was told, and what the outage was asked to name, when the outage answers `takes` (or fails). */
+    const told = async (changes: Partial<OutboxEntry>, takes: boolean | Error) => {
+      const asked: string[] = [];
+      const notes: string[] = [];
+      const warned = vi.spyOn(console, "warn").mockImplementation(() => {});
+      await tellTrouble(entry(changes), {
+        outage: async (e) => {
+          asked.push(e.trackingId);
+          if (takes instanceof Error) throw takes;
+          return takes;
+        },
+        notify: async (note) => void notes.push(note.title),
+      });
+      warned.mockRestore();
+      return { asked, notes };
+    };
+    // The tracker answered with an error of its own: the email's trouble, told per email, the outage not asked.
+    const answered = { lastError: "the tracker answered 503: D1 is overloaded", lastStatus: 503 };
+    expect(await told(answered, true)).toEqual({ asked: [], notes: ["An email is not tracked yet"] });
+    // No answer, or the token refused: named by the outage's notice when it takes it, else told here all the same.
+    expect(await told({}, true)).toEqual({ asked: ["id"], notes: [] });
+    expect(await told({ lastStatus: 401, lastError: "the tracker answered 401" }, true)).toEqual({ asked: ["id"], notes: [] });
+    expect(await told({}, false)).toEqual({ asked: ["id"], notes: ["An email is not tracked yet"] });
+    expect(await told({}, new Error("storage.session is gone"))).toEqual({ asked: ["id"], notes: ["An email is not tracked yet"] });
   });
 
   it("holds an entry back until notBefore, and a later put with better ids replaces it", async () => {

@@ -2,8 +2,8 @@
 // service worker or a browser restart loses nothing; it retries with exponential backoff and never drops an entry:
 // an entry leaves the outbox only when the tracker has it (200) or says its owner deleted it (410). A request the
 // tracker refuses (other 4xx) stays as "failed", visible in the popup and options page, until the user retries it;
-// the user is told of it at once, and of a registration still not delivered after a few minutes of attempts (of a
-// token the tracker refuses, by tracker-reach.ts alone: troubleNote).
+// the user is told of it at once, and of a registration still not delivered after a few minutes of attempts (of one
+// waiting on the tracker's reach or its refusal of the token, in tracker-reach.ts's one notice of that: tellTrouble).
 // A send the rep took back with Gmail's Undo is withdrawn: its entry becomes a withdrawal (the tracker deletes the
 // message, or answers 404: it never had it), and a registration of that id arriving later (Gmail's answer after the
 // Undo) is refused, so an email that never left is never tracked.
@@ -61,18 +61,28 @@ export const MAX_RETRY_MS = 15 * 60_000;
 export const ATTEMPTS_BEFORE_TELLING = 6;
 
 /**
- * What the user is told of an entry that needs them (Outbox's `tell`), in words: a registration of a sent email, or
- * the withdrawal of one taken back in Gmail, with Undo or a scheduled send's Cancel send (which never left, but stays
- * on the tracker until it is told). Null for a token the tracker refuses (a 401): no fault of the email's, and the rep
- * was told of it already, at the first refusal, in the one notification and words of tracker-reach.ts, which say that
- * emails sent or taken back wait. A second notification two minutes later, in other words, said the same thing twice.
- * The entry keeps its lastStatus and lastError, which its Sent mark and conversation panel say (unregisteredWords),
- * and goes at once when the rep connects again (connect retries every entry).
+ * Whether an entry waits on the tracker rather than on anything of the email's: its last attempt had no answer of the
+ * tracker's (lastStatus null: out of reach, or a success that is not the tracker's, a Wi-Fi login page, as
+ * tracker-reach.ts reads them), or the tracker refused the token (401). The rep hears of that trouble in
+ * tracker-reach.ts's one notification of it, which names the emails waiting (tellTrouble). A tracker that answers
+ * with an error of its own (4xx, 5xx) is told per email: the email is what it refuses, or fails on.
  */
-export function troubleNote(entry: OutboxEntry): { title: string; message: string } | null {
-  if (entry.lastStatus === 401) return null;
+export function waitsOnTracker(entry: OutboxEntry): boolean {
+  const status = entry.lastStatus;
+  return status === null || status === 401 || (status !== undefined && status < 300);
+}
+
+/**
+ * What the user is told of an entry that needs them (Outbox's `tell`) in its own words: a registration of a sent
+ * email, or the withdrawal of one taken back in Gmail, with Undo or a scheduled send's Cancel send (which never left,
+ * but stays on the tracker until it is told). For an entry waiting on the tracker (waitsOnTracker), only when no
+ * outage of the tracker's names it (tellTrouble).
+ */
+export function troubleNote(entry: OutboxEntry): { title: string; message: string } {
   const subject = subjectShown(entry.request.subject);
   const what = entry.withdraw ? `"${subject}" was taken back in Gmail` : `"${subject}" was sent`;
+  // The token, not the email: in the words the rep was told of it in (tracker-reach.ts), and what mends it.
+  const why = entry.lastStatus === 401 ? TOKEN_REFUSED : entry.lastError;
   if (entry.withdraw)
     return entry.state === "failed"
       ? {
@@ -81,7 +91,7 @@ export function troubleNote(entry: OutboxEntry): { title: string; message: strin
         }
       : {
           title: "An email taken back is still on the tracker",
-          message: `${what}, but the tracker could not be told to remove it: ${entry.lastError}. The extension keeps trying.`,
+          message: `${what}, but the tracker could not be told to remove it: ${why}. The extension keeps trying.`,
         };
   return entry.state === "failed"
     ? {
@@ -90,8 +100,29 @@ export function troubleNote(entry: OutboxEntry): { title: string; message: strin
       }
     : {
         title: "An email is not tracked yet",
-        message: `${what}, but the tracker could not be told of it: ${entry.lastError}. The extension keeps trying.`,
+        message: `${what}, but the tracker could not be told of it: ${why}. The extension keeps trying.`,
       };
+}
+
+/**
+ * Tells the user of an entry that needs them (index.ts gives it as the Outbox's `tell`). One waiting on the tracker
+ * (waitsOnTracker) is named in the notification of the tracker's outage when there is one (`outage`: tracker-reach.ts
+ * TrackerReach.waits, which shows or updates it and answers true): the outbox's own notice of it, a minute before the
+ * outage's, in other words, told the same trouble twice. Any other, and one no outage takes (the tracker answered
+ * since, say), is told in its own words (troubleNote): an email not tracked is never left for the user to discover.
+ */
+export async function tellTrouble(
+  entry: OutboxEntry,
+  deps: { outage(entry: OutboxEntry): Promise<boolean>; notify(note: { title: string; message: string }): Promise<unknown> },
+): Promise<void> {
+  if (waitsOnTracker(entry)) {
+    const named = await deps.outage(entry).catch((error: unknown) => {
+      console.warn("outage notice not updated", error);
+      return false;
+    });
+    if (named) return;
+  }
+  await deps.notify(troubleNote(entry));
 }
 
 export function backoffMs(attempts: number): number {

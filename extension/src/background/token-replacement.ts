@@ -119,7 +119,7 @@ export function settlementNote(settled: Settlement | null): { title: string; mes
       title: "API token replaced",
       message: settled.problem
         ? `The API token replacement you asked for went through, but this browser could not switch to the new token (${settled.problem}): it tries again when it restarts. Open the extension's options.`
-        : "The API token replacement you asked for went through: this browser uses the new token now. Connect your other browsers with it: the extension's options show it (Disconnect, then Show the API token).",
+        : "The API token replacement you asked for went through: this browser uses the new token now. Connect your other browsers with it: the extension's options show it (Show the API token).",
     };
   if (settled?.outcome === "not replaced" && settled.dropped)
     return {

@@ -5,7 +5,8 @@ import { describe, expect, it } from "vitest";
 import { TOKEN_REFUSED, timeShown } from "../words";
 import { TrackerError } from "./api";
 import { memoryArea } from "./memory-area";
-import { QUIET_GAP_MS, TELL_AFTER_MS, TrackerReach } from "./tracker-reach";
+import { ATTEMPTS_BEFORE_TELLING, type DeliveryResult, Outbox, tellTrouble } from "./outbox";
+import { QUIET_GAP_MS, TELL_AFTER_MS, TrackerReach, type WaitingEmails, waitingIn } from "./tracker-reach";
 
 const URL = "https://track.example.com";
 const MINUTE = 60_000;
@@ -16,7 +17,7 @@ const refused = () => new TrackerError("the tracker answered 401: missing or inv
  * A TrackerReach at `now`, with what it told: the notifications shown (null: taken away), the toolbar's sentences, and
  * how many times the Gmail tabs were had to read again.
  */
-function reachAt(start: number, area = memoryArea()) {
+function reachAt(start: number, area = memoryArea(), waiting?: () => Promise<WaitingEmails>) {
   const clock = { now: start };
   const notes: ({ title: string; message: string } | null)[] = [];
   const toolbar: (string | null)[] = [];
@@ -27,6 +28,7 @@ function reachAt(start: number, area = memoryArea()) {
     notify: async (note) => void notes.push(note),
     toolbar: async (sentence) => void toolbar.push(sentence),
     readAgain: () => void tabs.readAgain++,
+    waiting,
   });
   return { reach, clock, notes, toolbar, area, tabs };
 }
@@ -177,5 +179,136 @@ describe("the tracker's reachability", () => {
     expect(again.notes).toEqual([null]);
     expect(again.toolbar.at(-1)).toBeNull();
     expect((await again.reach.reachability(URL)).reachable).toBe(true);
+  });
+});
+
+describe("one notice per trouble: the emails waiting on the tracker are named in its outage's notification", () => {
+  const start = new Date(2026, 10, 23, 10, 42).getTime();
+  const STEP = 10_000;
+  const request = (subject: string) => ({
+    subject,
+    recipients: [],
+    sentAt: new Date(start).toISOString(),
+    openTracking: true,
+    clickTracking: true,
+  });
+
+  /**
+   * The background's outbox and tracker-reach over one clock, wired as index.ts wires them: a registration's failure is
+   * heard by tracker-reach (api.ts onTrackerAnswer), the outbox's telling goes through tellTrouble, and the outage's
+   * notice names what the outbox holds (waitingIn). The feed is polled each minute, and fails with `feedFailure` (null:
+   * answered); every registration fails with `failure`. `notes` are the outage's one notification ("mt-tracker-reach"),
+   * shown, replaced or taken back (null); `outboxNotes` the outbox's own ("mt-outbox").
+   */
+  function background(failure: () => TrackerError, feedFailure: () => TrackerError | null = failure) {
+    let outbox: Outbox | undefined;
+    const at = reachAt(start, memoryArea(), async () => waitingIn((await outbox?.snapshot()) ?? []));
+    const { reach, clock } = at;
+    const outboxNotes: { title: string; message: string }[] = [];
+    const tellings: Promise<void>[] = [];
+    outbox = new Outbox(
+      memoryArea(),
+      async (): Promise<DeliveryResult> => {
+        const error = failure();
+        void reach.heard(URL, error);
+        return { retry: true, error: error.message, status: error.status };
+      },
+      () => undefined,
+      () => clock.now,
+      (entry) =>
+        void tellings.push(tellTrouble(entry, { outage: () => reach.waits(URL), notify: async (note) => void outboxNotes.push(note) })),
+    );
+    /** The background's time from now to `until`: the feed polled each minute, the outbox flushed as it is due. */
+    const runUntil = async (until: number) => {
+      while (clock.now < until) {
+        clock.now += STEP;
+        if ((clock.now - start) % MINUTE === 0) await reach.heard(URL, feedFailure());
+        await outbox?.flush();
+        await Promise.all(tellings.splice(0));
+      }
+    };
+    return { ...at, outbox, outboxNotes, runUntil };
+  }
+
+  it("an email sent while the tracker is out of reach is told once, in the outage's notice, and a second updates that notice", async () => {
+    const { clock, outbox, notes, outboxNotes, toolbar, runUntil } = background(unreachable);
+    await outbox.put("first", request("Q3 pricing"));
+    await runUntil(start + 4 * MINUTE);
+    const since = timeShown(start + STEP, clock.now);
+    const first = {
+      title: "Mailtracker cannot reach your tracker",
+      message: `Mailtracker cannot reach your tracker at track.example.com since ${since}. The email you sent "Q3 pricing" waits to be registered with it, and is tracked once it is. Until it answers again, new opens and clicks are not notified, and Gmail's marks and panels show what it said before.`,
+    };
+    // Told when the outbox's attempts ran out (about a minute), not again at the outage's three minutes, never twice.
+    expect(notes).toEqual([first]);
+    expect(outboxNotes).toEqual([]);
+    expect(toolbar).toEqual([
+      `New opens and clicks are not shown or notified: Mailtracker cannot reach your tracker (track.example.com) since ${since}. The email you sent "Q3 pricing" waits to be registered with it, and is tracked once it is. Gmail's marks show what it said before.`,
+    ]);
+    await outbox.put("second", request("Renewal"));
+    await runUntil(start + 10 * MINUTE);
+    // The same notification, brought up to date: the outbox said nothing of its own.
+    expect(outboxNotes).toEqual([]);
+    expect(notes).toEqual([
+      first,
+      {
+        ...first,
+        message: `Mailtracker cannot reach your tracker at track.example.com since ${since}. 2 emails you sent wait to be registered with it, the first "Q3 pricing", and are tracked once they are. Until it answers again, new opens and clicks are not notified, and Gmail's marks and panels show what it said before.`,
+      },
+    ]);
+  });
+
+  it("an email waiting while the outage is new (a failure after a long silence) is told at once, not at three minutes or never", async () => {
+    // The tracker fails from the start; the computer sleeps from the 40th second to eight hours later.
+    const asleep = { from: start + 40_000, to: start + 8 * 60 * MINUTE };
+    const { clock, outbox, notes, outboxNotes, reach, runUntil } = background(unreachable);
+    await outbox.put("first", request("Q3 pricing"));
+    await runUntil(asleep.from);
+    expect((await outbox.entries())[0]?.attempts).toBeLessThan(ATTEMPTS_BEFORE_TELLING);
+    clock.now = asleep.to;
+    // Awake: the first failure starts a new outage (QUIET_GAP_MS), whose three minutes are still to come.
+    await runUntil(asleep.to + MINUTE);
+    expect(await reach.staleReason(unreachable())).toBe(`the tracker could not be reached since ${timeShown(asleep.to + STEP, clock.now)}`);
+    expect(notes.map((note) => note?.message.match(/"Q3 pricing" waits/)?.[0])).toEqual(['"Q3 pricing" waits']);
+    await runUntil(asleep.to + 10 * MINUTE);
+    expect([notes.length, outboxNotes]).toEqual([1, []]);
+  });
+
+  it("an email waiting for want of an answer that is no outage of the tracker's (its site's access taken away) is told by the outbox", async () => {
+    const withdrawn = () => new TrackerError("the extension may no longer reach https://track.example.com: …", null, true);
+    const { outbox, notes, outboxNotes, runUntil } = background(withdrawn);
+    await outbox.put("first", request("Q3 pricing"));
+    await runUntil(start + 10 * MINUTE);
+    expect(notes).toEqual([]);
+    expect(outboxNotes).toEqual([
+      {
+        title: "An email is not tracked yet",
+        message: `"Q3 pricing" was sent, but the tracker could not be told of it: ${withdrawn().message}. The extension keeps trying.`,
+      },
+    ]);
+  });
+
+  it("an email waiting on no outage of this tracker (none, another tracker's, one ended, one heard long ago) is left to the outbox", async () => {
+    const { reach, clock, notes } = reachAt(start);
+    expect(await reach.waits(URL)).toBe(false);
+    await reach.heard("https://other.example.com", unreachable());
+    expect(await reach.waits(URL)).toBe(false);
+    // The tracker answered after the last failure (the feed, say): not out, whatever the registration met.
+    await reach.heard(URL, unreachable());
+    await reach.heard(URL, null);
+    expect(await reach.waits(URL)).toBe(false);
+    // A failure heard too long ago to be the email's: a failure of this email's not heard here would be.
+    await reach.heard(URL, unreachable());
+    clock.now += QUIET_GAP_MS + 1;
+    expect(await reach.waits(URL)).toBe(false);
+    expect(notes).toEqual([]);
+  });
+
+  it("an email waiting on a refused token updates the refusal's notice, told at once, rather than adding its own", async () => {
+    const { reach, notes } = reachAt(start);
+    await reach.heard(URL, refused());
+    expect(await reach.waits(URL)).toBe(true);
+    expect(notes).toHaveLength(2);
+    expect(notes[1]?.title).toBe(notes[0]?.title);
   });
 });

@@ -7,15 +7,16 @@
 // it already told of, nor tell of it twice; not in storage.local, where every failed call's write would reach each
 // Gmail tab's storage.onChanged. A browser restarted meanwhile starts afresh, as an outage after QUIET_GAP_MS does.
 import { serialRunner } from "../serial";
-import { errorText, TOKEN_REFUSED, timeShown, tokenRefused } from "../words";
+import { errorText, subjectShown, TOKEN_REFUSED, timeShown, tokenRefused } from "../words";
 import { TrackerError } from "./api";
-import type { KeyValueArea } from "./outbox";
+import type { KeyValueArea, OutboxEntry } from "./outbox";
 
 /**
  * How long the tracker may fail to answer before the rep is told: three periods of the feed poll (one a minute).
- * A tracker's deploy or restart, a change of Wi-Fi or a laptop coming back from sleep pass in less, and the outbox
- * tells of an email not registered after about two minutes anyway (ATTEMPTS_BEFORE_TELLING); three minutes without
- * one answer is an outage, and the marks the rep reads meanwhile stop changing for as long as it lasts.
+ * A tracker's deploy or restart, a change of Wi-Fi or a laptop coming back from sleep pass in less; three minutes
+ * without one answer is an outage, and the marks the rep reads meanwhile stop changing for as long as it lasts. Sooner
+ * when an email waits on it: the outbox hands it over after ATTEMPTS_BEFORE_TELLING attempts (about a minute, by backoffMs), and
+ * the outage is told then (TrackerReach.waits), naming it.
  */
 export const TELL_AFTER_MS = 3 * 60_000;
 /**
@@ -79,24 +80,65 @@ interface Outage {
 
 const KEY = "trackerReach";
 
+/** The emails the outbox holds for the tracker, by their subjects as shown, oldest first: what an outage keeps waiting. */
+export interface WaitingEmails {
+  /** Sent emails whose registrations wait. */
+  sent: string[];
+  /** Sends taken back in Gmail (Undo, Cancel send) that the tracker is still to be told to remove. */
+  takenBack: string[];
+}
+
+const NONE_WAITING: WaitingEmails = { sent: [], takenBack: [] };
+
+/** What the outbox's entries keep waiting on the tracker (index.ts gives it the outbox's snapshot). */
+export function waitingIn(entries: OutboxEntry[]): WaitingEmails {
+  const pending = entries.filter((entry) => entry.state === "pending");
+  const subjects = (list: OutboxEntry[]) => list.map((entry) => `"${subjectShown(entry.request.subject)}"`);
+  return { sent: subjects(pending.filter((e) => !e.withdraw)), takenBack: subjects(pending.filter((e) => e.withdraw)) };
+}
+
+/** The waiting emails in a sentence or two (each ending with a space), the first of each kind named; "" for none. */
+function waitingWords({ sent, takenBack }: WaitingEmails): string {
+  const sentWords =
+    sent.length === 0
+      ? ""
+      : sent.length === 1
+        ? `The email you sent ${sent[0]} waits to be registered with it, and is tracked once it is. `
+        : `${sent.length} emails you sent wait to be registered with it, the first ${sent[0]}, and are tracked once they are. `;
+  const takenBackWords =
+    takenBack.length === 0
+      ? ""
+      : takenBack.length === 1
+        ? `The email you took back in Gmail ${takenBack[0]} waits to be removed from it. `
+        : `${takenBack.length} emails you took back in Gmail wait to be removed from it, the first ${takenBack[0]}. `;
+  return sentWords + takenBackWords;
+}
+
 /**
  * What the rep is told of an outage: the notification, and the toolbar button's sentence. True to what the Gmail tabs
  * show meanwhile: their marks and panels stay, with what the tracker said before (their tooltips say they may be out
- * of date), and only what it records from now on is neither shown nor notified.
+ * of date), and only what it records from now on is neither shown nor notified. It names the emails that wait on the
+ * tracker: the one notice of them (the outbox leaves an email the tracker did not answer, or refused the token for,
+ * to it: outbox.ts tellTrouble), so the rep is not told the same trouble twice in two wordings.
  */
-export function outageNote(outage: Outage, now: number): { title: string; message: string; sentence: string } {
+export function outageNote(
+  outage: Outage,
+  now: number,
+  waiting: WaitingEmails = NONE_WAITING,
+): { title: string; message: string; sentence: string } {
   const host = new URL(outage.trackerUrl).host;
+  const waits = waitingWords(waiting);
   if (outage.refused)
     return {
       title: "Your tracker does not accept this browser's API token",
-      message: `${tokenRefused(`Your tracker at ${host}`, "Mailtracker's options")}. Until then, emails you send, or take back with Undo, wait to reach it, new opens and clicks are not notified, and Gmail's marks and panels show what it said before.`,
-      sentence: `New opens and clicks are not shown or notified: ${tokenRefused(`your tracker (${host})`, "Mailtracker's options")}.`,
+      message: `${tokenRefused(`Your tracker at ${host}`, "Mailtracker's options")}. ${waits}Until then, emails you send, or take back with Undo, wait to reach it, new opens and clicks are not notified, and Gmail's marks and panels show what it said before.`,
+      sentence: `New opens and clicks are not shown or notified: ${tokenRefused(`your tracker (${host})`, "Mailtracker's options")}.${waits ? ` ${waits.trimEnd()}` : ""}`,
     };
   const since = timeShown(outage.since, now);
   return {
     title: "Mailtracker cannot reach your tracker",
-    message: `Mailtracker cannot reach your tracker at ${host} since ${since}. Until it answers again, new opens and clicks are not notified, and Gmail's marks and panels show what it said before.`,
-    sentence: `New opens and clicks are not shown or notified: Mailtracker cannot reach your tracker (${host}) since ${since}. Gmail's marks show what it said before.`,
+    message: `Mailtracker cannot reach your tracker at ${host} since ${since}. ${waits}Until it answers again, new opens and clicks are not notified, and Gmail's marks and panels show what it said before.`,
+    sentence: `New opens and clicks are not shown or notified: Mailtracker cannot reach your tracker (${host}) since ${since}. ${waits}Gmail's marks show what it said before.`,
   };
 }
 
@@ -113,6 +155,8 @@ export interface TrackerReachDeps {
    * waited for the feed's next news or a reload, and a mark for its retry, up to a minute, to lose "May be out of date".
    */
   readAgain(): void;
+  /** The emails the outbox keeps waiting on the tracker now (waitingIn): an outage's notice names them. None if absent. */
+  waiting?(): Promise<WaitingEmails>;
 }
 
 export class TrackerReach {
@@ -176,12 +220,46 @@ export class TrackerReach {
       };
       // A refusal at once: it is never a blip, and every call fails until the rep connects again.
       const due = outage.refused ? "refused" : now - outage.since >= TELL_AFTER_MS ? "unreachable" : null;
-      if (due !== null && due !== outage.told) {
-        outage.told = due;
-        const { title, message, sentence } = outageNote(outage, now);
-        await Promise.all([this.deps.notify({ title, message }), this.deps.toolbar(sentence)]);
-      }
+      if (due !== null && due !== outage.told) await this.tell(outage, due, now);
       await this.write(outage);
+    });
+  }
+
+  /** Shows the outage's notification and toolbar sentence, replacing those shown before, with the emails waiting now. */
+  private async tell(outage: Outage, told: "unreachable" | "refused", now: number): Promise<void> {
+    outage.told = told;
+    const { title, message, sentence } = outageNote({ ...outage, refused: told === "refused" }, now, await this.waiting());
+    await Promise.all([this.deps.notify({ title, message }), this.deps.toolbar(sentence)]);
+  }
+
+  /** The emails waiting on the tracker now; none when they cannot be read (the outage is told all the same). */
+  private async waiting(): Promise<WaitingEmails> {
+    try {
+      return (await this.deps.waiting?.()) ?? NONE_WAITING;
+    } catch (error) {
+      console.warn("waiting emails not read", error);
+      return NONE_WAITING;
+    }
+  }
+
+  /**
+   * An email registered with (or withdrawn from) the tracker at `trackerUrl` still waits after the outbox's attempts
+   * (ATTEMPTS_BEFORE_TELLING), for want of an answer or for a refused token: true when this outage's notification now
+   * names it, in place of the outbox's own notice (outbox.ts tellTrouble). Told at once, however young the outage (a
+   * failure after a long silence starts one anew: QUIET_GAP_MS), and the one notification shown already is replaced
+   * (the same id), its count of waiting emails brought up to date. False when there is no outage of that tracker to
+   * name it, its last failure too long ago to be this email's (the tracker answered since, or its failure was not
+   * heard here: another token's, the site's access withdrawn): the outbox then tells of it in its own words, so that
+   * an email waiting is never left untold.
+   */
+  waits(trackerUrl: string): Promise<boolean> {
+    return this.serial(async () => {
+      const outage = await this.read();
+      const now = this.now();
+      if (outage?.trackerUrl !== trackerUrl || now - outage.lastFailureAt > QUIET_GAP_MS) return false;
+      await this.tell(outage, outage.refused ? "refused" : "unreachable", now);
+      await this.write(outage);
+      return true;
     });
   }
 
@@ -230,7 +308,8 @@ export class TrackerReach {
   restore(): Promise<void> {
     return this.serial(async () => {
       const outage = await this.read();
-      if (outage?.told) await this.deps.toolbar(outageNote({ ...outage, refused: outage.told === "refused" }, this.now()).sentence);
+      if (!outage?.told) return;
+      await this.deps.toolbar(outageNote({ ...outage, refused: outage.told === "refused" }, this.now(), await this.waiting()).sentence);
     });
   }
 }

@@ -20,6 +20,15 @@ const background = vi.hoisted(() => ({
     problem: string | null;
     answerLost: string | null;
   },
+  /** The tokens the background holds (storedApiToken): the account's, and one a replacement left unsettled. */
+  held: {
+    accountId: "abcdefghijklmnop",
+    apiToken: "mt_the_only_key",
+    replaced: false,
+    unsettled: null as { apiToken: string; why: string } | null,
+  },
+  /** What a disconnect hands back to be kept (a replacement settled, or not known, at it). */
+  disconnectKeep: null as unknown,
 }));
 vi.mock("webextension-polyfill", () => ({
   default: { permissions: { request: async () => true }, storage: { local: {}, onChanged: { addListener: () => {} } } },
@@ -43,7 +52,8 @@ vi.mock("../messaging", async () => {
     callFromPage: async (type: string, input: unknown) => {
       background.calls.push({ type, input });
       if (type === "getState") return { connection: background.connection, outbox: [], tracker: background.tracker };
-      if (type === "storedApiToken") return { accountId: "abcdefghijklmnop", apiToken: "mt_the_only_key" };
+      if (type === "storedApiToken") return background.held;
+      if (type === "disconnect") return { ok: true, keep: background.disconnectKeep };
       if (type === "replaceApiToken") return { accountId: "abcdefghijklmnop", ...background.replacement };
       if (type === "connect") {
         const { apiToken, otherAccount } = input as { apiToken?: string; otherAccount?: boolean };
@@ -110,6 +120,15 @@ it("says that the tracker refuses the token, or does not answer, instead of a gr
   await vi.waitFor(() => expect(line()).toEqual([`${CONNECTED_TO}, but the tracker does not answer: ${unreachable}`, "error"]));
   await shown({ reachable: true, problem: null, refused: false });
   await vi.waitFor(() => expect(line()).toEqual([CONNECTED_TO, "ok"]));
+});
+
+it("while connected, Show the API token asks the background for it, once asked, and shows it to copy", async () => {
+  expect(calls("storedApiToken")).toEqual([]);
+  await click("button[name=show-token]");
+  await vi.waitFor(() => expect($("[data-testid=stored-token]")?.textContent).toBe("mt_the_only_key"));
+  expect(calls("storedApiToken")).toEqual([null]);
+  expect($("button[name=copy-stored-token]")).not.toBeNull();
+  expect($("[data-testid=unsettled-token]")).toBeNull();
 });
 
 it("a token of another account while connected is asked about, the current token offered, then connected as answered", async () => {
@@ -243,4 +262,39 @@ it("a replaced token this browser could not switch to is shown once, and the pag
     'The tracker replaced the API token, but this browser could not switch to the new one (QuotaExceededError: the disk is full), and the tracker refuses the one it uses. Copy the new token below now: this browser tries again when it restarts, or connect with it under "Connect to another account or tracker".',
   );
   expect($("[data-testid=new-token]")?.textContent).toBe("mt_kept_nowhere");
+});
+
+it("a replacement left unsettled: Show the API token shows both tokens and why, to be kept until Test connection says which", async () => {
+  background.connection = CONNECTED;
+  background.held = {
+    ...background.held,
+    unsettled: { apiToken: "mt_maybe_in_place", why: "the tracker did not answer (cannot reach the tracker at https://t.example)" },
+  };
+  // A replacement since the token was shown: the page asks again rather than show the token of before.
+  await vi.waitFor(() => expect($("button[name=show-token]")).not.toBeNull());
+  await click("button[name=show-token]");
+  await vi.waitFor(() => expect($("[data-testid=pending-token]")?.textContent).toBe("mt_maybe_in_place"));
+  expect($("[data-testid=stored-token]")?.textContent).toBe("mt_the_only_key");
+  expect($("[data-testid=unsettled-token]")?.textContent).toContain(
+    "A replacement of this token you asked for is not settled: the tracker did not answer (cannot reach the tracker at https://t.example). The tracker may take this new token in place of the one above, or has already: keep both until Test connection says which.",
+  );
+  expect($("button[name=copy-pending-token]")).not.toBeNull();
+});
+
+it("a disconnect that settled a replacement, or could not, shows the tokens to keep once the credentials are gone", async () => {
+  background.disconnectKeep = {
+    accountId: "abcdefghijklmnop",
+    apiToken: "mt_the_only_key",
+    replaced: false,
+    unsettled: { apiToken: "mt_maybe_in_place", why: "the tracker did not answer (cannot reach the tracker at https://t.example)" },
+  };
+  await click("button[name=disconnect]");
+  background.connection = { ...CONNECTED, connected: false, accountId: null, lastAccountId: "abcdefghijklmnop", problem: "disconnected" };
+  await click("button[name=confirm-disconnect]");
+  await vi.waitFor(() => expect(calls("disconnect")).toEqual([{ confirmed: true }]));
+  await vi.waitFor(() =>
+    expect($("[data-testid=notice]")?.textContent).toContain("keep the one below, it may not be the one shown before"),
+  );
+  expect($("[data-testid=pending-token]")?.textContent).toBe("mt_maybe_in_place");
+  expect($("[data-testid=stored-token]")?.textContent).toBe("mt_the_only_key");
 });

@@ -4,7 +4,12 @@ import { type ComponentChildren, render } from "preact";
 import { useCallback, useEffect, useState } from "preact/hooks";
 import browser from "webextension-polyfill";
 import { neededOrigins } from "../background/gmail-health";
-import { type ExtensionState, NEW_ACCOUNT_NEEDS_CONFIRMATION, OTHER_ACCOUNT_NEEDS_CONFIRMATION } from "../background/handlers";
+import {
+  type ExtensionState,
+  type HeldTokens,
+  NEW_ACCOUNT_NEEDS_CONFIRMATION,
+  OTHER_ACCOUNT_NEEDS_CONFIRMATION,
+} from "../background/handlers";
 import { callFromPage } from "../messaging";
 import {
   loadOptions,
@@ -157,27 +162,54 @@ function CheckedField<T>({
 }
 
 /**
- * The API token this browser holds, shown and copied on request (the background hands it to this page only): asked
- * for before a disconnect or a switch to another account, since the tracker showed it once and only it opens the
- * account's emails again.
+ * The tokens the background handed over to be kept (handlers.ts HeldTokens): the account's, and one a replacement left
+ * unsettled, which the tracker may take in its place, with why it is not known.
+ */
+function HeldTokenLines({ held }: { held: HeldTokens }) {
+  return (
+    <>
+      <p class="token">
+        {held.replaced
+          ? "The API token replacement you asked for went through: this account's API token is now "
+          : "This account's API token: "}
+        <code data-testid="stored-token">{held.apiToken}</code> <CopyButton text={held.apiToken} name="copy-stored-token" />
+      </p>
+      {held.unsettled ? (
+        <p class="token error" data-testid="unsettled-token">
+          A replacement of this token you asked for is not settled: {held.unsettled.why}. The tracker may take this new token in place of
+          the one above, or has already: keep both until Test connection says which.{" "}
+          <code data-testid="pending-token">{held.unsettled.apiToken}</code>{" "}
+          <CopyButton text={held.unsettled.apiToken} name="copy-pending-token" />
+        </p>
+      ) : null}
+    </>
+  );
+}
+
+/**
+ * The API token this browser holds, shown and copied on request (the background hands it to this page only): to
+ * connect another browser, and before a disconnect or a switch to another account, since the tracker showed it once
+ * and only it opens the account's emails again.
  */
 function StoredToken() {
-  const [token, setToken] = useState<string | null>(null);
+  const [held, setHeld] = useState<HeldTokens | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const show = () =>
-    callFromPage("storedApiToken", null).then(
-      (stored) => setToken(stored.apiToken),
-      (e: unknown) => setError(errorText(e)),
+  const [asking, setAsking] = useState(false);
+  const show = () => {
+    setAsking(true);
+    setError(null);
+    return callFromPage("storedApiToken", null).then(
+      (stored) => setHeld(stored),
+      (e: unknown) => {
+        setError(errorText(e));
+        setAsking(false);
+      },
     );
-  if (token)
-    return (
-      <p class="token">
-        This account's API token: <code data-testid="stored-token">{token}</code> <CopyButton text={token} name="copy-stored-token" />
-      </p>
-    );
+  };
+  if (held) return <HeldTokenLines held={held} />;
   return (
     <p>
-      <button type="button" name="show-token" onClick={() => void show()}>
+      <button type="button" name="show-token" disabled={asking} onClick={() => void show()}>
         Show the API token
       </button>
       {error ? <span class="error"> {error}</span> : null}
@@ -318,6 +350,8 @@ function OptionsPage() {
   const [registrationSecret, setRegistrationSecret] = useState("");
   const [notice, setNotice] = useState<Notice>(null);
   const [newToken, setNewToken] = useState<string | null>(null);
+  /** The tokens to keep that a disconnect handed back (a token replacement settled, or not known, at it). */
+  const [keptTokens, setKeptTokens] = useState<HeldTokens | null>(null);
   const [busy, setBusy] = useState(false);
   /** The question the page waits on an answer to, if any; for "other-account", the token it was asked about. */
   const [asking, setAsking] = useState<"new-account" | "disconnect" | "replace-token" | { otherAccount: string } | null>(null);
@@ -382,6 +416,7 @@ function OptionsPage() {
         return "Nothing changed yet: answer the question below.";
       }
       setAsking(null);
+      setKeptTokens(null);
       setNewToken(result.created ? result.apiToken : null);
       setToken("");
       setTrackerUrl(url);
@@ -392,9 +427,12 @@ function OptionsPage() {
   const testConnection = () => run(async () => (await callFromPage("testConnection", null)).message);
   const disconnect = () =>
     run(async () => {
-      await callFromPage("disconnect", { confirmed: true });
+      const { keep } = await callFromPage("disconnect", { confirmed: true });
       setAsking(null);
-      return "Disconnected. To come back to this account, connect with its API token.";
+      setKeptTokens(keep);
+      return keep
+        ? "Disconnected. To come back to this account, connect with its API token: keep the one below, it may not be the one shown before."
+        : "Disconnected. To come back to this account, connect with its API token.";
     });
   const replaceToken = () =>
     run(async () => {
@@ -507,6 +545,12 @@ function OptionsPage() {
           <button type="button" name="disconnect" disabled={busy} onClick={() => setAsking("disconnect")}>
             Disconnect
           </button>
+          {/* Shown on request at any time: a token adopted while this page was closed was never shown here. The
+              questions that offer it (Disconnect, another account) show their own. */}
+          {asking === "disconnect" || (asking !== null && typeof asking === "object") ? null : (
+            // Asked again after a replacement or another account: what it showed before is no longer the token.
+            <StoredToken key={`${connection.accountId}:${newToken ?? ""}`} />
+          )}
         </>
       ) : null}
       {notice ? (
@@ -542,6 +586,7 @@ function OptionsPage() {
           onCancel={() => setAsking(null)}
         />
       ) : null}
+      {keptTokens ? <HeldTokenLines held={keptTokens} /> : null}
       {newToken ? (
         <p class="token">
           Your API token, shown once: keep it (a password manager is a good place) to connect your other browsers or to come back to this

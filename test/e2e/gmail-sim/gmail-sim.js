@@ -474,6 +474,11 @@
 
   function undoSend(sent) {
     hideNotice();
+    // `undo-unfollowed`: an Undo Gmail does not follow with the reopened email, the one the extension tells of after
+    // 10 s (compose-tracking.ts REOPEN_WAIT_MS). When Gmail does that is NOT public: docs/gmail.md ("Undo Send")
+    // assumes an Undo used as the undo period ran out may come too late, and that email did go out. Here the message
+    // stays sent, and nothing reopens.
+    if (flags.has("undo-unfollowed")) return;
     backAsDraft(sent);
   }
 
