@@ -292,7 +292,8 @@ export async function removedFromMatching(signingSecret: string, removed: readon
 const DELETE_CONTACT_TRIES = 3;
 
 /**
- * Deletes a contact: emails sent only to it are deleted like DELETE /api/messages/<id>; from emails to several
+ * Deletes a contact, in every spelling of its address the account stored (storedSpellings): emails sent only to it
+ * are deleted like DELETE /api/messages/<id>; from emails to several
  * recipients the address is removed (their events stay: "someone on this email"); its replies, bounces and
  * unsubscribes are deleted. Suppression and opt-out entries stay, and so do two keyed fingerprints of the address on
  * each email it leaves, as spelled and of its mailbox (migration 0011, recipient-fingerprint.ts): that person can still
