@@ -82,6 +82,21 @@ describe("bounces and the suppression list", () => {
     expect((await check(account, [rene, nfd(rene)])).map((c) => c.bounceKind)).toEqual([null, null]);
   });
 
+  it("two soft bounces of one address written in two spellings on two emails count as repeated", async () => {
+    const account = await createAccount();
+    await sentMessage(account, { threadId: "t-soft-uni", recipients: [{ email: UNICODE }], sentAt: ago(5 * HOUR) });
+    await sentMessage(account, { threadId: "t-soft-puny", recipients: [{ email: PUNYCODE }], sentAt: ago(3 * HOUR) });
+    const soft = (threadId: string, id: string, at: string) => ({
+      ...hardBounce(threadId, id, [UNICODE]),
+      at,
+      bounce: { kind: "soft", recipients: [UNICODE] },
+    });
+    await signals(account, { signals: [soft("t-soft-uni", "msg-f:s1", ago(4 * HOUR))] });
+    expect((await check(account, [UNICODE]))[0]).toMatchObject({ suppressed: false, bounceKind: "soft" });
+    await signals(account, { signals: [soft("t-soft-puny", "msg-f:s2", ago(2 * HOUR))] });
+    expect((await check(account, [UNICODE, PUNYCODE])).map((c) => c.suppressed)).toEqual([true, true]);
+  });
+
   it("the rep lifts a suppression by another spelling of the address", async () => {
     const account = await createAccount();
     await sentMessage(account, { threadId: "t-idn-lift", recipients: [{ email: PUNYCODE }] });

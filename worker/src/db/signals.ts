@@ -20,22 +20,26 @@ type Signal = Exclude<SignalsRequest["signals"], undefined>[number];
 export async function latestSuccess(db: D1Database, accountId: string, emails: readonly string[]): Promise<Map<string, number>> {
   const latest = new Map<string, number>();
   for (const ids of chunked([...new Set(emails.filter((e) => e !== ""))], HALF_IN_LIST)) {
-    const list = placeholders(ids.length);
-    const { results } = await db
-      .prepare(
-        `SELECT email, max(at) AS at FROM (
-           SELECT r.email AS email, e.occurred_at AS at
-           FROM message_recipients r JOIN messages m ON m.id = r.message_id JOIN events e ON e.message_id = r.message_id
-           WHERE r.account_id = ? AND r.email IN (${list}) AND e.label IN (${COUNTED_SQL}) AND m.recipient_count = 1
-           UNION ALL
-           SELECT email, occurred_at AS at FROM signals WHERE account_id = ? AND kind = 'reply' AND email IN (${list})
-         ) GROUP BY email`,
-      )
-      .bind(accountId, ...ids, accountId, ...ids)
-      .all<{ email: string; at: number }>();
+    const { results } = await latestSuccessStatement(db, accountId, ids).all<{ email: string; at: number }>();
     for (const row of results) latest.set(row.email, row.at);
   }
   return latest;
+}
+
+/** latestSuccess's statement for at most HALF_IN_LIST addresses (each twice in it): rows `{ email, at }`. */
+function latestSuccessStatement(db: D1Database, accountId: string, ids: readonly string[]): D1PreparedStatement {
+  const list = placeholders(ids.length);
+  return db
+    .prepare(
+      `SELECT email, max(at) AS at FROM (
+         SELECT r.email AS email, e.occurred_at AS at
+         FROM message_recipients r JOIN messages m ON m.id = r.message_id JOIN events e ON e.message_id = r.message_id
+         WHERE r.account_id = ? AND r.email IN (${list}) AND e.label IN (${COUNTED_SQL}) AND m.recipient_count = 1
+         UNION ALL
+         SELECT email, occurred_at AS at FROM signals WHERE account_id = ? AND kind = 'reply' AND email IN (${list})
+       ) GROUP BY email`,
+    )
+    .bind(accountId, ...ids, accountId, ...ids);
 }
 
 interface TargetMessage {
@@ -239,9 +243,10 @@ export async function recordSignals(
     signal.kind === "bounce" && signal.bounce.kind === "soft" ? (bounced.get(signal) ?? []).filter((e) => e !== "") : [],
   );
   const { softBounces, success } = await softBounceHistory(db, accountId, softAddresses);
+  // Both kept by the address folded (softBounceHistory).
   const softNoticesSinceSuccess = (email: string) => {
-    const since = success.get(email) ?? -1;
-    return new Set((softBounces.get(email) ?? []).filter((b) => b.at > since).map((b) => b.source)).size;
+    const since = success.get(foldAddress(email)) ?? -1;
+    return new Set((softBounces.get(foldAddress(email)) ?? []).filter((b) => b.at > since).map((b) => b.source)).size;
   };
 
   const statements: D1PreparedStatement[] = [];
@@ -274,7 +279,7 @@ export async function recordSignals(
       const from = normalizeEmail(signal.from);
       const email = recipientSpelling(message, from) ?? from;
       statements.push(db.prepare(INSERT_SIGNAL).bind(accountId, message.id, "reply", signal.gmailMessageId, email, null, null, at));
-      success.set(email, Math.max(success.get(email) ?? at, at));
+      success.set(foldAddress(email), Math.max(success.get(foldAddress(email)) ?? at, at));
     } else {
       const emails = bounced.get(signal) ?? [""];
       const kind = signal.bounce.kind;
@@ -287,7 +292,8 @@ export async function recordSignals(
       const addresses = emails.filter((e) => e !== "");
       if (kind === "hard") statements.push(...suppressStatements(db, accountId, addresses, "hard", message.sentAt));
       else {
-        for (const email of addresses) softBounces.set(email, [...(softBounces.get(email) ?? []), { source: signal.gmailMessageId, at }]);
+        for (const key of addresses.map(foldAddress))
+          softBounces.set(key, [...(softBounces.get(key) ?? []), { source: signal.gmailMessageId, at }]);
         const repeated = addresses.filter((email) => softNoticesSinceSuccess(email) >= 2);
         statements.push(...suppressStatements(db, accountId, repeated, "repeated-soft", message.sentAt));
       }
@@ -300,15 +306,21 @@ export async function recordSignals(
 
 /**
  * The recorded soft bounces (notice and time) of these addresses, and since when their notices count: the latest
- * success (it receives mail) or lift of its suppression (the rep vouched for it), whichever came last.
+ * success (it receives mail) or lift of its suppression (the rep vouched for it), whichever came last. Of every
+ * spelling the account stored of each (storedSpellings), keyed by the address folded (foldAddress): one person
+ * written `jörg@münchen.de` on one email and `jörg@xn--mnchen-3ya.de` on another bounces twice, not once each.
  */
 async function softBounceHistory(db: D1Database, accountId: string, emails: readonly string[]) {
   const softBounces = new Map<string, { source: string; at: number }[]>();
+  const success = new Map<string, number>();
   const unique = [...new Set(emails)];
-  const success = await latestSuccess(db, accountId, unique);
-  for (const ids of chunked(unique)) {
+  if (unique.length === 0) return { softBounces, success };
+  const latest = (email: string, at: number) => success.set(foldAddress(email), Math.max(success.get(foldAddress(email)) ?? at, at));
+  const spellings = [...new Set([...(await storedSpellings(db, accountId, unique)).values()].flat())];
+  for (const ids of chunked(spellings, HALF_IN_LIST)) {
     const list = placeholders(ids.length);
-    const [soft, lifted] = await db.batch([
+    const [succeeded, soft, lifted] = await db.batch([
+      latestSuccessStatement(db, accountId, ids),
       db
         .prepare(
           `SELECT email, source_id, occurred_at FROM signals
@@ -319,10 +331,12 @@ async function softBounceHistory(db: D1Database, accountId: string, emails: read
         .prepare(`SELECT email, lifted_at FROM suppressions WHERE account_id = ? AND email IN (${list}) AND lifted_at IS NOT NULL`)
         .bind(accountId, ...ids),
     ]);
-    for (const row of (soft?.results ?? []) as { email: string; source_id: string; occurred_at: number }[])
-      softBounces.set(row.email, [...(softBounces.get(row.email) ?? []), { source: row.source_id, at: row.occurred_at }]);
-    for (const row of (lifted?.results ?? []) as { email: string; lifted_at: number }[])
-      success.set(row.email, Math.max(success.get(row.email) ?? row.lifted_at, row.lifted_at));
+    for (const row of (succeeded?.results ?? []) as { email: string; at: number }[]) latest(row.email, row.at);
+    for (const row of (soft?.results ?? []) as { email: string; source_id: string; occurred_at: number }[]) {
+      const key = foldAddress(row.email);
+      softBounces.set(key, [...(softBounces.get(key) ?? []), { source: row.source_id, at: row.occurred_at }]);
+    }
+    for (const row of (lifted?.results ?? []) as { email: string; lifted_at: number }[]) latest(row.email, row.lifted_at);
   }
   return { softBounces, success };
 }
