@@ -5,7 +5,10 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ContactDetail, ContactsCheckResponse, SignalsResponse, StatusResponse } from "../../shared/api";
 import { OUTSIDE_ASCII_SQL } from "../src/db/spellings";
-import { createAccount, sentMessage, type TestAccount } from "./helpers";
+import { hitFromRequest } from "../src/hits";
+import { deriveSigningKey } from "../src/keys";
+import { storeHits } from "../src/queue";
+import { BASE, CHROME_UA, createAccount, sentMessage, type TestAccount } from "./helpers";
 
 const HOUR = 3_600_000;
 const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
@@ -41,6 +44,14 @@ const reply = (threadId: string, gmailMessageId: string, from: string) => ({
   at: ago(HOUR / 2),
   from,
 });
+
+/** Stores an open that happened at `occurredAt` through the real hit builder and consumer. */
+async function openAt(account: TestAccount, messageId: string, occurredAt: number) {
+  const accountKey = await deriveSigningKey(env.SIGNING_SECRET ?? "", account.accountId, account.key.keyId);
+  const request = new Request(`${BASE}/o/${messageId}.gif`, { headers: { "user-agent": CHROME_UA } });
+  const target = { accountId: account.accountId, messageId, accountKey, kind: "open" as const, linkIndex: null };
+  return storeHits(env.DB, [await hitFromRequest(request, target, occurredAt)]);
+}
 
 async function rows(sql: string, ...values: unknown[]): Promise<Record<string, unknown>[]> {
   return (
@@ -95,6 +106,23 @@ describe("bounces and the suppression list", () => {
     expect((await check(account, [UNICODE]))[0]).toMatchObject({ suppressed: false, bounceKind: "soft" });
     await signals(account, { signals: [soft("t-soft-puny", "msg-f:s2", ago(2 * HOUR))] });
     expect((await check(account, [UNICODE, PUNYCODE])).map((c) => c.suppressed)).toEqual([true, true]);
+  });
+
+  it("an open of an email to the address alone, written in another spelling, clears a soft bounce on the message's status", async () => {
+    const account = await createAccount();
+    await sentMessage(account, { threadId: "t-soft-status", recipients: [{ email: UNICODE }], sentAt: ago(3 * HOUR) });
+    const later = await sentMessage(account, { threadId: "t-soft-later", recipients: [{ email: PUNYCODE }], sentAt: ago(2 * HOUR) });
+    const soft = {
+      ...hardBounce("t-soft-status", "msg-f:s1", [UNICODE]),
+      at: ago(2.5 * HOUR),
+      bounce: { kind: "soft", recipients: [UNICODE] },
+    };
+    await signals(account, { signals: [soft] });
+    const status = async () =>
+      (await account.json<StatusResponse>("POST", "/api/messages/status", { threadIds: ["t-soft-status"] })).body.messages[0];
+    expect((await status())?.state).toBe("bounced");
+    expect(await openAt(account, later.id, Date.now() - HOUR)).toBe(1);
+    expect((await status())?.bounce).toBeNull();
   });
 
   it("the rep lifts a suppression by another spelling of the address", async () => {

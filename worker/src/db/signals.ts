@@ -453,10 +453,15 @@ export async function signalSummaries(db: D1Database, messageIds: readonly strin
 /** The bounce rows that are in effect: hard ones, and soft ones no later success cleared. */
 export async function effectiveBounces<Row extends BounceRow>(db: D1Database, rows: readonly Row[]): Promise<Row[]> {
   const soft = rows.filter((r) => r.bounce_kind === "soft");
+  // Per account, the latest success of each address in any spelling its rows hold (storedSpellings), by the address folded.
   const successByAccount = new Map<string, Map<string, number>>();
   for (const accountId of new Set(soft.filter((r) => r.email !== "").map((r) => r.account_id))) {
-    const emails = soft.filter((r) => r.account_id === accountId).map((r) => r.email);
-    successByAccount.set(accountId, await latestSuccess(db, accountId, emails));
+    const emails = soft.filter((r) => r.account_id === accountId && r.email !== "").map((r) => r.email);
+    const spellings = [...(await storedSpellings(db, accountId, emails)).values()].flat();
+    const success = new Map<string, number>();
+    for (const [email, at] of await latestSuccess(db, accountId, spellings))
+      success.set(foldAddress(email), Math.max(success.get(foldAddress(email)) ?? at, at));
+    successByAccount.set(accountId, success);
   }
   const messageSuccess = new Map<string, number>();
   const unnamed = [...new Set(soft.filter((r) => r.email === "").map((r) => r.message_id))];
@@ -476,7 +481,8 @@ export async function effectiveBounces<Row extends BounceRow>(db: D1Database, ro
   }
   return rows.filter((row) => {
     if (row.bounce_kind === "hard") return true;
-    const success = row.email === "" ? messageSuccess.get(row.message_id) : successByAccount.get(row.account_id)?.get(row.email);
+    const success =
+      row.email === "" ? messageSuccess.get(row.message_id) : successByAccount.get(row.account_id)?.get(foldAddress(row.email));
     return success === undefined || success <= row.occurred_at;
   });
 }
