@@ -4,7 +4,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ContactDetail, ContactsCheckResponse, SignalsResponse, StatusResponse } from "../../shared/api";
-import { OUTSIDE_ASCII_SQL } from "../src/db/spellings";
+import { OUTSIDE_ASCII_ADDRESSES_SQL } from "../src/db/spellings";
 import { hitFromRequest } from "../src/hits";
 import { deriveSigningKey } from "../src/keys";
 import { storeHits } from "../src/queue";
@@ -241,18 +241,14 @@ describe("rows stored before", () => {
   });
 
   it("finds an account's addresses outside ASCII through migration 0024's partial indexes, never by a scan", async () => {
-    for (const table of ["message_recipients", "signals", "suppressions"]) {
-      const { results: plan } = await env.DB.prepare(
-        `EXPLAIN QUERY PLAN SELECT email FROM ${table} WHERE account_id = ?1 AND ${OUTSIDE_ASCII_SQL}`,
-      )
-        .bind("acct")
-        .all<{ detail: string }>();
-      expect(
-        plan.map((row) => row.detail),
-        table,
-      ).toEqual([
+    const { results: plan } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${OUTSIDE_ASCII_ADDRESSES_SQL}`)
+      .bind("acct")
+      .all<{ detail: string }>();
+    const searches = plan.map((row) => row.detail).filter((detail) => /^(SEARCH|SCAN) /.test(detail));
+    expect(searches).toEqual(
+      ["message_recipients", "signals", "suppressions"].map((table) =>
         expect.stringMatching(new RegExp(`^SEARCH ${table} USING (COVERING )?INDEX ${table}_outside_ascii \\(account_id=\\?\\)$`)),
-      ]);
-    }
+      ),
+    );
   });
 });

@@ -5,6 +5,11 @@ import { foldAddress, normalizeEmail } from "../../../shared/email";
 /** SQL: a stored address with a character outside ASCII, the only kind whose folded form may be another string. */
 export const OUTSIDE_ASCII_SQL = "length(email) <> length(CAST(email AS BLOB))";
 
+/** The account ?1's stored addresses outside ASCII: each table read by its partial index of them (migration 0024). */
+export const OUTSIDE_ASCII_ADDRESSES_SQL = `SELECT email FROM message_recipients WHERE account_id = ?1 AND ${OUTSIDE_ASCII_SQL}
+  UNION SELECT email FROM signals WHERE account_id = ?1 AND ${OUTSIDE_ASCII_SQL}
+  UNION SELECT email FROM suppressions WHERE account_id = ?1 AND ${OUTSIDE_ASCII_SQL}`;
+
 /**
  * The spellings of each of these addresses that the account's rows may hold, keyed by the address normalised
  * (normalizeEmail): the address itself, its folded form (an ASCII spelling is stored as exactly that), and every
@@ -13,14 +18,7 @@ export const OUTSIDE_ASCII_SQL = "length(email) <> length(CAST(email AS BLOB))";
  * stay: only opt-outs compare mailboxes (mailboxKey).
  */
 export async function storedSpellings(db: D1Database, accountId: string, emails: readonly string[]): Promise<Map<string, string[]>> {
-  const { results } = await db
-    .prepare(
-      `SELECT email FROM message_recipients WHERE account_id = ?1 AND ${OUTSIDE_ASCII_SQL}
-       UNION SELECT email FROM signals WHERE account_id = ?1 AND ${OUTSIDE_ASCII_SQL}
-       UNION SELECT email FROM suppressions WHERE account_id = ?1 AND ${OUTSIDE_ASCII_SQL}`,
-    )
-    .bind(accountId)
-    .all<{ email: string }>();
+  const { results } = await db.prepare(OUTSIDE_ASCII_ADDRESSES_SQL).bind(accountId).all<{ email: string }>();
   const byFolded = new Map<string, string[]>();
   for (const { email } of results) {
     const folded = foldAddress(email);
