@@ -174,9 +174,10 @@ async function removedSpellingFingerprints(signingSecret: string, messageId: str
 
 /**
  * The addresses a bounce notice is recorded for: those it names that are the message's recipients (current, in any
- * spelling, recorded as the email lists them; or deleted as contacts since), else "" (the message bounced, no address). The notice's text is whatever arrived in the thread,
- * and anyone who can write there can make a message look like one (a display name, a postmaster@ address of their
- * own): an address the email was not sent to is never taken from it. A notice naming no address at all applies to
+ * spelling, recorded as the email lists them; or deleted as contacts since), else "" (the message bounced, no
+ * address). The notice's text is whatever arrived in the thread, and anyone who can write there can make a message
+ * look like one (a display name, a postmaster@ address of their own): an address the email was not sent to is never
+ * taken from it. A notice naming no address at all applies to
  * the only recipient of a one-recipient message, and to no address otherwise.
  */
 async function bouncedEmails(
