@@ -31,7 +31,7 @@ const trackingId = z.string().regex(TRACKING_ID_PATTERN, "must be a tracking id 
 /** Gmail's thread and message ids: legacy hex ("16f4…") or "thread-f:…"/"msg-f:…" forms, with an optional '#'. */
 const gmailId = z.string().regex(GMAIL_ID_WITH_HASH, "must be a Gmail thread or message id");
 const isoTime = z.iso.datetime({ offset: true });
-/** An email address as given (isEmailAddress); the tracker compares addresses lower-cased and trimmed (normalizeEmail). */
+/** An email address as given (isEmailAddress); the tracker compares addresses folded (foldAddress), stores them lower-cased and trimmed. */
 export const emailAddress = z.string().refine(isEmailAddress, "must be an email address");
 /** A campaign name: emails registered with the same (trimmed, case-sensitive) name form a campaign. */
 export const campaignName = z.string().trim().min(1).max(CAMPAIGN_NAME_MAX);

@@ -6,7 +6,8 @@ export function normalizeEmail(email: string): string {
 }
 
 /**
- * An address as the tracker matches it (mailboxKey): normalised (normalizeEmail), in Unicode NFC, and with a domain
+ * An address as the tracker matches it: opt-outs by its mailbox (mailboxKey), and contacts, replies, bounces and
+ * suppressions by this itself (worker/src/db/spellings.ts). Normalised (normalizeEmail), in Unicode NFC, and with a domain
  * in its ASCII (IDNA, punycode) form, so that every spelling a person may type or Gmail may hand over of one address
  * is one string. `jörg@münchen.de` typed on one side and `jörg@xn--mnchen-3ya.de` on the other, or an "é" typed as
  * one code point (NFC) and as "e" and a combining accent (NFD, as macOS input often gives it), are the same mailbox.

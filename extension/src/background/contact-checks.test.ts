@@ -38,4 +38,26 @@ describe("ContactCheckCache", () => {
     await cache.get(["jörg@münchen.de", "not an address", "two words@x.com", `${"x".repeat(320)}@y.example`, "ok@a.example"], fetchChecks);
     expect(fetchChecks.mock.calls).toEqual([[["jörg@münchen.de", "ok@a.example"]]]);
   });
+
+  it("keeps one answer per address whatever its spelling, and a bounce named in one spelling makes all of them stale", async () => {
+    const cache = new ContactCheckCache();
+    let suppressed = false;
+    const fetchChecks = vi.fn(
+      async (emails: string[]): Promise<ContactCheck[]> =>
+        emails.map((email) => ({ email, suppressed, bounceKind: suppressed ? "hard" : null, optedOut: false })),
+    );
+    expect(await cache.get(["jörg@münchen.de"], fetchChecks)).toEqual([
+      { email: "jörg@münchen.de", suppressed: false, bounceKind: null, optedOut: false },
+    ]);
+    suppressed = true;
+    // The notice named the punycode spelling: the compose's Unicode one is asked for again.
+    cache.invalidate(["jörg@xn--mnchen-3ya.de"]);
+    const nfd = "jörg@münchen.de".normalize("NFD");
+    expect(await cache.get(["jörg@münchen.de", nfd], fetchChecks)).toEqual([
+      { email: "jörg@münchen.de", suppressed: true, bounceKind: "hard", optedOut: false },
+      { email: nfd, suppressed: true, bounceKind: "hard", optedOut: false },
+    ]);
+    // Asked once for both spellings.
+    expect(fetchChecks.mock.calls).toEqual([[["jörg@münchen.de"]], [["jörg@münchen.de"]]]);
+  });
 });

@@ -2,11 +2,14 @@
 // the tracker (POST /api/contacts/check) and cached per address for a short while.
 import { z } from "zod";
 import { type ContactCheck, emailAddress } from "../../../shared/api";
-import { normalizeEmail } from "../../../shared/email";
+import { foldAddress, normalizeEmail } from "../../../shared/email";
 import type { TrackerAccess } from "./credentials";
 import { handler, strings } from "./handler";
 
-/** Per-address answers of POST /api/contacts/check, kept a short while: a compose re-checks on every recipient change. */
+/**
+ * Per-address answers of POST /api/contacts/check, kept a short while: a compose re-checks on every recipient change.
+ * Kept by the address folded (foldAddress), as the tracker compares addresses: one answer for all its spellings.
+ */
 export class ContactCheckCache {
   private readonly entries = new Map<string, { at: number; check: ContactCheck }>();
 
@@ -18,21 +21,30 @@ export class ContactCheckCache {
   async get(emails: string[], fetchChecks: (emails: string[]) => Promise<ContactCheck[]>): Promise<ContactCheck[]> {
     // Only addresses the tracker accepts: one it would refuse turns the whole batch into a 400.
     const wanted = [...new Set(emails.map(normalizeEmail).filter((e) => emailAddress.safeParse(e).success))].slice(0, 100);
-    const missing = wanted.filter((e) => {
-      const entry = this.entries.get(e);
-      return !entry || this.now() - entry.at > this.ttlMs;
-    });
-    if (missing.length > 0) {
+    const missing = new Map<string, string>();
+    for (const e of wanted) {
+      const entry = this.entries.get(foldAddress(e));
+      if (!missing.has(foldAddress(e)) && (!entry || this.now() - entry.at > this.ttlMs)) missing.set(foldAddress(e), e);
+    }
+    if (missing.size > 0) {
       const at = this.now();
-      for (const check of await fetchChecks(missing)) this.entries.set(check.email.toLowerCase(), { at, check });
+      for (const check of await fetchChecks([...missing.values()])) this.entries.set(foldAddress(check.email), { at, check });
     }
     if (this.entries.size > 2000) this.entries.clear();
-    return wanted.map((e) => this.entries.get(e)?.check).filter((c): c is ContactCheck => c !== undefined);
+    // Each answer under the spelling the compose window asked about.
+    return wanted.flatMap((e) => {
+      const check = this.entries.get(foldAddress(e))?.check;
+      return check ? [{ ...check, email: e }] : [];
+    });
   }
 
-  /** A bounce was just recorded: these addresses' answers are stale. */
+  /**
+   * A bounce was just recorded, or a suppression lifted: these addresses' answers are stale, in every spelling of
+   * them (foldAddress), as the tracker compares them: a notice naming `jörg@xn--mnchen-3ya.de` is about the
+   * `jörg@münchen.de` the rep is writing to.
+   */
   invalidate(emails: Iterable<string>): void {
-    for (const email of emails) this.entries.delete(normalizeEmail(email));
+    for (const email of emails) this.entries.delete(foldAddress(email));
   }
 }
 

@@ -1,13 +1,14 @@
 // Contacts (recipient addresses), their engagement score and timeline, and deleting one (docs/protocol.md §13).
 import { type BounceKind, COUNTED_LABELS, type ContactSummary, EVENT_KINDS, type TimelineItem } from "../../../shared/api";
-import { mailboxKey, normalizeEmail } from "../../../shared/email";
+import { foldAddress, mailboxKey } from "../../../shared/email";
 import { ENGAGEMENT_HALF_LIFE_MS, ENGAGEMENT_REPEAT_FACTOR, ENGAGEMENT_WEIGHTS, roundedScore } from "../../../shared/engagement";
 import { fingerprintsToFind, removedFingerprints } from "../recipient-fingerprint";
 import { iso } from "../time";
 import { END_OF_TIME } from "./events";
 import { deleteMessageStatements } from "./messages";
 import { addressStates } from "./signals";
-import { COUNTED_SQL, chunked } from "./sql";
+import { storedSpellings } from "./spellings";
+import { COUNTED_SQL, chunked, placeholders } from "./sql";
 
 /** Repeats beyond this per email and kind add under 0.1% to a score: they are not read. */
 export const MAX_RANK = 10;
@@ -291,7 +292,8 @@ export async function removedFromMatching(signingSecret: string, removed: readon
 const DELETE_CONTACT_TRIES = 3;
 
 /**
- * Deletes a contact: emails sent only to it are deleted like DELETE /api/messages/<id>; from emails to several
+ * Deletes a contact, in every spelling of its address the account stored (storedSpellings): emails sent only to it
+ * are deleted like DELETE /api/messages/<id>; from emails to several
  * recipients the address is removed (their events stay: "someone on this email"); its replies, bounces and
  * unsubscribes are deleted. Suppression and opt-out entries stay, and so do two keyed fingerprints of the address on
  * each email it leaves, as spelled and of its mailbox (migration 0011, recipient-fingerprint.ts): that person can still
@@ -336,29 +338,41 @@ function isStaleRead(error: unknown): boolean {
 
 /** deleteContact's one try: what the read finds is what the batch writes, unless it changed meanwhile (isStaleRead). */
 async function deleteContactAsRead(db: D1Database, accountId: string, email: string, now: number, signingSecret: string): Promise<boolean> {
+  // Every spelling of the address the account stored (`jörg@münchen.de` and `jörg@xn--mnchen-3ya.de`, NFC and NFD) is
+  // the one person: deleting them by one spelling leaves none of the others behind.
+  const spellings = (await storedSpellings(db, accountId, [email])).get(email) ?? [email];
+  const inSpellings = placeholders(spellings.length);
+  const folded = foldAddress(email);
   const { results } = await db
     .prepare(
       // n: the recipients left (not recipient_count): once every recipient is deleted, so is the email's data.
-      `SELECT r.message_id, m.recipients, (SELECT count(*) FROM message_recipients x WHERE x.message_id = r.message_id) AS n
-       FROM message_recipients r JOIN messages m ON m.id = r.message_id WHERE r.account_id = ? AND r.email = ?`,
+      `SELECT r.message_id, r.email, m.recipients, (SELECT count(*) FROM message_recipients x WHERE x.message_id = r.message_id) AS n
+       FROM message_recipients r JOIN messages m ON m.id = r.message_id WHERE r.account_id = ? AND r.email IN (${inSpellings})`,
     )
-    .bind(accountId, email)
-    .all<{ message_id: string; recipients: string; n: number }>();
+    .bind(accountId, ...spellings)
+    .all<{ message_id: string; email: string; recipients: string; n: number }>();
   if (results.length === 0) return false;
+  // Per email, the contact's rows on it: one per spelling it was listed in.
+  const emails = new Map<string, { recipients: string; n: number; spelled: string[] }>();
+  for (const row of results) {
+    const entry = emails.get(row.message_id) ?? { recipients: row.recipients, n: row.n, spelled: [] };
+    entry.spelled.push(row.email);
+    emails.set(row.message_id, entry);
+  }
   // Every change in one batch, so one D1 query whatever the number of emails (FREE_PLAN_D1_QUERIES in sql.ts), and
   // in one transaction: a contact is deleted whole or not at all. What each email becomes is worked out from the read,
   // so the batch first checks that each still has the recipients read: a registration in between may have changed
   // them, and the list written back or the choice between deleting the email and removing the address would undo it.
-  const statements: D1PreparedStatement[] = results.map((row) =>
+  const statements: D1PreparedStatement[] = [...emails].map(([messageId, row]) =>
     failIfAny(
       db,
       `SELECT ?1 WHERE NOT EXISTS (SELECT 1 FROM messages WHERE id = ?1 AND recipients = ?2
          AND (SELECT count(*) FROM message_recipients WHERE message_id = ?1) = ?3)`,
-    ).bind(row.message_id, row.recipients, row.n),
+    ).bind(messageId, row.recipients, row.n),
   );
-  for (const row of results) {
-    if (row.n <= 1) {
-      statements.push(...deleteMessageStatements(db, accountId, row.message_id, now));
+  for (const [messageId, row] of emails) {
+    if (row.n <= row.spelled.length) {
+      statements.push(...deleteMessageStatements(db, accountId, messageId, now));
       continue;
     }
     let recipients: { email: string; name?: string }[] = [];
@@ -367,7 +381,8 @@ async function deleteContactAsRead(db: D1Database, accountId: string, email: str
     } catch {
       recipients = [];
     }
-    const kept = recipients.filter((r) => typeof r?.email === "string" && normalizeEmail(r.email) !== email);
+    const kept = recipients.filter((r) => typeof r?.email === "string" && foldAddress(r.email) !== folded);
+    const fingerprints = (await Promise.all(row.spelled.map((spelled) => removedFingerprints(signingSecret, messageId, spelled)))).flat();
     statements.push(
       // The address's opt-out, made through any account in any spelling, stays on the email its row leaves: the
       // others' hits on it keep storing nothing.
@@ -377,25 +392,28 @@ async function deleteContactAsRead(db: D1Database, accountId: string, email: str
              UNION ALL SELECT created_at FROM opt_outs WHERE mailbox = ?))
            WHERE id = ?`,
         )
-        .bind(mailboxKey(email), row.message_id),
+        .bind(mailboxKey(email), messageId),
       db
         .prepare("UPDATE messages SET recipients = ?, updated_at = ? WHERE id = ? AND account_id = ?")
-        .bind(JSON.stringify(kept), now, row.message_id, accountId),
-      db.prepare("DELETE FROM message_recipients WHERE message_id = ? AND email = ?").bind(row.message_id, email),
+        .bind(JSON.stringify(kept), now, messageId, accountId),
+      db.prepare(`DELETE FROM message_recipients WHERE message_id = ? AND email IN (${inSpellings})`).bind(messageId, ...spellings),
       db
-        .prepare("INSERT OR IGNORE INTO removed_recipients (message_id, fingerprint) VALUES (?1, ?2), (?1, ?3)")
-        .bind(row.message_id, ...(await removedFingerprints(signingSecret, row.message_id, email))),
+        .prepare(`INSERT OR IGNORE INTO removed_recipients (message_id, fingerprint) VALUES ${fingerprints.map(() => "(?, ?)").join(", ")}`)
+        .bind(...fingerprints.flatMap((fingerprint) => [messageId, fingerprint])),
     );
   }
   statements.push(
     // Its replies go, but an email it answered stays answered (messages.last_reply_at, kept): deleting a person is not
     // saying that nobody replied, and the email's other recipients would otherwise be chased in the follow-up list and
     // the reminders about a conversation that took place. A time on the email names nobody, as its opt-out's does.
-    db.prepare("DELETE FROM signals WHERE account_id = ? AND email = ?").bind(accountId, email),
+    db.prepare(`DELETE FROM signals WHERE account_id = ? AND email IN (${inSpellings})`).bind(accountId, ...spellings),
     // The people list's stored row holds the address and its name: after the statements above, whose triggers mark it.
-    db.prepare("DELETE FROM contact_scores WHERE account_id = ? AND email = ?").bind(accountId, email),
+    db.prepare(`DELETE FROM contact_scores WHERE account_id = ? AND email IN (${inSpellings})`).bind(accountId, ...spellings),
     // And last that no email holds the address still: one registered to it after the read, which the next try finds.
-    failIfAny(db, "SELECT message_id FROM message_recipients WHERE account_id = ? AND email = ?").bind(accountId, email),
+    failIfAny(db, `SELECT message_id FROM message_recipients WHERE account_id = ? AND email IN (${inSpellings})`).bind(
+      accountId,
+      ...spellings,
+    ),
   );
   await db.batch(statements);
   return true;

@@ -1,5 +1,5 @@
 import type { MessageState, RegisterMessageRequest } from "../../../shared/api";
-import { mailboxKey, normalizeEmail } from "../../../shared/email";
+import { foldAddress, mailboxKey, normalizeEmail } from "../../../shared/email";
 import { foldForSearch } from "../../../shared/search";
 import { recipientFingerprint } from "../recipient-fingerprint";
 import { hitsStoredUntilSql, MESSAGE_LABEL_FACTS_SQL, type MessageLabelFacts, optedOutSince } from "./events";
@@ -122,7 +122,9 @@ export async function upsertMessage(
       return { recipient, email, fingerprint: await recipientFingerprint(signingSecret, messageId, email) };
     }),
   );
-  const firstOfEach = fingerprinted.filter((entry, index) => fingerprinted.findIndex((other) => other.email === entry.email) === index);
+  // One row per address, as first listed: two spellings of it (foldAddress) are one recipient.
+  const folded = fingerprinted.map((entry) => foldAddress(entry.email));
+  const firstOfEach = fingerprinted.filter((_, index) => folded.indexOf(folded[index] as string) === index);
   // Recipients at registration, the deleted ones included (they keep their share, migration 0005).
   const recipientCount = firstOfEach.length;
   const notRemoved = "NOT EXISTS (SELECT 1 FROM removed_recipients WHERE message_id = ?1 AND fingerprint = value ->> '$.fingerprint')";

@@ -1,10 +1,11 @@
 // Replies, bounces and unsubscribes (docs/protocol.md §10-11), the suppression list and recipient opt-outs.
 import type { BounceKind, SignalResult, SignalsRequest } from "../../../shared/api";
-import { mailboxKey, normalizeEmail } from "../../../shared/email";
+import { foldAddress, mailboxKey, normalizeEmail } from "../../../shared/email";
 import { stableMessageId } from "../../../shared/gmail-message-id";
 import { recipientFingerprint } from "../recipient-fingerprint";
 import { optedOutSince, unsubscribedSql } from "./events";
 import { type MessageRow, messagesByThread } from "./messages";
+import { storedSpellings } from "./spellings";
 import { COUNTED_SQL, chunked, placeholders, SQL_NOW_MS } from "./sql";
 
 /** IN lists that appear twice in one statement stay under D1's 100 bound parameters. */
@@ -19,22 +20,26 @@ type Signal = Exclude<SignalsRequest["signals"], undefined>[number];
 export async function latestSuccess(db: D1Database, accountId: string, emails: readonly string[]): Promise<Map<string, number>> {
   const latest = new Map<string, number>();
   for (const ids of chunked([...new Set(emails.filter((e) => e !== ""))], HALF_IN_LIST)) {
-    const list = placeholders(ids.length);
-    const { results } = await db
-      .prepare(
-        `SELECT email, max(at) AS at FROM (
-           SELECT r.email AS email, e.occurred_at AS at
-           FROM message_recipients r JOIN messages m ON m.id = r.message_id JOIN events e ON e.message_id = r.message_id
-           WHERE r.account_id = ? AND r.email IN (${list}) AND e.label IN (${COUNTED_SQL}) AND m.recipient_count = 1
-           UNION ALL
-           SELECT email, occurred_at AS at FROM signals WHERE account_id = ? AND kind = 'reply' AND email IN (${list})
-         ) GROUP BY email`,
-      )
-      .bind(accountId, ...ids, accountId, ...ids)
-      .all<{ email: string; at: number }>();
+    const { results } = await latestSuccessStatement(db, accountId, ids).all<{ email: string; at: number }>();
     for (const row of results) latest.set(row.email, row.at);
   }
   return latest;
+}
+
+/** latestSuccess's statement for at most HALF_IN_LIST addresses (each twice in it): rows `{ email, at }`. */
+function latestSuccessStatement(db: D1Database, accountId: string, ids: readonly string[]): D1PreparedStatement {
+  const list = placeholders(ids.length);
+  return db
+    .prepare(
+      `SELECT email, max(at) AS at FROM (
+         SELECT r.email AS email, e.occurred_at AS at
+         FROM message_recipients r JOIN messages m ON m.id = r.message_id JOIN events e ON e.message_id = r.message_id
+         WHERE r.account_id = ? AND r.email IN (${list}) AND e.label IN (${COUNTED_SQL}) AND m.recipient_count = 1
+         UNION ALL
+         SELECT email, occurred_at AS at FROM signals WHERE account_id = ? AND kind = 'reply' AND email IN (${list})
+       ) GROUP BY email`,
+    )
+    .bind(accountId, ...ids, accountId, ...ids);
 }
 
 interface TargetMessage {
@@ -113,8 +118,11 @@ async function targetMessages(
     }
     if (best) chosen.set(signal, best);
   }
-  const bounced = [...chosen].filter(([signal]) => signal.kind === "bounce").map(([, row]) => row.id);
-  const { recipients, removed } = await recipientsOf(db, bounced);
+  // A bounce is recorded for the recipients it names, and a reply for the recipient who wrote it, as the email lists them.
+  const { recipients, removed } = await recipientsOf(
+    db,
+    [...chosen].map(([, row]) => row.id),
+  );
   const targets = new Map(
     [...chosen].map(([signal, row]): [Signal, TargetMessage] => [
       signal,
@@ -142,10 +150,34 @@ const INSERT_SIGNAL = `INSERT OR IGNORE INTO signals (account_id, message_id, ki
 const MAX_REMOVED_CHECKED = 10;
 
 /**
- * The addresses a bounce notice is recorded for: those it names that are the message's recipients (current, or deleted
- * as contacts since), else "" (the message bounced, no address). The notice's text is whatever arrived in the thread,
- * and anyone who can write there can make a message look like one (a display name, a postmaster@ address of their
- * own): an address the email was not sent to is never taken from it. A notice naming no address at all applies to
+ * The message's recipient (as its registration spelled it) that `email` is, in any spelling (foldAddress): a notice
+ * or a reply may give `jörg@xn--mnchen-3ya.de` for the `jörg@münchen.de` the rep wrote. Signals are stored under the
+ * recipient's spelling, so that the contact's score, timeline and deletion find them by it. Undefined when none is.
+ */
+function recipientSpelling(message: TargetMessage, email: string): string | undefined {
+  if (message.recipients.includes(email)) return email;
+  const folded = foldAddress(email);
+  return message.recipients.find((recipient) => foldAddress(recipient) === folded);
+}
+
+/**
+ * The fingerprints a deletion of `email` from email `messageId` may have left under another spelling of the address:
+ * as written it, its folded form (foldAddress), and in NFC and NFD (the forms keyboards give). The mailbox's fingerprint
+ * is not looked for: a bounce names the address it failed on, and a Gmail spelling with other dots or a +tag is
+ * another address to suppress. Not found: a contact deleted under a Unicode domain, named by its punycode, whose
+ * Unicode form nothing here computes.
+ */
+async function removedSpellingFingerprints(signingSecret: string, messageId: string, email: string): Promise<string[]> {
+  const spellings = new Set([email, foldAddress(email), email.normalize("NFC"), email.normalize("NFD")]);
+  return Promise.all([...spellings].map((spelling) => recipientFingerprint(signingSecret, messageId, spelling)));
+}
+
+/**
+ * The addresses a bounce notice is recorded for: those it names that are the message's recipients (current, in any
+ * spelling, recorded as the email lists them; or deleted as contacts since), else "" (the message bounced, no
+ * address). The notice's text is whatever arrived in the thread, and anyone who can write there can make a message
+ * look like one (a display name, a postmaster@ address of their own): an address the email was not sent to is never
+ * taken from it. A notice naming no address at all applies to
  * the only recipient of a one-recipient message, and to no address otherwise.
  */
 async function bouncedEmails(
@@ -158,13 +190,20 @@ async function bouncedEmails(
     const sole = message.recipientCount === 1 && message.recipients.length === 1;
     return sole ? message.recipients : [""];
   }
-  const current = new Set(message.recipients);
-  const recipients = named.filter((email) => current.has(email));
-  if (message.removed.length > 0) {
-    for (const email of named.filter((e) => !current.has(e)).slice(0, MAX_REMOVED_CHECKED))
-      if (message.removed.includes(await recipientFingerprint(signingSecret, message.id, email))) recipients.push(email);
+  const recipients = new Set<string>();
+  const notCurrent: string[] = [];
+  for (const email of named) {
+    const recipient = recipientSpelling(message, email);
+    if (recipient === undefined) notCurrent.push(email);
+    else recipients.add(recipient);
   }
-  return recipients.length > 0 ? recipients : [""];
+  if (message.removed.length > 0) {
+    for (const email of notCurrent.slice(0, MAX_REMOVED_CHECKED)) {
+      const fingerprints = await removedSpellingFingerprints(signingSecret, message.id, email);
+      if (fingerprints.some((fingerprint) => message.removed.includes(fingerprint))) recipients.add(email);
+    }
+  }
+  return recipients.size > 0 ? [...recipients] : [""];
 }
 
 /**
@@ -183,8 +222,8 @@ export async function recordSignals(
   // Nothing arrived after now: a later date (misread, or from a wrong clock) would outlive every retention limit,
   // which purges by this date.
   const signals = given.map((signal) => (Date.parse(signal.at) > now ? { ...signal, at: new Date(now).toISOString() } : signal));
-  const own = new Set(self.map(normalizeEmail));
-  const isOwn = (signal: Signal) => signal.kind === "reply" && own.has(normalizeEmail(signal.from));
+  const own = new Set(self.map(foldAddress));
+  const isOwn = (signal: Signal) => signal.kind === "reply" && own.has(foldAddress(signal.from));
   const wanted = signals.filter((signal) => !isOwn(signal));
   const recorded = await recordedSources(
     db,
@@ -205,9 +244,10 @@ export async function recordSignals(
     signal.kind === "bounce" && signal.bounce.kind === "soft" ? (bounced.get(signal) ?? []).filter((e) => e !== "") : [],
   );
   const { softBounces, success } = await softBounceHistory(db, accountId, softAddresses);
+  // Both kept by the address folded (softBounceHistory).
   const softNoticesSinceSuccess = (email: string) => {
-    const since = success.get(email) ?? -1;
-    return new Set((softBounces.get(email) ?? []).filter((b) => b.at > since).map((b) => b.source)).size;
+    const since = success.get(foldAddress(email)) ?? -1;
+    return new Set((softBounces.get(foldAddress(email)) ?? []).filter((b) => b.at > since).map((b) => b.source)).size;
   };
 
   const statements: D1PreparedStatement[] = [];
@@ -237,9 +277,10 @@ export async function recordSignals(
     const at = Date.parse(signal.at);
     recorded.set(signal.gmailMessageId, message.id);
     if (signal.kind === "reply") {
-      const email = normalizeEmail(signal.from);
+      const from = normalizeEmail(signal.from);
+      const email = recipientSpelling(message, from) ?? from;
       statements.push(db.prepare(INSERT_SIGNAL).bind(accountId, message.id, "reply", signal.gmailMessageId, email, null, null, at));
-      success.set(email, Math.max(success.get(email) ?? at, at));
+      success.set(foldAddress(email), Math.max(success.get(foldAddress(email)) ?? at, at));
     } else {
       const emails = bounced.get(signal) ?? [""];
       const kind = signal.bounce.kind;
@@ -252,7 +293,8 @@ export async function recordSignals(
       const addresses = emails.filter((e) => e !== "");
       if (kind === "hard") statements.push(...suppressStatements(db, accountId, addresses, "hard", message.sentAt));
       else {
-        for (const email of addresses) softBounces.set(email, [...(softBounces.get(email) ?? []), { source: signal.gmailMessageId, at }]);
+        for (const key of addresses.map(foldAddress))
+          softBounces.set(key, [...(softBounces.get(key) ?? []), { source: signal.gmailMessageId, at }]);
         const repeated = addresses.filter((email) => softNoticesSinceSuccess(email) >= 2);
         statements.push(...suppressStatements(db, accountId, repeated, "repeated-soft", message.sentAt));
       }
@@ -265,15 +307,21 @@ export async function recordSignals(
 
 /**
  * The recorded soft bounces (notice and time) of these addresses, and since when their notices count: the latest
- * success (it receives mail) or lift of its suppression (the rep vouched for it), whichever came last.
+ * success (it receives mail) or lift of its suppression (the rep vouched for it), whichever came last. Of every
+ * spelling the account stored of each (storedSpellings), keyed by the address folded (foldAddress): one person
+ * written `jörg@münchen.de` on one email and `jörg@xn--mnchen-3ya.de` on another bounces twice, not once each.
  */
 async function softBounceHistory(db: D1Database, accountId: string, emails: readonly string[]) {
   const softBounces = new Map<string, { source: string; at: number }[]>();
+  const success = new Map<string, number>();
   const unique = [...new Set(emails)];
-  const success = await latestSuccess(db, accountId, unique);
-  for (const ids of chunked(unique)) {
+  if (unique.length === 0) return { softBounces, success };
+  const latest = (email: string, at: number) => success.set(foldAddress(email), Math.max(success.get(foldAddress(email)) ?? at, at));
+  const spellings = [...new Set([...(await storedSpellings(db, accountId, unique)).values()].flat())];
+  for (const ids of chunked(spellings, HALF_IN_LIST)) {
     const list = placeholders(ids.length);
-    const [soft, lifted] = await db.batch([
+    const [succeeded, soft, lifted] = await db.batch([
+      latestSuccessStatement(db, accountId, ids),
       db
         .prepare(
           `SELECT email, source_id, occurred_at FROM signals
@@ -284,10 +332,12 @@ async function softBounceHistory(db: D1Database, accountId: string, emails: read
         .prepare(`SELECT email, lifted_at FROM suppressions WHERE account_id = ? AND email IN (${list}) AND lifted_at IS NOT NULL`)
         .bind(accountId, ...ids),
     ]);
-    for (const row of (soft?.results ?? []) as { email: string; source_id: string; occurred_at: number }[])
-      softBounces.set(row.email, [...(softBounces.get(row.email) ?? []), { source: row.source_id, at: row.occurred_at }]);
-    for (const row of (lifted?.results ?? []) as { email: string; lifted_at: number }[])
-      success.set(row.email, Math.max(success.get(row.email) ?? row.lifted_at, row.lifted_at));
+    for (const row of (succeeded?.results ?? []) as { email: string; at: number }[]) latest(row.email, row.at);
+    for (const row of (soft?.results ?? []) as { email: string; source_id: string; occurred_at: number }[]) {
+      const key = foldAddress(row.email);
+      softBounces.set(key, [...(softBounces.get(key) ?? []), { source: row.source_id, at: row.occurred_at }]);
+    }
+    for (const row of (lifted?.results ?? []) as { email: string; lifted_at: number }[]) latest(row.email, row.lifted_at);
   }
   return { softBounces, success };
 }
@@ -315,11 +365,17 @@ function suppressStatements(
   );
 }
 
-/** Lifts an address's suppression (docs/protocol.md §10). False when it is not suppressed. */
+/**
+ * Lifts an address's suppression (docs/protocol.md §10), in every spelling the account stored it (storedSpellings): the
+ * compose window warns about all of them. False when it is not suppressed.
+ */
 export async function liftSuppression(db: D1Database, accountId: string, email: string, now: number): Promise<boolean> {
+  const spellings = (await storedSpellings(db, accountId, [email])).get(email) ?? [email];
   const { meta } = await db
-    .prepare("UPDATE suppressions SET lifted_at = ? WHERE account_id = ? AND email = ? AND lifted_at IS NULL")
-    .bind(now, accountId, email)
+    .prepare(
+      `UPDATE suppressions SET lifted_at = ? WHERE account_id = ? AND email IN (${placeholders(spellings.length)}) AND lifted_at IS NULL`,
+    )
+    .bind(now, accountId, ...spellings)
     .run();
   return meta.changes > 0;
 }
@@ -398,10 +454,15 @@ export async function signalSummaries(db: D1Database, messageIds: readonly strin
 /** The bounce rows that are in effect: hard ones, and soft ones no later success cleared. */
 export async function effectiveBounces<Row extends BounceRow>(db: D1Database, rows: readonly Row[]): Promise<Row[]> {
   const soft = rows.filter((r) => r.bounce_kind === "soft");
+  // Per account, the latest success of each address in any spelling its rows hold (storedSpellings), by the address folded.
   const successByAccount = new Map<string, Map<string, number>>();
   for (const accountId of new Set(soft.filter((r) => r.email !== "").map((r) => r.account_id))) {
-    const emails = soft.filter((r) => r.account_id === accountId).map((r) => r.email);
-    successByAccount.set(accountId, await latestSuccess(db, accountId, emails));
+    const emails = soft.filter((r) => r.account_id === accountId && r.email !== "").map((r) => r.email);
+    const spellings = [...(await storedSpellings(db, accountId, emails)).values()].flat();
+    const success = new Map<string, number>();
+    for (const [email, at] of await latestSuccess(db, accountId, spellings))
+      success.set(foldAddress(email), Math.max(success.get(foldAddress(email)) ?? at, at));
+    successByAccount.set(accountId, success);
   }
   const messageSuccess = new Map<string, number>();
   const unnamed = [...new Set(soft.filter((r) => r.email === "").map((r) => r.message_id))];
@@ -421,7 +482,8 @@ export async function effectiveBounces<Row extends BounceRow>(db: D1Database, ro
   }
   return rows.filter((row) => {
     if (row.bounce_kind === "hard") return true;
-    const success = row.email === "" ? messageSuccess.get(row.message_id) : successByAccount.get(row.account_id)?.get(row.email);
+    const success =
+      row.email === "" ? messageSuccess.get(row.message_id) : successByAccount.get(row.account_id)?.get(foldAddress(row.email));
     return success === undefined || success <= row.occurred_at;
   });
 }
@@ -434,6 +496,8 @@ export interface AddressState {
 
 /**
  * Suppression and uncleared soft bounces of these (normalised) addresses in one account, and whether each opted out.
+ * Each address's state is that of all its stored spellings (storedSpellings): a suppression recorded for
+ * `jörg@münchen.de` is one of `jörg@xn--mnchen-3ya.de`, and the compose window warns whichever the rep types.
  * An opt-out counts whichever account of the tracker it was made through and however the address was spelled
  * (mailboxKey): the compose window warns the rep before writing to it. Only that it did is told, not through which
  * email, which would tell one account about another's mail. Roughly when may be inferred: the other account can
@@ -444,11 +508,20 @@ export async function addressStates(db: D1Database, accountId: string, emails: r
   const states = new Map<string, AddressState>();
   const unique = [...new Set(emails)];
   for (const email of unique) states.set(email, { suppressed: false, bounceKind: null, optedOut: false });
+  // The addresses each stored spelling stands for: a row read by spelling counts for each of them.
+  const spellings = await storedSpellings(db, accountId, unique);
+  const asked = new Map<string, string[]>();
+  for (const email of unique)
+    for (const spelling of spellings.get(email) ?? [email]) asked.set(spelling, [...(asked.get(spelling) ?? []), email]);
+  const askedFor = (spelling: string) => asked.get(spelling) ?? [];
   const softAt = new Map<string, number>();
   /** A lifted suppression: soft notices before it no longer count. */
   const liftedAt = new Map<string, number>();
-  for (const ids of chunked(unique)) {
+  const latest = (times: Map<string, number>, email: string, at: number) => times.set(email, Math.max(times.get(email) ?? at, at));
+  const optedOutMailboxes = new Set<string>();
+  for (const ids of chunked([...asked.keys()])) {
     const list = placeholders(ids.length);
+    // Each spelling's mailbox is its address's: mailboxKey folds the address first.
     const [suppressed, optedOut, soft] = await db.batch([
       db.prepare(`SELECT email, lifted_at FROM suppressions WHERE account_id = ? AND email IN (${list})`).bind(accountId, ...ids),
       db.prepare(`SELECT DISTINCT mailbox FROM opt_outs WHERE mailbox IN (${list})`).bind(...ids.map(mailboxKey)),
@@ -459,20 +532,22 @@ export async function addressStates(db: D1Database, accountId: string, emails: r
         )
         .bind(accountId, ...ids),
     ]);
-    for (const row of (suppressed?.results ?? []) as { email: string; lifted_at: number | null }[]) {
-      const state = states.get(row.email);
-      if (row.lifted_at !== null) liftedAt.set(row.email, row.lifted_at);
-      else if (state) Object.assign(state, { suppressed: true, bounceKind: "hard" });
-    }
-    const optedOutMailboxes = new Set(((optedOut?.results ?? []) as { mailbox: string }[]).map((row) => row.mailbox));
-    for (const email of ids) {
-      const state = states.get(email);
-      if (state && optedOutMailboxes.has(mailboxKey(email))) state.optedOut = true;
-    }
-    for (const row of (soft?.results ?? []) as { email: string; at: number }[]) softAt.set(row.email, row.at);
+    for (const row of (optedOut?.results ?? []) as { mailbox: string }[]) optedOutMailboxes.add(row.mailbox);
+    for (const row of (suppressed?.results ?? []) as { email: string; lifted_at: number | null }[])
+      for (const email of askedFor(row.email)) {
+        const state = states.get(email);
+        if (row.lifted_at !== null) latest(liftedAt, email, row.lifted_at);
+        else if (state) Object.assign(state, { suppressed: true, bounceKind: "hard" });
+      }
+    for (const row of (soft?.results ?? []) as { email: string; at: number }[])
+      for (const email of askedFor(row.email)) latest(softAt, email, row.at);
   }
+  for (const [email, state] of states) if (optedOutMailboxes.has(mailboxKey(email))) state.optedOut = true;
   if (softAt.size > 0) {
-    const success = await latestSuccess(db, accountId, [...softAt.keys()]);
+    const success = new Map<string, number>();
+    const softSpellings = [...softAt.keys()].flatMap((email) => spellings.get(email) ?? [email]);
+    for (const [spelling, at] of await latestSuccess(db, accountId, softSpellings))
+      for (const email of askedFor(spelling)) latest(success, email, at);
     for (const [email, at] of softAt) {
       const state = states.get(email);
       if (state && !state.suppressed && Math.max(success.get(email) ?? -1, liftedAt.get(email) ?? -1) <= at) state.bounceKind = "soft";

@@ -16,6 +16,7 @@ import { encodeCursor, pageCursor } from "../cursor";
 import { contactAt, contactPage, refreshContactScores } from "../db/contact-scores";
 import { contactSummaries, contactTimelinePage, deleteContact } from "../db/contacts";
 import { addressStates, liftSuppression } from "../db/signals";
+import { storedSpellings } from "../db/spellings";
 import type { AppEnv } from "../env";
 import { jsonError, validated } from "../http";
 
@@ -66,10 +67,17 @@ export const contactsRoute = new Hono<AppEnv>()
     const { cursor, limit } = c.req.valid("query");
     const { values: before, error } = pageCursor(c, cursor, ["n", "s"]);
     if (error) return error;
-    const [contact, page] = await Promise.all([
+    let [contact, page] = await Promise.all([
       contactAt(c.env.DB, accountId, email, Date.now()),
       contactTimelinePage(c.env.DB, accountId, email, before, limit),
     ]);
+    // Asked in another spelling than the contact's (`jörg@xn--mnchen-3ya.de` for `jörg@münchen.de`): the contact as stored.
+    for (const spelling of contact ? [] : ((await storedSpellings(c.env.DB, accountId, [email])).get(email) ?? []).slice(1)) {
+      contact = await contactAt(c.env.DB, accountId, spelling, Date.now());
+      if (!contact) continue;
+      page = await contactTimelinePage(c.env.DB, accountId, spelling, before, limit);
+      break;
+    }
     if (!contact) return jsonError(c, 404, NOT_FOUND);
     const body: ContactDetail = {
       contact: (await contactSummaries(c.env.DB, accountId, [contact]))[0] as ContactSummary,

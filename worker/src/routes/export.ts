@@ -14,7 +14,10 @@ import { validated } from "../http";
 import { listItems } from "../status";
 import { iso } from "../time";
 
-/** Rows per part: at most 13 D1 queries for messages, 2 for events and signals, 7 for contacts (export.test.ts). */
+/**
+ * Rows per part: at most 13 D1 queries for messages, 2 for events and signals, 8 for contacts, and one more per 90
+ * other spellings outside ASCII of the part's addresses (db/spellings.ts) (export.test.ts).
+ */
 const MESSAGES_PER_PART = 500;
 const EVENTS_PER_PART = 1_000;
 const CONTACTS_PER_PART = 270;

@@ -1,0 +1,254 @@
+// An address compared across its spellings (foldAddress: IDNA domain, NFC) wherever the account compares addresses:
+// bounces, replies, the compose check, lifting a suppression, a contact's page and deletion (db/spellings.ts,
+// migration 0024). Addresses stay stored and shown as written.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { ContactDetail, ContactsCheckResponse, SignalsResponse, StatusResponse } from "../../shared/api";
+import { OUTSIDE_ASCII_ADDRESSES_SQL } from "../src/db/spellings";
+import { hitFromRequest } from "../src/hits";
+import { deriveSigningKey } from "../src/keys";
+import { storeHits } from "../src/queue";
+import { BASE, CHROME_UA, createAccount, sentMessage, type TestAccount } from "./helpers";
+
+const HOUR = 3_600_000;
+const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
+const nfd = (text: string) => text.normalize("NFD");
+
+/** One address in the spellings a person, Gmail or a mail server may give it. */
+const UNICODE = "jörg@münchen.de";
+const PUNYCODE = "jörg@xn--mnchen-3ya.de";
+const NFD_UNICODE = nfd(UNICODE);
+
+const path = (email: string) => `/api/contacts/${encodeURIComponent(email)}`;
+
+function signals(account: TestAccount, body: unknown) {
+  return account.json<SignalsResponse>("POST", "/api/signals", body);
+}
+
+async function check(account: TestAccount, emails: string[]) {
+  return (await account.json<ContactsCheckResponse>("POST", "/api/contacts/check", { emails })).body.contacts;
+}
+
+const hardBounce = (threadId: string, gmailMessageId: string, recipients: string[]) => ({
+  kind: "bounce",
+  threadId,
+  gmailMessageId,
+  at: ago(HOUR / 2),
+  bounce: { kind: "hard", recipients, reason: "550 5.1.1 user unknown" },
+});
+
+const reply = (threadId: string, gmailMessageId: string, from: string) => ({
+  kind: "reply",
+  threadId,
+  gmailMessageId,
+  at: ago(HOUR / 2),
+  from,
+});
+
+/** Stores an open that happened at `occurredAt` through the real hit builder and consumer. */
+async function openAt(account: TestAccount, messageId: string, occurredAt: number) {
+  const accountKey = await deriveSigningKey(env.SIGNING_SECRET ?? "", account.accountId, account.key.keyId);
+  const request = new Request(`${BASE}/o/${messageId}.gif`, { headers: { "user-agent": CHROME_UA } });
+  const target = { accountId: account.accountId, messageId, accountKey, kind: "open" as const, linkIndex: null };
+  return storeHits(env.DB, [await hitFromRequest(request, target, occurredAt)]);
+}
+
+async function rows(sql: string, ...values: unknown[]): Promise<Record<string, unknown>[]> {
+  return (
+    await env.DB.prepare(sql)
+      .bind(...values)
+      .all<Record<string, unknown>>()
+  ).results;
+}
+
+describe("bounces and the suppression list", () => {
+  it("a notice naming the punycode of a recipient written in Unicode suppresses that recipient, as the email lists it", async () => {
+    const account = await createAccount();
+    await sentMessage(account, { threadId: "t-idn-bounce", recipients: [{ email: UNICODE }, { email: "other@acme.example" }] });
+    const res = await signals(account, { signals: [hardBounce("t-idn-bounce", "msg-f:idn1", [PUNYCODE])] });
+    expect(res.body.results[0]?.outcome).toBe("recorded");
+    const status = await account.json<StatusResponse>("POST", "/api/messages/status", { threadIds: ["t-idn-bounce"] });
+    expect(status.body.messages[0]?.bounce).toMatchObject({ kind: "hard", recipients: [UNICODE] });
+    expect(await rows("SELECT email FROM suppressions WHERE account_id = ?", account.accountId)).toEqual([{ email: UNICODE }]);
+    // The compose window warns in every spelling, and answers in the one it asked about.
+    expect(await check(account, [PUNYCODE, NFD_UNICODE, "JÖRG@MÜNCHEN.DE", "other@acme.example"])).toEqual([
+      { email: PUNYCODE, suppressed: true, bounceKind: "hard", optedOut: false },
+      { email: NFD_UNICODE, suppressed: true, bounceKind: "hard", optedOut: false },
+      { email: "jörg@münchen.de", suppressed: true, bounceKind: "hard", optedOut: false },
+      { email: "other@acme.example", suppressed: false, bounceKind: null, optedOut: false },
+    ]);
+  });
+
+  it("a soft notice in NFD counts for the recipient written in NFC, and a reply in punycode clears it", async () => {
+    const account = await createAccount();
+    const rene = "rené@acme.example";
+    await sentMessage(account, { threadId: "t-nfd-soft", recipients: [{ email: rene }], sentAt: ago(3 * HOUR) });
+    await signals(account, {
+      signals: [
+        { ...hardBounce("t-nfd-soft", "msg-f:s1", [nfd(rene)]), at: ago(2 * HOUR), bounce: { kind: "soft", recipients: [nfd(rene)] } },
+      ],
+    });
+    expect((await check(account, [nfd(rene)]))[0]).toMatchObject({ suppressed: false, bounceKind: "soft" });
+    await signals(account, { signals: [reply("t-nfd-soft", "msg-f:r1", nfd(rene))] });
+    expect((await check(account, [rene, nfd(rene)])).map((c) => c.bounceKind)).toEqual([null, null]);
+  });
+
+  it("two soft bounces of one address written in two spellings on two emails count as repeated", async () => {
+    const account = await createAccount();
+    await sentMessage(account, { threadId: "t-soft-uni", recipients: [{ email: UNICODE }], sentAt: ago(5 * HOUR) });
+    await sentMessage(account, { threadId: "t-soft-puny", recipients: [{ email: PUNYCODE }], sentAt: ago(3 * HOUR) });
+    const soft = (threadId: string, id: string, at: string) => ({
+      ...hardBounce(threadId, id, [UNICODE]),
+      at,
+      bounce: { kind: "soft", recipients: [UNICODE] },
+    });
+    await signals(account, { signals: [soft("t-soft-uni", "msg-f:s1", ago(4 * HOUR))] });
+    expect((await check(account, [UNICODE]))[0]).toMatchObject({ suppressed: false, bounceKind: "soft" });
+    await signals(account, { signals: [soft("t-soft-puny", "msg-f:s2", ago(2 * HOUR))] });
+    expect((await check(account, [UNICODE, PUNYCODE])).map((c) => c.suppressed)).toEqual([true, true]);
+  });
+
+  it("an open of an email to the address alone, written in another spelling, clears a soft bounce on the message's status", async () => {
+    const account = await createAccount();
+    await sentMessage(account, { threadId: "t-soft-status", recipients: [{ email: UNICODE }], sentAt: ago(3 * HOUR) });
+    const later = await sentMessage(account, { threadId: "t-soft-later", recipients: [{ email: PUNYCODE }], sentAt: ago(2 * HOUR) });
+    const soft = {
+      ...hardBounce("t-soft-status", "msg-f:s1", [UNICODE]),
+      at: ago(2.5 * HOUR),
+      bounce: { kind: "soft", recipients: [UNICODE] },
+    };
+    await signals(account, { signals: [soft] });
+    const status = async () =>
+      (await account.json<StatusResponse>("POST", "/api/messages/status", { threadIds: ["t-soft-status"] })).body.messages[0];
+    expect((await status())?.state).toBe("bounced");
+    expect(await openAt(account, later.id, Date.now() - HOUR)).toBe(1);
+    expect((await status())?.bounce).toBeNull();
+  });
+
+  it("the rep lifts a suppression by another spelling of the address", async () => {
+    const account = await createAccount();
+    await sentMessage(account, { threadId: "t-idn-lift", recipients: [{ email: PUNYCODE }] });
+    await signals(account, { signals: [hardBounce("t-idn-lift", "msg-f:l1", [UNICODE])] });
+    expect((await check(account, [UNICODE]))[0]?.suppressed).toBe(true);
+    expect((await account.api(`${path(NFD_UNICODE)}/suppression`, { method: "DELETE" })).status).toBe(204);
+    expect((await check(account, [PUNYCODE, UNICODE]))[0]?.suppressed).toBe(false);
+    expect((await account.api(`${path(UNICODE)}/suppression`, { method: "DELETE" })).status).toBe(404);
+  });
+
+  it("a notice naming a contact deleted in another Unicode form still suppresses that address", async () => {
+    const account = await createAccount();
+    const leaver = nfd("zoë@acme.example");
+    await sentMessage(account, { threadId: "t-nfd-removed", recipients: [{ email: leaver }, { email: "stayer@acme.example" }] });
+    expect((await account.api(path(leaver), { method: "DELETE" })).status).toBe(204);
+    await signals(account, { signals: [hardBounce("t-nfd-removed", "msg-f:d1", ["zoë@acme.example"])] });
+    expect((await check(account, [leaver, "zoë@acme.example", "stayer@acme.example"])).map((c) => c.suppressed)).toEqual([
+      true,
+      true,
+      false,
+    ]);
+  });
+});
+
+describe("replies", () => {
+  it("a reply from the punycode spelling is the recipient's own, on its page and in its score", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account, {
+      threadId: "t-idn-reply",
+      recipients: [{ email: UNICODE }, { email: "other@acme.example" }],
+    });
+    const res = await signals(account, { signals: [reply("t-idn-reply", "msg-f:r1", PUNYCODE)] });
+    expect(res.body.results[0]).toMatchObject({ outcome: "recorded", messageId: message.id });
+    expect(await rows("SELECT email FROM signals WHERE message_id = ?", message.id)).toEqual([{ email: UNICODE }]);
+    const page = await account.json<ContactDetail>("GET", path(UNICODE));
+    expect(page.body.timeline.filter((item) => item.kind === "reply")).toEqual([expect.objectContaining({ shared: false })]);
+    // A reply from another recipient is theirs alone; from someone else, it would be shared by both recipients.
+    const other = await account.json<ContactDetail>("GET", path("other@acme.example"));
+    expect(other.body.timeline.filter((item) => item.kind === "reply")).toEqual([]);
+    expect(page.body.contact.score).toBeGreaterThan(other.body.contact.score);
+  });
+
+  it("ignores the rep's own message in another spelling of the rep's address", async () => {
+    const account = await createAccount();
+    await sentMessage(account, { threadId: "t-idn-self", recipients: [{ email: "buyer@acme.example" }] });
+    const own = reply("t-idn-self", "msg-f:o1", nfd("rép@société.example"));
+    const res = await signals(account, { self: ["rép@xn--socit-esab.example"], signals: [own] });
+    expect(res.body.results[0]?.outcome).toBe("ignored");
+  });
+});
+
+describe("contacts", () => {
+  it("deletes a contact stored in NFD by its NFC spelling: its emails, rows, replies and stored score", async () => {
+    const account = await createAccount();
+    const stored = nfd("rené@acme.example");
+    const alone = await sentMessage(account, { threadId: "t-del-alone", recipients: [{ email: stored }] });
+    const shared = await sentMessage(account, {
+      threadId: "t-del-shared",
+      recipients: [{ email: stored, name: "René" }, { email: "stayer@acme.example" }],
+    });
+    await signals(account, { signals: [reply("t-del-shared", "msg-f:r1", "rené@acme.example")] });
+    expect((await account.json<ContactDetail>("GET", path("rené@acme.example"))).body.contact.email).toBe(stored);
+
+    expect((await account.api(path("rené@acme.example"), { method: "DELETE" })).status).toBe(204);
+    const forAccount = [account.accountId, stored];
+    expect(await rows("SELECT * FROM message_recipients WHERE account_id = ? AND email = ?", ...forAccount)).toEqual([]);
+    expect(await rows("SELECT * FROM signals WHERE account_id = ? AND email = ?", ...forAccount)).toEqual([]);
+    expect(await rows("SELECT * FROM contact_scores WHERE account_id = ? AND email = ?", ...forAccount)).toEqual([]);
+    expect(await rows("SELECT deleted_at IS NOT NULL AS deleted FROM messages WHERE id = ?", alone.id)).toEqual([{ deleted: 1 }]);
+    expect(await rows("SELECT recipients FROM messages WHERE id = ?", shared.id)).toEqual([
+      { recipients: JSON.stringify([{ email: "stayer@acme.example" }]) },
+    ]);
+    for (const spelling of [stored, "rené@acme.example"])
+      expect((await account.api(path(spelling), { method: "DELETE" })).status, spelling).toBe(404);
+  });
+
+  it("deletes every spelling the account wrote of an address at once, and one registration lists an address once", async () => {
+    const account = await createAccount();
+    await sentMessage(account, { threadId: "t-del-uni", recipients: [{ email: UNICODE }] });
+    await sentMessage(account, { threadId: "t-del-puny", recipients: [{ email: PUNYCODE }, { email: "stayer@acme.example" }] });
+    const both = await sentMessage(account, { threadId: "t-del-both", recipients: [{ email: UNICODE }, { email: PUNYCODE }] });
+    expect(await rows("SELECT email FROM message_recipients WHERE message_id = ?", both.id)).toEqual([{ email: UNICODE }]);
+    expect((await account.api(path(NFD_UNICODE), { method: "DELETE" })).status).toBe(204);
+    expect(await rows("SELECT email FROM message_recipients WHERE account_id = ?", account.accountId)).toEqual([
+      { email: "stayer@acme.example" },
+    ]);
+  });
+});
+
+describe("rows stored before", () => {
+  it("a contact, its reply and its suppression stored in other spellings by the worker before are found by any spelling", async () => {
+    const account = await createAccount();
+    const stored = nfd("rené@acme.example");
+    const message = await sentMessage(account, {
+      threadId: "t-old",
+      recipients: [{ email: stored }, { email: "stayer@acme.example" }],
+    });
+    // As the worker before this release stored them: the reply and the suppression under the spelling each came in.
+    await env.DB.batch([
+      env.DB.prepare(
+        `INSERT INTO signals (account_id, message_id, kind, source_id, email, occurred_at, inserted_at)
+         VALUES (?, ?, 'reply', 'msg-f:old-reply', 'rené@acme.example', ?, ?)`,
+      ).bind(account.accountId, message.id, Date.now() - HOUR, Date.now()),
+      env.DB.prepare("INSERT INTO suppressions (account_id, email, reason, created_at) VALUES (?, 'rené@acme.example', 'hard', ?)").bind(
+        account.accountId,
+        Date.now(),
+      ),
+    ]);
+    expect((await check(account, [stored]))[0]).toMatchObject({ suppressed: true, bounceKind: "hard" });
+    expect((await account.api(path(stored), { method: "DELETE" })).status).toBe(204);
+    expect(await rows("SELECT email FROM signals WHERE account_id = ?", account.accountId)).toEqual([]);
+    // The suppression stays with the deleted contact (docs/protocol.md §13), and still warns in every spelling.
+    expect((await check(account, [stored, "rené@acme.example"])).map((c) => c.suppressed)).toEqual([true, true]);
+  });
+
+  it("finds an account's addresses outside ASCII through migration 0024's partial indexes, never by a scan", async () => {
+    const { results: plan } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${OUTSIDE_ASCII_ADDRESSES_SQL}`)
+      .bind("acct")
+      .all<{ detail: string }>();
+    const searches = plan.map((row) => row.detail).filter((detail) => /^(SEARCH|SCAN) /.test(detail));
+    expect(searches).toEqual(
+      ["message_recipients", "signals", "suppressions"].map((table) =>
+        expect.stringMatching(new RegExp(`^SEARCH ${table} USING (COVERING )?INDEX ${table}_outside_ascii \\(account_id=\\?\\)$`)),
+      ),
+    );
+  });
+});
