@@ -504,6 +504,28 @@ describe("outbox", () => {
       expect(await t.outbox.entries()).toEqual([]);
     });
 
+    it("a release of held signals that a delivery starts sees that delivery written back", async () => {
+      let seen: string[] = [];
+      let released = Promise.resolve();
+      const outbox: Outbox = new Outbox(
+        memoryArea(),
+        async () => {
+          // As delivery.ts does once the tracker has the email: releaseHeld, not waited for, reads the outbox's threads.
+          released = outbox.entries().then((entries) => {
+            seen = entries.map((e) => e.trackingId);
+          });
+          return "delivered";
+        },
+        () => undefined,
+        () => 0,
+      );
+      await outbox.put("delivered", request);
+      await outbox.put("held", request, 45_000);
+      await outbox.flush();
+      await released;
+      expect(seen).toEqual(["held"]);
+    });
+
     it("starts no delivery after FLUSH_BUDGET_MS: the rest stays due, and leads the next flush", async () => {
       const t = unanswered();
       t.backlog(60);

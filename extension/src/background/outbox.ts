@@ -338,7 +338,10 @@ export class Outbox {
   private start(entry: OutboxEntry): Delivery {
     const delivery: Delivery = { retry: entry.attempts > 0, replaced: false, done: Promise.resolve() };
     this.underway.set(entry.trackingId, delivery);
-    delivery.done = this.attempt(entry).then((result) => this.settle(entry, result, delivery));
+    // Delivered a moment later, once `done` is set: whatever the delivery starts that reads entries() waits for it.
+    delivery.done = Promise.resolve()
+      .then(() => this.attempt(entry))
+      .then((result) => this.settle(entry, result, delivery));
     return delivery;
   }
 
