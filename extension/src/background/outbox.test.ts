@@ -563,6 +563,20 @@ describe("outbox", () => {
       expect(await t.outbox.entries()).toEqual([]);
     });
 
+    it("schedules the next attempt by the entries waiting, not by one under way, which its result reschedules", async () => {
+      const t = unanswered();
+      await t.outbox.put("sent", request);
+      const flush = t.outbox.flush();
+      await nextTask();
+      expect(t.waiting()).toEqual(["register sent"]);
+      await t.outbox.put("held", request, t.now() + 45_000);
+      // Not now: the alarm and the timer would start flushes that find it under way.
+      expect(t.scheduled.at(-1)).toBe(t.now() + 45_000);
+      t.answer(null, TIMED_OUT);
+      await flush;
+      expect(t.scheduled.at(-1)).toBe(t.now() + FIRST_RETRY_MS);
+    });
+
     it("delivers the newest first of entries due together", async () => {
       const t = unanswered();
       for (const id of ["first", "second", "third"]) {
