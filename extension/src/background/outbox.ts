@@ -98,10 +98,11 @@ export function troubleNote(entry: OutboxEntry): { title: string; message: strin
  * Deliveries under way at once. Each holds a connection to the tracker until it is answered or api.ts's timeout (15 s)
  * ends it. Chrome opens at most 6 HTTP/1.1 connections to one host (g_max_sockets_per_group, 6 for normal sockets, in
  * Chromium's net/socket/client_socket_pool_manager.cc), Firefox as many (network.http.max-persistent-connections-per-
- * server), and the feed poll, the Gmail tabs' status reads and the popup go to the same host: 4 leaves them 2, so a
- * tracker that never answers does not also hold up the rest of the extension. Against such a tracker, the 3 of them
- * retries may take (one is kept for a send's first attempt) still try 20 waiting entries within 7 rounds of 15 s,
- * well inside FLUSH_BUDGET_MS; more at once would press a tracker that is merely slow, for little.
+ * server, 6, in its modules/libpref/init/all.js), and the feed poll, the Gmail tabs' status reads and the popup go to
+ * the same host: 4 leaves them 2, so a tracker that never answers does not hold up the rest of the extension too.
+ * Retries take at most 3 of the 4 (one is kept for a send's first attempt), which against such a tracker still try 20
+ * waiting entries in 7 rounds of 15 s, well inside FLUSH_BUDGET_MS; more at once would gain little against a tracker
+ * that is down, and press one that is merely slow.
  */
 export const DELIVERIES_AT_ONCE = 4;
 
