@@ -7,8 +7,11 @@ import { outboxDelivery } from "./delivery";
 import { memoryArea } from "./memory-area";
 import {
   ATTEMPTS_BEFORE_TELLING,
+  backoffMs,
+  DELIVERIES_AT_ONCE,
   type DeliveryResult,
   FIRST_RETRY_MS,
+  FLUSH_BUDGET_MS,
   type KeyValueArea,
   MAX_RETRY_MS,
   Outbox,
@@ -26,6 +29,89 @@ const CREDENTIALS: Credentials = {
   signingKey: { accountId: "abcdefghijklmnop", keyId: 1, secret: "A".repeat(43) },
 };
 const request = { subject: "s", recipients: [], sentAt: new Date(0).toISOString(), openTracking: true, clickTracking: true, links: [] };
+
+/** Lets every promise chain run until it waits on something the test has not answered yet. */
+const nextTask = () => new Promise((resolve) => setTimeout(resolve, 0));
+
+/**
+ * An outbox whose deliveries wait until the test answers them: a tracker that does not answer (api.ts then gives up
+ * after its timeout) is one never answered until the test says the timeout came. Deliveries are recorded as
+ * "register <id>" or "withdraw <id>", with any delivered while another of the same id was under way, and the most
+ * under way together.
+ */
+function unanswered() {
+  let now = 1_000_000;
+  const area = memoryArea();
+  const calls: string[] = [];
+  const waiting: { call: string; answer: (result: DeliveryResult) => void }[] = [];
+  const underway = new Set<string>();
+  const twice: string[] = [];
+  let most = 0;
+  const scheduled: (number | null)[] = [];
+  const outbox = new Outbox(
+    area,
+    (entry) => {
+      const call = `${entry.withdraw ? "withdraw" : "register"} ${entry.trackingId}`;
+      calls.push(call);
+      if (underway.has(entry.trackingId)) twice.push(call);
+      underway.add(entry.trackingId);
+      most = Math.max(most, underway.size);
+      return new Promise<DeliveryResult>((resolve) =>
+        waiting.push({
+          call,
+          answer: (result) => {
+            underway.delete(entry.trackingId);
+            resolve(result);
+          },
+        }),
+      );
+    },
+    (at) => scheduled.push(at),
+    () => now,
+  );
+  /** Answers the delivery under way recorded as `call`, or every one under way. */
+  const answer = (call: string | null, result: DeliveryResult) => {
+    for (const w of waiting.filter((w) => call === null || w.call === call)) {
+      waiting.splice(waiting.indexOf(w), 1);
+      w.answer(result);
+    }
+  };
+  /** Registrations the tracker could not be told of once (it was down), due now: a backlog, the oldest first. */
+  const backlog = (count: number) => {
+    area.data.outbox = Object.fromEntries(
+      Array.from({ length: count }, (_, i): [string, OutboxEntry] => [
+        `old${i}`,
+        {
+          trackingId: `old${i}`,
+          request,
+          state: "pending",
+          attempts: 1,
+          createdAt: now - 3_600_000 + i,
+          nextAttemptAt: now,
+          lastError: "cannot reach the tracker",
+          lastStatus: null,
+        },
+      ]),
+    );
+  };
+  return {
+    area,
+    outbox,
+    calls,
+    waiting: () => waiting.map((w) => w.call),
+    answer,
+    backlog,
+    twice,
+    most: () => most,
+    scheduled,
+    now: () => now,
+    tick: (ms: number) => (now += ms),
+  };
+}
+/** What a call that has not come back by the time every chain waits on the tracker gives instead. */
+const STILL_WAITING = "still waiting behind the deliveries under way";
+const atOnce = <T>(promise: Promise<T>) => Promise.race([promise, nextTask().then(() => STILL_WAITING)]);
+const TIMED_OUT: DeliveryResult = { retry: true, error: "cannot reach the tracker (timed out)" };
 
 describe("outbox", () => {
   it("retries with backoff until delivered, survives a new Outbox on the same storage (a restart), never drops", async () => {
@@ -368,6 +454,189 @@ describe("outbox", () => {
       tick(WITHDRAWN_KEEP_MS);
       await outbox.withdraw("id3"); // a later withdrawal prunes the old ones
       expect(await outbox.put("id1", request)).toBe(true);
+    });
+  });
+  describe("deliveries against a tracker that does not answer", () => {
+    it("a new send is queued and its first delivery starts at once, while 20 due registrations wait on the tracker", async () => {
+      const t = unanswered();
+      t.backlog(20);
+      const backlogFlush = t.outbox.flush(); // the alarm's
+      await nextTask();
+      // What the messageSent handler does: put, then flush without waiting.
+      expect(await atOnce(t.outbox.put("new", { ...request, subject: "Pricing" }))).toBe(true);
+      const sendFlush = t.outbox.flush();
+      await nextTask();
+      // Retries take DELIVERIES_AT_ONCE - 1 places, the newest first: one is kept for a send's first attempt.
+      expect(t.waiting()).toEqual(["register old19", "register old18", "register old17", "register new"]);
+      t.answer("register new", "delivered");
+      await nextTask();
+      expect((await t.outbox.snapshot()).map((e) => e.trackingId)).not.toContain("new");
+      // The backlog goes on, never more at once than DELIVERIES_AT_ONCE, no entry twice, until each was tried once.
+      for (let round = 0; t.waiting().length > 0 && round < 30; round++) {
+        t.answer(null, TIMED_OUT);
+        await nextTask();
+      }
+      await Promise.all([backlogFlush, sendFlush]);
+      expect(t.calls.filter((c) => c !== "register new").sort()).toEqual(Array.from({ length: 20 }, (_, i) => `register old${i}`).sort());
+      expect([t.twice, t.most() <= DELIVERIES_AT_ONCE]).toEqual([[], true]);
+      expect((await t.outbox.entries()).map((e) => e.attempts)).toEqual(Array(20).fill(2));
+    });
+
+    it("never delivers an entry twice at once, however many flushes run together", async () => {
+      const t = unanswered();
+      // Fewer than DELIVERIES_AT_ONCE: each flush finds room for the entries another one has under way.
+      t.backlog(2);
+      await t.outbox.put("new", request);
+      // The alarm, a send's flush, an answered feed poll and the options page's retry, all at once.
+      const flushes = [t.outbox.flush(), t.outbox.flush(), t.outbox.hurry(), t.outbox.retry().then(() => t.outbox.flush())];
+      await nextTask();
+      for (let round = 0; t.waiting().length > 0 && round < 20; round++) {
+        t.answer(t.waiting()[0] ?? null, "delivered");
+        await nextTask();
+      }
+      await Promise.all(flushes);
+      expect(t.twice).toEqual([]);
+      expect(t.calls.sort()).toEqual(["register new", "register old0", "register old1"]);
+      expect(await t.outbox.entries()).toEqual([]);
+    });
+
+    it("writes each result back without losing a put or a withdrawal made while it was under way; the withdrawal wins", async () => {
+      const t = unanswered();
+      await t.outbox.put("undone", { ...request, subject: "Pricing" });
+      await t.outbox.put("better", { ...request, threadId: "#thread-a:r-1" });
+      const flush = t.outbox.flush();
+      await nextTask();
+      expect(t.waiting().sort()).toEqual(["register better", "register undone"]);
+      // Meanwhile: Gmail's Undo takes one back, Gmail's answer gives the other its ids, and another email is sent.
+      expect(await atOnce(t.outbox.withdraw("undone"))).toBeUndefined();
+      expect(await atOnce(t.outbox.put("better", { ...request, threadId: "183234ce86ffa010" }))).toBe(true);
+      expect(await atOnce(t.outbox.put("later", request))).toBe(true);
+      const later = t.outbox.flush();
+      await nextTask();
+      // Not the withdrawal while its registration is under way: the tracker could take the DELETE before the PUT.
+      expect(t.waiting().sort()).toEqual(["register better", "register later", "register undone"]);
+      t.answer("register undone", "delivered");
+      t.answer("register better", "delivered");
+      t.answer("register later", { retry: true, error: "the tracker answered 503", status: 503 });
+      await nextTask();
+      expect(await t.outbox.snapshot()).toMatchObject([
+        { trackingId: "undone", withdraw: true, attempts: 0, request: { subject: "Pricing" } },
+        { trackingId: "better", attempts: 0, request: { threadId: "183234ce86ffa010" } },
+        { trackingId: "later", attempts: 1, lastStatus: 503 },
+      ]);
+      // The withdrawal and the better ids go once the deliveries of their id ended; the flushes waiting on them see to it.
+      expect(t.waiting().sort()).toEqual(["register better", "withdraw undone"]);
+      t.answer(null, "delivered");
+      await Promise.all([flush, later]);
+      expect(t.twice).toEqual([]);
+      expect((await t.outbox.entries()).map((e) => e.trackingId)).toEqual(["later"]);
+      expect(await t.outbox.put("undone", request)).toBe(false);
+    });
+
+    it("a flush delivers again an entry replaced while it had it under way, once that delivery has ended", async () => {
+      const t = unanswered();
+      await t.outbox.put("undone", request);
+      await t.outbox.put("better", { ...request, threadId: "#thread-a:r-1" });
+      const flush = t.outbox.flush();
+      await nextTask();
+      expect(t.waiting().sort()).toEqual(["register better", "register undone"]);
+      // Gmail's answer with better ids, and Gmail's Undo, with no flush of their own: the one under way sees to them.
+      await t.outbox.put("better", { ...request, threadId: "183234ce86ffa010" });
+      await t.outbox.withdraw("undone");
+      t.answer(null, "delivered");
+      await nextTask();
+      expect(t.waiting().sort()).toEqual(["register better", "withdraw undone"]);
+      t.answer(null, "delivered");
+      await flush;
+      expect(t.calls.slice(2).sort()).toEqual(["register better", "withdraw undone"]);
+      expect(await t.outbox.entries()).toEqual([]);
+    });
+
+    it("a release of held signals that a delivery starts sees that delivery written back", async () => {
+      let seen: string[] = [];
+      let released = Promise.resolve();
+      const outbox: Outbox = new Outbox(
+        memoryArea(),
+        async () => {
+          // As delivery.ts does once the tracker has the email: releaseHeld, not waited for, reads the outbox's threads.
+          released = outbox.entries().then((entries) => {
+            seen = entries.map((e) => e.trackingId);
+          });
+          return "delivered";
+        },
+        () => undefined,
+        () => 0,
+      );
+      await outbox.put("delivered", request);
+      await outbox.put("held", request, 45_000);
+      await outbox.flush();
+      await released;
+      expect(seen).toEqual(["held"]);
+    });
+
+    it("starts no delivery after FLUSH_BUDGET_MS: the rest stays due, and leads the next flush", async () => {
+      const t = unanswered();
+      t.backlog(60);
+      const start = t.now();
+      let done = false;
+      const flush = t.outbox.flush().then(() => {
+        done = true;
+      });
+      await nextTask();
+      // Each round, the deliveries under way end at api.ts's timeout, 15 s on.
+      for (let round = 0; !done && round < 100; round++) {
+        t.tick(15_000);
+        t.answer(null, TIMED_OUT);
+        await nextTask();
+      }
+      await flush;
+      const reached = (FLUSH_BUDGET_MS / 15_000) * (DELIVERIES_AT_ONCE - 1);
+      expect([t.calls.length, t.now() - start]).toEqual([reached, FLUSH_BUDGET_MS]);
+      const entries = await t.outbox.entries();
+      const untried = entries.filter((e) => e.attempts === 1);
+      expect(untried).toHaveLength(60 - reached);
+      // Due: the next flush (the timer, or the alarm once the worker was stopped) takes them.
+      expect(untried.every((e) => e.state === "pending" && e.nextAttemptAt <= t.now())).toBe(true);
+      expect(t.scheduled.at(-1)).toBeLessThanOrEqual(t.now());
+      t.tick(backoffMs(2));
+      t.calls.length = 0;
+      const next = t.outbox.flush();
+      await nextTask();
+      expect(t.waiting().every((call) => untried.some((e) => call === `register ${e.trackingId}`))).toBe(true);
+      for (let round = 0; round === 0 || (t.waiting().length > 0 && round < 30); round++) {
+        t.answer(null, "delivered");
+        await nextTask();
+      }
+      await next;
+      expect(await t.outbox.entries()).toEqual([]);
+    });
+
+    it("schedules the next attempt by the entries waiting, not by one under way, which its result reschedules", async () => {
+      const t = unanswered();
+      await t.outbox.put("sent", request);
+      const flush = t.outbox.flush();
+      await nextTask();
+      expect(t.waiting()).toEqual(["register sent"]);
+      await t.outbox.put("held", request, t.now() + 45_000);
+      // Not now: the alarm and the timer would start flushes that find it under way.
+      expect(t.scheduled.at(-1)).toBe(t.now() + 45_000);
+      t.answer(null, TIMED_OUT);
+      await flush;
+      expect(t.scheduled.at(-1)).toBe(t.now() + FIRST_RETRY_MS);
+    });
+
+    it("delivers the newest first of entries due together", async () => {
+      const t = unanswered();
+      for (const id of ["first", "second", "third"]) {
+        await t.outbox.put(id, request, t.now() + 45_000);
+        t.tick(1_000);
+      }
+      t.tick(45_000);
+      const flush = t.outbox.flush();
+      await nextTask();
+      expect(t.calls).toEqual(["register third", "register second", "register first"]);
+      t.answer(null, "delivered");
+      await flush;
     });
   });
 });

@@ -54,8 +54,8 @@ export const FIRST_RETRY_MS = 2_000;
 export const MAX_RETRY_MS = 15 * 60_000;
 
 /**
- * Failed attempts after which a registration still pending is told to the user (about two minutes of them, by
- * backoffMs): long enough for a network blip or a tracker restart to pass unnoticed, short enough that the rep hears
+ * Failed attempts after which a registration still pending is told to the user (about a minute of them: 2 + 4 + 8 + 16
+ * + 32 s of backoffMs between the six, and each attempt's own wait): long enough for a network blip or a tracker restart to pass unnoticed, short enough that the rep hears
  * of a revoked token or an unreachable tracker while the email is still on their mind.
  */
 export const ATTEMPTS_BEFORE_TELLING = 6;
@@ -125,13 +125,66 @@ export async function tellTrouble(
   await deps.notify(troubleNote(entry));
 }
 
+/**
+ * Deliveries under way at once. Each holds a connection to the tracker until it is answered or api.ts's timeout (15 s)
+ * ends it. Chrome opens at most 6 HTTP/1.1 connections to one host (g_max_sockets_per_group, 6 for normal sockets, in
+ * Chromium's net/socket/client_socket_pool_manager.cc), Firefox as many (network.http.max-persistent-connections-per-
+ * server, 6, in its modules/libpref/init/all.js), and the feed poll, the Gmail tabs' status reads and the popup go to
+ * the same host: 4 leaves them 2, so a tracker that never answers does not hold up the rest of the extension too.
+ * Retries take at most 3 of the 4 (one is kept for a send's first attempt), which against such a tracker still try 20
+ * waiting entries in 7 rounds of 15 s, well inside FLUSH_BUDGET_MS; more at once would gain little against a tracker
+ * that is down, and press one that is merely slow.
+ */
+export const DELIVERIES_AT_ONCE = 4;
+
+/**
+ * A flush starts no delivery after this long; those under way end within api.ts's timeout (15 s), so the flush is done
+ * in about 3¼ minutes at most. Chrome stops an extension's service worker "when a single request, such as an event or
+ * API call, takes longer than 5 minutes to process" (Chrome for Developers, "The extension service worker lifecycle",
+ * developer.chrome.com/docs/extensions/develop/concepts/service-workers/lifecycle, "Idle and shutdown", published
+ * 2023-05-02): a flush stopped halfway would leave its last results unwritten. What it did not reach stays due, and the
+ * next flush (the timer while the worker lives, else the alarm) takes it first (deliveryOrder).
+ */
+export const FLUSH_BUDGET_MS = 3 * 60_000;
+
+/**
+ * Which of the due entries goes first: the one attempted fewer times, so that those a flush cut short by its time
+ * never reached lead the next one rather than waiting again behind the ones it retried; then the newest, the rep's
+ * current email, before the backlog (a send's first attempt is thus always first).
+ */
+function deliveryOrder(a: OutboxEntry, b: OutboxEntry): number {
+  return a.attempts - b.attempts || b.createdAt - a.createdAt;
+}
+
+/** A delivery under way. */
+interface Delivery {
+  /** Of an entry attempted before: such ones take at most DELIVERIES_AT_ONCE - 1 places. */
+  retry: boolean;
+  /** A put or a withdrawal of its id came meanwhile: what is stored now is not what was delivered. */
+  replaced: boolean;
+  /** Settles once its result is written back. */
+  done: Promise<void>;
+}
+
+/**
+ * How soon the alarm comes back for an entry under way: should the worker be stopped before its delivery ends (within
+ * api.ts's 15 s timeout, when its result reschedules), the entry is found again then.
+ */
+const UNDERWAY_RECHECK_MS = 60_000;
+
 export function backoffMs(attempts: number): number {
   return Math.min(MAX_RETRY_MS, FIRST_RETRY_MS * 2 ** Math.max(0, attempts - 1));
 }
 
 export class Outbox {
-  /** Every read-modify-write runs in turn, so concurrent messages cannot lose each other's entries. */
+  /**
+   * Every read-modify-write runs in turn, so concurrent messages cannot lose each other's entries. Deliveries run
+   * outside it (a tracker that never answers would hold every put behind it): a flush claims due entries under it,
+   * delivers them, and writes each result back under it.
+   */
   private readonly serial = serialRunner();
+  /** The entries being delivered, by tracking id: none is delivered twice at once. */
+  private readonly underway = new Map<string, Delivery>();
 
   constructor(
     private readonly area: KeyValueArea,
@@ -155,8 +208,12 @@ export class Outbox {
     await this.area.set({ [KEY]: entries });
   }
 
-  /** Every entry, oldest first, once the writes queued before this call (a running flush included) are done. */
-  entries(): Promise<OutboxEntry[]> {
+  /**
+   * Every entry, oldest first, once the writes queued before this call and the deliveries under way are written back:
+   * a release of held signals started by a delivery (delivery.ts) sees it done. A delivery must not wait for this.
+   */
+  async entries(): Promise<OutboxEntry[]> {
+    await Promise.allSettled([...this.underway.values()].map((d) => d.done));
     return this.serial(() => this.snapshot());
   }
 
@@ -179,6 +236,7 @@ export class Outbox {
       if ((await this.withdrawn())[trackingId] !== undefined) return false;
       const entries = await this.read();
       const now = this.now();
+      this.replacing(trackingId);
       entries[trackingId] = {
         trackingId,
         request,
@@ -208,6 +266,8 @@ export class Outbox {
       await this.area.set({ [WITHDRAWN_KEY]: withdrawn });
       const entries = await this.read();
       const entry = entries[trackingId];
+      // A registration of it under way is not written back over the withdrawal, which goes once that one has ended.
+      this.replacing(trackingId);
       entries[trackingId] = {
         trackingId,
         // Kept for the popup's list (its subject); never sent again.
@@ -256,43 +316,121 @@ export class Outbox {
     }).then((retrying) => (retrying ? this.flush() : undefined));
   }
 
-  /** Attempts every due entry once. Safe to call at any time, from any trigger. */
-  flush(): Promise<void> {
+  /**
+   * Attempts every due entry once (again, one replaced meanwhile), DELIVERIES_AT_ONCE at a time, a send's first attempt
+   * at once whatever backlog is under way, and starts none after FLUSH_BUDGET_MS. Safe to call at any time, from any
+   * trigger: flushes running together share the deliveries under way. Done once those it started are written back.
+   */
+  async flush(): Promise<void> {
+    const deadline = this.now() + FLUSH_BUDGET_MS;
+    const attempted = new Set<string>();
+    const started: Promise<void>[] = [];
+    for (;;) {
+      const { claimed, blocked } = await this.serial(() => this.claim(attempted, deadline));
+      for (const delivery of claimed) started.push(delivery.done);
+      if (claimed.length > 0) continue;
+      if (!blocked) break;
+      // Due entries wait for a delivery to end (a free place, or their own id's delivery): then look again (at once
+      // when the one they waited for ended before this flush came back from the lock).
+      const underway = [...this.underway.values()].map((d) => d.done.catch(() => undefined));
+      if (underway.length > 0) await Promise.race(underway);
+    }
+    await Promise.all(started);
+    await this.serial(async () => this.reschedule(await this.read()));
+  }
+
+  /**
+   * Under the lock: starts the due entries this flush may deliver now, best first (deliveryOrder); `blocked` when others
+   * are due but wait for a delivery under way to end. Past the deadline, none.
+   */
+  private async claim(attempted: Set<string>, deadline: number): Promise<{ claimed: Delivery[]; blocked: boolean }> {
+    const now = this.now();
+    if (now >= deadline) return { claimed: [], blocked: false };
+    const due = Object.values(await this.read())
+      // Not one this flush attempted already, unless replaced since (a put or a withdrawal makes its attempts 0 again).
+      .filter((e) => e.state === "pending" && e.nextAttemptAt <= now && !(attempted.has(e.trackingId) && e.attempts > 0))
+      .sort(deliveryOrder);
+    const claimed: Delivery[] = [];
+    let blocked = false;
+    for (const entry of due) {
+      const underway = [...this.underway.values()];
+      const room =
+        underway.length < DELIVERIES_AT_ONCE && (entry.attempts === 0 || underway.filter((d) => d.retry).length < DELIVERIES_AT_ONCE - 1);
+      if (!room || this.underway.has(entry.trackingId)) {
+        blocked = true;
+        continue;
+      }
+      attempted.add(entry.trackingId);
+      claimed.push(this.start(entry));
+    }
+    return { claimed, blocked };
+  }
+
+  /** Delivers one entry, outside the lock, and writes its result back under it. */
+  private start(entry: OutboxEntry): Delivery {
+    const delivery: Delivery = { retry: entry.attempts > 0, replaced: false, done: Promise.resolve() };
+    this.underway.set(entry.trackingId, delivery);
+    // Delivered a moment later, once `done` is set: whatever the delivery starts that reads entries() waits for it.
+    delivery.done = Promise.resolve()
+      .then(() => this.attempt(entry))
+      .then((result) => this.settle(entry, result, delivery));
+    return delivery;
+  }
+
+  private async attempt(entry: OutboxEntry): Promise<DeliveryResult> {
+    try {
+      return await this.deliver(entry);
+    } catch (error) {
+      return { retry: true, error: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
+  /**
+   * Writes a delivery's result back, unless its entry was replaced meanwhile (a put with better ids, or a withdrawal,
+   * by Gmail's Undo, that must win over this registration): what is stored now goes next, by its own flush or by one
+   * waiting for this delivery to end. Re-read, not kept: storage may be shared with another context.
+   */
+  private settle(entry: OutboxEntry, result: DeliveryResult, delivery: Delivery): Promise<void> {
     return this.serial(async () => {
-      const due = Object.values(await this.read())
-        .filter((e) => e.state === "pending" && e.nextAttemptAt <= this.now())
-        .sort((a, b) => a.createdAt - b.createdAt);
-      for (const entry of due) {
-        let result: DeliveryResult;
-        try {
-          result = await this.deliver(entry);
-        } catch (error) {
-          result = { retry: true, error: error instanceof Error ? error.message : String(error) };
-        }
-        // Re-read: the entry may have been replaced while we were delivering it (it was not: calls are serial,
-        // but storage may be shared with another context, so never write back a stale whole map).
+      try {
         const entries = await this.read();
         const current = entries[entry.trackingId];
-        if (!current || current.createdAt !== entry.createdAt) continue;
-        if (result === "delivered") {
-          delete entries[entry.trackingId];
-        } else {
-          current.attempts += 1;
-          current.lastError = result.error;
-          current.lastStatus = result.status;
-          if (result.retry) current.nextAttemptAt = this.now() + backoffMs(current.attempts);
-          else current.state = "failed";
+        if (current && current.createdAt === entry.createdAt && !delivery.replaced) {
+          if (result === "delivered") {
+            delete entries[entry.trackingId];
+          } else {
+            current.attempts += 1;
+            current.lastError = result.error;
+            current.lastStatus = result.status;
+            if (result.retry) current.nextAttemptAt = this.now() + backoffMs(current.attempts);
+            else current.state = "failed";
+          }
+          await this.write(entries);
+          if (result !== "delivered" && (!result.retry || current.attempts === ATTEMPTS_BEFORE_TELLING)) this.tell({ ...current });
         }
-        await this.write(entries);
-        if (result !== "delivered" && (!result.retry || current.attempts === ATTEMPTS_BEFORE_TELLING)) this.tell({ ...current });
+      } finally {
+        this.underway.delete(entry.trackingId);
       }
       this.reschedule(await this.read());
     });
   }
 
+  /** A put or a withdrawal of this id, under the lock: a delivery of it under way is not written back. */
+  private replacing(trackingId: string): void {
+    const delivery = this.underway.get(trackingId);
+    if (delivery) delivery.replaced = true;
+  }
+
+  /**
+   * The time of the next due attempt: of an entry under way, no sooner than UNDERWAY_RECHECK_MS from now (its result
+   * reschedules when written back; a time already past would only start flushes that find it under way).
+   */
   private reschedule(entries: Record<string, OutboxEntry>): void {
-    const pending = Object.values(entries).filter((e) => e.state === "pending");
-    this.schedule(pending.length ? Math.min(...pending.map((e) => e.nextAttemptAt)) : null);
+    const now = this.now();
+    const times = Object.values(entries)
+      .filter((e) => e.state === "pending")
+      .map((e) => (this.underway.has(e.trackingId) ? Math.max(e.nextAttemptAt, now + UNDERWAY_RECHECK_MS) : e.nextAttemptAt));
+    this.schedule(times.length ? Math.min(...times) : null);
   }
 }
 

@@ -15,7 +15,8 @@ export interface SignalDeps extends TrackerAccess {
   trackedThreads(credentials: Credentials, threadIds: string[]): Promise<Set<string>>;
   /**
    * Threads of the emails still in the outbox: the tracker will know them once they are delivered. With
-   * `afterFlush`, as they are once a running flush is done (a release right after a delivery must see it).
+   * `afterFlush`, as they are once the outbox's deliveries under way are written back (a release right after a
+   * delivery must see it).
    */
   outboxThreads(afterFlush: boolean): Promise<Set<string>>;
   /** Signals of those threads, kept until the tracker knows the thread. */
