@@ -311,6 +311,17 @@ it("the options page hears, without a call of its own, that the tracker refuses 
   expect((await pages.getState.run(null, fromOptions)).tracker?.reachable).toBe(true);
 });
 
+it("the popup and the options page answer while a registration waits on a tracker that does not answer", async () => {
+  // A delivery that never ends, as one to a tracker that holds the connection until api.ts's timeout.
+  const { pages, outbox } = background(undefined, () => new Promise<never>(() => undefined));
+  const waiting = await trackingId();
+  await outbox.put(waiting, { subject: "Pricing", recipients: [], sentAt: new Date().toISOString() });
+  void outbox.flush();
+  // Before, both waited for the delivery under way: this test then never ends (vitest's timeout fails it).
+  expect((await pages.getState.run(null, fromOptions)).outbox).toEqual([expect.objectContaining({ trackingId: waiting })]);
+  expect((await pages.getActivity.run(null, fromPopup)).state.outbox).toEqual([expect.objectContaining({ trackingId: waiting })]);
+});
+
 it("deleting a contact takes it out of the activity and the reminders, and its only emails with their counts", async () => {
   const [only, shared] = [await trackingId(), await trackingId()];
   const dana = { email: "dana@wingtip.example", name: "Dana Reyes" };

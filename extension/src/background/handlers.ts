@@ -545,7 +545,9 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
           )
         : { reachable: false, problem: state.problem, refused: false };
       // The totals are the tracker's when it answers; the extension's own (summarize) when it does not.
-      const [feed, entries] = await Promise.all([credentials ? receipts.feedState() : null, outbox.entries()]);
+      // As stored now (snapshot), not after the deliveries under way: each may wait out api.ts's timeout on a tracker
+      // that does not answer, which is when the rep opens the popup or the options page to see why.
+      const [feed, entries] = await Promise.all([credentials ? receipts.feedState() : null, outbox.snapshot()]);
       const now = Date.now();
       const totals = credentials && reach.reachable ? await receipts.totals.read(access, credentials, feed, now).catch(() => null) : null;
       return {
@@ -560,7 +562,7 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
     getState: handler(noInput, async (): Promise<ExtensionState> => {
       const { state, credentials } = await connection();
       const tracker = credentials ? await receipts.reach.reachability(credentials.trackerUrl) : null;
-      return { connection: state, outbox: await outbox.entries(), tracker };
+      return { connection: state, outbox: await outbox.snapshot(), tracker };
     }),
 
     connect: handler(connectInput, async (input): Promise<{ accountId: string; apiToken: string; created: boolean }> => {
