@@ -123,7 +123,7 @@ import { type DeliveryResult, Outbox } from "./outbox";
 import { SentAccounts } from "./sent-accounts";
 import { StatusCache } from "./status-cache";
 import { NOTICE_MAX, noticeTab } from "./tab-notices";
-import { PENDING_TOKEN_KEPT_MS, settlementNote, settlePendingToken } from "./token-replacement";
+import { PENDING_TOKEN_KEPT_MS, settlementNote, settlePendingToken, tellsOfStoredToken } from "./token-replacement";
 import { TrackerReach } from "./tracker-reach";
 
 const unused = async () => {
@@ -805,6 +805,20 @@ it("when this browser cannot switch to the new token after the answer, it is ans
   expect(held()).toEqual({ ...CONNECTED, pendingToken: { apiToken: replaced.apiToken, askedAt: expect.any(Number) } });
   expect(await settlePendingToken()).toMatchObject({ outcome: "replaced", problem: null });
   expect(held()).toEqual({ ...CONNECTED, apiToken: replaced.apiToken });
+});
+
+it("while a replacement is pending, the old token refused is the settlement's to judge, not a refusal the rep is told of", () => {
+  const url = CONNECTED.trackerUrl;
+  const pending = { ...CONNECTED, pendingToken: { apiToken: "mt_pending", askedAt: 1_000 } };
+  // The tracker may have put the pending token in place a moment ago: the calls still carrying the old one are refused.
+  expect(tellsOfStoredToken(pending, url, CONNECTED.apiToken, true)).toBe(false);
+  // Anything else still tells of the stored token: no answer at all, an answer, a refusal with nothing pending.
+  expect(tellsOfStoredToken(pending, url, CONNECTED.apiToken, false)).toBe(true);
+  expect(tellsOfStoredToken(CONNECTED, url, CONNECTED.apiToken, true)).toBe(true);
+  // Not the stored credentials' calls: another token, another tracker, none stored.
+  expect(tellsOfStoredToken(CONNECTED, url, "mt_pending", true)).toBe(false);
+  expect(tellsOfStoredToken(CONNECTED, "https://other.example", CONNECTED.apiToken, false)).toBe(false);
+  expect(tellsOfStoredToken(null, url, CONNECTED.apiToken, false)).toBe(false);
 });
 
 it("the stored API token is a page's to ask for, never a Gmail tab's", () => {

@@ -25,7 +25,7 @@ import { SentAccounts } from "./sent-accounts";
 import { releaseHeldSignals } from "./signals";
 import { StatusCache } from "./status-cache";
 import { noticeTab } from "./tab-notices";
-import { settlementNote, settlePendingToken } from "./token-replacement";
+import { settlementNote, settlePendingToken, tellsOfStoredToken } from "./token-replacement";
 import { TrackerReach, waitingIn } from "./tracker-reach";
 
 const OUTBOX_ALARM = "outbox-retry";
@@ -122,10 +122,7 @@ onTrackerAnswer((trackerUrl, token, failure) => {
       if (held?.pendingToken && held.apiToken === token) settleTokenReplacement();
     });
   void reach
-    .heard(trackerUrl, failure, async () => {
-      const credentials = await loadCredentials();
-      return credentials?.trackerUrl === trackerUrl && credentials.apiToken === token;
-    })
+    .heard(trackerUrl, failure, async () => tellsOfStoredToken(await loadCredentials(), trackerUrl, token, failure?.status === 401))
     .catch((error: unknown) => console.warn("tracker reachability not kept", error));
 });
 void reach.restore().catch((error: unknown) => console.warn("tracker reachability not shown", error));

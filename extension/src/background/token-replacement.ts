@@ -41,6 +41,17 @@ export type Settlement =
   | { outcome: "both refused" }
   | { outcome: "not known"; reason: string };
 
+/**
+ * Whether a call's answer tells of this browser's token, for tracker-reach.ts: a call made with the stored
+ * credentials, except a refusal (401) while a replacement is pending. The tracker may have put the pending token in
+ * place a moment ago, and then refuses every call still carrying the old one (the feed poll, a Gmail tab's status read,
+ * a registration) until this browser takes the new one up: telling the rep "connect again" then would be false. The
+ * settlement the refusal starts (index.ts) decides, and tells the rep when neither token opens the account.
+ */
+export function tellsOfStoredToken(held: Credentials | null, trackerUrl: string, token: string, refused: boolean): boolean {
+  return held?.trackerUrl === trackerUrl && held.apiToken === token && !(refused && held.pendingToken);
+}
+
 let queue: Promise<unknown> = Promise.resolve();
 
 /** One replacement or settlement at a time: two would each read and write the pending token. */
