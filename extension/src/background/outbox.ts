@@ -54,9 +54,10 @@ export const FIRST_RETRY_MS = 2_000;
 export const MAX_RETRY_MS = 15 * 60_000;
 
 /**
- * Failed attempts after which a registration still pending is told to the user (about a minute of them: 2 + 4 + 8 + 16
- * + 32 s of backoffMs between the six, and each attempt's own wait): long enough for a network blip or a tracker restart to pass unnoticed, short enough that the rep hears
- * of a revoked token or an unreachable tracker while the email is still on their mind.
+ * Failed attempts after which a registration still pending is told to the user (about a minute of them: 2 + 4 + 8 +
+ * 16 + 32 s of backoffMs between the six, and each attempt's own wait): long enough for a network blip or a tracker
+ * restart to pass unnoticed, short enough that the rep hears of a revoked token or an unreachable tracker while the
+ * email is still on their mind.
  */
 export const ATTEMPTS_BEFORE_TELLING = 6;
 

@@ -15,8 +15,8 @@ import type { KeyValueArea, OutboxEntry } from "./outbox";
  * How long the tracker may fail to answer before the rep is told: three periods of the feed poll (one a minute).
  * A tracker's deploy or restart, a change of Wi-Fi or a laptop coming back from sleep pass in less; three minutes
  * without one answer is an outage, and the marks the rep reads meanwhile stop changing for as long as it lasts. Sooner
- * when an email waits on it: the outbox hands it over after ATTEMPTS_BEFORE_TELLING attempts (about a minute, by backoffMs), and
- * the outage is told then (TrackerReach.waits), naming it.
+ * when an email waits on it: the outbox hands it over after ATTEMPTS_BEFORE_TELLING attempts (about a minute, by
+ * backoffMs), and the outage is told then (TrackerReach.waits), naming it.
  */
 export const TELL_AFTER_MS = 3 * 60_000;
 /**
