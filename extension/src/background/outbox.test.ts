@@ -362,9 +362,13 @@ describe("outbox", () => {
       warned.mockRestore();
       return { asked, notes };
     };
-    // The tracker answered with an error of its own: the email's trouble, told per email, the outage not asked.
-    const answered = { lastError: "the tracker answered 503: D1 is overloaded", lastStatus: 503 };
+    // The tracker answered with a refusal of its own: the email's trouble, told per email, the outage not asked.
+    const answered = { lastError: "the tracker answered 413: the registration is too large", lastStatus: 413 };
     expect(await told(answered, true)).toEqual({ asked: [], notes: ["An email is not tracked yet"] });
+    // A server error is the tracker down, as tracker-reach.ts counts it: named by the outage's notice, not told twice.
+    const down = { lastError: "the tracker answered 503: D1 is overloaded", lastStatus: 503 };
+    expect(await told(down, true)).toEqual({ asked: ["id"], notes: [] });
+    expect(await told(down, false)).toEqual({ asked: ["id"], notes: ["An email is not tracked yet"] });
     // No answer, or the token refused: named by the outage's notice when it takes it, else told here all the same.
     expect(await told({}, true)).toEqual({ asked: ["id"], notes: [] });
     expect(await told({ lastStatus: 401, lastError: "the tracker answered 401" }, true)).toEqual({ asked: ["id"], notes: [] });

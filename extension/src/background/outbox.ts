@@ -63,14 +63,15 @@ export const ATTEMPTS_BEFORE_TELLING = 6;
 
 /**
  * Whether an entry waits on the tracker rather than on anything of the email's: its last attempt had no answer of the
- * tracker's (lastStatus null: out of reach, or a success that is not the tracker's, a Wi-Fi login page, as
- * tracker-reach.ts reads them), or the tracker refused the token (401). The rep hears of that trouble in
- * tracker-reach.ts's one notification of it, which names the emails waiting (tellTrouble). A tracker that answers
- * with an error of its own (4xx, 5xx) is told per email: the email is what it refuses, or fails on.
+ * tracker's (lastStatus null: out of reach; a server error, the tracker down behind its host's proxy; or a success
+ * that is not the tracker's, a Wi-Fi login page: what tracker-reach.ts heardOf counts as out of reach), or the
+ * tracker refused the token (401). The rep hears of that trouble in tracker-reach.ts's one notification of it, which
+ * names the emails waiting (tellTrouble): the same call's failure told twice, in two wordings, said one thing twice.
+ * A tracker that answers with a refusal of its own (any other 4xx) is told per email: the email is what it refuses.
  */
 export function waitsOnTracker(entry: OutboxEntry): boolean {
   const status = entry.lastStatus;
-  return status === null || status === 401 || (status !== undefined && status < 300);
+  return status === null || status === 401 || (status !== undefined && (status >= 500 || status < 300));
 }
 
 /**
