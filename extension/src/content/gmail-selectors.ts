@@ -8,8 +8,8 @@
 // renamed class tokens, `Ht` becoming `Ht-<hash>`: InboxSDK #1302, 2026-07).
 import { isEmailAddress, normalizeEmail } from "../../../shared/email";
 import type { GmailHealth } from "../background/gmail-health";
-import { gmailId, legacyThreadId } from "../gmail-ids";
-import { PAGE_WORLD_ATTRIBUTE } from "../page-world/events";
+import { EMAIL_IN_TEXT, gmailId, legacyThreadId } from "../gmail-ids";
+import { ACCOUNT_ATTRIBUTE, ACCOUNT_WANTED_EVENT, PAGE_WORLD_ATTRIBUTE } from "../page-world/events";
 import { debugOnce } from "./log";
 
 export interface SelectorSpec {
@@ -560,10 +560,19 @@ export function followedLink(target: EventTarget | null): Element | null {
   return link?.closest('[contenteditable="true"]') ? null : link;
 }
 
-/** The account switcher's label, which names the signed-in address ("Google Account: Name (me@example.com)"). */
-export function accountSwitcherLabel(doc: Document): string {
+/**
+ * The signed-in account's address, lower-cased, or null: first as Gmail's own data names it, `GLOBALS[10]`, which the
+ * page-world script puts on <html> when asked (account-address.ts, with its sources; in every UI language); else from
+ * the account switcher's label ("Google Account: Name (me@example.com)", English only).
+ */
+export function accountAddress(doc: Document): string | null {
+  const root = doc.documentElement;
+  if (!root.hasAttribute(ACCOUNT_ATTRIBUTE)) doc.dispatchEvent(new Event(ACCOUNT_WANTED_EVENT));
+  // Any script of the page can set the attribute: only an address is taken from it.
+  const published = normalizeEmail(root.getAttribute(ACCOUNT_ATTRIBUTE) ?? "");
+  if (isEmailAddress(published)) return published;
   const switcher = query(doc, "accountSwitcher", false);
-  return switcher?.getAttribute("aria-label") ?? switcher?.getAttribute("data-email") ?? "";
+  return EMAIL_IN_TEXT.exec(switcher?.getAttribute("aria-label") ?? switcher?.getAttribute("data-email") ?? "")?.[0].toLowerCase() ?? null;
 }
 
 /** The table cell Gmail puts the send button in (the compose toolbar goes after it), or null. */

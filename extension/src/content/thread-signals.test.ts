@@ -7,6 +7,8 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { stableMessageId } from "../../../shared/gmail-message-id";
 import { bounceOfNotice } from "../background/signals";
+import { installAccountAddress } from "../page-world/account-address";
+import { ACCOUNT_ATTRIBUTE } from "../page-world/events";
 import { fromObjectForm, gmailListAnswer } from "../page-world/sync-answer.test-support";
 import { parseEmbeddedThreadList, parseGmailJson, parseThreadList } from "../page-world/sync-parser";
 import {
@@ -447,6 +449,64 @@ describe("the thread list in another UI language", () => {
     expect(found.map((t) => [t.threadId, t.signals[0]?.kind, t.signals[0]?.gmailMessageId])).toEqual([
       ["18f7000000000007", "reply", "18f7000000000107"],
     ]);
+  });
+});
+
+describe("the account's address from Gmail's own data (GLOBALS[10], read by the page-world script)", () => {
+  /**
+   * A German Inbox whose title names no account and that shows no account switcher (a title the "Hide Email Address
+   * from Gmail Title Bar" userscript left, greasyfork 38152; the switcher's selectors read English labels only): the
+   * thread's latest message is the rep's own, from another device, shown under the name they gave ("Ich"), not "me".
+   * Its page world holds `globals` as Gmail's `GLOBALS` (account-address.ts); a document of its own, so that no page
+   * world of an earlier test answers.
+   */
+  const germanInbox = (globals: unknown) => {
+    const doc = document.implementation.createHTMLDocument("Posteingang - Gmail");
+    doc.body.innerHTML = `<table><tbody>${row({
+      thread: "18f7000000000008",
+      last: "18f7000000000108",
+      participants: [
+        ["erin@prospect.example", "Erin"],
+        ["me@example.com", "Ich"],
+      ],
+      count: 3,
+    })}</tbody></table>`;
+    installAccountAddress({ document: doc, GLOBALS: globals } as unknown as Window & typeof globalThis);
+    return doc;
+  };
+  // A Gmail array of 11 or more entries with the account's address at 10 (gmail.js api.get.user_email, b7dfdab).
+  const globalsNaming = (address: unknown) => [...Array(10).fill(null), address, []];
+
+  it("names the rep's own address in every language, so the rep's own latest message is no reply", () => {
+    const doc = germanInbox(globalsNaming("Me@Example.com"));
+    const own = ownAddresses(doc);
+    expect(own).toEqual(new Set(["me@example.com"]));
+    expect(readThreadRows(doc, own, NOW)).toEqual([]);
+  });
+
+  it("read when first needed: Gmail defines GLOBALS after the page-world script started", () => {
+    const globals: unknown[] = [];
+    const doc = germanInbox(globals);
+    expect(ownAddresses(doc).size).toBe(0);
+    globals.push(...globalsNaming("me@example.com"));
+    expect(ownAddresses(doc)).toEqual(new Set(["me@example.com"]));
+  });
+
+  it("anything but an address there, set by Gmail or by another script on <html>, names no one", () => {
+    for (const value of ["", "Erin Prospect", "me @example.com", 42, { email: "me@example.com" }, `${"a".repeat(65)}@example.com`])
+      expect(ownAddresses(germanInbox(globalsNaming(value))).size).toBe(0);
+    // Read inside Gmail's page: what throws there stays there.
+    const throwing = Object.defineProperty([], 10, {
+      get() {
+        throw new Error("Gmail's own getter");
+      },
+    });
+    expect(ownAddresses(germanInbox(throwing)).size).toBe(0);
+    const doc = germanInbox(undefined);
+    doc.documentElement.setAttribute(ACCOUNT_ATTRIBUTE, "not an address");
+    expect(ownAddresses(doc).size).toBe(0);
+    // Without Gmail's data, the rep's message reads as the prospect's reply: what the address above prevents.
+    expect(readThreadRows(doc, ownAddresses(doc), NOW).map((t) => t.signals[0]?.kind)).toEqual(["reply"]);
   });
 });
 
