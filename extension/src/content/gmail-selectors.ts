@@ -522,9 +522,18 @@ export function personOf(element: Element | null): { email: string; name: string
   return { email: element?.getAttribute("email") ?? "", name, isMe: element?.getAttribute("name") === "me" };
 }
 
-/** A conversation message's Gmail ids, best first: `data-legacy-message-id` once synced, else `data-message-id`. */
-export function messageGmailIds(message: Element): string[] {
-  return [message.getAttribute("data-legacy-message-id"), message.getAttribute("data-message-id")].filter((id): id is string => !!id);
+/**
+ * A conversation message's Gmail ids, best first: `data-legacy-message-id` once synced, else `data-message-id`. The
+ * legacy id is not taken when the sync id is one of `sentDrafts` (a compose this tab sent): Gmail may show a message
+ * just sent with its DRAFT's legacy id, "a Gmail bug" InboxSDK works around by ignoring `data-legacy-message-id` when
+ * `data-message-id` is a draft id it saw lately (InboxSDK #515 of 2018-06-05, pull request 586 of 2019-01-25; still in
+ * gmail-message-view.ts at a8a6fe2, 2026-07-23).
+ */
+export function messageGmailIds(message: Element, sentDrafts: ReadonlySet<string>): string[] {
+  const sync = message.getAttribute("data-message-id");
+  return [sentDrafts.has(gmailId(sync) ?? "") ? null : message.getAttribute("data-legacy-message-id"), sync].filter(
+    (id): id is string => !!id,
+  );
 }
 
 /**

@@ -11,6 +11,7 @@ import { installAccountAddress } from "../page-world/account-address";
 import { ACCOUNT_ATTRIBUTE } from "../page-world/events";
 import { fromObjectForm, gmailListAnswer } from "../page-world/sync-answer.test-support";
 import { parseEmbeddedThreadList, parseGmailJson, parseThreadList } from "../page-world/sync-parser";
+import { messageGmailIds } from "./gmail-selectors";
 import {
   gmailDate,
   messageTrackingId,
@@ -449,6 +450,35 @@ describe("the thread list in another UI language", () => {
     expect(found.map((t) => [t.threadId, t.signals[0]?.kind, t.signals[0]?.gmailMessageId])).toEqual([
       ["18f7000000000007", "reply", "18f7000000000107"],
     ]);
+  });
+});
+
+describe("a message just sent, shown with its draft's legacy id (InboxSDK #515, a Gmail bug)", () => {
+  // The rep sent a follow-up from this tab, untracked and from a send-as alias the page does not name (so neither a
+  // pixel nor an address makes it theirs). Gmail shows it at once with its sync id, the draft's `msg-a:r…`, and may put
+  // the DRAFT's legacy id in `data-legacy-message-id` (InboxSDK pull request 586, 2019-01-25): an id dated when the
+  // draft was first saved, which Gmail replaces by the message's own once it has synced.
+  const DRAFT_SYNC_ID = "msg-a:r8190137112111191537";
+  const DRAFT_LEGACY_ID = idAt(AT_9, 0x5d);
+  const carol = message({ id: "b", legacy: idAt(AT_10_15, 0xc), email: "carol@prospect.example", name: "Carol", body: "Which plan?" });
+  const justSent = message({
+    id: DRAFT_SYNC_ID,
+    legacy: DRAFT_LEGACY_ID,
+    email: "sales@example.com",
+    name: "Sales",
+    body: "The yearly one.",
+  });
+
+  it("is not keyed by that legacy id when its sync id is the draft of a compose this tab sent", () => {
+    conversation(MINE, carol, justSent);
+    const sent = document.querySelectorAll("div.adn")[2] as Element;
+    expect(messageGmailIds(sent, new Set([DRAFT_SYNC_ID]))).toEqual([`#${DRAFT_SYNC_ID}`]);
+    // Carol's reply alone: the rep's message has no stable id yet, and is reported under none.
+    expect(readConversation(document, OWN, NOW, new Set([DRAFT_SYNC_ID]))?.signals.map((s) => s.gmailMessageId)).toEqual([
+      idAt(AT_10_15, 0xc),
+    ]);
+    // Not sent from this tab: Gmail's legacy id is taken, as always.
+    expect(messageGmailIds(sent, new Set(["msg-a:r1"]))).toEqual([DRAFT_LEGACY_ID, `#${DRAFT_SYNC_ID}`]);
   });
 });
 

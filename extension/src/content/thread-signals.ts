@@ -113,8 +113,14 @@ export function messageTrackingId(message: Element): string | null {
 /**
  * An opened conversation: every reply and notice after the sender's first message in it. The sender's own messages
  * are mostly collapsed there (Gmail collapses what was read): a collapsed one places the replies after it.
+ * `sentDrafts`: the draft ids of the composes this tab sent (feature.ts sentDraftIds, gmail-selectors.ts messageGmailIds).
  */
-export function readConversation(doc: Document, own: Set<string>, now = new Date()): ThreadSignals | null {
+export function readConversation(
+  doc: Document,
+  own: Set<string>,
+  now = new Date(),
+  sentDrafts: ReadonlySet<string> = new Set(),
+): ThreadSignals | null {
   const view = shownView(doc);
   const threadId = conversationThreadId(view);
   if (!threadId) return null;
@@ -130,7 +136,7 @@ export function readConversation(doc: Document, own: Set<string>, now = new Date
       email: normalizeEmail(sender.email),
       ours: messageTrackingId(element) !== null,
       id:
-        messageGmailIds(element)
+        messageGmailIds(element, sentDrafts)
           .map(stableMessageId)
           .find((id) => id !== null) ?? null,
     };
