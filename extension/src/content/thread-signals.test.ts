@@ -522,6 +522,15 @@ describe("the account's address from Gmail's own data (GLOBALS[10], read by the 
     expect(ownAddresses(doc)).toEqual(new Set(["me@example.com"]));
   });
 
+  it("without Gmail's data, the account switcher still names the rep (its link to Google's sign-out options)", () => {
+    const doc = germanInbox(undefined);
+    doc.body.insertAdjacentHTML(
+      "afterbegin",
+      '<header id="gb"><a href="https://accounts.google.com/SignOutOptions?hl=de" aria-label="Google-Konto: Ich (Me@example.com)"></a></header>',
+    );
+    expect(ownAddresses(doc)).toEqual(new Set(["me@example.com"]));
+  });
+
   it("anything but an address there, set by Gmail or by another script on <html>, names no one", () => {
     for (const value of ["", "Erin Prospect", "me @example.com", 42, { email: "me@example.com" }, `${"a".repeat(65)}@example.com`])
       expect(ownAddresses(germanInbox(globalsNaming(value))).size).toBe(0);
