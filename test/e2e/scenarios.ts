@@ -1236,6 +1236,28 @@ export function defineScenarios(
     );
 
     scenario(
+      "in a Gmail whose title names no account, the rep's own latest message in a thread is no reply: Gmail's own data names the rep",
+      [GERMAN],
+      async (variant) => {
+        const { gmail } = await setUp(variant, gmailUrl(variant, "#inbox", "/mail/u/0/", "untitled-account"));
+        const toXena = await sendTracked(gmail, { to: ["xena@prospect.example"], subject: "Own address", html: "<div>Hi Xena.</div>" });
+        const toYuri = await sendTracked(gmail, { to: ["yuri@prospect.example"], subject: "A reply", html: "<div>Hi Yuri.</div>" });
+        // The rep writes again in Xena's thread from another device (no pixel), under the name they gave ("Ich", not
+        // Gmail's "me"); Yuri replies to the other email. Every scan and every list reads both threads at once, so the
+        // report that brings Yuri's reply would bring the rep's message with it, or after an earlier one.
+        await receiveInGmail(gmail, { thread: toXena.sent.legacyThreadId, from: "me@example.com", name: "Ich", text: "Noch eine Frage." });
+        await receiveInGmail(gmail, { thread: toYuri.sent.legacyThreadId, from: "yuri@prospect.example", name: "Yuri", text: "Gern." });
+        await go(gmail, "#sent");
+        await eventually("Yuri's reply", async () => ((await registered(toYuri.id)).replyCount > 0 ? true : undefined));
+        // The page counts what the tracker recorded once it answered: the report with Yuri's reply is complete.
+        await gmail.waitFor(() => Number(document.documentElement.dataset.mtSignalsReported ?? 0) > 0, null);
+        expect((await registered(toXena.id)).replyCount).toBe(0);
+        // Named by the page-world script, from Gmail's `GLOBALS` (gmail.html): the title names no one.
+        expect(await gmail.evaluate(() => document.documentElement.getAttribute("data-mt-account"), null)).toBe("me@example.com");
+      },
+    );
+
+    scenario(
       "with its access to Gmail and the tracker taken away, the extension says on every tab that nothing is tracked, and the popup gives it back",
       [ENGLISH],
       async (variant) => {

@@ -44,3 +44,10 @@ export function oncePerCheckpoint(fn: () => void): () => void {
 
 /** Pixels this extension itself put into a compose: sender-pixels must leave them alone. */
 export const ownPixels = new WeakSet<Element>();
+
+/**
+ * The draft ids (`msg-a:r…`, a compose's `draft` input) of every compose this tab sent, tracked or not: Gmail may show
+ * a message just sent with its draft's legacy id (gmail-selectors.ts messageGmailIds). Kept for the tab's life: a
+ * message carrying one is the rep's own, never a reply, and needs no id.
+ */
+export const sentDraftIds = new Set<string>();

@@ -8,8 +8,8 @@
 // renamed class tokens, `Ht` becoming `Ht-<hash>`: InboxSDK #1302, 2026-07).
 import { isEmailAddress, normalizeEmail } from "../../../shared/email";
 import type { GmailHealth } from "../background/gmail-health";
-import { gmailId, legacyThreadId } from "../gmail-ids";
-import { PAGE_WORLD_ATTRIBUTE } from "../page-world/events";
+import { EMAIL_IN_TEXT, gmailId, legacyThreadId } from "../gmail-ids";
+import { ACCOUNT_ATTRIBUTE, ACCOUNT_WANTED_EVENT, PAGE_WORLD_ATTRIBUTE } from "../page-world/events";
 import { debugOnce } from "./log";
 
 export interface SelectorSpec {
@@ -522,9 +522,18 @@ export function personOf(element: Element | null): { email: string; name: string
   return { email: element?.getAttribute("email") ?? "", name, isMe: element?.getAttribute("name") === "me" };
 }
 
-/** A conversation message's Gmail ids, best first: `data-legacy-message-id` once synced, else `data-message-id`. */
-export function messageGmailIds(message: Element): string[] {
-  return [message.getAttribute("data-legacy-message-id"), message.getAttribute("data-message-id")].filter((id): id is string => !!id);
+/**
+ * A conversation message's Gmail ids, best first: `data-legacy-message-id` once synced, else `data-message-id`. The
+ * legacy id is not taken when the sync id is one of `sentDrafts` (a compose this tab sent): Gmail may show a message
+ * just sent with its DRAFT's legacy id, "a Gmail bug" InboxSDK works around by ignoring `data-legacy-message-id` when
+ * `data-message-id` is a draft id it saw lately (InboxSDK #515 of 2018-06-05, pull request 586 of 2019-01-25; still in
+ * gmail-message-view.ts at a8a6fe2, 2026-07-23).
+ */
+export function messageGmailIds(message: Element, sentDrafts: ReadonlySet<string>): string[] {
+  const sync = message.getAttribute("data-message-id");
+  return [sentDrafts.has(gmailId(sync) ?? "") ? null : message.getAttribute("data-legacy-message-id"), sync].filter(
+    (id): id is string => !!id,
+  );
 }
 
 /**
@@ -560,10 +569,19 @@ export function followedLink(target: EventTarget | null): Element | null {
   return link?.closest('[contenteditable="true"]') ? null : link;
 }
 
-/** The account switcher's label, which names the signed-in address ("Google Account: Name (me@example.com)"). */
-export function accountSwitcherLabel(doc: Document): string {
+/**
+ * The signed-in account's address, lower-cased, or null: first as Gmail's own data names it, `GLOBALS[10]`, which the
+ * page-world script puts on <html> when asked (account-address.ts, with its sources; in every UI language); else from
+ * the account switcher's label ("Google Account: Name (me@example.com)", English only).
+ */
+export function accountAddress(doc: Document): string | null {
+  const root = doc.documentElement;
+  if (!root.hasAttribute(ACCOUNT_ATTRIBUTE)) doc.dispatchEvent(new Event(ACCOUNT_WANTED_EVENT));
+  // Any script of the page can set the attribute: only an address is taken from it.
+  const published = normalizeEmail(root.getAttribute(ACCOUNT_ATTRIBUTE) ?? "");
+  if (isEmailAddress(published)) return published;
   const switcher = query(doc, "accountSwitcher", false);
-  return switcher?.getAttribute("aria-label") ?? switcher?.getAttribute("data-email") ?? "";
+  return EMAIL_IN_TEXT.exec(switcher?.getAttribute("aria-label") ?? switcher?.getAttribute("data-email") ?? "")?.[0].toLowerCase() ?? null;
 }
 
 /** The table cell Gmail puts the send button in (the compose toolbar goes after it), or null. */

@@ -7,8 +7,11 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { stableMessageId } from "../../../shared/gmail-message-id";
 import { bounceOfNotice } from "../background/signals";
+import { installAccountAddress } from "../page-world/account-address";
+import { ACCOUNT_ATTRIBUTE } from "../page-world/events";
 import { fromObjectForm, gmailListAnswer } from "../page-world/sync-answer.test-support";
 import { parseEmbeddedThreadList, parseGmailJson, parseThreadList } from "../page-world/sync-parser";
+import { messageGmailIds } from "./gmail-selectors";
 import {
   gmailDate,
   messageTrackingId,
@@ -447,6 +450,102 @@ describe("the thread list in another UI language", () => {
     expect(found.map((t) => [t.threadId, t.signals[0]?.kind, t.signals[0]?.gmailMessageId])).toEqual([
       ["18f7000000000007", "reply", "18f7000000000107"],
     ]);
+  });
+});
+
+describe("a message just sent, shown with its draft's legacy id (InboxSDK #515, a Gmail bug)", () => {
+  // The rep sent a follow-up from this tab, untracked and from a send-as alias the page does not name (so neither a
+  // pixel nor an address makes it theirs). Gmail shows it at once with its sync id, the draft's `msg-a:r…`, and may put
+  // the DRAFT's legacy id in `data-legacy-message-id` (InboxSDK pull request 586, 2019-01-25): an id dated when the
+  // draft was first saved, which Gmail replaces by the message's own once it has synced.
+  const DRAFT_SYNC_ID = "msg-a:r8190137112111191537";
+  const DRAFT_LEGACY_ID = idAt(AT_9, 0x5d);
+  const carol = message({ id: "b", legacy: idAt(AT_10_15, 0xc), email: "carol@prospect.example", name: "Carol", body: "Which plan?" });
+  const justSent = message({
+    id: DRAFT_SYNC_ID,
+    legacy: DRAFT_LEGACY_ID,
+    email: "sales@example.com",
+    name: "Sales",
+    body: "The yearly one.",
+  });
+
+  it("is not keyed by that legacy id when its sync id is the draft of a compose this tab sent", () => {
+    conversation(MINE, carol, justSent);
+    const sent = document.querySelectorAll("div.adn")[2] as Element;
+    expect(messageGmailIds(sent, new Set([DRAFT_SYNC_ID]))).toEqual([`#${DRAFT_SYNC_ID}`]);
+    // Carol's reply alone: the rep's message has no stable id yet, and is reported under none.
+    expect(readConversation(document, OWN, NOW, new Set([DRAFT_SYNC_ID]))?.signals.map((s) => s.gmailMessageId)).toEqual([
+      idAt(AT_10_15, 0xc),
+    ]);
+    // Not sent from this tab: Gmail's legacy id is taken, as always.
+    expect(messageGmailIds(sent, new Set(["msg-a:r1"]))).toEqual([DRAFT_LEGACY_ID, `#${DRAFT_SYNC_ID}`]);
+  });
+});
+
+describe("the account's address from Gmail's own data (GLOBALS[10], read by the page-world script)", () => {
+  /**
+   * A German Inbox whose title names no account and that shows no account switcher (a title the "Hide Email Address
+   * from Gmail Title Bar" userscript left, greasyfork 38152; the switcher's selectors read English labels only): the
+   * thread's latest message is the rep's own, from another device, shown under the name they gave ("Ich"), not "me".
+   * Its page world holds `globals` as Gmail's `GLOBALS` (account-address.ts); a document of its own, so that no page
+   * world of an earlier test answers.
+   */
+  const germanInbox = (globals: unknown) => {
+    const doc = document.implementation.createHTMLDocument("Posteingang - Gmail");
+    doc.body.innerHTML = `<table><tbody>${row({
+      thread: "18f7000000000008",
+      last: "18f7000000000108",
+      participants: [
+        ["erin@prospect.example", "Erin"],
+        ["me@example.com", "Ich"],
+      ],
+      count: 3,
+    })}</tbody></table>`;
+    installAccountAddress({ document: doc, GLOBALS: globals } as unknown as Window & typeof globalThis);
+    return doc;
+  };
+  // A Gmail array of 11 or more entries with the account's address at 10 (gmail.js api.get.user_email, b7dfdab).
+  const globalsNaming = (address: unknown) => [...Array(10).fill(null), address, []];
+
+  it("names the rep's own address in every language, so the rep's own latest message is no reply", () => {
+    const doc = germanInbox(globalsNaming("Me@Example.com"));
+    const own = ownAddresses(doc);
+    expect(own).toEqual(new Set(["me@example.com"]));
+    expect(readThreadRows(doc, own, NOW)).toEqual([]);
+  });
+
+  it("read when first needed: Gmail defines GLOBALS after the page-world script started", () => {
+    const globals: unknown[] = [];
+    const doc = germanInbox(globals);
+    expect(ownAddresses(doc).size).toBe(0);
+    globals.push(...globalsNaming("me@example.com"));
+    expect(ownAddresses(doc)).toEqual(new Set(["me@example.com"]));
+  });
+
+  it("without Gmail's data, the account switcher still names the rep (its link to Google's sign-out options)", () => {
+    const doc = germanInbox(undefined);
+    doc.body.insertAdjacentHTML(
+      "afterbegin",
+      '<header id="gb"><a href="https://accounts.google.com/SignOutOptions?hl=de" aria-label="Google-Konto: Ich (Me@example.com)"></a></header>',
+    );
+    expect(ownAddresses(doc)).toEqual(new Set(["me@example.com"]));
+  });
+
+  it("anything but an address there, set by Gmail or by another script on <html>, names no one", () => {
+    for (const value of ["", "Erin Prospect", "me @example.com", 42, { email: "me@example.com" }, `${"a".repeat(65)}@example.com`])
+      expect(ownAddresses(germanInbox(globalsNaming(value))).size).toBe(0);
+    // Read inside Gmail's page: what throws there stays there.
+    const throwing = Object.defineProperty([], 10, {
+      get() {
+        throw new Error("Gmail's own getter");
+      },
+    });
+    expect(ownAddresses(germanInbox(throwing)).size).toBe(0);
+    const doc = germanInbox(undefined);
+    doc.documentElement.setAttribute(ACCOUNT_ATTRIBUTE, "not an address");
+    expect(ownAddresses(doc).size).toBe(0);
+    // Without Gmail's data, the rep's message reads as the prospect's reply: what the address above prevents.
+    expect(readThreadRows(doc, ownAddresses(doc), NOW).map((t) => t.signals[0]?.kind)).toEqual(["reply"]);
   });
 });
 

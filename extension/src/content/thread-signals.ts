@@ -5,8 +5,9 @@
 // dedupes by each reply's or notice's own Gmail message id, so a re-render never counts twice.
 //
 // Who is "the sender": the account's own addresses (`ownAddresses`), read from the page in this order:
-// 1. the window title, "Inbox (3) - me@example.com - Gmail" (titleAddress in gmail-ids.ts, with its sources);
-// 2. the account switcher's aria-label "Google Account: Name (me@example.com)";
+// 1. Gmail's own data, `GLOBALS[10]`, in any UI language, else the account switcher's aria-label "Google Account: Name
+//    (me@example.com)" (accountAddress in gmail-selectors.ts);
+// 2. the window title, "Inbox (3) - me@example.com - Gmail" (titleAddress in gmail-ids.ts, with its sources);
 // 3. in a list, participants Gmail itself names "me" (English UI only);
 // 4. in a conversation, the senders of messages that carry one of our (neutralised) pixels outside a quote: we sent
 //    those (a reply quoting our email carries its pixel too).
@@ -23,11 +24,11 @@ import { isBounceSender, MAX_NOTICE_CHARS } from "../../../shared/bounce";
 import { normalizeEmail } from "../../../shared/email";
 import { messageReceivedAt, stableMessageId } from "../../../shared/gmail-message-id";
 import type { gmailSignalsRequest } from "../background/signals";
-import { EMAIL_IN_TEXT, registeredThreadId, titleAddress } from "../gmail-ids";
+import { registeredThreadId, titleAddress } from "../gmail-ids";
 import { NEUTRALISED_PIXELS, PIXEL_ID_ATTRIBUTE } from "../page-world/pixel-guard";
 import type { ListedThread } from "../page-world/sync-parser";
 import {
-  accountSwitcherLabel,
+  accountAddress,
   conversationThreadId,
   messageGmailIds,
   personOf,
@@ -53,11 +54,7 @@ export interface ThreadSignals {
 
 /** The signed-in account's own addresses, lower-cased (see the header for the sources). */
 export function ownAddresses(doc: Document): Set<string> {
-  const own = new Set<string>();
-  const fromTitle = titleAddress(doc.title);
-  if (fromTitle) own.add(fromTitle);
-  const fromSwitcher = EMAIL_IN_TEXT.exec(accountSwitcherLabel(doc))?.[0];
-  if (fromSwitcher) own.add(fromSwitcher.toLowerCase());
+  const own = new Set([accountAddress(doc), titleAddress(doc.title)].filter((address) => address !== null));
   for (const span of queryAll(doc, "rowParticipants")) {
     const person = personOf(span);
     if (person.isMe) own.add(person.email.toLowerCase());
@@ -116,8 +113,14 @@ export function messageTrackingId(message: Element): string | null {
 /**
  * An opened conversation: every reply and notice after the sender's first message in it. The sender's own messages
  * are mostly collapsed there (Gmail collapses what was read): a collapsed one places the replies after it.
+ * `sentDrafts`: the draft ids of the composes this tab sent (feature.ts sentDraftIds, gmail-selectors.ts messageGmailIds).
  */
-export function readConversation(doc: Document, own: Set<string>, now = new Date()): ThreadSignals | null {
+export function readConversation(
+  doc: Document,
+  own: Set<string>,
+  now = new Date(),
+  sentDrafts: ReadonlySet<string> = new Set(),
+): ThreadSignals | null {
   const view = shownView(doc);
   const threadId = conversationThreadId(view);
   if (!threadId) return null;
@@ -133,7 +136,7 @@ export function readConversation(doc: Document, own: Set<string>, now = new Date
       email: normalizeEmail(sender.email),
       ours: messageTrackingId(element) !== null,
       id:
-        messageGmailIds(element)
+        messageGmailIds(element, sentDrafts)
           .map(stableMessageId)
           .find((id) => id !== null) ?? null,
     };

@@ -38,6 +38,14 @@ export function markPageWorldStart(doc: Document): void {
   doc.documentElement?.setAttribute(PAGE_WORLD_ATTRIBUTE, early ? "early" : "late");
 }
 
+/**
+ * Set on <html> by the page-world script when the content script asks (ACCOUNT_WANTED_EVENT): the signed-in account's
+ * address as Gmail's own page holds it (account-address.ts). Any script of the page can set it: read as an address only.
+ */
+export const ACCOUNT_ATTRIBUTE = "data-mt-account";
+/** Fired by the content script while <html> names no account: the page world reads Gmail's data again. */
+export const ACCOUNT_WANTED_EVENT = "mt:account-wanted";
+
 export interface Recipient {
   email: string;
   name?: string;

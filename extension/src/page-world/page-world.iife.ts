@@ -3,6 +3,8 @@
 // 1. pixel-guard.ts: the sender's own view never loads this tracker's pixels.
 // 2. sync-xhr.ts: which thread and message a tracked send became, from Gmail's /sync traffic.
 // 3. gmail-data.ts: the first thread list, which Gmail writes into the page as it loads.
+// 4. account-address.ts: the signed-in account's address, from Gmail's own data.
+import { installAccountAddress } from "./account-address";
 import { markPageWorldStart } from "./events";
 import { installGmailDataHook } from "./gmail-data";
 import { installPixelGuard } from "./pixel-guard";
@@ -25,6 +27,11 @@ try {
 }
 try {
   installGmailDataHook(window);
+} catch {
+  // never break Gmail
+}
+try {
+  installAccountAddress(window);
 } catch {
   // never break Gmail
 }

@@ -82,6 +82,9 @@
 //   finds the heading by its legacy id since the perm id is "sometimes" missing altogether;
 //   `changed-lists`: Gmail's data of its thread lists changed (a future change): the page carries no first list, and
 //   the answers to lists hold their threads elsewhere (google.ts; the page tells the server by its request's `sim`).
+//   `untitled-account`: a window title that names no account ("Posteingang - Gmail", as the "Hide Email Address from
+//   Gmail Title Bar" userscript, greasyfork 38152, leaves it), so that only Gmail's own data (`GLOBALS`, gmail.html)
+//   names the rep's address: the simulation has no account switcher either.
 // - A compose laid out as compose-dialog-2020-10.html lays one out, for the parts the extension reads: in `div.M9`,
 //   `div.aoI > table.aoP > … > td.I5` holds a `form.bAs` (the recipients' `div.fX > table.GS`, the subject in
 //   `div.aoD.az6`, the hidden inputs) and, beside it, `table.iN`, whose first row holds the body (`td.GQ > div.GP >
@@ -149,6 +152,10 @@
         sent: "Nachricht gesendet",
         undo: "Rückgängig machen",
         viewMessage: "Nachricht ansehen",
+        // The rep as a row names them: "me" in the classic capture (`span.zF[email][name="me"]`). That German Gmail
+        // shows "ich", and in the `name` attribute too, is assumed (the worst case: thread-signals.ts reads "me" as
+        // English only); no public capture shows a German row.
+        me: "ich",
       }
     : {
         send: "Send",
@@ -173,6 +180,7 @@
         sent: "Message sent",
         undo: "Undo",
         viewMessage: "View message",
+        me: "me",
       };
   // The page's own Trusted Types policy. Created after the extension's document_start script, like Gmail's own.
   const policy = window.trustedTypes?.createPolicy("gmail-sim#html", { createHTML: (html) => html });
@@ -187,6 +195,7 @@
     document.title = "Posteingang - me@example.com - Gmail (simuliert)";
     document.querySelector("[data-sim=compose]").textContent = "Schreiben";
   }
+  if (flags.has("untitled-account")) document.title = german ? "Posteingang - Gmail (simuliert)" : "Inbox - Gmail (simulated)";
   /** Which mailbox: `/mail/u/0/` or a delegated `/mail/u/0/d/<id>/`, and where its sends are posted. */
   const mailbox = /^\/mail\/u\/(\d+)\/(?:d\/([A-Za-z0-9_-]+)\/)?/.exec(location.pathname) ?? [null, "0", null];
   const syncPath = mailbox[2] ? `/sync/u/${mailbox[1]}/d/${mailbox[2]}/i/s` : `/sync/u/${mailbox[1]}/i/s`;
@@ -781,7 +790,7 @@
       // the snippet is the start of the latest message.
       const senders = [];
       for (const m of thread.messages) {
-        const sender = m.from ? [m.from, m.name] : ["me@example.com", "me"];
+        const sender = m.from ? [m.from, m.name] : ["me@example.com", T.me];
         if (senders.at(-1)?.[0] !== sender[0]) senders.push(sender);
       }
       const received = thread.messages.some((m) => m.from);

@@ -43,7 +43,7 @@ import { ExtensionReloaded } from "../../messaging";
 import { DEFAULT_OPTIONS, type Options } from "../../options-store";
 import { emitPageEvent, type GmailSendAnswered } from "../../page-world/events";
 import { gmailSendAnswered } from "../../page-world/sync-answer.test-support";
-import type { Feature } from "../feature";
+import { type Feature, sentDraftIds } from "../feature";
 import { removeEarlierCopyDrawing } from "../ui";
 import {
   composeOpened,
@@ -241,6 +241,21 @@ describe("compose tracking: a compose open while the extension was updated under
     } finally {
       runtime.id = "unit-test";
     }
+  });
+});
+
+describe("compose tracking: the draft ids of the composes this tab sent (gmail-selectors.ts messageGmailIds)", () => {
+  it("are kept at every send, untracked by the rep's choice as well as tracked", async () => {
+    backgroundMinting(TRACKING_ID);
+    openDialog({ subject: "Untracked", draft: "#msg-a:r8190137112111191001" });
+    start({ ...DEFAULT_OPTIONS, openTrackingByDefault: false, clickTrackingByDefault: false });
+    await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-tracking-id")).toBe(TRACKING_ID));
+    clickSend();
+    expect(sentDraftIds.has("msg-a:r8190137112111191001")).toBe(true);
+    for (const controller of started.splice(0)) controller.abort();
+    await openMinted({ subject: "Tracked", draft: "#msg-a:r8190137112111191002" });
+    clickSend();
+    expect(sentDraftIds.has("msg-a:r8190137112111191002")).toBe(true);
   });
 });
 

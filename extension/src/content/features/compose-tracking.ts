@@ -31,7 +31,7 @@ import type { SentMessageIds, UntrackedSend } from "../../page-world/sync-parser
 import { counted, subjectShown } from "../../words";
 import { CampaignField } from "../compose-campaign";
 import { OptOutToggle } from "../compose-optout";
-import { type Feature, guarded, oncePerCheckpoint, ownPixels } from "../feature";
+import { type Feature, guarded, oncePerCheckpoint, ownPixels, sentDraftIds } from "../feature";
 import {
   closest,
   composeInputId,
@@ -689,6 +689,8 @@ class ComposeSession {
    * was used; Gmail posts later, once a time is chosen, and only its answer registers the email.
    */
   prepareSend(viaSchedule = false): void {
+    const draft = composeInputId(this.root, "draftInput");
+    if (draft) sentDraftIds.add(draft);
     // The toolbar is redrawn after a change, a moment later: what it shows now is what goes out, its reminder too.
     this.refresh();
     const state = this.effective();
@@ -714,7 +716,6 @@ class ComposeSession {
     if (result.pixel) ownPixels.add(result.pixel);
     if (result.unsigned.length > 0) debug("links not signed in time, sent unchanged:", result.unsigned);
     const subject = this.subject();
-    const draft = composeInputId(this.root, "draftInput");
     const thread = registeredThreadId(composeInputId(this.root, "threadInput"));
     // None read while the To field shows some: refresh() above has said so; Gmail's send request is the second source.
     const recipients = composeRecipients(this.root).slice(0, RECIPIENTS_MAX);

@@ -33,6 +33,7 @@ import { DEFAULT_OPTIONS } from "../../options-store";
 import { emitPageEvent } from "../../page-world/events";
 import { installGmailDataHook } from "../../page-world/gmail-data";
 import { gmailEmbeddedList, gmailListAnswer } from "../../page-world/sync-answer.test-support";
+import { sentDraftIds } from "../feature";
 import { LISTS_READ_ATTRIBUTE } from "../gmail-selectors";
 import { repliesBounces } from "./replies-bounces";
 
@@ -54,6 +55,26 @@ describe("replies-bounces", () => {
     listReads.failing = 0;
     listReads.count = 0;
     vi.useRealTimers();
+  });
+
+  it("reports no message under the legacy id Gmail left from the draft of a compose this tab sent (InboxSDK #515)", async () => {
+    vi.useFakeTimers();
+    answer = async () => ({ answered: ["18f7a1b2c3d4eb01"], recorded: 1 });
+    // Carol's reply, then the rep's follow-up, sent from this tab a moment ago (compose-tracking.ts), untracked, from an
+    // address the page does not name; the keys are this test's own (the feature reports a key once per page).
+    sentDraftIds.add("msg-a:r8190137112111191537");
+    const sender = (email: string, name: string) => `<h3 class="iw"><span class="gD" email="${email}" name="${name}">${name}</span></h3>`;
+    document.title = "Plans - me@example.com - Gmail";
+    document.body.innerHTML = `<div role="main"><h2 class="hP" data-legacy-thread-id="18f7a1b2c3d4eb00">Plans</h2>
+      <div class="adn" data-message-id="#msg-f:90" data-legacy-message-id="18f7a1b2c3d4eb00">${sender("me@example.com", "Me")}<div class="ii gt"><div class="a3s">Hi</div></div></div>
+      <div class="adn" data-message-id="#msg-f:91" data-legacy-message-id="18f7a1b2c3d4eb01">${sender("carol@prospect.example", "Carol")}<div class="ii gt"><div class="a3s">Which plan?</div></div></div>
+      <div class="adn" data-message-id="#msg-a:r8190137112111191537" data-legacy-message-id="18f7a1b2c3d4eaff">${sender("sales@example.com", "Sales")}<div class="ii gt"><div class="a3s">The yearly one.</div></div></div></div>`;
+    const controller = new AbortController();
+    repliesBounces.init(controller.signal, { options: DEFAULT_OPTIONS });
+    await vi.advanceTimersByTimeAsync(1000);
+    controller.abort();
+    sentDraftIds.clear();
+    expect(calls.flatMap((call) => call.input.signals.map((s) => s.gmailMessageId))).toEqual(["18f7a1b2c3d4eb01"]);
   });
 
   it("reports the reply and the notice once; re-renders and new views of the same messages send nothing more", async () => {

@@ -8,7 +8,7 @@
 import { callFromGmail } from "../../messaging";
 import { LIST_WANTED_EVENT, onPageEvent } from "../../page-world/events";
 import type { ListedThread } from "../../page-world/sync-parser";
-import { type Feature, guarded } from "../feature";
+import { type Feature, guarded, sentDraftIds } from "../feature";
 import { LISTS_READ_ATTRIBUTE } from "../gmail-selectors";
 import { debug } from "../log";
 import { watchElements } from "../page-watch";
@@ -55,7 +55,11 @@ export const repliesBounces: Feature = {
       for (const threads of arrived.splice(0)) take(threads, own);
       if (Date.now() - failedAt < RETRY_MS) return;
       // The conversation first: where it shows a notice the list also names, its whole text is what is reported.
-      const found = [...[readConversation(document, own)].filter((t) => t !== null), ...readThreadRows(document, own), ...listed.values()];
+      const found = [
+        ...[readConversation(document, own, new Date(), sentDraftIds)].filter((t) => t !== null),
+        ...readThreadRows(document, own),
+        ...listed.values(),
+      ];
       const fresh = new Map<string, Signal>();
       for (const thread of found)
         for (const s of thread.signals)
