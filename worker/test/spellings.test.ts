@@ -1,6 +1,6 @@
 // An address compared across its spellings (foldAddress: IDNA domain, NFC) wherever the account compares addresses:
 // bounces, replies, the compose check, lifting a suppression, a contact's page and deletion (db/spellings.ts,
-// migrations 0024 and 0025). Addresses stay stored and shown as written.
+// migration 0024). Addresses stay stored and shown as written.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ContactDetail, ContactsCheckResponse, SignalsResponse, StatusResponse } from "../../shared/api";

@@ -1,4 +1,4 @@
-// The spellings an account stores of an address (migrations 0024 and 0025): contacts, replies, bounces and suppressions
+// The spellings an account stores of an address (migration 0024): contacts, replies, bounces and suppressions
 // are stored as written and compared by the address as foldAddress gives it (docs/protocol.md §10, §13).
 import { foldAddress, mailboxKey, normalizeEmail } from "../../../shared/email";
 import { chunked } from "./sql";
@@ -8,10 +8,10 @@ export const OUTSIDE_ASCII_SQL = "length(email) <> length(CAST(email AS BLOB))";
 
 /**
  * The account ?1's recipients outside ASCII whose mailbox is one of the JSON array ?2 (the keys the worker wrote,
- * mailboxKey), and those not keyed yet, whose key could be any: by migration 0025's partial index alone, one seek per
+ * mailboxKey), and those not keyed yet, whose key could be any: by migration 0024's partial index alone, one seek per
  * key and one for the NULL key. The keys are the outer loop (CROSS JOIN keeps SQLite to that order): asked as
- * `mailbox_key IN (...)`, SQLite's planner may read the account's every recipient by message_recipients_by_email. Rows in proportion to the emails sent to those mailboxes in a spelling outside ASCII,
- * not to the account; a row not keyed yet is read on every call until db/mailboxes.ts keys it (before any hit is
+ * `mailbox_key IN (...)`, SQLite's planner may read the account's every recipient by message_recipients_by_email.
+ * Rows in proportion to the emails sent to those mailboxes in a spelling outside ASCII, not to the account; a row not keyed yet is read on every call until db/mailboxes.ts keys it (before any hit is
  * stored, and at each purge).
  */
 export const RECIPIENT_SPELLINGS_SQL = `SELECT r.email FROM json_each(?2) AS k CROSS JOIN message_recipients r
