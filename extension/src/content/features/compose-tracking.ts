@@ -440,8 +440,8 @@ class ComposeSession {
   private signing = false;
   private presignTimer: ReturnType<typeof setTimeout> | undefined;
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Nothing is in the body yet, of Gmail's or the rep's: what Gmail fills it with first may be a draft it opens. */
-  private bodyUnfilled = true;
+  /** No words in the body yet, of Gmail's or the rep's: what Gmail fills it with first may be a draft it opens. */
+  private fresh = true;
 
   constructor(
     readonly root: Element,
@@ -495,10 +495,14 @@ class ComposeSession {
       attributeFilter: ["href", "email", "data-hovercard-id", "aria-checked", "value", "style", "hidden"],
     });
     for (const type of ["input", "change"]) root.addEventListener(type, changed, { signal });
-    // The rep's own edits (typing, a paste, a drop; Gmail may handle a paste itself, with no beforeinput) fill no draft.
-    for (const type of ["beforeinput", "paste", "drop"])
-      body.addEventListener(type, () => (this.bodyUnfilled = false), { capture: true, signal });
+    // The rep's own edits fill no draft: typing, a drop, a paste (the paste event too: Gmail may insert a paste itself,
+    // and no beforeinput comes then). Heard before the change they make.
+    for (const type of ["beforeinput", "paste"]) body.addEventListener(type, () => (this.fresh = false), { capture: true, signal });
     this.refresh();
+    // Gmail reopens an email taken back with Undo as a new compose: that proves the Undo (composeOpened), which
+    // withdraws it before its pixel in the body is taken for a scheduled send cancelled.
+    composeOpened(this.subject(), this.toolbar);
+    this.checkReopenedSend();
     void this.mint();
   }
 
@@ -568,7 +572,7 @@ class ComposeSession {
       this.closed();
       return;
     }
-    this.lookForCancelledSend();
+    this.checkReopenedSend();
     this.toolbar.dataset.mtReady = "false";
     this.schedulePresign(150);
     clearTimeout(this.refreshTimer);
@@ -623,15 +627,13 @@ class ComposeSession {
   /**
    * A cancelled scheduled send Gmail gave back as this draft (scheduled-send-cancel.ts) is in the body Gmail opened the
    * compose with, or first filled an empty one with (a draft it loads once the compose is open): only there. Later, a
-   * pixel came with the rep's edits (a paste of the scheduled email, sent as another email while it still goes out).
-   * Called in the mutations' callback, before any edit of the rep's after Gmail's.
+   * pixel came with the rep's edits (a paste of the scheduled email, sent as another email while it still goes out) or
+   * the send. Called in the mutations' callback, so Gmail's filling is looked at before the rep can edit it.
    */
-  lookForCancelledSend(): void {
-    if (!this.bodyUnfilled) return;
-    checkReopenedSend(this.body, this.trackers(), this.trackingId, (days) =>
+  private checkReopenedSend(): void {
+    this.fresh &&= checkReopenedSend(this.body, this.trackers(), (days) =>
       this.toolbar.setAttribute(CARRIED_REMINDER_ATTRIBUTE, String(days)),
     );
-    this.bodyUnfilled = !this.body.textContent?.trim() && !this.body.querySelector("img");
   }
 
   private refresh(): void {
@@ -709,6 +711,8 @@ class ComposeSession {
   prepareSend(viaSchedule = false): void {
     // The toolbar is redrawn after a change, a moment later: what it shows now is what goes out, its reminder too.
     this.refresh();
+    // Its pixel, about to be added, is this email's own.
+    this.fresh = false;
     const state = this.effective();
     // Earlier emails' pixels must not fire again from this one, tracked or not.
     stripEarlierTracking(this.body, this.trackers(), this.trackingId);
@@ -953,12 +957,7 @@ export const composeTracking: Feature = {
           continue;
         }
         if (sessions.has(root) || !(body instanceof HTMLElement)) continue;
-        const session = new ComposeSession(root, body, options);
-        sessions.set(root, session);
-        // Gmail reopens an email taken back with Undo as a new compose: that proves the Undo (composeOpened), which
-        // withdraws it before its pixel in the body is taken for a scheduled send cancelled.
-        composeOpened(session.subject(), session.toolbar);
-        session.lookForCancelledSend();
+        sessions.set(root, new ComposeSession(root, body, options));
       }
     };
 
