@@ -139,10 +139,10 @@ function backgroundMinting(trackingId: string, reminderDays: number | null = nul
 }
 
 /** A compose open in a connected tab, its id minted (backgroundMinting) and shown on its toolbar. */
-async function openMinted(compose: Parameters<typeof composeHtml>[0]): Promise<void> {
+async function openMinted(compose: Parameters<typeof composeHtml>[0], options = DEFAULT_OPTIONS): Promise<void> {
   backgroundMinting(TRACKING_ID);
   openDialog(compose);
-  start();
+  start(options);
   await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-tracking-id")).toBe(TRACKING_ID));
 }
 
@@ -1218,6 +1218,38 @@ describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
     expect(calls("messageUnsent")).toEqual([]);
   });
 
+  it("an Undo on a scheduled send's notice withdraws it once: the reopened draft's pixel is not taken for a cancelled scheduled send besides", async () => {
+    connected([TRACKING_ID, SECOND_ID]);
+    reminderDays = 4;
+    // The background would say it was a scheduled send still waiting, and withdraw it a second time.
+    const answer = callFromGmail.getMockImplementation();
+    callFromGmail.mockImplementation(async (type: string, input: unknown) =>
+      type === "scheduledSendReopened" ? { cancelled: { subject: "Pricing", reminderDays } } : answer?.(type, input),
+    );
+    start({ ...DEFAULT_OPTIONS, trackerUrl: "https://t.example" });
+    followUpReminder.init(started[0]?.signal as AbortSignal, { options: DEFAULT_OPTIONS });
+    const first = await openCompose();
+    first.querySelector("td.gU.Up")?.insertAdjacentHTML("beforeend", `<div role="button" aria-haspopup="true">▾</div>`);
+    first.querySelector("td.gU.Up [aria-haspopup]")?.dispatchEvent(new MouseEvent("mouseup", { bubbles: true, button: 0 }));
+    const scheduled = first.querySelector("[g_editable]")?.innerHTML ?? "";
+    first.remove();
+    await gmailAnswers(gmailSendAnswered([{ ...SENT_IDS, trackingId: TRACKING_ID, scheduledAt: Date.UTC(2100, 0, 1) }]));
+    notice(true).click();
+    const told = toasts().length; // "scheduled send tracked", from the compose gone
+    // Gmail reopens it as a draft, its body as scheduled: our pixel in it.
+    expect(scheduled).toContain(TRACKING_ID);
+    const reopened = document.createElement("div");
+    reopened.setAttribute("role", "dialog");
+    reopened.innerHTML = composeHtml({ subject: "Pricing", body: scheduled });
+    document.body.append(reopened);
+    await vi.waitFor(() => expect(calls("remindIfNoReply")).toEqual([{ trackingId: SECOND_ID, days: 4 }]));
+    await flush();
+    expect([calls("messageUnsent"), calls("scheduledSendReopened")]).toEqual([[{ trackingId: TRACKING_ID }], []]);
+    expect(toasts().slice(told)).toEqual([
+      "Mailtracker: its follow-up reminder (4 days without a reply) is set on the reopened email, for when you resend it.",
+    ]);
+  });
+
   it("an Undo later than Gmail's longest undo period takes nothing back", () => {
     connected([]);
     noteSend(TRACKING_ID, "Pricing", 1_000);
@@ -1251,8 +1283,10 @@ describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
 
 describe("compose tracking: a scheduled send cancelled in Gmail, back as a draft", () => {
   /** Emails scheduled earlier, whose pixels drafts hold: one a test, as a page asks about each once. */
-  const scheduledId = (n: number) => `a2b3c4d5e6f7g2h3.1.9QIz9_U20wg5-gs8_Q4-_x.c_Tlpw_Ph9P8OR1DcS8u5${"RSTU"[n]}`;
+  const scheduledId = (n: number) => `a2b3c4d5e6f7g2h3.1.9QIz9_U20wg5-gs8_Q4-_x.c_Tlpw_Ph9P8OR1DcS8u5${"RSTUVWXYZ"[n]}`;
   const pixel = (id: string) => `<img src="${pixelUrl("https://t.example", id)}" width="1" height="1">`;
+  /** Connected to the tracker the background mints ids for, as the rep's options say once connected. */
+  const OPTIONS = { ...DEFAULT_OPTIONS, trackerUrl: "https://t.example" };
   const calls = (type: string) => callFromGmail.mock.calls.filter(([t]) => t === type).map(([, input]) => input);
 
   /** A connected tab whose background answers scheduledSendReopened with `answer` (or fails with it). */
@@ -1271,7 +1305,7 @@ describe("compose tracking: a scheduled send cancelled in Gmail, back as a draft
 
   it("a compose holding a scheduled email's pixel: the background withdraws it, the rep is told, its reminder moves to the draft", async () => {
     connected({ subject: "Pricing", reminderDays: 4 });
-    start();
+    start(OPTIONS);
     followUpReminder.init(started[0]?.signal as AbortSignal, { options: DEFAULT_OPTIONS });
     openDialog({ subject: "Pricing", body: `Hi Carol${pixel(scheduledId(0))}` });
     await vi.waitFor(() => expect(calls("scheduledSendReopened")).toEqual([{ trackingId: scheduledId(0) }]));
@@ -1289,7 +1323,7 @@ describe("compose tracking: a scheduled send cancelled in Gmail, back as a draft
 
   it("an email the background says was no waiting scheduled send (sent already): nothing is said or changed", async () => {
     connected(null);
-    start();
+    start(OPTIONS);
     openDialog({ subject: "Pricing", body: `Hi Carol${pixel(scheduledId(1))}` });
     await vi.waitFor(() => expect(calls("scheduledSendReopened")).toHaveLength(1));
     await flush();
@@ -1298,10 +1332,13 @@ describe("compose tracking: a scheduled send cancelled in Gmail, back as a draft
 
   it("a pixel in a quote (a reply or a forward), and the compose's own pixel at its send, are never asked about", async () => {
     connected({ subject: "Pricing", reminderDays: null });
-    await openMinted({
-      subject: "Re: Pricing",
-      body: `Thanks<div class="gmail_quote"><blockquote class="gmail_quote">Hi${pixel(scheduledId(2))}</blockquote></div>`,
-    });
+    await openMinted(
+      {
+        subject: "Re: Pricing",
+        body: `Thanks<div class="gmail_quote"><blockquote class="gmail_quote">Hi${pixel(scheduledId(2))}</blockquote></div>`,
+      },
+      OPTIONS,
+    );
     connected({ subject: "Pricing", reminderDays: null });
     clickSend();
     await flush();
@@ -1310,9 +1347,59 @@ describe("compose tracking: a scheduled send cancelled in Gmail, back as a draft
     expect(calls("scheduledSendReopened")).toEqual([]);
   });
 
+  /** Waits out the compose's own work after a change (its redraw comes 50 ms after it), and what it asked meanwhile. */
+  const settle = async () => {
+    await flush();
+    await new Promise((resolve) => setTimeout(resolve, 80));
+  };
+  const body = () => document.querySelector("[g_editable]") as HTMLElement;
+
+  it("a draft Gmail fills in after opening its compose empty (as compose-dialog-2020-10.html opens, `<br>`) is looked at", async () => {
+    connected({ subject: "Pricing", reminderDays: null });
+    await openMinted({ subject: "Pricing", body: "<br>" }, OPTIONS);
+    connected({ subject: "Pricing", reminderDays: null });
+    body().innerHTML = `Hi Carol${pixel(scheduledId(4))}`;
+    await vi.waitFor(() => expect(calls("scheduledSendReopened")).toEqual([{ trackingId: scheduledId(4) }]));
+  });
+
+  it("a scheduled email the rep pastes into a new compose is not taken for its cancelled send: Gmail sends the paste as another email, and the scheduled one still goes out", async () => {
+    connected({ subject: "Pricing", reminderDays: null });
+    await openMinted({ subject: "Pricing", body: "<br>" }, OPTIONS);
+    connected({ subject: "Pricing", reminderDays: null });
+    // The paste (its rendered body, our pixel's original address kept), which Gmail may insert itself: no beforeinput.
+    body().dispatchEvent(new Event("paste", { bubbles: true }));
+    body().innerHTML = `Hi Carol${pixel(scheduledId(5))}`;
+    await settle();
+    expect([calls("scheduledSendReopened"), toasts()]).toEqual([[], []]);
+  });
+
+  it("only Gmail's first filling of an empty compose is looked at (here, its signature): a pixel coming after it is not, nor is the body at each change", async () => {
+    connected({ subject: "Pricing", reminderDays: null });
+    await openMinted({ subject: "Pricing", body: "<br>" }, OPTIONS);
+    connected({ subject: "Pricing", reminderDays: null });
+    body().innerHTML = '<br><div class="gmail_signature">-- <br>Sam</div>';
+    await settle();
+    body().insertAdjacentHTML("afterbegin", `Hi Lee,${pixel(scheduledId(6))}`);
+    await settle();
+    expect(calls("scheduledSendReopened")).toEqual([]);
+  });
+
+  it("an email sent with nothing in its body: its own pixel, the first thing in it, is not asked about", async () => {
+    // Its own id, which no other test's compose asked about or took back with Undo: this page settles each once.
+    const own = scheduledId(7);
+    backgroundMinting(own);
+    openDialog({ subject: "Pricing", body: "<br>" });
+    start(OPTIONS);
+    await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-tracking-id")).toBe(own));
+    clickSend();
+    await settle();
+    expect(document.querySelector(`[g_editable] img[src*="${own}"]`)).not.toBeNull();
+    expect(calls("scheduledSendReopened")).toEqual([]);
+  });
+
   it("when the background cannot say, the rep is told once that a cancelled scheduled send may still be tracked", async () => {
     connected(new Error("the tracker answered 503"));
-    start();
+    start(OPTIONS);
     openDialog({ subject: "Pricing", body: `Hi Carol${pixel(scheduledId(3))}` });
     await vi.waitFor(() => expect(toasts()).toHaveLength(1));
     expect(toasts()[0]).toBe(

@@ -13,8 +13,8 @@
 //   To field shows addresses none of which could be read is a miss: logged in debug mode, and the user is told.
 // - "Schedule send" (the arrow next to Send, then a time): the send is prepared when that arrow is used, and
 //   registered only on Gmail's own answer (label ^scheduled), with its sent time the scheduled time when Gmail's
-//   request names it, so hits before it never count. Cancelled in Gmail, it comes back as a draft, which each compose
-//   looks for (scheduled-send-cancel.ts).
+//   request names it, so hits before it never count. Cancelled in Gmail, it comes back as a draft, which a compose
+//   looks for in the body Gmail opens or first fills it with (scheduled-send-cancel.ts).
 // - Gmail's "Undo" on its "Message sent" notice takes the latest send back (Gmail's server held it: docs/gmail.md,
 //   Undo Send): its registration is withdrawn through the background, a pending one never goes out, and the compose
 //   Gmail reopens is a new compose with its own id, tracked as usual when sent again. Read from the click on the
@@ -49,7 +49,7 @@ import { onPageMutations, touches } from "../page-watch";
 import { RecipientWarnings } from "../recipient-warnings";
 import { applyTracking, linksToSign, stripEarlierTracking } from "../rewrite";
 import { ensureStyle, toast } from "../ui";
-import { checkReopenedSend } from "./scheduled-send-cancel";
+import { checkReopenedSend, settledSends } from "./scheduled-send-cancel";
 
 /** How long a registration learned only from a closed compose waits for Gmail's own confirmation (undo send). */
 const UNCONFIRMED_HOLD_MS = 45_000;
@@ -173,6 +173,8 @@ export function composeOpened(subject: string, toolbar: HTMLElement, now = Date.
   const { trackingId, timer } = undone;
   clearTimeout(timer);
   undone = null;
+  // Its pixel is in the reopened body: not a scheduled send cancelled besides, whatever it was (scheduled-send-cancel.ts).
+  settledSends.add(trackingId);
   debug("send undone in Gmail: its registration is withdrawn", trackingId);
   withdraw(trackingId, subject).then((reminderDays) => {
     // The reminder control sets it, and says so, once the reopened compose is tracked (follow-up-reminder.ts).
@@ -438,6 +440,8 @@ class ComposeSession {
   private signing = false;
   private presignTimer: ReturnType<typeof setTimeout> | undefined;
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  /** No words in the body yet, of Gmail's or the rep's: what Gmail fills it with first may be a draft it opens. */
+  private fresh = true;
 
   constructor(
     readonly root: Element,
@@ -491,7 +495,14 @@ class ComposeSession {
       attributeFilter: ["href", "email", "data-hovercard-id", "aria-checked", "value", "style", "hidden"],
     });
     for (const type of ["input", "change"]) root.addEventListener(type, changed, { signal });
+    // The rep's own edits fill no draft: typing, a drop, a paste (the paste event too: Gmail may insert a paste itself,
+    // and no beforeinput comes then). Heard before the change they make.
+    for (const type of ["beforeinput", "paste"]) body.addEventListener(type, () => (this.fresh = false), { capture: true, signal });
     this.refresh();
+    // Gmail reopens an email taken back with Undo as a new compose: that proves the Undo (composeOpened), which
+    // withdraws it before its pixel in the body is taken for a scheduled send cancelled.
+    composeOpened(this.subject(), this.toolbar);
+    this.checkReopenedSend();
     void this.mint();
   }
 
@@ -561,6 +572,7 @@ class ComposeSession {
       this.closed();
       return;
     }
+    this.checkReopenedSend();
     this.toolbar.dataset.mtReady = "false";
     this.schedulePresign(150);
     clearTimeout(this.refreshTimer);
@@ -612,11 +624,19 @@ class ComposeSession {
     return !this.sending && (state.open || state.click);
   }
 
-  private refresh(): void {
-    // A cancelled scheduled send Gmail gave back as this draft (scheduled-send-cancel.ts).
-    checkReopenedSend(this.body, this.trackers(), this.trackingId, (days) =>
+  /**
+   * A cancelled scheduled send Gmail gave back as this draft (scheduled-send-cancel.ts) is in the body Gmail opened the
+   * compose with, or first filled an empty one with (a draft it loads once the compose is open): only there. Later, a
+   * pixel came with the rep's edits (a paste of the scheduled email, sent as another email while it still goes out) or
+   * the send. Called in the mutations' callback, so Gmail's filling is looked at before the rep can edit it.
+   */
+  private checkReopenedSend(): void {
+    this.fresh &&= checkReopenedSend(this.body, this.trackers(), (days) =>
       this.toolbar.setAttribute(CARRIED_REMINDER_ATTRIBUTE, String(days)),
     );
+  }
+
+  private refresh(): void {
     const state = this.effective();
     const locked = state.reason !== null;
     this.openButton.setAttribute("aria-pressed", String(state.open));
@@ -693,6 +713,8 @@ class ComposeSession {
     if (draft) sentDraftIds.add(draft);
     // The toolbar is redrawn after a change, a moment later: what it shows now is what goes out, its reminder too.
     this.refresh();
+    // Its pixel, about to be added, is this email's own.
+    this.fresh = false;
     const state = this.effective();
     // Earlier emails' pixels must not fire again from this one, tracked or not.
     stripEarlierTracking(this.body, this.trackers(), this.trackingId);
@@ -936,10 +958,7 @@ export const composeTracking: Feature = {
           continue;
         }
         if (sessions.has(root) || !(body instanceof HTMLElement)) continue;
-        const session = new ComposeSession(root, body, options);
-        sessions.set(root, session);
-        // Gmail reopens an email taken back with Undo as a new compose: that proves the Undo (composeOpened).
-        composeOpened(session.subject(), session.toolbar);
+        sessions.set(root, new ComposeSession(root, body, options));
       }
     };
 
