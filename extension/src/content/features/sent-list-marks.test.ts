@@ -349,6 +349,60 @@ describe("sent list marks", () => {
     expect(marks()[0]).toEqual(["a1", "delivered", ""]);
   });
 
+  it("news that comes while a request is out asks again once it is answered: the answer may predate what the news tells of", async () => {
+    page([row("a1", "Waiting")]);
+    const answered: (() => void)[] = [];
+    let registered = false;
+    const list = new ThreadListMarks(document, async (ids) => {
+      // Read as the request goes out; answered when the test says.
+      const messages = registered && ids.includes("a1") ? [status("a1", { openCount: 0 })] : [];
+      await new Promise<void>((resolve) => answered.push(resolve));
+      return { messages, unregistered: messages.length ? [] : [{ threadIds: ["a1"], title: "Waiting to reach your tracker" }] };
+    });
+    list.scan();
+    await vi.waitFor(() => expect(answered).toHaveLength(1));
+    // The registration is delivered while the read is out, and the feed's news of its thread comes: the read out was
+    // made before, and says the email waits.
+    registered = true;
+    list.expire(["a1"]);
+    list.scan();
+    answered[0]?.();
+    await vi.waitFor(() => expect(answered).toHaveLength(2));
+    expect(marks()).toEqual([["a1", "unregistered", ""]]);
+    answered[1]?.();
+    await vi.waitFor(() => expect(marks()).toEqual([["a1", "delivered", ""]]));
+  });
+
+  it("news that comes while a failing request is out asks again at once, not after the failure's wait", async () => {
+    vi.useFakeTimers();
+    try {
+      page([row("a1", "Waiting")]);
+      let requests = 0;
+      let down = true;
+      const list = new ThreadListMarks(document, async (ids) => {
+        requests += 1;
+        const failing = down;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        if (failing) throw new Error("cannot reach the tracker at https://t.example (Failed to fetch)");
+        return answer(ids.includes("a1") ? [status("a1", { openCount: 0 })] : []);
+      });
+      list.scan();
+      await vi.advanceTimersByTimeAsync(1);
+      expect(requests).toBe(1);
+      // The tracker is back and its news comes while a read made before is still out; that read then fails.
+      down = false;
+      list.expire();
+      list.scan();
+      await vi.advanceTimersByTimeAsync(20);
+      expect(requests).toBe(2);
+      await vi.advanceTimersByTimeAsync(20);
+      expect(marks()).toEqual([["a1", "delivered", ""]]);
+      list.stop();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("a row Gmail reuses for another thread loses the old thread's mark at once, and keeps none when the read fails", async () => {
     page([row("a1", "One")]);
     let fail = false;

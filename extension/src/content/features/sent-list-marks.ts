@@ -151,7 +151,10 @@ export class ThreadListMarks {
   /** By thread, in the order they were last shown or answered: the first ones go past `keptThreads`. */
   private readonly entries = new Map<string, Entry>();
   private readonly pending = new Map<string, string[]>();
-  private readonly inFlight = new Set<string>();
+  /** Threads asked for by the request out, with their ids. */
+  private readonly inFlight = new Map<string, string[]>();
+  /** Of those, the ones the feed brought news for meanwhile: their answer may predate the news, so they are asked again. */
+  private readonly newsInFlight = new Set<string>();
   private asking = false;
   private stopped = false;
   /** Failed reads in a row, and the time before which none is tried again (and its timer). */
@@ -201,7 +204,7 @@ export class ThreadListMarks {
     const batch = [...this.pending.entries()];
     this.pending.clear();
     if (batch.length === 0) return;
-    for (const [key] of batch) this.inFlight.add(key);
+    for (const [key, ids] of batch) this.inFlight.set(key, ids);
     this.requests += 1;
     this.asking = true;
     try {
@@ -218,7 +221,7 @@ export class ThreadListMarks {
         // A row named by Gmail's sync id alone learns the legacy id too, which the feed's news name threads by.
         const known = [...new Set([...ids, ...mine.flatMap((m) => (m.threadId === null ? [] : [m.threadId]))])];
         const mark = state ? stateMark(this.doc, key, state) : waiting ? buildMark(this.doc, key, "unregistered", waiting.title) : null;
-        this.keep(key, { ids: known, mark, at: stale ? 0 : at });
+        this.keep(key, { ids: known, mark, at: stale || this.newsInFlight.has(key) ? 0 : at });
       }
       for (const key of this.entries.keys()) {
         if (this.entries.size <= this.keptThreads) break;
@@ -238,16 +241,22 @@ export class ThreadListMarks {
         // The tooltip's first line is the mark's own (buildMark): a second failure replaces the note of the first.
         if (mark) for (const name of ["title", "aria-label"]) mark.setAttribute(name, `${mark.title.split("\n")[0]}\n${note}`);
       }
-      const wait = Math.min(ROW_TTL_MS, RETRY_FIRST_MS * 2 ** this.failures);
-      this.failures += 1;
-      this.retryAt = this.now() + wait;
-      clearTimeout(this.retryTimer);
-      this.retryTimer = setTimeout(
-        guarded("sent list marks retry", () => this.scan()),
-        wait,
-      );
+      // News while it was out (the tracker back, a registration delivered): asked again at once, not after the wait.
+      if (!batch.some(([key]) => this.newsInFlight.has(key))) {
+        const wait = Math.min(ROW_TTL_MS, RETRY_FIRST_MS * 2 ** this.failures);
+        this.failures += 1;
+        this.retryAt = this.now() + wait;
+        clearTimeout(this.retryTimer);
+        this.retryTimer = setTimeout(
+          guarded("sent list marks retry", () => this.scan()),
+          wait,
+        );
+      }
     } finally {
-      for (const [key] of batch) this.inFlight.delete(key);
+      for (const [key] of batch) {
+        this.inFlight.delete(key);
+        this.newsInFlight.delete(key);
+      }
       this.asking = false;
     }
     // Drawn at once, in this task: the answer's marks and, for rows that came meanwhile, the next request.
@@ -259,9 +268,10 @@ export class ThreadListMarks {
   expire(threadIds?: string[]): void {
     // News or a navigation: worth asking at once, even right after a failure.
     this.retryAt = 0;
-    for (const entry of this.entries.values()) {
-      if (!threadIds || threadIds.length === 0 || entry.ids.some((id) => threadIds.includes(id))) entry.at = 0;
-    }
+    const named = (ids: string[]) => !threadIds || threadIds.length === 0 || ids.some((id) => threadIds.includes(id));
+    for (const entry of this.entries.values()) if (named(entry.ids)) entry.at = 0;
+    // A request out now may have been answered before what the news tells of: its answer is not the last word.
+    for (const [key, ids] of this.inFlight) if (named(ids)) this.newsInFlight.add(key);
   }
 
   /** Stores the thread's entry as its newest: the map's order is the order threads were last shown or answered. */
