@@ -392,6 +392,39 @@ describe("conversation panel", () => {
     expect(panels.requests).toBe(2);
   });
 
+  it("news that comes while a read is out has it read again: its answer, or its refusal, may predate the news", async () => {
+    conversation();
+    const words = "Not registered with your tracker yet (it will be sent again at 10:42): cannot reach the tracker";
+    const answers: ((answer: MessageDetail | UnregisteredEmail | Error) => void)[] = [];
+    const panels = new ConversationPanels(document, {
+      detail: () =>
+        new Promise((resolve, reject) => answers.push((answer) => (answer instanceof Error ? reject(answer) : resolve(answer)))),
+      stop: async () => ({}),
+      remove: async () => ({}),
+    });
+    panels.scan();
+    await flush();
+    expect(answers).toHaveLength(1);
+    // The registration is delivered while the read is out, and its news comes; the read made before says it waits.
+    panels.expire();
+    answers[0]?.({ unregistered: words });
+    await flush();
+    expect(answers).toHaveLength(2);
+    answers[1]?.(DETAIL);
+    await flush();
+    expect(document.querySelector(".mt-panel")?.getAttribute("data-mt-open-count")).toBe(String(DETAIL.openCount));
+
+    // A reconnect's news while a read made with the refused token is out: its refusal does not stop the panels again.
+    panels.expire();
+    panels.scan();
+    await flush();
+    expect(answers).toHaveLength(3);
+    panels.expire();
+    answers[2]?.(new Error("not connected: connect again"));
+    await flush();
+    expect(answers).toHaveLength(4);
+  });
+
   it("says an email sent through another tracker account has no tracking data here, and does not ask again", async () => {
     conversation();
     const panels = new ConversationPanels(document, {

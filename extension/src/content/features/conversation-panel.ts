@@ -267,6 +267,11 @@ export class ConversationPanels {
    */
   private readonly drawn = new WeakMap<Element, HTMLElement>();
   private readonly inFlight = new Set<string>();
+  /**
+   * Counts the feed's news (expire): a read answered after news that came while it was out may predate what the news
+   * tells of (a registration delivered, a reconnect), so its answer, or its failure, is not kept and it is read again.
+   */
+  private news = 0;
   /** Failed reads: how many in a row, not before when to try again, and why the last one failed. */
   private readonly failures = new Map<string, { count: number; retryAt: number; reason: string }>();
   /** No tracker connected: nothing is read until the feed brings news or the features restart (a reconnect). */
@@ -346,11 +351,13 @@ export class ConversationPanels {
   private async load(id: string): Promise<void> {
     this.inFlight.add(id);
     this.requests += 1;
+    const asked = this.news;
     try {
       const detail = await this.call.detail(id);
-      this.details.set(id, { at: this.now(), version: ++this.versions, detail });
+      this.details.set(id, { at: asked === this.news ? this.now() : 0, version: ++this.versions, detail });
       this.failures.delete(id);
     } catch (error) {
+      if (asked !== this.news) return;
       const text = String(error instanceof Error ? error.message : error);
       debug("message detail not read", id, text);
       const gone = /\b(404|410)\b/.test(text)
@@ -372,8 +379,8 @@ export class ConversationPanels {
       if (!gone && cached) Object.assign(cached, { version: ++this.versions, markup: undefined, stale: text.slice(0, FAILURE_TEXT_MAX) });
     } finally {
       this.inFlight.delete(id);
+      this.scan();
     }
-    this.scan();
   }
 
   /** A stop or a delete; its failure is the panel's to say (wirePanel), and then nothing changed to read again. */
@@ -386,6 +393,7 @@ export class ConversationPanels {
   /** News from the feed: every detail is read again, and a failed or disconnected read may be tried at once. */
   expire(): void {
     for (const entry of this.details.values()) entry.at = Math.min(entry.at, this.now() - DETAIL_TTL_MS - 1);
+    this.news += 1;
     this.failures.clear();
     this.disconnected = false;
   }
