@@ -807,11 +807,15 @@ describe("privacy", () => {
     const first = await sentMessage(account, { recipients: [{ email: "stays@acme.example" }, contact] });
     const logged: string[] = [];
     const spy = vi.spyOn(console, "error").mockImplementation((...args: unknown[]) => void logged.push(args.map(String).join(" ")));
+    let registered = 0;
     try {
       const status = await deleteContactAround(
         account,
         contact.email,
-        () => sentMessage(account, { recipients: [{ email: "other@acme.example" }, contact] }),
+        async () => {
+          registered += 1;
+          await sentMessage(account, { recipients: [{ email: "other@acme.example" }, contact] });
+        },
         true,
       );
       expect(status).toBe(500);
@@ -828,7 +832,9 @@ describe("privacy", () => {
       .bind(account.accountId)
       .first("n");
     expect(fingerprints).toBe(0);
-    expect(await heldOf(account, contact.email, contact.name)).toHaveLength(8); // 4 emails, a row and a listing each
+    // Every email still holds it, a row and a listing each: the first, and each registered before a batch of a try.
+    expect(registered).toBeGreaterThanOrEqual(3);
+    expect(await heldOf(account, contact.email, contact.name)).toHaveLength(2 * (1 + registered));
     expect((await account.json("DELETE", "/api/contacts/forget-me%40acme.example")).status).toBe(204);
     expect(await heldOf(account, contact.email, contact.name)).toEqual([]);
   });
