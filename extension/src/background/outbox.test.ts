@@ -30,6 +30,19 @@ const CREDENTIALS: Credentials = {
 };
 const request = { subject: "s", recipients: [], sentAt: new Date(0).toISOString(), openTracking: true, clickTracking: true, links: [] };
 
+/** An entry as the outbox tells of it: still pending after its attempts, the tracker not answering. */
+const toldEntry = (changes: Partial<OutboxEntry>): OutboxEntry => ({
+  trackingId: "id",
+  request,
+  state: "pending",
+  attempts: ATTEMPTS_BEFORE_TELLING,
+  createdAt: 0,
+  nextAttemptAt: 0,
+  lastError: "cannot reach the tracker at https://t.example (Failed to fetch)",
+  lastStatus: null,
+  ...changes,
+});
+
 /** Lets every promise chain run until it waits on something the test has not answered yet. */
 const nextTask = () => new Promise((resolve) => setTimeout(resolve, 0));
 
@@ -306,18 +319,7 @@ describe("outbox", () => {
   });
 
   it("says of a send taken back with Undo that it was taken back, not sent", async () => {
-    const entry = (changes: Partial<OutboxEntry>): OutboxEntry => ({
-      trackingId: "undone",
-      request,
-      state: "pending",
-      attempts: ATTEMPTS_BEFORE_TELLING,
-      createdAt: 0,
-      nextAttemptAt: 0,
-      lastError: "cannot reach the tracker at https://t.example (Failed to fetch)",
-      lastStatus: null,
-      withdraw: true,
-      ...changes,
-    });
+    const entry = (changes: Partial<OutboxEntry>) => toldEntry({ trackingId: "undone", withdraw: true, ...changes });
     expect(troubleNote(entry({}))).toEqual({
       title: "An email taken back is still on the tracker",
       message:
@@ -335,23 +337,12 @@ describe("outbox", () => {
   });
 
   it("tells an error the tracker answered in the email's own words, and leaves one waiting on the tracker to its outage's notice", async () => {
-    const entry = (changes: Partial<OutboxEntry>): OutboxEntry => ({
-      trackingId: "id",
-      request,
-      state: "pending",
-      attempts: ATTEMPTS_BEFORE_TELLING,
-      createdAt: 0,
-      nextAttemptAt: 0,
-      lastError: "cannot reach the tracker at https://t.example (Failed to fetch)",
-      lastStatus: null,
-      ...changes,
-    });
     /** What was told, and what the outage was asked to name, when the outage answers `takes` (or fails). */
     const told = async (changes: Partial<OutboxEntry>, takes: boolean | Error) => {
       const asked: string[] = [];
       const notes: string[] = [];
       const warned = vi.spyOn(console, "warn").mockImplementation(() => {});
-      await tellTrouble(entry(changes), {
+      await tellTrouble(toldEntry(changes), {
         outage: async (e) => {
           asked.push(e.trackingId);
           if (takes instanceof Error) throw takes;
