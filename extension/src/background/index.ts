@@ -115,14 +115,20 @@ function settleTokenReplacement(): void {
 }
 // Every call made with a token is heard, the feed poll's among them; only those with the stored credentials count.
 onTrackerAnswer((trackerUrl, token, failure) => {
+  const refused = failure?.status === 401;
+  // One read of the credentials for both questions below, as the call is heard.
+  const held = loadCredentials();
   // This browser's token refused: a replacement whose answer was lost may have put the pending token in place since.
   // Not on the pending token's own refusal: its settlement tries it, and would start another.
-  if (failure?.status === 401)
-    void loadCredentials().then((held) => {
-      if (held?.pendingToken && held.apiToken === token) settleTokenReplacement();
-    });
+  if (refused)
+    void held.then(
+      (credentials) => {
+        if (credentials?.pendingToken && credentials.apiToken === token) settleTokenReplacement();
+      },
+      () => undefined,
+    );
   void reach
-    .heard(trackerUrl, failure, async () => tellsOfStoredToken(await loadCredentials(), trackerUrl, token, failure?.status === 401))
+    .heard(trackerUrl, failure, async () => tellsOfStoredToken(await held, trackerUrl, token, refused))
     .catch((error: unknown) => console.warn("tracker reachability not kept", error));
 });
 void reach.restore().catch((error: unknown) => console.warn("tracker reachability not shown", error));
