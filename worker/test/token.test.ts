@@ -11,6 +11,7 @@ import {
   d1FailingStatements,
   KV_DELETES_SPENT,
   kvWithDailyLimitSpent,
+  kvWithDeletesSpentAfter,
   kvWithWriteAfterFirstDelete,
   kvWithWriteBeforeFirstPut,
 } from "./faults";
@@ -234,6 +235,32 @@ describe("replacing the API token", () => {
     expect((await replace(account.apiToken, newToken, { cache: racing.kv })).status).toBe(200);
     expect(racing.deletes()).toBe(2);
     expect(await cachedEntry(account.accountId)).toBeNull();
+    expect(await statusOf(account.apiToken)).toBe(401);
+    expect(await statusOf(newToken)).toBe(200);
+  });
+
+  it("an old token cached back by a racing call, its second delete refused, is shut out by the new token's first call", async () => {
+    const account = await createAccount();
+    // The race above, with the day's KV deletes spent between the replacement's two deletes: the entry the racing
+    // call wrote, of the old hash, stays in the cache for its week.
+    const spent = kvWithDeletesSpentAfter(env.CACHE, 1);
+    const racing = kvWithWriteAfterFirstDelete(spent.kv, async () => {
+      expect(await statusOf(account.apiToken)).toBe(200);
+    });
+    const newToken = newApiToken(account.accountId);
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      expect((await replace(account.apiToken, newToken, { cache: racing.kv })).status).toBe(200);
+      expect(logged).toHaveBeenCalledWith(expect.stringContaining("after the token's replacement failed"), `Error: ${KV_DELETES_SPENT}`);
+    } finally {
+      logged.mockRestore();
+    }
+    expect(spent.refused()).toBe(1);
+    expect(JSON.parse((await cachedEntry(account.accountId)) ?? "null")?.tokenHash).not.toBe(await storedHash(account.accountId));
+    // The new token opens the account (the extension's next call), though the entry says otherwise, and writes it over
+    // (a write, which the day's deletes spent do not refuse): the old token is refused from then on.
+    expect(await callWith(newToken, "GET", "/api/account", undefined, { cache: spent.kv }).then((r) => r.status)).toBe(200);
+    expect(JSON.parse((await cachedEntry(account.accountId)) ?? "null")?.tokenHash).toBe(await storedHash(account.accountId));
     expect(await statusOf(account.apiToken)).toBe(401);
     expect(await statusOf(newToken)).toBe(200);
   });
