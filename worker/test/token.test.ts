@@ -265,6 +265,19 @@ describe("replacing the API token", () => {
     expect(await statusOf(newToken)).toBe(200);
   });
 
+  it("a wrong token against a cached entry is refused from the database and writes nothing to the cache", async () => {
+    const account = await createAccount();
+    expect(await statusOf(account.apiToken)).toBe(200);
+    const entry = await cachedEntry(account.accountId);
+    expect(entry).not.toBeNull();
+    // Every put counted (and refused): the entry matches the database, so a wrong token's try costs no write.
+    const writes = kvWithDailyLimitSpent(env.CACHE, "put");
+    const wrong = `mt_${account.accountId}_${"B".repeat(43)}`;
+    expect(await callWith(wrong, "GET", "/api/account", undefined, { cache: writes.kv }).then((r) => r.status)).toBe(401);
+    expect(writes.refused()).toBe(0);
+    expect(await cachedEntry(account.accountId)).toBe(entry);
+  });
+
   it("a call that read the account before the replacement does not put the old token back in the cache", async () => {
     const account = await createAccount();
     const newToken = newApiToken(account.accountId);
