@@ -315,6 +315,28 @@ export function kvWithDailyLimitSpent(real: KVNamespace, spent: "get" | "put" | 
 }
 
 /**
+ * The real KV, except that every `delete` after the first `allowed` throws: the day's deletes spent in the middle of a
+ * request (KV_DELETES_SPENT's limit, the same sources), between one of its deletes and the next.
+ */
+export function kvWithDeletesSpentAfter(real: KVNamespace, allowed: number): { kv: KVNamespace; refused: () => number } {
+  let deletes = 0;
+  let refused = 0;
+  const kv = new Proxy(real, {
+    get: (target, prop) => {
+      if (prop !== "delete") return bound(target, prop);
+      return async (...args: unknown[]) => {
+        if (deletes++ >= allowed) {
+          refused++;
+          throw new Error(KV_DELETES_SPENT);
+        }
+        return (target.delete as (...a: unknown[]) => Promise<void>)(...args);
+      };
+    },
+  });
+  return { kv, refused: () => refused };
+}
+
+/**
  * The real KV, except that `write` runs once just before the first `put`: what another request commits between a
  * caller's read of the database and its write of the cache (both of the same request in production, with nothing
  * between them to hold another request back).

@@ -11,6 +11,7 @@ import {
   d1FailingStatements,
   KV_DELETES_SPENT,
   kvWithDailyLimitSpent,
+  kvWithDeletesSpentAfter,
   kvWithWriteAfterFirstDelete,
   kvWithWriteBeforeFirstPut,
 } from "./faults";
@@ -236,6 +237,45 @@ describe("replacing the API token", () => {
     expect(await cachedEntry(account.accountId)).toBeNull();
     expect(await statusOf(account.apiToken)).toBe(401);
     expect(await statusOf(newToken)).toBe(200);
+  });
+
+  it("an old token cached back by a racing call, its second delete refused, is shut out by the new token's first call", async () => {
+    const account = await createAccount();
+    // The race above, with the day's KV deletes spent between the replacement's two deletes: the entry the racing
+    // call wrote, of the old hash, stays in the cache for its week.
+    const spent = kvWithDeletesSpentAfter(env.CACHE, 1);
+    const racing = kvWithWriteAfterFirstDelete(spent.kv, async () => {
+      expect(await statusOf(account.apiToken)).toBe(200);
+    });
+    const newToken = newApiToken(account.accountId);
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    try {
+      expect((await replace(account.apiToken, newToken, { cache: racing.kv })).status).toBe(200);
+      expect(logged).toHaveBeenCalledWith(expect.stringContaining("after the token's replacement failed"), `Error: ${KV_DELETES_SPENT}`);
+    } finally {
+      logged.mockRestore();
+    }
+    expect(spent.refused()).toBe(1);
+    expect(JSON.parse((await cachedEntry(account.accountId)) ?? "null")?.tokenHash).not.toBe(await storedHash(account.accountId));
+    // The new token opens the account (the extension's next call), though the entry says otherwise, and writes it over
+    // (a write, which the day's deletes spent do not refuse): the old token is refused from then on.
+    expect(await callWith(newToken, "GET", "/api/account", undefined, { cache: spent.kv }).then((r) => r.status)).toBe(200);
+    expect(JSON.parse((await cachedEntry(account.accountId)) ?? "null")?.tokenHash).toBe(await storedHash(account.accountId));
+    expect(await statusOf(account.apiToken)).toBe(401);
+    expect(await statusOf(newToken)).toBe(200);
+  });
+
+  it("a wrong token against a cached entry is refused from the database and writes nothing to the cache", async () => {
+    const account = await createAccount();
+    expect(await statusOf(account.apiToken)).toBe(200);
+    const entry = await cachedEntry(account.accountId);
+    expect(entry).not.toBeNull();
+    // Every put counted (and refused): the entry matches the database, so a wrong token's try costs no write.
+    const writes = kvWithDailyLimitSpent(env.CACHE, "put");
+    const wrong = `mt_${account.accountId}_${"B".repeat(43)}`;
+    expect(await callWith(wrong, "GET", "/api/account", undefined, { cache: writes.kv }).then((r) => r.status)).toBe(401);
+    expect(writes.refused()).toBe(0);
+    expect(await cachedEntry(account.accountId)).toBe(entry);
   });
 
   it("a call that read the account before the replacement does not put the old token back in the cache", async () => {

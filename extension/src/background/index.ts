@@ -68,6 +68,10 @@ function tellOutboxTrouble(entry: OutboxEntry): void {
       const credentials = await loadCredentials();
       return credentials !== null && reach.waits(credentials.trackerUrl);
     },
+    stillWaits: async (waiting) => {
+      const credentials = await loadCredentials();
+      if (credentials) await reach.stillWaits(credentials.trackerUrl, waiting.lastError ?? "");
+    },
     notify: (note) => notify(OUTBOX_NOTIFICATION, note),
   }).catch((error: unknown) => console.warn("outbox notification not shown", error));
 }

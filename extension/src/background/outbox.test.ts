@@ -249,7 +249,7 @@ describe("outbox", () => {
     expect(await outbox.entries()).toEqual([]);
   });
 
-  it("tells the user once of an entry the tracker refused, and once of one still pending after several attempts", async () => {
+  it("tells the user once of an entry the tracker refused, and of one still pending after several attempts", async () => {
     let now = 0;
     const told: Pick<OutboxEntry, "trackingId" | "state" | "lastError">[] = [];
     // The tracker's answers, as the worker gives them, read by the real client (api.ts): its words, its status.
@@ -285,7 +285,10 @@ describe("outbox", () => {
       if (attempt < ATTEMPTS_BEFORE_TELLING) expect(told.map((t) => t.trackingId)).toEqual(["refused"]);
       now += MAX_RETRY_MS;
     }
-    expect(told).toEqual([
+    // Each later failure of the one waiting on the tracker (its token) is handed on too: tellTrouble passes it to
+    // tracker-reach.ts, which tells it again only once the notice naming it was taken back (stillWaits).
+    expect(told.slice(2).map((t) => t.trackingId)).toEqual(["unauthorised", "unauthorised", "unauthorised"]);
+    expect(told.slice(0, 2)).toEqual([
       {
         trackingId: "refused",
         state: "failed",
@@ -348,6 +351,7 @@ describe("outbox", () => {
           if (takes instanceof Error) throw takes;
           return takes;
         },
+        stillWaits: async (e) => void asked.push(`again ${e.trackingId}`),
         notify: async (note) => void notes.push(note.title),
       });
       warned.mockRestore();
@@ -365,6 +369,11 @@ describe("outbox", () => {
     expect(await told({ lastStatus: 401, lastError: "the tracker answered 401" }, true)).toEqual({ asked: ["id"], notes: [] });
     expect(await told({}, false)).toEqual({ asked: ["id"], notes: ["An email is not tracked yet"] });
     expect(await told({}, new Error("storage.session is gone"))).toEqual({ asked: ["id"], notes: ["An email is not tracked yet"] });
+    // Told of already: a later failure is tracker-reach's to tell again (once its notice was taken back), never a
+    // notice of the outbox's at each attempt; a refusal after it is the email's own, told here.
+    const later = { attempts: ATTEMPTS_BEFORE_TELLING + 1 };
+    expect(await told(later, false)).toEqual({ asked: ["again id"], notes: [] });
+    expect(await told({ ...later, ...answered, state: "failed" }, true)).toEqual({ asked: [], notes: ["An email is not tracked"] });
   });
 
   it("holds an entry back until notBefore, and a later put with better ids replaces it", async () => {

@@ -115,8 +115,20 @@ export function troubleNote(entry: OutboxEntry): { title: string; message: strin
  */
 export async function tellTrouble(
   entry: OutboxEntry,
-  deps: { outage(entry: OutboxEntry): Promise<boolean>; notify(note: { title: string; message: string }): Promise<unknown> },
+  deps: {
+    outage(entry: OutboxEntry): Promise<boolean>;
+    /**
+     * The entry, told of already, failed again waiting on the tracker: told again only when the notice that named it
+     * was taken back meanwhile (tracker-reach.ts TrackerReach.stillWaits).
+     */
+    stillWaits(entry: OutboxEntry): Promise<unknown>;
+    notify(note: { title: string; message: string }): Promise<unknown>;
+  },
 ): Promise<void> {
+  if (entry.state === "pending" && entry.attempts > ATTEMPTS_BEFORE_TELLING) {
+    await deps.stillWaits(entry).catch((error: unknown) => console.warn("waiting email not told again", error));
+    return;
+  }
   if (waitsOnTracker(entry)) {
     const named = await deps.outage(entry).catch((error: unknown) => {
       console.warn("outage notice not updated", error);
@@ -195,8 +207,10 @@ export class Outbox {
     private readonly schedule: (at: number | null) => void,
     private readonly now: () => number = Date.now,
     /**
-     * Called once when an entry needs the user: the tracker refused it (now "failed"), or it is still pending after
-     * ATTEMPTS_BEFORE_TELLING attempts. An email that is not tracked is never left for the user to discover.
+     * Called when an entry needs the user: the tracker refused it (now "failed"), or it is still pending after
+     * ATTEMPTS_BEFORE_TELLING attempts; and at each later failure waiting on the tracker, which tellTrouble tells again
+     * only when the notice naming it was taken back (tellsOfRetry). An email that is not tracked is never left for the
+     * user to discover.
      */
     private readonly tell: (entry: OutboxEntry) => void = () => undefined,
   ) {}
@@ -408,13 +422,22 @@ export class Outbox {
             else current.state = "failed";
           }
           await this.write(entries);
-          if (result !== "delivered" && (!result.retry || current.attempts === ATTEMPTS_BEFORE_TELLING)) this.tell({ ...current });
+          if (result !== "delivered" && (!result.retry || this.tellsOfRetry(current))) this.tell({ ...current });
         }
       } finally {
         this.underway.delete(entry.trackingId);
       }
       this.reschedule(await this.read());
     });
+  }
+
+  /**
+   * Whether a retried entry's failure is told: at ATTEMPTS_BEFORE_TELLING, and after that each failure waiting on the
+   * tracker, which tellTrouble hands to tracker-reach.ts to tell again only if the notice naming it was taken back
+   * (the tracker answering the feed but not this email): never silent, never told at every attempt.
+   */
+  private tellsOfRetry(entry: OutboxEntry): boolean {
+    return entry.attempts === ATTEMPTS_BEFORE_TELLING || (entry.attempts > ATTEMPTS_BEFORE_TELLING && waitsOnTracker(entry));
   }
 
   /** A put or a withdrawal of this id, under the lock: a delivery of it under way is not written back. */

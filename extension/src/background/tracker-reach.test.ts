@@ -197,10 +197,10 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
    * The background's outbox and tracker-reach over one clock, wired as index.ts wires them: a registration's failure is
    * heard by tracker-reach (api.ts onTrackerAnswer), the outbox's telling goes through tellTrouble, and the outage's
    * notice names what the outbox holds (waitingIn). The feed is polled each minute, and fails with `feedFailure` (null:
-   * answered); every registration fails with `failure`. `notes` are the outage's one notification ("mt-tracker-reach"),
-   * shown, replaced or taken back (null); `outboxNotes` the outbox's own ("mt-outbox").
+   * answered); every registration fails with `failure` (null: it is delivered). `notes` are the outage's one
+   * notification ("mt-tracker-reach"), shown, replaced or taken back (null); `outboxNotes` the outbox's own ("mt-outbox").
    */
-  function background(failure: () => TrackerError, feedFailure: () => TrackerError | null = failure) {
+  function background(failure: () => TrackerError | null, feedFailure: () => TrackerError | null = failure) {
     let outbox: Outbox | undefined;
     const at = reachAt(start, memoryArea(), async () => waitingIn((await outbox?.snapshot()) ?? []));
     const { reach, clock } = at;
@@ -211,12 +211,18 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
       async (): Promise<DeliveryResult> => {
         const error = failure();
         void reach.heard(URL, error);
-        return { retry: true, error: error.message, status: error.status };
+        return error ? { retry: true, error: error.message, status: error.status } : "delivered";
       },
       () => undefined,
       () => clock.now,
       (entry) =>
-        void tellings.push(tellTrouble(entry, { outage: () => reach.waits(URL), notify: async (note) => void outboxNotes.push(note) })),
+        void tellings.push(
+          tellTrouble(entry, {
+            outage: () => reach.waits(URL),
+            stillWaits: (waiting) => reach.stillWaits(URL, waiting.lastError ?? ""),
+            notify: async (note) => void outboxNotes.push(note),
+          }),
+        ),
     );
     /** The background's time from now to `until`: the feed polled each minute, the outbox flushed as it is due. */
     const runUntil = async (until: number) => {
@@ -272,6 +278,45 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
     expect(notes.map((note) => note?.message.match(/"Q3 pricing" waits/)?.[0])).toEqual(['"Q3 pricing" waits']);
     await runUntil(asleep.to + 10 * MINUTE);
     expect([notes.length, outboxNotes]).toEqual([1, []]);
+  });
+
+  it("an email named by an outage's notice, still refused by a tracker that answers the feed, is told again once, then taken back", async () => {
+    // POST /api/messages alone answers 503 (a route failing, say); the feed answers every minute.
+    const routeDown = { now: true };
+    const serverError = () => new TrackerError("the tracker answered 503: Service Unavailable", 503);
+    const { outbox, notes, outboxNotes, toolbar, runUntil, clock, area } = background(
+      () => (routeDown.now ? serverError() : null),
+      () => null,
+    );
+    await outbox.put("first", request("Q3 pricing"));
+    await runUntil(start + 30 * MINUTE);
+    // Named by the outage's notice when its attempts ran out, which the feed's next answer took back; told again at
+    // its next failure, in words that do not say the tracker is out of reach; not at each attempt after that.
+    expect(notes.map((note) => note?.title ?? null)).toEqual([
+      "Mailtracker cannot reach your tracker",
+      null,
+      "Your tracker answers, but has not accepted an email yet",
+    ]);
+    expect(notes[2]).toEqual({
+      title: "Your tracker answers, but has not accepted an email yet",
+      message:
+        'Your tracker at track.example.com answers again, but not yet when told of this email (the tracker answered 503: Service Unavailable). The email you sent "Q3 pricing" waits to be registered with it, and is tracked once it is. The extension keeps trying.',
+    });
+    expect(toolbar.at(-1)).toBe(
+      'Your tracker (track.example.com) answers, but has not accepted an email yet (the tracker answered 503: Service Unavailable). The email you sent "Q3 pricing" waits to be registered with it, and is tracked once it is.',
+    );
+    expect(outboxNotes).toEqual([]);
+    // A background started again draws the toolbar's sentence again, without a second notification.
+    const again = reachAt(clock.now, area, async () => waitingIn(await outbox.snapshot()));
+    await again.reach.restore();
+    expect([again.toolbar, again.notes]).toEqual([[toolbar.at(-1)], []]);
+    // The route mended: the email is delivered, and the next answer takes the notice back.
+    routeDown.now = false;
+    await runUntil(start + 50 * MINUTE);
+    expect(await outbox.entries()).toEqual([]);
+    expect(notes.at(-1)).toBeNull();
+    expect(toolbar.at(-1)).toBeNull();
+    expect(notes).toHaveLength(4);
   });
 
   it("an email waiting for want of an answer that is no outage of the tracker's (its site's access taken away) is told by the outbox", async () => {

@@ -142,6 +142,42 @@ export function outageNote(
   };
 }
 
+/**
+ * Emails an outage's notice named, still waiting when the tracker answered again and the notice was taken back, as
+ * stored while they wait (no entry once nothing does): the rep, seeing the notice go, believes them tracked. The
+ * tracker may answer the feed and still not take them (one route failing, POST /api/messages timing out or answering
+ * 5xx): their next failure is then told again (TrackerReach.stillWaits), once, until they are all delivered.
+ */
+interface Unaccepted {
+  trackerUrl: string;
+  /** Whether the rep was told of them again (unacceptedNote): the notification and the toolbar's sentence are shown. */
+  told: boolean;
+  /** The failure they were told again with, for the toolbar's sentence of a background started again. */
+  problem?: string;
+}
+
+const UNACCEPTED_KEY = "trackerReachUnaccepted";
+
+/**
+ * What the rep is told of emails still waiting on a tracker that answers again (Unaccepted): not that it is out of
+ * reach, which the feed's answers belie, but that it has not taken them, with the failure their registration met.
+ */
+export function unacceptedNote(
+  trackerUrl: string,
+  problem: string,
+  waiting: WaitingEmails,
+): { title: string; message: string; sentence: string } {
+  const host = new URL(trackerUrl).host;
+  const count = waiting.sent.length + waiting.takenBack.length;
+  const emails = count === 1 ? "an email" : `${count} emails`;
+  const waits = waitingWords(waiting);
+  return {
+    title: `Your tracker answers, but has not accepted ${emails} yet`,
+    message: `Your tracker at ${host} answers again, but not yet when told of ${count === 1 ? "this email" : "these emails"} (${problem}). ${waits}The extension keeps trying.`,
+    sentence: `Your tracker (${host}) answers, but has not accepted ${emails} yet (${problem}). ${waits.trimEnd()}`,
+  };
+}
+
 export interface TrackerReachDeps {
   area: KeyValueArea;
   now?: () => number;
@@ -164,6 +200,8 @@ export class TrackerReach {
   private readonly serial = serialRunner();
   /** The stored outage, once read (undefined until then): the background is its only writer. */
   private outage: Outage | null | undefined;
+  /** The stored Unaccepted, once read (undefined until then). */
+  private unaccepted: Unaccepted | null | undefined;
 
   constructor(private readonly deps: TrackerReachDeps) {}
 
@@ -184,6 +222,25 @@ export class TrackerReach {
     await this.deps.area.set({ [KEY]: outage });
   }
 
+  private async readUnaccepted(): Promise<Unaccepted | null> {
+    if (this.unaccepted === undefined) {
+      const stored = (await this.deps.area.get(UNACCEPTED_KEY))[UNACCEPTED_KEY];
+      this.unaccepted = stored && typeof stored === "object" ? (stored as Unaccepted) : null;
+    }
+    return this.unaccepted;
+  }
+
+  private async writeUnaccepted(unaccepted: Unaccepted | null): Promise<void> {
+    this.unaccepted = unaccepted;
+    await this.deps.area.set({ [UNACCEPTED_KEY]: unaccepted });
+  }
+
+  /** Whether any email waits on the tracker (none when that cannot be read). */
+  private async anyWaiting(): Promise<boolean> {
+    const { sent, takenBack } = await this.waiting();
+    return sent.length + takenBack.length > 0;
+  }
+
   private async untell(outage: Outage | null): Promise<void> {
     if (outage?.told) await Promise.all([this.deps.notify(null), this.deps.toolbar(null)]);
   }
@@ -200,10 +257,22 @@ export class TrackerReach {
       if (kind === "access withdrawn") return;
       const before = await this.read();
       if (kind === "answered") {
-        if (!before) return;
-        await this.write(null);
-        await this.untell(before);
-        if (before.told || before.tabsTold) this.deps.readAgain();
+        const unaccepted = await this.readUnaccepted();
+        if (before) {
+          await this.write(null);
+          await this.untell(before);
+          if (before.told || before.tabsTold) this.deps.readAgain();
+          // Its notice (which named every email waiting then) taken back: one still waiting is told again if it fails.
+          if (before.told && before.trackerUrl === trackerUrl && (await this.anyWaiting())) {
+            await this.writeUnaccepted({ trackerUrl, told: false });
+            return;
+          }
+        }
+        // Read while some are known to wait, not on every answer: once none does, their notice goes.
+        if (unaccepted && !(await this.anyWaiting())) {
+          await this.writeUnaccepted(null);
+          if (unaccepted.told) await Promise.all([this.deps.notify(null), this.deps.toolbar(null)]);
+        }
         return;
       }
       const now = this.now();
@@ -263,6 +332,29 @@ export class TrackerReach {
     });
   }
 
+  /**
+   * An email told of already (ATTEMPTS_BEFORE_TELLING) failed again for want of an answer of the tracker at
+   * `trackerUrl`, with `problem` (outbox.ts tellTrouble). Told again when the outage's notice that named it was taken
+   * back, the tracker answering again (Unaccepted), in words that do not say it is out of reach (unacceptedNote):
+   * else the rep, seeing the notice go, believes it tracked. Once for that trouble, not at every attempt: until the
+   * emails waiting are delivered, or an outage's notice takes the place of this one (and its end sets it again).
+   * Nothing while an outage's notice is shown (it names the emails waiting), nor for an email its own notice told of
+   * (the outbox's, which is never taken back).
+   */
+  stillWaits(trackerUrl: string, problem: string): Promise<void> {
+    return this.serial(async () => {
+      const outage = await this.read();
+      if (outage?.trackerUrl === trackerUrl && outage.told) return;
+      const unaccepted = await this.readUnaccepted();
+      if (unaccepted?.trackerUrl !== trackerUrl || unaccepted.told) return;
+      const waiting = await this.waiting();
+      if (waiting.sent.length + waiting.takenBack.length === 0) return;
+      const { title, message, sentence } = unacceptedNote(trackerUrl, problem, waiting);
+      await Promise.all([this.deps.notify({ title, message }), this.deps.toolbar(sentence)]);
+      await this.writeUnaccepted({ trackerUrl, told: true, problem });
+    });
+  }
+
   /** The tracker at `trackerUrl`, as last heard: answering unless a call failed since the last answer. */
   reachability(trackerUrl: string): Promise<Reachability> {
     return this.serial(async () => {
@@ -295,6 +387,11 @@ export class TrackerReach {
   forget(): Promise<void> {
     return this.serial(async () => {
       const before = await this.read();
+      const unaccepted = await this.readUnaccepted();
+      if (unaccepted) {
+        await this.writeUnaccepted(null);
+        if (unaccepted.told && !before?.told) await Promise.all([this.deps.notify(null), this.deps.toolbar(null)]);
+      }
       if (!before) return;
       await this.write(null);
       await this.untell(before);
@@ -308,7 +405,12 @@ export class TrackerReach {
   restore(): Promise<void> {
     return this.serial(async () => {
       const outage = await this.read();
-      if (!outage?.told) return;
+      if (!outage?.told) {
+        const unaccepted = await this.readUnaccepted();
+        if (unaccepted?.told)
+          await this.deps.toolbar(unacceptedNote(unaccepted.trackerUrl, unaccepted.problem ?? "", await this.waiting()).sentence);
+        return;
+      }
       await this.deps.toolbar(outageNote({ ...outage, refused: outage.told === "refused" }, this.now(), await this.waiting()).sentence);
     });
   }

@@ -125,8 +125,9 @@ export const accountRoute = new Hono<AppEnv>()
       return jsonError(c, 401, "this API token was replaced already: connect with the new one");
     }
     // Again: a call with the old token that missed the cache between the delete and the swap read the old hash and
-    // may have cached it (its check after the write, auth.ts rememberAccount, ran before the swap). Refused, only
-    // that call's narrow chance is left, and said in the log.
+    // may have cached it (its check after the write, auth.ts rememberAccount, ran before the swap). Refused, such an
+    // entry lets the old token in only until the new one's first call, which finds it stale and writes it over
+    // (auth.ts cachedAccount): the extension's feed poll, within a minute.
     try {
       await forgetCachedAccount(c.env, id);
     } catch (error) {
