@@ -199,6 +199,12 @@ const poller = new FeedPoller({
   withdraw: async (note) => {
     await browser.notifications.clear(notificationId(note, (await sentAccounts.get(note.messageId)) ?? DEFAULT_GMAIL_ACCOUNT));
   },
+  // A summary a correction changed: the same id, new words, only while still shown (Firefox has no notifications.update,
+  // and create would bring back one the rep closed).
+  update: async (note) => {
+    const id = notificationId(note, (await sentAccounts.get(note.messageId)) ?? DEFAULT_GMAIL_ACCOUNT);
+    if (id in (await browser.notifications.getAll())) await notify(id, note);
+  },
   // The poller writes NEWS_KEY itself, with its feed state.
   news: (threadIds) => statusCache.invalidate(threadIds),
   pollAt: (at) => {

@@ -91,6 +91,7 @@ function poller(
     detail?: (messageId: string) => Promise<MessageDetail>;
     answered?: () => void;
     withdraw?: (note: Withdrawal) => Promise<void>;
+    update?: (note: Note) => Promise<void>;
   } = {},
 ) {
   const shown: Note[] = [];
@@ -110,6 +111,7 @@ function poller(
     detail: options.detail,
     answered: options.answered,
     withdraw: options.withdraw,
+    update: options.update,
   });
   return { instance, shown, news, pollsAt, calls: source.calls };
 }
@@ -747,10 +749,114 @@ describe("corrections from the feed", () => {
     // The same correction again (a poll repeated after a crash before its write): nothing more moves.
     const again = applyCorrections(state, [corrected(open, "scanner", "1")], { muted: false, now: NOW });
     expect([again.state, again.notes, again.withdrawn]).toEqual([state, [], []]);
-    // Never notified twice: the reader's own open later is news in the popup and the totals, not a second notification.
-    const later = applyEvents(state, [event({ messageId: "sandboxed", label: "gmail-proxy" })], { muted: false, now: NOW });
-    expect(later.notes).toEqual([]);
+    // The withdrawn key notifies again: the reader's own open later is the email's first real one.
+    const real = event({ messageId: "sandboxed", label: "gmail-proxy" });
+    const later = applyEvents(state, [real], { muted: false, now: NOW });
+    expect(later.notes.map((n) => n.message)).toEqual(["Carol opened “Pricing”."]);
     expect(summarize(later.state, NOW).today).toEqual({ opens: 2, clicks: 0 });
+    // Withdrawn a second time (relabelled back and forth), the key stays notified: at most two, never a stream.
+    const again2 = applyCorrections(later.state, [corrected(real, "scanner", "2")], { muted: false, now: NOW });
+    expect(again2.withdrawn.map((w) => w.key)).toEqual(["open:sandboxed"]);
+    const third = applyEvents(again2.state, [event({ messageId: "sandboxed", label: "human" })], { muted: false, now: NOW });
+    expect(third.notes).toEqual([]);
+  });
+
+  it("a withdrawn first open hands its notification to a real open already counted, in the same page too, and survives a restart", async () => {
+    const scanned = event({ messageId: "handover", label: "human" });
+    const { state } = applyEvents(emptyFeedState("acct"), [scanned], { muted: false, now: NOW });
+    // The reader's open comes in the same page as the correction: applied first, not notified (the key was).
+    const real = event({ messageId: "handover" });
+    const page = applyPage(
+      { ...state, cursor: scanned.cursor },
+      { events: [real], cursor: real.cursor, corrections: [corrected(scanned, "scanner", "4")], correctionsCursor: "4" },
+      { muted: false, now: NOW },
+    );
+    expect(page.withdrawn.map((w) => w.key)).toEqual(["open:handover"]);
+    expect(page.notes.map((n) => n.key)).toEqual(["open:handover"]);
+    expect(page.state.activity.map((a) => [a.cursor, a.notified ?? false])).toEqual([
+      [real.cursor, true],
+      [scanned.cursor, false],
+    ]);
+    // In the one stored key: a poller started again on it notifies nothing of it twice.
+    const area = memoryArea();
+    area.data[FEED_KEY] = { ...page.state, account: "http://t acct1", newsAfter: NOW };
+    const restarted = poller(area, [scanned, real, event({ messageId: "handover" })]);
+    await restarted.instance.poll();
+    expect(restarted.shown).toEqual([]);
+  });
+
+  it("a summary whose event stops counting is updated in place, and withdrawn when none of its events counts", async () => {
+    const area = memoryArea();
+    const opens = Array.from({ length: MAX_SEPARATE_NOTES + 1 }, (_, i) => event({ messageId: `merge${i}`, subject: `Merge ${i}` }));
+    const corrections: FeedCorrection[] = [];
+    const source = correctingFeed(opens, corrections);
+    const withdrawn: Withdrawal[] = [];
+    const updated: Note[] = [];
+    let clock = NOW;
+    const start = () =>
+      poller(area, opens, {
+        source,
+        now: () => clock,
+        withdraw: async (note) => void withdrawn.push(note),
+        update: async (note) => void updated.push(note),
+      });
+    const first = start();
+    await first.instance.poll();
+    const summary = first.shown[0] as Note;
+    expect(summary.title).toBe("4 emails opened");
+
+    corrections.push(corrected(opens[0] as FeedEvent, "scanner", "1"));
+    clock += 60_000;
+    await start().instance.poll();
+    expect(withdrawn).toEqual([]);
+    expect(updated).toEqual([
+      {
+        key: summary.key,
+        threadId: null,
+        messageId: summary.messageId,
+        title: "3 emails opened",
+        message: "“Merge 3”, “Merge 2” and 1 other email.",
+      },
+    ]);
+
+    corrections.push(...opens.slice(1).map((open, i) => corrected(open, "scanner", String(2 + i))));
+    clock += 60_000;
+    updated.length = 0;
+    await start().instance.poll();
+    expect(updated).toEqual([]);
+    expect(withdrawn).toEqual([{ key: summary.key, threadId: null, messageId: summary.messageId }]);
+    expect((area.data[FEED_KEY] as FeedState).summaries).toEqual([]);
+  });
+
+  it("corrects the totals of an event past the kept activity by how the feed released it, once, never below 0", () => {
+    const old = event({ messageId: "old", label: "human", at: new Date(NOW - 3_600_000).toISOString() });
+    const newer = Array.from({ length: MAX_ACTIVITY }, () => event({ messageId: "busy", label: "sender", counted: false }));
+    const { state: applied } = applyEvents(emptyFeedState("acct"), [old, ...newer], { muted: false, now: NOW });
+    const state = { ...applied, cursor: newer.at(-1)?.cursor as string };
+    expect(state.activity.some((a) => a.cursor === old.cursor)).toBe(false);
+    expect(summarize(state, NOW).today).toEqual({ opens: 1, clicks: 0 });
+    const options = { muted: false, now: NOW };
+    const released = { label: "human" as const, registered: true };
+    const toScanner = applyCorrections(state, [{ ...corrected(old, "scanner", "1"), released }], options);
+    expect(summarize(toScanner.state, NOW).today).toEqual({ opens: 0, clicks: 0 });
+    expect([toScanner.notes, toScanner.withdrawn]).toEqual([[], []]);
+    // Again (a repeated poll): nothing more. Back to a reader's, read after the first: counted again, from what the
+    // last correction set, not from how it was released.
+    expect(applyCorrections(toScanner.state, [{ ...corrected(old, "scanner", "1"), released }], options).state).toEqual(toScanner.state);
+    const back = applyCorrections(toScanner.state, [{ ...corrected(old, "human", "2"), released }], options);
+    expect(summarize(back.state, NOW).today).toEqual({ opens: 1, clicks: 0 });
+    // Changed twice before it was read: the released label says nothing moved.
+    expect(applyCorrections(state, [{ ...corrected(old, "gmail-proxy", "2"), released }], options).state.days).toEqual(state.days);
+    // Released before its email's registration: counts for nothing whatever its label now.
+    const unregistered = { label: "scanner" as const, registered: false };
+    expect(applyCorrections(state, [{ ...corrected(old, "human", "3"), released: unregistered }], options).state.days).toEqual(state.days);
+    // Never below 0: the day's totals already lost it (another way), nothing goes negative.
+    const emptied = { ...state, days: { [dayKey(NOW)]: { opens: 0, clicks: 0 } } };
+    expect(applyCorrections(emptied, [{ ...corrected(old, "scanner", "1"), released }], options).state.days).toEqual(emptied.days);
+    // Without `released` (an older tracker), or not taken yet: nothing.
+    expect(applyCorrections(state, [corrected(old, "scanner", "1")], options).state.days).toEqual(state.days);
+    const notTaken = event({ messageId: "later", label: "human" });
+    expect(applyCorrections(state, [{ ...corrected(notTaken, "scanner", "5"), released }], options).state.days).toEqual(state.days);
   });
 
   it("a counted event that did not notify (not the first open) is corrected without withdrawing anything", () => {

@@ -52,6 +52,19 @@ export interface FeedState {
   correctionsCursor?: string;
   /** Keys of what was notified (or deliberately not: muted, too old), as storedNotificationKey, oldest first, bounded. */
   notified: string[];
+  /**
+   * Keys (as `notified`'s) whose notification a correction withdrew once, which made them notifiable again
+   * (applyCorrections, "rearm"): a second withdrawal leaves such a key notified. Oldest first, at most MAX_REARMED.
+   * Missing in states stored before it.
+   */
+  rearmed?: string[];
+  /** The summaries shown lately (summaryNote), newest last, at most MAX_SUMMARIES: a correction updates them in place. */
+  summaries?: ShownSummary[];
+  /**
+   * Events past `activity` and corrected: whether each counts now, by cursor (applyCorrections). At most
+   * MAX_CORRECTED, the newest. Missing in states stored before it.
+   */
+  corrected?: Record<string, boolean>;
   /** Newest first, bounded. */
   activity: ActivityItem[];
   /** Counted opens and clicks per local day ("2026-11-22"), the last few weeks. */
@@ -61,6 +74,18 @@ export interface FeedState {
    * however many polls it takes to read them. Missing in states stored before it existed (set at the next poll).
    */
   newsAfter?: number;
+}
+
+/**
+ * A summary notification as it was shown: its key (and messageId) name its notification, which an update replaces;
+ * each of its events by its key (storedNotificationKey), kind and subject (an index into `subjects`, which a summary
+ * of one mail-merge shares).
+ */
+export interface ShownSummary {
+  key: string;
+  messageId: string;
+  subjects: string[];
+  notes: { key: string; open: boolean; subject: number }[];
 }
 
 export interface Note {
@@ -191,10 +216,20 @@ export const MAX_SEPARATE_NOTES = 3;
  * event. `notes` are in the order the feed gave them, oldest first, and hold at least one.
  */
 export function summaryNote(notes: readonly Note[]): Note {
-  const opens = notes.filter((note) => note.key.startsWith("open:")).length;
-  const clicks = notes.length - opens;
   const newest = notes.at(-1) as Note;
-  const subjects = [...new Set(notes.map((note) => subjectShown(note.subject)).reverse())];
+  return {
+    key: `summary:${notes.length}:${newest.key}`,
+    threadId: null,
+    messageId: newest.messageId,
+    ...summaryWords(notes.map((note) => ({ open: note.key.startsWith("open:"), subject: subjectShown(note.subject) }))),
+  };
+}
+
+/** A summary's title and message for its events, oldest first. */
+function summaryWords(events: readonly { open: boolean; subject: string }[]): Pick<Note, "title" | "message"> {
+  const opens = events.filter((event) => event.open).length;
+  const clicks = events.length - opens;
+  const subjects = [...new Set(events.map((event) => event.subject).reverse())];
   const named = subjects
     .slice(0, 2)
     .map((subject) => `“${subject}”`)
@@ -204,9 +239,6 @@ export function summaryNote(notes: readonly Note[]): Note {
     clicks > 0 ? counted(clicks, "link clicked", "links clicked") : "",
   ];
   return {
-    key: `summary:${notes.length}:${newest.key}`,
-    threadId: null,
-    messageId: newest.messageId,
     title: parts.filter(Boolean).join(", "),
     message: subjects.length > 2 ? `${named} and ${counted(subjects.length - 2, "other email")}.` : `${named}.`,
   };
@@ -215,6 +247,37 @@ export function summaryNote(notes: readonly Note[]): Note {
 /** The notes of one poll as they are shown: each on its own, or one summary when there are too many. */
 export function notesToShow(notes: Note[]): Note[] {
   return notes.length > MAX_SEPARATE_NOTES ? [summaryNote(notes)] : notes;
+}
+
+/** Summaries kept for their corrections: one a day's polls were long ago moved off the screen. */
+export const MAX_SUMMARIES = 5;
+
+/**
+ * The notes of one poll as they are shown (notesToShow), and the state keeping the summary among them, if any, for
+ * corrections to update: to be written before it is shown, as the poll writes.
+ */
+export function showNotes(state: FeedState, notes: Note[]): { state: FeedState; shown: Note[] } {
+  const shown = notesToShow(notes);
+  const summary = shown.length === 1 && notes.length > MAX_SEPARATE_NOTES ? shown[0] : undefined;
+  if (!summary) return { state, shown };
+  const subjects = [...new Set(notes.map((note) => subjectShown(note.subject)))];
+  const kept: ShownSummary = {
+    key: summary.key,
+    messageId: summary.messageId,
+    subjects,
+    notes: notes.map((note) => ({
+      key: storedNotificationKey(note.key),
+      open: note.key.startsWith("open:"),
+      subject: subjects.indexOf(subjectShown(note.subject)),
+    })),
+  };
+  return { state: { ...state, summaries: [...(state.summaries ?? []), kept].slice(-MAX_SUMMARIES) }, shown };
+}
+
+/** A summary's notification as it is now, under the key (so the id) it was shown with. */
+function summaryShown(summary: ShownSummary): Note {
+  const words = summaryWords(summary.notes.map((note) => ({ open: note.open, subject: summary.subjects[note.subject] ?? "" })));
+  return { key: summary.key, threadId: null, messageId: summary.messageId, ...words };
 }
 
 /**
@@ -290,6 +353,13 @@ export function applyEvents(
   };
 }
 
+/** Whether the totals may hold the day of `at`: one older than all MAX_DAYS kept is gone, and is not made again. */
+function dayKept(days: FeedState["days"], at: string): boolean {
+  const kept = Object.keys(days).sort();
+  const time = Date.parse(at);
+  return Number.isFinite(time) && (kept.length < MAX_DAYS || dayKey(time) >= (kept[0] as string));
+}
+
 /** Counts an item's open or click in (`by` 1) or out of (-1) the totals of its local day; never below 0. */
 function addToTotals(days: FeedState["days"], item: Pick<ActivityItem, "kind" | "at">, by: 1 | -1, now: number): void {
   const at = Date.parse(item.at);
@@ -314,36 +384,91 @@ function releasedUnregistered(item: Pick<ActivityItem, "label" | "counted" | "un
 /** A notification to take off the screen: its note's key and what names its id (notificationId). */
 export type Withdrawal = Pick<Note, "key" | "threadId" | "messageId">;
 
+/** Keys kept in `rearmed`: a key withdrawn longer ago than this many withdrawals may notify a third time. */
+export const MAX_REARMED = 1_000;
+/** Events whose counting a correction set, kept in `corrected` (the newest, by cursor): corrections are rare. */
+export const MAX_CORRECTED = 1_000;
+
 /**
  * Folds the feed's corrections into the state: each changes the label of an event in `activity` to the one it has now
  * on the tracker, and its counting with it. One that starts counting is added to its day's totals, and may notify as a
  * new event may (the first counted open of the email or click of the link, not muted, not before the news window:
  * NEWS_WINDOW_MS before now, or before the state was created); one that stops counting is taken out of them, and if
- * it raised a notification of its own, that is withdrawn. A notification key is never shown twice: one withdrawn
- * stays notified. A correction of an event not in `activity` changes nothing: one not taken yet comes in the feed with
- * its new label, and one past MAX_ACTIVITY can no longer be told from the others in its day's totals. Applying a
- * correction again changes nothing. Pure: the caller persists, shows and withdraws.
+ * it raised a notification of its own, that is withdrawn, or, shown in a summary, the summary is updated in place
+ * (`updated`) or withdrawn when nothing it counted counts any more.
+ *
+ * A key withdrawn so is notifiable again ("rearm"), once: else the reader's real open after a scanner's withdrawn one
+ * would never be notified. An event of that key the state already counted (taken before, or in the same page before
+ * the correction) is notified at once in its place, as the first real one. A key withdrawn a second time stays
+ * notified: an event relabelled back and forth (each late hit can flip it) shows and takes off at most two
+ * notifications, not a stream. Never two for one key at once: the poll withdraws before it shows.
+ *
+ * A correction of an event not in `activity` that the state took (its cursor at or before the state's, or taken
+ * ahead) moves only the day's totals, when the tracker says how the feed released the event (FeedCorrection.released,
+ * from migration 0026): its counting then was that, or the one the last correction applied set (`corrected`, kept for
+ * MAX_CORRECTED events); a total never goes below 0, and a day no longer kept is not made again. It notifies and
+ * withdraws nothing: without its item, what it notified cannot be told. A correction without `released` (a tracker
+ * older, a correction written before) changes nothing there. One not taken yet changes nothing: it comes in the feed
+ * with its new label. Applying a correction again changes nothing. Pure: the caller persists, shows and withdraws.
  */
 export function applyCorrections(
   state: FeedState,
   corrections: readonly FeedCorrection[],
   options: { muted: boolean; now: number },
-): { state: FeedState; notes: Note[]; withdrawn: Withdrawal[]; corrected: ActivityItem[] } {
+): { state: FeedState; notes: Note[]; withdrawn: Withdrawal[]; updated: Note[]; corrected: ActivityItem[] } {
   const order = state.notified.map(storedNotificationKey);
   const keys = { notified: new Set(order), order };
+  const rearmed = [...(state.rearmed ?? [])];
   const activity = [...state.activity];
   const days = { ...state.days };
+  const countedNow = { ...state.corrected };
+  const summaries = (state.summaries ?? []).map((summary) => ({ ...summary, notes: [...summary.notes] }));
+  const changedSummaries = new Set<ShownSummary>();
+  const taken = new Set(state.ahead ?? []);
   const notes: Note[] = [];
   const withdrawn: Withdrawal[] = [];
   const corrected: ActivityItem[] = [];
-  for (const { event } of corrections) {
+  /** The item at `index` notified, and no longer counts: its notification goes, and its key may notify again. */
+  const withdraw = (item: ActivityItem, index: number) => {
+    const key = storedNotificationKey(notificationKey(item));
+    const summary = summaries.find((shown) => shown.notes.some((note) => note.key === key));
+    if (summary) {
+      summary.notes = summary.notes.filter((note) => note.key !== key);
+      changedSummaries.add(summary);
+    } else withdrawn.push({ key: notificationKey(item), threadId: item.threadId, messageId: item.messageId });
+    if (rearmed.includes(key)) return;
+    rearmed.push(key);
+    if (keys.notified.delete(key)) keys.order.splice(keys.order.indexOf(key), 1);
+    // The oldest counted event of the key but this one, if the state has it: the first real one.
+    const heir = activity.findLast(
+      (other, at) => at !== index && other.counted && !releasedUnregistered(other) && notificationKey(other) === notificationKey(item),
+    );
+    if (!heir) return;
+    const note = noteOnce(itemEvent(heir), keys, state, { ...options, newsSince: options.now });
+    if (note) {
+      notes.push(note);
+      activity[activity.indexOf(heir)] = { ...heir, notified: true };
+    }
+  };
+  for (const { event, released } of corrections) {
     const index = activity.findIndex((item) => item.cursor === event.cursor);
     const item = activity[index];
-    if (!item) continue;
+    if (!item) {
+      const isTaken = !cursorAfter(event.cursor, state.cursor) || taken.has(event.cursor);
+      if (!isTaken || !released) continue;
+      const was = countedNow[event.cursor] ?? (released.registered && COUNTED_LABELS.includes(released.label));
+      const counts = released.registered && event.counted;
+      if (was !== counts && dayKept(days, event.at)) addToTotals(days, event, counts ? 1 : -1, options.now);
+      countedNow[event.cursor] = counts;
+      continue;
+    }
     const counts = event.counted && !releasedUnregistered(item);
+    countedNow[event.cursor] = counts;
     if (item.label === event.label && item.counted === counts) continue;
     const next: ActivityItem = { ...item, label: event.label, counted: counts };
     if (releasedUnregistered(item)) next.unregistered = true;
+    activity[index] = next;
+    corrected.push(next);
     if (counts && !item.counted) {
       addToTotals(days, item, 1, options.now);
       const note = event.notify === false ? null : noteOnce(event, keys, state, { ...options, newsSince: options.now });
@@ -354,25 +479,40 @@ export function applyCorrections(
     } else if (!counts && item.counted) {
       addToTotals(days, item, -1, options.now);
       if (item.notified) {
-        withdrawn.push({ key: notificationKey(item), threadId: item.threadId, messageId: item.messageId });
         delete next.notified;
+        withdraw(item, index);
       }
     }
-    activity[index] = next;
-    corrected.push(next);
+  }
+  const updated: Note[] = [];
+  for (const summary of changedSummaries) {
+    if (summary.notes.length > 0) updated.push(summaryShown(summary));
+    else withdrawn.push({ key: summary.key, threadId: null, messageId: summary.messageId });
   }
   const keptDays = Object.keys(days).sort().slice(-MAX_DAYS);
+  // Integer-like keys come in ascending order: the newest events' are the last.
+  const keptCorrected = Object.entries(countedNow).slice(-MAX_CORRECTED);
   return {
     state: {
       ...state,
       notified: order.slice(-MAX_NOTIFIED),
+      ...(rearmed.length > 0 ? { rearmed: rearmed.slice(-MAX_REARMED) } : {}),
+      ...(summaries.length > 0 ? { summaries: summaries.filter((summary) => summary.notes.length > 0) } : {}),
+      ...(keptCorrected.length > 0 ? { corrected: Object.fromEntries(keptCorrected) } : {}),
       activity,
       days: Object.fromEntries(keptDays.map((d) => [d, days[d] as { opens: number; clicks: number }])),
     },
     notes,
     withdrawn,
+    updated,
     corrected,
   };
+}
+
+/** An item as the feed gave its event, for a note: what the item keeps of it (no link destination: "a link"). */
+function itemEvent(item: ActivityItem): FeedEvent {
+  const recipients = item.recipients.map((name, i) => ({ name, email: item.addresses?.[i] ?? name }));
+  return { ...item, recipients, linkUrl: null, notify: true };
 }
 
 /**
@@ -464,7 +604,7 @@ export function applyPage(
   state: FeedState,
   page: Pick<EventsResponse, "events" | "ahead" | "cursor" | "corrections" | "correctionsCursor">,
   options: { muted: boolean; now: number },
-): { state: FeedState; notes: Note[]; fresh: FeedEvent[]; withdrawn: Withdrawal[]; corrected: ActivityItem[] } {
+): { state: FeedState; notes: Note[]; fresh: FeedEvent[]; withdrawn: Withdrawal[]; updated: Note[]; corrected: ActivityItem[] } {
   const taken = new Set(state.ahead ?? []);
   const fresh = page.events.filter((event) => !taken.has(event.cursor));
   for (const event of page.ahead ?? []) {
@@ -473,14 +613,16 @@ export function applyPage(
     fresh.push(event);
   }
   const applied = applyEvents(state, fresh, options);
-  const corrections = applyCorrections(applied.state, page.corrections ?? [], options);
   const ahead = [...taken].filter((cursor) => cursorAfter(cursor, page.cursor)).sort((a, b) => Number(a) - Number(b));
+  // With the cursor moved: a correction of an event this page brought is of an event taken.
+  const corrections = applyCorrections({ ...applied.state, cursor: page.cursor, ahead }, page.corrections ?? [], options);
   const correctionsCursor = page.correctionsCursor ?? state.correctionsCursor;
   return {
-    state: { ...corrections.state, cursor: page.cursor, ahead, ...(correctionsCursor === undefined ? {} : { correctionsCursor }) },
+    state: { ...corrections.state, ...(correctionsCursor === undefined ? {} : { correctionsCursor }) },
     notes: [...applied.notes, ...corrections.notes],
     fresh,
     withdrawn: corrections.withdrawn,
+    updated: corrections.updated,
     corrected: corrections.corrected,
   };
 }
@@ -510,6 +652,11 @@ export interface PollerDeps {
   show: (note: Note) => Promise<void>;
   /** Takes a notification shown before off the screen, if it is still there (a correction stopped its event counting). */
   withdraw?: (note: Withdrawal) => Promise<void>;
+  /**
+   * Replaces a notification shown before (same key and messageId, so the same id) with the note's words, only if it
+   * is still on the screen: a summary a correction changed the count of.
+   */
+  update?: (note: Note) => Promise<void>;
   /**
    * Threads the feed brought news for, just before the poll stores them (with NEWS_KEY, which the Gmail tabs watch
    * to refresh their Sent list marks): drop what is cached about them.
@@ -627,6 +774,7 @@ export class FeedPoller {
     const muted = await deps.muted();
     const notes: Note[] = [];
     const withdrawn: Withdrawal[] = [];
+    const updated = new Map<string, Note>();
     const threads = new Set<string>();
     let read = 0;
     let failure: { error: unknown } | null = null;
@@ -641,6 +789,8 @@ export class FeedPoller {
         state = applied.state;
         notes.push(...applied.notes);
         withdrawn.push(...applied.withdrawn);
+        // A summary corrected on two pages: its last words.
+        for (const note of applied.updated) updated.set(note.key, note);
         read += applied.fresh.length;
         for (const event of [...applied.fresh, ...applied.corrected]) if (event.threadId) threads.add(event.threadId);
         // A short prefix: the rest is held (what the page had ahead of it is taken) or not there yet; likewise the
@@ -658,6 +808,8 @@ export class FeedPoller {
       state = changed.state;
       notes.push(...changed.notes);
     }
+    const shown = showNotes(state, notes);
+    state = shown.state;
     const moved = state.cursor !== stored?.cursor || state.correctionsCursor !== stored?.correctionsCursor;
     if (read > 0 || created || moved || changes.length > 0) {
       if (threads.size > 0) deps.news([...threads]);
@@ -668,9 +820,13 @@ export class FeedPoller {
         ...(threads.size > 0 ? { [NEWS_KEY]: { at: now(), threadIds: [...threads] } } : {}),
       });
       // After the write, as a note is shown: a withdrawal lost to a crash leaves a notification up, never two.
-      for (const note of withdrawn)
+      for (const note of withdrawn) {
+        updated.delete(note.key);
         await deps.withdraw?.(note).catch((error: unknown) => console.warn("notification not withdrawn", error));
-      for (const note of notesToShow(notes)) await deps.show(note).catch((error: unknown) => console.warn("notification not shown", error));
+      }
+      for (const note of updated.values())
+        await deps.update?.(note).catch((error: unknown) => console.warn("notification not updated", error));
+      for (const note of shown.shown) await deps.show(note).catch((error: unknown) => console.warn("notification not shown", error));
     }
     if (followUp !== null) deps.pollAt(followUp);
     if (answered) deps.answered?.();
