@@ -57,9 +57,10 @@ export async function fingerprintsToFind(signingSecret: string, messageId: strin
 
 /**
  * `address` with its domain's punycode labels decoded (UTS #46 ToUnicode's decoding step), or as it is when it has
- * none or one does not decode: what a Unicode domain typed then was, before foldAddress encoded it.
+ * none or one does not decode: the Unicode domain a contact may have been written with, which foldAddress encodes
+ * and a fingerprint of the address as written does not.
  */
-function withUnicodeDomain(address: string): string {
+export function withUnicodeDomain(address: string): string {
   const at = address.indexOf("@");
   if (at < 0 || !address.includes("xn--", at)) return address;
   try {

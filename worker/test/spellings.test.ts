@@ -136,6 +136,14 @@ describe("bounces and the suppression list", () => {
     expect((await account.api(`${path(UNICODE)}/suppression`, { method: "DELETE" })).status).toBe(404);
   });
 
+  it("a notice naming in punycode a contact deleted under its Unicode domain still suppresses that address", async () => {
+    const account = await createAccount();
+    await sentMessage(account, { threadId: "t-idn-removed", recipients: [{ email: UNICODE }, { email: "stayer@acme.example" }] });
+    expect((await account.api(path(UNICODE), { method: "DELETE" })).status).toBe(204);
+    await signals(account, { signals: [hardBounce("t-idn-removed", "msg-f:d2", [PUNYCODE])] });
+    expect((await check(account, [UNICODE, PUNYCODE, "stayer@acme.example"])).map((c) => c.suppressed)).toEqual([true, true, false]);
+  });
+
   it("a notice naming a contact deleted in another Unicode form still suppresses that address", async () => {
     const account = await createAccount();
     const leaver = nfd("zoë@acme.example");
