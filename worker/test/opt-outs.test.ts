@@ -320,6 +320,33 @@ describe("an opt-out reaches every spelling of an international address", () => 
     expect(await hitNow(b, shared.id)).toBe(0);
   });
 
+  it("reaches an email the person was deleted from before migration 0023 under a Unicode domain, by an opt-out typed in punycode", async () => {
+    const b = await createAccount("Rep B");
+    // The domain as the contact was typed then, in either form a keyboard gives: 0023's keys before it did not fold it.
+    for (const domain of ["münchen.de", nfd("münchen.de")]) {
+      const jorg = `jorg${ownLocalPart()}`;
+      const shared = await sentMessage(b, { recipients: [{ email: `${jorg}@${domain}` }, { email: "stays@wingtip.example" }] });
+      expect((await b.json("DELETE", `/api/contacts/${encodeURIComponent(`${jorg}@${domain}`)}`)).status).toBe(204);
+      const before0023 = base64UrlEncode(
+        new Uint8Array(await hmacSha256(env.SIGNING_SECRET ?? "", `mt-removed-mailbox-v1:${shared.id}:${mailboxOf(`${jorg}@${domain}`)}`)),
+      );
+      await env.DB.batch([
+        env.DB.prepare("DELETE FROM removed_recipients WHERE message_id = ?").bind(shared.id),
+        env.DB.prepare("INSERT INTO removed_recipients (message_id, fingerprint) VALUES (?, ?), (?, ?)").bind(
+          shared.id,
+          await recipientFingerprint(env.SIGNING_SECRET ?? "", shared.id, `${jorg}@${domain}`),
+          shared.id,
+          before0023,
+        ),
+      ]);
+      expect(await hitNow(b, shared.id), domain).toBe(1);
+      // Through B's other email to them, registered with the domain's punycode: only a decoding of it gives the Unicode.
+      const other = await sentMessage(b, { recipients: [{ email: `${jorg}@xn--mnchen-3ya.de` }], optOutLink: true });
+      expect((await optOut(other.id)).status).toBe(200);
+      expect(await hitNow(b, shared.id), domain).toBe(0);
+    }
+  });
+
   it("an opt-out stored before migration 0023 reaches a recipient registered since in the other spelling", async () => {
     const [a, b] = await teammates();
     const jorg = `jörg${ownLocalPart()}`;

@@ -5,6 +5,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ContactDetail, ContactsCheckResponse, SignalsResponse, StatusResponse } from "../../shared/api";
 import { mailboxKey } from "../../shared/email";
+import { purgeExpiredEvents } from "../src/db/retention";
 import { RECIPIENT_SPELLINGS_SQL, SIGNAL_SPELLINGS_SQL } from "../src/db/spellings";
 import { hitFromRequest } from "../src/hits";
 import { deriveSigningKey } from "../src/keys";
@@ -136,6 +137,14 @@ describe("bounces and the suppression list", () => {
     expect((await account.api(`${path(UNICODE)}/suppression`, { method: "DELETE" })).status).toBe(404);
   });
 
+  it("a notice naming in punycode a contact deleted under its Unicode domain still suppresses that address", async () => {
+    const account = await createAccount();
+    await sentMessage(account, { threadId: "t-idn-removed", recipients: [{ email: UNICODE }, { email: "stayer@acme.example" }] });
+    expect((await account.api(path(UNICODE), { method: "DELETE" })).status).toBe(204);
+    await signals(account, { signals: [hardBounce("t-idn-removed", "msg-f:d2", [PUNYCODE])] });
+    expect((await check(account, [UNICODE, PUNYCODE, "stayer@acme.example"])).map((c) => c.suppressed)).toEqual([true, true, false]);
+  });
+
   it("a notice naming a contact deleted in another Unicode form still suppresses that address", async () => {
     const account = await createAccount();
     const leaver = nfd("zoë@acme.example");
@@ -166,6 +175,30 @@ describe("replies", () => {
     const other = await account.json<ContactDetail>("GET", path("other@acme.example"));
     expect(other.body.timeline.filter((item) => item.kind === "reply")).toEqual([]);
     expect(page.body.contact.score).toBeGreaterThan(other.body.contact.score);
+  });
+
+  it("a reply stored before in the sender's spelling becomes the recipient's own at the next purge", async () => {
+    const account = await createAccount();
+    const message = await sentMessage(account, {
+      recipients: [{ email: UNICODE }, { email: "other@acme.example" }],
+      sentAt: ago(3 * HOUR),
+    });
+    // As the worker wrote a reply before it recorded each under the recipient's spelling: as Gmail gave its sender.
+    // Migration 0025's trigger lists it, as it lists those the previous release writes while 0025 is being deployed.
+    await env.DB.prepare(
+      `INSERT INTO signals (account_id, message_id, kind, source_id, email, occurred_at, inserted_at) VALUES (?, ?, 'reply', 'msg-f:old', ?, ?, ?)`,
+    )
+      .bind(account.accountId, message.id, PUNYCODE, Date.now() - HOUR, Date.now() - HOUR)
+      .run();
+    const replies = async (email: string) =>
+      (await account.json<ContactDetail>("GET", path(email))).body.timeline.filter((item) => item.kind === "reply");
+    // Someone not on the email, until then: shared by both recipients.
+    expect(await replies("other@acme.example")).toEqual([expect.objectContaining({ shared: true })]);
+    await purgeExpiredEvents(env.DB, env.SIGNING_SECRET ?? "", Date.now());
+    expect(await rows("SELECT email FROM signals WHERE message_id = ?", message.id)).toEqual([{ email: UNICODE }]);
+    expect(await replies(UNICODE)).toEqual([expect.objectContaining({ shared: false })]);
+    expect(await replies("other@acme.example")).toEqual([]);
+    expect(await rows("SELECT seq FROM replies_to_respell")).toEqual([]);
   });
 
   it("ignores the rep's own message in another spelling of the rep's address", async () => {

@@ -3,13 +3,14 @@ import { forgetPurgedActivitySql } from "./contact-scores";
 import { keyStoredMailboxes } from "./mailboxes";
 import { settleAbandonedOptOuts } from "./opt-outs";
 import { foldStoredSearchText } from "./search-text";
+import { respellStoredReplies } from "./spellings";
 import { COUNTED_SQL } from "./sql";
 
 const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
 const PURGE_CHUNK = 5_000;
 /**
- * DELETEs a run makes per table, at most. With the held opt-outs' 2, the sender views' 1, the mailbox keys' 2 and the search text's 2, a run stays within FREE_PLAN_D1_QUERIES (sql.ts):
+ * DELETEs a run makes per table, at most. With the held opt-outs' 2, the sender views' 1, the mailbox keys' 2, the replies' respelling 2 and the search text's 2, a run stays within FREE_PLAN_D1_QUERIES (sql.ts):
  * at 200 a table, a backlog of more than about 250,000 events failed the run at its 51st query, before signals and
  * sender views were purged. The purge runs hourly (wrangler.toml), so a table sheds up to 2.4 million expired rows a day.
  */
@@ -183,6 +184,7 @@ export async function runOverduePurge(db: D1Database, signingSecret: string, tim
  * Deletes events and signals (replies, bounces, unsubscribes) older than their account's retention, in chunks so
  * one run never holds D1 for long, at most `maxChunks` DELETEs a table; records the opt-outs held too long for an
  * email never registered (settleAbandonedOptOuts); keys the mailboxes of rows stored without one (keyStoredMailboxes);
+ * respells the replies stored under another spelling of a recipient (respellStoredReplies);
  * folds the search text of rows stored without it (foldStoredSearchText).
  * A backlog larger than one run's cap is finished by the next run (`finished` false until then).
  */
@@ -203,6 +205,8 @@ export async function purgeExpiredEvents(
   ]);
   // Before the held opt-outs are recorded by the mailbox key: the rows migration 0023 left to the worker.
   await keyStoredMailboxes(db);
+  // The replies stored before under their sender's spelling of a recipient (migration 0025): each becomes the recipient's.
+  await respellStoredReplies(db);
   // Last: its keyed hashes are the run's heaviest CPU, and a run it takes past the limit must not keep the open
   // addresses above from being forgotten when the README says.
   await settleAbandonedOptOuts(db, signingSecret, now);

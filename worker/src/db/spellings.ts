@@ -64,3 +64,57 @@ export async function storedSpellings(db: D1Database, accountId: string, emails:
   }
   return spellings;
 }
+
+/** Replies one call respells, at most: each is a foldAddress of it and of its email's recipients (a URL parse each). */
+export const REPLIES_PER_CALL = 100;
+
+/**
+ * Respells the replies migration 0025 lists (stored before the worker recorded each under its recipient's spelling,
+ * and any the release before wrote while 0025 was being deployed): one whose sender folds to a recipient of its email
+ * takes that recipient's spelling, as recordSignals would have given it, so the people list, the contact's page and
+ * the retention count it as theirs, not as a reply from someone not on the email. The email's recipients are marked
+ * for rescoring (the reply moves from all of them to one). A reply the email already holds under that spelling (the
+ * same Gmail message reported again since) stays that one, and the other goes. The rest are someone else's and stay as
+ * they are. Each listed row is then dropped from the list. One query when none is listed, two otherwise; true when
+ * none is left.
+ */
+export async function respellStoredReplies(db: D1Database, rows = REPLIES_PER_CALL): Promise<boolean> {
+  const { results } = await db
+    .prepare(
+      `SELECT t.seq, s.email, (SELECT json_group_array(r.email) FROM message_recipients r WHERE r.message_id = s.message_id) AS recipients
+       FROM replies_to_respell t LEFT JOIN signals s ON s.seq = t.seq ORDER BY t.seq LIMIT ?`,
+    )
+    .bind(rows)
+    .all<{ seq: number; email: string | null; recipients: string | null }>();
+  if (results.length === 0) return true;
+  const respelled: { seq: number; email: string }[] = [];
+  for (const row of results) {
+    if (row.email === null || row.recipients === null) continue;
+    const folded = foldAddress(row.email);
+    const recipient = (JSON.parse(row.recipients) as string[]).find((r) => r !== row.email && foldAddress(r) === folded);
+    if (recipient !== undefined) respelled.push({ seq: row.seq, email: recipient });
+  }
+  const moves = JSON.stringify(respelled);
+  await db.batch([
+    db
+      .prepare(
+        `UPDATE contact_scores SET dirty = dirty + 1 WHERE (account_id, email) IN (SELECT r.account_id, r.email FROM message_recipients r
+           WHERE r.message_id IN (SELECT s.message_id FROM signals s WHERE s.seq IN (SELECT value ->> '$.seq' FROM json_each(?))))`,
+      )
+      .bind(moves),
+    db
+      .prepare(`UPDATE OR IGNORE signals SET email = value ->> '$.email' FROM json_each(?) WHERE signals.seq = value ->> '$.seq'`)
+      .bind(moves),
+    // Left unchanged by the IGNORE: the reply is stored under the recipient's spelling already (UNIQUE (account_id, source_id, email)).
+    db
+      .prepare(
+        `DELETE FROM signals WHERE seq IN (SELECT s.seq FROM json_each(?) JOIN signals s ON s.seq = value ->> '$.seq'
+           WHERE s.email <> value ->> '$.email')`,
+      )
+      .bind(moves),
+    db
+      .prepare("DELETE FROM replies_to_respell WHERE seq IN (SELECT value FROM json_each(?))")
+      .bind(JSON.stringify(results.map((row) => row.seq))),
+  ]);
+  return results.length < rows;
+}
