@@ -45,9 +45,20 @@ export function oncePerCheckpoint(fn: () => void): () => void {
 /** Pixels this extension itself put into a compose: sender-pixels must leave them alone. */
 export const ownPixels = new WeakSet<Element>();
 
+/** Drops the first keys of `kept` (a Map or a Set: their order is the order keys were added) past `max`. */
+export function keepLast(kept: Map<unknown, unknown> | Set<unknown>, max: number): void {
+  for (const key of kept.keys()) {
+    if (kept.size <= max) return;
+    kept.delete(key);
+  }
+}
+
 /**
- * The draft ids (`msg-a:r…`, a compose's `draft` input) of every compose this tab sent, tracked or not: Gmail may show
- * a message just sent with its draft's legacy id (gmail-selectors.ts messageGmailIds). Kept for the tab's life: a
- * message carrying one is the rep's own, never a reply, and needs no id.
+ * The draft ids (`msg-a:r…`, a compose's `draft` input) of the composes this tab sent, tracked or not: Gmail may show
+ * a message just sent with its draft's legacy id (gmail-selectors.ts messageGmailIds). A message carrying one is the
+ * rep's own, never a reply, and needs no id. Only while it is just sent: InboxSDK forgets a draft id 30 s after its
+ * compose closes (gmail-driver.ts reportDraftClosed, at a8a6fe2 of 2026-07-23). A tab open for days sends hundreds,
+ * so it keeps the last SENT_DRAFTS_KEPT (keepLast), not one string per send for its life.
  */
 export const sentDraftIds = new Set<string>();
+export const SENT_DRAFTS_KEPT = 200;

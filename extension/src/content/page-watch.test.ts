@@ -8,7 +8,7 @@ vi.hoisted(() => {
   (globalThis as { chrome?: unknown }).chrome = { runtime: { id: "unit-test" } };
 });
 
-import { onPageMutations, touches, watchElements } from "./page-watch";
+import { newsNames, onPageMutations, ReadsOut, touches, watchElements } from "./page-watch";
 
 /** A thread list row (`tr.zA`, with or without its role), built node by node: happy-dom parses no lone `<tr>`. */
 function row(text: string, role: string | null): HTMLTableRowElement {
@@ -238,5 +238,37 @@ describe("a batch asked by several watchers", () => {
     expect(rowQueries).toHaveLength(1);
     asked.mockRestore();
     feature.abort();
+  });
+});
+
+describe("the reads a feature has out, and the news that overtakes them", () => {
+  it("marks overtaken the reads out that news names, or all when it names none; a read started after, or ended, is not", () => {
+    const reads = new ReadsOut();
+    reads.set("row-1", { ids: ["thread-a", "legacy-a"] });
+    reads.set("row-2", { ids: ["thread-b"] });
+    reads.news(["legacy-a", "thread-z"]);
+    expect(reads.get("row-1")?.overtaken).toBe(true);
+    expect(reads.get("row-2")?.overtaken).toBeFalsy();
+    // A read started after the news asks after it: its answer is the last word.
+    reads.set("row-3", { ids: ["thread-a"] });
+    expect(reads.get("row-3")?.overtaken).toBeFalsy();
+    // A read that ended before news came is not told of it, nor kept.
+    reads.delete("row-1");
+    reads.news([]);
+    expect([...reads].map(([key, read]) => [key, read.overtaken])).toEqual([
+      ["row-2", true],
+      ["row-3", true],
+    ]);
+    reads.set("panel", { ids: [] });
+    reads.news();
+    expect(reads.get("panel")?.overtaken).toBe(true);
+  });
+
+  it("counts news naming no thread as news for every thing, and news naming threads for those alone", () => {
+    expect(newsNames(["a", "b"], ["b"])).toBe(true);
+    expect(newsNames(["a"], ["b"])).toBe(false);
+    expect(newsNames([], ["b"])).toBe(false);
+    expect(newsNames(["a"], [])).toBe(true);
+    expect(newsNames(["a"])).toBe(true);
   });
 });

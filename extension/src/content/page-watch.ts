@@ -170,3 +170,22 @@ export function onFeedNews(onNews: (threadIds: string[] | undefined) => void, si
   browser.storage.onChanged.addListener(listener);
   signal.addEventListener("abort", () => browser.storage.onChanged.removeListener(listener), { once: true });
 }
+
+/**
+ * The reads a feature has out to the background, by key: the ids news names each by, and whether news (onFeedNews,
+ * or what the feature counts as such) came for it while it was out. Its answer, or its failure, may then predate what
+ * the news tells of (a registration delivered, the tracker back): not the last word, so the feature reads again once
+ * it ends. The one statement of that rule for the thread list's marks (news names threads) and the conversation's
+ * panels (news for all).
+ */
+export class ReadsOut extends Map<string, { ids: readonly string[]; overtaken?: boolean }> {
+  /** News for the reads any of `ids` names (newsNames). */
+  news(ids?: readonly string[]): void {
+    for (const read of this.values()) if (newsNames(read.ids, ids)) read.overtaken = true;
+  }
+}
+
+/** Whether news naming the threads `named` concerns a thing of ids `ids`: any named, or none named (news for all). */
+export function newsNames(ids: readonly string[], named?: readonly string[]): boolean {
+  return !named?.length || ids.some((id) => named.includes(id));
+}

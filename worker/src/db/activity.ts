@@ -86,6 +86,13 @@ export interface FollowUpWaits {
   campaignDays: Record<string, number>;
 }
 
+/** awaitingReply's statement: ?4 the campaigns' waits in days (a JSON object), looked up for each message read. */
+export const AWAITING_REPLY_SQL = `SELECT m.* FROM messages m
+  WHERE m.account_id = ?1 AND ${LIVE} AND m.stopped_at IS NULL AND m.sent_at >= ?2
+    AND m.sent_at <= ?3 - ${DAY_MS} * COALESCE((SELECT w.value FROM json_each(?4) w WHERE w.key = m.campaign), ?5)
+    AND m.last_reply_at IS NULL AND NOT ${unsubscribedSql("m.id")}
+  ORDER BY m.sent_at DESC, m.id DESC LIMIT ?6`;
+
 /**
  * Messages sent since `sentFrom` and at least their wait (`waits`) before `now`, that nobody replied to or opted out of
  * and whose tracking was not stopped, newest first (bounces are left to the caller, which knows which are in effect).
@@ -102,13 +109,7 @@ export async function awaitingReply(
   limit: number,
 ): Promise<MessageRow[]> {
   const { results } = await db
-    .prepare(
-      `SELECT m.* FROM messages m
-       WHERE m.account_id = ?1 AND ${LIVE} AND m.stopped_at IS NULL AND m.sent_at >= ?2
-         AND m.sent_at <= ?3 - ${DAY_MS} * COALESCE((SELECT w.value FROM json_each(?4) w WHERE w.key = m.campaign), ?5)
-         AND m.last_reply_at IS NULL AND NOT ${unsubscribedSql("m.id")}
-       ORDER BY m.sent_at DESC, m.id DESC LIMIT ?6`,
-    )
+    .prepare(AWAITING_REPLY_SQL)
     .bind(accountId, sentFrom, now, JSON.stringify(waits.campaignDays), waits.defaultDays, limit)
     .all<MessageRow>();
   return results;

@@ -337,12 +337,7 @@ export async function relabelSpans(db: D1Database, spans: readonly LabelSpan[], 
       // Written only if everything read is still as read, checked in the statement that writes: a view report, a hit
       // or another relabelling committed in between (queue consumers run concurrently in production, and beside the
       // API's relabellings) would otherwise be overwritten by labels computed without it, for good.
-      const statement = db
-        .prepare(
-          `UPDATE events SET label = value ->> '$.label' FROM json_each(?6)
-           WHERE events.seq = value ->> '$.seq' AND (${SPAN_INPUTS_SQL}) IS ?7`,
-        )
-        .bind(span.messageId, readFrom, readTo, viewsFrom, viewsTo, JSON.stringify(changed), inputs);
+      const statement = db.prepare(RELABEL_SQL).bind(span.messageId, readFrom, readTo, viewsFrom, viewsTo, JSON.stringify(changed), inputs);
       writes.push({ span, labels: changed.length, statement });
     });
   }
@@ -387,6 +382,13 @@ const SPAN_INPUTS_SQL = `json_array(
     WHERE message_id = ?1 AND kind IN (${ALL_KINDS_SQL}) AND label IN (${ALL_LABELS_SQL}) AND occurred_at BETWEEN ?2 AND ?3),
   (SELECT json_group_array(json_array(viewed_at, ip_hash) ORDER BY viewed_at, ip_hash) FROM sender_views
     WHERE message_id = ?1 AND viewed_at BETWEEN ?4 AND ?5))`;
+
+/**
+ * Writes the labels of the JSON array ?6 (`{ seq, label }`) to the events of span ?1-?5 if what was read of it
+ * (SPAN_INPUTS_SQL) is still ?7: the list first, each event by its seq.
+ */
+export const RELABEL_SQL = `UPDATE events SET label = value ->> '$.label' FROM json_each(?6)
+  WHERE events.seq = value ->> '$.seq' AND (${SPAN_INPUTS_SQL}) IS ?7`;
 
 function toContextEvent(row: LabelRow): ContextEvent {
   return {

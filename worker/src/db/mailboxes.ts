@@ -13,6 +13,15 @@ export const FORBIDDEN_EVENTS_SQL = `SELECT e.seq FROM events e WHERE e.message_
     UNION SELECT r.message_id FROM message_recipients r WHERE r.mailbox IN (SELECT value FROM json_each(?2)))
   AND e.occurred_at >= ${optedOutSince("e.message_id")}`;
 
+/** Keys the opt-outs of the JSON array ?1 (`{ id, email, key }`, id the account's): the list first, each row by its key. */
+export const KEY_OPT_OUTS_SQL = `UPDATE opt_outs SET mailbox_key = value ->> '$.key' FROM json_each(?)
+  WHERE opt_outs.account_id = value ->> '$.id' AND opt_outs.email = value ->> '$.email' AND opt_outs.mailbox_key IS NULL`;
+
+/** Keys the recipients of the JSON array ?1 (`{ id, email, key }`, id the message's): the list first, each row by its key. */
+export const KEY_RECIPIENTS_SQL = `UPDATE message_recipients SET mailbox_key = value ->> '$.key' FROM json_each(?)
+  WHERE message_recipients.message_id = value ->> '$.id' AND message_recipients.email = value ->> '$.email'
+    AND message_recipients.mailbox_key IS NULL`;
+
 /** The rows to key: migration 0023's partial indexes, opt_outs_to_key and message_recipients_to_key, list them. */
 const TO_KEY = "mailbox_key IS NULL AND length(email) <> length(CAST(email AS BLOB))";
 
@@ -43,19 +52,8 @@ export async function keyStoredMailboxes(db: D1Database, rows = MAILBOX_ROWS_PER
   const touchedIds = JSON.stringify([...new Set(recipients.map((row) => row.id))]);
   const optedOutKeys = JSON.stringify([...new Set(optOuts.map((row) => row.key))]);
   await db.batch([
-    db
-      .prepare(
-        `UPDATE opt_outs SET mailbox_key = value ->> '$.key' FROM json_each(?)
-         WHERE opt_outs.account_id = value ->> '$.id' AND opt_outs.email = value ->> '$.email' AND opt_outs.mailbox_key IS NULL`,
-      )
-      .bind(JSON.stringify(optOuts)),
-    db
-      .prepare(
-        `UPDATE message_recipients SET mailbox_key = value ->> '$.key' FROM json_each(?)
-         WHERE message_recipients.message_id = value ->> '$.id' AND message_recipients.email = value ->> '$.email'
-           AND message_recipients.mailbox_key IS NULL`,
-      )
-      .bind(JSON.stringify(recipients)),
+    db.prepare(KEY_OPT_OUTS_SQL).bind(JSON.stringify(optOuts)),
+    db.prepare(KEY_RECIPIENTS_SQL).bind(JSON.stringify(recipients)),
     // As optOutStatements: the contacts of the emails whose counted hits go, marked for rescoring before the delete.
     db
       .prepare(

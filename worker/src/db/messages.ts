@@ -97,6 +97,25 @@ function linkChunks(links: Registration["links"]): string[] {
   return chunks.map((chunk) => `[${chunk.join(",")}]`);
 }
 
+/** A recipient (`value`, of a registration's JSON list) not deleted as a contact from message ?1. */
+const NOT_REMOVED = "NOT EXISTS (SELECT 1 FROM removed_recipients WHERE message_id = ?1 AND fingerprint = value ->> '$.fingerprint')";
+/** Message ?1's data not deleted. */
+const NOT_DELETED = "EXISTS (SELECT 1 FROM messages WHERE id = ?1 AND deleted_at IS NULL)";
+
+/** Message ?1's recipients as the JSON array ?2 lists them (`{ recipient, fingerprint }`), less those deleted. */
+export const LISTED_RECIPIENTS_SQL = `UPDATE messages SET recipients = (SELECT json_group_array(json(value ->> '$.recipient')) FROM json_each(?2)
+    WHERE ${NOT_REMOVED})
+  WHERE id = ?1 AND deleted_at IS NULL`;
+
+/** Message ?1's (of account ?2) recipient rows from the JSON array ?3, less those deleted, none once its data is. */
+export const INSERT_RECIPIENTS_SQL = `INSERT INTO message_recipients (message_id, account_id, email, name, search_text, mailbox_key)
+  SELECT ?1, ?2, value ->> '$.email', value ->> '$.name', value ->> '$.searchText', value ->> '$.mailbox' FROM json_each(?3)
+  WHERE ${NOT_REMOVED} AND ${NOT_DELETED}`;
+
+/** Message ?1's links from the JSON array ?2 (`{ index, url }`), none once its data is deleted. */
+export const INSERT_LINKS_SQL = `INSERT INTO links (message_id, link_index, url) SELECT ?1, value ->> '$.index', value ->> '$.url' FROM json_each(?2)
+  WHERE ${NOT_DELETED}`;
+
 /**
  * Registers or updates a sent message and replaces its links, in one transaction. Idempotent: the extension's
  * outbox may deliver the same registration more than once. A message whose data was deleted stays deleted; a
@@ -127,8 +146,6 @@ export async function upsertMessage(
   const firstOfEach = fingerprinted.filter((_, index) => folded.indexOf(folded[index] as string) === index);
   // Recipients at registration, the deleted ones included (they keep their share, migration 0005).
   const recipientCount = firstOfEach.length;
-  const notRemoved = "NOT EXISTS (SELECT 1 FROM removed_recipients WHERE message_id = ?1 AND fingerprint = value ->> '$.fingerprint')";
-  const notDeleted = "EXISTS (SELECT 1 FROM messages WHERE id = ?1 AND deleted_at IS NULL)";
   const results = await db.batch([
     db
       .prepare(
@@ -164,35 +181,26 @@ export async function upsertMessage(
       ),
     // The recipients as listed, less those deleted as contacts from this email.
     db
-      .prepare(
-        `UPDATE messages SET recipients = (SELECT json_group_array(json(value ->> '$.recipient')) FROM json_each(?2) WHERE ${notRemoved})
-         WHERE id = ?1 AND deleted_at IS NULL`,
-      )
+      .prepare(LISTED_RECIPIENTS_SQL)
       .bind(messageId, JSON.stringify(fingerprinted.map(({ recipient, fingerprint }) => ({ recipient, fingerprint })))),
     // The opt-outs of the recipients it has now are kept on it before their rows are replaced: one this
     // registration leaves out stays honoured.
     db.prepare(`UPDATE messages SET opted_out_at = ${optedOutSince("?1")} WHERE id = ?1`).bind(messageId),
     db.prepare("DELETE FROM message_recipients WHERE message_id = ?").bind(messageId),
-    db
-      .prepare(
-        `INSERT INTO message_recipients (message_id, account_id, email, name, search_text, mailbox_key)
-         SELECT ?1, ?2, value ->> '$.email', value ->> '$.name', value ->> '$.searchText', value ->> '$.mailbox' FROM json_each(?3)
-         WHERE ${notRemoved} AND ${notDeleted}`,
-      )
-      .bind(
-        messageId,
-        accountId,
-        JSON.stringify(
-          firstOfEach.map(({ recipient, email, fingerprint }) => ({
-            email,
-            name: recipient.name ?? null,
-            searchText: recipientSearchText(recipient.name, email),
-            // The key opt-outs are matched by (migration 0023): SQL cannot fold the address.
-            mailbox: mailboxKey(email),
-            fingerprint,
-          })),
-        ),
+    db.prepare(INSERT_RECIPIENTS_SQL).bind(
+      messageId,
+      accountId,
+      JSON.stringify(
+        firstOfEach.map(({ recipient, email, fingerprint }) => ({
+          email,
+          name: recipient.name ?? null,
+          searchText: recipientSearchText(recipient.name, email),
+          // The key opt-outs are matched by (migration 0023): SQL cannot fold the address.
+          mailbox: mailboxKey(email),
+          fingerprint,
+        })),
       ),
+    ),
     // Hits that arrived before the registration, after one of its recipients opted out, are not kept.
     db.prepare(`DELETE FROM events WHERE message_id = ?1 AND occurred_at >= ${optedOutSince("?1")}`).bind(messageId),
     // Nor hits of a kind of tracking the sender turned off for this email.
@@ -200,13 +208,7 @@ export async function upsertMessage(
       .prepare("DELETE FROM events WHERE message_id = ? AND ((kind = 'open' AND ? = 0) OR (kind = 'click' AND ? = 0))")
       .bind(messageId, registration.openTracking ? 1 : 0, registration.clickTracking ? 1 : 0),
     db.prepare("DELETE FROM links WHERE message_id = ?").bind(messageId),
-    ...linkChunks(registration.links).map((links) =>
-      db
-        .prepare(
-          `INSERT INTO links (message_id, link_index, url) SELECT ?1, value ->> '$.index', value ->> '$.url' FROM json_each(?2) WHERE ${notDeleted}`,
-        )
-        .bind(messageId, links),
-    ),
+    ...linkChunks(registration.links).map((links) => db.prepare(INSERT_LINKS_SQL).bind(messageId, links)),
     // The opt-outs a reader made before the registration, read in its transaction rather than by a query after it:
     // one held before it commits is read here, one held after it finds the email registered and settles itself
     // (recordPendingOptOut). D1 runs one transaction at a time, so each is one or the other.

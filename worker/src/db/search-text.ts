@@ -24,6 +24,15 @@ function withinBound<T>(rows: T[]): T[] {
   return kept;
 }
 
+/** Folds the messages of the JSON array ?1 (`{ id, subject, text }`): the list first, each row by its key. */
+export const FOLD_MESSAGES_SQL = `UPDATE messages SET search_text = value ->> '$.text' FROM json_each(?)
+  WHERE messages.id = value ->> '$.id' AND messages.subject = value ->> '$.subject' AND messages.search_text IS NULL`;
+
+/** Folds the recipients of the JSON array ?1 (`{ messageId, email, name, text }`): the list first, each row by its key. */
+export const FOLD_RECIPIENTS_SQL = `UPDATE message_recipients SET search_text = value ->> '$.text' FROM json_each(?)
+  WHERE message_recipients.message_id = value ->> '$.messageId' AND message_recipients.email = value ->> '$.email'
+    AND message_recipients.name IS value ->> '$.name' AND message_recipients.search_text IS NULL`;
+
 /**
  * Folds the search text (foldForSearch) of the rows stored without it: those of migration 0018 with a character beyond
  * ASCII, which SQL cannot fold, and any a worker still running the code before it wrote while it was deployed. Until
@@ -43,20 +52,13 @@ export async function foldStoredSearchText(db: D1Database, rows: number): Promis
   if (subjects.length > 0)
     statements.push(
       db
-        .prepare(
-          `UPDATE messages SET search_text = value ->> '$.text' FROM json_each(?)
-           WHERE messages.id = value ->> '$.id' AND messages.subject = value ->> '$.subject' AND messages.search_text IS NULL`,
-        )
+        .prepare(FOLD_MESSAGES_SQL)
         .bind(JSON.stringify(subjects.map(({ id, subject }) => ({ id, subject, text: foldForSearch(subject) })))),
     );
   if (names.length > 0)
     statements.push(
       db
-        .prepare(
-          `UPDATE message_recipients SET search_text = value ->> '$.text' FROM json_each(?)
-           WHERE message_recipients.message_id = value ->> '$.messageId' AND message_recipients.email = value ->> '$.email'
-             AND message_recipients.name IS value ->> '$.name' AND message_recipients.search_text IS NULL`,
-        )
+        .prepare(FOLD_RECIPIENTS_SQL)
         .bind(
           JSON.stringify(
             names.map(({ message_id, email, name }) => ({ messageId: message_id, email, name, text: recipientSearchText(name, email) })),

@@ -399,6 +399,9 @@ export interface BounceRow {
   reason?: string | null;
 }
 
+/** The ids of the JSON array ?1 whose messages count as unsubscribed (unsubscribedSql): the list first, by index. */
+export const UNSUBSCRIBED_AMONG_SQL = `SELECT value AS message_id FROM json_each(?) WHERE ${unsubscribedSql("value")}`;
+
 /**
  * Replies, unsubscribe and the effective bounce of each message. A hard bounce is always effective; a soft one
  * unless a later success cleared it (for an address: latestSuccess; for a notice naming nobody: a counted open,
@@ -417,7 +420,7 @@ export async function signalSummaries(db: D1Database, messageIds: readonly strin
            WHERE message_id IN (${list}) AND kind = 'reply' GROUP BY message_id`,
         )
         .bind(...ids),
-      db.prepare(`SELECT value AS message_id FROM json_each(?) WHERE ${unsubscribedSql("value")}`).bind(JSON.stringify(ids)),
+      db.prepare(UNSUBSCRIBED_AMONG_SQL).bind(JSON.stringify(ids)),
       db
         .prepare(
           `SELECT message_id, account_id, email, bounce_kind, occurred_at, reason FROM signals WHERE message_id IN (${list}) AND kind = 'bounce'`,

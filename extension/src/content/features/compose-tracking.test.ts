@@ -43,7 +43,7 @@ import { ExtensionReloaded } from "../../messaging";
 import { DEFAULT_OPTIONS, type Options } from "../../options-store";
 import { emitPageEvent, type GmailSendAnswered } from "../../page-world/events";
 import { gmailSendAnswered } from "../../page-world/sync-answer.test-support";
-import { type Feature, sentDraftIds } from "../feature";
+import { type Feature, SENT_DRAFTS_KEPT, sentDraftIds } from "../feature";
 import { removeEarlierCopyDrawing } from "../ui";
 import {
   composeOpened,
@@ -256,6 +256,24 @@ describe("compose tracking: the draft ids of the composes this tab sent (gmail-s
     await openMinted({ subject: "Tracked", draft: "#msg-a:r8190137112111191002" });
     clickSend();
     expect(sentDraftIds.has("msg-a:r8190137112111191002")).toBe(true);
+  });
+
+  it("keeps the last SENT_DRAFTS_KEPT, not one per send for the tab's life: a send past them drops the oldest", async () => {
+    const earlier = Array.from({ length: SENT_DRAFTS_KEPT }, (_, i) => `msg-a:r81901371121111${String(i).padStart(5, "0")}`);
+    for (const id of earlier) sentDraftIds.add(id);
+    try {
+      backgroundMinting(TRACKING_ID);
+      openDialog({ subject: "One more", draft: "#msg-a:r8190137112111191003" });
+      start({ ...DEFAULT_OPTIONS, openTrackingByDefault: false, clickTrackingByDefault: false });
+      await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-tracking-id")).toBe(TRACKING_ID));
+      clickSend();
+      expect(sentDraftIds.size).toBe(SENT_DRAFTS_KEPT);
+      expect(sentDraftIds.has(earlier[0] ?? "")).toBe(false);
+      expect(sentDraftIds.has(earlier[1] ?? "")).toBe(true);
+      expect(sentDraftIds.has("msg-a:r8190137112111191003")).toBe(true);
+    } finally {
+      sentDraftIds.clear();
+    }
   });
 });
 

@@ -31,7 +31,7 @@ import type { SentMessageIds, UntrackedSend } from "../../page-world/sync-parser
 import { counted, subjectShown } from "../../words";
 import { CampaignField } from "../compose-campaign";
 import { OptOutToggle } from "../compose-optout";
-import { type Feature, guarded, oncePerCheckpoint, ownPixels, sentDraftIds } from "../feature";
+import { type Feature, guarded, keepLast, oncePerCheckpoint, ownPixels, SENT_DRAFTS_KEPT, sentDraftIds } from "../feature";
 import {
   closest,
   composeInputId,
@@ -710,7 +710,7 @@ class ComposeSession {
    */
   prepareSend(viaSchedule = false): void {
     const draft = composeInputId(this.root, "draftInput");
-    if (draft) sentDraftIds.add(draft);
+    if (draft) keepLast(sentDraftIds.add(draft), SENT_DRAFTS_KEPT);
     // The toolbar is redrawn after a change, a moment later: what it shows now is what goes out, its reminder too.
     this.refresh();
     // Its pixel, about to be added, is this email's own.

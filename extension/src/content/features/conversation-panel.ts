@@ -11,7 +11,7 @@ import { counted, noOpenWords, outOfDate, placeShown } from "../../words";
 import { type Feature, guarded, oncePerCheckpoint } from "../feature";
 import { query, queryAll } from "../gmail-selectors";
 import { debug } from "../log";
-import { onFeedNews, watchElements } from "../page-watch";
+import { onFeedNews, ReadsOut, watchElements } from "../page-watch";
 import { messageTrackingId } from "../thread-signals";
 import { ensureStyle, formatTime } from "../ui";
 import { onPixelsNeutralised } from "./sender-pixels";
@@ -266,12 +266,11 @@ export class ConversationPanels {
    * subtree, which a query per tracked message at every render was (docs/benchmarks.md, twenty-third pass).
    */
   private readonly drawn = new WeakMap<Element, HTMLElement>();
-  private readonly inFlight = new Set<string>();
   /**
-   * Counts the feed's news (expire): a read answered after news that came while it was out may predate what the news
-   * tells of (a registration delivered, a reconnect), so its answer, or its failure, is not kept and it is read again.
+   * The reads out, and those the feed's news (expire) came for meanwhile: such a read's answer, or its failure, may
+   * predate what the news tells of (a registration delivered, a reconnect), so it is not kept and it is read again.
    */
-  private news = 0;
+  private readonly reads = new ReadsOut();
   /** Failed reads: how many in a row, not before when to try again, and why the last one failed. */
   private readonly failures = new Map<string, { count: number; retryAt: number; reason: string }>();
   /** No tracker connected: nothing is read until the feed brings news or the features restart (a reconnect). */
@@ -333,7 +332,7 @@ export class ConversationPanels {
       const due = !cached || this.now() - cached.at > DETAIL_TTL_MS;
       const failed = this.failures.get(id);
       const waiting = this.disconnected || (failed !== undefined && this.now() < failed.retryAt);
-      if (due && !waiting && !this.inFlight.has(id)) void this.load(id);
+      if (due && !waiting && !this.reads.has(id)) void this.load(id);
     }
   }
 
@@ -349,15 +348,14 @@ export class ConversationPanels {
   }
 
   private async load(id: string): Promise<void> {
-    this.inFlight.add(id);
+    this.reads.set(id, { ids: [] });
     this.requests += 1;
-    const asked = this.news;
     try {
       const detail = await this.call.detail(id);
-      this.details.set(id, { at: asked === this.news ? this.now() : 0, version: ++this.versions, detail });
+      this.details.set(id, { at: this.reads.get(id)?.overtaken ? 0 : this.now(), version: ++this.versions, detail });
       this.failures.delete(id);
     } catch (error) {
-      if (asked !== this.news) return;
+      if (this.reads.get(id)?.overtaken) return;
       const text = String(error instanceof Error ? error.message : error);
       debug("message detail not read", id, text);
       const gone = /\b(404|410)\b/.test(text)
@@ -378,7 +376,7 @@ export class ConversationPanels {
       const cached = this.details.get(id);
       if (!gone && cached) Object.assign(cached, { version: ++this.versions, markup: undefined, stale: text.slice(0, FAILURE_TEXT_MAX) });
     } finally {
-      this.inFlight.delete(id);
+      this.reads.delete(id);
       this.scan();
     }
   }
@@ -393,7 +391,7 @@ export class ConversationPanels {
   /** News from the feed: every detail is read again, and a failed or disconnected read may be tried at once. */
   expire(): void {
     for (const entry of this.details.values()) entry.at = Math.min(entry.at, this.now() - DETAIL_TTL_MS - 1);
-    this.news += 1;
+    this.reads.news();
     this.failures.clear();
     this.disconnected = false;
   }

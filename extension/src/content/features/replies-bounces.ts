@@ -8,7 +8,7 @@
 import { callFromGmail } from "../../messaging";
 import { LIST_WANTED_EVENT, onPageEvent } from "../../page-world/events";
 import type { ListedThread } from "../../page-world/sync-parser";
-import { type Feature, guarded, sentDraftIds } from "../feature";
+import { type Feature, guarded, keepLast, sentDraftIds } from "../feature";
 import { LISTS_READ_ATTRIBUTE } from "../gmail-selectors";
 import { debug } from "../log";
 import { watchElements } from "../page-watch";
@@ -47,7 +47,7 @@ export const repliesBounces: Feature = {
         listed.delete(thread.threadId);
         listed.set(thread.threadId, thread);
       }
-      for (const id of listed.keys()) if (listed.size > MAX_LISTED_THREADS) listed.delete(id);
+      keepLast(listed, MAX_LISTED_THREADS);
     };
 
     const scan = guarded("replies and bounces", () => {

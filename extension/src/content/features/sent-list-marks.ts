@@ -9,10 +9,10 @@ import type { ThreadStatusAnswer } from "../../background/handlers";
 import { threadIdsOf } from "../../gmail-ids";
 import { callFromGmail } from "../../messaging";
 import { counted, errorText, noOpenWords, outOfDate } from "../../words";
-import { type Feature, guarded, oncePerCheckpoint } from "../feature";
+import { type Feature, guarded, keepLast, oncePerCheckpoint } from "../feature";
 import { queryAll, queryRow, rowThreadIds } from "../gmail-selectors";
 import { debug } from "../log";
-import { onFeedNews, watchElements } from "../page-watch";
+import { newsNames, onFeedNews, ReadsOut, watchElements } from "../page-watch";
 import { ensureStyle, formatTime } from "../ui";
 
 /** `unregistered`: the thread's email is not on the tracker yet, its registration waiting in the outbox or refused. */
@@ -151,10 +151,8 @@ export class ThreadListMarks {
   /** By thread, in the order they were last shown or answered: the first ones go past `keptThreads`. */
   private readonly entries = new Map<string, Entry>();
   private readonly pending = new Map<string, string[]>();
-  /** Threads asked for by the request out, with their ids. */
-  private readonly inFlight = new Map<string, string[]>();
-  /** Of those, the ones the feed brought news for meanwhile: their answer may predate the news, so they are asked again. */
-  private readonly newsInFlight = new Set<string>();
+  /** Threads asked for by the request out, by their ids, and those the feed brought news for meanwhile. */
+  private readonly reads = new ReadsOut();
   private asking = false;
   private stopped = false;
   /** Failed reads in a row, and the time before which none is tried again (and its timer). */
@@ -186,7 +184,7 @@ export class ThreadListMarks {
       if (entry) this.keep(ids.key, entry);
       // A row Gmail reused for a thread not known yet loses the mark of the thread it showed before.
       applyMark(row, entry?.mark ?? null);
-      if ((!entry || now - entry.at > ROW_TTL_MS) && !this.inFlight.has(ids.key)) this.pending.set(ids.key, ids.ids);
+      if ((!entry || now - entry.at > ROW_TTL_MS) && !this.reads.has(ids.key)) this.pending.set(ids.key, ids.ids);
     }
     if (this.pending.size > 0 && now >= this.retryAt) this.queueFlush();
   }
@@ -204,7 +202,7 @@ export class ThreadListMarks {
     const batch = [...this.pending.entries()];
     this.pending.clear();
     if (batch.length === 0) return;
-    for (const [key, ids] of batch) this.inFlight.set(key, ids);
+    for (const [key, ids] of batch) this.reads.set(key, { ids });
     this.requests += 1;
     this.asking = true;
     try {
@@ -221,12 +219,9 @@ export class ThreadListMarks {
         // A row named by Gmail's sync id alone learns the legacy id too, which the feed's news name threads by.
         const known = [...new Set([...ids, ...mine.flatMap((m) => (m.threadId === null ? [] : [m.threadId]))])];
         const mark = state ? stateMark(this.doc, key, state) : waiting ? buildMark(this.doc, key, "unregistered", waiting.title) : null;
-        this.keep(key, { ids: known, mark, at: stale || this.newsInFlight.has(key) ? 0 : at });
+        this.keep(key, { ids: known, mark, at: stale || this.reads.get(key)?.overtaken ? 0 : at });
       }
-      for (const key of this.entries.keys()) {
-        if (this.entries.size <= this.keptThreads) break;
-        this.entries.delete(key);
-      }
+      keepLast(this.entries, this.keptThreads);
       if (stale) throw new Error(stale);
       this.failures = 0;
     } catch (error) {
@@ -242,7 +237,7 @@ export class ThreadListMarks {
         if (mark) for (const name of ["title", "aria-label"]) mark.setAttribute(name, `${mark.title.split("\n")[0]}\n${note}`);
       }
       // News while it was out (the tracker back, a registration delivered): asked again at once, not after the wait.
-      if (!batch.some(([key]) => this.newsInFlight.has(key))) {
+      if (!batch.some(([key]) => this.reads.get(key)?.overtaken)) {
         const wait = Math.min(ROW_TTL_MS, RETRY_FIRST_MS * 2 ** this.failures);
         this.failures += 1;
         this.retryAt = this.now() + wait;
@@ -253,10 +248,7 @@ export class ThreadListMarks {
         );
       }
     } finally {
-      for (const [key] of batch) {
-        this.inFlight.delete(key);
-        this.newsInFlight.delete(key);
-      }
+      for (const [key] of batch) this.reads.delete(key);
       this.asking = false;
     }
     // Drawn at once, in this task: the answer's marks and, for rows that came meanwhile, the next request.
@@ -268,10 +260,9 @@ export class ThreadListMarks {
   expire(threadIds?: string[]): void {
     // News or a navigation: worth asking at once, even right after a failure.
     this.retryAt = 0;
-    const named = (ids: string[]) => !threadIds || threadIds.length === 0 || ids.some((id) => threadIds.includes(id));
-    for (const entry of this.entries.values()) if (named(entry.ids)) entry.at = 0;
+    for (const entry of this.entries.values()) if (newsNames(entry.ids, threadIds)) entry.at = 0;
     // A request out now may have been answered before what the news tells of: its answer is not the last word.
-    for (const [key, ids] of this.inFlight) if (named(ids)) this.newsInFlight.add(key);
+    this.reads.news(threadIds);
   }
 
   /** Stores the thread's entry as its newest: the map's order is the order threads were last shown or answered. */

@@ -1,0 +1,107 @@
+// The plans of the statements that take a list as a JSON array read by json_each. D1 keeps no statistics (no
+// ANALYZE), so SQLite's planner chooses from the schema alone, here as in production: a list written
+// `x IN (SELECT value FROM json_each(?))` beside `account_id = ?` was once planned as a read of the account's every
+// recipient by another index (db/spellings.ts, since a join with the list first). Each plan is pinned whole, on the
+// real migrations, so a query or an index changed into a scan of an account or a table fails here.
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { AWAITING_REPLY_SQL } from "../src/db/activity";
+import { RELABEL_SQL } from "../src/db/events";
+import { FORBIDDEN_EVENTS_SQL, KEY_OPT_OUTS_SQL, KEY_RECIPIENTS_SQL } from "../src/db/mailboxes";
+import { INSERT_LINKS_SQL, INSERT_RECIPIENTS_SQL, LISTED_RECIPIENTS_SQL } from "../src/db/messages";
+import { FOLD_MESSAGES_SQL, FOLD_RECIPIENTS_SQL } from "../src/db/search-text";
+import { coveredEventsSql, UNSUBSCRIBED_AMONG_SQL } from "../src/db/signals";
+import { RECIPIENT_SPELLINGS_SQL } from "../src/db/spellings";
+
+/** The tables a statement reads and how (SEARCH by an index, SCAN whole), in its plan's order. */
+async function reads(sql: string): Promise<string[]> {
+  const parameters = Math.max(1, ...[...sql.matchAll(/\?(\d+)/g)].map((match) => Number(match[1])));
+  const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+    .bind(...Array.from({ length: parameters }, () => "[]"))
+    .all<{ detail: string }>();
+  return results.map((row) => row.detail).filter((detail) => /^(SEARCH|SCAN) /.test(detail));
+}
+
+const LIST = "SCAN json_each VIRTUAL TABLE INDEX 1:";
+/** optedOutSince's reads for each message (db/events.ts): its recipients, their mailboxes' opt-outs, its own. */
+const OPTED_OUT_SINCE = [
+  "SEARCH r USING INDEX sqlite_autoindex_message_recipients_1 (message_id=?)",
+  "SEARCH o USING INDEX opt_outs_by_mailbox (mailbox=?)",
+  "SEARCH kept USING INDEX sqlite_autoindex_messages_1 (id=?)",
+];
+
+describe("statements that take a list in JSON", () => {
+  it("read the list first, then each of its rows by its key", async () => {
+    expect(await reads(FOLD_MESSAGES_SQL)).toEqual([LIST, "SEARCH messages USING INDEX sqlite_autoindex_messages_1 (id=?)"]);
+    const recipient = "SEARCH message_recipients USING INDEX sqlite_autoindex_message_recipients_1 (message_id=? AND email=?)";
+    expect(await reads(FOLD_RECIPIENTS_SQL)).toEqual([LIST, recipient]);
+    expect(await reads(KEY_RECIPIENTS_SQL)).toEqual([LIST, recipient]);
+    expect(await reads(KEY_OPT_OUTS_SQL)).toEqual([
+      LIST,
+      "SEARCH opt_outs USING INDEX sqlite_autoindex_opt_outs_1 (account_id=? AND email=?)",
+    ]);
+    const relabel = await reads(RELABEL_SQL);
+    // The list, each event by its seq, and between them the span's inputs (SPAN_INPUTS_SQL), one message's rows.
+    expect([relabel[0], relabel.at(-1)]).toEqual([LIST, "SEARCH events USING INTEGER PRIMARY KEY (rowid=?)"]);
+    expect(relabel.filter((detail) => detail.startsWith("SCAN "))).toEqual([LIST]);
+    expect(await reads(UNSUBSCRIBED_AMONG_SQL)).toEqual([
+      LIST,
+      ...OPTED_OUT_SINCE,
+      "SEARCH (subquery-2)",
+      "SEARCH s USING COVERING INDEX signals_by_message (message_id=? AND kind=?)",
+    ]);
+  });
+
+  it("write a registration's recipients and links from its list, checking one message's rows for each", async () => {
+    const message = "SEARCH messages USING INDEX sqlite_autoindex_messages_1 (id=?)";
+    const removed = "SEARCH removed_recipients USING PRIMARY KEY (message_id=? AND fingerprint=?)";
+    expect(await reads(LISTED_RECIPIENTS_SQL)).toEqual([message, LIST, removed]);
+    expect(await reads(INSERT_RECIPIENTS_SQL)).toEqual([
+      "SEARCH messages EXISTS USING INDEX sqlite_autoindex_messages_1 (id=?)",
+      LIST,
+      removed,
+    ]);
+    expect(await reads(INSERT_LINKS_SQL)).toEqual(["SEARCH messages EXISTS USING INDEX sqlite_autoindex_messages_1 (id=?)", LIST]);
+  });
+
+  it("find an account's recipients in the listed mailboxes by the list first, never by the account's every recipient", async () => {
+    const byMailbox = "USING COVERING INDEX message_recipients_outside_ascii_by_mailbox (account_id=? AND mailbox_key=?)";
+    expect(await reads(RECIPIENT_SPELLINGS_SQL)).toEqual([
+      "SCAN k VIRTUAL TABLE INDEX 1:",
+      `SEARCH r ${byMailbox}`,
+      `SEARCH message_recipients ${byMailbox}`,
+    ]);
+  });
+
+  it("find the events opt-outs forbid by the listed emails and mailboxes, each email's events by index", async () => {
+    const events = ["SEARCH events USING INTEGER PRIMARY KEY (rowid=?)", "SEARCH e USING COVERING INDEX events_by_message (message_id=?)"];
+    expect(await reads(`DELETE FROM events WHERE seq IN (${FORBIDDEN_EVENTS_SQL})`)).toEqual([
+      ...events,
+      LIST,
+      "SEARCH r USING INDEX message_recipients_by_mailbox (mailbox=?)",
+      LIST,
+      ...OPTED_OUT_SINCE,
+      "SEARCH (subquery-5)",
+    ]);
+    expect(await reads(`DELETE FROM events WHERE seq IN (SELECT e.seq FROM events e WHERE ${coveredEventsSql("?1", "?2", "?3")})`)).toEqual(
+      [
+        ...events,
+        "SEARCH message_recipients USING INDEX message_recipients_by_mailbox (mailbox=?)",
+        LIST,
+        ...OPTED_OUT_SINCE,
+        "SEARCH (subquery-4)",
+      ],
+    );
+  });
+
+  it("look up a message's campaign wait in the list for each of the account's messages in the range, by index", async () => {
+    // The list is the campaigns' waits, looked up by key for each message: the messages are read by account and time.
+    expect(await reads(AWAITING_REPLY_SQL)).toEqual([
+      "SEARCH m USING INDEX messages_by_sent (account_id=? AND sent_at>?)",
+      "SCAN w VIRTUAL TABLE INDEX 1:",
+      ...OPTED_OUT_SINCE,
+      "SEARCH (subquery-3)",
+      "SEARCH s USING COVERING INDEX signals_by_message (message_id=? AND kind=?)",
+    ]);
+  });
+});
