@@ -1,10 +1,13 @@
 // Extension figures: the content scripts' gzipped size (from the project's own production build), the time the
-// send-time rewrite adds to a send (in Chromium), and the time to mark 100 Sent list rows (in Chromium).
+// send-time rewrite adds to a send (in Chromium), the time to mark 100 Sent list rows (in Chromium), what the extension
+// costs Gmail's own rendering (gmail-render.mjs) and what Gmail's thread lists cost on their way to the background
+// (gmail-list.mjs).
 
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
+import { listToBackgroundCost } from "./gmail-list.mjs";
 import { gmailRenderCost } from "./gmail-render.mjs";
 import { ROOT } from "./servers.mjs";
 import { sentListThreadIds, statusStub } from "./status-stub.ts";
@@ -194,4 +197,5 @@ export async function benchExtension({ report, log, rounds }) {
   await sendRewrite(report, log, rounds);
   await sentRowsMark(report, log, rounds);
   await gmailRenderCost({ report, log, rounds, extensionDir });
+  await listToBackgroundCost({ report, log, rounds, extensionDir });
 }
