@@ -21,12 +21,6 @@ INSERT INTO replies_to_respell (seq)
 -- The release before this one keeps writing replies as Gmail spells them between this migration and the deploy of
 -- the next (scripts/deploy.mjs applies migrations first): those are listed as they come. The worker released with it
 -- writes the recipient's spelling, which this skips; a reply from someone else on such an email is listed, looked
--- at once and dropped from the list. Two seeks of the email's recipients (their primary key) a reply.
-CREATE TRIGGER replies_to_respell_added AFTER INSERT ON signals
-  WHEN NEW.kind = 'reply' AND NEW.email <> ''
-    AND NOT EXISTS (SELECT 1 FROM message_recipients r WHERE r.message_id = NEW.message_id AND r.email = NEW.email)
-    AND (length(NEW.email) <> length(CAST(NEW.email AS BLOB))
-      OR EXISTS (SELECT 1 FROM message_recipients r WHERE r.message_id = NEW.message_id AND length(r.email) <> length(CAST(r.email AS BLOB))))
-BEGIN
-  INSERT OR IGNORE INTO replies_to_respell (seq) VALUES (NEW.seq);
-END;
+-- at once and dropped from the list. Two seeks of the email's recipients (their primary key) a reply. On one physical
+-- line: D1's remote /query cuts a migration at every `;` that ends a line (migration 0010).
+CREATE TRIGGER replies_to_respell_added AFTER INSERT ON signals WHEN NEW.kind = 'reply' AND NEW.email <> '' AND NOT EXISTS (SELECT 1 FROM message_recipients r WHERE r.message_id = NEW.message_id AND r.email = NEW.email) AND (length(NEW.email) <> length(CAST(NEW.email AS BLOB)) OR EXISTS (SELECT 1 FROM message_recipients r WHERE r.message_id = NEW.message_id AND length(r.email) <> length(CAST(r.email AS BLOB)))) BEGIN INSERT OR IGNORE INTO replies_to_respell (seq) VALUES (NEW.seq); END;
