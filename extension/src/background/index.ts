@@ -65,9 +65,9 @@ function notify(id: string, { title, message }: { title: string; message: string
  */
 function tellOutboxTrouble(entry: OutboxEntry): void {
   void tellTrouble(entry, {
-    outage: async () => {
+    outage: async (waiting) => {
       const credentials = await loadCredentials();
-      return credentials !== null && reach.waits(credentials.trackerUrl);
+      return credentials !== null && reach.waits(credentials.trackerUrl, waiting.createdAt);
     },
     stillWaits: async (waiting) => {
       const credentials = await loadCredentials();
@@ -94,6 +94,7 @@ const REACH_NOTIFICATION = "mt-tracker-reach";
 const reach = new TrackerReach({
   // Where there is none (storage.session: Chrome 102, Firefox 115), memory: told again after the background restarts.
   area: (browser.storage as unknown as { session?: KeyValueArea }).session ?? memoryArea(),
+  lasting: browser.storage.local,
   notify: (note) =>
     (note ? notify(REACH_NOTIFICATION, note) : browser.notifications.clear(REACH_NOTIFICATION)).then(
       () => undefined,
