@@ -4,8 +4,9 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { trackerApi } from "../../extension/src/background/api";
+import type { FeedState } from "../../extension/src/background/feed-state";
 import { memoryArea } from "../../extension/src/background/memory-area";
-import { FEED_KEY, FeedPoller, type FeedState, summarize } from "../../extension/src/background/notifications";
+import { FEED_KEY, FeedPoller, summarize } from "../../extension/src/background/notifications";
 import type { EventsResponse } from "../../shared/api";
 import { mintTrackingId } from "../../shared/protocol";
 import { LABEL_FINAL_AFTER_MS, RELABEL_MARGIN_MS, RELEASE_CLOCK_MARGIN_MS, releasedFrom, UNREGISTERED_HOLD_MS } from "../src/classify";

@@ -5,8 +5,9 @@ import { z } from "zod";
 import { type DailyActivity, type DigestItem, dailyActivityQuery, type MessageDetail } from "../../../shared/api";
 import { parseTrackingId } from "../../../shared/protocol";
 import type { Credentials, TrackerAccess } from "./credentials";
+import { dayKey, type FeedState } from "./feed-state";
 import { handler, noInput } from "./handler";
-import { type ActivitySummary, dayKey, type FeedState } from "./notifications";
+import type { ActivitySummary } from "./notifications";
 
 export interface DigestDeps extends TrackerAccess {
   /** Each email's thread address in the Gmail account that sent it (SentAccounts.threadUrls). */

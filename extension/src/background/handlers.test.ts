@@ -177,7 +177,13 @@ function background(
     feedState: () => readFeedState(area, ACCOUNT),
     sentAccounts: new SentAccounts(area),
     totals: new TrackerTotals(),
-    reach: new TrackerReach({ area, notify: async () => undefined, toolbar: async () => undefined, readAgain: () => undefined }),
+    reach: new TrackerReach({
+      area,
+      lasting: area,
+      notify: async () => undefined,
+      toolbar: async () => undefined,
+      readAgain: () => undefined,
+    }),
   };
   const outbox = new Outbox(area, deliver, () => undefined);
   const reminders = new Reminders({

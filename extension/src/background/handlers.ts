@@ -22,12 +22,13 @@ import { loadAccountMark, loadCredentials, removeCredentials, saveCredentials } 
 import { type Credentials, signingKeyFor, type TrackerAccess, withSigningKey } from "./credentials";
 import { dashboardHandlers } from "./dashboard";
 import { digestPageHandlers, type TrackerTotals } from "./digest";
+import type { FeedState } from "./feed-state";
 import { followUpGmailHandlers, followUpPageHandlers, type Reminders } from "./follow-ups";
 import { gmailHealthGmailHandlers, gmailHealthPageHandlers } from "./gmail-health";
 import { gmailTrafficHandlers } from "./gmail-traffic";
 import { handler, noInput, strings } from "./handler";
 import type { HeldSignals } from "./held-signals";
-import { type ActivitySummary, type FeedPoller, type FeedState, summarize } from "./notifications";
+import { type ActivitySummary, type FeedPoller, summarize } from "./notifications";
 import { type Outbox, type OutboxEntry, unregisteredWords } from "./outbox";
 import type { SentAccounts } from "./sent-accounts";
 import { type SignalDeps, signalHandlers } from "./signals";

@@ -11,13 +11,14 @@ import { ContactCheckCache } from "./contact-checks";
 import { loadCredentials, movedFromStorageLocal, onCredentialsChanged } from "./credential-store";
 import { outboxDelivery } from "./delivery";
 import { TrackerTotals } from "./digest";
+import type { Note } from "./feed-state";
 import { CLOCK_SKEW_KEY, Reminders, reminderNote } from "./follow-ups";
 import { markGmailTabsOpenBefore, showTrackerTrouble, watchGmailHealth } from "./gmail-health";
 import { type HandlerTable, runHandler } from "./handler";
 import { gmailHandlers, pageHandlers, requireCredentials, settleRemindersOnNews, signalDeps } from "./handlers";
 import { HeldSignals } from "./held-signals";
 import { memoryArea } from "./memory-area";
-import { FeedPoller, NEWS_KEY, type Note, notificationId, notificationTarget, readFeedState } from "./notifications";
+import { FeedPoller, NEWS_KEY, notificationId, notificationTarget, readFeedState } from "./notifications";
 import { type KeyValueArea, Outbox, type OutboxEntry, tellTrouble } from "./outbox";
 import { syncPixelBlockRule } from "./pixel-block";
 import { senderKind } from "./sender";
@@ -64,9 +65,9 @@ function notify(id: string, { title, message }: { title: string; message: string
  */
 function tellOutboxTrouble(entry: OutboxEntry): void {
   void tellTrouble(entry, {
-    outage: async () => {
+    outage: async (waiting) => {
       const credentials = await loadCredentials();
-      return credentials !== null && reach.waits(credentials.trackerUrl);
+      return credentials !== null && reach.waits(credentials.trackerUrl, waiting.createdAt);
     },
     stillWaits: async (waiting) => {
       const credentials = await loadCredentials();
@@ -93,6 +94,7 @@ const REACH_NOTIFICATION = "mt-tracker-reach";
 const reach = new TrackerReach({
   // Where there is none (storage.session: Chrome 102, Firefox 115), memory: told again after the background restarts.
   area: (browser.storage as unknown as { session?: KeyValueArea }).session ?? memoryArea(),
+  lasting: browser.storage.local,
   notify: (note) =>
     (note ? notify(REACH_NOTIFICATION, note) : browser.notifications.clear(REACH_NOTIFICATION)).then(
       () => undefined,

@@ -2,149 +2,42 @@
 // took ahead of it, what it already notified, the recent activity and the daily totals in ONE storage key written in
 // one set, before any notification is shown: a restart (or a killed service worker) resumes from the stored cursor,
 // so no event is skipped, and nothing is ever notified or counted twice. The feed's corrections (an event released
-// before a hit written late changed its label) are applied in the same write, behind their own cursor.
-import type { EventsResponse, FeedCorrection, FeedEvent, MessageDetail, MessageStatus } from "../../../shared/api";
+// before a hit written late changed its label: feed-corrections.ts) are applied in the same write, behind their own
+// cursor. The state's shape and the rules both apply are in feed-state.ts.
+import type { EventsResponse, FeedEvent, MessageDetail, MessageStatus } from "../../../shared/api";
 // Not from shared/api.ts, whose schemas would come with them: the Gmail content script imports this module (NEWS_KEY).
 import { COUNTED_LABELS, UNREGISTERED_HOLD_MS } from "../../../shared/labels";
 import { DEFAULT_GMAIL_ACCOUNT, type GmailAccount } from "../gmail-ids";
-import { counted, firstNames, shortUrl, subjectShown } from "../words";
 import { type DeletedContact, withoutContact } from "./deleted-contact";
+import { applyCorrections, showNotes, type Withdrawal } from "./feed-corrections";
+import {
+  type ActivityItem,
+  addToTotals,
+  cursorAfter,
+  dayKey,
+  type FeedState,
+  MAX_DAYS,
+  MAX_NOTIFIED,
+  type Note,
+  noteOnce,
+  releasedUnregistered,
+  storedNotificationKey,
+} from "./feed-state";
 import type { KeyValueArea } from "./outbox";
-
-export interface ActivityItem {
-  cursor: string;
-  messageId: string;
-  threadId: string | null;
-  subject: string | null;
-  /** Names (else addresses) of the email's first recipients. */
-  recipients: string[];
-  /** Their addresses, in the same order: a deleted contact is taken out by them. Missing in items stored before. */
-  addresses?: string[];
-  kind: FeedEvent["kind"];
-  linkIndex: number | null;
-  label: FeedEvent["label"];
-  counted: boolean;
-  at: string;
-  /**
-   * Released before its email's registration reached the tracker (`notify: false`): it counts for nothing, whatever a
-   * correction makes its label. Missing in items stored before it (releasedUnregistered reads them).
-   */
-  unregistered?: true;
-  /** This event raised its own notification: a correction that stops it counting takes that off the screen. */
-  notified?: true;
-}
-
-export interface FeedState {
-  /** The account (and tracker) the cursor belongs to: another account starts over. */
-  account: string;
-  /** The feed's cursor: every event up to it was taken. */
-  cursor: string;
-  /**
-   * Cursors of the events after `cursor` already taken from a page's `ahead` (released while an earlier event was
-   * still held), ascending: skipped when they come again in `events`, dropped once `cursor` passes them. At most
-   * MAX_AHEAD. Missing in states stored before it existed.
-   */
-  ahead?: string[];
-  /**
-   * The feed's corrections' cursor (EventsResponse.correctionsCursor): every correction up to it was applied. Missing
-   * in states stored before corrections: "0", whose corrections are then applied to the events still in `activity`.
-   */
-  correctionsCursor?: string;
-  /** Keys of what was notified (or deliberately not: muted, too old), as storedNotificationKey, oldest first, bounded. */
-  notified: string[];
-  /**
-   * Keys (as `notified`'s) whose notification a correction withdrew once, which made them notifiable again
-   * (applyCorrections, "rearm"): a second withdrawal leaves such a key notified. Oldest first, at most MAX_REARMED.
-   * Missing in states stored before it.
-   */
-  rearmed?: string[];
-  /** The summaries shown lately (summaryNote), newest last, at most MAX_SUMMARIES: a correction updates them in place. */
-  summaries?: ShownSummary[];
-  /**
-   * Events past `activity` and corrected: whether each counts now, by cursor (applyCorrections). At most
-   * MAX_CORRECTED, the newest. Missing in states stored before it.
-   */
-  corrected?: Record<string, boolean>;
-  /** Newest first, bounded. */
-  activity: ActivityItem[];
-  /** Counted opens and clicks per local day ("2026-11-22"), the last few weeks. */
-  days: Record<string, { opens: number; clicks: number }>;
-  /**
-   * When this state was created (ms): events older than this minus NEWS_WINDOW_MS are history, never notified,
-   * however many polls it takes to read them. Missing in states stored before it existed (set at the next poll).
-   */
-  newsAfter?: number;
-}
-
-/**
- * A summary notification as it was shown: its key (and messageId) name its notification, which an update replaces;
- * each of its events by its key (storedNotificationKey), kind and subject (an index into `subjects`, which a summary
- * of one mail-merge shares).
- */
-export interface ShownSummary {
-  key: string;
-  messageId: string;
-  subjects: string[];
-  notes: { key: string; open: boolean; subject: number }[];
-}
-
-export interface Note {
-  key: string;
-  threadId: string | null;
-  messageId: string;
-  title: string;
-  message: string;
-  /** The email's subject as shown ("(no subject)" for none): a summary of several notes names them by it. */
-  subject?: string;
-}
 
 export const FEED_KEY = "feed";
 /** Written by the poller (in its one write) and by the background after other news: `{at, threadIds}`; Gmail tabs refresh those threads. */
 export const NEWS_KEY = "feedNews";
 export const MAX_ACTIVITY = 200;
 /**
- * Notified keys kept: past this, an email notified about longer ago (a re-open of an old email) would notify as new.
- * At 2,000 full keys a rep with fifty tracked emails a day reached it in about three months.
- */
-export const MAX_NOTIFIED = 10_000;
-/**
  * At most this many events taken ahead of the cursor: the most one page can hold (eventsQuery's limit), and a page
  * only holds events among the `limit` after the cursor. Past it (deleted events between can make room for more),
  * further ones wait for `events`: later, never twice.
  */
 export const MAX_AHEAD = 500;
-const MAX_DAYS = 35;
 const FEED_PAGE = 100;
 /** At most this many pages per poll; the next poll goes on from the stored cursor. */
 const MAX_PAGES = 10;
-/** Events older than this before the account's feed state was created are history, not news: recorded, never notified. */
-export const NEWS_WINDOW_MS = 60 * 60_000;
-
-export function dayKey(at: number): string {
-  const d = new Date(at);
-  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
-}
-
-export function notificationKey(event: Pick<FeedEvent, "kind" | "messageId" | "linkIndex">): string {
-  return event.kind === "open" ? `open:${event.messageId}` : `click:${event.messageId}:${event.linkIndex ?? 0}`;
-}
-
-function fnv1a(text: string, seed: number): string {
-  let hash = seed;
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193) >>> 0;
-  return hash.toString(16).padStart(8, "0");
-}
-
-/**
- * A notification key as the state keeps it: 64 bits of FNV-1a (two 32-bit lanes) in 16 hex digits instead of the
- * 80-odd characters of the key, so five times as many fit in about the room 2,000 keys took in the state the poller
- * writes whole. Two keys alike by chance would cost one notification. Keys stored whole by an earlier version are
- * read as their hash.
- */
-export function storedNotificationKey(key: string): string {
-  return /^[0-9a-f]{16}$/.test(key) ? key : fnv1a(key, 0x811c9dc5) + fnv1a(key, 0x5bd1e995);
-}
-
 /**
  * A notification's id, which carries what its click needs after the background restarted:
  * "mt|<thread>|<key>|<account path>|<address>". None of them holds a "|": the key is the note's ("open:<tracking id>",
@@ -162,142 +55,6 @@ export function notificationTarget(id: string): { threadId: string | null; accou
   if (!id.startsWith("mt|")) return null;
   const [, threadId, , path, address] = id.split("|");
   return { threadId: threadId || null, account: path ? { path, address: address || null } : DEFAULT_GMAIL_ACCOUNT };
-}
-
-/** Past this, a clicked link's host and path would crowd the subject and recipients out of a notification's few lines. */
-const NOTE_LINK_CHARS = 40;
-
-/**
- * What a note calls the clicked link: its destination, shortened. Never its index: that is the order the links were
- * signed while the rep wrote the email, not their place in it, and means nothing to the rep. A tracker older than
- * `linkUrl` (or a link its email did not register) gives no destination: "a link".
- */
-function clickedLink(event: FeedEvent): string {
-  return event.linkUrl ? shortUrl(event.linkUrl, NOTE_LINK_CHARS) : "a link";
-}
-
-/**
- * A note's words for an open or a click. On an email to several people it says whom the email went to, not who opened
- * or clicked: the email's one pixel and its links are the same for every recipient, so the tracker cannot tell which of
- * them it was (the dashboard says "someone on this email" too). The recipient of a one-recipient email is named.
- */
-function noteMessage(event: FeedEvent, subject: string): string {
-  const names = event.recipients.map((r) => r.name || r.email);
-  const link = clickedLink(event);
-  if (names.length > 1) {
-    return `Someone on “${subject}” (to ${firstNames(names)}) ${event.kind === "open" ? "opened it" : `clicked ${link}`}.`;
-  }
-  const who = names[0] ?? "Someone";
-  return event.kind === "open" ? `${who} opened “${subject}”.` : `${who} clicked ${link} in “${subject}”.`;
-}
-
-export function noteFor(event: FeedEvent): Note {
-  const subject = subjectShown(event.subject);
-  return {
-    key: notificationKey(event),
-    threadId: event.threadId,
-    messageId: event.messageId,
-    subject,
-    title: event.kind === "open" ? `Opened: ${subject}` : `Link clicked: ${subject}`,
-    message: noteMessage(event, subject),
-  };
-}
-
-/**
- * More notes than this from one poll are shown as one summary (summaryNote). A poll after the browser was closed over
- * a weekend, or a minute in which a mail-merge's emails are opened, can bring dozens of first opens: dozens of
- * desktop notifications, stacked, are read by nobody and bury everything else on the rep's screen.
- */
-export const MAX_SEPARATE_NOTES = 3;
-
-/**
- * One notification for many: how many emails were opened and links clicked, and the newest emails' subjects. It
- * names no thread, so a click on it opens the Sent list, where each email's mark tells the rest; the popup lists each
- * event. `notes` are in the order the feed gave them, oldest first, and hold at least one.
- */
-export function summaryNote(notes: readonly Note[]): Note {
-  const newest = notes.at(-1) as Note;
-  return {
-    key: `summary:${notes.length}:${newest.key}`,
-    threadId: null,
-    messageId: newest.messageId,
-    ...summaryWords(notes.map((note) => ({ open: note.key.startsWith("open:"), subject: subjectShown(note.subject) }))),
-  };
-}
-
-/** A summary's title and message for its events, oldest first. */
-function summaryWords(events: readonly { open: boolean; subject: string }[]): Pick<Note, "title" | "message"> {
-  const opens = events.filter((event) => event.open).length;
-  const clicks = events.length - opens;
-  const subjects = [...new Set(events.map((event) => event.subject).reverse())];
-  const named = subjects
-    .slice(0, 2)
-    .map((subject) => `“${subject}”`)
-    .join(", ");
-  const parts = [
-    opens > 0 ? counted(opens, "email opened", "emails opened") : "",
-    clicks > 0 ? counted(clicks, "link clicked", "links clicked") : "",
-  ];
-  return {
-    title: parts.filter(Boolean).join(", "),
-    message: subjects.length > 2 ? `${named} and ${counted(subjects.length - 2, "other email")}.` : `${named}.`,
-  };
-}
-
-/** The notes of one poll as they are shown: each on its own, or one summary when there are too many. */
-export function notesToShow(notes: Note[]): Note[] {
-  return notes.length > MAX_SEPARATE_NOTES ? [summaryNote(notes)] : notes;
-}
-
-/** Summaries kept for their corrections: one a day's polls were long ago moved off the screen. */
-export const MAX_SUMMARIES = 5;
-
-/**
- * The notes of one poll as they are shown (notesToShow), and the state keeping the summary among them, if any, for
- * corrections to update: to be written before it is shown, as the poll writes.
- */
-export function showNotes(state: FeedState, notes: Note[]): { state: FeedState; shown: Note[] } {
-  const shown = notesToShow(notes);
-  const summary = shown.length === 1 && notes.length > MAX_SEPARATE_NOTES ? shown[0] : undefined;
-  if (!summary) return { state, shown };
-  const subjects = [...new Set(notes.map((note) => subjectShown(note.subject)))];
-  const kept: ShownSummary = {
-    key: summary.key,
-    messageId: summary.messageId,
-    subjects,
-    notes: notes.map((note) => ({
-      key: storedNotificationKey(note.key),
-      open: note.key.startsWith("open:"),
-      subject: subjects.indexOf(subjectShown(note.subject)),
-    })),
-  };
-  return { state: { ...state, summaries: [...(state.summaries ?? []), kept].slice(-MAX_SUMMARIES) }, shown };
-}
-
-/** A summary's notification as it is now, under the key (so the id) it was shown with. */
-function summaryShown(summary: ShownSummary): Note {
-  const words = summaryWords(summary.notes.map((note) => ({ open: note.open, subject: summary.subjects[note.subject] ?? "" })));
-  return { key: summary.key, threadId: null, messageId: summary.messageId, ...words };
-}
-
-/**
- * The note of an event not notified before, its key added to `notified` and `order` (kept in the order notified);
- * null when it was notified before, or is not to be shown (muted, or history older than the state: newsAfter).
- */
-function noteOnce(
-  event: FeedEvent,
-  keys: { notified: Set<string>; order: string[] },
-  state: FeedState,
-  options: { muted: boolean; newsSince?: number },
-): Note | null {
-  const key = storedNotificationKey(notificationKey(event));
-  if (keys.notified.has(key)) return null;
-  keys.notified.add(key);
-  keys.order.push(key);
-  const at = Date.parse(event.at);
-  const newsAfter = Math.max(state.newsAfter ?? Number.NEGATIVE_INFINITY, options.newsSince ?? Number.NEGATIVE_INFINITY);
-  const old = Number.isFinite(newsAfter) && Number.isFinite(at) && at < newsAfter - NEWS_WINDOW_MS;
-  return options.muted || old ? null : noteFor(event);
 }
 
 /**
@@ -351,168 +108,6 @@ export function applyEvents(
     },
     notes,
   };
-}
-
-/** Whether the totals may hold the day of `at`: one older than all MAX_DAYS kept is gone, and is not made again. */
-function dayKept(days: FeedState["days"], at: string): boolean {
-  const kept = Object.keys(days).sort();
-  const time = Date.parse(at);
-  return Number.isFinite(time) && (kept.length < MAX_DAYS || dayKey(time) >= (kept[0] as string));
-}
-
-/** Counts an item's open or click in (`by` 1) or out of (-1) the totals of its local day; never below 0. */
-function addToTotals(days: FeedState["days"], item: Pick<ActivityItem, "kind" | "at">, by: 1 | -1, now: number): void {
-  const at = Date.parse(item.at);
-  const day = dayKey(Number.isFinite(at) ? at : now);
-  const totals = { opens: 0, clicks: 0, ...days[day] };
-  if (by < 0 && !days[day]) return; // a day past MAX_DAYS, no longer kept
-  if (item.kind === "open") totals.opens = Math.max(0, totals.opens + by);
-  else totals.clicks = Math.max(0, totals.clicks + by);
-  days[day] = totals;
-}
-
-/**
- * Whether an event or an item was released before its email's registration, so counts for nothing
- * (ActivityItem.unregistered, FeedEvent.registered). One from a tracker older than `registered`, or stored before the
- * flag, says so when it has a person's label and is not counted; with another label, it is taken for registered.
- */
-function releasedUnregistered(item: Pick<ActivityItem, "label" | "counted" | "unregistered"> & { registered?: boolean }): boolean {
-  if (item.unregistered || item.registered === false) return true;
-  return item.registered === undefined && !item.counted && COUNTED_LABELS.includes(item.label);
-}
-
-/** A notification to take off the screen: its note's key and what names its id (notificationId). */
-export type Withdrawal = Pick<Note, "key" | "threadId" | "messageId">;
-
-/** Keys kept in `rearmed`: a key withdrawn longer ago than this many withdrawals may notify a third time. */
-export const MAX_REARMED = 1_000;
-/** Events whose counting a correction set, kept in `corrected` (the newest, by cursor): corrections are rare. */
-export const MAX_CORRECTED = 1_000;
-
-/**
- * Folds the feed's corrections into the state: each changes the label of an event in `activity` to the one it has now
- * on the tracker, and its counting with it. One that starts counting is added to its day's totals, and may notify as a
- * new event may (the first counted open of the email or click of the link, not muted, not before the news window:
- * NEWS_WINDOW_MS before now, or before the state was created); one that stops counting is taken out of them, and if
- * it raised a notification of its own, that is withdrawn, or, shown in a summary, the summary is updated in place
- * (`updated`) or withdrawn when nothing it counted counts any more.
- *
- * A key withdrawn so is notifiable again ("rearm"), once: else the reader's real open after a scanner's withdrawn one
- * would never be notified. An event of that key the state already counted (taken before, or in the same page before
- * the correction) is notified at once in its place, as the first real one. A key withdrawn a second time stays
- * notified: an event relabelled back and forth (each late hit can flip it) shows and takes off at most two
- * notifications, not a stream. Never two for one key at once: the poll withdraws before it shows.
- *
- * A correction of an event not in `activity` that the state took (its cursor at or before the state's, or taken
- * ahead) moves only the day's totals, when the tracker says how the feed released the event (FeedCorrection.released,
- * from migration 0026): its counting then was that, or the one the last correction applied set (`corrected`, kept for
- * MAX_CORRECTED events); a total never goes below 0, and a day no longer kept is not made again. It notifies and
- * withdraws nothing: without its item, what it notified cannot be told. A correction without `released` (a tracker
- * older, a correction written before) changes nothing there. One not taken yet changes nothing: it comes in the feed
- * with its new label. Applying a correction again changes nothing. Pure: the caller persists, shows and withdraws.
- */
-export function applyCorrections(
-  state: FeedState,
-  corrections: readonly FeedCorrection[],
-  options: { muted: boolean; now: number },
-): { state: FeedState; notes: Note[]; withdrawn: Withdrawal[]; updated: Note[]; corrected: ActivityItem[] } {
-  const order = state.notified.map(storedNotificationKey);
-  const keys = { notified: new Set(order), order };
-  const rearmed = [...(state.rearmed ?? [])];
-  const activity = [...state.activity];
-  const days = { ...state.days };
-  const countedNow = { ...state.corrected };
-  const summaries = (state.summaries ?? []).map((summary) => ({ ...summary, notes: [...summary.notes] }));
-  const changedSummaries = new Set<ShownSummary>();
-  const taken = new Set(state.ahead ?? []);
-  const notes: Note[] = [];
-  const withdrawn: Withdrawal[] = [];
-  const corrected: ActivityItem[] = [];
-  /** The item at `index` notified, and no longer counts: its notification goes, and its key may notify again. */
-  const withdraw = (item: ActivityItem, index: number) => {
-    const key = storedNotificationKey(notificationKey(item));
-    const summary = summaries.find((shown) => shown.notes.some((note) => note.key === key));
-    if (summary) {
-      summary.notes = summary.notes.filter((note) => note.key !== key);
-      changedSummaries.add(summary);
-    } else withdrawn.push({ key: notificationKey(item), threadId: item.threadId, messageId: item.messageId });
-    if (rearmed.includes(key)) return;
-    rearmed.push(key);
-    if (keys.notified.delete(key)) keys.order.splice(keys.order.indexOf(key), 1);
-    // The oldest counted event of the key but this one, if the state has it: the first real one.
-    const heir = activity.findLast(
-      (other, at) => at !== index && other.counted && !releasedUnregistered(other) && notificationKey(other) === notificationKey(item),
-    );
-    if (!heir) return;
-    const note = noteOnce(itemEvent(heir), keys, state, { ...options, newsSince: options.now });
-    if (note) {
-      notes.push(note);
-      activity[activity.indexOf(heir)] = { ...heir, notified: true };
-    }
-  };
-  for (const { event, released } of corrections) {
-    const index = activity.findIndex((item) => item.cursor === event.cursor);
-    const item = activity[index];
-    if (!item) {
-      const isTaken = !cursorAfter(event.cursor, state.cursor) || taken.has(event.cursor);
-      if (!isTaken || !released) continue;
-      const was = countedNow[event.cursor] ?? (released.registered && COUNTED_LABELS.includes(released.label));
-      const counts = released.registered && event.counted;
-      if (was !== counts && dayKept(days, event.at)) addToTotals(days, event, counts ? 1 : -1, options.now);
-      countedNow[event.cursor] = counts;
-      continue;
-    }
-    const counts = event.counted && !releasedUnregistered(item);
-    countedNow[event.cursor] = counts;
-    if (item.label === event.label && item.counted === counts) continue;
-    const next: ActivityItem = { ...item, label: event.label, counted: counts };
-    if (releasedUnregistered(item)) next.unregistered = true;
-    activity[index] = next;
-    corrected.push(next);
-    if (counts && !item.counted) {
-      addToTotals(days, item, 1, options.now);
-      const note = event.notify === false ? null : noteOnce(event, keys, state, { ...options, newsSince: options.now });
-      if (note) {
-        notes.push(note);
-        next.notified = true;
-      }
-    } else if (!counts && item.counted) {
-      addToTotals(days, item, -1, options.now);
-      if (item.notified) {
-        delete next.notified;
-        withdraw(item, index);
-      }
-    }
-  }
-  const updated: Note[] = [];
-  for (const summary of changedSummaries) {
-    if (summary.notes.length > 0) updated.push(summaryShown(summary));
-    else withdrawn.push({ key: summary.key, threadId: null, messageId: summary.messageId });
-  }
-  const keptDays = Object.keys(days).sort().slice(-MAX_DAYS);
-  // Integer-like keys come in ascending order: the newest events' are the last.
-  const keptCorrected = Object.entries(countedNow).slice(-MAX_CORRECTED);
-  return {
-    state: {
-      ...state,
-      notified: order.slice(-MAX_NOTIFIED),
-      ...(rearmed.length > 0 ? { rearmed: rearmed.slice(-MAX_REARMED) } : {}),
-      ...(summaries.length > 0 ? { summaries: summaries.filter((summary) => summary.notes.length > 0) } : {}),
-      ...(keptCorrected.length > 0 ? { corrected: Object.fromEntries(keptCorrected) } : {}),
-      activity,
-      days: Object.fromEntries(keptDays.map((d) => [d, days[d] as { opens: number; clicks: number }])),
-    },
-    notes,
-    withdrawn,
-    updated,
-    corrected,
-  };
-}
-
-/** An item as the feed gave its event, for a note: what the item keeps of it (no link destination: "a link"). */
-function itemEvent(item: ActivityItem): FeedEvent {
-  const recipients = item.recipients.map((name, i) => ({ name, email: item.addresses?.[i] ?? name }));
-  return { ...item, recipients, linkUrl: null, notify: true };
 }
 
 /**
@@ -586,11 +181,6 @@ export function withoutContactActivity(state: FeedState, contact: DeletedContact
   let next = state;
   for (const messageId of new Set(only)) next = withoutMessage(next, messageId);
   return { ...next, activity: next.activity.map((item) => withoutContact(item, contact) ?? item) };
-}
-
-/** Whether feed cursor `a` comes after `b` (decimal seqs, as the tracker answers them). */
-function cursorAfter(a: string, b: string): boolean {
-  return Number(a) > Number(b);
 }
 
 /**

@@ -1,5 +1,5 @@
-// The tracker's reachability as the background hears it from its calls, with an in-memory storage area standing in for
-// browser.storage.local: when the rep is told (the notification and the toolbar's sentence), once, and when it is
+// The tracker's reachability as the background hears it from its calls, with in-memory storage areas standing in for
+// browser.storage.session and browser.storage.local: when the rep is told (the notification and the toolbar's sentence), once, and when it is
 // taken back; what a Gmail tab is told of a failed read; and what a background started again still knows.
 import { describe, expect, it } from "vitest";
 import { TOKEN_REFUSED, timeShown } from "../words";
@@ -15,22 +15,24 @@ const refused = () => new TrackerError("the tracker answered 401: missing or inv
 
 /**
  * A TrackerReach at `now`, with what it told: the notifications shown (null: taken away), the toolbar's sentences, and
- * how many times the Gmail tabs were had to read again.
+ * how many times the Gmail tabs were had to read again. `area` stands for storage.session, `lasting` for storage.local:
+ * a background started again keeps both, a browser started again only `lasting`.
  */
-function reachAt(start: number, area = memoryArea(), waiting?: () => Promise<WaitingEmails>) {
+function reachAt(start: number, area = memoryArea(), waiting?: () => Promise<WaitingEmails>, lasting = memoryArea()) {
   const clock = { now: start };
   const notes: ({ title: string; message: string } | null)[] = [];
   const toolbar: (string | null)[] = [];
   const tabs = { readAgain: 0 };
   const reach = new TrackerReach({
     area,
+    lasting,
     now: () => clock.now,
     notify: async (note) => void notes.push(note),
     toolbar: async (sentence) => void toolbar.push(sentence),
     readAgain: () => void tabs.readAgain++,
     waiting,
   });
-  return { reach, clock, notes, toolbar, area, tabs };
+  return { reach, clock, notes, toolbar, area, lasting, tabs };
 }
 
 describe("the tracker's reachability", () => {
@@ -199,15 +201,21 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
    * notice names what the outbox holds (waitingIn). The feed is polled each minute, and fails with `feedFailure` (null:
    * answered); every registration fails with `failure` (null: it is delivered). `notes` are the outage's one
    * notification ("mt-tracker-reach"), shown, replaced or taken back (null); `outboxNotes` the outbox's own ("mt-outbox").
+   * `restarted` is what a browser started again keeps: storage.local (the outbox's and `lasting`), at its clock's time.
    */
-  function background(failure: () => TrackerError | null, feedFailure: () => TrackerError | null = failure) {
+  function background(
+    failure: () => TrackerError | null,
+    feedFailure: () => TrackerError | null = failure,
+    restarted?: { lasting: ReturnType<typeof memoryArea>; now: number },
+  ) {
     let outbox: Outbox | undefined;
-    const at = reachAt(start, memoryArea(), async () => waitingIn((await outbox?.snapshot()) ?? []));
+    const lasting = restarted?.lasting ?? memoryArea();
+    const at = reachAt(restarted?.now ?? start, memoryArea(), async () => waitingIn((await outbox?.snapshot()) ?? []), lasting);
     const { reach, clock } = at;
     const outboxNotes: { title: string; message: string }[] = [];
     const tellings: Promise<void>[] = [];
     outbox = new Outbox(
-      memoryArea(),
+      lasting,
       async (): Promise<DeliveryResult> => {
         const error = failure();
         void reach.heard(URL, error);
@@ -218,7 +226,7 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
       (entry) =>
         void tellings.push(
           tellTrouble(entry, {
-            outage: () => reach.waits(URL),
+            outage: (waiting) => reach.waits(URL, waiting.createdAt),
             stillWaits: (waiting) => reach.stillWaits(URL, waiting.lastError ?? ""),
             notify: async (note) => void outboxNotes.push(note),
           }),
@@ -281,14 +289,18 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
   });
 
   it("an email named by an outage's notice, still refused by a tracker that answers the feed, is told again once, then taken back", async () => {
-    // POST /api/messages alone answers 503 (a route failing, say); the feed answers every minute.
+    // The tracker out of reach for its first minutes; then POST /api/messages alone answers 503 (a route failing, say),
+    // while the feed answers every minute.
     const routeDown = { now: true };
+    const trackerDown = { now: true };
     const serverError = () => new TrackerError("the tracker answered 503: Service Unavailable", 503);
-    const { outbox, notes, outboxNotes, toolbar, runUntil, clock, area } = background(
-      () => (routeDown.now ? serverError() : null),
-      () => null,
+    const { outbox, notes, outboxNotes, toolbar, runUntil, clock, area, lasting } = background(
+      () => (trackerDown.now ? unreachable() : routeDown.now ? serverError() : null),
+      () => (trackerDown.now ? unreachable() : null),
     );
     await outbox.put("first", request("Q3 pricing"));
+    await runUntil(start + 4 * MINUTE);
+    trackerDown.now = false;
     await runUntil(start + 30 * MINUTE);
     // Named by the outage's notice when its attempts ran out, which the feed's next answer took back; told again at
     // its next failure, in words that do not say the tracker is out of reach; not at each attempt after that.
@@ -307,7 +319,7 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
     );
     expect(outboxNotes).toEqual([]);
     // A background started again draws the toolbar's sentence again, without a second notification.
-    const again = reachAt(clock.now, area, async () => waitingIn(await outbox.snapshot()));
+    const again = reachAt(clock.now, area, async () => waitingIn(await outbox.snapshot()), lasting);
     await again.reach.restore();
     expect([again.toolbar, again.notes]).toEqual([[toolbar.at(-1)], []]);
     // The route mended: the email is delivered, and the next answer takes the notice back.
@@ -317,6 +329,50 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
     expect(notes.at(-1)).toBeNull();
     expect(toolbar.at(-1)).toBeNull();
     expect(notes).toHaveLength(4);
+  });
+
+  it("an email the tracker does not take while it answers the feed is told so at its sixth attempt, not that the tracker is out of reach", async () => {
+    // POST /api/messages alone answers 503; the feed answers every minute, between the email's attempts too.
+    const routeDown = { now: true };
+    const serverError = () => new TrackerError("the tracker answered 503: Service Unavailable", 503);
+    const { outbox, notes, outboxNotes, toolbar, runUntil } = background(
+      () => (routeDown.now ? serverError() : null),
+      () => null,
+    );
+    await outbox.put("first", request("Q3 pricing"));
+    await runUntil(start + 30 * MINUTE);
+    const told = {
+      title: "Your tracker answers, but has not accepted an email yet",
+      message:
+        'Your tracker at track.example.com answers again, but not yet when told of this email (the tracker answered 503: Service Unavailable). The email you sent "Q3 pricing" waits to be registered with it, and is tracked once it is. The extension keeps trying.',
+    };
+    // Once, when its attempts ran out: not again at each attempt after, nor by the outbox in its own words.
+    expect(notes).toEqual([told]);
+    expect(toolbar).toEqual([
+      'Your tracker (track.example.com) answers, but has not accepted an email yet (the tracker answered 503: Service Unavailable). The email you sent "Q3 pricing" waits to be registered with it, and is tracked once it is.',
+    ]);
+    expect(outboxNotes).toEqual([]);
+    // The route mended: the email is delivered, and the next answer takes the notice back.
+    routeDown.now = false;
+    await runUntil(start + 50 * MINUTE);
+    expect(await outbox.entries()).toEqual([]);
+    expect([notes, toolbar.at(-1)]).toEqual([[told, null], null]);
+  });
+
+  it("an email still waiting when an outage's notice was taken back is told again after a browser restart", async () => {
+    const serverError = () => new TrackerError("the tracker answered 503: Service Unavailable", 503);
+    const before = background(unreachable);
+    await before.outbox.put("first", request("Q3 pricing"));
+    await before.runUntil(start + 4 * MINUTE);
+    expect(before.notes.map((note) => note?.title)).toEqual(["Mailtracker cannot reach your tracker"]);
+    // The feed answers: the notice is taken back, the email still waiting. The browser is closed then.
+    await before.reach.heard(URL, null);
+    expect(before.notes.at(-1)).toBeNull();
+    // Started again an hour later (storage.session emptied): the tracker answers the feed, not the email's registration.
+    const after = background(serverError, () => null, { lasting: before.lasting, now: before.clock.now + 60 * MINUTE });
+    await after.runUntil(after.clock.now + 30 * MINUTE);
+    expect(after.notes.map((note) => note?.title)).toEqual(["Your tracker answers, but has not accepted an email yet"]);
+    expect(after.outboxNotes).toEqual([]);
   });
 
   it("an email waiting for want of an answer that is no outage of the tracker's (its site's access taken away) is told by the outbox", async () => {
@@ -335,24 +391,24 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
 
   it("an email waiting on no outage of this tracker (none, another tracker's, one ended, one heard long ago) is left to the outbox", async () => {
     const { reach, clock, notes } = reachAt(start);
-    expect(await reach.waits(URL)).toBe(false);
+    expect(await reach.waits(URL, start)).toBe(false);
     await reach.heard("https://other.example.com", unreachable());
-    expect(await reach.waits(URL)).toBe(false);
+    expect(await reach.waits(URL, start)).toBe(false);
     // The tracker answered after the last failure (the feed, say): not out, whatever the registration met.
     await reach.heard(URL, unreachable());
     await reach.heard(URL, null);
-    expect(await reach.waits(URL)).toBe(false);
+    expect(await reach.waits(URL, start)).toBe(false);
     // A failure heard too long ago to be the email's: a failure of this email's not heard here would be.
     await reach.heard(URL, unreachable());
     clock.now += QUIET_GAP_MS + 1;
-    expect(await reach.waits(URL)).toBe(false);
+    expect(await reach.waits(URL, start)).toBe(false);
     expect(notes).toEqual([]);
   });
 
   it("an email waiting on a refused token updates the refusal's notice, told at once, rather than adding its own", async () => {
     const { reach, notes } = reachAt(start);
     await reach.heard(URL, refused());
-    expect(await reach.waits(URL)).toBe(true);
+    expect(await reach.waits(URL, start)).toBe(true);
     expect(notes).toHaveLength(2);
     expect(notes[1]?.title).toBe(notes[0]?.title);
   });

@@ -5,7 +5,10 @@
 // The Gmail tabs keep the marks and panels they last read, saying why and since when they may be out of date
 // (staleReason). Kept in browser.storage.session: a service worker stopped between two polls must not forget an outage
 // it already told of, nor tell of it twice; not in storage.local, where every failed call's write would reach each
-// Gmail tab's storage.onChanged. A browser restarted meanwhile starts afresh, as an outage after QUIET_GAP_MS does.
+// Gmail tab's storage.onChanged. A browser restarted meanwhile starts afresh, as an outage after QUIET_GAP_MS does. But
+// the record of emails still waiting when an outage's notice was taken back (Unaccepted) is in storage.local: written
+// a few times per outage, not per call, and an email whose registration still fails after a browser restart must be
+// told again all the same.
 import { serialRunner } from "../serial";
 import { errorText, subjectShown, TOKEN_REFUSED, timeShown, tokenRefused } from "../words";
 import { TrackerError } from "./api";
@@ -159,6 +162,19 @@ interface Unaccepted {
 const UNACCEPTED_KEY = "trackerReachUnaccepted";
 
 /**
+ * When the tracker at `trackerUrl` last answered after a failure heard (the answer that ended an outage), as stored
+ * until the next: an email whose registration failed over calls the tracker answered between is refused by it, not
+ * kept from it (TrackerReach.waits). Written once per outage, not at every answer; any answer after an email's first
+ * failure ends the outage that failure began, so none that matters is missed.
+ */
+interface Answered {
+  trackerUrl: string;
+  at: number;
+}
+
+const ANSWERED_KEY = "trackerReachAnswered";
+
+/**
  * What the rep is told of emails still waiting on a tracker that answers again (Unaccepted): not that it is out of
  * reach, which the feed's answers belie, but that it has not taken them, with the failure their registration met.
  */
@@ -179,7 +195,10 @@ export function unacceptedNote(
 }
 
 export interface TrackerReachDeps {
+  /** Where the outage is kept (storage.session): it outlives a stopped service worker, not a browser restart. */
   area: KeyValueArea;
+  /** Where Unaccepted is kept (storage.local): it outlives a browser restart, as the emails waiting do. */
+  lasting: KeyValueArea;
   now?: () => number;
   /** Shows the one notification of an outage (replacing the one shown before), or takes it away (null). */
   notify(note: { title: string; message: string } | null): Promise<void>;
@@ -224,7 +243,7 @@ export class TrackerReach {
 
   private async readUnaccepted(): Promise<Unaccepted | null> {
     if (this.unaccepted === undefined) {
-      const stored = (await this.deps.area.get(UNACCEPTED_KEY))[UNACCEPTED_KEY];
+      const stored = (await this.deps.lasting.get(UNACCEPTED_KEY))[UNACCEPTED_KEY];
       this.unaccepted = stored && typeof stored === "object" ? (stored as Unaccepted) : null;
     }
     return this.unaccepted;
@@ -232,7 +251,13 @@ export class TrackerReach {
 
   private async writeUnaccepted(unaccepted: Unaccepted | null): Promise<void> {
     this.unaccepted = unaccepted;
-    await this.deps.area.set({ [UNACCEPTED_KEY]: unaccepted });
+    await this.deps.lasting.set({ [UNACCEPTED_KEY]: unaccepted });
+  }
+
+  /** When the tracker at `trackerUrl` last ended an outage by answering (Answered), or null. */
+  private async answeredAt(trackerUrl: string): Promise<number | null> {
+    const stored = (await this.deps.area.get(ANSWERED_KEY))[ANSWERED_KEY] as Answered | null | undefined;
+    return stored && typeof stored === "object" && stored.trackerUrl === trackerUrl && typeof stored.at === "number" ? stored.at : null;
   }
 
   /** Whether any email waits on the tracker (none when that cannot be read). */
@@ -259,6 +284,7 @@ export class TrackerReach {
       if (kind === "answered") {
         const unaccepted = await this.readUnaccepted();
         if (before) {
+          await this.deps.area.set({ [ANSWERED_KEY]: { trackerUrl, at: this.now() } satisfies Answered });
           await this.write(null);
           await this.untell(before);
           if (before.told || before.tabsTold) this.deps.readAgain();
@@ -312,20 +338,34 @@ export class TrackerReach {
   }
 
   /**
-   * An email registered with (or withdrawn from) the tracker at `trackerUrl` still waits after the outbox's attempts
-   * (ATTEMPTS_BEFORE_TELLING), for want of an answer or for a refused token: true when this outage's notification now
-   * names it, in place of the outbox's own notice (outbox.ts tellTrouble). Told at once, however young the outage (a
-   * failure after a long silence starts one anew: QUIET_GAP_MS), and the one notification shown already is replaced
-   * (the same id), its count of waiting emails brought up to date. False when there is no outage of that tracker to
-   * name it, its last failure too long ago to be this email's (the tracker answered since, or its failure was not
-   * heard here: another token's, the site's access withdrawn): the outbox then tells of it in its own words, so that
-   * an email waiting is never left untold.
+   * An email registered with (or withdrawn from) the tracker at `trackerUrl`, waiting since `waitingSince`, still waits
+   * after the outbox's attempts (ATTEMPTS_BEFORE_TELLING), for want of an answer or for a refused token: true when this
+   * outage's notification now names it, in place of the outbox's own notice (outbox.ts tellTrouble). Told at once,
+   * however young the outage (a failure after a long silence starts one anew: QUIET_GAP_MS), and the one notification
+   * shown already is replaced (the same id), its count of waiting emails brought up to date. False when there is no
+   * outage of that tracker to name it, its last failure too long ago to be this email's (the tracker answered since,
+   * or its failure was not heard here: another token's, the site's access withdrawn): the outbox then tells of it in
+   * its own words, so that an email waiting is never left untold.
+   *
+   * When the tracker answered since the email began waiting (the feed, between its attempts: one route failing,
+   * POST /api/messages timing out or answering 5xx), "cannot reach your tracker" would be false: it is told in the
+   * words of a tracker that answers but has not accepted it (unacceptedNote), as stillWaits tells it, which then
+   * tells it no more.
    */
-  waits(trackerUrl: string): Promise<boolean> {
+  waits(trackerUrl: string, waitingSince: number): Promise<boolean> {
     return this.serial(async () => {
       const outage = await this.read();
       const now = this.now();
       if (outage?.trackerUrl !== trackerUrl || now - outage.lastFailureAt > QUIET_GAP_MS) return false;
+      // An outage told of already (three minutes without an answer since) stays told in its words.
+      const answeredAt = outage.refused || outage.told ? null : await this.answeredAt(trackerUrl);
+      if (answeredAt !== null && answeredAt > waitingSince) {
+        // Shown again for each email handed over, as tell does: the same id, its count brought up to date.
+        const { title, message, sentence } = unacceptedNote(trackerUrl, outage.problem, await this.waiting());
+        await Promise.all([this.deps.notify({ title, message }), this.deps.toolbar(sentence)]);
+        await this.writeUnaccepted({ trackerUrl, told: true, problem: outage.problem });
+        return true;
+      }
       await this.tell(outage, outage.refused ? "refused" : "unreachable", now);
       await this.write(outage);
       return true;
