@@ -1,7 +1,8 @@
 // The page world (Gmail's own JavaScript world, page-world.iife.ts) and the isolated content script share only the
 // DOM. Everything one tells the other is here, typed once and imported by both: the DOM events on `document`
-// (detail: a JSON string, which crosses the page/extension boundary in Chrome and Firefox alike) and the <html>
-// attribute that names the tracker. Import-free, so the page-world bundle stays self-contained.
+// (detail: a string, which crosses the page/extension boundary in Chrome and Firefox alike: JSON, or a payload that is
+// text itself behind TEXT_MARK) and the <html> attribute that names the tracker. Import-free, so the page-world bundle
+// stays self-contained.
 
 /**
  * Set on <html> by the content script: the trackers whose pixels the page-world guard neutralises (not a secret),
@@ -77,11 +78,17 @@ export interface PageEvents {
 
 export type PageEventName = keyof PageEvents;
 
+/**
+ * Starts the detail of a payload that is text (a thread list's answer: up to megabytes), which goes as it is, not
+ * encoded as JSON again and decoded (docs/benchmarks.md, gmail-list-to-background). JSON never starts with it.
+ */
+export const TEXT_MARK = "=";
+
 /** Fires a page event; never throws (it runs inside Gmail's own code paths). */
 export function emitPageEvent<K extends PageEventName>(doc: Document, name: K, payload: PageEvents[K]): void {
   try {
     const Event = (doc.defaultView?.CustomEvent ?? CustomEvent) as typeof CustomEvent;
-    doc.dispatchEvent(new Event(name, { detail: JSON.stringify(payload) }));
+    doc.dispatchEvent(new Event(name, { detail: typeof payload === "string" ? TEXT_MARK + payload : JSON.stringify(payload) }));
   } catch {
     // never break Gmail
   }
@@ -107,7 +114,10 @@ const PAYLOAD_SHAPES: { [K in PageEventName]: (payload: unknown) => boolean } = 
  */
 export const LIST_WANTED_EVENT = "mt:gmail-list-wanted";
 
-/** Listens for a page event; its payload is parsed and checked against its shape (anything else is dropped). */
+/**
+ * Listens for a page event; its payload is read (text behind TEXT_MARK as it is, anything else as JSON) and checked
+ * against its shape (anything else is dropped: text where an event carries an object, JSON that is not).
+ */
 export function onPageEvent<K extends PageEventName>(
   doc: Document,
   name: K,
@@ -121,7 +131,7 @@ export function onPageEvent<K extends PageEventName>(
       if (typeof detail !== "string") return;
       let payload: unknown;
       try {
-        payload = JSON.parse(detail);
+        payload = detail.startsWith(TEXT_MARK) ? detail.slice(TEXT_MARK.length) : JSON.parse(detail);
       } catch {
         return;
       }
