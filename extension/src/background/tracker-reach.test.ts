@@ -312,7 +312,7 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
     expect(notes[2]).toEqual({
       title: "Your tracker answers, but has not accepted an email yet",
       message:
-        'Your tracker at track.example.com answers again, but not yet when told of this email (the tracker answered 503: Service Unavailable). The email you sent "Q3 pricing" waits to be registered with it, and is tracked once it is. The extension keeps trying.',
+        'Your tracker at track.example.com answers, but has not accepted this email yet (the tracker answered 503: Service Unavailable). The email you sent "Q3 pricing" waits to be registered with it, and is tracked once it is. The extension keeps trying.',
     });
     expect(toolbar.at(-1)).toBe(
       'Your tracker (track.example.com) answers, but has not accepted an email yet (the tracker answered 503: Service Unavailable). The email you sent "Q3 pricing" waits to be registered with it, and is tracked once it is.',
@@ -344,7 +344,7 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
     const told = {
       title: "Your tracker answers, but has not accepted an email yet",
       message:
-        'Your tracker at track.example.com answers again, but not yet when told of this email (the tracker answered 503: Service Unavailable). The email you sent "Q3 pricing" waits to be registered with it, and is tracked once it is. The extension keeps trying.',
+        'Your tracker at track.example.com answers, but has not accepted this email yet (the tracker answered 503: Service Unavailable). The email you sent "Q3 pricing" waits to be registered with it, and is tracked once it is. The extension keeps trying.',
     };
     // Once, when its attempts ran out: not again at each attempt after, nor by the outbox in its own words.
     expect(notes).toEqual([told]);

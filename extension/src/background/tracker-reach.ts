@@ -189,7 +189,7 @@ export function unacceptedNote(
   const waits = waitingWords(waiting);
   return {
     title: `Your tracker answers, but has not accepted ${emails} yet`,
-    message: `Your tracker at ${host} answers again, but not yet when told of ${count === 1 ? "this email" : "these emails"} (${problem}). ${waits}The extension keeps trying.`,
+    message: `Your tracker at ${host} answers, but has not accepted ${count === 1 ? "this email" : "these emails"} yet (${problem}). ${waits}The extension keeps trying.`,
     sentence: `Your tracker (${host}) answers, but has not accepted ${emails} yet (${problem}). ${waits.trimEnd()}`,
   };
 }
