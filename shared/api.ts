@@ -501,12 +501,6 @@ export interface EventsResponse {
 export interface FeedCorrection {
   cursor: string;
   event: FeedEvent;
-  /**
-   * The event as the feed released it: its label then, and whether its email was registered then (counted only if
-   * so). A reader that no longer keeps the event tells from it what it counted. Absent from trackers older than it, and
-   * for corrections written before migration 0026.
-   */
-  released?: { label: EventLabel; registered: boolean };
 }
 
 export interface SignalResult {

@@ -23,4 +23,5 @@ INSERT INTO replies_to_respell (seq)
 -- writes the recipient's spelling, which this skips; a reply from someone else on such an email is listed, looked
 -- at once and dropped from the list. Two seeks of the email's recipients (their primary key) a reply. On one physical
 -- line: D1's remote /query cuts a migration at every `;` that ends a line (migration 0010).
+-- Needed only while a deploy is under way: a later migration may drop it once no earlier release can write replies.
 CREATE TRIGGER replies_to_respell_added AFTER INSERT ON signals WHEN NEW.kind = 'reply' AND NEW.email <> '' AND NOT EXISTS (SELECT 1 FROM message_recipients r WHERE r.message_id = NEW.message_id AND r.email = NEW.email) AND (length(NEW.email) <> length(CAST(NEW.email AS BLOB)) OR EXISTS (SELECT 1 FROM message_recipients r WHERE r.message_id = NEW.message_id AND length(r.email) <> length(CAST(r.email AS BLOB)))) BEGIN INSERT OR IGNORE INTO replies_to_respell (seq) VALUES (NEW.seq); END;

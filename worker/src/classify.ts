@@ -364,14 +364,3 @@ export function releasedFrom(event: FeedTiming): number {
   const finalAt = labelFinalAt(event);
   return finalAt === null || (event.registeredAt !== null && event.registeredAt > held) ? held : finalAt;
 }
-
-/**
- * Whether the feed released the event with its message registered (so counted, with a person's label), by
- * releasedFrom's rule: registered by UNREGISTERED_HOLD_MS after the event, or its write if later. A registration in
- * the minute between that and the extension's next read is taken as after it (FeedCorrection.released), the one case
- * the rule cannot tell.
- */
-export function releasedRegistered(event: FeedTiming): boolean {
-  const held = Math.max(event.occurredAt + UNREGISTERED_HOLD_MS, event.insertedAt);
-  return event.registeredAt !== null && event.registeredAt <= held;
-}

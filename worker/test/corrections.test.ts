@@ -235,27 +235,6 @@ describe("a correction of an event the feed released", () => {
     await account.json("PUT", `/api/messages/${id}`, registration({ sentAt: new Date(loadedAt + 5_000).toISOString() }));
     const second = await feed(account, `after=${first.cursor}&correctionsAfter=0`);
     expect(second.corrections?.map((c) => [c.event.cursor, c.event.label, c.event.counted])).toEqual([[String(seq), "sender", false]]);
-    // Released unregistered: an extension that no longer keeps the hit knows it counted for nothing.
-    expect(second.corrections?.[0]?.released).toEqual({ label: "human", registered: false });
-  });
-
-  it("says how the feed released the event (migration 0026): its label then, kept through a second change, registered", async () => {
-    const { account, openSeq } = await releasedSandboxOpen();
-    const first = await feed(account, "after=0&correctionsAfter=0");
-    expect(first.events.map((e) => [e.cursor, e.label, e.counted])).toEqual([[String(openSeq), "human", true]]);
-    const relabel = (label: string) => env.DB.prepare("UPDATE events SET label = ? WHERE seq = ?").bind(label, openSeq).run();
-    await relabel("scanner");
-    const second = await feed(account, `after=${first.cursor}&correctionsAfter=0`);
-    expect(second.corrections?.map((c) => [c.event.label, c.released])).toEqual([["scanner", { label: "human", registered: true }]]);
-    // Changed again after it was read: a new correction, the same released label, not the one it replaced.
-    await relabel("gmail-proxy");
-    const third = await feed(account, `after=${first.cursor}&correctionsAfter=${second.correctionsCursor}`);
-    expect(third.corrections?.map((c) => [c.event.label, c.released])).toEqual([["gmail-proxy", { label: "human", registered: true }]]);
-    // A correction written before the migration has none: the extension leaves such an event's totals.
-    await env.DB.prepare("UPDATE event_corrections SET released_label = NULL WHERE event_seq = ?").bind(openSeq).run();
-    const before = await feed(account, `after=${first.cursor}&correctionsAfter=0`);
-    expect(before.corrections?.map((c) => c.event.label)).toEqual(["gmail-proxy"]);
-    expect(before.corrections?.[0]).not.toHaveProperty("released");
   });
 
   it("an email registered in time and its hit relabelled by the registration: none, the feed held the hit for it", async () => {

@@ -11,7 +11,13 @@ import { FORBIDDEN_EVENTS_SQL, KEY_OPT_OUTS_SQL, KEY_RECIPIENTS_SQL } from "../s
 import { INSERT_LINKS_SQL, INSERT_RECIPIENTS_SQL, LISTED_RECIPIENTS_SQL } from "../src/db/messages";
 import { FOLD_MESSAGES_SQL, FOLD_RECIPIENTS_SQL } from "../src/db/search-text";
 import { coveredEventsSql, UNSUBSCRIBED_AMONG_SQL } from "../src/db/signals";
-import { RECIPIENT_SPELLINGS_SQL } from "../src/db/spellings";
+import {
+  RECIPIENT_SPELLINGS_SQL,
+  RESPELL_LISTED_DONE_SQL,
+  RESPELL_REPLIES_SQL,
+  RESPELLED_DUPLICATES_SQL,
+  RESPELLED_SCORES_DIRTY_SQL,
+} from "../src/db/spellings";
 
 /** The tables a statement reads and how (SEARCH by an index, SCAN whole), in its plan's order. */
 async function reads(sql: string): Promise<string[]> {
@@ -71,6 +77,20 @@ describe("statements that take a list in JSON", () => {
       `SEARCH r ${byMailbox}`,
       `SEARCH message_recipients ${byMailbox}`,
     ]);
+  });
+
+  it("respell the listed replies (respellStoredReplies): each by its seq, their emails' recipients and scores by index", async () => {
+    const signal = "SEARCH signals USING INTEGER PRIMARY KEY (rowid=?)";
+    // The listed replies' emails (the IN list, built first) give their recipients, each contact's score sought by key.
+    expect(await reads(RESPELLED_SCORES_DIRTY_SQL)).toEqual([
+      "SEARCH contact_scores USING COVERING INDEX sqlite_autoindex_contact_scores_1 (account_id=? AND email=?)",
+      "SEARCH r USING INDEX sqlite_autoindex_message_recipients_1 (message_id=?)",
+      "SEARCH s USING INTEGER PRIMARY KEY (rowid=?)",
+      LIST,
+    ]);
+    expect(await reads(RESPELL_REPLIES_SQL)).toEqual([LIST, signal]);
+    expect(await reads(RESPELLED_DUPLICATES_SQL)).toEqual([signal, LIST, "SEARCH s USING INTEGER PRIMARY KEY (rowid=?)"]);
+    expect(await reads(RESPELL_LISTED_DONE_SQL)).toEqual(["SEARCH replies_to_respell USING INTEGER PRIMARY KEY (rowid=?)", LIST]);
   });
 
   it("find the events opt-outs forbid by the listed emails and mailboxes, each email's events by index", async () => {

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import type { FeedCorrection, FeedEvent } from "../../../shared/api";
 import { event, feed, NOW, poller } from "./feed.test-support";
 import { applyCorrections, MAX_SEPARATE_NOTES, type Withdrawal } from "./feed-corrections";
-import { dayKey, type FeedState, NEWS_WINDOW_MS, type Note } from "./feed-state";
+import { dayKey, type FeedState, MAX_COUNTED_PAST, NEWS_WINDOW_MS, type Note } from "./feed-state";
 import { memoryArea } from "./memory-area";
 import { applyEvents, applyPage, emptyFeedState, FEED_KEY, MAX_ACTIVITY, summarize } from "./notifications";
 
@@ -113,35 +113,52 @@ describe("corrections from the feed", () => {
     expect((area.data[FEED_KEY] as FeedState).summaries).toEqual([]);
   });
 
-  it("corrects the totals of an event past the kept activity by how the feed released it, once, never below 0", () => {
-    const old = event({ messageId: "old", label: "human", at: new Date(NOW - 3_600_000).toISOString() });
-    const newer = Array.from({ length: MAX_ACTIVITY }, () => event({ messageId: "busy", label: "sender", counted: false }));
-    const { state: applied } = applyEvents(emptyFeedState("acct"), [old, ...newer], { muted: false, now: NOW });
-    const state = { ...applied, cursor: newer.at(-1)?.cursor as string };
-    expect(state.activity.some((a) => a.cursor === old.cursor)).toBe(false);
-    expect(summarize(state, NOW).today).toEqual({ opens: 1, clicks: 0 });
+  it("corrects the totals of an event past the kept activity by how the extension counted it, once, never below 0", () => {
     const options = { muted: false, now: NOW };
-    const released = { label: "human" as const, registered: true };
-    const toScanner = applyCorrections(state, [{ ...corrected(old, "scanner", "1"), released }], options);
-    expect(summarize(toScanner.state, NOW).today).toEqual({ opens: 0, clicks: 0 });
-    expect([toScanner.notes, toScanner.withdrawn]).toEqual([[], []]);
-    // Again (a repeated poll): nothing more. Back to a reader's, read after the first: counted again, from what the
-    // last correction set, not from how it was released.
-    expect(applyCorrections(toScanner.state, [{ ...corrected(old, "scanner", "1"), released }], options).state).toEqual(toScanner.state);
-    const back = applyCorrections(toScanner.state, [{ ...corrected(old, "human", "2"), released }], options);
-    expect(summarize(back.state, NOW).today).toEqual({ opens: 1, clicks: 0 });
-    // Changed twice before it was read: the released label says nothing moved.
-    expect(applyCorrections(state, [{ ...corrected(old, "gmail-proxy", "2"), released }], options).state.days).toEqual(state.days);
-    // Released before its email's registration: counts for nothing whatever its label now.
-    const unregistered = { label: "scanner" as const, registered: false };
-    expect(applyCorrections(state, [{ ...corrected(old, "human", "3"), released: unregistered }], options).state.days).toEqual(state.days);
-    // Never below 0: the day's totals already lost it (another way), nothing goes negative.
-    const emptied = { ...state, days: { [dayKey(NOW)]: { opens: 0, clicks: 0 } } };
-    expect(applyCorrections(emptied, [{ ...corrected(old, "scanner", "1"), released }], options).state.days).toEqual(emptied.days);
-    // Without `released` (an older tracker), or not taken yet: nothing.
-    expect(applyCorrections(state, [corrected(old, "scanner", "1")], options).state.days).toEqual(state.days);
+    const yesterday = new Date(NOW - 86_400_000).toISOString();
+    // Read late (the browser closed for hours): the open was already a reader's, its email registered, and counted;
+    // the click already a scanner's, not counted; the tracker's judgement of how its feed released them may differ.
+    const open = event({ messageId: "old", label: "human", at: yesterday });
+    const click = event({ messageId: "old", kind: "click", linkIndex: 0, label: "scanner", counted: false, at: yesterday });
+    const unregistered = event({ messageId: "early", label: "human", counted: false, registered: false, at: yesterday });
+    const newer = Array.from({ length: MAX_ACTIVITY }, () => event({ messageId: "busy", label: "sender", counted: false }));
+    const { state } = applyEvents(emptyFeedState("acct"), [open, click, unregistered, ...newer], options);
+    expect(state.activity.some((a) => [open.cursor, click.cursor].includes(a.cursor))).toBe(false);
+    const day = dayKey(NOW - 86_400_000);
+    expect(state.countedByCursor).toEqual({ [open.cursor]: { counted: true, day }, [click.cursor]: { counted: false, day } });
+    expect(state.days[day]).toEqual({ opens: 1, clicks: 0 });
+    const toScanner = applyCorrections(state, [corrected(open, "scanner", "1"), corrected(click, "human", "2")], options);
+    expect(toScanner.state.days[day]).toEqual({ opens: 0, clicks: 1 });
+    expect([toScanner.notes, toScanner.withdrawn, toScanner.corrected]).toEqual([[], [], []]);
+    // Again (a repeated poll): nothing more. Back to a reader's: counted again, from what the last correction set.
+    expect(applyCorrections(toScanner.state, [corrected(open, "scanner", "1")], options).state).toEqual(toScanner.state);
+    const back = applyCorrections(toScanner.state, [corrected(open, "gmail-proxy", "3")], options);
+    expect(back.state.days[day]).toEqual({ opens: 1, clicks: 1 });
+    // A change that leaves it counted (a reader's to Gmail's proxy) moves nothing.
+    expect(applyCorrections(state, [corrected(open, "gmail-proxy", "3")], options).state.days).toEqual(state.days);
+    // Released before its email's registration: counts for nothing, whatever its label now; not kept.
+    expect(applyCorrections(state, [corrected(unregistered, "gmail-proxy", "4")], options).state.days).toEqual(state.days);
+    // Never below 0: the day's totals already lost it (another way).
+    const emptied = { ...state, days: { [day]: { opens: 0, clicks: 0 } } };
+    expect(applyCorrections(emptied, [corrected(open, "scanner", "1")], options).state.days).toEqual(emptied.days);
+    // An event it no longer knows (dropped from the bound, or not taken yet) is left alone.
+    const forgotten = { ...state, countedByCursor: {} };
+    expect(applyCorrections(forgotten, [corrected(open, "scanner", "1")], options).state).toEqual(forgotten);
     const notTaken = event({ messageId: "later", label: "human" });
-    expect(applyCorrections(state, [{ ...corrected(notTaken, "scanner", "5"), released }], options).state.days).toEqual(state.days);
+    expect(applyCorrections(state, [corrected(notTaken, "scanner", "5")], options).state).toEqual(state);
+  });
+
+  it("keeps how the newest MAX_COUNTED_PAST events past the activity counted, the oldest dropped, in the poller's one write", async () => {
+    const events = Array.from({ length: MAX_ACTIVITY + MAX_COUNTED_PAST + 2 }, () => event({ messageId: "busy", label: "human" }));
+    const { state } = applyEvents(emptyFeedState("acct"), events, { muted: true, now: NOW });
+    const kept = Object.keys(state.countedByCursor ?? {});
+    expect(kept).toEqual(events.slice(2, MAX_COUNTED_PAST + 2).map((e) => e.cursor));
+    // Through the poller: what fell off is in the stored state, before anything is shown.
+    const area = memoryArea();
+    await poller(area, events.slice(0, MAX_ACTIVITY + 1), { muted: true }).instance.poll();
+    expect((area.data[FEED_KEY] as FeedState).countedByCursor).toEqual({
+      [events[0]?.cursor as string]: { counted: true, day: dayKey(NOW) },
+    });
   });
 
   it("a counted event that did not notify (not the first open) is corrected without withdrawing anything", () => {

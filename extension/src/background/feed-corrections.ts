@@ -3,14 +3,11 @@
 // activity's labels, the daily totals (of events past the activity too), and the notifications they withdraw, or give
 // again. With the summaries of many notes, which are kept so that a correction can update them in place.
 import type { FeedCorrection, FeedEvent } from "../../../shared/api";
-// Not from shared/api.ts, whose schemas would come with them (as notifications.ts, which the content script imports).
-import { COUNTED_LABELS } from "../../../shared/labels";
 import { counted, subjectShown } from "../words";
 import {
   type ActivityItem,
+  addToDay,
   addToTotals,
-  cursorAfter,
-  dayKey,
   type FeedState,
   MAX_DAYS,
   MAX_NOTIFIED,
@@ -99,11 +96,10 @@ function summaryShown(summary: ShownSummary): Note {
   return { key: summary.key, threadId: null, messageId: summary.messageId, ...words };
 }
 
-/** Whether the totals may hold the day of `at`: one older than all MAX_DAYS kept is gone, and is not made again. */
-function dayKept(days: FeedState["days"], at: string): boolean {
+/** Whether the totals may hold `day`: one older than all MAX_DAYS kept is gone, and is not made again. */
+function dayKept(days: FeedState["days"], day: string): boolean {
   const kept = Object.keys(days).sort();
-  const time = Date.parse(at);
-  return Number.isFinite(time) && (kept.length < MAX_DAYS || dayKey(time) >= (kept[0] as string));
+  return kept.length < MAX_DAYS || day >= (kept[0] as string);
 }
 
 /** A notification to take off the screen: its note's key and what names its id (notificationId). */
@@ -111,8 +107,6 @@ export type Withdrawal = Pick<Note, "key" | "threadId" | "messageId">;
 
 /** Keys kept in `rearmed`: a key withdrawn longer ago than this many withdrawals may notify a third time. */
 export const MAX_REARMED = 1_000;
-/** Events whose counting a correction set, kept in `corrected` (the newest, by cursor): corrections are rare. */
-export const MAX_CORRECTED = 1_000;
 
 /**
  * Folds the feed's corrections into the state: each changes the label of an event in `activity` to the one it has now
@@ -128,13 +122,14 @@ export const MAX_CORRECTED = 1_000;
  * notified: an event relabelled back and forth (each late hit can flip it) shows and takes off at most two
  * notifications, not a stream. Never two for one key at once: the poll withdraws before it shows.
  *
- * A correction of an event not in `activity` that the state took (its cursor at or before the state's, or taken
- * ahead) moves only the day's totals, when the tracker says how the feed released the event (FeedCorrection.released,
- * from migration 0026): its counting then was that, or the one the last correction applied set (`corrected`, kept for
- * MAX_CORRECTED events); a total never goes below 0, and a day no longer kept is not made again. It notifies and
- * withdraws nothing: without its item, what it notified cannot be told. A correction without `released` (a tracker
- * older, a correction written before) changes nothing there. One not taken yet changes nothing: it comes in the feed
- * with its new label. Applying a correction again changes nothing. Pure: the caller persists, shows and withdraws.
+ * A correction of an event that fell off `activity` moves only the day's totals, from how the extension itself counted
+ * it (`countedByCursor`, which the correction updates), not from how the tracker judges the feed released it: read
+ * late (an outage, a browser closed for hours), the extension took it with its later label and registration. A total
+ * never goes below 0, and a day no longer kept is not made again. It notifies and withdraws nothing: without its item,
+ * what it notified cannot be told. An event the state no longer knows (past the last MAX_COUNTED_PAST that fell off,
+ * or released before its email's registration, which counts for nothing) is left alone, its day's totals as they
+ * were: they cannot be told. One not taken yet changes nothing: it comes in the feed with its new label. Applying a
+ * correction again changes nothing. Pure: the caller persists, shows and withdraws.
  */
 export function applyCorrections(
   state: FeedState,
@@ -146,10 +141,10 @@ export function applyCorrections(
   const rearmed = [...(state.rearmed ?? [])];
   const activity = [...state.activity];
   const days = { ...state.days };
-  const countedNow = { ...state.corrected };
+  const countedPast = { ...state.countedByCursor };
+  let countedPastChanged = false;
   const summaries = (state.summaries ?? []).map((summary) => ({ ...summary, notes: [...summary.notes] }));
   const changedSummaries = new Set<ShownSummary>();
-  const taken = new Set(state.ahead ?? []);
   const notes: Note[] = [];
   const withdrawn: Withdrawal[] = [];
   const corrected: ActivityItem[] = [];
@@ -175,20 +170,18 @@ export function applyCorrections(
       activity[activity.indexOf(heir)] = { ...heir, notified: true };
     }
   };
-  for (const { event, released } of corrections) {
+  for (const { event } of corrections) {
     const index = activity.findIndex((item) => item.cursor === event.cursor);
     const item = activity[index];
     if (!item) {
-      const isTaken = !cursorAfter(event.cursor, state.cursor) || taken.has(event.cursor);
-      if (!isTaken || !released) continue;
-      const was = countedNow[event.cursor] ?? (released.registered && COUNTED_LABELS.includes(released.label));
-      const counts = released.registered && event.counted;
-      if (was !== counts && dayKept(days, event.at)) addToTotals(days, event, counts ? 1 : -1, options.now);
-      countedNow[event.cursor] = counts;
+      const past = countedPast[event.cursor];
+      if (!past || past.counted === event.counted) continue;
+      if (dayKept(days, past.day)) addToDay(days, past.day, event.kind, event.counted ? 1 : -1);
+      countedPast[event.cursor] = { ...past, counted: event.counted };
+      countedPastChanged = true;
       continue;
     }
     const counts = event.counted && !releasedUnregistered(item);
-    countedNow[event.cursor] = counts;
     if (item.label === event.label && item.counted === counts) continue;
     const next: ActivityItem = { ...item, label: event.label, counted: counts };
     if (releasedUnregistered(item)) next.unregistered = true;
@@ -215,15 +208,13 @@ export function applyCorrections(
     else withdrawn.push({ key: summary.key, threadId: null, messageId: summary.messageId });
   }
   const keptDays = Object.keys(days).sort().slice(-MAX_DAYS);
-  // Integer-like keys come in ascending order: the newest events' are the last.
-  const keptCorrected = Object.entries(countedNow).slice(-MAX_CORRECTED);
   return {
     state: {
       ...state,
       notified: order.slice(-MAX_NOTIFIED),
       ...(rearmed.length > 0 ? { rearmed: rearmed.slice(-MAX_REARMED) } : {}),
       ...(summaries.length > 0 ? { summaries: summaries.filter((summary) => summary.notes.length > 0) } : {}),
-      ...(keptCorrected.length > 0 ? { corrected: Object.fromEntries(keptCorrected) } : {}),
+      ...(countedPastChanged ? { countedByCursor: countedPast } : {}),
       activity,
       days: Object.fromEntries(keptDays.map((d) => [d, days[d] as { opens: number; clicks: number }])),
     },

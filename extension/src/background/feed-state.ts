@@ -56,10 +56,12 @@ export interface FeedState {
   /** The summaries shown lately (summaryNote), newest last, at most MAX_SUMMARIES: a correction updates them in place. */
   summaries?: ShownSummary[];
   /**
-   * Events past `activity` and corrected: whether each counts now, by cursor (applyCorrections). At most
-   * MAX_CORRECTED, the newest. Missing in states stored before it.
+   * How each event that fell off `activity` counted in the daily totals, by cursor: whether it counts and its day
+   * (dayKey), so a correction of it moves the right day the right way (applyCorrections). What the extension itself
+   * counted, whenever it read the event. At most MAX_COUNTED_PAST, the newest; none released before its email's
+   * registration (it counts for nothing, whatever a correction says). Missing in states stored before it.
    */
-  corrected?: Record<string, boolean>;
+  countedByCursor?: Record<string, { counted: boolean; day: string }>;
   /** Newest first, bounded. */
   activity: ActivityItem[];
   /** Counted opens and clicks per local day ("2026-11-22"), the last few weeks. */
@@ -187,13 +189,25 @@ export function noteOnce(
   return options.muted || old ? null : noteFor(event);
 }
 
+/** Events past the activity whose counting the state keeps (countedByCursor): a correction past them is left alone. */
+export const MAX_COUNTED_PAST = 1_000;
+
+/** The local day whose totals an item counts in: its own, or today's for a time that cannot be read. */
+function totalsDay(item: Pick<ActivityItem, "at">, now: number): string {
+  const at = Date.parse(item.at);
+  return dayKey(Number.isFinite(at) ? at : now);
+}
+
 /** Counts an item's open or click in (`by` 1) or out of (-1) the totals of its local day; never below 0. */
 export function addToTotals(days: FeedState["days"], item: Pick<ActivityItem, "kind" | "at">, by: 1 | -1, now: number): void {
-  const at = Date.parse(item.at);
-  const day = dayKey(Number.isFinite(at) ? at : now);
+  addToDay(days, totalsDay(item, now), item.kind, by);
+}
+
+/** Counts an open or click in (`by` 1) or out of (-1) the totals of `day`; never below 0. */
+export function addToDay(days: FeedState["days"], day: string, kind: ActivityItem["kind"], by: 1 | -1): void {
   const totals = { opens: 0, clicks: 0, ...days[day] };
   if (by < 0 && !days[day]) return; // a day past MAX_DAYS, no longer kept
-  if (item.kind === "open") totals.opens = Math.max(0, totals.opens + by);
+  if (kind === "open") totals.opens = Math.max(0, totals.opens + by);
   else totals.clicks = Math.max(0, totals.clicks + by);
   days[day] = totals;
 }
@@ -206,6 +220,23 @@ export function addToTotals(days: FeedState["days"], item: Pick<ActivityItem, "k
 export function releasedUnregistered(item: Pick<ActivityItem, "label" | "counted" | "unregistered"> & { registered?: boolean }): boolean {
   if (item.unregistered || item.registered === false) return true;
   return item.registered === undefined && !item.counted && COUNTED_LABELS.includes(item.label);
+}
+
+/**
+ * `countedByCursor` with the items that fell off the activity added: how each counted, and on which day. One released
+ * before its email's registration is not kept, as no correction makes it count.
+ */
+export function rememberCounting(
+  counting: FeedState["countedByCursor"],
+  fallen: readonly ActivityItem[],
+  now: number,
+): FeedState["countedByCursor"] {
+  const kept = fallen.filter((item) => !releasedUnregistered(item));
+  if (kept.length === 0) return counting;
+  const next = { ...counting };
+  for (const item of kept) next[item.cursor] = { counted: item.counted, day: totalsDay(item, now) };
+  // Integer-like keys come in ascending order: the newest events' are the last.
+  return Object.fromEntries(Object.entries(next).slice(-MAX_COUNTED_PAST));
 }
 
 /** Whether feed cursor `a` comes after `b` (decimal seqs, as the tracker answers them). */

@@ -23,6 +23,7 @@ import { type KeyValueArea, Outbox, type OutboxEntry, tellTrouble } from "./outb
 import { syncPixelBlockRule } from "./pixel-block";
 import { senderKind } from "./sender";
 import { SentAccounts } from "./sent-accounts";
+import { keepShown as keepShownIn, updateShown } from "./shown-notifications";
 import { releaseHeldSignals } from "./signals";
 import { StatusCache } from "./status-cache";
 import { noticeTab } from "./tab-notices";
@@ -152,8 +153,6 @@ const FEED_ALARM = "feed-poll";
  */
 const FEED_FOLLOW_UP_ALARM = "feed-follow-up";
 let followUpTimer: ReturnType<typeof setTimeout> | undefined;
-/** The last notifications shown, newest last: what the e2e tests (and anyone debugging) can read back. */
-const SHOWN_KEY = "notificationsShown";
 const statusCache = new StatusCache();
 const sentAccounts = new SentAccounts(browser.storage.local);
 
@@ -167,10 +166,9 @@ function news(threadIds: string[]): void {
   void browser.storage.local.set({ [NEWS_KEY]: { at: Date.now(), threadIds } });
 }
 
-/** Keeps a notification among the last shown (SHOWN_KEY). */
-async function keepShown(id: string, key: string, { title, message }: { title: string; message: string }): Promise<void> {
-  const shown = ((await browser.storage.local.get(SHOWN_KEY))[SHOWN_KEY] as unknown[] | undefined) ?? [];
-  await browser.storage.local.set({ [SHOWN_KEY]: [...shown, { id, key, title, message, at: Date.now() }].slice(-50) });
+/** Keeps a notification among the last shown (shown-notifications.ts). */
+function keepShown(id: string, key: string, { title, message }: { title: string; message: string }): Promise<void> {
+  return keepShownIn(browser.storage.local, { id, key, title, message, at: Date.now() });
 }
 
 async function showNote(note: Note): Promise<void> {
@@ -201,11 +199,11 @@ const poller = new FeedPoller({
   withdraw: async (note) => {
     await browser.notifications.clear(notificationId(note, (await sentAccounts.get(note.messageId)) ?? DEFAULT_GMAIL_ACCOUNT));
   },
-  // A summary a correction changed: the same id, new words, only while still shown (Firefox has no notifications.update,
-  // and create would bring back one the rep closed).
+  // A summary a correction changed: the same id, new words, only while still shown.
   update: async (note) => {
     const id = notificationId(note, (await sentAccounts.get(note.messageId)) ?? DEFAULT_GMAIL_ACCOUNT);
-    if (id in (await browser.notifications.getAll())) await notify(id, note);
+    const deps = { area: browser.storage.local, onScreen: () => browser.notifications.getAll(), notify, now: Date.now };
+    await updateShown(deps, id, note);
   },
   // The poller writes NEWS_KEY itself, with its feed state.
   news: (threadIds) => statusCache.invalidate(threadIds),

@@ -21,6 +21,7 @@ import {
   type Note,
   noteOnce,
   releasedUnregistered,
+  rememberCounting,
   storedNotificationKey,
 } from "./feed-state";
 import type { KeyValueArea } from "./outbox";
@@ -99,9 +100,12 @@ export function applyEvents(
     }
   }
   const keptDays = Object.keys(days).sort().slice(-MAX_DAYS);
+  // What falls off the activity leaves how it counted, for a correction of it later.
+  const countedByCursor = rememberCounting(state.countedByCursor, activity.slice(MAX_ACTIVITY), options.now);
   return {
     state: {
       ...state,
+      ...(countedByCursor ? { countedByCursor } : {}),
       notified: order.slice(-MAX_NOTIFIED),
       activity: activity.slice(0, MAX_ACTIVITY),
       days: Object.fromEntries(keptDays.map((d) => [d, days[d] as { opens: number; clicks: number }])),
@@ -204,7 +208,7 @@ export function applyPage(
   }
   const applied = applyEvents(state, fresh, options);
   const ahead = [...taken].filter((cursor) => cursorAfter(cursor, page.cursor)).sort((a, b) => Number(a) - Number(b));
-  // With the cursor moved: a correction of an event this page brought is of an event taken.
+  // With the cursor moved: the state the corrections return is the page's.
   const corrections = applyCorrections({ ...applied.state, cursor: page.cursor, ahead }, page.corrections ?? [], options);
   const correctionsCursor = page.correctionsCursor ?? state.correctionsCursor;
   return {

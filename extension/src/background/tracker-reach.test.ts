@@ -312,7 +312,7 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
     expect(notes[2]).toEqual({
       title: "Your tracker answers, but has not accepted an email yet",
       message:
-        'Your tracker at track.example.com answers again, but not yet when told of this email (the tracker answered 503: Service Unavailable). The email you sent "Q3 pricing" waits to be registered with it, and is tracked once it is. The extension keeps trying.',
+        'Your tracker at track.example.com answers, but has not accepted this email yet (the tracker answered 503: Service Unavailable). The email you sent "Q3 pricing" waits to be registered with it, and is tracked once it is. The extension keeps trying.',
     });
     expect(toolbar.at(-1)).toBe(
       'Your tracker (track.example.com) answers, but has not accepted an email yet (the tracker answered 503: Service Unavailable). The email you sent "Q3 pricing" waits to be registered with it, and is tracked once it is.',
@@ -344,7 +344,7 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
     const told = {
       title: "Your tracker answers, but has not accepted an email yet",
       message:
-        'Your tracker at track.example.com answers again, but not yet when told of this email (the tracker answered 503: Service Unavailable). The email you sent "Q3 pricing" waits to be registered with it, and is tracked once it is. The extension keeps trying.',
+        'Your tracker at track.example.com answers, but has not accepted this email yet (the tracker answered 503: Service Unavailable). The email you sent "Q3 pricing" waits to be registered with it, and is tracked once it is. The extension keeps trying.',
     };
     // Once, when its attempts ran out: not again at each attempt after, nor by the outbox in its own words.
     expect(notes).toEqual([told]);
@@ -357,6 +357,32 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
     await runUntil(start + 50 * MINUTE);
     expect(await outbox.entries()).toEqual([]);
     expect([notes, toolbar.at(-1)]).toEqual([[told, null], null]);
+  });
+
+  it("a background started again after the emails told again were delivered, no answer heard since, draws nothing", async () => {
+    const serverError = () => new TrackerError("the tracker answered 503: Service Unavailable", 503);
+    const { outbox, notes, runUntil, clock, area, lasting } = background(serverError, () => null);
+    await outbox.put("first", request("Q3 pricing"));
+    await runUntil(start + 30 * MINUTE);
+    expect(notes.map((note) => note?.title)).toEqual(["Your tracker answers, but has not accepted an email yet"]);
+    // The route mended, the email is delivered, and the background stops before that answer is heard.
+    const later = clock.now + 15 * MINUTE;
+    const unheard = new Outbox(
+      lasting,
+      async (): Promise<DeliveryResult> => "delivered",
+      () => undefined,
+      () => later,
+      () => undefined,
+    );
+    await unheard.flush();
+    expect(await unheard.entries()).toEqual([]);
+    const again = reachAt(later, area, async () => waitingIn(await unheard.snapshot()), lasting);
+    await again.reach.restore();
+    // No "has not accepted 0 emails yet": the toolbar untouched, the notice taken back, its record gone.
+    expect([again.toolbar, again.notes]).toEqual([[], [null]]);
+    expect(lasting.data.trackerReachUnaccepted).toBeNull();
+    await again.reach.restore();
+    expect([again.toolbar, again.notes]).toEqual([[], [null]]);
   });
 
   it("an email still waiting when an outage's notice was taken back is told again after a browser restart", async () => {

@@ -189,7 +189,7 @@ export function unacceptedNote(
   const waits = waitingWords(waiting);
   return {
     title: `Your tracker answers, but has not accepted ${emails} yet`,
-    message: `Your tracker at ${host} answers again, but not yet when told of ${count === 1 ? "this email" : "these emails"} (${problem}). ${waits}The extension keeps trying.`,
+    message: `Your tracker at ${host} answers, but has not accepted ${count === 1 ? "this email" : "these emails"} yet (${problem}). ${waits}The extension keeps trying.`,
     sentence: `Your tracker (${host}) answers, but has not accepted ${emails} yet (${problem}). ${waits.trimEnd()}`,
   };
 }
@@ -440,15 +440,23 @@ export class TrackerReach {
 
   /**
    * A background started again: the toolbar's sentence of an outage it told of is drawn again (the badge of every tab
-   * is drawn anew from the background's memory); the notification, shown or dismissed, is the rep's already.
+   * is drawn anew from the background's memory); the notification, shown or dismissed, is the rep's already. Emails
+   * told again (Unaccepted) that were all delivered or withdrawn before an answer was heard (the background stopped
+   * between) are not said to wait: their record goes, and their notification with it, as the next answer would.
    */
   restore(): Promise<void> {
     return this.serial(async () => {
       const outage = await this.read();
       if (!outage?.told) {
         const unaccepted = await this.readUnaccepted();
-        if (unaccepted?.told)
-          await this.deps.toolbar(unacceptedNote(unaccepted.trackerUrl, unaccepted.problem ?? "", await this.waiting()).sentence);
+        if (!unaccepted) return;
+        const waiting = await this.waiting();
+        if (waiting.sent.length + waiting.takenBack.length === 0) {
+          await this.writeUnaccepted(null);
+          if (unaccepted.told) await this.deps.notify(null);
+          return;
+        }
+        if (unaccepted.told) await this.deps.toolbar(unacceptedNote(unaccepted.trackerUrl, unaccepted.problem ?? "", waiting).sentence);
         return;
       }
       await this.deps.toolbar(outageNote({ ...outage, refused: outage.told === "refused" }, this.now(), await this.waiting()).sentence);

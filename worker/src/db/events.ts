@@ -524,8 +524,6 @@ export interface FeedPage {
 /** A correction (migration 0022): the event as it is now, under the correction's own seq. */
 export interface CorrectionRow extends FeedRow {
   correction_seq: number;
-  /** The label the event was released with (migration 0026); null in corrections written before it. */
-  released_label: EventLabel | null;
 }
 
 /** The columns of a feed row: the event `e`, its message `m` and, for a click, its link `l`. */
@@ -597,7 +595,7 @@ export async function eventsAfter(
 function correctionsStatement(db: D1Database, accountId: string, cursor: number, limit: number): D1PreparedStatement {
   return db
     .prepare(
-      `SELECT c.seq AS correction_seq, c.released_label, ${FEED_ROW_COLUMNS}
+      `SELECT c.seq AS correction_seq, ${FEED_ROW_COLUMNS}
        FROM event_corrections c JOIN events e ON e.seq = c.event_seq ${FEED_ROW_JOINS}
        WHERE c.account_id = ? AND c.seq > ? ORDER BY c.seq LIMIT ?`,
     )

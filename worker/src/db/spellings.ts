@@ -69,6 +69,27 @@ export async function storedSpellings(db: D1Database, accountId: string, emails:
 export const REPLIES_PER_CALL = 100;
 
 /**
+ * respellStoredReplies' statements, each given the JSON array ?1 of the replies it respells (`{ seq, email }`, the
+ * recipient's spelling): first, the scores of the contacts on those replies' emails are marked to be counted again.
+ */
+export const RESPELLED_SCORES_DIRTY_SQL = `UPDATE contact_scores SET dirty = dirty + 1 WHERE (account_id, email) IN (SELECT r.account_id, r.email
+    FROM message_recipients r
+    WHERE r.message_id IN (SELECT s.message_id FROM signals s WHERE s.seq IN (SELECT value ->> '$.seq' FROM json_each(?))))`;
+
+/** Each listed reply stored under the recipient's spelling. */
+export const RESPELL_REPLIES_SQL = `UPDATE OR IGNORE signals SET email = value ->> '$.email' FROM json_each(?) WHERE signals.seq = value ->> '$.seq'`;
+
+/**
+ * A listed reply RESPELL_REPLIES_SQL's IGNORE left unchanged, as stored under the recipient's spelling already
+ * (UNIQUE (account_id, source_id, email)): deleted, the one under that spelling kept.
+ */
+export const RESPELLED_DUPLICATES_SQL = `DELETE FROM signals WHERE seq IN (SELECT s.seq FROM json_each(?) JOIN signals s ON s.seq = value ->> '$.seq'
+    WHERE s.email <> value ->> '$.email')`;
+
+/** The replies looked at (the JSON array ?1 of their seqs), off migration 0025's list. */
+export const RESPELL_LISTED_DONE_SQL = "DELETE FROM replies_to_respell WHERE seq IN (SELECT value FROM json_each(?))";
+
+/**
  * Respells the replies migration 0025 lists (stored before the worker recorded each under its recipient's spelling,
  * and any the release before wrote while 0025 was being deployed): one whose sender folds to a recipient of its email
  * takes that recipient's spelling, as recordSignals would have given it, so the people list, the contact's page and
@@ -96,25 +117,10 @@ export async function respellStoredReplies(db: D1Database, rows = REPLIES_PER_CA
   }
   const moves = JSON.stringify(respelled);
   await db.batch([
-    db
-      .prepare(
-        `UPDATE contact_scores SET dirty = dirty + 1 WHERE (account_id, email) IN (SELECT r.account_id, r.email FROM message_recipients r
-           WHERE r.message_id IN (SELECT s.message_id FROM signals s WHERE s.seq IN (SELECT value ->> '$.seq' FROM json_each(?))))`,
-      )
-      .bind(moves),
-    db
-      .prepare(`UPDATE OR IGNORE signals SET email = value ->> '$.email' FROM json_each(?) WHERE signals.seq = value ->> '$.seq'`)
-      .bind(moves),
-    // Left unchanged by the IGNORE: the reply is stored under the recipient's spelling already (UNIQUE (account_id, source_id, email)).
-    db
-      .prepare(
-        `DELETE FROM signals WHERE seq IN (SELECT s.seq FROM json_each(?) JOIN signals s ON s.seq = value ->> '$.seq'
-           WHERE s.email <> value ->> '$.email')`,
-      )
-      .bind(moves),
-    db
-      .prepare("DELETE FROM replies_to_respell WHERE seq IN (SELECT value FROM json_each(?))")
-      .bind(JSON.stringify(results.map((row) => row.seq))),
+    db.prepare(RESPELLED_SCORES_DIRTY_SQL).bind(moves),
+    db.prepare(RESPELL_REPLIES_SQL).bind(moves),
+    db.prepare(RESPELLED_DUPLICATES_SQL).bind(moves),
+    db.prepare(RESPELL_LISTED_DONE_SQL).bind(JSON.stringify(results.map((row) => row.seq))),
   ]);
   return results.length < rows;
 }

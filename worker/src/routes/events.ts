@@ -1,7 +1,6 @@
 import { Hono } from "hono";
 import { COUNTED_LABELS, type EventsResponse, eventsQuery, type FeedEvent } from "../../../shared/api";
 import { requireAccount } from "../auth";
-import { releasedRegistered } from "../classify";
 import { eventsAfter, type FeedRow } from "../db/events";
 import { runOverduePurge } from "../db/retention";
 import type { AppEnv } from "../env";
@@ -69,19 +68,7 @@ export const eventsRoute = new Hono<AppEnv>().use(requireAccount).get("/", valid
     nextAt: nextAt === null ? null : new Date(nextAt).toISOString(),
   };
   if (corrections) {
-    body.corrections = corrections.map((row) => ({
-      cursor: String(row.correction_seq),
-      event: feedEvent(row),
-      // How the feed released it, for an extension that no longer keeps the event: what its totals counted.
-      ...(row.released_label === null
-        ? {}
-        : {
-            released: {
-              label: row.released_label,
-              registered: releasedRegistered({ occurredAt: row.occurred_at, insertedAt: row.inserted_at, registeredAt: row.registered_at }),
-            },
-          }),
-    }));
+    body.corrections = corrections.map((row) => ({ cursor: String(row.correction_seq), event: feedEvent(row) }));
     body.correctionsCursor = corrections.length > 0 ? String(corrections[corrections.length - 1]?.correction_seq) : correctionsAfter;
   }
   c.executionCtx.waitUntil(runOverduePurge(c.env.DB, c.env.SIGNING_SECRET ?? "", c.env.HITS, Date.now()));
