@@ -38,45 +38,6 @@ function listAnswer(fromObjectForm, count) {
 }
 
 /**
- * Stops the extension's service worker as Chrome does once it idles: CDP's ServiceWorker.stopWorker, from a blank tab
- * of its own (the end-to-end harness's serviceWorkerStopper, test/e2e/chromium.ts, says why: playwright's sessions
- * keep an attached worker from ever idling). `restarts()`: the times the worker started since it last stopped.
- */
-async function workerStopper(context, scriptUrl) {
-  const session = await context.newCDPSession(await context.newPage());
-  let latest;
-  let stops = 0;
-  let restarts = 0;
-  session.on("ServiceWorker.workerVersionUpdated", ({ versions }) => {
-    for (const version of versions) {
-      if (version.scriptURL !== scriptUrl) continue;
-      if (version.runningStatus !== latest?.runningStatus && version.runningStatus === "stopped") {
-        stops += 1;
-        restarts = 0;
-      }
-      if (version.runningStatus !== latest?.runningStatus && version.runningStatus === "running") restarts += 1;
-      latest = version;
-    }
-  });
-  await session.send("ServiceWorker.enable");
-  const until = async (what, ok) => {
-    for (let waited = 0; !ok(); waited += 20) {
-      if (waited > 20_000) throw new Error(`the extension's service worker: ${what} never came`);
-      await sleep(20);
-    }
-  };
-  return {
-    stop: async () => {
-      await until("its version", () => latest !== undefined);
-      const before = stops;
-      await session.send("ServiceWorker.stopWorker", { versionId: latest.versionId });
-      await until("its stop", () => stops > before);
-    },
-    restarts: () => restarts,
-  };
-}
-
-/**
  * In the content script's world (its isolated world in Gmail's tab, found through CDP): every readGmailList message is
  * recorded as it goes (`sent`, and how long the call itself held the tab, `call`) and when its threads come back
  * (`done`), on the page's clock (one clock for both worlds of a document).
@@ -151,7 +112,9 @@ async function launch(extensionDir) {
   await page.waitForFunction(() => document.documentElement.hasAttribute("data-mt-tracker"), null, { timeout: 30_000 });
   for (const other of context.pages()) if (other !== page) await other.close();
   // Its blank tab opened before any later tab is closed as it comes (the extension's first-run options tab).
-  const stopper = await workerStopper(context, worker.url());
+  // The end-to-end harness's own (test/e2e/service-worker-watch.ts says why the worker is stopped on purpose).
+  const { watchServiceWorker } = await importTs("test/e2e/service-worker-watch.ts", "service-worker-watch");
+  const stopper = await watchServiceWorker(context, worker.url());
   context.on("page", (other) => void other.close().catch(() => undefined));
   await page.bringToFront();
   const close = async () => {

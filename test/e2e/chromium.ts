@@ -4,11 +4,11 @@ import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { type BrowserContext, type CDPSession, chromium, type Page } from "playwright-core";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { extensionFlags, routeToSimulatedGoogle } from "./chromium-flags";
 import { SimulatedGoogle } from "./gmail-sim/google";
 import { type BrowserHarness, installedBrowser, type Tab, WAIT_MS } from "./harness";
-import { eventually } from "./wait";
+import { type ServiceWorkerWatch, watchServiceWorker } from "./service-worker-watch";
 
 const DIST = path.resolve(import.meta.dirname, "../../dist/chrome");
 /** The Chromium executable (CHROMIUM_PATH, or Debian's); also chromium-background.ts. */
@@ -51,55 +51,18 @@ function tab(page: Page): Tab {
   };
 }
 
-/** A version of a service worker as CDP's ServiceWorker domain reports it (ServiceWorkerVersion). */
-interface WorkerVersion {
-  versionId: string;
-  scriptURL: string;
-  runningStatus: "stopped" | "starting" | "running" | "stopping";
-}
-
 /**
- * Stops the service worker at `scriptUrl` as Chrome does once it idles (harness stopBackground). Chrome stops an
- * extension's idle worker after 30 s, but never while a DevTools session is attached to it, and playwright attaches to
- * every service worker of the context (`context.serviceWorkers()`): in this harness it would run for the whole suite.
- * So it is stopped on purpose, with CDP's ServiceWorker.stopWorker (chromedevtools.github.io/devtools-protocol/tot/
- * ServiceWorker): its handler calls ServiceWorkerVersion::StopWorker (content/browser/devtools/protocol/
- * service_worker_handler.cc), the call Chrome's idle timeout ends in too. Chrome's guide closes the worker's target
- * instead ("Test service worker termination with Puppeteer", developer.chrome.com/docs/extensions/how-to/test/
- * test-serviceworker-termination-with-puppeteer), which waits for every session attached to it to go: playwright's
- * stays. The domain is asked from a blank tab of its own, in the same storage partition as the extension; its
- * workerVersionUpdated events say when the worker stopped and each time it starts again.
+ * Stops the service worker at `scriptUrl` as Chrome does once it idles (harness stopBackground; service-worker-watch.ts
+ * says why it must be done on purpose). Its blank tab opens at the first stop, so that a test that never stops the
+ * worker has no tab more.
  */
 function serviceWorkerStopper(context: BrowserContext, scriptUrl: string): () => Promise<{ restarts(): number }> {
-  let watching: Promise<CDPSession> | undefined;
-  let latest: WorkerVersion | undefined;
-  /** Times it stopped, and started again since it last stopped. */
-  let stops = 0;
-  let restarts = 0;
-  const watch = async () => {
-    const session = await context.newCDPSession(await context.newPage());
-    session.on("ServiceWorker.workerVersionUpdated", ({ versions }: { versions: WorkerVersion[] }) => {
-      for (const version of versions) {
-        if (version.scriptURL !== scriptUrl) continue;
-        if (version.runningStatus !== latest?.runningStatus && version.runningStatus === "stopped") {
-          stops += 1;
-          restarts = 0;
-        }
-        if (version.runningStatus !== latest?.runningStatus && version.runningStatus === "running") restarts += 1;
-        latest = version;
-      }
-    });
-    await session.send("ServiceWorker.enable");
-    return session;
-  };
+  let watching: Promise<ServiceWorkerWatch> | undefined;
   return async () => {
-    watching ??= watch();
-    const session = await watching;
-    const { versionId } = await eventually("the extension's service worker", async () => latest);
-    const before = stops;
-    await session.send("ServiceWorker.stopWorker", { versionId });
-    await eventually("the extension's service worker stopped", async () => (stops > before ? true : undefined));
-    return { restarts: () => restarts };
+    watching ??= watchServiceWorker(context, scriptUrl);
+    const watch = await watching;
+    await watch.stop();
+    return { restarts: watch.restarts };
   };
 }
 
