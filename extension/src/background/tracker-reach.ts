@@ -93,6 +93,8 @@ export interface WaitingEmails {
 
 const NONE_WAITING: WaitingEmails = { sent: [], takenBack: [] };
 
+const waitingCount = ({ sent, takenBack }: WaitingEmails): number => sent.length + takenBack.length;
+
 /** What the outbox's entries keep waiting on the tracker (index.ts gives it the outbox's snapshot). */
 export function waitingIn(entries: OutboxEntry[]): WaitingEmails {
   const pending = entries.filter((entry) => entry.state === "pending");
@@ -184,7 +186,7 @@ export function unacceptedNote(
   waiting: WaitingEmails,
 ): { title: string; message: string; sentence: string } {
   const host = new URL(trackerUrl).host;
-  const count = waiting.sent.length + waiting.takenBack.length;
+  const count = waitingCount(waiting);
   const emails = count === 1 ? "an email" : `${count} emails`;
   const waits = waitingWords(waiting);
   return {
@@ -262,8 +264,14 @@ export class TrackerReach {
 
   /** Whether any email waits on the tracker (none when that cannot be read). */
   private async anyWaiting(): Promise<boolean> {
-    const { sent, takenBack } = await this.waiting();
-    return sent.length + takenBack.length > 0;
+    return waitingCount(await this.waiting()) > 0;
+  }
+
+  /** Tells the rep that the tracker at `trackerUrl` answers but has not accepted the emails waiting (unacceptedNote). */
+  private async tellUnaccepted(trackerUrl: string, problem: string, waiting: WaitingEmails): Promise<void> {
+    const { title, message, sentence } = unacceptedNote(trackerUrl, problem, waiting);
+    await Promise.all([this.deps.notify({ title, message }), this.deps.toolbar(sentence)]);
+    await this.writeUnaccepted({ trackerUrl, told: true, problem });
   }
 
   private async untell(outage: Outage | null): Promise<void> {
@@ -361,9 +369,7 @@ export class TrackerReach {
       const answeredAt = outage.refused || outage.told ? null : await this.answeredAt(trackerUrl);
       if (answeredAt !== null && answeredAt > waitingSince) {
         // Shown again for each email handed over, as tell does: the same id, its count brought up to date.
-        const { title, message, sentence } = unacceptedNote(trackerUrl, outage.problem, await this.waiting());
-        await Promise.all([this.deps.notify({ title, message }), this.deps.toolbar(sentence)]);
-        await this.writeUnaccepted({ trackerUrl, told: true, problem: outage.problem });
+        await this.tellUnaccepted(trackerUrl, outage.problem, await this.waiting());
         return true;
       }
       await this.tell(outage, outage.refused ? "refused" : "unreachable", now);
@@ -388,10 +394,7 @@ export class TrackerReach {
       const unaccepted = await this.readUnaccepted();
       if (unaccepted?.trackerUrl !== trackerUrl || unaccepted.told) return;
       const waiting = await this.waiting();
-      if (waiting.sent.length + waiting.takenBack.length === 0) return;
-      const { title, message, sentence } = unacceptedNote(trackerUrl, problem, waiting);
-      await Promise.all([this.deps.notify({ title, message }), this.deps.toolbar(sentence)]);
-      await this.writeUnaccepted({ trackerUrl, told: true, problem });
+      if (waitingCount(waiting) > 0) await this.tellUnaccepted(trackerUrl, problem, waiting);
     });
   }
 
@@ -451,7 +454,7 @@ export class TrackerReach {
         const unaccepted = await this.readUnaccepted();
         if (!unaccepted) return;
         const waiting = await this.waiting();
-        if (waiting.sent.length + waiting.takenBack.length === 0) {
+        if (waitingCount(waiting) === 0) {
           await this.writeUnaccepted(null);
           if (unaccepted.told) await this.deps.notify(null);
           return;
