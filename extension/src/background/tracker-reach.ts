@@ -196,6 +196,30 @@ export function unacceptedNote(
   };
 }
 
+/** One record kept under `key` in `area`, read once and then held: the background is its only writer. */
+class StoredRecord<T extends object> {
+  /** Undefined until read. */
+  private value: T | null | undefined;
+
+  constructor(
+    private readonly area: KeyValueArea,
+    private readonly key: string,
+  ) {}
+
+  async read(): Promise<T | null> {
+    if (this.value === undefined) {
+      const stored = (await this.area.get(this.key))[this.key];
+      this.value = stored && typeof stored === "object" ? (stored as T) : null;
+    }
+    return this.value;
+  }
+
+  async write(value: T | null): Promise<void> {
+    this.value = value;
+    await this.area.set({ [this.key]: value });
+  }
+}
+
 export interface TrackerReachDeps {
   /** Where the outage is kept (storage.session): it outlives a stopped service worker, not a browser restart. */
   area: KeyValueArea;
@@ -219,41 +243,18 @@ export interface TrackerReachDeps {
 export class TrackerReach {
   /** Every read-modify-write in turn: a success and a failure heard at once must not undo each other. */
   private readonly serial = serialRunner();
-  /** The stored outage, once read (undefined until then): the background is its only writer. */
-  private outage: Outage | null | undefined;
-  /** The stored Unaccepted, once read (undefined until then). */
-  private unaccepted: Unaccepted | null | undefined;
+  /** The stored outage (storage.session). */
+  private readonly outage: StoredRecord<Outage>;
+  /** The stored Unaccepted (storage.local). */
+  private readonly unaccepted: StoredRecord<Unaccepted>;
 
-  constructor(private readonly deps: TrackerReachDeps) {}
+  constructor(private readonly deps: TrackerReachDeps) {
+    this.outage = new StoredRecord(deps.area, KEY);
+    this.unaccepted = new StoredRecord(deps.lasting, UNACCEPTED_KEY);
+  }
 
   private now(): number {
     return (this.deps.now ?? Date.now)();
-  }
-
-  private async read(): Promise<Outage | null> {
-    if (this.outage === undefined) {
-      const stored = (await this.deps.area.get(KEY))[KEY];
-      this.outage = stored && typeof stored === "object" ? (stored as Outage) : null;
-    }
-    return this.outage;
-  }
-
-  private async write(outage: Outage | null): Promise<void> {
-    this.outage = outage;
-    await this.deps.area.set({ [KEY]: outage });
-  }
-
-  private async readUnaccepted(): Promise<Unaccepted | null> {
-    if (this.unaccepted === undefined) {
-      const stored = (await this.deps.lasting.get(UNACCEPTED_KEY))[UNACCEPTED_KEY];
-      this.unaccepted = stored && typeof stored === "object" ? (stored as Unaccepted) : null;
-    }
-    return this.unaccepted;
-  }
-
-  private async writeUnaccepted(unaccepted: Unaccepted | null): Promise<void> {
-    this.unaccepted = unaccepted;
-    await this.deps.lasting.set({ [UNACCEPTED_KEY]: unaccepted });
   }
 
   /** When the tracker at `trackerUrl` last ended an outage by answering (Answered), or null. */
@@ -271,7 +272,7 @@ export class TrackerReach {
   private async tellUnaccepted(trackerUrl: string, problem: string, waiting: WaitingEmails): Promise<void> {
     const { title, message, sentence } = unacceptedNote(trackerUrl, problem, waiting);
     await Promise.all([this.deps.notify({ title, message }), this.deps.toolbar(sentence)]);
-    await this.writeUnaccepted({ trackerUrl, told: true, problem });
+    await this.unaccepted.write({ trackerUrl, told: true, problem });
   }
 
   private async untell(outage: Outage | null): Promise<void> {
@@ -288,23 +289,23 @@ export class TrackerReach {
       if (!(await connected())) return;
       const kind = heardOf(failure);
       if (kind === "access withdrawn") return;
-      const before = await this.read();
+      const before = await this.outage.read();
       if (kind === "answered") {
-        const unaccepted = await this.readUnaccepted();
+        const unaccepted = await this.unaccepted.read();
         if (before) {
           await this.deps.area.set({ [ANSWERED_KEY]: { trackerUrl, at: this.now() } satisfies Answered });
-          await this.write(null);
+          await this.outage.write(null);
           await this.untell(before);
           if (before.told || before.tabsTold) this.deps.readAgain();
           // Its notice (which named every email waiting then) taken back: one still waiting is told again if it fails.
           if (before.told && before.trackerUrl === trackerUrl && (await this.anyWaiting())) {
-            await this.writeUnaccepted({ trackerUrl, told: false });
+            await this.unaccepted.write({ trackerUrl, told: false });
             return;
           }
         }
         // Read while some are known to wait, not on every answer: once none does, their notice goes.
         if (unaccepted && !(await this.anyWaiting())) {
-          await this.writeUnaccepted(null);
+          await this.unaccepted.write(null);
           if (unaccepted.told) await Promise.all([this.deps.notify(null), this.deps.toolbar(null)]);
         }
         return;
@@ -324,7 +325,7 @@ export class TrackerReach {
       // A refusal at once: it is never a blip, and every call fails until the rep connects again.
       const due = outage.refused ? "refused" : now - outage.since >= TELL_AFTER_MS ? "unreachable" : null;
       if (due !== null && due !== outage.told) await this.tell(outage, due, now);
-      await this.write(outage);
+      await this.outage.write(outage);
     });
   }
 
@@ -362,7 +363,7 @@ export class TrackerReach {
    */
   waits(trackerUrl: string, waitingSince: number): Promise<boolean> {
     return this.serial(async () => {
-      const outage = await this.read();
+      const outage = await this.outage.read();
       const now = this.now();
       if (outage?.trackerUrl !== trackerUrl || now - outage.lastFailureAt > QUIET_GAP_MS) return false;
       // An outage told of already (three minutes without an answer since) stays told in its words.
@@ -373,7 +374,7 @@ export class TrackerReach {
         return true;
       }
       await this.tell(outage, outage.refused ? "refused" : "unreachable", now);
-      await this.write(outage);
+      await this.outage.write(outage);
       return true;
     });
   }
@@ -389,9 +390,9 @@ export class TrackerReach {
    */
   stillWaits(trackerUrl: string, problem: string): Promise<void> {
     return this.serial(async () => {
-      const outage = await this.read();
+      const outage = await this.outage.read();
       if (outage?.trackerUrl === trackerUrl && outage.told) return;
-      const unaccepted = await this.readUnaccepted();
+      const unaccepted = await this.unaccepted.read();
       if (unaccepted?.trackerUrl !== trackerUrl || unaccepted.told) return;
       const waiting = await this.waiting();
       if (waitingCount(waiting) > 0) await this.tellUnaccepted(trackerUrl, problem, waiting);
@@ -401,7 +402,7 @@ export class TrackerReach {
   /** The tracker at `trackerUrl`, as last heard: answering unless a call failed since the last answer. */
   reachability(trackerUrl: string): Promise<Reachability> {
     return this.serial(async () => {
-      const outage = await this.read();
+      const outage = await this.outage.read();
       return outage?.trackerUrl === trackerUrl
         ? { reachable: false, problem: outage.problem, refused: outage.refused }
         : reachabilityOf(null);
@@ -417,9 +418,9 @@ export class TrackerReach {
     return this.serial(async () => {
       const kind = heardOf(error);
       if (kind === "answered") return null;
-      const outage = await this.read();
+      const outage = await this.outage.read();
       // Written once an outage: its end has the tabs read again (readAgain).
-      if (outage && !outage.tabsTold) await this.write({ ...outage, tabsTold: true });
+      if (outage && !outage.tabsTold) await this.outage.write({ ...outage, tabsTold: true });
       if (kind === "refused") return TOKEN_REFUSED;
       const now = this.now();
       return `the tracker could not be reached since ${timeShown(outage?.since ?? now, now)}`;
@@ -429,14 +430,14 @@ export class TrackerReach {
   /** Another tracker or account connected, or none: what was heard of the one before no longer speaks for it. */
   forget(): Promise<void> {
     return this.serial(async () => {
-      const before = await this.read();
-      const unaccepted = await this.readUnaccepted();
+      const before = await this.outage.read();
+      const unaccepted = await this.unaccepted.read();
       if (unaccepted) {
-        await this.writeUnaccepted(null);
+        await this.unaccepted.write(null);
         if (unaccepted.told && !before?.told) await Promise.all([this.deps.notify(null), this.deps.toolbar(null)]);
       }
       if (!before) return;
-      await this.write(null);
+      await this.outage.write(null);
       await this.untell(before);
     });
   }
@@ -449,13 +450,13 @@ export class TrackerReach {
    */
   restore(): Promise<void> {
     return this.serial(async () => {
-      const outage = await this.read();
+      const outage = await this.outage.read();
       if (!outage?.told) {
-        const unaccepted = await this.readUnaccepted();
+        const unaccepted = await this.unaccepted.read();
         if (!unaccepted) return;
         const waiting = await this.waiting();
         if (waitingCount(waiting) === 0) {
-          await this.writeUnaccepted(null);
+          await this.unaccepted.write(null);
           if (unaccepted.told) await this.deps.notify(null);
           return;
         }
