@@ -299,37 +299,27 @@ export const KV_DELETES_SPENT = "KV delete() limit exceeded for the day.";
 
 const SPENT_ERRORS = { get: KV_READS_SPENT, put: KV_WRITES_SPENT, delete: KV_DELETES_SPENT };
 
-/** The real KV, except that every `get`, every `put` or every `delete` throws, as once the day's limit is spent. */
-export function kvWithDailyLimitSpent(real: KVNamespace, spent: "get" | "put" | "delete"): { kv: KVNamespace; refused: () => number } {
+/**
+ * The real KV, except that every `get`, every `put` or every `delete` after the first `allowed` throws, as once the
+ * day's limit is spent: from the start (`allowed` 0), or in the middle of a request, between one of its calls and the
+ * next.
+ */
+export function kvWithDailyLimitSpent(
+  real: KVNamespace,
+  spent: "get" | "put" | "delete",
+  allowed = 0,
+): { kv: KVNamespace; refused: () => number } {
+  let calls = 0;
   let refused = 0;
   const kv = new Proxy(real, {
     get: (target, prop) => {
       if (prop !== spent) return bound(target, prop);
-      return async () => {
-        refused++;
-        throw new Error(SPENT_ERRORS[spent]);
-      };
-    },
-  });
-  return { kv, refused: () => refused };
-}
-
-/**
- * The real KV, except that every `delete` after the first `allowed` throws: the day's deletes spent in the middle of a
- * request (KV_DELETES_SPENT's limit, the same sources), between one of its deletes and the next.
- */
-export function kvWithDeletesSpentAfter(real: KVNamespace, allowed: number): { kv: KVNamespace; refused: () => number } {
-  let deletes = 0;
-  let refused = 0;
-  const kv = new Proxy(real, {
-    get: (target, prop) => {
-      if (prop !== "delete") return bound(target, prop);
       return async (...args: unknown[]) => {
-        if (deletes++ >= allowed) {
+        if (calls++ >= allowed) {
           refused++;
-          throw new Error(KV_DELETES_SPENT);
+          throw new Error(SPENT_ERRORS[spent]);
         }
-        return (target.delete as (...a: unknown[]) => Promise<void>)(...args);
+        return (bound(target, spent) as (...a: unknown[]) => Promise<unknown>)(...args);
       };
     },
   });

@@ -11,7 +11,6 @@ import {
   d1FailingStatements,
   KV_DELETES_SPENT,
   kvWithDailyLimitSpent,
-  kvWithDeletesSpentAfter,
   kvWithWriteAfterFirstDelete,
   kvWithWriteBeforeFirstPut,
 } from "./faults";
@@ -243,7 +242,7 @@ describe("replacing the API token", () => {
     const account = await createAccount();
     // The race above, with the day's KV deletes spent between the replacement's two deletes: the entry the racing
     // call wrote, of the old hash, stays in the cache for its week.
-    const spent = kvWithDeletesSpentAfter(env.CACHE, 1);
+    const spent = kvWithDailyLimitSpent(env.CACHE, "delete", 1);
     const racing = kvWithWriteAfterFirstDelete(spent.kv, async () => {
       expect(await statusOf(account.apiToken)).toBe(200);
     });
