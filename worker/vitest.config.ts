@@ -1,8 +1,17 @@
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineProject } from "vitest/config";
+import { cutAsD1Remote } from "../test/deploy/d1-remote-cut";
 
-const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
+// Each migration in the pieces D1's remote API runs it in, not as wrangler's parser splits it locally: a migration that
+// works only whole (a trigger written over several lines) then fails every worker test, as it would fail
+// `npm run deploy` on every account, instead of passing here and in `npm start`.
+const migrationsDir = path.join(import.meta.dirname, "migrations");
+const migrations = (await readD1Migrations(migrationsDir)).map(({ name }) => ({
+  name,
+  queries: cutAsD1Remote(readFileSync(path.join(migrationsDir, name), "utf8")),
+}));
 
 export default defineProject({
   plugins: [

@@ -15,6 +15,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { DatabaseSync } from "node:sqlite";
+import { cutAsD1Remote } from "./d1-remote-cut";
 
 export type RecordedRequest = { method: string; path: string; query: string; body: string };
 
@@ -394,15 +395,9 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
         const { sql, params = [] } = JSON.parse(String(body));
         const meta = { duration: 0.1, changes: 0, rows_read: 0, rows_written: 0, last_row_id: 0, changed_db: false, size_after: 0 };
         try {
-          const statements = sql.split(/;\s*(?:\n|$)/).filter((part: string) => part.trim() && !/^\s*(--[^\n]*\s*)+$/.test(part));
+          const statements = cutAsD1Remote(sql);
           if (statements.length > 1) {
-            // Cut into statements at each `;` that ends a line, each run apart, all in one transaction ("D1 runs your
-            // SQL in a transaction for you": wrangler's trimSqlQuery). So a trigger whose body spans lines reaches
-            // SQLite cut after its first inner statement and fails with "incomplete input" [observed, the cut's
-            // exact rule assumed: multi-line CREATE TRIGGER bodies fail through /query with "incomplete input:
-            // SQLITE_ERROR [code: 7500]" while one physical line works, nuxt-hub/core issue 372, 2024-11-07;
-            // botiverse/hands PR 327, 2026-07-21, "known remote parser issue"; cloudflare/workers-sdk issue 15178,
-            // 2026-08-13; alchemy-run/alchemy issue 1673, 2026-09-17; read 2026-12-05].
+            // Each piece run apart, all in one transaction (d1-remote-cut.ts says why and where from).
             db.db.exec("BEGIN");
             try {
               for (const statement of statements) db.db.exec(statement);
