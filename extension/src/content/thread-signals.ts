@@ -6,7 +6,8 @@
 //
 // Who is "the sender": the account's own addresses (`ownAddresses`), read from the page in this order:
 // 1. Gmail's own data, `GLOBALS[10]`, in any UI language, else the account switcher's aria-label "Google Account: Name
-//    (me@example.com)" (accountAddress in gmail-selectors.ts);
+//    (me@example.com)" (accountAddress in gmail-selectors.ts). In a delegated mailbox the first is the mailbox's
+//    address and the switcher names the delegate (account-address.ts has the sources): both are the sender's side;
 // 2. the window title, "Inbox (3) - me@example.com - Gmail" (titleAddress in gmail-ids.ts, with its sources);
 // 3. in a list, participants Gmail itself names "me" (English UI only);
 // 4. in a conversation, the senders of messages that carry one of our (neutralised) pixels outside a quote: we sent

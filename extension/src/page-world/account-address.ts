@@ -3,6 +3,11 @@
 // 2026-07-23, into `data-inboxsdk-user-email-address`), and so does gmail.js (api.get.user_email, b7dfdab of
 // 2026-03-25), the page's title and the account switcher being only fallbacks there. It is in every UI language, where
 // the title and the switcher's label may not parse (gmail-selectors.ts accountAddress).
+// In a delegated mailbox it is the mailbox's address, the one its emails are sent from, not the delegate's who is
+// signed in: gmail.js names it user_email there and finds the delegate apart, in the signed-in accounts at the URL's
+// /u/N (api.get.delegated_to_email and manager_email, since 2a2a327 of 2015-12-23, unchanged at b7dfdab), and
+// InboxSDK adds it to the account switcher's list because "this happens for delegated accounts": the switcher does not
+// hold it (namespaces/user.ts getAccountSwitcherContactList, a8a6fe2).
 // Gmail defines it after a document_start script starts: InboxSDK waits for it (`waitFor`, every 250 ms), and a
 // gmail.js built at document_start found it missing until read again (gmail.js #786, 2024-03-18). So it is read when
 // the content script asks, each time while <html> names no account yet.
