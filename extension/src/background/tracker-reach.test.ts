@@ -142,6 +142,22 @@ describe("the tracker's reachability", () => {
     expect(await reach.staleReason(unreachable())).toBe(`the tracker could not be reached since ${timeShown(clock.now, clock.now)}`);
   });
 
+  it("writes nothing to storage.local for answers, nor for a blip ended while no email waits; once per outage ended while one does", async () => {
+    const nothingWaits = reachAt(start);
+    for (let minute = 0; minute < 10; minute++) {
+      await nothingWaits.reach.heard(URL, minute % 3 === 1 ? unreachable() : null);
+      nothingWaits.clock.now += MINUTE;
+    }
+    expect(nothingWaits.lasting.writes).toEqual([]);
+    const oneWaits = reachAt(start, memoryArea(), async () => ({ sent: ['"Q3 pricing"'], takenBack: [] }));
+    for (let minute = 0; minute < 10; minute++) {
+      await oneWaits.reach.heard(URL, minute % 3 === 1 ? unreachable() : null);
+      oneWaits.clock.now += MINUTE;
+    }
+    // Three outages (the 2nd, 5th and 8th minutes), each ended by the next answer; the answers between write nothing.
+    expect(oneWaits.lasting.writes).toEqual([["trackerReachAnswered"], ["trackerReachAnswered"], ["trackerReachAnswered"]]);
+  });
+
   it("leaves out calls the browser kept from the tracker's site (its access taken away): the toolbar says that in its own words", async () => {
     const { reach, clock, notes, toolbar } = reachAt(start);
     for (let minute = 0; minute <= 10; minute++) {
@@ -398,6 +414,43 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
     const after = background(serverError, () => null, { lasting: before.lasting, now: before.clock.now + 60 * MINUTE });
     await after.runUntil(after.clock.now + 30 * MINUTE);
     expect(after.notes.map((note) => note?.title)).toEqual(["Your tracker answers, but has not accepted an email yet"]);
+    expect(after.outboxNotes).toEqual([]);
+  });
+
+  /**
+   * The email's first five attempts meet a 503 (POST /api/messages failing alone) while the feed answers between them,
+   * and the browser is closed before its sixth; `after` is the background of a browser started again `later` that
+   * long after, with `failure` and `feedFailure` as the tracker now answers.
+   */
+  async function closedBeforeSixthAttempt(
+    later: number,
+    failure: () => TrackerError | null,
+    feedFailure: () => TrackerError | null = failure,
+  ) {
+    const serverError = () => new TrackerError("the tracker answered 503: Service Unavailable", 503);
+    const before = background(serverError, () => null);
+    await before.outbox.put("first", request("Q3 pricing"));
+    await before.runUntil(start + MINUTE);
+    expect((await before.outbox.entries())[0]?.attempts).toBe(ATTEMPTS_BEFORE_TELLING - 1);
+    expect(before.notes).toEqual([]);
+    const after = background(failure, feedFailure, { lasting: before.lasting, now: before.clock.now + later });
+    // The sixth attempt is the first call after the restart: no answer of the feed's is heard before it.
+    await after.runUntil(after.clock.now + STEP);
+    expect((await after.outbox.entries())[0]?.attempts).toBe(ATTEMPTS_BEFORE_TELLING);
+    return after;
+  }
+
+  it("an email the tracker answered around before a browser restart is told at its sixth attempt after it that it is not accepted, not that the tracker is out of reach", async () => {
+    const serverError = () => new TrackerError("the tracker answered 503: Service Unavailable", 503);
+    const after = await closedBeforeSixthAttempt(2 * MINUTE, serverError, () => null);
+    expect(after.notes.map((note) => note?.title)).toEqual(["Your tracker answers, but has not accepted an email yet"]);
+    expect(after.outboxNotes).toEqual([]);
+  });
+
+  it("an email waiting on a tracker silent since a browser restart long after its last answer is told the tracker cannot be reached", async () => {
+    const after = await closedBeforeSixthAttempt(60 * MINUTE, unreachable);
+    // Not "answers, but has not accepted this email yet (cannot reach the tracker …)": that answer was an hour ago.
+    expect(after.notes.map((note) => note?.title)).toEqual(["Mailtracker cannot reach your tracker"]);
     expect(after.outboxNotes).toEqual([]);
   });
 

@@ -6,9 +6,10 @@
 // (staleReason). Kept in browser.storage.session: a service worker stopped between two polls must not forget an outage
 // it already told of, nor tell of it twice; not in storage.local, where every failed call's write would reach each
 // Gmail tab's storage.onChanged. A browser restarted meanwhile starts afresh, as an outage after QUIET_GAP_MS does. But
-// the record of emails still waiting when an outage's notice was taken back (Unaccepted) is in storage.local: written
-// a few times per outage, not per call, and an email whose registration still fails after a browser restart must be
-// told again all the same.
+// the record of emails still waiting when an outage's notice was taken back (Unaccepted), and the time the tracker
+// last ended an outage by answering while emails waited (Answered), are in storage.local: written a few times per
+// outage, not per call, and an email whose registration still fails after a browser restart must be told of in the
+// same words as before it.
 import { serialRunner } from "../serial";
 import { errorText, subjectShown, TOKEN_REFUSED, timeShown, tokenRefused } from "../words";
 import { TrackerError } from "./api";
@@ -167,7 +168,8 @@ const UNACCEPTED_KEY = "trackerReachUnaccepted";
  * When the tracker at `trackerUrl` last answered after a failure heard (the answer that ended an outage), as stored
  * until the next: an email whose registration failed over calls the tracker answered between is refused by it, not
  * kept from it (TrackerReach.waits). Written once per outage, not at every answer; any answer after an email's first
- * failure ends the outage that failure began, so none that matters is missed.
+ * failure ends the outage that failure began, so none that matters is missed. Nor while no email waits: one put after
+ * that answer began waiting after it, and is told nothing by it.
  */
 interface Answered {
   trackerUrl: string;
@@ -247,20 +249,17 @@ export class TrackerReach {
   private readonly outage: StoredRecord<Outage>;
   /** The stored Unaccepted (storage.local). */
   private readonly unaccepted: StoredRecord<Unaccepted>;
+  /** The stored Answered (storage.local): the emails it speaks of outlive a browser restart. */
+  private readonly answered: StoredRecord<Answered>;
 
   constructor(private readonly deps: TrackerReachDeps) {
     this.outage = new StoredRecord(deps.area, KEY);
     this.unaccepted = new StoredRecord(deps.lasting, UNACCEPTED_KEY);
+    this.answered = new StoredRecord(deps.lasting, ANSWERED_KEY);
   }
 
   private now(): number {
     return (this.deps.now ?? Date.now)();
-  }
-
-  /** When the tracker at `trackerUrl` last ended an outage by answering (Answered), or null. */
-  private async answeredAt(trackerUrl: string): Promise<number | null> {
-    const stored = (await this.deps.area.get(ANSWERED_KEY))[ANSWERED_KEY] as Answered | null | undefined;
-    return stored && typeof stored === "object" && stored.trackerUrl === trackerUrl && typeof stored.at === "number" ? stored.at : null;
   }
 
   /** Whether any email waits on the tracker (none when that cannot be read). */
@@ -293,12 +292,13 @@ export class TrackerReach {
       if (kind === "answered") {
         const unaccepted = await this.unaccepted.read();
         if (before) {
-          await this.deps.area.set({ [ANSWERED_KEY]: { trackerUrl, at: this.now() } satisfies Answered });
+          const anyWaiting = await this.anyWaiting();
+          if (anyWaiting) await this.answered.write({ trackerUrl, at: this.now() });
           await this.outage.write(null);
           await this.untell(before);
           if (before.told || before.tabsTold) this.deps.readAgain();
           // Its notice (which named every email waiting then) taken back: one still waiting is told again if it fails.
-          if (before.told && before.trackerUrl === trackerUrl && (await this.anyWaiting())) {
+          if (before.told && before.trackerUrl === trackerUrl && anyWaiting) {
             await this.unaccepted.write({ trackerUrl, told: false });
             return;
           }
@@ -366,9 +366,10 @@ export class TrackerReach {
       const outage = await this.outage.read();
       const now = this.now();
       if (outage?.trackerUrl !== trackerUrl || now - outage.lastFailureAt > QUIET_GAP_MS) return false;
-      // An outage told of already (three minutes without an answer since) stays told in its words.
-      const answeredAt = outage.refused || outage.told ? null : await this.answeredAt(trackerUrl);
-      if (answeredAt !== null && answeredAt > waitingSince) {
+      // An outage told of already (three minutes without an answer since) stays told in its words. An answer heard
+      // before a silence (QUIET_GAP_MS: the browser closed, the computer asleep) says nothing of the tracker since.
+      const answered = outage.refused || outage.told ? null : await this.answered.read();
+      if (answered?.trackerUrl === trackerUrl && answered.at > waitingSince && outage.since - answered.at <= QUIET_GAP_MS) {
         // Shown again for each email handed over, as tell does: the same id, its count brought up to date.
         await this.tellUnaccepted(trackerUrl, outage.problem, await this.waiting());
         return true;
