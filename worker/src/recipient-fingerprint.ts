@@ -6,7 +6,11 @@ import { foldAddress, mailboxKey, mailboxOf, normalizeEmail } from "../../shared
 import { base64UrlEncode } from "../../shared/encoding";
 import { hmacSha256 } from "./keys";
 
-/** The address as it was written: a repeated registration of the email listing it again does not bring it back. */
+/**
+ * The address as it was written: a repeated registration of the email listing it again does not bring it back. The
+ * only fingerprint a contact deleted before migration 0017's release left, so an opt-out hashes it over every
+ * spelling of the address it can recover (spellingsToTry), not only the one typed.
+ */
 export async function recipientFingerprint(signingSecret: string, messageId: string, email: string): Promise<string> {
   return base64UrlEncode(new Uint8Array(await hmacSha256(signingSecret, `mt-removed-recipient-v1:${messageId}:${email}`)));
 }
@@ -14,7 +18,7 @@ export async function recipientFingerprint(signingSecret: string, messageId: str
 /**
  * A mailbox's (mailboxKey): an opt-out typed in another spelling of it (`johndoe@` for `john.doe@gmail.com`, a
  * punycode domain for a Unicode one) still finds the email. Kept beside recipientFingerprint, with its own prefix, from
- * migration 0017's release on; contacts deleted before it left only the other, which an opt-out must spell as they were.
+ * migration 0017's release on.
  */
 async function mailboxFingerprint(signingSecret: string, messageId: string, mailbox: string): Promise<string> {
   return base64UrlEncode(new Uint8Array(await hmacSha256(signingSecret, `mt-removed-mailbox-v1:${messageId}:${mailbox}`)));
@@ -29,29 +33,46 @@ export async function removedFingerprints(signingSecret: string, messageId: stri
 }
 
 /**
- * The fingerprints an opt-out by `email` looks for on email `messageId`: removedFingerprints, and those a deletion
- * made before migration 0023 may have left. Those keyed the mailbox without folding the address (foldAddress): the
- * domain as written and the local part in whatever Unicode form it came. A hash cannot be keyed again, so the typed
- * address's old keys are hashed too: as typed and with its domain in Unicode (its punycode labels decoded, which is
- * how a contact deleted under `münchen.de` is found by an opt-out typed `…@xn--mnchen-3ya.de`), each as typed, in NFC
- * and in NFD (the forms keyboards give), each with its domain as typed and folded, and only those that are not the
- * folded key, so an address all in ASCII with no punycode label costs no more hashes than before. Not found: a
- * domain typed then in a spelling that folding maps to another and decoding cannot give back (full-width letters, an
- * ideographic full stop); typed as the contact was written, it is found.
+ * The spellings of `email` a contact deleted as it was written may have had, as far as they can be recovered from
+ * this one: a hash cannot be keyed again, so it is the typed address that is hashed in each. As typed
+ * (normalizeEmail) and with its domain in Unicode (its punycode labels decoded, withUnicodeDomain: a contact written
+ * `jörg@münchen.de` named `jörg@xn--mnchen-3ya.de`), each as typed, in NFC and in NFD (the forms keyboards give), each
+ * with its domain as typed and folded (foldAddress). One spelling, the address itself, for an address all in ASCII with
+ * no punycode label. Not recovered: a domain written in a spelling that folding maps to another and decoding cannot
+ * give back (full-width letters, an ideographic full stop), nor one mixing NFC and NFD; named as it was written, it is
+ * found.
  */
-export async function fingerprintsToFind(signingSecret: string, messageId: string, email: string): Promise<string[]> {
+export function spellingsToTry(email: string): Set<string> {
   const address = normalizeEmail(email);
   const folded = foldAddress(email);
   const foldedDomain = folded.slice(folded.indexOf("@"));
-  const before0023 = new Set<string>();
-  for (const spelling of new Set([address, withUnicodeDomain(address)])) {
-    for (const form of new Set([spelling, spelling.normalize("NFC"), spelling.normalize("NFD")])) {
-      before0023.add(mailboxOf(form));
-      if (form.includes("@")) before0023.add(mailboxOf(form.slice(0, form.indexOf("@")) + foldedDomain));
+  const spellings = new Set<string>();
+  for (const spelling of [address, withUnicodeDomain(address)]) {
+    for (const form of [spelling, spelling.normalize("NFC"), spelling.normalize("NFD")]) {
+      spellings.add(form);
+      if (form.includes("@")) spellings.add(form.slice(0, form.indexOf("@")) + foldedDomain);
     }
   }
-  before0023.delete(mailboxKey(email));
-  const older = await Promise.all([...before0023].map((key) => mailboxFingerprint(signingSecret, messageId, key)));
+  return spellings;
+}
+
+/**
+ * The fingerprints an opt-out by `email` looks for on email `messageId`: removedFingerprints, and those a deletion
+ * made under another spelling of the address (spellingsToTry) may have left where neither of those is kept. A
+ * deletion made before migration 0017 left only the address as written (recipientFingerprint), so each spelling is
+ * hashed as that; one made before migration 0023 keyed the mailbox without folding the address (mailboxOf over the
+ * spelling as written), so each spelling's mailbox is hashed too. Only those that removedFingerprints does not hash
+ * already: an address all in ASCII with no punycode label costs its two hashes and no more.
+ */
+export async function fingerprintsToFind(signingSecret: string, messageId: string, email: string): Promise<string[]> {
+  const spellings = spellingsToTry(email);
+  const mailboxes = new Set([...spellings].map(mailboxOf));
+  spellings.delete(email);
+  mailboxes.delete(mailboxKey(email));
+  const older = await Promise.all([
+    ...[...spellings].map((spelling) => recipientFingerprint(signingSecret, messageId, spelling)),
+    ...[...mailboxes].map((mailbox) => mailboxFingerprint(signingSecret, messageId, mailbox)),
+  ]);
   return [...(await removedFingerprints(signingSecret, messageId, email)), ...older];
 }
 

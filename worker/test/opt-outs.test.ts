@@ -14,7 +14,7 @@ import { coveredEventsSql } from "../src/db/signals";
 import { hitFromRequest } from "../src/hits";
 import { deriveSigningKey, hmacSha256 } from "../src/keys";
 import { storeHits } from "../src/queue";
-import { recipientFingerprint } from "../src/recipient-fingerprint";
+import { fingerprintsToFind, recipientFingerprint, removedFingerprints } from "../src/recipient-fingerprint";
 import { BASE, CHROME_UA, call, createAccount, migratedUpTo, registration, sentMessage, storedEvents, type TestAccount } from "./helpers";
 
 /** Builds an open (or click) of the message through the real request path and stores it as the queue consumer does. */
@@ -344,6 +344,60 @@ describe("an opt-out reaches every spelling of an international address", () => 
       const other = await sentMessage(b, { recipients: [{ email: `${jorg}@xn--mnchen-3ya.de` }], optOutLink: true });
       expect((await optOut(other.id)).status).toBe(200);
       expect(await hitNow(b, shared.id), domain).toBe(0);
+    }
+  });
+
+  /**
+   * Deletes the contact `written` from email `messageId` as the worker did before migration 0017: the one fingerprint
+   * it left is of the address as written, with no mailbox's beside it.
+   */
+  async function deleteContactBefore0017(account: TestAccount, messageId: string, written: string) {
+    expect((await account.json("DELETE", `/api/contacts/${encodeURIComponent(written)}`)).status).toBe(204);
+    await env.DB.batch([
+      env.DB.prepare("DELETE FROM removed_recipients WHERE message_id = ?").bind(messageId),
+      env.DB.prepare("INSERT INTO removed_recipients (message_id, fingerprint) VALUES (?, ?)").bind(
+        messageId,
+        await recipientFingerprint(env.SIGNING_SECRET ?? "", messageId, written),
+      ),
+    ]);
+  }
+
+  it("reaches an email the person was deleted from before migration 0017 under a Unicode domain, by an opt-out typed in punycode", async () => {
+    const b = await createAccount("Rep B");
+    for (const domain of ["münchen.de", nfd("münchen.de")]) {
+      const jorg = `jorg${ownLocalPart()}`;
+      const shared = await sentMessage(b, { recipients: [{ email: `${jorg}@${domain}` }, { email: "stays@wingtip.example" }] });
+      await deleteContactBefore0017(b, shared.id, `${jorg}@${domain}`);
+      expect(await hitNow(b, shared.id), domain).toBe(1);
+      const other = await sentMessage(b, { recipients: [{ email: `${jorg}@xn--mnchen-3ya.de` }], optOutLink: true });
+      expect((await optOut(other.id)).status).toBe(200);
+      expect(await hitNow(b, shared.id), domain).toBe(0);
+    }
+  });
+
+  it("reaches an email the person was deleted from before migration 0017 in NFC, by an opt-out typed in NFD", async () => {
+    const b = await createAccount("Rep B");
+    const rene = `rené${ownLocalPart()}@acme.example`;
+    const shared = await sentMessage(b, { recipients: [{ email: rene }, { email: "stays@wingtip.example" }] });
+    await deleteContactBefore0017(b, shared.id, rene);
+    expect(await hitNow(b, shared.id)).toBe(1);
+    // Typed on the page of the email itself: the address is recorded, for the account's other emails too.
+    expect((await optOut(shared.id, nfd(rene))).status).toBe(200);
+    expect(await hitNow(b, shared.id)).toBe(0);
+    expect(await optedOut(b, [rene])).toEqual([true]);
+  });
+
+  it("looks for an address all in ASCII with no punycode label by the two fingerprints its deletion leaves, at two hashes", async () => {
+    const secret = env.SIGNING_SECRET ?? "";
+    for (const email of ["anne.smith+news@acme.example", "john.doe@googlemail.com", "admin@intranet"]) {
+      const left = await removedFingerprints(secret, "m-ascii", email);
+      const sign = vi.spyOn(crypto.subtle, "sign");
+      try {
+        expect(await fingerprintsToFind(secret, "m-ascii", email), email).toEqual(left);
+        expect(sign, email).toHaveBeenCalledTimes(2);
+      } finally {
+        sign.mockRestore();
+      }
     }
   });
 

@@ -145,6 +145,16 @@ describe("bounces and the suppression list", () => {
     expect((await check(account, [UNICODE, PUNYCODE, "stayer@acme.example"])).map((c) => c.suppressed)).toEqual([true, true, false]);
   });
 
+  it("a notice naming in Unicode NFC a contact deleted as written in NFD with its punycode domain still suppresses that address", async () => {
+    const account = await createAccount();
+    // Each part in the other spelling: only NFD with the notice's domain folded gives back the address as written.
+    const leaver = `${nfd("jörg")}@xn--mnchen-3ya.de`;
+    await sentMessage(account, { threadId: "t-nfd-idn-removed", recipients: [{ email: leaver }, { email: "stayer@acme.example" }] });
+    expect((await account.api(path(leaver), { method: "DELETE" })).status).toBe(204);
+    await signals(account, { signals: [hardBounce("t-nfd-idn-removed", "msg-f:d3", [UNICODE])] });
+    expect((await check(account, [leaver, UNICODE, "stayer@acme.example"])).map((c) => c.suppressed)).toEqual([true, true, false]);
+  });
+
   it("a notice naming a contact deleted in another Unicode form still suppresses that address", async () => {
     const account = await createAccount();
     const leaver = nfd("zoë@acme.example");

@@ -273,7 +273,7 @@ export async function removedRecipientsOf(db: D1Database, accountId: string): Pr
   return results;
 }
 
-/** The emails among `removed` that hold a fingerprint of `email` (fingerprintsToFind: as spelled, or its mailbox). */
+/** The emails among `removed` that hold a fingerprint of `email` (fingerprintsToFind: of any spelling of it, or its mailbox). */
 export async function removedFromMatching(signingSecret: string, removed: readonly RemovedRecipient[], email: string): Promise<string[]> {
   const removedFrom = new Set<string>();
   const fingerprints = new Map<string, readonly string[]>();

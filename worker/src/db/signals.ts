@@ -2,7 +2,7 @@
 import type { BounceKind, SignalResult, SignalsRequest } from "../../../shared/api";
 import { foldAddress, mailboxKey, normalizeEmail } from "../../../shared/email";
 import { stableMessageId } from "../../../shared/gmail-message-id";
-import { recipientFingerprint, withUnicodeDomain } from "../recipient-fingerprint";
+import { recipientFingerprint, spellingsToTry } from "../recipient-fingerprint";
 import { optedOutSince, unsubscribedSql } from "./events";
 import { type MessageRow, messagesByThread } from "./messages";
 import { storedSpellings } from "./spellings";
@@ -161,17 +161,13 @@ function recipientSpelling(message: TargetMessage, email: string): string | unde
 }
 
 /**
- * The fingerprints a deletion of `email` from email `messageId` may have left under another spelling of the address:
- * its folded form (foldAddress), and as written and with its domain's punycode decoded (withUnicodeDomain: a contact
- * written `jörg@münchen.de`, named `jörg@xn--mnchen-3ya.de`), each also in NFC and NFD (the forms keyboards give). The
- * mailbox's fingerprint is not looked for: a bounce names the address it failed on, and a Gmail spelling with other
- * dots or a +tag is another address to suppress.
+ * The fingerprints a deletion of `email` from email `messageId` may have left under another spelling of the address
+ * (spellingsToTry: its domain decoded or folded, in NFC or NFD), of the address as written: the one fingerprint every
+ * deletion left. The mailbox's fingerprint is not looked for: a bounce names the address it failed on, and a Gmail
+ * spelling with other dots or a +tag is another address to suppress.
  */
 async function removedSpellingFingerprints(signingSecret: string, messageId: string, email: string): Promise<string[]> {
-  const spellings = new Set([foldAddress(email)]);
-  for (const spelling of [email, withUnicodeDomain(email)])
-    for (const form of [spelling, spelling.normalize("NFC"), spelling.normalize("NFD")]) spellings.add(form);
-  return Promise.all([...spellings].map((spelling) => recipientFingerprint(signingSecret, messageId, spelling)));
+  return Promise.all([...spellingsToTry(email)].map((spelling) => recipientFingerprint(signingSecret, messageId, spelling)));
 }
 
 /**
