@@ -156,6 +156,9 @@ describe("the tracker's reachability", () => {
     }
     // Three outages (the 2nd, 5th and 8th minutes), each ended by the next answer; the answers between write nothing.
     expect(oneWaits.lasting.writes).toEqual([["trackerReachAnswered"], ["trackerReachAnswered"], ["trackerReachAnswered"]]);
+    // Another tracker connected: the answer heard from this one is not kept for it.
+    await oneWaits.reach.forget();
+    expect(oneWaits.lasting.data.trackerReachAnswered).toBeNull();
   });
 
   it("leaves out calls the browser kept from the tracker's site (its access taken away): the toolbar says that in its own words", async () => {

@@ -432,6 +432,7 @@ export class TrackerReach {
   forget(): Promise<void> {
     return this.serial(async () => {
       const before = await this.outage.read();
+      if (await this.answered.read()) await this.answered.write(null);
       const unaccepted = await this.unaccepted.read();
       if (unaccepted) {
         await this.unaccepted.write(null);
