@@ -7,7 +7,7 @@ vi.mock("../web-ext", () => ({
   browser: { permissions: { contains: async ({ origins }: { origins: string[] }) => origins.every((o) => granted.has(o)) } },
 }));
 
-import { onTrackerAnswer, TrackerError, trackerApi } from "./api";
+import { type CallKind, onTrackerAnswer, TrackerError, trackerApi } from "./api";
 
 describe("CSV export", () => {
   it("sends the token, asks for CSV and answers the text as it is", async () => {
@@ -54,8 +54,8 @@ describe("registering a sent email", () => {
 
 describe("what the background hears of its calls", () => {
   it("hears every call made with a token, answered or failed, with its error; none made without one", async () => {
-    const heard: [string, string, number | null | "answered"][] = [];
-    onTrackerAnswer((url, token, failure) => heard.push([url, token, failure === null ? "answered" : failure.status]));
+    const heard: [string, string, number | null | "answered", CallKind][] = [];
+    onTrackerAnswer((url, token, failure, call) => heard.push([url, token, failure === null ? "answered" : failure.status, call]));
     const answers = [new Response("{}", { status: 200 }), new Response('{"error":"missing or invalid API token"}', { status: 401 })];
     const fetch = async () => answers.shift() ?? new Response("{}", { status: 200 });
     await trackerApi("https://t.example", "mt_a", fetch).account();
@@ -67,9 +67,31 @@ describe("what the background hears of its calls", () => {
       }).account(),
     ).rejects.toThrow("cannot reach");
     expect(heard).toEqual([
-      ["https://t.example", "mt_a", "answered"],
-      ["https://t.example", "mt_a", 401],
-      ["https://t.example", "mt_b", null],
+      ["https://t.example", "mt_a", "answered", "other"],
+      ["https://t.example", "mt_a", 401, "other"],
+      ["https://t.example", "mt_b", null, "other"],
+    ]);
+  });
+});
+
+describe("which call the background hears", () => {
+  it("hears an email's registration and removal as the outbox's deliveries, the feed and a status read as other calls", async () => {
+    const heard: [number | null | "answered", CallKind][] = [];
+    onTrackerAnswer((_url, _token, failure, call) => heard.push([failure === null ? "answered" : failure.status, call]));
+    // PUT and DELETE /api/messages/:id answer 503 (that route failing alone); the rest answer.
+    const fetch = async (_url: RequestInfo | URL, init?: RequestInit) =>
+      init?.method === "PUT" || init?.method === "DELETE" ? new Response("{}", { status: 503 }) : Response.json({ events: [] });
+    const api = trackerApi("https://t.example", "mt_a", fetch);
+    const request = { subject: "Hi", recipients: [], sentAt: "2026-12-04T09:00:00.000Z", links: [] };
+    await expect(api.registerMessage("id", request)).rejects.toThrow("503");
+    await expect(api.remove("id")).rejects.toThrow("503");
+    await api.events("0");
+    await api.status(["thread"]);
+    expect(heard).toEqual([
+      [503, "delivery"],
+      [503, "delivery"],
+      ["answered", "other"],
+      ["answered", "other"],
     ]);
   });
 });

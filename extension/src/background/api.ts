@@ -32,8 +32,15 @@ export class TrackerError extends Error {
 
 type ContactSort = (typeof CONTACT_SORTS)[number];
 
+/**
+ * Which call was heard: "delivery", an email's registration or removal (PUT or DELETE /api/messages/:id), the calls
+ * the outbox makes; "other", any other. Deliveries failing alone while other calls are answered are one route of the
+ * tracker failing, not the tracker out of reach (tracker-reach.ts TrackerReach.waits).
+ */
+export type CallKind = "delivery" | "other";
+
 /** Told how a call made with a token went: null when the tracker answered it, else its TrackerError. */
-type AnswerListener = (trackerUrl: string, token: string, failure: TrackerError | null) => void;
+type AnswerListener = (trackerUrl: string, token: string, failure: TrackerError | null, call: CallKind) => void;
 let answerListener: AnswerListener | undefined;
 
 /**
@@ -44,15 +51,15 @@ export function onTrackerAnswer(listener: AnswerListener): void {
   answerListener = listener;
 }
 
-function heard<T>(trackerUrl: string, token: string | undefined, call: Promise<T>): Promise<T> {
+function heard<T>(trackerUrl: string, token: string | undefined, call: Promise<T>, kind: CallKind = "other"): Promise<T> {
   if (token === undefined) return call;
   return call.then(
     (value) => {
-      answerListener?.(trackerUrl, token, null);
+      answerListener?.(trackerUrl, token, null, kind);
       return value;
     },
     (error: unknown) => {
-      if (error instanceof TrackerError) answerListener?.(trackerUrl, token, error);
+      if (error instanceof TrackerError) answerListener?.(trackerUrl, token, error, kind);
       throw error;
     },
   );
@@ -151,7 +158,8 @@ export function trackerApi(trackerUrl: string, token?: string, fetch: typeof glo
   });
   /** Per call: its own timeout. */
   const init = (timeoutMs = TIMEOUT_MS): { init: RequestInit } => ({ init: { signal: AbortSignal.timeout(timeoutMs), ...FRESH } });
-  const call = <R extends ClientResponse<unknown>>(request: () => Promise<R>) => heard(trackerUrl, token, answer(trackerUrl, request));
+  const call = <R extends ClientResponse<unknown>>(request: () => Promise<R>, kind?: CallKind) =>
+    heard(trackerUrl, token, answer(trackerUrl, request), kind);
   const id = (trackingId: string) => ({ param: { id: encodeURIComponent(trackingId) } });
   const email = (address: string) => ({ param: { email: encodeURIComponent(address) } });
   return {
@@ -167,12 +175,15 @@ export function trackerApi(trackerUrl: string, token?: string, fetch: typeof glo
     replaceToken: (apiToken: string) => call(() => client.account.token.$post({ json: { apiToken } }, init())),
     registerMessage: (trackingId: string, body: Parameters<(typeof client.messages)[":id"]["$put"]>[0]["json"]) =>
       // The clock is read as the request leaves, not when the email was sent: the outbox may deliver it much later.
-      call(() => client.messages[":id"].$put({ ...id(trackingId), json: { ...body, clockAt: new Date().toISOString() } }, init())),
+      call(
+        () => client.messages[":id"].$put({ ...id(trackingId), json: { ...body, clockAt: new Date().toISOString() } }, init()),
+        "delivery",
+      ),
     senderViews: (body: Parameters<typeof client.views.$post>[0]["json"]) => call(() => client.views.$post({ json: body }, init())),
     status: (threadIds: string[]) => call(() => client.messages.status.$post({ json: { threadIds } }, init())),
     detail: (trackingId: string) => call(() => client.messages[":id"].$get(id(trackingId), init())),
     stop: (trackingId: string) => call(() => client.messages[":id"].stop.$post(id(trackingId), init())),
-    remove: (trackingId: string) => call(() => client.messages[":id"].$delete(id(trackingId), init())),
+    remove: (trackingId: string) => call(() => client.messages[":id"].$delete(id(trackingId), init()), "delivery"),
     events: (after: string, limit = 100, correctionsAfter?: string) =>
       call(() =>
         client.events.$get(

@@ -121,7 +121,7 @@ function settleTokenReplacement(): void {
     .catch((error: unknown) => console.warn("token replacement not settled", error));
 }
 // Every call made with a token is heard, the feed poll's among them; only those with the stored credentials count.
-onTrackerAnswer((trackerUrl, token, failure) => {
+onTrackerAnswer((trackerUrl, token, failure, call) => {
   const refused = failure?.status === 401;
   // One read of the credentials for both questions below, as the call is heard.
   const held = loadCredentials();
@@ -135,7 +135,7 @@ onTrackerAnswer((trackerUrl, token, failure) => {
       () => undefined,
     );
   void reach
-    .heard(trackerUrl, failure, async () => tellsOfStoredToken(await held, trackerUrl, token, refused))
+    .heard(trackerUrl, failure, { connected: async () => tellsOfStoredToken(await held, trackerUrl, token, refused), call })
     .catch((error: unknown) => console.warn("tracker reachability not kept", error));
 });
 void reach.restore().catch((error: unknown) => console.warn("tracker reachability not shown", error));

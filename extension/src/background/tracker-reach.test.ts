@@ -172,7 +172,7 @@ describe("the tracker's reachability", () => {
 
   it("leaves out calls made with another token than the stored one (a token tried on the options page)", async () => {
     const { reach, notes } = reachAt(start);
-    await reach.heard(URL, refused(), async () => false);
+    await reach.heard(URL, refused(), { connected: async () => false });
     expect(notes).toEqual([]);
     expect((await reach.reachability(URL)).reachable).toBe(true);
   });
@@ -237,7 +237,7 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
       lasting,
       async (): Promise<DeliveryResult> => {
         const error = failure();
-        void reach.heard(URL, error);
+        void reach.heard(URL, error, { call: "delivery" });
         return error ? { retry: true, error: error.message, status: error.status } : "delivered";
       },
       () => undefined,
@@ -376,6 +376,65 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
     await runUntil(start + 50 * MINUTE);
     expect(await outbox.entries()).toEqual([]);
     expect([notes, toolbar.at(-1)]).toEqual([[told, null], null]);
+  });
+
+  it("an email whose route hangs while the tracker answers the feed is told at its sixth attempt that it is not accepted, though no status came", async () => {
+    // PUT /api/messages/:id alone never answers, so api.ts's timeout ends each attempt (AbortSignal.timeout's
+    // "signal timed out", Chrome's wording): no HTTP status, as for a tracker out of reach; the feed answers each minute.
+    const hung = () => new TrackerError(`cannot reach the tracker at ${URL} (signal timed out)`, null);
+    const { outbox, notes, outboxNotes, runUntil } = background(hung, () => null);
+    await outbox.put("first", request("Q3 pricing"));
+    await runUntil(start + 30 * MINUTE);
+    expect(notes).toEqual([
+      {
+        title: "Your tracker answers, but has not accepted an email yet",
+        message: `Your tracker at track.example.com answers, but has not accepted this email yet (${hung().message}). The email you sent "Q3 pricing" waits to be registered with it, and is tracked once it is. The extension keeps trying.`,
+      },
+    ]);
+    expect(outboxNotes).toEqual([]);
+  });
+
+  it("an email whose route failed while the tracker answered, the whole tracker out of reach by its sixth attempt, is told the tracker cannot be reached", async () => {
+    // POST /api/messages alone answers 503 while the feed answers (at the first minute, after the email's first
+    // attempts); then nothing answers, from 70 s: the feed's poll at two minutes fails before the email's sixth attempt.
+    const serverError = () => new TrackerError("the tracker answered 503: Service Unavailable", 503);
+    const { clock, outbox, notes, outboxNotes, runUntil } = background(
+      () => (clock.now < start + 70_000 ? serverError() : unreachable()),
+      () => (clock.now < start + 70_000 ? null : unreachable()),
+    );
+    await runUntil(start + 20_000);
+    await outbox.put("first", request("Q3 pricing"));
+    await runUntil(start + 2 * MINUTE);
+    expect((await outbox.entries())[0]?.attempts).toBe(ATTEMPTS_BEFORE_TELLING);
+    await runUntil(start + 10 * MINUTE);
+    // Not "answers, but has not accepted this email yet (cannot reach the tracker …)": it answered nothing since 70 s.
+    expect(notes).toEqual([
+      {
+        title: "Mailtracker cannot reach your tracker",
+        message: `Mailtracker cannot reach your tracker at track.example.com since ${timeShown(start + 80_000, start + 2 * MINUTE)}. The email you sent "Q3 pricing" waits to be registered with it, and is tracked once it is. Until it answers again, new opens and clicks are not notified, and Gmail's marks and panels show what it said before.`,
+      },
+    ]);
+    expect(outboxNotes).toEqual([]);
+  });
+
+  it("an email told again after an outage's notice was taken back, the whole tracker out of reach again, is told the tracker cannot be reached", async () => {
+    // Nothing answers for the first four minutes, nor again from 250 s: the feed's poll at five minutes fails before
+    // the email's eighth attempt, in the same second.
+    const down = () => clock.now < start + 4 * MINUTE || clock.now >= start + 250_000;
+    const { clock, outbox, notes, outboxNotes, runUntil } = background(
+      () => (down() ? unreachable() : null),
+      () => (down() ? unreachable() : null),
+    );
+    await outbox.put("first", request("Q3 pricing"));
+    await runUntil(start + 10 * MINUTE);
+    // Named when its attempts ran out; taken back at the feed's answer of four minutes; told again, in the words of an
+    // outage, when the email failed again.
+    expect(notes.map((note) => note?.title ?? null)).toEqual([
+      "Mailtracker cannot reach your tracker",
+      null,
+      "Mailtracker cannot reach your tracker",
+    ]);
+    expect(outboxNotes).toEqual([]);
   });
 
   it("a background started again after the emails told again were delivered, no answer heard since, draws nothing", async () => {

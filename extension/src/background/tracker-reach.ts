@@ -12,7 +12,7 @@
 // same words as before it.
 import { serialRunner } from "../serial";
 import { errorText, subjectShown, TOKEN_REFUSED, timeShown, tokenRefused } from "../words";
-import { TrackerError } from "./api";
+import { type CallKind, TrackerError } from "./api";
 import type { KeyValueArea, OutboxEntry } from "./outbox";
 
 /**
@@ -80,6 +80,13 @@ interface Outage {
    * Absent from an outage stored before it was kept.
    */
   tabsTold?: boolean;
+  /**
+   * A call other than an email's delivery (the feed poll, a Gmail tab's status read: api.ts CallKind) failed in it:
+   * the tracker is out of reach, not one route of it. Never so while only PUT /api/messages/:id fails, timing out or
+   * answering 5xx, however its failure reads: the feed, polled every minute, is answered between. Absent from an
+   * outage stored before it was kept.
+   */
+  othersFailed?: boolean;
 }
 
 const KEY = "trackerReach";
@@ -281,9 +288,13 @@ export class TrackerReach {
   /**
    * A call to the tracker at `trackerUrl` was answered (`failure` null) or failed. `connected` says, once it is this
    * one's turn, whether the call was made with the stored credentials: a token being tried on the options page says
-   * nothing of the one this browser holds.
+   * nothing of the one this browser holds. `call` says which call it was (api.ts CallKind: another call unless said).
    */
-  heard(trackerUrl: string, failure: unknown, connected: () => Promise<boolean> = async () => true): Promise<void> {
+  heard(
+    trackerUrl: string,
+    failure: unknown,
+    { connected = async () => true, call = "other" }: { connected?: () => Promise<boolean>; call?: CallKind } = {},
+  ): Promise<void> {
     return this.serial(async () => {
       if (!(await connected())) return;
       const kind = heardOf(failure);
@@ -313,14 +324,16 @@ export class TrackerReach {
       const now = this.now();
       const current = before?.trackerUrl === trackerUrl ? before : null;
       if (before && !current) await this.untell(before);
+      const continued = current && now - current.lastFailureAt <= QUIET_GAP_MS ? current : null;
       const outage: Outage = {
         trackerUrl,
-        since: current && now - current.lastFailureAt <= QUIET_GAP_MS ? current.since : now,
+        since: continued?.since ?? now,
         lastFailureAt: now,
         refused: kind === "refused",
         problem: reachabilityOf(failure).problem ?? "",
         told: current?.told ?? null,
         tabsTold: current?.tabsTold ?? false,
+        othersFailed: continued?.othersFailed === true || call !== "delivery",
       };
       // A refusal at once: it is never a blip, and every call fails until the rep connects again.
       const due = outage.refused ? "refused" : now - outage.since >= TELL_AFTER_MS ? "unreachable" : null;
@@ -359,25 +372,35 @@ export class TrackerReach {
    * When the tracker answered since the email began waiting (the feed, between its attempts: one route failing,
    * POST /api/messages timing out or answering 5xx), "cannot reach your tracker" would be false: it is told in the
    * words of a tracker that answers but has not accepted it (unacceptedNote), as stillWaits tells it, which then
-   * tells it no more.
+   * tells it no more. Unless a call other than the emails' deliveries failed in this outage (Outage.othersFailed):
+   * then the whole tracker went out of reach after that answer, and "answers" would be false. Its HTTP status cannot
+   * say which: a route that hangs fails without one, as a tracker out of reach does. Until such a call fails (the
+   * feed is polled each minute), the outage of a whole tracker reads as one route's; told at three minutes all
+   * the same (TELL_AFTER_MS), in its words.
    */
   waits(trackerUrl: string, waitingSince: number): Promise<boolean> {
     return this.serial(async () => {
       const outage = await this.outage.read();
       const now = this.now();
       if (outage?.trackerUrl !== trackerUrl || now - outage.lastFailureAt > QUIET_GAP_MS) return false;
-      // An outage told of already (three minutes without an answer since) stays told in its words. An answer heard
-      // before a silence (QUIET_GAP_MS: the browser closed, the computer asleep) says nothing of the tracker since.
-      const answered = outage.refused || outage.told ? null : await this.answered.read();
+      // An outage told of already (three minutes without an answer since) stays told in its words, as does one in
+      // which another call failed. An answer heard before a silence (QUIET_GAP_MS: the browser closed, the computer
+      // asleep) says nothing of the tracker since.
+      const answered = outage.refused || outage.told || outage.othersFailed ? null : await this.answered.read();
       if (answered?.trackerUrl === trackerUrl && answered.at > waitingSince && outage.since - answered.at <= QUIET_GAP_MS) {
         // Shown again for each email handed over, as tell does: the same id, its count brought up to date.
         await this.tellUnaccepted(trackerUrl, outage.problem, await this.waiting());
         return true;
       }
-      await this.tell(outage, outage.refused ? "refused" : "unreachable", now);
-      await this.outage.write(outage);
+      await this.tellOutage(outage, now);
       return true;
     });
+  }
+
+  /** Tells of the outage at once, however young, naming the emails waiting now (waits, stillWaits). */
+  private async tellOutage(outage: Outage, now: number): Promise<void> {
+    await this.tell(outage, outage.refused ? "refused" : "unreachable", now);
+    await this.outage.write(outage);
   }
 
   /**
@@ -387,16 +410,22 @@ export class TrackerReach {
    * else the rep, seeing the notice go, believes it tracked. Once for that trouble, not at every attempt: until the
    * emails waiting are delivered, or an outage's notice takes the place of this one (and its end sets it again).
    * Nothing while an outage's notice is shown (it names the emails waiting), nor for an email its own notice told of
-   * (the outbox's, which is never taken back).
+   * (the outbox's, which is never taken back). The whole tracker out of reach again (a call other than the emails'
+   * deliveries failed in this outage: Outage.othersFailed) is told as the outage, at once, as waits tells it: not
+   * that the tracker answers.
    */
   stillWaits(trackerUrl: string, problem: string): Promise<void> {
     return this.serial(async () => {
-      const outage = await this.outage.read();
-      if (outage?.trackerUrl === trackerUrl && outage.told) return;
+      const read = await this.outage.read();
+      const outage = read?.trackerUrl === trackerUrl ? read : null;
+      if (outage?.told) return;
       const unaccepted = await this.unaccepted.read();
       if (unaccepted?.trackerUrl !== trackerUrl || unaccepted.told) return;
       const waiting = await this.waiting();
-      if (waitingCount(waiting) > 0) await this.tellUnaccepted(trackerUrl, problem, waiting);
+      if (waitingCount(waiting) === 0) return;
+      const now = this.now();
+      if (outage?.othersFailed && now - outage.lastFailureAt <= QUIET_GAP_MS) await this.tellOutage(outage, now);
+      else await this.tellUnaccepted(trackerUrl, problem, waiting);
     });
   }
 
