@@ -308,7 +308,7 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
   });
 
   it("an email named by an outage's notice, still refused by a tracker that answers the feed, is told again once, then taken back", async () => {
-    // The tracker out of reach for its first minutes; then POST /api/messages alone answers 503 (a route failing, say),
+    // The tracker out of reach for its first minutes; then PUT /api/messages/:id alone answers 503 (a route failing, say),
     // while the feed answers every minute.
     const routeDown = { now: true };
     const trackerDown = { now: true };
@@ -351,7 +351,7 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
   });
 
   it("an email the tracker does not take while it answers the feed is told so at its sixth attempt, not that the tracker is out of reach", async () => {
-    // POST /api/messages alone answers 503; the feed answers every minute, between the email's attempts too.
+    // PUT /api/messages/:id alone answers 503; the feed answers every minute, between the email's attempts too.
     const routeDown = { now: true };
     const serverError = () => new TrackerError("the tracker answered 503: Service Unavailable", 503);
     const { outbox, notes, outboxNotes, toolbar, runUntil } = background(
@@ -395,7 +395,7 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
   });
 
   it("an email whose route failed while the tracker answered, the whole tracker out of reach by its sixth attempt, is told the tracker cannot be reached", async () => {
-    // POST /api/messages alone answers 503 while the feed answers (at the first minute, after the email's first
+    // PUT /api/messages/:id alone answers 503 while the feed answers (at the first minute, after the email's first
     // attempts); then nothing answers, from 70 s: the feed's poll at two minutes fails before the email's sixth attempt.
     const serverError = () => new TrackerError("the tracker answered 503: Service Unavailable", 503);
     const { clock, outbox, notes, outboxNotes, runUntil } = background(
@@ -480,7 +480,7 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
   });
 
   /**
-   * The email's first five attempts meet a 503 (POST /api/messages failing alone) while the feed answers between them,
+   * The email's first five attempts meet a 503 (PUT /api/messages/:id failing alone) while the feed answers between them,
    * and the browser is closed before its sixth; `after` is the background of a browser started again `later` that
    * long after, with `failure` and `feedFailure` as the tracker now answers.
    */

@@ -158,7 +158,7 @@ export function outageNote(
 /**
  * Emails an outage's notice named, still waiting when the tracker answered again and the notice was taken back, as
  * stored while they wait (no entry once nothing does): the rep, seeing the notice go, believes them tracked. The
- * tracker may answer the feed and still not take them (one route failing, POST /api/messages timing out or answering
+ * tracker may answer the feed and still not take them (one route failing, PUT /api/messages/:id timing out or answering
  * 5xx): their next failure is then told again (TrackerReach.stillWaits), once, until they are all delivered.
  */
 interface Unaccepted {
@@ -370,7 +370,7 @@ export class TrackerReach {
    * its own words, so that an email waiting is never left untold.
    *
    * When the tracker answered since the email began waiting (the feed, between its attempts: one route failing,
-   * POST /api/messages timing out or answering 5xx), "cannot reach your tracker" would be false: it is told in the
+   * PUT /api/messages/:id timing out or answering 5xx), "cannot reach your tracker" would be false: it is told in the
    * words of a tracker that answers but has not accepted it (unacceptedNote), as stillWaits tells it, which then
    * tells it no more. Unless a call other than the emails' deliveries failed in this outage (Outage.othersFailed):
    * then the whole tracker went out of reach after that answer, and "answers" would be false. Its HTTP status cannot
