@@ -1,4 +1,4 @@
-// The feed's stored state (notifications.ts writes it in one key) and the rules that both the poller (notifications.ts)
+// The feed's stored state (notifications.ts writes it, in parts: feed-storage.ts) and the rules that both the poller (notifications.ts)
 // and the corrections of released events (feed-corrections.ts) apply to it: a notification's key and words, each key
 // notified once, and the daily totals. Its own module so that neither of them imports the other's.
 import type { FeedEvent } from "../../../shared/api";
