@@ -306,13 +306,22 @@ export function defineScenarios(
         type Ext = { storage: { local: { get(keys: string[]): Promise<Record<string, unknown>> } } };
         const g = globalThis as unknown as { browser?: Ext; chrome?: Ext };
         const ext = (g.browser ?? g.chrome) as Ext;
+        type Item = { messageId: string; label: string };
         const { notificationsShown = [], feed } = (await ext.storage.local.get(["notificationsShown", "feed"])) as {
           notificationsShown?: { key: string }[];
-          feed?: { activity: { messageId: string; label: string }[] };
+          feed?: { parts?: { activity?: { slots: number[]; skip: number } } };
         };
+        // The activity as the feed state keeps it (extension/src/background/feed-storage.ts): in chunks, oldest first.
+        const place = feed?.parts?.activity ?? { slots: [], skip: 0 };
+        const keys = place.slots.map((slot) => `feed.activity.${slot}`);
+        const chunks = keys.length > 0 ? await ext.storage.local.get(keys) : {};
+        const activity = keys.flatMap((key) => (chunks[key] as Item[] | undefined) ?? []).slice(place.skip);
         return {
           notified: notificationsShown.filter((n) => n.key.includes(m)).map((n) => n.key),
-          labels: (feed?.activity ?? []).filter((a) => a.messageId === m).map((a) => a.label),
+          labels: activity
+            .reverse()
+            .filter((a) => a.messageId === m)
+            .map((a) => a.label),
         };
       }, messageId);
     const popupUrl = () => harness.extensionUrl("extension/src/popup/index.html");

@@ -3,9 +3,9 @@
 // given again or updated in place, and the corrections' cursor kept across restarts.
 import { describe, expect, it } from "vitest";
 import type { FeedCorrection, FeedEvent } from "../../../shared/api";
-import { event, feed, NOW, poller } from "./feed.test-support";
+import { event, feed, NOW, poller, storedFeed } from "./feed.test-support";
 import { applyCorrections, MAX_SEPARATE_NOTES, type Withdrawal } from "./feed-corrections";
-import { dayKey, type FeedState, MAX_COUNTED_PAST, NEWS_WINDOW_MS, type Note } from "./feed-state";
+import { dayKey, MAX_COUNTED_PAST, NEWS_WINDOW_MS, type Note } from "./feed-state";
 import { memoryArea } from "./memory-area";
 import { applyEvents, applyPage, emptyFeedState, FEED_KEY, MAX_ACTIVITY, summarize } from "./notifications";
 
@@ -110,7 +110,7 @@ describe("corrections from the feed", () => {
     await start().instance.poll();
     expect(updated).toEqual([]);
     expect(withdrawn).toEqual([{ key: summary.key, threadId: null, messageId: summary.messageId }]);
-    expect((area.data[FEED_KEY] as FeedState).summaries).toEqual([]);
+    expect((await storedFeed(area)).summaries).toEqual([]);
   });
 
   it("corrects the totals of an event past the kept activity by how the extension counted it, once, never below 0", () => {
@@ -156,7 +156,7 @@ describe("corrections from the feed", () => {
     // Through the poller: what fell off is in the stored state, before anything is shown.
     const area = memoryArea();
     await poller(area, events.slice(0, MAX_ACTIVITY + 1), { muted: true }).instance.poll();
-    expect((area.data[FEED_KEY] as FeedState).countedByCursor).toEqual({
+    expect((await storedFeed(area)).countedByCursor).toEqual({
       [events[0]?.cursor as string]: { counted: true, day: dayKey(NOW) },
     });
   });
@@ -284,14 +284,14 @@ describe("corrections from the feed", () => {
         source,
         now: () => clock,
         withdraw: async (note) => {
-          writesBeforeWithdrawal.push(structuredClone(area.data[FEED_KEY]));
+          writesBeforeWithdrawal.push(await storedFeed(area));
           withdrawn.push(note.key);
         },
       });
     const first = start();
     expect(await first.instance.poll()).toBe(2);
     expect(first.shown.map((n) => n.key)).toEqual(["open:sandboxed"]);
-    expect((area.data[FEED_KEY] as FeedState).correctionsCursor).toBe("0");
+    expect((await storedFeed(area)).correctionsCursor).toBe("0");
 
     // The tracker corrects the open: a scanner's (the sandbox's click came late).
     corrections.push(corrected(open, "scanner", "7"));
@@ -299,7 +299,7 @@ describe("corrections from the feed", () => {
     clock += 60_000;
     expect(await first.instance.poll()).toBe(0);
     expect(withdrawn).toEqual(["open:sandboxed"]);
-    const state = area.data[FEED_KEY] as FeedState;
+    const state = await storedFeed(area);
     expect(writesBeforeWithdrawal).toEqual([state]);
     expect(state).toMatchObject({ correctionsCursor: "7" });
     expect(summarize(state, NOW).today).toEqual({ opens: 0, clicks: 0 });
@@ -312,7 +312,7 @@ describe("corrections from the feed", () => {
     expect(source.asked.at(-1)).toBe("7");
     expect(withdrawn).toEqual(["open:sandboxed"]);
     expect(restarted.shown).toEqual([]);
-    expect(area.data[FEED_KEY]).toEqual(state);
+    expect(await storedFeed(area)).toEqual(state);
   });
 
   it("a state from before corrections starts their cursor at 0; a tracker older than them leaves it as it was", async () => {
@@ -324,13 +324,13 @@ describe("corrections from the feed", () => {
     const { instance } = poller(area, [], { source });
     await instance.poll();
     expect(source.asked).toEqual(["0"]);
-    expect(area.data[FEED_KEY]).toMatchObject({ correctionsCursor: "3", activity: [{ label: "sender", counted: false }] });
+    expect(await storedFeed(area)).toMatchObject({ correctionsCursor: "3", activity: [{ label: "sender", counted: false }] });
 
     const olderArea = memoryArea();
     olderArea.data[FEED_KEY] = { ...state, cursor: open.cursor };
     const older = correctingFeed([open], [corrected(open, "sender", "3")], { older: true });
     await poller(olderArea, [], { source: older }).instance.poll();
-    expect(olderArea.data[FEED_KEY]).not.toHaveProperty("correctionsCursor");
-    expect(olderArea.data[FEED_KEY]).toMatchObject({ activity: [{ label: "gmail-proxy", counted: true }] });
+    expect(await storedFeed(olderArea)).not.toHaveProperty("correctionsCursor");
+    expect(await storedFeed(olderArea)).toMatchObject({ activity: [{ label: "gmail-proxy", counted: true }] });
   });
 });

@@ -1,6 +1,6 @@
-// The feed's stored state (notifications.ts writes it in one key) and the rules that both the poller (notifications.ts)
-// and the corrections of released events (feed-corrections.ts) apply to it: a notification's key and words, each key
-// notified once, and the daily totals. Its own module so that neither of them imports the other's.
+// The feed's stored state (notifications.ts writes it, in parts: feed-storage.ts) and the rules that both the poller
+// (notifications.ts) and the corrections of released events (feed-corrections.ts) apply to it: a notification's key and
+// words, each key notified once, and the daily totals. Its own module so that neither of them imports the other's.
 import type { FeedEvent } from "../../../shared/api";
 // Not from shared/api.ts, whose schemas would come with them: the Gmail content script imports notifications.ts (NEWS_KEY).
 import { COUNTED_LABELS } from "../../../shared/labels";

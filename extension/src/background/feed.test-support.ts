@@ -3,9 +3,9 @@
 // browser.storage.local.
 import type { FeedEvent, MessageDetail } from "../../../shared/api";
 import type { Withdrawal } from "./feed-corrections";
-import type { Note } from "./feed-state";
-import { FeedPoller } from "./notifications";
-import type { KeyValueArea } from "./outbox";
+import type { FeedState, Note } from "./feed-state";
+import type { FeedArea } from "./feed-storage";
+import { FeedPoller, readFeedState } from "./notifications";
 
 /**
  * Noon on this machine's clock: the totals count the rep's local days, and events a second before a NOW of noon UTC
@@ -55,8 +55,15 @@ export function feed(events: FeedEvent[], nextAt: string | null = null, held = n
   };
 }
 
+/** The feed state as stored (in its parts: feed-storage.ts), whoever's. */
+export async function storedFeed(area: FeedArea): Promise<FeedState> {
+  const state = await readFeedState(area, null);
+  if (!state) throw new Error("no feed state stored");
+  return state;
+}
+
 export function poller(
-  area: KeyValueArea,
+  area: FeedArea,
   events: FeedEvent[],
   options: {
     muted?: boolean;

@@ -5,9 +5,9 @@ import { describe, expect, it } from "vitest";
 import { type MessageDetail, UNREGISTERED_HOLD_MS } from "../../../shared/api";
 import { detailOf } from "../message-detail.test-support";
 import { inTimeZone } from "../time-zone.test-support";
-import { event, feed, NOW, poller } from "./feed.test-support";
+import { event, feed, NOW, poller, storedFeed } from "./feed.test-support";
 import { MAX_SEPARATE_NOTES } from "./feed-corrections";
-import { type FeedState, MAX_NOTIFIED, storedNotificationKey } from "./feed-state";
+import { MAX_NOTIFIED, storedNotificationKey } from "./feed-state";
 import { memoryArea } from "./memory-area";
 import {
   applyEvents,
@@ -158,7 +158,7 @@ describe("notifications from the events feed", () => {
     expect(restarted.shown.map((n) => n.key)).toEqual(["open:c"]);
     expect(await restarted.instance.poll()).toBe(0);
     expect(restarted.shown).toHaveLength(1);
-    expect((area.data[FEED_KEY] as FeedState).cursor).toBe(events.at(-1)?.cursor);
+    expect((await storedFeed(area)).cursor).toBe(events.at(-1)?.cursor);
   });
 
   it("a message whose data the rep deleted leaves the activity and the totals, even while the tracker does not answer", async () => {
@@ -180,11 +180,11 @@ describe("notifications from the events feed", () => {
     };
     const { instance } = poller(area, events, { source });
     expect(await instance.poll()).toBe(4);
-    expect(summarize(area.data[FEED_KEY] as FeedState, NOW).today).toEqual({ opens: 2, clicks: 1 });
+    expect(summarize(await storedFeed(area), NOW).today).toEqual({ opens: 2, clicks: 1 });
     // The tracker stops answering right after the deletion went through.
     answering = false;
     await instance.forget("deleted");
-    const state = area.data[FEED_KEY] as FeedState;
+    const state = await storedFeed(area);
     expect(state.activity.map((a) => a.messageId)).toEqual(["kept"]);
     expect(summarize(state, NOW).today).toEqual({ opens: 1, clicks: 0 });
   });
@@ -209,13 +209,13 @@ describe("notifications from the events feed", () => {
     // The rep deletes two emails' data in a row (two conversation panels): two forgets at once.
     await Promise.all([instance.forget("a"), instance.forget("b")]);
     expect(shown.map((n) => n.messageId)).toEqual(["a", "b", "c"]);
-    expect((area.data[FEED_KEY] as FeedState).activity.map((a) => a.messageId)).toEqual(["c"]);
+    expect((await storedFeed(area)).activity.map((a) => a.messageId)).toEqual(["c"]);
     // A deletion while a poll runs: taken out by that poll or by one after it, never beside it.
     events.push(event({ cursor: "4", messageId: "d" }));
     clock += 60_000;
     await Promise.all([instance.poll(), instance.forget("c")]);
     expect(shown.map((n) => n.messageId)).toEqual(["a", "b", "c", "d"]);
-    expect((area.data[FEED_KEY] as FeedState).activity.map((a) => a.messageId)).toEqual(["d"]);
+    expect((await storedFeed(area)).activity.map((a) => a.messageId)).toEqual(["d"]);
   });
 
   it("the notifications switch mutes: events are recorded (and not notified later when unmuted)", async () => {
@@ -224,7 +224,7 @@ describe("notifications from the events feed", () => {
     const muted = poller(area, events, { muted: true });
     await muted.instance.poll();
     expect(muted.shown).toEqual([]);
-    expect((area.data[FEED_KEY] as FeedState).activity).toHaveLength(1);
+    expect((await storedFeed(area)).activity).toHaveLength(1);
     events.push(event({ messageId: "muted", label: "human" }), event({ messageId: "loud" }));
     const unmuted = poller(area, events);
     await unmuted.instance.poll();
@@ -254,7 +254,7 @@ describe("notifications from the events feed", () => {
     events.push(event({ messageId: "fresh", at: new Date(now).toISOString() }));
     expect(await first.instance.poll()).toBe(51);
     expect(first.shown.map((n) => n.key)).toEqual(["open:fresh"]);
-    expect((area.data[FEED_KEY] as FeedState).newsAfter).toBe(NOW);
+    expect((await storedFeed(area)).newsAfter).toBe(NOW);
     // A state stored before `newsAfter` existed gets it at its next poll: its old history stays quiet too.
     const legacy = memoryArea();
     legacy.data[FEED_KEY] = { ...emptyFeedState("http://t acct1"), cursor: events[200]?.cursor };
@@ -280,7 +280,9 @@ describe("notifications from the events feed", () => {
       now: () => NOW,
     });
     expect(await instance.poll()).toBe(250);
-    expect(area.writes).toEqual([[FEED_KEY, NEWS_KEY]]);
+    // One set: the state's head and chunks (feed-storage.ts) and the news.
+    expect(area.writes).toHaveLength(1);
+    expect(area.writes[0]).toEqual(expect.arrayContaining([FEED_KEY, NEWS_KEY]));
     expect(writesAtFirstNote).toBe(1);
     expect((area.data[NEWS_KEY] as { threadIds: string[] }).threadIds.sort()).toEqual(["t0", "t1", "t2"]);
 
@@ -301,7 +303,7 @@ describe("notifications from the events feed", () => {
       now: () => NOW,
     });
     await expect(failing.poll()).rejects.toThrow("cannot reach the tracker");
-    expect((broken.data[FEED_KEY] as FeedState).cursor).toBe(events[99]?.cursor);
+    expect((await storedFeed(broken)).cursor).toBe(events[99]?.cursor);
   });
 
   it("a failed notification does not stop the poll, and concurrent polls share one run", async () => {
@@ -350,7 +352,7 @@ describe("many notifications at once", () => {
       },
     ]);
     // Every event is in the activity, and each counts as notified: the next poll brings only what is new.
-    expect((area.data[FEED_KEY] as FeedState).activity).toHaveLength(12);
+    expect((await storedFeed(area)).activity).toHaveLength(12);
     events.push(event({ messageId: "m10", subject: "Follow-up" }));
     const next = poller(area, events, { source, now: () => NOW + 60_000 });
     await next.instance.poll();
@@ -388,24 +390,24 @@ describe("events the tracker still holds", () => {
     // Two Gmail tabs gaining focus at once: one poll.
     expect(await Promise.all([instance.poll(), instance.poll()])).toEqual([1, 1]);
     expect(shown.map((n) => n.key)).toEqual(["open:proposal"]);
-    const stored = () => area.data[FEED_KEY] as FeedState;
-    expect(stored()).toMatchObject({ cursor: "0", ahead: [real.cursor] });
-    expect(summarize(stored(), NOW).today.opens).toBe(1);
+    const stored = () => storedFeed(area);
+    expect(await stored()).toMatchObject({ cursor: "0", ahead: [real.cursor] });
+    expect(summarize(await stored(), NOW).today.opens).toBe(1);
 
     // The next poll (the minute alarm): the same answer, nothing new.
     now += 60_000;
     expect(await instance.poll()).toBe(0);
     expect(shown).toHaveLength(1);
-    expect(stored().activity).toHaveLength(1);
+    expect((await stored()).activity).toHaveLength(1);
 
     // The held one is released (its email stayed unregistered: notify false); both come in `events`.
     held.clear();
     now += 60_000;
     expect(await instance.poll()).toBe(1);
     expect(shown).toHaveLength(1);
-    expect(stored()).toMatchObject({ cursor: real.cursor, ahead: [] });
-    expect(stored().activity.map((a) => a.messageId)).toEqual(["forwarded", "proposal"]);
-    expect(summarize(stored(), NOW).today.opens).toBe(2);
+    expect(await stored()).toMatchObject({ cursor: real.cursor, ahead: [] });
+    expect((await stored()).activity.map((a) => a.messageId)).toEqual(["forwarded", "proposal"]);
+    expect(summarize(await stored(), NOW).today.opens).toBe(2);
     expect(source.calls).toEqual(["0", "0", "0"]);
   });
 
@@ -427,7 +429,7 @@ describe("events the tracker still holds", () => {
     expect(await after.instance.poll()).toBe(2);
     expect(after.shown.map((n) => n.key)).toEqual(["click:a:0", "open:d"]);
     expect(source.calls).toEqual(["0", "0"]);
-    const state = area.data[FEED_KEY] as FeedState;
+    const state = await storedFeed(area);
     expect(state).toMatchObject({ cursor: events.at(-1)?.cursor, ahead: [] });
     // Newest taken first.
     expect(state.activity.map((a) => a.messageId)).toEqual(["d", "a", "c", "b"]);

@@ -1,7 +1,7 @@
 // The events feed poller behind desktop notifications and the popup's activity. It keeps its cursor, the events it
-// took ahead of it, what it already notified, the recent activity and the daily totals in ONE storage key written in
-// one set, before any notification is shown: a restart (or a killed service worker) resumes from the stored cursor,
-// so no event is skipped, and nothing is ever notified or counted twice. The feed's corrections (an event released
+// took ahead of it, what it already notified, the recent activity and the daily totals in ONE state written in one set
+// (its parts that changed: feed-storage.ts), before any notification is shown: a restart (or a killed service worker)
+// resumes from the stored cursor, so no event is skipped, and nothing is ever notified or counted twice. The feed's corrections (an event released
 // before a hit written late changed its label: feed-corrections.ts) are applied in the same write, behind their own
 // cursor. The state's shape and the rules both apply are in feed-state.ts.
 import type { EventsResponse, FeedEvent, MessageDetail, MessageStatus } from "../../../shared/api";
@@ -24,9 +24,9 @@ import {
   rememberCounting,
   storedNotificationKey,
 } from "./feed-state";
-import type { KeyValueArea } from "./outbox";
+import { FEED_KEY, type FeedArea, feedWrite, readStoredFeed } from "./feed-storage";
 
-export const FEED_KEY = "feed";
+export { FEED_KEY };
 /** Written by the poller (in its one write) and by the background after other news: `{at, threadIds}`; Gmail tabs refresh those threads. */
 export const NEWS_KEY = "feedNews";
 export const MAX_ACTIVITY = 200;
@@ -226,14 +226,14 @@ export function emptyFeedState(account: string, newsAfter?: number): FeedState {
   return { account, cursor: "0", notified: [], activity: [], days: {}, ...(newsAfter === undefined ? {} : { newsAfter }) };
 }
 
-export async function readFeedState(area: KeyValueArea, account: string | null): Promise<FeedState | null> {
-  const stored = (await area.get(FEED_KEY))[FEED_KEY] as FeedState | undefined;
-  if (!stored || typeof stored !== "object" || typeof stored.cursor !== "string") return null;
-  return account === null || stored.account === account ? stored : null;
+/** The stored state of `account` (of any, for null); null when none is stored, or another account's. */
+export async function readFeedState(area: FeedArea, account: string | null): Promise<FeedState | null> {
+  const stored = await readStoredFeed(area);
+  return stored && (account === null || stored.state.account === account) ? stored.state : null;
 }
 
 export interface PollerDeps {
-  area: KeyValueArea;
+  area: FeedArea;
   /** The connected account ("<trackerUrl> <accountId>"), or null when not connected. */
   account: () => Promise<string | null>;
   /** The feed after `after`, and its corrections after `correctionsAfter` (a tracker older than them answers none). */
@@ -362,7 +362,9 @@ export class FeedPoller {
     const now = deps.now ?? Date.now;
     const account = await deps.account();
     if (!account) return 0;
-    const stored = await readFeedState(deps.area, account);
+    // Another account's state is replaced, in the chunks it was stored in (read, to be written over and removed).
+    const storedFeed = await readStoredFeed(deps.area);
+    const stored = storedFeed?.state.account === account ? storedFeed.state : null;
     const created = stored === null || stored.newsAfter === undefined;
     let state = stored ? { ...stored, newsAfter: stored.newsAfter ?? now() } : emptyFeedState(account, now());
     const muted = await deps.muted();
@@ -408,11 +410,16 @@ export class FeedPoller {
     if (read > 0 || created || moved || changes.length > 0) {
       if (threads.size > 0) deps.news([...threads]);
       // One write for all pages, before any notification: one shown and then lost to a crash before the write would
-      // show again. The Gmail tabs hear of the threads through NEWS_KEY in the same write.
+      // show again. The Gmail tabs hear of the threads through NEWS_KEY in the same write. Only the parts of the state
+      // that changed are in it; the chunks no longer in the state are removed after it (a crash between leaves them
+      // unused, and a later write reuses their keys).
+      const write = feedWrite(state, storedFeed?.layout ?? null);
       await deps.area.set({
-        [FEED_KEY]: state,
+        ...write.items,
         ...(threads.size > 0 ? { [NEWS_KEY]: { at: now(), threadIds: [...threads] } } : {}),
       });
+      if (write.stale.length > 0)
+        await deps.area.remove(write.stale).catch((error: unknown) => console.warn("feed state: old chunks not removed", error));
       // After the write, as a note is shown: a withdrawal lost to a crash leaves a notification up, never two.
       for (const note of withdrawn) {
         updated.delete(note.key);
