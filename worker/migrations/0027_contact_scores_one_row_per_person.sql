@@ -10,10 +10,11 @@ ALTER TABLE contact_scores ADD COLUMN shown_as TEXT;
 -- The hidden rows shown by a row: partial, so the rows all in ASCII, nearly every row, are not in it.
 CREATE INDEX contact_scores_hidden ON contact_scores (account_id, shown_as) WHERE shown_as IS NOT NULL;
 
--- What marks a hidden row (a new email, a reply, a label, the retention purge) changes the person its shown row
--- counts: that row is marked too, so the list and a contact's page compute the person again rather than show its row.
+-- A mark on a hidden row (a new email, a reply, a label, the retention purge) is not passed to the row that shows it
+-- by a trigger on `dirty`: one there made every mark of every row read two rows more (local D1, 2026-12-06), ASCII
+-- rows too. A listing rescores the marked rows, hidden ones among them, before it reads a page, and a contact's page
+-- reads the person's every row (db/contact-scores.ts contactAt). A row deleted is rare, and these pass it on.
 -- Each trigger is on one physical line: D1's remote /query cuts a migration at every `;` that ends a line (0010).
-CREATE TRIGGER contact_scores_hidden_marked AFTER UPDATE OF dirty ON contact_scores WHEN NEW.shown_as IS NOT NULL AND NEW.dirty > OLD.dirty BEGIN UPDATE contact_scores SET dirty = dirty + 1 WHERE account_id = NEW.account_id AND email = NEW.shown_as; END;
 
 -- A hidden row deleted (its spelling is on no email left): the person it counted in changed.
 CREATE TRIGGER contact_scores_hidden_deleted AFTER DELETE ON contact_scores WHEN OLD.shown_as IS NOT NULL BEGIN UPDATE contact_scores SET dirty = dirty + 1 WHERE account_id = OLD.account_id AND email = OLD.shown_as; END;

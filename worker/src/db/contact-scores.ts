@@ -13,7 +13,7 @@
 import { foldAddress } from "../../../shared/email";
 import { ENGAGEMENT_HALF_LIFE_MS, roundedScore } from "../../../shared/engagement";
 import { type ContactAggregate, scoredContacts } from "./contacts";
-import { chunked, MAX_IN_LIST, placeholders } from "./sql";
+import { chunked, MAX_IN_LIST } from "./sql";
 
 /** Any fixed time works; a recent one keeps the keys small. */
 const KEY_EPOCH_MS = Date.UTC(2026, 0, 1);
@@ -246,9 +246,14 @@ export async function contactAt(
   now: number,
 ): Promise<ContactAggregate | null> {
   await markChangedContacts(db, accountId);
+  // The rows of these spellings, and the rows hidden behind them (contact_scores_hidden: none for an address in ASCII),
+  // some of which may be of spellings on no email any more: marked, they are what changed the person.
+  const list = spellings.map((_, i) => `?${i + 2}`).join(", ");
   const { results } = await db
     .prepare(
-      `SELECT ${STORED_CONTACT_COLUMNS}, shown_as FROM contact_scores WHERE account_id = ? AND email IN (${placeholders(spellings.length)})`,
+      `SELECT ${STORED_CONTACT_COLUMNS}, shown_as FROM contact_scores WHERE account_id = ?1 AND email IN (${list})
+       UNION ALL SELECT ${STORED_CONTACT_COLUMNS}, shown_as FROM contact_scores INDEXED BY contact_scores_hidden
+         WHERE account_id = ?1 AND shown_as IS NOT NULL AND shown_as IN (${list}) AND email NOT IN (${list})`,
     )
     .bind(accountId, ...spellings)
     .all<StoredContactRow & { shown_as: string | null }>();

@@ -159,7 +159,11 @@ function scoredContactsSql(count: number): string {
   return `WITH ranges(kind, label) AS (VALUES ${COUNTED_RANGES_SQL}),
        spelled AS (
          SELECT email, name, message_id FROM message_recipients WHERE account_id = ?1 AND email IN (${list})
-         UNION ALL SELECT r.email, r.name, r.message_id FROM json_each(?3) AS k CROSS JOIN message_recipients r
+         -- Sought only in an account with a recipient outside ASCII (one seek of the partial index): each key sought
+         -- is a row read, which an account all in ASCII, nearly every account, is spared.
+         UNION ALL SELECT r.email, r.name, r.message_id
+           FROM json_each(CASE WHEN EXISTS (SELECT 1 FROM message_recipients WHERE account_id = ?1 AND ${OUTSIDE_ASCII_SQL}) THEN ?3 ELSE '[]' END) AS k
+           CROSS JOIN message_recipients r
            WHERE r.account_id = ?1 AND r.mailbox_key = k.value AND ${OUTSIDE_ASCII_SQL} AND r.email NOT IN (${list})
          UNION ALL SELECT email, name, message_id FROM message_recipients
            WHERE account_id = ?1 AND mailbox_key IS NULL AND ${OUTSIDE_ASCII_SQL} AND email NOT IN (${list})),
