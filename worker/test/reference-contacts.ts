@@ -44,6 +44,7 @@ export async function referenceContacts(accountId: string, now: number): Promise
       campaigns: new Set<string>(),
       score: 0,
       exactScore: 0,
+      spellings: [row.email],
       activities: [],
     };
     contacts.set(row.email, contact);

@@ -3,7 +3,14 @@
 // migration 0024). Addresses stay stored and shown as written.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { ContactDetail, ContactsCheckResponse, SignalsResponse, StatusResponse } from "../../shared/api";
+import type {
+  ContactDetail,
+  ContactSummary,
+  ContactsCheckResponse,
+  ContactsResponse,
+  SignalsResponse,
+  StatusResponse,
+} from "../../shared/api";
 import { mailboxKey } from "../../shared/email";
 import { purgeExpiredEvents } from "../src/db/retention";
 import { RECIPIENT_SPELLINGS_SQL, SIGNAL_SPELLINGS_SQL } from "../src/db/spellings";
@@ -254,6 +261,101 @@ describe("contacts", () => {
     expect((await account.api(path(NFD_UNICODE), { method: "DELETE" })).status).toBe(204);
     expect(await rows("SELECT email FROM message_recipients WHERE account_id = ?", account.accountId)).toEqual([
       { email: "stayer@acme.example" },
+    ]);
+  });
+});
+
+describe("the people list and a contact's page", () => {
+  /**
+   * Two emails to one person, a day apart, each opened once an hour after it was sent: in the spellings given, and
+   * the same in an account that wrote the address all in ASCII, whose one contact is what the person must show as.
+   */
+  async function twoEmails(first: string, second: string, now = Date.now()) {
+    const account = await createAccount();
+    const at = (hoursAgo: number) => new Date(now - hoursAgo * HOUR).toISOString();
+    const messages = [
+      await sentMessage(account, { threadId: "t-person-1", recipients: [{ email: first, name: "Jörg" }], sentAt: at(48) }),
+      await sentMessage(account, {
+        threadId: "t-person-2",
+        recipients: [{ email: second }, { email: "other@acme.example" }],
+        sentAt: at(24),
+      }),
+    ];
+    await openAt(account, messages[0]?.id ?? "", now - 47 * HOUR);
+    await openAt(account, messages[1]?.id ?? "", now - 23 * HOUR);
+    return { account, messages };
+  }
+
+  async function listedPeople(account: TestAccount) {
+    const res = await account.json<ContactsResponse>("GET", "/api/contacts");
+    expect(res.status).toBe(200);
+    return res.body.contacts;
+  }
+
+  const shownAs = (c: ContactSummary) => [c.email, c.name, c.sent, c.score, c.lastSentAt, c.lastActivityAt];
+
+  it("lists a person written in two spellings once, with the counts and the score of both", async () => {
+    const now = Date.now();
+    const { account, messages } = await twoEmails(UNICODE, PUNYCODE, now);
+    const { account: ascii } = await twoEmails("joerg@muenchen.de", "joerg@muenchen.de", now);
+    const [person, other] = await listedPeople(account);
+    const [expected] = await listedPeople(ascii);
+    expect(person && shownAs(person)).toEqual(expected && [UNICODE, ...shownAs(expected).slice(1)]);
+    expect(person?.sent).toBe(2);
+    expect(other?.email).toBe("other@acme.example");
+    expect((await listedPeople(account)).map((c) => c.email)).toEqual([UNICODE, "other@acme.example"]);
+    // An open since, on the email to the spelling not shown, counts for the person.
+    await openAt(account, messages[1]?.id ?? "", Date.now() - HOUR);
+    const [after] = await listedPeople(account);
+    expect(after?.email).toBe(UNICODE);
+    expect(after?.score).toBeGreaterThan(person?.score ?? Infinity);
+  });
+
+  it("lists a person stored in NFC and NFD once, and in three spellings once", async () => {
+    const { account } = await twoEmails(NFD_UNICODE, UNICODE);
+    await sentMessage(account, { threadId: "t-person-3", recipients: [{ email: PUNYCODE }], sentAt: ago(HOUR) });
+    const people = await listedPeople(account);
+    expect(people.map((c) => [c.email, c.sent])).toEqual([
+      [[NFD_UNICODE, UNICODE, PUNYCODE].sort()[0], 3],
+      ["other@acme.example", 1],
+    ]);
+  });
+
+  it("answers a contact's page in any spelling with the person in all of them", async () => {
+    const { account, messages } = await twoEmails(UNICODE, PUNYCODE);
+    const listed = (await listedPeople(account))[0];
+    for (const spelling of [UNICODE, PUNYCODE, NFD_UNICODE]) {
+      const page = await account.json<ContactDetail>("GET", path(spelling));
+      expect(page.status, spelling).toBe(200);
+      expect(listed && shownAs(page.body.contact), spelling).toEqual(listed && shownAs(listed));
+      expect(new Set(page.body.timeline.filter((item) => item.kind === "sent").map((item) => item.messageId)), spelling).toEqual(
+        new Set(messages.map((m) => m.id)),
+      );
+      expect(page.body.timeline.filter((item) => item.kind === "open").length, spelling).toBe(2);
+    }
+  });
+
+  it("answers a contact's page before any listing, in the spelling not shown", async () => {
+    const { account } = await twoEmails(UNICODE, PUNYCODE);
+    const page = await account.json<ContactDetail>("GET", path(PUNYCODE));
+    expect(page.status).toBe(200);
+    expect([page.body.contact.email, page.body.contact.sent]).toEqual([UNICODE, 2]);
+  });
+
+  it("exports a person written in two spellings as one contact", async () => {
+    const { account } = await twoEmails(UNICODE, PUNYCODE);
+    const csv = await (await account.api("/api/export/contacts.csv")).text();
+    const lines = csv.trim().split(/\r?\n/).slice(1);
+    expect(lines.map((line) => line.split(",").slice(0, 1).join())).toEqual([UNICODE, "other@acme.example"].sort());
+  });
+
+  it("lists the other spelling once the shown one's only email is deleted", async () => {
+    const { account, messages } = await twoEmails(UNICODE, PUNYCODE);
+    expect((await listedPeople(account))[0]?.sent).toBe(2);
+    expect((await account.api(`/api/messages/${messages[0]?.id}`, { method: "DELETE" })).status).toBe(204);
+    expect((await listedPeople(account)).map((c) => [c.email, c.sent])).toEqual([
+      [PUNYCODE, 1],
+      ["other@acme.example", 1],
     ]);
   });
 });

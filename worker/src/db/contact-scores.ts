@@ -10,6 +10,7 @@
 // emails since contact_scores_state.events_seq (read by seq through events_by_account, so a hit writes nothing
 // here). A listing rescores a bounded share of the marked rows (RESCORED_PER_REQUEST); a marked row it leaves is
 // computed from its emails when it is shown.
+import { foldAddress } from "../../../shared/email";
 import { ENGAGEMENT_HALF_LIFE_MS, roundedScore } from "../../../shared/engagement";
 import { type ContactAggregate, scoredContacts } from "./contacts";
 import { chunked, MAX_IN_LIST } from "./sql";
@@ -85,17 +86,35 @@ function storedContact(row: StoredContactRow, now: number): ContactAggregate {
     campaigns: new Set(JSON.parse(row.campaigns) as string[]),
     score: roundedScore(exactScore),
     exactScore,
+    spellings: [row.email],
   };
 }
 
-/** These contacts computed from their emails and events at `now`, by email. */
+/**
+ * These contacts computed from their emails and events at `now`, by each address asked: a person asked in two
+ * spellings is one contact under both.
+ */
 async function computedContacts(db: D1Database, accountId: string, now: number, emails: readonly string[]) {
-  return new Map((await scoredContacts(db, accountId, now, emails)).map((contact) => [contact.email, contact]));
+  const byFolded = new Map((await scoredContacts(db, accountId, now, emails)).map((contact) => [foldAddress(contact.email), contact]));
+  const computed = new Map<string, ContactAggregate>();
+  for (const email of emails) {
+    const contact = byFolded.get(foldAddress(email));
+    if (contact) computed.set(email, contact);
+  }
+  return computed;
 }
+
+/** A contact_scores row written as hidden: shown by the row of `shown_as`, it holds nothing of its own to show. */
+const HIDDEN_ROW_SQL = `INSERT INTO contact_scores (account_id, email, dirty, shown_as) VALUES (?1, ?2, 0, ?3)
+  ON CONFLICT (account_id, email) DO UPDATE SET
+    dirty = CASE WHEN contact_scores.dirty <= ?4 THEN 0 ELSE contact_scores.dirty END, shown_as = ?3,
+    name = NULL, sent = 0, last_sent_at = NULL, activity_key = ${NO_ACTIVITY_KEY}, campaigns = '[]', score_key = ${NO_SCORE_KEY}`;
 
 /**
  * Recomputes these contacts' stored rows: `dirtyAsRead` (email → dirty as read before computing) clears only those.
- * Returns the contacts as computed, by email (a contact with no email left has none).
+ * A person stored in several spellings (foldAddress) is stored on the row of the first (ContactAggregate.spellings),
+ * the others' rows hidden behind it (`shown_as`, migration 0027), whichever of them was asked. Returns the contacts
+ * as computed, by each address asked (a contact with no email left has none).
  */
 async function storeContacts(
   db: D1Database,
@@ -104,36 +123,40 @@ async function storeContacts(
   dirtyAsRead: Map<string, number>,
 ): Promise<Map<string, ContactAggregate>> {
   const computed = await computedContacts(db, accountId, now, [...dirtyAsRead.keys()]);
-  for (const part of chunked([...dirtyAsRead.keys()])) {
-    await db.batch(
-      part.map((email) => {
-        const contact = computed.get(email);
-        const seen = dirtyAsRead.get(email) ?? 0;
-        // A contact with no email left is gone from the list (deleted messages, a deleted contact).
-        if (!contact)
-          return db.prepare("DELETE FROM contact_scores WHERE account_id = ? AND email = ? AND dirty <= ?").bind(accountId, email, seen);
-        return db
-          .prepare(
-            `INSERT INTO contact_scores (account_id, email, dirty, name, sent, last_sent_at, activity_key, campaigns, score_key)
-             VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?7, ?8)
-             ON CONFLICT (account_id, email) DO UPDATE SET
-               dirty = CASE WHEN contact_scores.dirty <= ?9 THEN 0 ELSE contact_scores.dirty END,
-               name = ?3, sent = ?4, last_sent_at = ?5, activity_key = ?6, campaigns = ?7, score_key = ?8`,
-          )
-          .bind(
-            accountId,
-            email,
-            contact.name,
-            contact.sent,
-            contact.lastSentAt,
-            contact.lastActivityAt ?? NO_ACTIVITY_KEY,
-            JSON.stringify([...contact.campaigns]),
-            scoreKey(contact.exactScore, now),
-            seen,
-          );
-      }),
+  const seen = (email: string) => dirtyAsRead.get(email) ?? 0;
+  const statements: D1PreparedStatement[] = [];
+  for (const contact of new Set(computed.values())) {
+    statements.push(
+      db
+        .prepare(
+          `INSERT INTO contact_scores (account_id, email, dirty, name, sent, last_sent_at, activity_key, campaigns, score_key)
+           VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?7, ?8)
+           ON CONFLICT (account_id, email) DO UPDATE SET
+             dirty = CASE WHEN contact_scores.dirty <= ?9 THEN 0 ELSE contact_scores.dirty END, shown_as = NULL,
+             name = ?3, sent = ?4, last_sent_at = ?5, activity_key = ?6, campaigns = ?7, score_key = ?8`,
+        )
+        .bind(
+          accountId,
+          contact.email,
+          contact.name,
+          contact.sent,
+          contact.lastSentAt,
+          contact.lastActivityAt ?? NO_ACTIVITY_KEY,
+          JSON.stringify([...contact.campaigns]),
+          scoreKey(contact.exactScore, now),
+          seen(contact.email),
+        ),
+      ...contact.spellings.slice(1).map((spelling) => db.prepare(HIDDEN_ROW_SQL).bind(accountId, spelling, contact.email, seen(spelling))),
     );
   }
+  // A spelling on no email left is gone from the list (deleted messages, a deleted contact). After the rows above, so
+  // that a shown row deleted (migration 0027's trigger shows its hidden rows again) hides none still hidden.
+  for (const email of dirtyAsRead.keys())
+    if (!computed.get(email)?.spellings.includes(email))
+      statements.push(
+        db.prepare("DELETE FROM contact_scores WHERE account_id = ? AND email = ? AND dirty <= ?").bind(accountId, email, seen(email)),
+      );
+  for (const part of chunked(statements)) await db.batch(part);
   return computed;
 }
 
@@ -211,17 +234,37 @@ export async function refreshContactScores(db: D1Database, accountId: string, no
 
 /**
  * One contact at `now`, for its own page, or null when the account never sent to it (or deleted every email to it):
- * the stored row once the account's changes are marked, or, when the row is marked or missing, computed from its
- * emails and stored. So a contact of a year of mail reads one row, not a few rows per email, until it changes.
+ * the stored row once the account's changes are marked, or, when a row of the person is marked or missing, computed
+ * from its emails and stored. So a contact of a year of mail reads one row, not a few rows per email, until it changes.
+ * `spellings` are those the account stored of the address (db/spellings.ts storedSpellings): the person's rows are
+ * read in all of them, so a page asked in any spelling shows the one person, and a mark on any of its rows counts.
  */
-export async function contactAt(db: D1Database, accountId: string, email: string, now: number): Promise<ContactAggregate | null> {
+export async function contactAt(
+  db: D1Database,
+  accountId: string,
+  spellings: readonly string[],
+  now: number,
+): Promise<ContactAggregate | null> {
   await markChangedContacts(db, accountId);
-  const row = await db
-    .prepare(`SELECT ${STORED_CONTACT_COLUMNS} FROM contact_scores WHERE account_id = ? AND email = ?`)
-    .bind(accountId, email)
-    .first<StoredContactRow>();
-  if (row?.dirty === 0) return storedContact(row, now);
-  return (await storeContacts(db, accountId, now, new Map([[email, row?.dirty ?? 0]]))).get(email) ?? null;
+  // The rows of these spellings, and the rows hidden behind them (contact_scores_hidden: none for an address in ASCII),
+  // some of which may be of spellings on no email any more: marked, they are what changed the person.
+  const list = spellings.map((_, i) => `?${i + 2}`).join(", ");
+  const { results } = await db
+    .prepare(
+      `SELECT ${STORED_CONTACT_COLUMNS}, shown_as FROM contact_scores WHERE account_id = ?1 AND email IN (${list})
+       UNION ALL SELECT ${STORED_CONTACT_COLUMNS}, shown_as FROM contact_scores INDEXED BY contact_scores_hidden
+         WHERE account_id = ?1 AND shown_as IS NOT NULL AND shown_as IN (${list}) AND email NOT IN (${list})`,
+    )
+    .bind(accountId, ...spellings)
+    .all<StoredContactRow & { shown_as: string | null }>();
+  const shown = results.filter((row) => row.shown_as === null);
+  const [row] = shown;
+  // One shown row, every other row of the person hidden behind it, and none marked: the row is the person.
+  if (row && shown.length === 1 && results.every((r) => r.dirty === 0 && (r.shown_as ?? row.email) === row.email))
+    return { ...storedContact(row, now), spellings: results.map((r) => r.email).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)) };
+  const [asked = ""] = spellings;
+  const dirtyAsRead = new Map<string, number>([[asked, 0], ...results.map((r) => [r.email, r.dirty] as const)]);
+  return (await storeContacts(db, accountId, now, dirtyAsRead)).get(asked) ?? null;
 }
 
 export interface ContactPageQuery {
@@ -245,7 +288,8 @@ export async function contactPage(
   query: ContactPageQuery,
 ): Promise<{ contacts: (ContactAggregate & { key: number })[]; more: boolean }> {
   const column = query.sort === "score" ? "score_key" : "activity_key";
-  const conditions = ["account_id = ?1"];
+  // A person's other spellings' rows are hidden behind the one that shows it (storeContacts).
+  const conditions = ["account_id = ?1", "shown_as IS NULL"];
   const binds: (string | number)[] = [accountId];
   const bind = (value: string | number) => `?${binds.push(value)}`;
   if (query.after) {
@@ -270,7 +314,9 @@ export async function contactPage(
   const computed = await computedContacts(db, accountId, now, marked);
   const contacts = page.flatMap((row) => {
     const contact = row.dirty > 0 ? computed.get(row.email) : storedContact(row, now);
-    return contact ? [{ ...contact, key: row.key }] : [];
+    // A marked row whose person is now shown by another spelling's row (one stored since, first in code-point
+    // order, or this one's emails gone) is left to that row: the person is listed once.
+    return contact && contact.email === row.email ? [{ ...contact, key: row.key }] : [];
   });
   const shown = query.minScore === undefined ? contacts : contacts.filter((c) => c.score >= (query.minScore ?? 0));
   // Past the first contact under minScore, every later one is under it too (the keys only go down).

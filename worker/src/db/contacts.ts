@@ -7,8 +7,8 @@ import { iso } from "../time";
 import { END_OF_TIME } from "./events";
 import { deleteMessageStatements } from "./messages";
 import { addressStates } from "./signals";
-import { storedSpellings } from "./spellings";
-import { COUNTED_SQL, chunked, placeholders } from "./sql";
+import { OUTSIDE_ASCII_SQL, storedSpellings } from "./spellings";
+import { COUNTED_SQL, MAX_IN_LIST, placeholders } from "./sql";
 
 /** Repeats beyond this per email and kind add under 0.1% to a score: they are not read. */
 export const MAX_RANK = 10;
@@ -26,6 +26,11 @@ export interface ContactAggregate {
   score: number;
   /** The score before rounding to 2 decimals: the stored ranking key is made from it (contact-scores.ts). */
   exactScore: number;
+  /**
+   * Every spelling of the address on the contact's emails (foldAddress folds them to one), `email` the first of them
+   * in code-point order: the one the person is shown as. Only `email` for a contact read from its stored row.
+   */
+  spellings: string[];
 }
 
 /** A score's terms as SQL: each activity's weight, repeat factor and decay at `?now` (docs/engagement.md). */
@@ -38,6 +43,8 @@ const TERM_SQL = `${WEIGHT_SQL} * pow(${ENGAGEMENT_REPEAT_FACTOR}, rank - 1) * p
 interface ScoredRow {
   email: string;
   name: string | null;
+  /** When the email that gives `name` was sent: a person's name is that of its latest email in any spelling. */
+  name_at: number | null;
   sent: number;
   last_sent_at: number | null;
   campaigns: string;
@@ -47,12 +54,16 @@ interface ScoredRow {
 
 /**
  * These contacts with their scores at `now`, computed in D1 from their emails' counted events and replies: the same
- * sums as engagementSum over the activities docs/engagement.md defines, one row per contact, one D1 call per
- * MAX_IN_LIST addresses. Summed in the Worker, a contact's every counted event came to it as a row: for a contact of 2,300 emails
+ * sums as engagementSum over the activities docs/engagement.md defines, one D1 call per MAX_IN_LIST addresses. Summed
+ * in the Worker, a contact's every counted event came to it as a row: for a contact of 2,300 emails
  * with two other recipients and ten opens each, 32,200 rows and about 170 ms of CPU in Node (2026-12-01), where the
  * free plan stops an invocation at 10 ms; D1 runs the SQL on its own servers. D1 has SQLite's math functions
  * (`pow`): "D1 supports … Math functions" (developers.cloudflare.com/d1/sql-api/sql-statements/, read 2026-12-01).
- * A contact with no email left is not returned.
+ *
+ * One person per address as foldAddress gives it, whatever the spelling asked and the spellings stored: the statement
+ * also scores the account's other spellings of each address (scoredContactsSql), one row each, and the rows of one
+ * person are summed here (mergedContact). An address all in ASCII has no other spelling but its folded form, which
+ * is itself, so nearly every person is one row. A person with no email left is not returned, nor one not asked for.
  */
 export async function scoredContacts(
   db: D1Database,
@@ -60,37 +71,108 @@ export async function scoredContacts(
   now: number,
   emails: readonly string[],
 ): Promise<ContactAggregate[]> {
-  const scored: ContactAggregate[] = [];
-  for (const part of chunked(emails)) {
+  const asked = new Set(emails.map(foldAddress));
+  const byPerson = new Map<string, SpellingContact[]>();
+  for (const part of spellingChunks(emails)) {
     const { results } = await db
       .prepare(scoredContactsSql(part.length))
-      .bind(accountId, now, ...part)
+      .bind(accountId, now, JSON.stringify([...new Set(part.map(mailboxKey))]), ...part)
       .all<ScoredRow>();
-    for (const row of results)
-      scored.push({
-        email: row.email,
-        name: row.name,
-        sent: row.sent,
-        lastSentAt: row.last_sent_at,
-        lastActivityAt: row.last_activity_at,
-        campaigns: new Set(JSON.parse(row.campaigns) as string[]),
-        score: roundedScore(row.score),
-        exactScore: row.score,
-      });
+    for (const row of results) {
+      const folded = foldAddress(row.email);
+      if (!asked.has(folded)) continue;
+      byPerson.set(folded, [
+        ...(byPerson.get(folded) ?? []),
+        {
+          email: row.email,
+          name: row.name,
+          sent: row.sent,
+          lastSentAt: row.last_sent_at,
+          lastActivityAt: row.last_activity_at,
+          campaigns: new Set(JSON.parse(row.campaigns) as string[]),
+          score: roundedScore(row.score),
+          exactScore: row.score,
+          spellings: [row.email],
+          nameAt: row.name_at,
+        },
+      ]);
+    }
   }
-  return scored;
+  return [...byPerson.values()].map(mergedContact);
 }
 
-/** scoredContacts' statement for `count` addresses: ?1 the account, ?2 now, the addresses from ?3. */
+/** One spelling's row of scoredContactsSql, and when the email that gives its name was sent. */
+type SpellingContact = ContactAggregate & { nameAt: number | null };
+
+/**
+ * The addresses asked in chunks of at most MAX_IN_LIST, each with its folded form beside it: an ASCII spelling of an
+ * address written outside ASCII (`joe@xn--mnchen-3ya.de` for `joe@münchen.de`) is in no index of spellings outside
+ * ASCII, so it is asked by name. An address all in ASCII is its folded form: the chunks are as before.
+ */
+function spellingChunks(emails: readonly string[]): string[][] {
+  const chunks: string[][] = [];
+  let chunk = new Set<string>();
+  for (const email of emails) {
+    const pair = new Set([email, foldAddress(email)]);
+    if (chunk.size + pair.size > MAX_IN_LIST) {
+      chunks.push([...chunk]);
+      chunk = new Set();
+    }
+    for (const spelling of pair) chunk.add(spelling);
+  }
+  if (chunk.size > 0) chunks.push([...chunk]);
+  return chunks;
+}
+
+/**
+ * One person from the rows of its spellings: sums and the latest of each time, the name of its latest email that
+ * gives one. A registration lists an address once however it is spelled (db/spellings.ts), so each email is in one
+ * row and the sums count it once.
+ */
+function mergedContact(rows: SpellingContact[]): ContactAggregate {
+  const spellings = rows.map((row) => row.email).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const latest = (values: (number | null)[]) => values.reduce<number | null>((a, b) => (b !== null && (a === null || b > a) ? b : a), null);
+  const named = rows.filter((row) => row.name !== null).sort((a, b) => (b.nameAt ?? 0) - (a.nameAt ?? 0))[0];
+  const exactScore = rows.reduce((sum, row) => sum + row.exactScore, 0);
+  return {
+    email: spellings[0] as string,
+    name: named?.name ?? null,
+    sent: rows.reduce((sum, row) => sum + row.sent, 0),
+    lastSentAt: latest(rows.map((row) => row.lastSentAt)),
+    lastActivityAt: latest(rows.map((row) => row.lastActivityAt)),
+    campaigns: new Set(rows.flatMap((row) => [...row.campaigns])),
+    score: roundedScore(exactScore),
+    exactScore,
+    spellings,
+  };
+}
+
+/**
+ * scoredContacts' statement for `count` addresses: ?1 the account, ?2 now, ?3 the JSON array of the addresses'
+ * mailboxes (mailboxKey), the addresses from ?4. One row per spelling: the addresses asked, and the account's
+ * spellings outside ASCII of their mailboxes, as db/spellings.ts RECIPIENT_SPELLINGS_SQL finds them (migration 0024's
+ * partial index, a seek per mailbox, nearly always finding none), which scoredContacts folds and keeps when they are
+ * one of the addresses asked.
+ */
 function scoredContactsSql(count: number): string {
-  const list = Array.from({ length: count }, (_, i) => `?${i + 3}`).join(", ");
+  const list = Array.from({ length: count }, (_, i) => `?${i + 4}`).join(", ");
   return `WITH ranges(kind, label) AS (VALUES ${COUNTED_RANGES_SQL}),
+       spelled AS (
+         SELECT email, name, message_id FROM message_recipients WHERE account_id = ?1 AND email IN (${list})
+         -- Sought only in an account with a recipient outside ASCII (one seek of the partial index): each key sought
+         -- is a row read, which an account all in ASCII, nearly every account, is spared.
+         UNION ALL SELECT r.email, r.name, r.message_id
+           FROM json_each(CASE WHEN EXISTS (SELECT 1 FROM message_recipients WHERE account_id = ?1 AND ${OUTSIDE_ASCII_SQL}) THEN ?3 ELSE '[]' END) AS k
+           CROSS JOIN message_recipients r
+           WHERE r.account_id = ?1 AND r.mailbox_key = k.value AND ${OUTSIDE_ASCII_SQL} AND r.email NOT IN (${list})
+         UNION ALL SELECT email, name, message_id FROM message_recipients
+           WHERE account_id = ?1 AND mailbox_key IS NULL AND ${OUTSIDE_ASCII_SQL} AND email NOT IN (${list})),
        -- Each contact's emails, and among how many recipients each email's activity is shared.
        mine AS MATERIALIZED (
          SELECT r.email, r.name, m.id AS message_id, m.sent_at, m.campaign,
                 max(m.recipient_count, (SELECT count(*) FROM message_recipients x WHERE x.message_id = m.id)) AS sharers
-         FROM message_recipients r JOIN messages m ON m.id = r.message_id
-         WHERE r.account_id = ?1 AND r.email IN (${list}) AND m.deleted_at IS NULL),
+         FROM spelled r JOIN messages m ON m.id = r.message_id
+         WHERE m.deleted_at IS NULL),
        emails AS MATERIALIZED (SELECT DISTINCT message_id FROM mine),
        -- Per email and kind, the first ${MAX_RANK} counted events in time, from the first ${MAX_RANK} of each counted label:
        -- index seeks in events_by_message, so the rows read follow the emails, not how often each was opened.
@@ -117,11 +199,11 @@ function scoredContactsSql(count: number): string {
        contact_replies AS (SELECT email, sum(${TERM_SQL} * share) AS score, max(occurred_at) AS at FROM replies GROUP BY email),
        -- The name on the latest email that gives one.
        names AS (
-         SELECT email, name FROM (
-           SELECT email, name, row_number() OVER (PARTITION BY email ORDER BY sent_at DESC, message_id DESC) AS n FROM mine WHERE name IS NOT NULL)
+         SELECT email, name, sent_at FROM (
+           SELECT email, name, sent_at, row_number() OVER (PARTITION BY email ORDER BY sent_at DESC, message_id DESC) AS n FROM mine WHERE name IS NOT NULL)
          WHERE n = 1)
        -- One row per contact and email; the contact's replies and name are one row per contact.
-       SELECT mine.email, count(*) AS sent, max(mine.sent_at) AS last_sent_at, nm.name,
+       SELECT mine.email, count(*) AS sent, max(mine.sent_at) AS last_sent_at, nm.name, nm.sent_at AS name_at,
               json_group_array(DISTINCT mine.campaign) FILTER (WHERE mine.campaign IS NOT NULL) AS campaigns,
               sum(coalesce(e.score, 0) / mine.sharers) + coalesce(cr.score, 0) AS score,
               coalesce(max(max(l.at), cr.at), max(l.at), cr.at) AS last_activity_at
@@ -179,7 +261,7 @@ const EVENT_KINDS_SQL = EVENT_KINDS.map((kind) => `'${kind}'`).join(", ");
 const olderThanPosition = (at: string, key: string) => `${at} <= ?3 AND (${at} < ?3 OR ${key} < ?4)`;
 
 /**
- * One page of the contact's timeline, newest first: at most `limit` items strictly older than `before`, and the
+ * One page of the contact's timeline in every spelling of its address the account stored (storedSpellings), newest first: at most `limit` items strictly older than `before`, and the
  * position to go on from when older items are left. SQLite merges the three kinds of item and keeps the page, so
  * the Worker takes and turns into JSON only the page's rows, however long the contact's history: taking every item
  * on every page, as it did, passed the free plan's 10 ms of CPU per invocation for a contact of a year of mail. D1
@@ -196,7 +278,7 @@ const olderThanPosition = (at: string, key: string) => `${at} <= ?3 AND (${at} <
 export async function contactTimelinePage(
   db: D1Database,
   accountId: string,
-  email: string,
+  spellings: readonly string[],
   before: TimelinePosition | null,
   limit: number,
 ): Promise<{ items: TimelineItem[]; next: TimelinePosition | null }> {
@@ -205,7 +287,7 @@ export async function contactTimelinePage(
       `WITH contact_messages AS (
          SELECT r.message_id, m.subject, m.campaign, m.sent_at, m.recipient_count > 1 AS shared
          FROM message_recipients r JOIN messages m ON m.id = r.message_id AND m.deleted_at IS NULL
-         WHERE r.account_id = ?1 AND r.email = ?2)
+         WHERE r.account_id = ?1 AND r.email IN (SELECT value FROM json_each(?2)))
        SELECT message_id, subject, campaign, 'sent' AS kind, sent_at AS at, '0:' || message_id AS key, shared,
               NULL AS url, NULL AS bounce_kind
        FROM contact_messages WHERE ${olderThanPosition("sent_at", "'0:' || message_id")}
@@ -219,15 +301,15 @@ export async function contactTimelinePage(
        UNION ALL
        -- The contact's own signals; a reply from someone who is not a recipient of the email, and a bounce that
        -- names no address, belong to everyone on it. A reply from another recipient is theirs.
-       SELECT c.message_id, c.subject, c.campaign, s.kind, s.occurred_at, '2:' || s.seq, s.email <> ?2,
+       SELECT c.message_id, c.subject, c.campaign, s.kind, s.occurred_at, '2:' || s.seq, s.email NOT IN (SELECT value FROM json_each(?2)),
               NULL, CASE s.kind WHEN 'bounce' THEN s.bounce_kind END
        FROM contact_messages c JOIN signals s INDEXED BY signals_by_message ON s.message_id = c.message_id
-       WHERE s.account_id = ?1 AND ${olderThanPosition("s.occurred_at", "'2:' || s.seq")} AND (s.email = ?2
+       WHERE s.account_id = ?1 AND ${olderThanPosition("s.occurred_at", "'2:' || s.seq")} AND (s.email IN (SELECT value FROM json_each(?2))
          OR (s.kind = 'reply' AND NOT EXISTS (SELECT 1 FROM message_recipients o WHERE o.message_id = s.message_id AND o.email = s.email))
          OR (s.kind = 'bounce' AND s.email = ''))
        ORDER BY at DESC, key DESC LIMIT ?5`,
     )
-    .bind(accountId, email, before?.[0] ?? END_OF_TIME, before?.[1] ?? "", limit + 1)
+    .bind(accountId, JSON.stringify(spellings), before?.[0] ?? END_OF_TIME, before?.[1] ?? "", limit + 1)
     .all<TimelineRow>();
   const page = results.slice(0, limit);
   const last = page[page.length - 1];

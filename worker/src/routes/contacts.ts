@@ -67,17 +67,13 @@ export const contactsRoute = new Hono<AppEnv>()
     const { cursor, limit } = c.req.valid("query");
     const { values: before, error } = pageCursor(c, cursor, ["n", "s"]);
     if (error) return error;
-    let [contact, page] = await Promise.all([
-      contactAt(c.env.DB, accountId, email, Date.now()),
-      contactTimelinePage(c.env.DB, accountId, email, before, limit),
+    // The person in every spelling the account stored of the address (`jörg@münchen.de`, `jörg@xn--mnchen-3ya.de`,
+    // NFC and NFD): one contact, one timeline, whichever spelling is asked.
+    const spellings = (await storedSpellings(c.env.DB, accountId, [email])).get(email) ?? [email];
+    const [contact, page] = await Promise.all([
+      contactAt(c.env.DB, accountId, spellings, Date.now()),
+      contactTimelinePage(c.env.DB, accountId, spellings, before, limit),
     ]);
-    // Asked in another spelling than the contact's (`jörg@xn--mnchen-3ya.de` for `jörg@münchen.de`): the contact as stored.
-    for (const spelling of contact ? [] : ((await storedSpellings(c.env.DB, accountId, [email])).get(email) ?? []).slice(1)) {
-      contact = await contactAt(c.env.DB, accountId, spelling, Date.now());
-      if (!contact) continue;
-      page = await contactTimelinePage(c.env.DB, accountId, spelling, before, limit);
-      break;
-    }
     if (!contact) return jsonError(c, 404, NOT_FOUND);
     const body: ContactDetail = {
       contact: (await contactSummaries(c.env.DB, accountId, [contact]))[0] as ContactSummary,

@@ -207,7 +207,10 @@ async function contactsPart(db: D1Database, accountId: string, after: [string] |
     .all<{ email: string }>();
   const emails = results.slice(0, CONTACTS_PER_PART).map((r) => r.email);
   const now = Date.now();
-  const contacts = await scoredContacts(db, accountId, now, emails);
+  // A person stored in several spellings is one row, shown as the first of them in code-point order: in the part
+  // that holds that spelling, whichever parts hold the others.
+  const listed = new Set(emails);
+  const contacts = (await scoredContacts(db, accountId, now, emails)).filter((contact) => listed.has(contact.email));
   contacts.sort((a, b) => (a.email < b.email ? -1 : 1));
   const last = emails.at(-1);
   return {

@@ -1,0 +1,28 @@
+-- The people list shows a person once, whatever the spellings the account wrote their address in: `jörg@münchen.de`
+-- and `jörg@xn--mnchen-3ya.de`, or an "é" in NFC and in NFD, are one mailbox (foldAddress, shared/email.ts; migration
+-- 0024). contact_scores keeps one row per spelling, as the triggers of migrations 0010 and 0012 write and mark them,
+-- but the worker stores a person's counts and score on one of them (db/contact-scores.ts: the first of the person's
+-- spellings in code-point order) and hides the others, each naming in `shown_as` the spelling whose row shows the
+-- person. NULL, as on every row stored before and on every address all in ASCII (already its one spelling), is a row
+-- shown in the list. SQL cannot fold an address, so only the worker hides a row, when it rescores it.
+ALTER TABLE contact_scores ADD COLUMN shown_as TEXT;
+
+-- The hidden rows shown by a row: partial, so the rows all in ASCII, nearly every row, are not in it.
+CREATE INDEX contact_scores_hidden ON contact_scores (account_id, shown_as) WHERE shown_as IS NOT NULL;
+
+-- A mark on a hidden row (a new email, a reply, a label, the retention purge) is not passed to the row that shows it
+-- by a trigger on `dirty`: one there made every mark of every row read two rows more (local D1, 2026-12-06), ASCII
+-- rows too. A listing rescores the marked rows, hidden ones among them, before it reads a page, and a contact's page
+-- reads the person's every row (db/contact-scores.ts contactAt). A row deleted is rare, and these pass it on.
+-- Each trigger is on one physical line: D1's remote /query cuts a migration at every `;` that ends a line (0010).
+
+-- A hidden row deleted (its spelling is on no email left): the person it counted in changed.
+CREATE TRIGGER contact_scores_hidden_deleted AFTER DELETE ON contact_scores WHEN OLD.shown_as IS NOT NULL BEGIN UPDATE contact_scores SET dirty = dirty + 1 WHERE account_id = OLD.account_id AND email = OLD.shown_as; END;
+
+-- A shown row deleted (an email deleted, a contact deleted): the rows it showed are shown again, marked, until the
+-- worker rescores them, so a person whose other spellings still have emails never drops out of the list.
+CREATE TRIGGER contact_scores_shown_deleted AFTER DELETE ON contact_scores WHEN OLD.shown_as IS NULL BEGIN UPDATE contact_scores SET shown_as = NULL, dirty = dirty + 1 WHERE account_id = OLD.account_id AND shown_as = OLD.email; END;
+
+-- The rows stored before outside ASCII, marked: each, rescored, gathers its person's spellings on one row. An ASCII
+-- spelling of such a person (`joe@xn--mnchen-3ya.de` beside `joe@münchen.de`) is gathered with them.
+UPDATE contact_scores SET dirty = dirty + 1 WHERE length(email) <> length(CAST(email AS BLOB));
