@@ -436,7 +436,10 @@ describe("what a lookup reads", () => {
       expect(await checked.response.json()).toMatchObject({ contacts: [{ email: NFD_UNICODE }, { email: "buyer@acme.example" }] });
       return checked.d1RowsRead;
     };
-    expect(await rowsRead(400)).toBe(await rowsRead(0));
+    // One other recipient against 400, not none: a seek reads the index entry after its range to see that it ended,
+    // when there is one. With none, whether there is depends on whether another account's entries follow in the index,
+    // which their random ids decide: the counts then differed by that one read, in most runs of this test alone.
+    expect(await rowsRead(400)).toBe(await rowsRead(1));
   });
 
   it("a spelling of another address with the same Gmail mailbox is not taken for the address", async () => {
