@@ -100,8 +100,8 @@ export default defineConfig(({ mode }) => {
       crx({ manifest: manifestFor(target, flavour), browser: target }),
       contentScriptsWithoutWhitespace(),
     ],
-    // extension/src/build-flags.d.ts: test seams exist in development builds only.
-    define: { DEVELOPMENT_BUILD: JSON.stringify(flavour === "development") },
+    // extension/src/build-flags.d.ts: test seams exist in development builds only; what Firefox does otherwise.
+    define: { DEVELOPMENT_BUILD: JSON.stringify(flavour === "development"), FIREFOX_BUILD: JSON.stringify(target === "firefox") },
     build: {
       outDir: store ? `dist/${target}-store` : `dist/${target}`,
       emptyOutDir: true,

@@ -53,6 +53,10 @@ export async function launchChromiumWithBackgroundTabs(): Promise<BrowserHarness
     extensionUrl: (file) => `${extensionOrigin}/${file}`,
     newTab: async (url) => prepare(await browser.newPage(), url),
     tabUrls: async () => (await browser.pages()).map((page) => page.url()),
+    openTab: async (prefix) => {
+      const page = (await browser.pages()).find((candidate) => candidate.url().startsWith(prefix));
+      return page && puppeteerTab(page, { openInBackground: (selector) => openInBackground(browser, page, selector, prepare) });
+    },
     closeTabs: async (prefix) => {
       for (const page of await browser.pages()) if (page.url().startsWith(prefix)) await page.close();
     },

@@ -93,6 +93,10 @@ export async function launchChromium(): Promise<BrowserHarness> {
       return tab(page);
     },
     tabUrls: async () => context.pages().map((page) => page.url()),
+    openTab: async (prefix) => {
+      const page = context.pages().find((candidate) => candidate.url().startsWith(prefix));
+      return page && tab(page);
+    },
     closeTabs: async (prefix) => {
       for (const page of context.pages()) if (page.url().startsWith(prefix)) await page.close();
     },

@@ -128,6 +128,14 @@ export async function launchFirefox(): Promise<BrowserHarness> {
       return tab(page);
     },
     tabUrls: async () => (await browser.pages()).map((page) => page.url()),
+    openTab: async (prefix) => {
+      // BiDi names moz-extension:// tabs about:blank: each tab is asked its own address.
+      for (const page of await browser.pages()) {
+        const href = await page.evaluate(() => location.href).catch(() => page.url());
+        if (href.startsWith(prefix)) return tab(page);
+      }
+      return undefined;
+    },
     closeTabs: async (prefix) => {
       // BiDi names moz-extension:// tabs about:blank: each tab is asked its own address.
       for (const page of await browser.pages()) {

@@ -49,6 +49,8 @@ export interface BrowserHarness {
   newTab(url: string): Promise<Tab>;
   /** The addresses of every open tab, including those the extension opened itself. */
   tabUrls(): Promise<string[]>;
+  /** A tab already open whose address starts with `prefix` (one the extension opened itself, say), if any. */
+  openTab(prefix: string): Promise<Tab | undefined>;
   /** Closes every tab whose address starts with `prefix`, as the user would. */
   closeTabs(prefix: string): Promise<void>;
   /**

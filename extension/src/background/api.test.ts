@@ -112,7 +112,7 @@ describe("a tracker the extension cannot reach", () => {
       .catch((e: unknown) => e);
     expect(withdrawn).toBeInstanceOf(TrackerError);
     expect((withdrawn as TrackerError).message).toMatch(
-      /^the extension may no longer reach https:\/\/t\.example:8443: its access to that site was taken away .*Press Connect in the extension's options to grant it again/,
+      /^the extension may no longer reach https:\/\/t\.example:8443: its access to that site was taken away .*Allow it again with the Allow button in the extension's options/,
     );
     expect((withdrawn as TrackerError).retryable).toBe(true);
   });

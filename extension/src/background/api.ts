@@ -108,7 +108,7 @@ async function answer<R extends ClientResponse<unknown>>(
     // Refused for want of access to the tracker's host: only granting it again mends it.
     if (!(await trackerAccessGranted(trackerUrl))) {
       throw new TrackerError(
-        `the extension may no longer reach ${new URL(trackerUrl).origin}: its access to that site was taken away in the browser's extension settings. Press Connect in the extension's options to grant it again (${reason})`,
+        `the extension may no longer reach ${new URL(trackerUrl).origin}: its access to that site was taken away in the browser's extension settings. Allow it again with the Allow button in the extension's options (${reason})`,
         null,
         true,
       );

@@ -21,6 +21,7 @@ import {
   readDomainList,
   saveOptions,
 } from "../options-store";
+import { WithheldAccess } from "../pages/allow-access";
 import { CopyButton } from "../pages/copy-button";
 import { OutboxList } from "../pages/outbox-list";
 import { useSavedNote } from "../pages/saved-note";
@@ -515,6 +516,8 @@ function OptionsPage() {
             ? "Not connected yet: enter your tracker's address and press Connect."
             : `Not connected: ${connection.problem}`}
       </p>
+      {/* Where Firefox's popup sends the rep to allow the extension again (pages/allow-access.tsx). */}
+      <WithheldAccess trackerUrl={connection.connected ? connection.trackerUrl : null} />
       {connection.notice ? (
         <p class="error" data-testid="tracker-notice">
           {connection.notice}

@@ -2,13 +2,14 @@
 // Gmail the extension no longer recognises, saying what stops working. A Gmail tab in front that has not reported is
 // one the content script does not run in (open since before an install or update): it has to be reloaded. While the
 // extension's access to Gmail is withdrawn, that is all it says. While Gmail's or the tracker's is, a button asks for
-// both again. Otherwise nothing is shown until a Gmail tab reported.
+// both again (Firefox's on the options page: pages/allow-access.tsx). Otherwise nothing is shown until a Gmail tab
+// reported.
 import { useEffect, useState } from "preact/hooks";
 import browser from "webextension-polyfill";
-import { gmailAccessGranted, neededOrigins, popupHealth, type TabHealth } from "../background/gmail-health";
+import { popupHealth, type TabHealth } from "../background/gmail-health";
 import { isGmailUrl } from "../background/sender";
 import { callFromPage } from "../messaging";
-import { trackerAccessGranted } from "../options-store";
+import { AllowAccessButton, type HostAccess, hostAccess } from "../pages/allow-access";
 
 const REFRESH_MS = 3000;
 
@@ -16,7 +17,7 @@ const REFRESH_MS = 3000;
 export function GmailHealthNotice({ trackerUrl }: { trackerUrl: string | null }) {
   const [health, setHealth] = useState<(TabHealth & { front: boolean }) | null>(null);
   const [gmailInFront, setGmailInFront] = useState(false);
-  const [access, setAccess] = useState({ gmail: true, tracker: true });
+  const [access, setAccess] = useState<HostAccess>({ gmail: true, tracker: true });
   useEffect(() => {
     let live = true;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -24,10 +25,10 @@ export function GmailHealthNotice({ trackerUrl }: { trackerUrl: string | null })
       try {
         const [tab] = await browser.tabs.query({ active: true, lastFocusedWindow: true });
         const answer = await callFromPage("gmailHealth", tab?.id === undefined ? null : { tabId: tab.id });
-        const [gmail, tracker] = await Promise.all([gmailAccessGranted(), trackerUrl === null || trackerAccessGranted(trackerUrl)]);
+        const granted = await hostAccess(trackerUrl);
         if (!live) return;
         setHealth(answer);
-        setAccess({ gmail, tracker });
+        setAccess(granted);
         // The tab's address is known for Gmail's, a host the extension may access.
         setGmailInFront(isGmailUrl(tab?.url));
       } catch {
@@ -57,23 +58,8 @@ export function GmailHealthNotice({ trackerUrl }: { trackerUrl: string | null })
         </ul>
       )}
       {withheld ? (
-        // The browser asks the rep (Chrome re-grants a withheld host permission this way: chrome.permissions.request,
-        // "…or be required permissions that were withheld by the user", read 2026-12-05);
-        // it must be the click's own call, before any await. Gmail and the tracker are asked for in one question:
-        // Chrome's "On click" withholds both, and one already granted asks nothing. The background hears the grant
-        // (watchGmailHealth). Without the tracker's site, the popup's connection line says what stopped.
-        <button
-          type="button"
-          name="allow-access"
-          onClick={() =>
-            void browser.permissions.request({ origins: neededOrigins(trackerUrl) }).then(
-              (granted) => granted && setAccess({ gmail: true, tracker: true }),
-              () => undefined,
-            )
-          }
-        >
-          {access.gmail ? "Allow Mailtracker to reach your tracker" : "Allow Mailtracker in Gmail"}
-        </button>
+        // Without the tracker's site, the popup's connection line says what stopped.
+        <AllowAccessButton trackerUrl={trackerUrl} access={access} inPopup onGranted={() => setAccess({ gmail: true, tracker: true })} />
       ) : null}
     </section>
   );
