@@ -2,6 +2,7 @@
 // only keyed fingerprints of the address, and the hourly purge sweeps the tracker's such emails for them a share at a
 // time (migration 0026, db/opt-out-sweeps.ts). In a file of its own: its tests count the tracker's emails that lost a
 // recipient, which other files' tests would add to.
+import { applyD1Migrations } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { mintTrackingId } from "../../shared/protocol";
@@ -10,7 +11,7 @@ import { purgeExpiredEvents } from "../src/db/retention";
 import { hitFromRequest } from "../src/hits";
 import { deriveSigningKey } from "../src/keys";
 import { storeHits } from "../src/queue";
-import { BASE, CHROME_UA, call, createAccount, registration, sentMessage, storedEvents, type TestAccount } from "./helpers";
+import { BASE, CHROME_UA, call, createAccount, migratedUpTo, registration, sentMessage, storedEvents, type TestAccount } from "./helpers";
 
 const SECRET = env.SIGNING_SECRET ?? "";
 
@@ -183,9 +184,14 @@ describe("an opt-out reaches another account's email the person was deleted from
     await purgeExpiredEvents(env.DB, SECRET, Date.now());
     const underWay = (await sweeps())[0]?.after_message_id;
     expect(underWay).toMatch(/^0long-/);
+    // Emails that lost a recipient since, before its cursor: the new opt-out's sweep is not in step with it.
+    await seedRemovedEmails("join", 10);
     await optOut((await sentMessage(a, { recipients: [{ email: second }], optOutLink: true })).id);
     expect(await hitNow(b, sharedSecond.id)).toBe(1);
-    // The next run takes the new one, at the lowest cursor, up to the first's and no further.
+    // The next runs take the new one, at the lowest cursor: a run's share, then up to the first's and no further.
+    await purgeExpiredEvents(env.DB, SECRET, Date.now());
+    const behind = `0long-${String(SWEEP_EMAILS_PER_RUN - 11).padStart(5, "0")}`;
+    expect((await sweeps()).map((s) => s.after_message_id).sort()).toEqual([behind, underWay]);
     await purgeExpiredEvents(env.DB, SECRET, Date.now());
     expect((await sweeps()).map((s) => s.after_message_id)).toEqual([underWay, underWay]);
     await purgeUntilSwept();
@@ -222,5 +228,25 @@ describe("an opt-out reaches another account's email the person was deleted from
     await purgeUntilSwept();
     expect(await storedEvents(shared.id)).toEqual([]);
     expect(await env.DB.prepare("SELECT opted_out_at FROM messages WHERE id = ?").bind(shared.id).first("opted_out_at")).toBe(typedAt);
+  });
+});
+
+describe("migration 0026", () => {
+  it("queues a sweep for each address opted out before it, at its earliest time, when some email lost a recipient", async () => {
+    const db = await migratedUpTo("0026_opt_out_sweeps.sql");
+    await db.batch([
+      db.prepare("INSERT INTO removed_recipients (message_id, fingerprint) VALUES ('m-1', 'f-1'), ('m-2', 'f-2')"),
+      db.prepare(
+        `INSERT INTO opt_outs (account_id, email, message_id, created_at, mailbox_key) VALUES
+           ('acct-a', 'x@wingtip.example', 'm-a', 20, 'x@wingtip.example'), ('acct-b', 'x@wingtip.example', 'm-b', 10, 'x@wingtip.example'),
+           ('acct-a', 'y@wingtip.example', 'm-a', 30, 'y@wingtip.example')`,
+      ),
+    ]);
+    await applyD1Migrations(db, env.TEST_MIGRATIONS);
+    const { results } = await db.prepare("SELECT * FROM opt_out_sweeps ORDER BY email").all();
+    expect(results).toEqual([
+      { email: "x@wingtip.example", created_at: 10, after_message_id: "", through_message_id: "m-2" },
+      { email: "y@wingtip.example", created_at: 30, after_message_id: "", through_message_id: "m-2" },
+    ]);
   });
 });
