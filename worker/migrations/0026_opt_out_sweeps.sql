@@ -15,8 +15,9 @@ CREATE TABLE opt_out_sweeps (
   after_message_id TEXT NOT NULL DEFAULT '',
   through_message_id TEXT NOT NULL
 );
--- The purge sweeps the rows at the lowest cursor together: one seek finds them, and the next cursor up.
-CREATE INDEX opt_out_sweeps_by_cursor ON opt_out_sweeps (after_message_id);
+-- The purge sweeps the rows at the lowest cursor together, the first few by address: one seek finds them in that order
+-- (after every opt-out recorded before this migration, many may wait at the start), and one the next cursor up.
+CREATE INDEX opt_out_sweeps_by_cursor ON opt_out_sweeps (after_message_id, email);
 
 -- Every opt-out recorded before this migration: none searched another account's emails.
 INSERT INTO opt_out_sweeps (email, created_at, through_message_id)

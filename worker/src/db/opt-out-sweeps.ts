@@ -38,24 +38,19 @@ const SWEEP_RANGE = `sweep_range AS (SELECT here.after AS after,
  * purge's batch of opt-out reads (db/opt-outs.ts settleOptOutsInPurge): no query of its own, and no row read while no
  * opt-out waits.
  */
+/** The opt-outs at the lowest cursor (?1 of them at most, by address), with the range they sweep this run. */
+export const SWEEP_GROUP_SQL = `WITH ${SWEEP_RANGE}
+  SELECT email, created_at, through_message_id AS through, after_message_id AS after, (SELECT upto FROM sweep_range) AS upto
+  FROM opt_out_sweeps WHERE after_message_id = (SELECT after FROM sweep_range) ORDER BY email LIMIT ?1`;
+
+/** The emails in the range (?1 of them at most), each with the fingerprints of the addresses removed from it, in key order. */
+export const SWEEP_EMAILS_SQL = `WITH ${SWEEP_RANGE}
+  SELECT message_id, json_group_array(fingerprint) AS fingerprints FROM removed_recipients
+  WHERE message_id > (SELECT after FROM sweep_range) AND message_id <= (SELECT upto FROM sweep_range)
+  GROUP BY message_id ORDER BY message_id LIMIT ?1`;
+
 export function sweepReadStatements(db: D1Database): D1PreparedStatement[] {
-  return [
-    db
-      .prepare(
-        `WITH ${SWEEP_RANGE}
-         SELECT s.email, s.created_at, s.through_message_id AS through, r.after, r.upto FROM sweep_range r
-         JOIN opt_out_sweeps s ON s.after_message_id = r.after ORDER BY s.email LIMIT ?`,
-      )
-      .bind(SWEEPS_PER_RUN),
-    db
-      .prepare(
-        `WITH ${SWEEP_RANGE}
-         SELECT f.message_id, json_group_array(f.fingerprint) AS fingerprints FROM sweep_range r
-         JOIN removed_recipients f ON f.message_id > r.after AND f.message_id <= r.upto
-         GROUP BY f.message_id ORDER BY f.message_id LIMIT ?`,
-      )
-      .bind(SWEEP_EMAILS_PER_RUN),
-  ];
+  return [db.prepare(SWEEP_GROUP_SQL).bind(SWEEPS_PER_RUN), db.prepare(SWEEP_EMAILS_SQL).bind(SWEEP_EMAILS_PER_RUN)];
 }
 
 interface Sweep {
