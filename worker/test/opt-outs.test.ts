@@ -175,10 +175,10 @@ describe("an opt-out reaches every account of the tracker", () => {
   });
 
   it("reaches the account's own emails the person was deleted from as a contact, in another spelling too", async () => {
-    // Only the account's own: the search for a deleted contact's fingerprints costs keyed hashes per email read, on
-    // each opt-out and in the hourly purge, so it stays within the account the opt-out came through
-    // (emailsRemovedFrom). Another account's email the person was deleted from is not reached; one that still lists
-    // them is, by mailbox (the tests above).
+    // At once, the account's own: the search for a deleted contact's fingerprints costs keyed hashes per email read,
+    // so the opt-out's request stays within the account it came through (emailsRemovedFrom). Another account's email
+    // the person was deleted from is reached by the hourly purge (opt-out-sweeps.test.ts); one that still lists them
+    // at once, by mailbox (the tests above).
     const b = await createAccount("Rep B");
     const local = ownLocalPart();
     const shared = await sentMessage(b, { recipients: [{ email: `John.Doe${local}@gmail.com` }, { email: "stays@wingtip.example" }] });

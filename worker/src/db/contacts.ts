@@ -339,8 +339,9 @@ export interface RemovedRecipient {
  * email of the account, must reach them too, and nothing joins them to the address but their fingerprints, which name
  * it only under the secret, so each is computed (two HMACs per email that lost a recipient, a few µs each). Only the
  * account's, not the tracker's: every opt-out POST and each held address the hourly purge settles pays for the rows
- * read, and a tracker-wide scan could take the purge past the free plan's CPU limit. So another account's emails the
- * person was deleted from are not reached (docs/protocol.md §11); its emails that still list them are, by mailbox.
+ * read, and a tracker-wide scan could take it past the free plan's CPU limit. Another account's emails the person was
+ * deleted from are reached later, by the purge's bounded sweep (db/opt-out-sweeps.ts); its emails that still list
+ * them are reached at once, by mailbox.
  */
 export async function emailsRemovedFrom(db: D1Database, signingSecret: string, accountId: string, email: string): Promise<string[]> {
   return removedFromMatching(signingSecret, await removedRecipientsOf(db, accountId), email);

@@ -298,7 +298,7 @@ export async function deleteMessageData(
  * tombstone keeps nothing the rep wrote (subject, campaign, the search text folded from them), nor whom it went to,
  * nor when it was answered (its reply signals go below, and that time alone would be the one trace of its activity
  * left): only what keeps later hits of its id from storing anything, as the time of an opt-out does. The opt-outs held for the message stay, for
- * settleAbandonedOptOuts to record (deleteMessageData records them at once): a reader's opt-out is never dropped.
+ * settleOptOutsInPurge to record (deleteMessageData records them at once): a reader's opt-out is never dropped.
  */
 export function deleteMessageStatements(db: D1Database, accountId: string, messageId: string, now: number): D1PreparedStatement[] {
   return [

@@ -3,17 +3,18 @@
 import { mailboxKey } from "../../../shared/email";
 import { fingerprintsToFind } from "../recipient-fingerprint";
 import { emailsRemovedFrom, type RemovedRecipient, removedFromMatching, removedRecipientsOf } from "./contacts";
+import { sweepReadStatements, sweepStatements } from "./opt-out-sweeps";
 import { optOutRecordedStatement, optOutStatements, recordReaderOptOut, unsubscribeStatement } from "./signals";
 import { placeholders } from "./sql";
 
 /**
- * Past this, an address held for an email whose registration has not come is recorded as given (settleAbandonedOptOuts):
+ * Past this, an address held for an email whose registration has not come is recorded as given (settleOptOutsInPurge):
  * the reader was told that the sender's other emails to it are tracked no more, and a registration may never come (the
  * sender's browser gone, the extension removed). A day covers a send whose registration waits for the sender's browser
  * to start again overnight; one that comes later finds the address recorded already.
  */
 const PENDING_OPT_OUT_HOLD_MS = 86_400_000;
-/** Held addresses one purge run records, at most (settleAbandonedOptOuts); more wait for the next run. */
+/** Held addresses one purge run records, at most (settleOptOutsInPurge); more wait for the next run. */
 const ABANDONED_OPT_OUTS_PER_RUN = 50;
 /**
  * Addresses held for one email, at most. The first one already stops its tracking; the cap keeps whoever holds the
@@ -22,7 +23,7 @@ const ABANDONED_OPT_OUTS_PER_RUN = 50;
 const MAX_PENDING_PER_EMAIL = 20;
 /**
  * Addresses one email may record as given, at most: a deleted one's, one registered with no readable recipients, one
- * whose registration never came (settleAbandonedOptOuts). Nothing checks such an address, so whoever holds the link
+ * whose registration never came (settleOptOutsInPurge). Nothing checks such an address, so whoever holds the link
  * could otherwise type any address and, an opt-out being the tracker's, untrack it for every account and grow
  * opt_outs without bound. A reader types their own and maybe a second; past the cap the address is not recorded
  * (this email stays untracked) and the page says so, as for a pending one it cannot hold. The trade-off: a real
@@ -169,15 +170,17 @@ export async function recordPendingOptOut(
 }
 
 /**
- * Records, as given (as optOutOfEmail does for a deleted email, and under the same cap), the addresses held longer
- * than PENDING_OPT_OUT_HOLD_MS, each at the time it was typed, and drops them: the email stays untracked. Two queries
- * at most (the purge's budget counts them, db/retention.ts): one batch reads the held addresses and the fingerprints
- * of addresses removed from their accounts' emails, only when some address is due, and one records them. Per
- * account, as emailsRemovedFrom: each removed row read costs keyed hashes here, within the purge's CPU.
+ * The opt-out work of a purge run, in two queries at most (the purge's budget counts them, db/retention.ts): one batch
+ * reads what is due, one writes what it comes to. Records, as given (as optOutOfEmail does for a deleted email, and
+ * under the same cap), the addresses held longer than PENDING_OPT_OUT_HOLD_MS, each at the time it was typed, and drops
+ * them: the email stays untracked. The read gets the held addresses and the fingerprints of addresses removed from their
+ * accounts' emails, only when some address is due; per account, as emailsRemovedFrom: each removed row read costs keyed
+ * hashes here, within the purge's CPU. And sweeps a bounded share of the tracker's emails that lost a recipient for the
+ * opt-outs recorded since (db/opt-out-sweeps.ts): no row read while none waits.
  */
-export async function settleAbandonedOptOuts(db: D1Database, signingSecret: string, now: number): Promise<void> {
+export async function settleOptOutsInPurge(db: D1Database, signingSecret: string, now: number): Promise<void> {
   const cutoff = now - PENDING_OPT_OUT_HOLD_MS;
-  const [held, removed] = await db.batch([
+  const [held, removed, ...swept] = await db.batch([
     db
       .prepare("SELECT message_id, account_id, email, created_at FROM pending_opt_outs WHERE created_at < ? ORDER BY created_at LIMIT ?")
       .bind(cutoff, ABANDONED_OPT_OUTS_PER_RUN),
@@ -187,6 +190,7 @@ export async function settleAbandonedOptOuts(db: D1Database, signingSecret: stri
          WHERE m.account_id IN (SELECT account_id FROM pending_opt_outs WHERE created_at < ?)`,
       )
       .bind(cutoff),
+    ...sweepReadStatements(db),
   ]);
   const statements: D1PreparedStatement[] = [];
   const removedRows = (removed?.results ?? []) as (RemovedRecipient & { account_id: string })[];
@@ -194,6 +198,8 @@ export async function settleAbandonedOptOuts(db: D1Database, signingSecret: stri
     const ofAccount = removedRows.filter((r) => r.account_id === row.account_id);
     statements.push(...(await heldAsGivenStatements(db, signingSecret, row.account_id, row.message_id, row, ofAccount)));
   }
+  // After the held addresses: one recorded here is swept from the next run on.
+  statements.push(...(await sweepStatements(db, signingSecret, swept)));
   if (statements.length > 0) await db.batch(statements);
 }
 
@@ -218,11 +224,11 @@ async function heldAsGivenStatements(
 
 /**
  * What records the addresses held for an email its sender is deleting (deleteMessageData): as given, as its page takes
- * them once it is deleted (optOutOfEmail) and settleAbandonedOptOuts a day on, under the same cap and each at the time it
+ * them once it is deleted (optOutOfEmail) and settleOptOutsInPurge a day on, under the same cap and each at the time it
  * was typed; and drops them. Their readers were told that the sender's other emails to them are tracked no more, and a
  * deleted email's registration never comes to check them. Read here, two queries at most (the held addresses, and only
  * when some are held the account's removed recipients); the statements go in the deletion's batch. An address held
- * after this read is not dropped by it: settleAbandonedOptOuts records it.
+ * after this read is not dropped by it: settleOptOutsInPurge records it.
  */
 export async function heldOptOutsAsGivenStatements(
   db: D1Database,

@@ -1,7 +1,7 @@
 import { errorName } from "../errors";
 import { forgetPurgedActivitySql } from "./contact-scores";
 import { keyStoredMailboxes } from "./mailboxes";
-import { settleAbandonedOptOuts } from "./opt-outs";
+import { settleOptOutsInPurge } from "./opt-outs";
 import { foldStoredSearchText } from "./search-text";
 import { respellStoredReplies } from "./spellings";
 import { COUNTED_SQL } from "./sql";
@@ -183,7 +183,7 @@ export async function runOverduePurge(db: D1Database, signingSecret: string, tim
 /**
  * Deletes events and signals (replies, bounces, unsubscribes) older than their account's retention, in chunks so
  * one run never holds D1 for long, at most `maxChunks` DELETEs a table; records the opt-outs held too long for an
- * email never registered (settleAbandonedOptOuts); keys the mailboxes of rows stored without one (keyStoredMailboxes);
+ * email never registered and searches other accounts' emails for the opt-outs recorded since (settleOptOutsInPurge); keys the mailboxes of rows stored without one (keyStoredMailboxes);
  * respells the replies stored under another spelling of a recipient (respellStoredReplies);
  * folds the search text of rows stored without it (foldStoredSearchText).
  * A backlog larger than one run's cap is finished by the next run (`finished` false until then).
@@ -207,9 +207,10 @@ export async function purgeExpiredEvents(
   await keyStoredMailboxes(db);
   // The replies stored before under their sender's spelling of a recipient (migration 0025): each becomes the recipient's.
   await respellStoredReplies(db);
-  // Last: its keyed hashes are the run's heaviest CPU, and a run it takes past the limit must not keep the open
-  // addresses above from being forgotten when the README says.
-  await settleAbandonedOptOuts(db, signingSecret, now);
+  // Last: its keyed hashes (the held addresses', and the opt-out sweep's, SWEEP_HASHES_PER_RUN at most) are the run's
+  // heaviest CPU, and a run it takes past the limit must not keep the open addresses above from being forgotten when
+  // the README says.
+  await settleOptOutsInPurge(db, signingSecret, now);
   // After what the retention promises: a run the CPU limit ends here leaves only the search's old rows for the next.
   await foldStoredSearchText(db, maxChunks * SEARCH_TEXT_ROWS_PER_CHUNK);
   return { deleted: events.deleted + signals.deleted, finished: events.finished && signals.finished };

@@ -606,30 +606,44 @@ export function optOutStatements(
   removedFrom: readonly string[],
   maxPerEmail?: number,
 ): D1PreparedStatement[] {
-  // By id alone: an opt-out is the tracker's, whichever account's email it reaches. Only while the mailbox has an
-  // opt-out: a capped insert may have written none, and min() with the NULL of no row would clear the time.
-  const optedOut = (ids: readonly string[]) =>
-    db
-      .prepare(
-        `UPDATE messages SET opted_out_at = min(coalesce(opted_out_at, ?1),
-           (SELECT min(created_at) FROM opt_outs WHERE mailbox = ?2))
-         WHERE id IN (${placeholders(ids.length)}) AND EXISTS (SELECT 1 FROM opt_outs WHERE mailbox = ?2)`,
-      )
-      .bind(now, mailboxKey(email), ...ids);
   const underCap = maxPerEmail === undefined ? "" : ` AND (SELECT count(*) FROM opt_outs WHERE message_id = ?3) < ${maxPerEmail}`;
-  const kept = [...new Set([messageId, ...removedFrom])];
-  const covered = coveredEventsSql("?1", "?2", "?3");
   return [
     // The earliest time of the address's opt-outs through the account: one held for an email not registered yet is
     // recorded at the time it was typed, maybe after a later one through another email. The first email stays its.
+    // Its insert, or its time moved earlier, queues the search of the other accounts' emails the address was removed
+    // from (migration 0026's triggers, db/opt-out-sweeps.ts).
     db
       .prepare(
         `INSERT INTO opt_outs (account_id, email, message_id, created_at, mailbox_key) SELECT ?1, ?2, ?3, ?4, ?5 WHERE true${underCap}
          ON CONFLICT (account_id, email) DO UPDATE SET created_at = min(created_at, excluded.created_at), mailbox_key = excluded.mailbox_key`,
       )
       .bind(accountId, email, messageId, now, mailboxKey(email)),
-    // On this email, and on those the address was removed from (emailsRemovedFrom): no recipient row joins them to
-    // the opt-out any more, so each keeps its time.
+    // On this email, and on those the address was removed from (emailsRemovedFrom).
+    ...keptOptOutStatements(db, email, now, [messageId, ...removedFrom]),
+  ];
+}
+
+/**
+ * What keeps the opt-out of `email`'s mailbox, made at `since`, on emails `ids` whose recipients may not list it (one
+ * it was made through, those a deleted contact's fingerprints tie to the address: optOutStatements, and the sweep of
+ * other accounts' emails, db/opt-out-sweeps.ts): no recipient row joins them to the opt-out, so each keeps its time,
+ * the mailbox's earliest opt-out, and the hits they stored from then on are deleted (coveredEventsSql). Nothing is
+ * kept while the mailbox has no opt-out (a capped insert may have written none).
+ */
+export function keptOptOutStatements(db: D1Database, email: string, since: number, ids: readonly string[]): D1PreparedStatement[] {
+  // By id alone: an opt-out is the tracker's, whichever account's email it reaches. min() with the NULL of no row
+  // would clear the time, hence the EXISTS.
+  const optedOut = (chunk: readonly string[]) =>
+    db
+      .prepare(
+        `UPDATE messages SET opted_out_at = min(coalesce(opted_out_at, ?1),
+           (SELECT min(created_at) FROM opt_outs WHERE mailbox = ?2))
+         WHERE id IN (${placeholders(chunk.length)}) AND EXISTS (SELECT 1 FROM opt_outs WHERE mailbox = ?2)`,
+      )
+      .bind(since, mailboxKey(email), ...chunk);
+  const kept = [...new Set(ids)];
+  const covered = coveredEventsSql("?1", "?2", "?3");
+  return [
     ...chunked(kept).map(optedOut),
     // The contacts of the emails whose counted hits go below, marked for rescoring: before the delete, in the same
     // batch, so that it reads the same rows.
@@ -638,10 +652,10 @@ export function optOutStatements(
         `UPDATE contact_scores SET dirty = dirty + 1 WHERE (account_id, email) IN (SELECT r.account_id, r.email FROM message_recipients r
            WHERE r.message_id IN (SELECT e.message_id FROM events e WHERE ${covered} AND e.label IN (${COUNTED_SQL})))`,
       )
-      .bind(mailboxKey(email), JSON.stringify(kept), now),
+      .bind(mailboxKey(email), JSON.stringify(kept), since),
     db
       .prepare(`DELETE FROM events WHERE seq IN (SELECT e.seq FROM events e WHERE ${covered})`)
-      .bind(mailboxKey(email), JSON.stringify(kept), now),
+      .bind(mailboxKey(email), JSON.stringify(kept), since),
   ];
 }
 

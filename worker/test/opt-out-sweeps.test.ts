@@ -1,0 +1,270 @@
+// An opt-out reaches another account's email the person was deleted from (docs/protocol.md §11): such an email keeps
+// only keyed fingerprints of the address, and the hourly purge sweeps the tracker's such emails for them a share at a
+// time (migration 0026, db/opt-out-sweeps.ts). In a file of its own: its tests count the tracker's emails that lost a
+// recipient, which other files' tests would add to.
+import { applyD1Migrations } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it, vi } from "vitest";
+import { mintTrackingId } from "../../shared/protocol";
+import { SWEEP_EMAILS_PER_RUN, SWEEP_EMAILS_SQL, SWEEP_GROUP_SQL, SWEEP_HASHES_PER_RUN } from "../src/db/opt-out-sweeps";
+import { purgeExpiredEvents } from "../src/db/retention";
+import { hitFromRequest } from "../src/hits";
+import { deriveSigningKey } from "../src/keys";
+import { storeHits } from "../src/queue";
+import { BASE, CHROME_UA, call, createAccount, migratedUpTo, registration, sentMessage, storedEvents, type TestAccount } from "./helpers";
+
+const SECRET = env.SIGNING_SECRET ?? "";
+
+/** Builds an open of the message through the real request path and stores it as the queue consumer does. */
+async function hitNow(account: TestAccount, messageId: string): Promise<number> {
+  const accountKey = await deriveSigningKey(SECRET, account.accountId, account.key.keyId);
+  const request = new Request(`${BASE}/o/${messageId}.gif`, { headers: { "user-agent": CHROME_UA } });
+  const target = { accountId: account.accountId, messageId, accountKey, kind: "open" as const, linkIndex: null };
+  return storeHits(env.DB, [await hitFromRequest(request, target, Date.now())]);
+}
+
+/** The reader's "Turn tracking off" on the page of an email sent to them alone. */
+async function optOut(id: string): Promise<void> {
+  expect((await call(`/u/${id}`, { method: "POST" })).status).toBe(200);
+}
+
+/** Lets the clock move on, so that what comes next is not in the same millisecond as what came before. */
+const pause = () => new Promise((resolve) => setTimeout(resolve, 5));
+
+const local = () => crypto.randomUUID().slice(0, 8);
+
+interface SweepRow {
+  email: string;
+  created_at: number;
+  after_message_id: string;
+  through_message_id: string;
+}
+
+async function sweeps(): Promise<SweepRow[]> {
+  return (await env.DB.prepare("SELECT * FROM opt_out_sweeps ORDER BY email").all<SweepRow>()).results;
+}
+
+/** Runs the hourly purge until no opt-out waits to be swept: how many runs it took (at most 20). */
+async function purgeUntilSwept(): Promise<number> {
+  for (let runs = 1; runs <= 20; runs++) {
+    await purgeExpiredEvents(env.DB, SECRET, Date.now());
+    if ((await sweeps()).length === 0) return runs;
+  }
+  throw new Error("the sweep did not finish in 20 runs");
+}
+
+/** `count` emails that lost a recipient, of some other account, sorting before every real tracking id ('0' < 'a'). */
+async function seedRemovedEmails(prefix: string, count: number): Promise<void> {
+  await env.DB.prepare(
+    `INSERT INTO removed_recipients (message_id, fingerprint)
+     WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?2 - 1)
+     SELECT printf('0%s-%05d', ?1, i), 'not-this-address' FROM n`,
+  )
+    .bind(prefix, count)
+    .run();
+}
+
+/** Account B's email to `person` and a colleague, `person` then deleted by B as a contact: B keeps fingerprints. */
+async function deletedFromSharedEmail(b: TestAccount, person: string) {
+  const shared = await sentMessage(b, { recipients: [{ email: person }, { email: "stays@wingtip.example" }] });
+  expect((await b.json("DELETE", `/api/contacts/${encodeURIComponent(person)}`)).status).toBe(204);
+  return shared;
+}
+
+/** A D1 binding that records each call it passes on: its statements' SQL and the rows each read (`meta.rows_read`). */
+function recordingD1(calls: { sql: string[]; rowsRead: number[] }[]): D1Database {
+  const sqlOf = new WeakMap<D1PreparedStatement, string>();
+  const wrap = (statement: D1PreparedStatement, sql: string): D1PreparedStatement => {
+    const proxy = new Proxy(statement, {
+      get: (target, prop) => {
+        if (prop === "bind") return (...args: unknown[]) => wrap(target.bind(...args), sql);
+        if (prop === "first" || prop === "all" || prop === "run" || prop === "raw") {
+          return async (...args: unknown[]) => {
+            const all = await target.all();
+            calls.push({ sql: [sql], rowsRead: [all.meta.rows_read] });
+            return (Reflect.get(target, prop) as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        }
+        const value = Reflect.get(target, prop);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    sqlOf.set(proxy, sql);
+    return proxy;
+  };
+  return new Proxy(env.DB, {
+    get: (target, prop) => {
+      if (prop === "prepare") return (sql: string) => wrap(target.prepare(sql), sql);
+      if (prop === "batch")
+        return async (statements: D1PreparedStatement[]) => {
+          const results = await target.batch(statements);
+          calls.push({ sql: statements.map((s) => sqlOf.get(s) ?? "?"), rowsRead: results.map((r) => r.meta.rows_read) });
+          return results;
+        };
+      const value = Reflect.get(target, prop);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+describe("a tracker none of whose emails lost a recipient", () => {
+  // First in the file: no test before it has deleted a contact.
+  it("queues no sweep at an opt-out, and its purge makes no query for the sweep and reads no row of its emails", async () => {
+    const a = await createAccount("Rep A");
+    await optOut((await sentMessage(a, { recipients: [{ email: `${local()}@wingtip.example` }], optOutLink: true })).id);
+    expect(await sweeps()).toEqual([]);
+    // Emails that lose a recipient after the opt-out are the deletion's to mark: the purge still sweeps nothing.
+    await seedRemovedEmails("zidle", 5);
+    const calls: { sql: string[]; rowsRead: number[] }[] = [];
+    await purgeExpiredEvents(recordingD1(calls), SECRET, Date.now());
+    // The sweep's reads ride in the batch that reads the held opt-outs, which the purge makes anyway.
+    const withSweep = calls.filter((c) => c.sql.some((sql) => sql.includes("opt_out_sweeps")));
+    expect(withSweep).toHaveLength(1);
+    expect(withSweep[0]?.sql.some((sql) => sql.includes("FROM pending_opt_outs"))).toBe(true);
+    // Local D1 counts a row read for each look into an empty table (`SELECT * FROM opt_out_sweeps` reads 1): each
+    // statement looks into the empty opt_out_sweeps (for the lowest cursor, and the rows there) and stops, reading
+    // nothing of removed_recipients, whatever the tracker holds.
+    const sweepReads = withSweep[0]?.sql.flatMap((sql, i) => (sql.includes("opt_out_sweeps") ? [withSweep[0]?.rowsRead[i]] : [])) ?? [];
+    expect(sweepReads).toHaveLength(2);
+    for (const rowsRead of sweepReads) expect(rowsRead).toBeLessThanOrEqual(2);
+  });
+});
+
+describe("an opt-out reaches another account's email the person was deleted from", () => {
+  it("after the purge: from the opt-out's time on, that email stores no hit and loses those stored since", async () => {
+    const [a, b] = [await createAccount("Rep A"), await createAccount("Rep B")];
+    const person = `gone${local()}@wingtip.example`;
+    const shared = await deletedFromSharedEmail(b, person);
+    expect(await hitNow(b, shared.id)).toBe(1);
+    const before = await storedEvents(shared.id);
+    await pause();
+    await optOut((await sentMessage(a, { recipients: [{ email: person }], optOutLink: true })).id);
+    const optedOutAt = await env.DB.prepare("SELECT created_at FROM opt_outs WHERE email = ?").bind(person).first<number>("created_at");
+    // Until the purge sweeps B's emails, the opt-out has not found this one.
+    expect(await sweeps()).toMatchObject([{ email: person, created_at: optedOutAt, after_message_id: "" }]);
+    expect(await hitNow(b, shared.id)).toBe(1);
+    expect(await purgeUntilSwept()).toBe(1);
+    expect(await storedEvents(shared.id)).toEqual(before);
+    expect(await hitNow(b, shared.id)).toBe(0);
+    const kept = await env.DB.prepare("SELECT opted_out_at FROM messages WHERE id = ?").bind(shared.id).first<number>("opted_out_at");
+    expect(kept).toBe(optedOutAt);
+    // B's email says so as its status (as B's own contact's opt-out would), not through which email of A's.
+    expect((await b.json<{ unsubscribed: boolean }>("GET", `/api/messages/${shared.id}`)).body.unsubscribed).toBe(true);
+  });
+
+  it("a sweep longer than one run goes on where it stopped and finishes", async () => {
+    const [a, b] = [await createAccount("Rep A"), await createAccount("Rep B")];
+    const person = `far${local()}@wingtip.example`;
+    const shared = await deletedFromSharedEmail(b, person);
+    // Two runs' worth of other emails that lost a recipient, before B's in the sweep's order.
+    await seedRemovedEmails("long", 2 * SWEEP_EMAILS_PER_RUN);
+    await optOut((await sentMessage(a, { recipients: [{ email: person }], optOutLink: true })).id);
+    // A run hashes its share and no more: two an email for an address in ASCII.
+    const sign = vi.spyOn(crypto.subtle, "sign");
+    try {
+      await purgeExpiredEvents(env.DB, SECRET, Date.now());
+      expect(sign).toHaveBeenCalledTimes(SWEEP_HASHES_PER_RUN);
+    } finally {
+      sign.mockRestore();
+    }
+    expect((await sweeps()).map((s) => s.after_message_id)).toEqual([`0long-${String(SWEEP_EMAILS_PER_RUN - 1).padStart(5, "0")}`]);
+    expect(await hitNow(b, shared.id)).toBe(1);
+    await purgeExpiredEvents(env.DB, SECRET, Date.now());
+    expect(await hitNow(b, shared.id)).toBe(1);
+    // The third reaches B's email and the end.
+    expect(await purgeUntilSwept()).toBe(1);
+    expect(await hitNow(b, shared.id)).toBe(0);
+    expect(await storedEvents(shared.id)).toEqual([]);
+  });
+
+  it("an opt-out recorded while a sweep is under way catches up with it, joins it and is covered", async () => {
+    const [a, b] = [await createAccount("Rep A"), await createAccount("Rep B")];
+    const [first, second] = [`first${local()}@wingtip.example`, `second${local()}@wingtip.example`];
+    const [sharedFirst, sharedSecond] = [await deletedFromSharedEmail(b, first), await deletedFromSharedEmail(b, second)];
+    await optOut((await sentMessage(a, { recipients: [{ email: first }], optOutLink: true })).id);
+    await purgeExpiredEvents(env.DB, SECRET, Date.now());
+    const underWay = (await sweeps())[0]?.after_message_id;
+    expect(underWay).toMatch(/^0long-/);
+    // Emails that lost a recipient since, before its cursor: the new opt-out's sweep is not in step with it.
+    await seedRemovedEmails("join", 10);
+    await optOut((await sentMessage(a, { recipients: [{ email: second }], optOutLink: true })).id);
+    expect(await hitNow(b, sharedSecond.id)).toBe(1);
+    // The next runs take the new one, at the lowest cursor: a run's share, then up to the first's and no further.
+    await purgeExpiredEvents(env.DB, SECRET, Date.now());
+    const behind = `0long-${String(SWEEP_EMAILS_PER_RUN - 11).padStart(5, "0")}`;
+    expect((await sweeps()).map((s) => s.after_message_id).sort()).toEqual([behind, underWay]);
+    await purgeExpiredEvents(env.DB, SECRET, Date.now());
+    expect((await sweeps()).map((s) => s.after_message_id)).toEqual([underWay, underWay]);
+    await purgeUntilSwept();
+    for (const shared of [sharedFirst, sharedSecond]) expect(await hitNow(b, shared.id)).toBe(0);
+    expect(await storedEvents(sharedSecond.id)).toEqual([]);
+  });
+
+  it("an opt-out recorded late at an earlier time (held for an email not registered) sweeps again from that time", async () => {
+    const [a, b] = [await createAccount("Rep A"), await createAccount("Rep B")];
+    const person = `late${local()}@wingtip.example`;
+    const shared = await deletedFromSharedEmail(b, person);
+    const held = await mintTrackingId(a.key);
+    expect(
+      (
+        await call(`/u/${held}`, {
+          method: "POST",
+          headers: { "content-type": "application/x-www-form-urlencoded" },
+          body: new URLSearchParams({ email: person }).toString(),
+        })
+      ).status,
+    ).toBe(200);
+    const typedAt = await env.DB.prepare("SELECT created_at FROM pending_opt_outs WHERE message_id = ?")
+      .bind(held)
+      .first<number>("created_at");
+    await pause();
+    expect(await hitNow(b, shared.id)).toBe(1);
+    await pause();
+    await optOut((await sentMessage(a, { recipients: [{ email: person }], optOutLink: true })).id);
+    await purgeUntilSwept();
+    expect(await storedEvents(shared.id)).toHaveLength(1);
+    // The held one's registration records it at the time it was typed, before the open above.
+    expect((await a.json("PUT", `/api/messages/${held}`, registration({ recipients: [{ email: person }] }))).status).toBe(200);
+    expect((await sweeps()).map((s) => s.created_at)).toEqual([typedAt]);
+    await purgeUntilSwept();
+    expect(await storedEvents(shared.id)).toEqual([]);
+    expect(await env.DB.prepare("SELECT opted_out_at FROM messages WHERE id = ?").bind(shared.id).first("opted_out_at")).toBe(typedAt);
+  });
+});
+
+describe("migration 0026", () => {
+  it("queues a sweep for each address opted out before it, at its earliest time, when some email lost a recipient", async () => {
+    const db = await migratedUpTo("0026_opt_out_sweeps.sql");
+    await db.batch([
+      db.prepare("INSERT INTO removed_recipients (message_id, fingerprint) VALUES ('m-1', 'f-1'), ('m-2', 'f-2')"),
+      db.prepare(
+        `INSERT INTO opt_outs (account_id, email, message_id, created_at, mailbox_key) VALUES
+           ('acct-a', 'x@wingtip.example', 'm-a', 20, 'x@wingtip.example'), ('acct-b', 'x@wingtip.example', 'm-b', 10, 'x@wingtip.example'),
+           ('acct-a', 'y@wingtip.example', 'm-a', 30, 'y@wingtip.example')`,
+      ),
+    ]);
+    await applyD1Migrations(db, env.TEST_MIGRATIONS);
+    const { results } = await db.prepare("SELECT * FROM opt_out_sweeps ORDER BY email").all();
+    expect(results).toEqual([
+      { email: "x@wingtip.example", created_at: 10, after_message_id: "", through_message_id: "m-2" },
+      { email: "y@wingtip.example", created_at: 30, after_message_id: "", through_message_id: "m-2" },
+    ]);
+  });
+});
+
+describe("the sweep's reads", () => {
+  it("find the lowest cursor and its opt-outs by index, and the emails after it by a range of removed_recipients' key", async () => {
+    const plan = async (sql: string) =>
+      (await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`).bind(1).all<{ detail: string }>()).results.map((row) => row.detail);
+    const [group, emails] = [await plan(SWEEP_GROUP_SQL), await plan(SWEEP_EMAILS_SQL)];
+    // The lowest cursor: the first entry of the index (a scan that stops at its first row, LIMIT 1).
+    for (const steps of [group, emails]) {
+      expect(steps).toContain("SCAN opt_out_sweeps USING COVERING INDEX opt_out_sweeps_by_cursor");
+      expect(steps).toContain("SEARCH opt_out_sweeps USING COVERING INDEX opt_out_sweeps_by_cursor (after_message_id>?)");
+      // In the index's order: no sort of every opt-out waiting at the cursor, nor of every email in the range.
+      expect(steps.filter((step) => step.includes("TEMP B-TREE"))).toEqual([]);
+    }
+    expect(group[0]).toBe("SEARCH opt_out_sweeps USING INDEX opt_out_sweeps_by_cursor (after_message_id=?)");
+    expect(emails[0]).toBe("SEARCH removed_recipients USING PRIMARY KEY (message_id>? AND message_id<?)");
+  });
+});
