@@ -360,6 +360,16 @@ describe("the people list and a contact's page", () => {
     expect([page.body.contact.email, page.body.contact.sent]).toEqual([UNICODE, 2]);
   });
 
+  it("reads the stored spellings of an address once for its contact's page, and shows the person's suppression", async () => {
+    const { account } = await twoEmails(UNICODE, PUNYCODE);
+    await signals(account, { signals: [hardBounce("t-person-2", "msg-f:person-bounce", [PUNYCODE])] });
+    // Counted from the second call: the first may still read the account from D1 (see the compose check's test).
+    await countedCall(account, path(NFD_UNICODE));
+    const { response, d1Statements } = await countedCall(account, path(NFD_UNICODE));
+    expect(((await response.json()) as ContactDetail).contact).toMatchObject({ email: UNICODE, suppressed: true, bounceKind: "hard" });
+    expect(d1Statements.filter((sql) => sql === SIGNAL_SPELLINGS_SQL)).toHaveLength(1);
+  });
+
   it("exports a person written in two spellings as one contact", async () => {
     const { account } = await twoEmails(UNICODE, PUNYCODE);
     const csv = await (await account.api("/api/export/contacts.csv")).text();

@@ -235,16 +235,21 @@ function scoredContactsSql(count: number): string {
        GROUP BY mine.email`;
 }
 
-/** The contacts as the people list, a contact's page and the CSV export show them: with their suppression, bounce and opt-out state. */
+/**
+ * The contacts as the people list, a contact's page and the CSV export show them: with their suppression, bounce and
+ * opt-out state. `knownSpellings` (by address): the stored spellings the caller read already (addressStates).
+ */
 export async function contactSummaries(
   db: D1Database,
   accountId: string,
   contacts: readonly ContactAggregate[],
+  knownSpellings?: ReadonlyMap<string, readonly string[]>,
 ): Promise<ContactSummary[]> {
   const states = await addressStates(
     db,
     accountId,
     contacts.map((c) => c.email),
+    knownSpellings,
   );
   return contacts.map((contact) => {
     const state = states.get(contact.email);
