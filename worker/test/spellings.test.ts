@@ -377,6 +377,42 @@ describe("the people list and a contact's page", () => {
     expect(lines.map((line) => line.split(",").slice(0, 1).join())).toEqual([UNICODE, "other@acme.example"].sort());
   });
 
+  it("takes a deleted email's campaign from the person's stored row at once, whichever spelling it went to", async () => {
+    const account = await createAccount();
+    const to = (email: string, campaign: string, threadId: string) =>
+      sentMessage(account, { threadId, recipients: [{ email }, { email: "other@acme.example" }], campaign });
+    const toShown = await to(UNICODE, "Renewal", "t-campaign-1");
+    await to(UNICODE, "Pilot", "t-campaign-2");
+    const toHidden = await to(PUNYCODE, "Secret launch", "t-campaign-3");
+    await to(PUNYCODE, "Webinar", "t-campaign-4");
+    const stored = async () =>
+      (await rows("SELECT email, campaigns FROM contact_scores WHERE account_id = ? ORDER BY email", account.accountId)).map((row) => [
+        row.email,
+        (JSON.parse(row.campaigns as string) as string[]).sort(),
+      ]);
+    // The people list stores the person on the row of the spelling shown, the other's row hidden behind it.
+    expect((await listedPeople(account)).map((c) => c.email)).toEqual([UNICODE, "other@acme.example"]);
+    expect(await stored()).toEqual([
+      [UNICODE, ["Pilot", "Renewal", "Secret launch", "Webinar"]],
+      [PUNYCODE, []],
+      ["other@acme.example", ["Pilot", "Renewal", "Secret launch", "Webinar"]],
+    ]);
+    // Read before any listing rescores them: the person's row is right already, for an email to the spelling not
+    // shown (whose row alone the deletion marks) and for one to the spelling shown (whose campaigns are the person's).
+    expect((await account.api(`/api/messages/${toHidden.id}`, { method: "DELETE" })).status).toBe(204);
+    expect(await stored()).toEqual([
+      [UNICODE, ["Pilot", "Renewal", "Webinar"]],
+      [PUNYCODE, []],
+      ["other@acme.example", ["Pilot", "Renewal", "Webinar"]],
+    ]);
+    expect((await account.api(`/api/messages/${toShown.id}`, { method: "DELETE" })).status).toBe(204);
+    expect(await stored()).toEqual([
+      [UNICODE, ["Pilot", "Webinar"]],
+      [PUNYCODE, []],
+      ["other@acme.example", ["Pilot", "Webinar"]],
+    ]);
+  });
+
   it("lists the other spelling once the shown one's only email is deleted", async () => {
     const { account, messages } = await twoEmails(UNICODE, PUNYCODE);
     expect((await listedPeople(account))[0]?.sent).toBe(2);
