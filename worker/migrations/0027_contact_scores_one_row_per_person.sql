@@ -1,9 +1,9 @@
 -- The people list shows a person once, whatever the spellings the account wrote their address in: `jörg@münchen.de`
 -- and `jörg@xn--mnchen-3ya.de`, or an "é" in NFC and in NFD, are one mailbox (foldAddress, shared/email.ts; migration
 -- 0024). contact_scores keeps one row per spelling, as the triggers of migrations 0010 and 0012 write and mark them,
--- but the worker stores a person's counts and score on one of them (db/contact-scores.ts: the first of the person's
--- spellings in code-point order) and hides the others, each naming in `shown_as` the spelling whose row shows the
--- person. NULL, as on every row stored before and on every address all in ASCII (already its one spelling), is a row
+-- but the worker stores a person's counts and score on one of them (db/contacts.ts readableFirst: the spelling a
+-- person reads, `münchen.de` rather than its punycode, NFC rather than NFD) and hides the others, each naming in
+-- `shown_as` the spelling whose row shows the person. NULL, as on every row stored before and on every address all in ASCII (already its one spelling), is a row
 -- shown in the list. SQL cannot fold an address, so only the worker hides a row, when it rescores it.
 ALTER TABLE contact_scores ADD COLUMN shown_as TEXT;
 

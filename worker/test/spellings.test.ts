@@ -311,14 +311,32 @@ describe("the people list and a contact's page", () => {
     expect(after?.score).toBeGreaterThan(person?.score ?? Infinity);
   });
 
-  it("lists a person stored in NFC and NFD once, and in three spellings once", async () => {
+  it("lists a person stored in NFC and NFD once, and in three spellings once, as the NFC one with the domain decoded", async () => {
     const { account } = await twoEmails(NFD_UNICODE, UNICODE);
     await sentMessage(account, { threadId: "t-person-3", recipients: [{ email: PUNYCODE }], sentAt: ago(HOUR) });
     const people = await listedPeople(account);
+    // The NFD spelling is first in code-point order ("o" and a combining mark before "ö"), and is not the one shown.
+    expect([NFD_UNICODE, UNICODE, PUNYCODE].sort()[0]).toBe(NFD_UNICODE);
     expect(people.map((c) => [c.email, c.sent])).toEqual([
-      [[NFD_UNICODE, UNICODE, PUNYCODE].sort()[0], 3],
+      [UNICODE, 3],
       ["other@acme.example", 1],
     ]);
+  });
+
+  it("shows a person as the spelling with the domain decoded, though its punycode is first in code-point order", async () => {
+    const decoded = "anke@ämter.de";
+    const punycode = "anke@xn--mter-koa.de";
+    expect([decoded, punycode].sort()[0]).toBe(punycode);
+    const { account } = await twoEmails(punycode, decoded);
+    expect((await listedPeople(account)).map((c) => [c.email, c.sent])).toEqual([
+      [decoded, 2],
+      ["other@acme.example", 1],
+    ]);
+    const page = await account.json<ContactDetail>("GET", path(punycode));
+    expect([page.body.contact.email, page.body.contact.sent]).toEqual([decoded, 2]);
+    const csv = await (await account.api("/api/export/contacts.csv")).text();
+    expect(csv).toContain(`\n${decoded},`);
+    expect(csv).not.toContain(punycode);
   });
 
   it("answers a contact's page in any spelling with the person in all of them", async () => {
@@ -342,11 +360,57 @@ describe("the people list and a contact's page", () => {
     expect([page.body.contact.email, page.body.contact.sent]).toEqual([UNICODE, 2]);
   });
 
+  it("reads the stored spellings of an address once for its contact's page, and shows the person's suppression", async () => {
+    const { account } = await twoEmails(UNICODE, PUNYCODE);
+    await signals(account, { signals: [hardBounce("t-person-2", "msg-f:person-bounce", [PUNYCODE])] });
+    // Counted from the second call: the first may still read the account from D1 (see the compose check's test).
+    await countedCall(account, path(NFD_UNICODE));
+    const { response, d1Statements } = await countedCall(account, path(NFD_UNICODE));
+    expect(((await response.json()) as ContactDetail).contact).toMatchObject({ email: UNICODE, suppressed: true, bounceKind: "hard" });
+    expect(d1Statements.filter((sql) => sql === SIGNAL_SPELLINGS_SQL)).toHaveLength(1);
+  });
+
   it("exports a person written in two spellings as one contact", async () => {
     const { account } = await twoEmails(UNICODE, PUNYCODE);
     const csv = await (await account.api("/api/export/contacts.csv")).text();
     const lines = csv.trim().split(/\r?\n/).slice(1);
     expect(lines.map((line) => line.split(",").slice(0, 1).join())).toEqual([UNICODE, "other@acme.example"].sort());
+  });
+
+  it("takes a deleted email's campaign from the person's stored row at once, whichever spelling it went to", async () => {
+    const account = await createAccount();
+    const to = (email: string, campaign: string, threadId: string) =>
+      sentMessage(account, { threadId, recipients: [{ email }, { email: "other@acme.example" }], campaign });
+    const toShown = await to(UNICODE, "Renewal", "t-campaign-1");
+    await to(UNICODE, "Pilot", "t-campaign-2");
+    const toHidden = await to(PUNYCODE, "Secret launch", "t-campaign-3");
+    await to(PUNYCODE, "Webinar", "t-campaign-4");
+    const stored = async () =>
+      (await rows("SELECT email, campaigns FROM contact_scores WHERE account_id = ? ORDER BY email", account.accountId)).map((row) => [
+        row.email,
+        (JSON.parse(row.campaigns as string) as string[]).sort(),
+      ]);
+    // The people list stores the person on the row of the spelling shown, the other's row hidden behind it.
+    expect((await listedPeople(account)).map((c) => c.email)).toEqual([UNICODE, "other@acme.example"]);
+    expect(await stored()).toEqual([
+      [UNICODE, ["Pilot", "Renewal", "Secret launch", "Webinar"]],
+      [PUNYCODE, []],
+      ["other@acme.example", ["Pilot", "Renewal", "Secret launch", "Webinar"]],
+    ]);
+    // Read before any listing rescores them: the person's row is right already, for an email to the spelling not
+    // shown (whose row alone the deletion marks) and for one to the spelling shown (whose campaigns are the person's).
+    expect((await account.api(`/api/messages/${toHidden.id}`, { method: "DELETE" })).status).toBe(204);
+    expect(await stored()).toEqual([
+      [UNICODE, ["Pilot", "Renewal", "Webinar"]],
+      [PUNYCODE, []],
+      ["other@acme.example", ["Pilot", "Renewal", "Webinar"]],
+    ]);
+    expect((await account.api(`/api/messages/${toShown.id}`, { method: "DELETE" })).status).toBe(204);
+    expect(await stored()).toEqual([
+      [UNICODE, ["Pilot", "Webinar"]],
+      [PUNYCODE, []],
+      ["other@acme.example", ["Pilot", "Webinar"]],
+    ]);
   });
 
   it("lists the other spelling once the shown one's only email is deleted", async () => {

@@ -12,7 +12,7 @@
 // computed from its emails when it is shown.
 import { foldAddress } from "../../../shared/email";
 import { ENGAGEMENT_HALF_LIFE_MS, roundedScore } from "../../../shared/engagement";
-import { type ContactAggregate, scoredContacts } from "./contacts";
+import { type ContactAggregate, readableFirst, scoredContacts } from "./contacts";
 import { chunked, MAX_IN_LIST } from "./sql";
 
 /** Any fixed time works; a recent one keeps the keys small. */
@@ -261,7 +261,7 @@ export async function contactAt(
   const [row] = shown;
   // One shown row, every other row of the person hidden behind it, and none marked: the row is the person.
   if (row && shown.length === 1 && results.every((r) => r.dirty === 0 && (r.shown_as ?? row.email) === row.email))
-    return { ...storedContact(row, now), spellings: results.map((r) => r.email).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)) };
+    return { ...storedContact(row, now), spellings: results.map((r) => r.email).sort(readableFirst) };
   const [asked = ""] = spellings;
   const dirtyAsRead = new Map<string, number>([[asked, 0], ...results.map((r) => [r.email, r.dirty] as const)]);
   return (await storeContacts(db, accountId, now, dirtyAsRead)).get(asked) ?? null;
@@ -314,8 +314,8 @@ export async function contactPage(
   const computed = await computedContacts(db, accountId, now, marked);
   const contacts = page.flatMap((row) => {
     const contact = row.dirty > 0 ? computed.get(row.email) : storedContact(row, now);
-    // A marked row whose person is now shown by another spelling's row (one stored since, first in code-point
-    // order, or this one's emails gone) is left to that row: the person is listed once.
+    // A marked row whose person is now shown by another spelling's row (one stored since and read first, readableFirst,
+    // or this one's emails gone) is left to that row: the person is listed once.
     return contact && contact.email === row.email ? [{ ...contact, key: row.key }] : [];
   });
   const shown = query.minScore === undefined ? contacts : contacts.filter((c) => c.score >= (query.minScore ?? 0));

@@ -28,7 +28,7 @@ export interface ContactAggregate {
   exactScore: number;
   /**
    * Every spelling of the address on the contact's emails (foldAddress folds them to one), `email` the first of them
-   * in code-point order: the one the person is shown as. Only `email` for a contact read from its stored row.
+   * (readableFirst): the one the person is shown as. Only `email` for a contact read from its stored row.
    */
   spellings: string[];
 }
@@ -124,13 +124,36 @@ function spellingChunks(emails: readonly string[]): string[][] {
   return chunks;
 }
 
+/** The labels of an address's domain in punycode (`xn--`): IDNA's ASCII form of a label a person writes otherwise. */
+function punycodeLabels(email: string): number {
+  return email
+    .slice(email.indexOf("@") + 1)
+    .split(".")
+    .filter((label) => label.startsWith("xn--")).length;
+}
+
+/**
+ * The order of a person's spellings in which the first is the one they are shown as, the one a person reads: fewer
+ * punycode labels first (`anke@ämter.de`, not `anke@xn--mter-koa.de`, which code-point order puts first, `x` being
+ * before `ä`), then NFC, the form RFC 6532 §3.1 asks an address to be in, before another (an NFD "é" looks the same),
+ * then code-point order. It depends on which spellings the person has, not on their emails: the spelling of the
+ * latest email would move the person's row (and the address their page shows) with each email sent in another one.
+ */
+export function readableFirst(a: string, b: string): number {
+  const byPunycode = punycodeLabels(a) - punycodeLabels(b);
+  if (byPunycode !== 0) return byPunycode;
+  const byForm = Number(a !== a.normalize("NFC")) - Number(b !== b.normalize("NFC"));
+  if (byForm !== 0) return byForm;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /**
  * One person from the rows of its spellings: sums and the latest of each time, the name of its latest email that
  * gives one. A registration lists an address once however it is spelled (db/spellings.ts), so each email is in one
  * row and the sums count it once.
  */
 function mergedContact(rows: SpellingContact[]): ContactAggregate {
-  const spellings = rows.map((row) => row.email).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const spellings = rows.map((row) => row.email).sort(readableFirst);
   const latest = (values: (number | null)[]) => values.reduce<number | null>((a, b) => (b !== null && (a === null || b > a) ? b : a), null);
   const named = rows.filter((row) => row.name !== null).sort((a, b) => (b.nameAt ?? 0) - (a.nameAt ?? 0))[0];
   const exactScore = rows.reduce((sum, row) => sum + row.exactScore, 0);
@@ -212,16 +235,21 @@ function scoredContactsSql(count: number): string {
        GROUP BY mine.email`;
 }
 
-/** The contacts as the people list, a contact's page and the CSV export show them: with their suppression, bounce and opt-out state. */
+/**
+ * The contacts as the people list, a contact's page and the CSV export show them: with their suppression, bounce and
+ * opt-out state. `knownSpellings` (by address): the stored spellings the caller read already (addressStates).
+ */
 export async function contactSummaries(
   db: D1Database,
   accountId: string,
   contacts: readonly ContactAggregate[],
+  knownSpellings?: ReadonlyMap<string, readonly string[]>,
 ): Promise<ContactSummary[]> {
   const states = await addressStates(
     db,
     accountId,
     contacts.map((c) => c.email),
+    knownSpellings,
   );
   return contacts.map((contact) => {
     const state = states.get(contact.email);

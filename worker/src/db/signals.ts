@@ -503,14 +503,28 @@ export interface AddressState {
  * (mailboxKey): the compose window warns the rep before writing to it. Only that it did is told, not through which
  * email, which would tell one account about another's mail. Roughly when may be inferred: the other account can
  * poll this check, and its own registrations delete its events from the opt-out's time on (db/messages.ts), as does an
- * opt-out recorded after it was made (optOutStatements).
+ * opt-out recorded after it was made (optOutStatements). `knownSpellings`: the stored spellings of some of the
+ * addresses, as storedSpellings gives them, when the caller read them already; only the others' are read.
  */
-export async function addressStates(db: D1Database, accountId: string, emails: readonly string[]): Promise<Map<string, AddressState>> {
+export async function addressStates(
+  db: D1Database,
+  accountId: string,
+  emails: readonly string[],
+  knownSpellings: ReadonlyMap<string, readonly string[]> = new Map(),
+): Promise<Map<string, AddressState>> {
   const states = new Map<string, AddressState>();
   const unique = [...new Set(emails)];
   for (const email of unique) states.set(email, { suppressed: false, bounceKind: null, optedOut: false });
-  // The addresses each stored spelling stands for: a row read by spelling counts for each of them.
-  const spellings = await storedSpellings(db, accountId, unique);
+  // The addresses each stored spelling stands for: a row read by spelling counts for each of them. storedSpellings
+  // makes no query when every address's spellings are known.
+  const spellings = new Map<string, readonly string[]>([
+    ...knownSpellings,
+    ...(await storedSpellings(
+      db,
+      accountId,
+      unique.filter((email) => !knownSpellings.has(email)),
+    )),
+  ]);
   const asked = new Map<string, string[]>();
   for (const email of unique)
     for (const spelling of spellings.get(email) ?? [email]) asked.set(spelling, [...(asked.get(spelling) ?? []), email]);

@@ -75,8 +75,11 @@ export const contactsRoute = new Hono<AppEnv>()
       contactTimelinePage(c.env.DB, accountId, spellings, before, limit),
     ]);
     if (!contact) return jsonError(c, 404, NOT_FOUND);
+    // Its suppression, bounce and opt-out state read in the spellings read above, not looked up again: the address
+    // shown is one of them (the person's readable spelling), and each folds to the same address.
+    const known = new Map([[contact.email, [...new Set([contact.email, ...spellings])]]]);
     const body: ContactDetail = {
-      contact: (await contactSummaries(c.env.DB, accountId, [contact]))[0] as ContactSummary,
+      contact: (await contactSummaries(c.env.DB, accountId, [contact], known))[0] as ContactSummary,
       timeline: page.items,
       nextCursor: page.next && encodeCursor(page.next),
     };

@@ -207,8 +207,8 @@ async function contactsPart(db: D1Database, accountId: string, after: [string] |
     .all<{ email: string }>();
   const emails = results.slice(0, CONTACTS_PER_PART).map((r) => r.email);
   const now = Date.now();
-  // A person stored in several spellings is one row, shown as the first of them in code-point order: in the part
-  // that holds that spelling, whichever parts hold the others.
+  // A person stored in several spellings is one row, shown as the one a person reads (readableFirst, db/contacts.ts):
+  // in the part that holds that spelling, whichever parts hold the others.
   const listed = new Set(emails);
   const contacts = (await scoredContacts(db, accountId, now, emails)).filter((contact) => listed.has(contact.email));
   contacts.sort((a, b) => (a.email < b.email ? -1 : 1));
