@@ -6,7 +6,7 @@ import { describe, expect, it, vi } from "vitest";
 import { trackerApi } from "../../extension/src/background/api";
 import type { FeedState } from "../../extension/src/background/feed-state";
 import { memoryArea } from "../../extension/src/background/memory-area";
-import { FEED_KEY, FeedPoller, summarize } from "../../extension/src/background/notifications";
+import { FeedPoller, readFeedState, summarize } from "../../extension/src/background/notifications";
 import type { EventsResponse } from "../../shared/api";
 import { mintTrackingId } from "../../shared/protocol";
 import { LABEL_FINAL_AFTER_MS, RELABEL_MARGIN_MS, RELEASE_CLOCK_MARGIN_MS, releasedFrom, UNREGISTERED_HOLD_MS } from "../src/classify";
@@ -324,10 +324,10 @@ describe("the extension's poller on the real route", () => {
         pollAt: () => undefined,
         now: () => clock,
       });
-    const state = () => area.data[FEED_KEY] as FeedState;
+    const state = async () => (await readFeedState(area, null)) as FeedState;
     expect(await poller().poll()).toBe(1);
     expect(shown).toEqual([`open:${message.id}`]);
-    expect(summarize(state(), openedAt).today).toEqual({ opens: 1, clicks: 0 });
+    expect(summarize(await state(), openedAt).today).toEqual({ opens: 1, clicks: 0 });
 
     const click = await hitAt(account, message.id, "click", openedAt + 20_000, {
       headers: { "cf-connecting-ip": SANDBOX_ADDRESS, referer: url },
@@ -344,9 +344,9 @@ describe("the extension's poller on the real route", () => {
     const background = poller();
     await background.poll();
     expect(withdrawn).toEqual([`open:${message.id}`]);
-    expect(state().activity.find((item) => item.cursor === String(openSeq))).toMatchObject({ label: "scanner", counted: false });
-    expect(summarize(state(), openedAt).today).toEqual({ opens: 0, clicks: 0 });
-    const after = state();
+    expect((await state()).activity.find((item) => item.cursor === String(openSeq))).toMatchObject({ label: "scanner", counted: false });
+    expect(summarize(await state(), openedAt).today).toEqual({ opens: 0, clicks: 0 });
+    const after = await state();
 
     // Restarted, and later polls: nothing applied, shown or withdrawn again.
     clock += 60_000;
@@ -354,6 +354,6 @@ describe("the extension's poller on the real route", () => {
     clock += 60_000;
     await poller().poll();
     expect([shown, withdrawn]).toEqual([[`open:${message.id}`], [`open:${message.id}`]]);
-    expect(state()).toMatchObject({ correctionsCursor: after.correctionsCursor, days: after.days });
+    expect(await state()).toMatchObject({ correctionsCursor: after.correctionsCursor, days: after.days });
   });
 });

@@ -6,7 +6,7 @@ import type { Credentials } from "../../extension/src/background/credentials";
 import { outboxDelivery } from "../../extension/src/background/delivery";
 import type { FeedState, Note } from "../../extension/src/background/feed-state";
 import { memoryArea } from "../../extension/src/background/memory-area";
-import { FEED_KEY, FeedPoller } from "../../extension/src/background/notifications";
+import { FeedPoller, readFeedState } from "../../extension/src/background/notifications";
 import type { EventsResponse } from "../../shared/api";
 import { mintTrackingId } from "../../shared/protocol";
 import { LABEL_FINAL_AFTER_MS, RELABEL_MARGIN_MS, UNREGISTERED_HOLD_MS } from "../src/classify";
@@ -197,7 +197,7 @@ function extensionAgainstRoute(account: TestAccount) {
     },
     /** When the poller asked to poll again (the feed's nextAt). */
     followUps,
-    state: () => area.data[FEED_KEY] as FeedState,
+    state: async () => (await readFeedState(area, null)) as FeedState,
     /** Polls with the clock at `now`. */
     async pollAt(now: number): Promise<number> {
       vi.setSystemTime(now);
@@ -295,10 +295,10 @@ describe("a held event delays only itself", () => {
 
     // Notified once, at its own time; each event taken once; the cursor past both.
     expect(extension.shown).toEqual([{ key: `open:${message.id}`, at: realFinalAt }]);
-    expect(extension.state().activity.map((a) => a.messageId)).toEqual([forwarded, message.id]);
+    expect((await extension.state()).activity.map((a) => a.messageId)).toEqual([forwarded, message.id]);
     // Its totals count the registered email's open only, as the tracker's own daily counts do.
-    expect(Object.values(extension.state().days)).toEqual([{ opens: 1, clicks: 0 }]);
-    expect(extension.state()).toMatchObject({ cursor: last?.cursor, ahead: [] });
+    expect(Object.values((await extension.state()).days)).toEqual([{ opens: 1, clicks: 0 }]);
+    expect(await extension.state()).toMatchObject({ cursor: last?.cursor, ahead: [] });
     // Each request read at most its page (100 rows) and the account: here 2 events and their messages, and the token.
   });
 
@@ -329,7 +329,7 @@ describe("a held event delays only itself", () => {
       { key: `open:${final.id}`, at: finalNowAt },
       { key: `open:${pending.id}`, at: pendingAt },
     ]);
-    expect(extension.state().activity.map((a) => a.messageId)).toEqual([pending.id, final.id]);
+    expect((await extension.state()).activity.map((a) => a.messageId)).toEqual([pending.id, final.id]);
   });
 });
 
