@@ -1343,7 +1343,7 @@ export function defineScenarios(
           options.evaluate(() => [...document.querySelectorAll("[data-testid=withheld-access] p")].map((p) => p.textContent), null);
         if (abilities.siteAccess === "permissions-api") {
           expect(await asking.evaluate(() => document.querySelector("[data-testid=asked-on-options-page]")?.textContent, null)).toBe(
-            "Firefox asks on Mailtracker's options page, which this button opens.",
+            "In Firefox this button opens Mailtracker's options page, where you allow it.",
           );
           await asking.click("[data-testid=gmail-health] button[name=allow-access]");
           const options = await eventually("the popup's button opening the options page", () => harness.openTab(optionsUrl));

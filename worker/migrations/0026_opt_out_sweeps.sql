@@ -15,9 +15,11 @@ CREATE TABLE opt_out_sweeps (
   after_message_id TEXT NOT NULL DEFAULT '',
   through_message_id TEXT NOT NULL
 );
--- The purge sweeps the rows at the lowest cursor together, the first few by address: one seek finds them in that order
--- (after every opt-out recorded before this migration, many may wait at the start), and one the next cursor up.
-CREATE INDEX opt_out_sweeps_by_cursor ON opt_out_sweeps (after_message_id, email);
+-- The purge sweeps the newest opt-out first, with those at its cursor, newest first: one index finds the newest, one
+-- seek the others at its cursor in that order (after every opt-out recorded before this migration, many may wait at
+-- the start).
+CREATE INDEX opt_out_sweeps_by_time ON opt_out_sweeps (created_at);
+CREATE INDEX opt_out_sweeps_by_cursor ON opt_out_sweeps (after_message_id, created_at);
 
 -- Every opt-out recorded before this migration: none searched another account's emails.
 INSERT INTO opt_out_sweeps (email, created_at, through_message_id)
@@ -27,9 +29,12 @@ INSERT INTO opt_out_sweeps (email, created_at, through_message_id)
 -- From then on each new one, whichever statement writes it (also the release before this one's, while the deploy
 -- applies this migration before the worker: scripts/deploy.mjs), and one whose time moves earlier (an opt-out held for
 -- an email not registered yet, recorded at the time it was typed): the emails swept at the later time are swept again.
--- Not when the address has an earlier opt-out through another account, which swept or sweeps them already; nor while
--- no email of the tracker has lost a recipient (nothing to search: no row read). Each on one physical line: D1's
--- remote /query cuts a migration at every `;` that ends a line (migration 0010).
+-- Not when the same address, as written, has an earlier opt-out through another account, which swept or sweeps them
+-- already (only the same `email`: another spelling of the mailbox hashes other fingerprints, and a contact deleted
+-- before migration 0017 left only the one of the address as written, so `john.doe@gmail.com` must be swept for even
+-- after `johndoe@gmail.com` was; `mailbox` only leads to the index); nor while no email of the tracker has lost a
+-- recipient (nothing to search: no row read). Each on one physical line: D1's remote /query cuts a migration at every
+-- `;` that ends a line (migration 0010).
 CREATE TRIGGER opt_out_sweep_added AFTER INSERT ON opt_outs WHEN EXISTS (SELECT 1 FROM removed_recipients) AND NOT EXISTS (SELECT 1 FROM opt_outs o WHERE o.mailbox = NEW.mailbox AND o.email = NEW.email AND o.created_at < NEW.created_at) BEGIN INSERT INTO opt_out_sweeps (email, created_at, through_message_id) VALUES (NEW.email, NEW.created_at, (SELECT max(message_id) FROM removed_recipients)) ON CONFLICT (email) DO UPDATE SET created_at = excluded.created_at, after_message_id = '', through_message_id = excluded.through_message_id WHERE excluded.created_at < opt_out_sweeps.created_at; END;
 
 CREATE TRIGGER opt_out_sweep_backdated AFTER UPDATE OF created_at ON opt_outs WHEN NEW.created_at < OLD.created_at AND EXISTS (SELECT 1 FROM removed_recipients) AND NOT EXISTS (SELECT 1 FROM opt_outs o WHERE o.mailbox = NEW.mailbox AND o.email = NEW.email AND o.created_at < NEW.created_at) BEGIN INSERT INTO opt_out_sweeps (email, created_at, through_message_id) VALUES (NEW.email, NEW.created_at, (SELECT max(message_id) FROM removed_recipients)) ON CONFLICT (email) DO UPDATE SET created_at = excluded.created_at, after_message_id = '', through_message_id = excluded.through_message_id WHERE excluded.created_at < opt_out_sweeps.created_at; END;

@@ -65,15 +65,27 @@ export function spellingsToTry(email: string): Set<string> {
  * already: an address all in ASCII with no punycode label costs its two hashes and no more.
  */
 export async function fingerprintsToFind(signingSecret: string, messageId: string, email: string): Promise<string[]> {
-  const spellings = spellingsToTry(email);
-  const mailboxes = new Set([...spellings].map(mailboxOf));
-  spellings.delete(email);
-  mailboxes.delete(mailboxKey(email));
+  const { spellings, mailboxes } = olderSpellings(email);
   const older = await Promise.all([
     ...[...spellings].map((spelling) => recipientFingerprint(signingSecret, messageId, spelling)),
     ...[...mailboxes].map((mailbox) => mailboxFingerprint(signingSecret, messageId, mailbox)),
   ]);
   return [...(await removedFingerprints(signingSecret, messageId, email)), ...older];
+}
+
+/** How many fingerprints fingerprintsToFind hashes for `email`, on any email (they depend on the address alone). */
+export function fingerprintsToFindCount(email: string): number {
+  const { spellings, mailboxes } = olderSpellings(email);
+  return 2 + spellings.size + mailboxes.size;
+}
+
+/** The spellings and mailbox keys fingerprintsToFind hashes beside removedFingerprints' two. */
+function olderSpellings(email: string): { spellings: Set<string>; mailboxes: Set<string> } {
+  const spellings = spellingsToTry(email);
+  const mailboxes = new Set([...spellings].map(mailboxOf));
+  spellings.delete(email);
+  mailboxes.delete(mailboxKey(email));
+  return { spellings, mailboxes };
 }
 
 /**

@@ -6,11 +6,12 @@ import { applyD1Migrations } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { mintTrackingId } from "../../shared/protocol";
-import { SWEEP_EMAILS_PER_RUN, SWEEP_EMAILS_SQL, SWEEP_GROUP_SQL, SWEEP_HASHES_PER_RUN } from "../src/db/opt-out-sweeps";
+import { SWEEP_EMAILS_PER_RUN, SWEEP_EMAILS_SQL, SWEEP_GROUP_SQL, SWEEP_HASHES_PER_RUN, SWEEPS_PER_RUN } from "../src/db/opt-out-sweeps";
 import { purgeExpiredEvents } from "../src/db/retention";
 import { hitFromRequest } from "../src/hits";
 import { deriveSigningKey } from "../src/keys";
 import { storeHits } from "../src/queue";
+import { fingerprintsToFindCount, removedFingerprints } from "../src/recipient-fingerprint";
 import { BASE, CHROME_UA, call, createAccount, migratedUpTo, registration, sentMessage, storedEvents, type TestAccount } from "./helpers";
 
 const SECRET = env.SIGNING_SECRET ?? "";
@@ -177,27 +178,91 @@ describe("an opt-out reaches another account's email the person was deleted from
     expect(await storedEvents(shared.id)).toEqual([]);
   });
 
-  it("an opt-out recorded while a sweep is under way catches up with it, joins it and is covered", async () => {
+  it("a new opt-out is swept first, at a run's full share, while an older one's long sweep waits where it stopped", async () => {
     const [a, b] = [await createAccount("Rep A"), await createAccount("Rep B")];
-    const [first, second] = [`first${local()}@wingtip.example`, `second${local()}@wingtip.example`];
-    const [sharedFirst, sharedSecond] = [await deletedFromSharedEmail(b, first), await deletedFromSharedEmail(b, second)];
-    await optOut((await sentMessage(a, { recipients: [{ email: first }], optOutLink: true })).id);
+    const [older, fresh] = [`older${local()}@wingtip.example`, `fresh${local()}@wingtip.example`];
+    const [sharedOlder, sharedFresh] = [await deletedFromSharedEmail(b, older), await deletedFromSharedEmail(b, fresh)];
+    // Its own backlog, three runs' worth, before B's emails in the sweep's order ("0back" < "0long", another test's).
+    await seedRemovedEmails("back", 3 * SWEEP_EMAILS_PER_RUN);
+    await optOut((await sentMessage(a, { recipients: [{ email: older }], optOutLink: true })).id);
     await purgeExpiredEvents(env.DB, SECRET, Date.now());
-    const underWay = (await sweeps())[0]?.after_message_id;
-    expect(underWay).toMatch(/^0long-/);
-    // Emails that lost a recipient since, before its cursor: the new opt-out's sweep is not in step with it.
-    await seedRemovedEmails("join", 10);
-    await optOut((await sentMessage(a, { recipients: [{ email: second }], optOutLink: true })).id);
-    expect(await hitNow(b, sharedSecond.id)).toBe(1);
-    // The next runs take the new one, at the lowest cursor: a run's share, then up to the first's and no further.
+    const stopped = `0back-${String(SWEEP_EMAILS_PER_RUN - 1).padStart(5, "0")}`;
+    expect(await sweeps()).toMatchObject([{ email: older, after_message_id: stopped }]);
+    // Emails that lost a recipient since, before its cursor: the new one's sweep is not in step with it.
+    await seedRemovedEmails("ahead", 10);
+    await pause();
+    await optOut((await sentMessage(a, { recipients: [{ email: fresh }], optOutLink: true })).id);
+    expect(await hitNow(b, sharedFresh.id)).toBe(1);
+    // Each run takes the new one alone, from the start, a run's share (150 emails), and the older one stays put.
     await purgeExpiredEvents(env.DB, SECRET, Date.now());
-    const behind = `0long-${String(SWEEP_EMAILS_PER_RUN - 11).padStart(5, "0")}`;
-    expect((await sweeps()).map((s) => s.after_message_id).sort()).toEqual([behind, underWay]);
-    await purgeExpiredEvents(env.DB, SECRET, Date.now());
-    expect((await sweeps()).map((s) => s.after_message_id)).toEqual([underWay, underWay]);
+    expect(await sweeps()).toMatchObject([
+      { email: fresh, after_message_id: `0back-${String(SWEEP_EMAILS_PER_RUN - 11).padStart(5, "0")}` },
+      { email: older, after_message_id: stopped },
+    ]);
+    let runs = 1;
+    while ((await sweeps()).some((sweep) => sweep.email === fresh)) {
+      expect((await sweeps()).find((sweep) => sweep.email === older)?.after_message_id).toBe(stopped);
+      await purgeExpiredEvents(env.DB, SECRET, Date.now());
+      expect(++runs).toBeLessThanOrEqual(20);
+    }
+    // Done, and B's email reached, before the older one has gone on.
+    expect(await sweeps()).toMatchObject([{ email: older, after_message_id: stopped }]);
+    expect(await hitNow(b, sharedFresh.id)).toBe(0);
+    expect(await storedEvents(sharedFresh.id)).toEqual([]);
+    expect(await hitNow(b, sharedOlder.id)).toBe(1);
+    // Then it goes on where it stopped and finishes.
     await purgeUntilSwept();
-    for (const shared of [sharedFirst, sharedSecond]) expect(await hitNow(b, shared.id)).toBe(0);
-    expect(await storedEvents(sharedSecond.id)).toEqual([]);
+    expect(await hitNow(b, sharedOlder.id)).toBe(0);
+  });
+
+  it("a run hashes no more than its share, however many keyed hashes each waiting address costs", async () => {
+    await seedRemovedEmails("cost", 5);
+    // Ten addresses with an accent and a punycode domain, each hashed in several spellings: a group's email costs 80.
+    const addresses = Array.from({ length: SWEEPS_PER_RUN }, (_, i) => `josé${i}${local()}@xn--mnchen-3ya.de`);
+    const perEmail = addresses.reduce((sum, address) => sum + fingerprintsToFindCount(address), 0);
+    expect(perEmail).toBeGreaterThan(SWEEP_HASHES_PER_RUN / 4);
+    expect(SWEEP_HASHES_PER_RUN % perEmail).not.toBe(0);
+    const now = Date.now();
+    await env.DB.batch(
+      addresses.map((address, i) =>
+        env.DB.prepare("INSERT INTO opt_outs (account_id, email, message_id, created_at) VALUES ('acct-cost', ?, ?, ?)").bind(
+          address,
+          `m-cost-${i}`,
+          now + i,
+        ),
+      ),
+    );
+    const sign = vi.spyOn(crypto.subtle, "sign");
+    try {
+      await purgeExpiredEvents(env.DB, SECRET, Date.now());
+      // As many whole emails as fit, and not one more: the one that would pass the share waits for the next run.
+      expect(sign).toHaveBeenCalledTimes(Math.floor(SWEEP_HASHES_PER_RUN / perEmail) * perEmail);
+    } finally {
+      sign.mockRestore();
+    }
+    // The rest would take a run for every three of the file's emails that lost a recipient: dropped, so that the tests
+    // after start with none waiting.
+    await env.DB.prepare("DELETE FROM opt_out_sweeps WHERE email LIKE 'josé%'").run();
+  });
+
+  it("an address opted out after another spelling of its mailbox is swept for as written, for a deletion before 0017", async () => {
+    const [a, b, c] = [await createAccount("Rep A"), await createAccount("Rep B"), await createAccount("Rep C")];
+    const name = `john${local()}`;
+    const [dotless, dotted] = [`${name}doe@gmail.com`, `${name}.doe@gmail.com`];
+    // B deleted `john.doe@` before migration 0017: only the fingerprint of the address as written stayed.
+    const shared = await deletedFromSharedEmail(b, dotted);
+    const [, ofMailbox] = await removedFingerprints(SECRET, shared.id, dotted);
+    await env.DB.prepare("DELETE FROM removed_recipients WHERE message_id = ? AND fingerprint = ?").bind(shared.id, ofMailbox).run();
+    // The mailbox's other spelling opts out first: it hashes its own spellings, and cannot find that one.
+    await optOut((await sentMessage(a, { recipients: [{ email: dotless }], optOutLink: true })).id);
+    await purgeUntilSwept();
+    expect(await hitNow(b, shared.id)).toBe(1);
+    // Then `john.doe@` itself, through another account: swept for, though its mailbox opted out before.
+    await pause();
+    await optOut((await sentMessage(c, { recipients: [{ email: dotted }], optOutLink: true })).id);
+    expect((await sweeps()).map((sweep) => sweep.email)).toEqual([dotted]);
+    await purgeUntilSwept();
+    expect(await hitNow(b, shared.id)).toBe(0);
   });
 
   it("an opt-out recorded late at an earlier time (held for an email not registered) sweeps again from that time", async () => {
@@ -253,18 +318,21 @@ describe("migration 0026", () => {
 });
 
 describe("the sweep's reads", () => {
-  it("find the lowest cursor and its opt-outs by index, and the emails after it by a range of removed_recipients' key", async () => {
-    const plan = async (sql: string) =>
-      (await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`).bind(1).all<{ detail: string }>()).results.map((row) => row.detail);
-    const [group, emails] = [await plan(SWEEP_GROUP_SQL), await plan(SWEEP_EMAILS_SQL)];
-    // The lowest cursor: the first entry of the index (a scan that stops at its first row, LIMIT 1).
+  it("find the newest opt-out and those at its cursor by index, and the emails after it by a range of removed_recipients' key", async () => {
+    const plan = async (sql: string, ...params: number[]) =>
+      (
+        await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+          .bind(...params)
+          .all<{ detail: string }>()
+      ).results.map((row) => row.detail);
+    const [group, emails] = [await plan(SWEEP_GROUP_SQL, 1), await plan(SWEEP_EMAILS_SQL, 1, 1)];
     for (const steps of [group, emails]) {
-      expect(steps).toContain("SCAN opt_out_sweeps USING COVERING INDEX opt_out_sweeps_by_cursor");
-      expect(steps).toContain("SEARCH opt_out_sweeps USING COVERING INDEX opt_out_sweeps_by_cursor (after_message_id>?)");
-      // In the index's order: no sort of every opt-out waiting at the cursor, nor of every email in the range.
+      // The newest opt-out: the last entry of the time index (a scan that stops at its first row, LIMIT 1).
+      expect(steps).toContain("SCAN opt_out_sweeps USING INDEX opt_out_sweeps_by_time");
+      // Those at its cursor, newest first, in the index's order: no sort of every opt-out waiting there.
+      expect(steps).toContain("SEARCH opt_out_sweeps USING INDEX opt_out_sweeps_by_cursor (after_message_id=?)");
       expect(steps.filter((step) => step.includes("TEMP B-TREE"))).toEqual([]);
     }
-    expect(group[0]).toBe("SEARCH opt_out_sweeps USING INDEX opt_out_sweeps_by_cursor (after_message_id=?)");
-    expect(emails[0]).toBe("SEARCH removed_recipients USING PRIMARY KEY (message_id>? AND message_id<?)");
+    expect(emails).toContain("SEARCH removed_recipients USING PRIMARY KEY (message_id>? AND message_id<?)");
   });
 });

@@ -75,7 +75,7 @@ describe("what the background hears of its calls", () => {
 });
 
 describe("which call the background hears", () => {
-  it("hears an email's registration and removal as the outbox's deliveries, the feed and a status read as other calls", async () => {
+  it("hears an email's registration and the outbox's withdrawal as deliveries, the rep's Delete, the feed and a status read as other calls", async () => {
     const heard: [number | null | "answered", CallKind][] = [];
     onTrackerAnswer((_url, _token, failure, call) => heard.push([failure === null ? "answered" : failure.status, call]));
     // PUT and DELETE /api/messages/:id answer 503 (that route failing alone); the rest answer.
@@ -84,12 +84,14 @@ describe("which call the background hears", () => {
     const api = trackerApi("https://t.example", "mt_a", fetch);
     const request = { subject: "Hi", recipients: [], sentAt: "2026-12-04T09:00:00.000Z", links: [] };
     await expect(api.registerMessage("id", request)).rejects.toThrow("503");
+    await expect(api.remove("id", "delivery")).rejects.toThrow("503");
     await expect(api.remove("id")).rejects.toThrow("503");
     await api.events("0");
     await api.status(["thread"]);
     expect(heard).toEqual([
       [503, "delivery"],
       [503, "delivery"],
+      [503, "other"],
       ["answered", "other"],
       ["answered", "other"],
     ]);
@@ -112,7 +114,7 @@ describe("a tracker the extension cannot reach", () => {
       .catch((e: unknown) => e);
     expect(withdrawn).toBeInstanceOf(TrackerError);
     expect((withdrawn as TrackerError).message).toMatch(
-      /^the extension may no longer reach https:\/\/t\.example:8443: its access to that site was taken away .*Allow it again with the Allow button in the extension's options/,
+      /^Mailtracker's access to your tracker \(t\.example\) is turned off in the browser's extension settings: allow it again with the "Allow Mailtracker to reach your tracker" button on Mailtracker's options page \(/,
     );
     expect((withdrawn as TrackerError).retryable).toBe(true);
   });

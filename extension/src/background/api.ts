@@ -33,8 +33,9 @@ export class TrackerError extends Error {
 type ContactSort = (typeof CONTACT_SORTS)[number];
 
 /**
- * Which call was heard: "delivery", an email's registration or removal (PUT or DELETE /api/messages/:id), the calls
- * the outbox makes; "other", any other. Deliveries failing alone while other calls are answered are one route of the
+ * Which call was heard: "delivery", the calls the outbox makes, an email's registration (PUT /api/messages/:id) or
+ * the withdrawal of a send Gmail's Undo took back (its DELETE, said so by delivery.ts); "other", any other, the rep's
+ * own Delete of an email too. Deliveries failing alone while other calls are answered are one route of the
  * tracker failing, not the tracker out of reach (tracker-reach.ts TrackerReach.waits).
  */
 export type CallKind = "delivery" | "other";
@@ -105,10 +106,11 @@ async function answer<R extends ClientResponse<unknown>>(
     response = await request();
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    // Refused for want of access to the tracker's host: only granting it again mends it.
+    // Refused for want of access to the tracker's host: only granting it again mends it. In the words the popup uses
+    // (gmail-health.ts), naming the button by its label (allow-access.tsx).
     if (!(await trackerAccessGranted(trackerUrl))) {
       throw new TrackerError(
-        `the extension may no longer reach ${new URL(trackerUrl).origin}: its access to that site was taken away in the browser's extension settings. Allow it again with the Allow button in the extension's options (${reason})`,
+        `Mailtracker's access to your tracker (${new URL(trackerUrl).hostname}) is turned off in the browser's extension settings: allow it again with the "Allow Mailtracker to reach your tracker" button on Mailtracker's options page (${reason})`,
         null,
         true,
       );
@@ -183,7 +185,8 @@ export function trackerApi(trackerUrl: string, token?: string, fetch: typeof glo
     status: (threadIds: string[]) => call(() => client.messages.status.$post({ json: { threadIds } }, init())),
     detail: (trackingId: string) => call(() => client.messages[":id"].$get(id(trackingId), init())),
     stop: (trackingId: string) => call(() => client.messages[":id"].stop.$post(id(trackingId), init())),
-    remove: (trackingId: string) => call(() => client.messages[":id"].$delete(id(trackingId), init()), "delivery"),
+    /** `kind` "delivery" from the outbox's withdrawal of a send (delivery.ts); the rep's own Delete is another call. */
+    remove: (trackingId: string, kind: CallKind = "other") => call(() => client.messages[":id"].$delete(id(trackingId), init()), kind),
     events: (after: string, limit = 100, correctionsAfter?: string) =>
       call(() =>
         client.events.$get(

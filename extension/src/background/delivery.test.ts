@@ -1,6 +1,6 @@
 // One outbox delivery through the real tracker client, over a fetch that answers as the tracker would.
 import { describe, expect, it, vi } from "vitest";
-import { trackerApi } from "./api";
+import { type CallKind, onTrackerAnswer, trackerApi } from "./api";
 import type { Credentials } from "./credentials";
 import { outboxDelivery } from "./delivery";
 import type { OutboxEntry } from "./outbox";
@@ -87,6 +87,15 @@ describe("an outbox delivery", () => {
       expect(fetch.mock.calls[0]?.[1]?.method).toBe("DELETE");
       expect(news).toHaveBeenCalledWith(["18c2f0a1b2c3d4e5"]);
     }
+  });
+
+  it("makes calls heard as deliveries, a withdrawal's too (the rep's own Delete of an email is another call: api.test.ts)", async () => {
+    const heard: CallKind[] = [];
+    onTrackerAnswer((_url, _token, _failure, call) => heard.push(call));
+    const { deliver } = delivery(() => new Response("{}", { status: 503 }));
+    await deliver(entry());
+    await deliver(entry({ withdraw: true }));
+    expect(heard).toEqual(["delivery", "delivery"]);
   });
 
   it("waits for a tracker to be connected", async () => {

@@ -39,7 +39,7 @@ export function outboxDelivery(deps: DeliveryDeps): (entry: OutboxEntry) => Prom
   /** A send Gmail's Undo took back: the tracker deletes it (its data and later hits), or never had it (404). */
   async function withdraw(entry: OutboxEntry, credentials: Credentials): Promise<DeliveryResult> {
     try {
-      await deps.api(credentials).remove(entry.trackingId);
+      await deps.api(credentials).remove(entry.trackingId, "delivery");
     } catch (error) {
       if (!(error instanceof TrackerError && error.status === 404)) return failed(error);
     }

@@ -164,7 +164,14 @@ describe("the tracker's reachability", () => {
   it("leaves out calls the browser kept from the tracker's site (its access taken away): the toolbar says that in its own words", async () => {
     const { reach, clock, notes, toolbar } = reachAt(start);
     for (let minute = 0; minute <= 10; minute++) {
-      await reach.heard(URL, new TrackerError("the extension may no longer reach https://track.example.com: …", null, true));
+      await reach.heard(
+        URL,
+        new TrackerError(
+          "Mailtracker's access to your tracker (track.example.com) is turned off in the browser's extension settings: …",
+          null,
+          true,
+        ),
+      );
       clock.now += MINUTE;
     }
     expect([notes, toolbar]).toEqual([[], []]);
@@ -517,7 +524,12 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
   });
 
   it("an email waiting for want of an answer that is no outage of the tracker's (its site's access taken away) is told by the outbox", async () => {
-    const withdrawn = () => new TrackerError("the extension may no longer reach https://track.example.com: …", null, true);
+    const withdrawn = () =>
+      new TrackerError(
+        "Mailtracker's access to your tracker (track.example.com) is turned off in the browser's extension settings: …",
+        null,
+        true,
+      );
     const { outbox, notes, outboxNotes, runUntil } = background(withdrawn);
     await outbox.put("first", request("Q3 pricing"));
     await runUntil(start + 10 * MINUTE);

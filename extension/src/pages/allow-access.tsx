@@ -23,7 +23,7 @@ export async function hostAccess(trackerUrl: string | null): Promise<HostAccess>
 export const asksOnOptionsPage = (): boolean => FIREFOX_BUILD;
 
 /** What the popup says next to the button where it asks on the options page. */
-export const ASKED_ON_OPTIONS_PAGE = "Firefox asks on Mailtracker's options page, which this button opens.";
+export const ASKED_ON_OPTIONS_PAGE = "In Firefox this button opens Mailtracker's options page, where you allow it.";
 
 /**
  * "Allow Mailtracker in Gmail" (or "to reach your tracker" while only that is withheld): the browser asks the rep, and

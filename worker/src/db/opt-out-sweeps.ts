@@ -1,58 +1,57 @@
 // The search, after an opt-out, of every account's emails the address was deleted from (migration 0026): they keep
 // only keyed fingerprints of it, per email, so each costs a few HMACs, and the tracker may hold thousands. The opt-out
 // searches its own account's at once (db/opt-outs.ts); the hourly purge sweeps the tracker's, a few at a time.
-import { fingerprintsToFind } from "../recipient-fingerprint";
+import { fingerprintsToFind, fingerprintsToFindCount } from "../recipient-fingerprint";
 import { keptOptOutStatements } from "./signals";
 
 /**
- * Keyed hashes one purge run computes for the sweep, at most (then it finishes the email it is on). An address all in
- * ASCII costs two an email (fingerprintsToFind), so 150 emails a run for one opt-out; one with other characters more.
- * Measured in workerd (a loop in a worker test, not kept: no timed assertion): fingerprintsToFind of an ASCII address
- * for 1,000 emails took 19 ms one after another and 14 ms all at once on this project's 2-core test machine, shared
- * with other work, so about 7 to 10 µs a hash with its await: 2 to 3 ms of the free plan's 10 ms of CPU a run has,
- * beside the purge's other work.
+ * Keyed hashes one purge run computes for the sweep, at most: it stops before an email whose hashes would pass this.
+ * An address all in ASCII costs two an email (fingerprintsToFind), so 150 emails a run for one opt-out; one with other
+ * characters more, 26 at most (fingerprintsToFindCount: removedFingerprints' two, and spellingsToTry's spellings and
+ * their mailbox keys, 12 of each at most: 2 spellings × 3 Unicode forms × 2 domains). Measured in workerd (a loop in a
+ * worker test, not kept: no timed assertion): fingerprintsToFind of an ASCII address for 1,000 emails (2,000 hashes)
+ * took 19 ms one after another and 14 ms all at once on this project's 2-core test machine, shared with other work,
+ * so about 7 to 10 µs a hash with its await: 2 to 3 ms of the free plan's 10 ms of CPU a run has, beside the purge's
+ * other work.
  */
 export const SWEEP_HASHES_PER_RUN = 300;
 /** Emails that lost a recipient one run reads, at most: as many as the hashes allow for one opt-out in ASCII. */
 export const SWEEP_EMAILS_PER_RUN = SWEEP_HASHES_PER_RUN / 2;
 /**
- * Opt-outs one run sweeps together, at most (those at the lowest cursor, by address): a run always finishes at least
- * one email for each, so this bounds a run's hashes when many wait at once (after migration 0026, every opt-out
- * recorded before it), at 10 × 2 for addresses in ASCII. The others at that cursor wait for the next run.
+ * Opt-outs one run sweeps together, at most (those at the newest one's cursor, newest first): many wait at one cursor
+ * after migration 0026 (every opt-out recorded before it). So one email's hashes for all of them, 10 × 26 at most,
+ * fit in SWEEP_HASHES_PER_RUN, and a run always searches one. The others wait for a later run.
  */
 export const SWEEPS_PER_RUN = 10;
 
 /**
- * The sweep's range this run: the lowest cursor (`after`), and how far from it (`upto`): the farthest end among the
- * opt-outs at that cursor, but not past the next cursor up, where the opt-outs there are, so that the ones here, once
- * they reach it, move on with them (a new opt-out catches up with the sweep under way and joins it). With no cursor
- * up, X'' stands for none: a BLOB sorts after any text, so min() gives the end. No row when nothing waits.
- * Message ids are tracking ids, in ASCII: SQLite's order of them (BINARY) and JavaScript's are one.
+ * The group a run sweeps: the opt-outs at the cursor of the newest one waiting (by its time), newest first, ?1 at
+ * most. Newest first so that a recipient's fresh opt-out is searched from the next run on, at a run's full share,
+ * whatever waits before it (after migration 0026, the backfill of every earlier opt-out, which may take weeks); those
+ * wait meanwhile where they stopped, and go on once no newer one waits. The group's range is from its cursor through
+ * the farthest end among it. Message ids are tracking ids, in ASCII: SQLite's order of them (BINARY) and
+ * JavaScript's are one.
  */
-const SWEEP_RANGE = `sweep_range AS (SELECT here.after AS after,
-    min((SELECT max(through_message_id) FROM opt_out_sweeps WHERE after_message_id = here.after),
-      coalesce((SELECT min(after_message_id) FROM opt_out_sweeps WHERE after_message_id > here.after), X'')) AS upto
-  FROM (SELECT after_message_id AS after FROM opt_out_sweeps ORDER BY after_message_id LIMIT 1) here)`;
+const SWEEP_GROUP = `SELECT email, created_at, after_message_id, through_message_id FROM opt_out_sweeps
+  WHERE after_message_id = (SELECT after_message_id FROM opt_out_sweeps ORDER BY created_at DESC LIMIT 1)
+  ORDER BY created_at DESC LIMIT ?1`;
 
 /**
- * The statements that read a run's sweep: the opt-outs at the lowest cursor, and the emails that lost a recipient
- * after it, each with its fingerprints, in key order (removed_recipients' primary key, one range seek). For the
- * purge's batch of opt-out reads (db/opt-outs.ts settleOptOutsInPurge): no query of its own, and no row read while no
- * opt-out waits.
+ * The statements that read a run's sweep: its group of opt-outs, and the emails that lost a recipient in its range,
+ * each with its fingerprints, in key order (removed_recipients' primary key, one range seek). For the purge's batch
+ * of opt-out reads (db/opt-outs.ts settleOptOutsInPurge): no query of its own, and no row read while no opt-out waits.
  */
-/** The opt-outs at the lowest cursor (?1 of them at most, by address), with the range they sweep this run. */
-export const SWEEP_GROUP_SQL = `WITH ${SWEEP_RANGE}
-  SELECT email, created_at, through_message_id AS through, after_message_id AS after, (SELECT upto FROM sweep_range) AS upto
-  FROM opt_out_sweeps WHERE after_message_id = (SELECT after FROM sweep_range) ORDER BY email LIMIT ?1`;
+/** The group (?1 opt-outs at most). */
+export const SWEEP_GROUP_SQL = `SELECT email, created_at, through_message_id AS through, after_message_id AS after FROM (${SWEEP_GROUP})`;
 
-/** The emails in the range (?1 of them at most), each with the fingerprints of the addresses removed from it, in key order. */
-export const SWEEP_EMAILS_SQL = `WITH ${SWEEP_RANGE}
+/** The emails in the group's range (?2 of them at most), each with the fingerprints of the addresses removed from it. */
+export const SWEEP_EMAILS_SQL = `WITH sweep_group AS (${SWEEP_GROUP})
   SELECT message_id, json_group_array(fingerprint) AS fingerprints FROM removed_recipients
-  WHERE message_id > (SELECT after FROM sweep_range) AND message_id <= (SELECT upto FROM sweep_range)
-  GROUP BY message_id ORDER BY message_id LIMIT ?1`;
+  WHERE message_id > (SELECT max(after_message_id) FROM sweep_group) AND message_id <= (SELECT max(through_message_id) FROM sweep_group)
+  GROUP BY message_id ORDER BY message_id LIMIT ?2`;
 
 export function sweepReadStatements(db: D1Database): D1PreparedStatement[] {
-  return [db.prepare(SWEEP_GROUP_SQL).bind(SWEEPS_PER_RUN), db.prepare(SWEEP_EMAILS_SQL).bind(SWEEP_EMAILS_PER_RUN)];
+  return [db.prepare(SWEEP_GROUP_SQL).bind(SWEEPS_PER_RUN), db.prepare(SWEEP_EMAILS_SQL).bind(SWEEPS_PER_RUN, SWEEP_EMAILS_PER_RUN)];
 }
 
 interface Sweep {
@@ -60,7 +59,6 @@ interface Sweep {
   created_at: number;
   through: string;
   after: string;
-  upto: string;
 }
 
 interface SweptEmail {
@@ -84,25 +82,29 @@ export async function sweepStatements(
   const sweeps = (sweepRows?.results ?? []) as Sweep[];
   const first = sweeps[0];
   if (!first) return [];
+  // The range read: from the cursor through the farthest end among the group as read.
+  const upto = sweeps.reduce((end, sweep) => (sweep.through > end ? sweep.through : end), first.after);
+  const cost = new Map<string, number>(sweeps.map((sweep) => [sweep.email, fingerprintsToFindCount(sweep.email)]));
   const emails = (emailRows?.results ?? []) as SweptEmail[];
   const found = new Map<string, string[]>(sweeps.map((sweep) => [sweep.email, []]));
   let hashes = 0;
   let searched = 0;
   for (const email of emails) {
-    if (hashes >= SWEEP_HASHES_PER_RUN) break;
+    const searching = sweeps.filter((sweep) => email.message_id <= sweep.through);
+    // Before an email whose hashes would pass the run's, but always one: the group's for one email fit (SWEEPS_PER_RUN).
+    const emailCost = searching.reduce((sum, sweep) => sum + (cost.get(sweep.email) ?? 0), 0);
+    if (searched > 0 && hashes + emailCost > SWEEP_HASHES_PER_RUN) break;
     const fingerprints = new Set<string>(JSON.parse(email.fingerprints));
-    for (const sweep of sweeps) {
-      if (email.message_id > sweep.through) continue;
+    for (const sweep of searching) {
       const own = await fingerprintsToFind(signingSecret, email.message_id, sweep.email);
       hashes += own.length;
       if (own.some((fingerprint) => fingerprints.has(fingerprint))) found.get(sweep.email)?.push(email.message_id);
     }
     searched++;
   }
-  // Read to the range's end, every email searched: the cursor goes to the end (to the next cursor up, where it joins
-  // the opt-outs there). Else to the last email searched.
+  // Read to the range's end, every email searched: the cursor goes to the end. Else to the last email searched.
   const reachedEnd = searched === emails.length && emails.length < SWEEP_EMAILS_PER_RUN;
-  const cursor = reachedEnd ? first.upto : (emails[searched - 1]?.message_id ?? first.after);
+  const cursor = reachedEnd ? upto : (emails[searched - 1]?.message_id ?? first.after);
   const statements: D1PreparedStatement[] = [];
   for (const sweep of sweeps) {
     const ids = found.get(sweep.email) ?? [];
