@@ -23,6 +23,10 @@ CREATE TRIGGER contact_scores_hidden_deleted AFTER DELETE ON contact_scores WHEN
 -- worker rescores them, so a person whose other spellings still have emails never drops out of the list.
 CREATE TRIGGER contact_scores_shown_deleted AFTER DELETE ON contact_scores WHEN OLD.shown_as IS NULL BEGIN UPDATE contact_scores SET shown_as = NULL, dirty = dirty + 1 WHERE account_id = OLD.account_id AND shown_as = OLD.email; END;
 
--- The rows stored before outside ASCII, marked: each, rescored, gathers its person's spellings on one row. An ASCII
--- spelling of such a person (`joe@xn--mnchen-3ya.de` beside `joe@münchen.de`) is gathered with them.
-UPDATE contact_scores SET dirty = dirty + 1 WHERE length(email) <> length(CAST(email AS BLOB));
+-- The rows stored before that may be one of several spellings of a person, marked: each, rescored, gathers its
+-- person's spellings on one row. Those outside ASCII, and those with a punycode label (`joe@xn--mnchen-3ya.de` beside
+-- `joe@münchen.de`): left unmarked, such a row stayed shown with its own counts while a listing that rescores only
+-- part of the marked rows (db/contact-scores.ts RESCORED_PER_REQUEST) computed its person, listed a second time, from
+-- the row outside ASCII. A scan of the table, once; a label's `xn--` matched anywhere in the address marks at worst a
+-- row more, rescored to what it was.
+UPDATE contact_scores SET dirty = dirty + 1 WHERE length(email) <> length(CAST(email AS BLOB)) OR email LIKE '%xn--%';

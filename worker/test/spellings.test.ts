@@ -1,6 +1,7 @@
 // An address compared across its spellings (foldAddress: IDNA domain, NFC) wherever the account compares addresses:
 // bounces, replies, the compose check, lifting a suppression, a contact's page and deletion (db/spellings.ts,
 // migration 0024). Addresses stay stored and shown as written.
+import { applyD1Migrations } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type {
@@ -11,13 +12,24 @@ import type {
   SignalsResponse,
   StatusResponse,
 } from "../../shared/api";
-import { mailboxKey } from "../../shared/email";
+import { foldAddress, mailboxKey } from "../../shared/email";
+import { contactPage, RESCORED_PER_REQUEST, refreshContactScores } from "../src/db/contact-scores";
 import { purgeExpiredEvents } from "../src/db/retention";
 import { RECIPIENT_SPELLINGS_SQL, SIGNAL_SPELLINGS_SQL } from "../src/db/spellings";
 import { hitFromRequest } from "../src/hits";
 import { deriveSigningKey } from "../src/keys";
 import { storeHits } from "../src/queue";
-import { BASE, CHROME_UA, countedCall, createAccount, sentMessage, type TestAccount } from "./helpers";
+import {
+  BASE,
+  CHROME_UA,
+  countedCall,
+  createAccount,
+  migratedUpTo,
+  seedMessages,
+  seedOpens,
+  sentMessage,
+  type TestAccount,
+} from "./helpers";
 
 const HOUR = 3_600_000;
 const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
@@ -421,6 +433,158 @@ describe("the people list and a contact's page", () => {
       [PUNYCODE, 1],
       ["other@acme.example", 1],
     ]);
+  });
+});
+
+/** A person whose address is all in ASCII but for its domain: its punycode spelling is all in ASCII. */
+const JOE_UNICODE = "joe@münchen.de";
+const JOE_PUNYCODE = "joe@xn--mnchen-3ya.de";
+
+describe("the people list while more contacts are marked than one request rescores", () => {
+  /** The listing at `query` page after page, each asked for `limit` contacts, up to `pages` of them, and each page's pendingContacts. */
+  async function everyPage(account: TestAccount, query: string, limit: number, pages = 10) {
+    const contacts: ContactSummary[] = [];
+    const pending: number[] = [];
+    for (let cursor: string | null | undefined; cursor !== null && pending.length < pages; ) {
+      const after = cursor === undefined ? "" : `&cursor=${encodeURIComponent(cursor)}`;
+      const res: { status: number; body: ContactsResponse } = await account.json("GET", `/api/contacts?limit=${limit}&${query}${after}`);
+      expect(res.status).toBe(200);
+      contacts.push(...res.body.contacts);
+      pending.push(res.body.pendingContacts);
+      cursor = res.body.nextCursor;
+    }
+    return { contacts, pending };
+  }
+
+  /**
+   * An account with `seeded` emails' contacts, all rescored, and a function that has new opens of those emails mark
+   * their rows at the next listing: rows made before the ones the test makes next, which a listing rescores first (it
+   * takes the marked rows in the order they were made, contact_scores_dirty). The opens are 20 weeks old, their score
+   * far under any minScore asked below.
+   */
+  async function accountBehind(seeded: number) {
+    const account = await createAccount();
+    await seedMessages(account, seeded);
+    while ((await account.json<ContactsResponse>("GET", "/api/contacts?limit=1")).body.pendingContacts > 0);
+    return { account, markSeeded: () => seedOpens(account, seeded, Date.now() - 140 * 24 * HOUR) };
+  }
+
+  const marked = async (account: TestAccount, email: string) =>
+    (await rows("SELECT dirty > 0 AS marked FROM contact_scores WHERE account_id = ? AND email = ?", account.accountId, email))[0]?.marked;
+
+  it("lists a person once, on one page or two, while a first email to their readable spelling waits to be rescored", async () => {
+    for (const [limit, pages] of [
+      [50, 1],
+      [1, 3],
+    ] as const) {
+      const account = await createAccount();
+      await sentMessage(account, { threadId: "t-behind-puny", recipients: [{ email: JOE_PUNYCODE }], sentAt: ago(3 * HOUR) });
+      expect((await everyPage(account, "", 50)).contacts.map((c) => [c.email, c.sent])).toEqual([[JOE_PUNYCODE, 1]]);
+      // Three requests' worth of contacts marked, then the first email to the spelling the person is shown as: a
+      // listing rescores marked rows in the order they were made (contact_scores_dirty), so that spelling's row waits
+      // for the fourth, and the punycode one's stays unmarked and shown until then. The two are on the first page of
+      // 50 (unscored, ordered by address, before reader<i>@example.org), and on the first two of one each.
+      await seedMessages(account, 3 * RESCORED_PER_REQUEST);
+      await sentMessage(account, { threadId: "t-behind-uni", recipients: [{ email: JOE_UNICODE }], sentAt: ago(2 * HOUR) });
+      const person = (await everyPage(account, "", limit, pages)).contacts.filter((c) => c.email.startsWith("joe@"));
+      expect(await marked(account, JOE_UNICODE), "the new spelling's row left marked").toBe(1);
+      expect(await marked(account, JOE_PUNYCODE)).toBe(0);
+      expect(
+        person.map((c) => [c.email, c.sent]),
+        `limit ${limit}`,
+      ).toEqual([[JOE_UNICODE, 2]]);
+    }
+  });
+
+  it("leaves out of a campaign's listing a contact rescored without it, and lists those after", async () => {
+    const { account, markSeeded } = await accountBehind(RESCORED_PER_REQUEST + 40);
+    const pilot = await sentMessage(account, {
+      threadId: "t-behind-pilot",
+      recipients: [{ email: "moved@acme.example" }],
+      campaign: "Pilot",
+    });
+    await sentMessage(account, { threadId: "t-behind-stays", recipients: [{ email: "stays@acme.example" }], campaign: "Pilot" });
+    expect((await everyPage(account, "campaign=Pilot", 1)).contacts.map((c) => c.email)).toEqual([
+      "moved@acme.example",
+      "stays@acme.example",
+    ]);
+    // More contacts marked than one request rescores, their rows first; then the email moved to another campaign.
+    await markSeeded();
+    const { id, ...registered } = pilot;
+    await account.tracker.registerMessage(id, { ...registered, campaign: "Renewal" });
+    const listing = await everyPage(account, "campaign=Pilot", 1);
+    expect(listing.pending[0]).toBeGreaterThan(0);
+    expect(listing.contacts.map((c) => c.email)).toEqual(["stays@acme.example"]);
+    expect((await everyPage(account, "campaign=Renewal", 1)).contacts.map((c) => c.email)).toEqual(["moved@acme.example"]);
+  });
+
+  it("leaves out a contact rescored under minScore, and lists the contacts above it after", async () => {
+    const { account, markSeeded } = await accountBehind(RESCORED_PER_REQUEST + 40);
+    const opened = await sentMessage(account, {
+      threadId: "t-behind-hot",
+      recipients: [{ email: "cooled@acme.example" }],
+      sentAt: ago(5 * HOUR),
+    });
+    await sentMessage(account, { threadId: "t-behind-cold", recipients: [{ email: "cooled@acme.example" }], sentAt: ago(4 * HOUR) });
+    const warm = await sentMessage(account, {
+      threadId: "t-behind-warm",
+      recipients: [{ email: "warm@acme.example" }],
+      sentAt: ago(4 * HOUR),
+    });
+    for (const hour of [4, 3, 2]) await openAt(account, opened.id, Date.now() - hour * HOUR);
+    await openAt(account, warm.id, Date.now() - 3 * HOUR);
+    const before = (await everyPage(account, "minScore=0.5", 1)).contacts;
+    expect(before.map((c) => c.email)).toEqual(["cooled@acme.example", "warm@acme.example"]);
+    expect(before[0]?.score).toBeGreaterThan(before[1]?.score ?? Infinity);
+    // More contacts marked than one request rescores, their rows first; then the email opened deleted.
+    await markSeeded();
+    expect((await account.api(`/api/messages/${opened.id}`, { method: "DELETE" })).status).toBe(204);
+    const listing = await everyPage(account, "minScore=0.5", 1);
+    expect(listing.pending[0]).toBeGreaterThan(0);
+    expect(listing.contacts.map((c) => c.email)).toEqual(["warm@acme.example"]);
+  });
+});
+
+describe("migration 0027", () => {
+  it("marks the rows of a person's punycode spelling too, so a listing that leaves them marked lists the person once", async () => {
+    const db = await migratedUpTo("0027_contact_scores_one_row_per_person.sql");
+    const accountId = "acct-0027";
+    // Other people outside ASCII, more than a request rescores, whose rows are made (and rescored) before the person's.
+    const others = Array.from({ length: RESCORED_PER_REQUEST + 40 }, (_, i) => `kundin${i}@société.example`);
+    const recipients = [...others, JOE_UNICODE, JOE_PUNYCODE].map((email, i) => ({ id: `m-0027-${i}`, email, key: mailboxKey(email) }));
+    const sentAt = Date.now() - 2 * HOUR;
+    await db.batch([
+      db.prepare("INSERT INTO accounts (id, token_hash, created_at) VALUES (?, '', 0)").bind(accountId),
+      db
+        .prepare(
+          `INSERT INTO messages (id, account_id, recipients, sent_at, registered_at, updated_at, recipient_count)
+           SELECT value ->> '$.id', ?1, json_array(json_object('email', value ->> '$.email')), ?3, ?3, ?3, 1 FROM json_each(?2)`,
+        )
+        .bind(accountId, JSON.stringify(recipients), sentAt),
+      db
+        .prepare(
+          `INSERT INTO message_recipients (message_id, account_id, email, mailbox_key)
+           SELECT value ->> '$.id', ?1, value ->> '$.email', value ->> '$.key' FROM json_each(?2)`,
+        )
+        .bind(accountId, JSON.stringify(recipients)),
+      // As the worker before 0027 stored them: a row per spelling with its own email counted, nothing marked.
+      db.prepare("UPDATE contact_scores SET dirty = 0, sent = 1, last_sent_at = ?2 WHERE account_id = ?1").bind(accountId, sentAt),
+      db.prepare("INSERT INTO contact_scores_state (account_id, events_seq) VALUES (?, 0)").bind(accountId),
+    ]);
+    await applyD1Migrations(db, env.TEST_MIGRATIONS);
+    const markedRows = await db
+      .prepare("SELECT email FROM contact_scores WHERE account_id = ? AND dirty > 0 AND email LIKE 'joe@%' ORDER BY email")
+      .bind(accountId)
+      .all();
+    expect(markedRows.results).toEqual([{ email: JOE_UNICODE }, { email: JOE_PUNYCODE }]);
+    // Every row marked, the person's two left for a later request.
+    const now = Date.now();
+    expect(await refreshContactScores(db, accountId, now)).toBe(42);
+    const { contacts } = await contactPage(db, accountId, now, { sort: "score", limit: 500 }, 42);
+    expect(contacts.filter((c) => foldAddress(c.email) === foldAddress(JOE_UNICODE)).map((c) => [c.email, c.sent])).toEqual([
+      [JOE_UNICODE, 2],
+    ]);
+    expect(contacts).toHaveLength(others.length + 1);
   });
 });
 

@@ -12,7 +12,7 @@
 // computed from its emails when it is shown.
 import { foldAddress } from "../../../shared/email";
 import { ENGAGEMENT_HALF_LIFE_MS, roundedScore } from "../../../shared/engagement";
-import { type ContactAggregate, readableFirst, scoredContacts } from "./contacts";
+import { type ContactAggregate, mayBeHiddenSpelling, readableFirst, scoredContacts } from "./contacts";
 import { chunked, MAX_IN_LIST } from "./sql";
 
 /** Any fixed time works; a recent one keeps the keys small. */
@@ -277,16 +277,22 @@ export interface ContactPageQuery {
 }
 
 /**
- * One page of the account's contacts, best first (score, or latest activity), with their scores at `now`; `more` when
- * contacts follow. Reads the stored rows of the page (and of what a filter skips): a row the listing's refresh left
- * marked (more changed than one request rescores) is computed from its emails instead, exactly, as it is ranked.
+ * One page of the account's contacts, best first (score, or latest activity), with their scores at `now`, and where
+ * the next page starts (the key and address of the page's last row read, null when no contact follows). Reads the
+ * stored rows of the page (and of what a filter skips): a row the listing's refresh left marked (more changed than one
+ * request rescores: `pendingContacts`, refreshContactScores) is computed from its emails instead, exactly, as it is
+ * ranked, and shown only if it still passes the filters. While rows are left marked, an unmarked row that may be a
+ * spelling another of its person's rows shows (mayBeHiddenSpelling; none in an account all in ASCII) is computed too:
+ * its person may have gained that row since (a first email in `jörg@münchen.de` to a person stored as
+ * `jörg@xn--mnchen-3ya.de`), and is then listed there, once, whatever page each row is on.
  */
 export async function contactPage(
   db: D1Database,
   accountId: string,
   now: number,
   query: ContactPageQuery,
-): Promise<{ contacts: (ContactAggregate & { key: number })[]; more: boolean }> {
+  pendingContacts: number,
+): Promise<{ contacts: ContactAggregate[]; next: readonly [number, string] | null }> {
   const column = query.sort === "score" ? "score_key" : "activity_key";
   // A person's other spellings' rows are hidden behind the one that shows it (storeContacts).
   const conditions = ["account_id = ?1", "shown_as IS NULL"];
@@ -310,15 +316,33 @@ export async function contactPage(
     .bind(...binds)
     .all<StoredContactRow & { key: number }>();
   const page = results.slice(0, query.limit);
-  const marked = page.filter((row) => row.dirty > 0).map((row) => row.email);
-  const computed = await computedContacts(db, accountId, now, marked);
+  const toCompute = (row: StoredContactRow) => row.dirty > 0 || (pendingContacts > 0 && mayBeHiddenSpelling(row.email));
+  const computed = await computedContacts(
+    db,
+    accountId,
+    now,
+    page.filter(toCompute).map((row) => row.email),
+  );
+  const passes = (contact: ContactAggregate) =>
+    (query.campaign === undefined || contact.campaigns.has(query.campaign)) &&
+    (query.minScore === undefined || contact.score >= query.minScore);
+  let storedUnderMinScore = false;
   const contacts = page.flatMap((row) => {
-    const contact = row.dirty > 0 ? computed.get(row.email) : storedContact(row, now);
-    // A marked row whose person is now shown by another spelling's row (one stored since and read first, readableFirst,
-    // or this one's emails gone) is left to that row: the person is listed once.
-    return contact && contact.email === row.email ? [{ ...contact, key: row.key }] : [];
+    if (!toCompute(row)) {
+      const contact = storedContact(row, now);
+      if (passes(contact)) return [contact];
+      storedUnderMinScore = true;
+      return [];
+    }
+    // A row whose person is now shown by another spelling's row (one stored since and read first, readableFirst, or
+    // this one's emails gone) is left to that row: the person is listed once. One computed is shown only if it still
+    // has the campaign and the score asked: what it was stored with may have changed.
+    const contact = computed.get(row.email);
+    return contact && contact.email === row.email && passes(contact) ? [contact] : [];
   });
-  const shown = query.minScore === undefined ? contacts : contacts.filter((c) => c.score >= (query.minScore ?? 0));
-  // Past the first contact under minScore, every later one is under it too (the keys only go down).
-  return { contacts: shown, more: results.length > query.limit && shown.length === contacts.length };
+  // Past a stored row under minScore, every later one is under it too (the keys only go down); a computed row's key
+  // is what it was stored with, which says nothing of the rows after it. The next page starts after the last row
+  // read, shown or not, so a page whose every row was left out does not end the list.
+  const last = page[page.length - 1];
+  return { contacts, next: results.length > query.limit && !storedUnderMinScore && last ? [last.key, last.email] : null };
 }

@@ -133,6 +133,16 @@ function punycodeLabels(email: string): number {
 }
 
 /**
+ * Whether a stored address may be a spelling that another one of its person is shown as (readableFirst): one outside
+ * ASCII, or with a punycode label. An address all in ASCII without one is first among its person's spellings, the
+ * only row of nearly every person.
+ */
+export function mayBeHiddenSpelling(email: string): boolean {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range, controls included, is what is tested.
+  return !/^[\x00-\x7f]*$/.test(email) || punycodeLabels(email) > 0;
+}
+
+/**
  * The order of a person's spellings in which the first is the one they are shown as, the one a person reads: fewer
  * punycode labels first (`anke@ämter.de`, not `anke@xn--mter-koa.de`, which code-point order puts first, `x` being
  * before `ä`), then NFC, the form RFC 6532 §3.1 asks an address to be in, before another (an NFD "é" looks the same),

@@ -46,17 +46,16 @@ export const contactsRoute = new Hono<AppEnv>()
     const now = after ? after[2] : Date.now();
     const accountId = c.get("account").id;
     const pendingContacts = await refreshContactScores(c.env.DB, accountId, now);
-    const { contacts, more } = await contactPage(c.env.DB, accountId, now, {
-      sort,
-      campaign,
-      minScore,
-      after: after ? [after[0], after[1]] : undefined,
-      limit,
-    });
-    const last = contacts[contacts.length - 1];
+    const { contacts, next } = await contactPage(
+      c.env.DB,
+      accountId,
+      now,
+      { sort, campaign, minScore, after: after ? [after[0], after[1]] : undefined, limit },
+      pendingContacts,
+    );
     const body: ContactsResponse = {
       contacts: await contactSummaries(c.env.DB, accountId, contacts),
-      nextCursor: more && last ? encodeCursor([last.key, last.email, now]) : null,
+      nextCursor: next && encodeCursor([...next, now]),
       pendingContacts,
     };
     return c.json(body);
