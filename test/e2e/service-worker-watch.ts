@@ -19,7 +19,9 @@ export interface ServiceWorkerWatch {
 
 /**
  * Watches the service worker at `scriptUrl`, to stop it as Chrome does once it idles. Chrome stops an extension's idle
- * worker after 30 s, but never while a DevTools session is attached to it, and playwright attaches to every service
+ * worker after 30 s ("After 30 seconds of inactivity. Receiving an event or calling an extension API resets this timer":
+ * developer.chrome.com/docs/extensions/develop/concepts/service-workers/lifecycle, "Idle and shutdown", read
+ * 2026-12-07), but never while a DevTools session is attached to it, and playwright attaches to every service
  * worker of the context (`context.serviceWorkers()`): under playwright it would run for the whole suite. So it is
  * stopped on purpose, with CDP's ServiceWorker.stopWorker (chromedevtools.github.io/devtools-protocol/tot/
  * ServiceWorker): its handler calls ServiceWorkerVersion::StopWorker (content/browser/devtools/protocol/
