@@ -154,6 +154,28 @@ export function gmailAccessGranted(): Promise<boolean> {
   return hasHostAccess(GMAIL_PATTERN);
 }
 
+export type HostAccess = { gmail: boolean; tracker: boolean };
+
+/**
+ * Whether the extension may run in Gmail and reach `trackerUrl` (none: nothing to reach, so true): asked by the
+ * background's watch (watchGmailHealth), the popup and the options page alike.
+ */
+export async function hostAccess(trackerUrl: string | null): Promise<HostAccess> {
+  const [gmail, tracker] = await Promise.all([gmailAccessGranted(), trackerUrl === null || trackerAccessGranted(trackerUrl)]);
+  return { gmail, tracker };
+}
+
+/**
+ * What is said while `access` withholds Gmail or the tracker at `trackerUrl` (none while both are allowed): on the
+ * toolbar button (watchGmailHealth) and on the options page (pages/allow-access.tsx WithheldAccess), in these words.
+ */
+export function withheldAccessSentences(trackerUrl: string | null, access: HostAccess): string[] {
+  return [
+    ...(access.gmail ? [] : [NO_GMAIL_ACCESS_SENTENCE]),
+    ...(access.tracker || trackerUrl === null ? [] : [noTrackerAccessSentence(trackerUrl)]),
+  ];
+}
+
 /**
  * What the popup says of Gmail, from the gmailHealth answer, whether the tab in front is Gmail's and whether the
  * extension may run in Gmail at all: the sentences, the parts recognised, and whether that is the tab in front; null
@@ -285,16 +307,15 @@ export function watchGmailHealth(trackerUrl: () => Promise<string | null>): () =
   const check = () =>
     checking(async () => {
       const tracker = await trackerUrl();
-      const gmail = await gmailAccessGranted();
-      const trackerWithdrawn = tracker !== null && !(await trackerAccessGranted(tracker));
+      const access = await hostAccess(tracker);
       // The default button's title says what was last seen withdrawn: only this watch sets it, and the browser keeps it
       // while a stopped service worker or event page is woken again (by this very grant, say), memory lost.
       const shown = await browser.action.getTitle({});
       const gmailWasWithdrawn = shown.includes(NO_GMAIL_ACCESS_SENTENCE);
-      accessWithdrawn = [...(gmail ? [] : [NO_GMAIL_ACCESS_SENTENCE]), ...(trackerWithdrawn ? [noTrackerAccessSentence(tracker)] : [])];
+      accessWithdrawn = withheldAccessSentences(tracker, access);
       if (accessWithdrawn.length === 0 && shown === defaultTitle()) return;
       await showOnEveryTab();
-      if (gmail && gmailWasWithdrawn) await markGmailTabsOpenBefore();
+      if (access.gmail && gmailWasWithdrawn) await markGmailTabsOpenBefore();
     });
   const changed = () => void check().catch((error: unknown) => console.warn("extension access not shown", error));
   browser.permissions.onRemoved.addListener(changed);

@@ -2,16 +2,7 @@
 // on the options page, and what the options page says while they are withheld.
 import { useEffect, useState } from "preact/hooks";
 import browser from "webextension-polyfill";
-import { gmailAccessGranted, NO_GMAIL_ACCESS_SENTENCE, neededOrigins, noTrackerAccessSentence } from "../background/gmail-health";
-import { trackerAccessGranted } from "../options-store";
-
-export type HostAccess = { gmail: boolean; tracker: boolean };
-
-/** Whether the extension may run in Gmail and reach `trackerUrl` (none: nothing to reach, so true). */
-export async function hostAccess(trackerUrl: string | null): Promise<HostAccess> {
-  const [gmail, tracker] = await Promise.all([gmailAccessGranted(), trackerUrl === null || trackerAccessGranted(trackerUrl)]);
-  return { gmail, tracker };
-}
+import { type HostAccess, hostAccess, neededOrigins, withheldAccessSentences } from "../background/gmail-health";
 
 /**
  * Whether the popup asks on the options page rather than itself: in Firefox desktop a permission prompt asked from the
@@ -90,8 +81,11 @@ export function WithheldAccess({ trackerUrl }: { trackerUrl: string | null }) {
   if (access.gmail && access.tracker) return null;
   return (
     <section data-testid="withheld-access">
-      {access.gmail ? null : <p class="error">{NO_GMAIL_ACCESS_SENTENCE}</p>}
-      {access.tracker || trackerUrl === null ? null : <p class="error">{noTrackerAccessSentence(trackerUrl)}</p>}
+      {withheldAccessSentences(trackerUrl, access).map((sentence) => (
+        <p key={sentence} class="error">
+          {sentence}
+        </p>
+      ))}
       <AllowAccessButton
         trackerUrl={trackerUrl}
         access={access}
