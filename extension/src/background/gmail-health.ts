@@ -10,6 +10,7 @@ import { z } from "zod";
 import { CONTENT_PING } from "../messaging";
 import { hasHostAccess, trackerAccessGranted, trackerHostPattern } from "../options-store";
 import { serialRunner } from "../serial";
+import { trackerAccessOff } from "../words";
 import { handler } from "./handler";
 import { GMAIL_ORIGIN } from "./sender";
 
@@ -146,7 +147,7 @@ export function neededOrigins(trackerUrl: string | null): string[] {
  * declarativeNetRequest, read 2026-12-05), so the rep's own views may count as opens.
  */
 export function noTrackerAccessSentence(trackerUrl: string): string {
-  return `Opens and clicks are not shown or notified, and your own views of tracked emails may count as opens: Mailtracker's access to your tracker (${new URL(trackerUrl).hostname}) is turned off in the browser's extension settings. Emails you send still carry their tracking.`;
+  return `Opens and clicks are not shown or notified, and your own views of tracked emails may count as opens: ${trackerAccessOff(trackerUrl)}. Emails you send still carry their tracking.`;
 }
 
 /** Whether the extension may run in Gmail; true when the browser cannot say. */

@@ -3,6 +3,7 @@
 import { useEffect, useState } from "preact/hooks";
 import browser from "webextension-polyfill";
 import { type HostAccess, hostAccess, neededOrigins, withheldAccessSentences } from "../background/gmail-health";
+import { ALLOW_TRACKER_ACCESS } from "../words";
 
 /**
  * Whether the popup asks on the options page rather than itself: in Firefox desktop a permission prompt asked from the
@@ -48,7 +49,7 @@ export function AllowAccessButton({
   return (
     <>
       <button type="button" name="allow-access" onClick={ask}>
-        {access.gmail ? "Allow Mailtracker to reach your tracker" : "Allow Mailtracker in Gmail"}
+        {access.gmail ? ALLOW_TRACKER_ACCESS : "Allow Mailtracker in Gmail"}
       </button>
       {inPopup && asksOnOptionsPage() ? (
         <p class="muted" data-testid="asked-on-options-page">
