@@ -302,8 +302,9 @@ export class TrackerReach {
       const before = await this.outage.read();
       if (kind === "answered") {
         const unaccepted = await this.unaccepted.read();
+        // The outbox read once, and only when it matters: an outage ending, or emails known to wait.
+        const anyWaiting = before || unaccepted ? await this.anyWaiting() : false;
         if (before) {
-          const anyWaiting = await this.anyWaiting();
           if (anyWaiting) await this.answered.write({ trackerUrl, at: this.now() });
           await this.outage.write(null);
           await this.untell(before);
@@ -314,8 +315,8 @@ export class TrackerReach {
             return;
           }
         }
-        // Read while some are known to wait, not on every answer: once none does, their notice goes.
-        if (unaccepted && !(await this.anyWaiting())) {
+        // Some known to wait: once none does, their notice goes.
+        if (unaccepted && !anyWaiting) {
           await this.unaccepted.write(null);
           if (unaccepted.told) await Promise.all([this.deps.notify(null), this.deps.toolbar(null)]);
         }
