@@ -408,7 +408,7 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
 
   it("an email whose route hangs while the tracker answers the feed is told at its sixth attempt that it is not accepted, though no status came", async () => {
     // PUT /api/messages/:id alone never answers, so api.ts's timeout ends each attempt (AbortSignal.timeout's
-    // "signal timed out", Chrome's wording): no HTTP status, as for a tracker out of reach; the feed answers each minute.
+    // "signal timed out"): no HTTP status, as for a tracker out of reach; the feed answers each minute.
     const hung = () => new TrackerError(`cannot reach the tracker at ${URL} (signal timed out)`, null);
     const { outbox, notes, outboxNotes, runUntil } = background(hung, () => null);
     await outbox.put("first", request("Q3 pricing"));

@@ -9,8 +9,9 @@ import { ALLOW_TRACKER_ACCESS } from "../words";
  * Whether the popup asks on the options page rather than itself: in Firefox desktop a permission prompt asked from the
  * toolbar popup opens under the popup, unseen until the rep closes it, and closing the popup before or after the
  * request does not help (bethylamine/soupcan PR 122, 2024-04-03). PixieBrix opens its options page in a tab in Firefox
- * and asks there (pixiebrix/pixiebrix-extension PR 745, 2021-07-09). Chrome shows the prompt over the popup. Told by
- * the build (FIREFOX_BUILD), read when the popup draws the button: unit tests load the module without the flag.
+ * and asks there (pixiebrix/pixiebrix-extension PR 745, 2021-07-09). Chrome shows the prompt over the popup (assumed:
+ * not confirmed in Chrome's chrome.permissions reference, 2026-12-07). Told by the build (FIREFOX_BUILD), read when
+ * the popup draws the button: unit tests load the module without the flag.
  */
 export const asksOnOptionsPage = (): boolean => FIREFOX_BUILD;
 
@@ -21,7 +22,8 @@ export const ASKED_ON_OPTIONS_PAGE = "In Firefox this button opens Mailtracker's
  * "Allow Mailtracker in Gmail" (or "to reach your tracker" while only that is withheld): the browser asks the rep, and
  * Chrome re-grants a withheld host permission this way (chrome.permissions.request, "…or be required permissions that
  * were withheld by the user", read 2026-12-05). The request must be the click's own call, before any await: Firefox
- * only prompts within the user's gesture. Gmail and the tracker are asked for in one question: Chrome's "On click"
+ * only prompts within the user's gesture (MDN, permissions.request(): "The request can only be made inside the handler
+ * for a user action", read 2026-12-07). Gmail and the tracker are asked for in one question: Chrome's "On click"
  * withholds both, and one already granted asks nothing. The background hears the grant (watchGmailHealth).
  * `inPopup`: in Firefox the popup opens the options page instead (asksOnOptionsPage) and closes.
  */
