@@ -31,6 +31,19 @@ export function noOpenWords(status: Pick<MessageStatus, "openTracking" | "unsubs
   return status.appleMailLoads ? APPLE_MAIL_NO_OPEN : NO_OPEN_YET;
 }
 
+/**
+ * The button that asks the browser for the tracker's site again (pages/allow-access.tsx), named where a call refused
+ * for want of it says how to mend it (background/api.ts).
+ */
+export const ALLOW_TRACKER_ACCESS = "Allow Mailtracker to reach your tracker";
+
+/**
+ * The tracker's site withheld from the extension, as the toolbar button says it (gmail-health.ts
+ * noTrackerAccessSentence) and as a call refused for want of it does (background/api.ts).
+ */
+export const trackerAccessOff = (trackerUrl: string): string =>
+  `Mailtracker's access to your tracker (${new URL(trackerUrl).hostname}) is turned off in the browser's extension settings`;
+
 /** Words that start a sentence, to go after a colon or inside one: "no open yet". */
 export const midSentence = (text: string): string => text.charAt(0).toLowerCase() + text.slice(1);
 

@@ -7,6 +7,7 @@ import type { CONTACT_SORTS, ErrorResponse, MessageFilter } from "../../../share
 import { FOLLOW_UPS_MAX } from "../../../shared/limits";
 import type { AppType } from "../../../worker/src/app";
 import { trackerAccessGranted } from "../options-store";
+import { ALLOW_TRACKER_ACCESS, trackerAccessOff } from "../words";
 
 export class TrackerError extends Error {
   constructor(
@@ -107,10 +108,10 @@ async function answer<R extends ClientResponse<unknown>>(
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     // Refused for want of access to the tracker's host: only granting it again mends it. In the words the popup uses
-    // (gmail-health.ts), naming the button by its label (allow-access.tsx).
+    // (words.ts trackerAccessOff), naming the button by its label (ALLOW_TRACKER_ACCESS).
     if (!(await trackerAccessGranted(trackerUrl))) {
       throw new TrackerError(
-        `Mailtracker's access to your tracker (${new URL(trackerUrl).hostname}) is turned off in the browser's extension settings: allow it again with the "Allow Mailtracker to reach your tracker" button on Mailtracker's options page (${reason})`,
+        `${trackerAccessOff(trackerUrl)}: allow it again with the "${ALLOW_TRACKER_ACCESS}" button on Mailtracker's options page (${reason})`,
         null,
         true,
       );

@@ -13,8 +13,10 @@
 // (notifications.ts pollOnce). What it relies on: the browser applies one set's items together, none of them without
 // the others. Neither Chrome's reference (developer.chrome.com/docs/extensions/reference/api/storage/StorageArea, set:
 // "Sets multiple items", read 2026-09-25) nor MDN's (StorageArea.set(), read 2026-09-25) says so in words; Chromium
-// writes one set's items in one leveldb WriteBatch (components/value_store/leveldb_value_store.cc, Set), which leveldb
-// applies whole or not at all, and Firefox stores them in one IndexedDB readwrite transaction (ExtensionStorageIDB.set).
+// writes one set's items in one leveldb WriteBatch (components/value_store/leveldb_value_store.cc, Set of a Dict: each
+// item added to one batch, then one WriteToDb; read 2026-12-07), which leveldb applies whole or not at all, and Firefox
+// stores them in one IndexedDB readwrite transaction, aborted when one put fails (mozilla/gecko-dev
+// toolkit/components/extensions/ExtensionStorageIDB.sys.mjs, ExtensionStorageLocalIDB.set; read 2026-12-07).
 // Less is needed of it than that: a changed chunk goes under a key the stored head does not name (copy on write), so a
 // set cut short before the head is stored leaves the state as it was; and the keys the new head no longer names are
 // removed only after the set.

@@ -301,3 +301,14 @@ describe("the background's watch over its access to Gmail and the tracker", () =
     expect(browserState.titles.get(1)).toBe("Mailtracker");
   });
 });
+
+describe("the withheld access in words, as the watch and the options page say it", () => {
+  it("names Gmail first, then the tracker when there is one, and nothing while both are allowed", async () => {
+    const { withheldAccessSentences } = await import("./gmail-health");
+    expect(withheldAccessSentences(TRACKER_URL, { gmail: true, tracker: true })).toEqual([]);
+    expect(withheldAccessSentences(TRACKER_URL, { gmail: false, tracker: false })).toEqual([WITHDRAWN, NO_TRACKER]);
+    expect(withheldAccessSentences(TRACKER_URL, { gmail: true, tracker: false })).toEqual([NO_TRACKER]);
+    // Not connected: no tracker to reach, whatever its access says.
+    expect(withheldAccessSentences(null, { gmail: false, tracker: false })).toEqual([WITHDRAWN]);
+  });
+});

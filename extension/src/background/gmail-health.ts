@@ -10,6 +10,7 @@ import { z } from "zod";
 import { CONTENT_PING } from "../messaging";
 import { hasHostAccess, trackerAccessGranted, trackerHostPattern } from "../options-store";
 import { serialRunner } from "../serial";
+import { trackerAccessOff } from "../words";
 import { handler } from "./handler";
 import { GMAIL_ORIGIN } from "./sender";
 
@@ -146,12 +147,34 @@ export function neededOrigins(trackerUrl: string | null): string[] {
  * declarativeNetRequest, read 2026-12-05), so the rep's own views may count as opens.
  */
 export function noTrackerAccessSentence(trackerUrl: string): string {
-  return `Opens and clicks are not shown or notified, and your own views of tracked emails may count as opens: Mailtracker's access to your tracker (${new URL(trackerUrl).hostname}) is turned off in the browser's extension settings. Emails you send still carry their tracking.`;
+  return `Opens and clicks are not shown or notified, and your own views of tracked emails may count as opens: ${trackerAccessOff(trackerUrl)}. Emails you send still carry their tracking.`;
 }
 
 /** Whether the extension may run in Gmail; true when the browser cannot say. */
 export function gmailAccessGranted(): Promise<boolean> {
   return hasHostAccess(GMAIL_PATTERN);
+}
+
+export type HostAccess = { gmail: boolean; tracker: boolean };
+
+/**
+ * Whether the extension may run in Gmail and reach `trackerUrl` (none: nothing to reach, so true): asked by the
+ * background's watch (watchGmailHealth), the popup and the options page alike.
+ */
+export async function hostAccess(trackerUrl: string | null): Promise<HostAccess> {
+  const [gmail, tracker] = await Promise.all([gmailAccessGranted(), trackerUrl === null || trackerAccessGranted(trackerUrl)]);
+  return { gmail, tracker };
+}
+
+/**
+ * What is said while `access` withholds Gmail or the tracker at `trackerUrl` (none while both are allowed): on the
+ * toolbar button (watchGmailHealth) and on the options page (pages/allow-access.tsx WithheldAccess), in these words.
+ */
+export function withheldAccessSentences(trackerUrl: string | null, access: HostAccess): string[] {
+  return [
+    ...(access.gmail ? [] : [NO_GMAIL_ACCESS_SENTENCE]),
+    ...(access.tracker || trackerUrl === null ? [] : [noTrackerAccessSentence(trackerUrl)]),
+  ];
 }
 
 /**
@@ -285,16 +308,15 @@ export function watchGmailHealth(trackerUrl: () => Promise<string | null>): () =
   const check = () =>
     checking(async () => {
       const tracker = await trackerUrl();
-      const gmail = await gmailAccessGranted();
-      const trackerWithdrawn = tracker !== null && !(await trackerAccessGranted(tracker));
+      const access = await hostAccess(tracker);
       // The default button's title says what was last seen withdrawn: only this watch sets it, and the browser keeps it
       // while a stopped service worker or event page is woken again (by this very grant, say), memory lost.
       const shown = await browser.action.getTitle({});
       const gmailWasWithdrawn = shown.includes(NO_GMAIL_ACCESS_SENTENCE);
-      accessWithdrawn = [...(gmail ? [] : [NO_GMAIL_ACCESS_SENTENCE]), ...(trackerWithdrawn ? [noTrackerAccessSentence(tracker)] : [])];
+      accessWithdrawn = withheldAccessSentences(tracker, access);
       if (accessWithdrawn.length === 0 && shown === defaultTitle()) return;
       await showOnEveryTab();
-      if (gmail && gmailWasWithdrawn) await markGmailTabsOpenBefore();
+      if (access.gmail && gmailWasWithdrawn) await markGmailTabsOpenBefore();
     });
   const changed = () => void check().catch((error: unknown) => console.warn("extension access not shown", error));
   browser.permissions.onRemoved.addListener(changed);

@@ -161,6 +161,27 @@ describe("the tracker's reachability", () => {
     expect(oneWaits.lasting.data.trackerReachAnswered).toBeNull();
   });
 
+  it("reads the emails waiting once for an answer that ends a blip while earlier emails are known to wait", async () => {
+    let reads = 0;
+    const { reach, clock, notes } = reachAt(start, memoryArea(), async () => {
+      reads++;
+      return { sent: ['"Q3 pricing"'], takenBack: [] };
+    });
+    // An outage told, then ended while the email still waits: it is known to wait (Unaccepted).
+    for (let minute = 0; minute <= 3; minute++) {
+      await reach.heard(URL, unreachable());
+      clock.now += MINUTE;
+    }
+    await reach.heard(URL, null);
+    expect(notes.map((note) => note?.title ?? null)).toEqual(["Mailtracker cannot reach your tracker", null]);
+    // A blip, ended by the next answer: that answer reads the outbox snapshot once, for both its questions.
+    await reach.heard(URL, unreachable());
+    clock.now += MINUTE;
+    reads = 0;
+    await reach.heard(URL, null);
+    expect(reads).toBe(1);
+  });
+
   it("leaves out calls the browser kept from the tracker's site (its access taken away): the toolbar says that in its own words", async () => {
     const { reach, clock, notes, toolbar } = reachAt(start);
     for (let minute = 0; minute <= 10; minute++) {
@@ -387,7 +408,7 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
 
   it("an email whose route hangs while the tracker answers the feed is told at its sixth attempt that it is not accepted, though no status came", async () => {
     // PUT /api/messages/:id alone never answers, so api.ts's timeout ends each attempt (AbortSignal.timeout's
-    // "signal timed out", Chrome's wording): no HTTP status, as for a tracker out of reach; the feed answers each minute.
+    // "signal timed out"): no HTTP status, as for a tracker out of reach; the feed answers each minute.
     const hung = () => new TrackerError(`cannot reach the tracker at ${URL} (signal timed out)`, null);
     const { outbox, notes, outboxNotes, runUntil } = background(hung, () => null);
     await outbox.put("first", request("Q3 pricing"));

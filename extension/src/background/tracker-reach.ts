@@ -249,6 +249,14 @@ export interface TrackerReachDeps {
   waiting?(): Promise<WaitingEmails>;
 }
 
+/**
+ * `outage` if it is the tracker at `trackerUrl`'s and still going at `now` (its last failure within QUIET_GAP_MS: a
+ * longer silence ends it), else null.
+ */
+function ongoingOutage(outage: Outage | null, trackerUrl: string, now: number): Outage | null {
+  return outage?.trackerUrl === trackerUrl && now - outage.lastFailureAt <= QUIET_GAP_MS ? outage : null;
+}
+
 export class TrackerReach {
   /** Every read-modify-write in turn: a success and a failure heard at once must not undo each other. */
   private readonly serial = serialRunner();
@@ -302,8 +310,9 @@ export class TrackerReach {
       const before = await this.outage.read();
       if (kind === "answered") {
         const unaccepted = await this.unaccepted.read();
+        // The outbox read once, and only when it matters: an outage ending, or emails known to wait.
+        const anyWaiting = before || unaccepted ? await this.anyWaiting() : false;
         if (before) {
-          const anyWaiting = await this.anyWaiting();
           if (anyWaiting) await this.answered.write({ trackerUrl, at: this.now() });
           await this.outage.write(null);
           await this.untell(before);
@@ -314,8 +323,8 @@ export class TrackerReach {
             return;
           }
         }
-        // Read while some are known to wait, not on every answer: once none does, their notice goes.
-        if (unaccepted && !(await this.anyWaiting())) {
+        // Some known to wait: once none does, their notice goes.
+        if (unaccepted && !anyWaiting) {
           await this.unaccepted.write(null);
           if (unaccepted.told) await Promise.all([this.deps.notify(null), this.deps.toolbar(null)]);
         }
@@ -324,7 +333,7 @@ export class TrackerReach {
       const now = this.now();
       const current = before?.trackerUrl === trackerUrl ? before : null;
       if (before && !current) await this.untell(before);
-      const continued = current && now - current.lastFailureAt <= QUIET_GAP_MS ? current : null;
+      const continued = ongoingOutage(current, trackerUrl, now);
       const outage: Outage = {
         trackerUrl,
         since: continued?.since ?? now,
@@ -380,9 +389,9 @@ export class TrackerReach {
    */
   waits(trackerUrl: string, waitingSince: number): Promise<boolean> {
     return this.serial(async () => {
-      const outage = await this.outage.read();
       const now = this.now();
-      if (outage?.trackerUrl !== trackerUrl || now - outage.lastFailureAt > QUIET_GAP_MS) return false;
+      const outage = ongoingOutage(await this.outage.read(), trackerUrl, now);
+      if (!outage) return false;
       // An outage told of already (three minutes without an answer since) stays told in its words, as does one in
       // which another call failed. An answer heard before a silence (QUIET_GAP_MS: the browser closed, the computer
       // asleep) says nothing of the tracker since.
@@ -424,7 +433,7 @@ export class TrackerReach {
       const waiting = await this.waiting();
       if (waitingCount(waiting) === 0) return;
       const now = this.now();
-      if (outage?.othersFailed && now - outage.lastFailureAt <= QUIET_GAP_MS) await this.tellOutage(outage, now);
+      if (outage?.othersFailed && ongoingOutage(outage, trackerUrl, now)) await this.tellOutage(outage, now);
       else await this.tellUnaccepted(trackerUrl, problem, waiting);
     });
   }

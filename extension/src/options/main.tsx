@@ -34,8 +34,9 @@ const NOT_CONNECTED = "not connected to a tracker yet";
 
 /**
  * Host access to the tracker (and Gmail, which Firefox MV3 treats as optional too). Must be called first thing in
- * the click handler, before any await: Firefox only shows the prompt within the user's gesture. Already granted
- * origins (the local tracker is granted in the manifest) resolve at once without a prompt.
+ * the click handler, before any await: Firefox only shows the prompt within the user's gesture (MDN,
+ * permissions.request(): "The request can only be made inside the handler for a user action", read 2026-12-07).
+ * Already granted origins (the local tracker is granted in the manifest) resolve at once without a prompt.
  */
 function requestHostAccess(trackerUrl: string): Promise<void> {
   const url = new URL(trackerUrl);

@@ -2,23 +2,16 @@
 // on the options page, and what the options page says while they are withheld.
 import { useEffect, useState } from "preact/hooks";
 import browser from "webextension-polyfill";
-import { gmailAccessGranted, NO_GMAIL_ACCESS_SENTENCE, neededOrigins, noTrackerAccessSentence } from "../background/gmail-health";
-import { trackerAccessGranted } from "../options-store";
-
-export type HostAccess = { gmail: boolean; tracker: boolean };
-
-/** Whether the extension may run in Gmail and reach `trackerUrl` (none: nothing to reach, so true). */
-export async function hostAccess(trackerUrl: string | null): Promise<HostAccess> {
-  const [gmail, tracker] = await Promise.all([gmailAccessGranted(), trackerUrl === null || trackerAccessGranted(trackerUrl)]);
-  return { gmail, tracker };
-}
+import { type HostAccess, hostAccess, neededOrigins, withheldAccessSentences } from "../background/gmail-health";
+import { ALLOW_TRACKER_ACCESS } from "../words";
 
 /**
  * Whether the popup asks on the options page rather than itself: in Firefox desktop a permission prompt asked from the
  * toolbar popup opens under the popup, unseen until the rep closes it, and closing the popup before or after the
  * request does not help (bethylamine/soupcan PR 122, 2024-04-03). PixieBrix opens its options page in a tab in Firefox
- * and asks there (pixiebrix/pixiebrix-extension PR 745, 2021-07-09). Chrome shows the prompt over the popup. Told by
- * the build (FIREFOX_BUILD), read when the popup draws the button: unit tests load the module without the flag.
+ * and asks there (pixiebrix/pixiebrix-extension PR 745, 2021-07-09). Chrome shows the prompt over the popup (assumed:
+ * not confirmed in Chrome's chrome.permissions reference, 2026-12-07). Told by the build (FIREFOX_BUILD), read when
+ * the popup draws the button: unit tests load the module without the flag.
  */
 export const asksOnOptionsPage = (): boolean => FIREFOX_BUILD;
 
@@ -29,7 +22,8 @@ export const ASKED_ON_OPTIONS_PAGE = "In Firefox this button opens Mailtracker's
  * "Allow Mailtracker in Gmail" (or "to reach your tracker" while only that is withheld): the browser asks the rep, and
  * Chrome re-grants a withheld host permission this way (chrome.permissions.request, "…or be required permissions that
  * were withheld by the user", read 2026-12-05). The request must be the click's own call, before any await: Firefox
- * only prompts within the user's gesture. Gmail and the tracker are asked for in one question: Chrome's "On click"
+ * only prompts within the user's gesture (MDN, permissions.request(): "The request can only be made inside the handler
+ * for a user action", read 2026-12-07). Gmail and the tracker are asked for in one question: Chrome's "On click"
  * withholds both, and one already granted asks nothing. The background hears the grant (watchGmailHealth).
  * `inPopup`: in Firefox the popup opens the options page instead (asksOnOptionsPage) and closes.
  */
@@ -57,7 +51,7 @@ export function AllowAccessButton({
   return (
     <>
       <button type="button" name="allow-access" onClick={ask}>
-        {access.gmail ? "Allow Mailtracker to reach your tracker" : "Allow Mailtracker in Gmail"}
+        {access.gmail ? ALLOW_TRACKER_ACCESS : "Allow Mailtracker in Gmail"}
       </button>
       {inPopup && asksOnOptionsPage() ? (
         <p class="muted" data-testid="asked-on-options-page">
@@ -90,8 +84,11 @@ export function WithheldAccess({ trackerUrl }: { trackerUrl: string | null }) {
   if (access.gmail && access.tracker) return null;
   return (
     <section data-testid="withheld-access">
-      {access.gmail ? null : <p class="error">{NO_GMAIL_ACCESS_SENTENCE}</p>}
-      {access.tracker || trackerUrl === null ? null : <p class="error">{noTrackerAccessSentence(trackerUrl)}</p>}
+      {withheldAccessSentences(trackerUrl, access).map((sentence) => (
+        <p key={sentence} class="error">
+          {sentence}
+        </p>
+      ))}
       <AllowAccessButton
         trackerUrl={trackerUrl}
         access={access}

@@ -6,10 +6,10 @@
 // reported.
 import { useEffect, useState } from "preact/hooks";
 import browser from "webextension-polyfill";
-import { popupHealth, type TabHealth } from "../background/gmail-health";
+import { type HostAccess, hostAccess, popupHealth, type TabHealth } from "../background/gmail-health";
 import { isGmailUrl } from "../background/sender";
 import { callFromPage } from "../messaging";
-import { AllowAccessButton, type HostAccess, hostAccess } from "../pages/allow-access";
+import { AllowAccessButton } from "../pages/allow-access";
 
 const REFRESH_MS = 3000;
 
