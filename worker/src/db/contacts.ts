@@ -1,6 +1,6 @@
 // Contacts (recipient addresses), their engagement score and timeline, and deleting one (docs/protocol.md §13).
 import { type BounceKind, COUNTED_LABELS, type ContactSummary, EVENT_KINDS, type TimelineItem } from "../../../shared/api";
-import { foldAddress, mailboxKey } from "../../../shared/email";
+import { foldAddress, isAscii, mailboxKey } from "../../../shared/email";
 import { ENGAGEMENT_HALF_LIFE_MS, ENGAGEMENT_REPEAT_FACTOR, ENGAGEMENT_WEIGHTS, roundedScore } from "../../../shared/engagement";
 import { fingerprintsToFind, removedFingerprints } from "../recipient-fingerprint";
 import { iso } from "../time";
@@ -138,8 +138,7 @@ function punycodeLabels(email: string): number {
  * only row of nearly every person.
  */
 export function mayBeHiddenSpelling(email: string): boolean {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range, controls included, is what is tested.
-  return !/^[\x00-\x7f]*$/.test(email) || punycodeLabels(email) > 0;
+  return !isAscii(email) || punycodeLabels(email) > 0;
 }
 
 /**
