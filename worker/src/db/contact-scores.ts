@@ -13,7 +13,7 @@
 import { foldAddress } from "../../../shared/email";
 import { ENGAGEMENT_HALF_LIFE_MS, roundedScore } from "../../../shared/engagement";
 import { type ContactAggregate, mayBeHiddenSpelling, readableFirst, scoredContacts } from "./contacts";
-import { chunked, MAX_IN_LIST } from "./sql";
+import { chunked, MAX_IN_LIST, numberedPlaceholders } from "./sql";
 
 /** Any fixed time works; a recent one keeps the keys small. */
 const KEY_EPOCH_MS = Date.UTC(2026, 0, 1);
@@ -248,7 +248,7 @@ export async function contactAt(
   await markChangedContacts(db, accountId);
   // The rows of these spellings, and the rows hidden behind them (contact_scores_hidden: none for an address in ASCII),
   // some of which may be of spellings on no email any more: marked, they are what changed the person.
-  const list = spellings.map((_, i) => `?${i + 2}`).join(", ");
+  const list = numberedPlaceholders(spellings.length, 2);
   const { results } = await db
     .prepare(
       `SELECT ${STORED_CONTACT_COLUMNS}, shown_as FROM contact_scores WHERE account_id = ?1 AND email IN (${list})

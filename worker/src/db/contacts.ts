@@ -8,7 +8,7 @@ import { END_OF_TIME } from "./events";
 import { deleteMessageStatements } from "./messages";
 import { addressStates } from "./signals";
 import { OUTSIDE_ASCII_SQL, storedSpellings } from "./spellings";
-import { COUNTED_SQL, MAX_IN_LIST, placeholders } from "./sql";
+import { COUNTED_SQL, MAX_IN_LIST, numberedPlaceholders, placeholders } from "./sql";
 
 /** Repeats beyond this per email and kind add under 0.1% to a score: they are not read. */
 export const MAX_RANK = 10;
@@ -187,7 +187,7 @@ function mergedContact(rows: SpellingContact[]): ContactAggregate {
  * one of the addresses asked.
  */
 function scoredContactsSql(count: number): string {
-  const list = Array.from({ length: count }, (_, i) => `?${i + 4}`).join(", ");
+  const list = numberedPlaceholders(count, 4);
   return `WITH ranges(kind, label) AS (VALUES ${COUNTED_RANGES_SQL}),
        spelled AS (
          SELECT email, name, message_id FROM message_recipients WHERE account_id = ?1 AND email IN (${list})
