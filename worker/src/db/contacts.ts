@@ -7,7 +7,7 @@ import { iso } from "../time";
 import { END_OF_TIME } from "./events";
 import { deleteMessageStatements } from "./messages";
 import { addressStates } from "./signals";
-import { OUTSIDE_ASCII_SQL, storedSpellings } from "./spellings";
+import { OUTSIDE_ASCII_SQL, recipientSpellingsSql, storedSpellings } from "./spellings";
 import { COUNTED_SQL, MAX_IN_LIST, numberedPlaceholders, placeholders } from "./sql";
 
 /** Repeats beyond this per email and kind add under 0.1% to a score: they are not read. */
@@ -182,23 +182,19 @@ function mergedContact(rows: SpellingContact[]): ContactAggregate {
 /**
  * scoredContacts' statement for `count` addresses: ?1 the account, ?2 now, ?3 the JSON array of the addresses'
  * mailboxes (mailboxKey), the addresses from ?4. One row per spelling: the addresses asked, and the account's
- * spellings outside ASCII of their mailboxes, as db/spellings.ts RECIPIENT_SPELLINGS_SQL finds them (migration 0024's
+ * spellings outside ASCII of their mailboxes, as db/spellings.ts recipientSpellingsSql finds them (migration 0024's
  * partial index, a seek per mailbox, nearly always finding none), which scoredContacts folds and keeps when they are
  * one of the addresses asked.
  */
 function scoredContactsSql(count: number): string {
   const list = numberedPlaceholders(count, 4);
+  // The mailboxes sought only in an account with a recipient outside ASCII (one seek of the partial index): each key
+  // sought is a row read, which an account all in ASCII, nearly every account, is spared.
+  const keysIfOutsideAscii = `CASE WHEN EXISTS (SELECT 1 FROM message_recipients WHERE account_id = ?1 AND ${OUTSIDE_ASCII_SQL}) THEN ?3 ELSE '[]' END`;
   return `WITH ranges(kind, label) AS (VALUES ${COUNTED_RANGES_SQL}),
        spelled AS (
          SELECT email, name, message_id FROM message_recipients WHERE account_id = ?1 AND email IN (${list})
-         -- Sought only in an account with a recipient outside ASCII (one seek of the partial index): each key sought
-         -- is a row read, which an account all in ASCII, nearly every account, is spared.
-         UNION ALL SELECT r.email, r.name, r.message_id
-           FROM json_each(CASE WHEN EXISTS (SELECT 1 FROM message_recipients WHERE account_id = ?1 AND ${OUTSIDE_ASCII_SQL}) THEN ?3 ELSE '[]' END) AS k
-           CROSS JOIN message_recipients r
-           WHERE r.account_id = ?1 AND r.mailbox_key = k.value AND ${OUTSIDE_ASCII_SQL} AND r.email NOT IN (${list})
-         UNION ALL SELECT email, name, message_id FROM message_recipients
-           WHERE account_id = ?1 AND mailbox_key IS NULL AND ${OUTSIDE_ASCII_SQL} AND email NOT IN (${list})),
+         UNION ALL ${recipientSpellingsSql(keysIfOutsideAscii, { columns: "email, name, message_id", union: "UNION ALL", also: ` AND email NOT IN (${list})` })}),
        -- Each contact's emails, and among how many recipients each email's activity is shared.
        mine AS MATERIALIZED (
          SELECT r.email, r.name, m.id AS message_id, m.sent_at, m.campaign,
