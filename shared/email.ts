@@ -34,9 +34,14 @@ export function foldAddress(email: string): string {
 /** Characters URL would read as another part of a URL than its host (a user, a port, a path): no domain of ours. */
 const NOT_IN_HOST = /[\s/\\?#@:%[\]]/;
 
-function asciiDomain(domain: string): string {
+/** Whether every character of `s` is in ASCII (U+0000 to U+007F, controls included). */
+export function isAscii(s: string): boolean {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range, controls included, is what is tested.
-  if (/^[\x00-\x7f]*$/.test(domain) || NOT_IN_HOST.test(domain)) return domain;
+  return /^[\x00-\x7f]*$/.test(s);
+}
+
+function asciiDomain(domain: string): string {
+  if (isAscii(domain) || NOT_IN_HOST.test(domain)) return domain;
   try {
     return new URL(`http://${domain}/`).hostname;
   } catch {

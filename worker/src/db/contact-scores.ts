@@ -13,7 +13,7 @@
 import { foldAddress } from "../../../shared/email";
 import { ENGAGEMENT_HALF_LIFE_MS, roundedScore } from "../../../shared/engagement";
 import { type ContactAggregate, mayBeHiddenSpelling, readableFirst, scoredContacts } from "./contacts";
-import { chunked, MAX_IN_LIST } from "./sql";
+import { chunked, MAX_IN_LIST, numberedPlaceholders } from "./sql";
 
 /** Any fixed time works; a recent one keeps the keys small. */
 const KEY_EPOCH_MS = Date.UTC(2026, 0, 1);
@@ -104,11 +104,18 @@ async function computedContacts(db: D1Database, accountId: string, now: number, 
   return computed;
 }
 
-/** A contact_scores row written as hidden: shown by the row of `shown_as`, it holds nothing of its own to show. */
-const HIDDEN_ROW_SQL = `INSERT INTO contact_scores (account_id, email, dirty, shown_as) VALUES (?1, ?2, 0, ?3)
+/**
+ * A contact_scores row written: ?1 the account, ?2 the spelling, ?3 `shown_as` (NULL for the row that shows the
+ * person), ?4 to ?9 its values, ?10 its `dirty` as read before computing (a mark made since stays).
+ */
+const STORED_ROW_SQL = `INSERT INTO contact_scores (account_id, email, dirty, shown_as, name, sent, last_sent_at, activity_key, campaigns, score_key)
+  VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
   ON CONFLICT (account_id, email) DO UPDATE SET
-    dirty = CASE WHEN contact_scores.dirty <= ?4 THEN 0 ELSE contact_scores.dirty END, shown_as = ?3,
-    name = NULL, sent = 0, last_sent_at = NULL, activity_key = ${NO_ACTIVITY_KEY}, campaigns = '[]', score_key = ${NO_SCORE_KEY}`;
+    dirty = CASE WHEN contact_scores.dirty <= ?10 THEN 0 ELSE contact_scores.dirty END, shown_as = ?3,
+    name = ?4, sent = ?5, last_sent_at = ?6, activity_key = ?7, campaigns = ?8, score_key = ?9`;
+
+/** A hidden row's values (STORED_ROW_SQL ?4 to ?9): shown by the row of `shown_as`, it holds nothing of its own to show. */
+const HIDDEN_ROW_VALUES = [null, 0, null, NO_ACTIVITY_KEY, "[]", NO_SCORE_KEY] as const;
 
 /**
  * Recomputes these contacts' stored rows: `dirtyAsRead` (email → dirty as read before computing) clears only those.
@@ -128,16 +135,11 @@ async function storeContacts(
   for (const contact of new Set(computed.values())) {
     statements.push(
       db
-        .prepare(
-          `INSERT INTO contact_scores (account_id, email, dirty, name, sent, last_sent_at, activity_key, campaigns, score_key)
-           VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?7, ?8)
-           ON CONFLICT (account_id, email) DO UPDATE SET
-             dirty = CASE WHEN contact_scores.dirty <= ?9 THEN 0 ELSE contact_scores.dirty END, shown_as = NULL,
-             name = ?3, sent = ?4, last_sent_at = ?5, activity_key = ?6, campaigns = ?7, score_key = ?8`,
-        )
+        .prepare(STORED_ROW_SQL)
         .bind(
           accountId,
           contact.email,
+          null,
           contact.name,
           contact.sent,
           contact.lastSentAt,
@@ -146,7 +148,9 @@ async function storeContacts(
           scoreKey(contact.exactScore, now),
           seen(contact.email),
         ),
-      ...contact.spellings.slice(1).map((spelling) => db.prepare(HIDDEN_ROW_SQL).bind(accountId, spelling, contact.email, seen(spelling))),
+      ...contact.spellings
+        .slice(1)
+        .map((spelling) => db.prepare(STORED_ROW_SQL).bind(accountId, spelling, contact.email, ...HIDDEN_ROW_VALUES, seen(spelling))),
     );
   }
   // A spelling on no email left is gone from the list (deleted messages, a deleted contact). After the rows above, so
@@ -248,7 +252,7 @@ export async function contactAt(
   await markChangedContacts(db, accountId);
   // The rows of these spellings, and the rows hidden behind them (contact_scores_hidden: none for an address in ASCII),
   // some of which may be of spellings on no email any more: marked, they are what changed the person.
-  const list = spellings.map((_, i) => `?${i + 2}`).join(", ");
+  const list = numberedPlaceholders(spellings.length, 2);
   const { results } = await db
     .prepare(
       `SELECT ${STORED_CONTACT_COLUMNS}, shown_as FROM contact_scores WHERE account_id = ?1 AND email IN (${list})

@@ -1,14 +1,14 @@
 // Contacts (recipient addresses), their engagement score and timeline, and deleting one (docs/protocol.md §13).
 import { type BounceKind, COUNTED_LABELS, type ContactSummary, EVENT_KINDS, type TimelineItem } from "../../../shared/api";
-import { foldAddress, mailboxKey } from "../../../shared/email";
+import { foldAddress, isAscii, mailboxKey } from "../../../shared/email";
 import { ENGAGEMENT_HALF_LIFE_MS, ENGAGEMENT_REPEAT_FACTOR, ENGAGEMENT_WEIGHTS, roundedScore } from "../../../shared/engagement";
 import { fingerprintsToFind, removedFingerprints } from "../recipient-fingerprint";
 import { iso } from "../time";
 import { END_OF_TIME } from "./events";
 import { deleteMessageStatements } from "./messages";
 import { addressStates } from "./signals";
-import { OUTSIDE_ASCII_SQL, storedSpellings } from "./spellings";
-import { COUNTED_SQL, MAX_IN_LIST, placeholders } from "./sql";
+import { OUTSIDE_ASCII_SQL, recipientSpellingsSql, storedSpellings } from "./spellings";
+import { COUNTED_SQL, MAX_IN_LIST, numberedPlaceholders, placeholders } from "./sql";
 
 /** Repeats beyond this per email and kind add under 0.1% to a score: they are not read. */
 export const MAX_RANK = 10;
@@ -138,8 +138,7 @@ function punycodeLabels(email: string): number {
  * only row of nearly every person.
  */
 export function mayBeHiddenSpelling(email: string): boolean {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: the ASCII range, controls included, is what is tested.
-  return !/^[\x00-\x7f]*$/.test(email) || punycodeLabels(email) > 0;
+  return !isAscii(email) || punycodeLabels(email) > 0;
 }
 
 /**
@@ -183,23 +182,19 @@ function mergedContact(rows: SpellingContact[]): ContactAggregate {
 /**
  * scoredContacts' statement for `count` addresses: ?1 the account, ?2 now, ?3 the JSON array of the addresses'
  * mailboxes (mailboxKey), the addresses from ?4. One row per spelling: the addresses asked, and the account's
- * spellings outside ASCII of their mailboxes, as db/spellings.ts RECIPIENT_SPELLINGS_SQL finds them (migration 0024's
+ * spellings outside ASCII of their mailboxes, as db/spellings.ts recipientSpellingsSql finds them (migration 0024's
  * partial index, a seek per mailbox, nearly always finding none), which scoredContacts folds and keeps when they are
  * one of the addresses asked.
  */
 function scoredContactsSql(count: number): string {
-  const list = Array.from({ length: count }, (_, i) => `?${i + 4}`).join(", ");
+  const list = numberedPlaceholders(count, 4);
+  // The mailboxes sought only in an account with a recipient outside ASCII (one seek of the partial index): each key
+  // sought is a row read, which an account all in ASCII, nearly every account, is spared.
+  const keysIfOutsideAscii = `CASE WHEN EXISTS (SELECT 1 FROM message_recipients WHERE account_id = ?1 AND ${OUTSIDE_ASCII_SQL}) THEN ?3 ELSE '[]' END`;
   return `WITH ranges(kind, label) AS (VALUES ${COUNTED_RANGES_SQL}),
        spelled AS (
          SELECT email, name, message_id FROM message_recipients WHERE account_id = ?1 AND email IN (${list})
-         -- Sought only in an account with a recipient outside ASCII (one seek of the partial index): each key sought
-         -- is a row read, which an account all in ASCII, nearly every account, is spared.
-         UNION ALL SELECT r.email, r.name, r.message_id
-           FROM json_each(CASE WHEN EXISTS (SELECT 1 FROM message_recipients WHERE account_id = ?1 AND ${OUTSIDE_ASCII_SQL}) THEN ?3 ELSE '[]' END) AS k
-           CROSS JOIN message_recipients r
-           WHERE r.account_id = ?1 AND r.mailbox_key = k.value AND ${OUTSIDE_ASCII_SQL} AND r.email NOT IN (${list})
-         UNION ALL SELECT email, name, message_id FROM message_recipients
-           WHERE account_id = ?1 AND mailbox_key IS NULL AND ${OUTSIDE_ASCII_SQL} AND email NOT IN (${list})),
+         UNION ALL ${recipientSpellingsSql(keysIfOutsideAscii, { columns: "email, name, message_id", union: "UNION ALL", also: ` AND email NOT IN (${list})` })}),
        -- Each contact's emails, and among how many recipients each email's activity is shared.
        mine AS MATERIALIZED (
          SELECT r.email, r.name, m.id AS message_id, m.sent_at, m.campaign,

@@ -8,11 +8,11 @@ import { keptOptOutStatements } from "./signals";
  * Keyed hashes one purge run computes for the sweep, at most: it stops before an email whose hashes would pass this.
  * An address all in ASCII costs two an email (fingerprintsToFind), so 150 emails a run for one opt-out; one with other
  * characters more, 26 at most (fingerprintsToFindCount: removedFingerprints' two, and spellingsToTry's spellings and
- * their mailbox keys, 12 of each at most: 2 spellings × 3 Unicode forms × 2 domains). Measured in workerd (a loop in a
- * worker test, not kept: no timed assertion): fingerprintsToFind of an ASCII address for 1,000 emails (2,000 hashes)
- * took 19 ms one after another and 14 ms all at once on this project's 2-core test machine, shared with other work,
- * so about 7 to 10 µs a hash with its await: 2 to 3 ms of the free plan's 10 ms of CPU a run has, beside the purge's
- * other work.
+ * their mailbox keys, 12 of each at most: 2 spellings × 3 Unicode forms × 2 domains). Measured 2026-12-06 in workerd
+ * (a loop in a worker test, not kept: no timed assertion): fingerprintsToFind of an ASCII address for 1,000 emails
+ * (2,000 hashes) took 19 ms one after another and 14 ms all at once on this project's 2-core test machine, shared with
+ * other work, so about 7 to 10 µs a hash with its await: 2 to 3 ms of the 10 ms of CPU past which the free plan stops
+ * an invocation (developers.cloudflare.com/workers/platform/limits/, read 2026-11-30), beside the purge's other work.
  */
 export const SWEEP_HASHES_PER_RUN = 300;
 /** Emails that lost a recipient one run reads, at most: as many as the hashes allow for one opt-out in ASCII. */
@@ -36,11 +36,6 @@ const SWEEP_GROUP = `SELECT email, created_at, after_message_id, through_message
   WHERE after_message_id = (SELECT after_message_id FROM opt_out_sweeps ORDER BY created_at DESC LIMIT 1)
   ORDER BY created_at DESC LIMIT ?1`;
 
-/**
- * The statements that read a run's sweep: its group of opt-outs, and the emails that lost a recipient in its range,
- * each with its fingerprints, in key order (removed_recipients' primary key, one range seek). For the purge's batch
- * of opt-out reads (db/opt-outs.ts settleOptOutsInPurge): no query of its own, and no row read while no opt-out waits.
- */
 /** The group (?1 opt-outs at most). */
 export const SWEEP_GROUP_SQL = `SELECT email, created_at, through_message_id AS through, after_message_id AS after FROM (${SWEEP_GROUP})`;
 
@@ -50,6 +45,11 @@ export const SWEEP_EMAILS_SQL = `WITH sweep_group AS (${SWEEP_GROUP})
   WHERE message_id > (SELECT max(after_message_id) FROM sweep_group) AND message_id <= (SELECT max(through_message_id) FROM sweep_group)
   GROUP BY message_id ORDER BY message_id LIMIT ?2`;
 
+/**
+ * The statements that read a run's sweep: its group of opt-outs, and the emails that lost a recipient in its range,
+ * each with its fingerprints, in key order (removed_recipients' primary key, one range seek). For the purge's batch
+ * of opt-out reads (db/opt-outs.ts settleOptOutsInPurge): no query of its own, and no row read while no opt-out waits.
+ */
 export function sweepReadStatements(db: D1Database): D1PreparedStatement[] {
   return [db.prepare(SWEEP_GROUP_SQL).bind(SWEEPS_PER_RUN), db.prepare(SWEEP_EMAILS_SQL).bind(SWEEPS_PER_RUN, SWEEP_EMAILS_PER_RUN)];
 }
@@ -97,9 +97,9 @@ export async function sweepStatements(
     const fingerprints = new Set<string>(JSON.parse(email.fingerprints));
     for (const sweep of searching) {
       const own = await fingerprintsToFind(signingSecret, email.message_id, sweep.email);
-      hashes += own.length;
       if (own.some((fingerprint) => fingerprints.has(fingerprint))) found.get(sweep.email)?.push(email.message_id);
     }
+    hashes += emailCost;
     searched++;
   }
   // Read to the range's end, every email searched: the cursor goes to the end. Else to the last email searched.

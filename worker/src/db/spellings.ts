@@ -7,16 +7,24 @@ import { chunked } from "./sql";
 export const OUTSIDE_ASCII_SQL = "length(email) <> length(CAST(email AS BLOB))";
 
 /**
- * The account ?1's recipients outside ASCII whose mailbox is one of the JSON array ?2 (the keys the worker wrote,
+ * The account ?1's recipients outside ASCII whose mailbox is one of the JSON array `keys` (the keys the worker wrote,
  * mailboxKey), and those not keyed yet, whose key could be any: by migration 0024's partial index alone, one seek per
  * key and one for the NULL key. The keys are the outer loop (CROSS JOIN keeps SQLite to that order): asked as
  * `mailbox_key IN (...)`, SQLite's planner may read the account's every recipient by message_recipients_by_email.
- * Rows in proportion to the emails sent to those mailboxes in a spelling outside ASCII, not to the account; a row not keyed yet is read on every call until db/mailboxes.ts keys it (before any hit is
- * stored, and at each purge).
+ * Rows in proportion to the emails sent to those mailboxes in a spelling outside ASCII, not to the account; a row not
+ * keyed yet is read on every call until db/mailboxes.ts keys it (before any hit is stored, and at each purge).
+ * `columns` of each row and `also` (` AND …`) are of message_recipients, unqualified in both selects: json_each has no
+ * column of those names. The two selects are joined by `union`: UNION drops an address read twice; UNION ALL, for
+ * rows that cannot repeat, spares SQLite the temporary B-tree that takes.
  */
-export const RECIPIENT_SPELLINGS_SQL = `SELECT r.email FROM json_each(?2) AS k CROSS JOIN message_recipients r
-    WHERE r.account_id = ?1 AND r.mailbox_key = k.value AND length(r.email) <> length(CAST(r.email AS BLOB))
-  UNION SELECT email FROM message_recipients WHERE account_id = ?1 AND mailbox_key IS NULL AND ${OUTSIDE_ASCII_SQL}`;
+export function recipientSpellingsSql(keys: string, { columns = "email", union = "UNION", also = "" } = {}): string {
+  return `SELECT ${columns} FROM json_each(${keys}) AS k CROSS JOIN message_recipients r
+    WHERE account_id = ?1 AND mailbox_key = k.value AND ${OUTSIDE_ASCII_SQL}${also}
+  ${union} SELECT ${columns} FROM message_recipients WHERE account_id = ?1 AND mailbox_key IS NULL AND ${OUTSIDE_ASCII_SQL}${also}`;
+}
+
+/** storedSpellings' recipients: ?1 the account, ?2 the JSON array of the addresses' mailboxes (recipientSpellingsSql). */
+export const RECIPIENT_SPELLINGS_SQL = recipientSpellingsSql("?2");
 
 /**
  * The account ?1's replies, bounces and suppressions outside ASCII, all of them, by migration 0024's partial indexes.

@@ -30,6 +30,11 @@ export function placeholders(count: number): string {
   return Array.from({ length: count }, () => "?").join(", ");
 }
 
+/** `count` numbered placeholders from `?first` on (`?4, ?5, ?6`): a list a statement uses more than once. */
+export function numberedPlaceholders(count: number, first: number): string {
+  return Array.from({ length: count }, (_, i) => `?${first + i}`).join(", ");
+}
+
 /** D1's own clock at write time, in ms: rows written one after another get non-decreasing values. */
 export const SQL_NOW_MS = "CAST(unixepoch('subsec') * 1000 AS INTEGER)";
 
