@@ -11,43 +11,15 @@ import { optedOutSince } from "../src/db/events";
 import { keyStoredMailboxes } from "../src/db/mailboxes";
 import { purgeExpiredEvents, SENDER_VIEW_RETENTION_MS } from "../src/db/retention";
 import { coveredEventsSql } from "../src/db/signals";
-import { hitFromRequest } from "../src/hits";
-import { deriveSigningKey, hmacSha256 } from "../src/keys";
-import { storeHits } from "../src/queue";
+import { hmacSha256 } from "../src/keys";
 import { fingerprintsToFind, recipientFingerprint, removedFingerprints } from "../src/recipient-fingerprint";
-import { BASE, CHROME_UA, call, createAccount, migratedUpTo, registration, sentMessage, storedEvents, type TestAccount } from "./helpers";
-
-/** Builds an open (or click) of the message through the real request path and stores it as the queue consumer does. */
-async function hitNow(account: TestAccount, messageId: string, kind: "open" | "click" = "open"): Promise<number> {
-  const accountKey = await deriveSigningKey(env.SIGNING_SECRET ?? "", account.accountId, account.key.keyId);
-  const request = new Request(`${BASE}/o/${messageId}.gif`, { headers: { "user-agent": CHROME_UA } });
-  const target = { accountId: account.accountId, messageId, accountKey, kind, linkIndex: kind === "click" ? 0 : null };
-  return storeHits(env.DB, [await hitFromRequest(request, target, Date.now())]);
-}
-
-/** The reader's answer on the opt-out page of email `id`, with the address typed when the page asks for one. */
-function optOut(id: string, email?: string): Promise<Response> {
-  if (email === undefined) return call(`/u/${id}`, { method: "POST" });
-  return call(`/u/${id}`, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded" },
-    body: new URLSearchParams({ email }).toString(),
-  });
-}
+import { createAccount, migratedUpTo, registration, sentMessage, storedEvents, type TestAccount } from "./helpers";
+import { hitNow, optOut, ownLocalPart, pause } from "./opt-out-helpers";
 
 async function optedOut(account: TestAccount, emails: string[]): Promise<boolean[]> {
   const checked = await account.json<ContactsCheckResponse>("POST", "/api/contacts/check", { emails });
   return checked.body.contacts.map((contact) => contact.optedOut);
 }
-
-/**
- * A local part no other test uses: tests in this file share one database (the storage of a test file is not undone
- * between its tests), so a mailbox another test opted out would make a test pass without its own opt-out.
- */
-const ownLocalPart = () => crypto.randomUUID().slice(0, 8);
-
-/** Lets the clock move on, so that what comes next is not in the same millisecond as what came before. */
-const pause = () => new Promise((resolve) => setTimeout(resolve, 5));
 
 /** A second account on the same tracker: a teammate through REGISTRATION_SECRET, or the rep on a new browser. */
 const teammates = async () => [await createAccount("Rep A"), await createAccount("Rep B")] as const;
