@@ -14,7 +14,7 @@ import { coveredEventsSql } from "../src/db/signals";
 import { hmacSha256 } from "../src/keys";
 import { fingerprintsToFind, recipientFingerprint, removedFingerprints } from "../src/recipient-fingerprint";
 import { createAccount, migratedUpTo, registration, sentMessage, storedEvents, type TestAccount } from "./helpers";
-import { hitNow, optOut, ownLocalPart, pause } from "./opt-out-helpers";
+import { deleteContactBefore0017, hitNow, optOut, ownLocalPart, pause } from "./opt-out-helpers";
 
 async function optedOut(account: TestAccount, emails: string[]): Promise<boolean[]> {
   const checked = await account.json<ContactsCheckResponse>("POST", "/api/contacts/check", { emails });
@@ -318,21 +318,6 @@ describe("an opt-out reaches every spelling of an international address", () => 
       expect(await hitNow(b, shared.id), domain).toBe(0);
     }
   });
-
-  /**
-   * Deletes the contact `written` from email `messageId` as the worker did before migration 0017: the one fingerprint
-   * it left is of the address as written, with no mailbox's beside it.
-   */
-  async function deleteContactBefore0017(account: TestAccount, messageId: string, written: string) {
-    expect((await account.json("DELETE", `/api/contacts/${encodeURIComponent(written)}`)).status).toBe(204);
-    await env.DB.batch([
-      env.DB.prepare("DELETE FROM removed_recipients WHERE message_id = ?").bind(messageId),
-      env.DB.prepare("INSERT INTO removed_recipients (message_id, fingerprint) VALUES (?, ?)").bind(
-        messageId,
-        await recipientFingerprint(env.SIGNING_SECRET ?? "", messageId, written),
-      ),
-    ]);
-  }
 
   it("reaches an email the person was deleted from before migration 0017 under a Unicode domain, by an opt-out typed in punycode", async () => {
     const b = await createAccount("Rep B");
