@@ -13,7 +13,7 @@ import { purgeExpiredEvents, SENDER_VIEW_RETENTION_MS } from "../src/db/retentio
 import { coveredEventsSql } from "../src/db/signals";
 import { hmacSha256 } from "../src/keys";
 import { fingerprintsToFind, recipientFingerprint, removedFingerprints } from "../src/recipient-fingerprint";
-import { createAccount, migratedUpTo, registration, sentMessage, storedEvents, type TestAccount } from "./helpers";
+import { createAccount, keyedHashesDuring, migratedUpTo, registration, sentMessage, storedEvents, type TestAccount } from "./helpers";
 import { deleteContactBefore0017, hitNow, optOut, ownLocalPart, pause } from "./opt-out-helpers";
 
 async function optedOut(account: TestAccount, emails: string[]): Promise<boolean[]> {
@@ -348,13 +348,9 @@ describe("an opt-out reaches every spelling of an international address", () => 
     const secret = env.SIGNING_SECRET ?? "";
     for (const email of ["anne.smith+news@acme.example", "john.doe@googlemail.com", "admin@intranet"]) {
       const left = await removedFingerprints(secret, "m-ascii", email);
-      const sign = vi.spyOn(crypto.subtle, "sign");
-      try {
-        expect(await fingerprintsToFind(secret, "m-ascii", email), email).toEqual(left);
-        expect(sign, email).toHaveBeenCalledTimes(2);
-      } finally {
-        sign.mockRestore();
-      }
+      const found = await keyedHashesDuring(() => fingerprintsToFind(secret, "m-ascii", email));
+      expect(found.result, email).toEqual(left);
+      expect(found.hashes, email).toBe(2);
     }
   });
 
