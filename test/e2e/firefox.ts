@@ -104,6 +104,15 @@ export async function launchFirefox(): Promise<BrowserHarness> {
   await browser.installExtension(FIREFOX_DIST);
   const google = new SimulatedGoogle();
   const answer = answerFromGoogle(google);
+  /** The open tabs whose address starts with `prefix`. BiDi names moz-extension:// tabs about:blank: each is asked its own. */
+  const pagesAt = async (prefix: string): Promise<Page[]> => {
+    const pages: Page[] = [];
+    for (const page of await browser.pages()) {
+      const href = await page.evaluate(() => location.href).catch(() => page.url());
+      if (href.startsWith(prefix)) pages.push(page);
+    }
+    return pages;
+  };
   return {
     name: "firefox",
     google,
@@ -129,19 +138,11 @@ export async function launchFirefox(): Promise<BrowserHarness> {
     },
     tabUrls: async () => (await browser.pages()).map((page) => page.url()),
     openTab: async (prefix) => {
-      // BiDi names moz-extension:// tabs about:blank: each tab is asked its own address.
-      for (const page of await browser.pages()) {
-        const href = await page.evaluate(() => location.href).catch(() => page.url());
-        if (href.startsWith(prefix)) return tab(page);
-      }
-      return undefined;
+      const [page] = await pagesAt(prefix);
+      return page ? tab(page) : undefined;
     },
     closeTabs: async (prefix) => {
-      // BiDi names moz-extension:// tabs about:blank: each tab is asked its own address.
-      for (const page of await browser.pages()) {
-        const href = await page.evaluate(() => location.href).catch(() => page.url());
-        if (href.startsWith(prefix)) await page.close();
-      }
+      for (const page of await pagesAt(prefix)) await page.close();
     },
     close: () => browser.close(),
   };

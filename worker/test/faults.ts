@@ -21,6 +21,11 @@ export class FlakyD1 {
   rowsRead = 0;
   /** The SQL of every statement run so far, each of a batch's in order, failed ones included. */
   statements: string[] = [];
+  /**
+   * Each call that reached D1, in order: its statements' SQL (one, or a batch's in order) and the rows each read as D1
+   * bills them (`meta.rows_read`), undefined for `first` and `raw`, which give back rows without their meta.
+   */
+  log: { sql: string[]; rowsRead: (number | undefined)[] }[] = [];
 
   /** `shouldFail(n)` decides whether the n-th call (from 0) fails; calls that fail never reach D1. */
   constructor(
@@ -34,8 +39,7 @@ export class FlakyD1 {
 
   private count(result: unknown): void {
     this.rowsReturned += rowCount(result);
-    const meta = (result as Partial<D1Result> | null)?.meta;
-    this.rowsRead += typeof meta?.rows_read === "number" ? meta.rows_read : 0;
+    this.rowsRead += rowsReadOf(result) ?? 0;
   }
 
   asD1(): D1Database {
@@ -51,6 +55,7 @@ export class FlakyD1 {
               this.maybeFail();
               const result = await (bound(target, prop) as (...a: unknown[]) => Promise<unknown>)(...args);
               this.count(result);
+              this.log.push({ sql: [sql], rowsRead: [rowsReadOf(result)] });
               return result;
             };
           }
@@ -66,6 +71,10 @@ export class FlakyD1 {
             this.maybeFail();
             const results = await target.batch(statements.map((s) => (s as unknown as Record<symbol, D1PreparedStatement>)[REAL] ?? s));
             for (const result of results) this.count(result);
+            this.log.push({
+              sql: statements.map((s) => String((s as unknown as Record<symbol, string>)[SQL])),
+              rowsRead: results.map(rowsReadOf),
+            });
             return results;
           };
         }
@@ -73,6 +82,12 @@ export class FlakyD1 {
       },
     });
   }
+}
+
+/** The rows D1 read for a result (`meta.rows_read`), if the result carries its meta (`all` and `run` do). */
+function rowsReadOf(result: unknown): number | undefined {
+  const meta = (result as Partial<D1Result> | null)?.meta;
+  return typeof meta?.rows_read === "number" ? meta.rows_read : undefined;
 }
 
 /** Rows in what a statement's `all`, `first`, `run` or `raw` gave back. */

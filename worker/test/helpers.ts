@@ -210,3 +210,17 @@ export async function migratedUpTo(file: string): Promise<D1Database> {
   );
   return env.MIGRATION_TEST_DB;
 }
+
+/**
+ * What `fn` gives back and the keyed hashes (HMACs, each a `crypto.subtle.sign`) made while it ran: the measure of a
+ * keyed-hash budget (the opt-out sweep's share, the fingerprints an opt-out looks for).
+ */
+export async function keyedHashesDuring<T>(fn: () => Promise<T>): Promise<{ result: T; hashes: number }> {
+  const sign = vi.spyOn(crypto.subtle, "sign");
+  try {
+    const result = await fn();
+    return { result, hashes: sign.mock.calls.length };
+  } finally {
+    sign.mockRestore();
+  }
+}

@@ -12,6 +12,14 @@ const URL = "https://track.example.com";
 const MINUTE = 60_000;
 const unreachable = () => new TrackerError(`cannot reach the tracker at ${URL} (Failed to fetch)`, null);
 const refused = () => new TrackerError("the tracker answered 401: missing or invalid API token (Authorization: Bearer mt_…)", 401);
+const serverError = () => new TrackerError("the tracker answered 503: Service Unavailable", 503);
+/** A call the browser kept from the tracker's site: the rep took the extension's access to it away. */
+const accessWithdrawn = () =>
+  new TrackerError(
+    "Mailtracker's access to your tracker (track.example.com) is turned off in the browser's extension settings: …",
+    null,
+    true,
+  );
 
 /**
  * A TrackerReach at `now`, with what it told: the notifications shown (null: taken away), the toolbar's sentences, and
@@ -44,7 +52,7 @@ describe("the tracker's reachability", () => {
     for (let minute = 0; minute < 3; minute++) {
       await reach.heard(URL, unreachable());
       clock.now += MINUTE / 2;
-      await reach.heard(URL, new TrackerError("the tracker answered 503: Service Unavailable", 503));
+      await reach.heard(URL, serverError());
       clock.now += MINUTE / 2;
     }
     expect(notes).toEqual([]);
@@ -185,14 +193,7 @@ describe("the tracker's reachability", () => {
   it("leaves out calls the browser kept from the tracker's site (its access taken away): the toolbar says that in its own words", async () => {
     const { reach, clock, notes, toolbar } = reachAt(start);
     for (let minute = 0; minute <= 10; minute++) {
-      await reach.heard(
-        URL,
-        new TrackerError(
-          "Mailtracker's access to your tracker (track.example.com) is turned off in the browser's extension settings: …",
-          null,
-          true,
-        ),
-      );
+      await reach.heard(URL, accessWithdrawn());
       clock.now += MINUTE;
     }
     expect([notes, toolbar]).toEqual([[], []]);
@@ -340,7 +341,6 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
     // while the feed answers every minute.
     const routeDown = { now: true };
     const trackerDown = { now: true };
-    const serverError = () => new TrackerError("the tracker answered 503: Service Unavailable", 503);
     const { outbox, notes, outboxNotes, toolbar, runUntil, clock, area, lasting } = background(
       () => (trackerDown.now ? unreachable() : routeDown.now ? serverError() : null),
       () => (trackerDown.now ? unreachable() : null),
@@ -381,7 +381,6 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
   it("an email the tracker does not take while it answers the feed is told so at its sixth attempt, not that the tracker is out of reach", async () => {
     // PUT /api/messages/:id alone answers 503; the feed answers every minute, between the email's attempts too.
     const routeDown = { now: true };
-    const serverError = () => new TrackerError("the tracker answered 503: Service Unavailable", 503);
     const { outbox, notes, outboxNotes, toolbar, runUntil } = background(
       () => (routeDown.now ? serverError() : null),
       () => null,
@@ -425,7 +424,6 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
   it("an email whose route failed while the tracker answered, the whole tracker out of reach by its sixth attempt, is told the tracker cannot be reached", async () => {
     // PUT /api/messages/:id alone answers 503 while the feed answers (at the first minute, after the email's first
     // attempts); then nothing answers, from 70 s: the feed's poll at two minutes fails before the email's sixth attempt.
-    const serverError = () => new TrackerError("the tracker answered 503: Service Unavailable", 503);
     const { clock, outbox, notes, outboxNotes, runUntil } = background(
       () => (clock.now < start + 70_000 ? serverError() : unreachable()),
       () => (clock.now < start + 70_000 ? null : unreachable()),
@@ -466,7 +464,6 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
   });
 
   it("a background started again after the emails told again were delivered, no answer heard since, draws nothing", async () => {
-    const serverError = () => new TrackerError("the tracker answered 503: Service Unavailable", 503);
     const { outbox, notes, runUntil, clock, area, lasting } = background(serverError, () => null);
     await outbox.put("first", request("Q3 pricing"));
     await runUntil(start + 30 * MINUTE);
@@ -492,7 +489,6 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
   });
 
   it("an email still waiting when an outage's notice was taken back is told again after a browser restart", async () => {
-    const serverError = () => new TrackerError("the tracker answered 503: Service Unavailable", 503);
     const before = background(unreachable);
     await before.outbox.put("first", request("Q3 pricing"));
     await before.runUntil(start + 4 * MINUTE);
@@ -517,7 +513,6 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
     failure: () => TrackerError | null,
     feedFailure: () => TrackerError | null = failure,
   ) {
-    const serverError = () => new TrackerError("the tracker answered 503: Service Unavailable", 503);
     const before = background(serverError, () => null);
     await before.outbox.put("first", request("Q3 pricing"));
     await before.runUntil(start + MINUTE);
@@ -531,7 +526,6 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
   }
 
   it("an email the tracker answered around before a browser restart is told at its sixth attempt after it that it is not accepted, not that the tracker is out of reach", async () => {
-    const serverError = () => new TrackerError("the tracker answered 503: Service Unavailable", 503);
     const after = await closedBeforeSixthAttempt(2 * MINUTE, serverError, () => null);
     expect(after.notes.map((note) => note?.title)).toEqual(["Your tracker answers, but has not accepted an email yet"]);
     expect(after.outboxNotes).toEqual([]);
@@ -545,20 +539,14 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
   });
 
   it("an email waiting for want of an answer that is no outage of the tracker's (its site's access taken away) is told by the outbox", async () => {
-    const withdrawn = () =>
-      new TrackerError(
-        "Mailtracker's access to your tracker (track.example.com) is turned off in the browser's extension settings: …",
-        null,
-        true,
-      );
-    const { outbox, notes, outboxNotes, runUntil } = background(withdrawn);
+    const { outbox, notes, outboxNotes, runUntil } = background(accessWithdrawn);
     await outbox.put("first", request("Q3 pricing"));
     await runUntil(start + 10 * MINUTE);
     expect(notes).toEqual([]);
     expect(outboxNotes).toEqual([
       {
         title: "An email is not tracked yet",
-        message: `"Q3 pricing" was sent, but the tracker could not be told of it: ${withdrawn().message}. The extension keeps trying.`,
+        message: `"Q3 pricing" was sent, but the tracker could not be told of it: ${accessWithdrawn().message}. The extension keeps trying.`,
       },
     ]);
   });
