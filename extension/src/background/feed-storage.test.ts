@@ -180,6 +180,23 @@ describe("the feed state kept in parts", () => {
     expect(source.calls).toEqual(["0", later.cursor]);
   });
 
+  it("the head reads, to the version before the parts, which takes it for the whole state, as a state with empty lists: that version goes on polling", async () => {
+    const area = memoryArea();
+    const before = applyEvents(emptyFeedState(ACCOUNT, NOW), [event({ messageId: "one" })], { muted: false, now: NOW }).state;
+    await area.set(feedWrite(before, null).items);
+    // What that version did with it at each poll (notifications.ts as of commit 1ab6441): applyEvents on the head as
+    // it is stored, reading `notified` and `activity` as this version's applyEvents does.
+    const later = event({ messageId: "two" });
+    const applied = applyEvents(structuredClone(area.data[FEED_KEY]) as FeedState, [later], { muted: false, now: NOW });
+    expect(applied.notes.map((note) => note.key)).toEqual([notificationKey(later)]);
+    // It stores the whole state in the head. This version, installed again, reads its cursor and totals, and the lists
+    // from the parts, as they were left.
+    area.data[FEED_KEY] = { ...applied.state, cursor: later.cursor };
+    const again = await storedFeed(area);
+    expect([again.cursor, again.days]).toEqual([later.cursor, applied.state.days]);
+    expect([again.notified, again.activity]).toEqual([before.notified, before.activity]);
+  });
+
   it("a write between reading the head and its chunks is read again, never mixed", async () => {
     const base = memoryArea();
     const first = applyEvents(emptyFeedState(ACCOUNT, NOW), [event({ messageId: "one" })], { muted: false, now: NOW }).state;

@@ -99,6 +99,16 @@ interface PartPlace {
 
 /** What FEED_KEY holds: the state but its lists, and where they are. */
 type StoredHead = Omit<FeedState, PartName> & {
+  /**
+   * Empty, for the version before the parts, which takes the head for the whole state: without the two lists it cannot
+   * do without, it failed at every poll (`state.notified` undefined in applyEvents, and nothing written that could mend
+   * it). With them, installed again by hand, it goes on from the head's cursor and totals, having forgotten what it
+   * notified (an email notified before, opened again, is notified again) and the activity the popup lists. This
+   * version, installed again after it, reads the lists from the parts as they were left (the version before writes the
+   * whole state in this key, `parts` among it, and never removes a chunk), the cursor and totals as it left them.
+   */
+  notified: [];
+  activity: [];
   /** LAYOUT_VERSION of the version that wrote it; absent from heads written before it was kept (layout 1). */
   layoutVersion?: number;
   /** Counts the writes: chunks read between two reads of the head with the same count are that head's. */
@@ -245,6 +255,8 @@ export function feedWrite(state: FeedState, stored: StoredFeed["layout"]): { ite
   }
   const head: StoredHead = {
     ...(rest as Omit<FeedState, PartName>),
+    notified: [],
+    activity: [],
     layoutVersion: LAYOUT_VERSION,
     writes: (stored?.writes ?? 0) + 1,
     parts,
