@@ -235,11 +235,18 @@ export function trackerApi(trackerUrl: string, token?: string, fetch: typeof glo
 
 export type TrackerApi = ReturnType<typeof trackerApi>;
 
-/** GET / answers a fixed line on every tracker; used to tell "unreachable" from "wrong token". */
+/** How long probeTracker waits for the tracker's fixed line: past it, the tracker does not answer. */
+export const PROBE_TIMEOUT_MS = 10_000;
+
+/**
+ * GET / answers a fixed line on every tracker, without a token, KV or D1: the cheapest call there is. Used to tell
+ * "unreachable" from "wrong token", and a tracker out of reach from one route of it failing (tracker-reach.ts). Made
+ * without a token, it is not heard by onTrackerAnswer.
+ */
 export async function probeTracker(trackerUrl: string): Promise<void> {
   let response: Response;
   try {
-    response = await fetch(`${trackerUrl}/`, { signal: AbortSignal.timeout(10_000), ...FRESH });
+    response = await fetch(`${trackerUrl}/`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS), ...FRESH });
   } catch (error) {
     throw new TrackerError(
       `cannot reach ${trackerUrl}: is the tracker running, and is the address right? (${error instanceof Error ? error.message : String(error)})`,

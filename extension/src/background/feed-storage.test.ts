@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import type { FeedEvent } from "../../../shared/api";
 import { event, feed, NOW, poller, storedFeed } from "./feed.test-support";
 import { dayKey, type FeedState, MAX_COUNTED_PAST, MAX_NOTIFIED, notificationKey, storedNotificationKey } from "./feed-state";
-import { chunkKey, chunksOf, FEED_KEY, type FeedArea, feedWrite, readStoredFeed } from "./feed-storage";
+import { chunkKey, chunksOf, FEED_KEY, type FeedArea, feedWrite, LAYOUT_VERSION, readStoredFeed } from "./feed-storage";
 import { memoryArea } from "./memory-area";
 import { applyEvents, emptyFeedState, MAX_ACTIVITY, NEWS_KEY, readFeedState, summarize } from "./notifications";
 
@@ -158,6 +158,43 @@ describe("the feed state kept in parts", () => {
     const restarted = poller(area, [], { source: feed([...reopened, fresh]) });
     expect(await restarted.instance.poll()).toBe(1);
     expect(restarted.shown.map((note) => note.key)).toEqual(["open:new"]);
+  });
+
+  it("a state stored by a later version in a layout this one cannot read is read as none: the poll starts over, not fails at every poll", async () => {
+    const area = memoryArea();
+    const before = applyEvents(emptyFeedState(ACCOUNT, NOW), [event({ messageId: "one" })], { muted: false, now: NOW }).state;
+    await area.set(feedWrite(before, null).items);
+    // The later version's head: its lists' places under another name, which this version's `parts` does not hold.
+    const { parts, ...head } = area.data[FEED_KEY] as Record<string, unknown>;
+    area.data[FEED_KEY] = { ...head, layoutVersion: LAYOUT_VERSION + 1, parts: {}, lists: parts };
+    expect(await readFeedState(area, ACCOUNT)).toBeNull();
+    const later = event({ messageId: "two" });
+    const source = feed([later]);
+    const downgraded = poller(area, [], { source });
+    expect(await downgraded.instance.poll()).toBe(1);
+    expect(source.calls).toEqual(["0"]);
+    expect(downgraded.shown.map((note) => note.key)).toEqual([notificationKey(later)]);
+    // Its own layout written over the head: the next poll (a background started again) goes on from it.
+    expect(area.data[FEED_KEY]).toMatchObject({ layoutVersion: LAYOUT_VERSION, cursor: later.cursor });
+    expect(await poller(area, [], { source }).instance.poll()).toBe(0);
+    expect(source.calls).toEqual(["0", later.cursor]);
+  });
+
+  it("the head reads, to the version before the parts, which takes it for the whole state, as a state with empty lists: that version goes on polling", async () => {
+    const area = memoryArea();
+    const before = applyEvents(emptyFeedState(ACCOUNT, NOW), [event({ messageId: "one" })], { muted: false, now: NOW }).state;
+    await area.set(feedWrite(before, null).items);
+    // What that version did with it at each poll (notifications.ts as of commit 1ab6441): applyEvents on the head as
+    // it is stored, reading `notified` and `activity` as this version's applyEvents does.
+    const later = event({ messageId: "two" });
+    const applied = applyEvents(structuredClone(area.data[FEED_KEY]) as FeedState, [later], { muted: false, now: NOW });
+    expect(applied.notes.map((note) => note.key)).toEqual([notificationKey(later)]);
+    // It stores the whole state in the head. This version, installed again, reads its cursor and totals, and the lists
+    // from the parts, as they were left.
+    area.data[FEED_KEY] = { ...applied.state, cursor: later.cursor };
+    const again = await storedFeed(area);
+    expect([again.cursor, again.days]).toEqual([later.cursor, applied.state.days]);
+    expect([again.notified, again.activity]).toEqual([before.notified, before.activity]);
   });
 
   it("a write between reading the head and its chunks is read again, never mixed", async () => {

@@ -25,6 +25,17 @@ import type { FeedState } from "./feed-state";
 /** The head of the state (before its parts were kept apart: the whole state, which readStoredFeed still reads). */
 export const FEED_KEY = "feed";
 
+/**
+ * The layout this version writes, in the head (absent from heads written before it was kept: the same layout). A later
+ * version that stores the state so that this one would misread it (a list moved out of `parts`, a field's meaning
+ * changed) writes a higher number, and this one reads no state rather than fail at every poll, as the version before
+ * the parts did on their head (`state.notified` undefined in applyEvents, and nothing written that could mend it):
+ * the poller then starts over as for a new account (emptyFeedState: the cursor at "0", history older than
+ * NEWS_WINDOW_MS before now not notified), and writes this layout over the head. The later one's own keys, which this
+ * one cannot name, stay until that version, installed again, removes them.
+ */
+export const LAYOUT_VERSION = 1;
+
 /** storage.local's calls the feed uses (browser.storage.local has them). */
 export interface FeedArea {
   get(keys: string | string[]): Promise<Record<string, unknown>>;
@@ -88,6 +99,18 @@ interface PartPlace {
 
 /** What FEED_KEY holds: the state but its lists, and where they are. */
 type StoredHead = Omit<FeedState, PartName> & {
+  /**
+   * Empty, for the version before the parts, which takes the head for the whole state: without the two lists it cannot
+   * do without, it failed at every poll (`state.notified` undefined in applyEvents, and nothing written that could mend
+   * it). With them, installed again by hand, it goes on from the head's cursor and totals, having forgotten what it
+   * notified (an email notified before, opened again, is notified again) and the activity the popup lists. This
+   * version, installed again after it, reads the lists from the parts as they were left (the version before writes the
+   * whole state in this key, `parts` among it, and never removes a chunk), the cursor and totals as it left them.
+   */
+  notified: [];
+  activity: [];
+  /** LAYOUT_VERSION of the version that wrote it; absent from heads written before it was kept (layout 1). */
+  layoutVersion?: number;
   /** Counts the writes: chunks read between two reads of the head with the same count are that head's. */
   writes: number;
   /** The lists the state has (one it lacks, as a state stored before it, has none). */
@@ -109,15 +132,24 @@ function isHead(value: object): value is StoredHead {
   return "parts" in value && typeof value.parts === "object" && value.parts !== null;
 }
 
+function isLaterLayout(value: object): boolean {
+  return "layoutVersion" in value && typeof value.layoutVersion === "number" && value.layoutVersion > LAYOUT_VERSION;
+}
+
 /**
- * The stored state, whoever's account it is, and its layout; null when none is stored. A state stored whole by an
- * earlier version is read as it is: the next write stores it in parts (its notified keys, totals and cursor kept).
+ * The stored state, whoever's account it is, and its layout; null when none is stored, or stored in a later version's
+ * layout (LAYOUT_VERSION). A state stored whole by an earlier version is read as it is: the next write stores it in
+ * parts (its notified keys, totals and cursor kept).
  */
 export async function readStoredFeed(area: FeedArea): Promise<StoredFeed | null> {
   let head = (await area.get(FEED_KEY))[FEED_KEY];
   // A poll writing between the reads (the popup reads while the alarm's poll runs): read again.
   for (let attempt = 0; attempt < 5; attempt++) {
     if (!head || typeof head !== "object" || typeof (head as FeedState).cursor !== "string") return null;
+    if (isLaterLayout(head)) {
+      console.warn("feed state: stored by a later version in a layout this one cannot read; starting over");
+      return null;
+    }
     if (!isHead(head)) return { state: head as FeedState, layout: null };
     const places = Object.entries(head.parts) as [PartName, PartPlace][];
     const keys = places.flatMap(([name, place]) => place.slots.map((slot) => chunkKey(name, slot)));
@@ -130,7 +162,7 @@ export async function readStoredFeed(area: FeedArea): Promise<StoredFeed | null>
 }
 
 function assemble(head: StoredHead, stored: Record<string, unknown>): StoredFeed {
-  const { writes, parts, ...rest } = head;
+  const { layoutVersion, writes, parts, ...rest } = head;
   const state = rest as FeedState;
   const layout: NonNullable<StoredFeed["layout"]> = { writes, parts: {} };
   for (const name of PART_NAMES) {
@@ -221,7 +253,14 @@ export function feedWrite(state: FeedState, stored: StoredFeed["layout"]): { ite
     }
     for (const slot of old?.slots ?? []) if (!kept.has(slot)) stale.push(chunkKey(name, slot));
   }
-  const head: StoredHead = { ...(rest as Omit<FeedState, PartName>), writes: (stored?.writes ?? 0) + 1, parts };
+  const head: StoredHead = {
+    ...(rest as Omit<FeedState, PartName>),
+    notified: [],
+    activity: [],
+    layoutVersion: LAYOUT_VERSION,
+    writes: (stored?.writes ?? 0) + 1,
+    parts,
+  };
   items[FEED_KEY] = head;
   return { items, stale };
 }

@@ -183,6 +183,7 @@ function background(
       notify: async () => undefined,
       toolbar: async () => undefined,
       readAgain: () => undefined,
+      probe: async () => undefined,
     }),
   };
   const outbox = new Outbox(area, deliver, () => undefined);

@@ -6,7 +6,7 @@ import { DEFAULT_GMAIL_ACCOUNT, type GmailAccount, gmailTabFor, gmailThreadUrl, 
 import { isEnvelope, type Reply } from "../messaging";
 import { loadOptions, onOptionsChanged, storeInCurrentShape } from "../options-store";
 import { errorText } from "../words";
-import { onTrackerAnswer, trackerApi } from "./api";
+import { onTrackerAnswer, probeTracker, trackerApi } from "./api";
 import { ContactCheckCache } from "./contact-checks";
 import { loadCredentials, movedFromStorageLocal, onCredentialsChanged } from "./credential-store";
 import { outboxDelivery } from "./delivery";
@@ -105,6 +105,7 @@ const reach = new TrackerReach({
   readAgain: () => news([]),
   // Read without waiting on a running flush: the flush may be the one whose telling asks.
   waiting: async () => waitingIn(await outbox.snapshot()),
+  probe: probeTracker,
 });
 /** The one notification of a token replacement settled without the options page waiting on it; a click opens the options. */
 const TOKEN_NOTIFICATION = "mt-token-replacement";

@@ -1,9 +1,9 @@
 // The tracker's reachability as the background hears it from its calls, with in-memory storage areas standing in for
 // browser.storage.session and browser.storage.local: when the rep is told (the notification and the toolbar's sentence), once, and when it is
 // taken back; what a Gmail tab is told of a failed read; and what a background started again still knows.
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { TOKEN_REFUSED, timeShown } from "../words";
-import { TrackerError } from "./api";
+import { PROBE_TIMEOUT_MS, TrackerError } from "./api";
 import { memoryArea } from "./memory-area";
 import { ATTEMPTS_BEFORE_TELLING, type DeliveryResult, Outbox, tellTrouble } from "./outbox";
 import { QUIET_GAP_MS, TELL_AFTER_MS, TrackerReach, type WaitingEmails, waitingIn } from "./tracker-reach";
@@ -24,13 +24,21 @@ const accessWithdrawn = () =>
 /**
  * A TrackerReach at `now`, with what it told: the notifications shown (null: taken away), the toolbar's sentences, and
  * how many times the Gmail tabs were had to read again. `area` stands for storage.session, `lasting` for storage.local:
- * a background started again keeps both, a browser started again only `lasting`.
+ * a background started again keeps both, a browser started again only `lasting`. `probe` is api.ts probeTracker's
+ * stand-in (the tracker answering it, unless said), and `probes` counts its calls.
  */
-function reachAt(start: number, area = memoryArea(), waiting?: () => Promise<WaitingEmails>, lasting = memoryArea()) {
+function reachAt(
+  start: number,
+  area = memoryArea(),
+  waiting?: () => Promise<WaitingEmails>,
+  lasting = memoryArea(),
+  probe: () => Promise<unknown> = async () => undefined,
+) {
   const clock = { now: start };
   const notes: ({ title: string; message: string } | null)[] = [];
   const toolbar: (string | null)[] = [];
   const tabs = { readAgain: 0 };
+  const probes = { made: 0 };
   const reach = new TrackerReach({
     area,
     lasting,
@@ -39,8 +47,12 @@ function reachAt(start: number, area = memoryArea(), waiting?: () => Promise<Wai
     toolbar: async (sentence) => void toolbar.push(sentence),
     readAgain: () => void tabs.readAgain++,
     waiting,
+    probe: () => {
+      probes.made++;
+      return probe();
+    },
   });
-  return { reach, clock, notes, toolbar, area, lasting, tabs };
+  return { reach, clock, notes, toolbar, area, lasting, tabs, probes };
 }
 
 describe("the tracker's reachability", () => {
@@ -247,7 +259,8 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
    * The background's outbox and tracker-reach over one clock, wired as index.ts wires them: a registration's failure is
    * heard by tracker-reach (api.ts onTrackerAnswer), the outbox's telling goes through tellTrouble, and the outage's
    * notice names what the outbox holds (waitingIn). The feed is polled each minute, and fails with `feedFailure` (null:
-   * answered); every registration fails with `failure` (null: it is delivered). `notes` are the outage's one
+   * answered), as does the probe of the tracker (api.ts probeTracker: any call but a delivery answers as the feed);
+   * every registration fails with `failure` (null: it is delivered). `notes` are the outage's one
    * notification ("mt-tracker-reach"), shown, replaced or taken back (null); `outboxNotes` the outbox's own ("mt-outbox").
    * `restarted` is what a browser started again keeps: storage.local (the outbox's and `lasting`), at its clock's time.
    */
@@ -258,7 +271,16 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
   ) {
     let outbox: Outbox | undefined;
     const lasting = restarted?.lasting ?? memoryArea();
-    const at = reachAt(restarted?.now ?? start, memoryArea(), async () => waitingIn((await outbox?.snapshot()) ?? []), lasting);
+    const at = reachAt(
+      restarted?.now ?? start,
+      memoryArea(),
+      async () => waitingIn((await outbox?.snapshot()) ?? []),
+      lasting,
+      async () => {
+        const error = feedFailure();
+        if (error) throw error;
+      },
+    );
     const { reach, clock } = at;
     const outboxNotes: { title: string; message: string }[] = [];
     const tellings: Promise<void>[] = [];
@@ -443,6 +465,32 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
     expect(outboxNotes).toEqual([]);
   });
 
+  it("an email whose sixth attempt is the first failure of a whole tracker gone out of reach since the feed's answer is told the tracker cannot be reached", async () => {
+    // PUT /api/messages/:id alone answers 503 while the feed answers (at the first minute); then nothing answers, from
+    // 65 s to four minutes: the email's sixth attempt (100 s) fails before the feed's next poll (120 s), so that no call
+    // but the email's has failed since the tracker last answered. The probe of the tracker then fails too.
+    const down = () => clock.now >= start + 65_000 && clock.now < start + 4 * MINUTE;
+    const { clock, outbox, notes, outboxNotes, runUntil, probes } = background(
+      () => (down() ? unreachable() : clock.now < start + 65_000 ? serverError() : null),
+      () => (down() ? unreachable() : null),
+    );
+    await outbox.put("first", request("Q3 pricing"));
+    await runUntil(start + 100_000);
+    expect((await outbox.entries())[0]?.attempts).toBe(ATTEMPTS_BEFORE_TELLING);
+    // Not "answers, but has not accepted this email yet (cannot reach the tracker …)": it answers nothing since 65 s.
+    expect(notes).toEqual([
+      {
+        title: "Mailtracker cannot reach your tracker",
+        message: `Mailtracker cannot reach your tracker at track.example.com since ${timeShown(start + MINUTE, clock.now)}. The email you sent "Q3 pricing" waits to be registered with it, and is tracked once it is. Until it answers again, new opens and clicks are not notified, and Gmail's marks and panels show what it said before.`,
+      },
+    ]);
+    expect([outboxNotes, probes.made]).toEqual([[], 1]);
+    // Its attempts go on as they were due: delivered at its eighth (300 s), once the tracker answers again.
+    await runUntil(start + 6 * MINUTE);
+    expect(await outbox.entries()).toEqual([]);
+    expect([notes.length, notes.at(-1), probes.made]).toEqual([2, null, 1]);
+  });
+
   it("an email told again after an outage's notice was taken back, the whole tracker out of reach again, is told the tracker cannot be reached", async () => {
     // Nothing answers for the first four minutes, nor again from 250 s: the feed's poll at five minutes fails before
     // the email's eighth attempt, in the same second.
@@ -461,6 +509,65 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
       "Mailtracker cannot reach your tracker",
     ]);
     expect(outboxNotes).toEqual([]);
+  });
+
+  it("an email told again after an outage's notice was taken back, its next attempt the first failure of the whole tracker out of reach again, is told the tracker cannot be reached", async () => {
+    // Nothing answers for the first four minutes, nor again from 305 s: the email's eighth attempt (320 s) fails before
+    // the feed's next poll (360 s), so that no call but the email's has failed since the tracker last answered.
+    const down = () => clock.now < start + 4 * MINUTE || clock.now >= start + 305_000;
+    const { clock, outbox, notes, outboxNotes, runUntil, probes } = background(
+      () => (down() ? unreachable() : null),
+      () => (down() ? unreachable() : null),
+    );
+    await runUntil(start + 20_000);
+    await outbox.put("first", request("Q3 pricing"));
+    await runUntil(start + 320_000);
+    expect((await outbox.entries())[0]?.attempts).toBe(ATTEMPTS_BEFORE_TELLING + 2);
+    expect(notes.map((note) => note?.title ?? null)).toEqual([
+      "Mailtracker cannot reach your tracker",
+      null,
+      "Mailtracker cannot reach your tracker",
+    ]);
+    expect([outboxNotes, probes.made]).toEqual([[], 1]);
+  });
+
+  it("a probe of the tracker that is not answered counts as the tracker out of reach once PROBE_TIMEOUT_MS is past", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      const waiting: WaitingEmails = { sent: ['"Q3 pricing"'], takenBack: [] };
+      // The tracker's address takes the probe's connection and never answers it.
+      const { reach, clock, notes, probes } = reachAt(
+        start,
+        memoryArea(),
+        async () => waiting,
+        memoryArea(),
+        () => new Promise(() => undefined),
+      );
+      // The email's registration failed, the feed answered after it, and the registration failed again.
+      await reach.heard(URL, serverError(), { call: "delivery" });
+      clock.now += STEP;
+      await reach.heard(URL, null);
+      clock.now += STEP;
+      await reach.heard(URL, unreachable(), { call: "delivery" });
+      let told: boolean | undefined;
+      const telling = reach.waits(URL, start).then((named) => {
+        told = named;
+      });
+      await vi.advanceTimersByTimeAsync(PROBE_TIMEOUT_MS - 1);
+      expect([told, notes, probes.made]).toEqual([undefined, [], 1]);
+      await vi.advanceTimersByTimeAsync(1);
+      await telling;
+      expect(told).toBe(true);
+      expect(notes.map((note) => note?.title)).toEqual(["Mailtracker cannot reach your tracker"]);
+      // Told: a second email waiting is named in its notice without asking again.
+      expect(await reach.waits(URL, start)).toBe(true);
+      expect([notes.map((note) => note?.title), probes.made]).toEqual([
+        ["Mailtracker cannot reach your tracker", "Mailtracker cannot reach your tracker"],
+        1,
+      ]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("a background started again after the emails told again were delivered, no answer heard since, draws nothing", async () => {

@@ -12,7 +12,7 @@
 // same words as before it.
 import { serialRunner } from "../serial";
 import { errorText, subjectShown, TOKEN_REFUSED, timeShown, tokenRefused } from "../words";
-import { type CallKind, TrackerError } from "./api";
+import { type CallKind, PROBE_TIMEOUT_MS, TrackerError } from "./api";
 import type { KeyValueArea, OutboxEntry } from "./outbox";
 
 /**
@@ -247,6 +247,11 @@ export interface TrackerReachDeps {
   readAgain(): void;
   /** The emails the outbox keeps waiting on the tracker now (waitingIn): an outage's notice names them. None if absent. */
   waiting?(): Promise<WaitingEmails>;
+  /**
+   * Asks the tracker at `trackerUrl` whether it answers, by its cheapest call (api.ts probeTracker, GET /): resolves if
+   * it does, rejects if not. Not heard (no token): its answer must not end the outage that names the emails waiting.
+   */
+  probe(trackerUrl: string): Promise<unknown>;
 }
 
 /**
@@ -383,9 +388,9 @@ export class TrackerReach {
    * words of a tracker that answers but has not accepted it (unacceptedNote), as stillWaits tells it, which then
    * tells it no more. Unless a call other than the emails' deliveries failed in this outage (Outage.othersFailed):
    * then the whole tracker went out of reach after that answer, and "answers" would be false. Its HTTP status cannot
-   * say which: a route that hangs fails without one, as a tracker out of reach does. Until such a call fails (the
-   * feed is polled each minute), the outage of a whole tracker reads as one route's; told at three minutes all
-   * the same (TELL_AFTER_MS), in its words.
+   * say which: a route that hangs fails without one, as a tracker out of reach does. Nor can the calls heard when the
+   * email's attempt is the outage's first failure, before the feed's next poll: the tracker is asked then (answersNow),
+   * and "answers" said only if it does.
    */
   waits(trackerUrl: string, waitingSince: number): Promise<boolean> {
     return this.serial(async () => {
@@ -396,7 +401,8 @@ export class TrackerReach {
       // which another call failed. An answer heard before a silence (QUIET_GAP_MS: the browser closed, the computer
       // asleep) says nothing of the tracker since.
       const answered = outage.refused || outage.told || outage.othersFailed ? null : await this.answered.read();
-      if (answered?.trackerUrl === trackerUrl && answered.at > waitingSince && outage.since - answered.at <= QUIET_GAP_MS) {
+      const answeredSince = answered?.trackerUrl === trackerUrl && answered.at > waitingSince && outage.since - answered.at <= QUIET_GAP_MS;
+      if (answeredSince && (await this.answersNow(trackerUrl))) {
         // Shown again for each email handed over, as tell does: the same id, its count brought up to date.
         await this.tellUnaccepted(trackerUrl, outage.problem, await this.waiting());
         return true;
@@ -404,6 +410,30 @@ export class TrackerReach {
       await this.tellOutage(outage, now);
       return true;
     });
+  }
+
+  /**
+   * Whether the tracker at `trackerUrl` answers now, asked once (deps.probe) before an email waiting on it is told it
+   * answers: only deliveries failed in the outage so far, which a whole tracker gone out of reach since its last answer
+   * does as well as one route failing, until the feed's next poll (a minute at most) fails too. A failure, or no answer
+   * within PROBE_TIMEOUT_MS (a tracker that hangs), is the tracker out of reach: the outage is told then, and the
+   * emails after this one are named in its notice without asking again. Asked under the lock: what comes meanwhile
+   * (the calls heard, a Gmail tab's failed read asking staleReason, the options page asking reachability) waits that
+   * long at most, as it did for the call that failed; never an email's delivery (the outbox tells without waiting on
+   * it: index.ts tellOutboxTrouble).
+   */
+  private async answersNow(trackerUrl: string): Promise<boolean> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), PROBE_TIMEOUT_MS);
+    });
+    const asked = this.deps.probe(trackerUrl).then(
+      () => true,
+      () => false,
+    );
+    const answers = await Promise.race([asked, timedOut]);
+    clearTimeout(timer);
+    return answers;
   }
 
   /** Tells of the outage at once, however young, naming the emails waiting now (waits, stillWaits). */
@@ -420,8 +450,8 @@ export class TrackerReach {
    * emails waiting are delivered, or an outage's notice takes the place of this one (and its end sets it again).
    * Nothing while an outage's notice is shown (it names the emails waiting), nor for an email its own notice told of
    * (the outbox's, which is never taken back). The whole tracker out of reach again (a call other than the emails'
-   * deliveries failed in this outage: Outage.othersFailed) is told as the outage, at once, as waits tells it: not
-   * that the tracker answers.
+   * deliveries failed in this outage: Outage.othersFailed; or, none yet, the tracker does not answer when asked:
+   * answersNow) is told as the outage, at once, as waits tells it: not that the tracker answers.
    */
   stillWaits(trackerUrl: string, problem: string): Promise<void> {
     return this.serial(async () => {
@@ -433,7 +463,8 @@ export class TrackerReach {
       const waiting = await this.waiting();
       if (waitingCount(waiting) === 0) return;
       const now = this.now();
-      if (outage?.othersFailed && ongoingOutage(outage, trackerUrl, now)) await this.tellOutage(outage, now);
+      const ongoing = ongoingOutage(outage, trackerUrl, now);
+      if (ongoing && (ongoing.othersFailed || !(await this.answersNow(trackerUrl)))) await this.tellOutage(ongoing, now);
       else await this.tellUnaccepted(trackerUrl, problem, waiting);
     });
   }
