@@ -24,12 +24,14 @@ import {
   CHROME_UA,
   countedCall,
   createAccount,
+  FREE_PLAN_D1_QUERIES,
   migratedUpTo,
   seedMessages,
   seedOpens,
   sentMessage,
   type TestAccount,
 } from "./helpers";
+import { referenceContacts } from "./reference-contacts";
 
 const HOUR = 3_600_000;
 const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
@@ -542,6 +544,71 @@ describe("the people list while more contacts are marked than one request rescor
     const listing = await everyPage(account, "minScore=0.5", 1);
     expect(listing.pending[0]).toBeGreaterThan(0);
     expect(listing.contacts.map((c) => c.email)).toEqual(["warm@acme.example"]);
+  });
+
+  /** The account's people as scoring them from scratch gives (referenceContacts), by the address each is shown as. */
+  async function truth(account: TestAccount) {
+    return new Map((await referenceContacts(account.accountId, Date.now())).map((c) => [c.email, c]));
+  }
+
+  /** A listed person as the reference has them: the counts, the score to its rounding, and one of its campaigns. */
+  async function expectTrue(account: TestAccount, listed: ContactSummary[], campaign?: string) {
+    const people = await truth(account);
+    for (const contact of listed) {
+      const person = people.get(contact.email);
+      expect([contact.email, contact.sent, contact.lastSentAt], contact.email).toEqual([
+        person?.email,
+        person?.sent,
+        person?.lastSentAt && new Date(person.lastSentAt).toISOString(),
+      ]);
+      expect(Math.abs(contact.score - (person?.exactScore ?? Infinity)), contact.email).toBeLessThanOrEqual(0.0051);
+      if (campaign !== undefined) expect(person?.campaigns.has(campaign), contact.email).toBe(true);
+    }
+  }
+
+  it("lists under a campaign a contact whose first email of it waits to be rescored, within the request's D1 queries", async () => {
+    // More marked than one request rescores, and 200 of them left for the page to compute: the most one page computes.
+    const { account, markSeeded } = await accountBehind(RESCORED_PER_REQUEST + 200);
+    await sentMessage(account, { threadId: "t-gains-1", recipients: [{ email: "gains@acme.example" }], campaign: "Pilot" });
+    await sentMessage(account, { threadId: "t-gains-stays", recipients: [{ email: "stays@acme.example" }], campaign: "Launch" });
+    expect((await everyPage(account, "campaign=Launch", 50)).contacts.map((c) => c.email)).toEqual(["stays@acme.example"]);
+    await markSeeded();
+    await sentMessage(account, { threadId: "t-gains-2", recipients: [{ email: "gains@acme.example" }], campaign: "Launch" });
+    const { response, d1Queries } = await countedCall(account, "/api/contacts?campaign=Launch&limit=200");
+    const listing = (await response.json()) as ContactsResponse;
+    expect(listing.pendingContacts).toBeGreaterThan(0);
+    expect(await marked(account, "gains@acme.example"), "the contact's row left marked").toBe(1);
+    // The page's 200 rows are the contact's and 199 of those left marked, each computed: only the contact has the
+    // campaign. The one stored with it is on the next page.
+    expect(listing.contacts.map((c) => [c.email, c.sent])).toEqual([["gains@acme.example", 2]]);
+    await expectTrue(account, listing.contacts, "Launch");
+    expect(d1Queries).toBeLessThanOrEqual(FREE_PLAN_D1_QUERIES);
+    expect((await everyPage(account, "campaign=Launch", 200)).contacts.map((c) => c.email)).toEqual([
+      "gains@acme.example",
+      "stays@acme.example",
+    ]);
+  });
+
+  it("lists under a campaign a person whose first email of it went to a spelling not shown, and waits to be rescored", async () => {
+    const { account, markSeeded } = await accountBehind(RESCORED_PER_REQUEST + 40);
+    await sentMessage(account, { threadId: "t-gains-uni", recipients: [{ email: JOE_UNICODE }], campaign: "Pilot", sentAt: ago(3 * HOUR) });
+    await sentMessage(account, { threadId: "t-gains-puny", recipients: [{ email: JOE_PUNYCODE }], sentAt: ago(2 * HOUR) });
+    expect((await everyPage(account, "", 50)).contacts.filter((c) => c.email.startsWith("joe@")).map((c) => c.email)).toEqual([
+      JOE_UNICODE,
+    ]);
+    await markSeeded();
+    // The email to the spelling hidden behind the person's row marks that spelling's row alone (migration 0027).
+    await sentMessage(account, {
+      threadId: "t-gains-puny-2",
+      recipients: [{ email: JOE_PUNYCODE }],
+      campaign: "Launch",
+      sentAt: ago(HOUR),
+    });
+    const listing = await everyPage(account, "campaign=Launch", 50, 1);
+    expect(listing.pending[0]).toBeGreaterThan(0);
+    expect([await marked(account, JOE_PUNYCODE), await marked(account, JOE_UNICODE)]).toEqual([1, 0]);
+    expect(listing.contacts.map((c) => [c.email, c.sent])).toEqual([[JOE_UNICODE, 3]]);
+    await expectTrue(account, listing.contacts, "Launch");
   });
 });
 
