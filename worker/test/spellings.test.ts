@@ -396,7 +396,7 @@ describe("the people list and a contact's page", () => {
     const to = (email: string, campaign: string, threadId: string) =>
       sentMessage(account, { threadId, recipients: [{ email }, { email: "other@acme.example" }], campaign });
     const toShown = await to(UNICODE, "Renewal", "t-campaign-1");
-    await to(UNICODE, "Pilot", "t-campaign-2");
+    const lastToShown = await to(UNICODE, "Pilot", "t-campaign-2");
     const toHidden = await to(PUNYCODE, "Secret launch", "t-campaign-3");
     await to(PUNYCODE, "Webinar", "t-campaign-4");
     const stored = async () =>
@@ -424,6 +424,13 @@ describe("the people list and a contact's page", () => {
       [UNICODE, ["Pilot", "Webinar"]],
       [PUNYCODE, []],
       ["other@acme.example", ["Pilot", "Webinar"]],
+    ]);
+    // The last email to the spelling shown: its row goes, and the other spelling's row, shown again, lists the
+    // person's campaigns left.
+    expect((await account.api(`/api/messages/${lastToShown.id}`, { method: "DELETE" })).status).toBe(204);
+    expect(await stored()).toEqual([
+      [PUNYCODE, ["Webinar"]],
+      ["other@acme.example", ["Webinar"]],
     ]);
   });
 
@@ -609,6 +616,53 @@ describe("the people list while more contacts are marked than one request rescor
     expect([await marked(account, JOE_PUNYCODE), await marked(account, JOE_UNICODE)]).toEqual([1, 0]);
     expect(listing.contacts.map((c) => [c.email, c.sent])).toEqual([[JOE_UNICODE, 3]]);
     await expectTrue(account, listing.contacts, "Launch");
+  });
+
+  it("keeps a person in place, over minScore and under their campaign, when the row that showed them goes", async () => {
+    // Three listings below, each rescoring its share before the person's row.
+    const { account, markSeeded } = await accountBehind(3 * RESCORED_PER_REQUEST + 40);
+    const toShown = await sentMessage(account, {
+      threadId: "t-reshown-uni",
+      recipients: [{ email: JOE_UNICODE }],
+      campaign: "Pilot",
+      sentAt: ago(6 * HOUR),
+    });
+    const toHidden = await sentMessage(account, {
+      threadId: "t-reshown-puny",
+      recipients: [{ email: JOE_PUNYCODE }],
+      campaign: "Webinar",
+      sentAt: ago(5 * HOUR),
+    });
+    const cooler = await sentMessage(account, {
+      threadId: "t-reshown-cool",
+      recipients: [{ email: "cooler@acme.example" }],
+      sentAt: ago(5 * HOUR),
+    });
+    await openAt(account, toShown.id, Date.now() - HOUR);
+    for (const hour of [4, 3, 2]) await openAt(account, toHidden.id, Date.now() - hour * HOUR);
+    await openAt(account, cooler.id, Date.now() - 4 * HOUR);
+    const before = (await everyPage(account, "minScore=0.5", 50)).contacts;
+    expect(before.map((c) => [c.email, c.sent])).toEqual([
+      [JOE_UNICODE, 2],
+      ["cooler@acme.example", 1],
+    ]);
+    // The only email to the spelling shown deleted: its row goes, and the other spelling's is shown again, marked.
+    await markSeeded();
+    expect((await account.api(`/api/messages/${toShown.id}`, { method: "DELETE" })).status).toBe(204);
+    for (const [query, expected] of [
+      ["minScore=0.5", [JOE_PUNYCODE, "cooler@acme.example"]],
+      ["sort=lastActivity", [JOE_PUNYCODE, "cooler@acme.example"]],
+      ["campaign=Webinar", [JOE_PUNYCODE]],
+    ] as const) {
+      const listing = await everyPage(account, query, 50, 1);
+      expect(listing.pending[0], query).toBeGreaterThan(0);
+      expect(await marked(account, JOE_PUNYCODE), query).toBe(1);
+      expect(
+        listing.contacts.slice(0, expected.length).map((c) => c.email),
+        query,
+      ).toEqual(expected);
+      await expectTrue(account, listing.contacts.slice(0, expected.length));
+    }
   });
 });
 
