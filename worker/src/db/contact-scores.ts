@@ -115,7 +115,10 @@ const STORED_ROW_SQL = `INSERT INTO contact_scores (account_id, email, dirty, sh
     dirty = CASE WHEN contact_scores.dirty <= ?10 THEN 0 ELSE contact_scores.dirty END, shown_as = ?3,
     name = ?4, sent = ?5, last_sent_at = ?6, activity_key = ?7, campaigns = ?8, score_key = ?9`;
 
-/** A hidden row's values (STORED_ROW_SQL ?4 to ?9): shown by the row of `shown_as`, it holds nothing of its own to show. */
+/**
+ * A hidden row's values (STORED_ROW_SQL ?4 to ?9): shown by the row of `shown_as`, it holds nothing of its own to show.
+ * Shown again when that row is deleted, it takes the person's campaigns and keys, marked (migration 0029).
+ */
 const HIDDEN_ROW_VALUES = [null, 0, null, NO_ACTIVITY_KEY, "[]", NO_SCORE_KEY] as const;
 
 /**
@@ -155,7 +158,7 @@ async function storeContacts(
     );
   }
   // A spelling on no email left is gone from the list (deleted messages, a deleted contact). After the rows above, so
-  // that a shown row deleted (migration 0027's trigger shows its hidden rows again) hides none still hidden.
+  // that a shown row deleted (migration 0029's trigger shows its hidden rows again) hides none still hidden.
   for (const email of dirtyAsRead.keys())
     if (!computed.get(email)?.spellings.includes(email))
       statements.push(
@@ -295,11 +298,11 @@ const MAY_BE_HIDDEN_SPELLING_SQL = `(${OUTSIDE_ASCII_SQL} OR '.' || substr(email
  * request rescores: `pendingContacts`, refreshContactScores) is computed from its emails instead, exactly, as it is
  * ranked, and shown only if it still passes the filters. While rows are left marked, an unmarked row that may be a
  * spelling another of its person's rows shows (MAY_BE_HIDDEN_SPELLING_SQL; none in an account all in ASCII) is
- * computed too: its person may have gained that row since (a first email in `jörg@münchen.de` to a person stored as
- * `jörg@xn--mnchen-3ya.de`), or a mark on one of the rows hidden behind it (a new email to a spelling not shown), and
- * is then listed there, once, whatever page each row is on. A row computed may have gained the campaign asked since
- * it was stored (a new email of it, to any of the person's spellings), so a campaign's listing reads it whatever
- * campaigns it was stored with, and keeps it if its emails have the campaign.
+ * computed too: its person may since have gained that row (a first email in `jörg@münchen.de` to a person stored as
+ * `jörg@xn--mnchen-3ya.de`), and is then listed there, once, whatever page each row is on; or a row hidden behind it
+ * may be marked (a new email to a spelling not shown). A campaign's listing reads every row it computes whatever
+ * campaigns the row was stored with: its person may have gained the campaign since (a new email of it, in any
+ * spelling), and is kept if their emails have it.
  */
 export async function contactPage(
   db: D1Database,
