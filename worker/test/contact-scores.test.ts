@@ -386,3 +386,46 @@ describe("the people list at more contacts than one request scores", () => {
     expectShownAs(await listed(account, "", 200), await reference(account));
   });
 });
+
+describe("the people list of an account that wrote one address in several spellings", () => {
+  it("lists the person once, as scoring every spelling's emails from scratch gives, and on each spelling's page", async () => {
+    const account = await createAccount();
+    const unicode = "jörg@münchen.de";
+    const punycode = "jörg@xn--mnchen-3ya.de";
+    const hour = (n: number) => new Date(Date.now() - n * 3_600_000).toISOString();
+    const first = await sentMessage(account, {
+      threadId: "t-unicode",
+      recipients: [{ email: unicode, name: "Jörg" }, { email: "ann@acme.example" }],
+      campaign: "Pilot",
+      sentAt: hour(30),
+    });
+    const second = await sentMessage(account, {
+      threadId: "t-punycode",
+      recipients: [{ email: punycode }],
+      campaign: "Webinar",
+      sentAt: hour(20),
+    });
+    const third = await sentMessage(account, {
+      threadId: "t-nfd",
+      recipients: [{ email: unicode.normalize("NFD") }, { email: "ann@acme.example" }],
+      sentAt: hour(10),
+    });
+    for (const message of [first, first, second, third]) await openPixel(message.id);
+    await waitForEvents(first.id, 2);
+    await waitForEvents(second.id, 1);
+    await waitForEvents(third.id, 1);
+    // A reply from the person in another spelling than the email's, and one from someone not on the email, shared.
+    expect((await reply(account, "t-unicode", punycode, "msg-f:from-punycode")).status).toBe(200);
+    expect((await reply(account, "t-nfd", "colleague@acme.example", "msg-f:from-colleague")).status).toBe(200);
+
+    const truth = await reference(account);
+    expect(truth.map((row) => [row[0], row[2]])).toEqual([
+      [unicode, 3],
+      ["ann@acme.example", 2],
+    ]);
+    expectShownAs(await listed(account), truth);
+    expectShownAs(await detailed(account), await reference(account));
+    const inWebinar = (await referenceContacts(account.accountId, Date.now())).filter((c) => c.campaigns.has("Webinar"));
+    expect((await listed(account, "&campaign=Webinar")).map((row) => row[0])).toEqual(inWebinar.map((c) => c.email));
+  });
+});

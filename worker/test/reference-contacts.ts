@@ -1,9 +1,15 @@
-// The account's contacts scored from scratch, the plain way: every recipient, counted event and reply read as rows
-// and summed in JavaScript by engagementSum (shared/engagement.ts, docs/engagement.md). What the tracker shows comes
-// from stored keys and from scoredContacts' SQL; the tests compare both with this.
+// The account's people scored from scratch, the plain way: every recipient, counted event and reply read as rows and
+// summed in JavaScript by engagementSum (shared/engagement.ts, docs/engagement.md). What the tracker shows comes from
+// stored keys and from scoredContacts' SQL; the tests compare both with this.
+//
+// One person per address as foldAddress gives it (docs/protocol.md §13): `jörg@münchen.de`, `jörg@xn--mnchen-3ya.de`
+// and an NFD "ö" are one person, with every spelling's emails, shown as the spelling readableFirst puts first. An
+// email counts once for a person however many of their spellings it lists, and a reply from any of their spellings
+// is their own.
 import { env } from "cloudflare:workers";
+import { foldAddress } from "../../shared/email";
 import { type EngagementActivity, engagementSum, roundedScore } from "../../shared/engagement";
-import { type ContactAggregate, MAX_RANK } from "../src/db/contacts";
+import { type ContactAggregate, MAX_RANK, readableFirst } from "../src/db/contacts";
 import { COUNTED_SQL } from "../src/db/sql";
 
 interface RecipientRow {
@@ -14,6 +20,8 @@ interface RecipientRow {
   campaign: string | null;
   recipient_count: number;
 }
+
+type Person = ContactAggregate & { activities: EngagementActivity[]; emails: Set<string> };
 
 export async function referenceContacts(accountId: string, now: number): Promise<ContactAggregate[]> {
   const [recipients, events, replies] = await env.DB.batch([
@@ -29,13 +37,15 @@ export async function referenceContacts(accountId: string, now: number): Promise
       "SELECT message_id, email, occurred_at FROM signals WHERE account_id = ?1 AND kind = 'reply' ORDER BY occurred_at, seq",
     ).bind(accountId),
   ]);
-  const byMessage = new Map<string, string[]>();
+  // Each email's people, by folded address.
+  const byMessage = new Map<string, Set<string>>();
   const sharers = new Map<string, number>();
-  const contacts = new Map<string, ContactAggregate & { activities: EngagementActivity[] }>();
+  const people = new Map<string, Person>();
   for (const row of (recipients?.results ?? []) as RecipientRow[]) {
-    byMessage.set(row.message_id, [...(byMessage.get(row.message_id) ?? []), row.email]);
+    const folded = foldAddress(row.email);
+    byMessage.set(row.message_id, (byMessage.get(row.message_id) ?? new Set()).add(folded));
     sharers.set(row.message_id, row.recipient_count);
-    const contact = contacts.get(row.email) ?? {
+    const person: Person = people.get(folded) ?? {
       email: row.email,
       name: null,
       sent: 0,
@@ -44,47 +54,52 @@ export async function referenceContacts(accountId: string, now: number): Promise
       campaigns: new Set<string>(),
       score: 0,
       exactScore: 0,
-      spellings: [row.email],
+      spellings: [],
       activities: [],
+      emails: new Set(),
     };
-    contacts.set(row.email, contact);
-    contact.sent++;
-    if (row.name) contact.name = row.name; // oldest first: the latest name wins
-    contact.lastSentAt = Math.max(contact.lastSentAt ?? 0, row.sent_at ?? 0) || null;
-    if (row.campaign !== null) contact.campaigns.add(row.campaign);
+    people.set(folded, person);
+    if (!person.spellings.includes(row.email)) person.spellings.push(row.email);
+    if (!person.emails.has(row.message_id)) person.sent++;
+    person.emails.add(row.message_id);
+    if (row.name) person.name = row.name; // oldest first: the latest name wins
+    person.lastSentAt = Math.max(person.lastSentAt ?? 0, row.sent_at ?? 0) || null;
+    if (row.campaign !== null) person.campaigns.add(row.campaign);
   }
-  const shareOf = (messageId: string) => 1 / Math.max(byMessage.get(messageId)?.length ?? 0, sharers.get(messageId) ?? 0);
-  const touch = (contact: ContactAggregate, at: number) => {
-    contact.lastActivityAt = Math.max(contact.lastActivityAt ?? at, at);
+  const shareOf = (messageId: string) => 1 / Math.max(byMessage.get(messageId)?.size ?? 0, sharers.get(messageId) ?? 0);
+  const touch = (person: ContactAggregate, at: number) => {
+    person.lastActivityAt = Math.max(person.lastActivityAt ?? at, at);
   };
-  // Every counted event is an activity of each recipient of its email, but only the first MAX_RANK of each email and
+  // Every counted event is an activity of each person on its email, but only the first MAX_RANK of each email and
   // kind in time are scored (repeats beyond them add under 0.1 %); the latest is each one's last activity.
   const rank = new Map<string, number>();
   for (const row of (events?.results ?? []) as { message_id: string; kind: "open" | "click"; occurred_at: number }[]) {
     const key = `${row.message_id} ${row.kind}`;
     const ranked = (rank.get(key) ?? 0) + 1;
     rank.set(key, ranked);
-    for (const email of byMessage.get(row.message_id) ?? []) {
-      const contact = contacts.get(email);
-      if (!contact) continue;
+    for (const folded of byMessage.get(row.message_id) ?? []) {
+      const person = people.get(folded);
+      if (!person) continue;
       if (ranked <= MAX_RANK)
-        contact.activities.push({ emailId: row.message_id, kind: row.kind, at: row.occurred_at, share: shareOf(row.message_id) });
-      touch(contact, row.occurred_at);
+        person.activities.push({ emailId: row.message_id, kind: row.kind, at: row.occurred_at, share: shareOf(row.message_id) });
+      touch(person, row.occurred_at);
     }
   }
-  // A reply from a recipient is that recipient's; from anyone else, it is shared among the recipients.
+  // A reply from a person on the email, in any spelling, is that person's; from anyone else, it is shared among them.
   for (const row of (replies?.results ?? []) as { message_id: string; email: string; occurred_at: number }[]) {
-    const emails = byMessage.get(row.message_id) ?? [];
-    const own = emails.includes(row.email);
-    for (const email of own ? [row.email] : emails) {
-      const contact = contacts.get(email);
-      if (!contact) continue;
-      contact.activities.push({ emailId: row.message_id, kind: "reply", at: row.occurred_at, share: own ? 1 : shareOf(row.message_id) });
-      touch(contact, row.occurred_at);
+    const onEmail = byMessage.get(row.message_id) ?? new Set<string>();
+    const from = foldAddress(row.email);
+    const own = onEmail.has(from);
+    for (const folded of own ? [from] : onEmail) {
+      const person = people.get(folded);
+      if (!person) continue;
+      person.activities.push({ emailId: row.message_id, kind: "reply", at: row.occurred_at, share: own ? 1 : shareOf(row.message_id) });
+      touch(person, row.occurred_at);
     }
   }
-  return [...contacts.values()].map(({ activities, ...contact }) => {
+  return [...people.values()].map(({ activities, emails, ...person }) => {
     const exact = engagementSum(activities, now);
-    return { ...contact, score: roundedScore(exact), exactScore: exact };
+    const spellings = person.spellings.sort(readableFirst);
+    return { ...person, email: spellings[0] ?? person.email, spellings, score: roundedScore(exact), exactScore: exact };
   });
 }

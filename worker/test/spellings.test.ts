@@ -24,12 +24,14 @@ import {
   CHROME_UA,
   countedCall,
   createAccount,
+  FREE_PLAN_D1_QUERIES,
   migratedUpTo,
   seedMessages,
   seedOpens,
   sentMessage,
   type TestAccount,
 } from "./helpers";
+import { referenceContacts } from "./reference-contacts";
 
 const HOUR = 3_600_000;
 const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
@@ -394,7 +396,7 @@ describe("the people list and a contact's page", () => {
     const to = (email: string, campaign: string, threadId: string) =>
       sentMessage(account, { threadId, recipients: [{ email }, { email: "other@acme.example" }], campaign });
     const toShown = await to(UNICODE, "Renewal", "t-campaign-1");
-    await to(UNICODE, "Pilot", "t-campaign-2");
+    const lastToShown = await to(UNICODE, "Pilot", "t-campaign-2");
     const toHidden = await to(PUNYCODE, "Secret launch", "t-campaign-3");
     await to(PUNYCODE, "Webinar", "t-campaign-4");
     const stored = async () =>
@@ -422,6 +424,13 @@ describe("the people list and a contact's page", () => {
       [UNICODE, ["Pilot", "Webinar"]],
       [PUNYCODE, []],
       ["other@acme.example", ["Pilot", "Webinar"]],
+    ]);
+    // The last email to the spelling shown: its row goes, and the other spelling's row, shown again, lists the
+    // person's campaigns left.
+    expect((await account.api(`/api/messages/${lastToShown.id}`, { method: "DELETE" })).status).toBe(204);
+    expect(await stored()).toEqual([
+      [PUNYCODE, ["Webinar"]],
+      ["other@acme.example", ["Webinar"]],
     ]);
   });
 
@@ -460,11 +469,26 @@ describe("the people list while more contacts are marked than one request rescor
    * An account with `seeded` emails' contacts, all rescored, and a function that has new opens of those emails mark
    * their rows at the next listing: rows made before the ones the test makes next, which a listing rescores first (it
    * takes the marked rows in the order they were made, contact_scores_dirty). The opens are 20 weeks old, their score
-   * far under any minScore asked below.
+   * far under any minScore asked below. `outsideAscii`: each contact's address is `kundin<i>@société.example`, keyed
+   * as the worker keys it, so every row is one a listing behind computes, and each computed takes two places in
+   * scoredContacts' statements (spellingChunks): the most queries a listing makes.
    */
-  async function accountBehind(seeded: number) {
+  async function accountBehind(seeded: number, { outsideAscii = false } = {}) {
     const account = await createAccount();
     await seedMessages(account, seeded);
+    if (outsideAscii) {
+      const respelled = Array.from({ length: seeded }, (_, i) => {
+        const email = `kundin${i}@société.example`;
+        return { from: `reader${i}@example.org`, email, key: mailboxKey(email) };
+      });
+      await env.DB.batch([
+        env.DB.prepare(
+          `UPDATE message_recipients SET email = value ->> '$.email', mailbox_key = value ->> '$.key' FROM json_each(?2)
+           WHERE account_id = ?1 AND message_recipients.email = value ->> '$.from'`,
+        ).bind(account.accountId, JSON.stringify(respelled)),
+        env.DB.prepare("DELETE FROM contact_scores WHERE account_id = ?").bind(account.accountId),
+      ]);
+    }
     while ((await account.json<ContactsResponse>("GET", "/api/contacts?limit=1")).body.pendingContacts > 0);
     return { account, markSeeded: () => seedOpens(account, seeded, Date.now() - 140 * 24 * HOUR) };
   }
@@ -542,6 +566,128 @@ describe("the people list while more contacts are marked than one request rescor
     const listing = await everyPage(account, "minScore=0.5", 1);
     expect(listing.pending[0]).toBeGreaterThan(0);
     expect(listing.contacts.map((c) => c.email)).toEqual(["warm@acme.example"]);
+  });
+
+  /** The account's people as scoring them from scratch gives (referenceContacts), by the address each is shown as. */
+  async function truth(account: TestAccount) {
+    return new Map((await referenceContacts(account.accountId, Date.now())).map((c) => [c.email, c]));
+  }
+
+  /** A listed person as the reference has them: the counts, the score to its rounding, and one of its campaigns. */
+  async function expectTrue(account: TestAccount, listed: ContactSummary[], campaign?: string) {
+    const people = await truth(account);
+    for (const contact of listed) {
+      const person = people.get(contact.email);
+      expect([contact.email, contact.sent, contact.lastSentAt], contact.email).toEqual([
+        person?.email,
+        person?.sent,
+        person?.lastSentAt && new Date(person.lastSentAt).toISOString(),
+      ]);
+      expect(Math.abs(contact.score - (person?.exactScore ?? Infinity)), contact.email).toBeLessThanOrEqual(0.0051);
+      if (campaign !== undefined) expect(person?.campaigns.has(campaign), contact.email).toBe(true);
+    }
+  }
+
+  it("lists under a campaign a contact whose first email of it waits to be rescored, within the request's D1 queries", async () => {
+    // More marked than one request rescores, and 200 of them left for the page to compute: the most one page computes.
+    const { account, markSeeded } = await accountBehind(RESCORED_PER_REQUEST + 200);
+    await sentMessage(account, { threadId: "t-gains-1", recipients: [{ email: "gains@acme.example" }], campaign: "Pilot" });
+    await sentMessage(account, { threadId: "t-gains-stays", recipients: [{ email: "stays@acme.example" }], campaign: "Launch" });
+    expect((await everyPage(account, "campaign=Launch", 50)).contacts.map((c) => c.email)).toEqual(["stays@acme.example"]);
+    await markSeeded();
+    await sentMessage(account, { threadId: "t-gains-2", recipients: [{ email: "gains@acme.example" }], campaign: "Launch" });
+    const { response, d1Queries } = await countedCall(account, "/api/contacts?campaign=Launch&limit=200");
+    const listing = (await response.json()) as ContactsResponse;
+    expect(listing.pendingContacts).toBeGreaterThan(0);
+    expect(await marked(account, "gains@acme.example"), "the contact's row left marked").toBe(1);
+    // The page's 200 rows are the contact's and 199 of those left marked, each computed: only the contact has the
+    // campaign. The one stored with it is on the next page.
+    expect(listing.contacts.map((c) => [c.email, c.sent])).toEqual([["gains@acme.example", 2]]);
+    await expectTrue(account, listing.contacts, "Launch");
+    expect(d1Queries).toBeLessThanOrEqual(FREE_PLAN_D1_QUERIES);
+    expect((await everyPage(account, "campaign=Launch", 200)).contacts.map((c) => c.email)).toEqual([
+      "gains@acme.example",
+      "stays@acme.example",
+    ]);
+  });
+
+  it("lists under a campaign a person whose first email of it went to a spelling not shown, within the request's D1 queries", async () => {
+    const { account, markSeeded } = await accountBehind(RESCORED_PER_REQUEST + 200, { outsideAscii: true });
+    const first = await sentMessage(account, {
+      threadId: "t-gains-uni",
+      recipients: [{ email: JOE_UNICODE }],
+      campaign: "Pilot",
+      sentAt: ago(3 * HOUR),
+    });
+    await sentMessage(account, { threadId: "t-gains-puny", recipients: [{ email: JOE_PUNYCODE }], sentAt: ago(2 * HOUR) });
+    // Opened: first by score, before the contacts rescored with their old opens.
+    await openAt(account, first.id, Date.now() - 2 * HOUR);
+    expect((await everyPage(account, "", 50)).contacts.filter((c) => c.email.startsWith("joe@")).map((c) => c.email)).toEqual([
+      JOE_UNICODE,
+    ]);
+    await markSeeded();
+    // The email to the spelling hidden behind the person's row marks that spelling's row alone (migration 0027).
+    await sentMessage(account, {
+      threadId: "t-gains-puny-2",
+      recipients: [{ email: JOE_PUNYCODE }],
+      campaign: "Launch",
+      sentAt: ago(HOUR),
+    });
+    // The page's 200 rows are the person's and 199 others outside ASCII, each computed while contacts wait.
+    const { response, d1Queries } = await countedCall(account, "/api/contacts?campaign=Launch&limit=200");
+    const listing = (await response.json()) as ContactsResponse;
+    expect(listing.pendingContacts).toBeGreaterThan(0);
+    expect([await marked(account, JOE_PUNYCODE), await marked(account, JOE_UNICODE)]).toEqual([1, 0]);
+    expect(listing.contacts.map((c) => [c.email, c.sent])).toEqual([[JOE_UNICODE, 3]]);
+    await expectTrue(account, listing.contacts, "Launch");
+    expect(d1Queries).toBeLessThanOrEqual(FREE_PLAN_D1_QUERIES);
+  });
+
+  it("keeps a person in place, over minScore and under their campaign, when the row that showed them goes", async () => {
+    // Three listings below, each rescoring its share before the person's row.
+    const { account, markSeeded } = await accountBehind(3 * RESCORED_PER_REQUEST + 40);
+    const toShown = await sentMessage(account, {
+      threadId: "t-reshown-uni",
+      recipients: [{ email: JOE_UNICODE }],
+      campaign: "Pilot",
+      sentAt: ago(6 * HOUR),
+    });
+    const toHidden = await sentMessage(account, {
+      threadId: "t-reshown-puny",
+      recipients: [{ email: JOE_PUNYCODE }],
+      campaign: "Webinar",
+      sentAt: ago(5 * HOUR),
+    });
+    const cooler = await sentMessage(account, {
+      threadId: "t-reshown-cool",
+      recipients: [{ email: "cooler@acme.example" }],
+      sentAt: ago(5 * HOUR),
+    });
+    await openAt(account, toShown.id, Date.now() - HOUR);
+    for (const hour of [4, 3, 2]) await openAt(account, toHidden.id, Date.now() - hour * HOUR);
+    await openAt(account, cooler.id, Date.now() - 4 * HOUR);
+    const before = (await everyPage(account, "minScore=0.5", 50)).contacts;
+    expect(before.map((c) => [c.email, c.sent])).toEqual([
+      [JOE_UNICODE, 2],
+      ["cooler@acme.example", 1],
+    ]);
+    // The only email to the spelling shown deleted: its row goes, and the other spelling's is shown again, marked.
+    await markSeeded();
+    expect((await account.api(`/api/messages/${toShown.id}`, { method: "DELETE" })).status).toBe(204);
+    for (const [query, expected] of [
+      ["minScore=0.5", [JOE_PUNYCODE, "cooler@acme.example"]],
+      ["sort=lastActivity", [JOE_PUNYCODE, "cooler@acme.example"]],
+      ["campaign=Webinar", [JOE_PUNYCODE]],
+    ] as const) {
+      const listing = await everyPage(account, query, 50, 1);
+      expect(listing.pending[0], query).toBeGreaterThan(0);
+      expect(await marked(account, JOE_PUNYCODE), query).toBe(1);
+      expect(
+        listing.contacts.slice(0, expected.length).map((c) => c.email),
+        query,
+      ).toEqual(expected);
+      await expectTrue(account, listing.contacts.slice(0, expected.length));
+    }
   });
 });
 

@@ -12,7 +12,8 @@
 // computed from its emails when it is shown.
 import { foldAddress } from "../../../shared/email";
 import { ENGAGEMENT_HALF_LIFE_MS, roundedScore } from "../../../shared/engagement";
-import { type ContactAggregate, mayBeHiddenSpelling, readableFirst, scoredContacts } from "./contacts";
+import { type ContactAggregate, readableFirst, scoredContacts } from "./contacts";
+import { OUTSIDE_ASCII_SQL } from "./spellings";
 import { chunked, MAX_IN_LIST, numberedPlaceholders } from "./sql";
 
 /** Any fixed time works; a recent one keeps the keys small. */
@@ -114,7 +115,10 @@ const STORED_ROW_SQL = `INSERT INTO contact_scores (account_id, email, dirty, sh
     dirty = CASE WHEN contact_scores.dirty <= ?10 THEN 0 ELSE contact_scores.dirty END, shown_as = ?3,
     name = ?4, sent = ?5, last_sent_at = ?6, activity_key = ?7, campaigns = ?8, score_key = ?9`;
 
-/** A hidden row's values (STORED_ROW_SQL ?4 to ?9): shown by the row of `shown_as`, it holds nothing of its own to show. */
+/**
+ * A hidden row's values (STORED_ROW_SQL ?4 to ?9): shown by the row of `shown_as`, it holds nothing of its own to show.
+ * Shown again when that row is deleted, it takes the person's campaigns and keys, marked (migration 0029).
+ */
 const HIDDEN_ROW_VALUES = [null, 0, null, NO_ACTIVITY_KEY, "[]", NO_SCORE_KEY] as const;
 
 /**
@@ -154,7 +158,7 @@ async function storeContacts(
     );
   }
   // A spelling on no email left is gone from the list (deleted messages, a deleted contact). After the rows above, so
-  // that a shown row deleted (migration 0027's trigger shows its hidden rows again) hides none still hidden.
+  // that a shown row deleted (migration 0029's trigger shows its hidden rows again) hides none still hidden.
   for (const email of dirtyAsRead.keys())
     if (!computed.get(email)?.spellings.includes(email))
       statements.push(
@@ -281,14 +285,24 @@ export interface ContactPageQuery {
 }
 
 /**
+ * SQL: whether a stored row's address may be a spelling that another one of its person is shown as (readableFirst):
+ * one outside ASCII, or with a punycode label in its domain. An address all in ASCII without one is first among its
+ * person's spellings, the only row of nearly every person.
+ */
+const MAY_BE_HIDDEN_SPELLING_SQL = `(${OUTSIDE_ASCII_SQL} OR '.' || substr(email, instr(email, '@') + 1) LIKE '%.xn--%')`;
+
+/**
  * One page of the account's contacts, best first (score, or latest activity), with their scores at `now`, and where
  * the next page starts (the key and address of the page's last row read, null when no contact follows). Reads the
  * stored rows of the page (and of what a filter skips): a row the listing's refresh left marked (more changed than one
  * request rescores: `pendingContacts`, refreshContactScores) is computed from its emails instead, exactly, as it is
  * ranked, and shown only if it still passes the filters. While rows are left marked, an unmarked row that may be a
- * spelling another of its person's rows shows (mayBeHiddenSpelling; none in an account all in ASCII) is computed too:
- * its person may have gained that row since (a first email in `jörg@münchen.de` to a person stored as
- * `jörg@xn--mnchen-3ya.de`), and is then listed there, once, whatever page each row is on.
+ * spelling another of its person's rows shows (MAY_BE_HIDDEN_SPELLING_SQL; none in an account all in ASCII) is
+ * computed too: its person may since have gained that row (a first email in `jörg@münchen.de` to a person stored as
+ * `jörg@xn--mnchen-3ya.de`), and is then listed there, once, whatever page each row is on; or a row hidden behind it
+ * may be marked (a new email to a spelling not shown). A campaign's listing reads every row it computes whatever
+ * campaigns the row was stored with: its person may have gained the campaign since (a new email of it, in any
+ * spelling), and is kept if their emails have it.
  */
 export async function contactPage(
   db: D1Database,
@@ -298,6 +312,8 @@ export async function contactPage(
   pendingContacts: number,
 ): Promise<{ contacts: ContactAggregate[]; next: readonly [number, string] | null }> {
   const column = query.sort === "score" ? "score_key" : "activity_key";
+  // The rows the page computes from their emails rather than shows as stored.
+  const computedSql = `dirty > 0${pendingContacts > 0 ? ` OR ${MAY_BE_HIDDEN_SPELLING_SQL}` : ""}`;
   // A person's other spellings' rows are hidden behind the one that shows it (storeContacts).
   const conditions = ["account_id = ?1", "shown_as IS NULL"];
   const binds: (string | number)[] = [accountId];
@@ -310,29 +326,28 @@ export async function contactPage(
   if (query.minScore !== undefined && query.minScore > 0.005)
     conditions.push(`score_key >= ${bind(scoreKey(query.minScore - 0.005, now))}`);
   if (query.campaign !== undefined)
-    conditions.push(`EXISTS (SELECT 1 FROM json_each(campaigns) j WHERE j.value = ${bind(query.campaign)})`);
+    conditions.push(`(${computedSql} OR EXISTS (SELECT 1 FROM json_each(campaigns) j WHERE j.value = ${bind(query.campaign)}))`);
   const { results } = await db
     .prepare(
-      `SELECT ${STORED_CONTACT_COLUMNS}, ${column} AS key FROM contact_scores
+      `SELECT ${STORED_CONTACT_COLUMNS}, ${column} AS key, ${computedSql} AS computed FROM contact_scores
        INDEXED BY contact_scores_by_${query.sort === "score" ? "score" : "activity"}
        WHERE ${conditions.join(" AND ")} ORDER BY ${column} DESC, email LIMIT ${bind(query.limit + 1)}`,
     )
     .bind(...binds)
-    .all<StoredContactRow & { key: number }>();
+    .all<StoredContactRow & { key: number; computed: 0 | 1 }>();
   const page = results.slice(0, query.limit);
-  const toCompute = (row: StoredContactRow) => row.dirty > 0 || (pendingContacts > 0 && mayBeHiddenSpelling(row.email));
   const computed = await computedContacts(
     db,
     accountId,
     now,
-    page.filter(toCompute).map((row) => row.email),
+    page.filter((row) => row.computed).map((row) => row.email),
   );
   const passes = (contact: ContactAggregate) =>
     (query.campaign === undefined || contact.campaigns.has(query.campaign)) &&
     (query.minScore === undefined || contact.score >= query.minScore);
   let storedUnderMinScore = false;
   const contacts = page.flatMap((row) => {
-    if (!toCompute(row)) {
+    if (!row.computed) {
       const contact = storedContact(row, now);
       if (passes(contact)) return [contact];
       storedUnderMinScore = true;

@@ -1,6 +1,6 @@
 // Contacts (recipient addresses), their engagement score and timeline, and deleting one (docs/protocol.md §13).
 import { type BounceKind, COUNTED_LABELS, type ContactSummary, EVENT_KINDS, type TimelineItem } from "../../../shared/api";
-import { foldAddress, isAscii, mailboxKey } from "../../../shared/email";
+import { foldAddress, mailboxKey } from "../../../shared/email";
 import { ENGAGEMENT_HALF_LIFE_MS, ENGAGEMENT_REPEAT_FACTOR, ENGAGEMENT_WEIGHTS, roundedScore } from "../../../shared/engagement";
 import { fingerprintsToFind, removedFingerprints } from "../recipient-fingerprint";
 import { iso } from "../time";
@@ -130,15 +130,6 @@ function punycodeLabels(email: string): number {
     .slice(email.indexOf("@") + 1)
     .split(".")
     .filter((label) => label.startsWith("xn--")).length;
-}
-
-/**
- * Whether a stored address may be a spelling that another one of its person is shown as (readableFirst): one outside
- * ASCII, or with a punycode label. An address all in ASCII without one is first among its person's spellings, the
- * only row of nearly every person.
- */
-export function mayBeHiddenSpelling(email: string): boolean {
-  return !isAscii(email) || punycodeLabels(email) > 0;
 }
 
 /**
