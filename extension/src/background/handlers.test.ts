@@ -118,7 +118,7 @@ import { runHandler } from "./handler";
 import { gmailHandlers, NEW_ACCOUNT_NEEDS_CONFIRMATION, OTHER_ACCOUNT_NEEDS_CONFIRMATION, pageHandlers } from "./handlers";
 import { HeldSignals } from "./held-signals";
 import { memoryArea } from "./memory-area";
-import { FeedPoller, type PollerDeps, readFeedState } from "./notifications";
+import { FEED_KEY, FeedPoller, MIN_POLL_GAP_MS, type PollerDeps, readFeedState } from "./notifications";
 import { type DeliveryResult, Outbox } from "./outbox";
 import { SentAccounts } from "./sent-accounts";
 import { StatusCache } from "./status-cache";
@@ -174,7 +174,6 @@ function background(
     statusCache: new StatusCache(),
     poller,
     news: (threadIds: string[]) => void news.push(threadIds),
-    feedState: () => readFeedState(area, ACCOUNT),
     sentAccounts: new SentAccounts(area),
     totals: new TrackerTotals(),
     reach: new TrackerReach({
@@ -474,6 +473,46 @@ it("a refresh after the tracker failed to give its totals asks again", async () 
   daily.days = [{ day: "today", opens: 3, clicks: 0 }];
   expect(await pages.getActivity.run(null, fromPopup)).toMatchObject({ today: { opens: 3, clicks: 0 } });
   expect(daily.asked.length - start).toBe(2);
+});
+
+it("a popup refresh reads the stored feed once: the state its poll left serves the activity and the totals", async () => {
+  const open = (cursor: string): FeedEvent => ({
+    cursor,
+    messageId: `read-once-${cursor}`,
+    threadId: null,
+    subject: "Proposal",
+    recipients: [],
+    kind: "open",
+    linkIndex: null,
+    label: "human",
+    counted: true,
+    at: new Date().toISOString(),
+  });
+  vi.useFakeTimers({ toFake: ["Date"], now: new Date(2026, 11, 4, 12, 0) });
+  let page: EventsResponse = { events: [open("1")], cursor: "1" };
+  const { area, pages } = background(async () => page);
+  daily.days = null;
+  const gets = vi.spyOn(area, "get");
+  /** The reads of the feed's head (FEED_KEY): each read of the stored state asks for it, then for it again. */
+  const feedReads = () => gets.mock.calls.filter(([keys]) => [keys].flat().includes(FEED_KEY)).length;
+  try {
+    await pages.getActivity.run(null, fromPopup);
+    gets.mockClear();
+    expect(await readFeedState(area, ACCOUNT)).not.toBeNull();
+    const oneRead = feedReads();
+    expect(oneRead).toBeGreaterThan(0);
+    gets.mockClear();
+    // Past the poll's shortest gap: the refresh's poll reads the state, and brings a second open.
+    page = { events: [open("2")], cursor: "2" };
+    vi.advanceTimersByTime(MIN_POLL_GAP_MS);
+    const activity = await pages.getActivity.run(null, fromPopup);
+    expect(feedReads()).toBe(oneRead);
+    expect(activity.activity.map((item) => item.messageId).sort()).toEqual(["read-once-1", "read-once-2"]);
+    expect(activity.today.opens).toBe(2);
+  } finally {
+    vi.useRealTimers();
+    gets.mockRestore();
+  }
 });
 
 it("a send keeps the Gmail account it came from, by the sending tab's path and the address its title names", async () => {
