@@ -218,6 +218,20 @@ function background(
   };
 }
 
+/** A counted open of `messageId` by a person, now, at `cursor` in the feed. */
+const openEvent = (cursor: string, messageId: string, recipients: FeedEvent["recipients"] = []): FeedEvent => ({
+  cursor,
+  messageId,
+  threadId: null,
+  subject: "Proposal",
+  recipients,
+  kind: "open",
+  linkIndex: null,
+  label: "human",
+  counted: true,
+  at: new Date().toISOString(),
+});
+
 const trackingId = () => mintTrackingId({ accountId: "abcdefghijklmnop", keyId: 1, secret: "A".repeat(43) });
 
 it("deleting an email's data drops its follow-up reminder: no list names it, no look waits for it", async () => {
@@ -331,19 +345,7 @@ it("deleting a contact takes it out of the activity and the reminders, and its o
   const [only, shared] = [await trackingId(), await trackingId()];
   const dana = { email: "dana@wingtip.example", name: "Dana Reyes" };
   const erin = { email: "erin@wingtip.example", name: "Erin" };
-  const event = (cursor: string, messageId: string, recipients: FeedEvent["recipients"]): FeedEvent => ({
-    cursor,
-    messageId,
-    threadId: null,
-    subject: "Proposal",
-    recipients,
-    kind: "open",
-    linkIndex: null,
-    label: "human",
-    counted: true,
-    at: new Date().toISOString(),
-  });
-  let page: EventsResponse = { events: [event("1", only, [dana]), event("2", shared, [dana, erin])], cursor: "2" };
+  let page: EventsResponse = { events: [openEvent("1", only, [dana]), openEvent("2", shared, [dana, erin])], cursor: "2" };
   const { area, pages, reminders } = background(async () => page);
   await pages.getActivity.run(null, fromPopup);
   page = { events: [], cursor: "2" };
@@ -366,19 +368,7 @@ it("deleting a contact takes it out of the activity and the reminders, and its o
 });
 
 it("the popup's totals are the tracker's count when it answers, which leaves out deleted data the extension still counts", async () => {
-  const open = (cursor: string, at: number): FeedEvent => ({
-    cursor,
-    messageId: `m${cursor}`,
-    threadId: null,
-    subject: "Proposal",
-    recipients: [],
-    kind: "open",
-    linkIndex: null,
-    label: "human",
-    counted: true,
-    at: new Date(at).toISOString(),
-  });
-  const { pages } = background(async () => ({ events: [open("1", Date.now()), open("2", Date.now())], cursor: "2" }));
+  const { pages } = background(async () => ({ events: [openEvent("1", "m1"), openEvent("2", "m2")], cursor: "2" }));
   // The tracker does not answer the daily counts: the extension's own.
   daily.days = null;
   expect(await pages.getActivity.run(null, fromPopup)).toMatchObject({ today: { opens: 2, clicks: 0 }, week: { opens: 2, clicks: 0 } });
@@ -393,18 +383,7 @@ it("the popup's totals are the tracker's count when it answers, which leaves out
 
 it("the popup's refreshes ask the tracker for its totals again only when they may have changed", async () => {
   const dana = { email: "dana@wingtip.example", name: "Dana" };
-  const open = (cursor: string): FeedEvent => ({
-    cursor,
-    messageId: `totals-${cursor}`,
-    threadId: null,
-    subject: "Proposal",
-    recipients: [dana],
-    kind: "open",
-    linkIndex: null,
-    label: "human",
-    counted: true,
-    at: new Date().toISOString(),
-  });
+  const open = (cursor: string) => openEvent(cursor, `totals-${cursor}`, [dana]);
   let page: EventsResponse = { events: [open("1")], cursor: "1" };
   const { gmail, pages } = background(async () => page);
   daily.days = [{ day: "today", opens: 1, clicks: 0 }];
@@ -476,18 +455,7 @@ it("a refresh after the tracker failed to give its totals asks again", async () 
 });
 
 it("a popup refresh reads the stored feed once: the state its poll left serves the activity and the totals", async () => {
-  const open = (cursor: string): FeedEvent => ({
-    cursor,
-    messageId: `read-once-${cursor}`,
-    threadId: null,
-    subject: "Proposal",
-    recipients: [],
-    kind: "open",
-    linkIndex: null,
-    label: "human",
-    counted: true,
-    at: new Date().toISOString(),
-  });
+  const open = (cursor: string) => openEvent(cursor, `read-once-${cursor}`);
   vi.useFakeTimers({ toFake: ["Date"], now: new Date(2026, 11, 4, 12, 0) });
   let page: EventsResponse = { events: [open("1")], cursor: "1" };
   const { area, pages } = background(async () => page);
