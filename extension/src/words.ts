@@ -37,6 +37,12 @@ export function noOpenWords(status: Pick<MessageStatus, "openTracking" | "unsubs
  */
 export const ALLOW_TRACKER_ACCESS = "Allow Mailtracker to reach your tracker";
 
+/** The same button while Gmail's site is withheld too (the tracker's is asked for with it). */
+export const ALLOW_GMAIL_ACCESS = "Allow Mailtracker in Gmail";
+
+/** What the popup says next to that button in Firefox, where it opens the options page to ask (pages/allow-access.tsx). */
+export const ASKED_ON_OPTIONS_PAGE = "In Firefox this button opens Mailtracker's options page, where you allow it.";
+
 /**
  * The tracker's site withheld from the extension, as the toolbar button says it (gmail-health.ts
  * noTrackerAccessSentence) and as a call refused for want of it does (background/api.ts).

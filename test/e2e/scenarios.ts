@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ALLOW_GMAIL_ACCESS, ALLOW_TRACKER_ACCESS, ASKED_ON_OPTIONS_PAGE } from "../../extension/src/words";
 // @ts-expect-error: plain JavaScript module shared with `npm start`; its shape is documented there.
 import { startTracker } from "../../scripts/tracker.mjs";
 import type { MessageDetail, MessagesResponse } from "../../shared/api";
@@ -1310,7 +1311,7 @@ export function defineScenarios(
         worlds.push(offer);
         await offer.waitFor(() => document.querySelector("[data-testid=gmail-health] button[name=allow-access]")?.textContent, null);
         expect(await offer.evaluate(() => document.querySelector("button[name=allow-access]")?.textContent, null)).toBe(
-          "Allow Mailtracker to reach your tracker",
+          ALLOW_TRACKER_ACCESS,
         );
         // Then Gmail's too: Firefox's "Access your data for mail.google.com" turned off as well; Chrome's "Site access:
         // On click", which withholds every site at once.
@@ -1337,13 +1338,16 @@ export function defineScenarios(
         const asking = await harness.newTab(popupUrl());
         worlds.push(asking);
         await asking.waitFor(() => document.querySelector("[data-testid=gmail-health] button[name=allow-access]"), null);
+        expect(await asking.evaluate(() => document.querySelector("button[name=allow-access]")?.textContent, null)).toBe(
+          ALLOW_GMAIL_ACCESS,
+        );
         // The first popup, open throughout, offers it too, until the access is back.
         await popup.waitFor(() => document.querySelector("button[name=allow-access]"), null);
         const optionsSays = (options: Tab) =>
           options.evaluate(() => [...document.querySelectorAll("[data-testid=withheld-access] p")].map((p) => p.textContent), null);
         if (abilities.siteAccess === "permissions-api") {
           expect(await asking.evaluate(() => document.querySelector("[data-testid=asked-on-options-page]")?.textContent, null)).toBe(
-            "In Firefox this button opens Mailtracker's options page, where you allow it.",
+            ASKED_ON_OPTIONS_PAGE,
           );
           await asking.click("[data-testid=gmail-health] button[name=allow-access]");
           const options = await eventually("the popup's button opening the options page", () => harness.openTab(optionsUrl));
@@ -1356,9 +1360,10 @@ export function defineScenarios(
           await options.click("[data-testid=withheld-access] button[name=allow-access]");
           await options.waitFor(() => !document.querySelector("[data-testid=withheld-access]"), null);
         } else {
-          // Chromium shows the prompt over the popup, which asks itself. The driver cannot answer Chrome's prompt
-          // (browser UI, not a page): the popup's call is watched on its way to the browser, and the prompt left
-          // unanswered; "Site access: On all sites" gives the access back. The options page says what is withheld too.
+          // Chromium's popup asks itself: its prompt shows on the browser window (pages/allow-access.tsx). The driver
+          // cannot answer Chrome's prompt (browser UI, not a page): the popup's call is watched on its way to the
+          // browser, and the prompt left unanswered; "Site access: On all sites" gives the access back. The options page
+          // says what is withheld too.
           const options = await harness.newTab(optionsUrl);
           worlds.push(options);
           await options.waitFor(() => document.querySelector("[data-testid=withheld-access] button[name=allow-access]"), null);
@@ -1385,6 +1390,7 @@ export function defineScenarios(
           await chromeSiteAccess("ON_ALL_SITES");
         }
         await eventually("access given back", async () => ((await extensionApi("contains", [gmailHosts, trackerHost])) ? true : undefined));
+        // The first popup, open throughout, hears the grant from the browser (it asks nothing on a timer).
         await popup.waitFor(() => !document.querySelector("button[name=allow-access]"), null);
         // Gmail opened again is tracked as before, and the buttons say nothing more.
         const tracked = await harness.newTab(gmailUrl(variant, "#imp"));

@@ -118,7 +118,7 @@ import { runHandler } from "./handler";
 import { gmailHandlers, NEW_ACCOUNT_NEEDS_CONFIRMATION, OTHER_ACCOUNT_NEEDS_CONFIRMATION, pageHandlers } from "./handlers";
 import { HeldSignals } from "./held-signals";
 import { memoryArea } from "./memory-area";
-import { FeedPoller, type PollerDeps, readFeedState } from "./notifications";
+import { FEED_KEY, FeedPoller, MIN_POLL_GAP_MS, type PollerDeps, readFeedState } from "./notifications";
 import { type DeliveryResult, Outbox } from "./outbox";
 import { SentAccounts } from "./sent-accounts";
 import { StatusCache } from "./status-cache";
@@ -174,7 +174,6 @@ function background(
     statusCache: new StatusCache(),
     poller,
     news: (threadIds: string[]) => void news.push(threadIds),
-    feedState: () => readFeedState(area, ACCOUNT),
     sentAccounts: new SentAccounts(area),
     totals: new TrackerTotals(),
     reach: new TrackerReach({
@@ -219,6 +218,20 @@ function background(
     pages: pageHandlers(outbox, receipts, checks, reminders),
   };
 }
+
+/** A counted open of `messageId` by a person, now, at `cursor` in the feed. */
+const openEvent = (cursor: string, messageId: string, recipients: FeedEvent["recipients"] = []): FeedEvent => ({
+  cursor,
+  messageId,
+  threadId: null,
+  subject: "Proposal",
+  recipients,
+  kind: "open",
+  linkIndex: null,
+  label: "human",
+  counted: true,
+  at: new Date().toISOString(),
+});
 
 const trackingId = () => mintTrackingId({ accountId: "abcdefghijklmnop", keyId: 1, secret: "A".repeat(43) });
 
@@ -333,19 +346,7 @@ it("deleting a contact takes it out of the activity and the reminders, and its o
   const [only, shared] = [await trackingId(), await trackingId()];
   const dana = { email: "dana@wingtip.example", name: "Dana Reyes" };
   const erin = { email: "erin@wingtip.example", name: "Erin" };
-  const event = (cursor: string, messageId: string, recipients: FeedEvent["recipients"]): FeedEvent => ({
-    cursor,
-    messageId,
-    threadId: null,
-    subject: "Proposal",
-    recipients,
-    kind: "open",
-    linkIndex: null,
-    label: "human",
-    counted: true,
-    at: new Date().toISOString(),
-  });
-  let page: EventsResponse = { events: [event("1", only, [dana]), event("2", shared, [dana, erin])], cursor: "2" };
+  let page: EventsResponse = { events: [openEvent("1", only, [dana]), openEvent("2", shared, [dana, erin])], cursor: "2" };
   const { area, pages, reminders } = background(async () => page);
   await pages.getActivity.run(null, fromPopup);
   page = { events: [], cursor: "2" };
@@ -368,19 +369,7 @@ it("deleting a contact takes it out of the activity and the reminders, and its o
 });
 
 it("the popup's totals are the tracker's count when it answers, which leaves out deleted data the extension still counts", async () => {
-  const open = (cursor: string, at: number): FeedEvent => ({
-    cursor,
-    messageId: `m${cursor}`,
-    threadId: null,
-    subject: "Proposal",
-    recipients: [],
-    kind: "open",
-    linkIndex: null,
-    label: "human",
-    counted: true,
-    at: new Date(at).toISOString(),
-  });
-  const { pages } = background(async () => ({ events: [open("1", Date.now()), open("2", Date.now())], cursor: "2" }));
+  const { pages } = background(async () => ({ events: [openEvent("1", "m1"), openEvent("2", "m2")], cursor: "2" }));
   // The tracker does not answer the daily counts: the extension's own.
   daily.days = null;
   expect(await pages.getActivity.run(null, fromPopup)).toMatchObject({ today: { opens: 2, clicks: 0 }, week: { opens: 2, clicks: 0 } });
@@ -395,18 +384,7 @@ it("the popup's totals are the tracker's count when it answers, which leaves out
 
 it("the popup's refreshes ask the tracker for its totals again only when they may have changed", async () => {
   const dana = { email: "dana@wingtip.example", name: "Dana" };
-  const open = (cursor: string): FeedEvent => ({
-    cursor,
-    messageId: `totals-${cursor}`,
-    threadId: null,
-    subject: "Proposal",
-    recipients: [dana],
-    kind: "open",
-    linkIndex: null,
-    label: "human",
-    counted: true,
-    at: new Date().toISOString(),
-  });
+  const open = (cursor: string) => openEvent(cursor, `totals-${cursor}`, [dana]);
   let page: EventsResponse = { events: [open("1")], cursor: "1" };
   const { gmail, pages } = background(async () => page);
   daily.days = [{ day: "today", opens: 1, clicks: 0 }];
@@ -475,6 +453,35 @@ it("a refresh after the tracker failed to give its totals asks again", async () 
   daily.days = [{ day: "today", opens: 3, clicks: 0 }];
   expect(await pages.getActivity.run(null, fromPopup)).toMatchObject({ today: { opens: 3, clicks: 0 } });
   expect(daily.asked.length - start).toBe(2);
+});
+
+it("a popup refresh reads the stored feed once: the state its poll left serves the activity and the totals", async () => {
+  const open = (cursor: string) => openEvent(cursor, `read-once-${cursor}`);
+  vi.useFakeTimers({ toFake: ["Date"], now: new Date(2026, 11, 4, 12, 0) });
+  let page: EventsResponse = { events: [open("1")], cursor: "1" };
+  const { area, pages } = background(async () => page);
+  daily.days = null;
+  const gets = vi.spyOn(area, "get");
+  /** The reads of the feed's head (FEED_KEY): each read of the stored state asks for it, then for it again. */
+  const feedReads = () => gets.mock.calls.filter(([keys]) => [keys].flat().includes(FEED_KEY)).length;
+  try {
+    await pages.getActivity.run(null, fromPopup);
+    gets.mockClear();
+    expect(await readFeedState(area, ACCOUNT)).not.toBeNull();
+    const oneRead = feedReads();
+    expect(oneRead).toBeGreaterThan(0);
+    gets.mockClear();
+    // Past the poll's shortest gap: the refresh's poll reads the state, and brings a second open.
+    page = { events: [open("2")], cursor: "2" };
+    vi.advanceTimersByTime(MIN_POLL_GAP_MS);
+    const activity = await pages.getActivity.run(null, fromPopup);
+    expect(feedReads()).toBe(oneRead);
+    expect(activity.activity.map((item) => item.messageId).sort()).toEqual(["read-once-1", "read-once-2"]);
+    expect(activity.today.opens).toBe(2);
+  } finally {
+    vi.useRealTimers();
+    gets.mockRestore();
+  }
 });
 
 it("a send keeps the Gmail account it came from, by the sending tab's path and the address its title names", async () => {

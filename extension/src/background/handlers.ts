@@ -22,7 +22,6 @@ import { loadAccountMark, loadCredentials, removeCredentials, saveCredentials } 
 import { type Credentials, signingKeyFor, type TrackerAccess, withSigningKey } from "./credentials";
 import { dashboardHandlers } from "./dashboard";
 import { digestPageHandlers, type TrackerTotals } from "./digest";
-import type { FeedState } from "./feed-state";
 import { followUpGmailHandlers, followUpPageHandlers, type Reminders } from "./follow-ups";
 import { gmailHealthGmailHandlers, gmailHealthPageHandlers } from "./gmail-health";
 import { gmailTrafficHandlers } from "./gmail-traffic";
@@ -184,8 +183,6 @@ export interface Receipts {
   poller: FeedPoller;
   /** News for these threads (all when empty): drops their cached status and tells the Gmail tabs. */
   news(threadIds: string[]): void;
-  /** The stored feed state of the connected account, if any. */
-  feedState(): Promise<FeedState | null>;
   /** Which Gmail account sent each message: its notifications open there. */
   sentAccounts: SentAccounts;
   /** The tracker's totals the popup shows, kept between its refreshes; forgotten when the rep deletes data. */
@@ -548,7 +545,7 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
       // The totals are the tracker's when it answers; the extension's own (summarize) when it does not.
       // As stored now (snapshot), not after the deliveries under way: each may wait out api.ts's timeout on a tracker
       // that does not answer, which is when the rep opens the popup or the options page to see why.
-      const [feed, entries] = await Promise.all([credentials ? receipts.feedState() : null, outbox.snapshot()]);
+      const [feed, entries] = await Promise.all([credentials ? receipts.poller.state() : null, outbox.snapshot()]);
       const now = Date.now();
       const totals = credentials && reach.reachable ? await receipts.totals.read(access, credentials, feed, now).catch(() => null) : null;
       return {

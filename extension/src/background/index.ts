@@ -18,7 +18,7 @@ import { type HandlerTable, runHandler } from "./handler";
 import { gmailHandlers, pageHandlers, requireCredentials, settleRemindersOnNews, signalDeps } from "./handlers";
 import { HeldSignals } from "./held-signals";
 import { memoryArea } from "./memory-area";
-import { FeedPoller, NEWS_KEY, notificationId, notificationTarget, readFeedState } from "./notifications";
+import { FeedPoller, NEWS_KEY, notificationId, notificationTarget } from "./notifications";
 import { type KeyValueArea, Outbox, type OutboxEntry, tellTrouble } from "./outbox";
 import { syncPixelBlockRule } from "./pixel-block";
 import { senderKind } from "./sender";
@@ -227,7 +227,6 @@ const receipts = {
   statusCache,
   poller,
   news,
-  feedState: async () => readFeedState(browser.storage.local, await feedAccount()),
   sentAccounts,
   totals: new TrackerTotals(),
   reach,

@@ -292,8 +292,23 @@ export class FeedPoller {
    * late registration's hits, for it to notify: in its one write.
    */
   private readonly changes = new Map<string, StateChange>();
+  /**
+   * The state as the last poll left it in storage: polls are its only writers, so it is what a read would find (state
+   * answers from it). Null until a poll ran in this background (a woken service worker has lost it).
+   */
+  private kept: FeedState | null = null;
 
   constructor(private readonly deps: PollerDeps) {}
+
+  /**
+   * The connected account's stored state, if any (readFeedState): as the last poll left it, else read. The popup asks
+   * for it after each poll, which has just read or written it: it is not read twice.
+   */
+  async state(): Promise<FeedState | null> {
+    const account = await this.deps.account();
+    if (!account) return null;
+    return this.kept?.account === account ? this.kept : readFeedState(this.deps.area, account);
+  }
 
   /**
    * Takes a message whose data the rep deleted on the tracker out of what the extension keeps (withoutMessage), in a
@@ -407,7 +422,8 @@ export class FeedPoller {
     const shown = showNotes(state, notes);
     state = shown.state;
     const moved = state.cursor !== stored?.cursor || state.correctionsCursor !== stored?.correctionsCursor;
-    if (read > 0 || created || moved || changes.length > 0) {
+    const changed = read > 0 || created || moved || changes.length > 0;
+    if (changed) {
       if (threads.size > 0) deps.news([...threads]);
       // One write for all pages, before any notification: one shown and then lost to a crash before the write would
       // show again. The Gmail tabs hear of the threads through NEWS_KEY in the same write. Only the parts of the state
@@ -429,6 +445,8 @@ export class FeedPoller {
         await deps.update?.(note).catch((error: unknown) => console.warn("notification not updated", error));
       for (const note of shown.shown) await deps.show(note).catch((error: unknown) => console.warn("notification not shown", error));
     }
+    // Not reached when the write failed: storage then holds what the last poll left, and so does `kept`.
+    this.kept = changed ? state : stored;
     if (followUp !== null) deps.pollAt(followUp);
     if (answered) deps.answered?.();
     if (failure) throw failure.error;

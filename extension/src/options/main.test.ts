@@ -31,7 +31,14 @@ const background = vi.hoisted(() => ({
   disconnectKeep: null as unknown,
 }));
 vi.mock("webextension-polyfill", () => ({
-  default: { permissions: { request: async () => true }, storage: { local: {}, onChanged: { addListener: () => {} } } },
+  default: {
+    permissions: {
+      request: async () => true,
+      onAdded: { addListener: () => {}, removeListener: () => {} },
+      onRemoved: { addListener: () => {}, removeListener: () => {} },
+    },
+    storage: { local: {}, onChanged: { addListener: () => {} } },
+  },
 }));
 vi.mock("../options-store", async (original) => {
   const actual = await original<typeof import("../options-store")>();

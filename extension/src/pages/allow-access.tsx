@@ -3,20 +3,52 @@
 import { useEffect, useState } from "preact/hooks";
 import browser from "webextension-polyfill";
 import { type HostAccess, hostAccess, neededOrigins, withheldAccessSentences } from "../background/gmail-health";
-import { ALLOW_TRACKER_ACCESS } from "../words";
+import { ALLOW_GMAIL_ACCESS, ALLOW_TRACKER_ACCESS, ASKED_ON_OPTIONS_PAGE } from "../words";
 
 /**
  * Whether the popup asks on the options page rather than itself: in Firefox desktop a permission prompt asked from the
  * toolbar popup opens under the popup, unseen until the rep closes it, and closing the popup before or after the
  * request does not help (bethylamine/soupcan PR 122, 2024-04-03). PixieBrix opens its options page in a tab in Firefox
- * and asks there (pixiebrix/pixiebrix-extension PR 745, 2021-07-09). Chrome shows the prompt over the popup (assumed:
- * not confirmed in Chrome's chrome.permissions reference, 2026-12-07). Told by the build (FIREFOX_BUILD), read when
- * the popup draws the button: unit tests load the module without the flag.
+ * and asks there (pixiebrix/pixiebrix-extension PR 745, 2021-07-09). Chrome shows its prompt as a dialog of the browser
+ * window the popup belongs to (chromium/chromium permissions_api_interactive_uitest.cc, a request from a popup, 2024),
+ * and the popup, which closes whenever another part of that window takes the focus (extension_popup.cc
+ * OnWidgetTreeActivated), closes under it: the rep sees and answers the prompt, and the grant holds, but nothing after
+ * the request runs in the popup. uBlock Origin Lite, which asks from its popup in Chrome, met that
+ * (uBlockOrigin/uBOL-home issue 280, 2025-02-20) and finishes in its background on permissions.onAdded (gorhill/uBlock
+ * background.js). Nothing here waits on the answer (the background hears the grant: watchGmailHealth), so Chrome's
+ * popup asks itself (all read 2026-12-07). Told by the build (FIREFOX_BUILD), read when the popup draws the button:
+ * unit tests load the module without the flag.
  */
 export const asksOnOptionsPage = (): boolean => FIREFOX_BUILD;
 
-/** What the popup says next to the button where it asks on the options page. */
-export const ASKED_ON_OPTIONS_PAGE = "In Firefox this button opens Mailtracker's options page, where you allow it.";
+/**
+ * Whether the extension may run in Gmail and reach `trackerUrl`, as the browser says now: asked once, then again each
+ * time a permission is granted or withdrawn, whoever did it (this page's button, the browser's settings), and only
+ * then. Both browsers tell an extension page so (chrome.permissions onAdded, "Fired when the extension acquires new
+ * permissions", and onRemoved, "Fired when access to permissions has been removed from the extension": Chrome's
+ * chrome.permissions reference; MDN, permissions.onAdded and permissions.onRemoved, Firefox 77 on; both read
+ * 2026-12-07), the settings' withdrawals included (the background's watch hears them: watchGmailHealth). The latest
+ * answer wins: one asked before a later change must not undo what that change showed.
+ */
+export function useHostAccess(trackerUrl: string | null): HostAccess {
+  const [access, setAccess] = useState<HostAccess>({ gmail: true, tracker: true });
+  useEffect(() => {
+    let asked = 0;
+    const check = () => {
+      const turn = ++asked;
+      void hostAccess(trackerUrl).then((seen) => turn === asked && setAccess(seen));
+    };
+    check();
+    browser.permissions.onAdded.addListener(check);
+    browser.permissions.onRemoved.addListener(check);
+    return () => {
+      asked++;
+      browser.permissions.onAdded.removeListener(check);
+      browser.permissions.onRemoved.removeListener(check);
+    };
+  }, [trackerUrl]);
+  return access;
+}
 
 /**
  * "Allow Mailtracker in Gmail" (or "to reach your tracker" while only that is withheld): the browser asks the rep, and
@@ -24,34 +56,22 @@ export const ASKED_ON_OPTIONS_PAGE = "In Firefox this button opens Mailtracker's
  * were withheld by the user", read 2026-12-05). The request must be the click's own call, before any await: Firefox
  * only prompts within the user's gesture (MDN, permissions.request(): "The request can only be made inside the handler
  * for a user action", read 2026-12-07). Gmail and the tracker are asked for in one question: Chrome's "On click"
- * withholds both, and one already granted asks nothing. The background hears the grant (watchGmailHealth).
+ * withholds both, and one already granted asks nothing. A grant is heard as any other (useHostAccess, and the
+ * background's watchGmailHealth), not from the request's answer, which a Chrome popup closed by the prompt never gets.
  * `inPopup`: in Firefox the popup opens the options page instead (asksOnOptionsPage) and closes.
  */
-export function AllowAccessButton({
-  trackerUrl,
-  access,
-  inPopup,
-  onGranted,
-}: {
-  trackerUrl: string | null;
-  access: HostAccess;
-  inPopup: boolean;
-  onGranted: () => void;
-}) {
+export function AllowAccessButton({ trackerUrl, access, inPopup }: { trackerUrl: string | null; access: HostAccess; inPopup: boolean }) {
   const ask = () => {
     if (inPopup && asksOnOptionsPage()) {
       void browser.runtime.openOptionsPage().then(() => window.close());
       return;
     }
-    void browser.permissions.request({ origins: neededOrigins(trackerUrl) }).then(
-      (granted) => granted && onGranted(),
-      () => undefined,
-    );
+    void browser.permissions.request({ origins: neededOrigins(trackerUrl) }).catch(() => undefined);
   };
   return (
     <>
       <button type="button" name="allow-access" onClick={ask}>
-        {access.gmail ? ALLOW_TRACKER_ACCESS : "Allow Mailtracker in Gmail"}
+        {access.gmail ? ALLOW_TRACKER_ACCESS : ALLOW_GMAIL_ACCESS}
       </button>
       {inPopup && asksOnOptionsPage() ? (
         <p class="muted" data-testid="asked-on-options-page">
@@ -62,25 +82,12 @@ export function AllowAccessButton({
   );
 }
 
-/** How often the options page looks again: the rep may change the browser's settings while it is open. */
-const RECHECK_MS = 3000;
-
 /**
  * The options page's section while the extension may not run in Gmail or reach the tracker: what stops, in the popup's
  * words, and the button that asks for both again (where Firefox's popup sends the rep). Nothing while both are allowed.
  */
 export function WithheldAccess({ trackerUrl }: { trackerUrl: string | null }) {
-  const [access, setAccess] = useState<HostAccess>({ gmail: true, tracker: true });
-  useEffect(() => {
-    let live = true;
-    const check = () => void hostAccess(trackerUrl).then((seen) => live && setAccess(seen));
-    check();
-    const timer = setInterval(check, RECHECK_MS);
-    return () => {
-      live = false;
-      clearInterval(timer);
-    };
-  }, [trackerUrl]);
+  const access = useHostAccess(trackerUrl);
   if (access.gmail && access.tracker) return null;
   return (
     <section data-testid="withheld-access">
@@ -89,12 +96,7 @@ export function WithheldAccess({ trackerUrl }: { trackerUrl: string | null }) {
           {sentence}
         </p>
       ))}
-      <AllowAccessButton
-        trackerUrl={trackerUrl}
-        access={access}
-        inPopup={false}
-        onGranted={() => setAccess({ gmail: true, tracker: true })}
-      />
+      <AllowAccessButton trackerUrl={trackerUrl} access={access} inPopup={false} />
     </section>
   );
 }

@@ -6,18 +6,20 @@
 // reported.
 import { useEffect, useState } from "preact/hooks";
 import browser from "webextension-polyfill";
-import { type HostAccess, hostAccess, popupHealth, type TabHealth } from "../background/gmail-health";
+import { popupHealth, type TabHealth } from "../background/gmail-health";
 import { isGmailUrl } from "../background/sender";
 import { callFromPage } from "../messaging";
-import { AllowAccessButton } from "../pages/allow-access";
+import { AllowAccessButton, useHostAccess } from "../pages/allow-access";
 
+/** The tabs' reports are asked for again this long after the last answer: a Gmail tab reports as it loads. */
 const REFRESH_MS = 3000;
 
 /** `trackerUrl`: the tracker connected to, whose access the same browser settings take away with Gmail's; else null. */
 export function GmailHealthNotice({ trackerUrl }: { trackerUrl: string | null }) {
   const [health, setHealth] = useState<(TabHealth & { front: boolean }) | null>(null);
   const [gmailInFront, setGmailInFront] = useState(false);
-  const [access, setAccess] = useState<HostAccess>({ gmail: true, tracker: true });
+  const access = useHostAccess(trackerUrl);
+  // Asked again at once when Gmail's access changes: the tab in front shows its address only while it is granted.
   useEffect(() => {
     let live = true;
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -25,10 +27,8 @@ export function GmailHealthNotice({ trackerUrl }: { trackerUrl: string | null })
       try {
         const [tab] = await browser.tabs.query({ active: true, lastFocusedWindow: true });
         const answer = await callFromPage("gmailHealth", tab?.id === undefined ? null : { tabId: tab.id });
-        const granted = await hostAccess(trackerUrl);
         if (!live) return;
         setHealth(answer);
-        setAccess(granted);
         // The tab's address is known for Gmail's, a host the extension may access.
         setGmailInFront(isGmailUrl(tab?.url));
       } catch {
@@ -41,7 +41,7 @@ export function GmailHealthNotice({ trackerUrl }: { trackerUrl: string | null })
       live = false;
       clearTimeout(timer);
     };
-  }, [trackerUrl]);
+  }, [access.gmail]);
   const shown = popupHealth(health, gmailInFront, access.gmail);
   const withheld = !access.gmail || !access.tracker;
   if (!shown && !withheld) return null;
@@ -59,7 +59,7 @@ export function GmailHealthNotice({ trackerUrl }: { trackerUrl: string | null })
       )}
       {withheld ? (
         // Without the tracker's site, the popup's connection line says what stopped.
-        <AllowAccessButton trackerUrl={trackerUrl} access={access} inPopup onGranted={() => setAccess({ gmail: true, tracker: true })} />
+        <AllowAccessButton trackerUrl={trackerUrl} access={access} inPopup />
       ) : null}
     </section>
   );

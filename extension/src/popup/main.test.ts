@@ -4,7 +4,10 @@
 import { expect, it, vi } from "vitest";
 import type { ActivityState } from "../background/handlers";
 
-vi.mock("webextension-polyfill", () => ({ default: {} }));
+vi.mock("webextension-polyfill", () => {
+  const event = { addListener: () => undefined, removeListener: () => undefined };
+  return { default: { permissions: { onAdded: event, onRemoved: event } } };
+});
 vi.mock("../messaging", () => ({
   callFromPage: async (type: string) => {
     if (type === "getActivity") return ACTIVITY;
