@@ -146,9 +146,9 @@ describe("an opt-out reaches every account of the tracker", () => {
 
   it("reaches the account's own emails the person was deleted from as a contact, in another spelling too", async () => {
     // At once, the account's own: the search for a deleted contact's fingerprints costs keyed hashes per email read,
-    // so the opt-out's request stays within the account it came through (emailsRemovedFrom). Another account's email
-    // the person was deleted from is reached by the hourly purge (opt-out-sweeps.test.ts); one that still lists them
-    // at once, by mailbox (the tests above).
+    // so the opt-out's request searches only the newest of the account it came through (db/opt-outs.ts
+    // OWN_SEARCH_HASHES). Its older ones, and another account's email the person was deleted from, are reached by
+    // the hourly purge (opt-out-sweeps.test.ts); one that still lists them at once, by mailbox (the tests above).
     const b = await createAccount("Rep B");
     const local = ownLocalPart();
     const shared = await sentMessage(b, { recipients: [{ email: `John.Doe${local}@gmail.com` }, { email: "stays@wingtip.example" }] });
