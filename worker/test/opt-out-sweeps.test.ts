@@ -4,11 +4,12 @@
 // recipient, which other files' tests would add to.
 import { applyD1Migrations } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { mintTrackingId } from "../../shared/protocol";
-import { SWEEP_EMAILS_PER_RUN, SWEEP_EMAILS_SQL, SWEEP_GROUP_SQL, SWEEP_HASHES_PER_RUN, SWEEPS_PER_RUN } from "../src/db/opt-out-sweeps";
+import { SWEEP_EMAILS_PER_RUN, SWEEP_HASHES_PER_RUN, SWEEP_READ_SQL, SWEEPS_PER_GROUP } from "../src/db/opt-out-sweeps";
+import { OWN_SEARCH_EMAILS, OWN_SEARCH_HASHES, ownRemovedEmailsSql } from "../src/db/opt-outs";
 import { purgeExpiredEvents } from "../src/db/retention";
-import { fingerprintsToFindCount } from "../src/recipient-fingerprint";
+import { fingerprintsToFindCount, removedFingerprints } from "../src/recipient-fingerprint";
 import { FlakyD1 } from "./faults";
 import { createAccount, keyedHashesDuring, migratedUpTo, registration, sentMessage, storedEvents, type TestAccount } from "./helpers";
 import { deleteContactBefore0017, hitNow, optOut, ownLocalPart, pause } from "./opt-out-helpers";
@@ -46,6 +47,37 @@ async function seedRemovedEmails(prefix: string, count: number): Promise<void> {
     .run();
 }
 
+/** The n-th seeded email's id in the sweep's order ('0<prefix>-00042'). */
+const seeded = (prefix: string, n: number) => `0${prefix}-${String(n).padStart(5, "0")}`;
+
+/** `count` emails of the account the person was deleted from, sent one after another (the last the newest). */
+async function deletedFromMany(account: TestAccount, person: string, count: number): Promise<string[]> {
+  const ids = Array.from({ length: count }, (_, i) => `own-${ownLocalPart()}-${String(i).padStart(5, "0")}`);
+  const sentAt = Date.now() - count;
+  const fingerprints = await Promise.all(ids.map((id) => removedFingerprints(SECRET, id, person)));
+  await env.DB.batch(
+    ids.flatMap((id, i) => [
+      env.DB.prepare(
+        "INSERT INTO messages (id, account_id, updated_at, registered_at, sent_at, recipient_count) VALUES (?1, ?2, ?3, ?3, ?3, 2)",
+      ).bind(id, account.accountId, sentAt + i),
+      env.DB.prepare("INSERT INTO removed_recipients (message_id, fingerprint) SELECT ?, value FROM json_each(?)").bind(
+        id,
+        JSON.stringify(fingerprints[i]),
+      ),
+    ]),
+  );
+  return ids;
+}
+
+/** Whether each email keeps an opt-out (its hits store nothing). */
+async function optedOutOf(ids: readonly string[]): Promise<boolean[]> {
+  const kept = await env.DB.prepare("SELECT id FROM messages WHERE opted_out_at IS NOT NULL AND id IN (SELECT value FROM json_each(?))")
+    .bind(JSON.stringify(ids))
+    .all<{ id: string }>();
+  const keptIds = new Set(kept.results.map((row) => row.id));
+  return ids.map((id) => keptIds.has(id));
+}
+
 /** Account B's email to `person` and a colleague, `person` then deleted by B as a contact: B keeps fingerprints. */
 async function deletedFromSharedEmail(b: TestAccount, person: string) {
   const shared = await sentMessage(b, { recipients: [{ email: person }, { email: "stays@wingtip.example" }] });
@@ -62,19 +94,19 @@ describe("a tracker none of whose emails lost a recipient", () => {
     ).toBe(200);
     expect(await sweeps()).toEqual([]);
     // Emails that lose a recipient after the opt-out are the deletion's to mark: the purge still sweeps nothing.
-    await seedRemovedEmails("zidle", 5);
+    await seedRemovedEmails("zidle", 50);
     const recorded = new FlakyD1(env.DB, () => false);
     await purgeExpiredEvents(recorded.asD1(), SECRET, Date.now());
     // The sweep's reads ride in the batch that reads the held opt-outs, which the purge makes anyway.
     const withSweep = recorded.log.filter((c) => c.sql.some((sql) => sql.includes("opt_out_sweeps")));
     expect(withSweep).toHaveLength(1);
     expect(withSweep[0]?.sql.some((sql) => sql.includes("FROM pending_opt_outs"))).toBe(true);
-    // Local D1 counts a row read for each look into an empty table (`SELECT * FROM opt_out_sweeps` reads 1): each
-    // statement looks into the empty opt_out_sweeps (for the lowest cursor, and the rows there) and stops, reading
-    // nothing of removed_recipients, whatever the tracker holds.
+    // Local D1 counts a row read for each look into an empty table (`SELECT * FROM opt_out_sweeps` reads 1): the one
+    // statement looks into the empty opt_out_sweeps for each group (the oldest or newest, the rows at its cursor) and
+    // into removed_recipients for each range, and stops, reading none of its 50 emails: 6 with 5 emails or with 50.
     const sweepReads = withSweep[0]?.sql.flatMap((sql, i) => (sql.includes("opt_out_sweeps") ? [withSweep[0]?.rowsRead[i]] : [])) ?? [];
-    expect(sweepReads).toHaveLength(2);
-    for (const rowsRead of sweepReads) expect(rowsRead).toBeLessThanOrEqual(2);
+    expect(sweepReads).toHaveLength(1);
+    expect(sweepReads[0]).toBeLessThanOrEqual(6);
   });
 });
 
@@ -109,7 +141,7 @@ describe("an opt-out reaches another account's email the person was deleted from
     expect((await optOut((await sentMessage(a, { recipients: [{ email: person }], optOutLink: true })).id)).status).toBe(200);
     // A run hashes its share and no more: two an email for an address in ASCII.
     expect((await keyedHashesDuring(() => purgeExpiredEvents(env.DB, SECRET, Date.now()))).hashes).toBe(SWEEP_HASHES_PER_RUN);
-    expect((await sweeps()).map((s) => s.after_message_id)).toEqual([`0long-${String(SWEEP_EMAILS_PER_RUN - 1).padStart(5, "0")}`]);
+    expect((await sweeps()).map((s) => s.after_message_id)).toEqual([seeded("long", SWEEP_EMAILS_PER_RUN - 1)]);
     expect(await hitNow(b, shared.id)).toBe(1);
     await purgeExpiredEvents(env.DB, SECRET, Date.now());
     expect(await hitNow(b, shared.id)).toBe(1);
@@ -119,50 +151,85 @@ describe("an opt-out reaches another account's email the person was deleted from
     expect(await storedEvents(shared.id)).toEqual([]);
   });
 
-  it("a new opt-out is swept first, at a run's full share, while an older one's long sweep waits where it stopped", async () => {
+  it("a new opt-out is searched from the next run on, at half a run's share, while an older one's long sweep goes on", async () => {
     const [a, b] = [await createAccount("Rep A"), await createAccount("Rep B")];
     const [older, fresh] = [`older${ownLocalPart()}@wingtip.example`, `fresh${ownLocalPart()}@wingtip.example`];
     const [sharedOlder, sharedFresh] = [await deletedFromSharedEmail(b, older), await deletedFromSharedEmail(b, fresh)];
     // Its own backlog, three runs' worth, before B's emails in the sweep's order ("0back" < "0long", another test's).
     await seedRemovedEmails("back", 3 * SWEEP_EMAILS_PER_RUN);
     expect((await optOut((await sentMessage(a, { recipients: [{ email: older }], optOutLink: true })).id)).status).toBe(200);
+    // Alone, it has the run's whole share.
     await purgeExpiredEvents(env.DB, SECRET, Date.now());
-    const stopped = `0back-${String(SWEEP_EMAILS_PER_RUN - 1).padStart(5, "0")}`;
-    expect(await sweeps()).toMatchObject([{ email: older, after_message_id: stopped }]);
+    const stopped = SWEEP_EMAILS_PER_RUN - 1;
+    expect(await sweeps()).toMatchObject([{ email: older, after_message_id: seeded("back", stopped) }]);
     // Emails that lost a recipient since, before its cursor: the new one's sweep is not in step with it.
     await seedRemovedEmails("ahead", 10);
     await pause();
     expect((await optOut((await sentMessage(a, { recipients: [{ email: fresh }], optOutLink: true })).id)).status).toBe(200);
     expect(await hitNow(b, sharedFresh.id)).toBe(1);
-    // Each run takes the new one alone, from the start, a run's share (150 emails), and the older one stays put.
+    // Then each has half a run's: the older goes on where it stopped, the new one from the start (the 10 ahead first).
+    const half = SWEEP_EMAILS_PER_RUN / 2;
     await purgeExpiredEvents(env.DB, SECRET, Date.now());
     expect(await sweeps()).toMatchObject([
-      { email: fresh, after_message_id: `0back-${String(SWEEP_EMAILS_PER_RUN - 11).padStart(5, "0")}` },
-      { email: older, after_message_id: stopped },
+      { email: fresh, after_message_id: seeded("back", half - 10 - 1) },
+      { email: older, after_message_id: seeded("back", stopped + half) },
     ]);
     let runs = 1;
     while ((await sweeps()).some((sweep) => sweep.email === fresh)) {
-      expect((await sweeps()).find((sweep) => sweep.email === older)?.after_message_id).toBe(stopped);
       await purgeExpiredEvents(env.DB, SECRET, Date.now());
       expect(++runs).toBeLessThanOrEqual(20);
     }
-    // Done, and B's email reached, before the older one has gone on.
-    expect(await sweeps()).toMatchObject([{ email: older, after_message_id: stopped }]);
     expect(await hitNow(b, sharedFresh.id)).toBe(0);
     expect(await storedEvents(sharedFresh.id)).toEqual([]);
-    expect(await hitNow(b, sharedOlder.id)).toBe(1);
-    // Then it goes on where it stopped and finishes.
     await purgeUntilSwept();
     expect(await hitNow(b, sharedOlder.id)).toBe(0);
   });
 
+  it("the oldest opt-out waiting goes on at every run and finishes, however many new ones arrive, each searched at once", async () => {
+    const [a, b] = [await createAccount("Rep A"), await createAccount("Rep B")];
+    const person = `patient${ownLocalPart()}@wingtip.example`;
+    const shared = await deletedFromSharedEmail(b, person);
+    expect((await optOut((await sentMessage(a, { recipients: [{ email: person }], optOutLink: true })).id)).status).toBe(200);
+    await purgeExpiredEvents(env.DB, SECRET, Date.now());
+    const waiting = async () => (await sweeps()).find((sweep) => sweep.email === person);
+    const first = await waiting();
+    // What it has left: the emails after its cursor, through the last that had lost a recipient at its opt-out.
+    const left = await env.DB.prepare(
+      "SELECT count(DISTINCT message_id) AS n FROM removed_recipients WHERE message_id > ? AND message_id <= ?",
+    )
+      .bind(first?.after_message_id, first?.through_message_id)
+      .first<number>("n");
+    expect(left).toBeGreaterThan(SWEEP_EMAILS_PER_RUN);
+    // Before every run more new opt-outs arrive than a group holds, each newer than the last: the newest group is
+    // always full of them. The oldest still has half of every run: two hashes an email for an address in ASCII.
+    let arrived = 0;
+    const runsAtMost = Math.ceil((left ?? 0) / (SWEEP_EMAILS_PER_RUN / 2));
+    for (let runs = 1; (await waiting()) !== undefined; runs++) {
+      expect(runs).toBeLessThanOrEqual(runsAtMost);
+      const before = (await waiting())?.after_message_id;
+      const newcomers = Array.from({ length: SWEEPS_PER_GROUP + 1 }, () => `newcomer${arrived++}-${ownLocalPart()}@wingtip.example`);
+      const insert = "INSERT INTO opt_outs (account_id, email, message_id, created_at) VALUES ('acct-new', ?, 'm-new', ?)";
+      await env.DB.batch(newcomers.map((email) => env.DB.prepare(insert).bind(email, Date.now() + arrived)));
+      await purgeExpiredEvents(env.DB, SECRET, Date.now());
+      expect((await waiting())?.after_message_id).not.toBe(before);
+      // And the newest of them was searched from this run on.
+      expect((await sweeps()).find((sweep) => sweep.email === newcomers.at(-1))?.after_message_id).not.toBe("");
+    }
+    expect(await hitNow(b, shared.id)).toBe(0);
+    // The newcomers' sweeps would take a run for every 15 of the file's emails that lost a recipient: dropped, so that
+    // the tests after start with none waiting.
+    await env.DB.prepare("DELETE FROM opt_out_sweeps WHERE email LIKE 'newcomer%'").run();
+  });
+
   it("a run hashes no more than its share, however many keyed hashes each waiting address costs", async () => {
     await seedRemovedEmails("cost", 5);
-    // Ten addresses with an accent and a punycode domain, each hashed in several spellings: a group's email costs 80.
-    const addresses = Array.from({ length: SWEEPS_PER_RUN }, (_, i) => `josé${i}${ownLocalPart()}@xn--mnchen-3ya.de`);
-    const perEmail = addresses.reduce((sum, address) => sum + fingerprintsToFindCount(address), 0);
-    expect(perEmail).toBeGreaterThan(SWEEP_HASHES_PER_RUN / 4);
-    expect(SWEEP_HASHES_PER_RUN % perEmail).not.toBe(0);
+    // Two groups of addresses with an accent and a punycode domain, each hashed in several spellings: a group's email
+    // costs 40, which half a run's share is no multiple of.
+    const addresses = Array.from({ length: 2 * SWEEPS_PER_GROUP }, (_, i) => `josé${i}${ownLocalPart()}@xn--mnchen-3ya.de`);
+    const [older, newer] = [addresses.slice(0, SWEEPS_PER_GROUP), addresses.slice(SWEEPS_PER_GROUP)];
+    const perEmail = (group: string[]) => group.reduce((sum, address) => sum + fingerprintsToFindCount(address), 0);
+    expect(perEmail(older)).toBeGreaterThan(SWEEP_HASHES_PER_RUN / 10);
+    expect((SWEEP_HASHES_PER_RUN / 2) % perEmail(older)).not.toBe(0);
     const now = Date.now();
     await env.DB.batch(
       addresses.map((address, i) =>
@@ -174,9 +241,11 @@ describe("an opt-out reaches another account's email the person was deleted from
       ),
     );
     const { hashes } = await keyedHashesDuring(() => purgeExpiredEvents(env.DB, SECRET, Date.now()));
-    // As many whole emails as fit, and not one more: the one that would pass the share waits for the next run.
-    expect(hashes).toBe(Math.floor(SWEEP_HASHES_PER_RUN / perEmail) * perEmail);
-    // The rest would take a run for every three of the file's emails that lost a recipient: dropped, so that the tests
+    // As many whole emails as fit, and not one more: the older group's in half the share, the newer's in what is left.
+    const olderHashes = Math.floor(SWEEP_HASHES_PER_RUN / 2 / perEmail(older)) * perEmail(older);
+    expect(hashes).toBe(olderHashes + Math.floor((SWEEP_HASHES_PER_RUN - olderHashes) / perEmail(newer)) * perEmail(newer));
+    expect(hashes).toBeLessThanOrEqual(SWEEP_HASHES_PER_RUN);
+    // The rest would take a run for every few of the file's emails that lost a recipient: dropped, so that the tests
     // after start with none waiting.
     await env.DB.prepare("DELETE FROM opt_out_sweeps WHERE email LIKE 'josé%'").run();
   });
@@ -244,22 +313,128 @@ describe("migration 0026", () => {
   });
 });
 
-describe("the sweep's reads", () => {
-  it("find the newest opt-out and those at its cursor by index, and the emails after it by a range of removed_recipients' key", async () => {
-    const plan = async (sql: string, ...params: number[]) =>
-      (
-        await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
-          .bind(...params)
-          .all<{ detail: string }>()
-      ).results.map((row) => row.detail);
-    const [group, emails] = [await plan(SWEEP_GROUP_SQL, 1), await plan(SWEEP_EMAILS_SQL, 1, 1)];
-    for (const steps of [group, emails]) {
-      // The newest opt-out: the last entry of the time index (a scan that stops at its first row, LIMIT 1).
-      expect(steps).toContain("SCAN opt_out_sweeps USING INDEX opt_out_sweeps_by_time");
-      // Those at its cursor, newest first, in the index's order: no sort of every opt-out waiting there.
-      expect(steps).toContain("SEARCH opt_out_sweeps USING INDEX opt_out_sweeps_by_cursor (after_message_id=?)");
-      expect(steps.filter((step) => step.includes("TEMP B-TREE"))).toEqual([]);
+describe("an opt-out through an account with more emails the person was deleted from than its request searches", () => {
+  /** The keyed hashes of an opt-out request through an account none of whose emails lost a recipient: its link's. */
+  async function linkHashes(): Promise<number> {
+    const c = await createAccount("Rep C");
+    const through = await sentMessage(c, { recipients: [{ email: `plain${ownLocalPart()}@wingtip.example` }], optOutLink: true });
+    return (await keyedHashesDuring(() => optOut(through.id))).hashes;
+  }
+
+  it("answers with the newest searched, within its bound, and the sweep finds the rest", async () => {
+    const b = await createAccount("Rep B");
+    const person = `many${ownLocalPart()}@wingtip.example`;
+    const ids = await deletedFromMany(b, person, OWN_SEARCH_EMAILS + 3);
+    const through = await sentMessage(b, { recipients: [{ email: person }], optOutLink: true });
+    const link = await linkHashes();
+    const request = await keyedHashesDuring(() => optOut(through.id));
+    expect(request.result.status).toBe(200);
+    expect(await request.result.text()).toContain("every other email from them");
+    // Two hashes an email for an address in ASCII: the newest the bound allows, and not the 3 oldest.
+    expect(request.hashes - link).toBe(OWN_SEARCH_HASHES);
+    expect(await optedOutOf(ids)).toEqual(ids.map((_, i) => i >= 3));
+    await purgeUntilSwept();
+    expect(await optedOutOf(ids)).toEqual(ids.map(() => true));
+  });
+
+  it("is stored and answered when its search of the account's own emails fails, and the sweep finds them all", async () => {
+    const b = await createAccount("Rep B");
+    const person = `failed${ownLocalPart()}@wingtip.example`;
+    const ids = await deletedFromMany(b, person, 3);
+    const through = await sentMessage(b, { recipients: [{ email: person }], optOutLink: true });
+    const link = await linkHashes();
+    // Every hash after the link's fails, as a request the CPU limit ends would stop there.
+    const sign = crypto.subtle.sign.bind(crypto.subtle);
+    let calls = 0;
+    const failing = vi
+      .spyOn(crypto.subtle, "sign")
+      .mockImplementation((...args) => (calls++ < link ? sign(...args) : Promise.reject(new Error("exceeded CPU"))));
+    let answer: Response;
+    try {
+      answer = await optOut(through.id);
+    } finally {
+      failing.mockRestore();
     }
-    expect(emails).toContain("SEARCH removed_recipients USING PRIMARY KEY (message_id>? AND message_id<?)");
+    expect(answer.status).toBe(200);
+    expect(await env.DB.prepare("SELECT count(*) AS n FROM opt_outs WHERE email = ?").bind(person).first("n")).toBe(1);
+    expect(await optedOutOf(ids)).toEqual([false, false, false]);
+    await purgeUntilSwept();
+    expect(await optedOutOf(ids)).toEqual([true, true, true]);
+  });
+});
+
+describe("opt-outs held for an email and recorded together share one bound", () => {
+  /**
+   * Two persons' opt-outs held for a new email of an account that deleted them from its emails, OWN_SEARCH_EMAILS
+   * and 3 newer ones, recorded together by `record`: they search one bound of the account's newest emails, half each,
+   * and the sweep finds the rest.
+   */
+  async function sharesOneBound(record: (account: TestAccount, id: string, persons: string[]) => Promise<unknown>): Promise<void> {
+    const persons = () => [`first${ownLocalPart()}@wingtip.example`, `second${ownLocalPart()}@wingtip.example`];
+    const hashesOf = async (account: TestAccount, held: string[]) => {
+      const id = await mintTrackingId(account.key);
+      for (const person of held) expect((await optOut(id, person)).status).toBe(200);
+      return (await keyedHashesDuring(() => record(account, id, held))).hashes;
+    };
+    // Recording them through an account none of whose emails lost a recipient: the hashes that are not the search's.
+    // Their sweeps would take many runs: dropped.
+    const others = persons();
+    const without = await hashesOf(await createAccount("Rep C"), others);
+    await env.DB.prepare("DELETE FROM opt_out_sweeps WHERE email IN (?, ?)")
+      .bind(...others)
+      .run();
+    const b = await createAccount("Rep B");
+    const [first = "", second = ""] = persons();
+    const ids = [...(await deletedFromMany(b, first, OWN_SEARCH_EMAILS)), ...(await deletedFromMany(b, second, 3))];
+    expect((await hashesOf(b, [first, second])) - without).toBe(OWN_SEARCH_HASHES);
+    // Each searched the newest half: the second's 3, and the first's newest 47.
+    const searched = OWN_SEARCH_EMAILS / 2;
+    expect(await optedOutOf(ids)).toEqual(ids.map((_, i) => i >= ids.length - searched));
+    await purgeUntilSwept();
+    expect(await optedOutOf(ids)).toEqual(ids.map(() => true));
+  }
+
+  it("by the email's registration", async () => {
+    await sharesOneBound(async (account, id, persons) => {
+      const body = registration({ recipients: persons.map((email) => ({ email })) });
+      expect((await account.json("PUT", `/api/messages/${id}`, body)).status).toBe(200);
+    });
+  });
+
+  it("by the email's deletion", async () => {
+    await sharesOneBound(async (account, id) => expect((await account.json("DELETE", `/api/messages/${id}`)).status).toBe(204));
+  });
+
+  it("by the purge, a day on", async () => {
+    await sharesOneBound(() => purgeExpiredEvents(env.DB, SECRET, Date.now() + 25 * 3_600_000));
+  });
+});
+
+describe("the sweep's and the opt-out's reads", () => {
+  const plan = async (sql: string, ...params: (number | string)[]) =>
+    (
+      await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+        .bind(...params)
+        .all<{ detail: string }>()
+    ).results.map((row) => row.detail);
+
+  it("find the oldest and the newest opt-out, and those at their cursors, by index, each group once, and the emails after each by a range of removed_recipients' key", async () => {
+    const steps = await plan(SWEEP_READ_SQL, 1, 1);
+    const times = (step: string) => steps.filter((s) => s === step).length;
+    // The oldest and the newest opt-out: the first and the last entry of the time index (a scan that stops at its first
+    // row, LIMIT 1).
+    expect(times("SCAN opt_out_sweeps USING INDEX opt_out_sweeps_by_time")).toBe(2);
+    // Those at each one's cursor, in the index's order: no sort of every opt-out waiting there; each group read once.
+    expect(times("SEARCH opt_out_sweeps USING INDEX opt_out_sweeps_by_cursor (after_message_id=?)")).toBe(2);
+    expect(steps.filter((step) => step.startsWith("MATERIALIZE"))).toEqual(["MATERIALIZE oldest", "MATERIALIZE newest"]);
+    expect(steps.filter((step) => step.includes("TEMP B-TREE"))).toEqual([]);
+    expect(times("SEARCH removed_recipients USING PRIMARY KEY (message_id>? AND message_id<?)")).toBe(2);
+  });
+
+  it("find the account's own emails that lost a recipient newest first, in the order of an index", async () => {
+    const steps = await plan(ownRemovedEmailsSql("?"), "acct");
+    expect(steps).toContain("SEARCH m USING INDEX messages_by_sent (account_id=?)");
+    expect(steps).toContain("SEARCH removed_recipients EXISTS USING PRIMARY KEY (message_id=?)");
+    expect(steps.filter((step) => step.includes("TEMP B-TREE"))).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@
 import { type BounceKind, COUNTED_LABELS, type ContactSummary, EVENT_KINDS, type TimelineItem } from "../../../shared/api";
 import { foldAddress, mailboxKey } from "../../../shared/email";
 import { ENGAGEMENT_HALF_LIFE_MS, ENGAGEMENT_REPEAT_FACTOR, ENGAGEMENT_WEIGHTS, roundedScore } from "../../../shared/engagement";
-import { fingerprintsToFind, removedFingerprints } from "../recipient-fingerprint";
+import { removedFingerprints } from "../recipient-fingerprint";
 import { iso } from "../time";
 import { END_OF_TIME } from "./events";
 import { deleteMessageStatements } from "./messages";
@@ -350,49 +350,6 @@ export async function contactTimelinePage(
     })),
     next: results.length > limit && last ? [last.at, last.key] : null,
   };
-}
-
-/** A keyed fingerprint of an address removed from one email (migration 0011). */
-export interface RemovedRecipient {
-  message_id: string;
-  fingerprint: string;
-}
-
-/**
- * The account's emails `email` was removed from (deleteContact): an opt-out the person makes afterwards, through any
- * email of the account, must reach them too, and nothing joins them to the address but their fingerprints, which name
- * it only under the secret, so each is computed (two HMACs per email that lost a recipient, a few µs each). Only the
- * account's, not the tracker's: every opt-out POST and each held address the hourly purge settles pays for the rows
- * read, and a tracker-wide scan could take it past the free plan's CPU limit. Another account's emails the person was
- * deleted from are reached later, by the purge's bounded sweep (db/opt-out-sweeps.ts); its emails that still list
- * them are reached at once, by mailbox.
- */
-export async function emailsRemovedFrom(db: D1Database, signingSecret: string, accountId: string, email: string): Promise<string[]> {
-  return removedFromMatching(signingSecret, await removedRecipientsOf(db, accountId), email);
-}
-
-/** The fingerprints of the addresses removed from the account's emails, for removedFromMatching: one query. */
-export async function removedRecipientsOf(db: D1Database, accountId: string): Promise<RemovedRecipient[]> {
-  const { results } = await db
-    .prepare("SELECT r.message_id, r.fingerprint FROM removed_recipients r JOIN messages m ON m.id = r.message_id WHERE m.account_id = ?")
-    .bind(accountId)
-    .all<RemovedRecipient>();
-  return results;
-}
-
-/** The emails among `removed` that hold a fingerprint of `email` (fingerprintsToFind: of any spelling of it, or its mailbox). */
-export async function removedFromMatching(signingSecret: string, removed: readonly RemovedRecipient[], email: string): Promise<string[]> {
-  const removedFrom = new Set<string>();
-  const fingerprints = new Map<string, readonly string[]>();
-  for (const row of removed) {
-    let own = fingerprints.get(row.message_id);
-    if (!own) {
-      own = await fingerprintsToFind(signingSecret, row.message_id, email);
-      fingerprints.set(row.message_id, own);
-    }
-    if (own.includes(row.fingerprint)) removedFrom.add(row.message_id);
-  }
-  return [...removedFrom];
 }
 
 /** Times deleteContact reads and writes before it gives up: a try fails only when the contact's emails changed between the two. */

@@ -1,6 +1,7 @@
 // The search, after an opt-out, of every account's emails the address was deleted from (migration 0026): they keep
 // only keyed fingerprints of it, per email, so each costs a few HMACs, and the tracker may hold thousands. The opt-out
-// searches its own account's at once (db/opt-outs.ts); the hourly purge sweeps the tracker's, a few at a time.
+// searches its own account's newest at once, within a bound (db/opt-outs.ts OWN_SEARCH_HASHES); the hourly purge
+// sweeps every account's, that one's included, a few at a time.
 import { fingerprintsToFind, fingerprintsToFindCount } from "../recipient-fingerprint";
 import { keptOptOutStatements } from "./signals";
 
@@ -15,43 +16,53 @@ import { keptOptOutStatements } from "./signals";
  * an invocation (developers.cloudflare.com/workers/platform/limits/, read 2026-11-30), beside the purge's other work.
  */
 export const SWEEP_HASHES_PER_RUN = 300;
-/** Emails that lost a recipient one run reads, at most: as many as the hashes allow for one opt-out in ASCII. */
+/**
+ * Emails that lost a recipient one run reads for a group, at most: as many as the hashes allow for one opt-out in ASCII
+ * (a group has them all when it is the only one waiting).
+ */
 export const SWEEP_EMAILS_PER_RUN = SWEEP_HASHES_PER_RUN / 2;
 /**
- * Opt-outs one run sweeps together, at most (those at the newest one's cursor, newest first): many wait at one cursor
- * after migration 0026 (every opt-out recorded before it). So one email's hashes for all of them, 10 × 26 at most,
- * fit in SWEEP_HASHES_PER_RUN, and a run always searches one. The others wait for a later run.
+ * Opt-outs one group holds, at most: many wait at one cursor after migration 0026 (every opt-out recorded before it).
+ * So one email's hashes for all of them, 5 × 26 at most, fit in half a run's SWEEP_HASHES_PER_RUN, and each group
+ * searches at least one email a run. The others wait for a later run.
  */
-export const SWEEPS_PER_RUN = 10;
+export const SWEEPS_PER_GROUP = 5;
 
 /**
- * The group a run sweeps: the opt-outs at the cursor of the newest one waiting (by its time), newest first, ?1 at
- * most. Newest first so that a recipient's fresh opt-out is searched from the next run on, at a run's full share,
- * whatever waits before it (after migration 0026, the backfill of every earlier opt-out, which may take weeks); those
- * wait meanwhile where they stopped, and go on once no newer one waits. The group's range is from its cursor through
- * the farthest end among it. Message ids are tracking ids, in ASCII: SQLite's order of them (BINARY) and
- * JavaScript's are one.
+ * A group: the opt-outs at the cursor of the oldest (ASC) or the newest (DESC) one waiting, by its time, in that order,
+ * ?1 at most. Its range is from its cursor through the farthest end among it. Message ids are tracking ids, in ASCII:
+ * SQLite's order of them (BINARY) and JavaScript's are one.
  */
-const SWEEP_GROUP = `SELECT email, created_at, after_message_id, through_message_id FROM opt_out_sweeps
-  WHERE after_message_id = (SELECT after_message_id FROM opt_out_sweeps ORDER BY created_at DESC LIMIT 1)
-  ORDER BY created_at DESC LIMIT ?1`;
+const group = (order: "ASC" | "DESC", besides = "") => `SELECT email, created_at, after_message_id AS after, through_message_id AS through
+  FROM opt_out_sweeps WHERE after_message_id = (SELECT after_message_id FROM opt_out_sweeps ORDER BY created_at ${order} LIMIT 1)${besides}
+  ORDER BY created_at ${order} LIMIT ?1`;
 
-/** The group (?1 opt-outs at most). */
-export const SWEEP_GROUP_SQL = `SELECT email, created_at, through_message_id AS through, after_message_id AS after FROM (${SWEEP_GROUP})`;
-
-/** The emails in the group's range (?2 of them at most), each with the fingerprints of the addresses removed from it. */
-export const SWEEP_EMAILS_SQL = `WITH sweep_group AS (${SWEEP_GROUP})
-  SELECT message_id, json_group_array(fingerprint) AS fingerprints FROM removed_recipients
-  WHERE message_id > (SELECT max(after_message_id) FROM sweep_group) AND message_id <= (SELECT max(through_message_id) FROM sweep_group)
-  GROUP BY message_id ORDER BY message_id LIMIT ?2`;
+/** The emails in a group's range (?2 of them at most), each with the fingerprints of the addresses removed from it. */
+const emailsOf = (group: string) => `(SELECT message_id, json_group_array(fingerprint) AS fingerprints FROM removed_recipients
+  WHERE message_id > (SELECT max(after) FROM ${group}) AND message_id <= (SELECT max(through) FROM ${group})
+  GROUP BY message_id ORDER BY message_id LIMIT ?2)`;
 
 /**
- * The statements that read a run's sweep: its group of opt-outs, and the emails that lost a recipient in its range,
- * each with its fingerprints, in key order (removed_recipients' primary key, one range seek). For the purge's batch
- * of opt-out reads (db/opt-outs.ts settleOptOutsInPurge): no query of its own, and no row read while no opt-out waits.
+ * A run's read, one statement: the two groups it sweeps (each opt-out a row, `email` set) and the emails in each one's
+ * range (each a row, `message_id` set), each row naming its group. The oldest opt-out waiting with those at its cursor,
+ * and the newest with those at its cursor that are not in the first (at another cursor, or past the first's
+ * SWEEPS_PER_GROUP). Each group is read once (MATERIALIZED, so that the planner never inlines it where it is named
+ * again: its emails' range, the other group), with its emails in the same statement, and the emails by a range of
+ * removed_recipients' key. Two groups at one cursor (after migration 0026, many wait at the start) read that range twice.
  */
-export function sweepReadStatements(db: D1Database): D1PreparedStatement[] {
-  return [db.prepare(SWEEP_GROUP_SQL).bind(SWEEPS_PER_RUN), db.prepare(SWEEP_EMAILS_SQL).bind(SWEEPS_PER_RUN, SWEEP_EMAILS_PER_RUN)];
+export const SWEEP_READ_SQL = `WITH oldest AS MATERIALIZED (${group("ASC")}),
+  newest AS MATERIALIZED (${group("DESC", " AND email NOT IN (SELECT email FROM oldest)")})
+  SELECT 'oldest' AS part, email, created_at, after, through, NULL AS message_id, NULL AS fingerprints FROM oldest
+  UNION ALL SELECT 'newest', email, created_at, after, through, NULL, NULL FROM newest
+  UNION ALL SELECT 'oldest', NULL, NULL, NULL, NULL, message_id, fingerprints FROM ${emailsOf("oldest")}
+  UNION ALL SELECT 'newest', NULL, NULL, NULL, NULL, message_id, fingerprints FROM ${emailsOf("newest")}`;
+
+/**
+ * The statement that reads a run's sweep (SWEEP_READ_SQL). For the purge's batch of opt-out reads (db/opt-outs.ts
+ * settleOptOutsInPurge): no query of its own, and no row of removed_recipients read while no opt-out waits.
+ */
+export function sweepReadStatement(db: D1Database): D1PreparedStatement {
+  return db.prepare(SWEEP_READ_SQL).bind(SWEEPS_PER_GROUP, SWEEP_EMAILS_PER_RUN);
 }
 
 interface Sweep {
@@ -61,50 +72,66 @@ interface Sweep {
   after: string;
 }
 
-interface SweptEmail {
+/** An email that lost a recipient, with the fingerprints of the addresses removed from it (a JSON array). */
+export interface RemovedEmail {
   message_id: string;
   fingerprints: string;
 }
 
+/** A row of a run's read: an opt-out of a group (`email` set) or an email in its range (`email` null). */
+type SweepReadRow = { part: "oldest" | "newest" } & ((Sweep & { email: string }) | (RemovedEmail & { email: null }));
+
 /**
- * What a run of the sweep writes, from what sweepReadStatements read (their results, in order): each opt-out's time
- * kept on the emails it finds (keptOptOutStatements: from then on they store no hit of anyone, and those stored since
- * are deleted, as on the account's own emails), and its cursor moved past the emails searched, or its row dropped when
- * it has searched every email that had lost a recipient when it was recorded. Each cursor moves only from where this
- * run read it, so a run at the same time, or an opt-out moving the time earlier (which starts the sweep again),
- * is not undone.
+ * What a run of the sweep writes, from what sweepReadStatement read. Fair to every opt-out: the oldest group has half
+ * the run's SWEEP_HASHES_PER_RUN, and the newest the rest (a group alone has them all). So a recipient's fresh opt-out
+ * is searched for from the next run on, whatever waits before it (after migration 0026, the backfill of every earlier
+ * opt-out, which may take weeks), and the oldest one waiting goes on at every run, however many new ones come: newer
+ * ones never delay it, and each opt-out waits at most for those older than it (one recorded late at an earlier time
+ * joins them), at half a run's hashes or more each. Those between the two wait where they stopped.
  */
-export async function sweepStatements(
+export async function sweepStatements(db: D1Database, signingSecret: string, read: D1Result | undefined): Promise<D1PreparedStatement[]> {
+  const rows = (read?.results ?? []) as SweepReadRow[];
+  const groups = (["oldest", "newest"] as const)
+    .map((part) => ({
+      sweeps: rows.flatMap((row) => (row.part === part && row.email !== null ? [row] : [])),
+      // In key order, as read: a UNION's rows come in no promised order.
+      emails: rows
+        .flatMap((row) => (row.part === part && row.email === null ? [row] : []))
+        .sort((a, b) => (a.message_id < b.message_id ? -1 : 1)),
+    }))
+    .filter((group) => group.sweeps.length > 0);
+  const statements: D1PreparedStatement[] = [];
+  let hashes = 0;
+  for (const [i, { sweeps, emails }] of groups.entries()) {
+    const share = SWEEP_HASHES_PER_RUN - hashes - (i < groups.length - 1 ? SWEEP_HASHES_PER_RUN / 2 : 0);
+    const swept = await groupStatements(db, signingSecret, sweeps, emails, share);
+    hashes += swept.hashes;
+    statements.push(...swept.statements);
+  }
+  return statements;
+}
+
+/**
+ * What sweeping one group writes, at `maxHashes` at most: each opt-out's time kept on the emails it finds
+ * (keptOptOutStatements: from then on they store no hit of anyone, and those stored since are deleted, as on the
+ * account's own emails), and its cursor moved past the emails searched, or its row dropped when it has searched every
+ * email that had lost a recipient when it was recorded. Each cursor moves only from where this run read it, so a run at
+ * the same time, or an opt-out moving the time earlier (which starts the sweep again), is not undone.
+ */
+async function groupStatements(
   db: D1Database,
   signingSecret: string,
-  [sweepRows, emailRows]: readonly (D1Result | undefined)[],
-): Promise<D1PreparedStatement[]> {
-  const sweeps = (sweepRows?.results ?? []) as Sweep[];
-  const first = sweeps[0];
-  if (!first) return [];
-  // The range read: from the cursor through the farthest end among the group as read.
-  const upto = sweeps.reduce((end, sweep) => (sweep.through > end ? sweep.through : end), first.after);
-  const cost = new Map<string, number>(sweeps.map((sweep) => [sweep.email, fingerprintsToFindCount(sweep.email)]));
-  const emails = (emailRows?.results ?? []) as SweptEmail[];
-  const found = new Map<string, string[]>(sweeps.map((sweep) => [sweep.email, []]));
-  let hashes = 0;
-  let searched = 0;
-  for (const email of emails) {
-    const searching = sweeps.filter((sweep) => email.message_id <= sweep.through);
-    // Before an email whose hashes would pass the run's, but always one: the group's for one email fit (SWEEPS_PER_RUN).
-    const emailCost = searching.reduce((sum, sweep) => sum + (cost.get(sweep.email) ?? 0), 0);
-    if (searched > 0 && hashes + emailCost > SWEEP_HASHES_PER_RUN) break;
-    const fingerprints = new Set<string>(JSON.parse(email.fingerprints));
-    for (const sweep of searching) {
-      const own = await fingerprintsToFind(signingSecret, email.message_id, sweep.email);
-      if (own.some((fingerprint) => fingerprints.has(fingerprint))) found.get(sweep.email)?.push(email.message_id);
-    }
-    hashes += emailCost;
-    searched++;
-  }
+  sweeps: readonly Sweep[],
+  emails: readonly RemovedEmail[],
+  maxHashes: number,
+): Promise<{ statements: D1PreparedStatement[]; hashes: number }> {
+  const after = sweeps[0]?.after ?? "";
+  // The range read: from the cursor through the farthest end among the group.
+  const upto = sweeps.reduce((end, sweep) => (sweep.through > end ? sweep.through : end), after);
+  const { found, searched, hashes } = await searchRemovedEmails(signingSecret, emails, sweeps, maxHashes);
   // Read to the range's end, every email searched: the cursor goes to the end. Else to the last email searched.
   const reachedEnd = searched === emails.length && emails.length < SWEEP_EMAILS_PER_RUN;
-  const cursor = reachedEnd ? upto : (emails[searched - 1]?.message_id ?? first.after);
+  const cursor = reachedEnd ? upto : (emails[searched - 1]?.message_id ?? after);
   const statements: D1PreparedStatement[] = [];
   for (const sweep of sweeps) {
     const ids = found.get(sweep.email) ?? [];
@@ -116,5 +143,36 @@ export async function sweepStatements(
         : db.prepare(`UPDATE opt_out_sweeps SET after_message_id = ? ${where}`).bind(cursor, sweep.email, sweep.after, sweep.created_at),
     );
   }
-  return statements;
+  return { statements, hashes };
+}
+
+/**
+ * Searches `emails`, in their order, for the fingerprints of each of `addresses` (fingerprintsToFind: of its
+ * spellings), each on the emails up to its `through` when it has one, and stops before the first email whose hashes
+ * would pass `maxHashes`. The emails found for each address, how many emails it searched (the first ones), and the
+ * keyed hashes it computed.
+ */
+export async function searchRemovedEmails(
+  signingSecret: string,
+  emails: readonly RemovedEmail[],
+  addresses: readonly { email: string; through?: string }[],
+  maxHashes: number,
+): Promise<{ found: Map<string, string[]>; searched: number; hashes: number }> {
+  const cost = new Map(addresses.map((address) => [address.email, fingerprintsToFindCount(address.email)]));
+  const found = new Map(addresses.map((address) => [address.email, [] as string[]]));
+  let hashes = 0;
+  let searched = 0;
+  for (const email of emails) {
+    const searching = addresses.filter((address) => address.through === undefined || email.message_id <= address.through);
+    const emailCost = searching.reduce((sum, address) => sum + (cost.get(address.email) ?? 0), 0);
+    if (hashes + emailCost > maxHashes) break;
+    const fingerprints = new Set<string>(JSON.parse(email.fingerprints));
+    for (const address of searching) {
+      const own = await fingerprintsToFind(signingSecret, email.message_id, address.email);
+      if (own.some((fingerprint) => fingerprints.has(fingerprint))) found.get(address.email)?.push(email.message_id);
+    }
+    hashes += emailCost;
+    searched++;
+  }
+  return { found, searched, hashes };
 }

@@ -1,10 +1,10 @@
 // A reader's opt-out of an email, from its page `/u/<trackingId>` (docs/protocol.md §11): recorded at once when the
 // email is registered, else held until its registration says who it went to (migration 0014).
 import { mailboxKey } from "../../../shared/email";
+import { errorName } from "../errors";
 import { fingerprintsToFind } from "../recipient-fingerprint";
-import { emailsRemovedFrom, type RemovedRecipient, removedFromMatching, removedRecipientsOf } from "./contacts";
-import { sweepReadStatements, sweepStatements } from "./opt-out-sweeps";
-import { optOutRecordedStatement, optOutStatements, recordReaderOptOut, unsubscribeStatement } from "./signals";
+import { type RemovedEmail, searchRemovedEmails, sweepReadStatement, sweepStatements } from "./opt-out-sweeps";
+import { keptOptOutStatements, optOutRecordedStatement, optOutStatements, recordReaderOptOut, unsubscribeStatement } from "./signals";
 import { placeholders } from "./sql";
 
 /**
@@ -31,6 +31,73 @@ const MAX_PENDING_PER_EMAIL = 20;
  * addresses per link may still be untracked wrongly, across every account.
  */
 const MAX_AS_GIVEN_PER_EMAIL = 20;
+/**
+ * Keyed hashes an invocation that records opt-outs computes searching their own account's emails the addresses were
+ * deleted from (a contact deleted from an email to several people leaves only fingerprints of the address), at most:
+ * the newest ones first (ownRemovedEmailsSql), where hits still come, 100 of them for an address in ASCII (2 hashes an
+ * email, opt-out-sweeps.ts SWEEP_HASHES_PER_RUN says why), fewer for one with other characters (26 at most). Shared
+ * out when one invocation records several addresses (a registration or a deletion settling those held for its email,
+ * a purge run those held a day). The rest is the sweep's (db/opt-out-sweeps.ts), which searches every account's
+ * emails: the opt-out's insert queued it (migration 0026's trigger), or an earlier opt-out of the address did.
+ * Unbounded, an account with thousands of them would pass the free plan's 10 ms of CPU
+ * (developers.cloudflare.com/workers/platform/limits/, read 2026-11-30) and fail the reader's opt-out. Measured
+ * 2026-12-07 in workerd (worker tests, not kept: no timed assertion) on this project's 2-core machine, shared (load
+ * average about 10): an opt-out through an account with 300 such emails computed 201 keyed hashes (1 checks its link);
+ * the search alone took 1 to 4 ms for its 200 at its fastest (workerd's clock counts whole ms), and 24 ms for 2,000 at
+ * the fastest of 8, about 12 µs a hash: about 2.5 ms of CPU at the bound.
+ */
+export const OWN_SEARCH_HASHES = 200;
+/** The account's emails that lost a recipient read for that, at most: as many as the hashes allow for an address in ASCII. */
+export const OWN_SEARCH_EMAILS = OWN_SEARCH_HASHES / 2;
+
+/**
+ * The emails of the accounts `accounts` (SQL giving their ids) that lost a recipient, each with the fingerprints of
+ * the addresses removed from it (RemovedEmail rows, with account_id): each account's OWN_SEARCH_EMAILS newest by their
+ * sending time.
+ */
+export const ownRemovedEmailsSql = (accounts: string) => `SELECT account_id, message_id, fingerprints FROM (
+    SELECT m.account_id, m.id AS message_id, (SELECT json_group_array(fingerprint) FROM removed_recipients WHERE message_id = m.id) AS fingerprints,
+      row_number() OVER (PARTITION BY m.account_id ORDER BY m.sent_at DESC) AS n
+    FROM messages m WHERE m.account_id IN (${accounts}) AND EXISTS (SELECT 1 FROM removed_recipients WHERE message_id = m.id))
+  WHERE n <= ${OWN_SEARCH_EMAILS}`;
+
+/** The statement that reads the account's own emails an opt-out through it searches at once (ownRemovedEmailsSql). */
+function ownRemovedEmailsStatement(db: D1Database, accountId: string): D1PreparedStatement {
+  return db.prepare(ownRemovedEmailsSql("?")).bind(accountId);
+}
+
+/** The emails among `own` (read by ownRemovedEmailsStatement) that `email` was removed from, searched within `maxHashes`. */
+async function ownEmailsRemovedFrom(
+  signingSecret: string,
+  own: readonly RemovedEmail[],
+  email: string,
+  maxHashes: number,
+): Promise<string[]> {
+  const { found } = await searchRemovedEmails(signingSecret, own, [{ email }], maxHashes);
+  return found.get(email) ?? [];
+}
+
+/**
+ * Keeps the opt-out of `email`, recorded at `since`, on the account's own emails it was removed from among those read
+ * (`own`, ownRemovedEmailsStatement's result), searched within `maxHashes`. After the opt-out is stored, in a batch of
+ * its own: a request the CPU limit ends here has stored it all the same, and the sweep finds what this leaves, as it
+ * does when this fails (logged; the reader is told that tracking is off, which it is).
+ */
+async function keepOnOwnEmails(
+  db: D1Database,
+  signingSecret: string,
+  email: string,
+  since: number,
+  own: D1Result | undefined,
+  maxHashes: number,
+): Promise<void> {
+  try {
+    const found = await ownEmailsRemovedFrom(signingSecret, (own?.results ?? []) as RemovedEmail[], email, maxHashes);
+    if (found.length > 0) await db.batch(keptOptOutStatements(db, email, since, found));
+  } catch (error) {
+    console.error("searching an opt-out's own emails failed, left to the sweep", errorName(error));
+  }
+}
 
 export interface OptOutTarget {
   accountId: string;
@@ -76,7 +143,8 @@ export async function optOutTarget(db: D1Database, accountId: string, messageId:
  * against; and one whose data the sender deleted, whose recipients went with it. The reader was told that every
  * other email from the sender to the address is tracked no more, and that holds; on a deleted email nothing more is
  * written (it is tracked no more already, and keeps no addresses). False when an address taken as given was over
- * the cap and not recorded (this email is untracked all the same): the reader must be told.
+ * the cap and not recorded (this email is untracked all the same): the reader must be told. The account's own emails
+ * the address was deleted from are searched once it is stored, within `searchHashes` (OWN_SEARCH_HASHES).
  */
 export async function optOutOfEmail(
   db: D1Database,
@@ -84,11 +152,12 @@ export async function optOutOfEmail(
   target: OptOutTarget,
   email: string,
   now: number,
+  searchHashes = OWN_SEARCH_HASHES,
 ): Promise<boolean> {
   const { accountId, messageId } = target;
-  if (target.deleted) return recordAsGiven(db, signingSecret, target, email, now);
+  if (target.deleted) return recordAsGiven(db, signingSecret, target, email, now, searchHashes);
   if (target.recipientCount === 0) {
-    const recorded = await recordAsGiven(db, signingSecret, target, email, now);
+    const recorded = await recordAsGiven(db, signingSecret, target, email, now, searchHashes);
     if (recorded) await unsubscribeStatement(db, accountId, messageId, email, now).run();
     else await recordReaderOptOut(db, accountId, messageId, now);
     return recorded;
@@ -110,26 +179,39 @@ export async function optOutOfEmail(
     await recordReaderOptOut(db, accountId, messageId, now);
     return true;
   }
-  await db.batch([
-    ...optOutStatements(db, accountId, messageId, address, now, await emailsRemovedFrom(db, signingSecret, accountId, address)),
+  const stored = await db.batch([
+    ...optOutStatements(db, accountId, messageId, address, now, []),
     unsubscribeStatement(db, accountId, messageId, address, now),
+    ownRemovedEmailsStatement(db, accountId),
   ]);
+  await keepOnOwnEmails(db, signingSecret, address, now, stored.at(-1), searchHashes);
   return true;
 }
 
 /**
  * Records `email`'s opt-out through an email that cannot check it (optOutOfEmail), unless the email has recorded
  * MAX_AS_GIVEN_PER_EMAIL addresses already. One batch, so the count and the insert see the same rows. True when the
- * account holds the address's opt-out afterwards (repeating one is not refused).
+ * account holds the address's opt-out afterwards (repeating one is not refused); then its own emails are searched.
  */
-async function recordAsGiven(db: D1Database, signingSecret: string, target: OptOutTarget, email: string, now: number): Promise<boolean> {
+async function recordAsGiven(
+  db: D1Database,
+  signingSecret: string,
+  target: OptOutTarget,
+  email: string,
+  now: number,
+  searchHashes: number,
+): Promise<boolean> {
   const { accountId, messageId } = target;
-  const removedFrom = await emailsRemovedFrom(db, signingSecret, accountId, email);
-  const results = await db.batch([
-    ...optOutStatements(db, accountId, messageId, email, now, removedFrom, MAX_AS_GIVEN_PER_EMAIL),
-    optOutRecordedStatement(db, accountId, email),
-  ]);
-  return (results.at(-1)?.results[0] as { recorded: number } | undefined)?.recorded === 1;
+  const [recorded, own] = (
+    await db.batch([
+      ...optOutStatements(db, accountId, messageId, email, now, [], MAX_AS_GIVEN_PER_EMAIL),
+      optOutRecordedStatement(db, accountId, email),
+      ownRemovedEmailsStatement(db, accountId),
+    ])
+  ).slice(-2);
+  if ((recorded?.results[0] as { recorded: number } | undefined)?.recorded !== 1) return false;
+  await keepOnOwnEmails(db, signingSecret, email, now, own, searchHashes);
+  return true;
 }
 
 /**
@@ -173,30 +255,27 @@ export async function recordPendingOptOut(
  * The opt-out work of a purge run, in two queries at most (the purge's budget counts them, db/retention.ts): one batch
  * reads what is due, one writes what it comes to. Records, as given (as optOutOfEmail does for a deleted email, and
  * under the same cap), the addresses held longer than PENDING_OPT_OUT_HOLD_MS, each at the time it was typed, and drops
- * them: the email stays untracked. The read gets the held addresses and the fingerprints of addresses removed from their
- * accounts' emails, only when some address is due; per account, as emailsRemovedFrom: each removed row read costs keyed
- * hashes here, within the purge's CPU. And sweeps a bounded share of the tracker's emails that lost a recipient for the
- * opt-outs recorded since (db/opt-out-sweeps.ts): no row read while none waits.
+ * them: the email stays untracked. The read gets the held addresses and, only when some address is due, their
+ * accounts' own emails that lost a recipient, searched within OWN_SEARCH_HASHES shared among them. And sweeps a
+ * bounded share of the tracker's emails that lost a recipient for the opt-outs recorded since (db/opt-out-sweeps.ts):
+ * no row read while none waits.
  */
 export async function settleOptOutsInPurge(db: D1Database, signingSecret: string, now: number): Promise<void> {
   const cutoff = now - PENDING_OPT_OUT_HOLD_MS;
-  const [held, removed, ...swept] = await db.batch([
+  const [held, own, swept] = await db.batch([
     db
       .prepare("SELECT message_id, account_id, email, created_at FROM pending_opt_outs WHERE created_at < ? ORDER BY created_at LIMIT ?")
       .bind(cutoff, ABANDONED_OPT_OUTS_PER_RUN),
-    db
-      .prepare(
-        `SELECT m.account_id, r.message_id, r.fingerprint FROM removed_recipients r JOIN messages m ON m.id = r.message_id
-         WHERE m.account_id IN (SELECT account_id FROM pending_opt_outs WHERE created_at < ?)`,
-      )
-      .bind(cutoff),
-    ...sweepReadStatements(db),
+    db.prepare(ownRemovedEmailsSql("SELECT account_id FROM pending_opt_outs WHERE created_at < ?")).bind(cutoff),
+    sweepReadStatement(db),
   ]);
   const statements: D1PreparedStatement[] = [];
-  const removedRows = (removed?.results ?? []) as (RemovedRecipient & { account_id: string })[];
-  for (const row of (held?.results ?? []) as (PendingOptOut & { message_id: string; account_id: string })[]) {
-    const ofAccount = removedRows.filter((r) => r.account_id === row.account_id);
-    statements.push(...(await heldAsGivenStatements(db, signingSecret, row.account_id, row.message_id, row, ofAccount)));
+  const ownRows = (own?.results ?? []) as (RemovedEmail & { account_id: string })[];
+  const heldRows = (held?.results ?? []) as (PendingOptOut & { message_id: string; account_id: string })[];
+  for (const row of heldRows) {
+    const ofAccount = ownRows.filter((r) => r.account_id === row.account_id);
+    const searchHashes = Math.floor(OWN_SEARCH_HASHES / heldRows.length);
+    statements.push(...(await heldAsGivenStatements(db, signingSecret, row.account_id, row.message_id, row, ofAccount, searchHashes)));
   }
   // After the held addresses: one recorded here is swept from the next run on.
   statements.push(...(await sweepStatements(db, signingSecret, swept)));
@@ -205,7 +284,7 @@ export async function settleOptOutsInPurge(db: D1Database, signingSecret: string
 
 /**
  * What records one address held for an email as given (under MAX_AS_GIVEN_PER_EMAIL, at the time it was typed, kept
- * on the account's emails it was removed from: `removed`, the account's removed recipients) and drops it.
+ * on the account's own emails it was removed from among `own`, searched within `searchHashes`) and drops it.
  */
 async function heldAsGivenStatements(
   db: D1Database,
@@ -213,9 +292,10 @@ async function heldAsGivenStatements(
   accountId: string,
   messageId: string,
   held: PendingOptOut,
-  removed: readonly RemovedRecipient[],
+  own: readonly RemovedEmail[],
+  searchHashes: number,
 ): Promise<D1PreparedStatement[]> {
-  const removedFrom = await removedFromMatching(signingSecret, removed, held.email);
+  const removedFrom = await ownEmailsRemovedFrom(signingSecret, own, held.email, searchHashes);
   return [
     ...optOutStatements(db, accountId, messageId, held.email, held.created_at, removedFrom, MAX_AS_GIVEN_PER_EMAIL),
     db.prepare("DELETE FROM pending_opt_outs WHERE message_id = ? AND email = ?").bind(messageId, held.email),
@@ -227,8 +307,9 @@ async function heldAsGivenStatements(
  * them once it is deleted (optOutOfEmail) and settleOptOutsInPurge a day on, under the same cap and each at the time it
  * was typed; and drops them. Their readers were told that the sender's other emails to them are tracked no more, and a
  * deleted email's registration never comes to check them. Read here, two queries at most (the held addresses, and only
- * when some are held the account's removed recipients); the statements go in the deletion's batch. An address held
- * after this read is not dropped by it: settleOptOutsInPurge records it.
+ * when some are held the account's own emails that lost a recipient, searched within OWN_SEARCH_HASHES shared among
+ * them); the statements go in the deletion's batch. An address held after this read is not dropped by it:
+ * settleOptOutsInPurge records it.
  */
 export async function heldOptOutsAsGivenStatements(
   db: D1Database,
@@ -238,9 +319,11 @@ export async function heldOptOutsAsGivenStatements(
 ): Promise<D1PreparedStatement[]> {
   const { results } = await pendingOptOutsStatement(db, accountId, messageId).all<PendingOptOut>();
   if (results.length === 0) return [];
-  const removed = await removedRecipientsOf(db, accountId);
+  const { results: own } = await ownRemovedEmailsStatement(db, accountId).all<RemovedEmail>();
+  const searchHashes = Math.floor(OWN_SEARCH_HASHES / results.length);
   const statements: D1PreparedStatement[] = [];
-  for (const held of results) statements.push(...(await heldAsGivenStatements(db, signingSecret, accountId, messageId, held, removed)));
+  for (const held of results)
+    statements.push(...(await heldAsGivenStatements(db, signingSecret, accountId, messageId, held, own, searchHashes)));
   return statements;
 }
 
@@ -276,7 +359,8 @@ export async function settleOptOuts(
   const target = await optOutTarget(db, accountId, messageId);
   if (!target?.registered || target.deleted) return;
   // Recording is idempotent, so a second writer settling the same rows at once records nothing twice.
-  for (const pending of results) await optOutOfEmail(db, signingSecret, target, pending.email, pending.created_at);
+  const searchHashes = Math.floor(OWN_SEARCH_HASHES / results.length);
+  for (const pending of results) await optOutOfEmail(db, signingSecret, target, pending.email, pending.created_at, searchHashes);
   await db
     .prepare(`DELETE FROM pending_opt_outs WHERE message_id = ? AND email IN (${placeholders(results.length)})`)
     .bind(messageId, ...results.map((p) => p.email))

@@ -207,9 +207,9 @@ export async function purgeExpiredEvents(
   await keyStoredMailboxes(db);
   // The replies stored before under their sender's spelling of a recipient (migration 0025): each becomes the recipient's.
   await respellStoredReplies(db);
-  // Last: its keyed hashes (the held addresses', and the opt-out sweep's, SWEEP_HASHES_PER_RUN at most) are the run's
-  // heaviest CPU, and a run it takes past the limit must not keep the open addresses above from being forgotten when
-  // the README says.
+  // Last: its keyed hashes (the held addresses', OWN_SEARCH_HASHES at most, and the opt-out sweep's,
+  // SWEEP_HASHES_PER_RUN at most) are the run's heaviest CPU, and a run it takes past the limit must not keep the open
+  // addresses above from being forgotten when the README says.
   await settleOptOutsInPurge(db, signingSecret, now);
   // After what the retention promises: a run the CPU limit ends here leaves only the search's old rows for the next.
   await foldStoredSearchText(db, maxChunks * SEARCH_TEXT_ROWS_PER_CHUNK);

@@ -603,13 +603,13 @@ export async function recordReaderOptOut(db: D1Database, accountId: string, mess
  * What records a recipient's opt-out through the account's email `messageId`, once: from `now` on, hits of every
  * email of the tracker to the address's mailbox store nothing, whichever account sent it (optedOutSince). The row
  * belongs to the account it was made through, which alone sees its unsubscribe signal. The opt-out is also kept on the
- * message itself, and on `removedFrom`, the account's emails the address was removed from (emailsRemovedFrom in
- * contacts.ts), at the earliest opt-out of the mailbox: the address may no longer be among their recipients (a deleted
- * contact), or may leave them later. With `maxPerEmail`, the row is written only while fewer than that many name
- * `messageId` (an address taken as given, db/opt-outs.ts); the caller reads optOutRecordedStatement to know. An opt-out
- * recorded after it was made (`now` in the past: held for an email not registered yet, db/opt-outs.ts) keeps its own
- * time though the account recorded the address later since, and deletes the hits those emails stored from then on
- * (coveredEventsSql).
+ * message itself, and on `removedFrom`, the account's emails the address was removed from that the caller found
+ * (db/opt-outs.ts: the newest ones; the sweep finds the rest), at the earliest opt-out of the mailbox: the address may
+ * no longer be among their recipients (a deleted contact), or may leave them later. With `maxPerEmail`, the row is
+ * written only while fewer than that many name `messageId` (an address taken as given, db/opt-outs.ts); the caller
+ * reads optOutRecordedStatement to know. An opt-out recorded after it was made (`now` in the past: held for an email
+ * not registered yet, db/opt-outs.ts) keeps its own time though the account recorded the address later since, and
+ * deletes the hits those emails stored from then on (coveredEventsSql).
  */
 export function optOutStatements(
   db: D1Database,
@@ -632,7 +632,7 @@ export function optOutStatements(
          ON CONFLICT (account_id, email) DO UPDATE SET created_at = min(created_at, excluded.created_at), mailbox_key = excluded.mailbox_key`,
       )
       .bind(accountId, email, messageId, now, mailboxKey(email)),
-    // On this email, and on those the address was removed from (emailsRemovedFrom).
+    // On this email, and on those the address was removed from (removedFrom).
     ...keptOptOutStatements(db, email, now, [messageId, ...removedFrom]),
   ];
 }
@@ -640,7 +640,7 @@ export function optOutStatements(
 /**
  * What keeps the opt-out of `email`'s mailbox, made at `since`, on emails `ids` whose recipients may not list it (one
  * it was made through, those a deleted contact's fingerprints tie to the address: optOutStatements, and the sweep of
- * other accounts' emails, db/opt-out-sweeps.ts): no recipient row joins them to the opt-out, so each keeps its time,
+ * every account's emails, db/opt-out-sweeps.ts): no recipient row joins them to the opt-out, so each keeps its time,
  * the mailbox's earliest opt-out, and the hits they stored from then on are deleted (coveredEventsSql). Nothing is
  * kept while the mailbox has no opt-out (a capped insert may have written none).
  */
