@@ -23,9 +23,9 @@ export class FlakyD1 {
   statements: string[] = [];
   /**
    * Each call that reached D1, in order: its statements' SQL (one, or a batch's in order) and the rows each read as D1
-   * bills them (`meta.rows_read`), undefined for `first` and `raw`, which give back rows without their meta.
+   * bills them (`meta.rows_read`).
    */
-  log: { sql: string[]; rowsRead: (number | undefined)[] }[] = [];
+  log: { sql: string[]; rowsRead: number[] }[] = [];
 
   /** `shouldFail(n)` decides whether the n-th call (from 0) fails; calls that fail never reach D1. */
   constructor(
@@ -37,9 +37,11 @@ export class FlakyD1 {
     if (this.shouldFail(this.calls++)) throw new Error(TRANSIENT_D1_ERROR);
   }
 
-  private count(result: unknown): void {
-    this.rowsReturned += rowCount(result);
-    this.rowsRead += rowsReadOf(result) ?? 0;
+  private count(result: D1Result): number {
+    // run() gives back no rows when the binding asks D1 for none (workerd's older, non-RPC path).
+    this.rowsReturned += result.results?.length ?? 0;
+    this.rowsRead += result.meta.rows_read;
+    return result.meta.rows_read;
   }
 
   asD1(): D1Database {
@@ -53,9 +55,13 @@ export class FlakyD1 {
             return async (...args: unknown[]) => {
               this.statements.push(sql);
               this.maybeFail();
-              const result = await (bound(target, prop) as (...a: unknown[]) => Promise<unknown>)(...args);
-              this.count(result);
-              this.log.push({ sql: [sql], rowsRead: [rowsReadOf(result)] });
+              // first() and raw() give back no meta, so they run as all(), and give back what they would from its rows:
+              // D1 runs the whole statement for them too and hands every row back (workerd 1.20261023.1's d1-api.ts:
+              // the three send the same query), so the reads are the same. One run: a write is never run twice.
+              const result = await (prop === "run" ? target.run() : target.all());
+              this.log.push({ sql: [sql], rowsRead: [this.count(result)] });
+              if (prop === "first") return firstOf(result, args[0] as string | undefined);
+              if (prop === "raw") return rawOf(result, args[0] as { columnNames?: boolean } | undefined);
               return result;
             };
           }
@@ -70,10 +76,9 @@ export class FlakyD1 {
             for (const s of statements) this.statements.push(String((s as unknown as Record<symbol, string>)[SQL]));
             this.maybeFail();
             const results = await target.batch(statements.map((s) => (s as unknown as Record<symbol, D1PreparedStatement>)[REAL] ?? s));
-            for (const result of results) this.count(result);
             this.log.push({
               sql: statements.map((s) => String((s as unknown as Record<symbol, string>)[SQL])),
-              rowsRead: results.map(rowsReadOf),
+              rowsRead: results.map((result) => this.count(result)),
             });
             return results;
           };
@@ -84,17 +89,27 @@ export class FlakyD1 {
   }
 }
 
-/** The rows D1 read for a result (`meta.rows_read`), if the result carries its meta (`all` and `run` do). */
-function rowsReadOf(result: unknown): number | undefined {
-  const meta = (result as Partial<D1Result> | null)?.meta;
-  return typeof meta?.rows_read === "number" ? meta.rows_read : undefined;
+/** What `first(column)` gives back for these rows: the first row, or its value in `column` (which it must have). */
+function firstOf(result: D1Result, column: string | undefined): unknown {
+  const row = result.results[0] as Record<string, unknown> | undefined;
+  if (row === undefined) return null;
+  if (column === undefined) return row;
+  if (row[column] === undefined) throw new Error(`D1_COLUMN_NOTFOUND: Column not found (${column})`);
+  return row[column];
 }
 
-/** Rows in what a statement's `all`, `first`, `run` or `raw` gave back. */
-function rowCount(result: unknown): number {
-  if (Array.isArray(result)) return result.length;
-  if (result && typeof result === "object" && "results" in result && Array.isArray(result.results)) return result.results.length;
-  return result === null || result === undefined ? 0 : 1;
+/**
+ * What `raw()` gives back for these rows: each row's values in its columns' order, after their names with
+ * `columnNames`. Rebuilt from all()'s objects, as workerd's d1-api.ts (1.20261023.1) rebuilds them when D1 answers in objects, so it
+ * differs from D1 where an object cannot say: two columns named alike (the object keeps the second), a column named
+ * like a number (an object lists those first), and the names of no rows, which it refuses to make up.
+ */
+function rawOf(result: D1Result, options: { columnNames?: boolean } | undefined): unknown[][] {
+  const rows = result.results as Record<string, unknown>[];
+  const values = rows.map((row) => Object.values(row));
+  if (!options?.columnNames) return values;
+  if (rows[0] === undefined) throw new Error("FlakyD1: raw({ columnNames: true }) of no rows: the column names are not known");
+  return [Object.keys(rows[0]), ...values];
 }
 
 /** A D1 binding that fails on any use: proves a code path never touches the database. */

@@ -133,14 +133,22 @@ export { FREE_PLAN_D1_QUERIES } from "../src/db/sql";
 
 /**
  * A request to the worker with the account's token (and `json` as its body), how many calls it made on the D1 binding (a batch is one), how
- * many rows those calls handed back to it and read, and the SQL of each statement it ran.
+ * many rows those calls handed back to it and read, the SQL of each statement it ran, and each call's statements with
+ * the rows each read (FlakyD1's log).
  */
 export async function countedCall(
   account: TestAccount,
   path: string,
   method = "GET",
   json?: unknown,
-): Promise<{ response: Response; d1Queries: number; d1RowsReturned: number; d1RowsRead: number; d1Statements: string[] }> {
+): Promise<{
+  response: Response;
+  d1Queries: number;
+  d1RowsReturned: number;
+  d1RowsRead: number;
+  d1Statements: string[];
+  d1Log: FlakyD1["log"];
+}> {
   const counted = new FlakyD1(env.DB, () => false);
   const ctx = createExecutionContext();
   const headers = { authorization: `Bearer ${account.apiToken}`, "content-type": "application/json" };
@@ -158,7 +166,16 @@ export async function countedCall(
     d1RowsReturned: counted.rowsReturned,
     d1RowsRead: counted.rowsRead,
     d1Statements: counted.statements,
+    d1Log: counted.log,
   };
+}
+
+/**
+ * Each statement of a FlakyD1 log, in order, as "<rows read> <its SQL on one line>": compared between two runs, a
+ * statement that reads more in one is named where the test fails.
+ */
+export function rowsReadByStatement(log: FlakyD1["log"]): string[] {
+  return log.flatMap((call) => call.sql.map((sql, i) => `${call.rowsRead[i]} ${sql.replace(/\s+/g, " ")}`));
 }
 
 /**
@@ -195,6 +212,35 @@ export async function seedOpens(account: TestAccount, count: number, before = Da
   )
     .bind(account.accountId, count, first)
     .run();
+}
+
+/**
+ * Each seeded email of the account given what a tracked email gathers beside its recipient and opens: a campaign, a
+ * click, two links, a reply, a sender view, a recipient removed from it, and its recipient's row of the people list
+ * listing the campaign (as a rescoring stores it). And for each, the people-list rows of a person written two ways, one
+ * hidden behind the other (migration 0027), rows alone (no email of theirs), for what reads the account's hidden rows.
+ * Written straight to D1, as seedMessages writes the emails.
+ */
+export async function seedEmailActivity(account: TestAccount): Promise<void> {
+  const emails = `SELECT m.id AS message_id, m.account_id, r.email, m.sent_at FROM messages m JOIN message_recipients r ON r.message_id = m.id
+    WHERE m.account_id = ?1 AND m.id LIKE 'seeded-%'`;
+  await env.DB.batch(
+    [
+      "UPDATE messages SET campaign = 'Renewal' WHERE account_id = ?1 AND id LIKE 'seeded-%'",
+      `INSERT INTO events (event_id, account_id, message_id, kind, link_index, occurred_at, inserted_at, request_label, label, client)
+         SELECT 'seeded-click-' || message_id, account_id, message_id, 'click', 0, sent_at + 60000, sent_at + 60000, 'human', 'human', 'Chrome 131'
+         FROM (${emails})`,
+      `INSERT INTO links (message_id, link_index, url) SELECT message_id, i.value, 'https://example.com/' || i.value FROM (${emails}), json_each('[0, 1]') i`,
+      `INSERT INTO signals (account_id, message_id, kind, source_id, email, occurred_at, inserted_at)
+         SELECT account_id, message_id, 'reply', 'seeded-reply-' || message_id, email, sent_at + 120000, sent_at + 120000 FROM (${emails})`,
+      `INSERT INTO sender_views (message_id, viewed_at) SELECT message_id, sent_at + 1000 FROM (${emails})`,
+      `INSERT INTO removed_recipients (message_id, fingerprint) SELECT message_id, 'seeded-removed-' || email FROM (${emails})`,
+      `UPDATE contact_scores SET campaigns = '["Renewal"]' WHERE account_id = ?1`,
+      `INSERT INTO contact_scores (account_id, email, shown_as)
+         SELECT account_id, replace(email, '@example.org', '@exämple.org'), NULL FROM (${emails})
+         UNION ALL SELECT account_id, replace(email, '@example.org', '@xn--exmple-cua.org'), replace(email, '@example.org', '@exämple.org') FROM (${emails})`,
+    ].map((sql) => env.DB.prepare(sql).bind(account.accountId)),
+  );
 }
 
 /**

@@ -21,10 +21,14 @@ import {
   CHROME_UA,
   call,
   clickLink,
+  countedCall,
   createAccount,
   forged,
   openPixel,
   registration,
+  rowsReadByStatement,
+  seedEmailActivity,
+  seedMessages,
   sentMessage,
   storedEvents,
   type TestAccount,
@@ -194,6 +198,24 @@ describe("replies", () => {
       expect(res.body.issues?.map((i) => i.path)).toContain(path);
     }
     expect((await call("/api/signals", { method: "POST", body: JSON.stringify({ signals: [reply] }) })).status).toBe(401);
+  });
+
+  it("records a reply reading as many rows in an account of 300 emails as in one of 30", async () => {
+    const recorded = async (emails: number) => {
+      const account = await createAccount();
+      await seedMessages(account, emails);
+      await seedEmailActivity(account);
+      // To the account's second seeded email (seeded-thread-1, to reader1). A seek reads the index entry after its
+      // range to see that it ended, when there is one: here the tenth email's (seeded-thread-10, reader10) or another
+      // of the account's seeded replies at both sizes, where without them another account's random id would decide.
+      const reply = { kind: "reply", threadId: "seeded-thread-1", gmailMessageId: "msg-f:seeded", at: ago(0), from: "reader1@example.org" };
+      // Counted from the second call: the first may read the account from D1 before its cache entry is written.
+      await countedCall(account, "/api/messages/status", "POST", { threadIds: ["seeded-thread-1"] });
+      const call = await countedCall(account, "/api/signals", "POST", { signals: [reply] });
+      expect(((await call.response.json()) as SignalsResponse).results[0]?.outcome).toBe("recorded");
+      return { queries: call.d1Queries, rowsRead: call.d1RowsRead, statements: rowsReadByStatement(call.d1Log) };
+    };
+    expect(await recorded(300)).toEqual(await recorded(30));
   });
 });
 
