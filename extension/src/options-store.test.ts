@@ -9,6 +9,7 @@ vi.hoisted(() => {
 import {
   DEFAULT_OPTIONS,
   hostMatchesDomains,
+  linksTracked,
   migrate,
   normalizeTrackerUrl,
   outOfRecipientsReach,
@@ -93,6 +94,17 @@ describe("options store", () => {
       expect(outOfRecipientsReach(url), url).toBe(true);
     for (const url of ["https://track.example.com", "https://mt.rep.workers.dev", "https://10.example.com", "not a url"])
       expect(outOfRecipientsReach(url), url).toBe(false);
+  });
+
+  it("tracks links only through a tracker recipients can reach, unless the rep asked for them all the same", () => {
+    const off = migrate({ version: 3 });
+    expect(off.trackLinksOutOfReach).toBe(false);
+    expect(linksTracked("https://track.example.com", off)).toBe(true);
+    expect(linksTracked("http://127.0.0.1:8787", off)).toBe(false);
+    expect(linksTracked("http://192.168.1.20:8787", off)).toBe(false);
+    const on = migrate({ version: 4, trackLinksOutOfReach: true });
+    expect(linksTracked("http://127.0.0.1:8787", on)).toBe(true);
+    expect(migrate({ version: 4, trackLinksOutOfReach: "yes" }).trackLinksOutOfReach).toBe(false);
   });
 
   it("normalises tracker URLs and domain lists, and matches subdomains", () => {

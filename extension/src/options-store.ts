@@ -40,6 +40,12 @@ export const DEFAULT_OPTIONS = {
   followUpDaysByCampaign: {} as Record<string, number>,
   /** Logs every Gmail selector that stops matching, and each tracking decision, to the console. */
   debug: false,
+  /**
+   * Links are rewritten into click links even while the tracker is out of recipients' reach (outOfRecipientsReach),
+   * where they do not open for them: for trying Mailtracker on this computer. Off, such links go out as written
+   * (linksTracked).
+   */
+  trackLinksOutOfReach: false,
 };
 
 export type Options = typeof DEFAULT_OPTIONS;
@@ -55,9 +61,10 @@ const OPTIONS_KEY = "options";
  * Bumped with every change to the stored shape, a field added included; `migrate` brings older shapes forward. What
  * saveOptions stores is migrate's output, every field there and checked, so an object stored with this version is read
  * as it is where migrate is not at hand (savedOptions). 3: the same fields as 2, which gained fields without a bump
- * (an object stored as 2 may lack some) and kept the opt-out link's former default (FORMER_OPT_OUT_TEXT).
+ * (an object stored as 2 may lack some) and kept the opt-out link's former default (FORMER_OPT_OUT_TEXT). 4:
+ * trackLinksOutOfReach.
  */
-export const OPTIONS_VERSION = 3;
+export const OPTIONS_VERSION = 4;
 
 interface StoredOptions extends Partial<Options> {
   version?: number;
@@ -100,6 +107,7 @@ export function migrate(stored: unknown): Options {
     followUpDays: pickDays(raw.followUpDays) ?? DEFAULT_OPTIONS.followUpDays,
     followUpDaysByCampaign: pickCampaignDays(raw.followUpDaysByCampaign),
     debug: pickBool(raw.debug, DEFAULT_OPTIONS.debug),
+    trackLinksOutOfReach: pickBool(raw.trackLinksOutOfReach, DEFAULT_OPTIONS.trackLinksOutOfReach),
   };
 }
 
@@ -236,6 +244,16 @@ const LOCAL_HOST =
  */
 export function outOfRecipientsReach(trackerUrl: string): boolean {
   return URL.canParse(trackerUrl) && LOCAL_HOST.test(new URL(trackerUrl).host);
+}
+
+/**
+ * Whether an email sent through the tracker at `trackerUrl` carries links to it (its click links, its opt-out link):
+ * not while recipients cannot reach it, since those links would not open for them and the email would be broken,
+ * unless the rep asked for them all the same (trackLinksOutOfReach). Its pixel still goes: one that fails to load
+ * shows nothing (rewrite.ts applyTracking).
+ */
+export function linksTracked(trackerUrl: string, options: Options): boolean {
+  return options.trackLinksOutOfReach || !outOfRecipientsReach(trackerUrl);
 }
 
 /**

@@ -55,11 +55,16 @@ export const midSentence = (text: string): string => text.charAt(0).toLowerCase(
 
 /**
  * What the compose window, the popup and the options say while connected to a tracker its recipients cannot reach
- * (options-store.ts outOfRecipientsReach): the pixel and the links of a tracked email point at it, so no recipient's
- * open is recorded and a tracked link does not open for them (README, "Quick start").
+ * (options-store.ts outOfRecipientsReach): no recipient's open is recorded, and the links of an email go out as
+ * written, since a link to the tracker would not open for them (options-store.ts linksTracked), unless the rep asked
+ * for click links all the same (`linksTracked`; README, "Quick start").
  */
-export const outOfReachNotice = (trackerUrl: string): string =>
-  `Recipients cannot reach your tracker at ${new URL(trackerUrl).host} (this computer or a private network): their opens are not recorded and tracked links do not open for them. To track real recipients, deploy a tracker (npm run deploy) and connect to it.`;
+export const outOfReachNotice = (trackerUrl: string, linksTracked: boolean): string =>
+  `Recipients cannot reach your tracker at ${new URL(trackerUrl).host} (this computer or a private network): their opens are not recorded, ${
+    linksTracked
+      ? "and tracked links do not open for them (the options track links all the same, for trying Mailtracker on this computer)"
+      : "and links go out as written, not tracked, since recipients could not open them"
+  }. To track real recipients, deploy a tracker (npm run deploy) and connect to it.`;
 
 /**
  * "calendly.com/rep/30min" from a URL: what a person recognises of a link (its host without "www." and its path;

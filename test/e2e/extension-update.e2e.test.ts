@@ -27,7 +27,7 @@ import { chromiumExecutable } from "./chromium";
 import { CHROMIUM_FLAGS } from "./chromium-flags";
 import { FIREFOX_DIST, openExtensionPage, startFirefox } from "./firefox";
 import { SimulatedGoogle } from "./gmail-sim/google";
-import { connectFromOptions, pasteInto, WAIT_MS } from "./harness";
+import { connectFromOptions, pasteInto, trackLinksOutOfReach, WAIT_MS } from "./harness";
 import { answerFromGoogle, puppeteerTab } from "./puppeteer-tab";
 import { eventually, freePort } from "./wait";
 
@@ -257,6 +257,8 @@ describe("Firefox: a Gmail tab open while the extension is updated", () => {
         tracker.url,
       );
       expect(connected.error).toBeNull();
+      // The tracker is on this machine: its click links are asked for, so that Clicks is the rep's to choose.
+      await trackLinksOutOfReach(connected.options);
       await connected.options.close();
 
       const { page, gmail, google } = await openGmailComposing();

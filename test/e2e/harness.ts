@@ -2,6 +2,7 @@
 // (puppeteer-core). Both load the built extension unpacked and answer Google's hosts from SimulatedGoogle.
 import { existsSync } from "node:fs";
 import type { SimulatedGoogle } from "./gmail-sim/google";
+import { eventually } from "./wait";
 
 /**
  * The executable of a browser the tests drive: `variable` from the environment, or Debian's path. A browser that is
@@ -113,6 +114,37 @@ export async function connectFromOptions(
   const error = await options.evaluate(() => document.querySelector("[data-testid=notice].error")?.textContent ?? null, null);
   const shown = await options.evaluate(() => document.querySelector("[data-testid=new-token]")?.textContent ?? "", null);
   return { options, apiToken: apiToken ?? shown, error };
+}
+
+/**
+ * The extension's stored options, read in one of its pages (`tab`): as they were, with `change` merged in after when
+ * one is given.
+ */
+export function storedOptions(tab: Tab, change: Record<string, unknown> | null = null): Promise<Record<string, unknown>> {
+  return tab.evaluate(async (next) => {
+    type Ext = { storage: { local: { get(key: string): Promise<Record<string, unknown>>; set(items: object): Promise<void> } } };
+    const g = globalThis as unknown as { browser?: Ext; chrome?: Ext };
+    const area = (g.browser ?? g.chrome)?.storage.local;
+    const now = ((await area?.get("options"))?.options ?? {}) as Record<string, unknown>;
+    if (next) await area?.set({ options: { ...now, ...next } });
+    return now;
+  }, change);
+}
+
+/**
+ * Sets "Track links even though recipients cannot reach this tracker" on the options page `options`, connected to a
+ * tracker on this machine, as a rep trying Mailtracker here does: links are otherwise left as written
+ * (options-store.ts linksTracked). Resolves once saved, since a compose reads the stored settings.
+ */
+export async function trackLinksOutOfReach(options: Tab, on = true): Promise<void> {
+  const box = "input[name=trackLinksOutOfReach]";
+  // Shown once the page has read that the tracker is out of reach, which it does again after connecting.
+  await options.waitFor((selector) => document.querySelector(selector), box);
+  if ((await options.evaluate((selector) => document.querySelector<HTMLInputElement>(selector)?.checked, box)) !== on)
+    await options.click(box);
+  await eventually("links tracked or not, saved", async () =>
+    (await storedOptions(options)).trackLinksOutOfReach === on ? true : undefined,
+  );
 }
 
 /**

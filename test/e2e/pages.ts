@@ -207,6 +207,11 @@ export function definePageScenarios(browserName: string, launch: () => Promise<B
       expect(await text(options, "[data-testid=connection]")).toBe(`Connected to ${tracker.url} (account ${key.accountId})`);
       // The test's tracker is on this machine: the page says recipients cannot reach it.
       expect(await text(options, "[data-testid=tracker-notice]")).toMatch(/^Recipients cannot reach your tracker at 127\.0\.0\.1:\d+ /);
+      // Its links go out as written, unless the rep asks for them tracked all the same: off until then.
+      expect(await text(options, "[data-testid=tracker-notice]")).toContain("links go out as written, not tracked");
+      expect(
+        await options.evaluate(() => document.querySelector<HTMLInputElement>("input[name=trackLinksOutOfReach]")?.checked, null),
+      ).toBe(false);
       // The token and the signing key stay with the background (its IndexedDB, background/private-area.ts): nothing a
       // content script can read from extension storage holds either.
       const readable = JSON.stringify(await allStorage(options));

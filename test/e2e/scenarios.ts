@@ -19,7 +19,16 @@ import { ALLOW_GMAIL_ACCESS, ALLOW_TRACKER_ACCESS, ASKED_ON_OPTIONS_PAGE } from 
 import { startTracker } from "../../scripts/tracker.mjs";
 import type { MessageDetail, MessagesResponse } from "../../shared/api";
 import { type SentRecord, SimulatedGoogle } from "./gmail-sim/google";
-import { type BrowserHarness, connectFromOptions, pasteInto, receiveInGmail, reloadGmail, type Tab } from "./harness";
+import {
+  type BrowserHarness,
+  connectFromOptions,
+  pasteInto,
+  receiveInGmail,
+  reloadGmail,
+  storedOptions,
+  type Tab,
+  trackLinksOutOfReach,
+} from "./harness";
 import { eventually, freePort } from "./wait";
 
 const EXCLUDED_RECIPIENT_DOMAIN = "mycompany.example";
@@ -173,25 +182,15 @@ export function defineScenarios(
     };
 
     /**
-     * The extension's stored options, read in one of its pages (`tab`): as they were, with `change` merged in after
-     * when one is given.
+     * Connects the extension: to a new account of its own (`create`: from the options page itself), its links tracked
+     * though the test's tracker is on this machine unless `trackLinks` is false (harness trackLinksOutOfReach).
      */
-    const storedOptions = (tab: Tab, change: Record<string, unknown> | null = null) =>
-      tab.evaluate(async (next) => {
-        type Ext = { storage: { local: { get(key: string): Promise<Record<string, unknown>>; set(items: object): Promise<void> } } };
-        const g = globalThis as unknown as { browser?: Ext; chrome?: Ext };
-        const area = (g.browser ?? g.chrome)?.storage.local;
-        const now = ((await area?.get("options"))?.options ?? {}) as Record<string, unknown>;
-        if (next) await area?.set({ options: { ...now, ...next } });
-        return now;
-      }, change);
-
-    /** Connects the extension: to a new account of its own (`create`: from the options page itself). */
-    const connect = async (create = false) => {
+    const connect = async ({ create = false, trackLinks = true } = {}) => {
       const connected = await connectFromOptions(harness, tracker.url, create ? undefined : await newAccountToken());
       expect(connected.error).toBeNull();
       apiToken = connected.apiToken;
       const options = connected.options;
+      await trackLinksOutOfReach(options, trackLinks);
       const exclusions: [string, string][] = [
         ["excludedRecipientDomains", EXCLUDED_RECIPIENT_DOMAIN],
         ["excludedLinkDomains", EXCLUDED_LINK_DOMAIN],
@@ -215,8 +214,8 @@ export function defineScenarios(
     };
 
     /** Connects a new account and opens Gmail in `variant`; the tab is closed after the scenario. */
-    const setUp = async (variant: Variant, url = gmailUrl(variant)): Promise<World> => {
-      const options = await connect();
+    const setUp = async (variant: Variant, url = gmailUrl(variant), trackLinks = true): Promise<World> => {
+      const options = await connect({ trackLinks });
       await options.close();
       const gmail = await harness.newTab(url);
       worlds.push(gmail);
@@ -575,6 +574,38 @@ export function defineScenarios(
         });
         expect(opened.openCount).toBe(1);
         expect(opened.opens.map((o) => o.label)).toEqual(["gmail-proxy"]);
+      },
+    );
+
+    scenario(
+      "with the tracker out of recipients' reach (the test's, on this machine) and links not asked for, a tracked email's links go out as written, its pixel with it",
+      [ENGLISH],
+      async (variant) => {
+        const { gmail } = await setUp(variant, gmailUrl(variant), false);
+        const href = "https://shop.example/pricing?plan=pro&amp;x=1";
+        const dialog = await compose(gmail, {
+          to: ["carol@prospect.example"],
+          subject: "Pricing, as written",
+          html: `<div>Hi Carol, see <a href="${href}">our pricing</a>.</div>`,
+        });
+        await gmail.waitFor(
+          (d) => document.querySelector(`${d} .mt-status`)?.textContent?.includes("links go out as written, not tracked"),
+          dialog,
+        );
+        const click = await gmail.evaluate((d) => {
+          const toggle = document.querySelector<HTMLButtonElement>(`${d} .mt-toggle-click`);
+          return [toggle?.getAttribute("aria-pressed"), toggle?.disabled];
+        }, dialog);
+        expect(click).toEqual(["false", true]);
+        await ready(gmail, dialog);
+        const count = google.sent.length;
+        await gmail.click(`${dialog} ${SEND}`);
+        const sent = await nextSend(count);
+        expect(sent.html).toContain(`<a href="${href}">our pricing</a>`);
+        expect(sent.html).not.toContain(`${tracker.url}/c/`);
+        const [, , id = ""] = PIXEL(tracker.url).exec(sent.html) ?? [];
+        expect(id, sent.html).not.toBe("");
+        expect(await registered(id)).toMatchObject({ openTracking: true, clickTracking: false, links: [] });
       },
     );
 

@@ -108,6 +108,7 @@ vi.mock("./api", async (original) => {
 import type { EventsResponse, FeedEvent } from "../../../shared/api";
 import { mintTrackingId, signedClickUrl } from "../../../shared/protocol";
 import { detailOf } from "../message-detail.test-support";
+import { saveOptions } from "../options-store";
 import { TOKEN_REFUSED } from "../words";
 import { TrackerError } from "./api";
 import { ContactCheckCache } from "./contact-checks";
@@ -845,16 +846,39 @@ it("the stored API token is a page's to ask for, never a Gmail tab's", () => {
 it("connected to a tracker its recipients cannot reach, the pages and every compose window hear what it costs", async () => {
   const { gmail, pages } = background();
   const compose = { id: "ext", url: "https://mail.google.com/mail/u/0/#inbox" };
-  // A deployed tracker: nothing to say.
+  // A deployed tracker: nothing to say, and links are tracked.
   expect((await pages.getState.run(null, fromOptions)).connection.notice).toBeNull();
-  expect((await gmail.mintId.run(null, compose)).notice).toBeNull();
+  expect(await gmail.mintId.run(null, compose)).toMatchObject({ notice: null, linksTracked: true });
 
-  // `npm start`'s tracker, on this computer.
+  // `npm start`'s tracker, on this computer: links go out as written.
   await pages.connect.run({ trackerUrl: "http://127.0.0.1:8787", apiToken: CONNECTED.apiToken }, fromOptions);
   const notice =
-    "Recipients cannot reach your tracker at 127.0.0.1:8787 (this computer or a private network): their opens are not recorded and tracked links do not open for them. To track real recipients, deploy a tracker (npm run deploy) and connect to it.";
+    "Recipients cannot reach your tracker at 127.0.0.1:8787 (this computer or a private network): their opens are not recorded, and links go out as written, not tracked, since recipients could not open them. To track real recipients, deploy a tracker (npm run deploy) and connect to it.";
   expect((await pages.getState.run(null, fromOptions)).connection).toMatchObject({ connected: true, notice });
-  expect((await gmail.mintId.run(null, compose)).notice).toBe(notice);
+  const terms = { trackerUrl: "http://127.0.0.1:8787", linksTracked: false, notice };
+  expect(await gmail.mintId.run(null, compose)).toEqual({ trackingId: expect.any(String), ...terms });
+  expect(await gmail.composeTerms.run(null, compose)).toEqual(terms);
+
+  // The rep asks for links tracked all the same: the words say what that costs.
+  await saveOptions({ trackLinksOutOfReach: true });
+  const tracked =
+    "Recipients cannot reach your tracker at 127.0.0.1:8787 (this computer or a private network): their opens are not recorded, and tracked links do not open for them (the options track links all the same, for trying Mailtracker on this computer). To track real recipients, deploy a tracker (npm run deploy) and connect to it.";
+  expect((await pages.getState.run(null, fromOptions)).connection.notice).toBe(tracked);
+  expect(await gmail.composeTerms.run(null, compose)).toEqual({ ...terms, linksTracked: true, notice: tracked });
+});
+
+it("signs no link while recipients cannot reach the tracker, whatever a compose asks, unless the rep asked for links tracked", async () => {
+  const { gmail, pages } = background();
+  const compose = { id: "ext", url: "https://mail.google.com/mail/u/0/#inbox" };
+  await pages.connect.run({ trackerUrl: "http://127.0.0.1:8787", apiToken: CONNECTED.apiToken }, fromOptions);
+  const { trackingId: id } = await gmail.mintId.run(null, compose);
+  const links = [{ index: 0, url: "https://example.com/pricing" }];
+  await expect(gmail.signLinks.run({ trackingId: id, links }, compose)).rejects.toThrow(
+    "links are not tracked while recipients cannot reach the tracker: they go out as written",
+  );
+  await saveOptions({ trackLinksOutOfReach: true });
+  const [signed] = await gmail.signLinks.run({ trackingId: id, links }, compose);
+  expect(signed?.clickUrl.startsWith(`http://127.0.0.1:8787/c/${id}/0?u=`)).toBe(true);
 });
 
 it("an email the tracker does not have while the outbox holds its registration is said to be on its way, or refused: never deleted", async () => {

@@ -14,7 +14,15 @@ import {
   type TrackingId,
 } from "../../../shared/protocol";
 import { gmailAccountOf, threadIdsOf } from "../gmail-ids";
-import { loadOptions, normalizeTrackerUrl, type Options, outOfRecipientsReach, saveOptions, withTracker } from "../options-store";
+import {
+  linksTracked,
+  loadOptions,
+  normalizeTrackerUrl,
+  type Options,
+  outOfRecipientsReach,
+  saveOptions,
+  withTracker,
+} from "../options-store";
 import { errorText, outOfReachNotice } from "../words";
 import { probeTracker, TrackerError, trackerApi } from "./api";
 import { type ContactCheckCache, contactCheckHandlers } from "./contact-checks";
@@ -87,14 +95,31 @@ async function connection(): Promise<{ state: ConnectionState; credentials: Cred
       accountId: credentials.accountId,
       lastAccountId: null,
       problem: null,
-      notice: trackerNotice(credentials.trackerUrl),
+      notice: trackerNotice(credentials.trackerUrl, options),
     },
     credentials,
   };
 }
 
 /** What tracking through the tracker at `trackerUrl` costs, when it costs something (words.ts outOfReachNotice). */
-const trackerNotice = (trackerUrl: string): string | null => (outOfRecipientsReach(trackerUrl) ? outOfReachNotice(trackerUrl) : null);
+const trackerNotice = (trackerUrl: string, options: Options): string | null =>
+  outOfRecipientsReach(trackerUrl) ? outOfReachNotice(trackerUrl, linksTracked(trackerUrl, options)) : null;
+
+/**
+ * What a compose window tracks through: the connected tracker, whether the email's links go to it (options-store.ts
+ * linksTracked: not while recipients cannot reach it, unless the rep asked), and what that costs, to show.
+ */
+export interface ComposeTerms {
+  trackerUrl: string;
+  linksTracked: boolean;
+  notice: string | null;
+}
+
+async function composeTerms(credentials: Credentials): Promise<ComposeTerms> {
+  const options = await loadOptions();
+  const { trackerUrl } = credentials;
+  return { trackerUrl, linksTracked: linksTracked(trackerUrl, options), notice: trackerNotice(trackerUrl, options) };
+}
 
 export async function requireCredentials(): Promise<Credentials> {
   const { state, credentials } = await connection();
@@ -262,16 +287,27 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: Signa
     /** The options, for a Gmail tab that found them stored in an older shape (options-store.ts loadSavedOptions). */
     options: handler(noInput, (): Promise<Options> => loadOptions()),
 
-    /** A fresh id for a compose window, minted ahead of the send so the send itself needs no round trip. */
-    mintId: handler(noInput, async (): Promise<{ trackingId: string; trackerUrl: string; notice: string | null }> => {
+    /**
+     * A fresh id for a compose window, minted ahead of the send so the send itself needs no round trip, and the terms
+     * it tracks under.
+     */
+    mintId: handler(noInput, async (): Promise<ComposeTerms & { trackingId: string }> => {
       const credentials = await requireCredentials();
       const trackingId = await mintTrackingId({ ...credentials.signingKey, accountId: credentials.accountId });
-      return { trackingId, trackerUrl: credentials.trackerUrl, notice: trackerNotice(credentials.trackerUrl) };
+      return { trackingId, ...(await composeTerms(credentials)) };
     }),
 
-    /** Click links for the links a compose holds now; the content script swaps them in synchronously at send. */
+    /** The terms again, for a compose open while the options changed (an id stays, the terms may not). */
+    composeTerms: handler(noInput, async (): Promise<ComposeTerms> => composeTerms(await requireCredentials())),
+
+    /**
+     * Click links for the links a compose holds now; the content script swaps them in synchronously at send. None while
+     * the email's links are not tracked (composeTerms): whatever a compose asks, they go out as written.
+     */
     signLinks: handler(signLinksInput, async (input): Promise<{ index: number; url: string; clickUrl: string }[]> => {
       const credentials = await requireCredentials();
+      if (!linksTracked(credentials.trackerUrl, await loadOptions()))
+        throw new Error("links are not tracked while recipients cannot reach the tracker: they go out as written");
       // The key the compose's id was minted with, which may be earlier than the current one (a rotation since it opened).
       const key = signingKeyFor(credentials, requireOwnId(credentials, input.trackingId).keyId);
       if (!key) throw new Error("this email's id names a signing key this browser does not hold: its links go out unchanged");

@@ -59,6 +59,10 @@ describe("send-time rewrite", () => {
     ]);
     expect(result.links).toEqual([{ index: 0, url: "https://shop.example/p?a=1&b=2" }]);
     expect(root.lastElementChild?.getAttribute("src")).toBe(p.pixelUrl);
+    // What keeps a pixel that cannot load invisible (applyTracking): an empty alt, and 1x1 without a border.
+    expect(root.lastElementChild?.outerHTML).toBe(
+      `<img src="${p.pixelUrl}" alt="" width="1" height="1" style="width:1px;height:1px;border:0;margin:0;padding:0">`,
+    );
     expect(pixelIdIn(p.pixelUrl, [TRACKER])).toBe(p.trackingId);
   });
 

@@ -208,13 +208,21 @@ it("a field not understood says what, next to it, saves nothing, says no 'Saved'
   expect($<HTMLInputElement>("[name=followUpDays]")?.value).toBe("400");
 });
 
-it("connected to a tracker its recipients cannot reach, the page says what it costs", async () => {
+it("connected to a tracker its recipients cannot reach, the page says what it costs, and offers to track links all the same", async () => {
   const notice = "Recipients cannot reach your tracker at 127.0.0.1:8787 (this computer or a private network): …";
+  const trackLinks = "input[name=trackLinksOutOfReach]";
+  expect($(trackLinks)).toBeNull();
   background.connection = { ...CONNECTED, trackerUrl: "http://127.0.0.1:8787", notice };
   // The page reads the connection again every 3 s.
   await vi.waitFor(() => expect($("[data-testid=tracker-notice]")?.textContent).toBe(notice));
+  // Off until the rep turns it on, as a rep would: a click on its checkbox, saved.
+  expect($<HTMLInputElement>(trackLinks)?.checked).toBe(false);
+  expect($(trackLinks)?.closest("label")?.textContent).toContain("Track links even though recipients cannot reach this tracker");
+  await click(trackLinks);
+  await vi.waitFor(() => expect(background.saves).toEqual([{ trackLinksOutOfReach: true }]));
   background.connection = CONNECTED;
   await vi.waitFor(() => expect($("[data-testid=tracker-notice]")).toBeNull());
+  expect($(trackLinks)).toBeNull();
 });
 
 it("Replace the API token asks first, saying what it does and does not change, then shows the new token once", async () => {

@@ -520,9 +520,16 @@ function OptionsPage() {
       {/* Where Firefox's popup sends the rep to allow the extension again (pages/allow-access.tsx). */}
       <WithheldAccess trackerUrl={connection.connected ? connection.trackerUrl : null} />
       {connection.notice ? (
-        <p class="error" data-testid="tracker-notice">
-          {connection.notice}
-        </p>
+        <>
+          <p class="error" data-testid="tracker-notice">
+            {connection.notice}
+          </p>
+          {/* Only while it matters: a tracker recipients can reach gets every link tracked (options-store.ts linksTracked). */}
+          <Toggle name="trackLinksOutOfReach" options={options} save={save}>
+            Track links even though recipients cannot reach this tracker (for trying Mailtracker on this computer: the links of your emails
+            then do not open for their recipients)
+          </Toggle>
+        </>
       ) : null}
       {options && options.earlierTrackerUrls.length > 0 ? (
         <p class="muted" data-testid="earlier-trackers">

@@ -124,13 +124,17 @@ function openDialog(compose: Parameters<typeof composeHtml>[0]): void {
   document.body.innerHTML = `<div role="dialog">${composeHtml(compose)}</div>`;
 }
 
+/** What the background answers a compose connected to a deployed tracker (handlers.ts ComposeTerms): links are tracked. */
+const DEPLOYED = { trackerUrl: "https://t.example", linksTracked: true, notice: null };
+
 /**
  * A connected tab's background: it mints `trackingId`, has signed no link yet, knows no recipient, queues
  * registrations, and keeps a follow-up reminder of `reminderDays` for a send it withdraws.
  */
 function backgroundMinting(trackingId: string, reminderDays: number | null = null): void {
   callFromGmail.mockImplementation(async (type: string) => {
-    if (type === "mintId") return { trackingId, trackerUrl: "https://t.example" };
+    if (type === "mintId") return { trackingId, ...DEPLOYED };
+    if (type === "composeTerms") return DEPLOYED;
     if (type === "signLinks") return [];
     if (type === "checkRecipients") return { contacts: [] };
     if (type === "messageUnsent") return { reminderDays };
@@ -694,17 +698,102 @@ describe("compose tracking: a compose open while Firefox puts an update's copy o
 });
 
 describe("compose tracking: a tracker its recipients cannot reach", () => {
-  it("the compose says what it costs, before anything is sent", async () => {
-    const notice = "Recipients cannot reach your tracker at 127.0.0.1:8787 (this computer or a private network): …";
-    callFromGmail.mockImplementation(async (type: string) => {
-      if (type === "mintId") return { trackingId: TRACKING_ID, trackerUrl: "http://127.0.0.1:8787", notice };
-      if (type === "checkRecipients") return { contacts: [] };
-      return [];
+  const LOCAL = "http://127.0.0.1:8787";
+  const notice = "Recipients cannot reach your tracker at 127.0.0.1:8787 (this computer or a private network): …";
+  const OFFER = "https://shop.example/offer";
+  const clickUrl = (url: string, index: number) => `${LOCAL}/c/${TRACKING_ID}/${index}?u=${encodeURIComponent(url)}`;
+  const calls = (type: string) => callFromGmail.mock.calls.filter(([t]) => t === type).map(([, input]) => input);
+  const button = (name: string) => document.querySelector(`.mt-toolbar .mt-toggle-${name}`) as HTMLButtonElement;
+
+  /**
+   * A tab connected to `npm start`'s tracker, whose background answers that the links are tracked or not
+   * (`linksTracked`, a list: one answer per call, the last one kept), and signs what it is asked to.
+   */
+  function connectedLocally(linksTracked: boolean[]): void {
+    const terms = () => ({
+      trackerUrl: LOCAL,
+      linksTracked: (linksTracked.length > 1 ? linksTracked.shift() : linksTracked[0]) ?? false,
+      notice,
     });
+    callFromGmail.mockImplementation(async (type: string, input: unknown) => {
+      if (type === "mintId") return { trackingId: TRACKING_ID, ...terms() };
+      if (type === "composeTerms") return terms();
+      if (type === "signLinks")
+        return (input as { links: { index: number; url: string }[] }).links.map((l) => ({ ...l, clickUrl: clickUrl(l.url, l.index) }));
+      if (type === "checkRecipients") return { contacts: [] };
+      return { queued: true };
+    });
+  }
+
+  /** Opens a compose with a link, ready to send once every link it tracks is signed. */
+  async function openWithLink(options: Options = { ...DEFAULT_OPTIONS, trackerUrl: LOCAL, optOutLinkByDefault: true }): Promise<void> {
+    openDialog({
+      subject: "Intro",
+      chips: `<div role="option" data-hovercard-id="dana@acme.example" data-name="Dana"></div>`,
+      body: `Hi, <a href="${OFFER}">our offer</a>`,
+    });
+    start(options);
+    await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-ready")).toBe("true"));
+  }
+
+  /** Sends the compose, and what the background was asked to register once Gmail answered. */
+  async function sent(): Promise<Record<string, unknown>> {
+    clickSend();
+    await gmailAnswers(gmailSendAnswered([{ ...SENT_IDS, trackingId: TRACKING_ID, subject: "Intro" }]));
+    return (calls("messageSent").at(-1) as { request: Record<string, unknown> }).request;
+  }
+
+  const body = () => document.querySelector("[g_editable]") as HTMLElement;
+
+  it("the compose says what it costs, before anything is sent", async () => {
+    connectedLocally([false]);
     openDialog({ subject: "Intro", chips: `<div role="option" data-hovercard-id="dana@acme.example" data-name="Dana"></div>`, body: "Hi" });
     start();
     await vi.waitFor(() => expect(document.querySelector(".mt-status")?.textContent).toBe(notice));
     expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-status")).toBe(notice);
+  });
+
+  it("links go out exactly as written, and no opt-out link, which would not open for recipients; the pixel still goes", async () => {
+    connectedLocally([false]);
+    await openWithLink();
+    // Clicks and the opt-out link are not the rep's to turn on here: the toolbar says why.
+    expect([button("click").getAttribute("aria-pressed"), button("click").disabled]).toEqual(["false", true]);
+    expect(button("click").title).toBe(
+      "Links in this email are not tracked: recipients cannot reach your tracker, so they go out as written",
+    );
+    expect([button("optout").getAttribute("aria-pressed"), button("optout").disabled]).toEqual(["false", true]);
+    expect(button("optout").title).toBe("No opt-out link: recipients cannot reach your tracker, so it would not open for them");
+    expect(button("open").getAttribute("aria-pressed")).toBe("true");
+    const request = await sent();
+    expect(calls("signLinks")).toEqual([]);
+    expect([...body().querySelectorAll("a")].map((a) => a.getAttribute("href"))).toEqual([OFFER]);
+    expect(body().querySelector("img")?.getAttribute("src")).toBe(pixelUrl(LOCAL, TRACKING_ID));
+    expect(request).toMatchObject({ openTracking: true, clickTracking: false, links: [], optOutLink: false });
+  });
+
+  it("with links tracked all the same (the rep's option, the background's answer), they are rewritten and registered", async () => {
+    connectedLocally([true]);
+    await openWithLink();
+    expect([button("click").getAttribute("aria-pressed"), button("click").disabled]).toEqual(["true", false]);
+    const request = await sent();
+    expect([...body().querySelectorAll("a")].map((a) => a.getAttribute("href"))).toEqual([clickUrl(OFFER, 0), `${LOCAL}/u/${TRACKING_ID}`]);
+    expect(request).toMatchObject({ clickTracking: true, links: [{ index: 0, url: OFFER }], optOutLink: true });
+  });
+
+  it("the options changed while the compose is open: the background's answer anew decides, and the same id goes on", async () => {
+    // Not tracked when the compose opened; the rep then turns the option on (the background now says tracked).
+    connectedLocally([false, true]);
+    const options = { ...DEFAULT_OPTIONS, trackerUrl: LOCAL };
+    await openWithLink(options);
+    expect(button("click").disabled).toBe(true);
+    for (const controller of started.splice(0)) controller.abort();
+    start({ ...options, trackLinksOutOfReach: true });
+    await vi.waitFor(() => expect(button("click").getAttribute("aria-pressed")).toBe("true"));
+    await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-ready")).toBe("true"));
+    expect(calls("mintId")).toHaveLength(1);
+    const request = await sent();
+    expect(body().querySelector("a")?.getAttribute("href")).toBe(clickUrl(OFFER, 0));
+    expect(request).toMatchObject({ clickTracking: true, links: [{ index: 0, url: OFFER }] });
   });
 });
 
@@ -1052,7 +1141,7 @@ describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
   function connected(ids: string[]): void {
     minted = [...ids];
     callFromGmail.mockImplementation(async (type: string) => {
-      if (type === "mintId") return { trackingId: minted.shift(), trackerUrl: "https://t.example" };
+      if (type === "mintId") return { trackingId: minted.shift(), ...DEPLOYED };
       if (type === "signLinks") return [];
       if (type === "messageUnsent") return { reminderDays };
       if (type === "checkRecipients") return { contacts: [] };
@@ -1310,7 +1399,7 @@ describe("compose tracking: a scheduled send cancelled in Gmail, back as a draft
   /** A connected tab whose background answers scheduledSendReopened with `answer` (or fails with it). */
   function connected(answer: { subject: string; reminderDays: number | null } | null | Error): void {
     callFromGmail.mockImplementation(async (type: string) => {
-      if (type === "mintId") return { trackingId: TRACKING_ID, trackerUrl: "https://t.example" };
+      if (type === "mintId") return { trackingId: TRACKING_ID, ...DEPLOYED };
       if (type === "signLinks") return [];
       if (type === "checkRecipients") return { contacts: [] };
       if (type === "scheduledSendReopened") {

@@ -19,10 +19,12 @@
 //   Undo Send): its registration is withdrawn through the background, a pending one never goes out, and the compose
 //   Gmail reopens is a new compose with its own id, tracked as usual when sent again. Read from the click on the
 //   notice alone: today's request for an undo is not public.
+
 import type { RegisterMessageRequest } from "../../../../shared/api";
 import { isEmailAddress } from "../../../../shared/email";
 import { RECIPIENT_NAME_MAX, RECIPIENTS_MAX, SUBJECT_MAX } from "../../../../shared/limits";
 import { pixelUrl } from "../../../../shared/protocol";
+import type { ComposeTerms } from "../../background/handlers";
 import { gmailId, legacyThreadId, registeredThreadId, threadIdsToRegister } from "../../gmail-ids";
 import { callFromGmail, ExtensionReloaded, extensionReloaded } from "../../messaging";
 import { hostMatchesDomains, type Options } from "../../options-store";
@@ -386,6 +388,9 @@ function onUntrackedSent(sends: UntrackedSend[], openSessions: Iterable<ComposeS
   }
 }
 
+/** Why a link to the tracker is not put into an email (handlers.ts composeTerms). */
+const OUT_OF_REACH = "recipients cannot reach your tracker";
+
 const MISSED_SEND = "the extension did not recognise the send (Gmail may have changed)";
 const UNSEEN_COMPOSE =
   "the extension did not recognise its compose window (Gmail may have changed, or this Gmail page was open before the extension started: reload it)";
@@ -420,6 +425,8 @@ class ComposeSession {
   private problem: string | null = null;
   /** What tracking through this tracker costs, from the background (a tracker its recipients cannot reach). */
   private notice: string | null = null;
+  /** Whether this email's links go to the tracker (its click links, its opt-out link), as the background decided. */
+  private linksTracked = false;
   private readonly clickUrls = new Map<string, string>();
   private nextIndex = 0;
   /** What the rep chose for this email, if anything: otherwise the options' default. */
@@ -550,8 +557,7 @@ class ComposeSession {
     try {
       const minted = await callFromGmail("mintId", null);
       this.trackingId = minted.trackingId;
-      this.trackerUrl = minted.trackerUrl;
-      this.notice = minted.notice;
+      this.takeTerms(minted);
       // Other compose features (follow-up-reminder.ts) add their controls to the toolbar of a compose with an id.
       this.toolbar.dataset.mtTrackingId = minted.trackingId;
       this.toolbar.dispatchEvent(new CustomEvent(COMPOSE_READY_EVENT, { bubbles: true }));
@@ -565,6 +571,13 @@ class ComposeSession {
           : `not connected to a tracker (${error instanceof Error ? error.message : String(error)})`;
     }
     this.refresh();
+  }
+
+  /** The background's terms for this compose: its tracker, whether its links go there, and what that costs. */
+  private takeTerms(terms: ComposeTerms): void {
+    this.trackerUrl = terms.trackerUrl;
+    this.notice = terms.notice;
+    this.linksTracked = terms.linksTracked;
   }
 
   private changed(): void {
@@ -609,7 +622,7 @@ class ComposeSession {
     if (excluded.length > 0) return { open: false, click: false, reason: `Not tracked: ${excluded[0]} is at an excluded domain` };
     return {
       open: this.userOpen ?? this.options.openTrackingByDefault,
-      click: this.userClick ?? this.options.clickTrackingByDefault,
+      click: this.linksTracked && (this.userClick ?? this.options.clickTrackingByDefault),
       reason: null,
     };
   }
@@ -642,9 +655,12 @@ class ComposeSession {
     this.openButton.setAttribute("aria-pressed", String(state.open));
     this.clickButton.setAttribute("aria-pressed", String(state.click));
     this.openButton.disabled = locked;
-    this.clickButton.disabled = locked;
+    // Links are the background's to allow (handlers.ts composeTerms): not the rep's choice while the tracker is out of reach.
+    this.clickButton.disabled = locked || !this.linksTracked;
     this.openButton.title = state.open ? "Opens of this email are tracked" : "Opens of this email are not tracked";
-    this.clickButton.title = state.click ? "Links in this email are tracked" : "Links in this email are not tracked";
+    this.clickButton.title = state.click
+      ? "Links in this email are tracked"
+      : `Links in this email are not tracked${locked || this.linksTracked ? "" : `: ${OUT_OF_REACH}, so they go out as written`}`;
     const recipients = this.recipientAddresses();
     if (state.reason) this.setStatus(state.reason);
     else if (recipients.unread) {
@@ -656,7 +672,7 @@ class ComposeSession {
     const tracked = state.open || state.click;
     const why = state.reason ?? "this email is not tracked (Opens and Clicks are off)";
     this.campaign.setEnabled(tracked, why);
-    this.optOut.setEnabled(tracked, why);
+    this.optOut.setEnabled(tracked && this.linksTracked, tracked ? `${OUT_OF_REACH}, so it would not open for them` : why);
     if (tracked) this.toolbar.removeAttribute(UNTRACKED_ATTRIBUTE);
     // Written only when it changes: each write wakes the reminder's observer (follow-up-reminder.ts).
     else if (this.toolbar.getAttribute(UNTRACKED_ATTRIBUTE) !== why) this.toolbar.setAttribute(UNTRACKED_ATTRIBUTE, why);
@@ -686,7 +702,10 @@ class ComposeSession {
   private async presign(): Promise<void> {
     if (!this.trackingId || this.signing) return;
     const policy = { trackers: this.trackers(), excludedLinkDomains: this.options.excludedLinkDomains };
-    const missing = linksToSign(this.body, policy, this.trackingId).filter((url) => !this.clickUrls.has(url));
+    // None while the links go out as written (linksTracked).
+    const unsigned = () =>
+      this.linksTracked ? linksToSign(this.body, policy, this.trackingId).filter((url) => !this.clickUrls.has(url)) : [];
+    const missing = unsigned();
     if (missing.length > 0) {
       this.signing = true;
       try {
@@ -699,7 +718,7 @@ class ComposeSession {
         this.signing = false;
       }
       // Links may have been added while we waited.
-      if (linksToSign(this.body, policy, this.trackingId).some((url) => !this.clickUrls.has(url))) return this.schedulePresign(150);
+      if (unsigned().length > 0) return this.schedulePresign(150);
     }
     this.toolbar.dataset.mtReady = "true";
   }
@@ -722,7 +741,7 @@ class ComposeSession {
       trackerUrl: this.trackerUrl,
       trackers: this.trackers(),
       trackingId: this.trackingId,
-      tracked: state.open || state.click,
+      tracked: (state.open || state.click) && this.linksTracked,
     });
     if (!this.trackingId || (!state.open && !state.click)) {
       const reason = state.reason ?? "Not tracked: tracking is off for this email";
@@ -868,8 +887,18 @@ class ComposeSession {
     if (options.trackerUrl !== this.options.trackerUrl || !this.root.isConnected) return false;
     this.options = options;
     this.optOut.setOptions(options);
-    if (this.trackingId) this.refresh();
-    else void this.mint(); // not connected before: perhaps now
+    if (this.trackingId) {
+      this.refresh();
+      // Whether links are tracked follows the options too (options-store.ts linksTracked): the background says anew.
+      callFromGmail("composeTerms", null).then(
+        (terms) => {
+          this.takeTerms(terms);
+          this.schedulePresign(0);
+          this.refresh();
+        },
+        (error: unknown) => debug("compose terms not read", error),
+      );
+    } else void this.mint(); // not connected before: perhaps now
     return true;
   }
 
