@@ -19,6 +19,7 @@ import { RECIPIENT_SPELLINGS_SQL, SIGNAL_SPELLINGS_SQL } from "../src/db/spellin
 import { hitFromRequest } from "../src/hits";
 import { deriveSigningKey } from "../src/keys";
 import { storeHits } from "../src/queue";
+import { FlakyD1 } from "./faults";
 import {
   BASE,
   CHROME_UA,
@@ -448,6 +449,9 @@ describe("the people list and a contact's page", () => {
 /** A person whose address is all in ASCII but for its domain: its punycode spelling is all in ASCII. */
 const JOE_UNICODE = "joe@münchen.de";
 const JOE_PUNYCODE = "joe@xn--mnchen-3ya.de";
+/** A person whose address is all in ASCII, and the same with its domain in full-width letters. */
+const JOE_ASCII = "joe@acme.example";
+const JOE_FULL_WIDTH = "joe@ａｃｍｅ.example";
 
 describe("the people list while more contacts are marked than one request rescores", () => {
   /** The listing at `query` page after page, each asked for `limit` contacts, up to `pages` of them, and each page's pendingContacts. */
@@ -643,6 +647,33 @@ describe("the people list while more contacts are marked than one request rescor
     expect(d1Queries).toBeLessThanOrEqual(FREE_PLAN_D1_QUERIES);
   });
 
+  it("lists a person right, once, while an email to a spelling of theirs outside ASCII that folds to their ASCII one waits", async () => {
+    // The domain in full-width letters: IDNA maps them to ASCII (foldAddress), so the person is shown as the spelling
+    // all in ASCII and the row outside ASCII is the one not shown. The person's other row, first in the hidden case.
+    expect(foldAddress(JOE_FULL_WIDTH)).toBe(JOE_ASCII);
+    for (const spellingStoredBefore of [true, false]) {
+      const { account, markSeeded } = await accountBehind(RESCORED_PER_REQUEST + 40);
+      const first = await sentMessage(account, { threadId: "t-wide-1", recipients: [{ email: JOE_ASCII }], sentAt: ago(4 * HOUR) });
+      if (spellingStoredBefore)
+        await sentMessage(account, { threadId: "t-wide-2", recipients: [{ email: JOE_FULL_WIDTH }], sentAt: ago(3 * HOUR) });
+      // Opened: first by score, before the contacts rescored with their old opens.
+      await openAt(account, first.id, Date.now() - 2 * HOUR);
+      const sentBefore = spellingStoredBefore ? 2 : 1;
+      expect((await everyPage(account, "", 50, 1)).contacts.slice(0, 1).map((c) => [c.email, c.sent])).toEqual([[JOE_ASCII, sentBefore]]);
+      await markSeeded();
+      await sentMessage(account, { threadId: "t-wide-3", recipients: [{ email: JOE_FULL_WIDTH }], sentAt: ago(HOUR) });
+      const listing = await everyPage(account, "", 50, 1);
+      expect(listing.pending[0]).toBeGreaterThan(0);
+      expect([await marked(account, JOE_FULL_WIDTH), await marked(account, JOE_ASCII)]).toEqual([1, 0]);
+      const person = listing.contacts.filter((c) => foldAddress(c.email) === JOE_ASCII);
+      expect(
+        person.map((c) => [c.email, c.sent]),
+        `stored before: ${spellingStoredBefore}`,
+      ).toEqual([[JOE_ASCII, sentBefore + 1]]);
+      await expectTrue(account, person);
+    }
+  });
+
   it("keeps a person in place, over minScore and under their campaign, when the row that showed them goes", async () => {
     // Three listings below, each rescoring its share before the person's row.
     const { account, markSeeded } = await accountBehind(3 * RESCORED_PER_REQUEST + 40);
@@ -725,8 +756,9 @@ describe("migration 0027", () => {
     expect(markedRows.results).toEqual([{ email: JOE_UNICODE }, { email: JOE_PUNYCODE }]);
     // Every row marked, the person's two left for a later request.
     const now = Date.now();
-    expect(await refreshContactScores(db, accountId, now)).toBe(42);
-    const { contacts } = await contactPage(db, accountId, now, { sort: "score", limit: 500 }, 42);
+    const left = await refreshContactScores(db, accountId, now);
+    expect(left.count).toBe(42);
+    const { contacts } = await contactPage(db, accountId, now, { sort: "score", limit: 500 }, left);
     expect(contacts.filter((c) => foldAddress(c.email) === foldAddress(JOE_UNICODE)).map((c) => [c.email, c.sent])).toEqual([
       [JOE_UNICODE, 2],
     ]);
@@ -814,6 +846,27 @@ describe("what a lookup reads", () => {
     // when there is one. With none, whether there is depends on whether another account's entries follow in the index,
     // which their random ids decide: the counts then differed by that one read, in most runs of this test alone.
     expect(await rowsRead(400)).toBe(await rowsRead(1));
+  });
+
+  it("a listing's refresh reads each marked row once, though it also hands back those outside ASCII past its share", async () => {
+    const account = await createAccount();
+    await seedMessages(account, RESCORED_PER_REQUEST);
+    await seedOthers(account, 100);
+    await env.DB.prepare("INSERT INTO message_recipients (message_id, account_id, email, mailbox_key) VALUES ('m-wide', ?, ?, ?)")
+      .bind(account.accountId, JOE_FULL_WIDTH, mailboxKey(JOE_FULL_WIDTH))
+      .run();
+    // Every row made and marked (migration 0010's trigger), as an account's first listing finds them; counting them
+    // alone, as the refresh did before it handed back any, reads this many.
+    const counting = await env.DB.prepare(
+      "SELECT count(*) OVER () AS marked FROM contact_scores WHERE account_id = ? AND dirty > 0 LIMIT ?",
+    )
+      .bind(account.accountId, RESCORED_PER_REQUEST)
+      .all();
+    const counted = new FlakyD1(env.DB, () => false);
+    const left = await refreshContactScores(counted.asD1(), account.accountId, Date.now());
+    expect(left).toEqual({ count: 101, asciiFolds: [JOE_ASCII] });
+    const [refresh] = counted.log.filter((call) => call.sql.some((sql) => sql.includes("count(*) OVER ()")));
+    expect(refresh?.rowsRead).toEqual([counting.meta.rows_read]);
   });
 
   it("a spelling of another address with the same Gmail mailbox is not taken for the address", async () => {
