@@ -13,7 +13,7 @@ import type {
   StatusResponse,
 } from "../../shared/api";
 import { foldAddress, mailboxKey } from "../../shared/email";
-import { contactPage, RESCORED_PER_REQUEST, refreshContactScores } from "../src/db/contact-scores";
+import { contactPage, RESCORED_PER_REQUEST, refreshContactScores, scoreKey } from "../src/db/contact-scores";
 import { purgeExpiredEvents } from "../src/db/retention";
 import { RECIPIENT_SPELLINGS_SQL, SIGNAL_SPELLINGS_SQL } from "../src/db/spellings";
 import { hitFromRequest } from "../src/hits";
@@ -570,6 +570,69 @@ describe("the people list while more contacts are marked than one request rescor
     const listing = await everyPage(account, "minScore=0.5", 1);
     expect(listing.pending[0]).toBeGreaterThan(0);
     expect(listing.contacts.map((c) => c.email)).toEqual(["warm@acme.example"]);
+  });
+
+  it("lists over minScore a contact whose score rose past it while they wait to be rescored, in any spelling", async () => {
+    const { account, markSeeded } = await accountBehind(RESCORED_PER_REQUEST + 40);
+    const toRisen = await sentMessage(account, {
+      threadId: "t-rises",
+      recipients: [{ email: "risen@acme.example" }],
+      sentAt: ago(5 * HOUR),
+    });
+    await sentMessage(account, { threadId: "t-rises-joe-1", recipients: [{ email: JOE_ASCII }], sentAt: ago(5 * HOUR) });
+    const toHidden = await sentMessage(account, {
+      threadId: "t-rises-joe-2",
+      recipients: [{ email: JOE_FULL_WIDTH }],
+      sentAt: ago(5 * HOUR),
+    });
+    const warm = await sentMessage(account, {
+      threadId: "t-rises-warm",
+      recipients: [{ email: "warm@acme.example" }],
+      sentAt: ago(5 * HOUR),
+    });
+    await openAt(account, warm.id, Date.now() - 4 * HOUR);
+    expect((await everyPage(account, "minScore=0.5", 50)).contacts.map((c) => c.email)).toEqual(["warm@acme.example"]);
+    // More contacts marked than one request rescores, their rows first; then opens of the other two contacts' emails,
+    // one of them to the spelling not shown: each marks only the row of the email's spelling.
+    await markSeeded();
+    for (const hour of [3, 2, 1]) {
+      await openAt(account, toRisen.id, Date.now() - hour * HOUR);
+      await openAt(account, toHidden.id, Date.now() - hour * HOUR);
+    }
+    const listing = await everyPage(account, "minScore=0.5", 50);
+    expect(listing.pending[0]).toBeGreaterThan(0);
+    expect([await marked(account, "risen@acme.example"), await marked(account, JOE_FULL_WIDTH), await marked(account, JOE_ASCII)]).toEqual([
+      1, 1, 0,
+    ]);
+    expect(listing.contacts.map((c) => c.email).sort()).toEqual([JOE_ASCII, "risen@acme.example", "warm@acme.example"]);
+    await expectTrue(account, listing.contacts);
+  });
+
+  it("reads on past a contact stored just under minScore to the contacts after it still to be computed", async () => {
+    const account = await createAccount();
+    await sentMessage(account, { threadId: "t-band", recipients: [{ email: "band@acme.example" }] });
+    const risen = await sentMessage(account, { threadId: "t-band-risen", recipients: [{ email: "risen@acme.example" }] });
+    expect((await everyPage(account, "", 50)).contacts).toHaveLength(2);
+    // One stored at 0.499, over the 0.498 from which a score may round to a minScore of 0.503, shown as 0.5, under
+    // it; the other opened since, its row left marked as a refresh leaves the rows past its share, stored at no score.
+    for (const hour of [3, 2, 1]) await openAt(account, risen.id, Date.now() - hour * HOUR);
+    const now = Date.now();
+    await env.DB.batch([
+      env.DB.prepare("UPDATE contact_scores SET score_key = ? WHERE account_id = ? AND email = 'band@acme.example'").bind(
+        scoreKey(0.499, now),
+        account.accountId,
+      ),
+      env.DB.prepare("UPDATE contact_scores SET dirty = dirty + 1 WHERE account_id = ? AND email = 'risen@acme.example'").bind(
+        account.accountId,
+      ),
+    ]);
+    const query = { sort: "score", minScore: 0.503, limit: 1 } as const;
+    const left = { count: 1, asciiFolds: [] };
+    const first = await contactPage(env.DB, account.accountId, now, query, left);
+    expect(first.contacts).toEqual([]);
+    expect(first.next).not.toBeNull();
+    const second = await contactPage(env.DB, account.accountId, now, { ...query, after: first.next ?? undefined }, left);
+    expect(second.contacts.map((c) => c.email)).toEqual(["risen@acme.example"]);
   });
 
   /** The account's people as scoring them from scratch gives (referenceContacts), by the address each is shown as. */

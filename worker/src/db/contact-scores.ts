@@ -26,11 +26,12 @@ const NO_ACTIVITY_KEY = -1;
 /**
  * The SET clause that takes from stored rows what they derived from activity the retention purge deletes (retention.ts),
  * at the purge rather than when a listing next rescores them; `cutoffSql` is the row's account's retention cutoff (ms).
- * The score sums every counted activity, so it goes (NO_SCORE_KEY): until rescored the row ranks last by score and a
- * minScore filter skips it, but a listing rescores marked rows before it reads a page (refreshContactScores), and a
- * marked row it shows is computed from its emails. The latest activity goes when it is older than the cutoff: every
- * activity of the contact then expires, and NO_ACTIVITY_KEY is what rescoring gives; a later one is still the
- * contact's latest, and keeps its place in the list by activity. The row is marked for rescoring from what is left.
+ * The score sums every counted activity, so it goes (NO_SCORE_KEY): until rescored the row ranks last by score, but a
+ * listing rescores marked rows before it reads a page (refreshContactScores), and a marked row it leaves is computed
+ * from its emails, a minScore filter letting it through (contactPage). The latest activity goes when it is older than
+ * the cutoff: every activity of the contact then expires, and NO_ACTIVITY_KEY is what rescoring gives; a later one is
+ * still the contact's latest, and keeps its place in the list by activity. The row is marked for rescoring from what
+ * is left.
  */
 export function forgetPurgedActivitySql(cutoffSql: string): string {
   return `dirty = dirty + 1, score_key = ${NO_SCORE_KEY},
@@ -329,9 +330,12 @@ const MAY_BE_HIDDEN_SPELLING_SQL = `(${OUTSIDE_ASCII_SQL} OR '.' || substr(email
  * email in `jörg@münchen.de` to a person stored as `jörg@xn--mnchen-3ya.de`), and is then listed there, once, whatever
  * page each row is on; and one that may show a spelling left marked (a new email to a spelling not shown): by that
  * rule too when the spelling shown is outside ASCII or in punycode, and by the address all in ASCII a marked row folds
- * to (`left.asciiFolds`) when it is that address. A campaign's listing reads every row it computes whatever campaigns
- * the row was stored with: its person may have gained the campaign since (a new email of it, in any spelling), and is
- * kept if their emails have it.
+ * to (`left.asciiFolds`) when it is that address. A campaign's listing, and a minScore's while rows are left marked,
+ * read every row they compute whatever campaigns and score the row was stored with: its person may have gained the
+ * campaign since (a new email of it, in any spelling) or a score over minScore (a new open), and is kept if their
+ * emails give it. So a page reads past the rows over minScore to the rows computed under it, at most all of the
+ * account's (local D1, 2026-12-07: 23,147 rows read for a page of 50 over minScore in an account of 565 contacts,
+ * 200 of them left marked, against 20,527; the rescoring of 360 reads most of either), while a listing is behind.
  */
 export async function contactPage(
   db: D1Database,
@@ -353,9 +357,13 @@ export async function contactPage(
     const [key, email] = query.after;
     conditions.push(`(${column} < ${bind(key)} OR (${column} = ?${binds.length} AND email > ${bind(email)}))`);
   }
-  // Rounded to 2 decimals, a score shows as at least minScore from minScore − 0.005 on; the exact check is below.
-  if (query.minScore !== undefined && query.minScore > 0.005)
-    conditions.push(`score_key >= ${bind(scoreKey(query.minScore - 0.005, now))}`);
+  // Rounded to 2 decimals, a score shows as at least minScore from minScore − 0.005 on; the exact check is below. A row
+  // computed passes whatever its stored key while rows are left marked: its person's score may have risen past
+  // minScore since (a new open, in any spelling). Only then: the key alone keeps the read to the rows over minScore.
+  if (query.minScore !== undefined && query.minScore > 0.005) {
+    const overMinScore = `score_key >= ${bind(scoreKey(query.minScore - 0.005, now))}`;
+    conditions.push(left.count > 0 ? `(${computedSql} OR ${overMinScore})` : overMinScore);
+  }
   if (query.campaign !== undefined)
     conditions.push(`(${computedSql} OR EXISTS (SELECT 1 FROM json_each(campaigns) j WHERE j.value = ${bind(query.campaign)}))`);
   const { results } = await db
@@ -390,9 +398,11 @@ export async function contactPage(
     const contact = computed.get(row.email);
     return contact && contact.email === row.email && passes(contact) ? [contact] : [];
   });
-  // Past a stored row under minScore, every later one is under it too (the keys only go down); a computed row's key
-  // is what it was stored with, which says nothing of the rows after it. The next page starts after the last row
-  // read, shown or not, so a page whose every row was left out does not end the list.
+  // Past a stored row under minScore, every later one is under it too (the keys only go down), but for rows computed
+  // while rows are left marked, which pass whatever their key; a computed row's key is what it was stored with, which
+  // says nothing of the rows after it. The next page starts after the last row read, shown or not, so a page whose
+  // every row was left out does not end the list.
   const last = page[page.length - 1];
-  return { contacts, next: results.length > query.limit && !storedUnderMinScore && last ? [last.key, last.email] : null };
+  const endsList = storedUnderMinScore && left.count === 0;
+  return { contacts, next: results.length > query.limit && !endsList && last ? [last.key, last.email] : null };
 }
