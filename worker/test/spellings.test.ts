@@ -737,6 +737,26 @@ describe("the people list while more contacts are marked than one request rescor
     }
   });
 
+  it("lists a page of 200 contacts that all wait to be computed within the request's D1 queries: the most a listing makes", async () => {
+    for (const outsideAscii of [false, true]) {
+      const { account, markSeeded } = await accountBehind(RESCORED_PER_REQUEST + 200, { outsideAscii });
+      await markSeeded();
+      // Outside ASCII, a listing behind computes every row: the first page is 200 of them. In ASCII, only those left
+      // marked (it rescores in the order the rows were made): these gain a campaign, whose page is 200 of them.
+      await env.DB.prepare(
+        `UPDATE messages SET campaign = 'Launch' WHERE id IN (SELECT r.message_id FROM message_recipients r
+           WHERE r.email IN (SELECT email FROM contact_scores WHERE account_id = ?1 ORDER BY rowid LIMIT -1 OFFSET ?2))`,
+      )
+        .bind(account.accountId, RESCORED_PER_REQUEST)
+        .run();
+      const { response, d1Queries } = await countedCall(account, `/api/contacts?limit=200${outsideAscii ? "" : "&campaign=Launch"}`);
+      const listing = (await response.json()) as ContactsResponse;
+      expect(listing.pendingContacts).toBe(200);
+      expect(listing.contacts).toHaveLength(200);
+      expect(d1Queries, `outside ASCII: ${outsideAscii}`).toBe(outsideAscii ? 27 : 19);
+    }
+  });
+
   it("keeps a person in place, over minScore and under their campaign, when the row that showed them goes", async () => {
     // Three listings below, each rescoring its share before the person's row.
     const { account, markSeeded } = await accountBehind(3 * RESCORED_PER_REQUEST + 40);
