@@ -13,12 +13,13 @@ import type {
   StatusResponse,
 } from "../../shared/api";
 import { foldAddress, mailboxKey } from "../../shared/email";
-import { contactPage, RESCORED_PER_REQUEST, refreshContactScores } from "../src/db/contact-scores";
+import { contactPage, RESCORED_PER_REQUEST, refreshContactScores, scoreKey } from "../src/db/contact-scores";
 import { purgeExpiredEvents } from "../src/db/retention";
 import { RECIPIENT_SPELLINGS_SQL, SIGNAL_SPELLINGS_SQL } from "../src/db/spellings";
 import { hitFromRequest } from "../src/hits";
 import { deriveSigningKey } from "../src/keys";
 import { storeHits } from "../src/queue";
+import { FlakyD1 } from "./faults";
 import {
   BASE,
   CHROME_UA,
@@ -448,6 +449,9 @@ describe("the people list and a contact's page", () => {
 /** A person whose address is all in ASCII but for its domain: its punycode spelling is all in ASCII. */
 const JOE_UNICODE = "joe@münchen.de";
 const JOE_PUNYCODE = "joe@xn--mnchen-3ya.de";
+/** A person whose address is all in ASCII, and the same with its domain in full-width letters. */
+const JOE_ASCII = "joe@acme.example";
+const JOE_FULL_WIDTH = "joe@ａｃｍｅ.example";
 
 describe("the people list while more contacts are marked than one request rescores", () => {
   /** The listing at `query` page after page, each asked for `limit` contacts, up to `pages` of them, and each page's pendingContacts. */
@@ -568,6 +572,69 @@ describe("the people list while more contacts are marked than one request rescor
     expect(listing.contacts.map((c) => c.email)).toEqual(["warm@acme.example"]);
   });
 
+  it("lists over minScore a contact whose score rose past it while they wait to be rescored, in any spelling", async () => {
+    const { account, markSeeded } = await accountBehind(RESCORED_PER_REQUEST + 40);
+    const toRisen = await sentMessage(account, {
+      threadId: "t-rises",
+      recipients: [{ email: "risen@acme.example" }],
+      sentAt: ago(5 * HOUR),
+    });
+    await sentMessage(account, { threadId: "t-rises-joe-1", recipients: [{ email: JOE_ASCII }], sentAt: ago(5 * HOUR) });
+    const toHidden = await sentMessage(account, {
+      threadId: "t-rises-joe-2",
+      recipients: [{ email: JOE_FULL_WIDTH }],
+      sentAt: ago(5 * HOUR),
+    });
+    const warm = await sentMessage(account, {
+      threadId: "t-rises-warm",
+      recipients: [{ email: "warm@acme.example" }],
+      sentAt: ago(5 * HOUR),
+    });
+    await openAt(account, warm.id, Date.now() - 4 * HOUR);
+    expect((await everyPage(account, "minScore=0.5", 50)).contacts.map((c) => c.email)).toEqual(["warm@acme.example"]);
+    // More contacts marked than one request rescores, their rows first; then opens of the other two contacts' emails,
+    // one of them to the spelling not shown: each marks only the row of the email's spelling.
+    await markSeeded();
+    for (const hour of [3, 2, 1]) {
+      await openAt(account, toRisen.id, Date.now() - hour * HOUR);
+      await openAt(account, toHidden.id, Date.now() - hour * HOUR);
+    }
+    const listing = await everyPage(account, "minScore=0.5", 50);
+    expect(listing.pending[0]).toBeGreaterThan(0);
+    expect([await marked(account, "risen@acme.example"), await marked(account, JOE_FULL_WIDTH), await marked(account, JOE_ASCII)]).toEqual([
+      1, 1, 0,
+    ]);
+    expect(listing.contacts.map((c) => c.email).sort()).toEqual([JOE_ASCII, "risen@acme.example", "warm@acme.example"]);
+    await expectTrue(account, listing.contacts);
+  });
+
+  it("reads on past a contact stored just under minScore to the contacts after it still to be computed", async () => {
+    const account = await createAccount();
+    await sentMessage(account, { threadId: "t-band", recipients: [{ email: "band@acme.example" }] });
+    const risen = await sentMessage(account, { threadId: "t-band-risen", recipients: [{ email: "risen@acme.example" }] });
+    expect((await everyPage(account, "", 50)).contacts).toHaveLength(2);
+    // One stored at 0.499, over the 0.498 from which a score may round to a minScore of 0.503, shown as 0.5, under
+    // it; the other opened since, its row left marked as a refresh leaves the rows past its share, stored at no score.
+    for (const hour of [3, 2, 1]) await openAt(account, risen.id, Date.now() - hour * HOUR);
+    const now = Date.now();
+    await env.DB.batch([
+      env.DB.prepare("UPDATE contact_scores SET score_key = ? WHERE account_id = ? AND email = 'band@acme.example'").bind(
+        scoreKey(0.499, now),
+        account.accountId,
+      ),
+      env.DB.prepare("UPDATE contact_scores SET dirty = dirty + 1 WHERE account_id = ? AND email = 'risen@acme.example'").bind(
+        account.accountId,
+      ),
+    ]);
+    const query = { sort: "score", minScore: 0.503, limit: 1 } as const;
+    const left = { count: 1, asciiFolds: [] };
+    const first = await contactPage(env.DB, account.accountId, now, query, left);
+    expect(first.contacts).toEqual([]);
+    expect(first.next).not.toBeNull();
+    const second = await contactPage(env.DB, account.accountId, now, { ...query, after: first.next ?? undefined }, left);
+    expect(second.contacts.map((c) => c.email)).toEqual(["risen@acme.example"]);
+  });
+
   /** The account's people as scoring them from scratch gives (referenceContacts), by the address each is shown as. */
   async function truth(account: TestAccount) {
     return new Map((await referenceContacts(account.accountId, Date.now())).map((c) => [c.email, c]));
@@ -641,6 +708,53 @@ describe("the people list while more contacts are marked than one request rescor
     expect(listing.contacts.map((c) => [c.email, c.sent])).toEqual([[JOE_UNICODE, 3]]);
     await expectTrue(account, listing.contacts, "Launch");
     expect(d1Queries).toBeLessThanOrEqual(FREE_PLAN_D1_QUERIES);
+  });
+
+  it("lists a person right, once, while an email to a spelling of theirs outside ASCII that folds to their ASCII one waits", async () => {
+    // The domain in full-width letters: IDNA maps them to ASCII (foldAddress), so the person is shown as the spelling
+    // all in ASCII and the row outside ASCII is the one not shown. The person's other row, first in the hidden case.
+    expect(foldAddress(JOE_FULL_WIDTH)).toBe(JOE_ASCII);
+    for (const spellingStoredBefore of [true, false]) {
+      const { account, markSeeded } = await accountBehind(RESCORED_PER_REQUEST + 40);
+      const first = await sentMessage(account, { threadId: "t-wide-1", recipients: [{ email: JOE_ASCII }], sentAt: ago(4 * HOUR) });
+      if (spellingStoredBefore)
+        await sentMessage(account, { threadId: "t-wide-2", recipients: [{ email: JOE_FULL_WIDTH }], sentAt: ago(3 * HOUR) });
+      // Opened: first by score, before the contacts rescored with their old opens.
+      await openAt(account, first.id, Date.now() - 2 * HOUR);
+      const sentBefore = spellingStoredBefore ? 2 : 1;
+      expect((await everyPage(account, "", 50, 1)).contacts.slice(0, 1).map((c) => [c.email, c.sent])).toEqual([[JOE_ASCII, sentBefore]]);
+      await markSeeded();
+      await sentMessage(account, { threadId: "t-wide-3", recipients: [{ email: JOE_FULL_WIDTH }], sentAt: ago(HOUR) });
+      const listing = await everyPage(account, "", 50, 1);
+      expect(listing.pending[0]).toBeGreaterThan(0);
+      expect([await marked(account, JOE_FULL_WIDTH), await marked(account, JOE_ASCII)]).toEqual([1, 0]);
+      const person = listing.contacts.filter((c) => foldAddress(c.email) === JOE_ASCII);
+      expect(
+        person.map((c) => [c.email, c.sent]),
+        `stored before: ${spellingStoredBefore}`,
+      ).toEqual([[JOE_ASCII, sentBefore + 1]]);
+      await expectTrue(account, person);
+    }
+  });
+
+  it("lists a page of 200 contacts that all wait to be computed within the request's D1 queries: the most a listing makes", async () => {
+    for (const outsideAscii of [false, true]) {
+      const { account, markSeeded } = await accountBehind(RESCORED_PER_REQUEST + 200, { outsideAscii });
+      await markSeeded();
+      // Outside ASCII, a listing behind computes every row: the first page is 200 of them. In ASCII, only those left
+      // marked (it rescores in the order the rows were made): these gain a campaign, whose page is 200 of them.
+      await env.DB.prepare(
+        `UPDATE messages SET campaign = 'Launch' WHERE id IN (SELECT r.message_id FROM message_recipients r
+           WHERE r.email IN (SELECT email FROM contact_scores WHERE account_id = ?1 ORDER BY rowid LIMIT -1 OFFSET ?2))`,
+      )
+        .bind(account.accountId, RESCORED_PER_REQUEST)
+        .run();
+      const { response, d1Queries } = await countedCall(account, `/api/contacts?limit=200${outsideAscii ? "" : "&campaign=Launch"}`);
+      const listing = (await response.json()) as ContactsResponse;
+      expect(listing.pendingContacts).toBe(200);
+      expect(listing.contacts).toHaveLength(200);
+      expect(d1Queries, `outside ASCII: ${outsideAscii}`).toBe(outsideAscii ? 27 : 19);
+    }
   });
 
   it("keeps a person in place, over minScore and under their campaign, when the row that showed them goes", async () => {
@@ -725,8 +839,9 @@ describe("migration 0027", () => {
     expect(markedRows.results).toEqual([{ email: JOE_UNICODE }, { email: JOE_PUNYCODE }]);
     // Every row marked, the person's two left for a later request.
     const now = Date.now();
-    expect(await refreshContactScores(db, accountId, now)).toBe(42);
-    const { contacts } = await contactPage(db, accountId, now, { sort: "score", limit: 500 }, 42);
+    const left = await refreshContactScores(db, accountId, now);
+    expect(left.count).toBe(42);
+    const { contacts } = await contactPage(db, accountId, now, { sort: "score", limit: 500 }, left);
     expect(contacts.filter((c) => foldAddress(c.email) === foldAddress(JOE_UNICODE)).map((c) => [c.email, c.sent])).toEqual([
       [JOE_UNICODE, 2],
     ]);
@@ -814,6 +929,27 @@ describe("what a lookup reads", () => {
     // when there is one. With none, whether there is depends on whether another account's entries follow in the index,
     // which their random ids decide: the counts then differed by that one read, in most runs of this test alone.
     expect(await rowsRead(400)).toBe(await rowsRead(1));
+  });
+
+  it("a listing's refresh reads each marked row once, though it also hands back those outside ASCII past its share", async () => {
+    const account = await createAccount();
+    await seedMessages(account, RESCORED_PER_REQUEST);
+    await seedOthers(account, 100);
+    await env.DB.prepare("INSERT INTO message_recipients (message_id, account_id, email, mailbox_key) VALUES ('m-wide', ?, ?, ?)")
+      .bind(account.accountId, JOE_FULL_WIDTH, mailboxKey(JOE_FULL_WIDTH))
+      .run();
+    // Every row made and marked (migration 0010's trigger), as an account's first listing finds them; counting them
+    // alone, as the refresh did before it handed back any, reads this many.
+    const counting = await env.DB.prepare(
+      "SELECT count(*) OVER () AS marked FROM contact_scores WHERE account_id = ? AND dirty > 0 LIMIT ?",
+    )
+      .bind(account.accountId, RESCORED_PER_REQUEST)
+      .all();
+    const counted = new FlakyD1(env.DB, () => false);
+    const left = await refreshContactScores(counted.asD1(), account.accountId, Date.now());
+    expect(left).toEqual({ count: 101, asciiFolds: [JOE_ASCII] });
+    const [refresh] = counted.log.filter((call) => call.sql.some((sql) => sql.includes("count(*) OVER ()")));
+    expect(refresh?.rowsRead).toEqual([counting.meta.rows_read]);
   });
 
   it("a spelling of another address with the same Gmail mailbox is not taken for the address", async () => {

@@ -125,7 +125,7 @@ function spellingChunks(emails: readonly string[]): string[][] {
 }
 
 /** The labels of an address's domain in punycode (`xn--`): IDNA's ASCII form of a label a person writes otherwise. */
-function punycodeLabels(email: string): number {
+export function punycodeLabels(email: string): number {
   return email
     .slice(email.indexOf("@") + 1)
     .split(".")

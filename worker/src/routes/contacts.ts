@@ -45,18 +45,18 @@ export const contactsRoute = new Hono<AppEnv>()
     if (error) return error;
     const now = after ? after[2] : Date.now();
     const accountId = c.get("account").id;
-    const pendingContacts = await refreshContactScores(c.env.DB, accountId, now);
+    const left = await refreshContactScores(c.env.DB, accountId, now);
     const { contacts, next } = await contactPage(
       c.env.DB,
       accountId,
       now,
       { sort, campaign, minScore, after: after ? [after[0], after[1]] : undefined, limit },
-      pendingContacts,
+      left,
     );
     const body: ContactsResponse = {
       contacts: await contactSummaries(c.env.DB, accountId, contacts),
       nextCursor: next && encodeCursor([...next, now]),
-      pendingContacts,
+      pendingContacts: left.count,
     };
     return c.json(body);
   })
