@@ -538,7 +538,8 @@ export class TrackerReach {
    * Nothing while an outage's notice is shown (it names the emails waiting), nor for an email its own notice told of
    * (the outbox's, which is never taken back). The whole tracker out of reach again (a call other than the emails'
    * deliveries failed in this outage: Outage.othersFailed; or, none yet, the tracker does not answer when asked:
-   * answersNow) is told as the outage, at once, as waits tells it: not that the tracker answers.
+   * answersNow) is told as the outage, at once, as waits tells it: not that the tracker answers. Nor is the tracker's
+   * site withheld: its first call kept from it, heard before this email's failure comes here, told it (withdrawn).
    */
   stillWaits(trackerUrl: string, problem: string): Promise<void> {
     return this.serial(async () => {
