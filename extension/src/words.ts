@@ -50,6 +50,13 @@ export const ASKED_ON_OPTIONS_PAGE = "In Firefox this button opens Mailtracker's
 export const trackerAccessOff = (trackerUrl: string): string =>
   `Mailtracker's access to your tracker (${new URL(trackerUrl).hostname}) is turned off in the browser's extension settings`;
 
+/**
+ * The tracker's site withheld, and what gives it back: said of a call refused for want of it (background/api.ts) and
+ * of the emails it keeps waiting (tracker-reach.ts withdrawnNote).
+ */
+export const trackerAccessOffAdvice = (trackerUrl: string): string =>
+  `${trackerAccessOff(trackerUrl)}: allow it again with the "${ALLOW_TRACKER_ACCESS}" button on Mailtracker's options page`;
+
 /** Words that start a sentence, to go after a colon or inside one: "no open yet". */
 export const midSentence = (text: string): string => text.charAt(0).toLowerCase() + text.slice(1);
 

@@ -7,7 +7,7 @@ import type { CONTACT_SORTS, ErrorResponse, MessageFilter } from "../../../share
 import { FOLLOW_UPS_MAX } from "../../../shared/limits";
 import type { AppType } from "../../../worker/src/app";
 import { trackerAccessGranted } from "../options-store";
-import { ALLOW_TRACKER_ACCESS, trackerAccessOff } from "../words";
+import { trackerAccessOffAdvice } from "../words";
 
 export class TrackerError extends Error {
   constructor(
@@ -107,15 +107,9 @@ async function answer<R extends ClientResponse<unknown>>(
     response = await request();
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    // Refused for want of access to the tracker's host: only granting it again mends it. In the words the popup uses
-    // (words.ts trackerAccessOff), naming the button by its label (ALLOW_TRACKER_ACCESS).
-    if (!(await trackerAccessGranted(trackerUrl))) {
-      throw new TrackerError(
-        `${trackerAccessOff(trackerUrl)}: allow it again with the "${ALLOW_TRACKER_ACCESS}" button on Mailtracker's options page (${reason})`,
-        null,
-        true,
-      );
-    }
+    // Refused for want of access to the tracker's host: only granting it again mends it. In the words the toolbar and
+    // the popup use (words.ts trackerAccessOffAdvice), naming the button by its label.
+    if (!(await trackerAccessGranted(trackerUrl))) throw new TrackerError(`${trackerAccessOffAdvice(trackerUrl)} (${reason})`, null, true);
     throw new TrackerError(`cannot reach the tracker at ${trackerUrl} (${reason})`, null);
   }
   const text = await response.text().catch(() => "");

@@ -6,7 +6,7 @@ import { TOKEN_REFUSED, timeShown } from "../words";
 import { PROBE_TIMEOUT_MS, TrackerError } from "./api";
 import { memoryArea } from "./memory-area";
 import { ATTEMPTS_BEFORE_TELLING, type DeliveryResult, Outbox, tellTrouble } from "./outbox";
-import { QUIET_GAP_MS, TELL_AFTER_MS, TrackerReach, type WaitingEmails, waitingIn } from "./tracker-reach";
+import { QUIET_GAP_MS, reachabilityOf, TELL_AFTER_MS, TrackerReach, type WaitingEmails, waitingIn } from "./tracker-reach";
 
 const URL = "https://track.example.com";
 const MINUTE = 60_000;
@@ -209,6 +209,29 @@ describe("the tracker's reachability", () => {
       clock.now += MINUTE;
     }
     expect([notes, toolbar]).toEqual([[], []]);
+    // The popup, from its own poll of the feed, hears it as such: not that the tracker does not answer (notReachedLine).
+    expect(reachabilityOf(accessWithdrawn())).toMatchObject({ reachable: false, refused: false, accessWithdrawn: true });
+  });
+
+  it("takes back an outage's notice once the browser keeps the calls from the tracker's site: nothing is known of the tracker then", async () => {
+    const { reach, clock, notes, toolbar, tabs } = reachAt(start);
+    for (let minute = 0; minute <= 3; minute++) {
+      await reach.heard(URL, unreachable());
+      clock.now += MINUTE;
+    }
+    expect(notes.map((note) => note?.title)).toEqual(["Mailtracker cannot reach your tracker"]);
+    await reach.heard(URL, accessWithdrawn());
+    // Not "cannot reach your tracker since 10:42" for as long as the access is withheld: said on the toolbar, by
+    // gmail-health.ts, in its own words. The Gmail tabs read again, to say why their marks may be out of date now.
+    expect([notes.at(-1), toolbar.at(-1), tabs.readAgain]).toEqual([null, null, 1]);
+    // Given back, the tracker still out of reach: a new outage, since then, told after TELL_AFTER_MS.
+    clock.now += MINUTE;
+    const back = clock.now;
+    for (let minute = 0; minute <= 3; minute++) {
+      await reach.heard(URL, unreachable());
+      clock.now += MINUTE;
+    }
+    expect(notes.at(-1)?.message).toContain(`since ${timeShown(back, clock.now)}.`);
   });
 
   it("leaves out calls made with another token than the stored one (a token tried on the options page)", async () => {
@@ -218,7 +241,7 @@ describe("the tracker's reachability", () => {
     expect((await reach.reachability(URL)).reachable).toBe(true);
   });
 
-  it("gives a Gmail tab the reason its marks may be out of date, and nothing for a failure that is not the tracker's reach", async () => {
+  it("gives a Gmail tab the reason its marks may be out of date, and nothing for a failure that is not the tracker's reach (its site withheld, say)", async () => {
     const { reach, clock } = reachAt(start);
     await reach.heard(URL, unreachable());
     clock.now += MINUTE;
@@ -226,6 +249,8 @@ describe("the tracker's reachability", () => {
     expect(await reach.staleReason(refused())).toBe(TOKEN_REFUSED);
     expect(await reach.staleReason(new TrackerError("the tracker answered 404: not found", 404))).toBeNull();
     expect(await reach.staleReason(new Error("not connected to a tracker yet"))).toBeNull();
+    // Kept from the tracker's site: the call's own words say so, and what gives it back (api.ts), not "could not be reached".
+    expect(await reach.staleReason(accessWithdrawn())).toBeNull();
   });
 
   it("draws the toolbar's sentence again in a background started again, without a second notification; forgets on a new connection", async () => {
@@ -645,17 +670,113 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
     expect(after.outboxNotes).toEqual([]);
   });
 
-  it("an email waiting for want of an answer that is no outage of the tracker's (its site's access taken away) is told by the outbox", async () => {
-    const { outbox, notes, outboxNotes, runUntil } = background(accessWithdrawn);
+  // From the start; or from 61 s, after nothing answered the email's first five attempts nor the feed's poll at one
+  // minute (an outage of the tracker's, not said: not "cannot reach your tracker" at its sixth attempt).
+  it.each([0, MINUTE + 1000])(
+    "an email waiting for want of an answer that is no outage of the tracker's (its site's access taken away from %i ms) is told by the outbox",
+    async (withheldFrom) => {
+      const { clock, outbox, notes, outboxNotes, runUntil } = background(() =>
+        clock.now < start + withheldFrom ? unreachable() : accessWithdrawn(),
+      );
+      await outbox.put("first", request("Q3 pricing"));
+      await runUntil(start + 10 * MINUTE);
+      expect(notes).toEqual([]);
+      expect(outboxNotes).toEqual([
+        {
+          title: "An email is not tracked yet",
+          message: `"Q3 pricing" was sent, but the tracker could not be told of it: ${accessWithdrawn().message}. The extension keeps trying.`,
+        },
+      ]);
+    },
+  );
+
+  /** What the rep is told of emails waiting while the tracker's site is withheld (tracker-reach.ts withdrawnNote). */
+  const accessOff =
+    "Mailtracker's access to your tracker (track.example.com) is turned off in the browser's extension settings: allow it again with the \"Allow Mailtracker to reach your tracker\" button on Mailtracker's options page.";
+  const ACCESS_OFF_TITLE = "Mailtracker's access to your tracker is turned off";
+
+  it("an email whose outage's notice was taken back, the tracker's site then withheld, is told that at once, not that the tracker answers", async () => {
+    // Nothing answers for the first four minutes; the feed answers at four minutes; from then on the browser keeps
+    // every call from the tracker's site (the rep turned the extension's access to it off): each fails without an
+    // answer, as a tracker out of reach does.
+    const withheld = () => clock.now > start + 4 * MINUTE;
+    const { clock, outbox, notes, outboxNotes, toolbar, runUntil } = background(
+      () => (clock.now < start + 4 * MINUTE ? unreachable() : accessWithdrawn()),
+      () => (clock.now < start + 4 * MINUTE ? unreachable() : withheld() ? accessWithdrawn() : null),
+    );
+    await runUntil(start + 20_000);
     await outbox.put("first", request("Q3 pricing"));
-    await runUntil(start + 10 * MINUTE);
-    expect(notes).toEqual([]);
-    expect(outboxNotes).toEqual([
+    await runUntil(start + 4 * MINUTE);
+    expect(notes.map((note) => note?.title ?? null)).toEqual(["Mailtracker cannot reach your tracker", null]);
+    // The feed's next poll, kept from the tracker: told then, before the email's next attempt (at 320 s).
+    await runUntil(start + 5 * MINUTE);
+    expect((await outbox.entries())[0]?.attempts).toBe(ATTEMPTS_BEFORE_TELLING + 1);
+    const told = {
+      title: ACCESS_OFF_TITLE,
+      message: `${accessOff} The email you sent "Q3 pricing" waits to be registered with your tracker, and is tracked once it is. Until the access is given back, new opens and clicks are not notified, and Gmail's marks and panels show what your tracker said before.`,
+    };
+    // Not "Your tracker answers, but has not accepted an email yet (Mailtracker's access … is turned off …)".
+    expect(notes.slice(2)).toEqual([told]);
+    expect(toolbar.at(-1)).toBe(
+      `${accessOff} The email you sent "Q3 pricing" waits to be registered with your tracker, and is tracked once it is.`,
+    );
+    // Once: not again at each of its attempts, nor by the outbox.
+    await runUntil(start + 30 * MINUTE);
+    expect([notes.slice(2), outboxNotes]).toEqual([[told], []]);
+  });
+
+  it("an outage's notice naming an email, the tracker's site then withheld, says that instead at once, and names the next email too", async () => {
+    // Nothing answers for the first four minutes; then the browser keeps every call from the tracker's site.
+    const { clock, outbox, notes, outboxNotes, toolbar, runUntil, tabs, area, lasting } = background(() =>
+      clock.now < start + 4 * MINUTE ? unreachable() : accessWithdrawn(),
+    );
+    await outbox.put("first", request("Q3 pricing"));
+    await runUntil(start + 4 * MINUTE - STEP);
+    expect(notes.map((note) => note?.title)).toEqual(["Mailtracker cannot reach your tracker"]);
+    expect(tabs.readAgain).toBe(0);
+    await runUntil(start + 4 * MINUTE);
+    // The same notification, replaced: the tracker is no longer said to be out of reach, nor since when.
+    expect(notes.slice(1)).toEqual([
       {
-        title: "An email is not tracked yet",
-        message: `"Q3 pricing" was sent, but the tracker could not be told of it: ${accessWithdrawn().message}. The extension keeps trying.`,
+        title: ACCESS_OFF_TITLE,
+        message: `${accessOff} The email you sent "Q3 pricing" waits to be registered with your tracker, and is tracked once it is. Until the access is given back, new opens and clicks are not notified, and Gmail's marks and panels show what your tracker said before.`,
       },
     ]);
+    // The Gmail tabs read again: their marks no longer say the tracker could not be reached (staleReason).
+    expect(tabs.readAgain).toBe(1);
+    // A second email's attempts run out: named in that notice, not in one of the outbox's own.
+    await outbox.put("second", request("Renewal"));
+    await runUntil(start + 6 * MINUTE);
+    expect(outboxNotes).toEqual([]);
+    expect(notes.slice(2)).toEqual([
+      {
+        title: ACCESS_OFF_TITLE,
+        message: `${accessOff} 2 emails you sent wait to be registered with your tracker, the first "Q3 pricing", and are tracked once they are. Until the access is given back, new opens and clicks are not notified, and Gmail's marks and panels show what your tracker said before.`,
+      },
+    ]);
+    // A background started again draws that sentence again, without a second notification.
+    const again = reachAt(clock.now, area, async () => waitingIn(await outbox.snapshot()), lasting);
+    await again.reach.restore();
+    expect([again.toolbar, again.notes]).toEqual([[toolbar.at(-1)], []]);
+    expect(toolbar.at(-1)).toMatch(/^Mailtracker's access to your tracker .* 2 emails you sent wait to be registered/);
+  });
+
+  it("an email told it waits for the tracker's site, the site given back, is told again in the words of then: the tracker answers but has not accepted it", async () => {
+    // Nothing answers for the first four minutes; the feed answers at four minutes; the tracker's site is withheld
+    // from then to ten minutes; given back, the tracker answers the feed, but PUT /api/messages/:id answers 503.
+    const withheld = () => clock.now > start + 4 * MINUTE && clock.now < start + 10 * MINUTE;
+    const { clock, outbox, notes, outboxNotes, runUntil } = background(
+      () => (clock.now < start + 4 * MINUTE ? unreachable() : withheld() ? accessWithdrawn() : serverError()),
+      () => (clock.now < start + 4 * MINUTE ? unreachable() : withheld() ? accessWithdrawn() : null),
+    );
+    await outbox.put("first", request("Q3 pricing"));
+    await runUntil(start + 10 * MINUTE - STEP);
+    const titles = ["Mailtracker cannot reach your tracker", null, ACCESS_OFF_TITLE];
+    expect(notes.map((note) => note?.title ?? null)).toEqual(titles);
+    // The first call heard after: the access notice taken back; the email told again at its next failure.
+    await runUntil(start + 40 * MINUTE);
+    expect(notes.map((note) => note?.title ?? null)).toEqual([...titles, null, "Your tracker answers, but has not accepted an email yet"]);
+    expect(outboxNotes).toEqual([]);
   });
 
   it("an email waiting on no outage of this tracker (none, another tracker's, one ended, one heard long ago) is left to the outbox", async () => {

@@ -9,9 +9,10 @@
 // the record of emails still waiting when an outage's notice was taken back (Unaccepted), and the time the tracker
 // last ended an outage by answering while emails waited (Answered), are in storage.local: written a few times per
 // outage, not per call, and an email whose registration still fails after a browser restart must be told of in the
-// same words as before it.
+// same words as before it. A call the browser keeps from the tracker's site (its access withdrawn) says nothing of the
+// tracker: what was said of it is taken back, and the emails it keeps waiting are told so (TrackerReach.withdrawn).
 import { serialRunner } from "../serial";
-import { errorText, subjectShown, TOKEN_REFUSED, timeShown, tokenRefused } from "../words";
+import { errorText, subjectShown, TOKEN_REFUSED, timeShown, tokenRefused, trackerAccessOffAdvice } from "../words";
 import { type CallKind, PROBE_TIMEOUT_MS, TrackerError } from "./api";
 import type { KeyValueArea, OutboxEntry } from "./outbox";
 
@@ -36,6 +37,11 @@ export interface Reachability {
   problem: string | null;
   /** The tracker answers, but refuses this browser's API token (401): only connecting again mends it. */
   refused: boolean;
+  /**
+   * The browser withholds the tracker's site (api.ts TrackerError.accessWithdrawn): nothing is known of whether it
+   * answers, and only giving the access back mends it. Absent where not heard (TrackerReach.reachability).
+   */
+  accessWithdrawn?: boolean;
 }
 
 /**
@@ -45,7 +51,8 @@ export interface Reachability {
 export function reachabilityOf(failure: unknown): Reachability {
   if (failure === null) return { reachable: true, problem: null, refused: false };
   const refused = failure instanceof TrackerError && failure.status === 401;
-  return { reachable: false, problem: refused ? TOKEN_REFUSED : errorText(failure), refused };
+  const accessWithdrawn = failure instanceof TrackerError && failure.accessWithdrawn;
+  return { reachable: false, problem: refused ? TOKEN_REFUSED : errorText(failure), refused, accessWithdrawn };
 }
 
 type Heard = "answered" | "unreachable" | "refused" | "access withdrawn";
@@ -57,7 +64,8 @@ type Heard = "answered" | "unreachable" | "refused" | "access withdrawn";
  */
 function heardOf(failure: unknown): Heard {
   if (!(failure instanceof TrackerError)) return "answered";
-  // Said on every tab by gmail-health.ts, in its own words: not the tracker's outage, and nothing of whether it answers.
+  // Said on every tab by gmail-health.ts, in its own words: not the tracker's outage, and nothing of whether it answers
+  // (TrackerReach.withdrawn).
   if (failure.accessWithdrawn) return "access withdrawn";
   if (failure.status === 401) return "refused";
   return failure.status === null || failure.status >= 500 || failure.status < 300 ? "unreachable" : "answered";
@@ -110,20 +118,23 @@ export function waitingIn(entries: OutboxEntry[]): WaitingEmails {
   return { sent: subjects(pending.filter((e) => !e.withdraw)), takenBack: subjects(pending.filter((e) => e.withdraw)) };
 }
 
-/** The waiting emails in a sentence or two (each ending with a space), the first of each kind named; "" for none. */
-function waitingWords({ sent, takenBack }: WaitingEmails): string {
+/**
+ * The waiting emails in a sentence or two (each ending with a space), the first of each kind named; "" for none. The
+ * tracker is `tracker`: "it", after a sentence that names it last.
+ */
+function waitingWords({ sent, takenBack }: WaitingEmails, tracker = "it"): string {
   const sentWords =
     sent.length === 0
       ? ""
       : sent.length === 1
-        ? `The email you sent ${sent[0]} waits to be registered with it, and is tracked once it is. `
-        : `${sent.length} emails you sent wait to be registered with it, the first ${sent[0]}, and are tracked once they are. `;
+        ? `The email you sent ${sent[0]} waits to be registered with ${tracker}, and is tracked once it is. `
+        : `${sent.length} emails you sent wait to be registered with ${tracker}, the first ${sent[0]}, and are tracked once they are. `;
   const takenBackWords =
     takenBack.length === 0
       ? ""
       : takenBack.length === 1
-        ? `The email you took back in Gmail ${takenBack[0]} waits to be removed from it. `
-        : `${takenBack.length} emails you took back in Gmail wait to be removed from it, the first ${takenBack[0]}. `;
+        ? `The email you took back in Gmail ${takenBack[0]} waits to be removed from ${tracker}. `
+        : `${takenBack.length} emails you took back in Gmail wait to be removed from ${tracker}, the first ${takenBack[0]}. `;
   return sentWords + takenBackWords;
 }
 
@@ -159,14 +170,18 @@ export function outageNote(
  * Emails an outage's notice named, still waiting when the tracker answered again and the notice was taken back, as
  * stored while they wait (no entry once nothing does): the rep, seeing the notice go, believes them tracked. The
  * tracker may answer the feed and still not take them (one route failing, PUT /api/messages/:id timing out or answering
- * 5xx): their next failure is then told again (TrackerReach.stillWaits), once, until they are all delivered.
+ * 5xx): their next failure is then told again (TrackerReach.stillWaits), once, until they are all delivered. Told at
+ * once when the browser withholds the tracker's site (TrackerReach.withdrawn), as are the emails of an outage's notice
+ * shown then, and again at their next failure once it is given back (TrackerReach.accessBack).
  */
 interface Unaccepted {
   trackerUrl: string;
-  /** Whether the rep was told of them again (unacceptedNote): the notification and the toolbar's sentence are shown. */
+  /** Whether the rep was told of them again (waitingNote): the notification and the toolbar's sentence are shown. */
   told: boolean;
   /** The failure they were told again with, for the toolbar's sentence of a background started again. */
   problem?: string;
+  /** Told that they wait for the tracker's site withheld (withdrawnNote), not that the tracker answers. */
+  withdrawn?: boolean;
 }
 
 const UNACCEPTED_KEY = "trackerReachUnaccepted";
@@ -203,6 +218,30 @@ export function unacceptedNote(
     message: `Your tracker at ${host} answers, but has not accepted ${count === 1 ? "this email" : "these emails"} yet (${problem}). ${waits}The extension keeps trying.`,
     sentence: `Your tracker (${host}) answers, but has not accepted ${emails} yet (${problem}). ${waits.trimEnd()}`,
   };
+}
+
+/**
+ * What the rep is told of emails waiting while the browser withholds the tracker's site (Chrome's "Site access",
+ * Firefox's add-on permissions: gmail-health.ts noTrackerAccessSentence). Every call then fails without an answer, as
+ * with a tracker out of reach, but nothing is known of the tracker: it is said neither to answer nor to be out of
+ * reach, only what gives the access back (the options page's button, in the words of api.ts's failure).
+ */
+export function withdrawnNote(trackerUrl: string, waiting: WaitingEmails): { title: string; message: string; sentence: string } {
+  const advice = trackerAccessOffAdvice(trackerUrl);
+  const waits = waitingWords(waiting, "your tracker");
+  return {
+    title: "Mailtracker's access to your tracker is turned off",
+    message: `${advice}. ${waits}Until the access is given back, new opens and clicks are not notified, and Gmail's marks and panels show what your tracker said before.`,
+    sentence: `${advice}. ${waits.trimEnd()}`,
+  };
+}
+
+/** The notice of emails known to wait (Unaccepted), in the words of what keeps them. */
+function waitingNote(
+  { trackerUrl, problem = "", withdrawn }: Unaccepted,
+  waiting: WaitingEmails,
+): { title: string; message: string; sentence: string } {
+  return withdrawn ? withdrawnNote(trackerUrl, waiting) : unacceptedNote(trackerUrl, problem, waiting);
 }
 
 /** One record kept under `key` in `area`, read once and then held: the background is its only writer. */
@@ -287,11 +326,14 @@ export class TrackerReach {
     return waitingCount(await this.waiting()) > 0;
   }
 
-  /** Tells the rep that the tracker at `trackerUrl` answers but has not accepted the emails waiting (unacceptedNote). */
-  private async tellUnaccepted(trackerUrl: string, problem: string, waiting: WaitingEmails): Promise<void> {
-    const { title, message, sentence } = unacceptedNote(trackerUrl, problem, waiting);
+  /**
+   * Tells the rep of the emails waiting, in the words of `told` (waitingNote: the tracker answers but has not accepted
+   * them, or its site is withheld), and keeps it.
+   */
+  private async tellWaiting(told: Unaccepted, waiting: WaitingEmails): Promise<void> {
+    const { title, message, sentence } = waitingNote(told, waiting);
     await Promise.all([this.deps.notify({ title, message }), this.deps.toolbar(sentence)]);
-    await this.unaccepted.write({ trackerUrl, told: true, problem });
+    await this.unaccepted.write(told);
   }
 
   private async untell(outage: Outage | null): Promise<void> {
@@ -311,7 +353,8 @@ export class TrackerReach {
     return this.serial(async () => {
       if (!(await connected())) return;
       const kind = heardOf(failure);
-      if (kind === "access withdrawn") return;
+      if (kind === "access withdrawn") return this.withdrawn(trackerUrl);
+      await this.accessBack();
       const before = await this.outage.read();
       if (kind === "answered") {
         const unaccepted = await this.unaccepted.read();
@@ -356,6 +399,43 @@ export class TrackerReach {
     });
   }
 
+  /**
+   * A call the browser kept from the tracker's site at `trackerUrl` (its access withdrawn): nothing is heard of the
+   * tracker until it is given back, and what was heard before no longer says why emails wait. The outage's record goes
+   * (the Gmail tabs told of it read again, their failures now saying the access: staleReason), and its notice with it;
+   * the emails a notice named (the outage's, or one taken back since: Unaccepted) that still wait are told at once
+   * what keeps them and what gives it back (withdrawnNote), in its place: else the rep would read "cannot reach" or
+   * "answers" and wait for the tracker, or believe them tracked. Others are told by the outbox, in the words of their
+   * failure (waits), or named in this notice once shown.
+   */
+  private async withdrawn(trackerUrl: string): Promise<void> {
+    const before = await this.outage.read();
+    const unaccepted = await this.unaccepted.read();
+    if (before) {
+      await this.outage.write(null);
+      if (before.told || before.tabsTold) this.deps.readAgain();
+    }
+    if (unaccepted?.withdrawn) return;
+    const waiting = before?.told || unaccepted ? await this.waiting() : NONE_WAITING;
+    if (waitingCount(waiting) > 0) {
+      await this.tellWaiting({ trackerUrl, told: true, withdrawn: true }, waiting);
+      return;
+    }
+    await this.untell(before);
+  }
+
+  /**
+   * A call heard that the browser let through: the tracker's site is no longer withheld. The notice that emails wait
+   * for it (withdrawnNote) is taken back, and those still waiting are told again at their next failure (stillWaits;
+   * the outbox attempts them at once: index.ts, permissions.onAdded), in the words of then.
+   */
+  private async accessBack(): Promise<void> {
+    const unaccepted = await this.unaccepted.read();
+    if (!unaccepted?.withdrawn) return;
+    await this.unaccepted.write({ trackerUrl: unaccepted.trackerUrl, told: false });
+    await Promise.all([this.deps.notify(null), this.deps.toolbar(null)]);
+  }
+
   /** Shows the outage's notification and toolbar sentence, replacing those shown before, with the emails waiting now. */
   private async tell(outage: Outage, told: "unreachable" | "refused", now: number): Promise<void> {
     outage.told = told;
@@ -381,7 +461,8 @@ export class TrackerReach {
    * shown already is replaced (the same id), its count of waiting emails brought up to date. False when there is no
    * outage of that tracker to name it, its last failure too long ago to be this email's (the tracker answered since,
    * or its failure was not heard here: another token's, the site's access withdrawn): the outbox then tells of it in
-   * its own words, so that an email waiting is never left untold.
+   * its own words, so that an email waiting is never left untold; unless the tracker's site is withheld and its notice
+   * shown (TrackerReach.withdrawn), which then names it too.
    *
    * When the tracker answered since the email began waiting (the feed, between its attempts: one route failing,
    * PUT /api/messages/:id timing out or answering 5xx), "cannot reach your tracker" would be false: it is told in the
@@ -394,6 +475,12 @@ export class TrackerReach {
    */
   waits(trackerUrl: string, waitingSince: number): Promise<boolean> {
     return this.serial(async () => {
+      const unaccepted = await this.unaccepted.read();
+      if (unaccepted?.withdrawn && unaccepted.trackerUrl === trackerUrl) {
+        // Shown again, as tell does an outage's: the same id, its count brought up to date.
+        await this.tellWaiting(unaccepted, await this.waiting());
+        return true;
+      }
       const now = this.now();
       const outage = ongoingOutage(await this.outage.read(), trackerUrl, now);
       if (!outage) return false;
@@ -404,7 +491,7 @@ export class TrackerReach {
       const answeredSince = answered?.trackerUrl === trackerUrl && answered.at > waitingSince && outage.since - answered.at <= QUIET_GAP_MS;
       if (answeredSince && (await this.answersNow(trackerUrl))) {
         // Shown again for each email handed over, as tell does: the same id, its count brought up to date.
-        await this.tellUnaccepted(trackerUrl, outage.problem, await this.waiting());
+        await this.tellWaiting({ trackerUrl, told: true, problem: outage.problem }, await this.waiting());
         return true;
       }
       await this.tellOutage(outage, now);
@@ -451,7 +538,8 @@ export class TrackerReach {
    * Nothing while an outage's notice is shown (it names the emails waiting), nor for an email its own notice told of
    * (the outbox's, which is never taken back). The whole tracker out of reach again (a call other than the emails'
    * deliveries failed in this outage: Outage.othersFailed; or, none yet, the tracker does not answer when asked:
-   * answersNow) is told as the outage, at once, as waits tells it: not that the tracker answers.
+   * answersNow) is told as the outage, at once, as waits tells it: not that the tracker answers. Nor is the tracker's
+   * site withheld: its first call kept from it, heard before this email's failure comes here, told it (withdrawn).
    */
   stillWaits(trackerUrl: string, problem: string): Promise<void> {
     return this.serial(async () => {
@@ -465,7 +553,7 @@ export class TrackerReach {
       const now = this.now();
       const ongoing = ongoingOutage(outage, trackerUrl, now);
       if (ongoing && (ongoing.othersFailed || !(await this.answersNow(trackerUrl)))) await this.tellOutage(ongoing, now);
-      else await this.tellUnaccepted(trackerUrl, problem, waiting);
+      else await this.tellWaiting({ trackerUrl, told: true, problem }, waiting);
     });
   }
 
@@ -481,13 +569,14 @@ export class TrackerReach {
 
   /**
    * A Gmail tab's read failed with `error`: why what it drew before may be out of date, in its words (words.ts
-   * outOfDate), or null for a failure that says nothing of the tracker's reachability. After the failure is heard;
-   * the outage it belongs to then has the tabs read again when it ends.
+   * outOfDate), or null for a failure that says nothing of the tracker's reachability (the failure's own words say it
+   * then: the tracker's site withheld, and what gives it back, say). After the failure is heard; the outage it belongs
+   * to then has the tabs read again when it ends.
    */
   staleReason(error: unknown): Promise<string | null> {
     return this.serial(async () => {
       const kind = heardOf(error);
-      if (kind === "answered") return null;
+      if (kind === "answered" || kind === "access withdrawn") return null;
       const outage = await this.outage.read();
       // Written once an outage: its end has the tabs read again (readAgain).
       if (outage && !outage.tabsTold) await this.outage.write({ ...outage, tabsTold: true });
@@ -531,7 +620,7 @@ export class TrackerReach {
           if (unaccepted.told) await this.deps.notify(null);
           return;
         }
-        if (unaccepted.told) await this.deps.toolbar(unacceptedNote(unaccepted.trackerUrl, unaccepted.problem ?? "", waiting).sentence);
+        if (unaccepted.told) await this.deps.toolbar(waitingNote(unaccepted, waiting).sentence);
         return;
       }
       await this.deps.toolbar(outageNote({ ...outage, refused: outage.told === "refused" }, this.now(), await this.waiting()).sentence);

@@ -48,3 +48,16 @@ it("counts the last 7 days by that name: they are not the calendar week", async 
   await vi.waitFor(() => expect(document.querySelector("[data-testid=totals]")).not.toBeNull());
   expect(document.querySelector("[data-testid=totals]")?.textContent).toBe("Today: 0 opens, 0 clicks · Last 7 days: 3 opens, 1 click");
 });
+
+it("says of a tracker whose site the browser withholds what gives it back, not that the tracker does not answer", async () => {
+  const { notReachedLine } = await import("./main");
+  const problem = "Mailtracker's access to your tracker (t.example) is turned off in the browser's extension settings: …";
+  expect(notReachedLine({ reachable: false, problem, refused: false, accessWithdrawn: true })).toBe(
+    `Not registering emails: ${problem}. Emails you send still carry their tracking, and the tracker is told of them once the access is given back.`,
+  );
+  expect(
+    notReachedLine({ reachable: false, problem: "cannot reach the tracker at https://t.example (Failed to fetch)", refused: false }),
+  ).toBe(
+    "The tracker does not answer: cannot reach the tracker at https://t.example (Failed to fetch). Emails you send still carry their tracking, and the tracker is told of them once it answers.",
+  );
+});

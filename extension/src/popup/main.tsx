@@ -7,6 +7,7 @@ import { useCallback, useEffect, useState } from "preact/hooks";
 import browser from "webextension-polyfill";
 import type { DigestItem } from "../../../shared/api";
 import type { ActivityState } from "../background/handlers";
+import type { Reachability } from "../background/tracker-reach";
 import { callFromPage } from "../messaging";
 import { OutboxList } from "../pages/outbox-list";
 import { relativeTime, Time, useNow } from "../pages/time";
@@ -33,6 +34,16 @@ export function digestLine(item: DigestItem, now: number): string {
   if (parts.length === 0) parts.push("no counted open yet");
   const line = parts.join(" · ");
   return line.charAt(0).toUpperCase() + line.slice(1);
+}
+
+/**
+ * Why the tracker is not reached, and when the emails sent meanwhile reach it: a tracker that refuses the token, or
+ * whose site the browser withholds (the Allow button below gives it back: gmail-health.tsx), is not said not to answer.
+ */
+export function notReachedLine({ problem, refused, accessWithdrawn }: Reachability): string {
+  const lead = refused || accessWithdrawn ? "Not registering emails" : "The tracker does not answer";
+  const until = refused ? "you connect again" : accessWithdrawn ? "the access is given back" : "it answers";
+  return `${lead}: ${problem}. Emails you send still carry their tracking, and the tracker is told of them once ${until}.`;
 }
 
 function Digest({ items, now }: { items: Entry[]; now: number }) {
@@ -153,11 +164,7 @@ function Popup() {
         ) : null}
         {connection.connected ? (
           <p class="error" hidden={activity.reachable} data-testid="reachable" data-reachable={String(activity.reachable)}>
-            {activity.reachable
-              ? ""
-              : activity.refused
-                ? `Not registering emails: ${activity.problem}. Emails you send still carry their tracking, and the tracker is told of them once you connect again.`
-                : `The tracker does not answer: ${activity.problem}. Emails you send still carry their tracking, and the tracker is told of them once it answers.`}
+            {activity.reachable ? "" : notReachedLine(activity)}
           </p>
         ) : null}
       </header>
