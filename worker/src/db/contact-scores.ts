@@ -118,7 +118,7 @@ const STORED_ROW_SQL = `INSERT INTO contact_scores (account_id, email, dirty, sh
 
 /**
  * A hidden row's values (STORED_ROW_SQL ?4 to ?9): shown by the row of `shown_as`, it holds nothing of its own to show.
- * Shown again when that row is deleted, it takes the person's campaigns and keys, marked (migration 0029).
+ * Shown again when that row is deleted, it takes the person's campaigns and keys, marked (migration 0028).
  */
 const HIDDEN_ROW_VALUES = [null, 0, null, NO_ACTIVITY_KEY, "[]", NO_SCORE_KEY] as const;
 
@@ -159,7 +159,7 @@ async function storeContacts(
     );
   }
   // A spelling on no email left is gone from the list (deleted messages, a deleted contact). After the rows above, so
-  // that a shown row deleted (migration 0029's trigger shows its hidden rows again) hides none still hidden.
+  // that a shown row deleted (migration 0028's trigger shows its hidden rows again) hides none still hidden.
   for (const email of dirtyAsRead.keys())
     if (!computed.get(email)?.spellings.includes(email))
       statements.push(
