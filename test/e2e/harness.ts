@@ -2,7 +2,7 @@
 // (puppeteer-core). Both load the built extension unpacked and answer Google's hosts from SimulatedGoogle.
 import { existsSync } from "node:fs";
 import type { SimulatedGoogle } from "./gmail-sim/google";
-import { eventually } from "./wait";
+import { eventually } from "./wait.ts";
 
 /**
  * The executable of a browser the tests drive: `variable` from the environment, or Debian's path. A browser that is
