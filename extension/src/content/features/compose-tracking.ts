@@ -427,6 +427,11 @@ class ComposeSession {
   private notice: string | null = null;
   /** Whether this email's links go to the tracker (its click links, its opt-out link), as the background decided. */
   private linksTracked = false;
+  /**
+   * The terms asked for again (adopt), counted: only the answer to the latest is taken, as an older one may come after
+   * it, of options changed since.
+   */
+  private termsAsked = 0;
   private readonly clickUrls = new Map<string, string>();
   private nextIndex = 0;
   /** What the rep chose for this email, if anything: otherwise the options' default. */
@@ -890,8 +895,10 @@ class ComposeSession {
     if (this.trackingId) {
       this.refresh();
       // Whether links are tracked follows the options too (options-store.ts linksTracked): the background says anew.
+      const turn = ++this.termsAsked;
       callFromGmail("composeTerms", null).then(
         (terms) => {
+          if (turn !== this.termsAsked) return;
           this.takeTerms(terms);
           this.schedulePresign(0);
           this.refresh();
