@@ -30,7 +30,7 @@ import { callFromGmail, ExtensionReloaded, extensionReloaded } from "../../messa
 import { hostMatchesDomains, type Options } from "../../options-store";
 import { onPageEvent, type Recipient } from "../../page-world/events";
 import type { SentMessageIds, UntrackedSend } from "../../page-world/sync-parser";
-import { counted, subjectShown } from "../../words";
+import { counted, midSentence, OUT_OF_RECIPIENTS_REACH, subjectShown } from "../../words";
 import { CampaignField } from "../compose-campaign";
 import { OptOutToggle } from "../compose-optout";
 import { type Feature, guarded, keepLast, oncePerCheckpoint, ownPixels, SENT_DRAFTS_KEPT, sentDraftIds } from "../feature";
@@ -389,7 +389,7 @@ function onUntrackedSent(sends: UntrackedSend[], openSessions: Iterable<ComposeS
 }
 
 /** Why a link to the tracker is not put into an email (handlers.ts composeTerms). */
-const OUT_OF_REACH = "recipients cannot reach your tracker";
+const OUT_OF_REACH = midSentence(OUT_OF_RECIPIENTS_REACH);
 
 const MISSED_SEND = "the extension did not recognise the send (Gmail may have changed)";
 const UNSEEN_COMPOSE =
