@@ -45,7 +45,7 @@ export const ASKED_ON_OPTIONS_PAGE = "In Firefox this button opens Mailtracker's
 
 /**
  * The tracker's site withheld from the extension, as the toolbar button says it (gmail-health.ts
- * noTrackerAccessSentence) and as a call refused for want of it does (background/api.ts).
+ * noTrackerAccessSentence), the popup (notReachedLine) and a call refused for want of it (background/api.ts).
  */
 export const trackerAccessOff = (trackerUrl: string): string =>
   `Mailtracker's access to your tracker (${new URL(trackerUrl).hostname}) is turned off in the browser's extension settings`;
