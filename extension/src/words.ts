@@ -45,7 +45,7 @@ export const ASKED_ON_OPTIONS_PAGE = "In Firefox this button opens Mailtracker's
 
 /**
  * The tracker's site withheld from the extension, as the toolbar button says it (gmail-health.ts
- * noTrackerAccessSentence) and as a call refused for want of it does (background/api.ts).
+ * noTrackerAccessSentence), the popup (notReachedLine) and a call refused for want of it (background/api.ts).
  */
 export const trackerAccessOff = (trackerUrl: string): string =>
   `Mailtracker's access to your tracker (${new URL(trackerUrl).hostname}) is turned off in the browser's extension settings`;
@@ -61,13 +61,19 @@ export const trackerAccessOffAdvice = (trackerUrl: string): string =>
 export const midSentence = (text: string): string => text.charAt(0).toLowerCase() + text.slice(1);
 
 /**
+ * Why the links of an email do not go to the tracker (options-store.ts outOfRecipientsReach): the start of
+ * outOfReachNotice, and what the compose window's Clicks and opt-out toggles say of it.
+ */
+export const OUT_OF_RECIPIENTS_REACH = "Recipients cannot reach your tracker";
+
+/**
  * What the compose window, the popup and the options say while connected to a tracker its recipients cannot reach
  * (options-store.ts outOfRecipientsReach): no recipient's open is recorded, and the links of an email go out as
  * written, since a link to the tracker would not open for them (options-store.ts linksTracked), unless the rep asked
  * for click links all the same (`linksTracked`; README, "Quick start").
  */
 export const outOfReachNotice = (trackerUrl: string, linksTracked: boolean): string =>
-  `Recipients cannot reach your tracker at ${new URL(trackerUrl).host} (this computer or a private network): their opens are not recorded, ${
+  `${OUT_OF_RECIPIENTS_REACH} at ${new URL(trackerUrl).host} (this computer or a private network): their opens are not recorded, ${
     linksTracked
       ? "and tracked links do not open for them (the options track links all the same, for trying Mailtracker on this computer)"
       : "and links go out as written, not tracked, since recipients could not open them"

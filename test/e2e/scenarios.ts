@@ -182,11 +182,11 @@ export function defineScenarios(
     };
 
     /**
-     * Connects the extension: to a new account of its own (`create`: from the options page itself), its links tracked
-     * though the test's tracker is on this machine unless `trackLinks` is false (harness trackLinksOutOfReach).
+     * Connects the extension to a new account of its own, its links tracked though the test's tracker is on this machine
+     * unless `trackLinks` is false (harness trackLinksOutOfReach).
      */
-    const connect = async ({ create = false, trackLinks = true } = {}) => {
-      const connected = await connectFromOptions(harness, tracker.url, create ? undefined : await newAccountToken());
+    const connect = async ({ trackLinks = true } = {}) => {
+      const connected = await connectFromOptions(harness, tracker.url, await newAccountToken());
       expect(connected.error).toBeNull();
       apiToken = connected.apiToken;
       const options = connected.options;
@@ -1421,7 +1421,7 @@ export function defineScenarios(
           await chromeSiteAccess("ON_ALL_SITES");
         }
         await eventually("access given back", async () => ((await extensionApi("contains", [gmailHosts, trackerHost])) ? true : undefined));
-        // The first popup, open throughout, hears the grant from the browser (it asks nothing on a timer).
+        // The first popup, open throughout, sees the grant (pages/allow-access.test.ts checks it is heard, not polled).
         await popup.waitFor(() => !document.querySelector("button[name=allow-access]"), null);
         // Gmail opened again is tracked as before, and the buttons say nothing more.
         const tracked = await harness.newTab(gmailUrl(variant, "#imp"));

@@ -108,7 +108,7 @@ async function answer<R extends ClientResponse<unknown>>(
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     // Refused for want of access to the tracker's host: only granting it again mends it. In the words the toolbar and
-    // the popup use (words.ts trackerAccessOffAdvice), naming the button by its label.
+    // the popup use (words.ts trackerAccessOff), naming the options page's button by its label.
     if (!(await trackerAccessGranted(trackerUrl))) throw new TrackerError(`${trackerAccessOffAdvice(trackerUrl)} (${reason})`, null, true);
     throw new TrackerError(`cannot reach the tracker at ${trackerUrl} (${reason})`, null);
   }

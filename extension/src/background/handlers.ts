@@ -59,7 +59,8 @@ export interface ConnectionState {
   notice: string | null;
 }
 
-async function connection(): Promise<{ state: ConnectionState; credentials: Credentials | null }> {
+/** The connection as stored, with the options it was read against (the compose's terms follow them too). */
+async function connection(): Promise<{ state: ConnectionState; credentials: Credentials | null; options: Options }> {
   const [options, credentials] = await Promise.all([loadOptions(), loadCredentials()]);
   if (!credentials) {
     const mark = await loadAccountMark();
@@ -73,6 +74,7 @@ async function connection(): Promise<{ state: ConnectionState; credentials: Cred
         notice: null,
       },
       credentials,
+      options,
     };
   }
   if (credentials.trackerUrl !== options.trackerUrl) {
@@ -86,6 +88,7 @@ async function connection(): Promise<{ state: ConnectionState; credentials: Cred
         notice: null,
       },
       credentials: null,
+      options,
     };
   }
   return {
@@ -98,6 +101,7 @@ async function connection(): Promise<{ state: ConnectionState; credentials: Cred
       notice: trackerNotice(credentials.trackerUrl, options),
     },
     credentials,
+    options,
   };
 }
 
@@ -115,16 +119,19 @@ export interface ComposeTerms {
   notice: string | null;
 }
 
-async function composeTerms(credentials: Credentials): Promise<ComposeTerms> {
-  const options = await loadOptions();
-  const { trackerUrl } = credentials;
+function composeTerms({ trackerUrl }: Credentials, options: Options): ComposeTerms {
   return { trackerUrl, linksTracked: linksTracked(trackerUrl, options), notice: trackerNotice(trackerUrl, options) };
 }
 
-export async function requireCredentials(): Promise<Credentials> {
-  const { state, credentials } = await connection();
+/** The stored credentials, with the options they were checked against; throws while not connected. */
+async function requireConnection(): Promise<{ credentials: Credentials; options: Options }> {
+  const { state, credentials, options } = await connection();
   if (!credentials) throw new Error(state.problem ?? "not connected");
-  return credentials;
+  return { credentials, options };
+}
+
+export async function requireCredentials(): Promise<Credentials> {
+  return (await requireConnection()).credentials;
 }
 
 /** The tracking id must be one this account minted: a content script cannot make the background sign for others. */
@@ -292,21 +299,24 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: Signa
      * it tracks under.
      */
     mintId: handler(noInput, async (): Promise<ComposeTerms & { trackingId: string }> => {
-      const credentials = await requireCredentials();
+      const { credentials, options } = await requireConnection();
       const trackingId = await mintTrackingId({ ...credentials.signingKey, accountId: credentials.accountId });
-      return { trackingId, ...(await composeTerms(credentials)) };
+      return { trackingId, ...composeTerms(credentials, options) };
     }),
 
     /** The terms again, for a compose open while the options changed (an id stays, the terms may not). */
-    composeTerms: handler(noInput, async (): Promise<ComposeTerms> => composeTerms(await requireCredentials())),
+    composeTerms: handler(noInput, async (): Promise<ComposeTerms> => {
+      const { credentials, options } = await requireConnection();
+      return composeTerms(credentials, options);
+    }),
 
     /**
      * Click links for the links a compose holds now; the content script swaps them in synchronously at send. None while
      * the email's links are not tracked (composeTerms): whatever a compose asks, they go out as written.
      */
     signLinks: handler(signLinksInput, async (input): Promise<{ index: number; url: string; clickUrl: string }[]> => {
-      const credentials = await requireCredentials();
-      if (!linksTracked(credentials.trackerUrl, await loadOptions()))
+      const { credentials, options } = await requireConnection();
+      if (!linksTracked(credentials.trackerUrl, options))
         throw new Error("links are not tracked while recipients cannot reach the tracker: they go out as written");
       // The key the compose's id was minted with, which may be earlier than the current one (a rotation since it opened).
       const key = signingKeyFor(credentials, requireOwnId(credentials, input.trackingId).keyId);

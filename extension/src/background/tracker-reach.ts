@@ -13,7 +13,7 @@
 // tracker: what was said of it is taken back, and the emails it keeps waiting are told so (TrackerReach.withdrawn).
 import { serialRunner } from "../serial";
 import { errorText, subjectShown, TOKEN_REFUSED, timeShown, tokenRefused, trackerAccessOffAdvice } from "../words";
-import { type CallKind, PROBE_TIMEOUT_MS, TrackerError } from "./api";
+import { type CallKind, TrackerError } from "./api";
 import type { KeyValueArea, OutboxEntry } from "./outbox";
 
 /**
@@ -222,9 +222,10 @@ export function unacceptedNote(
 
 /**
  * What the rep is told of emails waiting while the browser withholds the tracker's site (Chrome's "Site access",
- * Firefox's add-on permissions: gmail-health.ts noTrackerAccessSentence). Every call then fails without an answer, as
- * with a tracker out of reach, but nothing is known of the tracker: it is said neither to answer nor to be out of
- * reach, only what gives the access back (the options page's button, in the words of api.ts's failure).
+ * Firefox's add-on permissions). Every call then fails without an answer, as with a tracker out of reach, but nothing
+ * is known of the tracker: it is said neither to answer nor to be out of reach, only what gives the access back (the
+ * options page's button, in the words of api.ts's failure). The toolbar's sentence is the emails alone: the button
+ * says the access is off already, on every tab, in the sentence before it (gmail-health.ts noTrackerAccessSentence).
  */
 export function withdrawnNote(trackerUrl: string, waiting: WaitingEmails): { title: string; message: string; sentence: string } {
   const advice = trackerAccessOffAdvice(trackerUrl);
@@ -232,7 +233,7 @@ export function withdrawnNote(trackerUrl: string, waiting: WaitingEmails): { tit
   return {
     title: "Mailtracker's access to your tracker is turned off",
     message: `${advice}. ${waits}Until the access is given back, new opens and clicks are not notified, and Gmail's marks and panels show what your tracker said before.`,
-    sentence: `${advice}. ${waits.trimEnd()}`,
+    sentence: waits.trimEnd(),
   };
 }
 
@@ -288,7 +289,8 @@ export interface TrackerReachDeps {
   waiting?(): Promise<WaitingEmails>;
   /**
    * Asks the tracker at `trackerUrl` whether it answers, by its cheapest call (api.ts probeTracker, GET /): resolves if
-   * it does, rejects if not. Not heard (no token): its answer must not end the outage that names the emails waiting.
+   * it does, rejects if not, within PROBE_TIMEOUT_MS (probeTracker's fetch is aborted then: a tracker that hangs is
+   * one that does not answer). Not heard (no token): its answer must not end the outage that names the emails waiting.
    */
   probe(trackerUrl: string): Promise<unknown>;
 }
@@ -471,7 +473,7 @@ export class TrackerReach {
    * then the whole tracker went out of reach after that answer, and "answers" would be false. Its HTTP status cannot
    * say which: a route that hangs fails without one, as a tracker out of reach does. Nor can the calls heard when the
    * email's attempt is the outage's first failure, before the feed's next poll: the tracker is asked then (answersNow),
-   * and "answers" said only if it does.
+   * and "answers" said only if it does; asked once, not again for each email after while that notice is shown.
    */
   waits(trackerUrl: string, waitingSince: number): Promise<boolean> {
     return this.serial(async () => {
@@ -489,7 +491,9 @@ export class TrackerReach {
       // asleep) says nothing of the tracker since.
       const answered = outage.refused || outage.told || outage.othersFailed ? null : await this.answered.read();
       const answeredSince = answered?.trackerUrl === trackerUrl && answered.at > waitingSince && outage.since - answered.at <= QUIET_GAP_MS;
-      if (answeredSince && (await this.answersNow(trackerUrl))) {
+      // Asked once: an email told already that the tracker answers (the probe answered then) names the next ones too.
+      const answersTold = unaccepted?.trackerUrl === trackerUrl && unaccepted.told && !unaccepted.withdrawn;
+      if (answeredSince && (answersTold || (await this.answersNow(trackerUrl)))) {
         // Shown again for each email handed over, as tell does: the same id, its count brought up to date.
         await this.tellWaiting({ trackerUrl, told: true, problem: outage.problem }, await this.waiting());
         return true;
@@ -503,24 +507,17 @@ export class TrackerReach {
    * Whether the tracker at `trackerUrl` answers now, asked once (deps.probe) before an email waiting on it is told it
    * answers: only deliveries failed in the outage so far, which a whole tracker gone out of reach since its last answer
    * does as well as one route failing, until the feed's next poll (a minute at most) fails too. A failure, or no answer
-   * within PROBE_TIMEOUT_MS (a tracker that hangs), is the tracker out of reach: the outage is told then, and the
-   * emails after this one are named in its notice without asking again. Asked under the lock: what comes meanwhile
-   * (the calls heard, a Gmail tab's failed read asking staleReason, the options page asking reachability) waits that
-   * long at most, as it did for the call that failed; never an email's delivery (the outbox tells without waiting on
-   * it: index.ts tellOutboxTrouble).
+   * within PROBE_TIMEOUT_MS (a tracker that hangs: deps.probe rejects then), is the tracker out of reach: the outage is
+   * told then. Either way the emails after this one are named in the notice told without asking again (waits). Asked
+   * under the lock: what comes meanwhile (the calls heard, a Gmail tab's failed read asking staleReason, the options
+   * page asking reachability) waits that long at most, as it did for the call that failed; never an email's delivery
+   * (the outbox tells without waiting on it: index.ts tellOutboxTrouble).
    */
-  private async answersNow(trackerUrl: string): Promise<boolean> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const timedOut = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), PROBE_TIMEOUT_MS);
-    });
-    const asked = this.deps.probe(trackerUrl).then(
+  private answersNow(trackerUrl: string): Promise<boolean> {
+    return this.deps.probe(trackerUrl).then(
       () => true,
       () => false,
     );
-    const answers = await Promise.race([asked, timedOut]);
-    clearTimeout(timer);
-    return answers;
   }
 
   /** Tells of the outage at once, however young, naming the emails waiting now (waits, stillWaits). */

@@ -3,6 +3,7 @@
 // its totals name the span they count.
 import { expect, it, vi } from "vitest";
 import type { ActivityState } from "../background/handlers";
+import { trackerAccessOffAdvice } from "../words";
 
 vi.mock("webextension-polyfill", () => {
   const event = { addListener: () => undefined, removeListener: () => undefined };
@@ -51,12 +52,16 @@ it("counts the last 7 days by that name: they are not the calendar week", async 
 
 it("says of a tracker whose site the browser withholds what gives it back, not that the tracker does not answer", async () => {
   const { notReachedLine } = await import("./main");
-  const problem = "Mailtracker's access to your tracker (t.example) is turned off in the browser's extension settings: …";
-  expect(notReachedLine({ reachable: false, problem, refused: false, accessWithdrawn: true })).toBe(
-    `Not registering emails: ${problem}. Emails you send still carry their tracking, and the tracker is told of them once the access is given back.`,
+  // In the words of the call's failure (api.ts), which name the options page's button: the popup's own is below.
+  const problem = `${trackerAccessOffAdvice("https://t.example")} (Failed to fetch)`;
+  expect(notReachedLine({ reachable: false, problem, refused: false, accessWithdrawn: true }, "https://t.example")).toBe(
+    "Not registering emails: Mailtracker's access to your tracker (t.example) is turned off in the browser's extension settings (the button below gives it back). Emails you send still carry their tracking, and the tracker is told of them once the access is given back.",
   );
   expect(
-    notReachedLine({ reachable: false, problem: "cannot reach the tracker at https://t.example (Failed to fetch)", refused: false }),
+    notReachedLine(
+      { reachable: false, problem: "cannot reach the tracker at https://t.example (Failed to fetch)", refused: false },
+      "https://t.example",
+    ),
   ).toBe(
     "The tracker does not answer: cannot reach the tracker at https://t.example (Failed to fetch). Emails you send still carry their tracking, and the tracker is told of them once it answers.",
   );

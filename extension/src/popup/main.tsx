@@ -11,7 +11,7 @@ import type { Reachability } from "../background/tracker-reach";
 import { callFromPage } from "../messaging";
 import { OutboxList } from "../pages/outbox-list";
 import { relativeTime, Time, useNow } from "../pages/time";
-import { counted, errorText, firstNames, shortUrl, subjectShown } from "../words";
+import { counted, errorText, firstNames, shortUrl, subjectShown, trackerAccessOff } from "../words";
 import { GmailHealthNotice } from "./gmail-health";
 
 type Entry = DigestItem & { threadUrl: string };
@@ -37,13 +37,16 @@ export function digestLine(item: DigestItem, now: number): string {
 }
 
 /**
- * Why the tracker is not reached, and when the emails sent meanwhile reach it: a tracker that refuses the token, or
- * whose site the browser withholds (the Allow button below gives it back: gmail-health.tsx), is not said not to answer.
+ * Why the tracker at `trackerUrl` is not reached, and when the emails sent meanwhile reach it: a tracker that refuses
+ * the token, or whose site the browser withholds, is not said not to answer. The withheld site is given back by the
+ * Allow button below (gmail-health.tsx), not by the options page's that the call's failure names (api.ts): Chrome's
+ * asks from the popup, Firefox's opens the options page to ask, and says so beside it (pages/allow-access.tsx).
  */
-export function notReachedLine({ problem, refused, accessWithdrawn }: Reachability): string {
+export function notReachedLine({ problem, refused, accessWithdrawn }: Reachability, trackerUrl: string): string {
   const lead = refused || accessWithdrawn ? "Not registering emails" : "The tracker does not answer";
+  const why = accessWithdrawn ? `${trackerAccessOff(trackerUrl)} (the button below gives it back)` : problem;
   const until = refused ? "you connect again" : accessWithdrawn ? "the access is given back" : "it answers";
-  return `${lead}: ${problem}. Emails you send still carry their tracking, and the tracker is told of them once ${until}.`;
+  return `${lead}: ${why}. Emails you send still carry their tracking, and the tracker is told of them once ${until}.`;
 }
 
 function Digest({ items, now }: { items: Entry[]; now: number }) {
@@ -164,7 +167,7 @@ function Popup() {
         ) : null}
         {connection.connected ? (
           <p class="error" hidden={activity.reachable} data-testid="reachable" data-reachable={String(activity.reachable)}>
-            {activity.reachable ? "" : notReachedLine(activity)}
+            {activity.reachable ? "" : notReachedLine(activity, connection.trackerUrl)}
           </p>
         ) : null}
       </header>

@@ -795,6 +795,31 @@ describe("compose tracking: a tracker its recipients cannot reach", () => {
     expect(body().querySelector("a")?.getAttribute("href")).toBe(clickUrl(OFFER, 0));
     expect(request).toMatchObject({ clickTracking: true, links: [{ index: 0, url: OFFER }] });
   });
+  it("the options changed twice in a row: the answer to the later change decides, though the earlier one's comes after it", async () => {
+    connectedLocally([false]);
+    const options = { ...DEFAULT_OPTIONS, trackerUrl: LOCAL };
+    await openWithLink(options);
+    // The background's answers to the two changes, given back in the other order.
+    const answer: ((linksTracked: boolean) => void)[] = [];
+    const signing = callFromGmail.getMockImplementation();
+    callFromGmail.mockImplementation((type: string, input: unknown) =>
+      type === "composeTerms"
+        ? new Promise((resolve) => answer.push((linksTracked) => resolve({ trackerUrl: LOCAL, linksTracked, notice })))
+        : (signing?.(type, input) ?? Promise.reject(new Error(type))),
+    );
+    for (const controller of started.splice(0)) controller.abort();
+    start({ ...options, trackLinksOutOfReach: true });
+    for (const controller of started.splice(0)) controller.abort();
+    start({ ...options, trackLinksOutOfReach: false });
+    await vi.waitFor(() => expect(answer).toHaveLength(2));
+    answer[1]?.(false);
+    answer[0]?.(true);
+    await flush();
+    expect([button("click").getAttribute("aria-pressed"), button("click").disabled]).toEqual(["false", true]);
+    await sent();
+    expect(calls("signLinks")).toEqual([]);
+    expect(body().querySelector("a")?.getAttribute("href")).toBe(OFFER);
+  });
 });
 
 describe("compose tracking: the toolbar's toggles", () => {

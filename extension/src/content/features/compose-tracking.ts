@@ -30,7 +30,7 @@ import { callFromGmail, ExtensionReloaded, extensionReloaded } from "../../messa
 import { hostMatchesDomains, type Options } from "../../options-store";
 import { onPageEvent, type Recipient } from "../../page-world/events";
 import type { SentMessageIds, UntrackedSend } from "../../page-world/sync-parser";
-import { counted, subjectShown } from "../../words";
+import { counted, midSentence, OUT_OF_RECIPIENTS_REACH, subjectShown } from "../../words";
 import { CampaignField } from "../compose-campaign";
 import { OptOutToggle } from "../compose-optout";
 import { type Feature, guarded, keepLast, oncePerCheckpoint, ownPixels, SENT_DRAFTS_KEPT, sentDraftIds } from "../feature";
@@ -389,7 +389,7 @@ function onUntrackedSent(sends: UntrackedSend[], openSessions: Iterable<ComposeS
 }
 
 /** Why a link to the tracker is not put into an email (handlers.ts composeTerms). */
-const OUT_OF_REACH = "recipients cannot reach your tracker";
+const OUT_OF_REACH = midSentence(OUT_OF_RECIPIENTS_REACH);
 
 const MISSED_SEND = "the extension did not recognise the send (Gmail may have changed)";
 const UNSEEN_COMPOSE =
@@ -427,6 +427,11 @@ class ComposeSession {
   private notice: string | null = null;
   /** Whether this email's links go to the tracker (its click links, its opt-out link), as the background decided. */
   private linksTracked = false;
+  /**
+   * The terms asked for again (adopt), counted: only the answer to the latest is taken, as an older one may come after
+   * it, of options changed since.
+   */
+  private termsAsked = 0;
   private readonly clickUrls = new Map<string, string>();
   private nextIndex = 0;
   /** What the rep chose for this email, if anything: otherwise the options' default. */
@@ -890,8 +895,10 @@ class ComposeSession {
     if (this.trackingId) {
       this.refresh();
       // Whether links are tracked follows the options too (options-store.ts linksTracked): the background says anew.
+      const turn = ++this.termsAsked;
       callFromGmail("composeTerms", null).then(
         (terms) => {
+          if (turn !== this.termsAsked) return;
           this.takeTerms(terms);
           this.schedulePresign(0);
           this.refresh();
