@@ -1,5 +1,6 @@
 // One outbox delivery through the real tracker client, over a fetch that answers as the tracker would.
 import { describe, expect, it, vi } from "vitest";
+import { CLOCK_TOLERANCE_MS } from "../../../shared/limits";
 import { type CallKind, onTrackerAnswer, trackerApi } from "./api";
 import type { Credentials } from "./credentials";
 import { outboxDelivery } from "./delivery";
@@ -96,6 +97,65 @@ describe("an outbox delivery", () => {
     await deliver(entry());
     await deliver(entry({ withdraw: true }));
     expect(heard).toEqual(["delivery", "delivery"]);
+  });
+
+  it("sends a registration the tracker answered more slowly than its tolerance of clock differences once more, and goes on from that answer", async () => {
+    // The tracker reads the request's time on its way as the sender's clock being behind, and moves the send time by it.
+    const answers = [
+      { took: CLOCK_TOLERANCE_MS + 1, openCount: 0 },
+      { took: 50, openCount: 1 },
+    ];
+    const left: string[] = [];
+    const { deliver, fetch, registered, releaseHeld } = delivery(() => Response.json({}));
+    fetch.mockImplementation(async (_url, init) => {
+      left.push(JSON.parse(String(init?.body)).clockAt);
+      const answer = answers.shift() ?? { took: 0, openCount: -1 };
+      vi.setSystemTime(Date.now() + answer.took);
+      return Response.json({ id: "id1", state: "delivered", openCount: answer.openCount, clickCount: 0 });
+    });
+    vi.useFakeTimers({ now: Date.parse("2026-12-07T09:00:00.000Z"), toFake: ["Date"] });
+    try {
+      expect(await deliver(entry())).toBe("delivered");
+    } finally {
+      vi.useRealTimers();
+    }
+    // The second leaves once the first is answered, with the clock as it leaves: the tracker reads it promptly.
+    expect(left).toEqual(["2026-12-07T09:00:00.000Z", "2026-12-07T09:00:02.001Z"]);
+    expect(fetch.mock.calls.map(([, init]) => init?.method)).toEqual(["PUT", "PUT"]);
+    expect(registered).toHaveBeenCalledExactlyOnceWith(expect.anything(), expect.objectContaining({ openCount: 1 }));
+    expect(releaseHeld).toHaveBeenCalledOnce();
+  });
+
+  it("sends a registration answered within the tolerance once", async () => {
+    const { deliver, fetch } = delivery(() => Response.json({}));
+    fetch.mockImplementation(async () => {
+      vi.setSystemTime(Date.now() + CLOCK_TOLERANCE_MS);
+      return Response.json({ id: "id1", state: "delivered", openCount: 0, clickCount: 0 });
+    });
+    vi.useFakeTimers({ now: Date.parse("2026-12-07T09:00:00.000Z"), toFake: ["Date"] });
+    try {
+      expect(await deliver(entry())).toBe("delivered");
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(fetch).toHaveBeenCalledOnce();
+  });
+
+  it("keeps a slowly answered registration, and the signals held for it, when the second sending fails", async () => {
+    const { deliver, fetch, news, releaseHeld, registered } = delivery(() => Response.json({}));
+    const answers = [Response.json({ state: "delivered" }), Response.json({ error: "tracker stopped again" }, { status: 503 })];
+    fetch.mockImplementation(async () => {
+      vi.setSystemTime(Date.now() + 5_000);
+      return answers.shift() ?? Response.json({});
+    });
+    vi.useFakeTimers({ now: Date.parse("2026-12-07T09:00:00.000Z"), toFake: ["Date"] });
+    try {
+      expect(await deliver(entry())).toEqual({ retry: true, error: expect.stringContaining("503"), status: 503 });
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(fetch).toHaveBeenCalledTimes(2);
+    expect([news, releaseHeld, registered].map((f) => f.mock.calls.length)).toEqual([0, 0, 0]);
   });
 
   it("waits for a tracker to be connected", async () => {

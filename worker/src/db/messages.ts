@@ -1,5 +1,6 @@
 import type { MessageState, RegisterMessageRequest } from "../../../shared/api";
 import { foldAddress, mailboxKey, normalizeEmail } from "../../../shared/email";
+import { CLOCK_TOLERANCE_MS } from "../../../shared/limits";
 import { foldForSearch } from "../../../shared/search";
 import { recipientFingerprint } from "../recipient-fingerprint";
 import { hitsStoredUntilSql, MESSAGE_LABEL_FACTS_SQL, type MessageLabelFacts, optedOutSince } from "./events";
@@ -53,17 +54,12 @@ export type Registration = Required<Omit<RegisterMessageRequest, OptionalFields>
 export type UpsertOutcome = { deleted: true } | { deleted: false; pendingOptOuts: PendingOptOut[] };
 
 /**
- * Past this, the sender's clock is taken to be off, not the request to be slow: a request takes well under a second
- * from a browser to Cloudflare's edge.
- */
-const CLOCK_TOLERANCE_MS = 2_000;
-
-/**
  * The send time by the tracker's clock. The extension gives it by the sender's, and a clock a minute fast would label
  * every open in the first minute after the send as the sender's own (an event before its email's send time, classify.ts),
  * one a minute slow would count the link scanners that follow an email's delivery. The difference between the two
  * clocks is read from `clockAt`, the sender's clock as the request left, against `now`, the tracker's as it arrived;
- * it also carries the request's time in transit, which only moves the send time later by that.
+ * it also carries the request's time in transit, which only moves the send time later by that: a registration
+ * answered more slowly than CLOCK_TOLERANCE_MS is sent once more (the extension's delivery.ts), and read from that one.
  */
 export function sentAtByTrackerClock(registration: Pick<Registration, "sentAt" | "clockAt">, now: number): number {
   const sentAt = Date.parse(registration.sentAt);
