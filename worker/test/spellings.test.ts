@@ -397,7 +397,7 @@ describe("the people list and a contact's page", () => {
     const to = (email: string, campaign: string, threadId: string) =>
       sentMessage(account, { threadId, recipients: [{ email }, { email: "other@acme.example" }], campaign });
     const toShown = await to(UNICODE, "Renewal", "t-campaign-1");
-    const lastToShown = await to(UNICODE, "Pilot", "t-campaign-2");
+    await to(UNICODE, "Pilot", "t-campaign-2");
     const toHidden = await to(PUNYCODE, "Secret launch", "t-campaign-3");
     await to(PUNYCODE, "Webinar", "t-campaign-4");
     const stored = async () =>
@@ -425,13 +425,6 @@ describe("the people list and a contact's page", () => {
       [UNICODE, ["Pilot", "Webinar"]],
       [PUNYCODE, []],
       ["other@acme.example", ["Pilot", "Webinar"]],
-    ]);
-    // The last email to the spelling shown: its row goes, and the other spelling's row, shown again, lists the
-    // person's campaigns left.
-    expect((await account.api(`/api/messages/${lastToShown.id}`, { method: "DELETE" })).status).toBe(204);
-    expect(await stored()).toEqual([
-      [PUNYCODE, ["Webinar"]],
-      ["other@acme.example", ["Webinar"]],
     ]);
   });
 

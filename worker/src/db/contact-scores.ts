@@ -118,7 +118,7 @@ const STORED_ROW_SQL = `INSERT INTO contact_scores (account_id, email, dirty, sh
 
 /**
  * A hidden row's values (STORED_ROW_SQL ?4 to ?9): shown by the row of `shown_as`, it holds nothing of its own to show.
- * Shown again when that row is deleted, it takes the person's campaigns and keys, marked (migration 0028).
+ * Shown again when that row is deleted, it takes the person's score and activity keys, marked (migration 0028).
  */
 const HIDDEN_ROW_VALUES = [null, 0, null, NO_ACTIVITY_KEY, "[]", NO_SCORE_KEY] as const;
 
