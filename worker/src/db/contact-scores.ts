@@ -118,7 +118,7 @@ const STORED_ROW_SQL = `INSERT INTO contact_scores (account_id, email, dirty, sh
 
 /**
  * A hidden row's values (STORED_ROW_SQL ?4 to ?9): shown by the row of `shown_as`, it holds nothing of its own to show.
- * Shown again when that row is deleted, it takes the person's campaigns and keys, marked (migration 0028).
+ * Shown again when that row is deleted, it takes the person's score and activity keys, marked (migration 0028).
  */
 const HIDDEN_ROW_VALUES = [null, 0, null, NO_ACTIVITY_KEY, "[]", NO_SCORE_KEY] as const;
 
@@ -225,6 +225,54 @@ async function markChangedContacts(db: D1Database, accountId: string): Promise<v
   ]);
 }
 
+/**
+ * Characters outside ASCII that foldAddress maps into it in a local part: NFC maps U+037E GREEK QUESTION MARK to `;`
+ * and U+1FEF GREEK VARIA to `` ` ``, and lower-casing U+212A KELVIN SIGN to `k`. No other code point (a test folds every
+ * one, worker/test/spellings.test.ts): the local part is only lower-cased and put in NFC. The spaces outside ASCII that
+ * trimming drops go only at an address's ends, where no stored address has one (normalizeEmail trims it).
+ */
+export const FOLDED_INTO_ASCII = ["\u037e", "\u1fef", "\u212a"] as const;
+
+/** SQL: the stored address's local part without FOLDED_INTO_ASCII's characters. */
+const LOCAL_PART_SQL = FOLDED_INTO_ASCII.reduce(
+  (sql, char) => `replace(${sql}, char(${char.codePointAt(0)}), '')`,
+  "substr(email, 1, instr(email, '@') - 1)",
+);
+
+/**
+ * SQL: a stored address outside ASCII that may fold to one all in ASCII (foldAddress): its local part is in ASCII
+ * but for FOLDED_INTO_ASCII, so its domain is outside ASCII (`joe@ａｃｍｅ.example`, `joe@münchen.de`), or the local part
+ * holds one of those. Any other address outside ASCII has a local part outside ASCII, and so has its folded form.
+ */
+const MAY_FOLD_TO_ASCII_SQL = `${OUTSIDE_ASCII_SQL} AND length(${LOCAL_PART_SQL}) = length(CAST(${LOCAL_PART_SQL} AS BLOB))`;
+
+/**
+ * Rows left marked that a listing folds (MarkedLeft.asciiFolds), at most: each fold of a domain outside ASCII is a
+ * WHATWG URL parse. Unbounded, the list of an account with thousands of them marked (an account writing to domains
+ * outside ASCII, after migration 0027 marked its rows) came back as one cell of every address and was folded at every
+ * request. Measured 2026-12-07 in workerd (worker tests, not kept: no timed assertion) on this project's 2-core
+ * machine, shared (load average about 5): 200 folds, each of a domain outside ASCII, took 0.5 to 0.9 ms at the fastest
+ * of 8 runs of 50 (2.5 to 4.5 µs a fold); a bound of 1,000 would take up to 4.5 ms of the free plan's 10 ms of CPU
+ * (developers.cloudflare.com/workers/platform/limits/, read 2026-11-30).
+ */
+export const ASCII_FOLDS_PER_REQUEST = 200;
+
+/**
+ * The refresh's read (refreshContactScores), two statements of one batch, each reading the marked rows by
+ * contact_scores_dirty in the order they were made (rowid: the index's order for one account, no sort): ?1 the
+ * account, ?2 RESCORED_PER_REQUEST. The first gives the rows rescored now; the second how many are marked in all and,
+ * as a JSON array, the first ASCII_FOLDS_PER_REQUEST of those after them that may fold to an address all in ASCII
+ * (MAY_FOLD_TO_ASCII_SQL). As many rows read as one statement that counted the marked rows beside those rescored in one
+ * window (local D1, 2026-12-07: 1,480 to 1,482 rows read for 560 marked, as that one did).
+ */
+export const REFRESH_READ_SQL = [
+  "SELECT email, dirty FROM contact_scores INDEXED BY contact_scores_dirty WHERE account_id = ?1 AND dirty > 0 ORDER BY rowid LIMIT ?2",
+  `SELECT count(*) AS marked, (SELECT json_group_array(email) FROM (SELECT email FROM (SELECT email, rowid FROM contact_scores
+     INDEXED BY contact_scores_dirty WHERE account_id = ?1 AND dirty > 0 ORDER BY rowid LIMIT -1 OFFSET ?2)
+     WHERE ${MAY_FOLD_TO_ASCII_SQL} ORDER BY rowid LIMIT ${ASCII_FOLDS_PER_REQUEST})) AS outside
+   FROM contact_scores WHERE account_id = ?1 AND dirty > 0`,
+] as const;
+
 /** What a listing's refresh left marked for later requests (refreshContactScores), which its page reads around. */
 export interface MarkedLeft {
   /** How many marked rows are left: the answer's `pendingContacts`. */
@@ -234,7 +282,11 @@ export interface MarkedLeft {
    * their person is shown as when the account wrote it (readableFirst puts it first), as `joe@acme.example` for
    * `joe@ａｃｍｅ.example`, whose domain IDNA maps from full-width letters (foldAddress). Such a row is a spelling of the
    * person that MAY_BE_HIDDEN_SPELLING_SQL cannot tell from any other row all in ASCII. None in an account all in
-   * ASCII, and none for a domain written outside ASCII (its folded form has a punycode label).
+   * ASCII, and none for a domain written outside ASCII (its folded form has a punycode label). Of the first
+   * ASCII_FOLDS_PER_REQUEST rows left that may fold so, in the order they are rescored: a person whose spelling waits
+   * past them is shown, by their row all in ASCII, as stored, without that spelling's changes (listed once, but maybe
+   * left out of a campaign's or a minScore's listing), until a later request of the listing rescores it or brings it
+   * within them (the dashboard asks again while `pendingContacts` is above 0).
    */
   asciiFolds: string[];
 }
@@ -245,27 +297,16 @@ export interface MarkedLeft {
  */
 export async function refreshContactScores(db: D1Database, accountId: string, now: number): Promise<MarkedLeft> {
   await markChangedContacts(db, accountId);
-  // The marked rows (contact_scores_dirty), some of them, how many there are in all, and on one row (the first read:
-  // contact_scores_dirty reads them by rowid) every one of them outside ASCII, as a JSON array. Aggregates over the
-  // one window of every marked row read them once, as counting alone does; a second window (row_number) or a
-  // subquery read them again (local D1, 2026-12-07: 1,481 rows read for 560 marked, and 2,602 or 2,802).
-  const { results } = await db
-    .prepare(
-      `SELECT email, dirty, count(*) OVER () AS marked,
-              CASE WHEN rowid = min(rowid) OVER () THEN json_group_array(email) FILTER (WHERE ${OUTSIDE_ASCII_SQL}) OVER () END AS outside
-       FROM contact_scores WHERE account_id = ? AND dirty > 0 LIMIT ?`,
-    )
-    .bind(accountId, RESCORED_PER_REQUEST)
-    .all<{ email: string; dirty: number; marked: number; outside: string | null }>();
-  const dirtyAsRead = new Map(results.map((row) => [row.email, row.dirty]));
-  await storeContacts(db, accountId, now, dirtyAsRead);
+  const [rescored, left] = await db.batch(REFRESH_READ_SQL.map((sql) => db.prepare(sql).bind(accountId, RESCORED_PER_REQUEST)));
+  const rows = (rescored?.results ?? []) as { email: string; dirty: number }[];
+  const { marked, outside } = (left?.results[0] ?? { marked: 0, outside: "[]" }) as { marked: number; outside: string };
+  await storeContacts(db, accountId, now, new Map(rows.map((row) => [row.email, row.dirty])));
   const asciiFolds = new Set<string>();
-  for (const email of JSON.parse(results.find((row) => row.outside !== null)?.outside ?? "[]") as string[]) {
-    if (dirtyAsRead.has(email)) continue;
+  for (const email of JSON.parse(outside) as string[]) {
     const folded = foldAddress(email);
     if (isAscii(folded) && punycodeLabels(folded) === 0) asciiFolds.add(folded);
   }
-  return { count: (results[0]?.marked ?? 0) - results.length, asciiFolds: [...asciiFolds] };
+  return { count: marked - rows.length, asciiFolds: [...asciiFolds] };
 }
 
 /**
