@@ -7,7 +7,14 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { mintTrackingId } from "../../shared/protocol";
 import { SWEEP_EMAILS_PER_RUN, SWEEP_HASHES_PER_RUN, SWEEP_READ_SQL, SWEEPS_PER_GROUP } from "../src/db/opt-out-sweeps";
-import { OWN_SEARCH_EMAILS, OWN_SEARCH_HASHES, ownRemovedEmailsSql } from "../src/db/opt-outs";
+import {
+  type OptOutTarget,
+  OWN_SEARCH_EMAILS,
+  OWN_SEARCH_HASHES,
+  optOutOfEmail,
+  optOutTarget,
+  ownRemovedEmailsSql,
+} from "../src/db/opt-outs";
 import { purgeExpiredEvents } from "../src/db/retention";
 import { fingerprintsToFindCount, removedFingerprints } from "../src/recipient-fingerprint";
 import { FlakyD1 } from "./faults";
@@ -360,6 +367,46 @@ describe("an opt-out through an account with more emails the person was deleted 
     expect(await optedOutOf(ids)).toEqual([false, false, false]);
     await purgeUntilSwept();
     expect(await optedOutOf(ids)).toEqual([true, true, true]);
+  });
+
+  it("taken as given through an email registered with no recipients, has its unsubscribe stored before the search", async () => {
+    const b = await createAccount("Rep B");
+    const person = `unread${ownLocalPart()}@wingtip.example`;
+    await deletedFromMany(b, person, 3);
+    const unread = await sentMessage(b, { recipients: [], optOutLink: true });
+    const target = await optOutTarget(env.DB, b.accountId, unread.id);
+    expect(target).toMatchObject({ registered: true, recipientCount: 0 });
+    const unsubscribes = () =>
+      env.DB.prepare("SELECT email FROM signals WHERE message_id = ? AND kind = 'unsubscribe'").bind(unread.id).all();
+    // The search stalls at its first keyed hash, as a request the CPU limit ends there never goes on: what it stored
+    // before the search is all that stays. Recorded here rather than through the page, whose request, stalled so and
+    // released from the test, never answered when this file ran whole (workerd, 2026-12-07).
+    const sign = crypto.subtle.sign.bind(crypto.subtle);
+    let searching = () => {};
+    const searchStarted = new Promise<void>((resolve) => {
+      searching = resolve;
+    });
+    let release = () => {};
+    const released = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const stalled = vi.spyOn(crypto.subtle, "sign").mockImplementation(async (...args) => {
+      searching();
+      await released;
+      return sign(...args);
+    });
+    const recording = optOutOfEmail(env.DB, SECRET, target as OptOutTarget, person, Date.now());
+    try {
+      expect(await Promise.race([searchStarted.then(() => "searching"), recording.then(() => "recorded")])).toBe("searching");
+      expect((await unsubscribes()).results).toEqual([{ email: person }]);
+    } finally {
+      release();
+      stalled.mockRestore();
+    }
+    expect(await recording).toBe(true);
+    expect((await unsubscribes()).results).toEqual([{ email: person }]);
+    // Its sweep, finished: the tests after start with none waiting.
+    await purgeUntilSwept();
   });
 });
 

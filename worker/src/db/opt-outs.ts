@@ -155,11 +155,10 @@ export async function optOutOfEmail(
   searchHashes = OWN_SEARCH_HASHES,
 ): Promise<boolean> {
   const { accountId, messageId } = target;
-  if (target.deleted) return recordAsGiven(db, signingSecret, target, email, now, searchHashes);
+  if (target.deleted) return recordAsGiven(db, signingSecret, target, email, now, searchHashes, false);
   if (target.recipientCount === 0) {
-    const recorded = await recordAsGiven(db, signingSecret, target, email, now, searchHashes);
-    if (recorded) await unsubscribeStatement(db, accountId, messageId, email, now).run();
-    else await recordReaderOptOut(db, accountId, messageId, now);
+    const recorded = await recordAsGiven(db, signingSecret, target, email, now, searchHashes, true);
+    if (!recorded) await recordReaderOptOut(db, accountId, messageId, now);
     return recorded;
   }
   const mailbox = mailboxKey(email);
@@ -190,8 +189,10 @@ export async function optOutOfEmail(
 
 /**
  * Records `email`'s opt-out through an email that cannot check it (optOutOfEmail), unless the email has recorded
- * MAX_AS_GIVEN_PER_EMAIL addresses already. One batch, so the count and the insert see the same rows. True when the
- * account holds the address's opt-out afterwards (repeating one is not refused); then its own emails are searched.
+ * MAX_AS_GIVEN_PER_EMAIL addresses already, and with `unsubscribe` its unsubscribe signal when it is recorded. One
+ * batch, so the count and the inserts see the same rows, and both are stored before the search, as for a recipient
+ * (docs/protocol.md §11): a request the CPU limit ends there loses neither. True when the account holds the
+ * address's opt-out afterwards (repeating one is not refused); then its own emails are searched.
  */
 async function recordAsGiven(
   db: D1Database,
@@ -200,11 +201,13 @@ async function recordAsGiven(
   email: string,
   now: number,
   searchHashes: number,
+  unsubscribe: boolean,
 ): Promise<boolean> {
   const { accountId, messageId } = target;
   const [recorded, own] = (
     await db.batch([
       ...optOutStatements(db, accountId, messageId, email, now, [], MAX_AS_GIVEN_PER_EMAIL),
+      ...(unsubscribe ? [unsubscribeStatement(db, accountId, messageId, email, now, true)] : []),
       optOutRecordedStatement(db, accountId, email),
       ownRemovedEmailsStatement(db, accountId),
     ])
