@@ -18,7 +18,16 @@ import {
 import { purgeExpiredEvents } from "../src/db/retention";
 import { fingerprintsToFindCount, removedFingerprints } from "../src/recipient-fingerprint";
 import { FlakyD1 } from "./faults";
-import { createAccount, keyedHashesDuring, migratedUpTo, registration, sentMessage, storedEvents, type TestAccount } from "./helpers";
+import {
+  countedCall,
+  createAccount,
+  keyedHashesDuring,
+  migratedUpTo,
+  registration,
+  sentMessage,
+  storedEvents,
+  type TestAccount,
+} from "./helpers";
 import { deleteContactBefore0017, hitNow, optOut, ownLocalPart, pause } from "./opt-out-helpers";
 
 const SECRET = env.SIGNING_SECRET ?? "";
@@ -441,11 +450,15 @@ describe("opt-outs held for an email and recorded together share one bound", () 
     expect(await optedOutOf(ids)).toEqual(ids.map(() => true));
   }
 
-  it("by the email's registration", async () => {
+  it("by the email's registration, which reads the account's own emails once for both", async () => {
+    const reads: number[] = [];
     await sharesOneBound(async (account, id, persons) => {
       const body = registration({ recipients: persons.map((email) => ({ email })) });
-      expect((await account.json("PUT", `/api/messages/${id}`, body)).status).toBe(200);
+      const { response, d1Statements } = await countedCall(account, `/api/messages/${id}`, "PUT", body);
+      expect(response.status).toBe(200);
+      reads.push(d1Statements.filter((sql) => sql === ownRemovedEmailsSql("?")).length);
     });
+    expect(reads).toEqual([1, 1]);
   });
 
   it("by the email's deletion", async () => {

@@ -78,8 +78,31 @@ async function ownEmailsRemovedFrom(
 }
 
 /**
+ * How an opt-out searches the account's own emails: within `hashes` keyed hashes, among `own` when its caller read them
+ * once for the several addresses it records (settleOptOuts), else read in the opt-out's own batch (storedWithOwn).
+ */
+interface OwnSearch {
+  hashes: number;
+  own?: readonly RemovedEmail[];
+}
+
+/**
+ * Runs an opt-out's `statements` in one batch, with ownRemovedEmailsStatement after them unless `search.own` holds the
+ * account's own emails already: the statements' results, and those emails.
+ */
+async function storedWithOwn(
+  db: D1Database,
+  accountId: string,
+  statements: D1PreparedStatement[],
+  search: OwnSearch,
+): Promise<{ results: D1Result[]; own: readonly RemovedEmail[] }> {
+  const results = await db.batch(search.own ? statements : [...statements, ownRemovedEmailsStatement(db, accountId)]);
+  return { results, own: search.own ?? ((results[statements.length]?.results ?? []) as RemovedEmail[]) };
+}
+
+/**
  * Keeps the opt-out of `email`, recorded at `since`, on the account's own emails it was removed from among those read
- * (`own`, ownRemovedEmailsStatement's result), searched within `maxHashes`. After the opt-out is stored, in a batch of
+ * (`own`, ownRemovedEmailsStatement's rows), searched within `maxHashes`. After the opt-out is stored, in a batch of
  * its own: a request the CPU limit ends here has stored it all the same, and the sweep finds what this leaves, as it
  * does when this fails (logged; the reader is told that tracking is off, which it is).
  */
@@ -88,11 +111,11 @@ async function keepOnOwnEmails(
   signingSecret: string,
   email: string,
   since: number,
-  own: D1Result | undefined,
+  own: readonly RemovedEmail[],
   maxHashes: number,
 ): Promise<void> {
   try {
-    const found = await ownEmailsRemovedFrom(signingSecret, (own?.results ?? []) as RemovedEmail[], email, maxHashes);
+    const found = await ownEmailsRemovedFrom(signingSecret, own, email, maxHashes);
     if (found.length > 0) await db.batch(keptOptOutStatements(db, email, since, found));
   } catch (error) {
     console.error("searching an opt-out's own emails failed, left to the sweep", errorName(error));
@@ -144,7 +167,7 @@ export async function optOutTarget(db: D1Database, accountId: string, messageId:
  * other email from the sender to the address is tracked no more, and that holds; on a deleted email nothing more is
  * written (it is tracked no more already, and keeps no addresses). False when an address taken as given was over
  * the cap and not recorded (this email is untracked all the same): the reader must be told. The account's own emails
- * the address was deleted from are searched once it is stored, within `searchHashes` (OWN_SEARCH_HASHES).
+ * the address was deleted from are searched once it is stored, as `search` says (OWN_SEARCH_HASHES by default).
  */
 export async function optOutOfEmail(
   db: D1Database,
@@ -152,12 +175,12 @@ export async function optOutOfEmail(
   target: OptOutTarget,
   email: string,
   now: number,
-  searchHashes = OWN_SEARCH_HASHES,
+  search: OwnSearch = { hashes: OWN_SEARCH_HASHES },
 ): Promise<boolean> {
   const { accountId, messageId } = target;
-  if (target.deleted) return recordAsGiven(db, signingSecret, target, email, now, searchHashes, false);
+  if (target.deleted) return recordAsGiven(db, signingSecret, target, email, now, search, false);
   if (target.recipientCount === 0) {
-    const recorded = await recordAsGiven(db, signingSecret, target, email, now, searchHashes, true);
+    const recorded = await recordAsGiven(db, signingSecret, target, email, now, search, true);
     if (!recorded) await recordReaderOptOut(db, accountId, messageId, now);
     return recorded;
   }
@@ -178,12 +201,13 @@ export async function optOutOfEmail(
     await recordReaderOptOut(db, accountId, messageId, now);
     return true;
   }
-  const stored = await db.batch([
-    ...optOutStatements(db, accountId, messageId, address, now, []),
-    unsubscribeStatement(db, accountId, messageId, address, now),
-    ownRemovedEmailsStatement(db, accountId),
-  ]);
-  await keepOnOwnEmails(db, signingSecret, address, now, stored.at(-1), searchHashes);
+  const { own } = await storedWithOwn(
+    db,
+    accountId,
+    [...optOutStatements(db, accountId, messageId, address, now, []), unsubscribeStatement(db, accountId, messageId, address, now)],
+    search,
+  );
+  await keepOnOwnEmails(db, signingSecret, address, now, own, search.hashes);
   return true;
 }
 
@@ -200,20 +224,18 @@ async function recordAsGiven(
   target: OptOutTarget,
   email: string,
   now: number,
-  searchHashes: number,
+  search: OwnSearch,
   unsubscribe: boolean,
 ): Promise<boolean> {
   const { accountId, messageId } = target;
-  const [recorded, own] = (
-    await db.batch([
-      ...optOutStatements(db, accountId, messageId, email, now, [], MAX_AS_GIVEN_PER_EMAIL),
-      ...(unsubscribe ? [unsubscribeStatement(db, accountId, messageId, email, now, true)] : []),
-      optOutRecordedStatement(db, accountId, email),
-      ownRemovedEmailsStatement(db, accountId),
-    ])
-  ).slice(-2);
-  if ((recorded?.results[0] as { recorded: number } | undefined)?.recorded !== 1) return false;
-  await keepOnOwnEmails(db, signingSecret, email, now, own, searchHashes);
+  const statements = [
+    ...optOutStatements(db, accountId, messageId, email, now, [], MAX_AS_GIVEN_PER_EMAIL),
+    ...(unsubscribe ? [unsubscribeStatement(db, accountId, messageId, email, now, true)] : []),
+    optOutRecordedStatement(db, accountId, email),
+  ];
+  const { results, own } = await storedWithOwn(db, accountId, statements, search);
+  if ((results[statements.length - 1]?.results[0] as { recorded: number } | undefined)?.recorded !== 1) return false;
+  await keepOnOwnEmails(db, signingSecret, email, now, own, search.hashes);
   return true;
 }
 
@@ -349,7 +371,8 @@ export async function settlePendingOptOuts(db: D1Database, signingSecret: string
 
 /**
  * Records these opt-outs held for an email (read by the caller: the registration reads them in its own batch,
- * upsertMessage) if it is registered, and drops them.
+ * upsertMessage) if it is registered, and drops them. The account's own emails are read once for them all, and the
+ * search's hashes shared among them.
  */
 export async function settleOptOuts(
   db: D1Database,
@@ -361,9 +384,10 @@ export async function settleOptOuts(
   if (results.length === 0) return;
   const target = await optOutTarget(db, accountId, messageId);
   if (!target?.registered || target.deleted) return;
+  const { results: own } = await ownRemovedEmailsStatement(db, accountId).all<RemovedEmail>();
+  const search = { hashes: Math.floor(OWN_SEARCH_HASHES / results.length), own };
   // Recording is idempotent, so a second writer settling the same rows at once records nothing twice.
-  const searchHashes = Math.floor(OWN_SEARCH_HASHES / results.length);
-  for (const pending of results) await optOutOfEmail(db, signingSecret, target, pending.email, pending.created_at, searchHashes);
+  for (const pending of results) await optOutOfEmail(db, signingSecret, target, pending.email, pending.created_at, search);
   await db
     .prepare(`DELETE FROM pending_opt_outs WHERE message_id = ? AND email IN (${placeholders(results.length)})`)
     .bind(messageId, ...results.map((p) => p.email))
