@@ -8,9 +8,11 @@ import { describe, expect, it, vi } from "vitest";
 import { mintTrackingId } from "../../shared/protocol";
 import { SWEEP_EMAILS_PER_RUN, SWEEP_HASHES_PER_RUN, SWEEP_READ_SQL, SWEEPS_PER_GROUP } from "../src/db/opt-out-sweeps";
 import {
+  newestFirst,
   type OptOutTarget,
   OWN_SEARCH_EMAILS,
   OWN_SEARCH_HASHES,
+  type OwnRemovedEmail,
   optOutOfEmail,
   optOutTarget,
   ownRemovedEmailsSql,
@@ -31,6 +33,7 @@ import {
 import { deleteContactBefore0017, hitNow, optOut, ownLocalPart, pause } from "./opt-out-helpers";
 
 const SECRET = env.SIGNING_SECRET ?? "";
+const HOUR = 3_600_000;
 
 interface SweepRow {
   email: string;
@@ -66,10 +69,12 @@ async function seedRemovedEmails(prefix: string, count: number): Promise<void> {
 /** The n-th seeded email's id in the sweep's order ('0<prefix>-00042'). */
 const seeded = (prefix: string, n: number) => `0${prefix}-${String(n).padStart(5, "0")}`;
 
-/** `count` emails of the account the person was deleted from, sent one after another (the last the newest). */
-async function deletedFromMany(account: TestAccount, person: string, count: number): Promise<string[]> {
+/**
+ * `count` emails of the account the person was deleted from, sent one after another a millisecond apart from `sentAt`
+ * (the last the newest).
+ */
+async function deletedFromMany(account: TestAccount, person: string, count: number, sentAt = Date.now() - count): Promise<string[]> {
   const ids = Array.from({ length: count }, (_, i) => `own-${ownLocalPart()}-${String(i).padStart(5, "0")}`);
-  const sentAt = Date.now() - count;
   const fingerprints = await Promise.all(ids.map((id) => removedFingerprints(SECRET, id, person)));
   await env.DB.batch(
     ids.flatMap((id, i) => [
@@ -229,7 +234,9 @@ describe("an opt-out reaches another account's email the person was deleted from
       await purgeExpiredEvents(env.DB, SECRET, Date.now());
       expect((await waiting())?.after_message_id).not.toBe(before);
       // And the newest of them was searched from this run on.
-      expect((await sweeps()).find((sweep) => sweep.email === newcomers.at(-1))?.after_message_id).not.toBe("");
+      expect((await sweeps()).find((sweep) => sweep.email === newcomers.at(-1))).toMatchObject({
+        after_message_id: expect.stringMatching(/./),
+      });
     }
     expect(await hitNow(b, shared.id)).toBe(0);
     // The newcomers' sweeps would take a run for every 15 of the file's emails that lost a recipient: dropped, so that
@@ -441,7 +448,12 @@ describe("opt-outs held for an email and recorded together share one bound", () 
       .run();
     const b = await createAccount("Rep B");
     const [first = "", second = ""] = persons();
-    const ids = [...(await deletedFromMany(b, first, OWN_SEARCH_EMAILS)), ...(await deletedFromMany(b, second, 3))];
+    // The second's emails all newer than the first's.
+    const sentAt = Date.now() - HOUR;
+    const ids = [
+      ...(await deletedFromMany(b, first, OWN_SEARCH_EMAILS, sentAt)),
+      ...(await deletedFromMany(b, second, 3, sentAt + OWN_SEARCH_EMAILS)),
+    ];
     expect((await hashesOf(b, [first, second])) - without).toBe(OWN_SEARCH_HASHES);
     // Each searched the newest half: the second's 3, and the first's newest 47.
     const searched = OWN_SEARCH_EMAILS / 2;
@@ -491,10 +503,27 @@ describe("the sweep's and the opt-out's reads", () => {
     expect(times("SEARCH removed_recipients USING PRIMARY KEY (message_id>? AND message_id<?)")).toBe(2);
   });
 
-  it("find the account's own emails that lost a recipient newest first, in the order of an index", async () => {
+  it("find the account's own emails that lost a recipient by index, and search them newest first", async () => {
+    // One account's, at an opt-out, a registration or a deletion: numbered newest first in the index's order, no sort.
     const steps = await plan(ownRemovedEmailsSql("?"), "acct");
     expect(steps).toContain("SEARCH m USING INDEX messages_by_sent (account_id=?)");
     expect(steps).toContain("SEARCH removed_recipients EXISTS USING PRIMARY KEY (message_id=?)");
     expect(steps.filter((step) => step.includes("TEMP B-TREE"))).toEqual([]);
+    // The purge's, for the accounts of its held addresses due (a scan of the few held): the same seeks for each
+    // account, whose emails are sorted by sending time to be numbered.
+    const purge = await plan(ownRemovedEmailsSql("SELECT account_id FROM pending_opt_outs WHERE created_at < ?"), 0);
+    expect(purge.filter((step) => /^(SEARCH|SCAN) [a-z]/.test(step))).toEqual([
+      "SEARCH m USING INDEX messages_by_sent (account_id=?)",
+      "SCAN pending_opt_outs",
+      "SEARCH removed_recipients EXISTS USING PRIMARY KEY (message_id=?)",
+      "SEARCH removed_recipients USING PRIMARY KEY (message_id=?)",
+    ]);
+    expect(purge.filter((step) => step.includes("TEMP B-TREE"))).toEqual(["USE TEMP B-TREE FOR LAST TERM OF ORDER BY"]);
+    // The rows come in no promised order: searched newest first whatever it is.
+    const account = await createAccount("Rep B");
+    const ids = await deletedFromMany(account, `ordered${ownLocalPart()}@wingtip.example`, 3, Date.now() - HOUR);
+    const { results } = await env.DB.prepare(ownRemovedEmailsSql("?")).bind(account.accountId).all<OwnRemovedEmail>();
+    for (const rows of [results, [...results].reverse()])
+      expect(newestFirst(rows).map((row) => row.message_id)).toEqual([...ids].reverse());
   });
 });
