@@ -425,6 +425,13 @@ describe("the people list of an account that wrote one address in several spelli
     ]);
     expectShownAs(await listed(account), truth);
     expectShownAs(await detailed(account), await reference(account));
+    // Asked in each spelling, a contact's page shows the one person.
+    const person = (await reference(account)).slice(0, 1);
+    for (const spelling of [unicode, punycode, unicode.normalize("NFD")]) {
+      const page = await account.json<ContactDetail>("GET", `/api/contacts/${encodeURIComponent(spelling)}?limit=1`);
+      expect(page.status, spelling).toBe(200);
+      expectShownAs([shown(page.body.contact)], person);
+    }
     const inWebinar = (await referenceContacts(account.accountId, Date.now())).filter((c) => c.campaigns.has("Webinar"));
     expect((await listed(account, "&campaign=Webinar")).map((row) => row[0])).toEqual(inWebinar.map((c) => c.email));
   });

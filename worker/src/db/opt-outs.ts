@@ -52,10 +52,11 @@ export const OWN_SEARCH_EMAILS = OWN_SEARCH_HASHES / 2;
 
 /**
  * The emails of the accounts `accounts` (SQL giving their ids) that lost a recipient, each with the fingerprints of
- * the addresses removed from it (RemovedEmail rows, with account_id): each account's OWN_SEARCH_EMAILS newest by their
- * sending time.
+ * the addresses removed from it (OwnRemovedEmail rows): each account's OWN_SEARCH_EMAILS newest by their sending time,
+ * numbered from the newest (`n`). In no promised order: the outer select does not sort them, which took a temporary
+ * B-tree for one account too (EXPLAIN QUERY PLAN, local D1, 2026-12-07); newestFirst does.
  */
-export const ownRemovedEmailsSql = (accounts: string) => `SELECT account_id, message_id, fingerprints FROM (
+export const ownRemovedEmailsSql = (accounts: string) => `SELECT account_id, message_id, fingerprints, n FROM (
     SELECT m.account_id, m.id AS message_id, (SELECT json_group_array(fingerprint) FROM removed_recipients WHERE message_id = m.id) AS fingerprints,
       row_number() OVER (PARTITION BY m.account_id ORDER BY m.sent_at DESC) AS n
     FROM messages m WHERE m.account_id IN (${accounts}) AND EXISTS (SELECT 1 FROM removed_recipients WHERE message_id = m.id))
@@ -66,20 +67,57 @@ function ownRemovedEmailsStatement(db: D1Database, accountId: string): D1Prepare
   return db.prepare(ownRemovedEmailsSql("?")).bind(accountId);
 }
 
-/** The emails among `own` (read by ownRemovedEmailsStatement) that `email` was removed from, searched within `maxHashes`. */
+/** A row of ownRemovedEmailsSql: an email that lost a recipient, its account, and its rank there from the newest (1). */
+export interface OwnRemovedEmail extends RemovedEmail {
+  account_id: string;
+  n: number;
+}
+
+/** One account's rows of ownRemovedEmailsSql, newest first: the search stops at its bound, on the oldest. */
+export function newestFirst(own: readonly OwnRemovedEmail[]): OwnRemovedEmail[] {
+  return [...own].sort((a, b) => a.n - b.n);
+}
+
+/**
+ * The emails among `own` (one account's rows of ownRemovedEmailsSql) that `email` was removed from, searched newest
+ * first within `maxHashes`.
+ */
 async function ownEmailsRemovedFrom(
   signingSecret: string,
-  own: readonly RemovedEmail[],
+  own: readonly OwnRemovedEmail[],
   email: string,
   maxHashes: number,
 ): Promise<string[]> {
-  const { found } = await searchRemovedEmails(signingSecret, own, [{ email }], maxHashes);
+  const { found } = await searchRemovedEmails(signingSecret, newestFirst(own), [{ email }], maxHashes);
   return found.get(email) ?? [];
 }
 
 /**
+ * How an opt-out searches the account's own emails: within `hashes` keyed hashes, among `own` when its caller read them
+ * once for the several addresses it records (settleOptOuts), else read in the opt-out's own batch (storedWithOwn).
+ */
+interface OwnSearch {
+  hashes: number;
+  own?: readonly OwnRemovedEmail[];
+}
+
+/**
+ * Runs an opt-out's `statements` in one batch, with ownRemovedEmailsStatement after them unless `search.own` holds the
+ * account's own emails already: the statements' results, and those emails.
+ */
+async function storedWithOwn(
+  db: D1Database,
+  accountId: string,
+  statements: D1PreparedStatement[],
+  search: OwnSearch,
+): Promise<{ results: D1Result[]; own: readonly OwnRemovedEmail[] }> {
+  const results = await db.batch(search.own ? statements : [...statements, ownRemovedEmailsStatement(db, accountId)]);
+  return { results, own: search.own ?? ((results[statements.length]?.results ?? []) as OwnRemovedEmail[]) };
+}
+
+/**
  * Keeps the opt-out of `email`, recorded at `since`, on the account's own emails it was removed from among those read
- * (`own`, ownRemovedEmailsStatement's result), searched within `maxHashes`. After the opt-out is stored, in a batch of
+ * (`own`, ownRemovedEmailsStatement's rows), searched within `maxHashes`. After the opt-out is stored, in a batch of
  * its own: a request the CPU limit ends here has stored it all the same, and the sweep finds what this leaves, as it
  * does when this fails (logged; the reader is told that tracking is off, which it is).
  */
@@ -88,11 +126,11 @@ async function keepOnOwnEmails(
   signingSecret: string,
   email: string,
   since: number,
-  own: D1Result | undefined,
+  own: readonly OwnRemovedEmail[],
   maxHashes: number,
 ): Promise<void> {
   try {
-    const found = await ownEmailsRemovedFrom(signingSecret, (own?.results ?? []) as RemovedEmail[], email, maxHashes);
+    const found = await ownEmailsRemovedFrom(signingSecret, own, email, maxHashes);
     if (found.length > 0) await db.batch(keptOptOutStatements(db, email, since, found));
   } catch (error) {
     console.error("searching an opt-out's own emails failed, left to the sweep", errorName(error));
@@ -144,7 +182,7 @@ export async function optOutTarget(db: D1Database, accountId: string, messageId:
  * other email from the sender to the address is tracked no more, and that holds; on a deleted email nothing more is
  * written (it is tracked no more already, and keeps no addresses). False when an address taken as given was over
  * the cap and not recorded (this email is untracked all the same): the reader must be told. The account's own emails
- * the address was deleted from are searched once it is stored, within `searchHashes` (OWN_SEARCH_HASHES).
+ * the address was deleted from are searched once it is stored, as `search` says (OWN_SEARCH_HASHES by default).
  */
 export async function optOutOfEmail(
   db: D1Database,
@@ -152,14 +190,13 @@ export async function optOutOfEmail(
   target: OptOutTarget,
   email: string,
   now: number,
-  searchHashes = OWN_SEARCH_HASHES,
+  search: OwnSearch = { hashes: OWN_SEARCH_HASHES },
 ): Promise<boolean> {
   const { accountId, messageId } = target;
-  if (target.deleted) return recordAsGiven(db, signingSecret, target, email, now, searchHashes);
+  if (target.deleted) return recordAsGiven(db, signingSecret, target, email, now, search, false);
   if (target.recipientCount === 0) {
-    const recorded = await recordAsGiven(db, signingSecret, target, email, now, searchHashes);
-    if (recorded) await unsubscribeStatement(db, accountId, messageId, email, now).run();
-    else await recordReaderOptOut(db, accountId, messageId, now);
+    const recorded = await recordAsGiven(db, signingSecret, target, email, now, search, true);
+    if (!recorded) await recordReaderOptOut(db, accountId, messageId, now);
     return recorded;
   }
   const mailbox = mailboxKey(email);
@@ -179,19 +216,22 @@ export async function optOutOfEmail(
     await recordReaderOptOut(db, accountId, messageId, now);
     return true;
   }
-  const stored = await db.batch([
-    ...optOutStatements(db, accountId, messageId, address, now, []),
-    unsubscribeStatement(db, accountId, messageId, address, now),
-    ownRemovedEmailsStatement(db, accountId),
-  ]);
-  await keepOnOwnEmails(db, signingSecret, address, now, stored.at(-1), searchHashes);
+  const { own } = await storedWithOwn(
+    db,
+    accountId,
+    [...optOutStatements(db, accountId, messageId, address, now, []), unsubscribeStatement(db, accountId, messageId, address, now)],
+    search,
+  );
+  await keepOnOwnEmails(db, signingSecret, address, now, own, search.hashes);
   return true;
 }
 
 /**
  * Records `email`'s opt-out through an email that cannot check it (optOutOfEmail), unless the email has recorded
- * MAX_AS_GIVEN_PER_EMAIL addresses already. One batch, so the count and the insert see the same rows. True when the
- * account holds the address's opt-out afterwards (repeating one is not refused); then its own emails are searched.
+ * MAX_AS_GIVEN_PER_EMAIL addresses already, and with `unsubscribe` its unsubscribe signal when it is recorded. One
+ * batch, so the count and the inserts see the same rows, and both are stored before the search, as for a recipient
+ * (docs/protocol.md §11): a request the CPU limit ends there loses neither. True when the account holds the
+ * address's opt-out afterwards (repeating one is not refused); then its own emails are searched.
  */
 async function recordAsGiven(
   db: D1Database,
@@ -199,18 +239,18 @@ async function recordAsGiven(
   target: OptOutTarget,
   email: string,
   now: number,
-  searchHashes: number,
+  search: OwnSearch,
+  unsubscribe: boolean,
 ): Promise<boolean> {
   const { accountId, messageId } = target;
-  const [recorded, own] = (
-    await db.batch([
-      ...optOutStatements(db, accountId, messageId, email, now, [], MAX_AS_GIVEN_PER_EMAIL),
-      optOutRecordedStatement(db, accountId, email),
-      ownRemovedEmailsStatement(db, accountId),
-    ])
-  ).slice(-2);
-  if ((recorded?.results[0] as { recorded: number } | undefined)?.recorded !== 1) return false;
-  await keepOnOwnEmails(db, signingSecret, email, now, own, searchHashes);
+  const statements = [
+    ...optOutStatements(db, accountId, messageId, email, now, [], MAX_AS_GIVEN_PER_EMAIL),
+    ...(unsubscribe ? [unsubscribeStatement(db, accountId, messageId, email, now, true)] : []),
+    optOutRecordedStatement(db, accountId, email),
+  ];
+  const { results, own } = await storedWithOwn(db, accountId, statements, search);
+  if ((results[statements.length - 1]?.results[0] as { recorded: number } | undefined)?.recorded !== 1) return false;
+  await keepOnOwnEmails(db, signingSecret, email, now, own, search.hashes);
   return true;
 }
 
@@ -270,7 +310,7 @@ export async function settleOptOutsInPurge(db: D1Database, signingSecret: string
     sweepReadStatement(db),
   ]);
   const statements: D1PreparedStatement[] = [];
-  const ownRows = (own?.results ?? []) as (RemovedEmail & { account_id: string })[];
+  const ownRows = (own?.results ?? []) as OwnRemovedEmail[];
   const heldRows = (held?.results ?? []) as (PendingOptOut & { message_id: string; account_id: string })[];
   for (const row of heldRows) {
     const ofAccount = ownRows.filter((r) => r.account_id === row.account_id);
@@ -292,7 +332,7 @@ async function heldAsGivenStatements(
   accountId: string,
   messageId: string,
   held: PendingOptOut,
-  own: readonly RemovedEmail[],
+  own: readonly OwnRemovedEmail[],
   searchHashes: number,
 ): Promise<D1PreparedStatement[]> {
   const removedFrom = await ownEmailsRemovedFrom(signingSecret, own, held.email, searchHashes);
@@ -319,7 +359,7 @@ export async function heldOptOutsAsGivenStatements(
 ): Promise<D1PreparedStatement[]> {
   const { results } = await pendingOptOutsStatement(db, accountId, messageId).all<PendingOptOut>();
   if (results.length === 0) return [];
-  const { results: own } = await ownRemovedEmailsStatement(db, accountId).all<RemovedEmail>();
+  const { results: own } = await ownRemovedEmailsStatement(db, accountId).all<OwnRemovedEmail>();
   const searchHashes = Math.floor(OWN_SEARCH_HASHES / results.length);
   const statements: D1PreparedStatement[] = [];
   for (const held of results)
@@ -346,7 +386,8 @@ export async function settlePendingOptOuts(db: D1Database, signingSecret: string
 
 /**
  * Records these opt-outs held for an email (read by the caller: the registration reads them in its own batch,
- * upsertMessage) if it is registered, and drops them.
+ * upsertMessage) if it is registered, and drops them. The account's own emails are read once for them all, and the
+ * search's hashes shared among them.
  */
 export async function settleOptOuts(
   db: D1Database,
@@ -358,9 +399,10 @@ export async function settleOptOuts(
   if (results.length === 0) return;
   const target = await optOutTarget(db, accountId, messageId);
   if (!target?.registered || target.deleted) return;
+  const { results: own } = await ownRemovedEmailsStatement(db, accountId).all<OwnRemovedEmail>();
+  const search = { hashes: Math.floor(OWN_SEARCH_HASHES / results.length), own };
   // Recording is idempotent, so a second writer settling the same rows at once records nothing twice.
-  const searchHashes = Math.floor(OWN_SEARCH_HASHES / results.length);
-  for (const pending of results) await optOutOfEmail(db, signingSecret, target, pending.email, pending.created_at, searchHashes);
+  for (const pending of results) await optOutOfEmail(db, signingSecret, target, pending.email, pending.created_at, search);
   await db
     .prepare(`DELETE FROM pending_opt_outs WHERE message_id = ? AND email IN (${placeholders(results.length)})`)
     .bind(messageId, ...results.map((p) => p.email))

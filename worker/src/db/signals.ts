@@ -140,8 +140,9 @@ async function targetMessages(
 }
 
 /** A reply's insert also sets its email's last_reply_at, by a trigger (migration 0021), which outlives the signal. */
-const INSERT_SIGNAL = `INSERT OR IGNORE INTO signals (account_id, message_id, kind, source_id, email, bounce_kind, reason, occurred_at, inserted_at)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ${SQL_NOW_MS})`;
+const INSERT_SIGNAL_INTO =
+  "INSERT OR IGNORE INTO signals (account_id, message_id, kind, source_id, email, bounce_kind, reason, occurred_at, inserted_at)";
+const INSERT_SIGNAL = `${INSERT_SIGNAL_INTO} VALUES (?, ?, ?, ?, ?, ?, ?, ?, ${SQL_NOW_MS})`;
 
 /**
  * Addresses a notice names that are checked against the fingerprints of a message's deleted contacts, beyond its
@@ -573,7 +574,9 @@ export async function addressStates(
 
 /**
  * The statement that records an email's unsubscribe once (its source id is the email's): a reader turned tracking off
- * through it, `email` theirs, or '' when the address is not known to have received it (recordReaderOptOut).
+ * through it, `email` theirs, or '' when the address is not known to have received it (recordReaderOptOut). With
+ * `ifOptedOut`, only when the account holds the address's opt-out (optOutRecordedStatement's check): after an opt-out
+ * capped in the same batch (db/opt-outs.ts recordAsGiven).
  */
 export function unsubscribeStatement(
   db: D1Database,
@@ -581,8 +584,16 @@ export function unsubscribeStatement(
   messageId: string,
   email: string,
   now: number,
+  ifOptedOut = false,
 ): D1PreparedStatement {
-  return db.prepare(INSERT_SIGNAL).bind(accountId, messageId, "unsubscribe", `u:${messageId}`, email, null, null, now);
+  const values = [accountId, messageId, "unsubscribe", `u:${messageId}`, email, null, null, now];
+  if (!ifOptedOut) return db.prepare(INSERT_SIGNAL).bind(...values);
+  return db
+    .prepare(
+      `${INSERT_SIGNAL_INTO} SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ${SQL_NOW_MS}
+       WHERE EXISTS (SELECT 1 FROM opt_outs WHERE account_id = ?1 AND email = ?5)`,
+    )
+    .bind(...values);
 }
 
 /**
