@@ -6,7 +6,7 @@ import { applyD1Migrations } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { mintTrackingId } from "../../shared/protocol";
-import { SWEEP_EMAILS_PER_RUN, SWEEP_HASHES_PER_RUN, SWEEP_READ_SQL, SWEEPS_PER_GROUP } from "../src/db/opt-out-sweeps";
+import { SWEEP_EMAILS_PER_GROUP, SWEEP_HASHES_PER_RUN, SWEEP_READ_SQL, SWEEPS_PER_GROUP } from "../src/db/opt-out-sweeps";
 import {
   newestFirst,
   type OptOutTarget,
@@ -158,11 +158,11 @@ describe("an opt-out reaches another account's email the person was deleted from
     const person = `far${ownLocalPart()}@wingtip.example`;
     const shared = await deletedFromSharedEmail(b, person);
     // Two runs' worth of other emails that lost a recipient, before B's in the sweep's order.
-    await seedRemovedEmails("long", 2 * SWEEP_EMAILS_PER_RUN);
+    await seedRemovedEmails("long", 2 * SWEEP_EMAILS_PER_GROUP);
     expect((await optOut((await sentMessage(a, { recipients: [{ email: person }], optOutLink: true })).id)).status).toBe(200);
     // A run hashes its share and no more: two an email for an address in ASCII.
     expect((await keyedHashesDuring(() => purgeExpiredEvents(env.DB, SECRET, Date.now()))).hashes).toBe(SWEEP_HASHES_PER_RUN);
-    expect((await sweeps()).map((s) => s.after_message_id)).toEqual([seeded("long", SWEEP_EMAILS_PER_RUN - 1)]);
+    expect((await sweeps()).map((s) => s.after_message_id)).toEqual([seeded("long", SWEEP_EMAILS_PER_GROUP - 1)]);
     expect(await hitNow(b, shared.id)).toBe(1);
     await purgeExpiredEvents(env.DB, SECRET, Date.now());
     expect(await hitNow(b, shared.id)).toBe(1);
@@ -177,11 +177,11 @@ describe("an opt-out reaches another account's email the person was deleted from
     const [older, fresh] = [`older${ownLocalPart()}@wingtip.example`, `fresh${ownLocalPart()}@wingtip.example`];
     const [sharedOlder, sharedFresh] = [await deletedFromSharedEmail(b, older), await deletedFromSharedEmail(b, fresh)];
     // Its own backlog, three runs' worth, before B's emails in the sweep's order ("0back" < "0long", another test's).
-    await seedRemovedEmails("back", 3 * SWEEP_EMAILS_PER_RUN);
+    await seedRemovedEmails("back", 3 * SWEEP_EMAILS_PER_GROUP);
     expect((await optOut((await sentMessage(a, { recipients: [{ email: older }], optOutLink: true })).id)).status).toBe(200);
     // Alone, it has the run's whole share.
     await purgeExpiredEvents(env.DB, SECRET, Date.now());
-    const stopped = SWEEP_EMAILS_PER_RUN - 1;
+    const stopped = SWEEP_EMAILS_PER_GROUP - 1;
     expect(await sweeps()).toMatchObject([{ email: older, after_message_id: seeded("back", stopped) }]);
     // Emails that lost a recipient since, before its cursor: the new one's sweep is not in step with it.
     await seedRemovedEmails("ahead", 10);
@@ -189,7 +189,7 @@ describe("an opt-out reaches another account's email the person was deleted from
     expect((await optOut((await sentMessage(a, { recipients: [{ email: fresh }], optOutLink: true })).id)).status).toBe(200);
     expect(await hitNow(b, sharedFresh.id)).toBe(1);
     // Then each has half a run's: the older goes on where it stopped, the new one from the start (the 10 ahead first).
-    const half = SWEEP_EMAILS_PER_RUN / 2;
+    const half = SWEEP_EMAILS_PER_GROUP / 2;
     await purgeExpiredEvents(env.DB, SECRET, Date.now());
     expect(await sweeps()).toMatchObject([
       { email: fresh, after_message_id: seeded("back", half - 10 - 1) },
@@ -220,11 +220,11 @@ describe("an opt-out reaches another account's email the person was deleted from
     )
       .bind(first?.after_message_id, first?.through_message_id)
       .first<number>("n");
-    expect(left).toBeGreaterThan(SWEEP_EMAILS_PER_RUN);
+    expect(left).toBeGreaterThan(SWEEP_EMAILS_PER_GROUP);
     // Before every run more new opt-outs arrive than a group holds, each newer than the last: the newest group is
     // always full of them. The oldest still has half of every run: two hashes an email for an address in ASCII.
     let arrived = 0;
-    const runsAtMost = Math.ceil((left ?? 0) / (SWEEP_EMAILS_PER_RUN / 2));
+    const runsAtMost = Math.ceil((left ?? 0) / (SWEEP_EMAILS_PER_GROUP / 2));
     for (let runs = 1; (await waiting()) !== undefined; runs++) {
       expect(runs).toBeLessThanOrEqual(runsAtMost);
       const before = (await waiting())?.after_message_id;

@@ -388,6 +388,25 @@ describe("privacy", () => {
       expect(await storeHitNow(account, id, "open")).toBe(0);
     });
 
+    it("settles one held address in three queries past the registration's: the email, its opt-out with the account's own emails, the drop", async () => {
+      const account = await createAccount();
+      const id = await mintTrackingId(account.key);
+      expect((await call(`/u/${id}`, optOutForm("reader@acme.example"))).status).toBe(200);
+      // The account's record read (and cached in KV) before: the count is the registration's own.
+      expect((await account.json("GET", `/api/messages/${id}`)).status).toBe(404);
+      const registered = await countedCall(
+        account,
+        `/api/messages/${id}`,
+        "PUT",
+        registration({ recipients: [{ email: "reader@acme.example" }] }),
+      );
+      expect(registered.response.status).toBe(200);
+      expect(await optOutsOf(account.accountId)).toEqual([expect.objectContaining({ email: "reader@acme.example", message_id: id })]);
+      expect(await pending(id)).toBe(0);
+      // One address held, the usual case: the account's own emails are read in its opt-out's batch, not up front.
+      expect(registered.d1Queries).toBe(REGISTRATION_D1_QUERIES + 3);
+    });
+
     it("holds at most 20 addresses for one email, says so to a reader past them, and records them as given a day later if it is never registered", async () => {
       const account = await createAccount();
       const id = await mintTrackingId(account.key);

@@ -13,7 +13,7 @@
 import { foldAddress, isAscii } from "../../../shared/email";
 import { ENGAGEMENT_HALF_LIFE_MS, roundedScore } from "../../../shared/engagement";
 import { type ContactAggregate, punycodeLabels, readableFirst, scoredContacts } from "./contacts";
-import { OUTSIDE_ASCII_SQL } from "./spellings";
+import { OUTSIDE_ASCII_SQL, outsideAsciiSql } from "./spellings";
 import { chunked, MAX_IN_LIST, numberedPlaceholders } from "./sql";
 
 /** Any fixed time works; a recent one keeps the keys small. */
@@ -244,7 +244,7 @@ const LOCAL_PART_SQL = FOLDED_INTO_ASCII.reduce(
  * but for FOLDED_INTO_ASCII, so its domain is outside ASCII (`joe@ａｃｍｅ.example`, `joe@münchen.de`), or the local part
  * holds one of those. Any other address outside ASCII has a local part outside ASCII, and so has its folded form.
  */
-const MAY_FOLD_TO_ASCII_SQL = `${OUTSIDE_ASCII_SQL} AND length(${LOCAL_PART_SQL}) = length(CAST(${LOCAL_PART_SQL} AS BLOB))`;
+const MAY_FOLD_TO_ASCII_SQL = `${OUTSIDE_ASCII_SQL} AND NOT (${outsideAsciiSql(LOCAL_PART_SQL)})`;
 
 /**
  * Rows left marked that a listing folds (MarkedLeft.asciiFolds), at most: each fold of a domain outside ASCII is a

@@ -1,6 +1,7 @@
 // The key opt-outs are matched by (`mailbox`, migrations 0017 and 0023) on the rows the worker stored without it.
 import { mailboxKey } from "../../../shared/email";
 import { optedOutSince } from "./events";
+import { OUTSIDE_ASCII_SQL } from "./spellings";
 import { COUNTED_SQL } from "./sql";
 
 /**
@@ -23,7 +24,7 @@ export const KEY_RECIPIENTS_SQL = `UPDATE message_recipients SET mailbox_key = v
     AND message_recipients.mailbox_key IS NULL`;
 
 /** The rows to key: migration 0023's partial indexes, opt_outs_to_key and message_recipients_to_key, list them. */
-const TO_KEY = "mailbox_key IS NULL AND length(email) <> length(CAST(email AS BLOB))";
+const TO_KEY = `mailbox_key IS NULL AND ${OUTSIDE_ASCII_SQL}`;
 
 /**
  * Rows of each table one call keys, at most. Each is one mailboxKey (a URL parse, microseconds) and one entry in a

@@ -6,7 +6,7 @@ import { recipientFingerprint } from "../recipient-fingerprint";
 import { hitsStoredUntilSql, MESSAGE_LABEL_FACTS_SQL, type MessageLabelFacts, optedOutSince } from "./events";
 import { heldOptOutsAsGivenStatements, type PendingOptOut, pendingOptOutsStatement } from "./opt-outs";
 import { recipientSearchText } from "./search-text";
-import { chunked, MAX_BOUND_BYTES, placeholders } from "./sql";
+import { chunked, MAX_BOUND_BYTES, numberedPlaceholders, placeholders } from "./sql";
 
 export interface MessageRow {
   id: string;
@@ -233,16 +233,15 @@ const LEGACY_ID = /^[0-9a-f]+$/;
 export async function messagesByThread(db: D1Database, accountId: string, threadIds: readonly string[]): Promise<MessageRow[]> {
   const rows = new Map<string, MessageRow>();
   for (const ids of chunked(threadIds)) {
-    const param = (i: number) => `?${i + 2}`;
     // Only a sync id ("thread-a:r…", "thread-f:…") can be one; a legacy hex id is looked up in thread_id alone.
-    const syncIds = ids.flatMap((id, i) => (LEGACY_ID.test(id) ? [] : [param(i)]));
+    const syncIds = ids.flatMap((id, i) => (LEGACY_ID.test(id) ? [] : [`?${i + 2}`]));
     // No ORDER BY here: with one, SQLite walks the account's every message through messages_by_sent to skip a sort
     // (bench: status-100-threads-message-rows-read), and the chunks need sorting together anyway. Two selects, each
     // on its own index; a message found by both is kept once below.
     const bySync = `UNION ALL SELECT * FROM messages WHERE account_id = ?1 AND sync_thread_id IN (${syncIds.join(", ")}) AND deleted_at IS NULL`;
     const { results } = await db
       .prepare(
-        `SELECT * FROM messages WHERE account_id = ?1 AND thread_id IN (${ids.map((_, i) => param(i)).join(", ")}) AND deleted_at IS NULL
+        `SELECT * FROM messages WHERE account_id = ?1 AND thread_id IN (${numberedPlaceholders(ids.length, 2)}) AND deleted_at IS NULL
          ${syncIds.length > 0 ? bySync : ""}`,
       )
       .bind(accountId, ...ids)
@@ -301,12 +300,14 @@ export async function deleteMessageData(
  * settleOptOutsInPurge to record (deleteMessageData records them at once): a reader's opt-out is never dropped.
  */
 export function deleteMessageStatements(db: D1Database, accountId: string, messageId: string, now: number): D1PreparedStatement[] {
-  // Each statement reads the email's own rows, never the account's. D1 keeps no statistics (no ANALYZE), so for
-  // `message_id = ? AND account_id = ?` SQLite takes an index on account_id as readily as one on message_id: it read
-  // the account's every recipient and reply through message_recipients_by_email and signals_by_email (EXPLAIN QUERY
-  // PLAN, local D1, 2026-12-07). A unary `+` keeps a term off every index (sqlite.org/optoverview.html, "Disqualifying
-  // WHERE Clause Terms Using Unary-'+'"). The tables without an account check the email's own row of messages, one
-  // seek, where `message_id IN (SELECT id FROM messages WHERE account_id = ?)` listed the account's every email.
+  // Each statement reads the email's own rows, never the account's. D1 can gather statistics (`PRAGMA optimize` runs
+  // ANALYZE: developers.cloudflare.com/d1/best-practices/use-indexes/, read 2026-12-07), but this project runs neither,
+  // so SQLite plans from the schema alone: for `message_id = ? AND account_id = ?` it takes an index on account_id as
+  // readily as one on message_id, and read the account's every recipient and reply through message_recipients_by_email
+  // and signals_by_email (EXPLAIN QUERY PLAN, local D1, 2026-12-07). A unary `+` keeps a term off every index
+  // (sqlite.org/optoverview.html, "Disqualifying WHERE Clause Terms Using Unary-'+'"), events_by_account for the
+  // events. The tables without an account check the email's own row of messages, one seek, where
+  // `message_id IN (SELECT id FROM messages WHERE account_id = ?)` listed the account's every email.
   const ownEmail = "EXISTS (SELECT 1 FROM messages WHERE id = ?1 AND account_id = ?2)";
   return [
     db
@@ -316,7 +317,7 @@ export function deleteMessageStatements(db: D1Database, accountId: string, messa
          WHERE id = ? AND account_id = ? AND deleted_at IS NULL`,
       )
       .bind(now, now, now, messageId, accountId),
-    db.prepare("DELETE FROM events INDEXED BY events_by_message WHERE message_id = ?1 AND account_id = ?2").bind(messageId, accountId),
+    db.prepare("DELETE FROM events WHERE message_id = ?1 AND +account_id = ?2").bind(messageId, accountId),
     db.prepare(`DELETE FROM links WHERE message_id = ?1 AND ${ownEmail}`).bind(messageId, accountId),
     db.prepare(`DELETE FROM sender_views WHERE message_id = ?1 AND ${ownEmail}`).bind(messageId, accountId),
     db.prepare("DELETE FROM signals WHERE message_id = ?1 AND +account_id = ?2").bind(messageId, accountId),

@@ -20,7 +20,7 @@ export const SWEEP_HASHES_PER_RUN = 300;
  * Emails that lost a recipient one run reads for a group, at most: as many as the hashes allow for one opt-out in ASCII
  * (a group has them all when it is the only one waiting).
  */
-export const SWEEP_EMAILS_PER_RUN = SWEEP_HASHES_PER_RUN / 2;
+export const SWEEP_EMAILS_PER_GROUP = SWEEP_HASHES_PER_RUN / 2;
 /**
  * Opt-outs one group holds, at most: many wait at one cursor after migration 0026 (every opt-out recorded before it).
  * So one email's hashes for all of them, 5 × 26 at most, fit in half a run's SWEEP_HASHES_PER_RUN, and each group
@@ -62,7 +62,7 @@ export const SWEEP_READ_SQL = `WITH oldest AS MATERIALIZED (${group("ASC")}),
  * settleOptOutsInPurge): no query of its own, and no row of removed_recipients read while no opt-out waits.
  */
 export function sweepReadStatement(db: D1Database): D1PreparedStatement {
-  return db.prepare(SWEEP_READ_SQL).bind(SWEEPS_PER_GROUP, SWEEP_EMAILS_PER_RUN);
+  return db.prepare(SWEEP_READ_SQL).bind(SWEEPS_PER_GROUP, SWEEP_EMAILS_PER_GROUP);
 }
 
 interface Sweep {
@@ -130,7 +130,7 @@ async function groupStatements(
   const upto = sweeps.reduce((end, sweep) => (sweep.through > end ? sweep.through : end), after);
   const { found, searched, hashes } = await searchRemovedEmails(signingSecret, emails, sweeps, maxHashes);
   // Read to the range's end, every email searched: the cursor goes to the end. Else to the last email searched.
-  const reachedEnd = searched === emails.length && emails.length < SWEEP_EMAILS_PER_RUN;
+  const reachedEnd = searched === emails.length && emails.length < SWEEP_EMAILS_PER_GROUP;
   const cursor = reachedEnd ? upto : (emails[searched - 1]?.message_id ?? after);
   const statements: D1PreparedStatement[] = [];
   for (const sweep of sweeps) {

@@ -47,6 +47,10 @@ const MAX_AS_GIVEN_PER_EMAIL = 20;
  * the fastest of 8, about 12 µs a hash: about 2.5 ms of CPU at the bound.
  */
 export const OWN_SEARCH_HASHES = 200;
+/** The keyed hashes each of `count` addresses one invocation records searches within: OWN_SEARCH_HASHES shared out. */
+export function ownSearchHashes(count: number): number {
+  return Math.floor(OWN_SEARCH_HASHES / count);
+}
 /** The account's emails that lost a recipient read for that, at most: as many as the hashes allow for an address in ASCII. */
 export const OWN_SEARCH_EMAILS = OWN_SEARCH_HASHES / 2;
 
@@ -73,14 +77,28 @@ export interface OwnRemovedEmail extends RemovedEmail {
   n: number;
 }
 
-/** One account's rows of ownRemovedEmailsSql, newest first: the search stops at its bound, on the oldest. */
+/**
+ * One account's rows of ownRemovedEmailsSql, newest first: the search stops at its bound, on the oldest. Sorted once
+ * where the rows are read, for every address searched among them.
+ */
 export function newestFirst(own: readonly OwnRemovedEmail[]): OwnRemovedEmail[] {
   return [...own].sort((a, b) => a.n - b.n);
 }
 
+/** Rows of ownRemovedEmailsSql for several accounts, grouped by account, each group newest first (newestFirst). */
+function newestFirstByAccount(own: readonly OwnRemovedEmail[]): Map<string, OwnRemovedEmail[]> {
+  const byAccount = new Map<string, OwnRemovedEmail[]>();
+  for (const row of newestFirst(own)) {
+    const rows = byAccount.get(row.account_id);
+    if (rows) rows.push(row);
+    else byAccount.set(row.account_id, [row]);
+  }
+  return byAccount;
+}
+
 /**
- * The emails among `own` (one account's rows of ownRemovedEmailsSql) that `email` was removed from, searched newest
- * first within `maxHashes`.
+ * The emails among `own` (one account's rows of ownRemovedEmailsSql, newest first: newestFirst) that `email` was
+ * removed from, searched in that order within `maxHashes`.
  */
 async function ownEmailsRemovedFrom(
   signingSecret: string,
@@ -88,13 +106,14 @@ async function ownEmailsRemovedFrom(
   email: string,
   maxHashes: number,
 ): Promise<string[]> {
-  const { found } = await searchRemovedEmails(signingSecret, newestFirst(own), [{ email }], maxHashes);
+  const { found } = await searchRemovedEmails(signingSecret, own, [{ email }], maxHashes);
   return found.get(email) ?? [];
 }
 
 /**
- * How an opt-out searches the account's own emails: within `hashes` keyed hashes, among `own` when its caller read them
- * once for the several addresses it records (settleOptOuts), else read in the opt-out's own batch (storedWithOwn).
+ * How an opt-out searches the account's own emails: within `hashes` keyed hashes, among `own` (newest first) when its
+ * caller read them once for the several addresses it records (settleOptOuts), else read in the opt-out's own batch
+ * (storedWithOwn).
  */
 interface OwnSearch {
   hashes: number;
@@ -103,7 +122,7 @@ interface OwnSearch {
 
 /**
  * Runs an opt-out's `statements` in one batch, with ownRemovedEmailsStatement after them unless `search.own` holds the
- * account's own emails already: the statements' results, and those emails.
+ * account's own emails already: the statements' results, and those emails, newest first.
  */
 async function storedWithOwn(
   db: D1Database,
@@ -112,12 +131,12 @@ async function storedWithOwn(
   search: OwnSearch,
 ): Promise<{ results: D1Result[]; own: readonly OwnRemovedEmail[] }> {
   const results = await db.batch(search.own ? statements : [...statements, ownRemovedEmailsStatement(db, accountId)]);
-  return { results, own: search.own ?? ((results[statements.length]?.results ?? []) as OwnRemovedEmail[]) };
+  return { results, own: search.own ?? newestFirst((results[statements.length]?.results ?? []) as OwnRemovedEmail[]) };
 }
 
 /**
  * Keeps the opt-out of `email`, recorded at `since`, on the account's own emails it was removed from among those read
- * (`own`, ownRemovedEmailsStatement's rows), searched within `maxHashes`. After the opt-out is stored, in a batch of
+ * (`own`, ownRemovedEmailsStatement's rows, newest first), searched within `maxHashes`. After the opt-out is stored, in a batch of
  * its own: a request the CPU limit ends here has stored it all the same, and the sweep finds what this leaves, as it
  * does when this fails (logged; the reader is told that tracking is off, which it is).
  */
@@ -310,11 +329,11 @@ export async function settleOptOutsInPurge(db: D1Database, signingSecret: string
     sweepReadStatement(db),
   ]);
   const statements: D1PreparedStatement[] = [];
-  const ownRows = (own?.results ?? []) as OwnRemovedEmail[];
+  const ownByAccount = newestFirstByAccount((own?.results ?? []) as OwnRemovedEmail[]);
   const heldRows = (held?.results ?? []) as (PendingOptOut & { message_id: string; account_id: string })[];
+  const searchHashes = ownSearchHashes(heldRows.length);
   for (const row of heldRows) {
-    const ofAccount = ownRows.filter((r) => r.account_id === row.account_id);
-    const searchHashes = Math.floor(OWN_SEARCH_HASHES / heldRows.length);
+    const ofAccount = ownByAccount.get(row.account_id) ?? [];
     statements.push(...(await heldAsGivenStatements(db, signingSecret, row.account_id, row.message_id, row, ofAccount, searchHashes)));
   }
   // After the held addresses: one recorded here is swept from the next run on.
@@ -324,7 +343,7 @@ export async function settleOptOutsInPurge(db: D1Database, signingSecret: string
 
 /**
  * What records one address held for an email as given (under MAX_AS_GIVEN_PER_EMAIL, at the time it was typed, kept
- * on the account's own emails it was removed from among `own`, searched within `searchHashes`) and drops it.
+ * on the account's own emails it was removed from among `own`, newest first, searched within `searchHashes`) and drops it.
  */
 async function heldAsGivenStatements(
   db: D1Database,
@@ -359,8 +378,8 @@ export async function heldOptOutsAsGivenStatements(
 ): Promise<D1PreparedStatement[]> {
   const { results } = await pendingOptOutsStatement(db, accountId, messageId).all<PendingOptOut>();
   if (results.length === 0) return [];
-  const { results: own } = await ownRemovedEmailsStatement(db, accountId).all<OwnRemovedEmail>();
-  const searchHashes = Math.floor(OWN_SEARCH_HASHES / results.length);
+  const own = newestFirst((await ownRemovedEmailsStatement(db, accountId).all<OwnRemovedEmail>()).results);
+  const searchHashes = ownSearchHashes(results.length);
   const statements: D1PreparedStatement[] = [];
   for (const held of results)
     statements.push(...(await heldAsGivenStatements(db, signingSecret, accountId, messageId, held, own, searchHashes)));
@@ -386,8 +405,9 @@ export async function settlePendingOptOuts(db: D1Database, signingSecret: string
 
 /**
  * Records these opt-outs held for an email (read by the caller: the registration reads them in its own batch,
- * upsertMessage) if it is registered, and drops them. The account's own emails are read once for them all, and the
- * search's hashes shared among them.
+ * upsertMessage) if it is registered, and drops them. The search's hashes are shared among them, and the account's own
+ * emails read once for them all: up front when several are held, else in the one opt-out's own batch (storedWithOwn),
+ * which spares the usual registration settling one held address a query.
  */
 export async function settleOptOuts(
   db: D1Database,
@@ -399,8 +419,11 @@ export async function settleOptOuts(
   if (results.length === 0) return;
   const target = await optOutTarget(db, accountId, messageId);
   if (!target?.registered || target.deleted) return;
-  const { results: own } = await ownRemovedEmailsStatement(db, accountId).all<OwnRemovedEmail>();
-  const search = { hashes: Math.floor(OWN_SEARCH_HASHES / results.length), own };
+  const hashes = ownSearchHashes(results.length);
+  const search =
+    results.length > 1
+      ? { hashes, own: newestFirst((await ownRemovedEmailsStatement(db, accountId).all<OwnRemovedEmail>()).results) }
+      : { hashes };
   // Recording is idempotent, so a second writer settling the same rows at once records nothing twice.
   for (const pending of results) await optOutOfEmail(db, signingSecret, target, pending.email, pending.created_at, search);
   await db

@@ -591,7 +591,7 @@ export function unsubscribeStatement(
   return db
     .prepare(
       `${INSERT_SIGNAL_INTO} SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ${SQL_NOW_MS}
-       WHERE EXISTS (SELECT 1 FROM opt_outs WHERE account_id = ?1 AND email = ?5)`,
+       WHERE ${optOutHeldSql("?1", "?5")}`,
     )
     .bind(...values);
 }
@@ -697,7 +697,12 @@ export function coveredEventsSql(mailbox: string, kept: string, since: string): 
     AND e.occurred_at >= ${since} AND e.occurred_at >= ${optedOutSince("e.message_id")}`;
 }
 
+/** SQL: the account `account` holds the opt-out of the address `email` (SQL expressions), as stored. */
+function optOutHeldSql(account: string, email: string): string {
+  return `EXISTS (SELECT 1 FROM opt_outs WHERE account_id = ${account} AND email = ${email})`;
+}
+
 /** The statement that reads whether the account holds `email`'s opt-out (its row: `{ recorded: 0 | 1 }`). */
 export function optOutRecordedStatement(db: D1Database, accountId: string, email: string): D1PreparedStatement {
-  return db.prepare("SELECT EXISTS (SELECT 1 FROM opt_outs WHERE account_id = ? AND email = ?) AS recorded").bind(accountId, email);
+  return db.prepare(`SELECT ${optOutHeldSql("?", "?")} AS recorded`).bind(accountId, email);
 }
