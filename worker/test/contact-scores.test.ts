@@ -5,7 +5,7 @@
 import { createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { ContactDetail, ContactSummary, ContactsResponse } from "../../shared/api";
+import type { ContactDetail, ContactsResponse } from "../../shared/api";
 import { roundedScore } from "../../shared/engagement";
 import { RESCORED_PER_REQUEST } from "../src/db/contact-scores";
 import { type ContactAggregate, scoredContacts } from "../src/db/contacts";
@@ -24,45 +24,9 @@ import {
   type TestAccount,
   waitForEvents,
 } from "./helpers";
-import { referenceContacts } from "./reference-contacts";
+import { expectShownAs, reference, referenceContacts, type Shown, shown } from "./reference-contacts";
 
 const DAY = 86_400_000;
-
-/** What the list and a contact's page show of a contact, and what a from-scratch computation gives, alike. */
-function shown(c: ContactSummary | ContactAggregate, score = c.score) {
-  const at = (value: string | number | null) => (typeof value === "number" ? iso(value) : value);
-  return [c.email, score, c.sent, c.name, at(c.lastActivityAt), at(c.lastSentAt)];
-}
-type Shown = ReturnType<typeof shown>;
-
-/**
- * Every contact by score as a from-scratch computation ranks them (score, then email), with its score before rounding:
- * expectShownAs compares it with what the tracker shows.
- */
-async function reference(account: TestAccount) {
-  const now = Date.now();
-  return (await referenceContacts(account.accountId, now))
-    .sort((a, b) => b.exactScore - a.exactScore || (a.email < b.email ? -1 : 1))
-    .map((c) => shown(c, c.exactScore));
-}
-
-/**
- * A shown score comes from a stored key (scoreAt: a grid of 5 in 10^9 and 7 significant digits) a moment before or
- * after the reference was computed (2^(−1 s / 14 days) is 1 − 6 × 10^-7). So within a hundred-thousandth of the
- * exact score it may round either way: the new recipients of a shared email score exactly 2.375, and 2.37 or 2.38
- * are both right a second later. Anything else must be what the reference rounds to.
- */
-const SCORE_TOLERANCE = 1e-5;
-function expectShownAs(actual: Shown[], expected: Shown[]) {
-  const withoutScore = (rows: Shown[]) => rows.map(([email, , ...rest]) => [email, ...rest]);
-  expect(withoutScore(actual)).toEqual(withoutScore(expected));
-  const expectedScores = expected.map(([, exact], i) => {
-    const either = [roundedScore(Number(exact) * (1 - SCORE_TOLERANCE)), roundedScore(Number(exact) * (1 + SCORE_TOLERANCE))];
-    const score = actual[i]?.[1];
-    return typeof score === "number" && either.includes(score) ? score : roundedScore(Number(exact));
-  });
-  expect(actual.map(([, score]) => score)).toEqual(expectedScores);
-}
 
 /** Each contact's own page, in the reference's order: asked before any listing, it brings the contact up to date itself. */
 async function detailed(account: TestAccount) {
