@@ -171,10 +171,18 @@ export async function countedCall(
 }
 
 /**
+ * What a countedCall cost D1, to compare between two sizes of an account: its queries, the rows they read, and each
+ * statement with its reads (rowsReadByStatement), so that a difference names the statement.
+ */
+export function d1Cost(counted: Awaited<ReturnType<typeof countedCall>>) {
+  return { queries: counted.d1Queries, rowsRead: counted.d1RowsRead, statements: rowsReadByStatement(counted.d1Log) };
+}
+
+/**
  * Each statement of a FlakyD1 log, in order, as "<rows read> <its SQL on one line>": compared between two runs, a
  * statement that reads more in one is named where the test fails.
  */
-export function rowsReadByStatement(log: FlakyD1["log"]): string[] {
+function rowsReadByStatement(log: FlakyD1["log"]): string[] {
   return log.flatMap((call) => call.sql.map((sql, i) => `${call.rowsRead[i]} ${sql.replace(/\s+/g, " ")}`));
 }
 

@@ -23,10 +23,10 @@ import {
   clickLink,
   countedCall,
   createAccount,
+  d1Cost,
   forged,
   openPixel,
   registration,
-  rowsReadByStatement,
   seedEmailActivity,
   seedMessages,
   sentMessage,
@@ -213,7 +213,7 @@ describe("replies", () => {
       await countedCall(account, "/api/messages/status", "POST", { threadIds: ["seeded-thread-1"] });
       const call = await countedCall(account, "/api/signals", "POST", { signals: [reply] });
       expect(((await call.response.json()) as SignalsResponse).results[0]?.outcome).toBe("recorded");
-      return { queries: call.d1Queries, rowsRead: call.d1RowsRead, statements: rowsReadByStatement(call.d1Log) };
+      return d1Cost(call);
     };
     expect(await recorded(300)).toEqual(await recorded(30));
   });
