@@ -12,10 +12,12 @@ import { type ContactAggregate, scoredContacts } from "../src/db/contacts";
 import worker from "../src/index";
 import { iso } from "../src/time";
 import {
+  ago,
   clickLink,
   countedCall,
   createAccount,
   FREE_PLAN_D1_QUERIES,
+  HOUR,
   openPixel,
   reply,
   seedMessages,
@@ -175,7 +177,7 @@ describe("the people list's stored rows at the retention purge", () => {
     await waitForEvents(mixed.id, 2);
     expect((await reply(account, "t-replied", "replied@acme.example", "msg-f:old-reply")).status).toBe(200);
     const expired = Date.now() - 91 * DAY;
-    const recent = Date.now() - 3_600_000;
+    const recent = Date.now() - HOUR;
     await env.DB.batch([
       env.DB.prepare("UPDATE events SET occurred_at = ?2 WHERE message_id = ?1").bind(faded.id, expired),
       env.DB.prepare(
@@ -253,7 +255,7 @@ describe("a contact scored in D1", () => {
   it("sums exactly what the reference sums in JavaScript: repeats past the tenth, both counted labels, shares, replies, names and campaigns", async () => {
     const account = await createAccount();
     const now = Date.now();
-    const hours = (n: number) => now - n * 3_600_000;
+    const hours = (n: number) => now - n * HOUR;
     const x = "x@acme.example";
     const y = "y@acme.example";
     const z = "z@acme.example";
@@ -356,23 +358,22 @@ describe("the people list of an account that wrote one address in several spelli
     const account = await createAccount();
     const unicode = "jörg@münchen.de";
     const punycode = "jörg@xn--mnchen-3ya.de";
-    const hour = (n: number) => new Date(Date.now() - n * 3_600_000).toISOString();
     const first = await sentMessage(account, {
       threadId: "t-unicode",
       recipients: [{ email: unicode, name: "Jörg" }, { email: "ann@acme.example" }],
       campaign: "Pilot",
-      sentAt: hour(30),
+      sentAt: ago(30 * HOUR),
     });
     const second = await sentMessage(account, {
       threadId: "t-punycode",
       recipients: [{ email: punycode }],
       campaign: "Webinar",
-      sentAt: hour(20),
+      sentAt: ago(20 * HOUR),
     });
     const third = await sentMessage(account, {
       threadId: "t-nfd",
       recipients: [{ email: unicode.normalize("NFD") }, { email: "ann@acme.example" }],
-      sentAt: hour(10),
+      sentAt: ago(10 * HOUR),
     });
     for (const message of [first, first, second, third]) await openPixel(message.id);
     await waitForEvents(first.id, 2);

@@ -23,6 +23,7 @@ import { FlakyD1 } from "./faults";
 import {
   countedCall,
   createAccount,
+  HOUR,
   keyedHashesDuring,
   migratedUpTo,
   registration,
@@ -33,7 +34,6 @@ import {
 import { deleteContactBefore0017, hitNow, optOut, optOutOfNewEmail, ownLocalPart, pause } from "./opt-out-helpers";
 
 const SECRET = env.SIGNING_SECRET ?? "";
-const HOUR = 3_600_000;
 
 interface SweepRow {
   email: string;
@@ -476,7 +476,7 @@ describe("opt-outs held for an email and recorded together share one bound", () 
   });
 
   it("by the purge, a day on", async () => {
-    await sharesOneBound(() => purgeExpiredEvents(env.DB, SECRET, Date.now() + 25 * 3_600_000));
+    await sharesOneBound(() => purgeExpiredEvents(env.DB, SECRET, Date.now() + 25 * HOUR));
   });
 });
 

@@ -17,6 +17,7 @@ import { deriveSigningKey } from "../src/keys";
 import { storeHits } from "../src/queue";
 import { FlakyD1 } from "./faults";
 import {
+  ago,
   BASE,
   CHROME_UA,
   call,
@@ -25,6 +26,7 @@ import {
   createAccount,
   d1Cost,
   forged,
+  HOUR,
   openPixel,
   registration,
   seedEmailActivity,
@@ -34,9 +36,6 @@ import {
   type TestAccount,
   waitForEvents,
 } from "./helpers";
-
-const HOUR = 3_600_000;
-const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
 
 async function statusOf(account: TestAccount, threadId: string): Promise<MessageStatus> {
   const res = await account.json<StatusResponse>("POST", "/api/messages/status", { threadIds: [threadId] });

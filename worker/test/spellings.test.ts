@@ -29,11 +29,13 @@ import { deriveSigningKey } from "../src/keys";
 import { storeHits } from "../src/queue";
 import { FlakyD1 } from "./faults";
 import {
+  ago,
   BASE,
   CHROME_UA,
   countedCall,
   createAccount,
   FREE_PLAN_D1_QUERIES,
+  HOUR,
   migratedUpTo,
   seedMessages,
   seedOpens,
@@ -42,8 +44,6 @@ import {
 } from "./helpers";
 import { expectShownAs, referenceContacts, shown } from "./reference-contacts";
 
-const HOUR = 3_600_000;
-const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
 const nfd = (text: string) => text.normalize("NFD");
 
 /** One address in the spellings a person, Gmail or a mail server may give it. */
