@@ -30,12 +30,15 @@ import { expectShownAs, reference, referenceContacts, type Shown, shown } from "
 
 const DAY = 86_400_000;
 
-/** Each contact's own page, in the reference's order: asked before any listing, it brings the contact up to date itself. */
-async function detailed(account: TestAccount) {
+/**
+ * The contact's own page of each address, by default every contact's in the reference's order: asked before any
+ * listing, it brings the contact up to date itself.
+ */
+async function detailed(account: TestAccount, addresses?: string[]) {
   const all: Shown[] = [];
-  for (const [email] of await reference(account)) {
-    const page = await account.json<ContactDetail>("GET", `/api/contacts/${encodeURIComponent(String(email))}?limit=1`);
-    expect(page.status).toBe(200);
+  for (const email of addresses ?? (await reference(account)).map(([email]) => String(email))) {
+    const page = await account.json<ContactDetail>("GET", `/api/contacts/${encodeURIComponent(email)}?limit=1`);
+    expect(page.status, email).toBe(200);
     all.push(shown(page.body.contact));
   }
   return all;
@@ -392,11 +395,11 @@ describe("the people list of an account that wrote one address in several spelli
     expectShownAs(await detailed(account), await reference(account));
     // Asked in each spelling, a contact's page shows the one person.
     const person = (await reference(account)).slice(0, 1);
-    for (const spelling of [unicode, punycode, unicode.normalize("NFD")]) {
-      const page = await account.json<ContactDetail>("GET", `/api/contacts/${encodeURIComponent(spelling)}?limit=1`);
-      expect(page.status, spelling).toBe(200);
-      expectShownAs([shown(page.body.contact)], person);
-    }
+    const spellings = [unicode, punycode, unicode.normalize("NFD")];
+    expectShownAs(
+      await detailed(account, spellings),
+      spellings.flatMap(() => person),
+    );
     const inWebinar = (await referenceContacts(account.accountId, Date.now())).filter((c) => c.campaigns.has("Webinar"));
     expect((await listed(account, "&campaign=Webinar")).map((row) => row[0])).toEqual(inWebinar.map((c) => c.email));
   });
