@@ -8,11 +8,9 @@ import { awaitingReply } from "../src/db/activity";
 import { purgeExpiredEvents } from "../src/db/retention";
 import { localDays } from "../src/local-days";
 import { FOLLOW_UP_ROWS } from "../src/routes/activity";
-import { call, clickLink, createAccount, migratedUpTo, openPixel, reply, sentMessage, waitForEvents } from "./helpers";
+import { ago, call, clickLink, createAccount, HOUR, migratedUpTo, openPixel, reply, sentMessage, waitForEvents } from "./helpers";
 
 const DAY = 86_400_000;
-const HOUR = 3_600_000;
-const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
 
 describe("recent activity digest", () => {
   it("gives one entry per message with its counts, clicked links, replies, bounce reason, and machines summed", async () => {
@@ -229,7 +227,6 @@ describe("daily activity", () => {
 });
 
 describe("the rep's local days", () => {
-  const hour = 3_600_000;
   const utc = (iso: string) => Date.parse(iso);
 
   it("follow the time zone's daylight saving changes: the day summer time ends lasts 25 hours", () => {
@@ -242,7 +239,7 @@ describe("the rep's local days", () => {
     ]);
     // America/New_York began summer time on 2026-03-08 at 2:00: a day of 23 hours.
     const [march8] = localDays(1, utc("2026-03-08T20:00:00Z"), { zone: "America/New_York" });
-    expect(march8 && [march8.day, (march8.end - march8.start) / hour]).toEqual(["2026-03-08", 23]);
+    expect(march8 && [march8.day, (march8.end - march8.start) / HOUR]).toEqual(["2026-03-08", 23]);
   });
 
   it("start at a zone's midnight on either side of UTC's date, and at a fixed offset without a zone", () => {
@@ -250,7 +247,7 @@ describe("the rep's local days", () => {
     expect(localDays(1, utc("2026-12-04T20:00:00Z"), { zone: "Asia/Kathmandu" })).toEqual([
       { day: "2026-12-05", start: utc("2026-12-04T18:15:00Z"), end: utc("2026-12-05T18:15:00Z") },
     ]);
-    expect(localDays(2, utc("2026-10-26T12:00:00Z"), { offsetMinutes: -60 }).map((d) => (d.end - d.start) / hour)).toEqual([24, 24]);
+    expect(localDays(2, utc("2026-10-26T12:00:00Z"), { offsetMinutes: -60 }).map((d) => (d.end - d.start) / HOUR)).toEqual([24, 24]);
   });
 });
 

@@ -25,12 +25,12 @@ import {
   clickLink,
   countedCall,
   createAccount,
+  d1Cost,
   forged,
   GMAIL_PROXY_UA,
   openPixel,
   registration,
   reply,
-  rowsReadByStatement,
   seedEmailActivity,
   seedMessages,
   seedOpens,
@@ -440,7 +440,7 @@ describe("messages", () => {
         .bind(id)
         .first<{ n: number }>();
       expect(left?.n).toBe(0);
-      return { queries: deleted.d1Queries, rowsRead: deleted.d1RowsRead, statements: rowsReadByStatement(deleted.d1Log) };
+      return d1Cost(deleted);
     };
     expect(await deletion(300)).toEqual(await deletion(30));
   });

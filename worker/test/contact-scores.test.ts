@@ -5,17 +5,19 @@
 import { createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { ContactDetail, ContactSummary, ContactsResponse } from "../../shared/api";
+import type { ContactDetail, ContactsResponse } from "../../shared/api";
 import { roundedScore } from "../../shared/engagement";
 import { RESCORED_PER_REQUEST } from "../src/db/contact-scores";
 import { type ContactAggregate, scoredContacts } from "../src/db/contacts";
 import worker from "../src/index";
 import { iso } from "../src/time";
 import {
+  ago,
   clickLink,
   countedCall,
   createAccount,
   FREE_PLAN_D1_QUERIES,
+  HOUR,
   openPixel,
   reply,
   seedMessages,
@@ -24,52 +26,19 @@ import {
   type TestAccount,
   waitForEvents,
 } from "./helpers";
-import { referenceContacts } from "./reference-contacts";
+import { expectShownAs, reference, referenceContacts, type Shown, shown } from "./reference-contacts";
 
 const DAY = 86_400_000;
 
-/** What the list and a contact's page show of a contact, and what a from-scratch computation gives, alike. */
-function shown(c: ContactSummary | ContactAggregate, score = c.score) {
-  const at = (value: string | number | null) => (typeof value === "number" ? iso(value) : value);
-  return [c.email, score, c.sent, c.name, at(c.lastActivityAt), at(c.lastSentAt)];
-}
-type Shown = ReturnType<typeof shown>;
-
 /**
- * Every contact by score as a from-scratch computation ranks them (score, then email), with its score before rounding:
- * expectShownAs compares it with what the tracker shows.
+ * The contact's own page of each address, by default every contact's in the reference's order: asked before any
+ * listing, it brings the contact up to date itself.
  */
-async function reference(account: TestAccount) {
-  const now = Date.now();
-  return (await referenceContacts(account.accountId, now))
-    .sort((a, b) => b.exactScore - a.exactScore || (a.email < b.email ? -1 : 1))
-    .map((c) => shown(c, c.exactScore));
-}
-
-/**
- * A shown score comes from a stored key (scoreAt: a grid of 5 in 10^9 and 7 significant digits) a moment before or
- * after the reference was computed (2^(−1 s / 14 days) is 1 − 6 × 10^-7). So within a hundred-thousandth of the
- * exact score it may round either way: the new recipients of a shared email score exactly 2.375, and 2.37 or 2.38
- * are both right a second later. Anything else must be what the reference rounds to.
- */
-const SCORE_TOLERANCE = 1e-5;
-function expectShownAs(actual: Shown[], expected: Shown[]) {
-  const withoutScore = (rows: Shown[]) => rows.map(([email, , ...rest]) => [email, ...rest]);
-  expect(withoutScore(actual)).toEqual(withoutScore(expected));
-  const expectedScores = expected.map(([, exact], i) => {
-    const either = [roundedScore(Number(exact) * (1 - SCORE_TOLERANCE)), roundedScore(Number(exact) * (1 + SCORE_TOLERANCE))];
-    const score = actual[i]?.[1];
-    return typeof score === "number" && either.includes(score) ? score : roundedScore(Number(exact));
-  });
-  expect(actual.map(([, score]) => score)).toEqual(expectedScores);
-}
-
-/** Each contact's own page, in the reference's order: asked before any listing, it brings the contact up to date itself. */
-async function detailed(account: TestAccount) {
+async function detailed(account: TestAccount, addresses?: string[]) {
   const all: Shown[] = [];
-  for (const [email] of await reference(account)) {
-    const page = await account.json<ContactDetail>("GET", `/api/contacts/${encodeURIComponent(String(email))}?limit=1`);
-    expect(page.status).toBe(200);
+  for (const email of addresses ?? (await reference(account)).map(([email]) => String(email))) {
+    const page = await account.json<ContactDetail>("GET", `/api/contacts/${encodeURIComponent(email)}?limit=1`);
+    expect(page.status, email).toBe(200);
     all.push(shown(page.body.contact));
   }
   return all;
@@ -211,7 +180,7 @@ describe("the people list's stored rows at the retention purge", () => {
     await waitForEvents(mixed.id, 2);
     expect((await reply(account, "t-replied", "replied@acme.example", "msg-f:old-reply")).status).toBe(200);
     const expired = Date.now() - 91 * DAY;
-    const recent = Date.now() - 3_600_000;
+    const recent = Date.now() - HOUR;
     await env.DB.batch([
       env.DB.prepare("UPDATE events SET occurred_at = ?2 WHERE message_id = ?1").bind(faded.id, expired),
       env.DB.prepare(
@@ -289,7 +258,7 @@ describe("a contact scored in D1", () => {
   it("sums exactly what the reference sums in JavaScript: repeats past the tenth, both counted labels, shares, replies, names and campaigns", async () => {
     const account = await createAccount();
     const now = Date.now();
-    const hours = (n: number) => now - n * 3_600_000;
+    const hours = (n: number) => now - n * HOUR;
     const x = "x@acme.example";
     const y = "y@acme.example";
     const z = "z@acme.example";
@@ -392,23 +361,22 @@ describe("the people list of an account that wrote one address in several spelli
     const account = await createAccount();
     const unicode = "jörg@münchen.de";
     const punycode = "jörg@xn--mnchen-3ya.de";
-    const hour = (n: number) => new Date(Date.now() - n * 3_600_000).toISOString();
     const first = await sentMessage(account, {
       threadId: "t-unicode",
       recipients: [{ email: unicode, name: "Jörg" }, { email: "ann@acme.example" }],
       campaign: "Pilot",
-      sentAt: hour(30),
+      sentAt: ago(30 * HOUR),
     });
     const second = await sentMessage(account, {
       threadId: "t-punycode",
       recipients: [{ email: punycode }],
       campaign: "Webinar",
-      sentAt: hour(20),
+      sentAt: ago(20 * HOUR),
     });
     const third = await sentMessage(account, {
       threadId: "t-nfd",
       recipients: [{ email: unicode.normalize("NFD") }, { email: "ann@acme.example" }],
-      sentAt: hour(10),
+      sentAt: ago(10 * HOUR),
     });
     for (const message of [first, first, second, third]) await openPixel(message.id);
     await waitForEvents(first.id, 2);
@@ -427,11 +395,11 @@ describe("the people list of an account that wrote one address in several spelli
     expectShownAs(await detailed(account), await reference(account));
     // Asked in each spelling, a contact's page shows the one person.
     const person = (await reference(account)).slice(0, 1);
-    for (const spelling of [unicode, punycode, unicode.normalize("NFD")]) {
-      const page = await account.json<ContactDetail>("GET", `/api/contacts/${encodeURIComponent(spelling)}?limit=1`);
-      expect(page.status, spelling).toBe(200);
-      expectShownAs([shown(page.body.contact)], person);
-    }
+    const spellings = [unicode, punycode, unicode.normalize("NFD")];
+    expectShownAs(
+      await detailed(account, spellings),
+      spellings.flatMap(() => person),
+    );
     const inWebinar = (await referenceContacts(account.accountId, Date.now())).filter((c) => c.campaigns.has("Webinar"));
     expect((await listed(account, "&campaign=Webinar")).map((row) => row[0])).toEqual(inWebinar.map((c) => c.email));
   });

@@ -21,6 +21,7 @@ import { deriveSigningKey } from "../src/keys";
 import { storeHits } from "../src/queue";
 import { d1WithWriteBeforeEachBatch, FlakyD1 } from "./faults";
 import {
+  ago,
   CHROME_UA,
   call,
   clickLink,
@@ -28,6 +29,7 @@ import {
   createAccount,
   FREE_PLAN_D1_QUERIES,
   GMAIL_PROXY_UA,
+  HOUR,
   migratedUpTo,
   openPixel,
   reply,
@@ -37,9 +39,7 @@ import {
   waitForEvents,
 } from "./helpers";
 
-const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
-const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
 
 describe("campaigns", () => {
   it("computes rates over sent from human events only, and ranks links by counted clicks", async () => {

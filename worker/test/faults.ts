@@ -13,19 +13,28 @@ function bound(target: object, prop: string | symbol): unknown {
 }
 
 export class FlakyD1 {
-  /** Database calls (statement executions and batches) made so far, failed ones included. */
-  calls = 0;
   /** Rows D1 has handed back to the worker so far: what the worker then holds in memory and works through. */
   rowsReturned = 0;
-  /** Rows D1 has read so far, as it bills them (`meta.rows_read`). */
-  rowsRead = 0;
-  /** The SQL of every statement run so far, each of a batch's in order, failed ones included. */
-  statements: string[] = [];
   /**
-   * Each call that reached D1, in order: its statements' SQL (one, or a batch's in order) and the rows each read as D1
-   * bills them (`meta.rows_read`).
+   * Each call made, in order, failed ones included: its statements' SQL (one, or a batch's in order) and the rows each
+   * read as D1 bills them (`meta.rows_read`), none for a call that failed.
    */
   log: { sql: string[]; rowsRead: number[] }[] = [];
+
+  /** Database calls (statement executions and batches) made so far, failed ones included. */
+  get calls(): number {
+    return this.log.length;
+  }
+
+  /** Rows D1 has read so far, as it bills them (`meta.rows_read`). */
+  get rowsRead(): number {
+    return this.log.reduce((sum, call) => call.rowsRead.reduce((callSum, read) => callSum + read, sum), 0);
+  }
+
+  /** The SQL of every statement run so far, each of a batch's in order, failed ones included. */
+  get statements(): string[] {
+    return this.log.flatMap((call) => call.sql);
+  }
 
   /** `shouldFail(n)` decides whether the n-th call (from 0) fails; calls that fail never reach D1. */
   constructor(
@@ -33,14 +42,16 @@ export class FlakyD1 {
     public shouldFail: (call: number) => boolean,
   ) {}
 
-  private maybeFail(): void {
-    if (this.shouldFail(this.calls++)) throw new Error(TRANSIENT_D1_ERROR);
+  /** Logs a call's statements before it is made, so that one that fails is logged too: its reads follow (`count`). */
+  private logged(sql: string[]): { sql: string[]; rowsRead: number[] } {
+    const call = { sql, rowsRead: [] };
+    if (this.shouldFail(this.log.push(call) - 1)) throw new Error(TRANSIENT_D1_ERROR);
+    return call;
   }
 
   private count(result: D1Result): number {
     // run() gives back no rows when the binding asks D1 for none (workerd's older, non-RPC path).
     this.rowsReturned += result.results?.length ?? 0;
-    this.rowsRead += result.meta.rows_read;
     return result.meta.rows_read;
   }
 
@@ -53,13 +64,12 @@ export class FlakyD1 {
           if (prop === "bind") return (...args: unknown[]) => wrapStatement(target.bind(...args), sql);
           if (prop === "first" || prop === "all" || prop === "run" || prop === "raw") {
             return async (...args: unknown[]) => {
-              this.statements.push(sql);
-              this.maybeFail();
+              const call = this.logged([sql]);
               // first() and raw() give back no meta, so they run as all(), and give back what they would from its rows:
               // D1 runs the whole statement for them too and hands every row back (workerd 1.20261023.1's d1-api.ts:
               // the three send the same query), so the reads are the same. One run: a write is never run twice.
               const result = await (prop === "run" ? target.run() : target.all());
-              this.log.push({ sql: [sql], rowsRead: [this.count(result)] });
+              call.rowsRead.push(this.count(result));
               if (prop === "first") return firstOf(result, args[0] as string | undefined);
               if (prop === "raw") return rawOf(result, args[0] as { columnNames?: boolean } | undefined);
               return result;
@@ -73,13 +83,9 @@ export class FlakyD1 {
         if (prop === "prepare") return (query: string) => wrapStatement(target.prepare(query), query);
         if (prop === "batch") {
           return async (statements: D1PreparedStatement[]) => {
-            for (const s of statements) this.statements.push(String((s as unknown as Record<symbol, string>)[SQL]));
-            this.maybeFail();
+            const call = this.logged(statements.map((s) => String((s as unknown as Record<symbol, string>)[SQL])));
             const results = await target.batch(statements.map((s) => (s as unknown as Record<symbol, D1PreparedStatement>)[REAL] ?? s));
-            this.log.push({
-              sql: statements.map((s) => String((s as unknown as Record<symbol, string>)[SQL])),
-              rowsRead: results.map((result) => this.count(result)),
-            });
+            call.rowsRead.push(...results.map((result) => this.count(result)));
             return results;
           };
         }

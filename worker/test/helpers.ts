@@ -10,6 +10,11 @@ import { FlakyD1 } from "./faults";
 
 export const BASE = "https://t.example.test";
 
+export const HOUR = 3_600_000;
+
+/** The moment `ms` before now, as the API writes times. */
+export const ago = (ms: number): string => new Date(Date.now() - ms).toISOString();
+
 export function call(path: string, init: RequestInit = {}): Promise<Response> {
   return exports.default.fetch(new Request(`${BASE}${path}`, init));
 }
@@ -56,7 +61,7 @@ export function registration(overrides: Partial<RegisterMessageRequest> = {}): R
   return {
     subject: "Proposal for Acme",
     recipients: [{ email: "buyer@acme.example", name: "Bea Buyer" }],
-    sentAt: new Date(Date.now() - 3_600_000).toISOString(),
+    sentAt: ago(HOUR),
     threadId: `thread-${crypto.randomUUID().slice(0, 8)}`,
     links: [],
     ...overrides,
@@ -171,10 +176,18 @@ export async function countedCall(
 }
 
 /**
+ * What a countedCall cost D1, to compare between two sizes of an account: its queries, the rows they read, and each
+ * statement with its reads (rowsReadByStatement), so that a difference names the statement.
+ */
+export function d1Cost(counted: Awaited<ReturnType<typeof countedCall>>) {
+  return { queries: counted.d1Queries, rowsRead: counted.d1RowsRead, statements: rowsReadByStatement(counted.d1Log) };
+}
+
+/**
  * Each statement of a FlakyD1 log, in order, as "<rows read> <its SQL on one line>": compared between two runs, a
  * statement that reads more in one is named where the test fails.
  */
-export function rowsReadByStatement(log: FlakyD1["log"]): string[] {
+function rowsReadByStatement(log: FlakyD1["log"]): string[] {
   return log.flatMap((call) => call.sql.map((sql, i) => `${call.rowsRead[i]} ${sql.replace(/\s+/g, " ")}`));
 }
 
@@ -200,7 +213,7 @@ export async function seedMessages(account: TestAccount, count: number): Promise
 }
 
 /** `count` human opens spread over the account's seeded emails, the last at `before`, written straight to D1. */
-export async function seedOpens(account: TestAccount, count: number, before = Date.now() - 3_600_000): Promise<void> {
+export async function seedOpens(account: TestAccount, count: number, before = Date.now() - HOUR): Promise<void> {
   const first = before - count;
   await env.DB.prepare(
     `INSERT INTO events (event_id, account_id, message_id, kind, occurred_at, inserted_at, request_label, label, client)

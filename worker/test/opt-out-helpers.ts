@@ -8,7 +8,7 @@ import { hitFromRequest } from "../src/hits";
 import { deriveSigningKey, hmacSha256 } from "../src/keys";
 import { storeHits } from "../src/queue";
 import { recipientFingerprint } from "../src/recipient-fingerprint";
-import { BASE, CHROME_UA, call, type TestAccount } from "./helpers";
+import { BASE, CHROME_UA, call, sentMessage, type TestAccount } from "./helpers";
 
 const SECRET = env.SIGNING_SECRET ?? "";
 
@@ -28,6 +28,12 @@ export function optOut(id: string, email?: string): Promise<Response> {
     headers: { "content-type": "application/x-www-form-urlencoded" },
     body: new URLSearchParams({ email }).toString(),
   });
+}
+
+/** `person` opts out through a new email of the account to them alone, and the page answers 200. */
+export async function optOutOfNewEmail(account: TestAccount, person: string): Promise<void> {
+  const email = await sentMessage(account, { recipients: [{ email: person }], optOutLink: true });
+  expect((await optOut(email.id)).status).toBe(200);
 }
 
 /**

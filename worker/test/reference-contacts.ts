@@ -6,11 +6,18 @@
 // and an NFD "ö" are one person, with every spelling's emails, shown as the spelling readableFirst puts first. An
 // email counts once for a person however many of their spellings it lists, and a reply from any of their spellings
 // is their own.
+//
+// shown, reference and expectShownAs put the two side by side: a contact as the list or its page shows it, and as
+// this computation gives it, compared with the tolerance a stored score's rounding needs.
 import { env } from "cloudflare:workers";
+import { expect } from "vitest";
+import type { ContactSummary } from "../../shared/api";
 import { foldAddress } from "../../shared/email";
 import { type EngagementActivity, engagementSum, roundedScore } from "../../shared/engagement";
 import { type ContactAggregate, MAX_RANK, readableFirst } from "../src/db/contacts";
 import { COUNTED_SQL } from "../src/db/sql";
+import { iso } from "../src/time";
+import type { TestAccount } from "./helpers";
 
 interface RecipientRow {
   email: string;
@@ -102,4 +109,40 @@ export async function referenceContacts(accountId: string, now: number): Promise
     const spellings = person.spellings.sort(readableFirst);
     return { ...person, email: spellings[0] ?? person.email, spellings, score: roundedScore(exact), exactScore: exact };
   });
+}
+
+/** What the list and a contact's page show of a contact, and what a from-scratch computation gives, alike. */
+export function shown(c: ContactSummary | ContactAggregate, score = c.score) {
+  const at = (value: string | number | null) => (typeof value === "number" ? iso(value) : value);
+  return [c.email, score, c.sent, c.name, at(c.lastActivityAt), at(c.lastSentAt)];
+}
+export type Shown = ReturnType<typeof shown>;
+
+/**
+ * Every contact by score as a from-scratch computation ranks them (score, then email), with its score before rounding:
+ * expectShownAs compares it with what the tracker shows.
+ */
+export async function reference(account: TestAccount) {
+  const now = Date.now();
+  return (await referenceContacts(account.accountId, now))
+    .sort((a, b) => b.exactScore - a.exactScore || (a.email < b.email ? -1 : 1))
+    .map((c) => shown(c, c.exactScore));
+}
+
+/**
+ * A shown score comes from a stored key (scoreAt: a grid of 5 in 10^9 and 7 significant digits) a moment before or
+ * after the reference was computed (2^(−1 s / 14 days) is 1 − 6 × 10^-7). So within a hundred-thousandth of the
+ * exact score it may round either way: the new recipients of a shared email score exactly 2.375, and 2.37 or 2.38
+ * are both right a second later. Anything else must be what the reference rounds to.
+ */
+const SCORE_TOLERANCE = 1e-5;
+export function expectShownAs(actual: Shown[], expected: Shown[]) {
+  const withoutScore = (rows: Shown[]) => rows.map(([email, , ...rest]) => [email, ...rest]);
+  expect(withoutScore(actual)).toEqual(withoutScore(expected));
+  const expectedScores = expected.map(([, exact], i) => {
+    const either = [roundedScore(Number(exact) * (1 - SCORE_TOLERANCE)), roundedScore(Number(exact) * (1 + SCORE_TOLERANCE))];
+    const score = actual[i]?.[1];
+    return typeof score === "number" && either.includes(score) ? score : roundedScore(Number(exact));
+  });
+  expect(actual.map(([, score]) => score)).toEqual(expectedScores);
 }

@@ -17,16 +17,18 @@ import { deriveSigningKey } from "../src/keys";
 import { storeHits } from "../src/queue";
 import { FlakyD1 } from "./faults";
 import {
+  ago,
   BASE,
   CHROME_UA,
   call,
   clickLink,
   countedCall,
   createAccount,
+  d1Cost,
   forged,
+  HOUR,
   openPixel,
   registration,
-  rowsReadByStatement,
   seedEmailActivity,
   seedMessages,
   sentMessage,
@@ -34,9 +36,6 @@ import {
   type TestAccount,
   waitForEvents,
 } from "./helpers";
-
-const HOUR = 3_600_000;
-const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
 
 async function statusOf(account: TestAccount, threadId: string): Promise<MessageStatus> {
   const res = await account.json<StatusResponse>("POST", "/api/messages/status", { threadIds: [threadId] });
@@ -213,7 +212,7 @@ describe("replies", () => {
       await countedCall(account, "/api/messages/status", "POST", { threadIds: ["seeded-thread-1"] });
       const call = await countedCall(account, "/api/signals", "POST", { signals: [reply] });
       expect(((await call.response.json()) as SignalsResponse).results[0]?.outcome).toBe("recorded");
-      return { queries: call.d1Queries, rowsRead: call.d1RowsRead, statements: rowsReadByStatement(call.d1Log) };
+      return d1Cost(call);
     };
     expect(await recorded(300)).toEqual(await recorded(30));
   });
