@@ -629,6 +629,20 @@ describe("outbox", () => {
       expect(t.scheduled.at(-1)).toBe(t.now() + FIRST_RETRY_MS);
     });
 
+    it("sets the alarm again before a flush's deliveries run, so a worker stopped meanwhile is woken to find them", async () => {
+      const t = unanswered();
+      t.backlog(1);
+      // The alarm that started this flush fired and is gone (a one-shot alarm).
+      t.scheduled.length = 0;
+      const flush = t.outbox.flush();
+      await nextTask();
+      expect(t.waiting()).toEqual(["register old0"]);
+      expect(t.scheduled).toEqual([t.now() + 60_000]);
+      t.answer(null, TIMED_OUT);
+      await flush;
+      expect(t.scheduled.at(-1)).toBe(t.now() + backoffMs(2));
+    });
+
     it("delivers the newest first of entries due together", async () => {
       const t = unanswered();
       for (const id of ["first", "second", "third"]) {

@@ -362,7 +362,8 @@ export class Outbox {
   private async claim(attempted: Set<string>, deadline: number): Promise<{ claimed: Delivery[]; blocked: boolean }> {
     const now = this.now();
     if (now >= deadline) return { claimed: [], blocked: false };
-    const due = Object.values(await this.read())
+    const entries = await this.read();
+    const due = Object.values(entries)
       // Not one this flush attempted already, unless replaced since (a put or a withdrawal makes its attempts 0 again).
       .filter((e) => e.state === "pending" && e.nextAttemptAt <= now && !(attempted.has(e.trackingId) && e.attempts > 0))
       .sort(deliveryOrder);
@@ -379,6 +380,11 @@ export class Outbox {
       attempted.add(entry.trackingId);
       claimed.push(this.start(entry));
     }
+    // The alarm that started this flush is gone once it fired (a one-shot alarm: chrome.alarms.get found none while a
+    // delivery ran, in the end-to-end test of a stopped worker, 2026-12-07), and the one a delivery's result sets
+    // comes only when it ends: set it now, UNDERWAY_RECHECK_MS on for those under way, so a worker stopped while they
+    // run is woken to find them again.
+    if (claimed.length > 0) this.reschedule(entries);
     return { claimed, blocked };
   }
 
