@@ -1,5 +1,6 @@
-// The plans of the statements that take a list as a JSON array read by json_each. D1 keeps no statistics (no
-// ANALYZE), so SQLite's planner chooses from the schema alone, here as in production: a list written
+// The plans of the statements that take a list as a JSON array read by json_each. This project runs no ANALYZE or
+// `PRAGMA optimize` on D1 (which can gather statistics: developers.cloudflare.com/d1/best-practices/use-indexes/,
+// read 2026-12-07), so SQLite's planner chooses from the schema alone, here as in production: a list written
 // `x IN (SELECT value FROM json_each(?))` beside `account_id = ?` was once planned as a read of the account's every
 // recipient by another index (db/spellings.ts, since a join with the list first). Each plan is pinned whole, on the
 // real migrations, so a query or an index changed into a scan of an account or a table fails here.
