@@ -7,6 +7,7 @@ import { CAMPAIGN_NAME_MAX } from "../../shared/limits";
 import { trimTrailingSlash } from "../../shared/protocol";
 import { serialRunner } from "./serial";
 import { browser } from "./web-ext";
+import { outOfReachNotice } from "./words";
 
 /** The tracker `npm start` runs; a fresh install points here until the user changes it. */
 export const DEFAULT_TRACKER_URL = "http://127.0.0.1:8787";
@@ -255,6 +256,13 @@ export function outOfRecipientsReach(trackerUrl: string): boolean {
 export function linksTracked(trackerUrl: string, options: Options): boolean {
   return options.trackLinksOutOfReach || !outOfRecipientsReach(trackerUrl);
 }
+
+/**
+ * What tracking through the tracker at `trackerUrl` costs, when it costs something (words.ts outOfReachNotice): said by
+ * the popup, the options page and every compose window.
+ */
+export const trackerNotice = (trackerUrl: string, options: Options): string | null =>
+  outOfRecipientsReach(trackerUrl) ? outOfReachNotice(trackerUrl, linksTracked(trackerUrl, options)) : null;
 
 /**
  * An http(s) origin with an optional path prefix and no trailing slash, or null. An address typed without a scheme

@@ -50,6 +50,9 @@ export const ASKED_ON_OPTIONS_PAGE = "In Firefox this button opens Mailtracker's
 export const trackerAccessOff = (trackerUrl: string): string =>
   `Mailtracker's access to your tracker (${new URL(trackerUrl).hostname}) is turned off in the browser's extension settings`;
 
+/** The title of the notice of emails the withheld site keeps waiting (tracker-reach.ts withdrawnNote; README quotes it). */
+export const TRACKER_ACCESS_OFF_TITLE = "Mailtracker's access to your tracker is turned off";
+
 /**
  * The tracker's site withheld, and what gives it back: said of a call refused for want of it (background/api.ts) and
  * of the emails it keeps waiting (tracker-reach.ts withdrawnNote).

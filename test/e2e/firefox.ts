@@ -104,7 +104,11 @@ export async function launchFirefox(): Promise<BrowserHarness> {
   await browser.installExtension(FIREFOX_DIST);
   const google = new SimulatedGoogle();
   const answer = answerFromGoogle(google);
-  /** The open tabs whose address starts with `prefix`. BiDi names moz-extension:// tabs about:blank: each is asked its own. */
+  /**
+   * The open tabs whose address starts with `prefix`. BiDi names moz-extension:// tabs about:blank (page.url() and
+   * browser.pages() said about:blank of an options page whose location.href was its moz-extension:// address; seen
+   * 2026-12-07, Firefox 153.8.0esr, puppeteer-core 25.16.0): each is asked its own.
+   */
   const pagesAt = async (prefix: string): Promise<Page[]> => {
     const pages: Page[] = [];
     for (const page of await browser.pages()) {

@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ALLOW_GMAIL_ACCESS, ALLOW_TRACKER_ACCESS, ASKED_ON_OPTIONS_PAGE } from "../../extension/src/words";
+import { ALLOW_GMAIL_ACCESS, ALLOW_TRACKER_ACCESS, ASKED_ON_OPTIONS_PAGE, outOfReachNotice } from "../../extension/src/words";
 // @ts-expect-error: plain JavaScript module shared with `npm start`; its shape is documented there.
 import { startTracker } from "../../scripts/tracker.mjs";
 import type { MessageDetail, MessagesResponse } from "../../shared/api";
@@ -588,10 +588,10 @@ export function defineScenarios(
           subject: "Pricing, as written",
           html: `<div>Hi Carol, see <a href="${href}">our pricing</a>.</div>`,
         });
-        await gmail.waitFor(
-          (d) => document.querySelector(`${d} .mt-status`)?.textContent?.includes("links go out as written, not tracked"),
-          dialog,
-        );
+        await gmail.waitFor(({ d, notice }) => document.querySelector(`${d} .mt-status`)?.textContent === notice, {
+          d: dialog,
+          notice: outOfReachNotice(tracker.url, false),
+        });
         const click = await gmail.evaluate((d) => {
           const toggle = document.querySelector<HTMLButtonElement>(`${d} .mt-toggle-click`);
           return [toggle?.getAttribute("aria-pressed"), toggle?.disabled];

@@ -843,28 +843,25 @@ it("the stored API token is a page's to ask for, never a Gmail tab's", () => {
   expect(Object.hasOwn(gmail, "replaceApiToken")).toBe(false);
 });
 
-it("connected to a tracker its recipients cannot reach, the pages and every compose window hear what it costs", async () => {
+it("connected to a tracker its recipients cannot reach, the pages hear what it costs, and a compose's id is that tracker's", async () => {
   const { gmail, pages } = background();
   const compose = { id: "ext", url: "https://mail.google.com/mail/u/0/#inbox" };
   // A deployed tracker: nothing to say, and links are tracked.
   expect((await pages.getState.run(null, fromOptions)).connection.notice).toBeNull();
-  expect(await gmail.mintId.run(null, compose)).toMatchObject({ notice: null, linksTracked: true });
+  expect(await gmail.mintId.run(null, compose)).toEqual({ trackingId: expect.any(String), trackerUrl: CONNECTED.trackerUrl });
 
   // `npm start`'s tracker, on this computer: links go out as written.
   await pages.connect.run({ trackerUrl: "http://127.0.0.1:8787", apiToken: CONNECTED.apiToken }, fromOptions);
   const notice =
     "Recipients cannot reach your tracker at 127.0.0.1:8787 (this computer or a private network): their opens are not recorded, and links go out as written, not tracked, since recipients could not open them. To track real recipients, deploy a tracker (npm run deploy) and connect to it.";
   expect((await pages.getState.run(null, fromOptions)).connection).toMatchObject({ connected: true, notice });
-  const terms = { trackerUrl: "http://127.0.0.1:8787", linksTracked: false, notice };
-  expect(await gmail.mintId.run(null, compose)).toEqual({ trackingId: expect.any(String), ...terms });
-  expect(await gmail.composeTerms.run(null, compose)).toEqual(terms);
+  expect(await gmail.mintId.run(null, compose)).toEqual({ trackingId: expect.any(String), trackerUrl: "http://127.0.0.1:8787" });
 
   // The rep asks for links tracked all the same: the words say what that costs.
   await saveOptions({ trackLinksOutOfReach: true });
   const tracked =
     "Recipients cannot reach your tracker at 127.0.0.1:8787 (this computer or a private network): their opens are not recorded, and tracked links do not open for them (the options track links all the same, for trying Mailtracker on this computer). To track real recipients, deploy a tracker (npm run deploy) and connect to it.";
   expect((await pages.getState.run(null, fromOptions)).connection.notice).toBe(tracked);
-  expect(await gmail.composeTerms.run(null, compose)).toEqual({ ...terms, linksTracked: true, notice: tracked });
 });
 
 it("signs no link while recipients cannot reach the tracker, whatever a compose asks, unless the rep asked for links tracked", async () => {

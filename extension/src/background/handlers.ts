@@ -14,16 +14,8 @@ import {
   type TrackingId,
 } from "../../../shared/protocol";
 import { gmailAccountOf, threadIdsOf } from "../gmail-ids";
-import {
-  linksTracked,
-  loadOptions,
-  normalizeTrackerUrl,
-  type Options,
-  outOfRecipientsReach,
-  saveOptions,
-  withTracker,
-} from "../options-store";
-import { errorText, outOfReachNotice } from "../words";
+import { linksTracked, loadOptions, normalizeTrackerUrl, type Options, saveOptions, trackerNotice, withTracker } from "../options-store";
+import { errorText } from "../words";
 import { probeTracker, TrackerError, trackerApi } from "./api";
 import { type ContactCheckCache, contactCheckHandlers } from "./contact-checks";
 import { loadAccountMark, loadCredentials, removeCredentials, saveCredentials } from "./credential-store";
@@ -103,24 +95,6 @@ async function connection(): Promise<{ state: ConnectionState; credentials: Cred
     credentials,
     options,
   };
-}
-
-/** What tracking through the tracker at `trackerUrl` costs, when it costs something (words.ts outOfReachNotice). */
-const trackerNotice = (trackerUrl: string, options: Options): string | null =>
-  outOfRecipientsReach(trackerUrl) ? outOfReachNotice(trackerUrl, linksTracked(trackerUrl, options)) : null;
-
-/**
- * What a compose window tracks through: the connected tracker, whether the email's links go to it (options-store.ts
- * linksTracked: not while recipients cannot reach it, unless the rep asked), and what that costs, to show.
- */
-export interface ComposeTerms {
-  trackerUrl: string;
-  linksTracked: boolean;
-  notice: string | null;
-}
-
-function composeTerms({ trackerUrl }: Credentials, options: Options): ComposeTerms {
-  return { trackerUrl, linksTracked: linksTracked(trackerUrl, options), notice: trackerNotice(trackerUrl, options) };
 }
 
 /** The stored credentials, with the options they were checked against; throws while not connected. */
@@ -295,24 +269,19 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: Signa
     options: handler(noInput, (): Promise<Options> => loadOptions()),
 
     /**
-     * A fresh id for a compose window, minted ahead of the send so the send itself needs no round trip, and the terms
-     * it tracks under.
+     * A fresh id for a compose window, minted ahead of the send so the send itself needs no round trip, and the tracker
+     * it is the tracker's id of. Whether the email's links go there, and what that costs, the compose derives from its
+     * options (options-store.ts linksTracked, trackerNotice), which it follows as they change.
      */
-    mintId: handler(noInput, async (): Promise<ComposeTerms & { trackingId: string }> => {
-      const { credentials, options } = await requireConnection();
+    mintId: handler(noInput, async (): Promise<{ trackingId: string; trackerUrl: string }> => {
+      const credentials = await requireCredentials();
       const trackingId = await mintTrackingId({ ...credentials.signingKey, accountId: credentials.accountId });
-      return { trackingId, ...composeTerms(credentials, options) };
-    }),
-
-    /** The terms again, for a compose open while the options changed (an id stays, the terms may not). */
-    composeTerms: handler(noInput, async (): Promise<ComposeTerms> => {
-      const { credentials, options } = await requireConnection();
-      return composeTerms(credentials, options);
+      return { trackingId, trackerUrl: credentials.trackerUrl };
     }),
 
     /**
      * Click links for the links a compose holds now; the content script swaps them in synchronously at send. None while
-     * the email's links are not tracked (composeTerms): whatever a compose asks, they go out as written.
+     * the email's links are not tracked (options-store.ts linksTracked): whatever a compose asks, they go out as written.
      */
     signLinks: handler(signLinksInput, async (input): Promise<{ index: number; url: string; clickUrl: string }[]> => {
       const { credentials, options } = await requireConnection();

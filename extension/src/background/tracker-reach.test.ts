@@ -2,7 +2,7 @@
 // browser.storage.session and browser.storage.local: when the rep is told (the notification and the toolbar's sentence), once, and when it is
 // taken back; what a Gmail tab is told of a failed read; and what a background started again still knows.
 import { describe, expect, it, vi } from "vitest";
-import { TOKEN_REFUSED, timeShown } from "../words";
+import { TOKEN_REFUSED, TRACKER_ACCESS_OFF_TITLE, timeShown } from "../words";
 import { PROBE_TIMEOUT_MS, probeTracker, TrackerError } from "./api";
 import { memoryArea } from "./memory-area";
 import { ATTEMPTS_BEFORE_TELLING, type DeliveryResult, Outbox, tellTrouble } from "./outbox";
@@ -722,7 +722,6 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
   /** What the rep is told of emails waiting while the tracker's site is withheld (tracker-reach.ts withdrawnNote). */
   const accessOff =
     "Mailtracker's access to your tracker (track.example.com) is turned off in the browser's extension settings: allow it again with the \"Allow Mailtracker to reach your tracker\" button on Mailtracker's options page.";
-  const ACCESS_OFF_TITLE = "Mailtracker's access to your tracker is turned off";
 
   it("an email whose outage's notice was taken back, the tracker's site then withheld, is told that at once, not that the tracker answers", async () => {
     // Nothing answers for the first four minutes; the feed answers at four minutes; from then on the browser keeps
@@ -741,7 +740,7 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
     await runUntil(start + 5 * MINUTE);
     expect((await outbox.entries())[0]?.attempts).toBe(ATTEMPTS_BEFORE_TELLING + 1);
     const told = {
-      title: ACCESS_OFF_TITLE,
+      title: TRACKER_ACCESS_OFF_TITLE,
       message: `${accessOff} The email you sent "Q3 pricing" waits to be registered with your tracker, and is tracked once it is. Until the access is given back, new opens and clicks are not notified, and Gmail's marks and panels show what your tracker said before.`,
     };
     // Not "Your tracker answers, but has not accepted an email yet (Mailtracker's access … is turned off …)".
@@ -766,7 +765,7 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
     // The same notification, replaced: the tracker is no longer said to be out of reach, nor since when.
     expect(notes.slice(1)).toEqual([
       {
-        title: ACCESS_OFF_TITLE,
+        title: TRACKER_ACCESS_OFF_TITLE,
         message: `${accessOff} The email you sent "Q3 pricing" waits to be registered with your tracker, and is tracked once it is. Until the access is given back, new opens and clicks are not notified, and Gmail's marks and panels show what your tracker said before.`,
       },
     ]);
@@ -778,7 +777,7 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
     expect(outboxNotes).toEqual([]);
     expect(notes.slice(2)).toEqual([
       {
-        title: ACCESS_OFF_TITLE,
+        title: TRACKER_ACCESS_OFF_TITLE,
         message: `${accessOff} 2 emails you sent wait to be registered with your tracker, the first "Q3 pricing", and are tracked once they are. Until the access is given back, new opens and clicks are not notified, and Gmail's marks and panels show what your tracker said before.`,
       },
     ]);
@@ -801,7 +800,7 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
     );
     await outbox.put("first", request("Q3 pricing"));
     await runUntil(start + 10 * MINUTE - STEP);
-    const titles = ["Mailtracker cannot reach your tracker", null, ACCESS_OFF_TITLE];
+    const titles = ["Mailtracker cannot reach your tracker", null, TRACKER_ACCESS_OFF_TITLE];
     expect(notes.map((note) => note?.title ?? null)).toEqual(titles);
     // The first call heard after: the access notice taken back; the email told again at its next failure.
     await runUntil(start + 40 * MINUTE);

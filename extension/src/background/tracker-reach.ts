@@ -12,7 +12,15 @@
 // same words as before it. A call the browser keeps from the tracker's site (its access withdrawn) says nothing of the
 // tracker: what was said of it is taken back, and the emails it keeps waiting are told so (TrackerReach.withdrawn).
 import { serialRunner } from "../serial";
-import { errorText, subjectShown, TOKEN_REFUSED, timeShown, tokenRefused, trackerAccessOffAdvice } from "../words";
+import {
+  errorText,
+  subjectShown,
+  TOKEN_REFUSED,
+  TRACKER_ACCESS_OFF_TITLE,
+  timeShown,
+  tokenRefused,
+  trackerAccessOffAdvice,
+} from "../words";
 import { type CallKind, TrackerError } from "./api";
 import type { KeyValueArea, OutboxEntry } from "./outbox";
 
@@ -231,7 +239,7 @@ export function withdrawnNote(trackerUrl: string, waiting: WaitingEmails): { tit
   const advice = trackerAccessOffAdvice(trackerUrl);
   const waits = waitingWords(waiting, "your tracker");
   return {
-    title: "Mailtracker's access to your tracker is turned off",
+    title: TRACKER_ACCESS_OFF_TITLE,
     message: `${advice}. ${waits}Until the access is given back, new opens and clicks are not notified, and Gmail's marks and panels show what your tracker said before.`,
     sentence: waits.trimEnd(),
   };

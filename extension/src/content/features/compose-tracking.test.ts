@@ -43,6 +43,7 @@ import { ExtensionReloaded } from "../../messaging";
 import { DEFAULT_OPTIONS, type Options } from "../../options-store";
 import { emitPageEvent, type GmailSendAnswered } from "../../page-world/events";
 import { gmailSendAnswered } from "../../page-world/sync-answer.test-support";
+import { outOfReachNotice } from "../../words";
 import { type Feature, SENT_DRAFTS_KEPT, sentDraftIds } from "../feature";
 import { removeEarlierCopyDrawing } from "../ui";
 import {
@@ -124,8 +125,8 @@ function openDialog(compose: Parameters<typeof composeHtml>[0]): void {
   document.body.innerHTML = `<div role="dialog">${composeHtml(compose)}</div>`;
 }
 
-/** What the background answers a compose connected to a deployed tracker (handlers.ts ComposeTerms): links are tracked. */
-const DEPLOYED = { trackerUrl: "https://t.example", linksTracked: true, notice: null };
+/** The tracker the background mints a compose's id for (handlers.ts mintId): a deployed one, so links are tracked. */
+const DEPLOYED = { trackerUrl: "https://t.example" };
 
 /**
  * A connected tab's background: it mints `trackingId`, has signed no link yet, knows no recipient, queues
@@ -134,7 +135,6 @@ const DEPLOYED = { trackerUrl: "https://t.example", linksTracked: true, notice: 
 function backgroundMinting(trackingId: string, reminderDays: number | null = null): void {
   callFromGmail.mockImplementation(async (type: string) => {
     if (type === "mintId") return { trackingId, ...DEPLOYED };
-    if (type === "composeTerms") return DEPLOYED;
     if (type === "signLinks") return [];
     if (type === "checkRecipients") return { contacts: [] };
     if (type === "messageUnsent") return { reminderDays };
@@ -699,25 +699,16 @@ describe("compose tracking: a compose open while Firefox puts an update's copy o
 
 describe("compose tracking: a tracker its recipients cannot reach", () => {
   const LOCAL = "http://127.0.0.1:8787";
-  const notice = "Recipients cannot reach your tracker at 127.0.0.1:8787 (this computer or a private network): …";
+  const notice = outOfReachNotice(LOCAL, false);
   const OFFER = "https://shop.example/offer";
   const clickUrl = (url: string, index: number) => `${LOCAL}/c/${TRACKING_ID}/${index}?u=${encodeURIComponent(url)}`;
   const calls = (type: string) => callFromGmail.mock.calls.filter(([t]) => t === type).map(([, input]) => input);
   const button = (name: string) => document.querySelector(`.mt-toolbar .mt-toggle-${name}`) as HTMLButtonElement;
 
-  /**
-   * A tab connected to `npm start`'s tracker, whose background answers that the links are tracked or not
-   * (`linksTracked`, a list: one answer per call, the last one kept), and signs what it is asked to.
-   */
-  function connectedLocally(linksTracked: boolean[]): void {
-    const terms = () => ({
-      trackerUrl: LOCAL,
-      linksTracked: (linksTracked.length > 1 ? linksTracked.shift() : linksTracked[0]) ?? false,
-      notice,
-    });
+  /** A tab connected to `npm start`'s tracker, whose background signs what it is asked to. */
+  function connectedLocally(): void {
     callFromGmail.mockImplementation(async (type: string, input: unknown) => {
-      if (type === "mintId") return { trackingId: TRACKING_ID, ...terms() };
-      if (type === "composeTerms") return terms();
+      if (type === "mintId") return { trackingId: TRACKING_ID, trackerUrl: LOCAL };
       if (type === "signLinks")
         return (input as { links: { index: number; url: string }[] }).links.map((l) => ({ ...l, clickUrl: clickUrl(l.url, l.index) }));
       if (type === "checkRecipients") return { contacts: [] };
@@ -746,7 +737,7 @@ describe("compose tracking: a tracker its recipients cannot reach", () => {
   const body = () => document.querySelector("[g_editable]") as HTMLElement;
 
   it("the compose says what it costs, before anything is sent", async () => {
-    connectedLocally([false]);
+    connectedLocally();
     openDialog({ subject: "Intro", chips: `<div role="option" data-hovercard-id="dana@acme.example" data-name="Dana"></div>`, body: "Hi" });
     start();
     await vi.waitFor(() => expect(document.querySelector(".mt-status")?.textContent).toBe(notice));
@@ -754,7 +745,7 @@ describe("compose tracking: a tracker its recipients cannot reach", () => {
   });
 
   it("links go out exactly as written, and no opt-out link, which would not open for recipients; the pixel still goes", async () => {
-    connectedLocally([false]);
+    connectedLocally();
     await openWithLink();
     // Clicks and the opt-out link are not the rep's to turn on here: the toolbar says why.
     expect([button("click").getAttribute("aria-pressed"), button("click").disabled]).toEqual(["false", true]);
@@ -771,54 +762,56 @@ describe("compose tracking: a tracker its recipients cannot reach", () => {
     expect(request).toMatchObject({ openTracking: true, clickTracking: false, links: [], optOutLink: false });
   });
 
-  it("with links tracked all the same (the rep's option, the background's answer), they are rewritten and registered", async () => {
-    connectedLocally([true]);
-    await openWithLink();
+  it("with links tracked all the same (the rep's option), they are rewritten and registered", async () => {
+    connectedLocally();
+    await openWithLink({ ...DEFAULT_OPTIONS, trackerUrl: LOCAL, optOutLinkByDefault: true, trackLinksOutOfReach: true });
     expect([button("click").getAttribute("aria-pressed"), button("click").disabled]).toEqual(["true", false]);
     const request = await sent();
     expect([...body().querySelectorAll("a")].map((a) => a.getAttribute("href"))).toEqual([clickUrl(OFFER, 0), `${LOCAL}/u/${TRACKING_ID}`]);
     expect(request).toMatchObject({ clickTracking: true, links: [{ index: 0, url: OFFER }], optOutLink: true });
   });
 
-  it("the options changed while the compose is open: the background's answer anew decides, and the same id goes on", async () => {
-    // Not tracked when the compose opened; the rep then turns the option on (the background now says tracked).
-    connectedLocally([false, true]);
+  it("the options changed while the compose is open: the same id goes on, its links become tracked", async () => {
+    // Not tracked when the compose opened; the rep then turns the option on.
+    connectedLocally();
     const options = { ...DEFAULT_OPTIONS, trackerUrl: LOCAL };
     await openWithLink(options);
     expect(button("click").disabled).toBe(true);
     for (const controller of started.splice(0)) controller.abort();
     start({ ...options, trackLinksOutOfReach: true });
     await vi.waitFor(() => expect(button("click").getAttribute("aria-pressed")).toBe("true"));
+    // What that costs is said anew.
+    expect(document.querySelector(".mt-status")?.textContent).toBe(outOfReachNotice(LOCAL, true));
     await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-ready")).toBe("true"));
     expect(calls("mintId")).toHaveLength(1);
     const request = await sent();
     expect(body().querySelector("a")?.getAttribute("href")).toBe(clickUrl(OFFER, 0));
     expect(request).toMatchObject({ clickTracking: true, links: [{ index: 0, url: OFFER }] });
   });
-  it("the options changed twice in a row: the answer to the later change decides, though the earlier one's comes after it", async () => {
-    connectedLocally([false]);
+  it("two quick option changes: the compose follows the latest, though the links signed for the first come after it", async () => {
+    connectedLocally();
     const options = { ...DEFAULT_OPTIONS, trackerUrl: LOCAL };
     await openWithLink(options);
-    // The background's answers to the two changes, given back in the other order.
-    const answer: ((linksTracked: boolean) => void)[] = [];
+    // The background's signing of the links, asked for under the first change, answered only after the second.
+    let answer: (() => void) | undefined;
     const signing = callFromGmail.getMockImplementation();
     callFromGmail.mockImplementation((type: string, input: unknown) =>
-      type === "composeTerms"
-        ? new Promise((resolve) => answer.push((linksTracked) => resolve({ trackerUrl: LOCAL, linksTracked, notice })))
+      type === "signLinks"
+        ? new Promise<void>((resolve) => (answer = resolve)).then(() => signing?.(type, input))
         : (signing?.(type, input) ?? Promise.reject(new Error(type))),
     );
     for (const controller of started.splice(0)) controller.abort();
     start({ ...options, trackLinksOutOfReach: true });
+    await vi.waitFor(() => expect(answer).toBeDefined());
     for (const controller of started.splice(0)) controller.abort();
     start({ ...options, trackLinksOutOfReach: false });
-    await vi.waitFor(() => expect(answer).toHaveLength(2));
-    answer[1]?.(false);
-    answer[0]?.(true);
+    answer?.();
     await flush();
     expect([button("click").getAttribute("aria-pressed"), button("click").disabled]).toEqual(["false", true]);
-    await sent();
-    expect(calls("signLinks")).toEqual([]);
+    expect(document.querySelector(".mt-status")?.textContent).toBe(notice);
+    const request = await sent();
     expect(body().querySelector("a")?.getAttribute("href")).toBe(OFFER);
+    expect(request).toMatchObject({ clickTracking: false, links: [] });
   });
 });
 

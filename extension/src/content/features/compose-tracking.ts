@@ -24,10 +24,9 @@ import type { RegisterMessageRequest } from "../../../../shared/api";
 import { isEmailAddress } from "../../../../shared/email";
 import { RECIPIENT_NAME_MAX, RECIPIENTS_MAX, SUBJECT_MAX } from "../../../../shared/limits";
 import { pixelUrl } from "../../../../shared/protocol";
-import type { ComposeTerms } from "../../background/handlers";
 import { gmailId, legacyThreadId, registeredThreadId, threadIdsToRegister } from "../../gmail-ids";
 import { callFromGmail, ExtensionReloaded, extensionReloaded } from "../../messaging";
-import { hostMatchesDomains, type Options } from "../../options-store";
+import { hostMatchesDomains, linksTracked, type Options, trackerNotice } from "../../options-store";
 import { onPageEvent, type Recipient } from "../../page-world/events";
 import type { SentMessageIds, UntrackedSend } from "../../page-world/sync-parser";
 import { counted, midSentence, OUT_OF_RECIPIENTS_REACH, subjectShown } from "../../words";
@@ -388,7 +387,7 @@ function onUntrackedSent(sends: UntrackedSend[], openSessions: Iterable<ComposeS
   }
 }
 
-/** Why a link to the tracker is not put into an email (handlers.ts composeTerms). */
+/** Why a link to the tracker is not put into an email (options-store.ts linksTracked). */
 const OUT_OF_REACH = midSentence(OUT_OF_RECIPIENTS_REACH);
 
 const MISSED_SEND = "the extension did not recognise the send (Gmail may have changed)";
@@ -423,15 +422,6 @@ class ComposeSession {
   private trackingId: string | null = null;
   private trackerUrl: string;
   private problem: string | null = null;
-  /** What tracking through this tracker costs, from the background (a tracker its recipients cannot reach). */
-  private notice: string | null = null;
-  /** Whether this email's links go to the tracker (its click links, its opt-out link), as the background decided. */
-  private linksTracked = false;
-  /**
-   * The terms asked for again (adopt), counted: only the answer to the latest is taken, as an older one may come after
-   * it, of options changed since.
-   */
-  private termsAsked = 0;
   private readonly clickUrls = new Map<string, string>();
   private nextIndex = 0;
   /** What the rep chose for this email, if anything: otherwise the options' default. */
@@ -562,7 +552,7 @@ class ComposeSession {
     try {
       const minted = await callFromGmail("mintId", null);
       this.trackingId = minted.trackingId;
-      this.takeTerms(minted);
+      this.trackerUrl = minted.trackerUrl;
       // Other compose features (follow-up-reminder.ts) add their controls to the toolbar of a compose with an id.
       this.toolbar.dataset.mtTrackingId = minted.trackingId;
       this.toolbar.dispatchEvent(new CustomEvent(COMPOSE_READY_EVENT, { bubbles: true }));
@@ -578,11 +568,12 @@ class ComposeSession {
     this.refresh();
   }
 
-  /** The background's terms for this compose: its tracker, whether its links go there, and what that costs. */
-  private takeTerms(terms: ComposeTerms): void {
-    this.trackerUrl = terms.trackerUrl;
-    this.notice = terms.notice;
-    this.linksTracked = terms.linksTracked;
+  /**
+   * Whether this email's links go to the tracker (its click links, its opt-out link): a plain function of the tracker
+   * and the options, followed as they change (adopt). The background refuses to sign links all the same when not.
+   */
+  private get linksTracked(): boolean {
+    return linksTracked(this.trackerUrl, this.options);
   }
 
   private changed(): void {
@@ -660,7 +651,7 @@ class ComposeSession {
     this.openButton.setAttribute("aria-pressed", String(state.open));
     this.clickButton.setAttribute("aria-pressed", String(state.click));
     this.openButton.disabled = locked;
-    // Links are the background's to allow (handlers.ts composeTerms): not the rep's choice while the tracker is out of reach.
+    // Links are not the rep's choice while the tracker is out of reach (options-store.ts linksTracked).
     this.clickButton.disabled = locked || !this.linksTracked;
     this.openButton.title = state.open ? "Opens of this email are tracked" : "Opens of this email are not tracked";
     this.clickButton.title = state.click
@@ -671,7 +662,7 @@ class ComposeSession {
     else if (recipients.unread) {
       debugOnce("recipient-chips-missed", "the compose shows recipients but no recipient chip was read");
       this.setStatus("Recipients not recognised (Gmail may have changed): they are read from the email as it is sent");
-    } else if (this.status.dataset.kind === "state") this.setStatus(this.notice ?? "");
+    } else if (this.status.dataset.kind === "state") this.setStatus(trackerNotice(this.trackerUrl, this.options) ?? "");
     // The campaign, the opt-out link and the follow-up reminder go only with a tracked email (prepareSend): while it is
     // not, they say why.
     const tracked = state.open || state.click;
@@ -893,18 +884,9 @@ class ComposeSession {
     this.options = options;
     this.optOut.setOptions(options);
     if (this.trackingId) {
+      // Links tracked now may be links not yet signed (linksTracked follows the options).
+      this.schedulePresign(0);
       this.refresh();
-      // Whether links are tracked follows the options too (options-store.ts linksTracked): the background says anew.
-      const turn = ++this.termsAsked;
-      callFromGmail("composeTerms", null).then(
-        (terms) => {
-          if (turn !== this.termsAsked) return;
-          this.takeTerms(terms);
-          this.schedulePresign(0);
-          this.refresh();
-        },
-        (error: unknown) => debug("compose terms not read", error),
-      );
     } else void this.mint(); // not connected before: perhaps now
     return true;
   }
