@@ -83,17 +83,77 @@ describe("options store", () => {
     expect(migrate({ version: 2, earlierTrackerUrls: "https://t1.example" }).earlierTrackerUrls).toEqual([]);
   });
 
-  it("knows a tracker its recipients cannot reach: this computer's or a private network's", () => {
-    for (const url of [
-      "http://127.0.0.1:8787",
-      "http://localhost:8787",
-      "http://[::1]:8787",
-      "http://10.0.0.5",
-      "http://192.168.1.20:8787",
-    ])
-      expect(outOfRecipientsReach(url), url).toBe(true);
-    for (const url of ["https://track.example.com", "https://mt.rep.workers.dev", "https://10.example.com", "not a url"])
-      expect(outOfRecipientsReach(url), url).toBe(false);
+  // Hosts as typed; new URL() gives some of them in another spelling (options-store.ts privateHost).
+  const outOfReach = [
+    "http://127.0.0.1:8787",
+    "http://127.255.255.254",
+    "http://0x7f.1:8787",
+    "http://localhost:8787",
+    "http://localhost.:8787",
+    "http://[::1]:8787",
+    "http://0.0.0.0:8787",
+    "http://10.0.0.5",
+    "http://172.16.0.1",
+    "http://172.31.255.255",
+    "http://192.168.1.20:8787",
+    "http://100.64.0.1:8787",
+    "http://100.127.255.254",
+    "http://169.254.1.1",
+    "http://[fe80::1]:8787",
+    "http://[febf::1]",
+    "http://[fc00::1]",
+    "http://[fd12:3456::1]:8787",
+    "http://[::]",
+    "http://[::ffff:10.0.0.1]:8787",
+    "http://[::ffff:127.0.0.1]",
+    "http://[0:0:0:0:0:ffff:c0a8:114]",
+    "http://[::ffff:100.64.0.1]",
+    "https://box.tail1234.ts.net",
+    "http://printer.local:8787",
+    "http://tracker.internal",
+    "http://nas.home.arpa",
+    "http://mt.localhost:8787",
+    "http://mybox:8787",
+    "http://MyBox.:8787",
+  ];
+  it.each(outOfReach)("takes the tracker at %s for out of recipients' reach", (url) => {
+    expect(outOfRecipientsReach(url)).toBe(true);
+  });
+
+  // Public addresses beside the private ranges, and names that only look private.
+  const inReach = [
+    "https://track.example.com",
+    "https://mt.rep.workers.dev",
+    "https://10.example.com",
+    "http://11.0.0.1",
+    "http://9.255.255.255",
+    "http://1.0.0.0",
+    "http://100.63.255.255",
+    "http://100.128.0.1",
+    "http://126.255.255.255",
+    "http://128.0.0.1",
+    "http://169.253.1.1",
+    "http://169.255.0.1",
+    "http://172.15.255.255",
+    "http://172.32.0.1",
+    "http://192.167.1.1",
+    "http://192.169.0.1",
+    "http://[2001:db8::1]",
+    "http://[fec0::1]",
+    "http://[fe7f::1]",
+    "http://[fbff::1]",
+    "http://[fe8::1]",
+    "http://[::2]",
+    "http://[::ffff:8.8.8.8]",
+    "http://[::ffff:1]",
+    "http://[64:ff9b::a00:1]",
+    "https://example.local.com",
+    "https://internal.example.com",
+    "https://ts.net.example.com",
+    "not a url",
+  ];
+  it.each(inReach)("takes the tracker at %s for within recipients' reach", (url) => {
+    expect(outOfRecipientsReach(url)).toBe(false);
   });
 
   it("tracks links only through a tracker recipients can reach, unless the rep asked for them all the same", () => {
@@ -114,6 +174,10 @@ describe("options store", () => {
     expect(normalizeTrackerUrl("127.0.0.1:8787")).toBe("http://127.0.0.1:8787");
     expect(normalizeTrackerUrl("localhost:8787/")).toBe("http://localhost:8787");
     expect(normalizeTrackerUrl("192.168.1.20:8787")).toBe("http://192.168.1.20:8787");
+    expect(normalizeTrackerUrl("mybox:8787")).toBe("http://mybox:8787");
+    expect(normalizeTrackerUrl("box.tail1234.ts.net")).toBe("http://box.tail1234.ts.net");
+    expect(normalizeTrackerUrl("[fd12::1]:8787")).toBe("http://[fd12::1]:8787");
+    expect(normalizeTrackerUrl("100.128.0.1")).toBe("https://100.128.0.1");
     expect(normalizeTrackerUrl("track.example.com")).toBe("https://track.example.com");
     expect(normalizeTrackerUrl("")).toBeNull();
     expect(parseDomainList("a.example\n*.b.example; bad_domain")).toEqual(["a.example", "b.example"]);

@@ -235,16 +235,65 @@ export function readCampaignDays(text: string): ReadField<Record<string, number>
   return readOut(Object.fromEntries(out), problems);
 }
 
-/** Hosts a tracker answers on without TLS: the rep's own machine (`npm start`) and private networks. */
-const LOCAL_HOST =
-  /^(localhost|127(\.\d{1,3}){3}|\[::1\]|10(\.\d{1,3}){3}|192\.168(\.\d{1,3}){2}|172\.(1[6-9]|2\d|3[01])(\.\d{1,3}){2})(:\d+)?(\/|$)/i;
+/**
+ * IPv4 ranges no recipient reaches, as [first address, prefix length]: 0/8 "this network" (RFC 1122 3.2.1.3, 0.0.0.0
+ * among them), 10/8, 172.16/12 and 192.168/16 (RFC 1918), CGNAT's 100.64/10 (RFC 6598; Tailscale gives its machines
+ * addresses there, tailscale.com/kb/1015/100.x-addresses), loopback 127/8 (RFC 1122) and link-local 169.254/16
+ * (RFC 3927).
+ */
+const PRIVATE_IPV4: [string, number][] = [
+  ["0.0.0.0", 8],
+  ["10.0.0.0", 8],
+  ["100.64.0.0", 10],
+  ["127.0.0.0", 8],
+  ["169.254.0.0", 16],
+  ["172.16.0.0", 12],
+  ["192.168.0.0", 16],
+];
+
+/** A dotted IPv4 address as one 32-bit number, or null for anything else. */
+function ipv4Number(address: string): number | null {
+  const octets = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(address);
+  return octets ? octets.slice(1).reduce((n, octet) => n * 256 + Number(octet), 0) : null;
+}
+
+/** Whether the IPv4 address `n` is in PRIVATE_IPV4: its first `bits` bits are the range's. */
+const privateIpv4 = (n: number): boolean => PRIVATE_IPV4.some(([first, bits]) => (n ^ (ipv4Number(first) ?? 0)) >>> (32 - bits) === 0);
+
+/**
+ * Whether `hostname`, as `new URL()` gives it, names this computer or a private network. URL parsing has done the
+ * sorting: an IPv4 address in any spelling comes out dotted ("0x7f.1" is 127.0.0.1), names lowercase, and an IPv6
+ * address compressed with its IPv4-mapped form in hex ([::ffff:10.0.0.1] is [::ffff:a00:1]): the URL Standard's IPv4
+ * and IPv6 serializers (url.spec.whatwg.org, "Host serializing"), seen so in Node 22, Chromium 156 and Firefox ESR 153,
+ * 2026-12-07.
+ */
+function privateHost(hostname: string): boolean {
+  const host = hostname.replace(/\.$/, "");
+  const v4 = ipv4Number(host);
+  if (v4 !== null) return privateIpv4(v4);
+  if (host.startsWith("[")) {
+    // IPv4-mapped (RFC 4291 2.5.5.2): the IPv4 address's ranges.
+    const mapped = /^\[::ffff:([\da-f]+):([\da-f]+)\]$/.exec(host);
+    if (mapped) return privateIpv4(Number.parseInt(mapped[1] ?? "", 16) * 65536 + Number.parseInt(mapped[2] ?? "", 16));
+    // The first 16 bits, 0 when compressed away ("[::1]"): loopback ::1 and unspecified :: (RFC 4291 2.5.3, 2.5.2),
+    // unique-local fc00::/7 (RFC 4193) and link-local fe80::/10 (RFC 4291 2.5.6).
+    const first = Number.parseInt(host.slice(1), 16) || 0;
+    return host === "[::1]" || host === "[::]" || (first & 0xfe00) === 0xfc00 || (first & 0xffc0) === 0xfe80;
+  }
+  // A name of one label ("localhost", "mybox") is looked up on the local network only: public DNS names have a dot.
+  // Special-use names: .localhost (RFC 6761 6.3), .local (mDNS, RFC 6762), .home.arpa (RFC 8375), .internal (reserved
+  // by ICANN for private use, 2024-07-29), and Tailscale's MagicDNS names under .ts.net
+  // (tailscale.com/kb/1081/magicdns, read 2026-12-07), which only the tailnet resolves. A machine Tailscale Funnel
+  // publishes is reachable all the same and taken for out of reach here; trackLinksOutOfReach tracks its links.
+  return !host.includes(".") || /\.(localhost|local|home\.arpa|internal|ts\.net)$/.test(host);
+}
 
 /**
  * Whether the tracker at `trackerUrl` is out of its recipients' reach: on the rep's own machine (`npm start`) or a
  * private network, where neither Gmail's image proxy nor a recipient's mail program or browser can reach it.
  */
 export function outOfRecipientsReach(trackerUrl: string): boolean {
-  return URL.canParse(trackerUrl) && LOCAL_HOST.test(new URL(trackerUrl).host);
+  return URL.canParse(trackerUrl) && privateHost(new URL(trackerUrl).hostname);
 }
 
 /**
@@ -270,7 +319,8 @@ export const trackerNotice = (trackerUrl: string, options: Options): string | nu
  */
 export function normalizeTrackerUrl(text: string): string | null {
   let trimmed = text.trim();
-  if (trimmed && !/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed)) trimmed = `${LOCAL_HOST.test(trimmed) ? "http" : "https"}://${trimmed}`;
+  if (trimmed && !/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed))
+    trimmed = `${outOfRecipientsReach(`http://${trimmed}`) ? "http" : "https"}://${trimmed}`;
   if (!URL.canParse(trimmed)) return null;
   const url = new URL(trimmed);
   if (url.protocol !== "http:" && url.protocol !== "https:") return null;

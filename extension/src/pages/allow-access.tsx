@@ -57,7 +57,10 @@ export function useHostAccess(trackerUrl: string | null): HostAccess {
  * only prompts within the user's gesture (MDN, permissions.request(): "The request can only be made inside the handler
  * for a user action", read 2026-12-07). Gmail and the tracker are asked for in one question: Chrome's "On click"
  * withholds both, and one already granted asks nothing. A grant is heard as any other (useHostAccess, and the
- * background's watchGmailHealth), not from the request's answer, which a Chrome popup closed by the prompt never gets.
+ * background's watchGmailHealth), not from the request's answer, which a Chrome popup closed by the prompt never gets
+ * ("Popups automatically close when the user focuses on some portion of the browser outside of the popup", Chrome's
+ * "Add a popup", developer.chrome.com/docs/extensions/develop/ui/add-popup, read 2026-12-07; asksOnOptionsPage): so
+ * nothing is chained to the request here, and whatever a grant must set going runs on permissions.onAdded.
  * `inPopup`: in Firefox the popup opens the options page instead (asksOnOptionsPage) and closes.
  */
 export function AllowAccessButton({ trackerUrl, access, inPopup }: { trackerUrl: string | null; access: HostAccess; inPopup: boolean }) {
