@@ -50,6 +50,12 @@ export const ASKED_ON_OPTIONS_PAGE = "In Firefox this button opens Mailtracker's
 export const trackerAccessOff = (trackerUrl: string): string =>
   `Mailtracker's access to your tracker (${new URL(trackerUrl).hostname}) is turned off in the browser's extension settings`;
 
+/**
+ * The tracker's site withheld, said just above the button that gives it back: in the popup (notReachedLine) and in the
+ * options page's connection line, which says no more of the tracker (nothing is known of whether it answers).
+ */
+export const trackerAccessOffAbove = (trackerUrl: string): string => `${trackerAccessOff(trackerUrl)} (the button below gives it back)`;
+
 /** The title of the notice of emails the withheld site keeps waiting (tracker-reach.ts withdrawnNote; README quotes it). */
 export const TRACKER_ACCESS_OFF_TITLE = "Mailtracker's access to your tracker is turned off";
 

@@ -118,4 +118,17 @@ describe("a tracker the extension cannot reach", () => {
     );
     expect((withdrawn as TrackerError).retryable).toBe(true);
   });
+
+  it("a call the browser refused for want of access is said so though the access was given back before its failure came", async () => {
+    granted.clear();
+    // The rep gives the access back (the options page's button) while the call is on its way; the browser refused it.
+    const refusedThenGranted = async () => {
+      granted.add("https://t.example/*");
+      throw new TypeError("Failed to fetch");
+    };
+    const failure = await trackerApi("https://t.example", "token", refusedThenGranted)
+      .account()
+      .catch((e: unknown) => e);
+    expect(failure).toMatchObject({ status: null, accessWithdrawn: true });
+  });
 });

@@ -102,6 +102,10 @@ async function answer<R extends ClientResponse<unknown>>(
   request: () => Promise<R>,
   format: "json" | "csv-part" = "json",
 ): Promise<Answer<R> | CsvPart> {
+  // Asked as the call leaves, not only once it failed: access given back while it was on its way (the options page's
+  // button, the browser's settings) would count a call the browser refused as the tracker out of reach, and start an
+  // outage notice (tracker-reach.ts). Asked again after: access taken away meanwhile refuses the call as well.
+  const accessAtStart = trackerAccessGranted(trackerUrl);
   let response: R;
   try {
     response = await request();
@@ -109,7 +113,8 @@ async function answer<R extends ClientResponse<unknown>>(
     const reason = error instanceof Error ? error.message : String(error);
     // Refused for want of access to the tracker's host: only granting it again mends it. In the words the toolbar and
     // the popup use (words.ts trackerAccessOff), naming the options page's button by its label.
-    if (!(await trackerAccessGranted(trackerUrl))) throw new TrackerError(`${trackerAccessOffAdvice(trackerUrl)} (${reason})`, null, true);
+    if (!(await accessAtStart) || !(await trackerAccessGranted(trackerUrl)))
+      throw new TrackerError(`${trackerAccessOffAdvice(trackerUrl)} (${reason})`, null, true);
     throw new TrackerError(`cannot reach the tracker at ${trackerUrl} (${reason})`, null);
   }
   const text = await response.text().catch(() => "");

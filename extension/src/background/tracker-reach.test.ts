@@ -452,21 +452,47 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
     expect([notes, toolbar.at(-1)]).toEqual([[told, null], null]);
   });
 
-  it("a second email the tracker does not take while it answers the feed is named in the same notice, the tracker asked once", async () => {
-    // PUT /api/messages/:id alone answers 503; the feed answers every minute. The second email is sent after the first
-    // was told of.
+  it("emails the tracker does not take while it answers the feed are named in the same notice, the tracker asked once a minute at most", async () => {
+    // PUT /api/messages/:id alone answers 503; the feed answers every minute. The second email is sent 20 s after the
+    // first, the third after both were told of.
     const { outbox, notes, outboxNotes, runUntil, probes } = background(serverError, () => null);
     await outbox.put("first", request("Q3 pricing"));
-    await runUntil(start + 5 * MINUTE);
-    expect([notes.length, probes.made]).toEqual([1, 1]);
+    await runUntil(start + 20_000);
     await outbox.put("second", request("Renewal"));
-    await runUntil(start + 30 * MINUTE);
-    expect(notes.map((note) => note?.title)).toEqual([
-      "Your tracker answers, but has not accepted an email yet",
-      "Your tracker answers, but has not accepted 2 emails yet",
+    await runUntil(start + 5 * MINUTE);
+    // Not asked again for the second, handed over within the minute: each probe may hold the lock PROBE_TIMEOUT_MS.
+    expect([notes.map((note) => note?.title), probes.made]).toEqual([
+      ["Your tracker answers, but has not accepted 2 emails yet", "Your tracker answers, but has not accepted 2 emails yet"],
+      1,
     ]);
-    // Not asked again: each probe may hold the lock PROBE_TIMEOUT_MS, and the notice shown says it answers already.
-    expect([outboxNotes, probes.made]).toEqual([[], 1]);
+    await outbox.put("third", request("Onboarding"));
+    await runUntil(start + 30 * MINUTE);
+    // Asked again for the third, minutes after the tracker last answered the probe.
+    expect([notes.at(-1)?.title, notes.length, outboxNotes, probes.made]).toEqual([
+      "Your tracker answers, but has not accepted 3 emails yet",
+      3,
+      [],
+      2,
+    ]);
+  });
+
+  it("a later email whose sixth attempt is the first failure of a whole tracker gone out of reach is told it cannot be reached, though an earlier one was told it answers", async () => {
+    // PUT /api/messages/:id alone answers 503 while the feed answers; then nothing answers, from 365 s to eight
+    // minutes: the second email's sixth attempt (400 s) fails before the feed's next poll (420 s), so that no call but
+    // the emails' has failed since the tracker last answered. The probe of the tracker then fails too.
+    const down = () => clock.now >= start + 365_000 && clock.now < start + 8 * MINUTE;
+    const { clock, outbox, notes, outboxNotes, runUntil, probes } = background(
+      () => (down() ? unreachable() : serverError()),
+      () => (down() ? unreachable() : null),
+    );
+    await outbox.put("first", request("Q3 pricing"));
+    await runUntil(start + 5 * MINUTE);
+    expect([notes.map((note) => note?.title), probes.made]).toEqual([["Your tracker answers, but has not accepted an email yet"], 1]);
+    await outbox.put("second", request("Renewal"));
+    await runUntil(start + 400_000);
+    expect((await outbox.entries()).find((entry) => entry.trackingId === "second")?.attempts).toBe(ATTEMPTS_BEFORE_TELLING);
+    // Not "answers, but has not accepted 2 emails yet": it answers nothing since 365 s, as the probe of then finds.
+    expect([notes.at(-1)?.title, notes.length, outboxNotes, probes.made]).toEqual(["Mailtracker cannot reach your tracker", 2, [], 2]);
   });
 
   it("an email whose route hangs while the tracker answers the feed is told at its sixth attempt that it is not accepted, though no status came", async () => {

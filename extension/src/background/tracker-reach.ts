@@ -190,9 +190,23 @@ interface Unaccepted {
   problem?: string;
   /** Told that they wait for the tracker's site withheld (withdrawnNote), not that the tracker answers. */
   withdrawn?: boolean;
+  /**
+   * When the tracker answered the probe that "answers" was told on (TrackerReach.waits, probeAnswered): an email handed
+   * over within PROBE_ANSWER_HOLDS_MS of it is told so without asking again. Absent when told otherwise (stillWaits),
+   * or stored before it was kept: the next email handed over asks.
+   */
+  probeAnsweredAt?: number;
 }
 
 const UNACCEPTED_KEY = "trackerReachUnaccepted";
+
+/**
+ * How long the tracker's answer to a probe speaks for it: one period of the feed poll. A whole tracker gone out of
+ * reach since fails the feed's next poll (Outage.othersFailed), at most a minute later, and every email after it is
+ * then told the outage; the probe's answer stands for that minute and no longer, so that "answers" is never older than
+ * what the popup reads. Emails handed over together (the outbox's flush) ask once; one handed over later asks again.
+ */
+export const PROBE_ANSWER_HOLDS_MS = 60_000;
 
 /**
  * When the tracker at `trackerUrl` last answered after a failure heard (the answer that ended an outage), as stored
@@ -480,8 +494,10 @@ export class TrackerReach {
    * tells it no more. Unless a call other than the emails' deliveries failed in this outage (Outage.othersFailed):
    * then the whole tracker went out of reach after that answer, and "answers" would be false. Its HTTP status cannot
    * say which: a route that hangs fails without one, as a tracker out of reach does. Nor can the calls heard when the
-   * email's attempt is the outage's first failure, before the feed's next poll: the tracker is asked then (answersNow),
-   * and "answers" said only if it does; asked once, not again for each email after while that notice is shown.
+   * email's attempt is the outage's first failure, before the feed's next poll: the tracker is asked then
+   * (probeAnswered), and "answers" said only if it does; its answer names the emails handed over within
+   * PROBE_ANSWER_HOLDS_MS after it without asking again, not one handed over later, which may be the first to meet a
+   * whole tracker gone since (the feed's poll not failed yet): that one asks again.
    */
   waits(trackerUrl: string, waitingSince: number): Promise<boolean> {
     return this.serial(async () => {
@@ -499,11 +515,19 @@ export class TrackerReach {
       // asleep) says nothing of the tracker since.
       const answered = outage.refused || outage.told || outage.othersFailed ? null : await this.answered.read();
       const answeredSince = answered?.trackerUrl === trackerUrl && answered.at > waitingSince && outage.since - answered.at <= QUIET_GAP_MS;
-      // Asked once: an email told already that the tracker answers (the probe answered then) names the next ones too.
-      const answersTold = unaccepted?.trackerUrl === trackerUrl && unaccepted.told && !unaccepted.withdrawn;
-      if (answeredSince && (answersTold || (await this.answersNow(trackerUrl)))) {
+      // Asked once a minute at most: an email told that the tracker answers, its probe answered within
+      // PROBE_ANSWER_HOLDS_MS, names the next ones too. Later, the tracker may have gone since (the feed's poll not yet
+      // failed): asked again.
+      const held =
+        unaccepted?.trackerUrl === trackerUrl && unaccepted.told && !unaccepted.withdrawn ? unaccepted.probeAnsweredAt : undefined;
+      const probeAnsweredAt = !answeredSince
+        ? undefined
+        : held !== undefined && now - held <= PROBE_ANSWER_HOLDS_MS
+          ? held
+          : await this.probeAnswered(trackerUrl);
+      if (probeAnsweredAt !== undefined) {
         // Shown again for each email handed over, as tell does: the same id, its count brought up to date.
-        await this.tellWaiting({ trackerUrl, told: true, problem: outage.problem }, await this.waiting());
+        await this.tellWaiting({ trackerUrl, told: true, problem: outage.problem, probeAnsweredAt }, await this.waiting());
         return true;
       }
       await this.tellOutage(outage, now);
@@ -512,19 +536,20 @@ export class TrackerReach {
   }
 
   /**
-   * Whether the tracker at `trackerUrl` answers now, asked once (deps.probe) before an email waiting on it is told it
-   * answers: only deliveries failed in the outage so far, which a whole tracker gone out of reach since its last answer
-   * does as well as one route failing, until the feed's next poll (a minute at most) fails too. A failure, or no answer
-   * within PROBE_TIMEOUT_MS (a tracker that hangs: deps.probe rejects then), is the tracker out of reach: the outage is
-   * told then. Either way the emails after this one are named in the notice told without asking again (waits). Asked
-   * under the lock: what comes meanwhile (the calls heard, a Gmail tab's failed read asking staleReason, the options
-   * page asking reachability) waits that long at most, as it did for the call that failed; never an email's delivery
-   * (the outbox tells without waiting on it: index.ts tellOutboxTrouble).
+   * When the tracker at `trackerUrl` answered, asked now (deps.probe) before an email waiting on it is told it answers
+   * (undefined: it did not): only deliveries failed in the outage so far, which a whole tracker gone out of reach since
+   * its last answer does as well as one route failing, until the feed's next poll (a minute at most) fails too. A
+   * failure, or no answer within PROBE_TIMEOUT_MS (a tracker that hangs: deps.probe rejects then), is the tracker out of
+   * reach: the outage is told then, and names the emails after this one without asking again (waits); an answer names
+   * those handed over in the next PROBE_ANSWER_HOLDS_MS (Unaccepted.probeAnsweredAt). Asked under the lock: what comes
+   * meanwhile (the calls heard, a Gmail tab's failed read asking staleReason, the options page asking reachability)
+   * waits that long at most, as it did for the call that failed; never an email's delivery (the outbox tells without
+   * waiting on it: index.ts tellOutboxTrouble).
    */
-  private answersNow(trackerUrl: string): Promise<boolean> {
+  private probeAnswered(trackerUrl: string): Promise<number | undefined> {
     return this.deps.probe(trackerUrl).then(
-      () => true,
-      () => false,
+      () => this.now(),
+      () => undefined,
     );
   }
 
@@ -543,7 +568,7 @@ export class TrackerReach {
    * Nothing while an outage's notice is shown (it names the emails waiting), nor for an email its own notice told of
    * (the outbox's, which is never taken back). The whole tracker out of reach again (a call other than the emails'
    * deliveries failed in this outage: Outage.othersFailed; or, none yet, the tracker does not answer when asked:
-   * answersNow) is told as the outage, at once, as waits tells it: not that the tracker answers. Nor is the tracker's
+   * probeAnswered) is told as the outage, at once, as waits tells it: not that the tracker answers. Nor is the tracker's
    * site withheld: its first call kept from it, heard before this email's failure comes here, told it (withdrawn).
    */
   stillWaits(trackerUrl: string, problem: string): Promise<void> {
@@ -557,7 +582,7 @@ export class TrackerReach {
       if (waitingCount(waiting) === 0) return;
       const now = this.now();
       const ongoing = ongoingOutage(outage, trackerUrl, now);
-      if (ongoing && (ongoing.othersFailed || !(await this.answersNow(trackerUrl)))) await this.tellOutage(ongoing, now);
+      if (ongoing && (ongoing.othersFailed || (await this.probeAnswered(trackerUrl)) === undefined)) await this.tellOutage(ongoing, now);
       else await this.tellWaiting({ trackerUrl, told: true, problem }, waiting);
     });
   }

@@ -3,7 +3,7 @@
 // is never thrown away or left behind with one click.
 import { beforeAll, beforeEach, expect, it, vi } from "vitest";
 import type { ExtensionState } from "../background/handlers";
-import { TOKEN_REFUSED } from "../words";
+import { TOKEN_REFUSED, trackerAccessOffAbove } from "../words";
 
 /** The stood-in background: the connection it reports, and every call the page made. */
 const background = vi.hoisted(() => ({
@@ -30,16 +30,24 @@ const background = vi.hoisted(() => ({
   /** What a disconnect hands back to be kept (a replacement settled, or not known, at it). */
   disconnectKeep: null as unknown,
 }));
+/** The stood-in browser's site access: the sites withheld from the extension, and the page's listeners to changes. */
+const access = vi.hoisted(() => ({
+  withheld: new Set<string>(),
+  listeners: new Set<() => void>(),
+  contains: async ({ origins }: { origins: string[] }) => origins.every((origin) => !access.withheld.has(origin)),
+}));
+const listened = {
+  addListener: (l: () => void) => void access.listeners.add(l),
+  removeListener: (l: () => void) => void access.listeners.delete(l),
+};
 vi.mock("webextension-polyfill", () => ({
   default: {
-    permissions: {
-      request: async () => true,
-      onAdded: { addListener: () => {}, removeListener: () => {} },
-      onRemoved: { addListener: () => {}, removeListener: () => {} },
-    },
+    permissions: { request: async () => true, onAdded: listened, onRemoved: listened },
     storage: { local: {}, onChanged: { addListener: () => {} } },
   },
 }));
+// options-store.ts asks the browser's own object (web-ext.ts) whether a site is granted.
+vi.mock("../web-ext", () => ({ browser: { permissions: { contains: access.contains } } }));
 vi.mock("../options-store", async (original) => {
   const actual = await original<typeof import("../options-store")>();
   let stored = { ...actual.DEFAULT_OPTIONS };
@@ -127,6 +135,21 @@ it("says that the tracker refuses the token, or does not answer, instead of a gr
   await vi.waitFor(() => expect(line()).toEqual([`${CONNECTED_TO}, but the tracker does not answer: ${unreachable}`, "error"]));
   await shown({ reachable: true, problem: null, refused: false });
   await vi.waitFor(() => expect(line()).toEqual([CONNECTED_TO, "ok"]));
+});
+
+it("says that the browser withholds the tracker's site instead of a green Connected, and Connected once it is given back", async () => {
+  const line = () => [$("[data-testid=connection]")?.textContent, $("[data-testid=connection]")?.className];
+  const CONNECTED_TO = "Connected to https://t.example (account abcdefghijklmnop)";
+  // Withdrawn in the browser's settings: the background, hearing no call, still holds the tracker as answering.
+  background.tracker = { reachable: true, problem: null, refused: false };
+  access.withheld.add("https://t.example/*");
+  for (const listener of access.listeners) listener();
+  await vi.waitFor(() => expect(line()).toEqual([`${CONNECTED_TO}, but ${trackerAccessOffAbove("https://t.example")}`, "error"]));
+  expect($("[data-testid=withheld-access] button[name=allow-access]")).not.toBeNull();
+  access.withheld.clear();
+  for (const listener of access.listeners) listener();
+  await vi.waitFor(() => expect(line()).toEqual([CONNECTED_TO, "ok"]));
+  expect($("[data-testid=withheld-access]")).toBeNull();
 });
 
 it("while connected, Show the API token asks the background for it, once asked, and shows it to copy", async () => {

@@ -21,11 +21,11 @@ import {
   readDomainList,
   saveOptions,
 } from "../options-store";
-import { WithheldAccess } from "../pages/allow-access";
+import { useHostAccess, WithheldAccess } from "../pages/allow-access";
 import { CopyButton } from "../pages/copy-button";
 import { OutboxList } from "../pages/outbox-list";
 import { useSavedNote } from "../pages/saved-note";
-import { errorText } from "../words";
+import { errorText, trackerAccessOffAbove } from "../words";
 
 type Notice = { kind: "ok" | "error"; text: string } | null;
 
@@ -358,6 +358,8 @@ function OptionsPage() {
   /** The question the page waits on an answer to, if any; for "other-account", the token it was asked about. */
   const [asking, setAsking] = useState<"new-account" | "disconnect" | "replace-token" | { otherAccount: string } | null>(null);
   const [savedNote, noteSaved] = useSavedNote();
+  // Asked by the page, once: the connection line and the access section below it both say what it answers.
+  const access = useHostAccess(state?.connection.connected ? state.connection.trackerUrl : null);
 
   const reload = useCallback(async () => {
     const [loaded, current] = await Promise.all([loadOptions(), callFromPage("getState", null)]);
@@ -503,22 +505,25 @@ function OptionsPage() {
         </a>
       </p>
       <h2>Tracker</h2>
-      {/* Connected is not answering: the tracker out of reach, or refusing the token, is said here as in the popup. */}
-      <p data-testid="connection" class={connection.connected && tracker?.reachable !== false ? "ok" : "error"}>
+      {/* Connected is not answering: the tracker out of reach, or refusing the token, is said here as in the popup; its
+          site withheld, nothing is known of it (the background hears no call: tracker-reach.ts withdrawn). */}
+      <p data-testid="connection" class={connection.connected && access.tracker && tracker?.reachable !== false ? "ok" : "error"}>
         {connection.connected
           ? `Connected to ${connection.trackerUrl} (account ${connection.accountId})${
-              !tracker || tracker.reachable
-                ? ""
-                : tracker.refused
-                  ? `, but ${tracker.problem}`
-                  : `, but the tracker does not answer: ${tracker.problem}`
+              !access.tracker
+                ? `, but ${trackerAccessOffAbove(connection.trackerUrl)}`
+                : !tracker || tracker.reachable
+                  ? ""
+                  : tracker.refused
+                    ? `, but ${tracker.problem}`
+                    : `, but the tracker does not answer: ${tracker.problem}`
             }`
           : connection.accountId === null && connection.problem === NOT_CONNECTED
             ? "Not connected yet: enter your tracker's address and press Connect."
             : `Not connected: ${connection.problem}`}
       </p>
       {/* Where Firefox's popup sends the rep to allow the extension again (pages/allow-access.tsx). */}
-      <WithheldAccess trackerUrl={connection.connected ? connection.trackerUrl : null} />
+      <WithheldAccess trackerUrl={connection.connected ? connection.trackerUrl : null} access={access} />
       {connection.notice ? (
         <>
           <p class="error" data-testid="tracker-notice">

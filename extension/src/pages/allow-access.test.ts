@@ -7,7 +7,7 @@ import { afterEach, beforeEach, expect, it, vi } from "vitest";
 import { NO_GMAIL_ACCESS_SENTENCE, NOT_RUNNING_SENTENCE } from "../background/gmail-health";
 import { GmailHealthNotice } from "../popup/gmail-health";
 import { ALLOW_GMAIL_ACCESS, ALLOW_TRACKER_ACCESS } from "../words";
-import { WithheldAccess } from "./allow-access";
+import { useHostAccess, WithheldAccess } from "./allow-access";
 
 /** The stood-in browser: the host permissions granted, every question asked of them, the listeners to their changes. */
 const browser = vi.hoisted(() => {
@@ -82,8 +82,12 @@ afterEach(() => {
   vi.unstubAllGlobals();
 });
 
+/** The options page's section, with the access the page asks for (options/main.tsx). */
+const OptionsPageAccess = ({ trackerUrl }: { trackerUrl: string | null }) =>
+  h(WithheldAccess, { trackerUrl, access: useHostAccess(trackerUrl) });
+
 const pages: [string, ComponentType<{ trackerUrl: string | null }>][] = [
-  ["the options page", WithheldAccess],
+  ["the options page", OptionsPageAccess],
   ["the popup", GmailHealthNotice],
 ];
 
@@ -146,7 +150,7 @@ it.each(pages)(
 );
 
 it("an answer the browser gives late does not undo what a later change showed", async () => {
-  render(h(WithheldAccess, { trackerUrl: TRACKER_URL }), root);
+  render(h(OptionsPageAccess, { trackerUrl: TRACKER_URL }), root);
   await settle();
   const held: (() => void)[] = [];
   browser.held = held;

@@ -86,11 +86,11 @@ export function AllowAccessButton({ trackerUrl, access, inPopup }: { trackerUrl:
 }
 
 /**
- * The options page's section while the extension may not run in Gmail or reach the tracker: what stops, in the popup's
- * words, and the button that asks for both again (where Firefox's popup sends the rep). Nothing while both are allowed.
+ * The options page's section while the extension may not run in Gmail or reach the tracker (`access`: useHostAccess,
+ * which the page's connection line reads too): what stops, in the popup's words, and the button that asks for both
+ * again (where Firefox's popup sends the rep). Nothing while both are allowed.
  */
-export function WithheldAccess({ trackerUrl }: { trackerUrl: string | null }) {
-  const access = useHostAccess(trackerUrl);
+export function WithheldAccess({ trackerUrl, access }: { trackerUrl: string | null; access: HostAccess }) {
   if (access.gmail && access.tracker) return null;
   return (
     <section data-testid="withheld-access">

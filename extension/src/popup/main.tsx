@@ -11,7 +11,7 @@ import type { Reachability } from "../background/tracker-reach";
 import { callFromPage } from "../messaging";
 import { OutboxList } from "../pages/outbox-list";
 import { relativeTime, Time, useNow } from "../pages/time";
-import { counted, errorText, firstNames, shortUrl, subjectShown, trackerAccessOff } from "../words";
+import { counted, errorText, firstNames, shortUrl, subjectShown, trackerAccessOffAbove } from "../words";
 import { GmailHealthNotice } from "./gmail-health";
 
 type Entry = DigestItem & { threadUrl: string };
@@ -44,7 +44,7 @@ export function digestLine(item: DigestItem, now: number): string {
  */
 export function notReachedLine({ problem, refused, accessWithdrawn }: Reachability, trackerUrl: string): string {
   const lead = refused || accessWithdrawn ? "Not registering emails" : "The tracker does not answer";
-  const why = accessWithdrawn ? `${trackerAccessOff(trackerUrl)} (the button below gives it back)` : problem;
+  const why = accessWithdrawn ? trackerAccessOffAbove(trackerUrl) : problem;
   const until = refused ? "you connect again" : accessWithdrawn ? "the access is given back" : "it answers";
   return `${lead}: ${why}. Emails you send still carry their tracking, and the tracker is told of them once ${until}.`;
 }
