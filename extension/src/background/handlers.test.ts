@@ -216,7 +216,7 @@ function background(
     reach: receipts.reach,
     notifications,
     gmail: gmailHandlers(outbox, receipts, signals, reminders, async (id, note) => void notifications.push({ id, ...note })),
-    pages: pageHandlers(outbox, receipts, checks, reminders),
+    pages: pageHandlers(outbox, receipts, checks, reminders, signals.held),
   };
 }
 

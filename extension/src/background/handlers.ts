@@ -26,7 +26,7 @@ import { followUpGmailHandlers, followUpPageHandlers, type Reminders } from "./f
 import { gmailHealthGmailHandlers, gmailHealthPageHandlers } from "./gmail-health";
 import { gmailTrafficHandlers } from "./gmail-traffic";
 import { handler, noInput, strings } from "./handler";
-import type { HeldSignals } from "./held-signals";
+import type { HeldSignals, UnmatchedSignal } from "./held-signals";
 import { type ActivitySummary, type FeedPoller, summarize } from "./notifications";
 import { type Outbox, type OutboxEntry, unregisteredWords } from "./outbox";
 import type { SentAccounts } from "./sent-accounts";
@@ -522,7 +522,7 @@ export interface ActivityState extends ActivitySummary, Reachability {
   state: ExtensionState;
 }
 
-export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: ContactCheckCache, reminders: Reminders) {
+export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: ContactCheckCache, reminders: Reminders, held: HeldSignals) {
   const threadUrls = () => receipts.sentAccounts.threadUrls();
   return {
     ...dashboardHandlers({
@@ -570,6 +570,9 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
         ...reach,
       };
     }),
+
+    /** The options page: the replies and bounces the tracker matched to no tracked email after every retry (held-signals.ts). */
+    unmatchedSignals: handler(noInput, (): Promise<UnmatchedSignal[]> => held.givenUp()),
 
     /** The options page's (and the dashboard's) state: the tracker's reachability as last heard, without a call. */
     getState: handler(noInput, async (): Promise<ExtensionState> => {

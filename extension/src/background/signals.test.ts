@@ -5,7 +5,14 @@ import { trackerApi } from "./api";
 import { ContactCheckCache } from "./contact-checks";
 import type { Credentials } from "./credentials";
 import { runHandler } from "./handler";
-import { HELD_SIGNALS_KEY, HeldSignals, MAX_HELD_SIGNALS } from "./held-signals";
+import {
+  HELD_SIGNALS_KEY,
+  HeldSignals,
+  MAX_HELD_SIGNALS,
+  MAX_UNMATCHED_RECORDED,
+  UNMATCHED_RETRY_MS,
+  UNMATCHED_SIGNALS_KEY,
+} from "./held-signals";
 import { memoryArea } from "./memory-area";
 import { releaseHeldSignals, type SignalDeps, signalHandlers } from "./signals";
 
@@ -213,5 +220,92 @@ describe("signals of a thread whose email is still in the outbox", () => {
     const kept = area.data[HELD_SIGNALS_KEY] as unknown[];
     expect(kept).toHaveLength(MAX_HELD_SIGNALS);
     expect((await held.all())[0]?.signal.gmailMessageId).toBe("n0");
+  });
+});
+
+describe("signals the tracker answers unmatched", () => {
+  const at = "2026-11-22T10:00:00.000Z";
+  const reply = (gmailMessageId: string) =>
+    ({ kind: "reply", threadId: "tracked", gmailMessageId, at, from: "carol@prospect.example" }) as const;
+
+  /** A tracked thread, a tracker that answers `unmatched` while `matches` is false, and a clock moved by hand. */
+  function setup() {
+    const area = memoryArea();
+    const clock = { now: Date.parse("2026-11-22T10:00:05.000Z") };
+    const state = { matches: false };
+    const requests: string[][] = [];
+    const tracker = trackerWith(async (_url, init) => {
+      const body = JSON.parse(String(init.body)) as { signals: { gmailMessageId: string }[] };
+      requests.push(body.signals.map((s) => s.gmailMessageId));
+      const outcome = state.matches ? "recorded" : "unmatched";
+      const results = body.signals.map((s) => ({ gmailMessageId: s.gmailMessageId, outcome, messageId: state.matches ? "m" : null }));
+      return Response.json({ results });
+    });
+    const news = vi.fn();
+    const deps: SignalDeps = {
+      requireCredentials: async () => CREDENTIALS,
+      tracker,
+      trackedThreads: async (_credentials, ids) => new Set(ids),
+      outboxThreads: async () => new Set(),
+      held: new HeldSignals(area, () => clock.now),
+      news,
+      checks: new ContactCheckCache(),
+    };
+    return { area, clock, state, requests, news, deps };
+  }
+
+  it("are kept and sent again once their next try is due, until the tracker matches them", async () => {
+    const { area, clock, state, requests, news, deps } = setup();
+    // The content script stops sending it: the background keeps it.
+    expect(await reportSignals(deps, { self: ["me@example.com"], signals: [reply("r1")] })).toEqual({ answered: ["r1"], recorded: 0 });
+    expect(await deps.held.all()).toEqual([
+      { self: ["me@example.com"], signal: reply("r1"), unmatched: { times: 1, nextAt: clock.now + (UNMATCHED_RETRY_MS[0] ?? 0) } },
+    ]);
+    // Another Gmail tab reports it before its next try: sent, but no try of its own.
+    await reportSignals(deps, { self: ["me@example.com"], signals: [reply("r1")] });
+    expect((await deps.held.all())[0]?.unmatched?.times).toBe(1);
+    // Not due yet: the minute's release sends nothing.
+    expect(await releaseHeldSignals(deps)).toBe(0);
+    expect(requests).toHaveLength(2);
+
+    // Due, and the tracker has its email now (its registration arrived, or its send time was corrected).
+    clock.now += UNMATCHED_RETRY_MS[0] ?? 0;
+    state.matches = true;
+    const restarted = { ...deps, held: new HeldSignals(area, () => clock.now) };
+    expect(await releaseHeldSignals(restarted)).toBe(1);
+    expect(requests.at(-1)).toEqual(["r1"]);
+    expect(news).toHaveBeenCalledWith(["tracked"]);
+    expect(await restarted.held.all()).toEqual([]);
+    expect(area.data[UNMATCHED_SIGNALS_KEY]).toEqual([]);
+  });
+
+  it("are recorded, not deleted, once every retry was answered unmatched, and not tried all over again", async () => {
+    const { area, clock, requests, deps } = setup();
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
+    // A record already full: the newest are kept.
+    const older = Array.from({ length: MAX_UNMATCHED_RECORDED }, (_, i) => ({ signal: reply(`old${i}`), times: 5, givenUpAt: 0 }));
+    await area.set({ [UNMATCHED_SIGNALS_KEY]: older });
+    await reportSignals(deps, { self: ["me@example.com"], signals: [reply("r1")] });
+    for (const wait of UNMATCHED_RETRY_MS) {
+      // A minute's release just before the try is due sends nothing.
+      clock.now += wait - 1;
+      expect(await releaseHeldSignals(deps)).toBe(0);
+      clock.now += 1;
+      await releaseHeldSignals(deps);
+    }
+    expect(requests).toEqual(Array.from({ length: UNMATCHED_RETRY_MS.length + 1 }, () => ["r1"]));
+    expect(await deps.held.all()).toEqual([]);
+    const record = await deps.held.givenUp();
+    expect(record).toHaveLength(MAX_UNMATCHED_RECORDED);
+    expect(record[0]?.signal.gmailMessageId).toBe("old1");
+    expect(record.at(-1)).toEqual({ signal: reply("r1"), times: UNMATCHED_RETRY_MS.length + 1, givenUpAt: clock.now });
+    expect(warn).toHaveBeenCalledOnce();
+
+    // A Gmail tab loaded since reports it again: the tracker is asked (it may match it now), but it is not held again.
+    clock.now += 86_400_000;
+    expect(await reportSignals(deps, { self: ["me@example.com"], signals: [reply("r1")] })).toEqual({ answered: ["r1"], recorded: 0 });
+    expect(await deps.held.all()).toEqual([]);
+    expect(await deps.held.givenUp()).toEqual(record);
+    warn.mockRestore();
   });
 });

@@ -28,10 +28,15 @@ export interface SignalDeps extends TrackerAccess {
 }
 
 interface Reported {
-  /** Answered for good: taken by the tracker (any outcome), or in a thread that holds no tracked email. */
+  /**
+   * Answered for good: taken by the tracker (any outcome but `unmatched`), given up on after every retry of an
+   * `unmatched` one (held-signals.ts), or in a thread that holds no tracked email.
+   */
   settled: string[];
   /** Kept in `deps.held`: their thread's email is still in the outbox. */
   held: string[];
+  /** Kept in `deps.held` too: the tracker answered them `unmatched`, and they are sent again later. */
+  unmatched: string[];
   /** Recorded now, not before. */
   recorded: Signal[];
 }
@@ -53,24 +58,32 @@ async function report(
   if (held.length > 0) await deps.held.hold(self, held);
   const heldIds = held.map((s) => s.gmailMessageId);
   const rest = signals.filter((s) => !inOutbox.has(s.threadId));
-  if (rest.length === 0) return { settled: [], held: heldIds, recorded: [] };
+  if (rest.length === 0) return { settled: [], held: heldIds, unmatched: [], recorded: [] };
   const tracked = await deps.trackedThreads(credentials, [...new Set(rest.map((s) => s.threadId))]);
   const settled = rest.filter((s) => !tracked.has(s.threadId)).map((s) => s.gmailMessageId);
   const wanted = rest.filter((s) => tracked.has(s.threadId));
-  if (wanted.length === 0) return { settled, held: heldIds, recorded: [] };
+  if (wanted.length === 0) return { settled, held: heldIds, unmatched: [], recorded: [] };
   const { results } = await deps.tracker(credentials).signals({ self, signals: wanted });
+  // Unmatched: the tracker holds no email of the thread sent before it, yet; kept to be sent again (held-signals.ts).
+  const unmatchedIds = new Set(results.filter((r) => r.outcome === "unmatched").map((r) => r.gmailMessageId));
+  const givenUp = await deps.held.unmatched(
+    self,
+    wanted.filter((s) => unmatchedIds.has(s.gmailMessageId)),
+  );
+  const kept = [...unmatchedIds].filter((id) => !givenUp.includes(id));
   const recordedIds = new Set(results.filter((r) => r.outcome === "recorded").map((r) => r.gmailMessageId));
   const recorded = wanted.filter((s) => recordedIds.has(s.gmailMessageId));
   if (recorded.length > 0) deps.news([...new Set(recorded.map((s) => s.threadId))]);
   // A bounce just recorded: the compose windows' cached answers for its addresses are stale.
   deps.checks.invalidate(recorded.flatMap((s) => (s.kind === "bounce" ? s.bounce.recipients : [])));
-  return { settled: [...settled, ...results.map((r) => r.gmailMessageId)], held: heldIds, recorded };
+  const answered = results.filter((r) => r.outcome !== "unmatched").map((r) => r.gmailMessageId);
+  return { settled: [...settled, ...answered, ...givenUp], held: heldIds, unmatched: kept, recorded };
 }
 
 /**
- * Reports the held signals whose email the tracker now knows; those still waiting stay held, and so does
- * everything when the tracker cannot be reached. Run after an outbox delivery and now and then (it is idempotent:
- * the tracker dedupes by Gmail message id). Returns how many were settled.
+ * Reports the held signals whose email the tracker now knows, and the unmatched ones due to be sent again; those
+ * still waiting stay held, and so does everything when the tracker cannot be reached. Run after an outbox delivery
+ * and every minute (it is idempotent: the tracker dedupes by Gmail message id). Returns how many were settled.
  */
 export function releaseHeldSignals(deps: SignalDeps): Promise<number> {
   return oneRelease(() => releaseNow(deps));
@@ -80,7 +93,7 @@ export function releaseHeldSignals(deps: SignalDeps): Promise<number> {
 const oneRelease = serialRunner();
 
 async function releaseNow(deps: SignalDeps): Promise<number> {
-  const held = await deps.held.all();
+  const held = await deps.held.due();
   if (held.length === 0) return 0;
   const credentials = await deps.requireCredentials();
   // One request per set of own addresses (nearly always one), within the request's limit of signals.
@@ -142,13 +155,13 @@ export function signalHandlers(deps: SignalDeps) {
   return {
     /**
      * Replies and notices seen in Gmail (see report). `answered`: the keys the content script never sends again,
-     * settled for good or held here until their email is registered.
+     * settled for good, or held here until their email is registered or, unmatched, until they are sent again.
      */
     reportSignals: handler(gmailSignalsRequest, async (input): Promise<{ answered: string[]; recorded: number }> => {
       const credentials = await deps.requireCredentials();
       const signals = input.signals.map((s) => (s.kind === "bounce" ? bounceOfNotice(s, input.self) : s));
       // The outbox as stored now: a Gmail tab never waits for a flush (up to the tracker's timeout per entry).
-      const { settled, held, recorded } = await report(deps, credentials, input.self, signals, false);
+      const { settled, held, unmatched, recorded } = await report(deps, credentials, input.self, signals, false);
       if (held.length > 0) {
         // A flush may have delivered a held signal's email meanwhile, its release reading the held signals before
         // this one was: release now rather than at the next minute's alarm.
@@ -156,7 +169,7 @@ export function signalHandlers(deps: SignalDeps) {
         if (input.signals.some((s) => held.includes(s.gmailMessageId) && !stillWaiting.has(s.threadId)))
           void releaseHeldSignals(deps).catch((error: unknown) => console.warn("held signals not reported yet", error));
       }
-      return { answered: [...settled, ...held], recorded: recorded.length };
+      return { answered: [...settled, ...held, ...unmatched], recorded: recorded.length };
     }),
   };
 }

@@ -3,6 +3,7 @@
 // is never thrown away or left behind with one click.
 import { beforeAll, beforeEach, expect, it, vi } from "vitest";
 import type { ExtensionState } from "../background/handlers";
+import type { UnmatchedSignal } from "../background/held-signals";
 import { TOKEN_REFUSED, trackerAccessOffAbove } from "../words";
 
 /** The stood-in background: the connection it reports, and every call the page made. */
@@ -29,6 +30,8 @@ const background = vi.hoisted(() => ({
   },
   /** What a disconnect hands back to be kept (a replacement settled, or not known, at it). */
   disconnectKeep: null as unknown,
+  /** The replies and notices the tracker matched to no tracked email after every retry (held-signals.ts). */
+  unmatched: [] as UnmatchedSignal[],
 }));
 /** The stood-in browser's site access: the sites withheld from the extension, and the page's listeners to changes. */
 const access = vi.hoisted(() => ({
@@ -68,6 +71,7 @@ vi.mock("../messaging", async () => {
       background.calls.push({ type, input });
       if (type === "getState") return { connection: background.connection, outbox: [], tracker: background.tracker };
       if (type === "storedApiToken") return background.held;
+      if (type === "unmatchedSignals") return background.unmatched;
       if (type === "disconnect") return { ok: true, keep: background.disconnectKeep };
       if (type === "replaceApiToken") return { accountId: "abcdefghijklmnop", ...background.replacement };
       if (type === "connect") {
@@ -150,6 +154,26 @@ it("says that the browser withholds the tracker's site instead of a green Connec
   for (const listener of access.listeners) listener();
   await vi.waitFor(() => expect(line()).toEqual([CONNECTED_TO, "ok"]));
   expect($("[data-testid=withheld-access]")).toBeNull();
+});
+
+it("lists the replies and bounce notices the tracker matched to no tracked email after every retry, newest first", async () => {
+  const at = "2026-11-22T10:00:00.000Z";
+  background.unmatched = [
+    { signal: { kind: "reply", threadId: "t1", gmailMessageId: "r1", at, from: "carol@prospect.example" }, times: 5, givenUpAt: 1 },
+    {
+      signal: { kind: "bounce", threadId: "t2", gmailMessageId: "b1", at, bounce: { kind: "hard", recipients: ["x@y.example"] } },
+      times: 5,
+      givenUpAt: 2,
+    },
+  ];
+  // The page reads it again after each action of the rep's: Test connection, here.
+  await click("button[name=test]");
+  const items = () => [...document.querySelectorAll("[data-testid=unmatched-signals] li")].map((li) => li.textContent?.split(",")[0]);
+  await vi.waitFor(() => expect(items()).toEqual(["Bounce notice for x@y.example", "Reply from carol@prospect.example"]));
+  expect($("[data-testid=unmatched-signals] p")?.textContent).toContain(
+    "2 replies or bounce notices seen in Gmail matched no tracked email",
+  );
+  background.unmatched = [];
 });
 
 it("while connected, Show the API token asks the background for it, once asked, and shows it to copy", async () => {

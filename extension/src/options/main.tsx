@@ -10,6 +10,7 @@ import {
   NEW_ACCOUNT_NEEDS_CONFIRMATION,
   OTHER_ACCOUNT_NEEDS_CONFIRMATION,
 } from "../background/handlers";
+import type { UnmatchedSignal } from "../background/held-signals";
 import { callFromPage } from "../messaging";
 import {
   loadOptions,
@@ -26,6 +27,7 @@ import { CopyButton } from "../pages/copy-button";
 import { OutboxList } from "../pages/outbox-list";
 import { useSavedNote } from "../pages/saved-note";
 import { errorText, trackerAccessOffAbove } from "../words";
+import { UnmatchedSignalsList } from "./unmatched-signals";
 
 type Notice = { kind: "ok" | "error"; text: string } | null;
 
@@ -347,6 +349,7 @@ function NewAccountQuestion({
 function OptionsPage() {
   const [options, setOptions] = useState<Options | null>(null);
   const [state, setState] = useState<ExtensionState | null>(null);
+  const [unmatched, setUnmatched] = useState<UnmatchedSignal[]>([]);
   const [trackerUrl, setTrackerUrl] = useState("");
   const [token, setToken] = useState("");
   const [registrationSecret, setRegistrationSecret] = useState("");
@@ -362,9 +365,14 @@ function OptionsPage() {
   const access = useHostAccess(state?.connection.connected ? state.connection.trackerUrl : null);
 
   const reload = useCallback(async () => {
-    const [loaded, current] = await Promise.all([loadOptions(), callFromPage("getState", null)]);
+    const [loaded, current, given] = await Promise.all([
+      loadOptions(),
+      callFromPage("getState", null),
+      callFromPage("unmatchedSignals", null),
+    ]);
     setOptions(loaded);
     setState(current);
+    setUnmatched(given);
     setTrackerUrl((url) => url || loaded.trackerUrl);
   }, []);
 
@@ -675,6 +683,7 @@ function OptionsPage() {
 
       <h2>Outbox</h2>
       <OutboxList entries={state.outbox} onRetry={() => void callFromPage("retryOutbox", null).then(reload)} />
+      <UnmatchedSignalsList signals={unmatched} now={Date.now()} />
     </div>
   );
 }

@@ -2,6 +2,7 @@
 import type { BounceKind, SignalResult, SignalsRequest } from "../../../shared/api";
 import { foldAddress, mailboxKey, normalizeEmail } from "../../../shared/email";
 import { stableMessageId } from "../../../shared/gmail-message-id";
+import { CLOCK_TOLERANCE_MS } from "../../../shared/limits";
 import { recipientFingerprint, spellingsToTry } from "../recipient-fingerprint";
 import { optedOutSince, unsubscribedSql } from "./events";
 import { type MessageRow, messagesByThread } from "./messages";
@@ -92,8 +93,17 @@ function messageKey(id: string): string {
 }
 
 /**
- * Each signal's message: the latest registered, live one of its thread sent before the signal (ties: the lowest id).
- * `sent`: the Gmail message ids of the account's own emails in those threads, as messageKey gives them.
+ * Each signal's message: the latest registered, live one of its thread sent before the signal, or up to
+ * CLOCK_TOLERANCE_MS after it (ties: the lowest id). `sent`: the Gmail message ids of the account's own emails in
+ * those threads, as messageKey gives them.
+ *
+ * The send time is the sender's clock's when it was within CLOCK_TOLERANCE_MS of the tracker's (sentAtByTrackerClock
+ * leaves it), so it may be up to that much late, while the signal's time is Gmail's: a clock 2 s fast would put a
+ * bounce notice that came a second after the send (Gmail's notice of an unknown address takes a second or two) before
+ * its email. "Before" is therefore judged to that precision, as a widening rather than a fallback: in a thread of two
+ * emails, a fallback would give that notice of the second one to the first, which was sent before it. The widening
+ * errs only for a signal of the first that arrived within those 2 s before the second was sent, and what arrives
+ * within seconds of a send is that send's bounce or auto-reply, not someone's answer to the email before.
  */
 async function targetMessages(
   db: D1Database,
@@ -113,7 +123,7 @@ async function targetMessages(
     const at = Date.parse(signal.at);
     let best: MessageRow | undefined;
     for (const row of threads.get(signal.threadId) ?? []) {
-      if (row.sent_at === null || row.sent_at >= at) continue;
+      if (row.sent_at === null || row.sent_at >= at + CLOCK_TOLERANCE_MS) continue;
       if (!best || row.sent_at > (best.sent_at ?? 0) || (row.sent_at === best.sent_at && row.id < best.id)) best = row;
     }
     if (best) chosen.set(signal, best);
@@ -131,7 +141,7 @@ async function targetMessages(
         recipients: recipients.get(row.id) ?? [],
         recipientCount: row.recipient_count,
         removed: removed.get(row.id) ?? [],
-        // sent_at is set: only messages sent before the signal are chosen.
+        // sent_at is set: only messages sent (nearly) before the signal are chosen.
         sentAt: row.sent_at ?? 0,
       },
     ]),
