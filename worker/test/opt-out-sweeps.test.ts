@@ -8,6 +8,8 @@ import { describe, expect, it, vi } from "vitest";
 import { mintTrackingId } from "../../shared/protocol";
 import { SWEEP_EMAILS_PER_GROUP, SWEEP_HASHES_PER_RUN, SWEEP_READ_SQL, SWEEPS_PER_GROUP } from "../src/db/opt-out-sweeps";
 import {
+  HELD_DUE_ACCOUNTS_SQL,
+  HELD_DUE_SQL,
   newestFirst,
   type OptOutTarget,
   OWN_SEARCH_EMAILS,
@@ -502,18 +504,22 @@ describe("the sweep's and the opt-out's reads", () => {
     expect(times("SEARCH removed_recipients USING PRIMARY KEY (message_id>? AND message_id<?)")).toBe(2);
   });
 
+  it("find the addresses held longer than a day by their time, oldest first with no sort, not by a scan of every one held", async () => {
+    expect(await plan(HELD_DUE_SQL, 0, 50)).toEqual(["SEARCH pending_opt_outs USING INDEX pending_opt_outs_by_time (created_at<?)"]);
+  });
+
   it("find the account's own emails that lost a recipient by index, and search them newest first", async () => {
     // One account's, at an opt-out, a registration or a deletion: numbered newest first in the index's order, no sort.
     const steps = await plan(ownRemovedEmailsSql("?"), "acct");
     expect(steps).toContain("SEARCH m USING INDEX messages_by_sent (account_id=?)");
     expect(steps).toContain("SEARCH removed_recipients EXISTS USING PRIMARY KEY (message_id=?)");
     expect(steps.filter((step) => step.includes("TEMP B-TREE"))).toEqual([]);
-    // The purge's, for the accounts of its held addresses due (a scan of the few held): the same seeks for each
+    // The purge's, for the accounts of its held addresses due (found by their time): the same seeks for each
     // account, whose emails are sorted by sending time to be numbered.
-    const purge = await plan(ownRemovedEmailsSql("SELECT account_id FROM pending_opt_outs WHERE created_at < ?"), 0);
+    const purge = await plan(ownRemovedEmailsSql(HELD_DUE_ACCOUNTS_SQL), 0);
     expect(purge.filter((step) => /^(SEARCH|SCAN) [a-z]/.test(step))).toEqual([
       "SEARCH m USING INDEX messages_by_sent (account_id=?)",
-      "SCAN pending_opt_outs",
+      "SEARCH pending_opt_outs USING INDEX pending_opt_outs_by_time (created_at<?)",
       "SEARCH removed_recipients EXISTS USING PRIMARY KEY (message_id=?)",
       "SEARCH removed_recipients USING PRIMARY KEY (message_id=?)",
     ]);

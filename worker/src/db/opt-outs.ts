@@ -311,6 +311,15 @@ export async function recordPendingOptOut(
 }
 
 /**
+ * The addresses held longer than a hold (?1, the cutoff), oldest first, ?2 at most: by pending_opt_outs_by_time
+ * (migration 0031), not a scan of every address held.
+ */
+export const HELD_DUE_SQL =
+  "SELECT message_id, account_id, email, created_at FROM pending_opt_outs WHERE created_at < ?1 ORDER BY created_at LIMIT ?2";
+/** The accounts of the addresses held longer than a hold (?1), for ownRemovedEmailsSql: by the same index. */
+export const HELD_DUE_ACCOUNTS_SQL = "SELECT account_id FROM pending_opt_outs WHERE created_at < ?1";
+
+/**
  * The opt-out work of a purge run, in two queries at most (the purge's budget counts them, db/retention.ts): one batch
  * reads what is due, one writes what it comes to. Records, as given (as optOutOfEmail does for a deleted email, and
  * under the same cap), the addresses held longer than PENDING_OPT_OUT_HOLD_MS, each at the time it was typed, and drops
@@ -322,10 +331,8 @@ export async function recordPendingOptOut(
 export async function settleOptOutsInPurge(db: D1Database, signingSecret: string, now: number): Promise<void> {
   const cutoff = now - PENDING_OPT_OUT_HOLD_MS;
   const [held, own, swept] = await db.batch([
-    db
-      .prepare("SELECT message_id, account_id, email, created_at FROM pending_opt_outs WHERE created_at < ? ORDER BY created_at LIMIT ?")
-      .bind(cutoff, ABANDONED_OPT_OUTS_PER_RUN),
-    db.prepare(ownRemovedEmailsSql("SELECT account_id FROM pending_opt_outs WHERE created_at < ?")).bind(cutoff),
+    db.prepare(HELD_DUE_SQL).bind(cutoff, ABANDONED_OPT_OUTS_PER_RUN),
+    db.prepare(ownRemovedEmailsSql(HELD_DUE_ACCOUNTS_SQL)).bind(cutoff),
     sweepReadStatement(db),
   ]);
   const statements: D1PreparedStatement[] = [];
