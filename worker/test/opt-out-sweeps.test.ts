@@ -18,6 +18,7 @@ import {
   optOutOfEmail,
   optOutTarget,
   ownRemovedEmailsSql,
+  settleOptOutsInPurge,
 } from "../src/db/opt-outs";
 import { purgeExpiredEvents } from "../src/db/retention";
 import { fingerprintsToFindCount, removedFingerprints } from "../src/recipient-fingerprint";
@@ -336,6 +337,81 @@ describe("migration 0026", () => {
       { email: "x@wingtip.example", created_at: 10, after_message_id: "", through_message_id: "m-2" },
       { email: "y@wingtip.example", created_at: 30, after_message_id: "", through_message_id: "m-2" },
     ]);
+  });
+});
+
+describe("a backlog of opt-outs under a steady arrival of new ones", () => {
+  // After "migration 0026", which needs the migration test database before 0026: this test applies every migration.
+  it("drains while they keep arriving below the sweep's rate, each finished within the bound of what was older at its arrival", async () => {
+    // A tracker of its own (the migration test database, emptied), with EMAILS emails that lost a recipient: each
+    // opt-out in ASCII costs 2 × EMAILS keyed hashes, so a run's SWEEP_HASHES_PER_RUN sweeps 2.5 opt-outs.
+    const db = env.MIGRATION_TEST_DB;
+    await applyD1Migrations(db, env.TEST_MIGRATIONS);
+    await db.batch(["opt_out_sweeps", "opt_outs", "removed_recipients"].map((table) => db.prepare(`DELETE FROM ${table}`)));
+    const EMAILS = 60;
+    await db
+      .prepare(
+        `INSERT INTO removed_recipients (message_id, fingerprint) WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?1 - 1)
+         SELECT printf('m-%05d', i), 'not-this-address' FROM n`,
+      )
+      .bind(EMAILS)
+      .run();
+    let arrived = 0;
+    const arrive = (count: number) =>
+      db.batch(
+        Array.from({ length: count }, () =>
+          db
+            .prepare("INSERT INTO opt_outs (account_id, email, message_id, created_at) VALUES ('acct-backlog', ?, 'm-backlog', ?)")
+            .bind(`backlog${String(arrived).padStart(3, "0")}@wingtip.example`, ++arrived),
+        ),
+      );
+    const waiting = async () =>
+      (
+        await db
+          .prepare(
+            `SELECT email, created_at, (SELECT count(DISTINCT message_id) FROM removed_recipients
+               WHERE message_id > s.after_message_id AND message_id <= s.through_message_id) AS emails_left
+             FROM opt_out_sweeps s`,
+          )
+          .all<{ email: string; created_at: number; emails_left: number }>()
+      ).results;
+    // The oldest group's half of a run sweeps at least this many emails for the oldest opt-out, whoever is at its
+    // cursor with it (SWEEPS_PER_GROUP addresses in ASCII, two hashes each), and newer opt-outs never take its place.
+    // So an opt-out is finished within the runs its elders and itself need at that pace, whatever arrives after it.
+    const oldestPerRun = Math.floor(SWEEP_HASHES_PER_RUN / 2 / (SWEEPS_PER_GROUP * 2));
+    const bound = new Map<string, number>();
+    const due = async (run: number) => {
+      const rows = await waiting();
+      for (const row of rows) {
+        if (bound.has(row.email)) continue;
+        const elders = rows.filter((other) => other.created_at <= row.created_at);
+        bound.set(row.email, run + elders.reduce((runs, elder) => runs + Math.ceil(elder.emails_left / oldestPerRun), 0));
+      }
+    };
+    const finishedAt = new Map<string, number>();
+    const BACKLOG = 30;
+    const ARRIVING_RUNS = 40;
+    await arrive(BACKLOG);
+    await due(1);
+    const waitingAfter: number[] = [];
+    for (let run = 1; run <= 200; run++) {
+      // One new opt-out before each run: 120 hashes of the run's 300.
+      if (run <= ARRIVING_RUNS && run > 1) {
+        await arrive(1);
+        await due(run);
+      }
+      const before = new Set((await waiting()).map((row) => row.email));
+      await settleOptOutsInPurge(db, SECRET, Date.now());
+      const after = await waiting();
+      for (const email of before) if (!after.some((row) => row.email === email)) finishedAt.set(email, run);
+      waitingAfter.push(after.length);
+      if (run >= ARRIVING_RUNS && after.length === 0) break;
+    }
+    expect(finishedAt.size).toBe(arrived);
+    for (const [email, run] of finishedAt) expect(run, email).toBeLessThanOrEqual(bound.get(email) ?? 0);
+    // The backlog drains while they still arrive: 30 waiting at first, 3 at most over the last 10 runs of arrivals (none
+    // from run 23 on, 2026-12-07: each new one is then swept in the run after it arrives).
+    expect(Math.max(...waitingAfter.slice(ARRIVING_RUNS - 10, ARRIVING_RUNS))).toBeLessThanOrEqual(3);
   });
 });
 
