@@ -1,7 +1,10 @@
 // The search, after an opt-out, of every account's emails the address was deleted from (migration 0026): they keep
 // only keyed fingerprints of it, per email, so each costs a few HMACs, and the tracker may hold thousands. The opt-out
 // searches its own account's newest at once, within a bound (db/opt-outs.ts OWN_SEARCH_HASHES); the hourly purge
-// sweeps every account's, that one's included, a few at a time.
+// sweeps every account's, that one's included, a few at a time, skipping the emails that search recorded (migration
+// 0031, ownSearchedStatement). Migration 0026, shipped, says the purge sweeps the newest opt-out first, newest first at
+// its cursor: it sweeps the oldest and the newest (sweepStatements), each end found by opt_out_sweeps_by_time and
+// those at its cursor read from opt_out_sweeps_by_cursor in its order, oldest or newest first (SWEEP_READ_SQL).
 import { fingerprintsToFind, fingerprintsToFindCount } from "../recipient-fingerprint";
 import { keptOptOutStatements } from "./signals";
 
@@ -103,6 +106,13 @@ type SweepReadRow = { part: "oldest" | "newest" } & ((Sweep & { email: string })
  * opt-out, which may take weeks), and the oldest one waiting goes on at every run, however many new ones come: newer
  * ones never delay it, and each opt-out waits at most for those older than it (one recorded late at an earlier time
  * joins them), at half a run's hashes or more each. Those between the two wait where they stopped.
+ *
+ * The bound: the oldest advances at least 15 emails a run (half of SWEEP_HASHES_PER_RUN over SWEEPS_PER_GROUP addresses
+ * in ASCII at 2 hashes each), so an opt-out is swept within the sum, over itself and those older than it when it came,
+ * of ceil(emails left / 15) runs. Every run spends its whole share while both groups have emails left, so the backlog
+ * drains while the opt-outs arriving cost fewer hashes an hour than one run's (about 150 email searches an hour for
+ * addresses in ASCII); past that rate no order drains it, and each still finishes within that bound. A worker test
+ * ("a backlog of opt-outs under a steady arrival") builds one and counts its runs.
  */
 export async function sweepStatements(db: D1Database, signingSecret: string, read: D1Result | undefined): Promise<D1PreparedStatement[]> {
   const rows = (read?.results ?? []) as SweepReadRow[];
