@@ -18,11 +18,12 @@ import {
   optOutOfEmail,
   optOutTarget,
   ownRemovedEmailsSql,
+  settleOptOuts,
   settleOptOutsInPurge,
 } from "../src/db/opt-outs";
 import { purgeExpiredEvents } from "../src/db/retention";
 import { fingerprintsToFindCount, removedFingerprints } from "../src/recipient-fingerprint";
-import { FlakyD1 } from "./faults";
+import { d1WithWriteBeforeEachBatch, FlakyD1 } from "./faults";
 import {
   countedCall,
   createAccount,
@@ -590,6 +591,35 @@ describe("opt-outs held for an email and recorded together share one bound", () 
 
   it("by the purge, a day on", async () => {
     await sharesOneBound(() => purgeExpiredEvents(env.DB, SECRET, Date.now() + 25 * HOUR));
+  });
+
+  it("leave the emails they searched to the sweep: read before the opt-outs, one may have lost the person since", async () => {
+    const b = await createAccount("Rep B");
+    const [person, other] = [`raced${ownLocalPart()}@wingtip.example`, `beside${ownLocalPart()}@wingtip.example`];
+    // B's email to the person that lost another recipient: among those the opt-outs search.
+    const earlier = await sentMessage(b, {
+      recipients: [{ email: person }, { email: "stays@wingtip.example" }, { email: `left${ownLocalPart()}@wingtip.example` }],
+    });
+    const left = (await env.DB.prepare("SELECT recipients FROM messages WHERE id = ?").bind(earlier.id).first<string>("recipients")) ?? "";
+    const leftAddress = (JSON.parse(left) as { email: string }[])[2]?.email ?? "";
+    expect((await b.json("DELETE", `/api/contacts/${encodeURIComponent(leftAddress)}`)).status).toBe(204);
+    // Two addresses held for a new email of B's, recorded together: B's own emails are read once, before either is stored.
+    const held = await sentMessage(b, { recipients: [{ email: person }, { email: other }] });
+    const typedAt = Date.now();
+    const pending = [person, other].map((email) => ({ email, created_at: typedAt }));
+    // Between that read and the person's opt-out, B deletes the person as a contact: the deletion sees no opt-out, and
+    // the read emails do not have the person's fingerprint.
+    let batches = 0;
+    const meanwhile = d1WithWriteBeforeEachBatch(env.DB, async () => {
+      if (++batches === 1) expect((await b.json("DELETE", `/api/contacts/${encodeURIComponent(person)}`)).status).toBe(204);
+    });
+    await settleOptOuts(meanwhile, SECRET, b.accountId, held.id, pending);
+    expect(await optedOutOf([earlier.id])).toEqual([false]);
+    // The other's sweep, which finds nothing, dropped: the person's alone finishes within purgeUntilSwept's runs.
+    await env.DB.prepare("DELETE FROM opt_out_sweeps WHERE email = ?").bind(other).run();
+    await purgeUntilSwept();
+    expect(await optedOutOf([earlier.id])).toEqual([true]);
+    expect(await hitNow(b, earlier.id)).toBe(0);
   });
 });
 
