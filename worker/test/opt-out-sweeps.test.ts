@@ -8,6 +8,8 @@ import { describe, expect, it, vi } from "vitest";
 import { mintTrackingId } from "../../shared/protocol";
 import { SWEEP_EMAILS_PER_GROUP, SWEEP_HASHES_PER_RUN, SWEEP_READ_SQL, SWEEPS_PER_GROUP } from "../src/db/opt-out-sweeps";
 import {
+  HELD_DUE_ACCOUNTS_SQL,
+  HELD_DUE_SQL,
   newestFirst,
   type OptOutTarget,
   OWN_SEARCH_EMAILS,
@@ -16,10 +18,12 @@ import {
   optOutOfEmail,
   optOutTarget,
   ownRemovedEmailsSql,
+  settleOptOuts,
+  settleOptOutsInPurge,
 } from "../src/db/opt-outs";
 import { purgeExpiredEvents } from "../src/db/retention";
 import { fingerprintsToFindCount, removedFingerprints } from "../src/recipient-fingerprint";
-import { FlakyD1 } from "./faults";
+import { d1WithWriteBeforeEachBatch, FlakyD1 } from "./faults";
 import {
   countedCall,
   createAccount,
@@ -327,7 +331,9 @@ describe("migration 0026", () => {
       ),
     ]);
     await applyD1Migrations(db, env.TEST_MIGRATIONS);
-    const { results } = await db.prepare("SELECT * FROM opt_out_sweeps ORDER BY email").all();
+    const { results } = await db
+      .prepare("SELECT email, created_at, after_message_id, through_message_id FROM opt_out_sweeps ORDER BY email")
+      .all();
     expect(results).toEqual([
       { email: "x@wingtip.example", created_at: 10, after_message_id: "", through_message_id: "m-2" },
       { email: "y@wingtip.example", created_at: 30, after_message_id: "", through_message_id: "m-2" },
@@ -335,12 +341,91 @@ describe("migration 0026", () => {
   });
 });
 
+describe("a backlog of opt-outs under a steady arrival of new ones", () => {
+  // After "migration 0026", which needs the migration test database before 0026: this test applies every migration.
+  it("drains while they keep arriving below the sweep's rate, each finished within the bound of what was older at its arrival", async () => {
+    // A tracker of its own (the migration test database, emptied), with EMAILS emails that lost a recipient: each
+    // opt-out in ASCII costs 2 × EMAILS keyed hashes, so a run's SWEEP_HASHES_PER_RUN sweeps 2.5 opt-outs.
+    const db = env.MIGRATION_TEST_DB;
+    await applyD1Migrations(db, env.TEST_MIGRATIONS);
+    await db.batch(["opt_out_sweeps", "opt_outs", "removed_recipients"].map((table) => db.prepare(`DELETE FROM ${table}`)));
+    const EMAILS = 60;
+    await db
+      .prepare(
+        `INSERT INTO removed_recipients (message_id, fingerprint) WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?1 - 1)
+         SELECT printf('m-%05d', i), 'not-this-address' FROM n`,
+      )
+      .bind(EMAILS)
+      .run();
+    let arrived = 0;
+    const arrive = (count: number) =>
+      db.batch(
+        Array.from({ length: count }, () =>
+          db
+            .prepare("INSERT INTO opt_outs (account_id, email, message_id, created_at) VALUES ('acct-backlog', ?, 'm-backlog', ?)")
+            .bind(`backlog${String(arrived).padStart(3, "0")}@wingtip.example`, ++arrived),
+        ),
+      );
+    const waiting = async () =>
+      (
+        await db
+          .prepare(
+            `SELECT email, created_at, (SELECT count(DISTINCT message_id) FROM removed_recipients
+               WHERE message_id > s.after_message_id AND message_id <= s.through_message_id) AS emails_left
+             FROM opt_out_sweeps s`,
+          )
+          .all<{ email: string; created_at: number; emails_left: number }>()
+      ).results;
+    // The oldest group's half of a run sweeps at least this many emails for the oldest opt-out, whoever is at its
+    // cursor with it (SWEEPS_PER_GROUP addresses in ASCII, two hashes each), and newer opt-outs never take its place.
+    // So an opt-out is finished within the runs its elders and itself need at that pace, whatever arrives after it.
+    const oldestPerRun = Math.floor(SWEEP_HASHES_PER_RUN / 2 / (SWEEPS_PER_GROUP * 2));
+    const bound = new Map<string, number>();
+    const due = async (run: number) => {
+      const rows = await waiting();
+      for (const row of rows) {
+        if (bound.has(row.email)) continue;
+        const elders = rows.filter((other) => other.created_at <= row.created_at);
+        bound.set(row.email, run + elders.reduce((runs, elder) => runs + Math.ceil(elder.emails_left / oldestPerRun), 0));
+      }
+    };
+    const finishedAt = new Map<string, number>();
+    const BACKLOG = 30;
+    const ARRIVING_RUNS = 40;
+    await arrive(BACKLOG);
+    await due(1);
+    const waitingAfter: number[] = [];
+    for (let run = 1; run <= 200; run++) {
+      // One new opt-out before each run: 120 hashes of the run's 300.
+      if (run <= ARRIVING_RUNS && run > 1) {
+        await arrive(1);
+        await due(run);
+      }
+      const before = new Set((await waiting()).map((row) => row.email));
+      await settleOptOutsInPurge(db, SECRET, Date.now());
+      const after = await waiting();
+      for (const email of before) if (!after.some((row) => row.email === email)) finishedAt.set(email, run);
+      waitingAfter.push(after.length);
+      if (run >= ARRIVING_RUNS && after.length === 0) break;
+    }
+    expect(finishedAt.size).toBe(arrived);
+    for (const [email, run] of finishedAt) expect(run, email).toBeLessThanOrEqual(bound.get(email) ?? 0);
+    // The backlog drains while they still arrive: 30 waiting at first, 3 at most over the last 10 runs of arrivals (none
+    // from run 23 on, 2026-12-07: each new one is then swept in the run after it arrives).
+    expect(Math.max(...waitingAfter.slice(ARRIVING_RUNS - 10, ARRIVING_RUNS))).toBeLessThanOrEqual(3);
+  });
+});
+
 describe("an opt-out through an account with more emails the person was deleted from than its request searches", () => {
   /** The keyed hashes of an opt-out request through an account none of whose emails lost a recipient: its link's. */
   async function linkHashes(): Promise<number> {
     const c = await createAccount("Rep C");
-    const through = await sentMessage(c, { recipients: [{ email: `plain${ownLocalPart()}@wingtip.example` }], optOutLink: true });
-    return (await keyedHashesDuring(() => optOut(through.id))).hashes;
+    const plain = `plain${ownLocalPart()}@wingtip.example`;
+    const through = await sentMessage(c, { recipients: [{ email: plain }], optOutLink: true });
+    const { hashes } = await keyedHashesDuring(() => optOut(through.id));
+    // Its sweep, which finds nothing, dropped: the tests count the sweep's hashes of their own opt-out.
+    await env.DB.prepare("DELETE FROM opt_out_sweeps WHERE email = ?").bind(plain).run();
+    return hashes;
   }
 
   it("answers with the newest searched, within its bound, and the sweep finds the rest", async () => {
@@ -355,8 +440,36 @@ describe("an opt-out through an account with more emails the person was deleted 
     // Two hashes an email for an address in ASCII: the newest the bound allows, and not the 3 oldest.
     expect(request.hashes - link).toBe(OWN_SEARCH_HASHES);
     expect(await optedOutOf(ids)).toEqual(ids.map((_, i) => i >= 3));
-    await purgeUntilSwept();
+    // Its sweep searches every other email of the tracker that had lost a recipient, the 3 oldest of B's among them,
+    // and not again the ones the request searched: two hashes an email.
+    const [sweep, ...others] = await sweeps();
+    expect([sweep?.email, others]).toEqual([person, []]);
+    const inRange = await env.DB.prepare("SELECT count(DISTINCT message_id) AS n FROM removed_recipients WHERE message_id <= ?")
+      .bind(sweep?.through_message_id)
+      .first<number>("n");
+    expect((await keyedHashesDuring(purgeUntilSwept)).hashes).toBe(2 * ((inRange ?? 0) - OWN_SEARCH_EMAILS));
     expect(await optedOutOf(ids)).toEqual(ids.map(() => true));
+  });
+
+  it("has its emails searched again by the sweep once an earlier opt-out of the address moves its time earlier", async () => {
+    const [a, b] = [await createAccount("Rep A"), await createAccount("Rep B")];
+    const person = `earlier${ownLocalPart()}@wingtip.example`;
+    const [ownEmail = ""] = await deletedFromMany(b, person, 1);
+    // Held for an email of A's not registered yet, typed before the open and the opt-out through B below.
+    const held = await mintTrackingId(a.key);
+    expect((await optOut(held, person)).status).toBe(200);
+    await pause();
+    expect(await hitNow(b, ownEmail)).toBe(1);
+    await pause();
+    const through = await sentMessage(b, { recipients: [{ email: person }], optOutLink: true });
+    expect((await optOut(through.id)).status).toBe(200);
+    // The request searched B's email and kept its later time there: the open before it stays.
+    expect(await optedOutOf([ownEmail])).toEqual([true]);
+    expect(await storedEvents(ownEmail)).toHaveLength(1);
+    // The held one, recorded at the time it was typed, sweeps from there: B's email too, though the request searched it.
+    expect((await a.json("PUT", `/api/messages/${held}`, registration({ recipients: [{ email: person }] }))).status).toBe(200);
+    await purgeUntilSwept();
+    expect(await storedEvents(ownEmail)).toEqual([]);
   });
 
   it("is stored and answered when its search of the account's own emails fails, and the sweep finds them all", async () => {
@@ -479,6 +592,35 @@ describe("opt-outs held for an email and recorded together share one bound", () 
   it("by the purge, a day on", async () => {
     await sharesOneBound(() => purgeExpiredEvents(env.DB, SECRET, Date.now() + 25 * HOUR));
   });
+
+  it("leave the emails they searched to the sweep: read before the opt-outs, one may have lost the person since", async () => {
+    const b = await createAccount("Rep B");
+    const [person, other] = [`raced${ownLocalPart()}@wingtip.example`, `beside${ownLocalPart()}@wingtip.example`];
+    // B's email to the person that lost another recipient: among those the opt-outs search.
+    const earlier = await sentMessage(b, {
+      recipients: [{ email: person }, { email: "stays@wingtip.example" }, { email: `left${ownLocalPart()}@wingtip.example` }],
+    });
+    const left = (await env.DB.prepare("SELECT recipients FROM messages WHERE id = ?").bind(earlier.id).first<string>("recipients")) ?? "";
+    const leftAddress = (JSON.parse(left) as { email: string }[])[2]?.email ?? "";
+    expect((await b.json("DELETE", `/api/contacts/${encodeURIComponent(leftAddress)}`)).status).toBe(204);
+    // Two addresses held for a new email of B's, recorded together: B's own emails are read once, before either is stored.
+    const held = await sentMessage(b, { recipients: [{ email: person }, { email: other }] });
+    const typedAt = Date.now();
+    const pending = [person, other].map((email) => ({ email, created_at: typedAt }));
+    // Between that read and the person's opt-out, B deletes the person as a contact: the deletion sees no opt-out, and
+    // the read emails do not have the person's fingerprint.
+    let batches = 0;
+    const meanwhile = d1WithWriteBeforeEachBatch(env.DB, async () => {
+      if (++batches === 1) expect((await b.json("DELETE", `/api/contacts/${encodeURIComponent(person)}`)).status).toBe(204);
+    });
+    await settleOptOuts(meanwhile, SECRET, b.accountId, held.id, pending);
+    expect(await optedOutOf([earlier.id])).toEqual([false]);
+    // The other's sweep, which finds nothing, dropped: the person's alone finishes within purgeUntilSwept's runs.
+    await env.DB.prepare("DELETE FROM opt_out_sweeps WHERE email = ?").bind(other).run();
+    await purgeUntilSwept();
+    expect(await optedOutOf([earlier.id])).toEqual([true]);
+    expect(await hitNow(b, earlier.id)).toBe(0);
+  });
 });
 
 describe("the sweep's and the opt-out's reads", () => {
@@ -502,18 +644,22 @@ describe("the sweep's and the opt-out's reads", () => {
     expect(times("SEARCH removed_recipients USING PRIMARY KEY (message_id>? AND message_id<?)")).toBe(2);
   });
 
+  it("find the addresses held longer than a day by their time, oldest first with no sort, not by a scan of every one held", async () => {
+    expect(await plan(HELD_DUE_SQL, 0, 50)).toEqual(["SEARCH pending_opt_outs USING INDEX pending_opt_outs_by_time (created_at<?)"]);
+  });
+
   it("find the account's own emails that lost a recipient by index, and search them newest first", async () => {
     // One account's, at an opt-out, a registration or a deletion: numbered newest first in the index's order, no sort.
     const steps = await plan(ownRemovedEmailsSql("?"), "acct");
     expect(steps).toContain("SEARCH m USING INDEX messages_by_sent (account_id=?)");
     expect(steps).toContain("SEARCH removed_recipients EXISTS USING PRIMARY KEY (message_id=?)");
     expect(steps.filter((step) => step.includes("TEMP B-TREE"))).toEqual([]);
-    // The purge's, for the accounts of its held addresses due (a scan of the few held): the same seeks for each
+    // The purge's, for the accounts of its held addresses due (found by their time): the same seeks for each
     // account, whose emails are sorted by sending time to be numbered.
-    const purge = await plan(ownRemovedEmailsSql("SELECT account_id FROM pending_opt_outs WHERE created_at < ?"), 0);
+    const purge = await plan(ownRemovedEmailsSql(HELD_DUE_ACCOUNTS_SQL), 0);
     expect(purge.filter((step) => /^(SEARCH|SCAN) [a-z]/.test(step))).toEqual([
       "SEARCH m USING INDEX messages_by_sent (account_id=?)",
-      "SCAN pending_opt_outs",
+      "SEARCH pending_opt_outs USING INDEX pending_opt_outs_by_time (created_at<?)",
       "SEARCH removed_recipients EXISTS USING PRIMARY KEY (message_id=?)",
       "SEARCH removed_recipients USING PRIMARY KEY (message_id=?)",
     ]);

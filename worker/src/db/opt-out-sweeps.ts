@@ -1,7 +1,10 @@
 // The search, after an opt-out, of every account's emails the address was deleted from (migration 0026): they keep
 // only keyed fingerprints of it, per email, so each costs a few HMACs, and the tracker may hold thousands. The opt-out
 // searches its own account's newest at once, within a bound (db/opt-outs.ts OWN_SEARCH_HASHES); the hourly purge
-// sweeps every account's, that one's included, a few at a time.
+// sweeps every account's, that one's included, a few at a time, skipping the emails that search recorded (migration
+// 0031, ownSearchedStatement). Migration 0026, shipped, says the purge sweeps the newest opt-out first, newest first at
+// its cursor: it sweeps the oldest and the newest (sweepStatements), each end found by opt_out_sweeps_by_time and
+// those at its cursor read from opt_out_sweeps_by_cursor in its order, oldest or newest first (SWEEP_READ_SQL).
 import { fingerprintsToFind, fingerprintsToFindCount } from "../recipient-fingerprint";
 import { keptOptOutStatements } from "./signals";
 
@@ -31,9 +34,11 @@ export const SWEEPS_PER_GROUP = 5;
 /**
  * A group: the opt-outs at the cursor of the oldest (ASC) or the newest (DESC) one waiting, by its time, in that order,
  * ?1 at most. Its range is from its cursor through the farthest end among it. Message ids are tracking ids, in ASCII:
- * SQLite's order of them (BINARY) and JavaScript's are one.
+ * SQLite's order of them (BINARY) and JavaScript's are one. Each with the emails its opt-out's request searched
+ * (migration 0031) while they were searched for its time, else NULL.
  */
-const group = (order: "ASC" | "DESC", besides = "") => `SELECT email, created_at, after_message_id AS after, through_message_id AS through
+const group = (order: "ASC" | "DESC", besides = "") => `SELECT email, created_at, after_message_id AS after, through_message_id AS through,
+    CASE WHEN own_searched_at = created_at THEN own_searched END AS own_searched
   FROM opt_out_sweeps WHERE after_message_id = (SELECT after_message_id FROM opt_out_sweeps ORDER BY created_at ${order} LIMIT 1)${besides}
   ORDER BY created_at ${order} LIMIT ?1`;
 
@@ -52,10 +57,10 @@ const emailsOf = (group: string) => `(SELECT message_id, json_group_array(finger
  */
 export const SWEEP_READ_SQL = `WITH oldest AS MATERIALIZED (${group("ASC")}),
   newest AS MATERIALIZED (${group("DESC", " AND email NOT IN (SELECT email FROM oldest)")})
-  SELECT 'oldest' AS part, email, created_at, after, through, NULL AS message_id, NULL AS fingerprints FROM oldest
-  UNION ALL SELECT 'newest', email, created_at, after, through, NULL, NULL FROM newest
-  UNION ALL SELECT 'oldest', NULL, NULL, NULL, NULL, message_id, fingerprints FROM ${emailsOf("oldest")}
-  UNION ALL SELECT 'newest', NULL, NULL, NULL, NULL, message_id, fingerprints FROM ${emailsOf("newest")}`;
+  SELECT 'oldest' AS part, email, created_at, after, through, own_searched, NULL AS message_id, NULL AS fingerprints FROM oldest
+  UNION ALL SELECT 'newest', email, created_at, after, through, own_searched, NULL, NULL FROM newest
+  UNION ALL SELECT 'oldest', NULL, NULL, NULL, NULL, NULL, message_id, fingerprints FROM ${emailsOf("oldest")}
+  UNION ALL SELECT 'newest', NULL, NULL, NULL, NULL, NULL, message_id, fingerprints FROM ${emailsOf("newest")}`;
 
 /**
  * The statement that reads a run's sweep (SWEEP_READ_SQL). For the purge's batch of opt-out reads (db/opt-outs.ts
@@ -70,6 +75,19 @@ interface Sweep {
   created_at: number;
   through: string;
   after: string;
+  /** The emails its opt-out's request searched for its time (a JSON array of message ids), or null. */
+  own_searched: string | null;
+}
+
+/**
+ * Records that the request of `email`'s opt-out at `since` searched the emails `searched` (migration 0031): its sweep
+ * skips them while it is the sweep of that opt-out (the row's time is `since`). For a search whose emails were read in
+ * the batch that stored the opt-out, and only once it has ended, in the batch that keeps what it found.
+ */
+export function ownSearchedStatement(db: D1Database, email: string, since: number, searched: readonly string[]): D1PreparedStatement {
+  return db
+    .prepare("UPDATE opt_out_sweeps SET own_searched = ?1, own_searched_at = ?2 WHERE email = ?3 AND created_at = ?2")
+    .bind(JSON.stringify(searched), since, email);
 }
 
 /** An email that lost a recipient, with the fingerprints of the addresses removed from it (a JSON array). */
@@ -88,6 +106,13 @@ type SweepReadRow = { part: "oldest" | "newest" } & ((Sweep & { email: string })
  * opt-out, which may take weeks), and the oldest one waiting goes on at every run, however many new ones come: newer
  * ones never delay it, and each opt-out waits at most for those older than it (one recorded late at an earlier time
  * joins them), at half a run's hashes or more each. Those between the two wait where they stopped.
+ *
+ * The bound: the oldest advances at least 15 emails a run (half of SWEEP_HASHES_PER_RUN over SWEEPS_PER_GROUP addresses
+ * in ASCII at 2 hashes each), so an opt-out is swept within the sum, over itself and those older than it when it came,
+ * of ceil(emails left / 15) runs. Every run spends its whole share while both groups have emails left, so the backlog
+ * drains while the opt-outs arriving cost fewer hashes an hour than one run's (about 150 email searches an hour for
+ * addresses in ASCII); past that rate no order drains it, and each still finishes within that bound. A worker test
+ * ("a backlog of opt-outs under a steady arrival") builds one and counts its runs.
  */
 export async function sweepStatements(db: D1Database, signingSecret: string, read: D1Result | undefined): Promise<D1PreparedStatement[]> {
   const rows = (read?.results ?? []) as SweepReadRow[];
@@ -128,7 +153,8 @@ async function groupStatements(
   const after = sweeps[0]?.after ?? "";
   // The range read: from the cursor through the farthest end among the group.
   const upto = sweeps.reduce((end, sweep) => (sweep.through > end ? sweep.through : end), after);
-  const { found, searched, hashes } = await searchRemovedEmails(signingSecret, emails, sweeps, maxHashes);
+  const addresses = sweeps.map((sweep) => ({ ...sweep, skip: new Set<string>(sweep.own_searched ? JSON.parse(sweep.own_searched) : []) }));
+  const { found, searched, hashes } = await searchRemovedEmails(signingSecret, emails, addresses, maxHashes);
   // Read to the range's end, every email searched: the cursor goes to the end. Else to the last email searched.
   const reachedEnd = searched === emails.length && emails.length < SWEEP_EMAILS_PER_GROUP;
   const cursor = reachedEnd ? upto : (emails[searched - 1]?.message_id ?? after);
@@ -148,14 +174,14 @@ async function groupStatements(
 
 /**
  * Searches `emails`, in their order, for the fingerprints of each of `addresses` (fingerprintsToFind: of its
- * spellings), each on the emails up to its `through` when it has one, and stops before the first email whose hashes
- * would pass `maxHashes`. The emails found for each address, how many emails it searched (the first ones), and the
- * keyed hashes it computed.
+ * spellings), each on the emails up to its `through` when it has one and not on those it is to `skip`, and stops
+ * before the first email whose hashes would pass `maxHashes`. The emails found for each address, how many emails it
+ * searched (the first ones), and the keyed hashes it computed.
  */
 export async function searchRemovedEmails(
   signingSecret: string,
   emails: readonly RemovedEmail[],
-  addresses: readonly { email: string; through?: string }[],
+  addresses: readonly { email: string; through?: string; skip?: ReadonlySet<string> }[],
   maxHashes: number,
 ): Promise<{ found: Map<string, string[]>; searched: number; hashes: number }> {
   const cost = new Map(addresses.map((address) => [address.email, fingerprintsToFindCount(address.email)]));
@@ -163,7 +189,9 @@ export async function searchRemovedEmails(
   let hashes = 0;
   let searched = 0;
   for (const email of emails) {
-    const searching = addresses.filter((address) => address.through === undefined || email.message_id <= address.through);
+    const searching = addresses.filter(
+      (address) => (address.through === undefined || email.message_id <= address.through) && !address.skip?.has(email.message_id),
+    );
     const emailCost = searching.reduce((sum, address) => sum + (cost.get(address.email) ?? 0), 0);
     if (hashes + emailCost > maxHashes) break;
     const fingerprints = new Set<string>(JSON.parse(email.fingerprints));

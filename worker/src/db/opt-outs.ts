@@ -3,7 +3,7 @@
 import { mailboxKey } from "../../../shared/email";
 import { errorName } from "../errors";
 import { fingerprintsToFind } from "../recipient-fingerprint";
-import { type RemovedEmail, searchRemovedEmails, sweepReadStatement, sweepStatements } from "./opt-out-sweeps";
+import { ownSearchedStatement, type RemovedEmail, searchRemovedEmails, sweepReadStatement, sweepStatements } from "./opt-out-sweeps";
 import { keptOptOutStatements, optOutRecordedStatement, optOutStatements, recordReaderOptOut, unsubscribeStatement } from "./signals";
 import { placeholders } from "./sql";
 
@@ -98,16 +98,16 @@ function newestFirstByAccount(own: readonly OwnRemovedEmail[]): Map<string, OwnR
 
 /**
  * The emails among `own` (one account's rows of ownRemovedEmailsSql, newest first: newestFirst) that `email` was
- * removed from, searched in that order within `maxHashes`.
+ * removed from, searched in that order within `maxHashes`, and those searched.
  */
 async function ownEmailsRemovedFrom(
   signingSecret: string,
   own: readonly OwnRemovedEmail[],
   email: string,
   maxHashes: number,
-): Promise<string[]> {
-  const { found } = await searchRemovedEmails(signingSecret, own, [{ email }], maxHashes);
-  return found.get(email) ?? [];
+): Promise<{ found: string[]; searched: string[] }> {
+  const { found, searched } = await searchRemovedEmails(signingSecret, own, [{ email }], maxHashes);
+  return { found: found.get(email) ?? [], searched: own.slice(0, searched).map((row) => row.message_id) };
 }
 
 /**
@@ -122,23 +122,28 @@ interface OwnSearch {
 
 /**
  * Runs an opt-out's `statements` in one batch, with ownRemovedEmailsStatement after them unless `search.own` holds the
- * account's own emails already: the statements' results, and those emails, newest first.
+ * account's own emails already: the statements' results, and those emails, newest first, `readWithOptOut` when read in
+ * that batch (keepOnOwnEmails).
  */
 async function storedWithOwn(
   db: D1Database,
   accountId: string,
   statements: D1PreparedStatement[],
   search: OwnSearch,
-): Promise<{ results: D1Result[]; own: readonly OwnRemovedEmail[] }> {
-  const results = await db.batch(search.own ? statements : [...statements, ownRemovedEmailsStatement(db, accountId)]);
-  return { results, own: search.own ?? newestFirst((results[statements.length]?.results ?? []) as OwnRemovedEmail[]) };
+): Promise<{ results: D1Result[]; own: readonly OwnRemovedEmail[]; readWithOptOut: boolean }> {
+  if (search.own) return { results: await db.batch(statements), own: search.own, readWithOptOut: false };
+  const results = await db.batch([...statements, ownRemovedEmailsStatement(db, accountId)]);
+  return { results, own: newestFirst((results[statements.length]?.results ?? []) as OwnRemovedEmail[]), readWithOptOut: true };
 }
 
 /**
  * Keeps the opt-out of `email`, recorded at `since`, on the account's own emails it was removed from among those read
  * (`own`, ownRemovedEmailsStatement's rows, newest first), searched within `maxHashes`. After the opt-out is stored, in a batch of
  * its own: a request the CPU limit ends here has stored it all the same, and the sweep finds what this leaves, as it
- * does when this fails (logged; the reader is told that tracking is off, which it is).
+ * does when this fails (logged; the reader is told that tracking is off, which it is). With `readWithOptOut` (`own` was
+ * read in the batch that stored it), the emails searched are recorded in that batch for its sweep to skip
+ * (ownSearchedStatement); not otherwise: a contact deleted from one of them between that read and the opt-out left a
+ * fingerprint this search did not see, and the deletion, which did not see the opt-out either, did not keep it there.
  */
 async function keepOnOwnEmails(
   db: D1Database,
@@ -147,10 +152,13 @@ async function keepOnOwnEmails(
   since: number,
   own: readonly OwnRemovedEmail[],
   maxHashes: number,
+  readWithOptOut: boolean,
 ): Promise<void> {
   try {
-    const found = await ownEmailsRemovedFrom(signingSecret, own, email, maxHashes);
-    if (found.length > 0) await db.batch(keptOptOutStatements(db, email, since, found));
+    const { found, searched } = await ownEmailsRemovedFrom(signingSecret, own, email, maxHashes);
+    const statements = found.length > 0 ? keptOptOutStatements(db, email, since, found) : [];
+    if (readWithOptOut && searched.length > 0) statements.push(ownSearchedStatement(db, email, since, searched));
+    if (statements.length > 0) await db.batch(statements);
   } catch (error) {
     console.error("searching an opt-out's own emails failed, left to the sweep", errorName(error));
   }
@@ -235,13 +243,13 @@ export async function optOutOfEmail(
     await recordReaderOptOut(db, accountId, messageId, now);
     return true;
   }
-  const { own } = await storedWithOwn(
+  const { own, readWithOptOut } = await storedWithOwn(
     db,
     accountId,
     [...optOutStatements(db, accountId, messageId, address, now, []), unsubscribeStatement(db, accountId, messageId, address, now)],
     search,
   );
-  await keepOnOwnEmails(db, signingSecret, address, now, own, search.hashes);
+  await keepOnOwnEmails(db, signingSecret, address, now, own, search.hashes, readWithOptOut);
   return true;
 }
 
@@ -267,9 +275,9 @@ async function recordAsGiven(
     ...(unsubscribe ? [unsubscribeStatement(db, accountId, messageId, email, now, true)] : []),
     optOutRecordedStatement(db, accountId, email),
   ];
-  const { results, own } = await storedWithOwn(db, accountId, statements, search);
+  const { results, own, readWithOptOut } = await storedWithOwn(db, accountId, statements, search);
   if ((results[statements.length - 1]?.results[0] as { recorded: number } | undefined)?.recorded !== 1) return false;
-  await keepOnOwnEmails(db, signingSecret, email, now, own, search.hashes);
+  await keepOnOwnEmails(db, signingSecret, email, now, own, search.hashes, readWithOptOut);
   return true;
 }
 
@@ -311,6 +319,15 @@ export async function recordPendingOptOut(
 }
 
 /**
+ * The addresses held longer than a hold (?1, the cutoff), oldest first, ?2 at most: by pending_opt_outs_by_time
+ * (migration 0031), not a scan of every address held.
+ */
+export const HELD_DUE_SQL =
+  "SELECT message_id, account_id, email, created_at FROM pending_opt_outs WHERE created_at < ?1 ORDER BY created_at LIMIT ?2";
+/** The accounts of the addresses held longer than a hold (?1), for ownRemovedEmailsSql: by the same index. */
+export const HELD_DUE_ACCOUNTS_SQL = "SELECT account_id FROM pending_opt_outs WHERE created_at < ?1";
+
+/**
  * The opt-out work of a purge run, in two queries at most (the purge's budget counts them, db/retention.ts): one batch
  * reads what is due, one writes what it comes to. Records, as given (as optOutOfEmail does for a deleted email, and
  * under the same cap), the addresses held longer than PENDING_OPT_OUT_HOLD_MS, each at the time it was typed, and drops
@@ -322,10 +339,8 @@ export async function recordPendingOptOut(
 export async function settleOptOutsInPurge(db: D1Database, signingSecret: string, now: number): Promise<void> {
   const cutoff = now - PENDING_OPT_OUT_HOLD_MS;
   const [held, own, swept] = await db.batch([
-    db
-      .prepare("SELECT message_id, account_id, email, created_at FROM pending_opt_outs WHERE created_at < ? ORDER BY created_at LIMIT ?")
-      .bind(cutoff, ABANDONED_OPT_OUTS_PER_RUN),
-    db.prepare(ownRemovedEmailsSql("SELECT account_id FROM pending_opt_outs WHERE created_at < ?")).bind(cutoff),
+    db.prepare(HELD_DUE_SQL).bind(cutoff, ABANDONED_OPT_OUTS_PER_RUN),
+    db.prepare(ownRemovedEmailsSql(HELD_DUE_ACCOUNTS_SQL)).bind(cutoff),
     sweepReadStatement(db),
   ]);
   const statements: D1PreparedStatement[] = [];
@@ -354,7 +369,7 @@ async function heldAsGivenStatements(
   own: readonly OwnRemovedEmail[],
   searchHashes: number,
 ): Promise<D1PreparedStatement[]> {
-  const removedFrom = await ownEmailsRemovedFrom(signingSecret, own, held.email, searchHashes);
+  const { found: removedFrom } = await ownEmailsRemovedFrom(signingSecret, own, held.email, searchHashes);
   return [
     ...optOutStatements(db, accountId, messageId, held.email, held.created_at, removedFrom, MAX_AS_GIVEN_PER_EMAIL),
     db.prepare("DELETE FROM pending_opt_outs WHERE message_id = ? AND email = ?").bind(messageId, held.email),
