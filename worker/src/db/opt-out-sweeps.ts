@@ -2,7 +2,7 @@
 // only keyed fingerprints of it, per email, so each costs a few HMACs, and the tracker may hold thousands. The opt-out
 // searches its own account's newest at once, within a bound (db/opt-outs.ts OWN_SEARCH_HASHES); the hourly purge
 // sweeps every account's, that one's included, a few at a time, skipping the emails that search recorded (migration
-// 0031, ownSearchedStatement). Migration 0026, shipped, says the purge sweeps the newest opt-out first, newest first at
+// 0030, ownSearchedStatement). Migration 0026, shipped, says the purge sweeps the newest opt-out first, newest first at
 // its cursor: it sweeps the oldest and the newest (sweepStatements), each end found by opt_out_sweeps_by_time and
 // those at its cursor read from opt_out_sweeps_by_cursor in its order, oldest or newest first (SWEEP_READ_SQL).
 import { fingerprintsToFind, fingerprintsToFindCount } from "../recipient-fingerprint";
@@ -35,7 +35,7 @@ export const SWEEPS_PER_GROUP = 5;
  * A group: the opt-outs at the cursor of the oldest (ASC) or the newest (DESC) one waiting, by its time, in that order,
  * ?1 at most. Its range is from its cursor through the farthest end among it. Message ids are tracking ids, in ASCII:
  * SQLite's order of them (BINARY) and JavaScript's are one. Each with the emails its opt-out's request searched
- * (migration 0031) while they were searched for its time, else NULL.
+ * (migration 0030) while they were searched for its time, else NULL.
  */
 const group = (order: "ASC" | "DESC", besides = "") => `SELECT email, created_at, after_message_id AS after, through_message_id AS through,
     CASE WHEN own_searched_at = created_at THEN own_searched END AS own_searched
@@ -80,7 +80,7 @@ interface Sweep {
 }
 
 /**
- * Records that the request of `email`'s opt-out at `since` searched the emails `searched` (migration 0031): its sweep
+ * Records that the request of `email`'s opt-out at `since` searched the emails `searched` (migration 0030): its sweep
  * skips them while it is the sweep of that opt-out (the row's time is `since`). For a search whose emails were read in
  * the batch that stored the opt-out, and only once it has ended, in the batch that keeps what it found.
  */

@@ -320,7 +320,7 @@ export async function recordPendingOptOut(
 
 /**
  * The addresses held longer than a hold (?1, the cutoff), oldest first, ?2 at most: by pending_opt_outs_by_time
- * (migration 0031), not a scan of every address held.
+ * (migration 0030), not a scan of every address held.
  */
 export const HELD_DUE_SQL =
   "SELECT message_id, account_id, email, created_at FROM pending_opt_outs WHERE created_at < ?1 ORDER BY created_at LIMIT ?2";
