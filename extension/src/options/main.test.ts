@@ -1,10 +1,10 @@
 // @vitest-environment happy-dom
 // The options page's connection, over a stood-in background: the account's API token, shown once at its creation,
 // is never thrown away or left behind with one click.
-import { beforeAll, beforeEach, expect, it, vi } from "vitest";
+import { afterEach, beforeAll, beforeEach, expect, it, vi } from "vitest";
 import type { ExtensionState } from "../background/handlers";
 import type { UnmatchedSignal } from "../background/held-signals";
-import { TOKEN_REFUSED, trackerAccessOffAbove } from "../words";
+import { ALLOW_TRACKER_ACCESS, TOKEN_REFUSED, trackerAccessOffAbove } from "../words";
 
 /** The stood-in background: the connection it reports, and every call the page made. */
 const background = vi.hoisted(() => ({
@@ -32,12 +32,32 @@ const background = vi.hoisted(() => ({
   disconnectKeep: null as unknown,
   /** The replies and notices the tracker matched to no tracked email after every retry (held-signals.ts). */
   unmatched: [] as UnmatchedSignal[],
+  /** What happens in the browser as the background's probe of the tracker leaves (the test's to set). */
+  asProbed: null as (() => void) | null,
 }));
 /** The stood-in browser's site access: the sites withheld from the extension, and the page's listeners to changes. */
 const access = vi.hoisted(() => ({
   withheld: new Set<string>(),
   listeners: new Set<() => void>(),
-  contains: async ({ origins }: { origins: string[] }) => origins.every((origin) => !access.withheld.has(origin)),
+  /**
+   * While set, each answer to contains waits here until the test releases it. Set from the start: the page's first
+   * paint is seen before the browser answered.
+   */
+  held: [] as (() => void)[] | null,
+  /** The sites the page asked for (permissions.request), in turn. */
+  requested: [] as string[][],
+  contains: ({ origins }: { origins: string[] }): Promise<boolean> => {
+    // As the browser answers: what is granted when asked.
+    const answer = origins.every((origin) => !access.withheld.has(origin));
+    const held = access.held;
+    return held ? new Promise((resolve) => held.push(() => resolve(answer))) : Promise.resolve(answer);
+  },
+  /** The rep allows what the page asks for, and the browser tells every listening page of the grant. */
+  request: async ({ origins }: { origins: string[] }): Promise<boolean> => {
+    access.requested.push(origins);
+    if (origins.some((origin) => access.withheld.delete(origin))) for (const listener of access.listeners) listener();
+    return true;
+  },
 }));
 const listened = {
   addListener: (l: () => void) => void access.listeners.add(l),
@@ -45,7 +65,7 @@ const listened = {
 };
 vi.mock("webextension-polyfill", () => ({
   default: {
-    permissions: { request: async () => true, onAdded: listened, onRemoved: listened },
+    permissions: { request: access.request, onAdded: listened, onRemoved: listened },
     storage: { local: {}, onChanged: { addListener: () => {} } },
   },
 }));
@@ -66,16 +86,31 @@ vi.mock("../options-store", async (original) => {
 });
 vi.mock("../messaging", async () => {
   const { OTHER_ACCOUNT_NEEDS_CONFIRMATION } = await import("../background/handlers");
+  /**
+   * The probe testConnection and connect start with (api.ts probeTracker, GET /): while the browser withholds the
+   * tracker's site, its fetch fails as it does for a tracker that is down.
+   */
+  const probe = (trackerUrl: string) => {
+    background.asProbed?.();
+    const url = new URL(trackerUrl);
+    if (access.withheld.has(`${url.protocol}//${url.hostname}/*`))
+      throw new Error(`cannot reach ${trackerUrl}: is the tracker running, and is the address right? (Failed to fetch)`);
+  };
   return {
     callFromPage: async (type: string, input: unknown) => {
       background.calls.push({ type, input });
+      if (type === "testConnection") {
+        probe(background.connection?.trackerUrl ?? "");
+        return { ok: true, message: `connected to ${background.connection?.trackerUrl} as account abcdefghijklmnop` };
+      }
       if (type === "getState") return { connection: background.connection, outbox: [], tracker: background.tracker };
       if (type === "storedApiToken") return background.held;
       if (type === "unmatchedSignals") return background.unmatched;
       if (type === "disconnect") return { ok: true, keep: background.disconnectKeep };
       if (type === "replaceApiToken") return { accountId: "abcdefghijklmnop", ...background.replacement };
       if (type === "connect") {
-        const { apiToken, otherAccount } = input as { apiToken?: string; otherAccount?: boolean };
+        const { apiToken, otherAccount, trackerUrl } = input as { apiToken?: string; otherAccount?: boolean; trackerUrl: string };
+        probe(trackerUrl);
         if (apiToken === "mt_other" && !otherAccount) throw new Error(OTHER_ACCOUNT_NEEDS_CONFIRMATION);
         return { accountId: "qrstuvwxyzabcdef", apiToken, created: false };
       }
@@ -93,8 +128,16 @@ const CONNECTED = {
   notice: null,
 };
 
+const CONNECTED_TO = "Connected to https://t.example (account abcdefghijklmnop)";
+const GMAIL = "https://mail.google.com/*";
+
 const $ = <E extends Element = HTMLElement>(selector: string) => document.querySelector<E>(selector);
 const calls = (type: string) => background.calls.filter((call) => call.type === type).map((call) => call.input);
+const line = () => [$("[data-testid=connection]")?.textContent, $("[data-testid=connection]")?.className];
+/** The browser tells every listening page that a permission came or went (the settings changed). */
+const announce = () => {
+  for (const listener of access.listeners) listener();
+};
 const click = async (selector: string) => {
   await vi.waitFor(() => expect($(selector)).not.toBeNull());
   $<HTMLButtonElement>(selector)?.click();
@@ -112,6 +155,17 @@ beforeEach(() => {
   background.saves = [];
 });
 
+afterEach(() => {
+  // A test that failed midway leaves no answer held and no site withheld to the next.
+  for (const answer of access.held ?? []) answer();
+  access.held = null;
+  background.asProbed = null;
+  if (access.withheld.size > 0) {
+    access.withheld.clear();
+    announce();
+  }
+});
+
 /** Types `text` into the field named `name` and leaves it, as the rep does. */
 const typeInto = (name: string, text: string) => {
   const field = $<HTMLInputElement | HTMLTextAreaElement>(`[name=${name}]`);
@@ -122,9 +176,17 @@ const typeInto = (name: string, text: string) => {
   return field;
 };
 
+it("until the browser says whether the extension may reach the tracker, the connection line claims nothing, green or not", async () => {
+  // The page's first paint, the browser's answer held (access.held).
+  expect(line()).toEqual([`${CONNECTED_TO}; asking the browser whether Mailtracker may reach it…`, "muted"]);
+  expect($("[data-testid=withheld-access]")).toBeNull();
+  const held = access.held ?? [];
+  access.held = null;
+  for (const answer of held) answer();
+  await vi.waitFor(() => expect(line()).toEqual([CONNECTED_TO, "ok"]));
+});
+
 it("says that the tracker refuses the token, or does not answer, instead of a green Connected", async () => {
-  const line = () => [$("[data-testid=connection]")?.textContent, $("[data-testid=connection]")?.className];
-  const CONNECTED_TO = "Connected to https://t.example (account abcdefghijklmnop)";
   /** The page reads the state again after each action of the rep's: Test connection, here. */
   const shown = async (tracker: ExtensionState["tracker"]) => {
     background.tracker = tracker;
@@ -142,16 +204,14 @@ it("says that the tracker refuses the token, or does not answer, instead of a gr
 });
 
 it("says that the browser withholds the tracker's site instead of a green Connected, and Connected once it is given back", async () => {
-  const line = () => [$("[data-testid=connection]")?.textContent, $("[data-testid=connection]")?.className];
-  const CONNECTED_TO = "Connected to https://t.example (account abcdefghijklmnop)";
   // Withdrawn in the browser's settings: the background, hearing no call, still holds the tracker as answering.
   background.tracker = { reachable: true, problem: null, refused: false };
   access.withheld.add("https://t.example/*");
-  for (const listener of access.listeners) listener();
+  announce();
   await vi.waitFor(() => expect(line()).toEqual([`${CONNECTED_TO}, but ${trackerAccessOffAbove("https://t.example")}`, "error"]));
   expect($("[data-testid=withheld-access] button[name=allow-access]")).not.toBeNull();
   access.withheld.clear();
-  for (const listener of access.listeners) listener();
+  announce();
   await vi.waitFor(() => expect(line()).toEqual([CONNECTED_TO, "ok"]));
   expect($("[data-testid=withheld-access]")).toBeNull();
 });
@@ -174,6 +234,55 @@ it("lists the replies and bounce notices the tracker matched to no tracked email
     "2 replies or bounce notices seen in Gmail matched no tracked email",
   );
   background.unmatched = [];
+});
+
+it("Test connection while the browser withholds the tracker's site says so, with the button that gives it back, not that the tracker may be down", async () => {
+  access.withheld.add("https://t.example/*");
+  announce();
+  await click("button[name=test]");
+  const notice = "[data-testid=access-withheld-notice]";
+  await vi.waitFor(() => expect($(`${notice} [data-testid=notice]`)?.textContent).toBe(trackerAccessOffAbove("https://t.example")));
+  expect($(`${notice} [data-testid=notice]`)?.className).toBe("error");
+  expect(calls("testConnection")).toEqual([]);
+  // The rep allows it there: the notice goes with the withheld access, and Test connection tests.
+  await click(`${notice} button[name=allow-access]`);
+  expect(access.requested.at(-1)).toEqual([GMAIL, "https://t.example/*"]);
+  await vi.waitFor(() => expect($(notice)).toBeNull());
+  await click("button[name=test]");
+  await vi.waitFor(() => expect($("[data-testid=notice]")?.textContent).toBe("connected to https://t.example as account abcdefghijklmnop"));
+  expect($("[data-testid=notice]")?.className).toBe("ok");
+});
+
+it("Connect to a new tracker asks the browser for its site within the click, then connects", async () => {
+  access.withheld.add("https://new.example/*");
+  access.requested = [];
+  typeInto("trackerUrl", "https://new.example");
+  typeInto("apiToken", "mt_same_account");
+  // The page draws what was typed (its click handler reads it) before the rep clicks.
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  $<HTMLButtonElement>("button[name=connect]")?.click();
+  // Within the click itself, before any await: Firefox prompts only inside the user's gesture.
+  expect(access.requested).toEqual([[GMAIL, "https://new.example/*"]]);
+  await vi.waitFor(() =>
+    expect($("[data-testid=notice]")?.textContent).toBe("Connected to account qrstuvwxyzabcdef on https://new.example."),
+  );
+  expect(calls("connect")).toEqual([expect.objectContaining({ trackerUrl: "https://new.example", apiToken: "mt_same_account" })]);
+});
+
+it("Connect whose tracker's site the browser took away on the way says so, with the button that gives it back", async () => {
+  typeInto("trackerUrl", "https://new.example");
+  typeInto("apiToken", "mt_same_account");
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  // Withdrawn in the browser's settings after the grant, as the background's probe leaves.
+  background.asProbed = () => access.withheld.add("https://new.example/*");
+  await click("button[name=connect]");
+  const notice = "[data-testid=access-withheld-notice]";
+  await vi.waitFor(() => expect($(`${notice} [data-testid=notice]`)?.textContent).toBe(trackerAccessOffAbove("https://new.example")));
+  expect($(`${notice} button[name=allow-access]`)?.textContent).toBe(ALLOW_TRACKER_ACCESS);
+  background.asProbed = null;
+  access.withheld.clear();
+  announce();
+  await vi.waitFor(() => expect($(notice)).toBeNull());
 });
 
 it("while connected, Show the API token asks the background for it, once asked, and shows it to copy", async () => {
@@ -359,4 +468,21 @@ it("a disconnect that settled a replacement, or could not, shows the tokens to k
   );
   expect($("[data-testid=pending-token]")?.textContent).toBe("mt_maybe_in_place");
   expect($("[data-testid=stored-token]")?.textContent).toBe("mt_the_only_key");
+});
+
+it("the browser's answer for the tracker connected before does not speak for the one connected now", async () => {
+  access.withheld.add("https://other.example/*");
+  access.held = [];
+  // Connected to another tracker elsewhere (another tab): the page reads the connection again every 3 s.
+  background.connection = { ...CONNECTED, trackerUrl: "https://other.example" };
+  const other = "Connected to https://other.example (account abcdefghijklmnop)";
+  await vi.waitFor(() => expect(line()[0]).toContain("https://other.example"), { timeout: 5000 });
+  expect(line()).toEqual([`${other}; asking the browser whether Mailtracker may reach it…`, "muted"]);
+  const held = access.held;
+  access.held = null;
+  for (const answer of held) answer();
+  await vi.waitFor(() => expect(line()).toEqual([`${other}, but ${trackerAccessOffAbove("https://other.example")}`, "error"]));
+  access.withheld.clear();
+  background.connection = CONNECTED;
+  await vi.waitFor(() => expect(line()).toEqual([CONNECTED_TO, "ok"]), { timeout: 5000 });
 });

@@ -21,15 +21,17 @@ import {
   readDays,
   readDomainList,
   saveOptions,
+  trackerAccessGranted,
 } from "../options-store";
-import { useHostAccess, WithheldAccess } from "../pages/allow-access";
+import { AllowAccessButton, useHostAccess, WithheldAccess } from "../pages/allow-access";
 import { CopyButton } from "../pages/copy-button";
 import { OutboxList } from "../pages/outbox-list";
 import { useSavedNote } from "../pages/saved-note";
-import { errorText, trackerAccessOffAbove } from "../words";
+import { errorText, TOKEN_REFUSED, trackerAccessOffAbove } from "../words";
 import { UnmatchedSignalsList } from "./unmatched-signals";
 
-type Notice = { kind: "ok" | "error"; text: string } | null;
+/** What the page says of the rep's last action; `allowFor`: the tracker whose site the browser withheld from it. */
+type Notice = { kind: "ok" | "error"; text: string; allowFor?: string } | null;
 
 /** The background's words for a browser that never connected (handlers.ts connection()). */
 const NOT_CONNECTED = "not connected to a tracker yet";
@@ -47,6 +49,47 @@ function requestHostAccess(trackerUrl: string): Promise<void> {
   return browser.permissions.request({ origins }).then((granted) => {
     if (!granted) throw new Error(`without access to ${url.origin} and Gmail the extension cannot track (permission declined)`);
   });
+}
+
+/** A call the tracker at `trackerUrl` never got: the browser withholds its site from the extension. */
+class TrackerAccessWithheld extends Error {
+  constructor(readonly trackerUrl: string) {
+    super(trackerAccessOffAbove(trackerUrl));
+  }
+}
+
+/**
+ * `call` (the background reaching the tracker at `trackerUrl`), made only while the browser lets the extension reach
+ * that site: withheld (Chrome's "Site access", Firefox's add-on permissions), a fetch fails as a tracker that is down
+ * does, and the background's probe would send the rep looking for an outage that is not there. Asked again after a
+ * failure, as the background's own calls do (api.ts answer): access taken away while the call was on its way refused
+ * it as well.
+ */
+async function reachingTracker<T>(trackerUrl: string, call: () => Promise<T>): Promise<T> {
+  if (!(await trackerAccessGranted(trackerUrl))) throw new TrackerAccessWithheld(trackerUrl);
+  try {
+    return await call();
+  } catch (error) {
+    if (!(await trackerAccessGranted(trackerUrl))) throw new TrackerAccessWithheld(trackerUrl);
+    throw error;
+  }
+}
+
+/**
+ * The notice of a call the browser's withheld access stopped, with the button that gives it back, shown until the
+ * browser says the tracker's site is allowed again (then the rep tries again). `gmail`: whether Gmail's site is allowed.
+ */
+function AccessWithheldNotice({ text, trackerUrl, gmail }: { text: string; trackerUrl: string; gmail: boolean }) {
+  const access = useHostAccess(trackerUrl);
+  if (access?.tracker) return null;
+  return (
+    <div data-testid="access-withheld-notice">
+      <p data-testid="notice" class="error">
+        {text}
+      </p>
+      <AllowAccessButton trackerUrl={trackerUrl} access={{ gmail, tracker: false }} inPopup={false} />
+    </div>
+  );
 }
 
 /** The options that are on or off. */
@@ -388,7 +431,7 @@ function OptionsPage() {
     try {
       setNotice({ kind: "ok", text: await task() });
     } catch (error) {
-      setNotice({ kind: "error", text: errorText(error) });
+      setNotice({ kind: "error", text: errorText(error), allowFor: error instanceof TrackerAccessWithheld ? error.trackerUrl : undefined });
     } finally {
       setBusy(false);
       await reload();
@@ -409,14 +452,17 @@ function OptionsPage() {
     const access = url ? requestHostAccess(url) : null;
     return run(async () => {
       if (!url || !access) throw new Error("the tracker address must be like https://track.example.com or 127.0.0.1:8787");
+      // Asked for first (a new tracker's site is granted here), then checked: the call starts with the tracker's probe.
       await access;
-      const result = await callFromPage("connect", {
-        trackerUrl: url,
-        apiToken: apiToken || undefined,
-        registrationSecret: registrationSecret.trim() || undefined,
-        newAccount: confirmed.newAccount ?? false,
-        otherAccount: confirmed.otherAccount ?? false,
-      }).catch((error: unknown) => {
+      const result = await reachingTracker(url, () =>
+        callFromPage("connect", {
+          trackerUrl: url,
+          apiToken: apiToken || undefined,
+          registrationSecret: registrationSecret.trim() || undefined,
+          newAccount: confirmed.newAccount ?? false,
+          otherAccount: confirmed.otherAccount ?? false,
+        }),
+      ).catch((error: unknown) => {
         // This browser holds an account the page did not know of (another tab, another tracker address), or the
         // token opens another account than the one it holds: ask.
         if (error instanceof Error && error.message === NEW_ACCOUNT_NEEDS_CONFIRMATION) return "new-account" as const;
@@ -436,7 +482,9 @@ function OptionsPage() {
     });
   };
 
-  const testConnection = () => run(async () => (await callFromPage("testConnection", null)).message);
+  // The background probes the tracker of the options (its address even while not connected) before anything else.
+  const testConnection = (trackerUrl: string) =>
+    run(async () => (await reachingTracker(trackerUrl, () => callFromPage("testConnection", null))).message);
   const disconnect = () =>
     run(async () => {
       const { keep } = await callFromPage("disconnect", { confirmed: true });
@@ -469,6 +517,18 @@ function OptionsPage() {
 
   if (!options || !state) return <p class="muted">Loading…</p>;
   const { connection, tracker } = state;
+  // Connected is not answering: the tracker out of reach, or refusing the token, is said as in the popup; its site
+  // withheld, nothing is known of it (the background hears no call: tracker-reach.ts withdrawn). Undefined until the
+  // browser answered whether it withholds it: neither green nor a problem is known then.
+  const connectionProblem = !access
+    ? undefined
+    : !access.tracker
+      ? trackerAccessOffAbove(connection.trackerUrl)
+      : !tracker || tracker.reachable
+        ? null
+        : tracker.refused
+          ? (tracker.problem ?? TOKEN_REFUSED)
+          : `the tracker does not answer: ${tracker.problem}`;
   // While connected, tucked away: Connect then means "another account", a question it asks before acting.
   const connectForm = (
     <>
@@ -513,18 +573,17 @@ function OptionsPage() {
         </a>
       </p>
       <h2>Tracker</h2>
-      {/* Connected is not answering: the tracker out of reach, or refusing the token, is said here as in the popup; its
-          site withheld, nothing is known of it (the background hears no call: tracker-reach.ts withdrawn). */}
-      <p data-testid="connection" class={connection.connected && access.tracker && tracker?.reachable !== false ? "ok" : "error"}>
+      <p
+        data-testid="connection"
+        class={!connection.connected ? "error" : connectionProblem === undefined ? "muted" : connectionProblem ? "error" : "ok"}
+      >
         {connection.connected
           ? `Connected to ${connection.trackerUrl} (account ${connection.accountId})${
-              !access.tracker
-                ? `, but ${trackerAccessOffAbove(connection.trackerUrl)}`
-                : !tracker || tracker.reachable
-                  ? ""
-                  : tracker.refused
-                    ? `, but ${tracker.problem}`
-                    : `, but the tracker does not answer: ${tracker.problem}`
+              connectionProblem === undefined
+                ? "; asking the browser whether Mailtracker may reach it…"
+                : connectionProblem
+                  ? `, but ${connectionProblem}`
+                  : ""
             }`
           : connection.accountId === null && connection.problem === NOT_CONNECTED
             ? "Not connected yet: enter your tracker's address and press Connect."
@@ -558,7 +617,7 @@ function OptionsPage() {
       ) : (
         connectForm
       )}
-      <button type="button" name="test" disabled={busy} onClick={() => void testConnection()}>
+      <button type="button" name="test" disabled={busy} onClick={() => void testConnection(connection.trackerUrl)}>
         Test connection
       </button>
       {connection.connected ? (
@@ -577,7 +636,9 @@ function OptionsPage() {
           )}
         </>
       ) : null}
-      {notice ? (
+      {notice?.allowFor ? (
+        <AccessWithheldNotice text={notice.text} trackerUrl={notice.allowFor} gmail={access?.gmail ?? true} />
+      ) : notice ? (
         <p data-testid="notice" class={notice.kind}>
           {notice.text}
         </p>

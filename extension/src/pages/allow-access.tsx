@@ -28,15 +28,17 @@ export const asksOnOptionsPage = (): boolean => FIREFOX_BUILD;
  * permissions", and onRemoved, "Fired when access to permissions has been removed from the extension": Chrome's
  * chrome.permissions reference; MDN, permissions.onAdded and permissions.onRemoved, Firefox 77 on; both read
  * 2026-12-07), the settings' withdrawals included (the background's watch hears them: watchGmailHealth). The latest
- * answer wins: one asked before a later change must not undo what that change showed.
+ * answer wins: one asked before a later change must not undo what that change showed. Null until the browser answered
+ * for `trackerUrl` (an answer for another address, before it changed, does not speak for it): a page says nothing it
+ * does not know yet, neither a site withheld nor a green Connected.
  */
-export function useHostAccess(trackerUrl: string | null): HostAccess {
-  const [access, setAccess] = useState<HostAccess>({ gmail: true, tracker: true });
+export function useHostAccess(trackerUrl: string | null): HostAccess | null {
+  const [seen, setSeen] = useState<{ trackerUrl: string | null; access: HostAccess } | null>(null);
   useEffect(() => {
     let asked = 0;
     const check = () => {
       const turn = ++asked;
-      void hostAccess(trackerUrl).then((seen) => turn === asked && setAccess(seen));
+      void hostAccess(trackerUrl).then((access) => turn === asked && setSeen({ trackerUrl, access }));
     };
     check();
     browser.permissions.onAdded.addListener(check);
@@ -47,7 +49,7 @@ export function useHostAccess(trackerUrl: string | null): HostAccess {
       browser.permissions.onRemoved.removeListener(check);
     };
   }, [trackerUrl]);
-  return access;
+  return seen?.trackerUrl === trackerUrl ? seen.access : null;
 }
 
 /**
@@ -88,10 +90,10 @@ export function AllowAccessButton({ trackerUrl, access, inPopup }: { trackerUrl:
 /**
  * The options page's section while the extension may not run in Gmail or reach the tracker (`access`: useHostAccess,
  * which the page's connection line reads too): what stops, in the popup's words, and the button that asks for both
- * again (where Firefox's popup sends the rep). Nothing while both are allowed.
+ * again (where Firefox's popup sends the rep). Nothing while both are allowed, or while the browser has not answered.
  */
-export function WithheldAccess({ trackerUrl, access }: { trackerUrl: string | null; access: HostAccess }) {
-  if (access.gmail && access.tracker) return null;
+export function WithheldAccess({ trackerUrl, access }: { trackerUrl: string | null; access: HostAccess | null }) {
+  if (!access || (access.gmail && access.tracker)) return null;
   return (
     <section data-testid="withheld-access">
       {withheldAccessSentences(trackerUrl, access).map((sentence) => (

@@ -18,7 +18,8 @@ const REFRESH_MS = 3000;
 export function GmailHealthNotice({ trackerUrl }: { trackerUrl: string | null }) {
   const [health, setHealth] = useState<(TabHealth & { front: boolean }) | null>(null);
   const [gmailInFront, setGmailInFront] = useState(false);
-  const access = useHostAccess(trackerUrl);
+  // Until the browser answers, nothing is taken as withheld: the popup offers no button for what may be allowed.
+  const access = useHostAccess(trackerUrl) ?? { gmail: true, tracker: true };
   // Asked again at once when Gmail's access changes: the tab in front shows its address only while it is granted.
   useEffect(() => {
     let live = true;
