@@ -26,7 +26,7 @@ import { followUpGmailHandlers, followUpPageHandlers, type Reminders } from "./f
 import { gmailHealthGmailHandlers, gmailHealthPageHandlers } from "./gmail-health";
 import { gmailTrafficHandlers } from "./gmail-traffic";
 import { handler, noInput, strings } from "./handler";
-import type { HeldSignals, UnmatchedSignal } from "./held-signals";
+import { type HeldSignals, unmatchedSignalHandlers } from "./held-signals";
 import { type ActivitySummary, type FeedPoller, summarize } from "./notifications";
 import { type Outbox, type OutboxEntry, unregisteredWords } from "./outbox";
 import type { SentAccounts } from "./sent-accounts";
@@ -571,8 +571,8 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
       };
     }),
 
-    /** The options page: the replies and bounces the tracker matched to no tracked email after every retry (held-signals.ts). */
-    unmatchedSignals: handler(noInput, (): Promise<UnmatchedSignal[]> => held.givenUp()),
+    /** The options page: the replies and bounces the tracker never counted, and their Clear (held-signals.ts). */
+    ...unmatchedSignalHandlers(held),
 
     /** The options page's (and the dashboard's) state: the tracker's reachability as last heard, without a call. */
     getState: handler(noInput, async (): Promise<ExtensionState> => {
