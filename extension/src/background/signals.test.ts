@@ -245,6 +245,10 @@ describe("signals of a thread whose email is still in the outbox", () => {
     await held.hold([], [reply("a")]);
     expect((await held.all()).at(-1)?.signal.gmailMessageId).toBe("a");
     expect((await held.listing()).signals.map((r) => r.signal.gmailMessageId)).toEqual(["u", "v"]);
+    // One pushed out never had all its tries: answered unmatched again, it has them now.
+    expect(await held.unmatched([], [reply("u", "tracked")])).toEqual([]);
+    expect((await held.all()).at(-1)?.unmatched?.times).toBe(1);
+    expect((await held.listing()).signals.map((r) => r.signal.gmailMessageId)).toEqual(["v"]);
     warn.mockRestore();
   });
 });
