@@ -2,7 +2,7 @@
 // after every retry, or pushed out while too many waited to be sent. Listed for the rep rather than dropped, since each
 // may be a reply or a bad address their tracker never counted; cleared by the rep once read.
 import { TOO_MANY_WAITING, type UnmatchedListing, type UnmatchedSignal } from "../background/held-signals";
-import { counted, timeShown } from "../words";
+import { counted, notCountedSignals, timeShown } from "../words";
 
 function what({ signal }: UnmatchedSignal): string {
   if (signal.kind === "reply") return `Reply from ${signal.from}`;
@@ -21,10 +21,7 @@ export function UnmatchedSignalsList({ listing, now, onClear }: { listing: Unmat
   if (signals.length === 0 && unlisted === 0) return null;
   return (
     <div data-testid="unmatched-signals">
-      <p>
-        {counted(signals.length + unlisted, "reply or bounce notice", "replies or bounce notices")} seen in Gmail{" "}
-        {signals.length + unlisted === 1 ? "was" : "were"} not counted by your tracker:
-      </p>
+      <p>{notCountedSignals(signals.length + unlisted)}:</p>
       <ul>
         {[...signals].reverse().map((item) => (
           <li key={item.signal.gmailMessageId}>
