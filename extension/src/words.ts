@@ -6,6 +6,13 @@ export function counted(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
+/**
+ * What the options page and the popup say of the replies and bounce notices the tracker never counted (held-signals.ts
+ * UnmatchedSignal): the first words of the options page's list of them.
+ */
+export const notCountedSignals = (n: number): string =>
+  `${counted(n, "reply or bounce notice", "replies or bounce notices")} seen in Gmail ${n === 1 ? "was" : "were"} not counted by your tracker`;
+
 /** An email's subject as the rep reads it: "(no subject)" for none, or one of spaces only. */
 export function subjectShown(subject: string | null | undefined): string {
   return subject?.trim() || "(no subject)";

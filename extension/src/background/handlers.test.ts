@@ -117,7 +117,7 @@ import { TOTALS_MAX_AGE_MS, TrackerTotals } from "./digest";
 import { followUpWaits, Reminders } from "./follow-ups";
 import { runHandler } from "./handler";
 import { gmailHandlers, NEW_ACCOUNT_NEEDS_CONFIRMATION, OTHER_ACCOUNT_NEEDS_CONFIRMATION, pageHandlers } from "./handlers";
-import { HeldSignals } from "./held-signals";
+import { HeldSignals, UNLISTED_SIGNALS_KEY, UNMATCHED_SIGNALS_KEY } from "./held-signals";
 import { memoryArea } from "./memory-area";
 import { FEED_KEY, FeedPoller, MIN_POLL_GAP_MS, type PollerDeps, readFeedState } from "./notifications";
 import { type DeliveryResult, Outbox } from "./outbox";
@@ -312,6 +312,17 @@ it("the popup hears that the tracker refuses this browser's token, not that it d
   const activity = await pages.getActivity.run(null, fromPopup);
   expect(activity).toMatchObject({ reachable: false, refused: true });
   expect(activity.problem).toMatch(/does not accept this browser's API token.*connect again/);
+});
+
+it("the popup hears how many replies and bounces the tracker never counted, listed or not, cleared ones left out", async () => {
+  const { pages, area } = background();
+  const signal = (gmailMessageId: string) => ({
+    signal: { kind: "reply", threadId: "t", gmailMessageId, at: "2026-11-22T10:00:00.000Z", from: "carol@prospect.example" },
+    times: 5,
+    givenUpAt: 0,
+  });
+  await area.set({ [UNMATCHED_SIGNALS_KEY]: [signal("r1"), { ...signal("r2"), cleared: true }], [UNLISTED_SIGNALS_KEY]: 2 });
+  expect((await pages.getActivity.run(null, fromPopup)).notCounted).toBe(3);
 });
 
 it("the options page hears, without a call of its own, that the tracker refuses the token or does not answer", async () => {

@@ -26,7 +26,7 @@ import { followUpGmailHandlers, followUpPageHandlers, type Reminders } from "./f
 import { gmailHealthGmailHandlers, gmailHealthPageHandlers } from "./gmail-health";
 import { gmailTrafficHandlers } from "./gmail-traffic";
 import { handler, noInput, strings } from "./handler";
-import type { HeldSignals, UnmatchedSignal } from "./held-signals";
+import { type HeldSignals, unmatchedSignalHandlers } from "./held-signals";
 import { type ActivitySummary, type FeedPoller, summarize } from "./notifications";
 import { type Outbox, type OutboxEntry, unregisteredWords } from "./outbox";
 import type { SentAccounts } from "./sent-accounts";
@@ -520,6 +520,8 @@ export interface ExtensionState {
 export interface ActivityState extends ActivitySummary, Reachability {
   /** The connection and the outbox, as getState answers them: the popup needs one call per refresh. */
   state: ExtensionState;
+  /** How many replies and bounce notices the tracker never counted the options page lists (held-signals.ts). */
+  notCounted: number;
 }
 
 export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: ContactCheckCache, reminders: Reminders, held: HeldSignals) {
@@ -560,19 +562,20 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
       // The totals are the tracker's when it answers; the extension's own (summarize) when it does not.
       // As stored now (snapshot), not after the deliveries under way: each may wait out api.ts's timeout on a tracker
       // that does not answer, which is when the rep opens the popup or the options page to see why.
-      const [feed, entries] = await Promise.all([credentials ? receipts.poller.state() : null, outbox.snapshot()]);
+      const [feed, entries, listing] = await Promise.all([credentials ? receipts.poller.state() : null, outbox.snapshot(), held.listing()]);
       const now = Date.now();
       const totals = credentials && reach.reachable ? await receipts.totals.read(access, credentials, feed, now).catch(() => null) : null;
       return {
         ...summarize(feed, now),
         ...totals,
         state: { connection: state, outbox: entries, tracker: credentials ? reach : null },
+        notCounted: listing.signals.length + listing.unlisted,
         ...reach,
       };
     }),
 
-    /** The options page: the replies and bounces the tracker matched to no tracked email after every retry (held-signals.ts). */
-    unmatchedSignals: handler(noInput, (): Promise<UnmatchedSignal[]> => held.givenUp()),
+    /** The options page: the replies and bounces the tracker never counted, and their Clear (held-signals.ts). */
+    ...unmatchedSignalHandlers(held),
 
     /** The options page's (and the dashboard's) state: the tracker's reachability as last heard, without a call. */
     getState: handler(noInput, async (): Promise<ExtensionState> => {

@@ -3,10 +3,14 @@
 // the email is registered (signals.ts releaseHeldSignals). A reply seen while the tracker was down is then not
 // lost when the rep moves on to another thread, reloads Gmail or restarts the browser. One the tracker answers
 // `unmatched` (no tracked email of its thread sent before it: docs/protocol.md, Attribution) is kept here too and sent
-// again a few times over some hours, then recorded where a developer finds it (UNMATCHED_SIGNALS_KEY), not deleted.
-import type { z } from "zod";
+// again a few times over some hours, then recorded (UNMATCHED_SIGNALS_KEY), not deleted, and listed on the options
+// page. Storage is bounded, but nothing leaves it unseen: a signal pushed out of the held ones by their bound goes to
+// that record, and one pushed out of the record is counted there (UNLISTED_SIGNALS_KEY).
+import { z } from "zod";
 import type { signalsRequest } from "../../../shared/api";
+import { GMAIL_ID_WITH_HASH } from "../../../shared/gmail-message-id";
 import { serialRunner } from "../serial";
+import { handler, noInput } from "./handler";
 import type { KeyValueArea } from "./outbox";
 
 /** One reply or notice, as validated (defaults filled in). */
@@ -20,16 +24,32 @@ export interface HeldSignal {
   unmatched?: { times: number; nextAt: number };
 }
 
-/** A signal the tracker still answered `unmatched` after every retry, as recorded in UNMATCHED_SIGNALS_KEY. */
+/** A signal the tracker never counted, as recorded in UNMATCHED_SIGNALS_KEY. */
 export interface UnmatchedSignal {
   signal: Signal;
-  /** How many times the tracker answered `unmatched`, and when the last one came. */
+  /** How many times the tracker answered `unmatched`, and when the last one came (or it was pushed out). */
   times: number;
   givenUpAt: number;
+  /**
+   * Absent: the tracker still answered `unmatched` after every retry. TOO_MANY_WAITING: pushed out of the held signals
+   * by MAX_HELD_SIGNALS before it could be sent (or sent again); held again, and sent, if a Gmail tab reports it again.
+   */
+  reason?: typeof TOO_MANY_WAITING;
+  /** The rep cleared it from the options page's list; kept so that one reported again is not tried all over again. */
+  cleared?: true;
 }
 
+/** UnmatchedSignal's reason for a signal pushed out of the held ones by their bound. */
+export const TOO_MANY_WAITING = "too-many-waiting";
+
 export const HELD_SIGNALS_KEY = "heldSignals";
-/** A bound on storage: far more replies than a rep gets while one tracker outage lasts. The oldest go first. */
+/**
+ * A bound on storage: far more replies than a rep gets while one tracker outage lasts. Those pushed out go to the
+ * record of signals not counted (UNMATCHED_SIGNALS_KEY, reason TOO_MANY_WAITING), first the ones the tracker answered
+ * `unmatched` already (seldom counted in the end), then the ones waiting for their email's registration (nearly always
+ * counted once it arrives), oldest first in each: the newest are the threads the rep is working on now. Replies and
+ * bounces alike: each is what the tracker knows of its email (a reply stops its follow-up, a bounce marks an address).
+ */
 export const MAX_HELD_SIGNALS = 1000;
 
 /**
@@ -39,10 +59,28 @@ export const MAX_HELD_SIGNALS = 1000;
  * with a send time or thread id the tracker matches; a signal still unmatched after hours will stay so.
  */
 export const UNMATCHED_RETRY_MS = [60_000, 10 * 60_000, 60 * 60_000, 6 * 60 * 60_000];
-/** Where given-up signals are recorded (the extension's storage, read in its developer tools), newest last. */
+/** Where the signals not counted are recorded (listed on the options page), newest last. */
 export const UNMATCHED_SIGNALS_KEY = "unmatchedSignals";
-/** A bound on that record: the newest are kept. */
+/** A bound on that record: those the rep cleared go first, then the oldest, counted in UNLISTED_SIGNALS_KEY. */
 export const MAX_UNMATCHED_RECORDED = 100;
+/** How many signals not counted, and not cleared by the rep, were pushed out of the record by its bound. */
+export const UNLISTED_SIGNALS_KEY = "unmatchedSignalsUnlisted";
+
+/** What the options page lists: the signals not counted the rep has not cleared, oldest first, and how many more. */
+export interface UnmatchedListing {
+  signals: UnmatchedSignal[];
+  unlisted: number;
+}
+
+/**
+ * `over` items pushed out of `items`: first those `goesFirst` picks, then the others, oldest (first) first in each.
+ * Returns those kept, in their order, and those pushed out.
+ */
+function pushOut<T>(items: readonly T[], over: number, goesFirst: (item: T) => boolean): { kept: T[]; out: T[] } {
+  if (over <= 0) return { kept: [...items], out: [] };
+  const out = new Set([...items.filter(goesFirst), ...items.filter((item) => !goesFirst(item))].slice(0, over));
+  return { kept: items.filter((item) => !out.has(item)), out: items.filter((item) => out.has(item)) };
+}
 
 export class HeldSignals {
   private readonly serial = serialRunner();
@@ -64,10 +102,62 @@ export class HeldSignals {
     return (await this.all()).filter((h) => h.unmatched === undefined || h.unmatched.nextAt <= now);
   }
 
-  /** The signals given up on after every retry (UNMATCHED_SIGNALS_KEY), oldest first. */
+  /** The signals not counted (UNMATCHED_SIGNALS_KEY), cleared ones too, oldest first. */
   async givenUp(): Promise<UnmatchedSignal[]> {
     const stored = (await this.area.get(UNMATCHED_SIGNALS_KEY))[UNMATCHED_SIGNALS_KEY];
     return Array.isArray(stored) ? (stored as UnmatchedSignal[]) : [];
+  }
+
+  private async unlisted(): Promise<number> {
+    const stored = (await this.area.get(UNLISTED_SIGNALS_KEY))[UNLISTED_SIGNALS_KEY];
+    return typeof stored === "number" ? stored : 0;
+  }
+
+  /** The options page's list (UnmatchedListing). */
+  async listing(): Promise<UnmatchedListing> {
+    const [record, unlisted] = await Promise.all([this.givenUp(), this.unlisted()]);
+    return { signals: record.filter((r) => !r.cleared), unlisted };
+  }
+
+  /**
+   * The rep cleared the list they saw: those signals, and as many of the unlisted. Ones recorded since stay listed.
+   * The cleared ones stay in the record, unlisted, until its bound pushes them out.
+   */
+  clear(seen: { gmailMessageIds: readonly string[]; unlisted: number }): Promise<void> {
+    const ids = new Set(seen.gmailMessageIds);
+    return this.serial(async () => {
+      const record = (await this.givenUp()).map((r): UnmatchedSignal => (ids.has(r.signal.gmailMessageId) ? { ...r, cleared: true } : r));
+      await this.area.set({
+        [UNMATCHED_SIGNALS_KEY]: record,
+        [UNLISTED_SIGNALS_KEY]: Math.max(0, (await this.unlisted()) - seen.unlisted),
+      });
+    });
+  }
+
+  /**
+   * Writes the held signals and the record with `added` (under the lock), each within its bound (MAX_HELD_SIGNALS,
+   * MAX_UNMATCHED_RECORDED): held ones pushed out are recorded TOO_MANY_WAITING, recorded ones pushed out counted. A
+   * signal held again leaves the record of those pushed out: it is on its way again.
+   */
+  private async store(held: readonly HeldSignal[], added: readonly UnmatchedSignal[] = []): Promise<void> {
+    const now = this.now();
+    const { kept, out } = pushOut(held, held.length - MAX_HELD_SIGNALS, (h) => h.unmatched !== undefined);
+    const pushed = out.map(
+      (h): UnmatchedSignal => ({ signal: h.signal, times: h.unmatched?.times ?? 0, givenUpAt: now, reason: TOO_MANY_WAITING }),
+    );
+    if (pushed.length > 0)
+      console.warn(`more than ${MAX_HELD_SIGNALS} replies or bounces waiting: the oldest recorded in ${UNMATCHED_SIGNALS_KEY}`, pushed);
+    const waiting = new Set(kept.map((h) => h.signal.gmailMessageId));
+    const record = [...(await this.givenUp()), ...added, ...pushed].filter(
+      (r) => !(r.reason === TOO_MANY_WAITING && waiting.has(r.signal.gmailMessageId)),
+    );
+    const bounded = pushOut(record, record.length - MAX_UNMATCHED_RECORDED, (r) => r.cleared === true);
+    const unlisted = bounded.out.filter((r) => !r.cleared).length;
+    await this.area.set({
+      [HELD_SIGNALS_KEY]: kept,
+      [UNMATCHED_SIGNALS_KEY]: bounded.kept,
+      ...(unlisted > 0 ? { [UNLISTED_SIGNALS_KEY]: (await this.unlisted()) + unlisted } : {}),
+    });
   }
 
   /**
@@ -81,9 +171,10 @@ export class HeldSignals {
       const now = this.now();
       const held = await this.all();
       const givenUp: UnmatchedSignal[] = [];
-      // One given up already, reported again by a Gmail tab loaded since: not tried all over again.
+      // One given up already, reported again by a Gmail tab loaded since: not tried all over again (one pushed out by
+      // the bound, never tried to the end, is).
       const record = await this.givenUp();
-      const before = new Set(record.map((g) => g.signal.gmailMessageId));
+      const before = new Set(record.filter((g) => g.reason === undefined).map((g) => g.signal.gmailMessageId));
       const again = signals.filter((s) => before.has(s.gmailMessageId)).map((s) => s.gmailMessageId);
       for (const signal of signals.filter((s) => !before.has(s.gmailMessageId))) {
         const index = held.findIndex((h) => h.signal.gmailMessageId === signal.gmailMessageId);
@@ -102,10 +193,7 @@ export class HeldSignals {
       }
       if (givenUp.length > 0)
         console.warn(`replies or bounces matched no tracked email after every retry, recorded in ${UNMATCHED_SIGNALS_KEY}`, givenUp);
-      await this.area.set({
-        [HELD_SIGNALS_KEY]: held.slice(-MAX_HELD_SIGNALS),
-        [UNMATCHED_SIGNALS_KEY]: [...record, ...givenUp].slice(-MAX_UNMATCHED_RECORDED),
-      });
+      await this.store(held, givenUp);
       return [...again, ...givenUp.map((g) => g.signal.gmailMessageId)];
     });
   }
@@ -117,7 +205,7 @@ export class HeldSignals {
       const known = new Set(held.map((h) => h.signal.gmailMessageId));
       const fresh = signals.filter((s) => !known.has(s.gmailMessageId)).map((signal) => ({ self: [...self], signal }));
       if (fresh.length === 0) return;
-      await this.area.set({ [HELD_SIGNALS_KEY]: [...held, ...fresh].slice(-MAX_HELD_SIGNALS) });
+      await this.store([...held, ...fresh]);
     });
   }
 
@@ -130,4 +218,22 @@ export class HeldSignals {
       if (left.length !== held.length) await this.area.set({ [HELD_SIGNALS_KEY]: left });
     });
   }
+}
+
+/** The options page's calls (spread into handlers.ts's page table): the list of signals not counted, and its Clear. */
+export function unmatchedSignalHandlers(held: HeldSignals) {
+  return {
+    unmatchedSignals: handler(noInput, (): Promise<UnmatchedListing> => held.listing()),
+    /** Clears what the page showed (UnmatchedListing): the ids listed, and the count of those not listed. */
+    clearUnmatchedSignals: handler(
+      z.object({
+        gmailMessageIds: z.array(z.string().regex(GMAIL_ID_WITH_HASH, "must be a Gmail message id")).max(MAX_UNMATCHED_RECORDED),
+        unlisted: z.number().int().min(0),
+      }),
+      async (seen): Promise<UnmatchedListing> => {
+        await held.clear(seen);
+        return held.listing();
+      },
+    ),
+  };
 }

@@ -10,8 +10,11 @@ import {
   HeldSignals,
   MAX_HELD_SIGNALS,
   MAX_UNMATCHED_RECORDED,
+  TOO_MANY_WAITING,
+  UNLISTED_SIGNALS_KEY,
   UNMATCHED_RETRY_MS,
   UNMATCHED_SIGNALS_KEY,
+  unmatchedSignalHandlers,
 } from "./held-signals";
 import { memoryArea } from "./memory-area";
 import { releaseHeldSignals, type SignalDeps, signalHandlers } from "./signals";
@@ -208,18 +211,101 @@ describe("signals of a thread whose email is still in the outbox", () => {
     await vi.waitFor(async () => expect(await deps.held.all()).toEqual([]));
   });
 
-  it("are kept once each, the newest within a bound", async () => {
+  it("are kept once each; past the bound the oldest are recorded as not sent, those answered unmatched first", async () => {
     const area = memoryArea();
-    const held = new HeldSignals(area);
+    const clock = { now: Date.parse("2026-11-22T10:00:05.000Z") };
+    const held = new HeldSignals(area, () => clock.now);
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
     await Promise.all([held.hold([], [reply("a"), reply("b")]), held.hold([], [reply("b"), reply("c")])]);
     expect((await held.all()).map((h) => h.signal.gmailMessageId)).toEqual(["a", "b", "c"]);
+    // One the tracker answered unmatched, newer than a, b and c: still the first pushed out.
+    await held.unmatched([], [reply("u", "tracked")]);
     await held.hold(
       [],
-      Array.from({ length: MAX_HELD_SIGNALS }, (_, i) => reply(`n${i}`)),
+      Array.from({ length: MAX_HELD_SIGNALS - 2 }, (_, i) => reply(`n${i}`)),
     );
-    const kept = area.data[HELD_SIGNALS_KEY] as unknown[];
-    expect(kept).toHaveLength(MAX_HELD_SIGNALS);
-    expect((await held.all())[0]?.signal.gmailMessageId).toBe("n0");
+    expect(area.data[HELD_SIGNALS_KEY]).toHaveLength(MAX_HELD_SIGNALS);
+    expect((await held.all()).slice(0, 2).map((h) => h.signal.gmailMessageId)).toEqual(["b", "c"]);
+    expect(await held.listing()).toEqual({
+      signals: [
+        { signal: reply("a"), times: 0, givenUpAt: clock.now, reason: TOO_MANY_WAITING },
+        { signal: reply("u", "tracked"), times: 1, givenUpAt: clock.now, reason: TOO_MANY_WAITING },
+      ],
+      unlisted: 0,
+    });
+    expect(warn).toHaveBeenCalledOnce();
+
+    // The tracker answers unmatched while the held ones are at their bound: that one is recorded, not another dropped.
+    await held.unmatched([], [reply("v", "tracked")]);
+    expect(area.data[HELD_SIGNALS_KEY]).toHaveLength(MAX_HELD_SIGNALS);
+    expect((await held.listing()).signals.map((r) => r.signal.gmailMessageId)).toEqual(["a", "u", "v"]);
+
+    // Reported again by a Gmail tab once there is room: held again, and no longer listed as not sent.
+    await held.settle(["b", "c"]);
+    await held.hold([], [reply("a")]);
+    expect((await held.all()).at(-1)?.signal.gmailMessageId).toBe("a");
+    expect((await held.listing()).signals.map((r) => r.signal.gmailMessageId)).toEqual(["u", "v"]);
+    // One pushed out never had all its tries: answered unmatched again, it has them now.
+    expect(await held.unmatched([], [reply("u", "tracked")])).toEqual([]);
+    expect((await held.all()).at(-1)?.unmatched?.times).toBe(1);
+    expect((await held.listing()).signals.map((r) => r.signal.gmailMessageId)).toEqual(["v"]);
+    warn.mockRestore();
+  });
+});
+
+describe("the record of signals not counted", () => {
+  const at = "2026-11-22T10:00:00.000Z";
+  const reply = (gmailMessageId: string) =>
+    ({ kind: "reply", threadId: "tracked", gmailMessageId, at, from: "carol@prospect.example" }) as const;
+  const given = (gmailMessageId: string) => ({ signal: reply(gmailMessageId), times: 5, givenUpAt: 0 });
+  /** What the background does with the options page's message: validate it, then run the handler. */
+  const run = (held: HeldSignals, type: "unmatchedSignals" | "clearUnmatchedSignals", input: unknown) => {
+    const handlers = unmatchedSignalHandlers(held);
+    return type === "unmatchedSignals"
+      ? runHandler(type, handlers.unmatchedSignals, input, SENDER)
+      : runHandler(type, handlers.clearUnmatchedSignals, input, SENDER);
+  };
+
+  it("is cleared from the options page as far as the rep saw it, cleared ones unlisted but still not tried again", async () => {
+    const area = memoryArea();
+    const held = new HeldSignals(area);
+    await area.set({ [UNMATCHED_SIGNALS_KEY]: [given("r1"), given("r2")], [UNLISTED_SIGNALS_KEY]: 3 });
+    const seen = await run(held, "unmatchedSignals", null);
+    expect(seen).toEqual({ signals: [given("r1"), given("r2")], unlisted: 3 });
+    // Bad input is refused in words, and clears nothing.
+    await expect(run(held, "clearUnmatchedSignals", { gmailMessageIds: ["not an id"], unlisted: 0 })).rejects.toThrow(
+      "clearUnmatchedSignals does not take this input (gmailMessageIds.0: must be a Gmail message id)",
+    );
+    await expect(run(held, "clearUnmatchedSignals", { gmailMessageIds: [], unlisted: -1 })).rejects.toThrow("unlisted");
+    expect(await held.listing()).toEqual(seen);
+
+    // One recorded, and two pushed out unlisted, after the page read the list: they stay.
+    await area.set({ [UNMATCHED_SIGNALS_KEY]: [given("r1"), given("r2"), given("r3")], [UNLISTED_SIGNALS_KEY]: 5 });
+    const cleared = await run(held, "clearUnmatchedSignals", { gmailMessageIds: ["r1", "r2"], unlisted: 3 });
+    expect(cleared).toEqual({ signals: [given("r3")], unlisted: 2 });
+    expect(await held.givenUp()).toEqual([{ ...given("r1"), cleared: true }, { ...given("r2"), cleared: true }, given("r3")]);
+
+    // A cleared one answered unmatched again (a Gmail tab loaded since) is not tried all over again.
+    expect(await held.unmatched([], [reply("r1")])).toEqual(["r1"]);
+    expect(await held.all()).toEqual([]);
+  });
+
+  it("keeps its bound, pushing out the cleared first, then the oldest, counted as no longer listed", async () => {
+    const area = memoryArea();
+    const held = new HeldSignals(area);
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
+    const full = Array.from({ length: MAX_UNMATCHED_RECORDED }, (_, i) => given(`old${i}`));
+    await area.set({ [UNMATCHED_SIGNALS_KEY]: full });
+    await held.clear({ gmailMessageIds: ["old5"], unlisted: 0 });
+    const pastRetries = (id: string) => ({ self: [], signal: reply(id), unmatched: { times: UNMATCHED_RETRY_MS.length, nextAt: 0 } });
+    await area.set({ [HELD_SIGNALS_KEY]: [pastRetries("new1"), pastRetries("new2")] });
+    expect(await held.unmatched([], [reply("new1"), reply("new2")])).toEqual(["new1", "new2"]);
+    const record = await held.givenUp();
+    expect(record).toHaveLength(MAX_UNMATCHED_RECORDED);
+    expect(record.map((r) => r.signal.gmailMessageId).slice(0, 2)).toEqual(["old1", "old2"]);
+    expect(record.some((r) => r.signal.gmailMessageId === "old5")).toBe(false);
+    expect((await held.listing()).unlisted).toBe(1);
+    warn.mockRestore();
   });
 });
 
@@ -298,6 +384,8 @@ describe("signals the tracker answers unmatched", () => {
     const record = await deps.held.givenUp();
     expect(record).toHaveLength(MAX_UNMATCHED_RECORDED);
     expect(record[0]?.signal.gmailMessageId).toBe("old1");
+    // The one pushed out is counted for the options page, not dropped unseen.
+    expect(area.data[UNLISTED_SIGNALS_KEY]).toBe(1);
     expect(record.at(-1)).toEqual({ signal: reply("r1"), times: UNMATCHED_RETRY_MS.length + 1, givenUpAt: clock.now });
     expect(warn).toHaveBeenCalledOnce();
 

@@ -3,7 +3,7 @@
 // is never thrown away or left behind with one click.
 import { afterEach, beforeAll, beforeEach, expect, it, vi } from "vitest";
 import type { ExtensionState } from "../background/handlers";
-import type { UnmatchedSignal } from "../background/held-signals";
+import { TOO_MANY_WAITING, type UnmatchedListing } from "../background/held-signals";
 import { ALLOW_TRACKER_ACCESS, TOKEN_REFUSED, trackerAccessOffAbove } from "../words";
 
 /** The stood-in background: the connection it reports, and every call the page made. */
@@ -30,8 +30,8 @@ const background = vi.hoisted(() => ({
   },
   /** What a disconnect hands back to be kept (a replacement settled, or not known, at it). */
   disconnectKeep: null as unknown,
-  /** The replies and notices the tracker matched to no tracked email after every retry (held-signals.ts). */
-  unmatched: [] as UnmatchedSignal[],
+  /** The replies and notices the tracker never counted (held-signals.ts). */
+  unmatched: { signals: [], unlisted: 0 } as UnmatchedListing,
   /** What happens in the browser as the background's probe of the tracker leaves (the test's to set). */
   asProbed: null as (() => void) | null,
 }));
@@ -106,6 +106,10 @@ vi.mock("../messaging", async () => {
       if (type === "getState") return { connection: background.connection, outbox: [], tracker: background.tracker };
       if (type === "storedApiToken") return background.held;
       if (type === "unmatchedSignals") return background.unmatched;
+      if (type === "clearUnmatchedSignals") {
+        background.unmatched = { signals: [], unlisted: 0 };
+        return background.unmatched;
+      }
       if (type === "disconnect") return { ok: true, keep: background.disconnectKeep };
       if (type === "replaceApiToken") return { accountId: "abcdefghijklmnop", ...background.replacement };
       if (type === "connect") {
@@ -216,24 +220,42 @@ it("says that the browser withholds the tracker's site instead of a green Connec
   expect($("[data-testid=withheld-access]")).toBeNull();
 });
 
-it("lists the replies and bounce notices the tracker matched to no tracked email after every retry, newest first", async () => {
+it("lists the replies and bounce notices the tracker never counted, newest first, with why, and clears what it showed", async () => {
   const at = "2026-11-22T10:00:00.000Z";
-  background.unmatched = [
-    { signal: { kind: "reply", threadId: "t1", gmailMessageId: "r1", at, from: "carol@prospect.example" }, times: 5, givenUpAt: 1 },
-    {
-      signal: { kind: "bounce", threadId: "t2", gmailMessageId: "b1", at, bounce: { kind: "hard", recipients: ["x@y.example"] } },
-      times: 5,
-      givenUpAt: 2,
-    },
-  ];
+  background.unmatched = {
+    signals: [
+      { signal: { kind: "reply", threadId: "t1", gmailMessageId: "r1", at, from: "carol@prospect.example" }, times: 5, givenUpAt: 1 },
+      {
+        signal: { kind: "bounce", threadId: "t2", gmailMessageId: "b1", at, bounce: { kind: "hard", recipients: ["x@y.example"] } },
+        times: 0,
+        givenUpAt: 2,
+        reason: TOO_MANY_WAITING,
+      },
+    ],
+    unlisted: 3,
+  };
   // The page reads it again after each action of the rep's: Test connection, here.
   await click("button[name=test]");
-  const items = () => [...document.querySelectorAll("[data-testid=unmatched-signals] li")].map((li) => li.textContent?.split(",")[0]);
-  await vi.waitFor(() => expect(items()).toEqual(["Bounce notice for x@y.example", "Reply from carol@prospect.example"]));
-  expect($("[data-testid=unmatched-signals] p")?.textContent).toContain(
-    "2 replies or bounce notices seen in Gmail matched no tracked email",
+  const items = () =>
+    [...document.querySelectorAll("[data-testid=unmatched-signals] li")].map((li) => {
+      const text = li.textContent ?? "";
+      return [text.split(",")[0], text.slice(text.indexOf(": ") + 2)];
+    });
+  await vi.waitFor(() =>
+    expect(items()).toEqual([
+      ["Bounce notice for x@y.example", "not sent: too many replies and bounces were waiting for your tracker"],
+      ["Reply from carol@prospect.example", "it matched no tracked email of its thread sent before it"],
+    ]),
   );
-  background.unmatched = [];
+  expect($("[data-testid=unmatched-signals] p")?.textContent).toBe(
+    "5 replies or bounce notices seen in Gmail were not counted by your tracker:",
+  );
+  expect($("[data-testid=unlisted-signals]")?.textContent).toBe("3 older ones are no longer listed.");
+
+  await click("button[name=clear-unmatched-signals]");
+  await vi.waitFor(() => expect($("[data-testid=unmatched-signals]")).toBeNull());
+  // What the page showed, so that one recorded since stays listed.
+  expect(calls("clearUnmatchedSignals")).toEqual([{ gmailMessageIds: ["r1", "b1"], unlisted: 3 }]);
 });
 
 it("Test connection while the browser withholds the tracker's site says so, with the button that gives it back, not that the tracker may be down", async () => {

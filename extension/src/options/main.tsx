@@ -10,7 +10,7 @@ import {
   NEW_ACCOUNT_NEEDS_CONFIRMATION,
   OTHER_ACCOUNT_NEEDS_CONFIRMATION,
 } from "../background/handlers";
-import type { UnmatchedSignal } from "../background/held-signals";
+import type { UnmatchedListing } from "../background/held-signals";
 import { callFromPage } from "../messaging";
 import {
   loadOptions,
@@ -392,7 +392,7 @@ function NewAccountQuestion({
 function OptionsPage() {
   const [options, setOptions] = useState<Options | null>(null);
   const [state, setState] = useState<ExtensionState | null>(null);
-  const [unmatched, setUnmatched] = useState<UnmatchedSignal[]>([]);
+  const [unmatched, setUnmatched] = useState<UnmatchedListing>({ signals: [], unlisted: 0 });
   const [trackerUrl, setTrackerUrl] = useState("");
   const [token, setToken] = useState("");
   const [registrationSecret, setRegistrationSecret] = useState("");
@@ -744,7 +744,18 @@ function OptionsPage() {
 
       <h2>Outbox</h2>
       <OutboxList entries={state.outbox} onRetry={() => void callFromPage("retryOutbox", null).then(reload)} />
-      <UnmatchedSignalsList signals={unmatched} now={Date.now()} />
+      <UnmatchedSignalsList
+        listing={unmatched}
+        now={Date.now()}
+        onClear={() =>
+          void run(async () => {
+            // What the page shows, not all there is: one recorded since stays listed until the rep has seen it.
+            const seen = { gmailMessageIds: unmatched.signals.map((s) => s.signal.gmailMessageId), unlisted: unmatched.unlisted };
+            setUnmatched(await callFromPage("clearUnmatchedSignals", seen));
+            return "List cleared.";
+          })
+        }
+      />
     </div>
   );
 }

@@ -11,7 +11,7 @@ import type { Reachability } from "../background/tracker-reach";
 import { callFromPage } from "../messaging";
 import { OutboxList } from "../pages/outbox-list";
 import { relativeTime, Time, useNow } from "../pages/time";
-import { counted, errorText, firstNames, shortUrl, subjectShown, trackerAccessOffAbove } from "../words";
+import { counted, errorText, firstNames, notCountedSignals, shortUrl, subjectShown, trackerAccessOffAbove } from "../words";
 import { GmailHealthNotice } from "./gmail-health";
 
 type Entry = DigestItem & { threadUrl: string };
@@ -185,6 +185,10 @@ function Popup() {
       <GmailHealthNotice trackerUrl={connection.connected ? connection.trackerUrl : null} />
       <section class="outbox-section">
         <OutboxList entries={state.outbox} onRetry={() => void callFromPage("retryOutbox", null).then(load)} />
+        {/* Told where the rep looks for what did not reach the tracker: the options page alone is seldom opened. */}
+        {activity.notCounted > 0 ? (
+          <p data-testid="not-counted">{notCountedSignals(activity.notCounted)}: the options page lists them.</p>
+        ) : null}
       </section>
       <footer>
         <button type="button" name="dashboard" onClick={() => openPage("extension/src/dashboard/index.html")}>
