@@ -5,12 +5,13 @@ import { expect, vi } from "vitest";
 import { type TrackerApi, trackerApi } from "../../extension/src/background/api";
 import type { CreateAccountResponse, RegisterMessageRequest } from "../../shared/api";
 import { mintTrackingId, type SigningKey, signedClickUrl } from "../../shared/protocol";
+import { DAY, HOUR, MINUTE } from "../../test/durations";
 import worker from "../src/index";
 import { FlakyD1 } from "./faults";
 
 export const BASE = "https://t.example.test";
 
-export const HOUR = 3_600_000;
+export { DAY, HOUR, MINUTE };
 
 /** The moment `ms` before now, as the API writes times. */
 export const ago = (ms: number): string => new Date(Date.now() - ms).toISOString();
@@ -26,7 +27,9 @@ export function within<T>(what: string, promise: T | Promise<T>, ms = 5_000): Pr
   return new Promise<T>((resolve, reject) => {
     const late = () => reject(new Error(`${what}: not within ${ms} ms`));
     deadline.addEventListener("abort", late, { once: true });
-    Promise.resolve(promise).then(resolve, reject).finally(() => deadline.removeEventListener("abort", late));
+    Promise.resolve(promise)
+      .then(resolve, reject)
+      .finally(() => deadline.removeEventListener("abort", late));
   });
 }
 
