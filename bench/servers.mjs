@@ -203,8 +203,8 @@ export function startBaseline({ port, persistTo }) {
 }
 
 /** The tracker behind bench/probe-worker.ts (the project's wrangler.toml, another entry point), migrations applied. */
-export function startProbe({ port, persistTo, signingSecret }) {
-  applyLocalMigrations(persistTo);
+export async function startProbe({ port, persistTo, signingSecret }) {
+  await applyLocalMigrations(persistTo);
   return startWrangler({
     script: "bench/probe-worker.ts",
     port,

@@ -1,11 +1,11 @@
 // How `npm start`, `npm run deploy`, the tests and the bench run wrangler, and the ports they start trackers on.
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 // @ts-expect-error: plain JavaScript module without type declarations
-import { freePort, ROOT, runWrangler } from "./tracker.mjs";
+import { applyLocalMigrations, freePort, ROOT, runWrangler } from "./tracker.mjs";
 
 describe("runWrangler", () => {
   it("runs the pinned wrangler with the Node running the script, whatever `node` PATH finds", () => {
@@ -24,6 +24,38 @@ describe("runWrangler", () => {
       rmSync(bin, { recursive: true, force: true });
     }
   });
+});
+
+describe("applyLocalMigrations", () => {
+  it("lets the process run while wrangler applies them (timers, a browser's connection), then has applied them", async () => {
+    const persistTo = mkdtempSync(path.join(tmpdir(), "mailtracker-migrations-"));
+    try {
+      let settled = false;
+      const applying = Promise.resolve(applyLocalMigrations(persistTo)).finally(() => {
+        settled = true;
+      });
+      // One turn of the event loop: wrangler, a Node process of its own, cannot have started and ended within it.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(settled).toBe(false);
+      await applying;
+      const files = readdirSync(persistTo, { recursive: true, encoding: "utf8" });
+      expect(files.some((file) => file.endsWith(".sqlite"))).toBe(true);
+    } finally {
+      rmSync(persistTo, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it("fails plainly, with wrangler's words, when wrangler cannot apply them", async () => {
+    const persistTo = mkdtempSync(path.join(tmpdir(), "mailtracker-migrations-"));
+    try {
+      const missing = path.join(persistTo, "no-such-wrangler.toml");
+      await expect(applyLocalMigrations(persistTo, missing)).rejects.toThrow(
+        /^applying migrations failed \(code 1\):\n[\s\S]*no-such-wrangler\.toml/,
+      );
+    } finally {
+      rmSync(persistTo, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 function kernelRangeLow(): number | null {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { DAY } from "../test/durations";
 import { ENGAGEMENT_HALF_LIFE_DAYS, type EngagementActivity, engagementScore, recencyFactor } from "./engagement";
 
 const NOW = Date.parse("2026-11-20T12:00:00Z");
-const DAY = 86_400_000;
 const act = (kind: EngagementActivity["kind"], daysAgo = 0, emailId = "m1", share = 1): EngagementActivity => ({
   emailId,
   kind,

@@ -20,6 +20,7 @@ import {
   trackerUrls,
   withTracker,
 } from "./options-store";
+import { REP_OPTIONS } from "./options-store.test-support";
 
 describe("options store", () => {
   it("gives defaults for nothing stored, and migrates v1 (one switch, comma-separated domains)", () => {
@@ -165,6 +166,13 @@ describe("options store", () => {
     const on = migrate({ version: 4, trackLinksOutOfReach: true });
     expect(linksTracked("http://127.0.0.1:8787", on)).toBe(true);
     expect(migrate({ version: 4, trackLinksOutOfReach: "yes" }).trackLinksOutOfReach).toBe(false);
+  });
+
+  it("gives the unit tests' rep a tracker recipients reach, and the default one theirs out of reach", () => {
+    // Tests of composes start from REP_OPTIONS: their links are tracked unless a test picks a local tracker itself.
+    expect(outOfRecipientsReach(REP_OPTIONS.trackerUrl)).toBe(false);
+    expect(linksTracked(REP_OPTIONS.trackerUrl, REP_OPTIONS)).toBe(true);
+    expect(outOfRecipientsReach(DEFAULT_OPTIONS.trackerUrl)).toBe(true);
   });
 
   it("normalises tracker URLs and domain lists, and matches subdomains", () => {

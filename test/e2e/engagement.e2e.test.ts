@@ -391,14 +391,15 @@ describe("Chromium: replies, bounces, campaigns and the dashboard", () => {
     }, null);
 
     await startOurTracker();
-    const message = await eventually(
-      "the registration and the held reply",
-      async () => {
-        const { status, body } = await api<MessageDetail>(`/api/messages/${id}`);
-        return status === 200 && body.replyCount > 0 ? body : undefined;
-      },
-      90_000,
-    );
+    // The popup, open, polls the feed every 3 s (popup/main.tsx REFRESH_MS, getActivity); the first poll the tracker
+    // answers hurries the outbox (notifications.ts `answered`, outbox.ts hurry), whose registration then releases the
+    // held reply (delivery.ts releaseHeld). The registration's bound is for the outbox's backoff (outbox.ts backoffMs),
+    // were the hurry missed. Two waits, so a failure says which half did not come.
+    await eventually("the registration", async () => ((await api(`/api/messages/${id}`)).status === 200 ? true : undefined), 90_000);
+    const message = await eventually("the held reply", async () => {
+      const body = await detail(id);
+      return body.replyCount > 0 ? body : undefined;
+    });
     expect(message.replyCount).toBe(1);
     await eventually("nothing held", async () => ((await held()).length === 0 ? true : undefined));
     await popup.close();

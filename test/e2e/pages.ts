@@ -18,13 +18,13 @@ import { startTracker } from "../../scripts/tracker.mjs";
 import type { AccountResponse, MessageDetail, RegisterMessageRequest } from "../../shared/api";
 import { ENGAGEMENT_WEIGHTS } from "../../shared/engagement";
 import { mintTrackingId, type SigningKey, signedClickUrl } from "../../shared/protocol";
+import { DAY } from "../durations";
 import type { SentRecord, SimulatedGoogle } from "./gmail-sim/google";
 import { type BrowserHarness, pasteInto, receiveInGmail, type Tab } from "./harness";
 import { eventually, freePort } from "./wait";
 
 const GMAIL = "https://mail.google.com/mail/u/0/#inbox";
 const SCREENSHOTS = path.resolve(import.meta.dirname, "../../.cache/screenshots");
-const DAY = 86_400_000;
 const PIXEL = (tracker: string) => new RegExp(`<img[^>]*src="${tracker.replaceAll(".", "\\.")}/o/([^"]+)\\.gif"`);
 
 // Real user agents (sources in worker/src/client-description.ts).

@@ -1876,9 +1876,11 @@ export function defineScenarios(
           await popup.waitFor(() => document.querySelector(".outbox li .muted")?.textContent?.includes("cannot reach"), null);
 
           await startOurTracker();
-          // Nothing tells the extension the tracker is back: the outbox tries again at the time its backoff set (2, 4,
-          // 8, 16, 32 s … after each failed attempt: outbox.ts backoffMs), as long after the send as the tracker was
-          // down. The registration is waited for until that attempt, and as long as registered() allows after it.
+          // The open popup polls the feed every 3 s (popup/main.tsx REFRESH_MS; the feed's alarm, every minute): the
+          // first poll the tracker answers hurries the outbox (notifications.ts `answered`, outbox.ts hurry), so the
+          // registration follows the tracker's start within seconds. Were that missed, the outbox would try again at
+          // the time its backoff set (2, 4, 8, 16, 32 s … after each failed attempt: outbox.ts backoffMs): the wait is
+          // bounded by that attempt, and as long as registered() allows after it.
           const nextAttemptAt = await popup.evaluate(async (trackingId) => {
             type Ext = { storage: { local: { get(key: string): Promise<Record<string, unknown>> } } };
             const g = globalThis as unknown as { browser?: Ext; chrome?: Ext };

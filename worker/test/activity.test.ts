@@ -8,9 +8,7 @@ import { awaitingReply } from "../src/db/activity";
 import { purgeExpiredEvents } from "../src/db/retention";
 import { localDays } from "../src/local-days";
 import { FOLLOW_UP_ROWS } from "../src/routes/activity";
-import { ago, call, clickLink, createAccount, HOUR, migratedUpTo, openPixel, reply, sentMessage, waitForEvents } from "./helpers";
-
-const DAY = 86_400_000;
+import { ago, call, clickLink, createAccount, DAY, HOUR, migratedUpTo, openPixel, reply, sentMessage, waitForEvents } from "./helpers";
 
 describe("recent activity digest", () => {
   it("gives one entry per message with its counts, clicked links, replies, bounce reason, and machines summed", async () => {

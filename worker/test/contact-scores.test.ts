@@ -16,6 +16,7 @@ import {
   clickLink,
   countedCall,
   createAccount,
+  DAY,
   FREE_PLAN_D1_QUERIES,
   HOUR,
   openPixel,
@@ -27,8 +28,6 @@ import {
   waitForEvents,
 } from "./helpers";
 import { expectShownAs, reference, referenceContacts, type Shown, shown } from "./reference-contacts";
-
-const DAY = 86_400_000;
 
 /**
  * The contact's own page of each address, by default every contact's in the reference's order: asked before any

@@ -16,9 +16,8 @@ import { hitFromRequest } from "../src/hits";
 import worker from "../src/index";
 import { deriveSigningKey } from "../src/keys";
 import { storeHits } from "../src/queue";
-import { BASE, CHROME_UA, createAccount, GMAIL_PROXY_UA, registration, sentMessage, storedEvents, type TestAccount } from "./helpers";
+import { BASE, CHROME_UA, createAccount, DAY, GMAIL_PROXY_UA, registration, sentMessage, storedEvents, type TestAccount } from "./helpers";
 
-const DAY = 86_400_000;
 /** Microsoft's network: Outlook.com's image fetches for real opens, and Defender's sandbox (classify.ts, LINK_CHECKER_ASNS). */
 const MICROSOFT = { asn: 8075, country: "IE" };
 const SANDBOX_ADDRESS = "40.94.30.17";

@@ -27,6 +27,7 @@ import {
   clickLink,
   countedCall,
   createAccount,
+  DAY,
   FREE_PLAN_D1_QUERIES,
   GMAIL_PROXY_UA,
   HOUR,
@@ -38,8 +39,6 @@ import {
   sentMessage,
   waitForEvents,
 } from "./helpers";
-
-const DAY = 24 * HOUR;
 
 describe("campaigns", () => {
   it("computes rates over sent from human events only, and ranks links by counted clicks", async () => {

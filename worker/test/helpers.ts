@@ -5,15 +5,33 @@ import { expect, vi } from "vitest";
 import { type TrackerApi, trackerApi } from "../../extension/src/background/api";
 import type { CreateAccountResponse, RegisterMessageRequest } from "../../shared/api";
 import { mintTrackingId, type SigningKey, signedClickUrl } from "../../shared/protocol";
+import { DAY, HOUR, MINUTE } from "../../test/durations";
 import worker from "../src/index";
 import { FlakyD1 } from "./faults";
 
 export const BASE = "https://t.example.test";
 
-export const HOUR = 3_600_000;
+export { DAY, HOUR, MINUTE };
 
 /** The moment `ms` before now, as the API writes times. */
 export const ago = (ms: number): string => new Date(Date.now() - ms).toISOString();
+
+/**
+ * `promise`, or a failure naming `what` once `ms` have passed without it: a test that holds a request (a gated queue,
+ * a stalled hash) fails, saying what it waited for, when a change leaves that wait unanswered, instead of hanging the
+ * run on it. A bound on a wait, far above what it takes, not a measure. Its timer is the platform's
+ * (AbortSignal.timeout), which vi.useFakeTimers does not hold.
+ */
+export function within<T>(what: string, promise: T | Promise<T>, ms = 5_000): Promise<T> {
+  const deadline = AbortSignal.timeout(ms);
+  return new Promise<T>((resolve, reject) => {
+    const late = () => reject(new Error(`${what}: not within ${ms} ms`));
+    deadline.addEventListener("abort", late, { once: true });
+    Promise.resolve(promise)
+      .then(resolve, reject)
+      .finally(() => deadline.removeEventListener("abort", late));
+  });
+}
 
 export function call(path: string, init: RequestInit = {}): Promise<Response> {
   return exports.default.fetch(new Request(`${BASE}${path}`, init));

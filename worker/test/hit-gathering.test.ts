@@ -9,7 +9,17 @@ import worker from "../src/index";
 import { deriveSigningKey } from "../src/keys";
 import { BYTES_PER_SEND, GATHER_MS, gatherHit, HITS_PER_GATHERING, HITS_PER_MESSAGE, hitMessages, sendCalls } from "../src/queue";
 import { watchedQueue } from "./faults";
-import { BASE, CHROME_UA, createAccount, GMAIL_PROXY_UA, sentMessage, storedEvents, type TestAccount, waitForEvents } from "./helpers";
+import {
+  BASE,
+  CHROME_UA,
+  createAccount,
+  GMAIL_PROXY_UA,
+  sentMessage,
+  storedEvents,
+  type TestAccount,
+  waitForEvents,
+  within,
+} from "./helpers";
 
 type Bindings = Parameters<typeof worker.fetch>[1];
 
@@ -57,9 +67,20 @@ function watchSettled(contexts: ExecutionContext[]) {
   return { settled, all };
 }
 
-/** Waits for all the watched waitUntil work, moving the held timers on while it runs. */
-async function settle({ settled, all }: ReturnType<typeof watchSettled>) {
-  while (!settled.every(Boolean)) await passTime(10);
+/**
+ * Waits for all the watched waitUntil work, moving the held timers on while it runs. Bounded (a platform timer, which
+ * the fake timers do not hold): a context that never settles fails the test, named, instead of spinning this loop on
+ * past the test's end.
+ */
+async function settle({ settled, all }: ReturnType<typeof watchSettled>, boundMs = 5_000) {
+  const bound = AbortSignal.timeout(boundMs);
+  while (!settled.every(Boolean)) {
+    if (bound.aborted) {
+      const unsettled = settled.flatMap((done, i) => (done ? [] : [i]));
+      throw new Error(`the waitUntil work of contexts ${unsettled.join(", ")}: not within ${boundMs} ms`);
+    }
+    await passTime(10);
+  }
   await all;
 }
 
@@ -91,7 +112,7 @@ describe("hits gathered per isolate", () => {
     // The window's timer is held: the gathering is sent because it is full, by the request that filled it.
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
     const contexts = await fireHits(account, message.id, HITS_PER_GATHERING, { ...env, HITS: watched.queue });
-    await watched.called;
+    await within("the gathering's queue send", watched.called);
     await settle(watchSettled(contexts));
     vi.useRealTimers();
     expect(watched.calls).toHaveLength(1);
@@ -146,15 +167,22 @@ describe("hits gathered per isolate", () => {
     });
     const watched = watchedQueue((messages) => env.HITS.sendBatch(messages), gate);
     vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
-    const contexts = await fireHits(account, message.id, HITS_PER_GATHERING, { ...env, HITS: watched.queue });
-    const watch = watchSettled(contexts);
-    const { settled } = watch;
-    await watched.called;
-    // The send is held, and time passes (the window and more). The other requests are done; the one that filled
-    // the gathering and sends it is not, so its invocation (and the isolate) lives until the hits are queued.
-    for (let turn = 0; turn < 5; turn++) await passTime(GATHER_MS);
-    expect(settled.filter((done) => !done)).toHaveLength(1);
-    release();
+    let watch: ReturnType<typeof watchSettled>;
+    try {
+      const contexts = await within(
+        "the responses while their gathering's send is held",
+        fireHits(account, message.id, HITS_PER_GATHERING, { ...env, HITS: watched.queue }),
+      );
+      watch = watchSettled(contexts);
+      await within("the gathering's queue send", watched.called);
+      // The send is held, and time passes (the window and more). The other requests are done; the one that filled
+      // the gathering and sends it is not, so its invocation (and the isolate) lives until the hits are queued.
+      for (let turn = 0; turn < 5; turn++) await passTime(GATHER_MS);
+      expect(watch.settled.filter((done) => !done)).toHaveLength(1);
+    } finally {
+      // Whatever failed above, the held send goes on, so the invocations end.
+      release();
+    }
     await settle(watch);
     vi.useRealTimers();
     expect(watched.calls).toHaveLength(1);

@@ -28,6 +28,7 @@ import {
   CHROME_UA,
   clickLink,
   createAccount,
+  DAY,
   GMAIL_PROXY_UA,
   openPixel,
   registration,
@@ -36,8 +37,6 @@ import {
   type TestAccount,
   waitForEvents,
 } from "./helpers";
-
-const DAY = 86_400_000;
 
 async function labelsOf(messageId: string): Promise<string[]> {
   return (await storedEvents(messageId)).map((r) => r.label as string);

@@ -5,7 +5,7 @@ import { app } from "../src/app";
 import { PIXEL_GIF } from "../src/http";
 import worker from "../src/index";
 import { FlakyD1, unreachableD1, watchedQueue } from "./faults";
-import { BASE, CHROME_UA, call, createAccount, openPixel, respelled, sentMessage, storedEvents, waitForEvents } from "./helpers";
+import { BASE, CHROME_UA, call, createAccount, openPixel, respelled, sentMessage, storedEvents, waitForEvents, within } from "./helpers";
 
 async function expectPixel(response: Response) {
   expect(response.status).toBe(200);
@@ -125,17 +125,24 @@ describe("GET /o/<id>.gif", () => {
     });
     const watched = watchedQueue((messages) => env.HITS.sendBatch(messages), gate);
     const ctx = createExecutionContext();
-    const response = await worker.fetch(
-      new Request(`${BASE}/o/${message.id}.gif`, { headers: { "user-agent": CHROME_UA } }),
-      { ...env, HITS: watched.queue },
-      ctx,
-    );
-    // The GIF is complete, and the send it led to is under way but held: the response did not wait on the queue.
-    await expectPixel(response);
-    await watched.called;
-    expect(await storedEvents(message.id)).toHaveLength(0);
-    release();
-    await waitOnExecutionContext(ctx);
+    try {
+      const response = await within(
+        "the pixel's response while its queue send is held",
+        worker.fetch(
+          new Request(`${BASE}/o/${message.id}.gif`, { headers: { "user-agent": CHROME_UA } }),
+          { ...env, HITS: watched.queue },
+          ctx,
+        ),
+      );
+      // The GIF is complete, and the send it led to is under way but held: the response did not wait on the queue.
+      await expectPixel(response);
+      await within("the hit's queue send", watched.called);
+      expect(await storedEvents(message.id)).toHaveLength(0);
+    } finally {
+      // Whatever failed above, the held send goes on, so the invocation ends.
+      release();
+    }
+    await within("the invocation's waitUntil, the send released", waitOnExecutionContext(ctx));
     const sent = watched.hits();
     expect(sent).toHaveLength(1);
     // The queued hit carries the user agent, not its description: the consumer describes it and stores no user agent.

@@ -17,6 +17,7 @@ import {
   clickLink,
   countedCall,
   createAccount,
+  DAY,
   HOUR,
   migratedUpTo,
   openPixel,
@@ -41,7 +42,6 @@ async function storeHitNow(
   return storeHits(env.DB, [await hitFromRequest(request, target, at)]);
 }
 
-const DAY = 24 * HOUR;
 /** D1 calls one registration of an email with no opt-out held for it makes (a batch is one). */
 const REGISTRATION_D1_QUERIES = 6;
 

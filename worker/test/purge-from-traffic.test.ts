@@ -30,16 +30,15 @@ import {
   CHROME_UA,
   countedCall,
   createAccount,
+  DAY,
   FREE_PLAN_D1_QUERIES,
+  MINUTE,
   seedMessages,
   seedOpens,
   sentMessage,
   storedEvents,
   type TestAccount,
 } from "./helpers";
-
-const DAY = 86_400_000;
-const MINUTE = 60_000;
 
 /**
  * When the purge last ran, as its table records it: `ago` ms before now. The unfinished mark is left as it is. What the

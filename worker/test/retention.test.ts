@@ -5,9 +5,7 @@ import { createScheduledController, env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { FlakyD1 } from "./faults";
-import { createAccount, FREE_PLAN_D1_QUERIES, reply, seedMessages, seedOpens, sentMessage } from "./helpers";
-
-const DAY = 86_400_000;
+import { createAccount, DAY, FREE_PLAN_D1_QUERIES, reply, seedMessages, seedOpens, sentMessage } from "./helpers";
 
 describe("the retention purge", () => {
   it("a backlog bigger than one run goes over several, each within the free plan's D1 queries and purging replies too", async () => {

@@ -8,6 +8,7 @@ vi.hoisted(() => {
 });
 
 import type { MessageDetail } from "../../../shared/api";
+import { DAY } from "../../../test/durations";
 import { detailOf } from "../message-detail.test-support";
 import { inTimeZone } from "../time-zone.test-support";
 import { TrackerError } from "./api";
@@ -15,7 +16,6 @@ import type { Credentials } from "./credentials";
 import { daysAfter, followUpDays, REMINDERS_KEY, type Reminder, Reminders, reminderNote } from "./follow-ups";
 import { memoryArea } from "./memory-area";
 
-const DAY = 86_400_000;
 const CREDENTIALS: Credentials = {
   trackerUrl: "https://t.example",
   accountId: "abcdefghijklmnop",

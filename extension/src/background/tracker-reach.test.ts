@@ -2,6 +2,7 @@
 // browser.storage.session and browser.storage.local: when the rep is told (the notification and the toolbar's sentence), once, and when it is
 // taken back; what a Gmail tab is told of a failed read; and what a background started again still knows.
 import { describe, expect, it, vi } from "vitest";
+import { MINUTE } from "../../../test/durations";
 import { TOKEN_REFUSED, TRACKER_ACCESS_OFF_TITLE, timeShown } from "../words";
 import { PROBE_TIMEOUT_MS, probeTracker, TrackerError } from "./api";
 import { memoryArea } from "./memory-area";
@@ -9,7 +10,6 @@ import { ATTEMPTS_BEFORE_TELLING, type DeliveryResult, Outbox, tellTrouble } fro
 import { QUIET_GAP_MS, reachabilityOf, TELL_AFTER_MS, TrackerReach, type WaitingEmails, waitingIn } from "./tracker-reach";
 
 const URL = "https://track.example.com";
-const MINUTE = 60_000;
 const unreachable = () => new TrackerError(`cannot reach the tracker at ${URL} (Failed to fetch)`, null);
 const refused = () => new TrackerError("the tracker answered 401: missing or invalid API token (Authorization: Bearer mt_…)", 401);
 const serverError = () => new TrackerError("the tracker answered 503: Service Unavailable", 503);

@@ -7,12 +7,12 @@ vi.hoisted(() => {
 });
 
 import { mintTrackingId, optOutUrl, pixelUrl, signedClickUrl } from "../../../shared/protocol";
-import { DEFAULT_OPTIONS } from "../options-store";
+import { DEPLOYED_TRACKER_URL, REP_OPTIONS } from "../options-store.test-support";
 import { applyOptOutLink, OptOutToggle } from "./compose-optout";
 import { plainToggle as toggle } from "./plain-toggle.test-support";
 import { applyTracking, linksToSign } from "./rewrite";
 
-const TRACKER = "https://t.example";
+const TRACKER = DEPLOYED_TRACKER_URL;
 const KEY = { accountId: "abcdefghijklmnop", keyId: 1, secret: "A".repeat(43) };
 
 describe("the opt-out link", () => {
@@ -76,7 +76,7 @@ describe("the opt-out link", () => {
     };
     const plan = { trackerUrl: TRACKER, trackers: [TRACKER, moved], trackingId: id, tracked: true };
     const optOutLinks = (body: HTMLElement) => [...body.querySelectorAll("a")].map((a) => a.getAttribute("href"));
-    const options = { ...DEFAULT_OPTIONS, trackerUrl: TRACKER, earlierTrackerUrls: [moved] };
+    const options = { ...REP_OPTIONS, earlierTrackerUrls: [moved] };
 
     // The link went with the send it came from: the reopened compose has it on, though the options' default is off.
     const body = reopened();
@@ -98,12 +98,12 @@ describe("the opt-out link", () => {
 
   it("goes out only on a tracked email, whatever the toggle says", async () => {
     const id = await mintTrackingId(KEY);
-    const optOut = new OptOutToggle({ ...DEFAULT_OPTIONS, optOutLinkByDefault: true }, toggle, document.createElement("div"));
+    const optOut = new OptOutToggle({ ...REP_OPTIONS, optOutLinkByDefault: true }, toggle, document.createElement("div"));
     const body = document.createElement("div");
     expect(optOut.prepareSend(body, { trackerUrl: TRACKER, trackers: [TRACKER], trackingId: id, tracked: false })).toBe(false);
     expect(body.innerHTML).toBe("");
     expect(optOut.prepareSend(body, { trackerUrl: TRACKER, trackers: [TRACKER], trackingId: id, tracked: true })).toBe(true);
-    expect(body.textContent).toBe(DEFAULT_OPTIONS.optOutText);
+    expect(body.textContent).toBe(REP_OPTIONS.optOutText);
     optOut.button.click();
     expect(optOut.prepareSend(body, { trackerUrl: TRACKER, trackers: [TRACKER], trackingId: id, tracked: true })).toBe(false);
     expect(body.innerHTML).toBe("");
@@ -112,7 +112,7 @@ describe("the opt-out link", () => {
 
 describe("the opt-out toggle", () => {
   it("shows pressed only while a link will go out, says why not otherwise, and keeps the rep's choice for when it will", () => {
-    const optOut = new OptOutToggle({ ...DEFAULT_OPTIONS, optOutLinkByDefault: true }, toggle, document.createElement("div"));
+    const optOut = new OptOutToggle({ ...REP_OPTIONS, optOutLinkByDefault: true }, toggle, document.createElement("div"));
     const shown = () => [optOut.button.getAttribute("aria-pressed"), optOut.button.disabled];
     expect(shown()).toEqual(["true", false]);
     expect(optOut.button.title).toContain("is added at the end of this email");

@@ -7,7 +7,6 @@ import { act } from "preact/test-utils";
 import { afterEach, expect, it, vi } from "vitest";
 import type { Reminder } from "../background/follow-ups";
 
-const HOUR = 3_600_000;
 const NOW = Date.parse("2026-11-22T12:00:00Z");
 const background = vi.hoisted(() => ({
   calls: [] as { type: string; input: unknown }[],
@@ -26,6 +25,7 @@ vi.mock("../messaging", () => ({
   },
 }));
 
+import { HOUR } from "../../../test/durations";
 import { FollowUps } from "./follow-ups";
 
 const reminder = (trackingId: string, subject: string, dueAt: number): Reminder => ({

@@ -11,6 +11,7 @@
 // Cases no tracker can tell apart from the hits alone (a recipient's Gmail-proxied open inside the sender's own
 // view window, a scanner that waits minutes and behaves like a reader) are left out: the figures are for the cases a
 // careful tracker can get right.
+import { HOUR, MINUTE } from "../../../test/durations";
 
 export type Truth = "real" | "machine" | "sender";
 
@@ -114,8 +115,6 @@ const UNLISTED_HOSTING = [
 ];
 
 const SENDER_IP = "198.51.100.7";
-const MIN = 60_000;
-const HOUR = 60 * MIN;
 
 /** Deterministic variety: the same corpus on every run. */
 function prng(seed: number) {
@@ -147,7 +146,7 @@ export function corpus(): CorpusScenario[] {
   for (let i = 0; i < 12; i++) {
     // A Gmail recipient opens it (proxy), re-opens later; sometimes Gmail prefetched it on delivery while their
     // session was open (SparkPost: 1-6 % of Gmail opens; always within seconds, from Google's network).
-    const firstOpen = (2 + random() * 180) * MIN;
+    const firstOpen = (2 + random() * 180) * MINUTE;
     const hits: CorpusHit[] = [
       { at: firstOpen, kind: "open", userAgent: GOOGLE_IMAGE_PROXY, cf: GOOGLE, ip: "66.249.84.10", truth: "real" },
       {
@@ -195,7 +194,7 @@ export function corpus(): CorpusScenario[] {
     add(`apple mpp ${i}`, {
       links: 0,
       hits: [
-        { at: (0.2 + random() * 20) * MIN, kind: "open", userAgent: APPLE_MPP, cf: relay, ip: scannerIp(i), truth: "machine" },
+        { at: (0.2 + random() * 20) * MINUTE, kind: "open", userAgent: APPLE_MPP, cf: relay, ip: scannerIp(i), truth: "machine" },
         { at: (3 + random() * 20) * HOUR, kind: "open", userAgent: APPLE_MPP, cf: relay, ip: scannerIp(i + 50), truth: "machine" },
       ],
     });
@@ -205,7 +204,7 @@ export function corpus(): CorpusScenario[] {
     // Outlook for Windows: the pixel (Word engine or ms-office user agent) is a real open. A link clicked in it is
     // first fetched by Office itself, then opened in the browser: the browser's request is the click.
     const net = pick(random, RESIDENTIAL);
-    const open = (5 + random() * 300) * MIN;
+    const open = (5 + random() * 300) * MINUTE;
     const click = open + (20 + random() * 200) * 1_000;
     add(`outlook desktop ${i}`, {
       links: 2,
@@ -247,7 +246,7 @@ export function corpus(): CorpusScenario[] {
       links: 0,
       hits: [
         {
-          at: (3 + random() * 600) * MIN,
+          at: (3 + random() * 600) * MINUTE,
           kind: "open",
           userAgent: OUTLOOK_COM_FETCH,
           cf: MICROSOFT,
@@ -265,7 +264,7 @@ export function corpus(): CorpusScenario[] {
       links: 0,
       hits: [
         {
-          at: (2 + random() * 300) * MIN,
+          at: (2 + random() * 300) * MINUTE,
           kind: "open",
           userAgent: yahoo ? YAHOO_PROXY : HEY_PROXY,
           ...(yahoo ? { cf: YAHOO } : {}),
@@ -280,7 +279,7 @@ export function corpus(): CorpusScenario[] {
     // People in other clients: iPhone Mail with Privacy Protection off, Apple Mail, Thunderbird, then a click in
     // their browser, sometimes two links far apart, sometimes the same link again.
     const net = pick(random, RESIDENTIAL);
-    const open = (1 + random() * 600) * MIN;
+    const open = (1 + random() * 600) * MINUTE;
     const hits: CorpusHit[] = [
       {
         at: open,
@@ -301,9 +300,9 @@ export function corpus(): CorpusScenario[] {
       },
     ];
     if (i % 3 === 0)
-      hits.push({ at: open + 10 * MIN, kind: "click", link: 1, userAgent: CHROME_MAC, cf: net, ip: readerIp(20 + i), truth: "real" });
+      hits.push({ at: open + 10 * MINUTE, kind: "click", link: 1, userAgent: CHROME_MAC, cf: net, ip: readerIp(20 + i), truth: "real" });
     if (i % 3 === 1)
-      hits.push({ at: open + 45 * MIN, kind: "click", link: 0, userAgent: CHROME_MAC, cf: net, ip: readerIp(20 + i), truth: "real" });
+      hits.push({ at: open + 45 * MINUTE, kind: "click", link: 0, userAgent: CHROME_MAC, cf: net, ip: readerIp(20 + i), truth: "real" });
     add(`other client reader ${i}`, { links: 3, hits });
   }
 
@@ -314,7 +313,7 @@ export function corpus(): CorpusScenario[] {
       links: 4,
       hits: [
         {
-          at: (3 + random() * 900) * MIN,
+          at: (3 + random() * 900) * MINUTE,
           kind: "click",
           link: i % 4,
           userAgent: pick(random, [CHROME, EDGE, FIREFOX]),
@@ -426,7 +425,7 @@ export function corpus(): CorpusScenario[] {
       links: 1,
       hits: [
         {
-          at: (1 + random() * 60) * MIN,
+          at: (1 + random() * 60) * MINUTE,
           kind: "open",
           userAgent: ua,
           cf: pick(random, [AWS, ...UNLISTED_HOSTING]),
@@ -434,7 +433,7 @@ export function corpus(): CorpusScenario[] {
           truth: "machine",
         },
         {
-          at: (2 + random() * 60) * MIN,
+          at: (2 + random() * 60) * MINUTE,
           kind: "open",
           userAgent: CHROME,
           headers: { "sec-purpose": "prefetch" },
@@ -450,7 +449,7 @@ export function corpus(): CorpusScenario[] {
     // The sender's own views: the extension reports the conversation as Gmail draws it (not again while it stays),
     // Gmail shows it through Google's proxy, the report and the hit race; the sender's phone (no extension) shows
     // it up to a minute before or after; a click on their own link from their own address.
-    const view = (5 + random() * 600) * MIN;
+    const view = (5 + random() * 600) * MINUTE;
     const hits: CorpusHit[] = [
       { at: view + 300 + random() * 1_500, kind: "open", userAgent: GOOGLE_IMAGE_PROXY, cf: GOOGLE, ip: "66.249.84.40", truth: "sender" },
     ];
@@ -504,7 +503,7 @@ export function corpus(): CorpusScenario[] {
       registeredAt: i % 2 === 0 ? 300 : (30 + random() * 60) * 1_000,
       hits: [
         { at: -(5 + random() * 60) * 1_000, kind: "open", userAgent: GOOGLE_IMAGE_PROXY, cf: GOOGLE, ip: "66.249.84.50", truth: "sender" },
-        { at: (30 + random() * 600) * MIN, kind: "open", userAgent: GOOGLE_IMAGE_PROXY, cf: GOOGLE, ip: "66.249.84.51", truth: "real" },
+        { at: (30 + random() * 600) * MINUTE, kind: "open", userAgent: GOOGLE_IMAGE_PROXY, cf: GOOGLE, ip: "66.249.84.51", truth: "real" },
       ],
     });
   }
@@ -514,10 +513,10 @@ export function corpus(): CorpusScenario[] {
     // opened for real before its registration arrived.
     add(`slow storage ${i}`, {
       links: 0,
-      ...(i % 2 === 1 ? { registeredAt: (2 + random() * 2) * MIN } : {}),
+      ...(i % 2 === 1 ? { registeredAt: (2 + random() * 2) * MINUTE } : {}),
       hits: [
         {
-          at: (1 + random() * 3) * MIN,
+          at: (1 + random() * 3) * MINUTE,
           kind: "open",
           userAgent: GOOGLE_IMAGE_PROXY,
           cf: GOOGLE,
@@ -533,7 +532,7 @@ export function corpus(): CorpusScenario[] {
     // opened the email in Gmail minutes after it was sent, and one whose client blocks images (no open) hours later.
     const net = pick(random, RESIDENTIAL);
     const soon = i % 2 === 0;
-    const open = (1 + random() * 5) * MIN;
+    const open = (1 + random() * 5) * MINUTE;
     const firstClick = soon ? open + (20 + random() * 60) * 1_000 : (2 + random() * 30) * HOUR;
     const hits: CorpusHit[] = [0, 1].map((n) => ({
       at: firstClick + n * (300 + random() * 900),

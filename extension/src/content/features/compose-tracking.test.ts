@@ -40,7 +40,8 @@ vi.mock("../../messaging", async (importOriginal) => {
 
 import { pixelUrl } from "../../../../shared/protocol";
 import { ExtensionReloaded } from "../../messaging";
-import { DEFAULT_OPTIONS, type Options } from "../../options-store";
+import type { Options } from "../../options-store";
+import { DEPLOYED_TRACKER_URL, REP_OPTIONS } from "../../options-store.test-support";
 import { emitPageEvent, type GmailSendAnswered } from "../../page-world/events";
 import { gmailSendAnswered } from "../../page-world/sync-answer.test-support";
 import { outOfReachNotice } from "../../words";
@@ -60,7 +61,7 @@ import { followUpReminder } from "./follow-up-reminder";
 
 const started: AbortController[] = [];
 
-function start(options: Options = DEFAULT_OPTIONS, features: Feature[] = [composeTracking]): void {
+function start(options: Options = REP_OPTIONS, features: Feature[] = [composeTracking]): void {
   const controller = new AbortController();
   started.push(controller);
   for (const feature of features) feature.init(controller.signal, { options });
@@ -126,7 +127,7 @@ function openDialog(compose: Parameters<typeof composeHtml>[0]): void {
 }
 
 /** The tracker the background mints a compose's id for (handlers.ts mintId): a deployed one, so links are tracked. */
-const DEPLOYED = { trackerUrl: "https://t.example" };
+const DEPLOYED = { trackerUrl: DEPLOYED_TRACKER_URL };
 
 /**
  * A connected tab's background: it mints `trackingId`, has signed no link yet, knows no recipient, queues
@@ -143,7 +144,7 @@ function backgroundMinting(trackingId: string, reminderDays: number | null = nul
 }
 
 /** A compose open in a connected tab, its id minted (backgroundMinting) and shown on its toolbar. */
-async function openMinted(compose: Parameters<typeof composeHtml>[0], options = DEFAULT_OPTIONS): Promise<void> {
+async function openMinted(compose: Parameters<typeof composeHtml>[0], options = REP_OPTIONS): Promise<void> {
   backgroundMinting(TRACKING_ID);
   openDialog(compose);
   start(options);
@@ -174,7 +175,7 @@ describe("compose tracking: a send Gmail reports untracked", () => {
   });
 
   it("with tracking off by default: nothing was to be tracked, nothing is said", async () => {
-    start({ ...DEFAULT_OPTIONS, openTrackingByDefault: false, clickTrackingByDefault: false });
+    start({ ...REP_OPTIONS, openTrackingByDefault: false, clickTrackingByDefault: false });
     await sentUntracked("Pricing for Q3");
     expect(toasts()).toEqual([]);
   });
@@ -197,7 +198,7 @@ describe("compose tracking: Gmail's answer read after the options changed", () =
     // Gmail sends an email of that subject without our id, and the options change before the background's read is back.
     const answered = gmailAnswers(gmailSendAnswered([{ ...SENT_IDS, subject: "Pricing for Q3" }]));
     for (const controller of started.splice(0)) controller.abort();
-    start({ ...DEFAULT_OPTIONS, debug: true });
+    start({ ...REP_OPTIONS, debug: true });
     await answered;
     expect(toasts()).toEqual([expect.stringContaining('"Pricing for Q3" went out untracked: the extension did not recognise the send')]);
   });
@@ -252,7 +253,7 @@ describe("compose tracking: the draft ids of the composes this tab sent (gmail-s
   it("are kept at every send, untracked by the rep's choice as well as tracked", async () => {
     backgroundMinting(TRACKING_ID);
     openDialog({ subject: "Untracked", draft: "#msg-a:r8190137112111191001" });
-    start({ ...DEFAULT_OPTIONS, openTrackingByDefault: false, clickTrackingByDefault: false });
+    start({ ...REP_OPTIONS, openTrackingByDefault: false, clickTrackingByDefault: false });
     await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-tracking-id")).toBe(TRACKING_ID));
     clickSend();
     expect(sentDraftIds.has("msg-a:r8190137112111191001")).toBe(true);
@@ -268,7 +269,7 @@ describe("compose tracking: the draft ids of the composes this tab sent (gmail-s
     try {
       backgroundMinting(TRACKING_ID);
       openDialog({ subject: "One more", draft: "#msg-a:r8190137112111191003" });
-      start({ ...DEFAULT_OPTIONS, openTrackingByDefault: false, clickTrackingByDefault: false });
+      start({ ...REP_OPTIONS, openTrackingByDefault: false, clickTrackingByDefault: false });
       await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-tracking-id")).toBe(TRACKING_ID));
       clickSend();
       expect(sentDraftIds.size).toBe(SENT_DRAFTS_KEPT);
@@ -350,7 +351,7 @@ describe("compose tracking: recipients the compose could not read", () => {
     backgroundMinting(TRACKING_ID);
     // Today's chip shows the contact's name; this one's attributes are renamed, so no address is read from it.
     openDialog({ subject: "Intro", chips: `<div role="option" class="afV"><span class="afX">Dana</span></div>`, body: "Hi Dana" });
-    start({ ...DEFAULT_OPTIONS, excludedRecipientDomains: ["partner.example"] });
+    start({ ...REP_OPTIONS, excludedRecipientDomains: ["partner.example"] });
     await vi.waitFor(() =>
       expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-status")).toMatch(/^Recipients not recognised/),
     );
@@ -371,7 +372,7 @@ describe("compose tracking: recipients the compose could not read", () => {
     // Two chips: one read, one whose attributes Gmail renamed (it shows a name only).
     const chips = `<div role="option" data-hovercard-id="carol@acme.example" data-name="Carol"></div><div role="option" class="afV"><span>Dana</span></div>`;
     openDialog({ subject: "Intro", chips, body: "Hi both" });
-    start({ ...DEFAULT_OPTIONS, excludedRecipientDomains: ["partner.example"] });
+    start({ ...REP_OPTIONS, excludedRecipientDomains: ["partner.example"] });
     await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-tracking-id")).toBe(TRACKING_ID));
     clickSend();
     const recipients = [
@@ -457,7 +458,7 @@ describe("compose tracking: the thread's ids Gmail's answer names", () => {
    * A tracked email sent and its compose closed, with fake timers from then on (the test restores real ones): Gmail's
    * answer has not come, and the registration is held for it.
    */
-  async function sentAwaitingAnswer(options: Options = DEFAULT_OPTIONS, beforeSend = () => {}): Promise<void> {
+  async function sentAwaitingAnswer(options: Options = REP_OPTIONS, beforeSend = () => {}): Promise<void> {
     backgroundMinting(TRACKING_ID);
     openDialog({ subject: "Intro", chips: `<div role="option" data-hovercard-id="dana@acme.example"><span>Dana</span></div>` });
     start(options);
@@ -488,7 +489,7 @@ describe("compose tracking: the thread's ids Gmail's answer names", () => {
     // Gmail's hook works (an answer came, for another email): only this send could not be matched to it.
     try {
       // Tracking off by default, on for this email: the other email went out untracked by choice, and nothing is said of it.
-      await sentAwaitingAnswer({ ...DEFAULT_OPTIONS, openTrackingByDefault: false, clickTrackingByDefault: false }, () =>
+      await sentAwaitingAnswer({ ...REP_OPTIONS, openTrackingByDefault: false, clickTrackingByDefault: false }, () =>
         (document.querySelector(".mt-toggle-open") as HTMLElement).click(),
       );
       await sentUntracked("Another email");
@@ -618,7 +619,7 @@ describe("compose tracking: the options changed while a compose is open", () => 
       body: "Hi",
     });
     const features = [composeTracking, followUpReminder];
-    start(DEFAULT_OPTIONS, features);
+    start(REP_OPTIONS, features);
     await vi.waitFor(() => expect(document.querySelector(".mt-toolbar .mt-toggle-remind")).not.toBeNull());
     const pressed = (selector: string) => document.querySelector(`.mt-toolbar ${selector}`)?.getAttribute("aria-pressed");
     // The rep turns opens off for this email, and asks for a reminder.
@@ -631,7 +632,7 @@ describe("compose tracking: the options changed while a compose is open", () => 
 
     // Another option changes (content/index.iife.ts stops every feature and starts it again, in one task).
     for (const controller of started.splice(0)) controller.abort();
-    start({ ...DEFAULT_OPTIONS, notifications: false }, features);
+    start({ ...REP_OPTIONS, notifications: false }, features);
     await flush();
     expect(document.querySelectorAll(".mt-toolbar")).toHaveLength(1);
     expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-tracking-id")).toBe(id);
@@ -640,7 +641,7 @@ describe("compose tracking: the options changed while a compose is open", () => 
 
     // Connected to another tracker: an id is its tracker's, so the compose starts again from the defaults.
     for (const controller of started.splice(0)) controller.abort();
-    start({ ...DEFAULT_OPTIONS, trackerUrl: "https://other.example" }, features);
+    start({ ...REP_OPTIONS, trackerUrl: "https://other.example" }, features);
     await vi.waitFor(() => expect(mints()).toBe(2));
     expect(document.querySelectorAll(".mt-toolbar")).toHaveLength(1);
     expect(pressed(".mt-toggle-open")).toBe("true");
@@ -717,7 +718,7 @@ describe("compose tracking: a tracker its recipients cannot reach", () => {
   }
 
   /** Opens a compose with a link, ready to send once every link it tracks is signed. */
-  async function openWithLink(options: Options = { ...DEFAULT_OPTIONS, trackerUrl: LOCAL, optOutLinkByDefault: true }): Promise<void> {
+  async function openWithLink(options: Options = { ...REP_OPTIONS, trackerUrl: LOCAL, optOutLinkByDefault: true }): Promise<void> {
     openDialog({
       subject: "Intro",
       chips: `<div role="option" data-hovercard-id="dana@acme.example" data-name="Dana"></div>`,
@@ -764,7 +765,7 @@ describe("compose tracking: a tracker its recipients cannot reach", () => {
 
   it("with links tracked all the same (the rep's option), they are rewritten and registered", async () => {
     connectedLocally();
-    await openWithLink({ ...DEFAULT_OPTIONS, trackerUrl: LOCAL, optOutLinkByDefault: true, trackLinksOutOfReach: true });
+    await openWithLink({ ...REP_OPTIONS, trackerUrl: LOCAL, optOutLinkByDefault: true, trackLinksOutOfReach: true });
     expect([button("click").getAttribute("aria-pressed"), button("click").disabled]).toEqual(["true", false]);
     const request = await sent();
     expect([...body().querySelectorAll("a")].map((a) => a.getAttribute("href"))).toEqual([clickUrl(OFFER, 0), `${LOCAL}/u/${TRACKING_ID}`]);
@@ -774,7 +775,7 @@ describe("compose tracking: a tracker its recipients cannot reach", () => {
   it("the options changed while the compose is open: the same id goes on, its links become tracked", async () => {
     // Not tracked when the compose opened; the rep then turns the option on.
     connectedLocally();
-    const options = { ...DEFAULT_OPTIONS, trackerUrl: LOCAL };
+    const options = { ...REP_OPTIONS, trackerUrl: LOCAL };
     await openWithLink(options);
     expect(button("click").disabled).toBe(true);
     for (const controller of started.splice(0)) controller.abort();
@@ -790,7 +791,7 @@ describe("compose tracking: a tracker its recipients cannot reach", () => {
   });
   it("two quick option changes: the compose follows the latest, though the links signed for the first come after it", async () => {
     connectedLocally();
-    const options = { ...DEFAULT_OPTIONS, trackerUrl: LOCAL };
+    const options = { ...REP_OPTIONS, trackerUrl: LOCAL };
     await openWithLink(options);
     // The background's signing of the links, asked for under the first change, answered only after the second.
     let answer: (() => void) | undefined;
@@ -835,7 +836,7 @@ describe("compose tracking: the toolbar's toggles", () => {
     const trackingId = "a2b3c4d5e6f7g2h3.1.3KCt3_O64qa9-am2_K8-_r.w_Nfjq_Jb3J2IL5XwM2o9L";
     backgroundMinting(trackingId);
     openDialog({ subject: "Intro", chips: `<div role="option" data-hovercard-id="dana@acme.example"><span>Dana</span></div>`, body: "Hi" });
-    start({ ...DEFAULT_OPTIONS, optOutLinkByDefault: true, excludedRecipientDomains: ["partner.example"] });
+    start({ ...REP_OPTIONS, optOutLinkByDefault: true, excludedRecipientDomains: ["partner.example"] });
     await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-tracking-id")).toBe(trackingId));
     const button = (name: string) => document.querySelector(`.mt-toolbar .mt-toggle-${name}`) as HTMLButtonElement;
     const input = document.querySelector(".mt-toolbar .mt-campaign") as HTMLInputElement;
@@ -881,7 +882,7 @@ describe("compose tracking: the toolbar's toggles", () => {
     const trackingId = "a2b3c4d5e6f7g2h3.1.4LDu4_P75rb0-bn3_L9-_s.x_Ogkr_Kc4K3JM6YyN3p0M";
     backgroundMinting(trackingId);
     openDialog({ subject: "Intro", chips: `<div role="option" data-hovercard-id="dana@acme.example"><span>Dana</span></div>`, body: "Hi" });
-    start({ ...DEFAULT_OPTIONS, excludedRecipientDomains: ["partner.example"] }, [composeTracking, followUpReminder]);
+    start({ ...REP_OPTIONS, excludedRecipientDomains: ["partner.example"] }, [composeTracking, followUpReminder]);
     const button = (name: string) => document.querySelector(`.mt-toolbar .mt-toggle-${name}`) as HTMLButtonElement;
     await vi.waitFor(() => expect(button("remind")?.disabled).toBe(false));
     const days = document.querySelector(".mt-toolbar .mt-remind-days") as HTMLInputElement;
@@ -1070,7 +1071,7 @@ describe("compose tracking: what the rep is told of a send", () => {
 
   it("an email the rep sent untracked by choice (tracking off by default) gets no toast; one that could not be tracked does", async () => {
     backgroundMinting("a2b3c4d5e6f7g2h3.1.4LDu4_P75rb0-bn3_L9-_s.x_Ogkr_Kc4K3JM6YxN3p0M");
-    const off = { ...DEFAULT_OPTIONS, openTrackingByDefault: false, clickTrackingByDefault: false };
+    const off = { ...REP_OPTIONS, openTrackingByDefault: false, clickTrackingByDefault: false };
     openDialog({ subject: "Lunch?", chips: DANA, body: "Hi" });
     start({ ...off, excludedRecipientDomains: ["acme.example"] });
     await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-tracking-id")).not.toBeNull());
@@ -1225,7 +1226,7 @@ describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
     connected([TRACKING_ID, SECOND_ID]);
     reminderDays = 4;
     start();
-    followUpReminder.init(started[0]?.signal as AbortSignal, { options: DEFAULT_OPTIONS });
+    followUpReminder.init(started[0]?.signal as AbortSignal, { options: REP_OPTIONS });
     await gmailAnswered(await send(await openCompose()));
     notice(true).click();
     const reopened = await openCompose();
@@ -1240,8 +1241,8 @@ describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
   it("an undone email's reminder waits on a reopened compose the rep has not turned tracking on for, and is set once they do", async () => {
     connected([TRACKING_ID, SECOND_ID]);
     reminderDays = 4;
-    start({ ...DEFAULT_OPTIONS, openTrackingByDefault: false, clickTrackingByDefault: false });
-    followUpReminder.init(started[0]?.signal as AbortSignal, { options: DEFAULT_OPTIONS });
+    start({ ...REP_OPTIONS, openTrackingByDefault: false, clickTrackingByDefault: false });
+    followUpReminder.init(started[0]?.signal as AbortSignal, { options: REP_OPTIONS });
     const first = await openCompose();
     first.querySelector<HTMLElement>(".mt-toggle-open")?.click();
     await gmailAnswered(await send(first));
@@ -1271,7 +1272,7 @@ describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
     connected([TRACKING_ID]);
     reminderDays = 4;
     start();
-    followUpReminder.init(started[0]?.signal as AbortSignal, { options: DEFAULT_OPTIONS });
+    followUpReminder.init(started[0]?.signal as AbortSignal, { options: REP_OPTIONS });
     await gmailAnswered(await send(await openCompose()));
     notice(true).click();
     // The tracker stops answering: the reopened compose gets no id, and its toggles stay locked.
@@ -1351,8 +1352,8 @@ describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
     callFromGmail.mockImplementation(async (type: string, input: unknown) =>
       type === "scheduledSendReopened" ? { cancelled: { subject: "Pricing", reminderDays } } : answer?.(type, input),
     );
-    start({ ...DEFAULT_OPTIONS, trackerUrl: "https://t.example" });
-    followUpReminder.init(started[0]?.signal as AbortSignal, { options: DEFAULT_OPTIONS });
+    start(REP_OPTIONS);
+    followUpReminder.init(started[0]?.signal as AbortSignal, { options: REP_OPTIONS });
     const first = await openCompose();
     first.querySelector("td.gU.Up")?.insertAdjacentHTML("beforeend", `<div role="button" aria-haspopup="true">▾</div>`);
     first.querySelector("td.gU.Up [aria-haspopup]")?.dispatchEvent(new MouseEvent("mouseup", { bubbles: true, button: 0 }));
@@ -1411,7 +1412,7 @@ describe("compose tracking: a scheduled send cancelled in Gmail, back as a draft
   const scheduledId = (n: number) => `a2b3c4d5e6f7g2h3.1.9QIz9_U20wg5-gs8_Q4-_x.c_Tlpw_Ph9P8OR1DcS8u5${"RSTUVWXYZ"[n]}`;
   const pixel = (id: string) => `<img src="${pixelUrl("https://t.example", id)}" width="1" height="1">`;
   /** Connected to the tracker the background mints ids for, as the rep's options say once connected. */
-  const OPTIONS = { ...DEFAULT_OPTIONS, trackerUrl: "https://t.example" };
+  const OPTIONS = REP_OPTIONS;
   const calls = (type: string) => callFromGmail.mock.calls.filter(([t]) => t === type).map(([, input]) => input);
 
   /** A connected tab whose background answers scheduledSendReopened with `answer` (or fails with it). */
@@ -1431,7 +1432,7 @@ describe("compose tracking: a scheduled send cancelled in Gmail, back as a draft
   it("a compose holding a scheduled email's pixel: the background withdraws it, the rep is told, its reminder moves to the draft", async () => {
     connected({ subject: "Pricing", reminderDays: 4 });
     start(OPTIONS);
-    followUpReminder.init(started[0]?.signal as AbortSignal, { options: DEFAULT_OPTIONS });
+    followUpReminder.init(started[0]?.signal as AbortSignal, { options: REP_OPTIONS });
     openDialog({ subject: "Pricing", body: `Hi Carol${pixel(scheduledId(0))}` });
     await vi.waitFor(() => expect(calls("scheduledSendReopened")).toEqual([{ trackingId: scheduledId(0) }]));
     await vi.waitFor(() => expect(calls("remindIfNoReply")).toEqual([{ trackingId: TRACKING_ID, days: 4 }]));

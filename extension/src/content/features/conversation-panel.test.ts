@@ -12,7 +12,7 @@ vi.hoisted(() => {
 import type { MessageDetail } from "../../../../shared/api";
 import type { UnregisteredEmail } from "../../background/handlers";
 import { ExtensionReloaded } from "../../messaging";
-import { DEFAULT_OPTIONS } from "../../options-store";
+import { REP_OPTIONS } from "../../options-store.test-support";
 import { emitPageEvent } from "../../page-world/events";
 import { messageTrackingId } from "../thread-signals";
 import { formatTime } from "../ui";
@@ -554,7 +554,7 @@ describe("conversation panel, when the feature stops", () => {
     const runtime = (globalThis as unknown as { chrome: { runtime: { sendMessage?: unknown } } }).chrome.runtime;
     const answers: ((value: unknown) => void)[] = [];
     runtime.sendMessage = () => new Promise((resolve) => answers.push(resolve));
-    const context = { options: { ...DEFAULT_OPTIONS, trackerUrl: "https://t.example" } };
+    const context = { options: REP_OPTIONS };
     const first = new AbortController();
     const second = new AbortController();
     try {
@@ -579,7 +579,7 @@ describe("conversation panel, when the panels are looked for", () => {
     document.body.innerHTML = "";
     const scans = vi.spyOn(ConversationPanels.prototype, "scan").mockImplementation(() => undefined);
     const controller = new AbortController();
-    const context = { options: { ...DEFAULT_OPTIONS, trackerUrl: "https://t.example" } };
+    const context = { options: REP_OPTIONS };
     senderPixels.init(controller.signal, context);
     conversationPanel.init(controller.signal, context);
     await flush();

@@ -8,7 +8,8 @@ const callFromGmail = vi.hoisted(() => {
 });
 vi.mock("../../messaging", async (importOriginal) => ({ ...(await importOriginal<typeof import("../../messaging")>()), callFromGmail }));
 
-import { DEFAULT_OPTIONS, pickDays } from "../../options-store";
+import { pickDays } from "../../options-store";
+import { REP_OPTIONS } from "../../options-store.test-support";
 import { followUpReminder } from "./follow-up-reminder";
 
 const controllers: AbortController[] = [];
@@ -34,7 +35,7 @@ function reminderControl(toolbarHtml: string) {
   document.body.innerHTML = toolbarHtml;
   const controller = new AbortController();
   controllers.push(controller);
-  followUpReminder.init(controller.signal, { options: DEFAULT_OPTIONS });
+  followUpReminder.init(controller.signal, { options: REP_OPTIONS });
   return {
     kept,
     toolbar: document.querySelector(".mt-toolbar") as HTMLElement,

@@ -29,7 +29,7 @@ vi.hoisted(() => {
   (globalThis as { chrome?: unknown }).chrome = { runtime: { id: "unit-test" } };
 });
 
-import { DEFAULT_OPTIONS } from "../../options-store";
+import { REP_OPTIONS } from "../../options-store.test-support";
 import { emitPageEvent } from "../../page-world/events";
 import { installGmailDataHook } from "../../page-world/gmail-data";
 import { gmailEmbeddedList, gmailListAnswer } from "../../page-world/sync-answer.test-support";
@@ -70,7 +70,7 @@ describe("replies-bounces", () => {
       <div class="adn" data-message-id="#msg-f:91" data-legacy-message-id="18f7a1b2c3d4eb01">${sender("carol@prospect.example", "Carol")}<div class="ii gt"><div class="a3s">Which plan?</div></div></div>
       <div class="adn" data-message-id="#msg-a:r8190137112111191537" data-legacy-message-id="18f7a1b2c3d4eaff">${sender("sales@example.com", "Sales")}<div class="ii gt"><div class="a3s">The yearly one.</div></div></div></div>`;
     const controller = new AbortController();
-    repliesBounces.init(controller.signal, { options: DEFAULT_OPTIONS });
+    repliesBounces.init(controller.signal, { options: REP_OPTIONS });
     await vi.advanceTimersByTimeAsync(1000);
     controller.abort();
     sentDraftIds.clear();
@@ -82,7 +82,7 @@ describe("replies-bounces", () => {
     answer = async () => ({ answered: ["18f7a1b2c3d4e601", "18f7a1b2c3d4e602"], recorded: 2 });
     render();
     const controller = new AbortController();
-    repliesBounces.init(controller.signal, { options: DEFAULT_OPTIONS });
+    repliesBounces.init(controller.signal, { options: REP_OPTIONS });
     await vi.advanceTimersByTimeAsync(1000);
     expect(calls).toHaveLength(1);
     expect(calls[0]?.type).toBe("reportSignals");
@@ -122,7 +122,7 @@ describe("replies-bounces", () => {
       `<div class="adn" data-message-id="#msg-f:5" data-legacy-message-id="18f7a1b2c3d4e604"><h3 class="iw"><span class="gD" email="erin@prospect.example" name="Erin">Erin</span></h3><div class="ii gt"><div class="a3s">Hello</div></div></div>`,
     );
     const controller = new AbortController();
-    repliesBounces.init(controller.signal, { options: DEFAULT_OPTIONS });
+    repliesBounces.init(controller.signal, { options: REP_OPTIONS });
     await vi.advanceTimersByTimeAsync(1000);
     expect(calls).toHaveLength(1);
     render(
@@ -144,7 +144,7 @@ describe("replies-bounces", () => {
     document.title = "Inbox - me@example.com - Gmail";
     document.body.innerHTML = `<div role="main"></div>`;
     const controller = new AbortController();
-    repliesBounces.init(controller.signal, { options: DEFAULT_OPTIONS });
+    repliesBounces.init(controller.signal, { options: REP_OPTIONS });
     await vi.advanceTimersByTimeAsync(1000);
     expect(calls).toHaveLength(0);
     // An answer whose threads hold no message this script can read (as after a change of Gmail's): Gmail's health is
@@ -204,7 +204,7 @@ describe("replies-bounces", () => {
     vi.useFakeTimers();
     const controller = new AbortController();
     try {
-      repliesBounces.init(controller.signal, { options: DEFAULT_OPTIONS });
+      repliesBounces.init(controller.signal, { options: REP_OPTIONS });
       document.title = "Inbox - me@example.com - Gmail";
       await vi.advanceTimersByTimeAsync(1000);
       expect(calls.map((c) => c.input.signals.map((s) => [s.kind, s.gmailMessageId]))).toEqual([[["reply", "18f7a1b2c3d4e801"]]]);
@@ -236,7 +236,7 @@ describe("replies-bounces", () => {
     answer = async () => ({ answered: ["18f7a1b2c3d4e921"], recorded: 1 });
     listReads.failing = 1;
     const controller = new AbortController();
-    repliesBounces.init(controller.signal, { options: DEFAULT_OPTIONS });
+    repliesBounces.init(controller.signal, { options: REP_OPTIONS });
     try {
       emitPageEvent(document, "mt:gmail-list-answered", replyList(1));
       emitPageEvent(document, "mt:gmail-list-answered", replyList(2));
@@ -253,7 +253,7 @@ describe("replies-bounces", () => {
     document.title = "Inbox - me@example.com - Gmail";
     document.body.innerHTML = `<div role="main"></div>`;
     const controller = new AbortController();
-    repliesBounces.init(controller.signal, { options: DEFAULT_OPTIONS });
+    repliesBounces.init(controller.signal, { options: REP_OPTIONS });
     // Its first scan done: nothing waits to be looked at when the list comes.
     await vi.advanceTimersByTimeAsync(1000);
     emitPageEvent(document, "mt:gmail-list-answered", replyList(3));

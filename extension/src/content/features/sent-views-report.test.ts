@@ -13,7 +13,7 @@ const callFromGmail = vi.hoisted(() => {
 });
 vi.mock("../../messaging", () => ({ callFromGmail }));
 
-import { DEFAULT_OPTIONS } from "../../options-store";
+import { DEPLOYED_TRACKER_URL, REP_OPTIONS } from "../../options-store.test-support";
 import { emitPageEvent } from "../../page-world/events";
 import { senderPixels } from "./sender-pixels";
 import { clickedTrackingId, sentViewsReport } from "./sent-views-report";
@@ -21,7 +21,7 @@ import { clickedTrackingId, sentViewsReport } from "./sent-views-report";
 const ID = "a2b3c4d5e6f7g2h3.1.8PHy8_T19vf4-fr7_P3-_w.b_Skov_Og8O7NQ0CbR7t4Q";
 const OTHER = "a2b3c4d5e6f7g2h4.1.8PHy8_T19vf4-fr7_P3-_w.b_Skov_Og8O7NQ0CbR7t4Q";
 const THREAD = "18f7a1b2c3d4e5f6";
-const TRACKER = "https://t.example";
+const TRACKER = DEPLOYED_TRACKER_URL;
 const SIGNATURE = "Qm9va2luZ19saW5rX3NpZw";
 /** A click link as the send signs it (shared/protocol.ts clickUrl): the rep's booking page behind the tracker. */
 const clickLink = (tracker = TRACKER, id = ID) =>
@@ -48,7 +48,7 @@ const started: AbortController[] = [];
 function start(): void {
   const controller = new AbortController();
   started.push(controller);
-  const context = { options: { ...DEFAULT_OPTIONS, trackerUrl: TRACKER } };
+  const context = { options: REP_OPTIONS };
   senderPixels.init(controller.signal, context);
   sentViewsReport.init(controller.signal, context);
 }
