@@ -268,6 +268,8 @@ export interface FollowUpList {
   /** The rep's default wait, in days. */
   days: number;
   reminders: Reminder[];
+  /** MAX_REMINDERS: while that many wait, the dashboard says a new one is not kept. */
+  reminderLimit: number;
   /**
    * When the tracker's list stopped at its limit (FOLLOW_UPS_MAX), how many emails need a follow-up in all: null when
    * not known (more than the tracker looks at, or a tracker that does not say). Null `cut`: nothing was left out.
@@ -330,6 +332,7 @@ export function followUpPageHandlers(deps: FollowUpPageDeps) {
         followUps,
         days: options.followUpDays,
         reminders: await deps.reminders.all(),
+        reminderLimit: MAX_REMINDERS,
         cut: cut ? { total: known } : null,
       };
     }),
