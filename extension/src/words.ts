@@ -13,6 +13,13 @@ export function counted(n: number, one: string, many = `${one}s`): string {
 export const notCountedSignals = (n: number): string =>
   `${counted(n, "reply or bounce notice", "replies or bounce notices")} seen in Gmail ${n === 1 ? "was" : "were"} not counted by your tracker`;
 
+/**
+ * Why a new follow-up reminder is not kept (background/follow-ups.ts MAX_REMINDERS): said in the compose window that
+ * asked for it ("not kept: ...") and above the dashboard's list of reminders while it is full.
+ */
+export const remindersFull = (max: number): string =>
+  `${max} reminders are waiting, as many as Mailtracker keeps: a new one is not kept until one comes due or you cancel one on the dashboard's Follow-ups page`;
+
 /** An email's subject as the rep reads it: "(no subject)" for none, or one of spaces only. */
 export function subjectShown(subject: string | null | undefined): string {
   return subject?.trim() || "(no subject)";

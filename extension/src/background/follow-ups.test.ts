@@ -11,9 +11,10 @@ import type { MessageDetail } from "../../../shared/api";
 import { DAY } from "../../../test/durations";
 import { detailOf } from "../message-detail.test-support";
 import { inTimeZone } from "../time-zone.test-support";
+import { remindersFull } from "../words";
 import { TrackerError } from "./api";
 import type { Credentials } from "./credentials";
-import { daysAfter, followUpDays, REMINDERS_KEY, type Reminder, Reminders, reminderNote } from "./follow-ups";
+import { daysAfter, followUpDays, MAX_REMINDERS, REMINDERS_KEY, type Reminder, Reminders, reminderNote } from "./follow-ups";
 import { memoryArea } from "./memory-area";
 
 const CREDENTIALS: Credentials = {
@@ -186,6 +187,22 @@ describe("follow-up reminders", () => {
     const restarted = background(async (reminder) => void shown.push(reminder.trackingId));
     await restarted.check();
     expect(shown).toEqual(["m1"]);
+  });
+
+  it("past its bound a new reminder is refused in words, and none that waits is pushed out", async () => {
+    const t = setup();
+    for (let i = 0; i < MAX_REMINDERS; i++) await t.reminders.set(`m${i}`, 3);
+    await expect(t.reminders.set("one-more", 3)).rejects.toThrow(remindersFull(MAX_REMINDERS));
+    const kept = (await t.reminders.all()).map((r) => r.trackingId);
+    expect(kept).toHaveLength(MAX_REMINDERS);
+    expect(kept[0]).toBe("m0");
+    expect(kept).not.toContain("one-more");
+    // One that waits can still be changed, and one cancelled makes room.
+    expect((await t.reminders.set("m0", 5)).days).toBe(5);
+    await t.reminders.cancel(["m1"]);
+    await t.reminders.set("one-more", 3);
+    expect((await t.reminders.all()).map((r) => r.trackingId)).toContain("one-more");
+    expect(await t.reminders.all()).toHaveLength(MAX_REMINDERS);
   });
 
   it("uses a campaign's own wait when the options name one", () => {

@@ -8,7 +8,7 @@ import { type FollowUpItem, MAX_CAMPAIGN_DAYS_JSON, type MessageDetail, type Mes
 import { FOLLOW_UPS_MAX } from "../../../shared/limits";
 import { loadOptions, type Options, pickDays } from "../options-store";
 import { serialRunner } from "../serial";
-import { counted, midSentence, noOpenWords, subjectShown } from "../words";
+import { counted, midSentence, noOpenWords, remindersFull, subjectShown } from "../words";
 import { TrackerError } from "./api";
 import type { Credentials, TrackerAccess } from "./credentials";
 import { type DeletedContact, withoutContact } from "./deleted-contact";
@@ -23,8 +23,16 @@ export const REMINDERS_KEY = "followUpReminders";
  */
 export const CLOCK_SKEW_KEY = "clockSkewMs";
 const DAY_MS = 86_400_000;
-/** At most this many reminders wait at once; the oldest go first (a rep never sets that many). */
-const MAX_REMINDERS = 500;
+/**
+ * At most this many reminders wait at once, a bound on storage (each write rewrites them all). Past it a new one is
+ * refused, in words the compose window shows ("not kept: ..."), and none that waits is pushed out: every stored
+ * reminder is one the rep still expects (those notified, answered or cancelled are gone already), so dropping one
+ * would be a reminder that silently never comes. A rep on a large campaign learns it when ticking the box, and the
+ * dashboard's list, where each can be cancelled, says the same. A typical reminder (a subject, one to three
+ * recipients) takes about 300 bytes: 500 of them about 150 kB of the 10 MB chrome.storage.local gives without
+ * unlimitedStorage (developer.chrome.com/docs/extensions/reference/api/storage, read 2026-12).
+ */
+export const MAX_REMINDERS = 500;
 /** A reminder whose email the tracker never heard of this long after it was due was never sent: dropped. */
 const UNSENT_GRACE_MS = 7 * DAY_MS;
 
@@ -99,17 +107,21 @@ export class Reminders {
   }
 
   private async write(reminders: Reminder[]): Promise<void> {
-    await this.deps.area.set({ [REMINDERS_KEY]: reminders.slice(-MAX_REMINDERS) });
+    await this.deps.area.set({ [REMINDERS_KEY]: reminders });
     const next = reminders.reduce<number | null>((at, r) => (at === null || r.dueAt < at ? r.dueAt : at), null);
     this.deps.schedule(next === null ? null : next + 1000);
   }
 
-  /** Sets (or replaces) the reminder of one email; a replaced one's description is kept. */
+  /**
+   * Sets (or replaces) the reminder of one email; a replaced one's description is kept. Throws, in words, for a new
+   * one while MAX_REMINDERS wait.
+   */
   set(trackingId: string, days: number): Promise<Reminder> {
     return this.serial(async () => {
       const now = await this.deps.now();
       const all = await this.all();
       const previous = all.find((r) => r.trackingId === trackingId);
+      if (!previous && all.length >= MAX_REMINDERS) throw new Error(remindersFull(MAX_REMINDERS));
       const reminder: Reminder = {
         trackingId,
         days,
@@ -256,6 +268,8 @@ export interface FollowUpList {
   /** The rep's default wait, in days. */
   days: number;
   reminders: Reminder[];
+  /** MAX_REMINDERS: while that many wait, the dashboard says a new one is not kept. */
+  reminderLimit: number;
   /**
    * When the tracker's list stopped at its limit (FOLLOW_UPS_MAX), how many emails need a follow-up in all: null when
    * not known (more than the tracker looks at, or a tracker that does not say). Null `cut`: nothing was left out.
@@ -318,6 +332,7 @@ export function followUpPageHandlers(deps: FollowUpPageDeps) {
         followUps,
         days: options.followUpDays,
         reminders: await deps.reminders.all(),
+        reminderLimit: MAX_REMINDERS,
         cut: cut ? { total: known } : null,
       };
     }),

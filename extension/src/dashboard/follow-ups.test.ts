@@ -14,12 +14,20 @@ const background = vi.hoisted(() => ({
   followUps: [] as unknown[],
   cut: null as { total: number | null } | null,
   cancelFails: null as string | null,
+  reminderLimit: 500,
 }));
 vi.mock("webextension-polyfill", () => ({ default: { runtime: { openOptionsPage: async () => undefined } } }));
 vi.mock("../messaging", () => ({
   callFromPage: async (type: string, input: unknown) => {
     background.calls.push({ type, input });
-    if (type === "listFollowUps") return { followUps: background.followUps, days: 3, reminders: background.reminders, cut: background.cut };
+    if (type === "listFollowUps")
+      return {
+        followUps: background.followUps,
+        days: 3,
+        reminders: background.reminders,
+        reminderLimit: background.reminderLimit,
+        cut: background.cut,
+      };
     if (type === "cancelReminder" && background.cancelFails) throw new Error(background.cancelFails);
     return { cancelled: true };
   },
@@ -48,6 +56,7 @@ afterEach(() => {
   background.reminders = [];
   background.followUps = [];
   background.cut = null;
+  background.reminderLimit = 500;
 });
 
 it("each reminder has a Cancel that asks the background to drop it; one past its time reads overdue, not a notification in the past", async () => {
@@ -75,6 +84,20 @@ it("each reminder has a Cancel that asks the background to drop it; one past its
     { trackingId: "late" },
     { trackingId: "late" },
   ]);
+});
+
+it("while as many reminders wait as the background keeps, the list says a new one is not kept, until one is cancelled", async () => {
+  vi.useFakeTimers({ now: NOW, toFake: ["Date"] });
+  background.reminderLimit = 2;
+  background.reminders = [reminder("a", "Proposal", NOW + 2 * 24 * HOUR), reminder("b", "Contract draft", NOW + 3 * 24 * HOUR)];
+  await act(() => render(h(FollowUps, {}), root));
+  await vi.waitFor(() => expect(items()).toHaveLength(2));
+  expect($("[data-testid=reminders-full]")?.textContent).toBe(
+    "2 reminders are waiting, as many as Mailtracker keeps: a new one is not kept until one comes due or you cancel one on the dashboard's Follow-ups page.",
+  );
+  await act(() => items()[0]?.querySelector<HTMLButtonElement>("button[name=cancel-reminder]")?.click());
+  await vi.waitFor(() => expect(items()).toHaveLength(1));
+  expect($("[data-testid=reminders-full]")).toBeNull();
 });
 
 it("a list the tracker cut at its limit says how many were left out, or that more wait when it does not know", async () => {

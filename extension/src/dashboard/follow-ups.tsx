@@ -7,7 +7,7 @@ import type { FollowUpEngagement } from "../../../shared/api";
 import type { FollowUpList, Reminder } from "../background/follow-ups";
 import { callFromPage } from "../messaging";
 import { Time, useNow } from "../pages/time";
-import { counted, errorText, midSentence, NO_OPEN_YET, noOpenWords, subjectShown } from "../words";
+import { counted, errorText, midSentence, NO_OPEN_YET, noOpenWords, remindersFull, subjectShown } from "../words";
 import { ViewLink } from "./ui";
 
 const GROUPS: { engagement: FollowUpEngagement; title: string; hint: string }[] = [
@@ -83,7 +83,7 @@ export function FollowUps() {
         })
       )}
       <h3>Reminders</h3>
-      <ReminderList reminders={data.reminders} now={now} />
+      <ReminderList reminders={data.reminders} limit={data.reminderLimit} now={now} />
     </section>
   );
 }
@@ -104,10 +104,11 @@ function CutNote({ listed, total }: { listed: number; total: number | null }) {
 
 /**
  * The reminders set from the compose window, each with its Cancel (once the email is sent, this is the only place to
- * take one back). One past its time waits for the tracker (down, or the email still in the outbox) to say whether
+ * take one back). While as many wait as the background keeps, it says a new one is not kept (the compose window that asks
+ * for one says so too): a rep on a large campaign learns it here, before ticking the box. One past its time waits for the tracker (down, or the email still in the outbox) to say whether
  * anyone replied: it says so, not "a notification 3 h ago", which never came.
  */
-function ReminderList({ reminders, now }: { reminders: Reminder[]; now: number }) {
+function ReminderList({ reminders, limit, now }: { reminders: Reminder[]; limit: number; now: number }) {
   const [cancelled, setCancelled] = useState<ReadonlySet<string>>(new Set());
   const [error, setError] = useState<string | null>(null);
   const cancel = (trackingId: string) => {
@@ -123,6 +124,11 @@ function ReminderList({ reminders, now }: { reminders: Reminder[]; now: number }
       {error ? (
         <p class="error" data-testid="reminder-error">
           {error}
+        </p>
+      ) : null}
+      {left.length >= limit ? (
+        <p class="list-cut" data-testid="reminders-full">
+          {remindersFull(limit)}.
         </p>
       ) : null}
       {left.length === 0 ? (
