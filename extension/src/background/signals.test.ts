@@ -328,7 +328,7 @@ describe("the record of signals not counted", () => {
 
   it("lists a signal once: one given up, held again and pushed out by the bound replaces its older record", async () => {
     const area = memoryArea();
-    const held = new HeldSignals(area);
+    const held = new HeldSignals(area, () => 5);
     const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
     await area.set({ [UNMATCHED_SIGNALS_KEY]: [given("r1"), given("r2")] });
     // Another email of its thread is in the outbox when a Gmail tab reports it again: held again.
@@ -339,7 +339,7 @@ describe("the record of signals not counted", () => {
     );
     expect((await held.listing()).signals).toEqual([
       given("r2"),
-      { signal: reply("r1"), times: 0, givenUpAt: expect.any(Number), reason: TOO_MANY_WAITING },
+      { signal: reply("r1"), times: 0, givenUpAt: 5, reason: TOO_MANY_WAITING },
     ]);
     warn.mockRestore();
   });
