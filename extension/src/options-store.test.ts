@@ -178,12 +178,15 @@ describe("options store", () => {
   it("normalises tracker URLs and domain lists, and matches subdomains", () => {
     expect(normalizeTrackerUrl(" https://t.example/base/ ")).toBe("https://t.example/base");
     expect(normalizeTrackerUrl("ftp://t.example")).toBeNull();
-    // Typed without a scheme: http for the rep's own machine and private networks, https for anything else.
+    // Typed without a scheme: http for the rep's own machine and private networks, https for anything else, and for a
+    // tailnet's MagicDNS name (`tailscale serve` publishes it over HTTPS).
     expect(normalizeTrackerUrl("127.0.0.1:8787")).toBe("http://127.0.0.1:8787");
     expect(normalizeTrackerUrl("localhost:8787/")).toBe("http://localhost:8787");
     expect(normalizeTrackerUrl("192.168.1.20:8787")).toBe("http://192.168.1.20:8787");
     expect(normalizeTrackerUrl("mybox:8787")).toBe("http://mybox:8787");
-    expect(normalizeTrackerUrl("box.tail1234.ts.net")).toBe("http://box.tail1234.ts.net");
+    expect(normalizeTrackerUrl("box.tail1234.ts.net")).toBe("https://box.tail1234.ts.net");
+    expect(normalizeTrackerUrl("Box.Tail1234.TS.NET.")).toBe("https://box.tail1234.ts.net.");
+    expect(normalizeTrackerUrl("box.internal:8787")).toBe("http://box.internal:8787");
     expect(normalizeTrackerUrl("[fd12::1]:8787")).toBe("http://[fd12::1]:8787");
     expect(normalizeTrackerUrl("100.128.0.1")).toBe("https://100.128.0.1");
     expect(normalizeTrackerUrl("track.example.com")).toBe("https://track.example.com");

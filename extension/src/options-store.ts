@@ -315,12 +315,17 @@ export const trackerNotice = (trackerUrl: string, options: Options): string | nu
 
 /**
  * An http(s) origin with an optional path prefix and no trailing slash, or null. An address typed without a scheme
- * ("127.0.0.1:8787", "track.example.com") gets http:// for a local host and https:// for any other.
+ * ("127.0.0.1:8787", "track.example.com") gets http:// for a local host and https:// for any other, and for a
+ * Tailscale MagicDNS name under .ts.net: `tailscale serve` and Funnel publish one over HTTPS, by default on port 443,
+ * with the tailnet's certificate for that name (tailscale.com/docs/reference/tailscale-cli/serve and
+ * tailscale.com/kb/1312/serve, "Serve requires you to enable HTTPS certificates"; read 2026-12-07).
  */
 export function normalizeTrackerUrl(text: string): string | null {
   let trimmed = text.trim();
-  if (trimmed && !/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed))
-    trimmed = `${outOfRecipientsReach(`http://${trimmed}`) ? "http" : "https"}://${trimmed}`;
+  if (trimmed && !/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed)) {
+    const local = outOfRecipientsReach(`http://${trimmed}`) && !/\.ts\.net\.?$/.test(new URL(`http://${trimmed}`).hostname);
+    trimmed = `${local ? "http" : "https"}://${trimmed}`;
+  }
   if (!URL.canParse(trimmed)) return null;
   const url = new URL(trimmed);
   if (url.protocol !== "http:" && url.protocol !== "https:") return null;

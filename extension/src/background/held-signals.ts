@@ -4,8 +4,9 @@
 // lost when the rep moves on to another thread, reloads Gmail or restarts the browser. One the tracker answers
 // `unmatched` (no tracked email of its thread sent before it: docs/protocol.md, Attribution) is kept here too and sent
 // again a few times over some hours, then recorded (UNMATCHED_SIGNALS_KEY), not deleted, and listed on the options
-// page. Storage is bounded, but nothing leaves it unseen: a signal pushed out of the held ones by their bound goes to
-// that record, and one pushed out of the record is counted there (UNLISTED_SIGNALS_KEY).
+// page until the rep clears it or the tracker takes it after all (reported again by a Gmail tab). Storage is bounded,
+// but nothing leaves it unseen: a signal pushed out of the held ones by their bound goes to that record, and one pushed
+// out of the record is counted there (UNLISTED_SIGNALS_KEY).
 import { z } from "zod";
 import type { signalsRequest } from "../../../shared/api";
 import { GMAIL_ID_WITH_HASH } from "../../../shared/gmail-message-id";
@@ -33,6 +34,7 @@ export interface UnmatchedSignal {
   /**
    * Absent: the tracker still answered `unmatched` after every retry. TOO_MANY_WAITING: pushed out of the held signals
    * by MAX_HELD_SIGNALS before it could be sent (or sent again); held again, and sent, if a Gmail tab reports it again.
+   * Either way it leaves the record once the tracker takes it, reported again by a Gmail tab (HeldSignals.taken).
    */
   reason?: typeof TOO_MANY_WAITING;
   /** The rep cleared it from the options page's list; kept so that one reported again is not tried all over again. */
@@ -137,7 +139,8 @@ export class HeldSignals {
   /**
    * Writes the held signals and the record with `added` (under the lock), each within its bound (MAX_HELD_SIGNALS,
    * MAX_UNMATCHED_RECORDED): held ones pushed out are recorded TOO_MANY_WAITING, recorded ones pushed out counted. A
-   * signal held again leaves the record of those pushed out: it is on its way again.
+   * signal held again leaves the record of those pushed out: it is on its way again. One recorded anew replaces its
+   * older record (a given-up signal held again, then pushed out): one reply is listed, and counted, once.
    */
   private async store(held: readonly HeldSignal[], added: readonly UnmatchedSignal[] = []): Promise<void> {
     const now = this.now();
@@ -148,7 +151,9 @@ export class HeldSignals {
     if (pushed.length > 0)
       console.warn(`more than ${MAX_HELD_SIGNALS} replies or bounces waiting: the oldest recorded in ${UNMATCHED_SIGNALS_KEY}`, pushed);
     const waiting = new Set(kept.map((h) => h.signal.gmailMessageId));
-    const record = [...(await this.givenUp()), ...added, ...pushed].filter(
+    const fresh = [...added, ...pushed];
+    const anew = new Set(fresh.map((r) => r.signal.gmailMessageId));
+    const record = [...(await this.givenUp()).filter((r) => !anew.has(r.signal.gmailMessageId)), ...fresh].filter(
       (r) => !(r.reason === TOO_MANY_WAITING && waiting.has(r.signal.gmailMessageId)),
     );
     const bounded = pushOut(record, record.length - MAX_UNMATCHED_RECORDED, (r) => r.cleared === true);
@@ -209,13 +214,28 @@ export class HeldSignals {
     });
   }
 
-  /** Forgets these signals (by Gmail message id): the tracker has answered for them. */
+  /** Forgets these held signals (by Gmail message id): they are answered for good. */
   settle(gmailMessageIds: Iterable<string>): Promise<void> {
+    return this.forget(gmailMessageIds, false);
+  }
+
+  /**
+   * The tracker answered these signals (by Gmail message id) anything but `unmatched`: it has them. They leave the held
+   * ones (one waiting for its next try, reported meanwhile by another Gmail tab, is not sent again) and the record of
+   * those not counted (one pushed out or given up, reported again by a Gmail tab loaded since).
+   */
+  taken(gmailMessageIds: Iterable<string>): Promise<void> {
+    return this.forget(gmailMessageIds, true);
+  }
+
+  private forget(gmailMessageIds: Iterable<string>, fromRecord: boolean): Promise<void> {
     const done = new Set(gmailMessageIds);
+    const gone = (item: { signal: Signal }) => done.has(item.signal.gmailMessageId);
     return this.serial(async () => {
-      const held = await this.all();
-      const left = held.filter((h) => !done.has(h.signal.gmailMessageId));
-      if (left.length !== held.length) await this.area.set({ [HELD_SIGNALS_KEY]: left });
+      const [held, record] = await Promise.all([this.all(), fromRecord ? this.givenUp() : []]);
+      if (!held.some(gone) && !record.some(gone)) return;
+      const left = <T extends { signal: Signal }>(items: T[]) => items.filter((item) => !gone(item));
+      await this.area.set({ [HELD_SIGNALS_KEY]: left(held), ...(fromRecord ? { [UNMATCHED_SIGNALS_KEY]: left(record) } : {}) });
     });
   }
 }

@@ -251,6 +251,24 @@ describe("signals of a thread whose email is still in the outbox", () => {
     expect((await held.listing()).signals.map((r) => r.signal.gmailMessageId)).toEqual(["v"]);
     warn.mockRestore();
   });
+
+  it("pushed out by the bound, then reported again once their email is registered and taken, are no longer listed", async () => {
+    const { deps, deliver, requests } = setup();
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
+    // An outage: more replies wait than the bound keeps, the oldest listed as not sent.
+    await deps.held.hold([], [reply("first"), ...Array.from({ length: MAX_HELD_SIGNALS }, (_, i) => reply(`n${i}`))]);
+    expect((await deps.held.listing()).signals.map((r) => r.signal.gmailMessageId)).toEqual(["first"]);
+    // The outbox delivers the registration; the held ones are sent and taken.
+    deliver();
+    expect(await releaseHeldSignals(deps)).toBe(MAX_HELD_SIGNALS);
+    expect(await deps.held.all()).toEqual([]);
+    // A Gmail tab reports the one pushed out again: the tracker records it, and it is no longer listed as not counted.
+    expect(await reportSignals(deps, { signals: [reply("first")] })).toEqual({ answered: ["first"], recorded: 1 });
+    expect(requests.at(-1)?.signals.map((s) => s.gmailMessageId)).toEqual(["first"]);
+    expect(await deps.held.listing()).toEqual({ signals: [], unlisted: 0 });
+    expect(await deps.held.all()).toEqual([]);
+    warn.mockRestore();
+  });
 });
 
 describe("the record of signals not counted", () => {
@@ -305,6 +323,24 @@ describe("the record of signals not counted", () => {
     expect(record.map((r) => r.signal.gmailMessageId).slice(0, 2)).toEqual(["old1", "old2"]);
     expect(record.some((r) => r.signal.gmailMessageId === "old5")).toBe(false);
     expect((await held.listing()).unlisted).toBe(1);
+    warn.mockRestore();
+  });
+
+  it("lists a signal once: one given up, held again and pushed out by the bound replaces its older record", async () => {
+    const area = memoryArea();
+    const held = new HeldSignals(area, () => 5);
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
+    await area.set({ [UNMATCHED_SIGNALS_KEY]: [given("r1"), given("r2")] });
+    // Another email of its thread is in the outbox when a Gmail tab reports it again: held again.
+    await held.hold([], [reply("r1")]);
+    await held.hold(
+      [],
+      Array.from({ length: MAX_HELD_SIGNALS }, (_, i) => reply(`n${i}`)),
+    );
+    expect((await held.listing()).signals).toEqual([
+      given("r2"),
+      { signal: reply("r1"), times: 0, givenUpAt: 5, reason: TOO_MANY_WAITING },
+    ]);
     warn.mockRestore();
   });
 });
@@ -365,8 +401,21 @@ describe("signals the tracker answers unmatched", () => {
     expect(area.data[UNMATCHED_SIGNALS_KEY]).toEqual([]);
   });
 
+  it("waiting for their next try, are not sent again once another Gmail tab's report of them was taken", async () => {
+    const { clock, state, requests, deps } = setup();
+    await reportSignals(deps, { self: ["me@example.com"], signals: [reply("r1")] });
+    expect(await deps.held.all()).toHaveLength(1);
+    // Its email registered meanwhile: another Gmail tab reports it, and the tracker records it.
+    state.matches = true;
+    expect(await reportSignals(deps, { self: ["me@example.com"], signals: [reply("r1")] })).toEqual({ answered: ["r1"], recorded: 1 });
+    expect(await deps.held.all()).toEqual([]);
+    clock.now += UNMATCHED_RETRY_MS[0] ?? 0;
+    expect(await releaseHeldSignals(deps)).toBe(0);
+    expect(requests).toEqual([["r1"], ["r1"]]);
+  });
+
   it("are recorded, not deleted, once every retry was answered unmatched, and not tried all over again", async () => {
-    const { area, clock, requests, deps } = setup();
+    const { area, clock, state, requests, deps } = setup();
     const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
     // A record already full: the newest are kept.
     const older = Array.from({ length: MAX_UNMATCHED_RECORDED }, (_, i) => ({ signal: reply(`old${i}`), times: 5, givenUpAt: 0 }));
@@ -394,6 +443,12 @@ describe("signals the tracker answers unmatched", () => {
     expect(await reportSignals(deps, { self: ["me@example.com"], signals: [reply("r1")] })).toEqual({ answered: ["r1"], recorded: 0 });
     expect(await deps.held.all()).toEqual([]);
     expect(await deps.held.givenUp()).toEqual(record);
+
+    // Its email registered at last (from another browser of the rep's, say): reported again, it is counted, and no
+    // longer listed as not counted.
+    state.matches = true;
+    expect(await reportSignals(deps, { self: ["me@example.com"], signals: [reply("r1")] })).toEqual({ answered: ["r1"], recorded: 1 });
+    expect(await deps.held.givenUp()).toEqual(record.slice(0, -1));
     warn.mockRestore();
   });
 });

@@ -77,6 +77,8 @@ async function report(
   // A bounce just recorded: the compose windows' cached answers for its addresses are stale.
   deps.checks.invalidate(recorded.flatMap((s) => (s.kind === "bounce" ? s.bounce.recipients : [])));
   const answered = results.filter((r) => r.outcome !== "unmatched").map((r) => r.gmailMessageId);
+  // Held for a retry, or listed as not counted, before this report: the tracker has them now.
+  await deps.held.taken(answered);
   return { settled: [...settled, ...answered, ...givenUp], held: heldIds, unmatched: kept, recorded };
 }
 

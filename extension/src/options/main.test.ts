@@ -147,11 +147,22 @@ const click = async (selector: string) => {
   $<HTMLButtonElement>(selector)?.click();
 };
 
+/** The page's poll of the background (the interval it sets when it opens), run by a test rather than waited for. */
+let poll: () => void = () => {
+  throw new Error("the page set no poll");
+};
+
 beforeAll(async () => {
   background.connection = CONNECTED;
   document.body.innerHTML = '<div id="app"></div>';
+  const setInterval = globalThis.setInterval;
+  const intervals = vi.spyOn(globalThis, "setInterval").mockImplementation(((callback: () => void, ms?: number) => {
+    poll = callback;
+    return setInterval(callback, ms);
+  }) as typeof globalThis.setInterval);
   await import("./main");
   await vi.waitFor(() => expect($("[data-testid=connection]")?.textContent).toContain("abcdefghijklmnop"));
+  intervals.mockRestore();
 });
 
 beforeEach(() => {
@@ -256,6 +267,23 @@ it("lists the replies and bounce notices the tracker never counted, newest first
   await vi.waitFor(() => expect($("[data-testid=unmatched-signals]")).toBeNull());
   // What the page showed, so that one recorded since stays listed.
   expect(calls("clearUnmatchedSignals")).toEqual([{ gmailMessageIds: ["r1", "b1"], unlisted: 3 }]);
+});
+
+it("keeps the list of signals not counted current while it is open, without an action of the rep's", async () => {
+  const at = "2026-11-22T10:00:00.000Z";
+  const recorded = {
+    signal: { kind: "reply", threadId: "t1", gmailMessageId: "r1", at, from: "carol@prospect.example" },
+    times: 5,
+    givenUpAt: 1,
+  };
+  // Recorded by the background while the page is open.
+  background.unmatched = { signals: [recorded] as UnmatchedListing["signals"], unlisted: 0 };
+  poll();
+  await vi.waitFor(() => expect($("[data-testid=unmatched-signals] li")?.textContent).toContain("Reply from carol@prospect.example"));
+  // Taken by the tracker after all (a Gmail tab reported it again): no longer listed.
+  background.unmatched = { signals: [], unlisted: 0 };
+  poll();
+  await vi.waitFor(() => expect($("[data-testid=unmatched-signals]")).toBeNull());
 });
 
 it("Test connection while the browser withholds the tracker's site says so, with the button that gives it back, not that the tracker may be down", async () => {

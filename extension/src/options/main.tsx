@@ -407,23 +407,27 @@ function OptionsPage() {
   // Asked by the page, once: the connection line and the access section below it both say what it answers.
   const access = useHostAccess(state?.connection.connected ? state.connection.trackerUrl : null);
 
-  const reload = useCallback(async () => {
-    const [loaded, current, given] = await Promise.all([
-      loadOptions(),
-      callFromPage("getState", null),
-      callFromPage("unmatchedSignals", null),
-    ]);
-    setOptions(loaded);
+  /**
+   * What the background holds for the page, read at each reload and every few seconds while the page is open: the
+   * connection and outbox, and the signals not counted (recorded, or taken after all, while the rep looks).
+   */
+  const refresh = useCallback(async () => {
+    const [current, given] = await Promise.all([callFromPage("getState", null), callFromPage("unmatchedSignals", null)]);
     setState(current);
     setUnmatched(given);
-    setTrackerUrl((url) => url || loaded.trackerUrl);
   }, []);
+
+  const reload = useCallback(async () => {
+    const [loaded] = await Promise.all([loadOptions(), refresh()]);
+    setOptions(loaded);
+    setTrackerUrl((url) => url || loaded.trackerUrl);
+  }, [refresh]);
 
   useEffect(() => {
     void reload();
-    const timer = setInterval(() => void callFromPage("getState", null).then(setState), 3000);
+    const timer = setInterval(() => void refresh(), 3000);
     return () => clearInterval(timer);
-  }, [reload]);
+  }, [reload, refresh]);
 
   const run = async (task: () => Promise<string>) => {
     setBusy(true);
