@@ -86,21 +86,23 @@ vi.mock("../options-store", async (original) => {
 });
 vi.mock("../messaging", async () => {
   const { OTHER_ACCOUNT_NEEDS_CONFIRMATION } = await import("../background/handlers");
+  const { trackerAccessOffAbove } = await import("../words");
   /**
    * The probe testConnection and connect start with (api.ts probeTracker, GET /): while the browser withholds the
-   * tracker's site, its fetch fails as it does for a tracker that is down.
+   * tracker's site, the background answers so (handlers.ts TrackerAccessWithheld), and nothing else is done.
    */
   const probe = (trackerUrl: string) => {
     background.asProbed?.();
     const url = new URL(trackerUrl);
     if (access.withheld.has(`${url.protocol}//${url.hostname}/*`))
-      throw new Error(`cannot reach ${trackerUrl}: is the tracker running, and is the address right? (Failed to fetch)`);
+      return { accessWithheld: true as const, trackerUrl, problem: trackerAccessOffAbove(trackerUrl) };
   };
   return {
     callFromPage: async (type: string, input: unknown) => {
       background.calls.push({ type, input });
       if (type === "testConnection") {
-        probe(background.connection?.trackerUrl ?? "");
+        const withheld = probe(background.connection?.trackerUrl ?? "");
+        if (withheld) return withheld;
         return { ok: true, message: `connected to ${background.connection?.trackerUrl} as account abcdefghijklmnop` };
       }
       if (type === "getState") return { connection: background.connection, outbox: [], tracker: background.tracker };
@@ -110,7 +112,8 @@ vi.mock("../messaging", async () => {
       if (type === "replaceApiToken") return { accountId: "abcdefghijklmnop", ...background.replacement };
       if (type === "connect") {
         const { apiToken, otherAccount, trackerUrl } = input as { apiToken?: string; otherAccount?: boolean; trackerUrl: string };
-        probe(trackerUrl);
+        const withheld = probe(trackerUrl);
+        if (withheld) return withheld;
         if (apiToken === "mt_other" && !otherAccount) throw new Error(OTHER_ACCOUNT_NEEDS_CONFIRMATION);
         return { accountId: "qrstuvwxyzabcdef", apiToken, created: false };
       }
@@ -243,7 +246,9 @@ it("Test connection while the browser withholds the tracker's site says so, with
   const notice = "[data-testid=access-withheld-notice]";
   await vi.waitFor(() => expect($(`${notice} [data-testid=notice]`)?.textContent).toBe(trackerAccessOffAbove("https://t.example")));
   expect($(`${notice} [data-testid=notice]`)?.className).toBe("error");
-  expect(calls("testConnection")).toEqual([]);
+  // One Allow button, the notice's: the withheld-access section above says the same without its own.
+  expect(document.querySelectorAll("button[name=allow-access]")).toHaveLength(1);
+  expect($("[data-testid=withheld-access]")?.textContent).toContain("t.example");
   // The rep allows it there: the notice goes with the withheld access, and Test connection tests.
   await click(`${notice} button[name=allow-access]`);
   expect(access.requested.at(-1)).toEqual([GMAIL, "https://t.example/*"]);
