@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 // The options page's connection, over a stood-in background: the account's API token, shown once at its creation,
 // is never thrown away or left behind with one click.
-import { afterEach, beforeAll, beforeEach, expect, it, vi } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, expect, it, vi } from "vitest";
 import type { ExtensionState } from "../background/handlers";
 import type { UnmatchedSignal } from "../background/held-signals";
 import { ALLOW_TRACKER_ACCESS, TOKEN_REFUSED, trackerAccessOffAbove } from "../words";
@@ -146,11 +146,22 @@ const click = async (selector: string) => {
   $<HTMLButtonElement>(selector)?.click();
 };
 
+/**
+ * The page's poll of the connection (its setInterval, the page's only one), made now: faked from the start, so that a
+ * test waits on the poll's answer, not on its period.
+ */
+const poll = () => vi.advanceTimersToNextTimer();
+
 beforeAll(async () => {
+  vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
   background.connection = CONNECTED;
   document.body.innerHTML = '<div id="app"></div>';
   await import("./main");
   await vi.waitFor(() => expect($("[data-testid=connection]")?.textContent).toContain("abcdefghijklmnop"));
+});
+
+afterAll(() => {
+  vi.useRealTimers();
 });
 
 beforeEach(() => {
@@ -375,6 +386,7 @@ it("connected to a tracker its recipients cannot reach, the page says what it co
   expect($(trackLinks)).toBeNull();
   background.connection = { ...CONNECTED, trackerUrl: "http://127.0.0.1:8787", notice };
   // The page reads the connection again every 3 s.
+  poll();
   await vi.waitFor(() => expect($("[data-testid=tracker-notice]")?.textContent).toBe(notice));
   // Off until the rep turns it on, as a rep would: a click on its checkbox, saved.
   expect($<HTMLInputElement>(trackLinks)?.checked).toBe(false);
@@ -382,6 +394,7 @@ it("connected to a tracker its recipients cannot reach, the page says what it co
   await click(trackLinks);
   await vi.waitFor(() => expect(background.saves).toEqual([{ trackLinksOutOfReach: true }]));
   background.connection = CONNECTED;
+  poll();
   await vi.waitFor(() => expect($("[data-testid=tracker-notice]")).toBeNull());
   expect($(trackLinks)).toBeNull();
 });
@@ -481,7 +494,8 @@ it("the browser's answer for the tracker connected before does not speak for the
   // Connected to another tracker elsewhere (another tab): the page reads the connection again every 3 s.
   background.connection = { ...CONNECTED, trackerUrl: "https://other.example" };
   const other = "Connected to https://other.example (account abcdefghijklmnop)";
-  await vi.waitFor(() => expect(line()[0]).toContain("https://other.example"), { timeout: 5000 });
+  poll();
+  await vi.waitFor(() => expect(line()[0]).toContain("https://other.example"));
   expect(line()).toEqual([`${other}; asking the browser whether Mailtracker may reach it…`, "muted"]);
   const held = access.held;
   access.held = null;
@@ -489,5 +503,6 @@ it("the browser's answer for the tracker connected before does not speak for the
   await vi.waitFor(() => expect(line()).toEqual([`${other}, but ${trackerAccessOffAbove("https://other.example")}`, "error"]));
   access.withheld.clear();
   background.connection = CONNECTED;
-  await vi.waitFor(() => expect(line()).toEqual([CONNECTED_TO, "ok"]), { timeout: 5000 });
+  poll();
+  await vi.waitFor(() => expect(line()).toEqual([CONNECTED_TO, "ok"]));
 });
