@@ -430,6 +430,7 @@ function OptionsPage() {
     const access = url ? requestHostAccess(url) : null;
     return run(async () => {
       if (!url || !access) throw new Error("the tracker address must be like https://track.example.com or 127.0.0.1:8787");
+      // Granted first (a new tracker's site is granted here): connect starts with the background's probe of it.
       await access;
       const result = await callFromPage("connect", {
         trackerUrl: url,
