@@ -7,7 +7,7 @@ vi.mock("../web-ext", () => ({
   browser: { permissions: { contains: async ({ origins }: { origins: string[] }) => origins.every((o) => granted.has(o)) } },
 }));
 
-import { type CallKind, onTrackerAnswer, TrackerError, trackerApi } from "./api";
+import { type CallKind, onTrackerAnswer, probeTracker, TrackerError, trackerApi } from "./api";
 
 describe("CSV export", () => {
   it("sends the token, asks for CSV and answers the text as it is", async () => {
@@ -130,5 +130,21 @@ describe("a tracker the extension cannot reach", () => {
       .account()
       .catch((e: unknown) => e);
     expect(failure).toMatchObject({ status: null, accessWithdrawn: true });
+  });
+
+  it("the probe of the tracker (GET /) the browser refused for want of access says so, not that the tracker may be down", async () => {
+    granted.clear();
+    granted.add("https://t.example/*");
+    const unreachable = await probeTracker("https://t.example", refused).catch((e: unknown) => e);
+    expect(unreachable).toMatchObject({
+      status: null,
+      accessWithdrawn: false,
+      message: "cannot reach https://t.example: is the tracker running, and is the address right? (Failed to fetch)",
+    });
+    granted.clear();
+    const withdrawn = await probeTracker("https://t.example", refused).catch((e: unknown) => e);
+    expect(withdrawn).toBeInstanceOf(TrackerError);
+    expect(withdrawn).toMatchObject({ status: null, accessWithdrawn: true });
+    expect((withdrawn as TrackerError).message).toMatch(/^Mailtracker's access to your tracker \(t\.example\) is turned off/);
   });
 });

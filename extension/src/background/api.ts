@@ -88,6 +88,29 @@ function csvPart(text: string, response: Response): CsvPart {
 }
 
 /**
+ * `request`, a call to the tracker at `trackerUrl`; its failure to get any answer a TrackerError, in `unreachable`'s
+ * words unless the browser refused it for want of access to the tracker's site (Chrome's "Site access", Firefox's
+ * add-on permissions): a fetch fails the same way then, and only granting the access again mends it. The one place
+ * that tells them apart, for every call (answer) and for the probe (probeTracker).
+ */
+async function reaching<R>(trackerUrl: string, request: () => Promise<R>, unreachable: (reason: string) => string): Promise<R> {
+  // Asked as the call leaves, not only once it failed: access given back while it was on its way (the options page's
+  // button, the browser's settings) would count a call the browser refused as the tracker out of reach, and start an
+  // outage notice (tracker-reach.ts). Asked again after: access taken away meanwhile refuses the call as well.
+  const accessAtStart = trackerAccessGranted(trackerUrl);
+  try {
+    return await request();
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    // In the words the toolbar and the popup use (words.ts trackerAccessOff), naming the options page's button by its
+    // label.
+    if (!(await accessAtStart) || !(await trackerAccessGranted(trackerUrl)))
+      throw new TrackerError(`${trackerAccessOffAdvice(trackerUrl)} (${reason})`, null, true);
+    throw new TrackerError(unreachable(reason), null);
+  }
+}
+
+/**
  * The one place an answer of the tracker is read: the body of a 2xx answer (parsed, unless the route answers a CSV
  * part), any failure a TrackerError.
  */
@@ -102,21 +125,7 @@ async function answer<R extends ClientResponse<unknown>>(
   request: () => Promise<R>,
   format: "json" | "csv-part" = "json",
 ): Promise<Answer<R> | CsvPart> {
-  // Asked as the call leaves, not only once it failed: access given back while it was on its way (the options page's
-  // button, the browser's settings) would count a call the browser refused as the tracker out of reach, and start an
-  // outage notice (tracker-reach.ts). Asked again after: access taken away meanwhile refuses the call as well.
-  const accessAtStart = trackerAccessGranted(trackerUrl);
-  let response: R;
-  try {
-    response = await request();
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    // Refused for want of access to the tracker's host: only granting it again mends it. In the words the toolbar and
-    // the popup use (words.ts trackerAccessOff), naming the options page's button by its label.
-    if (!(await accessAtStart) || !(await trackerAccessGranted(trackerUrl)))
-      throw new TrackerError(`${trackerAccessOffAdvice(trackerUrl)} (${reason})`, null, true);
-    throw new TrackerError(`cannot reach the tracker at ${trackerUrl} (${reason})`, null);
-  }
+  const response = await reaching(trackerUrl, request, (reason) => `cannot reach the tracker at ${trackerUrl} (${reason})`);
   const text = await response.text().catch(() => "");
   if (!response.ok) {
     let detail = text.slice(0, 300);
@@ -239,19 +248,16 @@ export const PROBE_TIMEOUT_MS = 10_000;
 
 /**
  * GET / answers a fixed line on every tracker, without a token, KV or D1: the cheapest call there is. Used to tell
- * "unreachable" from "wrong token", and a tracker out of reach from one route of it failing (tracker-reach.ts). Made
- * without a token, it is not heard by onTrackerAnswer.
+ * "unreachable" from "wrong token", and a tracker out of reach from one route of it failing (tracker-reach.ts); refused
+ * for want of access to the tracker's site, it says so as every call does (reaching). Made without a token, it is not
+ * heard by onTrackerAnswer. `fetch` is the platform's unless given (the tests').
  */
-export async function probeTracker(trackerUrl: string): Promise<void> {
-  let response: Response;
-  try {
-    response = await fetch(`${trackerUrl}/`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS), ...FRESH });
-  } catch (error) {
-    throw new TrackerError(
-      `cannot reach ${trackerUrl}: is the tracker running, and is the address right? (${error instanceof Error ? error.message : String(error)})`,
-      null,
-    );
-  }
+export async function probeTracker(trackerUrl: string, fetch: typeof globalThis.fetch = globalThis.fetch): Promise<void> {
+  const response = await reaching(
+    trackerUrl,
+    () => fetch(`${trackerUrl}/`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS), ...FRESH }),
+    (reason) => `cannot reach ${trackerUrl}: is the tracker running, and is the address right? (${reason})`,
+  );
   const text = await response.text().catch(() => "");
   if (!response.ok || !text.startsWith("mailtracker")) {
     throw new TrackerError(`${trackerUrl} answered, but it is not a mailtracker server (HTTP ${response.status})`, response.status);

@@ -44,13 +44,22 @@ const storage = vi.hoisted(() => ({
   onChanged: { addListener: () => {}, removeListener: () => {} },
 }));
 vi.mock("webextension-polyfill", () => ({ default: { storage } }));
-vi.mock("../web-ext", () => ({ browser: { storage } }));
+/** The sites the browser withholds from the extension (Chrome's "Site access", Firefox's add-on permissions). */
+const withheld = vi.hoisted(() => new Set<string>());
+vi.mock("../web-ext", () => ({
+  browser: { storage, permissions: { contains: async ({ origins }: { origins: string[] }) => !origins.some((o) => withheld.has(o)) } },
+}));
 vi.mock("./private-area", () => ({ privateArea }));
 vi.mock("./api", async (original) => {
   const actual = await original<typeof import("./api")>();
   return {
     ...actual,
-    probeTracker: async () => undefined,
+    // The real probe, over a network where the tracker answers GET / unless the browser withholds its site.
+    probeTracker: (trackerUrl: string) =>
+      actual.probeTracker(trackerUrl, async () => {
+        if (withheld.has(`${trackerUrl}/*`)) throw new TypeError("Failed to fetch");
+        return new Response("mailtracker");
+      }),
     trackerApi: (_url: string, token?: string) => ({
       account: async () => {
         if (trackerAccounts.unreachable)
@@ -109,7 +118,7 @@ import type { EventsResponse, FeedEvent } from "../../../shared/api";
 import { mintTrackingId, signedClickUrl } from "../../../shared/protocol";
 import { detailOf } from "../message-detail.test-support";
 import { saveOptions } from "../options-store";
-import { TOKEN_REFUSED } from "../words";
+import { TOKEN_REFUSED, trackerAccessOffAbove } from "../words";
 import { TrackerError } from "./api";
 import { ContactCheckCache } from "./contact-checks";
 import type { Credentials } from "./credentials";
@@ -722,10 +731,29 @@ it("Test connection settles a pending token first, and says what it came to", as
   secrets.credentials = { ...CONNECTED, pendingToken: { apiToken: "mt_taken_meanwhile", askedAt: 1_000 } };
   trackerAccounts.byToken = { mt_taken_meanwhile: CONNECTED.accountId };
   const tested = await pages.testConnection.run(null, fromOptions);
-  expect(tested.message).toMatch(
+  expect("message" in tested && tested.message).toMatch(
     /^The API token replacement you asked for went through.* connected to https:\/\/t\.example as account abcdefghijklmnop$/,
   );
   expect(held()).toEqual({ ...CONNECTED, apiToken: "mt_taken_meanwhile" });
+});
+
+it("Test connection and Connect refused by the browser for the tracker's site withheld say so as their answer, and change nothing", async () => {
+  const { pages } = background();
+  withheld.add("https://t.example/*");
+  const withheldAnswer = { accessWithheld: true, trackerUrl: "https://t.example", problem: trackerAccessOffAbove("https://t.example") };
+  try {
+    expect(await pages.testConnection.run(null, fromOptions)).toEqual(withheldAnswer);
+    const connect = { trackerUrl: "https://t.example", apiToken: "other", otherAccount: true };
+    expect(await runHandler("connect", pages.connect, connect, fromOptions)).toEqual(withheldAnswer);
+    expect(held()).toEqual(CONNECTED);
+  } finally {
+    withheld.clear();
+  }
+  // Given back, both reach the tracker.
+  expect(await pages.testConnection.run(null, fromOptions)).toEqual({
+    ok: true,
+    message: "connected to https://t.example as account abcdefghijklmnop",
+  });
 });
 
 it("Show the API token settles a replacement left unsettled first, and shows the token it came to, or both while not known", async () => {

@@ -15,7 +15,7 @@ import {
 } from "../../../shared/protocol";
 import { gmailAccountOf, threadIdsOf } from "../gmail-ids";
 import { linksTracked, loadOptions, normalizeTrackerUrl, type Options, saveOptions, trackerNotice, withTracker } from "../options-store";
-import { errorText } from "../words";
+import { errorText, trackerAccessOffAbove } from "../words";
 import { probeTracker, TrackerError, trackerApi } from "./api";
 import { type ContactCheckCache, contactCheckHandlers } from "./contact-checks";
 import { loadAccountMark, loadCredentials, removeCredentials, saveCredentials } from "./credential-store";
@@ -462,6 +462,30 @@ export const NEW_ACCOUNT_NEEDS_CONFIRMATION = "this browser is connected to an a
 export const OTHER_ACCOUNT_NEEDS_CONFIRMATION =
   "this browser is connected to another account: confirm connecting to the one this token opens";
 
+/**
+ * What testConnection and connect answer when the browser refused a call of theirs to the tracker at `trackerUrl` for
+ * want of access to its site (api.ts TrackerError.accessWithdrawn, the probe's too): an answer of its own, not an
+ * error's words alone, so that the options page shows the button that gives it back with them. Nothing is known then
+ * of whether the tracker answers.
+ */
+export interface TrackerAccessWithheld {
+  accessWithheld: true;
+  trackerUrl: string;
+  /** In the words said just above that button (words.ts trackerAccessOffAbove). */
+  problem: string;
+}
+
+/** `run`'s answer, or TrackerAccessWithheld when the browser refused one of its calls to `trackerUrl` for want of access. */
+async function orAccessWithheld<T>(trackerUrl: string, run: () => Promise<T>): Promise<T | TrackerAccessWithheld> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof TrackerError && error.accessWithdrawn)
+      return { accessWithheld: true, trackerUrl, problem: trackerAccessOffAbove(trackerUrl) };
+    throw error;
+  }
+}
+
 /** The API token this browser holds, as the options page shows it to be kept (storedApiToken, disconnect). */
 export interface HeldTokens {
   accountId: string;
@@ -584,84 +608,91 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
       return { connection: state, outbox: await outbox.snapshot(), tracker };
     }),
 
-    connect: handler(connectInput, async (input): Promise<{ accountId: string; apiToken: string; created: boolean }> => {
-      const trackerUrl = normalizeTrackerUrl(input.trackerUrl);
-      if (!trackerUrl) throw new Error("the tracker URL must be an http(s) address such as https://track.example.com");
-      await probeTracker(trackerUrl);
-      let credentials: Credentials;
-      let created = false;
-      const token = input.apiToken?.trim();
-      const stored = await loadCredentials();
-      if (token) {
-        const account = await trackerApi(trackerUrl, token)
-          .account()
-          .catch((error: unknown) => {
-            if (error instanceof TrackerError && error.status === 401) throw new Error("this tracker does not accept that API token");
-            throw error;
-          });
-        const key = { accountId: account.accountId, ...account.signingKey };
-        // Another account would take this one's place, and only its token brings this one back: asked first. The same
-        // account under another tracker address (a tracker moved) is no other account.
-        if (stored && stored.accountId !== account.accountId && input.otherAccount !== true)
-          throw new Error(OTHER_ACCOUNT_NEEDS_CONFIRMATION);
-        // The same account connected again: compose windows may still hold ids minted with its earlier keys.
-        credentials =
-          stored?.trackerUrl === trackerUrl && stored.accountId === account.accountId
-            ? withSigningKey({ ...stored, apiToken: token }, key)
-            : { trackerUrl, accountId: account.accountId, apiToken: token, signingKey: key };
-      } else {
-        if ((stored ?? (await loadAccountMark())) && input.newAccount !== true) throw new Error(NEW_ACCOUNT_NEEDS_CONFIRMATION);
-        const account = await trackerApi(trackerUrl)
-          .createAccount(input.name ? { name: input.name } : {}, input.registrationSecret)
-          .catch((error: unknown) => {
-            if (error instanceof TrackerError && error.status === 403)
-              throw new Error(
-                input.registrationSecret
-                  ? "this tracker does not accept that registration secret: check it with the tracker's owner"
-                  : "this tracker requires a registration secret: ask its owner for it",
-              );
-            throw error;
-          });
-        credentials = {
-          trackerUrl,
-          accountId: account.accountId,
-          apiToken: account.apiToken,
-          signingKey: { accountId: account.accountId, ...account.signingKey },
-        };
-        created = true;
-      }
-      await saveCredentials(credentials);
-      await saveOptions(withTracker(await loadOptions(), trackerUrl));
-      // Every Gmail tab reads its marks and panels again now: a panel stops reading while no tracker is connected or
-      // the token is refused (conversation-panel.ts DISCONNECTED), and waited for the feed's next news or a reload.
-      receipts.news([]);
-      void outbox.retry();
-      void outbox.flush();
-      return { accountId: credentials.accountId, apiToken: credentials.apiToken, created };
-    }),
+    connect: handler(
+      connectInput,
+      async (input): Promise<{ accountId: string; apiToken: string; created: boolean } | TrackerAccessWithheld> => {
+        const trackerUrl = normalizeTrackerUrl(input.trackerUrl);
+        if (!trackerUrl) throw new Error("the tracker URL must be an http(s) address such as https://track.example.com");
+        return orAccessWithheld(trackerUrl, async () => {
+          await probeTracker(trackerUrl);
+          let credentials: Credentials;
+          let created = false;
+          const token = input.apiToken?.trim();
+          const stored = await loadCredentials();
+          if (token) {
+            const account = await trackerApi(trackerUrl, token)
+              .account()
+              .catch((error: unknown) => {
+                if (error instanceof TrackerError && error.status === 401) throw new Error("this tracker does not accept that API token");
+                throw error;
+              });
+            const key = { accountId: account.accountId, ...account.signingKey };
+            // Another account would take this one's place, and only its token brings this one back: asked first. The same
+            // account under another tracker address (a tracker moved) is no other account.
+            if (stored && stored.accountId !== account.accountId && input.otherAccount !== true)
+              throw new Error(OTHER_ACCOUNT_NEEDS_CONFIRMATION);
+            // The same account connected again: compose windows may still hold ids minted with its earlier keys.
+            credentials =
+              stored?.trackerUrl === trackerUrl && stored.accountId === account.accountId
+                ? withSigningKey({ ...stored, apiToken: token }, key)
+                : { trackerUrl, accountId: account.accountId, apiToken: token, signingKey: key };
+          } else {
+            if ((stored ?? (await loadAccountMark())) && input.newAccount !== true) throw new Error(NEW_ACCOUNT_NEEDS_CONFIRMATION);
+            const account = await trackerApi(trackerUrl)
+              .createAccount(input.name ? { name: input.name } : {}, input.registrationSecret)
+              .catch((error: unknown) => {
+                if (error instanceof TrackerError && error.status === 403)
+                  throw new Error(
+                    input.registrationSecret
+                      ? "this tracker does not accept that registration secret: check it with the tracker's owner"
+                      : "this tracker requires a registration secret: ask its owner for it",
+                  );
+                throw error;
+              });
+            credentials = {
+              trackerUrl,
+              accountId: account.accountId,
+              apiToken: account.apiToken,
+              signingKey: { accountId: account.accountId, ...account.signingKey },
+            };
+            created = true;
+          }
+          await saveCredentials(credentials);
+          await saveOptions(withTracker(await loadOptions(), trackerUrl));
+          // Every Gmail tab reads its marks and panels again now: a panel stops reading while no tracker is connected or
+          // the token is refused (conversation-panel.ts DISCONNECTED), and waited for the feed's next news or a reload.
+          receipts.news([]);
+          void outbox.retry();
+          void outbox.flush();
+          return { accountId: credentials.accountId, apiToken: credentials.apiToken, created };
+        });
+      },
+    ),
 
     /** Checks every step a registration takes and says which one fails. */
-    testConnection: handler(noInput, async (): Promise<{ ok: true; message: string }> => {
+    testConnection: handler(noInput, async (): Promise<{ ok: true; message: string } | TrackerAccessWithheld> => {
       // A token replacement left unsettled (its answer lost, the tracker out of reach then) is settled first.
       const settled = settlementNote(await settlePendingToken());
       const { state, credentials } = await connection();
-      await probeTracker(state.trackerUrl);
-      if (!credentials)
-        throw new Error(`the tracker at ${state.trackerUrl} answers, but ${state.problem ?? "this browser is not connected"}`);
-      const account = await access
-        .tracker(credentials)
-        .account()
-        .catch((error: unknown) => {
-          if (error instanceof TrackerError && error.status === 401)
-            throw new Error("the tracker does not accept the stored API token any more: connect again with a valid token");
-          throw error;
-        });
-      if (account.accountId !== credentials.accountId) throw new Error("the stored token belongs to another account: connect again");
-      if (account.signingKey.keyId !== credentials.signingKey.keyId) {
-        await saveCredentials(withSigningKey(credentials, { accountId: account.accountId, ...account.signingKey }));
-      }
-      const connected = `connected to ${credentials.trackerUrl} as account ${account.accountId}`;
-      return { ok: true, message: settled ? `${settled.message} ${connected}` : connected };
+      return orAccessWithheld(state.trackerUrl, async () => {
+        await probeTracker(state.trackerUrl);
+        if (!credentials)
+          throw new Error(`the tracker at ${state.trackerUrl} answers, but ${state.problem ?? "this browser is not connected"}`);
+        const account = await access
+          .tracker(credentials)
+          .account()
+          .catch((error: unknown) => {
+            if (error instanceof TrackerError && error.status === 401)
+              throw new Error("the tracker does not accept the stored API token any more: connect again with a valid token");
+            throw error;
+          });
+        if (account.accountId !== credentials.accountId) throw new Error("the stored token belongs to another account: connect again");
+        if (account.signingKey.keyId !== credentials.signingKey.keyId) {
+          await saveCredentials(withSigningKey(credentials, { accountId: account.accountId, ...account.signingKey }));
+        }
+        const connected = `connected to ${credentials.trackerUrl} as account ${account.accountId}`;
+        return { ok: true, message: settled ? `${settled.message} ${connected}` : connected };
+      });
     }),
 
     /**

@@ -778,6 +778,31 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
     expect([notes.slice(2), outboxNotes]).toEqual([[told], []]);
   });
 
+  it("an email the tracker does not take while it answers the feed, the tracker's site withheld as it is handed over, is told that, not that the tracker is out of reach", async () => {
+    // PUT /api/messages/:id alone answers 503 while the feed answers; right after the email's sixth attempt the rep
+    // turns the extension's access to the tracker's site off: the probe asked then (api.ts probeTracker) is refused.
+    let withheld = false;
+    let attempts = 0;
+    const { outbox, notes, outboxNotes, runUntil, probes } = background(
+      () => {
+        if (withheld) return accessWithdrawn();
+        withheld = ++attempts === ATTEMPTS_BEFORE_TELLING;
+        return serverError();
+      },
+      () => (withheld ? accessWithdrawn() : null),
+    );
+    await outbox.put("first", request("Q3 pricing"));
+    await runUntil(start + 5 * MINUTE);
+    expect([notes[0], probes.made, outboxNotes]).toEqual([
+      {
+        title: TRACKER_ACCESS_OFF_TITLE,
+        message: `${accessOff} The email you sent "Q3 pricing" waits to be registered with your tracker, and is tracked once it is. Until the access is given back, new opens and clicks are not notified, and Gmail's marks and panels show what your tracker said before.`,
+      },
+      1,
+      [],
+    ]);
+  });
+
   it("an outage's notice naming an email, the tracker's site then withheld, says that instead at once, and names the next email too", async () => {
     // Nothing answers for the first four minutes; then the browser keeps every call from the tracker's site.
     const { clock, outbox, notes, outboxNotes, toolbar, runUntil, tabs, area, lasting } = background(() =>

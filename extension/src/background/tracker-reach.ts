@@ -430,9 +430,10 @@ export class TrackerReach {
    * the emails a notice named (the outage's, or one taken back since: Unaccepted) that still wait are told at once
    * what keeps them and what gives it back (withdrawnNote), in its place: else the rep would read "cannot reach" or
    * "answers" and wait for the tracker, or believe them tracked. Others are told by the outbox, in the words of their
-   * failure (waits), or named in this notice once shown.
+   * failure (waits), or named in this notice once shown. `handedOver`: an email the outbox hands over now (waits) is
+   * told so at once.
    */
-  private async withdrawn(trackerUrl: string): Promise<void> {
+  private async withdrawn(trackerUrl: string, handedOver = false): Promise<void> {
     const before = await this.outage.read();
     const unaccepted = await this.unaccepted.read();
     if (before) {
@@ -440,7 +441,7 @@ export class TrackerReach {
       if (before.told || before.tabsTold) this.deps.readAgain();
     }
     if (unaccepted?.withdrawn) return;
-    const waiting = before?.told || unaccepted ? await this.waiting() : NONE_WAITING;
+    const waiting = before?.told || unaccepted || handedOver ? await this.waiting() : NONE_WAITING;
     if (waitingCount(waiting) > 0) {
       await this.tellWaiting({ trackerUrl, told: true, withdrawn: true }, waiting);
       return;
@@ -525,6 +526,12 @@ export class TrackerReach {
         : held !== undefined && now - held <= PROBE_ANSWER_HOLDS_MS
           ? held
           : await this.probeAnswered(trackerUrl);
+      // The probe refused by the browser for the tracker's site withheld since: nothing is known of the tracker, and
+      // what keeps the email is told, as for any call kept from it (withdrawn).
+      if (probeAnsweredAt === "access withdrawn") {
+        await this.withdrawn(trackerUrl, true);
+        return true;
+      }
       if (probeAnsweredAt !== undefined) {
         // Shown again for each email handed over, as tell does: the same id, its count brought up to date.
         await this.tellWaiting({ trackerUrl, told: true, problem: outage.problem, probeAnsweredAt }, await this.waiting());
@@ -541,15 +548,16 @@ export class TrackerReach {
    * its last answer does as well as one route failing, until the feed's next poll (a minute at most) fails too. A
    * failure, or no answer within PROBE_TIMEOUT_MS (a tracker that hangs: deps.probe rejects then), is the tracker out of
    * reach: the outage is told then, and names the emails after this one without asking again (waits); an answer names
-   * those handed over in the next PROBE_ANSWER_HOLDS_MS (Unaccepted.probeAnsweredAt). Asked under the lock: what comes
+   * those handed over in the next PROBE_ANSWER_HOLDS_MS (Unaccepted.probeAnsweredAt). "access withdrawn": the browser
+   * refused the probe for the tracker's site withheld (api.ts probeTracker), which says nothing of the tracker. Asked under the lock: what comes
    * meanwhile (the calls heard, a Gmail tab's failed read asking staleReason, the options page asking reachability)
    * waits that long at most, as it did for the call that failed; never an email's delivery (the outbox tells without
    * waiting on it: index.ts tellOutboxTrouble).
    */
-  private probeAnswered(trackerUrl: string): Promise<number | undefined> {
+  private probeAnswered(trackerUrl: string): Promise<number | "access withdrawn" | undefined> {
     return this.deps.probe(trackerUrl).then(
       () => this.now(),
-      () => undefined,
+      (failure: unknown) => (heardOf(failure) === "access withdrawn" ? "access withdrawn" : undefined),
     );
   }
 

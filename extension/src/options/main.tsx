@@ -9,6 +9,7 @@ import {
   type HeldTokens,
   NEW_ACCOUNT_NEEDS_CONFIRMATION,
   OTHER_ACCOUNT_NEEDS_CONFIRMATION,
+  type TrackerAccessWithheld,
 } from "../background/handlers";
 import type { UnmatchedListing } from "../background/held-signals";
 import { callFromPage } from "../messaging";
@@ -21,7 +22,6 @@ import {
   readDays,
   readDomainList,
   saveOptions,
-  trackerAccessGranted,
 } from "../options-store";
 import { AllowAccessButton, useHostAccess, WithheldAccess } from "../pages/allow-access";
 import { CopyButton } from "../pages/copy-button";
@@ -49,30 +49,6 @@ function requestHostAccess(trackerUrl: string): Promise<void> {
   return browser.permissions.request({ origins }).then((granted) => {
     if (!granted) throw new Error(`without access to ${url.origin} and Gmail the extension cannot track (permission declined)`);
   });
-}
-
-/** A call the tracker at `trackerUrl` never got: the browser withholds its site from the extension. */
-class TrackerAccessWithheld extends Error {
-  constructor(readonly trackerUrl: string) {
-    super(trackerAccessOffAbove(trackerUrl));
-  }
-}
-
-/**
- * `call` (the background reaching the tracker at `trackerUrl`), made only while the browser lets the extension reach
- * that site: withheld (Chrome's "Site access", Firefox's add-on permissions), a fetch fails as a tracker that is down
- * does, and the background's probe would send the rep looking for an outage that is not there. Asked again after a
- * failure, as the background's own calls do (api.ts answer): access taken away while the call was on its way refused
- * it as well.
- */
-async function reachingTracker<T>(trackerUrl: string, call: () => Promise<T>): Promise<T> {
-  if (!(await trackerAccessGranted(trackerUrl))) throw new TrackerAccessWithheld(trackerUrl);
-  try {
-    return await call();
-  } catch (error) {
-    if (!(await trackerAccessGranted(trackerUrl))) throw new TrackerAccessWithheld(trackerUrl);
-    throw error;
-  }
 }
 
 /**
@@ -429,13 +405,15 @@ function OptionsPage() {
     return () => clearInterval(timer);
   }, [reload, refresh]);
 
-  const run = async (task: () => Promise<string>) => {
+  /** Runs the rep's action and says how it went: done (in its words), failed, or refused for the tracker's site withheld. */
+  const run = async (task: () => Promise<string | TrackerAccessWithheld>) => {
     setBusy(true);
     setNotice(null);
     try {
-      setNotice({ kind: "ok", text: await task() });
+      const done = await task();
+      setNotice(typeof done === "string" ? { kind: "ok", text: done } : { kind: "error", text: done.problem, allowFor: done.trackerUrl });
     } catch (error) {
-      setNotice({ kind: "error", text: errorText(error), allowFor: error instanceof TrackerAccessWithheld ? error.trackerUrl : undefined });
+      setNotice({ kind: "error", text: errorText(error) });
     } finally {
       setBusy(false);
       await reload();
@@ -456,17 +434,15 @@ function OptionsPage() {
     const access = url ? requestHostAccess(url) : null;
     return run(async () => {
       if (!url || !access) throw new Error("the tracker address must be like https://track.example.com or 127.0.0.1:8787");
-      // Asked for first (a new tracker's site is granted here), then checked: the call starts with the tracker's probe.
+      // Granted first (a new tracker's site is granted here): connect starts with the background's probe of it.
       await access;
-      const result = await reachingTracker(url, () =>
-        callFromPage("connect", {
-          trackerUrl: url,
-          apiToken: apiToken || undefined,
-          registrationSecret: registrationSecret.trim() || undefined,
-          newAccount: confirmed.newAccount ?? false,
-          otherAccount: confirmed.otherAccount ?? false,
-        }),
-      ).catch((error: unknown) => {
+      const result = await callFromPage("connect", {
+        trackerUrl: url,
+        apiToken: apiToken || undefined,
+        registrationSecret: registrationSecret.trim() || undefined,
+        newAccount: confirmed.newAccount ?? false,
+        otherAccount: confirmed.otherAccount ?? false,
+      }).catch((error: unknown) => {
         // This browser holds an account the page did not know of (another tab, another tracker address), or the
         // token opens another account than the one it holds: ask.
         if (error instanceof Error && error.message === NEW_ACCOUNT_NEEDS_CONFIRMATION) return "new-account" as const;
@@ -477,6 +453,7 @@ function OptionsPage() {
         setAsking(result);
         return "Nothing changed yet: answer the question below.";
       }
+      if ("accessWithheld" in result) return result;
       setAsking(null);
       setKeptTokens(null);
       setNewToken(result.created ? result.apiToken : null);
@@ -486,9 +463,11 @@ function OptionsPage() {
     });
   };
 
-  // The background probes the tracker of the options (its address even while not connected) before anything else.
-  const testConnection = (trackerUrl: string) =>
-    run(async () => (await reachingTracker(trackerUrl, () => callFromPage("testConnection", null))).message);
+  const testConnection = () =>
+    run(async () => {
+      const tested = await callFromPage("testConnection", null);
+      return "accessWithheld" in tested ? tested : tested.message;
+    });
   const disconnect = () =>
     run(async () => {
       const { keep } = await callFromPage("disconnect", { confirmed: true });
@@ -594,7 +573,13 @@ function OptionsPage() {
             : `Not connected: ${connection.problem}`}
       </p>
       {/* Where Firefox's popup sends the rep to allow the extension again (pages/allow-access.tsx). */}
-      <WithheldAccess trackerUrl={connection.connected ? connection.trackerUrl : null} access={access} />
+      {/* One button for one access: while the notice of Test connection (or Connect) refused for the connected
+          tracker's site withheld offers it, under the rep's click, the connection line's "the button below" is that one. */}
+      <WithheldAccess
+        trackerUrl={connection.connected ? connection.trackerUrl : null}
+        access={access}
+        button={!(connection.connected && notice?.allowFor === connection.trackerUrl && access?.tracker === false)}
+      />
       {connection.notice ? (
         <>
           <p class="error" data-testid="tracker-notice">
@@ -621,7 +606,7 @@ function OptionsPage() {
       ) : (
         connectForm
       )}
-      <button type="button" name="test" disabled={busy} onClick={() => void testConnection(connection.trackerUrl)}>
+      <button type="button" name="test" disabled={busy} onClick={() => void testConnection()}>
         Test connection
       </button>
       {connection.connected ? (

@@ -91,8 +91,17 @@ export function AllowAccessButton({ trackerUrl, access, inPopup }: { trackerUrl:
  * The options page's section while the extension may not run in Gmail or reach the tracker (`access`: useHostAccess,
  * which the page's connection line reads too): what stops, in the popup's words, and the button that asks for both
  * again (where Firefox's popup sends the rep). Nothing while both are allowed, or while the browser has not answered.
+ * `button` false: the page offers that button already, under the notice of the rep's action the browser refused.
  */
-export function WithheldAccess({ trackerUrl, access }: { trackerUrl: string | null; access: HostAccess | null }) {
+export function WithheldAccess({
+  trackerUrl,
+  access,
+  button = true,
+}: {
+  trackerUrl: string | null;
+  access: HostAccess | null;
+  button?: boolean;
+}) {
   if (!access || (access.gmail && access.tracker)) return null;
   return (
     <section data-testid="withheld-access">
@@ -101,7 +110,7 @@ export function WithheldAccess({ trackerUrl, access }: { trackerUrl: string | nu
           {sentence}
         </p>
       ))}
-      <AllowAccessButton trackerUrl={trackerUrl} access={access} inPopup={false} />
+      {button ? <AllowAccessButton trackerUrl={trackerUrl} access={access} inPopup={false} /> : null}
     </section>
   );
 }
