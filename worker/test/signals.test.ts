@@ -154,7 +154,13 @@ describe("replies", () => {
       signals: [
         bounce("t-fast-two", "msg-f:notice", "hard", ["buyer@acme.example"], ago(10 * MINUTE - 1_000, now)),
         // 4.5 s before the follow-up's send time: past the tolerance, an answer to the first email.
-        { kind: "reply", threadId: "t-fast-two", gmailMessageId: "msg-f:answer", at: ago(10 * MINUTE + 3_000, now), from: "buyer@acme.example" },
+        {
+          kind: "reply",
+          threadId: "t-fast-two",
+          gmailMessageId: "msg-f:answer",
+          at: ago(10 * MINUTE + 3_000, now),
+          from: "buyer@acme.example",
+        },
       ],
     });
     expect(res.body.results.map((r) => [r.outcome, r.messageId])).toEqual([
