@@ -67,10 +67,13 @@ export class StoppedError extends Error {}
 /**
  * Applies the migrations to the local D1 in `persistTo`; resolves once wrangler has. Asynchronous: a wait of its own
  * blocked the calling process (an e2e test's timers and browser connections, npm start's signal handlers) for as long
- * as wrangler took, 47 s once on a loaded machine. An abort of `signal` ends this wrangler and rejects with StoppedError.
+ * as wrangler took, 47 s once on a loaded machine. An abort of `signal` ends this wrangler and rejects with StoppedError;
+ * so does one before the call, without starting wrangler.
  */
 export function applyLocalMigrations(persistTo, config = path.join(ROOT, "wrangler.toml"), signal = undefined) {
   return new Promise((resolve, reject) => {
+    // Aborted before this was called (during startTracker's ensurePortFree): no "abort" event comes any more.
+    if (signal?.aborted) return reject(new StoppedError("applying migrations was stopped before it began"));
     const child = spawnWrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo, "--config", config], {
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -220,7 +223,8 @@ export async function startTracker({
     String(await freePort()),
   ];
   for (const [name, value] of Object.entries(vars)) args.push("--var", `${name}:${value}`);
-  // An abort while a port was picked.
+  // An abort while the inspector's port was picked (one before or during the migrations has ended them, rejecting with
+  // StoppedError).
   signal?.throwIfAborted();
   // Its own process group, so stop() ends workerd with it. Windows has no process groups to signal (a negative pid),
   // and a detached child there gets a console window of its own, so there it stays attached and stop() ends its tree.

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 // @ts-expect-error: plain JavaScript module without type declarations
-import { applyLocalMigrations, freePort, ROOT, runWrangler } from "./tracker.mjs";
+import { applyLocalMigrations, freePort, ROOT, runWrangler, StoppedError } from "./tracker.mjs";
 
 describe("runWrangler", () => {
   it("runs the pinned wrangler with the Node running the script, whatever `node` PATH finds", () => {
@@ -40,6 +40,18 @@ describe("applyLocalMigrations", () => {
       await applying;
       const files = readdirSync(persistTo, { recursive: true, encoding: "utf8" });
       expect(files.some((file) => file.endsWith(".sqlite"))).toBe(true);
+    } finally {
+      rmSync(persistTo, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it("applies nothing and rejects as stopped when its signal was aborted before the call (a stop while the port was checked)", async () => {
+    const persistTo = mkdtempSync(path.join(tmpdir(), "mailtracker-migrations-"));
+    try {
+      const stopping = new AbortController();
+      stopping.abort();
+      await expect(applyLocalMigrations(persistTo, undefined, stopping.signal)).rejects.toBeInstanceOf(StoppedError);
+      expect(readdirSync(persistTo, { recursive: true, encoding: "utf8" })).toEqual([]);
     } finally {
       rmSync(persistTo, { recursive: true, force: true });
     }

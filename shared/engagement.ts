@@ -1,11 +1,11 @@
 // The engagement score of a contact (docs/engagement.md): pure, so the tracker and any client compute the same number.
+import { DAY_MS } from "./durations";
 
 export const ENGAGEMENT_HALF_LIFE_DAYS = 14;
 export const ENGAGEMENT_WEIGHTS = { open: 1, click: 3, reply: 10 } as const;
 /** Each further activity of the same kind on the same email counts this fraction of the one before. */
 export const ENGAGEMENT_REPEAT_FACTOR = 0.5;
 
-const DAY_MS = 86_400_000;
 /** The half-life in milliseconds, as the tracker's stored keys and its SQL decay scores. */
 export const ENGAGEMENT_HALF_LIFE_MS = ENGAGEMENT_HALF_LIFE_DAYS * DAY_MS;
 

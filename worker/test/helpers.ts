@@ -13,8 +13,8 @@ export const BASE = "https://t.example.test";
 
 export { DAY, HOUR, MINUTE };
 
-/** The moment `ms` before now, as the API writes times. */
-export const ago = (ms: number): string => new Date(Date.now() - ms).toISOString();
+/** The moment `ms` before now (or before the given `now`, for times that must keep their gaps), as the API writes times. */
+export const ago = (ms: number, now = Date.now()): string => new Date(now - ms).toISOString();
 
 /**
  * `promise`, or a failure naming `what` once `ms` have passed without it: a test that holds a request (a gated queue,

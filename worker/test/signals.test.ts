@@ -27,6 +27,7 @@ import {
   d1Cost,
   forged,
   HOUR,
+  MINUTE,
   openPixel,
   registration,
   seedEmailActivity,
@@ -130,13 +131,15 @@ describe("replies", () => {
 
   // The client sends its clock as `clockAt` (now), within CLOCK_TOLERANCE_MS of the tracker's: each email's send time
   // stands as given, as that of a sender whose clock is 1.5 s fast would (sent 10 minutes ago, written 1.5 s later).
-  const MINUTE = 60_000;
+  // Every time in a test comes from one read of the clock, so the gap between the send time and the notice's stays as
+  // written however long the registration request takes.
   const FAST_CLOCK_MS = 1_500;
 
   it("matches a bounce that came a second after its email, by a sender's clock up to 2 s fast (before the send time it gave)", async () => {
     const account = await createAccount();
-    const message = await sentMessage(account, { threadId: "t-fast", sentAt: ago(10 * MINUTE - FAST_CLOCK_MS) });
-    const notice = bounce("t-fast", "msg-f:fast", "hard", ["buyer@acme.example"], ago(10 * MINUTE - 1_000));
+    const now = Date.now();
+    const message = await sentMessage(account, { threadId: "t-fast", sentAt: ago(10 * MINUTE - FAST_CLOCK_MS, now) });
+    const notice = bounce("t-fast", "msg-f:fast", "hard", ["buyer@acme.example"], ago(10 * MINUTE - 1_000, now));
     const res = await signals(account, { signals: [notice] });
     expect(res.body.results).toEqual([{ gmailMessageId: "msg-f:fast", outcome: "recorded", messageId: message.id }]);
     expect((await check(account, ["buyer@acme.example"])).body.contacts[0]?.suppressed).toBe(true);
@@ -144,13 +147,20 @@ describe("replies", () => {
 
   it("gives such a bounce to the follow-up it came after, not to the earlier email of the thread; a reply seconds earlier stays the earlier's", async () => {
     const account = await createAccount();
-    const first = await sentMessage(account, { threadId: "t-fast-two", sentAt: ago(HOUR) });
-    const followUp = await sentMessage(account, { threadId: "t-fast-two", sentAt: ago(10 * MINUTE - FAST_CLOCK_MS) });
+    const now = Date.now();
+    const first = await sentMessage(account, { threadId: "t-fast-two", sentAt: ago(HOUR, now) });
+    const followUp = await sentMessage(account, { threadId: "t-fast-two", sentAt: ago(10 * MINUTE - FAST_CLOCK_MS, now) });
     const res = await signals(account, {
       signals: [
-        bounce("t-fast-two", "msg-f:notice", "hard", ["buyer@acme.example"], ago(10 * MINUTE - 1_000)),
+        bounce("t-fast-two", "msg-f:notice", "hard", ["buyer@acme.example"], ago(10 * MINUTE - 1_000, now)),
         // 4.5 s before the follow-up's send time: past the tolerance, an answer to the first email.
-        { kind: "reply", threadId: "t-fast-two", gmailMessageId: "msg-f:answer", at: ago(10 * MINUTE + 3_000), from: "buyer@acme.example" },
+        {
+          kind: "reply",
+          threadId: "t-fast-two",
+          gmailMessageId: "msg-f:answer",
+          at: ago(10 * MINUTE + 3_000, now),
+          from: "buyer@acme.example",
+        },
       ],
     });
     expect(res.body.results.map((r) => [r.outcome, r.messageId])).toEqual([

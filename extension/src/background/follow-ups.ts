@@ -5,6 +5,7 @@
 // (settleReplied, from the background's news). The clock is injected: unit tests and the end-to-end run move it.
 import { z } from "zod";
 import { type FollowUpItem, MAX_CAMPAIGN_DAYS_JSON, type MessageDetail, type MessageStatus } from "../../../shared/api";
+import { DAY_MS } from "../../../shared/durations";
 import { FOLLOW_UPS_MAX } from "../../../shared/limits";
 import { loadOptions, type Options, pickDays } from "../options-store";
 import { serialRunner } from "../serial";
@@ -22,7 +23,6 @@ export const REMINDERS_KEY = "followUpReminders";
  * reminder due days ahead without waiting days. Store builds ignore it.
  */
 export const CLOCK_SKEW_KEY = "clockSkewMs";
-const DAY_MS = 86_400_000;
 /**
  * At most this many reminders wait at once, a bound on storage (each write rewrites them all). Past it a new one is
  * refused, in words the compose window shows ("not kept: ..."), and none that waits is pushed out: every stored

@@ -8,6 +8,7 @@
 // message, or answers 404: it never had it), and a registration of that id arriving later (Gmail's answer after the
 // Undo) is refused, so an email that never left is never tracked.
 import type { RegisterMessageRequest } from "../../../shared/api";
+import { DAY_MS } from "../../../shared/durations";
 import { serialRunner } from "../serial";
 import { subjectShown, TOKEN_REFUSED, timeShown } from "../words";
 
@@ -40,7 +41,7 @@ const KEY = "outbox";
 /** Ids withdrawn after Gmail's Undo, with when: a registration of one of them is refused. */
 const WITHDRAWN_KEY = "outboxWithdrawn";
 /** How long a withdrawn id is remembered: far longer than any late answer of Gmail's to the undone send. */
-export const WITHDRAWN_KEEP_MS = 7 * 86_400_000;
+export const WITHDRAWN_KEEP_MS = 7 * DAY_MS;
 /** What a withdrawal of a send the outbox no longer holds (delivered already) knows of it: its id alone. */
 const UNKNOWN_SEND: RegisterMessageRequest = {
   subject: "",

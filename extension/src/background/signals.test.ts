@@ -1,6 +1,7 @@
 // The background's side of replies and bounces: only threads holding a tracked message reach the tracker, the
 // Gmail tabs hear of recorded ones, and signals of a thread whose email is still in the outbox are held.
 import { describe, expect, it, vi } from "vitest";
+import { DAY } from "../../../test/durations";
 import { trackerApi } from "./api";
 import { ContactCheckCache } from "./contact-checks";
 import type { Credentials } from "./credentials";
@@ -439,7 +440,7 @@ describe("signals the tracker answers unmatched", () => {
     expect(warn).toHaveBeenCalledOnce();
 
     // A Gmail tab loaded since reports it again: the tracker is asked (it may match it now), but it is not held again.
-    clock.now += 86_400_000;
+    clock.now += DAY;
     expect(await reportSignals(deps, { self: ["me@example.com"], signals: [reply("r1")] })).toEqual({ answered: ["r1"], recorded: 0 });
     expect(await deps.held.all()).toEqual([]);
     expect(await deps.held.givenUp()).toEqual(record);

@@ -33,13 +33,13 @@ vi.mock("../messaging", () => ({
   },
 }));
 
-import { HOUR } from "../../../test/durations";
+import { DAY, HOUR } from "../../../test/durations";
 import { FollowUps } from "./follow-ups";
 
 const reminder = (trackingId: string, subject: string, dueAt: number): Reminder => ({
   trackingId,
   days: 3,
-  setAt: dueAt - 3 * 24 * HOUR,
+  setAt: dueAt - 3 * DAY,
   dueAt,
   subject,
   recipients: ["Dana"],
@@ -61,7 +61,7 @@ afterEach(() => {
 
 it("each reminder has a Cancel that asks the background to drop it; one past its time reads overdue, not a notification in the past", async () => {
   vi.useFakeTimers({ now: NOW, toFake: ["Date"] });
-  background.reminders = [reminder("waiting", "Proposal", NOW + 2 * 24 * HOUR), reminder("late", "Contract draft", NOW - 3 * HOUR)];
+  background.reminders = [reminder("waiting", "Proposal", NOW + 2 * DAY), reminder("late", "Contract draft", NOW - 3 * HOUR)];
   await act(() => render(h(FollowUps, {}), root));
   await vi.waitFor(() => expect(items()).toHaveLength(2));
   const [waiting, late] = items();
@@ -89,7 +89,7 @@ it("each reminder has a Cancel that asks the background to drop it; one past its
 it("while as many reminders wait as the background keeps, the list says a new one is not kept, until one is cancelled", async () => {
   vi.useFakeTimers({ now: NOW, toFake: ["Date"] });
   background.reminderLimit = 2;
-  background.reminders = [reminder("a", "Proposal", NOW + 2 * 24 * HOUR), reminder("b", "Contract draft", NOW + 3 * 24 * HOUR)];
+  background.reminders = [reminder("a", "Proposal", NOW + 2 * DAY), reminder("b", "Contract draft", NOW + 3 * DAY)];
   await act(() => render(h(FollowUps, {}), root));
   await vi.waitFor(() => expect(items()).toHaveLength(2));
   expect($("[data-testid=reminders-full]")?.textContent).toBe(
@@ -101,7 +101,7 @@ it("while as many reminders wait as the background keeps, the list says a new on
 });
 
 it("a list the tracker cut at its limit says how many were left out, or that more wait when it does not know", async () => {
-  const sentAt = new Date(Date.now() - 10 * 24 * HOUR).toISOString();
+  const sentAt = new Date(Date.now() - 10 * DAY).toISOString();
   background.followUps = Array.from({ length: 200 }, (_, i) => ({
     id: `m${i}`,
     subject: `Email ${i}`,

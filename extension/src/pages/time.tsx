@@ -1,10 +1,7 @@
 // Times for people on the extension's pages: relative ("5 min ago", "yesterday") with the exact time on hover.
 import { useEffect, useState } from "preact/hooks";
+import { DAY_MS, HOUR_MS, MINUTE_MS } from "../../../shared/durations";
 import { counted } from "../words";
-
-const MINUTE = 60_000;
-const HOUR = 60 * MINUTE;
-const DAY = 24 * HOUR;
 
 /** "just now", "5 min ago", "3 h ago", "yesterday", "4 days ago", then the date; "in 2 days" for the future. */
 export function relativeTime(iso: string, now: number): string {
@@ -13,19 +10,19 @@ export function relativeTime(iso: string, now: number): string {
   const diff = now - at;
   if (diff < 0) {
     const ahead = -diff;
-    if (ahead < HOUR) return `in ${Math.max(1, Math.round(ahead / MINUTE))} min`;
-    if (ahead < DAY) return `in ${Math.round(ahead / HOUR)} h`;
-    const days = Math.round(ahead / DAY);
+    if (ahead < HOUR_MS) return `in ${Math.max(1, Math.round(ahead / MINUTE_MS))} min`;
+    if (ahead < DAY_MS) return `in ${Math.round(ahead / HOUR_MS)} h`;
+    const days = Math.round(ahead / DAY_MS);
     return `in ${counted(days, "day")}`;
   }
-  if (diff < MINUTE) return "just now";
-  if (diff < HOUR) return `${Math.round(diff / MINUTE)} min ago`;
+  if (diff < MINUTE_MS) return "just now";
+  if (diff < HOUR_MS) return `${Math.round(diff / MINUTE_MS)} min ago`;
   // Past a day, by calendar days: an open 30 hours before 1:00 was the day before yesterday, not "yesterday". Local
   // midnights are a whole number of days apart give or take a daylight saving hour, which the rounding absorbs.
   const midnight = (ms: number) => new Date(ms).setHours(0, 0, 0, 0);
-  const days = Math.round((midnight(now) - midnight(at)) / DAY);
+  const days = Math.round((midnight(now) - midnight(at)) / DAY_MS);
   // A day of 25 hours (daylight saving ends) holds times 24 hours apart: still today's, in hours.
-  if (diff < DAY || days < 1) return `${Math.round(diff / HOUR)} h ago`;
+  if (diff < DAY_MS || days < 1) return `${Math.round(diff / HOUR_MS)} h ago`;
   if (days === 1) return "yesterday";
   if (days < 7) return `${days} days ago`;
   const date = new Date(at);
@@ -45,7 +42,7 @@ export function exactTime(iso: string): string {
 export function useNow(): number {
   const [now, setNow] = useState(Date.now());
   useEffect(() => {
-    const timer = setInterval(() => setNow(Date.now()), MINUTE);
+    const timer = setInterval(() => setNow(Date.now()), MINUTE_MS);
     return () => clearInterval(timer);
   }, []);
   return now;

@@ -1,11 +1,10 @@
 // Queries behind the extension's glance views: the popup's digest of recent activity per message, the emails that
 // wait for a reply (the follow-up list), and counted opens and clicks per day (the dashboard's chart).
 
+import { DAY_MS } from "../../../shared/durations";
 import { unsubscribedSql } from "./events";
 import type { MessageRow } from "./messages";
 import { COUNTED_SQL, chunked, placeholders } from "./sql";
-
-const DAY_MS = 86_400_000;
 
 /** Live, registered messages of the account. */
 const LIVE = "m.deleted_at IS NULL AND m.registered_at IS NOT NULL";

@@ -109,9 +109,11 @@ type SweepReadRow = { part: "oldest" | "newest" } & ((Sweep & { email: string })
  *
  * The bound: the oldest advances at least 15 emails a run (half of SWEEP_HASHES_PER_RUN over SWEEPS_PER_GROUP addresses
  * in ASCII at 2 hashes each), so an opt-out is swept within the sum, over itself and those older than it when it came,
- * of ceil(emails left / 15) runs. Every run spends its whole share while both groups have emails left, so the backlog
- * drains while the opt-outs arriving cost fewer hashes an hour than one run's (about 150 email searches an hour for
- * addresses in ASCII); past that rate no order drains it, and each still finishes within that bound. A worker test
+ * of ceil(emails left / 15) runs. This bound holds only for addresses in ASCII: one with other characters costs up to
+ * 26 hashes an email, so it and the others of its group advance fewer emails a run. Every run spends its whole share
+ * while both groups have emails left, so the backlog drains while the opt-outs arriving cost fewer hashes an hour than
+ * one run's (about 150 email searches an hour for addresses in ASCII); past that rate no order drains it, and each
+ * still finishes within that bound. A worker test
  * ("a backlog of opt-outs under a steady arrival") builds one and counts its runs.
  */
 export async function sweepStatements(db: D1Database, signingSecret: string, read: D1Result | undefined): Promise<D1PreparedStatement[]> {

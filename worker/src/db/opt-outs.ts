@@ -1,5 +1,7 @@
 // A reader's opt-out of an email, from its page `/u/<trackingId>` (docs/protocol.md §11): recorded at once when the
 // email is registered, else held until its registration says who it went to (migration 0014).
+
+import { DAY_MS } from "../../../shared/durations";
 import { mailboxKey } from "../../../shared/email";
 import { errorName } from "../errors";
 import { fingerprintsToFind } from "../recipient-fingerprint";
@@ -13,7 +15,7 @@ import { placeholders } from "./sql";
  * sender's browser gone, the extension removed). A day covers a send whose registration waits for the sender's browser
  * to start again overnight; one that comes later finds the address recorded already.
  */
-const PENDING_OPT_OUT_HOLD_MS = 86_400_000;
+const PENDING_OPT_OUT_HOLD_MS = DAY_MS;
 /** Held addresses one purge run records, at most (settleOptOutsInPurge); more wait for the next run. */
 const ABANDONED_OPT_OUTS_PER_RUN = 50;
 /**

@@ -1,3 +1,4 @@
+import { DAY_MS, HOUR_MS } from "../../../shared/durations";
 import { errorName } from "../errors";
 import { forgetPurgedActivitySql } from "./contact-scores";
 import { keyStoredMailboxes } from "./mailboxes";
@@ -6,8 +7,6 @@ import { foldStoredSearchText } from "./search-text";
 import { respellStoredReplies } from "./spellings";
 import { COUNTED_SQL } from "./sql";
 
-const DAY_MS = 86_400_000;
-const HOUR_MS = 3_600_000;
 const PURGE_CHUNK = 5_000;
 /**
  * DELETEs a run makes per table, at most. With the held opt-outs' 2, the sender views' 1, the mailbox keys' 2, the replies' respelling 2 and the search text's 2, a run stays within FREE_PLAN_D1_QUERIES (sql.ts):

@@ -13,6 +13,7 @@ import {
   type RecentActivityResponse,
   recentActivityQuery,
 } from "../../../shared/api";
+import { DAY_MS } from "../../../shared/durations";
 import { requireAccount } from "../auth";
 import { awaitingReply, clickedLinks, machineHitCounts, QUARTER_HOUR_MS, quarterHourCounts, recentlyActive } from "../db/activity";
 import type { AppEnv } from "../env";
@@ -21,7 +22,6 @@ import { localDays } from "../local-days";
 import { listItems, statuses } from "../status";
 import { iso } from "../time";
 
-const DAY_MS = 86_400_000;
 /** Emails older than this are not chased any more: the follow-up list looks back this far. */
 export const FOLLOW_UP_LOOKBACK_DAYS = 90;
 
