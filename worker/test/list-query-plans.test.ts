@@ -19,6 +19,7 @@ import {
   RESPELLED_DUPLICATES_SQL,
   RESPELLED_SCORES_DIRTY_SQL,
 } from "../src/db/spellings";
+import { readsTooMuch, triggerStatements, unboundedReads } from "./statement-plans";
 
 /** The tables a statement reads and how (SEARCH by an index, SCAN whole), in its plan's order. */
 async function reads(sql: string): Promise<string[]> {
@@ -124,5 +125,39 @@ describe("statements that take a list in JSON", () => {
       "SEARCH (subquery-3)",
       "SEARCH s USING COVERING INDEX signals_by_message (message_id=? AND kind=?)",
     ]);
+  });
+});
+
+describe("the plan check of every statement the worker prepares (statement-plans.ts)", () => {
+  it("finds a read of a whole table, or of an account by an index of account_id alone, and lets a seek through", async () => {
+    expect(await readsTooMuch("SELECT id FROM messages WHERE subject = ?", ["Proposal"])).toEqual(["SCAN messages"]);
+    // A reply's mark as migration 0010 wrote it, which 0029 rewrote: it read the account's every person.
+    expect(
+      await readsTooMuch(
+        `UPDATE contact_scores SET dirty = dirty + 1 WHERE account_id = ?1
+           AND (email = ?2 OR email IN (SELECT email FROM message_recipients WHERE message_id = ?3))`,
+        ["a", "b", "c"],
+      ),
+    ).toEqual([expect.stringMatching(/^SEARCH contact_scores USING (COVERING )?INDEX \w+ \(account_id=\?\)$/)]);
+    // The retention purge's mark of the replies' contacts before its pairs were a subquery of their own: every row of
+    // contact_scores, each account's, for each chunk purged.
+    expect(
+      await readsTooMuch(
+        `WITH chunk AS (SELECT * FROM signals WHERE occurred_at < ?1 LIMIT 10)
+         UPDATE contact_scores SET dirty = dirty + 1 WHERE (account_id, email) IN (SELECT account_id, email FROM chunk
+           UNION ALL SELECT account_id, email FROM message_recipients WHERE message_id IN (SELECT message_id FROM chunk))`,
+        [0],
+      ),
+    ).toEqual(["SCAN contact_scores"]);
+    expect(await readsTooMuch("SELECT id FROM messages WHERE id = ?", ["m"])).toEqual([]);
+    expect(await readsTooMuch("SELECT email FROM contact_scores WHERE account_id = ? AND email = ?", ["a", "b"])).toEqual([]);
+  });
+
+  it("reads each trigger's statements, NEW and OLD as parameters", async () => {
+    const triggers = await triggerStatements();
+    expect(triggers).toContain(
+      "UPDATE contact_scores SET dirty = dirty + 1 WHERE account_id = ? AND email IN (SELECT ? UNION ALL SELECT email FROM message_recipients WHERE message_id = ?)",
+    );
+    expect(await unboundedReads(triggers.map((sql) => [sql, []]))).toEqual([]);
   });
 });
