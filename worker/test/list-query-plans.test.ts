@@ -6,7 +6,7 @@
 // real migrations, so a query or an index changed into a scan of an account or a table fails here.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { AWAITING_REPLY_SQL } from "../src/db/activity";
+import { AWAITING_REPLY_SQL, QUARTER_HOUR_COUNTS_SQL, RECENTLY_ACTIVE_SQL } from "../src/db/activity";
 import { RELABEL_SQL } from "../src/db/events";
 import { FORBIDDEN_EVENTS_SQL, KEY_OPT_OUTS_SQL, KEY_RECIPIENTS_SQL } from "../src/db/mailboxes";
 import { INSERT_LINKS_SQL, INSERT_RECIPIENTS_SQL, LISTED_RECIPIENTS_SQL } from "../src/db/messages";
@@ -128,6 +128,20 @@ describe("statements that take a list in JSON", () => {
   });
 });
 
+describe("reads of an account's events in a window of time", () => {
+  it("read the window by events_by_time, every account's, and each event's message by its id", async () => {
+    const window = "SEARCH events USING INDEX events_by_time (occurred_at>?)";
+    const message = "SEARCH m USING INDEX sqlite_autoindex_messages_1 (id=?)";
+    expect(await reads(RECENTLY_ACTIVE_SQL)).toEqual([
+      window,
+      "SEARCH signals USING INDEX signals_by_account_time (account_id=? AND occurred_at>?)",
+      "SCAN recent",
+      message,
+    ]);
+    expect(await reads(QUARTER_HOUR_COUNTS_SQL)).toEqual([window.replace("events", "e"), message]);
+  });
+});
+
 describe("the plan check of every statement the worker prepares (statement-plans.ts)", () => {
   it("finds a read of a whole table, or of an account by an index of account_id alone, and lets a seek through", async () => {
     expect(await readsTooMuch("SELECT id FROM messages WHERE subject = ?", ["Proposal"])).toEqual(["SCAN messages"]);
@@ -150,6 +164,8 @@ describe("the plan check of every statement the worker prepares (statement-plans
       ),
     ).toEqual(["SCAN contact_scores"]);
     expect(await readsTooMuch("SELECT id FROM messages WHERE id = ?", ["m"])).toEqual([]);
+    // A window of time across accounts (db/activity.ts): in proportion to the window, not the account.
+    expect(await readsTooMuch("SELECT seq FROM events WHERE occurred_at >= ? AND +account_id = ?", [0, "a"])).toEqual([]);
     expect(await readsTooMuch("SELECT email FROM contact_scores WHERE account_id = ? AND email = ?", ["a", "b"])).toEqual([]);
   });
 

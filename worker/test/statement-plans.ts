@@ -123,10 +123,11 @@ async function btrees(): Promise<Map<number, Btree>> {
 /**
  * The reads of a statement's plan (EXPLAIN QUERY PLAN) that go through a whole table, or through a table's rows of one
  * account: a SCAN of a table, by itself or by an index, a SEARCH by an automatic index (SQLite builds one by scanning
- * the table), and a SEARCH by an index of which only account_id is used. A partial index is let through (it holds the
- * rows to work through), and so is an index unique on account_id alone (one row). A plan names a table by its alias,
- * read from the SQL; an alias the statement also gives to a CTE or a subquery is not known to be the table's, and its
- * bare SCAN is let through (scoredContactsSql's `m` and `r`).
+ * the table), and a SEARCH by an index of which only account_id is used. A SEARCH by a range of another key is let
+ * through (events_by_time (occurred_at>?), a window of time of every account: db/activity.ts), and so is a partial
+ * index (it holds the rows to work through) and an index unique on account_id alone (one row). A plan names a table
+ * by its alias, read from the SQL; an alias the statement also gives to a CTE or a subquery is not known to be the
+ * table's, and its bare SCAN is let through (scoredContactsSql's `m` and `r`).
  */
 export async function readsTooMuch(sql: string, values: unknown[]): Promise<string[]> {
   schema ??= await btrees();
