@@ -35,6 +35,6 @@ export default defineProject({
     name: "worker",
     testTimeout: 20_000,
     include: ["test/**/*.test.ts"],
-    setupFiles: ["test/apply-migrations.ts"],
+    setupFiles: ["test/apply-migrations.ts", "test/statement-plans.ts"],
   },
 });

@@ -6,7 +6,7 @@
 // real migrations, so a query or an index changed into a scan of an account or a table fails here.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { AWAITING_REPLY_SQL } from "../src/db/activity";
+import { AWAITING_REPLY_SQL, QUARTER_HOUR_COUNTS_SQL, RECENTLY_ACTIVE_SQL } from "../src/db/activity";
 import { RELABEL_SQL } from "../src/db/events";
 import { FORBIDDEN_EVENTS_SQL, KEY_OPT_OUTS_SQL, KEY_RECIPIENTS_SQL } from "../src/db/mailboxes";
 import { INSERT_LINKS_SQL, INSERT_RECIPIENTS_SQL, LISTED_RECIPIENTS_SQL } from "../src/db/messages";
@@ -19,6 +19,7 @@ import {
   RESPELLED_DUPLICATES_SQL,
   RESPELLED_SCORES_DIRTY_SQL,
 } from "../src/db/spellings";
+import { readsTooMuch, triggerStatements, unboundedReads } from "./statement-plans";
 
 /** The tables a statement reads and how (SEARCH by an index, SCAN whole), in its plan's order. */
 async function reads(sql: string): Promise<string[]> {
@@ -124,5 +125,55 @@ describe("statements that take a list in JSON", () => {
       "SEARCH (subquery-3)",
       "SEARCH s USING COVERING INDEX signals_by_message (message_id=? AND kind=?)",
     ]);
+  });
+});
+
+describe("reads of an account's events in a window of time", () => {
+  it("read the window by events_by_time, every account's, and each event's message by its id", async () => {
+    const window = "SEARCH events USING INDEX events_by_time (occurred_at>?)";
+    const message = "SEARCH m USING INDEX sqlite_autoindex_messages_1 (id=?)";
+    expect(await reads(RECENTLY_ACTIVE_SQL)).toEqual([
+      window,
+      "SEARCH signals USING INDEX signals_by_account_time (account_id=? AND occurred_at>?)",
+      "SCAN recent",
+      message,
+    ]);
+    expect(await reads(QUARTER_HOUR_COUNTS_SQL)).toEqual([window.replace("events", "e"), message]);
+  });
+});
+
+describe("the plan check of every statement the worker prepares (statement-plans.ts)", () => {
+  it("finds a read of a whole table, or of an account by an index of account_id alone, and lets a seek through", async () => {
+    expect(await readsTooMuch("SELECT id FROM messages WHERE subject = ?", ["Proposal"])).toEqual(["SCAN messages"]);
+    // A reply's mark as migration 0010 wrote it, which 0029 rewrote: it read the account's every person.
+    expect(
+      await readsTooMuch(
+        `UPDATE contact_scores SET dirty = dirty + 1 WHERE account_id = ?1
+           AND (email = ?2 OR email IN (SELECT email FROM message_recipients WHERE message_id = ?3))`,
+        ["a", "b", "c"],
+      ),
+    ).toEqual([expect.stringMatching(/^SEARCH contact_scores USING (COVERING )?INDEX \w+ \(account_id=\?\)$/)]);
+    // The retention purge's mark of the replies' contacts before its pairs were a subquery of their own: every row of
+    // contact_scores, each account's, for each chunk purged.
+    expect(
+      await readsTooMuch(
+        `WITH chunk AS (SELECT * FROM signals WHERE occurred_at < ?1 LIMIT 10)
+         UPDATE contact_scores SET dirty = dirty + 1 WHERE (account_id, email) IN (SELECT account_id, email FROM chunk
+           UNION ALL SELECT account_id, email FROM message_recipients WHERE message_id IN (SELECT message_id FROM chunk))`,
+        [0],
+      ),
+    ).toEqual(["SCAN contact_scores"]);
+    expect(await readsTooMuch("SELECT id FROM messages WHERE id = ?", ["m"])).toEqual([]);
+    // A window of time across accounts (db/activity.ts): in proportion to the window, not the account.
+    expect(await readsTooMuch("SELECT seq FROM events WHERE occurred_at >= ? AND +account_id = ?", [0, "a"])).toEqual([]);
+    expect(await readsTooMuch("SELECT email FROM contact_scores WHERE account_id = ? AND email = ?", ["a", "b"])).toEqual([]);
+  });
+
+  it("reads each trigger's statements, NEW and OLD as parameters", async () => {
+    const triggers = await triggerStatements();
+    expect(triggers).toContain(
+      "UPDATE contact_scores SET dirty = dirty + 1 WHERE account_id = ? AND email IN (SELECT ? UNION ALL SELECT email FROM message_recipients WHERE message_id = ?)",
+    );
+    expect(await unboundedReads(triggers.map((sql) => [sql, []]))).toEqual([]);
   });
 });

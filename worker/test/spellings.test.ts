@@ -19,6 +19,7 @@ import {
   FOLDED_INTO_ASCII,
   REFRESH_READ_SQL,
   RESCORED_PER_REQUEST,
+  ROWS_READ_PER_ROW_ASKED,
   refreshContactScores,
   scoreKey,
 } from "../src/db/contact-scores";
@@ -592,7 +593,7 @@ describe("the people list while more contacts are marked than one request rescor
       sentAt: ago(5 * HOUR),
     });
     await openAt(account, warm.id, Date.now() - 4 * HOUR);
-    expect((await everyPage(account, "minScore=0.5", 50)).contacts.map((c) => c.email)).toEqual(["warm@acme.example"]);
+    expect((await everyPage(account, "minScore=0.5", 200)).contacts.map((c) => c.email)).toEqual(["warm@acme.example"]);
     // More contacts marked than one request rescores, their rows first; then opens of the other two contacts' emails,
     // one of them to the spelling not shown: each marks only the row of the email's spelling.
     await markSeeded();
@@ -600,7 +601,8 @@ describe("the people list while more contacts are marked than one request rescor
       await openAt(account, toRisen.id, Date.now() - hour * HOUR);
       await openAt(account, toHidden.id, Date.now() - hour * HOUR);
     }
-    const listing = await everyPage(account, "minScore=0.5", 50);
+    // One page: its window (ROWS_READ_PER_ROW_ASKED) reaches the rows left marked, before a later request rescores them.
+    const listing = await everyPage(account, "minScore=0.5", 200);
     expect(listing.pending[0]).toBeGreaterThan(0);
     expect([await marked(account, "risen@acme.example"), await marked(account, JOE_FULL_WIDTH), await marked(account, JOE_ASCII)]).toEqual([
       1, 1, 0,
@@ -634,6 +636,45 @@ describe("the people list while more contacts are marked than one request rescor
     expect(first.next).not.toBeNull();
     const second = await contactPage(env.DB, account.accountId, now, { ...query, after: first.next ?? undefined }, left);
     expect(second.contacts.map((c) => c.email)).toEqual(["risen@acme.example"]);
+  });
+
+  it("reads a window of rows per page of a minScore listing behind, in proportion to the page, and lists every contact over it", async () => {
+    const account = await createAccount();
+    const warm = await sentMessage(account, { threadId: "t-window-warm", recipients: [{ email: "warm@acme.example" }] });
+    const risen = await sentMessage(account, { threadId: "t-window-risen", recipients: [{ email: "risen@acme.example" }] });
+    await openAt(account, warm.id, Date.now() - HOUR);
+    // 300 contacts of no score, all stored: under minScore, between the one stored over it and the one left marked
+    // (no score, ordered after them by address), which has been opened since.
+    await seedMessages(account, 300);
+    while ((await account.json<ContactsResponse>("GET", "/api/contacts?limit=1")).body.pendingContacts > 0);
+    for (const hour of [3, 2, 1]) await openAt(account, risen.id, Date.now() - hour * HOUR);
+    // Each stored with a score of its own: a page after one that ends within a tie reads the tie from its start.
+    await env.DB.batch([
+      env.DB.prepare("UPDATE contact_scores SET score_key = ?2 - rowid / 1024.0 WHERE account_id = ?1 AND email LIKE 'reader%'").bind(
+        account.accountId,
+        scoreKey(0.1, Date.now()),
+      ),
+      env.DB.prepare("UPDATE contact_scores SET dirty = dirty + 1 WHERE account_id = ? AND email = 'risen@acme.example'").bind(
+        account.accountId,
+      ),
+    ]);
+    const query = { sort: "score", minScore: 0.5, limit: 20 } as const;
+    const left = { count: 1, asciiFolds: [] };
+    const listed: string[] = [];
+    const reads: number[] = [];
+    for (let after: readonly [number, string] | undefined, pages = 0; pages < 20; pages++) {
+      const counted = new FlakyD1(env.DB, () => false);
+      const page = await contactPage(counted.asD1(), account.accountId, Date.now(), { ...query, after }, left);
+      reads.push(counted.log[0]?.rowsRead[0] ?? 0);
+      listed.push(...page.contacts.map((c) => c.email));
+      if (!page.next) break;
+      after = page.next;
+    }
+    expect(listed).toEqual(["warm@acme.example", "risen@acme.example"]);
+    // Each page's read of the people list: its window of the index, and again to its last row when the page ends short,
+    // each time from the row the page starts after. Read on to the end of the account, the first page read 302.
+    const window = ROWS_READ_PER_ROW_ASKED * (query.limit + 1);
+    expect(Math.max(...reads), `rows read by each page: ${reads}`).toBeLessThanOrEqual(2 * (window + 1));
   });
 
   /**

@@ -9,9 +9,37 @@ import { COUNTED_SQL, chunked, placeholders } from "./sql";
 /** Live, registered messages of the account. */
 const LIVE = "m.deleted_at IS NULL AND m.registered_at IS NOT NULL";
 
+/*
+ * An account's events of a window of time (recent activity, the chart) are read by events_by_time (occurred_at>?),
+ * whatever account each is of, account_id kept off every index by a unary `+` (sqlite.org/optoverview.html,
+ * "Disqualifying WHERE Clause Terms Using Unary-'+'", as db/messages.ts does): with no statistics (this project runs
+ * no ANALYZE) SQLite read every event of the account by events_by_account (account_id=?) instead (EXPLAIN QUERY PLAN,
+ * local D1, 2026-12-07). Each rep or team runs its own tracker, so an account holds most of its tracker's events and
+ * the window read is about the account's own; an index of account and time would cost a fifth row written per event
+ * (docs/benchmarks.md, d1-rows-written-per-event). list-query-plans.test.ts pins both plans.
+ */
+
+/** recentlyActive's statement: ?1 the account, ?2 since, ?3 the limit. */
+export const RECENTLY_ACTIVE_SQL = `WITH recent AS (
+    -- GROUP BY +message_id: by message_id, SQLite chose to read every event in events_by_message's order to group
+    -- them without a sort, the window's and every other (EXPLAIN QUERY PLAN, local D1, 2026-12-07).
+    SELECT message_id, max(occurred_at) AS last_at FROM events
+    WHERE occurred_at >= ?2 AND +account_id = ?1 AND label IN (${COUNTED_SQL}) GROUP BY +message_id
+    UNION ALL
+    SELECT message_id, max(occurred_at) AS last_at FROM signals WHERE occurred_at >= ?2 AND account_id = ?1 GROUP BY message_id
+  )
+  -- CROSS JOIN keeps the recent messages as the outer loop, each message read by its id: with a plain JOIN and no
+  -- statistics, SQLite read the account's every message by messages_by_sent (EXPLAIN QUERY PLAN, local D1,
+  -- 2026-12-07), and SQLite does not reorder a CROSS JOIN (sqlite.org/optoverview.html, "Manual Control Of Query
+  -- Plans Using CROSS JOIN").
+  SELECT m.*, max(recent.last_at) AS last_activity_at FROM recent CROSS JOIN messages m ON m.id = recent.message_id
+  WHERE m.account_id = ?1 AND ${LIVE}
+  GROUP BY m.id ORDER BY last_activity_at DESC, m.id DESC LIMIT ?3`;
+
 /**
  * Messages with a counted open or click or a signal (reply, bounce, opt-out) since `since`, latest first, with the
- * time of that latest activity. Reads events and signals through their time indexes.
+ * time of that latest activity. Reads the events since then by events_by_time (see above), the account's signals since
+ * then by signals_by_account_time (migration 0032).
  */
 export async function recentlyActive(
   db: D1Database,
@@ -19,20 +47,7 @@ export async function recentlyActive(
   since: number,
   limit: number,
 ): Promise<{ row: MessageRow; lastActivityAt: number }[]> {
-  const { results } = await db
-    .prepare(
-      `WITH recent AS (
-         SELECT message_id, max(occurred_at) AS last_at FROM events
-         WHERE occurred_at >= ?2 AND account_id = ?1 AND label IN (${COUNTED_SQL}) GROUP BY message_id
-         UNION ALL
-         SELECT message_id, max(occurred_at) AS last_at FROM signals WHERE occurred_at >= ?2 AND account_id = ?1 GROUP BY message_id
-       )
-       SELECT m.*, max(recent.last_at) AS last_activity_at FROM recent JOIN messages m ON m.id = recent.message_id
-       WHERE m.account_id = ?1 AND ${LIVE}
-       GROUP BY m.id ORDER BY last_activity_at DESC, m.id DESC LIMIT ?3`,
-    )
-    .bind(accountId, since, limit)
-    .all<MessageRow & { last_activity_at: number }>();
+  const { results } = await db.prepare(RECENTLY_ACTIVE_SQL).bind(accountId, since, limit).all<MessageRow & { last_activity_at: number }>();
   return results.map(({ last_activity_at, ...row }) => ({ row, lastActivityAt: last_activity_at }));
 }
 
@@ -117,11 +132,18 @@ export async function awaitingReply(
 /** A quarter of an hour: every UTC offset in use is a whole number of them, so a local day is too. */
 export const QUARTER_HOUR_MS = 900_000;
 
+/** quarterHourCounts' statement: ?1 the account, ?2 since. */
+export const QUARTER_HOUR_COUNTS_SQL = `SELECT CAST(e.occurred_at / ${QUARTER_HOUR_MS} AS INTEGER) AS quarter,
+    sum(e.kind = 'open') AS opens, sum(e.kind = 'click') AS clicks
+  FROM events e JOIN messages m ON m.id = e.message_id
+  WHERE e.occurred_at >= ?2 AND +e.account_id = ?1 AND e.label IN (${COUNTED_SQL}) AND ${LIVE} GROUP BY quarter ORDER BY quarter`;
+
 /**
  * Counted opens and clicks of live, registered messages since `since`, per quarter hour (its number since the epoch),
  * oldest first: the caller sums them into the rep's local days, whatever their length. Of registered emails only, as
  * every other count: a hit of an email not registered (yet, or ever) has not met the rules that need the email (the
- * send time, its links), so it is not known to be a person's.
+ * send time, its links), so it is not known to be a person's. Reads the events since then by events_by_time (see
+ * above RECENTLY_ACTIVE_SQL).
  */
 export async function quarterHourCounts(
   db: D1Database,
@@ -129,11 +151,7 @@ export async function quarterHourCounts(
   since: number,
 ): Promise<{ quarter: number; opens: number; clicks: number }[]> {
   const { results } = await db
-    .prepare(
-      `SELECT CAST(e.occurred_at / ${QUARTER_HOUR_MS} AS INTEGER) AS quarter, sum(e.kind = 'open') AS opens, sum(e.kind = 'click') AS clicks
-       FROM events e JOIN messages m ON m.id = e.message_id
-       WHERE e.occurred_at >= ?2 AND e.account_id = ?1 AND e.label IN (${COUNTED_SQL}) AND ${LIVE} GROUP BY quarter ORDER BY quarter`,
-    )
+    .prepare(QUARTER_HOUR_COUNTS_SQL)
     .bind(accountId, since)
     .all<{ quarter: number; opens: number; clicks: number }>();
   return results;

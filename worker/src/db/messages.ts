@@ -414,11 +414,16 @@ export async function messagePage(
     binds.push(folded, folded);
   }
   if (after) {
-    where.push("(coalesce(sent_at, 0) < ? OR (coalesce(sent_at, 0) = ? AND id < ?))");
-    binds.push(after.sentAt, after.sentAt, after.id);
+    // The `<=` is the range of messages_by_account_newest (migration 0032) the page starts at: with the OR alone, each
+    // page read from the account's newest message on.
+    where.push("coalesce(sent_at, 0) <= ? AND (coalesce(sent_at, 0) < ? OR (coalesce(sent_at, 0) = ? AND id < ?))");
+    binds.push(after.sentAt, after.sentAt, after.sentAt, after.id);
   }
+  // A campaign's page by its messages (messages_by_campaign, sorted): by the account's newest, which the order alone
+  // chooses, it read on through the account's other messages to fill the page.
+  const index = filter.campaign === undefined ? "messages_by_account_newest" : "messages_by_campaign";
   const { results } = await db
-    .prepare(`SELECT * FROM messages WHERE ${where.join(" AND ")} ORDER BY coalesce(sent_at, 0) DESC, id DESC LIMIT ?`)
+    .prepare(`SELECT * FROM messages INDEXED BY ${index} WHERE ${where.join(" AND ")} ORDER BY coalesce(sent_at, 0) DESC, id DESC LIMIT ?`)
     .bind(...binds, limit)
     .all<MessageRow>();
   return results;

@@ -261,6 +261,9 @@ async function purgeExpired(db: D1Database, table: "events" | "signals", now: nu
       : `SELECT account_id, email FROM chunk WHERE kind = 'reply'
          UNION ALL SELECT account_id, email FROM message_recipients WHERE message_id IN (SELECT message_id FROM chunk WHERE kind = 'reply')`;
   const cutoff = `?1 - (SELECT a.retention_days FROM accounts a WHERE a.id = contact_scores.account_id) * ${DAY_MS}`;
+  // The pairs as a subquery of their own: a UNION ALL (the signals' `counted`) right inside a row value's IN was planned
+  // as "SCAN contact_scores", every row of every account for each chunk purged (EXPLAIN QUERY PLAN, local D1,
+  // 2026-12-07; worker/test/statement-plans.ts), where a SELECT from it is one seek per pair.
   // In one batch, so one transaction ("Batched statements are SQL transactions", Cloudflare's D1 Database API page,
   // developers.cloudflare.com/d1/worker-api/d1-database/#batch, read 2026-12-01): the update sees the same chunk the
   // DELETE then removes.
@@ -268,7 +271,7 @@ async function purgeExpired(db: D1Database, table: "events" | "signals", now: nu
     db
       .prepare(
         `WITH chunk AS (${chunk})
-         UPDATE contact_scores SET ${forgetPurgedActivitySql(cutoff)} WHERE (account_id, email) IN (${counted})`,
+         UPDATE contact_scores SET ${forgetPurgedActivitySql(cutoff)} WHERE (account_id, email) IN (SELECT * FROM (${counted}))`,
       )
       .bind(now),
     db.prepare(`DELETE FROM ${table} WHERE seq IN (SELECT seq FROM (${chunk}))`).bind(now),
