@@ -39,7 +39,7 @@ export const RECENTLY_ACTIVE_SQL = `WITH recent AS (
 /**
  * Messages with a counted open or click or a signal (reply, bounce, opt-out) since `since`, latest first, with the
  * time of that latest activity. Reads the events since then by events_by_time (see above), the account's signals since
- * then by signals_by_account_time (migration 0032).
+ * then by signals_by_account_time (migration 0031).
  */
 export async function recentlyActive(
   db: D1Database,

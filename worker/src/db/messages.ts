@@ -414,7 +414,7 @@ export async function messagePage(
     binds.push(folded, folded);
   }
   if (after) {
-    // The `<=` is the range of messages_by_account_newest (migration 0032) the page starts at: with the OR alone, each
+    // The `<=` is the range of messages_by_account_newest (migration 0031) the page starts at: with the OR alone, each
     // page read from the account's newest message on.
     where.push("coalesce(sent_at, 0) <= ? AND (coalesce(sent_at, 0) < ? OR (coalesce(sent_at, 0) = ? AND id < ?))");
     binds.push(after.sentAt, after.sentAt, after.sentAt, after.id);
