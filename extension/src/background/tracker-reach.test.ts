@@ -803,6 +803,38 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
     ]);
   });
 
+  it("an email told again after an outage's notice was taken back, the tracker's site withheld as it fails again, is told that, not that the tracker answers or is out of reach", async () => {
+    // Nothing answers for the first four minutes; the feed answers at four minutes; the email's eighth attempt (320 s)
+    // meets a 503, and right after it the rep turns the extension's access to the tracker's site off: the probe asked
+    // then (api.ts probeTracker) is refused, before the feed's next poll (360 s) is.
+    let withheld = false;
+    const { clock, outbox, notes, outboxNotes, runUntil, probes } = background(
+      () => {
+        if (withheld) return accessWithdrawn();
+        if (clock.now < start + 4 * MINUTE) return unreachable();
+        withheld = clock.now >= start + 320_000;
+        return serverError();
+      },
+      () => (withheld ? accessWithdrawn() : clock.now < start + 4 * MINUTE ? unreachable() : null),
+    );
+    await runUntil(start + 20_000);
+    await outbox.put("first", request("Q3 pricing"));
+    await runUntil(start + 320_000);
+    expect((await outbox.entries())[0]?.attempts).toBe(ATTEMPTS_BEFORE_TELLING + 2);
+    const told = {
+      title: TRACKER_ACCESS_OFF_TITLE,
+      message: `${accessOff} The email you sent "Q3 pricing" waits to be registered with your tracker, and is tracked once it is. Until the access is given back, new opens and clicks are not notified, and Gmail's marks and panels show what your tracker said before.`,
+    };
+    expect([notes.map((note) => note?.title ?? null), probes.made]).toEqual([
+      ["Mailtracker cannot reach your tracker", null, TRACKER_ACCESS_OFF_TITLE],
+      1,
+    ]);
+    expect(notes[2]).toEqual(told);
+    // Once: not again at the feed's polls or the email's attempts kept from the site, nor by the outbox.
+    await runUntil(start + 30 * MINUTE);
+    expect([notes.slice(2), outboxNotes]).toEqual([[told], []]);
+  });
+
   it("an outage's notice naming an email, the tracker's site then withheld, says that instead at once, and names the next email too", async () => {
     // Nothing answers for the first four minutes; then the browser keeps every call from the tracker's site.
     const { clock, outbox, notes, outboxNotes, toolbar, runUntil, tabs, area, lasting } = background(() =>

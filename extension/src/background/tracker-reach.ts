@@ -526,12 +526,8 @@ export class TrackerReach {
         : held !== undefined && now - held <= PROBE_ANSWER_HOLDS_MS
           ? held
           : await this.probeAnswered(trackerUrl);
-      // The probe refused by the browser for the tracker's site withheld since: nothing is known of the tracker, and
-      // what keeps the email is told, as for any call kept from it (withdrawn).
-      if (probeAnsweredAt === "access withdrawn") {
-        await this.withdrawn(trackerUrl, true);
-        return true;
-      }
+      // The probe refused by the browser for the tracker's site withheld since: told so already (probeAnswered).
+      if (probeAnsweredAt === "access withdrawn") return true;
       if (probeAnsweredAt !== undefined) {
         // Shown again for each email handed over, as tell does: the same id, its count brought up to date.
         await this.tellWaiting({ trackerUrl, told: true, problem: outage.problem, probeAnsweredAt }, await this.waiting());
@@ -549,16 +545,20 @@ export class TrackerReach {
    * failure, or no answer within PROBE_TIMEOUT_MS (a tracker that hangs: deps.probe rejects then), is the tracker out of
    * reach: the outage is told then, and names the emails after this one without asking again (waits); an answer names
    * those handed over in the next PROBE_ANSWER_HOLDS_MS (Unaccepted.probeAnsweredAt). "access withdrawn": the browser
-   * refused the probe for the tracker's site withheld (api.ts probeTracker), which says nothing of the tracker. Asked under the lock: what comes
-   * meanwhile (the calls heard, a Gmail tab's failed read asking staleReason, the options page asking reachability)
-   * waits that long at most, as it did for the call that failed; never an email's delivery (the outbox tells without
-   * waiting on it: index.ts tellOutboxTrouble).
+   * refused the probe for the tracker's site withheld (api.ts probeTracker), which says nothing of the tracker: told
+   * here what keeps the emails, as any call kept from it is (withdrawn; the probe is not heard), in place of the
+   * caller's notice, never that the tracker answers or is out of reach (waits, stillWaits). Asked under the lock: what
+   * comes meanwhile (the calls heard, a Gmail tab's failed read asking staleReason, the options page asking
+   * reachability) waits that long at most, as it did for the call that failed; never an email's delivery (the outbox
+   * tells without waiting on it: index.ts tellOutboxTrouble).
    */
-  private probeAnswered(trackerUrl: string): Promise<number | "access withdrawn" | undefined> {
-    return this.deps.probe(trackerUrl).then(
+  private async probeAnswered(trackerUrl: string): Promise<number | "access withdrawn" | undefined> {
+    const answer = await this.deps.probe(trackerUrl).then(
       () => this.now(),
       (failure: unknown) => (heardOf(failure) === "access withdrawn" ? "access withdrawn" : undefined),
     );
+    if (answer === "access withdrawn") await this.withdrawn(trackerUrl, true);
+    return answer;
   }
 
   /** Tells of the outage at once, however young, naming the emails waiting now (waits, stillWaits). */
@@ -577,7 +577,8 @@ export class TrackerReach {
    * (the outbox's, which is never taken back). The whole tracker out of reach again (a call other than the emails'
    * deliveries failed in this outage: Outage.othersFailed; or, none yet, the tracker does not answer when asked:
    * probeAnswered) is told as the outage, at once, as waits tells it: not that the tracker answers. Nor is the tracker's
-   * site withheld: its first call kept from it, heard before this email's failure comes here, told it (withdrawn).
+   * site withheld: its first call kept from it, heard before this email's failure comes here, told it (withdrawn); or,
+   * withheld since, the probe kept from it tells it (probeAnswered).
    */
   stillWaits(trackerUrl: string, problem: string): Promise<void> {
     return this.serial(async () => {
@@ -590,7 +591,10 @@ export class TrackerReach {
       if (waitingCount(waiting) === 0) return;
       const now = this.now();
       const ongoing = ongoingOutage(outage, trackerUrl, now);
-      if (ongoing && (ongoing.othersFailed || (await this.probeAnswered(trackerUrl)) === undefined)) await this.tellOutage(ongoing, now);
+      const probed = ongoing && !ongoing.othersFailed ? await this.probeAnswered(trackerUrl) : undefined;
+      // The tracker's site withheld since the email's failure: told so (probeAnswered).
+      if (probed === "access withdrawn") return;
+      if (ongoing && probed === undefined) await this.tellOutage(ongoing, now);
       else await this.tellWaiting({ trackerUrl, told: true, problem }, waiting);
     });
   }
