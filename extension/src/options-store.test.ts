@@ -186,6 +186,10 @@ describe("options store", () => {
     expect(normalizeTrackerUrl("mybox:8787")).toBe("http://mybox:8787");
     expect(normalizeTrackerUrl("box.tail1234.ts.net")).toBe("https://box.tail1234.ts.net");
     expect(normalizeTrackerUrl("Box.Tail1234.TS.NET.")).toBe("https://box.tail1234.ts.net.");
+    expect(normalizeTrackerUrl("box.tail1234.ts.net:443")).toBe("https://box.tail1234.ts.net");
+    // A tailnet's name with another port: most likely the tracker itself, reached over the tailnet in plain http.
+    expect(normalizeTrackerUrl("box.tail1234.ts.net:8787")).toBe("http://box.tail1234.ts.net:8787");
+    expect(normalizeTrackerUrl("box.tail1234.ts.net.:8787")).toBe("http://box.tail1234.ts.net.:8787");
     expect(normalizeTrackerUrl("box.internal:8787")).toBe("http://box.internal:8787");
     expect(normalizeTrackerUrl("[fd12::1]:8787")).toBe("http://[fd12::1]:8787");
     expect(normalizeTrackerUrl("100.128.0.1")).toBe("https://100.128.0.1");

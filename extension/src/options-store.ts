@@ -282,10 +282,17 @@ function privateHost(hostname: string): boolean {
   }
   // A name of one label ("localhost", "mybox") is looked up on the local network only: public DNS names have a dot.
   // Special-use names: .localhost (RFC 6761 6.3), .local (mDNS, RFC 6762), .home.arpa (RFC 8375), .internal (reserved
-  // by ICANN for private use, 2024-07-29), and Tailscale's MagicDNS names under .ts.net
-  // (tailscale.com/kb/1081/magicdns, read 2026-12-07), which only the tailnet resolves. A machine Tailscale Funnel
-  // publishes is reachable all the same and taken for out of reach here; trackLinksOutOfReach tracks its links.
-  return !host.includes(".") || /\.(localhost|local|home\.arpa|internal|ts\.net)$/.test(host);
+  // by ICANN for private use, 2024-07-29), and a tailnet's names (tailnetName). A machine Tailscale Funnel publishes
+  // is reachable all the same and taken for out of reach here; trackLinksOutOfReach tracks its links.
+  return !host.includes(".") || /\.(localhost|local|home\.arpa|internal)$/.test(host) || tailnetName(host);
+}
+
+/**
+ * Whether `host` is a Tailscale MagicDNS name, under .ts.net (a trailing dot or not), which only the tailnet resolves
+ * (tailscale.com/kb/1081/magicdns, read 2026-12-07).
+ */
+function tailnetName(host: string): boolean {
+  return /\.ts\.net\.?$/.test(host);
 }
 
 /**
@@ -316,15 +323,17 @@ export const trackerNotice = (trackerUrl: string, options: Options): string | nu
 /**
  * An http(s) origin with an optional path prefix and no trailing slash, or null. An address typed without a scheme
  * ("127.0.0.1:8787", "track.example.com") gets http:// for a local host and https:// for any other, and for a
- * Tailscale MagicDNS name under .ts.net: `tailscale serve` and Funnel publish one over HTTPS, by default on port 443,
- * with the tailnet's certificate for that name (tailscale.com/docs/reference/tailscale-cli/serve and
- * tailscale.com/kb/1312/serve, "Serve requires you to enable HTTPS certificates"; read 2026-12-07).
+ * Tailscale MagicDNS name (tailnetName) with no port or 443: `tailscale serve` and Funnel publish one over HTTPS, by
+ * default on port 443, with the tailnet's certificate for that name (tailscale.com/docs/reference/tailscale-cli/serve
+ * and tailscale.com/kb/1312/serve, "Serve requires you to enable HTTPS certificates"; read 2026-12-07). With another
+ * port ("box.tailnet.ts.net:8787") it is most likely the tracker itself reached over the tailnet, plain http.
  */
 export function normalizeTrackerUrl(text: string): string | null {
   let trimmed = text.trim();
   if (trimmed && !/^[a-z][a-z0-9+.-]*:\/\//i.test(trimmed)) {
-    const local = outOfRecipientsReach(`http://${trimmed}`) && !/\.ts\.net\.?$/.test(new URL(`http://${trimmed}`).hostname);
-    trimmed = `${local ? "http" : "https"}://${trimmed}`;
+    const typed = `http://${trimmed}`;
+    const served = (url: URL) => tailnetName(url.hostname) && (url.port === "" || url.port === "443");
+    trimmed = `${outOfRecipientsReach(typed) && !served(new URL(typed)) ? "http" : "https"}://${trimmed}`;
   }
   if (!URL.canParse(trimmed)) return null;
   const url = new URL(trimmed);

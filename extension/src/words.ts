@@ -8,10 +8,14 @@ export function counted(n: number, one: string, many = `${one}s`): string {
 
 /**
  * What the options page and the popup say of the replies and bounce notices the tracker never counted (held-signals.ts
- * UnmatchedSignal): the first words of the options page's list of them.
+ * UnmatchedListing): the first words of the options page's list of them. "Up to" with some not listed: the tracker may
+ * have counted some of those since (held-signals.ts UNLISTED_SIGNALS_KEY).
  */
-export const notCountedSignals = (n: number): string =>
-  `${counted(n, "reply or bounce notice", "replies or bounce notices")} seen in Gmail ${n === 1 ? "was" : "were"} not counted by your tracker`;
+export function notCountedSignals({ listed, unlisted }: { listed: number; unlisted: number }): string {
+  const n = listed + unlisted;
+  const signals = counted(n, "reply or bounce notice", "replies or bounce notices");
+  return `${unlisted > 0 ? "Up to " : ""}${signals} seen in Gmail ${n === 1 ? "was" : "were"} not counted by your tracker`;
+}
 
 /**
  * Why a new follow-up reminder is not kept (background/follow-ups.ts MAX_REMINDERS): said in the compose window that

@@ -544,8 +544,8 @@ export interface ExtensionState {
 export interface ActivityState extends ActivitySummary, Reachability {
   /** The connection and the outbox, as getState answers them: the popup needs one call per refresh. */
   state: ExtensionState;
-  /** How many replies and bounce notices the tracker never counted the options page lists (held-signals.ts). */
-  notCounted: number;
+  /** The replies and bounce notices the tracker never counted: how many the options page lists, and how many more at most. */
+  notCounted: { listed: number; unlisted: number };
 }
 
 export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: ContactCheckCache, reminders: Reminders, held: HeldSignals) {
@@ -593,7 +593,7 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
         ...summarize(feed, now),
         ...totals,
         state: { connection: state, outbox: entries, tracker: credentials ? reach : null },
-        notCounted: listing.signals.length + listing.unlisted,
+        notCounted: { listed: listing.signals.length, unlisted: listing.unlisted },
         ...reach,
       };
     }),

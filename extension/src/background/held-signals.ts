@@ -5,8 +5,8 @@
 // `unmatched` (no tracked email of its thread sent before it: docs/protocol.md, Attribution) is kept here too and sent
 // again a few times over some hours, then recorded (UNMATCHED_SIGNALS_KEY), not deleted, and listed on the options
 // page until the rep clears it or the tracker takes it after all (reported again by a Gmail tab). Storage is bounded,
-// but nothing leaves it unseen: a signal pushed out of the held ones by their bound goes to that record, and one pushed
-// out of the record is counted there (UNLISTED_SIGNALS_KEY).
+// but nothing leaves it unseen: a signal pushed out of the held ones, or out of that record, by their bound is counted
+// (UNLISTED_SIGNALS_KEY), told by the popup and the options page.
 import { z } from "zod";
 import type { signalsRequest } from "../../../shared/api";
 import { GMAIL_ID_WITH_HASH } from "../../../shared/gmail-message-id";
@@ -28,29 +28,22 @@ export interface HeldSignal {
 /** A signal the tracker never counted, as recorded in UNMATCHED_SIGNALS_KEY. */
 export interface UnmatchedSignal {
   signal: Signal;
-  /** How many times the tracker answered `unmatched`, and when the last one came (or it was pushed out). */
+  /**
+   * How many times the tracker answered `unmatched` (after every retry), and when the last one came. It leaves the
+   * record once the tracker takes it, reported again by a Gmail tab (HeldSignals.taken).
+   */
   times: number;
   givenUpAt: number;
-  /**
-   * Absent: the tracker still answered `unmatched` after every retry. TOO_MANY_WAITING: pushed out of the held signals
-   * by MAX_HELD_SIGNALS before it could be sent (or sent again); held again, and sent, if a Gmail tab reports it again.
-   * Either way it leaves the record once the tracker takes it, reported again by a Gmail tab (HeldSignals.taken).
-   */
-  reason?: typeof TOO_MANY_WAITING;
   /** The rep cleared it from the options page's list; kept so that one reported again is not tried all over again. */
   cleared?: true;
 }
 
-/** UnmatchedSignal's reason for a signal pushed out of the held ones by their bound. */
-export const TOO_MANY_WAITING = "too-many-waiting";
-
 export const HELD_SIGNALS_KEY = "heldSignals";
 /**
- * A bound on storage: far more replies than a rep gets while one tracker outage lasts. Those pushed out go to the
- * record of signals not counted (UNMATCHED_SIGNALS_KEY, reason TOO_MANY_WAITING), first the ones the tracker answered
- * `unmatched` already (seldom counted in the end), then the ones waiting for their email's registration (nearly always
- * counted once it arrives), oldest first in each: the newest are the threads the rep is working on now. Replies and
- * bounces alike: each is what the tracker knows of its email (a reply stops its follow-up, a bounce marks an address).
+ * A bound on storage: far more replies than a rep has waiting (each needs its email stuck in the outbox, or is within
+ * its retries' hours). The oldest are pushed out (the newest are the threads the rep is working on now), counted in
+ * UNLISTED_SIGNALS_KEY: a Gmail tab reports each again the next time Gmail loads (content/features/replies-bounces.ts
+ * remembers what it reported for the page's life only). Replies and bounces alike.
  */
 export const MAX_HELD_SIGNALS = 1000;
 
@@ -65,13 +58,26 @@ export const UNMATCHED_RETRY_MS = [60_000, 10 * 60_000, 60 * 60_000, 6 * 60 * 60
 export const UNMATCHED_SIGNALS_KEY = "unmatchedSignals";
 /** A bound on that record: those the rep cleared go first, then the oldest, counted in UNLISTED_SIGNALS_KEY. */
 export const MAX_UNMATCHED_RECORDED = 100;
-/** How many signals not counted, and not cleared by the rep, were pushed out of the record by its bound. */
+/**
+ * How many signals, not cleared by the rep, were pushed out by a bound: of the held ones (MAX_HELD_SIGNALS) or of the
+ * record (MAX_UNMATCHED_RECORDED). At most that many were not counted: kept without their ids, none is taken off when
+ * the tracker takes it after all (taken), so the popup and the options page say "up to" (words.ts notCountedSignals).
+ */
 export const UNLISTED_SIGNALS_KEY = "unmatchedSignalsUnlisted";
 
-/** What the options page lists: the signals not counted the rep has not cleared, oldest first, and how many more. */
+/**
+ * What the options page lists: the signals not counted the rep has not cleared, oldest first, and how many more at
+ * most (UNLISTED_SIGNALS_KEY).
+ */
 export interface UnmatchedListing {
   signals: UnmatchedSignal[];
   unlisted: number;
+}
+
+/** A listed signal as the options page saw it: one recorded again since (a later givenUpAt) is another. */
+export interface ListedSignal {
+  gmailMessageId: string;
+  givenUpAt: number;
 }
 
 /**
@@ -122,13 +128,15 @@ export class HeldSignals {
   }
 
   /**
-   * The rep cleared the list they saw: those signals, and as many of the unlisted. Ones recorded since stay listed.
+   * The rep cleared the list they saw: those signals, and as many of the unlisted. Ones recorded since stay listed, a
+   * signal recorded again too (given up anew, after the bound had pushed out its older record): it is news.
    * The cleared ones stay in the record, unlisted, until its bound pushes them out.
    */
-  clear(seen: { gmailMessageIds: readonly string[]; unlisted: number }): Promise<void> {
-    const ids = new Set(seen.gmailMessageIds);
+  clear(seen: { listed: readonly ListedSignal[]; unlisted: number }): Promise<void> {
+    const wasSeen = (r: UnmatchedSignal) =>
+      seen.listed.some((l) => l.gmailMessageId === r.signal.gmailMessageId && l.givenUpAt === r.givenUpAt);
     return this.serial(async () => {
-      const record = (await this.givenUp()).map((r): UnmatchedSignal => (ids.has(r.signal.gmailMessageId) ? { ...r, cleared: true } : r));
+      const record = (await this.givenUp()).map((r): UnmatchedSignal => (wasSeen(r) ? { ...r, cleared: true } : r));
       await this.area.set({
         [UNMATCHED_SIGNALS_KEY]: record,
         [UNLISTED_SIGNALS_KEY]: Math.max(0, (await this.unlisted()) - seen.unlisted),
@@ -138,28 +146,20 @@ export class HeldSignals {
 
   /**
    * Writes the held signals and the record with `added` (under the lock), each within its bound (MAX_HELD_SIGNALS,
-   * MAX_UNMATCHED_RECORDED): held ones pushed out are recorded TOO_MANY_WAITING, recorded ones pushed out counted. A
-   * signal held again leaves the record of those pushed out: it is on its way again. One recorded anew replaces its
-   * older record (a given-up signal held again, then pushed out): one reply is listed, and counted, once.
+   * MAX_UNMATCHED_RECORDED); those pushed out, but the ones the rep cleared, are counted in UNLISTED_SIGNALS_KEY.
    */
   private async store(held: readonly HeldSignal[], added: readonly UnmatchedSignal[] = []): Promise<void> {
-    const now = this.now();
-    const { kept, out } = pushOut(held, held.length - MAX_HELD_SIGNALS, (h) => h.unmatched !== undefined);
-    const pushed = out.map(
-      (h): UnmatchedSignal => ({ signal: h.signal, times: h.unmatched?.times ?? 0, givenUpAt: now, reason: TOO_MANY_WAITING }),
-    );
-    if (pushed.length > 0)
-      console.warn(`more than ${MAX_HELD_SIGNALS} replies or bounces waiting: the oldest recorded in ${UNMATCHED_SIGNALS_KEY}`, pushed);
-    const waiting = new Set(kept.map((h) => h.signal.gmailMessageId));
-    const fresh = [...added, ...pushed];
-    const anew = new Set(fresh.map((r) => r.signal.gmailMessageId));
-    const record = [...(await this.givenUp()).filter((r) => !anew.has(r.signal.gmailMessageId)), ...fresh].filter(
-      (r) => !(r.reason === TOO_MANY_WAITING && waiting.has(r.signal.gmailMessageId)),
-    );
+    const over = Math.max(0, held.length - MAX_HELD_SIGNALS);
+    if (over > 0)
+      console.warn(
+        `more than ${MAX_HELD_SIGNALS} replies or bounces waiting: the oldest counted in ${UNLISTED_SIGNALS_KEY}`,
+        held.slice(0, over),
+      );
+    const record = [...(await this.givenUp()), ...added];
     const bounded = pushOut(record, record.length - MAX_UNMATCHED_RECORDED, (r) => r.cleared === true);
-    const unlisted = bounded.out.filter((r) => !r.cleared).length;
+    const unlisted = over + bounded.out.filter((r) => !r.cleared).length;
     await this.area.set({
-      [HELD_SIGNALS_KEY]: kept,
+      [HELD_SIGNALS_KEY]: held.slice(over),
       [UNMATCHED_SIGNALS_KEY]: bounded.kept,
       ...(unlisted > 0 ? { [UNLISTED_SIGNALS_KEY]: (await this.unlisted()) + unlisted } : {}),
     });
@@ -176,10 +176,8 @@ export class HeldSignals {
       const now = this.now();
       const held = await this.all();
       const givenUp: UnmatchedSignal[] = [];
-      // One given up already, reported again by a Gmail tab loaded since: not tried all over again (one pushed out by
-      // the bound, never tried to the end, is).
-      const record = await this.givenUp();
-      const before = new Set(record.filter((g) => g.reason === undefined).map((g) => g.signal.gmailMessageId));
+      // One given up already, reported again by a Gmail tab loaded since: not tried all over again.
+      const before = new Set((await this.givenUp()).map((g) => g.signal.gmailMessageId));
       const again = signals.filter((s) => before.has(s.gmailMessageId)).map((s) => s.gmailMessageId);
       for (const signal of signals.filter((s) => !before.has(s.gmailMessageId))) {
         const index = held.findIndex((h) => h.signal.gmailMessageId === signal.gmailMessageId);
@@ -203,7 +201,10 @@ export class HeldSignals {
     });
   }
 
-  /** Keeps these signals (once each, by Gmail message id) until `settle` is called for them. */
+  /**
+   * Keeps these signals (once each, by Gmail message id) to be sent: they leave once sent and answered (settle, taken,
+   * unmatched past its retries), or pushed out by MAX_HELD_SIGNALS (counted).
+   */
   hold(self: readonly string[], signals: readonly Signal[]): Promise<void> {
     return this.serial(async () => {
       const held = await this.all();
@@ -222,7 +223,7 @@ export class HeldSignals {
   /**
    * The tracker answered these signals (by Gmail message id) anything but `unmatched`: it has them. They leave the held
    * ones (one waiting for its next try, reported meanwhile by another Gmail tab, is not sent again) and the record of
-   * those not counted (one pushed out or given up, reported again by a Gmail tab loaded since).
+   * those not counted (one given up, reported again by a Gmail tab loaded since).
    */
   taken(gmailMessageIds: Iterable<string>): Promise<void> {
     return this.forget(gmailMessageIds, true);
@@ -244,10 +245,17 @@ export class HeldSignals {
 export function unmatchedSignalHandlers(held: HeldSignals) {
   return {
     unmatchedSignals: handler(noInput, (): Promise<UnmatchedListing> => held.listing()),
-    /** Clears what the page showed (UnmatchedListing): the ids listed, and the count of those not listed. */
+    /** Clears what the page showed (UnmatchedListing): the signals listed, and the count of those not listed. */
     clearUnmatchedSignals: handler(
       z.object({
-        gmailMessageIds: z.array(z.string().regex(GMAIL_ID_WITH_HASH, "must be a Gmail message id")).max(MAX_UNMATCHED_RECORDED),
+        listed: z
+          .array(
+            z.object({
+              gmailMessageId: z.string().regex(GMAIL_ID_WITH_HASH, "must be a Gmail message id"),
+              givenUpAt: z.number().int().min(0),
+            }),
+          )
+          .max(MAX_UNMATCHED_RECORDED),
         unlisted: z.number().int().min(0),
       }),
       async (seen): Promise<UnmatchedListing> => {

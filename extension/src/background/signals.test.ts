@@ -11,7 +11,6 @@ import {
   HeldSignals,
   MAX_HELD_SIGNALS,
   MAX_UNMATCHED_RECORDED,
-  TOO_MANY_WAITING,
   UNLISTED_SIGNALS_KEY,
   UNMATCHED_RETRY_MS,
   UNMATCHED_SIGNALS_KEY,
@@ -212,61 +211,52 @@ describe("signals of a thread whose email is still in the outbox", () => {
     await vi.waitFor(async () => expect(await deps.held.all()).toEqual([]));
   });
 
-  it("are kept once each; past the bound the oldest are recorded as not sent, those answered unmatched first", async () => {
+  it("are kept once each; past the bound the oldest are counted as not listed, answered unmatched or not", async () => {
     const area = memoryArea();
     const clock = { now: Date.parse("2026-11-22T10:00:05.000Z") };
     const held = new HeldSignals(area, () => clock.now);
     const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
     await Promise.all([held.hold([], [reply("a"), reply("b")]), held.hold([], [reply("b"), reply("c")])]);
     expect((await held.all()).map((h) => h.signal.gmailMessageId)).toEqual(["a", "b", "c"]);
-    // One the tracker answered unmatched, newer than a, b and c: still the first pushed out.
+    // One the tracker answered unmatched, newer than a, b and c: kept, the oldest go first.
     await held.unmatched([], [reply("u", "tracked")]);
     await held.hold(
       [],
       Array.from({ length: MAX_HELD_SIGNALS - 2 }, (_, i) => reply(`n${i}`)),
     );
     expect(area.data[HELD_SIGNALS_KEY]).toHaveLength(MAX_HELD_SIGNALS);
-    expect((await held.all()).slice(0, 2).map((h) => h.signal.gmailMessageId)).toEqual(["b", "c"]);
-    expect(await held.listing()).toEqual({
-      signals: [
-        { signal: reply("a"), times: 0, givenUpAt: clock.now, reason: TOO_MANY_WAITING },
-        { signal: reply("u", "tracked"), times: 1, givenUpAt: clock.now, reason: TOO_MANY_WAITING },
-      ],
-      unlisted: 0,
-    });
+    expect((await held.all()).slice(0, 2).map((h) => h.signal.gmailMessageId)).toEqual(["c", "u"]);
+    expect(await held.listing()).toEqual({ signals: [], unlisted: 2 });
     expect(warn).toHaveBeenCalledOnce();
 
-    // The tracker answers unmatched while the held ones are at their bound: that one is recorded, not another dropped.
+    // The tracker answers unmatched while the held ones are at their bound: that one is held, the oldest counted.
     await held.unmatched([], [reply("v", "tracked")]);
     expect(area.data[HELD_SIGNALS_KEY]).toHaveLength(MAX_HELD_SIGNALS);
-    expect((await held.listing()).signals.map((r) => r.signal.gmailMessageId)).toEqual(["a", "u", "v"]);
+    expect((await held.all()).at(-1)?.signal.gmailMessageId).toBe("v");
+    expect(await held.listing()).toEqual({ signals: [], unlisted: 3 });
 
-    // Reported again by a Gmail tab once there is room: held again, and no longer listed as not sent.
-    await held.settle(["b", "c"]);
+    // Reported again by a Gmail tab once there is room: held again, to be sent.
+    await held.settle(["u"]);
     await held.hold([], [reply("a")]);
     expect((await held.all()).at(-1)?.signal.gmailMessageId).toBe("a");
-    expect((await held.listing()).signals.map((r) => r.signal.gmailMessageId)).toEqual(["u", "v"]);
-    // One pushed out never had all its tries: answered unmatched again, it has them now.
-    expect(await held.unmatched([], [reply("u", "tracked")])).toEqual([]);
-    expect((await held.all()).at(-1)?.unmatched?.times).toBe(1);
-    expect((await held.listing()).signals.map((r) => r.signal.gmailMessageId)).toEqual(["v"]);
     warn.mockRestore();
   });
 
-  it("pushed out by the bound, then reported again once their email is registered and taken, are no longer listed", async () => {
+  it("pushed out by the bound, are counted, and sent when a Gmail tab reports them again once their email is registered", async () => {
     const { deps, deliver, requests } = setup();
     const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
-    // An outage: more replies wait than the bound keeps, the oldest listed as not sent.
+    // An outage: more replies wait than the bound keeps, the oldest counted as not listed.
     await deps.held.hold([], [reply("first"), ...Array.from({ length: MAX_HELD_SIGNALS }, (_, i) => reply(`n${i}`))]);
-    expect((await deps.held.listing()).signals.map((r) => r.signal.gmailMessageId)).toEqual(["first"]);
+    expect(await deps.held.listing()).toEqual({ signals: [], unlisted: 1 });
     // The outbox delivers the registration; the held ones are sent and taken.
     deliver();
     expect(await releaseHeldSignals(deps)).toBe(MAX_HELD_SIGNALS);
     expect(await deps.held.all()).toEqual([]);
-    // A Gmail tab reports the one pushed out again: the tracker records it, and it is no longer listed as not counted.
+    // A Gmail tab reports the one pushed out again (the next time Gmail loads): the tracker records it. The count, kept
+    // without ids, stays: "up to" that many were not counted (words.ts notCountedSignals).
     expect(await reportSignals(deps, { signals: [reply("first")] })).toEqual({ answered: ["first"], recorded: 1 });
     expect(requests.at(-1)?.signals.map((s) => s.gmailMessageId)).toEqual(["first"]);
-    expect(await deps.held.listing()).toEqual({ signals: [], unlisted: 0 });
+    expect(await deps.held.listing()).toEqual({ signals: [], unlisted: 1 });
     expect(await deps.held.all()).toEqual([]);
     warn.mockRestore();
   });
@@ -277,6 +267,7 @@ describe("the record of signals not counted", () => {
   const reply = (gmailMessageId: string) =>
     ({ kind: "reply", threadId: "tracked", gmailMessageId, at, from: "carol@prospect.example" }) as const;
   const given = (gmailMessageId: string) => ({ signal: reply(gmailMessageId), times: 5, givenUpAt: 0 });
+  const seenAt = (gmailMessageId: string, givenUpAt: number) => ({ gmailMessageId, givenUpAt });
   /** What the background does with the options page's message: validate it, then run the handler. */
   const run = (held: HeldSignals, type: "unmatchedSignals" | "clearUnmatchedSignals", input: unknown) => {
     const handlers = unmatchedSignalHandlers(held);
@@ -292,15 +283,15 @@ describe("the record of signals not counted", () => {
     const seen = await run(held, "unmatchedSignals", null);
     expect(seen).toEqual({ signals: [given("r1"), given("r2")], unlisted: 3 });
     // Bad input is refused in words, and clears nothing.
-    await expect(run(held, "clearUnmatchedSignals", { gmailMessageIds: ["not an id"], unlisted: 0 })).rejects.toThrow(
-      "clearUnmatchedSignals does not take this input (gmailMessageIds.0: must be a Gmail message id)",
-    );
-    await expect(run(held, "clearUnmatchedSignals", { gmailMessageIds: [], unlisted: -1 })).rejects.toThrow("unlisted");
+    await expect(
+      run(held, "clearUnmatchedSignals", { listed: [{ gmailMessageId: "not an id", givenUpAt: 0 }], unlisted: 0 }),
+    ).rejects.toThrow("clearUnmatchedSignals does not take this input (listed.0.gmailMessageId: must be a Gmail message id)");
+    await expect(run(held, "clearUnmatchedSignals", { listed: [], unlisted: -1 })).rejects.toThrow("unlisted");
     expect(await held.listing()).toEqual(seen);
 
     // One recorded, and two pushed out unlisted, after the page read the list: they stay.
     await area.set({ [UNMATCHED_SIGNALS_KEY]: [given("r1"), given("r2"), given("r3")], [UNLISTED_SIGNALS_KEY]: 5 });
-    const cleared = await run(held, "clearUnmatchedSignals", { gmailMessageIds: ["r1", "r2"], unlisted: 3 });
+    const cleared = await run(held, "clearUnmatchedSignals", { listed: [seenAt("r1", 0), seenAt("r2", 0)], unlisted: 3 });
     expect(cleared).toEqual({ signals: [given("r3")], unlisted: 2 });
     expect(await held.givenUp()).toEqual([{ ...given("r1"), cleared: true }, { ...given("r2"), cleared: true }, given("r3")]);
 
@@ -309,13 +300,23 @@ describe("the record of signals not counted", () => {
     expect(await held.all()).toEqual([]);
   });
 
+  it("keeps listed a signal recorded again after the page read the list: it is news", async () => {
+    const area = memoryArea();
+    const held = new HeldSignals(area);
+    // r1 given up again (its older record pushed out by the bound meanwhile) after the page read it given up at 0.
+    const again = { ...given("r1"), givenUpAt: 9 };
+    await area.set({ [UNMATCHED_SIGNALS_KEY]: [given("r2"), again] });
+    await held.clear({ listed: [seenAt("r1", 0), seenAt("r2", 0)], unlisted: 0 });
+    expect(await held.listing()).toEqual({ signals: [again], unlisted: 0 });
+  });
+
   it("keeps its bound, pushing out the cleared first, then the oldest, counted as no longer listed", async () => {
     const area = memoryArea();
     const held = new HeldSignals(area);
     const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
     const full = Array.from({ length: MAX_UNMATCHED_RECORDED }, (_, i) => given(`old${i}`));
     await area.set({ [UNMATCHED_SIGNALS_KEY]: full });
-    await held.clear({ gmailMessageIds: ["old5"], unlisted: 0 });
+    await held.clear({ listed: [seenAt("old5", 0)], unlisted: 0 });
     const pastRetries = (id: string) => ({ self: [], signal: reply(id), unmatched: { times: UNMATCHED_RETRY_MS.length, nextAt: 0 } });
     await area.set({ [HELD_SIGNALS_KEY]: [pastRetries("new1"), pastRetries("new2")] });
     expect(await held.unmatched([], [reply("new1"), reply("new2")])).toEqual(["new1", "new2"]);
@@ -327,7 +328,7 @@ describe("the record of signals not counted", () => {
     warn.mockRestore();
   });
 
-  it("lists a signal once: one given up, held again and pushed out by the bound replaces its older record", async () => {
+  it("counts one given up, held again and pushed out by the bound, its record listed as it was", async () => {
     const area = memoryArea();
     const held = new HeldSignals(area, () => 5);
     const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
@@ -338,10 +339,7 @@ describe("the record of signals not counted", () => {
       [],
       Array.from({ length: MAX_HELD_SIGNALS }, (_, i) => reply(`n${i}`)),
     );
-    expect((await held.listing()).signals).toEqual([
-      given("r2"),
-      { signal: reply("r1"), times: 0, givenUpAt: 5, reason: TOO_MANY_WAITING },
-    ]);
+    expect(await held.listing()).toEqual({ signals: [given("r1"), given("r2")], unlisted: 1 });
     warn.mockRestore();
   });
 });

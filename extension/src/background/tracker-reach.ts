@@ -191,9 +191,9 @@ interface Unaccepted {
   /** Told that they wait for the tracker's site withheld (withdrawnNote), not that the tracker answers. */
   withdrawn?: boolean;
   /**
-   * When the tracker answered the probe that "answers" was told on (TrackerReach.waits, probeAnswered): an email handed
-   * over within PROBE_ANSWER_HOLDS_MS of it is told so without asking again. Absent when told otherwise (stillWaits),
-   * or stored before it was kept: the next email handed over asks.
+   * When the tracker answered the probe that "answers" was told on (TrackerReach.waits, probeOrTellWithheld): an email
+   * handed over within PROBE_ANSWER_HOLDS_MS of it is told so without asking again. Absent when told otherwise
+   * (stillWaits), or stored before it was kept: the next email handed over asks.
    */
   probeAnsweredAt?: number;
 }
@@ -496,7 +496,7 @@ export class TrackerReach {
    * then the whole tracker went out of reach after that answer, and "answers" would be false. Its HTTP status cannot
    * say which: a route that hangs fails without one, as a tracker out of reach does. Nor can the calls heard when the
    * email's attempt is the outage's first failure, before the feed's next poll: the tracker is asked then
-   * (probeAnswered), and "answers" said only if it does; its answer names the emails handed over within
+   * (probeOrTellWithheld), and "answers" said only if it does; its answer names the emails handed over within
    * PROBE_ANSWER_HOLDS_MS after it without asking again, not one handed over later, which may be the first to meet a
    * whole tracker gone since (the feed's poll not failed yet): that one asks again.
    */
@@ -525,8 +525,8 @@ export class TrackerReach {
         ? undefined
         : held !== undefined && now - held <= PROBE_ANSWER_HOLDS_MS
           ? held
-          : await this.probeAnswered(trackerUrl);
-      // The probe refused by the browser for the tracker's site withheld since: told so already (probeAnswered).
+          : await this.probeOrTellWithheld(trackerUrl);
+      // The probe refused by the browser for the tracker's site withheld since: told so already (probeOrTellWithheld).
       if (probeAnsweredAt === "access withdrawn") return true;
       if (probeAnsweredAt !== undefined) {
         // Shown again for each email handed over, as tell does: the same id, its count brought up to date.
@@ -552,7 +552,7 @@ export class TrackerReach {
    * reachability) waits that long at most, as it did for the call that failed; never an email's delivery (the outbox
    * tells without waiting on it: index.ts tellOutboxTrouble).
    */
-  private async probeAnswered(trackerUrl: string): Promise<number | "access withdrawn" | undefined> {
+  private async probeOrTellWithheld(trackerUrl: string): Promise<number | "access withdrawn" | undefined> {
     const answer = await this.deps.probe(trackerUrl).then(
       () => this.now(),
       (failure: unknown) => (heardOf(failure) === "access withdrawn" ? "access withdrawn" : undefined),
@@ -576,9 +576,9 @@ export class TrackerReach {
    * Nothing while an outage's notice is shown (it names the emails waiting), nor for an email its own notice told of
    * (the outbox's, which is never taken back). The whole tracker out of reach again (a call other than the emails'
    * deliveries failed in this outage: Outage.othersFailed; or, none yet, the tracker does not answer when asked:
-   * probeAnswered) is told as the outage, at once, as waits tells it: not that the tracker answers. Nor is the tracker's
-   * site withheld: its first call kept from it, heard before this email's failure comes here, told it (withdrawn); or,
-   * withheld since, the probe kept from it tells it (probeAnswered).
+   * probeOrTellWithheld) is told as the outage, at once, as waits tells it: not that the tracker answers. Nor is the
+   * tracker's site withheld: its first call kept from it, heard before this email's failure comes here, told it
+   * (withdrawn); or, withheld since, the probe kept from it tells it (probeOrTellWithheld).
    */
   stillWaits(trackerUrl: string, problem: string): Promise<void> {
     return this.serial(async () => {
@@ -591,8 +591,8 @@ export class TrackerReach {
       if (waitingCount(waiting) === 0) return;
       const now = this.now();
       const ongoing = ongoingOutage(outage, trackerUrl, now);
-      const probed = ongoing && !ongoing.othersFailed ? await this.probeAnswered(trackerUrl) : undefined;
-      // The tracker's site withheld since the email's failure: told so (probeAnswered).
+      const probed = ongoing && !ongoing.othersFailed ? await this.probeOrTellWithheld(trackerUrl) : undefined;
+      // The tracker's site withheld since the email's failure: told so (probeOrTellWithheld).
       if (probed === "access withdrawn") return;
       if (ongoing && probed === undefined) await this.tellOutage(ongoing, now);
       else await this.tellWaiting({ trackerUrl, told: true, problem }, waiting);

@@ -3,7 +3,7 @@
 // is never thrown away or left behind with one click.
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it, vi } from "vitest";
 import type { ExtensionState } from "../background/handlers";
-import { TOO_MANY_WAITING, type UnmatchedListing } from "../background/held-signals";
+import type { UnmatchedListing } from "../background/held-signals";
 import { ALLOW_TRACKER_ACCESS, TOKEN_REFUSED, trackerAccessOffAbove } from "../words";
 
 /** The stood-in background: the connection it reports, and every call the page made. */
@@ -241,9 +241,8 @@ it("lists the replies and bounce notices the tracker never counted, newest first
       { signal: { kind: "reply", threadId: "t1", gmailMessageId: "r1", at, from: "carol@prospect.example" }, times: 5, givenUpAt: 1 },
       {
         signal: { kind: "bounce", threadId: "t2", gmailMessageId: "b1", at, bounce: { kind: "hard", recipients: ["x@y.example"] } },
-        times: 0,
+        times: 5,
         givenUpAt: 2,
-        reason: TOO_MANY_WAITING,
       },
     ],
     unlisted: 3,
@@ -257,19 +256,23 @@ it("lists the replies and bounce notices the tracker never counted, newest first
     });
   await vi.waitFor(() =>
     expect(items()).toEqual([
-      ["Bounce notice for x@y.example", "not sent: too many replies and bounces were waiting for your tracker"],
+      ["Bounce notice for x@y.example", "it matched no tracked email of its thread sent before it"],
       ["Reply from carol@prospect.example", "it matched no tracked email of its thread sent before it"],
     ]),
   );
   expect($("[data-testid=unmatched-signals] p")?.textContent).toBe(
-    "5 replies or bounce notices seen in Gmail were not counted by your tracker:",
+    "Up to 5 replies or bounce notices seen in Gmail were not counted by your tracker:",
   );
-  expect($("[data-testid=unlisted-signals]")?.textContent).toBe("3 older ones are no longer listed.");
+  expect($("[data-testid=unlisted-signals]")?.textContent).toBe("3 others are not listed, and may have been counted since.");
 
   await click("button[name=clear-unmatched-signals]");
   await vi.waitFor(() => expect($("[data-testid=unmatched-signals]")).toBeNull());
   // What the page showed, so that one recorded since stays listed.
-  expect(calls("clearUnmatchedSignals")).toEqual([{ gmailMessageIds: ["r1", "b1"], unlisted: 3 }]);
+  const listed = [
+    { gmailMessageId: "r1", givenUpAt: 1 },
+    { gmailMessageId: "b1", givenUpAt: 2 },
+  ];
+  expect(calls("clearUnmatchedSignals")).toEqual([{ listed, unlisted: 3 }]);
 });
 
 it("keeps the list of signals not counted current while it is open, without an action of the rep's", async () => {

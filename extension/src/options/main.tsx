@@ -739,7 +739,8 @@ function OptionsPage() {
         onClear={() =>
           void run(async () => {
             // What the page shows, not all there is: one recorded since stays listed until the rep has seen it.
-            const seen = { gmailMessageIds: unmatched.signals.map((s) => s.signal.gmailMessageId), unlisted: unmatched.unlisted };
+            const listed = unmatched.signals.map((s) => ({ gmailMessageId: s.signal.gmailMessageId, givenUpAt: s.givenUpAt }));
+            const seen = { listed, unlisted: unmatched.unlisted };
             setUnmatched(await callFromPage("clearUnmatchedSignals", seen));
             return "List cleared.";
           })

@@ -35,7 +35,7 @@ const ACTIVITY: ActivityState = {
   reachable: true,
   problem: null,
   refused: false,
-  notCounted: 2,
+  notCounted: { listed: 2, unlisted: 1 },
 };
 
 it("a digest that could not be read shows its error alone, not Loading… beside it for ever", async () => {
@@ -51,10 +51,10 @@ it("counts the last 7 days by that name: they are not the calendar week", async 
   expect(document.querySelector("[data-testid=totals]")?.textContent).toBe("Today: 0 opens, 0 clicks · Last 7 days: 3 opens, 1 click");
 });
 
-it("says that replies or bounces were not counted, and where they are listed", async () => {
+it("says that replies or bounces were not counted, up to how many with some not listed, and where they are listed", async () => {
   await vi.waitFor(() => expect(document.querySelector("[data-testid=not-counted]")).not.toBeNull());
   expect(document.querySelector("[data-testid=not-counted]")?.textContent).toBe(
-    "2 replies or bounce notices seen in Gmail were not counted by your tracker: the options page lists them.",
+    "Up to 3 replies or bounce notices seen in Gmail were not counted by your tracker: the options page lists them.",
   );
 });
 

@@ -186,7 +186,7 @@ function Popup() {
       <section class="outbox-section">
         <OutboxList entries={state.outbox} onRetry={() => void callFromPage("retryOutbox", null).then(load)} />
         {/* Told where the rep looks for what did not reach the tracker: the options page alone is seldom opened. */}
-        {activity.notCounted > 0 ? (
+        {activity.notCounted.listed + activity.notCounted.unlisted > 0 ? (
           <p data-testid="not-counted">{notCountedSignals(activity.notCounted)}: the options page lists them.</p>
         ) : null}
       </section>
