@@ -169,11 +169,25 @@ describe("the plan check of every statement the worker prepares (statement-plans
     expect(await readsTooMuch("SELECT email FROM contact_scores WHERE account_id = ? AND email = ?", ["a", "b"])).toEqual([]);
   });
 
+  it("finds a read of an account by a WITHOUT ROWID table's primary key, and lets a seek by the whole key through", async () => {
+    await env.DB.exec("CREATE TABLE plan_check_keyed (account_id TEXT, id TEXT, PRIMARY KEY (account_id, id)) WITHOUT ROWID");
+    try {
+      expect(await readsTooMuch("SELECT id FROM plan_check_keyed k WHERE account_id = ?", ["a"])).toEqual([
+        "SEARCH k USING PRIMARY KEY (account_id=?)",
+      ]);
+      expect(await readsTooMuch("SELECT id FROM plan_check_keyed WHERE account_id = ? AND id = ?", ["a", "b"])).toEqual([]);
+    } finally {
+      await env.DB.exec("DROP TABLE plan_check_keyed");
+    }
+  });
+
   it("reads each trigger's statements, NEW and OLD as parameters", async () => {
     const triggers = await triggerStatements();
     expect(triggers).toContain(
       "UPDATE contact_scores SET dirty = dirty + 1 WHERE account_id = ? AND email IN (SELECT ? UNION ALL SELECT email FROM message_recipients WHERE message_id = ?)",
     );
+    // A WHEN clause runs for each row written too: its subqueries are planned as a SELECT.
+    expect(triggers).toContain("SELECT 1 WHERE ? > coalesce((SELECT max(seq) FROM events), 0)");
     expect(await unboundedReads(triggers.map((sql) => [sql, []]))).toEqual([]);
   });
 });

@@ -145,6 +145,20 @@ describe("replies", () => {
     expect((await check(account, ["buyer@acme.example"])).body.contacts[0]?.suppressed).toBe(true);
   });
 
+  it("matches a bounce that came a second after its email, by a clock 3.5 s fast whose registration took 1.5 s on its way", async () => {
+    const account = await createAccount();
+    const now = Date.now();
+    // The clock as the request left, 3.5 s fast, arrives 1.5 s later by the tracker's: 2 s apart, the send time stands.
+    const message = await sentMessage(account, {
+      threadId: "t-fast-slow",
+      sentAt: ago(10 * MINUTE - 3_500, now),
+      clockAt: new Date(now + 2_000).toISOString(),
+    });
+    const notice = bounce("t-fast-slow", "msg-f:fast-slow", "hard", ["buyer@acme.example"], ago(10 * MINUTE - 1_000, now));
+    const res = await signals(account, { signals: [notice] });
+    expect(res.body.results).toEqual([{ gmailMessageId: "msg-f:fast-slow", outcome: "recorded", messageId: message.id }]);
+  });
+
   it("gives such a bounce to the follow-up it came after, not to the earlier email of the thread; a reply seconds earlier stays the earlier's", async () => {
     const account = await createAccount();
     const now = Date.now();
@@ -153,7 +167,7 @@ describe("replies", () => {
     const res = await signals(account, {
       signals: [
         bounce("t-fast-two", "msg-f:notice", "hard", ["buyer@acme.example"], ago(10 * MINUTE - 1_000, now)),
-        // 4.5 s before the follow-up's send time: past the tolerance, an answer to the first email.
+        // 4.5 s before the follow-up's send time: past the 4 s it may be late, an answer to the first email.
         {
           kind: "reply",
           threadId: "t-fast-two",

@@ -53,9 +53,14 @@ export const READS_MEANT: readonly { sql: RegExp; read: RegExp; why: string }[] 
     why: "an account's first listing stores and marks a row for each of its contacts, once (markChangedContacts)",
   },
   {
-    sql: /FROM contact_scores\s+INDEXED BY contact_scores_by_(score|activity)/,
+    sql: /^(?!.*json_each\(campaigns\)).*FROM contact_scores\s+INDEXED BY contact_scores_by_(score|activity)/,
     read: /contact_scores_by_(score|activity) \(account_id=\?\)$/,
     why: "the people list's first page, in the index's order from the account's first row, stopped by its LIMIT or window (contactPage)",
+  },
+  {
+    sql: /FROM contact_scores\s+INDEXED BY contact_scores_by_(score|activity) .*json_each\(campaigns\)/,
+    read: /contact_scores_by_(score|activity) \(account_id=\?\)$/,
+    why: "a campaign's people (contactPage): no index holds them apart (a row's campaigns are a JSON list), so the page reads in the index's order until its LIMIT of the campaign's people (or its window, with a minScore while rows wait), up to the account's every row",
   },
   {
     sql: /FROM accounts a CROSS JOIN (events|signals) t INDEXED BY \1_by_time/,
@@ -68,9 +73,9 @@ export const READS_MEANT: readonly { sql: RegExp; read: RegExp; why: string }[] 
     why: "a queue (migration 0025): each row is one to work through, oldest first, a LIMIT at a time",
   },
   {
-    sql: /pending_opt_outs/,
-    read: /^SCAN pending_opt_outs/,
-    why: "the opt-outs held for a registration (migration 0014), each one to settle: the day's settling reads them all",
+    sql: /^SELECT 1 WHERE .*EXISTS \(SELECT 1 FROM removed_recipients\)/,
+    read: /^SCAN removed_recipients EXISTS$/,
+    why: "whether any email ever lost a recipient (migration 0026's WHEN): an EXISTS stops at the table's first row",
   },
   {
     sql: /FROM opt_out_sweeps WHERE after_message_id = \(SELECT after_message_id FROM opt_out_sweeps ORDER BY created_at ASC LIMIT 1\)/,
@@ -100,39 +105,41 @@ interface Btree {
   index?: string;
   /** Partial (CREATE INDEX … WHERE): it holds only the rows its statements are to work through, a queue of them. */
   partial: boolean;
-  /** Unique on account_id alone: the one row of an account. */
+  /** Unique on account_id alone (an index), or keyed by it alone (a table): the one row of an account. */
   oneRowPerAccount: boolean;
 }
 
-/** The schema's tables and indexes by root page, as EXPLAIN's OpenRead names them (D1's own tables, `_cf_…`, aside). */
-async function btrees(): Promise<Map<number, Btree>> {
+/** The schema's tables and indexes, as EXPLAIN QUERY PLAN names them (D1's own tables, `_cf_…`, aside). */
+async function btrees(): Promise<Btree[]> {
   const { results } = await env.DB.prepare(
-    `SELECT m.rootpage, m.tbl_name AS tbl, CASE m.type WHEN 'index' THEN m.name END AS idx, coalesce(l.partial, 0) AS partial,
-       coalesce(l."unique", 0) AND (SELECT group_concat(name) FROM pragma_index_info(m.name)) = 'account_id' AS one
+    `SELECT m.tbl_name AS tbl, CASE m.type WHEN 'index' THEN m.name END AS idx, coalesce(l.partial, 0) AS partial,
+       CASE m.type WHEN 'index' THEN coalesce(l."unique", 0) AND (SELECT group_concat(name) FROM pragma_index_info(m.name)) = 'account_id'
+         ELSE (SELECT group_concat(name) FROM pragma_table_info(m.name) WHERE pk > 0) = 'account_id' END AS one
      FROM sqlite_master m LEFT JOIN pragma_index_list(m.tbl_name) l ON l.name = m.name
      WHERE m.type IN ('table', 'index') AND m.tbl_name NOT LIKE '_cf_%' ESCAPE '\\'`,
-  ).all<{ rootpage: number; tbl: string; idx: string | null; partial: number; one: number }>();
-  return new Map(
-    results.map((row) => [
-      row.rootpage,
-      { table: row.tbl, index: row.idx ?? undefined, partial: row.partial === 1, oneRowPerAccount: row.one === 1 },
-    ]),
-  );
+  ).all<{ tbl: string; idx: string | null; partial: number; one: number }>();
+  return results.map((row) => ({
+    table: row.tbl,
+    index: row.idx ?? undefined,
+    partial: row.partial === 1,
+    oneRowPerAccount: row.one === 1,
+  }));
 }
 
 /**
  * The reads of a statement's plan (EXPLAIN QUERY PLAN) that go through a whole table, or through a table's rows of one
  * account: a SCAN of a table, by itself or by an index, a SEARCH by an automatic index (SQLite builds one by scanning
- * the table), and a SEARCH by an index of which only account_id is used. A SEARCH by a range of another key is let
+ * the table), and a SEARCH by an index (or a WITHOUT ROWID table's primary key) of which only account_id is used. A SEARCH by a range of another key is let
  * through (events_by_time (occurred_at>?), a window of time of every account: db/activity.ts), and so is a partial
  * index (it holds the rows to work through) and an index unique on account_id alone (one row). A plan names a table
  * by its alias, read from the SQL; an alias the statement also gives to a CTE or a subquery is not known to be the
  * table's, and its bare SCAN is let through (scoredContactsSql's `m` and `r`).
  */
 export async function readsTooMuch(sql: string, values: unknown[]): Promise<string[]> {
-  schema ??= await btrees();
-  const tables = new Set([...schema.values()].map((btree) => btree.table));
-  const indexes = new Map([...schema.values()].flatMap((btree) => (btree.index ? [[btree.index, btree]] : [])));
+  // Read at each call, not kept: a test may add a table to show a plan (list-query-plans.test.ts).
+  const schema = await btrees();
+  const tables = new Set(schema.map((btree) => btree.table));
+  const indexes = new Map(schema.flatMap((btree) => (btree.index ? [[btree.index, btree]] : [])));
   const sources = new Map<string, Set<string>>();
   for (const [, source = "", alias] of sql.matchAll(/\b(?:FROM|JOIN|UPDATE|INTO)\s+(\w+)(?:\s+(?:AS\s+)?(\w+))?/gi))
     for (const name of [source, alias ?? source]) sources.set(name, (sources.get(name) ?? new Set()).add(source));
@@ -143,27 +150,34 @@ export async function readsTooMuch(sql: string, values: unknown[]): Promise<stri
   return results
     .map((row) => row.detail)
     .filter((detail) => {
-      const [, how, name = "", automatic, index = "", key] =
-        /^(SCAN|SEARCH) (\w+)(?: USING (AUTOMATIC )?(?:PARTIAL )?(?:COVERING )?INDEX ?(\w*))?(?: \((.*)\))?/.exec(detail) ?? [];
+      const [, how, name = "", automatic, index = "", primaryKey, key] =
+        /^(SCAN|SEARCH) (\w+)(?: USING (AUTOMATIC )?(?:PARTIAL )?(?:COVERING )?(?:INDEX ?(\w*)|(PRIMARY KEY)))?(?: \((.*)\))?/.exec(
+          detail,
+        ) ?? [];
       if (!how) return false;
-      if (automatic || (how === "SCAN" && index === "")) return isTable(name);
-      const btree = indexes.get(index);
+      if (automatic || (how === "SCAN" && index === "" && !primaryKey)) return isTable(name);
+      // A WITHOUT ROWID table's rows are in its primary key's order: SQLite names that key, not an index.
+      const btree = primaryKey
+        ? schema.find((table) => table.index === undefined && [...(sources.get(name) ?? [name])].includes(table.table))
+        : indexes.get(index);
       return btree !== undefined && !btree.partial && (how === "SCAN" || (key === "account_id=?" && !btree.oneRowPerAccount));
     });
 }
 
-let schema: Map<number, Btree> | undefined;
-
-/** Every trigger's statements, each NEW.x and OLD.x a parameter: EXPLAIN QUERY PLAN of a write does not show them. */
+/**
+ * Every trigger's statements, and its WHEN clause as `SELECT 1 WHERE …` (its subqueries run for each row written too),
+ * each NEW.x and OLD.x a parameter: EXPLAIN QUERY PLAN of a write does not show them.
+ */
 export async function triggerStatements(): Promise<string[]> {
   const { results } = await env.DB.prepare("SELECT sql FROM sqlite_master WHERE type = 'trigger'").all<{ sql: string }>();
-  return results.flatMap(({ sql }) =>
-    sql
-      .slice(sql.search(/\bBEGIN\b/i) + "BEGIN".length, sql.search(/\bEND\s*$/i))
-      .split(";")
+  return results.flatMap(({ sql }) => {
+    const begin = sql.search(/\bBEGIN\b/i);
+    const when = sql.slice(0, begin).search(/\bWHEN\b/i);
+    const condition = when === -1 ? [] : [`SELECT 1 WHERE ${sql.slice(when + "WHEN".length, begin).trim()}`];
+    return [...condition, ...sql.slice(begin + "BEGIN".length, sql.search(/\bEND\s*$/i)).split(";")]
       .map((statement) => statement.replace(/\b(NEW|OLD)\.\w+/gi, "?").trim())
-      .filter((statement) => statement !== ""),
-  );
+      .filter((statement) => statement !== "");
+  });
 }
 
 /** The statements of `statements` whose plans read too much and are not allowed to, with those reads. */

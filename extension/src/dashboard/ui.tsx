@@ -30,19 +30,29 @@ export function Status({ items, error, empty }: { items: unknown[] | null; error
   return null;
 }
 
-/** A paged list (usePages): loading, error or `empty`, then its items as `children` renders them, then "Load more". */
+/**
+ * A paged list (usePages): loading, error or `empty`, then its items as `children` renders them, then "Load more". No
+ * item yet while more may come (a page loading, or one to load) is not `empty`: the pages read so far held none.
+ */
 export function Paged<T>({
   list,
   empty,
   children,
 }: {
-  list: { items: T[] | null; error: string | null; more: (() => void) | null };
+  list: { items: T[] | null; error: string | null; loading: boolean; more: (() => void) | null };
   empty: string;
   children: (items: T[]) => ComponentChildren;
 }) {
+  const noneYet = !list.error && list.items?.length === 0 && (list.loading || list.more !== null);
   return (
     <>
-      <Status items={list.items} error={list.error} empty={empty} />
+      {noneYet && !list.loading ? (
+        <p class="muted" data-testid="none-yet">
+          None found yet.
+        </p>
+      ) : (
+        <Status items={noneYet ? null : list.items} error={list.error} empty={empty} />
+      )}
       {list.items && list.items.length > 0 ? children(list.items) : null}
       {list.more ? (
         <button type="button" name="more" onClick={list.more}>

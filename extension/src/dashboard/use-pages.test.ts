@@ -4,7 +4,8 @@
 import { h, render } from "preact";
 import { act } from "preact/test-utils";
 import { afterEach, describe, expect, it } from "vitest";
-import { type Page, type PageQuery, usePages } from "./use-pages";
+import { Paged } from "./ui";
+import { EMPTY_PAGES_FOLLOWED, type Page, type PageQuery, usePages } from "./use-pages";
 
 type Query = PageQuery;
 
@@ -92,5 +93,44 @@ describe("usePages", () => {
     expect(shown.items).toEqual(["2", "1"]);
     expect(shown.first).toEqual({ items: ["2", "1"], nextCursor: "other" });
     expect(shown.again).not.toBeNull();
+  });
+
+  it("asks for the next page on its own while pages come back empty with a further one, a few in a row, then offers Load more", async () => {
+    const { calls, load } = loader();
+    await show({ minScore: 5 }, load);
+    for (let page = 0; page <= EMPTY_PAGES_FOLLOWED; page++) {
+      expect(shown.more).toBeNull();
+      expect(shown.loading).toBe(true);
+      await calls[page]?.answer({ items: [], nextCursor: `after-${page}` });
+    }
+    expect(calls.map((call) => call.cursor)).toEqual([
+      undefined,
+      ...Array.from({ length: EMPTY_PAGES_FOLLOWED }, (_, page) => `after-${page}`),
+    ]);
+    expect(shown.loading).toBe(false);
+    expect(shown.items).toEqual([]);
+    await act(() => shown.more?.());
+    expect(calls.at(-1)?.cursor).toBe(`after-${EMPTY_PAGES_FOLLOWED}`);
+    // Followed again from an empty "Load more", and no further once a page holds someone.
+    await calls.at(-1)?.answer({ items: [], nextCursor: "later" });
+    expect(calls.at(-1)?.cursor).toBe("later");
+    await calls.at(-1)?.answer({ items: ["p1"], nextCursor: "last" });
+    expect(calls.at(-1)?.cursor).toBe("later");
+    expect(shown.items).toEqual(["p1"]);
+    expect(shown.more).not.toBeNull();
+  });
+});
+
+describe("Paged", () => {
+  const list = (items: string[] | null, loading: boolean, more: (() => void) | null) => ({ items, error: null, loading, more });
+  const shows = async (shown: ReturnType<typeof list>) => {
+    await act(() => render(h(Paged<string>, { list: shown, empty: "Nobody matches.", children: () => null }), root));
+    return root.textContent;
+  };
+
+  it("says nobody matches only when no page is loading or left to load", async () => {
+    expect(await shows(list([], false, null))).toBe("Nobody matches.");
+    expect(await shows(list([], false, () => {}))).toBe("None found yet.Load more");
+    expect(await shows(list([], true, null))).toBe("Loading…");
   });
 });

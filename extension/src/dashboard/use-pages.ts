@@ -28,25 +28,50 @@ interface List<P> {
 const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /**
+ * How many pages answered empty with a further one the list asks for past on its own before it leaves that to "Load
+ * more": a people page filtered by minScore while rows wait for rescoring reads a window of the list and may find
+ * nobody in it (worker db/contact-scores.ts contactPage), though people further on match.
+ */
+export const EMPTY_PAGES_FOLLOWED = 3;
+
+/**
  * The first page of `query` on mount and whenever the query changes, then "Load more" (`more`, null when there is
  * no further page or one is loading), and the first page again (`again`, null while a page loads). Queries are
- * compared by their search string: equal filters, same list.
+ * compared by their search string: equal filters, same list. A page answered empty with a further one is followed by
+ * that one, EMPTY_PAGES_FOLLOWED times in a row at most.
  */
 export function usePages<const Q extends PageQuery, P extends Page<unknown>>(query: Q, load: (query: Q, cursor?: string) => Promise<P>) {
   const key = searchString(query);
   const [list, setList] = useState<List<P>>({ run: 0, key, first: null, items: null, next: null, loading: true, error: null });
   const runs = useRef(0);
   /** Applies an answer only to the run it was asked for. */
-  const update = (run: number, change: (list: List<P>) => Partial<List<P>>) =>
-    setList((old) => (old.run === run ? { ...old, ...change(old), loading: false } : old));
+  const update = (run: number, change: (list: List<P>) => Partial<List<P>>, loading = false) =>
+    setList((old) => (old.run === run ? { ...old, ...change(old), loading } : old));
+
+  /** Asks for a page of a run (the first without `cursor`: it replaces the list), then the next while they come back empty. */
+  const loadPage = (run: number, cursor?: string, followed = 0) => {
+    load(query, cursor).then(
+      (page) => {
+        const follow = page.items.length === 0 && page.nextCursor !== null && followed < EMPTY_PAGES_FOLLOWED;
+        const items = page.items as Item<P>[];
+        update(
+          run,
+          (old) =>
+            cursor === undefined
+              ? { first: page, items, next: page.nextCursor }
+              : { items: [...(old.items ?? []), ...items], next: page.nextCursor },
+          follow,
+        );
+        if (follow && page.nextCursor !== null) loadPage(run, page.nextCursor, followed + 1);
+      },
+      (error: unknown) => update(run, () => ({ error: errorText(error) })),
+    );
+  };
 
   /** Asks for the first page in a new run: its answer replaces the list, and nothing asked for an older run lands. */
   const loadFirst = () => {
     const run = ++runs.current;
-    load(query).then(
-      (page) => update(run, () => ({ first: page, items: page.items as Item<P>[], next: page.nextCursor })),
-      (error: unknown) => update(run, () => ({ error: errorText(error) })),
-    );
+    loadPage(run);
     return run;
   };
 
@@ -64,10 +89,7 @@ export function usePages<const Q extends PageQuery, P extends Page<unknown>>(que
       ? () => {
           const { run } = current;
           setList((old) => (old.run === run ? { ...old, loading: true } : old));
-          load(query, cursor).then(
-            (page) => update(run, (old) => ({ items: [...(old.items ?? []), ...(page.items as Item<P>[])], next: page.nextCursor })),
-            (error: unknown) => update(run, () => ({ error: errorText(error) })),
-          );
+          loadPage(run, cursor);
         }
       : null;
   // The same query asked again, the list still shown until the answer replaces it (a tracker still working one out).
@@ -78,5 +100,6 @@ export function usePages<const Q extends PageQuery, P extends Page<unknown>>(que
           setList((old) => ({ ...old, run, loading: true }));
         }
       : null;
-  return { first: current?.first ?? null, items: current?.items ?? null, error: current?.error ?? null, more, again };
+  const loading = current?.loading ?? true;
+  return { first: current?.first ?? null, items: current?.items ?? null, error: current?.error ?? null, loading, more, again };
 }

@@ -93,17 +93,26 @@ function messageKey(id: string): string {
 }
 
 /**
+ * How late a stored send time may be by the tracker's clock. sentAtByTrackerClock leaves the sender's send time as
+ * given while `clockAt` is within CLOCK_TOLERANCE_MS of the tracker's clock as the request arrives, and that gap is the
+ * request's time on its way less how fast the sender's clock is: a clock up to CLOCK_TOLERANCE_MS fast, plus a request
+ * up to CLOCK_TOLERANCE_MS on its way (the extension sends a registration answered more slowly once more: delivery.ts),
+ * is left, up to about 4 s late.
+ */
+const SENT_AT_LATE_MAX_MS = CLOCK_TOLERANCE_MS + CLOCK_TOLERANCE_MS;
+
+/**
  * Each signal's message: the latest registered, live one of its thread sent before the signal, or up to
- * CLOCK_TOLERANCE_MS after it (ties: the lowest id). `sent`: the Gmail message ids of the account's own emails in
+ * SENT_AT_LATE_MAX_MS after it (ties: the lowest id). `sent`: the Gmail message ids of the account's own emails in
  * those threads, as messageKey gives them.
  *
- * The send time is the sender's clock's when it was within CLOCK_TOLERANCE_MS of the tracker's (sentAtByTrackerClock
- * leaves it), so it may be up to that much late, while the signal's time is Gmail's: a clock 2 s fast would put a
- * bounce notice that came a second after the send (Gmail's notice of an unknown address takes a second or two) before
+ * The send time may be up to SENT_AT_LATE_MAX_MS late, while the signal's time is Gmail's: a clock 3 s fast would put
+ * a bounce notice that came a second after the send (Gmail's notice of an unknown address takes a second or two) before
  * its email. "Before" is therefore judged to that precision, as a widening rather than a fallback: in a thread of two
  * emails, a fallback would give that notice of the second one to the first, which was sent before it. The widening
- * errs only for a signal of the first that arrived within those 2 s before the second was sent, and what arrives
- * within seconds of a send is that send's bounce or auto-reply, not someone's answer to the email before.
+ * errs only for a signal of the first that arrived within those 4 s before the second was sent, which it gives to the
+ * second: what arrives within seconds of a send is that send's bounce or auto-reply, rarely someone's answer to the
+ * email before, and a bounce left unmatched would leave a dead address unmarked.
  */
 async function targetMessages(
   db: D1Database,
@@ -123,7 +132,7 @@ async function targetMessages(
     const at = Date.parse(signal.at);
     let best: MessageRow | undefined;
     for (const row of threads.get(signal.threadId) ?? []) {
-      if (row.sent_at === null || row.sent_at >= at + CLOCK_TOLERANCE_MS) continue;
+      if (row.sent_at === null || row.sent_at >= at + SENT_AT_LATE_MAX_MS) continue;
       if (!best || row.sent_at > (best.sent_at ?? 0) || (row.sent_at === best.sent_at && row.id < best.id)) best = row;
     }
     if (best) chosen.set(signal, best);
