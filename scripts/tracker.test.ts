@@ -7,12 +7,21 @@ import { describe, expect, it } from "vitest";
 // @ts-expect-error: plain JavaScript module without type declarations
 import { applyLocalMigrations, freePort, ROOT, runWrangler, StoppedError } from "./tracker.mjs";
 
+/** Runs `test` in a directory of its own, removed after it whatever happens. */
+async function inTempDir(prefix: string, test: (dir: string) => unknown): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  try {
+    await test(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 describe("runWrangler", () => {
-  it("runs the pinned wrangler with the Node running the script, whatever `node` PATH finds", () => {
+  it("runs the pinned wrangler with the Node running the script, whatever `node` PATH finds", async () => {
     // A PATH whose only `node` is one too old for wrangler, as a rep's system Node can be beside the Node 22 they run
     // npm with: node_modules/.bin/wrangler's `#!/usr/bin/env node` would run it.
-    const bin = mkdtempSync(path.join(tmpdir(), "mailtracker-old-node-"));
-    try {
+    await inTempDir("mailtracker-old-node-", (bin) => {
       writeFileSync(path.join(bin, "node"), "#!/bin/sh\necho 'this is Node 18' >&2\nexit 1\n");
       chmodSync(path.join(bin, "node"), 0o755);
       const result = runWrangler(["--version"], { env: { PATH: bin } });
@@ -20,16 +29,13 @@ describe("runWrangler", () => {
       expect(result.stderr).not.toContain("Node 18");
       expect(result.status, `${result.stdout}\n${result.stderr}`).toBe(0);
       expect(result.stdout.trim().split("\n").at(-1)).toContain(pinned);
-    } finally {
-      rmSync(bin, { recursive: true, force: true });
-    }
+    });
   });
 });
 
 describe("applyLocalMigrations", () => {
   it("lets the process run while wrangler applies them (timers, a browser's connection), then has applied them", async () => {
-    const persistTo = mkdtempSync(path.join(tmpdir(), "mailtracker-migrations-"));
-    try {
+    await inTempDir("mailtracker-migrations-", async (persistTo) => {
       let settled = false;
       const applying = Promise.resolve(applyLocalMigrations(persistTo)).finally(() => {
         settled = true;
@@ -40,33 +46,25 @@ describe("applyLocalMigrations", () => {
       await applying;
       const files = readdirSync(persistTo, { recursive: true, encoding: "utf8" });
       expect(files.some((file) => file.endsWith(".sqlite"))).toBe(true);
-    } finally {
-      rmSync(persistTo, { recursive: true, force: true });
-    }
+    });
   }, 60_000);
 
   it("applies nothing and rejects as stopped when its signal was aborted before the call (a stop while the port was checked)", async () => {
-    const persistTo = mkdtempSync(path.join(tmpdir(), "mailtracker-migrations-"));
-    try {
+    await inTempDir("mailtracker-migrations-", async (persistTo) => {
       const stopping = new AbortController();
       stopping.abort();
       await expect(applyLocalMigrations(persistTo, undefined, stopping.signal)).rejects.toBeInstanceOf(StoppedError);
       expect(readdirSync(persistTo, { recursive: true, encoding: "utf8" })).toEqual([]);
-    } finally {
-      rmSync(persistTo, { recursive: true, force: true });
-    }
+    });
   }, 60_000);
 
   it("fails plainly, with wrangler's words, when wrangler cannot apply them", async () => {
-    const persistTo = mkdtempSync(path.join(tmpdir(), "mailtracker-migrations-"));
-    try {
+    await inTempDir("mailtracker-migrations-", async (persistTo) => {
       const missing = path.join(persistTo, "no-such-wrangler.toml");
       await expect(applyLocalMigrations(persistTo, missing)).rejects.toThrow(
         /^applying migrations failed \(code 1\):\n[\s\S]*no-such-wrangler\.toml/,
       );
-    } finally {
-      rmSync(persistTo, { recursive: true, force: true });
-    }
+    });
   }, 60_000);
 });
 
