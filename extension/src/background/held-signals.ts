@@ -9,6 +9,7 @@
 // (UNLISTED_SIGNALS_KEY), told by the popup and the options page.
 import { z } from "zod";
 import type { signalsRequest } from "../../../shared/api";
+import { HOUR_MS, MINUTE_MS } from "../../../shared/durations";
 import { GMAIL_ID_WITH_HASH } from "../../../shared/gmail-message-id";
 import { serialRunner } from "../serial";
 import { handler, noInput } from "./handler";
@@ -53,7 +54,7 @@ export const MAX_HELD_SIGNALS = 1000;
  * waiting out the outbox's backoff of up to 15 minutes while its thread's first email is registered), or be sent again
  * with a send time or thread id the tracker matches; a signal still unmatched after hours will stay so.
  */
-export const UNMATCHED_RETRY_MS = [60_000, 10 * 60_000, 60 * 60_000, 6 * 60 * 60_000];
+export const UNMATCHED_RETRY_MS = [MINUTE_MS, 10 * MINUTE_MS, HOUR_MS, 6 * HOUR_MS];
 /** Where the signals not counted are recorded (listed on the options page), newest last. */
 export const UNMATCHED_SIGNALS_KEY = "unmatchedSignals";
 /** A bound on that record: those the rep cleared go first, then the oldest, counted in UNLISTED_SIGNALS_KEY. */
@@ -231,6 +232,8 @@ export class HeldSignals {
 
   private forget(gmailMessageIds: Iterable<string>, fromRecord: boolean): Promise<void> {
     const done = new Set(gmailMessageIds);
+    // Most reports hold nothing: no lock, no storage read.
+    if (done.size === 0) return Promise.resolve();
     const gone = (item: { signal: Signal }) => done.has(item.signal.gmailMessageId);
     return this.serial(async () => {
       const [held, record] = await Promise.all([this.all(), fromRecord ? this.givenUp() : []]);

@@ -11,6 +11,7 @@
 // outage, not per call, and an email whose registration still fails after a browser restart must be told of in the
 // same words as before it. A call the browser keeps from the tracker's site (its access withdrawn) says nothing of the
 // tracker: what was said of it is taken back, and the emails it keeps waiting are told so (TrackerReach.withdrawn).
+import { MINUTE_MS } from "../../../shared/durations";
 import { serialRunner } from "../serial";
 import {
   errorText,
@@ -206,7 +207,7 @@ const UNACCEPTED_KEY = "trackerReachUnaccepted";
  * then told the outage; the probe's answer stands for that minute and no longer, so that "answers" is never older than
  * what the popup reads. Emails handed over together (the outbox's flush) ask once; one handed over later asks again.
  */
-export const PROBE_ANSWER_HOLDS_MS = 60_000;
+export const PROBE_ANSWER_HOLDS_MS = MINUTE_MS;
 
 /**
  * When the tracker at `trackerUrl` last answered after a failure heard (the answer that ended an outage), as stored
