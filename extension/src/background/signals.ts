@@ -66,10 +66,13 @@ async function report(
   const { results } = await deps.tracker(credentials).signals({ self, signals: wanted });
   // Unmatched: the tracker holds no email of the thread sent before it, yet; kept to be sent again (held-signals.ts).
   const unmatchedIds = new Set(results.filter((r) => r.outcome === "unmatched").map((r) => r.gmailMessageId));
-  const givenUp = await deps.held.unmatched(
-    self,
-    wanted.filter((s) => unmatchedIds.has(s.gmailMessageId)),
-  );
+  const givenUp =
+    unmatchedIds.size === 0
+      ? []
+      : await deps.held.unmatched(
+          self,
+          wanted.filter((s) => unmatchedIds.has(s.gmailMessageId)),
+        );
   const kept = [...unmatchedIds].filter((id) => !givenUp.includes(id));
   const recordedIds = new Set(results.filter((r) => r.outcome === "recorded").map((r) => r.gmailMessageId));
   const recorded = wanted.filter((s) => recordedIds.has(s.gmailMessageId));
