@@ -241,15 +241,17 @@ export function readCampaignDays(text: string): ReadField<Record<string, number>
  * addresses there, tailscale.com/kb/1015/100.x-addresses), loopback 127/8 (RFC 1122) and link-local 169.254/16
  * (RFC 3927).
  */
-const PRIVATE_IPV4: [string, number][] = [
-  ["0.0.0.0", 8],
-  ["10.0.0.0", 8],
-  ["100.64.0.0", 10],
-  ["127.0.0.0", 8],
-  ["169.254.0.0", 16],
-  ["172.16.0.0", 12],
-  ["192.168.0.0", 16],
-];
+const PRIVATE_IPV4 = (
+  [
+    ["0.0.0.0", 8],
+    ["10.0.0.0", 8],
+    ["100.64.0.0", 10],
+    ["127.0.0.0", 8],
+    ["169.254.0.0", 16],
+    ["172.16.0.0", 12],
+    ["192.168.0.0", 16],
+  ] as const
+).map(([first, bits]) => [ipv4Number(first) ?? 0, bits] as const);
 
 /** A dotted IPv4 address as one 32-bit number, or null for anything else. */
 function ipv4Number(address: string): number | null {
@@ -258,7 +260,7 @@ function ipv4Number(address: string): number | null {
 }
 
 /** Whether the IPv4 address `n` is in PRIVATE_IPV4: its first `bits` bits are the range's. */
-const privateIpv4 = (n: number): boolean => PRIVATE_IPV4.some(([first, bits]) => (n ^ (ipv4Number(first) ?? 0)) >>> (32 - bits) === 0);
+const privateIpv4 = (n: number): boolean => PRIVATE_IPV4.some(([first, bits]) => (n ^ first) >>> (32 - bits) === 0);
 
 /**
  * Whether `hostname`, as `new URL()` gives it, names this computer or a private network. URL parsing has done the
