@@ -381,8 +381,10 @@ export class Outbox {
       attempted.add(entry.trackingId);
       claimed.push(this.start(entry));
     }
-    // The alarm that started this flush is gone once it fired (a one-shot alarm: chrome.alarms.get found none while a
-    // delivery ran, in the end-to-end test of a stopped worker, 2026-12-07), and the one a delivery's result sets
+    // The alarm that started this flush is gone once it fired (an alarm without periodInMinutes "will only fire once":
+    // Chromium's extensions/common/api/alarms.webidl; "an alarm is cleared after it fires for the last time": MDN,
+    // alarms.create(); both read 2026-12-07; chrome.alarms.get found none while a delivery ran, in the end-to-end
+    // test of a stopped worker, 2026-12-07), and the one a delivery's result sets
     // comes only when it ends: set it now, UNDERWAY_RECHECK_MS on for those under way, so a worker stopped while they
     // run is woken to find them again.
     if (claimed.length > 0) this.reschedule(entries);
