@@ -99,7 +99,7 @@ function messageKey(id: string): string {
  * up to CLOCK_TOLERANCE_MS on its way (the extension sends a registration answered more slowly once more: delivery.ts),
  * is left, up to about 4 s late.
  */
-const SENT_AT_LATE_MAX_MS = CLOCK_TOLERANCE_MS + CLOCK_TOLERANCE_MS;
+const SENT_AT_LATE_MAX_MS = 2 * CLOCK_TOLERANCE_MS;
 
 /**
  * Each signal's message: the latest registered, live one of its thread sent before the signal, or up to
@@ -107,8 +107,7 @@ const SENT_AT_LATE_MAX_MS = CLOCK_TOLERANCE_MS + CLOCK_TOLERANCE_MS;
  * those threads, as messageKey gives them.
  *
  * The send time may be up to SENT_AT_LATE_MAX_MS late, while the signal's time is Gmail's: a clock 3 s fast would put
- * a bounce notice that came a second after the send (Gmail's notice of an unknown address takes a second or two) before
- * its email. "Before" is therefore judged to that precision, as a widening rather than a fallback: in a thread of two
+ * a bounce notice that came a second after the send before its email. "Before" is therefore judged to that precision, as a widening rather than a fallback: in a thread of two
  * emails, a fallback would give that notice of the second one to the first, which was sent before it. The widening
  * errs only for a signal of the first that arrived within those 4 s before the second was sent, which it gives to the
  * second: what arrives within seconds of a send is that send's bounce or auto-reply, rarely someone's answer to the
