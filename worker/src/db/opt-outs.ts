@@ -73,6 +73,11 @@ function ownRemovedEmailsStatement(db: D1Database, accountId: string): D1Prepare
   return db.prepare(ownRemovedEmailsSql("?")).bind(accountId);
 }
 
+/** Those emails, read on their own, newest first. */
+async function readOwnRemovedEmails(db: D1Database, accountId: string): Promise<OwnRemovedEmail[]> {
+  return newestFirst((await ownRemovedEmailsStatement(db, accountId).all<OwnRemovedEmail>()).results);
+}
+
 /** A row of ownRemovedEmailsSql: an email that lost a recipient, its account, and its rank there from the newest (1). */
 export interface OwnRemovedEmail extends RemovedEmail {
   account_id: string;
@@ -395,7 +400,7 @@ export async function heldOptOutsAsGivenStatements(
 ): Promise<D1PreparedStatement[]> {
   const { results } = await pendingOptOutsStatement(db, accountId, messageId).all<PendingOptOut>();
   if (results.length === 0) return [];
-  const own = newestFirst((await ownRemovedEmailsStatement(db, accountId).all<OwnRemovedEmail>()).results);
+  const own = await readOwnRemovedEmails(db, accountId);
   const searchHashes = ownSearchHashes(results.length);
   const statements: D1PreparedStatement[] = [];
   for (const held of results)
@@ -437,10 +442,7 @@ export async function settleOptOuts(
   const target = await optOutTarget(db, accountId, messageId);
   if (!target?.registered || target.deleted) return;
   const hashes = ownSearchHashes(results.length);
-  const search =
-    results.length > 1
-      ? { hashes, own: newestFirst((await ownRemovedEmailsStatement(db, accountId).all<OwnRemovedEmail>()).results) }
-      : { hashes };
+  const search = results.length > 1 ? { hashes, own: await readOwnRemovedEmails(db, accountId) } : { hashes };
   // Recording is idempotent, so a second writer settling the same rows at once records nothing twice.
   for (const pending of results) await optOutOfEmail(db, signingSecret, target, pending.email, pending.created_at, search);
   await db
