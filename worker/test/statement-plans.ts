@@ -135,9 +135,9 @@ async function btrees(): Promise<Btree[]> {
  * by its alias, read from the SQL; an alias the statement also gives to a CTE or a subquery is not known to be the
  * table's, and its bare SCAN is let through (scoredContactsSql's `m` and `r`).
  */
-export async function readsTooMuch(sql: string, values: unknown[]): Promise<string[]> {
-  // Read at each call, not kept: a test may add a table to show a plan (list-query-plans.test.ts).
-  const schema = await btrees();
+export async function readsTooMuch(sql: string, values: unknown[], given?: Btree[]): Promise<string[]> {
+  // Read at each call unless given, not kept: a test may add a table to show a plan (list-query-plans.test.ts).
+  const schema = given ?? (await btrees());
   const tables = new Set(schema.map((btree) => btree.table));
   const indexes = new Map(schema.flatMap((btree) => (btree.index ? [[btree.index, btree]] : [])));
   const sources = new Map<string, Set<string>>();
@@ -183,10 +183,12 @@ export async function triggerStatements(): Promise<string[]> {
 /** The statements of `statements` whose plans read too much and are not allowed to, with those reads. */
 export async function unboundedReads(statements: Iterable<[string, unknown[]]>): Promise<string[]> {
   const found: string[] = [];
+  // Read once for all of them: the schema does not change while a file's statements are planned.
+  const schema = await btrees();
   for (const [sql, values] of statements) {
     const oneLine = sql.replace(/\s+/g, " ").trim();
     const parameters = (sql.match(/\?(?!\d)/g) ?? []).length + Math.max(0, ...[...sql.matchAll(/\?(\d+)/g)].map((m) => Number(m[1])));
-    const reads = (await readsTooMuch(sql, values.length > 0 ? values : Array.from({ length: parameters }, () => "[]"))).filter(
+    const reads = (await readsTooMuch(sql, values.length > 0 ? values : Array.from({ length: parameters }, () => "[]"), schema)).filter(
       (read) => !READS_MEANT.some((meant) => meant.sql.test(oneLine) && meant.read.test(read)),
     );
     if (reads.length > 0) found.push(`${oneLine}\n    ${reads.join("\n    ")}`);
