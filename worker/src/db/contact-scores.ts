@@ -428,8 +428,9 @@ export async function contactPage(
   const read = `SELECT ${STORED_CONTACT_COLUMNS}, shown_as, ${column} AS key, ${computedSql} AS computed FROM contact_scores
     INDEXED BY contact_scores_by_${query.sort === "score" ? "score" : "activity"}`;
   // The rows after the cursor, in the index's order, each part a seek of the index: those tied with the previous page's
-  // last row, from the address after it, then those under its key. One range from the tie's key on read the tie's rows
-  // before the address again on every page: 21, 41, ... 300 rows read by the 15 pages of 20 of 300 contacts of no score.
+  // last row, from the address after it, then those under its key: 21 or 22 rows read by each of the 15 pages of 20
+  // of 300 contacts of no score. One range from the tie's key on read the tie's rows before the address again on every
+  // page: 21, 41, ... 300 (worker tests in workerd, 2026-12-07).
   let seeks = [["account_id = ?1"]];
   if (query.after) {
     const key = bind(query.after[0]);
