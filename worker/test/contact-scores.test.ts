@@ -7,10 +7,11 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ContactDetail, ContactsResponse } from "../../shared/api";
 import { roundedScore } from "../../shared/engagement";
-import { RESCORED_PER_REQUEST } from "../src/db/contact-scores";
+import { type ContactPageQuery, contactPage, RESCORED_PER_REQUEST, ROWS_READ_PER_ROW_ASKED } from "../src/db/contact-scores";
 import { type ContactAggregate, scoredContacts } from "../src/db/contacts";
 import worker from "../src/index";
 import { iso } from "../src/time";
+import { FlakyD1 } from "./faults";
 import {
   ago,
   clickLink,
@@ -401,5 +402,72 @@ describe("the people list of an account that wrote one address in several spelli
     );
     const inWebinar = (await referenceContacts(account.accountId, Date.now())).filter((c) => c.campaigns.has("Webinar"));
     expect((await listed(account, "&campaign=Webinar")).map((row) => row[0])).toEqual(inWebinar.map((c) => c.email));
+  });
+});
+
+describe("a people page after the previous one", () => {
+  /**
+   * Every page of the account's people list from the first, as contactPage reads them (no rows left marked): the
+   * addresses listed, and the rows D1 read for each page.
+   */
+  async function pages(account: TestAccount, query: Omit<ContactPageQuery, "after">) {
+    const listed: string[] = [];
+    const reads: number[] = [];
+    const now = Date.now();
+    for (let after: ContactPageQuery["after"], page = 0; page < 100; page++) {
+      const counted = new FlakyD1(env.DB, () => false);
+      const { contacts, next } = await contactPage(
+        counted.asD1(),
+        account.accountId,
+        now,
+        { ...query, after },
+        { count: 0, asciiFolds: [] },
+      );
+      reads.push(counted.rowsRead);
+      listed.push(...contacts.map((contact) => contact.email));
+      if (!next) break;
+      after = next;
+    }
+    return { listed, reads };
+  }
+
+  /** 300 contacts, `reader0@example.org` on, none opened: one tie of the same score and of the same (no) activity. */
+  async function tiedAccount() {
+    const account = await createAccount();
+    await seedMessages(account, 300);
+    while ((await account.json<ContactsResponse>("GET", "/api/contacts?limit=1")).body.pendingContacts > 0);
+    return account;
+  }
+
+  const readers = (indexes: number[]) => indexes.map((i) => `reader${i}@example.org`).sort();
+
+  it("starts right after the previous page's last row within a tie, reading a page's rows, not the tie's from its start", async () => {
+    const account = await tiedAccount();
+    const every = readers(Array.from({ length: 300 }, (_, i) => i));
+    for (const sort of ["score", "lastActivity"] as const) {
+      const { listed, reads } = await pages(account, { sort, limit: 20 });
+      expect(listed).toEqual(every);
+      // The page's 20 rows and the next one, which says a page follows, and one more where the tie's seek ends. From the
+      // tie's start, the 15th page read 300.
+      expect(Math.max(...reads), `rows read by each page: ${reads}`).toBeLessThanOrEqual(20 + 2);
+    }
+  });
+
+  it("of a campaign reads a window of the index at most, and the campaign's pages list each of its people once", async () => {
+    const account = await tiedAccount();
+    // 7 people of the campaign among the 300, spread out: most pages end short, or empty.
+    const inCampaign = [3, 50, 51, 120, 199, 250, 299];
+    await env.DB.prepare(
+      "UPDATE messages SET campaign = 'Pilot' WHERE account_id = ?1 AND id IN (SELECT 'seeded-' || ?1 || '-' || value FROM json_each(?2))",
+    )
+      .bind(account.accountId, JSON.stringify(inCampaign))
+      .run();
+    while ((await account.json<ContactsResponse>("GET", "/api/contacts?limit=1")).body.pendingContacts > 0);
+    const { listed, reads } = await pages(account, { sort: "score", campaign: "Pilot", limit: 20 });
+    expect(listed).toEqual(readers(inCampaign));
+    // The window's rows, and for each its campaigns' (json_each's rows count as read): unbounded, the first page read
+    // every row of the account, 301.
+    const window = ROWS_READ_PER_ROW_ASKED * 21;
+    expect(Math.max(...reads), `rows read by each page: ${reads}`).toBeLessThanOrEqual(window + window / 2);
   });
 });

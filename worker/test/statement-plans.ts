@@ -53,14 +53,9 @@ export const READS_MEANT: readonly { sql: RegExp; read: RegExp; why: string }[] 
     why: "an account's first listing stores and marks a row for each of its contacts, once (markChangedContacts)",
   },
   {
-    sql: /^(?!.*json_each\(campaigns\)).*FROM contact_scores\s+INDEXED BY contact_scores_by_(score|activity)/,
+    sql: /FROM contact_scores\s+INDEXED BY contact_scores_by_(score|activity)/,
     read: /contact_scores_by_(score|activity) \(account_id=\?\)$/,
-    why: "the people list's first page, in the index's order from the account's first row, stopped by its LIMIT or window (contactPage)",
-  },
-  {
-    sql: /FROM contact_scores\s+INDEXED BY contact_scores_by_(score|activity) .*json_each\(campaigns\)/,
-    read: /contact_scores_by_(score|activity) \(account_id=\?\)$/,
-    why: "a campaign's people (contactPage): no index holds them apart (a row's campaigns are a JSON list), so the page reads in the index's order until its LIMIT of the campaign's people (or its window, with a minScore while rows wait), up to the account's every row",
+    why: "the people list's first page, in the index's order from the account's first row, stopped by its LIMIT or, with a campaign or a minScore while rows wait, its window (contactPage)",
   },
   {
     sql: /FROM accounts a CROSS JOIN (events|signals) t INDEXED BY \1_by_time/,
