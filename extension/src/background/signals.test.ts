@@ -34,6 +34,11 @@ function trackerWith(fetch: (url: string, init: RequestInit) => Promise<Response
     trackerApi(credentials.trackerUrl, credentials.apiToken, (input, init) => fetch(String(input), init ?? {}));
 }
 
+/** The tracker's answer to a request whose every signal it records. */
+function allRecorded(body: { signals: { gmailMessageId: string }[] }): Response {
+  return Response.json({ results: body.signals.map((s) => ({ gmailMessageId: s.gmailMessageId, outcome: "recorded", messageId: "m" })) });
+}
+
 /** What the background does with a reportSignals message from a Gmail tab: validate it, then run the handler. */
 function reportSignals(deps: SignalDeps, input: unknown) {
   return runHandler("reportSignals", signalHandlers(deps).reportSignals, input, SENDER);
@@ -61,6 +66,7 @@ describe("reportSignals", () => {
       news,
       checks: new ContactCheckCache(),
     };
+    // Days old: one of a thread with no tracked email is settled at once (a recent one is kept: HeldSignals.untracked).
     const at = "2026-11-22T10:00:00.000Z";
     const result = await reportSignals(deps, {
       self: ["me@example.com"],
@@ -126,8 +132,7 @@ describe("signals of a thread whose email is still in the outbox", () => {
       if (!trackerUp) throw new TypeError("Failed to fetch");
       const body = JSON.parse(String(init.body)) as (typeof requests)[number];
       requests.push(body);
-      const results = body.signals.map((s) => ({ gmailMessageId: s.gmailMessageId, outcome: "recorded", messageId: "m" }));
-      return Response.json({ results });
+      return allRecorded(body);
     });
     const news = vi.fn();
     const deps: SignalDeps = {
@@ -187,7 +192,7 @@ describe("signals of a thread whose email is still in the outbox", () => {
     expect(requests).toHaveLength(1);
   });
 
-  it("are settled, not sent, when the registered email turns out to be in no tracked thread", async () => {
+  it("are settled, not sent, when the registered email turns out to be in no tracked thread (days after they came)", async () => {
     const { deps, requests } = setup();
     await reportSignals(deps, { signals: [reply("r1")] });
     deps.outboxThreads = async () => new Set(); // delivered, but the tracker has no message in that thread
@@ -469,8 +474,7 @@ describe("signals of a thread where the tracker knows no tracked email", () => {
     const tracker = trackerWith(async (_url, init) => {
       const body = JSON.parse(String(init.body)) as { signals: { gmailMessageId: string }[] };
       requests.push(body.signals.map((s) => s.gmailMessageId));
-      const results = body.signals.map((s) => ({ gmailMessageId: s.gmailMessageId, outcome: "recorded", messageId: "m" }));
-      return Response.json({ results });
+      return allRecorded(body);
     });
     const news = vi.fn();
     const deps: SignalDeps = {
