@@ -98,7 +98,8 @@ function messageKey(id: string): string {
  * request's time on its way less how fast the sender's clock is: a clock up to CLOCK_TOLERANCE_MS fast, plus a request
  * up to REQUEST_TRANSIT_MAX_MS on its way (the extension sends again a registration answered more slowly: delivery.ts),
  * is left, up to about 4 s late. Past the tolerance the send time is moved by the whole gap, and late by the transit
- * alone.
+ * alone. (A tracker slow at every send of the outbox's first attempts, delivery.ts SLOW_ATTEMPTS, is taken as it is: that registration
+ * may be later still, and a signal it misses is answered `unmatched` and listed by the extension as not counted.)
  */
 const SENT_AT_LATE_MAX_MS = CLOCK_TOLERANCE_MS + REQUEST_TRANSIT_MAX_MS;
 
