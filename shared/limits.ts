@@ -13,8 +13,14 @@ export const RECIPIENT_NAME_MAX = 200;
 /**
  * How far the sender's clock (a registration's `clockAt`) may be from the tracker's before the tracker moves the
  * email's send time by the difference (docs/protocol.md, `PUT /api/messages/<trackingId>`): past it the clock is taken
- * to be off, not the request slow, which takes well under a second from a browser to Cloudflare's edge. A request held
- * longer on its way (by a tracker still starting, which holds it until it serves) would pass for a clock behind by
- * that long, so the extension sends a registration answered more slowly than this once more (delivery.ts).
+ * to be off. The difference also counts the request's time on its way (REQUEST_TRANSIT_MAX_MS).
  */
 export const CLOCK_TOLERANCE_MS = 2_000;
+/**
+ * The longest a registration's request is taken to be on its way, which takes well under a second from a browser to
+ * Cloudflare's edge. The tracker reads that time as the sender's clock being behind (CLOCK_TOLERANCE_MS), so one held
+ * longer (by a tracker still starting, which holds it until it serves) would make the email seem sent that much later:
+ * the extension sends again a registration answered more slowly than this (delivery.ts). A send time is therefore late
+ * by at most CLOCK_TOLERANCE_MS + REQUEST_TRANSIT_MAX_MS (the tracker's SENT_AT_LATE_MAX_MS, db/signals.ts).
+ */
+export const REQUEST_TRANSIT_MAX_MS = 2_000;

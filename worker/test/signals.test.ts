@@ -6,10 +6,12 @@ import type {
   ContactsCheckResponse,
   ErrorResponse,
   MessageStatus,
+  RegisterMessageRequest,
   SignalsRequest,
   SignalsResponse,
   StatusResponse,
 } from "../../shared/api";
+import { mintTrackingId } from "../../shared/protocol";
 import { recordSignals } from "../src/db/signals";
 import { hitFromRequest } from "../src/hits";
 import worker from "../src/index";
@@ -43,6 +45,17 @@ async function statusOf(account: TestAccount, threadId: string): Promise<Message
   const status = res.body.messages[0];
   if (!status) throw new Error(`no status for ${threadId}`);
   return status;
+}
+
+/**
+ * Registers an email with `clockAt` as given (the extension's client sets it to the clock as the request leaves), under
+ * a new id or `id` again.
+ */
+async function registeredAsGiven(account: TestAccount, overrides: Partial<RegisterMessageRequest>, id?: string) {
+  const trackingId = id ?? (await mintTrackingId(account.key));
+  const body = registration(overrides);
+  expect((await account.json("PUT", `/api/messages/${trackingId}`, body)).status).toBe(200);
+  return { id: trackingId, ...body };
 }
 
 function signals(account: TestAccount, body: unknown) {
@@ -149,7 +162,7 @@ describe("replies", () => {
     const account = await createAccount();
     const now = Date.now();
     // The clock as the request left, 3.5 s fast, arrives 1.5 s later by the tracker's: 2 s apart, the send time stands.
-    const message = await sentMessage(account, {
+    const message = await registeredAsGiven(account, {
       threadId: "t-fast-slow",
       sentAt: ago(10 * MINUTE - 3_500, now),
       clockAt: new Date(now + 2_000).toISOString(),
@@ -157,6 +170,21 @@ describe("replies", () => {
     const notice = bounce("t-fast-slow", "msg-f:fast-slow", "hard", ["buyer@acme.example"], ago(10 * MINUTE - 1_000, now));
     const res = await signals(account, { signals: [notice] });
     expect(res.body.results).toEqual([{ gmailMessageId: "msg-f:fast-slow", outcome: "recorded", messageId: message.id }]);
+  });
+
+  it("leaves a bounce of seconds after the send unmatched while a registration held 10 s on its way made its email seem sent late, and matches it once the one sent again sets the send time back", async () => {
+    const account = await createAccount();
+    const now = Date.now();
+    const sent = { threadId: "t-held", sentAt: ago(10 * MINUTE, now) };
+    // A right clock: the request left 10 s before it arrived, which the tracker takes for the clock being 10 s behind.
+    const message = await registeredAsGiven(account, { ...sent, clockAt: ago(10_000, now) });
+    const notice = bounce("t-held", "msg-f:held", "hard", ["buyer@acme.example"], ago(10 * MINUTE - 1_000, now));
+    expect((await signals(account, { signals: [notice] })).body.results[0]?.outcome).toBe("unmatched");
+    // The extension's prompt registration of the same email, sent again (delivery.ts).
+    await registeredAsGiven(account, { ...sent, clockAt: new Date(now).toISOString() }, message.id);
+    expect((await signals(account, { signals: [notice] })).body.results).toEqual([
+      { gmailMessageId: "msg-f:held", outcome: "recorded", messageId: message.id },
+    ]);
   });
 
   it("gives such a bounce to the follow-up it came after, not to the earlier email of the thread; a reply seconds earlier stays the earlier's", async () => {

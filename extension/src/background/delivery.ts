@@ -1,11 +1,11 @@
 // What the outbox delivers: a sent email's registration with the tracker, or the withdrawal of a send Gmail's Undo
 // took back. The outbox (outbox.ts) holds the entries and retries; this says what one attempt does and what follows it.
 import type { MessageStatus } from "../../../shared/api";
-import { CLOCK_TOLERANCE_MS } from "../../../shared/limits";
+import { REQUEST_TRANSIT_MAX_MS } from "../../../shared/limits";
 import { threadIdsOf } from "../gmail-ids";
 import { type TrackerApi, TrackerError } from "./api";
 import type { Credentials } from "./credentials";
-import type { DeliveryResult, OutboxEntry } from "./outbox";
+import { ATTEMPTS_BEFORE_TELLING, type DeliveryResult, type OutboxEntry } from "./outbox";
 
 export interface DeliveryDeps {
   credentials: () => Promise<Credentials | null>;
@@ -20,6 +20,16 @@ export interface DeliveryDeps {
    */
   registered: (entry: OutboxEntry, status: MessageStatus) => void;
 }
+
+/** How many times one attempt sends a registration while each is answered more slowly than REQUEST_TRANSIT_MAX_MS. */
+export const SENDS_WHILE_SLOW = 3;
+/**
+ * The outbox attempt of an email (failed ones of any kind count) that goes on with a slow answer; those before it whose
+ * every send was slow are retried. One fewer than the rep is told of a waiting email after, so a slow tracker alone
+ * tells nothing; it waits out about 30 s of the outbox's backoff (2 + 4 + 8 + 16 s, outbox.ts backoffMs).
+ */
+export const SLOW_ATTEMPTS = ATTEMPTS_BEFORE_TELLING - 1;
+export const SLOW_REGISTRATION = `registered, but answered more slowly than ${REQUEST_TRANSIT_MAX_MS / 1000} s each time: sent again to correct its send time`;
 
 function failed(error: unknown): DeliveryResult {
   const message = error instanceof Error ? error.message : String(error);
@@ -54,33 +64,42 @@ export function outboxDelivery(deps: DeliveryDeps): (entry: OutboxEntry) => Prom
    * behind. One held for seconds, by a tracker still starting after an outage (wrangler dev holds a request until the
    * worker serves: seen at 3.3 s on a loaded machine, 2026-12-07), would make the email seem sent that much later, and
    * a reply or a bounce notice of those seconds older than it: the tracker does not match it to the email, and it is
-   * lost. A registration answered more slowly than CLOCK_TOLERANCE_MS is therefore sent once more, promptly read now
-   * that the tracker answers (a registration is idempotent); the email waits in the outbox, and its held signals with
-   * it, until that one is answered too.
+   * lost. A registration answered more slowly than REQUEST_TRANSIT_MAX_MS is therefore sent again (a registration is
+   * idempotent, and each one sets the send time anew), up to SENDS_WHILE_SLOW times in all.
    */
-  async function register(entry: OutboxEntry, credentials: Credentials): Promise<MessageStatus> {
+  async function register(entry: OutboxEntry, credentials: Credentials): Promise<{ status: MessageStatus; slow: boolean }> {
     const api = deps.api(credentials);
-    const leftAt = Date.now();
-    const status = await api.registerMessage(entry.trackingId, entry.request);
-    return Date.now() - leftAt > CLOCK_TOLERANCE_MS ? api.registerMessage(entry.trackingId, entry.request) : status;
+    for (let sends = 1; ; sends++) {
+      const leftAt = Date.now();
+      const status = await api.registerMessage(entry.trackingId, entry.request);
+      const slow = Date.now() - leftAt > REQUEST_TRANSIT_MAX_MS;
+      if (!slow || sends === SENDS_WHILE_SLOW) return { status, slow };
+    }
   }
 
   return async (entry) => {
     const credentials = await deps.credentials();
     if (!credentials) return { retry: true, error: "not connected to a tracker" };
     if (entry.withdraw) return withdraw(entry, credentials);
-    let status: MessageStatus;
+    let registered: { status: MessageStatus; slow: boolean };
     try {
-      status = await register(entry, credentials);
+      registered = await register(entry, credentials);
     } catch (error) {
       // 410: the user deleted this message's data on the tracker; it is as delivered as it will ever be.
       return error instanceof TrackerError && error.status === 410 ? "delivered" : failed(error);
+    }
+    if (registered.slow) {
+      // Every send slow: the email waits in the outbox, its held signals with it, and is sent again after the outbox's
+      // backoff. A tracker slow for good (far away, say) must not keep them there forever: the last such attempt goes
+      // on with its slow answer, and the send time may be late by that request's transit.
+      if (entry.attempts + 1 < SLOW_ATTEMPTS) return { retry: true, error: SLOW_REGISTRATION };
+      console.warn(`registration answered slowly at every send of ${SLOW_ATTEMPTS} attempts: its send time may be late`, entry);
     }
     // The tracker knows this thread now: its status is asked for again, by the Gmail tabs too (a Sent row drawn as the
     // email went out holds its untracked state until then), and replies seen in it meanwhile go out.
     news(entry);
     deps.releaseHeld();
-    deps.registered(entry, status);
+    deps.registered(entry, registered.status);
     return "delivered";
   };
 }

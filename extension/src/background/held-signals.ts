@@ -6,10 +6,11 @@
 // again a few times over some hours, then recorded (UNMATCHED_SIGNALS_KEY), not deleted, and listed on the options
 // page until the rep clears it or the tracker takes it after all (reported again by a Gmail tab). Storage is bounded,
 // but nothing leaves it unseen: a signal pushed out of the held ones, or out of that record, by their bound is counted
-// (UNLISTED_SIGNALS_KEY), told by the popup and the options page.
+// (UNLISTED_SIGNALS_KEY), told by the popup and the options page. A recent one of a thread where the tracker knew no
+// tracked email is kept too, never sent, and its thread asked about again on the same schedule (HeldSignals.untracked).
 import { z } from "zod";
 import type { signalsRequest } from "../../../shared/api";
-import { HOUR_MS, MINUTE_MS } from "../../../shared/durations";
+import { DAY_MS, HOUR_MS, MINUTE_MS } from "../../../shared/durations";
 import { GMAIL_ID_WITH_HASH } from "../../../shared/gmail-message-id";
 import { serialRunner } from "../serial";
 import { handler, noInput } from "./handler";
@@ -23,7 +24,17 @@ export interface HeldSignal {
   self: string[];
   signal: Signal;
   /** The tracker answered it `unmatched` `times` times; it is sent again from `nextAt` on (UNMATCHED_RETRY_MS). */
-  unmatched?: { times: number; nextAt: number };
+  unmatched?: Retry;
+  /**
+   * Its thread held no tracked email when asked about `times` times (HeldSignals.untracked); asked about again from
+   * `nextAt` on, and sent only once the tracker knows an email of it.
+   */
+  untracked?: Retry;
+}
+
+interface Retry {
+  times: number;
+  nextAt: number;
 }
 
 /** A signal the tracker never counted, as recorded in UNMATCHED_SIGNALS_KEY. */
@@ -55,6 +66,31 @@ export const MAX_HELD_SIGNALS = 1000;
  * with a send time or thread id the tracker matches; a signal still unmatched after hours will stay so.
  */
 export const UNMATCHED_RETRY_MS = [MINUTE_MS, 10 * MINUTE_MS, HOUR_MS, 6 * HOUR_MS];
+/**
+ * The try after `previous` (UNMATCHED_RETRY_MS), or null past the last. Each step counts: `times` is one more than
+ * `previous`'s.
+ */
+function nextRetry(previous: Retry | undefined, now: number): Retry | null {
+  const times = (previous?.times ?? 0) + 1;
+  const wait = UNMATCHED_RETRY_MS[times - 1];
+  return wait === undefined ? null : { times, nextAt: now + wait };
+}
+
+/**
+ * A signal of a thread where the tracker knew no tracked email is asked about again (HeldSignals.untracked) when it
+ * came within this long before it was first reported: a tracked email's registration may still be on its way from the
+ * outbox of another browser of the rep's (sent from a second computer, its tracker down or the computer closed since),
+ * or have been registered after the status cache's negative answer (kept 20 s, status-cache.ts STATUS_TTL_MS). An
+ * older one, listed when Gmail loads, is nearly always of mail the rep never tracked, and the other browser's own Gmail
+ * tab reports again what it lists once it is back.
+ */
+export const UNTRACKED_RECENT_MS = DAY_MS;
+/**
+ * A bound on those kept to be asked about again, far fewer than MAX_HELD_SIGNALS: most are of mail the rep never
+ * tracked, so the oldest are pushed out first, before any held or unmatched one, and not counted in UNLISTED_SIGNALS_KEY.
+ */
+export const MAX_UNTRACKED_KEPT = 200;
+
 /** Where the signals not counted are recorded (listed on the options page), newest last. */
 export const UNMATCHED_SIGNALS_KEY = "unmatchedSignals";
 /** A bound on that record: those the rep cleared go first, then the oldest, counted in UNLISTED_SIGNALS_KEY. */
@@ -105,10 +141,10 @@ export class HeldSignals {
     return Array.isArray(stored) ? (stored as HeldSignal[]) : [];
   }
 
-  /** Those to send now: all but the unmatched ones whose next try is still to come. Oldest first. */
+  /** Those to send now: all but the unmatched or untracked ones whose next try is still to come. Oldest first. */
   async due(): Promise<HeldSignal[]> {
     const now = this.now();
-    return (await this.all()).filter((h) => h.unmatched === undefined || h.unmatched.nextAt <= now);
+    return (await this.all()).filter((h) => (h.unmatched ?? h.untracked ?? { nextAt: now }).nextAt <= now);
   }
 
   /** The signals not counted (UNMATCHED_SIGNALS_KEY), cleared ones too, oldest first. */
@@ -147,20 +183,21 @@ export class HeldSignals {
 
   /**
    * Writes the held signals and the record with `added` (under the lock), each within its bound (MAX_HELD_SIGNALS,
-   * MAX_UNMATCHED_RECORDED); those pushed out, but the ones the rep cleared, are counted in UNLISTED_SIGNALS_KEY.
+   * MAX_UNTRACKED_KEPT, MAX_UNMATCHED_RECORDED); those pushed out, but the untracked ones and the ones the rep cleared,
+   * are counted in UNLISTED_SIGNALS_KEY.
    */
   private async store(held: readonly HeldSignal[], added: readonly UnmatchedSignal[] = []): Promise<void> {
-    const over = Math.max(0, held.length - MAX_HELD_SIGNALS);
-    if (over > 0)
-      console.warn(
-        `more than ${MAX_HELD_SIGNALS} replies or bounces waiting: the oldest counted in ${UNLISTED_SIGNALS_KEY}`,
-        held.slice(0, over),
-      );
+    const untracked = (h: HeldSignal) => h.untracked !== undefined;
+    const over = Math.max(held.length - MAX_HELD_SIGNALS, held.filter(untracked).length - MAX_UNTRACKED_KEPT);
+    const kept = pushOut(held, over, untracked);
+    const counted = kept.out.filter((h) => !untracked(h));
+    if (counted.length > 0)
+      console.warn(`more than ${MAX_HELD_SIGNALS} replies or bounces waiting: the oldest counted in ${UNLISTED_SIGNALS_KEY}`, counted);
     const record = [...(await this.givenUp()), ...added];
     const bounded = pushOut(record, record.length - MAX_UNMATCHED_RECORDED, (r) => r.cleared === true);
-    const unlisted = over + bounded.out.filter((r) => !r.cleared).length;
+    const unlisted = counted.length + bounded.out.filter((r) => !r.cleared).length;
     await this.area.set({
-      [HELD_SIGNALS_KEY]: held.slice(over),
+      [HELD_SIGNALS_KEY]: kept.kept,
       [UNMATCHED_SIGNALS_KEY]: bounded.kept,
       ...(unlisted > 0 ? { [UNLISTED_SIGNALS_KEY]: (await this.unlisted()) + unlisted } : {}),
     });
@@ -184,14 +221,13 @@ export class HeldSignals {
         const index = held.findIndex((h) => h.signal.gmailMessageId === signal.gmailMessageId);
         const kept = index < 0 ? undefined : held[index];
         if (kept?.unmatched && kept.unmatched.nextAt > now) continue;
-        const times = (kept?.unmatched?.times ?? 0) + 1;
-        const wait = UNMATCHED_RETRY_MS[times - 1];
-        if (wait === undefined) {
-          givenUp.push({ signal, times, givenUpAt: now });
+        const unmatched = nextRetry(kept?.unmatched, now);
+        if (unmatched === null) {
+          givenUp.push({ signal, times: (kept?.unmatched?.times ?? 0) + 1, givenUpAt: now });
           if (index >= 0) held.splice(index, 1);
           continue;
         }
-        const item = { self: kept?.self ?? [...self], signal, unmatched: { times, nextAt: now + wait } };
+        const item = { self: kept?.self ?? [...self], signal, unmatched };
         if (index < 0) held.push(item);
         else held[index] = item;
       }
@@ -199,6 +235,43 @@ export class HeldSignals {
         console.warn(`replies or bounces matched no tracked email after every retry, recorded in ${UNMATCHED_SIGNALS_KEY}`, givenUp);
       await this.store(held, givenUp);
       return [...again, ...givenUp.map((g) => g.signal.gmailMessageId)];
+    });
+  }
+
+  /**
+   * The status cache says these signals' threads hold no tracked email. That answer may be stale (kept 20 s), or come
+   * before the email's registration arrives from another browser's outbox: each that came within UNTRACKED_RECENT_MS is
+   * kept (never sent) and its thread asked about again after its next UNMATCHED_RETRY_MS, and is dropped past the last
+   * (its thread then holds no tracked email for hours: mail the rep never tracked, nearly always; a Gmail tab reports it
+   * again the next time Gmail loads). One reported again before its next try is due (by another Gmail tab) counts no
+   * try. Returns the Gmail message ids of those not kept.
+   */
+  untracked(self: readonly string[], signals: readonly Signal[]): Promise<string[]> {
+    if (signals.length === 0) return Promise.resolve([]);
+    return this.serial(async () => {
+      const now = this.now();
+      const held = await this.all();
+      const dropped: string[] = [];
+      let changed = false;
+      for (const signal of signals) {
+        const index = held.findIndex((h) => h.signal.gmailMessageId === signal.gmailMessageId);
+        const kept = index < 0 ? undefined : held[index];
+        if (kept?.untracked && kept.untracked.nextAt > now) continue;
+        // A time that does not parse (NaN) is not recent.
+        const recent = kept?.untracked !== undefined || now - Date.parse(signal.at) <= UNTRACKED_RECENT_MS;
+        const untracked = recent ? nextRetry(kept?.untracked, now) : null;
+        changed ||= untracked !== null || index >= 0;
+        if (untracked === null) {
+          dropped.push(signal.gmailMessageId);
+          if (index >= 0) held.splice(index, 1);
+          continue;
+        }
+        const item = { self: kept?.self ?? [...self], signal, untracked };
+        if (index < 0) held.push(item);
+        else held[index] = item;
+      }
+      if (changed) await this.store(held);
+      return dropped;
     });
   }
 

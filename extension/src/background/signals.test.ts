@@ -11,6 +11,7 @@ import {
   HeldSignals,
   MAX_HELD_SIGNALS,
   MAX_UNMATCHED_RECORDED,
+  MAX_UNTRACKED_KEPT,
   UNLISTED_SIGNALS_KEY,
   UNMATCHED_RETRY_MS,
   UNMATCHED_SIGNALS_KEY,
@@ -31,6 +32,11 @@ const SENDER = {} as never;
 function trackerWith(fetch: (url: string, init: RequestInit) => Promise<Response>) {
   return (credentials: Credentials) =>
     trackerApi(credentials.trackerUrl, credentials.apiToken, (input, init) => fetch(String(input), init ?? {}));
+}
+
+/** The tracker's answer to a request whose every signal it records. */
+function allRecorded(body: { signals: { gmailMessageId: string }[] }): Response {
+  return Response.json({ results: body.signals.map((s) => ({ gmailMessageId: s.gmailMessageId, outcome: "recorded", messageId: "m" })) });
 }
 
 /** What the background does with a reportSignals message from a Gmail tab: validate it, then run the handler. */
@@ -60,6 +66,7 @@ describe("reportSignals", () => {
       news,
       checks: new ContactCheckCache(),
     };
+    // Days old: one of a thread with no tracked email is settled at once (a recent one is kept: HeldSignals.untracked).
     const at = "2026-11-22T10:00:00.000Z";
     const result = await reportSignals(deps, {
       self: ["me@example.com"],
@@ -125,8 +132,7 @@ describe("signals of a thread whose email is still in the outbox", () => {
       if (!trackerUp) throw new TypeError("Failed to fetch");
       const body = JSON.parse(String(init.body)) as (typeof requests)[number];
       requests.push(body);
-      const results = body.signals.map((s) => ({ gmailMessageId: s.gmailMessageId, outcome: "recorded", messageId: "m" }));
-      return Response.json({ results });
+      return allRecorded(body);
     });
     const news = vi.fn();
     const deps: SignalDeps = {
@@ -186,7 +192,7 @@ describe("signals of a thread whose email is still in the outbox", () => {
     expect(requests).toHaveLength(1);
   });
 
-  it("are settled, not sent, when the registered email turns out to be in no tracked thread", async () => {
+  it("are settled, not sent, when the registered email turns out to be in no tracked thread (days after they came)", async () => {
     const { deps, requests } = setup();
     await reportSignals(deps, { signals: [reply("r1")] });
     deps.outboxThreads = async () => new Set(); // delivered, but the tracker has no message in that thread
@@ -448,6 +454,109 @@ describe("signals the tracker answers unmatched", () => {
     state.matches = true;
     expect(await reportSignals(deps, { self: ["me@example.com"], signals: [reply("r1")] })).toEqual({ answered: ["r1"], recorded: 1 });
     expect(await deps.held.givenUp()).toEqual(record.slice(0, -1));
+    warn.mockRestore();
+  });
+});
+
+describe("signals of a thread where the tracker knows no tracked email", () => {
+  const MINUTE = 60_000;
+  const start = Date.parse("2026-11-22T10:00:00.000Z");
+  const reply = (gmailMessageId: string, at = start - MINUTE, threadId = "elsewhere") =>
+    ({ kind: "reply", threadId, gmailMessageId, at: new Date(at).toISOString(), from: "carol@prospect.example" }) as const;
+
+  /** A tracker that knows the emails of the threads in `tracked`, and a clock moved by hand. */
+  function setup() {
+    const area = memoryArea();
+    const clock = { now: start };
+    const tracked = new Set<string>();
+    const asked: string[][] = [];
+    const requests: string[][] = [];
+    const tracker = trackerWith(async (_url, init) => {
+      const body = JSON.parse(String(init.body)) as { signals: { gmailMessageId: string }[] };
+      requests.push(body.signals.map((s) => s.gmailMessageId));
+      return allRecorded(body);
+    });
+    const news = vi.fn();
+    const deps: SignalDeps = {
+      requireCredentials: async () => CREDENTIALS,
+      tracker,
+      trackedThreads: async (_credentials, ids) => {
+        asked.push(ids);
+        return new Set(ids.filter((id) => tracked.has(id)));
+      },
+      outboxThreads: async () => new Set(),
+      held: new HeldSignals(area, () => clock.now),
+      news,
+      checks: new ContactCheckCache(),
+    };
+    return { area, clock, tracked, asked, requests, news, deps };
+  }
+
+  it("are kept, never sent, and sent once an email of their thread is registered (from another browser's outbox)", async () => {
+    const { area, clock, tracked, asked, requests, news, deps } = setup();
+    expect(await reportSignals(deps, { self: ["me@example.com"], signals: [reply("r1")] })).toEqual({ answered: ["r1"], recorded: 0 });
+    const first = { times: 1, nextAt: start + (UNMATCHED_RETRY_MS[0] ?? 0) };
+    expect(await deps.held.all()).toEqual([{ self: ["me@example.com"], signal: reply("r1"), untracked: first }]);
+    // Another Gmail tab reports it before its next try: no try of its own.
+    await reportSignals(deps, { self: ["me@example.com"], signals: [reply("r1")] });
+    expect((await deps.held.all())[0]?.untracked).toEqual(first);
+    // Not due yet: nothing asked.
+    expect(await releaseHeldSignals(deps)).toBe(0);
+    expect(asked).toHaveLength(2);
+
+    // Due, and still no tracked email in the thread: asked about, kept for the next try.
+    clock.now += UNMATCHED_RETRY_MS[0] ?? 0;
+    expect(await releaseHeldSignals(deps)).toBe(0);
+    expect(asked.at(-1)).toEqual(["elsewhere"]);
+    expect((await deps.held.all())[0]?.untracked?.times).toBe(2);
+
+    // The other browser's outbox delivered the email: the next try sends it, and the tracker records it.
+    tracked.add("elsewhere");
+    clock.now += UNMATCHED_RETRY_MS[1] ?? 0;
+    const restarted = { ...deps, held: new HeldSignals(area, () => clock.now) };
+    expect(await releaseHeldSignals(restarted)).toBe(1);
+    expect(requests).toEqual([["r1"]]);
+    expect(news).toHaveBeenCalledWith(["elsewhere"]);
+    expect(await restarted.held.all()).toEqual([]);
+  });
+
+  it("are dropped, never sent nor listed, when old or still untracked after every try", async () => {
+    const { clock, asked, requests, deps } = setup();
+    // Listed when Gmail loads, two days after it came: the rest of the rep's mail, settled at once.
+    const old = reply("old", start - 2 * DAY, "private");
+    const result = await reportSignals(deps, { signals: [old, reply("r1")] });
+    expect(result).toEqual({ answered: ["old", "r1"], recorded: 0 });
+    expect((await deps.held.all()).map((h) => h.signal.gmailMessageId)).toEqual(["r1"]);
+    for (const wait of UNMATCHED_RETRY_MS) {
+      clock.now += wait;
+      await releaseHeldSignals(deps);
+    }
+    expect(asked).toEqual([["private", "elsewhere"], ...UNMATCHED_RETRY_MS.map(() => ["elsewhere"])]);
+    expect(await deps.held.all()).toEqual([]);
+    expect(requests).toEqual([]);
+    expect(await deps.held.listing()).toEqual({ signals: [], unlisted: 0 });
+  });
+
+  it("keep their own bound, pushed out before any signal held for the outbox, and not counted", async () => {
+    const area = memoryArea();
+    const held = new HeldSignals(area, () => start);
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
+    await held.hold([], [reply("h0", start, "waiting")]);
+    const recent = Array.from({ length: MAX_UNTRACKED_KEPT + 1 }, (_, i) => reply(`u${i}`));
+    expect(await held.untracked([], recent)).toEqual([]);
+    const kept = await held.all();
+    expect(kept).toHaveLength(MAX_UNTRACKED_KEPT + 1);
+    expect(kept.slice(0, 2).map((h) => h.signal.gmailMessageId)).toEqual(["h0", "u1"]);
+    // Held ones for the outbox up to their bound: the untracked ones make room first.
+    await held.hold(
+      [],
+      Array.from({ length: MAX_HELD_SIGNALS - 2 }, (_, i) => reply(`h${i + 1}`, start, "waiting")),
+    );
+    const after = await held.all();
+    expect(after).toHaveLength(MAX_HELD_SIGNALS);
+    expect(after.filter((h) => h.untracked).map((h) => h.signal.gmailMessageId)).toEqual([`u${MAX_UNTRACKED_KEPT}`]);
+    expect(await held.listing()).toEqual({ signals: [], unlisted: 0 });
+    expect(warn).not.toHaveBeenCalled();
     warn.mockRestore();
   });
 });

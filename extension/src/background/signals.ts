@@ -1,6 +1,7 @@
 // Replies and bounces seen in Gmail, in the background: only signals of threads that hold a tracked email reach
 // the tracker; those of a thread whose email is still in the outbox are held (held-signals.ts) and released once
-// it is registered. Spread into handlers.ts's Gmail table, so messaging.ts types the call like every other.
+// it is registered, and recent ones of a thread with no tracked email yet are kept a few hours while it is asked about
+// again. Spread into handlers.ts's Gmail table, so messaging.ts types the call like every other.
 import { z } from "zod";
 import { bounceSignal, replySignal, signalsRequest } from "../../../shared/api";
 import { bouncedAddresses, classifyBounce, MAX_NOTICE_CHARS } from "../../../shared/bounce";
@@ -30,9 +31,11 @@ export interface SignalDeps extends TrackerAccess {
 interface Reported {
   /**
    * Answered for good: taken by the tracker (any outcome but `unmatched`), given up on after every retry of an
-   * `unmatched` one (held-signals.ts), or in a thread that holds no tracked email.
+   * `unmatched` one (held-signals.ts), or in a thread that holds no tracked email and not kept (HeldSignals.untracked).
    */
   settled: string[];
+  /** Kept in `deps.held` too, never sent: their thread held no tracked email, and is asked about again later. */
+  untracked: string[];
   /** Kept in `deps.held`: their thread's email is still in the outbox. */
   held: string[];
   /** Kept in `deps.held` too: the tracker answered them `unmatched`, and they are sent again later. */
@@ -44,7 +47,8 @@ interface Reported {
 /**
  * Holds the signals of threads whose email is still in the outbox (no network needed: a tracker that is down
  * loses none of them) and sends the others, of threads the tracker tracks, to it (the rest of the user's mail is
- * none of its business). Throws when the tracker cannot be reached.
+ * none of its business: recent ones of the other threads are kept here a while, HeldSignals.untracked). Throws when
+ * the tracker cannot be reached.
  */
 async function report(
   deps: SignalDeps,
@@ -58,11 +62,15 @@ async function report(
   if (held.length > 0) await deps.held.hold(self, held);
   const heldIds = held.map((s) => s.gmailMessageId);
   const rest = signals.filter((s) => !inOutbox.has(s.threadId));
-  if (rest.length === 0) return { settled: [], held: heldIds, unmatched: [], recorded: [] };
+  if (rest.length === 0) return { settled: [], untracked: [], held: heldIds, unmatched: [], recorded: [] };
   const tracked = await deps.trackedThreads(credentials, [...new Set(rest.map((s) => s.threadId))]);
-  const settled = rest.filter((s) => !tracked.has(s.threadId)).map((s) => s.gmailMessageId);
+  // No tracked email in the thread, as far as the status cache knows: kept a while if recent, its email's registration
+  // perhaps still on its way, and never sent.
+  const notTracked = rest.filter((s) => !tracked.has(s.threadId));
+  const settled = await deps.held.untracked(self, notTracked);
+  const untracked = notTracked.map((s) => s.gmailMessageId).filter((id) => !settled.includes(id));
   const wanted = rest.filter((s) => tracked.has(s.threadId));
-  if (wanted.length === 0) return { settled, held: heldIds, unmatched: [], recorded: [] };
+  if (wanted.length === 0) return { settled, untracked, held: heldIds, unmatched: [], recorded: [] };
   const { results } = await deps.tracker(credentials).signals({ self, signals: wanted });
   // Unmatched: the tracker holds no email of the thread sent before it, yet; kept to be sent again (held-signals.ts).
   const unmatchedIds = new Set(results.filter((r) => r.outcome === "unmatched").map((r) => r.gmailMessageId));
@@ -82,11 +90,12 @@ async function report(
   const answered = results.filter((r) => r.outcome !== "unmatched").map((r) => r.gmailMessageId);
   // Held for a retry, or listed as not counted, before this report: the tracker has them now.
   await deps.held.taken(answered);
-  return { settled: [...settled, ...answered, ...givenUp], held: heldIds, unmatched: kept, recorded };
+  return { settled: [...settled, ...answered, ...givenUp], untracked, held: heldIds, unmatched: kept, recorded };
 }
 
 /**
- * Reports the held signals whose email the tracker now knows, and the unmatched ones due to be sent again; those
+ * Reports the held signals whose email the tracker now knows, and the unmatched or untracked ones due to be tried again
+ * (an untracked one is sent only if its thread holds a tracked email now); those
  * still waiting stay held, and so does everything when the tracker cannot be reached. Run after an outbox delivery
  * and every minute (it is idempotent: the tracker dedupes by Gmail message id). Returns how many were settled.
  */
@@ -160,13 +169,13 @@ export function signalHandlers(deps: SignalDeps) {
   return {
     /**
      * Replies and notices seen in Gmail (see report). `answered`: the keys the content script never sends again,
-     * settled for good, or held here until their email is registered or, unmatched, until they are sent again.
+     * settled for good, or held here until their email is registered or, unmatched or untracked, until their next try.
      */
     reportSignals: handler(gmailSignalsRequest, async (input): Promise<{ answered: string[]; recorded: number }> => {
       const credentials = await deps.requireCredentials();
       const signals = input.signals.map((s) => (s.kind === "bounce" ? bounceOfNotice(s, input.self) : s));
       // The outbox as stored now: a Gmail tab never waits for a flush (up to the tracker's timeout per entry).
-      const { settled, held, unmatched, recorded } = await report(deps, credentials, input.self, signals, false);
+      const { settled, untracked, held, unmatched, recorded } = await report(deps, credentials, input.self, signals, false);
       if (held.length > 0) {
         // A flush may have delivered a held signal's email meanwhile, its release reading the held signals before
         // this one was: release now rather than at the next minute's alarm.
@@ -174,7 +183,7 @@ export function signalHandlers(deps: SignalDeps) {
         if (input.signals.some((s) => held.includes(s.gmailMessageId) && !stillWaiting.has(s.threadId)))
           void releaseHeldSignals(deps).catch((error: unknown) => console.warn("held signals not reported yet", error));
       }
-      return { answered: [...settled, ...held, ...unmatched], recorded: recorded.length };
+      return { answered: [...settled, ...untracked, ...held, ...unmatched], recorded: recorded.length };
     }),
   };
 }

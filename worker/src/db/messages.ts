@@ -59,7 +59,8 @@ export type UpsertOutcome = { deleted: true } | { deleted: false; pendingOptOuts
  * one a minute slow would count the link scanners that follow an email's delivery. The difference between the two
  * clocks is read from `clockAt`, the sender's clock as the request left, against `now`, the tracker's as it arrived;
  * it also carries the request's time in transit, which only moves the send time later by that: a registration
- * answered more slowly than CLOCK_TOLERANCE_MS is sent once more (the extension's delivery.ts), and read from that one.
+ * answered more slowly than REQUEST_TRANSIT_MAX_MS (shared/limits.ts) is sent again (the extension's delivery.ts), and
+ * each registration sets the send time anew, so the last one, answered in time, is the one read.
  */
 export function sentAtByTrackerClock(registration: Pick<Registration, "sentAt" | "clockAt">, now: number): number {
   const sentAt = Date.parse(registration.sentAt);

@@ -2,7 +2,7 @@
 import type { BounceKind, SignalResult, SignalsRequest } from "../../../shared/api";
 import { foldAddress, mailboxKey, normalizeEmail } from "../../../shared/email";
 import { stableMessageId } from "../../../shared/gmail-message-id";
-import { CLOCK_TOLERANCE_MS } from "../../../shared/limits";
+import { CLOCK_TOLERANCE_MS, REQUEST_TRANSIT_MAX_MS } from "../../../shared/limits";
 import { recipientFingerprint, spellingsToTry } from "../recipient-fingerprint";
 import { optedOutSince, unsubscribedSql } from "./events";
 import { type MessageRow, messagesByThread } from "./messages";
@@ -96,10 +96,12 @@ function messageKey(id: string): string {
  * How late a stored send time may be by the tracker's clock. sentAtByTrackerClock leaves the sender's send time as
  * given while `clockAt` is within CLOCK_TOLERANCE_MS of the tracker's clock as the request arrives, and that gap is the
  * request's time on its way less how fast the sender's clock is: a clock up to CLOCK_TOLERANCE_MS fast, plus a request
- * up to CLOCK_TOLERANCE_MS on its way (the extension sends a registration answered more slowly once more: delivery.ts),
- * is left, up to about 4 s late.
+ * up to REQUEST_TRANSIT_MAX_MS on its way (the extension sends again a registration answered more slowly: delivery.ts),
+ * is left, up to about 4 s late. Past the tolerance the send time is moved by the whole gap, and late by the transit
+ * alone. (A tracker slow at every send of the outbox's first attempts, delivery.ts SLOW_ATTEMPTS, is taken as it is: that registration
+ * may be later still, and a signal it misses is answered `unmatched` and listed by the extension as not counted.)
  */
-const SENT_AT_LATE_MAX_MS = 2 * CLOCK_TOLERANCE_MS;
+const SENT_AT_LATE_MAX_MS = CLOCK_TOLERANCE_MS + REQUEST_TRANSIT_MAX_MS;
 
 /**
  * Each signal's message: the latest registered, live one of its thread sent before the signal, or up to
