@@ -190,8 +190,11 @@ async function waitUntilServing(url, child, timeoutMs) {
  * environment variables for wrangler (the benchmark gives its sessions a dev registry of their own).
  * Rejects with PortInUseError before starting anything when the port is taken. Resolves once the tracker answers
  * GET /; `stop()` ends wrangler and its workerd. An abort of `signal` ends them too, also while the tracker is still
- * starting (then the promise rejects with the signal's reason once they have ended): wrangler runs in a process group
- * of its own, which no Ctrl+C or closed terminal reaches, so only this can end it.
+ * starting: wrangler runs in a process group of its own, which no Ctrl+C or closed terminal reaches, so only this can
+ * end it. A stop while starting rejects, once what was started has ended: with StoppedError when it came while the
+ * port was checked or the migrations ran (applyLocalMigrations; so does a Ctrl+C that ended the migrations' wrangler,
+ * which runs in this process's group, before the signal was aborted), else with the signal's reason. Callers that
+ * stop it take either as stopped (start.mjs).
  */
 export async function startTracker({
   port = 8787,

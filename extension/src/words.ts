@@ -17,12 +17,21 @@ export function notCountedSignals({ listed, unlisted }: { listed: number; unlist
   return `${unlisted > 0 ? "Up to " : ""}${signals} seen in Gmail ${n === 1 ? "was" : "were"} not counted by your tracker`;
 }
 
+const UNTIL_A_REMINDER_GOES = "a new one is not kept until one comes due or you cancel one on the dashboard's Follow-ups page";
+
 /**
  * Why a new follow-up reminder is not kept (background/follow-ups.ts MAX_REMINDERS): said in the compose window that
  * asked for it ("not kept: ...") and above the dashboard's list of reminders while it is full.
  */
 export const remindersFull = (max: number): string =>
-  `${max} reminders are waiting, as many as Mailtracker keeps: a new one is not kept until one comes due or you cancel one on the dashboard's Follow-ups page`;
+  `${max} reminders are waiting, as many as Mailtracker keeps: ${UNTIL_A_REMINDER_GOES}`;
+
+/**
+ * Why a new follow-up reminder is not kept when fewer than MAX_REMINDERS wait but their emails' recipients fill the
+ * room kept for them (background/follow-ups.ts REMINDERS_MAX_BYTES): said in the compose window that asked for it.
+ */
+export const remindersFullOfRecipients = (waiting: number): string =>
+  `${counted(waiting, "reminder is", "reminders are")} waiting, whose emails name so many recipients that they fill the room Mailtracker keeps for reminders: ${UNTIL_A_REMINDER_GOES}`;
 
 /** An email's subject as the rep reads it: "(no subject)" for none, or one of spaces only. */
 export function subjectShown(subject: string | null | undefined): string {

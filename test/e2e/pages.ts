@@ -79,14 +79,16 @@ async function tabsShowing(harness: BrowserHarness, from: Tab, url: string): Pro
 const text = (page: Tab, selector: string) => page.evaluate((s) => document.querySelector(s)?.textContent ?? null, selector);
 
 /**
- * The options page's connection line once it says Connected, and the browser answered whether the extension may reach
- * the tracker: until then the line is muted and claims nothing of it (options/main.tsx connectionProblem).
+ * The options page's connection line once it says Connected to this account, and the browser answered whether the
+ * extension may reach the tracker: until then the line is muted and claims nothing of it (options/main.tsx
+ * connectionProblem). The account is waited for because a switch of accounts passes through a line that says
+ * Connected to the other one.
  */
-const connectedLine = async (options: Tab) => {
-  await options.waitFor(() => {
+const connectedLine = async (options: Tab, accountId: string) => {
+  await options.waitFor((id) => {
     const line = document.querySelector("[data-testid=connection]");
-    return !!line?.textContent?.startsWith("Connected to") && line.className !== "muted";
-  }, null);
+    return !!line?.textContent?.startsWith("Connected to") && line.textContent.includes(`(account ${id})`) && line.className !== "muted";
+  }, accountId);
   return text(options, "[data-testid=connection]");
 };
 
@@ -217,7 +219,7 @@ export function definePageScenarios(browserName: string, launch: () => Promise<B
       const account = await api<AccountResponse>("/api/account");
       expect(account.status).toBe(200);
       key = { accountId: account.body.accountId, keyId: account.body.signingKey.keyId, secret: account.body.signingKey.secret };
-      expect(await connectedLine(options)).toBe(`Connected to ${tracker.url} (account ${key.accountId})`);
+      expect(await connectedLine(options, key.accountId)).toBe(`Connected to ${tracker.url} (account ${key.accountId})`);
       // The test's tracker is on this machine: the page says recipients cannot reach it, and that its links go out as
       // written, unless the rep asks for them tracked all the same: off until then.
       expect(await text(options, "[data-testid=tracker-notice]")).toBe(outOfReachNotice(tracker.url, false));
@@ -247,7 +249,7 @@ export function definePageScenarios(browserName: string, launch: () => Promise<B
 
     it("Connect while connected asks first; reconnecting with a token keeps the account, a new account only when confirmed", async () => {
       const options = await page("extension/src/options/index.html");
-      await options.waitFor((id) => document.querySelector("[data-testid=connection]")?.textContent?.includes(id), key.accountId);
+      expect(await connectedLine(options, key.accountId)).toBe(`Connected to ${tracker.url} (account ${key.accountId})`);
       // While connected, the connection form is tucked away behind a summary that says what it is for.
       await options.click("[data-testid=change-connection] summary");
       await options.click("button[name=connect]");
@@ -293,7 +295,7 @@ export function definePageScenarios(browserName: string, launch: () => Promise<B
       await options.waitFor(() => document.querySelector("[data-testid=stored-token]"), null);
       expect(await text(options, "[data-testid=stored-token]")).toBe(otherToken);
       await options.click("button[name=connect-other-account]");
-      await options.waitFor((id) => document.querySelector("[data-testid=connection]")?.textContent?.includes(id), key.accountId);
+      expect(await connectedLine(options, key.accountId)).toBe(`Connected to ${tracker.url} (account ${key.accountId})`);
 
       // Disconnect asks first and offers the token; after it, Connect with an empty token field asks again before
       // creating an account, naming the one left.
@@ -317,7 +319,7 @@ export function definePageScenarios(browserName: string, launch: () => Promise<B
       await fillInput(options, "input[name=reconnectToken]", apiToken);
       await options.click("button[name=reconnect]");
       // "Not connected: disconnected from account <id>" names it too: wait for the connection itself.
-      expect(await connectedLine(options)).toBe(`Connected to ${tracker.url} (account ${key.accountId})`);
+      expect(await connectedLine(options, key.accountId)).toBe(`Connected to ${tracker.url} (account ${key.accountId})`);
       await options.close();
     });
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { clickUrl, mintTrackingId, signedClickUrl } from "../../shared/protocol";
 import worker from "../src/index";
 import { unreachableD1, watchedQueue } from "./faults";
-import { BASE, CHROME_UA, createAccount, forged, sentMessage } from "./helpers";
+import { BASE, CHROME_UA, createAccount, DAY, forged, sentMessage } from "./helpers";
 
 let nextNetwork = 1;
 /** A client address in a network of its own (a /24): throttling state is per network. */
@@ -154,14 +154,13 @@ describe("retention", () => {
     const keeper = await createAccount();
     const brief = await createAccount();
     await brief.json("PATCH", "/api/account", { retentionDays: 7 });
-    const day = 86_400_000;
     const now = Date.UTC(2027, 0, 31, 3, 23);
     const insert = (accountId: string, messageId: string, ageDays: number) =>
       env.DB.prepare(
         `INSERT INTO events (event_id, account_id, message_id, kind, occurred_at, inserted_at, request_label, label)
          VALUES (?, ?, ?, 'open', ?, ?, 'human', 'human')`,
       )
-        .bind(crypto.randomUUID(), accountId, messageId, now - ageDays * day, now - ageDays * day)
+        .bind(crypto.randomUUID(), accountId, messageId, now - ageDays * DAY, now - ageDays * DAY)
         .run();
     const keptMessage = await sentMessage(keeper);
     const briefMessage = await sentMessage(brief);
@@ -170,7 +169,7 @@ describe("retention", () => {
       await insert(brief.accountId, briefMessage.id, age);
     }
     await env.DB.prepare("INSERT INTO sender_views (message_id, viewed_at) VALUES (?, ?), (?, ?)")
-      .bind(keptMessage.id, now - 30 * day, keptMessage.id, now - day)
+      .bind(keptMessage.id, now - 30 * DAY, keptMessage.id, now - DAY)
       .run();
     await worker.scheduled(createScheduledController({ scheduledTime: now, cron: "23 * * * *" }), env);
     const ages = async (messageId: string) =>
@@ -178,7 +177,7 @@ describe("retention", () => {
         await env.DB.prepare("SELECT occurred_at FROM events WHERE message_id = ? ORDER BY occurred_at DESC")
           .bind(messageId)
           .all<{ occurred_at: number }>()
-      ).results.map((r) => Math.round((now - r.occurred_at) / day));
+      ).results.map((r) => Math.round((now - r.occurred_at) / DAY));
     expect(await ages(keptMessage.id)).toEqual([1, 6, 8, 89]);
     expect(await ages(briefMessage.id)).toEqual([1, 6]);
     const views = await env.DB.prepare("SELECT count(*) AS n FROM sender_views WHERE message_id = ?")

@@ -8,7 +8,20 @@ import { awaitingReply } from "../src/db/activity";
 import { purgeExpiredEvents } from "../src/db/retention";
 import { localDays } from "../src/local-days";
 import { FOLLOW_UP_ROWS } from "../src/routes/activity";
-import { ago, call, clickLink, createAccount, DAY, HOUR, migratedUpTo, openPixel, reply, sentMessage, waitForEvents } from "./helpers";
+import {
+  ago,
+  call,
+  clickLink,
+  createAccount,
+  DAY,
+  HOUR,
+  MINUTE,
+  migratedUpTo,
+  openPixel,
+  reply,
+  sentMessage,
+  waitForEvents,
+} from "./helpers";
 
 describe("recent activity digest", () => {
   it("gives one entry per message with its counts, clicked links, replies, bounce reason, and machines summed", async () => {
@@ -82,7 +95,7 @@ describe("follow-ups", () => {
 
   it("applies each campaign's wait before the limit, and says how many need a follow-up in all", async () => {
     const account = await createAccount();
-    const old = (days: number) => ago(days * DAY + 60_000);
+    const old = (days: number) => ago(days * DAY + MINUTE);
     const webinar = await sentMessage(account, { subject: "Webinar, 4 days", campaign: "Webinar", sentAt: old(4) });
     const plain = await sentMessage(account, { subject: "Plain, 5 days", sentAt: old(5) });
     const q4 = await sentMessage(account, { subject: "Q4, 2 days", campaign: "Q4", sentAt: old(2) });
@@ -252,10 +265,10 @@ describe("the rep's local days", () => {
 describe("daily activity by time zone", () => {
   it("counts each hit on the local day it fell in, a day that a daylight saving change lengthens included", async () => {
     const account = await createAccount();
-    const message = await sentMessage(account, { sentAt: new Date(Date.now() - 3 * 86_400_000).toISOString() });
+    const message = await sentMessage(account, { sentAt: new Date(Date.now() - 3 * DAY).toISOString() });
     // Kathmandu's midnight, a quarter past a UTC hour, splits today from yesterday there.
     const [yesterday, today] = localDays(2, Date.now(), { zone: "Asia/Kathmandu" });
-    const at = [(yesterday?.end ?? 0) - 60_000, (yesterday?.end ?? 0) + 60_000, Math.min(Date.now(), (today?.start ?? 0) + 1)];
+    const at = [(yesterday?.end ?? 0) - MINUTE, (yesterday?.end ?? 0) + MINUTE, Math.min(Date.now(), (today?.start ?? 0) + 1)];
     await env.DB.batch(
       at.map((occurred, n) =>
         env.DB.prepare(

@@ -16,15 +16,15 @@ import { hitFromRequest } from "../src/hits";
 import { deriveSigningKey, hashClientAddress } from "../src/keys";
 import { storeHits } from "../src/queue";
 import { type CorpusHit, type CorpusScenario, corpus, type Truth } from "./corpus/hits";
-import { BASE, createAccount, registration, type TestAccount } from "./helpers";
+import { BASE, createAccount, DAY, MINUTE, registration, type TestAccount } from "./helpers";
 
 const MACHINE_LABELS: readonly EventLabel[] = ["apple-mpp", "scanner", "prefetch"];
 const DEFAULT_STORE_DELAY_MS = 400;
 const DEFAULT_REGISTERED_AT_MS = 300;
 /** How long the feed is watched after the last change (ms). */
-const WATCH_AFTER_MS = 30 * 60_000;
+const WATCH_AFTER_MS = 30 * MINUTE;
 /** How long the extension's poll schedule is played after the first real open (ms): past its release. */
-const EXTENSION_WATCH_MS = 10 * 60_000;
+const EXTENSION_WATCH_MS = 10 * MINUTE;
 
 interface Outcome {
   truth: Truth;
@@ -137,8 +137,8 @@ async function playScenario(account: TestAccount, scenario: CorpusScenario, t0: 
   // Its minute alarm from a minute before the first real open until it must have been notified: the polls that
   // can time it (earlier ones only read what the strict reader checks anyway).
   if (firstReal) {
-    const firstAlarm = t0 + alarmPhase + Math.ceil((firstReal.at - 60_000 - alarmPhase) / 60_000) * 60_000;
-    for (let at = firstAlarm; at <= t0 + firstReal.at + EXTENSION_WATCH_MS; at += 60_000) schedule(at);
+    const firstAlarm = t0 + alarmPhase + Math.ceil((firstReal.at - MINUTE - alarmPhase) / MINUTE) * MINUTE;
+    for (let at = firstAlarm; at <= t0 + firstReal.at + EXTENSION_WATCH_MS; at += MINUTE) schedule(at);
   }
   while (steps.length > 0) {
     steps.sort((a, b) => a.at - b.at);
@@ -169,17 +169,17 @@ function percent(part: number, whole: number): string {
 
 // The whole corpus goes through the real consumer, scenario by scenario: about 12 s on an idle 2-core machine
 // (2026-12-02), 13 s beside a second CI run, against the worker project's 20 s per test.
-describe("labelled corpus of hits", { timeout: 60_000 }, () => {
+describe("labelled corpus of hits", { timeout: MINUTE }, () => {
   it("reaches the targets: no sender hit counted, >= 98 % of machine hits labelled machine, <= 1 % of real ones, no notification from a machine or the sender", async () => {
     const outcomes: (Outcome & { scenario: string })[] = [];
     // Far from the test's own clock, so nothing written by the test itself can be mistaken for a corpus time.
-    let t0 = Date.now() + 86_400_000;
+    let t0 = Date.now() + DAY;
     for (const [index, scenario] of corpus().entries()) {
       const account = await createAccount();
       // Where in its minute the extension's alarm falls, spread over the minute from one scenario to the next.
-      const alarmPhase = (index * 7_919) % 60_000;
+      const alarmPhase = (index * 7_919) % MINUTE;
       for (const outcome of await playScenario(account, scenario, t0, alarmPhase)) outcomes.push({ ...outcome, scenario: scenario.name });
-      t0 += 7 * 86_400_000;
+      t0 += 7 * DAY;
     }
     const of = (truth: Truth) => outcomes.filter((o) => o.truth === truth);
     const senderCounted = of("sender").filter((o) => COUNTED_LABELS.includes(o.label));

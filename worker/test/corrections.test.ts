@@ -16,7 +16,19 @@ import { hitFromRequest } from "../src/hits";
 import worker from "../src/index";
 import { deriveSigningKey } from "../src/keys";
 import { storeHits } from "../src/queue";
-import { BASE, CHROME_UA, createAccount, DAY, GMAIL_PROXY_UA, registration, sentMessage, storedEvents, type TestAccount } from "./helpers";
+import {
+  BASE,
+  CHROME_UA,
+  createAccount,
+  DAY,
+  GMAIL_PROXY_UA,
+  HOUR,
+  MINUTE,
+  registration,
+  sentMessage,
+  storedEvents,
+  type TestAccount,
+} from "./helpers";
 
 /** Microsoft's network: Outlook.com's image fetches for real opens, and Defender's sandbox (classify.ts, LINK_CHECKER_ASNS). */
 const MICROSOFT = { asn: 8075, country: "IE" };
@@ -80,7 +92,7 @@ async function corrections(accountId: string): Promise<{ seq: number; event_seq:
 async function releasedSandboxOpen(account?: TestAccount) {
   account ??= await createAccount();
   const url = "https://calendly.com/rep/30min";
-  const sentAt = Date.now() - 4 * 60_000;
+  const sentAt = Date.now() - 4 * MINUTE;
   const message = await sentMessage(account, { links: [{ index: 0, url }], sentAt: new Date(sentAt).toISOString() });
   await registeredAt(message.id, sentAt);
   const openedAt = sentAt + 30_000;
@@ -175,14 +187,14 @@ describe("a correction of an event the feed released", () => {
     const account = await createAccount();
     const message = await sentMessage(account);
     const now = Date.now();
-    await registeredAt(message.id, now - 3_600_000);
+    await registeredAt(message.id, now - HOUR);
     const openedAt = (releaseIn: number) => now + releaseIn - LABEL_FINAL_AFTER_MS - RELABEL_MARGIN_MS;
-    const notYet = openedAt(60_000);
+    const notYet = openedAt(MINUTE);
     const justNow = openedAt(RELEASE_CLOCK_MARGIN_MS - 100);
     const held = await storedAt(await hitAt(account, message.id, "open", notYet, { headers: { "user-agent": GMAIL_PROXY_UA } }));
     const released = await storedAt(await hitAt(account, message.id, "open", justNow, { headers: { "user-agent": GMAIL_PROXY_UA } }));
     for (const occurredAt of [notYet, justNow]) {
-      const timing = { occurredAt, insertedAt: occurredAt + 300, registeredAt: now - 3_600_000 };
+      const timing = { occurredAt, insertedAt: occurredAt + 300, registeredAt: now - HOUR };
       expect(releasedFrom(timing)).toBe(occurredAt + LABEL_FINAL_AFTER_MS + RELABEL_MARGIN_MS);
     }
     for (const at of [notYet, justNow]) {
@@ -199,7 +211,7 @@ describe("a correction of an event the feed released", () => {
   it("costs rows written only when a released event's label changes: 4, its row, its two index entries and the sequence's", async () => {
     const account = await createAccount();
     const message = await sentMessage(account);
-    await registeredAt(message.id, Date.now() - 3_600_000);
+    await registeredAt(message.id, Date.now() - HOUR);
     const held = await storedAt(await hitAt(account, message.id, "open", Date.now(), { headers: { "user-agent": GMAIL_PROXY_UA } }));
     const released = await storedAt(
       await hitAt(account, message.id, "open", Date.now() - 120_000, { headers: { "user-agent": GMAIL_PROXY_UA } }),
@@ -220,7 +232,7 @@ describe("a correction of an event the feed released", () => {
     // only now, after the feed released the hit without it (UNREGISTERED_HOLD_MS) as a reader's open not counted.
     const account = await createAccount();
     const id = await mintTrackingId(account.key);
-    const loadedAt = Date.now() - UNREGISTERED_HOLD_MS - 60_000;
+    const loadedAt = Date.now() - UNREGISTERED_HOLD_MS - MINUTE;
     const seq = await storedAt(await hitAt(account, id, "open", loadedAt));
     const first = await feed(account, "after=0&correctionsAfter=0");
     // Released unregistered, which the extension keeps: whatever its label becomes, it counts for nothing.
@@ -239,7 +251,7 @@ describe("a correction of an event the feed released", () => {
   it("an email registered in time and its hit relabelled by the registration: none, the feed held the hit for it", async () => {
     const account = await createAccount();
     const id = await mintTrackingId(account.key);
-    const loadedAt = Date.now() - 60_000;
+    const loadedAt = Date.now() - MINUTE;
     await storedAt(await hitAt(account, id, "open", loadedAt));
     await account.json("PUT", `/api/messages/${id}`, registration({ sentAt: new Date(loadedAt + 5_000).toISOString() }));
     expect((await storedEvents(id)).map((row) => row.label)).toEqual(["sender"]);
@@ -257,7 +269,7 @@ describe("corrections go with their events", () => {
       headers: { "cf-connecting-ip": SANDBOX_ADDRESS, referer: url },
       cf: MICROSOFT,
     });
-    await storedAt(click, 3 * 60_000);
+    await storedAt(click, 3 * MINUTE);
     const after = await corrections(sandbox.account.accountId);
     expect(after.map((c) => c.event_seq)).toEqual([...before.map((c) => c.event_seq), sandbox.openSeq]);
     return { ...sandbox, correction: after.at(-1) };
@@ -339,7 +351,7 @@ describe("the extension's poller on the real route", () => {
       },
       { timeout: 10_000, interval: 50 },
     );
-    clock += 60_000;
+    clock += MINUTE;
     const background = poller();
     await background.poll();
     expect(withdrawn).toEqual([`open:${message.id}`]);
@@ -348,9 +360,9 @@ describe("the extension's poller on the real route", () => {
     const after = await state();
 
     // Restarted, and later polls: nothing applied, shown or withdrawn again.
-    clock += 60_000;
+    clock += MINUTE;
     await poller().poll();
-    clock += 60_000;
+    clock += MINUTE;
     await poller().poll();
     expect([shown, withdrawn]).toEqual([[`open:${message.id}`], [`open:${message.id}`]]);
     expect(await state()).toMatchObject({ correctionsCursor: after.correctionsCursor, days: after.days });

@@ -31,6 +31,7 @@ import {
   FREE_PLAN_D1_QUERIES,
   GMAIL_PROXY_UA,
   HOUR,
+  MINUTE,
   migratedUpTo,
   openPixel,
   reply,
@@ -251,7 +252,7 @@ describe("contacts", () => {
     const first = await account.json<ContactsResponse>("GET", "/api/contacts?limit=1");
     expect(first.body.contacts.map((c) => [c.email, c.score])).toEqual([["hot@acme.example", 4.5]]);
     // Four weeks later every score is a quarter of what it was: hot's 1.12 would sort after the cursor's 4.5 again.
-    vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + 28 * 86_400_000 });
+    vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + 28 * DAY });
     try {
       const rest: ContactSummary[] = [];
       for (let cursor = first.body.nextCursor; cursor; ) {
@@ -293,18 +294,18 @@ describe("contacts", () => {
       // Ten opens through Google's proxy four weeks ago (two half-lives), then ten in a browser today: the old ones
       // are the email's first ten opens, so the new ones add (next to) nothing.
       for (let i = 0; i < 10; i++) {
-        await hit(now - 28 * DAY + i * 60_000, GMAIL_PROXY_UA);
-        activities.push({ emailId: message.id, kind: "open", at: now - 28 * DAY + i * 60_000, share: 1 });
+        await hit(now - 28 * DAY + i * MINUTE, GMAIL_PROXY_UA);
+        activities.push({ emailId: message.id, kind: "open", at: now - 28 * DAY + i * MINUTE, share: 1 });
       }
-      for (let i = 0; i < 10; i++) await hit(now - HOUR + i * 60_000, CHROME_UA);
+      for (let i = 0; i < 10; i++) await hit(now - HOUR + i * MINUTE, CHROME_UA);
       await hit(now - 2 * HOUR, CHROME_UA, "click");
       activities.push({ emailId: message.id, kind: "click", at: now - 2 * HOUR, share: 1 });
-      await hit(now - 60_000, "Mozilla/5.0"); // Apple's prefetch: counts for nothing, not even last activity
+      await hit(now - MINUTE, "Mozilla/5.0"); // Apple's prefetch: counts for nothing, not even last activity
       const { body } = await account.json<ContactsResponse>("GET", "/api/contacts");
       const fan = body.contacts.find((c) => c.email === "fan@acme.example");
       expect(fan?.score).toBeCloseTo(engagementScore(activities, now), 1);
       expect(fan?.score).toBeLessThan(4); // the recent opens ranked first would score about 5
-      expect(fan?.lastActivityAt).toBe(new Date(now - HOUR + 9 * 60_000).toISOString());
+      expect(fan?.lastActivityAt).toBe(new Date(now - HOUR + 9 * MINUTE).toISOString());
     } finally {
       vi.useRealTimers();
     }

@@ -8,7 +8,7 @@ import worker from "../src/index";
 import { deriveSigningKey } from "../src/keys";
 import { retryDelaySeconds, storeHits } from "../src/queue";
 import { d1WithWriteBeforeFirstBatch, FlakyD1 } from "./faults";
-import { BASE, CHROME_UA, createAccount, registration, sentMessage, storedEvents, type TestAccount } from "./helpers";
+import { BASE, CHROME_UA, createAccount, DAY, registration, sentMessage, storedEvents, type TestAccount } from "./helpers";
 
 async function makeHits(account: TestAccount, messageId: string, count: number): Promise<Hit[]> {
   const accountKey = await deriveSigningKey(env.SIGNING_SECRET ?? "", account.accountId, account.key.keyId);
@@ -154,7 +154,7 @@ describe("dead-lettered hits that D1 still refuses", () => {
   async function deliverDeadLetters(hits: Hit[][], db: D1Database, deadQueue: Queue<HitMessage> = env.HITS_DEAD) {
     const batch = createMessageBatch<HitMessage>(
       deadLetterQueue,
-      hits.map((body, i) => ({ id: `d${i}`, timestamp: new Date(Date.now() - 5 * 86_400_000), attempts: 100, body })),
+      hits.map((body, i) => ({ id: `d${i}`, timestamp: new Date(Date.now() - 5 * DAY), attempts: 100, body })),
     );
     const retryAll = vi.spyOn(batch, "retryAll");
     const ctx = createExecutionContext();

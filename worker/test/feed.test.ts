@@ -22,6 +22,7 @@ import {
   clickLink,
   createAccount,
   GMAIL_PROXY_UA,
+  MINUTE,
   openPixel,
   registration,
   seedMessages,
@@ -231,7 +232,7 @@ describe("a registration that reaches the tracker after its email's first open w
     const account = await createAccount();
     const id = await mintTrackingId(account.key);
     const sentAt = Date.now();
-    const openedAt = sentAt + 60_000;
+    const openedAt = sentAt + MINUTE;
     await openAt(account, id, openedAt, CHROME_UA);
     vi.useFakeTimers({ toFake: ["Date"], now: sentAt });
     const extension = extensionAgainstRoute(account);
@@ -242,13 +243,13 @@ describe("a registration that reaches the tracker after its email's first open w
     expect(extension.shown).toEqual([]);
 
     // The registration reaches the tracker 10 minutes after the send.
-    const registeredAt = sentAt + 10 * 60_000;
+    const registeredAt = sentAt + 10 * MINUTE;
     const request = registration({ sentAt: new Date(sentAt).toISOString() });
     expect(await extension.deliverAt(registeredAt, id, request, sentAt)).toBe("delivered");
     expect(extension.shown).toEqual([{ key: `open:${id}`, at: registeredAt }]);
 
     // The next polls, and the same registration delivered again (better Gmail ids): nothing more.
-    expect(await extension.pollAt(registeredAt + 60_000)).toBe(0);
+    expect(await extension.pollAt(registeredAt + MINUTE)).toBe(0);
     expect(await extension.deliverAt(registeredAt + 90_000, id, request, sentAt)).toBe("delivered");
     extension.restart();
     expect(await extension.pollAt(registeredAt + 120_000)).toBe(0);
@@ -282,7 +283,7 @@ describe("a held event delays only itself", () => {
     expect(extension.shown).toEqual([{ key: `open:${message.id}`, at: realFinalAt }]);
 
     // A poll between (the minute alarm), then the background restarts, then the forwarded email's hit is released.
-    expect(await extension.pollAt(realFinalAt + 60_000)).toBe(0);
+    expect(await extension.pollAt(realFinalAt + MINUTE)).toBe(0);
     extension.restart();
     expect(await extension.pollAt(forwardedAt)).toBe(1);
     const last = extension.answers.at(-1);
@@ -291,7 +292,7 @@ describe("a held event delays only itself", () => {
       [message.id, "gmail-proxy", true, true],
     ]);
     expect([last?.ahead, last?.nextAt, last?.cursor]).toEqual([[], null, last?.events.at(-1)?.cursor]);
-    expect(await extension.pollAt(forwardedAt + 60_000)).toBe(0);
+    expect(await extension.pollAt(forwardedAt + MINUTE)).toBe(0);
 
     // Notified once, at its own time; each event taken once; the cursor past both.
     expect(extension.shown).toEqual([{ key: `open:${message.id}`, at: realFinalAt }]);
@@ -324,7 +325,7 @@ describe("a held event delays only itself", () => {
       [pending.id, true],
       [final.id, true],
     ]);
-    expect(await extension.pollAt(pendingAt + 60_000)).toBe(0);
+    expect(await extension.pollAt(pendingAt + MINUTE)).toBe(0);
     expect(extension.shown).toEqual([
       { key: `open:${final.id}`, at: finalNowAt },
       { key: `open:${pending.id}`, at: pendingAt },

@@ -214,7 +214,7 @@ function rowsReadByStatement(log: FlakyD1["log"]): string[] {
  * straight to D1 as bench/database.mjs seeds a year of mail: the API would take minutes for thousands.
  */
 export async function seedMessages(account: TestAccount, count: number): Promise<void> {
-  const sentAt = Date.now() - 86_400_000;
+  const sentAt = Date.now() - DAY;
   await env.DB.batch([
     env.DB.prepare(
       `INSERT INTO messages (id, account_id, thread_id, subject, recipients, sent_at, registered_at, updated_at)

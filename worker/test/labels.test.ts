@@ -30,6 +30,8 @@ import {
   createAccount,
   DAY,
   GMAIL_PROXY_UA,
+  HOUR,
+  MINUTE,
   openPixel,
   registration,
   sentMessage,
@@ -310,7 +312,7 @@ describe("labels from the message's context", () => {
     const id = await mintTrackingId(account.key);
     const sentAt = Date.now();
     await hitAt(account, id, sentAt - 5_000);
-    await hitAt(account, id, sentAt + 60_000);
+    await hitAt(account, id, sentAt + MINUTE);
     expect(await labelsOf(id)).toEqual(["human", "human"]);
     await account.json("PUT", `/api/messages/${id}`, registration({ sentAt: new Date(sentAt).toISOString() }));
     expect(await labelsOf(id)).toEqual(["sender", "human"]);
@@ -322,12 +324,12 @@ describe("labels from the message's context", () => {
     // end-to-end test of a scheduled send once saw its preview's open counted).
     const account = await createAccount();
     const now = Date.now();
-    const scheduled = await sentMessage(account, { sentAt: new Date(now + 3_600_000).toISOString() });
+    const scheduled = await sentMessage(account, { sentAt: new Date(now + HOUR).toISOString() });
     const justSent = await sentMessage(account, {
       sentAt: new Date(now - 1_000).toISOString(),
       links: [{ index: 0, url: "https://example.com/" }],
     });
-    const viewed = await sentMessage(account, { sentAt: new Date(now - 3_600_000).toISOString() });
+    const viewed = await sentMessage(account, { sentAt: new Date(now - HOUR).toISOString() });
     await account.json("POST", "/api/views", { messageIds: [viewed.id], threadIds: [] });
     const hits = [
       await hitMadeAt(account, scheduled.id, now),
@@ -349,8 +351,7 @@ describe("labels from the message's context", () => {
 
   it("takes the send time by the tracker's clock when the sender's clock is off", async () => {
     const account = await createAccount();
-    const sentAt = Date.now() - 60_000;
-    const minutes = (n: number) => n * 60_000;
+    const sentAt = Date.now() - MINUTE;
     const register = async (id: string, clockOff: number) => {
       // Both times by the sender's clock, `clockOff` from the tracker's.
       const sent = registration({
@@ -364,16 +365,16 @@ describe("labels from the message's context", () => {
     // A clock five minutes fast: the reader's open half a minute after the send is not taken for the sender's.
     const fast = await mintTrackingId(account.key);
     await hitAt(account, fast, sentAt + 30_000);
-    expect(await register(fast, minutes(5))).toBeLessThan(1_000);
+    expect(await register(fast, 5 * MINUTE)).toBeLessThan(1_000);
     expect(await labelsOf(fast)).toEqual(["human"]);
     // A clock five minutes slow: a link scanner's click on delivery is still a scanner's.
     const slow = await mintTrackingId(account.key);
     await hitAt(account, slow, sentAt + 2_000, "click", 0);
-    expect(await register(slow, -minutes(5))).toBeLessThan(1_000);
+    expect(await register(slow, -5 * MINUTE)).toBeLessThan(1_000);
     expect(await labelsOf(slow)).toEqual(["scanner"]);
     // A scheduled send: a send time ahead of both clocks stays ahead.
     const scheduled = await mintTrackingId(account.key);
-    const later = registration({ sentAt: new Date(Date.now() + minutes(60)).toISOString(), clockAt: new Date().toISOString() });
+    const later = registration({ sentAt: new Date(Date.now() + HOUR).toISOString(), clockAt: new Date().toISOString() });
     expect((await account.json("PUT", `/api/messages/${scheduled}`, later)).status).toBe(200);
     const stored = await env.DB.prepare("SELECT sent_at FROM messages WHERE id = ?").bind(scheduled).first<{ sent_at: number }>();
     expect(stored?.sent_at).toBe(Date.parse(later.sentAt));
@@ -381,7 +382,7 @@ describe("labels from the message's context", () => {
 
   it("labels clicks seconds after delivery, which Gmail's default Undo Send holds 5 s past the send time, as a scanner's", async () => {
     const account = await createAccount();
-    const sentAt = Date.now() - 3_600_000;
+    const sentAt = Date.now() - HOUR;
     const message = await sentMessage(account, {
       sentAt: new Date(sentAt).toISOString(),
       links: [{ index: 0, url: "https://example.com/" }],
@@ -410,22 +411,22 @@ describe("labels from the message's context", () => {
   it("labels two of five links clicked within a second, with no open before, as a scanner's; a reader's two clicks seconds apart as theirs", async () => {
     const account = await createAccount();
     const links = [0, 1, 2, 3, 4].map((index) => ({ index, url: `https://example.com/${index}` }));
-    const sentAt = Date.now() - 6 * 3_600_000;
+    const sentAt = Date.now() - 6 * HOUR;
     const message = await sentMessage(account, { links, sentAt: new Date(sentAt).toISOString() });
     // A scanner on a network no list names, 40 s after delivery: links 0 and 1, 600 ms apart.
     await hitAt(account, message.id, sentAt + 40_000, "click", 0);
     await hitAt(account, message.id, sentAt + 40_600, "click", 1);
     // Hours later the reader opens the email and clicks two links, LINK_PAIR_MS and more apart.
-    await hitAt(account, message.id, sentAt + 3 * 3_600_000, "open");
-    await hitAt(account, message.id, sentAt + 3 * 3_600_000 + 20_000, "click", 2);
-    await hitAt(account, message.id, sentAt + 3 * 3_600_000 + 20_000 + LINK_PAIR_MS + 500, "click", 3);
+    await hitAt(account, message.id, sentAt + 3 * HOUR, "open");
+    await hitAt(account, message.id, sentAt + 3 * HOUR + 20_000, "click", 2);
+    await hitAt(account, message.id, sentAt + 3 * HOUR + 20_000 + LINK_PAIR_MS + 500, "click", 3);
     expect(await labelsOf(message.id)).toEqual(["scanner", "scanner", "human", "human", "human"]);
   });
 
   it("labels a reader's two links opened in new tabs a second apart as theirs: after an open soon after sending, or hours later with no open", async () => {
     const account = await createAccount();
     const links = [0, 1, 2].map((index) => ({ index, url: `https://example.com/${index}` }));
-    const sentAt = Date.now() - 6 * 3_600_000;
+    const sentAt = Date.now() - 6 * HOUR;
     // On a call: opens two minutes after the send, then opens links 0 and 1 in tabs, 800 ms apart.
     const onCall = await sentMessage(account, { links, sentAt: new Date(sentAt).toISOString() });
     await hitAt(account, onCall.id, sentAt + 120_000, "open");
@@ -434,8 +435,8 @@ describe("labels from the message's context", () => {
     expect(await labelsOf(onCall.id)).toEqual(["human", "human", "human"]);
     // Images blocked (no open), hours later: the same two quick clicks.
     const blocked = await sentMessage(account, { links, sentAt: new Date(sentAt).toISOString() });
-    await hitAt(account, blocked.id, sentAt + 4 * 3_600_000, "click", 0);
-    await hitAt(account, blocked.id, sentAt + 4 * 3_600_000 + 800, "click", 1);
+    await hitAt(account, blocked.id, sentAt + 4 * HOUR, "click", 0);
+    await hitAt(account, blocked.id, sentAt + 4 * HOUR + 800, "click", 1);
     expect(await labelsOf(blocked.id)).toEqual(["human", "human"]);
   });
 
@@ -493,7 +494,7 @@ describe("labels from the message's context", () => {
     // Relabelling around a hit reads the opens before its margins as stored; the whole message's, as labelled anew.
     const account = await createAccount();
     const links = [0, 1, 2].map((index) => ({ index, url: `https://example.com/${index}` }));
-    const sentAt = Date.now() - 3_600_000;
+    const sentAt = Date.now() - HOUR;
     const { id, ...sent } = await sentMessage(account, { links, sentAt: new Date(sentAt).toISOString() });
     // Defender's sandbox opens it and follows link 0 on delivery; minutes later two of the three links are followed
     // 600 ms apart from another network.
@@ -673,7 +674,7 @@ describe("labels from the message's context", () => {
     const account = await createAccount();
     const sentAt = Date.now() - 10 * DAY;
     const { id, ...sent } = await sentMessage(account, { sentAt: new Date(sentAt).toISOString() });
-    const viewedAt = sentAt + 3_600_000;
+    const viewedAt = sentAt + HOUR;
     await recordSenderViews(env.DB, [{ messageId: id, ipHash: null }], viewedAt);
     await hitAt(account, id, viewedAt + 5_000);
     await hitAt(account, id, viewedAt + 2 * SENDER_WINDOW_MS);
@@ -690,7 +691,7 @@ describe("labels from the message's context", () => {
   it("keeps a sandbox's open a scanner's once its address hash is cleared, when the registration comes again days later", async () => {
     const account = await createAccount();
     // Within the day before the purge's cutoff, which it reads whatever ran before.
-    const sentAt = Date.now() - SENDER_VIEW_RETENTION_MS - 3_600_000;
+    const sentAt = Date.now() - SENDER_VIEW_RETENTION_MS - HOUR;
     const links = [{ index: 0, url: "https://example.com/" }];
     const { id, ...sent } = await sentMessage(account, { links, sentAt: new Date(sentAt).toISOString() });
     await hitFrom(account, id, DEFENDER_SANDBOX, sentAt + 20_000);

@@ -11,7 +11,17 @@ import { keyStoredMailboxes } from "../src/db/mailboxes";
 import { purgeExpiredEvents, SENDER_VIEW_RETENTION_MS } from "../src/db/retention";
 import { coveredEventsSql } from "../src/db/signals";
 import { fingerprintsToFind, removedFingerprints } from "../src/recipient-fingerprint";
-import { createAccount, keyedHashesDuring, migratedUpTo, registration, sentMessage, storedEvents, type TestAccount } from "./helpers";
+import {
+  createAccount,
+  HOUR,
+  keyedHashesDuring,
+  MINUTE,
+  migratedUpTo,
+  registration,
+  sentMessage,
+  storedEvents,
+  type TestAccount,
+} from "./helpers";
 import { deleteContactBefore0017, deleteContactBefore0023, hitNow, optOut, ownLocalPart, pause } from "./opt-out-helpers";
 
 async function optedOut(account: TestAccount, emails: string[]): Promise<boolean[]> {
@@ -334,7 +344,7 @@ describe("an opt-out reaches every spelling of an international address", () => 
     const viaA = await sentMessage(a, { recipients: [{ email: `${jorg}@münchen.de` }] });
     // As the worker wrote it then: no mailbox_key, so migration 0017's key over the Unicode domain.
     await env.DB.prepare("INSERT INTO opt_outs (account_id, email, message_id, created_at) VALUES (?, ?, ?, ?)")
-      .bind(a.accountId, `${jorg}@münchen.de`, viaA.id, Date.now() - 60_000)
+      .bind(a.accountId, `${jorg}@münchen.de`, viaA.id, Date.now() - MINUTE)
       .run();
     const inB = await sentMessage(b, { recipients: [{ email: `${jorg}@xn--mnchen-3ya.de` }] });
     expect(await hitNow(b, inB.id)).toBe(0);
@@ -354,7 +364,7 @@ describe("an opt-out reaches every spelling of an international address", () => 
         a.accountId,
         `${jorg}@münchen.de`,
         viaA.id,
-        Date.now() - 3_600_000,
+        Date.now() - HOUR,
       ),
       // And B's recipient row as 0023 found it.
       env.DB.prepare("UPDATE message_recipients SET mailbox_key = NULL WHERE message_id = ?").bind(inB.id),
@@ -394,7 +404,7 @@ describe("the hourly purge", () => {
     await sentMessage(a, { recipients: [{ email: `gone${local}@wingtip.example` }, { email: "stays@wingtip.example" }] });
     expect((await a.json("DELETE", `/api/contacts/gone${local}%40wingtip.example`)).status).toBe(204);
     expect((await optOut(await mintTrackingId(a.key), `held${local}@wingtip.example`)).status).toBe(200);
-    const now = Date.now() + 25 * 3_600_000;
+    const now = Date.now() + 25 * HOUR;
     // The settling fails as a run past the CPU limit would.
     const sign = vi.spyOn(crypto.subtle, "sign").mockRejectedValue(new Error("exceeded CPU"));
     try {

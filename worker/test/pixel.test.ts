@@ -5,7 +5,19 @@ import { app } from "../src/app";
 import { PIXEL_GIF } from "../src/http";
 import worker from "../src/index";
 import { FlakyD1, unreachableD1, watchedQueue } from "./faults";
-import { BASE, CHROME_UA, call, createAccount, openPixel, respelled, sentMessage, storedEvents, waitForEvents, within } from "./helpers";
+import {
+  BASE,
+  CHROME_UA,
+  call,
+  createAccount,
+  MINUTE,
+  openPixel,
+  respelled,
+  sentMessage,
+  storedEvents,
+  waitForEvents,
+  within,
+} from "./helpers";
 
 async function expectPixel(response: Response) {
   expect(response.status).toBe(200);
@@ -212,7 +224,7 @@ describe("GET /o/<id>.gif", () => {
     const res = await account.json<{ openCount: number }>("PUT", `/api/messages/${id}`, {
       subject: "Late registration",
       recipients: [{ email: "x@example.com" }],
-      sentAt: new Date(Date.now() - 60_000).toISOString(),
+      sentAt: new Date(Date.now() - MINUTE).toISOString(),
       threadId: "thread-late",
     });
     expect(res.status).toBe(200);

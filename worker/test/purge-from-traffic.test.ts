@@ -420,7 +420,7 @@ describe("the retention purge without its Cron Trigger", () => {
 
   it("clears a backlog bigger than one run over the next batches, minutes apart, each invocation within the free plan's D1 queries", async () => {
     // 100 emails, so that a full batch of 100 hits makes the consumer's most queries.
-    const account = await accountWithExpiredOpens(100, 60_000);
+    const account = await accountWithExpiredOpens(100, MINUTE);
     await lastRunAgo(PURGE_OVERDUE_AFTER_MS + MINUTE);
     const left: number[] = [];
     const queries: number[] = [];

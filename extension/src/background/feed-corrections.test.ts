@@ -3,6 +3,7 @@
 // given again or updated in place, and the corrections' cursor kept across restarts.
 import { describe, expect, it } from "vitest";
 import type { FeedCorrection, FeedEvent } from "../../../shared/api";
+import { DAY, MINUTE } from "../../../test/durations";
 import { event, feed, NOW, poller, storedFeed } from "./feed.test-support";
 import { applyCorrections, MAX_SEPARATE_NOTES, type Withdrawal } from "./feed-corrections";
 import { dayKey, MAX_COUNTED_PAST, NEWS_WINDOW_MS, type Note } from "./feed-state";
@@ -91,7 +92,7 @@ describe("corrections from the feed", () => {
     expect(summary.title).toBe("4 emails opened");
 
     corrections.push(corrected(opens[0] as FeedEvent, "scanner", "1"));
-    clock += 60_000;
+    clock += MINUTE;
     await start().instance.poll();
     expect(withdrawn).toEqual([]);
     expect(updated).toEqual([
@@ -105,7 +106,7 @@ describe("corrections from the feed", () => {
     ]);
 
     corrections.push(...opens.slice(1).map((open, i) => corrected(open, "scanner", String(2 + i))));
-    clock += 60_000;
+    clock += MINUTE;
     updated.length = 0;
     await start().instance.poll();
     expect(updated).toEqual([]);
@@ -115,7 +116,7 @@ describe("corrections from the feed", () => {
 
   it("corrects the totals of an event past the kept activity by how the extension counted it, once, never below 0", () => {
     const options = { muted: false, now: NOW };
-    const yesterday = new Date(NOW - 86_400_000).toISOString();
+    const yesterday = new Date(NOW - DAY).toISOString();
     // Read late (the browser closed for hours): the open was already a reader's, its email registered, and counted;
     // the click already a scanner's, not counted; the tracker's judgement of how its feed released them may differ.
     const open = event({ messageId: "old", label: "human", at: yesterday });
@@ -124,7 +125,7 @@ describe("corrections from the feed", () => {
     const newer = Array.from({ length: MAX_ACTIVITY }, () => event({ messageId: "busy", label: "sender", counted: false }));
     const { state } = applyEvents(emptyFeedState("acct"), [open, click, unregistered, ...newer], options);
     expect(state.activity.some((a) => [open.cursor, click.cursor].includes(a.cursor))).toBe(false);
-    const day = dayKey(NOW - 86_400_000);
+    const day = dayKey(NOW - DAY);
     expect(state.countedByCursor).toEqual({ [open.cursor]: { counted: true, day }, [click.cursor]: { counted: false, day } });
     expect(state.days[day]).toEqual({ opens: 1, clicks: 0 });
     const toScanner = applyCorrections(state, [corrected(open, "scanner", "1"), corrected(click, "human", "2")], options);
@@ -197,7 +198,7 @@ describe("corrections from the feed", () => {
       event({ messageId, label: "scanner", counted: false, notify: false, at: new Date(at).toISOString() });
     const notifiedBefore = scanned("opened-before");
     const muted = scanned("muted");
-    const old = scanned("old", NOW - NEWS_WINDOW_MS - 60_000);
+    const old = scanned("old", NOW - NEWS_WINDOW_MS - MINUTE);
     const { state } = applyEvents(emptyFeedState("acct"), [event({ messageId: "opened-before" }), notifiedBefore, muted, old], {
       muted: false,
       now: NOW,
@@ -296,7 +297,7 @@ describe("corrections from the feed", () => {
     // The tracker corrects the open: a scanner's (the sandbox's click came late).
     corrections.push(corrected(open, "scanner", "7"));
     first.news.length = 0;
-    clock += 60_000;
+    clock += MINUTE;
     expect(await first.instance.poll()).toBe(0);
     expect(withdrawn).toEqual(["open:sandboxed"]);
     const state = await storedFeed(area);
@@ -306,7 +307,7 @@ describe("corrections from the feed", () => {
     expect(first.news).toEqual([["16f4aa"]]);
 
     // Restarted: asks from the stored corrections' cursor, and nothing is applied or withdrawn again.
-    clock += 60_000;
+    clock += MINUTE;
     const restarted = start();
     expect(await restarted.instance.poll()).toBe(0);
     expect(source.asked.at(-1)).toBe("7");

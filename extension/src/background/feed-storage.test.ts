@@ -4,6 +4,7 @@
 // came between read again.
 import { describe, expect, it } from "vitest";
 import type { FeedEvent } from "../../../shared/api";
+import { DAY, MINUTE } from "../../../test/durations";
 import { event, feed, NOW, poller, storedFeed } from "./feed.test-support";
 import { dayKey, type FeedState, MAX_COUNTED_PAST, MAX_NOTIFIED, notificationKey, storedNotificationKey } from "./feed-state";
 import { chunkKey, chunksOf, FEED_KEY, type FeedArea, feedWrite, LAYOUT_VERSION, readStoredFeed } from "./feed-storage";
@@ -50,14 +51,14 @@ function fullState(): { state: FeedState; next: number } {
     }),
   );
   const state: FeedState = {
-    ...applyEvents(emptyFeedState(ACCOUNT, NOW - 90 * 86_400_000), activityEvents, { muted: true, now: NOW }).state,
+    ...applyEvents(emptyFeedState(ACCOUNT, NOW - 90 * DAY), activityEvents, { muted: true, now: NOW }).state,
     cursor: String(MAX_COUNTED_PAST + MAX_ACTIVITY),
     correctionsCursor: "0",
     notified: Array.from({ length: MAX_NOTIFIED }, (_, i) => storedNotificationKey(`open:${trackingId(i)}`)),
     countedByCursor: Object.fromEntries(
-      Array.from({ length: MAX_COUNTED_PAST }, (_, i) => [String(i + 1), { counted: i % 3 > 0, day: dayKey(NOW - 86_400_000) }]),
+      Array.from({ length: MAX_COUNTED_PAST }, (_, i) => [String(i + 1), { counted: i % 3 > 0, day: dayKey(NOW - DAY) }]),
     ),
-    days: Object.fromEntries(Array.from({ length: 35 }, (_, i) => [dayKey(NOW - i * 86_400_000), { opens: 40, clicks: 9 }])),
+    days: Object.fromEntries(Array.from({ length: 35 }, (_, i) => [dayKey(NOW - i * DAY), { opens: 40, clicks: 9 }])),
   };
   return { state, next: MAX_COUNTED_PAST + MAX_ACTIVITY + 1 };
 }
@@ -227,7 +228,7 @@ describe("the feed state kept in parts", () => {
     const { instance } = poller(area, [], { source, now: () => clock });
     const poll = async (messageId: string) => {
       opens.push(event({ messageId }));
-      clock += 60_000;
+      clock += MINUTE;
       await instance.poll();
     };
     for (let i = 0; i < 30; i++) await poll(`m${i}`);

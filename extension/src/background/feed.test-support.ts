@@ -2,6 +2,7 @@
 // worker/src/db/events.ts answers it, and a poller over an in-memory storage area standing in for
 // browser.storage.local.
 import type { FeedEvent, MessageDetail } from "../../../shared/api";
+import { MINUTE } from "../../../test/durations";
 import type { Withdrawal } from "./feed-corrections";
 import type { FeedState, Note } from "./feed-state";
 import type { FeedArea } from "./feed-storage";
@@ -49,7 +50,7 @@ export function feed(events: FeedEvent[], nextAt: string | null = null, held = n
         events: prefix,
         ahead,
         cursor: prefix.at(-1)?.cursor ?? after,
-        nextAt: held.size > 0 ? new Date(NOW + 60_000).toISOString() : nextAt,
+        nextAt: held.size > 0 ? new Date(NOW + MINUTE).toISOString() : nextAt,
       };
     },
   };

@@ -11,10 +11,20 @@ import type { MessageDetail } from "../../../shared/api";
 import { DAY } from "../../../test/durations";
 import { detailOf } from "../message-detail.test-support";
 import { inTimeZone } from "../time-zone.test-support";
-import { remindersFull } from "../words";
+import { remindersFull, remindersFullOfRecipients } from "../words";
 import { TrackerError } from "./api";
 import type { Credentials } from "./credentials";
-import { daysAfter, followUpDays, MAX_REMINDERS, REMINDERS_KEY, type Reminder, Reminders, reminderNote } from "./follow-ups";
+import {
+  daysAfter,
+  followUpDays,
+  MAX_REMINDERS,
+  REMINDERS_KEY,
+  REMINDERS_MAX_BYTES,
+  type Reminder,
+  Reminders,
+  reminderNote,
+  storedBytes,
+} from "./follow-ups";
 import { memoryArea } from "./memory-area";
 
 const CREDENTIALS: Credentials = {
@@ -203,6 +213,41 @@ describe("follow-up reminders", () => {
     await t.reminders.set("one-more", 3);
     expect((await t.reminders.all()).map((r) => r.trackingId)).toContain("one-more");
     expect(await t.reminders.all()).toHaveLength(MAX_REMINDERS);
+  });
+
+  it("past its bound in bytes (emails with many recipients) a new reminder is refused in words, and none that waits is pushed out", async () => {
+    const t = setup();
+    // Reminders of emails to 200 recipients each, as describe keeps them, up to 50 bytes short of the bound: fewer
+    // than MAX_REMINDERS, and no room for one more.
+    const recipients = Array.from({ length: 200 }, (_, i) => `buyer${i}@prospect-company.example`);
+    const described = (i: number, subject = "Q4 pricing"): Reminder => ({
+      trackingId: `m${i}`,
+      days: 3,
+      setAt: 0,
+      dueAt: 3 * DAY,
+      subject,
+      recipients,
+      addresses: recipients,
+    });
+    const count = Math.floor(REMINDERS_MAX_BYTES / storedBytes(described(100)));
+    const waiting = Array.from({ length: count }, (_, i) => described(i));
+    const short = REMINDERS_MAX_BYTES - storedBytes({ [REMINDERS_KEY]: waiting });
+    waiting[0] = described(0, `Q4 pricing${" ".repeat(short - 50)}`);
+    await t.area.set({ [REMINDERS_KEY]: waiting });
+    expect(storedBytes({ [REMINDERS_KEY]: waiting })).toBe(REMINDERS_MAX_BYTES - 50);
+    expect(count).toBeLessThan(MAX_REMINDERS);
+
+    await expect(t.reminders.set("one-more", 3)).rejects.toThrow(remindersFullOfRecipients(count));
+    expect((await t.reminders.all()).map((r) => r.trackingId)).toEqual(waiting.map((r) => r.trackingId));
+    // One that waits can still be changed, and one cancelled makes room.
+    expect((await t.reminders.set("m0", 5)).days).toBe(5);
+    await t.reminders.cancel(["m1"]);
+    await t.reminders.set("one-more", 3);
+    expect((await t.reminders.all()).map((r) => r.trackingId)).toContain("one-more");
+  });
+
+  it("measures a reminder as storage counts it: its JSON in UTF-8 bytes", () => {
+    expect(storedBytes({ subject: "Café" })).toBe('{"subject":"Café"}'.length + 1);
   });
 
   it("uses a campaign's own wait when the options name one", () => {

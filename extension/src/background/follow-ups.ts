@@ -9,7 +9,7 @@ import { DAY_MS } from "../../../shared/durations";
 import { FOLLOW_UPS_MAX } from "../../../shared/limits";
 import { loadOptions, type Options, pickDays } from "../options-store";
 import { serialRunner } from "../serial";
-import { counted, midSentence, noOpenWords, remindersFull, subjectShown } from "../words";
+import { counted, midSentence, noOpenWords, remindersFull, remindersFullOfRecipients, subjectShown } from "../words";
 import { TrackerError } from "./api";
 import type { Credentials, TrackerAccess } from "./credentials";
 import { type DeletedContact, withoutContact } from "./deleted-contact";
@@ -30,9 +30,24 @@ export const CLOCK_SKEW_KEY = "clockSkewMs";
  * would be a reminder that silently never comes. A rep on a large campaign learns it when ticking the box, and the
  * dashboard's list, where each can be cancelled, says the same. A typical reminder (a subject, one to three
  * recipients) takes about 300 bytes: 500 of them about 150 kB of the 10 MB chrome.storage.local gives without
- * unlimitedStorage (developer.chrome.com/docs/extensions/reference/api/storage, read 2026-12).
+ * unlimitedStorage (developer.chrome.com/docs/extensions/reference/api/storage, read 2026-12). Emails with many
+ * recipients take far more (about 60 bytes a recipient, for its name and address): REMINDERS_MAX_BYTES bounds that.
  */
 export const MAX_REMINDERS = 500;
+/**
+ * At most this many bytes of reminders, as storage counts them: past it a new reminder is refused in words, as past
+ * MAX_REMINDERS, and none that waits is pushed out. chrome.storage.local holds 10 MB without unlimitedStorage,
+ * "measured by the JSON stringification of every value plus every key's length", and a write that would pass it fails
+ * (developer.chrome.com/docs/extensions/reference/api/storage, QUOTA_BYTES, read 2026-12); Firefox applies its
+ * IndexedDB limits to storage.local (developer.mozilla.org/docs/Mozilla/Add-ons/WebExtensions/API/storage/local, read
+ * 2026-12). Reminders take a fifth of it: the outbox, the feed and the options share the rest, and a reminder's email
+ * is described only once it is sent (describe), so a few set before the bound was reached may still grow past it.
+ * Measured (2026-12-07): a reminder of an email to 60 recipients takes about 3.9 kB, so 500 of them 2 MB; to 500
+ * recipients, 32 kB, so 500 of them 16 MB, past the quota.
+ */
+export const REMINDERS_MAX_BYTES = 2_000_000;
+/** The bytes `value` takes in storage: its JSON, in UTF-8, as Chrome counts it (see REMINDERS_MAX_BYTES). */
+export const storedBytes = (value: unknown): number => new TextEncoder().encode(JSON.stringify(value)).length;
 /** A reminder whose email the tracker never heard of this long after it was due was never sent: dropped. */
 const UNSENT_GRACE_MS = 7 * DAY_MS;
 
@@ -114,7 +129,7 @@ export class Reminders {
 
   /**
    * Sets (or replaces) the reminder of one email; a replaced one's description is kept. Throws, in words, for a new
-   * one while MAX_REMINDERS wait.
+   * one while MAX_REMINDERS wait, or when it would take the reminders past REMINDERS_MAX_BYTES.
    */
   set(trackingId: string, days: number): Promise<Reminder> {
     return this.serial(async () => {
@@ -131,7 +146,11 @@ export class Reminders {
           ? { subject: previous.subject, recipients: previous.recipients ?? [], addresses: previous.addresses }
           : {}),
       };
-      await this.write([...all.filter((r) => r.trackingId !== trackingId), reminder]);
+      const kept = [...all.filter((r) => r.trackingId !== trackingId), reminder];
+      if (!previous && storedBytes({ [REMINDERS_KEY]: kept }) > REMINDERS_MAX_BYTES) {
+        throw new Error(remindersFullOfRecipients(all.length));
+      }
+      await this.write(kept);
       return reminder;
     });
   }

@@ -1,6 +1,7 @@
 // The background's message handlers with the browser and the tracker stood in for: what the rep's actions leave
 // behind in extension storage.
 import { expect, it, vi } from "vitest";
+import { DAY, MINUTE } from "../../../test/durations";
 
 /** browser.storage.local: the options and the rest. */
 const stored = vi.hoisted(() => ({}) as Record<string, unknown>);
@@ -290,7 +291,7 @@ it("the follow-up list sends each campaign's wait to apply before the limit, and
   const { pages } = background();
   stored.options = { trackerUrl: "https://t.example", version: 2, followUpDays: 3, followUpDaysByCampaign: { Webinar: 7, Q4: 2, Same: 3 } };
   const fromDashboard = { id: "ext", url: "chrome-extension://ext/extension/src/dashboard/index.html#follow-ups" };
-  const sentAt = new Date(Date.now() - 10 * 86_400_000).toISOString();
+  const sentAt = new Date(Date.now() - 10 * DAY).toISOString();
   const emails = (n: number) =>
     Array.from({ length: n }, (_, i) => ({ id: `m${i}`, threadId: null, sentAt, campaign: null, engagement: "none", recipients: [] }));
   const list = async (body: { messages: unknown[]; total?: number | null }) => {
@@ -1057,7 +1058,7 @@ it("an email back in a compose before its scheduled time is a cancelled schedule
   const fromGmail = { id: "ext", url: "https://mail.google.com/mail/u/0/#drafts" };
   const reopened = (id: string) => gmail.scheduledSendReopened.run({ trackingId: id }, fromGmail);
   const [registered, waiting, sentAlready, unknown] = [await trackingId(), await trackingId(), await trackingId(), await trackingId()];
-  const tomorrow = new Date(Date.now() + 86_400_000).toISOString();
+  const tomorrow = new Date(Date.now() + DAY).toISOString();
   // Registered on the tracker, scheduled for tomorrow, with a reminder set in its compose.
   trackerEmails[registered] = detailOf(registered, { subject: "Proposal", sentAt: tomorrow });
   await reminders.set(registered, 3);
@@ -1065,11 +1066,11 @@ it("an email back in a compose before its scheduled time is a cancelled schedule
   await vi.waitFor(() => expect(delivered).toContainEqual({ trackingId: registered, withdraw: true }));
   expect(await reminders.all()).toEqual([]);
   // Still in the outbox (the tracker unreachable since): its registration becomes the withdrawal, and never goes out.
-  await outbox.put(waiting, { subject: "Pricing", recipients: [], sentAt: tomorrow }, Date.now() + 60_000);
+  await outbox.put(waiting, { subject: "Pricing", recipients: [], sentAt: tomorrow }, Date.now() + MINUTE);
   expect(await reopened(waiting)).toEqual({ cancelled: { subject: "Pricing", reminderDays: null } });
   expect(await outbox.put(waiting, { subject: "Pricing", recipients: [], sentAt: tomorrow })).toBe(false);
   // Its time passed: it went out, and a compose holding it (an Undo's, a copy) takes nothing back.
-  trackerEmails[sentAlready] = detailOf(sentAlready, { sentAt: new Date(Date.now() - 60_000).toISOString() });
+  trackerEmails[sentAlready] = detailOf(sentAlready, { sentAt: new Date(Date.now() - MINUTE).toISOString() });
   await reminders.set(sentAlready, 2);
   expect(await reopened(sentAlready)).toEqual({ cancelled: null });
   expect((await reminders.all()).map((r) => r.trackingId)).toEqual([sentAlready]);

@@ -3,6 +3,7 @@
 // and sender events never do, and a mute records without notifying.
 import { describe, expect, it } from "vitest";
 import { type MessageDetail, UNREGISTERED_HOLD_MS } from "../../../shared/api";
+import { MINUTE } from "../../../test/durations";
 import { detailOf } from "../message-detail.test-support";
 import { inTimeZone } from "../time-zone.test-support";
 import { event, feed, NOW, poller, storedFeed } from "./feed.test-support";
@@ -204,7 +205,7 @@ describe("notifications from the events feed", () => {
     let clock = NOW;
     const { instance, shown } = poller(area, events, { source, now: () => clock });
     await instance.poll();
-    clock += 60_000;
+    clock += MINUTE;
     events.push(event({ cursor: "3", messageId: "c" }));
     // The rep deletes two emails' data in a row (two conversation panels): two forgets at once.
     await Promise.all([instance.forget("a"), instance.forget("b")]);
@@ -212,7 +213,7 @@ describe("notifications from the events feed", () => {
     expect((await storedFeed(area)).activity.map((a) => a.messageId)).toEqual(["c"]);
     // A deletion while a poll runs: taken out by that poll or by one after it, never beside it.
     events.push(event({ cursor: "4", messageId: "d" }));
-    clock += 60_000;
+    clock += MINUTE;
     await Promise.all([instance.poll(), instance.forget("c")]);
     expect(shown.map((n) => n.messageId)).toEqual(["a", "b", "c", "d"]);
     expect((await storedFeed(area)).activity.map((a) => a.messageId)).toEqual(["d"]);
@@ -250,7 +251,7 @@ describe("notifications from the events feed", () => {
     const first = poller(area, events, { now: () => now });
     expect(await first.instance.poll()).toBe(1000);
     expect(first.shown).toEqual([]);
-    now += 60_000;
+    now += MINUTE;
     events.push(event({ messageId: "fresh", at: new Date(now).toISOString() }));
     expect(await first.instance.poll()).toBe(51);
     expect(first.shown.map((n) => n.key)).toEqual(["open:fresh"]);
@@ -354,7 +355,7 @@ describe("many notifications at once", () => {
     // Every event is in the activity, and each counts as notified: the next poll brings only what is new.
     expect((await storedFeed(area)).activity).toHaveLength(12);
     events.push(event({ messageId: "m10", subject: "Follow-up" }));
-    const next = poller(area, events, { source, now: () => NOW + 60_000 });
+    const next = poller(area, events, { source, now: () => NOW + MINUTE });
     await next.instance.poll();
     expect(next.shown.map((n) => n.title)).toEqual(["Opened: Follow-up"]);
   });
@@ -395,14 +396,14 @@ describe("events the tracker still holds", () => {
     expect(summarize(await stored(), NOW).today.opens).toBe(1);
 
     // The next poll (the minute alarm): the same answer, nothing new.
-    now += 60_000;
+    now += MINUTE;
     expect(await instance.poll()).toBe(0);
     expect(shown).toHaveLength(1);
     expect((await stored()).activity).toHaveLength(1);
 
     // The held one is released (its email stayed unregistered: notify false); both come in `events`.
     held.clear();
-    now += 60_000;
+    now += MINUTE;
     expect(await instance.poll()).toBe(1);
     expect(shown).toHaveLength(1);
     expect(await stored()).toMatchObject({ cursor: real.cursor, ahead: [] });
@@ -455,8 +456,8 @@ describe("events the tracker still holds", () => {
 });
 
 describe("a registration that reached the tracker after the feed released its hits", () => {
-  const sentAt = NOW - 20 * 60_000;
-  const openedAt = sentAt + 60_000;
+  const sentAt = NOW - 20 * MINUTE;
+  const openedAt = sentAt + MINUTE;
   /** The feed's release of the open 5 min after it, its email not registered then: counted and notified for nothing. */
   const released = () => event({ cursor: "1", label: "human", counted: false, notify: false, at: new Date(openedAt).toISOString() });
   /** The email's detail once registered: the open, and a click on its one link, both before the registration. */
@@ -521,7 +522,7 @@ describe("a registration that reached the tracker after the feed released its hi
     // Clicked 4 minutes before the registration: the feed held it for the registration, and notifies it itself.
     const { instance, shown } = poller(area, [], {
       now: () => registeredAt,
-      detail: async () => registeredDetail(registeredAt - 4 * 60_000),
+      detail: async () => registeredDetail(registeredAt - 4 * MINUTE),
     });
     await instance.registered("m1", sentAt, { openCount: 1, clickCount: 1 });
     expect(shown.map((n) => n.key)).toEqual(["open:m1"]);

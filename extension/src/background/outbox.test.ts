@@ -1,5 +1,6 @@
 // The outbox's rules with an in-memory storage area standing in for browser.storage.local (same two calls).
 import { describe, expect, it, vi } from "vitest";
+import { HOUR, MINUTE } from "../../../test/durations";
 import { TOKEN_REFUSED } from "../words";
 import { trackerApi } from "./api";
 import type { Credentials } from "./credentials";
@@ -99,7 +100,7 @@ function unanswered() {
           request,
           state: "pending",
           attempts: 1,
-          createdAt: now - 3_600_000 + i,
+          createdAt: now - HOUR + i,
           nextAttemptAt: now,
           lastError: "cannot reach the tracker",
           lastStatus: null,
@@ -189,7 +190,7 @@ describe("outbox", () => {
     }
     // Its backoff now long; then the held one, put in Gmail's undo period.
     await outbox.flush();
-    await outbox.put("held", request, now + 60_000);
+    await outbox.put("held", request, now + MINUTE);
     answers.waiting = "delivered";
     attempted.length = 0;
     await outbox.hurry();
@@ -637,7 +638,7 @@ describe("outbox", () => {
       const flush = t.outbox.flush();
       await nextTask();
       expect(t.waiting()).toEqual(["register old0"]);
-      expect(t.scheduled).toEqual([t.now() + 60_000]);
+      expect(t.scheduled).toEqual([t.now() + MINUTE]);
       t.answer(null, TIMED_OUT);
       await flush;
       expect(t.scheduled.at(-1)).toBe(t.now() + backoffMs(2));

@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { stableMessageId } from "../../../shared/gmail-message-id";
+import { MINUTE } from "../../../test/durations";
 import { bounceOfNotice } from "../background/signals";
 import { installAccountAddress } from "../page-world/account-address";
 import { ACCOUNT_ATTRIBUTE } from "../page-world/events";
@@ -553,7 +554,7 @@ describe("Gmail's answer to a thread list (rows may carry no message id)", () =>
   const ME = { id: idAt(AT_9, 1), from: "me@example.com", name: "Me", sent: true };
   const CAROL = { id: idAt(AT_10_15, 2), from: "carol@prospect.example", name: "Carol" };
   const DAEMON = { id: idAt(AT_10_15, 3), from: "mailer-daemon@googlemail.com", name: "Mail Delivery Subsystem" };
-  const later = (m: typeof CAROL, low: number) => ({ ...m, id: idAt(new Date(AT_10_15.getTime() + low * 60_000), low) });
+  const later = (m: typeof CAROL, low: number) => ({ ...m, id: idAt(new Date(AT_10_15.getTime() + low * MINUTE), low) });
   const read = (threads: Parameters<typeof gmailListAnswer>[0], own = OWN) =>
     readListedThreads(parseThreadList(parseGmailJson(gmailListAnswer(threads))), own, NOW);
 
@@ -694,7 +695,7 @@ describe("ids and dates", () => {
     reply(`msg-f:${BigInt(`0x${idAt(AT_10_15, 0xabc)}`)}`, russian);
     expect(at()).toBe(AT_10_15.toISOString());
     // An id from after now (this computer's clock is slow): now.
-    reply(`msg-f:${BigInt(`0x${idAt(new Date(NOW.getTime() + 60_000), 1)}`)}`, "Sat, Nov 22, 2026, 12:01 PM");
+    reply(`msg-f:${BigInt(`0x${idAt(new Date(NOW.getTime() + MINUTE), 1)}`)}`, "Sat, Nov 22, 2026, 12:01 PM");
     expect(at()).toBe(NOW.toISOString());
     // An id that holds no time since Gmail began: the title, then now.
     reply("msg-f:4096", "Sat, Nov 22, 2026, 10:15 AM");

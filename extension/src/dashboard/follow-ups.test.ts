@@ -60,7 +60,8 @@ afterEach(() => {
 });
 
 it("each reminder has a Cancel that asks the background to drop it; one past its time reads overdue, not a notification in the past", async () => {
-  vi.useFakeTimers({ now: NOW, toFake: ["Date"] });
+  // Date alone, set without fake timers: vi.waitFor moves faked timers (Date with them) on at each check.
+  vi.setSystemTime(NOW);
   background.reminders = [reminder("waiting", "Proposal", NOW + 2 * DAY), reminder("late", "Contract draft", NOW - 3 * HOUR)];
   await act(() => render(h(FollowUps, {}), root));
   await vi.waitFor(() => expect(items()).toHaveLength(2));
@@ -87,7 +88,7 @@ it("each reminder has a Cancel that asks the background to drop it; one past its
 });
 
 it("while as many reminders wait as the background keeps, the list says a new one is not kept, until one is cancelled", async () => {
-  vi.useFakeTimers({ now: NOW, toFake: ["Date"] });
+  vi.setSystemTime(NOW);
   background.reminderLimit = 2;
   background.reminders = [reminder("a", "Proposal", NOW + 2 * DAY), reminder("b", "Contract draft", NOW + 3 * DAY)];
   await act(() => render(h(FollowUps, {}), root));

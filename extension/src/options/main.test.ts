@@ -151,21 +151,28 @@ const click = async (selector: string) => {
 };
 
 /**
- * The page's poll of the connection (its setInterval, the page's only one), made now: faked from the start, so that a
- * test waits on the poll's answer, not on its period.
+ * The page's poll of the connection (its setInterval, the page's only one), made now: its timer is held from the start,
+ * so that a test waits on the poll's answer, not on its period. Held, not faked: vi.waitFor moves faked timers on by
+ * its interval at every check (vitest 5.1.1, waitFor's checkCallback), which fired the poll whenever a test's waits
+ * added up to its period.
  */
-const poll = () => vi.advanceTimersToNextTimer();
+const polls: (() => void)[] = [];
+const poll = () => {
+  for (const run of polls) run();
+};
 
 beforeAll(async () => {
-  vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
+  vi.spyOn(globalThis, "setInterval").mockImplementation(((run: () => void) => polls.push(run)) as typeof setInterval);
+  vi.spyOn(globalThis, "clearInterval").mockImplementation(() => undefined);
   background.connection = CONNECTED;
   document.body.innerHTML = '<div id="app"></div>';
   await import("./main");
   await vi.waitFor(() => expect($("[data-testid=connection]")?.textContent).toContain("abcdefghijklmnop"));
+  expect(polls).toHaveLength(1);
 });
 
 afterAll(() => {
-  vi.useRealTimers();
+  vi.restoreAllMocks();
 });
 
 beforeEach(() => {

@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { HOUR } from "../../../test/durations";
 import { fromObjectForm } from "./sync-answer.test-support";
 import {
   answeredSends,
@@ -160,14 +161,14 @@ describe("Gmail /sync parsing (real captures, 2022-09)", () => {
     const message = (request as any)[1][0][0][1][1][13][0];
     const now = 1_800_000_000_000;
     message[10] = ["^all", "^scheduled", "^f_bt", "^f_btns", "^f_cl", "^i", "^u"];
-    message[6] = now + 3_600_000;
+    message[6] = now + HOUR;
     message[3] = [[1, "Cc.Person@Example.com", "Cc"]];
     message[4] = [
       [1, "bcc@example.com"],
       [1, "not an address"],
     ];
     const [sent] = answeredSends(request, load("2022-09-09-cvOnSend_response.json"), now).tracked;
-    expect(sent).toMatchObject({ scheduled: true, scheduledAt: now + 3_600_000, legacyThreadId: "183234ce86ffa010" });
+    expect(sent).toMatchObject({ scheduled: true, scheduledAt: now + HOUR, legacyThreadId: "183234ce86ffa010" });
     expect(sent?.recipients).toEqual([
       { email: "test+1@gmail.com", name: "Test Test" },
       { email: "cc.person@example.com", name: "Cc" },

@@ -4,6 +4,7 @@
 // timer, and stops listening once closed. The clock is the test's: it passes only where the test says.
 import { type ComponentType, h, render } from "preact";
 import { afterEach, beforeEach, expect, it, vi } from "vitest";
+import { MINUTE } from "../../../test/durations";
 import { NO_GMAIL_ACCESS_SENTENCE, NOT_RUNNING_SENTENCE } from "../background/gmail-health";
 import { GmailHealthNotice } from "../popup/gmail-health";
 import { ALLOW_GMAIL_ACCESS, ALLOW_TRACKER_ACCESS } from "../words";
@@ -100,7 +101,7 @@ it.each(pages)(
     const asked = browser.asked;
     expect(asked).toBeGreaterThan(0);
     // Ten minutes open with nothing changed: the browser is not asked again (the popup still reads the tabs' reports).
-    await vi.advanceTimersByTimeAsync(10 * 60_000);
+    await vi.advanceTimersByTimeAsync(10 * MINUTE);
     expect(browser.asked).toBe(asked);
 
     // The tracker's site withdrawn in the browser's settings, then Gmail's: shown at once, each in its words.

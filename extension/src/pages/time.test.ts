@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { DAY, HOUR, MINUTE } from "../../../test/durations";
 import { inTimeZone } from "../time-zone.test-support";
 import { relativeTime } from "./time";
 
@@ -8,14 +9,14 @@ const earlier = (ms: number) => new Date(NOW - ms).toISOString();
 describe("times and links for people", () => {
   it("says how long ago, then the date", () => {
     expect(relativeTime(earlier(20_000), NOW)).toBe("just now");
-    expect(relativeTime(earlier(2 * 60_000), NOW)).toBe("2 min ago");
-    expect(relativeTime(earlier(3 * 3_600_000), NOW)).toBe("3 h ago");
+    expect(relativeTime(earlier(2 * MINUTE), NOW)).toBe("2 min ago");
+    expect(relativeTime(earlier(3 * HOUR), NOW)).toBe("3 h ago");
     const dayBefore = new Date(NOW);
     dayBefore.setDate(dayBefore.getDate() - 1);
     expect(relativeTime(dayBefore.toISOString(), NOW)).toBe("yesterday");
-    expect(relativeTime(earlier(4 * 86_400_000), NOW)).toBe("4 days ago");
-    expect(relativeTime(earlier(40 * 86_400_000), NOW)).not.toMatch(/ago/);
-    expect(relativeTime(new Date(NOW + 2 * 86_400_000).toISOString(), NOW)).toBe("in 2 days");
+    expect(relativeTime(earlier(4 * DAY), NOW)).toBe("4 days ago");
+    expect(relativeTime(earlier(40 * DAY), NOW)).not.toMatch(/ago/);
+    expect(relativeTime(new Date(NOW + 2 * DAY).toISOString(), NOW)).toBe("in 2 days");
   });
 
   it("names days by the calendar: an open the evening before yesterday is not yesterday's", () => {
@@ -33,7 +34,7 @@ describe("times and links for people", () => {
     // Europe/London left summer time on 2026-10-25 at 2:00.
     await inTimeZone("Europe/London", () => {
       const lateThatDay = Date.parse("2026-10-25T23:30:00Z");
-      expect(relativeTime(new Date(lateThatDay - 24.5 * 3_600_000).toISOString(), lateThatDay)).toBe("25 h ago");
+      expect(relativeTime(new Date(lateThatDay - 24.5 * HOUR).toISOString(), lateThatDay)).toBe("25 h ago");
     });
   });
 });

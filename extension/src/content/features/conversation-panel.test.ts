@@ -3,6 +3,7 @@
 // `div.ii.gt` > `div.a3s`; simulated, not a capture), with the sender's own pixel already neutralised
 // (`img[data-mt-pixel-id]`, as sender-pixels leaves it).
 import { describe, expect, it, vi } from "vitest";
+import { DAY, MINUTE } from "../../../../test/durations";
 
 vi.hoisted(() => {
   const events = { addListener() {}, removeListener() {} };
@@ -127,11 +128,11 @@ describe("conversation panel", () => {
     const head = (sentAt: string) =>
       renderPanel(document, ID, { ...scheduled, sentAt }, { stop: () => {}, remove: () => {} }).querySelector(".mt-panel-head")
         ?.textContent;
-    const tomorrow = new Date(Date.now() + 86_400_000).toISOString();
+    const tomorrow = new Date(Date.now() + DAY).toISOString();
     expect(head(tomorrow)).toBe(
       `TrackingNo open yetScheduled for ${formatTime(tomorrow)}: if you cancel its send, delete its tracking data`,
     );
-    expect(head(new Date(Date.now() - 60_000).toISOString())).toBe("TrackingNo open yet");
+    expect(head(new Date(Date.now() - MINUTE).toISOString())).toBe("TrackingNo open yet");
   });
 
   it("renders the open count, the timeline with machine and sender opens dimmed and explained, and each link's clicks", () => {

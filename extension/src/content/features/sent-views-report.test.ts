@@ -6,6 +6,7 @@
 // The sender following a tracked link of their own is reported at once, each time, with the link read as Gmail shows
 // it (its href, and the copy in data-saferedirecturl).
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { MINUTE } from "../../../../test/durations";
 
 const callFromGmail = vi.hoisted(() => {
   (globalThis as { chrome?: unknown }).chrome = { runtime: { id: "unit-test" } };
@@ -106,7 +107,7 @@ describe("sent views report", () => {
     expect(callFromGmail).toHaveBeenCalledTimes(1);
     // Ten minutes with the thread open and nothing drawn: no report, so none within the tracker's sender window of
     // a recipient opening the email meanwhile.
-    await vi.advanceTimersByTimeAsync(10 * 60_000);
+    await vi.advanceTimersByTimeAsync(10 * MINUTE);
     expect(callFromGmail).toHaveBeenCalledTimes(1);
     // Gmail drawing it again is a render, and is reported.
     render();
