@@ -80,14 +80,24 @@ interface Sweep {
 }
 
 /**
- * Records that the request of `email`'s opt-out at `since` searched the emails `searched` (migration 0030): its sweep
- * skips them while it is the sweep of that opt-out (the row's time is `since`). For a search whose emails were read in
- * the batch that stored the opt-out, and only once it has ended, in the batch that keeps what it found.
+ * Records that the search of `email`'s opt-out at `since` searched the emails `searched`, as it read them (migration
+ * 0030): its sweep skips them while it is the sweep of that opt-out (the row's time is `since`). Once the search has
+ * ended, after the opt-out is stored (in a later batch, or later in the one that stores it), and only the emails that
+ * hold no fingerprint the search did not see: a contact deleted from one of them after the search read it, and before
+ * the opt-out was stored, did not see the opt-out (db/contacts.ts keeps one it sees on the email), and left a
+ * fingerprint the search missed, so the sweep searches that email again. A contact deleted after this sees the opt-out.
+ * So it holds whenever the search read the emails (in the batch that stores the opt-out, or before it: those held for
+ * an email and recorded together, those the purge records).
  */
-export function ownSearchedStatement(db: D1Database, email: string, since: number, searched: readonly string[]): D1PreparedStatement {
+export function ownSearchedStatement(db: D1Database, email: string, since: number, searched: readonly RemovedEmail[]): D1PreparedStatement {
   return db
-    .prepare("UPDATE opt_out_sweeps SET own_searched = ?1, own_searched_at = ?2 WHERE email = ?3 AND created_at = ?2")
-    .bind(JSON.stringify(searched), since, email);
+    .prepare(
+      `UPDATE opt_out_sweeps SET own_searched_at = ?2, own_searched = (SELECT json_group_array(s.value ->> '$.message_id') FROM json_each(?1) s
+         WHERE NOT EXISTS (SELECT 1 FROM removed_recipients r WHERE r.message_id = s.value ->> '$.message_id'
+           AND r.fingerprint NOT IN (SELECT value FROM json_each(s.value ->> '$.fingerprints'))))
+       WHERE email = ?3 AND created_at = ?2`,
+    )
+    .bind(JSON.stringify(searched.map(({ message_id, fingerprints }) => ({ message_id, fingerprints }))), since, email);
 }
 
 /** An email that lost a recipient, with the fingerprints of the addresses removed from it (a JSON array). */
