@@ -413,8 +413,37 @@ describe("a backlog of opt-outs under a steady arrival of new ones", () => {
     expect(finishedAt.size).toBe(arrived);
     for (const [email, run] of finishedAt) expect(run, email).toBeLessThanOrEqual(bound.get(email) ?? 0);
     // The backlog drains while they still arrive: 30 waiting at first, 3 at most over the last 10 runs of arrivals (none
-    // from run 23 on, 2026-12-07: each new one is then swept in the run after it arrives).
+    // from run 22 on, 2026-12-07, from run 23 before a group's unspent share went to the other: each new one is then
+    // swept in the run after it arrives).
     expect(Math.max(...waitingAfter.slice(ARRIVING_RUNS - 10, ARRIVING_RUNS))).toBeLessThanOrEqual(3);
+  });
+});
+
+describe("a run's share of keyed hashes", () => {
+  // After "a backlog of opt-outs", on the same tracker of its own (the migration test database, every migration).
+  it("is spent whole while an opt-out has emails left: the newest group near its end leaves the rest to the oldest", async () => {
+    const db = env.MIGRATION_TEST_DB;
+    await applyD1Migrations(db, env.TEST_MIGRATIONS);
+    await db.batch(["opt_out_sweeps", "opt_outs", "removed_recipients"].map((table) => db.prepare(`DELETE FROM ${table}`)));
+    await db
+      .prepare(
+        `INSERT INTO removed_recipients (message_id, fingerprint) WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 399)
+         SELECT printf('m-%05d', i), 'not-this-address' FROM n`,
+      )
+      .run();
+    // The oldest opt-out at the start of 400 emails, the newest with 5 left (10 keyed hashes, both in ASCII).
+    const insert = "INSERT INTO opt_out_sweeps (email, created_at, after_message_id, through_message_id) VALUES (?, ?, ?, 'm-00399')";
+    await db.batch([
+      db.prepare(insert).bind("oldest@wingtip.example", 1, ""),
+      db.prepare(insert).bind("newest@wingtip.example", 2, "m-00394"),
+    ]);
+    const { hashes } = await keyedHashesDuring(() => settleOptOutsInPurge(db, SECRET, Date.now()));
+    expect(hashes).toBe(SWEEP_HASHES_PER_RUN);
+    // The newest finished; the oldest searched the run's hashes but the newest's 10, two an email: 145 emails, not the
+    // 75 of its half alone.
+    const { results } = await db.prepare("SELECT email, after_message_id FROM opt_out_sweeps").all();
+    const searched = (SWEEP_HASHES_PER_RUN - 2 * 5) / 2;
+    expect(results).toEqual([{ email: "oldest@wingtip.example", after_message_id: `m-${String(searched - 1).padStart(5, "0")}` }]);
   });
 });
 
