@@ -509,11 +509,11 @@ describe("an opt-out through an account with more emails the person was deleted 
     const ids = await deletedFromMany(b, person, 3);
     const through = await sentMessage(b, { recipients: [{ email: person }], optOutLink: true });
     const link = await linkHashes();
-    // Every hash after the link's fails. A request past its CPU limit runs no further code: Cloudflare ends it and the
-    // client gets error 1102, "Worker exceeded CPU time limit", for a Worker "that prevents it from returning a
-    // response" (developers.cloudflare.com/workers/observability/errors/, last updated 2026-10-08, read 2026-12-07).
-    // So what the request stored before its search is all that stays; here the search fails and the request goes on,
-    // which shows the same: the search's failure loses nothing the sweep does not find.
+    // Every hash after the link's fails. A request past its CPU limit gets no response of the Worker's: its client gets
+    // error 1102, "Worker exceeded CPU time limit", one of the errors "that prevents it from returning a response"
+    // (developers.cloudflare.com/workers/observability/errors/, last updated 2026-10-08, read 2026-12-07). The model
+    // here, that nothing of it runs after that (the page does not say so in those words), asks what it stored before
+    // its search to be all that stays; the search failing shows the same: the sweep finds what it left.
     const sign = crypto.subtle.sign.bind(crypto.subtle);
     let calls = 0;
     const failing = vi
@@ -546,9 +546,10 @@ describe("an opt-out through an account with more emails the person was deleted 
     expect(target).toMatchObject({ registered: true, recipientCount: 0 });
     const unsubscribes = () =>
       env.DB.prepare("SELECT email FROM signals WHERE message_id = ? AND kind = 'unsubscribe'").bind(unread.id).all();
-    // The search stalls at its first keyed hash, as a request the CPU limit ends there never goes on: what it stored
-    // before the search is all that stays. Recorded here rather than through the page, whose request, stalled so and
-    // released from the test, never answered when this file ran whole (workerd, 2026-12-07).
+    // The search stalls at its first keyed hash, as a request the CPU limit ends there never goes on (the errors page
+    // cited in the test above): what it stored before the search is all that stays. Recorded here rather than through
+    // the page, whose request, stalled so and released from the test, never answered when this file ran whole
+    // (workerd, 2026-12-07).
     const sign = crypto.subtle.sign.bind(crypto.subtle);
     let searching = () => {};
     const searchStarted = new Promise<void>((resolve) => {
