@@ -78,11 +78,6 @@ export const READS_MEANT: readonly { sql: RegExp; read: RegExp; why: string }[] 
     why: "the oldest sweep: the first entry of the index (ORDER BY created_at LIMIT 1)",
   },
   {
-    sql: /row_number\(\) OVER \(PARTITION BY m\.account_id ORDER BY m\.sent_at DESC\)/,
-    read: /messages_by_sent \(account_id=\?\)$/,
-    why: "the account's emails that lost a recipient (db/opt-outs.ts ownRemovedEmailsSql): no index holds them apart (removed_recipients has no account), so every email of the account is read, newest first",
-  },
-  {
     sql: /^SELECT \* FROM messages INDEXED BY messages_by_account_newest WHERE account_id = \? AND deleted_at IS NULL AND registered_at IS NOT NULL (AND \(instr|ORDER BY)/,
     read: /messages_by_account_newest \(account_id=\?\)$/,
     why: "the message list's first page, newest first from the account's newest, stopped by its LIMIT; a search reads on past the messages it leaves out (db/messages.ts messagePage)",

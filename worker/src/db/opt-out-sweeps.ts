@@ -80,14 +80,24 @@ interface Sweep {
 }
 
 /**
- * Records that the request of `email`'s opt-out at `since` searched the emails `searched` (migration 0030): its sweep
- * skips them while it is the sweep of that opt-out (the row's time is `since`). For a search whose emails were read in
- * the batch that stored the opt-out, and only once it has ended, in the batch that keeps what it found.
+ * Records that the search of `email`'s opt-out at `since` searched the emails `searched`, as it read them (migration
+ * 0030): its sweep skips them while it is the sweep of that opt-out (the row's time is `since`). Once the search has
+ * ended, after the opt-out is stored (in a later batch, or later in the one that stores it), and only the emails that
+ * hold no fingerprint the search did not see: a contact deleted from one of them after the search read it, and before
+ * the opt-out was stored, did not see the opt-out (db/contacts.ts keeps one it sees on the email), and left a
+ * fingerprint the search missed, so the sweep searches that email again. A contact deleted after this sees the opt-out.
+ * So it holds whenever the search read the emails (in the batch that stores the opt-out, or before it: those held for
+ * an email and recorded together, those the purge records).
  */
-export function ownSearchedStatement(db: D1Database, email: string, since: number, searched: readonly string[]): D1PreparedStatement {
+export function ownSearchedStatement(db: D1Database, email: string, since: number, searched: readonly RemovedEmail[]): D1PreparedStatement {
   return db
-    .prepare("UPDATE opt_out_sweeps SET own_searched = ?1, own_searched_at = ?2 WHERE email = ?3 AND created_at = ?2")
-    .bind(JSON.stringify(searched), since, email);
+    .prepare(
+      `UPDATE opt_out_sweeps SET own_searched_at = ?2, own_searched = (SELECT json_group_array(s.value ->> '$.message_id') FROM json_each(?1) s
+         WHERE NOT EXISTS (SELECT 1 FROM removed_recipients r WHERE r.message_id = s.value ->> '$.message_id'
+           AND r.fingerprint NOT IN (SELECT value FROM json_each(s.value ->> '$.fingerprints'))))
+       WHERE email = ?3 AND created_at = ?2`,
+    )
+    .bind(JSON.stringify(searched.map(({ message_id, fingerprints }) => ({ message_id, fingerprints }))), since, email);
 }
 
 /** An email that lost a recipient, with the fingerprints of the addresses removed from it (a JSON array). */
@@ -101,7 +111,8 @@ type SweepReadRow = { part: "oldest" | "newest" } & ((Sweep & { email: string })
 
 /**
  * What a run of the sweep writes, from what sweepReadStatement read. Fair to every opt-out: the oldest group has half
- * the run's SWEEP_HASHES_PER_RUN, and the newest the rest (a group alone has them all). So a recipient's fresh opt-out
+ * the run's SWEEP_HASHES_PER_RUN, and the newest the rest (a group alone has them all); what either leaves (a group
+ * near the end of its range, an email whose hashes did not fit) goes on the other. So a recipient's fresh opt-out
  * is searched for from the next run on, whatever waits before it (after migration 0026, the backfill of every earlier
  * opt-out, which may take weeks), and the oldest one waiting goes on at every run, however many new ones come: newer
  * ones never delay it, and each opt-out waits at most for those older than it (one recorded late at an earlier time
@@ -111,7 +122,7 @@ type SweepReadRow = { part: "oldest" | "newest" } & ((Sweep & { email: string })
  * in ASCII at 2 hashes each), so an opt-out is swept within the sum, over itself and those older than it when it came,
  * of ceil(emails left / 15) runs. This bound holds only for addresses in ASCII: one with other characters costs up to
  * 26 hashes an email, so it and the others of its group advance fewer emails a run. Every run spends its whole share
- * while both groups have emails left, so the backlog drains while the opt-outs arriving cost fewer hashes an hour than
+ * while either group has emails left (but for less than one email's hashes), so the backlog drains while the opt-outs arriving cost fewer hashes an hour than
  * one run's (about 150 email searches an hour for addresses in ASCII); past that rate no order drains it, and each
  * still finishes within that bound. A worker test
  * ("a backlog of opt-outs under a steady arrival") builds one and counts its runs.
@@ -127,36 +138,49 @@ export async function sweepStatements(db: D1Database, signingSecret: string, rea
         .sort((a, b) => (a.message_id < b.message_id ? -1 : 1)),
     }))
     .filter((group) => group.sweeps.length > 0);
-  const statements: D1PreparedStatement[] = [];
+  const searches = groups.map(({ sweeps, emails }) => ({
+    sweeps,
+    emails,
+    addresses: sweeps.map((sweep) => ({ ...sweep, skip: new Set<string>(sweep.own_searched ? JSON.parse(sweep.own_searched) : []) })),
+    found: new Map<string, string[]>(),
+    searched: 0,
+  }));
   let hashes = 0;
-  for (const [i, { sweeps, emails }] of groups.entries()) {
-    const share = SWEEP_HASHES_PER_RUN - hashes - (i < groups.length - 1 ? SWEEP_HASHES_PER_RUN / 2 : 0);
-    const swept = await groupStatements(db, signingSecret, sweeps, emails, share);
-    hashes += swept.hashes;
-    statements.push(...swept.statements);
-  }
-  return statements;
+  /** Searches `group` on from where it stopped, within `maxHashes`. */
+  const searchOn = async (group: GroupSearch, maxHashes: number) => {
+    const more = await searchRemovedEmails(signingSecret, group.emails.slice(group.searched), group.addresses, maxHashes);
+    for (const [email, ids] of more.found) group.found.set(email, [...(group.found.get(email) ?? []), ...ids]);
+    group.searched += more.searched;
+    hashes += more.hashes;
+  };
+  for (const [i, group] of searches.entries())
+    await searchOn(group, SWEEP_HASHES_PER_RUN - hashes - (i < searches.length - 1 ? SWEEP_HASHES_PER_RUN / 2 : 0));
+  // What the shares left (the newest group near its end, or an email whose hashes did not fit in one) goes on the
+  // oldest, then the newest: the run spends its whole SWEEP_HASHES_PER_RUN while either has emails left.
+  for (const group of searches) await searchOn(group, SWEEP_HASHES_PER_RUN - hashes);
+  return searches.flatMap((group) => groupStatements(db, group));
+}
+
+/** One group's search in a run: its opt-outs, the emails read in its range, what it found and how many it searched. */
+interface GroupSearch {
+  sweeps: readonly Sweep[];
+  emails: readonly RemovedEmail[];
+  addresses: readonly { email: string; through: string; skip: ReadonlySet<string> }[];
+  found: Map<string, string[]>;
+  searched: number;
 }
 
 /**
- * What sweeping one group writes, at `maxHashes` at most: each opt-out's time kept on the emails it finds
- * (keptOptOutStatements: from then on they store no hit of anyone, and those stored since are deleted, as on the
- * account's own emails), and its cursor moved past the emails searched, or its row dropped when it has searched every
- * email that had lost a recipient when it was recorded. Each cursor moves only from where this run read it, so a run at
- * the same time, or an opt-out moving the time earlier (which starts the sweep again), is not undone.
+ * What sweeping one group writes, once searched: each opt-out's time kept on the emails it found (keptOptOutStatements:
+ * from then on they store no hit of anyone, and those stored since are deleted, as on the account's own emails), and
+ * its cursor moved past the emails searched, or its row dropped when it has searched every email that had lost a
+ * recipient when it was recorded. Each cursor moves only from where this run read it, so a run at the same time, or an
+ * opt-out moving the time earlier (which starts the sweep again), is not undone.
  */
-async function groupStatements(
-  db: D1Database,
-  signingSecret: string,
-  sweeps: readonly Sweep[],
-  emails: readonly RemovedEmail[],
-  maxHashes: number,
-): Promise<{ statements: D1PreparedStatement[]; hashes: number }> {
+function groupStatements(db: D1Database, { sweeps, emails, found, searched }: GroupSearch): D1PreparedStatement[] {
   const after = sweeps[0]?.after ?? "";
   // The range read: from the cursor through the farthest end among the group.
   const upto = sweeps.reduce((end, sweep) => (sweep.through > end ? sweep.through : end), after);
-  const addresses = sweeps.map((sweep) => ({ ...sweep, skip: new Set<string>(sweep.own_searched ? JSON.parse(sweep.own_searched) : []) }));
-  const { found, searched, hashes } = await searchRemovedEmails(signingSecret, emails, addresses, maxHashes);
   // Read to the range's end, every email searched: the cursor goes to the end. Else to the last email searched.
   const reachedEnd = searched === emails.length && emails.length < SWEEP_EMAILS_PER_GROUP;
   const cursor = reachedEnd ? upto : (emails[searched - 1]?.message_id ?? after);
@@ -171,7 +195,7 @@ async function groupStatements(
         : db.prepare(`UPDATE opt_out_sweeps SET after_message_id = ? ${where}`).bind(cursor, sweep.email, sweep.after, sweep.created_at),
     );
   }
-  return { statements, hashes };
+  return statements;
 }
 
 /**

@@ -57,20 +57,24 @@ export function ownSearchHashes(count: number): number {
 export const OWN_SEARCH_EMAILS = OWN_SEARCH_HASHES / 2;
 
 /**
- * The emails of the accounts `accounts` (SQL giving their ids) that lost a recipient, each with the fingerprints of
- * the addresses removed from it (OwnRemovedEmail rows): each account's OWN_SEARCH_EMAILS newest by their sending time,
- * numbered from the newest (`n`). In no promised order: the outer select does not sort them, which took a temporary
- * B-tree for one account too (EXPLAIN QUERY PLAN, local D1, 2026-12-07); newestFirst does.
+ * The emails of the accounts `accounts` (SQL giving their ids as `account_id`) that lost a recipient, each with the
+ * fingerprints of the addresses removed from it (OwnRemovedEmail rows): each account's OWN_SEARCH_EMAILS newest by their
+ * sending time, numbered from the newest (`n`). Each account's found by messages_that_lost_recipients_by_sent (migration
+ * 0034), newest first, stopped at the LIMIT: in proportion to the rows returned, not to the account's emails. In no
+ * promised order: newestFirst sorts them.
  */
-export const ownRemovedEmailsSql = (accounts: string) => `SELECT account_id, message_id, fingerprints, n FROM (
-    SELECT m.account_id, m.id AS message_id, (SELECT json_group_array(fingerprint) FROM removed_recipients WHERE message_id = m.id) AS fingerprints,
-      row_number() OVER (PARTITION BY m.account_id ORDER BY m.sent_at DESC) AS n
-    FROM messages m WHERE m.account_id IN (${accounts}) AND EXISTS (SELECT 1 FROM removed_recipients WHERE message_id = m.id))
-  WHERE n <= ${OWN_SEARCH_EMAILS}`;
+export const ownRemovedEmailsSql = (accounts: string) => `SELECT a.account_id, m.id AS message_id,
+    (SELECT json_group_array(fingerprint) FROM removed_recipients WHERE message_id = m.id) AS fingerprints,
+    row_number() OVER (PARTITION BY a.account_id ORDER BY m.sent_at DESC) AS n
+  FROM (SELECT DISTINCT account_id FROM (${accounts})) a
+  JOIN messages m ON m.id IN (SELECT id FROM messages WHERE account_id = a.account_id AND lost_recipients = 1 ORDER BY sent_at DESC LIMIT ${OWN_SEARCH_EMAILS})`;
+
+/** ownRemovedEmailsSql for one account, its id bound. */
+export const ONE_ACCOUNT_REMOVED_EMAILS_SQL = ownRemovedEmailsSql("SELECT ? AS account_id");
 
 /** The statement that reads the account's own emails an opt-out through it searches at once (ownRemovedEmailsSql). */
 function ownRemovedEmailsStatement(db: D1Database, accountId: string): D1PreparedStatement {
-  return db.prepare(ownRemovedEmailsSql("?")).bind(accountId);
+  return db.prepare(ONE_ACCOUNT_REMOVED_EMAILS_SQL).bind(accountId);
 }
 
 /** Those emails, read on their own, newest first. */
@@ -112,9 +116,9 @@ async function ownEmailsRemovedFrom(
   own: readonly OwnRemovedEmail[],
   email: string,
   maxHashes: number,
-): Promise<{ found: string[]; searched: string[] }> {
+): Promise<{ found: string[]; searched: readonly OwnRemovedEmail[] }> {
   const { found, searched } = await searchRemovedEmails(signingSecret, own, [{ email }], maxHashes);
-  return { found: found.get(email) ?? [], searched: own.slice(0, searched).map((row) => row.message_id) };
+  return { found: found.get(email) ?? [], searched: own.slice(0, searched) };
 }
 
 /**
@@ -129,28 +133,25 @@ interface OwnSearch {
 
 /**
  * Runs an opt-out's `statements` in one batch, with ownRemovedEmailsStatement after them unless `search.own` holds the
- * account's own emails already: the statements' results, and those emails, newest first, `readWithOptOut` when read in
- * that batch (keepOnOwnEmails).
+ * account's own emails already: the statements' results, and those emails, newest first.
  */
 async function storedWithOwn(
   db: D1Database,
   accountId: string,
   statements: D1PreparedStatement[],
   search: OwnSearch,
-): Promise<{ results: D1Result[]; own: readonly OwnRemovedEmail[]; readWithOptOut: boolean }> {
-  if (search.own) return { results: await db.batch(statements), own: search.own, readWithOptOut: false };
+): Promise<{ results: D1Result[]; own: readonly OwnRemovedEmail[] }> {
+  if (search.own) return { results: await db.batch(statements), own: search.own };
   const results = await db.batch([...statements, ownRemovedEmailsStatement(db, accountId)]);
-  return { results, own: newestFirst((results[statements.length]?.results ?? []) as OwnRemovedEmail[]), readWithOptOut: true };
+  return { results, own: newestFirst((results[statements.length]?.results ?? []) as OwnRemovedEmail[]) };
 }
 
 /**
  * Keeps the opt-out of `email`, recorded at `since`, on the account's own emails it was removed from among those read
  * (`own`, ownRemovedEmailsStatement's rows, newest first), searched within `maxHashes`. After the opt-out is stored, in a batch of
  * its own: a request the CPU limit ends here has stored it all the same, and the sweep finds what this leaves, as it
- * does when this fails (logged; the reader is told that tracking is off, which it is). With `readWithOptOut` (`own` was
- * read in the batch that stored it), the emails searched are recorded in that batch for its sweep to skip
- * (ownSearchedStatement); not otherwise: a contact deleted from one of them between that read and the opt-out left a
- * fingerprint this search did not see, and the deletion, which did not see the opt-out either, did not keep it there.
+ * does when this fails (logged; the reader is told that tracking is off, which it is). The emails searched are recorded
+ * in that batch for its sweep to skip, those that lost no other recipient since they were read (ownSearchedStatement).
  */
 async function keepOnOwnEmails(
   db: D1Database,
@@ -159,12 +160,11 @@ async function keepOnOwnEmails(
   since: number,
   own: readonly OwnRemovedEmail[],
   maxHashes: number,
-  readWithOptOut: boolean,
 ): Promise<void> {
   try {
     const { found, searched } = await ownEmailsRemovedFrom(signingSecret, own, email, maxHashes);
     const statements = found.length > 0 ? keptOptOutStatements(db, email, since, found) : [];
-    if (readWithOptOut && searched.length > 0) statements.push(ownSearchedStatement(db, email, since, searched));
+    if (searched.length > 0) statements.push(ownSearchedStatement(db, email, since, searched));
     if (statements.length > 0) await db.batch(statements);
   } catch (error) {
     console.error("searching an opt-out's own emails failed, left to the sweep", errorName(error));
@@ -250,13 +250,13 @@ export async function optOutOfEmail(
     await recordReaderOptOut(db, accountId, messageId, now);
     return true;
   }
-  const { own, readWithOptOut } = await storedWithOwn(
+  const { own } = await storedWithOwn(
     db,
     accountId,
     [...optOutStatements(db, accountId, messageId, address, now, []), unsubscribeStatement(db, accountId, messageId, address, now)],
     search,
   );
-  await keepOnOwnEmails(db, signingSecret, address, now, own, search.hashes, readWithOptOut);
+  await keepOnOwnEmails(db, signingSecret, address, now, own, search.hashes);
   return true;
 }
 
@@ -282,9 +282,9 @@ async function recordAsGiven(
     ...(unsubscribe ? [unsubscribeStatement(db, accountId, messageId, email, now, true)] : []),
     optOutRecordedStatement(db, accountId, email),
   ];
-  const { results, own, readWithOptOut } = await storedWithOwn(db, accountId, statements, search);
+  const { results, own } = await storedWithOwn(db, accountId, statements, search);
   if ((results[statements.length - 1]?.results[0] as { recorded: number } | undefined)?.recorded !== 1) return false;
-  await keepOnOwnEmails(db, signingSecret, email, now, own, search.hashes, readWithOptOut);
+  await keepOnOwnEmails(db, signingSecret, email, now, own, search.hashes);
   return true;
 }
 
@@ -376,9 +376,11 @@ async function heldAsGivenStatements(
   own: readonly OwnRemovedEmail[],
   searchHashes: number,
 ): Promise<D1PreparedStatement[]> {
-  const { found: removedFrom } = await ownEmailsRemovedFrom(signingSecret, own, held.email, searchHashes);
+  const { found: removedFrom, searched } = await ownEmailsRemovedFrom(signingSecret, own, held.email, searchHashes);
   return [
     ...optOutStatements(db, accountId, messageId, held.email, held.created_at, removedFrom, MAX_AS_GIVEN_PER_EMAIL),
+    // After the opt-out, which queues its sweep (migration 0026's trigger): the emails searched, for the sweep to skip.
+    ...(searched.length > 0 ? [ownSearchedStatement(db, held.email, held.created_at, searched)] : []),
     db.prepare("DELETE FROM pending_opt_outs WHERE message_id = ? AND email = ?").bind(messageId, held.email),
   ];
 }
