@@ -441,6 +441,21 @@ it("connected to a tracker its recipients cannot reach, the page says what it co
   expect($(trackLinks)).toBeNull();
 });
 
+it("connected to a tracker with a tailnet's name, the option to track its links says it is for one published with Tailscale Funnel", async () => {
+  const tailnet = "https://box.tail1234.ts.net";
+  background.connection = {
+    ...CONNECTED,
+    trackerUrl: tailnet,
+    notice: "Recipients cannot reach your tracker at box.tail1234.ts.net unless …",
+  };
+  poll();
+  const trackLinks = "input[name=trackLinksOutOfReach]";
+  await vi.waitFor(() => expect($(trackLinks)).not.toBeNull());
+  const label = $(trackLinks)?.closest("label")?.textContent ?? "";
+  expect(label).toContain("this tracker is published with Tailscale Funnel, so recipients reach it");
+  expect(label).not.toContain("for trying Mailtracker on this computer");
+});
+
 it("Replace the API token asks first, saying what it does and does not change, then shows the new token once", async () => {
   background.connection = CONNECTED;
   await click("button[name=replace-token]");

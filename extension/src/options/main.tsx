@@ -22,6 +22,7 @@ import {
   readDays,
   readDomainList,
   saveOptions,
+  tailnetTracker,
 } from "../options-store";
 import { AllowAccessButton, useHostAccess, WithheldAccess } from "../pages/allow-access";
 import { CopyButton } from "../pages/copy-button";
@@ -587,8 +588,9 @@ function OptionsPage() {
           </p>
           {/* Only while it matters: a tracker recipients can reach gets every link tracked (options-store.ts linksTracked). */}
           <Toggle name="trackLinksOutOfReach" options={options} save={save}>
-            Track links even though recipients cannot reach this tracker (for trying Mailtracker on this computer: the links of your emails
-            then do not open for their recipients)
+            {tailnetTracker(connection.trackerUrl)
+              ? "Track links: this tracker is published with Tailscale Funnel, so recipients reach it (unless it is, the links of your emails do not open for them)"
+              : "Track links even though recipients cannot reach this tracker (for trying Mailtracker on this computer: the links of your emails then do not open for their recipients)"}
           </Toggle>
         </>
       ) : null}
