@@ -503,7 +503,8 @@ function OptionsPage() {
   const { connection, tracker } = state;
   // Connected is not answering: the tracker out of reach, or refusing the token, is said as in the popup; its site
   // withheld, nothing is known of it (the background hears no call: tracker-reach.ts withdrawn). Undefined until the
-  // browser answered whether it withholds it: neither green nor a problem is known then.
+  // browser answered whether it withholds it, this page or an earlier one (useHostAccess): neither green nor a problem
+  // is known then.
   const connectionProblem = !access
     ? undefined
     : !access.tracker
@@ -560,6 +561,8 @@ function OptionsPage() {
       <p
         data-testid="connection"
         class={!connection.connected ? "error" : connectionProblem === undefined ? "muted" : connectionProblem ? "error" : "ok"}
+        // Painted from the browser's last answer to a page (useHostAccess) until its answer to this one comes.
+        aria-busy={access?.remembered === true}
       >
         {connection.connected
           ? `Connected to ${connection.trackerUrl} (account ${connection.accountId})${
