@@ -17,6 +17,7 @@ import {
   readCampaignDays,
   readDays,
   readDomainList,
+  trackerNotice,
   trackerUrls,
   withTracker,
 } from "./options-store";
@@ -166,6 +167,21 @@ describe("options store", () => {
     const on = migrate({ version: 4, trackLinksOutOfReach: true });
     expect(linksTracked("http://127.0.0.1:8787", on)).toBe(true);
     expect(migrate({ version: 4, trackLinksOutOfReach: "yes" }).trackLinksOutOfReach).toBe(false);
+  });
+
+  it("says of a tailnet's name that recipients reach it once Tailscale Funnel publishes it, and never that opens go unrecorded once the rep says it is", () => {
+    const tailnet = "https://box.tail1234.ts.net";
+    const off = migrate({ version: 4 });
+    const on = migrate({ version: 4, trackLinksOutOfReach: true });
+    expect(trackerNotice(tailnet, off)).toBe(
+      "Recipients cannot reach your tracker at box.tail1234.ts.net unless it is published with Tailscale Funnel: only then are their opens recorded, and links go out as written, not tracked.",
+    );
+    expect(trackerNotice(tailnet, on)).toBe(
+      "Recipients cannot reach your tracker at box.tail1234.ts.net unless it is published with Tailscale Funnel: only then are their opens recorded and do tracked links open for them.",
+    );
+    // Any other private address: this computer or a private network, which nothing publishes.
+    expect(trackerNotice("http://127.0.0.1:8787", on)).toContain("(this computer or a private network): their opens are not recorded");
+    expect(trackerNotice("https://track.example.com", off)).toBeNull();
   });
 
   it("gives the unit tests' rep a tracker recipients reach, and the default one theirs out of reach", () => {

@@ -285,7 +285,7 @@ function privateHost(hostname: string): boolean {
   // A name of one label ("localhost", "mybox") is looked up on the local network only: public DNS names have a dot.
   // Special-use names: .localhost (RFC 6761 6.3), .local (mDNS, RFC 6762), .home.arpa (RFC 8375), .internal (reserved
   // by ICANN for private use, 2024-07-29), and a tailnet's names (tailnetName). A machine Tailscale Funnel publishes
-  // is reachable all the same and taken for out of reach here; trackLinksOutOfReach tracks its links.
+  // is reachable all the same (tailnetTracker): only the rep knows whether it is, and says so (trackLinksOutOfReach).
   return !host.includes(".") || /\.(localhost|local|home\.arpa|internal)$/.test(host) || tailnetName(host);
 }
 
@@ -295,6 +295,17 @@ function privateHost(hostname: string): boolean {
  */
 function tailnetName(host: string): boolean {
   return /\.ts\.net\.?$/.test(host);
+}
+
+/**
+ * Whether the tracker at `trackerUrl` has a tailnet's name (tailnetName), which recipients reach once Tailscale Funnel
+ * publishes it: Funnel sets up public DNS records for the name, pointing at Tailscale's relays, which pass the
+ * connections on to the machine (tailscale.com/kb/1223/tailscale-funnel, "How it works", read 2026-12-07). Whether it
+ * is published, nothing here can tell: the words say "unless" (words.ts outOfReachNotice), and the option to track its
+ * links is offered as "published with Funnel" (options page).
+ */
+export function tailnetTracker(trackerUrl: string): boolean {
+  return URL.canParse(trackerUrl) && tailnetName(new URL(trackerUrl).hostname);
 }
 
 /**
@@ -320,7 +331,7 @@ export function linksTracked(trackerUrl: string, options: Options): boolean {
  * the popup, the options page and every compose window.
  */
 export const trackerNotice = (trackerUrl: string, options: Options): string | null =>
-  outOfRecipientsReach(trackerUrl) ? outOfReachNotice(trackerUrl, linksTracked(trackerUrl, options)) : null;
+  outOfRecipientsReach(trackerUrl) ? outOfReachNotice(trackerUrl, linksTracked(trackerUrl, options), tailnetTracker(trackerUrl)) : null;
 
 /**
  * An http(s) origin with an optional path prefix and no trailing slash, or null. An address typed without a scheme
@@ -357,7 +368,11 @@ export async function hasHostAccess(pattern: string): Promise<boolean> {
   }
 }
 
-/** The match pattern that grants the tracker's host, on any port (match patterns carry none). */
+/**
+ * The match pattern that grants the tracker's host, on any port (none given, a pattern matches every port: Chrome's
+ * "Match patterns", read 2026-12-07). An IPv6 host keeps its brackets, "http://[fd12::1]/*": Chromium 156 and Firefox
+ * ESR 153 take it and grant fetches to that address (test/e2e/ipv6-tracker.e2e.test.ts).
+ */
 export function trackerHostPattern(trackerUrl: string): string {
   const url = new URL(trackerUrl);
   return `${url.protocol}//${url.hostname}/*`;

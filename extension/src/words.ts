@@ -106,14 +106,22 @@ export const OUT_OF_RECIPIENTS_REACH = "Recipients cannot reach your tracker";
  * What the compose window, the popup and the options say while connected to a tracker its recipients cannot reach
  * (options-store.ts outOfRecipientsReach): no recipient's open is recorded, and the links of an email go out as
  * written, since a link to the tracker would not open for them (options-store.ts linksTracked), unless the rep asked
- * for click links all the same (`linksTracked`; README, "Quick start").
+ * for click links all the same (`linksTracked`; README, "Quick start"). `funnel`: a tailnet's name, which recipients
+ * reach once Tailscale Funnel publishes it (options-store.ts tailnetTracker): their opens are recorded then, and said
+ * to be.
  */
-export const outOfReachNotice = (trackerUrl: string, linksTracked: boolean): string =>
-  `${OUT_OF_RECIPIENTS_REACH} at ${new URL(trackerUrl).host} (this computer or a private network): their opens are not recorded, ${
-    linksTracked
-      ? "and tracked links do not open for them (the options track links all the same, for trying Mailtracker on this computer)"
-      : "and links go out as written, not tracked, since recipients could not open them"
-  }. To track real recipients, deploy a tracker (npm run deploy) and connect to it.`;
+export const outOfReachNotice = (trackerUrl: string, linksTracked: boolean, funnel = false): string =>
+  `${OUT_OF_RECIPIENTS_REACH} at ${new URL(trackerUrl).host} ${
+    funnel
+      ? `unless it is published with Tailscale Funnel: only then are their opens recorded${
+          linksTracked ? " and do tracked links open for them" : ", and links go out as written, not tracked"
+        }.`
+      : `(this computer or a private network): their opens are not recorded, ${
+          linksTracked
+            ? "and tracked links do not open for them (the options track links all the same, for trying Mailtracker on this computer)"
+            : "and links go out as written, not tracked, since recipients could not open them"
+        }. To track real recipients, deploy a tracker (npm run deploy) and connect to it.`
+  }`;
 
 /**
  * "calendly.com/rep/30min" from a URL: what a person recognises of a link (its host without "www." and its path;

@@ -66,12 +66,13 @@ function serviceWorkerStopper(context: BrowserContext, scriptUrl: string): () =>
   };
 }
 
-export async function launchChromium(): Promise<BrowserHarness> {
+/** Chromium with the extension built at `dist` (the built dist/chrome unless a test loads a copy it changed). */
+export async function launchChromium(dist = DIST): Promise<BrowserHarness> {
   const profile = mkdtempSync(path.join(tmpdir(), "mt-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: chromiumExecutable(),
     headless: false,
-    args: ["--headless=new", ...EXTENSION_FLAGS],
+    args: ["--headless=new", ...extensionFlags(dist)],
     userAgent: desktopUserAgent(),
   });
   const google = new SimulatedGoogle();

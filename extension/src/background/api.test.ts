@@ -119,7 +119,7 @@ describe("a tracker the extension cannot reach", () => {
     expect((withdrawn as TrackerError).retryable).toBe(true);
   });
 
-  it("a call the browser refused for want of access is said so though the access was given back before its failure came", async () => {
+  it("a call the browser refused for want of access, given back before its failure came, says so, not that the access is off", async () => {
     granted.clear();
     // The rep gives the access back (the options page's button) while the call is on its way; the browser refused it.
     const refusedThenGranted = async () => {
@@ -129,7 +129,14 @@ describe("a tracker the extension cannot reach", () => {
     const failure = await trackerApi("https://t.example", "token", refusedThenGranted)
       .account()
       .catch((e: unknown) => e);
-    expect(failure).toMatchObject({ status: null, accessWithdrawn: true });
+    // Neither the tracker out of reach (an outage) nor the access off (it is on again): refused, and to be tried again.
+    expect(failure).toMatchObject({
+      status: null,
+      accessWithdrawn: false,
+      accessGivenBack: true,
+      message:
+        "the browser refused this call while Mailtracker's access to your tracker (t.example) was turned off; it is allowed again now: try again (Failed to fetch)",
+    });
   });
 
   it("the probe of the tracker (GET /) the browser refused for want of access says so, not that the tracker may be down", async () => {

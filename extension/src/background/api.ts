@@ -16,6 +16,12 @@ export class TrackerError extends Error {
     readonly status: number | null,
     /** Not reached because the browser took the extension's access to the tracker's site away (gmail-health.ts says so). */
     readonly accessWithdrawn = false,
+    /**
+     * Refused for want of that access, which the browser gives again by the time the failure came (the rep allowed it
+     * while the call was on its way): nothing is known of the tracker, and the access is not off any more, so neither
+     * is said (tracker-reach.ts heardOf); the next call goes through.
+     */
+    readonly accessGivenBack = false,
   ) {
     super(message);
     this.name = "TrackerError";
@@ -104,9 +110,17 @@ async function reaching<R>(trackerUrl: string, request: () => Promise<R>, unreac
     const reason = error instanceof Error ? error.message : String(error);
     // In the words the toolbar and the popup use (words.ts trackerAccessOff), naming the options page's button by its
     // label.
-    if (!(await accessAtStart) || !(await trackerAccessGranted(trackerUrl)))
-      throw new TrackerError(`${trackerAccessOffAdvice(trackerUrl)} (${reason})`, null, true);
-    throw new TrackerError(unreachable(reason), null);
+    // Both asked, the second whatever the first said: access given back meanwhile must not be told as off.
+    const [atStart, now] = [await accessAtStart, await trackerAccessGranted(trackerUrl)];
+    if (atStart && now) throw new TrackerError(unreachable(reason), null);
+    if (now)
+      throw new TrackerError(
+        `the browser refused this call while Mailtracker's access to your tracker (${new URL(trackerUrl).hostname}) was turned off; it is allowed again now: try again (${reason})`,
+        null,
+        false,
+        true,
+      );
+    throw new TrackerError(`${trackerAccessOffAdvice(trackerUrl)} (${reason})`, null, true);
   }
 }
 

@@ -234,6 +234,30 @@ describe("the tracker's reachability", () => {
     expect(notes.at(-1)?.message).toContain(`since ${timeShown(back, clock.now)}.`);
   });
 
+  it("a call refused while the tracker's site was withheld, failing once it is given back, takes back the access notice and starts no outage", async () => {
+    const waiting = async (): Promise<WaitingEmails> => ({ sent: ['"Q3 pricing"'], takenBack: [] });
+    const { reach, clock, notes, toolbar } = reachAt(start, memoryArea(), waiting);
+    for (let minute = 0; minute <= 3; minute++) {
+      await reach.heard(URL, unreachable());
+      clock.now += MINUTE;
+    }
+    // The site withheld: the email waiting is told so (withdrawnNote).
+    await reach.heard(URL, accessWithdrawn());
+    expect(notes.map((note) => note?.title ?? null)).toEqual(["Mailtracker cannot reach your tracker", TRACKER_ACCESS_OFF_TITLE]);
+    // The rep gives the access back; a call the browser refused before that fails only now (api.ts reaching).
+    const givenBack = new TrackerError("the browser refused this call while …: try again (Failed to fetch)", null, false, true);
+    await reach.heard(URL, givenBack);
+    expect([notes.at(-1), toolbar.at(-1)]).toEqual([null, null]);
+    expect(await reach.staleReason(givenBack)).toBeNull();
+    // Such failures, however many and long, are no outage: nothing of the tracker is known from them.
+    for (let minute = 0; minute <= 5; minute++) {
+      await reach.heard(URL, givenBack);
+      clock.now += MINUTE;
+    }
+    expect(notes).toHaveLength(3);
+    expect(await reach.reachability(URL)).toMatchObject({ reachable: true });
+  });
+
   it("leaves out calls made with another token than the stored one (a token tried on the options page)", async () => {
     const { reach, notes } = reachAt(start);
     await reach.heard(URL, refused(), { connected: async () => false });

@@ -64,7 +64,7 @@ export function reachabilityOf(failure: unknown): Reachability {
   return { reachable: false, problem: refused ? TOKEN_REFUSED : errorText(failure), refused, accessWithdrawn };
 }
 
-type Heard = "answered" | "unreachable" | "refused" | "access withdrawn";
+type Heard = "answered" | "unreachable" | "refused" | "access withdrawn" | "access given back";
 
 /**
  * What a call's outcome says of the tracker's reachability. Out of reach: no answer, a server error (the tracker down
@@ -76,6 +76,9 @@ function heardOf(failure: unknown): Heard {
   // Said on every tab by gmail-health.ts, in its own words: not the tracker's outage, and nothing of whether it answers
   // (TrackerReach.withdrawn).
   if (failure.accessWithdrawn) return "access withdrawn";
+  // Refused while the site was withheld, given back before the failure came: nothing of the tracker, and the access is
+  // back (TrackerReach.heard).
+  if (failure.accessGivenBack) return "access given back";
   if (failure.status === 401) return "refused";
   return failure.status === null || failure.status >= 500 || failure.status < 300 ? "unreachable" : "answered";
 }
@@ -380,6 +383,7 @@ export class TrackerReach {
       const kind = heardOf(failure);
       if (kind === "access withdrawn") return this.withdrawn(trackerUrl);
       await this.accessBack();
+      if (kind === "access given back") return;
       const before = await this.outage.read();
       if (kind === "answered") {
         const unaccepted = await this.unaccepted.read();
@@ -619,7 +623,7 @@ export class TrackerReach {
   staleReason(error: unknown): Promise<string | null> {
     return this.serial(async () => {
       const kind = heardOf(error);
-      if (kind === "answered" || kind === "access withdrawn") return null;
+      if (kind === "answered" || kind === "access withdrawn" || kind === "access given back") return null;
       const outage = await this.outage.read();
       // Written once an outage: its end has the tabs read again (readAgain).
       if (outage && !outage.tabsTold) await this.outage.write({ ...outage, tabsTold: true });

@@ -1,6 +1,7 @@
 // @vitest-environment happy-dom
 // The options page's connection, over a stood-in background: the account's API token, shown once at its creation,
 // is never thrown away or left behind with one click.
+import { render } from "preact";
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it, vi } from "vitest";
 import type { ExtensionState } from "../background/handlers";
 import type { UnmatchedListing } from "../background/held-signals";
@@ -448,6 +449,21 @@ it("connected to a tracker its recipients cannot reach, the page says what it co
   expect($(trackLinks)).toBeNull();
 });
 
+it("connected to a tracker with a tailnet's name, the option to track its links says it is for one published with Tailscale Funnel", async () => {
+  const tailnet = "https://box.tail1234.ts.net";
+  background.connection = {
+    ...CONNECTED,
+    trackerUrl: tailnet,
+    notice: "Recipients cannot reach your tracker at box.tail1234.ts.net unless …",
+  };
+  poll();
+  const trackLinks = "input[name=trackLinksOutOfReach]";
+  await vi.waitFor(() => expect($(trackLinks)).not.toBeNull());
+  const label = $(trackLinks)?.closest("label")?.textContent ?? "";
+  expect(label).toContain("this tracker is published with Tailscale Funnel, so recipients reach it");
+  expect(label).not.toContain("for trying Mailtracker on this computer");
+});
+
 it("Replace the API token asks first, saying what it does and does not change, then shows the new token once", async () => {
   background.connection = CONNECTED;
   await click("button[name=replace-token]");
@@ -554,4 +570,27 @@ it("the browser's answer for the tracker connected before does not speak for the
   background.connection = CONNECTED;
   poll();
   await vi.waitFor(() => expect(line()).toEqual([CONNECTED_TO, "ok"]));
+});
+
+it("opened again, the page paints the connection line from the browser's last answer at once, marked so until this page's own answer", async () => {
+  background.connection = CONNECTED;
+  poll();
+  await vi.waitFor(() => expect(line()).toEqual([CONNECTED_TO, "ok"]));
+  // The rep closes the page, withholds the tracker's site in the browser's settings, and opens the page again; this
+  // time the browser's answer is slow to come.
+  const app = $("#app");
+  if (app) render(null, app);
+  access.withheld.add("https://t.example/*");
+  access.held = [];
+  vi.resetModules();
+  document.body.innerHTML = '<div id="app"></div>';
+  await import("./main");
+  await vi.waitFor(() => expect(line()).toEqual([CONNECTED_TO, "ok"]));
+  expect($("[data-testid=connection]")?.getAttribute("aria-busy")).toBe("true");
+  // The answer to this page, the site withheld, replaces the remembered one.
+  const held = access.held;
+  access.held = null;
+  for (const answer of held) answer();
+  await vi.waitFor(() => expect(line()).toEqual([`${CONNECTED_TO}, but ${trackerAccessOffAbove("https://t.example")}`, "error"]));
+  expect($("[data-testid=connection]")?.getAttribute("aria-busy")).toBe("false");
 });

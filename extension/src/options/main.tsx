@@ -22,6 +22,7 @@ import {
   readDays,
   readDomainList,
   saveOptions,
+  tailnetTracker,
 } from "../options-store";
 import { AllowAccessButton, useHostAccess, WithheldAccess } from "../pages/allow-access";
 import { CopyButton } from "../pages/copy-button";
@@ -502,7 +503,8 @@ function OptionsPage() {
   const { connection, tracker } = state;
   // Connected is not answering: the tracker out of reach, or refusing the token, is said as in the popup; its site
   // withheld, nothing is known of it (the background hears no call: tracker-reach.ts withdrawn). Undefined until the
-  // browser answered whether it withholds it: neither green nor a problem is known then.
+  // browser answered whether it withholds it, this page or an earlier one (useHostAccess): neither green nor a problem
+  // is known then.
   const connectionProblem = !access
     ? undefined
     : !access.tracker
@@ -559,6 +561,8 @@ function OptionsPage() {
       <p
         data-testid="connection"
         class={!connection.connected ? "error" : connectionProblem === undefined ? "muted" : connectionProblem ? "error" : "ok"}
+        // Painted from the browser's last answer to a page (useHostAccess) until its answer to this one comes.
+        aria-busy={access?.remembered === true}
       >
         {connection.connected
           ? `Connected to ${connection.trackerUrl} (account ${connection.accountId})${
@@ -587,8 +591,9 @@ function OptionsPage() {
           </p>
           {/* Only while it matters: a tracker recipients can reach gets every link tracked (options-store.ts linksTracked). */}
           <Toggle name="trackLinksOutOfReach" options={options} save={save}>
-            Track links even though recipients cannot reach this tracker (for trying Mailtracker on this computer: the links of your emails
-            then do not open for their recipients)
+            {tailnetTracker(connection.trackerUrl)
+              ? "Track links: this tracker is published with Tailscale Funnel, so recipients reach it (unless it is, the links of your emails do not open for them)"
+              : "Track links even though recipients cannot reach this tracker (for trying Mailtracker on this computer: the links of your emails then do not open for their recipients)"}
           </Toggle>
         </>
       ) : null}

@@ -28,17 +28,22 @@ export const asksOnOptionsPage = (): boolean => FIREFOX_BUILD;
  * permissions", and onRemoved, "Fired when access to permissions has been removed from the extension": Chrome's
  * chrome.permissions reference; MDN, permissions.onAdded and permissions.onRemoved, Firefox 77 on; both read
  * 2026-12-07), the settings' withdrawals included (the background's watch hears them: watchGmailHealth). The latest
- * answer wins: one asked before a later change must not undo what that change showed. Null until the browser answered
- * for `trackerUrl` (an answer for another address, before it changed, does not speak for it): a page says nothing it
- * does not know yet, neither a site withheld nor a green Connected.
+ * answer wins: one asked before a later change must not undo what that change showed. Until the browser answered this
+ * page for `trackerUrl`, its last answer to a page for that address (SeenAccess, `remembered`), else null (an answer
+ * for another address, before it changed, does not speak for it): a page says nothing it was never told, neither a
+ * site withheld nor a green Connected.
  */
-export function useHostAccess(trackerUrl: string | null): HostAccess | null {
+export function useHostAccess(trackerUrl: string | null): SeenAccess | null {
   const [seen, setSeen] = useState<{ trackerUrl: string | null; access: HostAccess } | null>(null);
   useEffect(() => {
     let asked = 0;
     const check = () => {
       const turn = ++asked;
-      void hostAccess(trackerUrl).then((access) => turn === asked && setSeen({ trackerUrl, access }));
+      void hostAccess(trackerUrl).then((access) => {
+        if (turn !== asked) return;
+        setSeen({ trackerUrl, access });
+        rememberAccess(trackerUrl, access);
+      });
     };
     check();
     browser.permissions.onAdded.addListener(check);
@@ -49,7 +54,39 @@ export function useHostAccess(trackerUrl: string | null): HostAccess | null {
       browser.permissions.onRemoved.removeListener(check);
     };
   }, [trackerUrl]);
-  return seen?.trackerUrl === trackerUrl ? seen.access : null;
+  return seen?.trackerUrl === trackerUrl ? seen.access : rememberedAccess(trackerUrl);
+}
+
+/**
+ * What the browser last answered an extension page, kept for the next page's first paint (localStorage: the extension's
+ * pages share it, its service worker has none): the options page's connection line painted grey, "asking the
+ * browser…", for a moment at every load, though the answer is the same nearly every time. Marked as remembered until
+ * this page's own answer comes, a moment later, and replaces it.
+ */
+export type SeenAccess = HostAccess & { remembered?: true };
+
+const REMEMBERED_ACCESS_KEY = "mt-host-access";
+
+function rememberAccess(trackerUrl: string | null, access: HostAccess): void {
+  try {
+    localStorage.setItem(REMEMBERED_ACCESS_KEY, JSON.stringify({ trackerUrl, gmail: access.gmail, tracker: access.tracker }));
+  } catch {
+    // No storage (a private window's quota, say): the next page asks, grey until answered, as before.
+  }
+}
+
+/** The answer rememberAccess kept, if it was for `trackerUrl` (one for another address says nothing of it). */
+function rememberedAccess(trackerUrl: string | null): SeenAccess | null {
+  try {
+    const kept: unknown = JSON.parse(localStorage.getItem(REMEMBERED_ACCESS_KEY) ?? "null");
+    if (!kept || typeof kept !== "object") return null;
+    const { trackerUrl: keptFor, gmail, tracker } = kept as Record<string, unknown>;
+    return keptFor === trackerUrl && typeof gmail === "boolean" && typeof tracker === "boolean"
+      ? { gmail, tracker, remembered: true }
+      : null;
+  } catch {
+    return null;
+  }
 }
 
 /**
