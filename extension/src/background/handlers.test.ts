@@ -699,9 +699,15 @@ it("connecting to another account takes the same, and sends it no email of the o
       reminders: [waiting],
       checksAsked: true,
     });
+    // The dashboard's follow-ups are the connected account's: the reminder waits unlisted.
+    const fromDashboard = { id: "ext", url: "chrome-extension://ext/extension/src/dashboard/index.html#follow-ups" };
+    expect((await runHandler("listFollowUps", pages.listFollowUps, null, fromDashboard)).reminders).toEqual([]);
     // Its account connected again: it goes to it at once, with its reply and reminder.
     await pages.connect.run({ trackerUrl, apiToken: CONNECTED.apiToken, otherAccount: true }, fromOptions);
     expect(await stillKept()).toMatchObject({ outbox: [], sentTo: [[CONNECTED.accountId, waiting]], held: ["w1"], reminders: [waiting] });
+    expect((await runHandler("listFollowUps", pages.listFollowUps, null, fromDashboard)).reminders).toMatchObject([
+      { trackingId: waiting },
+    ]);
   }
 });
 
