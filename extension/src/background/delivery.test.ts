@@ -225,7 +225,7 @@ describe("an outbox delivery", () => {
     expect(fetch).not.toHaveBeenCalled();
     expect([news, releaseHeld].map((f) => f.mock.calls.length)).toEqual([0, 0]);
     expect(waits.error).toBe(
-      "it was sent from account qrstuvwxyzabcdef, and this browser is connected to another account now: it goes to its tracker once you connect to account qrstuvwxyzabcdef again",
+      "it belongs to account qrstuvwxyzabcdef, and this browser is connected to another account now: it goes to that account's tracker once you connect to account qrstuvwxyzabcdef again",
     );
     // The connected account's own go.
     const own = await mintTrackingId(credentials.signingKey);

@@ -38,7 +38,7 @@ export const SLOW_REGISTRATION = `registered, but answered more slowly than ${RE
  */
 export function waitsForItsAccount(trackingId: string): string {
   const owner = parseTrackingId(trackingId)?.accountId ?? "";
-  return `it was sent from account ${owner}, and this browser is connected to another account now: it goes to its tracker once you connect to account ${owner} again`;
+  return `it belongs to account ${owner}, and this browser is connected to another account now: it goes to that account's tracker once you connect to account ${owner} again`;
 }
 
 function failed(error: unknown): DeliveryResult {
