@@ -266,7 +266,7 @@ describe("messages", () => {
       });
       // The extension's delivery of it: not retried, and kept with the tracker's words, which the outbox tells the rep.
       const deliver = outboxDelivery({
-        credentials: async () => ({ trackerUrl: BASE, apiToken: account.apiToken }) as Credentials,
+        credentials: async () => ({ trackerUrl: BASE, accountId: account.accountId, apiToken: account.apiToken }) as Credentials,
         api: () => account.tracker,
         news: () => {},
         releaseHeld: () => {},

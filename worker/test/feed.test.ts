@@ -183,7 +183,7 @@ function extensionAgainstRoute(account: TestAccount) {
     async deliverAt(now: number, trackingId: string, request: ReturnType<typeof registration>, queuedAt: number) {
       vi.setSystemTime(now);
       const deliver = outboxDelivery({
-        credentials: async () => ({ trackerUrl: BASE, apiToken: account.apiToken }) as Credentials,
+        credentials: async () => ({ trackerUrl: BASE, accountId: account.accountId, apiToken: account.apiToken }) as Credentials,
         api: () => tracker,
         news: () => undefined,
         releaseHeld: () => undefined,

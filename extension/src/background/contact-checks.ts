@@ -46,6 +46,11 @@ export class ContactCheckCache {
   invalidate(emails: Iterable<string>): void {
     for (const email of emails) this.entries.delete(foldAddress(email));
   }
+
+  /** Another account connected, or none: each answer was the account's before (its contacts' bounces, opt-outs). */
+  clear(): void {
+    this.entries.clear();
+  }
 }
 
 /**

@@ -1,7 +1,7 @@
 // The tracker account this browser is connected to, and which of its keys signs what. Only the background holds
 // them (kept by credential-store.ts): content scripts get a tracking id or signed links from the background, never the
 // token or the signing key.
-import type { SigningKey } from "../../../shared/protocol";
+import { parseTrackingId, type SigningKey } from "../../../shared/protocol";
 import type { TrackerApi } from "./api";
 
 export interface Credentials {
@@ -41,6 +41,16 @@ export function withSigningKey(credentials: Credentials, key: SigningKey): Crede
 /** The key an id of this account names (by its key id), or null when this browser never held it. */
 export function signingKeyFor(credentials: Credentials, keyId: number): SigningKey | null {
   return [credentials.signingKey, ...(credentials.earlierKeys ?? [])].find((key) => key.keyId === keyId) ?? null;
+}
+
+/**
+ * Whether a tracking id was minted for another account than these credentials open: the rep connected to another
+ * since its email was sent or its reminder set. That account's tracker and token are not these, and only the rep
+ * connecting to it again reaches it. A string that is not a tracking id names no account.
+ */
+export function ofAnotherAccount(credentials: Credentials, trackingId: string): boolean {
+  const owner = parseTrackingId(trackingId)?.accountId;
+  return owner !== undefined && owner !== credentials.accountId;
 }
 
 /** How a handler reaches the tracker: the connected account's credentials, and a client of the tracker for them. */

@@ -1,16 +1,17 @@
 // One outbox delivery through the real tracker client, over a fetch that answers as the tracker would.
 import { describe, expect, it, vi } from "vitest";
 import { REQUEST_TRANSIT_MAX_MS } from "../../../shared/limits";
+import { mintTrackingId } from "../../../shared/protocol";
 import { type CallKind, onTrackerAnswer, trackerApi } from "./api";
 import type { Credentials } from "./credentials";
-import { outboxDelivery, SENDS_WHILE_SLOW, SLOW_ATTEMPTS, SLOW_REGISTRATION } from "./delivery";
+import { outboxDelivery, SENDS_WHILE_SLOW, SLOW_ATTEMPTS, SLOW_REGISTRATION, waitsForItsAccount } from "./delivery";
 import type { OutboxEntry } from "./outbox";
 
 const credentials: Credentials = {
   trackerUrl: "https://t.example",
-  accountId: "acct",
+  accountId: "abcdefghijklmnop",
   apiToken: "token",
-  signingKey: { accountId: "acct", keyId: 1, secret: "s" },
+  signingKey: { accountId: "abcdefghijklmnop", keyId: 1, secret: "A".repeat(43) },
 };
 
 function entry(overrides: Partial<OutboxEntry> = {}): OutboxEntry {
@@ -210,5 +211,26 @@ describe("an outbox delivery", () => {
       registered: vi.fn(),
     });
     expect(await deliver(entry())).toEqual({ retry: true, error: "not connected to a tracker" });
+  });
+
+  it("sends an email of another account than the connected one nowhere, withdrawal or not: it waits for its account, in words", async () => {
+    const { deliver, fetch, news, releaseHeld } = delivery((method) =>
+      method === "DELETE" ? Response.json({ error: "no such message" }, { status: 404 }) : Response.json({ state: "delivered" }),
+    );
+    const before = await mintTrackingId({ accountId: "qrstuvwxyzabcdef", keyId: 1, secret: "B".repeat(43) });
+    const waits = { retry: true, error: waitsForItsAccount(before) };
+    expect(await deliver(entry({ trackingId: before }))).toEqual(waits);
+    // This tracker's 404 for it would have been taken for "never had it", and the withdrawal for done.
+    expect(await deliver(entry({ trackingId: before, withdraw: true }))).toEqual(waits);
+    expect(fetch).not.toHaveBeenCalled();
+    expect([news, releaseHeld].map((f) => f.mock.calls.length)).toEqual([0, 0]);
+    expect(waits.error).toBe(
+      "it belongs to account qrstuvwxyzabcdef, and this browser is connected to another account now: it goes to that account's tracker once you connect to account qrstuvwxyzabcdef again",
+    );
+    // The connected account's own go.
+    const own = await mintTrackingId(credentials.signingKey);
+    expect(await deliver(entry({ trackingId: own }))).toBe("delivered");
+    expect(await deliver(entry({ trackingId: own, withdraw: true }))).toBe("delivered");
+    expect(fetch.mock.calls.map((c) => c[1]?.method)).toEqual(["PUT", "DELETE"]);
   });
 });

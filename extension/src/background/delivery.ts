@@ -2,9 +2,10 @@
 // took back. The outbox (outbox.ts) holds the entries and retries; this says what one attempt does and what follows it.
 import type { MessageStatus } from "../../../shared/api";
 import { REQUEST_TRANSIT_MAX_MS } from "../../../shared/limits";
+import { parseTrackingId } from "../../../shared/protocol";
 import { threadIdsOf } from "../gmail-ids";
 import { type TrackerApi, TrackerError } from "./api";
-import type { Credentials } from "./credentials";
+import { type Credentials, ofAnotherAccount } from "./credentials";
 import { ATTEMPTS_BEFORE_TELLING, type DeliveryResult, type OutboxEntry } from "./outbox";
 
 export interface DeliveryDeps {
@@ -30,6 +31,15 @@ export const SENDS_WHILE_SLOW = 3;
  */
 export const SLOW_ATTEMPTS = ATTEMPTS_BEFORE_TELLING - 1;
 export const SLOW_REGISTRATION = `registered, but answered more slowly than ${REQUEST_TRANSIT_MAX_MS / 1000} s each time: sent again to correct its send time`;
+
+/**
+ * Why an email of another account than the connected one waits (the rep connected to another account since it was
+ * sent, or taken back): in the outbox's list and its notice, in words that say what brings it to its tracker.
+ */
+export function waitsForItsAccount(trackingId: string): string {
+  const owner = parseTrackingId(trackingId)?.accountId ?? "";
+  return `it belongs to account ${owner}, and this browser is connected to another account now: it goes to that account's tracker once you connect to account ${owner} again`;
+}
 
 function failed(error: unknown): DeliveryResult {
   const message = error instanceof Error ? error.message : String(error);
@@ -80,6 +90,10 @@ export function outboxDelivery(deps: DeliveryDeps): (entry: OutboxEntry) => Prom
   return async (entry) => {
     const credentials = await deps.credentials();
     if (!credentials) return { retry: true, error: "not connected to a tracker" };
+    // Never to this tracker, nor with this token: the registration would land in no account (another tracker's id, or
+    // 404 from this one, taken for "never had it" by a withdrawal). Kept, pending, until the rep connects to its account
+    // again (connect retries the outbox at once).
+    if (ofAnotherAccount(credentials, entry.trackingId)) return { retry: true, error: waitsForItsAccount(entry.trackingId) };
     if (entry.withdraw) return withdraw(entry, credentials);
     let registered: { status: MessageStatus; slow: boolean };
     try {

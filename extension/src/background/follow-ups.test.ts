@@ -8,6 +8,7 @@ vi.hoisted(() => {
 });
 
 import type { MessageDetail } from "../../../shared/api";
+import { mintTrackingId } from "../../../shared/protocol";
 import { DAY } from "../../../test/durations";
 import { detailOf } from "../message-detail.test-support";
 import { inTimeZone } from "../time-zone.test-support";
@@ -142,6 +143,21 @@ describe("follow-up reminders", () => {
     t.advance(8 * DAY);
     expect((await t.reminders.check()).settled).toEqual(["unsent"]);
     expect(t.area.data[REMINDERS_KEY]).toEqual([]);
+  });
+
+  it("one of another account than the connected one is not looked at, however long past due: kept for when its account is back", async () => {
+    const t = setup();
+    const before = await mintTrackingId({ accountId: "qrstuvwxyzabcdef", keyId: 1, secret: "B".repeat(43) });
+    const own = await mintTrackingId(CREDENTIALS.signingKey);
+    t.details.set(own, detailOf(own));
+    await t.reminders.set(before, 1);
+    await t.reminders.set(own, 1);
+    // Past the grace after which a reminder whose email this tracker does not have (404) is dropped.
+    t.advance(10 * DAY);
+    expect(await t.reminders.check()).toEqual({ notified: [own], settled: [] });
+    expect((await t.reminders.all()).map((r) => r.trackingId)).toEqual([before]);
+    expect(await t.reminders.check()).toEqual({ notified: [], settled: [] });
+    expect((await t.reminders.all()).map((r) => r.trackingId)).toEqual([before]);
   });
 
   it("a notification the browser fails to show costs that one reminder: the others are notified once, not every minute", async () => {

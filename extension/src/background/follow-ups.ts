@@ -11,7 +11,7 @@ import { loadOptions, type Options, pickDays } from "../options-store";
 import { serialRunner } from "../serial";
 import { counted, midSentence, noOpenWords, remindersFull, remindersFullOfRecipients, subjectShown } from "../words";
 import { TrackerError } from "./api";
-import type { Credentials, TrackerAccess } from "./credentials";
+import { type Credentials, ofAnotherAccount, type TrackerAccess } from "./credentials";
 import { type DeletedContact, withoutContact } from "./deleted-contact";
 import { handler, noInput } from "./handler";
 import type { KeyValueArea } from "./outbox";
@@ -204,11 +204,14 @@ export class Reminders {
     return this.serial(async () => {
       const now = await this.deps.now();
       const all = await this.all();
-      const due = all.filter((r) => r.dueAt <= now);
       const notified: string[] = [];
       const settled: string[] = [];
-      if (due.length === 0) return { notified, settled };
+      if (!all.some((r) => r.dueAt <= now)) return { notified, settled };
       const credentials = await this.deps.requireCredentials();
+      // One of another account (the rep connected to another since it was set) is not this tracker's to answer: its 404
+      // would drop it. It waits, kept, until the rep connects to its account again.
+      const due = all.filter((r) => r.dueAt <= now && !ofAnotherAccount(credentials, r.trackingId));
+      if (due.length === 0) return { notified, settled };
       const done = new Set<string>();
       const moved = new Map<string, number>();
       /** Due and unanswered: notified once the look is written. */
@@ -350,7 +353,8 @@ export function followUpPageHandlers(deps: FollowUpPageDeps) {
       return {
         followUps,
         days: options.followUpDays,
-        reminders: await deps.reminders.all(),
+        // The connected account's: another's are kept for when the rep connects to it again (Reminders.check).
+        reminders: (await deps.reminders.all()).filter((r) => !ofAnotherAccount(c, r.trackingId)),
         reminderLimit: MAX_REMINDERS,
         cut: cut ? { total: known } : null,
       };

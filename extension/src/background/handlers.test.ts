@@ -122,7 +122,9 @@ import { saveOptions } from "../options-store";
 import { TOKEN_REFUSED, trackerAccessOffAbove } from "../words";
 import { TrackerError } from "./api";
 import { ContactCheckCache } from "./contact-checks";
+import { loadCredentials, removeCredentials } from "./credential-store";
 import type { Credentials } from "./credentials";
+import { outboxDelivery, waitsForItsAccount } from "./delivery";
 import { TOTALS_MAX_AGE_MS, TrackerTotals } from "./digest";
 import { followUpWaits, Reminders } from "./follow-ups";
 import { runHandler } from "./handler";
@@ -222,6 +224,8 @@ function background(
     area,
     outbox,
     reminders,
+    held: signals.held,
+    checks,
     news,
     reach: receipts.reach,
     notifications,
@@ -606,6 +610,118 @@ it("connecting again has every Gmail tab read its marks and panels at once, whic
   expect(secrets.credentials).toMatchObject({ accountId: CONNECTED.accountId, apiToken: "renewed" });
   // All threads: the tabs' panels read again whatever they show.
   expect(news).toEqual([[]]);
+});
+
+/**
+ * A background whose outbox delivers through the real delivery (delivery.ts) with the credentials stored then, and
+ * what a connected browser keeps for its account's tracker: an email waiting in the outbox with a reply held for it,
+ * a reply the tracker answered `unmatched` (to be sent again), a recent one of a thread it knew no tracked email of
+ * (its sender and text), the list of those it never counted, a reminder, and a compose's cached recipient check.
+ */
+async function keptForTheAccount() {
+  /** The registrations the tracker was sent: with which account's token, of which email. */
+  const sentTo: [string, string][] = [];
+  const parts = background(
+    undefined,
+    outboxDelivery({
+      credentials: loadCredentials,
+      api: (c) => ({
+        registerMessage: async (id) => {
+          sentTo.push([c.accountId, id]);
+          return { id, state: "delivered", openCount: 0, clickCount: 0 } as never;
+        },
+        remove: unused,
+      }),
+      news: () => undefined,
+      releaseHeld: () => undefined,
+      registered: () => undefined,
+    }),
+  );
+  const { outbox, held, reminders, checks, area } = parts;
+  const waiting = await trackingId();
+  const at = new Date().toISOString();
+  const reply = (gmailMessageId: string, threadId: string) =>
+    ({ kind: "reply", threadId, gmailMessageId, at, from: "carol@prospect.example", text: "Sounds good" }) as const;
+  await outbox.put(waiting, { subject: "Proposal", recipients: [], sentAt: at, threadId: "waiting", links: [] }, Date.now() + 60_000);
+  await held.hold(["me@example.com"], [reply("w1", "waiting")]);
+  await held.unmatched(["me@example.com"], [reply("m1", "tracked")]);
+  await held.untracked(["me@example.com"], [reply("u1", "private")]);
+  await area.set({ [UNMATCHED_SIGNALS_KEY]: [{ signal: reply("r1", "t"), times: 5, givenUpAt: 0 }], [UNLISTED_SIGNALS_KEY]: 2 });
+  await reminders.set(waiting, 3);
+  const dana = { email: "dana@wingtip.example", suppressed: true, bounceKind: "hard" as const, optedOut: false };
+  await checks.get([dana.email], async () => [dana]);
+  /** What is kept there still, once the outbox's deliveries are done; `checksAsked`: the check was asked again. */
+  const stillKept = async () => {
+    await outbox.flush();
+    let checksAsked = false;
+    await checks.get([dana.email], async () => {
+      checksAsked = true;
+      return [];
+    });
+    return {
+      outbox: (await outbox.snapshot()).map((e) => ({ trackingId: e.trackingId, lastError: e.lastError })),
+      sentTo: [...sentTo],
+      held: (await held.all()).map((h) => h.signal.gmailMessageId),
+      listing: await held.listing(),
+      reminders: (await reminders.all()).map((r) => r.trackingId),
+      checksAsked,
+    };
+  };
+  return { ...parts, waiting, stillKept };
+}
+
+it("Disconnect takes what only the tracker could use: its answers, the rep's other mail, the checks; an email waiting, its reply and reminder stay", async () => {
+  const { pages, waiting, stillKept, area } = await keptForTheAccount();
+  await runHandler("disconnect", pages.disconnect, { confirmed: true }, fromOptions);
+  expect(await stillKept()).toEqual({
+    outbox: [{ trackingId: waiting, lastError: null }],
+    sentTo: [],
+    held: ["w1"],
+    listing: { signals: [], unlisted: 0 },
+    reminders: [waiting],
+    checksAsked: true,
+  });
+  expect(JSON.stringify(area.data)).not.toContain("private");
+});
+
+it("connecting to another account takes the same, and sends it no email of the one before, which waits for it in words", async () => {
+  const trackerUrl = "https://t.example";
+  // Connected, or disconnected by an earlier version, which left all the rest with the account's mark.
+  for (const leftBy of ["connected", "an earlier disconnect"]) {
+    const { pages, waiting, stillKept } = await keptForTheAccount();
+    if (leftBy === "an earlier disconnect") await removeCredentials();
+    await pages.connect.run({ trackerUrl, apiToken: "other", otherAccount: true }, fromOptions);
+    expect(secrets.credentials).toMatchObject({ accountId: "otheraccount0000" });
+    expect(await stillKept()).toEqual({
+      outbox: [{ trackingId: waiting, lastError: waitsForItsAccount(waiting) }],
+      sentTo: [],
+      held: ["w1"],
+      listing: { signals: [], unlisted: 0 },
+      reminders: [waiting],
+      checksAsked: true,
+    });
+    // The dashboard's follow-ups are the connected account's: the reminder waits unlisted.
+    const fromDashboard = { id: "ext", url: "chrome-extension://ext/extension/src/dashboard/index.html#follow-ups" };
+    expect((await runHandler("listFollowUps", pages.listFollowUps, null, fromDashboard)).reminders).toEqual([]);
+    // Its account connected again: it goes to it at once, with its reply and reminder.
+    await pages.connect.run({ trackerUrl, apiToken: CONNECTED.apiToken, otherAccount: true }, fromOptions);
+    expect(await stillKept()).toMatchObject({ outbox: [], sentTo: [[CONNECTED.accountId, waiting]], held: ["w1"], reminders: [waiting] });
+    expect((await runHandler("listFollowUps", pages.listFollowUps, null, fromDashboard)).reminders).toMatchObject([
+      { trackingId: waiting },
+    ]);
+  }
+});
+
+it("connecting to the same account again, with a new token or at a new address, keeps everything", async () => {
+  const { pages, waiting, stillKept } = await keptForTheAccount();
+  const before = await stillKept();
+  expect(before).toMatchObject({ held: ["w1", "m1", "u1"], listing: { unlisted: 2 }, reminders: [waiting], checksAsked: false });
+  trackerAccounts.byToken.renewed = CONNECTED.accountId;
+  await pages.connect.run({ trackerUrl: "https://t.example", apiToken: "renewed" }, fromOptions);
+  await pages.connect.run({ trackerUrl: "https://moved.example", apiToken: "renewed" }, fromOptions);
+  expect(secrets.credentials).toMatchObject({ accountId: CONNECTED.accountId, trackerUrl: "https://moved.example" });
+  // Connect sends what waits at once, to the same account: the rest as it was.
+  expect(await stillKept()).toEqual({ ...before, outbox: [], sentTo: [[CONNECTED.accountId, waiting]] });
 });
 
 /** The credentials stored now. */

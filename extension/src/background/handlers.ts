@@ -550,6 +550,14 @@ export interface ActivityState extends ActivitySummary, Reachability {
 
 export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: ContactCheckCache, reminders: Reminders, held: HeldSignals) {
   const threadUrls = () => receipts.sentAccounts.threadUrls();
+  /**
+   * Disconnected, or connected to another account: what only the account before could use goes (held-signals.ts
+   * leaveAccount, the recipient checks). What stays, and why: README, "Disconnect and another account".
+   */
+  const leaveAccount = async () => {
+    await held.leaveAccount();
+    checks.clear();
+  };
   return {
     ...dashboardHandlers({
       ...access,
@@ -619,6 +627,8 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
           let created = false;
           const token = input.apiToken?.trim();
           const stored = await loadCredentials();
+          // The account this browser held before: connected, or disconnected from (its data kept by an earlier version).
+          const before = stored ?? (await loadAccountMark());
           if (token) {
             const account = await trackerApi(trackerUrl, token)
               .account()
@@ -637,7 +647,7 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
                 ? withSigningKey({ ...stored, apiToken: token }, key)
                 : { trackerUrl, accountId: account.accountId, apiToken: token, signingKey: key };
           } else {
-            if ((stored ?? (await loadAccountMark())) && input.newAccount !== true) throw new Error(NEW_ACCOUNT_NEEDS_CONFIRMATION);
+            if (before && input.newAccount !== true) throw new Error(NEW_ACCOUNT_NEEDS_CONFIRMATION);
             const account = await trackerApi(trackerUrl)
               .createAccount(input.name ? { name: input.name } : {}, input.registrationSecret)
               .catch((error: unknown) => {
@@ -657,6 +667,9 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
             };
             created = true;
           }
+          // Before the new credentials are in place: nothing of the account before reaches the new one's tracker. The same
+          // account connected again (a new token, a tracker moved) keeps everything.
+          if (before && before.accountId !== credentials.accountId) await leaveAccount();
           await saveCredentials(credentials);
           await saveOptions(withTracker(await loadOptions(), trackerUrl));
           // Every Gmail tab reads its marks and panels again now: a panel stops reading while no tracker is connected or
@@ -724,9 +737,10 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
      * rep must keep a token it may not have shown: the one the replacement came to, or both while which is not known.
      */
     disconnect: handler(z.object({ confirmed: z.literal(true) }), async (): Promise<{ ok: true; keep: HeldTokens | null }> => {
-      const held = await heldTokens();
+      const tokens = await heldTokens();
       await removeCredentials();
-      return { ok: true, keep: held?.replaced || held?.unsettled ? held : null };
+      await leaveAccount();
+      return { ok: true, keep: tokens?.replaced || tokens?.unsettled ? tokens : null };
     }),
 
     retryOutbox: handler(noInput, async (): Promise<{ ok: true }> => {

@@ -289,6 +289,20 @@ export class HeldSignals {
     });
   }
 
+  /**
+   * The rep disconnected, or connected to another account: what was kept for the tracker before goes. Its answers (the
+   * ones it answered `unmatched`, kept to be sent again; the record of those it never counted, with its count), and the
+   * ones of threads it knew no tracked email of: none may reach another account's tracker, nor the rep's other mail
+   * stay here once the rep left it. Those waiting on an email still in the outbox are kept with its registration,
+   * which is never dropped: they go to its tracker once it is delivered there (delivery.ts), and to no other.
+   */
+  leaveAccount(): Promise<void> {
+    return this.serial(async () => {
+      const waiting = (await this.all()).filter((h) => h.unmatched === undefined && h.untracked === undefined);
+      await this.area.set({ [HELD_SIGNALS_KEY]: waiting, [UNMATCHED_SIGNALS_KEY]: [], [UNLISTED_SIGNALS_KEY]: 0 });
+    });
+  }
+
   /** Forgets these held signals (by Gmail message id): they are answered for good. */
   settle(gmailMessageIds: Iterable<string>): Promise<void> {
     return this.forget(gmailMessageIds, false);

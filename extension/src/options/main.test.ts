@@ -5,6 +5,7 @@ import { render } from "preact";
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it, vi } from "vitest";
 import type { ExtensionState } from "../background/handlers";
 import type { UnmatchedListing } from "../background/held-signals";
+import type { OutboxEntry } from "../background/outbox";
 import { ALLOW_TRACKER_ACCESS, TOKEN_REFUSED, trackerAccessOffAbove } from "../words";
 
 /** The stood-in background: the connection it reports, and every call the page made. */
@@ -33,6 +34,8 @@ const background = vi.hoisted(() => ({
   disconnectKeep: null as unknown,
   /** The replies and notices the tracker never counted (held-signals.ts). */
   unmatched: { signals: [], unlisted: 0 } as UnmatchedListing,
+  /** The outbox as getState answers it. */
+  outbox: [] as OutboxEntry[],
   /** What happens in the browser as the background's probe of the tracker leaves (the test's to set). */
   asProbed: null as (() => void) | null,
 }));
@@ -106,7 +109,7 @@ vi.mock("../messaging", async () => {
         if (withheld) return withheld;
         return { ok: true, message: `connected to ${background.connection?.trackerUrl} as account abcdefghijklmnop` };
       }
-      if (type === "getState") return { connection: background.connection, outbox: [], tracker: background.tracker };
+      if (type === "getState") return { connection: background.connection, outbox: background.outbox, tracker: background.tracker };
       if (type === "storedApiToken") return background.held;
       if (type === "unmatchedSignals") return background.unmatched;
       if (type === "clearUnmatchedSignals") {
@@ -374,6 +377,47 @@ it("a token of another account while connected is asked about, the current token
   await vi.waitFor(() => expect(calls("connect")).toHaveLength(2));
   expect(calls("connect")[1]).toMatchObject({ apiToken: "mt_other", otherAccount: true });
   await vi.waitFor(() => expect($("[data-testid=other-account-question]")).toBeNull());
+});
+
+it("before the account is left, its emails still in the outbox are named: they stay, and go to its own tracker alone", async () => {
+  const waiting = (accountId: string): OutboxEntry => ({
+    trackingId: `${accountId}.1.${"a".repeat(22)}.${"b".repeat(22)}`,
+    request: {
+      subject: "Proposal",
+      recipients: [],
+      sentAt: "2026-11-22T10:00:00.000Z",
+      links: [],
+      openTracking: true,
+      clickTracking: true,
+    },
+    state: "pending",
+    attempts: 1,
+    createdAt: 0,
+    nextAttemptAt: 0,
+    lastError: "the tracker answered 503",
+  });
+  const said =
+    "1 email of account abcdefghijklmnop waits in the outbox to reach its tracker: it goes there once you connect to this account again, and to no other account.";
+  // One of this account's, and one of an account before, which is not this one's to name.
+  background.outbox = [waiting("abcdefghijklmnop"), waiting("qrstuvwxyzabcdef")];
+  poll();
+  await vi.waitFor(() => expect(document.body.textContent).toContain("the tracker answered 503"));
+  await click("button[name=disconnect]");
+  await vi.waitFor(() => expect($("[data-testid=disconnect-question] [data-testid=waiting-emails]")?.textContent).toBe(said));
+  await click("button[name=cancel-disconnect]");
+  typeInto("apiToken", "mt_other");
+  await click("button[name=connect]");
+  await vi.waitFor(() => expect($("[data-testid=other-account-question] [data-testid=waiting-emails]")?.textContent).toBe(said));
+  await click("button[name=cancel-other-account]");
+  typeInto("apiToken", "");
+  // Nothing waiting: nothing said.
+  background.outbox = [];
+  poll();
+  await vi.waitFor(() => expect(document.body.textContent).not.toContain("the tracker answered 503"));
+  await click("button[name=disconnect]");
+  await vi.waitFor(() => expect($("[data-testid=disconnect-question]")).not.toBeNull());
+  expect($("[data-testid=waiting-emails]")).toBeNull();
+  await click("button[name=cancel-disconnect]");
 });
 
 it("Disconnect asks first, says the token is needed to come back, and shows it to copy before anything is removed", async () => {

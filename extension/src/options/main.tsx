@@ -3,6 +3,7 @@
 import { type ComponentChildren, render } from "preact";
 import { useCallback, useEffect, useState } from "preact/hooks";
 import browser from "webextension-polyfill";
+import { parseTrackingId } from "../../../shared/protocol";
 import { neededOrigins } from "../background/gmail-health";
 import {
   type ExtensionState,
@@ -12,6 +13,7 @@ import {
   type TrackerAccessWithheld,
 } from "../background/handlers";
 import type { UnmatchedListing } from "../background/held-signals";
+import type { OutboxEntry } from "../background/outbox";
 import { callFromPage } from "../messaging";
 import {
   loadOptions,
@@ -28,7 +30,7 @@ import { AllowAccessButton, useHostAccess, WithheldAccess } from "../pages/allow
 import { CopyButton } from "../pages/copy-button";
 import { OutboxList } from "../pages/outbox-list";
 import { useSavedNote } from "../pages/saved-note";
-import { errorText, TOKEN_REFUSED, trackerAccessOffAbove } from "../words";
+import { counted, errorText, TOKEN_REFUSED, trackerAccessOffAbove } from "../words";
 import { UnmatchedSignalsList } from "./unmatched-signals";
 
 /** What the page says of the rep's last action; `allowFor`: the tracker whose site the browser withheld from it. */
@@ -241,14 +243,31 @@ function StoredToken() {
   );
 }
 
+/**
+ * Said before the account is left (Disconnect, another account, a new one): its emails still waiting in the outbox
+ * stay there, and go to its own tracker only, once the rep connects to it again (background/delivery.ts).
+ */
+function WaitingEmails({ outbox, accountId }: { outbox: readonly OutboxEntry[]; accountId: string | null }) {
+  const waiting = outbox.filter((e) => accountId !== null && parseTrackingId(e.trackingId)?.accountId === accountId).length;
+  if (waiting === 0) return null;
+  return (
+    <p data-testid="waiting-emails">
+      {counted(waiting, "email")} of account {accountId} {waiting === 1 ? "waits" : "wait"} in the outbox to reach its tracker:{" "}
+      {waiting === 1 ? "it goes" : "they go"} there once you connect to this account again, and to no other account.
+    </p>
+  );
+}
+
 /** Asked before Disconnect: the token goes with it, and only the token brings the account back. */
 function DisconnectQuestion({
   accountId,
+  outbox,
   busy,
   onDisconnect,
   onCancel,
 }: {
   accountId: string | null;
+  outbox: readonly OutboxEntry[];
   busy: boolean;
   onDisconnect: () => void;
   onCancel: () => void;
@@ -260,6 +279,7 @@ function DisconnectQuestion({
         account, with its emails' opens, clicks and follow-ups, you will need that token: keep it first (a password manager is a good
         place).
       </p>
+      <WaitingEmails outbox={outbox} accountId={accountId} />
       <StoredToken />
       <button type="button" name="confirm-disconnect" disabled={busy} onClick={onDisconnect}>
         Disconnect
@@ -297,11 +317,13 @@ function ReplaceTokenQuestion({ busy, onReplace, onCancel }: { busy: boolean; on
 /** Asked before a token of another account takes the place of the one this browser holds. */
 function OtherAccountQuestion({
   accountId,
+  outbox,
   busy,
   onConnect,
   onCancel,
 }: {
   accountId: string | null;
+  outbox: readonly OutboxEntry[];
   busy: boolean;
   onConnect: () => void;
   onCancel: () => void;
@@ -313,6 +335,7 @@ function OtherAccountQuestion({
         {accountId ? ` (account ${accountId})` : ""}. Connecting to it leaves that account's emails behind: their opens, clicks and replies
         are seen only with its API token, so keep it first.
       </p>
+      <WaitingEmails outbox={outbox} accountId={accountId} />
       <StoredToken />
       <button type="button" name="connect-other-account" disabled={busy} onClick={onConnect}>
         Connect to the other account
@@ -331,12 +354,14 @@ function OtherAccountQuestion({
  */
 function NewAccountQuestion({
   accountId,
+  outbox,
   busy,
   onCreate,
   onReconnect,
   onCancel,
 }: {
   accountId: string | null;
+  outbox: readonly OutboxEntry[];
   busy: boolean;
   onCreate: () => void;
   onReconnect: (token: string) => void;
@@ -349,6 +374,7 @@ function NewAccountQuestion({
         <strong>This creates a new account; your earlier emails stay with the old one</strong>
         {accountId ? ` (account ${accountId})` : ""}. Their opens, clicks and replies are seen only with the old account's API token.
       </p>
+      <WaitingEmails outbox={outbox} accountId={accountId} />
       <label>
         To reconnect to an existing account instead, paste its API token
         <input type="password" name="reconnectToken" value={token} autoComplete="off" onInput={(e) => setToken(e.currentTarget.value)} />
@@ -640,6 +666,7 @@ function OptionsPage() {
       {asking === "new-account" ? (
         <NewAccountQuestion
           accountId={connection.accountId ?? connection.lastAccountId}
+          outbox={state.outbox}
           busy={busy}
           onCreate={() => void connect("", { newAccount: true })}
           onReconnect={(existing) => void connect(existing.trim())}
@@ -649,6 +676,7 @@ function OptionsPage() {
       {asking === "disconnect" ? (
         <DisconnectQuestion
           accountId={connection.accountId}
+          outbox={state.outbox}
           busy={busy}
           onDisconnect={() => void disconnect()}
           onCancel={() => setAsking(null)}
@@ -660,6 +688,7 @@ function OptionsPage() {
       {asking !== null && typeof asking === "object" ? (
         <OtherAccountQuestion
           accountId={connection.accountId ?? connection.lastAccountId}
+          outbox={state.outbox}
           busy={busy}
           onConnect={() => void connect(asking.otherAccount, { otherAccount: true })}
           onCancel={() => setAsking(null)}
