@@ -45,7 +45,14 @@ async function listening(handler: Parameters<typeof createServer>[1]): Promise<{
 // Pretends to be an older Node: the check must come before anything that needs a newer one.
 const OLD_NODE = ["--import", 'data:text/javascript,Object.defineProperty(process.versions,"node",{value:"20.20.2"})'];
 
-describe("npm start and npm run deploy", { timeout: 120_000 }, () => {
+/**
+ * The first tracker started in a checkout applies every migration to .wrangler/state, one Miniflare each (tracker.test.ts
+ * firstMigrationConfig): "--port N" took 38 s of it on 2026-12-07, two cores at a load average of 5, and the trackers
+ * started after it 5 to 10 s. Three times that, for CI's busier cores, and vi.waitUntil's 90 s below inside it.
+ */
+const FIRST_TRACKER_START_MS = 120_000;
+
+describe("npm start and npm run deploy", { timeout: FIRST_TRACKER_START_MS }, () => {
   for (const script of ["start.mjs", "deploy.mjs"]) {
     it(`${script} on an old Node: one line saying what to install, and a failing exit`, async () => {
       const result = await run([path.join(SCRIPTS, script)], { nodeOptions: OLD_NODE });
@@ -208,7 +215,7 @@ function holding(command: string): NodeJS.ProcessEnv {
   return { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --import=${hold}`, HELD_WRANGLER_COMMAND: command };
 }
 
-describe.skipIf(process.platform === "win32")("stopping npm start", { timeout: 120_000 }, () => {
+describe.skipIf(process.platform === "win32")("stopping npm start", { timeout: FIRST_TRACKER_START_MS }, () => {
   it("a closed terminal (SIGHUP) ends the tracker: its port is freed and none of its processes is left", async () => {
     const port = await freePort();
     const start = startInBackground(port);

@@ -827,6 +827,24 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
     ]);
   });
 
+  it("an email the tracker does not take while it answers the feed, its probe refused for the site withheld and failing once it is given back, asks again: not told the tracker is out of reach", async () => {
+    // PUT /api/messages/:id alone answers 503 while the feed answers. The probe asked at the email's sixth attempt
+    // leaves while the rep has the tracker's site withheld, and fails once the rep gave it back (api.ts reaching).
+    let givenBackSaid = false;
+    const { outbox, notes, outboxNotes, runUntil, probes } = background(serverError, () => {
+      if (probes.made !== 1 || givenBackSaid) return null;
+      givenBackSaid = true;
+      return new TrackerError("the browser refused this call while …: try again (Failed to fetch)", null, false, true);
+    });
+    await outbox.put("first", request("Q3 pricing"));
+    await runUntil(start + 5 * MINUTE);
+    expect([notes.map((note) => note?.title), probes.made, outboxNotes]).toEqual([
+      ["Your tracker answers, but has not accepted an email yet"],
+      2,
+      [],
+    ]);
+  });
+
   it("an email told again after an outage's notice was taken back, the tracker's site withheld as it fails again, is told that, not that the tracker answers or is out of reach", async () => {
     // Nothing answers for the first four minutes; the feed answers at four minutes; the email's eighth attempt (320 s)
     // meets a 503, and right after it the rep turns the extension's access to the tracker's site off: the probe asked

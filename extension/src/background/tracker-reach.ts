@@ -552,18 +552,28 @@ export class TrackerReach {
    * those handed over in the next PROBE_ANSWER_HOLDS_MS (Unaccepted.probeAnsweredAt). "access withdrawn": the browser
    * refused the probe for the tracker's site withheld (api.ts probeTracker), which says nothing of the tracker: told
    * here what keeps the emails, as any call kept from it is (withdrawn; the probe is not heard), in place of the
-   * caller's notice, never that the tracker answers or is out of reach (waits, stillWaits). Asked under the lock: what
+   * caller's notice, never that the tracker answers or is out of reach (waits, stillWaits). Refused so but failing only
+   * once the access was given back (api.ts TrackerError.accessGivenBack), it says nothing of the tracker either, and the
+   * access is back: asked again, once, the lock held twice as long at most. Asked under the lock: what
    * comes meanwhile (the calls heard, a Gmail tab's failed read asking staleReason, the options page asking
    * reachability) waits that long at most, as it did for the call that failed; never an email's delivery (the outbox
    * tells without waiting on it: index.ts tellOutboxTrouble).
    */
-  private async probeOrTellWithheld(trackerUrl: string): Promise<number | "access withdrawn" | undefined> {
+  private async probeOrTellWithheld(trackerUrl: string, askedAgain = false): Promise<number | "access withdrawn" | undefined> {
     const answer = await this.deps.probe(trackerUrl).then(
       () => this.now(),
-      (failure: unknown) => (heardOf(failure) === "access withdrawn" ? "access withdrawn" : undefined),
+      (failure: unknown) => heardOf(failure),
     );
-    if (answer === "access withdrawn") await this.withdrawn(trackerUrl, true);
-    return answer;
+    if (typeof answer === "number") return answer;
+    if (answer === "access withdrawn") {
+      await this.withdrawn(trackerUrl, true);
+      return answer;
+    }
+    if (answer !== "access given back" || askedAgain) return undefined;
+    // Refused while the site was withheld, given back before the failure came: nothing of the tracker, as of a call
+    // (heard), and the access is back, so the tracker is asked again, once: the browser lets that one through.
+    await this.accessBack();
+    return this.probeOrTellWithheld(trackerUrl, true);
   }
 
   /** Tells of the outage at once, however young, naming the emails waiting now (waits, stillWaits). */

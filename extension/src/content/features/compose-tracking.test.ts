@@ -637,9 +637,8 @@ describe("compose tracking: the options changed while a compose is open", () => 
     // Another option changes (content/index.iife.ts stops every feature and starts it again, in one task).
     for (const controller of started.splice(0)) controller.abort();
     start({ ...REP_OPTIONS, notifications: false }, features);
-    await flush();
+    await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-tracking-id")).toBe(id));
     expect(document.querySelectorAll(".mt-toolbar")).toHaveLength(1);
-    expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-tracking-id")).toBe(id);
     expect([mints(), pressed(".mt-toggle-open"), pressed(".mt-toggle-remind")]).toEqual([1, "false", "true"]);
     expect(reminders()).toBe(remindersBefore); // the background keeps it already
 
@@ -875,11 +874,12 @@ describe("compose tracking: the toolbar's toggles", () => {
     await vi.waitFor(() => expect(shown()).toEqual({ optOut: ["true", false], campaign: ["true", false, false] }));
     clickSend();
     document.querySelector('[role="dialog"]')?.remove();
-    await flush();
-    const sent = callFromGmail.mock.calls.filter(([type]) => type === "messageSent").map(([, input]) => input);
-    expect(sent).toEqual([
-      expect.objectContaining({ request: expect.objectContaining({ campaign: "Q3 outreach", optOutLink: true, clickTracking: true }) }),
-    ]);
+    const sent = () => callFromGmail.mock.calls.filter(([type]) => type === "messageSent").map(([, input]) => input);
+    await vi.waitFor(() =>
+      expect(sent()).toEqual([
+        expect.objectContaining({ request: expect.objectContaining({ campaign: "Q3 outreach", optOutLink: true, clickTracking: true }) }),
+      ]),
+    );
   });
 
   it("the follow-up reminder, which can come only for a tracked email, is shown unset and unusable with the reason while tracking is off or locked, none is kept, and the rep's days come back", async () => {
@@ -1081,8 +1081,9 @@ describe("compose tracking: what the rep is told of a send", () => {
     await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-tracking-id")).not.toBeNull());
     clickSend();
     document.querySelector('[role="dialog"]')?.remove();
-    await flush();
-    expect(toasts()).toEqual([expect.stringContaining('"Lunch?": Not tracked: dana@acme.example is at an excluded domain')]);
+    await vi.waitFor(() =>
+      expect(toasts()).toEqual([expect.stringContaining('"Lunch?": Not tracked: dana@acme.example is at an excluded domain')]),
+    );
     for (const toast of document.querySelectorAll(".mt-toast")) toast.remove();
 
     openDialog({ subject: "Lunch again?", chips: DANA, body: "Hi" });

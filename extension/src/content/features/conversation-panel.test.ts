@@ -2,7 +2,7 @@
 // The tracking panel on a conversation test page built from gmail.md's attributes (`div.adn[data-message-id]` >
 // `div.ii.gt` > `div.a3s`; simulated, not a capture), with the sender's own pixel already neutralised
 // (`img[data-mt-pixel-id]`, as sender-pixels leaves it).
-import { describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { DAY, MINUTE } from "../../../../test/durations";
 
 vi.hoisted(() => {
@@ -84,6 +84,22 @@ function conversation(): void {
 }
 
 const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
+/**
+ * Panels for one test, stopped after it: a failed read's retry is a real timer (RETRY_FIRST_MS), and a test's panels
+ * left running drew their own panel into a later test's conversation when it fired there, first in the message, so
+ * that test's clicks and reads found the wrong panel when the tests between ran longer than a second (under load).
+ */
+const running: ConversationPanels[] = [];
+function startPanels(...args: ConstructorParameters<typeof ConversationPanels>): ConversationPanels {
+  const panels = new ConversationPanels(...args);
+  running.push(panels);
+  return panels;
+}
+afterEach(() => {
+  for (const panels of running.splice(0)) panels.stopped = true;
+});
+/** Until the panel shows its detail: its line, to click. */
+const detailShown = () => vi.waitFor(() => expect(document.querySelector(".mt-panel-head")).not.toBeNull());
 /** A click on the first panel's line, as a rep's: the rest of a drawn panel is copied in only then. */
 const unfold = () => (document.querySelector(".mt-panel-head") as HTMLElement).click();
 
@@ -163,7 +179,7 @@ describe("conversation panel", () => {
     expect(messageTrackingId(messages[0] as Element)).toBe(ID);
     expect(messageTrackingId(messages[1] as Element)).toBeNull();
     const asked: string[] = [];
-    const panels = new ConversationPanels(document, {
+    const panels = startPanels(document, {
       detail: async (id) => {
         asked.push(id);
         return DETAIL;
@@ -222,7 +238,7 @@ describe("conversation panel", () => {
     conversation();
     let now = 1_000_000;
     let failure: string | null = null;
-    const panels = new ConversationPanels(
+    const panels = startPanels(
       document,
       {
         detail: async () => {
@@ -262,7 +278,7 @@ describe("conversation panel", () => {
     conversation();
     let now = 1_000_000;
     let answer = "tracker unreachable (502)";
-    const panels = new ConversationPanels(
+    const panels = startPanels(
       document,
       {
         detail: async () => {
@@ -320,7 +336,7 @@ describe("conversation panel", () => {
     conversation();
     let now = 1_000_000;
     let fail = true;
-    const panels = new ConversationPanels(
+    const panels = startPanels(
       document,
       {
         detail: async () => {
@@ -357,7 +373,7 @@ describe("conversation panel", () => {
 
   it("in a tab whose extension was updated since, the kept line goes and nothing is asked again", async () => {
     conversation();
-    const panels = new ConversationPanels(document, {
+    const panels = startPanels(document, {
       detail: async () => {
         throw new ExtensionReloaded();
       },
@@ -378,7 +394,7 @@ describe("conversation panel", () => {
     conversation();
     const words = "Not registered with your tracker yet (it will be sent again at 10:42): the tracker answered 503: D1 is down";
     let answer: MessageDetail | UnregisteredEmail = { unregistered: words };
-    const panels = new ConversationPanels(document, { detail: async () => answer, stop: async () => ({}), remove: async () => ({}) });
+    const panels = startPanels(document, { detail: async () => answer, stop: async () => ({}), remove: async () => ({}) });
     panels.scan();
     await flush();
     const line = document.querySelector(".mt-panel");
@@ -397,7 +413,7 @@ describe("conversation panel", () => {
     conversation();
     const words = "Not registered with your tracker yet (it will be sent again at 10:42): cannot reach the tracker";
     const answers: ((answer: MessageDetail | UnregisteredEmail | Error) => void)[] = [];
-    const panels = new ConversationPanels(document, {
+    const panels = startPanels(document, {
       detail: () =>
         new Promise((resolve, reject) => answers.push((answer) => (answer instanceof Error ? reject(answer) : resolve(answer)))),
       stop: async () => ({}),
@@ -428,7 +444,7 @@ describe("conversation panel", () => {
 
   it("says an email sent through another tracker account has no tracking data here, and does not ask again", async () => {
     conversation();
-    const panels = new ConversationPanels(document, {
+    const panels = startPanels(document, {
       // background/handlers.ts requireOwnId, for a pixel of a tracker this browser used before with another account.
       detail: async () => {
         throw new Error("not a tracking id of this account");
@@ -450,7 +466,7 @@ describe("conversation panel", () => {
     conversation();
     let detail: MessageDetail | null = DETAIL;
     const acted: string[] = [];
-    const panels = new ConversationPanels(document, {
+    const panels = startPanels(document, {
       detail: async () => {
         if (!detail) throw new Error("the tracker answered 404: not found");
         return detail;
@@ -465,7 +481,7 @@ describe("conversation panel", () => {
       },
     });
     panels.scan();
-    await flush();
+    await detailShown();
     unfold();
     (document.querySelector(".mt-stop") as HTMLElement).click();
     expect(acted).toEqual([]);
@@ -475,10 +491,9 @@ describe("conversation panel", () => {
     expect(confirm.hidden).toBe(true);
     (document.querySelector(".mt-stop") as HTMLElement).click();
     (document.querySelector(".mt-confirm-yes") as HTMLElement).click();
-    await flush();
-    await flush();
+    // The stop, then the read of its new detail, then the panel drawn again.
+    await vi.waitFor(() => expect(document.querySelector(".mt-panel-head")?.textContent).toContain("Tracking stopped"));
     expect(acted).toEqual([`stop ${ID}`]);
-    expect(document.querySelector(".mt-panel-head")?.textContent).toContain("Tracking stopped");
     // Drawn anew for the stopped email (its new detail, read after the stop), the panel stays unfolded as the rep left
     // it.
     expect(document.querySelector(".mt-panel-head")?.getAttribute("aria-expanded")).toBe("true");
@@ -487,10 +502,8 @@ describe("conversation panel", () => {
 
     (document.querySelector(".mt-delete") as HTMLElement).click();
     (document.querySelector(".mt-confirm-yes") as HTMLElement).click();
-    await flush();
-    await flush();
+    await vi.waitFor(() => expect(document.querySelector(".mt-panel")?.textContent).toBe("No tracking data for this email (deleted)."));
     expect(acted).toEqual([`stop ${ID}`, `delete ${ID}`]);
-    expect(document.querySelector(".mt-panel")?.textContent).toBe("No tracking data for this email (deleted).");
   });
 });
 
@@ -498,23 +511,21 @@ describe("conversation panel, when a stop or a delete fails", () => {
   it("says so in the panel, with the reason, and the data it still has stays shown", async () => {
     conversation();
     const down = () => Promise.reject(new Error("the tracker answered 503: unavailable"));
-    const panels = new ConversationPanels(document, { detail: async () => DETAIL, stop: down, remove: down });
+    const panels = startPanels(document, { detail: async () => DETAIL, stop: down, remove: down });
     panels.scan();
-    await flush();
+    await detailShown();
     unfold();
     (document.querySelector(".mt-delete") as HTMLElement).click();
     (document.querySelector(".mt-confirm-yes") as HTMLElement).click();
-    await flush();
     const confirm = document.querySelector(".mt-confirm") as HTMLElement;
+    await vi.waitFor(() => expect(confirm.textContent).toBe("Not deleted: the tracker answered 503: unavailable. Try again."));
     expect(confirm.hidden).toBe(false);
-    expect(confirm.textContent).toBe("Not deleted: the tracker answered 503: unavailable. Try again.");
     expect(document.querySelector(".mt-panel")?.getAttribute("data-mt-open-count")).toBe("2");
     // Tried again, as it says: the question comes back in its place.
     (document.querySelector(".mt-stop") as HTMLElement).click();
     expect(confirm.querySelector(".mt-confirm-yes")?.textContent).toBe("Stop tracking");
     (confirm.querySelector(".mt-confirm-yes") as HTMLElement).click();
-    await flush();
-    expect(confirm.textContent).toBe("Not stopped: the tracker answered 503: unavailable. Try again.");
+    await vi.waitFor(() => expect(confirm.textContent).toBe("Not stopped: the tracker answered 503: unavailable. Try again."));
   });
 });
 
@@ -522,7 +533,7 @@ describe("conversation panel across navigation", () => {
   it("another conversation gets its own panel; coming back shows the first again from memory", async () => {
     const OTHER = "a2b3c4d5e6f7g2h3.1.BBBBBBBBBBBBBBBBBBBBBB.b_Skov_Og8O7NQ0CbR7t4Q";
     const asked: string[] = [];
-    const panels = new ConversationPanels(document, {
+    const panels = startPanels(document, {
       detail: async (id) => {
         asked.push(id);
         return { ...DETAIL, id, openCount: id === OTHER ? 0 : 2, opens: id === OTHER ? [] : DETAIL.opens };
