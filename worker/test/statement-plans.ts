@@ -83,8 +83,8 @@ export const READS_MEANT: readonly { sql: RegExp; read: RegExp; why: string }[] 
     why: "the oldest sweep: the first entry of the index (ORDER BY created_at LIMIT 1)",
   },
   {
-    sql: /row_number\(\) OVER \(PARTITION BY m\.account_id ORDER BY m\.sent_at DESC\)/,
-    read: /messages_by_sent \(account_id=\?\)$/,
+    sql: /row_number\(\) OVER \(PARTITION BY m\.account_id ORDER BY coalesce\(m\.sent_at, 0\) DESC, m\.id DESC\)/,
+    read: /messages_by_account_newest \(account_id=\?\)$/,
     why: "the account's emails that lost a recipient (db/opt-outs.ts ownRemovedEmailsSql): no index holds them apart (removed_recipients has no account), so every email of the account is read, newest first",
   },
   {

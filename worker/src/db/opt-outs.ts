@@ -59,12 +59,14 @@ export const OWN_SEARCH_EMAILS = OWN_SEARCH_HASHES / 2;
 /**
  * The emails of the accounts `accounts` (SQL giving their ids) that lost a recipient, each with the fingerprints of
  * the addresses removed from it (OwnRemovedEmail rows): each account's OWN_SEARCH_EMAILS newest by their sending time,
- * numbered from the newest (`n`). In no promised order: the outer select does not sort them, which took a temporary
- * B-tree for one account too (EXPLAIN QUERY PLAN, local D1, 2026-12-07); newestFirst does.
+ * numbered from the newest (`n`) in messages_by_account_newest's order (migration 0031) with no sort, the purge's
+ * several accounts too (by messages_by_sent, dropped in 0033, each account's were sorted). In no promised order: the
+ * outer select does not sort them, which took a temporary B-tree for one account too (EXPLAIN QUERY PLAN, local D1,
+ * 2026-12-07); newestFirst does.
  */
 export const ownRemovedEmailsSql = (accounts: string) => `SELECT account_id, message_id, fingerprints, n FROM (
     SELECT m.account_id, m.id AS message_id, (SELECT json_group_array(fingerprint) FROM removed_recipients WHERE message_id = m.id) AS fingerprints,
-      row_number() OVER (PARTITION BY m.account_id ORDER BY m.sent_at DESC) AS n
+      row_number() OVER (PARTITION BY m.account_id ORDER BY coalesce(m.sent_at, 0) DESC, m.id DESC) AS n
     FROM messages m WHERE m.account_id IN (${accounts}) AND EXISTS (SELECT 1 FROM removed_recipients WHERE message_id = m.id))
   WHERE n <= ${OWN_SEARCH_EMAILS}`;
 
