@@ -21,6 +21,8 @@ it("store an email's row with one entry in each index that serves a read, and no
   expect(inserted.meta.rows_written).toBe(5);
   // Its time changed (a registration that corrects sent_at): the row, and its entries in the two indexes that hold the
   // time, by campaign and newest first.
-  const moved = await env.DB.prepare("UPDATE messages SET sent_at = ?2 WHERE id = ?1").bind(id, now + 1).run();
+  const moved = await env.DB.prepare("UPDATE messages SET sent_at = ?2 WHERE id = ?1")
+    .bind(id, now + 1)
+    .run();
   expect(moved.meta.rows_written).toBe(3);
 });
