@@ -4,7 +4,8 @@
 -- coalesce(sent_at, 0) and goes by messages_by_account_newest with a plan no worse (EXPLAIN QUERY PLAN, local D1,
 -- 2026-12-07; worker/test/list-query-plans.test.ts and opt-out-sweeps.test.ts pin them):
 -- - the follow-up list (db/activity.ts AWAITING_REPLY_SQL): the same range of the account's emails, newest first in
---   the index's order, where by messages_by_sent SQLite sorted them on id ("USE TEMP B-TREE FOR LAST TERM OF ORDER BY").
+--   the index's order, where by messages_by_sent SQLite sorted them on id ("USE TEMP B-TREE FOR LAST TERM OF ORDER
+--   BY").
 -- - the account's own emails that lost a recipient (db/opt-outs.ts ownRemovedEmailsSql): numbered newest first in the
 --   index's order, read from the index alone ("COVERING INDEX"), the purge's several accounts too, where by
 --   messages_by_sent it read each row and sorted each account's ("USE TEMP B-TREE FOR LAST TERM OF ORDER BY").
