@@ -9,8 +9,8 @@
 -- - the account's own emails that lost a recipient (db/opt-outs.ts ownRemovedEmailsSql): numbered newest first in the
 --   index's order, read from the index alone ("COVERING INDEX"), the purge's several accounts too, where by
 --   messages_by_sent it read each row and sorted each account's ("USE TEMP B-TREE FOR LAST TERM OF ORDER BY").
--- - reads by account_id alone (a deletion's `IN (SELECT id FROM messages WHERE account_id = ?)`) read the account's
---   rows by another index that starts with it, as many rows.
+-- Every statement the worker tests prepare (each call of `.prepare(` in worker/src: unrun-statements-reporter.ts)
+-- passes the plan check without messages_by_sent (worker/test/statement-plans.ts).
 -- A stored message writes 5 rows, not 6, and a change of its sent_at 3, not 4: D1 bills each index entry written as a
 -- row written ("Indexes will add an additional written row when writes include the indexed column",
 -- developers.cloudflare.com/d1/platform/pricing/, read 2026-12-07; worker/test/message-writes.test.ts).
