@@ -68,7 +68,7 @@ export function unrunCalls(made: readonly PrepareCall[], sourceFiles: ReadonlyMa
     const ran = madeSites.get(owner)?.size ?? 0;
     if (ran < count) lines.push(`${owner}: ${ran} of ${count} made`);
   }
-  // A call made where the source has none: the names disagree (workerFunctionName), and the list above is wrong.
+  // A call made where the source has none: the names disagree (prepareCallOf and nameOf), and the list above is wrong.
   for (const owner of madeSites.keys()) if (!written.has(owner)) lines.push(`${owner}: made, but no call of .prepare( found there`);
   return lines.sort();
 }
