@@ -2,12 +2,21 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
+    // After a run of every worker test file: the worker's statements no worker test prepares, which the plan check
+    // (worker/test/statement-plans.ts) never sees.
+    reporters: ["default", "./worker/test/unrun-statements-reporter.ts"],
     projects: [
       "worker/vitest.config.ts",
       {
         test: {
           name: "unit",
-          include: ["shared/**/*.test.ts", "extension/**/*.test.ts", "scripts/**/*.test.ts", "bench/**/*.test.ts"],
+          include: [
+            "shared/**/*.test.ts",
+            "extension/**/*.test.ts",
+            "scripts/**/*.test.ts",
+            "bench/**/*.test.ts",
+            "worker/test/**/*.node.test.ts",
+          ],
           environment: "node",
           // vi.waitFor's 5 s there, with room for the rest of the test: a wait that fails says why before the test's
           // own timeout does.

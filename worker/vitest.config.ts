@@ -35,6 +35,8 @@ export default defineProject({
     name: "worker",
     testTimeout: 20_000,
     include: ["test/**/*.test.ts"],
+    // Tests of what runs in Node beside the worker tests (unrun-statements-reporter.ts): the unit project's.
+    exclude: ["test/**/*.node.test.ts"],
     setupFiles: ["test/apply-migrations.ts", "test/statement-plans.ts"],
   },
 });

@@ -1,4 +1,4 @@
-// Migration 0034: each email that lost a recipient is marked on its row (messages.lost_recipients), for the opt-out's
+// Migration 0033: each email that lost a recipient is marked on its row (messages.lost_recipients), for the opt-out's
 // read of an account's newest ones by a partial index (db/opt-outs.ts ownRemovedEmailsSql). In a file of its own: the
 // migration test database takes one migration test per file.
 import { applyD1Migrations } from "cloudflare:test";
@@ -6,9 +6,9 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { migratedUpTo } from "./helpers";
 
-describe("migration 0034", () => {
+describe("migration 0033", () => {
   it("marks the emails that lost a recipient before it, and its triggers keep the mark as fingerprints come and go", async () => {
-    const db = await migratedUpTo("0034_emails_that_lost_a_recipient_by_account.sql");
+    const db = await migratedUpTo("0033_emails_that_lost_a_recipient_by_account.sql");
     const insertMessage = "INSERT INTO messages (id, account_id, updated_at, sent_at) VALUES (?, 'acct-a', 1, 1)";
     await db.batch([
       db.prepare("INSERT INTO accounts (id, token_hash, created_at) VALUES ('acct-a', '', 0)"),

@@ -701,7 +701,7 @@ describe("the sweep's and the opt-out's reads", () => {
   it("find the account's own emails that lost a recipient by index, and search them newest first", async () => {
     // One account's, at an opt-out, a registration or a deletion; the purge's, for the accounts of its held addresses
     // due (found by their time): for each account its newest emails that lost a recipient, from the partial index of
-    // them alone (migration 0034), stopped at the LIMIT, then each one's row and fingerprints by their keys.
+    // them alone (migration 0033), stopped at the LIMIT, then each one's row and fingerprints by their keys.
     const own = [
       "SEARCH m USING INDEX sqlite_autoindex_messages_1 (id=?)",
       "SEARCH messages USING INDEX messages_that_lost_recipients_by_sent (account_id=?)",
@@ -732,7 +732,7 @@ describe("the sweep's and the opt-out's reads", () => {
     };
     const few = await rowsRead();
     // 300 more emails of the account that lost no recipient, newer than the 3: the same rows read. Before migration
-    // 0034 every email of the account was read (by messages_by_sent), 300 rows more.
+    // 0033 every email of the account was read (by messages_by_sent), 300 rows more.
     await env.DB.prepare(
       `INSERT INTO messages (id, account_id, updated_at, registered_at, sent_at, recipient_count)
        WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 300)

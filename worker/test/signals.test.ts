@@ -370,6 +370,19 @@ describe("bounces", () => {
     expect((await check(account, ["full@acme.example"])).body.contacts[0]).toMatchObject({ suppressed: false, bounceKind: null });
   });
 
+  it("a soft bounce that names none of its email's recipients is cleared by a later success of the email", async () => {
+    // Its success is the email's own (effectiveBounces reads each such email's latest counted hit or reply), not an
+    // address's: the one statement of worker/src no other worker test prepared (unrun-statements-reporter.ts).
+    const account = await createAccount();
+    const recipients = [{ email: "one@acme.example" }, { email: "two@acme.example" }];
+    const message = await sentMessage(account, { threadId: "t-soft-unnamed", recipients, sentAt: ago(3 * HOUR) });
+    await signals(account, { signals: [bounce("t-soft-unnamed", "msg-f:su1", "soft", [], ago(2 * HOUR))] });
+    await hitAt(account, message.id, Date.now() - 2.5 * HOUR);
+    expect((await statusOf(account, "t-soft-unnamed")).bounce).toMatchObject({ kind: "soft", recipients: [] });
+    await hitAt(account, message.id, Date.now() - HOUR);
+    expect(await statusOf(account, "t-soft-unnamed")).toMatchObject({ state: "opened", bounce: null });
+  });
+
   it("a reply from the address after a soft bounce clears it too", async () => {
     const account = await createAccount();
     await sentMessage(account, { threadId: "t-soft2", recipients: [{ email: "a@acme.example" }, { email: "b@acme.example" }] });

@@ -3,17 +3,21 @@
 // EXPLAIN QUERY PLAN on each, on the real migrations, and on every trigger's statements, and fails on a read of a whole
 // table or of an account's every row (readsTooMuch). This project runs no ANALYZE, so D1's planner chooses from the
 // schema alone, here as in production: `x = ? AND account_id = ?` on a table with an index that starts with account_id
-// was twice planned as a read of the account (migration 0029, db/spellings.ts).
+// was twice planned as a read of the account (migration 0029, db/spellings.ts). Each call of `.prepare(` the tests make
+// is kept in the file's meta too, from which unrun-statements-reporter.ts lists the calls no test makes, never planned.
 import { env } from "cloudflare:workers";
 import { afterAll } from "vitest";
+import { type PrepareCall, prepareCallOf } from "./prepare-calls";
 
 /** Each SQL text prepared by worker code, with the values of its first bind (the plan is the same for any). */
 const prepared = new Map<string, unknown[]>();
 const sqlOf = new WeakMap<object, string>();
+/** Each call of `.prepare(` in worker/src the tests made, once (by where it is). */
+const calls = new Map<string, PrepareCall>();
 
 /** Whether the code that called prepare (past FlakyD1's and the like's proxies in worker/test) is the worker's. */
-function calledFromWorker(): boolean {
-  const frames = (new Error().stack ?? "").split("\n").slice(3);
+function calledFromWorker(stack: string): boolean {
+  const frames = stack.split("\n").slice(2);
   const caller = frames.find((frame) => !/worker\/test\/(faults|statement-plans)\.ts/.test(frame));
   return caller?.includes("/worker/src/") === true;
 }
@@ -22,9 +26,12 @@ const database = Object.getPrototypeOf(env.DB) as D1Database;
 const prepare = database.prepare;
 database.prepare = function (this: D1Database, query: string) {
   const statement = prepare.call(this, query);
-  if (calledFromWorker()) {
+  const stack = new Error().stack ?? "";
+  if (calledFromWorker(stack)) {
     if (!prepared.has(query)) prepared.set(query, []);
     sqlOf.set(statement, query);
+    const call = prepareCallOf(stack);
+    if (call) calls.set(`${call.file} ${call.site}`, call);
   }
   return statement;
 };
@@ -186,7 +193,9 @@ export async function unboundedReads(statements: Iterable<[string, unknown[]]>):
   return found;
 }
 
-afterAll(async () => {
+// biome-ignore lint/correctness/noEmptyPattern: vitest reads the first argument's pattern, and refuses one not destructured.
+afterAll(async ({}, file) => {
+  file.meta.prepareCalls = [...calls.values()];
   const triggers = (await triggerStatements()).map((sql): [string, unknown[]] => [sql, []]);
   const found = await unboundedReads([...prepared, ...triggers]);
   if (found.length > 0) throw new Error(`statements that read a whole table or account:\n${found.join("\n")}`);

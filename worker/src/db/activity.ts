@@ -29,7 +29,7 @@ export const RECENTLY_ACTIVE_SQL = `WITH recent AS (
     SELECT message_id, max(occurred_at) AS last_at FROM signals WHERE occurred_at >= ?2 AND account_id = ?1 GROUP BY message_id
   )
   -- CROSS JOIN keeps the recent messages as the outer loop, each message read by its id: with a plain JOIN and no
-  -- statistics, SQLite read the account's every message by messages_by_sent (EXPLAIN QUERY PLAN, local D1,
+  -- statistics, SQLite read the account's every message by messages_by_sent, since dropped (EXPLAIN QUERY PLAN, local D1,
   -- 2026-12-07), and SQLite does not reorder a CROSS JOIN (sqlite.org/optoverview.html, "Manual Control Of Query
   -- Plans Using CROSS JOIN").
   SELECT m.*, max(recent.last_at) AS last_activity_at FROM recent CROSS JOIN messages m ON m.id = recent.message_id
@@ -100,12 +100,16 @@ export interface FollowUpWaits {
   campaignDays: Record<string, number>;
 }
 
-/** awaitingReply's statement: ?4 the campaigns' waits in days (a JSON object), looked up for each message read. */
+/**
+ * awaitingReply's statement: ?4 the campaigns' waits in days (a JSON object), looked up for each message read. Written
+ * on coalesce(sent_at, 0), the key of messages_by_account_newest (migration 0031): the account's emails since ?2 read
+ * by that range, newest first in the index's order (a time since is after 0, so an email with no sent_at stays out).
+ */
 export const AWAITING_REPLY_SQL = `SELECT m.* FROM messages m
-  WHERE m.account_id = ?1 AND ${LIVE} AND m.stopped_at IS NULL AND m.sent_at >= ?2
-    AND m.sent_at <= ?3 - ${DAY_MS} * COALESCE((SELECT w.value FROM json_each(?4) w WHERE w.key = m.campaign), ?5)
+  WHERE m.account_id = ?1 AND ${LIVE} AND m.stopped_at IS NULL AND coalesce(m.sent_at, 0) >= ?2
+    AND coalesce(m.sent_at, 0) <= ?3 - ${DAY_MS} * COALESCE((SELECT w.value FROM json_each(?4) w WHERE w.key = m.campaign), ?5)
     AND m.last_reply_at IS NULL AND NOT ${unsubscribedSql("m.id")}
-  ORDER BY m.sent_at DESC, m.id DESC LIMIT ?6`;
+  ORDER BY coalesce(m.sent_at, 0) DESC, m.id DESC LIMIT ?6`;
 
 /**
  * Messages sent since `sentFrom` and at least their wait (`waits`) before `now`, that nobody replied to or opted out of

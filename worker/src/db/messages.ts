@@ -236,9 +236,9 @@ export async function messagesByThread(db: D1Database, accountId: string, thread
   for (const ids of chunked(threadIds)) {
     // Only a sync id ("thread-a:r…", "thread-f:…") can be one; a legacy hex id is looked up in thread_id alone.
     const syncIds = ids.flatMap((id, i) => (LEGACY_ID.test(id) ? [] : [`?${i + 2}`]));
-    // No ORDER BY here: with one, SQLite walks the account's every message through messages_by_sent to skip a sort
-    // (bench: status-100-threads-message-rows-read), and the chunks need sorting together anyway. Two selects, each
-    // on its own index; a message found by both is kept once below.
+    // No ORDER BY here: with one, SQLite walked the account's every message through messages_by_sent (since dropped)
+    // to skip a sort (bench: status-100-threads-message-rows-read), and the chunks need sorting together anyway. Two
+    // selects, each on its own index; a message found by both is kept once below.
     const bySync = `UNION ALL SELECT * FROM messages WHERE account_id = ?1 AND sync_thread_id IN (${syncIds.join(", ")}) AND deleted_at IS NULL`;
     const { results } = await db
       .prepare(

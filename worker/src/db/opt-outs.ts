@@ -60,7 +60,7 @@ export const OWN_SEARCH_EMAILS = OWN_SEARCH_HASHES / 2;
  * The emails of the accounts `accounts` (SQL giving their ids as `account_id`) that lost a recipient, each with the
  * fingerprints of the addresses removed from it (OwnRemovedEmail rows): each account's OWN_SEARCH_EMAILS newest by their
  * sending time, numbered from the newest (`n`). Each account's found by messages_that_lost_recipients_by_sent (migration
- * 0034), newest first, stopped at the LIMIT: in proportion to the rows returned, not to the account's emails. In no
+ * 0033), newest first, stopped at the LIMIT: in proportion to the rows returned, not to the account's emails. In no
  * promised order: newestFirst sorts them.
  */
 export const ownRemovedEmailsSql = (accounts: string) => `SELECT a.account_id, m.id AS message_id,

@@ -1,0 +1,16 @@
+-- One index of an account's messages by sending time, not two: messages_by_sent (account_id, sent_at), from 0001, and
+-- messages_by_account_newest (account_id, coalesce(sent_at, 0) DESC, id DESC), from 0031, were both written at every
+-- message stored and every change of its sent_at. The two reads that went by messages_by_sent go by another with a
+-- plan no worse (EXPLAIN QUERY PLAN, local D1, 2026-12-07):
+-- - the follow-up list (db/activity.ts AWAITING_REPLY_SQL), now written on coalesce(sent_at, 0), by
+--   messages_by_account_newest (worker/test/list-query-plans.test.ts pins it): the same range of the account's emails, newest first in
+--   the index's order, where by messages_by_sent SQLite sorted them on id ("USE TEMP B-TREE FOR LAST TERM OF ORDER
+--   BY").
+-- - the account's own emails that lost a recipient (db/opt-outs.ts ownRemovedEmailsSql) went by messages_by_sent
+--   too: they go by migration 0033's partial index of those emails alone.
+-- Every statement the worker tests prepare (each call of `.prepare(` in worker/src: unrun-statements-reporter.ts)
+-- passes the plan check without messages_by_sent (worker/test/statement-plans.ts).
+-- A stored message writes 5 rows, not 6, and a change of its sent_at 3, not 4: D1 bills each index entry written as a
+-- row written ("Indexes will add an additional written row when writes include the indexed column",
+-- developers.cloudflare.com/d1/platform/pricing/, read 2026-12-07; worker/test/message-writes.test.ts).
+DROP INDEX messages_by_sent;
