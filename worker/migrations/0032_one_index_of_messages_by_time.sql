@@ -3,9 +3,9 @@
 -- message stored and every change of its sent_at. The two reads that went by messages_by_sent go by another with a
 -- plan no worse (EXPLAIN QUERY PLAN, local D1, 2026-12-07):
 -- - the follow-up list (db/activity.ts AWAITING_REPLY_SQL), now written on coalesce(sent_at, 0), by
---   messages_by_account_newest (worker/test/list-query-plans.test.ts pins it): the same range of the account's emails, newest first in
---   the index's order, where by messages_by_sent SQLite sorted them on id ("USE TEMP B-TREE FOR LAST TERM OF ORDER
---   BY").
+--   messages_by_account_newest (worker/test/list-query-plans.test.ts pins it): the same range of the account's
+--   emails, newest first in the index's order, where by messages_by_sent SQLite sorted them on id ("USE TEMP B-TREE
+--   FOR LAST TERM OF ORDER BY").
 -- - the account's own emails that lost a recipient (db/opt-outs.ts ownRemovedEmailsSql) went by messages_by_sent
 --   too: they go by migration 0033's partial index of those emails alone.
 -- Every statement the worker tests prepare (each call of `.prepare(` in worker/src: unrun-statements-reporter.ts)
