@@ -720,7 +720,7 @@ it("a compose opened before another account or a disconnect sends, takes back an
   const email = (subject: string) => ({ subject, recipients: [], sentAt: new Date().toISOString() });
   const sent = async (trackingId: string) => gmail.messageSent.run({ trackingId, request: email("Pricing") }, fromGmail);
   // Both composes opened while connected to this account, which an earlier version connected to (never recorded).
-  const [sentAfterSwitch, undoneAfterSwitch, sentDisconnected] = [await trackingId(), await trackingId(), await trackingId()];
+  const [sentAfterSwitch, undoneAfterSwitch, scheduled, sentDisconnected] = await Promise.all(Array.from({ length: 4 }, trackingId));
   // Registered at once, before the switch.
   expect(await sent(undoneAfterSwitch)).toEqual({ queued: true });
   await pages.connect.run({ trackerUrl: "https://t.example", apiToken: "other", otherAccount: true }, fromOptions);
@@ -731,6 +731,12 @@ it("a compose opened before another account or a disconnect sends, takes back an
   // Gmail's Undo after the switch: withdrawn, and a late registration of it refused.
   expect(await gmail.messageUnsent.run({ trackingId: undoneAfterSwitch }, fromGmail)).toEqual({ reminderDays: null });
   expect(await outbox.put(undoneAfterSwitch, email("Pricing"))).toBe(false);
+  // A scheduled send cancelled in Gmail after the switch: still in the outbox, taken back there with no tracker asked.
+  const tomorrow = new Date(Date.now() + DAY).toISOString();
+  await gmail.messageSent.run({ trackingId: scheduled, request: { ...email("Webinar"), sentAt: tomorrow } }, fromGmail);
+  expect(await gmail.scheduledSendReopened.run({ trackingId: scheduled }, fromGmail)).toEqual({
+    cancelled: { subject: "Webinar", reminderDays: null },
+  });
   // Disconnected: still queued.
   await runHandler("disconnect", pages.disconnect, { confirmed: true }, fromOptions);
   expect(await sent(sentDisconnected)).toEqual({ queued: true });
@@ -745,13 +751,13 @@ it("a compose opened before another account or a disconnect sends, takes back an
   // Each waits for its own account, in words, and goes to it once it is connected again.
   const waits = (id: string) => ({ trackingId: id, lastError: waitsForItsAccount(id) });
   expect((await stillKept()).outbox).toEqual(
-    expect.arrayContaining([waits(sentAfterSwitch), waits(undoneAfterSwitch), waits(sentDisconnected)]),
+    expect.arrayContaining([waits(sentAfterSwitch), waits(undoneAfterSwitch), waits(scheduled), waits(sentDisconnected)]),
   );
   await pages.connect.run({ trackerUrl: "https://t.example", apiToken: CONNECTED.apiToken, otherAccount: true }, fromOptions);
   const after = await stillKept();
   expect(after.outbox).toEqual([]);
   expect(after.sentTo.map(([account, id]) => `${account} ${id}`).sort()).toEqual(
-    [waiting, undoneAfterSwitch, sentAfterSwitch, sentDisconnected, `withdraw ${undoneAfterSwitch}`].map((id) => `${CONNECTED.accountId} ${id}`).sort(),
+    [waiting, undoneAfterSwitch, sentAfterSwitch, sentDisconnected, `withdraw ${undoneAfterSwitch}`, `withdraw ${scheduled}`].map((id) => `${CONNECTED.accountId} ${id}`).sort(),
   );
   expect(await reminders.all()).toEqual(expect.arrayContaining([expect.objectContaining({ trackingId: sentAfterSwitch, days: 2 })]));
 });
