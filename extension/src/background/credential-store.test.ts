@@ -13,14 +13,7 @@ const stored = local.data;
 vi.mock("webextension-polyfill", () => ({ default: { storage: { local } } }));
 vi.mock("./private-area", () => ({ privateArea }));
 
-import {
-  heldAccounts,
-  loadAccountMark,
-  loadCredentials,
-  MAX_HELD_ACCOUNTS,
-  removeCredentials,
-  saveCredentials,
-} from "./credential-store";
+import { heldAccounts, loadAccountMark, loadCredentials, MAX_HELD_ACCOUNTS, removeCredentials, saveCredentials } from "./credential-store";
 import { type Credentials, signingKeyFor, withSigningKey } from "./credentials";
 
 /** The credential store as a new start of the background loads it (the move out of storage.local not made yet). */
@@ -65,7 +58,8 @@ it("records each account this browser held, one an earlier version connected to 
   // Where a content script could write, it could add an account.
   expect(JSON.stringify(local.data)).not.toContain(second);
   // The latest last; the one connected to longest ago goes first.
-  for (let i = 0; i < MAX_HELD_ACCOUNTS; i++) await saveCredentials({ ...connected, accountId: "abcdefghijklmnopqrst"[i]?.repeat(16) ?? "" });
+  for (let i = 0; i < MAX_HELD_ACCOUNTS; i++)
+    await saveCredentials({ ...connected, accountId: "abcdefghijklmnopqrst"[i]?.repeat(16) ?? "" });
   await saveCredentials(connected);
   const held = await heldAccounts();
   expect(held).toHaveLength(MAX_HELD_ACCOUNTS);

@@ -63,6 +63,11 @@ export async function loadCredentials(): Promise<Credentials | null> {
   return usable((await privateArea.get(KEY))[KEY]);
 }
 
+/** The account this browser is connected to, if any. */
+export async function loadAccountId(): Promise<string | null> {
+  return (await loadCredentials())?.accountId ?? null;
+}
+
 const changeListeners = new Set<() => void>();
 
 /**
@@ -81,7 +86,7 @@ export async function saveCredentials(credentials: Credentials): Promise<void> {
   // After the move: a move made later would put the older credentials back over these.
   await movedFromStorageLocal();
   // The account these take the place of too: one connected to by an earlier version was never recorded.
-  await recordHeldAccounts([(await loadCredentials())?.accountId, credentials.accountId]);
+  await recordHeldAccounts([(await loadAccountId()) ?? undefined, credentials.accountId]);
   await privateArea.set({ [KEY]: credentials });
   changed();
 }

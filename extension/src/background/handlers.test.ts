@@ -122,7 +122,7 @@ import { saveOptions } from "../options-store";
 import { TOKEN_REFUSED, trackerAccessOffAbove } from "../words";
 import { TrackerError } from "./api";
 import { ContactCheckCache } from "./contact-checks";
-import { loadCredentials, removeCredentials } from "./credential-store";
+import { loadAccountId, loadCredentials, removeCredentials } from "./credential-store";
 import type { Credentials } from "./credentials";
 import { outboxDelivery, waitsForItsAccount } from "./delivery";
 import { TOTALS_MAX_AGE_MS, TrackerTotals } from "./digest";
@@ -217,7 +217,7 @@ function background(
     },
     trackedThreads: async () => new Set<string>(),
     outboxThreads: async () => new Set<string>(),
-    held: new HeldSignals(area),
+    held: new HeldSignals(area, loadAccountId),
     news: () => undefined,
     checks,
   };
@@ -646,8 +646,8 @@ async function keptForTheAccount() {
     ({ kind: "reply", threadId, gmailMessageId, at, from: "carol@prospect.example", text: "Sounds good" }) as const;
   await outbox.put(waiting, { subject: "Proposal", recipients: [], sentAt: at, threadId: "waiting", links: [] }, Date.now() + 60_000);
   await held.hold(["me@example.com"], [reply("w1", "waiting")]);
-  await held.unmatched(["me@example.com"], [reply("m1", "tracked")]);
-  await held.untracked(["me@example.com"], [reply("u1", "private")]);
+  await held.unmatched(CONNECTED.accountId, ["me@example.com"], [reply("m1", "tracked")]);
+  await held.untracked(CONNECTED.accountId, ["me@example.com"], [reply("u1", "private")]);
   await area.set({ [UNMATCHED_SIGNALS_KEY]: [{ signal: reply("r1", "t"), times: 5, givenUpAt: 0 }], [UNLISTED_SIGNALS_KEY]: 2 });
   await reminders.set(waiting, 3);
   const dana = { email: "dana@wingtip.example", suppressed: true, bounceKind: "hard" as const, optedOut: false };
@@ -720,7 +720,12 @@ it("a compose opened before another account or a disconnect sends, takes back an
   const email = (subject: string) => ({ subject, recipients: [], sentAt: new Date().toISOString() });
   const sent = async (trackingId: string) => gmail.messageSent.run({ trackingId, request: email("Pricing") }, fromGmail);
   // Both composes opened while connected to this account, which an earlier version connected to (never recorded).
-  const [sentAfterSwitch, undoneAfterSwitch, scheduled, sentDisconnected] = await Promise.all(Array.from({ length: 4 }, trackingId));
+  const [sentAfterSwitch, undoneAfterSwitch, scheduled, sentDisconnected] = [
+    await trackingId(),
+    await trackingId(),
+    await trackingId(),
+    await trackingId(),
+  ];
   // Registered at once, before the switch.
   expect(await sent(undoneAfterSwitch)).toEqual({ queued: true });
   await pages.connect.run({ trackerUrl: "https://t.example", apiToken: "other", otherAccount: true }, fromOptions);
@@ -757,7 +762,9 @@ it("a compose opened before another account or a disconnect sends, takes back an
   const after = await stillKept();
   expect(after.outbox).toEqual([]);
   expect(after.sentTo.map(([account, id]) => `${account} ${id}`).sort()).toEqual(
-    [waiting, undoneAfterSwitch, sentAfterSwitch, sentDisconnected, `withdraw ${undoneAfterSwitch}`, `withdraw ${scheduled}`].map((id) => `${CONNECTED.accountId} ${id}`).sort(),
+    [waiting, undoneAfterSwitch, sentAfterSwitch, sentDisconnected, `withdraw ${undoneAfterSwitch}`, `withdraw ${scheduled}`]
+      .map((id) => `${CONNECTED.accountId} ${id}`)
+      .sort(),
   );
   expect(await reminders.all()).toEqual(expect.arrayContaining([expect.objectContaining({ trackingId: sentAfterSwitch, days: 2 })]));
 });

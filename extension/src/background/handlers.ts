@@ -569,8 +569,8 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
    * Disconnected, or connected to another account: what only the account before could use goes (held-signals.ts
    * leaveAccount, the recipient checks). What stays, and why: README, "Disconnect and another account".
    */
-  const leaveAccount = async () => {
-    await held.leaveAccount();
+  const leaveAccount = async (switchAccount: () => Promise<void>) => {
+    await held.leaveAccount(switchAccount);
     checks.clear();
   };
   return {
@@ -682,10 +682,11 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
             };
             created = true;
           }
-          // Before the new credentials are in place: nothing of the account before reaches the new one's tracker. The same
-          // account connected again (a new token, a tracker moved) keeps everything.
-          if (before && before.accountId !== credentials.accountId) await leaveAccount();
-          await saveCredentials(credentials);
+          // Another account: what only the one before could use goes, and the new credentials take its place under the same
+          // lock (HeldSignals.leaveAccount), so that nothing of it reaches the new one's tracker, not even a tracker's answer
+          // under way. The same account connected again (a new token, a tracker moved) keeps everything.
+          if (before && before.accountId !== credentials.accountId) await leaveAccount(() => saveCredentials(credentials));
+          else await saveCredentials(credentials);
           await saveOptions(withTracker(await loadOptions(), trackerUrl));
           // Every Gmail tab reads its marks and panels again now: a panel stops reading while no tracker is connected or
           // the token is refused (conversation-panel.ts DISCONNECTED), and waited for the feed's next news or a reload.
@@ -753,8 +754,7 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
      */
     disconnect: handler(z.object({ confirmed: z.literal(true) }), async (): Promise<{ ok: true; keep: HeldTokens | null }> => {
       const tokens = await heldTokens();
-      await removeCredentials();
-      await leaveAccount();
+      await leaveAccount(removeCredentials);
       return { ok: true, keep: tokens?.replaced || tokens?.unsettled ? tokens : null };
     }),
 
