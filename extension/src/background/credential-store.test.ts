@@ -13,7 +13,7 @@ const stored = local.data;
 vi.mock("webextension-polyfill", () => ({ default: { storage: { local } } }));
 vi.mock("./private-area", () => ({ privateArea }));
 
-import { loadAccountMark, loadCredentials, removeCredentials, saveCredentials } from "./credential-store";
+import { heldAccounts, loadAccountMark, loadCredentials, MAX_HELD_ACCOUNTS, removeCredentials, saveCredentials } from "./credential-store";
 import { type Credentials, signingKeyFor, withSigningKey } from "./credentials";
 
 /** The credential store as a new start of the background loads it (the move out of storage.local not made yet). */
@@ -43,6 +43,28 @@ it("a disconnect removes the token and keeps which account it opened, which no l
   expect(await loadAccountMark()).toEqual({ trackerUrl: "https://t.example", accountId: "abcdefghijklmnop" });
   await removeCredentials();
   expect(await loadAccountMark()).toEqual({ trackerUrl: "https://t.example", accountId: "qrstuvwxyzabcdef" });
+});
+
+it("records each account this browser held, one an earlier version connected to too, out of content scripts' reach and bounded", async () => {
+  // Connected by an earlier version, which recorded nothing.
+  privateArea.data.credentials = connected;
+  const [second, third] = ["qrstuvwxyzabcdef", "zyxwvutsrqponmlk"];
+  await saveCredentials({ ...connected, accountId: second });
+  expect(await heldAccounts()).toEqual([connected.accountId, second]);
+  // Removed at a disconnect too: one an earlier version connected to, disconnected by this one.
+  privateArea.data.credentials = { ...connected, accountId: third };
+  await removeCredentials();
+  expect(await heldAccounts()).toEqual([connected.accountId, second, third]);
+  // Where a content script could write, it could add an account.
+  expect(JSON.stringify(local.data)).not.toContain(second);
+  // The latest last; the one connected to longest ago goes first.
+  for (let i = 0; i < MAX_HELD_ACCOUNTS; i++)
+    await saveCredentials({ ...connected, accountId: "abcdefghijklmnopqrst"[i]?.repeat(16) ?? "" });
+  await saveCredentials(connected);
+  const held = await heldAccounts();
+  expect(held).toHaveLength(MAX_HELD_ACCOUNTS);
+  expect(held.at(-1)).toBe(connected.accountId);
+  expect(held).not.toContain(second);
 });
 
 /** Everything in browser.storage.local, as any content script can read it. */

@@ -63,6 +63,11 @@ export async function loadCredentials(): Promise<Credentials | null> {
   return usable((await privateArea.get(KEY))[KEY]);
 }
 
+/** The account this browser is connected to, if any. */
+export async function loadAccountId(): Promise<string | null> {
+  return (await loadCredentials())?.accountId ?? null;
+}
+
 const changeListeners = new Set<() => void>();
 
 /**
@@ -80,8 +85,34 @@ function changed(): void {
 export async function saveCredentials(credentials: Credentials): Promise<void> {
   // After the move: a move made later would put the older credentials back over these.
   await movedFromStorageLocal();
+  // The account these take the place of too: one connected to by an earlier version was never recorded.
+  await recordHeldAccounts([(await loadAccountId()) ?? undefined, credentials.accountId]);
   await privateArea.set({ [KEY]: credentials });
   changed();
+}
+
+const HELD_ACCOUNTS_KEY = "heldAccounts";
+/**
+ * A bound on the accounts recorded (heldAccounts): far more than a rep switches between, each an account id of 16
+ * characters. The ones connected to longest ago go first.
+ */
+export const MAX_HELD_ACCOUNTS = 20;
+
+/**
+ * The accounts this browser has been connected to, the latest last, whether or not it is connected now. A compose
+ * window opened before the rep connected to another account (or disconnected) sends with an id of the one before:
+ * its registration is queued all the same, and waits for that account (handlers.ts heldAccountId). Kept in the
+ * private area: a content script, which can write browser.storage.local, cannot add an account to it.
+ */
+export async function heldAccounts(): Promise<string[]> {
+  const stored = (await privateArea.get(HELD_ACCOUNTS_KEY))[HELD_ACCOUNTS_KEY];
+  return Array.isArray(stored) ? stored.filter((id): id is string => typeof id === "string") : [];
+}
+
+async function recordHeldAccounts(accountIds: (string | undefined)[]): Promise<void> {
+  const fresh = accountIds.filter((id): id is string => id !== undefined);
+  const kept = (await heldAccounts()).filter((id) => !fresh.includes(id));
+  await privateArea.set({ [HELD_ACCOUNTS_KEY]: [...kept, ...new Set(fresh)].slice(-MAX_HELD_ACCOUNTS) });
 }
 
 /**
@@ -105,7 +136,10 @@ export async function loadAccountMark(): Promise<AccountMark | null> {
 /** Disconnects: removes the credentials, keeping the mark of the account they opened (loadAccountMark). */
 export async function removeCredentials(): Promise<void> {
   const held = await loadCredentials();
-  if (held) await browser.storage.local.set({ [ACCOUNT_MARK_KEY]: { trackerUrl: held.trackerUrl, accountId: held.accountId } });
+  if (held) {
+    await browser.storage.local.set({ [ACCOUNT_MARK_KEY]: { trackerUrl: held.trackerUrl, accountId: held.accountId } });
+    await recordHeldAccounts([held.accountId]);
+  }
   await privateArea.remove(KEY);
   // A copy not moved yet goes too: the rep asked for the token to be gone.
   await browser.storage.local.remove(KEY);

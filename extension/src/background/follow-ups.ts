@@ -370,13 +370,14 @@ export function followUpPageHandlers(deps: FollowUpPageDeps) {
   };
 }
 
-export function followUpGmailHandlers(reminders: Reminders, ownId: (trackingId: string) => Promise<void>) {
+/** `heldId` throws for a tracking id of no account this browser holds or held (handlers.ts requireHeldAccountId). */
+export function followUpGmailHandlers(reminders: Reminders, heldId: (trackingId: string) => Promise<void>) {
   return {
     /** The compose window's "remind me if no reply in N days": on (days) or off (null) for its email. */
     remindIfNoReply: handler(
       z.object({ trackingId: z.string(), days: z.number().nullable() }),
       async (input): Promise<{ reminder: Reminder | null }> => {
-        await ownId(input.trackingId);
+        await heldId(input.trackingId);
         if (input.days === null) {
           await reminders.cancel([input.trackingId]);
           return { reminder: null };

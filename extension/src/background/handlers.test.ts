@@ -122,7 +122,7 @@ import { saveOptions } from "../options-store";
 import { TOKEN_REFUSED, trackerAccessOffAbove } from "../words";
 import { TrackerError } from "./api";
 import { ContactCheckCache } from "./contact-checks";
-import { loadCredentials, removeCredentials } from "./credential-store";
+import { loadAccountId, loadCredentials, removeCredentials } from "./credential-store";
 import type { Credentials } from "./credentials";
 import { outboxDelivery, waitsForItsAccount } from "./delivery";
 import { TOTALS_MAX_AGE_MS, TrackerTotals } from "./digest";
@@ -165,7 +165,8 @@ function background(
   for (const key of Object.keys(stored)) delete stored[key];
   stored.options = { trackerUrl: "https://t.example", version: 2 };
   secrets.credentials = structuredClone(CONNECTED);
-  trackerAccounts.byToken = { [CONNECTED.apiToken]: CONNECTED.accountId, other: "otheraccount0000" };
+  delete secrets.heldAccounts;
+  trackerAccounts.byToken = { [CONNECTED.apiToken]: CONNECTED.accountId, other: "otheraccountwxyz" };
   trackerAccounts.replacement = "answered";
   trackerAccounts.asked = [];
   trackerAccounts.unreachable = false;
@@ -216,7 +217,7 @@ function background(
     },
     trackedThreads: async () => new Set<string>(),
     outboxThreads: async () => new Set<string>(),
-    held: new HeldSignals(area),
+    held: new HeldSignals(area, loadAccountId),
     news: () => undefined,
     checks,
   };
@@ -596,10 +597,10 @@ it("Connect with another account's token while connected asks first; the same ac
     created: false,
   });
   expect(await pages.connect.run({ trackerUrl, apiToken: "other", otherAccount: true }, fromOptions)).toMatchObject({
-    accountId: "otheraccount0000",
+    accountId: "otheraccountwxyz",
     created: false,
   });
-  expect(secrets.credentials).toMatchObject({ accountId: "otheraccount0000", apiToken: "other" });
+  expect(secrets.credentials).toMatchObject({ accountId: "otheraccountwxyz", apiToken: "other" });
 });
 
 it("connecting again has every Gmail tab read its marks and panels at once, which a refused token had stopped", async () => {
@@ -613,7 +614,8 @@ it("connecting again has every Gmail tab read its marks and panels at once, whic
 });
 
 /**
- * A background whose outbox delivers through the real delivery (delivery.ts) with the credentials stored then, and
+ * A background whose outbox delivers through the real delivery (delivery.ts) with the credentials stored then (each
+ * registration, and each withdrawal as "withdraw <id>", kept in `sentTo` with the account whose token it went with), and
  * what a connected browser keeps for its account's tracker: an email waiting in the outbox with a reply held for it,
  * a reply the tracker answered `unmatched` (to be sent again), a recent one of a thread it knew no tracked email of
  * (its sender and text), the list of those it never counted, a reminder, and a compose's cached recipient check.
@@ -630,7 +632,7 @@ async function keptForTheAccount() {
           sentTo.push([c.accountId, id]);
           return { id, state: "delivered", openCount: 0, clickCount: 0 } as never;
         },
-        remove: unused,
+        remove: async (id) => void sentTo.push([c.accountId, `withdraw ${id}`]),
       }),
       news: () => undefined,
       releaseHeld: () => undefined,
@@ -644,8 +646,8 @@ async function keptForTheAccount() {
     ({ kind: "reply", threadId, gmailMessageId, at, from: "carol@prospect.example", text: "Sounds good" }) as const;
   await outbox.put(waiting, { subject: "Proposal", recipients: [], sentAt: at, threadId: "waiting", links: [] }, Date.now() + 60_000);
   await held.hold(["me@example.com"], [reply("w1", "waiting")]);
-  await held.unmatched(["me@example.com"], [reply("m1", "tracked")]);
-  await held.untracked(["me@example.com"], [reply("u1", "private")]);
+  await held.unmatched(CONNECTED.accountId, ["me@example.com"], [reply("m1", "tracked")]);
+  await held.untracked(CONNECTED.accountId, ["me@example.com"], [reply("u1", "private")]);
   await area.set({ [UNMATCHED_SIGNALS_KEY]: [{ signal: reply("r1", "t"), times: 5, givenUpAt: 0 }], [UNLISTED_SIGNALS_KEY]: 2 });
   await reminders.set(waiting, 3);
   const dana = { email: "dana@wingtip.example", suppressed: true, bounceKind: "hard" as const, optedOut: false };
@@ -691,7 +693,7 @@ it("connecting to another account takes the same, and sends it no email of the o
     const { pages, waiting, stillKept } = await keptForTheAccount();
     if (leftBy === "an earlier disconnect") await removeCredentials();
     await pages.connect.run({ trackerUrl, apiToken: "other", otherAccount: true }, fromOptions);
-    expect(secrets.credentials).toMatchObject({ accountId: "otheraccount0000" });
+    expect(secrets.credentials).toMatchObject({ accountId: "otheraccountwxyz" });
     expect(await stillKept()).toEqual({
       outbox: [{ trackingId: waiting, lastError: waitsForItsAccount(waiting) }],
       sentTo: [],
@@ -710,6 +712,61 @@ it("connecting to another account takes the same, and sends it no email of the o
       { trackingId: waiting },
     ]);
   }
+});
+
+it("a compose opened before another account or a disconnect sends, takes back and sets its reminder: queued for its own account", async () => {
+  const { pages, gmail, outbox, reminders, waiting, stillKept } = await keptForTheAccount();
+  const fromGmail = { id: "ext", url: "https://mail.google.com/mail/u/0/#inbox" };
+  const email = (subject: string) => ({ subject, recipients: [], sentAt: new Date().toISOString() });
+  const sent = async (trackingId: string) => gmail.messageSent.run({ trackingId, request: email("Pricing") }, fromGmail);
+  // Both composes opened while connected to this account, which an earlier version connected to (never recorded).
+  const [sentAfterSwitch, undoneAfterSwitch, scheduled, sentDisconnected] = [
+    await trackingId(),
+    await trackingId(),
+    await trackingId(),
+    await trackingId(),
+  ];
+  // Registered at once, before the switch.
+  expect(await sent(undoneAfterSwitch)).toEqual({ queued: true });
+  await pages.connect.run({ trackerUrl: "https://t.example", apiToken: "other", otherAccount: true }, fromOptions);
+  expect(await sent(sentAfterSwitch)).toEqual({ queued: true });
+  expect(await gmail.remindIfNoReply.run({ trackingId: sentAfterSwitch, days: 2 }, fromGmail)).toMatchObject({
+    reminder: { trackingId: sentAfterSwitch, days: 2 },
+  });
+  // Gmail's Undo after the switch: withdrawn, and a late registration of it refused.
+  expect(await gmail.messageUnsent.run({ trackingId: undoneAfterSwitch }, fromGmail)).toEqual({ reminderDays: null });
+  expect(await outbox.put(undoneAfterSwitch, email("Pricing"))).toBe(false);
+  // A scheduled send cancelled in Gmail after the switch: still in the outbox, taken back there with no tracker asked.
+  const tomorrow = new Date(Date.now() + DAY).toISOString();
+  await gmail.messageSent.run({ trackingId: scheduled, request: { ...email("Webinar"), sentAt: tomorrow } }, fromGmail);
+  expect(await gmail.scheduledSendReopened.run({ trackingId: scheduled }, fromGmail)).toEqual({
+    cancelled: { subject: "Webinar", reminderDays: null },
+  });
+  // Disconnected: still queued.
+  await runHandler("disconnect", pages.disconnect, { confirmed: true }, fromOptions);
+  expect(await sent(sentDisconnected)).toEqual({ queued: true });
+  // An account this browser never held: refused as before, connected or not, and nothing queued.
+  const never = await mintTrackingId({ accountId: "qrstuvwxyzabcdef", keyId: 1, secret: "B".repeat(43) });
+  await expect(sent(never)).rejects.toThrow(`disconnected from account otheraccountwxyz`);
+  await pages.connect.run({ trackerUrl: "https://t.example", apiToken: "other" }, fromOptions);
+  await expect(sent(never)).rejects.toThrow("not a tracking id of this account");
+  await expect(gmail.messageUnsent.run({ trackingId: never }, fromGmail)).rejects.toThrow("not a tracking id of this account");
+  await expect(gmail.remindIfNoReply.run({ trackingId: never, days: 2 }, fromGmail)).rejects.toThrow("not a tracking id of this account");
+  expect((await outbox.snapshot()).map((e) => e.trackingId)).not.toContain(never);
+  // Each waits for its own account, in words, and goes to it once it is connected again.
+  const waits = (id: string) => ({ trackingId: id, lastError: waitsForItsAccount(id) });
+  expect((await stillKept()).outbox).toEqual(
+    expect.arrayContaining([waits(sentAfterSwitch), waits(undoneAfterSwitch), waits(scheduled), waits(sentDisconnected)]),
+  );
+  await pages.connect.run({ trackerUrl: "https://t.example", apiToken: CONNECTED.apiToken, otherAccount: true }, fromOptions);
+  const after = await stillKept();
+  expect(after.outbox).toEqual([]);
+  expect(after.sentTo.map(([account, id]) => `${account} ${id}`).sort()).toEqual(
+    [waiting, undoneAfterSwitch, sentAfterSwitch, sentDisconnected, `withdraw ${undoneAfterSwitch}`, `withdraw ${scheduled}`]
+      .map((id) => `${CONNECTED.accountId} ${id}`)
+      .sort(),
+  );
+  expect(await reminders.all()).toEqual(expect.arrayContaining([expect.objectContaining({ trackingId: sentAfterSwitch, days: 2 })]));
 });
 
 it("connecting to the same account again, with a new token or at a new address, keeps everything", async () => {

@@ -18,7 +18,7 @@ import { linksTracked, loadOptions, normalizeTrackerUrl, type Options, saveOptio
 import { errorText, trackerAccessOffAbove } from "../words";
 import { probeTracker, TrackerError, trackerApi } from "./api";
 import { type ContactCheckCache, contactCheckHandlers } from "./contact-checks";
-import { loadAccountMark, loadCredentials, removeCredentials, saveCredentials } from "./credential-store";
+import { heldAccounts, loadAccountMark, loadCredentials, removeCredentials, saveCredentials } from "./credential-store";
 import { type Credentials, signingKeyFor, type TrackerAccess, withSigningKey } from "./credentials";
 import { dashboardHandlers } from "./dashboard";
 import { digestPageHandlers, type TrackerTotals } from "./digest";
@@ -113,6 +113,20 @@ function requireOwnId(credentials: Credentials, trackingId: string): TrackingId 
   const parsed = parseTrackingId(trackingId);
   if (!parsed || parsed.accountId !== credentials.accountId) throw new Error("not a tracking id of this account");
   return parsed;
+}
+
+/**
+ * For what the rep does in a compose window that needs no tracker at once (a send, its Undo, its reminder): the tracking
+ * id may be one of any account this browser has been connected to (credential-store.ts heldAccounts), connected now
+ * or not. A compose opened before the rep connected to another account, or disconnected, holds an id of the one
+ * before; what is queued for it waits for that account (delivery.ts waitsForItsAccount) and is never dropped. An id of
+ * any other account is refused as requireOwnId refuses it: a content script cannot fill the outbox with them.
+ */
+async function requireHeldAccountId(trackingId: string): Promise<void> {
+  const accountId = parseTrackingId(trackingId)?.accountId;
+  if (accountId !== undefined && (await heldAccounts()).includes(accountId)) return;
+  // The connected account's always count (connected to by an earlier version, never recorded), in the words before.
+  requireOwnId(await requireCredentials(), trackingId);
 }
 
 /** The connected account, and the tracker's client for it. */
@@ -256,7 +270,8 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: Signa
     ...signalHandlers(signals),
     ...contactCheckHandlers(signals),
     // The compose window's "remind me if no reply" (follow-ups.ts).
-    ...followUpGmailHandlers(reminders, async (trackingId) => void requireOwnId(await requireCredentials(), trackingId)),
+    // An email's reminder waits for its account as its registration does (follow-ups.ts looks only at the connected one's).
+    ...followUpGmailHandlers(reminders, requireHeldAccountId),
     // What this Gmail tab recognises of Gmail (gmail-health.ts).
     ...gmailHealthGmailHandlers,
     // A notice of a hidden Gmail tab, on the desktop (tab-notices.ts).
@@ -300,8 +315,7 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: Signa
 
     /** Queues the registration of a sent message (or replaces it with better Gmail ids), then tries to deliver. */
     messageSent: handler(sentMessageInput, async (input, sender): Promise<{ queued: boolean }> => {
-      const credentials = await requireCredentials();
-      requireOwnId(credentials, input.trackingId);
+      await requireHeldAccountId(input.trackingId);
       const parsed = registerMessageRequest.safeParse(input.request);
       if (!parsed.success) {
         // Still queued: the entry shows as failed with the tracker's own words once it refuses it; never dropped.
@@ -329,8 +343,7 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: Signa
      * usual.
      */
     messageUnsent: handler(z.object({ trackingId: z.string() }), async (input): Promise<{ reminderDays: number | null }> => {
-      const credentials = await requireCredentials();
-      requireOwnId(credentials, input.trackingId);
+      await requireHeldAccountId(input.trackingId);
       await outbox.withdraw(input.trackingId);
       void outbox.flush();
       const [dropped] = await reminders.cancel([input.trackingId]);
@@ -346,11 +359,13 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: Signa
     scheduledSendReopened: handler(
       ownMessage,
       async (input): Promise<{ cancelled: { subject: string; reminderDays: number | null } | null }> => {
-        const credentials = await requireCredentials();
-        requireOwnId(credentials, input.trackingId);
+        // Still in the outbox, it needs no tracker: one of the account before a switch is taken back too.
+        await requireHeldAccountId(input.trackingId);
         let email: { subject: string | null; sentAt: string | null } | undefined = (await waitingRegistration(outbox, input.trackingId))
           ?.request;
         if (!email) {
+          const credentials = await requireCredentials();
+          requireOwnId(credentials, input.trackingId);
           try {
             email = await access.tracker(credentials).detail(input.trackingId);
           } catch (error) {
@@ -554,8 +569,8 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
    * Disconnected, or connected to another account: what only the account before could use goes (held-signals.ts
    * leaveAccount, the recipient checks). What stays, and why: README, "Disconnect and another account".
    */
-  const leaveAccount = async () => {
-    await held.leaveAccount();
+  const leaveAccount = async (switchAccount: () => Promise<void>) => {
+    await held.leaveAccount(switchAccount);
     checks.clear();
   };
   return {
@@ -667,10 +682,11 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
             };
             created = true;
           }
-          // Before the new credentials are in place: nothing of the account before reaches the new one's tracker. The same
-          // account connected again (a new token, a tracker moved) keeps everything.
-          if (before && before.accountId !== credentials.accountId) await leaveAccount();
-          await saveCredentials(credentials);
+          // Another account: what only the one before could use goes, and the new credentials take its place under the same
+          // lock (HeldSignals.leaveAccount), so that nothing of it reaches the new one's tracker, not even a tracker's answer
+          // under way. The same account connected again (a new token, a tracker moved) keeps everything.
+          if (before && before.accountId !== credentials.accountId) await leaveAccount(() => saveCredentials(credentials));
+          else await saveCredentials(credentials);
           await saveOptions(withTracker(await loadOptions(), trackerUrl));
           // Every Gmail tab reads its marks and panels again now: a panel stops reading while no tracker is connected or
           // the token is refused (conversation-panel.ts DISCONNECTED), and waited for the feed's next news or a reload.
@@ -738,8 +754,7 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
      */
     disconnect: handler(z.object({ confirmed: z.literal(true) }), async (): Promise<{ ok: true; keep: HeldTokens | null }> => {
       const tokens = await heldTokens();
-      await removeCredentials();
-      await leaveAccount();
+      await leaveAccount(removeCredentials);
       return { ok: true, keep: tokens?.replaced || tokens?.unsettled ? tokens : null };
     }),
 

@@ -132,8 +132,19 @@ export class HeldSignals {
 
   constructor(
     private readonly area: KeyValueArea,
+    /** The account this browser is connected to now, if any (credential-store.ts loadAccountId). */
+    private readonly connectedAccount: () => Promise<string | null>,
     private readonly now: () => number = Date.now,
   ) {}
+
+  /**
+   * Whether an answer of the tracker of account `sentFor` may still be written (under the lock): not once the rep left
+   * that account (leaveAccount switches the credentials under the same lock). A release or a report under way as the
+   * rep switches would otherwise write its retries back after the clear, and they would go to the new tracker.
+   */
+  private async stillFor(sentFor: string): Promise<boolean> {
+    return (await this.connectedAccount()) === sentFor;
+  }
 
   /** Oldest first. */
   async all(): Promise<HeldSignal[]> {
@@ -206,11 +217,12 @@ export class HeldSignals {
   /**
    * The tracker answered these signals `unmatched`: each is kept to be sent again after its next UNMATCHED_RETRY_MS,
    * or, past the last, moved to the record of given-up ones. A signal reported again before its next try is due (by
-   * another Gmail tab) counts no try. Returns the Gmail message ids of those given up, now or before.
+   * another Gmail tab) counts no try. Returns the Gmail message ids of those given up, now or before. `sentFor`: the
+   * account whose tracker answered; nothing is written once the rep left it (stillFor).
    */
-  unmatched(self: readonly string[], signals: readonly Signal[]): Promise<string[]> {
+  unmatched(sentFor: string, self: readonly string[], signals: readonly Signal[]): Promise<string[]> {
     return this.serial(async () => {
-      if (signals.length === 0) return [];
+      if (signals.length === 0 || !(await this.stillFor(sentFor))) return [];
       const now = this.now();
       const held = await this.all();
       const givenUp: UnmatchedSignal[] = [];
@@ -244,11 +256,13 @@ export class HeldSignals {
    * kept (never sent) and its thread asked about again after its next UNMATCHED_RETRY_MS, and is dropped past the last
    * (its thread then holds no tracked email for hours: mail the rep never tracked, nearly always; a Gmail tab reports it
    * again the next time Gmail loads). One reported again before its next try is due (by another Gmail tab) counts no
-   * try. Returns the Gmail message ids of those not kept.
+   * try. Returns the Gmail message ids of those not kept. `sentFor`: the account whose tracker's status was read; nothing
+   * is written once the rep left it (stillFor).
    */
-  untracked(self: readonly string[], signals: readonly Signal[]): Promise<string[]> {
+  untracked(sentFor: string, self: readonly string[], signals: readonly Signal[]): Promise<string[]> {
     if (signals.length === 0) return Promise.resolve([]);
     return this.serial(async () => {
+      if (!(await this.stillFor(sentFor))) return [];
       const now = this.now();
       const held = await this.all();
       const dropped: string[] = [];
@@ -295,11 +309,14 @@ export class HeldSignals {
    * ones of threads it knew no tracked email of: none may reach another account's tracker, nor the rep's other mail
    * stay here once the rep left it. Those waiting on an email still in the outbox are kept with its registration,
    * which is never dropped: they go to its tracker once it is delivered there (delivery.ts), and to no other.
+   * `switchAccount` (the credentials removed or replaced) is run under the same lock, after the clear: an answer of the
+   * tracker before that comes later is not written (stillFor).
    */
-  leaveAccount(): Promise<void> {
+  leaveAccount(switchAccount: () => Promise<void>): Promise<void> {
     return this.serial(async () => {
       const waiting = (await this.all()).filter((h) => h.unmatched === undefined && h.untracked === undefined);
       await this.area.set({ [HELD_SIGNALS_KEY]: waiting, [UNMATCHED_SIGNALS_KEY]: [], [UNLISTED_SIGNALS_KEY]: 0 });
+      await switchAccount();
     });
   }
 

@@ -26,6 +26,8 @@ const CREDENTIALS: Credentials = {
   apiToken: "token",
   signingKey: { accountId: "abcdefghijklmnop", keyId: 1, secret: "A".repeat(43) },
 };
+/** HeldSignals' reading of the account connected now: CREDENTIALS'. */
+const CONNECTED_ACCOUNT = async () => CREDENTIALS.accountId;
 const SENDER = {} as never;
 
 /** The background's client of the tracker, its requests answered by `fetch` (a stand-in for the tracker). */
@@ -62,7 +64,7 @@ describe("reportSignals", () => {
       tracker,
       trackedThreads: async (_credentials, ids) => new Set(ids.filter((id) => id === "tracked")),
       outboxThreads: async () => new Set(),
-      held: new HeldSignals(memoryArea()),
+      held: new HeldSignals(memoryArea(), CONNECTED_ACCOUNT),
       news,
       checks: new ContactCheckCache(),
     };
@@ -105,7 +107,7 @@ describe("reportSignals", () => {
         tracker: trackerWith(fetch),
         trackedThreads: async () => new Set(),
         outboxThreads: async () => new Set(),
-        held: new HeldSignals(memoryArea()),
+        held: new HeldSignals(memoryArea(), CONNECTED_ACCOUNT),
         news: vi.fn(),
         checks: new ContactCheckCache(),
       },
@@ -140,7 +142,7 @@ describe("signals of a thread whose email is still in the outbox", () => {
       tracker,
       trackedThreads: async (_credentials: Credentials, ids: string[]) => new Set(ids.filter((id) => tracked.has(id))),
       outboxThreads: async () => new Set(outbox),
-      held: new HeldSignals(area),
+      held: new HeldSignals(area, CONNECTED_ACCOUNT),
       news,
       checks: new ContactCheckCache(),
     };
@@ -169,7 +171,7 @@ describe("signals of a thread whose email is still in the outbox", () => {
     // The content script stops sending both: p1's thread holds no tracked email, r1 is the background's to keep.
     expect(result).toEqual({ answered: ["p1", "r1"], recorded: 0 });
     expect(requests).toEqual([]);
-    expect((await new HeldSignals(area).all()).map((h) => h.signal.gmailMessageId)).toEqual(["r1"]);
+    expect((await new HeldSignals(area, CONNECTED_ACCOUNT).all()).map((h) => h.signal.gmailMessageId)).toEqual(["r1"]);
 
     // Still in the outbox: nothing to send yet.
     expect(await releaseHeldSignals(deps)).toBe(0);
@@ -183,7 +185,7 @@ describe("signals of a thread whose email is still in the outbox", () => {
 
     // A restarted background (state from storage only) reports it with the addresses it was seen with.
     setTrackerUp(true);
-    const restarted = { ...deps, held: new HeldSignals(area) };
+    const restarted = { ...deps, held: new HeldSignals(area, CONNECTED_ACCOUNT) };
     expect(await releaseHeldSignals(restarted)).toBe(1);
     expect(requests).toEqual([{ self: ["me@example.com"], signals: [reply("r1")] }]);
     expect(news).toHaveBeenCalledWith(["waiting"]);
@@ -220,12 +222,12 @@ describe("signals of a thread whose email is still in the outbox", () => {
   it("are kept once each; past the bound the oldest are counted as not listed, answered unmatched or not", async () => {
     const area = memoryArea();
     const clock = { now: Date.parse("2026-11-22T10:00:05.000Z") };
-    const held = new HeldSignals(area, () => clock.now);
+    const held = new HeldSignals(area, CONNECTED_ACCOUNT, () => clock.now);
     const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
     await Promise.all([held.hold([], [reply("a"), reply("b")]), held.hold([], [reply("b"), reply("c")])]);
     expect((await held.all()).map((h) => h.signal.gmailMessageId)).toEqual(["a", "b", "c"]);
     // One the tracker answered unmatched, newer than a, b and c: kept, the oldest go first.
-    await held.unmatched([], [reply("u", "tracked")]);
+    await held.unmatched(CREDENTIALS.accountId, [], [reply("u", "tracked")]);
     await held.hold(
       [],
       Array.from({ length: MAX_HELD_SIGNALS - 2 }, (_, i) => reply(`n${i}`)),
@@ -236,7 +238,7 @@ describe("signals of a thread whose email is still in the outbox", () => {
     expect(warn).toHaveBeenCalledOnce();
 
     // The tracker answers unmatched while the held ones are at their bound: that one is held, the oldest counted.
-    await held.unmatched([], [reply("v", "tracked")]);
+    await held.unmatched(CREDENTIALS.accountId, [], [reply("v", "tracked")]);
     expect(area.data[HELD_SIGNALS_KEY]).toHaveLength(MAX_HELD_SIGNALS);
     expect((await held.all()).at(-1)?.signal.gmailMessageId).toBe("v");
     expect(await held.listing()).toEqual({ signals: [], unlisted: 3 });
@@ -284,7 +286,7 @@ describe("the record of signals not counted", () => {
 
   it("is cleared from the options page as far as the rep saw it, cleared ones unlisted but still not tried again", async () => {
     const area = memoryArea();
-    const held = new HeldSignals(area);
+    const held = new HeldSignals(area, CONNECTED_ACCOUNT);
     await area.set({ [UNMATCHED_SIGNALS_KEY]: [given("r1"), given("r2")], [UNLISTED_SIGNALS_KEY]: 3 });
     const seen = await run(held, "unmatchedSignals", null);
     expect(seen).toEqual({ signals: [given("r1"), given("r2")], unlisted: 3 });
@@ -302,13 +304,13 @@ describe("the record of signals not counted", () => {
     expect(await held.givenUp()).toEqual([{ ...given("r1"), cleared: true }, { ...given("r2"), cleared: true }, given("r3")]);
 
     // A cleared one answered unmatched again (a Gmail tab loaded since) is not tried all over again.
-    expect(await held.unmatched([], [reply("r1")])).toEqual(["r1"]);
+    expect(await held.unmatched(CREDENTIALS.accountId, [], [reply("r1")])).toEqual(["r1"]);
     expect(await held.all()).toEqual([]);
   });
 
   it("keeps listed a signal recorded again after the page read the list: it is news", async () => {
     const area = memoryArea();
-    const held = new HeldSignals(area);
+    const held = new HeldSignals(area, CONNECTED_ACCOUNT);
     // r1 given up again (its older record pushed out by the bound meanwhile) after the page read it given up at 0.
     const again = { ...given("r1"), givenUpAt: 9 };
     await area.set({ [UNMATCHED_SIGNALS_KEY]: [given("r2"), again] });
@@ -318,14 +320,14 @@ describe("the record of signals not counted", () => {
 
   it("keeps its bound, pushing out the cleared first, then the oldest, counted as no longer listed", async () => {
     const area = memoryArea();
-    const held = new HeldSignals(area);
+    const held = new HeldSignals(area, CONNECTED_ACCOUNT);
     const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
     const full = Array.from({ length: MAX_UNMATCHED_RECORDED }, (_, i) => given(`old${i}`));
     await area.set({ [UNMATCHED_SIGNALS_KEY]: full });
     await held.clear({ listed: [seenAt("old5", 0)], unlisted: 0 });
     const pastRetries = (id: string) => ({ self: [], signal: reply(id), unmatched: { times: UNMATCHED_RETRY_MS.length, nextAt: 0 } });
     await area.set({ [HELD_SIGNALS_KEY]: [pastRetries("new1"), pastRetries("new2")] });
-    expect(await held.unmatched([], [reply("new1"), reply("new2")])).toEqual(["new1", "new2"]);
+    expect(await held.unmatched(CREDENTIALS.accountId, [], [reply("new1"), reply("new2")])).toEqual(["new1", "new2"]);
     const record = await held.givenUp();
     expect(record).toHaveLength(MAX_UNMATCHED_RECORDED);
     expect(record.map((r) => r.signal.gmailMessageId).slice(0, 2)).toEqual(["old1", "old2"]);
@@ -336,7 +338,7 @@ describe("the record of signals not counted", () => {
 
   it("counts one given up, held again and pushed out by the bound, its record listed as it was", async () => {
     const area = memoryArea();
-    const held = new HeldSignals(area, () => 5);
+    const held = new HeldSignals(area, CONNECTED_ACCOUNT, () => 5);
     const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
     await area.set({ [UNMATCHED_SIGNALS_KEY]: [given("r1"), given("r2")] });
     // Another email of its thread is in the outbox when a Gmail tab reports it again: held again.
@@ -374,7 +376,7 @@ describe("signals the tracker answers unmatched", () => {
       tracker,
       trackedThreads: async (_credentials, ids) => new Set(ids),
       outboxThreads: async () => new Set(),
-      held: new HeldSignals(area, () => clock.now),
+      held: new HeldSignals(area, CONNECTED_ACCOUNT, () => clock.now),
       news,
       checks: new ContactCheckCache(),
     };
@@ -398,7 +400,7 @@ describe("signals the tracker answers unmatched", () => {
     // Due, and the tracker has its email now (its registration arrived, or its send time was corrected).
     clock.now += UNMATCHED_RETRY_MS[0] ?? 0;
     state.matches = true;
-    const restarted = { ...deps, held: new HeldSignals(area, () => clock.now) };
+    const restarted = { ...deps, held: new HeldSignals(area, CONNECTED_ACCOUNT, () => clock.now) };
     expect(await releaseHeldSignals(restarted)).toBe(1);
     expect(requests.at(-1)).toEqual(["r1"]);
     expect(news).toHaveBeenCalledWith(["tracked"]);
@@ -456,6 +458,75 @@ describe("signals the tracker answers unmatched", () => {
     expect(await deps.held.givenUp()).toEqual(record.slice(0, -1));
     warn.mockRestore();
   });
+  it("answered while the rep connects to another account, are written back by no release under way, and reach no other tracker", async () => {
+    const { clock, requests, deps } = setup();
+    const other: Credentials = { ...CREDENTIALS, trackerUrl: "https://other.example", accountId: "qrstuvwxyzabcdef", apiToken: "other" };
+    let connected = CREDENTIALS;
+    deps.requireCredentials = async () => connected;
+    deps.held = new HeldSignals(
+      memoryArea(),
+      async () => connected.accountId,
+      () => clock.now,
+    );
+    const sentTo: string[] = [];
+    let answer = () => {};
+    const answered = new Promise<void>((resolve) => {
+      answer = resolve;
+    });
+    const tracker = deps.tracker;
+    deps.tracker = (credentials) => {
+      sentTo.push(credentials.trackerUrl);
+      const api = tracker(credentials);
+      return { ...api, signals: async (body) => answered.then(() => api.signals(body)) };
+    };
+    await deps.held.unmatched(CREDENTIALS.accountId, [], [reply("r1")]);
+    clock.now += UNMATCHED_RETRY_MS[0] ?? 0;
+    // The minute's release sends it again; the rep connects to another account before the tracker answers unmatched.
+    const release = releaseHeldSignals(deps);
+    await vi.waitFor(() => expect(sentTo).toEqual([CREDENTIALS.trackerUrl]));
+    await deps.held.leaveAccount(async () => {
+      connected = other;
+    });
+    answer();
+    expect(await release).toBe(0);
+    expect(requests).toEqual([["r1"]]);
+    expect(await deps.held.all()).toEqual([]);
+    // Its next try's time: nothing goes to the new account's tracker.
+    clock.now += UNMATCHED_RETRY_MS[1] ?? 0;
+    expect(await releaseHeldSignals(deps)).toBe(0);
+    expect(sentTo).toEqual([CREDENTIALS.trackerUrl]);
+  });
+  it("read by a release just before the rep connects to another account, go to no other account's tracker", async () => {
+    const { clock, deps } = setup();
+    const other: Credentials = { ...CREDENTIALS, trackerUrl: "https://other.example", accountId: "qrstuvwxyzabcdef", apiToken: "other" };
+    let connected = CREDENTIALS;
+    deps.requireCredentials = async () => connected;
+    const held = new HeldSignals(
+      memoryArea(),
+      async () => connected.accountId,
+      () => clock.now,
+    );
+    await held.unmatched(CREDENTIALS.accountId, [], [reply("r1")]);
+    clock.now += UNMATCHED_RETRY_MS[0] ?? 0;
+    // The switch comes right after the release read the due ones.
+    deps.held = Object.assign(Object.create(held) as HeldSignals, {
+      due: async () => {
+        const due = await held.due();
+        await held.leaveAccount(async () => {
+          connected = other;
+        });
+        return due;
+      },
+    });
+    const sentTo: string[] = [];
+    const tracker = deps.tracker;
+    deps.tracker = (credentials) => {
+      sentTo.push(credentials.trackerUrl);
+      return tracker(credentials);
+    };
+    await releaseHeldSignals(deps);
+    expect(sentTo).not.toContain(other.trackerUrl);
+  });
 });
 
 describe("signals of a thread where the tracker knows no tracked email", () => {
@@ -485,7 +556,7 @@ describe("signals of a thread where the tracker knows no tracked email", () => {
         return new Set(ids.filter((id) => tracked.has(id)));
       },
       outboxThreads: async () => new Set(),
-      held: new HeldSignals(area, () => clock.now),
+      held: new HeldSignals(area, CONNECTED_ACCOUNT, () => clock.now),
       news,
       checks: new ContactCheckCache(),
     };
@@ -513,7 +584,7 @@ describe("signals of a thread where the tracker knows no tracked email", () => {
     // The other browser's outbox delivered the email: the next try sends it, and the tracker records it.
     tracked.add("elsewhere");
     clock.now += UNMATCHED_RETRY_MS[1] ?? 0;
-    const restarted = { ...deps, held: new HeldSignals(area, () => clock.now) };
+    const restarted = { ...deps, held: new HeldSignals(area, CONNECTED_ACCOUNT, () => clock.now) };
     expect(await releaseHeldSignals(restarted)).toBe(1);
     expect(requests).toEqual([["r1"]]);
     expect(news).toHaveBeenCalledWith(["elsewhere"]);
@@ -539,11 +610,11 @@ describe("signals of a thread where the tracker knows no tracked email", () => {
 
   it("keep their own bound, pushed out before any signal held for the outbox, and not counted", async () => {
     const area = memoryArea();
-    const held = new HeldSignals(area, () => start);
+    const held = new HeldSignals(area, CONNECTED_ACCOUNT, () => start);
     const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
     await held.hold([], [reply("h0", start, "waiting")]);
     const recent = Array.from({ length: MAX_UNTRACKED_KEPT + 1 }, (_, i) => reply(`u${i}`));
-    expect(await held.untracked([], recent)).toEqual([]);
+    expect(await held.untracked(CREDENTIALS.accountId, [], recent)).toEqual([]);
     const kept = await held.all();
     expect(kept).toHaveLength(MAX_UNTRACKED_KEPT + 1);
     expect(kept.slice(0, 2).map((h) => h.signal.gmailMessageId)).toEqual(["h0", "u1"]);

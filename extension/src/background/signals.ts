@@ -67,7 +67,7 @@ async function report(
   // No tracked email in the thread, as far as the status cache knows: kept a while if recent, its email's registration
   // perhaps still on its way, and never sent.
   const notTracked = rest.filter((s) => !tracked.has(s.threadId));
-  const settled = await deps.held.untracked(self, notTracked);
+  const settled = await deps.held.untracked(credentials.accountId, self, notTracked);
   const untracked = notTracked.map((s) => s.gmailMessageId).filter((id) => !settled.includes(id));
   const wanted = rest.filter((s) => tracked.has(s.threadId));
   if (wanted.length === 0) return { settled, untracked, held: heldIds, unmatched: [], recorded: [] };
@@ -78,6 +78,7 @@ async function report(
     unmatchedIds.size === 0
       ? []
       : await deps.held.unmatched(
+          credentials.accountId,
           self,
           wanted.filter((s) => unmatchedIds.has(s.gmailMessageId)),
         );
@@ -107,9 +108,12 @@ export function releaseHeldSignals(deps: SignalDeps): Promise<number> {
 const oneRelease = serialRunner();
 
 async function releaseNow(deps: SignalDeps): Promise<number> {
-  const held = await deps.held.due();
-  if (held.length === 0) return 0;
+  // Nothing due: no error while not connected.
+  if ((await deps.held.due()).length === 0) return 0;
+  // The credentials before the signals sent: read after them, they could be of an account connected since, and an
+  // account's retries, read before its leaveAccount cleared them, would go to that one's tracker.
   const credentials = await deps.requireCredentials();
+  const held = await deps.held.due();
   // One request per set of own addresses (nearly always one), within the request's limit of signals.
   const bySelf = new Map<string, HeldSignal[]>();
   for (const item of held) {
