@@ -163,10 +163,7 @@ describe("sent list marks", () => {
 
   it("leaves a mark that is already right as it is, and gives a re-rendered row a copy of its thread's mark", async () => {
     page([row("a1", "One")]);
-    const list = startList(
-      document,
-      tracker({ a1: [{ state: "opened", openCount: 3, lastOpenAt: "2026-11-22T10:00:00Z" }] }).fetchStatus,
-    );
+    const list = startList(document, tracker({ a1: [{ state: "opened", openCount: 3, lastOpenAt: "2026-11-22T10:00:00Z" }] }).fetchStatus);
     list.scan();
     await list.flush();
     const drawn = document.querySelector(".mt-mark");
