@@ -28,7 +28,8 @@ export const remindersFull = (max: number): string =>
 
 /**
  * Why a new follow-up reminder is not kept when fewer than MAX_REMINDERS wait but their emails' recipients fill the
- * room kept for them (background/follow-ups.ts REMINDERS_MAX_BYTES): said in the compose window that asked for it.
+ * room kept for them (background/follow-ups.ts REMINDERS_MAX_BYTES): said in the compose window that asked for it, and
+ * above the dashboard's list of reminders while it holds.
  */
 export const remindersFullOfRecipients = (waiting: number): string =>
   `${counted(waiting, "reminder is", "reminders are")} waiting, whose emails name so many recipients that they fill the room Mailtracker keeps for reminders: ${UNTIL_A_REMINDER_GOES}`;

@@ -7,6 +7,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { AWAITING_REPLY_SQL, QUARTER_HOUR_COUNTS_SQL, RECENTLY_ACTIVE_SQL } from "../src/db/activity";
+import { contactPageStatement } from "../src/db/contact-scores";
 import { RELABEL_SQL } from "../src/db/events";
 import { FORBIDDEN_EVENTS_SQL, KEY_OPT_OUTS_SQL, KEY_RECIPIENTS_SQL } from "../src/db/mailboxes";
 import { INSERT_LINKS_SQL, INSERT_RECIPIENTS_SQL, LISTED_RECIPIENTS_SQL } from "../src/db/messages";
@@ -151,6 +152,43 @@ describe("reads of an account's events in a window of time", () => {
       message,
     ]);
     expect(await reads(QUARTER_HOUR_COUNTS_SQL)).toEqual([window.replace("events", "e"), message]);
+  });
+});
+
+describe("the people list's page after a cursor (contactPage)", () => {
+  /** Every step of the statement's plan, its order-by's temporary b-trees too, as EXPLAIN QUERY PLAN lists them. */
+  async function plan({ sql, binds }: { sql: string; binds: (string | number)[] }): Promise<string[]> {
+    const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+      .bind(...binds)
+      .all<{ detail: string }>();
+    return results.map((row) => row.detail);
+  }
+  const nothingMarked = { count: 0, asciiFolds: [] };
+  const after = [5, "dana@acme.example"] as const;
+  /** The two seeks of the index, merged in its order: the cursor's ties after its address, then the lower keys. */
+  const merged = (index: string, column: string) => [
+    "MERGE (UNION ALL)",
+    "LEFT",
+    `SEARCH contact_scores USING INDEX ${index} (account_id=? AND ${column}=? AND email>?)`,
+    "RIGHT",
+    `SEARCH contact_scores USING INDEX ${index} (account_id=? AND ${column}<?)`,
+  ];
+
+  it("reads the ties after the cursor, then the lower keys, each by a seek of the index, merged with no sort", async () => {
+    const page = (sort: "score" | "lastActivity") => contactPageStatement("a", 0, { sort, after, limit: 20 }, nothingMarked);
+    expect(await plan(page("score"))).toEqual(merged("contact_scores_by_score", "score_key"));
+    expect(await plan(page("lastActivity"))).toEqual(merged("contact_scores_by_activity", "activity_key"));
+  });
+
+  it("a campaign's page reads its window by the same two seeks, and each row's campaigns in its own JSON", async () => {
+    const page = contactPageStatement("a", 0, { sort: "score", after, limit: 20, campaign: "Webinar" }, nothingMarked);
+    expect(await plan(page)).toEqual([
+      "CO-ROUTINE (subquery-3)",
+      ...merged("contact_scores_by_score", "score_key"),
+      "SCAN (subquery-3)",
+      "CORRELATED SCALAR SUBQUERY 1",
+      "SCAN j VIRTUAL TABLE INDEX 1:",
+    ]);
   });
 });
 

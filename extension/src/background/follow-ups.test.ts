@@ -219,6 +219,8 @@ describe("follow-up reminders", () => {
     const t = setup();
     for (let i = 0; i < MAX_REMINDERS; i++) await t.reminders.set(`m${i}`, 3);
     await expect(t.reminders.set("one-more", 3)).rejects.toThrow(remindersFull(MAX_REMINDERS));
+    // The dashboard says the same above its list.
+    expect(await t.reminders.whyFull()).toBe(remindersFull(MAX_REMINDERS));
     const kept = (await t.reminders.all()).map((r) => r.trackingId);
     expect(kept).toHaveLength(MAX_REMINDERS);
     expect(kept[0]).toBe("m0");
@@ -226,6 +228,7 @@ describe("follow-up reminders", () => {
     // One that waits can still be changed, and one cancelled makes room.
     expect((await t.reminders.set("m0", 5)).days).toBe(5);
     await t.reminders.cancel(["m1"]);
+    expect(await t.reminders.whyFull()).toBeNull();
     await t.reminders.set("one-more", 3);
     expect((await t.reminders.all()).map((r) => r.trackingId)).toContain("one-more");
     expect(await t.reminders.all()).toHaveLength(MAX_REMINDERS);
@@ -254,10 +257,13 @@ describe("follow-up reminders", () => {
     expect(count).toBeLessThan(MAX_REMINDERS);
 
     await expect(t.reminders.set("one-more", 3)).rejects.toThrow(remindersFullOfRecipients(count));
+    // The dashboard says the same above its list, not that fewer than MAX_REMINDERS leave room.
+    expect(await t.reminders.whyFull()).toBe(remindersFullOfRecipients(count));
     expect((await t.reminders.all()).map((r) => r.trackingId)).toEqual(waiting.map((r) => r.trackingId));
     // One that waits can still be changed, and one cancelled makes room.
     expect((await t.reminders.set("m0", 5)).days).toBe(5);
     await t.reminders.cancel(["m1"]);
+    expect(await t.reminders.whyFull()).toBeNull();
     await t.reminders.set("one-more", 3);
     expect((await t.reminders.all()).map((r) => r.trackingId)).toContain("one-more");
   });

@@ -48,6 +48,12 @@ export const MAX_REMINDERS = 500;
 export const REMINDERS_MAX_BYTES = 2_000_000;
 /** The bytes `value` takes in storage: its JSON, in UTF-8, as Chrome counts it (see REMINDERS_MAX_BYTES). */
 export const storedBytes = (value: unknown): number => new TextEncoder().encode(JSON.stringify(value)).length;
+/** Why `reminder`, a new one, is not kept beside those waiting (`all`), in words; null: it is. */
+function whyNotKept(all: readonly Reminder[], reminder: Reminder): string | null {
+  if (all.length >= MAX_REMINDERS) return remindersFull(MAX_REMINDERS);
+  if (storedBytes({ [REMINDERS_KEY]: [...all, reminder] }) > REMINDERS_MAX_BYTES) return remindersFullOfRecipients(all.length);
+  return null;
+}
 /** A reminder whose email the tracker never heard of this long after it was due was never sent: dropped. */
 const UNSENT_GRACE_MS = 7 * DAY_MS;
 
@@ -136,7 +142,6 @@ export class Reminders {
       const now = await this.deps.now();
       const all = await this.all();
       const previous = all.find((r) => r.trackingId === trackingId);
-      if (!previous && all.length >= MAX_REMINDERS) throw new Error(remindersFull(MAX_REMINDERS));
       const reminder: Reminder = {
         trackingId,
         days,
@@ -146,12 +151,23 @@ export class Reminders {
           ? { subject: previous.subject, recipients: previous.recipients ?? [], addresses: previous.addresses }
           : {}),
       };
-      const kept = [...all.filter((r) => r.trackingId !== trackingId), reminder];
-      if (!previous && storedBytes({ [REMINDERS_KEY]: kept }) > REMINDERS_MAX_BYTES) {
-        throw new Error(remindersFullOfRecipients(all.length));
-      }
-      await this.write(kept);
+      const refused = previous ? null : whyNotKept(all, reminder);
+      if (refused) throw new Error(refused);
+      await this.write([...all.filter((r) => r.trackingId !== trackingId), reminder]);
       return reminder;
+    });
+  }
+
+  /**
+   * Why a reminder the rep asks for now would not be kept, in the words `set` would throw; null when it would be. The
+   * dashboard says it above its list, so a rep learns it before ticking the box. Measured with a new reminder of a
+   * tracking id at its longest (TRACKING_ID_PATTERN), as `set` stores it before its email is described.
+   */
+  whyFull(): Promise<string | null> {
+    return this.serial(async () => {
+      const now = await this.deps.now();
+      const longestId = `${"a".repeat(16)}.9999.${"A".repeat(22)}.${"A".repeat(22)}`;
+      return whyNotKept(await this.all(), { trackingId: longestId, days: 1, setAt: now, dueAt: daysAfter(now, 1) });
     });
   }
 
@@ -290,8 +306,8 @@ export interface FollowUpList {
   /** The rep's default wait, in days. */
   days: number;
   reminders: Reminder[];
-  /** MAX_REMINDERS: while that many wait, the dashboard says a new one is not kept. */
-  reminderLimit: number;
+  /** Why a new reminder would not be kept now (Reminders.whyFull): said above the dashboard's list. Null: it would be. */
+  remindersFull: string | null;
   /**
    * When the tracker's list stopped at its limit (FOLLOW_UPS_MAX), how many emails need a follow-up in all: null when
    * not known (more than the tracker looks at, or a tracker that does not say). Null `cut`: nothing was left out.
@@ -355,18 +371,22 @@ export function followUpPageHandlers(deps: FollowUpPageDeps) {
         days: options.followUpDays,
         // The connected account's: another's are kept for when the rep connects to it again (Reminders.check).
         reminders: (await deps.reminders.all()).filter((r) => !ofAnotherAccount(c, r.trackingId)),
-        reminderLimit: MAX_REMINDERS,
+        remindersFull: await deps.reminders.whyFull(),
         cut: cut ? { total: known } : null,
       };
     }),
     /**
      * The dashboard's Cancel on a reminder: once the email is sent, the compose window's box is gone with it, and this
      * is the rep's only way to say "no need to remind me". False when it was not waiting any more (notified, settled).
+     * With why a new one would still not be kept after it (null: it would be), for the dashboard to say.
      */
-    cancelReminder: handler(z.object({ trackingId: z.string() }), async ({ trackingId }): Promise<{ cancelled: boolean }> => {
-      const dropped = await deps.reminders.cancel([trackingId]);
-      return { cancelled: dropped.length > 0 };
-    }),
+    cancelReminder: handler(
+      z.object({ trackingId: z.string() }),
+      async ({ trackingId }): Promise<{ cancelled: boolean; remindersFull: string | null }> => {
+        const dropped = await deps.reminders.cancel([trackingId]);
+        return { cancelled: dropped.length > 0, remindersFull: await deps.reminders.whyFull() };
+      },
+    ),
   };
 }
 

@@ -283,10 +283,16 @@ it("the dashboard cancels a reminder of an email already sent: it is gone from s
   const [sent, other] = [await trackingId(), await trackingId()];
   await reminders.set(sent, 3);
   await reminders.set(other, 5);
-  expect(await runHandler("cancelReminder", pages.cancelReminder, { trackingId: sent }, fromDashboard)).toEqual({ cancelled: true });
+  expect(await runHandler("cancelReminder", pages.cancelReminder, { trackingId: sent }, fromDashboard)).toEqual({
+    cancelled: true,
+    remindersFull: null,
+  });
   expect((await reminders.all()).map((r) => r.trackingId)).toEqual([other]);
   // Already gone (notified, settled, cancelled in another tab): said, not thrown.
-  expect(await runHandler("cancelReminder", pages.cancelReminder, { trackingId: sent }, fromDashboard)).toEqual({ cancelled: false });
+  expect(await runHandler("cancelReminder", pages.cancelReminder, { trackingId: sent }, fromDashboard)).toEqual({
+    cancelled: false,
+    remindersFull: null,
+  });
   await expect(runHandler("cancelReminder", pages.cancelReminder, {}, fromDashboard)).rejects.toThrow(
     "cancelReminder does not take this input",
   );

@@ -34,7 +34,20 @@ async function recordsOf(change: () => void): Promise<MutationRecord[]> {
   return records;
 }
 
+/**
+ * The signals of one test's listeners, aborted after it: a listener a failing test left on the page's one observer would
+ * keep it running into later tests, which count the observers made and stopped, and would hear their changes.
+ */
+const started: AbortController[] = [];
+function listening(): AbortController {
+  const controller = new AbortController();
+  started.push(controller);
+  return controller;
+}
+
 afterEach(() => {
+  for (const controller of started.splice(0)) controller.abort();
+  vi.restoreAllMocks();
   document.body.innerHTML = "";
 });
 
@@ -42,7 +55,7 @@ describe("the page's observer", () => {
   it("is one observer however many features listen, and stops when the last one leaves", async () => {
     const created = vi.spyOn(globalThis, "MutationObserver");
     const disconnect = vi.spyOn(MutationObserver.prototype, "disconnect");
-    const features = [new AbortController(), new AbortController(), new AbortController()];
+    const features = [listening(), listening(), listening()];
     const heard = [0, 0, 0];
     features.forEach((feature, i) => {
       onPageMutations(`listener ${i}`, ["nodes"], () => (heard[i] = (heard[i] ?? 0) + 1), feature.signal);
@@ -67,16 +80,13 @@ describe("the page's observer", () => {
     expect(heard).toEqual([1, 1, 2]);
 
     // A feature starting again gets a new observer.
-    const again = new AbortController();
+    const again = listening();
     onPageMutations("again", ["nodes"], () => (heard[0] = (heard[0] ?? 0) + 1), again.signal);
     expect(created).toHaveBeenCalledTimes(2);
-    again.abort();
-    created.mockRestore();
-    disconnect.mockRestore();
   });
 
   it("calls a listener only for the kinds of change it asked for", async () => {
-    const feature = new AbortController();
+    const feature = listening();
     const heard = { nodes: 0, styles: 0, sources: 0 };
     onPageMutations("nodes", ["nodes"], () => heard.nodes++, feature.signal);
     onPageMutations("styles", ["nodes", "style"], () => heard.styles++, feature.signal);
@@ -91,36 +101,32 @@ describe("the page's observer", () => {
     image.setAttribute("src", "https://example.org/a.png");
     await settled();
     expect(heard).toEqual({ nodes: 1, styles: 2, sources: 1 });
-    feature.abort();
   });
 
   it("records only the kinds of change some listener asks for, and stops recording a kind nobody asks for any more", async () => {
     const observe = vi.spyOn(MutationObserver.prototype, "observe");
-    const nodes = new AbortController();
-    const styles = new AbortController();
+    const nodes = listening();
+    const styles = listening();
     onPageMutations("nodes", ["nodes"], () => {}, nodes.signal);
     expect(observe).toHaveBeenLastCalledWith(document, { childList: true, subtree: true });
     onPageMutations("styles", ["style"], () => {}, styles.signal);
     expect(observe).toHaveBeenLastCalledWith(document, { childList: true, subtree: true, attributes: true, attributeFilter: ["style"] });
     styles.abort();
     expect(observe).toHaveBeenLastCalledWith(document, { childList: true, subtree: true });
-    nodes.abort();
-    observe.mockRestore();
   });
 
   it("loses no change queued when a new kind of change is asked for", async () => {
-    const feature = new AbortController();
+    const feature = listening();
     let heard = 0;
     onPageMutations("nodes", ["nodes"], () => heard++, feature.signal);
     document.body.append(document.createElement("div"));
     onPageMutations("styles", ["style"], () => {}, feature.signal);
     await settled();
     expect(heard).toBe(1);
-    feature.abort();
   });
 
   it("hands no listener the records of our own insertions, but every other record of the batch, removals of ours included", async () => {
-    const feature = new AbortController();
+    const feature = listening();
     const heard: MutationRecord[][] = [];
     onPageMutations("nodes", ["nodes"], (records) => heard.push([...records]), feature.signal);
     const cells = Array.from({ length: 3 }, () => document.body.appendChild(document.createElement("div")));
@@ -147,11 +153,10 @@ describe("the page's observer", () => {
     await settled();
     expect(heard).toHaveLength(2);
     expect([...(heard[1]?.[0]?.removedNodes ?? [])]).toEqual([marks[2]]);
-    feature.abort();
   });
 
   it("keeps calling the other listeners when one throws", async () => {
-    const feature = new AbortController();
+    const feature = listening();
     const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
     let heard = 0;
     onPageMutations(
@@ -167,12 +172,10 @@ describe("the page's observer", () => {
     await settled();
     expect(heard).toBe(1);
     expect(warn).toHaveBeenCalledWith("[mailtracker] throws failed", expect.any(Error));
-    feature.abort();
-    warn.mockRestore();
   });
 
   it("tells a watcher of rows Gmail adds, precise or by a fallback, and of nothing else", async () => {
-    const feature = new AbortController();
+    const feature = listening();
     let changes = 0;
     watchElements(["threadRow"], "mt-mark", () => changes++, feature.signal);
     const table = document.createElement("table");
@@ -204,7 +207,6 @@ describe("the page's observer", () => {
     mark.remove();
     await settled();
     expect(changes).toBe(4);
-    feature.abort();
   });
 });
 
@@ -225,7 +227,7 @@ describe("touches", () => {
 
 describe("a batch asked by several watchers", () => {
   it("looks for each selector once, whoever asks", async () => {
-    const feature = new AbortController();
+    const feature = listening();
     const heard: string[] = [];
     watchElements(["threadRow"], null, () => heard.push("rows"), feature.signal);
     watchElements(["threadRow"], "mt-mark", () => heard.push("rows again"), feature.signal);
@@ -236,8 +238,6 @@ describe("a batch asked by several watchers", () => {
     expect(heard).toEqual(["rows or messages"]);
     const rowQueries = asked.mock.calls.filter(([selector]) => selector === 'tr.zA[role="row"]');
     expect(rowQueries).toHaveLength(1);
-    asked.mockRestore();
-    feature.abort();
   });
 });
 

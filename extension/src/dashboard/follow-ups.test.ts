@@ -14,7 +14,8 @@ const background = vi.hoisted(() => ({
   followUps: [] as unknown[],
   cut: null as { total: number | null } | null,
   cancelFails: null as string | null,
-  reminderLimit: 500,
+  /** Why a new reminder would not be kept (Reminders.whyFull), as the list and each cancel's answer say it. */
+  remindersFull: null as string | null,
 }));
 vi.mock("webextension-polyfill", () => ({ default: { runtime: { openOptionsPage: async () => undefined } } }));
 vi.mock("../messaging", () => ({
@@ -25,15 +26,16 @@ vi.mock("../messaging", () => ({
         followUps: background.followUps,
         days: 3,
         reminders: background.reminders,
-        reminderLimit: background.reminderLimit,
+        remindersFull: background.remindersFull,
         cut: background.cut,
       };
     if (type === "cancelReminder" && background.cancelFails) throw new Error(background.cancelFails);
-    return { cancelled: true };
+    return { cancelled: true, remindersFull: background.remindersFull };
   },
 }));
 
 import { DAY, HOUR } from "../../../test/durations";
+import { remindersFull, remindersFullOfRecipients } from "../words";
 import { FollowUps } from "./follow-ups";
 
 const reminder = (trackingId: string, subject: string, dueAt: number): Reminder => ({
@@ -56,7 +58,7 @@ afterEach(() => {
   background.reminders = [];
   background.followUps = [];
   background.cut = null;
-  background.reminderLimit = 500;
+  background.remindersFull = null;
 });
 
 it("each reminder has a Cancel that asks the background to drop it; one past its time reads overdue, not a notification in the past", async () => {
@@ -89,13 +91,35 @@ it("each reminder has a Cancel that asks the background to drop it; one past its
 
 it("while as many reminders wait as the background keeps, the list says a new one is not kept, until one is cancelled", async () => {
   vi.setSystemTime(NOW);
-  background.reminderLimit = 2;
+  background.remindersFull = remindersFull(2);
   background.reminders = [reminder("a", "Proposal", NOW + 2 * DAY), reminder("b", "Contract draft", NOW + 3 * DAY)];
   await act(() => render(h(FollowUps, {}), root));
   await vi.waitFor(() => expect(items()).toHaveLength(2));
   expect($("[data-testid=reminders-full]")?.textContent).toBe(
     "2 reminders are waiting, as many as Mailtracker keeps: a new one is not kept until one comes due or you cancel one on the dashboard's Follow-ups page.",
   );
+  background.remindersFull = null;
+  await act(() => items()[0]?.querySelector<HTMLButtonElement>("button[name=cancel-reminder]")?.click());
+  await vi.waitFor(() => expect(items()).toHaveLength(1));
+  expect($("[data-testid=reminders-full]")).toBeNull();
+});
+
+it("while fewer wait but their emails' recipients fill the room kept for reminders, the list says so, until a cancel makes room", async () => {
+  vi.setSystemTime(NOW);
+  const words =
+    "3 reminders are waiting, whose emails name so many recipients that they fill the room Mailtracker keeps for reminders: a new one is not kept until one comes due or you cancel one on the dashboard's Follow-ups page.";
+  background.remindersFull = remindersFullOfRecipients(3);
+  background.reminders = ["a", "b", "c"].map((id, i) => reminder(id, `Campaign ${i}`, NOW + (i + 1) * DAY));
+  await act(() => render(h(FollowUps, {}), root));
+  await vi.waitFor(() => expect(items()).toHaveLength(3));
+  expect($("[data-testid=reminders-full]")?.textContent).toBe(words);
+  // Emails described after the bound was reached took the reminders past it (Reminders.describe): one cancel may
+  // still leave no room, as its answer says.
+  background.remindersFull = remindersFullOfRecipients(2);
+  await act(() => items()[0]?.querySelector<HTMLButtonElement>("button[name=cancel-reminder]")?.click());
+  await vi.waitFor(() => expect(items()).toHaveLength(2));
+  expect($("[data-testid=reminders-full]")?.textContent).toBe(words.replace("3 reminders", "2 reminders"));
+  background.remindersFull = null;
   await act(() => items()[0]?.querySelector<HTMLButtonElement>("button[name=cancel-reminder]")?.click());
   await vi.waitFor(() => expect(items()).toHaveLength(1));
   expect($("[data-testid=reminders-full]")).toBeNull();

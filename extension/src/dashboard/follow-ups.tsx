@@ -7,7 +7,7 @@ import type { FollowUpEngagement } from "../../../shared/api";
 import type { FollowUpList, Reminder } from "../background/follow-ups";
 import { callFromPage } from "../messaging";
 import { Time, useNow } from "../pages/time";
-import { counted, errorText, midSentence, NO_OPEN_YET, noOpenWords, remindersFull, subjectShown } from "../words";
+import { counted, errorText, midSentence, NO_OPEN_YET, noOpenWords, subjectShown } from "../words";
 import { ViewLink } from "./ui";
 
 const GROUPS: { engagement: FollowUpEngagement; title: string; hint: string }[] = [
@@ -83,7 +83,7 @@ export function FollowUps() {
         })
       )}
       <h3>Reminders</h3>
-      <ReminderList reminders={data.reminders} limit={data.reminderLimit} now={now} />
+      <ReminderList reminders={data.reminders} full={data.remindersFull} now={now} />
     </section>
   );
 }
@@ -104,17 +104,22 @@ function CutNote({ listed, total }: { listed: number; total: number | null }) {
 
 /**
  * The reminders set from the compose window, each with its Cancel (once the email is sent, this is the only place to
- * take one back). While as many wait as the background keeps, it says a new one is not kept (the compose window that asks
- * for one says so too): a rep on a large campaign learns it here, before ticking the box. One past its time waits for the tracker (down, or the email still in the outbox) to say whether
+ * take one back). While a new one would not be kept (as many wait as the background keeps, or their emails' recipients
+ * fill the room kept for them), it says so in the background's words, which the compose window that asks for one shows
+ * too: a rep on a large campaign learns it here, before ticking the box; each cancel's answer says whether it still holds. One past its time waits for the tracker (down, or the email still in the outbox) to say whether
  * anyone replied: it says so, not "a notification 3 h ago", which never came.
  */
-function ReminderList({ reminders, limit, now }: { reminders: Reminder[]; limit: number; now: number }) {
+function ReminderList({ reminders, full, now }: { reminders: Reminder[]; full: string | null; now: number }) {
   const [cancelled, setCancelled] = useState<ReadonlySet<string>>(new Set());
+  const [fullNow, setFullNow] = useState(full);
   const [error, setError] = useState<string | null>(null);
   const cancel = (trackingId: string) => {
     setError(null);
     callFromPage("cancelReminder", { trackingId }).then(
-      () => setCancelled((ids) => new Set([...ids, trackingId])),
+      (answer) => {
+        setCancelled((ids) => new Set([...ids, trackingId]));
+        setFullNow(answer.remindersFull);
+      },
       (e: unknown) => setError(`Not cancelled: ${errorText(e)}`),
     );
   };
@@ -126,9 +131,9 @@ function ReminderList({ reminders, limit, now }: { reminders: Reminder[]; limit:
           {error}
         </p>
       ) : null}
-      {left.length >= limit ? (
+      {fullNow ? (
         <p class="list-cut" data-testid="reminders-full">
-          {remindersFull(limit)}.
+          {fullNow}.
         </p>
       ) : null}
       {left.length === 0 ? (

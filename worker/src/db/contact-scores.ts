@@ -396,6 +396,58 @@ export async function contactPage(
   query: ContactPageQuery,
   left: MarkedLeft,
 ): Promise<{ contacts: ContactAggregate[]; next: readonly [number, string] | null }> {
+  const { sql, binds, window } = contactPageStatement(accountId, now, query, left);
+  const { results: rowsRead } = await db
+    .prepare(sql)
+    .bind(...binds)
+    .all<StoredContactRow & { key: number; computed: 0 | 1; listed?: 0 | 1 }>();
+  const results = rowsRead.filter((row) => row.listed !== 0);
+  // The window's last row, when the window was read to its end: the next page starts after it unless the page fills first.
+  const windowEnd = rowsRead.length === window ? rowsRead.at(-1) : undefined;
+  const page = results.slice(0, query.limit);
+  const computed = await computedContacts(
+    db,
+    accountId,
+    now,
+    page.filter((row) => row.computed).map((row) => row.email),
+  );
+  const passes = (contact: ContactAggregate) =>
+    (query.campaign === undefined || contact.campaigns.has(query.campaign)) &&
+    (query.minScore === undefined || contact.score >= query.minScore);
+  let storedUnderMinScore = false;
+  const contacts = page.flatMap((row) => {
+    if (!row.computed) {
+      const contact = storedContact(row, now);
+      if (passes(contact)) return [contact];
+      storedUnderMinScore = true;
+      return [];
+    }
+    // A row whose person is now shown by another spelling's row (one stored since and read first, readableFirst, or
+    // this one's emails gone) is left to that row: the person is listed once. One computed is shown only if it still
+    // has the campaign and the score asked: what it was stored with may have changed.
+    const contact = computed.get(row.email);
+    return contact && contact.email === row.email && passes(contact) ? [contact] : [];
+  });
+  // Past a stored row under minScore, every later one is under it too (the keys only go down), but for rows computed
+  // while rows are left marked, which pass whatever their key; a computed row's key is what it was stored with, which
+  // says nothing of the rows after it. The next page starts after the last row read, shown or not, so a page whose
+  // every row was left out does not end the list.
+  const last = results.length > query.limit ? page[page.length - 1] : windowEnd;
+  const endsList = storedUnderMinScore && left.count === 0;
+  return { contacts, next: !endsList && last ? [last.key, last.email] : null };
+}
+
+/**
+ * The statement that reads a page's rows (contactPage), its parameters, and the window of the index it reads (for a
+ * campaign's page, or a minScore's while rows are left marked): apart, for its plan to be pinned
+ * (list-query-plans.test.ts).
+ */
+export function contactPageStatement(
+  accountId: string,
+  now: number,
+  query: ContactPageQuery,
+  left: MarkedLeft,
+): { sql: string; binds: (string | number)[]; window: number | undefined } {
   const column = query.sort === "score" ? "score_key" : "activity_key";
   const binds: (string | number)[] = [accountId];
   const bind = (value: string | number) => `?${binds.push(value)}`;
@@ -448,42 +500,5 @@ export async function contactPage(
   // a row_number() beside each row, 279 to 281. Of 1 in 3 of them, 85 to 90; 61 to 84; 181 to 221.
   let sql = rowsAfter([...range, ...filters], bind(query.limit + 1));
   if (window !== undefined) sql = `SELECT *, ${filters.join(" AND ")} AS listed FROM (${rowsAfter(range, bind(window))})`;
-  const { results: rowsRead } = await db
-    .prepare(sql)
-    .bind(...binds)
-    .all<StoredContactRow & { key: number; computed: 0 | 1; listed?: 0 | 1 }>();
-  const results = rowsRead.filter((row) => row.listed !== 0);
-  // The window's last row, when the window was read to its end: the next page starts after it unless the page fills first.
-  const windowEnd = rowsRead.length === window ? rowsRead.at(-1) : undefined;
-  const page = results.slice(0, query.limit);
-  const computed = await computedContacts(
-    db,
-    accountId,
-    now,
-    page.filter((row) => row.computed).map((row) => row.email),
-  );
-  const passes = (contact: ContactAggregate) =>
-    (query.campaign === undefined || contact.campaigns.has(query.campaign)) &&
-    (query.minScore === undefined || contact.score >= query.minScore);
-  let storedUnderMinScore = false;
-  const contacts = page.flatMap((row) => {
-    if (!row.computed) {
-      const contact = storedContact(row, now);
-      if (passes(contact)) return [contact];
-      storedUnderMinScore = true;
-      return [];
-    }
-    // A row whose person is now shown by another spelling's row (one stored since and read first, readableFirst, or
-    // this one's emails gone) is left to that row: the person is listed once. One computed is shown only if it still
-    // has the campaign and the score asked: what it was stored with may have changed.
-    const contact = computed.get(row.email);
-    return contact && contact.email === row.email && passes(contact) ? [contact] : [];
-  });
-  // Past a stored row under minScore, every later one is under it too (the keys only go down), but for rows computed
-  // while rows are left marked, which pass whatever their key; a computed row's key is what it was stored with, which
-  // says nothing of the rows after it. The next page starts after the last row read, shown or not, so a page whose
-  // every row was left out does not end the list.
-  const last = results.length > query.limit ? page[page.length - 1] : windowEnd;
-  const endsList = storedUnderMinScore && left.count === 0;
-  return { contacts, next: !endsList && last ? [last.key, last.email] : null };
+  return { sql, binds, window };
 }

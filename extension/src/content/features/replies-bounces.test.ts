@@ -49,8 +49,21 @@ function render(extra = ""): void {
     ${extra}</div>`;
 }
 
+/**
+ * Runs of the feature for one test, stopped after it: a run a failing test left going would still watch the page and
+ * hear Gmail's lists, and report a later test's messages as that test's own run does, doubling its calls.
+ */
+const started: AbortController[] = [];
+function start(): AbortController {
+  const controller = new AbortController();
+  started.push(controller);
+  repliesBounces.init(controller.signal, { options: REP_OPTIONS });
+  return controller;
+}
+
 describe("replies-bounces", () => {
   afterEach(() => {
+    for (const controller of started.splice(0)) controller.abort();
     calls.length = 0;
     listReads.failing = 0;
     listReads.count = 0;
@@ -69,8 +82,7 @@ describe("replies-bounces", () => {
       <div class="adn" data-message-id="#msg-f:90" data-legacy-message-id="18f7a1b2c3d4eb00">${sender("me@example.com", "Me")}<div class="ii gt"><div class="a3s">Hi</div></div></div>
       <div class="adn" data-message-id="#msg-f:91" data-legacy-message-id="18f7a1b2c3d4eb01">${sender("carol@prospect.example", "Carol")}<div class="ii gt"><div class="a3s">Which plan?</div></div></div>
       <div class="adn" data-message-id="#msg-a:r8190137112111191537" data-legacy-message-id="18f7a1b2c3d4eaff">${sender("sales@example.com", "Sales")}<div class="ii gt"><div class="a3s">The yearly one.</div></div></div></div>`;
-    const controller = new AbortController();
-    repliesBounces.init(controller.signal, { options: REP_OPTIONS });
+    const controller = start();
     await vi.advanceTimersByTimeAsync(1000);
     controller.abort();
     sentDraftIds.clear();
@@ -81,8 +93,7 @@ describe("replies-bounces", () => {
     vi.useFakeTimers();
     answer = async () => ({ answered: ["18f7a1b2c3d4e601", "18f7a1b2c3d4e602"], recorded: 2 });
     render();
-    const controller = new AbortController();
-    repliesBounces.init(controller.signal, { options: REP_OPTIONS });
+    start();
     await vi.advanceTimersByTimeAsync(1000);
     expect(calls).toHaveLength(1);
     expect(calls[0]?.type).toBe("reportSignals");
@@ -109,7 +120,6 @@ describe("replies-bounces", () => {
       ["18f7a1b2c3d4e601", "18f7a1b2c3d4e602"],
       ["18f7a1b2c3d4e603"],
     ]);
-    controller.abort();
   });
 
   it("after a failed report (tracker down), tries again later, not on every re-render", async () => {
@@ -121,8 +131,7 @@ describe("replies-bounces", () => {
     render(
       `<div class="adn" data-message-id="#msg-f:5" data-legacy-message-id="18f7a1b2c3d4e604"><h3 class="iw"><span class="gD" email="erin@prospect.example" name="Erin">Erin</span></h3><div class="ii gt"><div class="a3s">Hello</div></div></div>`,
     );
-    const controller = new AbortController();
-    repliesBounces.init(controller.signal, { options: REP_OPTIONS });
+    start();
     await vi.advanceTimersByTimeAsync(1000);
     expect(calls).toHaveLength(1);
     render(
@@ -136,15 +145,13 @@ describe("replies-bounces", () => {
     await vi.advanceTimersByTimeAsync(1000);
     expect(calls).toHaveLength(2);
     expect(calls[1]?.input.signals.map((s) => s.gmailMessageId)).toEqual(["18f7a1b2c3d4e604"]);
-    controller.abort();
   });
 
   it("reports a reply that only Gmail's answer to a thread list names, once, and not again when its conversation shows it", async () => {
     vi.useFakeTimers();
     document.title = "Inbox - me@example.com - Gmail";
     document.body.innerHTML = `<div role="main"></div>`;
-    const controller = new AbortController();
-    repliesBounces.init(controller.signal, { options: REP_OPTIONS });
+    start();
     await vi.advanceTimersByTimeAsync(1000);
     expect(calls).toHaveLength(0);
     // An answer whose threads hold no message this script can read (as after a change of Gmail's): Gmail's health is
@@ -176,7 +183,6 @@ describe("replies-bounces", () => {
     window.dispatchEvent(new HashChangeEvent("hashchange"));
     await vi.advanceTimersByTimeAsync(1000);
     expect(calls).toHaveLength(1);
-    controller.abort();
   });
 
   it("reports a reply that the page's first list names, written in before this script listened and before the page named the account", async () => {
@@ -202,16 +208,14 @@ describe("replies-bounces", () => {
     await new Promise((resolve) => setTimeout(resolve, 0));
     answer = async () => ({ answered: ["18f7a1b2c3d4e801"], recorded: 1 });
     vi.useFakeTimers();
-    const controller = new AbortController();
+    start();
     try {
-      repliesBounces.init(controller.signal, { options: REP_OPTIONS });
       document.title = "Inbox - me@example.com - Gmail";
       await vi.advanceTimersByTimeAsync(1000);
       expect(calls.map((c) => c.input.signals.map((s) => [s.kind, s.gmailMessageId]))).toEqual([[["reply", "18f7a1b2c3d4e801"]]]);
       // A list whose messages were read: Gmail's health knows the rows' replies come from it.
       expect(document.documentElement.hasAttribute(LISTS_READ_ATTRIBUTE)).toBe(true);
     } finally {
-      controller.abort();
       delete gmail._GM_setData;
       document.documentElement.removeAttribute(LISTS_READ_ATTRIBUTE);
     }
@@ -235,25 +239,19 @@ describe("replies-bounces", () => {
     document.body.innerHTML = `<div role="main"></div>`;
     answer = async () => ({ answered: ["18f7a1b2c3d4e921"], recorded: 1 });
     listReads.failing = 1;
-    const controller = new AbortController();
-    repliesBounces.init(controller.signal, { options: REP_OPTIONS });
-    try {
-      emitPageEvent(document, "mt:gmail-list-answered", replyList(1));
-      emitPageEvent(document, "mt:gmail-list-answered", replyList(2));
-      await vi.advanceTimersByTimeAsync(1000);
-      expect(listReads.count).toBe(2);
-      expect(calls.map((c) => c.input.signals.map((s) => [s.kind, s.gmailMessageId]))).toEqual([[["reply", "18f7a1b2c3d4e921"]]]);
-    } finally {
-      controller.abort();
-    }
+    start();
+    emitPageEvent(document, "mt:gmail-list-answered", replyList(1));
+    emitPageEvent(document, "mt:gmail-list-answered", replyList(2));
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(listReads.count).toBe(2);
+    expect(calls.map((c) => c.input.signals.map((s) => [s.kind, s.gmailMessageId]))).toEqual([[["reply", "18f7a1b2c3d4e921"]]]);
   });
 
   it("a list whose reading comes back after the feature stopped reports nothing (the next run reads its own)", async () => {
     vi.useFakeTimers();
     document.title = "Inbox - me@example.com - Gmail";
     document.body.innerHTML = `<div role="main"></div>`;
-    const controller = new AbortController();
-    repliesBounces.init(controller.signal, { options: REP_OPTIONS });
+    const controller = start();
     // Its first scan done: nothing waits to be looked at when the list comes.
     await vi.advanceTimersByTimeAsync(1000);
     emitPageEvent(document, "mt:gmail-list-answered", replyList(3));

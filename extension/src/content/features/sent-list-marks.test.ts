@@ -5,7 +5,7 @@
 // same, with no new request. Navigation asks again, once for the page.
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 
 vi.hoisted(() => {
   (globalThis as { chrome?: unknown }).chrome = { runtime: { id: "unit-test" } };
@@ -45,6 +45,21 @@ function tracker(answers: Record<string, Partial<MessageStatus>[]>) {
 const marks = () =>
   [...document.querySelectorAll(".mt-mark")].map((m) => [m.getAttribute("data-mt-thread"), m.getAttribute("data-mt-state"), m.textContent]);
 
+/**
+ * Lists for one test, stopped after it: a failed read's retry is a real timer (RETRY_FIRST_MS), and a list a failing
+ * test left running would scan a later test's page when it fired, asking its own tracker and drawing its own marks
+ * there (as conversation-panel.test.ts's panels did).
+ */
+const running: ThreadListMarks[] = [];
+function startList(...args: ConstructorParameters<typeof ThreadListMarks>): ThreadListMarks {
+  const list = new ThreadListMarks(...args);
+  running.push(list);
+  return list;
+}
+afterEach(() => {
+  for (const list of running.splice(0)) list.stop();
+});
+
 describe("sent list marks", () => {
   it("marks tracked rows by state with one request for the page, and leaves untracked rows alone", async () => {
     page([
@@ -62,7 +77,7 @@ describe("sent list marks", () => {
       c3: [{ state: "clicked", openCount: 1, clickCount: 1 }, { state: "delivered" }],
       e5: [{ state: "bounced" as MessageStatus["state"] }],
     });
-    const list = new ThreadListMarks(document, fetchStatus);
+    const list = startList(document, fetchStatus);
     list.scan();
     expect(marks()).toEqual([]);
     await list.flush();
@@ -92,7 +107,7 @@ describe("sent list marks", () => {
         <span data-thread-id="#thread-f:${BigInt("0xf6")}" data-legacy-thread-id="f6">Split</span></span></div></div></div></td></tr>
     </tbody></table></div>`;
     const { requests, fetchStatus } = tracker({ f6: [{ state: "opened", openCount: 1 }] });
-    const list = new ThreadListMarks(document, fetchStatus);
+    const list = startList(document, fetchStatus);
     list.scan();
     await list.flush();
     expect(requests).toEqual([["f6", `thread-f:${BigInt("0xf6")}`]]);
@@ -115,7 +130,7 @@ describe("sent list marks", () => {
   it("when Gmail re-renders rows, the same marks come back synchronously, once each, with no new request", async () => {
     page([row("a1", "One"), row("b2", "Two")]);
     const { requests, fetchStatus } = tracker({ a1: [{ state: "opened", openCount: 1 }], b2: [{}] });
-    const list = new ThreadListMarks(document, fetchStatus);
+    const list = startList(document, fetchStatus);
     const observer = new MutationObserver(() => list.scan());
     observer.observe(document, { childList: true, subtree: true });
     list.scan();
@@ -148,10 +163,7 @@ describe("sent list marks", () => {
 
   it("leaves a mark that is already right as it is, and gives a re-rendered row a copy of its thread's mark", async () => {
     page([row("a1", "One")]);
-    const list = new ThreadListMarks(
-      document,
-      tracker({ a1: [{ state: "opened", openCount: 3, lastOpenAt: "2026-11-22T10:00:00Z" }] }).fetchStatus,
-    );
+    const list = startList(document, tracker({ a1: [{ state: "opened", openCount: 3, lastOpenAt: "2026-11-22T10:00:00Z" }] }).fetchStatus);
     list.scan();
     await list.flush();
     const drawn = document.querySelector(".mt-mark");
@@ -174,7 +186,7 @@ describe("sent list marks", () => {
   it("keeps the threads shown last, up to its bound: one shown long ago is asked again when shown again", async () => {
     page([row("a1", "One"), row("b2", "Two")]);
     const { requests, fetchStatus } = tracker({ a1: [{}], b2: [{}], c3: [{}], d4: [{}] });
-    const list = new ThreadListMarks(document, fetchStatus, Date.now, 3);
+    const list = startList(document, fetchStatus, Date.now, 3);
     list.scan();
     await list.flush();
     // b2 shown again (Gmail re-rendered its row), a1 not: a1 is now the one shown longest ago.
@@ -198,7 +210,7 @@ describe("sent list marks", () => {
     page([row("a1", "One"), row("b2", "Two")]);
     const answers: Record<string, Partial<MessageStatus>[]> = { a1: [{}], b2: [{}] };
     const { requests, fetchStatus } = tracker(answers);
-    const list = new ThreadListMarks(document, fetchStatus);
+    const list = startList(document, fetchStatus);
     list.scan();
     await list.flush();
     expect(marks().map((m) => m[1])).toEqual(["delivered", "delivered"]);
@@ -229,7 +241,7 @@ describe("sent list marks", () => {
       <span class="bog"><span data-thread-id="#thread-a:r263523620390330024">Intro</span></span></div></div></div></td></tr></tbody></table></div>`;
     const requests: string[][] = [];
     let state: Partial<MessageStatus> = {};
-    const list = new ThreadListMarks(document, async (ids) => {
+    const list = startList(document, async (ids) => {
       requests.push(ids);
       return answer(
         ids.includes("thread-a:r263523620390330024")
@@ -255,7 +267,7 @@ describe("sent list marks", () => {
     const answered: (() => void)[] = [];
     const { requests, fetchStatus } = tracker({ a1: [{}], b2: [{ state: "opened", openCount: 1 }], c3: [{}] });
     const held = (ids: string[]) => new Promise<void>((resolve) => answered.push(resolve)).then(() => fetchStatus(ids));
-    const list = new ThreadListMarks(document, held);
+    const list = startList(document, held);
     list.scan();
     await Promise.resolve(); // only the microtasks of this mutation checkpoint: no time passes
     expect(answered).toHaveLength(1);
@@ -290,7 +302,7 @@ describe("sent list marks", () => {
     const answered: (() => void)[] = [];
     const { fetchStatus } = tracker({ a1: [{}], b2: [{ state: "opened", openCount: 1 }], c3: [{ state: "clicked", clickCount: 1 }] });
     const held = (ids: string[]) => new Promise<void>((resolve) => answered.push(resolve)).then(() => fetchStatus(ids));
-    const list = new ThreadListMarks(document, held);
+    const list = startList(document, held);
     list.scan();
     await Promise.resolve();
     expect(answered).toHaveLength(1);
@@ -321,7 +333,7 @@ describe("sent list marks", () => {
   it("marks a thread whose email is not on the tracker yet with its own mark and the background's words, until it is", async () => {
     page([row("a1", "Waiting"), row("b2", "Refused"), row("c3", "Follow-up waiting"), row("d4", "Untracked")]);
     let registered = false;
-    const list = new ThreadListMarks(document, async (ids) => ({
+    const list = startList(document, async (ids) => ({
       messages:
         ids.includes("c3") || (registered && ids.includes("a1")) ? [status(ids.includes("c3") ? "c3" : "a1", { openCount: 0 })] : [],
       unregistered: [
@@ -353,7 +365,7 @@ describe("sent list marks", () => {
     page([row("a1", "Waiting")]);
     const answered: (() => void)[] = [];
     let registered = false;
-    const list = new ThreadListMarks(document, async (ids) => {
+    const list = startList(document, async (ids) => {
       // Read as the request goes out; answered when the test says.
       const messages = registered && ids.includes("a1") ? [status("a1", { openCount: 0 })] : [];
       await new Promise<void>((resolve) => answered.push(resolve));
@@ -379,7 +391,7 @@ describe("sent list marks", () => {
       page([row("a1", "Waiting")]);
       let requests = 0;
       let down = true;
-      const list = new ThreadListMarks(document, async (ids) => {
+      const list = startList(document, async (ids) => {
         requests += 1;
         const failing = down;
         await new Promise((resolve) => setTimeout(resolve, 10));
@@ -397,7 +409,6 @@ describe("sent list marks", () => {
       expect(requests).toBe(2);
       await vi.advanceTimersByTimeAsync(20);
       expect(marks()).toEqual([["a1", "delivered", ""]]);
-      list.stop();
     } finally {
       vi.useRealTimers();
     }
@@ -406,7 +417,7 @@ describe("sent list marks", () => {
   it("a row Gmail reuses for another thread loses the old thread's mark at once, and keeps none when the read fails", async () => {
     page([row("a1", "One")]);
     let fail = false;
-    const list = new ThreadListMarks(document, async (ids) => {
+    const list = startList(document, async (ids) => {
       if (fail) throw new Error("tracker down");
       return answer(ids.includes("a1") ? [status("a1", { state: "opened", openCount: 4 })] : []);
     });
@@ -421,14 +432,13 @@ describe("sent list marks", () => {
     list.scan();
     expect(marks()).toEqual([]);
     await list.flush();
-    list.stop();
     expect(marks()).toEqual([]);
   });
 
   it("once stopped, an answer still on its way draws nothing (the feature's cleanup took every mark away)", async () => {
     page([row("a1", "One")]);
     let answerNow: (messages: ReturnType<typeof answer>) => void = () => undefined;
-    const list = new ThreadListMarks(document, () => new Promise((resolve) => (answerNow = resolve)));
+    const list = startList(document, () => new Promise((resolve) => (answerNow = resolve)));
     list.scan();
     const asked = list.flush();
     list.stop();
@@ -451,7 +461,7 @@ describe("sent list marks", () => {
         await new Promise((resolve) => setTimeout(resolve, 10));
         throw new Error("not connected to a tracker");
       };
-      const list = new ThreadListMarks(document, failing);
+      const list = startList(document, failing);
       list.scan();
       await vi.advanceTimersByTimeAsync(1_000);
       expect(requests).toBe(1);
@@ -466,7 +476,6 @@ describe("sent list marks", () => {
       list.scan();
       await vi.advanceTimersByTimeAsync(5);
       expect(requests).toBe(4);
-      list.stop();
     } finally {
       vi.useRealTimers();
     }
@@ -475,7 +484,7 @@ describe("sent list marks", () => {
   it("keeps a mark its refresh could not read, its tooltip saying why it may be out of date, until a read succeeds", async () => {
     page([row("a1", "One"), row("b2", "Two")]);
     let down = false;
-    const list = new ThreadListMarks(document, async (ids) => {
+    const list = startList(document, async (ids) => {
       if (down) throw new Error("the tracker could not be reached since 10:42");
       return answer(ids.includes("a1") ? [status("a1", { state: "opened", openCount: 2, lastOpenAt: "2026-11-22T10:00:00Z" })] : []);
     });
@@ -498,7 +507,6 @@ describe("sent list marks", () => {
     list.scan();
     await list.flush();
     expect(mark()?.getAttribute("title")).toBe(fresh);
-    list.stop();
   });
 
   it("while the tracker cannot be read, marks a thread waiting from the outbox, out of date, and keeps what it drew of the rest", async () => {
@@ -508,7 +516,7 @@ describe("sent list marks", () => {
     let registered = false;
     const opened = { state: "opened" as const, openCount: 2, lastOpenAt: "2026-11-22T10:00:00Z" };
     const requests: string[][] = [];
-    const list = new ThreadListMarks(
+    const list = startList(
       document,
       async (ids) => {
         requests.push(ids);
@@ -559,7 +567,6 @@ describe("sent list marks", () => {
       ["b2", "delivered", ""],
     ]);
     expect(title("a1")).toBe(fresh);
-    list.stop();
   });
 
   it("aggregates several tracked messages of one thread, and says it in the tooltip", () => {
@@ -610,7 +617,7 @@ describe("sent list marks", () => {
   it("on the real classic thread list (no thread ids on rows) finds the rows by fallback and marks nothing", async () => {
     document.body.innerHTML = readFileSync(FIXTURE, "utf8").replace(/<script[\s\S]*?<\/script>/g, ""); // the capture's scripts are not ours to load
     const { requests, fetchStatus } = tracker({});
-    const list = new ThreadListMarks(document, fetchStatus);
+    const list = startList(document, fetchStatus);
     list.scan();
     await list.flush();
     expect(requests).toEqual([]);
