@@ -2,8 +2,8 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    // After a run of every worker test file: the worker's statements no worker test prepares, which the plan check
-    // (worker/test/statement-plans.ts) never sees.
+    // After a run of every worker test file: the calls of `.prepare(` in worker/src no worker test makes, whose
+    // statements the plan check (worker/test/statement-plans.ts) never sees.
     reporters: ["default", "./worker/test/unrun-statements-reporter.ts"],
     projects: [
       "worker/vitest.config.ts",

@@ -8,8 +8,8 @@
 --   FOR LAST TERM OF ORDER BY").
 -- - the account's own emails that lost a recipient (db/opt-outs.ts ownRemovedEmailsSql) went by messages_by_sent
 --   too: they go by migration 0033's partial index of those emails alone.
--- Every statement the worker tests prepare (each call of `.prepare(` in worker/src: unrun-statements-reporter.ts)
--- passes the plan check without messages_by_sent (worker/test/statement-plans.ts).
+-- Every statement the worker tests prepare passes the plan check without messages_by_sent
+-- (worker/test/statement-plans.ts), and they make every call of `.prepare(` in worker/src (unrun-statements-reporter.ts).
 -- A stored message writes 5 rows, not 6, and a change of its sent_at 3, not 4: D1 bills each index entry written as a
 -- row written ("Indexes will add an additional written row when writes include the indexed column",
 -- developers.cloudflare.com/d1/platform/pricing/, read 2026-12-07; worker/test/message-writes.test.ts).

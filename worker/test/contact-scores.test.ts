@@ -453,6 +453,42 @@ describe("a people page after the previous one", () => {
     }
   });
 
+  it("by latest activity over a minScore lists every contact that passes, on pages that read a window of the index at most", async () => {
+    const account = await tiedAccount();
+    // Contact i last opened i seconds before the latest open: the activity order is reader0, reader1, ... Every tenth
+    // from reader5 is opened 3 times, reader1 twice, every other once: in activity order, the contacts over minScore
+    // are spread among those under it, and reader1, on the first page, is just under it.
+    const opens = (i: number) => (i % 10 === 5 ? 3 : i === 1 ? 2 : 1);
+    const latest = Date.now() - HOUR;
+    await env.DB.prepare(
+      `INSERT INTO events (event_id, account_id, message_id, kind, occurred_at, inserted_at, request_label, label, client)
+       SELECT 'activity-open-' || ?1 || '-' || c.value || '-' || o.value, ?1, 'seeded-' || ?1 || '-' || c.value, 'open',
+              ?3 - c.value * 1000 - o.value, ?3 - c.value * 1000 - o.value, 'human', 'human', 'Chrome 131'
+       FROM json_each(?2) c, json_each('[0, 1, 2]') o WHERE o.value < CASE WHEN c.value % 10 = 5 THEN 3 WHEN c.value = 1 THEN 2 ELSE 1 END`,
+    )
+      .bind(account.accountId, JSON.stringify(Array.from({ length: 300 }, (_, i) => i)), latest)
+      .run();
+    while ((await account.json<ContactsResponse>("GET", "/api/contacts?limit=1")).body.pendingContacts > 0);
+    const now = Date.now();
+    const scores = new Map(
+      (await scoredContacts(env.DB, account.accountId, now, readers(Array.from({ length: 300 }, (_, i) => i)))).map((c) => [
+        c.email,
+        c.exactScore,
+      ]),
+    );
+    // A minScore that reader1's score passes in SQL's coarse check (score_key >= minScore − 0.005) but not exactly.
+    const minScore = roundedScore(scores.get("reader1@example.org") ?? 0) + 0.001;
+    const passing = Array.from({ length: 300 }, (_, i) => i).filter((i) => opens(i) === 3);
+    for (const [email, score] of scores)
+      expect(roundedScore(score) >= minScore, email).toBe(passing.some((i) => email === `reader${i}@example.org`));
+    const { listed, reads } = await pages(account, { sort: "lastActivity", minScore, limit: 20 });
+    expect(listed).toEqual(passing.map((i) => `reader${i}@example.org`));
+    // The window's rows, and one more where the seek of the tie with the previous page's last row ends. Unbounded, a
+    // page read on until 21 rows passed: 196 for the first.
+    const window = ROWS_READ_PER_ROW_ASKED * 21;
+    expect(Math.max(...reads), `rows read by each page: ${reads}`).toBeLessThanOrEqual(window + 1);
+  });
+
   it("of a campaign reads a window of the index at most, and the campaign's pages list each of its people once", async () => {
     const account = await tiedAccount();
     // 7 people of the campaign among the 300, spread out: most pages end short, or empty.

@@ -4,7 +4,7 @@
 /** A call of `.prepare(`: its file under worker/src, the function it is in, and where in that function. */
 export interface PrepareCall {
   file: string;
-  /** The innermost named function the call is in, as V8 names it in a stack frame (a callback has no name). */
+  /** The named function of the file that runs the call, as V8 names it in a stack frame (a callback has no name). */
   owner: string;
   /** The call's position: in the code workerd runs (no source map), one per call of `.prepare(` all the same. */
   site: string;
@@ -18,12 +18,15 @@ declare module "vitest" {
 
 /**
  * The call of `.prepare(` whose stack this is (new Error().stack, at prepare): its frame is the first in worker/src,
- * and its owner the first of those frames, in the same file, with a name (a callback's frame has none: the function
- * that passed it calls it, through Array.map or the like). None when worker/src did not call prepare.
+ * and its owner the first of those frames, in the same file, with a name (a callback's frame has none): the function
+ * that calls it, the one that passed it when it calls it through Array.map or the like, a constructor by its class
+ * (`new Store`). A frame says nothing of where its function is written, so a callback passed to another function of
+ * the file is that one's: prepareCallsIn names the source's calls the same way. None when worker/src did not call
+ * prepare.
  */
 export function prepareCallOf(stack: string): PrepareCall | undefined {
   const frames = stack.split("\n").flatMap((line) => {
-    const [, name, file, position] = /^\s*at (?:async )?(?:(\S+) \()?.*\/worker\/src\/([^:]+):(\d+:\d+)\)?$/.exec(line) ?? [];
+    const [, name, file, position] = /^\s*at (?:async )?(?:new )?(?:(\S+) \()?.*\/worker\/src\/([^:]+):(\d+:\d+)\)?$/.exec(line) ?? [];
     return file && position ? [{ name: name?.split(".").pop(), file, position }] : [];
   });
   const call = frames[0];

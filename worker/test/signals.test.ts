@@ -372,7 +372,7 @@ describe("bounces", () => {
 
   it("a soft bounce that names none of its email's recipients is cleared by a later success of the email", async () => {
     // Its success is the email's own (effectiveBounces reads each such email's latest counted hit or reply), not an
-    // address's: the one statement of worker/src no other worker test prepared (unrun-statements-reporter.ts).
+    // address's.
     const account = await createAccount();
     const recipients = [{ email: "one@acme.example" }, { email: "two@acme.example" }];
     const message = await sentMessage(account, { threadId: "t-soft-unnamed", recipients, sentAt: ago(3 * HOUR) });

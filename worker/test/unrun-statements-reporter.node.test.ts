@@ -25,6 +25,35 @@ describe("the calls of .prepare( in a source file", () => {
     ]);
   });
 
+  it("name a callback passed to another function of the file by that function, which calls it, and a constructor by its class", () => {
+    const source = `
+function inParts(rows: string[], write: (part: string[]) => D1PreparedStatement) {
+  return [rows].map(write);
+}
+export function store(db: D1Database, rows: string[]) {
+  return inParts(rows, (part) => db.prepare("INSERT INTO t SELECT value FROM json_each(?)").bind(JSON.stringify(part)));
+}
+class Store {
+  constructor(db: D1Database) {
+    db.prepare("SELECT 1");
+  }
+}
+`;
+    expect(prepareCallsIn("db/x.ts", source).map((call) => `${call.owner} ${call.site}`)).toEqual(["inParts line 6", "Store line 10"]);
+  });
+
+  it("list a function with more calls made than found: calls of another counted under it", () => {
+    const made = [
+      { file: "db/x.ts", owner: "getAccount", site: "20:11" },
+      { file: "db/x.ts", owner: "getAccount", site: "24:30" },
+    ];
+    expect(unrunCalls(made, new Map([["db/x.ts", SOURCE]]))).toEqual([
+      "db/x.ts getAccount: 2 made, but 1 calls of .prepare( found there",
+      "db/x.ts markUnfinished: 0 of 1 made",
+      "db/x.ts purge: 0 of 2 made",
+    ]);
+  });
+
   it("list each function with calls no test made, and a call made where none is found", () => {
     const made = [
       { file: "db/x.ts", owner: "getAccount", site: "20:11" },
@@ -52,5 +81,12 @@ describe("the call of .prepare( a stack shows", () => {
     at getAccount (/work/main/worker/src/db/accounts.ts:27:23)`;
     expect(prepareCallOf(stack)).toEqual({ file: "db/spellings.ts", owner: "readSpellings", site: "51:57" });
     expect(prepareCallOf("Error\n    at database.prepare (/work/main/worker/test/statement-plans.ts:31:27)")).toBeUndefined();
+  });
+
+  it("names a constructor's frame by its class, as the source's call is named", () => {
+    const stack = `Error
+    at database.prepare (/work/main/worker/test/statement-plans.ts:31:27)
+    at new Store (/work/main/worker/src/db/x.ts:9:8)`;
+    expect(prepareCallOf(stack)).toEqual({ file: "db/x.ts", owner: "Store", site: "9:8" });
   });
 });

@@ -122,10 +122,10 @@ type SweepReadRow = { part: "oldest" | "newest" } & ((Sweep & { email: string })
  * in ASCII at 2 hashes each), so an opt-out is swept within the sum, over itself and those older than it when it came,
  * of ceil(emails left / 15) runs. This bound holds only for addresses in ASCII: one with other characters costs up to
  * 26 hashes an email, so it and the others of its group advance fewer emails a run. Every run spends its whole share
- * while either group has emails left (but for less than one email's hashes), so the backlog drains while the opt-outs arriving cost fewer hashes an hour than
- * one run's (about 150 email searches an hour for addresses in ASCII); past that rate no order drains it, and each
- * still finishes within that bound. A worker test
- * ("a backlog of opt-outs under a steady arrival") builds one and counts its runs.
+ * while either group has emails left (but for less than one email's hashes), so the backlog drains while the opt-outs
+ * arriving cost fewer hashes an hour than one run's (about 150 email searches an hour for addresses in ASCII); past
+ * that rate no order drains it, and each still finishes within that bound. A worker test ("a backlog of opt-outs under
+ * a steady arrival") builds one and counts its runs.
  */
 export async function sweepStatements(db: D1Database, signingSecret: string, read: D1Result | undefined): Promise<D1PreparedStatement[]> {
   const rows = (read?.results ?? []) as SweepReadRow[];

@@ -98,8 +98,9 @@ function messageKey(id: string): string {
  * request's time on its way less how fast the sender's clock is: a clock up to CLOCK_TOLERANCE_MS fast, plus a request
  * up to REQUEST_TRANSIT_MAX_MS on its way (the extension sends again a registration answered more slowly: delivery.ts),
  * is left, up to about 4 s late. Past the tolerance the send time is moved by the whole gap, and late by the transit
- * alone. (A tracker slow at every send of the outbox's first attempts, delivery.ts SLOW_ATTEMPTS, is taken as it is: that registration
- * may be later still, and a signal it misses is answered `unmatched` and listed by the extension as not counted.)
+ * alone. (A tracker slow at every send of the outbox's first attempts, delivery.ts SLOW_ATTEMPTS, is taken as it is:
+ * that registration may be later still, and a signal it misses is answered `unmatched` and listed by the extension as
+ * not counted.)
  */
 const SENT_AT_LATE_MAX_MS = CLOCK_TOLERANCE_MS + REQUEST_TRANSIT_MAX_MS;
 
@@ -108,12 +109,13 @@ const SENT_AT_LATE_MAX_MS = CLOCK_TOLERANCE_MS + REQUEST_TRANSIT_MAX_MS;
  * SENT_AT_LATE_MAX_MS after it (ties: the lowest id). `sent`: the Gmail message ids of the account's own emails in
  * those threads, as messageKey gives them.
  *
- * The send time may be up to SENT_AT_LATE_MAX_MS late, while the signal's time is Gmail's: a clock 3 s fast would put
- * a bounce notice that came a second after the send before its email. "Before" is therefore judged to that precision, as a widening rather than a fallback: in a thread of two
- * emails, a fallback would give that notice of the second one to the first, which was sent before it. The widening
- * errs only for a signal of the first that arrived within those 4 s before the second was sent, which it gives to the
- * second: what arrives within seconds of a send is that send's bounce or auto-reply, rarely someone's answer to the
- * email before, and a bounce left unmatched would leave a dead address unmarked.
+ * The send time may be up to SENT_AT_LATE_MAX_MS late, while the signal's time is Gmail's: a clock 3 s fast would put a
+ * bounce notice that came a second after the send before its email. "Before" is therefore judged to that precision, as
+ * a widening rather than a fallback: in a thread of two emails, a fallback would give that notice of the second one to
+ * the first, which was sent before it. The widening errs only for a signal of the first that arrived within those 4 s
+ * before the second was sent, which it gives to the second: what arrives within seconds of a send is that send's bounce
+ * or auto-reply, rarely someone's answer to the email before, and a bounce left unmatched would leave a dead address
+ * unmarked.
  */
 async function targetMessages(
   db: D1Database,
