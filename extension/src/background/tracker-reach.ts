@@ -23,6 +23,7 @@ import {
   trackerAccessOffAdvice,
 } from "../words";
 import { type CallKind, TrackerError } from "./api";
+import { type Credentials, ofAnotherAccount } from "./credentials";
 import type { KeyValueArea, OutboxEntry } from "./outbox";
 
 /**
@@ -123,9 +124,14 @@ const NONE_WAITING: WaitingEmails = { sent: [], takenBack: [] };
 
 const waitingCount = ({ sent, takenBack }: WaitingEmails): number => sent.length + takenBack.length;
 
-/** What the outbox's entries keep waiting on the tracker (index.ts gives it the outbox's snapshot). */
-export function waitingIn(entries: OutboxEntry[]): WaitingEmails {
-  const pending = entries.filter((entry) => entry.state === "pending");
+/**
+ * What the outbox's entries keep waiting on the connected tracker (index.ts gives it the outbox's snapshot and the
+ * stored credentials). Another account's wait on the rep connecting to it, not on this tracker (delivery.ts): named
+ * here, they would be told as waiting on it, and the notice never cleared while the rep stays connected to this one.
+ */
+export function waitingIn(entries: OutboxEntry[], credentials: Credentials | null): WaitingEmails {
+  if (!credentials) return NONE_WAITING;
+  const pending = entries.filter((entry) => entry.state === "pending" && !ofAnotherAccount(credentials, entry.trackingId));
   const subjects = (list: OutboxEntry[]) => list.map((entry) => `"${subjectShown(entry.request.subject)}"`);
   return { sent: subjects(pending.filter((e) => !e.withdraw)), takenBack: subjects(pending.filter((e) => e.withdraw)) };
 }
