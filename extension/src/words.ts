@@ -115,7 +115,7 @@ export const outOfReachNotice = (trackerUrl: string, linksTracked: boolean, funn
   `${OUT_OF_RECIPIENTS_REACH} at ${new URL(trackerUrl).host} ${
     funnel
       ? `unless it is published with Tailscale Funnel: only then are their opens recorded${
-          linksTracked ? " and do tracked links open for them" : ", and links go out as written, not tracked"
+          linksTracked ? " and do tracked links open for them" : "; links go out as written, not tracked"
         }.`
       : `(this computer or a private network): their opens are not recorded, ${
           linksTracked

@@ -7,7 +7,8 @@
 // page until the rep clears it or the tracker takes it after all (reported again by a Gmail tab). Storage is bounded,
 // but nothing leaves it unseen: a signal pushed out of the held ones, or out of that record, by their bound is counted
 // (UNLISTED_SIGNALS_KEY), told by the popup and the options page. A recent one of a thread where the tracker knew no
-// tracked email is kept too, never sent, and its thread asked about again on the same schedule (HeldSignals.untracked).
+// tracked email is kept too, not sent until its thread holds a tracked email, and its thread asked about again on the
+// same schedule (HeldSignals.untracked).
 import { z } from "zod";
 import type { signalsRequest } from "../../../shared/api";
 import { DAY_MS, HOUR_MS, MINUTE_MS } from "../../../shared/durations";
@@ -253,11 +254,11 @@ export class HeldSignals {
   /**
    * The status cache says these signals' threads hold no tracked email. That answer may be stale (kept 20 s), or come
    * before the email's registration arrives from another browser's outbox: each that came within UNTRACKED_RECENT_MS is
-   * kept (never sent) and its thread asked about again after its next UNMATCHED_RETRY_MS, and is dropped past the last
-   * (its thread then holds no tracked email for hours: mail the rep never tracked, nearly always; a Gmail tab reports it
-   * again the next time Gmail loads). One reported again before its next try is due (by another Gmail tab) counts no
-   * try. Returns the Gmail message ids of those not kept. `sentFor`: the account whose tracker's status was read; nothing
-   * is written once the rep left it (stillFor).
+   * kept (not sent until its thread holds a tracked email) and its thread asked about again after its next
+   * UNMATCHED_RETRY_MS, and is dropped past the last (its thread then holds no tracked email for hours: mail the rep
+   * never tracked, nearly always; a Gmail tab reports it again the next time Gmail loads). One reported again before
+   * its next try is due (by another Gmail tab) counts no try. Returns the Gmail message ids of those not kept.
+   * `sentFor`: the account whose tracker's status was read; nothing is written once the rep left it (stillFor).
    */
   untracked(sentFor: string, self: readonly string[], signals: readonly Signal[]): Promise<string[]> {
     if (signals.length === 0) return Promise.resolve([]);

@@ -34,7 +34,10 @@ interface Reported {
    * `unmatched` one (held-signals.ts), or in a thread that holds no tracked email and not kept (HeldSignals.untracked).
    */
   settled: string[];
-  /** Kept in `deps.held` too, never sent: their thread held no tracked email, and is asked about again later. */
+  /**
+   * Kept in `deps.held` too, not sent until its thread holds a tracked email: their thread held none, and is asked
+   * about again later.
+   */
   untracked: string[];
   /** Kept in `deps.held`: their thread's email is still in the outbox. */
   held: string[];
@@ -65,7 +68,7 @@ async function report(
   if (rest.length === 0) return { settled: [], untracked: [], held: heldIds, unmatched: [], recorded: [] };
   const tracked = await deps.trackedThreads(credentials, [...new Set(rest.map((s) => s.threadId))]);
   // No tracked email in the thread, as far as the status cache knows: kept a while if recent, its email's registration
-  // perhaps still on its way, and never sent.
+  // perhaps still on its way, and not sent until its thread holds a tracked email.
   const notTracked = rest.filter((s) => !tracked.has(s.threadId));
   const settled = await deps.held.untracked(credentials.accountId, self, notTracked);
   const untracked = notTracked.map((s) => s.gmailMessageId).filter((id) => !settled.includes(id));

@@ -618,7 +618,7 @@ function OptionsPage() {
           {/* Only while it matters: a tracker recipients can reach gets every link tracked (options-store.ts linksTracked). */}
           <Toggle name="trackLinksOutOfReach" options={options} save={save}>
             {tailnetTracker(connection.trackerUrl)
-              ? "Track links: this tracker is published with Tailscale Funnel, so recipients reach it (unless it is, the links of your emails do not open for them)"
+              ? "Track links: this tracker is published with Tailscale Funnel, so recipients reach it (if it is not, the links of your emails do not open for them)"
               : "Track links even though recipients cannot reach this tracker (for trying Mailtracker on this computer: the links of your emails then do not open for their recipients)"}
           </Toggle>
         </>
