@@ -3,7 +3,7 @@
 import { type ComponentChildren, render } from "preact";
 import { useCallback, useEffect, useState } from "preact/hooks";
 import browser from "webextension-polyfill";
-import { parseTrackingId } from "../../../shared/protocol";
+import { accountOf } from "../../../shared/protocol";
 import { neededOrigins } from "../background/gmail-health";
 import {
   type ExtensionState,
@@ -245,10 +245,14 @@ function StoredToken() {
 
 /**
  * Said before the account is left (Disconnect, another account, a new one): its emails still waiting in the outbox
- * stay there, and go to its own tracker only, once the rep connects to it again (background/delivery.ts).
+ * stay there, and go to its own tracker only, once the rep connects to it again (background/delivery.ts). Only the
+ * registrations that go on their own then (pending): a refused one (failed) waits on the rep's retry, whatever the
+ * account, and a withdrawal is no email reaching its tracker; the outbox's list shows both.
  */
 function WaitingEmails({ outbox, accountId }: { outbox: readonly OutboxEntry[]; accountId: string | null }) {
-  const waiting = outbox.filter((e) => accountId !== null && parseTrackingId(e.trackingId)?.accountId === accountId).length;
+  const waiting = outbox.filter(
+    (e) => accountId !== null && e.state === "pending" && !e.withdraw && accountOf(e.trackingId) === accountId,
+  ).length;
   if (waiting === 0) return null;
   return (
     <p data-testid="waiting-emails">
