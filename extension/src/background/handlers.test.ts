@@ -216,7 +216,7 @@ function background(
       throw new Error("unused");
     },
     trackedThreads: async () => new Set<string>(),
-    outboxThreads: async () => new Set<string>(),
+    outboxThreads: async () => new Map(),
     held: new HeldSignals(area, loadAccountId),
     news: () => undefined,
     checks,
@@ -650,8 +650,8 @@ async function keptForTheAccount() {
   const at = new Date().toISOString();
   const reply = (gmailMessageId: string, threadId: string) =>
     ({ kind: "reply", threadId, gmailMessageId, at, from: "carol@prospect.example", text: "Sounds good" }) as const;
-  await outbox.put(waiting, { subject: "Proposal", recipients: [], sentAt: at, threadId: "waiting", links: [] }, Date.now() + 60_000);
-  await held.hold(["me@example.com"], [reply("w1", "waiting")]);
+  await outbox.put(waiting, { subject: "Proposal", recipients: [], sentAt: at, threadId: "waiting", links: [] }, Date.now() + MINUTE);
+  await held.hold(["me@example.com"], [reply("w1", "waiting")], () => CONNECTED.accountId);
   await held.unmatched(CONNECTED.accountId, ["me@example.com"], [reply("m1", "tracked")]);
   await held.untracked(CONNECTED.accountId, ["me@example.com"], [reply("u1", "private")]);
   await area.set({ [UNMATCHED_SIGNALS_KEY]: [{ signal: reply("r1", "t"), times: 5, givenUpAt: 0 }], [UNLISTED_SIGNALS_KEY]: 2 });

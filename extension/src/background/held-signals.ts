@@ -24,6 +24,13 @@ export interface HeldSignal {
   /** The sender's own addresses when it was seen (replies from them are ignored by the tracker). */
   self: string[];
   signal: Signal;
+  /**
+   * The account connected when it was held, whose tracker its email goes to: it is sent to that tracker only, though
+   * the rep connected to another since (its email delivered, that tracker down as it was released). Absent from one
+   * stored before it was kept: which account it was held for is unknown, so it stays past a switch only while its
+   * email is in the outbox, which delivers it to its own account alone (leaveAccount).
+   */
+  account?: string;
   /** The tracker answered it `unmatched` `times` times; it is sent again from `nextAt` on (UNMATCHED_RETRY_MS). */
   unmatched?: Retry;
   /**
@@ -240,7 +247,7 @@ export class HeldSignals {
           if (index >= 0) held.splice(index, 1);
           continue;
         }
-        const item = { self: kept?.self ?? [...self], signal, unmatched };
+        const item = { self: kept?.self ?? [...self], signal, account: sentFor, unmatched };
         if (index < 0) held.push(item);
         else held[index] = item;
       }
@@ -281,7 +288,7 @@ export class HeldSignals {
           if (index >= 0) held.splice(index, 1);
           continue;
         }
-        const item = { self: kept?.self ?? [...self], signal, untracked };
+        const item = { self: kept?.self ?? [...self], signal, account: sentFor, untracked };
         if (index < 0) held.push(item);
         else held[index] = item;
       }
@@ -291,14 +298,16 @@ export class HeldSignals {
   }
 
   /**
-   * Keeps these signals (once each, by Gmail message id) to be sent: they leave once sent and answered (settle, taken,
-   * unmatched past its retries), or pushed out by MAX_HELD_SIGNALS (counted).
+   * Keeps these signals (once each, by Gmail message id) to be sent, each to the tracker of `accountOf` it: they leave
+   * once sent and answered (settle, taken, unmatched past its retries), or pushed out by MAX_HELD_SIGNALS (counted).
    */
-  hold(self: readonly string[], signals: readonly Signal[]): Promise<void> {
+  hold(self: readonly string[], signals: readonly Signal[], accountOf: (signal: Signal) => string): Promise<void> {
     return this.serial(async () => {
       const held = await this.all();
       const known = new Set(held.map((h) => h.signal.gmailMessageId));
-      const fresh = signals.filter((s) => !known.has(s.gmailMessageId)).map((signal) => ({ self: [...self], signal }));
+      const fresh = signals
+        .filter((s) => !known.has(s.gmailMessageId))
+        .map((signal) => ({ self: [...self], signal, account: accountOf(signal) }));
       if (fresh.length === 0) return;
       await this.store([...held, ...fresh]);
     });
@@ -308,14 +317,18 @@ export class HeldSignals {
    * The rep disconnected, or connected to another account: what was kept for the tracker before goes. Its answers (the
    * ones it answered `unmatched`, kept to be sent again; the record of those it never counted, with its count), and the
    * ones of threads it knew no tracked email of: none may reach another account's tracker, nor the rep's other mail
-   * stay here once the rep left it. Those waiting on an email still in the outbox are kept with its registration,
-   * which is never dropped: they go to its tracker once it is delivered there (delivery.ts), and to no other.
-   * `switchAccount` (the credentials removed or replaced) is run under the same lock, after the clear: an answer of the
-   * tracker before that comes later is not written (stillFor).
+   * stay here once the rep left it. Those held for their email (hold) are kept, each for the account it was held for:
+   * its email's registration is never dropped, and they go to that account's tracker once it is delivered there
+   * (delivery.ts), and to no other. One stored before its account was kept, only while its email is in the outbox
+   * (`outboxThreads`): delivered already, it could be the account's left. `switchAccount` (the credentials removed or
+   * replaced) is run under the same lock, after the clear: an answer of the tracker before that comes later is not
+   * written (stillFor).
    */
-  leaveAccount(switchAccount: () => Promise<void>): Promise<void> {
+  leaveAccount(switchAccount: () => Promise<void>, outboxThreads: ReadonlyMap<string, unknown>): Promise<void> {
     return this.serial(async () => {
-      const waiting = (await this.all()).filter((h) => h.unmatched === undefined && h.untracked === undefined);
+      const waiting = (await this.all()).filter(
+        (h) => h.unmatched === undefined && h.untracked === undefined && (h.account !== undefined || outboxThreads.has(h.signal.threadId)),
+      );
       await this.area.set({ [HELD_SIGNALS_KEY]: waiting, [UNMATCHED_SIGNALS_KEY]: [], [UNLISTED_SIGNALS_KEY]: 0 });
       await switchAccount();
     });

@@ -375,7 +375,12 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
     const own = await mintTrackingId(CONNECTED.signingKey);
     const otherKey = { accountId: "qrstuvwxyzabcdef", keyId: 1, secret: "B".repeat(43) };
     const [sent, takenBack] = [await mintTrackingId(otherKey), await mintTrackingId(otherKey)];
-    const outbox = new Outbox(memoryArea(), async () => "delivered", () => undefined, () => start);
+    const outbox = new Outbox(
+      memoryArea(),
+      async () => "delivered",
+      () => undefined,
+      () => start,
+    );
     await outbox.put(own, request("Q3 pricing"));
     await outbox.put(sent, request("Renewal"));
     await outbox.put(takenBack, request("Intro"));
