@@ -725,7 +725,7 @@ it("a compose opened before another account or a disconnect sends, takes back an
   const fromGmail = { id: "ext", url: "https://mail.google.com/mail/u/0/#inbox" };
   const email = (subject: string) => ({ subject, recipients: [], sentAt: new Date().toISOString() });
   const sent = async (trackingId: string) => gmail.messageSent.run({ trackingId, request: email("Pricing") }, fromGmail);
-  // Both composes opened while connected to this account, which an earlier version connected to (never recorded).
+  // The composes opened while connected to this account, which an earlier version connected to (never recorded).
   const [sentAfterSwitch, undoneAfterSwitch, scheduled, sentDisconnected] = [
     await trackingId(),
     await trackingId(),
@@ -734,6 +734,8 @@ it("a compose opened before another account or a disconnect sends, takes back an
   ];
   // Registered at once, before the switch.
   expect(await sent(undoneAfterSwitch)).toEqual({ queued: true });
+  await outbox.flush();
+  expect((await stillKept()).sentTo).toEqual([[CONNECTED.accountId, undoneAfterSwitch]]);
   await pages.connect.run({ trackerUrl: "https://t.example", apiToken: "other", otherAccount: true }, fromOptions);
   expect(await sent(sentAfterSwitch)).toEqual({ queued: true });
   expect(await gmail.remindIfNoReply.run({ trackingId: sentAfterSwitch, days: 2 }, fromGmail)).toMatchObject({
