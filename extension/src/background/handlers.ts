@@ -487,7 +487,7 @@ export const OTHER_ACCOUNT_NEEDS_CONFIRMATION =
 
 /**
  * What testConnection and connect answer when the browser refused a call of theirs to the tracker at `trackerUrl` for
- * want of access to its site (api.ts TrackerError.accessWithdrawn, the probe's too): an answer of its own, not an
+ * want of access to its site (api.ts TrackerError.access, the probe's too): an answer of its own, not an
  * error's words alone, so that the options page shows the button that gives it back with them. Nothing is known then
  * of whether the tracker answers.
  */
@@ -503,7 +503,7 @@ async function orAccessWithheld<T>(trackerUrl: string, run: () => Promise<T>): P
   try {
     return await run();
   } catch (error) {
-    if (error instanceof TrackerError && error.accessWithdrawn)
+    if (error instanceof TrackerError && error.access === "withdrawn")
       return { accessWithheld: true, trackerUrl, problem: trackerAccessOffAbove(trackerUrl) };
     throw error;
   }

@@ -26,7 +26,7 @@ const accessWithdrawn = () =>
   new TrackerError(
     "Mailtracker's access to your tracker (track.example.com) is turned off in the browser's extension settings: …",
     null,
-    true,
+    "withdrawn",
   );
 
 /**
@@ -253,7 +253,7 @@ describe("the tracker's reachability", () => {
     await reach.heard(URL, accessWithdrawn());
     expect(notes.map((note) => note?.title ?? null)).toEqual(["Mailtracker cannot reach your tracker", TRACKER_ACCESS_OFF_TITLE]);
     // The rep gives the access back; a call the browser refused before that fails only now (api.ts reaching).
-    const givenBack = new TrackerError("the browser refused this call while …: try again (Failed to fetch)", null, false, true);
+    const givenBack = new TrackerError("the browser refused this call while …: try again (Failed to fetch)", null, "given back");
     await reach.heard(URL, givenBack);
     expect([notes.at(-1), toolbar.at(-1)]).toEqual([null, null]);
     expect(await reach.staleReason(givenBack)).toBeNull();
@@ -860,7 +860,7 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
     const { outbox, notes, outboxNotes, runUntil, probes } = background(serverError, () => {
       if (probes.made !== 1 || givenBackSaid) return null;
       givenBackSaid = true;
-      return new TrackerError("the browser refused this call while …: try again (Failed to fetch)", null, false, true);
+      return new TrackerError("the browser refused this call while …: try again (Failed to fetch)", null, "given back");
     });
     await outbox.put("first", request("Q3 pricing"));
     await runUntil(start + 5 * MINUTE);
