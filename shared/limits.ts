@@ -21,6 +21,8 @@ export const CLOCK_TOLERANCE_MS = 2_000;
  * Cloudflare's edge. The tracker reads that time as the sender's clock being behind (CLOCK_TOLERANCE_MS), so one held
  * longer (by a tracker still starting, which holds it until it serves) would make the email seem sent that much later:
  * the extension sends again a registration answered more slowly than this (delivery.ts). A send time is therefore late
- * by at most CLOCK_TOLERANCE_MS + REQUEST_TRANSIT_MAX_MS (the tracker's SENT_AT_LATE_MAX_MS, db/signals.ts).
+ * by at most CLOCK_TOLERANCE_MS + REQUEST_TRANSIT_MAX_MS (the tracker's SENT_AT_LATE_MAX_MS, db/signals.ts), unless
+ * the tracker was slow at every send of the outbox's first attempts: the last one (delivery.ts SLOW_ATTEMPTS) goes on
+ * with its slow answer, and that send time may be later still.
  */
 export const REQUEST_TRANSIT_MAX_MS = 2_000;

@@ -47,6 +47,14 @@ export function parseTrackingId(value: string): TrackingId | null {
   return { value, accountId, keyId: Number(keyId), nonce, mac };
 }
 
+/**
+ * The account a tracking id was minted for, by its shape alone (parseTrackingId); undefined for a string that is not
+ * one. Which account an email, a reminder or a withdrawal belongs to, wherever the extension asks.
+ */
+export function accountOf(trackingId: string): string | undefined {
+  return parseTrackingId(trackingId)?.accountId;
+}
+
 function keyBytes(secret: string): Uint8Array<ArrayBuffer> {
   const raw = base64UrlDecode(secret);
   if (!raw || raw.length !== KEY_BYTES) throw new Error("a signing key secret is 32 bytes of base64url");

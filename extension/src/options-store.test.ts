@@ -174,7 +174,7 @@ describe("options store", () => {
     const off = migrate({ version: 4 });
     const on = migrate({ version: 4, trackLinksOutOfReach: true });
     expect(trackerNotice(tailnet, off)).toBe(
-      "Recipients cannot reach your tracker at box.tail1234.ts.net unless it is published with Tailscale Funnel: only then are their opens recorded, and links go out as written, not tracked.",
+      "Recipients cannot reach your tracker at box.tail1234.ts.net unless it is published with Tailscale Funnel: only then are their opens recorded; links go out as written, not tracked.",
     );
     expect(trackerNotice(tailnet, on)).toBe(
       "Recipients cannot reach your tracker at box.tail1234.ts.net unless it is published with Tailscale Funnel: only then are their opens recorded and do tracked links open for them.",

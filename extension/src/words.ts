@@ -20,19 +20,28 @@ export function notCountedSignals({ listed, unlisted }: { listed: number; unlist
 const UNTIL_A_REMINDER_GOES = "a new one is not kept until one comes due or you cancel one on the dashboard's Follow-ups page";
 
 /**
- * Why a new follow-up reminder is not kept (background/follow-ups.ts MAX_REMINDERS): said in the compose window that
- * asked for it ("not kept: ...") and above the dashboard's list of reminders while it is full.
+ * How many of the reminders waiting are of another account's emails than the connected one's: they share the room,
+ * but the dashboard lists the connected account's alone (background/follow-ups.ts), so a count above a shorter list
+ * says why. "" for none.
  */
-export const remindersFull = (max: number): string =>
-  `${max} reminders are waiting, as many as Mailtracker keeps: ${UNTIL_A_REMINDER_GOES}`;
+const ofOtherAccounts = (others: number): string =>
+  others === 0 ? "" : ` (${others} of them for another account's emails, listed once you connect to it again)`;
+
+/**
+ * Why a new follow-up reminder is not kept (background/follow-ups.ts MAX_REMINDERS): said in the compose window that
+ * asked for it ("not kept: ...") and above the dashboard's list of reminders while it is full. `others`: how many are
+ * another account's (ofOtherAccounts).
+ */
+export const remindersFull = (max: number, others = 0): string =>
+  `${max} reminders are waiting${ofOtherAccounts(others)}, as many as Mailtracker keeps: ${UNTIL_A_REMINDER_GOES}`;
 
 /**
  * Why a new follow-up reminder is not kept when fewer than MAX_REMINDERS wait but their emails' recipients fill the
  * room kept for them (background/follow-ups.ts REMINDERS_MAX_BYTES): said in the compose window that asked for it, and
  * above the dashboard's list of reminders while it holds.
  */
-export const remindersFullOfRecipients = (waiting: number): string =>
-  `${counted(waiting, "reminder is", "reminders are")} waiting, whose emails name so many recipients that they fill the room Mailtracker keeps for reminders: ${UNTIL_A_REMINDER_GOES}`;
+export const remindersFullOfRecipients = (waiting: number, others = 0): string =>
+  `${counted(waiting, "reminder is", "reminders are")} waiting${ofOtherAccounts(others)}, whose emails name so many recipients that they fill the room Mailtracker keeps for reminders: ${UNTIL_A_REMINDER_GOES}`;
 
 /** An email's subject as the rep reads it: "(no subject)" for none, or one of spaces only. */
 export function subjectShown(subject: string | null | undefined): string {
@@ -94,6 +103,10 @@ export const TRACKER_ACCESS_OFF_TITLE = "Mailtracker's access to your tracker is
 export const trackerAccessOffAdvice = (trackerUrl: string): string =>
   `${trackerAccessOff(trackerUrl)}: allow it again with the "${ALLOW_TRACKER_ACCESS}" button on Mailtracker's options page`;
 
+/** Said of a call the browser refused while the tracker's site was withheld, given back since (background/api.ts). */
+export const trackerAccessGivenBack = (trackerUrl: string): string =>
+  `the browser refused this call while Mailtracker's access to your tracker (${new URL(trackerUrl).hostname}) was turned off; it is allowed again now: try again`;
+
 /** Words that start a sentence, to go after a colon or inside one: "no open yet". */
 export const midSentence = (text: string): string => text.charAt(0).toLowerCase() + text.slice(1);
 
@@ -115,7 +128,7 @@ export const outOfReachNotice = (trackerUrl: string, linksTracked: boolean, funn
   `${OUT_OF_RECIPIENTS_REACH} at ${new URL(trackerUrl).host} ${
     funnel
       ? `unless it is published with Tailscale Funnel: only then are their opens recorded${
-          linksTracked ? " and do tracked links open for them" : ", and links go out as written, not tracked"
+          linksTracked ? " and do tracked links open for them" : "; links go out as written, not tracked"
         }.`
       : `(this computer or a private network): their opens are not recorded, ${
           linksTracked

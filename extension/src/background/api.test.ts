@@ -132,8 +132,7 @@ describe("a tracker the extension cannot reach", () => {
     // Neither the tracker out of reach (an outage) nor the access off (it is on again): refused, and to be tried again.
     expect(failure).toMatchObject({
       status: null,
-      accessWithdrawn: false,
-      accessGivenBack: true,
+      access: "given back",
       message:
         "the browser refused this call while Mailtracker's access to your tracker (t.example) was turned off; it is allowed again now: try again (Failed to fetch)",
     });
@@ -145,13 +144,13 @@ describe("a tracker the extension cannot reach", () => {
     const unreachable = await probeTracker("https://t.example", refused).catch((e: unknown) => e);
     expect(unreachable).toMatchObject({
       status: null,
-      accessWithdrawn: false,
+      access: undefined,
       message: "cannot reach https://t.example: is the tracker running, and is the address right? (Failed to fetch)",
     });
     granted.clear();
     const withdrawn = await probeTracker("https://t.example", refused).catch((e: unknown) => e);
     expect(withdrawn).toBeInstanceOf(TrackerError);
-    expect(withdrawn).toMatchObject({ status: null, accessWithdrawn: true });
+    expect(withdrawn).toMatchObject({ status: null, access: "withdrawn" });
     expect((withdrawn as TrackerError).message).toMatch(/^Mailtracker's access to your tracker \(t\.example\) is turned off/);
   });
 });

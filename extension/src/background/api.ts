@@ -7,21 +7,20 @@ import type { CONTACT_SORTS, ErrorResponse, MessageFilter } from "../../../share
 import { FOLLOW_UPS_MAX } from "../../../shared/limits";
 import type { AppType } from "../../../worker/src/app";
 import { trackerAccessGranted } from "../options-store";
-import { trackerAccessOffAdvice } from "../words";
+import { trackerAccessGivenBack, trackerAccessOffAdvice } from "../words";
 
 export class TrackerError extends Error {
   constructor(
     message: string,
     /** HTTP status, or null when the tracker could not be reached at all. */
     readonly status: number | null,
-    /** Not reached because the browser took the extension's access to the tracker's site away (gmail-health.ts says so). */
-    readonly accessWithdrawn = false,
     /**
-     * Refused for want of that access, which the browser gives again by the time the failure came (the rep allowed it
-     * while the call was on its way): nothing is known of the tracker, and the access is not off any more, so neither
-     * is said (tracker-reach.ts heardOf); the next call goes through.
+     * Why the browser refused a call for want of the extension's access to the tracker's site. "withdrawn": the access
+     * is off (gmail-health.ts says so). "given back": it was off as the call left, and the browser gives it again by
+     * the time the failure came (the rep allowed it while the call was on its way): nothing is known of the tracker,
+     * and the access is not off any more, so neither is said (tracker-reach.ts heardOf); the next call goes through.
      */
-    readonly accessGivenBack = false,
+    readonly access?: "withdrawn" | "given back",
   ) {
     super(message);
     this.name = "TrackerError";
@@ -108,19 +107,13 @@ async function reaching<R>(trackerUrl: string, request: () => Promise<R>, unreac
     return await request();
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
-    // In the words the toolbar and the popup use (words.ts trackerAccessOff), naming the options page's button by its
-    // label.
     // Both asked, the second whatever the first said: access given back meanwhile must not be told as off.
     const [atStart, now] = [await accessAtStart, await trackerAccessGranted(trackerUrl)];
     if (atStart && now) throw new TrackerError(unreachable(reason), null);
-    if (now)
-      throw new TrackerError(
-        `the browser refused this call while Mailtracker's access to your tracker (${new URL(trackerUrl).hostname}) was turned off; it is allowed again now: try again (${reason})`,
-        null,
-        false,
-        true,
-      );
-    throw new TrackerError(`${trackerAccessOffAdvice(trackerUrl)} (${reason})`, null, true);
+    if (now) throw new TrackerError(`${trackerAccessGivenBack(trackerUrl)} (${reason})`, null, "given back");
+    // In the words the toolbar and the popup use (words.ts trackerAccessOff), naming the options page's button by its
+    // label.
+    throw new TrackerError(`${trackerAccessOffAdvice(trackerUrl)} (${reason})`, null, "withdrawn");
   }
 }
 

@@ -58,8 +58,10 @@ it("records each account this browser held, one an earlier version connected to 
   // Where a content script could write, it could add an account.
   expect(JSON.stringify(local.data)).not.toContain(second);
   // The latest last; the one connected to longest ago goes first.
+  // Valid account ids (base32: a-z, 2-7), as many as the bound is, whatever it is set to (up to 32 * 32).
+  const BASE32 = "abcdefghijklmnopqrstuvwxyz234567";
   for (let i = 0; i < MAX_HELD_ACCOUNTS; i++)
-    await saveCredentials({ ...connected, accountId: "abcdefghijklmnopqrst"[i]?.repeat(16) ?? "" });
+    await saveCredentials({ ...connected, accountId: `xxxxxxxxxxxxxx${BASE32[Math.floor(i / 32)]}${BASE32[i % 32]}` });
   await saveCredentials(connected);
   const held = await heldAccounts();
   expect(held).toHaveLength(MAX_HELD_ACCOUNTS);

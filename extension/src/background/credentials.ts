@@ -1,7 +1,7 @@
 // The tracker account this browser is connected to, and which of its keys signs what. Only the background holds
 // them (kept by credential-store.ts): content scripts get a tracking id or signed links from the background, never the
 // token or the signing key.
-import { parseTrackingId, type SigningKey } from "../../../shared/protocol";
+import { accountOf, type SigningKey } from "../../../shared/protocol";
 import type { TrackerApi } from "./api";
 
 export interface Credentials {
@@ -49,7 +49,7 @@ export function signingKeyFor(credentials: Credentials, keyId: number): SigningK
  * connecting to it again reaches it. A string that is not a tracking id names no account.
  */
 export function ofAnotherAccount(credentials: Credentials, trackingId: string): boolean {
-  const owner = parseTrackingId(trackingId)?.accountId;
+  const owner = accountOf(trackingId);
   return owner !== undefined && owner !== credentials.accountId;
 }
 

@@ -2,7 +2,7 @@
 // took back. The outbox (outbox.ts) holds the entries and retries; this says what one attempt does and what follows it.
 import type { MessageStatus } from "../../../shared/api";
 import { REQUEST_TRANSIT_MAX_MS } from "../../../shared/limits";
-import { parseTrackingId } from "../../../shared/protocol";
+import { accountOf } from "../../../shared/protocol";
 import { threadIdsOf } from "../gmail-ids";
 import { type TrackerApi, TrackerError } from "./api";
 import { type Credentials, ofAnotherAccount } from "./credentials";
@@ -37,7 +37,7 @@ export const SLOW_REGISTRATION = `registered, but answered more slowly than ${RE
  * sent, or taken back): in the outbox's list and its notice, in words that say what brings it to its tracker.
  */
 export function waitsForItsAccount(trackingId: string): string {
-  const owner = parseTrackingId(trackingId)?.accountId ?? "";
+  const owner = accountOf(trackingId) ?? "";
   return `it belongs to account ${owner}, and this browser is connected to another account now: it goes to that account's tracker once you connect to account ${owner} again`;
 }
 

@@ -3,7 +3,7 @@
 // Each entry carries the Gmail address of its thread, in the account that sent it, so a page opens it in one click.
 import { z } from "zod";
 import { type DailyActivity, type DigestItem, dailyActivityQuery, type MessageDetail } from "../../../shared/api";
-import { parseTrackingId } from "../../../shared/protocol";
+import { accountOf } from "../../../shared/protocol";
 import type { Credentials, TrackerAccess } from "./credentials";
 import { dayKey, type FeedState } from "./feed-state";
 import { handler, noInput } from "./handler";
@@ -87,7 +87,7 @@ export function digestPageHandlers(deps: DigestDeps) {
     /** The dashboard's message page. Only this account's tracking ids are asked for. */
     messagePage: handler(z.object({ trackingId: z.string() }), async (input): Promise<MessageDetail & { threadUrl: string }> => {
       const c = await deps.requireCredentials();
-      if (parseTrackingId(input.trackingId)?.accountId !== c.accountId) throw new Error("no such message in this account");
+      if (accountOf(input.trackingId) !== c.accountId) throw new Error("no such message in this account");
       const [detail, threadUrl] = await Promise.all([deps.tracker(c).detail(input.trackingId), deps.threadUrls()]);
       return { ...detail, threadUrl: threadUrl(input.trackingId, detail.threadId) };
     }),

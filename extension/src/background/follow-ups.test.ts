@@ -234,6 +234,17 @@ describe("follow-up reminders", () => {
     expect(await t.reminders.all()).toHaveLength(MAX_REMINDERS);
   });
 
+  it("counts another account's reminders toward its bound, which the dashboard does not list, and says how many there are", async () => {
+    const t = setup();
+    const otherKey = { accountId: "qrstuvwxyzabcdef", keyId: 1, secret: "B".repeat(43) };
+    for (let i = 0; i < 2; i++) await t.reminders.set(await mintTrackingId(otherKey), 3);
+    for (let i = 2; i < MAX_REMINDERS; i++) await t.reminders.set(`m${i}`, 3);
+    const said = `${MAX_REMINDERS} reminders are waiting (2 of them for another account's emails, listed once you connect to it again), as many as Mailtracker keeps: a new one is not kept until one comes due or you cancel one on the dashboard's Follow-ups page`;
+    expect(remindersFull(MAX_REMINDERS, 2)).toBe(said);
+    await expect(t.reminders.set("one-more", 3)).rejects.toThrow(said);
+    expect(await t.reminders.whyFull()).toBe(said);
+  });
+
   it("past its bound in bytes (emails with many recipients) a new reminder is refused in words, and none that waits is pushed out", async () => {
     const t = setup();
     // Reminders of emails to 200 recipients each, as describe keeps them, up to 50 bytes short of the bound: fewer
@@ -250,19 +261,21 @@ describe("follow-up reminders", () => {
     });
     const count = Math.floor(REMINDERS_MAX_BYTES / storedBytes(described(100)));
     const waiting = Array.from({ length: count }, (_, i) => described(i));
+    // One of another account's emails: counted, and said to be.
+    waiting[1] = { ...described(1), trackingId: await mintTrackingId({ accountId: "qrstuvwxyzabcdef", keyId: 1, secret: "B".repeat(43) }) };
     const short = REMINDERS_MAX_BYTES - storedBytes({ [REMINDERS_KEY]: waiting });
     waiting[0] = described(0, `Q4 pricing${" ".repeat(short - 50)}`);
     await t.area.set({ [REMINDERS_KEY]: waiting });
     expect(storedBytes({ [REMINDERS_KEY]: waiting })).toBe(REMINDERS_MAX_BYTES - 50);
     expect(count).toBeLessThan(MAX_REMINDERS);
 
-    await expect(t.reminders.set("one-more", 3)).rejects.toThrow(remindersFullOfRecipients(count));
+    await expect(t.reminders.set("one-more", 3)).rejects.toThrow(remindersFullOfRecipients(count, 1));
     // The dashboard says the same above its list, not that fewer than MAX_REMINDERS leave room.
-    expect(await t.reminders.whyFull()).toBe(remindersFullOfRecipients(count));
+    expect(await t.reminders.whyFull()).toBe(remindersFullOfRecipients(count, 1));
     expect((await t.reminders.all()).map((r) => r.trackingId)).toEqual(waiting.map((r) => r.trackingId));
     // One that waits can still be changed, and one cancelled makes room.
     expect((await t.reminders.set("m0", 5)).days).toBe(5);
-    await t.reminders.cancel(["m1"]);
+    await t.reminders.cancel(["m2"]);
     expect(await t.reminders.whyFull()).toBeNull();
     await t.reminders.set("one-more", 3);
     expect((await t.reminders.all()).map((r) => r.trackingId)).toContain("one-more");

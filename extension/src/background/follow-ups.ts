@@ -7,6 +7,7 @@ import { z } from "zod";
 import { type FollowUpItem, MAX_CAMPAIGN_DAYS_JSON, type MessageDetail, type MessageStatus } from "../../../shared/api";
 import { DAY_MS } from "../../../shared/durations";
 import { FOLLOW_UPS_MAX } from "../../../shared/limits";
+import { accountOf } from "../../../shared/protocol";
 import { loadOptions, type Options, pickDays } from "../options-store";
 import { serialRunner } from "../serial";
 import { counted, midSentence, noOpenWords, remindersFull, remindersFullOfRecipients, subjectShown } from "../words";
@@ -48,10 +49,14 @@ export const MAX_REMINDERS = 500;
 export const REMINDERS_MAX_BYTES = 2_000_000;
 /** The bytes `value` takes in storage: its JSON, in UTF-8, as Chrome counts it (see REMINDERS_MAX_BYTES). */
 export const storedBytes = (value: unknown): number => new TextEncoder().encode(JSON.stringify(value)).length;
-/** Why `reminder`, a new one, is not kept beside those waiting (`all`), in words; null: it is. */
-function whyNotKept(all: readonly Reminder[], reminder: Reminder): string | null {
-  if (all.length >= MAX_REMINDERS) return remindersFull(MAX_REMINDERS);
-  if (storedBytes({ [REMINDERS_KEY]: [...all, reminder] }) > REMINDERS_MAX_BYTES) return remindersFullOfRecipients(all.length);
+/**
+ * Why `reminder`, a new one, is not kept beside those waiting (`all`), in words; null: it is. Those of another account
+ * than `connected` count (they share the storage), and are said to be: the dashboard lists only the connected one's.
+ */
+function whyNotKept(all: readonly Reminder[], reminder: Reminder, connected: string | null): string | null {
+  const others = () => all.filter((r) => (accountOf(r.trackingId) ?? connected) !== connected).length;
+  if (all.length >= MAX_REMINDERS) return remindersFull(MAX_REMINDERS, others());
+  if (storedBytes({ [REMINDERS_KEY]: [...all, reminder] }) > REMINDERS_MAX_BYTES) return remindersFullOfRecipients(all.length, others());
   return null;
 }
 /** A reminder whose email the tracker never heard of this long after it was due was never sent: dropped. */
@@ -151,7 +156,7 @@ export class Reminders {
           ? { subject: previous.subject, recipients: previous.recipients ?? [], addresses: previous.addresses }
           : {}),
       };
-      const refused = previous ? null : whyNotKept(all, reminder);
+      const refused = previous ? null : whyNotKept(all, reminder, await this.connectedAccount());
       if (refused) throw new Error(refused);
       await this.write([...all.filter((r) => r.trackingId !== trackingId), reminder]);
       return reminder;
@@ -167,8 +172,17 @@ export class Reminders {
     return this.serial(async () => {
       const now = await this.deps.now();
       const longestId = `${"a".repeat(16)}.9999.${"A".repeat(22)}.${"A".repeat(22)}`;
-      return whyNotKept(await this.all(), { trackingId: longestId, days: 1, setAt: now, dueAt: daysAfter(now, 1) });
+      const reminder = { trackingId: longestId, days: 1, setAt: now, dueAt: daysAfter(now, 1) };
+      return whyNotKept(await this.all(), reminder, await this.connectedAccount());
     });
+  }
+
+  /** The account connected now; null while none is. */
+  private connectedAccount(): Promise<string | null> {
+    return this.deps.requireCredentials().then(
+      (credentials) => credentials.accountId,
+      () => null,
+    );
   }
 
   /** The email of a reminder was sent: its subject and recipients are kept with the reminder. False: it has none. */

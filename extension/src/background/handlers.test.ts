@@ -216,7 +216,7 @@ function background(
       throw new Error("unused");
     },
     trackedThreads: async () => new Set<string>(),
-    outboxThreads: async () => new Set<string>(),
+    outboxThreads: async () => new Map(),
     held: new HeldSignals(area, loadAccountId),
     news: () => undefined,
     checks,
@@ -650,8 +650,8 @@ async function keptForTheAccount() {
   const at = new Date().toISOString();
   const reply = (gmailMessageId: string, threadId: string) =>
     ({ kind: "reply", threadId, gmailMessageId, at, from: "carol@prospect.example", text: "Sounds good" }) as const;
-  await outbox.put(waiting, { subject: "Proposal", recipients: [], sentAt: at, threadId: "waiting", links: [] }, Date.now() + 60_000);
-  await held.hold(["me@example.com"], [reply("w1", "waiting")]);
+  await outbox.put(waiting, { subject: "Proposal", recipients: [], sentAt: at, threadId: "waiting", links: [] }, Date.now() + MINUTE);
+  await held.hold(["me@example.com"], [reply("w1", "waiting")], () => CONNECTED.accountId);
   await held.unmatched(CONNECTED.accountId, ["me@example.com"], [reply("m1", "tracked")]);
   await held.untracked(CONNECTED.accountId, ["me@example.com"], [reply("u1", "private")]);
   await area.set({ [UNMATCHED_SIGNALS_KEY]: [{ signal: reply("r1", "t"), times: 5, givenUpAt: 0 }], [UNLISTED_SIGNALS_KEY]: 2 });
@@ -725,7 +725,7 @@ it("a compose opened before another account or a disconnect sends, takes back an
   const fromGmail = { id: "ext", url: "https://mail.google.com/mail/u/0/#inbox" };
   const email = (subject: string) => ({ subject, recipients: [], sentAt: new Date().toISOString() });
   const sent = async (trackingId: string) => gmail.messageSent.run({ trackingId, request: email("Pricing") }, fromGmail);
-  // Both composes opened while connected to this account, which an earlier version connected to (never recorded).
+  // The composes opened while connected to this account, which an earlier version connected to (never recorded).
   const [sentAfterSwitch, undoneAfterSwitch, scheduled, sentDisconnected] = [
     await trackingId(),
     await trackingId(),
@@ -734,6 +734,8 @@ it("a compose opened before another account or a disconnect sends, takes back an
   ];
   // Registered at once, before the switch.
   expect(await sent(undoneAfterSwitch)).toEqual({ queued: true });
+  await outbox.flush();
+  expect((await stillKept()).sentTo).toEqual([[CONNECTED.accountId, undoneAfterSwitch]]);
   await pages.connect.run({ trackerUrl: "https://t.example", apiToken: "other", otherAccount: true }, fromOptions);
   expect(await sent(sentAfterSwitch)).toEqual({ queued: true });
   expect(await gmail.remindIfNoReply.run({ trackingId: sentAfterSwitch, days: 2 }, fromGmail)).toMatchObject({

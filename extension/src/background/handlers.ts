@@ -6,6 +6,7 @@ import { z } from "zod";
 import { type MessageDetail, type MessageStatus, type RegisterMessageRequest, registerMessageRequest } from "../../../shared/api";
 import { GMAIL_ID_WITH_HASH } from "../../../shared/gmail-message-id";
 import {
+  accountOf,
   isAcceptableDestination,
   MAX_LINK_INDEX,
   mintTrackingId,
@@ -123,7 +124,7 @@ function requireOwnId(credentials: Credentials, trackingId: string): TrackingId 
  * any other account is refused as requireOwnId refuses it: a content script cannot fill the outbox with them.
  */
 async function requireHeldAccountId(trackingId: string): Promise<void> {
-  const accountId = parseTrackingId(trackingId)?.accountId;
+  const accountId = accountOf(trackingId);
   if (accountId !== undefined && (await heldAccounts()).includes(accountId)) return;
   // The connected account's always count (connected to by an earlier version, never recorded), in the words before.
   requireOwnId(await requireCredentials(), trackingId);
@@ -225,6 +226,14 @@ export function settleRemindersOnNews(reminders: Reminders, receipts: Receipts) 
   };
 }
 
+/**
+ * The threads of the sent emails the outbox holds, each with its email's account: their replies and bounces are held
+ * until they are delivered, for that account.
+ */
+function threadsWaiting(entries: readonly OutboxEntry[]): Map<string, string | undefined> {
+  return new Map(entries.flatMap((e) => (e.withdraw ? [] : threadIdsOf(e.request).map((id) => [id, accountOf(e.trackingId)] as const))));
+}
+
 /** What replies and bounces need from the rest of the background (signals.ts): also its held-signal release. */
 export function signalDeps(outbox: Outbox, receipts: Receipts, held: HeldSignals, checks: ContactCheckCache): SignalDeps {
   return {
@@ -234,8 +243,7 @@ export function signalDeps(outbox: Outbox, receipts: Receipts, held: HeldSignals
       // By either of a thread's ids: a row's reply may name it by Gmail's sync id alone.
       return new Set(messages.flatMap(threadIdsOf));
     },
-    outboxThreads: async (afterFlush) =>
-      new Set((afterFlush ? await outbox.entries() : await outbox.snapshot()).flatMap((e) => (e.withdraw ? [] : threadIdsOf(e.request)))),
+    outboxThreads: async (afterFlush) => threadsWaiting(afterFlush ? await outbox.entries() : await outbox.snapshot()),
     held,
     news: receipts.news,
     checks,
@@ -385,7 +393,7 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: Signa
     /** "The sender is displaying these messages now": hits around now are the sender's own. Best effort. */
     senderViews: handler(z.object({ messageIds: strings, threadIds: strings }), async (input): Promise<{ recorded: number }> => {
       const credentials = await requireCredentials();
-      const messageIds = input.messageIds.filter((id) => parseTrackingId(id)?.accountId === credentials.accountId).slice(0, 100);
+      const messageIds = input.messageIds.filter((id) => accountOf(id) === credentials.accountId).slice(0, 100);
       const threadIds = input.threadIds.filter((id) => GMAIL_ID_WITH_HASH.test(id)).slice(0, 100);
       if (messageIds.length + threadIds.length === 0) return { recorded: 0 };
       void outbox.flush();
@@ -479,7 +487,7 @@ export const OTHER_ACCOUNT_NEEDS_CONFIRMATION =
 
 /**
  * What testConnection and connect answer when the browser refused a call of theirs to the tracker at `trackerUrl` for
- * want of access to its site (api.ts TrackerError.accessWithdrawn, the probe's too): an answer of its own, not an
+ * want of access to its site (api.ts TrackerError.access, the probe's too): an answer of its own, not an
  * error's words alone, so that the options page shows the button that gives it back with them. Nothing is known then
  * of whether the tracker answers.
  */
@@ -495,7 +503,7 @@ async function orAccessWithheld<T>(trackerUrl: string, run: () => Promise<T>): P
   try {
     return await run();
   } catch (error) {
-    if (error instanceof TrackerError && error.accessWithdrawn)
+    if (error instanceof TrackerError && error.access === "withdrawn")
       return { accessWithheld: true, trackerUrl, problem: trackerAccessOffAbove(trackerUrl) };
     throw error;
   }
@@ -570,7 +578,7 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
    * leaveAccount, the recipient checks). What stays, and why: README, "Disconnect and another account".
    */
   const leaveAccount = async (switchAccount: () => Promise<void>) => {
-    await held.leaveAccount(switchAccount);
+    await held.leaveAccount(switchAccount, threadsWaiting(await outbox.snapshot()));
     checks.clear();
   };
   return {

@@ -7,7 +7,8 @@
 // page until the rep clears it or the tracker takes it after all (reported again by a Gmail tab). Storage is bounded,
 // but nothing leaves it unseen: a signal pushed out of the held ones, or out of that record, by their bound is counted
 // (UNLISTED_SIGNALS_KEY), told by the popup and the options page. A recent one of a thread where the tracker knew no
-// tracked email is kept too, never sent, and its thread asked about again on the same schedule (HeldSignals.untracked).
+// tracked email is kept too, not sent until its thread holds a tracked email, and its thread asked about again on the
+// same schedule (HeldSignals.untracked).
 import { z } from "zod";
 import type { signalsRequest } from "../../../shared/api";
 import { DAY_MS, HOUR_MS, MINUTE_MS } from "../../../shared/durations";
@@ -23,6 +24,13 @@ export interface HeldSignal {
   /** The sender's own addresses when it was seen (replies from them are ignored by the tracker). */
   self: string[];
   signal: Signal;
+  /**
+   * The account connected when it was held, whose tracker its email goes to: it is sent to that tracker only, though
+   * the rep connected to another since (its email delivered, that tracker down as it was released). Absent from one
+   * stored before it was kept: which account it was held for is unknown, so it stays past a switch only while its
+   * email is in the outbox, which delivers it to its own account alone (leaveAccount).
+   */
+  account?: string;
   /** The tracker answered it `unmatched` `times` times; it is sent again from `nextAt` on (UNMATCHED_RETRY_MS). */
   unmatched?: Retry;
   /**
@@ -239,7 +247,7 @@ export class HeldSignals {
           if (index >= 0) held.splice(index, 1);
           continue;
         }
-        const item = { self: kept?.self ?? [...self], signal, unmatched };
+        const item = { self: kept?.self ?? [...self], signal, account: sentFor, unmatched };
         if (index < 0) held.push(item);
         else held[index] = item;
       }
@@ -253,11 +261,11 @@ export class HeldSignals {
   /**
    * The status cache says these signals' threads hold no tracked email. That answer may be stale (kept 20 s), or come
    * before the email's registration arrives from another browser's outbox: each that came within UNTRACKED_RECENT_MS is
-   * kept (never sent) and its thread asked about again after its next UNMATCHED_RETRY_MS, and is dropped past the last
-   * (its thread then holds no tracked email for hours: mail the rep never tracked, nearly always; a Gmail tab reports it
-   * again the next time Gmail loads). One reported again before its next try is due (by another Gmail tab) counts no
-   * try. Returns the Gmail message ids of those not kept. `sentFor`: the account whose tracker's status was read; nothing
-   * is written once the rep left it (stillFor).
+   * kept (not sent until its thread holds a tracked email) and its thread asked about again after its next
+   * UNMATCHED_RETRY_MS, and is dropped past the last (its thread then holds no tracked email for hours: mail the rep
+   * never tracked, nearly always; a Gmail tab reports it again the next time Gmail loads). One reported again before
+   * its next try is due (by another Gmail tab) counts no try. Returns the Gmail message ids of those not kept.
+   * `sentFor`: the account whose tracker's status was read; nothing is written once the rep left it (stillFor).
    */
   untracked(sentFor: string, self: readonly string[], signals: readonly Signal[]): Promise<string[]> {
     if (signals.length === 0) return Promise.resolve([]);
@@ -280,7 +288,7 @@ export class HeldSignals {
           if (index >= 0) held.splice(index, 1);
           continue;
         }
-        const item = { self: kept?.self ?? [...self], signal, untracked };
+        const item = { self: kept?.self ?? [...self], signal, account: sentFor, untracked };
         if (index < 0) held.push(item);
         else held[index] = item;
       }
@@ -290,14 +298,16 @@ export class HeldSignals {
   }
 
   /**
-   * Keeps these signals (once each, by Gmail message id) to be sent: they leave once sent and answered (settle, taken,
-   * unmatched past its retries), or pushed out by MAX_HELD_SIGNALS (counted).
+   * Keeps these signals (once each, by Gmail message id) to be sent, each to the tracker of `accountOf` it: they leave
+   * once sent and answered (settle, taken, unmatched past its retries), or pushed out by MAX_HELD_SIGNALS (counted).
    */
-  hold(self: readonly string[], signals: readonly Signal[]): Promise<void> {
+  hold(self: readonly string[], signals: readonly Signal[], accountOf: (signal: Signal) => string): Promise<void> {
     return this.serial(async () => {
       const held = await this.all();
       const known = new Set(held.map((h) => h.signal.gmailMessageId));
-      const fresh = signals.filter((s) => !known.has(s.gmailMessageId)).map((signal) => ({ self: [...self], signal }));
+      const fresh = signals
+        .filter((s) => !known.has(s.gmailMessageId))
+        .map((signal) => ({ self: [...self], signal, account: accountOf(signal) }));
       if (fresh.length === 0) return;
       await this.store([...held, ...fresh]);
     });
@@ -307,14 +317,18 @@ export class HeldSignals {
    * The rep disconnected, or connected to another account: what was kept for the tracker before goes. Its answers (the
    * ones it answered `unmatched`, kept to be sent again; the record of those it never counted, with its count), and the
    * ones of threads it knew no tracked email of: none may reach another account's tracker, nor the rep's other mail
-   * stay here once the rep left it. Those waiting on an email still in the outbox are kept with its registration,
-   * which is never dropped: they go to its tracker once it is delivered there (delivery.ts), and to no other.
-   * `switchAccount` (the credentials removed or replaced) is run under the same lock, after the clear: an answer of the
-   * tracker before that comes later is not written (stillFor).
+   * stay here once the rep left it. Those held for their email (hold) are kept, each for the account it was held for:
+   * its email's registration is never dropped, and they go to that account's tracker once it is delivered there
+   * (delivery.ts), and to no other. One stored before its account was kept, only while its email is in the outbox
+   * (`outboxThreads`): delivered already, it could be the account's left. `switchAccount` (the credentials removed or
+   * replaced) is run under the same lock, after the clear: an answer of the tracker before that comes later is not
+   * written (stillFor).
    */
-  leaveAccount(switchAccount: () => Promise<void>): Promise<void> {
+  leaveAccount(switchAccount: () => Promise<void>, outboxThreads: ReadonlyMap<string, unknown>): Promise<void> {
     return this.serial(async () => {
-      const waiting = (await this.all()).filter((h) => h.unmatched === undefined && h.untracked === undefined);
+      const waiting = (await this.all()).filter(
+        (h) => h.unmatched === undefined && h.untracked === undefined && (h.account !== undefined || outboxThreads.has(h.signal.threadId)),
+      );
       await this.area.set({ [HELD_SIGNALS_KEY]: waiting, [UNMATCHED_SIGNALS_KEY]: [], [UNLISTED_SIGNALS_KEY]: 0 });
       await switchAccount();
     });

@@ -104,7 +104,7 @@ const reach = new TrackerReach({
   toolbar: showTrackerTrouble,
   readAgain: () => news([]),
   // Read without waiting on a running flush: the flush may be the one whose telling asks.
-  waiting: async () => waitingIn(await outbox.snapshot()),
+  waiting: async () => waitingIn(await outbox.snapshot(), await loadCredentials()),
   probe: probeTracker,
 });
 /** The one notification of a token replacement settled without the options page waiting on it; a click opens the options. */

@@ -1,10 +1,11 @@
 // The outbox's rules with an in-memory storage area standing in for browser.storage.local (same two calls).
 import { describe, expect, it, vi } from "vitest";
+import { mintTrackingId } from "../../../shared/protocol";
 import { HOUR, MINUTE } from "../../../test/durations";
 import { TOKEN_REFUSED } from "../words";
 import { trackerApi } from "./api";
 import type { Credentials } from "./credentials";
-import { outboxDelivery } from "./delivery";
+import { outboxDelivery, SLOW_REGISTRATION, waitsForItsAccount } from "./delivery";
 import { memoryArea } from "./memory-area";
 import {
   ATTEMPTS_BEFORE_TELLING,
@@ -164,12 +165,16 @@ describe("outbox", () => {
     expect(scheduled.at(-1)).toBeNull();
   });
 
-  it("attempts at once the entries waiting out their backoff when hurried, not one held back or refused", async () => {
+  it("attempts at once the entries waiting out their backoff when hurried, only those the tracker could not be reached for", async () => {
     let now = 0;
+    const otherAccount = await mintTrackingId({ accountId: "qrstuvwxyzabcdef", keyId: 1, secret: "B".repeat(43) });
     const answers: Record<string, DeliveryResult> = {
-      waiting: { retry: true, error: "down" },
+      waiting: { retry: true, error: "down", status: null },
       refused: { retry: false, error: "400" },
       throttled: { retry: true, error: "the tracker answered 429", status: 429 },
+      // No status: no call reached any tracker (delivery.ts), and none will until the rep connects to its account.
+      [otherAccount]: { retry: true, error: waitsForItsAccount(otherAccount) },
+      slow: { retry: true, error: SLOW_REGISTRATION },
     };
     const attempted: string[] = [];
     const outbox = new Outbox(
@@ -184,6 +189,8 @@ describe("outbox", () => {
     await outbox.put("waiting", request);
     await outbox.put("refused", request);
     await outbox.put("throttled", request);
+    await outbox.put(otherAccount, request);
+    await outbox.put("slow", request);
     for (let i = 0; i < 5; i++) {
       await outbox.flush();
       now += MAX_RETRY_MS;
@@ -194,12 +201,14 @@ describe("outbox", () => {
     answers.waiting = "delivered";
     attempted.length = 0;
     await outbox.hurry();
-    // The throttled one, which the tracker answered, waits out its backoff: hurried after every answered feed poll,
-    // it would otherwise be sent every minute.
+    // The throttled and the slow ones, which the tracker answered, and the other account's, which waits on the rep,
+    // wait out their backoff: hurried after every answered feed poll, they would otherwise be sent every minute.
     expect(attempted).toEqual(["waiting"]);
     expect((await outbox.entries()).map((e) => [e.trackingId, e.state])).toEqual([
       ["refused", "failed"],
       ["throttled", "pending"],
+      [otherAccount, "pending"],
+      ["slow", "pending"],
       ["held", "pending"],
     ]);
   });

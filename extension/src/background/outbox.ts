@@ -316,15 +316,18 @@ export class Outbox {
   }
 
   /**
-   * Attempts at once every pending entry waiting out its backoff because the tracker could not be reached: what kept
-   * it from the tracker has just gone (the extension's access to the tracker's site given back, the tracker answering
-   * the feed again). One the tracker answered (a 429, a 503 for registrations alone) waits out its backoff, or every
-   * answered feed poll would send it again; one held back by notBefore, or refused, stays as it is.
+   * Attempts at once every pending entry waiting out its backoff because the tracker could not be reached (lastStatus
+   * null: api.ts's TrackerError of a call that got no answer, or that the browser refused for want of site access):
+   * what kept it from the tracker has just gone (the extension's access to the tracker's site given back, the tracker
+   * answering the feed again). One the tracker answered (a 429, a 503 for registrations alone, a slow success) waits
+   * out its backoff, or every answered feed poll would send it again; so does one that never left the browser (no
+   * status: another account's, which waits on the rep connecting to it); one held back by notBefore, or refused, stays
+   * as it is.
    */
   hurry(): Promise<void> {
     return this.serial(async () => {
       const entries = await this.read();
-      const retrying = Object.values(entries).filter((e) => e.state === "pending" && e.attempts > 0 && !e.lastStatus);
+      const retrying = Object.values(entries).filter((e) => e.state === "pending" && e.attempts > 0 && e.lastStatus === null);
       const waiting = retrying.filter((e) => e.nextAttemptAt > this.now());
       for (const entry of waiting) entry.nextAttemptAt = this.now();
       // Called after every feed poll too: nothing written, nor attempted, when no registration is being retried.

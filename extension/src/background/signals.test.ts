@@ -1,7 +1,7 @@
 // The background's side of replies and bounces: only threads holding a tracked message reach the tracker, the
 // Gmail tabs hear of recorded ones, and signals of a thread whose email is still in the outbox are held.
 import { describe, expect, it, vi } from "vitest";
-import { DAY } from "../../../test/durations";
+import { DAY, MINUTE } from "../../../test/durations";
 import { trackerApi } from "./api";
 import { ContactCheckCache } from "./contact-checks";
 import type { Credentials } from "./credentials";
@@ -63,7 +63,7 @@ describe("reportSignals", () => {
       requireCredentials: async () => CREDENTIALS,
       tracker,
       trackedThreads: async (_credentials, ids) => new Set(ids.filter((id) => id === "tracked")),
-      outboxThreads: async () => new Set(),
+      outboxThreads: async () => new Map(),
       held: new HeldSignals(memoryArea(), CONNECTED_ACCOUNT),
       news,
       checks: new ContactCheckCache(),
@@ -106,7 +106,7 @@ describe("reportSignals", () => {
         requireCredentials: async () => CREDENTIALS,
         tracker: trackerWith(fetch),
         trackedThreads: async () => new Set(),
-        outboxThreads: async () => new Set(),
+        outboxThreads: async () => new Map(),
         held: new HeldSignals(memoryArea(), CONNECTED_ACCOUNT),
         news: vi.fn(),
         checks: new ContactCheckCache(),
@@ -141,7 +141,7 @@ describe("signals of a thread whose email is still in the outbox", () => {
       requireCredentials: async () => CREDENTIALS,
       tracker,
       trackedThreads: async (_credentials: Credentials, ids: string[]) => new Set(ids.filter((id) => tracked.has(id))),
-      outboxThreads: async () => new Set(outbox),
+      outboxThreads: async () => new Map([...outbox].map((thread) => [thread, CREDENTIALS.accountId])),
       held: new HeldSignals(area, CONNECTED_ACCOUNT),
       news,
       checks: new ContactCheckCache(),
@@ -197,7 +197,7 @@ describe("signals of a thread whose email is still in the outbox", () => {
   it("are settled, not sent, when the registered email turns out to be in no tracked thread (days after they came)", async () => {
     const { deps, requests } = setup();
     await reportSignals(deps, { signals: [reply("r1")] });
-    deps.outboxThreads = async () => new Set(); // delivered, but the tracker has no message in that thread
+    deps.outboxThreads = async () => new Map(); // delivered, but the tracker has no message in that thread
     expect(await releaseHeldSignals(deps)).toBe(1);
     expect(requests).toEqual([]);
     expect(await deps.held.all()).toEqual([]);
@@ -206,12 +206,12 @@ describe("signals of a thread whose email is still in the outbox", () => {
   it("are released at once when their email was delivered while they were being held", async () => {
     const { deps, requests, deliver } = setup();
     // The outbox still holds the email when the report reads it; the flush delivers it before the report ends.
-    deps.outboxThreads = vi.fn(async () => new Set(["waiting"]));
+    deps.outboxThreads = vi.fn(async () => new Map([["waiting", CREDENTIALS.accountId]]));
     deps.held.hold = new Proxy(deps.held.hold, {
       apply: async (target, self, args) => {
         await Reflect.apply(target, self, args);
         deliver();
-        deps.outboxThreads = async () => new Set();
+        deps.outboxThreads = async () => new Map();
       },
     });
     await reportSignals(deps, { signals: [reply("r1")] });
@@ -219,18 +219,73 @@ describe("signals of a thread whose email is still in the outbox", () => {
     await vi.waitFor(async () => expect(await deps.held.all()).toEqual([]));
   });
 
+  it("go to the tracker of the account they were held for, its email delivered there, not to one connected since", async () => {
+    const { area, deps, requests, deliver, setTrackerUp } = setup();
+    const other: Credentials = { ...CREDENTIALS, trackerUrl: "https://other.example", accountId: "qrstuvwxyzabcdef", apiToken: "other" };
+    let connected = CREDENTIALS;
+    deps.requireCredentials = async () => connected;
+    const sentTo: string[] = [];
+    const tracker = deps.tracker;
+    deps.tracker = (credentials) => {
+      sentTo.push(credentials.trackerUrl);
+      return tracker(credentials);
+    };
+    await reportSignals(deps, { signals: [reply("r1")] });
+    // Delivered to its account's tracker, which is down as the release sends the reply; then the rep switches.
+    deliver();
+    setTrackerUp(false);
+    await expect(releaseHeldSignals(deps)).rejects.toThrow();
+    await deps.held.leaveAccount(async () => {
+      connected = other;
+    }, new Map());
+    setTrackerUp(true);
+    expect(await releaseHeldSignals(deps)).toBe(0);
+    expect(sentTo).toEqual([CREDENTIALS.trackerUrl]);
+    expect((await deps.held.all()).map((h) => [h.signal.gmailMessageId, h.account])).toEqual([["r1", CREDENTIALS.accountId]]);
+    // Back on its account: sent there.
+    await deps.held.leaveAccount(async () => {
+      connected = CREDENTIALS;
+    }, new Map());
+    expect(await releaseHeldSignals(deps)).toBe(1);
+    expect([sentTo, requests]).toEqual([[CREDENTIALS.trackerUrl, CREDENTIALS.trackerUrl], [{ self: [], signals: [reply("r1")] }]]);
+    expect(await new HeldSignals(area, CONNECTED_ACCOUNT).all()).toEqual([]);
+  });
+
+  it("are held for the account of the email they wait on, one the rep left included (sent from a compose opened before)", async () => {
+    const { deps } = setup();
+    deps.outboxThreads = async () => new Map([["waiting", "qrstuvwxyzabcdef"]]);
+    await reportSignals(deps, { signals: [reply("r1")] });
+    expect((await deps.held.all()).map((h) => h.account)).toEqual(["qrstuvwxyzabcdef"]);
+  });
+
+  it("stored before their account was kept, stay past a switch only while their email is in the outbox", async () => {
+    const { area, deps } = setup();
+    await area.set({
+      [HELD_SIGNALS_KEY]: [
+        { self: [], signal: reply("r1") },
+        { self: [], signal: reply("d1", "delivered") },
+      ],
+    });
+    await deps.held.leaveAccount(async () => undefined, new Map([["waiting", undefined]]));
+    expect((await deps.held.all()).map((h) => h.signal.gmailMessageId)).toEqual(["r1"]);
+  });
+
   it("are kept once each; past the bound the oldest are counted as not listed, answered unmatched or not", async () => {
     const area = memoryArea();
     const clock = { now: Date.parse("2026-11-22T10:00:05.000Z") };
     const held = new HeldSignals(area, CONNECTED_ACCOUNT, () => clock.now);
     const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
-    await Promise.all([held.hold([], [reply("a"), reply("b")]), held.hold([], [reply("b"), reply("c")])]);
+    await Promise.all([
+      held.hold([], [reply("a"), reply("b")], () => CREDENTIALS.accountId),
+      held.hold([], [reply("b"), reply("c")], () => CREDENTIALS.accountId),
+    ]);
     expect((await held.all()).map((h) => h.signal.gmailMessageId)).toEqual(["a", "b", "c"]);
     // One the tracker answered unmatched, newer than a, b and c: kept, the oldest go first.
     await held.unmatched(CREDENTIALS.accountId, [], [reply("u", "tracked")]);
     await held.hold(
       [],
       Array.from({ length: MAX_HELD_SIGNALS - 2 }, (_, i) => reply(`n${i}`)),
+      () => CREDENTIALS.accountId,
     );
     expect(area.data[HELD_SIGNALS_KEY]).toHaveLength(MAX_HELD_SIGNALS);
     expect((await held.all()).slice(0, 2).map((h) => h.signal.gmailMessageId)).toEqual(["c", "u"]);
@@ -245,7 +300,7 @@ describe("signals of a thread whose email is still in the outbox", () => {
 
     // Reported again by a Gmail tab once there is room: held again, to be sent.
     await held.settle(["u"]);
-    await held.hold([], [reply("a")]);
+    await held.hold([], [reply("a")], () => CREDENTIALS.accountId);
     expect((await held.all()).at(-1)?.signal.gmailMessageId).toBe("a");
     warn.mockRestore();
   });
@@ -254,7 +309,11 @@ describe("signals of a thread whose email is still in the outbox", () => {
     const { deps, deliver, requests } = setup();
     const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
     // An outage: more replies wait than the bound keeps, the oldest counted as not listed.
-    await deps.held.hold([], [reply("first"), ...Array.from({ length: MAX_HELD_SIGNALS }, (_, i) => reply(`n${i}`))]);
+    await deps.held.hold(
+      [],
+      [reply("first"), ...Array.from({ length: MAX_HELD_SIGNALS }, (_, i) => reply(`n${i}`))],
+      () => CREDENTIALS.accountId,
+    );
     expect(await deps.held.listing()).toEqual({ signals: [], unlisted: 1 });
     // The outbox delivers the registration; the held ones are sent and taken.
     deliver();
@@ -342,10 +401,11 @@ describe("the record of signals not counted", () => {
     const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
     await area.set({ [UNMATCHED_SIGNALS_KEY]: [given("r1"), given("r2")] });
     // Another email of its thread is in the outbox when a Gmail tab reports it again: held again.
-    await held.hold([], [reply("r1")]);
+    await held.hold([], [reply("r1")], () => CREDENTIALS.accountId);
     await held.hold(
       [],
       Array.from({ length: MAX_HELD_SIGNALS }, (_, i) => reply(`n${i}`)),
+      () => CREDENTIALS.accountId,
     );
     expect(await held.listing()).toEqual({ signals: [given("r1"), given("r2")], unlisted: 1 });
     warn.mockRestore();
@@ -375,7 +435,7 @@ describe("signals the tracker answers unmatched", () => {
       requireCredentials: async () => CREDENTIALS,
       tracker,
       trackedThreads: async (_credentials, ids) => new Set(ids),
-      outboxThreads: async () => new Set(),
+      outboxThreads: async () => new Map(),
       held: new HeldSignals(area, CONNECTED_ACCOUNT, () => clock.now),
       news,
       checks: new ContactCheckCache(),
@@ -388,7 +448,12 @@ describe("signals the tracker answers unmatched", () => {
     // The content script stops sending it: the background keeps it.
     expect(await reportSignals(deps, { self: ["me@example.com"], signals: [reply("r1")] })).toEqual({ answered: ["r1"], recorded: 0 });
     expect(await deps.held.all()).toEqual([
-      { self: ["me@example.com"], signal: reply("r1"), unmatched: { times: 1, nextAt: clock.now + (UNMATCHED_RETRY_MS[0] ?? 0) } },
+      {
+        self: ["me@example.com"],
+        signal: reply("r1"),
+        account: CREDENTIALS.accountId,
+        unmatched: { times: 1, nextAt: clock.now + (UNMATCHED_RETRY_MS[0] ?? 0) },
+      },
     ]);
     // Another Gmail tab reports it before its next try: sent, but no try of its own.
     await reportSignals(deps, { self: ["me@example.com"], signals: [reply("r1")] });
@@ -486,7 +551,7 @@ describe("signals the tracker answers unmatched", () => {
     await vi.waitFor(() => expect(sentTo).toEqual([CREDENTIALS.trackerUrl]));
     await deps.held.leaveAccount(async () => {
       connected = other;
-    });
+    }, new Map());
     answer();
     expect(await release).toBe(0);
     expect(requests).toEqual([["r1"]]);
@@ -514,7 +579,7 @@ describe("signals the tracker answers unmatched", () => {
         const due = await held.due();
         await held.leaveAccount(async () => {
           connected = other;
-        });
+        }, new Map());
         return due;
       },
     });
@@ -525,12 +590,12 @@ describe("signals the tracker answers unmatched", () => {
       return tracker(credentials);
     };
     await releaseHeldSignals(deps);
-    expect(sentTo).not.toContain(other.trackerUrl);
+    // An answer of the account left, it went with the rest of that account's answers (leaveAccount), sent to no tracker.
+    expect([sentTo, await held.all()]).toEqual([[], []]);
   });
 });
 
 describe("signals of a thread where the tracker knows no tracked email", () => {
-  const MINUTE = 60_000;
   const start = Date.parse("2026-11-22T10:00:00.000Z");
   const reply = (gmailMessageId: string, at = start - MINUTE, threadId = "elsewhere") =>
     ({ kind: "reply", threadId, gmailMessageId, at: new Date(at).toISOString(), from: "carol@prospect.example" }) as const;
@@ -555,7 +620,7 @@ describe("signals of a thread where the tracker knows no tracked email", () => {
         asked.push(ids);
         return new Set(ids.filter((id) => tracked.has(id)));
       },
-      outboxThreads: async () => new Set(),
+      outboxThreads: async () => new Map(),
       held: new HeldSignals(area, CONNECTED_ACCOUNT, () => clock.now),
       news,
       checks: new ContactCheckCache(),
@@ -567,7 +632,9 @@ describe("signals of a thread where the tracker knows no tracked email", () => {
     const { area, clock, tracked, asked, requests, news, deps } = setup();
     expect(await reportSignals(deps, { self: ["me@example.com"], signals: [reply("r1")] })).toEqual({ answered: ["r1"], recorded: 0 });
     const first = { times: 1, nextAt: start + (UNMATCHED_RETRY_MS[0] ?? 0) };
-    expect(await deps.held.all()).toEqual([{ self: ["me@example.com"], signal: reply("r1"), untracked: first }]);
+    expect(await deps.held.all()).toEqual([
+      { self: ["me@example.com"], signal: reply("r1"), account: CREDENTIALS.accountId, untracked: first },
+    ]);
     // Another Gmail tab reports it before its next try: no try of its own.
     await reportSignals(deps, { self: ["me@example.com"], signals: [reply("r1")] });
     expect((await deps.held.all())[0]?.untracked).toEqual(first);
@@ -612,7 +679,7 @@ describe("signals of a thread where the tracker knows no tracked email", () => {
     const area = memoryArea();
     const held = new HeldSignals(area, CONNECTED_ACCOUNT, () => start);
     const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
-    await held.hold([], [reply("h0", start, "waiting")]);
+    await held.hold([], [reply("h0", start, "waiting")], () => CREDENTIALS.accountId);
     const recent = Array.from({ length: MAX_UNTRACKED_KEPT + 1 }, (_, i) => reply(`u${i}`));
     expect(await held.untracked(CREDENTIALS.accountId, [], recent)).toEqual([]);
     const kept = await held.all();
@@ -622,6 +689,7 @@ describe("signals of a thread where the tracker knows no tracked email", () => {
     await held.hold(
       [],
       Array.from({ length: MAX_HELD_SIGNALS - 2 }, (_, i) => reply(`h${i + 1}`, start, "waiting")),
+      () => CREDENTIALS.accountId,
     );
     const after = await held.all();
     expect(after).toHaveLength(MAX_HELD_SIGNALS);

@@ -15,11 +15,11 @@ export interface SignalDeps extends TrackerAccess {
   /** Tracked messages of these threads (the Sent list's status cache). */
   trackedThreads(credentials: Credentials, threadIds: string[]): Promise<Set<string>>;
   /**
-   * Threads of the emails still in the outbox: the tracker will know them once they are delivered. With
-   * `afterFlush`, as they are once the outbox's deliveries under way are written back (a release right after a
-   * delivery must see it).
+   * Threads of the emails still in the outbox, each with its email's account (undefined: not known by its id): the
+   * tracker will know them once they are delivered. With `afterFlush`, as they are once the outbox's deliveries under
+   * way are written back (a release right after a delivery must see it).
    */
-  outboxThreads(afterFlush: boolean): Promise<Set<string>>;
+  outboxThreads(afterFlush: boolean): Promise<ReadonlyMap<string, string | undefined>>;
   /** Signals of those threads, kept until the tracker knows the thread. */
   held: HeldSignals;
   /** The tracker has news for these threads: drop their cached status and tell the Gmail tabs. */
@@ -34,7 +34,10 @@ interface Reported {
    * `unmatched` one (held-signals.ts), or in a thread that holds no tracked email and not kept (HeldSignals.untracked).
    */
   settled: string[];
-  /** Kept in `deps.held` too, never sent: their thread held no tracked email, and is asked about again later. */
+  /**
+   * Kept in `deps.held` too, not sent until its thread holds a tracked email: their thread held none, and is asked
+   * about again later.
+   */
   untracked: string[];
   /** Kept in `deps.held`: their thread's email is still in the outbox. */
   held: string[];
@@ -59,13 +62,14 @@ async function report(
 ): Promise<Reported> {
   const inOutbox = await deps.outboxThreads(afterFlush);
   const held = signals.filter((s) => inOutbox.has(s.threadId));
-  if (held.length > 0) await deps.held.hold(self, held);
+  // For the account of the email they wait on, which may be one the rep left (sent from a compose opened before).
+  if (held.length > 0) await deps.held.hold(self, held, (signal) => inOutbox.get(signal.threadId) ?? credentials.accountId);
   const heldIds = held.map((s) => s.gmailMessageId);
   const rest = signals.filter((s) => !inOutbox.has(s.threadId));
   if (rest.length === 0) return { settled: [], untracked: [], held: heldIds, unmatched: [], recorded: [] };
   const tracked = await deps.trackedThreads(credentials, [...new Set(rest.map((s) => s.threadId))]);
   // No tracked email in the thread, as far as the status cache knows: kept a while if recent, its email's registration
-  // perhaps still on its way, and never sent.
+  // perhaps still on its way, and not sent until its thread holds a tracked email.
   const notTracked = rest.filter((s) => !tracked.has(s.threadId));
   const settled = await deps.held.untracked(credentials.accountId, self, notTracked);
   const untracked = notTracked.map((s) => s.gmailMessageId).filter((id) => !settled.includes(id));
@@ -113,7 +117,9 @@ async function releaseNow(deps: SignalDeps): Promise<number> {
   // The credentials before the signals sent: read after them, they could be of an account connected since, and an
   // account's retries, read before its leaveAccount cleared them, would go to that one's tracker.
   const credentials = await deps.requireCredentials();
-  const held = await deps.held.due();
+  // Each to the tracker of the account it was held for: one of another, delivered there as its tracker was down, waits
+  // for the rep to connect to it again.
+  const held = (await deps.held.due()).filter((h) => h.account === undefined || h.account === credentials.accountId);
   // One request per set of own addresses (nearly always one), within the request's limit of signals.
   const bySelf = new Map<string, HeldSignal[]>();
   for (const item of held) {

@@ -2,14 +2,22 @@
 // browser.storage.session and browser.storage.local: when the rep is told (the notification and the toolbar's sentence), once, and when it is
 // taken back; what a Gmail tab is told of a failed read; and what a background started again still knows.
 import { describe, expect, it, vi } from "vitest";
+import { mintTrackingId } from "../../../shared/protocol";
 import { MINUTE } from "../../../test/durations";
 import { TOKEN_REFUSED, TRACKER_ACCESS_OFF_TITLE, timeShown } from "../words";
 import { PROBE_TIMEOUT_MS, probeTracker, TrackerError } from "./api";
+import type { Credentials } from "./credentials";
 import { memoryArea } from "./memory-area";
 import { ATTEMPTS_BEFORE_TELLING, type DeliveryResult, Outbox, tellTrouble } from "./outbox";
 import { QUIET_GAP_MS, reachabilityOf, TELL_AFTER_MS, TrackerReach, type WaitingEmails, waitingIn } from "./tracker-reach";
 
 const URL = "https://track.example.com";
+const CONNECTED: Credentials = {
+  trackerUrl: URL,
+  accountId: "abcdefghijklmnop",
+  apiToken: "mt_token",
+  signingKey: { accountId: "abcdefghijklmnop", keyId: 1, secret: "A".repeat(43) },
+};
 const unreachable = () => new TrackerError(`cannot reach the tracker at ${URL} (Failed to fetch)`, null);
 const refused = () => new TrackerError("the tracker answered 401: missing or invalid API token (Authorization: Bearer mt_…)", 401);
 const serverError = () => new TrackerError("the tracker answered 503: Service Unavailable", 503);
@@ -18,7 +26,7 @@ const accessWithdrawn = () =>
   new TrackerError(
     "Mailtracker's access to your tracker (track.example.com) is turned off in the browser's extension settings: …",
     null,
-    true,
+    "withdrawn",
   );
 
 /**
@@ -245,7 +253,7 @@ describe("the tracker's reachability", () => {
     await reach.heard(URL, accessWithdrawn());
     expect(notes.map((note) => note?.title ?? null)).toEqual(["Mailtracker cannot reach your tracker", TRACKER_ACCESS_OFF_TITLE]);
     // The rep gives the access back; a call the browser refused before that fails only now (api.ts reaching).
-    const givenBack = new TrackerError("the browser refused this call while …: try again (Failed to fetch)", null, false, true);
+    const givenBack = new TrackerError("the browser refused this call while …: try again (Failed to fetch)", null, "given back");
     await reach.heard(URL, givenBack);
     expect([notes.at(-1), toolbar.at(-1)]).toEqual([null, null]);
     expect(await reach.staleReason(givenBack)).toBeNull();
@@ -323,7 +331,7 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
     const at = reachAt(
       restarted?.now ?? start,
       memoryArea(),
-      async () => waitingIn((await outbox?.snapshot()) ?? []),
+      async () => waitingIn((await outbox?.snapshot()) ?? [], CONNECTED),
       lasting,
       async () => {
         const error = feedFailure();
@@ -362,6 +370,24 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
     };
     return { ...at, outbox, outboxNotes, runUntil };
   }
+
+  it("names only the connected account's emails as waiting on its tracker: another account's wait on the rep connecting to it", async () => {
+    const own = await mintTrackingId(CONNECTED.signingKey);
+    const otherKey = { accountId: "qrstuvwxyzabcdef", keyId: 1, secret: "B".repeat(43) };
+    const [sent, takenBack] = [await mintTrackingId(otherKey), await mintTrackingId(otherKey)];
+    const outbox = new Outbox(
+      memoryArea(),
+      async () => "delivered",
+      () => undefined,
+      () => start,
+    );
+    await outbox.put(own, request("Q3 pricing"));
+    await outbox.put(sent, request("Renewal"));
+    await outbox.put(takenBack, request("Intro"));
+    await outbox.withdraw(takenBack);
+    expect(waitingIn(await outbox.snapshot(), CONNECTED)).toEqual({ sent: ['"Q3 pricing"'], takenBack: [] });
+    expect(waitingIn(await outbox.snapshot(), null)).toEqual({ sent: [], takenBack: [] });
+  });
 
   it("an email sent while the tracker is out of reach is told once, in the outage's notice, and a second updates that notice", async () => {
     const { clock, outbox, notes, outboxNotes, toolbar, runUntil } = background(unreachable);
@@ -437,7 +463,7 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
     );
     expect(outboxNotes).toEqual([]);
     // A background started again draws the toolbar's sentence again, without a second notification.
-    const again = reachAt(clock.now, area, async () => waitingIn(await outbox.snapshot()), lasting);
+    const again = reachAt(clock.now, area, async () => waitingIn(await outbox.snapshot(), CONNECTED), lasting);
     await again.reach.restore();
     expect([again.toolbar, again.notes]).toEqual([[toolbar.at(-1)], []]);
     // The route mended: the email is delivered, and the next answer takes the notice back.
@@ -690,7 +716,7 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
     );
     await unheard.flush();
     expect(await unheard.entries()).toEqual([]);
-    const again = reachAt(later, area, async () => waitingIn(await unheard.snapshot()), lasting);
+    const again = reachAt(later, area, async () => waitingIn(await unheard.snapshot(), CONNECTED), lasting);
     await again.reach.restore();
     // No "has not accepted 0 emails yet": the toolbar untouched, the notice taken back, its record gone.
     expect([again.toolbar, again.notes]).toEqual([[], [null]]);
@@ -834,7 +860,7 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
     const { outbox, notes, outboxNotes, runUntil, probes } = background(serverError, () => {
       if (probes.made !== 1 || givenBackSaid) return null;
       givenBackSaid = true;
-      return new TrackerError("the browser refused this call while …: try again (Failed to fetch)", null, false, true);
+      return new TrackerError("the browser refused this call while …: try again (Failed to fetch)", null, "given back");
     });
     await outbox.put("first", request("Q3 pricing"));
     await runUntil(start + 5 * MINUTE);
@@ -907,7 +933,7 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
       },
     ]);
     // A background started again draws that sentence again, without a second notification.
-    const again = reachAt(clock.now, area, async () => waitingIn(await outbox.snapshot()), lasting);
+    const again = reachAt(clock.now, area, async () => waitingIn(await outbox.snapshot(), CONNECTED), lasting);
     await again.reach.restore();
     expect([again.toolbar, again.notes]).toEqual([[toolbar.at(-1)], []]);
     expect(toolbar.at(-1)).toBe(

@@ -23,6 +23,7 @@ import {
   trackerAccessOffAdvice,
 } from "../words";
 import { type CallKind, TrackerError } from "./api";
+import { type Credentials, ofAnotherAccount } from "./credentials";
 import type { KeyValueArea, OutboxEntry } from "./outbox";
 
 /**
@@ -47,7 +48,7 @@ export interface Reachability {
   /** The tracker answers, but refuses this browser's API token (401): only connecting again mends it. */
   refused: boolean;
   /**
-   * The browser withholds the tracker's site (api.ts TrackerError.accessWithdrawn): nothing is known of whether it
+   * The browser withholds the tracker's site (api.ts TrackerError.access): nothing is known of whether it
    * answers, and only giving the access back mends it. Absent where not heard (TrackerReach.reachability).
    */
   accessWithdrawn?: boolean;
@@ -60,7 +61,7 @@ export interface Reachability {
 export function reachabilityOf(failure: unknown): Reachability {
   if (failure === null) return { reachable: true, problem: null, refused: false };
   const refused = failure instanceof TrackerError && failure.status === 401;
-  const accessWithdrawn = failure instanceof TrackerError && failure.accessWithdrawn;
+  const accessWithdrawn = failure instanceof TrackerError && failure.access === "withdrawn";
   return { reachable: false, problem: refused ? TOKEN_REFUSED : errorText(failure), refused, accessWithdrawn };
 }
 
@@ -75,10 +76,10 @@ function heardOf(failure: unknown): Heard {
   if (!(failure instanceof TrackerError)) return "answered";
   // Said on every tab by gmail-health.ts, in its own words: not the tracker's outage, and nothing of whether it answers
   // (TrackerReach.withdrawn).
-  if (failure.accessWithdrawn) return "access withdrawn";
+  if (failure.access === "withdrawn") return "access withdrawn";
   // Refused while the site was withheld, given back before the failure came: nothing of the tracker, and the access is
   // back (TrackerReach.heard).
-  if (failure.accessGivenBack) return "access given back";
+  if (failure.access === "given back") return "access given back";
   if (failure.status === 401) return "refused";
   return failure.status === null || failure.status >= 500 || failure.status < 300 ? "unreachable" : "answered";
 }
@@ -123,9 +124,14 @@ const NONE_WAITING: WaitingEmails = { sent: [], takenBack: [] };
 
 const waitingCount = ({ sent, takenBack }: WaitingEmails): number => sent.length + takenBack.length;
 
-/** What the outbox's entries keep waiting on the tracker (index.ts gives it the outbox's snapshot). */
-export function waitingIn(entries: OutboxEntry[]): WaitingEmails {
-  const pending = entries.filter((entry) => entry.state === "pending");
+/**
+ * What the outbox's entries keep waiting on the connected tracker (index.ts gives it the outbox's snapshot and the
+ * stored credentials). Another account's wait on the rep connecting to it, not on this tracker (delivery.ts): named
+ * here, they would be told as waiting on it, and the notice never cleared while the rep stays connected to this one.
+ */
+export function waitingIn(entries: OutboxEntry[], credentials: Credentials | null): WaitingEmails {
+  if (!credentials) return NONE_WAITING;
+  const pending = entries.filter((entry) => entry.state === "pending" && !ofAnotherAccount(credentials, entry.trackingId));
   const subjects = (list: OutboxEntry[]) => list.map((entry) => `"${subjectShown(entry.request.subject)}"`);
   return { sent: subjects(pending.filter((e) => !e.withdraw)), takenBack: subjects(pending.filter((e) => e.withdraw)) };
 }
@@ -553,7 +559,7 @@ export class TrackerReach {
    * refused the probe for the tracker's site withheld (api.ts probeTracker), which says nothing of the tracker: told
    * here what keeps the emails, as any call kept from it is (withdrawn; the probe is not heard), in place of the
    * caller's notice, never that the tracker answers or is out of reach (waits, stillWaits). Refused so but failing only
-   * once the access was given back (api.ts TrackerError.accessGivenBack), it says nothing of the tracker either, and the
+   * once the access was given back (api.ts TrackerError.access), it says nothing of the tracker either, and the
    * access is back: asked again, once, the lock held twice as long at most. Asked under the lock: what
    * comes meanwhile (the calls heard, a Gmail tab's failed read asking staleReason, the options page asking
    * reachability) waits that long at most, as it did for the call that failed; never an email's delivery (the outbox

@@ -182,6 +182,8 @@ afterAll(() => {
 beforeEach(() => {
   background.calls = [];
   background.saves = [];
+  // The browser's last answer the page remembers for its next first paint (allow-access.tsx): each test's own.
+  localStorage.clear();
 });
 
 afterEach(() => {
@@ -380,8 +382,8 @@ it("a token of another account while connected is asked about, the current token
 });
 
 it("before the account is left, its emails still in the outbox are named: they stay, and go to its own tracker alone", async () => {
-  const waiting = (accountId: string): OutboxEntry => ({
-    trackingId: `${accountId}.1.${"a".repeat(22)}.${"b".repeat(22)}`,
+  const waiting = (accountId: string, nonce = "a"): OutboxEntry => ({
+    trackingId: `${accountId}.1.${nonce.repeat(22)}.${"b".repeat(22)}`,
     request: {
       subject: "Proposal",
       recipients: [],
@@ -398,8 +400,14 @@ it("before the account is left, its emails still in the outbox are named: they s
   });
   const said =
     "1 email of account abcdefghijklmnop waits in the outbox to reach its tracker: it goes there once you connect to this account again, and to no other account.";
-  // One of this account's, and one of an account before, which is not this one's to name.
-  background.outbox = [waiting("abcdefghijklmnop"), waiting("qrstuvwxyzabcdef")];
+  // One of this account's, and one of an account before, which is not this one's to name; nor are a registration the
+  // tracker refused, which waits on the rep's retry, and a withdrawal, which is no email reaching the tracker.
+  background.outbox = [
+    waiting("abcdefghijklmnop"),
+    waiting("qrstuvwxyzabcdef"),
+    { ...waiting("abcdefghijklmnop", "c"), state: "failed" },
+    { ...waiting("abcdefghijklmnop", "d"), withdraw: true },
+  ];
   poll();
   await vi.waitFor(() => expect(document.body.textContent).toContain("the tracker answered 503"));
   await click("button[name=disconnect]");
@@ -620,6 +628,9 @@ it("opened again, the page paints the connection line from the browser's last an
   background.connection = CONNECTED;
   poll();
   await vi.waitFor(() => expect(line()).toEqual([CONNECTED_TO, "ok"]));
+  // The browser answers this page (asked again on a permission change heard), which remembers it for the next.
+  announce();
+  await vi.waitFor(() => expect(localStorage.length).toBe(1));
   // The rep closes the page, withholds the tracker's site in the browser's settings, and opens the page again; this
   // time the browser's answer is slow to come.
   const app = $("#app");

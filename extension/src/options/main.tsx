@@ -3,7 +3,7 @@
 import { type ComponentChildren, render } from "preact";
 import { useCallback, useEffect, useState } from "preact/hooks";
 import browser from "webextension-polyfill";
-import { parseTrackingId } from "../../../shared/protocol";
+import { accountOf } from "../../../shared/protocol";
 import { neededOrigins } from "../background/gmail-health";
 import {
   type ExtensionState,
@@ -245,10 +245,14 @@ function StoredToken() {
 
 /**
  * Said before the account is left (Disconnect, another account, a new one): its emails still waiting in the outbox
- * stay there, and go to its own tracker only, once the rep connects to it again (background/delivery.ts).
+ * stay there, and go to its own tracker only, once the rep connects to it again (background/delivery.ts). Only the
+ * registrations that go on their own then (pending): a refused one (failed) waits on the rep's retry, whatever the
+ * account, and a withdrawal is no email reaching its tracker; the outbox's list shows both.
  */
 function WaitingEmails({ outbox, accountId }: { outbox: readonly OutboxEntry[]; accountId: string | null }) {
-  const waiting = outbox.filter((e) => accountId !== null && parseTrackingId(e.trackingId)?.accountId === accountId).length;
+  const waiting = outbox.filter(
+    (e) => accountId !== null && e.state === "pending" && !e.withdraw && accountOf(e.trackingId) === accountId,
+  ).length;
   if (waiting === 0) return null;
   return (
     <p data-testid="waiting-emails">
@@ -618,7 +622,7 @@ function OptionsPage() {
           {/* Only while it matters: a tracker recipients can reach gets every link tracked (options-store.ts linksTracked). */}
           <Toggle name="trackLinksOutOfReach" options={options} save={save}>
             {tailnetTracker(connection.trackerUrl)
-              ? "Track links: this tracker is published with Tailscale Funnel, so recipients reach it (unless it is, the links of your emails do not open for them)"
+              ? "Track links: this tracker is published with Tailscale Funnel, so recipients reach it (if it is not, the links of your emails do not open for them)"
               : "Track links even though recipients cannot reach this tracker (for trying Mailtracker on this computer: the links of your emails then do not open for their recipients)"}
           </Toggle>
         </>
