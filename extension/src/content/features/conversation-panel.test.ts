@@ -4,6 +4,7 @@
 // (`img[data-mt-pixel-id]`, as sender-pixels leaves it).
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { DAY, MINUTE } from "../../../../test/durations";
+import { stoppedAfterEach } from "../../../../test/stopped-after-each";
 
 vi.hoisted(() => {
   const events = { addListener() {}, removeListener() {} };
@@ -89,15 +90,10 @@ const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
  * left running drew their own panel into a later test's conversation when it fired there, first in the message, so
  * that test's clicks and reads found the wrong panel when the tests between ran longer than a second (under load).
  */
-const running: ConversationPanels[] = [];
-function startPanels(...args: ConstructorParameters<typeof ConversationPanels>): ConversationPanels {
-  const panels = new ConversationPanels(...args);
-  running.push(panels);
-  return panels;
-}
-afterEach(() => {
-  for (const panels of running.splice(0)) panels.stopped = true;
+const keepRunning = stoppedAfterEach<ConversationPanels>((panels) => {
+  panels.stopped = true;
 });
+const startPanels = (...args: ConstructorParameters<typeof ConversationPanels>) => keepRunning(new ConversationPanels(...args));
 /** Until the panel shows its detail: its line, to click. */
 const detailShown = () => vi.waitFor(() => expect(document.querySelector(".mt-panel-head")).not.toBeNull());
 /** A click on the first panel's line, as a rep's: the rest of a drawn panel is copied in only then. */

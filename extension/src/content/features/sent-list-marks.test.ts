@@ -12,6 +12,7 @@ vi.hoisted(() => {
 });
 
 import type { MessageStatus } from "../../../../shared/api";
+import { stoppedAfterEach } from "../../../../test/stopped-after-each";
 import { detailOf } from "../../message-detail.test-support";
 import { aggregate, RETRY_FIRST_MS, ThreadListMarks, tooltip } from "./sent-list-marks";
 
@@ -50,15 +51,8 @@ const marks = () =>
  * test left running would scan a later test's page when it fired, asking its own tracker and drawing its own marks
  * there (as conversation-panel.test.ts's panels did).
  */
-const running: ThreadListMarks[] = [];
-function startList(...args: ConstructorParameters<typeof ThreadListMarks>): ThreadListMarks {
-  const list = new ThreadListMarks(...args);
-  running.push(list);
-  return list;
-}
-afterEach(() => {
-  for (const list of running.splice(0)) list.stop();
-});
+const keepRunning = stoppedAfterEach<ThreadListMarks>((list) => list.stop());
+const startList = (...args: ConstructorParameters<typeof ThreadListMarks>) => keepRunning(new ThreadListMarks(...args));
 
 describe("sent list marks", () => {
   it("marks tracked rows by state with one request for the page, and leaves untracked rows alone", async () => {
