@@ -371,7 +371,7 @@ export async function hasHostAccess(pattern: string): Promise<boolean> {
 /**
  * The match pattern that grants the tracker's host, on any port (none given, a pattern matches every port: Chrome's
  * "Match patterns", read 2026-12-07). An IPv6 host keeps its brackets, "http://[fd12::1]/*": Chromium 156 and Firefox
- * ESR 153 take it and grant fetches to that address (test/e2e/ipv6-tracker.e2e.test.ts).
+ * ESR 153 take it and grant fetches to that address (seen 2026-12-07: test/e2e/ipv6-tracker.e2e.test.ts).
  */
 export function trackerHostPattern(trackerUrl: string): string {
   const url = new URL(trackerUrl);

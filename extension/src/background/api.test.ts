@@ -99,6 +99,11 @@ describe("which call the background hears", () => {
 });
 
 describe("a tracker the extension cannot reach", () => {
+  // A fetch the browser refuses fails as a network failure does, a TypeError ("Failed to fetch" is Chrome's words;
+  // the code reads only the type). That is how a withheld site fails too: an extension's request to an origin it holds
+  // no host permission for "will be treated as a cross-origin request" (Chrome's "Cross-origin network requests",
+  // developer.chrome.com/docs/extensions/develop/concepts/network-requests, read 2026-12-07), and the tracker answers
+  // no CORS headers, so it fails; seen in Chromium 156 and Firefox ESR 153 (test/e2e/ipv6-tracker.e2e.test.ts).
   const refused = async () => {
     throw new TypeError("Failed to fetch");
   };
