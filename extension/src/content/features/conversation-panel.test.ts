@@ -2,7 +2,7 @@
 // The tracking panel on a conversation test page built from gmail.md's attributes (`div.adn[data-message-id]` >
 // `div.ii.gt` > `div.a3s`; simulated, not a capture), with the sender's own pixel already neutralised
 // (`img[data-mt-pixel-id]`, as sender-pixels leaves it).
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { DAY, MINUTE } from "../../../../test/durations";
 import { stoppedAfterEach } from "../../../../test/stopped-after-each";
 
