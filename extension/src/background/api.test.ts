@@ -178,6 +178,23 @@ describe("a tracker the extension cannot reach", () => {
     expect(withdrawn).toHaveBeenCalledTimes(2);
   });
 
+  it("a call that timed out while access was given back is not made again: only the browser's refusal (a TypeError) never left", async () => {
+    granted.clear();
+    const timedOut = vi.fn(async () => {
+      granted.add("https://t.example/*");
+      throw new DOMException("The operation timed out.", "TimeoutError");
+    });
+    const failure = await trackerApi("https://t.example", "token", timedOut)
+      .account()
+      .catch((e: unknown) => e);
+    expect(failure).toMatchObject({
+      status: null,
+      access: undefined,
+      message: "cannot reach the tracker at https://t.example (The operation timed out.)",
+    });
+    expect(timedOut).toHaveBeenCalledTimes(1);
+  });
+
   it("the probe the browser refused for want of access, given back before its failure came, is made again and answered", async () => {
     granted.clear();
     const answers = [
