@@ -103,10 +103,6 @@ export const TRACKER_ACCESS_OFF_TITLE = "Mailtracker's access to your tracker is
 export const trackerAccessOffAdvice = (trackerUrl: string): string =>
   `${trackerAccessOff(trackerUrl)}: allow it again with the "${ALLOW_TRACKER_ACCESS}" button on Mailtracker's options page`;
 
-/** Said of a call the browser refused while the tracker's site was withheld, given back since (background/api.ts). */
-export const trackerAccessGivenBack = (trackerUrl: string): string =>
-  `the browser refused this call while Mailtracker's access to your tracker (${new URL(trackerUrl).hostname}) was turned off; it is allowed again now: try again`;
-
 /** Words that start a sentence, to go after a colon or inside one: "no open yet". */
 export const midSentence = (text: string): string => text.charAt(0).toLowerCase() + text.slice(1);
 

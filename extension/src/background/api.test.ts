@@ -124,23 +124,89 @@ describe("a tracker the extension cannot reach", () => {
     expect((withdrawn as TrackerError).retryable).toBe(true);
   });
 
-  it("a call the browser refused for want of access, given back before its failure came, says so, not that the access is off", async () => {
+  it("a call the browser refused for want of access, given back before its failure came, is made again at once and its answer used", async () => {
     granted.clear();
+    const heard: (number | null | "answered")[] = [];
+    onTrackerAnswer((_url, _token, failure) => heard.push(failure === null ? "answered" : failure.status));
     // The rep gives the access back (the options page's button) while the call is on its way; the browser refused it.
+    const answers = [
+      async () => {
+        granted.add("https://t.example/*");
+        throw new TypeError("Failed to fetch");
+      },
+      async () => Response.json({ accountId: "abcdefghijklmnop" }),
+    ];
+    const fetch = vi.fn(() => answers.shift()?.() ?? Promise.reject(new Error("a third call")));
+    expect(await trackerApi("https://t.example", "token", fetch).account()).toEqual({ accountId: "abcdefghijklmnop" });
+    // Heard once, answered: the refused call is no failure of the tracker's, nor the access off.
+    expect([fetch.mock.calls.length, heard]).toEqual([2, ["answered"]]);
+  });
+
+  it("a call refused while access was withheld and made again once it is back, failing again, fails as that second call did, and is not made a third time", async () => {
     const refusedThenGranted = async () => {
       granted.add("https://t.example/*");
       throw new TypeError("Failed to fetch");
     };
-    const failure = await trackerApi("https://t.example", "token", refusedThenGranted)
+    // The second call goes to the tracker, which does not answer: the tracker out of reach.
+    granted.clear();
+    const outOfReach = [refusedThenGranted, refused];
+    const unreachable = vi.fn(() => outOfReach.shift()?.() ?? Promise.reject(new Error("a third call")));
+    const failure = await trackerApi("https://t.example", "token", unreachable)
       .account()
       .catch((e: unknown) => e);
-    // Neither the tracker out of reach (an outage) nor the access off (it is on again): refused, and to be tried again.
     expect(failure).toMatchObject({
       status: null,
-      access: "given back",
-      message:
-        "the browser refused this call while Mailtracker's access to your tracker (t.example) was turned off; it is allowed again now: try again (Failed to fetch)",
+      access: undefined,
+      message: "cannot reach the tracker at https://t.example (Failed to fetch)",
     });
+    expect(unreachable).toHaveBeenCalledTimes(2);
+    // The access taken away again before the second call: refused for it, said so.
+    granted.clear();
+    const withdrawnAgain = [
+      refusedThenGranted,
+      async () => {
+        granted.clear();
+        throw new TypeError("Failed to fetch");
+      },
+    ];
+    const withdrawn = vi.fn(() => withdrawnAgain.shift()?.() ?? Promise.reject(new Error("a third call")));
+    const again = await trackerApi("https://t.example", "token", withdrawn)
+      .account()
+      .catch((e: unknown) => e);
+    expect(again).toMatchObject({ status: null, access: "withdrawn" });
+    expect((again as TrackerError).message).toMatch(/^Mailtracker's access to your tracker \(t\.example\) is turned off/);
+    expect(withdrawn).toHaveBeenCalledTimes(2);
+  });
+
+  it("a call that timed out while access was given back is not made again: only the browser's refusal (a TypeError) never left", async () => {
+    granted.clear();
+    const timedOut = vi.fn(async () => {
+      granted.add("https://t.example/*");
+      throw new DOMException("The operation timed out.", "TimeoutError");
+    });
+    const failure = await trackerApi("https://t.example", "token", timedOut)
+      .account()
+      .catch((e: unknown) => e);
+    expect(failure).toMatchObject({
+      status: null,
+      access: undefined,
+      message: "cannot reach the tracker at https://t.example (The operation timed out.)",
+    });
+    expect(timedOut).toHaveBeenCalledTimes(1);
+  });
+
+  it("the probe the browser refused for want of access, given back before its failure came, is made again and answered", async () => {
+    granted.clear();
+    const answers = [
+      async () => {
+        granted.add("https://t.example/*");
+        throw new TypeError("Failed to fetch");
+      },
+      async () => new Response("mailtracker"),
+    ];
+    const fetch = vi.fn(() => answers.shift()?.() ?? Promise.reject(new Error("a third call")));
+    await expect(probeTracker("https://t.example", fetch)).resolves.toBeUndefined();
+    expect(fetch).toHaveBeenCalledTimes(2);
   });
 
   it("the probe of the tracker (GET /) the browser refused for want of access says so, not that the tracker may be down", async () => {

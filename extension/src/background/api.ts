@@ -7,7 +7,7 @@ import type { CONTACT_SORTS, ErrorResponse, MessageFilter } from "../../../share
 import { FOLLOW_UPS_MAX } from "../../../shared/limits";
 import type { AppType } from "../../../worker/src/app";
 import { trackerAccessGranted } from "../options-store";
-import { trackerAccessGivenBack, trackerAccessOffAdvice } from "../words";
+import { trackerAccessOffAdvice } from "../words";
 
 export class TrackerError extends Error {
   constructor(
@@ -15,12 +15,11 @@ export class TrackerError extends Error {
     /** HTTP status, or null when the tracker could not be reached at all. */
     readonly status: number | null,
     /**
-     * Why the browser refused a call for want of the extension's access to the tracker's site. "withdrawn": the access
-     * is off (gmail-health.ts says so). "given back": it was off as the call left, and the browser gives it again by
-     * the time the failure came (the rep allowed it while the call was on its way): nothing is known of the tracker,
-     * and the access is not off any more, so neither is said (tracker-reach.ts heardOf); the next call goes through.
+     * Why the browser refused a call: "withdrawn", for want of the extension's access to the tracker's site, off as
+     * the call failed (gmail-health.ts says so). A call refused while it was off and given back since is made again
+     * (reaching), and fails, if it does, as that second call does.
      */
-    readonly access?: "withdrawn" | "given back",
+    readonly access?: "withdrawn",
   ) {
     super(message);
     this.name = "TrackerError";
@@ -96,25 +95,41 @@ function csvPart(text: string, response: Response): CsvPart {
  * `request`, a call to the tracker at `trackerUrl`; its failure to get any answer a TrackerError, in `unreachable`'s
  * words unless the browser refused it for want of access to the tracker's site (Chrome's "Site access", Firefox's
  * add-on permissions): a fetch fails the same way then, and only granting the access again mends it. The one place
- * that tells them apart, for every call (answer) and for the probe (probeTracker).
+ * that tells them apart, and that makes a call again, for every call (answer) and for the probe (probeTracker).
  */
 async function reaching<R>(trackerUrl: string, request: () => Promise<R>, unreachable: (reason: string) => string): Promise<R> {
-  // Asked as the call leaves, not only once it failed: access given back while it was on its way (the options page's
-  // button, the browser's settings) would count a call the browser refused as the tracker out of reach, and start an
-  // outage notice (tracker-reach.ts). Asked again after: access taken away meanwhile refuses the call as well.
+  // Asked as the call leaves, not only once it failed: a call the browser refused, its access given back while it was
+  // on its way (the options page's button, the browser's settings), is made again, not counted as the tracker out of
+  // reach. Asked again after: access taken away meanwhile refuses the call as well.
   const accessAtStart = trackerAccessGranted(trackerUrl);
   try {
     return await request();
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    // Both asked, the second whatever the first said: access given back meanwhile must not be told as off.
+    // Both asked, the second whatever the first said.
     const [atStart, now] = [await accessAtStart, await trackerAccessGranted(trackerUrl)];
-    if (atStart && now) throw new TrackerError(unreachable(reason), null);
-    if (now) throw new TrackerError(`${trackerAccessGivenBack(trackerUrl)} (${reason})`, null, "given back");
-    // In the words the toolbar and the popup use (words.ts trackerAccessOff), naming the options page's button by its
-    // label.
-    throw new TrackerError(`${trackerAccessOffAdvice(trackerUrl)} (${reason})`, null, "withdrawn");
+    // Only a refusal's own shape (a fetch refused by the browser fails as a TypeError, api.test.ts cites what Chromium
+    // and Firefox did): a timeout or an abort is of a call that left.
+    if (atStart || !now || !(error instanceof TypeError)) throw failure(trackerUrl, error, now, unreachable);
+    // Refused while the site was withheld, given back since: made again, at once and once. Whatever the call, this
+    // duplicates nothing: the browser refused it before sending it, as a cross-origin request to an origin the
+    // extension holds no host permission for (Chrome's "Cross-origin network requests",
+    // developer.chrome.com/docs/extensions/develop/concepts/network-requests, read 2026-12-07), so it never reached
+    // the tracker. (Unless access came back in the instant between the browser's answer and the request leaving: a
+    // call then sent and failing after as a network error is sent twice.) Its second failure is what it is: the access off again, or the
+    // tracker's; never made a third time.
+    return await request().catch(async (again: unknown) => {
+      throw failure(trackerUrl, again, await trackerAccessGranted(trackerUrl), unreachable);
+    });
   }
+}
+
+/** A call's failure to get any answer, `granted` whether the browser allows the tracker's site as it failed (reaching). */
+function failure(trackerUrl: string, error: unknown, granted: boolean, unreachable: (reason: string) => string): TrackerError {
+  const reason = error instanceof Error ? error.message : String(error);
+  if (granted) return new TrackerError(unreachable(reason), null);
+  // In the words the toolbar and the popup use (words.ts trackerAccessOff), naming the options page's button by its
+  // label.
+  return new TrackerError(`${trackerAccessOffAdvice(trackerUrl)} (${reason})`, null, "withdrawn");
 }
 
 /**

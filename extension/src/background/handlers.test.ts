@@ -47,6 +47,8 @@ const storage = vi.hoisted(() => ({
 vi.mock("webextension-polyfill", () => ({ default: { storage } }));
 /** The sites the browser withholds from the extension (Chrome's "Site access", Firefox's add-on permissions). */
 const withheld = vi.hoisted(() => new Set<string>());
+/** Whether the rep gives the withheld sites back as the browser refuses the probe (the options page's button meanwhile). */
+const givenBackAsRefused = vi.hoisted(() => ({ yes: false }));
 vi.mock("../web-ext", () => ({
   browser: { storage, permissions: { contains: async ({ origins }: { origins: string[] }) => !origins.some((o) => withheld.has(o)) } },
 }));
@@ -58,8 +60,9 @@ vi.mock("./api", async (original) => {
     // The real probe, over a network where the tracker answers GET / unless the browser withholds its site.
     probeTracker: (trackerUrl: string) =>
       actual.probeTracker(trackerUrl, async () => {
-        if (withheld.has(`${trackerUrl}/*`)) throw new TypeError("Failed to fetch");
-        return new Response("mailtracker");
+        if (!withheld.has(`${trackerUrl}/*`)) return new Response("mailtracker");
+        if (givenBackAsRefused.yes) withheld.clear();
+        throw new TypeError("Failed to fetch");
       }),
     trackerApi: (_url: string, token?: string) => ({
       account: async () => {
@@ -170,6 +173,7 @@ function background(
   trackerAccounts.replacement = "answered";
   trackerAccounts.asked = [];
   trackerAccounts.unreachable = false;
+  givenBackAsRefused.yes = false;
   const area = memoryArea();
   const poller = new FeedPoller({
     area,
@@ -936,6 +940,27 @@ it("Test connection and Connect refused by the browser for the tracker's site wi
     ok: true,
     message: "connected to https://t.example as account abcdefghijklmnop",
   });
+});
+
+it("Test connection and Connect, their probe refused for the tracker's site withheld and given back before the refusal came, reach the tracker: the probe is made again", async () => {
+  const { pages } = background();
+  givenBackAsRefused.yes = true;
+  try {
+    withheld.add("https://t.example/*");
+    expect(await pages.testConnection.run(null, fromOptions)).toEqual({
+      ok: true,
+      message: "connected to https://t.example as account abcdefghijklmnop",
+    });
+    withheld.add("https://t.example/*");
+    const connect = { trackerUrl: "https://t.example", apiToken: CONNECTED.apiToken };
+    expect(await runHandler("connect", pages.connect, connect, fromOptions)).toEqual({
+      accountId: CONNECTED.accountId,
+      apiToken: CONNECTED.apiToken,
+      created: false,
+    });
+  } finally {
+    withheld.clear();
+  }
 });
 
 it("Show the API token settles a replacement left unsettled first, and shows the token it came to, or both while not known", async () => {

@@ -1,15 +1,22 @@
 // The tracker's reachability as the background hears it from its calls, with in-memory storage areas standing in for
 // browser.storage.session and browser.storage.local: when the rep is told (the notification and the toolbar's sentence), once, and when it is
 // taken back; what a Gmail tab is told of a failed read; and what a background started again still knows.
-import { describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { mintTrackingId } from "../../../shared/protocol";
 import { MINUTE } from "../../../test/durations";
 import { TOKEN_REFUSED, TRACKER_ACCESS_OFF_TITLE, timeShown } from "../words";
-import { PROBE_TIMEOUT_MS, probeTracker, TrackerError } from "./api";
+import { onTrackerAnswer, PROBE_TIMEOUT_MS, probeTracker, TrackerError, trackerApi } from "./api";
 import type { Credentials } from "./credentials";
 import { memoryArea } from "./memory-area";
 import { ATTEMPTS_BEFORE_TELLING, type DeliveryResult, Outbox, tellTrouble } from "./outbox";
 import { QUIET_GAP_MS, reachabilityOf, TELL_AFTER_MS, TrackerReach, type WaitingEmails, waitingIn } from "./tracker-reach";
+
+/** The sites the browser withholds from the extension (Chrome's "Site access", Firefox's add-on permissions): api.ts asks. */
+const withheld = vi.hoisted(() => new Set<string>());
+vi.mock("../web-ext", () => ({
+  browser: { permissions: { contains: async ({ origins }: { origins: string[] }) => !origins.some((o) => withheld.has(o)) } },
+}));
+afterEach(() => withheld.clear());
 
 const URL = "https://track.example.com";
 const CONNECTED: Credentials = {
@@ -242,7 +249,7 @@ describe("the tracker's reachability", () => {
     expect(notes.at(-1)?.message).toContain(`since ${timeShown(back, clock.now)}.`);
   });
 
-  it("a call refused while the tracker's site was withheld, failing once it is given back, takes back the access notice and starts no outage", async () => {
+  it("a call refused while the tracker's site was withheld, made again once it is given back and answered, takes back the access notice and starts no outage", async () => {
     const waiting = async (): Promise<WaitingEmails> => ({ sent: ['"Q3 pricing"'], takenBack: [] });
     const { reach, clock, notes, toolbar } = reachAt(start, memoryArea(), waiting);
     for (let minute = 0; minute <= 3; minute++) {
@@ -252,14 +259,25 @@ describe("the tracker's reachability", () => {
     // The site withheld: the email waiting is told so (withdrawnNote).
     await reach.heard(URL, accessWithdrawn());
     expect(notes.map((note) => note?.title ?? null)).toEqual(["Mailtracker cannot reach your tracker", TRACKER_ACCESS_OFF_TITLE]);
-    // The rep gives the access back; a call the browser refused before that fails only now (api.ts reaching).
-    const givenBack = new TrackerError("the browser refused this call while …: try again (Failed to fetch)", null, "given back");
-    await reach.heard(URL, givenBack);
+    // Calls heard as index.ts hears them. Each leaves while the site is withheld; the rep gives the access back before
+    // the browser's refusal comes, and the call is made again (api.ts reaching): the tracker answers that one.
+    const heard: Promise<void>[] = [];
+    onTrackerAnswer((url, _token, failure, call) => void heard.push(reach.heard(url, failure, { call })));
+    const refusedThenAnswered = async () => {
+      withheld.add(`${URL}/*`);
+      let made = 0;
+      await trackerApi(URL, "mt_token", async () => {
+        if (made++ > 0) return Response.json({});
+        withheld.clear();
+        throw new TypeError("Failed to fetch");
+      }).account();
+      await Promise.all(heard.splice(0));
+    };
+    await refusedThenAnswered();
     expect([notes.at(-1), toolbar.at(-1)]).toEqual([null, null]);
-    expect(await reach.staleReason(givenBack)).toBeNull();
-    // Such failures, however many and long, are no outage: nothing of the tracker is known from them.
+    // However many and long: no outage, the tracker answered each.
     for (let minute = 0; minute <= 5; minute++) {
-      await reach.heard(URL, givenBack);
+      await refusedThenAnswered();
       clock.now += MINUTE;
     }
     expect(notes).toHaveLength(3);
@@ -316,8 +334,8 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
    * The background's outbox and tracker-reach over one clock, wired as index.ts wires them: a registration's failure is
    * heard by tracker-reach (api.ts onTrackerAnswer), the outbox's telling goes through tellTrouble, and the outage's
    * notice names what the outbox holds (waitingIn). The feed is polled each minute, and fails with `feedFailure` (null:
-   * answered), as does the probe of the tracker (api.ts probeTracker: any call but a delivery answers as the feed);
-   * every registration fails with `failure` (null: it is delivered). `notes` are the outage's one
+   * answered), as does the probe of the tracker unless `probe` is given (api.ts probeTracker: any call but a delivery
+   * answers as the feed); every registration fails with `failure` (null: it is delivered). `notes` are the outage's one
    * notification ("mt-tracker-reach"), shown, replaced or taken back (null); `outboxNotes` the outbox's own ("mt-outbox").
    * `restarted` is what a browser started again keeps: storage.local (the outbox's and `lasting`), at its clock's time.
    */
@@ -325,6 +343,10 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
     failure: () => TrackerError | null,
     feedFailure: () => TrackerError | null = failure,
     restarted?: { lasting: ReturnType<typeof memoryArea>; now: number },
+    probe = async () => {
+      const error = feedFailure();
+      if (error) throw error;
+    },
   ) {
     let outbox: Outbox | undefined;
     const lasting = restarted?.lasting ?? memoryArea();
@@ -333,10 +355,7 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
       memoryArea(),
       async () => waitingIn((await outbox?.snapshot()) ?? [], CONNECTED),
       lasting,
-      async () => {
-        const error = feedFailure();
-        if (error) throw error;
-      },
+      probe,
     );
     const { reach, clock } = at;
     const outboxNotes: { title: string; message: string }[] = [];
@@ -853,19 +872,27 @@ describe("one notice per trouble: the emails waiting on the tracker are named in
     ]);
   });
 
-  it("an email the tracker does not take while it answers the feed, its probe refused for the site withheld and failing once it is given back, asks again: not told the tracker is out of reach", async () => {
+  it("an email the tracker does not take while it answers the feed, its probe refused for the site withheld and given back before the refusal came, is made again: not told the tracker is out of reach", async () => {
     // PUT /api/messages/:id alone answers 503 while the feed answers. The probe asked at the email's sixth attempt
-    // leaves while the rep has the tracker's site withheld, and fails once the rep gave it back (api.ts reaching).
-    let givenBackSaid = false;
-    const { outbox, notes, outboxNotes, runUntil, probes } = background(serverError, () => {
-      if (probes.made !== 1 || givenBackSaid) return null;
-      givenBackSaid = true;
-      return new TrackerError("the browser refused this call while …: try again (Failed to fetch)", null, "given back");
+    // leaves while the rep has the tracker's site withheld, and fails once the rep gave it back: made again (api.ts
+    // reaching), it is answered.
+    withheld.add(`${URL}/*`);
+    const fetch = vi.fn(async () => {
+      if (fetch.mock.calls.length > 1) return new Response("mailtracker");
+      withheld.clear();
+      throw new TypeError("Failed to fetch");
     });
+    const { outbox, notes, outboxNotes, runUntil, probes } = background(
+      serverError,
+      () => null,
+      undefined,
+      () => probeTracker(URL, fetch),
+    );
     await outbox.put("first", request("Q3 pricing"));
     await runUntil(start + 5 * MINUTE);
-    expect([notes.map((note) => note?.title), probes.made, outboxNotes]).toEqual([
+    expect([notes.map((note) => note?.title), probes.made, fetch.mock.calls.length, outboxNotes]).toEqual([
       ["Your tracker answers, but has not accepted an email yet"],
+      1,
       2,
       [],
     ]);

@@ -65,7 +65,7 @@ export function reachabilityOf(failure: unknown): Reachability {
   return { reachable: false, problem: refused ? TOKEN_REFUSED : errorText(failure), refused, accessWithdrawn };
 }
 
-type Heard = "answered" | "unreachable" | "refused" | "access withdrawn" | "access given back";
+type Heard = "answered" | "unreachable" | "refused" | "access withdrawn";
 
 /**
  * What a call's outcome says of the tracker's reachability. Out of reach: no answer, a server error (the tracker down
@@ -77,9 +77,6 @@ function heardOf(failure: unknown): Heard {
   // Said on every tab by gmail-health.ts, in its own words: not the tracker's outage, and nothing of whether it answers
   // (TrackerReach.withdrawn).
   if (failure.access === "withdrawn") return "access withdrawn";
-  // Refused while the site was withheld, given back before the failure came: nothing of the tracker, and the access is
-  // back (TrackerReach.heard).
-  if (failure.access === "given back") return "access given back";
   if (failure.status === 401) return "refused";
   return failure.status === null || failure.status >= 500 || failure.status < 300 ? "unreachable" : "answered";
 }
@@ -389,7 +386,6 @@ export class TrackerReach {
       const kind = heardOf(failure);
       if (kind === "access withdrawn") return this.withdrawn(trackerUrl);
       await this.accessBack();
-      if (kind === "access given back") return;
       const before = await this.outage.read();
       if (kind === "answered") {
         const unaccepted = await this.unaccepted.read();
@@ -559,27 +555,20 @@ export class TrackerReach {
    * refused the probe for the tracker's site withheld (api.ts probeTracker), which says nothing of the tracker: told
    * here what keeps the emails, as any call kept from it is (withdrawn; the probe is not heard), in place of the
    * caller's notice, never that the tracker answers or is out of reach (waits, stillWaits). Refused so but failing only
-   * once the access was given back (api.ts TrackerError.access), it says nothing of the tracker either, and the
-   * access is back: asked again, once, the lock held twice as long at most. Asked under the lock: what
-   * comes meanwhile (the calls heard, a Gmail tab's failed read asking staleReason, the options page asking
-   * reachability) waits that long at most, as it did for the call that failed; never an email's delivery (the outbox
-   * tells without waiting on it: index.ts tellOutboxTrouble).
+   * once the access was given back, it is made again (api.ts reaching): its answer is that second call's, the lock
+   * held twice as long at most. Asked under the lock: what comes meanwhile (the calls heard, a Gmail tab's failed read
+   * asking staleReason, the options page asking reachability) waits that long at most, as it did for the call that
+   * failed; never an email's delivery (the outbox tells without waiting on it: index.ts tellOutboxTrouble).
    */
-  private async probeOrTellWithheld(trackerUrl: string, askedAgain = false): Promise<number | "access withdrawn" | undefined> {
+  private async probeOrTellWithheld(trackerUrl: string): Promise<number | "access withdrawn" | undefined> {
     const answer = await this.deps.probe(trackerUrl).then(
       () => this.now(),
       (failure: unknown) => heardOf(failure),
     );
     if (typeof answer === "number") return answer;
-    if (answer === "access withdrawn") {
-      await this.withdrawn(trackerUrl, true);
-      return answer;
-    }
-    if (answer !== "access given back" || askedAgain) return undefined;
-    // Refused while the site was withheld, given back before the failure came: nothing of the tracker, as of a call
-    // (heard), and the access is back, so the tracker is asked again, once: the browser lets that one through.
-    await this.accessBack();
-    return this.probeOrTellWithheld(trackerUrl, true);
+    if (answer !== "access withdrawn") return undefined;
+    await this.withdrawn(trackerUrl, true);
+    return answer;
   }
 
   /** Tells of the outage at once, however young, naming the emails waiting now (waits, stillWaits). */
@@ -639,7 +628,7 @@ export class TrackerReach {
   staleReason(error: unknown): Promise<string | null> {
     return this.serial(async () => {
       const kind = heardOf(error);
-      if (kind === "answered" || kind === "access withdrawn" || kind === "access given back") return null;
+      if (kind === "answered" || kind === "access withdrawn") return null;
       const outage = await this.outage.read();
       // Written once an outage: its end has the tabs read again (readAgain).
       if (outage && !outage.tabsTold) await this.outage.write({ ...outage, tabsTold: true });
