@@ -653,7 +653,7 @@ async function keptForTheAccount() {
   await outbox.put(waiting, { subject: "Proposal", recipients: [], sentAt: at, threadId: "waiting", links: [] }, Date.now() + MINUTE);
   await held.hold(["me@example.com"], [reply("w1", "waiting")], () => CONNECTED.accountId);
   await held.unmatched(CONNECTED.accountId, ["me@example.com"], [reply("m1", "tracked")]);
-  await held.untracked(CONNECTED.accountId, ["me@example.com"], [reply("u1", "private")]);
+  await held.untracked(CONNECTED.accountId, ["me@example.com"], [reply("u1", "private")], false);
   await area.set({ [UNMATCHED_SIGNALS_KEY]: [{ signal: reply("r1", "t"), times: 5, givenUpAt: 0 }], [UNLISTED_SIGNALS_KEY]: 2 });
   await reminders.set(waiting, 3);
   const dana = { email: "dana@wingtip.example", suppressed: true, bounceKind: "hard" as const, optedOut: false };

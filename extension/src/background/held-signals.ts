@@ -266,22 +266,27 @@ export class HeldSignals {
    * never tracked, nearly always; a Gmail tab reports it again the next time Gmail loads). One reported again before
    * its next try is due (by another Gmail tab) counts no try. Returns the Gmail message ids of those not kept.
    * `sentFor`: the account whose tracker's status was read; nothing is written once the rep left it (stillFor).
+   * `released`: these were read from the held signals (a release), each one looked up, old or not. A Gmail tab's older
+   * ones are not kept, so not looked up either: a report holding nothing else (most do) takes no lock and reads no
+   * storage. One of them kept already, reported again past a day, stays until its own next try.
    */
-  untracked(sentFor: string, self: readonly string[], signals: readonly Signal[]): Promise<string[]> {
-    if (signals.length === 0) return Promise.resolve([]);
+  untracked(sentFor: string, self: readonly string[], signals: readonly Signal[], released: boolean): Promise<string[]> {
+    const now = this.now();
+    // A time that does not parse (NaN) is not recent.
+    const recent = (signal: Signal) => now - Date.parse(signal.at) <= UNTRACKED_RECENT_MS;
+    const looked = released ? signals : signals.filter(recent);
+    const old = signals.filter((s) => !looked.includes(s)).map((s) => s.gmailMessageId);
+    if (looked.length === 0) return Promise.resolve(old);
     return this.serial(async () => {
-      if (!(await this.stillFor(sentFor))) return [];
-      const now = this.now();
+      if (!(await this.stillFor(sentFor))) return old;
       const held = await this.all();
-      const dropped: string[] = [];
+      const dropped = [...old];
       let changed = false;
-      for (const signal of signals) {
+      for (const signal of looked) {
         const index = held.findIndex((h) => h.signal.gmailMessageId === signal.gmailMessageId);
         const kept = index < 0 ? undefined : held[index];
         if (kept?.untracked && kept.untracked.nextAt > now) continue;
-        // A time that does not parse (NaN) is not recent.
-        const recent = kept?.untracked !== undefined || now - Date.parse(signal.at) <= UNTRACKED_RECENT_MS;
-        const untracked = recent ? nextRetry(kept?.untracked, now) : null;
+        const untracked = kept?.untracked !== undefined || recent(signal) ? nextRetry(kept?.untracked, now) : null;
         changed ||= untracked !== null || index >= 0;
         if (untracked === null) {
           dropped.push(signal.gmailMessageId);

@@ -15,6 +15,7 @@ import {
   UNLISTED_SIGNALS_KEY,
   UNMATCHED_RETRY_MS,
   UNMATCHED_SIGNALS_KEY,
+  UNTRACKED_RECENT_MS,
   unmatchedSignalHandlers,
 } from "./held-signals";
 import { memoryArea } from "./memory-area";
@@ -675,13 +676,41 @@ describe("signals of a thread where the tracker knows no tracked email", () => {
     expect(await deps.held.listing()).toEqual({ signals: [], unlisted: 0 });
   });
 
+  it("all too old to be kept, in a Gmail tab's report, are answered without reading the held ones or the account", async () => {
+    const { area, deps } = setup();
+    const connected = vi.fn(CONNECTED_ACCOUNT);
+    deps.held = new HeldSignals(area, connected, () => start);
+    await deps.held.hold([], [reply("h1", start, "waiting")], () => CREDENTIALS.accountId);
+    const reads = vi.spyOn(area, "get");
+    const old = [reply("o1", start - UNTRACKED_RECENT_MS - 1), reply("o2", start - 2 * DAY, "private")];
+    expect(await reportSignals(deps, { signals: old })).toEqual({ answered: ["o1", "o2"], recorded: 0 });
+    expect([reads.mock.calls, connected.mock.calls]).toEqual([[], []]);
+    // One recent among them: kept, the old ones still not.
+    expect(await reportSignals(deps, { signals: [...old, reply("r1")] })).toEqual({ answered: ["o1", "o2", "r1"], recorded: 0 });
+    expect((await deps.held.all()).map((h) => h.signal.gmailMessageId)).toEqual(["h1", "r1"]);
+  });
+
+  it("kept, are asked about again at each try though they grow older than a day meanwhile", async () => {
+    const { clock, asked, deps } = setup();
+    await reportSignals(deps, { signals: [reply("r1", start - UNTRACKED_RECENT_MS + MINUTE)] });
+    for (const [i, wait] of UNMATCHED_RETRY_MS.slice(0, -1).entries()) {
+      clock.now += wait;
+      await releaseHeldSignals(deps);
+      expect((await deps.held.all()).map((h) => h.untracked?.times)).toEqual([i + 2]);
+    }
+    clock.now += UNMATCHED_RETRY_MS.at(-1) ?? 0;
+    expect(await releaseHeldSignals(deps)).toBe(1);
+    expect(asked).toHaveLength(UNMATCHED_RETRY_MS.length + 1);
+    expect(await deps.held.all()).toEqual([]);
+  });
+
   it("keep their own bound, pushed out before any signal held for the outbox, and not counted", async () => {
     const area = memoryArea();
     const held = new HeldSignals(area, CONNECTED_ACCOUNT, () => start);
     const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
     await held.hold([], [reply("h0", start, "waiting")], () => CREDENTIALS.accountId);
     const recent = Array.from({ length: MAX_UNTRACKED_KEPT + 1 }, (_, i) => reply(`u${i}`));
-    expect(await held.untracked(CREDENTIALS.accountId, [], recent)).toEqual([]);
+    expect(await held.untracked(CREDENTIALS.accountId, [], recent, false)).toEqual([]);
     const kept = await held.all();
     expect(kept).toHaveLength(MAX_UNTRACKED_KEPT + 1);
     expect(kept.slice(0, 2).map((h) => h.signal.gmailMessageId)).toEqual(["h0", "u1"]);

@@ -51,16 +51,11 @@ interface Reported {
  * Holds the signals of threads whose email is still in the outbox (no network needed: a tracker that is down
  * loses none of them) and sends the others, of threads the tracker tracks, to it (the rest of the user's mail is
  * none of its business: recent ones of the other threads are kept here a while, HeldSignals.untracked). Throws when
- * the tracker cannot be reached.
+ * the tracker cannot be reached. `released`: these are held signals a release sends (releaseNow), not a Gmail tab's
+ * report: the outbox is read once its deliveries under way are written back, and each may be one held already.
  */
-async function report(
-  deps: SignalDeps,
-  credentials: Credentials,
-  self: string[],
-  signals: Signal[],
-  afterFlush: boolean,
-): Promise<Reported> {
-  const inOutbox = await deps.outboxThreads(afterFlush);
+async function report(deps: SignalDeps, credentials: Credentials, self: string[], signals: Signal[], released: boolean): Promise<Reported> {
+  const inOutbox = await deps.outboxThreads(released);
   const held = signals.filter((s) => inOutbox.has(s.threadId));
   // For the account of the email they wait on, which may be one the rep left (sent from a compose opened before).
   if (held.length > 0) await deps.held.hold(self, held, (signal) => inOutbox.get(signal.threadId) ?? credentials.accountId);
@@ -71,7 +66,7 @@ async function report(
   // No tracked email in the thread, as far as the status cache knows: kept a while if recent, its email's registration
   // perhaps still on its way, and not sent until its thread holds a tracked email.
   const notTracked = rest.filter((s) => !tracked.has(s.threadId));
-  const settled = await deps.held.untracked(credentials.accountId, self, notTracked);
+  const settled = await deps.held.untracked(credentials.accountId, self, notTracked, released);
   const untracked = notTracked.map((s) => s.gmailMessageId).filter((id) => !settled.includes(id));
   const wanted = rest.filter((s) => tracked.has(s.threadId));
   if (wanted.length === 0) return { settled, untracked, held: heldIds, unmatched: [], recorded: [] };
