@@ -160,10 +160,23 @@ export class HeldSignals {
     return Array.isArray(stored) ? (stored as HeldSignal[]) : [];
   }
 
-  /** Those to send now: all but the unmatched or untracked ones whose next try is still to come. Oldest first. */
-  async due(): Promise<HeldSignal[]> {
-    const now = this.now();
-    return (await this.all()).filter((h) => (h.unmatched ?? h.untracked ?? { nextAt: now }).nextAt <= now);
+  /**
+   * Those to send now, oldest first, with the connected account's `credentials` they go with, or null when none is.
+   * Due: all but the unmatched or untracked ones whose next try is still to come, and only those of the account
+   * connected now (one stored without its account goes to that one). One held for another account waits, due for
+   * nothing, until the rep connects to it again (connect releases the held ones at once, handlers.ts); while
+   * disconnected, none is. `credentials` is read only when some are due, and in the same step under the lock:
+   * leaveAccount switches the credentials under it too, so those read are the account's whose signals were read.
+   */
+  due<C>(credentials: () => Promise<C>): Promise<{ due: HeldSignal[]; credentials: C } | null> {
+    return this.serial(async () => {
+      const now = this.now();
+      const timely = (await this.all()).filter((h) => (h.unmatched ?? h.untracked ?? { nextAt: now }).nextAt <= now);
+      if (timely.length === 0) return null;
+      const account = await this.connectedAccount();
+      const due = account === null ? [] : timely.filter((h) => (h.account ?? account) === account);
+      return due.length === 0 ? null : { due, credentials: await credentials() };
+    });
   }
 
   /** The signals not counted (UNMATCHED_SIGNALS_KEY), cleared ones too, oldest first. */

@@ -223,8 +223,13 @@ describe("signals of a thread whose email is still in the outbox", () => {
   it("go to the tracker of the account they were held for, its email delivered there, not to one connected since", async () => {
     const { area, deps, requests, deliver, setTrackerUp } = setup();
     const other: Credentials = { ...CREDENTIALS, trackerUrl: "https://other.example", accountId: "qrstuvwxyzabcdef", apiToken: "other" };
-    let connected = CREDENTIALS;
-    deps.requireCredentials = async () => connected;
+    let connected: Credentials | null = CREDENTIALS;
+    deps.held = new HeldSignals(area, async () => connected?.accountId ?? null);
+    const credentialReads = vi.fn(async () => {
+      if (!connected) throw new Error("not connected");
+      return connected;
+    });
+    deps.requireCredentials = credentialReads;
     const sentTo: string[] = [];
     const tracker = deps.tracker;
     deps.tracker = (credentials) => {
@@ -236,17 +241,22 @@ describe("signals of a thread whose email is still in the outbox", () => {
     deliver();
     setTrackerUp(false);
     await expect(releaseHeldSignals(deps)).rejects.toThrow();
-    await deps.held.leaveAccount(async () => {
-      connected = other;
-    }, new Map());
+    const switchTo = (account: Credentials | null) =>
+      deps.held.leaveAccount(async () => {
+        connected = account;
+      }, new Map());
+    await switchTo(other);
     setTrackerUp(true);
+    credentialReads.mockClear();
+    // Every minute's release while another account is connected, or none: it is due for nothing, and nothing is read
+    // of the credentials, nothing thrown (each would be logged).
     expect(await releaseHeldSignals(deps)).toBe(0);
-    expect(sentTo).toEqual([CREDENTIALS.trackerUrl]);
+    await switchTo(null);
+    expect(await releaseHeldSignals(deps)).toBe(0);
+    expect([sentTo, credentialReads.mock.calls]).toEqual([[CREDENTIALS.trackerUrl], []]);
     expect((await deps.held.all()).map((h) => [h.signal.gmailMessageId, h.account])).toEqual([["r1", CREDENTIALS.accountId]]);
     // Back on its account: sent there.
-    await deps.held.leaveAccount(async () => {
-      connected = CREDENTIALS;
-    }, new Map());
+    await switchTo(CREDENTIALS);
     expect(await releaseHeldSignals(deps)).toBe(1);
     expect([sentTo, requests]).toEqual([[CREDENTIALS.trackerUrl, CREDENTIALS.trackerUrl], [{ self: [], signals: [reply("r1")] }]]);
     expect(await new HeldSignals(area, CONNECTED_ACCOUNT).all()).toEqual([]);
@@ -562,28 +572,28 @@ describe("signals the tracker answers unmatched", () => {
     expect(await releaseHeldSignals(deps)).toBe(0);
     expect(sentTo).toEqual([CREDENTIALS.trackerUrl]);
   });
-  it("read by a release just before the rep connects to another account, go to no other account's tracker", async () => {
+  it("read by a release as the rep connects to another account, go with their own account's credentials, to no other tracker", async () => {
     const { clock, deps } = setup();
     const other: Credentials = { ...CREDENTIALS, trackerUrl: "https://other.example", accountId: "qrstuvwxyzabcdef", apiToken: "other" };
     let connected = CREDENTIALS;
-    deps.requireCredentials = async () => connected;
     const held = new HeldSignals(
       memoryArea(),
       async () => connected.accountId,
       () => clock.now,
     );
+    deps.held = held;
     await held.unmatched(CREDENTIALS.accountId, [], [reply("r1")]);
     clock.now += UNMATCHED_RETRY_MS[0] ?? 0;
-    // The switch comes right after the release read the due ones.
-    deps.held = Object.assign(Object.create(held) as HeldSignals, {
-      due: async () => {
-        const due = await held.due();
-        await held.leaveAccount(async () => {
-          connected = other;
-        }, new Map());
-        return due;
-      },
-    });
+    // The rep connects to another account as the release, having read the due ones, reads the credentials; the read
+    // gives the switch every chance to run first (a macrotask: the switch takes only microtasks).
+    let switched: Promise<void> | undefined;
+    deps.requireCredentials = async () => {
+      switched ??= held.leaveAccount(async () => {
+        connected = other;
+      }, new Map());
+      await new Promise((resolve) => setTimeout(resolve));
+      return connected;
+    };
     const sentTo: string[] = [];
     const tracker = deps.tracker;
     deps.tracker = (credentials) => {
@@ -591,8 +601,9 @@ describe("signals the tracker answers unmatched", () => {
       return tracker(credentials);
     };
     await releaseHeldSignals(deps);
-    // An answer of the account left, it went with the rest of that account's answers (leaveAccount), sent to no tracker.
-    expect([sentTo, await held.all()]).toEqual([[], []]);
+    await switched;
+    // Sent to its own account's tracker; its unmatched answer, come after the switch, went with that account's others.
+    expect([sentTo, await held.all()]).toEqual([[CREDENTIALS.trackerUrl], []]);
   });
 });
 

@@ -96,8 +96,9 @@ async function report(deps: SignalDeps, credentials: Credentials, self: string[]
 /**
  * Reports the held signals whose email the tracker now knows, and the unmatched or untracked ones due to be tried again
  * (an untracked one is sent only if its thread holds a tracked email now); those
- * still waiting stay held, and so does everything when the tracker cannot be reached. Run after an outbox delivery
- * and every minute (it is idempotent: the tracker dedupes by Gmail message id). Returns how many were settled.
+ * still waiting stay held, and so does everything when the tracker cannot be reached. Run after an outbox delivery,
+ * once the rep connects to an account, and every minute (it is idempotent: the tracker dedupes by Gmail message id).
+ * Returns how many were settled.
  */
 export function releaseHeldSignals(deps: SignalDeps): Promise<number> {
   return oneRelease(() => releaseNow(deps));
@@ -107,14 +108,10 @@ export function releaseHeldSignals(deps: SignalDeps): Promise<number> {
 const oneRelease = serialRunner();
 
 async function releaseNow(deps: SignalDeps): Promise<number> {
-  // Nothing due: no error while not connected.
-  if ((await deps.held.due()).length === 0) return 0;
-  // The credentials before the signals sent: read after them, they could be of an account connected since, and an
-  // account's retries, read before its leaveAccount cleared them, would go to that one's tracker.
-  const credentials = await deps.requireCredentials();
-  // Each to the tracker of the account it was held for: one of another, delivered there as its tracker was down, waits
-  // for the rep to connect to it again.
-  const held = (await deps.held.due()).filter((h) => h.account === undefined || h.account === credentials.accountId);
+  // Nothing due (none of the account connected, or none connected): no credentials read, so no error.
+  const release = await deps.held.due(() => deps.requireCredentials());
+  if (!release) return 0;
+  const { due: held, credentials } = release;
   // One request per set of own addresses (nearly always one), within the request's limit of signals.
   const bySelf = new Map<string, HeldSignal[]>();
   for (const item of held) {
