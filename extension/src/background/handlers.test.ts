@@ -34,6 +34,8 @@ const followUpsAnswer = vi.hoisted(() => ({
 }));
 /** The emails the stood-in tracker has (GET /api/messages/:id, POST /api/messages/status), by tracking id. */
 const trackerEmails = vi.hoisted(() => ({}) as Record<string, unknown>);
+/** The replies the stood-in tracker recorded (POST /api/signals): each with the account whose token carried it. */
+const trackerSignals = vi.hoisted(() => [] as [string, string][]);
 /** While set, how the stood-in tracker's status and detail reads fail: its words and HTTP status (null: no answer). */
 const trackerFails = vi.hoisted(() => ({ with: null as { message: string; status: number | null } | null }));
 const storage = vi.hoisted(() => ({
@@ -104,6 +106,10 @@ vi.mock("./api", async (original) => {
         if (trackerFails.with) throw new actual.TrackerError(trackerFails.with.message, trackerFails.with.status);
         return { messages: Object.values(trackerEmails).filter((m) => threadIds.includes((m as { threadId: string }).threadId)) };
       },
+      signals: async (body: { signals: { gmailMessageId: string }[] }) => {
+        for (const signal of body.signals) trackerSignals.push([trackerAccounts.byToken[token ?? ""] ?? "", signal.gmailMessageId]);
+        return { results: body.signals.map((s) => ({ gmailMessageId: s.gmailMessageId, outcome: "recorded", messageId: "m" })) };
+      },
       deleteContact: async (email: string) => void deletedContacts.push(email),
       followUps: async (waits: unknown) => {
         followUpsAnswer.asked.push(waits);
@@ -131,12 +137,13 @@ import { outboxDelivery, waitsForItsAccount } from "./delivery";
 import { TOTALS_MAX_AGE_MS, TrackerTotals } from "./digest";
 import { followUpWaits, Reminders } from "./follow-ups";
 import { runHandler } from "./handler";
-import { gmailHandlers, NEW_ACCOUNT_NEEDS_CONFIRMATION, OTHER_ACCOUNT_NEEDS_CONFIRMATION, pageHandlers } from "./handlers";
+import { gmailHandlers, NEW_ACCOUNT_NEEDS_CONFIRMATION, OTHER_ACCOUNT_NEEDS_CONFIRMATION, pageHandlers, signalDeps } from "./handlers";
 import { HeldSignals, UNLISTED_SIGNALS_KEY, UNMATCHED_SIGNALS_KEY } from "./held-signals";
 import { memoryArea } from "./memory-area";
 import { FEED_KEY, FeedPoller, MIN_POLL_GAP_MS, type PollerDeps, readFeedState } from "./notifications";
 import { type DeliveryResult, Outbox } from "./outbox";
 import { SentAccounts } from "./sent-accounts";
+import { releaseHeldSignals } from "./signals";
 import { StatusCache } from "./status-cache";
 import { NOTICE_MAX, noticeTab } from "./tab-notices";
 import { PENDING_TOKEN_KEPT_MS, settlementNote, settlePendingToken, tellsOfStoredToken } from "./token-replacement";
@@ -214,28 +221,21 @@ function background(
     schedule: () => undefined,
   });
   const checks = new ContactCheckCache();
-  const signals = {
-    requireCredentials: unused,
-    tracker: () => {
-      throw new Error("unused");
-    },
-    trackedThreads: async () => new Set<string>(),
-    outboxThreads: async () => new Map(),
-    held: new HeldSignals(area, loadAccountId),
-    news: () => undefined,
-    checks,
-  };
+  const signals = signalDeps(outbox, receipts, new HeldSignals(area, loadAccountId), checks);
+  const releaseHeld = () =>
+    void releaseHeldSignals(signals).catch((error: unknown) => console.warn("held signals not reported yet", error));
   return {
     area,
     outbox,
     reminders,
+    signals,
     held: signals.held,
     checks,
     news,
     reach: receipts.reach,
     notifications,
     gmail: gmailHandlers(outbox, receipts, signals, reminders, async (id, note) => void notifications.push({ id, ...note })),
-    pages: pageHandlers(outbox, receipts, checks, reminders, signals.held),
+    pages: pageHandlers(outbox, receipts, checks, reminders, signals.held, releaseHeld),
   };
 }
 
@@ -657,7 +657,7 @@ async function keptForTheAccount() {
   await outbox.put(waiting, { subject: "Proposal", recipients: [], sentAt: at, threadId: "waiting", links: [] }, Date.now() + MINUTE);
   await held.hold(["me@example.com"], [reply("w1", "waiting")], () => CONNECTED.accountId);
   await held.unmatched(CONNECTED.accountId, ["me@example.com"], [reply("m1", "tracked")]);
-  await held.untracked(CONNECTED.accountId, ["me@example.com"], [reply("u1", "private")]);
+  await held.untracked(CONNECTED.accountId, ["me@example.com"], [reply("u1", "private")], false);
   await area.set({ [UNMATCHED_SIGNALS_KEY]: [{ signal: reply("r1", "t"), times: 5, givenUpAt: 0 }], [UNLISTED_SIGNALS_KEY]: 2 });
   await reminders.set(waiting, 3);
   const dana = { email: "dana@wingtip.example", suppressed: true, bounceKind: "hard" as const, optedOut: false };
@@ -722,6 +722,32 @@ it("connecting to another account takes the same, and sends it no email of the o
       { trackingId: waiting },
     ]);
   }
+});
+
+it("a reply held for an account left waits for it, due for no release, and goes to its tracker as soon as the rep connects to it again", async () => {
+  const { pages, signals, held } = background();
+  const trackerUrl = "https://t.example";
+  for (const key of Object.keys(trackerEmails)) delete trackerEmails[key];
+  trackerSignals.length = 0;
+  // Its email registered, but its tracker down as the release sent the reply: held for its account, which the rep left.
+  const registered = await trackingId();
+  trackerEmails[registered] = detailOf(registered, { threadId: "delivered" });
+  const at = new Date().toISOString();
+  await held.hold(
+    ["me@example.com"],
+    [{ kind: "reply", threadId: "delivered", gmailMessageId: "w1", at, from: "carol@prospect.example" }],
+    () => CONNECTED.accountId,
+  );
+  await pages.connect.run({ trackerUrl, apiToken: "other", otherAccount: true }, fromOptions);
+  // Every minute's release (index.ts), connected to another account, then to none: nothing sent, nothing thrown.
+  expect(await releaseHeldSignals(signals)).toBe(0);
+  await runHandler("disconnect", pages.disconnect, { confirmed: true }, fromOptions);
+  expect(await releaseHeldSignals(signals)).toBe(0);
+  expect(trackerSignals).toEqual([]);
+  // Its account connected again: sent to its tracker at once, not at the next minute's release.
+  await pages.connect.run({ trackerUrl, apiToken: CONNECTED.apiToken, otherAccount: true }, fromOptions);
+  await vi.waitFor(() => expect(trackerSignals).toEqual([[CONNECTED.accountId, "w1"]]));
+  await vi.waitFor(async () => expect(await held.all()).toEqual([]));
 });
 
 it("a compose opened before another account or a disconnect sends, takes back and sets its reminder: queued for its own account", async () => {

@@ -571,7 +571,18 @@ export interface ActivityState extends ActivitySummary, Reachability {
   notCounted: { listed: number; unlisted: number };
 }
 
-export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: ContactCheckCache, reminders: Reminders, held: HeldSignals) {
+/**
+ * The options page's, the popup's and the dashboard's calls. `releaseHeld`: sends the replies and bounces held for the
+ * account connected now (signals.ts releaseHeldSignals), not awaited.
+ */
+export function pageHandlers(
+  outbox: Outbox,
+  receipts: Receipts,
+  checks: ContactCheckCache,
+  reminders: Reminders,
+  held: HeldSignals,
+  releaseHeld: () => void,
+) {
   const threadUrls = () => receipts.sentAccounts.threadUrls();
   /**
    * Disconnected, or connected to another account: what only the account before could use goes (held-signals.ts
@@ -701,6 +712,9 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
           receipts.news([]);
           void outbox.retry();
           void outbox.flush();
+          // Replies held for this account, their email delivered (its tracker down as they were sent), waited for it
+          // unreleased while another account was connected, or none (HeldSignals.due): they go now too.
+          releaseHeld();
           return { accountId: credentials.accountId, apiToken: credentials.apiToken, created };
         });
       },

@@ -160,10 +160,23 @@ export class HeldSignals {
     return Array.isArray(stored) ? (stored as HeldSignal[]) : [];
   }
 
-  /** Those to send now: all but the unmatched or untracked ones whose next try is still to come. Oldest first. */
-  async due(): Promise<HeldSignal[]> {
-    const now = this.now();
-    return (await this.all()).filter((h) => (h.unmatched ?? h.untracked ?? { nextAt: now }).nextAt <= now);
+  /**
+   * Those to send now, oldest first, with the connected account's `credentials` they go with, or null when none is.
+   * Due: all but the unmatched or untracked ones whose next try is still to come, and only those of the account
+   * connected now (one stored without its account goes to that one). One held for another account waits, due for
+   * nothing, until the rep connects to it again (connect releases the held ones at once, handlers.ts); while
+   * disconnected, none is. `credentials` is read only when some are due, and in the same step under the lock:
+   * leaveAccount switches the credentials under it too, so those read are the account's whose signals were read.
+   */
+  due<C>(credentials: () => Promise<C>): Promise<{ due: HeldSignal[]; credentials: C } | null> {
+    return this.serial(async () => {
+      const now = this.now();
+      const timely = (await this.all()).filter((h) => (h.unmatched ?? h.untracked ?? { nextAt: now }).nextAt <= now);
+      if (timely.length === 0) return null;
+      const account = await this.connectedAccount();
+      const due = account === null ? [] : timely.filter((h) => (h.account ?? account) === account);
+      return due.length === 0 ? null : { due, credentials: await credentials() };
+    });
   }
 
   /** The signals not counted (UNMATCHED_SIGNALS_KEY), cleared ones too, oldest first. */
@@ -266,22 +279,27 @@ export class HeldSignals {
    * never tracked, nearly always; a Gmail tab reports it again the next time Gmail loads). One reported again before
    * its next try is due (by another Gmail tab) counts no try. Returns the Gmail message ids of those not kept.
    * `sentFor`: the account whose tracker's status was read; nothing is written once the rep left it (stillFor).
+   * `released`: these were read from the held signals (a release), each one looked up, old or not. A Gmail tab's older
+   * ones are not kept, so not looked up either: a report holding nothing else (most do) takes no lock and reads no
+   * storage. One of them kept already, reported again past a day, stays until its own next try.
    */
-  untracked(sentFor: string, self: readonly string[], signals: readonly Signal[]): Promise<string[]> {
-    if (signals.length === 0) return Promise.resolve([]);
+  untracked(sentFor: string, self: readonly string[], signals: readonly Signal[], released: boolean): Promise<string[]> {
+    const now = this.now();
+    // A time that does not parse (NaN) is not recent.
+    const recent = (signal: Signal) => now - Date.parse(signal.at) <= UNTRACKED_RECENT_MS;
+    const looked = released ? signals : signals.filter(recent);
+    const old = signals.filter((s) => !looked.includes(s)).map((s) => s.gmailMessageId);
+    if (looked.length === 0) return Promise.resolve(old);
     return this.serial(async () => {
-      if (!(await this.stillFor(sentFor))) return [];
-      const now = this.now();
+      if (!(await this.stillFor(sentFor))) return old;
       const held = await this.all();
-      const dropped: string[] = [];
+      const dropped = [...old];
       let changed = false;
-      for (const signal of signals) {
+      for (const signal of looked) {
         const index = held.findIndex((h) => h.signal.gmailMessageId === signal.gmailMessageId);
         const kept = index < 0 ? undefined : held[index];
         if (kept?.untracked && kept.untracked.nextAt > now) continue;
-        // A time that does not parse (NaN) is not recent.
-        const recent = kept?.untracked !== undefined || now - Date.parse(signal.at) <= UNTRACKED_RECENT_MS;
-        const untracked = recent ? nextRetry(kept?.untracked, now) : null;
+        const untracked = kept?.untracked !== undefined || recent(signal) ? nextRetry(kept?.untracked, now) : null;
         changed ||= untracked !== null || index >= 0;
         if (untracked === null) {
           dropped.push(signal.gmailMessageId);

@@ -316,7 +316,7 @@ function releaseHeld(): void {
 }
 
 const fromGmail: HandlerTable = gmailHandlers(outbox, receipts, signals, reminders, showTabNotice);
-const fromPages: HandlerTable = pageHandlers(outbox, receipts, contactChecks, reminders, heldSignals);
+const fromPages: HandlerTable = pageHandlers(outbox, receipts, contactChecks, reminders, heldSignals, releaseHeld);
 
 browser.runtime.onMessage.addListener((message: unknown, sender: browser.Runtime.MessageSender): Promise<Reply<unknown>> | undefined => {
   if (!isEnvelope(message)) return undefined;

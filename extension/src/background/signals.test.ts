@@ -15,6 +15,7 @@ import {
   UNLISTED_SIGNALS_KEY,
   UNMATCHED_RETRY_MS,
   UNMATCHED_SIGNALS_KEY,
+  UNTRACKED_RECENT_MS,
   unmatchedSignalHandlers,
 } from "./held-signals";
 import { memoryArea } from "./memory-area";
@@ -222,8 +223,13 @@ describe("signals of a thread whose email is still in the outbox", () => {
   it("go to the tracker of the account they were held for, its email delivered there, not to one connected since", async () => {
     const { area, deps, requests, deliver, setTrackerUp } = setup();
     const other: Credentials = { ...CREDENTIALS, trackerUrl: "https://other.example", accountId: "qrstuvwxyzabcdef", apiToken: "other" };
-    let connected = CREDENTIALS;
-    deps.requireCredentials = async () => connected;
+    let connected: Credentials | null = CREDENTIALS;
+    deps.held = new HeldSignals(area, async () => connected?.accountId ?? null);
+    const credentialReads = vi.fn(async () => {
+      if (!connected) throw new Error("not connected");
+      return connected;
+    });
+    deps.requireCredentials = credentialReads;
     const sentTo: string[] = [];
     const tracker = deps.tracker;
     deps.tracker = (credentials) => {
@@ -235,17 +241,22 @@ describe("signals of a thread whose email is still in the outbox", () => {
     deliver();
     setTrackerUp(false);
     await expect(releaseHeldSignals(deps)).rejects.toThrow();
-    await deps.held.leaveAccount(async () => {
-      connected = other;
-    }, new Map());
+    const switchTo = (account: Credentials | null) =>
+      deps.held.leaveAccount(async () => {
+        connected = account;
+      }, new Map());
+    await switchTo(other);
     setTrackerUp(true);
+    credentialReads.mockClear();
+    // Every minute's release while another account is connected, or none: it is due for nothing, and nothing is read
+    // of the credentials, nothing thrown (each would be logged).
     expect(await releaseHeldSignals(deps)).toBe(0);
-    expect(sentTo).toEqual([CREDENTIALS.trackerUrl]);
+    await switchTo(null);
+    expect(await releaseHeldSignals(deps)).toBe(0);
+    expect([sentTo, credentialReads.mock.calls]).toEqual([[CREDENTIALS.trackerUrl], []]);
     expect((await deps.held.all()).map((h) => [h.signal.gmailMessageId, h.account])).toEqual([["r1", CREDENTIALS.accountId]]);
     // Back on its account: sent there.
-    await deps.held.leaveAccount(async () => {
-      connected = CREDENTIALS;
-    }, new Map());
+    await switchTo(CREDENTIALS);
     expect(await releaseHeldSignals(deps)).toBe(1);
     expect([sentTo, requests]).toEqual([[CREDENTIALS.trackerUrl, CREDENTIALS.trackerUrl], [{ self: [], signals: [reply("r1")] }]]);
     expect(await new HeldSignals(area, CONNECTED_ACCOUNT).all()).toEqual([]);
@@ -561,28 +572,28 @@ describe("signals the tracker answers unmatched", () => {
     expect(await releaseHeldSignals(deps)).toBe(0);
     expect(sentTo).toEqual([CREDENTIALS.trackerUrl]);
   });
-  it("read by a release just before the rep connects to another account, go to no other account's tracker", async () => {
+  it("read by a release as the rep connects to another account, go with their own account's credentials, to no other tracker", async () => {
     const { clock, deps } = setup();
     const other: Credentials = { ...CREDENTIALS, trackerUrl: "https://other.example", accountId: "qrstuvwxyzabcdef", apiToken: "other" };
     let connected = CREDENTIALS;
-    deps.requireCredentials = async () => connected;
     const held = new HeldSignals(
       memoryArea(),
       async () => connected.accountId,
       () => clock.now,
     );
+    deps.held = held;
     await held.unmatched(CREDENTIALS.accountId, [], [reply("r1")]);
     clock.now += UNMATCHED_RETRY_MS[0] ?? 0;
-    // The switch comes right after the release read the due ones.
-    deps.held = Object.assign(Object.create(held) as HeldSignals, {
-      due: async () => {
-        const due = await held.due();
-        await held.leaveAccount(async () => {
-          connected = other;
-        }, new Map());
-        return due;
-      },
-    });
+    // The rep connects to another account as the release, having read the due ones, reads the credentials; the read
+    // gives the switch every chance to run first (a macrotask: the switch takes only microtasks).
+    let switched: Promise<void> | undefined;
+    deps.requireCredentials = async () => {
+      switched ??= held.leaveAccount(async () => {
+        connected = other;
+      }, new Map());
+      await new Promise((resolve) => setTimeout(resolve));
+      return connected;
+    };
     const sentTo: string[] = [];
     const tracker = deps.tracker;
     deps.tracker = (credentials) => {
@@ -590,8 +601,9 @@ describe("signals the tracker answers unmatched", () => {
       return tracker(credentials);
     };
     await releaseHeldSignals(deps);
-    // An answer of the account left, it went with the rest of that account's answers (leaveAccount), sent to no tracker.
-    expect([sentTo, await held.all()]).toEqual([[], []]);
+    await switched;
+    // Sent to its own account's tracker; its unmatched answer, come after the switch, went with that account's others.
+    expect([sentTo, await held.all()]).toEqual([[CREDENTIALS.trackerUrl], []]);
   });
 });
 
@@ -675,13 +687,41 @@ describe("signals of a thread where the tracker knows no tracked email", () => {
     expect(await deps.held.listing()).toEqual({ signals: [], unlisted: 0 });
   });
 
+  it("all too old to be kept, in a Gmail tab's report, are answered without reading the held ones or the account", async () => {
+    const { area, deps } = setup();
+    const connected = vi.fn(CONNECTED_ACCOUNT);
+    deps.held = new HeldSignals(area, connected, () => start);
+    await deps.held.hold([], [reply("h1", start, "waiting")], () => CREDENTIALS.accountId);
+    const reads = vi.spyOn(area, "get");
+    const old = [reply("o1", start - UNTRACKED_RECENT_MS - 1), reply("o2", start - 2 * DAY, "private")];
+    expect(await reportSignals(deps, { signals: old })).toEqual({ answered: ["o1", "o2"], recorded: 0 });
+    expect([reads.mock.calls, connected.mock.calls]).toEqual([[], []]);
+    // One recent among them: kept, the old ones still not.
+    expect(await reportSignals(deps, { signals: [...old, reply("r1")] })).toEqual({ answered: ["o1", "o2", "r1"], recorded: 0 });
+    expect((await deps.held.all()).map((h) => h.signal.gmailMessageId)).toEqual(["h1", "r1"]);
+  });
+
+  it("kept, are asked about again at each try though they grow older than a day meanwhile", async () => {
+    const { clock, asked, deps } = setup();
+    await reportSignals(deps, { signals: [reply("r1", start - UNTRACKED_RECENT_MS + MINUTE)] });
+    for (const [i, wait] of UNMATCHED_RETRY_MS.slice(0, -1).entries()) {
+      clock.now += wait;
+      await releaseHeldSignals(deps);
+      expect((await deps.held.all()).map((h) => h.untracked?.times)).toEqual([i + 2]);
+    }
+    clock.now += UNMATCHED_RETRY_MS.at(-1) ?? 0;
+    expect(await releaseHeldSignals(deps)).toBe(1);
+    expect(asked).toHaveLength(UNMATCHED_RETRY_MS.length + 1);
+    expect(await deps.held.all()).toEqual([]);
+  });
+
   it("keep their own bound, pushed out before any signal held for the outbox, and not counted", async () => {
     const area = memoryArea();
     const held = new HeldSignals(area, CONNECTED_ACCOUNT, () => start);
     const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
     await held.hold([], [reply("h0", start, "waiting")], () => CREDENTIALS.accountId);
     const recent = Array.from({ length: MAX_UNTRACKED_KEPT + 1 }, (_, i) => reply(`u${i}`));
-    expect(await held.untracked(CREDENTIALS.accountId, [], recent)).toEqual([]);
+    expect(await held.untracked(CREDENTIALS.accountId, [], recent, false)).toEqual([]);
     const kept = await held.all();
     expect(kept).toHaveLength(MAX_UNTRACKED_KEPT + 1);
     expect(kept.slice(0, 2).map((h) => h.signal.gmailMessageId)).toEqual(["h0", "u1"]);

@@ -51,16 +51,11 @@ interface Reported {
  * Holds the signals of threads whose email is still in the outbox (no network needed: a tracker that is down
  * loses none of them) and sends the others, of threads the tracker tracks, to it (the rest of the user's mail is
  * none of its business: recent ones of the other threads are kept here a while, HeldSignals.untracked). Throws when
- * the tracker cannot be reached.
+ * the tracker cannot be reached. `released`: these are held signals a release sends (releaseNow), not a Gmail tab's
+ * report: the outbox is read once its deliveries under way are written back, and each may be one held already.
  */
-async function report(
-  deps: SignalDeps,
-  credentials: Credentials,
-  self: string[],
-  signals: Signal[],
-  afterFlush: boolean,
-): Promise<Reported> {
-  const inOutbox = await deps.outboxThreads(afterFlush);
+async function report(deps: SignalDeps, credentials: Credentials, self: string[], signals: Signal[], released: boolean): Promise<Reported> {
+  const inOutbox = await deps.outboxThreads(released);
   const held = signals.filter((s) => inOutbox.has(s.threadId));
   // For the account of the email they wait on, which may be one the rep left (sent from a compose opened before).
   if (held.length > 0) await deps.held.hold(self, held, (signal) => inOutbox.get(signal.threadId) ?? credentials.accountId);
@@ -71,7 +66,7 @@ async function report(
   // No tracked email in the thread, as far as the status cache knows: kept a while if recent, its email's registration
   // perhaps still on its way, and not sent until its thread holds a tracked email.
   const notTracked = rest.filter((s) => !tracked.has(s.threadId));
-  const settled = await deps.held.untracked(credentials.accountId, self, notTracked);
+  const settled = await deps.held.untracked(credentials.accountId, self, notTracked, released);
   const untracked = notTracked.map((s) => s.gmailMessageId).filter((id) => !settled.includes(id));
   const wanted = rest.filter((s) => tracked.has(s.threadId));
   if (wanted.length === 0) return { settled, untracked, held: heldIds, unmatched: [], recorded: [] };
@@ -101,8 +96,9 @@ async function report(
 /**
  * Reports the held signals whose email the tracker now knows, and the unmatched or untracked ones due to be tried again
  * (an untracked one is sent only if its thread holds a tracked email now); those
- * still waiting stay held, and so does everything when the tracker cannot be reached. Run after an outbox delivery
- * and every minute (it is idempotent: the tracker dedupes by Gmail message id). Returns how many were settled.
+ * still waiting stay held, and so does everything when the tracker cannot be reached. Run after an outbox delivery,
+ * once the rep connects to an account, and every minute (it is idempotent: the tracker dedupes by Gmail message id).
+ * Returns how many were settled.
  */
 export function releaseHeldSignals(deps: SignalDeps): Promise<number> {
   return oneRelease(() => releaseNow(deps));
@@ -112,14 +108,10 @@ export function releaseHeldSignals(deps: SignalDeps): Promise<number> {
 const oneRelease = serialRunner();
 
 async function releaseNow(deps: SignalDeps): Promise<number> {
-  // Nothing due: no error while not connected.
-  if ((await deps.held.due()).length === 0) return 0;
-  // The credentials before the signals sent: read after them, they could be of an account connected since, and an
-  // account's retries, read before its leaveAccount cleared them, would go to that one's tracker.
-  const credentials = await deps.requireCredentials();
-  // Each to the tracker of the account it was held for: one of another, delivered there as its tracker was down, waits
-  // for the rep to connect to it again.
-  const held = (await deps.held.due()).filter((h) => h.account === undefined || h.account === credentials.accountId);
+  // Nothing due (none of the account connected, or none connected): no credentials read, so no error.
+  const release = await deps.held.due(() => deps.requireCredentials());
+  if (!release) return 0;
+  const { due: held, credentials } = release;
   // One request per set of own addresses (nearly always one), within the request's limit of signals.
   const bySelf = new Map<string, HeldSignal[]>();
   for (const item of held) {
