@@ -129,7 +129,7 @@ import { TOTALS_MAX_AGE_MS, TrackerTotals } from "./digest";
 import { followUpWaits, Reminders } from "./follow-ups";
 import { runHandler } from "./handler";
 import { gmailHandlers, NEW_ACCOUNT_NEEDS_CONFIRMATION, OTHER_ACCOUNT_NEEDS_CONFIRMATION, pageHandlers } from "./handlers";
-import { HeldSignals, UNLISTED_SIGNALS_KEY, UNMATCHED_SIGNALS_KEY } from "./held-signals";
+import { HELD_SIGNALS_KEY, HeldSignals, UNLISTED_SIGNALS_KEY, UNMATCHED_SIGNALS_KEY } from "./held-signals";
 import { memoryArea } from "./memory-area";
 import { FEED_KEY, FeedPoller, MIN_POLL_GAP_MS, type PollerDeps, readFeedState } from "./notifications";
 import { type DeliveryResult, Outbox } from "./outbox";
@@ -690,6 +690,39 @@ it("Disconnect takes what only the tracker could use: its answers, the rep's oth
     checksAsked: true,
   });
   expect(JSON.stringify(area.data)).not.toContain("private");
+});
+
+it("a reply kept before its account was, whose email is delivered while Disconnect waits for the held signals, goes with the account", async () => {
+  const { pages, outbox, held, area } = background();
+  const email = await trackingId();
+  const at = new Date().toISOString();
+  const reply = (gmailMessageId: string, threadId: string) =>
+    ({ kind: "reply", threadId, gmailMessageId, at, from: "carol@prospect.example", text: "Sounds good" }) as const;
+  await outbox.put(email, { subject: "Proposal", recipients: [], sentAt: at, threadId: "legacy", links: [] }, Date.now() + MINUTE);
+  // Kept by an earlier version, with no account: it stays past a switch only while its email is in the outbox.
+  await area.set({ [HELD_SIGNALS_KEY]: [{ self: [], signal: reply("l1", "legacy") }] });
+  // Another held-signal write is under way (a Gmail tab's report): the disconnect waits for it.
+  let openWrite: () => void = () => undefined;
+  const writeHeld = new Promise<void>((resolve) => {
+    openWrite = resolve;
+  });
+  const set = area.set;
+  area.set = async (items) => {
+    if (HELD_SIGNALS_KEY in items) await writeHeld;
+    return set(items);
+  };
+  const report = held.hold([], [reply("x1", "other")], () => CONNECTED.accountId);
+  const leave = vi.spyOn(held, "leaveAccount");
+  const disconnect = runHandler("disconnect", pages.disconnect, { confirmed: true }, fromOptions);
+  await vi.waitFor(() => expect(leave).toHaveBeenCalled());
+  // Meanwhile its email is delivered: its reply is the account's left, for no other account's tracker.
+  await outbox.retry(email);
+  await outbox.flush();
+  expect(await outbox.snapshot()).toEqual([]);
+  openWrite();
+  await Promise.all([report, disconnect]);
+  area.set = set;
+  expect((await held.all()).map((h) => h.signal.gmailMessageId)).toEqual(["x1"]);
 });
 
 it("connecting to another account takes the same, and sends it no email of the one before, which waits for it in words", async () => {

@@ -578,7 +578,7 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
    * leaveAccount, the recipient checks). What stays, and why: README, "Disconnect and another account".
    */
   const leaveAccount = async (switchAccount: () => Promise<void>) => {
-    await held.leaveAccount(switchAccount, threadsWaiting(await outbox.snapshot()));
+    await held.leaveAccount(switchAccount, async () => threadsWaiting(await outbox.snapshot()));
     checks.clear();
   };
   return {

@@ -235,17 +235,23 @@ describe("signals of a thread whose email is still in the outbox", () => {
     deliver();
     setTrackerUp(false);
     await expect(releaseHeldSignals(deps)).rejects.toThrow();
-    await deps.held.leaveAccount(async () => {
-      connected = other;
-    }, new Map());
+    await deps.held.leaveAccount(
+      async () => {
+        connected = other;
+      },
+      async () => new Map(),
+    );
     setTrackerUp(true);
     expect(await releaseHeldSignals(deps)).toBe(0);
     expect(sentTo).toEqual([CREDENTIALS.trackerUrl]);
     expect((await deps.held.all()).map((h) => [h.signal.gmailMessageId, h.account])).toEqual([["r1", CREDENTIALS.accountId]]);
     // Back on its account: sent there.
-    await deps.held.leaveAccount(async () => {
-      connected = CREDENTIALS;
-    }, new Map());
+    await deps.held.leaveAccount(
+      async () => {
+        connected = CREDENTIALS;
+      },
+      async () => new Map(),
+    );
     expect(await releaseHeldSignals(deps)).toBe(1);
     expect([sentTo, requests]).toEqual([[CREDENTIALS.trackerUrl, CREDENTIALS.trackerUrl], [{ self: [], signals: [reply("r1")] }]]);
     expect(await new HeldSignals(area, CONNECTED_ACCOUNT).all()).toEqual([]);
@@ -266,7 +272,10 @@ describe("signals of a thread whose email is still in the outbox", () => {
         { self: [], signal: reply("d1", "delivered") },
       ],
     });
-    await deps.held.leaveAccount(async () => undefined, new Map([["waiting", undefined]]));
+    await deps.held.leaveAccount(
+      async () => undefined,
+      async () => new Map([["waiting", undefined]]),
+    );
     expect((await deps.held.all()).map((h) => h.signal.gmailMessageId)).toEqual(["r1"]);
   });
 
@@ -549,9 +558,12 @@ describe("signals the tracker answers unmatched", () => {
     // The minute's release sends it again; the rep connects to another account before the tracker answers unmatched.
     const release = releaseHeldSignals(deps);
     await vi.waitFor(() => expect(sentTo).toEqual([CREDENTIALS.trackerUrl]));
-    await deps.held.leaveAccount(async () => {
-      connected = other;
-    }, new Map());
+    await deps.held.leaveAccount(
+      async () => {
+        connected = other;
+      },
+      async () => new Map(),
+    );
     answer();
     expect(await release).toBe(0);
     expect(requests).toEqual([["r1"]]);
@@ -577,9 +589,12 @@ describe("signals the tracker answers unmatched", () => {
     deps.held = Object.assign(Object.create(held) as HeldSignals, {
       due: async () => {
         const due = await held.due();
-        await held.leaveAccount(async () => {
-          connected = other;
-        }, new Map());
+        await held.leaveAccount(
+          async () => {
+            connected = other;
+          },
+          async () => new Map(),
+        );
         return due;
       },
     });
