@@ -753,6 +753,38 @@ it("connecting to another account takes the same, and sends it no email of the o
   }
 });
 
+it("the options page hears which other account emails wait for, and stops waiting for it only once asked, the connected one's kept", async () => {
+  const { pages, outbox, reminders, waiting } = await keptForTheAccount();
+  // An email of the account left, registered already: only its reminder waits.
+  const registered = await trackingId();
+  await reminders.set(registered, 4);
+  await pages.connect.run({ trackerUrl: "https://t.example", apiToken: "other", otherAccount: true }, fromOptions);
+  const credentials = structuredClone(secrets.credentials);
+  // The connected account's own: an email in the outbox, and its reminder.
+  const own = await mintTrackingId({ accountId: "otheraccountwxyz", keyId: 1, secret: "A".repeat(43) });
+  await outbox.put(own, { subject: "Pricing", recipients: [], sentAt: new Date().toISOString(), links: [] }, Date.now() + MINUTE);
+  await reminders.set(own, 2);
+  const left = { accountId: CONNECTED.accountId, trackerUrl: CONNECTED.trackerUrl };
+  expect(await runHandler("accountsWaiting", pages.accountsWaiting, null, fromOptions)).toEqual([
+    { ...left, outbox: [{ subject: "Proposal", takenBack: false }], reminders: 1 },
+  ]);
+  // Not without the rep's word, and never for the connected account.
+  await expect(
+    runHandler("stopWaitingForAccount", pages.stopWaitingForAccount, { accountId: left.accountId }, fromOptions),
+  ).rejects.toThrow("confirmed");
+  await expect(
+    runHandler("stopWaitingForAccount", pages.stopWaitingForAccount, { accountId: "otheraccountwxyz", confirmed: true }, fromOptions),
+  ).rejects.toThrow("account otheraccountwxyz is the one connected: nothing of it waits");
+  expect((await outbox.snapshot()).map((e) => e.trackingId).sort()).toEqual([own, waiting].sort());
+  // Stopped: that account's email and reminders go; the connected account's stay, its credentials untouched.
+  expect(
+    await runHandler("stopWaitingForAccount", pages.stopWaitingForAccount, { accountId: left.accountId, confirmed: true }, fromOptions),
+  ).toEqual([]);
+  expect((await outbox.snapshot()).map((e) => e.trackingId)).toEqual([own]);
+  expect((await reminders.all()).map((r) => r.trackingId)).toEqual([own]);
+  expect(secrets.credentials).toEqual(credentials);
+});
+
 it("a compose opened before another account or a disconnect sends, takes back and sets its reminder: queued for its own account", async () => {
   const { pages, gmail, outbox, reminders, waiting, stillKept } = await keptForTheAccount();
   const fromGmail = { id: "ext", url: "https://mail.google.com/mail/u/0/#inbox" };

@@ -36,6 +36,7 @@ import type { StatusCache } from "./status-cache";
 import { tabNoticeHandlers } from "./tab-notices";
 import { type ReplacedToken, replaceApiToken, type Settlement, settlementNote, settlePendingToken } from "./token-replacement";
 import { type Reachability, reachabilityOf, type TrackerReach } from "./tracker-reach";
+import { waitingAccountHandlers } from "./waiting-accounts";
 
 export interface ConnectionState {
   connected: boolean;
@@ -631,6 +632,8 @@ export function pageHandlers(outbox: Outbox, receipts: Receipts, checks: Contact
 
     /** The options page: the replies and bounces the tracker never counted, and their Clear (held-signals.ts). */
     ...unmatchedSignalHandlers(held),
+    /** The options page: the emails waiting for another account than the connected one, and Stop waiting. */
+    ...waitingAccountHandlers(outbox, reminders),
 
     /** The options page's (and the dashboard's) state: the tracker's reachability as last heard, without a call. */
     getState: handler(noInput, async (): Promise<ExtensionState> => {

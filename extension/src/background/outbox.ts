@@ -9,6 +9,7 @@
 // Undo) is refused, so an email that never left is never tracked.
 import type { RegisterMessageRequest } from "../../../shared/api";
 import { DAY_MS } from "../../../shared/durations";
+import { accountOf } from "../../../shared/protocol";
 import { serialRunner } from "../serial";
 import { subjectShown, TOKEN_REFUSED, timeShown } from "../words";
 
@@ -306,6 +307,25 @@ export class Outbox {
         lastError: null,
         withdraw: true,
       };
+      await this.write(entries);
+      this.reschedule(entries);
+    });
+  }
+
+  /**
+   * The rep stopped waiting for account `accountId` (waiting-accounts.ts): its entries go, registrations and withdrawals
+   * alike, never sent; a delivery of one under way is not written back. Only that account's: an entry's account is the
+   * one its tracking id names.
+   */
+  dropAccount(accountId: string): Promise<void> {
+    return this.serial(async () => {
+      const entries = await this.read();
+      const dropped = Object.keys(entries).filter((trackingId) => accountOf(trackingId) === accountId);
+      if (dropped.length === 0) return;
+      for (const trackingId of dropped) {
+        this.replacing(trackingId);
+        delete entries[trackingId];
+      }
       await this.write(entries);
       this.reschedule(entries);
     });
