@@ -85,8 +85,12 @@ function changed(): void {
 export async function saveCredentials(credentials: Credentials): Promise<void> {
   // After the move: a move made later would put the older credentials back over these.
   await movedFromStorageLocal();
-  // The account these take the place of too: one connected to by an earlier version was never recorded.
-  await recordHeldAccounts([(await loadAccountId()) ?? undefined, credentials.accountId]);
+  // Recorded when the account, or its tracker's address, is new here: a new token or signing key of the account
+  // connected changes neither (it was recorded when connected, or is when left: removeCredentials). The account these
+  // take the place of too: one connected to by an earlier version was never recorded.
+  const before = await loadCredentials();
+  if (before?.accountId !== credentials.accountId || before.trackerUrl !== credentials.trackerUrl)
+    await recordHeldAccounts([before, credentials]);
   await privateArea.set({ [KEY]: credentials });
   changed();
 }
@@ -98,21 +102,39 @@ const HELD_ACCOUNTS_KEY = "heldAccounts";
  */
 export const MAX_HELD_ACCOUNTS = 20;
 
+/** An account this browser has been connected to, at the tracker address it was last connected to it at. */
+export interface HeldAccount {
+  accountId: string;
+  /** Null for one recorded before its address was (an account id alone). */
+  trackerUrl: string | null;
+}
+
 /**
  * The accounts this browser has been connected to, the latest last, whether or not it is connected now. A compose
  * window opened before the rep connected to another account (or disconnected) sends with an id of the one before:
  * its registration is queued all the same, and waits for that account (handlers.ts heldAccountId). Kept in the
  * private area: a content script, which can write browser.storage.local, cannot add an account to it.
  */
-export async function heldAccounts(): Promise<string[]> {
+export async function heldAccountsAt(): Promise<HeldAccount[]> {
   const stored = (await privateArea.get(HELD_ACCOUNTS_KEY))[HELD_ACCOUNTS_KEY];
-  return Array.isArray(stored) ? stored.filter((id): id is string => typeof id === "string") : [];
+  return (Array.isArray(stored) ? (stored as unknown[]) : []).flatMap((item): HeldAccount[] => {
+    if (typeof item === "string") return [{ accountId: item, trackerUrl: null }];
+    const held = item as Partial<HeldAccount> | null;
+    return typeof held?.accountId === "string" ? [{ accountId: held.accountId, trackerUrl: held.trackerUrl ?? null }] : [];
+  });
 }
 
-async function recordHeldAccounts(accountIds: (string | undefined)[]): Promise<void> {
-  const fresh = accountIds.filter((id): id is string => id !== undefined);
-  const kept = (await heldAccounts()).filter((id) => !fresh.includes(id));
-  await privateArea.set({ [HELD_ACCOUNTS_KEY]: [...kept, ...new Set(fresh)].slice(-MAX_HELD_ACCOUNTS) });
+/** The ids of heldAccountsAt. */
+export async function heldAccounts(): Promise<string[]> {
+  return (await heldAccountsAt()).map((held) => held.accountId);
+}
+
+async function recordHeldAccounts(accounts: (Pick<Credentials, "accountId" | "trackerUrl"> | null)[]): Promise<void> {
+  const fresh = [
+    ...new Map(accounts.flatMap((a) => (a ? [[a.accountId, { accountId: a.accountId, trackerUrl: a.trackerUrl }] as const] : []))).values(),
+  ];
+  const kept = (await heldAccountsAt()).filter((held) => !fresh.some((a) => a.accountId === held.accountId));
+  await privateArea.set({ [HELD_ACCOUNTS_KEY]: [...kept, ...fresh].slice(-MAX_HELD_ACCOUNTS) });
 }
 
 /**
@@ -138,7 +160,7 @@ export async function removeCredentials(): Promise<void> {
   const held = await loadCredentials();
   if (held) {
     await browser.storage.local.set({ [ACCOUNT_MARK_KEY]: { trackerUrl: held.trackerUrl, accountId: held.accountId } });
-    await recordHeldAccounts([held.accountId]);
+    await recordHeldAccounts([held]);
   }
   await privateArea.remove(KEY);
   // A copy not moved yet goes too: the rep asked for the token to be gone.

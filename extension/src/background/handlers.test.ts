@@ -138,7 +138,7 @@ import { TOTALS_MAX_AGE_MS, TrackerTotals } from "./digest";
 import { followUpWaits, Reminders } from "./follow-ups";
 import { runHandler } from "./handler";
 import { gmailHandlers, NEW_ACCOUNT_NEEDS_CONFIRMATION, OTHER_ACCOUNT_NEEDS_CONFIRMATION, pageHandlers, signalDeps } from "./handlers";
-import { HeldSignals, UNLISTED_SIGNALS_KEY, UNMATCHED_SIGNALS_KEY } from "./held-signals";
+import { HELD_SIGNALS_KEY, HeldSignals, UNLISTED_SIGNALS_KEY, UNMATCHED_SIGNALS_KEY } from "./held-signals";
 import { memoryArea } from "./memory-area";
 import { FEED_KEY, FeedPoller, MIN_POLL_GAP_MS, type PollerDeps, readFeedState } from "./notifications";
 import { type DeliveryResult, Outbox } from "./outbox";
@@ -696,6 +696,39 @@ it("Disconnect takes what only the tracker could use: its answers, the rep's oth
   expect(JSON.stringify(area.data)).not.toContain("private");
 });
 
+it("a reply kept before its account was, whose email is delivered while Disconnect waits for the held signals, goes with the account", async () => {
+  const { pages, outbox, held, area } = background();
+  const email = await trackingId();
+  const at = new Date().toISOString();
+  const reply = (gmailMessageId: string, threadId: string) =>
+    ({ kind: "reply", threadId, gmailMessageId, at, from: "carol@prospect.example", text: "Sounds good" }) as const;
+  await outbox.put(email, { subject: "Proposal", recipients: [], sentAt: at, threadId: "legacy", links: [] }, Date.now() + MINUTE);
+  // Kept by an earlier version, with no account: it stays past a switch only while its email is in the outbox.
+  await area.set({ [HELD_SIGNALS_KEY]: [{ self: [], signal: reply("l1", "legacy") }] });
+  // Another held-signal write is under way (a Gmail tab's report): the disconnect waits for it.
+  let openWrite: () => void = () => undefined;
+  const writeHeld = new Promise<void>((resolve) => {
+    openWrite = resolve;
+  });
+  const set = area.set;
+  area.set = async (items) => {
+    if (HELD_SIGNALS_KEY in items) await writeHeld;
+    return set(items);
+  };
+  const report = held.hold([], [reply("x1", "other")], () => CONNECTED.accountId);
+  const leave = vi.spyOn(held, "leaveAccount");
+  const disconnect = runHandler("disconnect", pages.disconnect, { confirmed: true }, fromOptions);
+  await vi.waitFor(() => expect(leave).toHaveBeenCalled());
+  // Meanwhile its email is delivered: its reply is the account's left, for no other account's tracker.
+  await outbox.retry(email);
+  await outbox.flush();
+  expect(await outbox.snapshot()).toEqual([]);
+  openWrite();
+  await Promise.all([report, disconnect]);
+  area.set = set;
+  expect((await held.all()).map((h) => h.signal.gmailMessageId)).toEqual(["x1"]);
+});
+
 it("connecting to another account takes the same, and sends it no email of the one before, which waits for it in words", async () => {
   const trackerUrl = "https://t.example";
   // Connected, or disconnected by an earlier version, which left all the rest with the account's mark.
@@ -748,6 +781,38 @@ it("a reply held for an account left waits for it, due for no release, and goes 
   await pages.connect.run({ trackerUrl, apiToken: CONNECTED.apiToken, otherAccount: true }, fromOptions);
   await vi.waitFor(() => expect(trackerSignals).toEqual([[CONNECTED.accountId, "w1"]]));
   await vi.waitFor(async () => expect(await held.all()).toEqual([]));
+});
+
+it("the options page hears which other account emails wait for, and stops waiting for it only once asked, the connected one's kept", async () => {
+  const { pages, outbox, reminders, waiting } = await keptForTheAccount();
+  // An email of the account left, registered already: only its reminder waits.
+  const registered = await trackingId();
+  await reminders.set(registered, 4);
+  await pages.connect.run({ trackerUrl: "https://t.example", apiToken: "other", otherAccount: true }, fromOptions);
+  const credentials = structuredClone(secrets.credentials);
+  // The connected account's own: an email in the outbox, and its reminder.
+  const own = await mintTrackingId({ accountId: "otheraccountwxyz", keyId: 1, secret: "A".repeat(43) });
+  await outbox.put(own, { subject: "Pricing", recipients: [], sentAt: new Date().toISOString(), links: [] }, Date.now() + MINUTE);
+  await reminders.set(own, 2);
+  const left = { accountId: CONNECTED.accountId, trackerUrl: CONNECTED.trackerUrl };
+  expect(await runHandler("accountsWaiting", pages.accountsWaiting, null, fromOptions)).toEqual([
+    { ...left, outbox: [{ subject: "Proposal", takenBack: false }], reminders: 1 },
+  ]);
+  // Not without the rep's word, and never for the connected account.
+  await expect(
+    runHandler("stopWaitingForAccount", pages.stopWaitingForAccount, { accountId: left.accountId }, fromOptions),
+  ).rejects.toThrow("confirmed");
+  await expect(
+    runHandler("stopWaitingForAccount", pages.stopWaitingForAccount, { accountId: "otheraccountwxyz", confirmed: true }, fromOptions),
+  ).rejects.toThrow("account otheraccountwxyz is the one connected: nothing of it waits");
+  expect((await outbox.snapshot()).map((e) => e.trackingId).sort()).toEqual([own, waiting].sort());
+  // Stopped: that account's email and reminders go; the connected account's stay, its credentials untouched.
+  expect(
+    await runHandler("stopWaitingForAccount", pages.stopWaitingForAccount, { accountId: left.accountId, confirmed: true }, fromOptions),
+  ).toEqual([]);
+  expect((await outbox.snapshot()).map((e) => e.trackingId)).toEqual([own]);
+  expect((await reminders.all()).map((r) => r.trackingId)).toEqual([own]);
+  expect(secrets.credentials).toEqual(credentials);
 });
 
 it("a compose opened before another account or a disconnect sends, takes back and sets its reminder: queued for its own account", async () => {

@@ -36,6 +36,7 @@ import type { StatusCache } from "./status-cache";
 import { tabNoticeHandlers } from "./tab-notices";
 import { type ReplacedToken, replaceApiToken, type Settlement, settlementNote, settlePendingToken } from "./token-replacement";
 import { type Reachability, reachabilityOf, type TrackerReach } from "./tracker-reach";
+import { waitingAccountHandlers } from "./waiting-accounts";
 
 export interface ConnectionState {
   connected: boolean;
@@ -589,7 +590,7 @@ export function pageHandlers(
    * leaveAccount, the recipient checks). What stays, and why: README, "Disconnect and another account".
    */
   const leaveAccount = async (switchAccount: () => Promise<void>) => {
-    await held.leaveAccount(switchAccount, threadsWaiting(await outbox.snapshot()));
+    await held.leaveAccount(switchAccount, async () => threadsWaiting(await outbox.snapshot()));
     checks.clear();
   };
   return {
@@ -642,6 +643,8 @@ export function pageHandlers(
 
     /** The options page: the replies and bounces the tracker never counted, and their Clear (held-signals.ts). */
     ...unmatchedSignalHandlers(held),
+    /** The options page: the emails waiting for another account than the connected one, and Stop waiting. */
+    ...waitingAccountHandlers(outbox, reminders),
 
     /** The options page's (and the dashboard's) state: the tracker's reachability as last heard, without a call. */
     getState: handler(noInput, async (): Promise<ExtensionState> => {

@@ -338,14 +338,16 @@ export class HeldSignals {
    * stay here once the rep left it. Those held for their email (hold) are kept, each for the account it was held for:
    * its email's registration is never dropped, and they go to that account's tracker once it is delivered there
    * (delivery.ts), and to no other. One stored before its account was kept, only while its email is in the outbox
-   * (`outboxThreads`): delivered already, it could be the account's left. `switchAccount` (the credentials removed or
+   * (`outboxThreads`, read under the lock: read before it, while another held-signal write ran, an email delivered
+   * meanwhile would keep its reply for the account the rep connects to). `switchAccount` (the credentials removed or
    * replaced) is run under the same lock, after the clear: an answer of the tracker before that comes later is not
    * written (stillFor).
    */
-  leaveAccount(switchAccount: () => Promise<void>, outboxThreads: ReadonlyMap<string, unknown>): Promise<void> {
+  leaveAccount(switchAccount: () => Promise<void>, outboxThreads: () => Promise<ReadonlyMap<string, unknown>>): Promise<void> {
     return this.serial(async () => {
+      const inOutbox = await outboxThreads();
       const waiting = (await this.all()).filter(
-        (h) => h.unmatched === undefined && h.untracked === undefined && (h.account !== undefined || outboxThreads.has(h.signal.threadId)),
+        (h) => h.unmatched === undefined && h.untracked === undefined && (h.account !== undefined || inOutbox.has(h.signal.threadId)),
       );
       await this.area.set({ [HELD_SIGNALS_KEY]: waiting, [UNMATCHED_SIGNALS_KEY]: [], [UNLISTED_SIGNALS_KEY]: 0 });
       await switchAccount();

@@ -16,6 +16,7 @@ import {
   FLUSH_BUDGET_MS,
   type KeyValueArea,
   MAX_RETRY_MS,
+  NO_STATUS,
   Outbox,
   type OutboxEntry,
   tellTrouble,
@@ -211,6 +212,30 @@ describe("outbox", () => {
       ["slow", "pending"],
       ["held", "pending"],
     ]);
+  });
+
+  it("hurries an entry stored before its last status was kept, as one the tracker could not be reached for, once", async () => {
+    const now = 0;
+    const area = memoryArea();
+    const attempted: string[] = [];
+    const outbox = new Outbox(
+      area,
+      async (entry) => {
+        attempted.push(entry.trackingId);
+        return { retry: true, error: "not connected to a tracker" };
+      },
+      () => undefined,
+      () => now,
+    );
+    // As an earlier version left it: attempted, waiting out a backoff of up to 15 minutes, no lastStatus.
+    const earlier = { trackingId: "earlier", request, state: "pending", attempts: 7, createdAt: 0, nextAttemptAt: MAX_RETRY_MS };
+    await area.set({ outbox: { earlier: { ...earlier, lastError: "cannot reach the tracker at https://t.example (Failed to fetch)" } } });
+    await outbox.hurry();
+    expect(attempted).toEqual(["earlier"]);
+    // That attempt failed with no status of the tracker's: recorded, and not hurried again.
+    expect((await outbox.entries())[0]?.lastStatus).toBe(NO_STATUS);
+    await outbox.hurry();
+    expect(attempted).toEqual(["earlier"]);
   });
 
   it("hurried after every feed poll, writes and attempts nothing while no registration is being retried", async () => {

@@ -9,6 +9,7 @@
 // Undo) is refused, so an email that never left is never tracked.
 import type { RegisterMessageRequest } from "../../../shared/api";
 import { DAY_MS } from "../../../shared/durations";
+import { accountOf } from "../../../shared/protocol";
 import { serialRunner } from "../serial";
 import { subjectShown, TOKEN_REFUSED, timeShown } from "../words";
 
@@ -21,10 +22,12 @@ export interface OutboxEntry {
   nextAttemptAt: number;
   lastError: string | null;
   /**
-   * The tracker's HTTP status for the last failed attempt (null: it could not be reached); absent when it failed
-   * before reaching the tracker, or for an entry stored before it was kept. A 401 is the token, not the email.
+   * The tracker's HTTP status for the last failed attempt (null: it could not be reached; NO_STATUS: it failed with no
+   * status of the tracker's to keep, before reaching it or for an answer too slow). Absent from an entry stored before
+   * it was kept (2026-12-06), whose last failure is not known: taken as the tracker out of reach until its next attempt
+   * records what it was (Outbox.hurry). A 401 is the token, not the email.
    */
-  lastStatus?: number | null;
+  lastStatus?: number | null | typeof NO_STATUS;
   /** Gmail's Undo took this send back: delivering it deletes the message on the tracker (404 there: nothing to do). */
   withdraw?: true;
 }
@@ -35,7 +38,15 @@ export interface KeyValueArea {
   set(items: Record<string, unknown>): Promise<void>;
 }
 
+/** A delivery's result: its status absent when it failed with none of the tracker's (OutboxEntry.lastStatus). */
 export type DeliveryResult = "delivered" | { retry: boolean; error: string; status?: number | null };
+
+/**
+ * The lastStatus of an attempt that failed with no status of the tracker's to keep: not connected, another account's
+ * email (delivery.ts), a registration answered too slowly, an error of the extension's own. Stored, not left absent,
+ * so that an entry stored before lastStatus was kept is told apart.
+ */
+export const NO_STATUS = "none";
 
 const KEY = "outbox";
 /** Ids withdrawn after Gmail's Undo, with when: a registration of one of them is refused. */
@@ -72,7 +83,7 @@ export const ATTEMPTS_BEFORE_TELLING = 6;
  */
 export function waitsOnTracker(entry: OutboxEntry): boolean {
   const status = entry.lastStatus;
-  return status === null || status === 401 || (status !== undefined && (status >= 500 || status < 300));
+  return status === null || status === 401 || (typeof status === "number" && (status >= 500 || status < 300));
 }
 
 /**
@@ -301,6 +312,25 @@ export class Outbox {
     });
   }
 
+  /**
+   * The rep stopped waiting for account `accountId` (waiting-accounts.ts): its entries go, registrations and withdrawals
+   * alike, never sent; a delivery of one under way is not written back. Only that account's: an entry's account is the
+   * one its tracking id names.
+   */
+  dropAccount(accountId: string): Promise<void> {
+    return this.serial(async () => {
+      const entries = await this.read();
+      const dropped = Object.keys(entries).filter((trackingId) => accountOf(trackingId) === accountId);
+      if (dropped.length === 0) return;
+      for (const trackingId of dropped) {
+        this.replacing(trackingId);
+        delete entries[trackingId];
+      }
+      await this.write(entries);
+      this.reschedule(entries);
+    });
+  }
+
   /** Makes failed entries (or one of them) pending and due now. */
   retry(trackingId?: string): Promise<void> {
     return this.serial(async () => {
@@ -320,14 +350,17 @@ export class Outbox {
    * null: api.ts's TrackerError of a call that got no answer, or that the browser refused for want of site access):
    * what kept it from the tracker has just gone (the extension's access to the tracker's site given back, the tracker
    * answering the feed again). One the tracker answered (a 429, a 503 for registrations alone, a slow success) waits
-   * out its backoff, or every answered feed poll would send it again; so does one that never left the browser (no
-   * status: another account's, which waits on the rep connecting to it); one held back by notBefore, or refused, stays
-   * as it is.
+   * out its backoff, or every answered feed poll would send it again; so does one that never left the browser
+   * (NO_STATUS: another account's, which waits on the rep connecting to it); one held back by notBefore, or refused,
+   * stays as it is. One stored before lastStatus was kept (no lastStatus at all) failed in a way not known: hurried as one out of reach,
+   * once, since its attempt records how it failed.
    */
   hurry(): Promise<void> {
     return this.serial(async () => {
       const entries = await this.read();
-      const retrying = Object.values(entries).filter((e) => e.state === "pending" && e.attempts > 0 && e.lastStatus === null);
+      const retrying = Object.values(entries).filter(
+        (e) => e.state === "pending" && e.attempts > 0 && (e.lastStatus === null || e.lastStatus === undefined),
+      );
       const waiting = retrying.filter((e) => e.nextAttemptAt > this.now());
       for (const entry of waiting) entry.nextAttemptAt = this.now();
       // Called after every feed poll too: nothing written, nor attempted, when no registration is being retried.
@@ -429,7 +462,7 @@ export class Outbox {
           } else {
             current.attempts += 1;
             current.lastError = result.error;
-            current.lastStatus = result.status;
+            current.lastStatus = result.status === undefined ? NO_STATUS : result.status;
             if (result.retry) current.nextAttemptAt = this.now() + backoffMs(current.attempts);
             else current.state = "failed";
           }

@@ -242,9 +242,12 @@ describe("signals of a thread whose email is still in the outbox", () => {
     setTrackerUp(false);
     await expect(releaseHeldSignals(deps)).rejects.toThrow();
     const switchTo = (account: Credentials | null) =>
-      deps.held.leaveAccount(async () => {
-        connected = account;
-      }, new Map());
+      deps.held.leaveAccount(
+        async () => {
+          connected = account;
+        },
+        async () => new Map(),
+      );
     await switchTo(other);
     setTrackerUp(true);
     credentialReads.mockClear();
@@ -277,7 +280,10 @@ describe("signals of a thread whose email is still in the outbox", () => {
         { self: [], signal: reply("d1", "delivered") },
       ],
     });
-    await deps.held.leaveAccount(async () => undefined, new Map([["waiting", undefined]]));
+    await deps.held.leaveAccount(
+      async () => undefined,
+      async () => new Map([["waiting", undefined]]),
+    );
     expect((await deps.held.all()).map((h) => h.signal.gmailMessageId)).toEqual(["r1"]);
   });
 
@@ -560,9 +566,12 @@ describe("signals the tracker answers unmatched", () => {
     // The minute's release sends it again; the rep connects to another account before the tracker answers unmatched.
     const release = releaseHeldSignals(deps);
     await vi.waitFor(() => expect(sentTo).toEqual([CREDENTIALS.trackerUrl]));
-    await deps.held.leaveAccount(async () => {
-      connected = other;
-    }, new Map());
+    await deps.held.leaveAccount(
+      async () => {
+        connected = other;
+      },
+      async () => new Map(),
+    );
     answer();
     expect(await release).toBe(0);
     expect(requests).toEqual([["r1"]]);
@@ -588,9 +597,12 @@ describe("signals the tracker answers unmatched", () => {
     // gives the switch every chance to run first (a macrotask: the switch takes only microtasks).
     let switched: Promise<void> | undefined;
     deps.requireCredentials = async () => {
-      switched ??= held.leaveAccount(async () => {
-        connected = other;
-      }, new Map());
+      switched ??= held.leaveAccount(
+        async () => {
+          connected = other;
+        },
+        async () => new Map(),
+      );
       await new Promise((resolve) => setTimeout(resolve));
       return connected;
     };

@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, expect, it, vi } from "vite
 import type { ExtensionState } from "../background/handlers";
 import type { UnmatchedListing } from "../background/held-signals";
 import type { OutboxEntry } from "../background/outbox";
+import type { WaitingAccount } from "../background/waiting-accounts";
 import { ALLOW_TRACKER_ACCESS, TOKEN_REFUSED, trackerAccessOffAbove } from "../words";
 
 /** The stood-in background: the connection it reports, and every call the page made. */
@@ -36,6 +37,8 @@ const background = vi.hoisted(() => ({
   unmatched: { signals: [], unlisted: 0 } as UnmatchedListing,
   /** The outbox as getState answers it. */
   outbox: [] as OutboxEntry[],
+  /** The accounts other than the connected one that emails wait for (waiting-accounts.ts). */
+  waitingFor: [] as WaitingAccount[],
   /** What happens in the browser as the background's probe of the tracker leaves (the test's to set). */
   asProbed: null as (() => void) | null,
 }));
@@ -112,6 +115,12 @@ vi.mock("../messaging", async () => {
       if (type === "getState") return { connection: background.connection, outbox: background.outbox, tracker: background.tracker };
       if (type === "storedApiToken") return background.held;
       if (type === "unmatchedSignals") return background.unmatched;
+      if (type === "accountsWaiting") return background.waitingFor;
+      if (type === "stopWaitingForAccount") {
+        const { accountId } = input as { accountId: string };
+        background.waitingFor = background.waitingFor.filter((account) => account.accountId !== accountId);
+        return background.waitingFor;
+      }
       if (type === "clearUnmatchedSignals") {
         background.unmatched = { signals: [], unlisted: 0 };
         return background.unmatched;
@@ -426,6 +435,43 @@ it("before the account is left, its emails still in the outbox are named: they s
   await vi.waitFor(() => expect($("[data-testid=disconnect-question]")).not.toBeNull());
   expect($("[data-testid=waiting-emails]")).toBeNull();
   await click("button[name=cancel-disconnect]");
+});
+
+it("names the other account emails wait for, with what waits, and connects to it or stops waiting for it only once asked", async () => {
+  const left: WaitingAccount = {
+    accountId: "qrstuvwxyzabcdef",
+    trackerUrl: "https://old.example",
+    outbox: [
+      { subject: "Proposal", takenBack: false },
+      { subject: "Pricing", takenBack: true },
+    ],
+    reminders: 1,
+  };
+  background.waitingFor = [left];
+  poll();
+  await vi.waitFor(() =>
+    expect($("[data-testid=waiting-account] p")?.textContent).toBe(
+      '3 emails wait for account qrstuvwxyzabcdef at https://old.example: "Proposal", "Pricing" (taken back in Gmail), 1 follow-up reminder of an email registered already. They go to that account\'s tracker once you connect to it again.',
+    ),
+  );
+  // Connect: the form, with its address, for its token; nothing is sent before the rep presses Connect.
+  await click("button[name=connect-waiting-account]");
+  await vi.waitFor(() => expect($<HTMLInputElement>("input[name=trackerUrl]")?.value).toBe("https://old.example"));
+  expect($<HTMLDetailsElement>("[data-testid=change-connection]")?.open).toBe(true);
+  expect(document.activeElement?.getAttribute("name")).toBe("apiToken");
+  expect(calls("connect")).toEqual([]);
+  typeInto("trackerUrl", "https://t.example");
+  // Stop waiting: asked first, and Cancel changes nothing.
+  await click("button[name=stop-waiting]");
+  await vi.waitFor(() => expect($("[data-testid=stop-waiting-question]")?.textContent).toContain("These emails will never be tracked"));
+  await click("button[name=cancel-stop-waiting]");
+  await vi.waitFor(() => expect($("[data-testid=stop-waiting-question]")).toBeNull());
+  expect(calls("stopWaitingForAccount")).toEqual([]);
+  await click("button[name=stop-waiting]");
+  await click("button[name=confirm-stop-waiting]");
+  await vi.waitFor(() => expect($("[data-testid=waiting-accounts]")).toBeNull());
+  expect(calls("stopWaitingForAccount")).toEqual([{ accountId: "qrstuvwxyzabcdef", confirmed: true }]);
+  expect($("[data-testid=notice]")?.textContent).toBe("Stopped waiting for account qrstuvwxyzabcdef: its emails will never be tracked.");
 });
 
 it("Disconnect asks first, says the token is needed to come back, and shows it to copy before anything is removed", async () => {

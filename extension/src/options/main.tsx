@@ -14,6 +14,7 @@ import {
 } from "../background/handlers";
 import type { UnmatchedListing } from "../background/held-signals";
 import type { OutboxEntry } from "../background/outbox";
+import type { WaitingAccount } from "../background/waiting-accounts";
 import { callFromPage } from "../messaging";
 import {
   loadOptions,
@@ -32,6 +33,7 @@ import { OutboxList } from "../pages/outbox-list";
 import { useSavedNote } from "../pages/saved-note";
 import { counted, errorText, TOKEN_REFUSED, trackerAccessOffAbove } from "../words";
 import { UnmatchedSignalsList } from "./unmatched-signals";
+import { WaitingAccountsList } from "./waiting-accounts";
 
 /** What the page says of the rep's last action; `allowFor`: the tracker whose site the browser withheld from it. */
 type Notice = { kind: "ok" | "error"; text: string; allowFor?: string } | null;
@@ -400,6 +402,7 @@ function OptionsPage() {
   const [options, setOptions] = useState<Options | null>(null);
   const [state, setState] = useState<ExtensionState | null>(null);
   const [unmatched, setUnmatched] = useState<UnmatchedListing>({ signals: [], unlisted: 0 });
+  const [waitingFor, setWaitingFor] = useState<WaitingAccount[]>([]);
   const [trackerUrl, setTrackerUrl] = useState("");
   const [token, setToken] = useState("");
   const [registrationSecret, setRegistrationSecret] = useState("");
@@ -416,12 +419,18 @@ function OptionsPage() {
 
   /**
    * What the background holds for the page, read at each reload and every few seconds while the page is open: the
-   * connection and outbox, and the signals not counted (recorded, or taken after all, while the rep looks).
+   * connection and outbox, the signals not counted (recorded, or taken after all, while the rep looks), and the
+   * accounts other than the connected one that emails wait for.
    */
   const refresh = useCallback(async () => {
-    const [current, given] = await Promise.all([callFromPage("getState", null), callFromPage("unmatchedSignals", null)]);
+    const [current, given, waiting] = await Promise.all([
+      callFromPage("getState", null),
+      callFromPage("unmatchedSignals", null),
+      callFromPage("accountsWaiting", null),
+    ]);
     setState(current);
     setUnmatched(given);
+    setWaitingFor(waiting);
   }, []);
 
   const reload = useCallback(async () => {
@@ -522,6 +531,20 @@ function OptionsPage() {
         ? ` The tracker's answer did not arrive (${replaced.answerLost}), so the new token was tried: it works, and this browser uses it.`
         : "";
       return `Replaced the API token of account ${replaced.accountId}: the old one no longer works.${lost} Connect your other browsers with the new one below.`;
+    });
+  /** The Connect form, with the address of the account emails wait for: the rep gives its token, then Connect. */
+  const connectTo = (account: WaitingAccount) => {
+    if (account.trackerUrl) setTrackerUrl(account.trackerUrl);
+    // While connected, the form is tucked away (connectForm): opened for the token.
+    const tucked = document.querySelector<HTMLDetailsElement>("[data-testid=change-connection]");
+    if (tucked) tucked.open = true;
+    document.querySelector<HTMLInputElement>("input[name=apiToken]")?.focus();
+    setNotice({ kind: "ok", text: `Enter the API token of account ${account.accountId} above, then press Connect.` });
+  };
+  const stopWaiting = (accountId: string) =>
+    run(async () => {
+      setWaitingFor(await callFromPage("stopWaitingForAccount", { accountId, confirmed: true }));
+      return `Stopped waiting for account ${accountId}: its emails will never be tracked.`;
     });
   const save = (changes: Partial<Options>) =>
     saveOptions(changes).then((saved) => {
@@ -771,6 +794,7 @@ function OptionsPage() {
 
       <h2>Outbox</h2>
       <OutboxList entries={state.outbox} onRetry={() => void callFromPage("retryOutbox", null).then(reload)} />
+      <WaitingAccountsList accounts={waitingFor} busy={busy} onConnect={connectTo} onStop={(accountId) => void stopWaiting(accountId)} />
       <UnmatchedSignalsList
         listing={unmatched}
         now={Date.now()}

@@ -1,0 +1,72 @@
+// Emails waiting for an account other than the connected one: its registrations and withdrawals in the outbox, and its
+// follow-up reminders, go to that account's tracker only, once the rep connects to it again (README, "Disconnect and
+// another account"), and are never dropped on their own. An account the rep will never connect to again would keep
+// them waiting forever: the options page names each such account, and the rep may connect to it or, once asked,
+// stop waiting for it, which removes its entries and reminders, and nothing of any other account.
+import { z } from "zod";
+import { ACCOUNT_ID_PATTERN, accountOf } from "../../../shared/protocol";
+import { type HeldAccount, heldAccountsAt, loadAccountId } from "./credential-store";
+import type { Reminders } from "./follow-ups";
+import { handler, noInput } from "./handler";
+import type { Outbox, OutboxEntry } from "./outbox";
+
+/** An account other than the connected one, and what of it waits in this browser. */
+export interface WaitingAccount extends HeldAccount {
+  /** Its emails in the outbox, oldest first: a registration, or the withdrawal of one taken back in Gmail. */
+  outbox: { subject: string; takenBack: boolean }[];
+  /** Its follow-up reminders of emails the outbox does not hold (registered before the rep left the account). */
+  reminders: number;
+}
+
+/**
+ * The accounts other than `connected` that have emails waiting, in the order their first one waits, each with the
+ * tracker address this browser last connected to it at (null when not recorded).
+ */
+export function waitingAccounts(
+  entries: readonly OutboxEntry[],
+  reminders: readonly { trackingId: string }[],
+  held: readonly HeldAccount[],
+  connected: string | null,
+): WaitingAccount[] {
+  const accounts = new Map<string, WaitingAccount>();
+  const of = (trackingId: string) => {
+    const accountId = accountOf(trackingId);
+    if (accountId === undefined || accountId === connected) return undefined;
+    let account = accounts.get(accountId);
+    if (!account) {
+      const trackerUrl = held.find((h) => h.accountId === accountId)?.trackerUrl ?? null;
+      account = { accountId, trackerUrl, outbox: [], reminders: 0 };
+      accounts.set(accountId, account);
+    }
+    return account;
+  };
+  for (const entry of entries) of(entry.trackingId)?.outbox.push({ subject: entry.request.subject, takenBack: entry.withdraw === true });
+  const inOutbox = new Set(entries.map((e) => e.trackingId));
+  for (const reminder of reminders) {
+    const account = inOutbox.has(reminder.trackingId) ? undefined : of(reminder.trackingId);
+    if (account) account.reminders += 1;
+  }
+  return [...accounts.values()];
+}
+
+/** The options page's calls (spread into handlers.ts's page table): the accounts waited for, and Stop waiting. */
+export function waitingAccountHandlers(outbox: Outbox, reminders: Reminders) {
+  const list = async () => waitingAccounts(await outbox.snapshot(), await reminders.all(), await heldAccountsAt(), await loadAccountId());
+  return {
+    accountsWaiting: handler(noInput, list),
+    /**
+     * The rep will never connect to this account again, and said so once asked: its outbox entries and reminders go,
+     * never sent. Never the connected account's, nor any other's; no credentials or signing key is touched.
+     */
+    stopWaitingForAccount: handler(
+      z.object({ accountId: z.string().regex(ACCOUNT_ID_PATTERN, "must be an account id"), confirmed: z.literal(true) }),
+      async ({ accountId }): Promise<WaitingAccount[]> => {
+        if (accountId === (await loadAccountId())) throw new Error(`account ${accountId} is the one connected: nothing of it waits`);
+        await outbox.dropAccount(accountId);
+        const ofAccount = (await reminders.all()).filter((r) => accountOf(r.trackingId) === accountId);
+        await reminders.cancel(ofAccount.map((r) => r.trackingId));
+        return list();
+      },
+    ),
+  };
+}
