@@ -3,7 +3,7 @@
 // passes on with Gmail's answer, "mt:gmail-send-answered"): a compose the extension never recognised, with tracking on by default, is news the rep
 // must hear at once; a compose it knew and that was not to be tracked went out as its toolbar said. And what Gmail's
 // Undo on its "Message sent" notice takes back.
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { MINUTE } from "../../../../test/durations";
 
 const TRACKING_ID = "a2b3c4d5e6f7g2h3.1.8PHy8_T19vf4-fr7_P3-_w.b_Skov_Og8O7NQ0CbR7t4Q";
@@ -164,6 +164,7 @@ afterEach(() => {
   callFromGmail.mockReset();
   sendReads.failures = [];
   forgetSends();
+  vi.useRealTimers();
 });
 
 describe("compose tracking: a send Gmail reports untracked", () => {
@@ -1413,6 +1414,16 @@ describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
 });
 
 describe("compose tracking: a scheduled send cancelled in Gmail, back as a draft", () => {
+  // On a fake clock: "nothing more was asked" is then checked once the compose has done all it would ever do (settle),
+  // not after a sleep, which a compose merely slower than it would pass.
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  /**
+   * All the compose does after a change, run to its end on the fake clock: its redraw (50 ms after the change) and
+   * what that changes, its links' signing, its recipients' check, and what each asked meanwhile.
+   */
+  const settle = () => vi.runAllTimersAsync();
   /** Emails scheduled earlier, whose pixels drafts hold: one a test, as a page asks about each once. */
   const scheduledId = (n: number) => `a2b3c4d5e6f7g2h3.1.9QIz9_U20wg5-gs8_Q4-_x.c_Tlpw_Ph9P8OR1DcS8u5${"RSTUVWXYZ"[n]}`;
   const pixel = (id: string) => `<img src="${pixelUrl("https://t.example", id)}" width="1" height="1">`;
@@ -1447,8 +1458,7 @@ describe("compose tracking: a scheduled send cancelled in Gmail, back as a draft
     ]);
     // Asked once, however often the rep types in it.
     document.querySelector("[g_editable]")?.append(" and more");
-    await flush();
-    await new Promise((resolve) => setTimeout(resolve, 80));
+    await settle();
     expect(calls("scheduledSendReopened")).toHaveLength(1);
   });
 
@@ -1457,7 +1467,7 @@ describe("compose tracking: a scheduled send cancelled in Gmail, back as a draft
     start(OPTIONS);
     openDialog({ subject: "Pricing", body: `Hi Carol${pixel(scheduledId(1))}` });
     await vi.waitFor(() => expect(calls("scheduledSendReopened")).toHaveLength(1));
-    await flush();
+    await settle();
     expect(toasts()).toEqual([]);
   });
 
@@ -1472,17 +1482,11 @@ describe("compose tracking: a scheduled send cancelled in Gmail, back as a draft
     );
     connected({ subject: "Pricing", reminderDays: null });
     clickSend();
-    await flush();
-    await new Promise((resolve) => setTimeout(resolve, 80));
+    await settle();
     expect(document.querySelector(`[g_editable] img[src*="${TRACKING_ID}"]`)).not.toBeNull();
     expect(calls("scheduledSendReopened")).toEqual([]);
   });
 
-  /** Waits out the compose's own work after a change (its redraw comes 50 ms after it), and what it asked meanwhile. */
-  const settle = async () => {
-    await flush();
-    await new Promise((resolve) => setTimeout(resolve, 80));
-  };
   const body = () => document.querySelector("[g_editable]") as HTMLElement;
 
   it("a draft Gmail fills in after opening its compose empty (as compose-dialog-2020-10.html opens, `<br>`) is looked at", async () => {
