@@ -5,6 +5,7 @@
 // Undo on its "Message sent" notice takes back.
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { MINUTE } from "../../../../test/durations";
+import { stoppedAfterEach } from "../../../../test/stopped-after-each";
 
 const TRACKING_ID = "a2b3c4d5e6f7g2h3.1.8PHy8_T19vf4-fr7_P3-_w.b_Skov_Og8O7NQ0CbR7t4Q";
 /** The ids Gmail's answer gives a sent message, where a test needs no particular ones. */
@@ -60,12 +61,11 @@ import {
 } from "./compose-tracking";
 import { followUpReminder } from "./follow-up-reminder";
 
-const started: AbortController[] = [];
-
-function start(options: Options = REP_OPTIONS, features: Feature[] = [composeTracking]): void {
-  const controller = new AbortController();
-  started.push(controller);
+/** A run of `features`, as the content script starts one (and, when the options change, the next): stopped after the test. */
+function start(options: Options = REP_OPTIONS, features: Feature[] = [composeTracking]): AbortController {
+  const controller = running(new AbortController());
   for (const feature of features) feature.init(controller.signal, { options });
+  return controller;
 }
 
 /** Gmail answers a send: the page world passes it on, and the background has read it (readGmailSend) once this returns. */
@@ -158,7 +158,6 @@ function clickSend(root: ParentNode = document): void {
 }
 
 afterEach(() => {
-  for (const controller of started.splice(0)) controller.abort();
   document.body.innerHTML = "";
   document.documentElement.removeAttribute("data-mt-send-answer");
   callFromGmail.mockReset();
@@ -166,6 +165,8 @@ afterEach(() => {
   forgetSends();
   vi.useRealTimers();
 });
+/** The runs a test started (start), stopped before the afterEach above clears the page and the mocks they use. */
+const running = stoppedAfterEach<AbortController>((controller) => controller.abort());
 
 describe("compose tracking: a send Gmail reports untracked", () => {
   it("from a compose the extension never recognised, with tracking on by default: the rep is told at once", async () => {
@@ -199,7 +200,7 @@ describe("compose tracking: Gmail's answer read after the options changed", () =
     await openMinted({ subject: "Pricing for Q3", chips: `<div role="option" data-hovercard-id="dana@acme.example"></div>`, body: "Hi" });
     // Gmail sends an email of that subject without our id, and the options change before the background's read is back.
     const answered = gmailAnswers(gmailSendAnswered([{ ...SENT_IDS, subject: "Pricing for Q3" }]));
-    for (const controller of started.splice(0)) controller.abort();
+    running.stopNow();
     start({ ...REP_OPTIONS, debug: true });
     await answered;
     expect(toasts()).toEqual([expect.stringContaining('"Pricing for Q3" went out untracked: the extension did not recognise the send')]);
@@ -259,7 +260,7 @@ describe("compose tracking: the draft ids of the composes this tab sent (gmail-s
     await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-tracking-id")).toBe(TRACKING_ID));
     clickSend();
     expect(sentDraftIds.has("msg-a:r8190137112111191001")).toBe(true);
-    for (const controller of started.splice(0)) controller.abort();
+    running.stopNow();
     await openMinted({ subject: "Tracked", draft: "#msg-a:r8190137112111191002" });
     clickSend();
     expect(sentDraftIds.has("msg-a:r8190137112111191002")).toBe(true);
@@ -400,7 +401,7 @@ describe("compose tracking: the thread's ids Gmail's answer names", () => {
     await gmailAnswers(gmailSendAnswered([answer]));
     const registered = callFromGmail.mock.calls.find(([type]) => type === "messageSent")?.[1] as { request: Record<string, unknown> };
     told = document.querySelector(".mt-status")?.textContent ?? "";
-    for (const controller of started.splice(0)) controller.abort();
+    running.stopNow();
     return registered.request;
   }
   /** What the compose's toolbar said after the last registeredWith. */
@@ -636,7 +637,7 @@ describe("compose tracking: the options changed while a compose is open", () => 
     const remindersBefore = reminders();
 
     // Another option changes (content/index.iife.ts stops every feature and starts it again, in one task).
-    for (const controller of started.splice(0)) controller.abort();
+    running.stopNow();
     start({ ...REP_OPTIONS, notifications: false }, features);
     await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-tracking-id")).toBe(id));
     expect(document.querySelectorAll(".mt-toolbar")).toHaveLength(1);
@@ -644,7 +645,7 @@ describe("compose tracking: the options changed while a compose is open", () => 
     expect(reminders()).toBe(remindersBefore); // the background keeps it already
 
     // Connected to another tracker: an id is its tracker's, so the compose starts again from the defaults.
-    for (const controller of started.splice(0)) controller.abort();
+    running.stopNow();
     start({ ...REP_OPTIONS, trackerUrl: "https://other.example" }, features);
     await vi.waitFor(() => expect(mints()).toBe(2));
     expect(document.querySelectorAll(".mt-toolbar")).toHaveLength(1);
@@ -663,7 +664,7 @@ describe("compose tracking: a compose open while Firefox puts an update's copy o
     const cell = document.querySelector(".mt-cell") as Element;
     const drawn = cell.cloneNode(true);
     const send = cell.previousElementSibling as Element;
-    for (const controller of started.splice(0)) controller.abort();
+    running.stopNow();
     await flush();
     expect(document.querySelector(".mt-toolbar")).toBeNull();
     send.after(drawn);
@@ -782,7 +783,7 @@ describe("compose tracking: a tracker its recipients cannot reach", () => {
     const options = { ...REP_OPTIONS, trackerUrl: LOCAL };
     await openWithLink(options);
     expect(button("click").disabled).toBe(true);
-    for (const controller of started.splice(0)) controller.abort();
+    running.stopNow();
     start({ ...options, trackLinksOutOfReach: true });
     await vi.waitFor(() => expect(button("click").getAttribute("aria-pressed")).toBe("true"));
     // What that costs is said anew.
@@ -805,10 +806,10 @@ describe("compose tracking: a tracker its recipients cannot reach", () => {
         ? new Promise<void>((resolve) => (answer = resolve)).then(() => signing?.(type, input))
         : (signing?.(type, input) ?? Promise.reject(new Error(type))),
     );
-    for (const controller of started.splice(0)) controller.abort();
+    running.stopNow();
     start({ ...options, trackLinksOutOfReach: true });
     await vi.waitFor(() => expect(answer).toBeDefined());
-    for (const controller of started.splice(0)) controller.abort();
+    running.stopNow();
     start({ ...options, trackLinksOutOfReach: false });
     answer?.();
     await flush();
@@ -1088,7 +1089,7 @@ describe("compose tracking: what the rep is told of a send", () => {
     for (const toast of document.querySelectorAll(".mt-toast")) toast.remove();
 
     openDialog({ subject: "Lunch again?", chips: DANA, body: "Hi" });
-    for (const controller of started.splice(0)) controller.abort();
+    running.stopNow();
     start(off);
     await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-tracking-id")).not.toBeNull());
     expect(document.querySelector(".mt-toggle-open")?.getAttribute("aria-pressed")).toBe("false");
@@ -1231,8 +1232,8 @@ describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
   it("the undone email's follow-up reminder is set again on the reopened compose, with its days, for the re-send", async () => {
     connected([TRACKING_ID, SECOND_ID]);
     reminderDays = 4;
-    start();
-    followUpReminder.init(started[0]?.signal as AbortSignal, { options: REP_OPTIONS });
+    const run = start();
+    followUpReminder.init(run.signal, { options: REP_OPTIONS });
     await gmailAnswered(await send(await openCompose()));
     notice(true).click();
     const reopened = await openCompose();
@@ -1247,8 +1248,8 @@ describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
   it("an undone email's reminder waits on a reopened compose the rep has not turned tracking on for, and is set once they do", async () => {
     connected([TRACKING_ID, SECOND_ID]);
     reminderDays = 4;
-    start({ ...REP_OPTIONS, openTrackingByDefault: false, clickTrackingByDefault: false });
-    followUpReminder.init(started[0]?.signal as AbortSignal, { options: REP_OPTIONS });
+    const run = start({ ...REP_OPTIONS, openTrackingByDefault: false, clickTrackingByDefault: false });
+    followUpReminder.init(run.signal, { options: REP_OPTIONS });
     const first = await openCompose();
     first.querySelector<HTMLElement>(".mt-toggle-open")?.click();
     await gmailAnswered(await send(first));
@@ -1277,8 +1278,8 @@ describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
   it("an undone email's reminder is not said to be set on a reopened compose that cannot be tracked", async () => {
     connected([TRACKING_ID]);
     reminderDays = 4;
-    start();
-    followUpReminder.init(started[0]?.signal as AbortSignal, { options: REP_OPTIONS });
+    const run = start();
+    followUpReminder.init(run.signal, { options: REP_OPTIONS });
     await gmailAnswered(await send(await openCompose()));
     notice(true).click();
     // The tracker stops answering: the reopened compose gets no id, and its toggles stay locked.
@@ -1358,8 +1359,8 @@ describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
     callFromGmail.mockImplementation(async (type: string, input: unknown) =>
       type === "scheduledSendReopened" ? { cancelled: { subject: "Pricing", reminderDays } } : answer?.(type, input),
     );
-    start(REP_OPTIONS);
-    followUpReminder.init(started[0]?.signal as AbortSignal, { options: REP_OPTIONS });
+    const run = start(REP_OPTIONS);
+    followUpReminder.init(run.signal, { options: REP_OPTIONS });
     const first = await openCompose();
     first.querySelector("td.gU.Up")?.insertAdjacentHTML("beforeend", `<div role="button" aria-haspopup="true">▾</div>`);
     first.querySelector("td.gU.Up [aria-haspopup]")?.dispatchEvent(new MouseEvent("mouseup", { bubbles: true, button: 0 }));
@@ -1447,8 +1448,8 @@ describe("compose tracking: a scheduled send cancelled in Gmail, back as a draft
 
   it("a compose holding a scheduled email's pixel: the background withdraws it, the rep is told, its reminder moves to the draft", async () => {
     connected({ subject: "Pricing", reminderDays: 4 });
-    start(OPTIONS);
-    followUpReminder.init(started[0]?.signal as AbortSignal, { options: REP_OPTIONS });
+    const run = start(OPTIONS);
+    followUpReminder.init(run.signal, { options: REP_OPTIONS });
     openDialog({ subject: "Pricing", body: `Hi Carol${pixel(scheduledId(0))}` });
     await vi.waitFor(() => expect(calls("scheduledSendReopened")).toEqual([{ trackingId: scheduledId(0) }]));
     await vi.waitFor(() => expect(calls("remindIfNoReply")).toEqual([{ trackingId: TRACKING_ID, days: 4 }]));
