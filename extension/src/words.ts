@@ -43,6 +43,13 @@ export const remindersFull = (max: number, others = 0): string =>
 export const remindersFullOfRecipients = (waiting: number, others = 0): string =>
   `${counted(waiting, "reminder is", "reminders are")} waiting${ofOtherAccounts(others)}, whose emails name so many recipients that they fill the room Mailtracker keeps for reminders: ${UNTIL_A_REMINDER_GOES}`;
 
+/**
+ * The recipients of a reminder's email that it counts but does not name (background/follow-ups.ts recipientsNotNamed):
+ * after "to" in the dashboard's list of reminders.
+ */
+export const recipientsNotNamed = (count: number): string =>
+  `${counted(count, "recipient")} (not named here: their names would fill the room Mailtracker keeps for reminders)`;
+
 /** An email's subject as the rep reads it: "(no subject)" for none, or one of spaces only. */
 export function subjectShown(subject: string | null | undefined): string {
   return subject?.trim() || "(no subject)";

@@ -12,10 +12,11 @@ import { mintTrackingId } from "../../../shared/protocol";
 import { DAY } from "../../../test/durations";
 import { detailOf } from "../message-detail.test-support";
 import { inTimeZone } from "../time-zone.test-support";
-import { remindersFull, remindersFullOfRecipients } from "../words";
+import { recipientsNotNamed, remindersFull, remindersFullOfRecipients } from "../words";
 import { TrackerError } from "./api";
 import type { Credentials } from "./credentials";
 import {
+  bytesChanged,
   daysAfter,
   followUpDays,
   MAX_REMINDERS,
@@ -245,28 +246,35 @@ describe("follow-up reminders", () => {
     expect(await t.reminders.whyFull()).toBe(said);
   });
 
+  /** The addresses of an email to 200 recipients. */
+  const recipients = Array.from({ length: 200 }, (_, i) => `buyer${i}@prospect-company.example`);
+  /** A reminder of an email to 200 recipients, as describe keeps it. */
+  const described = (i: number, subject = "Q4 pricing"): Reminder => ({
+    trackingId: `m${i}`,
+    days: 3,
+    setAt: 0,
+    dueAt: 3 * DAY,
+    subject,
+    recipients,
+    addresses: recipients,
+  });
+  /** Reminders of emails to 200 recipients each, `short` bytes short of the bound, the first one's subject padded to it. */
+  function filledBut(short: number): Reminder[] {
+    const waiting = Array.from({ length: Math.floor(REMINDERS_MAX_BYTES / storedBytes(described(100))) }, (_, i) => described(i));
+    const room = REMINDERS_MAX_BYTES - storedBytes({ [REMINDERS_KEY]: waiting });
+    waiting[0] = described(0, `Q4 pricing${" ".repeat(room - short)}`);
+    expect(storedBytes({ [REMINDERS_KEY]: waiting })).toBe(REMINDERS_MAX_BYTES - short);
+    return waiting;
+  }
+
   it("past its bound in bytes (emails with many recipients) a new reminder is refused in words, and none that waits is pushed out", async () => {
     const t = setup();
-    // Reminders of emails to 200 recipients each, as describe keeps them, up to 50 bytes short of the bound: fewer
-    // than MAX_REMINDERS, and no room for one more.
-    const recipients = Array.from({ length: 200 }, (_, i) => `buyer${i}@prospect-company.example`);
-    const described = (i: number, subject = "Q4 pricing"): Reminder => ({
-      trackingId: `m${i}`,
-      days: 3,
-      setAt: 0,
-      dueAt: 3 * DAY,
-      subject,
-      recipients,
-      addresses: recipients,
-    });
-    const count = Math.floor(REMINDERS_MAX_BYTES / storedBytes(described(100)));
-    const waiting = Array.from({ length: count }, (_, i) => described(i));
+    // Fewer than MAX_REMINDERS, and no room for one more.
+    const waiting = filledBut(50);
+    const count = waiting.length;
     // One of another account's emails: counted, and said to be.
     waiting[1] = { ...described(1), trackingId: await mintTrackingId({ accountId: "qrstuvwxyzabcdef", keyId: 1, secret: "B".repeat(43) }) };
-    const short = REMINDERS_MAX_BYTES - storedBytes({ [REMINDERS_KEY]: waiting });
-    waiting[0] = described(0, `Q4 pricing${" ".repeat(short - 50)}`);
     await t.area.set({ [REMINDERS_KEY]: waiting });
-    expect(storedBytes({ [REMINDERS_KEY]: waiting })).toBe(REMINDERS_MAX_BYTES - 50);
     expect(count).toBeLessThan(MAX_REMINDERS);
 
     await expect(t.reminders.set("one-more", 3)).rejects.toThrow(remindersFullOfRecipients(count, 1));
@@ -279,6 +287,61 @@ describe("follow-up reminders", () => {
     expect(await t.reminders.whyFull()).toBeNull();
     await t.reminders.set("one-more", 3);
     expect((await t.reminders.all()).map((r) => r.trackingId)).toContain("one-more");
+  });
+
+  it("a Follow-ups page load and a cancel measure what changed, not every reminder (up to 2 MB) again", async () => {
+    const t = setup();
+    await t.area.set({ [REMINDERS_KEY]: filledBut(50) });
+    // The first look of a background measures them all, once.
+    expect(await t.reminders.whyFull()).not.toBeNull();
+    const encode = vi.spyOn(TextEncoder.prototype, "encode");
+    const measured = () => encode.mock.calls.reduce((sum, [text]) => sum + (text?.length ?? 0), 0);
+    expect(await t.reminders.whyFull()).not.toBeNull(); // the page loads
+    await t.reminders.cancel(["m2"]); // a cancel on it, and the page's answer
+    expect(await t.reminders.whyFull()).toBeNull();
+    expect(await t.reminders.set("one-more", 3)).toMatchObject({ trackingId: "one-more" });
+    // The cancelled reminder and the new one, each measured once or twice: nothing near the 2 MB.
+    expect(measured()).toBeLessThan(4 * storedBytes(described(2)));
+    encode.mockRestore();
+  });
+
+  it("keeps the reminders' size from what each write changes, to the byte storage counts", () => {
+    const a: Reminder = { trackingId: "m1", days: 3, setAt: 0, dueAt: 3 * DAY };
+    const b: Reminder = { ...a, trackingId: "m2", subject: "Café", recipients: ["Zoë"], addresses: ["zoe@a.example"] };
+    const c: Reminder = { ...a, days: 5 };
+    const lists = [[], [a], [a, b], [b], [c, b], [b, c], [c], [a, b, c]];
+    for (const before of lists)
+      for (const after of lists)
+        expect(storedBytes({ [REMINDERS_KEY]: before }) + bytesChanged(before, after)).toBe(storedBytes({ [REMINDERS_KEY]: after }));
+  });
+
+  it("a reminder whose recipients would take the reminders past the bound keeps its subject and counts them without naming them; never dropped", async () => {
+    const t = setup();
+    await t.area.set({ [REMINDERS_KEY]: filledBut(1_000) });
+    await t.reminders.set("new", 3);
+    const sent = { subject: "Webinar follow-up", recipients: recipients.map((email) => ({ email })) };
+    expect(await t.reminders.describe("new", sent)).toBe(true);
+    const stored = () => t.area.data[REMINDERS_KEY] as Reminder[];
+    expect(stored().find((r) => r.trackingId === "new")).toMatchObject({
+      subject: "Webinar follow-up",
+      recipients: [],
+      addresses: [],
+      recipientsNotNamed: 200,
+    });
+    expect(storedBytes({ [REMINDERS_KEY]: stored() })).toBeLessThanOrEqual(REMINDERS_MAX_BYTES);
+    // What the dashboard's list says after "to".
+    expect(recipientsNotNamed(200)).toBe(
+      "200 recipients (not named here: their names would fill the room Mailtracker keeps for reminders)",
+    );
+    // A subject that would pass the bound too: the reminder is kept as it was, "An email" on the dashboard.
+    await t.reminders.set("long", 3);
+    expect(await t.reminders.describe("long", { subject: "x".repeat(1_000), recipients: [] })).toBe(true);
+    expect(stored().find((r) => r.trackingId === "long")).toEqual({ trackingId: "long", days: 3, setAt: 0, dueAt: 3 * DAY });
+    expect(storedBytes({ [REMINDERS_KEY]: stored() })).toBeLessThanOrEqual(REMINDERS_MAX_BYTES);
+    // With room, one is named in full.
+    await t.reminders.cancel(["m1", "m2"]);
+    expect(await t.reminders.describe("new", sent)).toBe(true);
+    expect(stored().find((r) => r.trackingId === "new")).toMatchObject({ recipients, addresses: recipients });
   });
 
   it("measures a reminder as storage counts it: its JSON in UTF-8 bytes", () => {

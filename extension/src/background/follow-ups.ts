@@ -42,7 +42,8 @@ export const MAX_REMINDERS = 500;
  * (developer.chrome.com/docs/extensions/reference/api/storage, QUOTA_BYTES, read 2026-12); Firefox applies its
  * IndexedDB limits to storage.local (developer.mozilla.org/docs/Mozilla/Add-ons/WebExtensions/API/storage/local, read
  * 2026-12). Reminders take a fifth of it: the outbox, the feed and the options share the rest, and a reminder's email
- * is described only once it is sent (describe), so a few set before the bound was reached may still grow past it.
+ * is described only once it is sent (describe), within what is left of the bound: one whose recipients would pass it
+ * keeps its subject and how many they are, and says so on the dashboard (recipientsNotNamed).
  * Measured (2026-12-07): a reminder of an email to 60 recipients takes about 3.9 kB, so 500 of them 2 MB; to 500
  * recipients, 32 kB, so 500 of them 16 MB, past the quota.
  */
@@ -50,13 +51,26 @@ export const REMINDERS_MAX_BYTES = 2_000_000;
 /** The bytes `value` takes in storage: its JSON, in UTF-8, as Chrome counts it (see REMINDERS_MAX_BYTES). */
 export const storedBytes = (value: unknown): number => new TextEncoder().encode(JSON.stringify(value)).length;
 /**
- * Why `reminder`, a new one, is not kept beside those waiting (`all`), in words; null: it is. Those of another account
- * than `connected` count (they share the storage), and are said to be: the dashboard lists only the connected one's.
+ * How many bytes more than `before` the reminders `after` take in storage (fewer: negative), from those only one of
+ * them holds: a reminder changed is a new object (set, describe), one left as it was the same. The list's JSON is its
+ * reminders' with a comma between two.
  */
-function whyNotKept(all: readonly Reminder[], reminder: Reminder, connected: string | null): string | null {
+export function bytesChanged(before: readonly Reminder[], after: readonly Reminder[]): number {
+  const had = new Set(before);
+  const has = new Set(after);
+  const bytesOf = (list: readonly Reminder[]) => list.reduce((sum, r) => sum + storedBytes(r), 0);
+  const commas = (list: readonly Reminder[]) => Math.max(0, list.length - 1);
+  return bytesOf(after.filter((r) => !had.has(r))) - bytesOf(before.filter((r) => !has.has(r))) + commas(after) - commas(before);
+}
+/**
+ * Why `reminder`, a new one, is not kept beside those waiting (`all`, which take `bytes`), in words; null: it is. Those
+ * of another account than `connected` count (they share the storage), and are said to be: the dashboard lists only the
+ * connected one's.
+ */
+function whyNotKept(all: readonly Reminder[], bytes: number, reminder: Reminder, connected: string | null): string | null {
   const others = () => all.filter((r) => (accountOf(r.trackingId) ?? connected) !== connected).length;
   if (all.length >= MAX_REMINDERS) return remindersFull(MAX_REMINDERS, others());
-  if (storedBytes({ [REMINDERS_KEY]: [...all, reminder] }) > REMINDERS_MAX_BYTES) return remindersFullOfRecipients(all.length, others());
+  if (bytes + bytesChanged(all, [...all, reminder]) > REMINDERS_MAX_BYTES) return remindersFullOfRecipients(all.length, others());
   return null;
 }
 /** A reminder whose email the tracker never heard of this long after it was due was never sent: dropped. */
@@ -84,6 +98,11 @@ export interface Reminder {
   recipients?: string[];
   /** Their addresses, in the same order: a deleted contact is taken out by them. Missing in reminders stored before. */
   addresses?: string[];
+  /**
+   * How many recipients its email has that it does not name (recipients and addresses empty): named, they would have
+   * taken the reminders past REMINDERS_MAX_BYTES. The dashboard says so (words.ts recipientsNotNamed).
+   */
+  recipientsNotNamed?: number;
 }
 
 /** The subject and recipients of a registration as queued: it may not validate (never dropped), so read with care. */
@@ -125,6 +144,13 @@ export class Reminders {
   /** Read-modify-writes in turn: a compose setting one while a check runs loses neither. */
   private readonly serial = serialRunner();
 
+  /**
+   * The bytes the stored reminders take (storedBytes), measured the first time this background needs them and kept
+   * since by each write from what it changed (bytesChanged): measured whole at each look, up to REMINDERS_MAX_BYTES
+   * were serialized at every Follow-ups page load and cancel. Only this background writes the reminders.
+   */
+  private bytes: number | null = null;
+
   constructor(private readonly deps: ReminderDeps) {}
 
   async all(): Promise<Reminder[]> {
@@ -132,8 +158,17 @@ export class Reminders {
     return Array.isArray(stored) ? (stored as Reminder[]) : [];
   }
 
-  private async write(reminders: Reminder[]): Promise<void> {
+  /** The bytes the reminders `all` (as this background last read them) take in storage. */
+  private storedSize(all: readonly Reminder[]): number {
+    this.bytes ??= storedBytes({ [REMINDERS_KEY]: all });
+    return this.bytes;
+  }
+
+  /** Stores `reminders` in place of `before`, those read in the same turn (serial), whose objects it keeps unchanged. */
+  private async write(reminders: Reminder[], before: readonly Reminder[]): Promise<void> {
+    const bytes = this.bytes === null ? null : this.bytes + bytesChanged(before, reminders);
     await this.deps.area.set({ [REMINDERS_KEY]: reminders });
+    this.bytes = bytes;
     const next = reminders.reduce<number | null>((at, r) => (at === null || r.dueAt < at ? r.dueAt : at), null);
     this.deps.schedule(next === null ? null : next + 1000);
   }
@@ -153,12 +188,17 @@ export class Reminders {
         setAt: now,
         dueAt: daysAfter(now, days),
         ...(previous?.subject !== undefined
-          ? { subject: previous.subject, recipients: previous.recipients ?? [], addresses: previous.addresses }
+          ? {
+              subject: previous.subject,
+              recipients: previous.recipients ?? [],
+              addresses: previous.addresses,
+              recipientsNotNamed: previous.recipientsNotNamed,
+            }
           : {}),
       };
-      const refused = previous ? null : whyNotKept(all, reminder, await this.connectedAccount());
+      const refused = previous ? null : whyNotKept(all, this.storedSize(all), reminder, await this.connectedAccount());
       if (refused) throw new Error(refused);
-      await this.write([...all.filter((r) => r.trackingId !== trackingId), reminder]);
+      await this.write([...all.filter((r) => r.trackingId !== trackingId), reminder], all);
       return reminder;
     });
   }
@@ -173,7 +213,8 @@ export class Reminders {
       const now = await this.deps.now();
       const longestId = `${"a".repeat(16)}.9999.${"A".repeat(22)}.${"A".repeat(22)}`;
       const reminder = { trackingId: longestId, days: 1, setAt: now, dueAt: daysAfter(now, 1) };
-      return whyNotKept(await this.all(), reminder, await this.connectedAccount());
+      const all = await this.all();
+      return whyNotKept(all, this.storedSize(all), reminder, await this.connectedAccount());
     });
   }
 
@@ -185,12 +226,28 @@ export class Reminders {
     );
   }
 
-  /** The email of a reminder was sent: its subject and recipients are kept with the reminder. False: it has none. */
+  /**
+   * The email of a reminder was sent: its subject and recipients are kept with the reminder. False: it has none. Within
+   * REMINDERS_MAX_BYTES: recipients whose names would pass it are counted, not named (recipientsNotNamed); when its
+   * subject alone would, the reminder is kept as it was (the dashboard names it "An email"). Never dropped.
+   */
   describe(trackingId: string, request: { subject?: unknown; recipients?: unknown }): Promise<boolean> {
     return this.serial(async () => {
       const all = await this.all();
-      if (!all.some((r) => r.trackingId === trackingId)) return false;
-      await this.write(all.map((r) => (r.trackingId === trackingId ? { ...r, ...describedBy(request) } : r)));
+      const previous = all.find((r) => r.trackingId === trackingId);
+      if (!previous) return false;
+      const bytes = this.storedSize(all);
+      const fits = (reminder: Reminder) => bytes + bytesChanged([previous], [reminder]) <= REMINDERS_MAX_BYTES;
+      const described = { ...previous, ...describedBy(request) };
+      const unnamed = { ...described, recipients: [], addresses: [], recipientsNotNamed: described.recipients?.length };
+      const kept = [described, unnamed].find(fits);
+      if (kept !== described)
+        console.warn(`reminder of ${trackingId} kept with its email ${kept ? "recipients counted, not named" : "not named"}: no room`);
+      if (kept)
+        await this.write(
+          all.map((r) => (r === previous ? kept : r)),
+          all,
+        );
       return true;
     });
   }
@@ -200,7 +257,7 @@ export class Reminders {
     return this.serial(async () => {
       const all = await this.all();
       const left = all.filter((r) => !trackingIds.includes(r.trackingId));
-      if (left.length !== all.length) await this.write(left);
+      if (left.length !== all.length) await this.write(left, all);
       return all.filter((r) => trackingIds.includes(r.trackingId));
     });
   }
@@ -213,7 +270,7 @@ export class Reminders {
     return this.serial(async () => {
       const all = await this.all();
       const left = all.flatMap((r) => withoutContact(r, contact) ?? []);
-      if (left.some((r, i) => r !== all[i]) || left.length !== all.length) await this.write(left);
+      if (left.some((r, i) => r !== all[i]) || left.length !== all.length) await this.write(left, all);
     });
   }
 
@@ -277,6 +334,7 @@ export class Reminders {
         all
           .filter((r) => !done.has(r.trackingId))
           .map((r) => (moved.has(r.trackingId) ? { ...r, dueAt: moved.get(r.trackingId) ?? r.dueAt } : r)),
+        all,
       );
       for (const { reminder, detail } of toNotify) {
         // A notification the browser fails to show (or shows, then fails to record) is not tried again, and never

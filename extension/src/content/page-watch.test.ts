@@ -8,6 +8,7 @@ vi.hoisted(() => {
   (globalThis as { chrome?: unknown }).chrome = { runtime: { id: "unit-test" } };
 });
 
+import { stoppedAfterEach } from "../../../test/stopped-after-each";
 import { newsNames, onPageMutations, ReadsOut, touches, watchElements } from "./page-watch";
 
 /** A thread list row (`tr.zA`, with or without its role), built node by node: happy-dom parses no lone `<tr>`. */
@@ -38,18 +39,14 @@ async function recordsOf(change: () => void): Promise<MutationRecord[]> {
  * The signals of one test's listeners, aborted after it: a listener a failing test left on the page's one observer would
  * keep it running into later tests, which count the observers made and stopped, and would hear their changes.
  */
-const started: AbortController[] = [];
-function listening(): AbortController {
-  const controller = new AbortController();
-  started.push(controller);
-  return controller;
-}
+const listening = () => running(new AbortController());
 
 afterEach(() => {
-  for (const controller of started.splice(0)) controller.abort();
   vi.restoreAllMocks();
   document.body.innerHTML = "";
 });
+// Stopped before the afterEach above restores the spies and clears the page.
+const running = stoppedAfterEach<AbortController>((controller) => controller.abort());
 
 describe("the page's observer", () => {
   it("is one observer however many features listen, and stops when the last one leaves", async () => {

@@ -1,6 +1,7 @@
 // @vitest-environment happy-dom
 // The compose window's recipient warnings from the tracker's answers, asked of the background once per set of recipients.
-import { beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { stoppedAfterEach } from "../../../test/stopped-after-each";
 
 const checkRecipients = vi.fn();
 vi.mock("../messaging", () => ({
@@ -17,6 +18,14 @@ describe("recipient warnings", () => {
     checkRecipients.mockReset();
     vi.useFakeTimers();
   });
+  // Runs after the warnings are stopped (vitest runs a file's afterEach hooks last registered first): a check a test
+  // left pending, which would ask the background in a later test, fails the test that left it.
+  afterEach(() => {
+    expect(vi.getTimerCount()).toBe(0);
+    vi.useRealTimers();
+  });
+  /** Each test's warnings, stopped after it as their compose stops them when it goes (compose-tracking.ts dispose). */
+  const started = stoppedAfterEach<RecipientWarnings>((warnings) => warnings.dispose());
 
   it("words hard bounces, soft bounces and opt-outs; says nothing for clean addresses", () => {
     const clean = { suppressed: false, bounceKind: null, optedOut: false };
@@ -40,7 +49,7 @@ describe("recipient warnings", () => {
     checkRecipients.mockResolvedValue({
       contacts: [{ email: "gone@a.example", suppressed: true, bounceKind: "hard", optedOut: false }],
     });
-    const warnings = new RecipientWarnings(document);
+    const warnings = started(new RecipientWarnings(document));
     expect(warnings.element.hidden).toBe(true);
     warnings.recipientsChanged(["gone@a.example"]);
     warnings.recipientsChanged(["gone@a.example"]);
@@ -51,6 +60,25 @@ describe("recipient warnings", () => {
     expect(warnings.element.textContent).toContain("gone@a.example bounced");
     warnings.recipientsChanged([]);
     expect(warnings.element.hidden).toBe(true);
-    vi.useRealTimers();
+  });
+
+  it("asks nothing once its compose is gone: the check it had waiting is stopped with it", async () => {
+    const warnings = started(new RecipientWarnings(document));
+    warnings.recipientsChanged(["gone@a.example"]);
+    expect(vi.getTimerCount()).toBe(1);
+    warnings.dispose();
+    await vi.runAllTimersAsync();
+    expect(checkRecipients).not.toHaveBeenCalled();
+  });
+
+  it("asks for the recipients as they are when the rep stops changing them, not for each change", async () => {
+    checkRecipients.mockResolvedValue({ contacts: [] });
+    const warnings = started(new RecipientWarnings(document));
+    warnings.recipientsChanged(["ana@a.example"]);
+    warnings.recipientsChanged(["ana@a.example", "ben@a.example"]);
+    await vi.runAllTimersAsync();
+    expect(checkRecipients.mock.calls).toEqual([[{ emails: ["ana@a.example", "ben@a.example"] }]]);
+    // A change the test ends on: its check, still waiting, is stopped after the test (started), not asked in the next.
+    warnings.recipientsChanged(["cy@a.example"]);
   });
 });

@@ -89,6 +89,18 @@ it("each reminder has a Cancel that asks the background to drop it; one past its
   ]);
 });
 
+it("a reminder whose recipients the background counted but could not name (no room) says how many, and why they are not named", async () => {
+  vi.setSystemTime(NOW);
+  background.reminders = [
+    { ...reminder("unnamed", "Webinar follow-up", NOW + 2 * DAY), recipients: [], addresses: [], recipientsNotNamed: 200 },
+  ];
+  await act(() => render(h(FollowUps, {}), root));
+  await vi.waitFor(() => expect(items()).toHaveLength(1));
+  expect(items()[0]?.textContent).toBe(
+    "Webinar follow-up to 200 recipients (not named here: their names would fill the room Mailtracker keeps for reminders) · if no reply, a notification in 2 days Cancel",
+  );
+});
+
 it("while as many reminders wait as the background keeps, the list says a new one is not kept, until one is cancelled", async () => {
   vi.setSystemTime(NOW);
   background.remindersFull = remindersFull(2);

@@ -7,7 +7,7 @@ import type { FollowUpEngagement } from "../../../shared/api";
 import type { FollowUpList, Reminder } from "../background/follow-ups";
 import { callFromPage } from "../messaging";
 import { Time, useNow } from "../pages/time";
-import { counted, errorText, midSentence, NO_OPEN_YET, noOpenWords, subjectShown } from "../words";
+import { counted, errorText, midSentence, NO_OPEN_YET, noOpenWords, recipientsNotNamed, subjectShown } from "../words";
 import { ViewLink } from "./ui";
 
 const GROUPS: { engagement: FollowUpEngagement; title: string; hint: string }[] = [
@@ -142,12 +142,17 @@ function ReminderList({ reminders, full, now }: { reminders: Reminder[]; full: s
         <ul data-testid="reminders">
           {left.map((r) => {
             const due = <Time iso={new Date(r.dueAt).toISOString()} now={now} />;
+            const to = r.recipients?.length
+              ? r.recipients.join(", ")
+              : r.recipientsNotNamed
+                ? recipientsNotNamed(r.recipientsNotNamed)
+                : "";
             return (
               <li key={r.trackingId} data-id={r.trackingId}>
                 <ViewLink path={`message/${encodeURIComponent(r.trackingId)}`}>
                   {r.subject === undefined ? "An email" : subjectShown(r.subject)}
                 </ViewLink>
-                {r.recipients?.length ? ` to ${r.recipients.join(", ")}` : ""} ·{" "}
+                {to ? ` to ${to}` : ""} ·{" "}
                 {r.dueAt <= now ? (
                   <span data-testid="overdue">overdue (due {due}): a notification comes once the tracker says nobody replied</span>
                 ) : (

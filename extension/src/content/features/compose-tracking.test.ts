@@ -3,8 +3,9 @@
 // passes on with Gmail's answer, "mt:gmail-send-answered"): a compose the extension never recognised, with tracking on by default, is news the rep
 // must hear at once; a compose it knew and that was not to be tracked went out as its toolbar said. And what Gmail's
 // Undo on its "Message sent" notice takes back.
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { MINUTE } from "../../../../test/durations";
+import { stoppedAfterEach } from "../../../../test/stopped-after-each";
 
 const TRACKING_ID = "a2b3c4d5e6f7g2h3.1.8PHy8_T19vf4-fr7_P3-_w.b_Skov_Og8O7NQ0CbR7t4Q";
 /** The ids Gmail's answer gives a sent message, where a test needs no particular ones. */
@@ -60,12 +61,11 @@ import {
 } from "./compose-tracking";
 import { followUpReminder } from "./follow-up-reminder";
 
-const started: AbortController[] = [];
-
-function start(options: Options = REP_OPTIONS, features: Feature[] = [composeTracking]): void {
-  const controller = new AbortController();
-  started.push(controller);
+/** A run of `features`, as the content script starts one (and, when the options change, the next): stopped after the test. */
+function start(options: Options = REP_OPTIONS, features: Feature[] = [composeTracking]): AbortController {
+  const controller = running(new AbortController());
   for (const feature of features) feature.init(controller.signal, { options });
+  return controller;
 }
 
 /** Gmail answers a send: the page world passes it on, and the background has read it (readGmailSend) once this returns. */
@@ -158,13 +158,15 @@ function clickSend(root: ParentNode = document): void {
 }
 
 afterEach(() => {
-  for (const controller of started.splice(0)) controller.abort();
   document.body.innerHTML = "";
   document.documentElement.removeAttribute("data-mt-send-answer");
   callFromGmail.mockReset();
   sendReads.failures = [];
   forgetSends();
+  vi.useRealTimers();
 });
+/** The runs a test started (start), stopped before the afterEach above clears the page and the mocks they use. */
+const running = stoppedAfterEach<AbortController>((controller) => controller.abort());
 
 describe("compose tracking: a send Gmail reports untracked", () => {
   it("from a compose the extension never recognised, with tracking on by default: the rep is told at once", async () => {
@@ -198,7 +200,7 @@ describe("compose tracking: Gmail's answer read after the options changed", () =
     await openMinted({ subject: "Pricing for Q3", chips: `<div role="option" data-hovercard-id="dana@acme.example"></div>`, body: "Hi" });
     // Gmail sends an email of that subject without our id, and the options change before the background's read is back.
     const answered = gmailAnswers(gmailSendAnswered([{ ...SENT_IDS, subject: "Pricing for Q3" }]));
-    for (const controller of started.splice(0)) controller.abort();
+    running.stopNow();
     start({ ...REP_OPTIONS, debug: true });
     await answered;
     expect(toasts()).toEqual([expect.stringContaining('"Pricing for Q3" went out untracked: the extension did not recognise the send')]);
@@ -258,7 +260,7 @@ describe("compose tracking: the draft ids of the composes this tab sent (gmail-s
     await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-tracking-id")).toBe(TRACKING_ID));
     clickSend();
     expect(sentDraftIds.has("msg-a:r8190137112111191001")).toBe(true);
-    for (const controller of started.splice(0)) controller.abort();
+    running.stopNow();
     await openMinted({ subject: "Tracked", draft: "#msg-a:r8190137112111191002" });
     clickSend();
     expect(sentDraftIds.has("msg-a:r8190137112111191002")).toBe(true);
@@ -399,7 +401,7 @@ describe("compose tracking: the thread's ids Gmail's answer names", () => {
     await gmailAnswers(gmailSendAnswered([answer]));
     const registered = callFromGmail.mock.calls.find(([type]) => type === "messageSent")?.[1] as { request: Record<string, unknown> };
     told = document.querySelector(".mt-status")?.textContent ?? "";
-    for (const controller of started.splice(0)) controller.abort();
+    running.stopNow();
     return registered.request;
   }
   /** What the compose's toolbar said after the last registeredWith. */
@@ -635,7 +637,7 @@ describe("compose tracking: the options changed while a compose is open", () => 
     const remindersBefore = reminders();
 
     // Another option changes (content/index.iife.ts stops every feature and starts it again, in one task).
-    for (const controller of started.splice(0)) controller.abort();
+    running.stopNow();
     start({ ...REP_OPTIONS, notifications: false }, features);
     await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-tracking-id")).toBe(id));
     expect(document.querySelectorAll(".mt-toolbar")).toHaveLength(1);
@@ -643,7 +645,7 @@ describe("compose tracking: the options changed while a compose is open", () => 
     expect(reminders()).toBe(remindersBefore); // the background keeps it already
 
     // Connected to another tracker: an id is its tracker's, so the compose starts again from the defaults.
-    for (const controller of started.splice(0)) controller.abort();
+    running.stopNow();
     start({ ...REP_OPTIONS, trackerUrl: "https://other.example" }, features);
     await vi.waitFor(() => expect(mints()).toBe(2));
     expect(document.querySelectorAll(".mt-toolbar")).toHaveLength(1);
@@ -662,7 +664,7 @@ describe("compose tracking: a compose open while Firefox puts an update's copy o
     const cell = document.querySelector(".mt-cell") as Element;
     const drawn = cell.cloneNode(true);
     const send = cell.previousElementSibling as Element;
-    for (const controller of started.splice(0)) controller.abort();
+    running.stopNow();
     await flush();
     expect(document.querySelector(".mt-toolbar")).toBeNull();
     send.after(drawn);
@@ -781,7 +783,7 @@ describe("compose tracking: a tracker its recipients cannot reach", () => {
     const options = { ...REP_OPTIONS, trackerUrl: LOCAL };
     await openWithLink(options);
     expect(button("click").disabled).toBe(true);
-    for (const controller of started.splice(0)) controller.abort();
+    running.stopNow();
     start({ ...options, trackLinksOutOfReach: true });
     await vi.waitFor(() => expect(button("click").getAttribute("aria-pressed")).toBe("true"));
     // What that costs is said anew.
@@ -804,10 +806,10 @@ describe("compose tracking: a tracker its recipients cannot reach", () => {
         ? new Promise<void>((resolve) => (answer = resolve)).then(() => signing?.(type, input))
         : (signing?.(type, input) ?? Promise.reject(new Error(type))),
     );
-    for (const controller of started.splice(0)) controller.abort();
+    running.stopNow();
     start({ ...options, trackLinksOutOfReach: true });
     await vi.waitFor(() => expect(answer).toBeDefined());
-    for (const controller of started.splice(0)) controller.abort();
+    running.stopNow();
     start({ ...options, trackLinksOutOfReach: false });
     answer?.();
     await flush();
@@ -1087,7 +1089,7 @@ describe("compose tracking: what the rep is told of a send", () => {
     for (const toast of document.querySelectorAll(".mt-toast")) toast.remove();
 
     openDialog({ subject: "Lunch again?", chips: DANA, body: "Hi" });
-    for (const controller of started.splice(0)) controller.abort();
+    running.stopNow();
     start(off);
     await vi.waitFor(() => expect(document.querySelector(".mt-toolbar")?.getAttribute("data-mt-tracking-id")).not.toBeNull());
     expect(document.querySelector(".mt-toggle-open")?.getAttribute("aria-pressed")).toBe("false");
@@ -1230,8 +1232,8 @@ describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
   it("the undone email's follow-up reminder is set again on the reopened compose, with its days, for the re-send", async () => {
     connected([TRACKING_ID, SECOND_ID]);
     reminderDays = 4;
-    start();
-    followUpReminder.init(started[0]?.signal as AbortSignal, { options: REP_OPTIONS });
+    const run = start();
+    followUpReminder.init(run.signal, { options: REP_OPTIONS });
     await gmailAnswered(await send(await openCompose()));
     notice(true).click();
     const reopened = await openCompose();
@@ -1246,8 +1248,8 @@ describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
   it("an undone email's reminder waits on a reopened compose the rep has not turned tracking on for, and is set once they do", async () => {
     connected([TRACKING_ID, SECOND_ID]);
     reminderDays = 4;
-    start({ ...REP_OPTIONS, openTrackingByDefault: false, clickTrackingByDefault: false });
-    followUpReminder.init(started[0]?.signal as AbortSignal, { options: REP_OPTIONS });
+    const run = start({ ...REP_OPTIONS, openTrackingByDefault: false, clickTrackingByDefault: false });
+    followUpReminder.init(run.signal, { options: REP_OPTIONS });
     const first = await openCompose();
     first.querySelector<HTMLElement>(".mt-toggle-open")?.click();
     await gmailAnswered(await send(first));
@@ -1276,8 +1278,8 @@ describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
   it("an undone email's reminder is not said to be set on a reopened compose that cannot be tracked", async () => {
     connected([TRACKING_ID]);
     reminderDays = 4;
-    start();
-    followUpReminder.init(started[0]?.signal as AbortSignal, { options: REP_OPTIONS });
+    const run = start();
+    followUpReminder.init(run.signal, { options: REP_OPTIONS });
     await gmailAnswered(await send(await openCompose()));
     notice(true).click();
     // The tracker stops answering: the reopened compose gets no id, and its toggles stay locked.
@@ -1357,8 +1359,8 @@ describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
     callFromGmail.mockImplementation(async (type: string, input: unknown) =>
       type === "scheduledSendReopened" ? { cancelled: { subject: "Pricing", reminderDays } } : answer?.(type, input),
     );
-    start(REP_OPTIONS);
-    followUpReminder.init(started[0]?.signal as AbortSignal, { options: REP_OPTIONS });
+    const run = start(REP_OPTIONS);
+    followUpReminder.init(run.signal, { options: REP_OPTIONS });
     const first = await openCompose();
     first.querySelector("td.gU.Up")?.insertAdjacentHTML("beforeend", `<div role="button" aria-haspopup="true">▾</div>`);
     first.querySelector("td.gU.Up [aria-haspopup]")?.dispatchEvent(new MouseEvent("mouseup", { bubbles: true, button: 0 }));
@@ -1413,6 +1415,16 @@ describe('compose tracking: Gmail\'s Undo on its "Message sent" notice', () => {
 });
 
 describe("compose tracking: a scheduled send cancelled in Gmail, back as a draft", () => {
+  // On a fake clock: "nothing more was asked" is then checked once the compose has done all it would ever do (settle),
+  // not after a sleep, which a compose merely slower than it would pass.
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  /**
+   * All the compose does after a change, run to its end on the fake clock: its redraw (50 ms after the change) and
+   * what that changes, its links' signing, its recipients' check, and what each asked meanwhile.
+   */
+  const settle = () => vi.runAllTimersAsync();
   /** Emails scheduled earlier, whose pixels drafts hold: one a test, as a page asks about each once. */
   const scheduledId = (n: number) => `a2b3c4d5e6f7g2h3.1.9QIz9_U20wg5-gs8_Q4-_x.c_Tlpw_Ph9P8OR1DcS8u5${"RSTUVWXYZ"[n]}`;
   const pixel = (id: string) => `<img src="${pixelUrl("https://t.example", id)}" width="1" height="1">`;
@@ -1436,8 +1448,8 @@ describe("compose tracking: a scheduled send cancelled in Gmail, back as a draft
 
   it("a compose holding a scheduled email's pixel: the background withdraws it, the rep is told, its reminder moves to the draft", async () => {
     connected({ subject: "Pricing", reminderDays: 4 });
-    start(OPTIONS);
-    followUpReminder.init(started[0]?.signal as AbortSignal, { options: REP_OPTIONS });
+    const run = start(OPTIONS);
+    followUpReminder.init(run.signal, { options: REP_OPTIONS });
     openDialog({ subject: "Pricing", body: `Hi Carol${pixel(scheduledId(0))}` });
     await vi.waitFor(() => expect(calls("scheduledSendReopened")).toEqual([{ trackingId: scheduledId(0) }]));
     await vi.waitFor(() => expect(calls("remindIfNoReply")).toEqual([{ trackingId: TRACKING_ID, days: 4 }]));
@@ -1447,8 +1459,7 @@ describe("compose tracking: a scheduled send cancelled in Gmail, back as a draft
     ]);
     // Asked once, however often the rep types in it.
     document.querySelector("[g_editable]")?.append(" and more");
-    await flush();
-    await new Promise((resolve) => setTimeout(resolve, 80));
+    await settle();
     expect(calls("scheduledSendReopened")).toHaveLength(1);
   });
 
@@ -1457,7 +1468,7 @@ describe("compose tracking: a scheduled send cancelled in Gmail, back as a draft
     start(OPTIONS);
     openDialog({ subject: "Pricing", body: `Hi Carol${pixel(scheduledId(1))}` });
     await vi.waitFor(() => expect(calls("scheduledSendReopened")).toHaveLength(1));
-    await flush();
+    await settle();
     expect(toasts()).toEqual([]);
   });
 
@@ -1472,17 +1483,11 @@ describe("compose tracking: a scheduled send cancelled in Gmail, back as a draft
     );
     connected({ subject: "Pricing", reminderDays: null });
     clickSend();
-    await flush();
-    await new Promise((resolve) => setTimeout(resolve, 80));
+    await settle();
     expect(document.querySelector(`[g_editable] img[src*="${TRACKING_ID}"]`)).not.toBeNull();
     expect(calls("scheduledSendReopened")).toEqual([]);
   });
 
-  /** Waits out the compose's own work after a change (its redraw comes 50 ms after it), and what it asked meanwhile. */
-  const settle = async () => {
-    await flush();
-    await new Promise((resolve) => setTimeout(resolve, 80));
-  };
   const body = () => document.querySelector("[g_editable]") as HTMLElement;
 
   it("a draft Gmail fills in after opening its compose empty (as compose-dialog-2020-10.html opens, `<br>`) is looked at", async () => {

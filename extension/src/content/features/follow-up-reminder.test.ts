@@ -8,17 +8,17 @@ const callFromGmail = vi.hoisted(() => {
 });
 vi.mock("../../messaging", async (importOriginal) => ({ ...(await importOriginal<typeof import("../../messaging")>()), callFromGmail }));
 
+import { stoppedAfterEach } from "../../../../test/stopped-after-each";
 import { pickDays } from "../../options-store";
 import { REP_OPTIONS } from "../../options-store.test-support";
 import { followUpReminder } from "./follow-up-reminder";
 
-const controllers: AbortController[] = [];
-
 afterEach(() => {
-  for (const controller of controllers.splice(0)) controller.abort();
   document.body.innerHTML = "";
   callFromGmail.mockReset();
 });
+/** The runs of the feature a test started, stopped before the afterEach above clears the page and the mock. */
+const running = stoppedAfterEach<AbortController>((controller) => controller.abort());
 
 /**
  * The control on a compose toolbar of `toolbarHtml`, with the background's handler (follow-ups.ts remindIfNoReply)
@@ -33,9 +33,7 @@ function reminderControl(toolbarHtml: string) {
     return { reminder: null };
   });
   document.body.innerHTML = toolbarHtml;
-  const controller = new AbortController();
-  controllers.push(controller);
-  followUpReminder.init(controller.signal, { options: REP_OPTIONS });
+  followUpReminder.init(running(new AbortController()).signal, { options: REP_OPTIONS });
   return {
     kept,
     toolbar: document.querySelector(".mt-toolbar") as HTMLElement,

@@ -29,6 +29,7 @@ vi.hoisted(() => {
   (globalThis as { chrome?: unknown }).chrome = { runtime: { id: "unit-test" } };
 });
 
+import { stoppedAfterEach } from "../../../../test/stopped-after-each";
 import { REP_OPTIONS } from "../../options-store.test-support";
 import { emitPageEvent } from "../../page-world/events";
 import { installGmailDataHook } from "../../page-world/gmail-data";
@@ -53,23 +54,22 @@ function render(extra = ""): void {
  * Runs of the feature for one test, stopped after it: a run a failing test left going would still watch the page and
  * hear Gmail's lists, and report a later test's messages as that test's own run does, doubling its calls.
  */
-const started: AbortController[] = [];
 function start(): AbortController {
-  const controller = new AbortController();
-  started.push(controller);
+  const controller = running(new AbortController());
   repliesBounces.init(controller.signal, { options: REP_OPTIONS });
   return controller;
 }
 
-describe("replies-bounces", () => {
-  afterEach(() => {
-    for (const controller of started.splice(0)) controller.abort();
-    calls.length = 0;
-    listReads.failing = 0;
-    listReads.count = 0;
-    vi.useRealTimers();
-  });
+afterEach(() => {
+  calls.length = 0;
+  listReads.failing = 0;
+  listReads.count = 0;
+  vi.useRealTimers();
+});
+// Stopped before the afterEach above forgets the calls: a run still going could add one for the next test.
+const running = stoppedAfterEach<AbortController>((controller) => controller.abort());
 
+describe("replies-bounces", () => {
   it("reports no message under the legacy id Gmail left from the draft of a compose this tab sent (InboxSDK #515)", async () => {
     vi.useFakeTimers();
     answer = async () => ({ answered: ["18f7a1b2c3d4eb01"], recorded: 1 });

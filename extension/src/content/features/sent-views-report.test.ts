@@ -7,6 +7,7 @@
 // it (its href, and the copy in data-saferedirecturl).
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { MINUTE } from "../../../../test/durations";
+import { stoppedAfterEach } from "../../../../test/stopped-after-each";
 
 const callFromGmail = vi.hoisted(() => {
   (globalThis as { chrome?: unknown }).chrome = { runtime: { id: "unit-test" } };
@@ -44,24 +45,22 @@ function render(): void {
   setTimeout(() => emitPageEvent(document, "mt:pixels-neutralised", [ID]), 0);
 }
 
-const started: AbortController[] = [];
-
 function start(): void {
-  const controller = new AbortController();
-  started.push(controller);
+  const controller = running(new AbortController());
   const context = { options: REP_OPTIONS };
   senderPixels.init(controller.signal, context);
   sentViewsReport.init(controller.signal, context);
 }
 
-describe("sent views report", () => {
-  afterEach(() => {
-    for (const controller of started.splice(0)) controller.abort();
-    callFromGmail.mockClear();
-    document.body.innerHTML = "";
-    vi.useRealTimers();
-  });
+afterEach(() => {
+  callFromGmail.mockClear();
+  document.body.innerHTML = "";
+  vi.useRealTimers();
+});
+// The runs a test started, stopped before the afterEach above clears the page and the calls.
+const running = stoppedAfterEach<AbortController>((controller) => controller.abort());
 
+describe("sent views report", () => {
   it("reports a conversation once; Gmail drawing it again within 45 s sends nothing more, after 45 s it reports again", async () => {
     vi.useFakeTimers();
     render();
@@ -183,13 +182,6 @@ describe("the tracking id a clicked link leads to", () => {
 });
 
 describe("the sender following their own tracked link", () => {
-  afterEach(() => {
-    for (const controller of started.splice(0)) controller.abort();
-    callFromGmail.mockClear();
-    document.body.innerHTML = "";
-    vi.useRealTimers();
-  });
-
   /** The conversation drawn, with the rep's tracked link and another site's link in the body, as Gmail shows links. */
   function renderWithLinks(): { own: HTMLElement; other: HTMLElement } {
     render();
@@ -260,7 +252,7 @@ describe("the sender following their own tracked link", () => {
       press(own, "click");
       expect(callFromGmail).toHaveBeenCalledWith("senderViews", { messageIds: [ID], threadIds: [] });
       callFromGmail.mockClear();
-      for (const controller of started.splice(0)) controller.abort();
+      running.stopNow();
       press(own, "click");
       expect(callFromGmail).not.toHaveBeenCalled();
     } finally {
