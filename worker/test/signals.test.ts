@@ -293,6 +293,32 @@ describe("replies", () => {
     expect(gone.body.messages).toEqual([]);
   });
 
+  it("moves an email registered under its compose's thread id to the thread Gmail named after the send, when sent again with that id: its replies there count from then on", async () => {
+    const account = await createAccount();
+    // Registered with the compose's ids when Gmail's answer to the send was not seen in time (compose-tracking.ts),
+    // then again, in the outbox's place (outbox.ts put), with the thread Gmail's late answer named.
+    const first = await registeredAsGiven(account, { threadId: "thread-a:r-draft-thread", sentAt: ago(HOUR) });
+    const answer = {
+      kind: "reply",
+      threadId: "18f7000000000def",
+      gmailMessageId: "msg-f:late-thread",
+      at: ago(0),
+      from: "buyer@acme.example",
+    };
+    expect((await signals(account, { signals: [answer] })).body.results[0]?.outcome).toBe("unmatched");
+    const asked = await account.json<StatusResponse>("POST", "/api/messages/status", { threadIds: ["18f7000000000def"] });
+    expect(asked.body.messages).toEqual([]);
+    await registeredAsGiven(
+      account,
+      { threadId: "18f7000000000def", syncThreadId: "thread-a:r-sent-thread", sentAt: first.sentAt },
+      first.id,
+    );
+    expect(await statusOf(account, "18f7000000000def")).toMatchObject({ id: first.id, syncThreadId: "thread-a:r-sent-thread" });
+    expect((await signals(account, { signals: [answer] })).body.results).toEqual([
+      { gmailMessageId: "msg-f:late-thread", outcome: "recorded", messageId: first.id },
+    ]);
+  });
+
   it("keeps each account's threads apart and validates the body", async () => {
     const account = await createAccount();
     const other = await createAccount();
