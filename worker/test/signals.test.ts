@@ -158,7 +158,7 @@ describe("replies", () => {
     expect((await check(account, ["buyer@acme.example"])).body.contacts[0]?.suppressed).toBe(true);
   });
 
-  it("matches a bounce that came a second after its email, by a clock 3.5 s fast whose registration took 1.5 s on its way", async () => {
+  it("matches a bounce 2.5 s before the send time a clock 3.5 s fast gave, which stands as its clockAt (1.5 s on its way) is within the tolerance", async () => {
     const account = await createAccount();
     const now = Date.now();
     // The clock as the request left, 3.5 s fast, arrives 1.5 s later by the tracker's: 2 s apart, the send time stands.
@@ -167,9 +167,46 @@ describe("replies", () => {
       sentAt: ago(10 * MINUTE - 3_500, now),
       clockAt: new Date(now + 2_000).toISOString(),
     });
+    const stored = await env.DB.prepare("SELECT sent_at FROM messages WHERE id = ?").bind(message.id).first<{ sent_at: number }>();
+    expect(stored?.sent_at).toBe(Date.parse(message.sentAt));
     const notice = bounce("t-fast-slow", "msg-f:fast-slow", "hard", ["buyer@acme.example"], ago(10 * MINUTE - 1_000, now));
     const res = await signals(account, { signals: [notice] });
     expect(res.body.results).toEqual([{ gmailMessageId: "msg-f:fast-slow", outcome: "recorded", messageId: message.id }]);
+  });
+
+  it("moves the send time a clock a minute fast gave back by its clockAt, so a bounce a second after the send matches it", async () => {
+    const account = await createAccount();
+    const now = Date.now();
+    // Sent 10 minutes ago by a clock a minute fast: as given, the send time is 59 s after the notice, past the 4 s.
+    const message = await registeredAsGiven(account, {
+      threadId: "t-minute-fast",
+      sentAt: ago(10 * MINUTE - MINUTE, now),
+      clockAt: new Date(now + MINUTE).toISOString(),
+    });
+    const notice = bounce("t-minute-fast", "msg-f:minute-fast", "hard", ["buyer@acme.example"], ago(10 * MINUTE - 1_000, now));
+    const res = await signals(account, { signals: [notice] });
+    expect(res.body.results).toEqual([{ gmailMessageId: "msg-f:minute-fast", outcome: "recorded", messageId: message.id }]);
+  });
+
+  it("moves the send time a clock two hours slow gave forward by its clockAt, so a reply goes to that follow-up, not to the email before it", async () => {
+    const account = await createAccount();
+    const now = Date.now();
+    await sentMessage(account, { threadId: "t-hours-slow", sentAt: ago(HOUR, now) });
+    // Sent 10 minutes ago by a clock two hours slow: as given, the follow-up would seem sent before the first email.
+    const followUp = await registeredAsGiven(account, {
+      threadId: "t-hours-slow",
+      sentAt: ago(2 * HOUR + 10 * MINUTE, now),
+      clockAt: ago(2 * HOUR, now),
+    });
+    const answer = {
+      kind: "reply",
+      threadId: "t-hours-slow",
+      gmailMessageId: "msg-f:slow",
+      at: ago(5 * MINUTE, now),
+      from: "buyer@acme.example",
+    };
+    const res = await signals(account, { signals: [answer] });
+    expect(res.body.results).toEqual([{ gmailMessageId: "msg-f:slow", outcome: "recorded", messageId: followUp.id }]);
   });
 
   it("leaves a bounce of seconds after the send unmatched while a registration held 10 s on its way made its email seem sent late, and matches it once the one sent again sets the send time back", async () => {
@@ -254,6 +291,32 @@ describe("replies", () => {
     expect((await account.json("DELETE", `/api/messages/${sent.id}`)).status).toBe(204);
     const gone = await account.json<StatusResponse>("POST", "/api/messages/status", { threadIds: ["thread-a:r263523620390330024"] });
     expect(gone.body.messages).toEqual([]);
+  });
+
+  it("moves an email registered under its compose's thread id to the thread Gmail named after the send, when sent again with that id: its replies there count from then on", async () => {
+    const account = await createAccount();
+    // Registered with the compose's ids when Gmail's answer to the send was not seen in time (compose-tracking.ts),
+    // then again, in the outbox's place (outbox.ts put), with the thread Gmail's late answer named.
+    const first = await registeredAsGiven(account, { threadId: "thread-a:r-draft-thread", sentAt: ago(HOUR) });
+    const answer = {
+      kind: "reply",
+      threadId: "18f7000000000def",
+      gmailMessageId: "msg-f:late-thread",
+      at: ago(0),
+      from: "buyer@acme.example",
+    };
+    expect((await signals(account, { signals: [answer] })).body.results[0]?.outcome).toBe("unmatched");
+    const asked = await account.json<StatusResponse>("POST", "/api/messages/status", { threadIds: ["18f7000000000def"] });
+    expect(asked.body.messages).toEqual([]);
+    await registeredAsGiven(
+      account,
+      { threadId: "18f7000000000def", syncThreadId: "thread-a:r-sent-thread", sentAt: first.sentAt },
+      first.id,
+    );
+    expect(await statusOf(account, "18f7000000000def")).toMatchObject({ id: first.id, syncThreadId: "thread-a:r-sent-thread" });
+    expect((await signals(account, { signals: [answer] })).body.results).toEqual([
+      { gmailMessageId: "msg-f:late-thread", outcome: "recorded", messageId: first.id },
+    ]);
   });
 
   it("keeps each account's threads apart and validates the body", async () => {

@@ -92,7 +92,7 @@ export const READS_MEANT: readonly { sql: RegExp; read: RegExp; why: string }[] 
   {
     sql: /group_concat\(r\.email, '; '\)/,
     read: /\(account_id=\?\)$/,
-    why: "the CSV export: every row of the account (routes/export.ts)",
+    why: "the CSV export: every row of the account (db/export.ts)",
   },
 ];
 

@@ -3,11 +3,12 @@
 // 500 events and about 13 per 500 messages, past FREE_PLAN_D1_QUERIES (db/sql.ts) for a busy account. Each part's
 // rows are bounded so its queries are (worker/test/export.test.ts).
 import { type Context, Hono } from "hono";
-import { COUNTED_LABELS, type EventLabel, exportQuery } from "../../../shared/api";
+import { COUNTED_LABELS, exportQuery } from "../../../shared/api";
 import { type CsvValue, csvRow } from "../../../shared/csv";
 import { requireAccount } from "../auth";
 import { type CursorValues, encodeCursor, pageCursor } from "../cursor";
 import { contactSummaries, scoredContacts } from "../db/contacts";
+import { type ExportedEventRow, type ExportedEventsCursor, exportedEventsPage, recipientAddressesPage } from "../db/export";
 import { messagePage } from "../db/messages";
 import type { AppEnv } from "../env";
 import { validated } from "../http";
@@ -119,26 +120,7 @@ async function messagesPart(db: D1Database, accountId: string, after: [number, s
   };
 }
 
-interface EventExportRow {
-  seq: number;
-  occurred_at: number;
-  message_id: string;
-  subject: string | null;
-  campaign: string | null;
-  recipients: string | null;
-  kind: string;
-  label: EventLabel | null;
-  link_index: number | null;
-  url: string | null;
-  email: string | null;
-  bounce_kind: string | null;
-  country: string | null;
-  region: string | null;
-  client: string | null;
-  device: string | null;
-}
-
-const toEventCsv = (r: EventExportRow): CsvValue[] => [
+const toEventCsv = (r: ExportedEventRow): CsvValue[] => [
   iso(r.occurred_at),
   r.message_id,
   r.subject,
@@ -157,55 +139,15 @@ const toEventCsv = (r: EventExportRow): CsvValue[] => [
   r.device,
 ];
 
-/** Every address the email went to, "; "-separated: who an open or a click can be from. */
-const RECIPIENTS_SQL = (messageId: string) =>
-  `(SELECT group_concat(r.email, '; ') FROM message_recipients r WHERE r.message_id = ${messageId}) AS recipients`;
-
-/**
- * Opens and clicks: `email` is the recipient when the email went to one address; with several, one pixel cannot
- * tell who, and `recipients` lists them all.
- */
-const OPENS_AND_CLICKS_SQL = `SELECT e.seq, e.occurred_at, e.message_id, m.subject, m.campaign, ${RECIPIENTS_SQL("e.message_id")},
-    e.kind, e.label, e.link_index, l.url,
-    CASE WHEN m.recipient_count = 1 THEN (SELECT min(r.email) FROM message_recipients r WHERE r.message_id = e.message_id) END AS email,
-    NULL AS bounce_kind, e.country, e.region, e.client, e.device
-  FROM events e LEFT JOIN messages m ON m.id = e.message_id
-  LEFT JOIN links l ON l.message_id = e.message_id AND l.link_index = e.link_index
-  WHERE e.account_id = ? AND e.seq > ? ORDER BY e.seq LIMIT ?`;
-
-const SIGNALS_SQL = `SELECT s.seq, s.occurred_at, s.message_id, m.subject, m.campaign, ${RECIPIENTS_SQL("s.message_id")}, s.kind, NULL AS label, NULL AS link_index,
-    NULL AS url, s.email, s.bounce_kind, NULL AS country, NULL AS region, NULL AS client, NULL AS device
-  FROM signals s LEFT JOIN messages m ON m.id = s.message_id
-  WHERE s.account_id = ? AND s.seq > ? ORDER BY s.seq LIMIT ?`;
-
-/** Opens and clicks in the order they were written, then replies, bounces and unsubscribes in theirs. */
-const EVENT_QUERIES = [OPENS_AND_CLICKS_SQL, SIGNALS_SQL];
-
-/** The cursor is [which of EVENT_QUERIES, the last seq read of it]; a part may end one query and begin the next. */
-async function eventsPart(db: D1Database, accountId: string, after: [number, number] | null): Promise<Part<[number, number]>> {
-  const rows: CsvValue[][] = [];
-  const [first, firstSeq] = after ?? [0, 0];
-  for (const [query, sql] of EVENT_QUERIES.entries()) {
-    if (query < first) continue;
-    const seq = query === first ? firstSeq : 0;
-    const room = EVENTS_PER_PART - rows.length;
-    const { results } = await db
-      .prepare(sql)
-      .bind(accountId, seq, room + 1)
-      .all<EventExportRow>();
-    rows.push(...results.slice(0, room).map(toEventCsv));
-    if (results.length > room) return { rows, next: [query, results[room - 1]?.seq ?? seq] };
-  }
-  return { rows, next: null };
+/** Opens and clicks, then replies, bounces and unsubscribes, each in the order written (db/export.ts). */
+async function eventsPart(db: D1Database, accountId: string, after: ExportedEventsCursor | null): Promise<Part<ExportedEventsCursor>> {
+  const { rows, next } = await exportedEventsPage(db, accountId, after, EVENTS_PER_PART);
+  return { rows: rows.map(toEventCsv), next };
 }
 
 /** By address (message_recipients_by_email), each part's contacts scored now: the cursor is the last address. */
 async function contactsPart(db: D1Database, accountId: string, after: [string] | null): Promise<Part<[string]>> {
-  const { results } = await db
-    .prepare("SELECT DISTINCT email FROM message_recipients WHERE account_id = ? AND email > ? ORDER BY email LIMIT ?")
-    .bind(accountId, after?.[0] ?? "", CONTACTS_PER_PART + 1)
-    .all<{ email: string }>();
-  const emails = results.slice(0, CONTACTS_PER_PART).map((r) => r.email);
+  const { emails, more } = await recipientAddressesPage(db, accountId, after?.[0] ?? "", CONTACTS_PER_PART);
   const now = Date.now();
   // A person stored in several spellings is one row, shown as the one a person reads (readableFirst, db/contacts.ts):
   // in the part that holds that spelling, whichever parts hold the others.
@@ -225,7 +167,7 @@ async function contactsPart(db: D1Database, accountId: string, after: [string] |
       c.bounceKind,
       c.optedOut,
     ]),
-    next: results.length > CONTACTS_PER_PART && last ? [last] : null,
+    next: more && last ? [last] : null,
   };
 }
 
