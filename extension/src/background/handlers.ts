@@ -698,7 +698,9 @@ export function pageHandlers(
           }
           // Another account: what only the one before could use goes, and the new credentials take its place under the same
           // lock (HeldSignals.leaveAccount), so that nothing of it reaches the new one's tracker, not even a tracker's answer
-          // under way. The same account connected again (a new token, a tracker moved) keeps everything.
+          // under way. The same account connected again (a new token, a tracker moved), or one connected from none, keeps
+          // everything; its credentials are written under that lock all the same (HeldSignals.connectAgain), so that a Stop
+          // waiting for it from another tab sees it connected or not, never in between.
           if (before && before.accountId !== credentials.accountId) await leaveAccount(() => saveCredentials(credentials));
           else await held.connectAgain(() => saveCredentials(credentials));
           await saveOptions(withTracker(await loadOptions(), trackerUrl));
