@@ -783,8 +783,8 @@ it("a reply held for an account left waits for it, due for no release, and goes 
   await vi.waitFor(async () => expect(await held.all()).toEqual([]));
 });
 
-it("the options page hears which other account emails wait for, and stops waiting for it only once asked, the connected one's kept", async () => {
-  const { pages, outbox, reminders, waiting } = await keptForTheAccount();
+it("the options page hears which other account emails or replies wait for, and stops waiting for it only once asked, nothing of another account's gone", async () => {
+  const { pages, outbox, reminders, held, area, waiting } = await keptForTheAccount();
   // An email of the account left, registered already: only its reminder waits.
   const registered = await trackingId();
   await reminders.set(registered, 4);
@@ -794,9 +794,20 @@ it("the options page hears which other account emails wait for, and stops waitin
   const own = await mintTrackingId({ accountId: "otheraccountwxyz", keyId: 1, secret: "A".repeat(43) });
   await outbox.put(own, { subject: "Pricing", recipients: [], sentAt: new Date().toISOString(), links: [] }, Date.now() + MINUTE);
   await reminders.set(own, 2);
+  // Replies held (held-signals.ts), beside w1 of the waiting email: one of the account left's registered email (its
+  // tracker down as it was sent), one kept by an earlier version without its account (its email waits in the outbox),
+  // the connected account's own, and a third account's, of which nothing else waits.
+  const reply = (gmailMessageId: string, threadId: string) =>
+    ({ kind: "reply", threadId, gmailMessageId, at: new Date().toISOString(), from: "carol@prospect.example" }) as const;
+  await held.hold([], [reply("d1", "delivered")], () => CONNECTED.accountId);
+  await area.set({ [HELD_SIGNALS_KEY]: [...(await held.all()), { self: [], signal: reply("l1", "waiting") }] });
+  await held.hold([], [reply("o1", "own")], () => "otheraccountwxyz");
+  await held.hold([], [reply("q1", "third")], () => "qrstuvwxyzabcdef");
   const left = { accountId: CONNECTED.accountId, trackerUrl: CONNECTED.trackerUrl };
+  const third = { accountId: "qrstuvwxyzabcdef", trackerUrl: null, outbox: [], reminders: 0, replies: 1 };
   expect(await runHandler("accountsWaiting", pages.accountsWaiting, null, fromOptions)).toEqual([
-    { ...left, outbox: [{ subject: "Proposal", takenBack: false }], reminders: 1 },
+    { ...left, outbox: [{ subject: "Proposal", takenBack: false }], reminders: 1, replies: 3 },
+    third,
   ]);
   // Not without the rep's word, and never for the connected account.
   await expect(
@@ -806,13 +817,56 @@ it("the options page hears which other account emails wait for, and stops waitin
     runHandler("stopWaitingForAccount", pages.stopWaitingForAccount, { accountId: "otheraccountwxyz", confirmed: true }, fromOptions),
   ).rejects.toThrow("account otheraccountwxyz is the one connected: nothing of it waits");
   expect((await outbox.snapshot()).map((e) => e.trackingId).sort()).toEqual([own, waiting].sort());
-  // Stopped: that account's email and reminders go; the connected account's stay, its credentials untouched.
+  expect((await held.all()).map((h) => h.signal.gmailMessageId)).toEqual(["w1", "d1", "l1", "o1", "q1"]);
+  // Stopped: that account's email, reminders and replies go; the connected account's and the third's stay, the
+  // credentials untouched.
   expect(
     await runHandler("stopWaitingForAccount", pages.stopWaitingForAccount, { accountId: left.accountId, confirmed: true }, fromOptions),
-  ).toEqual([]);
+  ).toEqual([third]);
   expect((await outbox.snapshot()).map((e) => e.trackingId)).toEqual([own]);
   expect((await reminders.all()).map((r) => r.trackingId)).toEqual([own]);
+  expect((await held.all()).map((h) => h.signal.gmailMessageId)).toEqual(["o1", "q1"]);
   expect(secrets.credentials).toEqual(credentials);
+});
+
+it("Stop waiting for an account a Connect to it is switching to from another tab is refused, its emails and replies kept", async () => {
+  // Connected to another account, or disconnected from this one (its emails wait then too): Connect switches to it.
+  for (const from of ["another account", "disconnected"]) {
+    const { pages, held, waiting, stillKept } = await keptForTheAccount();
+    if (from === "another account")
+      await pages.connect.run({ trackerUrl: "https://t.example", apiToken: "other", otherAccount: true }, fromOptions);
+    else await runHandler("disconnect", pages.disconnect, { confirmed: true }, fromOptions);
+    // The Connect is writing this account's credentials when the rep presses Stop waiting in another tab.
+    let openWrite: () => void = () => undefined;
+    const writeCredentials = new Promise<void>((resolve) => {
+      openWrite = resolve;
+    });
+    let writing = false;
+    const set = privateArea.set;
+    privateArea.set = async (items) => {
+      if ((items.credentials as Credentials | undefined)?.accountId === CONNECTED.accountId) {
+        writing = true;
+        await writeCredentials;
+      }
+      return set(items);
+    };
+    const connect = pages.connect.run({ trackerUrl: "https://t.example", apiToken: CONNECTED.apiToken, otherAccount: true }, fromOptions);
+    await vi.waitFor(() => expect(writing).toBe(true));
+    const drop = vi.spyOn(held, "dropAccount");
+    const stop = runHandler(
+      "stopWaitingForAccount",
+      pages.stopWaitingForAccount,
+      { accountId: CONNECTED.accountId, confirmed: true },
+      fromOptions,
+    );
+    await vi.waitFor(() => expect(drop).toHaveBeenCalled());
+    openWrite();
+    await expect(stop).rejects.toThrow(`account ${CONNECTED.accountId} is the one connected: nothing of it waits`);
+    await connect;
+    privateArea.set = set;
+    // Connected, its email delivered to it with its reply, its reminder kept.
+    expect(await stillKept()).toMatchObject({ outbox: [], sentTo: [[CONNECTED.accountId, waiting]], held: ["w1"], reminders: [waiting] });
+  }
 });
 
 it("a compose opened before another account or a disconnect sends, takes back and sets its reminder: queued for its own account", async () => {

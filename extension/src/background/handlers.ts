@@ -29,7 +29,7 @@ import { gmailTrafficHandlers } from "./gmail-traffic";
 import { handler, noInput, strings } from "./handler";
 import { type HeldSignals, unmatchedSignalHandlers } from "./held-signals";
 import { type ActivitySummary, type FeedPoller, summarize } from "./notifications";
-import { type Outbox, type OutboxEntry, unregisteredWords } from "./outbox";
+import { type Outbox, type OutboxEntry, threadsWaiting, unregisteredWords } from "./outbox";
 import type { SentAccounts } from "./sent-accounts";
 import { type SignalDeps, signalHandlers } from "./signals";
 import type { StatusCache } from "./status-cache";
@@ -225,14 +225,6 @@ export function settleRemindersOnNews(reminders: Reminders, receipts: Receipts) 
       .then((statuses) => reminders.settleAnswered(statuses))
       .catch((error: unknown) => console.warn("reminders not settled", error));
   };
-}
-
-/**
- * The threads of the sent emails the outbox holds, each with its email's account: their replies and bounces are held
- * until they are delivered, for that account.
- */
-function threadsWaiting(entries: readonly OutboxEntry[]): Map<string, string | undefined> {
-  return new Map(entries.flatMap((e) => (e.withdraw ? [] : threadIdsOf(e.request).map((id) => [id, accountOf(e.trackingId)] as const))));
 }
 
 /** What replies and bounces need from the rest of the background (signals.ts): also its held-signal release. */
@@ -644,7 +636,7 @@ export function pageHandlers(
     /** The options page: the replies and bounces the tracker never counted, and their Clear (held-signals.ts). */
     ...unmatchedSignalHandlers(held),
     /** The options page: the emails waiting for another account than the connected one, and Stop waiting. */
-    ...waitingAccountHandlers(outbox, reminders),
+    ...waitingAccountHandlers(outbox, reminders, held),
 
     /** The options page's (and the dashboard's) state: the tracker's reachability as last heard, without a call. */
     getState: handler(noInput, async (): Promise<ExtensionState> => {
@@ -706,9 +698,11 @@ export function pageHandlers(
           }
           // Another account: what only the one before could use goes, and the new credentials take its place under the same
           // lock (HeldSignals.leaveAccount), so that nothing of it reaches the new one's tracker, not even a tracker's answer
-          // under way. The same account connected again (a new token, a tracker moved) keeps everything.
+          // under way. The same account connected again (a new token, a tracker moved), or one connected from none, keeps
+          // everything; its credentials are written under that lock all the same (HeldSignals.connectAgain), so that a Stop
+          // waiting for it from another tab sees it connected or not, never in between.
           if (before && before.accountId !== credentials.accountId) await leaveAccount(() => saveCredentials(credentials));
-          else await saveCredentials(credentials);
+          else await held.connectAgain(() => saveCredentials(credentials));
           await saveOptions(withTracker(await loadOptions(), trackerUrl));
           // Every Gmail tab reads its marks and panels again now: a panel stops reading while no tracker is connected or
           // the token is refused (conversation-panel.ts DISCONNECTED), and waited for the feed's next news or a reload.

@@ -135,6 +135,14 @@ function pushOut<T>(items: readonly T[], over: number, goesFirst: (item: T) => b
   return { kept: items.filter((item) => !out.has(item)), out: items.filter((item) => out.has(item)) };
 }
 
+/**
+ * The account `held` goes to: the one it was held for, or, stored before that was kept, its email's while that email
+ * is in the outbox (`inOutbox`: thread → account, outbox.ts threadsWaiting); undefined otherwise.
+ */
+export function accountHeldFor(held: HeldSignal, inOutbox: ReadonlyMap<string, string | undefined>): string | undefined {
+  return held.account ?? inOutbox.get(held.signal.threadId);
+}
+
 export class HeldSignals {
   private readonly serial = serialRunner();
 
@@ -351,6 +359,39 @@ export class HeldSignals {
       );
       await this.area.set({ [HELD_SIGNALS_KEY]: waiting, [UNMATCHED_SIGNALS_KEY]: [], [UNLISTED_SIGNALS_KEY]: 0 });
       await switchAccount();
+    });
+  }
+
+  /**
+   * The rep connected to the account of before, or to one from none: nothing goes, but the credentials are written
+   * (`saveCredentials`) under the lock all the same, so that Stop waiting (dropAccount) sees that account connected or
+   * not, never in between.
+   */
+  connectAgain(saveCredentials: () => Promise<void>): Promise<void> {
+    return this.serial(saveCredentials);
+  }
+
+  /**
+   * The rep stopped waiting for `accountId` (waiting-accounts.ts): the signals held for it go (accountHeldFor; they
+   * could only ever go to it), and `dropEmails` (its emails and reminders) runs in the same step. Refused for the
+   * connected account. The check and the removal are one step under the lock every change of the connected account
+   * takes (leaveAccount, connectAgain): a Connect to that very account from another tab cannot come between them and
+   * have its emails dropped though connected. `outboxThreads` is read under the lock, before `dropEmails` empties it of
+   * that account's.
+   */
+  dropAccount(
+    accountId: string,
+    outboxThreads: () => Promise<ReadonlyMap<string, string | undefined>>,
+    dropEmails: () => Promise<void>,
+  ): Promise<void> {
+    return this.serial(async () => {
+      if (accountId === (await this.connectedAccount())) throw new Error(`account ${accountId} is the one connected: nothing of it waits`);
+      const inOutbox = await outboxThreads();
+      // The emails first: should their removal fail, their replies stay with them.
+      await dropEmails();
+      const held = await this.all();
+      const kept = held.filter((h) => accountHeldFor(h, inOutbox) !== accountId);
+      if (kept.length < held.length) await this.area.set({ [HELD_SIGNALS_KEY]: kept });
     });
   }
 

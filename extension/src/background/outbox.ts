@@ -10,6 +10,7 @@
 import type { RegisterMessageRequest } from "../../../shared/api";
 import { DAY_MS } from "../../../shared/durations";
 import { accountOf } from "../../../shared/protocol";
+import { threadIdsOf } from "../gmail-ids";
 import { serialRunner } from "../serial";
 import { subjectShown, TOKEN_REFUSED, timeShown } from "../words";
 
@@ -530,4 +531,12 @@ export function unregisteredWords(
           ? `Not registered with your tracker yet: ${TOKEN_REFUSED}. It is sent as soon as you do.`
           : `Not registered with your tracker yet (it will be sent again at ${when}): ${entry.lastError}`,
   };
+}
+
+/**
+ * The threads of the sent emails the outbox holds, each with its email's account: their replies and bounces are held
+ * until they are delivered, for that account.
+ */
+export function threadsWaiting(entries: readonly OutboxEntry[]): Map<string, string | undefined> {
+  return new Map(entries.flatMap((e) => (e.withdraw ? [] : threadIdsOf(e.request).map((id) => [id, accountOf(e.trackingId)] as const))));
 }

@@ -2,13 +2,15 @@
 // follow-up reminders, go to that account's tracker only, once the rep connects to it again (README, "Disconnect and
 // another account"), and are never dropped on their own. An account the rep will never connect to again would keep
 // them waiting forever: the options page names each such account, and the rep may connect to it or, once asked,
-// stop waiting for it, which removes its entries and reminders, and nothing of any other account.
+// stop waiting for it, which removes its entries, its reminders and the replies held for it (held-signals.ts), and
+// nothing of any other account.
 import { z } from "zod";
 import { ACCOUNT_ID_PATTERN, accountOf } from "../../../shared/protocol";
 import { type HeldAccount, heldAccountsAt, loadAccountId } from "./credential-store";
 import type { Reminders } from "./follow-ups";
 import { handler, noInput } from "./handler";
-import type { Outbox, OutboxEntry } from "./outbox";
+import { accountHeldFor, type HeldSignal, type HeldSignals } from "./held-signals";
+import { type Outbox, type OutboxEntry, threadsWaiting } from "./outbox";
 
 /** An account other than the connected one, and what of it waits in this browser. */
 export interface WaitingAccount extends HeldAccount {
@@ -16,55 +18,71 @@ export interface WaitingAccount extends HeldAccount {
   outbox: { subject: string; takenBack: boolean }[];
   /** Its follow-up reminders of emails the outbox does not hold (registered before the rep left the account). */
   reminders: number;
+  /** Replies and bounces seen in Gmail held for it (held-signals.ts), its emails registered or in the outbox. */
+  replies: number;
 }
 
 /**
- * The accounts other than `connected` that have emails waiting, in the order their first one waits, each with the
- * tracker address this browser last connected to it at (null when not recorded).
+ * The accounts other than `connected` that have emails waiting, or replies held for them (`replies`, the held signals),
+ * in the order their first one waits, each with the tracker address this browser last connected to it at (null when
+ * not recorded).
  */
 export function waitingAccounts(
   entries: readonly OutboxEntry[],
   reminders: readonly { trackingId: string }[],
+  replies: readonly HeldSignal[],
   held: readonly HeldAccount[],
   connected: string | null,
 ): WaitingAccount[] {
   const accounts = new Map<string, WaitingAccount>();
-  const of = (trackingId: string) => {
-    const accountId = accountOf(trackingId);
+  const of = (accountId: string | undefined) => {
     if (accountId === undefined || accountId === connected) return undefined;
     let account = accounts.get(accountId);
     if (!account) {
       const trackerUrl = held.find((h) => h.accountId === accountId)?.trackerUrl ?? null;
-      account = { accountId, trackerUrl, outbox: [], reminders: 0 };
+      account = { accountId, trackerUrl, outbox: [], reminders: 0, replies: 0 };
       accounts.set(accountId, account);
     }
     return account;
   };
-  for (const entry of entries) of(entry.trackingId)?.outbox.push({ subject: entry.request.subject, takenBack: entry.withdraw === true });
+  for (const entry of entries)
+    of(accountOf(entry.trackingId))?.outbox.push({ subject: entry.request.subject, takenBack: entry.withdraw === true });
   const inOutbox = new Set(entries.map((e) => e.trackingId));
   for (const reminder of reminders) {
-    const account = inOutbox.has(reminder.trackingId) ? undefined : of(reminder.trackingId);
+    const account = inOutbox.has(reminder.trackingId) ? undefined : of(accountOf(reminder.trackingId));
     if (account) account.reminders += 1;
+  }
+  const threads = threadsWaiting(entries);
+  for (const reply of replies) {
+    const account = of(accountHeldFor(reply, threads));
+    if (account) account.replies += 1;
   }
   return [...accounts.values()];
 }
 
 /** The options page's calls (spread into handlers.ts's page table): the accounts waited for, and Stop waiting. */
-export function waitingAccountHandlers(outbox: Outbox, reminders: Reminders) {
-  const list = async () => waitingAccounts(await outbox.snapshot(), await reminders.all(), await heldAccountsAt(), await loadAccountId());
+export function waitingAccountHandlers(outbox: Outbox, reminders: Reminders, heldSignals: HeldSignals) {
+  const list = async () =>
+    waitingAccounts(await outbox.snapshot(), await reminders.all(), await heldSignals.all(), await heldAccountsAt(), await loadAccountId());
   return {
     accountsWaiting: handler(noInput, list),
     /**
-     * The rep will never connect to this account again, and said so once asked: its outbox entries and reminders go,
-     * never sent. Never the connected account's, nor any other's; no credentials or signing key is touched.
+     * The rep will never connect to this account again, and said so once asked: its outbox entries, reminders and held
+     * replies go, never sent. Never the connected account's (checked in the same step: HeldSignals.dropAccount), nor any
+     * other's; no credentials or signing key is touched.
      */
     stopWaitingForAccount: handler(
       z.object({ accountId: z.string().regex(ACCOUNT_ID_PATTERN, "must be an account id"), confirmed: z.literal(true) }),
       async ({ accountId }): Promise<WaitingAccount[]> => {
-        if (accountId === (await loadAccountId())) throw new Error(`account ${accountId} is the one connected: nothing of it waits`);
-        await outbox.dropAccount(accountId);
-        const ofAccount = (await reminders.all()).filter((r) => accountOf(r.trackingId) === accountId);
-        await reminders.cancel(ofAccount.map((r) => r.trackingId));
+        await heldSignals.dropAccount(
+          accountId,
+          async () => threadsWaiting(await outbox.snapshot()),
+          async () => {
+            await outbox.dropAccount(accountId);
+            const ofAccount = (await reminders.all()).filter((r) => accountOf(r.trackingId) === accountId);
+            await reminders.cancel(ofAccount.map((r) => r.trackingId));
+          },
+        );
         return list();
       },
     ),

@@ -446,13 +446,17 @@ it("names the other account emails wait for, with what waits, and connects to it
       { subject: "Pricing", takenBack: true },
     ],
     reminders: 1,
+    replies: 2,
   };
-  background.waitingFor = [left];
+  // An account of which only replies wait, their emails registered already (its tracker down as they were sent).
+  const repliesOnly: WaitingAccount = { accountId: "zyxwvutsrqponmlk", trackerUrl: null, outbox: [], reminders: 0, replies: 1 };
+  background.waitingFor = [left, repliesOnly];
   poll();
   await vi.waitFor(() =>
-    expect($("[data-testid=waiting-account] p")?.textContent).toBe(
-      '3 emails wait for account qrstuvwxyzabcdef at https://old.example: "Proposal", "Pricing" (taken back in Gmail), 1 follow-up reminder of an email registered already. They go to that account\'s tracker once you connect to it again.',
-    ),
+    expect([...document.querySelectorAll("[data-testid=waiting-account] p")].map((p) => p.textContent)).toEqual([
+      '3 emails wait for account qrstuvwxyzabcdef at https://old.example: "Proposal", "Pricing" (taken back in Gmail), 1 follow-up reminder of an email registered already, 2 replies seen in Gmail. They go to that account\'s tracker once you connect to it again.',
+      "1 reply seen in Gmail waits for account zyxwvutsrqponmlk (its tracker's address was not recorded), to its emails registered already. It goes to that account's tracker once you connect to it again.",
+    ]),
   );
   // Connect: the form, with its address, for its token; nothing is sent before the rep presses Connect.
   await click("button[name=connect-waiting-account]");
@@ -463,15 +467,26 @@ it("names the other account emails wait for, with what waits, and connects to it
   typeInto("trackerUrl", "https://t.example");
   // Stop waiting: asked first, and Cancel changes nothing.
   await click("button[name=stop-waiting]");
-  await vi.waitFor(() => expect($("[data-testid=stop-waiting-question]")?.textContent).toContain("These emails will never be tracked"));
+  await vi.waitFor(() =>
+    expect($("[data-testid=stop-waiting-question] p")?.textContent).toBe(
+      "Stop waiting for account qrstuvwxyzabcdef? Its 3 emails waiting, their reminders and the 2 replies seen for them will never be tracked: they are removed from this browser, and nothing of them reaches any tracker.",
+    ),
+  );
   await click("button[name=cancel-stop-waiting]");
   await vi.waitFor(() => expect($("[data-testid=stop-waiting-question]")).toBeNull());
   expect(calls("stopWaitingForAccount")).toEqual([]);
   await click("button[name=stop-waiting]");
   await click("button[name=confirm-stop-waiting]");
-  await vi.waitFor(() => expect($("[data-testid=waiting-accounts]")).toBeNull());
+  await vi.waitFor(() => expect(document.querySelectorAll("[data-testid=waiting-account]")).toHaveLength(1));
   expect(calls("stopWaitingForAccount")).toEqual([{ accountId: "qrstuvwxyzabcdef", confirmed: true }]);
   expect($("[data-testid=notice]")?.textContent).toBe("Stopped waiting for account qrstuvwxyzabcdef: its emails will never be tracked.");
+  // The account of which only replies wait: its question names them.
+  await click("button[name=stop-waiting]");
+  await vi.waitFor(() =>
+    expect($("[data-testid=stop-waiting-question] p")?.textContent).toBe(
+      "Stop waiting for account zyxwvutsrqponmlk? The 1 reply seen for its emails will never be tracked: it is removed from this browser, and nothing of it reaches any tracker.",
+    ),
+  );
 });
 
 it("Disconnect asks first, says the token is needed to come back, and shows it to copy before anything is removed", async () => {
