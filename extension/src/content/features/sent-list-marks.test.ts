@@ -380,28 +380,33 @@ describe("sent list marks", () => {
   });
 
   it("news that comes while a failing request is out asks again at once, not after the failure's wait", async () => {
+    // On a clock that does not move: the failure's wait (RETRY_FIRST_MS) never passes, so only the news can ask again.
     vi.useFakeTimers();
     try {
       page([row("a1", "Waiting")]);
-      let requests = 0;
-      let down = true;
-      const list = startList(document, async (ids) => {
-        requests += 1;
-        const failing = down;
-        await new Promise((resolve) => setTimeout(resolve, 10));
-        if (failing) throw new Error("cannot reach the tracker at https://t.example (Failed to fetch)");
-        return answer(ids.includes("a1") ? [status("a1", { openCount: 0 })] : []);
-      });
+      // Each request answered when the test says: its failure, or the tracker's answer.
+      const answers: ((failure?: Error) => void)[] = [];
+      const list = startList(
+        document,
+        (ids) =>
+          new Promise((resolve, reject) =>
+            answers.push((failure) =>
+              failure ? reject(failure) : resolve(answer(ids.includes("a1") ? [status("a1", { openCount: 0 })] : [])),
+            ),
+          ),
+      );
+      const requests = () => answers.length;
       list.scan();
-      await vi.advanceTimersByTimeAsync(1);
-      expect(requests).toBe(1);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(requests()).toBe(1);
       // The tracker is back and its news comes while a read made before is still out; that read then fails.
-      down = false;
       list.expire();
       list.scan();
-      await vi.advanceTimersByTimeAsync(20);
-      expect(requests).toBe(2);
-      await vi.advanceTimersByTimeAsync(20);
+      answers[0]?.(new Error("cannot reach the tracker at https://t.example (Failed to fetch)"));
+      await vi.advanceTimersByTimeAsync(0);
+      expect(requests()).toBe(2);
+      answers[1]?.();
+      await vi.advanceTimersByTimeAsync(0);
       expect(marks()).toEqual([["a1", "delivered", ""]]);
     } finally {
       vi.useRealTimers();
@@ -448,28 +453,35 @@ describe("sent list marks", () => {
     vi.useFakeTimers();
     try {
       page([row("a1", "One"), row("b2", "Two")]);
-      let requests = 0;
-      // Not connected, or the tracker unreachable: the background answers with an error after a round trip.
-      const failing = async () => {
-        requests += 1;
-        await new Promise((resolve) => setTimeout(resolve, 10));
-        throw new Error("not connected to a tracker");
+      // Not connected, or the tracker unreachable: the background answers with an error, when the test says.
+      const failures: (() => void)[] = [];
+      const failing = () => new Promise<never>((_, reject) => failures.push(() => reject(new Error("not connected to a tracker"))));
+      const requests = () => failures.length;
+      /** The request out fails now, after a round trip of `ms`: its wait counts from its failure. */
+      const failAfter = async (ms: number) => {
+        await vi.advanceTimersByTimeAsync(ms);
+        failures.at(-1)?.();
+        await vi.advanceTimersByTimeAsync(0);
       };
       const list = startList(document, failing);
       list.scan();
-      await vi.advanceTimersByTimeAsync(1_000);
-      expect(requests).toBe(1);
+      await failAfter(1_000);
+      expect(requests()).toBe(1);
       list.scan(); // Gmail re-renders the rows meanwhile: still waiting
-      await vi.advanceTimersByTimeAsync(RETRY_FIRST_MS - 1_000 + 100);
-      expect(requests).toBe(2);
-      await vi.advanceTimersByTimeAsync(2 * RETRY_FIRST_MS - 200);
-      expect(requests).toBe(2);
-      await vi.advanceTimersByTimeAsync(200);
-      expect(requests).toBe(3);
+      await vi.advanceTimersByTimeAsync(RETRY_FIRST_MS - 1);
+      expect(requests()).toBe(1);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(requests()).toBe(2);
+      await failAfter(0);
+      await vi.advanceTimersByTimeAsync(2 * RETRY_FIRST_MS - 1);
+      expect(requests()).toBe(2);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(requests()).toBe(3);
+      await failAfter(0);
       list.expire();
       list.scan();
-      await vi.advanceTimersByTimeAsync(5);
-      expect(requests).toBe(4);
+      await vi.advanceTimersByTimeAsync(0);
+      expect(requests()).toBe(4);
     } finally {
       vi.useRealTimers();
     }
