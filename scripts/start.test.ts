@@ -46,11 +46,12 @@ async function listening(handler: Parameters<typeof createServer>[1]): Promise<{
 const OLD_NODE = ["--import", 'data:text/javascript,Object.defineProperty(process.versions,"node",{value:"20.20.2"})'];
 
 /**
- * The first tracker started in a checkout applies every migration to .wrangler/state, one Miniflare each (tracker.test.ts
- * firstMigrationConfig): "--port N" took 38 s of it on 2026-12-07, two cores at a load average of 5, and the trackers
- * started after it 5 to 10 s. Three times that, for CI's busier cores, and vi.waitUntil's 90 s below inside it.
+ * The first tracker started in a checkout applies every migration to .wrangler/state, all in one wrangler (tracker.mjs
+ * applyLocalMigrations): "--port N" took 23 s of it on 2026-12-07, two cores at a load average of 10 (38 s at 5 when
+ * each migration had a Miniflare of its own), and the trackers started after it 5 to 20 s. Three times that, for CI's
+ * busier cores, and vi.waitUntil's 60 s below inside it.
  */
-const FIRST_TRACKER_START_MS = 120_000;
+const FIRST_TRACKER_START_MS = 75_000;
 
 describe("npm start and npm run deploy", { timeout: FIRST_TRACKER_START_MS }, () => {
   for (const script of ["start.mjs", "deploy.mjs"]) {
@@ -219,7 +220,7 @@ describe.skipIf(process.platform === "win32")("stopping npm start", { timeout: F
   it("a closed terminal (SIGHUP) ends the tracker: its port is freed and none of its processes is left", async () => {
     const port = await freePort();
     const start = startInBackground(port);
-    await vi.waitUntil(() => start.output().includes("Ctrl+C stops it."), { timeout: 90_000, interval: 100 });
+    await vi.waitUntil(() => start.output().includes("Ctrl+C stops it."), { timeout: 60_000, interval: 100 });
     const group = await start.wranglerGroup();
     expect(await portIsFree(port)).toBe(false);
     start.child.kill("SIGHUP");
@@ -246,8 +247,8 @@ describe.skipIf(process.platform === "win32")("stopping npm start", { timeout: F
 
   it("Ctrl+C while the migrations are applied ends it, quietly", async () => {
     const port = await freePort();
-    // The migrations' wrangler held: Ctrl+C certainly comes while it runs.
-    const start = startInBackground(port, holding("d1 migrations apply"), { ownGroup: true });
+    // The migrations' wrangler held, `d1 execute` on a fresh state or `d1 migrations apply`: Ctrl+C certainly comes while it runs.
+    const start = startInBackground(port, holding("d1"), { ownGroup: true });
     await start.inItsGroup();
     // As a terminal sends it: to the whole foreground group, the migrations' wrangler included.
     process.kill(-(start.child.pid as number), "SIGINT");

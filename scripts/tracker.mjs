@@ -2,9 +2,10 @@
 // Used by `npm start` and by the end-to-end tests, so both run the tracker the same way.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import path from "node:path";
 
 export const ROOT = path.resolve(import.meta.dirname, "..");
@@ -65,18 +66,15 @@ const STOPPING_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"];
 export class StoppedError extends Error {}
 
 /**
- * Applies the migrations to the local D1 in `persistTo`; resolves once wrangler has. Asynchronous: a wait of its own
- * blocked the calling process (an e2e test's timers and browser connections, npm start's signal handlers) for as long
- * as wrangler took, 47 s once on a loaded machine. An abort of `signal` ends this wrangler and rejects with StoppedError;
- * so does one before the call, without starting wrangler.
+ * `wrangler <args>` run to its end without blocking this process; resolves with its output, rejects with StoppedError
+ * when `signal` ended it or it was stopped (a Ctrl+C reaches it too: it runs in this process's group), else with an
+ * error saying `what` failed.
  */
-export function applyLocalMigrations(persistTo, config = path.join(ROOT, "wrangler.toml"), signal = undefined) {
+function runWranglerUntilDone(args, what, signal) {
   return new Promise((resolve, reject) => {
     // Aborted before this was called (during startTracker's ensurePortFree): no "abort" event comes any more.
-    if (signal?.aborted) return reject(new StoppedError("applying migrations was stopped before it began"));
-    const child = spawnWrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo, "--config", config], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    if (signal?.aborted) return reject(new StoppedError(`${what} was stopped before it began`));
+    const child = spawnWrangler(args, { stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk) => {
@@ -89,16 +87,75 @@ export function applyLocalMigrations(persistTo, config = path.join(ROOT, "wrangl
     signal?.addEventListener("abort", abort, { once: true });
     child.once("error", (error) => {
       signal?.removeEventListener("abort", abort);
-      reject(new Error(`applying migrations failed: wrangler did not start: ${error.message}`));
+      reject(new Error(`${what} failed: wrangler did not start: ${error.message}`));
     });
     child.once("close", (code, ended) => {
       signal?.removeEventListener("abort", abort);
       // Ctrl+C in a terminal goes to its whole foreground process group, so with `npm start` this wrangler gets it too.
-      if (signal?.aborted || STOPPING_SIGNALS.includes(ended)) reject(new StoppedError(`applying migrations was stopped (${ended})`));
-      else if (code !== 0) reject(new Error(`applying migrations failed (${ended ?? `code ${code}`}):\n${stdout}\n${stderr}`));
-      else resolve(undefined);
+      if (signal?.aborted || STOPPING_SIGNALS.includes(ended)) reject(new StoppedError(`${what} was stopped (${ended})`));
+      else if (code !== 0) reject(new Error(`${what} failed (${ended ?? `code ${code}`}):\n${stdout}\n${stderr}`));
+      else resolve(stdout);
     });
   });
+}
+
+/**
+ * Every migration of `config`'s D1 as the SQL `wrangler d1 migrations apply` runs for them, one after the other: its
+ * d1_migrations table, then each migration followed by the row that records it (wrangler 4.155.0's
+ * getCreateMigrationsTableQuery and buildMigrationQuery, read 2026-12-07), so a later `wrangler d1 migrations apply
+ * --local` finds them applied. Null when there is no such config (wrangler says so), or it names no migrations_dir line
+ * this can read, or another table.
+ */
+export function everyMigrationAsSql(config) {
+  if (!existsSync(config)) return null;
+  const text = readFileSync(config, "utf8");
+  const dir = /^migrations_dir = "([^"]+)"$/m.exec(text)?.[1];
+  if (!dir || /^migrations_table\b/m.test(text)) return null;
+  const migrations = path.resolve(path.dirname(config), dir);
+  const names = readdirSync(migrations)
+    .filter((name) => name.endsWith(".sql"))
+    .sort();
+  const table = `CREATE TABLE IF NOT EXISTS "d1_migrations"(
+		id         INTEGER PRIMARY KEY AUTOINCREMENT,
+		name       TEXT UNIQUE,
+		applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL
+);`;
+  const applied = names.map(
+    (name) =>
+      `${readFileSync(path.join(migrations, name), "utf8")}\nINSERT INTO "d1_migrations" (name)\nvalues ('${name.replace(/'/g, "''")}');`,
+  );
+  return [table, ...applied].join("\n");
+}
+
+/**
+ * Applies the migrations to the local D1 in `persistTo`; resolves once wrangler has. Asynchronous: a wait of its own
+ * blocked the calling process (an e2e test's timers and browser connections, npm start's signal handlers) for as long
+ * as wrangler took, 47 s once on a loaded machine. An abort of `signal` ends this wrangler and rejects with StoppedError;
+ * so does one before the call, without starting wrangler.
+ *
+ * Where there is no local D1 yet (miniflare keeps them under <persistTo>/v3/d1), every migration is pending, and they
+ * go in one `wrangler d1 execute --file`: `d1 migrations apply` starts a Miniflare for each migration, about 1 s each
+ * (wrangler 4.155.0, executeLocally), 35 s of a fresh `npm start` and of every e2e file's tracker. One D1 batch is one
+ * transaction (developers.cloudflare.com/d1/worker-api/d1-database/#batch, read 2026-12-07), so a migration that fails
+ * there leaves nothing applied, and `d1 migrations apply` then applies them itself and names the one that fails.
+ */
+export async function applyLocalMigrations(persistTo, config = path.join(ROOT, "wrangler.toml"), signal = undefined) {
+  const local = ["DB", "--local", "--persist-to", persistTo, "--config", config];
+  const sql = existsSync(path.join(persistTo, "v3", "d1")) ? null : everyMigrationAsSql(config);
+  if (sql !== null && !signal?.aborted) {
+    const dir = mkdtempSync(path.join(tmpdir(), "mailtracker-migrations-"));
+    const file = path.join(dir, "every-migration.sql");
+    writeFileSync(file, sql);
+    try {
+      await runWranglerUntilDone(["d1", "execute", ...local, "--file", file], "applying migrations", signal);
+      return;
+    } catch (error) {
+      if (error instanceof StoppedError) throw error;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  await runWranglerUntilDone(["d1", "migrations", "apply", ...local], "applying migrations", signal);
 }
 
 export class PortInUseError extends Error {

@@ -35,36 +35,60 @@ describe("runWrangler", () => {
 });
 
 /**
- * wrangler.toml written to `dir`, its paths made absolute and its migrations the first alone (copied to `dir`), and that
- * migration's name. Wrangler
+ * wrangler.toml written to `dir`, its paths made absolute and its migrations the first `count` alone (copied to `dir`),
+ * and those migrations' names. Wrangler
  * 4.155 applies each migration in a Miniflare of its own, started and disposed of in turn (wrangler-dist/cli.js,
  * `for (const migration of unappliedMigrations)` → executeSql → executeLocally): about a second each on a quiet
  * machine, 35 s for the 31 of 2026-12-07, past this test's 60 s under load; the first alone takes 4 s.
  */
-function firstMigrationConfig(dir: string): { config: string; migration: string } {
+function firstMigrationsConfig(dir: string, count = 1): { config: string; migrations: string[] } {
   const shipped = readFileSync(path.join(ROOT, "wrangler.toml"), "utf8");
   const migrations = path.join(dir, "migrations");
   mkdirSync(migrations);
   const first = readdirSync(path.join(ROOT, "worker", "migrations"))
     .filter((name) => name.endsWith(".sql"))
-    .sort()[0] as string;
-  copyFileSync(path.join(ROOT, "worker", "migrations", first), path.join(migrations, first));
+    .sort()
+    .slice(0, count);
+  for (const name of first) copyFileSync(path.join(ROOT, "worker", "migrations", name), path.join(migrations, name));
   const config = shipped
     .replace(/^main = "([^"]+)"$/m, (_, main) => `main = ${JSON.stringify(path.join(ROOT, main))}`)
     .replace(/^migrations_dir = .*$/m, `migrations_dir = ${JSON.stringify(migrations)}`);
   if (!config.includes(JSON.stringify(migrations)) || config.includes('main = "worker')) {
-    throw new Error("wrangler.toml changed shape: update firstMigrationConfig()");
+    throw new Error("wrangler.toml changed shape: update firstMigrationsConfig()");
   }
   const file = path.join(dir, "wrangler.toml");
   writeFileSync(file, config);
-  return { config: file, migration: first };
+  return { config: file, migrations: first };
 }
+
+/** The local D1 in `persistTo`: its schema, and the migrations its d1_migrations table records as applied, in order. */
+function localDatabase(persistTo: string): { schema: unknown[]; applied: string[] } {
+  const files = readdirSync(persistTo, { recursive: true, encoding: "utf8" });
+  const database = files.filter((file) => file.endsWith(".sqlite") && !file.endsWith("metadata.sqlite"));
+  expect(database).toHaveLength(1);
+  const db = new DatabaseSync(path.join(persistTo, database[0] as string), { readOnly: true });
+  try {
+    return {
+      schema: db.prepare("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name").all(),
+      applied: db
+        .prepare("SELECT name FROM d1_migrations ORDER BY id")
+        .all()
+        .map((row) => row.name as string),
+    };
+  } finally {
+    db.close();
+  }
+}
+
+/** `wrangler d1 migrations apply` itself, on the local D1 in `persistTo`. */
+const wranglersOwnApply = (persistTo: string, config: string) =>
+  runWrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo, "--config", config]);
 
 describe("applyLocalMigrations", () => {
   it("lets the process run while wrangler applies them (timers, a browser's connection), then has applied them", async () => {
     await inTempDir("mailtracker-migrations-", async (dir) => {
       // Whether the process runs meanwhile does not depend on how many there are: the first one alone is applied.
-      const { config, migration } = firstMigrationConfig(dir);
+      const { config, migrations } = firstMigrationsConfig(dir);
       const persistTo = path.join(dir, "state");
       let settled = false;
       const applying = Promise.resolve(applyLocalMigrations(persistTo, config)).finally(() => {
@@ -75,15 +99,38 @@ describe("applyLocalMigrations", () => {
       expect(settled).toBe(false);
       await applying;
       // Applied: the local D1's own record of its migrations names it (wrangler's d1_migrations table).
-      const files = readdirSync(persistTo, { recursive: true, encoding: "utf8" });
-      const database = files.filter((file) => file.endsWith(".sqlite") && !file.endsWith("metadata.sqlite"));
-      expect(database).toHaveLength(1);
-      const db = new DatabaseSync(path.join(persistTo, database[0] as string), { readOnly: true });
-      try {
-        expect(db.prepare("SELECT name FROM d1_migrations").all()).toEqual([{ name: migration }]);
-      } finally {
-        db.close();
-      }
+      expect(localDatabase(persistTo).applied).toEqual(migrations);
+    });
+  }, 60_000);
+
+  it("on a fresh state, leaves what wrangler's own `d1 migrations apply` leaves: the same schema, each migration recorded", async () => {
+    await inTempDir("mailtracker-migrations-", async (dir) => {
+      // Three, so that they and their records follow one another in the one file as wrangler applies them in turn.
+      const { config, migrations } = firstMigrationsConfig(dir, 3);
+      const ours = path.join(dir, "ours");
+      const wranglers = path.join(dir, "wranglers");
+      await applyLocalMigrations(ours, config);
+      const own = wranglersOwnApply(wranglers, config);
+      expect(own.status, own.stderr).toBe(0);
+      expect(localDatabase(ours)).toEqual(localDatabase(wranglers));
+      expect(localDatabase(ours).applied).toEqual(migrations);
+      // And a later `npm run db:migrate:local` (wrangler's own) finds nothing left to apply.
+      const later = wranglersOwnApply(ours, config);
+      expect(later.status, later.stderr).toBe(0);
+      expect(later.stdout).toContain("No migrations to apply");
+    });
+  }, 60_000);
+
+  it("on a fresh state, a migration that fails is named, and the ones before it stay applied, as wrangler's own apply leaves them", async () => {
+    await inTempDir("mailtracker-migrations-", async (dir) => {
+      const { config, migrations } = firstMigrationsConfig(dir, 2);
+      writeFileSync(
+        path.join(dir, "migrations", "9999_broken.sql"),
+        "CREATE TABLE broken (id INTEGER);\nINSERT INTO missing_table VALUES (1);\n",
+      );
+      const persistTo = path.join(dir, "state");
+      await expect(applyLocalMigrations(persistTo, config)).rejects.toThrow(/9999_broken\.sql[\s\S]*no such table: missing_table/);
+      expect(localDatabase(persistTo).applied).toEqual(migrations);
     });
   }, 60_000);
 
