@@ -7,6 +7,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ContactDetail, ContactsResponse } from "../../shared/api";
 import { roundedScore } from "../../shared/engagement";
+import { mintTrackingId } from "../../shared/protocol";
 import { type ContactPageQuery, contactPage, RESCORED_PER_REQUEST, ROWS_READ_PER_ROW_ASKED } from "../src/db/contact-scores";
 import { type ContactAggregate, scoredContacts } from "../src/db/contacts";
 import worker from "../src/index";
@@ -21,6 +22,7 @@ import {
   FREE_PLAN_D1_QUERIES,
   HOUR,
   openPixel,
+  registration,
   reply,
   seedMessages,
   seedOpens,
@@ -28,6 +30,7 @@ import {
   type TestAccount,
   waitForEvents,
 } from "./helpers";
+import { hitNow, optOut } from "./opt-out-helpers";
 import { expectShownAs, reference, referenceContacts, type Shown, shown } from "./reference-contacts";
 
 /**
@@ -622,6 +625,24 @@ describe("a campaign's people (contact_campaigns, migration 0034)", () => {
     // A deleted contact is gone from the campaign.
     expect((await account.json("DELETE", "/api/contacts/bo%40acme.example")).status).toBe(204);
     await expectListed(account, "Pilot", ["ann@acme.example"]);
+  });
+
+  it("takes out of a campaign's listing over a minScore a person whose opt-out took the hits that put them there", async () => {
+    const account = await createAccount();
+    // Opt-outs are the tracker's, every account's: an address of this test alone.
+    const person = `opted-${crypto.randomUUID().slice(0, 8)}@wingtip.example`;
+    const pilot = await sentMessage(account, { campaign: "Pilot", recipients: [{ email: person }, { email: "bo@acme.example" }] });
+    const held = await mintTrackingId(account.key);
+    expect((await optOut(held, person)).status).toBe(200);
+    // Stored while the opt-out is held for an email not registered yet: it counts until the registration names the person.
+    expect(await hitNow(account, pilot.id)).toBe(1);
+    const overMinScore = async () => (await listed(account, "&campaign=Pilot&minScore=0.01")).map((row) => row[0]);
+    expect(await overMinScore()).toEqual(["bo@acme.example", person]);
+    await expectInStep(account);
+    expect((await account.json("PUT", `/api/messages/${held}`, registration({ recipients: [{ email: person }] }))).status).toBe(200);
+    // The opt-out recorded at the time it was made takes the hit: the email's open no longer counts for either.
+    expect(await overMinScore()).toEqual([]);
+    await expectListed(account, "Pilot", ["bo@acme.example", person]);
   });
 
   it("lists a person marked since the listing's refresh from their emails: one who gained the campaign, and not one who lost it", async () => {
