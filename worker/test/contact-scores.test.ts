@@ -7,6 +7,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { ContactDetail, ContactsResponse } from "../../shared/api";
 import { roundedScore } from "../../shared/engagement";
+import { mintTrackingId } from "../../shared/protocol";
 import { type ContactPageQuery, contactPage, RESCORED_PER_REQUEST, ROWS_READ_PER_ROW_ASKED } from "../src/db/contact-scores";
 import { type ContactAggregate, scoredContacts } from "../src/db/contacts";
 import worker from "../src/index";
@@ -21,6 +22,7 @@ import {
   FREE_PLAN_D1_QUERIES,
   HOUR,
   openPixel,
+  registration,
   reply,
   seedMessages,
   seedOpens,
@@ -28,6 +30,7 @@ import {
   type TestAccount,
   waitForEvents,
 } from "./helpers";
+import { hitNow, optOut } from "./opt-out-helpers";
 import { expectShownAs, reference, referenceContacts, type Shown, shown } from "./reference-contacts";
 
 /**
@@ -505,5 +508,164 @@ describe("a people page after the previous one", () => {
     // every row of the account, 301.
     const window = ROWS_READ_PER_ROW_ASKED * 21;
     expect(Math.max(...reads), `rows read by each page: ${reads}`).toBeLessThanOrEqual(window + window / 2);
+  });
+
+  /** `campaign` on the seeded emails of readers `indexes`, every contact rescored after. */
+  async function inCampaign(account: TestAccount, campaign: string, indexes: number[]) {
+    await env.DB.prepare(
+      "UPDATE messages SET campaign = ?3 WHERE account_id = ?1 AND id IN (SELECT 'seeded-' || ?1 || '-' || value FROM json_each(?2))",
+    )
+      .bind(account.accountId, JSON.stringify(indexes), campaign)
+      .run();
+    while ((await account.json<ContactsResponse>("GET", "/api/contacts?limit=1")).body.pendingContacts > 0);
+  }
+
+  it("of a campaign nearly every contact has reads the page's rows, in either order, not a window of the index", async () => {
+    const account = await tiedAccount();
+    const members = Array.from({ length: 300 }, (_, i) => i).filter((i) => i % 30 !== 0);
+    await inCampaign(account, "Launch", members);
+    for (const sort of ["score", "lastActivity"] as const) {
+      const { listed, reads } = await pages(account, { sort, campaign: "Launch", limit: 20 });
+      expect(listed).toEqual(readers(members));
+      // Each of the page's 20 people and the next one, which says a page follows, read twice: its row of the campaign
+      // (contact_campaigns) and its stored row; and up to 3 more where the seeks stop (43 for the first page, 45 for
+      // the others). By a window of contact_scores, 84 or 85 (ROWS_READ_PER_ROW_ASKED × 21).
+      expect(Math.max(...reads), `rows read by each page: ${reads}`).toBeLessThanOrEqual(2 * 21 + 3);
+    }
+  });
+
+  it("of a campaign few contacts have gives full pages while people of it are left", async () => {
+    const account = await tiedAccount();
+    const members = Array.from({ length: 25 }, (_, i) => 12 * i);
+    await inCampaign(account, "Few", members);
+    const now = Date.now();
+    const first = await contactPage(
+      env.DB,
+      account.accountId,
+      now,
+      { sort: "score", campaign: "Few", limit: 20 },
+      { count: 0, asciiFolds: [] },
+    );
+    // By a window of 84 rows of contact_scores, the first page held the 7 people of it among them.
+    expect(first.contacts.map((contact) => contact.email)).toEqual(readers(members).slice(0, 20));
+    const { listed } = await pages(account, { sort: "score", campaign: "Few", limit: 20 });
+    expect(listed).toEqual(readers(members));
+  });
+});
+
+describe("a campaign's people (contact_campaigns, migration 0034)", () => {
+  /**
+   * contact_campaigns holds a row for each campaign of each shown stored row (shown_as IS NULL), with its keys, and
+   * nothing else.
+   */
+  async function expectInStep(account: TestAccount) {
+    const [entries, rows] = await env.DB.batch([
+      env.DB.prepare(
+        "SELECT campaign, email, score_key, activity_key FROM contact_campaigns WHERE account_id = ?1 ORDER BY campaign, email",
+      ).bind(account.accountId),
+      env.DB.prepare(
+        `SELECT j.value AS campaign, s.email, s.score_key, s.activity_key FROM contact_scores s, json_each(s.campaigns) j
+         WHERE s.account_id = ?1 AND s.shown_as IS NULL ORDER BY campaign, s.email`,
+      ).bind(account.accountId),
+    ]);
+    expect(entries?.results).toEqual(rows?.results);
+  }
+
+  /** The campaign's listing, in both orders, is the reference's people of it, and contact_campaigns is in step. */
+  async function expectListed(account: TestAccount, campaign: string, people: string[]) {
+    const inCampaign = (await referenceContacts(account.accountId, Date.now()))
+      .filter((c) => c.campaigns.has(campaign))
+      .sort((a, b) => b.exactScore - a.exactScore || (a.email < b.email ? -1 : 1));
+    expect(inCampaign.map((c) => c.email)).toEqual(people);
+    const byScore = await listed(account, `&campaign=${campaign}`);
+    expectShownAs(
+      byScore,
+      inCampaign.map((c) => shown(c, c.exactScore)),
+    );
+    expect(byScore.map((row) => row[0])).toEqual(people);
+    expect((await listed(account, `&campaign=${campaign}&sort=lastActivity`)).map((row) => row[0]).sort()).toEqual([...people].sort());
+    await expectInStep(account);
+  }
+
+  it("follows a score change, a new email of it, that email's deletion, the purge and a deleted contact", async () => {
+    const account = await createAccount();
+    const pilot = await sentMessage(account, {
+      campaign: "Pilot",
+      recipients: [{ email: "ann@acme.example" }, { email: "bo@acme.example" }],
+    });
+    const other = await sentMessage(account, { campaign: "Other", recipients: [{ email: "cy@acme.example" }] });
+    await expectListed(account, "Pilot", ["ann@acme.example", "bo@acme.example"]);
+
+    // An open of cy's email: cy's score changes, not Pilot's people's; then one of Pilot's.
+    await openPixel(other.id);
+    await waitForEvents(other.id, 1);
+    await expectListed(account, "Pilot", ["ann@acme.example", "bo@acme.example"]);
+
+    // cy gains the campaign by a new email, and an open of it puts cy first.
+    const gained = await sentMessage(account, { campaign: "Pilot", recipients: [{ email: "cy@acme.example" }] });
+    await openPixel(gained.id);
+    await waitForEvents(gained.id, 1);
+    await expectListed(account, "Pilot", ["cy@acme.example", "ann@acme.example", "bo@acme.example"]);
+
+    // That email deleted, cy loses the campaign; cy's other email keeps cy in the list.
+    expect((await account.json("DELETE", `/api/messages/${gained.id}`)).status).toBe(204);
+    await expectListed(account, "Pilot", ["ann@acme.example", "bo@acme.example"]);
+
+    // ann's open, then the purge of it: ann goes first, and back after the purge.
+    await openPixel(pilot.id);
+    await waitForEvents(pilot.id, 1);
+    await expectListed(account, "Pilot", ["ann@acme.example", "bo@acme.example"]);
+    await env.DB.prepare("UPDATE events SET occurred_at = ?2 WHERE message_id = ?1")
+      .bind(pilot.id, Date.now() - 91 * DAY)
+      .run();
+    await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "23 * * * *" }), env);
+    await expectInStep(account);
+    await expectListed(account, "Pilot", ["ann@acme.example", "bo@acme.example"]);
+
+    // A deleted contact is gone from the campaign.
+    expect((await account.json("DELETE", "/api/contacts/bo%40acme.example")).status).toBe(204);
+    await expectListed(account, "Pilot", ["ann@acme.example"]);
+  });
+
+  it("takes out of a campaign's listing over a minScore a person whose opt-out took the hits that put them there", async () => {
+    const account = await createAccount();
+    // Opt-outs are the tracker's, every account's: an address of this test alone.
+    const person = `opted-${crypto.randomUUID().slice(0, 8)}@wingtip.example`;
+    const pilot = await sentMessage(account, { campaign: "Pilot", recipients: [{ email: person }, { email: "bo@acme.example" }] });
+    const held = await mintTrackingId(account.key);
+    expect((await optOut(held, person)).status).toBe(200);
+    // Stored while the opt-out is held for an email not registered yet: it counts until the registration names the person.
+    expect(await hitNow(account, pilot.id)).toBe(1);
+    // In both orders: by latest activity, a window of the campaign's people, the score checked on each.
+    const overMinScore = async () => {
+      const byScore = (await listed(account, "&campaign=Pilot&minScore=0.01")).map((row) => row[0]);
+      const byActivity = (await listed(account, "&campaign=Pilot&minScore=0.01&sort=lastActivity")).map((row) => row[0]);
+      expect(byActivity.sort()).toEqual([...byScore].sort());
+      return byScore;
+    };
+    expect(await overMinScore()).toEqual(["bo@acme.example", person]);
+    await expectInStep(account);
+    expect((await account.json("PUT", `/api/messages/${held}`, registration({ recipients: [{ email: person }] }))).status).toBe(200);
+    // The opt-out recorded at the time it was made takes the hit: the email's open no longer counts for either.
+    expect(await overMinScore()).toEqual([]);
+    await expectListed(account, "Pilot", ["bo@acme.example", person]);
+  });
+
+  it("lists a person marked since the listing's refresh from their emails: one who gained the campaign, and not one who lost it", async () => {
+    const account = await createAccount();
+    const pilot = await sentMessage(account, { campaign: "Pilot", recipients: [{ email: "ann@acme.example" }] });
+    await sentMessage(account, { recipients: [{ email: "bo@acme.example" }] });
+    await expectListed(account, "Pilot", ["ann@acme.example"]);
+    // Written after the refresh the page below is read without: bo's and ann's rows are marked, not rescored.
+    await sentMessage(account, { campaign: "Pilot", recipients: [{ email: "bo@acme.example" }] });
+    await env.DB.prepare("UPDATE messages SET campaign = 'Renamed' WHERE id = ?").bind(pilot.id).run();
+    const page = await contactPage(
+      env.DB,
+      account.accountId,
+      Date.now(),
+      { sort: "score", campaign: "Pilot", limit: 20 },
+      { count: 0, asciiFolds: [] },
+    );
+    expect(page.contacts.map((contact) => contact.email)).toEqual(["bo@acme.example"]);
   });
 });

@@ -180,8 +180,42 @@ describe("the people list's page after a cursor (contactPage)", () => {
     expect(await plan(page("lastActivity"))).toEqual(merged("contact_scores_by_activity", "activity_key"));
   });
 
-  it("a campaign's page reads its window by the same two seeks, and each row's campaigns in its own JSON", async () => {
-    const page = contactPageStatement("a", 0, { sort: "score", after, limit: 20, campaign: "Webinar" }, nothingMarked);
+  it("a campaign's page reads the campaign's people by the same two seeks, each one's row by its key, and the marked rows", async () => {
+    /** The two seeks of the campaign's people (migration 0034) in the sort's order, each row's contact_scores beside. */
+    const people = (index: string, column: string) =>
+      [`${column}=? AND email>?`, `${column}<?`].flatMap((seek, i) => [
+        i === 0 ? "LEFT" : "RIGHT",
+        `SEARCH c USING ${index} (account_id=? AND campaign=? AND ${seek})`,
+        "SEARCH s USING INDEX sqlite_autoindex_contact_scores_1 (account_id=? AND email=?)",
+      ]);
+    /** The rows marked since the listing's refresh: none but those a write marked meanwhile, sorted. */
+    const marked = [
+      "LEFT",
+      "SEARCH contact_scores USING INDEX contact_scores_dirty (account_id=?)",
+      "USE TEMP B-TREE FOR LAST TERM OF ORDER BY",
+      "RIGHT",
+      "SEARCH contact_scores USING INDEX contact_scores_dirty (account_id=?)",
+      "USE TEMP B-TREE FOR ORDER BY",
+    ];
+    for (const [sort, index, column] of [
+      ["score", "PRIMARY KEY", "score_key"],
+      ["lastActivity", "COVERING INDEX contact_campaigns_by_activity", "activity_key"],
+    ] as const) {
+      const page = contactPageStatement("a", 0, { sort, after, limit: 20, campaign: "Webinar" }, nothingMarked);
+      expect(await plan(page)).toEqual([
+        "MERGE (UNION ALL)",
+        "LEFT",
+        "MERGE (UNION ALL)",
+        ...people(index, column),
+        "RIGHT",
+        "MERGE (UNION ALL)",
+        ...marked,
+      ]);
+    }
+  });
+
+  it("a campaign's page while rows are left marked reads its window by the same two seeks, and each row's campaigns in its own JSON", async () => {
+    const page = contactPageStatement("a", 0, { sort: "score", after, limit: 20, campaign: "Webinar" }, { count: 1, asciiFolds: [] });
     expect(await plan(page)).toEqual([
       "CO-ROUTINE (subquery-3)",
       ...merged("contact_scores_by_score", "score_key"),

@@ -345,9 +345,9 @@ export async function contactAt(
 }
 
 /**
- * Rows of the index a page of a campaign's listing, or of a minScore's while rows are left marked, reads at most per
- * row it asks for: each row of a person without the campaign, or under minScore, is read and left out (but for those
- * computed), so without a bound a page read on to the account's last row. The page ends where its window does, and
+ * Rows of the index a page of a campaign's listing while rows are left marked, or of a minScore's then or by latest
+ * activity, reads at most per row it asks for: each row of a person without the campaign, or under minScore, is read
+ * and left out (but for those computed), so without a bound a page read on to the account's last row. The page ends where its window does, and
  * the next starts there.
  */
 export const ROWS_READ_PER_ROW_ASKED = 4;
@@ -384,10 +384,13 @@ const MAY_BE_HIDDEN_SPELLING_SQL = `(${OUTSIDE_ASCII_SQL} OR '.' || substr(email
  * campaign since (a new email of it, in any spelling) or a score over minScore (a new open), and is kept if their
  * emails give it. So a minScore page reads past the rows over minScore to the rows computed under it while a listing
  * is behind, one sorted by latest activity past the rows under minScore (no index holds the rows over it in activity
- * order), and a campaign's page past the people without it: a window of ROWS_READ_PER_ROW_ASKED rows per row asked,
+ * order), and a campaign's page while rows are left marked past the people without it: a window of ROWS_READ_PER_ROW_ASKED rows per row asked,
  * past which the page ends, short or empty, and the next starts (unbounded, a minScore page of 20 read 302 rows of an
  * account of 302 contacts, one by latest activity 196 of 300, a campaign's page 301 of 300; windowed, at most 85, 85
- * and 112: worker tests in workerd, 2026-12-07). A page starts right after the previous page's last row, within a run of equal keys too (every contact
+ * and 112: worker tests in workerd, 2026-12-07). With no rows left marked, a campaign's page reads its people alone
+ * (contact_campaigns, migration 0034), two rows each (theirs there, and their stored row), and the rows marked since
+ * the refresh, computed: 43 to 45 rows for a page of 20 of 290 people among 300, where its window read 84 or 85; and
+ * a campaign of few people among many gives full pages (the same tests, 2026-12-07). A page starts right after the previous page's last row, within a run of equal keys too (every contact
  * never opened has the same score and the same latest activity).
  */
 export async function contactPage(
@@ -457,57 +460,81 @@ export function contactPageStatement(
   const mayShowMarked =
     left.asciiFolds.length > 0 ? [`email IN (SELECT value FROM json_each(${bind(JSON.stringify(left.asciiFolds))}))`] : [];
   const computedSql = left.count > 0 ? `(${["dirty > 0", MAY_BE_HIDDEN_SPELLING_SQL, ...mayShowMarked].join(" OR ")})` : "dirty > 0";
+  // Where the page's rows are read (`sources`), each part's columns named after `p`: the index of the sort, or, for a
+  // campaign's page with no rows left marked, the campaign's people (contact_campaigns, migration 0034) beside the rows
+  // marked since the refresh (none but those a write marked meanwhile), which are computed: a marked row's person may
+  // have gained the campaign (a new email of it) since its row was stored. While rows are left marked, a campaign's
+  // page reads the sort's index in a window (below): those rows' people may have gained it too, and may be many.
+  const stored = `SELECT ${STORED_CONTACT_COLUMNS}, shown_as, ${column} AS key, ${computedSql} AS computed FROM contact_scores`;
+  const byCampaign = query.campaign !== undefined && left.count === 0;
+  const sources: { p: string; read: string; where: string[] }[] = byCampaign
+    ? [
+        {
+          p: "c.",
+          // The address of c, in whose order the rows come (s's is the same: the join's).
+          read: `SELECT ${STORED_CONTACT_COLUMNS.replace(/\w+/g, (name) => (name === "email" ? "c.email" : `s.${name}`))}, s.shown_as, c.${column} AS key, 0 AS computed
+            FROM contact_campaigns c${query.sort === "score" ? "" : " INDEXED BY contact_campaigns_by_activity"}
+            JOIN contact_scores s ON s.account_id = c.account_id AND s.email = c.email`,
+          where: [`c.campaign = ${bind(query.campaign ?? "")}`, "s.dirty = 0"],
+        },
+        { p: "", read: `${stored} INDEXED BY contact_scores_dirty`, where: ["dirty > 0"] },
+      ]
+    : [{ p: "", read: `${stored} INDEXED BY contact_scores_by_${query.sort === "score" ? "score" : "activity"}`, where: [] }];
   // The index's range (`range`), and what a row read in it must meet to be on the page (`filters`): a person's other
   // spellings' rows are hidden behind the one that shows it (storeContacts).
-  const range: string[] = [];
+  const range: ((p: string) => string)[] = [];
   const filters = ["shown_as IS NULL"];
   // Rounded to 2 decimals, a score shows as at least minScore from minScore − 0.005 on; the exact check is below. A row
   // computed passes whatever its stored key while rows are left marked: its person's score may have risen past
   // minScore since (a new open, in any spelling). Only then: the key alone keeps the read to the rows over minScore.
   // Then the rows under minScore that are not computed are read and left out, as many as the account holds after the
   // cursor: the page reads a window of the index instead (ROWS_READ_PER_ROW_ASKED), and ends where it does. So does a
-  // campaign's page: no index holds a campaign's people apart (a row's campaigns are a JSON list).
+  // campaign's page while rows are left marked.
   // Sorted by latest activity, the key says nothing of the score: `score_key >= ?` only filters the rows in activity
   // order, so it is windowed too, whether rows are left marked or not.
   let window: number | undefined;
   if (query.minScore !== undefined && query.minScore > 0.005) {
-    const overMinScore = `score_key >= ${bind(scoreKey(query.minScore - 0.005, now))}`;
-    if (query.sort === "score" && left.count === 0) range.push(overMinScore);
+    const minKey = bind(scoreKey(query.minScore - 0.005, now));
+    const overMinScore = `score_key >= ${minKey}`;
+    if (query.sort === "score" && left.count === 0) range.push((p) => `${p}${overMinScore}`);
     else {
       filters.push(left.count > 0 ? `(${computedSql} OR ${overMinScore})` : overMinScore);
       window = ROWS_READ_PER_ROW_ASKED * (query.limit + 1);
     }
   }
-  if (query.campaign !== undefined) {
+  if (query.campaign !== undefined && !byCampaign) {
     filters.push(`(${computedSql} OR EXISTS (SELECT 1 FROM json_each(campaigns) j WHERE j.value = ${bind(query.campaign)}))`);
     window = ROWS_READ_PER_ROW_ASKED * (query.limit + 1);
   }
-  const read = `SELECT ${STORED_CONTACT_COLUMNS}, shown_as, ${column} AS key, ${computedSql} AS computed FROM contact_scores
-    INDEXED BY contact_scores_by_${query.sort === "score" ? "score" : "activity"}`;
   // The rows after the cursor, in the index's order, each part a seek of the index: those tied with the previous page's
   // last row, from the address after it, then those under its key: 21 or 22 rows read by each of the 15 pages of 20
   // of 300 contacts of no score. One range from the tie's key on read the tie's rows before the address again on every
   // page: 21, 41, ... 300 (worker tests in workerd, 2026-12-07).
-  let seeks = [["account_id = ?1"]];
+  let seeks = [(p: string) => [`${p}account_id = ?1`]];
   if (query.after) {
     const key = bind(query.after[0]);
+    const email = bind(query.after[1]);
     seeks = [
-      ["account_id = ?1", `${column} = ${key}`, `email > ${bind(query.after[1])}`],
-      ["account_id = ?1", `${column} < ${key}`],
+      (p) => [`${p}account_id = ?1`, `${p}${column} = ${key}`, `${p}email > ${email}`],
+      (p) => [`${p}account_id = ?1`, `${p}${column} < ${key}`],
     ];
   }
-  const rowsAfter = (where: string[], limit: string) =>
-    `${seeks.map((seek) => `${read} WHERE ${[...seek, ...where].join(" AND ")}`).join(" UNION ALL ")} ORDER BY key DESC, email LIMIT ${limit}`;
+  const rowsAfter = (where: ((p: string) => string)[], limit: string) =>
+    `${sources
+      .flatMap(({ p, read, where: own }) =>
+        seeks.map((seek) => `${read} WHERE ${[...seek(p), ...own, ...where.map((term) => term(p))].join(" AND ")}`),
+      )
+      .join(" UNION ALL ")} ORDER BY key DESC, email LIMIT ${limit}`;
   // Windowed, every row of the window comes back, each saying whether it is on the page: the window's last row says
   // where the next page starts when the page ends short. Rows D1 read for a page of 20 of a campaign over 300 contacts
-  // (worker tests in workerd, 2026-12-07; json_each's rows count): of 1 in 30 of them, 110 to 112; with the page's rows
-  // read apart, stopped by its LIMIT, and the window again to its last row for a page that ends short, 195 or 196; with
-  // a row_number() beside each row, 279 to 281. Of 1 in 3 of them, 85 to 90; 61 to 84; 181 to 221. The window's price
-  // is paid where nearly every contact has the campaign: of 29 in 30 of them, 84 or 85 for every full page, where the
-  // page's rows alone, stopped by its LIMIT, read 21 to 23 (the same tests): four times as many, bounded still.
+  // by such a window (worker tests in workerd, 2026-12-07; json_each's rows count): of 1 in 30 of them, 110 to 112;
+  // with the page's rows read apart, stopped by its LIMIT, and the window again to its last row for a page that ends
+  // short, 195 or 196; with a row_number() beside each row, 279 to 281. Of 1 in 3 of them, 85 to 90; 61 to 84; 181 to
+  // 221. Of 29 in 30 of them, 84 or 85 for every full page, where the page's rows alone, stopped by its LIMIT, read 21
+  // to 23 (the same tests): four times as many.
   const sql =
     window === undefined
-      ? rowsAfter([...range, ...filters], bind(query.limit + 1))
+      ? rowsAfter([...range, ...filters.map((filter) => () => filter)], bind(query.limit + 1))
       : `SELECT *, ${filters.join(" AND ")} AS listed FROM (${rowsAfter(range, bind(window))})`;
   return { sql, binds, window };
 }
