@@ -110,12 +110,12 @@ async function reaching<R>(trackerUrl: string, request: () => Promise<R>, unreac
     // Only a refusal's own shape (a fetch refused by the browser fails as a TypeError, api.test.ts cites what Chromium
     // and Firefox did): a timeout or an abort is of a call that left.
     if (atStart || !now || !(error instanceof TypeError)) throw failure(trackerUrl, error, now, unreachable);
-    // Refused while the site was withheld, given back since: made again, at once and once. Whatever the call, this
-    // duplicates nothing: the browser refused it before sending it, as a cross-origin request to an origin the
-    // extension holds no host permission for (Chrome's "Cross-origin network requests",
-    // developer.chrome.com/docs/extensions/develop/concepts/network-requests, read 2026-12-07), so it never reached
-    // the tracker. (Unless access came back in the instant between the browser's answer and the request leaving: a
-    // call then sent and failing after as a network error is sent twice.) Its second failure is what it is: the access off again, or the
+    // Refused while the site was withheld, given back since: made again, at once and once. The browser refused it
+    // before sending it, as a cross-origin request to an origin the extension holds no host permission for (Chrome's
+    // "Cross-origin network requests", developer.chrome.com/docs/extensions/develop/concepts/network-requests, read
+    // 2026-12-07), so it never reached the tracker. Unless access came back in the instant between the browser's answer
+    // and the request leaving: a call then sent and failing after as a network error is sent twice (createAccount,
+    // a POST, would then make a second account). Its second failure is what it is: the access off again, or the
     // tracker's; never made a third time.
     return await request().catch(async (again: unknown) => {
       throw failure(trackerUrl, again, await trackerAccessGranted(trackerUrl), unreachable);

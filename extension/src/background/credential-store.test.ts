@@ -14,8 +14,8 @@ vi.mock("webextension-polyfill", () => ({ default: { storage: { local } } }));
 vi.mock("./private-area", () => ({ privateArea }));
 
 import {
+  heldAccountRecords,
   heldAccounts,
-  heldAccountsAt,
   loadAccountMark,
   loadCredentials,
   MAX_HELD_ACCOUNTS,
@@ -79,17 +79,17 @@ it("records each account this browser held, one an earlier version connected to 
 
 it("records the account only when it, or its tracker's address, is new: a new token or signing key of it writes no record", async () => {
   await saveCredentials(connected);
-  expect(await heldAccountsAt()).toEqual([{ accountId: connected.accountId, trackerUrl: "https://t.example" }]);
+  expect(await heldAccountRecords()).toEqual([{ accountId: connected.accountId, trackerUrl: "https://t.example" }]);
   privateArea.writes.length = 0;
   await saveCredentials({ ...connected, apiToken: "mt_replaced_token" });
   await saveCredentials(withSigningKey(connected, key(2)));
   expect(privateArea.writes).toEqual([["credentials"], ["credentials"]]);
   // The tracker moved: the address the account is shown at follows it.
   await saveCredentials({ ...connected, trackerUrl: "https://moved.example" });
-  expect(await heldAccountsAt()).toEqual([{ accountId: connected.accountId, trackerUrl: "https://moved.example" }]);
+  expect(await heldAccountRecords()).toEqual([{ accountId: connected.accountId, trackerUrl: "https://moved.example" }]);
   // One recorded by an earlier version, an id alone, is read without an address.
   privateArea.data.heldAccounts = ["qrstuvwxyzabcdef"];
-  expect(await heldAccountsAt()).toEqual([{ accountId: "qrstuvwxyzabcdef", trackerUrl: null }]);
+  expect(await heldAccountRecords()).toEqual([{ accountId: "qrstuvwxyzabcdef", trackerUrl: null }]);
 });
 
 /** Everything in browser.storage.local, as any content script can read it. */

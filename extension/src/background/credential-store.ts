@@ -115,7 +115,7 @@ export interface HeldAccount {
  * its registration is queued all the same, and waits for that account (handlers.ts heldAccountId). Kept in the
  * private area: a content script, which can write browser.storage.local, cannot add an account to it.
  */
-export async function heldAccountsAt(): Promise<HeldAccount[]> {
+export async function heldAccountRecords(): Promise<HeldAccount[]> {
   const stored = (await privateArea.get(HELD_ACCOUNTS_KEY))[HELD_ACCOUNTS_KEY];
   return (Array.isArray(stored) ? (stored as unknown[]) : []).flatMap((item): HeldAccount[] => {
     if (typeof item === "string") return [{ accountId: item, trackerUrl: null }];
@@ -124,16 +124,16 @@ export async function heldAccountsAt(): Promise<HeldAccount[]> {
   });
 }
 
-/** The ids of heldAccountsAt. */
+/** The ids of heldAccountRecords. */
 export async function heldAccounts(): Promise<string[]> {
-  return (await heldAccountsAt()).map((held) => held.accountId);
+  return (await heldAccountRecords()).map((held) => held.accountId);
 }
 
 async function recordHeldAccounts(accounts: (Pick<Credentials, "accountId" | "trackerUrl"> | null)[]): Promise<void> {
   const fresh = [
     ...new Map(accounts.flatMap((a) => (a ? [[a.accountId, { accountId: a.accountId, trackerUrl: a.trackerUrl }] as const] : []))).values(),
   ];
-  const kept = (await heldAccountsAt()).filter((held) => !fresh.some((a) => a.accountId === held.accountId));
+  const kept = (await heldAccountRecords()).filter((held) => !fresh.some((a) => a.accountId === held.accountId));
   await privateArea.set({ [HELD_ACCOUNTS_KEY]: [...kept, ...fresh].slice(-MAX_HELD_ACCOUNTS) });
 }
 

@@ -28,7 +28,7 @@ export interface HeldSignal {
    * The account connected when it was held, whose tracker its email goes to: it is sent to that tracker only, though
    * the rep connected to another since (its email delivered, that tracker down as it was released). Absent from one
    * stored before it was kept: which account it was held for is unknown, so it stays past a switch only while its
-   * email is in the outbox, which delivers it to its own account alone (leaveAccount).
+   * email is in the outbox, and is then kept with that email's account (leaveAccount).
    */
   account?: string;
   /** The tracker answered it `unmatched` `times` times; it is sent again from `nextAt` on (UNMATCHED_RETRY_MS). */
@@ -345,18 +345,21 @@ export class HeldSignals {
    * ones of threads it knew no tracked email of: none may reach another account's tracker, nor the rep's other mail
    * stay here once the rep left it. Those held for their email (hold) are kept, each for the account it was held for:
    * its email's registration is never dropped, and they go to that account's tracker once it is delivered there
-   * (delivery.ts), and to no other. One stored before its account was kept, only while its email is in the outbox
-   * (`outboxThreads`, read under the lock: read before it, while another held-signal write ran, an email delivered
-   * meanwhile would keep its reply for the account the rep connects to). `switchAccount` (the credentials removed or
-   * replaced) is run under the same lock, after the clear: an answer of the tracker before that comes later is not
-   * written (stillFor).
+   * (delivery.ts), and to no other. One stored before its account was kept, only while its email is in the outbox, and
+   * then with that email's account (`outboxThreads`, read under the lock: read before it, while another held-signal
+   * write ran, an email delivered meanwhile would keep its reply for the account the rep connects to). `switchAccount`
+   * (the credentials removed or replaced) is run under the same lock, after the clear: an answer of the tracker before
+   * that comes later is not written (stillFor).
    */
-  leaveAccount(switchAccount: () => Promise<void>, outboxThreads: () => Promise<ReadonlyMap<string, unknown>>): Promise<void> {
+  leaveAccount(switchAccount: () => Promise<void>, outboxThreads: () => Promise<ReadonlyMap<string, string | undefined>>): Promise<void> {
     return this.serial(async () => {
       const inOutbox = await outboxThreads();
-      const waiting = (await this.all()).filter(
-        (h) => h.unmatched === undefined && h.untracked === undefined && (h.account !== undefined || inOutbox.has(h.signal.threadId)),
-      );
+      // One stored without its account is kept with its email's: due() would take it for the next account's otherwise.
+      const waiting = (await this.all())
+        .filter(
+          (h) => h.unmatched === undefined && h.untracked === undefined && (h.account !== undefined || inOutbox.has(h.signal.threadId)),
+        )
+        .map((h) => ({ ...h, account: accountHeldFor(h, inOutbox) }));
       await this.area.set({ [HELD_SIGNALS_KEY]: waiting, [UNMATCHED_SIGNALS_KEY]: [], [UNLISTED_SIGNALS_KEY]: 0 });
       await switchAccount();
     });

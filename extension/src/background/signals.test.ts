@@ -287,6 +287,22 @@ describe("signals of a thread whose email is still in the outbox", () => {
     expect((await deps.held.all()).map((h) => h.signal.gmailMessageId)).toEqual(["r1"]);
   });
 
+  it("stored before their account was kept and kept past a switch, are due for nothing until their email's account returns", async () => {
+    const area = memoryArea();
+    let connected = CREDENTIALS.accountId;
+    const held = new HeldSignals(area, async () => connected);
+    await area.set({ [HELD_SIGNALS_KEY]: [{ self: [], signal: reply("r1") }] });
+    await held.leaveAccount(
+      async () => {
+        connected = "qrstuvwxyzabcdef";
+      },
+      async () => new Map([["waiting", CREDENTIALS.accountId]]),
+    );
+    expect(await held.due(async () => "the new account's credentials")).toBeNull();
+    connected = CREDENTIALS.accountId;
+    expect((await held.due(async () => "its own credentials"))?.due.map((h) => h.signal.gmailMessageId)).toEqual(["r1"]);
+  });
+
   it("are kept once each; past the bound the oldest are counted as not listed, answered unmatched or not", async () => {
     const area = memoryArea();
     const clock = { now: Date.parse("2026-11-22T10:00:05.000Z") };

@@ -6,7 +6,7 @@
 // nothing of any other account.
 import { z } from "zod";
 import { ACCOUNT_ID_PATTERN, accountOf } from "../../../shared/protocol";
-import { type HeldAccount, heldAccountsAt, loadAccountId } from "./credential-store";
+import { type HeldAccount, heldAccountRecords, loadAccountId } from "./credential-store";
 import type { Reminders } from "./follow-ups";
 import { handler, noInput } from "./handler";
 import { accountHeldFor, type HeldSignal, type HeldSignals } from "./held-signals";
@@ -63,7 +63,13 @@ export function waitingAccounts(
 /** The options page's calls (spread into handlers.ts's page table): the accounts waited for, and Stop waiting. */
 export function waitingAccountHandlers(outbox: Outbox, reminders: Reminders, heldSignals: HeldSignals) {
   const list = async () =>
-    waitingAccounts(await outbox.snapshot(), await reminders.all(), await heldSignals.all(), await heldAccountsAt(), await loadAccountId());
+    waitingAccounts(
+      await outbox.snapshot(),
+      await reminders.all(),
+      await heldSignals.all(),
+      await heldAccountRecords(),
+      await loadAccountId(),
+    );
   return {
     accountsWaiting: handler(noInput, list),
     /**

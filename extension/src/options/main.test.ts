@@ -454,8 +454,8 @@ it("names the other account emails wait for, with what waits, and connects to it
   poll();
   await vi.waitFor(() =>
     expect([...document.querySelectorAll("[data-testid=waiting-account] p")].map((p) => p.textContent)).toEqual([
-      '3 emails wait for account qrstuvwxyzabcdef at https://old.example: "Proposal", "Pricing" (taken back in Gmail), 1 follow-up reminder of an email registered already, 2 replies seen in Gmail. They go to that account\'s tracker once you connect to it again.',
-      "1 reply seen in Gmail waits for account zyxwvutsrqponmlk (its tracker's address was not recorded), to its emails registered already. It goes to that account's tracker once you connect to it again.",
+      "Waiting for account qrstuvwxyzabcdef at https://old.example until you connect to it again: 1 email to register, 1 email taken back in Gmail, the follow-up reminders of 1 email registered already, and 2 replies seen in Gmail.",
+      "Waiting for account zyxwvutsrqponmlk (its tracker's address was not recorded) until you connect to it again: 1 reply seen in Gmail.",
     ]),
   );
   // Connect: the form, with its address, for its token; nothing is sent before the rep presses Connect.
@@ -469,7 +469,7 @@ it("names the other account emails wait for, with what waits, and connects to it
   await click("button[name=stop-waiting]");
   await vi.waitFor(() =>
     expect($("[data-testid=stop-waiting-question] p")?.textContent).toBe(
-      "Stop waiting for account qrstuvwxyzabcdef? Its 3 emails waiting, their reminders and the 2 replies seen for them will never be tracked: they are removed from this browser, and nothing of them reaches any tracker.",
+      'Stop waiting for account qrstuvwxyzabcdef? Its 1 email waiting (never tracked), its 1 email taken back in Gmail (never withdrawn from that tracker), the reminders of 1 email registered already, and the 2 replies seen for its emails (never counted) will be removed from this browser and never reach any tracker. That account\'s tracker may keep that email as sent: to delete it, connect to account qrstuvwxyzabcdef and press "Delete tracking data" on its page in the dashboard.',
     ),
   );
   await click("button[name=cancel-stop-waiting]");
@@ -479,13 +479,60 @@ it("names the other account emails wait for, with what waits, and connects to it
   await click("button[name=confirm-stop-waiting]");
   await vi.waitFor(() => expect(document.querySelectorAll("[data-testid=waiting-account]")).toHaveLength(1));
   expect(calls("stopWaitingForAccount")).toEqual([{ accountId: "qrstuvwxyzabcdef", confirmed: true }]);
-  expect($("[data-testid=notice]")?.textContent).toBe("Stopped waiting for account qrstuvwxyzabcdef: its emails will never be tracked.");
+  expect($("[data-testid=notice]")?.textContent).toBe(
+    "Stopped waiting for account qrstuvwxyzabcdef: what waited for it is removed from this browser.",
+  );
   // The account of which only replies wait: its question names them.
   await click("button[name=stop-waiting]");
   await vi.waitFor(() =>
     expect($("[data-testid=stop-waiting-question] p")?.textContent).toBe(
-      "Stop waiting for account zyxwvutsrqponmlk? The 1 reply seen for its emails will never be tracked: it is removed from this browser, and nothing of it reaches any tracker.",
+      "Stop waiting for account zyxwvutsrqponmlk? The 1 reply seen for its emails (never counted) will be removed from this browser and never reach any tracker.",
     ),
+  );
+});
+
+it("Stop waiting names apart the emails waiting, the reminders of emails registered already and the replies, singular or plural", async () => {
+  const account = (accountId: string, parts: Partial<WaitingAccount>): WaitingAccount => ({
+    accountId,
+    trackerUrl: "https://old.example",
+    outbox: [],
+    reminders: 0,
+    replies: 0,
+    ...parts,
+  });
+  const email = { subject: "Proposal", takenBack: false };
+  background.waitingFor = [
+    account("emailsonlyabcdef", { outbox: [email, email] }),
+    account("remindersonlyabc", { reminders: 1 }),
+    account("repliesonlyabcde", { replies: 2 }),
+    account("allthreeabcdefgh", { outbox: [email], reminders: 2, replies: 1 }),
+    account("takenbackabcdefg", {
+      outbox: [
+        { subject: "Pricing", takenBack: true },
+        { subject: "Terms", takenBack: true },
+      ],
+    }),
+  ];
+  poll();
+  await vi.waitFor(() => expect(document.querySelectorAll("[data-testid=waiting-account]")).toHaveLength(5));
+  const where = "at https://old.example until you connect to it again";
+  expect([...document.querySelectorAll("[data-testid=waiting-account] p")].map((p) => p.textContent)).toEqual([
+    `Waiting for account emailsonlyabcdef ${where}: 2 emails to register.`,
+    `Waiting for account remindersonlyabc ${where}: the follow-up reminders of 1 email registered already.`,
+    `Waiting for account repliesonlyabcde ${where}: 2 replies seen in Gmail.`,
+    `Waiting for account allthreeabcdefgh ${where}: 1 email to register, the follow-up reminders of 2 emails registered already, and 1 reply seen in Gmail.`,
+    `Waiting for account takenbackabcdefg ${where}: 2 emails taken back in Gmail.`,
+  ]);
+  for (const button of document.querySelectorAll<HTMLButtonElement>("button[name=stop-waiting]")) button.click();
+  const goes = "will be removed from this browser and never reach any tracker.";
+  await vi.waitFor(() =>
+    expect([...document.querySelectorAll("[data-testid=stop-waiting-question] p")].map((p) => p.textContent)).toEqual([
+      `Stop waiting for account emailsonlyabcdef? Its 2 emails waiting (never tracked) ${goes}`,
+      `Stop waiting for account remindersonlyabc? The reminders of 1 email registered already ${goes}`,
+      `Stop waiting for account repliesonlyabcde? The 2 replies seen for its emails (never counted) ${goes}`,
+      `Stop waiting for account allthreeabcdefgh? Its 1 email waiting (never tracked), the reminders of 2 emails registered already, and the 1 reply seen for its emails (never counted) ${goes}`,
+      `Stop waiting for account takenbackabcdefg? Its 2 emails taken back in Gmail (never withdrawn from that tracker) ${goes} That account's tracker may keep those emails as sent: to delete them, connect to account takenbackabcdefg and press "Delete tracking data" on their pages in the dashboard.`,
+    ]),
   );
 });
 

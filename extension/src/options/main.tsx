@@ -1,7 +1,7 @@
 // The options page: tracker connection (create an account or use an existing token), test connection, defaults,
 // exclusions and notifications. Settings go through options-store.ts; credentials only through the background.
 import { type ComponentChildren, render } from "preact";
-import { useCallback, useEffect, useState } from "preact/hooks";
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import browser from "webextension-polyfill";
 import { accountOf } from "../../../shared/protocol";
 import { neededOrigins } from "../background/gmail-health";
@@ -406,6 +406,9 @@ function OptionsPage() {
   const [trackerUrl, setTrackerUrl] = useState("");
   const [token, setToken] = useState("");
   const [registrationSecret, setRegistrationSecret] = useState("");
+  /** The Connect form tucked away while connected, and its token field: connectTo opens the one, focuses the other. */
+  const tucked = useRef<HTMLDetailsElement>(null);
+  const tokenInput = useRef<HTMLInputElement>(null);
   const [notice, setNotice] = useState<Notice>(null);
   const [newToken, setNewToken] = useState<string | null>(null);
   /** The tokens to keep that a disconnect handed back (a token replacement settled, or not known, at it). */
@@ -536,15 +539,14 @@ function OptionsPage() {
   const connectTo = (account: WaitingAccount) => {
     if (account.trackerUrl) setTrackerUrl(account.trackerUrl);
     // While connected, the form is tucked away (connectForm): opened for the token.
-    const tucked = document.querySelector<HTMLDetailsElement>("[data-testid=change-connection]");
-    if (tucked) tucked.open = true;
-    document.querySelector<HTMLInputElement>("input[name=apiToken]")?.focus();
+    if (tucked.current) tucked.current.open = true;
+    tokenInput.current?.focus();
     setNotice({ kind: "ok", text: `Enter the API token of account ${account.accountId} above, then press Connect.` });
   };
   const stopWaiting = (accountId: string) =>
     run(async () => {
       setWaitingFor(await callFromPage("stopWaitingForAccount", { accountId, confirmed: true }));
-      return `Stopped waiting for account ${accountId}: its emails will never be tracked.`;
+      return `Stopped waiting for account ${accountId}: what waited for it is removed from this browser.`;
     });
   const save = (changes: Partial<Options>) =>
     saveOptions(changes).then((saved) => {
@@ -583,7 +585,14 @@ function OptionsPage() {
       </label>
       <label>
         API token of an existing account (another browser, a reinstall); leave empty to create a new account
-        <input type="password" name="apiToken" value={token} autoComplete="off" onInput={(e) => setToken(e.currentTarget.value)} />
+        <input
+          ref={tokenInput}
+          type="password"
+          name="apiToken"
+          value={token}
+          autoComplete="off"
+          onInput={(e) => setToken(e.currentTarget.value)}
+        />
       </label>
       <label>
         Registration secret (only if your tracker requires one)
@@ -657,7 +666,7 @@ function OptionsPage() {
         </p>
       ) : null}
       {connection.connected ? (
-        <details class="change-connection" data-testid="change-connection">
+        <details ref={tucked} class="change-connection" data-testid="change-connection">
           <summary>Connect to another account or tracker</summary>
           {connectForm}
         </details>

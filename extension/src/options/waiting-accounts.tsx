@@ -1,36 +1,53 @@
 // The emails waiting for an account other than the connected one (background/waiting-accounts.ts): which account, at
-// which tracker address, and what of it waits (with the replies seen in Gmail held for it). They go to that account's
-// tracker once the rep connects to it again, and wait for it forever otherwise: the rep may connect to it, or stop
-// waiting, once asked, and never track them.
+// which tracker address, and what of it waits, counted (the outbox list above names its emails by subject). They wait
+// until the rep connects to it again, and forever otherwise: the rep may connect to it, or stop waiting, once asked.
 import { useState } from "preact/hooks";
 import type { WaitingAccount } from "../background/waiting-accounts";
-import { counted, subjectShown } from "../words";
+import { counted } from "../words";
 
 const replies = (n: number) => counted(n, "reply", "replies");
+/** "a", "a and b", "a, b, and c". */
+const joined = (parts: string[]) => new Intl.ListFormat("en", { type: "conjunction" }).format(parts);
+const capitalized = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
-/**
- * What of `account` waits, in words: its emails in the outbox by subject, its reminders, then its replies held. An
- * account with replies alone (their emails registered, the tracker down as they were sent) is listed by them.
- */
-function whatWaits(account: WaitingAccount): string {
-  const emails = account.outbox.map((e) => `"${subjectShown(e.subject)}"${e.takenBack ? " (taken back in Gmail)" : ""}`);
-  const reminders = account.reminders > 0 ? [`${counted(account.reminders, "follow-up reminder")} of an email registered already`] : [];
-  const held = account.replies > 0 ? [`${replies(account.replies)} seen in Gmail`] : [];
-  const listed = [...emails, ...reminders, ...held].join(", ");
-  const count = account.outbox.length + account.reminders;
-  const where = account.trackerUrl ? ` at ${account.trackerUrl}` : " (its tracker's address was not recorded)";
-  return count > 0
-    ? `${counted(count, "email")} ${count === 1 ? "waits" : "wait"} for account ${account.accountId}${where}: ${listed}.`
-    : `${listed} ${account.replies === 1 ? "waits" : "wait"} for account ${account.accountId}${where}, to its emails registered already.`;
+/** Its registrations in the outbox, and its withdrawals (emails taken back in Gmail), counted. */
+function outboxParts(account: WaitingAccount): [number, number] {
+  const takenBack = account.outbox.filter((e) => e.takenBack).length;
+  return [account.outbox.length - takenBack, takenBack];
 }
 
-/** What Stop waiting removes, in words: the emails with their reminders, and the replies seen for them. */
+/** What of `account` waits, in counts: the outbox above lists its emails by subject. */
+function whatWaits(account: WaitingAccount): string {
+  const [emails, takenBack] = outboxParts(account);
+  const where = account.trackerUrl ? ` at ${account.trackerUrl}` : " (its tracker's address was not recorded)";
+  const parts = [
+    emails > 0 ? `${counted(emails, "email")} to register` : "",
+    takenBack > 0 ? `${counted(takenBack, "email")} taken back in Gmail` : "",
+    account.reminders > 0 ? `the follow-up reminders of ${counted(account.reminders, "email")} registered already` : "",
+    account.replies > 0 ? `${replies(account.replies)} seen in Gmail` : "",
+  ];
+  return `Waiting for account ${account.accountId}${where} until you connect to it again: ${joined(parts.filter(Boolean))}.`;
+}
+
+/**
+ * What Stop waiting removes, in words, each part named apart: its emails waiting (never tracked), those taken back in
+ * Gmail (which that account's tracker may keep as sent, their withdrawal gone), the reminders of its emails registered
+ * already (those stay tracked) and the replies seen for its emails (never counted).
+ */
 function whatGoes(account: WaitingAccount): string {
-  const count = account.outbox.length + account.reminders;
-  const seen = `${replies(account.replies)} seen for`;
-  if (count === 0) return `The ${seen} its emails`;
-  const [theirReminders, them] = count === 1 ? ["its reminder", "it"] : ["their reminders", "them"];
-  return `Its ${counted(count, "email")} waiting, ${theirReminders}${account.replies > 0 ? ` and the ${seen} ${them}` : ""}`;
+  const [emails, takenBack] = outboxParts(account);
+  const parts = [
+    emails > 0 ? `its ${counted(emails, "email")} waiting (never tracked)` : "",
+    takenBack > 0 ? `its ${counted(takenBack, "email")} taken back in Gmail (never withdrawn from that tracker)` : "",
+    account.reminders > 0 ? `the reminders of ${counted(account.reminders, "email")} registered already` : "",
+    account.replies > 0 ? `the ${replies(account.replies)} seen for its emails (never counted)` : "",
+  ];
+  const goes = `${capitalized(joined(parts.filter(Boolean)))} will be removed from this browser and never reach any tracker.`;
+  if (takenBack === 0) return goes;
+  // The withdrawal is what tells that account's tracker the email was never sent (outbox.ts): dropped, only the rep
+  // can, connected to that account, from the email's page in the dashboard (message-page.tsx).
+  const [that, it] = takenBack === 1 ? ["that email", "it"] : ["those emails", "them"];
+  return `${goes} That account's tracker may keep ${that} as sent: to delete ${it}, connect to account ${account.accountId} and press "Delete tracking data" on ${takenBack === 1 ? "its page" : "their pages"} in the dashboard.`;
 }
 
 function WaitingAccountLine({
@@ -45,12 +62,9 @@ function WaitingAccountLine({
   onStop: () => void;
 }) {
   const [asking, setAsking] = useState(false);
-  const waiting = account.outbox.length + account.reminders + account.replies;
   return (
     <li data-testid="waiting-account">
-      <p>
-        {whatWaits(account)} {waiting === 1 ? "It goes" : "They go"} to that account's tracker once you connect to it again.
-      </p>
+      <p>{whatWaits(account)}</p>
       <button type="button" name="connect-waiting-account" disabled={busy} onClick={onConnect}>
         Connect to account {account.accountId}
       </button>
@@ -60,11 +74,7 @@ function WaitingAccountLine({
       {asking ? (
         <div class="question" role="alertdialog" data-testid="stop-waiting-question">
           <p>
-            <strong>
-              Stop waiting for account {account.accountId}? {whatGoes(account)} will never be tracked:
-            </strong>{" "}
-            {waiting === 1 ? "it is" : "they are"} removed from this browser, and nothing of {waiting === 1 ? "it" : "them"} reaches any
-            tracker.
+            <strong>Stop waiting for account {account.accountId}?</strong> {whatGoes(account)}
           </p>
           <button type="button" name="confirm-stop-waiting" disabled={busy} onClick={onStop}>
             Stop waiting: never track them
