@@ -333,9 +333,7 @@ describe("follow-up reminders", () => {
     });
     expect(storedBytes({ [REMINDERS_KEY]: stored() })).toBeLessThanOrEqual(REMINDERS_MAX_BYTES);
     // What the dashboard's list says after "to".
-    expect(recipientsNotNamed(200)).toBe(
-      "200 recipients (not named here: their names would fill the room Mailtracker keeps for reminders)",
-    );
+    expect(recipientsNotNamed(200)).toBe("200 recipients (no room to keep their names with the reminder)");
     // A subject that would pass the bound too: the reminder is kept as it was, "An email" on the dashboard.
     await t.reminders.set("long", 3);
     expect(await t.reminders.describe("long", { subject: "x".repeat(1_000), recipients: [] })).toBe(true);
