@@ -64,9 +64,6 @@ export function formatTime(iso: string): string {
   return timeFormat.format(date);
 }
 
-/** How long a notice stays before it removes itself (toast). */
-export const NOTICE_MS = 8000;
-
 /**
  * A short notice at the bottom of the page, for what happens after the compose is gone (e.g. "sent untracked").
  * Several at once (two composes closing) stack in one fixed holder, newest at the bottom, each readable. It shows just
@@ -95,7 +92,7 @@ export function toast(doc: Document, text: string): void {
   element.setAttribute("role", "status");
   element.textContent = text;
   holder.append(element);
-  setTimeout(() => element.remove(), NOTICE_MS);
+  setTimeout(() => element.remove(), 8000);
 }
 
 /**

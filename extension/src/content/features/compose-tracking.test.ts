@@ -48,7 +48,7 @@ import { emitPageEvent, type GmailSendAnswered } from "../../page-world/events";
 import { gmailSendAnswered } from "../../page-world/sync-answer.test-support";
 import { outOfReachNotice } from "../../words";
 import { type Feature, SENT_DRAFTS_KEPT, sentDraftIds } from "../feature";
-import { NOTICE_MS, removeEarlierCopyDrawing } from "../ui";
+import { removeEarlierCopyDrawing } from "../ui";
 import {
   composeOpened,
   composeTracking,
@@ -1422,11 +1422,11 @@ describe("compose tracking: a scheduled send cancelled in Gmail, back as a draft
   });
   /**
    * All the compose does after a change, on the fake clock: its redraw (50 ms after the change) and what that changes,
-   * its links' signing, its recipients' check, and what each asked meanwhile: all within a second. Short of a notice's
-   * life (NOTICE_MS), so a notice shown meanwhile is still there to be seen: running every timer also ran each
-   * notice's removal, and a wrong notice was gone before the check that none was shown.
+   * its links' signing, its recipients' check, and what each asked meanwhile: all within a second. Well short of a
+   * notice's 8 s (ui.ts toast), so a notice shown meanwhile is still there to be seen: running every timer also ran
+   * each notice's removal, and a wrong notice was gone before the check that none was shown.
    */
-  const settle = () => vi.advanceTimersByTimeAsync(Math.min(1_000, NOTICE_MS - 1));
+  const settle = () => vi.advanceTimersByTimeAsync(1_000);
   /** Emails scheduled earlier, whose pixels drafts hold: one a test, as a page asks about each once. */
   const scheduledId = (n: number) => `a2b3c4d5e6f7g2h3.1.9QIz9_U20wg5-gs8_Q4-_x.c_Tlpw_Ph9P8OR1DcS8u5${"RSTUVWXYZ"[n]}`;
   const pixel = (id: string) => `<img src="${pixelUrl("https://t.example", id)}" width="1" height="1">`;
