@@ -1,6 +1,6 @@
-// Loaded into every Node process of a test's `npm start` (NODE_OPTIONS=--import): holds the wrangler command named by
-// HELD_WRANGLER_COMMAND ("dev", or "d1 migrations apply") before it loads, so `npm start` stays in that step for as long
-// as a test needs, and a signal sent then is certain to come during it. Every other process runs as usual.
+// Loaded into every Node process of a test's `npm start` (NODE_OPTIONS=--import): holds the wrangler command whose first
+// words are HELD_WRANGLER_COMMAND ("dev", or "d1" for any d1 command) before it loads, so `npm start` stays in that step
+// for as long as a test needs, and a signal sent then is certain to come during it. Every other process runs as usual.
 const [, script, ...args] = process.argv;
 const held = process.env.HELD_WRANGLER_COMMAND?.split(" ") ?? [];
 if (held.length > 0 && /[\\/]wrangler[\\/]bin[\\/]wrangler\.js$/.test(script ?? "") && held.every((word, index) => args[index] === word)) {

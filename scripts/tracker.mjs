@@ -7,6 +7,7 @@ import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { stripVTControlCharacters } from "node:util";
 
 export const ROOT = path.resolve(import.meta.dirname, "..");
 const WINDOWS = process.platform === "win32";
@@ -106,7 +107,7 @@ function runWranglerUntilDone(args, what, signal) {
  * --local` finds them applied. Null when there is no such config (wrangler says so), or it names no migrations_dir line
  * this can read, or another table.
  */
-export function everyMigrationAsSql(config) {
+function everyMigrationAsSql(config) {
   if (!existsSync(config)) return null;
   const text = readFileSync(config, "utf8");
   const dir = /^migrations_dir = "([^"]+)"$/m.exec(text)?.[1];
@@ -151,6 +152,10 @@ export async function applyLocalMigrations(persistTo, config = path.join(ROOT, "
       return;
     } catch (error) {
       if (error instanceof StoppedError) throw error;
+      // Wrangler's reason follows its "[ERROR]", coloured (e.g. "no such table: ..."); its own apply then names the migration.
+      const lines = stripVTControlCharacters(error.message).split("\n");
+      const why = (lines.find((line) => line.includes("[ERROR]")) ?? lines[0]).replace(/^.*\[ERROR\]/, "").trim();
+      console.warn(`applying every migration in one d1 execute failed (${why}): applying them one at a time instead`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

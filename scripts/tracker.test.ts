@@ -4,7 +4,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 // @ts-expect-error: plain JavaScript module without type declarations
 import { applyLocalMigrations, freePort, ROOT, runWrangler, StoppedError } from "./tracker.mjs";
 
@@ -129,7 +129,20 @@ describe("applyLocalMigrations", () => {
         "CREATE TABLE broken (id INTEGER);\nINSERT INTO missing_table VALUES (1);\n",
       );
       const persistTo = path.join(dir, "state");
-      await expect(applyLocalMigrations(persistTo, config)).rejects.toThrow(/9999_broken\.sql[\s\S]*no such table: missing_table/);
+      const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+      try {
+        await expect(applyLocalMigrations(persistTo, config)).rejects.toThrow(/9999_broken\.sql[\s\S]*no such table: missing_table/);
+        // The one-file apply's failure said in one line, with wrangler's reason, before wrangler's own apply.
+        expect(warn.mock.calls).toEqual([
+          [
+            expect.stringMatching(
+              /^applying every migration in one d1 execute failed \(no such table: missing_table.*\): applying them one at a time instead$/,
+            ),
+          ],
+        ]);
+      } finally {
+        warn.mockRestore();
+      }
       expect(localDatabase(persistTo).applied).toEqual(migrations);
     });
   }, 60_000);

@@ -1,9 +1,16 @@
 import { expect, it } from "vitest";
-import { counted, shortUrl, subjectShown } from "./words";
+import { counted, recipientsNotNamed, shortUrl, subjectShown } from "./words";
 
 it("counts in the singular for one and the plural otherwise, zero included", () => {
   expect([0, 1, 2].map((n) => counted(n, "click"))).toEqual(["0 clicks", "1 click", "2 clicks"]);
   expect([1, 3].map((n) => counted(n, "reply", "replies"))).toEqual(["1 reply", "3 replies"]);
+});
+
+it("says why a reminder's recipients are counted, not named, in the singular for one", () => {
+  expect([1, 2].map(recipientsNotNamed)).toEqual([
+    "1 recipient (no room to keep its name with the reminder)",
+    "2 recipients (no room to keep their names with the reminder)",
+  ]);
 });
 
 it("shows a missing subject, or one of spaces only, as (no subject), and a subject without its outer spaces", () => {

@@ -48,7 +48,7 @@ export const remindersFullOfRecipients = (waiting: number, others = 0): string =
  * after "to" in the dashboard's list of reminders.
  */
 export const recipientsNotNamed = (count: number): string =>
-  `${counted(count, "recipient")} (not named here: their names would fill the room Mailtracker keeps for reminders)`;
+  `${counted(count, "recipient")} (no room to keep ${count === 1 ? "its name" : "their names"} with the reminder)`;
 
 /** An email's subject as the rep reads it: "(no subject)" for none, or one of spaces only. */
 export function subjectShown(subject: string | null | undefined): string {

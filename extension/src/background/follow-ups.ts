@@ -145,9 +145,11 @@ export class Reminders {
   private readonly serial = serialRunner();
 
   /**
-   * The bytes the stored reminders take (storedBytes), measured the first time this background needs them and kept
-   * since by each write from what it changed (bytesChanged): measured whole at each look, up to REMINDERS_MAX_BYTES
-   * were serialized at every Follow-ups page load and cancel. Only this background writes the reminders.
+   * The bytes the stored reminders take (storedBytes), measured once per background start (Chrome ends an idle
+   * extension service worker after 30 s, developer.chrome.com/docs/extensions/develop/concepts/service-workers/lifecycle,
+   * read 2026-12-07), the first time it needs them, and kept since by each write from what it changed (bytesChanged):
+   * measured whole at each look, up to REMINDERS_MAX_BYTES were serialized at every Follow-ups page load and cancel.
+   * Only this background writes the reminders.
    */
   private bytes: number | null = null;
 
@@ -238,7 +240,9 @@ export class Reminders {
       if (!previous) return false;
       const bytes = this.storedSize(all);
       const fits = (reminder: Reminder) => bytes + bytesChanged([previous], [reminder]) <= REMINDERS_MAX_BYTES;
-      const described = { ...previous, ...describedBy(request) };
+      // Named now: a count kept from an earlier description without room no longer holds.
+      const { recipientsNotNamed: _countedBefore, ...named } = previous;
+      const described = { ...named, ...describedBy(request) };
       const unnamed = { ...described, recipients: [], addresses: [], recipientsNotNamed: described.recipients?.length };
       const kept = [described, unnamed].find(fits);
       if (kept !== described)

@@ -97,7 +97,7 @@ it("a reminder whose recipients the background counted but could not name (no ro
   await act(() => render(h(FollowUps, {}), root));
   await vi.waitFor(() => expect(items()).toHaveLength(1));
   expect(items()[0]?.textContent).toBe(
-    "Webinar follow-up to 200 recipients (not named here: their names would fill the room Mailtracker keeps for reminders) · if no reply, a notification in 2 days Cancel",
+    "Webinar follow-up to 200 recipients (no room to keep their names with the reminder) · if no reply, a notification in 2 days Cancel",
   );
 });
 
