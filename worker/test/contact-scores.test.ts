@@ -670,4 +670,27 @@ describe("a campaign's people (contact_campaigns, migration 0034)", () => {
     );
     expect(page.contacts.map((contact) => contact.email)).toEqual(["bo@acme.example"]);
   });
+  it("pages a tie of a marked row and clean rows of the campaign in address order, one page each, across both sources", async () => {
+    const account = await createAccount();
+    await sentMessage(account, { campaign: "Pilot", recipients: [{ email: "ann@acme.example" }, { email: "cy@acme.example" }] });
+    await sentMessage(account, { recipients: [{ email: "bo@acme.example" }] });
+    await expectListed(account, "Pilot", ["ann@acme.example", "cy@acme.example"]);
+    // After the refresh: bo gains the campaign, marked, with the key of no score that ann and cy hold too.
+    await sentMessage(account, { campaign: "Pilot", recipients: [{ email: "bo@acme.example" }] });
+    const listedByPages: string[] = [];
+    let after: readonly [number, string] | undefined;
+    for (let page = 0; page < 4; page++) {
+      const { contacts, next } = await contactPage(
+        env.DB,
+        account.accountId,
+        Date.now(),
+        { sort: "score", campaign: "Pilot", limit: 1, after },
+        { count: 0, asciiFolds: [] },
+      );
+      listedByPages.push(...contacts.map((contact) => contact.email));
+      if (!next) break;
+      after = next;
+    }
+    expect(listedByPages).toEqual(["ann@acme.example", "bo@acme.example", "cy@acme.example"]);
+  });
 });
