@@ -589,14 +589,14 @@ describe("a campaign's people (contact_campaigns, migration 0034)", () => {
 
   it("follows a score change, a new email of it, that email's deletion, the purge and a deleted contact", async () => {
     const account = await createAccount();
-    const pilot = await sentMessage(account, {
+    await sentMessage(account, {
       campaign: "Pilot",
       recipients: [{ email: "ann@acme.example" }, { email: "bo@acme.example" }],
     });
     const other = await sentMessage(account, { campaign: "Other", recipients: [{ email: "cy@acme.example" }] });
     await expectListed(account, "Pilot", ["ann@acme.example", "bo@acme.example"]);
 
-    // An open of cy's email: cy's score changes, not Pilot's people's; then one of Pilot's.
+    // An open of cy's email: cy's score changes, not Pilot's people's.
     await openPixel(other.id);
     await waitForEvents(other.id, 1);
     await expectListed(account, "Pilot", ["ann@acme.example", "bo@acme.example"]);
@@ -611,12 +611,14 @@ describe("a campaign's people (contact_campaigns, migration 0034)", () => {
     expect((await account.json("DELETE", `/api/messages/${gained.id}`)).status).toBe(204);
     await expectListed(account, "Pilot", ["ann@acme.example", "bo@acme.example"]);
 
-    // ann's open, then the purge of it: ann goes first, and back after the purge.
-    await openPixel(pilot.id);
-    await waitForEvents(pilot.id, 1);
-    await expectListed(account, "Pilot", ["ann@acme.example", "bo@acme.example"]);
+    // An open of an email of Pilot's to bo alone, then the purge of it: bo goes first, and back behind ann (a tie at
+    // no score, by address) after the purge.
+    const toBo = await sentMessage(account, { campaign: "Pilot", recipients: [{ email: "bo@acme.example" }] });
+    await openPixel(toBo.id);
+    await waitForEvents(toBo.id, 1);
+    await expectListed(account, "Pilot", ["bo@acme.example", "ann@acme.example"]);
     await env.DB.prepare("UPDATE events SET occurred_at = ?2 WHERE message_id = ?1")
-      .bind(pilot.id, Date.now() - 91 * DAY)
+      .bind(toBo.id, Date.now() - 91 * DAY)
       .run();
     await worker.scheduled(createScheduledController({ scheduledTime: Date.now(), cron: "23 * * * *" }), env);
     await expectInStep(account);
@@ -667,5 +669,28 @@ describe("a campaign's people (contact_campaigns, migration 0034)", () => {
       { count: 0, asciiFolds: [] },
     );
     expect(page.contacts.map((contact) => contact.email)).toEqual(["bo@acme.example"]);
+  });
+  it("pages a tie of a marked row and clean rows of the campaign in address order, one page each, across both sources", async () => {
+    const account = await createAccount();
+    await sentMessage(account, { campaign: "Pilot", recipients: [{ email: "ann@acme.example" }, { email: "cy@acme.example" }] });
+    await sentMessage(account, { recipients: [{ email: "bo@acme.example" }] });
+    await expectListed(account, "Pilot", ["ann@acme.example", "cy@acme.example"]);
+    // After the refresh: bo gains the campaign, marked, with the key of no score that ann and cy hold too.
+    await sentMessage(account, { campaign: "Pilot", recipients: [{ email: "bo@acme.example" }] });
+    const listedByPages: string[] = [];
+    let after: readonly [number, string] | undefined;
+    for (let page = 0; page < 4; page++) {
+      const { contacts, next } = await contactPage(
+        env.DB,
+        account.accountId,
+        Date.now(),
+        { sort: "score", campaign: "Pilot", limit: 1, after },
+        { count: 0, asciiFolds: [] },
+      );
+      listedByPages.push(...contacts.map((contact) => contact.email));
+      if (!next) break;
+      after = next;
+    }
+    expect(listedByPages).toEqual(["ann@acme.example", "bo@acme.example", "cy@acme.example"]);
   });
 });

@@ -29,8 +29,9 @@ const errorText = (error: unknown) => (error instanceof Error ? error.message : 
 
 /**
  * How many pages answered empty with a further one the list asks for past on its own before it leaves that to "Load
- * more": a people page filtered by a campaign, or by minScore while rows wait for rescoring, reads a window of the list
- * and may find nobody in it (worker db/contact-scores.ts contactPage), though people further on match.
+ * more": a people page filtered by a campaign or by minScore while rows wait for rescoring, or by minScore in order of
+ * latest activity at any time, reads a window of the list and may find nobody in it (worker db/contact-scores.ts
+ * contactPage), though people further on match.
  */
 export const EMPTY_PAGES_FOLLOWED = 3;
 

@@ -347,8 +347,8 @@ export async function contactAt(
 /**
  * Rows of the index a page of a campaign's listing while rows are left marked, or of a minScore's then or by latest
  * activity, reads at most per row it asks for: each row of a person without the campaign, or under minScore, is read
- * and left out (but for those computed), so without a bound a page read on to the account's last row. The page ends where its window does, and
- * the next starts there.
+ * and left out (but for those computed), so without a bound a page read on to the account's last row. The page ends
+ * where its window does, and the next starts there.
  */
 export const ROWS_READ_PER_ROW_ASKED = 4;
 
@@ -369,29 +369,29 @@ export interface ContactPageQuery {
 const MAY_BE_HIDDEN_SPELLING_SQL = `(${OUTSIDE_ASCII_SQL} OR '.' || substr(email, instr(email, '@') + 1) LIKE '%.xn--%')`;
 
 /**
- * One page of the account's contacts, best first (score, or latest activity), with their scores at `now`, and where
- * the next page starts (the key and address of the page's last row read, null when no contact follows). Reads the
- * stored rows of the page (and of what a filter skips): a row the listing's refresh left marked (more changed than one
- * request rescores: `left`, refreshContactScores) is computed from its emails instead, exactly, as it is ranked, and
- * shown only if it still passes the filters. While rows are left marked, an unmarked row whose person another of its
- * rows may have changed is computed too: one that may be a spelling another of its person's rows shows
- * (MAY_BE_HIDDEN_SPELLING_SQL; none in an account all in ASCII), whose person may since have gained that row (a first
- * email in `jörg@münchen.de` to a person stored as `jörg@xn--mnchen-3ya.de`), and is then listed there, once, whatever
- * page each row is on; and one that may show a spelling left marked (a new email to a spelling not shown): by that
- * rule too when the spelling shown is outside ASCII or in punycode, and by the address all in ASCII a marked row folds
- * to (`left.asciiFolds`) when it is that address. A campaign's listing, and a minScore's while rows are left marked,
- * read every row they compute whatever campaigns and score the row was stored with: its person may have gained the
- * campaign since (a new email of it, in any spelling) or a score over minScore (a new open), and is kept if their
- * emails give it. So a minScore page reads past the rows over minScore to the rows computed under it while a listing
- * is behind, one sorted by latest activity past the rows under minScore (no index holds the rows over it in activity
- * order), and a campaign's page while rows are left marked past the people without it: a window of ROWS_READ_PER_ROW_ASKED rows per row asked,
- * past which the page ends, short or empty, and the next starts (unbounded, a minScore page of 20 read 302 rows of an
- * account of 302 contacts, one by latest activity 196 of 300, a campaign's page 301 of 300; windowed, at most 85, 85
- * and 112: worker tests in workerd, 2026-12-07). With no rows left marked, a campaign's page reads its people alone
- * (contact_campaigns, migration 0034), two rows each (theirs there, and their stored row), and the rows marked since
- * the refresh, computed: 43 to 45 rows for a page of 20 of 290 people among 300, where its window read 84 or 85; and
- * a campaign of few people among many gives full pages (the same tests, 2026-12-07). A page starts right after the previous page's last row, within a run of equal keys too (every contact
- * never opened has the same score and the same latest activity).
+ * One page of the account's contacts, best first (score, or latest activity), with their scores at `now`, and where the
+ * next page starts (the key and address of the page's last row read, null when no contact follows). Reads the stored
+ * rows of the page (and of what a filter skips): a row the listing's refresh left marked (more changed than one request
+ * rescores: `left`, refreshContactScores) is computed from its emails instead, exactly, as it is ranked, and shown only
+ * if it still passes the filters. While rows are left marked, an unmarked row whose person another of its rows may have
+ * changed is computed too: one that may be a spelling another of its person's rows shows (MAY_BE_HIDDEN_SPELLING_SQL;
+ * none in an account all in ASCII), whose person may since have gained that row (a first email in `jörg@münchen.de` to
+ * a person stored as `jörg@xn--mnchen-3ya.de`), and is then listed there, once, whatever page each row is on; and one
+ * that may show a spelling left marked (a new email to a spelling not shown): by that rule too when the spelling shown
+ * is outside ASCII or in punycode, and by the address all in ASCII a marked row folds to (`left.asciiFolds`) when it is
+ * that address. A campaign's listing, and a minScore's while rows are left marked, read every row they compute whatever
+ * campaigns and score the row was stored with: its person may have gained the campaign since (a new email of it, in any
+ * spelling) or a score over minScore (a new open), and is kept if their emails give it. So a minScore page reads past
+ * the rows over minScore to the rows computed under it while a listing is behind, one sorted by latest activity past
+ * the rows under minScore (no index holds the rows over it in activity order), and a campaign's page while rows are
+ * left marked past the people without it: a window of ROWS_READ_PER_ROW_ASKED rows per row asked, past which the page
+ * ends, short or empty, and the next starts (unbounded, a minScore page of 20 read 302 rows of an account of 302
+ * contacts, one by latest activity 196 of 300, a campaign's page 301 of 300; windowed, at most 85, 85 and 112: worker
+ * tests in workerd, 2026-12-07). With no rows left marked, a campaign's page reads its people alone (contact_campaigns,
+ * migration 0034), two rows each (theirs there, and their stored row), and the rows marked since the refresh, computed:
+ * 43 to 45 rows for a page of 20 of 290 people among 300, where its window read 84 or 85; and a campaign of few people
+ * among many gives full pages (the same tests, 2026-12-07). A page starts right after the previous page's last row,
+ * within a run of equal keys too (every contact never opened has the same score and the same latest activity).
  */
 export async function contactPage(
   db: D1Database,
@@ -423,7 +423,7 @@ export async function contactPage(
     if (!row.computed) {
       const contact = storedContact(row, now);
       if (passes(contact)) return [contact];
-      storedUnderMinScore = true;
+      if (query.minScore !== undefined && contact.score < query.minScore) storedUnderMinScore = true;
       return [];
     }
     // A row whose person is now shown by another spelling's row (one stored since and read first, readableFirst, or
