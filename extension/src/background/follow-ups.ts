@@ -258,11 +258,16 @@ export class Reminders {
 
   /** Drops the reminders of these emails; returns those dropped. */
   cancel(trackingIds: readonly string[]): Promise<Reminder[]> {
+    return this.cancelWhere((r) => trackingIds.includes(r.trackingId));
+  }
+
+  /** Cancels the reminders `cancelled` picks, read and written in one step (a reminder set meanwhile is not missed). */
+  cancelWhere(cancelled: (reminder: Reminder) => boolean): Promise<Reminder[]> {
     return this.serial(async () => {
       const all = await this.all();
-      const left = all.filter((r) => !trackingIds.includes(r.trackingId));
+      const left = all.filter((r) => !cancelled(r));
       if (left.length !== all.length) await this.write(left, all);
-      return all.filter((r) => trackingIds.includes(r.trackingId));
+      return all.filter(cancelled);
     });
   }
 

@@ -804,9 +804,9 @@ it("the options page hears which other account emails or replies wait for, and s
   await held.hold([], [reply("o1", "own")], () => "otheraccountwxyz");
   await held.hold([], [reply("q1", "third")], () => "qrstuvwxyzabcdef");
   const left = { accountId: CONNECTED.accountId, trackerUrl: CONNECTED.trackerUrl };
-  const third = { accountId: "qrstuvwxyzabcdef", trackerUrl: null, outbox: [], reminders: 0, replies: 1 };
+  const third = { accountId: "qrstuvwxyzabcdef", trackerUrl: null, emails: 0, takenBack: 0, reminders: 0, replies: 1 };
   expect(await runHandler("accountsWaiting", pages.accountsWaiting, null, fromOptions)).toEqual([
-    { ...left, outbox: [{ subject: "Proposal", takenBack: false }], reminders: 1, replies: 3 },
+    { ...left, emails: 1, takenBack: 0, reminders: 1, replies: 3 },
     third,
   ]);
   // Not without the rep's word, and never for the connected account.

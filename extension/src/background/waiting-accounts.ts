@@ -14,8 +14,10 @@ import { type Outbox, type OutboxEntry, threadsWaiting } from "./outbox";
 
 /** An account other than the connected one, and what of it waits in this browser. */
 export interface WaitingAccount extends HeldAccount {
-  /** Its emails in the outbox, oldest first: a registration, or the withdrawal of one taken back in Gmail. */
-  outbox: { subject: string; takenBack: boolean }[];
+  /** Its emails in the outbox to register (the outbox list names them by subject). */
+  emails: number;
+  /** Its emails in the outbox taken back in Gmail: the withdrawal of a registration. */
+  takenBack: number;
   /** Its follow-up reminders of emails the outbox does not hold (registered before the rep left the account). */
   reminders: number;
   /** Replies and bounces seen in Gmail held for it (held-signals.ts), its emails registered or in the outbox. */
@@ -40,13 +42,15 @@ export function waitingAccounts(
     let account = accounts.get(accountId);
     if (!account) {
       const trackerUrl = held.find((h) => h.accountId === accountId)?.trackerUrl ?? null;
-      account = { accountId, trackerUrl, outbox: [], reminders: 0, replies: 0 };
+      account = { accountId, trackerUrl, emails: 0, takenBack: 0, reminders: 0, replies: 0 };
       accounts.set(accountId, account);
     }
     return account;
   };
-  for (const entry of entries)
-    of(accountOf(entry.trackingId))?.outbox.push({ subject: entry.request.subject, takenBack: entry.withdraw === true });
+  for (const entry of entries) {
+    const account = of(accountOf(entry.trackingId));
+    if (account) account[entry.withdraw ? "takenBack" : "emails"] += 1;
+  }
   const inOutbox = new Set(entries.map((e) => e.trackingId));
   for (const reminder of reminders) {
     const account = inOutbox.has(reminder.trackingId) ? undefined : of(accountOf(reminder.trackingId));
@@ -85,8 +89,7 @@ export function waitingAccountHandlers(outbox: Outbox, reminders: Reminders, hel
           async () => threadsWaiting(await outbox.snapshot()),
           async () => {
             await outbox.dropAccount(accountId);
-            const ofAccount = (await reminders.all()).filter((r) => accountOf(r.trackingId) === accountId);
-            await reminders.cancel(ofAccount.map((r) => r.trackingId));
+            await reminders.cancelWhere((r) => accountOf(r.trackingId) === accountId);
           },
         );
         return list();

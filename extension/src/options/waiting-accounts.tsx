@@ -10,15 +10,8 @@ const replies = (n: number) => counted(n, "reply", "replies");
 const joined = (parts: string[]) => new Intl.ListFormat("en", { type: "conjunction" }).format(parts);
 const capitalized = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
-/** Its registrations in the outbox, and its withdrawals (emails taken back in Gmail), counted. */
-function outboxParts(account: WaitingAccount): [number, number] {
-  const takenBack = account.outbox.filter((e) => e.takenBack).length;
-  return [account.outbox.length - takenBack, takenBack];
-}
-
 /** What of `account` waits, in counts: the outbox above lists its emails by subject. */
-function whatWaits(account: WaitingAccount): string {
-  const [emails, takenBack] = outboxParts(account);
+function whatWaits({ emails, takenBack, ...account }: WaitingAccount): string {
   const where = account.trackerUrl ? ` at ${account.trackerUrl}` : " (its tracker's address was not recorded)";
   const parts = [
     emails > 0 ? `${counted(emails, "email")} to register` : "",
@@ -34,8 +27,7 @@ function whatWaits(account: WaitingAccount): string {
  * Gmail (which that account's tracker may keep as sent, their withdrawal gone), the reminders of its emails registered
  * already (those stay tracked) and the replies seen for its emails (never counted).
  */
-function whatGoes(account: WaitingAccount): string {
-  const [emails, takenBack] = outboxParts(account);
+function whatGoes({ emails, takenBack, ...account }: WaitingAccount): string {
   const parts = [
     emails > 0 ? `its ${counted(emails, "email")} waiting (never tracked)` : "",
     takenBack > 0 ? `its ${counted(takenBack, "email")} taken back in Gmail (never withdrawn from that tracker)` : "",
