@@ -103,7 +103,8 @@ function runWranglerUntilDone(args, what, signal) {
 /**
  * Every migration of `config`'s D1 as the SQL `wrangler d1 migrations apply` runs for them, one after the other: its
  * d1_migrations table, then each migration followed by the row that records it (wrangler 4.155.0's
- * getCreateMigrationsTableQuery and buildMigrationQuery, read 2026-12-07), so a later `wrangler d1 migrations apply
+ * getCreateMigrationsTableQuery and buildMigrationQuery in packages/wrangler/src/d1/migrations/helpers.ts of
+ * github.com/cloudflare/workers-sdk, read 2026-12-07; scripts/tracker.test.ts compares the result with its own apply), so a later `wrangler d1 migrations apply
  * --local` finds them applied. Null when there is no such config (wrangler says so), or it names no migrations_dir line
  * this can read, or another table.
  */
@@ -136,9 +137,10 @@ function everyMigrationAsSql(config) {
  *
  * Where there is no local D1 yet (miniflare keeps them under <persistTo>/v3/d1), every migration is pending, and they
  * go in one `wrangler d1 execute --file`: `d1 migrations apply` starts a Miniflare for each migration, about 1 s each
- * (wrangler 4.155.0, executeLocally), 35 s of a fresh `npm start` and of every e2e file's tracker. One D1 batch is one
- * transaction (developers.cloudflare.com/d1/worker-api/d1-database/#batch, read 2026-12-07), so a migration that fails
- * there leaves nothing applied, and `d1 migrations apply` then applies them itself and names the one that fails.
+ * (wrangler 4.155.0: packages/wrangler/src/d1/migrations/apply.ts runs d1/execute.ts's executeLocally once per
+ * migration, read 2026-12-07), 35 s of a fresh `npm start` and of every e2e file's tracker. Should that run fail or be
+ * stopped, whatever it applied is removed with the local D1 (none existed before it), so nothing rests on how much
+ * of the file ran; `d1 migrations apply` then applies them itself and names the one that fails.
  */
 export async function applyLocalMigrations(persistTo, config = path.join(ROOT, "wrangler.toml"), signal = undefined) {
   const local = ["DB", "--local", "--persist-to", persistTo, "--config", config];
@@ -151,6 +153,7 @@ export async function applyLocalMigrations(persistTo, config = path.join(ROOT, "
       await runWranglerUntilDone(["d1", "execute", ...local, "--file", file], "applying migrations", signal);
       return;
     } catch (error) {
+      rmSync(path.join(persistTo, "v3", "d1"), { recursive: true, force: true });
       if (error instanceof StoppedError) throw error;
       // Wrangler's reason follows its "[ERROR]", coloured (e.g. "no such table: ..."); its own apply then names the migration.
       const lines = stripVTControlCharacters(error.message).split("\n");
