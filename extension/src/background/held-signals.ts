@@ -296,7 +296,7 @@ export class HeldSignals {
     // A time that does not parse (NaN) is not recent.
     const recent = (signal: Signal) => now - Date.parse(signal.at) <= UNTRACKED_RECENT_MS;
     const looked = released ? signals : signals.filter(recent);
-    const old = signals.filter((s) => !looked.includes(s)).map((s) => s.gmailMessageId);
+    const old = released ? [] : signals.filter((s) => !recent(s)).map((s) => s.gmailMessageId);
     if (looked.length === 0) return Promise.resolve(old);
     return this.serial(async () => {
       if (!(await this.stillFor(sentFor))) return old;
