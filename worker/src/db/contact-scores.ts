@@ -494,8 +494,7 @@ export function contactPageStatement(
   // order, so it is windowed too, whether rows are left marked or not.
   let window: number | undefined;
   if (query.minScore !== undefined && query.minScore > 0.005) {
-    const minKey = bind(scoreKey(query.minScore - 0.005, now));
-    const overMinScore = `score_key >= ${minKey}`;
+    const overMinScore = `score_key >= ${bind(scoreKey(query.minScore - 0.005, now))}`;
     if (query.sort === "score" && left.count === 0) range.push((p) => `${p}${overMinScore}`);
     else {
       filters.push(left.count > 0 ? `(${computedSql} OR ${overMinScore})` : overMinScore);
