@@ -284,7 +284,10 @@ export async function migrateRowsAcross(file: string, rowsBefore: D1PreparedStat
   const db = env.MIGRATION_TEST_DB;
   const number = file.slice(0, 4);
   expect(env.TEST_MIGRATIONS.find((m) => m.name >= number)?.name).toBe(file);
-  await applyD1Migrations(db, env.TEST_MIGRATIONS.filter((m) => m.name < number));
+  await applyD1Migrations(
+    db,
+    env.TEST_MIGRATIONS.filter((m) => m.name < number),
+  );
   await db.batch(rowsBefore);
   await applyD1Migrations(db, env.TEST_MIGRATIONS);
 }
