@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineProject } from "vitest/config";
-import { cutAsD1Remote } from "../test/deploy/d1-remote-cut";
+import { cutAsD1Remote } from "../test/deploy/d1-remote-cut.ts";
 
 // Each migration in the pieces D1's remote API runs it in, not as wrangler's parser splits it locally: a migration that
 // works only whole (a trigger written over several lines) then fails every worker test, as it would fail

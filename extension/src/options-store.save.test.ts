@@ -2,8 +2,9 @@
 // must both stay. And reading them where `migrate` is not at hand (the Gmail content script): as saved in the current
 // shape, else from the background, which stores an older shape anew. Storage is an in-memory stand-in for
 // browser.storage.local whose calls take a little while, as the real ones do, and which tells its listeners of each
-// change (storage.onChanged).
-import { beforeEach, expect, it, vi } from "vitest";
+// change (storage.onChanged). That while is on vitest's fake clock (test/fake-clock.ts).
+import { afterEach, beforeEach, expect, it, vi } from "vitest";
+import { settled } from "../../test/fake-clock";
 
 const stored = vi.hoisted(() => ({}) as Record<string, unknown>);
 type ChangeListener = (changes: Record<string, { oldValue?: unknown; newValue?: unknown }>, area: string) => void;
@@ -46,43 +47,49 @@ import {
 beforeEach(() => {
   for (const key of Object.keys(stored)) delete stored[key];
   listeners.length = 0;
+  vi.useFakeTimers();
+});
+afterEach(() => {
+  vi.useRealTimers();
 });
 
 /** What an earlier version stored as 2: fields added since missing, and the opt-out link's former default. */
 const STORED_AS_2 = { version: 2, trackerUrl: "https://t.example/", optOutText: "Unsubscribe from these emails", debug: true };
 
 it("keeps both of two changes saved at once", async () => {
-  await Promise.all([
-    saveOptions({ excludedRecipientDomains: ["acme.example"] }),
-    saveOptions({ excludedLinkDomains: ["intranet.example"] }),
-  ]);
-  expect(await loadOptions()).toMatchObject({ excludedRecipientDomains: ["acme.example"], excludedLinkDomains: ["intranet.example"] });
+  await settled(
+    Promise.all([saveOptions({ excludedRecipientDomains: ["acme.example"] }), saveOptions({ excludedLinkDomains: ["intranet.example"] })]),
+  );
+  expect(await settled(loadOptions())).toMatchObject({
+    excludedRecipientDomains: ["acme.example"],
+    excludedLinkDomains: ["intranet.example"],
+  });
 });
 
 it("reads options as saved, and nothing else, without migrate", async () => {
-  const saved = await saveOptions({ trackerUrl: "https://t.example", excludedLinkDomains: ["intranet.example"] });
+  const saved = await settled(saveOptions({ trackerUrl: "https://t.example", excludedLinkDomains: ["intranet.example"] }));
   expect(savedOptions(stored.options)).toEqual({ ...saved, version: OPTIONS_VERSION });
-  expect(savedOptions(stored.options)).toMatchObject(await loadOptions());
+  expect(savedOptions(stored.options)).toMatchObject(await settled(loadOptions()));
   for (const other of [undefined, null, "options", STORED_AS_2, { ...saved, version: OPTIONS_VERSION + 1 }])
     expect(savedOptions(other)).toBeNull();
 });
 
 it("asks for migrated options only when they are not stored as saved", async () => {
   const migrated = vi.fn(async () => ({ ...DEFAULT_OPTIONS, debug: true }));
-  expect(await loadSavedOptions(migrated)).toEqual({ ...DEFAULT_OPTIONS, debug: true });
+  expect(await settled(loadSavedOptions(migrated))).toEqual({ ...DEFAULT_OPTIONS, debug: true });
   stored.options = STORED_AS_2;
-  expect(await loadSavedOptions(migrated)).toEqual({ ...DEFAULT_OPTIONS, debug: true });
+  expect(await settled(loadSavedOptions(migrated))).toEqual({ ...DEFAULT_OPTIONS, debug: true });
   expect(migrated).toHaveBeenCalledTimes(2);
-  const saved = await saveOptions({ followUpDays: 9 });
-  expect(await loadSavedOptions(migrated)).toMatchObject({ ...saved, version: OPTIONS_VERSION });
+  const saved = await settled(saveOptions({ followUpDays: 9 }));
+  expect(await settled(loadSavedOptions(migrated))).toMatchObject({ ...saved, version: OPTIONS_VERSION });
   expect(migrated).toHaveBeenCalledTimes(2);
 });
 
 it("stores an older shape anew as the background starts: complete, and the former opt-out wording gone", async () => {
-  await storeInCurrentShape();
+  await settled(storeInCurrentShape());
   expect(stored).toEqual({});
   stored.options = STORED_AS_2;
-  await storeInCurrentShape();
+  await settled(storeInCurrentShape());
   expect(stored.options).toEqual({ ...DEFAULT_OPTIONS, trackerUrl: "https://t.example", debug: true, version: OPTIONS_VERSION });
   expect(savedOptions(stored.options)).toEqual(stored.options);
 });
@@ -99,9 +106,9 @@ it("follows changes without migrate, and never goes back to options older than t
   // Stored by an earlier version: the background's answer is needed, and comes after a save made meanwhile.
   stored.options = undefined;
   for (const listener of listeners) listener({ options: { newValue: STORED_AS_2 } }, "local");
-  const saved = await saveOptions({ followUpDays: 9 });
+  const saved = await settled(saveOptions({ followUpDays: 9 }));
   answer({ ...DEFAULT_OPTIONS, followUpDays: 4 });
-  await new Promise((resolve) => setTimeout(resolve, 0));
+  await vi.runAllTimersAsync();
   expect(seen).toEqual([{ ...saved, version: OPTIONS_VERSION }]);
   // Options of another area, or another key, are none of its business.
   for (const listener of listeners) listener({ options: { newValue: stored.options } }, "session");

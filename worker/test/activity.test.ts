@@ -1,5 +1,4 @@
 // /api/activity: the popup's digest, the follow-up list and the daily chart, on the real migrations and queue.
-import { applyD1Migrations } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { DailyActivityResponse, FollowUpsResponse, MessageStatus, MessagesResponse, RecentActivityResponse } from "../../shared/api";
@@ -16,7 +15,7 @@ import {
   DAY,
   HOUR,
   MINUTE,
-  migratedUpTo,
+  migrateRowsAcross,
   openPixel,
   reply,
   sentMessage,
@@ -300,7 +299,7 @@ describe("message list filters the dashboard uses", () => {
 
 describe("migration 0021", () => {
   it("keeps on each email the time of its latest reply, found before it and recorded after it, and none on a deleted email", async () => {
-    const db = await migratedUpTo("0021_message_last_reply.sql");
+    const db = env.MIGRATION_TEST_DB;
     const signal = (messageId: string, kind: string, sourceId: string, at: number) =>
       db
         .prepare(
@@ -309,7 +308,7 @@ describe("migration 0021", () => {
         .bind(messageId, kind, sourceId, at, at);
     // Rows as the schema up to 0020 wrote them: two replies, an unsubscribe alone, nothing, and a deleted email's
     // tombstone with a reply recorded as it was being deleted.
-    await db.batch([
+    await migrateRowsAcross("0021_message_last_reply.sql", [
       db.prepare("INSERT INTO accounts (id, token_hash, created_at) VALUES ('acct-r', '', 0)"),
       ...["answered", "unsubscribed", "quiet", "deleted"].map((id) =>
         db
@@ -321,7 +320,6 @@ describe("migration 0021", () => {
       signal("unsubscribed", "unsubscribe", "u:unsubscribed", 100),
       signal("deleted", "reply", "msg-f:3", 100),
     ]);
-    await applyD1Migrations(db, env.TEST_MIGRATIONS);
     const kept = async () => {
       const { results } = await db
         .prepare("SELECT id, last_reply_at FROM messages WHERE account_id = 'acct-r'")

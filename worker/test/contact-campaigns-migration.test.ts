@@ -1,15 +1,14 @@
 // Migration 0034: each shown row of contact_scores gets one row of contact_campaigns per campaign it lists. In a file
 // of its own: the migration test database takes one migration test per file. The backfill matters: a clean row stored
 // before 0034 is rescored only once something marks it, so a row it missed would be absent from its campaign's pages.
-import { applyD1Migrations } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { migratedUpTo } from "./helpers";
+import { migrateRowsAcross } from "./helpers";
 
 describe("migration 0034", () => {
   it("gives each shown row stored before it one entry per campaign, with its keys, and none to a hidden row or one without a campaign", async () => {
-    const db = await migratedUpTo("0034_contact_campaigns.sql");
-    await db.batch([
+    const db = env.MIGRATION_TEST_DB;
+    await migrateRowsAcross("0034_contact_campaigns.sql", [
       db.prepare("INSERT INTO accounts (id, token_hash, created_at) VALUES ('acct-a', '', 0)"),
       db.prepare(
         `INSERT INTO contact_scores (account_id, email, dirty, campaigns, score_key, activity_key, shown_as) VALUES
@@ -18,7 +17,6 @@ describe("migration 0034", () => {
            ('acct-a', 'none@example.org', 0, '[]', 1.5, 1500, NULL)`,
       ),
     ]);
-    await applyD1Migrations(db, env.TEST_MIGRATIONS);
     const { results } = await db
       .prepare("SELECT account_id, campaign, score_key, email, activity_key FROM contact_campaigns ORDER BY campaign, email")
       .all();

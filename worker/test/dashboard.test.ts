@@ -32,7 +32,7 @@ import {
   GMAIL_PROXY_UA,
   HOUR,
   MINUTE,
-  migratedUpTo,
+  migrateRowsAcross,
   openPixel,
   reply,
   seedMessages,
@@ -662,7 +662,7 @@ describe("migration 0018", () => {
   });
 
   it("folds the search text of the ASCII rows stored before it, and the hourly run the others, reading none once done", async () => {
-    const db = await migratedUpTo("0018_search_text.sql");
+    const db = env.MIGRATION_TEST_DB;
     const subjects = ["Proposal for Acme 50% off_sale", "Éclair pricing", "Réunion: ＡＢＣ", "tab\there"];
     const recipients: [string, string | null][] = [
       ["bea@acme.example", "Bea Buyer"],
@@ -672,7 +672,7 @@ describe("migration 0018", () => {
       ["jörg@münchen.example", null],
     ];
     // Rows as the schema up to 0017 wrote them, and a deleted email's tombstone (no subject).
-    await db.batch([
+    await migrateRowsAcross("0018_search_text.sql", [
       db.prepare("INSERT INTO accounts (id, token_hash, created_at) VALUES ('acct-a', '', 0)"),
       ...subjects.map((subject, i) =>
         db.prepare("INSERT INTO messages (id, account_id, subject, updated_at) VALUES (?, 'acct-a', ?, 0)").bind(`m-${i}`, subject),
@@ -684,7 +684,6 @@ describe("migration 0018", () => {
           .bind(`m-${i}`, email, name),
       ),
     ]);
-    await applyD1Migrations(db, env.TEST_MIGRATIONS);
     const stored = async () => ({
       messages: new Map(
         (await db.prepare("SELECT id, search_text FROM messages").all<{ id: string; search_text: string | null }>()).results.map((r) => [

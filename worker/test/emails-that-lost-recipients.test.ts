@@ -2,24 +2,23 @@
 // read of an account's newest ones by a partial index (db/opt-outs.ts ownRemovedEmailsSql). In a file of its own: the
 // migration test database takes one migration test per file. Its triggers take an email's row to be written before
 // any of its fingerprints and never deleted: the worker's paths that delete or rewrite an email keep to that (below).
-import { applyD1Migrations, createScheduledController } from "cloudflare:test";
+import { createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ONE_ACCOUNT_REMOVED_EMAILS_SQL } from "../src/db/opt-outs";
 import worker from "../src/index";
-import { createAccount, HOUR, migratedUpTo, registration, sentMessage, type TestAccount } from "./helpers";
+import { createAccount, HOUR, migrateRowsAcross, registration, sentMessage, type TestAccount } from "./helpers";
 import { hitNow, optOut, ownLocalPart } from "./opt-out-helpers";
 
 describe("migration 0033", () => {
   it("marks the emails that lost a recipient before it, and its triggers keep the mark as fingerprints come and go", async () => {
-    const db = await migratedUpTo("0033_emails_that_lost_a_recipient_by_account.sql");
+    const db = env.MIGRATION_TEST_DB;
     const insertMessage = "INSERT INTO messages (id, account_id, updated_at, sent_at) VALUES (?, 'acct-a', 1, 1)";
-    await db.batch([
+    await migrateRowsAcross("0033_emails_that_lost_a_recipient_by_account.sql", [
       db.prepare("INSERT INTO accounts (id, token_hash, created_at) VALUES ('acct-a', '', 0)"),
       ...["m-lost", "m-kept", "m-later"].map((id) => db.prepare(insertMessage).bind(id)),
       db.prepare("INSERT INTO removed_recipients (message_id, fingerprint) VALUES ('m-lost', 'f-1'), ('m-lost', 'f-2')"),
     ]);
-    await applyD1Migrations(db, env.TEST_MIGRATIONS);
     const marked = async () =>
       (await db.prepare("SELECT id FROM messages WHERE lost_recipients = 1 ORDER BY id").all<{ id: string }>()).results.map(
         (row) => row.id,

@@ -275,17 +275,21 @@ export async function seedEmailActivity(account: TestAccount): Promise<void> {
 }
 
 /**
- * The migration test database with every migration before `file` applied, `file` being the next one (checked): for a
- * test of what that migration does to rows stored before it. The test applies the rest (applyD1Migrations of all).
+ * For a test of what migration `file` does to rows stored before it: applies to the migration test database
+ * (env.MIGRATION_TEST_DB) every migration before `file`, `file` being the next one (checked), writes `rowsBefore` as
+ * that schema had them, then applies `file` and every later one. The rows are statements prepared on that database
+ * before it has their tables: D1 reads a statement only when it runs.
  */
-export async function migratedUpTo(file: string): Promise<D1Database> {
+export async function migrateRowsAcross(file: string, rowsBefore: D1PreparedStatement[]): Promise<void> {
+  const db = env.MIGRATION_TEST_DB;
   const number = file.slice(0, 4);
   expect(env.TEST_MIGRATIONS.find((m) => m.name >= number)?.name).toBe(file);
   await applyD1Migrations(
-    env.MIGRATION_TEST_DB,
+    db,
     env.TEST_MIGRATIONS.filter((m) => m.name < number),
   );
-  return env.MIGRATION_TEST_DB;
+  await db.batch(rowsBefore);
+  await applyD1Migrations(db, env.TEST_MIGRATIONS);
 }
 
 /**

@@ -1,12 +1,11 @@
 // Migration 0023 and the worker's keying of the rows it leaves (db/mailboxes.ts), on rows stored before it. Its own
 // file: the migration test database of a file can be migrated up to one point only once.
-import { applyD1Migrations } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { mailboxKey, mailboxOf } from "../../shared/email";
 import { optedOutSince } from "../src/db/events";
 import { FORBIDDEN_EVENTS_SQL, keyStoredMailboxes } from "../src/db/mailboxes";
-import { migratedUpTo } from "./helpers";
+import { migrateRowsAcross } from "./helpers";
 
 const nfd = (text: string) => text.normalize("NFD");
 
@@ -27,14 +26,14 @@ const ADDRESSES = [
 
 describe("migration 0023", () => {
   it("keeps 0017's key on the rows stored before it until the worker keys those with other characters than ASCII", async () => {
-    const db = await migratedUpTo("0023_folded_mailboxes.sql");
-    await db.batch(
+    const db = env.MIGRATION_TEST_DB;
+    await migrateRowsAcross(
+      "0023_folded_mailboxes.sql",
       ADDRESSES.flatMap((email, i) => [
         db.prepare("INSERT INTO opt_outs (account_id, email, message_id, created_at) VALUES ('acct-a', ?, 'm-a', ?)").bind(email, i),
         db.prepare("INSERT INTO message_recipients (message_id, account_id, email) VALUES (?, 'acct-b', ?)").bind(`m-${i}`, email),
       ]),
     );
-    await applyD1Migrations(db, env.TEST_MIGRATIONS);
     const stored = async (table: string) =>
       new Map(
         (await db.prepare(`SELECT email, mailbox FROM ${table}`).all<{ email: string; mailbox: string }>()).results.map((r) => [

@@ -30,7 +30,7 @@ import {
   createAccount,
   HOUR,
   keyedHashesDuring,
-  migratedUpTo,
+  migrateRowsAcross,
   registration,
   sentMessage,
   storedEvents,
@@ -323,8 +323,8 @@ describe("an opt-out reaches another account's email the person was deleted from
 
 describe("migration 0026", () => {
   it("queues a sweep for each address opted out before it, at its earliest time, when some email lost a recipient", async () => {
-    const db = await migratedUpTo("0026_opt_out_sweeps.sql");
-    await db.batch([
+    const db = env.MIGRATION_TEST_DB;
+    await migrateRowsAcross("0026_opt_out_sweeps.sql", [
       db.prepare("INSERT INTO removed_recipients (message_id, fingerprint) VALUES ('m-1', 'f-1'), ('m-2', 'f-2')"),
       db.prepare(
         `INSERT INTO opt_outs (account_id, email, message_id, created_at, mailbox_key) VALUES
@@ -332,7 +332,6 @@ describe("migration 0026", () => {
            ('acct-a', 'y@wingtip.example', 'm-a', 30, 'y@wingtip.example')`,
       ),
     ]);
-    await applyD1Migrations(db, env.TEST_MIGRATIONS);
     const { results } = await db
       .prepare("SELECT email, created_at, after_message_id, through_message_id FROM opt_out_sweeps ORDER BY email")
       .all();

@@ -1,4 +1,4 @@
-import { applyD1Migrations, createExecutionContext, createScheduledController } from "cloudflare:test";
+import { createExecutionContext, createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import type { ContactsCheckResponse } from "../../shared/api";
@@ -19,7 +19,7 @@ import {
   createAccount,
   DAY,
   HOUR,
-  migratedUpTo,
+  migrateRowsAcross,
   openPixel,
   registration,
   sentMessage,
@@ -107,7 +107,7 @@ describe("privacy", () => {
   });
 
   it("clears, in migration 0019, the cities, deleted emails' campaigns and purged activity's scores stored before it", async () => {
-    const db = await migratedUpTo("0019_forget_cities_campaigns_and_purged_scores.sql");
+    const db = env.MIGRATION_TEST_DB;
     const hourAgo = Date.now() - HOUR;
     const insert = (eventId: string, city: string | null) =>
       db
@@ -116,7 +116,7 @@ describe("privacy", () => {
            VALUES (?, 'acct-a', 'm-a', 'open', 1, 1, 'human', 'human', 'DE', 'Bavaria', ?)`,
         )
         .bind(eventId, city);
-    await db.batch([
+    await migrateRowsAcross("0019_forget_cities_campaigns_and_purged_scores.sql", [
       db.prepare("INSERT INTO accounts (id, token_hash, created_at) VALUES ('acct-a', '', 0)"),
       insert("e-1", "Munich"),
       insert("e-2", null),
@@ -140,7 +140,6 @@ describe("privacy", () => {
         )
         .bind(Date.now() - 91 * DAY, hourAgo),
     ]);
-    await applyD1Migrations(db, env.TEST_MIGRATIONS);
     const { results } = await db.prepare("SELECT event_id, country, region, city FROM events ORDER BY event_id").all();
     expect(results).toEqual([
       { event_id: "e-1", country: "DE", region: "Bavaria", city: null },

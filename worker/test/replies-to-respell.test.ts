@@ -1,16 +1,15 @@
 // Migration 0025 and the worker's respelling of the replies it lists (db/spellings.ts), on rows stored before it. Its
 // own file: the migration test database of a file can be migrated up to one point only once.
-import { applyD1Migrations } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { respellStoredReplies } from "../src/db/spellings";
-import { migratedUpTo } from "./helpers";
+import { migrateRowsAcross } from "./helpers";
 
 const nfd = (text: string) => text.normalize("NFD");
 
 describe("migration 0025", () => {
   it("lists the replies stored before it that may be a recipient in another spelling, and the worker respells those that are", async () => {
-    const db = await migratedUpTo("0025_replies_to_respell.sql");
+    const db = env.MIGRATION_TEST_DB;
     const recipients: [string, string][] = [
       ["m-idn", "jörg@münchen.de"],
       ["m-idn", "other@acme.example"],
@@ -28,7 +27,7 @@ describe("migration 0025", () => {
       [6, "m-twice", "r6", nfd("zoë@acme.example")], // reported again since under the recipient's spelling (7)
       [7, "m-twice", "r6", "zoë@acme.example"],
     ];
-    await db.batch([
+    await migrateRowsAcross("0025_replies_to_respell.sql", [
       ...recipients.map(([message, email]) =>
         db.prepare("INSERT INTO message_recipients (message_id, account_id, email) VALUES (?, 'acct', ?)").bind(message, email),
       ),
@@ -40,7 +39,6 @@ describe("migration 0025", () => {
           .bind(seq, message, source, email),
       ),
     ]);
-    await applyD1Migrations(db, env.TEST_MIGRATIONS);
     const listed = async () =>
       (await db.prepare("SELECT seq FROM replies_to_respell ORDER BY seq").all<{ seq: number }>()).results.map((r) => r.seq);
     expect(await listed()).toEqual([1, 2, 3, 6]);

@@ -1,7 +1,6 @@
 // An address compared across its spellings (foldAddress: IDNA domain, NFC) wherever the account compares addresses:
 // bounces, replies, the compose check, lifting a suppression, a contact's page and deletion (db/spellings.ts,
 // migration 0024). Addresses stay stored and shown as written.
-import { applyD1Migrations } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type {
@@ -37,7 +36,7 @@ import {
   createAccount,
   FREE_PLAN_D1_QUERIES,
   HOUR,
-  migratedUpTo,
+  migrateRowsAcross,
   seedMessages,
   seedOpens,
   sentMessage,
@@ -878,13 +877,13 @@ describe("the addresses all in ASCII that rows left marked outside ASCII fold to
 
 describe("migration 0027", () => {
   it("marks the rows of a person's punycode spelling too, so a listing that leaves them marked lists the person once", async () => {
-    const db = await migratedUpTo("0027_contact_scores_one_row_per_person.sql");
+    const db = env.MIGRATION_TEST_DB;
     const accountId = "acct-0027";
     // Other people outside ASCII, more than a request rescores, whose rows are made (and rescored) before the person's.
     const others = Array.from({ length: RESCORED_PER_REQUEST + 40 }, (_, i) => `kundin${i}@société.example`);
     const recipients = [...others, JOE_UNICODE, JOE_PUNYCODE].map((email, i) => ({ id: `m-0027-${i}`, email, key: mailboxKey(email) }));
     const sentAt = Date.now() - 2 * HOUR;
-    await db.batch([
+    await migrateRowsAcross("0027_contact_scores_one_row_per_person.sql", [
       db.prepare("INSERT INTO accounts (id, token_hash, created_at) VALUES (?, '', 0)").bind(accountId),
       db
         .prepare(
@@ -902,7 +901,6 @@ describe("migration 0027", () => {
       db.prepare("UPDATE contact_scores SET dirty = 0, sent = 1, last_sent_at = ?2 WHERE account_id = ?1").bind(accountId, sentAt),
       db.prepare("INSERT INTO contact_scores_state (account_id, events_seq) VALUES (?, 0)").bind(accountId),
     ]);
-    await applyD1Migrations(db, env.TEST_MIGRATIONS);
     const markedRows = await db
       .prepare("SELECT email FROM contact_scores WHERE account_id = ? AND dirty > 0 AND email LIKE 'joe@%' ORDER BY email")
       .bind(accountId)

@@ -1,9 +1,10 @@
 // The events feed poller's rules with an in-memory storage area standing in for browser.storage.local: the feed
 // cursor survives restarts, only the first counted open (and first counted click of each link) notifies, machine
 // and sender events never do, and a mute records without notifying.
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, onTestFinished, vi } from "vitest";
 import { type MessageDetail, UNREGISTERED_HOLD_MS } from "../../../shared/api";
 import { MINUTE } from "../../../test/durations";
+import { settled } from "../../../test/fake-clock";
 import { detailOf } from "../message-detail.test-support";
 import { inTimeZone } from "../time-zone.test-support";
 import { event, feed, NOW, poller, storedFeed } from "./feed.test-support";
@@ -194,7 +195,7 @@ describe("notifications from the events feed", () => {
     const area = memoryArea();
     const events = [event({ cursor: "1", messageId: "a" }), event({ cursor: "2", messageId: "b" })];
     const working = feed(events);
-    // The tracker answers after a moment, as over the network.
+    // The tracker answers after a moment, as over the network: a moment of vitest's fake clock (test/fake-clock.ts).
     const source = {
       calls: working.calls,
       fetchEvents: async (after: string, limit: number) => {
@@ -204,17 +205,21 @@ describe("notifications from the events feed", () => {
     };
     let clock = NOW;
     const { instance, shown } = poller(area, events, { source, now: () => clock });
-    await instance.poll();
+    vi.useFakeTimers({ toFake: ["setTimeout"] });
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
+    await settled(instance.poll());
     clock += MINUTE;
     events.push(event({ cursor: "3", messageId: "c" }));
     // The rep deletes two emails' data in a row (two conversation panels): two forgets at once.
-    await Promise.all([instance.forget("a"), instance.forget("b")]);
+    await settled(Promise.all([instance.forget("a"), instance.forget("b")]));
     expect(shown.map((n) => n.messageId)).toEqual(["a", "b", "c"]);
     expect((await storedFeed(area)).activity.map((a) => a.messageId)).toEqual(["c"]);
     // A deletion while a poll runs: taken out by that poll or by one after it, never beside it.
     events.push(event({ cursor: "4", messageId: "d" }));
     clock += MINUTE;
-    await Promise.all([instance.poll(), instance.forget("c")]);
+    await settled(Promise.all([instance.poll(), instance.forget("c")]));
     expect(shown.map((n) => n.messageId)).toEqual(["a", "b", "c", "d"]);
     expect((await storedFeed(area)).activity.map((a) => a.messageId)).toEqual(["d"]);
   });

@@ -13,6 +13,7 @@ vi.hoisted(() => {
 
 import type { MessageDetail } from "../../../../shared/api";
 import type { UnregisteredEmail } from "../../background/handlers";
+import { NEWS_KEY } from "../../background/notifications";
 import { ExtensionReloaded } from "../../messaging";
 import { REP_OPTIONS } from "../../options-store.test-support";
 import { emitPageEvent } from "../../page-world/events";
@@ -91,9 +92,11 @@ const flush = () => new Promise((resolve) => setTimeout(resolve, 0));
  * that test's clicks and reads found the wrong panel when the tests between ran longer than a second (under load).
  */
 const keepRunning = stoppedAfterEach<ConversationPanels>((panels) => {
-  panels.stopped = true;
+  panels.stop();
 });
 const startPanels = (...args: ConstructorParameters<typeof ConversationPanels>) => keepRunning(new ConversationPanels(...args));
+/** What the content script listens to storage.onChanged with (feed news among the rest). */
+type FeedListener = (changes: Record<string, { newValue?: unknown }>, area: string) => void;
 /** Until the panel shows its detail: its line, to click. */
 const detailShown = () => vi.waitFor(() => expect(document.querySelector(".mt-panel-head")).not.toBeNull());
 /** A click on the first panel's line, as a rep's: the rest of a drawn panel is copied in only then. */
@@ -580,6 +583,39 @@ describe("conversation panel, when the feature stops", () => {
       delete runtime.sendMessage;
     }
   });
+
+  it("leaves no retry of a failed read waiting, nor one the feed's news overtook", async () => {
+    conversation();
+    const { runtime, storage } = (
+      globalThis as unknown as {
+        chrome: { runtime: { sendMessage?: unknown }; storage: { onChanged: { addListener(listener: FeedListener): void } } };
+      }
+    ).chrome;
+    const sendMessage = vi.fn(async () => ({ ok: false, error: "tracker unreachable (502)" }));
+    const news: FeedListener[] = [];
+    const listening = vi.spyOn(storage.onChanged, "addListener").mockImplementation((listener) => void news.push(listener));
+    runtime.sendMessage = sendMessage;
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const running = new AbortController();
+    try {
+      conversationPanel.init(running.signal, { options: REP_OPTIONS });
+      await vi.advanceTimersByTimeAsync(0);
+      expect(sendMessage).toHaveBeenCalledOnce();
+      expect(vi.getTimerCount()).toBe(1);
+      // News from the feed: read again at once, failed again, and one retry waits, the new read's.
+      for (const listener of news) listener({ [NEWS_KEY]: { newValue: {} } }, "local");
+      await vi.advanceTimersByTimeAsync(0);
+      expect(sendMessage).toHaveBeenCalledTimes(2);
+      expect(vi.getTimerCount()).toBe(1);
+      running.abort();
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      running.abort();
+      vi.useRealTimers();
+      listening.mockRestore();
+      delete runtime.sendMessage;
+    }
+  });
 });
 
 describe("conversation panel, when the panels are looked for", () => {
@@ -591,8 +627,7 @@ describe("conversation panel, when the panels are looked for", () => {
     senderPixels.init(controller.signal, context);
     conversationPanel.init(controller.signal, context);
     // Only the feature's own panels are counted (its start scans them once): the spy is on every panel's scan, and an
-    // earlier test's stopped panels still hold the real retry timers of their failed reads (RETRY_FIRST_MS, doubling),
-    // which fired in this test when the file ran under load ("called 2 times").
+    // earlier test's panels left running (a test that failed before its stop) would scan on their retry timers.
     expect(scans.mock.contexts).toHaveLength(1);
     const featurePanels = scans.mock.contexts[0];
     expect(featurePanels).toBeInstanceOf(ConversationPanels);

@@ -275,8 +275,10 @@ export class ConversationPanels {
   private readonly failures = new Map<string, { count: number; retryAt: number; reason: string }>();
   /** No tracker connected: nothing is read until the feed brings news or the features restart (a reconnect). */
   private disconnected = false;
-  /** The feature stopped: a read or a retry still out then draws nothing (the next run draws its own panels). */
-  stopped = false;
+  /** The feature stopped: a read still out then draws nothing (the next run draws its own panels). */
+  private stopped = false;
+  /** By tracking id: the timer of its failed read's retry, cleared when the panels stop. */
+  private readonly retries = new Map<string, ReturnType<typeof setTimeout>>();
   requests = 0;
 
   constructor(
@@ -370,7 +372,11 @@ export class ConversationPanels {
         const count = (this.failures.get(id)?.count ?? 0) + 1;
         const wait = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** (count - 1));
         this.failures.set(id, { count, retryAt: this.now() + wait, reason: text.slice(0, FAILURE_TEXT_MAX) });
-        setTimeout(() => this.scan(), wait);
+        clearTimeout(this.retries.get(id));
+        this.retries.set(
+          id,
+          setTimeout(() => this.scan(), wait),
+        );
       }
       // A panel drawn before keeps what it read, and says why it may be out of date (the background's words).
       const cached = this.details.get(id);
@@ -386,6 +392,12 @@ export class ConversationPanels {
     await action();
     this.expire();
     this.scan();
+  }
+
+  /** The feature stopped: nothing more is drawn, and no retry waits to look again. */
+  stop(): void {
+    this.stopped = true;
+    for (const retry of this.retries.values()) clearTimeout(retry);
   }
 
   /** News from the feed: every detail is read again, and a failed or disconnected read may be tried at once. */
@@ -425,7 +437,7 @@ export const conversationPanel: Feature = {
     signal.addEventListener(
       "abort",
       () => {
-        panels.stopped = true;
+        panels.stop();
         for (const panel of document.querySelectorAll(".mt-panel")) panel.remove();
       },
       { once: true },
