@@ -178,6 +178,25 @@ describe("a tracker the extension cannot reach", () => {
     expect(withdrawn).toHaveBeenCalledTimes(2);
   });
 
+  it("creating an account, refused while access was withheld and given back before its failure came, is not made again: a second account could be made", async () => {
+    granted.clear();
+    const refusedThenGranted = vi.fn(async () => {
+      granted.add("https://t.example/*");
+      throw new TypeError("Failed to fetch");
+    });
+    const failure = await trackerApi("https://t.example", undefined, refusedThenGranted)
+      .createAccount({})
+      .catch((e: unknown) => e);
+    expect(failure).toBeInstanceOf(TrackerError);
+    expect(failure).toMatchObject({
+      status: null,
+      access: undefined,
+      message:
+        "the browser refused the call while Mailtracker's access to https://t.example was off; it is allowed again now: try again (Failed to fetch)",
+    });
+    expect(refusedThenGranted).toHaveBeenCalledTimes(1);
+  });
+
   it("a call that timed out while access was given back is not made again: only the browser's refusal (a TypeError) never left", async () => {
     granted.clear();
     const timedOut = vi.fn(async () => {

@@ -97,7 +97,12 @@ function csvPart(text: string, response: Response): CsvPart {
  * add-on permissions): a fetch fails the same way then, and only granting the access again mends it. The one place
  * that tells them apart, and that makes a call again, for every call (answer) and for the probe (probeTracker).
  */
-async function reaching<R>(trackerUrl: string, request: () => Promise<R>, unreachable: (reason: string) => string): Promise<R> {
+async function reaching<R>(
+  trackerUrl: string,
+  request: () => Promise<R>,
+  unreachable: (reason: string) => string,
+  again: "again" | "once" = "again",
+): Promise<R> {
   // Asked as the call leaves, not only once it failed: a call the browser refused, its access given back while it was
   // on its way (the options page's button, the browser's settings), is made again, not counted as the tracker out of
   // reach. Asked again after: access taken away meanwhile refuses the call as well.
@@ -114,18 +119,27 @@ async function reaching<R>(trackerUrl: string, request: () => Promise<R>, unreac
     // before sending it, as a cross-origin request to an origin the extension holds no host permission for (Chrome's
     // "Cross-origin network requests", developer.chrome.com/docs/extensions/develop/concepts/network-requests, read
     // 2026-12-07), so it never reached the tracker. Unless access came back in the instant between the browser's answer
-    // and the request leaving: a call then sent and failing after as a network error is sent twice (createAccount,
-    // a POST, would then make a second account). Its second failure is what it is: the access off again, or the
-    // tracker's; never made a third time.
-    return await request().catch(async (again: unknown) => {
-      throw failure(trackerUrl, again, await trackerAccessGranted(trackerUrl), unreachable);
+    // and the request leaving: a call then sent and failing after as a network error is sent twice. Every call but one
+    // changes nothing the second time (worker/src/routes: reads, idempotent writes, signals recorded once by their
+    // Gmail message id, a token replacement asked again with the same token); creating an account ("once") would make
+    // a second one, and is left for the rep to make again. Its second failure is what it is: the access off again, or
+    // the tracker's; never made a third time.
+    if (again === "once")
+      throw new TrackerError(
+        `the browser refused the call while Mailtracker's access to ${trackerUrl} was off; it is allowed again now: try again (${errorReason(error)})`,
+        null,
+      );
+    return await request().catch(async (second: unknown) => {
+      throw failure(trackerUrl, second, await trackerAccessGranted(trackerUrl), unreachable);
     });
   }
 }
 
+const errorReason = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
 /** A call's failure to get any answer, `granted` whether the browser allows the tracker's site as it failed (reaching). */
 function failure(trackerUrl: string, error: unknown, granted: boolean, unreachable: (reason: string) => string): TrackerError {
-  const reason = error instanceof Error ? error.message : String(error);
+  const reason = errorReason(error);
   if (granted) return new TrackerError(unreachable(reason), null);
   // In the words the toolbar and the popup use (words.ts trackerAccessOff), naming the options page's button by its
   // label.
@@ -136,7 +150,12 @@ function failure(trackerUrl: string, error: unknown, granted: boolean, unreachab
  * The one place an answer of the tracker is read: the body of a 2xx answer (parsed, unless the route answers a CSV
  * part), any failure a TrackerError.
  */
-async function answer<R extends ClientResponse<unknown>>(trackerUrl: string, request: () => Promise<R>): Promise<Answer<R>>;
+async function answer<R extends ClientResponse<unknown>>(
+  trackerUrl: string,
+  request: () => Promise<R>,
+  format?: "json",
+  again?: "again" | "once",
+): Promise<Answer<R>>;
 async function answer<R extends ClientResponse<unknown>>(
   trackerUrl: string,
   request: () => Promise<R>,
@@ -146,8 +165,9 @@ async function answer<R extends ClientResponse<unknown>>(
   trackerUrl: string,
   request: () => Promise<R>,
   format: "json" | "csv-part" = "json",
+  again: "again" | "once" = "again",
 ): Promise<Answer<R> | CsvPart> {
-  const response = await reaching(trackerUrl, request, (reason) => `cannot reach the tracker at ${trackerUrl} (${reason})`);
+  const response = await reaching(trackerUrl, request, (reason) => `cannot reach the tracker at ${trackerUrl} (${reason})`, again);
   const text = await response.text().catch(() => "");
   if (!response.ok) {
     let detail = text.slice(0, 300);
@@ -191,17 +211,21 @@ export function trackerApi(trackerUrl: string, token?: string, fetch: typeof glo
   });
   /** Per call: its own timeout. */
   const init = (timeoutMs = TIMEOUT_MS): { init: RequestInit } => ({ init: { signal: AbortSignal.timeout(timeoutMs), ...FRESH } });
-  const call = <R extends ClientResponse<unknown>>(request: () => Promise<R>, kind?: CallKind) =>
-    heard(trackerUrl, token, answer(trackerUrl, request), kind);
+  const call = <R extends ClientResponse<unknown>>(request: () => Promise<R>, kind?: CallKind, again?: "again" | "once") =>
+    heard(trackerUrl, token, answer(trackerUrl, request, "json", again), kind);
   const id = (trackingId: string) => ({ param: { id: encodeURIComponent(trackingId) } });
   const email = (address: string) => ({ param: { email: encodeURIComponent(address) } });
   return {
+    /** Never made twice (reaching): a second request would create a second account. */
     createAccount: (body: Parameters<typeof client.accounts.$post>[0]["json"], registrationSecret?: string) =>
-      call(() =>
-        client.accounts.$post(
-          { json: body },
-          { ...init(), headers: registrationSecret ? { "X-Registration-Secret": registrationSecret } : {} },
-        ),
+      call(
+        () =>
+          client.accounts.$post(
+            { json: body },
+            { ...init(), headers: registrationSecret ? { "X-Registration-Secret": registrationSecret } : {} },
+          ),
+        "other",
+        "once",
       ),
     account: () => call(() => client.account.$get(undefined, init())),
     /** `apiToken`, made and kept by this browser, in place of this one, which the tracker refuses from then on (token-replacement.ts). */

@@ -21,6 +21,7 @@ import {
   MAX_HELD_ACCOUNTS,
   removeCredentials,
   saveCredentials,
+  updateCredentials,
 } from "./credential-store";
 import { type Credentials, signingKeyFor, withSigningKey } from "./credentials";
 
@@ -174,4 +175,42 @@ it("credentials saved at a start before the move ran are kept: the old copy neve
   expect(await background.loadCredentials()).toEqual(rotated);
   expect(stored.credentials).toBeUndefined();
   expect(await (await restartedBackground()).loadCredentials()).toEqual(rotated);
+});
+
+it("a change to the credentials read before (updateCredentials) is made to them as they are now, or not at all", async () => {
+  const other: Credentials = {
+    ...connected,
+    accountId: "otheraccountwxyz",
+    apiToken: "mt_other",
+    signingKey: { ...key(1), accountId: "otheraccountwxyz" },
+  };
+  const rotate = (current: Credentials) => withSigningKey(current, key(2));
+  await saveCredentials(connected);
+  // Another account connected just as the change read the credentials: written after it, never over it with the account
+  // of before.
+  const get = privateArea.get;
+  let meanwhile: Promise<void> | undefined;
+  vi.spyOn(privateArea, "get").mockImplementation(async (keys) => {
+    const read = await get(keys);
+    if (keys === "credentials" && !meanwhile) {
+      meanwhile = saveCredentials(other);
+      // Every step the Connect can take before the change goes on (each a memory area's promise): all of it, unless it waits.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    return read;
+  });
+  await updateCredentials(connected.accountId, rotate);
+  await meanwhile;
+  vi.restoreAllMocks();
+  expect(await loadCredentials()).toEqual(other);
+  // Still of another account, or none: refused, nothing written.
+  await expect(updateCredentials(connected.accountId, rotate)).rejects.toThrow("this browser was connected to another account meanwhile");
+  expect(await loadCredentials()).toEqual(other);
+  await removeCredentials();
+  await expect(updateCredentials(other.accountId, rotate)).rejects.toThrow("this browser was disconnected meanwhile");
+  expect(await loadCredentials()).toBeNull();
+  // Of the same account: made to what is stored now (its token taken up meanwhile kept).
+  await saveCredentials({ ...connected, apiToken: "mt_new" });
+  expect(await updateCredentials(connected.accountId, rotate)).toEqual({ ...rotate(connected), apiToken: "mt_new" });
+  expect(await loadCredentials()).toEqual({ ...rotate(connected), apiToken: "mt_new" });
 });

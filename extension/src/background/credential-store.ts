@@ -2,6 +2,7 @@
 // scripts' reach, never browser.storage.local, which every content script can read and whose every change reaches
 // each Gmail tab's storage.onChanged. Every read and write of them goes through here, in the background only.
 import browser from "webextension-polyfill";
+import { serialRunner } from "../serial";
 import type { Credentials } from "./credentials";
 import { privateArea } from "./private-area";
 
@@ -82,7 +83,17 @@ function changed(): void {
   for (const listener of changeListeners) listener();
 }
 
-export async function saveCredentials(credentials: Credentials): Promise<void> {
+/**
+ * Every write of the credentials, one after another: a change made to credentials read before (updateCredentials)
+ * reads them again in the same step, so no Connect, disconnect or token replacement landing meanwhile is written over.
+ */
+const oneWrite = serialRunner();
+
+export function saveCredentials(credentials: Credentials): Promise<void> {
+  return oneWrite(() => store(credentials));
+}
+
+async function store(credentials: Credentials): Promise<void> {
   // After the move: a move made later would put the older credentials back over these.
   await movedFromStorageLocal();
   // Recorded when the account, or its tracker's address, is new here: a new token or signing key of the account
@@ -93,6 +104,23 @@ export async function saveCredentials(credentials: Credentials): Promise<void> {
     await recordHeldAccounts([before, credentials]);
   await privateArea.set({ [KEY]: credentials });
   changed();
+}
+
+/**
+ * The stored credentials, still of `accountId`, `change` made to them as they are now (read again in the same step as
+ * the write: a key rotation or a token taken up meanwhile is kept). For a change worked out from a tracker's answer to
+ * credentials read before it: throws, and writes nothing, when this browser was disconnected or connected to another
+ * account meanwhile, whose credentials the old ones must not come back over.
+ */
+export function updateCredentials(accountId: string, change: (current: Credentials) => Credentials): Promise<Credentials> {
+  return oneWrite(async () => {
+    const current = await loadCredentials();
+    if (!current) throw new Error("this browser was disconnected meanwhile");
+    if (current.accountId !== accountId) throw new Error("this browser was connected to another account meanwhile");
+    const changed = change(current);
+    if (changed !== current) await store(changed);
+    return changed;
+  });
 }
 
 const HELD_ACCOUNTS_KEY = "heldAccounts";
@@ -156,7 +184,11 @@ export async function loadAccountMark(): Promise<AccountMark | null> {
 }
 
 /** Disconnects: removes the credentials, keeping the mark of the account they opened (loadAccountMark). */
-export async function removeCredentials(): Promise<void> {
+export function removeCredentials(): Promise<void> {
+  return oneWrite(forget);
+}
+
+async function forget(): Promise<void> {
   const held = await loadCredentials();
   if (held) {
     await browser.storage.local.set({ [ACCOUNT_MARK_KEY]: { trackerUrl: held.trackerUrl, accountId: held.accountId } });

@@ -26,6 +26,10 @@ const trackerAccounts = vi.hoisted(() => ({
   asked: [] as { apiToken: string; pendingAtAsk: string | undefined }[],
   /** Whether GET /api/account is out of reach too (the tracker down after a replacement's answer was lost). */
   unreachable: false,
+  /** The signing key GET /api/account answers: 2 once the account's key was rotated elsewhere. */
+  keyId: 1,
+  /** Run once, while the next GET /api/account is under way (the rep acting from another tab meanwhile). */
+  meanwhile: undefined as (() => Promise<unknown>) | undefined,
 }));
 /** The tracker's follow-up list (GET /api/activity/follow-ups): its answer, and the waits it was asked with. */
 const followUpsAnswer = vi.hoisted(() => ({
@@ -72,7 +76,12 @@ vi.mock("./api", async (original) => {
           throw new actual.TrackerError("cannot reach the tracker at https://t.example (Failed to fetch)", null);
         const accountId = token ? trackerAccounts.byToken[token] : undefined;
         if (!accountId) throw new actual.TrackerError("the tracker answered 401", 401);
-        return { accountId, signingKey: { keyId: 1, secret: "A".repeat(43) } };
+        const keyId = trackerAccounts.keyId;
+        // Answered as the request reached the tracker; the answer on its way back while the rep acts meanwhile.
+        const meanwhile = trackerAccounts.meanwhile;
+        trackerAccounts.meanwhile = undefined;
+        await meanwhile?.();
+        return { accountId, signingKey: { keyId, secret: (keyId === 1 ? "A" : "B").repeat(43) } };
       },
       replaceToken: async (apiToken: string) => {
         const pending = (privateArea.data.credentials as { pendingToken?: { apiToken: string } } | undefined)?.pendingToken;
@@ -180,6 +189,8 @@ function background(
   trackerAccounts.replacement = "answered";
   trackerAccounts.asked = [];
   trackerAccounts.unreachable = false;
+  trackerAccounts.keyId = 1;
+  trackerAccounts.meanwhile = undefined;
   givenBackAsRefused.yes = false;
   const area = memoryArea();
   const poller = new FeedPoller({
@@ -1066,6 +1077,40 @@ it("Test connection settles a pending token first, and says what it came to", as
     /^The API token replacement you asked for went through.* connected to https:\/\/t\.example as account abcdefghijklmnop$/,
   );
   expect(held()).toEqual({ ...CONNECTED, apiToken: "mt_taken_meanwhile" });
+});
+
+it("Test connection, a key rotated elsewhere, writes it to the credentials as they are once the tracker answered: a Connect, a disconnect or a token replacement made meanwhile from another tab stays", async () => {
+  const { pages } = background();
+  const rotated = { accountId: CONNECTED.accountId, keyId: 2, secret: "B".repeat(43) };
+  trackerAccounts.keyId = 2;
+  const test = () => pages.testConnection.run(null, fromOptions);
+
+  // Another account connected meanwhile: it stays connected, the account tested does not come back.
+  const other = { trackerUrl: "https://t.example", apiToken: "other", otherAccount: true };
+  trackerAccounts.meanwhile = () => runHandler("connect", pages.connect, other, fromOptions);
+  await expect(test()).rejects.toThrow("this browser was connected to another account meanwhile");
+  expect(held()).toEqual({
+    trackerUrl: "https://t.example",
+    accountId: "otheraccountwxyz",
+    apiToken: "other",
+    signingKey: { ...rotated, accountId: "otheraccountwxyz" },
+  });
+
+  // Disconnected meanwhile: the token the rep asked to be gone does not come back.
+  secrets.credentials = structuredClone(CONNECTED);
+  trackerAccounts.meanwhile = () => runHandler("disconnect", pages.disconnect, { confirmed: true }, fromOptions);
+  await expect(test()).rejects.toThrow("this browser was disconnected meanwhile");
+  expect(secrets.credentials).toBeUndefined();
+
+  // The token replaced meanwhile: the new token is kept (the old one opens nothing now), and the rotated key goes with it.
+  secrets.credentials = structuredClone(CONNECTED);
+  let replaced = "";
+  trackerAccounts.meanwhile = async () => {
+    replaced = (await runHandler("replaceApiToken", pages.replaceApiToken, { confirmed: true }, fromOptions)).apiToken;
+  };
+  expect(await test()).toEqual({ ok: true, message: "connected to https://t.example as account abcdefghijklmnop" });
+  expect(replaced).not.toBe(CONNECTED.apiToken);
+  expect(held()).toEqual({ ...CONNECTED, apiToken: replaced, signingKey: rotated, earlierKeys: [CONNECTED.signingKey] });
 });
 
 it("Test connection and Connect refused by the browser for the tracker's site withheld say so as their answer, and change nothing", async () => {

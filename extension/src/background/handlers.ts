@@ -19,7 +19,7 @@ import { linksTracked, loadOptions, normalizeTrackerUrl, type Options, saveOptio
 import { errorText, trackerAccessOffAbove } from "../words";
 import { probeTracker, TrackerError, trackerApi } from "./api";
 import { type ContactCheckCache, contactCheckHandlers } from "./contact-checks";
-import { heldAccounts, loadAccountMark, loadCredentials, removeCredentials, saveCredentials } from "./credential-store";
+import { heldAccounts, loadAccountMark, loadCredentials, removeCredentials, saveCredentials, updateCredentials } from "./credential-store";
 import { type Credentials, signingKeyFor, type TrackerAccess, withSigningKey } from "./credentials";
 import { dashboardHandlers } from "./dashboard";
 import { digestPageHandlers, type TrackerTotals } from "./digest";
@@ -735,8 +735,11 @@ export function pageHandlers(
             throw error;
           });
         if (account.accountId !== credentials.accountId) throw new Error("the stored token belongs to another account: connect again");
+        // Written to the credentials as they are now, not as read before the tracker was asked: a Connect to another
+        // account, a disconnect or a token replacement landing meanwhile is not written over (credential-store.ts).
         if (account.signingKey.keyId !== credentials.signingKey.keyId) {
-          await saveCredentials(withSigningKey(credentials, { accountId: account.accountId, ...account.signingKey }));
+          const key = { accountId: account.accountId, ...account.signingKey };
+          await updateCredentials(credentials.accountId, (current) => withSigningKey(current, key));
         }
         const connected = `connected to ${credentials.trackerUrl} as account ${account.accountId}`;
         return { ok: true, message: settled ? `${settled.message} ${connected}` : connected };

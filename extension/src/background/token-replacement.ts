@@ -6,9 +6,10 @@
 // meanwhile is settled the same way at the next start (index.ts), when the tracker refuses the old token, and on Test
 // connection. The rep is told in words which it was.
 import { newApiToken } from "../../../shared/api-token";
+import { serialRunner } from "../serial";
 import { errorText } from "../words";
 import { TrackerError, trackerApi } from "./api";
-import { loadCredentials, saveCredentials } from "./credential-store";
+import { loadCredentials, updateCredentials } from "./credential-store";
 import type { Credentials } from "./credentials";
 
 /**
@@ -52,14 +53,8 @@ export function tellsOfStoredToken(held: Credentials | null, trackerUrl: string,
   return held?.trackerUrl === trackerUrl && held.apiToken === token && !(refused && held.pendingToken);
 }
 
-let queue: Promise<unknown> = Promise.resolve();
-
 /** One replacement or settlement at a time: two would each read and write the pending token. */
-function oneAtATime<T>(work: () => Promise<T>): Promise<T> {
-  const next = queue.then(work, work);
-  queue = next.catch(() => undefined);
-  return next;
-}
+const oneAtATime = serialRunner();
 
 function withoutPending(credentials: Credentials): Credentials {
   const { pendingToken: _, ...rest } = credentials;
@@ -76,19 +71,10 @@ async function opens(credentials: Credentials, token: string): Promise<boolean |
   }
 }
 
-/** The stored credentials, still of the same account, `change` made to them (read again: a key rotation is kept). */
-async function update(accountId: string, change: (current: Credentials) => Credentials): Promise<Credentials> {
-  const current = await loadCredentials();
-  if (current?.accountId !== accountId) throw new Error("this browser was connected to another account meanwhile");
-  const changed = change(current);
-  await saveCredentials(changed);
-  return changed;
-}
-
 /** `apiToken` as this browser's token, the pending one gone; the reason when it could not be stored. */
 async function adopt(accountId: string, apiToken: string): Promise<string | null> {
   try {
-    await update(accountId, (current) => ({ ...withoutPending(current), apiToken }));
+    await updateCredentials(accountId, (current) => ({ ...withoutPending(current), apiToken }));
     return null;
   } catch (error) {
     console.warn("replaced API token not stored", error);
@@ -97,7 +83,7 @@ async function adopt(accountId: string, apiToken: string): Promise<string | null
 }
 
 const dropPending = (accountId: string, apiToken: string) =>
-  update(accountId, (current) => (current.pendingToken?.apiToken === apiToken ? withoutPending(current) : current));
+  updateCredentials(accountId, (current) => (current.pendingToken?.apiToken === apiToken ? withoutPending(current) : current));
 
 async function settle(now: number): Promise<Settlement | null> {
   const credentials = await loadCredentials();
@@ -181,7 +167,7 @@ export function replaceApiToken(now: () => number = Date.now): Promise<ReplacedT
     const { accountId, trackerUrl, apiToken: oldToken } = credentials;
     const apiToken = credentials.pendingToken?.apiToken ?? newApiToken(accountId);
     try {
-      await update(accountId, (current) => ({ ...current, pendingToken: { apiToken, askedAt: now() } }));
+      await updateCredentials(accountId, (current) => ({ ...current, pendingToken: { apiToken, askedAt: now() } }));
     } catch (error) {
       throw new Error(
         `the token was not replaced: this browser could not keep a new one (${errorText(error)}), so the tracker was not asked. This browser's token still works`,
