@@ -221,7 +221,7 @@ function background(
     schedule: () => undefined,
   });
   const checks = new ContactCheckCache();
-  const signals = signalDeps(outbox, receipts, new HeldSignals(area, loadAccountId), checks);
+  const signals = signalDeps(outbox, receipts, new HeldSignals(area, loadCredentials), checks);
   const releaseHeld = () =>
     void releaseHeldSignals(signals).catch((error: unknown) => console.warn("held signals not reported yet", error));
   return {

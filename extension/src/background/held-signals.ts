@@ -13,7 +13,8 @@ import { z } from "zod";
 import type { signalsRequest } from "../../../shared/api";
 import { DAY_MS, HOUR_MS, MINUTE_MS } from "../../../shared/durations";
 import { GMAIL_ID_WITH_HASH } from "../../../shared/gmail-message-id";
-import { serialRunner } from "../serial";
+import { underAccountLock } from "./account-lock";
+import type { Credentials } from "./credentials";
 import { handler, noInput } from "./handler";
 import type { KeyValueArea } from "./outbox";
 
@@ -144,14 +145,20 @@ export function accountHeldFor(held: HeldSignal, inOutbox: ReadonlyMap<string, s
 }
 
 export class HeldSignals {
-  private readonly serial = serialRunner();
+  /** Every read-modify-write of the held signals, and every change of the connected account (account-lock.ts). */
+  private readonly serial = underAccountLock;
 
   constructor(
     private readonly area: KeyValueArea,
-    /** The account this browser is connected to now, if any (credential-store.ts loadAccountId). */
-    private readonly connectedAccount: () => Promise<string | null>,
+    /** The credentials this browser is connected with now, if any (credential-store.ts loadCredentials). */
+    private readonly connected: () => Promise<Credentials | null>,
     private readonly now: () => number = Date.now,
   ) {}
+
+  /** The account this browser is connected to now, if any. */
+  private async connectedAccount(): Promise<string | null> {
+    return (await this.connected())?.accountId ?? null;
+  }
 
   /**
    * Whether an answer of the tracker of account `sentFor` may still be written (under the lock): not once the rep left
@@ -173,17 +180,17 @@ export class HeldSignals {
    * Due: all but the unmatched or untracked ones whose next try is still to come, and only those of the account
    * connected now (one stored without its account goes to that one). One held for another account waits, due for
    * nothing, until the rep connects to it again (connect releases the held ones at once, handlers.ts); while
-   * disconnected, none is. `credentials` is read only when some are due, and in the same step under the lock:
-   * leaveAccount switches the credentials under it too, so those read are the account's whose signals were read.
+   * disconnected, none is. The credentials are read once, only when some are timely, and in the same step under the
+   * lock: leaveAccount switches them under it too, so those read are the account's whose signals were picked.
    */
-  due<C>(credentials: () => Promise<C>): Promise<{ due: HeldSignal[]; credentials: C } | null> {
+  due(): Promise<{ due: HeldSignal[]; credentials: Credentials } | null> {
     return this.serial(async () => {
       const now = this.now();
       const timely = (await this.all()).filter((h) => (h.unmatched ?? h.untracked ?? { nextAt: now }).nextAt <= now);
       if (timely.length === 0) return null;
-      const account = await this.connectedAccount();
-      const due = account === null ? [] : timely.filter((h) => (h.account ?? account) === account);
-      return due.length === 0 ? null : { due, credentials: await credentials() };
+      const credentials = await this.connected();
+      const due = credentials === null ? [] : timely.filter((h) => (h.account ?? credentials.accountId) === credentials.accountId);
+      return credentials === null || due.length === 0 ? null : { due, credentials };
     });
   }
 

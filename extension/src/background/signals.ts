@@ -108,8 +108,8 @@ export function releaseHeldSignals(deps: SignalDeps): Promise<number> {
 const oneRelease = serialRunner();
 
 async function releaseNow(deps: SignalDeps): Promise<number> {
-  // Nothing due (none of the account connected, or none connected): no credentials read, so no error.
-  const release = await deps.held.due(() => deps.requireCredentials());
+  // Nothing due (none of the account connected, or none connected): no error.
+  const release = await deps.held.due();
   if (!release) return 0;
   const { due: held, credentials } = release;
   // One request per set of own addresses (nearly always one), within the request's limit of signals.
