@@ -131,7 +131,7 @@ import { saveOptions } from "../options-store";
 import { TOKEN_REFUSED, trackerAccessOffAbove } from "../words";
 import { TrackerError } from "./api";
 import { ContactCheckCache } from "./contact-checks";
-import { loadAccountId, loadCredentials, removeCredentials } from "./credential-store";
+import { loadCredentials, removeCredentials } from "./credential-store";
 import type { Credentials } from "./credentials";
 import { outboxDelivery, waitsForItsAccount } from "./delivery";
 import { TOTALS_MAX_AGE_MS, TrackerTotals } from "./digest";

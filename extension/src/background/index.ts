@@ -8,7 +8,7 @@ import { loadOptions, onOptionsChanged, storeInCurrentShape } from "../options-s
 import { errorText } from "../words";
 import { onTrackerAnswer, probeTracker, trackerApi } from "./api";
 import { ContactCheckCache } from "./contact-checks";
-import { loadAccountId, loadCredentials, movedFromStorageLocal, onCredentialsChanged } from "./credential-store";
+import { loadCredentials, movedFromStorageLocal, onCredentialsChanged } from "./credential-store";
 import { outboxDelivery } from "./delivery";
 import { TrackerTotals } from "./digest";
 import type { Note } from "./feed-state";
