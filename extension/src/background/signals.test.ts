@@ -68,6 +68,7 @@ describe("reportSignals", () => {
       held: new HeldSignals(memoryArea(), CONNECTED),
       news,
       checks: new ContactCheckCache(),
+      accountsHeld: async () => [CREDENTIALS.accountId],
     };
     // Days old: one of a thread with no tracked email is settled at once (a recent one is kept: HeldSignals.untracked).
     const at = "2026-11-22T10:00:00.000Z";
@@ -111,6 +112,7 @@ describe("reportSignals", () => {
         held: new HeldSignals(memoryArea(), CONNECTED),
         news: vi.fn(),
         checks: new ContactCheckCache(),
+        accountsHeld: async () => [CREDENTIALS.accountId],
       },
       { signals: [{ kind: "reply", threadId: "t", gmailMessageId: "c1", at: "2026-11-22T10:00:00Z", from: "a@b.example" }] },
     );
@@ -146,6 +148,7 @@ describe("signals of a thread whose email is still in the outbox", () => {
       held: new HeldSignals(area, CONNECTED),
       news,
       checks: new ContactCheckCache(),
+      accountsHeld: async () => [CREDENTIALS.accountId],
     };
     const deliver = () => {
       outbox.delete("waiting");
@@ -297,12 +300,46 @@ describe("signals of a thread whose email is still in the outbox", () => {
       },
       async () => new Map([["waiting", CREDENTIALS.accountId]]),
     );
-    expect(await held.due()).toBeNull();
+    const known = { outboxThreads: async () => new Map(), accountsHeld: async () => [CREDENTIALS.accountId, "qrstuvwxyzabcdef"] };
+    expect(await held.due(known)).toBeNull();
     connected = CREDENTIALS;
-    expect(await held.due()).toEqual({
+    expect(await held.due(known)).toEqual({
       due: [{ self: [], signal: reply("r1"), account: CREDENTIALS.accountId }],
       credentials: CREDENTIALS,
     });
+  });
+
+  it("stored before their account was kept, are given it at the first release: their email's, else the only account held, else dropped", async () => {
+    const area = memoryArea();
+    const other: Credentials = { ...CREDENTIALS, trackerUrl: "https://other.example", accountId: "qrstuvwxyzabcdef", apiToken: "other" };
+    let connected: Credentials | null = null;
+    const held = new HeldSignals(area, async () => connected);
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
+    const stored = [
+      { self: [], signal: reply("r1") },
+      { self: [], signal: reply("d1", "delivered") },
+    ];
+    await area.set({ [HELD_SIGNALS_KEY]: stored });
+    // Its email in the outbox: its email's account, while disconnected; the one whose email left waits, while
+    // disconnected, for an account to be connected.
+    let outbox = new Map([["waiting", CREDENTIALS.accountId]]);
+    let accountsHeld = [CREDENTIALS.accountId];
+    const known = { outboxThreads: async () => outbox, accountsHeld: async () => accountsHeld };
+    expect(await held.due(known)).toBeNull();
+    expect(await held.all()).toEqual([{ ...stored[0], account: CREDENTIALS.accountId }, stored[1]]);
+    // Its email delivered, and connected to the only account this browser held: that account's, sent to it.
+    outbox = new Map();
+    connected = CREDENTIALS;
+    await area.set({ [HELD_SIGNALS_KEY]: stored });
+    expect((await held.due(known))?.due).toEqual(stored.map((h) => ({ ...h, account: CREDENTIALS.accountId })));
+    // Connected after another account: which one's it is is not known, and it goes to no tracker (logged).
+    accountsHeld = [CREDENTIALS.accountId, other.accountId];
+    connected = other;
+    await area.set({ [HELD_SIGNALS_KEY]: [stored[1]] });
+    expect(await held.due(known)).toBeNull();
+    expect(await held.all()).toEqual([]);
+    expect(warn).toHaveBeenCalledTimes(1);
+    warn.mockRestore();
   });
 
   it("are kept once each; past the bound the oldest are counted as not listed, answered unmatched or not", async () => {
@@ -474,6 +511,7 @@ describe("signals the tracker answers unmatched", () => {
       held: new HeldSignals(area, CONNECTED, () => clock.now),
       news,
       checks: new ContactCheckCache(),
+      accountsHeld: async () => [CREDENTIALS.accountId],
     };
     return { area, clock, state, requests, news, deps };
   }
@@ -668,6 +706,7 @@ describe("signals of a thread where the tracker knows no tracked email", () => {
       held: new HeldSignals(area, CONNECTED, () => clock.now),
       news,
       checks: new ContactCheckCache(),
+      accountsHeld: async () => [CREDENTIALS.accountId],
     };
     return { area, clock, tracked, asked, requests, news, deps };
   }
