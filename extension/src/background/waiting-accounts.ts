@@ -2,8 +2,8 @@
 // follow-up reminders, go to that account's tracker only, once the rep connects to it again (README, "Disconnect and
 // another account"), and are never dropped on their own. An account the rep will never connect to again would keep
 // them waiting forever: the options page names each such account, and the rep may connect to it or, once asked,
-// stop waiting for it, which removes its entries, its reminders and the replies held for it (held-signals.ts), and
-// nothing of any other account.
+// stop waiting for it, which removes its entries (its withdrawals only once the rep let go of them by their count),
+// its reminders and the replies held for it (held-signals.ts), and nothing of any other account.
 import { z } from "zod";
 import { ACCOUNT_ID_PATTERN, accountOf } from "../../../shared/protocol";
 import { type HeldAccount, heldAccountRecords, loadAccountId } from "./credential-store";
