@@ -140,7 +140,7 @@ import { saveOptions } from "../options-store";
 import { TOKEN_REFUSED, trackerAccessOffAbove } from "../words";
 import { TrackerError } from "./api";
 import { ContactCheckCache } from "./contact-checks";
-import { loadAccountId, loadCredentials, removeCredentials } from "./credential-store";
+import { loadCredentials, removeCredentials } from "./credential-store";
 import type { Credentials } from "./credentials";
 import { outboxDelivery, waitsForItsAccount } from "./delivery";
 import { TOTALS_MAX_AGE_MS, TrackerTotals } from "./digest";
@@ -232,7 +232,7 @@ function background(
     schedule: () => undefined,
   });
   const checks = new ContactCheckCache();
-  const signals = signalDeps(outbox, receipts, new HeldSignals(area, loadAccountId), checks);
+  const signals = signalDeps(outbox, receipts, new HeldSignals(area, loadCredentials), checks);
   const releaseHeld = () =>
     void releaseHeldSignals(signals).catch((error: unknown) => console.warn("held signals not reported yet", error));
   return {
@@ -800,6 +800,9 @@ it("the options page hears which other account emails or replies wait for, and s
   const registered = await trackingId();
   await reminders.set(registered, 4);
   await pages.connect.run({ trackerUrl: "https://t.example", apiToken: "other", otherAccount: true }, fromOptions);
+  // One of its emails taken back in Gmail (Undo in a compose opened before the switch): its withdrawal waits.
+  const undone = await trackingId();
+  await outbox.withdraw(undone);
   const credentials = structuredClone(secrets.credentials);
   // The connected account's own: an email in the outbox, and its reminder.
   const own = await mintTrackingId({ accountId: "otheraccountwxyz", keyId: 1, secret: "A".repeat(43) });
@@ -817,23 +820,25 @@ it("the options page hears which other account emails or replies wait for, and s
   const left = { accountId: CONNECTED.accountId, trackerUrl: CONNECTED.trackerUrl };
   const third = { accountId: "qrstuvwxyzabcdef", trackerUrl: null, emails: 0, takenBack: 0, reminders: 0, replies: 1 };
   expect(await runHandler("accountsWaiting", pages.accountsWaiting, null, fromOptions)).toEqual([
-    { ...left, emails: 1, takenBack: 0, reminders: 1, replies: 3 },
+    { ...left, emails: 1, takenBack: 1, reminders: 1, replies: 3 },
     third,
   ]);
-  // Not without the rep's word, and never for the connected account.
-  await expect(
-    runHandler("stopWaitingForAccount", pages.stopWaitingForAccount, { accountId: left.accountId }, fromOptions),
-  ).rejects.toThrow("confirmed");
-  await expect(
-    runHandler("stopWaitingForAccount", pages.stopWaitingForAccount, { accountId: "otheraccountwxyz", confirmed: true }, fromOptions),
-  ).rejects.toThrow("account otheraccountwxyz is the one connected: nothing of it waits");
-  expect((await outbox.snapshot()).map((e) => e.trackingId).sort()).toEqual([own, waiting].sort());
+  // Not without the rep's word, never for the connected account, and not while more of its emails taken back wait to
+  // be withdrawn than the rep let go of.
+  const stop = (input: unknown) => runHandler("stopWaitingForAccount", pages.stopWaitingForAccount, input, fromOptions);
+  await expect(stop({ accountId: left.accountId, takenBack: 1 })).rejects.toThrow("confirmed");
+  await expect(stop({ accountId: "otheraccountwxyz", confirmed: true, takenBack: 0 })).rejects.toThrow(
+    "account otheraccountwxyz is the one connected: nothing of it waits",
+  );
+  await expect(stop({ accountId: left.accountId, confirmed: true, takenBack: 0 })).rejects.toThrow(
+    `not stopped: 1 email taken back in Gmail waits to be withdrawn from account ${left.accountId}'s tracker, not 0 as you were asked. Connect to account ${left.accountId} again to send its withdrawal, or press Stop waiting again to let it go.`,
+  );
+  expect((await outbox.snapshot()).map((e) => e.trackingId).sort()).toEqual([own, waiting, undone].sort());
+  expect((await reminders.all()).map((r) => r.trackingId).sort()).toEqual([own, registered, waiting].sort());
   expect((await held.all()).map((h) => h.signal.gmailMessageId)).toEqual(["w1", "d1", "l1", "o1", "q1"]);
-  // Stopped: that account's email, reminders and replies go; the connected account's and the third's stay, the
-  // credentials untouched.
-  expect(
-    await runHandler("stopWaitingForAccount", pages.stopWaitingForAccount, { accountId: left.accountId, confirmed: true }, fromOptions),
-  ).toEqual([third]);
+  // Stopped, its withdrawal let go of: that account's emails, reminders and replies go; the connected account's and
+  // the third's stay, the credentials untouched.
+  expect(await stop({ accountId: left.accountId, confirmed: true, takenBack: 1 })).toEqual([third]);
   expect((await outbox.snapshot()).map((e) => e.trackingId)).toEqual([own]);
   expect((await reminders.all()).map((r) => r.trackingId)).toEqual([own]);
   expect((await held.all()).map((h) => h.signal.gmailMessageId)).toEqual(["o1", "q1"]);
@@ -867,7 +872,7 @@ it("Stop waiting for an account a Connect to it is switching to from another tab
     const stop = runHandler(
       "stopWaitingForAccount",
       pages.stopWaitingForAccount,
-      { accountId: CONNECTED.accountId, confirmed: true },
+      { accountId: CONNECTED.accountId, confirmed: true, takenBack: 0 },
       fromOptions,
     );
     await vi.waitFor(() => expect(drop).toHaveBeenCalled());

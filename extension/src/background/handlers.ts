@@ -238,6 +238,7 @@ export function signalDeps(outbox: Outbox, receipts: Receipts, held: HeldSignals
     },
     outboxThreads: async (afterFlush) => threadsWaiting(afterFlush ? await outbox.entries() : await outbox.snapshot()),
     held,
+    accountsHeld: heldAccounts,
     news: receipts.news,
     checks,
   };

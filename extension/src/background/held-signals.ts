@@ -13,7 +13,8 @@ import { z } from "zod";
 import type { signalsRequest } from "../../../shared/api";
 import { DAY_MS, HOUR_MS, MINUTE_MS } from "../../../shared/durations";
 import { GMAIL_ID_WITH_HASH } from "../../../shared/gmail-message-id";
-import { serialRunner } from "../serial";
+import { underAccountLock } from "./account-lock";
+import type { Credentials } from "./credentials";
 import { handler, noInput } from "./handler";
 import type { KeyValueArea } from "./outbox";
 
@@ -27,8 +28,8 @@ export interface HeldSignal {
   /**
    * The account connected when it was held, whose tracker its email goes to: it is sent to that tracker only, though
    * the rep connected to another since (its email delivered, that tracker down as it was released). Absent from one
-   * stored before it was kept: which account it was held for is unknown, so it stays past a switch only while its
-   * email is in the outbox, and is then kept with that email's account (leaveAccount).
+   * stored before it was kept: given it at the first release (HeldSignals.withAccounts), and at a switch before that
+   * kept only while its email is in the outbox, with that email's account (leaveAccount).
    */
   account?: string;
   /** The tracker answered it `unmatched` `times` times; it is sent again from `nextAt` on (UNMATCHED_RETRY_MS). */
@@ -143,15 +144,29 @@ export function accountHeldFor(held: HeldSignal, inOutbox: ReadonlyMap<string, s
   return held.account ?? inOutbox.get(held.signal.threadId);
 }
 
+/** What tells which account a held signal stored before its account was kept goes to (HeldSignals.withAccounts). */
+export interface AccountsKnown {
+  /** The threads of the emails in the outbox, each with its email's account (outbox.ts threadsWaiting). */
+  outboxThreads(): Promise<ReadonlyMap<string, string | undefined>>;
+  /** Every account this browser has been connected to (credential-store.ts heldAccounts). */
+  accountsHeld(): Promise<string[]>;
+}
+
 export class HeldSignals {
-  private readonly serial = serialRunner();
+  /** Every read-modify-write of the held signals, and every change of the connected account (account-lock.ts). */
+  private readonly serial = underAccountLock;
 
   constructor(
     private readonly area: KeyValueArea,
-    /** The account this browser is connected to now, if any (credential-store.ts loadAccountId). */
-    private readonly connectedAccount: () => Promise<string | null>,
+    /** The credentials this browser is connected with now, if any (credential-store.ts loadCredentials). */
+    private readonly connected: () => Promise<Credentials | null>,
     private readonly now: () => number = Date.now,
   ) {}
+
+  /** The account this browser is connected to now, if any. */
+  private async connectedAccount(): Promise<string | null> {
+    return (await this.connected())?.accountId ?? null;
+  }
 
   /**
    * Whether an answer of the tracker of account `sentFor` may still be written (under the lock): not once the rep left
@@ -171,20 +186,55 @@ export class HeldSignals {
   /**
    * Those to send now, oldest first, with the connected account's `credentials` they go with, or null when none is.
    * Due: all but the unmatched or untracked ones whose next try is still to come, and only those of the account
-   * connected now (one stored without its account goes to that one). One held for another account waits, due for
-   * nothing, until the rep connects to it again (connect releases the held ones at once, handlers.ts); while
-   * disconnected, none is. `credentials` is read only when some are due, and in the same step under the lock:
-   * leaveAccount switches the credentials under it too, so those read are the account's whose signals were read.
+   * connected now. One held for another account waits, due for nothing, until the rep connects to it again (connect
+   * releases the held ones at once, handlers.ts); while disconnected, none is. One stored before its account was kept
+   * is given it first (withAccounts). The credentials are read once, only when some are timely or to be given their
+   * account, and in the same step under the lock: leaveAccount switches them under it too, so those read are the
+   * account's whose signals were picked.
    */
-  due<C>(credentials: () => Promise<C>): Promise<{ due: HeldSignal[]; credentials: C } | null> {
+  due(known: AccountsKnown): Promise<{ due: HeldSignal[]; credentials: Credentials } | null> {
     return this.serial(async () => {
       const now = this.now();
-      const timely = (await this.all()).filter((h) => (h.unmatched ?? h.untracked ?? { nextAt: now }).nextAt <= now);
-      if (timely.length === 0) return null;
-      const account = await this.connectedAccount();
-      const due = account === null ? [] : timely.filter((h) => (h.account ?? account) === account);
-      return due.length === 0 ? null : { due, credentials: await credentials() };
+      const timely = (h: HeldSignal) => (h.unmatched ?? h.untracked ?? { nextAt: now }).nextAt <= now;
+      const stored = await this.all();
+      if (!stored.some((h) => h.account === undefined || timely(h))) return null;
+      const credentials = await this.connected();
+      const held = await this.withAccounts(stored, credentials?.accountId ?? null, known);
+      const due = credentials === null ? [] : held.filter((h) => timely(h) && h.account === credentials.accountId);
+      return credentials === null || due.length === 0 ? null : { due, credentials };
     });
+  }
+
+  /**
+   * Gives each of `held` stored before its account was kept (HeldSignal.account) the account it goes to, as soon as
+   * that is known, and writes them back (under the lock): its email's while that email is in the outbox; once it left
+   * (delivered, its tracker down as the reply was released), the account `connected` now if it is the only one this
+   * browser has held (AccountsKnown.accountsHeld), as it can then have been held for no other. Otherwise, connected
+   * after another account, it is dropped, logged: an earlier version kept it past a switch (HeldSignal.account), so
+   * nothing tells which account's tracker knows its thread, and sent to the wrong one it would show a reply of one
+   * account's mail to another's tracker (answered unmatched, then listed there as not counted). It is not lost: a
+   * Gmail tab reports it again whenever Gmail lists its thread (content/features/replies-bounces.ts keeps what it
+   * reported for the page's life only), and it then goes to the tracker that knows its thread. While disconnected,
+   * one whose email left the outbox is kept as it is, until an account is connected.
+   */
+  private async withAccounts(held: HeldSignal[], connected: string | null, known: AccountsKnown): Promise<HeldSignal[]> {
+    if (held.every((h) => h.account !== undefined)) return held;
+    const inOutbox = await known.outboxThreads();
+    const only = connected !== null && (await known.accountsHeld()).every((a) => a === connected) ? connected : undefined;
+    const dropped: HeldSignal[] = [];
+    let changed = false;
+    const given = held.flatMap((h): HeldSignal[] => {
+      const account = accountHeldFor(h, inOutbox) ?? only;
+      changed ||= account !== h.account;
+      if (account !== undefined) return [{ ...h, account }];
+      if (connected === null) return [h];
+      dropped.push(h);
+      return [];
+    });
+    if (dropped.length > 0)
+      console.warn("replies or bounces held by an earlier version for an account not known, dropped: Gmail reports them again", dropped);
+    if (changed || dropped.length > 0) await this.area.set({ [HELD_SIGNALS_KEY]: given });
+    return given;
   }
 
   /** The signals not counted (UNMATCHED_SIGNALS_KEY), cleared ones too, oldest first. */

@@ -8,7 +8,7 @@ import { loadOptions, onOptionsChanged, storeInCurrentShape } from "../options-s
 import { errorText } from "../words";
 import { onTrackerAnswer, probeTracker, trackerApi } from "./api";
 import { ContactCheckCache } from "./contact-checks";
-import { loadAccountId, loadCredentials, movedFromStorageLocal, onCredentialsChanged } from "./credential-store";
+import { loadCredentials, movedFromStorageLocal, onCredentialsChanged } from "./credential-store";
 import { outboxDelivery } from "./delivery";
 import { TrackerTotals } from "./digest";
 import type { Note } from "./feed-state";
@@ -272,7 +272,7 @@ browser.notifications.onClicked.addListener((id) => {
 });
 
 // Replies and bounces seen while their thread's email was still in the outbox (background/held-signals.ts).
-const heldSignals = new HeldSignals(browser.storage.local, loadAccountId);
+const heldSignals = new HeldSignals(browser.storage.local, loadCredentials);
 /** The compose windows' recipient checks, cached per address for the whole background. */
 const contactChecks = new ContactCheckCache();
 // "Remind me if no reply in N days" (background/follow-ups.ts): due reminders are looked at by their own alarm and

@@ -12,7 +12,7 @@ import { DAY_MS } from "../../../shared/durations";
 import { accountOf } from "../../../shared/protocol";
 import { threadIdsOf } from "../gmail-ids";
 import { serialRunner } from "../serial";
-import { subjectShown, TOKEN_REFUSED, timeShown } from "../words";
+import { counted, subjectShown, TOKEN_REFUSED, timeShown } from "../words";
 
 export interface OutboxEntry {
   trackingId: string;
@@ -316,12 +316,19 @@ export class Outbox {
   /**
    * The rep stopped waiting for account `accountId` (waiting-accounts.ts): its entries go, registrations and withdrawals
    * alike, never sent; a delivery of one under way is not written back. Only that account's: an entry's account is the
-   * one its tracking id names.
+   * one its tracking id names. A withdrawal is let go only by its count (`takenBackLetGo`, the one the rep was asked
+   * about): without it that account's tracker keeps the email taken back as sent. With more waiting (one taken back in
+   * Gmail since the page read them), nothing goes, and the rep is told what sends them instead.
    */
-  dropAccount(accountId: string): Promise<void> {
+  dropAccount(accountId: string, takenBackLetGo: number): Promise<void> {
     return this.serial(async () => {
       const entries = await this.read();
       const dropped = Object.keys(entries).filter((trackingId) => accountOf(trackingId) === accountId);
+      const takenBack = dropped.filter((trackingId) => entries[trackingId]?.withdraw).length;
+      if (takenBack > takenBackLetGo)
+        throw new Error(
+          `not stopped: ${counted(takenBack, "email")} taken back in Gmail ${takenBack === 1 ? "waits" : "wait"} to be withdrawn from account ${accountId}'s tracker, not ${takenBackLetGo} as you were asked. Connect to account ${accountId} again to send ${takenBack === 1 ? "its withdrawal" : "their withdrawals"}, or press Stop waiting again to let ${takenBack === 1 ? "it" : "them"} go.`,
+        );
       if (dropped.length === 0) return;
       for (const trackingId of dropped) {
         this.replacing(trackingId);

@@ -27,8 +27,8 @@ const CREDENTIALS: Credentials = {
   apiToken: "token",
   signingKey: { accountId: "abcdefghijklmnop", keyId: 1, secret: "A".repeat(43) },
 };
-/** HeldSignals' reading of the account connected now: CREDENTIALS'. */
-const CONNECTED_ACCOUNT = async () => CREDENTIALS.accountId;
+/** HeldSignals' reading of the credentials connected now: CREDENTIALS. */
+const CONNECTED = async (): Promise<Credentials | null> => CREDENTIALS;
 const SENDER = {} as never;
 
 /** The background's client of the tracker, its requests answered by `fetch` (a stand-in for the tracker). */
@@ -65,9 +65,10 @@ describe("reportSignals", () => {
       tracker,
       trackedThreads: async (_credentials, ids) => new Set(ids.filter((id) => id === "tracked")),
       outboxThreads: async () => new Map(),
-      held: new HeldSignals(memoryArea(), CONNECTED_ACCOUNT),
+      held: new HeldSignals(memoryArea(), CONNECTED),
       news,
       checks: new ContactCheckCache(),
+      accountsHeld: async () => [CREDENTIALS.accountId],
     };
     // Days old: one of a thread with no tracked email is settled at once (a recent one is kept: HeldSignals.untracked).
     const at = "2026-11-22T10:00:00.000Z";
@@ -108,9 +109,10 @@ describe("reportSignals", () => {
         tracker: trackerWith(fetch),
         trackedThreads: async () => new Set(),
         outboxThreads: async () => new Map(),
-        held: new HeldSignals(memoryArea(), CONNECTED_ACCOUNT),
+        held: new HeldSignals(memoryArea(), CONNECTED),
         news: vi.fn(),
         checks: new ContactCheckCache(),
+        accountsHeld: async () => [CREDENTIALS.accountId],
       },
       { signals: [{ kind: "reply", threadId: "t", gmailMessageId: "c1", at: "2026-11-22T10:00:00Z", from: "a@b.example" }] },
     );
@@ -143,9 +145,10 @@ describe("signals of a thread whose email is still in the outbox", () => {
       tracker,
       trackedThreads: async (_credentials: Credentials, ids: string[]) => new Set(ids.filter((id) => tracked.has(id))),
       outboxThreads: async () => new Map([...outbox].map((thread) => [thread, CREDENTIALS.accountId])),
-      held: new HeldSignals(area, CONNECTED_ACCOUNT),
+      held: new HeldSignals(area, CONNECTED),
       news,
       checks: new ContactCheckCache(),
+      accountsHeld: async () => [CREDENTIALS.accountId],
     };
     const deliver = () => {
       outbox.delete("waiting");
@@ -172,7 +175,7 @@ describe("signals of a thread whose email is still in the outbox", () => {
     // The content script stops sending both: p1's thread holds no tracked email, r1 is the background's to keep.
     expect(result).toEqual({ answered: ["p1", "r1"], recorded: 0 });
     expect(requests).toEqual([]);
-    expect((await new HeldSignals(area, CONNECTED_ACCOUNT).all()).map((h) => h.signal.gmailMessageId)).toEqual(["r1"]);
+    expect((await new HeldSignals(area, CONNECTED).all()).map((h) => h.signal.gmailMessageId)).toEqual(["r1"]);
 
     // Still in the outbox: nothing to send yet.
     expect(await releaseHeldSignals(deps)).toBe(0);
@@ -186,7 +189,7 @@ describe("signals of a thread whose email is still in the outbox", () => {
 
     // A restarted background (state from storage only) reports it with the addresses it was seen with.
     setTrackerUp(true);
-    const restarted = { ...deps, held: new HeldSignals(area, CONNECTED_ACCOUNT) };
+    const restarted = { ...deps, held: new HeldSignals(area, CONNECTED) };
     expect(await releaseHeldSignals(restarted)).toBe(1);
     expect(requests).toEqual([{ self: ["me@example.com"], signals: [reply("r1")] }]);
     expect(news).toHaveBeenCalledWith(["waiting"]);
@@ -224,7 +227,7 @@ describe("signals of a thread whose email is still in the outbox", () => {
     const { area, deps, requests, deliver, setTrackerUp } = setup();
     const other: Credentials = { ...CREDENTIALS, trackerUrl: "https://other.example", accountId: "qrstuvwxyzabcdef", apiToken: "other" };
     let connected: Credentials | null = CREDENTIALS;
-    deps.held = new HeldSignals(area, async () => connected?.accountId ?? null);
+    deps.held = new HeldSignals(area, async () => connected);
     const credentialReads = vi.fn(async () => {
       if (!connected) throw new Error("not connected");
       return connected;
@@ -250,19 +253,18 @@ describe("signals of a thread whose email is still in the outbox", () => {
       );
     await switchTo(other);
     setTrackerUp(true);
-    credentialReads.mockClear();
-    // Every minute's release while another account is connected, or none: it is due for nothing, and nothing is read
-    // of the credentials, nothing thrown (each would be logged).
+    // Every minute's release while another account is connected, or none: it is due for nothing, nothing thrown (each
+    // would be logged).
     expect(await releaseHeldSignals(deps)).toBe(0);
     await switchTo(null);
     expect(await releaseHeldSignals(deps)).toBe(0);
-    expect([sentTo, credentialReads.mock.calls]).toEqual([[CREDENTIALS.trackerUrl], []]);
+    expect(sentTo).toEqual([CREDENTIALS.trackerUrl]);
     expect((await deps.held.all()).map((h) => [h.signal.gmailMessageId, h.account])).toEqual([["r1", CREDENTIALS.accountId]]);
     // Back on its account: sent there.
     await switchTo(CREDENTIALS);
     expect(await releaseHeldSignals(deps)).toBe(1);
     expect([sentTo, requests]).toEqual([[CREDENTIALS.trackerUrl, CREDENTIALS.trackerUrl], [{ self: [], signals: [reply("r1")] }]]);
-    expect(await new HeldSignals(area, CONNECTED_ACCOUNT).all()).toEqual([]);
+    expect(await new HeldSignals(area, CONNECTED).all()).toEqual([]);
   });
 
   it("are held for the account of the email they wait on, one the rep left included (sent from a compose opened before)", async () => {
@@ -289,24 +291,61 @@ describe("signals of a thread whose email is still in the outbox", () => {
 
   it("stored before their account was kept and kept past a switch, are due for nothing until their email's account returns", async () => {
     const area = memoryArea();
-    let connected = CREDENTIALS.accountId;
+    let connected = CREDENTIALS;
     const held = new HeldSignals(area, async () => connected);
     await area.set({ [HELD_SIGNALS_KEY]: [{ self: [], signal: reply("r1") }] });
     await held.leaveAccount(
       async () => {
-        connected = "qrstuvwxyzabcdef";
+        connected = { ...CREDENTIALS, accountId: "qrstuvwxyzabcdef" };
       },
       async () => new Map([["waiting", CREDENTIALS.accountId]]),
     );
-    expect(await held.due(async () => "the new account's credentials")).toBeNull();
-    connected = CREDENTIALS.accountId;
-    expect((await held.due(async () => "its own credentials"))?.due.map((h) => h.signal.gmailMessageId)).toEqual(["r1"]);
+    const known = { outboxThreads: async () => new Map(), accountsHeld: async () => [CREDENTIALS.accountId, "qrstuvwxyzabcdef"] };
+    expect(await held.due(known)).toBeNull();
+    connected = CREDENTIALS;
+    expect(await held.due(known)).toEqual({
+      due: [{ self: [], signal: reply("r1"), account: CREDENTIALS.accountId }],
+      credentials: CREDENTIALS,
+    });
+  });
+
+  it("stored before their account was kept, are given it at the first release: their email's, else the only account held, else dropped", async () => {
+    const area = memoryArea();
+    const other: Credentials = { ...CREDENTIALS, trackerUrl: "https://other.example", accountId: "qrstuvwxyzabcdef", apiToken: "other" };
+    let connected: Credentials | null = null;
+    const held = new HeldSignals(area, async () => connected);
+    const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
+    const stored = [
+      { self: [], signal: reply("r1") },
+      { self: [], signal: reply("d1", "delivered") },
+    ];
+    await area.set({ [HELD_SIGNALS_KEY]: stored });
+    // Its email in the outbox: its email's account, while disconnected; the one whose email left waits, while
+    // disconnected, for an account to be connected.
+    let outbox = new Map([["waiting", CREDENTIALS.accountId]]);
+    let accountsHeld = [CREDENTIALS.accountId];
+    const known = { outboxThreads: async () => outbox, accountsHeld: async () => accountsHeld };
+    expect(await held.due(known)).toBeNull();
+    expect(await held.all()).toEqual([{ ...stored[0], account: CREDENTIALS.accountId }, stored[1]]);
+    // Its email delivered, and connected to the only account this browser held: that account's, sent to it.
+    outbox = new Map();
+    connected = CREDENTIALS;
+    await area.set({ [HELD_SIGNALS_KEY]: stored });
+    expect((await held.due(known))?.due).toEqual(stored.map((h) => ({ ...h, account: CREDENTIALS.accountId })));
+    // Connected after another account: which one's it is is not known, and it goes to no tracker (logged).
+    accountsHeld = [CREDENTIALS.accountId, other.accountId];
+    connected = other;
+    await area.set({ [HELD_SIGNALS_KEY]: [stored[1]] });
+    expect(await held.due(known)).toBeNull();
+    expect(await held.all()).toEqual([]);
+    expect(warn).toHaveBeenCalledTimes(1);
+    warn.mockRestore();
   });
 
   it("are kept once each; past the bound the oldest are counted as not listed, answered unmatched or not", async () => {
     const area = memoryArea();
     const clock = { now: Date.parse("2026-11-22T10:00:05.000Z") };
-    const held = new HeldSignals(area, CONNECTED_ACCOUNT, () => clock.now);
+    const held = new HeldSignals(area, CONNECTED, () => clock.now);
     const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
     await Promise.all([
       held.hold([], [reply("a"), reply("b")], () => CREDENTIALS.accountId),
@@ -378,7 +417,7 @@ describe("the record of signals not counted", () => {
 
   it("is cleared from the options page as far as the rep saw it, cleared ones unlisted but still not tried again", async () => {
     const area = memoryArea();
-    const held = new HeldSignals(area, CONNECTED_ACCOUNT);
+    const held = new HeldSignals(area, CONNECTED);
     await area.set({ [UNMATCHED_SIGNALS_KEY]: [given("r1"), given("r2")], [UNLISTED_SIGNALS_KEY]: 3 });
     const seen = await run(held, "unmatchedSignals", null);
     expect(seen).toEqual({ signals: [given("r1"), given("r2")], unlisted: 3 });
@@ -402,7 +441,7 @@ describe("the record of signals not counted", () => {
 
   it("keeps listed a signal recorded again after the page read the list: it is news", async () => {
     const area = memoryArea();
-    const held = new HeldSignals(area, CONNECTED_ACCOUNT);
+    const held = new HeldSignals(area, CONNECTED);
     // r1 given up again (its older record pushed out by the bound meanwhile) after the page read it given up at 0.
     const again = { ...given("r1"), givenUpAt: 9 };
     await area.set({ [UNMATCHED_SIGNALS_KEY]: [given("r2"), again] });
@@ -412,7 +451,7 @@ describe("the record of signals not counted", () => {
 
   it("keeps its bound, pushing out the cleared first, then the oldest, counted as no longer listed", async () => {
     const area = memoryArea();
-    const held = new HeldSignals(area, CONNECTED_ACCOUNT);
+    const held = new HeldSignals(area, CONNECTED);
     const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
     const full = Array.from({ length: MAX_UNMATCHED_RECORDED }, (_, i) => given(`old${i}`));
     await area.set({ [UNMATCHED_SIGNALS_KEY]: full });
@@ -430,7 +469,7 @@ describe("the record of signals not counted", () => {
 
   it("counts one given up, held again and pushed out by the bound, its record listed as it was", async () => {
     const area = memoryArea();
-    const held = new HeldSignals(area, CONNECTED_ACCOUNT, () => 5);
+    const held = new HeldSignals(area, CONNECTED, () => 5);
     const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
     await area.set({ [UNMATCHED_SIGNALS_KEY]: [given("r1"), given("r2")] });
     // Another email of its thread is in the outbox when a Gmail tab reports it again: held again.
@@ -469,9 +508,10 @@ describe("signals the tracker answers unmatched", () => {
       tracker,
       trackedThreads: async (_credentials, ids) => new Set(ids),
       outboxThreads: async () => new Map(),
-      held: new HeldSignals(area, CONNECTED_ACCOUNT, () => clock.now),
+      held: new HeldSignals(area, CONNECTED, () => clock.now),
       news,
       checks: new ContactCheckCache(),
+      accountsHeld: async () => [CREDENTIALS.accountId],
     };
     return { area, clock, state, requests, news, deps };
   }
@@ -498,7 +538,7 @@ describe("signals the tracker answers unmatched", () => {
     // Due, and the tracker has its email now (its registration arrived, or its send time was corrected).
     clock.now += UNMATCHED_RETRY_MS[0] ?? 0;
     state.matches = true;
-    const restarted = { ...deps, held: new HeldSignals(area, CONNECTED_ACCOUNT, () => clock.now) };
+    const restarted = { ...deps, held: new HeldSignals(area, CONNECTED, () => clock.now) };
     expect(await releaseHeldSignals(restarted)).toBe(1);
     expect(requests.at(-1)).toEqual(["r1"]);
     expect(news).toHaveBeenCalledWith(["tracked"]);
@@ -563,7 +603,7 @@ describe("signals the tracker answers unmatched", () => {
     deps.requireCredentials = async () => connected;
     deps.held = new HeldSignals(
       memoryArea(),
-      async () => connected.accountId,
+      async () => connected,
       () => clock.now,
     );
     const sentTo: string[] = [];
@@ -601,27 +641,29 @@ describe("signals the tracker answers unmatched", () => {
     const { clock, deps } = setup();
     const other: Credentials = { ...CREDENTIALS, trackerUrl: "https://other.example", accountId: "qrstuvwxyzabcdef", apiToken: "other" };
     let connected = CREDENTIALS;
+    // The rep connects to another account as the release, having read the due ones, reads the credentials; the read
+    // gives the switch every chance to run first (a macrotask: the switch takes only microtasks).
+    let release = false;
+    let switched: Promise<void> | undefined;
     const held = new HeldSignals(
       memoryArea(),
-      async () => connected.accountId,
+      async () => {
+        if (!release) return connected;
+        switched ??= held.leaveAccount(
+          async () => {
+            connected = other;
+          },
+          async () => new Map(),
+        );
+        await new Promise((resolve) => setTimeout(resolve));
+        return connected;
+      },
       () => clock.now,
     );
     deps.held = held;
     await held.unmatched(CREDENTIALS.accountId, [], [reply("r1")]);
     clock.now += UNMATCHED_RETRY_MS[0] ?? 0;
-    // The rep connects to another account as the release, having read the due ones, reads the credentials; the read
-    // gives the switch every chance to run first (a macrotask: the switch takes only microtasks).
-    let switched: Promise<void> | undefined;
-    deps.requireCredentials = async () => {
-      switched ??= held.leaveAccount(
-        async () => {
-          connected = other;
-        },
-        async () => new Map(),
-      );
-      await new Promise((resolve) => setTimeout(resolve));
-      return connected;
-    };
+    release = true;
     const sentTo: string[] = [];
     const tracker = deps.tracker;
     deps.tracker = (credentials) => {
@@ -661,9 +703,10 @@ describe("signals of a thread where the tracker knows no tracked email", () => {
         return new Set(ids.filter((id) => tracked.has(id)));
       },
       outboxThreads: async () => new Map(),
-      held: new HeldSignals(area, CONNECTED_ACCOUNT, () => clock.now),
+      held: new HeldSignals(area, CONNECTED, () => clock.now),
       news,
       checks: new ContactCheckCache(),
+      accountsHeld: async () => [CREDENTIALS.accountId],
     };
     return { area, clock, tracked, asked, requests, news, deps };
   }
@@ -691,7 +734,7 @@ describe("signals of a thread where the tracker knows no tracked email", () => {
     // The other browser's outbox delivered the email: the next try sends it, and the tracker records it.
     tracked.add("elsewhere");
     clock.now += UNMATCHED_RETRY_MS[1] ?? 0;
-    const restarted = { ...deps, held: new HeldSignals(area, CONNECTED_ACCOUNT, () => clock.now) };
+    const restarted = { ...deps, held: new HeldSignals(area, CONNECTED, () => clock.now) };
     expect(await releaseHeldSignals(restarted)).toBe(1);
     expect(requests).toEqual([["r1"]]);
     expect(news).toHaveBeenCalledWith(["elsewhere"]);
@@ -717,7 +760,7 @@ describe("signals of a thread where the tracker knows no tracked email", () => {
 
   it("all too old to be kept, in a Gmail tab's report, are answered without reading the held ones or the account", async () => {
     const { area, deps } = setup();
-    const connected = vi.fn(CONNECTED_ACCOUNT);
+    const connected = vi.fn(CONNECTED);
     deps.held = new HeldSignals(area, connected, () => start);
     await deps.held.hold([], [reply("h1", start, "waiting")], () => CREDENTIALS.accountId);
     const reads = vi.spyOn(area, "get");
@@ -745,7 +788,7 @@ describe("signals of a thread where the tracker knows no tracked email", () => {
 
   it("keep their own bound, pushed out before any signal held for the outbox, and not counted", async () => {
     const area = memoryArea();
-    const held = new HeldSignals(area, CONNECTED_ACCOUNT, () => start);
+    const held = new HeldSignals(area, CONNECTED, () => start);
     const warn = vi.spyOn(console, "warn").mockImplementation(() => undefined);
     await held.hold([], [reply("h0", start, "waiting")], () => CREDENTIALS.accountId);
     const recent = Array.from({ length: MAX_UNTRACKED_KEPT + 1 }, (_, i) => reply(`u${i}`));

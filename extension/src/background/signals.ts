@@ -22,6 +22,8 @@ export interface SignalDeps extends TrackerAccess {
   outboxThreads(afterFlush: boolean): Promise<ReadonlyMap<string, string | undefined>>;
   /** Signals of those threads, kept until the tracker knows the thread. */
   held: HeldSignals;
+  /** Every account this browser has been connected to (credential-store.ts heldAccounts): HeldSignals.due. */
+  accountsHeld(): Promise<string[]>;
   /** The tracker has news for these threads: drop their cached status and tell the Gmail tabs. */
   news(threadIds: string[]): void;
   /** The compose windows' recipient checks: a bounce recorded makes its addresses' answers stale. */
@@ -108,8 +110,9 @@ export function releaseHeldSignals(deps: SignalDeps): Promise<number> {
 const oneRelease = serialRunner();
 
 async function releaseNow(deps: SignalDeps): Promise<number> {
-  // Nothing due (none of the account connected, or none connected): no credentials read, so no error.
-  const release = await deps.held.due(() => deps.requireCredentials());
+  // Nothing due (none of the account connected, or none connected): no error.
+  // The outbox as stored now: one held before its account was kept, its email still there, is its email's.
+  const release = await deps.held.due({ outboxThreads: () => deps.outboxThreads(false), accountsHeld: deps.accountsHeld });
   if (!release) return 0;
   const { due: held, credentials } = release;
   // One request per set of own addresses (nearly always one), within the request's limit of signals.

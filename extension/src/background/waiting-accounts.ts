@@ -2,8 +2,8 @@
 // follow-up reminders, go to that account's tracker only, once the rep connects to it again (README, "Disconnect and
 // another account"), and are never dropped on their own. An account the rep will never connect to again would keep
 // them waiting forever: the options page names each such account, and the rep may connect to it or, once asked,
-// stop waiting for it, which removes its entries, its reminders and the replies held for it (held-signals.ts), and
-// nothing of any other account.
+// stop waiting for it, which removes its entries (its withdrawals only once the rep let go of them by their count),
+// its reminders and the replies held for it (held-signals.ts), and nothing of any other account.
 import { z } from "zod";
 import { ACCOUNT_ID_PATTERN, accountOf } from "../../../shared/protocol";
 import { type HeldAccount, heldAccountRecords, loadAccountId } from "./credential-store";
@@ -79,16 +79,22 @@ export function waitingAccountHandlers(outbox: Outbox, reminders: Reminders, hel
     /**
      * The rep will never connect to this account again, and said so once asked: its outbox entries, reminders and held
      * replies go, never sent. Never the connected account's (checked in the same step: HeldSignals.dropAccount), nor any
-     * other's; no credentials or signing key is touched.
+     * other's; no credentials or signing key is touched. `takenBack`: how many of its emails taken back in Gmail the rep
+     * let go of, asked a second time by that count (their withdrawals never reach that tracker, which keeps them as
+     * sent): refused, nothing gone, while more wait (Outbox.dropAccount).
      */
     stopWaitingForAccount: handler(
-      z.object({ accountId: z.string().regex(ACCOUNT_ID_PATTERN, "must be an account id"), confirmed: z.literal(true) }),
-      async ({ accountId }): Promise<WaitingAccount[]> => {
+      z.object({
+        accountId: z.string().regex(ACCOUNT_ID_PATTERN, "must be an account id"),
+        confirmed: z.literal(true),
+        takenBack: z.number().int().min(0),
+      }),
+      async ({ accountId, takenBack }): Promise<WaitingAccount[]> => {
         await heldSignals.dropAccount(
           accountId,
           async () => threadsWaiting(await outbox.snapshot()),
           async () => {
-            await outbox.dropAccount(accountId);
+            await outbox.dropAccount(accountId, takenBack);
             await reminders.cancelWhere((r) => accountOf(r.trackingId) === accountId);
           },
         );

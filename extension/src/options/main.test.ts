@@ -474,16 +474,29 @@ it("names the other account emails wait for, with what waits, and connects to it
   await click("button[name=stop-waiting]");
   await vi.waitFor(() =>
     expect($("[data-testid=stop-waiting-question] p")?.textContent).toBe(
-      'Stop waiting for account qrstuvwxyzabcdef? Its 1 email waiting (never tracked), its 1 email taken back in Gmail (never withdrawn from that tracker), the reminders of 1 email registered already, and the 2 replies seen for its emails (never counted) will be removed from this browser and never reach any tracker. That account\'s tracker may keep that email as sent: to delete it, connect to account qrstuvwxyzabcdef and press "Delete tracking data" on its page in the dashboard.',
+      "Stop waiting for account qrstuvwxyzabcdef? Its 1 email waiting (never tracked), its 1 email taken back in Gmail (never withdrawn from that tracker), the reminders of 1 email registered already, and the 2 replies seen for its emails (never counted) will be removed from this browser and never reach any tracker.",
     ),
   );
   await click("button[name=cancel-stop-waiting]");
   await vi.waitFor(() => expect($("[data-testid=stop-waiting-question]")).toBeNull());
   expect(calls("stopWaitingForAccount")).toEqual([]);
+  // Its email taken back: asked again, by their count, what stays sent on that tracker and what withdraws it instead.
   await click("button[name=stop-waiting]");
   await click("button[name=confirm-stop-waiting]");
+  await vi.waitFor(() =>
+    expect($("[data-testid=drop-withdrawals-question] p")?.textContent).toBe(
+      'Drop the withdrawal? 1 email of account qrstuvwxyzabcdef taken back in Gmail was never withdrawn from that account\'s tracker, which keeps it as sent. To withdraw it, connect to account qrstuvwxyzabcdef again instead: its withdrawal goes at once. If you stop waiting now, it stays as sent there until you connect to account qrstuvwxyzabcdef and press "Delete tracking data" on its page in the dashboard.',
+    ),
+  );
+  expect($("[data-testid=stop-waiting-question]")).toBeNull();
+  await click("button[name=cancel-stop-waiting]");
+  await vi.waitFor(() => expect($("[data-testid=drop-withdrawals-question]")).toBeNull());
+  expect(calls("stopWaitingForAccount")).toEqual([]);
+  await click("button[name=stop-waiting]");
+  await click("button[name=confirm-stop-waiting]");
+  await click("button[name=confirm-drop-withdrawals]");
   await vi.waitFor(() => expect(document.querySelectorAll("[data-testid=waiting-account]")).toHaveLength(1));
-  expect(calls("stopWaitingForAccount")).toEqual([{ accountId: "qrstuvwxyzabcdef", confirmed: true }]);
+  expect(calls("stopWaitingForAccount")).toEqual([{ accountId: "qrstuvwxyzabcdef", confirmed: true, takenBack: 1 }]);
   expect($("[data-testid=notice]")?.textContent).toBe(
     "Stopped waiting for account qrstuvwxyzabcdef: what waited for it is removed from this browser.",
   );
@@ -494,6 +507,10 @@ it("names the other account emails wait for, with what waits, and connects to it
       "Stop waiting for account zyxwvutsrqponmlk? The 1 reply seen for its emails (never counted) will be removed from this browser and never reach any tracker.",
     ),
   );
+  // Nothing taken back: asked once.
+  await click("button[name=confirm-stop-waiting]");
+  await vi.waitFor(() => expect(document.querySelectorAll("[data-testid=waiting-account]")).toHaveLength(0));
+  expect(calls("stopWaitingForAccount").at(-1)).toEqual({ accountId: "zyxwvutsrqponmlk", confirmed: true, takenBack: 0 });
 });
 
 it("Stop waiting names apart the emails waiting, the reminders of emails registered already and the replies, singular or plural", async () => {
@@ -531,9 +548,18 @@ it("Stop waiting names apart the emails waiting, the reminders of emails registe
       `Stop waiting for account remindersonlyabc? The reminders of 1 email registered already ${goes}`,
       `Stop waiting for account repliesonlyabcde? The 2 replies seen for its emails (never counted) ${goes}`,
       `Stop waiting for account allthreeabcdefgh? Its 1 email waiting (never tracked), the reminders of 2 emails registered already, and the 1 reply seen for its emails (never counted) ${goes}`,
-      `Stop waiting for account takenbackabcdefg? Its 2 emails taken back in Gmail (never withdrawn from that tracker) ${goes} That account's tracker may keep those emails as sent: to delete them, connect to account takenbackabcdefg and press "Delete tracking data" on their pages in the dashboard.`,
+      `Stop waiting for account takenbackabcdefg? Its 2 emails taken back in Gmail (never withdrawn from that tracker) ${goes}`,
     ]),
   );
+  // Those taken back, asked again by their count, plural.
+  for (const button of document.querySelectorAll<HTMLButtonElement>("button[name=confirm-stop-waiting]"))
+    if (button.closest("li")?.textContent?.includes("takenbackabcdefg")) button.click();
+  await vi.waitFor(() =>
+    expect($("[data-testid=drop-withdrawals-question]")?.textContent).toBe(
+      'Drop the 2 withdrawals? 2 emails of account takenbackabcdefg taken back in Gmail were never withdrawn from that account\'s tracker, which keeps them as sent. To withdraw them, connect to account takenbackabcdefg again instead: their withdrawals go at once. If you stop waiting now, they stay as sent there until you connect to account takenbackabcdefg and press "Delete tracking data" on their pages in the dashboard.Drop the 2 withdrawals and stop waitingCancel',
+    ),
+  );
+  expect(calls("stopWaitingForAccount")).toEqual([]);
 });
 
 it("Disconnect asks first, says the token is needed to come back, and shows it to copy before anything is removed", async () => {

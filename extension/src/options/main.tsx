@@ -543,9 +543,9 @@ function OptionsPage() {
     tokenInput.current?.focus();
     setNotice({ kind: "ok", text: `Enter the API token of account ${account.accountId} above, then press Connect.` });
   };
-  const stopWaiting = (accountId: string) =>
+  const stopWaiting = (accountId: string, takenBack: number) =>
     run(async () => {
-      setWaitingFor(await callFromPage("stopWaitingForAccount", { accountId, confirmed: true }));
+      setWaitingFor(await callFromPage("stopWaitingForAccount", { accountId, confirmed: true, takenBack }));
       return `Stopped waiting for account ${accountId}: what waited for it is removed from this browser.`;
     });
   const save = (changes: Partial<Options>) =>
@@ -803,7 +803,12 @@ function OptionsPage() {
 
       <h2>Outbox</h2>
       <OutboxList entries={state.outbox} onRetry={() => void callFromPage("retryOutbox", null).then(reload)} />
-      <WaitingAccountsList accounts={waitingFor} busy={busy} onConnect={connectTo} onStop={(accountId) => void stopWaiting(accountId)} />
+      <WaitingAccountsList
+        accounts={waitingFor}
+        busy={busy}
+        onConnect={connectTo}
+        onStop={(accountId, takenBack) => void stopWaiting(accountId, takenBack)}
+      />
       <UnmatchedSignalsList
         listing={unmatched}
         now={Date.now()}

@@ -34,12 +34,20 @@ function whatGoes({ emails, takenBack, ...account }: WaitingAccount): string {
     account.reminders > 0 ? `the reminders of ${counted(account.reminders, "email")} registered already` : "",
     account.replies > 0 ? `the ${replies(account.replies)} seen for its emails (never counted)` : "",
   ];
-  const goes = `${capitalized(joined(parts.filter(Boolean)))} will be removed from this browser and never reach any tracker.`;
-  if (takenBack === 0) return goes;
-  // The withdrawal is what tells that account's tracker the email was never sent (outbox.ts): dropped, only the rep
-  // can, connected to that account, from the email's page in the dashboard (message-page.tsx).
-  const [that, it] = takenBack === 1 ? ["that email", "it"] : ["those emails", "them"];
-  return `${goes} That account's tracker may keep ${that} as sent: to delete ${it}, connect to account ${account.accountId} and press "Delete tracking data" on ${takenBack === 1 ? "its page" : "their pages"} in the dashboard.`;
+  return `${capitalized(joined(parts.filter(Boolean)))} will be removed from this browser and never reach any tracker.`;
+}
+
+/**
+ * The second question, asked only when emails taken back wait to be withdrawn, naming their count: the withdrawal is
+ * what tells that account's tracker the email never left (outbox.ts), and once dropped only the rep can, connected to
+ * that account, from the email's page in the dashboard (message-page.tsx). Asked rather than refused: a rep stops
+ * waiting for an account they cannot connect to any more (its token lost, its tracker gone), and a refusal would keep
+ * it listed for good while its withdrawals could reach no tracker all the same; what sends them instead is said first.
+ */
+function whatStaysSent({ takenBack, accountId }: WaitingAccount): string {
+  const one = takenBack === 1;
+  const [them, their] = one ? ["it", "its"] : ["them", "their"];
+  return `${capitalized(counted(takenBack, "email"))} of account ${accountId} taken back in Gmail ${one ? "was" : "were"} never withdrawn from that account's tracker, which keeps ${them} as sent. To withdraw ${them}, connect to account ${accountId} again instead: ${one ? "its withdrawal goes" : "their withdrawals go"} at once. If you stop waiting now, ${one ? "it stays" : "they stay"} as sent there until you connect to account ${accountId} and press "Delete tracking data" on ${their} ${one ? "page" : "pages"} in the dashboard.`;
 }
 
 function WaitingAccountLine({
@@ -53,25 +61,44 @@ function WaitingAccountLine({
   onConnect: () => void;
   onStop: () => void;
 }) {
-  const [asking, setAsking] = useState(false);
+  const [asking, setAsking] = useState<"stop" | "withdrawals" | null>(null);
+  const withdrawals = account.takenBack === 1 ? "the withdrawal" : `the ${account.takenBack} withdrawals`;
   return (
     <li data-testid="waiting-account">
       <p>{whatWaits(account)}</p>
       <button type="button" name="connect-waiting-account" disabled={busy} onClick={onConnect}>
         Connect to account {account.accountId}
       </button>
-      <button type="button" name="stop-waiting" disabled={busy || asking} onClick={() => setAsking(true)}>
+      <button type="button" name="stop-waiting" disabled={busy || asking !== null} onClick={() => setAsking("stop")}>
         Stop waiting
       </button>
-      {asking ? (
+      {asking === "stop" ? (
         <div class="question" role="alertdialog" data-testid="stop-waiting-question">
           <p>
             <strong>Stop waiting for account {account.accountId}?</strong> {whatGoes(account)}
           </p>
-          <button type="button" name="confirm-stop-waiting" disabled={busy} onClick={onStop}>
+          <button
+            type="button"
+            name="confirm-stop-waiting"
+            disabled={busy}
+            onClick={() => (account.takenBack > 0 ? setAsking("withdrawals") : onStop())}
+          >
             Stop waiting: never track them
           </button>
-          <button type="button" name="cancel-stop-waiting" disabled={busy} onClick={() => setAsking(false)}>
+          <button type="button" name="cancel-stop-waiting" disabled={busy} onClick={() => setAsking(null)}>
+            Cancel
+          </button>
+        </div>
+      ) : null}
+      {asking === "withdrawals" ? (
+        <div class="question" role="alertdialog" data-testid="drop-withdrawals-question">
+          <p>
+            <strong>Drop {withdrawals}?</strong> {whatStaysSent(account)}
+          </p>
+          <button type="button" name="confirm-drop-withdrawals" disabled={busy} onClick={onStop}>
+            Drop {withdrawals} and stop waiting
+          </button>
+          <button type="button" name="cancel-stop-waiting" disabled={busy} onClick={() => setAsking(null)}>
             Cancel
           </button>
         </div>
@@ -89,7 +116,8 @@ export function WaitingAccountsList({
   accounts: readonly WaitingAccount[];
   busy: boolean;
   onConnect: (account: WaitingAccount) => void;
-  onStop: (accountId: string) => void;
+  /** `takenBack`: how many of its emails taken back in Gmail the rep let go of, asked by that count. */
+  onStop: (accountId: string, takenBack: number) => void;
 }) {
   if (accounts.length === 0) return null;
   return (
@@ -100,7 +128,7 @@ export function WaitingAccountsList({
           account={account}
           busy={busy}
           onConnect={() => onConnect(account)}
-          onStop={() => onStop(account.accountId)}
+          onStop={() => onStop(account.accountId, account.takenBack)}
         />
       ))}
     </ul>
