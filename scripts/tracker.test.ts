@@ -1,5 +1,5 @@
 // How `npm start`, `npm run deploy`, the tests and the bench run wrangler, and the ports they start trackers on.
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -129,7 +129,11 @@ describe("applyLocalMigrations", () => {
         "CREATE TABLE broken (id INTEGER);\nINSERT INTO missing_table VALUES (1);\n",
       );
       const persistTo = path.join(dir, "state");
-      const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+      // Whether a local D1 is there when it turns to wrangler's own apply: the one the failed run made must be gone.
+      const localD1AtWarning: boolean[] = [];
+      const warn = vi.spyOn(console, "warn").mockImplementation(() => {
+        localD1AtWarning.push(existsSync(path.join(persistTo, "v3", "d1")));
+      });
       try {
         await expect(applyLocalMigrations(persistTo, config)).rejects.toThrow(/9999_broken\.sql[\s\S]*no such table: missing_table/);
         // The one-file apply's failure said in one line, with wrangler's reason, before wrangler's own apply.
@@ -140,10 +144,30 @@ describe("applyLocalMigrations", () => {
             ),
           ],
         ]);
+        expect(localD1AtWarning).toEqual([false]);
       } finally {
         warn.mockRestore();
       }
       expect(localDatabase(persistTo).applied).toEqual(migrations);
+    });
+  }, 60_000);
+
+  it("on a fresh state, a stop while the migrations run in one file removes the local D1 it made, so the next start runs them in one file again", async () => {
+    await inTempDir("mailtracker-migrations-", async (dir) => {
+      const { config } = firstMigrationsConfig(dir);
+      // Seconds of SQLite's time, so that the stop certainly comes while the file runs.
+      writeFileSync(
+        path.join(dir, "migrations", "9999_slow.sql"),
+        "CREATE TABLE counted AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300000000) SELECT count(*) AS c FROM n;\n",
+      );
+      const persistTo = path.join(dir, "state");
+      const stopping = new AbortController();
+      const applying = applyLocalMigrations(persistTo, config, stopping.signal);
+      // The local D1 is made: the file is running.
+      await vi.waitUntil(() => existsSync(path.join(persistTo, "v3", "d1")), { timeout: 50_000, interval: 20 });
+      stopping.abort();
+      await expect(applying).rejects.toBeInstanceOf(StoppedError);
+      expect(existsSync(path.join(persistTo, "v3", "d1"))).toBe(false);
     });
   }, 60_000);
 
