@@ -190,6 +190,81 @@ describe("applyLocalMigrations", () => {
   }, 60_000);
 });
 
+/** A [[d1_databases]] table; `line` is its migrations_dir line, wrangler.toml's shape unless given. */
+const d1Table = (binding: string, migrations: string, line = `migrations_dir = ${JSON.stringify(migrations)}`) =>
+  `[[d1_databases]]\nbinding = "${binding}"\ndatabase_name = "${binding.toLowerCase()}"\ndatabase_id = "00000000-0000-4000-8000-000000000000"\n${line}\n`;
+
+/**
+ * Configs whose DB migrations are `migrations` (wrangler reads every one of them so) in shapes applyLocalMigrations
+ * does not read itself; `other` is another database's migrations folder.
+ */
+const UNUSUAL_CONFIGS: Record<string, (migrations: string, other: string) => { file: string; text: string }> = {
+  "a comment after the path": (migrations) => ({
+    file: "wrangler.toml",
+    text: d1Table("DB", migrations, `migrations_dir = ${JSON.stringify(migrations)} # the tracker's tables`),
+  }),
+  "single quotes": (migrations) => ({ file: "wrangler.toml", text: d1Table("DB", migrations, `migrations_dir = '${migrations}'`) }),
+  // TOML's \u0073 is an "s": wrangler reads the same folder; the text holds another.
+  "an escape in the path": (migrations) => ({
+    file: "wrangler.toml",
+    text: d1Table("DB", migrations, `migrations_dir = ${JSON.stringify(migrations.slice(0, -1)).slice(0, -1)}\\u0073"`),
+  }),
+  "several D1 databases, DB's second": (migrations, other) => ({
+    file: "wrangler.toml",
+    text: `${d1Table("OTHER", other)}\n${d1Table("DB", migrations)}`,
+  }),
+  "wrangler.jsonc": (migrations) => ({
+    file: "wrangler.jsonc",
+    text: `// The tracker's database.\n${JSON.stringify({
+      name: "config-shapes",
+      compatibility_date: "2026-10-01",
+      d1_databases: [
+        { binding: "DB", database_name: "db", database_id: "00000000-0000-4000-8000-000000000000", migrations_dir: migrations },
+      ],
+    })}`,
+  }),
+};
+
+describe("applyLocalMigrations on a config it does not read itself", () => {
+  /**
+   * Writes `shape`'s config, whose DB migrations are one that fails (and another database's one that does not), runs
+   * applyLocalMigrations on a fresh state, and returns what it warned. The one-file apply, tried, warns that it failed.
+   */
+  async function warningsOfFailingApply(shape: (migrations: string, other: string) => { file: string; text: string }) {
+    const warnings: unknown[] = [];
+    await inTempDir("mailtracker-config-", async (dir) => {
+      const migrations = path.join(dir, "migrations");
+      const other = path.join(dir, "other-migrations");
+      mkdirSync(migrations);
+      mkdirSync(other);
+      writeFileSync(path.join(migrations, "0001_broken.sql"), "INSERT INTO missing_table VALUES (1);\n");
+      writeFileSync(path.join(other, "0001_other.sql"), "CREATE TABLE other (id INTEGER);\n");
+      const { file, text } = shape(migrations, other);
+      const config = path.join(dir, file);
+      writeFileSync(config, file.endsWith(".toml") ? `name = "config-shapes"\ncompatibility_date = "2026-10-01"\n${text}` : text);
+      const warn = vi.spyOn(console, "warn").mockImplementation((message) => void warnings.push(message));
+      try {
+        // wrangler's own apply names the migration that fails, whichever way it was reached.
+        await expect(applyLocalMigrations(path.join(dir, "state"), config)).rejects.toThrow(/0001_broken\.sql/);
+      } finally {
+        warn.mockRestore();
+      }
+    });
+    return warnings;
+  }
+
+  it("wrangler.toml's own shape is read here: the one-file apply is tried first", async () => {
+    const warnings = await warningsOfFailingApply((migrations) => ({ file: "wrangler.toml", text: d1Table("DB", migrations) }));
+    expect(warnings).toEqual([expect.stringMatching(/^applying every migration in one d1 execute failed/)]);
+  }, 60_000);
+
+  for (const [name, shape] of Object.entries(UNUSUAL_CONFIGS)) {
+    it(`${name}: wrangler's own apply, which reads its config itself`, async () => {
+      expect(await warningsOfFailingApply(shape)).toEqual([]);
+    }, 60_000);
+  }
+});
+
 function kernelRangeLow(): number | null {
   try {
     return Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
