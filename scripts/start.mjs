@@ -8,6 +8,9 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { ensureDevVars, PortInUseError, ROOT, StoppedError, startTracker } from "./tracker.mjs";
 
+/** The process that started this script, read first: it may end (see below) while the extension is built. */
+const launcher = process.ppid;
+
 function stop(message) {
   console.error(message);
   process.exit(1);
@@ -37,15 +40,28 @@ const log = createWriteStream(path.join(ROOT, logFile));
 // them ends this script alone, which left wrangler and workerd running, holding the port.
 const stopping = new AbortController();
 let tracker;
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
-  process.on(signal, async () => {
-    if (stopping.signal.aborted) return;
-    stopping.abort();
-    // Still starting: startTracker ends wrangler, then rejects, and the catch below exits.
-    if (!tracker) return;
-    await tracker.stop();
-    process.exit(0);
-  });
+async function stopEverything() {
+  if (stopping.signal.aborted) return;
+  stopping.abort();
+  // Still starting: startTracker ends wrangler, then rejects, and the catch below exits.
+  if (!tracker) return;
+  await tracker.stop();
+  process.exit(0);
+}
+for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, stopEverything);
+// Run by npm (npm start, npm run dev:worker), this script's parent is the shell npm runs scripts in, and a SIGINT or
+// SIGTERM sent to npm alone (`kill <npm's pid>`, anything that stops a program by its pid; a terminal's Ctrl+C goes to
+// every process of its group, this one too) reaches only that shell: npm passes them to its child (@npmcli/run-script's
+// signal-manager.js, npm 11.19.1, read 2026-12-07), and dash, Debian's and Ubuntu's sh, ends on them without passing
+// them on (it forks `node` rather than becoming it: seen 2026-12-07), which left this script starting or running the
+// tracker on its own. So here the shell's end stops everything as a signal would. Only where npm runs it: a script
+// started directly may outlive its parent on purpose. (Windows keeps a process's parent id when the parent ends.)
+if (process.env.npm_lifecycle_event !== undefined) {
+  const stopIfLauncherEnded = () => {
+    if (process.ppid !== launcher) void stopEverything();
+  };
+  stopIfLauncherEnded();
+  setInterval(stopIfLauncherEnded, 200).unref();
 }
 try {
   tracker = await startTracker({ port, log: (text) => log.write(text), signal: stopping.signal });

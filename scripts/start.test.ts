@@ -117,7 +117,7 @@ describe("npm start and npm run deploy", { timeout: FIRST_TRACKER_START_MS }, ()
   });
 });
 
-type Process = { pid: number; ppid: number; pgid: number; zombie: boolean };
+type Process = { pid: number; ppid: number; pgid: number; zombie: boolean; command: string };
 
 /** The processes on this machine: from /proc on Linux (a slim system may have no `ps`), from `ps` elsewhere. */
 function processes(): Process[] {
@@ -128,19 +128,21 @@ function processes(): Process[] {
         const stat = readFileSync(`/proc/${name}/stat`, "utf8");
         // After the command's name in parentheses (which may hold spaces and parentheses): state, ppid, pgrp.
         const [state, ppid, pgid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-        return [{ pid: Number(name), ppid: Number(ppid), pgid: Number(pgid), zombie: state === "Z" }];
+        const command = readFileSync(`/proc/${name}/cmdline`, "utf8").replaceAll("\0", " ").trim();
+        return [{ pid: Number(name), ppid: Number(ppid), pgid: Number(pgid), zombie: state === "Z", command }];
       } catch {
         return []; // ended meanwhile
       }
     });
   }
-  const ps = spawnSync("ps", ["-A", "-o", "pid=,ppid=,pgid=,stat="], { encoding: "utf8" });
+  const ps = spawnSync("ps", ["-A", "-o", "pid=,ppid=,pgid=,stat=,args="], { encoding: "utf8" });
   return ps.stdout
     .trim()
     .split("\n")
     .map((line) => {
-      const [pid, ppid, pgid, stat] = line.trim().split(/\s+/);
-      return { pid: Number(pid), ppid: Number(ppid), pgid: Number(pgid), zombie: stat?.startsWith("Z") ?? false };
+      const [pid, ppid, pgid, stat, ...args] = line.trim().split(/\s+/);
+      const command = args.join(" ");
+      return { pid: Number(pid), ppid: Number(ppid), pgid: Number(pgid), zombie: stat?.startsWith("Z") ?? false, command };
     });
 }
 
@@ -255,6 +257,50 @@ describe.skipIf(process.platform === "win32")("stopping npm start", { timeout: F
     const exited = await Promise.race([start.exited, new Promise((resolve) => setTimeout(resolve, 30_000, "still running after 30 s"))]);
     expect(start.output()).toBe("");
     expect(exited).toEqual({ code: 0, signal: null });
+    expect(await portIsFree(port)).toBe(true);
+  });
+
+  it("a kill sent to npm itself (not to its group) as soon as start.mjs has started wrangler ends start.mjs and all it started", async () => {
+    const port = await freePort();
+    // `npm run dev:worker`, as a user runs it, in a group of its own so that the test can end whatever is left.
+    const npm = spawn("npm", ["run", "dev:worker", "--", "--port", String(port)], {
+      cwd: path.dirname(SCRIPTS),
+      env: { ...process.env, CI: "true" },
+      detached: true,
+    });
+    const npmExited = new Promise((resolve) => npm.on("exit", resolve));
+    // Every process npm's tree holds or held, by pid, gathered as they come: npm, its shell, start.mjs, the
+    // migrations' wrangler and its workerd, wrangler dev (a group of its own) and its workerd.
+    const family = new Set([npm.pid as number]);
+    const gather = () => {
+      const all = processes();
+      for (let size = 0; size !== family.size; ) {
+        size = family.size;
+        for (const p of all) if (family.has(p.ppid)) family.add(p.pid);
+      }
+      return all.filter((p) => family.has(p.pid) && !p.zombie);
+    };
+    const gathering = setInterval(gather, 20);
+    onTestFinished(async () => {
+      clearInterval(gathering);
+      // start.mjs's own SIGTERM first: a stopped start removes the local D1 it was making; then whatever is left.
+      for (const p of gather())
+        if (/scripts[\\/]start\.mjs/.test(p.command) && !p.command.startsWith("sh ")) process.kill(p.pid, "SIGTERM");
+      await vi.waitUntil(() => gather().every((p) => !/scripts[\\/]start\.mjs/.test(p.command)), { timeout: 20_000 }).catch(() => {});
+      for (const p of gather()) {
+        try {
+          process.kill(p.pid, "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
+    });
+    // The first process of wrangler's: start.mjs has read its parent by then (a signal before that, while Node starts
+    // it, still leaves it running: see start.mjs).
+    await vi.waitUntil(() => gather().some((p) => p.command.includes("wrangler")), { timeout: 60_000, interval: 20 });
+    npm.kill("SIGTERM");
+    await npmExited;
+    await expect.poll(() => gather().map((p) => `${p.pid} ${p.command}`), { timeout: 30_000, interval: 200 }).toEqual([]);
     expect(await portIsFree(port)).toBe(true);
   });
 });

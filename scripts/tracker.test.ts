@@ -1,5 +1,5 @@
 // How `npm start`, `npm run deploy`, the tests and the bench run wrangler, and the ports they start trackers on.
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -129,7 +129,11 @@ describe("applyLocalMigrations", () => {
         "CREATE TABLE broken (id INTEGER);\nINSERT INTO missing_table VALUES (1);\n",
       );
       const persistTo = path.join(dir, "state");
-      const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
+      // Whether a local D1 is there when it turns to wrangler's own apply: the one the failed run made must be gone.
+      const localD1AtWarning: boolean[] = [];
+      const warn = vi.spyOn(console, "warn").mockImplementation(() => {
+        localD1AtWarning.push(existsSync(path.join(persistTo, "v3", "d1")));
+      });
       try {
         await expect(applyLocalMigrations(persistTo, config)).rejects.toThrow(/9999_broken\.sql[\s\S]*no such table: missing_table/);
         // The one-file apply's failure said in one line, with wrangler's reason, before wrangler's own apply.
@@ -140,10 +144,30 @@ describe("applyLocalMigrations", () => {
             ),
           ],
         ]);
+        expect(localD1AtWarning).toEqual([false]);
       } finally {
         warn.mockRestore();
       }
       expect(localDatabase(persistTo).applied).toEqual(migrations);
+    });
+  }, 60_000);
+
+  it("on a fresh state, a stop while the migrations run in one file removes the local D1 it made, so the next start runs them in one file again", async () => {
+    await inTempDir("mailtracker-migrations-", async (dir) => {
+      const { config } = firstMigrationsConfig(dir);
+      // Seconds of SQLite's time, so that the stop certainly comes while the file runs.
+      writeFileSync(
+        path.join(dir, "migrations", "9999_slow.sql"),
+        "CREATE TABLE counted AS WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300000000) SELECT count(*) AS c FROM n;\n",
+      );
+      const persistTo = path.join(dir, "state");
+      const stopping = new AbortController();
+      const applying = applyLocalMigrations(persistTo, config, stopping.signal);
+      // The local D1 is made: the file is running.
+      await vi.waitUntil(() => existsSync(path.join(persistTo, "v3", "d1")), { timeout: 50_000, interval: 20 });
+      stopping.abort();
+      await expect(applying).rejects.toBeInstanceOf(StoppedError);
+      expect(existsSync(path.join(persistTo, "v3", "d1"))).toBe(false);
     });
   }, 60_000);
 
@@ -164,6 +188,81 @@ describe("applyLocalMigrations", () => {
       );
     });
   }, 60_000);
+});
+
+/** A [[d1_databases]] table; `line` is its migrations_dir line, wrangler.toml's shape unless given. */
+const d1Table = (binding: string, migrations: string, line = `migrations_dir = ${JSON.stringify(migrations)}`) =>
+  `[[d1_databases]]\nbinding = "${binding}"\ndatabase_name = "${binding.toLowerCase()}"\ndatabase_id = "00000000-0000-4000-8000-000000000000"\n${line}\n`;
+
+/**
+ * Configs whose DB migrations are `migrations` (wrangler reads every one of them so) in shapes applyLocalMigrations
+ * does not read itself; `other` is another database's migrations folder.
+ */
+const UNUSUAL_CONFIGS: Record<string, (migrations: string, other: string) => { file: string; text: string }> = {
+  "a comment after the path": (migrations) => ({
+    file: "wrangler.toml",
+    text: d1Table("DB", migrations, `migrations_dir = ${JSON.stringify(migrations)} # the tracker's tables`),
+  }),
+  "single quotes": (migrations) => ({ file: "wrangler.toml", text: d1Table("DB", migrations, `migrations_dir = '${migrations}'`) }),
+  // TOML's \u0073 is an "s": wrangler reads the same folder; the text holds another.
+  "an escape in the path": (migrations) => ({
+    file: "wrangler.toml",
+    text: d1Table("DB", migrations, `migrations_dir = ${JSON.stringify(migrations.slice(0, -1)).slice(0, -1)}\\u0073"`),
+  }),
+  "several D1 databases, DB's second": (migrations, other) => ({
+    file: "wrangler.toml",
+    text: `${d1Table("OTHER", other)}\n${d1Table("DB", migrations)}`,
+  }),
+  "wrangler.jsonc": (migrations) => ({
+    file: "wrangler.jsonc",
+    text: `// The tracker's database.\n${JSON.stringify({
+      name: "config-shapes",
+      compatibility_date: "2026-10-01",
+      d1_databases: [
+        { binding: "DB", database_name: "db", database_id: "00000000-0000-4000-8000-000000000000", migrations_dir: migrations },
+      ],
+    })}`,
+  }),
+};
+
+describe("applyLocalMigrations on a config it does not read itself", () => {
+  /**
+   * Writes `shape`'s config, whose DB migrations are one that fails (and another database's one that does not), runs
+   * applyLocalMigrations on a fresh state, and returns what it warned. The one-file apply, tried, warns that it failed.
+   */
+  async function warningsOfFailingApply(shape: (migrations: string, other: string) => { file: string; text: string }) {
+    const warnings: unknown[] = [];
+    await inTempDir("mailtracker-config-", async (dir) => {
+      const migrations = path.join(dir, "migrations");
+      const other = path.join(dir, "other-migrations");
+      mkdirSync(migrations);
+      mkdirSync(other);
+      writeFileSync(path.join(migrations, "0001_broken.sql"), "INSERT INTO missing_table VALUES (1);\n");
+      writeFileSync(path.join(other, "0001_other.sql"), "CREATE TABLE other (id INTEGER);\n");
+      const { file, text } = shape(migrations, other);
+      const config = path.join(dir, file);
+      writeFileSync(config, file.endsWith(".toml") ? `name = "config-shapes"\ncompatibility_date = "2026-10-01"\n${text}` : text);
+      const warn = vi.spyOn(console, "warn").mockImplementation((message) => void warnings.push(message));
+      try {
+        // wrangler's own apply names the migration that fails, whichever way it was reached.
+        await expect(applyLocalMigrations(path.join(dir, "state"), config)).rejects.toThrow(/0001_broken\.sql/);
+      } finally {
+        warn.mockRestore();
+      }
+    });
+    return warnings;
+  }
+
+  it("wrangler.toml's own shape is read here: the one-file apply is tried first", async () => {
+    const warnings = await warningsOfFailingApply((migrations) => ({ file: "wrangler.toml", text: d1Table("DB", migrations) }));
+    expect(warnings).toEqual([expect.stringMatching(/^applying every migration in one d1 execute failed/)]);
+  }, 60_000);
+
+  for (const [name, shape] of Object.entries(UNUSUAL_CONFIGS)) {
+    it(`${name}: wrangler's own apply, which reads its config itself`, async () => {
+      expect(await warningsOfFailingApply(shape)).toEqual([]);
+    }, 60_000);
+  }
 });
 
 function kernelRangeLow(): number | null {
