@@ -16,7 +16,16 @@ import { requireAccount } from "../auth";
 import { readableClient } from "../client-description";
 import { encodeCursor, pageCursor } from "../cursor";
 import { type EventRow, messageEvents, messageLinks, relabelMessages } from "../db/events";
-import { deleteMessageData, getMessage, type MessageRow, messagePage, messagesByThread, moveToThread, stopTracking, upsertMessage } from "../db/messages";
+import {
+  deleteMessageData,
+  getMessage,
+  type MessageRow,
+  messagePage,
+  messagesByThread,
+  moveToThread,
+  stopTracking,
+  upsertMessage,
+} from "../db/messages";
 import { settleOptOuts } from "../db/opt-outs";
 import type { AppEnv } from "../env";
 import { jsonError, validated } from "../http";
