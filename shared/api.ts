@@ -147,6 +147,14 @@ export const statusRequest = z.object({
   threadIds: z.array(gmailId).min(1).max(200),
 });
 
+/**
+ * `POST /api/messages/<trackingId>/thread`: the conversation the sender's Gmail shows the email in, by its legacy hex
+ * id, for an email registered without it (Gmail's answer to the send was not seen: compose-tracking.ts).
+ */
+export const messageThreadRequest = z.object({
+  threadId: z.string().regex(/^[0-9a-f]{1,32}$/, "must be a Gmail legacy thread id (hex)"),
+});
+
 export const senderViewRequest = z
   .object({
     messageIds: z.array(trackingId).max(100).default([]),
@@ -316,6 +324,7 @@ export type ContactTimelineQuery = z.input<typeof contactTimelineQuery>;
 export type MessagesQuery = z.input<typeof messagesQuery>;
 export type RegisterMessageRequest = z.input<typeof registerMessageRequest>;
 export type StatusRequest = z.input<typeof statusRequest>;
+export type MessageThreadRequest = z.input<typeof messageThreadRequest>;
 export type SenderViewRequest = z.input<typeof senderViewRequest>;
 
 export interface SigningKeyResponse {

@@ -32,6 +32,12 @@ describe("typed client", () => {
     expect(await tracker.senderViews({ threadIds: ["t-typed"] })).toEqual({ recorded: 1 });
     expect((await tracker.events("0")).events).toEqual([]);
     expect((await tracker.exportCsvPart("messages")).text).toContain(message.id);
+    // Registered without a legacy thread id: moved to the conversation Gmail shows it in, once.
+    expect(await tracker.moveToThread(message.id, "18f7000000000abc")).toMatchObject({
+      threadId: "18f7000000000abc",
+      syncThreadId: "t-typed",
+    });
+    await expect(tracker.moveToThread(message.id, "18f7000000000abd")).rejects.toMatchObject({ status: 409 });
     await tracker.stop(message.id);
     expect((await tracker.detail(message.id)).state).toBe("stopped");
     await tracker.remove(message.id);

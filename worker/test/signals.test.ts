@@ -319,6 +319,44 @@ describe("replies", () => {
     ]);
   });
 
+  it("moves an email registered without its conversation's legacy id to the one the sender's Gmail shows it in, once: its replies and Sent mark there count from then on", async () => {
+    const account = await createAccount();
+    // Registered with the compose's ids: Gmail's answer to the send was never seen (compose-tracking.ts).
+    const sent = await registeredAsGiven(account, { threadId: "thread-a:r-draft-thread", sentAt: ago(HOUR) });
+    const reply = { kind: "reply", threadId: "18f70000000000aa", gmailMessageId: "msg-f:shown", at: ago(0), from: "buyer@acme.example" };
+    expect((await signals(account, { signals: [reply] })).body.results[0]?.outcome).toBe("unmatched");
+    const move = (threadId: unknown, id = sent.id, by = account) =>
+      by.json<MessageStatus & ErrorResponse>("POST", `/api/messages/${id}/thread`, { threadId });
+
+    const moved = await move("18f70000000000aa");
+    expect(moved.status).toBe(200);
+    expect(moved.body).toMatchObject({ id: sent.id, threadId: "18f70000000000aa", syncThreadId: "thread-a:r-draft-thread" });
+    // Found by either id: the Sent row by the legacy one, or one that names the thread by the compose's.
+    expect(await statusOf(account, "18f70000000000aa")).toMatchObject({ id: sent.id });
+    expect(await statusOf(account, "thread-a:r-draft-thread")).toMatchObject({ id: sent.id });
+    expect((await signals(account, { signals: [reply] })).body.results).toEqual([
+      { gmailMessageId: "msg-f:shown", outcome: "recorded", messageId: sent.id },
+    ]);
+    // Told again: the same answer. Another conversation afterwards: refused, the email stays where it is.
+    expect((await move("18f70000000000aa")).status).toBe(200);
+    const other = await move("18f70000000000bb");
+    expect([other.status, other.body.error]).toEqual([409, "this email's conversation is known already: it stays in that one"]);
+    expect(await statusOf(account, "18f70000000000aa")).toMatchObject({ id: sent.id, replyCount: 1 });
+
+    // Registered with Gmail's answer: its legacy id stays.
+    const answered = await registeredAsGiven(account, { threadId: "18f70000000000cc" });
+    expect((await move("18f70000000000dd", answered.id)).status).toBe(409);
+    expect((await statusOf(account, "18f70000000000cc")).id).toBe(answered.id);
+    // Another account's email, or none: 404; an id that is no legacy one: 400, naming the field.
+    expect((await move("18f70000000000ee", sent.id, await createAccount())).status).toBe(404);
+    expect((await move("18f70000000000ee", await mintTrackingId(account.key))).status).toBe(404);
+    for (const bad of ["thread-a:r-1", "18F7", "", 7]) {
+      const refused = await move(bad);
+      expect([refused.status, refused.body.issues?.[0]?.path]).toEqual([400, "threadId"]);
+    }
+    expect((await statusOf(account, "18f70000000000aa")).id).toBe(sent.id);
+  });
+
   it("keeps each account's threads apart and validates the body", async () => {
     const account = await createAccount();
     const other = await createAccount();

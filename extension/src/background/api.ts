@@ -240,6 +240,9 @@ export function trackerApi(trackerUrl: string, token?: string, fetch: typeof glo
     status: (threadIds: string[]) => call(() => client.messages.status.$post({ json: { threadIds } }, init())),
     detail: (trackingId: string) => call(() => client.messages[":id"].$get(id(trackingId), init())),
     stop: (trackingId: string) => call(() => client.messages[":id"].stop.$post(id(trackingId), init())),
+    /** The conversation the rep's Gmail shows an email in, for one registered without it (docs/protocol.md). */
+    moveToThread: (trackingId: string, threadId: string) =>
+      call(() => client.messages[":id"].thread.$post({ ...id(trackingId), json: { threadId } }, init())),
     /** `kind` "delivery" from the outbox's withdrawal of a send (delivery.ts); the rep's own Delete is another call. */
     remove: (trackingId: string, kind: CallKind = "other") => call(() => client.messages[":id"].$delete(id(trackingId), init()), kind),
     events: (after: string, limit = 100, correctionsAfter?: string) =>

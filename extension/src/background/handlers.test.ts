@@ -42,6 +42,10 @@ const trackerEmails = vi.hoisted(() => ({}) as Record<string, unknown>);
 const trackerSignals = vi.hoisted(() => [] as [string, string][]);
 /** While set, how the stood-in tracker's status and detail reads fail: its words and HTTP status (null: no answer). */
 const trackerFails = vi.hoisted(() => ({ with: null as { message: string; status: number | null } | null }));
+/** The emails the stood-in tracker was asked to move to a conversation (POST /api/messages/:id/thread), as asked. */
+const trackerMoves = vi.hoisted(() => [] as [string, string][]);
+/** While set, how the stood-in tracker's moves to a conversation fail. */
+const trackerMoveFails = vi.hoisted(() => ({ with: null as { message: string; status: number | null } | null }));
 const storage = vi.hoisted(() => ({
   local: {
     get: async (key: string) => (key in stored ? { [key]: structuredClone(stored[key]) } : {}),
@@ -110,6 +114,17 @@ vi.mock("./api", async (original) => {
         if (trackerFails.with) throw new actual.TrackerError(trackerFails.with.message, trackerFails.with.status);
         if (!trackerEmails[id]) throw new actual.TrackerError("the tracker answered 404: no such message in this account", 404);
         return structuredClone(trackerEmails[id]);
+      },
+      // As the tracker moves one: only an email without a legacy id.
+      moveToThread: async (id: string, threadId: string) => {
+        trackerMoves.push([id, threadId]);
+        const fails = trackerMoveFails.with;
+        if (fails) throw new actual.TrackerError(fails.message, fails.status);
+        const email = trackerEmails[id] as { threadId: string | null; syncThreadId: string | null };
+        if (email.threadId !== null && /^[0-9a-f]+$/.test(email.threadId) && email.threadId !== threadId)
+          throw new actual.TrackerError("the tracker answered 409: this email's conversation is known already", 409);
+        Object.assign(email, { syncThreadId: email.syncThreadId ?? email.threadId, threadId });
+        return structuredClone(email);
       },
       status: async (threadIds: string[]) => {
         if (trackerFails.with) throw new actual.TrackerError(trackerFails.with.message, trackerFails.with.status);
@@ -1317,6 +1332,65 @@ it("signs no link while recipients cannot reach the tracker, whatever a compose 
   await saveOptions({ trackLinksOutOfReach: true });
   const [signed] = await gmail.signLinks.run({ trackingId: id, links }, compose);
   expect(signed?.clickUrl.startsWith(`http://127.0.0.1:8787/c/${id}/0?u=`)).toBe(true);
+});
+
+it("an email registered without its conversation's legacy id is moved to the one the panel shows it in, once; a known one stays", async () => {
+  for (const key of Object.keys(trackerEmails)) delete trackerEmails[key];
+  trackerMoves.length = 0;
+  const { gmail, news } = background();
+  const fromGmail = { id: "ext", url: "https://mail.google.com/mail/u/0/#sent/18c2f0a1b2c3d5a1" };
+  const [unconfirmed, answered, refused, unreached] = [await trackingId(), await trackingId(), await trackingId(), await trackingId()];
+  // Registered with the compose's ids (Gmail's answer to the send not seen), or with Gmail's answer.
+  for (const id of [unconfirmed, refused, unreached]) trackerEmails[id] = detailOf(id, { threadId: "thread-a:r-draft" });
+  trackerEmails[answered] = detailOf(answered, { threadId: "18c2f0a1b2c3d5b1" });
+  const detail = (trackingId: string, threadId?: string) =>
+    gmail.messageDetail.run({ trackingId, ...(threadId === undefined ? {} : { threadId }) }, fromGmail);
+
+  // No conversation read, or one known by Gmail's sync id alone: nothing to move it to.
+  expect(await detail(unconfirmed)).toMatchObject({ threadId: "thread-a:r-draft" });
+  expect(await detail(unconfirmed, "thread-a:r263523620390330024")).toMatchObject({ threadId: "thread-a:r-draft" });
+  expect(trackerMoves).toEqual([]);
+  // Opened in its conversation ("#" as Gmail writes it): moved there, and the tabs hear of both its ids.
+  expect(await detail(unconfirmed, "#18c2f0a1b2c3d5a1")).toMatchObject({
+    threadId: "18c2f0a1b2c3d5a1",
+    syncThreadId: "thread-a:r-draft",
+  });
+  expect(news).toEqual([["18c2f0a1b2c3d5a1", "thread-a:r-draft"]]);
+  // Once: the next reads ask nothing more, whichever conversation the tab says.
+  await detail(unconfirmed, "18c2f0a1b2c3d5a1");
+  await detail(unconfirmed, "18c2f0a1b2c3d5a2");
+  // One registered with Gmail's answer is never moved, whatever a tab shows it in.
+  expect(await detail(answered, "18c2f0a1b2c3d5a3")).toMatchObject({ threadId: "18c2f0a1b2c3d5b1" });
+  expect(trackerMoves).toEqual([[unconfirmed, "18c2f0a1b2c3d5a1"]]);
+
+  // The conversation by its "thread-f:<decimal>" id: the legacy id it is the number of.
+  trackerMoves.length = 0;
+  trackerEmails[answered] = detailOf(answered, { threadId: "thread-a:r-other" });
+  await detail(answered, `thread-f:${BigInt("0x18c2f0a1b2c3d5a4")}`);
+  expect(trackerMoves).toEqual([[answered, "18c2f0a1b2c3d5a4"]]);
+
+  // Refused by the tracker (it knows the email's conversation already): not asked again. Out of reach: asked again at
+  // the next read. Either way the panel shows the detail as it is.
+  trackerMoves.length = 0;
+  try {
+    trackerMoveFails.with = { message: "the tracker answered 409: this email's conversation is known already", status: 409 };
+    expect(await detail(refused, "18c2f0a1b2c3d5a5")).toMatchObject({ id: refused, threadId: "thread-a:r-draft" });
+    await detail(refused, "18c2f0a1b2c3d5a5");
+    trackerMoveFails.with = { message: "cannot reach the tracker at https://t.example (Failed to fetch)", status: null };
+    expect(await detail(unreached, "18c2f0a1b2c3d5a6")).toMatchObject({ id: unreached, threadId: "thread-a:r-draft" });
+  } finally {
+    trackerMoveFails.with = null;
+  }
+  expect(await detail(unreached, "18c2f0a1b2c3d5a6")).toMatchObject({ threadId: "18c2f0a1b2c3d5a6" });
+  expect(trackerMoves).toEqual([
+    [refused, "18c2f0a1b2c3d5a5"],
+    [unreached, "18c2f0a1b2c3d5a6"],
+    [unreached, "18c2f0a1b2c3d5a6"],
+  ]);
+  // A conversation id of no Gmail shape: refused in words, as any input the handler does not take.
+  await expect(runHandler("messageDetail", gmail.messageDetail, { trackingId: unconfirmed, threadId: "a b" }, fromGmail)).rejects.toThrow(
+    "messageDetail does not take this input (threadId:",
+  );
 });
 
 it("an email the tracker does not have while the outbox holds its registration is said to be on its way, or refused: never deleted", async () => {

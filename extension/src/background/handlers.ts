@@ -14,10 +14,10 @@ import {
   signedClickUrl,
   type TrackingId,
 } from "../../../shared/protocol";
-import { gmailAccountOf, threadIdsOf } from "../gmail-ids";
+import { gmailAccountOf, legacyThreadId, threadIdsOf } from "../gmail-ids";
 import { linksTracked, loadOptions, normalizeTrackerUrl, type Options, saveOptions, trackerNotice, withTracker } from "../options-store";
 import { errorText, trackerAccessOffAbove } from "../words";
-import { probeTracker, TrackerError, trackerApi } from "./api";
+import { probeTracker, type TrackerApi, TrackerError, trackerApi } from "./api";
 import { type ContactCheckCache, contactCheckHandlers } from "./contact-checks";
 import { heldAccounts, loadAccountMark, loadCredentials, removeCredentials, saveCredentials, updateCredentials } from "./credential-store";
 import { type Credentials, signingKeyFor, type TrackerAccess, withSigningKey } from "./credentials";
@@ -182,6 +182,36 @@ async function waitingRegistration(outbox: Outbox, trackingId: string): Promise<
 /** A message of this account (checked by requireOwnId in the handler). */
 const ownMessage = z.object({ trackingId: z.string() });
 
+/** One of this account's messages as a conversation shows it: with the conversation's thread id when the tab read one. */
+const shownMessage = ownMessage.extend({ threadId: z.string().regex(GMAIL_ID_WITH_HASH).optional() });
+
+/**
+ * Moves an email registered without its conversation's legacy id (Gmail's answer to the send was not seen:
+ * compose-tracking.ts) to the conversation the rep's Gmail shows it in, so that replies there and its Sent mark find it
+ * (docs/protocol.md, `POST /api/messages/<trackingId>/thread`). Told once per email while the background runs, again
+ * only after a failure other than the tracker's refusal. The detail as it is then; a move that failed leaves it as it
+ * was, for the panel to show all the same.
+ */
+function shownThreadMover(receipts: Receipts) {
+  const told = new Set<string>();
+  return async (tracker: TrackerApi, detail: MessageDetail, shown: string | undefined): Promise<MessageDetail> => {
+    const threadId = shown ? legacyThreadId(shown) : null;
+    const known = detail.threadId !== null && legacyThreadId(detail.threadId) === detail.threadId;
+    if (!threadId || known || told.has(detail.id)) return detail;
+    told.add(detail.id);
+    try {
+      const moved = await tracker.moveToThread(detail.id, threadId);
+      receipts.news([threadId, ...threadIdsOf(detail)]);
+      return { ...detail, threadId: moved.threadId, syncThreadId: moved.syncThreadId };
+    } catch (error) {
+      // 409: the tracker knows its conversation already, and keeps it. Any other failure is tried at the next read.
+      if (!(error instanceof TrackerError && error.status === 409)) told.delete(detail.id);
+      console.warn("email not moved to its conversation", detail.id, error);
+      return detail;
+    }
+  };
+}
+
 const signLinksInput = z.object({
   trackingId: z.string(),
   /** Links the content script holds now; the handler skips any it cannot sign. */
@@ -268,6 +298,7 @@ function deleteMessageData(receipts: Receipts, reminders: Reminders) {
 export type ShowNotification = (id: string, note: { title: string; message: string }) => Promise<unknown>;
 
 export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: SignalDeps, reminders: Reminders, notify: ShowNotification) {
+  const moveToShownThread = shownThreadMover(receipts);
   return {
     ...signalHandlers(signals),
     ...contactCheckHandlers(signals),
@@ -429,11 +460,12 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: Signa
      * words for a registration waiting are true all the same, where the failure would show "could not be read", or
      * for a refused token no panel at all (conversation-panel.ts DISCONNECTED).
      */
-    messageDetail: handler(ownMessage, async (input): Promise<MessageDetail | UnregisteredEmail> => {
+    messageDetail: handler(shownMessage, async (input): Promise<MessageDetail | UnregisteredEmail> => {
       const credentials = await requireCredentials();
       requireOwnId(credentials, input.trackingId);
+      const tracker = access.tracker(credentials);
       try {
-        return await access.tracker(credentials).detail(input.trackingId);
+        return await moveToShownThread(tracker, await tracker.detail(input.trackingId), input.threadId);
       } catch (error) {
         const entry = error instanceof TrackerError && (await waitingRegistration(outbox, input.trackingId));
         if (!entry) throw error;

@@ -252,6 +252,23 @@ export async function messagesByThread(db: D1Database, accountId: string, thread
   return [...rows.values()].sort((a, b) => (a.sent_at ?? 0) - (b.sent_at ?? 0));
 }
 
+/**
+ * Moves an email registered without its conversation's legacy id (under its compose's "thread-a:r-…", or none) to the
+ * thread the sender's Gmail shows it in. The id it had becomes its sync id when it has none, so a Sent row that names
+ * the thread by that id still finds it. An email whose legacy id is known keeps it: Gmail's answer to the send named
+ * it, and a conversation read later (a forward quoting the email, say) is no better a source. Whether it moved.
+ */
+export async function moveToThread(db: D1Database, accountId: string, messageId: string, threadId: string, now: number): Promise<boolean> {
+  const result = await db
+    .prepare(
+      `UPDATE messages SET sync_thread_id = coalesce(sync_thread_id, thread_id), thread_id = ?3, updated_at = ?4
+       WHERE id = ?1 AND account_id = ?2 AND deleted_at IS NULL AND (thread_id IS NULL OR thread_id GLOB '*[^0-9a-f]*')`,
+    )
+    .bind(messageId, accountId, threadId, now)
+    .run();
+  return result.meta.changes > 0;
+}
+
 export async function stopTracking(db: D1Database, accountId: string, messageId: string, now: number): Promise<boolean> {
   const result = await db
     .prepare(

@@ -7,6 +7,7 @@ import {
   type MessageStatus,
   type MessagesResponse,
   messagesQuery,
+  messageThreadRequest,
   registerMessageRequest,
   type StatusResponse,
   statusRequest,
@@ -15,7 +16,16 @@ import { requireAccount } from "../auth";
 import { readableClient } from "../client-description";
 import { encodeCursor, pageCursor } from "../cursor";
 import { type EventRow, messageEvents, messageLinks, relabelMessages } from "../db/events";
-import { deleteMessageData, getMessage, type MessageRow, messagePage, messagesByThread, stopTracking, upsertMessage } from "../db/messages";
+import {
+  deleteMessageData,
+  getMessage,
+  type MessageRow,
+  messagePage,
+  messagesByThread,
+  moveToThread,
+  stopTracking,
+  upsertMessage,
+} from "../db/messages";
 import { settleOptOuts } from "../db/opt-outs";
 import type { AppEnv } from "../env";
 import { jsonError, validated } from "../http";
@@ -150,6 +160,21 @@ export const messagesRoute = new Hono<AppEnv>()
     const account = c.get("account");
     if (!(await stopTracking(c.env.DB, account.id, c.req.param("id"), Date.now()))) return jsonError(c, 404, NOT_FOUND);
     const row = await getMessage(c.env.DB, account.id, c.req.param("id"));
+    if (!row) return jsonError(c, 404, NOT_FOUND);
+    return c.json(await currentStatus(c.env.DB, row));
+  })
+  /**
+   * The conversation the sender's Gmail shows an email in, for one registered without its legacy id (docs/protocol.md):
+   * moved there once; 409 for an email whose legacy id is another, which stays.
+   */
+  .post("/:id/thread", validated("json", messageThreadRequest), async (c) => {
+    const account = c.get("account");
+    const { threadId } = c.req.valid("json");
+    const before = await getMessage(c.env.DB, account.id, c.req.param("id"));
+    if (!before) return jsonError(c, 404, NOT_FOUND);
+    if (before.thread_id !== threadId && !(await moveToThread(c.env.DB, account.id, before.id, threadId, Date.now())))
+      return jsonError(c, 409, "this email's conversation is known already: it stays in that one");
+    const row = await getMessage(c.env.DB, account.id, before.id);
     if (!row) return jsonError(c, 404, NOT_FOUND);
     return c.json(await currentStatus(c.env.DB, row));
   })

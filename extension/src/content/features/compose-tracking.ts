@@ -860,7 +860,10 @@ class ComposeSession {
         // Gmail's health only when no answer came at all: one that came and named no send of ours this one could be
         // (an Opens-off email whose subject two sends share) says nothing of Gmail.
         if (lastSendAnswerAt < sending.preparedAt) markSendAnswer(false);
-        sending.tell(`tracked, but Gmail's confirmation of the send was not seen: ${NO_REPLIES}, and its Sent mark may not show`);
+        // Its conversation, once opened, names the thread (conversation-panel.ts): the email is moved there then.
+        sending.tell(
+          "tracked, but Gmail's confirmation of the send was not seen: its replies and Sent mark show once you open it in Gmail",
+        );
       }, UNCONFIRMED_HOLD_MS);
     }
     // What the toolbar last told of this email (links it could not sign in time, a send Gmail refused) would leave

@@ -233,6 +233,33 @@ describe("conversation panel", () => {
     expect(document.querySelector(".mt-panel")).not.toBe(again);
   });
 
+  it("tells the background the conversation each message is shown in, and none for a message of a conversation Gmail keeps hidden", async () => {
+    const HIDDEN = "a2b3c4d5e6f7g2h3.1.CCCCCCCCCCCCCCCCCCCCCC.b_Skov_Og8O7NQ0CbR7t4Q";
+    const asked: [string, string | undefined][] = [];
+    const panels = startPanels(document, {
+      detail: async (id, threadId) => {
+        asked.push([id, threadId]);
+        return { ...DETAIL, id };
+      },
+      stop: async () => ({}),
+      remove: async () => ({}),
+    });
+    conversation();
+    panels.scan();
+    await flush();
+    expect(asked).toEqual([[ID, "16f4aa"]]);
+    // Gmail keeps an earlier view in the page, hidden, while the shown one is `role=main` (gmail-selectors.ts shownView).
+    document.body.innerHTML = `<div><h2 class="hP" data-legacy-thread-id="17bb">Earlier</h2><div class="adn" data-message-id="#msg-f:9">
+      <div class="ii gt"><div class="a3s"><img data-mt-pixel-id="${HIDDEN}"></div></div></div></div>
+      <div role="main"><h2 class="hP" data-legacy-thread-id="16f4aa">Pricing</h2></div>`;
+    panels.scan();
+    await flush();
+    expect(asked).toEqual([
+      [ID, "16f4aa"],
+      [HIDDEN, undefined],
+    ]);
+  });
+
   it("a panel whose refresh failed keeps what it read and says why it may be out of date, until a read succeeds", async () => {
     conversation();
     let now = 1_000_000;

@@ -9,7 +9,7 @@ import { callFromGmail, ExtensionReloaded } from "../../messaging";
 import { NEUTRALISED_PIXELS } from "../../page-world/pixel-guard";
 import { counted, noOpenWords, outOfDate, placeShown } from "../../words";
 import { type Feature, guarded, oncePerCheckpoint } from "../feature";
-import { query, queryAll } from "../gmail-selectors";
+import { conversationThreadId, query, queryAll, shownView } from "../gmail-selectors";
 import { debug } from "../log";
 import { onFeedNews, ReadsOut, watchElements } from "../page-watch";
 import { messageTrackingId } from "../thread-signals";
@@ -284,7 +284,11 @@ export class ConversationPanels {
   constructor(
     private readonly doc: Document,
     private readonly call: {
-      detail(trackingId: string): Promise<MessageDetail | UnregisteredEmail>;
+      /**
+       * `threadId`: the conversation the message is shown in, which the background moves an email registered without
+       * its legacy id to (Gmail's answer to the send unseen: compose-tracking.ts, background/handlers.ts).
+       */
+      detail(trackingId: string, threadId?: string): Promise<MessageDetail | UnregisteredEmail>;
       stop(trackingId: string): Promise<unknown>;
       remove(trackingId: string): Promise<unknown>;
     },
@@ -334,7 +338,7 @@ export class ConversationPanels {
       const due = !cached || this.now() - cached.at > DETAIL_TTL_MS;
       const failed = this.failures.get(id);
       const waiting = this.disconnected || (failed !== undefined && this.now() < failed.retryAt);
-      if (due && !waiting && !this.reads.has(id)) void this.load(id);
+      if (due && !waiting && !this.reads.has(id)) void this.load(id, message);
     }
   }
 
@@ -349,11 +353,14 @@ export class ConversationPanels {
     this.drawn.set(message, panel);
   }
 
-  private async load(id: string): Promise<void> {
+  private async load(id: string, message: Element): Promise<void> {
     this.reads.set(id, { ids: [] });
     this.requests += 1;
+    // The shown conversation's id, for a message in it: a conversation Gmail keeps hidden shows another's heading.
+    const view = shownView(this.doc);
+    const threadId = (view.contains(message) && conversationThreadId(view)) || undefined;
     try {
-      const detail = await this.call.detail(id);
+      const detail = await this.call.detail(id, threadId);
       this.details.set(id, { at: this.reads.get(id)?.overtaken ? 0 : this.now(), version: ++this.versions, detail });
       this.failures.delete(id);
     } catch (error) {
@@ -414,7 +421,7 @@ export const conversationPanel: Feature = {
   init(signal) {
     ensureStyle(document);
     const panels = new ConversationPanels(document, {
-      detail: (trackingId) => callFromGmail("messageDetail", { trackingId }),
+      detail: (trackingId, threadId) => callFromGmail("messageDetail", { trackingId, threadId }),
       stop: (trackingId) => callFromGmail("stopTracking", { trackingId }),
       remove: (trackingId) => callFromGmail("deleteMessageData", { trackingId }),
     });
