@@ -10,6 +10,7 @@ import { roundedScore } from "../../shared/engagement";
 import { mintTrackingId } from "../../shared/protocol";
 import { type ContactPageQuery, contactPage, RESCORED_PER_REQUEST, ROWS_READ_PER_ROW_ASKED } from "../src/db/contact-scores";
 import { type ContactAggregate, scoredContacts } from "../src/db/contacts";
+import { campaignsLeftStatement, deleteMessageStatements } from "../src/db/messages";
 import worker from "../src/index";
 import { iso } from "../src/time";
 import { FlakyD1 } from "./faults";
@@ -551,6 +552,39 @@ describe("a people page after the previous one", () => {
     const { listed } = await pages(account, { sort: "score", campaign: "Few", limit: 20 });
     expect(listed).toEqual(readers(members));
   });
+
+  /** The first page of 20 of `campaign` by score, as contactPage reads it with `left`: the addresses, and the rows read. */
+  async function firstPage(account: TestAccount, campaign: string, left: { count: number; asciiFolds: string[] }) {
+    const counted = new FlakyD1(env.DB, () => false);
+    const { contacts } = await contactPage(counted.asD1(), account.accountId, Date.now(), { sort: "score", campaign, limit: 20 }, left);
+    return { listed: contacts.map((contact) => contact.email), read: counted.rowsRead };
+  }
+
+  it("of a campaign read just after an email to others marked their rows is full, and computes none of them", async () => {
+    const account = await tiedAccount();
+    const members = Array.from({ length: 25 }, (_, i) => 12 * i);
+    await inCampaign(account, "Few", members);
+    // After the listing's refresh: an email to 50 people not of the campaign, whose rows it marks.
+    await sentMessage(account, { recipients: Array.from({ length: 50 }, (_, i) => ({ email: `reader${12 * i + 1}@example.org` })) });
+    const { listed, read } = await firstPage(account, "Few", { count: 0, asciiFolds: [] });
+    // Each marked row computed from its emails and left out in a place of the page, it showed 10 and read 983 rows.
+    // Now a marked row is read with its emails' rows of recipients and messages, none of the campaign: 293.
+    expect(listed).toEqual(readers(members).slice(0, 20));
+    expect(read).toBeLessThanOrEqual(300);
+  });
+
+  it("of a campaign while rows are left marked shows the campaign's people of its window, not marked rows left out", async () => {
+    const account = await tiedAccount();
+    const members = Array.from({ length: 25 }, (_, i) => 12 * i);
+    await inCampaign(account, "Few", members);
+    await env.DB.prepare("UPDATE contact_scores SET dirty = dirty + 1 WHERE account_id = ?").bind(account.accountId).run();
+    const { listed } = await firstPage(account, "Few", { count: 300, asciiFolds: [] });
+    // The people of it among the window's rows (the first ROWS_READ_PER_ROW_ASKED × 21 addresses of the tie), 8; 2
+    // when the marked rows took the page's places, each computed and left out.
+    const window = readers(Array.from({ length: 300 }, (_, i) => i)).slice(0, ROWS_READ_PER_ROW_ASKED * 21);
+    expect(listed).toEqual(readers(members).filter((email) => window.includes(email)));
+    expect(listed.length).toBe(8);
+  });
 });
 
 describe("a campaign's people (contact_campaigns, migration 0034)", () => {
@@ -627,6 +661,29 @@ describe("a campaign's people (contact_campaigns, migration 0034)", () => {
     // A deleted contact is gone from the campaign.
     expect((await account.json("DELETE", "/api/contacts/bo%40acme.example")).status).toBe(204);
     await expectListed(account, "Pilot", ["ann@acme.example"]);
+  });
+
+  it("writes no entry of a person whose campaigns an email's deletion leaves the same, whichever of their emails came first", async () => {
+    const account = await createAccount();
+    const people = ["ann", "bo", "cy", "di"].map((name) => `${name}@acme.example`);
+    // The email deleted below is each person's first of Zeta; the later ones keep Zeta, and Alpha, each to one person,
+    // in one order or the other.
+    const first = await sentMessage(account, { campaign: "Zeta", recipients: people.map((email) => ({ email })) });
+    for (const [i, email] of people.entries())
+      for (const campaign of i % 2 ? ["Alpha", "Zeta"] : ["Zeta", "Alpha"])
+        await sentMessage(account, { campaign, recipients: [{ email }] });
+    await expectListed(account, "Alpha", people);
+    // The deletion's tombstone, then what it leaves of its recipients' campaigns: each person's row written once (the
+    // same two campaigns), and none of their 8 entries of contact_campaigns. Listed in the order of their emails, the
+    // campaigns of the people whose first email was Zeta's changed order, and their entries were written again, 3 a
+    // campaign: 4 + 2 × 6 = 16 rows written.
+    const statements = deleteMessageStatements(env.DB, account.accountId, first.id, Date.now());
+    await statements[0]?.run();
+    const left = await campaignsLeftStatement(env.DB, account.accountId, first.id).run();
+    expect(left.meta.rows_written).toBe(people.length);
+    await env.DB.batch(statements.slice(1));
+    await expectListed(account, "Alpha", people);
+    await expectListed(account, "Zeta", people);
   });
 
   it("takes out of a campaign's listing over a minScore a person whose opt-out took the hits that put them there", async () => {

@@ -107,14 +107,23 @@ async function computedContacts(db: D1Database, accountId: string, now: number, 
 }
 
 /**
+ * SQL: the campaigns of JSON array ?8 as a stored row lists them, in SQLite's order of text, as an email's deletion
+ * lists what it leaves (messages.ts LIVE_CAMPAIGNS_SQL): the same campaigns are the same text, so a row whose
+ * campaigns changed only in the order of the emails that gave them keeps its entries of contact_campaigns (migration
+ * 0034's trigger writes them all again, 3 rows a campaign, when the text changes). In the order of its emails, an
+ * email's deletion that left four people their two campaigns wrote 16 rows, not 4 (worker tests in workerd, 2026-12-07).
+ */
+const STORED_CAMPAIGNS_SQL = "(SELECT json_group_array(value ORDER BY value) FROM json_each(?8))";
+
+/**
  * A contact_scores row written: ?1 the account, ?2 the spelling, ?3 `shown_as` (NULL for the row that shows the
  * person), ?4 to ?9 its values, ?10 its `dirty` as read before computing (a mark made since stays).
  */
 const STORED_ROW_SQL = `INSERT INTO contact_scores (account_id, email, dirty, shown_as, name, sent, last_sent_at, activity_key, campaigns, score_key)
-  VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+  VALUES (?1, ?2, 0, ?3, ?4, ?5, ?6, ?7, ${STORED_CAMPAIGNS_SQL}, ?9)
   ON CONFLICT (account_id, email) DO UPDATE SET
     dirty = CASE WHEN contact_scores.dirty <= ?10 THEN 0 ELSE contact_scores.dirty END, shown_as = ?3,
-    name = ?4, sent = ?5, last_sent_at = ?6, activity_key = ?7, campaigns = ?8, score_key = ?9`;
+    name = ?4, sent = ?5, last_sent_at = ?6, activity_key = ?7, campaigns = excluded.campaigns, score_key = ?9`;
 
 /**
  * A hidden row's values (STORED_ROW_SQL ?4 to ?9): shown by the row of `shown_as`, it holds nothing of its own to show.
@@ -381,10 +390,11 @@ const MAY_BE_HIDDEN_SPELLING_SQL = `(${OUTSIDE_ASCII_SQL} OR '.' || substr(email
  * is outside ASCII or in punycode, and by the address all in ASCII a marked row folds to (`left.asciiFolds`) when it is
  * that address. A campaign's listing, and a minScore's while rows are left marked, read every row they compute whatever
  * campaigns and score the row was stored with: its person may have gained the campaign since (a new email of it, in any
- * spelling) or a score over minScore (a new open), and is kept if their emails give it. So a minScore page reads past
- * the rows over minScore to the rows computed under it while a listing is behind, one sorted by latest activity past
- * the rows under minScore (no index holds the rows over it in activity order), and a campaign's page while rows are
- * left marked past the people without it: a window of ROWS_READ_PER_ROW_ASKED rows per row asked, past which the page
+ * spelling) or a score over minScore (a new open), and is kept if their emails give it; a campaign's, of a marked row
+ * only one whose person may have the campaign (markedMayHaveCampaignSql), another left out unread. So a minScore page
+ * reads past the rows over minScore to the rows computed under it while a listing is behind, one sorted by latest
+ * activity past the rows under minScore (no index holds the rows over it in activity order), and a campaign's page
+ * while rows are left marked past the people without it: a window of ROWS_READ_PER_ROW_ASKED rows per row asked, past which the page
  * ends, short or empty, and the next starts (unbounded, a minScore page of 20 read 302 rows of an account of 302
  * contacts, one by latest activity 196 of 300, a campaign's page 301 of 300; windowed, at most 85, 85 and 112: worker
  * tests in workerd, 2026-12-07). With no rows left marked, a campaign's page reads its people alone (contact_campaigns,
@@ -443,6 +453,22 @@ export async function contactPage(
 }
 
 /**
+ * SQL: whether the person of a marked row (address `emailSql`) may have campaign `campaignSql` whatever their stored
+ * row says: an email of it to that address, or, in an account with a recipient outside ASCII, any (an email of it to
+ * another spelling of the person, stored in a row of its own, checked here as no spelling of this row's). A seek of the
+ * address's emails (message_recipients_by_email) and of each one's message until one is of the campaign, where the
+ * page computed the row from every email and event of the person, and then left it out in a place of the page: a page
+ * of 20 of a campaign of 25 people among 300, read just after an email to 50 others marked their rows, showed 10 of
+ * them and read 983 rows; checked so, 20 and 293 (worker tests in workerd, 2026-12-07). The marked rows are still
+ * every one of the account: none of its indexes holds them by campaign or in the page's order.
+ */
+function markedMayHaveCampaignSql(emailSql: string, campaignSql: string): string {
+  return `(EXISTS (SELECT 1 FROM message_recipients WHERE account_id = ?1 AND ${OUTSIDE_ASCII_SQL})
+    OR EXISTS (SELECT 1 FROM message_recipients r JOIN messages m ON m.id = r.message_id
+      WHERE r.account_id = ?1 AND r.email = ${emailSql} AND m.campaign = ${campaignSql} AND m.deleted_at IS NULL))`;
+}
+
+/**
  * The statement that reads a page's rows (contactPage), its parameters, and the window of the index it reads (for a
  * campaign's page, or a minScore's while rows are left marked): apart, for its plan to be pinned
  * (list-query-plans.test.ts).
@@ -459,7 +485,13 @@ export function contactPageStatement(
   // The rows the page computes from their emails rather than shows as stored.
   const mayShowMarked =
     left.asciiFolds.length > 0 ? [`email IN (SELECT value FROM json_each(${bind(JSON.stringify(left.asciiFolds))}))`] : [];
-  const computedSql = left.count > 0 ? `(${["dirty > 0", MAY_BE_HIDDEN_SPELLING_SQL, ...mayShowMarked].join(" OR ")})` : "dirty > 0";
+  const orComputedSpellings = (marked: string) =>
+    left.count > 0 ? `(${[marked, MAY_BE_HIDDEN_SPELLING_SQL, ...mayShowMarked].join(" OR ")})` : marked;
+  const computedSql = orComputedSpellings("dirty > 0");
+  // A campaign's page reads a marked row only when its person may have the campaign (markedMayHaveCampaignSql): one
+  // that cannot is left out unread, rather than computed and left out in a place of the page.
+  const campaign = query.campaign === undefined ? "" : bind(query.campaign);
+  const markedInCampaign = (row: string) => `${row}.dirty > 0 AND ${markedMayHaveCampaignSql(`${row}.email`, campaign)}`;
   // Where the page's rows are read (`sources`), each part's columns named after `p`: the index of the sort, or, for a
   // campaign's page with no rows left marked, the campaign's people (contact_campaigns, migration 0034) beside the rows
   // marked since the refresh (none but those a write marked meanwhile), which are computed: a marked row's person may
@@ -475,9 +507,9 @@ export function contactPageStatement(
           read: `SELECT ${STORED_CONTACT_COLUMNS.replace(/\w+/g, (name) => (name === "email" ? "c.email" : `s.${name}`))}, s.shown_as, c.${column} AS key, 0 AS computed
             FROM contact_campaigns c${query.sort === "score" ? "" : " INDEXED BY contact_campaigns_by_activity"}
             JOIN contact_scores s ON s.account_id = c.account_id AND s.email = c.email`,
-          where: [`c.campaign = ${bind(query.campaign ?? "")}`, "s.dirty = 0"],
+          where: [`c.campaign = ${campaign}`, "s.dirty = 0"],
         },
-        { p: "", read: `${stored} INDEXED BY contact_scores_dirty`, where: ["dirty > 0"] },
+        { p: "", read: `${stored} INDEXED BY contact_scores_dirty`, where: [markedInCampaign("contact_scores")] },
       ]
     : [{ p: "", read: `${stored} INDEXED BY contact_scores_by_${query.sort === "score" ? "score" : "activity"}`, where: [] }];
   // The index's range (`range`), and what a row read in it must meet to be on the page (`filters`): a person's other
@@ -502,7 +534,9 @@ export function contactPageStatement(
     }
   }
   if (query.campaign !== undefined && !byCampaign) {
-    filters.push(`(${computedSql} OR EXISTS (SELECT 1 FROM json_each(campaigns) j WHERE j.value = ${bind(query.campaign)}))`);
+    filters.push(
+      `(${orComputedSpellings(`(${markedInCampaign("w")})`)} OR EXISTS (SELECT 1 FROM json_each(campaigns) j WHERE j.value = ${campaign}))`,
+    );
     window = ROWS_READ_PER_ROW_ASKED * (query.limit + 1);
   }
   // The rows after the cursor, in the index's order, each part a seek of the index: those tied with the previous page's
@@ -534,6 +568,6 @@ export function contactPageStatement(
   const sql =
     window === undefined
       ? rowsAfter([...range, ...filters.map((filter) => () => filter)], bind(query.limit + 1))
-      : `SELECT *, ${filters.join(" AND ")} AS listed FROM (${rowsAfter(range, bind(window))})`;
+      : `SELECT *, ${filters.join(" AND ")} AS listed FROM (${rowsAfter(range, bind(window))}) w`;
   return { sql, binds, window };
 }

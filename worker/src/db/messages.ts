@@ -282,16 +282,36 @@ export async function stopTracking(db: D1Database, accountId: string, messageId:
 
 /**
  * A contact_scores row's campaigns from its person's emails not deleted, as the people list's rescoring stores them
- * (contacts.ts, scoredContactsSql): for a delete, which must not leave a deleted email's campaign until then. The
+ * (contacts.ts, scoredContactsSql), in the same order (contact-scores.ts STORED_CAMPAIGNS_SQL): for a delete, which
+ * must not leave a deleted email's campaign until then. The
  * person's emails are those to the row's spelling and to the spellings whose rows are hidden behind it (migration
  * 0027, contact_scores_hidden: none for nearly every row). Migration 0019 cleared the rows stored before with this
  * expression over the row's spelling alone.
  */
-const LIVE_CAMPAIGNS_SQL = `(SELECT json_group_array(DISTINCT m.campaign) FILTER (WHERE m.campaign IS NOT NULL)
+const LIVE_CAMPAIGNS_SQL = `(SELECT json_group_array(DISTINCT m.campaign ORDER BY m.campaign) FILTER (WHERE m.campaign IS NOT NULL)
   FROM message_recipients r JOIN messages m ON m.id = r.message_id
   WHERE r.account_id = contact_scores.account_id AND m.deleted_at IS NULL AND r.email IN (SELECT contact_scores.email
     UNION ALL SELECT h.email FROM contact_scores h INDEXED BY contact_scores_hidden
       WHERE h.account_id = contact_scores.account_id AND h.shown_as IS NOT NULL AND h.shown_as = contact_scores.email))`;
+
+/**
+ * The campaigns an email's deletion leaves on its other recipients' stored rows (deleteMessageStatements): they list
+ * the campaigns of their emails, this one's too until they are rescored (the people list rescores a few hundred a
+ * request), so its name goes from them now, kept where another of their emails has it. A recipient whose row is
+ * hidden behind another spelling's (migration 0027) is shown by that row, which lists the person's campaigns, and
+ * which this deletion does not mark: that row's list is taken again too. The recipients' rows are sought by address
+ * (`+` keeps the planner off contact_scores_hidden, a read of the account's every hidden row).
+ */
+export function campaignsLeftStatement(db: D1Database, accountId: string, messageId: string): D1PreparedStatement {
+  return db
+    .prepare(
+      `UPDATE contact_scores SET campaigns = ${LIVE_CAMPAIGNS_SQL}
+       WHERE account_id = ?2 AND campaigns <> '[]' AND email IN (SELECT email FROM message_recipients WHERE message_id = ?1
+         UNION SELECT h.shown_as FROM contact_scores h WHERE h.account_id = ?2 AND +h.shown_as IS NOT NULL
+           AND h.email IN (SELECT email FROM message_recipients WHERE message_id = ?1))`,
+    )
+    .bind(messageId, accountId);
+}
 
 /**
  * Deletes a message's events, links and content, leaving a tombstone so later hits store nothing. The opt-outs its
@@ -347,20 +367,7 @@ export function deleteMessageStatements(db: D1Database, accountId: string, messa
            AND NOT EXISTS (SELECT 1 FROM message_recipients o WHERE o.account_id = ?2 AND o.email = r.email AND o.message_id <> ?1))`,
       )
       .bind(messageId, accountId),
-    // The others' rows list the campaigns of their emails, this one's too until they are rescored (the people list
-    // rescores a few hundred a request): its name goes from them now, kept where another of their emails has it. A
-    // recipient whose row is hidden behind another spelling's (migration 0027) is shown by that row, which lists the
-    // person's campaigns, and which this deletion does not mark: that row's list is taken again too. The recipients'
-    // rows are sought by address (`+` keeps the planner off contact_scores_hidden, a read of the account's every
-    // hidden row).
-    db
-      .prepare(
-        `UPDATE contact_scores SET campaigns = ${LIVE_CAMPAIGNS_SQL}
-         WHERE account_id = ?2 AND campaigns <> '[]' AND email IN (SELECT email FROM message_recipients WHERE message_id = ?1
-           UNION SELECT h.shown_as FROM contact_scores h WHERE h.account_id = ?2 AND +h.shown_as IS NOT NULL
-             AND h.email IN (SELECT email FROM message_recipients WHERE message_id = ?1))`,
-      )
-      .bind(messageId, accountId),
+    campaignsLeftStatement(db, accountId, messageId),
     db.prepare("DELETE FROM message_recipients WHERE message_id = ?1 AND +account_id = ?2").bind(messageId, accountId),
     db.prepare(`DELETE FROM removed_recipients WHERE message_id = ?1 AND ${ownEmail}`).bind(messageId, accountId),
   ];
