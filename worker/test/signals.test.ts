@@ -342,6 +342,10 @@ describe("replies", () => {
     const other = await move("18f70000000000bb");
     expect([other.status, other.body.error]).toEqual([409, "this email's conversation is known already: it stays in that one"]);
     expect(await statusOf(account, "18f70000000000aa")).toMatchObject({ id: sent.id, replyCount: 1 });
+    // A late copy of the original registration (the compose's id) does not move it back.
+    const { id: _id, ...original } = sent;
+    expect((await account.json("PUT", `/api/messages/${sent.id}`, original)).status).toBe(200);
+    expect(await statusOf(account, "18f70000000000aa")).toMatchObject({ id: sent.id, replyCount: 1 });
 
     // Registered with Gmail's answer: its legacy id stays.
     const answered = await registeredAsGiven(account, { threadId: "18f70000000000cc" });

@@ -151,7 +151,9 @@ export async function upsertMessage(
          VALUES (?, ?, ?, ?, ?, ?, ?, '[]', ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (id) DO UPDATE SET
            campaign = excluded.campaign, opt_out_link = excluded.opt_out_link, recipient_count = excluded.recipient_count,
-           thread_id = coalesce(excluded.thread_id, thread_id),
+           -- A late copy of the compose's registration ("thread-a:r-…") never replaces a legacy id a move or Gmail's send answer set.
+           thread_id = CASE WHEN thread_id NOT GLOB '*[^0-9a-f]*' AND excluded.thread_id GLOB '*[^0-9a-f]*' THEN thread_id
+             ELSE coalesce(excluded.thread_id, thread_id) END,
            sync_thread_id = coalesce(excluded.sync_thread_id, sync_thread_id),
            gmail_message_id = coalesce(excluded.gmail_message_id, gmail_message_id),
            subject = excluded.subject, search_text = excluded.search_text, sent_at = excluded.sent_at,

@@ -860,9 +860,11 @@ class ComposeSession {
         // Gmail's health only when no answer came at all: one that came and named no send of ours this one could be
         // (an Opens-off email whose subject two sends share) says nothing of Gmail.
         if (lastSendAnswerAt < sending.preparedAt) markSendAnswer(false);
-        // Its conversation, once opened, names the thread (conversation-panel.ts): the email is moved there then.
+        // Its conversation, once opened, names the thread (conversation-panel.ts): the email is moved there then. "May":
+        // a heading can carry an empty data-legacy-thread-id and only the sync id (InboxSDK gmail-thread-view.ts
+        // getThreadIDAsync asks Gmail for the legacy one then, at a8a6fe2, 2026-07-23), which no move can use.
         sending.tell(
-          "tracked, but Gmail's confirmation of the send was not seen: its replies and Sent mark show once you open it in Gmail",
+          "tracked, but Gmail's confirmation of the send was not seen: its replies and Sent mark may show only once you open it in Gmail",
         );
       }, UNCONFIRMED_HOLD_MS);
     }

@@ -643,6 +643,27 @@ describe("conversation panel, when the feature stops", () => {
       delete runtime.sendMessage;
     }
   });
+  it("leaves no retry waiting for a read that fails after the feature stopped", async () => {
+    conversation();
+    const { runtime } = (globalThis as unknown as { chrome: { runtime: { sendMessage?: unknown } } }).chrome;
+    let fail: (answer: unknown) => void = () => {};
+    runtime.sendMessage = vi.fn(() => new Promise((resolve) => (fail = resolve)));
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    const running = new AbortController();
+    try {
+      conversationPanel.init(running.signal, { options: REP_OPTIONS });
+      await vi.advanceTimersByTimeAsync(0);
+      expect(runtime.sendMessage).toHaveBeenCalledOnce();
+      running.abort();
+      fail({ ok: false, error: "tracker unreachable (502)" });
+      await vi.advanceTimersByTimeAsync(0);
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      running.abort();
+      vi.useRealTimers();
+      delete runtime.sendMessage;
+    }
+  });
 });
 
 describe("conversation panel, when the panels are looked for", () => {

@@ -380,10 +380,12 @@ export class ConversationPanels {
         const wait = Math.min(RETRY_MAX_MS, RETRY_FIRST_MS * 2 ** (count - 1));
         this.failures.set(id, { count, retryAt: this.now() + wait, reason: text.slice(0, FAILURE_TEXT_MAX) });
         clearTimeout(this.retries.get(id));
-        this.retries.set(
-          id,
-          setTimeout(() => this.scan(), wait),
-        );
+        // A read out when the feature stopped: its retry would outlive stop().
+        if (!this.stopped)
+          this.retries.set(
+            id,
+            setTimeout(() => this.scan(), wait),
+          );
       }
       // A panel drawn before keeps what it read, and says why it may be out of date (the background's words).
       const cached = this.details.get(id);
