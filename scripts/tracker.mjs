@@ -152,9 +152,12 @@ function everyMigrationAsSql(config) {
  * Where there is no local D1 yet (miniflare keeps them under <persistTo>/v3/d1), every migration is pending, and they
  * go in one `wrangler d1 execute --file`: `d1 migrations apply` starts a Miniflare for each migration, about 1 s each
  * (wrangler 4.155.0: packages/wrangler/src/d1/migrations/apply.ts runs d1/execute.ts's executeLocally once per
- * migration, read 2026-12-07), 35 s of a fresh `npm start` and of every e2e file's tracker. Should that run fail or be
- * stopped, whatever it applied is removed with the local D1 (none existed before it), so nothing rests on how much
- * of the file ran; `d1 migrations apply` then applies them itself and names the one that fails.
+ * migration, read 2026-12-07), 35 s of a fresh `npm start` and of every e2e file's tracker. That run applies all of the
+ * file or none of it (d1/execute.ts's executeLocally runs its statements in one `db.batch`, one transaction that rolls
+ * back, same version and date; a stop ends wrangler before the commit). Should it fail or be stopped, the local D1 it
+ * made is removed (none existed before it) so that the next start, finding none, takes the one-file path again rather
+ * than `d1 migrations apply`'s one Miniflare per migration; after a failure `d1 migrations apply` then applies them
+ * itself and names the one that fails.
  */
 export async function applyLocalMigrations(persistTo, config = path.join(ROOT, "wrangler.toml"), signal = undefined) {
   const local = ["DB", "--local", "--persist-to", persistTo, "--config", config];
