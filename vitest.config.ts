@@ -16,6 +16,7 @@ export default defineConfig({
             "scripts/**/*.test.ts",
             "bench/**/*.test.ts",
             "worker/test/**/*.node.test.ts",
+            "test/unit/**/*.test.ts",
           ],
           environment: "node",
           // vi.waitFor's 5 s there, with room for the rest of the test: a wait that fails says why before the test's

@@ -8,7 +8,10 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { ensureDevVars, PortInUseError, ROOT, StoppedError, startTracker } from "./tracker.mjs";
 
-/** The process that started this script, read first: it may end (see below) while the extension is built. */
+/**
+ * The process that started this script, read first: it may end (see below) while the extension is built. One that ends
+ * before Node has read it (while Node starts) is missed: this script's parent is then already its new one.
+ */
 const launcher = process.ppid;
 
 function stop(message) {

@@ -101,25 +101,33 @@ function runWranglerUntilDone(args, what, signal) {
 }
 
 /**
- * Every migration of `config`'s D1 as the SQL `wrangler d1 migrations apply` runs for them, one after the other: its
- * d1_migrations table, then each migration followed by the row that records it (wrangler 4.155.0's
- * getCreateMigrationsTableQuery and buildMigrationQuery in packages/wrangler/src/d1/migrations/helpers.ts of
- * github.com/cloudflare/workers-sdk, read 2026-12-07; scripts/tracker.test.ts compares the result with its own apply), so a later `wrangler d1 migrations apply
- * --local` finds them applied. Null, leaving the config to wrangler's own apply, when there is no such config (wrangler
- * says so) or it is not in the one shape read here: wrangler.toml's, one D1 database whose one migrations_dir line is
- * a plain double-quoted path, and wrangler's own table. A regex, not wrangler's config reader: that is all
- * of wrangler (experimental_readRawConfig, as deploy.mjs uses it), 4.6 to 5.2 s to import on 2026-12-07 at a load
- * average of 9, against the 0.1 s Node takes to start. So a comment or an escape on that line, single quotes, several
- * databases (an environment's too: any second mention of d1_databases or migrations_dir), another table, wrangler.json
- * or .jsonc all go to wrangler, which reads them itself.
+ * The migrations folder of `config`'s D1, or null, leaving the config to wrangler's own apply, when there is no such
+ * config (wrangler says so) or it is not in the one shape read here: wrangler.toml's, one D1 database whose one
+ * migrations_dir line is a plain double-quoted path, and wrangler's own table. A regex, not wrangler's config reader:
+ * that is all of wrangler (experimental_readRawConfig, as deploy.mjs uses it), 4.6 to 5.2 s to import on 2026-12-07 at
+ * a load average of 9, against the 0.1 s Node takes to start. So a comment or an escape on that line, single quotes,
+ * several databases (an environment's too: any second mention of d1_databases or migrations_dir), another table,
+ * wrangler.json or .jsonc all go to wrangler, which reads them itself.
  */
-function everyMigrationAsSql(config) {
+export function migrationsFolderReadHere(config) {
   if (!existsSync(config)) return null;
   const text = readFileSync(config, "utf8");
   const dir = /^migrations_dir = "([^"\\]+)"$/m.exec(text)?.[1];
   const once = (word) => text.split(word).length === 2;
   if (!dir || !once("d1_databases") || !once("migrations_dir") || text.includes("migrations_table")) return null;
-  const migrations = path.resolve(path.dirname(config), dir);
+  return path.resolve(path.dirname(config), dir);
+}
+
+/**
+ * Every migration of `config`'s D1 as the SQL `wrangler d1 migrations apply` runs for them, one after the other: its
+ * d1_migrations table, then each migration followed by the row that records it (wrangler 4.155.0's
+ * getCreateMigrationsTableQuery and buildMigrationQuery in packages/wrangler/src/d1/migrations/helpers.ts of
+ * github.com/cloudflare/workers-sdk, read 2026-12-07; scripts/tracker.test.ts compares the result with its own apply),
+ * so a later `wrangler d1 migrations apply --local` finds them applied. Null where migrationsFolderReadHere is.
+ */
+function everyMigrationAsSql(config) {
+  const migrations = migrationsFolderReadHere(config);
+  if (migrations === null) return null;
   const names = readdirSync(migrations)
     .filter((name) => name.endsWith(".sql"))
     .sort();
@@ -144,9 +152,12 @@ function everyMigrationAsSql(config) {
  * Where there is no local D1 yet (miniflare keeps them under <persistTo>/v3/d1), every migration is pending, and they
  * go in one `wrangler d1 execute --file`: `d1 migrations apply` starts a Miniflare for each migration, about 1 s each
  * (wrangler 4.155.0: packages/wrangler/src/d1/migrations/apply.ts runs d1/execute.ts's executeLocally once per
- * migration, read 2026-12-07), 35 s of a fresh `npm start` and of every e2e file's tracker. Should that run fail or be
- * stopped, whatever it applied is removed with the local D1 (none existed before it), so nothing rests on how much
- * of the file ran; `d1 migrations apply` then applies them itself and names the one that fails.
+ * migration, read 2026-12-07), 35 s of a fresh `npm start` and of every e2e file's tracker. That run applies all of the
+ * file or none of it (d1/execute.ts's executeLocally runs its statements in one `db.batch`, one transaction that rolls
+ * back, same version and date; a stop ends wrangler before the commit). Should it fail or be stopped, the local D1 it
+ * made is removed (none existed before it) so that the next start, finding none, takes the one-file path again rather
+ * than `d1 migrations apply`'s one Miniflare per migration; after a failure `d1 migrations apply` then applies them
+ * itself and names the one that fails.
  */
 export async function applyLocalMigrations(persistTo, config = path.join(ROOT, "wrangler.toml"), signal = undefined) {
   const local = ["DB", "--local", "--persist-to", persistTo, "--config", config];

@@ -6,7 +6,7 @@ import path from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { describe, expect, it, vi } from "vitest";
 // @ts-expect-error: plain JavaScript module without type declarations
-import { applyLocalMigrations, freePort, ROOT, runWrangler, StoppedError } from "./tracker.mjs";
+import { applyLocalMigrations, freePort, migrationsFolderReadHere, ROOT, runWrangler, StoppedError } from "./tracker.mjs";
 
 /** Runs `test` in a directory of its own, removed after it whatever happens. */
 async function inTempDir(prefix: string, test: (dir: string) => unknown): Promise<void> {
@@ -194,6 +194,16 @@ describe("applyLocalMigrations", () => {
 const d1Table = (binding: string, migrations: string, line = `migrations_dir = ${JSON.stringify(migrations)}`) =>
   `[[d1_databases]]\nbinding = "${binding}"\ndatabase_name = "${binding.toLowerCase()}"\ndatabase_id = "00000000-0000-4000-8000-000000000000"\n${line}\n`;
 
+/** A wrangler.jsonc config whose DB migrations are `migrations`. */
+const WRANGLER_JSONC = (migrations: string) => ({
+  file: "wrangler.jsonc",
+  text: `// The tracker's database.\n${JSON.stringify({
+    name: "config-shapes",
+    compatibility_date: "2026-10-01",
+    d1_databases: [{ binding: "DB", database_name: "db", database_id: "00000000-0000-4000-8000-000000000000", migrations_dir: migrations }],
+  })}`,
+});
+
 /**
  * Configs whose DB migrations are `migrations` (wrangler reads every one of them so) in shapes applyLocalMigrations
  * does not read itself; `other` is another database's migrations folder.
@@ -213,16 +223,15 @@ const UNUSUAL_CONFIGS: Record<string, (migrations: string, other: string) => { f
     file: "wrangler.toml",
     text: `${d1Table("OTHER", other)}\n${d1Table("DB", migrations)}`,
   }),
-  "wrangler.jsonc": (migrations) => ({
-    file: "wrangler.jsonc",
-    text: `// The tracker's database.\n${JSON.stringify({
-      name: "config-shapes",
-      compatibility_date: "2026-10-01",
-      d1_databases: [
-        { binding: "DB", database_name: "db", database_id: "00000000-0000-4000-8000-000000000000", migrations_dir: migrations },
-      ],
-    })}`,
+  "another migrations table": (migrations) => ({
+    file: "wrangler.toml",
+    text: `${d1Table("DB", migrations)}migrations_table = "applied"\n`,
   }),
+  "an environment's database too": (migrations) => ({
+    file: "wrangler.toml",
+    text: `${d1Table("DB", migrations)}\n[env.staging]\n${d1Table("DB", migrations).replace("[[d1_databases]]", "[[env.staging.d1_databases]]")}`,
+  }),
+  "wrangler.jsonc": WRANGLER_JSONC,
 };
 
 describe("applyLocalMigrations on a config it does not read itself", () => {
@@ -258,10 +267,36 @@ describe("applyLocalMigrations on a config it does not read itself", () => {
     expect(warnings).toEqual([expect.stringMatching(/^applying every migration in one d1 execute failed/)]);
   }, 60_000);
 
+  // One unusual shape end to end (the config reader's null leads to wrangler's own apply); every shape on the reader below.
+  it("wrangler.jsonc: wrangler's own apply, which reads its config itself", async () => {
+    expect(await warningsOfFailingApply(WRANGLER_JSONC)).toEqual([]);
+  }, 60_000);
+});
+
+describe("migrationsFolderReadHere", () => {
+  function folderReadHere(shape: (migrations: string, other: string) => { file: string; text: string }) {
+    const dir = mkdtempSync(path.join(tmpdir(), "mailtracker-config-"));
+    try {
+      const migrations = path.join(dir, "migrations");
+      const { file, text } = shape(migrations, path.join(dir, "other-migrations"));
+      const config = path.join(dir, file);
+      writeFileSync(config, file.endsWith(".toml") ? `name = "config-shapes"\ncompatibility_date = "2026-10-01"\n${text}` : text);
+      return { migrations, read: migrationsFolderReadHere(config) };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it("reads wrangler.toml's own shape", () => {
+    const { migrations, read } = folderReadHere((migrations) => ({ file: "wrangler.toml", text: d1Table("DB", migrations) }));
+    expect(read).toBe(migrations);
+    expect(migrationsFolderReadHere(path.join(ROOT, "wrangler.toml"))).toBe(path.join(ROOT, "worker", "migrations"));
+  });
+
   for (const [name, shape] of Object.entries(UNUSUAL_CONFIGS)) {
-    it(`${name}: wrangler's own apply, which reads its config itself`, async () => {
-      expect(await warningsOfFailingApply(shape)).toEqual([]);
-    }, 60_000);
+    it(`${name}: null, left to wrangler`, () => {
+      expect(folderReadHere(shape).read).toBeNull();
+    });
   }
 });
 
