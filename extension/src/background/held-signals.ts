@@ -235,7 +235,10 @@ export class HeldSignals {
       return [];
     });
     if (dropped.length > 0)
-      console.warn("replies or bounces held by an earlier version for an account not known, dropped: Gmail reports them again", dropped);
+      console.warn(
+        "replies or bounces held by an earlier version dropped: their email left the outbox and this browser may have held other accounts, so which account's tracker knows their thread is not known; Gmail reports them again",
+        dropped,
+      );
     if (changed || dropped.length > 0) await this.area.set({ [HELD_SIGNALS_KEY]: given });
     return given;
   }
