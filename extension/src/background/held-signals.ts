@@ -209,7 +209,8 @@ export class HeldSignals {
    * Gives each of `held` stored before its account was kept (HeldSignal.account) the account it goes to, as soon as
    * that is known, and writes them back (under the lock): its email's while that email is in the outbox; once it left
    * (delivered, its tracker down as the reply was released), the account `connected` now if it is the only one this
-   * browser has held (AccountsKnown.accountsHeld), as it can then have been held for no other. Otherwise, connected
+   * browser has held (AccountsKnown.accountsHeld, none recorded telling nothing), as it can then have been held for no
+   * other. Otherwise, connected
    * after another account, it is dropped, logged: an earlier version kept it past a switch (HeldSignal.account), so
    * nothing tells which account's tracker knows its thread, and sent to the wrong one it would show a reply of one
    * account's mail to another's tracker (answered unmatched, then listed there as not counted). It is not lost: a
@@ -220,7 +221,9 @@ export class HeldSignals {
   private async withAccounts(held: HeldSignal[], connected: string | null, known: AccountsKnown): Promise<HeldSignal[]> {
     if (held.every((h) => h.account !== undefined)) return held;
     const inOutbox = await known.outboxThreads();
-    const only = connected !== null && (await known.accountsHeld()).every((a) => a === connected) ? connected : undefined;
+    // None recorded: an earlier version connected to this one, and maybe to others before it, recording none.
+    const recorded = connected === null ? [] : await known.accountsHeld();
+    const only = connected !== null && recorded.length > 0 && recorded.every((a) => a === connected) ? connected : undefined;
     const dropped: HeldSignal[] = [];
     let changed = false;
     const given = held.flatMap((h): HeldSignal[] => {
@@ -232,7 +235,10 @@ export class HeldSignals {
       return [];
     });
     if (dropped.length > 0)
-      console.warn("replies or bounces held by an earlier version for an account not known, dropped: Gmail reports them again", dropped);
+      console.warn(
+        "replies or bounces held by an earlier version dropped: their email left the outbox and this browser may have held other accounts, so which account's tracker knows their thread is not known; Gmail reports them again",
+        dropped,
+      );
     if (changed || dropped.length > 0) await this.area.set({ [HELD_SIGNALS_KEY]: given });
     return given;
   }

@@ -339,6 +339,13 @@ describe("signals of a thread whose email is still in the outbox", () => {
     expect(await held.due(known)).toBeNull();
     expect(await held.all()).toEqual([]);
     expect(warn).toHaveBeenCalledTimes(1);
+    // No account recorded (an earlier version connected to this one, and maybe to another before it): not known either.
+    accountsHeld = [];
+    connected = CREDENTIALS;
+    await area.set({ [HELD_SIGNALS_KEY]: [stored[1]] });
+    expect(await held.due(known)).toBeNull();
+    expect(await held.all()).toEqual([]);
+    expect(warn).toHaveBeenCalledTimes(2);
     warn.mockRestore();
   });
 

@@ -560,6 +560,12 @@ it("Stop waiting names apart the emails waiting, the reminders of emails registe
     ),
   );
   expect(calls("stopWaitingForAccount")).toEqual([]);
+  // Another taken back in Gmail while asked (or a refusal for that): the question closes, to be asked anew by the count.
+  background.waitingFor = [account("takenbackabcdefg", { takenBack: 3 })];
+  poll();
+  await vi.waitFor(() => expect(document.querySelectorAll("[data-testid=waiting-account]")).toHaveLength(1));
+  expect($("[data-testid=drop-withdrawals-question]")).toBeNull();
+  expect($<HTMLButtonElement>("button[name=stop-waiting]")?.disabled).toBe(false);
 });
 
 it("Disconnect asks first, says the token is needed to come back, and shows it to copy before anything is removed", async () => {

@@ -124,7 +124,8 @@ export function WaitingAccountsList({
     <ul data-testid="waiting-accounts">
       {accounts.map((account) => (
         <WaitingAccountLine
-          key={account.accountId}
+          // A count changed (one more taken back, or a refusal for it) closes its questions: asked anew by the count.
+          key={`${account.accountId} ${account.takenBack}`}
           account={account}
           busy={busy}
           onConnect={() => onConnect(account)}
