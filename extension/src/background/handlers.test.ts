@@ -846,7 +846,7 @@ it("the options page hears which other account emails or replies wait for, and s
     "account otheraccountwxyz is the one connected: nothing of it waits",
   );
   await expect(stop({ accountId: left.accountId, confirmed: true, takenBack: 0 })).rejects.toThrow(
-    `not stopped: 1 email taken back in Gmail waits to be withdrawn from account ${left.accountId}'s tracker, not 0 as you were asked. Connect to account ${left.accountId} again to send its withdrawal, or press Stop waiting again to let it go.`,
+    `not stopped: 1 email taken back in Gmail waits to be withdrawn from account ${left.accountId}'s tracker, and you agreed to let go of none. Connect to account ${left.accountId} again to send its withdrawal, or press Stop waiting again to let it go.`,
   );
   expect((await outbox.snapshot()).map((e) => e.trackingId).sort()).toEqual([own, waiting, undone].sort());
   expect((await reminders.all()).map((r) => r.trackingId).sort()).toEqual([own, registered, waiting].sort());

@@ -327,7 +327,7 @@ export class Outbox {
       const takenBack = dropped.filter((trackingId) => entries[trackingId]?.withdraw).length;
       if (takenBack > takenBackLetGo)
         throw new Error(
-          `not stopped: ${counted(takenBack, "email")} taken back in Gmail ${takenBack === 1 ? "waits" : "wait"} to be withdrawn from account ${accountId}'s tracker, not ${takenBackLetGo} as you were asked. Connect to account ${accountId} again to send ${takenBack === 1 ? "its withdrawal" : "their withdrawals"}, or press Stop waiting again to let ${takenBack === 1 ? "it" : "them"} go.`,
+          `not stopped: ${counted(takenBack, "email")} taken back in Gmail ${takenBack === 1 ? "waits" : "wait"} to be withdrawn from account ${accountId}'s tracker, and you agreed to let go of ${takenBackLetGo === 0 ? "none" : takenBackLetGo}. Connect to account ${accountId} again to send ${takenBack === 1 ? "its withdrawal" : "their withdrawals"}, or press Stop waiting again to let ${takenBack === 1 ? "it" : "them"} go.`,
         );
       if (dropped.length === 0) return;
       for (const trackingId of dropped) {
