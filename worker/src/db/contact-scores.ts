@@ -395,7 +395,7 @@ const MAY_BE_HIDDEN_SPELLING_SQL = `(${OUTSIDE_ASCII_SQL} OR '.' || substr(email
  * that address. A campaign's listing, and a minScore's while rows are left marked, read every row they compute whatever
  * campaigns and score the row was stored with: its person may have gained the campaign since (a new email of it, in any
  * spelling) or a score over minScore (a new open), and is kept if their emails give it; a campaign's, of a marked row
- * only one whose person may have the campaign (markedMayHaveCampaignSql), another left out unread. So a minScore page
+ * only one whose person may have the campaign (markedMayHaveCampaignSql), another left out uncomputed. So a minScore page
  * reads past the rows over minScore to the rows computed under it while a listing is behind, one sorted by latest
  * activity past the rows under minScore (no index holds the rows over it in activity order), and a campaign's page
  * while rows are left marked past the people without it: a window of ROWS_READ_PER_ROW_ASKED rows per row asked, past which the page
@@ -492,8 +492,9 @@ export function contactPageStatement(
   const orComputedSpellings = (marked: string) =>
     left.count > 0 ? `(${[marked, MAY_BE_HIDDEN_SPELLING_SQL, ...mayShowMarked].join(" OR ")})` : marked;
   const computedSql = orComputedSpellings("dirty > 0");
-  // A campaign's page reads a marked row only when its person may have the campaign (markedMayHaveCampaignSql): one
-  // that cannot is left out unread, rather than computed and left out in a place of the page.
+  // A campaign's page computes a marked row only when its person may have the campaign (markedMayHaveCampaignSql): one
+  // that cannot is left out uncomputed (read, with a seek of its emails), not computed and left out in a place of the
+  // page.
   const campaign = query.campaign === undefined ? "" : bind(query.campaign);
   const markedInCampaign = (row: string) => `${row}.dirty > 0 AND ${markedMayHaveCampaignSql(`${row}.email`, campaign)}`;
   // Where the page's rows are read (`sources`), each part's columns named after `p`: the index of the sort, or, for a
