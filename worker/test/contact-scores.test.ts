@@ -726,6 +726,15 @@ describe("a campaign's people (contact_campaigns, migration 0034)", () => {
       { count: 0, asciiFolds: [] },
     );
     expect(page.contacts.map((contact) => contact.email)).toEqual(["bo@acme.example"]);
+    // Ann's row, marked and stored without it, gains the campaign's new name: her email of it is sought by its campaign.
+    const renamed = await contactPage(
+      env.DB,
+      account.accountId,
+      Date.now(),
+      { sort: "score", campaign: "Renamed", limit: 20 },
+      { count: 0, asciiFolds: [] },
+    );
+    expect(renamed.contacts.map((contact) => contact.email)).toEqual(["ann@acme.example"]);
   });
   it("pages a tie of a marked row and clean rows of the campaign in address order, one page each, across both sources", async () => {
     const account = await createAccount();

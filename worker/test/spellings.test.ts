@@ -703,7 +703,7 @@ describe("the people list while more contacts are marked than one request rescor
     const listing = (await response.json()) as ContactsResponse;
     expect(listing.pendingContacts).toBeGreaterThan(0);
     expect(await marked(account, "gains@acme.example"), "the contact's row left marked").toBe(1);
-    // The rows left marked of people with no email of the campaign are left out unread, the contact's computed: the
+    // The rows left marked of people with no email of the campaign are left out uncomputed, the contact's computed: the
     // one stored with the campaign is on the same page. When every row left marked was computed, the page's 200 rows
     // were the contact's and 199 of those, and the one stored with it was on the next page.
     expect(listing.contacts.map((c) => [c.email, c.sent])).toEqual([

@@ -112,6 +112,10 @@ async function computedContacts(db: D1Database, accountId: string, now: number, 
  * campaigns changed only in the order of the emails that gave them keeps its entries of contact_campaigns (migration
  * 0034's trigger writes them all again, 3 rows a campaign, when the text changes). In the order of its emails, an
  * email's deletion that left four people their two campaigns wrote 16 rows, not 4 (worker tests in workerd, 2026-12-07).
+ * An aggregate's ORDER BY needs SQLite 3.44 or later (sqlite.org/lang_aggfunc.html): workerd of 2026-07-24, the worker
+ * tests' and `wrangler dev`'s D1, bundles SQLite 3.53.4 (the version string in its binary, read 2026-12-07); D1's remote
+ * API is assumed to run the same. No migration holds one, so the deploy test's model of that API (test/deploy, Node's
+ * SQLite 3.51.3) never runs it.
  */
 const STORED_CAMPAIGNS_SQL = "(SELECT json_group_array(value ORDER BY value) FROM json_each(?8))";
 
@@ -391,7 +395,7 @@ const MAY_BE_HIDDEN_SPELLING_SQL = `(${OUTSIDE_ASCII_SQL} OR '.' || substr(email
  * that address. A campaign's listing, and a minScore's while rows are left marked, read every row they compute whatever
  * campaigns and score the row was stored with: its person may have gained the campaign since (a new email of it, in any
  * spelling) or a score over minScore (a new open), and is kept if their emails give it; a campaign's, of a marked row
- * only one whose person may have the campaign (markedMayHaveCampaignSql), another left out unread. So a minScore page
+ * only one whose person may have the campaign (markedMayHaveCampaignSql), another left out uncomputed. So a minScore page
  * reads past the rows over minScore to the rows computed under it while a listing is behind, one sorted by latest
  * activity past the rows under minScore (no index holds the rows over it in activity order), and a campaign's page
  * while rows are left marked past the people without it: a window of ROWS_READ_PER_ROW_ASKED rows per row asked, past which the page
@@ -488,8 +492,9 @@ export function contactPageStatement(
   const orComputedSpellings = (marked: string) =>
     left.count > 0 ? `(${[marked, MAY_BE_HIDDEN_SPELLING_SQL, ...mayShowMarked].join(" OR ")})` : marked;
   const computedSql = orComputedSpellings("dirty > 0");
-  // A campaign's page reads a marked row only when its person may have the campaign (markedMayHaveCampaignSql): one
-  // that cannot is left out unread, rather than computed and left out in a place of the page.
+  // A campaign's page computes a marked row only when its person may have the campaign (markedMayHaveCampaignSql): one
+  // that cannot is left out uncomputed (read, with a seek of its emails), not computed and left out in a place of the
+  // page.
   const campaign = query.campaign === undefined ? "" : bind(query.campaign);
   const markedInCampaign = (row: string) => `${row}.dirty > 0 AND ${markedMayHaveCampaignSql(`${row}.email`, campaign)}`;
   // Where the page's rows are read (`sources`), each part's columns named after `p`: the index of the sort, or, for a
