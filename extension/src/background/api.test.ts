@@ -197,6 +197,31 @@ describe("a tracker the extension cannot reach", () => {
     expect(refusedThenGranted).toHaveBeenCalledTimes(1);
   });
 
+  it("a delete made again that the tracker answers 404 is done: the refused first call may have landed; a first call's 404 still fails", async () => {
+    const deletes = {
+      "an email": (api: ReturnType<typeof trackerApi>) => api.remove("abcdefghijklmnop"),
+      "a contact": (api: ReturnType<typeof trackerApi>) => api.deleteContact("dana@wingtip.example"),
+      "a suppression": (api: ReturnType<typeof trackerApi>) => api.liftSuppression("dana@wingtip.example"),
+    };
+    const notFound = async () => Response.json({ error: "not found" }, { status: 404 });
+    for (const [what, remove] of Object.entries(deletes)) {
+      granted.clear();
+      // Refused as the browser answered, its access given back meanwhile: it may have reached the tracker after all.
+      const answers = [
+        async () => {
+          granted.add("https://t.example/*");
+          throw new TypeError("Failed to fetch");
+        },
+        notFound,
+      ];
+      const fetch = vi.fn(() => answers.shift()?.() ?? Promise.reject(new Error("a third call")));
+      expect([what, await remove(trackerApi("https://t.example", "token", fetch))]).toEqual([what, undefined]);
+      expect(fetch).toHaveBeenCalledTimes(2);
+      const first = await remove(trackerApi("https://t.example", "token", notFound)).catch((e: unknown) => e);
+      expect([what, first]).toMatchObject([what, { status: 404 }]);
+    }
+  });
+
   it("a call that timed out while access was given back is not made again: only the browser's refusal (a TypeError) never left", async () => {
     granted.clear();
     const timedOut = vi.fn(async () => {

@@ -102,6 +102,8 @@ async function reaching<R>(
   request: () => Promise<R>,
   unreachable: (reason: string) => string,
   again: "again" | "once" = "again",
+  /** Told that the call is made again, before it is. */
+  madeAgain?: () => void,
 ): Promise<R> {
   // Asked as the call leaves, not only once it failed: a call the browser refused, its access given back while it was
   // on its way (the options page's button, the browser's settings), is made again, not counted as the tracker out of
@@ -129,6 +131,7 @@ async function reaching<R>(
         `the browser refused the call while Mailtracker's access to ${trackerUrl} was off; it is allowed again now: try again (${errorReason(error)})`,
         null,
       );
+    madeAgain?.();
     return await request().catch(async (second: unknown) => {
       throw failure(trackerUrl, second, await trackerAccessGranted(trackerUrl), unreachable);
     });
@@ -147,6 +150,14 @@ function failure(trackerUrl: string, error: unknown, granted: boolean, unreachab
 }
 
 /**
+ * How a call may be made again (reaching): "again"; "once", never; "again, gone is done", a delete whose 404 answered
+ * to the call made again means it is done: the first call may have landed and deleted it (reaching says when), and
+ * each of these routes answers 404 once nothing is left to delete (worker/src/routes/messages.ts DELETE /:id,
+ * contacts.ts DELETE /:email and /:email/suppression). A 404 to a first call still says what it says.
+ */
+type Again = "again" | "once" | "again, gone is done";
+
+/**
  * The one place an answer of the tracker is read: the body of a 2xx answer (parsed, unless the route answers a CSV
  * part), any failure a TrackerError.
  */
@@ -154,7 +165,7 @@ async function answer<R extends ClientResponse<unknown>>(
   trackerUrl: string,
   request: () => Promise<R>,
   format?: "json",
-  again?: "again" | "once",
+  again?: Again,
 ): Promise<Answer<R>>;
 async function answer<R extends ClientResponse<unknown>>(
   trackerUrl: string,
@@ -165,10 +176,20 @@ async function answer<R extends ClientResponse<unknown>>(
   trackerUrl: string,
   request: () => Promise<R>,
   format: "json" | "csv-part" = "json",
-  again: "again" | "once" = "again",
+  again: Again = "again",
 ): Promise<Answer<R> | CsvPart> {
-  const response = await reaching(trackerUrl, request, (reason) => `cannot reach the tracker at ${trackerUrl} (${reason})`, again);
+  let madeAgain = false;
+  const response = await reaching(
+    trackerUrl,
+    request,
+    (reason) => `cannot reach the tracker at ${trackerUrl} (${reason})`,
+    again === "once" ? "once" : "again",
+    () => {
+      madeAgain = true;
+    },
+  );
   const text = await response.text().catch(() => "");
+  if (madeAgain && response.status === 404 && again === "again, gone is done") return undefined as Answer<R>;
   if (!response.ok) {
     let detail = text.slice(0, 300);
     try {
@@ -211,7 +232,7 @@ export function trackerApi(trackerUrl: string, token?: string, fetch: typeof glo
   });
   /** Per call: its own timeout. */
   const init = (timeoutMs = TIMEOUT_MS): { init: RequestInit } => ({ init: { signal: AbortSignal.timeout(timeoutMs), ...FRESH } });
-  const call = <R extends ClientResponse<unknown>>(request: () => Promise<R>, kind?: CallKind, again?: "again" | "once") =>
+  const call = <R extends ClientResponse<unknown>>(request: () => Promise<R>, kind?: CallKind, again?: Again) =>
     heard(trackerUrl, token, answer(trackerUrl, request, "json", again), kind);
   const id = (trackingId: string) => ({ param: { id: encodeURIComponent(trackingId) } });
   const email = (address: string) => ({ param: { email: encodeURIComponent(address) } });
@@ -244,7 +265,8 @@ export function trackerApi(trackerUrl: string, token?: string, fetch: typeof glo
     moveToThread: (trackingId: string, threadId: string) =>
       call(() => client.messages[":id"].thread.$post({ ...id(trackingId), json: { threadId } }, init())),
     /** `kind` "delivery" from the outbox's withdrawal of a send (delivery.ts); the rep's own Delete is another call. */
-    remove: (trackingId: string, kind: CallKind = "other") => call(() => client.messages[":id"].$delete(id(trackingId), init()), kind),
+    remove: (trackingId: string, kind: CallKind = "other") =>
+      call(() => client.messages[":id"].$delete(id(trackingId), init()), kind, "again, gone is done"),
     events: (after: string, limit = 100, correctionsAfter?: string) =>
       call(() =>
         client.events.$get(
@@ -262,8 +284,10 @@ export function trackerApi(trackerUrl: string, token?: string, fetch: typeof glo
       call(() => client.contacts.$get({ query: query(q) }, init())),
     contact: (address: string, cursor?: string) =>
       call(() => client.contacts[":email"].$get({ ...email(address), query: query({ cursor }) }, init())),
-    deleteContact: (address: string) => call(() => client.contacts[":email"].$delete(email(address), init())),
-    liftSuppression: (address: string) => call(() => client.contacts[":email"].suppression.$delete(email(address), init())),
+    deleteContact: (address: string) =>
+      call(() => client.contacts[":email"].$delete(email(address), init()), "other", "again, gone is done"),
+    liftSuppression: (address: string) =>
+      call(() => client.contacts[":email"].suppression.$delete(email(address), init()), "other", "again, gone is done"),
     messages: (q: { campaign?: string; state?: MessageFilter; q?: string; cursor?: string; limit?: number }) =>
       call(() => client.messages.$get({ query: query(q) }, init())),
     // The popup's digest, the follow-up list and the dashboard's chart (digest.ts, follow-ups.ts).

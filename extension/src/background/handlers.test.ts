@@ -783,6 +783,25 @@ it("connecting to another account takes the same, and sends it no email of the o
   }
 });
 
+it("a Connect the tracker answers after another tab connected to another account leaves that one: nothing kept for it reaches the first's tracker", async () => {
+  const { pages, held } = background();
+  const trackerUrl = "https://t.example";
+  const at = new Date().toISOString();
+  // While the tracker answers this tab's Connect to the account connected, another tab connects to another account,
+  // whose tracker answers a reply `unmatched`: kept to be sent again, to its tracker only.
+  trackerAccounts.meanwhile = async () => {
+    await pages.connect.run({ trackerUrl, apiToken: "other", otherAccount: true }, fromOptions);
+    await held.unmatched(
+      "otheraccountwxyz",
+      ["me@example.com"],
+      [{ kind: "reply", threadId: "b", gmailMessageId: "b1", at, from: "erin@b.example" }],
+    );
+  };
+  await pages.connect.run({ trackerUrl, apiToken: CONNECTED.apiToken, otherAccount: true }, fromOptions);
+  expect(secrets.credentials).toMatchObject({ accountId: CONNECTED.accountId });
+  expect(await held.all()).toEqual([]);
+});
+
 it("a reply held for an account left waits for it, due for no release, and goes to its tracker as soon as the rep connects to it again", async () => {
   const { pages, signals, held } = background();
   const trackerUrl = "https://t.example";

@@ -614,8 +614,9 @@ export function pageHandlers(
    * Disconnected, or connected to another account: what only the account before could use goes (held-signals.ts
    * leaveAccount, the recipient checks). What stays, and why: README, "Disconnect and another account".
    */
+  const outboxThreads = async () => threadsWaiting(await outbox.snapshot());
   const leaveAccount = async (switchAccount: () => Promise<void>) => {
-    await held.leaveAccount(switchAccount, async () => threadsWaiting(await outbox.snapshot()));
+    await held.leaveAccount(switchAccount, outboxThreads);
     checks.clear();
   };
   return {
@@ -729,13 +730,13 @@ export function pageHandlers(
             };
             created = true;
           }
-          // Another account: what only the one before could use goes, and the new credentials take its place under the same
-          // lock (HeldSignals.leaveAccount), so that nothing of it reaches the new one's tracker, not even a tracker's answer
-          // under way. The same account connected again (a new token, a tracker moved), or one connected from none, keeps
-          // everything; its credentials are written under that lock all the same (HeldSignals.connectAgain), so that a Stop
-          // waiting for it from another tab sees it connected or not, never in between.
-          if (before && before.accountId !== credentials.accountId) await leaveAccount(() => saveCredentials(credentials));
-          else await held.connectAgain(() => saveCredentials(credentials));
+          // Another account than the one held as the credentials are written: what only the one before could use goes, and
+          // the new credentials take its place under the same lock (HeldSignals.connect), so that nothing of it reaches the
+          // new one's tracker, not even a tracker's answer under way. Which one that is is read under that lock, not taken
+          // from `before`: another tab may have connected to another account while the tracker answered this one. The same
+          // account connected again (a new token, a tracker moved), or one connected from none, keeps everything.
+          const heldNow = async () => ((await loadCredentials()) ?? (await loadAccountMark()))?.accountId ?? null;
+          if (await held.connect(credentials.accountId, heldNow, () => saveCredentials(credentials), outboxThreads)) checks.clear();
           await saveOptions(withTracker(await loadOptions(), trackerUrl));
           // Every Gmail tab reads its marks and panels again now: a panel stops reading while no tracker is connected or
           // the token is refused (conversation-panel.ts DISCONNECTED), and waited for the feed's next news or a reload.

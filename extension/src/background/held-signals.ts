@@ -409,32 +409,48 @@ export class HeldSignals {
    */
   leaveAccount(switchAccount: () => Promise<void>, outboxThreads: () => Promise<ReadonlyMap<string, string | undefined>>): Promise<void> {
     return this.serial(async () => {
-      const inOutbox = await outboxThreads();
-      // One stored without its account is kept with its email's: due() would take it for the next account's otherwise.
-      const waiting = (await this.all())
-        .filter(
-          (h) => h.unmatched === undefined && h.untracked === undefined && (h.account !== undefined || inOutbox.has(h.signal.threadId)),
-        )
-        .map((h) => ({ ...h, account: accountHeldFor(h, inOutbox) }));
-      await this.area.set({ [HELD_SIGNALS_KEY]: waiting, [UNMATCHED_SIGNALS_KEY]: [], [UNLISTED_SIGNALS_KEY]: 0 });
+      await this.clearForLeaving(outboxThreads);
       await switchAccount();
     });
   }
 
+  private async clearForLeaving(outboxThreads: () => Promise<ReadonlyMap<string, string | undefined>>): Promise<void> {
+    const inOutbox = await outboxThreads();
+    // One stored without its account is kept with its email's: due() would take it for the next account's otherwise.
+    const waiting = (await this.all())
+      .filter((h) => h.unmatched === undefined && h.untracked === undefined && (h.account !== undefined || inOutbox.has(h.signal.threadId)))
+      .map((h) => ({ ...h, account: accountHeldFor(h, inOutbox) }));
+    await this.area.set({ [HELD_SIGNALS_KEY]: waiting, [UNMATCHED_SIGNALS_KEY]: [], [UNLISTED_SIGNALS_KEY]: 0 });
+  }
+
   /**
-   * The rep connected to the account of before, or to one from none: nothing goes, but the credentials are written
-   * (`saveCredentials`) under the lock all the same, so that Stop waiting (dropAccount) sees that account connected or
-   * not, never in between.
+   * The rep connected to account `accountId` (`saveCredentials` writes its credentials): another account than the one
+   * this browser holds at that moment (`heldBefore`, read under the lock) is left as leaveAccount leaves it; the one
+   * before connected again, or one connected from none, keeps everything. Decided under the lock, not from what was
+   * read before the tracker answered: a Connect to another account from another tab meanwhile is the one left then.
+   * Whether it left one. The credentials are written under the lock either way, so that Stop waiting (dropAccount)
+   * sees that account connected or not, never in between.
    */
-  connectAgain(saveCredentials: () => Promise<void>): Promise<void> {
-    return this.serial(saveCredentials);
+  connect(
+    accountId: string,
+    heldBefore: () => Promise<string | null>,
+    saveCredentials: () => Promise<void>,
+    outboxThreads: () => Promise<ReadonlyMap<string, string | undefined>>,
+  ): Promise<boolean> {
+    return this.serial(async () => {
+      const before = await heldBefore();
+      const leaves = before !== null && before !== accountId;
+      if (leaves) await this.clearForLeaving(outboxThreads);
+      await saveCredentials();
+      return leaves;
+    });
   }
 
   /**
    * The rep stopped waiting for `accountId` (waiting-accounts.ts): the signals held for it go (accountHeldFor; they
    * could only ever go to it), and `dropEmails` (its emails and reminders) runs in the same step. Refused for the
    * connected account. The check and the removal are one step under the lock every change of the connected account
-   * takes (leaveAccount, connectAgain): a Connect to that very account from another tab cannot come between them and
+   * takes (leaveAccount, connect): a Connect to that very account from another tab cannot come between them and
    * have its emails dropped though connected. `outboxThreads` is read under the lock, before `dropEmails` empties it of
    * that account's.
    */
