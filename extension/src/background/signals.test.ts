@@ -101,35 +101,6 @@ describe("reportSignals", () => {
     expect(news).toHaveBeenCalledWith(["tracked"]);
   });
 
-  it("a bounce answered duplicate, as a call made again whose first landed unheard is, is news and makes its addresses' checks stale", async () => {
-    const tracker = trackerWith(async () => Response.json({ results: [{ gmailMessageId: "a2", outcome: "duplicate", messageId: "m" }] }));
-    const news = vi.fn();
-    const checks = new ContactCheckCache();
-    await checks.get(["x@y.example"], async () => [{ email: "x@y.example", suppressed: false, bounceKind: null, optedOut: false }]);
-    const deps: SignalDeps = {
-      requireCredentials: async () => CREDENTIALS,
-      tracker,
-      trackedThreads: async (_credentials, ids) => new Set(ids),
-      outboxThreads: async () => new Map(),
-      held: new HeldSignals(memoryArea(), CONNECTED_ACCOUNT),
-      news,
-      checks,
-    };
-    const at = "2026-11-22T10:00:00.000Z";
-    const notice = "Address not found Your message wasn't delivered to x@y.example because the address couldn't be found.";
-    await reportSignals(deps, {
-      self: ["me@example.com"],
-      signals: [{ kind: "bounce", threadId: "tracked", gmailMessageId: "a2", at, notice }],
-    });
-    expect(news).toHaveBeenCalledWith(["tracked"]);
-    let askedAgain = false;
-    await checks.get(["x@y.example"], async () => {
-      askedAgain = true;
-      return [];
-    });
-    expect(askedAgain).toBe(true);
-  });
-
   it("asks nothing of the tracker when no thread is tracked", async () => {
     const fetch = vi.fn();
     const result = await reportSignals(

@@ -86,13 +86,9 @@ async function report(deps: SignalDeps, credentials: Credentials, self: string[]
   const kept = [...unmatchedIds].filter((id) => !givenUp.includes(id));
   const recordedIds = new Set(results.filter((r) => r.outcome === "recorded").map((r) => r.gmailMessageId));
   const recorded = wanted.filter((s) => recordedIds.has(s.gmailMessageId));
-  // A duplicate is news too: a call made again (api.ts reaching) whose first call landed unheard is answered so, and
-  // nothing told the tabs of the first. A Gmail tab reporting again what it saw before asks one read more.
-  const duplicateIds = new Set(results.filter((r) => r.outcome === "duplicate").map((r) => r.gmailMessageId));
-  const stored = wanted.filter((s) => recordedIds.has(s.gmailMessageId) || duplicateIds.has(s.gmailMessageId));
-  if (stored.length > 0) deps.news([...new Set(stored.map((s) => s.threadId))]);
+  if (recorded.length > 0) deps.news([...new Set(recorded.map((s) => s.threadId))]);
   // A bounce just recorded: the compose windows' cached answers for its addresses are stale.
-  deps.checks.invalidate(stored.flatMap((s) => (s.kind === "bounce" ? s.bounce.recipients : [])));
+  deps.checks.invalidate(recorded.flatMap((s) => (s.kind === "bounce" ? s.bounce.recipients : [])));
   const answered = results.filter((r) => r.outcome !== "unmatched").map((r) => r.gmailMessageId);
   // Held for a retry, or listed as not counted, before this report: the tracker has them now.
   await deps.held.taken(answered);
