@@ -64,6 +64,17 @@ async function listed(account: TestAccount, query = "", limit = 2) {
   return all;
 }
 
+/** The first page of 20 of `campaign` by score, as contactPage reads it with `left`: the addresses, and the rows read. */
+async function firstPage(
+  account: TestAccount,
+  campaign: string,
+  left: { count: number; asciiFolds: string[] } = { count: 0, asciiFolds: [] },
+) {
+  const counted = new FlakyD1(env.DB, () => false);
+  const { contacts } = await contactPage(counted.asD1(), account.accountId, Date.now(), { sort: "score", campaign, limit: 20 }, left);
+  return { listed: contacts.map((contact) => contact.email), read: counted.rowsRead };
+}
+
 describe("the people list from stored scores", () => {
   it("stays what scoring every contact from scratch gives, through hits, replies, sender views and deletions", async () => {
     const account = await createAccount();
@@ -539,26 +550,11 @@ describe("a people page after the previous one", () => {
     const account = await tiedAccount();
     const members = Array.from({ length: 25 }, (_, i) => 12 * i);
     await inCampaign(account, "Few", members);
-    const now = Date.now();
-    const first = await contactPage(
-      env.DB,
-      account.accountId,
-      now,
-      { sort: "score", campaign: "Few", limit: 20 },
-      { count: 0, asciiFolds: [] },
-    );
     // By a window of 84 rows of contact_scores, the first page held the 7 people of it among them.
-    expect(first.contacts.map((contact) => contact.email)).toEqual(readers(members).slice(0, 20));
+    expect((await firstPage(account, "Few")).listed).toEqual(readers(members).slice(0, 20));
     const { listed } = await pages(account, { sort: "score", campaign: "Few", limit: 20 });
     expect(listed).toEqual(readers(members));
   });
-
-  /** The first page of 20 of `campaign` by score, as contactPage reads it with `left`: the addresses, and the rows read. */
-  async function firstPage(account: TestAccount, campaign: string, left: { count: number; asciiFolds: string[] }) {
-    const counted = new FlakyD1(env.DB, () => false);
-    const { contacts } = await contactPage(counted.asD1(), account.accountId, Date.now(), { sort: "score", campaign, limit: 20 }, left);
-    return { listed: contacts.map((contact) => contact.email), read: counted.rowsRead };
-  }
 
   it("of a campaign read just after an email to others marked their rows is full, and computes none of them", async () => {
     const account = await tiedAccount();
@@ -566,7 +562,7 @@ describe("a people page after the previous one", () => {
     await inCampaign(account, "Few", members);
     // After the listing's refresh: an email to 50 people not of the campaign, whose rows it marks.
     await sentMessage(account, { recipients: Array.from({ length: 50 }, (_, i) => ({ email: `reader${12 * i + 1}@example.org` })) });
-    const { listed, read } = await firstPage(account, "Few", { count: 0, asciiFolds: [] });
+    const { listed, read } = await firstPage(account, "Few");
     // Each marked row computed from its emails and left out in a place of the page, it showed 10 and read 983 rows.
     // Now a marked row is read with its emails' rows of recipients and messages, none of the campaign: 293.
     expect(listed).toEqual(readers(members).slice(0, 20));
@@ -718,23 +714,9 @@ describe("a campaign's people (contact_campaigns, migration 0034)", () => {
     // Written after the refresh the page below is read without: bo's and ann's rows are marked, not rescored.
     await sentMessage(account, { campaign: "Pilot", recipients: [{ email: "bo@acme.example" }] });
     await env.DB.prepare("UPDATE messages SET campaign = 'Renamed' WHERE id = ?").bind(pilot.id).run();
-    const page = await contactPage(
-      env.DB,
-      account.accountId,
-      Date.now(),
-      { sort: "score", campaign: "Pilot", limit: 20 },
-      { count: 0, asciiFolds: [] },
-    );
-    expect(page.contacts.map((contact) => contact.email)).toEqual(["bo@acme.example"]);
+    expect((await firstPage(account, "Pilot")).listed).toEqual(["bo@acme.example"]);
     // Ann's row, marked and stored without it, gains the campaign's new name: her email of it is sought by its campaign.
-    const renamed = await contactPage(
-      env.DB,
-      account.accountId,
-      Date.now(),
-      { sort: "score", campaign: "Renamed", limit: 20 },
-      { count: 0, asciiFolds: [] },
-    );
-    expect(renamed.contacts.map((contact) => contact.email)).toEqual(["ann@acme.example"]);
+    expect((await firstPage(account, "Renamed")).listed).toEqual(["ann@acme.example"]);
   });
   it("pages a tie of a marked row and clean rows of the campaign in address order, one page each, across both sources", async () => {
     const account = await createAccount();
