@@ -13,7 +13,7 @@
 import { foldAddress, isAscii } from "../../../shared/email";
 import { ENGAGEMENT_HALF_LIFE_MS, roundedScore } from "../../../shared/engagement";
 import { type ContactAggregate, punycodeLabels, readableFirst, scoredContacts } from "./contacts";
-import { OUTSIDE_ASCII_SQL, outsideAsciiSql } from "./spellings";
+import { ACCOUNT_HAS_OUTSIDE_ASCII_SQL, OUTSIDE_ASCII_SQL, outsideAsciiSql } from "./spellings";
 import { chunked, MAX_IN_LIST, numberedPlaceholders } from "./sql";
 
 /** Any fixed time works; a recent one keeps the keys small. */
@@ -467,7 +467,7 @@ export async function contactPage(
  * every one of the account: none of its indexes holds them by campaign or in the page's order.
  */
 function markedMayHaveCampaignSql(emailSql: string, campaignSql: string): string {
-  return `(EXISTS (SELECT 1 FROM message_recipients WHERE account_id = ?1 AND ${OUTSIDE_ASCII_SQL})
+  return `(${ACCOUNT_HAS_OUTSIDE_ASCII_SQL}
     OR EXISTS (SELECT 1 FROM message_recipients r JOIN messages m ON m.id = r.message_id
       WHERE r.account_id = ?1 AND r.email = ${emailSql} AND m.campaign = ${campaignSql} AND m.deleted_at IS NULL))`;
 }

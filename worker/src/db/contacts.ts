@@ -7,7 +7,7 @@ import { iso } from "../time";
 import { END_OF_TIME } from "./events";
 import { deleteMessageStatements } from "./messages";
 import { addressStates } from "./signals";
-import { OUTSIDE_ASCII_SQL, recipientSpellingsSql, storedSpellings } from "./spellings";
+import { ACCOUNT_HAS_OUTSIDE_ASCII_SQL, recipientSpellingsSql, storedSpellings } from "./spellings";
 import { COUNTED_SQL, MAX_IN_LIST, numberedPlaceholders, placeholders } from "./sql";
 
 /** Repeats beyond this per email and kind add under 0.1% to a score: they are not read. */
@@ -181,7 +181,7 @@ function scoredContactsSql(count: number): string {
   const list = numberedPlaceholders(count, 4);
   // The mailboxes sought only in an account with a recipient outside ASCII (one seek of the partial index): each key
   // sought is a row read, which an account all in ASCII, nearly every account, is spared.
-  const keysIfOutsideAscii = `CASE WHEN EXISTS (SELECT 1 FROM message_recipients WHERE account_id = ?1 AND ${OUTSIDE_ASCII_SQL}) THEN ?3 ELSE '[]' END`;
+  const keysIfOutsideAscii = `CASE WHEN ${ACCOUNT_HAS_OUTSIDE_ASCII_SQL} THEN ?3 ELSE '[]' END`;
   return `WITH ranges(kind, label) AS (VALUES ${COUNTED_RANGES_SQL}),
        spelled AS (
          SELECT email, name, message_id FROM message_recipients WHERE account_id = ?1 AND email IN (${list})

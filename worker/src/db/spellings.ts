@@ -14,6 +14,9 @@ export function outsideAsciiSql(expr: string): string {
 /** SQL: a stored address with a character outside ASCII, the only kind whose folded form may be another string. */
 export const OUTSIDE_ASCII_SQL = outsideAsciiSql("email");
 
+/** SQL: whether account ?1 wrote any recipient outside ASCII (one seek of migration 0024's partial index). */
+export const ACCOUNT_HAS_OUTSIDE_ASCII_SQL = `EXISTS (SELECT 1 FROM message_recipients WHERE account_id = ?1 AND ${OUTSIDE_ASCII_SQL})`;
+
 /**
  * The account ?1's recipients outside ASCII whose mailbox is one of the JSON array `keys` (the keys the worker wrote,
  * mailboxKey), and those not keyed yet, whose key could be any: by migration 0024's partial index alone, one seek per
