@@ -8,6 +8,12 @@ import { heldOptOutsAsGivenStatements, type PendingOptOut, pendingOptOutsStateme
 import { recipientSearchText } from "./search-text";
 import { chunked, MAX_BOUND_BYTES, numberedPlaceholders, placeholders } from "./sql";
 
+/** A legacy Gmail id: hex. */
+const LEGACY_ID = /^[0-9a-f]+$/;
+
+/** SQL: whether `column` holds something else than a legacy id (LEGACY_ID), a compose's "thread-a:r-…" or a sync id. */
+const notLegacySql = (column: string) => `${column} GLOB '*[^0-9a-f]*'`;
+
 export interface MessageRow {
   id: string;
   account_id: string;
@@ -152,7 +158,7 @@ export async function upsertMessage(
          ON CONFLICT (id) DO UPDATE SET
            campaign = excluded.campaign, opt_out_link = excluded.opt_out_link, recipient_count = excluded.recipient_count,
            -- A late copy of the compose's registration ("thread-a:r-…") never replaces a legacy id a move or Gmail's send answer set.
-           thread_id = CASE WHEN thread_id NOT GLOB '*[^0-9a-f]*' AND excluded.thread_id GLOB '*[^0-9a-f]*' THEN thread_id
+           thread_id = CASE WHEN NOT ${notLegacySql("thread_id")} AND ${notLegacySql("excluded.thread_id")} THEN thread_id
              ELSE coalesce(excluded.thread_id, thread_id) END,
            sync_thread_id = coalesce(excluded.sync_thread_id, sync_thread_id),
            gmail_message_id = coalesce(excluded.gmail_message_id, gmail_message_id),
@@ -229,9 +235,6 @@ export async function getMessage(db: D1Database, accountId: string, messageId: s
     .first<MessageRow>();
 }
 
-/** A legacy Gmail id: hex. */
-const LEGACY_ID = /^[0-9a-f]+$/;
-
 /** The messages of these threads, by their legacy ids or Gmail's sync ids (migration 0015), oldest first. */
 export async function messagesByThread(db: D1Database, accountId: string, threadIds: readonly string[]): Promise<MessageRow[]> {
   const rows = new Map<string, MessageRow>();
@@ -258,17 +261,23 @@ export async function messagesByThread(db: D1Database, accountId: string, thread
  * Moves an email registered without its conversation's legacy id (under its compose's "thread-a:r-…", or none) to the
  * thread the sender's Gmail shows it in. The id it had becomes its sync id when it has none, so a Sent row that names
  * the thread by that id still finds it. An email whose legacy id is known keeps it: Gmail's answer to the send named
- * it, and a conversation read later (a forward quoting the email, say) is no better a source. Whether it moved.
+ * it, and a conversation read later (a forward quoting the email, say) is no better a source. The email as moved, or
+ * null when it was not.
  */
-export async function moveToThread(db: D1Database, accountId: string, messageId: string, threadId: string, now: number): Promise<boolean> {
-  const result = await db
+export function moveToThread(
+  db: D1Database,
+  accountId: string,
+  messageId: string,
+  threadId: string,
+  now: number,
+): Promise<MessageRow | null> {
+  return db
     .prepare(
       `UPDATE messages SET sync_thread_id = coalesce(sync_thread_id, thread_id), thread_id = ?3, updated_at = ?4
-       WHERE id = ?1 AND account_id = ?2 AND deleted_at IS NULL AND (thread_id IS NULL OR thread_id GLOB '*[^0-9a-f]*')`,
+       WHERE id = ?1 AND account_id = ?2 AND deleted_at IS NULL AND (thread_id IS NULL OR ${notLegacySql("thread_id")}) RETURNING *`,
     )
     .bind(messageId, accountId, threadId, now)
-    .run();
-  return result.meta.changes > 0;
+    .first<MessageRow>();
 }
 
 export async function stopTracking(db: D1Database, accountId: string, messageId: string, now: number): Promise<boolean> {

@@ -172,10 +172,8 @@ export const messagesRoute = new Hono<AppEnv>()
     const { threadId } = c.req.valid("json");
     const before = await getMessage(c.env.DB, account.id, c.req.param("id"));
     if (!before) return jsonError(c, 404, NOT_FOUND);
-    if (before.thread_id !== threadId && !(await moveToThread(c.env.DB, account.id, before.id, threadId, Date.now())))
-      return jsonError(c, 409, "this email's conversation is known already: it stays in that one");
-    const row = await getMessage(c.env.DB, account.id, before.id);
-    if (!row) return jsonError(c, 404, NOT_FOUND);
+    const row = before.thread_id === threadId ? before : await moveToThread(c.env.DB, account.id, before.id, threadId, Date.now());
+    if (!row) return jsonError(c, 409, "this email's conversation is known already: it stays in that one");
     return c.json(await currentStatus(c.env.DB, row));
   })
   .delete("/:id", async (c) => {
