@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { API_TOKEN_PATTERN, isRandomApiToken } from "./api-token";
 import { isEmailAddress, MAX_EMAIL_LENGTH } from "./email";
-import { GMAIL_ID_MAX, GMAIL_ID_WITH_HASH } from "./gmail-message-id";
+import { GMAIL_ID_MAX, GMAIL_ID_WITH_HASH, LEGACY_THREAD_ID } from "./gmail-message-id";
 import type { EventKind, EventLabel } from "./labels";
 import { CAMPAIGN_NAME_MAX, FOLLOW_UPS_MAX, RECIPIENT_NAME_MAX, RECIPIENTS_MAX, SUBJECT_MAX } from "./limits";
 import { isAcceptableDestination, MAX_DESTINATION_LENGTH, MAX_LINK_INDEX, TRACKING_ID_PATTERN } from "./protocol";
@@ -152,7 +152,7 @@ export const statusRequest = z.object({
  * id, for an email registered without it (Gmail's answer to the send was not seen: compose-tracking.ts).
  */
 export const messageThreadRequest = z.object({
-  threadId: z.string().regex(/^[0-9a-f]{1,32}$/, "must be a Gmail legacy thread id (hex)"),
+  threadId: z.string().regex(LEGACY_THREAD_ID, "must be a Gmail legacy thread id (hex)"),
 });
 
 export const senderViewRequest = z

@@ -9,6 +9,8 @@ export const GMAIL_ID_MAX = 100;
 export const GMAIL_ID = new RegExp(`^[A-Za-z0-9:_-]{1,${GMAIL_ID_MAX}}$`);
 /** The same with Gmail's optional leading "#": what the tracker's API and the extension's background take. */
 export const GMAIL_ID_WITH_HASH = new RegExp(`^#?[A-Za-z0-9:_-]{1,${GMAIL_ID_MAX}}$`);
+/** A thread's legacy id, hex: the one the tracker keys a conversation by (a sync id "thread-f:<decimal>" converts to it). */
+export const LEGACY_THREAD_ID = /^[0-9a-f]{1,32}$/;
 
 /**
  * A Gmail message id as the tracker should key it, the same in every view: the legacy hex id; "msg-f:<decimal>" is

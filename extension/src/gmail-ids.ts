@@ -3,7 +3,7 @@
 // tab shows (its "/mail/u/1/" and the address its title names). Used by the content script and the background (to
 // open a thread from a notification in the account that sent the message). The pattern of a Gmail id is shared with
 // the tracker's API (shared/gmail-message-id.ts).
-import { GMAIL_ID } from "../../shared/gmail-message-id";
+import { GMAIL_ID, LEGACY_THREAD_ID } from "../../shared/gmail-message-id";
 
 /**
  * What Gmail writes where it has no id: `data-thread-perm-id="undefined"` (InboxSDK gmail-thread-view.ts, 1b0ea3b,
@@ -31,7 +31,7 @@ const convertedThreadIds = new Map<string, string>();
 /** The hex legacy id of a thread id the tracker holds: "16f4…" as is, "thread-f:<decimal>" converted; else null. */
 export function legacyThreadId(threadId: string): string | null {
   const id = threadId.trim().replace(/^#/, "");
-  if (/^[0-9a-f]{1,32}$/.test(id)) return id;
+  if (LEGACY_THREAD_ID.test(id)) return id;
   const decimal = /^thread-f:([0-9]{1,30})$/.exec(id)?.[1];
   if (!decimal) return null;
   let hex = convertedThreadIds.get(decimal);
