@@ -183,6 +183,11 @@ export async function loadAccountMark(): Promise<AccountMark | null> {
   return mark?.accountId ? mark : null;
 }
 
+/** The account this browser holds: the one connected, or the one disconnected from (its mark kept), or none. */
+export async function heldAccountId(): Promise<string | null> {
+  return ((await loadCredentials()) ?? (await loadAccountMark()))?.accountId ?? null;
+}
+
 /** Disconnects: removes the credentials, keeping the mark of the account they opened (loadAccountMark). */
 export function removeCredentials(): Promise<void> {
   return oneWrite(forget);

@@ -19,7 +19,15 @@ import { linksTracked, loadOptions, normalizeTrackerUrl, type Options, saveOptio
 import { errorText, trackerAccessOffAbove } from "../words";
 import { probeTracker, type TrackerApi, TrackerError, trackerApi } from "./api";
 import { type ContactCheckCache, contactCheckHandlers } from "./contact-checks";
-import { heldAccounts, loadAccountMark, loadCredentials, removeCredentials, saveCredentials, updateCredentials } from "./credential-store";
+import {
+  heldAccountId,
+  heldAccounts,
+  loadAccountMark,
+  loadCredentials,
+  removeCredentials,
+  saveCredentials,
+  updateCredentials,
+} from "./credential-store";
 import { type Credentials, signingKeyFor, type TrackerAccess, withSigningKey } from "./credentials";
 import { dashboardHandlers } from "./dashboard";
 import { digestPageHandlers, type TrackerTotals } from "./digest";
@@ -691,7 +699,7 @@ export function pageHandlers(
           const token = input.apiToken?.trim();
           const stored = await loadCredentials();
           // The account this browser held before: connected, or disconnected from (its data kept by an earlier version).
-          const before = stored ?? (await loadAccountMark());
+          const before = stored?.accountId ?? (await heldAccountId());
           if (token) {
             const account = await trackerApi(trackerUrl, token)
               .account()
@@ -735,8 +743,7 @@ export function pageHandlers(
           // new one's tracker, not even a tracker's answer under way. Which one that is is read under that lock, not taken
           // from `before`: another tab may have connected to another account while the tracker answered this one. The same
           // account connected again (a new token, a tracker moved), or one connected from none, keeps everything.
-          const heldNow = async () => ((await loadCredentials()) ?? (await loadAccountMark()))?.accountId ?? null;
-          if (await held.connect(credentials.accountId, heldNow, () => saveCredentials(credentials), outboxThreads)) checks.clear();
+          if (await held.connect(credentials.accountId, heldAccountId, () => saveCredentials(credentials), outboxThreads)) checks.clear();
           await saveOptions(withTracker(await loadOptions(), trackerUrl));
           // Every Gmail tab reads its marks and panels again now: a panel stops reading while no tracker is connected or
           // the token is refused (conversation-panel.ts DISCONNECTED), and waited for the feed's next news or a reload.
