@@ -7,7 +7,7 @@ import type { CONTACT_SORTS, ErrorResponse, MessageFilter } from "../../../share
 import { FOLLOW_UPS_MAX } from "../../../shared/limits";
 import type { AppType } from "../../../worker/src/app";
 import { trackerAccessGranted } from "../options-store";
-import { trackerAccessOffAdvice } from "../words";
+import { errorText, trackerAccessOffAdvice } from "../words";
 
 export class TrackerError extends Error {
   constructor(
@@ -101,9 +101,7 @@ async function reaching<R>(
   trackerUrl: string,
   request: () => Promise<R>,
   unreachable: (reason: string) => string,
-  again: "again" | "once" = "again",
-  /** Told that the call is made again, before it is. */
-  madeAgain?: () => void,
+  again: Again = "again",
 ): Promise<R> {
   // Asked as the call leaves, not only once it failed: a call the browser refused, its access given back while it was
   // on its way (the options page's button, the browser's settings), is made again, not counted as the tracker out of
@@ -128,21 +126,18 @@ async function reaching<R>(
     // the tracker's; never made a third time.
     if (again === "once")
       throw new TrackerError(
-        `the browser refused the call while Mailtracker's access to ${trackerUrl} was off; it is allowed again now: try again (${errorReason(error)})`,
+        `the browser refused the call while Mailtracker's access to ${trackerUrl} was off; it is allowed again now: try again (${errorText(error)})`,
         null,
       );
-    madeAgain?.();
     return await request().catch(async (second: unknown) => {
       throw failure(trackerUrl, second, await trackerAccessGranted(trackerUrl), unreachable);
     });
   }
 }
 
-const errorReason = (error: unknown) => (error instanceof Error ? error.message : String(error));
-
 /** A call's failure to get any answer, `granted` whether the browser allows the tracker's site as it failed (reaching). */
 function failure(trackerUrl: string, error: unknown, granted: boolean, unreachable: (reason: string) => string): TrackerError {
-  const reason = errorReason(error);
+  const reason = errorText(error);
   if (granted) return new TrackerError(unreachable(reason), null);
   // In the words the toolbar and the popup use (words.ts trackerAccessOff), naming the options page's button by its
   // label.
@@ -151,7 +146,7 @@ function failure(trackerUrl: string, error: unknown, granted: boolean, unreachab
 
 /**
  * How a call may be made again (reaching): "again"; "once", never; "again, gone is done", a delete whose 404 answered
- * to the call made again means it is done: the first call may have landed and deleted it (reaching says when), and
+ * to the call made again means it is done: the first call may have landed and deleted it (answer counts the calls), and
  * each of these routes answers 404 once nothing is left to delete (worker/src/routes/messages.ts DELETE /:id,
  * contacts.ts DELETE /:email and /:email/suppression). A 404 to a first call still says what it says.
  */
@@ -178,18 +173,14 @@ async function answer<R extends ClientResponse<unknown>>(
   format: "json" | "csv-part" = "json",
   again: Again = "again",
 ): Promise<Answer<R> | CsvPart> {
-  let madeAgain = false;
-  const response = await reaching(
-    trackerUrl,
-    request,
-    (reason) => `cannot reach the tracker at ${trackerUrl} (${reason})`,
-    again === "once" ? "once" : "again",
-    () => {
-      madeAgain = true;
-    },
-  );
+  let calls = 0;
+  const counted = () => {
+    calls++;
+    return request();
+  };
+  const response = await reaching(trackerUrl, counted, (reason) => `cannot reach the tracker at ${trackerUrl} (${reason})`, again);
   const text = await response.text().catch(() => "");
-  if (madeAgain && response.status === 404 && again === "again, gone is done") return undefined as Answer<R>;
+  if (calls > 1 && response.status === 404 && again === "again, gone is done") return undefined as Answer<R>;
   if (!response.ok) {
     let detail = text.slice(0, 300);
     try {
