@@ -356,7 +356,8 @@ export class ConversationPanels {
   private async load(id: string, message: Element): Promise<void> {
     this.reads.set(id, { ids: [] });
     this.requests += 1;
-    // The shown conversation's id, for a message in it: a conversation Gmail keeps hidden shows another's heading.
+    // The shown conversation's id, for a message in it: a conversation Gmail keeps hidden shows another's heading
+    // (gmail-selectors.ts shownView, with its dated InboxSDK sources).
     const view = shownView(this.doc);
     const threadId = (view.contains(message) && conversationThreadId(view)) || undefined;
     try {
