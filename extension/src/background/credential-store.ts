@@ -84,8 +84,9 @@ function changed(): void {
 }
 
 /**
- * Every write of the credentials, one after another: a change made to credentials read before (updateCredentials)
- * reads them again in the same step, so no Connect, disconnect or token replacement landing meanwhile is written over.
+ * Every write of the credentials, one after another: a change made to credentials read before (writeCredentials,
+ * updateCredentials) reads them again in the same step, so no Connect, disconnect, key rotation or token replacement
+ * landing meanwhile is written over.
  */
 const oneWrite = serialRunner();
 

@@ -744,9 +744,12 @@ export function pageHandlers(
           // a tracker's answer under way. The same account connected again (a new token, a tracker moved), or one
           // connected from none, keeps everything.
           const { credentials, leaves } = await underAccountLock(async () => {
+            // Its account stays until the write below: every change of the connected account takes this lock, and a change
+            // of its credentials that does not (updateCredentials) keeps their account.
             const connected = await loadCredentials();
-            // Another account would take this one's place, and only its token brings this one back: asked first. The same
-            // account under another tracker address (a tracker moved) is no other account.
+            // Another account would take this one's place, and only its token brings this one back: asked first, before
+            // anything is cleared or written. The same account under another tracker address (a tracker moved) is no other
+            // account.
             if (token && connected && connected.accountId !== fresh.accountId && input.otherAccount !== true)
               throw new Error(OTHER_ACCOUNT_NEEDS_CONFIRMATION);
             const before = await heldAccountId();
