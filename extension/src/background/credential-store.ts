@@ -84,8 +84,9 @@ function changed(): void {
 }
 
 /**
- * Every write of the credentials, one after another: a change made to credentials read before (updateCredentials)
- * reads them again in the same step, so no Connect, disconnect or token replacement landing meanwhile is written over.
+ * Every write of the credentials, one after another: a change made to credentials read before (writeCredentials,
+ * updateCredentials) reads them again in the same step, so no Connect, disconnect, key rotation or token replacement
+ * landing meanwhile is written over.
  */
 const oneWrite = serialRunner();
 
@@ -107,19 +108,28 @@ async function store(credentials: Credentials): Promise<void> {
 }
 
 /**
- * The stored credentials, still of `accountId`, `change` made to them as they are now (read again in the same step as
- * the write: a key rotation or a token taken up meanwhile is kept). For a change worked out from a tracker's answer to
- * credentials read before it: throws, and writes nothing, when this browser was disconnected or connected to another
- * account meanwhile, whose credentials the old ones must not come back over.
+ * The stored credentials replaced by `change` of them as they are now (null: none), read again in the same step as the
+ * write: a key rotation or a token taken up meanwhile is there to be kept. Returns those written (`change`'s answer).
  */
-export function updateCredentials(accountId: string, change: (current: Credentials) => Credentials): Promise<Credentials> {
+export function writeCredentials(change: (current: Credentials | null) => Credentials): Promise<Credentials> {
   return oneWrite(async () => {
     const current = await loadCredentials();
-    if (!current) throw new Error("this browser was disconnected meanwhile");
-    if (current.accountId !== accountId) throw new Error("this browser was connected to another account meanwhile");
     const changed = change(current);
     if (changed !== current) await store(changed);
     return changed;
+  });
+}
+
+/**
+ * The stored credentials, still of `accountId`, `change` made to them as they are now (writeCredentials). For a change
+ * worked out from a tracker's answer to credentials read before it: throws, and writes nothing, when this browser was
+ * disconnected or connected to another account meanwhile, whose credentials the old ones must not come back over.
+ */
+export function updateCredentials(accountId: string, change: (current: Credentials) => Credentials): Promise<Credentials> {
+  return writeCredentials((current) => {
+    if (!current) throw new Error("this browser was disconnected meanwhile");
+    if (current.accountId !== accountId) throw new Error("this browser was connected to another account meanwhile");
+    return change(current);
   });
 }
 
@@ -188,12 +198,15 @@ export async function heldAccountId(): Promise<string | null> {
   return ((await loadCredentials()) ?? (await loadAccountMark()))?.accountId ?? null;
 }
 
-/** Disconnects: removes the credentials, keeping the mark of the account they opened (loadAccountMark). */
-export function removeCredentials(): Promise<void> {
+/**
+ * Disconnects: removes the credentials, keeping the mark of the account they opened (loadAccountMark). Returns those
+ * removed (null: none), read in the same step: a token replacement landing before it is in them.
+ */
+export function removeCredentials(): Promise<Credentials | null> {
   return oneWrite(forget);
 }
 
-async function forget(): Promise<void> {
+async function forget(): Promise<Credentials | null> {
   const held = await loadCredentials();
   if (held) {
     await browser.storage.local.set({ [ACCOUNT_MARK_KEY]: { trackerUrl: held.trackerUrl, accountId: held.accountId } });
@@ -203,4 +216,5 @@ async function forget(): Promise<void> {
   // A copy not moved yet goes too: the rep asked for the token to be gone.
   await browser.storage.local.remove(KEY);
   changed();
+  return held;
 }

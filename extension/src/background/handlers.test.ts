@@ -153,6 +153,7 @@ import { mintTrackingId, signedClickUrl } from "../../../shared/protocol";
 import { detailOf } from "../message-detail.test-support";
 import { saveOptions } from "../options-store";
 import { TOKEN_REFUSED, trackerAccessOffAbove } from "../words";
+import { underAccountLock } from "./account-lock";
 import { TrackerError } from "./api";
 import { ContactCheckCache } from "./contact-checks";
 import { loadCredentials, removeCredentials } from "./credential-store";
@@ -802,6 +803,37 @@ it("a Connect the tracker answers after another tab connected to another account
   expect(await held.all()).toEqual([]);
 });
 
+it("a Connect to the account connected, another tab connecting to another one while the tracker answered, asks first and writes nothing", async () => {
+  const { pages, held } = background();
+  const trackerUrl = "https://t.example";
+  const at = new Date().toISOString();
+  const unmatched = { kind: "reply" as const, threadId: "b", gmailMessageId: "b1", at, from: "erin@b.example" };
+  trackerAccounts.meanwhile = async () => {
+    await pages.connect.run({ trackerUrl, apiToken: "other", otherAccount: true }, fromOptions);
+    await held.unmatched("otheraccountwxyz", ["me@example.com"], [unmatched]);
+  };
+  await expect(pages.connect.run({ trackerUrl, apiToken: CONNECTED.apiToken }, fromOptions)).rejects.toThrow(
+    OTHER_ACCOUNT_NEEDS_CONFIRMATION,
+  );
+  expect(secrets.credentials).toMatchObject({ accountId: "otheraccountwxyz", apiToken: "other" });
+  expect((await held.all()).map((h) => [h.signal.gmailMessageId, h.account])).toEqual([["b1", "otheraccountwxyz"]]);
+});
+
+it("a Connect to the account connected keeps a signing key Test connection took up from another tab while the tracker answered", async () => {
+  const { pages } = background();
+  const rotated = { accountId: CONNECTED.accountId, keyId: 2, secret: "B".repeat(43) };
+  // Connect's answer carries key 1; the key is rotated and taken up by Test connection before that answer arrives.
+  trackerAccounts.meanwhile = async () => {
+    trackerAccounts.keyId = 2;
+    await pages.testConnection.run(null, fromOptions);
+  };
+  trackerAccounts.byToken.renewed = CONNECTED.accountId;
+  await pages.connect.run({ trackerUrl: "https://t.example", apiToken: "renewed" }, fromOptions);
+  const { signingKey, earlierKeys } = secrets.credentials as Credentials;
+  expect([signingKey, ...(earlierKeys ?? [])]).toEqual(expect.arrayContaining([CONNECTED.signingKey, rotated]));
+  expect(secrets.credentials).toMatchObject({ accountId: CONNECTED.accountId, apiToken: "renewed" });
+});
+
 it("a reply held for an account left waits for it, due for no release, and goes to its tracker as soon as the rep connects to it again", async () => {
   const { pages, signals, held } = background();
   const trackerUrl = "https://t.example";
@@ -1242,6 +1274,25 @@ it("Disconnect settles a replacement left unsettled before the token goes, and h
   trackerAccounts.unreachable = false;
   secrets.credentials = structuredClone(CONNECTED);
   expect(await pages.disconnect.run({ confirmed: true }, fromOptions)).toEqual({ ok: true, keep: null });
+});
+
+it("Disconnect hands back the tokens of the credentials it removes: a replacement made while it waited for the lock is told", async () => {
+  const { pages } = background();
+  // A release under way holds the lock the removal takes; meanwhile another tab replaces the token, the tracker out
+  // of reach: the new token is pending, and may still land.
+  let release = () => {};
+  const busy = underAccountLock(() => new Promise<void>((resolve) => (release = resolve)));
+  const disconnected = pages.disconnect.run({ confirmed: true }, fromOptions);
+  trackerAccounts.replacement = "unreachable";
+  await expect(runHandler("replaceApiToken", pages.replaceApiToken, { confirmed: true }, fromOptions)).rejects.toThrow(
+    "the token was not replaced",
+  );
+  const pending = (secrets.credentials as Credentials).pendingToken?.apiToken;
+  release();
+  await busy;
+  const { keep } = await disconnected;
+  expect(keep).toMatchObject({ apiToken: CONNECTED.apiToken, replaced: false, unsettled: { apiToken: pending } });
+  expect(secrets.credentials).toBeUndefined();
 });
 
 it("the notification of a token adopted without the options page sends the rep to Show the API token, not to Disconnect", () => {

@@ -17,6 +17,7 @@ import {
 import { gmailAccountOf, legacyThreadId, threadIdsOf } from "../gmail-ids";
 import { linksTracked, loadOptions, normalizeTrackerUrl, type Options, saveOptions, trackerNotice, withTracker } from "../options-store";
 import { errorText, trackerAccessOffAbove } from "../words";
+import { underAccountLock } from "./account-lock";
 import { probeTracker, type TrackerApi, TrackerError, trackerApi } from "./api";
 import { type ContactCheckCache, contactCheckHandlers } from "./contact-checks";
 import {
@@ -25,8 +26,8 @@ import {
   loadAccountMark,
   loadCredentials,
   removeCredentials,
-  saveCredentials,
   updateCredentials,
+  writeCredentials,
 } from "./credential-store";
 import { type Credentials, signingKeyFor, type TrackerAccess, withSigningKey } from "./credentials";
 import { dashboardHandlers } from "./dashboard";
@@ -557,20 +558,27 @@ export interface HeldTokens {
   unsettled: { apiToken: string; why: string } | null;
 }
 
-/**
- * The tokens this browser holds, a replacement left unsettled settled first (token-replacement.ts): the token shown
- * must be the one the tracker takes, and one still pending is shown too while it may be. Null when not connected.
- */
-async function heldTokens(): Promise<HeldTokens | null> {
-  let settled: Settlement | null = null;
-  let reason: string | null = null;
+/** A replacement left unsettled, settled (token-replacement.ts), and why it is not known when it could not be. */
+interface ShownSettlement {
+  settled: Settlement | null;
+  reason: string | null;
+}
+
+/** Settles a replacement left unsettled, before the tokens are shown (tokensHeld). */
+async function settledForShowing(): Promise<ShownSettlement> {
   try {
-    settled = await settlePendingToken();
-    if (settled?.outcome === "not known") reason = settled.reason;
+    const settled = await settlePendingToken();
+    return { settled, reason: settled?.outcome === "not known" ? settled.reason : null };
   } catch (error) {
-    reason = errorText(error);
+    return { settled: null, reason: errorText(error) };
   }
-  const credentials = await loadCredentials();
+}
+
+/**
+ * The tokens `credentials` hold, once a replacement left unsettled was settled (settledForShowing): the token shown must
+ * be the one the tracker takes, and one still pending is shown too while it may be. Null when not connected.
+ */
+function tokensHeld(credentials: Credentials | null, { settled, reason }: ShownSettlement): HeldTokens | null {
   if (!credentials) return null;
   const apiToken = settled?.outcome === "replaced" ? settled.apiToken : credentials.apiToken;
   const pending = credentials.pendingToken?.apiToken;
@@ -623,9 +631,10 @@ export function pageHandlers(
    * leaveAccount, the recipient checks). What stays, and why: README, "Disconnect and another account".
    */
   const outboxThreads = async () => threadsWaiting(await outbox.snapshot());
-  const leaveAccount = async (switchAccount: () => Promise<void>) => {
-    await held.leaveAccount(switchAccount, outboxThreads);
+  const leaveAccount = async <T>(switchAccount: () => Promise<T>): Promise<T> => {
+    const switched = await held.leaveAccount(switchAccount, outboxThreads);
     checks.clear();
+    return switched;
   };
   return {
     ...dashboardHandlers({
@@ -694,12 +703,9 @@ export function pageHandlers(
         if (!trackerUrl) throw new Error("the tracker URL must be an http(s) address such as https://track.example.com");
         return orAccessWithheld(trackerUrl, async () => {
           await probeTracker(trackerUrl);
-          let credentials: Credentials;
+          let fresh: Credentials;
           let created = false;
           const token = input.apiToken?.trim();
-          const stored = await loadCredentials();
-          // The account this browser held before: connected, or disconnected from (its data kept by an earlier version).
-          const before = stored?.accountId ?? (await heldAccountId());
           if (token) {
             const account = await trackerApi(trackerUrl, token)
               .account()
@@ -707,18 +713,11 @@ export function pageHandlers(
                 if (error instanceof TrackerError && error.status === 401) throw new Error("this tracker does not accept that API token");
                 throw error;
               });
-            const key = { accountId: account.accountId, ...account.signingKey };
-            // Another account would take this one's place, and only its token brings this one back: asked first. The same
-            // account under another tracker address (a tracker moved) is no other account.
-            if (stored && stored.accountId !== account.accountId && input.otherAccount !== true)
-              throw new Error(OTHER_ACCOUNT_NEEDS_CONFIRMATION);
-            // The same account connected again: compose windows may still hold ids minted with its earlier keys.
-            credentials =
-              stored?.trackerUrl === trackerUrl && stored.accountId === account.accountId
-                ? withSigningKey({ ...stored, apiToken: token }, key)
-                : { trackerUrl, accountId: account.accountId, apiToken: token, signingKey: key };
+            const signingKey = { accountId: account.accountId, ...account.signingKey };
+            fresh = { trackerUrl, accountId: account.accountId, apiToken: token, signingKey };
           } else {
-            if (before && input.newAccount !== true) throw new Error(NEW_ACCOUNT_NEEDS_CONFIRMATION);
+            // The account this browser held before: connected, or disconnected from (its data kept by an earlier version).
+            if ((await heldAccountId()) && input.newAccount !== true) throw new Error(NEW_ACCOUNT_NEEDS_CONFIRMATION);
             const account = await trackerApi(trackerUrl)
               .createAccount(input.name ? { name: input.name } : {}, input.registrationSecret)
               .catch((error: unknown) => {
@@ -730,7 +729,7 @@ export function pageHandlers(
                   );
                 throw error;
               });
-            credentials = {
+            fresh = {
               trackerUrl,
               accountId: account.accountId,
               apiToken: account.apiToken,
@@ -738,12 +737,34 @@ export function pageHandlers(
             };
             created = true;
           }
-          // Another account than the one held as the credentials are written: what only the one before could use goes, and
-          // the new credentials take its place under the same lock (HeldSignals.connect), so that nothing of it reaches the
-          // new one's tracker, not even a tracker's answer under way. Which one that is is read under that lock, not taken
-          // from `before`: another tab may have connected to another account while the tracker answered this one. The same
-          // account connected again (a new token, a tracker moved), or one connected from none, keeps everything.
-          if (await held.connect(credentials.accountId, heldAccountId, () => saveCredentials(credentials), outboxThreads)) checks.clear();
+          // Decided from what this browser holds under the lock every change of the connected account takes
+          // (account-lock.ts), not from what it held before the tracker answered: another tab may have connected to
+          // another account meanwhile. Another account than the one held then: what only it could use goes, and the new
+          // credentials take its place under the same lock, so that nothing of it reaches the new one's tracker, not even
+          // a tracker's answer under way. The same account connected again (a new token, a tracker moved), or one
+          // connected from none, keeps everything.
+          const { credentials, leaves } = await underAccountLock(async () => {
+            // Its account stays until the write below: every change of the connected account takes this lock, and a change
+            // of its credentials that does not (updateCredentials) keeps their account.
+            const connected = await loadCredentials();
+            // Another account would take this one's place, and only its token brings this one back: asked first, before
+            // anything is cleared or written. The same account under another tracker address (a tracker moved) is no other
+            // account.
+            if (token && connected && connected.accountId !== fresh.accountId && input.otherAccount !== true)
+              throw new Error(OTHER_ACCOUNT_NEEDS_CONFIRMATION);
+            const before = await heldAccountId();
+            const leaves = before !== null && before !== fresh.accountId;
+            if (leaves) await held.clearForLeaving(outboxThreads);
+            // The same account connected again: compose windows may still hold ids minted with its earlier keys, and a key
+            // rotated meanwhile (Test connection) signs ids too. Merged into the credentials as they are at the write.
+            const credentials = await writeCredentials((current) =>
+              current?.trackerUrl === trackerUrl && current.accountId === fresh.accountId
+                ? withSigningKey({ ...current, apiToken: fresh.apiToken }, fresh.signingKey)
+                : fresh,
+            );
+            return { credentials, leaves };
+          });
+          if (leaves) checks.clear();
           await saveOptions(withTracker(await loadOptions(), trackerUrl));
           // Every Gmail tab reads its marks and panels again now: a panel stops reading while no tracker is connected or
           // the token is refused (conversation-panel.ts DISCONNECTED), and waited for the feed's next news or a reload.
@@ -791,10 +812,11 @@ export function pageHandlers(
      * The API token this browser holds, for the options page to show ("Show the API token", and before the rep
      * disconnects or connects to another account): the tracker showed it once, at the account's creation or the
      * token's replacement, and only it opens the account's emails again. A replacement left unsettled is settled first
-     * (heldTokens). A page handler only: the content script never gets it.
+     * (tokensHeld). A page handler only: the content script never gets it.
      */
     storedApiToken: handler(noInput, async (): Promise<HeldTokens> => {
-      const held = await heldTokens();
+      const settled = await settledForShowing();
+      const held = tokensHeld(await loadCredentials(), settled);
       if (!held) throw new Error("this browser holds no API token");
       return held;
     }),
@@ -811,13 +833,14 @@ export function pageHandlers(
     /**
      * Removes the credentials, the account's mark kept (credential-store.ts removeCredentials). Only once the page asked the
      * rep, who may need the token shown first: without it the account's emails are out of reach. A token replacement
-     * left unsettled is settled first, while this browser still holds both tokens (heldTokens): the tracker may have put
+     * left unsettled is settled first, while this browser still holds both tokens (tokensHeld): the tracker may have put
      * the new one in place, and then the old one, all the rep may have kept, opens nothing. Back to the page when the
      * rep must keep a token it may not have shown: the one the replacement came to, or both while which is not known.
      */
     disconnect: handler(z.object({ confirmed: z.literal(true) }), async (): Promise<{ ok: true; keep: HeldTokens | null }> => {
-      const tokens = await heldTokens();
-      await leaveAccount(removeCredentials);
+      const settled = await settledForShowing();
+      // The tokens of the credentials removed, read in the removal's own step: a replacement landing before it is told.
+      const tokens = tokensHeld(await leaveAccount(removeCredentials), settled);
       return { ok: true, keep: tokens?.replaced || tokens?.unsettled ? tokens : null };
     }),
 

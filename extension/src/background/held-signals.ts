@@ -188,20 +188,25 @@ export class HeldSignals {
    * Due: all but the unmatched or untracked ones whose next try is still to come, and only those of the account
    * connected now. One held for another account waits, due for nothing, until the rep connects to it again (connect
    * releases the held ones at once, handlers.ts); while disconnected, none is. One stored before its account was kept
-   * is given it first (withAccounts). The credentials are read once, only when some are timely or to be given their
-   * account, and in the same step under the lock: leaveAccount switches them under it too, so those read are the
-   * account's whose signals were picked.
+   * is given it first (withAccounts), while connected. Nothing is read past the held signals when none can go: the
+   * credentials only when some are timely, the outbox and the accounts held only while connected (this runs at every
+   * release). The credentials are read in the same step under the lock: leaveAccount switches them under it too, so
+   * those read are the account's whose signals were picked.
    */
   due(known: AccountsKnown): Promise<{ due: HeldSignal[]; credentials: Credentials } | null> {
     return this.serial(async () => {
       const now = this.now();
       const timely = (h: HeldSignal) => (h.unmatched ?? h.untracked ?? { nextAt: now }).nextAt <= now;
       const stored = await this.all();
-      if (!stored.some((h) => h.account === undefined || timely(h))) return null;
+      // One stored without its account is given it only when some can go: while disconnected its email leaves the
+      // outbox only taken back or dropped with its account (dropAccount), nowhere to go either way, never delivered;
+      // one waiting for its next try was sent already, its thread then holding no email of the outbox.
+      if (!stored.some(timely)) return null;
       const credentials = await this.connected();
-      const held = await this.withAccounts(stored, credentials?.accountId ?? null, known);
-      const due = credentials === null ? [] : held.filter((h) => timely(h) && h.account === credentials.accountId);
-      return credentials === null || due.length === 0 ? null : { due, credentials };
+      if (credentials === null) return null;
+      const held = await this.withAccounts(stored, credentials.accountId, known);
+      const due = held.filter((h) => timely(h) && h.account === credentials.accountId);
+      return due.length === 0 ? null : { due, credentials };
     });
   }
 
@@ -215,22 +220,20 @@ export class HeldSignals {
    * nothing tells which account's tracker knows its thread, and sent to the wrong one it would show a reply of one
    * account's mail to another's tracker (answered unmatched, then listed there as not counted). It is not lost: a
    * Gmail tab reports it again whenever Gmail lists its thread (content/features/replies-bounces.ts keeps what it
-   * reported for the page's life only), and it then goes to the tracker that knows its thread. While disconnected,
-   * one whose email left the outbox is kept as it is, until an account is connected.
+   * reported for the page's life only), and it then goes to the tracker that knows its thread.
    */
-  private async withAccounts(held: HeldSignal[], connected: string | null, known: AccountsKnown): Promise<HeldSignal[]> {
+  private async withAccounts(held: HeldSignal[], connected: string, known: AccountsKnown): Promise<HeldSignal[]> {
     if (held.every((h) => h.account !== undefined)) return held;
     const inOutbox = await known.outboxThreads();
     // None recorded: an earlier version connected to this one, and maybe to others before it, recording none.
-    const recorded = connected === null ? [] : await known.accountsHeld();
-    const only = connected !== null && recorded.length > 0 && recorded.every((a) => a === connected) ? connected : undefined;
+    const recorded = await known.accountsHeld();
+    const only = recorded.length > 0 && recorded.every((a) => a === connected) ? connected : undefined;
     const dropped: HeldSignal[] = [];
     let changed = false;
     const given = held.flatMap((h): HeldSignal[] => {
       const account = accountHeldFor(h, inOutbox) ?? only;
       changed ||= account !== h.account;
       if (account !== undefined) return [{ ...h, account }];
-      if (connected === null) return [h];
       dropped.push(h);
       return [];
     });
@@ -407,14 +410,19 @@ export class HeldSignals {
    * (the credentials removed or replaced) is run under the same lock, after the clear: an answer of the tracker before
    * that comes later is not written (stillFor).
    */
-  leaveAccount(switchAccount: () => Promise<void>, outboxThreads: () => Promise<ReadonlyMap<string, string | undefined>>): Promise<void> {
+  leaveAccount<T>(switchAccount: () => Promise<T>, outboxThreads: () => Promise<ReadonlyMap<string, string | undefined>>): Promise<T> {
     return this.serial(async () => {
       await this.clearForLeaving(outboxThreads);
-      await switchAccount();
+      return switchAccount();
     });
   }
 
-  private async clearForLeaving(outboxThreads: () => Promise<ReadonlyMap<string, string | undefined>>): Promise<void> {
+  /**
+   * leaveAccount's clear alone, for a caller that holds the lock (underAccountLock) already and switches the credentials
+   * under it after this: a Connect (handlers.ts), which decides whether it leaves an account from what it reads under
+   * that lock. Taking the lock here would wait on the caller's own task for ever.
+   */
+  async clearForLeaving(outboxThreads: () => Promise<ReadonlyMap<string, string | undefined>>): Promise<void> {
     const inOutbox = await outboxThreads();
     // One stored without its account is kept with its email's: due() would take it for the next account's otherwise.
     const waiting = (await this.all())
@@ -424,33 +432,10 @@ export class HeldSignals {
   }
 
   /**
-   * The rep connected to account `accountId` (`saveCredentials` writes its credentials): another account than the one
-   * this browser holds at that moment (`heldBefore`, read under the lock) is left as leaveAccount leaves it; the one
-   * before connected again, or one connected from none, keeps everything. Decided under the lock, not from what was
-   * read before the tracker answered: a Connect to another account from another tab meanwhile is the one left then.
-   * Whether it left one. The credentials are written under the lock either way, so that Stop waiting (dropAccount)
-   * sees that account connected or not, never in between.
-   */
-  connect(
-    accountId: string,
-    heldBefore: () => Promise<string | null>,
-    saveCredentials: () => Promise<void>,
-    outboxThreads: () => Promise<ReadonlyMap<string, string | undefined>>,
-  ): Promise<boolean> {
-    return this.serial(async () => {
-      const before = await heldBefore();
-      const leaves = before !== null && before !== accountId;
-      if (leaves) await this.clearForLeaving(outboxThreads);
-      await saveCredentials();
-      return leaves;
-    });
-  }
-
-  /**
    * The rep stopped waiting for `accountId` (waiting-accounts.ts): the signals held for it go (accountHeldFor; they
    * could only ever go to it), and `dropEmails` (its emails and reminders) runs in the same step. Refused for the
    * connected account. The check and the removal are one step under the lock every change of the connected account
-   * takes (leaveAccount, connect): a Connect to that very account from another tab cannot come between them and
+   * takes (leaveAccount, handlers.ts connect): a Connect to that very account from another tab cannot come between them and
    * have its emails dropped though connected. `outboxThreads` is read under the lock, before `dropEmails` empties it of
    * that account's.
    */

@@ -320,13 +320,20 @@ describe("signals of a thread whose email is still in the outbox", () => {
       { self: [], signal: reply("d1", "delivered") },
     ];
     await area.set({ [HELD_SIGNALS_KEY]: stored });
-    // Its email in the outbox: its email's account, while disconnected; the one whose email left waits, while
-    // disconnected, for an account to be connected.
-    let outbox = new Map([["waiting", CREDENTIALS.accountId]]);
+    // Disconnected, none can go: both wait as they are for an account to be connected.
+    let outbox = new Map([["waiting", other.accountId]]);
     let accountsHeld = [CREDENTIALS.accountId];
     const known = { outboxThreads: async () => outbox, accountsHeld: async () => accountsHeld };
     expect(await held.due(known)).toBeNull();
-    expect(await held.all()).toEqual([{ ...stored[0], account: CREDENTIALS.accountId }, stored[1]]);
+    expect(await held.all()).toEqual(stored);
+    // Connected: the one whose email is in the outbox takes its email's account, which the rep left (not sent); the one
+    // whose email left, the only account held, sent to it.
+    connected = CREDENTIALS;
+    expect((await held.due(known))?.due).toEqual([{ ...stored[1], account: CREDENTIALS.accountId }]);
+    expect(await held.all()).toEqual([
+      { ...stored[0], account: other.accountId },
+      { ...stored[1], account: CREDENTIALS.accountId },
+    ]);
     // Its email delivered, and connected to the only account this browser held: that account's, sent to it.
     outbox = new Map();
     connected = CREDENTIALS;
@@ -347,6 +354,24 @@ describe("signals of a thread whose email is still in the outbox", () => {
     expect(await held.all()).toEqual([]);
     expect(warn).toHaveBeenCalledTimes(2);
     warn.mockRestore();
+  });
+
+  it("a release reads nothing past the held signals when none can go: none due yet, or disconnected", async () => {
+    const area = memoryArea();
+    let connected: Credentials | null = CREDENTIALS;
+    const credentialReads = vi.fn(async () => connected);
+    const held = new HeldSignals(area, credentialReads, () => 1_000);
+    const known = { outboxThreads: vi.fn(async () => new Map()), accountsHeld: vi.fn(async () => [CREDENTIALS.accountId]) };
+    // Stored by an earlier version, without its account: one waiting for its next try, then one due.
+    const waiting = { self: [], signal: reply("u1"), unmatched: { times: 1, nextAt: 2_000 } };
+    await area.set({ [HELD_SIGNALS_KEY]: [waiting] });
+    expect(await held.due(known)).toBeNull();
+    expect([credentialReads, known.outboxThreads, known.accountsHeld].map((read) => read.mock.calls.length)).toEqual([0, 0, 0]);
+    connected = null;
+    await area.set({ [HELD_SIGNALS_KEY]: [{ self: [], signal: reply("r1") }] });
+    expect(await held.due(known)).toBeNull();
+    expect([credentialReads, known.outboxThreads, known.accountsHeld].map((read) => read.mock.calls.length)).toEqual([1, 0, 0]);
+    expect(await held.all()).toEqual([{ self: [], signal: reply("r1") }]);
   });
 
   it("are kept once each; past the bound the oldest are counted as not listed, answered unmatched or not", async () => {
