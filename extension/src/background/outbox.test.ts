@@ -719,7 +719,7 @@ describe("outbox", () => {
 
     it("refuses, dropping nothing, while more of its sends taken back wait to be withdrawn than the rep agreed to let go of", async () => {
       const t = unanswered();
-      const [sent, first, second] = await Promise.all([1, 2, 3].map(() => idOf("qrstuvwxyzabcdef")));
+      const [sent, first, second] = await Promise.all([idOf("qrstuvwxyzabcdef"), idOf("qrstuvwxyzabcdef"), idOf("qrstuvwxyzabcdef")]);
       await t.outbox.put(sent, request, t.now() + HOUR);
       await t.outbox.withdraw(first);
       const before = await t.outbox.entries();
