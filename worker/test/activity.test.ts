@@ -9,6 +9,7 @@ import { localDays } from "../src/local-days";
 import { FOLLOW_UP_ROWS } from "../src/routes/activity";
 import {
   ago,
+  blankAccount,
   call,
   clickLink,
   createAccount,
@@ -309,7 +310,7 @@ describe("migration 0021", () => {
     // Rows as the schema up to 0020 wrote them: two replies, an unsubscribe alone, nothing, and a deleted email's
     // tombstone with a reply recorded as it was being deleted.
     await migrateRowsAcross("0021_message_last_reply.sql", [
-      db.prepare("INSERT INTO accounts (id, token_hash, created_at) VALUES ('acct-r', '', 0)"),
+      blankAccount("acct-r"),
       ...["answered", "unsubscribed", "quiet", "deleted"].map((id) =>
         db
           .prepare("INSERT INTO messages (id, account_id, registered_at, updated_at, deleted_at) VALUES (?1, 'acct-r', 0, 0, ?2)")

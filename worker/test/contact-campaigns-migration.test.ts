@@ -3,13 +3,13 @@
 // before 0034 is rescored only once something marks it, so a row it missed would be absent from its campaign's pages.
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { migrateRowsAcross } from "./helpers";
+import { blankAccount, migrateRowsAcross } from "./helpers";
 
 describe("migration 0034", () => {
   it("gives each shown row stored before it one entry per campaign, with its keys, and none to a hidden row or one without a campaign", async () => {
     const db = env.MIGRATION_TEST_DB;
     await migrateRowsAcross("0034_contact_campaigns.sql", [
-      db.prepare("INSERT INTO accounts (id, token_hash, created_at) VALUES ('acct-a', '', 0)"),
+      blankAccount("acct-a"),
       db.prepare(
         `INSERT INTO contact_scores (account_id, email, dirty, campaigns, score_key, activity_key, shown_as) VALUES
            ('acct-a', 'shown@example.org', 0, '["Pilot","Renewal"]', 3.5, 1700, NULL),

@@ -22,6 +22,7 @@ import { storeHits } from "../src/queue";
 import { d1WithWriteBeforeEachBatch, FlakyD1 } from "./faults";
 import {
   ago,
+  blankAccount,
   CHROME_UA,
   call,
   clickLink,
@@ -637,7 +638,7 @@ describe("migration 0018", () => {
     const db = env.DB;
     // 500 emails of 998-character Japanese subjects (3 bytes a character), as the schema up to 0017 wrote them.
     await db.batch([
-      db.prepare("INSERT INTO accounts (id, token_hash, created_at) VALUES ('acct-cjk', '', 0)"),
+      blankAccount("acct-cjk", db),
       db
         .prepare(
           `INSERT INTO messages (id, account_id, subject, updated_at)
@@ -673,7 +674,7 @@ describe("migration 0018", () => {
     ];
     // Rows as the schema up to 0017 wrote them, and a deleted email's tombstone (no subject).
     await migrateRowsAcross("0018_search_text.sql", [
-      db.prepare("INSERT INTO accounts (id, token_hash, created_at) VALUES ('acct-a', '', 0)"),
+      blankAccount("acct-a"),
       ...subjects.map((subject, i) =>
         db.prepare("INSERT INTO messages (id, account_id, subject, updated_at) VALUES (?, 'acct-a', ?, 0)").bind(`m-${i}`, subject),
       ),

@@ -7,7 +7,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ONE_ACCOUNT_REMOVED_EMAILS_SQL } from "../src/db/opt-outs";
 import worker from "../src/index";
-import { createAccount, HOUR, migrateRowsAcross, registration, sentMessage, type TestAccount } from "./helpers";
+import { blankAccount, createAccount, HOUR, migrateRowsAcross, registration, sentMessage, type TestAccount } from "./helpers";
 import { hitNow, optOut, ownLocalPart } from "./opt-out-helpers";
 
 describe("migration 0033", () => {
@@ -15,7 +15,7 @@ describe("migration 0033", () => {
     const db = env.MIGRATION_TEST_DB;
     const insertMessage = "INSERT INTO messages (id, account_id, updated_at, sent_at) VALUES (?, 'acct-a', 1, 1)";
     await migrateRowsAcross("0033_emails_that_lost_a_recipient_by_account.sql", [
-      db.prepare("INSERT INTO accounts (id, token_hash, created_at) VALUES ('acct-a', '', 0)"),
+      blankAccount("acct-a"),
       ...["m-lost", "m-kept", "m-later"].map((id) => db.prepare(insertMessage).bind(id)),
       db.prepare("INSERT INTO removed_recipients (message_id, fingerprint) VALUES ('m-lost', 'f-1'), ('m-lost', 'f-2')"),
     ]);

@@ -275,6 +275,15 @@ export async function seedEmailActivity(account: TestAccount): Promise<void> {
 }
 
 /**
+ * An account's row with nothing but its id (no name, no token: every schema since 0001 takes it so), for a test that
+ * writes an account's rows into a database itself, as an earlier schema had them (migrateRowsAcross). Prepared on the
+ * migration test database unless `db` is given.
+ */
+export function blankAccount(id: string, db: D1Database = env.MIGRATION_TEST_DB): D1PreparedStatement {
+  return db.prepare("INSERT INTO accounts (id, token_hash, created_at) VALUES (?, '', 0)").bind(id);
+}
+
+/**
  * For a test of what migration `file` does to rows stored before it: applies to the migration test database
  * (env.MIGRATION_TEST_DB) every migration before `file`, `file` being the next one (checked), writes `rowsBefore` as
  * that schema had them, then applies `file` and every later one. The rows are statements prepared on that database

@@ -72,6 +72,25 @@ async function seedRemovedEmails(prefix: string, count: number): Promise<void> {
     .run();
 }
 
+/**
+ * A tracker of its own, for a test of the sweeps that must be the only ones: the migration test database with every
+ * migration, emptied of opt-outs, sweeps and emails that lost a recipient, then given `emails` of these last
+ * ('m-00000' on, in the sweep's order), none of whose lost recipients is anyone opting out.
+ */
+async function sweepsOnTrackerOfItsOwn(emails: number): Promise<D1Database> {
+  const db = env.MIGRATION_TEST_DB;
+  await applyD1Migrations(db, env.TEST_MIGRATIONS);
+  await db.batch(["opt_out_sweeps", "opt_outs", "removed_recipients"].map((table) => db.prepare(`DELETE FROM ${table}`)));
+  await db
+    .prepare(
+      `INSERT INTO removed_recipients (message_id, fingerprint) WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?1 - 1)
+       SELECT printf('m-%05d', i), 'not-this-address' FROM n`,
+    )
+    .bind(emails)
+    .run();
+  return db;
+}
+
 /** The n-th seeded email's id in the sweep's order ('0<prefix>-00042'). */
 const seeded = (prefix: string, n: number) => `0${prefix}-${String(n).padStart(5, "0")}`;
 
@@ -345,19 +364,10 @@ describe("migration 0026", () => {
 describe("a backlog of opt-outs under a steady arrival of new ones", () => {
   // After "migration 0026", which needs the migration test database before 0026: this test applies every migration.
   it("drains while they keep arriving below the sweep's rate, each finished within the bound of what was older at its arrival", async () => {
-    // A tracker of its own (the migration test database, emptied), with EMAILS emails that lost a recipient: each
-    // opt-out in ASCII costs 2 × EMAILS keyed hashes, so a run's SWEEP_HASHES_PER_RUN sweeps 2.5 opt-outs.
-    const db = env.MIGRATION_TEST_DB;
-    await applyD1Migrations(db, env.TEST_MIGRATIONS);
-    await db.batch(["opt_out_sweeps", "opt_outs", "removed_recipients"].map((table) => db.prepare(`DELETE FROM ${table}`)));
+    // A tracker of its own, with EMAILS emails that lost a recipient: each opt-out in ASCII costs 2 × EMAILS keyed
+    // hashes, so a run's SWEEP_HASHES_PER_RUN sweeps 2.5 opt-outs.
     const EMAILS = 60;
-    await db
-      .prepare(
-        `INSERT INTO removed_recipients (message_id, fingerprint) WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?1 - 1)
-         SELECT printf('m-%05d', i), 'not-this-address' FROM n`,
-      )
-      .bind(EMAILS)
-      .run();
+    const db = await sweepsOnTrackerOfItsOwn(EMAILS);
     let arrived = 0;
     const arrive = (count: number) =>
       db.batch(
@@ -421,15 +431,7 @@ describe("a backlog of opt-outs under a steady arrival of new ones", () => {
 describe("a run's share of keyed hashes", () => {
   // After "a backlog of opt-outs", on the same tracker of its own (the migration test database, every migration).
   it("is spent whole while an opt-out has emails left: the newest group near its end leaves the rest to the oldest", async () => {
-    const db = env.MIGRATION_TEST_DB;
-    await applyD1Migrations(db, env.TEST_MIGRATIONS);
-    await db.batch(["opt_out_sweeps", "opt_outs", "removed_recipients"].map((table) => db.prepare(`DELETE FROM ${table}`)));
-    await db
-      .prepare(
-        `INSERT INTO removed_recipients (message_id, fingerprint) WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 399)
-         SELECT printf('m-%05d', i), 'not-this-address' FROM n`,
-      )
-      .run();
+    const db = await sweepsOnTrackerOfItsOwn(400);
     // The oldest opt-out at the start of 400 emails, the newest with 5 left (10 keyed hashes, both in ASCII).
     const insert = "INSERT INTO opt_out_sweeps (email, created_at, after_message_id, through_message_id) VALUES (?, ?, ?, 'm-00399')";
     await db.batch([

@@ -12,6 +12,7 @@ import { storeHits } from "../src/queue";
 import { d1WithWriteBeforeEachBatch, d1WithWriteBeforeFirstBatch, FlakyD1 } from "./faults";
 import {
   BASE,
+  blankAccount,
   CHROME_UA,
   call,
   clickLink,
@@ -117,7 +118,7 @@ describe("privacy", () => {
         )
         .bind(eventId, city);
     await migrateRowsAcross("0019_forget_cities_campaigns_and_purged_scores.sql", [
-      db.prepare("INSERT INTO accounts (id, token_hash, created_at) VALUES ('acct-a', '', 0)"),
+      blankAccount("acct-a"),
       insert("e-1", "Munich"),
       insert("e-2", null),
       // A deleted email's tombstone as deletions left it, with its campaign, and the stored row of its other recipient,

@@ -31,6 +31,7 @@ import { FlakyD1 } from "./faults";
 import {
   ago,
   BASE,
+  blankAccount,
   CHROME_UA,
   countedCall,
   createAccount,
@@ -888,7 +889,7 @@ describe("migration 0027", () => {
     const recipients = [...others, JOE_UNICODE, JOE_PUNYCODE].map((email, i) => ({ id: `m-0027-${i}`, email, key: mailboxKey(email) }));
     const sentAt = Date.now() - 2 * HOUR;
     await migrateRowsAcross("0027_contact_scores_one_row_per_person.sql", [
-      db.prepare("INSERT INTO accounts (id, token_hash, created_at) VALUES (?, '', 0)").bind(accountId),
+      blankAccount(accountId),
       db
         .prepare(
           `INSERT INTO messages (id, account_id, recipients, sent_at, registered_at, updated_at, recipient_count)

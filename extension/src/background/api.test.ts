@@ -8,6 +8,7 @@ vi.mock("../web-ext", () => ({
 }));
 
 import { type CallKind, onTrackerAnswer, probeTracker, TrackerError, trackerApi } from "./api";
+import { refusedThenNotFound } from "./api.test-support";
 
 describe("CSV export", () => {
   it("sends the token, asks for CSV and answers the text as it is", async () => {
@@ -207,14 +208,7 @@ describe("a tracker the extension cannot reach", () => {
     for (const [what, remove] of Object.entries(deletes)) {
       granted.clear();
       // Refused as the browser answered, its access given back meanwhile: it may have reached the tracker after all.
-      const answers = [
-        async () => {
-          granted.add("https://t.example/*");
-          throw new TypeError("Failed to fetch");
-        },
-        notFound,
-      ];
-      const fetch = vi.fn(() => answers.shift()?.() ?? Promise.reject(new Error("a third call")));
+      const fetch = refusedThenNotFound(() => granted.add("https://t.example/*"));
       expect([what, await remove(trackerApi("https://t.example", "token", fetch))]).toEqual([what, undefined]);
       expect(fetch).toHaveBeenCalledTimes(2);
       const first = await remove(trackerApi("https://t.example", "token", notFound)).catch((e: unknown) => e);

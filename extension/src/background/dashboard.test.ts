@@ -1,9 +1,14 @@
 // The dashboard's handlers over the real tracker client, the tracker's answers stood in for by a fetch.
 import { expect, it, vi } from "vitest";
 
-vi.mock("../web-ext", () => ({ browser: { permissions: { contains: async () => true } } }));
+/** The origins the browser lets the extension reach (Chrome's site access, Firefox's add-on permissions). */
+const granted = vi.hoisted(() => new Set<string>(["https://t.example/*"]));
+vi.mock("../web-ext", () => ({
+  browser: { permissions: { contains: async ({ origins }: { origins: string[] }) => origins.every((o) => granted.has(o)) } },
+}));
 
 import { trackerApi } from "./api";
+import { refusedThenNotFound } from "./api.test-support";
 import { ContactCheckCache } from "./contact-checks";
 import type { Credentials } from "./credentials";
 import { dashboardHandlers } from "./dashboard";
@@ -48,4 +53,44 @@ it("a CSV export is answered a part a message, each naming the next, so no answe
     /exportCsvPart does not take this input \(cursor: /,
   );
   expect(fetch).toHaveBeenCalledTimes(2);
+});
+
+/** A delete refused by the browser while the tracker's site was withheld, made again once given back, answered 404. */
+function deleteMadeAgain() {
+  granted.clear();
+  return refusedThenNotFound(() => granted.add("https://t.example/*"));
+}
+
+it("a contact's delete made again that the tracker answers 404 is done: the extension forgets the contact as well", async () => {
+  const fetch = deleteMadeAgain();
+  const forgotten: unknown[] = [];
+  const handlers = dashboardHandlers({
+    requireCredentials: async () => CREDENTIALS,
+    tracker: (c) => trackerApi(c.trackerUrl, c.apiToken, fetch),
+    checks: new ContactCheckCache(),
+    forgetContact: async (contact) => void forgotten.push(contact),
+  });
+  const dana = { email: "dana@wingtip.example", name: "Dana" };
+  expect(await runHandler("deleteContact", handlers.deleteContact, dana, fromDashboard)).toEqual({ ok: true });
+  expect(fetch).toHaveBeenCalledTimes(2);
+  expect(forgotten).toEqual([dana]);
+});
+
+it("a suppression's lifting made again that the tracker answers 404 is done: the compose windows' checks of it are asked again", async () => {
+  const fetch = deleteMadeAgain();
+  const checks = new ContactCheckCache();
+  const check = (suppressed: boolean) => async (emails: string[]) =>
+    emails.map((email) => ({ email, suppressed, bounceKind: suppressed ? ("hard" as const) : null, optedOut: false }));
+  expect(await checks.get(["dana@wingtip.example"], check(true))).toMatchObject([{ suppressed: true }]);
+  const handlers = dashboardHandlers({
+    requireCredentials: async () => CREDENTIALS,
+    tracker: (c) => trackerApi(c.trackerUrl, c.apiToken, fetch),
+    checks,
+    forgetContact: async () => undefined,
+  });
+  expect(await runHandler("liftSuppression", handlers.liftSuppression, { email: "dana@wingtip.example" }, fromDashboard)).toEqual({
+    ok: true,
+  });
+  expect(fetch).toHaveBeenCalledTimes(2);
+  expect(await checks.get(["dana@wingtip.example"], check(false))).toMatchObject([{ suppressed: false }]);
 });

@@ -45,6 +45,8 @@ const trackerFails = vi.hoisted(() => ({ with: null as { message: string; status
 /** The emails the stood-in tracker was asked to move to a conversation (POST /api/messages/:id/thread), as asked. */
 const trackerMoves = vi.hoisted(() => [] as [string, string][]);
 /** While set, how the stood-in tracker's moves to a conversation fail. */
+/** The fetch the tracker's client deletes an email over (api.ts remove), when a test gives one; else recorded in `removed`. */
+const trackerRemoveFetch = vi.hoisted(() => ({ with: null as typeof fetch | null }));
 const trackerMoveFails = vi.hoisted(() => ({ with: null as { message: string; status: number | null } | null }));
 const storage = vi.hoisted(() => ({
   local: {
@@ -74,7 +76,7 @@ vi.mock("./api", async (original) => {
         if (givenBackAsRefused.yes) withheld.clear();
         throw new TypeError("Failed to fetch");
       }),
-    trackerApi: (_url: string, token?: string) => ({
+    trackerApi: (url: string, token?: string) => ({
       account: async () => {
         if (trackerAccounts.unreachable)
           throw new actual.TrackerError("cannot reach the tracker at https://t.example (Failed to fetch)", null);
@@ -109,7 +111,10 @@ vi.mock("./api", async (original) => {
         trackerAccounts.byToken[`mt_${accountId}`] = accountId;
         return { accountId, apiToken: `mt_${accountId}`, signingKey: { keyId: 1, secret: "C".repeat(43) } };
       },
-      remove: async (id: string) => void removed.push(id),
+      remove: async (id: string) => {
+        if (trackerRemoveFetch.with) return actual.trackerApi(url, token, trackerRemoveFetch.with).remove(id);
+        removed.push(id);
+      },
       detail: async (id: string) => {
         if (trackerFails.with) throw new actual.TrackerError(trackerFails.with.message, trackerFails.with.status);
         if (!trackerEmails[id]) throw new actual.TrackerError("the tracker answered 404: no such message in this account", 404);
@@ -155,6 +160,7 @@ import { saveOptions } from "../options-store";
 import { TOKEN_REFUSED, trackerAccessOffAbove } from "../words";
 import { underAccountLock } from "./account-lock";
 import { TrackerError } from "./api";
+import { refusedThenNotFound } from "./api.test-support";
 import { ContactCheckCache } from "./contact-checks";
 import { loadCredentials, removeCredentials } from "./credential-store";
 import type { Credentials } from "./credentials";
@@ -208,6 +214,7 @@ function background(
   trackerAccounts.keyId = 1;
   trackerAccounts.meanwhile = undefined;
   givenBackAsRefused.yes = false;
+  trackerRemoveFetch.with = null;
   const area = memoryArea();
   const poller = new FeedPoller({
     area,
@@ -1637,4 +1644,19 @@ it("a Gmail tab that found options in an older shape reads them migrated here", 
     optOutText: "Don't track my opens and clicks",
     debug: true,
   });
+});
+
+it("an email's delete made again that the tracker answers 404 is done: its reminder goes, and the Gmail tabs are told", async () => {
+  const { gmail, reminders, news } = background();
+  const id = await trackingId();
+  await reminders.set(id, 3);
+  withheld.add("https://t.example/*");
+  const fetch = refusedThenNotFound(() => withheld.clear());
+  trackerRemoveFetch.with = fetch;
+  expect(await gmail.deleteMessageData.run({ trackingId: id }, { id: "ext", url: "https://mail.google.com/mail/u/0/#inbox" })).toEqual({
+    ok: true,
+  });
+  expect(fetch).toHaveBeenCalledTimes(2);
+  expect(await reminders.all()).toEqual([]);
+  expect(news).toEqual([[]]);
 });

@@ -692,4 +692,48 @@ describe("outbox", () => {
       await flush;
     });
   });
+
+  describe("the rep stops waiting for an account (dropAccount)", () => {
+    const idOf = (accountId: string) => mintTrackingId({ accountId, keyId: 1, secret: "A".repeat(43) });
+
+    it("drops that account's registrations and withdrawals, never sent, and keeps another's; one under way is not written back", async () => {
+      const t = unanswered();
+      const [sent, undone, other] = await Promise.all([idOf("qrstuvwxyzabcdef"), idOf("qrstuvwxyzabcdef"), idOf(CREDENTIALS.accountId)]);
+      await t.outbox.put(sent, request);
+      await t.outbox.put(other, request);
+      await t.outbox.withdraw(undone);
+      const flush = t.outbox.flush();
+      await nextTask();
+      expect(t.waiting().sort()).toEqual([`register ${other}`, `register ${sent}`, `withdraw ${undone}`].sort());
+      // Its one withdrawal let go, as the rep was asked; while the deliveries are still under way.
+      expect(await atOnce(t.outbox.dropAccount("qrstuvwxyzabcdef", 1))).toBeUndefined();
+      expect((await t.outbox.snapshot()).map((e) => e.trackingId)).toEqual([other]);
+      t.answer(null, TIMED_OUT);
+      await flush;
+      // The deliveries of the dropped entries ended unanswered: not written back, so never sent again.
+      expect(await t.outbox.entries()).toMatchObject([{ trackingId: other, attempts: 1 }]);
+      // An account with nothing waiting: nothing to drop, nothing refused.
+      await t.outbox.dropAccount("qrstuvwxyzabcdef", 0);
+      expect((await t.outbox.entries()).map((e) => e.trackingId)).toEqual([other]);
+    });
+
+    it("refuses, dropping nothing, while more of its sends taken back wait to be withdrawn than the rep agreed to let go of", async () => {
+      const t = unanswered();
+      const [sent, first, second] = await Promise.all([idOf("qrstuvwxyzabcdef"), idOf("qrstuvwxyzabcdef"), idOf("qrstuvwxyzabcdef")]);
+      await t.outbox.put(sent, request, t.now() + HOUR);
+      await t.outbox.withdraw(first);
+      const before = await t.outbox.entries();
+      await expect(t.outbox.dropAccount("qrstuvwxyzabcdef", 0)).rejects.toThrow(
+        "not stopped: 1 email taken back in Gmail waits to be withdrawn from account qrstuvwxyzabcdef's tracker, and you agreed to let go of none. Connect to account qrstuvwxyzabcdef again to send its withdrawal, or press Stop waiting again to let it go.",
+      );
+      // One more taken back in Gmail since the rep was asked about one.
+      await t.outbox.withdraw(second);
+      await expect(t.outbox.dropAccount("qrstuvwxyzabcdef", 1)).rejects.toThrow(
+        "not stopped: 2 emails taken back in Gmail wait to be withdrawn from account qrstuvwxyzabcdef's tracker, and you agreed to let go of 1. Connect to account qrstuvwxyzabcdef again to send their withdrawals, or press Stop waiting again to let them go.",
+      );
+      expect(await t.outbox.entries()).toEqual([...before, expect.objectContaining({ trackingId: second, withdraw: true })]);
+      await t.outbox.dropAccount("qrstuvwxyzabcdef", 2);
+      expect(await t.outbox.entries()).toEqual([]);
+    });
+  });
 });
