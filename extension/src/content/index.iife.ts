@@ -14,7 +14,7 @@ import { senderPixels } from "./features/sender-pixels";
 import { sentListMarks } from "./features/sent-list-marks";
 import { sentViewsReport } from "./features/sent-views-report";
 import { setDebug } from "./log";
-import { noticesEndWith, removeEarlierCopyDrawing } from "./ui";
+import { removeEarlierCopyDrawing } from "./ui";
 
 const FEATURES: Feature[] = [
   senderPixels,
@@ -33,7 +33,6 @@ let controller: AbortController | null = null;
 function start(options: Options): void {
   controller?.abort();
   controller = new AbortController();
-  noticesEndWith(controller.signal);
   setDebug(options.debug);
   // The page-world pixel guard (page-world/pixel-guard.ts) needs to know which trackers' pixels to neutralise.
   document.documentElement.setAttribute(TRACKER_ATTRIBUTE, trackerUrls(options).join(" "));

@@ -17,7 +17,7 @@ const sent = vi.hoisted(() => {
   return messages;
 });
 
-import { ensureStyle, noticesEndWith, removeEarlierCopyDrawing, toast } from "./ui";
+import { ensureStyle, removeEarlierCopyDrawing, toast } from "./ui";
 
 afterEach(() => {
   vi.useRealTimers();
@@ -52,22 +52,6 @@ describe("toasts", () => {
     expect(shown().map((t) => t.textContent)).toEqual(['Mailtracker: "Intro": Not tracked: lee@partner.example is at an excluded domain']);
     vi.advanceTimersByTime(1000);
     expect(shown()).toEqual([]);
-  });
-  it("go with the content script's run they were drawn in, their timers too; the next run's show their time", () => {
-    vi.useFakeTimers();
-    const running = new AbortController();
-    noticesEndWith(running.signal);
-    toast(document, 'Mailtracker: "Pricing": 1 link(s) not tracked');
-    toast(document, 'Mailtracker: "Intro" went out untracked');
-    expect(vi.getTimerCount()).toBe(2);
-    // The options changed (content/index.iife.ts start): this run stops, the next one starts.
-    running.abort();
-    expect([vi.getTimerCount(), document.querySelectorAll(".mt-toast").length]).toEqual([0, 0]);
-    noticesEndWith(new AbortController().signal);
-    toast(document, 'Mailtracker: "Quote" went out untracked');
-    expect(document.querySelectorAll(".mt-toast")).toHaveLength(1);
-    vi.advanceTimersByTime(8000);
-    expect([vi.getTimerCount(), document.querySelectorAll(".mt-toast").length]).toEqual([0, 0]);
   });
 });
 

@@ -64,18 +64,6 @@ export function formatTime(iso: string): string {
   return timeFormat.format(date);
 }
 
-/** The content script's run the notices drawn now belong to (noticesEndWith). */
-let run: AbortSignal | undefined;
-
-/**
- * Notices drawn from now on go when `signal` aborts, the content script's run stopping (content/index.iife.ts start,
- * every feature's cleanup): each is taken away with its timer, none left behind. A notice said after (a late answer of
- * the background's) belongs to the next run, which starts in the same task.
- */
-export function noticesEndWith(signal: AbortSignal): void {
-  run = signal;
-}
-
 /**
  * A short notice at the bottom of the page, for what happens after the compose is gone (e.g. "sent untracked").
  * Several at once (two composes closing) stack in one fixed holder, newest at the bottom, each readable. It shows just
@@ -104,15 +92,7 @@ export function toast(doc: Document, text: string): void {
   element.setAttribute("role", "status");
   element.textContent = text;
   holder.append(element);
-  // The run's listener goes with the notice: a run lasts as long as the tab, and would otherwise hold every notice.
-  const signal = run;
-  const end = () => {
-    clearTimeout(timer);
-    element.remove();
-    signal?.removeEventListener("abort", end);
-  };
-  const timer = setTimeout(end, 8000);
-  signal?.addEventListener("abort", end);
+  setTimeout(() => element.remove(), 8000);
 }
 
 /**
