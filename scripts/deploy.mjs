@@ -4,7 +4,8 @@
 //    already has.
 // 2. Creates what is missing, looked up by the names wrangler's own provisioning gives them: the D1 database
 //    `mailtracker` (database_name in wrangler.toml), the KV namespace `mailtracker-cache` (<worker>-<binding>), the
-//    queues wrangler.toml names.
+//    queues wrangler.toml names. Once the database exists, it stops when the database's SQLite is too old for the
+//    tracker's SQL (refuseOldSqlite), before any migration.
 // 3. Applies new migrations remotely (wrangler tracks which ran), then `wrangler deploy` with the new secrets in the
 //    same upload (--secrets-file). A secret is only ever set when the Worker provably lacks it; the deploy config lists
 //    both as `secrets.required`, so wrangler refuses to deploy a version without them. A failure after the upload that
@@ -376,6 +377,35 @@ async function refuseForeignDatabase(id) {
   }
 }
 
+/**
+ * Stops when the database's SQLite is older than the tracker's SQL needs: an aggregate's ORDER BY
+ * (`json_group_array(… ORDER BY …)`: the people list's campaigns, contact-scores.ts; an email's deletion, messages.ts; the
+ * relabelling of opens, events.ts) came with SQLite 3.44.0 (sqlite.org/releaselog/3_44_0.html), and an older one refuses
+ * it as a syntax error, `near "ORDER": syntax error`, which a deploy would otherwise meet only in the running Worker.
+ * Which SQLite remote D1 runs is not published (searched 2026-12-07); workerd's D1 runs 3.53.4. The feature itself is
+ * asked, in one request; the version only to say which SQLite refused it. Any other failure is not taken for an old
+ * SQLite: it is said as it came.
+ */
+async function refuseOldSqlite(id) {
+  const query = (sql) => api("POST", `${account}/d1/database/${id}/query`, { sql, params: [] });
+  const kept = `Nothing was migrated or deployed; the database ${DATABASE} is kept and a later run uses it.`;
+  const probe = await query("SELECT json_group_array(value ORDER BY value) AS ordered FROM json_each('[2,1]')");
+  if (probe.ok) return;
+  if (!probe.errors.some((error) => error.message.includes('near "ORDER": syntax error'))) {
+    stop(
+      `Could not check which SQLite the D1 database ${DATABASE} runs: ${failureOf(probe, PERMISSIONS.d1)}.\n${kept} Run \`npm run deploy\` again.`,
+    );
+  }
+  const answer = await query("SELECT sqlite_version() AS version");
+  const version = answer.ok ? answer.result[0]?.results?.[0]?.version : undefined;
+  const runs = version ? `SQLite ${version}` : "an SQLite older than 3.44";
+  stop(
+    `The D1 database ${DATABASE} runs ${runs}, and the tracker needs SQLite 3.44 or later: its SQL sorts inside aggregates\n` +
+      `(json_group_array(… ORDER BY …)), which older SQLite refuses (${describeErrors(probe)}).\n${kept}\n` +
+      "Please report this, with this output, to the tracker's maintainers (the issues of the repository you got it from).",
+  );
+}
+
 // 2. Create what is missing.
 async function create(what, pathAndQuery, body, permission) {
   console.log(`Creating ${what}…`);
@@ -384,6 +414,7 @@ async function create(what, pathAndQuery, body, permission) {
   return answer.result;
 }
 databaseId ??= (await create(`the D1 database ${DATABASE}`, `${account}/d1/database`, { name: DATABASE }, PERMISSIONS.d1)).uuid;
+await refuseOldSqlite(databaseId);
 namespaceId ??= (await create(`the KV namespace ${KV_TITLE}`, `${account}/storage/kv/namespaces`, { title: KV_TITLE })).id;
 for (const queue of missingQueues) await create(`the queue ${queue}`, `${account}/queues`, { queue_name: queue }, PERMISSIONS.queues);
 

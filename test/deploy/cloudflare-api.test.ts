@@ -1,4 +1,5 @@
-// The stand-in for Cloudflare's API itself, where it models more than one answer: paged lists.
+// The stand-in for Cloudflare's API itself, where it models more than one answer: paged lists, and a D1 database that
+// runs an older SQLite.
 import { afterAll, describe, expect, it } from "vitest";
 import { newAccount, type StandIn, startCloudflareApi } from "./cloudflare-api";
 
@@ -37,5 +38,38 @@ describe("the stand-in's paged lists", () => {
     const first = await list(standIn, "");
     expect(first.result).toHaveLength(20);
     expect(first.result_info).toEqual({ page: 1, per_page: 20, count: 20, total_count: 25 });
+  });
+});
+
+describe("the stand-in's D1 with an older SQLite (d1SqliteVersion)", () => {
+  it("refuses an aggregate's ORDER BY as SQLite before 3.44 does and names its version, and runs the rest", async () => {
+    const account = newAccount();
+    account.d1SqliteVersion = "3.40.1";
+    const standIn = await startCloudflareApi(account, TOKEN);
+    standIns.push(standIn);
+    const d1 = `${standIn.url}/accounts/${account.accountId}/d1/database`;
+    const post = async (url: string, body: unknown) => {
+      const response = await fetch(url, { method: "POST", headers: { Authorization: `Bearer ${TOKEN}` }, body: JSON.stringify(body) });
+      return {
+        status: response.status,
+        json: (await response.json()) as { result: { uuid?: string; results?: unknown[] }[] | { uuid: string }; errors: unknown[] },
+      };
+    };
+    const created = await post(d1, { name: "mailtracker" });
+    const query = (sql: string) => post(`${d1}/${(created.json.result as { uuid: string }).uuid}/query`, { sql });
+
+    const refused = await query("SELECT json_group_array(json_array(value, 1) ORDER BY value) AS a FROM json_each('[2,1]')");
+    expect(refused).toEqual({
+      status: 400,
+      json: expect.objectContaining({ errors: [{ code: 7500, message: 'near "ORDER": syntax error at offset 45: SQLITE_ERROR' }] }),
+    });
+    expect((await query("SELECT sqlite_version() AS version")).json.result).toEqual([
+      expect.objectContaining({ results: [{ version: "3.40.1" }] }),
+    ]);
+    // A window's ORDER BY (SQLite 3.25) and a subquery's inside an aggregate's arguments are no aggregate's ORDER BY.
+    const window = await query(
+      "SELECT count((SELECT value FROM json_each('[1]') ORDER BY value)) OVER (ORDER BY value) AS n FROM json_each('[2,1]')",
+    );
+    expect(window.json.result).toEqual([expect.objectContaining({ results: [{ n: 1 }, { n: 2 }] })]);
   });
 });

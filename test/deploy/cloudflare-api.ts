@@ -28,6 +28,14 @@ export type AccountState = {
   /** Zones on the account, by name. A zone added to the account is "pending" until its nameservers are Cloudflare's. */
   zones: Map<string, { id: string; status: "active" | "pending" }>;
   d1: Map<string, { uuid: string; name: string; db: DatabaseSync }>;
+  /**
+   * The SQLite the account's D1 databases run, by its version; null for Node's own (node:sqlite, 3.51.3 on Node 22.23),
+   * which runs all of the tracker's SQL, as workerd's D1 does (3.53.4). Which SQLite remote D1 runs is not published
+   * (searched 2026-12-07: Cloudflare's D1 docs and release notes, issues and reports name none). A version before
+   * 3.44.0 models an older one: sqlite_version() answers it, and a statement with an ORDER BY among an aggregate's
+   * arguments fails (AGGREGATE_ORDER_BY).
+   */
+  d1SqliteVersion: string | null;
   kv: Map<string, { id: string; title: string }>;
   queues: Map<
     string,
@@ -97,6 +105,7 @@ export function newAccount(options: { subdomain?: string | null; zones?: string[
     subdomain: options.subdomain === undefined ? "rep-acme" : options.subdomain,
     zones: new Map((options.zones ?? []).map((name) => [name, { id: randomBytes(16).toString("hex"), status: "active" }])),
     d1: new Map(),
+    d1SqliteVersion: null,
     kv: new Map(),
     queues: new Map(),
     firstUploadNeedsSubdomain: true,
@@ -394,6 +403,16 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
         if (!db) return notFound(7404, "The database could not be found");
         const { sql, params = [] } = JSON.parse(String(body));
         const meta = { duration: 0.1, changes: 0, rows_read: 0, rows_written: 0, last_row_id: 0, changed_db: false, size_after: 0 };
+        const version = account.d1SqliteVersion;
+        if (version) {
+          db.db.function("sqlite_version", () => version);
+          const refused = beforeAggregateOrderBy(version) ? AGGREGATE_ORDER_BY.exec(sql) : null;
+          if (refused) {
+            const offset = refused.index + refused[0].length;
+            const message = `near "${sql.slice(offset, offset + 5)}": syntax error at offset ${offset}: SQLITE_ERROR`;
+            return { status: 400, json: errorEnvelope(7500, message) };
+          }
+        }
         try {
           const statements = cutAsD1Remote(sql);
           if (statements.length > 1) {
@@ -830,6 +849,27 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
       },
     ],
   ];
+}
+
+/**
+ * Up to the ORDER of an ORDER BY among the arguments of one of SQLite's aggregates, through one level of parentheses
+ * (the tracker's, json_group_array(json_array(…) ORDER BY …), has no more). SQLite took an aggregate's ORDER BY from
+ * 3.44.0 on (sqlite.org/releaselog/3_44_0.html; sqlite.org/lang_aggfunc.html); before, a function's arguments were an
+ * expression list (parse.y, `expr ::= id LP distinct exprlist RP`), so its parser stops at ORDER with its syntax error,
+ * `near "%T": syntax error` (parse.y, %syntax_error). [observed, of SQLite itself: 3.40.1, Debian 12's sqlite3 and
+ * Python's sqlite3 module, answered `near "ORDER": syntax error` to `SELECT json_group_array(column1 ORDER BY column1)
+ * FROM (VALUES (2), (1))`, its CLI pointing at ORDER, run 2026-12-07.] D1 gives it with the token's offset, code 7500
+ * [observed, D1 in workerd: `near "limit": syntax error at offset 205: SQLITE_ERROR`, cloudflare/workers-sdk issue
+ * 10089, 2025-07-27; the remote API's wording assumed the same, and its HTTP status 400 as for the /query route's other
+ * failing statements].
+ */
+const AGGREGATE_ORDER_BY =
+  /\b(?:json_group_array|json_group_object|jsonb_group_array|jsonb_group_object|group_concat|string_agg|count|sum|total|avg|min|max)\s*\((?:[^()]|\([^()]*\))*?(?=\bORDER\s+BY\b)/i;
+
+/** Whether SQLite `version` (3.x.y) is older than 3.44.0, the first to take an aggregate's ORDER BY. */
+function beforeAggregateOrderBy(version: string): boolean {
+  const [major = 0, minor = 0] = version.split(".").map(Number);
+  return major < 3 || (major === 3 && minor < 44);
 }
 
 function publicQueue(queue: AccountState["queues"] extends Map<string, infer Q> ? Q : never) {

@@ -795,6 +795,55 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     expect(writes(run.requests)).toEqual([]);
   });
 
+  it("on a D1 whose SQLite is older than 3.44 stops before any migration, says so in words and keeps the database", async () => {
+    const { standIn, project } = await account();
+    standIn.account.d1SqliteVersion = "3.40.1";
+    const run = await deploy(project, standIn);
+    expect(run.code).not.toBe(0);
+    expect(run.output).toContain(
+      "The D1 database mailtracker runs SQLite 3.40.1, and the tracker needs SQLite 3.44 or later: its SQL sorts inside aggregates\n" +
+        '(json_group_array(… ORDER BY …)), which older SQLite refuses (near "ORDER": syntax error at offset 30: SQLITE_ERROR [code: 7500]).\n' +
+        "Nothing was migrated or deployed; the database mailtracker is kept and a later run uses it.\n" +
+        "Please report this, with this output, to the tracker's maintainers",
+    );
+    const tables = standIn.account.d1.get("mailtracker")?.db.prepare("SELECT name FROM sqlite_master WHERE name = 'd1_migrations'").all();
+    expect(tables).toEqual([]);
+    expect(run.requests.filter((request) => request.path.includes("/workers/scripts/") && request.method !== "GET")).toEqual([]);
+    expect(standIn.account.scripts.size).toBe(0);
+
+    // The same account once its D1 runs a current SQLite: the database made above is used, and the deploy goes on.
+    standIn.account.d1SqliteVersion = null;
+    const again = await deploy(project, standIn);
+    expect(again.code, again.output).toBe(0);
+    expect(standIn.account.d1.size).toBe(1);
+    expect(appliedMigrations(standIn.account)).toEqual(MIGRATIONS.toSorted());
+  });
+
+  it("a check of the D1 database's SQLite that Cloudflare fails (5xx, 403) is said as such, not as an old SQLite", async () => {
+    // A D1 failure of its own (HTTP 500, code 7500 [assumed]), and the login's refusal (code 10000, as above); each on a
+    // new account, where the check is the first query of the database the deploy made.
+    const failures = [
+      { status: 500, code: 7500, message: "Internal error", said: "Internal error [code: 7500].\nNothing was migrated or deployed" },
+      {
+        status: 403,
+        code: 10000,
+        message: "Authentication error",
+        said: "Authentication error [code: 10000].\nThis step takes the permission Account → D1 → Edit",
+      },
+    ];
+    for (const { said, ...failure } of failures) {
+      const { standIn, project } = await account();
+      standIn.account.failures.push({ method: "POST", path: /\/d1\/database\/[^/]+\/query$/, failure });
+      const run = await deploy(project, standIn);
+      expect(run.code).not.toBe(0);
+      expect(run.output).toContain(`Could not check which SQLite the D1 database mailtracker runs: ${said}`);
+      expect(run.output).toContain("the database mailtracker is kept and a later run uses it. Run `npm run deploy` again.");
+      expect(run.output).not.toContain("3.44");
+      expect(standIn.account.d1.has("mailtracker")).toBe(true);
+      expect(standIn.account.scripts.size).toBe(0);
+    }
+  });
+
   it("a migration that fails says that running the deploy again is safe, and a run after the fix applies only the rest", async () => {
     const { standIn, project } = await account();
     const migration = path.join(project, "worker", "migrations", "0099_deploy_test.sql");

@@ -113,9 +113,10 @@ async function computedContacts(db: D1Database, accountId: string, now: number, 
  * 0034's trigger writes them all again, 3 rows a campaign, when the text changes). In the order of its emails, an
  * email's deletion that left four people their two campaigns wrote 16 rows, not 4 (worker tests in workerd, 2026-12-07).
  * An aggregate's ORDER BY needs SQLite 3.44 or later (sqlite.org/lang_aggfunc.html): workerd of 2026-07-24, the worker
- * tests' and `wrangler dev`'s D1, bundles SQLite 3.53.4 (the version string in its binary, read 2026-12-07); remote D1
- * is assumed to run the same, as the relabelling's SPAN_INPUTS_SQL (events.ts) already assumes. No migration holds
- * one, so the deploy test's model of D1's remote API (test/deploy, Node's SQLite 3.51.3) never runs it.
+ * tests' and `wrangler dev`'s D1, bundles SQLite 3.53.4 (the version string in its binary, read 2026-12-07); which
+ * SQLite remote D1 runs is not published (searched 2026-12-07), so `npm run deploy` asks its database to run one before
+ * any migration and stops on an older SQLite (scripts/deploy.mjs refuseOldSqlite), as the relabelling's SPAN_INPUTS_SQL
+ * (events.ts) needs it too. No migration holds one.
  */
 const STORED_CAMPAIGNS_SQL = "(SELECT json_group_array(value ORDER BY value) FROM json_each(?8))";
 
