@@ -1277,6 +1277,44 @@ export function defineScenarios(
     );
 
     scenario(
+      "a send whose answer Gmail never delivers: the rep is told, the email is registered without its conversation, moved to it once the rep opens it, and a reply there counts",
+      [ENGLISH],
+      async (variant) => {
+        const { gmail } = await setUp(variant);
+        const subject = "Answer lost";
+        google.loseAnswerTo(subject);
+        const dialog = await compose(gmail, { to: ["quinn@prospect.example"], subject, html: "<div>Hi Quinn.</div>" });
+        await ready(gmail, dialog);
+        const count = google.sent.length;
+        await gmail.click(`${dialog} ${SEND}`);
+        const sent = await nextSend(count);
+        const [, , id = ""] = PIXEL(tracker.url).exec(sent.html) ?? [];
+        expect(id, sent.html).not.toBe("");
+        // Said once the extension stopped waiting for Gmail's answer: the real hold (compose-tracking.ts
+        // UNCONFIRMED_HOLD_MS, 45 s; no build shortens it), hence this scenario's longer timeout.
+        const words = `Mailtracker: "${subject}" tracked, but Gmail's confirmation of the send was not seen: its replies and Sent mark may show only once you open it in Gmail`;
+        await gmail.waitFor((w) => [...document.querySelectorAll(".mt-toast")].some((t) => t.textContent === w), words, 60_000);
+        // Registered with what the compose held: a new email's compose names no thread.
+        expect((await registered(id)).threadId).toBeNull();
+        // The rep opens it later: this tab learns of the thread from Gmail's server as it loads the mailbox again.
+        await reloadGmail(gmail);
+        await go(gmail, `#sent/${sent.legacyThreadId}`);
+        await settledConversation(gmail, id);
+        await eventually("the email moved to its conversation", async () =>
+          (await registered(id)).threadId === sent.legacyThreadId ? true : undefined,
+        );
+        await receiveInGmail(gmail, {
+          thread: sent.legacyThreadId,
+          from: "quinn@prospect.example",
+          name: "Quinn",
+          text: "Got it, thanks.",
+        });
+        await eventually("Quinn's reply", async () => ((await registered(id)).replyCount > 0 ? true : undefined));
+      },
+      120_000,
+    );
+
+    scenario(
       "in a Gmail whose title names no account, the rep's own latest message in a thread is no reply: Gmail's own data names the rep",
       [GERMAN],
       async (variant) => {
