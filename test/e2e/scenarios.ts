@@ -242,12 +242,12 @@ export function defineScenarios(
         );
     };
 
-    /** Sends a tracked email from a new compose and waits for its registration. */
-    const sendTracked = async (
+    /** Sends a tracked email from a new compose: what Gmail's server got, with the email's tracking id and pixel. */
+    const sendFromCompose = async (
       gmail: Tab,
       email: { to: string[]; subject: string; html: string },
       how: "click" | "ctrl-enter" = "click",
-    ): Promise<{ id: string; pixel: string; sent: SentRecord; message: MessageDetail }> => {
+    ): Promise<{ id: string; pixel: string; sent: SentRecord }> => {
       const dialog = await compose(gmail, email);
       await ready(gmail, dialog);
       const count = google.sent.length;
@@ -256,7 +256,17 @@ export function defineScenarios(
       const sent = await nextSend(count);
       const [, pixel = "", id = ""] = PIXEL(tracker.url).exec(sent.html) ?? [];
       expect(id, sent.html).not.toBe("");
-      return { id, pixel, sent, message: await registered(id) };
+      return { id, pixel, sent };
+    };
+
+    /** Sends a tracked email from a new compose and waits for its registration. */
+    const sendTracked = async (
+      gmail: Tab,
+      email: { to: string[]; subject: string; html: string },
+      how: "click" | "ctrl-enter" = "click",
+    ): Promise<{ id: string; pixel: string; sent: SentRecord; message: MessageDetail }> => {
+      const sending = await sendFromCompose(gmail, email, how);
+      return { ...sending, message: await registered(sending.id) };
     };
 
     const go = (tab: Tab, hash: string) =>
@@ -1274,6 +1284,38 @@ export function defineScenarios(
         await new Promise((resolve) => setTimeout(resolve, 1000));
         expect((await registered(id)).replyCount).toBe(1);
       },
+    );
+
+    scenario(
+      "a send whose answer Gmail never delivers: the rep is told, the email is registered without its conversation, moved to it once the rep opens it, and a reply there counts",
+      [ENGLISH],
+      async (variant) => {
+        const { gmail } = await setUp(variant);
+        const subject = "Answer lost";
+        google.loseAnswerTo(subject);
+        const { id, sent } = await sendFromCompose(gmail, { to: ["quinn@prospect.example"], subject, html: "<div>Hi Quinn.</div>" });
+        // Said once the extension stopped waiting for Gmail's answer: the real hold (compose-tracking.ts
+        // UNCONFIRMED_HOLD_MS, 45 s; no build shortens it), hence this scenario's longer timeout.
+        const words = `Mailtracker: "${subject}" tracked, but Gmail's confirmation of the send was not seen: its replies and Sent mark may show only once you open it in Gmail`;
+        await gmail.waitFor((w) => [...document.querySelectorAll(".mt-toast")].some((t) => t.textContent === w), words, 60_000);
+        // Registered with what the compose held: a new email's compose names no thread.
+        expect((await registered(id)).threadId).toBeNull();
+        // The rep opens it later: this tab learns of the thread from Gmail's server as it loads the mailbox again.
+        await reloadGmail(gmail);
+        await go(gmail, `#sent/${sent.legacyThreadId}`);
+        await settledConversation(gmail, id);
+        await eventually("the email moved to its conversation", async () =>
+          (await registered(id)).threadId === sent.legacyThreadId ? true : undefined,
+        );
+        await receiveInGmail(gmail, {
+          thread: sent.legacyThreadId,
+          from: "quinn@prospect.example",
+          name: "Quinn",
+          text: "Got it, thanks.",
+        });
+        await eventually("Quinn's reply", async () => ((await registered(id)).replyCount > 0 ? true : undefined));
+      },
+      120_000,
     );
 
     scenario(

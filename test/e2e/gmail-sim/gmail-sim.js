@@ -3,7 +3,9 @@
 //   body's innerHTML, posts it in a `/sync/u/0/i/s` XHR shaped like the real captures in
 //   shared/fixtures/gmail/sync-api/ (message at request[1][0][0][1][1][13][0], body HTML at msg[8][1][0][1], labels
 //   at msg[10] with "^pfg"), then removes the compose. The answer (built by google.ts in the same shape as the
-//   captured responses) names the thread's legacy id, which the "Sent" view then uses.
+//   captured responses) names the thread's legacy id, which the "Sent" view then uses. A send whose answer google.ts
+//   withholds (its `loseAnswerTo`) leaves "Sending…" on screen and the thread unknown to this page until it loads the
+//   mailbox again (a reload, a new tab): the thread is Gmail's server's all the same.
 // - Reply like Gmail: the conversation's quote stays out of the compose and goes out as a body part of its own,
 //   `[2, "<br><div class=\"gmail_quote\">…"]` after the rep's `[0, html]` (every 2022-09-09-cvOnReplySend capture),
 //   in the proxied form of Gmail's own copy. A button puts it into the compose ("Show trimmed content" is Gmail's

@@ -5,7 +5,8 @@
 // - POST https://mail.google.com/sync/u/0/i/s (a delegated mailbox: /sync/u/0/d/<id>/i/s) -> records the send or
 //   scheduled send (label ^pfg / ^scheduled), answers in the shape of the real captured
 //   responses (test/fixtures/gmail/sync-api/*_response.json): threads at response[1][5], thread[0] the
-//   "thread-a:r…" id, legacy hex thread id at thread[2][6][0][19], each message's legacy hex id at [55].
+//   "thread-a:r…" id, legacy hex thread id at thread[2][6][0][19], each message's legacy hex id at [55]. A send the
+//   test named with `loseAnswerTo` is taken and never answered (see there).
 // - POST https://mail.google.com/sync/u/0/i/bv (a delegated mailbox's under d/<id>/) -> a thread list's answer: the
 //   sent threads with every message in them, replies included, at the places InboxSDK reads such an answer
 //   (gmail-sync-response-processor.ts extractThreadsFromSearchResponse_20220909, a8a6fe2 of 2026-07-23: threads at
@@ -104,6 +105,21 @@ export class SimulatedGoogle {
   private readonly legacyThreads = new Map<string, string>();
   /** Legacy ids of the conversations archived (gmail-sim.js, Send & Archive), out of the inbox. */
   readonly archived = new Set<string>();
+  /** Subjects of the sends whose answer is lost (loseAnswerTo), each for one send. */
+  private readonly answersLost = new Set<string>();
+
+  /**
+   * The next send with this subject is taken as any other (recorded, sent, listed from then on: a new tab or a reload
+   * shows it) and its answer never reaches the tab: the request stays open for ever, so the page, and the extension's
+   * page-world hook (extension/src/page-world/sync-xhr.ts reads a send's answer at the request's `load`), never see
+   * one: Gmail's server has the email, the tab never hears which conversation it became, as when the answer is lost on
+   * its way back. Why a real tab misses an answer is not public (docs/gmail.md: the extension registers such a send
+   * with the compose's ids and tells the rep). What Gmail's own page does then (retry, or say so) is not public either:
+   * the simulated page keeps saying "Sending…", and knows the thread only once it loads the mailbox again (gmail-sim.js).
+   */
+  loseAnswerTo(subject: string): void {
+    this.answersLost.add(subject);
+  }
 
   /** Whether `url` is on a Google host this simulation stands in for (Gmail, the image proxy): the browsers route these here. */
   answers(url: string): boolean {
@@ -154,7 +170,7 @@ export class SimulatedGoogle {
     return null;
   }
 
-  private sync(body: string, path: string): SimResponse {
+  private sync(body: string, path: string): SimResponse | Promise<never> {
     const request = JSON.parse(body);
     // As in 2022-09-09-cvOnSend_request.json: request[1][0][0] = [n, [threadId, threadData]].
     const [, thread] = request[1][0][0];
@@ -177,6 +193,7 @@ export class SimulatedGoogle {
       at: message[6],
       plainText: message[8][6] === 0,
     });
+    if (this.answersLost.delete(message[7])) return new Promise<never>(() => undefined);
     const responseMessage: unknown[] = new Array(56).fill(null);
     responseMessage[0] = message[0];
     responseMessage[1] = message[1].slice(0, 3);
