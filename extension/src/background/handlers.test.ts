@@ -841,6 +841,20 @@ it("a Connect to the account connected keeps a signing key Test connection took 
   expect(secrets.credentials).toMatchObject({ accountId: CONNECTED.accountId, apiToken: "renewed" });
 });
 
+it("a Connect to the account connected at a new tracker address keeps the signing keys its ids were minted with", async () => {
+  const { pages } = background();
+  const rotated = { accountId: CONNECTED.accountId, keyId: 2, secret: "B".repeat(43) };
+  secrets.credentials = { ...CONNECTED, signingKey: rotated, earlierKeys: [CONNECTED.signingKey] };
+  trackerAccounts.keyId = 2;
+  await pages.connect.run({ trackerUrl: "https://moved.example", apiToken: CONNECTED.apiToken }, fromOptions);
+  expect(secrets.credentials).toEqual({
+    ...CONNECTED,
+    trackerUrl: "https://moved.example",
+    signingKey: rotated,
+    earlierKeys: [CONNECTED.signingKey],
+  });
+});
+
 it("a reply held for an account left waits for it, due for no release, and goes to its tracker as soon as the rep connects to it again", async () => {
   const { pages, signals, held } = background();
   const trackerUrl = "https://t.example";

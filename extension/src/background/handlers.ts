@@ -755,11 +755,12 @@ export function pageHandlers(
             const before = await heldAccountId();
             const leaves = before !== null && before !== fresh.accountId;
             if (leaves) await held.clearForLeaving(outboxThreads);
-            // The same account connected again: compose windows may still hold ids minted with its earlier keys, and a key
-            // rotated meanwhile (Test connection) signs ids too. Merged into the credentials as they are at the write.
+            // The same account connected again, at its address or a new one (the keys are the account's, not the
+            // address's): compose windows may still hold ids minted with its earlier keys, and a key rotated meanwhile
+            // (Test connection) signs ids too. Merged into the credentials as they are at the write.
             const credentials = await writeCredentials((current) =>
-              current?.trackerUrl === trackerUrl && current.accountId === fresh.accountId
-                ? withSigningKey({ ...current, apiToken: fresh.apiToken }, fresh.signingKey)
+              current?.accountId === fresh.accountId
+                ? withSigningKey({ ...current, trackerUrl, apiToken: fresh.apiToken }, fresh.signingKey)
                 : fresh,
             );
             return { credentials, leaves };
