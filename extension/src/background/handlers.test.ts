@@ -106,6 +106,9 @@ vi.mock("./api", async (original) => {
         return { accountId };
       },
       createAccount: async () => {
+        const meanwhile = trackerAccounts.meanwhile;
+        trackerAccounts.meanwhile = undefined;
+        await meanwhile?.();
         trackerAccounts.created += 1;
         const accountId = `created${String(trackerAccounts.created).padStart(9, "0")}`;
         trackerAccounts.byToken[`mt_${accountId}`] = accountId;
@@ -839,6 +842,22 @@ it("a Connect to the account connected keeps a signing key Test connection took 
   const { signingKey, earlierKeys } = secrets.credentials as Credentials;
   expect([signingKey, ...(earlierKeys ?? [])]).toEqual(expect.arrayContaining([CONNECTED.signingKey, rotated]));
   expect(secrets.credentials).toMatchObject({ accountId: CONNECTED.accountId, apiToken: "renewed" });
+});
+
+it("a new account created while another tab connected to an account takes none's place: that one stays, the new token goes back to be kept", async () => {
+  const { pages } = background();
+  const trackerUrl = "https://t.example";
+  delete secrets.credentials;
+  // Nothing held as the rep pressed Connect without a token: nothing to ask. Another tab connects while the tracker creates it.
+  trackerAccounts.meanwhile = () => pages.connect.run({ trackerUrl, apiToken: CONNECTED.apiToken }, fromOptions);
+  const created = await pages.connect.run({ trackerUrl }, fromOptions);
+  const accountId = `created${String(trackerAccounts.created).padStart(9, "0")}`;
+  expect(created).toEqual({ accountId, apiToken: `mt_${accountId}`, created: true, connectedMeanwhile: CONNECTED.accountId });
+  expect(secrets.credentials).toEqual(CONNECTED);
+  // Its token, kept by the rep, connects it, asked first as any other account's.
+  await expect(pages.connect.run({ trackerUrl, apiToken: `mt_${accountId}` }, fromOptions)).rejects.toThrow(
+    OTHER_ACCOUNT_NEEDS_CONFIRMATION,
+  );
 });
 
 it("a Connect to the account connected at a new tracker address keeps the signing keys its ids were minted with", async () => {

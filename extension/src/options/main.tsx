@@ -502,6 +502,8 @@ function OptionsPage() {
       setNewToken(result.created ? result.apiToken : null);
       setToken("");
       setTrackerUrl(url);
+      if (result.connectedMeanwhile)
+        return `Created account ${result.accountId} on ${url}, but this browser stays connected to account ${result.connectedMeanwhile}, connected from another tab meanwhile. Keep the new account's API token below: connect with it to switch to the new account.`;
       return result.created ? `Created account ${result.accountId} on ${url}.` : `Connected to account ${result.accountId} on ${url}.`;
     });
   };
