@@ -44,9 +44,9 @@ const trackerSignals = vi.hoisted(() => [] as [string, string][]);
 const trackerFails = vi.hoisted(() => ({ with: null as { message: string; status: number | null } | null }));
 /** The emails the stood-in tracker was asked to move to a conversation (POST /api/messages/:id/thread), as asked. */
 const trackerMoves = vi.hoisted(() => [] as [string, string][]);
-/** While set, how the stood-in tracker's moves to a conversation fail. */
 /** The fetch the tracker's client deletes an email over (api.ts remove), when a test gives one; else recorded in `removed`. */
 const trackerRemoveFetch = vi.hoisted(() => ({ with: null as typeof fetch | null }));
+/** While set, how the stood-in tracker's moves to a conversation fail. */
 const trackerMoveFails = vi.hoisted(() => ({ with: null as { message: string; status: number | null } | null }));
 const storage = vi.hoisted(() => ({
   local: {
