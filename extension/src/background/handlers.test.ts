@@ -860,6 +860,25 @@ it("a new account created while another tab connected to an account takes none's
   );
 });
 
+it("a switch the rep agreed to for the account the page named asks again when another tab connected to another one since", async () => {
+  const { pages } = background();
+  const trackerUrl = "https://t.example";
+  trackerAccounts.byToken.third = "thirdaccountwxyz";
+  // The page asked about leaving the connected account; another tab connects to a third one while the tracker answers.
+  trackerAccounts.meanwhile = () => pages.connect.run({ trackerUrl, apiToken: "third", otherAccount: true }, fromOptions);
+  const agreed = { trackerUrl, apiToken: "other", otherAccount: true, leaving: CONNECTED.accountId };
+  await expect(pages.connect.run(agreed, fromOptions)).rejects.toThrow(OTHER_ACCOUNT_NEEDS_CONFIRMATION);
+  expect(secrets.credentials).toMatchObject({ accountId: "thirdaccountwxyz", apiToken: "third" });
+  // A new account agreed to for the account no longer held: asked again, nothing created.
+  const created = trackerAccounts.created;
+  await expect(pages.connect.run({ trackerUrl, newAccount: true, leaving: CONNECTED.accountId }, fromOptions)).rejects.toThrow(
+    NEW_ACCOUNT_NEEDS_CONFIRMATION,
+  );
+  expect(trackerAccounts.created).toBe(created);
+  // Asked about the one connected now, and agreed: connected.
+  expect(await pages.connect.run({ ...agreed, leaving: "thirdaccountwxyz" }, fromOptions)).toMatchObject({ accountId: "otheraccountwxyz" });
+});
+
 it("a Connect to the account connected at a new tracker address keeps the signing keys its ids were minted with", async () => {
   const { pages } = background();
   const rotated = { accountId: CONNECTED.accountId, keyId: 2, secret: "B".repeat(43) };

@@ -512,6 +512,11 @@ const connectInput = z.object({
   newAccount: z.boolean().optional(),
   /** The same with a token of another account than the one this browser holds: it would take that one's place. */
   otherAccount: z.boolean().optional(),
+  /**
+   * With either answer: the account the page's question named (null: none), the one the rep agreed to leave. Another
+   * held by the time the background decides (another tab connected to it since) is asked about again.
+   */
+  leaving: z.string().nullable().optional(),
 });
 
 /** What connect answers: the account connected (or created), and its token. */
@@ -524,6 +529,11 @@ export interface ConnectAnswer {
    * connected, and the one created is not; its token, shown once, is to be kept.
    */
   connectedMeanwhile?: string;
+}
+
+/** Whether the rep answered the page's question (`answer`) about leaving account `held`, and not about another one. */
+function agreedToLeave(input: { leaving?: string | null }, answer: boolean | undefined, held: string): boolean {
+  return answer === true && (input.leaving === undefined || input.leaving === held);
 }
 
 /** What connect answers when a new account was not confirmed: the options page asks the rep, then calls again. */
@@ -730,7 +740,7 @@ export function pageHandlers(
         } else {
           // The account this browser held before: connected, or disconnected from (its data kept by an earlier version).
           heldWhenAsked = await heldAccountId();
-          if (heldWhenAsked && input.newAccount !== true) throw new Error(NEW_ACCOUNT_NEEDS_CONFIRMATION);
+          if (heldWhenAsked && !agreedToLeave(input, input.newAccount, heldWhenAsked)) throw new Error(NEW_ACCOUNT_NEEDS_CONFIRMATION);
           const account = await trackerApi(trackerUrl)
             .createAccount(input.name ? { name: input.name } : {}, input.registrationSecret)
             .catch((error: unknown) => {
@@ -763,7 +773,12 @@ export function pageHandlers(
           // Another account would take this one's place, and only its token brings this one back: asked first, before
           // anything is cleared or written. The same account under another tracker address (a tracker moved) is no other
           // account.
-          if (token && connected && connected.accountId !== fresh.accountId && input.otherAccount !== true)
+          if (
+            token &&
+            connected &&
+            connected.accountId !== fresh.accountId &&
+            !agreedToLeave(input, input.otherAccount, connected.accountId)
+          )
             throw new Error(OTHER_ACCOUNT_NEEDS_CONFIRMATION);
           // A created account takes the place of the one the rep was asked about, or of none; not of one another tab
           // connected while the tracker created it, which the rep never agreed to leave. Nor is the created one lost:

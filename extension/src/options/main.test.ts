@@ -389,7 +389,7 @@ it("a token of another account while connected is asked about, the current token
   expect($("[data-testid=other-account-question] button[name=show-token]")).not.toBeNull();
   await click("button[name=connect-other-account]");
   await vi.waitFor(() => expect(calls("connect")).toHaveLength(2));
-  expect(calls("connect")[1]).toMatchObject({ apiToken: "mt_other", otherAccount: true });
+  expect(calls("connect")[1]).toMatchObject({ apiToken: "mt_other", otherAccount: true, leaving: "abcdefghijklmnop" });
   await vi.waitFor(() => expect($("[data-testid=other-account-question]")).toBeNull());
 });
 
@@ -405,6 +405,8 @@ it("a new account created while another tab connected to another one says which 
     ),
   );
   expect($("[data-testid=new-token]")?.textContent).toBe("mt_created000000001");
+  // The question named the account connected: the background asks again should another be connected by then.
+  expect(calls("connect")).toEqual([expect.objectContaining({ newAccount: true, leaving: "abcdefghijklmnop" })]);
 });
 
 it("before the account is left, its emails still in the outbox are named: they stay, and go to its own tracker alone", async () => {

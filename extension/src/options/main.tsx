@@ -485,6 +485,11 @@ function OptionsPage() {
         registrationSecret: registrationSecret.trim() || undefined,
         newAccount: confirmed.newAccount ?? false,
         otherAccount: confirmed.otherAccount ?? false,
+        // The account the question named: another connected since (another tab) is asked about again.
+        leaving:
+          confirmed.newAccount || confirmed.otherAccount
+            ? (state?.connection.accountId ?? state?.connection.lastAccountId ?? null)
+            : undefined,
       }).catch((error: unknown) => {
         // This browser holds an account the page did not know of (another tab, another tracker address), or the
         // token opens another account than the one it holds: ask.
