@@ -20,8 +20,8 @@ import {
   loadCredentials,
   MAX_HELD_ACCOUNTS,
   removeCredentials,
-  saveCredentials,
   updateCredentials,
+  writeCredentials,
 } from "./credential-store";
 import { type Credentials, signingKeyFor, withSigningKey } from "./credentials";
 
@@ -35,6 +35,9 @@ beforeEach(() => {
   for (const area of [local, privateArea]) for (const key of Object.keys(area.data)) delete area.data[key];
   vi.restoreAllMocks();
 });
+
+/** Connects with `credentials`, whatever was stored before. */
+const saveCredentials = (credentials: Credentials) => writeCredentials(() => credentials);
 
 const key = (keyId: number) => ({ accountId: "abcdefghijklmnop", keyId, secret: String(keyId).repeat(43) });
 const connected: Credentials = { trackerUrl: "https://t.example", accountId: "abcdefghijklmnop", apiToken: "mt_token", signingKey: key(1) };
@@ -102,8 +105,8 @@ it("keeps the API token and the signing keys out of browser.storage.local, which
   const background = await restartedBackground();
   let changes = 0;
   background.onCredentialsChanged(() => changes++);
-  await background.saveCredentials(connected);
-  await background.saveCredentials(withSigningKey(connected, key(2)));
+  await background.writeCredentials(() => connected);
+  await background.writeCredentials(() => withSigningKey(connected, key(2)));
   expect(changes).toBe(2);
   expect(await background.loadCredentials()).toEqual(withSigningKey(connected, key(2)));
   const readable = await readableByContentScripts();
@@ -171,7 +174,7 @@ it("credentials saved at a start before the move ran are kept: the old copy neve
   const background = await restartedBackground();
   // A key rotation picked up by the first message after the update, say.
   const rotated = withSigningKey(earlierVersions, key(3));
-  await background.saveCredentials(rotated);
+  await background.writeCredentials(() => rotated);
   expect(await background.loadCredentials()).toEqual(rotated);
   expect(stored.credentials).toBeUndefined();
   expect(await (await restartedBackground()).loadCredentials()).toEqual(rotated);
@@ -189,7 +192,7 @@ it("a change to the credentials read before (updateCredentials) is made to them 
   // Another account connected just as the change read the credentials: written after it, never over it with the account
   // of before.
   const get = privateArea.get;
-  let meanwhile: Promise<void> | undefined;
+  let meanwhile: Promise<unknown> | undefined;
   vi.spyOn(privateArea, "get").mockImplementation(async (keys) => {
     const read = await get(keys);
     if (keys === "credentials" && !meanwhile) {

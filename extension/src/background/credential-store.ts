@@ -90,10 +90,6 @@ function changed(): void {
  */
 const oneWrite = serialRunner();
 
-export function saveCredentials(credentials: Credentials): Promise<void> {
-  return oneWrite(() => store(credentials));
-}
-
 async function store(credentials: Credentials): Promise<void> {
   // After the move: a move made later would put the older credentials back over these.
   await movedFromStorageLocal();

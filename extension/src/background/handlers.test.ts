@@ -44,9 +44,9 @@ const trackerSignals = vi.hoisted(() => [] as [string, string][]);
 const trackerFails = vi.hoisted(() => ({ with: null as { message: string; status: number | null } | null }));
 /** The emails the stood-in tracker was asked to move to a conversation (POST /api/messages/:id/thread), as asked. */
 const trackerMoves = vi.hoisted(() => [] as [string, string][]);
-/** While set, how the stood-in tracker's moves to a conversation fail. */
 /** The fetch the tracker's client deletes an email over (api.ts remove), when a test gives one; else recorded in `removed`. */
 const trackerRemoveFetch = vi.hoisted(() => ({ with: null as typeof fetch | null }));
+/** While set, how the stood-in tracker's moves to a conversation fail. */
 const trackerMoveFails = vi.hoisted(() => ({ with: null as { message: string; status: number | null } | null }));
 const storage = vi.hoisted(() => ({
   local: {
@@ -106,6 +106,9 @@ vi.mock("./api", async (original) => {
         return { accountId };
       },
       createAccount: async () => {
+        const meanwhile = trackerAccounts.meanwhile;
+        trackerAccounts.meanwhile = undefined;
+        await meanwhile?.();
         trackerAccounts.created += 1;
         const accountId = `created${String(trackerAccounts.created).padStart(9, "0")}`;
         trackerAccounts.byToken[`mt_${accountId}`] = accountId;
@@ -839,6 +842,55 @@ it("a Connect to the account connected keeps a signing key Test connection took 
   const { signingKey, earlierKeys } = secrets.credentials as Credentials;
   expect([signingKey, ...(earlierKeys ?? [])]).toEqual(expect.arrayContaining([CONNECTED.signingKey, rotated]));
   expect(secrets.credentials).toMatchObject({ accountId: CONNECTED.accountId, apiToken: "renewed" });
+});
+
+it("a new account created while another tab connected to an account takes none's place: that one stays, the new token goes back to be kept", async () => {
+  const { pages } = background();
+  const trackerUrl = "https://t.example";
+  delete secrets.credentials;
+  // Nothing held as the rep pressed Connect without a token: nothing to ask. Another tab connects while the tracker creates it.
+  trackerAccounts.meanwhile = () => pages.connect.run({ trackerUrl, apiToken: CONNECTED.apiToken }, fromOptions);
+  const created = await pages.connect.run({ trackerUrl }, fromOptions);
+  const accountId = `created${String(trackerAccounts.created).padStart(9, "0")}`;
+  expect(created).toEqual({ accountId, apiToken: `mt_${accountId}`, created: true, connectedMeanwhile: CONNECTED.accountId });
+  expect(secrets.credentials).toEqual(CONNECTED);
+  // Its token, kept by the rep, connects it, asked first as any other account's.
+  await expect(pages.connect.run({ trackerUrl, apiToken: `mt_${accountId}` }, fromOptions)).rejects.toThrow(
+    OTHER_ACCOUNT_NEEDS_CONFIRMATION,
+  );
+});
+
+it("a switch the rep agreed to for the account the page named asks again when another tab connected to another one since", async () => {
+  const { pages } = background();
+  const trackerUrl = "https://t.example";
+  trackerAccounts.byToken.third = "thirdaccountwxyz";
+  // The page asked about leaving the connected account; another tab connects to a third one while the tracker answers.
+  trackerAccounts.meanwhile = () => pages.connect.run({ trackerUrl, apiToken: "third", otherAccount: true }, fromOptions);
+  const agreed = { trackerUrl, apiToken: "other", otherAccount: true, leaving: CONNECTED.accountId };
+  await expect(pages.connect.run(agreed, fromOptions)).rejects.toThrow(OTHER_ACCOUNT_NEEDS_CONFIRMATION);
+  expect(secrets.credentials).toMatchObject({ accountId: "thirdaccountwxyz", apiToken: "third" });
+  // A new account agreed to for the account no longer held: asked again, nothing created.
+  const created = trackerAccounts.created;
+  await expect(pages.connect.run({ trackerUrl, newAccount: true, leaving: CONNECTED.accountId }, fromOptions)).rejects.toThrow(
+    NEW_ACCOUNT_NEEDS_CONFIRMATION,
+  );
+  expect(trackerAccounts.created).toBe(created);
+  // Asked about the one connected now, and agreed: connected.
+  expect(await pages.connect.run({ ...agreed, leaving: "thirdaccountwxyz" }, fromOptions)).toMatchObject({ accountId: "otheraccountwxyz" });
+});
+
+it("a Connect to the account connected at a new tracker address keeps the signing keys its ids were minted with", async () => {
+  const { pages } = background();
+  const rotated = { accountId: CONNECTED.accountId, keyId: 2, secret: "B".repeat(43) };
+  secrets.credentials = { ...CONNECTED, signingKey: rotated, earlierKeys: [CONNECTED.signingKey] };
+  trackerAccounts.keyId = 2;
+  await pages.connect.run({ trackerUrl: "https://moved.example", apiToken: CONNECTED.apiToken }, fromOptions);
+  expect(secrets.credentials).toEqual({
+    ...CONNECTED,
+    trackerUrl: "https://moved.example",
+    signingKey: rotated,
+    earlierKeys: [CONNECTED.signingKey],
+  });
 });
 
 it("a reply held for an account left waits for it, due for no release, and goes to its tracker as soon as the rep connects to it again", async () => {

@@ -512,7 +512,29 @@ const connectInput = z.object({
   newAccount: z.boolean().optional(),
   /** The same with a token of another account than the one this browser holds: it would take that one's place. */
   otherAccount: z.boolean().optional(),
+  /**
+   * With either answer: the account the page's question named (null: none), the one the rep agreed to leave. Another
+   * held by the time the background decides (another tab connected to it since) is asked about again.
+   */
+  leaving: z.string().nullable().optional(),
 });
+
+/** What connect answers: the account connected (or created), and its token. */
+export interface ConnectAnswer {
+  accountId: string;
+  apiToken: string;
+  created: boolean;
+  /**
+   * The account another tab connected while the tracker created this one (connect without a token): it stays
+   * connected, and the one created is not; its token, shown once, is to be kept.
+   */
+  connectedMeanwhile?: string;
+}
+
+/** Whether the rep answered the page's question (`answer`) about leaving account `held`, and not about another one. */
+function agreedToLeave(input: { leaving?: string | null }, answer: boolean | undefined, held: string): boolean {
+  return answer === true && (input.leaving === undefined || input.leaving === held);
+}
 
 /** What connect answers when a new account was not confirmed: the options page asks the rep, then calls again. */
 export const NEW_ACCOUNT_NEEDS_CONFIRMATION = "this browser is connected to an account already: confirm creating a new one";
@@ -696,88 +718,101 @@ export function pageHandlers(
       return { connection: state, outbox: await outbox.snapshot(), tracker };
     }),
 
-    connect: handler(
-      connectInput,
-      async (input): Promise<{ accountId: string; apiToken: string; created: boolean } | TrackerAccessWithheld> => {
-        const trackerUrl = normalizeTrackerUrl(input.trackerUrl);
-        if (!trackerUrl) throw new Error("the tracker URL must be an http(s) address such as https://track.example.com");
-        return orAccessWithheld(trackerUrl, async () => {
-          await probeTracker(trackerUrl);
-          let fresh: Credentials;
-          let created = false;
-          const token = input.apiToken?.trim();
-          if (token) {
-            const account = await trackerApi(trackerUrl, token)
-              .account()
-              .catch((error: unknown) => {
-                if (error instanceof TrackerError && error.status === 401) throw new Error("this tracker does not accept that API token");
-                throw error;
-              });
-            const signingKey = { accountId: account.accountId, ...account.signingKey };
-            fresh = { trackerUrl, accountId: account.accountId, apiToken: token, signingKey };
-          } else {
-            // The account this browser held before: connected, or disconnected from (its data kept by an earlier version).
-            if ((await heldAccountId()) && input.newAccount !== true) throw new Error(NEW_ACCOUNT_NEEDS_CONFIRMATION);
-            const account = await trackerApi(trackerUrl)
-              .createAccount(input.name ? { name: input.name } : {}, input.registrationSecret)
-              .catch((error: unknown) => {
-                if (error instanceof TrackerError && error.status === 403)
-                  throw new Error(
-                    input.registrationSecret
-                      ? "this tracker does not accept that registration secret: check it with the tracker's owner"
-                      : "this tracker requires a registration secret: ask its owner for it",
-                  );
-                throw error;
-              });
-            fresh = {
-              trackerUrl,
-              accountId: account.accountId,
-              apiToken: account.apiToken,
-              signingKey: { accountId: account.accountId, ...account.signingKey },
-            };
-            created = true;
-          }
-          // Decided from what this browser holds under the lock every change of the connected account takes
-          // (account-lock.ts), not from what it held before the tracker answered: another tab may have connected to
-          // another account meanwhile. Another account than the one held then: what only it could use goes, and the new
-          // credentials take its place under the same lock, so that nothing of it reaches the new one's tracker, not even
-          // a tracker's answer under way. The same account connected again (a new token, a tracker moved), or one
-          // connected from none, keeps everything.
-          const { credentials, leaves } = await underAccountLock(async () => {
-            // Its account stays until the write below: every change of the connected account takes this lock, and a change
-            // of its credentials that does not (updateCredentials) keeps their account.
-            const connected = await loadCredentials();
-            // Another account would take this one's place, and only its token brings this one back: asked first, before
-            // anything is cleared or written. The same account under another tracker address (a tracker moved) is no other
-            // account.
-            if (token && connected && connected.accountId !== fresh.accountId && input.otherAccount !== true)
-              throw new Error(OTHER_ACCOUNT_NEEDS_CONFIRMATION);
-            const before = await heldAccountId();
-            const leaves = before !== null && before !== fresh.accountId;
-            if (leaves) await held.clearForLeaving(outboxThreads);
-            // The same account connected again: compose windows may still hold ids minted with its earlier keys, and a key
-            // rotated meanwhile (Test connection) signs ids too. Merged into the credentials as they are at the write.
-            const credentials = await writeCredentials((current) =>
-              current?.trackerUrl === trackerUrl && current.accountId === fresh.accountId
-                ? withSigningKey({ ...current, apiToken: fresh.apiToken }, fresh.signingKey)
-                : fresh,
-            );
-            return { credentials, leaves };
-          });
-          if (leaves) checks.clear();
-          await saveOptions(withTracker(await loadOptions(), trackerUrl));
-          // Every Gmail tab reads its marks and panels again now: a panel stops reading while no tracker is connected or
-          // the token is refused (conversation-panel.ts DISCONNECTED), and waited for the feed's next news or a reload.
-          receipts.news([]);
-          void outbox.retry();
-          void outbox.flush();
-          // Replies held for this account, their email delivered (its tracker down as they were sent), waited for it
-          // unreleased while another account was connected, or none (HeldSignals.due): they go now too.
-          releaseHeld();
-          return { accountId: credentials.accountId, apiToken: credentials.apiToken, created };
+    connect: handler(connectInput, async (input): Promise<ConnectAnswer | TrackerAccessWithheld> => {
+      const trackerUrl = normalizeTrackerUrl(input.trackerUrl);
+      if (!trackerUrl) throw new Error("the tracker URL must be an http(s) address such as https://track.example.com");
+      return orAccessWithheld(trackerUrl, async () => {
+        await probeTracker(trackerUrl);
+        let fresh: Credentials;
+        let created = false;
+        // Without a token: the account the rep was asked about leaving for a new one (none: nothing to ask).
+        let heldWhenAsked: string | null = null;
+        const token = input.apiToken?.trim();
+        if (token) {
+          const account = await trackerApi(trackerUrl, token)
+            .account()
+            .catch((error: unknown) => {
+              if (error instanceof TrackerError && error.status === 401) throw new Error("this tracker does not accept that API token");
+              throw error;
+            });
+          const signingKey = { accountId: account.accountId, ...account.signingKey };
+          fresh = { trackerUrl, accountId: account.accountId, apiToken: token, signingKey };
+        } else {
+          // The account this browser held before: connected, or disconnected from (its data kept by an earlier version).
+          heldWhenAsked = await heldAccountId();
+          if (heldWhenAsked && !agreedToLeave(input, input.newAccount, heldWhenAsked)) throw new Error(NEW_ACCOUNT_NEEDS_CONFIRMATION);
+          const account = await trackerApi(trackerUrl)
+            .createAccount(input.name ? { name: input.name } : {}, input.registrationSecret)
+            .catch((error: unknown) => {
+              if (error instanceof TrackerError && error.status === 403)
+                throw new Error(
+                  input.registrationSecret
+                    ? "this tracker does not accept that registration secret: check it with the tracker's owner"
+                    : "this tracker requires a registration secret: ask its owner for it",
+                );
+              throw error;
+            });
+          fresh = {
+            trackerUrl,
+            accountId: account.accountId,
+            apiToken: account.apiToken,
+            signingKey: { accountId: account.accountId, ...account.signingKey },
+          };
+          created = true;
+        }
+        // Decided from what this browser holds under the lock every change of the connected account takes
+        // (account-lock.ts), not from what it held before the tracker answered: another tab may have connected to
+        // another account meanwhile. Another account than the one held then: what only it could use goes, and the new
+        // credentials take its place under the same lock, so that nothing of it reaches the new one's tracker, not even
+        // a tracker's answer under way. The same account connected again (a new token, a tracker moved), or one
+        // connected from none, keeps everything.
+        const { credentials, leaves, connectedMeanwhile } = await underAccountLock(async () => {
+          // Its account stays until the write below: every change of the connected account takes this lock, and a change
+          // of its credentials that does not (updateCredentials) keeps their account.
+          const connected = await loadCredentials();
+          // Another account would take this one's place, and only its token brings this one back: asked first, before
+          // anything is cleared or written. The same account under another tracker address (a tracker moved) is no other
+          // account.
+          if (
+            token &&
+            connected &&
+            connected.accountId !== fresh.accountId &&
+            !agreedToLeave(input, input.otherAccount, connected.accountId)
+          )
+            throw new Error(OTHER_ACCOUNT_NEEDS_CONFIRMATION);
+          // A created account takes the place of the one the rep was asked about, or of none; not of one another tab
+          // connected while the tracker created it, which the rep never agreed to leave. Nor is the created one lost:
+          // its token, which the tracker shows once, goes back to the page, and connects it like any other account's.
+          if (created && connected && connected.accountId !== heldWhenAsked)
+            return { credentials: fresh, leaves: false, connectedMeanwhile: connected.accountId };
+          const before = await heldAccountId();
+          const leaves = before !== null && before !== fresh.accountId;
+          if (leaves) await held.clearForLeaving(outboxThreads);
+          // The same account connected again, at its address or a new one (the keys are the account's, not the
+          // address's): compose windows may still hold ids minted with its earlier keys, and a key rotated meanwhile
+          // (Test connection) signs ids too. Merged into the credentials as they are at the write.
+          const credentials = await writeCredentials((current) =>
+            current?.accountId === fresh.accountId
+              ? withSigningKey({ ...current, trackerUrl, apiToken: fresh.apiToken }, fresh.signingKey)
+              : fresh,
+          );
+          return { credentials, leaves, connectedMeanwhile: null };
         });
-      },
-    ),
+        if (connectedMeanwhile !== null)
+          return { accountId: credentials.accountId, apiToken: credentials.apiToken, created, connectedMeanwhile };
+        if (leaves) checks.clear();
+        await saveOptions(withTracker(await loadOptions(), trackerUrl));
+        // Every Gmail tab reads its marks and panels again now: a panel stops reading while no tracker is connected or
+        // the token is refused (conversation-panel.ts DISCONNECTED), and waited for the feed's next news or a reload.
+        receipts.news([]);
+        void outbox.retry();
+        void outbox.flush();
+        // Replies held for this account, their email delivered (its tracker down as they were sent), waited for it
+        // unreleased while another account was connected, or none (HeldSignals.due): they go now too.
+        releaseHeld();
+        return { accountId: credentials.accountId, apiToken: credentials.apiToken, created };
+      });
+    }),
 
     /** Checks every step a registration takes and says which one fails. */
     testConnection: handler(noInput, async (): Promise<{ ok: true; message: string } | TrackerAccessWithheld> => {

@@ -330,10 +330,8 @@ export class Outbox {
           `not stopped: ${counted(takenBack, "email")} taken back in Gmail ${takenBack === 1 ? "waits" : "wait"} to be withdrawn from account ${accountId}'s tracker, and you agreed to let go of ${takenBackLetGo === 0 ? "none" : takenBackLetGo}. Connect to account ${accountId} again to send ${takenBack === 1 ? "its withdrawal" : "their withdrawals"}, or press Stop waiting again to let ${takenBack === 1 ? "it" : "them"} go.`,
         );
       if (dropped.length === 0) return;
-      for (const trackingId of dropped) {
-        this.replacing(trackingId);
-        delete entries[trackingId];
-      }
+      // A delivery of one under way finds its entry gone (settle): nothing written back, nothing to mark replaced.
+      for (const trackingId of dropped) delete entries[trackingId];
       await this.write(entries);
       this.reschedule(entries);
     });

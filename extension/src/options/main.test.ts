@@ -132,6 +132,9 @@ vi.mock("../messaging", async () => {
         const withheld = probe(trackerUrl);
         if (withheld) return withheld;
         if (apiToken === "mt_other" && !otherAccount) throw new Error(OTHER_ACCOUNT_NEEDS_CONFIRMATION);
+        // A new account, created while another tab connected to a third one, which stays connected (handlers.ts connect).
+        if (!apiToken)
+          return { accountId: "created000000001", apiToken: "mt_created000000001", created: true, connectedMeanwhile: "otheraccountwxyz" };
         return { accountId: "qrstuvwxyzabcdef", apiToken, created: false };
       }
       return { ok: true };
@@ -386,8 +389,24 @@ it("a token of another account while connected is asked about, the current token
   expect($("[data-testid=other-account-question] button[name=show-token]")).not.toBeNull();
   await click("button[name=connect-other-account]");
   await vi.waitFor(() => expect(calls("connect")).toHaveLength(2));
-  expect(calls("connect")[1]).toMatchObject({ apiToken: "mt_other", otherAccount: true });
+  expect(calls("connect")[1]).toMatchObject({ apiToken: "mt_other", otherAccount: true, leaving: "abcdefghijklmnop" });
   await vi.waitFor(() => expect($("[data-testid=other-account-question]")).toBeNull());
+});
+
+it("a new account created while another tab connected to another one says which stays connected, and shows the new token once", async () => {
+  typeInto("trackerUrl", "https://t.example");
+  typeInto("apiToken", "");
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  await click("button[name=connect]");
+  await click("button[name=create-new-account]");
+  await vi.waitFor(() =>
+    expect($("[data-testid=notice]")?.textContent).toBe(
+      "Created account created000000001 on https://t.example, but this browser stays connected to account otheraccountwxyz, connected from another tab meanwhile. Keep the new account's API token below: connect with it to switch to the new account.",
+    ),
+  );
+  expect($("[data-testid=new-token]")?.textContent).toBe("mt_created000000001");
+  // The question named the account connected: the background asks again should another be connected by then.
+  expect(calls("connect")).toEqual([expect.objectContaining({ newAccount: true, leaving: "abcdefghijklmnop" })]);
 });
 
 it("before the account is left, its emails still in the outbox are named: they stay, and go to its own tracker alone", async () => {

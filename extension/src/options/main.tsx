@@ -485,6 +485,11 @@ function OptionsPage() {
         registrationSecret: registrationSecret.trim() || undefined,
         newAccount: confirmed.newAccount ?? false,
         otherAccount: confirmed.otherAccount ?? false,
+        // The account the question named: another connected since (another tab) is asked about again.
+        leaving:
+          confirmed.newAccount || confirmed.otherAccount
+            ? (state?.connection.accountId ?? state?.connection.lastAccountId ?? null)
+            : undefined,
       }).catch((error: unknown) => {
         // This browser holds an account the page did not know of (another tab, another tracker address), or the
         // token opens another account than the one it holds: ask.
@@ -502,6 +507,8 @@ function OptionsPage() {
       setNewToken(result.created ? result.apiToken : null);
       setToken("");
       setTrackerUrl(url);
+      if (result.connectedMeanwhile)
+        return `Created account ${result.accountId} on ${url}, but this browser stays connected to account ${result.connectedMeanwhile}, connected from another tab meanwhile. Keep the new account's API token below: connect with it to switch to the new account.`;
       return result.created ? `Created account ${result.accountId} on ${url}.` : `Connected to account ${result.accountId} on ${url}.`;
     });
   };
