@@ -345,6 +345,11 @@ let namespaceId = namespaces.result.find((namespace) => namespace.title === KV_T
 const queues = await list("queues", `${account}/queues?${QUEUES.map((queue) => `name=${queue}`).join("&")}`, PERMISSIONS.queues);
 const missingQueues = QUEUES.filter((queue) => !queues.some((existing) => existing.queue_name === queue));
 
+/** Runs one statement in the D1 database `id` through Cloudflare's API (its /query route). */
+function queryDatabase(id, sql, params = []) {
+  return api("POST", `${account}/d1/database/${id}/query`, { sql, params });
+}
+
 /**
  * Stops when a D1 database of the tracker's name, found before the tracker's first deploy, is another project's: the
  * migrations would change its tables. One this deploy made has none (a run stopped before its migrations) or lists the
@@ -354,20 +359,23 @@ const missingQueues = QUEUES.filter((queue) => !queues.some((existing) => existi
  * 14812, 2024-05-29; test/deploy/cloudflare-api.ts), and SQLite's do not count.
  */
 async function refuseForeignDatabase(id) {
-  const query = (sql, params = []) => api("POST", `${account}/d1/database/${id}/query`, { sql, params });
   const read = (answer) => {
     if (!answer.ok) stop(`Could not look into the D1 database ${DATABASE}: ${failureOf(answer, PERMISSIONS.d1)}. Nothing was created.`);
     return answer.result[0]?.results ?? [];
   };
   const tables = read(
-    await query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' AND substr(name, 1, 4) <> '_cf_'"),
+    await queryDatabase(
+      id,
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' AND substr(name, 1, 4) <> '_cf_'",
+    ),
   ).map((row) => row.name);
   // d1_migrations alone: wrangler made it, and the tracker's first migration failed in it.
   if (tables.every((table) => table === "d1_migrations")) return;
   const first = readdirSync(path.join(ROOT, rawConfig.d1_databases[0].migrations_dir))
     .filter((file) => file.endsWith(".sql"))
     .sort()[0];
-  const ours = tables.includes("d1_migrations") && read(await query("SELECT 1 FROM d1_migrations WHERE name = ?", [first])).length > 0;
+  const ours =
+    tables.includes("d1_migrations") && read(await queryDatabase(id, "SELECT 1 FROM d1_migrations WHERE name = ?", [first])).length > 0;
   if (!ours) {
     stop(
       `This account already has a D1 database named ${DATABASE} that the tracker did not make (its tables: ${tables.slice(0, 5).join(", ")}),\n` +
@@ -387,16 +395,15 @@ async function refuseForeignDatabase(id) {
  * SQLite: it is said as it came.
  */
 async function refuseOldSqlite(id) {
-  const query = (sql) => api("POST", `${account}/d1/database/${id}/query`, { sql, params: [] });
   const kept = `Nothing was migrated or deployed; the database ${DATABASE} is kept and a later run uses it.`;
-  const probe = await query("SELECT json_group_array(value ORDER BY value) AS ordered FROM json_each('[2,1]')");
+  const probe = await queryDatabase(id, "SELECT json_group_array(value ORDER BY value) AS ordered FROM json_each('[2,1]')");
   if (probe.ok) return;
   if (!probe.errors.some((error) => error.message.includes('near "ORDER": syntax error'))) {
     stop(
       `Could not check which SQLite the D1 database ${DATABASE} runs: ${failureOf(probe, PERMISSIONS.d1)}.\n${kept} Run \`npm run deploy\` again.`,
     );
   }
-  const answer = await query("SELECT sqlite_version() AS version");
+  const answer = await queryDatabase(id, "SELECT sqlite_version() AS version");
   const version = answer.ok ? answer.result[0]?.results?.[0]?.version : undefined;
   const runs = version ? `SQLite ${version}` : "an SQLite older than 3.44";
   stop(

@@ -71,5 +71,17 @@ describe("the stand-in's D1 with an older SQLite (d1SqliteVersion)", () => {
       "SELECT count((SELECT value FROM json_each('[1]') ORDER BY value)) OVER (ORDER BY value) AS n FROM json_each('[2,1]')",
     );
     expect(window.json.result).toEqual([expect.objectContaining({ results: [{ n: 1 }, { n: 2 }] })]);
+    // Nor is a statement's own ORDER BY after an aggregate whose string argument holds a parenthesis.
+    const quoted = await query("SELECT group_concat(value, '(') AS g FROM json_each('[2,1]') ORDER BY g");
+    expect(quoted.json.result).toEqual([expect.objectContaining({ results: [{ g: "2(1" }] })]);
+
+    // Back to Node's own SQLite (null), the same database answers as that one: its version, and the aggregate's ORDER BY.
+    account.d1SqliteVersion = null;
+    expect((await query("SELECT sqlite_version() AS version")).json.result).toEqual([
+      expect.objectContaining({ results: [{ version: process.versions.sqlite }] }),
+    ]);
+    expect((await query("SELECT json_group_array(value ORDER BY value) AS a FROM json_each('[2,1]')")).json.result).toEqual([
+      expect.objectContaining({ results: [{ a: "[1,2]" }] }),
+    ]);
   });
 });

@@ -1761,6 +1761,9 @@ export function defineScenarios(
       [ENGLISH, GERMAN],
       async (variant) => {
         const { gmail } = await setUp(variant);
+        // A tracked email beside it: its row's mark, drawn from the same answer as the plain one's row (the Sent list
+        // comes in one render, and its rows in one request), says that answer came.
+        const tracked = await sendTracked(gmail, { to: ["frank@prospect.example"], subject: "Tracked", html: "<div>Hi.</div>" });
         const dialog = await compose(gmail, {
           to: ["frank@prospect.example"],
           subject: "Plain",
@@ -1788,7 +1791,7 @@ export function defineScenarios(
         await go(gmail, "#sent");
         const row = `tr[data-sim-thread="${sent.legacyThreadId}"]`;
         await gmail.waitFor((r) => document.querySelector(r), row);
-        await new Promise((resolve) => setTimeout(resolve, 1000));
+        await gmail.waitFor((l) => document.querySelector(`tr[data-sim-thread="${l}"] .mt-mark`), tracked.sent.legacyThreadId);
         expect(await gmail.evaluate((r) => document.querySelectorAll(`${r} .mt-mark`).length, row)).toBe(0);
       },
     );

@@ -114,8 +114,12 @@ export class SimulatedGoogle {
    * page-world hook (extension/src/page-world/sync-xhr.ts reads a send's answer at the request's `load`), never see
    * one: Gmail's server has the email, the tab never hears which conversation it became, as when the answer is lost on
    * its way back. Why a real tab misses an answer is not public (docs/gmail.md: the extension registers such a send
-   * with the compose's ids and tells the rep). What Gmail's own page does then (retry, or say so) is not public either:
-   * the simulated page keeps saying "Sending…", and knows the thread only once it loads the mailbox again (gmail-sim.js).
+   * with the compose's ids and tells the rep). What Gmail's own page does then (retry, or say so) is not public either
+   * (searched 2026-12-07: InboxSDK's and gmail.js's issues, public pages); reports of sends on a poor connection say it
+   * can go on showing "Sending…" [reported, not Gmail's word: "Sometimes it says 'Sending' indefinitely",
+   * nerdtechy.com/why-does-gmail-keep-queuing-my-emails; "the message stays in the Outbox marked 'Sending…'",
+   * itsourcecode.com/blogs/why-gmail-is-not-sending-emails-7-fixes-2026-guide; both read 2026-12-07]: the simulated
+   * page keeps saying "Sending…", and knows the thread only once it loads the mailbox again (gmail-sim.js).
    */
   loseAnswerTo(subject: string): void {
     this.answersLost.add(subject);
