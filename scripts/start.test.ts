@@ -336,7 +336,7 @@ describe.skipIf(process.platform === "win32")("stopping npm start", { timeout: F
     npm.kill("SIGTERM");
     await exited;
     // Adopted: its parent, the shell npm ran it in, has ended.
-    await vi.waitUntil(() => processes().find((p) => p.pid === start.pid)?.ppid !== start.ppid, { timeout: 30_000, interval: 20 });
+    await vi.waitUntil(() => !family().some((p) => p.pid === start.ppid), { timeout: 30_000, interval: 20 });
     writeFileSync(release, "");
     await expect.poll(() => family().map((p) => `${p.pid} ${p.command}`), { timeout: 30_000, interval: 200 }).toEqual([]);
     expect(await portIsFree(port)).toBe(true);
