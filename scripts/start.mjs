@@ -3,11 +3,19 @@
 // .wrangler/tracker.log. `--worker-only` skips the extension build.
 import "./require-node.mjs";
 import { spawn, spawnSync } from "node:child_process";
-import { once } from "node:events";
 import { createWriteStream, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { endProcessTree, ensureDevVars, OWN_PROCESS_GROUP, PortInUseError, ROOT, StoppedError, startTracker } from "./tracker.mjs";
+import {
+  endProcessTree,
+  ensureDevVars,
+  OWN_PROCESS_GROUP,
+  PortInUseError,
+  ROOT,
+  runUntilDone,
+  StoppedError,
+  startTracker,
+} from "./tracker.mjs";
 
 /** The process that started this script, read first: it may end (see below) while this script runs. */
 const launcher = process.ppid;
@@ -74,11 +82,11 @@ function processGroupOf(pid) {
 // Node tells a process of its parent's end in no other way: process.ppid is only the parent's id now
 // (nodejs.org/api/process.html, "process.ppid"), and the 'disconnect' of an IPC channel, or the end of stdin, needs a
 // channel or a pipe that npm does not give a script (it runs them with stdio "inherit": @npmcli/run-script's
-// run-script-pkg.js, npm 11.19.1). And a shell that ends while Node is still starting this script (0.1 to 0.3 s, before
-// any of it runs) leaves the process that adopts it as its parent before `launcher` is read. Its process group tells
-// them apart: npm spawns the shell, and the shell this script, in npm's own process group (neither is `detached`, which
-// alone gives a child a group of its own: nodejs.org/api/child_process.html, options.detached), while the process that
-// adopts an orphan (init, or a subreaper such as systemd --user) leads another.
+// run-script-pkg.js, npm 11.19.1). And a shell that ends while Node is still starting this script (0.08 s before any of
+// it runs at a load average of 5, 2026-12-07) makes the process that adopts it its parent before `launcher` is read.
+// The process group tells them apart: npm spawns the shell, and the shell this script, in npm's own group (neither is
+// `detached`, which alone gives a child a group of its own: nodejs.org/api/child_process.html, options.detached), while
+// the process that adopts an orphan (init, or a subreaper such as systemd --user) is in another.
 if (/^node scripts[\\/]start\.mjs\b/.test(process.env.npm_lifecycle_script ?? "") && process.platform !== "win32") {
   const ownGroup = processGroupOf(process.pid);
   const launcherGroup = processGroupOf(launcher);
@@ -93,28 +101,17 @@ if (/^node scripts[\\/]start\.mjs\b/.test(process.env.npm_lifecycle_script ?? ""
 if (!values["worker-only"]) {
   // One command line through the system shell: npm is npm.cmd on Windows, which Node spawns only through a shell (see
   // WRANGLER_BIN in tracker.mjs), and Node 24 deprecates an argument list beside a shell (DEP0190). Not spawnSync: that
-  // blocks this script, its signal handlers and the watch above included, until the build ends (3 to 10 s).
-  const build = spawn("npm run --silent build:extension", {
-    cwd: ROOT,
-    shell: true,
-    stdio: ["ignore", "pipe", "pipe"],
-    ...OWN_PROCESS_GROUP,
-  });
-  let stdout = "";
-  let stderr = "";
-  build.stdout.on("data", (chunk) => {
-    stdout += chunk;
-  });
-  build.stderr.on("data", (chunk) => {
-    stderr += chunk;
-  });
-  const stopBuild = () => void endProcessTree(build);
-  stopping.signal.addEventListener("abort", stopBuild, { once: true });
-  const [code] = await once(build, "close").catch((error) => stop(`Building the extension failed: ${error.message}`));
-  stopping.signal.removeEventListener("abort", stopBuild);
-  // A stopped build leaves dist/ part-written, which the next build replaces whole (vite.config.ts: emptyOutDir).
-  if (stopping.signal.aborted) process.exit(0);
-  if (code !== 0) stop(`Building the extension failed:\n${stdout}\n${stderr}`);
+  // blocks this script, its signal handlers and the watch above included, until the build ends (3 s on two idle cores,
+  // 12 s at a load average of 9: 2026-12-07).
+  const build = () =>
+    spawn("npm run --silent build:extension", { cwd: ROOT, shell: true, stdio: ["ignore", "pipe", "pipe"], ...OWN_PROCESS_GROUP });
+  try {
+    await runUntilDone(build, "Building the extension", stopping.signal, endProcessTree);
+  } catch (error) {
+    // A stopped build leaves dist/ part-written, which the next build replaces whole (vite.config.ts: emptyOutDir).
+    if (error instanceof StoppedError) process.exit(0);
+    stop(error.message);
+  }
 }
 ensureDevVars();
 const logFile = path.join(".wrangler", "tracker.log");

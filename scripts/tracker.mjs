@@ -67,15 +67,15 @@ const STOPPING_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"];
 export class StoppedError extends Error {}
 
 /**
- * `wrangler <args>` run to its end without blocking this process; resolves with its output, rejects with StoppedError
- * when `signal` ended it or it was stopped (a Ctrl+C reaches it too: it runs in this process's group), else with an
- * error saying `what` failed.
+ * The child process `spawnChild()` starts, run to its end without blocking this process; resolves with its output,
+ * rejects with StoppedError when `signal` ended it (by `end`, a SIGTERM unless given) or it was stopped (a Ctrl+C
+ * reaches a child in this process's group too), else with an error saying `what` failed.
  */
-function runWranglerUntilDone(args, what, signal) {
+export function runUntilDone(spawnChild, what, signal, end = (child) => child.kill("SIGTERM")) {
   return new Promise((resolve, reject) => {
     // Aborted before this was called (during startTracker's ensurePortFree): no "abort" event comes any more.
     if (signal?.aborted) return reject(new StoppedError(`${what} was stopped before it began`));
-    const child = spawnWrangler(args, { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawnChild();
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk) => {
@@ -84,21 +84,25 @@ function runWranglerUntilDone(args, what, signal) {
     child.stderr.on("data", (chunk) => {
       stderr += chunk;
     });
-    const abort = () => child.kill("SIGTERM");
+    const abort = () => void end(child);
     signal?.addEventListener("abort", abort, { once: true });
     child.once("error", (error) => {
       signal?.removeEventListener("abort", abort);
-      reject(new Error(`${what} failed: wrangler did not start: ${error.message}`));
+      reject(new Error(`${what} failed: it did not start: ${error.message}`));
     });
     child.once("close", (code, ended) => {
       signal?.removeEventListener("abort", abort);
-      // Ctrl+C in a terminal goes to its whole foreground process group, so with `npm start` this wrangler gets it too.
+      // Ctrl+C in a terminal goes to its whole foreground process group, so with `npm start` this child gets it too.
       if (signal?.aborted || STOPPING_SIGNALS.includes(ended)) reject(new StoppedError(`${what} was stopped (${ended})`));
       else if (code !== 0) reject(new Error(`${what} failed (${ended ?? `code ${code}`}):\n${stdout}\n${stderr}`));
       else resolve(stdout);
     });
   });
 }
+
+/** `wrangler <args>` run by runUntilDone, in this process's group. */
+const runWranglerUntilDone = (args, what, signal) =>
+  runUntilDone(() => spawnWrangler(args, { stdio: ["ignore", "pipe", "pipe"] }), what, signal);
 
 /**
  * The migrations folder of `config`'s D1, or null, leaving the config to wrangler's own apply, when there is no such
