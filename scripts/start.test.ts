@@ -342,6 +342,16 @@ describe.skipIf(process.platform === "win32")("stopping npm start", { timeout: F
     expect(await portIsFree(port)).toBe(true);
   });
 
+  it("a kill sent to npm itself during the extension's build ends start.mjs and the build", async () => {
+    const port = await freePort();
+    // The build's second vite run held: the kill certainly comes during the build.
+    const { npm, exited, family } = npmRun("start", port, holding("vite build --mode firefox"));
+    await vi.waitUntil(() => family().some((p) => /vite build --mode firefox/.test(p.command)), { timeout: 30_000, interval: 20 });
+    npm.kill("SIGTERM");
+    await exited;
+    await expect.poll(() => family().map((p) => `${p.pid} ${p.command}`), { timeout: 30_000, interval: 200 }).toEqual([]);
+  });
+
   it("a kill during the extension's build ends the build at once, quietly, and the next npm start builds and runs", async () => {
     const port = await freePort();
     // The second of the build's two vite runs held: Chrome's output written, Firefox's not, when the kill comes.
