@@ -1,8 +1,9 @@
 // `npm start` and `npm run deploy` as a newcomer meets them: the Node check, `--port`, a busy port.
 import { spawn, spawnSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { type AddressInfo, createServer as createNetServer } from "node:net";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it, onTestFinished, vi } from "vitest";
@@ -146,6 +147,22 @@ function processes(): Process[] {
     });
 }
 
+/**
+ * A function that answers the processes running now of those `root` is or started, and of those they started in turn;
+ * gathered from each call to the next, so one whose parent has ended since an earlier call (adopted by another) stays.
+ */
+function descendants(root: number): () => Process[] {
+  const pids = new Set([root]);
+  return () => {
+    const all = processes();
+    for (let size = 0; size !== pids.size; ) {
+      size = pids.size;
+      for (const p of all) if (pids.has(p.ppid)) pids.add(p.pid);
+    }
+    return all.filter((p) => pids.has(p.pid) && !p.zombie);
+  };
+}
+
 /** The pids still running in a process group (a zombie has ended: it only waits for its parent to read its exit). */
 const runningIn = (group: number) =>
   processes()
@@ -164,8 +181,9 @@ function portIsFree(port: number): Promise<boolean> {
  * `npm run dev:worker -- --port N` in the background. Whatever the test's outcome, it and the wrangler it started are
  * killed when the test ends (wrangler is in a process group of its own, which killing start.mjs does not reach).
  */
-function startInBackground(port: number, env: NodeJS.ProcessEnv = {}, { ownGroup = false } = {}) {
-  const child = spawn(process.execPath, [path.join(SCRIPTS, "start.mjs"), "--worker-only", "--port", String(port)], {
+function startInBackground(port: number, env: NodeJS.ProcessEnv = {}, { ownGroup = false, workerOnly = true } = {}) {
+  const args = [path.join(SCRIPTS, "start.mjs"), ...(workerOnly ? ["--worker-only"] : []), "--port", String(port)];
+  const child = spawn(process.execPath, args, {
     cwd: path.dirname(SCRIPTS),
     env: { ...process.env, CI: "true", ...env },
     // As a terminal runs it: leading a process group of its own, which Ctrl+C reaches whole.
@@ -177,8 +195,9 @@ function startInBackground(port: number, env: NodeJS.ProcessEnv = {}, { ownGroup
   const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
     child.on("exit", (code, signal) => resolve({ code, signal })),
   );
-  // wrangler dev: start.mjs's child leading a process group of its own (the migrations' wrangler runs in start.mjs's).
-  const findWrangler = () => processes().find((p) => p.ppid === child.pid && p.pgid === p.pid)?.pid;
+  // wrangler dev: start.mjs's child leading a process group of its own (the migrations' wrangler runs in start.mjs's; the
+  // extension's build leads one too, and is no wrangler).
+  const findWrangler = () => processes().find((p) => p.ppid === child.pid && p.pgid === p.pid && p.command.includes("wrangler"))?.pid;
   let group: number | undefined;
   onTestFinished(() => {
     group ??= findWrangler();
@@ -212,11 +231,47 @@ function startInBackground(port: number, env: NodeJS.ProcessEnv = {}, { ownGroup
   };
 }
 
-/** The --import that holds a wrangler command (hold-wrangler.test-support.mjs) in every Node process of `npm start`. */
-function holding(command: string): NodeJS.ProcessEnv {
-  const hold = pathToFileURL(path.join(SCRIPTS, "hold-wrangler.test-support.mjs")).href;
-  return { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --import=${hold}`, HELD_WRANGLER_COMMAND: command };
+/**
+ * The --import that holds a program of `npm start` (hold-program.test-support.mjs) in every Node process of it: until
+ * signalled, or with `until` until that file exists.
+ */
+function holding(command: string, until?: string): NodeJS.ProcessEnv {
+  const hold = pathToFileURL(path.join(SCRIPTS, "hold-program.test-support.mjs")).href;
+  return { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ""} --import=${hold}`, HELD_COMMAND: command, HELD_UNTIL: until };
 }
+
+/**
+ * `npm run <script> -- --port N`, as a user runs it, in a group of its own so that the test can end whatever is left;
+ * `family()` is every process npm's tree holds or held, by pid, gathered as they come: npm, its shell, start.mjs, the
+ * build or the migrations' wrangler and its workerd, wrangler dev (a group of its own) and its workerd.
+ */
+function npmRun(script: string, port: number, env: NodeJS.ProcessEnv = {}) {
+  const npm = spawn("npm", ["run", script, "--", "--port", String(port)], {
+    cwd: path.dirname(SCRIPTS),
+    env: { ...process.env, CI: "true", ...env },
+    detached: true,
+  });
+  const exited = new Promise((resolve) => npm.on("exit", resolve));
+  const family = descendants(npm.pid as number);
+  const gathering = setInterval(family, 20);
+  onTestFinished(async () => {
+    clearInterval(gathering);
+    // start.mjs's own SIGTERM first: a stopped start removes the local D1 it was making; then whatever is left.
+    for (const p of family()) if (isStartMjs(p)) process.kill(p.pid, "SIGTERM");
+    await vi.waitUntil(() => !family().some(isStartMjs), { timeout: 20_000 }).catch(() => {});
+    for (const p of family()) {
+      try {
+        process.kill(p.pid, "SIGKILL");
+      } catch {
+        // already gone
+      }
+    }
+  });
+  return { npm, exited, family };
+}
+
+/** start.mjs's own Node process (not the shell that npm runs it in). */
+const isStartMjs = (p: Process) => /scripts[\\/]start\.mjs/.test(p.command) && !p.command.startsWith("sh ");
 
 describe.skipIf(process.platform === "win32")("stopping npm start", { timeout: FIRST_TRACKER_START_MS }, () => {
   it("a closed terminal (SIGHUP) ends the tracker: its port is freed and none of its processes is left", async () => {
@@ -262,45 +317,68 @@ describe.skipIf(process.platform === "win32")("stopping npm start", { timeout: F
 
   it("a kill sent to npm itself (not to its group) as soon as start.mjs has started wrangler ends start.mjs and all it started", async () => {
     const port = await freePort();
-    // `npm run dev:worker`, as a user runs it, in a group of its own so that the test can end whatever is left.
-    const npm = spawn("npm", ["run", "dev:worker", "--", "--port", String(port)], {
-      cwd: path.dirname(SCRIPTS),
-      env: { ...process.env, CI: "true" },
-      detached: true,
-    });
-    const npmExited = new Promise((resolve) => npm.on("exit", resolve));
-    // Every process npm's tree holds or held, by pid, gathered as they come: npm, its shell, start.mjs, the
-    // migrations' wrangler and its workerd, wrangler dev (a group of its own) and its workerd.
-    const family = new Set([npm.pid as number]);
-    const gather = () => {
-      const all = processes();
-      for (let size = 0; size !== family.size; ) {
-        size = family.size;
-        for (const p of all) if (family.has(p.ppid)) family.add(p.pid);
-      }
-      return all.filter((p) => family.has(p.pid) && !p.zombie);
-    };
-    const gathering = setInterval(gather, 20);
-    onTestFinished(async () => {
-      clearInterval(gathering);
-      // start.mjs's own SIGTERM first: a stopped start removes the local D1 it was making; then whatever is left.
-      for (const p of gather())
-        if (/scripts[\\/]start\.mjs/.test(p.command) && !p.command.startsWith("sh ")) process.kill(p.pid, "SIGTERM");
-      await vi.waitUntil(() => gather().every((p) => !/scripts[\\/]start\.mjs/.test(p.command)), { timeout: 20_000 }).catch(() => {});
-      for (const p of gather()) {
-        try {
-          process.kill(p.pid, "SIGKILL");
-        } catch {
-          // already gone
-        }
-      }
-    });
-    // The first process of wrangler's: start.mjs has read its parent by then (a signal before that, while Node starts
-    // it, still leaves it running: see start.mjs).
-    await vi.waitUntil(() => gather().some((p) => p.command.includes("wrangler")), { timeout: 60_000, interval: 20 });
+    const { npm, exited, family } = npmRun("dev:worker", port);
+    // The first process of wrangler's: start.mjs has read its parent by then.
+    await vi.waitUntil(() => family().some((p) => p.command.includes("wrangler")), { timeout: 60_000, interval: 20 });
     npm.kill("SIGTERM");
-    await npmExited;
-    await expect.poll(() => gather().map((p) => `${p.pid} ${p.command}`), { timeout: 30_000, interval: 200 }).toEqual([]);
+    await exited;
+    await expect.poll(() => family().map((p) => `${p.pid} ${p.command}`), { timeout: 30_000, interval: 200 }).toEqual([]);
     expect(await portIsFree(port)).toBe(true);
+  });
+
+  it("a kill sent to npm itself while Node is still loading start.mjs ends start.mjs and all it started", async () => {
+    const port = await freePort();
+    const release = path.join(mkdtempSync(path.join(tmpdir(), "mailtracker-start-")), "release");
+    onTestFinished(() => rmSync(path.dirname(release), { recursive: true, force: true }));
+    // start.mjs held before any of it runs, until npm and its shell have ended: the kill certainly comes first.
+    const { npm, exited, family } = npmRun("dev:worker", port, holding("start", release));
+    const start = await vi.waitUntil(() => family().find(isStartMjs), { timeout: 30_000, interval: 20 });
+    npm.kill("SIGTERM");
+    await exited;
+    // Adopted: its parent, the shell npm ran it in, has ended.
+    await vi.waitUntil(() => !family().some((p) => p.pid === start.ppid), { timeout: 30_000, interval: 20 });
+    writeFileSync(release, "");
+    await expect.poll(() => family().map((p) => `${p.pid} ${p.command}`), { timeout: 30_000, interval: 200 }).toEqual([]);
+    expect(await portIsFree(port)).toBe(true);
+  });
+
+  it("a kill sent to npm itself during the extension's build ends start.mjs and the build", async () => {
+    const port = await freePort();
+    // The build's second vite run held: the kill certainly comes during the build.
+    const { npm, exited, family } = npmRun("start", port, holding("vite build --mode firefox"));
+    await vi.waitUntil(() => family().some((p) => /vite build --mode firefox/.test(p.command)), { timeout: 30_000, interval: 20 });
+    npm.kill("SIGTERM");
+    await exited;
+    await expect.poll(() => family().map((p) => `${p.pid} ${p.command}`), { timeout: 30_000, interval: 200 }).toEqual([]);
+  });
+
+  it("a kill during the extension's build ends the build at once, quietly, and the next npm start builds and runs", async () => {
+    const port = await freePort();
+    // The second of the build's two vite runs held: Chrome's output written, Firefox's not, when the kill comes.
+    const start = startInBackground(port, holding("vite build --mode firefox"), { workerOnly: false });
+    const family = descendants(start.child.pid as number);
+    await vi.waitUntil(() => family().some((p) => /vite build --mode firefox/.test(p.command)), { timeout: 30_000, interval: 20 });
+    start.child.kill("SIGTERM");
+    // At once, not when the build ends (never: it is held).
+    expect(await start.exited).toEqual({ code: 0, signal: null });
+    expect(start.output()).toBe("");
+    await expect.poll(() => family().map((p) => `${p.pid} ${p.command}`), { timeout: 30_000, interval: 200 }).toEqual([]);
+    // A file in each browser's output that only the stopped build could have left: the next build replaces it whole.
+    const dist = (target: string, file: string) => path.join(SCRIPTS, "..", "dist", target, file);
+    for (const target of ["chrome", "firefox"]) {
+      mkdirSync(path.dirname(dist(target, "")), { recursive: true });
+      writeFileSync(dist(target, "left-by-a-stopped-build"), "");
+    }
+
+    // The next start, held at the migrations' wrangler, which comes right after the build.
+    const next = startInBackground(port, holding("wrangler d1"), { workerOnly: false, ownGroup: true });
+    await next.inItsGroup();
+    for (const target of ["chrome", "firefox"]) {
+      expect(existsSync(dist(target, "left-by-a-stopped-build")), target).toBe(false);
+      expect(JSON.parse(readFileSync(dist(target, "manifest.json"), "utf8")).manifest_version, target).toBe(3);
+    }
+    next.child.kill("SIGINT");
+    expect(await next.exited).toEqual({ code: 0, signal: null });
+    expect(next.output()).toBe("");
   });
 });

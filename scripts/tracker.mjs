@@ -67,15 +67,15 @@ const STOPPING_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"];
 export class StoppedError extends Error {}
 
 /**
- * `wrangler <args>` run to its end without blocking this process; resolves with its output, rejects with StoppedError
- * when `signal` ended it or it was stopped (a Ctrl+C reaches it too: it runs in this process's group), else with an
- * error saying `what` failed.
+ * The child process `spawnChild()` starts, run to its end without blocking this process; resolves with its output,
+ * rejects with StoppedError when `signal` ended it (by `end`, a SIGTERM unless given) or it was stopped (a Ctrl+C
+ * reaches a child in this process's group too), else with an error saying `what` failed.
  */
-function runWranglerUntilDone(args, what, signal) {
+export function runUntilDone(spawnChild, what, signal, end = (child) => child.kill("SIGTERM")) {
   return new Promise((resolve, reject) => {
     // Aborted before this was called (during startTracker's ensurePortFree): no "abort" event comes any more.
     if (signal?.aborted) return reject(new StoppedError(`${what} was stopped before it began`));
-    const child = spawnWrangler(args, { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawnChild();
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk) => {
@@ -84,21 +84,25 @@ function runWranglerUntilDone(args, what, signal) {
     child.stderr.on("data", (chunk) => {
       stderr += chunk;
     });
-    const abort = () => child.kill("SIGTERM");
+    const abort = () => void end(child);
     signal?.addEventListener("abort", abort, { once: true });
     child.once("error", (error) => {
       signal?.removeEventListener("abort", abort);
-      reject(new Error(`${what} failed: wrangler did not start: ${error.message}`));
+      reject(new Error(`${what} failed: it did not start: ${error.message}`));
     });
     child.once("close", (code, ended) => {
       signal?.removeEventListener("abort", abort);
-      // Ctrl+C in a terminal goes to its whole foreground process group, so with `npm start` this wrangler gets it too.
+      // Ctrl+C in a terminal goes to its whole foreground process group, so with `npm start` this child gets it too.
       if (signal?.aborted || STOPPING_SIGNALS.includes(ended)) reject(new StoppedError(`${what} was stopped (${ended})`));
       else if (code !== 0) reject(new Error(`${what} failed (${ended ?? `code ${code}`}):\n${stdout}\n${stderr}`));
       else resolve(stdout);
     });
   });
 }
+
+/** `wrangler <args>` run by runUntilDone, in this process's group. */
+const runWranglerUntilDone = (args, what, signal) =>
+  runUntilDone(() => spawnWrangler(args, { stdio: ["ignore", "pipe", "pipe"] }), what, signal);
 
 /**
  * The migrations folder of `config`'s D1, or null, leaving the config to wrangler's own apply, when there is no such
@@ -250,6 +254,30 @@ export const processEnded = (child) => child.exitCode !== null || child.signalCo
 /** How a child process ended, for an error: "code 1", or the signal that ended it. */
 export const howEnded = (child) => (child.exitCode === null ? child.signalCode : `code ${child.exitCode}`);
 
+/**
+ * Spawn options that make a child the leader of a process group of its own (nodejs.org/api/child_process.html,
+ * options.detached), so endProcessTree ends every process it starts with it, and no terminal's Ctrl+C or closed
+ * terminal reaches them. Windows has no process groups to signal (a negative pid), and a detached child there gets a
+ * console window of its own, so there it stays attached and endProcessTree ends its tree.
+ */
+export const OWN_PROCESS_GROUP = { detached: !WINDOWS, windowsHide: true };
+
+/** Ends a child spawned with OWN_PROCESS_GROUP and every process it started; resolves once the child has exited. */
+export function endProcessTree(child) {
+  return new Promise((resolve) => {
+    if (processEnded(child)) return resolve(undefined);
+    child.once("exit", () => resolve(undefined));
+    try {
+      // taskkill /T ends the process and every process it started (learn.microsoft.com, "taskkill"), as a signal to
+      // the group does here; /F because a console program cannot be asked to close otherwise.
+      if (WINDOWS) spawnSync("taskkill", ["/pid", String(child.pid), "/T", "/F"], { windowsHide: true });
+      else process.kill(-child.pid, "SIGTERM");
+    } catch {
+      resolve(undefined);
+    }
+  });
+}
+
 /** Waits until the tracker itself answers GET / (its own greeting, from the wrangler dev we started). */
 async function waitUntilServing(url, child, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
@@ -311,9 +339,8 @@ export async function startTracker({
   // An abort while the inspector's port was picked (one before or during the migrations has ended them, rejecting with
   // StoppedError).
   signal?.throwIfAborted();
-  // Its own process group, so stop() ends workerd with it. Windows has no process groups to signal (a negative pid),
-  // and a detached child there gets a console window of its own, so there it stays attached and stop() ends its tree.
-  const child = spawnWrangler(args, { env, stdio: ["ignore", "pipe", "pipe"], detached: !WINDOWS, windowsHide: true });
+  // Its own process group, so stop() ends workerd with it.
+  const child = spawnWrangler(args, { env, stdio: ["ignore", "pipe", "pipe"], ...OWN_PROCESS_GROUP });
   // The end of wrangler's output goes into the error if it does not start.
   let tail = "";
   const keep = (chunk) => {
@@ -323,19 +350,7 @@ export async function startTracker({
   child.stdout.on("data", keep);
   child.stderr.on("data", keep);
   const url = `http://127.0.0.1:${port}`;
-  const stop = () =>
-    new Promise((resolve) => {
-      if (processEnded(child)) return resolve(undefined);
-      child.once("exit", () => resolve(undefined));
-      try {
-        // taskkill /T ends the process and every process it started (learn.microsoft.com, "taskkill"), as a signal to
-        // the group does here; /F because a console program cannot be asked to close otherwise.
-        if (WINDOWS) spawnSync("taskkill", ["/pid", String(child.pid), "/T", "/F"], { windowsHide: true });
-        else process.kill(-child.pid, "SIGTERM");
-      } catch {
-        resolve(undefined);
-      }
-    });
+  const stop = () => endProcessTree(child);
   signal?.addEventListener("abort", () => void stop(), { once: true });
   try {
     await waitUntilServing(url, child, 60_000);
