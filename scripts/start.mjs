@@ -3,7 +3,7 @@
 // .wrangler/tracker.log. `--worker-only` skips the extension build.
 import "./require-node.mjs";
 import { spawn, spawnSync } from "node:child_process";
-import { createWriteStream, mkdirSync, readFileSync } from "node:fs";
+import { createWriteStream, mkdirSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import {
@@ -11,6 +11,7 @@ import {
   ensureDevVars,
   OWN_PROCESS_GROUP,
   PortInUseError,
+  procStat,
   ROOT,
   runUntilDone,
   StoppedError,
@@ -57,9 +58,7 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, stopEve
 function processGroupOf(pid) {
   if (process.platform === "linux") {
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      // After the command's name in parentheses (which may hold spaces and parentheses): state, ppid, pgrp.
-      return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
+      return procStat(pid).pgid;
     } catch {
       return "ended";
     }

@@ -10,7 +10,7 @@ import { describe, expect, it, onTestFinished, vi } from "vitest";
 // @ts-expect-error: plain JavaScript module without type declarations
 import { nodeSatisfies } from "./require-node.mjs";
 // @ts-expect-error: plain JavaScript module without type declarations
-import { freePort } from "./tracker.mjs";
+import { freePort, procStat } from "./tracker.mjs";
 
 const SCRIPTS = import.meta.dirname;
 
@@ -126,11 +126,9 @@ function processes(): Process[] {
     return readdirSync("/proc").flatMap((name) => {
       if (!/^\d+$/.test(name)) return [];
       try {
-        const stat = readFileSync(`/proc/${name}/stat`, "utf8");
-        // After the command's name in parentheses (which may hold spaces and parentheses): state, ppid, pgrp.
-        const [state, ppid, pgid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        const { state, ppid, pgid } = procStat(Number(name));
         const command = readFileSync(`/proc/${name}/cmdline`, "utf8").replaceAll("\0", " ").trim();
-        return [{ pid: Number(name), ppid: Number(ppid), pgid: Number(pgid), zombie: state === "Z", command }];
+        return [{ pid: Number(name), ppid, pgid, zombie: state === "Z", command }];
       } catch {
         return []; // ended meanwhile
       }
