@@ -25,6 +25,7 @@ const STUB_ACCOUNT: AccountResponse = {
   createdAt: "2026-11-01T00:00:00.000Z",
   retentionDays: 365,
   signingKey: { keyId: 1, secret: "YmVuY2gtc2lnbmluZy1rZXktYmVuY2gtc2lnbmluZy0" },
+  earlierKeys: [],
 };
 
 /** The signing key of the stub's account: a bench mints its tracked emails' ids and signs their links with it. */

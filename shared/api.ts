@@ -353,6 +353,11 @@ export interface AccountResponse {
   createdAt: string;
   retentionDays: number;
   signingKey: SigningKeyResponse;
+  /**
+   * The keys before `signingKey` (key ids below its own, the latest EARLIER_KEYS_MAX, oldest first), which verify as
+   * ever: ids minted with them may still be in compose windows. Absent from a tracker older than this field.
+   */
+  earlierKeys: SigningKeyResponse[];
 }
 
 export interface MessageStatus {

@@ -26,3 +26,10 @@ export const CLOCK_TOLERANCE_MS = 2_000;
  * with its slow answer, and that send time may be later still.
  */
 export const REQUEST_TRANSIT_MAX_MS = 2_000;
+/**
+ * How many of an account's keys before its current one `GET /api/account` answers (`earlierKeys`, docs/protocol.md §2):
+ * a browser connecting again takes them up, so a compose window opened before a rotation, a disconnect or a switch to
+ * another account can still sign its links with the key its id names. Rotation is made by hand
+ * (`POST /api/account/keys`), so ten are more than a compose window's life sees; each is one HMAC to derive.
+ */
+export const EARLIER_KEYS_MAX = 10;

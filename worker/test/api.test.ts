@@ -1,7 +1,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { Credentials } from "../../extension/src/background/credentials";
+import { type Credentials, keysAnswered } from "../../extension/src/background/credentials";
 import { outboxDelivery } from "../../extension/src/background/delivery";
 import type { OutboxEntry } from "../../extension/src/background/outbox";
 import {
@@ -15,7 +15,7 @@ import {
 } from "../../shared/api";
 import { MAX_EMAIL_LENGTH } from "../../shared/email";
 import { GMAIL_ID_MAX } from "../../shared/gmail-message-id";
-import { CAMPAIGN_NAME_MAX, RECIPIENT_NAME_MAX, RECIPIENTS_MAX, SUBJECT_MAX } from "../../shared/limits";
+import { CAMPAIGN_NAME_MAX, EARLIER_KEYS_MAX, RECIPIENT_NAME_MAX, RECIPIENTS_MAX, SUBJECT_MAX } from "../../shared/limits";
 import { MAX_DESTINATION_LENGTH, MAX_LINK_INDEX, mintTrackingId } from "../../shared/protocol";
 import worker from "../src/index";
 import { d1WithBoundValueLimit } from "./faults";
@@ -111,13 +111,36 @@ describe("accounts", () => {
     expect(rotated.status).toBe(201);
     expect(rotated.body.keyId).toBe(2);
     expect(rotated.body.secret).not.toBe(account.signingKey.secret);
-    expect((await account.json<AccountResponse>("GET", "/api/account")).body.signingKey).toEqual(rotated.body);
+    expect((await account.json<AccountResponse>("GET", "/api/account")).body).toMatchObject({
+      signingKey: rotated.body,
+      earlierKeys: [account.signingKey],
+    });
     const fresh = await mintTrackingId({ accountId: account.accountId, ...rotated.body });
     expect((await account.json("PUT", `/api/messages/${fresh}`, registration())).status).toBe(200);
     await openPixel(old.id);
     await openPixel(fresh);
     await waitForEvents(old.id, 1);
     await waitForEvents(fresh, 1);
+  });
+
+  it("answers the latest earlier keys with the current one, each still signing links the tracker follows", async () => {
+    const account = await createAccount();
+    expect((await account.json<AccountResponse>("GET", "/api/account")).body.earlierKeys).toEqual([]);
+    const rotations = EARLIER_KEYS_MAX + 2;
+    for (let i = 0; i < rotations; i++) expect((await account.api("/api/account/keys", { method: "POST" })).status).toBe(201);
+    const me = (await account.json<AccountResponse>("GET", "/api/account")).body;
+    expect(me.signingKey.keyId).toBe(rotations + 1);
+    // The extension's reading of them (credentials.ts): every one taken up, the oldest ones past the bound not answered.
+    const { earlierKeys = [] } = keysAnswered(me);
+    expect(earlierKeys.map((key) => key.keyId)).toEqual(
+      Array.from({ length: EARLIER_KEYS_MAX }, (_, i) => rotations + 1 - EARLIER_KEYS_MAX + i),
+    );
+    const oldest = earlierKeys[0];
+    if (!oldest) throw new Error("no earlier key answered");
+    const id = await mintTrackingId(oldest);
+    await account.tracker.registerMessage(id, registration({ links: [{ index: 0, url: "https://a.example/" }] }));
+    const click = await clickLink({ ...account, key: oldest }, id, 0, "https://a.example/");
+    expect([click.status, click.headers.get("location")]).toEqual([302, "https://a.example/"]);
   });
 });
 

@@ -1,6 +1,7 @@
 // The tracker account this browser is connected to, and which of its keys signs what. Only the background holds
 // them (kept by credential-store.ts): content scripts get a tracking id or signed links from the background, never the
 // token or the signing key.
+import { z } from "zod";
 import { accountOf, type SigningKey } from "../../../shared/protocol";
 import type { TrackerApi } from "./api";
 
@@ -11,10 +12,11 @@ export interface Credentials {
   /** The key new ids are minted with: the tracker's current one for this account. */
   signingKey: SigningKey;
   /**
-   * Keys this browser minted ids with before the tracker's current one (a rotation, `POST /api/account/keys`, made
-   * elsewhere and picked up here). A compose window opened before holds an id that names one of them, and its links
-   * must be signed with that key: the tracker checks a link under the key its id names (docs/protocol.md §5), so a
-   * link signed with another would send its reader to an error page.
+   * Keys of the account's before the tracker's current one: those this browser minted ids with before a rotation
+   * (`POST /api/account/keys`, made elsewhere and picked up here), and those the tracker answered at Connect
+   * (keysAnswered). A compose window opened before holds an id that names one of them, and its links must be signed
+   * with that key: the tracker checks a link under the key its id names (docs/protocol.md §5), so a link signed with
+   * another would send its reader to an error page.
    */
   earlierKeys?: SigningKey[];
   /**
@@ -36,6 +38,51 @@ export function withSigningKey(credentials: Credentials, key: SigningKey): Crede
   if (previous.keyId === key.keyId && previous.secret === key.secret) return credentials;
   const earlier = (credentials.earlierKeys ?? []).filter((k) => k.keyId !== previous.keyId && k.keyId !== key.keyId);
   return { ...credentials, signingKey: key, earlierKeys: [...earlier, previous] };
+}
+
+/**
+ * The credentials a Connect writes in place of `current` (as stored at the write) with `fresh`, made from the
+ * tracker's answer: `fresh` for another account, or none; for the same account connected again (a new token, a
+ * tracker moved), `fresh`'s token and address with every key `current` holds (compose windows may hold ids minted with
+ * any of them, and one rotated meanwhile signs ids too), and its pending token only while it is of the token connected
+ * with. A pending token is to take the place of the token it was made for (token-replacement.ts), asked with that
+ * token; the tracker puts one only in place of the token it holds (worker/src/routes/accounts.ts `POST /token`). So
+ * while the rep connects with that same token the replacement may still land, and is settled as before; any other
+ * token the tracker took (the pending one itself, or one another browser's replacement made) is the account's one now:
+ * the pending one is then in use or can never land, and kept it would still be sent by the next replacement and would
+ * hide from the rep the tracker's refusals of the token (tellsOfStoredToken).
+ */
+export function connectedAgain(current: Credentials | null, fresh: Credentials): Credentials {
+  if (current?.accountId !== fresh.accountId) return fresh;
+  const { pendingToken, ...held } = current;
+  const stillPending = pendingToken && current.apiToken === fresh.apiToken ? { pendingToken } : {};
+  const merged = withSigningKey({ ...held, ...stillPending, trackerUrl: fresh.trackerUrl, apiToken: fresh.apiToken }, fresh.signingKey);
+  const added = (fresh.earlierKeys ?? []).filter((key) => signingKeyFor(merged, key.keyId) === null);
+  return added.length === 0 ? merged : { ...merged, earlierKeys: [...(merged.earlierKeys ?? []), ...added] };
+}
+
+const keyAnswered = z.object({ keyId: z.number().int().min(1).max(9999), secret: z.string().regex(/^[A-Za-z0-9_-]{43}$/) });
+
+/**
+ * The keys of the tracker's answer to `GET /api/account`, as credentials hold them: its current one, and the earlier
+ * ones it answers (`earlierKeys`, docs/protocol.md §2), checked here as the tracker's client reads its answers
+ * unchecked (api.ts answer): a tracker older than that field answers none, and one that is no key, or that names no
+ * key id before the current one, is left out, logged. The current key is written as before.
+ */
+export function keysAnswered(account: {
+  accountId: string;
+  signingKey: { keyId: number; secret: string };
+  earlierKeys?: unknown;
+}): Pick<Credentials, "signingKey" | "earlierKeys"> {
+  const signingKey = { accountId: account.accountId, ...account.signingKey };
+  const answered: unknown[] = Array.isArray(account.earlierKeys) ? account.earlierKeys : [];
+  const earlierKeys = answered.flatMap((item): SigningKey[] => {
+    const key = keyAnswered.safeParse(item);
+    return key.success && key.data.keyId < signingKey.keyId ? [{ accountId: account.accountId, ...key.data }] : [];
+  });
+  if (earlierKeys.length < answered.length || (account.earlierKeys !== undefined && !Array.isArray(account.earlierKeys)))
+    console.warn("the tracker's earlier signing keys that are not keys of this account's were left out", account.earlierKeys);
+  return earlierKeys.length === 0 ? { signingKey } : { signingKey, earlierKeys };
 }
 
 /** The key an id of this account names (by its key id), or null when this browser never held it. */

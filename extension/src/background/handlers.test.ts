@@ -28,6 +28,8 @@ const trackerAccounts = vi.hoisted(() => ({
   unreachable: false,
   /** The signing key GET /api/account answers: 2 once the account's key was rotated elsewhere. */
   keyId: 1,
+  /** The earlier keys GET /api/account answers (`earlierKeys`): none, as a tracker older than them answers. */
+  earlierKeys: undefined as unknown,
   /** Run once, while the next GET /api/account is under way (the rep acting from another tab meanwhile). */
   meanwhile: undefined as (() => Promise<unknown>) | undefined,
 }));
@@ -87,7 +89,7 @@ vi.mock("./api", async (original) => {
         const meanwhile = trackerAccounts.meanwhile;
         trackerAccounts.meanwhile = undefined;
         await meanwhile?.();
-        return { accountId, signingKey: { keyId, secret: (keyId === 1 ? "A" : "B").repeat(43) } };
+        return { accountId, signingKey: { keyId, secret: (keyId === 1 ? "A" : "B").repeat(43) }, earlierKeys: trackerAccounts.earlierKeys };
       },
       replaceToken: async (apiToken: string) => {
         const pending = (privateArea.data.credentials as { pendingToken?: { apiToken: string } } | undefined)?.pendingToken;
@@ -215,6 +217,7 @@ function background(
   trackerAccounts.asked = [];
   trackerAccounts.unreachable = false;
   trackerAccounts.keyId = 1;
+  trackerAccounts.earlierKeys = undefined;
   trackerAccounts.meanwhile = undefined;
   givenBackAsRefused.yes = false;
   trackerRemoveFetch.with = null;
@@ -600,6 +603,50 @@ it("signs a compose's links with the key its id was minted with when the account
   await expect(gmail.signLinks.run({ trackingId: unknown, links }, compose)).rejects.toThrow(/does not hold/);
 });
 
+it("a compose opened before a rotation signs its links after a Disconnect, or a switch to another account and back, once connected again", async () => {
+  const { pages, gmail } = background();
+  const compose = { id: "ext", url: "https://mail.google.com/mail/u/0/#inbox" };
+  const links = [{ index: 0, url: "https://example.com/pricing" }];
+  const openedBefore = await trackingId();
+  const signedBefore = await signedClickUrl("https://t.example", CONNECTED.signingKey, openedBefore, 0, links[0]?.url ?? "");
+  // Rotated elsewhere since: the tracker's current key is 2, and it answers key 1 among the earlier ones.
+  trackerAccounts.keyId = 2;
+  trackerAccounts.earlierKeys = [{ keyId: 1, secret: CONNECTED.signingKey.secret }];
+  const connect = (apiToken: string, leaving: string) =>
+    pages.connect.run({ trackerUrl: "https://t.example", apiToken, otherAccount: true, leaving }, fromOptions);
+  const signed = async () => (await gmail.signLinks.run({ trackingId: openedBefore, links }, compose))[0]?.clickUrl;
+  await runHandler("disconnect", pages.disconnect, { confirmed: true }, fromOptions);
+  await connect(CONNECTED.apiToken, CONNECTED.accountId);
+  expect(await signed()).toBe(signedBefore);
+  await connect("other", CONNECTED.accountId);
+  await connect(CONNECTED.apiToken, "otheraccountwxyz");
+  expect(await signed()).toBe(signedBefore);
+  // A tracker older than the earlier keys answers only its current one: the compose's links go out unchanged, as before.
+  trackerAccounts.earlierKeys = undefined;
+  await runHandler("disconnect", pages.disconnect, { confirmed: true }, fromOptions);
+  await connect(CONNECTED.apiToken, CONNECTED.accountId);
+  await expect(signed()).rejects.toThrow(/does not hold/);
+});
+
+it("a Connect with a token drops a pending replacement but while it is the token that replacement was made for", async () => {
+  const { pages } = background();
+  const pendingToken = { apiToken: `mt_${CONNECTED.accountId}_pending`, askedAt: Date.now() };
+  const connect = async (apiToken: string) => {
+    secrets.credentials = { ...CONNECTED, pendingToken };
+    trackerAccounts.byToken[apiToken] = CONNECTED.accountId;
+    await pages.connect.run({ trackerUrl: "https://t.example", apiToken }, fromOptions);
+    return secrets.credentials as Credentials;
+  };
+  // The old token again: a request carrying the pending one may still land, and settling it decides, as before.
+  expect(await connect(CONNECTED.apiToken)).toEqual({ ...CONNECTED, pendingToken });
+  // The pending one pasted: in use. Another one (another browser replaced the token): the pending one can never land.
+  for (const apiToken of [pendingToken.apiToken, "mt_from_another_browser"]) {
+    expect(await connect(apiToken)).toEqual({ ...CONNECTED, apiToken });
+    // Nor does a refusal of the token go untold as the pending replacement's to judge.
+    expect(tellsOfStoredToken(await loadCredentials(), CONNECTED.trackerUrl, apiToken, true)).toBe(true);
+  }
+});
+
 it("Disconnect only once confirmed; after it, Connect without a token asks before creating a new account", async () => {
   const { pages } = background();
   const trackerUrl = "https://t.example";
@@ -626,7 +673,9 @@ it("Disconnect only once confirmed; after it, Connect without a token asks befor
   expect(trackerAccounts.created).toBe(created);
   expect(secrets.credentials).toBeUndefined();
   // Answered: a new account. Its old token, entered after a disconnect, needs no question (nothing is held).
-  expect(await pages.connect.run({ trackerUrl, newAccount: true }, fromOptions)).toMatchObject({ created: true });
+  expect(await pages.connect.run({ trackerUrl, newAccount: true, leaving: CONNECTED.accountId }, fromOptions)).toMatchObject({
+    created: true,
+  });
   await runHandler("disconnect", pages.disconnect, { confirmed: true }, fromOptions);
   expect(await pages.connect.run({ trackerUrl, apiToken: CONNECTED.apiToken }, fromOptions)).toMatchObject({
     accountId: CONNECTED.accountId,
@@ -643,7 +692,9 @@ it("Connect with another account's token while connected asks first; the same ac
     accountId: CONNECTED.accountId,
     created: false,
   });
-  expect(await pages.connect.run({ trackerUrl, apiToken: "other", otherAccount: true }, fromOptions)).toMatchObject({
+  expect(
+    await pages.connect.run({ trackerUrl, apiToken: "other", otherAccount: true, leaving: CONNECTED.accountId }, fromOptions),
+  ).toMatchObject({
     accountId: "otheraccountwxyz",
     created: false,
   });
@@ -753,7 +804,7 @@ it("a reply kept before its account was, whose email is delivered while Disconne
     return set(items);
   };
   const report = held.hold([], [reply("x1", "other")], () => CONNECTED.accountId);
-  const leave = vi.spyOn(held, "leaveAccount");
+  const leave = vi.spyOn(held, "changeAccount");
   const disconnect = runHandler("disconnect", pages.disconnect, { confirmed: true }, fromOptions);
   await vi.waitFor(() => expect(leave).toHaveBeenCalled());
   // Meanwhile its email is delivered: its reply is the account's left, for no other account's tracker.
@@ -772,7 +823,7 @@ it("connecting to another account takes the same, and sends it no email of the o
   for (const leftBy of ["connected", "an earlier disconnect"]) {
     const { pages, waiting, stillKept } = await keptForTheAccount();
     if (leftBy === "an earlier disconnect") await removeCredentials();
-    await pages.connect.run({ trackerUrl, apiToken: "other", otherAccount: true }, fromOptions);
+    await pages.connect.run({ trackerUrl, apiToken: "other", otherAccount: true, leaving: CONNECTED.accountId }, fromOptions);
     expect(secrets.credentials).toMatchObject({ accountId: "otheraccountwxyz" });
     expect(await stillKept()).toEqual({
       outbox: [{ trackingId: waiting, lastError: waitsForItsAccount(waiting) }],
@@ -786,7 +837,7 @@ it("connecting to another account takes the same, and sends it no email of the o
     const fromDashboard = { id: "ext", url: "chrome-extension://ext/extension/src/dashboard/index.html#follow-ups" };
     expect((await runHandler("listFollowUps", pages.listFollowUps, null, fromDashboard)).reminders).toEqual([]);
     // Its account connected again: it goes to it at once, with its reply and reminder.
-    await pages.connect.run({ trackerUrl, apiToken: CONNECTED.apiToken, otherAccount: true }, fromOptions);
+    await pages.connect.run({ trackerUrl, apiToken: CONNECTED.apiToken, otherAccount: true, leaving: "otheraccountwxyz" }, fromOptions);
     expect(await stillKept()).toMatchObject({ outbox: [], sentTo: [[CONNECTED.accountId, waiting]], held: ["w1"], reminders: [waiting] });
     expect((await runHandler("listFollowUps", pages.listFollowUps, null, fromDashboard)).reminders).toMatchObject([
       { trackingId: waiting },
@@ -801,14 +852,14 @@ it("a Connect the tracker answers after another tab connected to another account
   // While the tracker answers this tab's Connect to the account connected, another tab connects to another account,
   // whose tracker answers a reply `unmatched`: kept to be sent again, to its tracker only.
   trackerAccounts.meanwhile = async () => {
-    await pages.connect.run({ trackerUrl, apiToken: "other", otherAccount: true }, fromOptions);
+    await pages.connect.run({ trackerUrl, apiToken: "other", otherAccount: true, leaving: CONNECTED.accountId }, fromOptions);
     await held.unmatched(
       "otheraccountwxyz",
       ["me@example.com"],
       [{ kind: "reply", threadId: "b", gmailMessageId: "b1", at, from: "erin@b.example" }],
     );
   };
-  await pages.connect.run({ trackerUrl, apiToken: CONNECTED.apiToken, otherAccount: true }, fromOptions);
+  await pages.connect.run({ trackerUrl, apiToken: CONNECTED.apiToken, otherAccount: true, leaving: "otheraccountwxyz" }, fromOptions);
   expect(secrets.credentials).toMatchObject({ accountId: CONNECTED.accountId });
   expect(await held.all()).toEqual([]);
 });
@@ -819,7 +870,7 @@ it("a Connect to the account connected, another tab connecting to another one wh
   const at = new Date().toISOString();
   const unmatched = { kind: "reply" as const, threadId: "b", gmailMessageId: "b1", at, from: "erin@b.example" };
   trackerAccounts.meanwhile = async () => {
-    await pages.connect.run({ trackerUrl, apiToken: "other", otherAccount: true }, fromOptions);
+    await pages.connect.run({ trackerUrl, apiToken: "other", otherAccount: true, leaving: CONNECTED.accountId }, fromOptions);
     await held.unmatched("otheraccountwxyz", ["me@example.com"], [unmatched]);
   };
   await expect(pages.connect.run({ trackerUrl, apiToken: CONNECTED.apiToken }, fromOptions)).rejects.toThrow(
@@ -865,7 +916,8 @@ it("a switch the rep agreed to for the account the page named asks again when an
   const trackerUrl = "https://t.example";
   trackerAccounts.byToken.third = "thirdaccountwxyz";
   // The page asked about leaving the connected account; another tab connects to a third one while the tracker answers.
-  trackerAccounts.meanwhile = () => pages.connect.run({ trackerUrl, apiToken: "third", otherAccount: true }, fromOptions);
+  trackerAccounts.meanwhile = () =>
+    pages.connect.run({ trackerUrl, apiToken: "third", otherAccount: true, leaving: CONNECTED.accountId }, fromOptions);
   const agreed = { trackerUrl, apiToken: "other", otherAccount: true, leaving: CONNECTED.accountId };
   await expect(pages.connect.run(agreed, fromOptions)).rejects.toThrow(OTHER_ACCOUNT_NEEDS_CONFIRMATION);
   expect(secrets.credentials).toMatchObject({ accountId: "thirdaccountwxyz", apiToken: "third" });
@@ -877,6 +929,22 @@ it("a switch the rep agreed to for the account the page named asks again when an
   expect(trackerAccounts.created).toBe(created);
   // Asked about the one connected now, and agreed: connected.
   expect(await pages.connect.run({ ...agreed, leaving: "thirdaccountwxyz" }, fromOptions)).toMatchObject({ accountId: "otheraccountwxyz" });
+});
+
+it("an answer about leaving an account must name it: one that names none is refused in words, and past the schema asked again", async () => {
+  const { pages } = background();
+  const trackerUrl = "https://t.example";
+  const created = trackerAccounts.created;
+  for (const answer of [{ apiToken: "other", otherAccount: true }, { newAccount: true }])
+    await expect(runHandler("connect", pages.connect, { trackerUrl, ...answer }, fromOptions)).rejects.toThrow(
+      "connect does not take this input (leaving: an answer about leaving an account names the account it was for)",
+    );
+  // An agreement that names no account is no agreement to leave the one held.
+  await expect(pages.connect.run({ trackerUrl, apiToken: "other", otherAccount: true }, fromOptions)).rejects.toThrow(
+    OTHER_ACCOUNT_NEEDS_CONFIRMATION,
+  );
+  await expect(pages.connect.run({ trackerUrl, newAccount: true }, fromOptions)).rejects.toThrow(NEW_ACCOUNT_NEEDS_CONFIRMATION);
+  expect([secrets.credentials, trackerAccounts.created]).toEqual([CONNECTED, created]);
 });
 
 it("a Connect to the account connected at a new tracker address keeps the signing keys its ids were minted with", async () => {
@@ -907,14 +975,14 @@ it("a reply held for an account left waits for it, due for no release, and goes 
     [{ kind: "reply", threadId: "delivered", gmailMessageId: "w1", at, from: "carol@prospect.example" }],
     () => CONNECTED.accountId,
   );
-  await pages.connect.run({ trackerUrl, apiToken: "other", otherAccount: true }, fromOptions);
+  await pages.connect.run({ trackerUrl, apiToken: "other", otherAccount: true, leaving: CONNECTED.accountId }, fromOptions);
   // Every minute's release (index.ts), connected to another account, then to none: nothing sent, nothing thrown.
   expect(await releaseHeldSignals(signals)).toBe(0);
   await runHandler("disconnect", pages.disconnect, { confirmed: true }, fromOptions);
   expect(await releaseHeldSignals(signals)).toBe(0);
   expect(trackerSignals).toEqual([]);
   // Its account connected again: sent to its tracker at once, not at the next minute's release.
-  await pages.connect.run({ trackerUrl, apiToken: CONNECTED.apiToken, otherAccount: true }, fromOptions);
+  await pages.connect.run({ trackerUrl, apiToken: CONNECTED.apiToken, otherAccount: true, leaving: "otheraccountwxyz" }, fromOptions);
   await vi.waitFor(() => expect(trackerSignals).toEqual([[CONNECTED.accountId, "w1"]]));
   await vi.waitFor(async () => expect(await held.all()).toEqual([]));
 });
@@ -924,7 +992,10 @@ it("the options page hears which other account emails or replies wait for, and s
   // An email of the account left, registered already: only its reminder waits.
   const registered = await trackingId();
   await reminders.set(registered, 4);
-  await pages.connect.run({ trackerUrl: "https://t.example", apiToken: "other", otherAccount: true }, fromOptions);
+  await pages.connect.run(
+    { trackerUrl: "https://t.example", apiToken: "other", otherAccount: true, leaving: CONNECTED.accountId },
+    fromOptions,
+  );
   // One of its emails taken back in Gmail (Undo in a compose opened before the switch): its withdrawal waits.
   const undone = await trackingId();
   await outbox.withdraw(undone);
@@ -975,7 +1046,10 @@ it("Stop waiting for an account a Connect to it is switching to from another tab
   for (const from of ["another account", "disconnected"]) {
     const { pages, held, waiting, stillKept } = await keptForTheAccount();
     if (from === "another account")
-      await pages.connect.run({ trackerUrl: "https://t.example", apiToken: "other", otherAccount: true }, fromOptions);
+      await pages.connect.run(
+        { trackerUrl: "https://t.example", apiToken: "other", otherAccount: true, leaving: CONNECTED.accountId },
+        fromOptions,
+      );
     else await runHandler("disconnect", pages.disconnect, { confirmed: true }, fromOptions);
     // The Connect is writing this account's credentials when the rep presses Stop waiting in another tab.
     let openWrite: () => void = () => undefined;
@@ -991,7 +1065,10 @@ it("Stop waiting for an account a Connect to it is switching to from another tab
       }
       return set(items);
     };
-    const connect = pages.connect.run({ trackerUrl: "https://t.example", apiToken: CONNECTED.apiToken, otherAccount: true }, fromOptions);
+    const connect = pages.connect.run(
+      { trackerUrl: "https://t.example", apiToken: CONNECTED.apiToken, otherAccount: true, leaving: "otheraccountwxyz" },
+      fromOptions,
+    );
     await vi.waitFor(() => expect(writing).toBe(true));
     const drop = vi.spyOn(held, "dropAccount");
     const stop = runHandler(
@@ -1026,7 +1103,10 @@ it("a compose opened before another account or a disconnect sends, takes back an
   expect(await sent(undoneAfterSwitch)).toEqual({ queued: true });
   await outbox.flush();
   expect((await stillKept()).sentTo).toEqual([[CONNECTED.accountId, undoneAfterSwitch]]);
-  await pages.connect.run({ trackerUrl: "https://t.example", apiToken: "other", otherAccount: true }, fromOptions);
+  await pages.connect.run(
+    { trackerUrl: "https://t.example", apiToken: "other", otherAccount: true, leaving: CONNECTED.accountId },
+    fromOptions,
+  );
   expect(await sent(sentAfterSwitch)).toEqual({ queued: true });
   expect(await gmail.remindIfNoReply.run({ trackingId: sentAfterSwitch, days: 2 }, fromGmail)).toMatchObject({
     reminder: { trackingId: sentAfterSwitch, days: 2 },
@@ -1056,7 +1136,10 @@ it("a compose opened before another account or a disconnect sends, takes back an
   expect((await stillKept()).outbox).toEqual(
     expect.arrayContaining([waits(sentAfterSwitch), waits(undoneAfterSwitch), waits(scheduled), waits(sentDisconnected)]),
   );
-  await pages.connect.run({ trackerUrl: "https://t.example", apiToken: CONNECTED.apiToken, otherAccount: true }, fromOptions);
+  await pages.connect.run(
+    { trackerUrl: "https://t.example", apiToken: CONNECTED.apiToken, otherAccount: true, leaving: "otheraccountwxyz" },
+    fromOptions,
+  );
   const after = await stillKept();
   expect(after.outbox).toEqual([]);
   expect(after.sentTo.map(([account, id]) => `${account} ${id}`).sort()).toEqual(
@@ -1216,7 +1299,7 @@ it("Test connection, a key rotated elsewhere, writes it to the credentials as th
   const test = () => pages.testConnection.run(null, fromOptions);
 
   // Another account connected meanwhile: it stays connected, the account tested does not come back.
-  const other = { trackerUrl: "https://t.example", apiToken: "other", otherAccount: true };
+  const other = { trackerUrl: "https://t.example", apiToken: "other", otherAccount: true, leaving: CONNECTED.accountId };
   trackerAccounts.meanwhile = () => runHandler("connect", pages.connect, other, fromOptions);
   await expect(test()).rejects.toThrow("this browser was connected to another account meanwhile");
   expect(held()).toEqual({
@@ -1249,7 +1332,7 @@ it("Test connection and Connect refused by the browser for the tracker's site wi
   const withheldAnswer = { accessWithheld: true, trackerUrl: "https://t.example", problem: trackerAccessOffAbove("https://t.example") };
   try {
     expect(await pages.testConnection.run(null, fromOptions)).toEqual(withheldAnswer);
-    const connect = { trackerUrl: "https://t.example", apiToken: "other", otherAccount: true };
+    const connect = { trackerUrl: "https://t.example", apiToken: "other", otherAccount: true, leaving: CONNECTED.accountId };
     expect(await runHandler("connect", pages.connect, connect, fromOptions)).toEqual(withheldAnswer);
     expect(held()).toEqual(CONNECTED);
   } finally {

@@ -17,7 +17,6 @@ import {
 import { gmailAccountOf, legacyThreadId, threadIdsOf } from "../gmail-ids";
 import { linksTracked, loadOptions, normalizeTrackerUrl, type Options, saveOptions, trackerNotice, withTracker } from "../options-store";
 import { errorText, trackerAccessOffAbove } from "../words";
-import { underAccountLock } from "./account-lock";
 import { probeTracker, type TrackerApi, TrackerError, trackerApi } from "./api";
 import { type ContactCheckCache, contactCheckHandlers } from "./contact-checks";
 import {
@@ -29,7 +28,7 @@ import {
   updateCredentials,
   writeCredentials,
 } from "./credential-store";
-import { type Credentials, signingKeyFor, type TrackerAccess, withSigningKey } from "./credentials";
+import { type Credentials, connectedAgain, keysAnswered, signingKeyFor, type TrackerAccess, withSigningKey } from "./credentials";
 import { dashboardHandlers } from "./dashboard";
 import { digestPageHandlers, type TrackerTotals } from "./digest";
 import { followUpGmailHandlers, followUpPageHandlers, type Reminders } from "./follow-ups";
@@ -499,25 +498,30 @@ export function gmailHandlers(outbox: Outbox, receipts: Receipts, signals: Signa
   };
 }
 
-const connectInput = z.object({
-  trackerUrl: z.string(),
-  /** An existing account's token (another browser, or a reinstall); without it a new account is created. */
-  apiToken: z.string().optional(),
-  registrationSecret: z.string().optional(),
-  name: z.string().optional(),
-  /**
-   * Without a token while this browser holds an account, or held one before a disconnect, Connect would orphan that
-   * account's emails: the background refuses unless the page asked the rep first and passes this.
-   */
-  newAccount: z.boolean().optional(),
-  /** The same with a token of another account than the one this browser holds: it would take that one's place. */
-  otherAccount: z.boolean().optional(),
-  /**
-   * With either answer: the account the page's question named (null: none), the one the rep agreed to leave. Another
-   * held by the time the background decides (another tab connected to it since) is asked about again.
-   */
-  leaving: z.string().nullable().optional(),
-});
+const connectInput = z
+  .object({
+    trackerUrl: z.string(),
+    /** An existing account's token (another browser, or a reinstall); without it a new account is created. */
+    apiToken: z.string().optional(),
+    registrationSecret: z.string().optional(),
+    name: z.string().optional(),
+    /**
+     * Without a token while this browser holds an account, or held one before a disconnect, Connect would orphan that
+     * account's emails: the background refuses unless the page asked the rep first and passes this.
+     */
+    newAccount: z.boolean().optional(),
+    /** The same with a token of another account than the one this browser holds: it would take that one's place. */
+    otherAccount: z.boolean().optional(),
+    /**
+     * With either answer, always: the account the page's question named (null: none), the one the rep agreed to leave.
+     * Another held by the time the background decides (another tab connected to it since) is asked about again.
+     */
+    leaving: z.string().nullable().optional(),
+  })
+  .refine((input) => !(input.newAccount || input.otherAccount) || input.leaving !== undefined, {
+    message: "an answer about leaving an account names the account it was for",
+    path: ["leaving"],
+  });
 
 /** What connect answers: the account connected (or created), and its token. */
 export interface ConnectAnswer {
@@ -532,8 +536,8 @@ export interface ConnectAnswer {
 }
 
 /** Whether the rep answered the page's question (`answer`) about leaving account `held`, and not about another one. */
-function agreedToLeave(input: { leaving?: string | null }, answer: boolean | undefined, held: string): boolean {
-  return answer === true && (input.leaving === undefined || input.leaving === held);
+function agreedToLeave(answer: boolean | undefined, leaving: string | null | undefined, held: string): boolean {
+  return answer === true && leaving === held;
 }
 
 /** What connect answers when a new account was not confirmed: the options page asks the rep, then calls again. */
@@ -649,15 +653,20 @@ export function pageHandlers(
 ) {
   const threadUrls = () => receipts.sentAccounts.threadUrls();
   /**
-   * Disconnected, or connected to another account: what only the account before could use goes (held-signals.ts
-   * leaveAccount, the recipient checks). What stays, and why: README, "Disconnect and another account".
+   * `change` of the connected account (a Connect, a disconnect) under the account lock, handed `leave`: disconnected, or
+   * connected to another account, what only the account before could use goes (held-signals.ts changeAccount, the
+   * recipient checks). What stays, and why: README, "Disconnect and another account".
    */
   const outboxThreads = async () => threadsWaiting(await outbox.snapshot());
-  const leaveAccount = async <T>(switchAccount: () => Promise<T>): Promise<T> => {
-    const switched = await held.leaveAccount(switchAccount, outboxThreads);
-    checks.clear();
-    return switched;
-  };
+  const changeAccount = <T>(change: (leave: () => Promise<void>) => Promise<T>): Promise<T> =>
+    held.changeAccount(
+      (leave) =>
+        change(async () => {
+          await leave();
+          checks.clear();
+        }),
+      outboxThreads,
+    );
   return {
     ...dashboardHandlers({
       ...access,
@@ -735,12 +744,12 @@ export function pageHandlers(
               if (error instanceof TrackerError && error.status === 401) throw new Error("this tracker does not accept that API token");
               throw error;
             });
-          const signingKey = { accountId: account.accountId, ...account.signingKey };
-          fresh = { trackerUrl, accountId: account.accountId, apiToken: token, signingKey };
+          fresh = { trackerUrl, accountId: account.accountId, apiToken: token, ...keysAnswered(account) };
         } else {
           // The account this browser held before: connected, or disconnected from (its data kept by an earlier version).
           heldWhenAsked = await heldAccountId();
-          if (heldWhenAsked && !agreedToLeave(input, input.newAccount, heldWhenAsked)) throw new Error(NEW_ACCOUNT_NEEDS_CONFIRMATION);
+          if (heldWhenAsked && !agreedToLeave(input.newAccount, input.leaving, heldWhenAsked))
+            throw new Error(NEW_ACCOUNT_NEEDS_CONFIRMATION);
           const account = await trackerApi(trackerUrl)
             .createAccount(input.name ? { name: input.name } : {}, input.registrationSecret)
             .catch((error: unknown) => {
@@ -765,8 +774,9 @@ export function pageHandlers(
         // another account meanwhile. Another account than the one held then: what only it could use goes, and the new
         // credentials take its place under the same lock, so that nothing of it reaches the new one's tracker, not even
         // a tracker's answer under way. The same account connected again (a new token, a tracker moved), or one
-        // connected from none, keeps everything.
-        const { credentials, leaves, connectedMeanwhile } = await underAccountLock(async () => {
+        // connected from none, keeps everything. Answers the account another tab connected while the tracker created
+        // this one, if it did.
+        const connectedMeanwhile = await changeAccount(async (leave): Promise<string | null> => {
           // Its account stays until the write below: every change of the connected account takes this lock, and a change
           // of its credentials that does not (updateCredentials) keeps their account.
           const connected = await loadCredentials();
@@ -777,30 +787,21 @@ export function pageHandlers(
             token &&
             connected &&
             connected.accountId !== fresh.accountId &&
-            !agreedToLeave(input, input.otherAccount, connected.accountId)
+            !agreedToLeave(input.otherAccount, input.leaving, connected.accountId)
           )
             throw new Error(OTHER_ACCOUNT_NEEDS_CONFIRMATION);
           // A created account takes the place of the one the rep was asked about, or of none; not of one another tab
           // connected while the tracker created it, which the rep never agreed to leave. Nor is the created one lost:
           // its token, which the tracker shows once, goes back to the page, and connects it like any other account's.
-          if (created && connected && connected.accountId !== heldWhenAsked)
-            return { credentials: fresh, leaves: false, connectedMeanwhile: connected.accountId };
-          const before = await heldAccountId();
-          const leaves = before !== null && before !== fresh.accountId;
-          if (leaves) await held.clearForLeaving(outboxThreads);
-          // The same account connected again, at its address or a new one (the keys are the account's, not the
-          // address's): compose windows may still hold ids minted with its earlier keys, and a key rotated meanwhile
-          // (Test connection) signs ids too. Merged into the credentials as they are at the write.
-          const credentials = await writeCredentials((current) =>
-            current?.accountId === fresh.accountId
-              ? withSigningKey({ ...current, trackerUrl, apiToken: fresh.apiToken }, fresh.signingKey)
-              : fresh,
-          );
-          return { credentials, leaves, connectedMeanwhile: null };
+          if (created && connected && connected.accountId !== heldWhenAsked) return connected.accountId;
+          // The account held: the one connected, or the one disconnected from (its mark kept).
+          const before = connected?.accountId ?? (await loadAccountMark())?.accountId;
+          if (before !== undefined && before !== fresh.accountId) await leave();
+          // Merged into the credentials as they are at the write: a key rotated or a token replaced meanwhile is kept.
+          await writeCredentials((current) => connectedAgain(current, fresh));
+          return null;
         });
-        if (connectedMeanwhile !== null)
-          return { accountId: credentials.accountId, apiToken: credentials.apiToken, created, connectedMeanwhile };
-        if (leaves) checks.clear();
+        if (connectedMeanwhile !== null) return { accountId: fresh.accountId, apiToken: fresh.apiToken, created, connectedMeanwhile };
         await saveOptions(withTracker(await loadOptions(), trackerUrl));
         // Every Gmail tab reads its marks and panels again now: a panel stops reading while no tracker is connected or
         // the token is refused (conversation-panel.ts DISCONNECTED), and waited for the feed's next news or a reload.
@@ -810,7 +811,7 @@ export function pageHandlers(
         // Replies held for this account, their email delivered (its tracker down as they were sent), waited for it
         // unreleased while another account was connected, or none (HeldSignals.due): they go now too.
         releaseHeld();
-        return { accountId: credentials.accountId, apiToken: credentials.apiToken, created };
+        return { accountId: fresh.accountId, apiToken: fresh.apiToken, created };
       });
     }),
 
@@ -875,7 +876,11 @@ export function pageHandlers(
     disconnect: handler(z.object({ confirmed: z.literal(true) }), async (): Promise<{ ok: true; keep: HeldTokens | null }> => {
       const settled = await settledForShowing();
       // The tokens of the credentials removed, read in the removal's own step: a replacement landing before it is told.
-      const tokens = tokensHeld(await leaveAccount(removeCredentials), settled);
+      const removed = await changeAccount(async (leave) => {
+        await leave();
+        return removeCredentials();
+      });
+      const tokens = tokensHeld(removed, settled);
       return { ok: true, keep: tokens?.replaced || tokens?.unsettled ? tokens : null };
     }),
 

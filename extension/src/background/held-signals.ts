@@ -29,7 +29,7 @@ export interface HeldSignal {
    * The account connected when it was held, whose tracker its email goes to: it is sent to that tracker only, though
    * the rep connected to another since (its email delivered, that tracker down as it was released). Absent from one
    * stored before it was kept: given it at the first release (HeldSignals.withAccounts), and at a switch before that
-   * kept only while its email is in the outbox, with that email's account (leaveAccount).
+   * kept only while its email is in the outbox, with that email's account (changeAccount).
    */
   account?: string;
   /** The tracker answered it `unmatched` `times` times; it is sent again from `nextAt` on (UNMATCHED_RETRY_MS). */
@@ -170,7 +170,7 @@ export class HeldSignals {
 
   /**
    * Whether an answer of the tracker of account `sentFor` may still be written (under the lock): not once the rep left
-   * that account (leaveAccount switches the credentials under the same lock). A release or a report under way as the
+   * that account (changeAccount switches the credentials under the same lock). A release or a report under way as the
    * rep switches would otherwise write its retries back after the clear, and they would go to the new tracker.
    */
   private async stillFor(sentFor: string): Promise<boolean> {
@@ -190,7 +190,7 @@ export class HeldSignals {
    * releases the held ones at once, handlers.ts); while disconnected, none is. One stored before its account was kept
    * is given it first (withAccounts), while connected. Nothing is read past the held signals when none can go: the
    * credentials only when some are timely, the outbox and the accounts held only while connected (this runs at every
-   * release). The credentials are read in the same step under the lock: leaveAccount switches them under it too, so
+   * release). The credentials are read in the same step under the lock: changeAccount switches them under it too, so
    * those read are the account's whose signals were picked.
    */
   due(known: AccountsKnown): Promise<{ due: HeldSignal[]; credentials: Credentials } | null> {
@@ -399,30 +399,29 @@ export class HeldSignals {
   }
 
   /**
-   * The rep disconnected, or connected to another account: what was kept for the tracker before goes. Its answers (the
-   * ones it answered `unmatched`, kept to be sent again; the record of those it never counted, with its count), and the
-   * ones of threads it knew no tracked email of: none may reach another account's tracker, nor the rep's other mail
-   * stay here once the rep left it. Those held for their email (hold) are kept, each for the account it was held for:
-   * its email's registration is never dropped, and they go to that account's tracker once it is delivered there
-   * (delivery.ts), and to no other. One stored before its account was kept, only while its email is in the outbox, and
-   * then with that email's account (`outboxThreads`, read under the lock: read before it, while another held-signal
-   * write ran, an email delivered meanwhile would keep its reply for the account the rep connects to). `switchAccount`
-   * (the credentials removed or replaced) is run under the same lock, after the clear: an answer of the tracker before
-   * that comes later is not written (stillFor).
+   * Runs `change`, which may switch the connected account (a Connect, a disconnect), under the lock every change of the
+   * connected account takes (account-lock.ts), handing it `leave`, to be called before it switches the credentials when
+   * the rep leaves the account held then (disconnected, or connected to another account): what was kept for the
+   * tracker before goes. Its answers (the ones it answered `unmatched`, kept to be sent again; the record of those it
+   * never counted, with its count), and the ones of threads it knew no tracked email of: none may reach another
+   * account's tracker, nor the rep's other mail stay here once the rep left it. Those held for their email (hold) are
+   * kept, each for the account it was held for: its email's registration is never dropped, and they go to that
+   * account's tracker once it is delivered there (delivery.ts), and to no other. One stored before its account was
+   * kept, only while its email is in the outbox, and then with that email's account (`outboxThreads`, read under the
+   * lock: read before it, while another held-signal write ran, an email delivered meanwhile would keep its reply for
+   * the account the rep connects to). The switch, made under the same lock after the clear, is what an answer of the
+   * tracker before that comes later finds: it is not written (stillFor). `change` decides from what it reads under the
+   * lock whether it leaves an account: another tab may have connected to another one meanwhile.
    */
-  leaveAccount<T>(switchAccount: () => Promise<T>, outboxThreads: () => Promise<ReadonlyMap<string, string | undefined>>): Promise<T> {
-    return this.serial(async () => {
-      await this.clearForLeaving(outboxThreads);
-      return switchAccount();
-    });
+  changeAccount<T>(
+    change: (leave: () => Promise<void>) => Promise<T>,
+    outboxThreads: () => Promise<ReadonlyMap<string, string | undefined>>,
+  ): Promise<T> {
+    return this.serial(() => change(() => this.clearForLeaving(outboxThreads)));
   }
 
-  /**
-   * leaveAccount's clear alone, for a caller that holds the lock (underAccountLock) already and switches the credentials
-   * under it after this: a Connect (handlers.ts), which decides whether it leaves an account from what it reads under
-   * that lock. Taking the lock here would wait on the caller's own task for ever.
-   */
-  async clearForLeaving(outboxThreads: () => Promise<ReadonlyMap<string, string | undefined>>): Promise<void> {
+  /** changeAccount's `leave`: run only under the lock, by the task changeAccount runs there. */
+  private async clearForLeaving(outboxThreads: () => Promise<ReadonlyMap<string, string | undefined>>): Promise<void> {
     const inOutbox = await outboxThreads();
     // One stored without its account is kept with its email's: due() would take it for the next account's otherwise.
     const waiting = (await this.all())
@@ -435,7 +434,7 @@ export class HeldSignals {
    * The rep stopped waiting for `accountId` (waiting-accounts.ts): the signals held for it go (accountHeldFor; they
    * could only ever go to it), and `dropEmails` (its emails and reminders) runs in the same step. Refused for the
    * connected account. The check and the removal are one step under the lock every change of the connected account
-   * takes (leaveAccount, handlers.ts connect): a Connect to that very account from another tab cannot come between them and
+   * takes (changeAccount): a Connect to that very account from another tab cannot come between them and
    * have its emails dropped though connected. `outboxThreads` is read under the lock, before `dropEmails` empties it of
    * that account's.
    */

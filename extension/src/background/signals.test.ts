@@ -31,6 +31,18 @@ const CREDENTIALS: Credentials = {
 const CONNECTED = async (): Promise<Credentials | null> => CREDENTIALS;
 const SENDER = {} as never;
 
+/** The rep leaves the account connected (a disconnect, another account): `switchAccount` runs after the clear. */
+function leaveAccount(
+  held: HeldSignals,
+  switchAccount: () => Promise<unknown>,
+  outboxThreads: () => Promise<ReadonlyMap<string, string | undefined>>,
+) {
+  return held.changeAccount(async (leave) => {
+    await leave();
+    await switchAccount();
+  }, outboxThreads);
+}
+
 /** The background's client of the tracker, its requests answered by `fetch` (a stand-in for the tracker). */
 function trackerWith(fetch: (url: string, init: RequestInit) => Promise<Response>) {
   return (credentials: Credentials) =>
@@ -245,7 +257,8 @@ describe("signals of a thread whose email is still in the outbox", () => {
     setTrackerUp(false);
     await expect(releaseHeldSignals(deps)).rejects.toThrow();
     const switchTo = (account: Credentials | null) =>
-      deps.held.leaveAccount(
+      leaveAccount(
+        deps.held,
         async () => {
           connected = account;
         },
@@ -282,7 +295,8 @@ describe("signals of a thread whose email is still in the outbox", () => {
         { self: [], signal: reply("d1", "delivered") },
       ],
     });
-    await deps.held.leaveAccount(
+    await leaveAccount(
+      deps.held,
       async () => undefined,
       async () => new Map([["waiting", undefined]]),
     );
@@ -294,7 +308,8 @@ describe("signals of a thread whose email is still in the outbox", () => {
     let connected = CREDENTIALS;
     const held = new HeldSignals(area, async () => connected);
     await area.set({ [HELD_SIGNALS_KEY]: [{ self: [], signal: reply("r1") }] });
-    await held.leaveAccount(
+    await leaveAccount(
+      held,
       async () => {
         connected = { ...CREDENTIALS, accountId: "qrstuvwxyzabcdef" };
       },
@@ -654,7 +669,8 @@ describe("signals the tracker answers unmatched", () => {
     // The minute's release sends it again; the rep connects to another account before the tracker answers unmatched.
     const release = releaseHeldSignals(deps);
     await vi.waitFor(() => expect(sentTo).toEqual([CREDENTIALS.trackerUrl]));
-    await deps.held.leaveAccount(
+    await leaveAccount(
+      deps.held,
       async () => {
         connected = other;
       },
@@ -681,7 +697,8 @@ describe("signals the tracker answers unmatched", () => {
       memoryArea(),
       async () => {
         if (!release) return connected;
-        switched ??= held.leaveAccount(
+        switched ??= leaveAccount(
+          held,
           async () => {
             connected = other;
           },

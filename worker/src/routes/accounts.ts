@@ -9,6 +9,7 @@ import {
 } from "../../../shared/api";
 import { apiTokenAccount, newApiToken } from "../../../shared/api-token";
 import { constantTimeEqualText } from "../../../shared/encoding";
+import { EARLIER_KEYS_MAX } from "../../../shared/limits";
 import { newAccountId } from "../../../shared/protocol";
 import { forgetCachedAccount, requireAccount } from "../auth";
 import { getAccount, insertAccount, replaceTokenHash, rotateKey, setRetention } from "../db/accounts";
@@ -58,20 +59,27 @@ export const accountsRoute = new Hono<AppEnv>().post("/", validated("json", crea
   return c.json(body, 201);
 });
 
-/** `/api/account`: the caller's own account, its current signing key, key rotation and the replacement of its token. */
+/**
+ * `/api/account`: the caller's own account, its current signing key and the latest ones before it, key rotation and the
+ * replacement of its token.
+ */
 export const accountRoute = new Hono<AppEnv>()
   .use(requireAccount)
   .get("/", async (c) => {
-    if (!hasUsableSigningSecret(c.env.SIGNING_SECRET)) return jsonError(c, 503, MISSING_SECRET);
+    const signingSecret = c.env.SIGNING_SECRET;
+    if (!hasUsableSigningSecret(signingSecret)) return jsonError(c, 503, MISSING_SECRET);
     // From D1: the settings and the current key id change (PATCH, /keys); the authentication's cache holds neither.
     const account = await getAccount(c.env.DB, c.get("account").id);
     if (!account) return jsonError(c, 404, "no such account");
+    const key = async (keyId: number) => ({ keyId, secret: await deriveSigningKey(signingSecret, account.id, keyId) });
+    const firstEarlier = Math.max(1, account.currentKeyId - EARLIER_KEYS_MAX);
     const body: AccountResponse = {
       accountId: account.id,
       name: account.name,
       createdAt: new Date(account.createdAt).toISOString(),
       retentionDays: account.retentionDays,
-      signingKey: { keyId: account.currentKeyId, secret: await deriveSigningKey(c.env.SIGNING_SECRET, account.id, account.currentKeyId) },
+      signingKey: await key(account.currentKeyId),
+      earlierKeys: await Promise.all(Array.from({ length: account.currentKeyId - firstEarlier }, (_, i) => key(firstEarlier + i))),
     };
     return c.json(body);
   })
