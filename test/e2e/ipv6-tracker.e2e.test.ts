@@ -111,8 +111,8 @@ describe("a tracker at an IPv6 address", () => {
 
   beforeAll(async () => {
     proxy = createServer((request, response) => {
-      // Chromium's own requests come here too (its component updater, despite --disable-component-update): the proxy
-      // has no network behind it but the tracker.
+      // The browsers' own requests come here too (Chromium 156 POSTed to update.googleapis.com, 2026-12-07): the
+      // proxy has no network behind it but the tracker.
       if (!request.url?.startsWith(`${trackerUrl}/`)) return void response.writeHead(502).end();
       proxied.push(`${request.method} ${request.url} Host: ${request.headers.host}`);
       response.writeHead(200, { "Content-Type": "text/plain" }).end(BODY);
