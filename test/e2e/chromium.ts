@@ -66,13 +66,19 @@ function serviceWorkerStopper(context: BrowserContext, scriptUrl: string): () =>
   };
 }
 
-/** Chromium with the extension built at `dist` (the built dist/chrome unless a test loads a copy it changed). */
-export async function launchChromium(dist = DIST): Promise<BrowserHarness> {
+/**
+ * Chromium with the extension built at `dist` (the built dist/chrome unless a test loads a copy it changed). With
+ * `proxy` (an http: URL), every request goes through that HTTP proxy, loopback hosts too: Chromium sends localhost,
+ * 127.0.0.1/8 and [::1] direct whatever the proxy unless the bypass list subtracts those implicit rules with
+ * "<-loopback>" (Chromium's net/docs/proxy.md, "Implicit bypass rules", read 2026-12-07).
+ */
+export async function launchChromium(dist = DIST, proxy?: URL): Promise<BrowserHarness> {
   const profile = mkdtempSync(path.join(tmpdir(), "mt-chromium-"));
+  const proxyFlags = proxy ? [`--proxy-server=${proxy.origin}`, "--proxy-bypass-list=<-loopback>"] : [];
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: chromiumExecutable(),
     headless: false,
-    args: ["--headless=new", ...extensionFlags(dist)],
+    args: ["--headless=new", ...extensionFlags(dist), ...proxyFlags],
     userAgent: desktopUserAgent(),
   });
   const google = new SimulatedGoogle();

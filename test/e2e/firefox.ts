@@ -47,9 +47,10 @@ const FIREFOX_WITH_REQUEST_BODIES = 153;
 
 /**
  * Firefox as the tests drive it, the add-on not installed yet (browser.installExtension(FIREFOX_DIST) installs it as a
- * temporary add-on; installed again, it is updated): `uuid` is the moz-extension:// host it gets.
+ * temporary add-on; installed again, it is updated): `uuid` is the moz-extension:// host it gets. With `proxy` (an
+ * http: URL), every http: request goes through that HTTP proxy, loopback hosts too.
  */
-export async function startFirefox(): Promise<{ browser: Browser; uuid: string }> {
+export async function startFirefox(proxy?: URL): Promise<{ browser: Browser; uuid: string }> {
   // Without it every simulated send would hang until its test times out: say why at once instead.
   const version = firefoxVersion();
   if (version < FIREFOX_WITH_REQUEST_BODIES)
@@ -79,6 +80,16 @@ export async function startFirefox(): Promise<{ browser: Browser; uuid: string }
       "app.update.enabled": false,
       "datareporting.policy.dataSubmissionEnabled": false,
       "extensions.update.enabled": false,
+      ...(proxy && {
+        "network.proxy.type": 1,
+        "network.proxy.http": proxy.hostname,
+        "network.proxy.http_port": Number(proxy.port),
+        // Firefox sends localhost, 127.0.0.1 and [::1] direct whatever a manually set proxy says (Mozilla's advisory
+        // MFSA 2019-01, CVE-2018-18506: proxying localhost "is disallowed by default when a proxy is manually
+        // configured") unless this is true: without it ESR 153.8 did not ask the proxy for [::1] (2026-12-07). Nothing
+        // else is bypassed: network.proxy.no_proxies_on is empty by default (ESR 153.8's greprefs.js).
+        "network.proxy.allow_hijacking_localhost": true,
+      }),
     },
   });
   return { browser, uuid };
@@ -99,8 +110,9 @@ export async function openExtensionPage(page: Page, url: string): Promise<void> 
   );
 }
 
-export async function launchFirefox(): Promise<BrowserHarness> {
-  const { browser, uuid } = await startFirefox();
+/** Firefox with the built extension installed; `proxy` as startFirefox takes it. */
+export async function launchFirefox(proxy?: URL): Promise<BrowserHarness> {
+  const { browser, uuid } = await startFirefox(proxy);
   await browser.installExtension(FIREFOX_DIST);
   const google = new SimulatedGoogle();
   const answer = answerFromGoogle(google);

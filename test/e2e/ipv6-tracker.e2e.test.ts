@@ -5,8 +5,13 @@
 // "Match patterns" (developer.chrome.com/docs/extensions/develop/concepts/match-patterns: the host "a hostname", an IP
 // address as in http://127.0.0.1/*, the port optional and any by default) and MDN's "Match patterns" (the host "a
 // complete hostname, without wildcards"), both read 2026-12-07; seen here to work, Chromium 156 and Firefox ESR 153.
-// The origin is a plain HTTP server on [::1]: what is checked is the browser's grant for an IPv6 host, not the
-// tracker, whose own end-to-end tests run it on 127.0.0.1.
+//
+// What is checked is the browser's grant for an IPv6 host, not the tracker (its own end-to-end tests run it on
+// 127.0.0.1), nor the IPv6 socket, which is the OS's: so the browsers reach http://[::1]:PORT/ through an HTTP proxy
+// on 127.0.0.1 that answers for it, and the test reads from the proxy which URL and Host each request named. The
+// permission and CORS checks go by the URL's origin, before any connection is made, so they are the same through a
+// proxy. Always the proxy, not only where ::1 cannot be bound (a Docker container on an IPv4-only network, a kernel
+// booted with ipv6.disable=1): one path, the same on every machine, with none left that only some machines run.
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -18,7 +23,7 @@ import { launchChromium } from "./chromium";
 import { launchFirefox } from "./firefox";
 import type { BrowserHarness, Tab } from "./harness";
 
-const BODY = "answered on [::1]";
+const BODY = "answered for [::1]";
 const OPTIONS_PAGE = "extension/src/options/index.html";
 const CHROME_DIST = path.resolve(import.meta.dirname, "../../dist/chrome");
 
@@ -87,16 +92,37 @@ function chromeBuildGranting(pattern: string): string {
 }
 
 describe("a tracker at an IPv6 address", () => {
-  let server: Server;
+  let proxy: Server;
+  let proxyUrl: URL;
   let trackerUrl = "";
+  /** The request a browser sends the proxy for the tracker's root: its absolute URL, and the Host it names. */
+  let trackerRequest = "";
+  /** Each request for the tracker the proxy was given, as trackerRequest reads; taken by fetchTracker. */
+  const proxied: string[] = [];
   let pattern = "";
   let harness: BrowserHarness | undefined;
   const dirs: string[] = [];
 
+  /**
+   * What the extension page's fetch of the tracker reads, and the requests for it the proxy was given: one, whether
+   * the browser lets the page read the answer or not, shows that what decided it was the browser, not the network.
+   */
+  const fetchTracker = async (page: Tab) => ({ read: await fetched(page, `${trackerUrl}/`), proxied: proxied.splice(0) });
+
   beforeAll(async () => {
-    server = createServer((_request, response) => response.writeHead(200, { "Content-Type": "text/plain" }).end(BODY));
-    await new Promise<void>((resolve) => server.listen(0, "::1", resolve));
-    trackerUrl = `http://[::1]:${(server.address() as AddressInfo).port}`;
+    proxy = createServer((request, response) => {
+      // The browsers' own requests come here too (Chromium 156 POSTed to update.googleapis.com, 2026-12-07): the
+      // proxy has no network behind it but the tracker.
+      if (!request.url?.startsWith(`${trackerUrl}/`)) return void response.writeHead(502).end();
+      proxied.push(`${request.method} ${request.url} Host: ${request.headers.host}`);
+      response.writeHead(200, { "Content-Type": "text/plain" }).end(BODY);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+    const { port } = proxy.address() as AddressInfo;
+    proxyUrl = new URL(`http://127.0.0.1:${port}`);
+    // The proxy's port: nothing listens on [::1] there, so a request the browser sent direct would read no body.
+    trackerUrl = `http://[::1]:${port}`;
+    trackerRequest = `GET ${trackerUrl}/ Host: [::1]:${port}`;
     pattern = trackerHostPattern(trackerUrl);
   });
 
@@ -106,7 +132,7 @@ describe("a tracker at an IPv6 address", () => {
   });
 
   afterAll(async () => {
-    await new Promise((resolve) => server?.close(resolve));
+    await new Promise((resolve) => proxy?.close(resolve));
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 
@@ -115,22 +141,22 @@ describe("a tracker at an IPv6 address", () => {
   });
 
   it("Firefox takes the pattern, asks for it, and once granted lets the extension reach the tracker", async () => {
-    harness = await launchFirefox();
+    harness = await launchFirefox(proxyUrl);
     const page = await harness.newTab(harness.extensionUrl(OPTIONS_PAGE));
     // Not granted yet (the development build grants 127.0.0.1 and localhost only): asked about, not refused as a pattern.
     expect(await contains(page, pattern)).toBe(false);
-    expect(await fetched(page, `${trackerUrl}/`)).toMatch(/^failed: /);
+    expect(await fetchTracker(page)).toEqual({ read: expect.stringMatching(/^failed: /), proxied: [trackerRequest] });
     // The test profile answers Allow (firefox.ts).
     expect(await requestFromClick(page, pattern, true)).toBe("true");
     expect(await contains(page, pattern)).toBe(true);
-    expect(await fetched(page, `${trackerUrl}/`)).toBe(BODY);
+    expect(await fetchTracker(page)).toEqual({ read: BODY, proxied: [trackerRequest] });
   });
 
   it("Chromium takes the pattern and asks for it; granted, it lets the extension reach the tracker", async () => {
-    harness = await launchChromium();
+    harness = await launchChromium(CHROME_DIST, proxyUrl);
     const page = await harness.newTab(harness.extensionUrl(OPTIONS_PAGE));
     expect(await contains(page, pattern)).toBe(false);
-    expect(await fetched(page, `${trackerUrl}/`)).toMatch(/^failed: /);
+    expect(await fetchTracker(page)).toEqual({ read: expect.stringMatching(/^failed: /), proxied: [trackerRequest] });
     // What Chromium answers a pattern it does not take, at once: the same request with the bracket left open.
     expect(await requestFromClick(page, "http://[::1/*", true)).toMatch(/^refused: .*Invalid value for origin pattern/);
     // Ours is put to the rep: the request waits on the prompt. The browser answers an extension's calls in the order
@@ -144,9 +170,9 @@ describe("a tracker at an IPv6 address", () => {
     // same pattern granted through the manifest, which Chromium reads with the same match-pattern parser.
     const dir = chromeBuildGranting(pattern);
     dirs.push(dir);
-    harness = await launchChromium(dir);
+    harness = await launchChromium(dir, proxyUrl);
     const granted = await harness.newTab(harness.extensionUrl(OPTIONS_PAGE));
     expect(await contains(granted, pattern)).toBe(true);
-    expect(await fetched(granted, `${trackerUrl}/`)).toBe(BODY);
+    expect(await fetchTracker(granted)).toEqual({ read: BODY, proxied: [trackerRequest] });
   });
 });
