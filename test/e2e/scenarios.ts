@@ -2206,8 +2206,9 @@ export function defineScenarios(
           name: "Erin",
           text: "Thanks, we will look at it.",
         });
-        // Gus writes again: Gmail answers for the list again, naming Erin's reply too, and draws the rows again; once
-        // his second is counted, the row and the answer that name hers were read, each at least once since.
+        // Gus writes again: Gmail answers for the list again (naming Erin's reply too) and draws the rows again. The scan
+        // that reports his second read Erin's row as drawn then, and Gmail's answer that first named hers (lists are
+        // read in the order they come); where only the answer names replies, the new one too.
         await gusWrites("One more question.");
         expect((await registered(id)).replyCount).toBe(1);
       },
