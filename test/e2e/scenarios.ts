@@ -23,6 +23,7 @@ import {
   type BrowserHarness,
   connectFromOptions,
   pasteInto,
+  type ReceivedMessage,
   receiveInGmail,
   reloadGmail,
   storedOptions,
@@ -129,6 +130,21 @@ export function defineScenarios(
         },
         timeoutMs,
       );
+
+    /**
+     * Delivers `message` in the simulated Gmail and waits until the tracker counts it as a reply to `trackingId`: its
+     * latest reply is then one that came no sooner than the delivery (a reply's time is its Gmail id's, which the
+     * simulation mints from the time it arrives, gmail-sim.js `sim:receive`). A "nothing more was counted" check waits
+     * for this, not for a fixed time: the scan that reported it also read everything on screen before it came.
+     */
+    const receivedAndCounted = async (gmail: Tab, trackingId: string, message: ReceivedMessage) => {
+      const since = Date.now();
+      await receiveInGmail(gmail, message);
+      await eventually(`the reply of ${message.from} counted`, async () => {
+        const { lastReplyAt } = await registered(trackingId);
+        return lastReplyAt !== null && Date.parse(lastReplyAt) >= since ? true : undefined;
+      });
+    };
 
     /** Opens a new compose in the simulated Gmail and fills it like a user would (chips, subject, pasted body). */
     const compose = async (tab: Tab, { to, subject, html }: { to: string[]; subject: string; html: string }) => {
@@ -1281,8 +1297,15 @@ export function defineScenarios(
         );
         expect(await gmail.evaluate(() => document.querySelectorAll("div.adn").length, null)).toBe(1);
         await eventually("Vera's reply", async () => ((await registered(id)).replyCount > 0 ? true : undefined));
-        await new Promise((resolve) => setTimeout(resolve, 1000));
-        expect((await registered(id)).replyCount).toBe(1);
+        // Vera writes again: every scan of the conversation as it showed her first reply came before the one that
+        // reports her second, so a second key for the first went out before, or with, the second.
+        await receivedAndCounted(gmail, id, {
+          thread: sent.legacyThreadId,
+          from: "vera@prospect.example",
+          name: "Vera",
+          text: "Ten o'clock?",
+        });
+        expect((await registered(id)).replyCount).toBe(2);
       },
     );
 
@@ -2151,6 +2174,14 @@ export function defineScenarios(
           html: "<div>Dave, Erin: the offer is attached.</div>",
         });
         const legacy = sent.legacyThreadId;
+        // A second tracked email, to one recipient: its replies say when a scan has read the Sent list again.
+        const other = await sendTracked(gmail, {
+          to: ["gus@prospect.example"],
+          subject: "Offer for one",
+          html: "<div>Gus: attached.</div>",
+        });
+        const gusWrites = (text: string) =>
+          receivedAndCounted(gmail, other.id, { thread: other.sent.legacyThreadId, from: "gus@prospect.example", name: "Gus", text });
         await go(gmail, "#sent");
         await gmail.waitFor((l) => document.querySelector(`tr[data-sim-thread="${l}"] .mt-mark`), legacy);
         const wrapped = await gmail.evaluate(
@@ -2160,15 +2191,25 @@ export function defineScenarios(
         expect(wrapped).toBe(2);
         // Scanned again after a re-render: the row's latest message is the email itself, never a reply.
         await gmail.evaluate(() => document.dispatchEvent(new Event("sim:rerender-sent")), null);
-        await new Promise((resolve) => setTimeout(resolve, 1500));
+        // Gus's reply comes after the re-render: the Sent list is drawn again from Gmail's answer, and the scan that
+        // reports his reply reads this email's row with it (a reply it invented would go in the same report, or an
+        // earlier one).
+        await gusWrites("Thanks.");
         expect((await registered(id)).replyCount).toBe(0);
 
         // Erin answers: the row now lists senders and a bare count ("me, Erin 2"), and her reply is recorded, once. Rows
         // with only data-thread-id name no message: there only Gmail's answer to the list (/sync/u/0/i/bv) names hers;
         // elsewhere the row and that answer both do, with the same key.
-        await receiveInGmail(gmail, { thread: legacy, from: "erin@prospect.example", name: "Erin", text: "Thanks, we will look at it." });
-        await eventually("Erin's reply", async () => ((await registered(id)).replyCount > 0 ? true : undefined));
-        await new Promise((resolve) => setTimeout(resolve, 1000));
+        await receivedAndCounted(gmail, id, {
+          thread: legacy,
+          from: "erin@prospect.example",
+          name: "Erin",
+          text: "Thanks, we will look at it.",
+        });
+        // Gus writes again: Gmail answers for the list again (naming Erin's reply too) and draws the rows again. The scan
+        // that reports his second read Erin's row as drawn then, and Gmail's answer that first named hers (lists are
+        // read in the order they come); where only the answer names replies, the new one too.
+        await gusWrites("One more question.");
         expect((await registered(id)).replyCount).toBe(1);
       },
     );
