@@ -126,9 +126,8 @@ function processes(): Process[] {
     return readdirSync("/proc").flatMap((name) => {
       if (!/^\d+$/.test(name)) return [];
       try {
-        const { state, ppid, pgid } = procStat(Number(name));
         const command = readFileSync(`/proc/${name}/cmdline`, "utf8").replaceAll("\0", " ").trim();
-        return [{ pid: Number(name), ppid, pgid, zombie: state === "Z", command }];
+        return [{ ...procStat(Number(name)), command }];
       } catch {
         return []; // ended meanwhile
       }

@@ -252,13 +252,14 @@ export async function freePort() {
 /** Whether a child process has ended: with an exit code, or by a signal (then its exitCode stays null). */
 export const processEnded = (child) => child.exitCode !== null || child.signalCode !== null;
 /**
- * Process `pid`'s state, parent and process group from proc(5)'s /proc/<pid>/stat (Linux only); throws when there is
- * no such process. After the command's name in parentheses (which may hold spaces and parentheses): state, ppid, pgrp.
+ * Process `pid`, its parent, its process group and whether it is a zombie (ended, its exit not yet read by its parent),
+ * from proc(5)'s /proc/<pid>/stat (Linux only); throws when there is no such process. After the command's name in
+ * parentheses (which may hold spaces and parentheses): state (Z for a zombie), ppid, pgrp.
  */
 export function procStat(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const [state, ppid, pgid] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return { state, ppid: Number(ppid), pgid: Number(pgid) };
+  return { pid, ppid: Number(ppid), pgid: Number(pgid), zombie: state === "Z" };
 }
 
 /** How a child process ended, for an error: "code 1", or the signal that ended it. */
