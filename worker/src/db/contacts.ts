@@ -102,12 +102,12 @@ function spellingChunks(emails: readonly string[], fold: (email: string) => stri
   const chunks: string[][] = [];
   let chunk = new Set<string>();
   for (const email of emails) {
-    const pair = new Set([email, fold(email)]);
-    if (chunk.size + pair.size > MAX_IN_LIST) {
+    const folded = fold(email);
+    if (chunk.size + (folded === email ? 1 : 2) > MAX_IN_LIST) {
       chunks.push([...chunk]);
       chunk = new Set();
     }
-    for (const spelling of pair) chunk.add(spelling);
+    chunk.add(email).add(folded);
   }
   if (chunk.size > 0) chunks.push([...chunk]);
   return chunks;
