@@ -104,7 +104,11 @@ async function computedContacts(db: D1Database, accountId: string, now: number, 
   let byFolded: Map<string, ContactAggregate> | undefined;
   const computed = new Map<string, ContactAggregate>();
   for (const email of emails) {
-    const contact = bySpelling.get(email) ?? (byFolded ??= new Map(contacts.map((c) => [foldAddress(c.email), c]))).get(foldAddress(email));
+    let contact = bySpelling.get(email);
+    if (!contact) {
+      byFolded ??= new Map(contacts.map((c) => [foldAddress(c.email), c]));
+      contact = byFolded.get(foldAddress(email));
+    }
     if (contact) computed.set(email, contact);
   }
   return computed;
