@@ -97,10 +97,18 @@ function storedContact(row: StoredContactRow, now: number): ContactAggregate {
  * spellings is one contact under both.
  */
 async function computedContacts(db: D1Database, accountId: string, now: number, emails: readonly string[]) {
-  const byFolded = new Map((await scoredContacts(db, accountId, now, emails)).map((contact) => [foldAddress(contact.email), contact]));
+  const contacts = await scoredContacts(db, accountId, now, emails);
+  // By the spellings each contact was computed from, nearly always the ones asked; by folding both sides (foldAddress)
+  // only for an address asked that is none of them: two folds a contact, 720 for a listing's share, otherwise.
+  const bySpelling = new Map(contacts.flatMap((contact) => contact.spellings.map((spelling) => [spelling, contact] as const)));
+  let byFolded: Map<string, ContactAggregate> | undefined;
   const computed = new Map<string, ContactAggregate>();
   for (const email of emails) {
-    const contact = byFolded.get(foldAddress(email));
+    let contact = bySpelling.get(email);
+    if (!contact) {
+      byFolded ??= new Map(contacts.map((c) => [foldAddress(c.email), c]));
+      contact = byFolded.get(foldAddress(email));
+    }
     if (contact) computed.set(email, contact);
   }
   return computed;

@@ -1,6 +1,6 @@
 // Contacts (recipient addresses), their engagement score and timeline, and deleting one (docs/protocol.md §13).
 import { type BounceKind, COUNTED_LABELS, type ContactSummary, EVENT_KINDS, type TimelineItem } from "../../../shared/api";
-import { foldAddress, mailboxKey } from "../../../shared/email";
+import { foldAddress, mailboxKey, mailboxOf } from "../../../shared/email";
 import { ENGAGEMENT_HALF_LIFE_MS, ENGAGEMENT_REPEAT_FACTOR, ENGAGEMENT_WEIGHTS, roundedScore } from "../../../shared/engagement";
 import { removedFingerprints } from "../recipient-fingerprint";
 import { iso } from "../time";
@@ -62,7 +62,7 @@ interface ScoredRow {
  *
  * One person per address as foldAddress gives it, whatever the spelling asked and the spellings stored: the statement
  * also scores the account's other spellings of each address (scoredContactsSql), one row each, and the rows of one
- * person are summed here (mergedContact). An address all in ASCII has no other spelling but its folded form, which
+ * person are summed here (personContact). An address all in ASCII has no other spelling but its folded form, which
  * is itself, so nearly every person is one row. A person with no email left is not returned, nor one not asked for.
  */
 export async function scoredContacts(
@@ -71,54 +71,43 @@ export async function scoredContacts(
   now: number,
   emails: readonly string[],
 ): Promise<ContactAggregate[]> {
-  const asked = new Set(emails.map(foldAddress));
-  const byPerson = new Map<string, SpellingContact[]>();
-  for (const part of spellingChunks(emails)) {
+  // Each address folded once (foldAddress): a row comes back in a spelling asked, nearly always, so its fold is known.
+  // Folded at each use, as it was, each address took four folds (the asked set, the chunks, the mailbox key, the row).
+  const foldedOf = new Map(emails.map((email) => [email, foldAddress(email)]));
+  const fold = (email: string) => foldedOf.get(email) ?? foldAddress(email);
+  const asked = new Set(foldedOf.values());
+  const byPerson = new Map<string, ScoredRow[]>();
+  for (const part of spellingChunks(emails, fold)) {
     const { results } = await db
       .prepare(scoredContactsSql(part.length))
-      .bind(accountId, now, JSON.stringify([...new Set(part.map(mailboxKey))]), ...part)
+      .bind(accountId, now, JSON.stringify([...new Set(part.map((email) => mailboxOf(fold(email))))]), ...part)
       .all<ScoredRow>();
     for (const row of results) {
-      const folded = foldAddress(row.email);
+      const folded = fold(row.email);
       if (!asked.has(folded)) continue;
-      byPerson.set(folded, [
-        ...(byPerson.get(folded) ?? []),
-        {
-          email: row.email,
-          name: row.name,
-          sent: row.sent,
-          lastSentAt: row.last_sent_at,
-          lastActivityAt: row.last_activity_at,
-          campaigns: new Set(JSON.parse(row.campaigns) as string[]),
-          score: roundedScore(row.score),
-          exactScore: row.score,
-          spellings: [row.email],
-          nameAt: row.name_at,
-        },
-      ]);
+      const rows = byPerson.get(folded);
+      if (rows) rows.push(row);
+      else byPerson.set(folded, [row]);
     }
   }
-  return [...byPerson.values()].map(mergedContact);
+  return [...byPerson.values()].map(personContact);
 }
-
-/** One spelling's row of scoredContactsSql, and when the email that gives its name was sent. */
-type SpellingContact = ContactAggregate & { nameAt: number | null };
 
 /**
  * The addresses asked in chunks of at most MAX_IN_LIST, each with its folded form beside it: an ASCII spelling of an
  * address written outside ASCII (`joe@xn--mnchen-3ya.de` for `joe@münchen.de`) is in no index of spellings outside
  * ASCII, so it is asked by name. An address all in ASCII is its folded form: the chunks are as before.
  */
-function spellingChunks(emails: readonly string[]): string[][] {
+function spellingChunks(emails: readonly string[], fold: (email: string) => string): string[][] {
   const chunks: string[][] = [];
   let chunk = new Set<string>();
   for (const email of emails) {
-    const pair = new Set([email, foldAddress(email)]);
-    if (chunk.size + pair.size > MAX_IN_LIST) {
+    const folded = fold(email);
+    if (chunk.size + (folded === email ? 1 : 2) > MAX_IN_LIST) {
       chunks.push([...chunk]);
       chunk = new Set();
     }
-    for (const spelling of pair) chunk.add(spelling);
+    chunk.add(email).add(folded);
   }
   if (chunk.size > 0) chunks.push([...chunk]);
   return chunks;
@@ -148,22 +137,37 @@ export function readableFirst(a: string, b: string): number {
 }
 
 /**
- * One person from the rows of its spellings: sums and the latest of each time, the name of its latest email that
- * gives one. A registration lists an address once however it is spelled (db/spellings.ts), so each email is in one
- * row and the sums count it once.
+ * One person from the rows of its spellings (scoredContactsSql): sums and the latest of each time, the name of its
+ * latest email that gives one. A registration lists an address once however it is spelled (db/spellings.ts), so each
+ * email is in one row and the sums count it once. Nearly every person is one row, taken as it is: without the merge's
+ * sorts, copies and closures, the largest function V8 compiled while scoring a listing's share (bench/cpu.mjs with
+ * --trace-opt, 2026-12-07: 19 ms of a compiler thread, which the bench's process CPU counts).
  */
-function mergedContact(rows: SpellingContact[]): ContactAggregate {
-  const spellings = rows.map((row) => row.email).sort(readableFirst);
+function personContact(rows: ScoredRow[]): ContactAggregate {
+  const [row] = rows;
+  if (rows.length === 1 && row)
+    return {
+      email: row.email,
+      name: row.name,
+      sent: row.sent,
+      lastSentAt: row.last_sent_at,
+      lastActivityAt: row.last_activity_at,
+      campaigns: new Set(JSON.parse(row.campaigns) as string[]),
+      score: roundedScore(row.score),
+      exactScore: row.score,
+      spellings: [row.email],
+    };
+  const spellings = rows.map((r) => r.email).sort(readableFirst);
   const latest = (values: (number | null)[]) => values.reduce<number | null>((a, b) => (b !== null && (a === null || b > a) ? b : a), null);
-  const named = rows.filter((row) => row.name !== null).sort((a, b) => (b.nameAt ?? 0) - (a.nameAt ?? 0))[0];
-  const exactScore = rows.reduce((sum, row) => sum + row.exactScore, 0);
+  const named = rows.filter((r) => r.name !== null).sort((a, b) => (b.name_at ?? 0) - (a.name_at ?? 0))[0];
+  const exactScore = rows.reduce((sum, r) => sum + r.score, 0);
   return {
     email: spellings[0] as string,
     name: named?.name ?? null,
-    sent: rows.reduce((sum, row) => sum + row.sent, 0),
-    lastSentAt: latest(rows.map((row) => row.lastSentAt)),
-    lastActivityAt: latest(rows.map((row) => row.lastActivityAt)),
-    campaigns: new Set(rows.flatMap((row) => [...row.campaigns])),
+    sent: rows.reduce((sum, r) => sum + r.sent, 0),
+    lastSentAt: latest(rows.map((r) => r.last_sent_at)),
+    lastActivityAt: latest(rows.map((r) => r.last_activity_at)),
+    campaigns: new Set(rows.flatMap((r) => JSON.parse(r.campaigns) as string[])),
     score: roundedScore(exactScore),
     exactScore,
     spellings,
@@ -175,9 +179,22 @@ function mergedContact(rows: SpellingContact[]): ContactAggregate {
  * mailboxes (mailboxKey), the addresses from ?4. One row per spelling: the addresses asked, and the account's
  * spellings outside ASCII of their mailboxes, as db/spellings.ts recipientSpellingsSql finds them (migration 0024's
  * partial index, a seek per mailbox, nearly always finding none), which scoredContacts folds and keeps when they are
- * one of the addresses asked.
+ * one of the addresses asked. Built once per count (at most MAX_IN_LIST texts) and kept for the isolate's life: a
+ * listing asks its share in chunks of MAX_IN_LIST, each the same text of about 6 KB, and building it again for each
+ * took as much of the Worker's CPU as binding the chunk's addresses (CPU profile of bench/cpu.mjs, 2026-12-07).
  */
 function scoredContactsSql(count: number): string {
+  let sql = scoredContactsSqlByCount.get(count);
+  if (sql === undefined) {
+    sql = builtScoredContactsSql(count);
+    scoredContactsSqlByCount.set(count, sql);
+  }
+  return sql;
+}
+
+const scoredContactsSqlByCount = new Map<number, string>();
+
+function builtScoredContactsSql(count: number): string {
   const list = numberedPlaceholders(count, 4);
   // The mailboxes sought only in an account with a recipient outside ASCII (one seek of the partial index): each key
   // sought is a row read, which an account all in ASCII, nearly every account, is spared.
