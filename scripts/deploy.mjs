@@ -390,9 +390,11 @@ async function refuseForeignDatabase(id) {
  * (`json_group_array(… ORDER BY …)`: the people list's campaigns, contact-scores.ts; an email's deletion, messages.ts; the
  * relabelling of opens, events.ts) came with SQLite 3.44.0 (sqlite.org/releaselog/3_44_0.html), and an older one refuses
  * it as a syntax error, `near "ORDER": syntax error`, which a deploy would otherwise meet only in the running Worker.
- * Which SQLite remote D1 runs is not published (searched 2026-12-07); workerd's D1 runs 3.53.4. The feature itself is
- * asked, in one request; the version only to say which SQLite refused it. Any other failure is not taken for an old
- * SQLite: it is said as it came.
+ * Which SQLite remote D1 runs is not published (searched 2026-12-07); workerd's D1 runs 3.53.4. Nor will D1 say:
+ * sqlite_version() is left out of the functions workerd's SQLite authorizer allows, with the other "build details …
+ * we'd prefer not to reveal" (ALLOWED_SQLITE_FUNCTIONS, cloudflare/workerd src/workerd/util/sqlite.c++), and wrangler's
+ * local D1 answered it `not authorized to use function: sqlite_version at offset 7: SQLITE_ERROR` (2026-12-07). So the
+ * feature itself is asked, in one request. Any other failure is not taken for an old SQLite: it is said as it came.
  */
 async function refuseOldSqlite(id) {
   const kept = `Nothing was migrated or deployed; the database ${DATABASE} is kept and a later run uses it.`;
@@ -403,11 +405,8 @@ async function refuseOldSqlite(id) {
       `Could not check which SQLite the D1 database ${DATABASE} runs: ${failureOf(probe, PERMISSIONS.d1)}.\n${kept} Run \`npm run deploy\` again.`,
     );
   }
-  const answer = await queryDatabase(id, "SELECT sqlite_version() AS version");
-  const version = answer.ok ? answer.result[0]?.results?.[0]?.version : undefined;
-  const runs = version ? `SQLite ${version}` : "an SQLite older than 3.44";
   stop(
-    `The D1 database ${DATABASE} runs ${runs}, and the tracker needs SQLite 3.44 or later: its SQL sorts inside aggregates\n` +
+    `The D1 database ${DATABASE} runs an SQLite older than 3.44, and the tracker needs SQLite 3.44 or later: its SQL sorts inside aggregates\n` +
       `(json_group_array(… ORDER BY …)), which older SQLite refuses (${describeErrors(probe)}).\n${kept}\n` +
       "Please report this, with this output, to the tracker's maintainers (the issues of the repository you got it from).",
   );

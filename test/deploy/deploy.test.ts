@@ -801,7 +801,7 @@ describe("npm run deploy against Cloudflare's API (local stand-in)", { timeout: 
     const run = await deploy(project, standIn);
     expect(run.code).not.toBe(0);
     expect(run.output).toContain(
-      "The D1 database mailtracker runs SQLite 3.40.1, and the tracker needs SQLite 3.44 or later: its SQL sorts inside aggregates\n" +
+      "The D1 database mailtracker runs an SQLite older than 3.44, and the tracker needs SQLite 3.44 or later: its SQL sorts inside aggregates\n" +
         '(json_group_array(… ORDER BY …)), which older SQLite refuses (near "ORDER": syntax error at offset 30: SQLITE_ERROR [code: 7500]).\n' +
         "Nothing was migrated or deployed; the database mailtracker is kept and a later run uses it.\n" +
         "Please report this, with this output, to the tracker's maintainers",
