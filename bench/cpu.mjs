@@ -230,9 +230,13 @@ export async function benchCpu({ report, log, rounds }) {
 /** A contact of many emails, and a listing request's share of contacts, each as they are seeded below. */
 const HEAVY = { emails: 2_300, others: 2, opens: 10 };
 const SHARE = { emails: 20, others: 1, opens: 5 };
-/** Timed runs of each scoring, the first WARM_UPS of them left out (JIT, SQLite's page cache). */
-const RESCORING_RUNS = 9;
-const WARM_UPS = 2;
+/**
+ * Timed runs of each scoring, the first WARM_UPS of them left out (JIT, SQLite's page cache): the process's CPU clock
+ * counts V8 compiling on its background threads too, and with fewer warm-ups those compiles fell inside the timed runs
+ * (docs/benchmarks.md, `cpu-contact-rescore`).
+ */
+const RESCORING_RUNS = 19;
+const WARM_UPS = 12;
 
 /**
  * Scoring contacts from their emails (`scoredContacts`), which a listing or a contact's page does once for each
