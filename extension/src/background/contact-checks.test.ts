@@ -60,4 +60,25 @@ describe("ContactCheckCache", () => {
     // Asked once for both spellings.
     expect(fetchChecks.mock.calls).toEqual([[["jörg@münchen.de"]], [["jörg@münchen.de"]]]);
   });
+
+  it("keeps no answer asked before a switch of account or a bounce and come after it, and gives it to its caller", async () => {
+    for (const change of [(cache: ContactCheckCache) => cache.clear(), (cache: ContactCheckCache) => cache.invalidate(["a@a.example"])]) {
+      const cache = new ContactCheckCache();
+      let release: () => void = () => {};
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const fetchChecks = vi.fn(async (emails: string[]): Promise<ContactCheck[]> => {
+        if (fetchChecks.mock.calls.length === 1) await held;
+        return emails.map((email) => ({ email, suppressed: true, bounceKind: "hard", optedOut: false }));
+      });
+      const before = cache.get(["a@a.example"], fetchChecks);
+      change(cache);
+      release();
+      expect((await before).map((check) => check.email)).toEqual(["a@a.example"]);
+      // Asked again: the answer that came after the change was not kept.
+      await cache.get(["a@a.example"], fetchChecks);
+      expect(fetchChecks).toHaveBeenCalledTimes(2);
+    }
+  });
 });

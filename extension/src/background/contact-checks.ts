@@ -12,6 +12,11 @@ import { handler, strings } from "./handler";
  */
 export class ContactCheckCache {
   private readonly entries = new Map<string, { at: number; check: ContactCheck }>();
+  /**
+   * Counts the clears and invalidations: an answer asked before one and come after it is given to its caller but not
+   * kept, as it may be the account's before a switch, or from before a bounce was recorded.
+   */
+  private generation = 0;
 
   constructor(
     private readonly ttlMs = 2 * 60_000,
@@ -26,14 +31,19 @@ export class ContactCheckCache {
       const entry = this.entries.get(foldAddress(e));
       if (!missing.has(foldAddress(e)) && (!entry || this.now() - entry.at > this.ttlMs)) missing.set(foldAddress(e), e);
     }
+    const fetched = new Map<string, ContactCheck>();
     if (missing.size > 0) {
       const at = this.now();
-      for (const check of await fetchChecks([...missing.values()])) this.entries.set(foldAddress(check.email), { at, check });
+      const generation = this.generation;
+      for (const check of await fetchChecks([...missing.values()])) {
+        fetched.set(foldAddress(check.email), check);
+        if (generation === this.generation) this.entries.set(foldAddress(check.email), { at, check });
+      }
     }
     if (this.entries.size > 2000) this.entries.clear();
     // Each answer under the spelling the compose window asked about.
     return wanted.flatMap((e) => {
-      const check = this.entries.get(foldAddress(e))?.check;
+      const check = fetched.get(foldAddress(e)) ?? this.entries.get(foldAddress(e))?.check;
       return check ? [{ ...check, email: e }] : [];
     });
   }
@@ -44,11 +54,13 @@ export class ContactCheckCache {
    * `jörg@münchen.de` the rep is writing to.
    */
   invalidate(emails: Iterable<string>): void {
+    this.generation++;
     for (const email of emails) this.entries.delete(foldAddress(email));
   }
 
   /** Another account connected, or none: each answer was the account's before (its contacts' bounces, opt-outs). */
   clear(): void {
+    this.generation++;
     this.entries.clear();
   }
 }
