@@ -75,16 +75,18 @@ export async function scoredContacts(
   // Folded at each use, as it was, each address took four folds (the asked set, the chunks, the mailbox key, the row).
   const foldedOf = new Map(emails.map((email) => [email, foldAddress(email)]));
   const fold = (email: string) => foldedOf.get(email) ?? foldAddress(email);
-  const asked = new Set(foldedOf.values());
+  const { chunks, askedIn } = spellingChunks(emails, fold);
   const byPerson = new Map<string, ScoredRow[]>();
-  for (const part of spellingChunks(emails, fold)) {
+  for (const [chunk, part] of chunks.entries()) {
     const { results } = await db
       .prepare(scoredContactsSql(part.length))
       .bind(accountId, now, JSON.stringify([...new Set(part.map((email) => mailboxOf(fold(email))))]), ...part)
       .all<ScoredRow>();
     for (const row of results) {
+      // A person's rows from the one statement that asks them first: another statement may read a spelling of theirs
+      // too, and each read of it counts its every email again (spellingChunks).
       const folded = fold(row.email);
-      if (!asked.has(folded)) continue;
+      if (askedIn.get(folded) !== chunk) continue;
       const rows = byPerson.get(folded);
       if (rows) rows.push(row);
       else byPerson.set(folded, [row]);
@@ -97,9 +99,20 @@ export async function scoredContacts(
  * The addresses asked in chunks of at most MAX_IN_LIST, each with its folded form beside it: an ASCII spelling of an
  * address written outside ASCII (`joe@xn--mnchen-3ya.de` for `joe@münchen.de`) is in no index of spellings outside
  * ASCII, so it is asked by name. An address all in ASCII is its folded form: the chunks are as before.
+ *
+ * And `askedIn`, the chunk that first asks each person (folded address), the one whose statement's rows of them are
+ * taken. A statement reads each of their spellings whole: one in ASCII by name (it is the folded form), one outside
+ * ASCII by its mailbox, keyed or not yet (scoredContactsSql). But other statements read theirs too: one that asks
+ * another spelling of the person, or another address of their mailbox (`jörg+news@` for `jörg@`), reads every spelling
+ * outside ASCII of it; and every statement of an account with a recipient outside ASCII reads the rows not keyed yet,
+ * so those of a spelling that the person's statement reads whole, another reads in part. Taken from each statement, a
+ * person asked in two spellings 90 addresses apart was counted twice, its spellings listed twice (and the people list
+ * hid the row that showed it behind itself), and a spelling's email not keyed yet once per statement (worker tests,
+ * spellings.test.ts, 2026-12-07).
  */
-function spellingChunks(emails: readonly string[], fold: (email: string) => string): string[][] {
+function spellingChunks(emails: readonly string[], fold: (email: string) => string): { chunks: string[][]; askedIn: Map<string, number> } {
   const chunks: string[][] = [];
+  const askedIn = new Map<string, number>();
   let chunk = new Set<string>();
   for (const email of emails) {
     const folded = fold(email);
@@ -108,9 +121,10 @@ function spellingChunks(emails: readonly string[], fold: (email: string) => stri
       chunk = new Set();
     }
     chunk.add(email).add(folded);
+    if (!askedIn.has(folded)) askedIn.set(folded, chunks.length);
   }
   if (chunk.size > 0) chunks.push([...chunk]);
-  return chunks;
+  return { chunks, askedIn };
 }
 
 /** The labels of an address's domain in punycode (`xn--`): IDNA's ASCII form of a label a person writes otherwise. */
