@@ -62,7 +62,7 @@ interface ScoredRow {
  *
  * One person per address as foldAddress gives it, whatever the spelling asked and the spellings stored: the statement
  * also scores the account's other spellings of each address (scoredContactsSql), one row each, and the rows of one
- * person are summed here (personContact). An address all in ASCII has no other spelling but its folded form, which
+ * person, from the statement that asks them first (spellingChunks), are summed here (personContact). An address all in ASCII has no other spelling but its folded form, which
  * is itself, so nearly every person is one row. A person with no email left is not returned, nor one not asked for.
  */
 export async function scoredContacts(
@@ -83,8 +83,7 @@ export async function scoredContacts(
       .bind(accountId, now, JSON.stringify([...new Set(part.map((email) => mailboxOf(fold(email))))]), ...part)
       .all<ScoredRow>();
     for (const row of results) {
-      // A person's rows from the one statement that asks them first: another statement may read a spelling of theirs
-      // too, and each read of it counts its every email again (spellingChunks).
+      // Another statement may read a spelling of the person too: summed, its emails would count again (spellingChunks).
       const folded = fold(row.email);
       if (askedIn.get(folded) !== chunk) continue;
       const rows = byPerson.get(folded);
@@ -100,15 +99,13 @@ export async function scoredContacts(
  * address written outside ASCII (`joe@xn--mnchen-3ya.de` for `joe@münchen.de`) is in no index of spellings outside
  * ASCII, so it is asked by name. An address all in ASCII is its folded form: the chunks are as before.
  *
- * And `askedIn`, the chunk that first asks each person (folded address), the one whose statement's rows of them are
- * taken. A statement reads each of their spellings whole: one in ASCII by name (it is the folded form), one outside
- * ASCII by its mailbox, keyed or not yet (scoredContactsSql). But other statements read theirs too: one that asks
- * another spelling of the person, or another address of their mailbox (`jörg+news@` for `jörg@`), reads every spelling
- * outside ASCII of it; and every statement of an account with a recipient outside ASCII reads the rows not keyed yet,
- * so those of a spelling that the person's statement reads whole, another reads in part. Taken from each statement, a
- * person asked in two spellings 90 addresses apart was counted twice, its spellings listed twice (and the people list
- * hid the row that showed it behind itself), and a spelling's email not keyed yet once per statement (worker tests,
- * spellings.test.ts, 2026-12-07).
+ * `askedIn`: for each person (folded address), the chunk that first asks them, whose statement alone gives their rows.
+ * That statement reads each of their spellings whole: one in ASCII by name (it is their folded form, asked beside each
+ * address), one outside ASCII by its mailbox, keyed or not yet (scoredContactsSql). Others may read some too: one that
+ * asks another of their spellings or another address of their mailbox (`jörg+news@` for `jörg@`), all; any, in an
+ * account with a recipient outside ASCII, the emails not keyed yet. Summed from each, a person asked in two spellings
+ * 90 addresses apart was counted twice (worker tests in spellings.test.ts, 2026-12-07). Nor is a spelling taken from
+ * the first statement that reads it: that one may have read its emails not keyed yet alone.
  */
 function spellingChunks(emails: readonly string[], fold: (email: string) => string): { chunks: string[][]; askedIn: Map<string, number> } {
   const chunks: string[][] = [];
