@@ -22,8 +22,10 @@ import {
   refreshContactScores,
   scoreKey,
 } from "../src/db/contact-scores";
+import { type ContactAggregate, scoredContacts } from "../src/db/contacts";
 import { purgeExpiredEvents } from "../src/db/retention";
 import { RECIPIENT_SPELLINGS_SQL, SIGNAL_SPELLINGS_SQL } from "../src/db/spellings";
+import { MAX_IN_LIST } from "../src/db/sql";
 import { hitFromRequest } from "../src/hits";
 import { deriveSigningKey } from "../src/keys";
 import { storeHits } from "../src/queue";
@@ -445,6 +447,101 @@ describe("the people list and a contact's page", () => {
       [PUNYCODE, 1],
       ["other@acme.example", 1],
     ]);
+  });
+});
+
+describe("a person asked in more than one of scoredContacts' statements", () => {
+  /** Another person (foldAddress) of the mailbox of UNICODE (mailboxKey): a statement that asks it seeks UNICODE's spellings. */
+  const TAGGED = "jörg+news@münchen.de";
+  /** A statement's worth of addresses (MAX_IN_LIST), all in ASCII, of other people: seedMessages's recipients. */
+  const READERS = Array.from({ length: MAX_IN_LIST }, (_, i) => `reader${i}@example.org`);
+
+  /**
+   * An account of READERS and of a person written three ways, NFD_UNICODE on two emails, and TAGGED on one: each email
+   * opened an hour after it was sent. Returns the emails to the person and TAGGED, in that order.
+   */
+  async function accountWithPerson() {
+    const account = await createAccount();
+    await seedMessages(account, MAX_IN_LIST);
+    const messages = [];
+    for (const [i, email] of [UNICODE, NFD_UNICODE, NFD_UNICODE, PUNYCODE, TAGGED].entries()) {
+      const message = await sentMessage(account, { threadId: `t-statements-${i}`, recipients: [{ email }], sentAt: ago((10 - i) * HOUR) });
+      await openAt(account, message.id, Date.now() - (9 - i) * HOUR);
+      messages.push(message);
+    }
+    return { account, messages };
+  }
+
+  /** The people of the addresses asked but READERS, as scoredContacts gives them asked `asked`, and as the reference does. */
+  async function scoredAsReference(account: TestAccount, asked: string[]) {
+    const now = Date.now();
+    const people = new Set(asked.filter((email) => !READERS.includes(email)).map(foldAddress));
+    const exact = (contacts: ContactAggregate[]) =>
+      contacts
+        .filter((c) => people.has(foldAddress(c.email)))
+        .sort((a, b) => (a.email < b.email ? -1 : 1))
+        .map(({ campaigns, exactScore, score, ...rest }) => ({
+          ...rest,
+          campaigns: [...campaigns],
+          exactScore: exactScore.toPrecision(12),
+        }));
+    const scored = exact(await scoredContacts(env.DB, account.accountId, now, asked));
+    expect(scored).toEqual(exact(await referenceContacts(account.accountId, now)));
+    return scored;
+  }
+
+  it("counts a person once whose two spellings are asked in two statements, each of which reads the other's", async () => {
+    const { account } = await accountWithPerson();
+    // UNICODE and its folded form, PUNYCODE, open the first statement, which READERS fill; NFD_UNICODE is in the
+    // second, with PUNYCODE again. Each statement reads every spelling of the person: by name, or by their mailbox.
+    const scored = await scoredAsReference(account, [UNICODE, ...READERS, NFD_UNICODE]);
+    expect(scored.map((c) => [c.email, c.sent, c.spellings])).toEqual([[UNICODE, 4, [UNICODE, NFD_UNICODE, PUNYCODE]]]);
+  });
+
+  it("counts a person once whose mailbox another address asked in another statement has", async () => {
+    const { account } = await accountWithPerson();
+    const scored = await scoredAsReference(account, [UNICODE, ...READERS, TAGGED]);
+    expect(scored.map((c) => [c.email, c.sent])).toEqual([
+      [TAGGED, 1],
+      [UNICODE, 4],
+    ]);
+  });
+
+  it("counts once a spelling's email whose mailbox is not keyed yet, which every statement of the account reads", async () => {
+    const { account, messages } = await accountWithPerson();
+    // As the worker before migration 0023 stored it. The first statement, READERS alone, reads this email alone of the
+    // spelling's two; the second, which asks the person, reads both.
+    await env.DB.prepare("UPDATE message_recipients SET mailbox_key = NULL WHERE message_id = ?").bind(messages[1]?.id).run();
+    const scored = await scoredAsReference(account, [...READERS, UNICODE]);
+    expect(scored.map((c) => [c.email, c.sent])).toEqual([[UNICODE, 4]]);
+  });
+
+  it("counts a person once whose spellings and another address of their mailbox are asked in one statement", async () => {
+    const { account } = await accountWithPerson();
+    // The mailbox is sought once, though the four addresses of the statement (UNICODE, TAGGED and their folded forms) each have it.
+    const scored = await scoredAsReference(account, [UNICODE, TAGGED]);
+    expect(scored.map((c) => [c.email, c.sent])).toEqual([
+      [TAGGED, 1],
+      [UNICODE, 4],
+    ]);
+  });
+
+  it("lists a person with the sums of their spellings when a listing rescores them in two statements", async () => {
+    const account = await createAccount();
+    // A listing rescores the rows in the order they were made (contact_scores_dirty): UNICODE's in the first
+    // statement, which READERS' fill, and NFD_UNICODE's in the next. The opens put the person first.
+    const first = await sentMessage(account, { threadId: "t-listing-1", recipients: [{ email: UNICODE }], sentAt: ago(3 * HOUR) });
+    await seedMessages(account, MAX_IN_LIST);
+    const second = await sentMessage(account, { threadId: "t-listing-2", recipients: [{ email: NFD_UNICODE }], sentAt: ago(2 * HOUR) });
+    await openAt(account, first.id, Date.now() - 2 * HOUR);
+    await openAt(account, second.id, Date.now() - HOUR);
+    const { body } = await account.json<ContactsResponse>("GET", "/api/contacts?limit=1");
+    expect(body.contacts.map((c) => [c.email, c.sent])).toEqual([[UNICODE, 2]]);
+    const expected = (await referenceContacts(account.accountId, Date.now())).filter((c) => c.email === UNICODE);
+    expectShownAs(
+      body.contacts.map((c) => shown(c)),
+      expected.map((c) => shown(c, c.exactScore)),
+    );
   });
 });
 

@@ -62,7 +62,7 @@ interface ScoredRow {
  *
  * One person per address as foldAddress gives it, whatever the spelling asked and the spellings stored: the statement
  * also scores the account's other spellings of each address (scoredContactsSql), one row each, and the rows of one
- * person are summed here (personContact). An address all in ASCII has no other spelling but its folded form, which
+ * person, from the statement that asks them first (spellingChunks), are summed here (personContact). An address all in ASCII has no other spelling but its folded form, which
  * is itself, so nearly every person is one row. A person with no email left is not returned, nor one not asked for.
  */
 export async function scoredContacts(
@@ -75,16 +75,17 @@ export async function scoredContacts(
   // Folded at each use, as it was, each address took four folds (the asked set, the chunks, the mailbox key, the row).
   const foldedOf = new Map(emails.map((email) => [email, foldAddress(email)]));
   const fold = (email: string) => foldedOf.get(email) ?? foldAddress(email);
-  const asked = new Set(foldedOf.values());
+  const { chunks, askedIn } = spellingChunks(emails, fold);
   const byPerson = new Map<string, ScoredRow[]>();
-  for (const part of spellingChunks(emails, fold)) {
+  for (const [chunk, part] of chunks.entries()) {
     const { results } = await db
       .prepare(scoredContactsSql(part.length))
       .bind(accountId, now, JSON.stringify([...new Set(part.map((email) => mailboxOf(fold(email))))]), ...part)
       .all<ScoredRow>();
     for (const row of results) {
+      // Another statement may read a spelling of the person too: summed, its emails would count again (spellingChunks).
       const folded = fold(row.email);
-      if (!asked.has(folded)) continue;
+      if (askedIn.get(folded) !== chunk) continue;
       const rows = byPerson.get(folded);
       if (rows) rows.push(row);
       else byPerson.set(folded, [row]);
@@ -97,9 +98,18 @@ export async function scoredContacts(
  * The addresses asked in chunks of at most MAX_IN_LIST, each with its folded form beside it: an ASCII spelling of an
  * address written outside ASCII (`joe@xn--mnchen-3ya.de` for `joe@münchen.de`) is in no index of spellings outside
  * ASCII, so it is asked by name. An address all in ASCII is its folded form: the chunks are as before.
+ *
+ * `askedIn`: for each person (folded address), the chunk that first asks them, whose statement alone gives their rows.
+ * That statement reads each of their spellings whole: one in ASCII by name (it is their folded form, asked beside each
+ * address), one outside ASCII by its mailbox, keyed or not yet (scoredContactsSql). Others may read some too: one that
+ * asks another of their spellings or another address of their mailbox (`jörg+news@` for `jörg@`), all; any, in an
+ * account with a recipient outside ASCII, the emails not keyed yet. Summed from each, a person asked in two spellings
+ * 90 addresses apart was counted twice (worker tests in spellings.test.ts, 2026-12-07). Nor is a spelling taken from
+ * the first statement that reads it: that one may have read its emails not keyed yet alone.
  */
-function spellingChunks(emails: readonly string[], fold: (email: string) => string): string[][] {
+function spellingChunks(emails: readonly string[], fold: (email: string) => string): { chunks: string[][]; askedIn: Map<string, number> } {
   const chunks: string[][] = [];
+  const askedIn = new Map<string, number>();
   let chunk = new Set<string>();
   for (const email of emails) {
     const folded = fold(email);
@@ -108,9 +118,10 @@ function spellingChunks(emails: readonly string[], fold: (email: string) => stri
       chunk = new Set();
     }
     chunk.add(email).add(folded);
+    if (!askedIn.has(folded)) askedIn.set(folded, chunks.length);
   }
   if (chunk.size > 0) chunks.push([...chunk]);
-  return chunks;
+  return { chunks, askedIn };
 }
 
 /** The labels of an address's domain in punycode (`xn--`): IDNA's ASCII form of a label a person writes otherwise. */
