@@ -182,7 +182,7 @@ describe("Chromium: replies, bounces, campaigns and the dashboard", () => {
     // the sender's own, but Gmail's answer to the list names every message of the thread, so Carol's second reply is
     // found on the list, the pixel in its quote not making it the sender's. The opened conversation finds it again
     // under the same key; re-rendering the list and reopening count nothing twice (Carol's third reply, in the
-    // reopened conversation, is counted by a scan that read the first two there, and after the list's re-render).
+    // reopened conversation, is counted by a scan that read the first two open there, and the list as re-rendered).
     const pixelFetches = () => google.proxied.filter((url) => url.includes(`/o/${toCarol.id}.gif`)).length;
     const fetchedBefore = pixelFetches();
     const opensBefore = (await detail(toCarol.id)).opens.length;
@@ -200,6 +200,20 @@ describe("Chromium: replies, bounces, campaigns and the dashboard", () => {
     await gmail.evaluate((thread) => {
       location.hash = `#sent/${thread}`;
     }, toCarol.sent.legacyThreadId);
+    // Read by now, her two are collapsed (gmail-sim.js showConversation): the rep opens them, and they show their ids.
+    const collapsed = await eventually("Carol's messages collapsed", async () => {
+      const ids = await gmail.evaluate(
+        () =>
+          [...document.querySelectorAll<HTMLElement>("[data-sim-open-message]")]
+            .filter((m) => m.querySelector("[email='carol@prospect.example']"))
+            .map((m) => m.dataset.simOpenMessage ?? ""),
+        null,
+      );
+      return ids.length === 2 ? ids : undefined;
+    });
+    // Each click draws the conversation again (gmail-sim.js showConversation): the next is clicked in the new one.
+    for (const message of collapsed) await gmail.click(`[data-sim-open-message="${message}"]`);
+    await gmail.waitFor(() => document.querySelectorAll("h3.iw span.gD[email='carol@prospect.example']").length === 2, null);
     await receivedAndCounted(
       gmail,
       { thread: toCarol.sent.legacyThreadId, from: "carol@prospect.example", name: "Carol", text: "Thanks, we will try it." },
