@@ -13,7 +13,15 @@ import { startTracker } from "../../scripts/tracker.mjs";
 import type { MessageDetail } from "../../shared/api";
 import { launchChromium } from "./chromium";
 import type { SentRecord, SimulatedGoogle } from "./gmail-sim/google";
-import { type BrowserHarness, connectFromOptions, pasteInto, receiveInGmail, type Tab, trackLinksOutOfReach } from "./harness";
+import {
+  type BrowserHarness,
+  connectFromOptions,
+  pasteInto,
+  receivedAndCounted,
+  receiveInGmail,
+  type Tab,
+  trackLinksOutOfReach,
+} from "./harness";
 import { eventually, freePort } from "./wait";
 
 const GMAIL = "https://mail.google.com/mail/u/0/#inbox";
@@ -173,7 +181,8 @@ describe("Chromium: replies, bounces, campaigns and the dashboard", () => {
     // Carol writes again, quoting the sender's email and its pixel, and the sender answers: the row's latest message is
     // the sender's own, but Gmail's answer to the list names every message of the thread, so Carol's second reply is
     // found on the list, the pixel in its quote not making it the sender's. The opened conversation finds it again
-    // under the same key; re-rendering the list and reopening count nothing twice.
+    // under the same key; re-rendering the list and reopening count nothing twice (Carol's third reply, in the
+    // reopened conversation, is counted by a scan that read the first two open there, and the list as re-rendered).
     const pixelFetches = () => google.proxied.filter((url) => url.includes(`/o/${toCarol.id}.gif`)).length;
     const fetchedBefore = pixelFetches();
     const opensBefore = (await detail(toCarol.id)).opens.length;
@@ -191,13 +200,31 @@ describe("Chromium: replies, bounces, campaigns and the dashboard", () => {
     await gmail.evaluate((thread) => {
       location.hash = `#sent/${thread}`;
     }, toCarol.sent.legacyThreadId);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    expect((await detail(toCarol.id)).replyCount).toBe(2);
+    // Read by now, her two are collapsed (gmail-sim.js showConversation): the rep opens them, and they show their ids.
+    const collapsed = await eventually("Carol's messages collapsed", async () => {
+      const ids = await gmail.evaluate(
+        () =>
+          [...document.querySelectorAll<HTMLElement>("[data-sim-open-message]")]
+            .filter((m) => m.querySelector("[email='carol@prospect.example']"))
+            .map((m) => m.dataset.simOpenMessage ?? ""),
+        null,
+      );
+      return ids.length === 2 ? ids : undefined;
+    });
+    // Each click draws the conversation again (gmail-sim.js showConversation): the next is clicked in the new one.
+    for (const message of collapsed) await gmail.click(`[data-sim-open-message="${message}"]`);
+    await gmail.waitFor(() => document.querySelectorAll("h3.iw span.gD[email='carol@prospect.example']").length === 2, null);
+    await receivedAndCounted(
+      gmail,
+      { thread: toCarol.sent.legacyThreadId, from: "carol@prospect.example", name: "Carol", text: "Thanks, we will try it." },
+      async () => (await detail(toCarol.id)).lastReplyAt,
+    );
+    expect((await detail(toCarol.id)).replyCount).toBe(3);
     // The pixel in Carol's quote, shown through Google's proxy twice over, was never loaded: no open of the sender's.
     expect(pixelFetches()).toBe(fetchedBefore);
     expect((await detail(toCarol.id)).opens).toHaveLength(opensBefore);
     const events = await api<string>("/api/export/events.csv");
-    expect(events.body.split("\r\n").filter((line) => /,reply,/.test(line))).toHaveLength(2);
+    expect(events.body.split("\r\n").filter((line) => /,reply,/.test(line))).toHaveLength(3);
   });
 
   it("the dashboard counts the reply and the bounce in the campaign and the message list, exports CSV, deletes a contact", async () => {
@@ -216,7 +243,7 @@ describe("Chromium: replies, bounces, campaigns and the dashboard", () => {
           ),
         null,
       );
-      // Two replies on one email: one replied message of two.
+      // Three replies on one email: one replied message of two.
       expect(metrics).toMatchObject({ sent: "2", reply: "50% (1)", bounce: "50% (1)" });
 
       await dashboard.evaluate((name) => {
@@ -234,7 +261,7 @@ describe("Chromium: replies, bounces, campaigns and the dashboard", () => {
         null,
       );
       expect(rows).toContainEqual([toNobody.id, "bounced", "0", "hard: nobody@nowhere.example"]);
-      expect(rows).toContainEqual([toCarol.id, expect.not.stringMatching(/bounced/), "2", ""]);
+      expect(rows).toContainEqual([toCarol.id, expect.not.stringMatching(/bounced/), "3", ""]);
 
       // Filter by state: only the bounced one.
       await dashboard.evaluate(() => {
@@ -245,7 +272,7 @@ describe("Chromium: replies, bounces, campaigns and the dashboard", () => {
         return trs.length === 1 && trs[0]?.getAttribute("data-id") === id;
       }, toNobody.id);
 
-      // People: Carol (two replies) first by score; her timeline shows the email and both replies, the bounced
+      // People: Carol (three replies) first by score; her timeline shows the email and her replies, the bounced
       // address is marked suppressed.
       await dashboard.evaluate(() => {
         location.hash = "#people";
@@ -258,7 +285,7 @@ describe("Chromium: replies, bounces, campaigns and the dashboard", () => {
       expect(people[0]?.[0]).toBe("carol@prospect.example");
       expect(people[1]).toEqual(["nobody@nowhere.example", expect.stringContaining("suppressed")]);
       await dashboard.click("[data-testid=people] tbody tr[data-email='carol@prospect.example'] button.link");
-      await dashboard.waitFor(() => document.querySelectorAll("[data-testid=timeline] li[data-kind=reply]").length === 2, null);
+      await dashboard.waitFor(() => document.querySelectorAll("[data-testid=timeline] li[data-kind=reply]").length === 3, null);
       expect(
         await dashboard.evaluate(() => document.querySelector("[data-testid=timeline] li[data-kind=sent]")?.textContent, null),
       ).toContain("Launch news");

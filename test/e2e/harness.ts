@@ -191,6 +191,22 @@ export function receiveInGmail(gmail: Tab, message: ReceivedMessage): Promise<un
   }, JSON.stringify(message));
 }
 
+/**
+ * Delivers `message` in the simulated Gmail and waits until the tracker counts it as a reply to its email: the email's
+ * latest reply (`lastReplyAt`, read from the tracker) is then one that came no sooner than the delivery (a reply's time
+ * is its Gmail id's, which the simulation mints from the time it arrives, gmail-sim.js `sim:receive`). A "nothing more
+ * was counted" check waits for this, not for a fixed time: the scan that reported it also read everything on screen
+ * before it came.
+ */
+export async function receivedAndCounted(gmail: Tab, message: ReceivedMessage, lastReplyAt: () => Promise<string | null>): Promise<void> {
+  const since = Date.now();
+  await receiveInGmail(gmail, message);
+  await eventually(`the reply of ${message.from} counted`, async () => {
+    const at = await lastReplyAt();
+    return at !== null && Date.parse(at) >= since ? true : undefined;
+  });
+}
+
 /** Reloads the simulated Gmail in `gmail`, and resolves once the new page is complete with its compose button. */
 export async function reloadGmail(gmail: Tab): Promise<void> {
   await gmail.evaluate(() => {
