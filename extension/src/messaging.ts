@@ -4,30 +4,10 @@
 // Errors cross the boundary as plain strings, never as thrown objects.
 import type { HandlerInput as Input, HandlerOutput as Output } from "./background/handler";
 import type { GmailHandlers, PageHandlers } from "./background/handlers";
+import type { Envelope } from "./envelope";
 import { browser } from "./web-ext";
 
-export interface Envelope {
-  mt: 1;
-  type: string;
-  input: unknown;
-}
-
 export type Reply<T> = { ok: true; value: T } | { ok: false; error: string };
-
-export function isEnvelope(value: unknown): value is Envelope {
-  return !!value && typeof value === "object" && (value as Envelope).mt === 1 && typeof (value as Envelope).type === "string";
-}
-
-/**
- * What the background asks a tab (tabs.sendMessage) to learn whether this extension's content script runs in it now;
- * the script answers true (content/features/gmail-health.ts). A tab reloaded while the script could not start there
- * has none to answer.
- */
-export const CONTENT_PING: Envelope = { mt: 1, type: "contentScriptRunning", input: null };
-
-export function isContentPing(message: unknown): boolean {
-  return isEnvelope(message) && message.type === CONTENT_PING.type;
-}
 
 /**
  * The extension was updated, reloaded or removed after this page loaded: the copy of the content script still in the

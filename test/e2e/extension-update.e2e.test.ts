@@ -21,6 +21,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CONTENT_PING } from "../../extension/src/envelope";
 // @ts-expect-error: plain JavaScript module shared with `npm start`; its shape is documented there.
 import { startTracker } from "../../scripts/tracker.mjs";
 import { chromiumExecutable } from "./chromium";
@@ -36,11 +37,6 @@ const GMAIL = "https://mail.google.com/mail/u/0/#inbox";
 /** What the button's title says of such a tab (NOT_RUNNING_SENTENCE in background/gmail-health.ts). */
 const RELOAD_THIS_TAB =
   "Reload this Gmail tab: it was open before Mailtracker was installed, updated or allowed into Gmail, so nothing in it is tracked.";
-/**
- * What the background asks a tab to learn whether a content script of the extension runs in it (CONTENT_PING in
- * extension/src/messaging.ts, written out here: that module's types reach the worker's, outside this project's check).
- */
-const CONTENT_PING = { mt: 1, type: "contentScriptRunning", input: null };
 /** What it says of a tab whose page-world script started after Gmail's (MISSING_PART_SENTENCE.pageScript). */
 const STARTED_LATE = "Reload this Gmail tab: Mailtracker started after Gmail did, so your own views of tracked emails may count as opens.";
 

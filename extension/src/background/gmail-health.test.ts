@@ -17,7 +17,7 @@
 // Firefox also resets a tab's own badge when the tab loads a new page (MDN, action.setBadgeText, read 2026-12-05);
 // Chrome documents a reset only when the tab closes, and that is what is modelled.
 import { beforeEach, describe, expect, it, vi } from "vitest";
-import { isContentPing } from "../messaging";
+import { isContentPing } from "../envelope";
 
 type Listener = () => void;
 const browserState = vi.hoisted(() => ({

@@ -7,7 +7,7 @@
 // rep's tracker (watchGmailHealth), and whether that tracker answers (tracker-reach.ts, showTrackerTrouble).
 import browser from "webextension-polyfill";
 import { z } from "zod";
-import { CONTENT_PING } from "../messaging";
+import { CONTENT_PING } from "../envelope";
 import { hasHostAccess, trackerAccessGranted, trackerHostPattern } from "../options-store";
 import { serialRunner } from "../serial";
 import { trackerAccessOff } from "../words";

@@ -2,8 +2,9 @@
 // worker that may be stopped at any moment, in Firefox an event page: nothing lives only in memory, the outbox is
 // in browser.storage.local and a browser.alarms alarm brings the background back for the next retry.
 import browser from "webextension-polyfill";
+import { isEnvelope } from "../envelope";
 import { DEFAULT_GMAIL_ACCOUNT, type GmailAccount, gmailTabFor, gmailThreadUrl, threadFragment } from "../gmail-ids";
-import { isEnvelope, type Reply } from "../messaging";
+import type { Reply } from "../messaging";
 import { loadOptions, onOptionsChanged, storeInCurrentShape } from "../options-store";
 import { errorText } from "../words";
 import { onTrackerAnswer, probeTracker, trackerApi } from "./api";

@@ -4,7 +4,8 @@
 // runs in this tab at all.
 import type { Runtime } from "webextension-polyfill";
 import type { GmailHealth, GmailPart } from "../../background/gmail-health";
-import { callFromGmail, isContentPing } from "../../messaging";
+import { isContentPing } from "../../envelope";
+import { callFromGmail } from "../../messaging";
 import { browser } from "../../web-ext";
 import { type Feature, guarded } from "../feature";
 import { recogniseGmail } from "../gmail-selectors";
