@@ -144,7 +144,7 @@ describe("Chromium: a Gmail tab open before the extension was updated", () => {
     });
     expect(marked).toEqual({ text: "!", title: `Mailtracker: ${RELOAD_THIS_TAB}` });
     // Chrome put no new content script into the tab: none of the updated extension's answers it (the background's own
-    // question, CONTENT_PING in messaging.ts, asked from the popup's page), so none is there to report, and the mark
+    // question, CONTENT_PING in envelope.ts, asked from the popup's page), so none is there to report, and the mark
     // stays. The earlier copy's, cut off from the extension, hears nothing of it.
     expect(await contentScriptAnswers()).toBe("no receiving end");
     expect(await gmailButton()).toEqual(marked);

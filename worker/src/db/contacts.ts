@@ -63,7 +63,8 @@ interface ScoredRow {
  * One person per address as foldAddress gives it, whatever the spelling asked and the spellings stored: the statement
  * also scores the account's other spellings of each address (scoredContactsSql), one row each, and the rows of one
  * person, from the statement that asks them first (spellingChunks), are summed here (personContact). An address all in
- * ASCII has no other spelling but its folded form, which is itself, so nearly every person is one row. A person with no email left is not returned, nor one not asked for.
+ * ASCII has no other spelling but its folded form, which is itself, so nearly every person is one row. A person with
+ * no email left is not returned, nor one not asked for.
  */
 export async function scoredContacts(
   db: D1Database,
