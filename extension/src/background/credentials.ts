@@ -80,8 +80,11 @@ export function keysAnswered(account: {
     const key = keyAnswered.safeParse(item);
     return key.success && key.data.keyId < signingKey.keyId ? [{ accountId: account.accountId, ...key.data }] : [];
   });
+  // Counted, not shown: what the tracker answered holds the account's signing secrets, and the log is no place for them.
   if (earlierKeys.length < answered.length || (account.earlierKeys !== undefined && !Array.isArray(account.earlierKeys)))
-    console.warn("the tracker's earlier signing keys that are not keys of this account's were left out", account.earlierKeys);
+    console.warn(
+      `the tracker's earlier signing keys that are not keys of this account's were left out: ${answered.length - earlierKeys.length}`,
+    );
   return earlierKeys.length === 0 ? { signingKey } : { signingKey, earlierKeys };
 }
 
