@@ -647,6 +647,18 @@ it("a Connect with a token drops a pending replacement but while it is the token
   }
 });
 
+it("a Connect with the token held, replaced from another tab while the tracker answers it, keeps the replacement: the token typed opens nothing now", async () => {
+  const { pages } = background();
+  let replaced = "";
+  trackerAccounts.meanwhile = async () => {
+    replaced = (await runHandler("replaceApiToken", pages.replaceApiToken, { confirmed: true }, fromOptions)).apiToken;
+  };
+  await pages.connect.run({ trackerUrl: "https://t.example", apiToken: CONNECTED.apiToken }, fromOptions);
+  expect(replaced).not.toBe(CONNECTED.apiToken);
+  expect(trackerAccounts.byToken[replaced]).toBe(CONNECTED.accountId);
+  expect(held()).toEqual({ ...CONNECTED, apiToken: replaced });
+});
+
 it("Disconnect only once confirmed; after it, Connect without a token asks before creating a new account", async () => {
   const { pages } = background();
   const trackerUrl = "https://t.example";
