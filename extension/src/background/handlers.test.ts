@@ -659,6 +659,36 @@ it("a Connect with the token held, replaced from another tab while the tracker a
   expect(held()).toEqual({ ...CONNECTED, apiToken: replaced });
 });
 
+it("a recipient check asked as a Connect to another account switches keeps no answer of the account before", async () => {
+  const { pages, checks } = background();
+  const asked: string[] = [];
+  const check = async () => {
+    const { accountId } = await loadCredentials().then((credentials) => credentials ?? { accountId: "none" });
+    return checks.get(["dana@d.example"], async (emails) => {
+      asked.push(accountId);
+      return emails.map((email) => ({ email, suppressed: accountId === CONNECTED.accountId, bounceKind: null, optedOut: false }));
+    });
+  };
+  // Asked as the credentials are written: after the account left was cleared for, before the switch.
+  const set = privateArea.set;
+  privateArea.set = async (items) => {
+    if ("credentials" in items) {
+      privateArea.set = set;
+      await check();
+    }
+    return set(items);
+  };
+  try {
+    const other = { trackerUrl: "https://t.example", apiToken: "other", otherAccount: true, leaving: CONNECTED.accountId };
+    await pages.connect.run(other, fromOptions);
+  } finally {
+    privateArea.set = set;
+  }
+  expect(held().accountId).toBe("otheraccountwxyz");
+  expect(await check()).toEqual([{ email: "dana@d.example", suppressed: false, bounceKind: null, optedOut: false }]);
+  expect(asked).toEqual([CONNECTED.accountId, "otheraccountwxyz"]);
+});
+
 it("Disconnect only once confirmed; after it, Connect without a token asks before creating a new account", async () => {
   const { pages } = background();
   const trackerUrl = "https://t.example";

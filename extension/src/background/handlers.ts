@@ -659,14 +659,19 @@ export function pageHandlers(
    */
   const outboxThreads = async () => threadsWaiting(await outbox.snapshot());
   const changeAccount = <T>(change: (leave: () => Promise<void>) => Promise<T>): Promise<T> =>
-    held.changeAccount(
-      (leave) =>
-        change(async () => {
+    held.changeAccount(async (leave) => {
+      let left = false;
+      try {
+        return await change(async () => {
           await leave();
-          checks.clear();
-        }),
-      outboxThreads,
-    );
+          left = true;
+        });
+      } finally {
+        // Once the credentials are switched, not at `leave`: a check asked between the two carries the account's
+        // before, and its answer would be kept for the next one.
+        if (left) checks.clear();
+      }
+    }, outboxThreads);
   return {
     ...dashboardHandlers({
       ...access,
