@@ -61,24 +61,42 @@ describe("ContactCheckCache", () => {
     expect(fetchChecks.mock.calls).toEqual([[["jörg@münchen.de"]], [["jörg@münchen.de"]]]);
   });
 
-  it("keeps no answer asked before a switch of account or a bounce and come after it, and gives it to its caller", async () => {
-    for (const change of [(cache: ContactCheckCache) => cache.clear(), (cache: ContactCheckCache) => cache.invalidate(["a@a.example"])]) {
-      const cache = new ContactCheckCache();
-      let release: () => void = () => {};
-      const held = new Promise<void>((resolve) => {
-        release = resolve;
-      });
-      const fetchChecks = vi.fn(async (emails: string[]): Promise<ContactCheck[]> => {
-        if (fetchChecks.mock.calls.length === 1) await held;
-        return emails.map((email) => ({ email, suppressed: true, bounceKind: "hard", optedOut: false }));
-      });
-      const before = cache.get(["a@a.example"], fetchChecks);
-      change(cache);
-      release();
-      expect((await before).map((check) => check.email)).toEqual(["a@a.example"]);
-      // Asked again: the answer that came after the change was not kept.
-      await cache.get(["a@a.example"], fetchChecks);
-      expect(fetchChecks).toHaveBeenCalledTimes(2);
-    }
+  /** A tracker whose first answer waits for `release`. */
+  const firstAnswerHeld = () => {
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const fetchChecks = vi.fn(async (emails: string[]): Promise<ContactCheck[]> => {
+      if (fetchChecks.mock.calls.length === 1) await held;
+      return emails.map((email) => ({ email, suppressed: true, bounceKind: "hard", optedOut: false }));
+    });
+    return { fetchChecks, release };
+  };
+
+  it("keeps no answer asked before a bounce was recorded and come after it, and gives it to its caller", async () => {
+    const cache = new ContactCheckCache();
+    const { fetchChecks, release } = firstAnswerHeld();
+    const before = cache.get(["a@a.example"], fetchChecks);
+    cache.invalidate(["a@a.example"]);
+    release();
+    expect((await before).map((check) => check.email)).toEqual(["a@a.example"]);
+    // Asked again: the answer that came after the change was not kept.
+    await cache.get(["a@a.example"], fetchChecks);
+    expect(fetchChecks).toHaveBeenCalledTimes(2);
+  });
+
+  it("gives no answer asked before a switch of account and come after it, to its caller either: it was the account's before", async () => {
+    const cache = new ContactCheckCache();
+    const { fetchChecks, release } = firstAnswerHeld();
+    const before = cache.get(["a@a.example", "b@b.example"], fetchChecks);
+    cache.clear();
+    // Asked after the switch, for the account connected now: that answer stands.
+    expect((await cache.get(["b@b.example"], fetchChecks)).map((check) => check.email)).toEqual(["b@b.example"]);
+    release();
+    expect((await before).map((check) => check.email)).toEqual(["b@b.example"]);
+    // Asked again: the answer that came after the switch was not kept either.
+    await cache.get(["a@a.example"], fetchChecks);
+    expect(fetchChecks).toHaveBeenCalledTimes(3);
   });
 });

@@ -13,10 +13,16 @@ import { handler, strings } from "./handler";
 export class ContactCheckCache {
   private readonly entries = new Map<string, { at: number; check: ContactCheck }>();
   /**
-   * Counts the clears and invalidations: an answer asked before one and come after it is given to its caller but not
-   * kept, as it may be the account's before a switch, or from before a bounce was recorded.
+   * Counts the clears and invalidations: an answer asked before one and come after it is not kept, as it may be the
+   * account's before a switch, or from before a bounce was recorded (given to its caller then: that is still the
+   * connected account's, and only misses the bounce, as an answer asked a moment earlier would).
    */
   private generation = 0;
+  /**
+   * Counts the clears alone: an answer asked before one is the account's before, given to no compose window after it
+   * (that account's contacts' bounces and opt-outs are not the next one's).
+   */
+  private switches = 0;
 
   constructor(
     private readonly ttlMs = 2 * 60_000,
@@ -35,7 +41,9 @@ export class ContactCheckCache {
     if (missing.size > 0) {
       const at = this.now();
       const generation = this.generation;
-      for (const check of await fetchChecks([...missing.values()])) {
+      const switches = this.switches;
+      const answers = await fetchChecks([...missing.values()]);
+      for (const check of switches === this.switches ? answers : []) {
         fetched.set(foldAddress(check.email), check);
         if (generation === this.generation) this.entries.set(foldAddress(check.email), { at, check });
       }
@@ -61,6 +69,7 @@ export class ContactCheckCache {
   /** Another account connected, or none: each answer was the account's before (its contacts' bounces, opt-outs). */
   clear(): void {
     this.generation++;
+    this.switches++;
     this.entries.clear();
   }
 }

@@ -1,4 +1,4 @@
-import { expect, it } from "vitest";
+import { expect, it, vi } from "vitest";
 import { type Credentials, connectedAgain, keysAnswered, signingKeyFor, withSigningKey } from "./credentials";
 
 const key = (keyId: number) => ({ accountId: "abcdefghijklmnop", keyId, secret: String(keyId).repeat(43) });
@@ -29,8 +29,13 @@ it("takes up the earlier keys the tracker answers, none from a tracker older tha
     { keyId: 4, secret: key(4).secret },
     earlierKeys[1],
   ];
+  const warn = vi.spyOn(console, "warn").mockImplementation(() => {});
   expect(keysAnswered({ ...answer, earlierKeys: odd })).toEqual({ signingKey: key(3), earlierKeys: [key(2)] });
   expect(keysAnswered({ ...answer, earlierKeys: { keyId: 1 } })).toEqual({ signingKey: key(3) });
+  // What was left out is told, but no secret of the answer's (a key of this account's among them) is logged.
+  expect(warn).toHaveBeenCalledTimes(2);
+  expect(JSON.stringify(warn.mock.calls)).not.toContain(key(4).secret);
+  warn.mockRestore();
 });
 
 it("a Connect to the account held keeps every key, and its pending token only while the rep connects with the token it was made to replace", () => {

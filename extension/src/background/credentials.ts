@@ -52,11 +52,14 @@ export function withSigningKey(credentials: Credentials, key: SigningKey): Crede
  * the pending one is then in use or can never land, and kept it would still be sent by the next replacement and would
  * hide from the rep the tracker's refusals of the token (tellsOfStoredToken).
  */
-export function connectedAgain(current: Credentials | null, fresh: Credentials): Credentials {
+export function connectedAgain(current: Credentials | null, fresh: Credentials, heldAtAsk?: string): Credentials {
   if (current?.accountId !== fresh.accountId) return fresh;
+  // The token this browser held as the tracker was asked (`heldAtAsk`), typed again, and replaced here meanwhile
+  // (token-replacement.ts adopt): the replacement is the account's token now, and the one typed opens nothing.
+  const apiToken = fresh.apiToken === heldAtAsk ? current.apiToken : fresh.apiToken;
   const { pendingToken, ...held } = current;
-  const stillPending = pendingToken && current.apiToken === fresh.apiToken ? { pendingToken } : {};
-  const merged = withSigningKey({ ...held, ...stillPending, trackerUrl: fresh.trackerUrl, apiToken: fresh.apiToken }, fresh.signingKey);
+  const stillPending = pendingToken && current.apiToken === apiToken ? { pendingToken } : {};
+  const merged = withSigningKey({ ...held, ...stillPending, trackerUrl: fresh.trackerUrl, apiToken }, fresh.signingKey);
   const added = (fresh.earlierKeys ?? []).filter((key) => signingKeyFor(merged, key.keyId) === null);
   return added.length === 0 ? merged : { ...merged, earlierKeys: [...(merged.earlierKeys ?? []), ...added] };
 }
@@ -80,8 +83,11 @@ export function keysAnswered(account: {
     const key = keyAnswered.safeParse(item);
     return key.success && key.data.keyId < signingKey.keyId ? [{ accountId: account.accountId, ...key.data }] : [];
   });
+  // Counted, not shown: what the tracker answered holds the account's signing secrets, and the log is no place for them.
   if (earlierKeys.length < answered.length || (account.earlierKeys !== undefined && !Array.isArray(account.earlierKeys)))
-    console.warn("the tracker's earlier signing keys that are not keys of this account's were left out", account.earlierKeys);
+    console.warn(
+      `the tracker's earlier signing keys that are not keys of this account's were left out: ${answered.length - earlierKeys.length}`,
+    );
   return earlierKeys.length === 0 ? { signingKey } : { signingKey, earlierKeys };
 }
 

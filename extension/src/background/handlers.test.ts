@@ -647,6 +647,48 @@ it("a Connect with a token drops a pending replacement but while it is the token
   }
 });
 
+it("a Connect with the token held, replaced from another tab while the tracker answers it, keeps the replacement: the token typed opens nothing now", async () => {
+  const { pages } = background();
+  let replaced = "";
+  trackerAccounts.meanwhile = async () => {
+    replaced = (await runHandler("replaceApiToken", pages.replaceApiToken, { confirmed: true }, fromOptions)).apiToken;
+  };
+  await pages.connect.run({ trackerUrl: "https://t.example", apiToken: CONNECTED.apiToken }, fromOptions);
+  expect(replaced).not.toBe(CONNECTED.apiToken);
+  expect(trackerAccounts.byToken[replaced]).toBe(CONNECTED.accountId);
+  expect(held()).toEqual({ ...CONNECTED, apiToken: replaced });
+});
+
+it("a recipient check asked as a Connect to another account switches keeps no answer of the account before", async () => {
+  const { pages, checks } = background();
+  const asked: string[] = [];
+  const check = async () => {
+    const { accountId } = await loadCredentials().then((credentials) => credentials ?? { accountId: "none" });
+    return checks.get(["dana@d.example"], async (emails) => {
+      asked.push(accountId);
+      return emails.map((email) => ({ email, suppressed: accountId === CONNECTED.accountId, bounceKind: null, optedOut: false }));
+    });
+  };
+  // Asked as the credentials are written: after the account left was cleared for, before the switch.
+  const set = privateArea.set;
+  privateArea.set = async (items) => {
+    if ("credentials" in items) {
+      privateArea.set = set;
+      await check();
+    }
+    return set(items);
+  };
+  try {
+    const other = { trackerUrl: "https://t.example", apiToken: "other", otherAccount: true, leaving: CONNECTED.accountId };
+    await pages.connect.run(other, fromOptions);
+  } finally {
+    privateArea.set = set;
+  }
+  expect(held().accountId).toBe("otheraccountwxyz");
+  expect(await check()).toEqual([{ email: "dana@d.example", suppressed: false, bounceKind: null, optedOut: false }]);
+  expect(asked).toEqual([CONNECTED.accountId, "otheraccountwxyz"]);
+});
+
 it("Disconnect only once confirmed; after it, Connect without a token asks before creating a new account", async () => {
   const { pages } = background();
   const trackerUrl = "https://t.example";

@@ -659,14 +659,19 @@ export function pageHandlers(
    */
   const outboxThreads = async () => threadsWaiting(await outbox.snapshot());
   const changeAccount = <T>(change: (leave: () => Promise<void>) => Promise<T>): Promise<T> =>
-    held.changeAccount(
-      (leave) =>
-        change(async () => {
+    held.changeAccount(async (leave) => {
+      let left = false;
+      try {
+        return await change(async () => {
           await leave();
-          checks.clear();
-        }),
-      outboxThreads,
-    );
+          left = true;
+        });
+      } finally {
+        // Once the credentials are switched, not at `leave`: a check asked between the two carries the account's
+        // before, and its answer would be kept for the next one.
+        if (left) checks.clear();
+      }
+    }, outboxThreads);
   return {
     ...dashboardHandlers({
       ...access,
@@ -737,6 +742,8 @@ export function pageHandlers(
         // Without a token: the account the rep was asked about leaving for a new one (none: nothing to ask).
         let heldWhenAsked: string | null = null;
         const token = input.apiToken?.trim();
+        // The token this browser holds as the tracker is asked: one replaced here while it answers is kept (connectedAgain).
+        const heldAtAsk = (await loadCredentials())?.apiToken;
         if (token) {
           const account = await trackerApi(trackerUrl, token)
             .account()
@@ -798,7 +805,7 @@ export function pageHandlers(
           const before = connected?.accountId ?? (await loadAccountMark())?.accountId;
           if (before !== undefined && before !== fresh.accountId) await leave();
           // Merged into the credentials as they are at the write: a key rotated or a token replaced meanwhile is kept.
-          await writeCredentials((current) => connectedAgain(current, fresh));
+          await writeCredentials((current) => connectedAgain(current, fresh, heldAtAsk));
           return null;
         });
         if (connectedMeanwhile !== null) return { accountId: fresh.accountId, apiToken: fresh.apiToken, created, connectedMeanwhile };
