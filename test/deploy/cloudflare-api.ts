@@ -403,14 +403,15 @@ function routes(account: AccountState): [string, RegExp, Handler][] {
         if (!db) return notFound(7404, "The database could not be found");
         const { sql, params = [] } = JSON.parse(String(body));
         const meta = { duration: 0.1, changes: 0, rows_read: 0, rows_written: 0, last_row_id: 0, changed_db: false, size_after: 0 };
-        const unauthorized = BUILD_DETAIL_FUNCTIONS.exec(withoutStrings(sql));
+        const code = withoutStrings(sql);
+        const unauthorized = BUILD_DETAIL_FUNCTIONS.exec(code);
         if (unauthorized) {
           const message = `not authorized to use function: ${unauthorized[1]} at offset ${unauthorized.index}: SQLITE_ERROR`;
           return { status: 400, json: errorEnvelope(7500, message) };
         }
         // Read at every statement: a test may change the account's SQLite between two (back to Node's own, null).
         const version = account.d1SqliteVersion ?? String(process.versions.sqlite);
-        const refused = beforeAggregateOrderBy(version) ? AGGREGATE_ORDER_BY.exec(withoutStrings(sql)) : null;
+        const refused = beforeAggregateOrderBy(version) ? AGGREGATE_ORDER_BY.exec(code) : null;
         if (refused) {
           const offset = refused.index + refused[0].length;
           const message = `near "${sql.slice(offset, offset + 5)}": syntax error at offset ${offset}: SQLITE_ERROR`;
