@@ -742,8 +742,9 @@ export function pageHandlers(
         // Without a token: the account the rep was asked about leaving for a new one (none: nothing to ask).
         let heldWhenAsked: string | null = null;
         const token = input.apiToken?.trim();
-        // The token this browser holds as the tracker is asked: one replaced here while it answers is kept (connectedAgain).
-        const heldAtAsk = (await loadCredentials())?.apiToken;
+        // The token this browser holds as the tracker is asked for the one typed: one replaced here while it answers is
+        // kept (connectedAgain). A created account's token is new: nothing to compare.
+        const heldAtAsk = token ? (await loadCredentials())?.apiToken : undefined;
         if (token) {
           const account = await trackerApi(trackerUrl, token)
             .account()
