@@ -78,10 +78,10 @@ export async function scoredContacts(
   const fold = (email: string) => foldedOf.get(email) ?? foldAddress(email);
   const { chunks, askedIn } = spellingChunks(emails, fold);
   const byPerson = new Map<string, ScoredRow[]>();
-  for (const [chunk, part] of chunks.entries()) {
+  for (const [chunk, { spellings, mailboxes }] of chunks.entries()) {
     const { results } = await db
-      .prepare(scoredContactsSql(part.length))
-      .bind(accountId, now, JSON.stringify([...new Set(part.map((email) => mailboxOf(fold(email))))]), ...part)
+      .prepare(scoredContactsSql(spellings.length))
+      .bind(accountId, now, JSON.stringify(mailboxes), ...spellings)
       .all<ScoredRow>();
     for (const row of results) {
       // Another statement may read a spelling of the person too: summed, its emails would count again (spellingChunks).
@@ -98,7 +98,8 @@ export async function scoredContacts(
 /**
  * The addresses asked in chunks of at most MAX_IN_LIST, each with its folded form beside it: an ASCII spelling of an
  * address written outside ASCII (`joe@xn--mnchen-3ya.de` for `joe@münchen.de`) is in no index of spellings outside
- * ASCII, so it is asked by name. An address all in ASCII is its folded form: the chunks are as before.
+ * ASCII, so it is asked by name. An address all in ASCII is its folded form: the chunks are as before. Each chunk's
+ * `mailboxes` are its addresses' (mailboxKey, from the fold already made), each once.
  *
  * `askedIn`: for each person (folded address), the chunk that first asks them, whose statement alone gives their rows.
  * That statement reads each of their spellings whole: one in ASCII by name (it is their folded form, asked beside each
@@ -108,20 +109,26 @@ export async function scoredContacts(
  * 90 addresses apart was counted twice (worker tests in spellings.test.ts, 2026-12-07). Nor is a spelling taken from
  * the first statement that reads it: that one may have read its emails not keyed yet alone.
  */
-function spellingChunks(emails: readonly string[], fold: (email: string) => string): { chunks: string[][]; askedIn: Map<string, number> } {
-  const chunks: string[][] = [];
+function spellingChunks(
+  emails: readonly string[],
+  fold: (email: string) => string,
+): { chunks: { spellings: string[]; mailboxes: string[] }[]; askedIn: Map<string, number> } {
+  const chunks: { spellings: string[]; mailboxes: string[] }[] = [];
   const askedIn = new Map<string, number>();
-  let chunk = new Set<string>();
+  let spellings = new Set<string>();
+  let mailboxes = new Set<string>();
   for (const email of emails) {
     const folded = fold(email);
-    if (chunk.size + (folded === email ? 1 : 2) > MAX_IN_LIST) {
-      chunks.push([...chunk]);
-      chunk = new Set();
+    if (spellings.size + (folded === email ? 1 : 2) > MAX_IN_LIST) {
+      chunks.push({ spellings: [...spellings], mailboxes: [...mailboxes] });
+      spellings = new Set();
+      mailboxes = new Set();
     }
-    chunk.add(email).add(folded);
+    spellings.add(email).add(folded);
+    mailboxes.add(mailboxOf(folded));
     if (!askedIn.has(folded)) askedIn.set(folded, chunks.length);
   }
-  if (chunk.size > 0) chunks.push([...chunk]);
+  if (spellings.size > 0) chunks.push({ spellings: [...spellings], mailboxes: [...mailboxes] });
   return { chunks, askedIn };
 }
 
